@@ -1,0 +1,64 @@
+"""A loaded panel: the canonical tables the app works on, with where they came from."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from dashboard import model
+from dashboard.ingest import ImportReport, ImportResult
+
+
+@dataclass
+class Dataset:
+    """The canonical tables of one panel (pandas, model dtypes) and their origin.
+
+    ``extract_date`` is the date the data were exported, when known (the sample panel
+    has one); the app proposes it as the "as of" date so that a static extract is not
+    shown as months overdue.
+    """
+
+    labs: pd.DataFrame
+    doses: pd.DataFrame
+    patients: pd.DataFrame
+    baselines: pd.DataFrame = field(default_factory=lambda: model.empty_frame("baselines"))
+    report: ImportReport | None = None
+    label: str = ""
+    extract_date: dt.date | None = None
+
+    @classmethod
+    def from_import(cls, result: ImportResult, label: str, extract_date: dt.date | None = None) -> Dataset:
+        return cls(
+            labs=result.labs_df(),
+            doses=result.doses_df(),
+            patients=result.patients_df(),
+            report=result.report,
+            label=label,
+            extract_date=extract_date,
+        )
+
+    @classmethod
+    def empty(cls, label: str = "") -> Dataset:
+        return cls(model.empty_frame("labs"), model.empty_frame("doses"), model.empty_frame("patients"), label=label)
+
+    @property
+    def patient_ids(self) -> list[str]:
+        return sorted(self.patients["patient_id"].tolist())
+
+    @property
+    def is_empty(self) -> bool:
+        return self.labs.empty and self.doses.empty and self.patients.empty
+
+    def for_patient(self, patient_id: str) -> Dataset:
+        """The same dataset restricted to one patient."""
+        return Dataset(
+            labs=self.labs[self.labs["patient_id"] == patient_id],
+            doses=self.doses[self.doses["patient_id"] == patient_id],
+            patients=self.patients[self.patients["patient_id"] == patient_id],
+            baselines=self.baselines[self.baselines["patient_id"] == patient_id],
+            report=self.report,
+            label=self.label,
+            extract_date=self.extract_date,
+        )

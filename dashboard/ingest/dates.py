@@ -1,0 +1,352 @@
+"""Dates and times as exports write them.
+
+ISO 8601 (with or without time, "T", seconds, fractions, "Z" or an offset), dd/mm/yyyy,
+mm/dd/yyyy, dd.mm.yyyy, dd-mm-yyyy, yyyy/mm/dd, yyyymmdd, "05-Mar-2024", "Mar 5, 2024",
+Excel serial day numbers, each with or without a time (24 h or AM/PM).
+
+Day-first or month-first is never guessed.  :func:`decide_order` looks at every date of
+a file: a first number above 12 settles day-first, a second number above 12 settles
+month-first; when neither happens the caller must ask the user.  Dotted dates
+(dd.mm.yyyy) are the European convention and read day-first unless the file says
+otherwise.  Offsets are dropped, not converted: the wall-clock time the lab printed is
+kept.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+DAYFIRST = "day-first"
+MONTHFIRST = "month-first"
+
+_TIME = r"(?:[T ,]+(?P<H>\d{1,2})[:h.](?P<M>\d{2})(?:[:.](?P<S>\d{2})(?:[.,]\d+)?)?\s*(?P<ampm>[AaPp]\.?[Mm]\.?)?)?"
+_TZ = r"\s*(?:Z|UTC|GMT|[+-]\d{2}:?\d{2})?"
+ISO = r"^(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})" + _TIME + _TZ + "$"
+YMD_SLASH = r"^(?P<y>\d{4})[/.](?P<m>\d{1,2})[/.](?P<d>\d{1,2})" + _TIME + _TZ + "$"
+NUMERIC = r"^(?P<a>\d{1,2})(?P<sep>[/.\-])(?P<b>\d{1,2})[/.\-](?P<y>\d{4}|\d{2})" + _TIME + _TZ + "$"
+COMPACT = r"^(?P<y>(?:19|20|21)\d{2})(?P<m>[01]\d)(?P<d>[0-3]\d)(?:[T ]?(?P<H>[0-2]\d)(?P<M>[0-5]\d)(?P<S>[0-5]\d)?)?$"
+SERIAL = r"^(?P<serial>[1-9]\d{4})(?:\.(?P<frac>\d+))?$"
+NAMED_DMY = r"^(?P<d>\d{1,2})[ \-/.]*(?P<mon>[A-Za-zäéû]{3,9})\.?[ \-/.,]*(?P<y>\d{4}|\d{2})" + _TIME + _TZ + "$"
+NAMED_MDY = (
+    r"^(?P<mon>[A-Za-zäéû]{3,9})\.?[ \-/.]*(?P<d>\d{1,2})(?:st|nd|rd|th)?,?[ \-/.]+(?P<y>\d{4})" + _TIME + _TZ + "$"
+)
+
+MONTHS = {
+    "jan": 1,
+    "january": 1,
+    "janv": 1,
+    "januar": 1,
+    "janvier": 1,
+    "ene": 1,
+    "enero": 1,
+    "gen": 1,
+    "gennaio": 1,
+    "feb": 2,
+    "february": 2,
+    "febr": 2,
+    "februar": 2,
+    "fev": 2,
+    "fevrier": 2,
+    "fevr": 2,
+    "febrero": 2,
+    "febbraio": 2,
+    "mar": 3,
+    "march": 3,
+    "mär": 3,
+    "mrz": 3,
+    "marz": 3,
+    "märz": 3,
+    "mars": 3,
+    "marzo": 3,
+    "apr": 4,
+    "april": 4,
+    "avr": 4,
+    "avril": 4,
+    "abr": 4,
+    "abril": 4,
+    "aprile": 4,
+    "may": 5,
+    "mai": 5,
+    "mayo": 5,
+    "mag": 5,
+    "maggio": 5,
+    "jun": 6,
+    "june": 6,
+    "juni": 6,
+    "juin": 6,
+    "junio": 6,
+    "giu": 6,
+    "giugno": 6,
+    "jul": 7,
+    "july": 7,
+    "juli": 7,
+    "juil": 7,
+    "juillet": 7,
+    "julio": 7,
+    "lug": 7,
+    "luglio": 7,
+    "aug": 8,
+    "august": 8,
+    "aout": 8,
+    "ago": 8,
+    "agosto": 8,
+    "sep": 9,
+    "sept": 9,
+    "september": 9,
+    "septembre": 9,
+    "septiembre": 9,
+    "set": 9,
+    "settembre": 9,
+    "oct": 10,
+    "october": 10,
+    "okt": 10,
+    "oktober": 10,
+    "octobre": 10,
+    "octubre": 10,
+    "ott": 10,
+    "ottobre": 10,
+    "nov": 11,
+    "november": 11,
+    "novembre": 11,
+    "noviembre": 11,
+    "dec": 12,
+    "december": 12,
+    "dez": 12,
+    "dezember": 12,
+    "decembre": 12,
+    "dic": 12,
+    "diciembre": 12,
+    "dicembre": 12,
+}
+
+EXCEL_EPOCH = np.datetime64("1899-12-30", "s")
+
+
+class DateOrderNeeded(Exception):
+    """The file's dates could be day-first or month-first; the user must choose."""
+
+    def __init__(self, example: str) -> None:
+        super().__init__(example)
+        self.example = example
+
+
+class DateOrderConflict(Exception):
+    """The file contains dates that are only valid day-first and others only month-first."""
+
+    def __init__(self, dayfirst_example: str, monthfirst_example: str) -> None:
+        super().__init__(dayfirst_example, monthfirst_example)
+        self.dayfirst_example = dayfirst_example
+        self.monthfirst_example = monthfirst_example
+
+
+@dataclass
+class OrderDecision:
+    order: str  # DAYFIRST, MONTHFIRST, "ISO" or ""
+    reason: str
+
+
+def _uniques(arrays: list[pa.Array]) -> pa.Array:
+    if not arrays:
+        return pa.array([], pa.string())
+    return pc.unique(pa.chunked_array(arrays, type=pa.string()).combine_chunks())
+
+
+def decide_order(arrays: list[pa.Array], choice: str | None = None) -> OrderDecision:
+    """Decide day-first or month-first for all the date columns of one file.
+
+    ``choice`` is the user's answer ("dayfirst" / "monthfirst"), if given.  Raises
+    :class:`DateOrderNeeded` when the file cannot settle it and no choice was made, and
+    :class:`DateOrderConflict` when the file contradicts itself.
+    """
+    uniq = _uniques(arrays)
+    numeric = pc.extract_regex(uniq, NUMERIC)
+    valid = pc.is_valid(numeric)
+    if not pc.any(valid).as_py():
+        return (
+            OrderDecision("ISO", "dates are unambiguous (ISO, named months or Excel)")
+            if len(uniq)
+            else OrderDecision("", "")
+        )
+    num = pc.filter(numeric, valid)
+    texts = pc.filter(uniq, valid)
+    a = pc.cast(pc.struct_field(num, "a"), pa.int32()).to_numpy()
+    b = pc.cast(pc.struct_field(num, "b"), pa.int32()).to_numpy()
+    sep = pc.struct_field(num, "sep").to_numpy(zero_copy_only=False)
+    day_evidence = np.flatnonzero((a > 12) & (b <= 12))
+    month_evidence = np.flatnonzero((b > 12) & (a <= 12))
+    if choice:
+        order = DAYFIRST if choice in ("dayfirst", DAYFIRST) else MONTHFIRST
+        if order == DAYFIRST and len(month_evidence):
+            return OrderDecision(
+                order, f"day-first as chosen, but {texts[int(month_evidence[0])]} only works month-first"
+            )
+        if order == MONTHFIRST and len(day_evidence):
+            return OrderDecision(
+                order, f"month-first as chosen, but {texts[int(day_evidence[0])]} only works day-first"
+            )
+        return OrderDecision(order, "as chosen by the user")
+    if len(day_evidence) and len(month_evidence):
+        raise DateOrderConflict(str(texts[int(day_evidence[0])]), str(texts[int(month_evidence[0])]))
+    if len(day_evidence):
+        return OrderDecision(DAYFIRST, f"{texts[int(day_evidence[0])]} has a first number above 12")
+    if len(month_evidence):
+        return OrderDecision(MONTHFIRST, f"{texts[int(month_evidence[0])]} has a second number above 12")
+    ambiguous = np.flatnonzero(a != b)
+    if not len(ambiguous):
+        return OrderDecision(DAYFIRST, "every date has the same day and month number, so the order does not matter")
+    dotted = sep == "."
+    if dotted.all():
+        return OrderDecision(DAYFIRST, "dotted dates (dd.mm.yyyy) are day-first")
+    raise DateOrderNeeded(str(texts[int(ambiguous[0])]))
+
+
+@dataclass
+class ParsedDates:
+    values: pa.Array  # timestamp[s], null where not parsed
+    reason: pa.Array  # "" or why not
+    two_digit_years: int
+
+
+def parse_dates(arr: pa.Array, order: str, today: dt.date | None = None) -> ParsedDates:
+    """Parse date texts with a decided order (DAYFIRST / MONTHFIRST / "ISO")."""
+    n = len(arr)
+    if n == 0:
+        return ParsedDates(pa.array([], pa.timestamp("s")), pa.array([], pa.string()), 0)
+    enc = pc.dictionary_encode(arr)
+    uniq = enc.dictionary
+    idx = enc.indices.to_numpy(zero_copy_only=False)
+    u_vals, u_reason, two = _parse_unique(uniq, order, today or dt.date.today())
+    values = pa.array(u_vals[idx], type=pa.timestamp("s"), from_pandas=True)
+    reason = pc.take(pa.array(u_reason, pa.string()), pa.array(idx))
+    return ParsedDates(values, reason, two)
+
+
+def _parse_unique(uniq: pa.Array, order: str, today: dt.date) -> tuple[np.ndarray, list[str], int]:
+    m = len(uniq)
+    out = np.full(m, np.datetime64("NaT"), dtype="datetime64[s]")
+    reason = [""] * m
+    y = np.zeros(m, dtype=np.int64)
+    mo = np.zeros(m, dtype=np.int64)
+    d = np.zeros(m, dtype=np.int64)
+    hh = np.zeros(m, dtype=np.int64)
+    mm = np.zeros(m, dtype=np.int64)
+    ss = np.zeros(m, dtype=np.int64)
+    done = np.zeros(m, dtype=bool)
+    serial_rows = np.zeros(m, dtype=bool)
+    two_digit = np.zeros(m, dtype=bool)
+
+    def fill(pattern: str, kind: str) -> None:
+        ex = pc.extract_regex(uniq, pattern)
+        ok = pc.is_valid(ex).to_numpy(zero_copy_only=False) & ~done
+        if not ok.any():
+            return
+        rows = np.flatnonzero(ok)
+        sub = pc.take(ex, pa.array(rows))
+
+        def field(name: str) -> np.ndarray:
+            col = pc.struct_field(sub, name)
+            col = pc.if_else(pc.equal(col, ""), "0", col)
+            return pc.cast(col, pa.int64()).to_numpy()
+
+        if kind == "serial":
+            serial = field("serial")
+            frac = pc.struct_field(sub, "frac").to_pylist()
+            secs = np.array([round(float("0." + f) * 86400) if f else 0 for f in frac], dtype=np.int64)
+            ts = EXCEL_EPOCH + (serial * 86400 + secs).astype("timedelta64[s]")
+            out[rows] = ts
+            done[rows] = True
+            serial_rows[rows] = True
+            for r, s in zip(rows, serial, strict=True):
+                if not (20000 <= s <= 80000):  # 1954 .. 2119
+                    reason[r] = "number is not a plausible Excel date"
+                    out[r] = np.datetime64("NaT")
+            return
+        if kind == "numeric":
+            a, b = field("a"), field("b")
+            if order == MONTHFIRST:
+                mo[rows], d[rows] = a, b
+            else:
+                d[rows], mo[rows] = a, b
+            y[rows] = field("y")
+        elif kind in ("named_dmy", "named_mdy"):
+            names = pc.utf8_lower(pc.struct_field(sub, "mon")).to_pylist()
+            month = np.array([MONTHS.get(nm.rstrip("."), 0) for nm in names], dtype=np.int64)
+            mo[rows] = month
+            d[rows] = field("d")
+            y[rows] = field("y")
+        else:
+            y[rows], mo[rows], d[rows] = field("y"), field("m"), field("d")
+        hh[rows], mm[rows] = field("H"), field("M")
+        ss[rows] = field("S")
+        if kind != "compact":
+            ampm = pc.utf8_lower(pc.struct_field(sub, "ampm")).to_pylist()
+            for r, ap in zip(rows, ampm, strict=True):
+                if ap.startswith("p") and hh[r] < 12:
+                    hh[r] += 12
+                elif ap.startswith("a") and hh[r] == 12:
+                    hh[r] = 0
+        done[rows] = True
+
+    fill(ISO, "iso")
+    fill(YMD_SLASH, "iso")
+    fill(COMPACT, "compact")
+    fill(NUMERIC, "numeric")
+    fill(NAMED_DMY, "named_dmy")
+    fill(NAMED_MDY, "named_mdy")
+    fill(SERIAL, "serial")
+
+    # two-digit years: 00..(this year + 1) -> 20yy, else 19yy
+    short = done & ~serial_rows & (y < 100)
+    if short.any():
+        pivot = (today.year % 100) + 1
+        y[short] = np.where(y[short] <= pivot, 2000 + y[short], 1900 + y[short])
+        two_digit[short] = True
+
+    rows = np.flatnonzero(done & ~serial_rows)
+    if len(rows):
+        yy, mmo, dd = y[rows], mo[rows], d[rows]
+        valid = (mmo >= 1) & (mmo <= 12) & (dd >= 1) & (yy >= 1800) & (yy <= 2300)
+        month_start = (yy - 1970).astype("datetime64[Y]").astype("datetime64[M]") + np.clip(mmo - 1, 0, 11).astype(
+            "timedelta64[M]"
+        )
+        next_month = month_start + np.timedelta64(1, "M")
+        days_in_month = (next_month.astype("datetime64[D]") - month_start.astype("datetime64[D]")).astype(np.int64)
+        valid &= dd <= days_in_month
+        valid &= (hh[rows] <= 23) & (mm[rows] <= 59) & (ss[rows] <= 60)
+        day = month_start.astype("datetime64[D]") + (dd - 1).astype("timedelta64[D]")
+        ts = day.astype("datetime64[s]") + (hh[rows] * 3600 + mm[rows] * 60 + np.minimum(ss[rows], 59)).astype(
+            "timedelta64[s]"
+        )
+        out[rows] = np.where(valid, ts, np.datetime64("NaT"))
+        texts = None
+        for k in np.flatnonzero(~valid):
+            if texts is None:
+                texts = uniq.to_pylist()
+            r = rows[k]
+            if yy[k] < 1800 or yy[k] > 2300:
+                reason[r] = f"year {yy[k]} is not plausible"
+            elif mmo[k] < 1 or mmo[k] > 12:
+                reason[r] = f"impossible date '{texts[r]}' (there is no month {mmo[k]})"
+            elif dd[k] < 1 or dd[k] > days_in_month[k]:
+                reason[r] = f"impossible date '{texts[r]}' (day {dd[k]} does not exist in that month)"
+            else:
+                reason[r] = f"impossible time in '{texts[r]}'"
+    not_done = np.flatnonzero(~done)
+    if len(not_done):
+        texts = uniq.to_pylist()
+        for r in not_done:
+            t = texts[r]
+            reason[r] = "no date" if not t.strip() else f"date not recognised ('{t[:40]}')"
+    return out, reason, int(two_digit.sum())
+
+
+def combine_date_time(date_text: pa.Array, time_text: pa.Array) -> pa.Array:
+    """Join a separate time column onto a date column ("2024-03-01" + "08:30")."""
+    has_time = pc.greater(pc.utf8_length(time_text), 0)
+    joined = pc.binary_join_element_wise(date_text, time_text, " ")
+    return pc.if_else(has_time, joined, date_text)

@@ -1,0 +1,710 @@
+"""Doses and patients: from records of any reader to the canonical tables.
+
+Dose files are small (hundreds to thousands of rows) so this works row by row, which
+keeps every rule readable.  Two shapes are understood:
+
+* intervals: a start and (optionally) an end per row; an empty end means ongoing;
+* a change log: no end column; each row is the dose from its date until the next row
+  of the same patient and drug; a dose of 0 or the word "stop" ends the drug.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import math
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+
+from dashboard import model
+from dashboard.ingest.mapping import normalize, recognise_drug
+from dashboard.ingest.report import FileReport, Problem
+
+# --------------------------------------------------------------------------- frequency
+
+_FREQ_PATTERNS: list[tuple[re.Pattern[str], str]] = [
+    (
+        re.compile(
+            r"^(once|one|1)? ?(x )?(daily|a day|per day|day|d|od|qd|q24h|every day|each day|1 ?x ?(daily|d|day|tgl)|1 ?d|1 d|taglich|1 0 0|0 0 1|0 1 0|mane|nocte|qam|qhs|qpm|morning|evening|at night|once a day|once per day|par jour|al giorno)$"
+        ),
+        "daily",
+    ),
+    (
+        re.compile(
+            r"^(bid|bd|b i d|twice daily|twice a day|2 ?x ?(daily|d|day|tgl)|2 d|q12h|every 12 hours|1 0 1|2 times daily|2 times a day|two times daily|twice per day)$"
+        ),
+        "BID",
+    ),
+    (
+        re.compile(
+            r"^(tid|tds|t i d|three times daily|three times a day|3 ?x ?(daily|d|day|tgl)|3 d|q8h|every 8 hours|1 1 1|3 times daily|3 times a day)$"
+        ),
+        "TID",
+    ),
+    (
+        re.compile(
+            r"^(qid|qds|q i d|four times daily|four times a day|4 ?x ?(daily|d|day|tgl)|4 d|q6h|every 6 hours|4 times daily)$"
+        ),
+        "QID",
+    ),
+    (
+        re.compile(
+            r"^(once )?(a |per |every |each )?(week|weekly|wk|w|qw|q1w|qwk|q week|qweek|1 ?x ?(weekly|week|w|wk)|1 wk|1 w|once a week|once per week|wochentlich|1 ?x ?wochentlich|hebdomadaire|par semaine|semanal|settimanale|every 7 days|q7d|q7 days|7 d)$"
+        ),
+        "weekly",
+    ),
+    (
+        re.compile(
+            r"^(single|single dose|once|stat|x1|one dose|one off|once only|one time|1 dose|loading dose|einmalig)$"
+        ),
+        "single",
+    ),
+    (
+        re.compile(
+            r"^(monthly|a month|per month|every month|q1m|qmonth|q month|once a month|once monthly|monatlich|mensuel|mensual|1 ?x ?(month|monthly|mo))$"
+        ),
+        "monthly",
+    ),
+    (
+        re.compile(
+            r"^(fortnightly|every other week|alternate weeks|q2w|q2wk|q2wks|2 weekly|two weekly|every two weeks|every 2 weeks|14 d|q14d|every 14 days)$"
+        ),
+        "every 2 weeks",
+    ),
+]
+_EVERY_N_WEEKS = re.compile(r"^(?:every|q|alle)\s*(\d+)\s*(?:weeks?|wks?|w|wochen)$")
+_EVERY_N_DAYS = re.compile(r"^(?:every|q|alle)\s*(\d+)\s*(?:days?|d|tage)$")
+_EVERY_N_HOURS = re.compile(r"^(?:every|q)\s*(\d+)\s*(?:hours?|hrs?|h)$")
+_TIMES_PER_DAY = re.compile(r"^(\d+)\s*(?:x|times)?\s*(?:/|per|a|each)?\s*(?:d|day|days|daily)$")
+_PER_PERIOD = re.compile(r"^(\d+)\s*/\s*(\d*)\s*(d|wk|w|mo|h)$")
+
+PER_DAY = {"daily": 1.0, "BID": 2.0, "TID": 3.0, "QID": 4.0}
+
+
+@dataclass(frozen=True)
+class Frequency:
+    canonical: str  # one of model.FREQUENCIES, with N written ("every 2 weeks")
+    per_day: float  # administrations per day (NaN for single/unknown)
+    weekly_or_longer: bool = False
+
+
+def parse_frequency(text: str) -> Frequency | None:
+    """Read a frequency ("BID", "once weekly", "q2w", "1 /d", "every 4 weeks").
+
+    Returns ``None`` when the text is not a frequency we can read; "prn" and
+    "as directed" give ``Frequency("unknown", nan)``.
+    """
+    t = normalize(text.replace("/", " / ")).replace(" / ", "/")
+    t = re.sub(r"\s+", " ", t).strip()
+    if not t:
+        return None
+    t2 = t.replace("/", " ").strip()
+    nan = float("nan")
+    if re.search(r"\b(prn|as needed|as required|as directed|taper|tapering|bei bedarf|when required)\b", t2):
+        return Frequency("unknown", nan)
+    if t2 in ("biweekly", "bi weekly", "semiweekly"):
+        return None  # "biweekly" means twice a week to some and every 2 weeks to others
+    for pat, canon in _FREQ_PATTERNS:
+        if pat.match(t2):
+            return _freq(canon)
+    m = _EVERY_N_WEEKS.match(t2)
+    if m:
+        return _freq("weekly" if int(m.group(1)) == 1 else f"every {int(m.group(1))} weeks")
+    m = _EVERY_N_DAYS.match(t2)
+    if m:
+        k = int(m.group(1))
+        if k == 1:
+            return _freq("daily")
+        if k % 7 == 0:
+            return _freq("weekly" if k == 7 else f"every {k // 7} weeks")
+        return _freq(f"every {k} days")
+    m = _EVERY_N_HOURS.match(t2)
+    if m:
+        h = int(m.group(1))
+        if h and 24 % h == 0 and 24 // h in (1, 2, 3, 4):
+            return _freq({1: "daily", 2: "BID", 3: "TID", 4: "QID"}[24 // h])
+        if h == 48:
+            return _freq("every 2 days")
+    m = _PER_PERIOD.match(t)
+    if m:
+        count, span, unit = int(m.group(1)), int(m.group(2) or 1), m.group(3)
+        if unit == "d" and span == 1 and count in (1, 2, 3, 4):
+            return _freq({1: "daily", 2: "BID", 3: "TID", 4: "QID"}[count])
+        if unit in ("wk", "w") and count == 1:
+            return _freq("weekly" if span == 1 else f"every {span} weeks")
+        if unit == "mo" and count == 1 and span == 1:
+            return _freq("monthly")
+    m = _TIMES_PER_DAY.match(t2)
+    if m and int(m.group(1)) in (1, 2, 3, 4):
+        return _freq({1: "daily", 2: "BID", 3: "TID", 4: "QID"}[int(m.group(1))])
+    return None
+
+
+def _freq(canon: str) -> Frequency:
+    if canon in PER_DAY:
+        return Frequency(canon, PER_DAY[canon])
+    if canon == "weekly":
+        return Frequency(canon, 1 / 7, True)
+    if canon == "monthly":
+        return Frequency(canon, 12 / 365.25, True)
+    if canon == "single":
+        return Frequency(canon, float("nan"))
+    m = re.match(r"every (\d+) (weeks|days)", canon)
+    if m:
+        k = int(m.group(1))
+        if m.group(2) == "weeks":
+            return Frequency(canon, 1 / (7 * k), True)
+        return Frequency(canon, 1 / k, k >= 7)
+    return Frequency("unknown", float("nan"))
+
+
+def frequency_family(canonical: str) -> str:
+    """Map "every 2 weeks" to the model's "every N weeks" (for validation)."""
+    if re.match(r"every \d+ weeks", canonical):
+        return "every N weeks"
+    if re.match(r"every \d+ days", canonical):
+        return "every N days"
+    return canonical
+
+
+# --------------------------------------------------------------------------- dose amounts
+
+_AMOUNT = re.compile(
+    r"(?P<num>\d+(?:[.,]\d+)?)\s*(?P<unit>mg/kg|mg/m2|mg/m²|g/m2|g/m²|mg|milligrams?|g|grams?|gm|mcg|ug|µg|μg|micrograms?|iu|units?)?\b",
+    re.IGNORECASE,
+)
+_UNIT_FACTORS = {
+    "mg": ("mg", 1.0),
+    "milligram": ("mg", 1.0),
+    "milligrams": ("mg", 1.0),
+    "g": ("mg", 1000.0),
+    "gm": ("mg", 1000.0),
+    "gram": ("mg", 1000.0),
+    "grams": ("mg", 1000.0),
+    "mcg": ("mg", 0.001),
+    "ug": ("mg", 0.001),
+    "µg": ("mg", 0.001),
+    "μg": ("mg", 0.001),
+    "microgram": ("mg", 0.001),
+    "micrograms": ("mg", 0.001),
+    "mg/kg": ("mg/kg", 1.0),
+    "mg/m2": ("mg/m2", 1.0),
+    "mg/m²": ("mg/m2", 1.0),
+    "g/m2": ("mg/m2", 1000.0),
+    "g/m²": ("mg/m2", 1000.0),
+}
+_COUNT_UNITS = {
+    "tab",
+    "tabs",
+    "tablet",
+    "tablets",
+    "cap",
+    "caps",
+    "capsule",
+    "capsules",
+    "tablet s",
+    "{tablet}",
+    "{capsule}",
+    "pill",
+    "pills",
+    "tbl",
+    "tabl",
+    "stk",
+    "stuck",
+}
+_ROUTES = {
+    "oral": "oral",
+    "po": "oral",
+    "p o": "oral",
+    "by mouth": "oral",
+    "per os": "oral",
+    "orally": "oral",
+    "tablet": "oral",
+    "peroral": "oral",
+    "enteral": "oral",
+    "ng": "oral",
+    "oral tablet": "oral",
+    "oral capsule": "oral",
+    "sc": "sc",
+    "s c": "sc",
+    "subcut": "sc",
+    "subcutaneous": "sc",
+    "sq": "sc",
+    "subq": "sc",
+    "s q": "sc",
+    "subkutan": "sc",
+    "iv": "iv",
+    "i v": "iv",
+    "intravenous": "iv",
+    "intravenously": "iv",
+    "ivpb": "iv",
+    "iv infusion": "iv",
+    "infusion": "iv",
+    "intravenos": "iv",
+    "ivp": "iv",
+    "im": "im",
+    "i m": "im",
+    "intramuscular": "im",
+}
+
+
+def parse_route(text: str) -> str | None:
+    t = normalize(text)
+    if not t:
+        return ""
+    return _ROUTES.get(t)
+
+
+def route_in_text(text: str) -> str:
+    t = " " + normalize(text) + " "
+    for word, route in (
+        ("oral", "oral"),
+        (" po ", "oral"),
+        ("subcutaneous", "sc"),
+        (" sc ", "sc"),
+        ("injection", ""),
+        ("intravenous", "iv"),
+        (" iv ", "iv"),
+        ("intramuscular", "im"),
+    ):
+        if word in t:
+            return route
+    return ""
+
+
+def parse_amount(text: str, unit_text: str = "") -> tuple[float, str] | None:
+    """ "100 mg" / "1 g" / "0.75 g/m2" / ("2.5", "mg") -> (amount, unit) with g/mcg in mg."""
+    t = text.strip()
+    if not t:
+        return None
+    m = _AMOUNT.search(t)
+    if not m:
+        return None
+    num = float(m.group("num").replace(",", "."))
+    unit = (m.group("unit") or unit_text or "").strip().lower()
+    unit = unit.replace(" ", "")
+    if unit in _UNIT_FACTORS:
+        canon, f = _UNIT_FACTORS[unit]
+        return round(num * f, 6), canon
+    if unit in _COUNT_UNITS or unit.strip("{}") in _COUNT_UNITS:
+        return num, "tablet"
+    if not unit:
+        return num, ""
+    return num, unit
+
+
+def strength_in_text(text: str) -> tuple[float, str] | None:
+    """The product strength in a description ("Methotrexate 2.5 MG Oral Tablet")."""
+    m = re.search(r"(\d+(?:\.\d+)?)\s*(MG|G|MCG)\b(?!\s*/\s*ML)", text, re.IGNORECASE)
+    if not m:
+        return None
+    canon, f = _UNIT_FACTORS[m.group(2).lower()]
+    return round(float(m.group(1)) * f, 6), canon
+
+
+# --------------------------------------------------------------------------- records
+
+
+@dataclass
+class DoseRecord:
+    """One dose row as text, from any reader."""
+
+    row: int
+    patient_id: str
+    drug_text: str
+    start: dt.datetime | None
+    end: dt.datetime | None
+    start_error: str = ""
+    end_error: str = ""
+    drug_code: str = ""
+    dose: str = ""
+    dose_unit: str = ""
+    frequency: str = ""
+    route: str = ""
+    strength_only: bool = False  # the source gives a product strength, never a schedule
+    daily_dose: bool = False  # the dose column is a daily total (header "mg/day")
+    columns: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class DoseBatch:
+    report: FileReport
+    records: list[DoseRecord]
+    change_log: bool  # no end column: ends come from the next change
+
+
+def normalise_doses(batch: DoseBatch) -> tuple[pa.Table, list[tuple[int, int]]]:
+    """Turn dose records into canonical dose rows.
+
+    Returns the table (with a ``_rec`` column) and, for each record, nothing: verdicts
+    are written into ``batch.report`` (problems) and returned as (record index, status)
+    pairs for records that were accepted.
+    """
+    rep = batch.report
+    out: list[dict] = []
+    stops: list[tuple[str, str, dt.datetime, int]] = []
+    accepted: list[tuple[int, int]] = []
+    for i, r in enumerate(batch.records):
+        col = r.columns.get
+        if not r.patient_id:
+            rep.problems.append(Problem(r.row, col("patient_id", "patient_id"), "no patient id", r.drug_text))
+            continue
+        drug = recognise_drug(r.drug_text, r.drug_code)
+        if drug is None:
+            rep.problems.append(
+                Problem(
+                    r.row,
+                    col("drug", "drug"),
+                    "not one of the tracked drugs (immunosuppressants, glucocorticoids, allopurinol, febuxostat)",
+                    r.drug_text[:120],
+                )
+            )
+            continue
+        if r.start_error or r.start is None:
+            rep.problems.append(
+                Problem(r.row, col("start", "start"), r.start_error or "no start date", r.drug_text[:120])
+            )
+            continue
+        if r.end_error:
+            rep.problems.append(Problem(r.row, col("end", "end"), r.end_error, r.drug_text[:120]))
+            continue
+        if r.end is not None and r.end < r.start:
+            rep.problems.append(
+                Problem(
+                    r.row,
+                    col("end", "end"),
+                    f"ends ({r.end:%Y-%m-%d}) before it starts ({r.start:%Y-%m-%d})",
+                    r.drug_text[:120],
+                )
+            )
+            continue
+        is_stop = normalize(r.dose) in (
+            "stop",
+            "stopped",
+            "stopp",
+            "discontinued",
+            "ceased",
+            "off",
+            "abgesetzt",
+            "arret",
+            "0",
+            "0 mg",
+            "0mg",
+        )
+        amount = None if is_stop else parse_amount(r.dose, r.dose_unit)
+        if is_stop or (amount is not None and amount[0] == 0):
+            if batch.change_log:
+                stops.append((r.patient_id, drug, r.start, i))
+                accepted.append((i, 0))
+                continue
+            rep.problems.append(
+                Problem(r.row, col("dose", "dose"), "dose is 0: record a stop with an end date instead", r.dose)
+            )
+            continue
+        basis = "strength_only" if r.strength_only else "prescribed"
+        dose, unit = amount if amount else (math.nan, "")
+        if r.dose and amount is None:
+            rep.problems.append(Problem(r.row, col("dose", "dose"), f"dose not understood ('{r.dose[:40]}')", r.dose))
+            continue
+        strength = strength_in_text(r.drug_text)
+        if amount is None and strength is not None and not r.dose:
+            dose, unit = strength
+            if not r.strength_only:
+                basis = "strength_only"
+        if unit == "tablet":
+            if strength is None:
+                rep.problems.append(
+                    Problem(
+                        r.row,
+                        col("dose", "dose"),
+                        "dose given in tablets but the tablet strength is unknown",
+                        f"{r.dose} {r.dose_unit}".strip(),
+                    )
+                )
+                continue
+            dose, unit = round(dose * strength[0], 6), strength[1]
+        if unit == "" and not math.isnan(dose):
+            unit = "mg"
+            rep.warn(
+                f"{model.drug_info()[drug].label}: dose without a unit read as mg", r.row, col("dose", "dose"), r.dose
+            )
+        if unit not in ("mg", "mg/kg", "mg/m2", ""):
+            rep.problems.append(
+                Problem(
+                    r.row,
+                    col("dose_unit", "dose_unit"),
+                    f"dose unit '{unit}' is not mg, g, mcg, mg/kg or mg/m2",
+                    r.dose_unit or r.dose,
+                )
+            )
+            continue
+        if not math.isnan(dose) and dose < 0:
+            rep.problems.append(Problem(r.row, col("dose", "dose"), "dose must be positive", r.dose))
+            continue
+        freq_text = r.frequency or _freq_in_text(r.dose)
+        freq = parse_frequency(freq_text) if freq_text else None
+        if freq_text and freq is None:
+            rep.problems.append(
+                Problem(
+                    r.row, col("frequency", "frequency"), f"frequency not understood ('{freq_text[:40]}')", freq_text
+                )
+            )
+            continue
+        if freq is None:
+            if r.daily_dose:
+                freq = _freq("daily")
+            else:
+                freq = Frequency("unknown", math.nan)
+                if not r.strength_only:
+                    rep.warn(
+                        f"{model.drug_info()[drug].label}: no frequency given, so no daily dose is computed (add daily, BID, weekly ...)",
+                        r.row,
+                        col("frequency", "frequency"),
+                    )
+        route = parse_route(r.route) if r.route else route_in_text(r.drug_text + " " + r.dose)
+        if route is None:
+            rep.warn(f"route '{r.route}' not recognised; left empty", r.row, col("route", "route"), r.route)
+            route = ""
+        mg_day = dose * freq.per_day if unit == "mg" and not math.isnan(freq.per_day) else math.nan
+        mg_week = mg_day * 7 if freq.weekly_or_longer and not math.isnan(mg_day) else math.nan
+        out.append(
+            {
+                "patient_id": r.patient_id,
+                "drug": drug,
+                "start": r.start,
+                "end": r.end,
+                "dose": dose,
+                "dose_unit": unit,
+                "frequency": freq.canonical,
+                "mg_per_day": round(mg_day, 6) if not math.isnan(mg_day) else math.nan,
+                "mg_per_week": round(mg_week, 6) if not math.isnan(mg_week) else math.nan,
+                "route": route,
+                "dose_basis": basis,
+                "source_text": " ".join(x for x in (r.drug_text, r.dose, r.dose_unit, r.frequency, r.route) if x)[:200],
+                "source_file": rep.path,
+                "source_row": r.row,
+                "_rec": i,
+            }
+        )
+        accepted.append((i, 0))
+    if batch.change_log:
+        out = _close_change_log(out, stops)
+    cols = [f.name for f in model.DOSE_FIELDS] + ["_rec"]
+    if not out:
+        return model.empty_table("doses").append_column("_rec", pa.array([], pa.int64())), accepted
+    table = pa.table({c: [row[c] for row in out] for c in cols})
+    table = model.conform("doses", table).append_column("_rec", pa.array([row["_rec"] for row in out], pa.int64()))
+    return table, accepted
+
+
+def _freq_in_text(text: str) -> str:
+    t = normalize(text)
+    m = re.search(
+        r"\b(once weekly|weekly|daily|once daily|bid|bd|tid|tds|qid|twice daily|every \d+ weeks|q\d+w|fortnightly|monthly)\b",
+        t,
+    )
+    return m.group(1) if m else ""
+
+
+def _close_change_log(rows: list[dict], stops: list[tuple[str, str, dt.datetime, int]]) -> list[dict]:
+    """In a change log, each dose ends where the next change (or stop) of the drug starts."""
+    events: dict[tuple[str, str], list[tuple[dt.datetime, int, dict | None]]] = {}
+    for row in rows:
+        events.setdefault((row["patient_id"], row["drug"]), []).append((row["start"], 1, row))
+    for pid, drug, when, _i in stops:
+        events.setdefault((pid, drug), []).append((when, 0, None))
+    for evs in events.values():
+        evs.sort(key=lambda e: (e[0], e[1]))
+        for (_t, _k, row), (t_next, _k2, _r2) in itertools.pairwise(evs):
+            if row is not None and row["end"] is None and t_next > row["start"]:
+                row["end"] = t_next
+    return rows
+
+
+# --------------------------------------------------------------------------- patients
+
+_SEX = {
+    "f": "F",
+    "female": "F",
+    "w": "F",
+    "weiblich": "F",
+    "woman": "F",
+    "femme": "F",
+    "feminin": "F",
+    "mujer": "F",
+    "femenino": "F",
+    "femmina": "F",
+    "2": "F",
+    "m": "M",
+    "male": "M",
+    "mannlich": "M",
+    "man": "M",
+    "homme": "M",
+    "masculin": "M",
+    "hombre": "M",
+    "masculino": "M",
+    "maschio": "M",
+    "1": "M",
+    "u": "",
+    "unknown": "",
+    "other": "",
+    "x": "",
+    "": "",
+    "d": "",
+    "divers": "",
+}
+_PHENO = [
+    (re.compile(r"\b(possible intermediate|possibly intermediate|possible im|pim)\b"), "possible intermediate"),
+    (
+        re.compile(r"\b(intermediate|im|heterozygous|heterozygote|reduced|low normal|het|intermediar|intermediaire)\b"),
+        "intermediate",
+    ),
+    (
+        re.compile(
+            r"\b(poor|pm|deficient|deficiency|absent|homozygous variant|homozygote variant|very low|null|none detected|no activity)\b"
+        ),
+        "poor",
+    ),
+    (re.compile(r"\b(normal|nm|wild type|wildtype|wt|homozygous wild|high|normal activity|extensive|em)\b"), "normal"),
+    (re.compile(r"\b(not tested|untested|unknown|indeterminate|pending|nt|n a|na)\b"), "unknown"),
+]
+_GENOTYPE = re.compile(r"\*(\d+[a-z]?)\s*/\s*\*(\d+[a-z]?)", re.IGNORECASE)
+
+
+def parse_sex(text: str) -> str | None:
+    return _SEX.get(normalize(text))
+
+
+def parse_phenotype(text: str) -> str | None:
+    """TPMT/NUDT15 phenotype from text: "Intermediate metaboliser", "*1/*3A", "normal"."""
+    raw = text.strip()
+    if not raw:
+        return "unknown"
+    g = _GENOTYPE.search(raw)
+    if g:
+        alleles = [a.lower() for a in g.groups()]
+        normal = [a == "1" for a in alleles]
+        if all(normal):
+            return "normal"
+        if any(normal):
+            return "intermediate"
+        return "poor"
+    t = normalize(raw)
+    for pat, pheno in _PHENO:
+        if pat.search(t):
+            return pheno
+    return None
+
+
+def to_datetime64(values: list[dt.datetime | None]) -> pa.Array:
+    return pa.array([np.datetime64(v, "s") if v is not None else None for v in values], pa.timestamp("s"))
+
+
+@dataclass
+class PatientRecord:
+    """One patient row as text (dates already parsed), from any reader."""
+
+    row: int
+    patient_id: str
+    sex: str = ""
+    birth_date: dt.datetime | None = None
+    birth_error: str = ""
+    age: str = ""
+    weight: str = ""
+    weight_unit: str = "kg"
+    weight_date: dt.datetime | None = None
+    tpmt: str = ""
+    nudt15: str = ""
+    diagnosis: str = ""
+    columns: dict[str, str] = field(default_factory=dict)
+
+
+def normalise_patients(report: FileReport, records: list[PatientRecord]) -> tuple[pa.Table, list[int]]:
+    """Turn patient records into canonical patient rows; returns (table, accepted record indexes)."""
+    out: list[dict] = []
+    accepted: list[int] = []
+    for i, r in enumerate(records):
+        col = r.columns.get
+        if not r.patient_id:
+            report.problems.append(Problem(r.row, col("patient_id", "patient_id"), "no patient id", ""))
+            continue
+        if r.birth_error:
+            report.problems.append(Problem(r.row, col("birth_date", "birth_date"), r.birth_error, ""))
+            continue
+        sex = parse_sex(r.sex)
+        if sex is None:
+            report.warn(f"sex '{r.sex}' not recognised; left unknown", r.row, col("sex", "sex"), r.sex)
+            sex = ""
+        age = math.nan
+        if r.age:
+            try:
+                age = float(r.age.replace(",", ".").split()[0])
+            except ValueError:
+                report.problems.append(Problem(r.row, col("age", "age"), f"age not understood ('{r.age}')", r.age))
+                continue
+            if not 0 <= age <= 120:
+                report.problems.append(Problem(r.row, col("age", "age"), f"age {age:g} is not plausible", r.age))
+                continue
+        weight = math.nan
+        if r.weight:
+            parsed = _weight_kg(r.weight, r.weight_unit)
+            if parsed is None:
+                report.problems.append(
+                    Problem(r.row, col("weight_kg", "weight"), f"weight not understood ('{r.weight}')", r.weight)
+                )
+                continue
+            weight = parsed
+            if not 1 <= weight <= 400:
+                report.problems.append(
+                    Problem(r.row, col("weight_kg", "weight"), f"weight {weight:g} kg is not plausible", r.weight)
+                )
+                continue
+        phenos = {}
+        for gene in ("tpmt", "nudt15"):
+            text = getattr(r, gene)
+            p = parse_phenotype(text)
+            if p is None:
+                report.warn(
+                    f"{gene.upper()} '{text}' not recognised as a phenotype; recorded as unknown",
+                    r.row,
+                    col(gene, gene),
+                    text,
+                )
+                p = "unknown"
+            phenos[gene] = p
+        out.append(
+            {
+                "patient_id": r.patient_id,
+                "sex": sex,
+                "birth_date": r.birth_date,
+                "age": age,
+                "weight_kg": weight,
+                "weight_date": r.weight_date,
+                "tpmt": phenos["tpmt"],
+                "nudt15": phenos["nudt15"],
+                "diagnosis": r.diagnosis.strip(),
+                "source_file": report.path,
+                "source_row": r.row,
+            }
+        )
+        accepted.append(i)
+    if not out:
+        return model.empty_table("patients"), accepted
+    cols = [f.name for f in model.PATIENT_FIELDS]
+    return model.conform(
+        "patients", pa.table({c: [row[c] for row in out] for c in cols}, schema=model.schema("patients"))
+    ), accepted
+
+
+def _weight_kg(text: str, unit: str) -> float | None:
+    m = re.match(r"^\s*(\d+(?:[.,]\d+)?)\s*(kg|kgs|kilograms?|lb|lbs|pounds?)?\s*$", text.strip(), re.IGNORECASE)
+    if not m:
+        return None
+    v = float(m.group(1).replace(",", "."))
+    u = (m.group(2) or unit or "kg").lower()
+    if u.startswith(("lb", "pound")):
+        return round(v * 0.45359237, 2)
+    return v

@@ -1,0 +1,946 @@
+"""Column mapping and name recognition: headers to fields, test names to analytes,
+medication text to drugs.
+
+Everything is matched on a *normalised* form of the text (lower case, accents folded,
+punctuation turned into spaces), so "Hämoglobin", "HAEMOGLOBIN" and "hemoglobin" meet.
+The vocabularies live in ``dashboard/vocab/*.toml``; the column aliases below are the
+header spellings of real exports (EHR, LIS, CDISC, spreadsheets) in English and the
+common European languages.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+
+from dashboard.model import analyte_info, drug_info
+from dashboard.units import resolve_unit
+
+# --------------------------------------------------------------------------- normalising
+
+_FOLD = str.maketrans({"ß": "ss", "æ": "ae", "ø": "o", "œ": "oe", "ł": "l", "đ": "d"})
+
+
+@cache
+def normalize(text: str) -> str:
+    """Lower case, accents folded, punctuation to spaces, single spaces.
+
+    ``%`` and ``#`` survive because they change the meaning of a test name.
+    """
+    t = unicodedata.normalize("NFKD", text.translate(_FOLD)).encode("ascii", "ignore").decode("ascii")
+    t = t.lower()
+    t = re.sub(r"[^a-z0-9%#]+", " ", t)
+    return " ".join(t.split())
+
+
+_BRACKETS = re.compile(r"[\(\[\{]([^\)\]\}]*)[\)\]\}]")
+
+
+def split_brackets(text: str) -> tuple[str, list[str]]:
+    """ "WBC (x10^9/L) [auto]" -> ("WBC", ["x10^9/L", "auto"])."""
+    parts = _BRACKETS.findall(text)
+    base = _BRACKETS.sub(" ", text)
+    return base.strip(), [p.strip() for p in parts if p.strip()]
+
+
+# --------------------------------------------------------------------------- fields
+
+#: Header spellings (normalised) of each field, most specific first.
+FIELD_ALIASES: dict[str, tuple[str, ...]] = {
+    "patient_id": (
+        "patient id",
+        "patientid",
+        "patient identifier",
+        "patient number",
+        "patient no",
+        "patient nr",
+        "patient",
+        "mrn",
+        "medical record number",
+        "medical record no",
+        "record number",
+        "hospital number",
+        "hospital no",
+        "nhs number",
+        "chi number",
+        "chi",
+        "ur number",
+        "urn",
+        "unit number",
+        "pid",
+        "pat id",
+        "patnr",
+        "pat nr",
+        "patienten id",
+        "patientennummer",
+        "patienten nr",
+        "subject id",
+        "subjid",
+        "usubjid",
+        "subject",
+        "subject number",
+        "person id",
+        "participant id",
+        "numero patient",
+        "n patient",
+        "id patient",
+        "id paziente",
+        "id",
+        "case id",
+        "study id",
+    ),
+    "collected_at": (
+        "collection date time",
+        "collection datetime",
+        "collection date",
+        "collected at",
+        "collected on",
+        "collected",
+        "date collected",
+        "date time collected",
+        "specimen collection date",
+        "specimen date",
+        "specimen collected",
+        "sample date",
+        "sample collected",
+        "sample collection date",
+        "draw date",
+        "drawn",
+        "date drawn",
+        "observation date",
+        "observation datetime",
+        "effective date",
+        "effective",
+        "test date",
+        "lab date",
+        "result date",
+        "result datetime",
+        "reported date",
+        "date time",
+        "datetime",
+        "date",
+        "charttime",
+        "adt",
+        "lbdtc",
+        "datum",
+        "entnahmedatum",
+        "abnahmedatum",
+        "entnahme",
+        "probenentnahme",
+        "date de prelevement",
+        "date prelevement",
+        "date",
+        "fecha",
+        "fecha de extraccion",
+        "data prelievo",
+        "data",
+        "when",
+        "time stamp",
+        "timestamp",
+    ),
+    "collection_time": (
+        "collection time",
+        "time collected",
+        "specimen time",
+        "sample time",
+        "draw time",
+        "time",
+        "uhrzeit",
+        "zeit",
+        "heure",
+        "hora",
+        "ora",
+    ),
+    "analyte": (
+        "test name",
+        "test",
+        "analyte",
+        "component name",
+        "component",
+        "lab test",
+        "lab test name",
+        "investigation",
+        "parameter name",
+        "parameter",
+        "param",
+        "observation name",
+        "observation",
+        "result name",
+        "test description",
+        "description",
+        "name",
+        "lbtest",
+        "item",
+        "assay",
+        "lab",
+        "analyse",
+        "untersuchung",
+        "parametre",
+        "examen",
+        "analisi",
+        "prueba",
+        "determinacion",
+        "test item",
+        "order name",
+        "display",
+    ),
+    "code": (
+        "loinc code",
+        "loinc",
+        "loinc num",
+        "loinc_num",
+        "test code",
+        "code",
+        "lbtestcd",
+        "paramcd",
+        "observation code",
+        "component code",
+        "lab code",
+        "result code",
+    ),
+    "value": (
+        "result value",
+        "value numeric",
+        "numeric value",
+        "numeric result",
+        "result numeric",
+        "value",
+        "result",
+        "observation value",
+        "obs value",
+        "aval",
+        "lbstresn",
+        "lbstresc",
+        "lborres",
+        "wert",
+        "ergebnis",
+        "messwert",
+        "resultat",
+        "valeur",
+        "valor",
+        "risultato",
+        "reading",
+        "measurement",
+    ),
+    "unit": (
+        "units of measure",
+        "unit of measure",
+        "result unit",
+        "result units",
+        "value unit",
+        "units",
+        "unit",
+        "uom",
+        "valueuom",
+        "lbstresu",
+        "lborresu",
+        "einheit",
+        "unite",
+        "unidad",
+        "unidades",
+        "unita",
+    ),
+    "ref_range": (
+        "reference range",
+        "reference interval",
+        "ref range",
+        "ref interval",
+        "normal range",
+        "normal values",
+        "reference values",
+        "reference",
+        "range",
+        "referenzbereich",
+        "normbereich",
+        "norm",
+        "normwert",
+        "normalwerte",
+        "valeurs de reference",
+        "intervalle de reference",
+        "intervalo de referencia",
+        "valori di riferimento",
+    ),
+    "ref_low": (
+        "ref range lower",
+        "reference range lower",
+        "reference low",
+        "ref low",
+        "lower limit",
+        "lower limit of normal",
+        "lower reference limit",
+        "normal low",
+        "low normal",
+        "lln",
+        "low",
+        "a1lo",
+        "anrlo",
+        "lbstnrlo",
+        "lbornrlo",
+        "untere grenze",
+        "unterer grenzwert",
+        "min",
+        "limite inferieure",
+    ),
+    "ref_high": (
+        "ref range upper",
+        "reference range upper",
+        "reference high",
+        "ref high",
+        "upper limit",
+        "upper limit of normal",
+        "upper reference limit",
+        "normal high",
+        "high normal",
+        "uln",
+        "high",
+        "a1hi",
+        "anrhi",
+        "lbstnrhi",
+        "lbornrhi",
+        "obere grenze",
+        "oberer grenzwert",
+        "max",
+        "limite superieure",
+    ),
+    "flag": (
+        "abnormal flag",
+        "abnormal indicator",
+        "result flag",
+        "flag",
+        "flags",
+        "abn",
+        "abnormal",
+        "interpretation",
+        "lbnrind",
+        "anrind",
+        "indicator",
+        "kennzeichen",
+        "markierung",
+        "alert",
+    ),
+    # doses
+    "drug": (
+        "drug name",
+        "medication name",
+        "medicine name",
+        "generic name",
+        "drug",
+        "medication",
+        "medicine",
+        "treatment",
+        "therapy",
+        "agent",
+        "product",
+        "med",
+        "meds",
+        "extrt",
+        "exttrt",
+        "cmtrt",
+        "medikament",
+        "wirkstoff",
+        "arzneimittel",
+        "praparat",
+        "medicament",
+        "traitement",
+        "farmaco",
+        "medicamento",
+    ),
+    "dose": (
+        "dose mg",
+        "dose in mg",
+        "daily dose mg",
+        "daily dose",
+        "dose per day",
+        "dose value",
+        "dose amount",
+        "dose",
+        "dosage",
+        "amount",
+        "quantity",
+        "exdose",
+        "cmdose",
+        "dosis",
+        "tagesdosis",
+        "posologie",
+        "mg day",
+        "mg per day",
+        "mg",
+        "q to take value",
+    ),
+    "dose_unit": (
+        "dose unit",
+        "dose units",
+        "dosage unit",
+        "unit",
+        "units",
+        "exdosu",
+        "cmdosu",
+        "dosis einheit",
+        "einheit",
+        "q to take unit",
+    ),
+    "frequency": (
+        "frequency",
+        "freq",
+        "dosing frequency",
+        "dose frequency",
+        "schedule",
+        "interval",
+        "exdosfrq",
+        "cmdosfrq",
+        "haufigkeit",
+        "frequenz",
+        "frequence",
+        "frecuencia",
+        "sig",
+        "directions",
+    ),
+    "frequency_unit": ("frequency unit", "freq unit"),
+    "route": (
+        "route of administration",
+        "route",
+        "exroute",
+        "cmroute",
+        "applikation",
+        "applikationsweg",
+        "voie",
+        "via",
+    ),
+    "start": (
+        "start date",
+        "date started",
+        "started on",
+        "started",
+        "start",
+        "startdate",
+        "starttime",
+        "start time",
+        "from",
+        "begin",
+        "beginning",
+        "exstdtc",
+        "cmstdtc",
+        "beginn",
+        "startdatum",
+        "ab",
+        "debut",
+        "date de debut",
+        "fecha inicio",
+        "inizio",
+        "date changed",
+        "change date",
+        "effective from",
+        "valid from",
+    ),
+    "end": (
+        "end date",
+        "stop date",
+        "date stopped",
+        "stopped on",
+        "stopped",
+        "end",
+        "stop",
+        "enddate",
+        "stopdate",
+        "stoptime",
+        "stop time",
+        "to",
+        "until",
+        "exendtc",
+        "cmendtc",
+        "ende",
+        "enddatum",
+        "bis",
+        "fin",
+        "date de fin",
+        "fecha fin",
+        "fine",
+        "valid to",
+        "effective to",
+    ),
+    # patients
+    "sex": ("sex", "gender", "sex at birth", "geschlecht", "sexe", "sexo", "sesso"),
+    "birth_date": (
+        "date of birth",
+        "birth date",
+        "birthdate",
+        "birth dt",
+        "dob",
+        "born",
+        "geburtsdatum",
+        "geb datum",
+        "date de naissance",
+        "fecha de nacimiento",
+        "data di nascita",
+    ),
+    "age": ("age years", "age in years", "age", "alter", "age y", "eta", "edad"),
+    "weight_kg": (
+        "weight kg",
+        "body weight kg",
+        "weight",
+        "body weight",
+        "wt kg",
+        "wt",
+        "gewicht",
+        "korpergewicht",
+        "poids",
+        "peso",
+    ),
+    "weight_date": ("weight date", "date weighed", "weighed on", "weight measured", "weight measured on"),
+    "tpmt": (
+        "tpmt phenotype",
+        "tpmt status",
+        "tpmt result",
+        "tpmt metaboliser status",
+        "tpmt metabolizer status",
+        "tpmt genotype",
+        "tpmt",
+    ),
+    "nudt15": ("nudt15 phenotype", "nudt15 status", "nudt15 result", "nudt15 genotype", "nudt15"),
+    "diagnosis": (
+        "primary diagnosis",
+        "diagnosis",
+        "diagnoses",
+        "condition",
+        "indication",
+        "dx",
+        "disease",
+        "diagnose",
+        "diagnostic",
+        "diagnostico",
+        "diagnosi",
+    ),
+}
+
+#: Fields each kind of table can use, the ones it must have, and the distinctive ones.
+KIND_FIELDS: dict[str, tuple[str, ...]] = {
+    "labs": (
+        "patient_id",
+        "collected_at",
+        "collection_time",
+        "analyte",
+        "code",
+        "value",
+        "unit",
+        "ref_range",
+        "ref_low",
+        "ref_high",
+        "flag",
+    ),
+    "wide": ("patient_id", "collected_at", "collection_time"),
+    "doses": ("patient_id", "drug", "dose", "dose_unit", "frequency", "frequency_unit", "route", "start", "end"),
+    "patients": ("patient_id", "sex", "birth_date", "age", "weight_kg", "weight_date", "tpmt", "nudt15", "diagnosis"),
+}
+
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "labs": ("patient_id", "collected_at", "value"),
+    "wide": ("patient_id", "collected_at"),
+    "doses": ("patient_id", "drug", "start"),
+    "patients": ("patient_id",),
+}
+
+#: Names accepted by ``--map SOURCE=FIELD`` besides analyte ids.
+MAP_TARGETS = tuple(sorted(set(FIELD_ALIASES) | {"ignore"}))
+
+
+@dataclass(frozen=True)
+class HeaderInfo:
+    """What one column header says."""
+
+    text: str
+    norm: str  # normalised text without bracketed parts
+    brackets: tuple[str, ...]
+
+
+def header_info(text: str) -> HeaderInfo:
+    base, parts = split_brackets(text)
+    return HeaderInfo(text, normalize(base), tuple(parts))
+
+
+def match_field(h: HeaderInfo, field: str) -> int | None:
+    """Rank of the best alias of ``field`` the header matches (lower is better)."""
+    norm = h.norm
+    aliases = FIELD_ALIASES[field]
+    for rank, alias in enumerate(aliases):
+        if norm == alias:
+            return rank
+    # headers with units written without brackets ("Weight kg", "Dose mg") and
+    # underscores/suffixes ("result_value_num") match on a leading alias
+    for rank, alias in enumerate(aliases):
+        if len(alias) >= 4 and (norm.startswith(alias + " ") or norm.endswith(" " + alias)):
+            return 100 + rank
+    return None
+
+
+# --------------------------------------------------------------------------- analytes
+
+_NOISE = frozenset(
+    [
+        "blood",
+        "bld",
+        "b",
+        "whole",
+        "wb",
+        "serum",
+        "ser",
+        "plasma",
+        "pl",
+        "plas",
+        "serpl",
+        "s",
+        "p",
+        "sp",
+        "bld",
+        "auto",
+        "automated",
+        "automatic",
+        "count",
+        "cnt",
+        "ct",
+        "#",
+        "abs",
+        "absolute",
+        "total",
+        "manual",
+        "conc",
+        "ccnc",
+        "cnc",
+        "level",
+        "lvl",
+        "test",
+        "result",
+        "value",
+        "in",
+        "by",
+        "of",
+        "or",
+        "the",
+        "and",
+        "vol",
+        "volume",
+        "mass",
+        "number",
+        "enzymatic",
+        "activity",
+        "catalytic",
+        "concentration",
+        "estimate",
+        "estimated",
+        "calculated",
+        "calc",
+        "venous",
+        "arterial",
+        "capillary",
+        "ven",
+        "art",
+        "cap",
+        "lab",
+        "ref",
+        "measured",
+        "direct",
+        "edta",
+        "fasting",
+        "poc",
+        "quantitative",
+        "qn",
+        "on",
+        "per",
+        "at",
+        "cells",
+        "cell",
+        "rbc",
+        "x",
+        "mcnc",
+        "scnc",
+        "acnc",
+        "ncnc",
+        "nfr",
+        "entitic",
+        "mean",
+        "ser",
+        "plas",
+        "serum/plasma",
+        "sample",
+        "specimen",
+        "haematology",
+        "hematology",
+        "chemistry",
+        "cbc",
+        "fbc",
+        "full",
+        "lab's",
+        "result:",
+        "reported",
+    ]
+)
+_PERCENT_WORDS = frozenset({"%", "percent", "pct", "rel", "relative", "fraction", "prozent", "pourcentage"})
+_PERCENT_PHRASE = re.compile(r"\b100 (leukocytes|leucocytes|wbc|wbcs|white cells)\b")
+
+
+@cache
+def _alias_index() -> dict[str, str]:
+    index: dict[str, str] = {}
+    for a in analyte_info().values():
+        for alias in (*a.aliases, a.id, normalize(a.label), normalize(a.name)):
+            index.setdefault(normalize(alias), a.id)
+    return index
+
+
+@cache
+def _loinc_index() -> dict[str, tuple[str, bool]]:
+    index: dict[str, tuple[str, bool]] = {}
+    for a in analyte_info().values():
+        for code in a.loinc:
+            index[code] = (a.id, False)
+        for code in a.loinc_percent:
+            index[code] = (a.id, True)
+    return index
+
+
+@dataclass(frozen=True)
+class TestMatch:
+    """An analyte recognised from a test code, name or header."""
+
+    analyte: str
+    percent: bool = False
+    unit: str = ""  # unit written inside the name or header, e.g. "Hemoglobin (mmol/L)"
+    via: str = ""  # "loinc" | "name"
+
+
+def clean_code(code: str) -> str:
+    c = code.strip()
+    if ":" in c and not c.lower().startswith("http"):
+        c = c.rsplit(":", 1)[-1]
+    if "|" in c:
+        c = c.rsplit("|", 1)[-1]
+    return c.strip().upper() if not re.match(r"^\d+-\d$", c.strip()) else c.strip()
+
+
+@cache
+def recognise_test(name: str, code: str = "") -> TestMatch | None:
+    """Recognise an analyte from a test code (LOINC) and/or a test name or header."""
+    if code:
+        hit = _loinc_index().get(clean_code(code))
+        if hit:
+            unit = _unit_in_text(name, hit[0]) if name else ""
+            return TestMatch(hit[0], hit[1] or unit == "%", "" if unit == "%" else unit, "loinc")
+    if not name:
+        return None
+    base, parts = split_brackets(name)
+    norm = normalize(base)
+    percent = False
+    if _PERCENT_PHRASE.search(norm):
+        percent = True
+        norm = _PERCENT_PHRASE.sub(" ", norm)
+    tokens = norm.split()
+    if any(t in _PERCENT_WORDS for t in tokens):
+        percent = True
+        tokens = [t for t in tokens if t not in _PERCENT_WORDS]
+    analyte = _alias_index().get(" ".join(tokens))
+    trailing_unit = ""
+    if analyte is None:
+        kept = [t for t in tokens if t not in _NOISE]
+        analyte = _alias_index().get(" ".join(kept))
+    if analyte is None and len(tokens) >= 2:
+        # a unit written after the name without brackets: "Hb g/dL", "WBC 10^9/L"
+        raw_tokens = base.split()
+        for cut in range(len(raw_tokens) - 1, 0, -1):
+            head = normalize(" ".join(raw_tokens[:cut]))
+            cand = _alias_index().get(head) or _alias_index().get(" ".join(t for t in head.split() if t not in _NOISE))
+            tail = " ".join(raw_tokens[cut:])
+            if cand and (tail.strip() == "%" or resolve_unit(cand, tail).factor is not None):
+                analyte, trailing_unit = cand, tail
+                break
+    if analyte is None:
+        return None
+    unit = trailing_unit
+    for part in parts:
+        if part.strip() == "%" or normalize(part) in _PERCENT_WORDS:
+            percent = True
+            continue
+        if resolve_unit(analyte, part).factor is not None:
+            unit = part
+    if unit.strip() == "%":
+        percent, unit = True, ""
+    if percent and analyte not in ("neutrophils", "lymphocytes", "eosinophils"):
+        return None  # "% of something" for a non-differential is not a monitored result
+    return TestMatch(analyte, percent, unit, "name")
+
+
+def _unit_in_text(name: str, analyte: str) -> str:
+    _base, parts = split_brackets(name)
+    for part in parts:
+        if part.strip() == "%":
+            return "%"
+        if resolve_unit(analyte, part).factor is not None:
+            return part
+    return ""
+
+
+# --------------------------------------------------------------------------- drugs
+
+
+@cache
+def _drug_aliases() -> list[tuple[tuple[str, ...], str]]:
+    out: list[tuple[tuple[str, ...], str]] = []
+    for d in drug_info().values():
+        for alias in {*d.aliases, normalize(d.id), normalize(d.label)}:
+            out.append((tuple(normalize(alias).split()), d.id))
+    out.sort(key=lambda t: -len(t[0]))
+    return out
+
+
+@cache
+def _rxnorm_index() -> dict[str, str]:
+    return {code: d.id for d in drug_info().values() for code in d.rxnorm}
+
+
+@cache
+def recognise_drug(text: str, code: str = "") -> str | None:
+    """The generic drug named in a medication text ("Imuran 50 mg tablet" -> azathioprine).
+
+    Returns ``None`` when no tracked drug is named, or when two different ones are
+    (a combination product is not guessed at).
+    """
+    if code:
+        hit = _rxnorm_index().get(code.strip())
+        if hit:
+            return hit
+    tokens = normalize(text).split()
+    if not tokens:
+        return None
+    found: set[str] = set()
+    covered: set[int] = set()
+    for alias, drug in _drug_aliases():
+        n = len(alias)
+        for i in range(len(tokens) - n + 1):
+            if tuple(tokens[i : i + n]) == alias and not covered.intersection(range(i, i + n)):
+                found.add(drug)
+                covered.update(range(i, i + n))
+    if len(found) == 1:
+        return found.pop()
+    if found == {"mycophenolate mofetil", "mycophenolic acid"}:
+        return "mycophenolic acid"
+    return None
+
+
+# --------------------------------------------------------------------------- kinds
+
+
+@dataclass
+class ColumnMapping:
+    """The result of mapping a table's header."""
+
+    kind: str  # labs | wide | doses | patients | ""
+    fields: dict[str, str]  # field -> source column
+    analyte_columns: dict[str, TestMatch]  # source column -> analyte (wide tables)
+    unmapped: list[str]
+    missing: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.kind) and not self.missing
+
+
+def map_columns(header: list[str], overrides: dict[str, str] | None = None) -> ColumnMapping:
+    """Decide what kind of table this is and which column holds which field.
+
+    ``overrides`` (from ``--map`` or the mapping form) maps a source column to a field
+    name, an analyte id (making the column an analyte column of a wide table) or
+    "ignore".  Overrides whose column is not in the header are ignored here (the caller
+    reports them).
+    """
+    overrides = {k: v for k, v in (overrides or {}).items() if k in header}
+    infos = {h: header_info(h) for h in header}
+    forced_fields = {v: k for k, v in overrides.items() if v in FIELD_ALIASES}
+    forced_analytes = {
+        k: TestMatch(v, False, _unit_in_header(infos[k], v), "map") for k, v in overrides.items() if v in analyte_info()
+    }
+    ignored = {k for k, v in overrides.items() if v == "ignore"}
+
+    analyte_cols: dict[str, TestMatch] = dict(forced_analytes)
+    for h in header:
+        if h in overrides:
+            continue
+        m = recognise_test(h)
+        if m is not None:
+            analyte_cols[h] = m
+
+    def assign(kind: str, candidates: list[str]) -> dict[str, str]:
+        taken: set[str] = set(forced_fields.values()) | ignored | set(forced_analytes)
+        out: dict[str, str] = {f: c for f, c in forced_fields.items() if f in KIND_FIELDS[kind]}
+        for f in KIND_FIELDS[kind]:
+            if f in out:
+                continue
+            best: tuple[int, str] | None = None
+            for h in candidates:
+                if h in taken:
+                    continue
+                rank = match_field(infos[h], f)
+                if rank is not None and (best is None or rank < best[0]):
+                    best = (rank, h)
+            if best is not None:
+                out[f] = best[1]
+                taken.add(best[1])
+        return out
+
+    non_analyte = [h for h in header if h not in analyte_cols]
+    # A column that names a field exactly ("Value", "Date") is a field, even if it
+    # could also be read as a test name.
+    for h in list(analyte_cols):
+        if h in forced_analytes:
+            continue
+        if any(infos[h].norm == a for f in ("value", "unit", "analyte", "code", "flag") for a in FIELD_ALIASES[f]):
+            del analyte_cols[h]
+            non_analyte.append(h)
+    non_analyte = [h for h in header if h not in analyte_cols]
+
+    options: list[tuple[str, dict[str, str]]] = []
+    fields_labs = assign("labs", non_analyte)
+    fields_doses = assign("doses", non_analyte)
+    fields_patients = assign("patients", header)
+    fields_wide = assign("wide", non_analyte)
+
+    if "drug" in fields_doses and ("start" in fields_doses or "dose" in fields_doses):
+        options.append(("doses", fields_doses))
+    if "value" in fields_labs and ("analyte" in fields_labs or "code" in fields_labs):
+        options.append(("labs", fields_labs))
+    if analyte_cols and ("value" not in fields_labs or not ("analyte" in fields_labs or "code" in fields_labs)):
+        options.append(("wide", fields_wide))
+    patient_fields = {"sex", "birth_date", "age", "weight_kg", "tpmt", "nudt15", "diagnosis"}
+    if patient_fields & set(fields_patients):
+        options.append(("patients", fields_patients))
+
+    if not options:
+        return ColumnMapping("", {}, {}, list(header), _explain_missing(fields_labs, analyte_cols))
+    kind, fields = options[0]
+    if (kind == "patients" and len(options) == 1) or kind != "wide":
+        analyte_cols = {}
+    used = set(fields.values()) | set(analyte_cols) | ignored
+    unmapped = [h for h in header if h not in used]
+    missing = [f for f in REQUIRED[kind] if f not in fields]
+    if kind == "labs" and "collected_at" in missing and "collection_time" in fields:
+        pass
+    return ColumnMapping(kind, fields, analyte_cols, unmapped, missing)
+
+
+def _unit_in_header(h: HeaderInfo, analyte: str) -> str:
+    for part in h.brackets:
+        if resolve_unit(analyte, part).factor is not None or part.strip() == "%":
+            return part
+    return ""
+
+
+def _explain_missing(fields: dict[str, str], analyte_cols: dict[str, TestMatch]) -> list[str]:
+    missing = []
+    if "patient_id" not in fields:
+        missing.append("patient_id")
+    if "collected_at" not in fields:
+        missing.append("collected_at")
+    if "value" not in fields and not analyte_cols:
+        missing.append("value (or one column per analyte)")
+    if "analyte" not in fields and "code" not in fields and not analyte_cols:
+        missing.append("analyte (test name or LOINC code)")
+    return missing

@@ -1,0 +1,683 @@
+"""The import: files in, canonical tables and a report out.
+
+``import_sources`` is the one entry point used by the CLI, the upload page and the
+workspace.  It reads each file by content, lets the format readers (``readers.py``)
+claim the tables they know, maps everything else with the generic column mapping, and
+combines all files: % differentials become absolute counts, duplicates are counted once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from dashboard import model
+from dashboard.ingest import dates as dates_mod
+from dashboard.ingest.doses import (
+    DoseBatch,
+    DoseRecord,
+    PatientRecord,
+    normalise_doses,
+    normalise_patients,
+)
+from dashboard.ingest.labs import LabCandidates, LabInput, combine_labs, normalise_labs
+from dashboard.ingest.mapping import FIELD_ALIASES, ColumnMapping, header_info, map_columns, normalize
+from dashboard.ingest.report import FileReport, ImportReport, Problem
+from dashboard.ingest.tabular import RawTable, UnreadableFile, read_delimited, read_excel, sniff_container
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+
+@dataclass(frozen=True)
+class Source:
+    """A file to import: its name (shown in the report) and its bytes."""
+
+    name: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """Choices the user made.
+
+    date_order  "dayfirst" or "monthfirst" for files whose dates cannot settle it
+    mapping     source column -> field name, analyte id or "ignore" (``--map``)
+    today       the date future results are checked against (default: today)
+    """
+
+    date_order: str | None = None
+    mapping: dict[str, str] = field(default_factory=dict)
+    today: dt.date | None = None
+
+    @property
+    def as_of(self) -> dt.date:
+        return self.today or dt.date.today()
+
+
+@dataclass
+class ImportResult:
+    """The canonical tables of one import and its report."""
+
+    labs: pa.Table
+    doses: pa.Table
+    patients: pa.Table
+    report: ImportReport
+
+    def labs_df(self) -> pd.DataFrame:
+        return model.to_pandas("labs", self.labs)
+
+    def doses_df(self) -> pd.DataFrame:
+        return model.to_pandas("doses", self.doses)
+
+    def patients_df(self) -> pd.DataFrame:
+        return model.to_pandas("patients", self.patients)
+
+
+class NeedsChoice(Exception):
+    """A file cannot be imported until the user chooses (date order or mapping)."""
+
+    def __init__(self, needs: str, message: str) -> None:
+        super().__init__(message)
+        self.needs = needs
+        self.message = message
+
+
+@dataclass
+class Context:
+    """State shared by the files of one import (e.g. a MIMIC lab dictionary)."""
+
+    options: ImportOptions
+    lab_items: dict[str, tuple[str, str]] = field(default_factory=dict)  # itemid -> (label, loinc)
+    diagnoses: dict[str, list[str]] = field(default_factory=dict)  # patient -> conditions
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Parsed:
+    """What one table turned into (before combining across files)."""
+
+    report: FileReport
+    labs: LabCandidates | None = None
+    doses: pa.Table | None = None
+    dose_accepted: int = 0
+    patients: pa.Table | None = None
+    patient_accepted: int = 0
+    priority: int = 1  # dictionaries first
+
+
+#: A format reader: returns a Parsed for tables it recognises, else None.
+Reader = Callable[[RawTable, FileReport, Context], "Parsed | None"]
+READERS: list[tuple[str, Reader]] = []
+
+
+def register_reader(name: str, reader: Reader, first: bool = False) -> None:
+    """Add a format reader (Synthea, MIMIC, ...) tried before the generic mapping."""
+    if any(n == name for n, _ in READERS):
+        return
+    if first:
+        READERS.insert(0, (name, reader))
+    else:
+        READERS.append((name, reader))
+
+
+# --------------------------------------------------------------------------- entry points
+
+
+def import_paths(paths: Iterable[str | Path], options: ImportOptions | None = None) -> ImportResult:
+    """Import files from disk; a directory stands for the files directly inside it."""
+    sources: list[Source] = []
+    missing: list[FileReport] = []
+    for p in paths:
+        path = Path(p)
+        if path.is_dir():
+            for child in sorted(path.iterdir()):
+                if child.is_file() and not child.name.startswith("."):
+                    sources.append(Source(str(child), child.read_bytes()))
+        elif path.is_file():
+            sources.append(Source(str(path), path.read_bytes()))
+        else:
+            missing.append(FileReport(str(path), error="file not found"))
+    result = import_sources(sources, options)
+    result.report.files = missing + result.report.files
+    return result
+
+
+def import_sources(sources: Sequence[Source], options: ImportOptions | None = None) -> ImportResult:
+    """Import files given as bytes.  Never raises for bad content: the report says."""
+    options = options or ImportOptions()
+    _ensure_readers()
+    ctx = Context(options)
+    raws: list[tuple[FileReport, RawTable | None, Any]] = []
+    for src in sources:
+        raws.extend(_read_source(src, ctx))
+
+    # dictionaries and other context files first, then the data
+    raws.sort(key=lambda t: _priority(t[1], ctx))
+    parsed: list[Parsed] = []
+    for rep, raw, payload in raws:
+        if raw is None:
+            parsed.append(payload if isinstance(payload, Parsed) else Parsed(rep))
+            continue
+        parsed.append(_process_table(raw, rep, ctx))
+
+    used_overrides = {k for p in parsed for k in p.report.mapping.values()} | {
+        c for p in parsed for c in p.report.columns_found
+    }
+    unknown = sorted(set(options.mapping) - used_overrides)
+    lab_cands = [p.labs for p in parsed if p.labs is not None]
+    labs = combine_labs(lab_cands)
+    doses = _combine_doses([p for p in parsed if p.doses is not None])
+    patients = _combine_patients([p for p in parsed if p.patients is not None], labs, doses, ctx)
+
+    report = ImportReport(files=[p.report for p in parsed])
+    if unknown and report.files:
+        report.files[0].warn(f"--map names column(s) not found in any file: {', '.join(unknown)}")
+    report.labs = labs.num_rows
+    report.doses = doses.num_rows
+    report.patients = patients.num_rows
+    return ImportResult(labs, doses, patients, report)
+
+
+def _ensure_readers() -> None:
+    from dashboard.ingest import readers  # noqa: F401  (registers the format readers)
+
+
+def _priority(raw: RawTable | None, ctx: Context) -> int:
+    if raw is None:
+        return 1
+    from dashboard.ingest import readers
+
+    return readers.priority(raw)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _read_source(src: Source, ctx: Context) -> list[tuple[FileReport, RawTable | None, Any]]:
+    name = Path(src.name).name if "/" in src.name or "\\" in src.name else src.name
+    container = sniff_container(src.data)
+    rep = FileReport(path=name)
+    try:
+        if not src.data.strip():
+            raise UnreadableFile("the file is empty")
+        if container == "xlsx":
+            tables = read_excel(name, src.data)
+            if not tables:
+                raise UnreadableFile("the workbook has no sheet with data")
+            out = []
+            for t in tables:
+                r = FileReport(path=name, sheet=t.sheet, encoding="xlsx", decimal="point")
+                out.append((r, t, None))
+            if Path(src.name).suffix.lower() in (".csv", ".tsv", ".txt"):
+                out[0][0].warn("the file name says text but the content is an Excel workbook; read as Excel")
+            return out
+        if container == "xls":
+            raise UnreadableFile("old Excel .xls files are not supported: save it as .xlsx or CSV")
+        if container == "zip":
+            raise UnreadableFile("this is a zip archive: extract it and import the files inside")
+        if container == "binary":
+            raise UnreadableFile("this is a binary file, not a text, Excel or FHIR JSON export")
+        if container == "json":
+            from dashboard.ingest import readers
+
+            return [(rep, None, readers.read_json(name, src.data, rep, ctx))]
+        table = read_delimited(name, src.data)
+        if Path(src.name).suffix.lower() in (".xlsx", ".xlsm"):
+            table.warnings.append(Problem(None, None, "the file name says Excel but the content is text; read as text"))
+        rep.encoding = table.encoding
+        rep.delimiter = table.delimiter
+        return [(rep, table, None)]
+    except UnreadableFile as exc:
+        rep.error = str(exc)
+        rep.format = "unreadable"
+        return [(rep, None, Parsed(rep))]
+
+
+def _process_table(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed:
+    rep.columns_found = list(raw.header)
+    rep.warnings.extend(raw.warnings)
+    from dashboard.ingest import readers
+
+    try:
+        for _name, reader in READERS:
+            result = reader(raw, rep, ctx)
+            if result is not None:
+                return result
+        return _generic(raw, rep, ctx)
+    except NeedsChoice as choice:
+        return _not_imported(raw, rep, choice.needs, choice.message)
+    except readers.FormatError as exc:
+        return _not_imported(raw, rep, "", str(exc))
+
+
+def _not_imported(raw: RawTable, rep: FileReport, needs: str, message: str) -> Parsed:
+    """A file that needs a choice: its rows are counted, none is imported."""
+    rep.needs = needs
+    rep.error = message
+    rep.rows_read = raw.num_rows + len(raw.rejected)
+    rep.rows_rejected = rep.rows_read
+    rep.problems = [Problem(None, None, f"not imported: {message}")] if raw.num_rows else []
+    rep.problems += raw.rejected
+    return Parsed(rep)
+
+
+# --------------------------------------------------------------------------- generic tables
+
+
+def decide_dates(rep: FileReport, arrays: list[pa.Array], ctx: Context) -> dates_mod.OrderDecision:
+    """Decide the file's date order or raise NeedsChoice with a message for the user."""
+    arrays = [a for a in arrays if a is not None and len(a)]
+    try:
+        decision = dates_mod.decide_order(arrays, ctx.options.date_order)
+    except dates_mod.DateOrderNeeded as need:
+        rep.date_order = "ambiguous"
+        raise NeedsChoice(
+            "date_order",
+            f"dates such as {need.example} could be day-first or month-first and nothing in the file settles it; "
+            "choose the date order (--dayfirst or --monthfirst)",
+        ) from None
+    except dates_mod.DateOrderConflict as conflict:
+        rep.date_order = "conflicting"
+        raise NeedsChoice(
+            "date_order",
+            f"the file mixes day-first dates ({conflict.dayfirst_example}) and month-first dates "
+            f"({conflict.monthfirst_example}); fix the file or choose an order to reject the others",
+        ) from None
+    rep.date_order = decision.order
+    rep.date_order_reason = decision.reason
+    return decision
+
+
+def _generic(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed:
+    mapping = map_columns(raw.header, ctx.options.mapping)
+    if not mapping.ok:
+        found = ", ".join(raw.header[:30]) + (" ..." if len(raw.header) > 30 else "")
+        if mapping.kind:
+            what = f"a {('lab' if mapping.kind in ('labs', 'wide') else mapping.kind.rstrip('s'))} file, but no column for: {', '.join(mapping.missing)}"
+        else:
+            what = "no lab, dose or patient columns recognised"
+        raise NeedsChoice("mapping", f"{what}. Columns found: {found}. Map them (--map COLUMN=FIELD).")
+    rep.mapping = dict(mapping.fields)
+    for col, m in mapping.analyte_columns.items():
+        rep.mapping[m.analyte + (" %" if m.percent else "")] = col
+    rep.unmapped_columns = mapping.unmapped
+    if mapping.kind == "labs":
+        return labs_from_long(raw, rep, ctx, mapping.fields, fmt="labs (long)")
+    if mapping.kind == "wide":
+        return _labs_wide(raw, rep, ctx, mapping)
+    if mapping.kind == "doses":
+        return doses_from_table(raw, rep, ctx, mapping.fields, fmt="doses")
+    return patients_from_table(raw, rep, ctx, mapping.fields, fmt="patients")
+
+
+def _col(raw: RawTable, fields: dict[str, str], name: str) -> pa.Array | None:
+    src = fields.get(name)
+    return raw.columns[src] if src else None
+
+
+def _when(raw: RawTable, fields: dict[str, str]) -> pa.Array:
+    date = _col(raw, fields, "collected_at")
+    time = _col(raw, fields, "collection_time")
+    if date is None and time is not None:
+        return time
+    if time is not None:
+        return dates_mod.combine_date_time(date, time)
+    return date
+
+
+def labs_from_long(
+    raw: RawTable,
+    rep: FileReport,
+    ctx: Context,
+    fields: dict[str, str],
+    fmt: str,
+    analyte_hint: pa.Array | None = None,
+    allow_future: bool = False,
+    value_fallback: pa.Array | None = None,
+) -> Parsed:
+    """A long table: one result per row."""
+    rep.format = fmt + (" xlsx" if raw.container == "xlsx" else "")
+    rep.kind = "labs"
+    n = raw.num_rows
+    when = _when(raw, fields)
+    decision = decide_dates(rep, [when], ctx)
+    empty = pa.repeat(pa.scalar("", pa.string()), n)
+    value = _col(raw, fields, "value")
+    if value_fallback is not None:
+        value = pc.if_else(pc.equal(value, ""), value_fallback, value) if value is not None else value_fallback
+    inp = LabInput(
+        file=raw.name,
+        rows=raw.row_numbers,
+        patient_id=_col(raw, fields, "patient_id"),
+        when=when,
+        test_name=_col(raw, fields, "analyte") if "analyte" in fields else empty,
+        test_code=_col(raw, fields, "code"),
+        value=value,
+        unit=_col(raw, fields, "unit"),
+        ref_range=_col(raw, fields, "ref_range"),
+        ref_low=_col(raw, fields, "ref_low"),
+        ref_high=_col(raw, fields, "ref_high"),
+        flag=_col(raw, fields, "flag"),
+        analyte_hint=analyte_hint,
+        columns=dict(fields),
+        allow_future=allow_future,
+        decimal="." if raw.container == "xlsx" else None,
+    )
+    cands = normalise_labs(inp, rep, decision, ctx.options.as_of)
+    cands.extra_rejected = list(raw.rejected)
+    return Parsed(rep, labs=cands)
+
+
+def _labs_wide(raw: RawTable, rep: FileReport, ctx: Context, mapping: ColumnMapping) -> Parsed:
+    """A wide table: one draw per row, one column per analyte."""
+    rep.format = "labs (wide)" + (" xlsx" if raw.container == "xlsx" else "")
+    rep.kind = "labs"
+    fields = mapping.fields
+    when = _when(raw, fields)
+    decision = decide_dates(rep, [when], ctx)
+    pid = _col(raw, fields, "patient_id")
+    parts: dict[str, list[pa.Array]] = {k: [] for k in ("rows", "pid", "when", "name", "value", "unit", "hint", "vcol")}
+    any_value = None
+    for col, m in mapping.analyte_columns.items():
+        vals = raw.columns[col]
+        present = pc.greater(pc.utf8_length(vals), 0)
+        any_value = present if any_value is None else pc.or_(any_value, present)
+        k = int(pc.sum(present).as_py() or 0)
+        if not k:
+            continue
+        parts["rows"].append(pc.filter(raw.row_numbers, present))
+        parts["pid"].append(pc.filter(pid, present))
+        parts["when"].append(pc.filter(when, present))
+        parts["value"].append(pc.filter(vals, present))
+        for key, text in (
+            ("name", col),
+            ("unit", m.unit),
+            ("hint", m.analyte + ("%" if m.percent else "")),
+            ("vcol", col),
+        ):
+            parts[key].append(pa.repeat(pa.scalar(text, pa.string()), k))
+    extra = list(raw.rejected)
+    if any_value is not None:
+        for r in pc.filter(raw.row_numbers, pc.invert(any_value)).to_pylist():
+            extra.append(Problem(r, None, "no results in this row (every analyte column is empty)"))
+
+    def cat(key: str, typ: pa.DataType | None = None) -> pa.Array:
+        return pa.concat_arrays(parts[key]) if parts[key] else pa.array([], typ or pa.string())
+
+    inp = LabInput(
+        file=raw.name,
+        rows=cat("rows", pa.int64()),
+        patient_id=cat("pid"),
+        when=cat("when"),
+        test_name=cat("name"),
+        value=cat("value"),
+        unit=cat("unit"),
+        analyte_hint=cat("hint"),
+        value_column=cat("vcol"),
+        columns=dict(fields),
+        decimal="." if raw.container == "xlsx" else None,
+    )
+    cands = normalise_labs(inp, rep, decision, ctx.options.as_of)
+    cands.extra_rejected = extra
+    return Parsed(rep, labs=cands)
+
+
+def _parse_date_column(arr: pa.Array | None, decision: dates_mod.OrderDecision, ctx: Context) -> tuple[list, list[str]]:
+    if arr is None:
+        return [], []
+    parsed = dates_mod.parse_dates(arr, decision.order, ctx.options.as_of)
+    values = [v.replace(tzinfo=None) if v is not None else None for v in parsed.values.to_pylist()]
+    return values, parsed.reason.to_pylist()
+
+
+def _header_bracket_unit(header: str | None) -> str:
+    if not header:
+        return ""
+    h = header_info(header)
+    for part in h.brackets:
+        return part
+    tokens = h.norm.split()
+    return tokens[-1] if len(tokens) > 1 else ""
+
+
+def doses_from_table(
+    raw: RawTable, rep: FileReport, ctx: Context, fields: dict[str, str], fmt: str, **record_defaults: Any
+) -> Parsed:
+    """A table of doses (intervals, or a change log when there is no end column)."""
+    rep.format = fmt + (" xlsx" if raw.container == "xlsx" else "")
+    rep.kind = "doses"
+    start_arr = _col(raw, fields, "start")
+    end_arr = _col(raw, fields, "end")
+    decision = decide_dates(rep, [start_arr, end_arr], ctx)
+    starts, start_err = _parse_date_column(start_arr, decision, ctx)
+    ends, end_err = _parse_date_column(end_arr, decision, ctx)
+    n = raw.num_rows
+    get = {f: (raw.columns[c].to_pylist() if c else None) for f, c in fields.items()}
+
+    def cell(f: str, i: int) -> str:
+        col = get.get(f)
+        return col[i] if col is not None else ""
+
+    dose_header = fields.get("dose", "")
+    dose_hdr_unit = _header_bracket_unit(dose_header)
+    hdr_norm = normalize(dose_header + " " + dose_hdr_unit)
+    daily_dose = any(
+        w in hdr_norm.split() or w in hdr_norm for w in ("mg day", "per day", "daily", "mg d", "tagesdosis")
+    )
+    unit_from_header = ""
+    if dose_hdr_unit:
+        u = normalize(dose_hdr_unit).split()
+        unit_from_header = u[0] if u and u[0] in ("mg", "g", "mcg", "ug") else ""
+    freq_unit = get.get("frequency_unit")
+    records = []
+    for i in range(n):
+        freq = cell("frequency", i)
+        if freq_unit is not None and freq_unit[i]:
+            freq = f"{freq} {freq_unit[i]}".strip()
+        records.append(
+            DoseRecord(
+                row=int(raw.row_numbers[i].as_py()),
+                patient_id=cell("patient_id", i),
+                drug_text=cell("drug", i),
+                start=starts[i] if starts else None,
+                end=(ends[i] if ends and not end_err[i] else None),
+                start_error=start_err[i] if start_err else "no start date",
+                end_error=(end_err[i] if ends and end_err[i] and end_err[i] != "no date" else ""),
+                dose=cell("dose", i),
+                dose_unit=cell("dose_unit", i) or unit_from_header,
+                frequency=freq,
+                route=cell("route", i),
+                daily_dose=daily_dose,
+                columns=dict(fields),
+                **record_defaults,
+            )
+        )
+    return _dose_parsed(rep, records, change_log=end_arr is None, extra=raw.rejected)
+
+
+def _dose_parsed(rep: FileReport, records: list[DoseRecord], change_log: bool, extra: list[Problem]) -> Parsed:
+    table, accepted = normalise_doses(DoseBatch(rep, records, change_log))
+    rep.rows_read = len(records) + len(extra)
+    rep.rows_accepted = len(accepted)
+    rep.rows_rejected = len(records) - len(accepted) + len(extra)
+    rep.problems.extend(extra)
+    if change_log and records:
+        rep.warn("no end-date column: each dose is taken to last until the next change of the same drug")
+    return Parsed(rep, doses=table, dose_accepted=len(accepted))
+
+
+def patients_from_table(raw: RawTable, rep: FileReport, ctx: Context, fields: dict[str, str], fmt: str) -> Parsed:
+    """A table of patients (demographics, weight, TPMT/NUDT15, diagnosis)."""
+    rep.format = fmt + (" xlsx" if raw.container == "xlsx" else "")
+    rep.kind = "patients"
+    birth_arr = _col(raw, fields, "birth_date")
+    wdate_arr = _col(raw, fields, "weight_date")
+    decision = decide_dates(rep, [birth_arr, wdate_arr], ctx)
+    births, birth_err = _parse_date_column(birth_arr, decision, ctx)
+    wdates, _werr = _parse_date_column(wdate_arr, decision, ctx)
+    get = {f: (raw.columns[c].to_pylist() if c else None) for f, c in fields.items()}
+    weight_unit = (
+        "lb"
+        if "lb" in normalize(fields.get("weight_kg", "")).split() or "lbs" in normalize(fields.get("weight_kg", ""))
+        else "kg"
+    )
+
+    def cell(f: str, i: int) -> str:
+        col = get.get(f)
+        return col[i] if col is not None else ""
+
+    records = []
+    for i in range(raw.num_rows):
+        berr = birth_err[i] if births and birth_err[i] != "no date" else ""
+        records.append(
+            PatientRecord(
+                row=int(raw.row_numbers[i].as_py()),
+                patient_id=cell("patient_id", i),
+                sex=cell("sex", i),
+                birth_date=births[i] if births else None,
+                birth_error=berr,
+                age=cell("age", i),
+                weight=cell("weight_kg", i),
+                weight_unit=weight_unit,
+                weight_date=wdates[i] if wdates else None,
+                tpmt=cell("tpmt", i),
+                nudt15=cell("nudt15", i),
+                diagnosis=cell("diagnosis", i),
+                columns=dict(fields),
+            )
+        )
+    return patients_parsed(rep, records, raw.rejected)
+
+
+def patients_parsed(rep: FileReport, records: list[PatientRecord], extra: list[Problem]) -> Parsed:
+    table, accepted = normalise_patients(rep, records)
+    rep.rows_read = len(records) + len(extra)
+    rep.rows_accepted = len(accepted)
+    rep.rows_rejected = len(records) - len(accepted) + len(extra)
+    rep.problems.extend(extra)
+    return Parsed(rep, patients=table, patient_accepted=len(accepted))
+
+
+# --------------------------------------------------------------------------- combining
+
+
+def _combine_doses(parts: list[Parsed]) -> pa.Table:
+    if not parts:
+        return model.empty_table("doses")
+    keys = ["patient_id", "drug", "start", "end", "dose", "dose_unit", "frequency", "route"]
+    seen: set[tuple] = set()
+    keep_tables = []
+    for p in parts:
+        t = p.doses
+        rows = t.select(keys).to_pylist()
+        mask = []
+        for r, src_row in zip(rows, t.column("source_row").to_pylist(), strict=True):
+            k = tuple(_hashable(r[c]) for c in keys)
+            if k in seen:
+                mask.append(False)
+                p.report.rows_accepted -= 1
+                p.report.duplicates += 1
+                p.report.warn("same dose already imported", src_row)
+            else:
+                seen.add(k)
+                mask.append(True)
+        keep_tables.append(t.filter(pa.array(mask, pa.bool_())).drop_columns(["_rec"]))
+    out = pa.concat_tables(keep_tables)
+    return model.conform(
+        "doses", out.sort_by([("patient_id", "ascending"), ("drug", "ascending"), ("start", "ascending")])
+    )
+
+
+def _hashable(v: Any) -> Any:
+    if isinstance(v, float) and math.isnan(v):
+        return "nan"
+    return v
+
+
+def _combine_patients(parts: list[Parsed], labs: pa.Table, doses: pa.Table, ctx: Context) -> pa.Table:
+    """One row per patient: every patient seen anywhere, with what is known of them."""
+    merged: dict[str, dict[str, Any]] = {}
+    info_fields = [f.name for f in model.PATIENT_FIELDS if f.name not in ("patient_id", "source_file", "source_row")]
+    for p in parts:
+        for row in p.patients.to_pylist():
+            pid = row["patient_id"]
+            if pid not in merged:
+                merged[pid] = row
+                continue
+            old = merged[pid]
+            same = all(_hashable(old[f]) == _hashable(row[f]) for f in info_fields)
+            if same:
+                p.report.rows_accepted -= 1
+                p.report.duplicates += 1
+                continue
+            changed = []
+            for f in info_fields:
+                new, cur = row[f], old[f]
+                if _is_blank(new) or _hashable(new) == _hashable(cur):
+                    continue
+                if not _is_blank(cur) and not (f in ("tpmt", "nudt15") and cur == "unknown"):
+                    changed.append(f"{f} {cur} -> {new}")
+                old[f] = new
+            if changed:
+                p.report.warn(
+                    f"patient {pid} appears again with different details; the later row is used: {'; '.join(changed)}",
+                    row["source_row"],
+                )
+    for pid, conditions in ctx.diagnoses.items():
+        if pid in merged and not merged[pid]["diagnosis"]:
+            merged[pid]["diagnosis"] = "; ".join(conditions)
+    ids = set(merged)
+    for t in (labs, doses):
+        if t.num_rows:
+            ids.update(pc.unique(t.column("patient_id")).to_pylist())
+    rows = []
+    for pid in sorted(ids):
+        if pid in merged:
+            rows.append(merged[pid])
+        else:
+            rows.append(
+                {
+                    "patient_id": pid,
+                    "tpmt": "unknown",
+                    "nudt15": "unknown",
+                    "diagnosis": "; ".join(ctx.diagnoses.get(pid, [])),
+                }
+            )
+    if not rows:
+        return model.empty_table("patients")
+    cols = {f.name: [r.get(f.name) for r in rows] for f in model.PATIENT_FIELDS}
+    table = pa.table(cols, schema=model.schema("patients"))
+    return model.conform("patients", table)
+
+
+def _is_blank(v: Any) -> bool:
+    return v is None or v == "" or (isinstance(v, float) and math.isnan(v))
+
+
+__all__ = [
+    "FIELD_ALIASES",
+    "Context",
+    "ImportOptions",
+    "ImportResult",
+    "NeedsChoice",
+    "Parsed",
+    "Source",
+    "decide_dates",
+    "doses_from_table",
+    "import_paths",
+    "import_sources",
+    "labs_from_long",
+    "patients_from_table",
+    "register_reader",
+]
+
+_ = np  # numpy is used by readers through this module's helpers

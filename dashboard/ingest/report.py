@@ -1,0 +1,253 @@
+"""The import report: what happened to every row of every file.
+
+The invariant the whole product relies on, checked by tests on every reader::
+
+    rows_read == rows_accepted + rows_rejected + duplicates
+
+A *row* is a record of the source as the user sees it: a line of a CSV, a row of a
+sheet, a resource of a FHIR file.  A wide lab row holds several results; it counts as
+accepted when at least one of its results was accepted, and every result that was not
+is listed in ``problems`` with its column.  The ``results_*`` counters give the same
+accounting per result.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class Problem:
+    """One rejected row or value (or, in ``warnings``, one thing worth knowing)."""
+
+    row: int | None
+    column: str | None
+    message: str
+    value: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"row": self.row, "column": self.column, "message": self.message, "value": self.value}
+
+
+@dataclass
+class Conversion:
+    """Results converted from one unit to the canonical unit."""
+
+    analyte: str
+    from_unit: str
+    to_unit: str
+    count: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"analyte": self.analyte, "from": self.from_unit, "to": self.to_unit, "count": self.count}
+
+
+@dataclass
+class FileReport:
+    """Everything the import did with one file (or one sheet of a workbook)."""
+
+    path: str
+    format: str = "unknown"
+    kind: str = ""  # labs | doses | patients | dictionary | ""
+    encoding: str = ""
+    delimiter: str = ""
+    decimal: str = ""
+    date_order: str = ""
+    date_order_reason: str = ""
+    sheet: str = ""
+    mapping: dict[str, str] = field(default_factory=dict)
+    unmapped_columns: list[str] = field(default_factory=list)
+    rows_read: int = 0
+    rows_accepted: int = 0
+    rows_rejected: int = 0
+    duplicates: int = 0
+    results_read: int = 0
+    results_accepted: int = 0
+    results_rejected: int = 0
+    results_duplicate: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    conversions: list[Conversion] = field(default_factory=list)
+    error: str = ""
+    #: A choice the user must make before this file can be imported:
+    #: "date_order" (day-first or month-first) or "mapping" (columns not recognised).
+    needs: str = ""
+    columns_found: list[str] = field(default_factory=list)
+
+    @property
+    def balanced(self) -> bool:
+        return self.rows_read == self.rows_accepted + self.rows_rejected + self.duplicates
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.path} [{self.sheet}]" if self.sheet else self.path
+
+    def warn(self, message: str, row: int | None = None, column: str | None = None, value: str = "") -> None:
+        self.warnings.append(Problem(row, column, message, value))
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["problems"] = [p.to_dict() for p in self.problems]
+        d["warnings"] = [p.to_dict() for p in self.warnings]
+        d["conversions"] = [c.to_dict() for c in self.conversions]
+        return d
+
+    def problem_summary(self) -> list[tuple[str, int, list[int]]]:
+        """Rejections grouped by message: (message, count, first rows)."""
+        groups: dict[str, list[int]] = {}
+        for p in self.problems:
+            groups.setdefault(_generic(p.message), []).append(p.row or 0)
+        return sorted(((m, len(r), r[:5]) for m, r in groups.items()), key=lambda t: -t[1])
+
+
+@dataclass
+class ImportReport:
+    """The report of one import (one or more files)."""
+
+    files: list[FileReport] = field(default_factory=list)
+    labs: int = 0
+    doses: int = 0
+    patients: int = 0
+
+    @property
+    def needs(self) -> list[FileReport]:
+        return [f for f in self.files if f.needs]
+
+    @property
+    def anything_read(self) -> bool:
+        return any(f.rows_accepted for f in self.files) or any(
+            f.kind == "dictionary" and f.rows_read for f in self.files
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "files": [f.to_dict() for f in self.files],
+            "labs": self.labs,
+            "doses": self.doses,
+            "patients": self.patients,
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, default=str)
+
+    def to_text(self, max_problems: int = 12) -> str:
+        """A readable report for the terminal."""
+        lines: list[str] = []
+        for f in self.files:
+            lines.append(f"== {f.display_name}")
+            if f.error:
+                lines.append(f"   ERROR: {f.error}")
+            meta = [
+                ("format", f.format),
+                ("encoding", f.encoding),
+                ("delimiter", _show_delim(f.delimiter)),
+                ("decimal", f.decimal),
+                ("dates", f"{f.date_order} ({f.date_order_reason})" if f.date_order_reason else f.date_order),
+            ]
+            lines.append("   " + "  ".join(f"{k}: {v}" for k, v in meta if v))
+            if f.mapping:
+                lines.append("   columns: " + ", ".join(f"{src} -> {fld}" for fld, src in f.mapping.items()))
+            if f.unmapped_columns:
+                lines.append("   not used: " + ", ".join(f.unmapped_columns))
+            lines.append(
+                f"   rows read {f.rows_read}: accepted {f.rows_accepted}, rejected {f.rows_rejected}, "
+                f"duplicates {f.duplicates}"
+            )
+            if f.results_read and f.results_read != f.rows_read:
+                lines.append(
+                    f"   results read {f.results_read}: accepted {f.results_accepted}, "
+                    f"rejected {f.results_rejected}, duplicates {f.results_duplicate}"
+                )
+            for c in f.conversions:
+                lines.append(f"   converted {c.count} {c.analyte} from {c.from_unit} to {c.to_unit}")
+            if f.needs:
+                lines.append(
+                    f"   NOT IMPORTED until you choose: {'the date order' if f.needs == 'date_order' else 'a column mapping'}"
+                )
+                continue
+            summary = f.problem_summary()
+            for message, count, rows in summary[:max_problems]:
+                where = ", ".join(str(r) for r in rows) + (" ..." if count > len(rows) else "")
+                lines.append(f"   rejected {count}: {message} (rows {where})")
+            if len(summary) > max_problems:
+                lines.append(f"   ... and {len(summary) - max_problems} other kinds of problem (see --json)")
+            warned = Counter(_generic(w.message) for w in f.warnings)
+            for message, count in list(warned.items())[:max_problems]:
+                lines.append(f"   note: {message}" + (f" (x{count})" if count > 1 else ""))
+        lines.append(f"Canonical tables: {self.labs} lab results, {self.doses} dose rows, {self.patients} patients.")
+        return "\n".join(lines)
+
+
+def _show_delim(d: str) -> str:
+    return {"\t": "tab", ",": "comma", ";": "semicolon", "|": "pipe"}.get(d, d)
+
+
+def _generic(message: str) -> str:
+    """Group messages that differ only by the quoted value."""
+    return message
+
+
+# --------------------------------------------------------------------------- tables for display
+
+
+def summary_frame(report: ImportReport):  # -> pd.DataFrame
+    """One row per file: what was read and what became of it."""
+    import pandas as pd
+
+    rows = []
+    for f in report.files:
+        rows.append(
+            {
+                "File": f.display_name,
+                "Format": f.format,
+                "Encoding": f.encoding,
+                "Delimiter": _show_delim(f.delimiter),
+                "Dates": f.date_order,
+                "Rows read": f.rows_read,
+                "Accepted": f.rows_accepted,
+                "Rejected": f.rows_rejected,
+                "Duplicates": f.duplicates,
+                "Status": "needs a choice"
+                if f.needs
+                else ("error" if f.error else ("ok" if f.balanced else "UNBALANCED")),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def problems_frame(f: FileReport):  # -> pd.DataFrame
+    import pandas as pd
+
+    return pd.DataFrame(
+        [{"Row": p.row, "Column": p.column or "", "Reason": p.message, "Value": p.value} for p in f.problems],
+        columns=["Row", "Column", "Reason", "Value"],
+    )
+
+
+def warnings_frame(f: FileReport):  # -> pd.DataFrame
+    import pandas as pd
+
+    return pd.DataFrame(
+        [{"Row": p.row, "Column": p.column or "", "Note": p.message, "Value": p.value} for p in f.warnings],
+        columns=["Row", "Column", "Note", "Value"],
+    )
+
+
+def mapping_frame(f: FileReport):  # -> pd.DataFrame
+    import pandas as pd
+
+    rows = [{"Column in file": src, "Read as": fld} for fld, src in f.mapping.items()]
+    rows += [{"Column in file": c, "Read as": "(not used)"} for c in f.unmapped_columns]
+    return pd.DataFrame(rows, columns=["Column in file", "Read as"])
+
+
+def conversions_frame(f: FileReport):  # -> pd.DataFrame
+    import pandas as pd
+
+    return pd.DataFrame(
+        [{"Analyte": c.analyte, "From": c.from_unit, "To": c.to_unit, "Results": c.count} for c in f.conversions],
+        columns=["Analyte", "From", "To", "Results"],
+    )

@@ -1,0 +1,501 @@
+"""Reading bytes into a table of text cells, whatever the container and encoding.
+
+Content decides, never the file name: an ``.xlsx`` that is really a CSV is read as a
+CSV and the other way round.  Every cell comes out as a string (``""`` when empty);
+interpretation happens later, in one place per concern.
+
+Clean delimited files take a fast path through ``pyarrow.csv``; files with ragged rows
+or blank lines go through Python's ``csv`` module so that every rejected row can be
+named by its number.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+import zipfile
+from collections import Counter
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from dashboard.ingest.report import Problem
+
+#: Largest uncompressed size accepted from an .xlsx (zip bomb guard), bytes.
+MAX_XLSX_UNCOMPRESSED = 400 * 1024 * 1024
+#: Largest compression ratio accepted from an .xlsx entry.
+MAX_XLSX_RATIO = 200
+#: Rows read from a single file or sheet before refusing the rest.
+MAX_ROWS = 20_000_000
+
+DELIMITERS = ("\t", ";", ",", "|")
+
+
+class UnreadableFile(Exception):
+    """The file cannot be read as a table at all (message is shown to the user)."""
+
+
+@dataclass
+class RawTable:
+    """A table of text cells read from one file or sheet."""
+
+    name: str
+    header: list[str]
+    columns: dict[str, pa.Array]
+    row_numbers: pa.Array  # int64, spreadsheet numbering (header row = its own number)
+    encoding: str = ""
+    delimiter: str = ""
+    sheet: str = ""
+    container: str = "text"  # text | xlsx
+    rejected: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    preamble: list[str] = field(default_factory=list)
+
+    @property
+    def num_rows(self) -> int:
+        return len(self.row_numbers)
+
+    def column(self, name: str) -> pa.Array:
+        return self.columns[name]
+
+
+# --------------------------------------------------------------------------- containers
+
+
+def sniff_container(data: bytes) -> str:
+    """ "xlsx", "xls", "zip", "json", "text" or "binary" from the first bytes."""
+    head = data[:8]
+    if head.startswith(b"PK\x03\x04"):
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as z:
+                names = z.namelist()
+        except zipfile.BadZipFile:
+            return "binary"
+        return "xlsx" if any(n.startswith("xl/") for n in names) else "zip"
+    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        return "xls"
+    text_start = _decode_start(data)
+    if text_start is None:
+        return "binary"
+    stripped = text_start.lstrip("\ufeff \t\r\n")
+    if stripped.startswith(("{", "[")):
+        return "json"
+    return "text"
+
+
+def _decode_start(data: bytes) -> str | None:
+    sample = data[:4096]
+    if not sample:
+        return ""
+    try:
+        text, _enc, _ = decode(sample, partial=True)
+    except UnreadableFile:
+        return None
+    return text
+
+
+# --------------------------------------------------------------------------- encodings
+
+
+def decode(data: bytes, partial: bool = False) -> tuple[str, str, list[str]]:
+    """Decode bytes to text.  Returns (text, encoding label, notes).
+
+    UTF-8 (with or without BOM) and UTF-16 (BOM, or the NUL pattern of Excel's
+    "Unicode text") are recognised exactly; anything else that is not valid UTF-8 is read
+    as Windows-1252.  A file mixing UTF-8 and Windows-1252 lines is decoded line by line
+    and reported.
+    """
+    notes: list[str] = []
+    if data.startswith(b"\xef\xbb\xbf"):
+        return _utf8(data[3:], partial), "UTF-8 (BOM)", notes
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        enc = "utf-16-le" if data.startswith(b"\xff\xfe") else "utf-16-be"
+        body = data[2:]
+        if partial and len(body) % 2:
+            body = body[:-1]
+        return body.decode(enc, errors="replace" if partial else "strict"), "UTF-16 (BOM)", notes
+    if len(data) >= 4:
+        sample = data[:4000]
+        even_nul = sample[0::2].count(0)
+        odd_nul = sample[1::2].count(0)
+        half = len(sample) / 2
+        if odd_nul > 0.3 * half and even_nul < 0.05 * half:
+            body = data[: len(data) - len(data) % 2]
+            return body.decode("utf-16-le", errors="replace"), "UTF-16 LE (no BOM)", notes
+        if even_nul > 0.3 * half and odd_nul < 0.05 * half:
+            body = data[: len(data) - len(data) % 2]
+            return body.decode("utf-16-be", errors="replace"), "UTF-16 BE (no BOM)", notes
+    if b"\x00" in data[:65536]:
+        raise UnreadableFile("this is a binary file, not a text, Excel or FHIR JSON export")
+    try:
+        return _utf8(data, partial), "UTF-8", notes
+    except UnicodeDecodeError:
+        pass
+    # Not UTF-8: Windows-1252, unless some lines are valid UTF-8 with non-ASCII (mixed).
+    lines = data.split(b"\n")
+    utf8_lines = 0
+    for line in lines:
+        if max(line, default=0) >= 0x80:
+            try:
+                line.decode("utf-8")
+                utf8_lines += 1
+            except UnicodeDecodeError:
+                pass
+    if utf8_lines:
+        out = []
+        cp_lines = 0
+        for line in lines:
+            try:
+                out.append(line.decode("utf-8"))
+            except UnicodeDecodeError:
+                out.append(line.decode("cp1252", errors="replace"))
+                cp_lines += 1
+        notes.append(
+            f"mixed encodings: {utf8_lines} line(s) UTF-8 and {cp_lines} line(s) Windows-1252; "
+            "each line was decoded on its own - check names with accents"
+        )
+        return "\n".join(out), "mixed UTF-8 / Windows-1252", notes
+    return data.decode("cp1252", errors="replace"), "Windows-1252", notes
+
+
+def _utf8(data: bytes, partial: bool) -> str:
+    if partial:
+        # a cut multi-byte sequence at the end of a sample is not an error
+        for cut in range(4):
+            try:
+                return data[: len(data) - cut].decode("utf-8")
+            except UnicodeDecodeError as exc:
+                if exc.start < len(data) - 4:
+                    raise
+        raise UnicodeDecodeError("utf-8", data, 0, 1, "invalid")
+    return data.decode("utf-8")
+
+
+# --------------------------------------------------------------------------- delimited text
+
+
+def detect_delimiter(lines: list[str]) -> str:
+    """Pick the delimiter that splits the first lines into the most consistent columns."""
+    best, best_score = ",", (-1.0, 0)
+    sample = [ln for ln in lines[:60] if ln.strip()]
+    if not sample:
+        return ","
+    for d in DELIMITERS:
+        rows = list(csv.reader(sample, delimiter=d))
+        counts = [len(r) for r in rows]
+        modal, freq = Counter(counts).most_common(1)[0]
+        if modal < 2:
+            continue
+        score = (freq / len(counts), modal)
+        if score > best_score:
+            best, best_score = d, score
+    return best
+
+
+def _is_blank(cells: list[str]) -> bool:
+    return all(not c.strip() for c in cells)
+
+
+_NUMERICISH = re.compile(r"^[\s\d.,:/\-+<>eE%]*$")
+
+
+def find_header(records: list[list[str]]) -> int:
+    """Index of the header record among the first records (preamble lines skipped).
+
+    The header is the first record that is as wide as the table's body and whose cells
+    are mostly text, not numbers or dates.
+    """
+    candidates = [r for r in records[:40] if not _is_blank(r)]
+    if not candidates:
+        return 0
+    widths = Counter(len([c for c in r]) for r in candidates)
+    modal = max(w for w, n in widths.items() if n == max(widths.values()))
+    for i, rec in enumerate(records[:40]):
+        if _is_blank(rec):
+            continue
+        filled = [c for c in rec if c.strip()]
+        if len(rec) >= modal and len(filled) >= max(2, 0.5 * modal):
+            texty = sum(1 for c in filled if not _NUMERICISH.match(c))
+            if texty >= 0.5 * len(filled):
+                return i
+    return 0
+
+
+def dedupe_header(header: list[str]) -> list[str]:
+    """Make column names unique and non-empty ("Value", "Value (2)", "column 5")."""
+    out: list[str] = []
+    seen: Counter[str] = Counter()
+    for i, h in enumerate(header):
+        name = h.strip().strip("\ufeff") or f"column {i + 1}"
+        seen[name] += 1
+        out.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
+    return out
+
+
+def read_delimited(name: str, data: bytes) -> RawTable:
+    """Read a delimited text file (CSV, TSV, semicolon) into a RawTable."""
+    text, encoding, notes = decode(data)
+    text = text.lstrip("\ufeff")
+    if not text.strip():
+        raise UnreadableFile("the file is empty")
+    head_lines = text[:200_000].splitlines()[:80]
+    delimiter = detect_delimiter(head_lines)
+    head_records = list(csv.reader(head_lines[:60], delimiter=delimiter))
+    header_idx = find_header(head_records)
+    if len(head_records) == 0 or len(head_records[header_idx]) < 2:
+        raise UnreadableFile(
+            "only one column found: the file does not look like a table "
+            "(expected columns separated by commas, semicolons or tabs)"
+        )
+    preamble = [delimiter.join(r) for r in head_records[:header_idx] if not _is_blank(r)]
+
+    table = None
+    if header_idx == 0 and not re.search(r"\n[ \t]*\r?\n\s*\S", text):
+        table = _read_fast(name, text, data, encoding, delimiter)
+    if table is None:
+        table = _read_slow(name, text, delimiter, header_idx)
+    table.encoding = encoding
+    table.delimiter = delimiter
+    table.preamble = preamble
+    for n in notes:
+        table.warnings.append(Problem(None, None, n))
+    if preamble:
+        table.warnings.append(
+            Problem(None, None, f"{len(preamble)} line(s) above the header were skipped", " | ".join(preamble)[:200])
+        )
+    return table
+
+
+def _read_fast(name: str, text: str, data: bytes, encoding: str, delimiter: str) -> RawTable | None:
+    first_line = text.split("\n", 1)[0].rstrip("\r")
+    header = dedupe_header(next(csv.reader([first_line], delimiter=delimiter)))
+    invalid: list[int] = []
+
+    def handler(row: pacsv.InvalidRow) -> str:
+        invalid.append(row.number or -1)
+        return "skip"
+
+    raw = data if encoding == "UTF-8" else text.encode("utf-8")
+    if encoding == "UTF-8 (BOM)":
+        raw = data[3:]
+    try:
+        tbl = pacsv.read_csv(
+            io.BytesIO(raw),
+            read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter, newlines_in_values='"' in text, invalid_row_handler=handler
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={h: pa.string() for h in header},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    if invalid:
+        return None
+    n = tbl.num_rows
+    if n > MAX_ROWS:
+        raise UnreadableFile(f"the file has {n:,} rows; the limit is {MAX_ROWS:,} rows per file")
+    columns = {h: _strip(tbl.column(h)) for h in header}
+    if n and _any_blank_row(columns):
+        return None  # rows of bare delimiters: let the slow path count them as blank
+    # Record numbers: header is row 1.  Physical lines equal records unless a quoted
+    # value spans lines; spreadsheet programs number records, so do we.
+    rows = pa.array(range(2, n + 2), type=pa.int64())
+    return RawTable(name, header, columns, rows)
+
+
+def _any_blank_row(columns: dict[str, pa.Array]) -> bool:
+    import pyarrow.compute as pc
+
+    blank = None
+    for arr in columns.values():
+        empty = pc.equal(pc.utf8_length(arr), 0)
+        blank = empty if blank is None else pc.and_(blank, empty)
+        if not pc.any(blank).as_py():
+            return False
+    return bool(pc.any(blank).as_py())
+
+
+def _strip(col: pa.ChunkedArray) -> pa.Array:
+    import pyarrow.compute as pc
+
+    arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    return pc.utf8_trim_whitespace(arr)
+
+
+def _read_slow(name: str, text: str, delimiter: str, header_idx: int) -> RawTable:
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    records = iter(reader)
+    header: list[str] = []
+    for i, rec in enumerate(records):
+        if i == header_idx:
+            header = dedupe_header(rec)
+            break
+    width = len(header)
+    body: list[tuple[int, list[str]]] = []
+    blank = 0
+    rec_no = header_idx + 1  # spreadsheet number of the header
+    for rec in records:
+        rec_no += 1
+        if _is_blank(rec):
+            blank += 1
+            continue
+        body.append((rec_no, rec))
+        if len(body) > MAX_ROWS:
+            raise UnreadableFile(f"the file has more than {MAX_ROWS:,} rows; the limit is {MAX_ROWS:,} rows per file")
+    # Trailing empty fields are an export habit only when most rows have them; on a
+    # single row they mean the row is shifted (e.g. an unquoted decimal comma).
+    padded = sum(1 for _, rec in body if len(rec) > width and _is_blank(rec[width:]))
+    trim = padded > len(body) / 2
+    cols: list[list[str]] = [[] for _ in range(width)]
+    rows: list[int] = []
+    rejected: list[Problem] = []
+    for rec_no, rec in body:
+        if trim and len(rec) > width and _is_blank(rec[width:]):
+            rec = rec[:width]
+        if len(rec) != width:
+            what = "more" if len(rec) > width else "fewer"
+            rejected.append(
+                Problem(
+                    rec_no,
+                    None,
+                    f"row has {what} values ({len(rec)}) than the header has columns ({width}); "
+                    "it may be cut off or contain an unquoted delimiter",
+                    delimiter.join(rec)[:200],
+                )
+            )
+            continue
+        for j, cell in enumerate(rec):
+            cols[j].append(cell.strip())
+        rows.append(rec_no)
+    table = RawTable(
+        name,
+        header,
+        {h: pa.array(c, type=pa.string()) for h, c in zip(header, cols, strict=True)},
+        pa.array(rows, type=pa.int64()),
+        rejected=rejected,
+    )
+    if blank:
+        table.warnings.append(Problem(None, None, f"{blank} blank line(s) ignored"))
+    return table
+
+
+# --------------------------------------------------------------------------- Excel
+
+
+def check_zip(data: bytes) -> None:
+    """Refuse archives that would expand to something huge (zip bombs)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            total = 0
+            for info in z.infolist():
+                total += info.file_size
+                if (
+                    info.compress_size
+                    and info.file_size / max(info.compress_size, 1) > MAX_XLSX_RATIO
+                    and info.file_size > 10_000_000
+                ):
+                    raise UnreadableFile(
+                        f"the workbook part {info.filename} expands {info.file_size // info.compress_size}-fold; "
+                        "refused as a possible zip bomb"
+                    )
+            if total > MAX_XLSX_UNCOMPRESSED:
+                raise UnreadableFile(
+                    f"the workbook expands to {total / 1e6:.0f} MB; the limit is {MAX_XLSX_UNCOMPRESSED / 1e6:.0f} MB"
+                )
+    except zipfile.BadZipFile as exc:
+        raise UnreadableFile(f"the Excel file is damaged ({exc})") from None
+
+
+def read_excel(name: str, data: bytes) -> list[RawTable]:
+    """Read every non-empty sheet of an .xlsx workbook."""
+    check_zip(data)
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for damaged files
+        raise UnreadableFile(f"the Excel file could not be opened ({type(exc).__name__}: {exc})") from None
+    tables: list[RawTable] = []
+    try:
+        for ws in wb.worksheets:
+            records: list[list[str]] = []
+            for row in ws.iter_rows(values_only=True):
+                records.append([_cell_text(v) for v in row])
+                if len(records) > MAX_ROWS:
+                    raise UnreadableFile(f"sheet {ws.title!r} has more than {MAX_ROWS:,} rows")
+            while records and _is_blank(records[-1]):
+                records.pop()
+            if not records or all(_is_blank(r) for r in records):
+                continue
+            tables.append(_table_from_records(name, records, sheet=ws.title))
+    finally:
+        wb.close()
+    return tables
+
+
+def _table_from_records(name: str, records: list[list[str]], sheet: str = "") -> RawTable:
+    header_idx = find_header(records)
+    header = dedupe_header(records[header_idx])
+    # drop trailing empty header cells that have no data under them
+    width = len(header)
+    cols: list[list[str]] = [[] for _ in range(width)]
+    rows: list[int] = []
+    rejected: list[Problem] = []
+    blank = 0
+    for i, rec in enumerate(records[header_idx + 1 :], start=header_idx + 2):
+        if _is_blank(rec):
+            blank += 1
+            continue
+        if len(rec) < width:
+            rec = rec + [""] * (width - len(rec))
+        elif len(rec) > width:
+            if not _is_blank(rec[width:]):
+                rejected.append(Problem(i, None, "row has values beyond the last named column", " | ".join(rec)[:200]))
+                continue
+            rec = rec[:width]
+        for j, cell in enumerate(rec):
+            cols[j].append(cell)
+        rows.append(i)
+    table = RawTable(
+        name,
+        header,
+        {h: pa.array(c, type=pa.string()) for h, c in zip(header, cols, strict=True)},
+        pa.array(rows, type=pa.int64()),
+        sheet=sheet,
+        container="xlsx",
+        rejected=rejected,
+    )
+    preamble = [" | ".join(c for c in r if c) for r in records[:header_idx] if not _is_blank(r)]
+    if preamble:
+        table.preamble = preamble
+        table.warnings.append(
+            Problem(None, None, f"{len(preamble)} row(s) above the header were skipped", " / ".join(preamble)[:200])
+        )
+    if blank:
+        table.warnings.append(Problem(None, None, f"{blank} blank row(s) ignored"))
+    return table
+
+
+def _cell_text(v: object) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "TRUE" if v else "FALSE"
+    if isinstance(v, dt.datetime):
+        return v.strftime("%Y-%m-%d %H:%M:%S") if (v.hour or v.minute or v.second) else v.strftime("%Y-%m-%d")
+    if isinstance(v, dt.date):
+        return v.strftime("%Y-%m-%d")
+    if isinstance(v, dt.time):
+        return v.strftime("%H:%M:%S")
+    if isinstance(v, float):
+        if v.is_integer() and abs(v) < 1e15:
+            return str(int(v))
+        return repr(v)
+    return str(v).strip()

@@ -1,0 +1,268 @@
+"""Result values: text as labs write it -> number, comparator and flag.
+
+Handles "<0.1", ">1000", "4.1 L", "H 450", "450*", "1,5" in decimal-comma files,
+thousands separators, and words that are not results ("pending", "see note").  Plain
+numbers, the overwhelming majority, are parsed in bulk by Arrow; everything else is
+parsed once per distinct text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+PLAIN_DOT = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+PLAIN_COMMA = r"^[+-]?\d+,\d+$"
+_DOT_DECIMAL = r"^[<>=≤≥]*\s*[+-]?\d*\.\d+"
+_COMMA_DECIMAL = r"^[<>=≤≥]*\s*[+-]?\d+,\d+(\s|$|[A-Za-z*!])"
+_THOUSANDS = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$")
+
+#: Abnormal flags labs append or prepend to a value.
+FLAG_WORDS = {
+    "h": "H",
+    "l": "L",
+    "hh": "HH",
+    "ll": "LL",
+    "a": "A",
+    "aa": "AA",
+    "c": "C",
+    "*": "*",
+    "**": "**",
+    "!": "!",
+    "high": "H",
+    "low": "L",
+    "hi": "H",
+    "lo": "L",
+    "abnormal": "A",
+    "crit": "C",
+    "critical": "C",
+    "panic": "C",
+    "+": "H",
+    "-": "L",
+    "n": "N",
+    "normal": "N",
+    "niedrig": "L",
+    "hoch": "H",
+    "bas": "L",
+    "haut": "H",
+}
+
+#: Words that say there is no numeric result.
+NO_RESULT = re.compile(
+    r"^(pending|pend|see note|see comment|see report|comment|cancel+ed|cancel|not done|nd|n/?a|na|none|"
+    r"tnp|test not performed|not performed|insufficient|qns|quantity not sufficient|clotted|haemolysed|"
+    r"hemolyzed|hemolysed|haemolyzed|lipaemic|lipemic|to follow|tf|awaiting|in progress|unknown|unk|"
+    r"error|invalid|refused|result to follow|ausstehend|folgt|nicht bestimmt|en cours|-+|_+|\?+|\.+|x+|#+)$",
+    re.IGNORECASE,
+)
+
+_CMP = r"(?P<cmp><=|>=|≤|≥|<|>|less than|greater than|below|above|kleiner als|grosser als)?"
+_NUM = r"(?P<num>[+-]?(?:\d[\d,.' ]*\d|\d)(?:[eE][+-]?\d+)?|[+-]?[.,]\d+)"
+_VALUE_RE = re.compile(
+    r"^(?P<pre>(?:\(?[A-Za-z]{1,8}\)?|\*{1,2}|!)\s+)?\s*" + _CMP + r"\s*" + _NUM + r"\s*(?P<post>.*?)\s*$",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class ParsedValues:
+    """Arrays aligned with the input."""
+
+    value: np.ndarray  # float64, NaN where rejected
+    comparator: pa.Array  # "", "<", ">"
+    flag: pa.Array  # flag found in the value text ("H", "L", ...), else ""
+    trailing: pa.Array  # text after the number that was not a flag (maybe a unit)
+    reason: pa.Array  # "" when parsed, else why not
+    thousands: int  # values read with a thousands separator
+
+
+def detect_decimal(values: pa.Array) -> tuple[str, int, int]:
+    """The file's decimal separator from its values: (sep, dot_count, comma_count)."""
+    if len(values) == 0:
+        return ".", 0, 0
+    dots = pc.sum(pc.match_substring_regex(values, _DOT_DECIMAL)).as_py() or 0
+    commas = pc.sum(pc.match_substring_regex(values, _COMMA_DECIMAL)).as_py() or 0
+    return ("," if commas > dots else "."), dots, commas
+
+
+def parse_values(values: pa.Array, decimal: str = ".") -> ParsedValues:
+    """Parse an array of value texts (stripped strings, "" for empty)."""
+    n = len(values)
+    plain = pc.match_substring_regex(values, PLAIN_DOT)
+    if decimal == ",":
+        plain_comma = pc.match_substring_regex(values, PLAIN_COMMA)
+    out = np.full(n, np.nan)
+    plain_np = plain.to_numpy(zero_copy_only=False)
+    if decimal == ",":
+        # in a decimal-comma file a plain "4.5" contradicts the file, "4" is fine
+        integer_like = pc.match_substring_regex(values, r"^[+-]?\d+$").to_numpy(zero_copy_only=False)
+        comma_np = plain_comma.to_numpy(zero_copy_only=False)
+        idx = np.flatnonzero(integer_like)
+        if len(idx):
+            out[idx] = pc.cast(pc.take(values, pa.array(idx)), pa.float64()).to_numpy()
+        idx = np.flatnonzero(comma_np)
+        if len(idx):
+            fixed = pc.replace_substring(pc.take(values, pa.array(idx)), ",", ".")
+            out[idx] = pc.cast(fixed, pa.float64()).to_numpy()
+        done = integer_like | comma_np
+    else:
+        idx = np.flatnonzero(plain_np)
+        if len(idx):
+            out[idx] = pc.cast(pc.take(values, pa.array(idx)), pa.float64()).to_numpy()
+        done = plain_np
+
+    comparator = np.full(n, "", dtype=object)
+    flag = np.full(n, "", dtype=object)
+    trailing = np.full(n, "", dtype=object)
+    reason = np.full(n, "", dtype=object)
+    thousands = 0
+    rest = np.flatnonzero(~done)
+    if len(rest):
+        texts = pc.take(values, pa.array(rest)).to_pylist()
+        cache: dict[str, tuple[float, str, str, str, str, bool]] = {}
+        for k, text in zip(rest, texts, strict=True):
+            parsed = cache.get(text)
+            if parsed is None:
+                parsed = cache[text] = parse_one(text, decimal)
+            v, c, f, t, r, th = parsed
+            out[k] = v
+            comparator[k], flag[k], trailing[k], reason[k] = c, f, t, r
+            thousands += th
+    return ParsedValues(
+        out,
+        _strings(comparator, n, bool(len(rest))),
+        _strings(flag, n, bool(len(rest))),
+        _strings(trailing, n, bool(len(rest))),
+        _strings(reason, n, bool(len(rest))),
+        thousands,
+    )
+
+
+def _strings(arr: np.ndarray, n: int, any_set: bool) -> pa.Array:
+    if not any_set:
+        return pa.repeat("", n) if hasattr(pa, "repeat") else pa.array([""] * n, pa.string())
+    return pa.array(arr.tolist(), type=pa.string())
+
+
+def parse_one(text: str, decimal: str = ".") -> tuple[float, str, str, str, str, bool]:
+    """Parse one value text.
+
+    Returns (value, comparator, flag, trailing text, reason, used_thousands).  ``reason``
+    is "" on success; ``value`` is NaN otherwise.
+    """
+    nan = float("nan")
+    t = text.strip().strip('"').strip()
+    if not t:
+        return nan, "", "", "", "no result value (empty)", False
+    if NO_RESULT.match(t):
+        return nan, "", "", "", f"no numeric result ('{t}')", False
+    m = _VALUE_RE.match(t)
+    if not m:
+        return nan, "", "", "", f"not a number ('{t[:60]}')", False
+    pre = (m.group("pre") or "").strip().strip("()").lower()
+    flag = ""
+    if pre:
+        if pre in FLAG_WORDS:
+            flag = FLAG_WORDS[pre]
+        else:
+            return nan, "", "", "", f"not a number ('{t[:60]}')", False
+    cmp_text = (m.group("cmp") or "").lower()
+    comparator = "<" if cmp_text in ("<", "<=", "≤", "less than", "below", "kleiner als") else (">" if cmp_text else "")
+    num_text = m.group("num").replace(" ", "").replace("'", "")
+    number, problem, used_thousands = _number(num_text, decimal)
+    if problem:
+        return nan, "", "", "", problem.format(text=t[:60]), False
+    post = m.group("post").strip()
+    trailing = ""
+    if post:
+        post_flag = post.strip("()[]").lower()
+        if post_flag in FLAG_WORDS:
+            flag = flag or FLAG_WORDS[post_flag]
+        elif re.fullmatch(r"[*!]+", post):
+            flag = flag or post
+        else:
+            words = post.split()
+            if words and words[-1].strip("()[]").lower() in FLAG_WORDS and len(words) > 1:
+                flag = flag or FLAG_WORDS[words[-1].strip("()[]").lower()]
+                words = words[:-1]
+            trailing = " ".join(words)
+    return number, comparator, flag, trailing, "", used_thousands
+
+
+def _number(s: str, decimal: str) -> tuple[float, str, bool]:
+    """Read a numeric token under the file's decimal convention."""
+    if "," in s and "." not in s:
+        if decimal == ",":
+            if s.count(",") == 1:
+                return float(s.replace(",", ".")), "", False
+            return float("nan"), "'{text}' has more than one decimal comma", False
+        if _THOUSANDS.match(s):
+            return float(s.replace(",", "")), "", True
+        return float("nan"), "'{text}' uses a decimal comma but this file uses decimal points; check the value", False
+    if "." in s and "," not in s:
+        if decimal == "," and not re.fullmatch(r"[+-]?\d+", s):
+            if re.fullmatch(r"\d{1,3}(\.\d{3})+", s):
+                return (
+                    float("nan"),
+                    "'{text}' could be a thousands separator or a decimal point in a decimal-comma file; check the value",
+                    False,
+                )
+            return (
+                float("nan"),
+                "'{text}' uses a decimal point but this file uses decimal commas; check the value",
+                False,
+            )
+        try:
+            return float(s), "", False
+        except ValueError:
+            return float("nan"), "not a number ('{text}')", False
+    if "," in s and "." in s:
+        if decimal == "." and _THOUSANDS.match(s):
+            return float(s.replace(",", "")), "", True
+        return float("nan"), "'{text}' mixes commas and points; check the value", False
+    try:
+        return float(s), "", False
+    except ValueError:
+        return float("nan"), "not a number ('{text}')", False
+
+
+_RANGE_RE = re.compile(
+    r"^\s*[\(\[]?\s*(?P<lo>[+-]?\d+(?:[.,]\d+)?)\s*(?:-|–|—|to|bis|a|à|\.\.|/)\s*(?P<hi>[+-]?\d+(?:[.,]\d+)?)\s*[\)\]]?\s*(?P<unit>.*)$",
+    re.IGNORECASE,
+)
+_ONE_SIDED_RE = re.compile(r"^\s*(?P<op><=|>=|≤|≥|<|>)\s*(?P<v>\d+(?:[.,]\d+)?)\s*(?P<unit>.*)$")
+
+
+def parse_range(text: str, decimal: str = ".") -> tuple[float, float]:
+    """Reference range text ("4.0-11.0", "<5", "> 60", "3,5 - 5,0") -> (low, high)."""
+    nan = float("nan")
+    t = text.strip()
+    if not t:
+        return nan, nan
+
+    def num(s: str) -> float:
+        return (
+            float(s.replace(",", "."))
+            if (decimal == "," or re.fullmatch(r"\d+,\d{1,2}", s))
+            else float(s.replace(",", ""))
+        )
+
+    m = _RANGE_RE.match(t)
+    if m:
+        try:
+            lo, hi = num(m.group("lo")), num(m.group("hi"))
+        except ValueError:
+            return nan, nan
+        return (lo, hi) if lo <= hi else (nan, nan)
+    m = _ONE_SIDED_RE.match(t)
+    if m:
+        try:
+            v = num(m.group("v"))
+        except ValueError:
+            return nan, nan
+        return (nan, v) if m.group("op") in ("<", "<=", "≤") else (v, nan)
+    return nan, nan

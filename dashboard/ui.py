@@ -1,0 +1,226 @@
+"""The only module of the package that imports streamlit: state keys, cached loaders
+and the widgets several pages share.  Pages call these; everything they compute comes
+from the pure modules.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import model
+from dashboard.dataset import Dataset
+from dashboard.ingest import ImportOptions, ImportResult, Source, import_sources
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# --------------------------------------------------------------------------- state keys
+#: The loaded panel (:class:`Dataset`), shared by every page.
+DATASET = "dataset"
+#: The patient the Patient, Dosing and Compare pages show.
+PATIENT = "selected_patient"
+#: The date the schedule and "open" flags are evaluated on.
+AS_OF = "as_of"
+#: "SI" or "US" (conventional) units for display.
+UNITS = "unit_system"
+#: Name of the active threshold profile.
+PROFILE = "rules_profile"
+#: Choices made on the upload page: date order and manual column mapping.
+DATE_ORDER = "import_date_order"
+MAPPING = "import_mapping"
+#: Key of the uploader widget (so a new upload can be told from a rerun).
+UPLOADER = "upload_files"
+
+SI, US = "SI", "US"
+
+
+def init_state() -> None:
+    """Set the defaults of the shared state (called by the router on every run)."""
+    st.session_state.setdefault(DATASET, None)
+    st.session_state.setdefault(PATIENT, None)
+    st.session_state.setdefault(AS_OF, dt.date.today())
+    st.session_state.setdefault(UNITS, SI)
+    st.session_state.setdefault(PROFILE, None)
+    st.session_state.setdefault(DATE_ORDER, None)
+    st.session_state.setdefault(MAPPING, {})
+
+
+def get_dataset() -> Dataset | None:
+    ds = st.session_state.get(DATASET)
+    return ds if isinstance(ds, Dataset) else None
+
+
+def set_dataset(ds: Dataset | None) -> None:
+    st.session_state[DATASET] = ds
+    st.session_state[PATIENT] = None
+    if ds is not None and ds.extract_date is not None:
+        st.session_state[AS_OF] = ds.extract_date
+    elif ds is not None:
+        st.session_state[AS_OF] = dt.date.today()
+
+
+def as_of() -> dt.date:
+    return st.session_state.get(AS_OF) or dt.date.today()
+
+
+def unit_system() -> str:
+    return st.session_state.get(UNITS, SI)
+
+
+# --------------------------------------------------------------------------- loaders
+
+
+@st.cache_data(show_spinner="Reading files...", max_entries=8, scope="session")
+def import_files(
+    files: tuple[tuple[str, bytes], ...], date_order: str | None, mapping: tuple[tuple[str, str], ...]
+) -> ImportResult:
+    """Import uploaded files (cached per session on their bytes and the choices)."""
+    sources = [Source(name, data) for name, data in files]
+    return import_sources(sources, ImportOptions(date_order=date_order, mapping=dict(mapping)))
+
+
+@st.cache_data(show_spinner="Loading the sample panel...", max_entries=2)
+def load_sample_panel() -> tuple[ImportResult, dt.date | None]:
+    """The default sample set from ``sample_data/`` (synthetic: shared across sessions)."""
+    from dashboard.sample import default_files, extract_date
+
+    files = default_files(ROOT / "sample_data")
+    sources = [Source(p.name, p.read_bytes()) for p in files]
+    return import_sources(sources, ImportOptions()), extract_date(ROOT / "sample_data")
+
+
+def load_sample_into_session() -> None:
+    result, extract = load_sample_panel()
+    set_dataset(Dataset.from_import(result, "Sample panel (synthetic)", extract))
+
+
+# --------------------------------------------------------------------------- widgets
+
+
+DISCLAIMER = (
+    "Decision support only. This tool highlights results against published thresholds; it does not "
+    "diagnose or prescribe. Check every flag against the raw result, the patient and your local "
+    "protocol. Local protocols override the defaults shown here."
+)
+
+
+def disclaimer() -> None:
+    st.caption(":material/info: " + DISCLAIMER)
+
+
+def require_dataset(what: str = "this page") -> Dataset:
+    """The loaded dataset, or an empty state pointing to the upload page (stops the run)."""
+    ds = get_dataset()
+    if ds is None or ds.is_empty:
+        st.info(
+            f"No panel loaded yet. Load a file or the sample panel on the Home page to use {what}.",
+            icon=":material/upload_file:",
+        )
+        st.page_link("pages/home.py", label="Go to Home", icon=":material/home:")
+        st.stop()
+    return ds
+
+
+def patient_label(ds: Dataset, patient_id: str) -> str:
+    row = ds.patients[ds.patients["patient_id"] == patient_id]
+    if row.empty:
+        return patient_id
+    r = row.iloc[0]
+    bits = [patient_id]
+    if r["sex"]:
+        bits.append(r["sex"])
+    if r["diagnosis"]:
+        bits.append(str(r["diagnosis"])[:40])
+    return " · ".join(bits)
+
+
+def patient_picker(ds: Dataset, default: str | None = None, key: str = "patient_picker") -> str | None:
+    """Select box of the panel's patients, bound to the shared selected patient."""
+    ids = ds.patient_ids
+    if not ids:
+        return None
+    current = st.session_state.get(PATIENT) or default or ids[0]
+    if current not in ids:
+        current = ids[0]
+    choice = st.selectbox(
+        "Patient",
+        ids,
+        index=ids.index(current),
+        format_func=lambda pid: patient_label(ds, pid),
+        key=key,
+    )
+    st.session_state[PATIENT] = choice
+    return choice
+
+
+def sidebar_controls() -> None:
+    """As-of date and unit system, shown on every page."""
+    with st.sidebar:
+        ds = get_dataset()
+        if ds is not None and not ds.is_empty:
+            st.caption(f"Loaded: **{ds.label}** · {len(ds.patient_ids)} patients · {len(ds.labs):,} results")
+        st.date_input("As of", key=AS_OF, help="The date the monitoring schedule and open flags are evaluated on.")
+        st.radio(
+            "Units",
+            [SI, US],
+            key=UNITS,
+            horizontal=True,
+            format_func=lambda s: "SI (g/L, ×10⁹/L)" if s == SI else "US (g/dL, K/µL)",
+        )
+
+
+def show_table(df: pd.DataFrame, **kwargs) -> None:
+    """A dataframe shown as text (never HTML), without the index."""
+    st.dataframe(df, hide_index=True, width="stretch", **kwargs)
+
+
+def download_csv(label: str, df: pd.DataFrame, file_name: str, key: str | None = None) -> None:
+    from dashboard.export import to_csv_bytes
+
+    st.download_button(
+        label, to_csv_bytes(df), file_name=file_name, mime="text/csv", key=key, icon=":material/download:"
+    )
+
+
+def files_from_uploader(uploaded: Sequence) -> tuple[tuple[str, bytes], ...]:
+    return tuple((f.name, f.getvalue()) for f in uploaded)
+
+
+#: Fingerprint of the upload (files + import choices) last turned into the dataset.
+_LAST_UPLOAD = "last_upload_fingerprint"
+
+
+def import_uploaded(uploaded: Sequence) -> None:
+    """Import the uploader's files when they (or the import choices) changed."""
+    import hashlib
+
+    files = files_from_uploader(uploaded)
+    mapping = tuple(sorted(st.session_state[MAPPING].items()))
+    fingerprint = (
+        tuple((name, hashlib.sha256(data).hexdigest()) for name, data in files),
+        st.session_state[DATE_ORDER],
+        mapping,
+    )
+    if st.session_state.get(_LAST_UPLOAD) == fingerprint:
+        return
+    result = import_files(files, st.session_state[DATE_ORDER], mapping)
+    set_dataset(Dataset.from_import(result, ", ".join(name for name, _ in files)))
+    st.session_state[_LAST_UPLOAD] = fingerprint
+
+
+__all__ = [
+    "AS_OF",
+    "DATASET",
+    "DATE_ORDER",
+    "MAPPING",
+    "PATIENT",
+    "PROFILE",
+    "UNITS",
+    "UPLOADER",
+    "Dataset",
+    "model",
+]

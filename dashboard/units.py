@@ -1,0 +1,251 @@
+"""Units: recognising how a lab wrote a unit, and converting to the canonical unit.
+
+Each analyte belongs to a unit *family* (``vocab/analytes.toml``).  A family lists the
+unit spellings it accepts and the factor that turns a value in that unit into the
+canonical unit (``model.CANONICAL_UNITS``).  A spelling that is not in the analyte's
+family is never converted: the result is rejected with the reason, because a wrong
+unit is the one error a clinician cannot see on a chart.
+
+The factors are physical identities, not clinical thresholds:
+
+* 1 x10^9/L = 1 x10^3/uL = 1 K/uL = 1 G/L (giga per litre) = 1000 /uL = 1000 /mm3
+* haemoglobin: 1 g/dL = 10 g/L; 1 mmol/L (monomer) = 16.1134 g/L (1 g/dL = 0.6206 mmol/L)
+* albumin: 1 g/dL = 10 g/L
+* creatinine: 1 mg/dL = 88.4 umol/L; 1 mmol/L = 1000 umol/L
+* enzymes: 1 ukat/L = 60 U/L; 1 IU/L = 1 U/L
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from functools import cache
+
+from dashboard.model import CANONICAL_UNITS, DIFFERENTIALS, analyte_info
+
+#: Haemoglobin molar conversion: g/L per mmol/L (Hb monomer, 16 114.5 g/mol / 1000).
+HB_G_PER_L_PER_MMOL = 16.1134
+
+#: Accepted spellings per unit family, already normalised by :func:`normalize_unit`,
+#: with the factor to the canonical unit.
+FAMILY_UNITS: dict[str, dict[str, float]] = {
+    "count": {
+        "10^9/l": 1.0,
+        "10^3/ul": 1.0,
+        "10^3/mm3": 1.0,
+        "k/ul": 1.0,
+        "k/mm3": 1.0,
+        "thou/ul": 1.0,
+        "thou/mm3": 1.0,
+        "th/ul": 1.0,
+        "th/mm3": 1.0,
+        "g/l": 1.0,  # giga per litre (German/Austrian labs write G/l); see family_of()
+        "gpt/l": 1.0,
+        "gi/l": 1.0,
+        "/nl": 1.0,
+        "n/nl": 1.0,
+        "cells/nl": 1.0,
+        "10^9cells/l": 1.0,
+        "/ul": 0.001,
+        "/mm3": 0.001,
+        "cells/ul": 0.001,
+        "cells/mm3": 0.001,
+        "#/ul": 0.001,
+        "n/ul": 0.001,
+        "10^6/l": 0.001,
+    },
+    "hemoglobin": {
+        "g/l": 1.0,
+        "g/dl": 10.0,
+        "gm/dl": 10.0,
+        "g%": 10.0,
+        "g/100ml": 10.0,
+        "mmol/l": HB_G_PER_L_PER_MMOL,
+    },
+    "mcv": {"fl": 1.0, "um3": 1.0, "cubicmicrons": 1.0},
+    "enzyme": {
+        "u/l": 1.0,
+        "iu/l": 1.0,
+        "units/l": 1.0,
+        "unit/l": 1.0,
+        "ui/l": 1.0,
+        "e/l": 1.0,  # Einheiten/l
+        "ukat/l": 60.0,
+        "nkat/l": 0.06,
+    },
+    "albumin": {"g/l": 1.0, "g/dl": 10.0, "gm/dl": 10.0, "g/100ml": 10.0, "mg/dl": 0.01},
+    "creatinine": {"umol/l": 1.0, "mg/dl": 88.4, "mmol/l": 1000.0, "mg/l": 8.84},
+    "egfr": {
+        "ml/min/1.73m2": 1.0,
+        "ml/min": 1.0,
+        "ml/s/1.73m2": 60.0,
+    },
+}
+
+#: Spellings considered when a unit is *missing*: the units such a result is written
+#: in when an export leaves the unit out.  Rare units (mmol/L creatinine, ukat/L) are
+#: deliberately absent, so a bare "35" for ALT reads as U/L only.
+INFER_UNITS: dict[str, tuple[str, ...]] = {
+    "count": ("10^9/l", "/ul"),
+    "hemoglobin": ("g/l", "g/dl", "mmol/l"),
+    "mcv": ("fl",),
+    "enzyme": ("u/l",),
+    "albumin": ("g/l", "g/dl"),
+    "creatinine": ("umol/l", "mg/dl"),
+    "egfr": ("ml/min/1.73m2",),
+}
+
+#: Display names of the canonical units and of the US conventional alternatives.
+DISPLAY_UNIT = {
+    "10^9/L": "×10⁹/L",
+    "g/L": "g/L",
+    "fL": "fL",
+    "U/L": "U/L",
+    "umol/L": "µmol/L",
+    "mL/min/1.73m2": "mL/min/1.73 m²",
+}
+
+#: US conventional display units: analyte -> (unit label, factor from canonical).
+US_CONVENTIONAL: dict[str, tuple[str, float]] = {
+    "wbc": ("K/µL", 1.0),
+    "neutrophils": ("K/µL", 1.0),
+    "lymphocytes": ("K/µL", 1.0),
+    "eosinophils": ("K/µL", 1.0),
+    "platelets": ("K/µL", 1.0),
+    "hemoglobin": ("g/dL", 0.1),
+    "mcv": ("fL", 1.0),
+    "alt": ("U/L", 1.0),
+    "ast": ("U/L", 1.0),
+    "albumin": ("g/dL", 0.1),
+    "creatinine": ("mg/dL", 1 / 88.4),
+    "egfr": ("mL/min/1.73 m²", 1.0),
+}
+
+_SUPERSCRIPTS = str.maketrans(
+    {"⁰": "0", "¹": "1", "²": "2", "³": "3", "⁴": "4", "⁵": "5", "⁶": "6", "⁷": "7", "⁸": "8", "⁹": "9"}
+)
+_POWER = re.compile(r"^(?:x|\*)?10(?:\^|\*|e|\*\*)?(\d+)")
+
+
+@cache
+def normalize_unit(text: str) -> str:
+    """Normalise a unit spelling so that equivalent spellings compare equal.
+
+    >>> normalize_unit("x10E9/L"), normalize_unit("10*3/µL"), normalize_unit("K/cumm")
+    ('10^9/l', '10^3/ul', 'k/mm3')
+    """
+    u = text.strip().translate(_SUPERSCRIPTS).lower()
+    u = u.replace("µ", "u").replace("μ", "u").replace("×", "x").replace("³", "3").replace("²", "2")
+    u = re.sub(r"\s+", "", u)
+    u = u.replace("{1.73_m2}", "1.73m2").replace("{cells}", "cells")
+    u = u.strip("[](){} ")
+    u = u.replace("1,73", "1.73").replace("1.73m^2", "1.73m2").replace("1.73sqm", "1.73m2")
+    u = u.replace("perl", "/l") if u.endswith("perl") else u
+    u = (
+        u.replace("cumm", "mm3")
+        .replace("cmm", "mm3")
+        .replace("mm^3", "mm3")
+        .replace("/mcl", "/ul")
+        .replace("mcl", "ul")
+    )
+    u = u.replace("mcmol", "umol").replace("micromol", "umol")
+    u = re.sub(r"^(thou|thousand)s?/", "thou/", u)
+    u = re.sub(r"^(cells|cell)/", "cells/", u)
+    m = _POWER.match(u)
+    if m:
+        u = "10^" + m.group(1) + u[m.end() :]
+    if u in ("iu/l", "iu/liter", "iu/litre"):
+        return "iu/l"
+    if u in ("u/liter", "u/litre", "units/liter", "units/litre"):
+        return "u/l"
+    return u
+
+
+@dataclass(frozen=True)
+class UnitResolution:
+    """How a (analyte, unit text) pair is read."""
+
+    factor: float | None  # multiply the source value by this to get the canonical unit
+    percent: bool = False  # a % of leukocytes (differential), to be made absolute
+    problem: str = ""  # why the unit cannot be used (factor is None)
+
+
+def family_of(analyte: str) -> str:
+    return analyte_info()[analyte].family
+
+
+@cache
+def resolve_unit(analyte: str, unit_text: str) -> UnitResolution:
+    """Resolve a unit spelling for an analyte.  Empty text means "no unit given"."""
+    if not unit_text.strip():
+        return UnitResolution(None, problem="missing")
+    key = normalize_unit(unit_text)
+    if key in ("%", "percent", "pct", "/100wbc", "/100leukocytes", "%ofwbc", "fraction"):
+        if analyte in DIFFERENTIALS:
+            return UnitResolution(1.0, percent=True)
+        return UnitResolution(
+            None, problem=f"'{unit_text}' is a percentage, not a unit for {analyte_info()[analyte].label}"
+        )
+    factor = FAMILY_UNITS[family_of(analyte)].get(key)
+    if factor is None:
+        canon = CANONICAL_UNITS[analyte]
+        return UnitResolution(
+            None,
+            problem=f"unit '{unit_text}' is not a unit for {analyte_info()[analyte].label} (expected e.g. {canon})",
+        )
+    return UnitResolution(factor)
+
+
+def candidate_factors(analyte: str) -> dict[str, float]:
+    """The units a missing unit may be inferred as, with their factors."""
+    family = family_of(analyte)
+    return {s: FAMILY_UNITS[family][s] for s in INFER_UNITS[family]}
+
+
+def infer_unit(analyte: str, value: float) -> tuple[str, float] | None:
+    """Infer a missing unit from the magnitude, only when exactly one unit fits.
+
+    Returns ``(spelling, factor)`` or ``None`` when no unit, or more than one, of
+    :data:`INFER_UNITS` puts the value inside the analyte's typical band.
+    """
+    lo, hi = analyte_info()[analyte].typical
+    fits = [(s, f) for s, f in candidate_factors(analyte).items() if lo <= value * f <= hi]
+    return fits[0] if len(fits) == 1 else None
+
+
+def convert(value: float, factor: float) -> float:
+    """Multiply and round away binary noise (12 significant digits)."""
+    return round_sig(value * factor)
+
+
+def round_sig(x: float, digits: int = 12) -> float:
+    if x == 0 or not math.isfinite(x):
+        return x
+    return round(x, digits - 1 - math.floor(math.log10(abs(x))))
+
+
+def is_plausible(analyte: str, canonical_value: float) -> bool:
+    """True when a value in the canonical unit could be a real result (0 always can)."""
+    if canonical_value == 0:
+        return True
+    lo, hi = analyte_info()[analyte].plausible
+    return lo <= canonical_value <= hi
+
+
+def display_unit(analyte: str, system: str = "SI") -> str:
+    """The unit label to show for an analyte in a unit system ("SI" or "US")."""
+    if system == "US":
+        return US_CONVENTIONAL[analyte][0]
+    return DISPLAY_UNIT.get(CANONICAL_UNITS[analyte], CANONICAL_UNITS[analyte])
+
+
+def to_display(analyte: str, canonical_value: float, system: str = "SI") -> float:
+    """Convert a canonical value to the display unit system."""
+    if system == "US":
+        return round_sig(canonical_value * US_CONVENTIONAL[analyte][1], 10)
+    return canonical_value
+
+
+def display_factor(analyte: str, system: str = "SI") -> float:
+    return US_CONVENTIONAL[analyte][1] if system == "US" else 1.0

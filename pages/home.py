@@ -1,0 +1,119 @@
+"""Home: load the sample panel or upload exports, read the import report, check the data."""
+
+import streamlit as st
+
+from dashboard import ui
+from dashboard.ingest.mapping import MAP_TARGETS
+from dashboard.ingest.report import conversions_frame, mapping_frame, problems_frame, summary_frame, warnings_frame
+from dashboard.model import ANALYTES
+from dashboard.views import patient_doses, patient_results
+
+st.title("Immunosuppressant lab monitor")
+st.markdown(
+    "Blood counts and liver and kidney tests of patients on azathioprine, mycophenolate, methotrexate, "
+    "cyclophosphamide, tacrolimus and related drugs, set against their doses, with possible cytopenia "
+    "highlighted and the rule that fired."
+)
+ui.disclaimer()
+
+left, right = st.columns([1, 2], gap="large")
+with left:
+    st.subheader("Try it")
+    if st.button("Load sample panel", type="primary", icon=":material/science:", key="load_sample"):
+        ui.load_sample_into_session()
+        st.toast("Sample panel loaded: synthetic patients, no real data.")
+    st.caption("A synthetic clinic of patients with lupus and rheumatoid arthritis. No real patient data.")
+with right:
+    st.subheader("Your exports")
+    uploaded = st.file_uploader(
+        "Lab results, doses and patient details: CSV, TSV, Excel (.xlsx), FHIR JSON, Synthea or MIMIC files",
+        accept_multiple_files=True,
+        key=ui.UPLOADER,
+        help="Files stay in this browser session on this machine unless you save them to the workspace.",
+    )
+
+if uploaded:
+    ui.import_uploaded(uploaded)
+
+ds = ui.get_dataset()
+if ds is None:
+    st.info("Load the sample panel or upload files to begin.", icon=":material/upload_file:")
+    st.stop()
+
+report = ds.report
+if report is not None:
+    st.header("Import report")
+    st.caption("Every row of every file is accounted for: read = accepted + rejected + duplicates.")
+    ui.show_table(summary_frame(report))
+
+    needs_order = [f for f in report.files if f.needs == "date_order"]
+    if needs_order:
+        f = needs_order[0]
+        st.warning(f"**{f.display_name}**: {f.error}", icon=":material/event:")
+        choice = st.radio(
+            "Date order for the files that need it",
+            ["dayfirst", "monthfirst"],
+            format_func=lambda o: "Day first (31/12/2024)" if o == "dayfirst" else "Month first (12/31/2024)",
+            index=None,
+            horizontal=True,
+            key="date_order_choice",
+        )
+        if choice and st.button("Import with this date order", key="apply_date_order"):
+            st.session_state[ui.DATE_ORDER] = choice
+            st.rerun()
+
+    needs_map = [f for f in report.files if f.needs == "mapping"]
+    for f in needs_map:
+        st.error(f"**{f.display_name}**: {f.error}", icon=":material/table_chart:")
+        with st.form(f"map_{f.display_name}"):
+            st.write("Tell the dashboard what each column holds:")
+            targets = ["(leave)", *MAP_TARGETS, *ANALYTES]
+            choices = {}
+            for col in f.columns_found:
+                choices[col] = st.selectbox(col, targets, key=f"map_{f.display_name}_{col}")
+            if st.form_submit_button("Import with this mapping"):
+                st.session_state[ui.MAPPING] = {c: t for c, t in choices.items() if t != "(leave)"}
+                st.rerun()
+
+    for f in report.files:
+        title = (
+            f"{f.display_name}: {f.rows_accepted:,} accepted, {f.rows_rejected:,} rejected, {f.duplicates:,} duplicates"
+        )
+        with st.expander(title, expanded=bool(f.error or f.rows_rejected) and len(report.files) <= 3):
+            if f.error:
+                st.error(f.error)
+            facts = {
+                "Format": f.format,
+                "Encoding": f.encoding,
+                "Delimiter": {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}.get(f.delimiter, f.delimiter),
+                "Decimal separator": f.decimal,
+                "Date order": f"{f.date_order} — {f.date_order_reason}" if f.date_order_reason else f.date_order,
+            }
+            st.markdown("\n".join(f"- **{k}:** {v}" for k, v in facts.items() if v), unsafe_allow_html=False)
+            if f.mapping or f.unmapped_columns:
+                st.markdown("**Columns**")
+                ui.show_table(mapping_frame(f))
+            if f.conversions:
+                st.markdown("**Unit conversions**")
+                ui.show_table(conversions_frame(f))
+            if f.problems:
+                st.markdown(f"**Rejected ({len(f.problems):,})**")
+                problems = problems_frame(f)
+                ui.show_table(problems.head(500))
+                ui.download_csv(
+                    "Download rejected rows", problems, f"rejected_{f.path}.csv", key=f"dl_{f.display_name}"
+                )
+            if f.warnings:
+                st.markdown("**Notes**")
+                ui.show_table(warnings_frame(f))
+
+if not ds.is_empty:
+    st.header("Check the data")
+    st.caption("The results as the dashboard now holds them, in canonical units. Raw values are kept in the import.")
+    pid = ui.patient_picker(ds, key="home_patient")
+    if pid:
+        tab_labs, tab_doses = st.tabs(["Results", "Doses"])
+        with tab_labs:
+            ui.show_table(patient_results(ds.labs, pid, ui.unit_system()))
+        with tab_doses:
+            ui.show_table(patient_doses(ds.doses, pid))

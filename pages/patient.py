@@ -1,0 +1,10 @@
+"""Patient page (being built: see the issue list)."""
+
+import streamlit as st
+
+from dashboard import ui
+
+st.title("Patient")
+ui.disclaimer()
+ds = ui.require_dataset("the patient page")
+st.info("This page is under construction.")

@@ -1,0 +1,25 @@
+"""Router: page setup, shared state and navigation.  Run with ``streamlit run streamlit_app.py``."""
+
+from pathlib import Path
+
+import streamlit as st
+
+from dashboard import ui
+
+PAGES = Path(__file__).resolve().parent / "pages"
+
+st.set_page_config(page_title="Immunosuppressant lab monitor", page_icon=":material/bloodtype:", layout="wide")
+ui.init_state()
+
+navigation = st.navigation(
+    [
+        st.Page(PAGES / "home.py", title="Home", icon=":material/home:", url_path="home", default=True),
+        st.Page(PAGES / "panel.py", title="Panel", icon=":material/groups:", url_path="panel"),
+        st.Page(PAGES / "patient.py", title="Patient", icon=":material/monitoring:", url_path="patient"),
+        st.Page(PAGES / "compare.py", title="Compare", icon=":material/compare_arrows:", url_path="compare"),
+        st.Page(PAGES / "dosing.py", title="Dosing", icon=":material/calculate:", url_path="dosing"),
+    ],
+    position="top",
+)
+ui.sidebar_controls()
+navigation.run()
