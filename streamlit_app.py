@@ -18,6 +18,7 @@ navigation = st.navigation(
         st.Page(PAGES / "patient.py", title="Patient", icon=":material/monitoring:", url_path="patient"),
         st.Page(PAGES / "compare.py", title="Compare", icon=":material/compare_arrows:", url_path="compare"),
         st.Page(PAGES / "dosing.py", title="Dosing", icon=":material/calculate:", url_path="dosing"),
+        st.Page(PAGES / "rules.py", title="Rules", icon=":material/rule:", url_path="rules"),
     ],
     position="top",
 )

@@ -1,0 +1,84 @@
+"""Shared helpers of the benchmark scripts: synthetic large exports and process timing."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ANALYTES = (
+    ("WBC", "10^9/L", 6.5, 2.0),
+    ("Neutrophils", "10^9/L", 4.0, 1.5),
+    ("Lymphocytes", "10^9/L", 1.8, 0.6),
+    ("Hemoglobin", "g/L", 130.0, 15.0),
+    ("Platelets", "10^9/L", 250.0, 60.0),
+    ("MCV", "fL", 90.0, 5.0),
+    ("ALT", "U/L", 25.0, 10.0),
+)
+
+
+def make_long_csv(path: Path, patients: int = 5000, draws: int = 30, seed: int = 1) -> Path:
+    """A long lab CSV: patients x draws x 7 analytes rows (1.05M with the defaults).
+
+    Dates are ISO with minutes, values have one decimal, units are canonical.
+    """
+    rng = np.random.default_rng(seed)
+    k = len(ANALYTES)
+    n = patients * draws * k
+    pid = np.repeat(np.arange(patients), draws * k)
+    day = np.tile(np.repeat(np.arange(draws) * 28, k), patients) + rng.integers(0, 3, size=n).repeat(1)
+    base = np.datetime64("2021-01-04T08:00")
+    when = (base + (np.repeat(day.reshape(-1, k)[:, 0], k)).astype("timedelta64[D]")).astype("datetime64[m]")
+    names = np.tile([a[0] for a in ANALYTES], patients * draws)
+    units = np.tile([a[1] for a in ANALYTES], patients * draws)
+    mu = np.tile([a[2] for a in ANALYTES], patients * draws)
+    sd = np.tile([a[3] for a in ANALYTES], patients * draws)
+    vals = np.round(np.abs(rng.normal(mu, sd)), 1)
+    when_txt = np.datetime_as_string(when, unit="m")
+    when_txt = np.char.replace(when_txt.astype(str), "T", " ")
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write("patient_id,collected_at,analyte,value,unit\n")
+        chunk = 200_000
+        for s in range(0, n, chunk):
+            e = min(n, s + chunk)
+            lines = [
+                f"P{p:05d},{w},{a},{v},{u}\n"
+                for p, w, a, v, u in zip(pid[s:e], when_txt[s:e], names[s:e], vals[s:e], units[s:e], strict=True)
+            ]
+            fh.writelines(lines)
+    return path
+
+
+def timed(cmd: list[str], repeat: int = 3) -> tuple[float, float]:
+    """Best wall time and peak memory (MB) of a command over ``repeat`` runs.
+
+    Peak memory is read with GNU time's ``%M`` when /usr/bin/time exists.
+    """
+    best_wall, peak = float("inf"), float("nan")
+    gnu_time = Path("/usr/bin/time")
+    for _ in range(repeat):
+        if gnu_time.exists():
+            full = [str(gnu_time), "-f", "%e %M", *cmd]
+            start = time.perf_counter()
+            proc = subprocess.run(full, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False)
+            wall = time.perf_counter() - start
+            last = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else ""
+            try:
+                peak_kb = float(last.split()[1])
+                peak = max(peak if peak == peak else 0.0, peak_kb / 1024)
+            except (IndexError, ValueError):
+                pass
+            if proc.returncode != 0:
+                raise RuntimeError(f"{' '.join(cmd)} failed: {proc.stderr[-500:]}")
+        else:
+            start = time.perf_counter()
+            subprocess.run(cmd, stdout=subprocess.DEVNULL, check=True)
+            wall = time.perf_counter() - start
+        best_wall = min(best_wall, wall)
+    return best_wall, peak
+
+
+PYARROW_BASELINE = [sys.executable, "-c", "import sys, pyarrow.csv as c; c.read_csv(sys.argv[1])"]

@@ -1,0 +1,1 @@
+"""Figures: pure functions returning ``plotly.graph_objects.Figure`` (no streamlit here)."""

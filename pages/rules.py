@@ -1,0 +1,9 @@
+"""Rules page (being built: see the issue list)."""
+
+import streamlit as st
+
+from dashboard import ui
+
+st.title("Rules")
+ui.disclaimer()
+st.info("This page is under construction.")
