@@ -222,7 +222,10 @@ def parse_dates(arr: pa.Array, order: str, today: dt.date | None = None) -> Pars
     idx = enc.indices.to_numpy(zero_copy_only=False)
     u_vals, u_reason, two = _parse_unique(uniq, order, today or dt.date.today())
     values = pa.array(u_vals[idx], type=pa.timestamp("s"), from_pandas=True)
-    reason = pc.take(pa.array(u_reason, pa.string()), pa.array(idx))
+    if any(u_reason):
+        reason = pc.take(pa.array(u_reason, pa.string()), enc.indices)
+    else:
+        reason = pa.repeat(pa.scalar("", pa.string()), n)
     return ParsedDates(values, reason, two)
 
 

@@ -96,16 +96,63 @@ def _or_empty(arr: pa.Array | None, n: int) -> pa.Array:
 
 def decide_decimal(inp: LabInput, report: FileReport) -> str:
     if inp.decimal:
+        report.decimal = report.decimal or ("comma" if inp.decimal == "," else "point")
         return inp.decimal
+    try:  # all plain dot-decimal numbers: the common case, settled by one cast
+        pc.cast(inp.value, pa.float64())
+        report.decimal = "point"
+        return "."
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
     sep, dots, commas = detect_decimal(inp.value)
     report.decimal = "comma" if sep == "," else "point"
     if dots and commas:
-        minority = min(dots, commas)
         report.warn(
-            f"{minority} value(s) use the other decimal separator than the rest of the file; "
+            f"{min(dots, commas)} value(s) use the other decimal separator than the rest of the file; "
             "they are rejected, not guessed"
         )
     return sep
+
+
+class _Verdicts:
+    """Per-record rejection codes; the message of a record is looked up only if rejected.
+
+    Each :meth:`reject` registers a reason source (a constant text, an array of texts
+    aligned with the records, or a dict row -> text) and a column (text or array); the
+    first reason to hit a record wins.
+    """
+
+    def __init__(self, n: int) -> None:
+        self.code = np.zeros(n, dtype=np.int16)
+        self.sources: list[tuple[object, object]] = [("", "")]
+
+    def reject(self, mask, why, column) -> None:
+        m = mask.to_numpy(zero_copy_only=False) if isinstance(mask, (pa.Array, pa.ChunkedArray)) else mask
+        m = np.asarray(m, dtype=bool) & (self.code == 0)
+        if not m.any():
+            return
+        if callable(why):
+            why = why()
+        self.sources.append((why, column))
+        self.code[m] = len(self.sources) - 1
+
+    @property
+    def rejected(self) -> np.ndarray:
+        return self.code != 0
+
+    def messages(self, rows: np.ndarray) -> list[tuple[str, str]]:
+        out = []
+        for r in rows:
+            why, col = self.sources[self.code[r]]
+            if isinstance(why, str):
+                msg = why
+            elif isinstance(why, dict):
+                msg = why[int(r)]
+            else:
+                msg = why[int(r)].as_py()
+            c = col if isinstance(col, str) else col[int(r)].as_py()
+            out.append((msg, c))
+        return out
 
 
 def normalise_labs(
@@ -116,190 +163,234 @@ def normalise_labs(
 ) -> LabCandidates:
     """Interpret one file's lab records.  ``order`` is the file's date-order decision."""
     n = len(inp)
-    code = _or_empty(inp.test_code, n)
-    name = inp.test_name
-    status = np.full(n, ACCEPTED, dtype=np.int8)
-    reason = _empty(n)
-    column = _empty(n)
-
-    def reject(mask: pa.Array | np.ndarray, why: pa.Array | str, col: pa.Array | str) -> None:
-        nonlocal reason, column
-        if isinstance(mask, np.ndarray):
-            mask = pa.array(mask)
-        fresh = pc.and_(mask, pc.equal(reason, ""))
-        reason = pc.if_else(fresh, why, reason)
-        column = pc.if_else(fresh, col, column)
-
+    verdict = _Verdicts(n)
     col_of = inp.columns.get
     value_col = inp.value_column if inp.value_column is not None else col_of("value", "value")
 
     # --- patient id
-    reject(pc.equal(inp.patient_id, ""), "no patient id", col_of("patient_id", "patient_id"))
+    verdict.reject(pc.equal(inp.patient_id, ""), "no patient id", col_of("patient_id", "patient_id"))
 
     # --- date
     if inp.when_parsed is not None:
         when = inp.when_parsed
-        reject(pc.is_null(when), "no date or time", col_of("collected_at", "collected_at"))
+        verdict.reject(pc.is_null(when), "no date or time", col_of("collected_at", "collected_at"))
     else:
         parsed = dates_mod.parse_dates(inp.when, order.order if order else "ISO", today)
         when = parsed.values
-        reject(pc.not_equal(parsed.reason, ""), parsed.reason, col_of("collected_at", "collected_at"))
+        verdict.reject(pc.not_equal(parsed.reason, ""), parsed.reason, col_of("collected_at", "collected_at"))
         if parsed.two_digit_years:
             report.warn(
                 f"{parsed.two_digit_years} date(s) have two-digit years; read as 20yy up to next year, else 19yy"
             )
     if not inp.allow_future:
-        limit = np.datetime64(today + dt.timedelta(days=FUTURE_TOLERANCE_DAYS + 1), "s")
-        future = pc.greater_equal(when, pa.scalar(limit, pa.timestamp("s")))
-        reject(pc.fill_null(future, False), "date is in the future", col_of("collected_at", "collected_at"))
+        limit = pa.scalar(
+            dt.datetime.combine(today + dt.timedelta(days=FUTURE_TOLERANCE_DAYS + 1), dt.time()), pa.timestamp("s")
+        )
+        future = pc.fill_null(pc.greater_equal(when, limit), False)
+        verdict.reject(future, "date is in the future", col_of("collected_at", "collected_at"))
 
     # --- analyte
-    analyte, percent_from_name, name_unit = _recognise(inp, code, name)
-    source_test = _source_test(name, code)
-    reject(
-        pc.equal(analyte, ""),
-        pc.binary_join_element_wise("not a monitored analyte: ", source_test, ""),
-        col_of("analyte", col_of("code", "analyte")) if inp.value_column is None else value_col,
+    rec = _recognise(inp, inp.test_code, inp.test_name)
+    analyte = rec.analyte
+    percent_from_name = rec.percent
+    source_test = rec.source_test
+    name_unit = rec.name_unit if rec.name_unit is not None else _empty(n)
+    verdict.reject(
+        rec.analyte_idx == len(model.ANALYTES),
+        lambda: pc.binary_join_element_wise("not a monitored analyte: ", source_test, ""),
+        value_col if inp.value_column is not None else col_of("analyte", col_of("code", "analyte")),
     )
 
     # --- value
     decimal = decide_decimal(inp, report)
     pv = parse_values(inp.value, decimal)
-    reject(pc.not_equal(pv.reason, ""), pv.reason, value_col)
+    verdict.reject(pc.not_equal(pv.reason, ""), pv.reason, value_col)
     if pv.thousands:
         report.warn(
             f"{pv.thousands} value(s) written with a thousands separator (e.g. 150,000) were read as whole numbers"
         )
 
-    # --- unit
+    # --- unit: the unit column, else text after the number, else the unit in the name/header
     unit_col = _or_empty(inp.unit, n)
     trailing = pv.trailing
-    has_unit_col = pc.greater(pc.utf8_length(unit_col), 0)
-    has_trailing = pc.greater(pc.utf8_length(trailing), 0)
-    unit_text = pc.if_else(has_unit_col, unit_col, pc.if_else(has_trailing, trailing, name_unit))
-    factor, percent_unit, unit_problem = _resolve_units(analyte, unit_text)
-    # text after the number that is neither a flag nor the unit
-    junk = pc.and_(has_trailing, pc.and_(has_unit_col, pc.invert(_same_unit(trailing, unit_col))))
-    reject(junk, pc.binary_join_element_wise("unexpected text after the number: '", trailing, "'", ""), value_col)
-    missing_unit = pc.equal(unit_problem, "missing")
-    real_problem = pc.and_(pc.not_equal(unit_problem, ""), pc.invert(missing_unit))
-    reject(pc.and_(real_problem, pc.not_equal(analyte, "")), unit_problem, col_of("unit", "unit"))
-
+    has_trailing = pc.not_equal(trailing, "")
+    if pc.any(has_trailing).as_py():
+        has_unit_col = pc.not_equal(unit_col, "")
+        unit_text = pc.if_else(has_unit_col, unit_col, pc.if_else(has_trailing, trailing, name_unit))
+        junk = pc.and_(has_trailing, pc.and_(has_unit_col, pc.invert(_same_unit(trailing, unit_col))))
+        verdict.reject(
+            junk,
+            lambda: pc.binary_join_element_wise("unexpected text after the number: '", trailing, "'", ""),
+            value_col,
+        )
+    elif inp.unit is None:
+        unit_text = name_unit
+    elif rec.name_unit is not None:
+        unit_text = pc.if_else(pc.equal(unit_col, ""), name_unit, unit_col)
+    else:
+        unit_text = unit_col
+    units = _resolve_units(rec.analyte_idx, unit_text)
+    factor_np = units.factor
+    verdict.reject(units.problem_mask & (units.analyte_ok), units.problem_text, col_of("unit", "unit"))
     values = pv.value
-    factor_np = factor.to_numpy(zero_copy_only=False).copy()
-    if pc.any(missing_unit).as_py():
-        _infer_missing(analyte, values, unit_text, factor_np, missing_unit, report, reject)
-    percent = pc.or_(percent_from_name, percent_unit)
-    percent_np = percent.to_numpy(zero_copy_only=False)
+    if units.missing.any():
+        _infer_missing(
+            units.analyte_idx, values, unit_text, factor_np, units.missing & units.analyte_ok, report, verdict
+        )
+    percent_np = percent_from_name | units.percent
 
     # --- convert and check plausibility
     with np.errstate(invalid="ignore"):
-        canonical = np.round(values * factor_np, 9)
-    lo, hi = _plausible_bounds(analyte)
-    with np.errstate(invalid="ignore"):
-        implausible = (canonical != 0) & ((canonical < lo) | (canonical > hi)) & ~percent_np
+        converted = factor_np != 1.0
+        canonical = values.copy()
+        if converted.any():
+            canonical[converted] = np.round(values[converted] * factor_np[converted], 9)
+        canonical[np.isnan(factor_np)] = np.nan
+        lo, hi = _plausible_bounds(units.analyte_idx)
+        implausible = (canonical != 0) & ((canonical < lo) | (canonical > hi)) & ~percent_np & ~np.isnan(canonical)
         bad_percent = percent_np & ((values < 0) | (values > 100))
-    implausible &= ~np.isnan(canonical)
     if implausible.any():
-        msg = _implausible_messages(analyte, values, unit_text, canonical, implausible)
-        reject(implausible, msg, value_col)
-    if bad_percent.any():
-        reject(bad_percent, "a percentage must be between 0 and 100", value_col)
+        verdict.reject(
+            implausible,
+            lambda: _implausible_messages(units.analyte_idx, values, unit_text, canonical, implausible),
+            value_col,
+        )
+    verdict.reject(bad_percent, "a percentage must be between 0 and 100", value_col)
 
     # --- reference range (canonical unit; none for percentages)
     ref_low, ref_high = _reference(inp, n, decimal, factor_np, percent_np)
 
     # --- verdicts
-    rejected = pc.not_equal(reason, "").to_numpy(zero_copy_only=False)
-    status[rejected] = REJECTED
-    keep = np.flatnonzero(~rejected)
+    rejected = verdict.rejected
+    status = np.where(rejected, REJECTED, ACCEPTED).astype(np.int8)
     rows_np = inp.rows.to_numpy(zero_copy_only=False)
     problems: list[Problem] = []
-    if rejected.any():
-        idx = pa.array(np.flatnonzero(rejected))
-        for r, c, m, v in zip(
-            rows_np[np.flatnonzero(rejected)].tolist(),
-            pc.take(column, idx).to_pylist(),
-            pc.take(reason, idx).to_pylist(),
-            pc.take(inp.value, idx).to_pylist(),
-            strict=True,
-        ):
-            problems.append(Problem(int(r), c, m, v))
+    bad = np.flatnonzero(rejected)
+    if len(bad):
+        raw_values = pc.take(inp.value, pa.array(bad)).to_pylist()
+        for r, (msg, c), v in zip(bad, verdict.messages(bad), raw_values, strict=True):
+            problems.append(Problem(int(rows_np[r]), c, msg, v))
 
-    take = pa.array(keep)
     flag_col = _or_empty(inp.flag, n)
-    source_flag = pc.if_else(pc.greater(pc.utf8_length(flag_col), 0), flag_col, pv.flag)
-    unit_canon = pc.take(
-        pa.array([model.CANONICAL_UNITS.get(a, "") for a in model.ANALYTES] + [""]), _analyte_index(analyte)
-    )
-    source_unit_arr = unit_text  # as read (from the unit column, the value, the header or name)
+    source_flag = pc.if_else(pc.equal(flag_col, ""), pv.flag, flag_col) if inp.flag is not None else pv.flag
+    canon_units = pa.array([model.CANONICAL_UNITS[a] for a in model.ANALYTES] + [""], pa.string())
+    aidx32 = pa.array(units.analyte_idx.astype(np.int32))
     table = pa.table(
         {
-            "patient_id": pc.take(inp.patient_id, take),
-            "collected_at": pc.take(when, take),
-            "analyte": pc.take(analyte, take),
-            "value": pa.array(canonical[keep], pa.float64()),
-            "unit": pc.take(unit_canon, take),
-            "comparator": pc.take(pv.comparator, take),
-            "ref_low": pa.array(ref_low[keep], pa.float64()),
-            "ref_high": pa.array(ref_high[keep], pa.float64()),
-            "source_flag": pc.take(source_flag, take),
-            "source_value": pc.take(inp.value, take),
-            "source_unit": pc.take(source_unit_arr, take),
-            "source_test": pc.take(source_test, take),
-            "source_file": pa.repeat(pa.scalar(inp.file, pa.string()), len(keep)),
-            "source_row": pa.array(rows_np[keep], pa.int64()),
-            "derived": pa.array(np.zeros(len(keep), dtype=bool)),
-            "_percent": pa.array(percent_np[keep]),
-            "_rec": pa.array(keep, pa.int64()),
+            "patient_id": inp.patient_id,
+            "collected_at": when,
+            "analyte": analyte,
+            "value": pa.array(canonical),
+            "unit": pc.take(canon_units, aidx32),
+            "comparator": pv.comparator,
+            "ref_low": pa.array(ref_low),
+            "ref_high": pa.array(ref_high),
+            "source_flag": source_flag,
+            "source_value": inp.value,
+            "source_unit": unit_text,
+            "source_test": source_test,
+            "source_file": pa.repeat(pa.scalar(inp.file, pa.string()), n),
+            "source_row": inp.rows,
+            "derived": pa.repeat(pa.scalar(False), n),
+            "_percent": pa.array(percent_np),
+            "_rec": pa.array(np.arange(n, dtype=np.int64)),
+            "_aidx": pc.cast(aidx32, pa.int16()),
         }
     )
-    _record_conversions(report, table)
+    if rejected.any():
+        # boolean filters, column by column: far cheaper than index takes
+        mask = pa.array(~rejected)
+        table = pa.table({name: pc.filter(table.column(name), mask) for name in table.column_names})
+    _record_conversions(report, units, ~rejected, percent_np)
     return LabCandidates(report, table, status, rows_np, problems)
 
 
 # --------------------------------------------------------------------------- steps
 
 
-def _recognise(inp: LabInput, code: pa.Array, name: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array]:
-    """Analyte id, percent flag and unit-in-name per record (via distinct keys).
+def _dict_codes(arr: pa.Array) -> tuple[np.ndarray, list[str]]:
+    enc = pc.dictionary_encode(arr)
+    return enc.indices.to_numpy(zero_copy_only=False), enc.dictionary.to_pylist()
+
+
+def _pair_codes(a: np.ndarray, b: np.ndarray, nb: int) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct (a, b) index pairs (as a * nb + b) and, per record, the pair number."""
+    key = a.astype(np.int64) * max(nb, 1) + b.astype(np.int64)
+    if not len(key):
+        return key, key
+    top = int(key.max()) + 1
+    if top <= 4 * len(key) + 1024:  # small key space: a lookup table, no sort
+        used = np.flatnonzero(np.bincount(key, minlength=top))
+        lut = np.full(top, -1, dtype=np.int64)
+        lut[used] = np.arange(len(used))
+        return used, lut[key]
+    uniq, inverse = np.unique(key, return_inverse=True)
+    return uniq, inverse
+
+
+@dataclass
+class _Recognised:
+    """Per record: analyte index (into model.ANALYTES; len = unknown), % flag, unit in
+    the test name or header, and the source label; computed per distinct (code, name, hint)."""
+
+    analyte_idx: np.ndarray
+    percent: np.ndarray
+    name_unit: pa.Array | None  # None when no name carries a unit
+    source_test: pa.Array
+
+    @property
+    def analyte(self) -> pa.Array:
+        names = pa.array([*model.ANALYTES, ""], pa.string())
+        return pc.take(names, pa.array(self.analyte_idx.astype(np.int32)))
+
+
+def _recognise(inp: LabInput, code: pa.Array | None, name: pa.Array) -> _Recognised:
+    """Recognise the analyte of every record, once per distinct (code, name, hint).
 
     ``analyte_hint`` (when given) wins: an analyte id, or an id followed by "%" for a
     differential given as a percentage; "" means recognise from code and name.
     """
-    parts = [code, name] if inp.analyte_hint is None else [code, name, inp.analyte_hint]
-    key = pc.binary_join_element_wise(*parts, "\x1f")
-    enc = pc.dictionary_encode(key)
-    analytes, percents, units = [], [], []
-    for k in enc.dictionary.to_pylist():
-        c, nm, *rest = k.split("\x1f")
-        hint = rest[0] if rest else ""
+    n = len(name)
+    if code is not None:
+        c_idx, c_vals = _dict_codes(code)
+    else:
+        c_idx, c_vals = np.zeros(n, dtype=np.int64), [""]
+    n_idx, n_vals = _dict_codes(name)
+    uniq, inverse = _pair_codes(c_idx, n_idx, len(n_vals))
+    nb = max(len(n_vals), 1)
+    hint_vals: list[str] = [""]
+    if inp.analyte_hint is not None:
+        h_idx, hint_vals = _dict_codes(inp.analyte_hint)
+        nh = max(len(hint_vals), 1)
+        uniq2, inverse = _pair_codes(inverse, h_idx, nh)
+        combos = [(int(uniq[u // nh]), int(u % nh)) for u in uniq2]
+    else:
+        combos = [(int(u), 0) for u in uniq]
+    lookup = {a: i for i, a in enumerate(model.ANALYTES)}
+    unknown = len(model.ANALYTES)
+    aidx, percents, units, labels = [], [], [], []
+    for cn, h in combos:
+        c, nm = c_vals[cn // nb], n_vals[cn % nb]
+        hint = hint_vals[h] if hint_vals else ""
         m = recognise_test(nm, c)
         if hint:
             a, pct = (hint[:-1], True) if hint.endswith("%") else (hint, False)
-            if a not in model.CANONICAL_UNITS:
-                a, pct = "", False
-            analytes.append(a)
-            percents.append(pct)
+            a = a if a in lookup else ""
+            aidx.append(lookup.get(a, unknown))
+            percents.append(pct and bool(a))
             units.append(m.unit if m and m.analyte == a else "")
         else:
-            analytes.append(m.analyte if m else "")
+            aidx.append(lookup[m.analyte] if m else unknown)
             percents.append(bool(m and m.percent))
             units.append(m.unit if m else "")
-    idx = enc.indices
-    return (
-        pc.take(pa.array(analytes, pa.string()), idx),
-        pc.take(pa.array(percents, pa.bool_()), idx),
-        pc.take(pa.array(units, pa.string()), idx),
+        labels.append(f"{nm} ({c})" if nm and c else (nm or c))
+    idx = pa.array(inverse.astype(np.int32))
+    return _Recognised(
+        analyte_idx=np.asarray(aidx, dtype=np.int64)[inverse] if n else np.zeros(0, dtype=np.int64),
+        percent=np.asarray(percents, dtype=bool)[inverse] if n else np.zeros(0, dtype=bool),
+        name_unit=pc.take(pa.array(units, pa.string()), idx) if any(units) else None,
+        source_test=pc.take(pa.array(labels, pa.string()), idx),
     )
-
-
-def _source_test(name: pa.Array, code: pa.Array) -> pa.Array:
-    has_name = pc.greater(pc.utf8_length(name), 0)
-    has_code = pc.greater(pc.utf8_length(code), 0)
-    both = pc.and_(has_name, has_code)
-    with_code = pc.binary_join_element_wise(name, pc.binary_join_element_wise("(", code, ")", ""), " ")
-    return pc.if_else(both, with_code, pc.if_else(has_name, name, code))
 
 
 def _same_unit(a: pa.Array, b: pa.Array) -> pa.Array:
@@ -312,36 +403,68 @@ def _same_unit(a: pa.Array, b: pa.Array) -> pa.Array:
     return pc.take(pa.array(same, pa.bool_()), enc.indices)
 
 
-def _resolve_units(analyte: pa.Array, unit_text: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array]:
-    key = pc.binary_join_element_wise(analyte, unit_text, "\x1f")
-    enc = pc.dictionary_encode(key)
-    factors, percents, problems = [], [], []
-    for k in enc.dictionary.to_pylist():
-        a, u = k.split("\x1f")
+@dataclass
+class _Units:
+    """Unit resolution per record (numpy), from the distinct (analyte, unit) pairs."""
+
+    analyte_idx: np.ndarray  # index into model.ANALYTES; len(ANALYTES) = unknown
+    analyte_ok: np.ndarray
+    factor: np.ndarray  # NaN where unusable or missing
+    percent: np.ndarray
+    missing: np.ndarray
+    problem_mask: np.ndarray
+    problem_text: object  # callable -> array of texts
+    pair: np.ndarray  # per record: index into pairs
+    pairs: list[tuple[str, str]]
+
+
+def _resolve_units(analyte_idx: np.ndarray, unit_text: pa.Array) -> _Units:
+    u_idx, u_vals = _dict_codes(unit_text)
+    na = len(model.ANALYTES) + 1
+    uniq, inverse = _pair_codes(analyte_idx, u_idx, len(u_vals))
+    nb = max(len(u_vals), 1)
+    p_aidx, p_factor, p_pct, p_missing, p_problem, pairs = [], [], [], [], [], []
+    for k in uniq:
+        ai, u = int(k // nb), u_vals[k % nb]
+        a = model.ANALYTES[ai] if ai < na - 1 else ""
+        pairs.append((a, u))
+        p_aidx.append(ai)
         if not a:
-            factors.append(None)
-            percents.append(False)
-            problems.append("")
+            p_factor.append(np.nan)
+            p_pct.append(False)
+            p_missing.append(False)
+            p_problem.append("")
             continue
         res = resolve_unit(a, u)
-        factors.append(res.factor)
-        percents.append(res.percent)
-        problems.append(res.problem)
-    idx = enc.indices
-    return (
-        pc.take(pa.array(factors, pa.float64()), idx),
-        pc.take(pa.array(percents, pa.bool_()), idx),
-        pc.take(pa.array(problems, pa.string()), idx),
+        p_factor.append(np.nan if res.factor is None else res.factor)
+        p_pct.append(res.percent)
+        p_missing.append(res.problem == "missing")
+        p_problem.append("" if res.problem == "missing" else res.problem)
+    p_problem_arr = np.asarray(p_problem, dtype=object)
+    empty = len(inverse) == 0
+
+    def texts() -> pa.Array:
+        return pc.take(pa.array(list(p_problem_arr), pa.string()), pa.array(inverse.astype(np.int32)))
+
+    return _Units(
+        analyte_idx=analyte_idx,
+        analyte_ok=analyte_idx < na - 1,
+        factor=np.zeros(0) if empty else np.asarray(p_factor, dtype=np.float64)[inverse],
+        percent=np.zeros(0, dtype=bool) if empty else np.asarray(p_pct, dtype=bool)[inverse],
+        missing=np.zeros(0, dtype=bool) if empty else np.asarray(p_missing, dtype=bool)[inverse],
+        problem_mask=np.zeros(0, dtype=bool) if empty else (p_problem_arr != "")[inverse],
+        problem_text=texts,
+        pair=inverse,
+        pairs=pairs,
     )
 
 
-def _infer_missing(analyte, values, unit_text, factor_np, missing_unit, report, reject) -> None:
+def _infer_missing(analyte_idx, values, unit_text, factor_np, missing, report, verdict: _Verdicts) -> None:
     """Fill the factor of results with no unit when the magnitude leaves no doubt."""
-    missing = missing_unit.to_numpy(zero_copy_only=False)
-    analyte_np = analyte.to_numpy(zero_copy_only=False)
-    ambiguous_msg = np.full(len(values), "", dtype=object)
-    for a in sorted(set(analyte_np[missing]) - {""}):
-        rows = np.flatnonzero(missing & (analyte_np == a))
+    messages = np.full(len(values), "", dtype=object)
+    for ai in sorted(set(analyte_idx[missing].tolist())):
+        a = model.ANALYTES[ai]
+        rows = np.flatnonzero(missing & (analyte_idx == ai))
         v = values[rows]
         family = model.analyte_info()[a].family
         lo, hi = model.analyte_info()[a].typical
@@ -349,8 +472,7 @@ def _infer_missing(analyte, values, unit_text, factor_np, missing_unit, report, 
         fits = np.array([(v * f >= lo) & (v * f <= hi) for _s, f in cands])  # (k, len(rows))
         nfits = fits.sum(axis=0)
         # the file's own unit for this analyte, when it names exactly one
-        present = analyte_np == a
-        explicit = ~missing & present
+        explicit = ~missing & (analyte_idx == ai)
         file_units = (
             {normalize_unit(u) for u in pc.filter(unit_text, pa.array(explicit)).to_pylist()}
             if explicit.any()
@@ -369,26 +491,25 @@ def _infer_missing(analyte, values, unit_text, factor_np, missing_unit, report, 
             if nfits[j] == 1:
                 k = int(np.flatnonzero(fits[:, j])[0])
                 factor_np[r] = cands[k][1]
-                used[cands[k][0]] = used.get(cands[k][0], 0) + 1
+                used[_pretty(cands[k][0])] = used.get(_pretty(cands[k][0]), 0) + 1
             elif (
                 nfits[j] > 1
                 and file_factor is not None
                 and any(fits[k, j] and cands[k][1] == file_factor for k in range(len(cands)))
             ):
                 factor_np[r] = file_factor
-                used["the unit of the other results in this file"] = (
-                    used.get("the unit of the other results in this file", 0) + 1
-                )
+                key = "the unit of the other results in this file"
+                used[key] = used.get(key, 0) + 1
             elif nfits[j] > 1:
                 options = " or ".join(_pretty(cands[k][0]) for k in range(len(cands)) if fits[k, j])
-                ambiguous_msg[r] = f"unit missing and the value fits more than one unit ({options}); add the unit"
+                messages[r] = f"unit missing and the value fits more than one unit ({options}); add the unit"
             else:
-                ambiguous_msg[r] = f"unit missing and {v[j]:g} is not a plausible {label} in any usual unit"
+                messages[r] = f"unit missing and {v[j]:g} is not a plausible {label} in any usual unit"
         for u, count in used.items():
-            report.warn(f"{label}: unit missing on {count} result(s); read as {_pretty(u)} from the magnitude")
-    mask = ambiguous_msg != ""
+            report.warn(f"{label}: unit missing on {count} result(s); read as {u} from the magnitude")
+    mask = messages != ""
     if mask.any():
-        reject(mask, pa.array(ambiguous_msg.tolist(), pa.string()), "unit")
+        verdict.reject(mask, pa.array(messages.tolist(), pa.string()), "unit")
 
 
 def _pretty(spelling: str) -> str:
@@ -406,35 +527,26 @@ def _pretty(spelling: str) -> str:
     }.get(spelling, spelling)
 
 
-def _analyte_index(analyte: pa.Array) -> pa.Array:
-    lookup = {a: i for i, a in enumerate(model.ANALYTES)}
-    enc = pc.dictionary_encode(analyte)
-    mapped = pa.array([lookup.get(a, len(model.ANALYTES)) for a in enc.dictionary.to_pylist()], pa.int32())
-    return pc.take(mapped, enc.indices)
-
-
-def _plausible_bounds(analyte: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+def _plausible_bounds(analyte_idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     info = model.analyte_info()
     los = np.array([info[a].plausible[0] for a in model.ANALYTES] + [-np.inf])
     his = np.array([info[a].plausible[1] for a in model.ANALYTES] + [np.inf])
-    idx = _analyte_index(analyte).to_numpy(zero_copy_only=False)
-    return los[idx], his[idx]
+    return los[analyte_idx], his[analyte_idx]
 
 
-def _implausible_messages(analyte, values, unit_text, canonical, mask) -> pa.Array:
-    an = analyte.to_numpy(zero_copy_only=False)
-    units = unit_text.to_numpy(zero_copy_only=False)
-    out = np.full(len(values), "", dtype=object)
+def _implausible_messages(analyte_idx, values, unit_text, canonical, mask) -> dict[int, str]:
+    rows = np.flatnonzero(mask)
+    units = pc.take(unit_text, pa.array(rows)).to_pylist()
     info = model.analyte_info()
-    for r in np.flatnonzero(mask):
-        a = info[an[r]]
-        unit = units[r] or "(no unit)"
+    texts: dict[int, str] = {}
+    for r, unit in zip(rows, units, strict=True):
+        a = info[model.ANALYTES[analyte_idx[r]]]
         lo, hi = a.plausible
-        out[r] = (
-            f"{a.label} {values[r]:g} {unit} is implausible for that unit "
+        texts[r] = (
+            f"{a.label} {values[r]:g} {unit or '(no unit)'} is implausible for that unit "
             f"(= {canonical[r]:g} {a.unit}; a real result lies between {lo:g} and {hi:g}); check the unit"
         )
-    return pa.array(out.tolist(), pa.string())
+    return texts
 
 
 def _reference(
@@ -442,6 +554,8 @@ def _reference(
 ) -> tuple[np.ndarray, np.ndarray]:
     lo = np.full(n, np.nan)
     hi = np.full(n, np.nan)
+    if inp.ref_range is None and inp.ref_low is None and inp.ref_high is None:
+        return lo, hi
     if inp.ref_range is not None:
         enc = pc.dictionary_encode(inp.ref_range)
         parsed = [parse_range(t, decimal) for t in enc.dictionary.to_pylist()]
@@ -463,21 +577,21 @@ def _reference(
     return lo, hi
 
 
-def _record_conversions(report: FileReport, table: pa.Table) -> None:
-    if table.num_rows == 0:
+def _record_conversions(report: FileReport, units: _Units, accepted: np.ndarray, percent: np.ndarray) -> None:
+    """Count accepted results per (analyte, unit as read) that needed converting."""
+    if not len(units.pair):
         return
-    sub = table.select(["analyte", "source_unit", "unit", "_percent"])
-    grouped = sub.group_by(["analyte", "source_unit", "unit", "_percent"]).aggregate([([], "count_all")])
-    for a, su, u, pct, count in zip(
-        *(grouped.column(c).to_pylist() for c in ("analyte", "source_unit", "unit", "_percent", "count_all")),
-        strict=True,
-    ):
+    key = units.pair.astype(np.int64) * 2 + percent.astype(np.int64)
+    counts = np.bincount(key[accepted], minlength=2 * len(units.pairs))
+    for k in np.flatnonzero(counts):
+        (a, u), pct = units.pairs[k // 2], bool(k % 2)
+        canon = model.CANONICAL_UNITS[a]
         if pct:
-            report.conversions.append(Conversion(a, su or "%", f"{u} (from % x WBC)", count))
-        elif su and normalize_unit(su) != normalize_unit(u):
-            report.conversions.append(Conversion(a, su, u, count))
-        elif not su:
-            report.conversions.append(Conversion(a, "(no unit)", u, count))
+            report.conversions.append(Conversion(a, u or "%", f"{canon} (from % x WBC)", int(counts[k])))
+        elif not u:
+            report.conversions.append(Conversion(a, "(no unit)", canon, int(counts[k])))
+        elif normalize_unit(u) != normalize_unit(canon):
+            report.conversions.append(Conversion(a, u, canon, int(counts[k])))
 
 
 # --------------------------------------------------------------------------- combine
@@ -493,41 +607,114 @@ def combine_labs(cands: list[LabCandidates]) -> pa.Table:
         return model.empty_table("labs")
     allc = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
     allc = allc.append_column("_order", pa.array(np.arange(allc.num_rows, dtype=np.int64)))
-    drop_reason: dict[int, tuple[int, str]] = {}  # _order -> (status, message)
+    drop: dict[int, tuple[int, str]] = {}  # _order -> (status, message)
 
-    percent_mask = allc.column("_percent")
-    if pc.any(percent_mask).as_py():
-        allc, drop_reason = _resolve_percent(allc, drop_reason)
+    if pc.any(allc.column("_percent")).as_py():
+        allc, drop = _resolve_percent(allc, drop)
 
-    # duplicates: same patient, analyte, time, value (and comparator)
-    keys = ["patient_id", "analyte", "collected_at", "value", "comparator"]
-    if drop_reason:
-        dropped = pa.array(sorted(drop_reason), pa.int64())
-        alive = allc.filter(pc.invert(pc.is_in(allc.column("_order"), value_set=dropped)))
-    else:
-        alive = allc
-    firsts = alive.group_by(keys, use_threads=False).aggregate([("_order", "min")])
-    keep_orders = firsts.column("_order_min")
-    is_first = pc.is_in(alive.column("_order"), value_set=keep_orders)
-    dups = alive.filter(pc.invert(is_first))
-    for o in dups.column("_order").to_pylist():
-        drop_reason[o] = (DUPLICATE, "same result already imported")
-    final = alive.filter(is_first)
-    _warn_conflicts(final, cands)
+    # duplicates: same patient, analyte, time, value and comparator; the first is kept
+    keys = _key_columns(allc)
+    first = _first_of_groups(keys, ("pid", "analyte", "time", "value", "cmp"))
+    orders = allc.column("_order").to_numpy()
+    for o in orders[~first]:
+        drop[int(o)] = (DUPLICATE, "same result already imported")
+    final = allc if first.all() else allc.filter(pa.array(first))
+    _warn_conflicts(keys if first.all() else {k: v[first] for k, v in keys.items()}, final, cands)
 
     # settle statuses
-    file_col = allc.column("_file").to_numpy()
-    rec_col = allc.column("_rec").to_numpy()
-    for o, (st, msg) in drop_reason.items():
-        i = int(file_col[o])
-        r = int(rec_col[o])
-        cands[i].status[r] = st
-        if st == REJECTED:
-            cands[i].problems.append(Problem(int(cands[i].rows[r]), "value", msg, ""))
+    if drop:
+        file_col = allc.column("_file").to_numpy()
+        rec_col = allc.column("_rec").to_numpy()
+        pos = {int(o): k for k, o in enumerate(orders)}
+        for o, (st, msg) in drop.items():
+            k = pos.get(o)
+            if k is None:  # a % row removed before deduplication
+                i, r = _origin_of_dropped(o, cands)
+            else:
+                i, r = int(file_col[k]), int(rec_col[k])
+            cands[i].status[r] = st
+            if st == REJECTED:
+                cands[i].problems.append(Problem(int(cands[i].rows[r]), "value", msg, ""))
     for c in cands:
         _settle(c)
-    final = final.sort_by([("patient_id", "ascending"), ("collected_at", "ascending"), ("analyte", "ascending")])
-    return model.conform("labs", final)
+    return model.conform("labs", final.drop_columns(["_percent", "_rec", "_file", "_order", "_aidx"]))
+
+
+def _origin_of_dropped(order: int, cands: list[LabCandidates]) -> tuple[int, int]:
+    offset = 0
+    for i, c in enumerate(cands):
+        n = c.table.num_rows
+        if order < offset + n:
+            return i, int(c.table.column("_rec")[order - offset].as_py())
+        offset += n
+    raise IndexError(order)
+
+
+_P1, _P2, _P3, _P4, _P5 = (
+    np.uint64(x)
+    for x in (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93, 0xFF51AFD7ED558CCD)
+)
+
+
+def _key_columns(t: pa.Table) -> dict[str, np.ndarray]:
+    """The deduplication key as integer arrays."""
+    pid = pc.dictionary_encode(t.column("patient_id").combine_chunks()).indices.to_numpy(zero_copy_only=False)
+    ana = t.column("_aidx").combine_chunks().to_numpy(zero_copy_only=False)
+    cmp_col = t.column("comparator").combine_chunks()
+    if pc.all(pc.equal(cmp_col, "")).as_py():
+        cmp_ = np.zeros(len(cmp_col), dtype=np.int64)
+    else:
+        cmp_ = pc.dictionary_encode(cmp_col).indices.to_numpy(zero_copy_only=False)
+    time = t.column("collected_at").combine_chunks().cast(pa.int64()).to_numpy(zero_copy_only=False)
+    value = np.ascontiguousarray(t.column("value").combine_chunks().to_numpy(zero_copy_only=False)).view(np.int64)
+    return {
+        "pid": pid.astype(np.uint64),
+        "analyte": ana.astype(np.uint64),
+        "cmp": cmp_.astype(np.uint64),
+        "time": time.astype(np.uint64),
+        "value": value.astype(np.uint64),
+    }
+
+
+def _hash(keys: dict[str, np.ndarray], names: tuple[str, ...]) -> np.ndarray:
+    primes = (_P1, _P2, _P3, _P4, _P5)
+    with np.errstate(over="ignore"):
+        h = np.zeros(len(keys[names[0]]), dtype=np.uint64)
+        for name, p in zip(names, primes, strict=False):
+            h = (h ^ keys[name]) * p
+            h ^= h >> np.uint64(29)
+    return h
+
+
+def _first_of_groups(keys: dict[str, np.ndarray], names: tuple[str, ...]) -> np.ndarray:
+    """True for the first record of each group of equal keys (exact, hash-assisted)."""
+    n = len(keys[names[0]])
+    first = np.ones(n, dtype=bool)
+    if n < 2:
+        return first
+    h = _hash(keys, names)
+    hs = np.sort(h)
+    if not (hs[1:] == hs[:-1]).any():  # no two hashes alike: no duplicates
+        return first
+    order = np.argsort(h, kind="stable")
+    hs = h[order]
+    same_as_prev = np.r_[False, hs[1:] == hs[:-1]]
+    if not same_as_prev.any():
+        return first
+    # exact check only where hashes collide
+    for start in np.flatnonzero(np.r_[same_as_prev[1:], False] & ~same_as_prev):
+        end = start + 1
+        while end < n and same_as_prev[end]:
+            end += 1
+        members = np.sort(order[start:end])  # in input order
+        seen: set[tuple[int, ...]] = set()
+        for m in members:
+            k = tuple(int(keys[name][m]) for name in names)
+            if k in seen:
+                first[m] = False
+            else:
+                seen.add(k)
+    return first
 
 
 def _resolve_percent(allc: pa.Table, drop: dict[int, tuple[int, str]]) -> tuple[pa.Table, dict[int, tuple[int, str]]]:
@@ -574,20 +761,24 @@ def _resolve_percent(allc: pa.Table, drop: dict[int, tuple[int, str]]) -> tuple[
     return pa.concat_tables([absolute, derived]).sort_by("_order"), drop
 
 
-def _warn_conflicts(final: pa.Table, cands: list[LabCandidates]) -> None:
-    if final.num_rows == 0:
+def _warn_conflicts(keys: dict[str, np.ndarray], final: pa.Table, cands: list[LabCandidates]) -> None:
+    """Warn about different results of one patient, analyte and time (both are kept)."""
+    n = len(keys["pid"])
+    if n < 2:
         return
-    g = final.group_by(["patient_id", "analyte", "collected_at"]).aggregate(
-        [("value", "count_distinct"), ("_file", "max")]
-    )
-    conflicts = g.filter(pc.greater(g.column("value_count_distinct"), 1))
-    for pid, a, t, fi in zip(
-        *(conflicts.column(c).to_pylist()[:20] for c in ("patient_id", "analyte", "collected_at", "_file_max")),
-        strict=True,
-    ):
-        cands[int(fi)].report.warn(
-            f"patient {pid}: different {model.analyte_label(a)} results at the same time {t}; both are kept - check the source"
+    first = _first_of_groups(keys, ("pid", "analyte", "time"))
+    clash = np.flatnonzero(~first)
+    if not len(clash):
+        return
+    files = final.column("_file").to_numpy()
+    for k in clash[:20]:
+        row = {c: final.column(c)[int(k)].as_py() for c in ("patient_id", "analyte", "collected_at")}
+        cands[int(files[k])].report.warn(
+            f"patient {row['patient_id']}: different {model.analyte_label(row['analyte'])} results at the same "
+            f"time {row['collected_at']}; both are kept - check the source"
         )
+    if len(clash) > 20:
+        cands[int(files[clash[0]])].report.warn(f"{len(clash) - 20} more results clash with another at the same time")
 
 
 def _settle(c: LabCandidates) -> None:
@@ -598,7 +789,11 @@ def _settle(c: LabCandidates) -> None:
     rep.results_accepted = int((st == ACCEPTED).sum())
     rep.results_rejected = int((st == REJECTED).sum())
     rep.results_duplicate = int((st == DUPLICATE).sum())
-    if len(st):
+    if len(st) and (len(st) < 2 or bool(np.all(np.diff(c.rows) > 0))):
+        acc = int((st == ACCEPTED).sum())
+        dup = int((st == DUPLICATE).sum())
+        rej = int((st == REJECTED).sum())
+    elif len(st):
         # a row is accepted if any of its results was, a duplicate if all the rest were
         rows = c.rows
         order = np.argsort(rows, kind="stable")

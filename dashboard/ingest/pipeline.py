@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -207,7 +208,7 @@ def _read_source(src: Source, ctx: Context) -> list[tuple[FileReport, RawTable |
     container = sniff_container(src.data)
     rep = FileReport(path=name)
     try:
-        if not src.data.strip():
+        if not re.search(rb"\S", src.data[:65536]) and not src.data.strip():
             raise UnreadableFile("the file is empty")
         if container == "xlsx":
             tables = read_excel(name, src.data)

@@ -19,6 +19,7 @@ import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
@@ -236,12 +237,18 @@ def dedupe_header(header: list[str]) -> list[str]:
 
 
 def read_delimited(name: str, data: bytes) -> RawTable:
-    """Read a delimited text file (CSV, TSV, semicolon) into a RawTable."""
-    text, encoding, notes = decode(data)
-    text = text.lstrip("\ufeff")
-    if not text.strip():
+    """Read a delimited text file (CSV, TSV, semicolon) into a RawTable.
+
+    Plain UTF-8 files go straight to Arrow's parser (which validates UTF-8 itself);
+    other encodings are decoded in Python first.
+    """
+    body, encoding, notes = _utf8_body(data)
+    head = body[:262_144].decode("utf-8", errors="replace").lstrip("\ufeff")
+    if not head.strip():
         raise UnreadableFile("the file is empty")
-    head_lines = text[:200_000].splitlines()[:80]
+    head_lines = head.splitlines()[:80]
+    if len(body) > 262_144 and head_lines:
+        head_lines = head_lines[:-1]  # the last sampled line may be cut
     delimiter = detect_delimiter(head_lines)
     head_records = list(csv.reader(head_lines[:60], delimiter=delimiter))
     header_idx = find_header(head_records)
@@ -253,10 +260,17 @@ def read_delimited(name: str, data: bytes) -> RawTable:
     preamble = [delimiter.join(r) for r in head_records[:header_idx] if not _is_blank(r)]
 
     table = None
-    if header_idx == 0 and not re.search(r"\n[ \t]*\r?\n\s*\S", text):
-        table = _read_fast(name, text, data, encoding, delimiter)
+    if header_idx == 0:
+        header = dedupe_header(head_records[0])
+        table = _read_fast(name, body, header, delimiter)
+        if table is None and encoding == "UTF-8":
+            # not valid UTF-8 after all (or ragged): decode in Python and look again
+            body, encoding, notes = _decoded_body(data)
+            if encoding != "UTF-8":
+                table = _read_fast(name, body, header, delimiter)
     if table is None:
-        table = _read_slow(name, text, delimiter, header_idx)
+        text, encoding, notes = decode(data)
+        table = _read_slow(name, text.lstrip("\ufeff"), delimiter, header_idx)
     table.encoding = encoding
     table.delimiter = delimiter
     table.preamble = preamble
@@ -269,24 +283,49 @@ def read_delimited(name: str, data: bytes) -> RawTable:
     return table
 
 
-def _read_fast(name: str, text: str, data: bytes, encoding: str, delimiter: str) -> RawTable | None:
-    first_line = text.split("\n", 1)[0].rstrip("\r")
-    header = dedupe_header(next(csv.reader([first_line], delimiter=delimiter)))
+def _utf8_body(data: bytes) -> tuple[bytes, str, list[str]]:
+    """UTF-8 bytes to parse, and the encoding label, without decoding plain UTF-8."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:], "UTF-8 (BOM)", []
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or _looks_utf16(data):
+        return _decoded_body(data)
+    if b"\x00" in data[:65536]:
+        raise UnreadableFile("this is a binary file, not a text, Excel or FHIR JSON export")
+    return data, "UTF-8", []
+
+
+def _looks_utf16(data: bytes) -> bool:
+    sample = data[:4000]
+    if len(sample) < 4:
+        return False
+    half = len(sample) / 2
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    return (odd > 0.3 * half and even < 0.05 * half) or (even > 0.3 * half and odd < 0.05 * half)
+
+
+def _decoded_body(data: bytes) -> tuple[bytes, str, list[str]]:
+    text, encoding, notes = decode(data)
+    return text.lstrip("\ufeff").encode("utf-8"), encoding, notes
+
+
+def _read_fast(name: str, body: bytes, header: list[str], delimiter: str) -> RawTable | None:
     invalid: list[int] = []
 
     def handler(row: pacsv.InvalidRow) -> str:
         invalid.append(row.number or -1)
         return "skip"
 
-    raw = data if encoding == "UTF-8" else text.encode("utf-8")
-    if encoding == "UTF-8 (BOM)":
-        raw = data[3:]
     try:
         tbl = pacsv.read_csv(
-            io.BytesIO(raw),
-            read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, block_size=1 << 24),
+            io.BytesIO(body),
+            read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, block_size=1 << 22),
+            # a blank line becomes an invalid row, which sends the file to the slow path
+            # where it is counted; so do rows of bare delimiters (checked below)
             parse_options=pacsv.ParseOptions(
-                delimiter=delimiter, newlines_in_values='"' in text, invalid_row_handler=handler
+                delimiter=delimiter,
+                newlines_in_values=b'"' in body,
+                invalid_row_handler=handler,
+                ignore_empty_lines=False,
             ),
             convert_options=pacsv.ConvertOptions(
                 column_types={h: pa.string() for h in header},
@@ -301,32 +340,36 @@ def _read_fast(name: str, text: str, data: bytes, encoding: str, delimiter: str)
     n = tbl.num_rows
     if n > MAX_ROWS:
         raise UnreadableFile(f"the file has {n:,} rows; the limit is {MAX_ROWS:,} rows per file")
+    tbl = tbl.combine_chunks()
     columns = {h: _strip(tbl.column(h)) for h in header}
     if n and _any_blank_row(columns):
-        return None  # rows of bare delimiters: let the slow path count them as blank
+        return None
     # Record numbers: header is row 1.  Physical lines equal records unless a quoted
     # value spans lines; spreadsheet programs number records, so do we.
-    rows = pa.array(range(2, n + 2), type=pa.int64())
+    rows = pa.array(np.arange(2, n + 2, dtype=np.int64))
     return RawTable(name, header, columns, rows)
 
 
 def _any_blank_row(columns: dict[str, pa.Array]) -> bool:
+    """True if some row has every cell empty (a line of bare delimiters)."""
     import pyarrow.compute as pc
 
     blank = None
     for arr in columns.values():
-        empty = pc.equal(pc.utf8_length(arr), 0)
+        empty = pc.equal(arr, "")
         blank = empty if blank is None else pc.and_(blank, empty)
         if not pc.any(blank).as_py():
             return False
-    return bool(pc.any(blank).as_py())
+    return True
 
 
 def _strip(col: pa.ChunkedArray) -> pa.Array:
     import pyarrow.compute as pc
 
     arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
-    return pc.utf8_trim_whitespace(arr)
+    # ASCII trimming is several times faster and leaves multi-byte characters intact;
+    # a non-breaking space around a value is handled by the value parser.
+    return pc.ascii_trim_whitespace(arr)
 
 
 def _read_slow(name: str, text: str, delimiter: str, header_idx: int) -> RawTable:

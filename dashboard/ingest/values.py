@@ -89,18 +89,30 @@ def detect_decimal(values: pa.Array) -> tuple[str, int, int]:
     return ("," if commas > dots else "."), dots, commas
 
 
+def empty_strings(n: int) -> pa.Array:
+    return pa.repeat(pa.scalar("", pa.string()), n)
+
+
 def parse_values(values: pa.Array, decimal: str = ".") -> ParsedValues:
-    """Parse an array of value texts (stripped strings, "" for empty)."""
+    """Parse an array of value texts (stripped strings, "" for empty).
+
+    Fast path: when every text is a plain dot-decimal number, one Arrow cast does it.
+    Otherwise plain numbers are cast in bulk and the rest parsed once per distinct text.
+    """
     n = len(values)
-    plain = pc.match_substring_regex(values, PLAIN_DOT)
-    if decimal == ",":
-        plain_comma = pc.match_substring_regex(values, PLAIN_COMMA)
+    if decimal == "." and n:
+        try:
+            out = pc.cast(values, pa.float64()).to_numpy(zero_copy_only=False)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            out = None
+        if out is not None and np.isfinite(out).all():
+            blank = empty_strings(n)
+            return ParsedValues(out.copy(), blank, blank, blank, blank, 0)
+
     out = np.full(n, np.nan)
-    plain_np = plain.to_numpy(zero_copy_only=False)
     if decimal == ",":
-        # in a decimal-comma file a plain "4.5" contradicts the file, "4" is fine
         integer_like = pc.match_substring_regex(values, r"^[+-]?\d+$").to_numpy(zero_copy_only=False)
-        comma_np = plain_comma.to_numpy(zero_copy_only=False)
+        comma_np = pc.match_substring_regex(values, PLAIN_COMMA).to_numpy(zero_copy_only=False)
         idx = np.flatnonzero(integer_like)
         if len(idx):
             out[idx] = pc.cast(pc.take(values, pa.array(idx)), pa.float64()).to_numpy()
@@ -110,42 +122,35 @@ def parse_values(values: pa.Array, decimal: str = ".") -> ParsedValues:
             out[idx] = pc.cast(fixed, pa.float64()).to_numpy()
         done = integer_like | comma_np
     else:
-        idx = np.flatnonzero(plain_np)
+        done = pc.match_substring_regex(values, PLAIN_DOT).to_numpy(zero_copy_only=False)
+        idx = np.flatnonzero(done)
         if len(idx):
             out[idx] = pc.cast(pc.take(values, pa.array(idx)), pa.float64()).to_numpy()
-        done = plain_np
 
-    comparator = np.full(n, "", dtype=object)
-    flag = np.full(n, "", dtype=object)
-    trailing = np.full(n, "", dtype=object)
-    reason = np.full(n, "", dtype=object)
-    thousands = 0
     rest = np.flatnonzero(~done)
-    if len(rest):
-        texts = pc.take(values, pa.array(rest)).to_pylist()
-        cache: dict[str, tuple[float, str, str, str, str, bool]] = {}
-        for k, text in zip(rest, texts, strict=True):
-            parsed = cache.get(text)
-            if parsed is None:
-                parsed = cache[text] = parse_one(text, decimal)
-            v, c, f, t, r, th = parsed
-            out[k] = v
-            comparator[k], flag[k], trailing[k], reason[k] = c, f, t, r
-            thousands += th
-    return ParsedValues(
-        out,
-        _strings(comparator, n, bool(len(rest))),
-        _strings(flag, n, bool(len(rest))),
-        _strings(trailing, n, bool(len(rest))),
-        _strings(reason, n, bool(len(rest))),
-        thousands,
+    blank = empty_strings(n)
+    if not len(rest):
+        return ParsedValues(out, blank, blank, blank, blank, 0)
+    texts = pc.take(values, pa.array(rest)).to_pylist()
+    cache: dict[str, tuple[float, str, str, str, str, bool]] = {}
+    cols: list[list[str]] = [[], [], [], []]
+    thousands = 0
+    for k, text in zip(rest, texts, strict=True):
+        parsed = cache.get(text)
+        if parsed is None:
+            parsed = cache[text] = parse_one(text, decimal)
+        v, c, f, t, r, th = parsed
+        out[k] = v
+        for col, item in zip(cols, (c, f, t, r), strict=True):
+            col.append(item)
+        thousands += th
+    mask = np.zeros(n, dtype=bool)
+    mask[rest] = True
+    mask_arr = pa.array(mask)
+    comparator, flag, trailing, reason = (
+        pc.replace_with_mask(blank, mask_arr, pa.array(col, pa.string())) for col in cols
     )
-
-
-def _strings(arr: np.ndarray, n: int, any_set: bool) -> pa.Array:
-    if not any_set:
-        return pa.repeat("", n) if hasattr(pa, "repeat") else pa.array([""] * n, pa.string())
-    return pa.array(arr.tolist(), type=pa.string())
+    return ParsedValues(out, comparator, flag, trailing, reason, thousands)
 
 
 def parse_one(text: str, decimal: str = ".") -> tuple[float, str, str, str, str, bool]:
