@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
-
-#: The "today" tests run against, so results never age into the future or past.
-TODAY = dt.date(2026, 11, 25)
+from tests.support import FIXTURES, ROOT, assert_balanced, import_text
 
 
 @pytest.fixture
@@ -22,3 +17,15 @@ def fixtures() -> Path:
 @pytest.fixture
 def root() -> Path:
     return ROOT
+
+
+@pytest.fixture
+def imp():
+    """Import text as a file: imp("csv text", name=..., date_order=..., mapping=...)."""
+
+    def run(text: str, name: str = "labs.csv", encoding: str = "utf-8", **options):
+        result = import_text(text, name, encoding, **options)
+        assert_balanced(result)
+        return result
+
+    return run

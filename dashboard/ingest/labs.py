@@ -238,6 +238,13 @@ def normalise_labs(
             units.analyte_idx, values, unit_text, factor_np, units.missing & units.analyte_ok, report, verdict
         )
     percent_np = percent_from_name | units.percent
+    # a name that says "%" with a unit column that names a count unit contradicts itself
+    contradiction = percent_from_name & ~units.percent & units.analyte_ok & ~np.isnan(units.factor)
+    verdict.reject(
+        contradiction,
+        "the test name says % but the unit is an absolute count unit; check the export",
+        col_of("unit", "unit"),
+    )
 
     # --- convert and check plausibility
     with np.errstate(invalid="ignore"):

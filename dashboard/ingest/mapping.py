@@ -433,6 +433,10 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
         "change date",
         "effective from",
         "valid from",
+        "date",
+        "datum",
+        "effective date",
+        "date of change",
     ),
     "end": (
         "end date",
@@ -725,9 +729,10 @@ def recognise_test(name: str, code: str = "") -> TestMatch | None:
         hit = _loinc_index().get(clean_code(code))
         if hit:
             unit = _unit_in_text(name, hit[0]) if name else ""
-            return TestMatch(hit[0], hit[1] or unit == "%", "" if unit == "%" else unit, "loinc")
+            percent = hit[1] or unit == "%"
+            return TestMatch(hit[0], percent, "%" if percent else unit, "loinc")
     if not name:
-        return None
+        return _code_as_name(code)
     base, parts = split_brackets(name)
     norm = normalize(base)
     percent = False
@@ -754,7 +759,11 @@ def recognise_test(name: str, code: str = "") -> TestMatch | None:
                 analyte, trailing_unit = cand, tail
                 break
     if analyte is None:
-        return None
+        by_code = _code_as_name(code)
+        if by_code is None:
+            return None
+        analyte = by_code.analyte
+        percent = percent or by_code.percent
     unit = trailing_unit
     for part in parts:
         if part.strip() == "%" or normalize(part) in _PERCENT_WORDS:
@@ -763,10 +772,21 @@ def recognise_test(name: str, code: str = "") -> TestMatch | None:
         if resolve_unit(analyte, part).factor is not None:
             unit = part
     if unit.strip() == "%":
-        percent, unit = True, ""
+        percent = True
     if percent and analyte not in ("neutrophils", "lymphocytes", "eosinophils"):
         return None  # "% of something" for a non-differential is not a monitored result
-    return TestMatch(analyte, percent, unit, "name")
+    return TestMatch(analyte, percent, "%" if percent else unit, "name")
+
+
+def _code_as_name(code: str) -> TestMatch | None:
+    """A local test code that is a known short name ("HGB", "PLAT", "WBC")."""
+    if not code or re.match(r"^\d+-\d$", code.strip()):
+        return None
+    norm = normalize(code)
+    analyte = _alias_index().get(norm)
+    if analyte is None:
+        return None
+    return TestMatch(analyte, False, "", "code")
 
 
 def _unit_in_text(name: str, analyte: str) -> str:

@@ -66,6 +66,17 @@ class RawTable:
 # --------------------------------------------------------------------------- containers
 
 
+_CONTROL = set(range(0, 32)) - {9, 10, 13}
+
+
+def _looks_binary(text: str) -> bool:
+    """Many control characters in decoded text: not an export a person wrote."""
+    if not text:
+        return False
+    control = sum(1 for ch in text[:4000] if ord(ch) in _CONTROL or ch == "\ufffd")
+    return control > 0.05 * min(len(text), 4000)
+
+
 def sniff_container(data: bytes) -> str:
     """ "xlsx", "xls", "zip", "json", "text" or "binary" from the first bytes."""
     head = data[:8]
@@ -79,7 +90,7 @@ def sniff_container(data: bytes) -> str:
     if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
         return "xls"
     text_start = _decode_start(data)
-    if text_start is None:
+    if text_start is None or _looks_binary(text_start):
         return "binary"
     stripped = text_start.lstrip("\ufeff \t\r\n")
     if stripped.startswith(("{", "[")):
@@ -291,6 +302,11 @@ def _utf8_body(data: bytes) -> tuple[bytes, str, list[str]]:
         return _decoded_body(data)
     if b"\x00" in data[:65536]:
         raise UnreadableFile("this is a binary file, not a text, Excel or FHIR JSON export")
+    if not data.isascii():
+        try:
+            data.decode("utf-8")  # validity check only; Arrow parses the bytes
+        except UnicodeDecodeError:
+            return _decoded_body(data)
     return data, "UTF-8", []
 
 

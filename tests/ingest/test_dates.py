@@ -1,0 +1,111 @@
+"""Dates: formats, day/month order decided by the file or the user, never guessed."""
+
+import datetime as dt
+
+import pyarrow as pa
+import pytest
+
+from dashboard.ingest.dates import (
+    DAYFIRST,
+    MONTHFIRST,
+    DateOrderConflict,
+    DateOrderNeeded,
+    decide_order,
+    parse_dates,
+)
+
+TODAY = dt.date(2026, 11, 25)
+
+
+def parse(texts, order=DAYFIRST):
+    p = parse_dates(pa.array(texts), order, TODAY)
+    return p.values.to_pylist(), p.reason.to_pylist()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2024-03-05", dt.datetime(2024, 3, 5)),
+        ("2024-03-05T08:30:00Z", dt.datetime(2024, 3, 5, 8, 30)),
+        ("2024-03-05T08:30:00.123+01:00", dt.datetime(2024, 3, 5, 8, 30)),
+        ("2024-03-05 08:30", dt.datetime(2024, 3, 5, 8, 30)),
+        ("2024/03/05", dt.datetime(2024, 3, 5)),
+        ("20240305", dt.datetime(2024, 3, 5)),
+        ("05-Mar-2024", dt.datetime(2024, 3, 5)),
+        ("5 Mar 2024", dt.datetime(2024, 3, 5)),
+        ("Mar 5, 2024", dt.datetime(2024, 3, 5)),
+        ("5. März 2024", dt.datetime(2024, 3, 5)),
+        ("45356", dt.datetime(2024, 3, 5)),  # Excel serial
+        ("45356.5", dt.datetime(2024, 3, 5, 12)),
+        ("3/4/24 2:30 PM", dt.datetime(2024, 4, 3, 14, 30)),
+    ],
+)
+def test_formats(text, expected):
+    values, reasons = parse([text])
+    assert reasons == [""]
+    assert values == [expected]
+
+
+def test_day_first_and_month_first_read_the_same_text_differently():
+    assert parse(["05/03/2024"], DAYFIRST)[0] == [dt.datetime(2024, 3, 5)]
+    assert parse(["05/03/2024"], MONTHFIRST)[0] == [dt.datetime(2024, 5, 3)]
+    assert parse(["05.03.2024"], DAYFIRST)[0] == [dt.datetime(2024, 3, 5)]
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("31/02/2024", "day 31"),
+        ("2024-13-01", "month 13"),
+        ("2024-02-30", "day 30"),
+        ("garbage", "not recognised"),
+        ("", "no date"),
+        ("2024-03-05 25:00", "time"),
+    ],
+)
+def test_impossible_dates_are_rejected_with_reason(text, words):
+    values, reasons = parse([text])
+    assert values == [None]
+    assert words in reasons[0]
+
+
+def test_leap_day():
+    assert parse(["29/02/2024"])[0] == [dt.datetime(2024, 2, 29)]
+    assert parse(["29/02/2023"])[0] == [None]
+
+
+def test_order_settled_by_a_day_above_12():
+    d = decide_order([pa.array(["01/02/2024", "13/02/2024"])])
+    assert d.order == DAYFIRST and "13/02/2024" in d.reason
+    d = decide_order([pa.array(["01/02/2024", "02/13/2024"])])
+    assert d.order == MONTHFIRST
+
+
+def test_order_ambiguous_needs_a_choice():
+    with pytest.raises(DateOrderNeeded) as exc:
+        decide_order([pa.array(["01/02/2024", "03/04/2024"])])
+    assert exc.value.example in ("01/02/2024", "03/04/2024")
+    assert decide_order([pa.array(["01/02/2024"])], "monthfirst").order == MONTHFIRST
+
+
+def test_order_conflict():
+    with pytest.raises(DateOrderConflict):
+        decide_order([pa.array(["13/01/2024", "01/13/2024"])])
+
+
+def test_iso_and_dotted_need_no_choice():
+    assert decide_order([pa.array(["2024-01-02"])]).order == "ISO"
+    assert decide_order([pa.array(["01.02.2024", "03.04.2024"])]).order == DAYFIRST
+    assert decide_order([pa.array(["12/12/2024"])]).order == DAYFIRST  # day == month
+
+
+def test_order_decided_across_columns():
+    # the end column settles the order for the start column
+    d = decide_order([pa.array(["01/02/2024"]), pa.array(["25/02/2024"])])
+    assert d.order == DAYFIRST
+
+
+def test_two_digit_years():
+    p = parse_dates(pa.array(["9/21/75", "3/4/24"]), MONTHFIRST, TODAY)
+    assert p.values.to_pylist() == [dt.datetime(1975, 9, 21), dt.datetime(2024, 3, 4)]
+    assert p.two_digit_years == 2

@@ -1,0 +1,371 @@
+"""Import of lab files end to end: shapes, encodings, units, values, dates, the report."""
+
+import io
+
+import pandas as pd
+import pytest
+from tests.support import TODAY, assert_balanced, import_bytes
+
+EHR = """MRN,Collection Date,Component,Result,Units,Reference Range,Flag
+0012,03/15/2024 08:30,WBC,3.2,K/uL,4.0-11.0,L
+0012,03/15/2024 08:30,Neutrophils %,45,%,40-70,
+0012,03/15/2024 08:30,Hemoglobin,12.1,g/dL,12.0-16.0,
+0012,03/15/2024 08:30,Platelets,<10,K/uL,150-400,LL
+0012,03/16/2024 09:00,ALT,H 450,U/L,0-40,
+0012,03/17/2024 09:00,Creatinine,pending,mg/dL,,
+"""
+
+
+def labs_of(result):
+    return result.labs_df().sort_values(["collected_at", "analyte"]).reset_index(drop=True)
+
+
+def one(df, analyte):
+    rows = df[df["analyte"] == analyte]
+    assert len(rows) == 1, rows
+    return rows.iloc[0]
+
+
+def test_ehr_export(imp):
+    r = imp(EHR, "ehr.csv")
+    f = r.report.files[0]
+    assert f.format == "labs (long)"
+    assert f.mapping == {
+        "patient_id": "MRN",
+        "collected_at": "Collection Date",
+        "analyte": "Component",
+        "value": "Result",
+        "unit": "Units",
+        "ref_range": "Reference Range",
+        "flag": "Flag",
+    }
+    assert f.date_order == "month-first"
+    assert (f.rows_read, f.rows_accepted, f.rows_rejected, f.duplicates) == (6, 5, 1, 0)
+    df = labs_of(r)
+    assert set(df["patient_id"]) == {"0012"}  # leading zeros kept
+    wbc = one(df, "wbc")
+    assert wbc["value"] == 3.2 and wbc["unit"] == "10^9/L" and wbc["source_unit"] == "K/uL"
+    assert (wbc["ref_low"], wbc["ref_high"]) == (4.0, 11.0)
+    assert wbc["source_flag"] == "L"
+    hb = one(df, "hemoglobin")
+    assert hb["value"] == 121.0 and hb["unit"] == "g/L" and hb["source_value"] == "12.1"
+    assert (hb["ref_low"], hb["ref_high"]) == (120.0, 160.0)
+    plt = one(df, "platelets")
+    assert plt["value"] == 10 and plt["comparator"] == "<"
+    alt = one(df, "alt")
+    assert alt["value"] == 450 and alt["source_flag"] == "H"
+    neut = one(df, "neutrophils")
+    assert neut["derived"] and neut["value"] == pytest.approx(1.44)
+    assert neut["source_value"] == "45" and neut["source_unit"] == "%"
+    [problem] = f.problems
+    assert problem.row == 7 and problem.column == "Result" and "pending" in problem.message
+
+
+def test_report_lists_conversions(imp):
+    f = imp(EHR, "ehr.csv").report.files[0]
+    conv = {(c.analyte, c.from_unit): c.count for c in f.conversions}
+    assert conv[("wbc", "K/uL")] == 1
+    assert conv[("hemoglobin", "g/dL")] == 1
+    assert conv[("neutrophils", "%")] == 1
+
+
+def test_implausible_unit_is_rejected_not_graded(imp):
+    text = "id,date,test,value,unit\np1,2024-01-02,WBC,3.2,/uL\np1,2024-01-02,Platelets,250000,10^9/L\n"
+    r = imp(text)
+    assert r.labs.num_rows == 0
+    msgs = [p.message for p in r.report.files[0].problems]
+    assert any("WBC 3.2 /uL is implausible" in m for m in msgs)
+    assert any("Platelets 250000" in m for m in msgs)
+
+
+def test_missing_unit_inferred_only_without_doubt(imp):
+    text = "id,date,test,value,unit\np1,2024-01-02,WBC,6.5,\np1,2024-01-02,Platelets,250000,\np1,2024-01-02,Hb,12.5,\n"
+    r = imp(text)
+    df = labs_of(r)
+    assert one(df, "wbc")["value"] == 6.5
+    assert one(df, "platelets")["value"] == 250
+    assert "hemoglobin" not in set(df["analyte"])
+    f = r.report.files[0]
+    assert any("g/dL or mmol/L" in p.message for p in f.problems)
+    assert any("unit missing" in w.message and "WBC" in w.message for w in f.warnings)
+
+
+def test_missing_unit_follows_the_file_when_the_magnitude_fits_several(imp):
+    text = "id,date,test,value,unit\np1,2024-01-02,Hb,12.5,g/dL\np1,2024-01-03,Hb,11.9,\n"
+    df = labs_of(imp(text))
+    assert list(df["value"]) == [125.0, 119.0]
+
+
+def test_unit_of_another_analyte_is_rejected(imp):
+    r = imp("id,date,test,value,unit\np1,2024-01-02,WBC,3.2,mg/dL\n")
+    assert r.labs.num_rows == 0
+    assert "not a unit for WBC" in r.report.files[0].problems[0].message
+
+
+def test_percent_without_wbc_is_rejected_and_absolute_wins(imp):
+    text = (
+        "id,date,test,value,unit\n"
+        "p1,2024-01-02,Neutrophils %,50,%\n"  # no WBC that day
+        "p1,2024-01-03,WBC,4.0,10^9/L\n"
+        "p1,2024-01-03,Neutrophils %,50,%\n"
+        "p1,2024-01-03,Neutrophils,2.1,10^9/L\n"  # the measured absolute count wins
+    )
+    r = imp(text)
+    f = r.report.files[0]
+    df = labs_of(r)
+    neut = df[df["analyte"] == "neutrophils"]
+    assert list(neut["value"]) == [2.1] and not neut["derived"].any()
+    assert f.rows_rejected == 1 and f.duplicates == 1
+    assert "without a WBC" in f.problems[0].message
+
+
+def test_duplicates_within_and_across_files():
+    from dashboard.ingest import ImportOptions, Source, import_sources
+
+    a = "id,date,test,value,unit\np1,2024-01-02,WBC,4.0,10^9/L\np1,2024-01-02,WBC,4.0,10^9/L\n"
+    b = "id,date,test,value,unit\np1,2024-01-02,WBC,4.0,10^9/L\np1,2024-01-09,WBC,4.2,10^9/L\n"
+    r = import_sources([Source("a.csv", a.encode()), Source("b.csv", b.encode())], ImportOptions(today=TODAY))
+    assert_balanced(r)
+    fa, fb = r.report.files
+    assert (fa.rows_accepted, fa.duplicates) == (1, 1)
+    assert (fb.rows_accepted, fb.duplicates) == (1, 1)
+    assert r.labs.num_rows == 2
+
+
+def test_same_time_different_value_is_kept_and_warned(imp):
+    r = imp("id,date,test,value,unit\np1,2024-01-02,WBC,4.0,10^9/L\np1,2024-01-02,WBC,5.0,10^9/L\n")
+    assert r.labs.num_rows == 2
+    assert any("different WBC results at the same time" in w.message for w in r.report.files[0].warnings)
+
+
+def test_wide_export_with_units_in_headers(imp):
+    text = (
+        "Patient;Datum;Leukozyten (G/l);Hämoglobin (g/dl);Thrombozyten (G/l);Kreatinin (mg/dl);GPT (U/l)\n"
+        "A-1;13.03.2024;3,9;11,2;145;0,9;33\n"
+        "A-1;27.03.2024;3,4;;139;1,0;\n"
+        "A-1;10.04.2024;;;;;\n"
+    )
+    r = imp(text, "befund.csv")
+    f = r.report.files[0]
+    assert f.format == "labs (wide)"
+    assert f.delimiter == ";" and f.decimal == "comma" and f.date_order == "day-first"
+    assert (f.rows_read, f.rows_accepted, f.rows_rejected) == (3, 2, 1)
+    assert f.results_read == 8 and f.results_accepted == 8
+    assert "no results in this row" in f.problems[0].message
+    df = labs_of(r)
+    first = df[df["collected_at"] == "2024-03-13"]
+    assert dict(zip(first["analyte"], first["value"], strict=True)) == {
+        "wbc": 3.9,
+        "hemoglobin": 112.0,
+        "platelets": 145.0,
+        "creatinine": pytest.approx(79.56),
+        "alt": 33.0,
+    }
+    assert f.mapping["wbc"] == "Leukozyten (G/l)"
+
+
+def test_wide_english_headers_and_percent_columns(imp):
+    text = "Patient ID,Date,WBC (x10^9/L),Neutrophils %,Lymph (%),PLT (10^9/L)\nP9,2024-05-01,5.0,60,20,210\n"
+    df = labs_of(imp(text))
+    assert one(df, "neutrophils")["value"] == 3.0 and one(df, "neutrophils")["derived"]
+    assert one(df, "lymphocytes")["value"] == 1.0
+    assert one(df, "platelets")["value"] == 210
+
+
+def test_loinc_codes_map_without_names(imp):
+    text = "patient,date,loinc,value,unit\nX,2024-02-01,6690-2,5.1,10*3/uL\nX,2024-02-01,751-8,2.9,10*3/uL\nX,2024-02-01,718-7,13.4,g/dL\n"
+    df = labs_of(imp(text))
+    assert set(df["analyte"]) == {"wbc", "neutrophils", "hemoglobin"}
+
+
+def test_unmonitored_tests_are_rejected_with_their_name(imp):
+    r = imp("id,date,test,value,unit\np1,2024-01-02,Body Height,170,cm\np1,2024-01-02,Sodium,140,mmol/L\n")
+    assert r.labs.num_rows == 0
+    assert all("not a monitored analyte" in p.message for p in r.report.files[0].problems)
+
+
+def test_future_dates_are_rejected(imp):
+    r = imp("id,date,test,value,unit\np1,2099-01-02,WBC,4,10^9/L\n")
+    assert "future" in r.report.files[0].problems[0].message
+
+
+def test_ambiguous_dates_need_a_choice(imp):
+    text = "id,date,test,value,unit\np1,01/02/2024,WBC,4,10^9/L\np1,03/04/2024,WBC,5,10^9/L\n"
+    r = imp(text)
+    f = r.report.files[0]
+    assert f.needs == "date_order" and r.labs.num_rows == 0
+    assert f.rows_read == 2 and f.rows_rejected == 2
+    r2 = imp(text, date_order="dayfirst")
+    assert list(labs_of(r2)["collected_at"].dt.strftime("%Y-%m-%d")) == ["2024-02-01", "2024-04-03"]
+    r3 = imp(text, date_order="monthfirst")
+    assert list(labs_of(r3)["collected_at"].dt.strftime("%Y-%m-%d")) == ["2024-01-02", "2024-03-04"]
+
+
+def test_unrecognised_columns_ask_for_a_mapping(imp):
+    text = "Nummer,Wann,Was,Zahl\np1,2024-01-02,WBC,4\n"
+    r = imp(text)
+    f = r.report.files[0]
+    assert f.needs == "mapping"
+    assert "Nummer" in f.error and "Columns found" in f.error
+    r2 = imp(text, mapping={"Nummer": "patient_id", "Wann": "collected_at", "Was": "analyte", "Zahl": "value"})
+    # no unit, but 4 is an unambiguous WBC in 10^9/L
+    assert r2.labs.num_rows == 1
+
+
+def test_manual_mapping_of_a_wide_column(imp):
+    text = "id,date,Leuk\np1,2024-01-02,4.2\n"
+    r = imp(text, mapping={"Leuk": "wbc"})
+    assert one(labs_of(r), "wbc")["value"] == 4.2
+
+
+@pytest.mark.parametrize(
+    ("encoding", "label"),
+    [("utf-8", "UTF-8"), ("utf-8-sig", "UTF-8 (BOM)"), ("utf-16", "UTF-16 (BOM)"), ("cp1252", "Windows-1252")],
+)
+def test_encodings(encoding, label):
+    text = "Patient\tDatum\tHämoglobin (g/dl)\tLeukozyten (G/l)\r\nÄ-1\t05.03.2024\t12,1\t4,4\r\n"
+    r = import_bytes(text.encode(encoding), "export.txt", today=TODAY)
+    assert_balanced(r)
+    f = r.report.files[0]
+    assert f.encoding == label
+    assert f.delimiter == "\t"
+    df = labs_of(r)
+    assert set(df["patient_id"]) == {"Ä-1"}
+    assert one(df, "hemoglobin")["value"] == 121.0
+
+
+def test_mixed_encodings_are_reported():
+    data = (
+        "id,date,test,value,unit\n".encode()
+        + "Jürgen,2024-01-02,WBC,4,10^9/L\n".encode("utf-8")
+        + "Müller,2024-01-02,WBC,5,10^9/L\n".encode("cp1252")
+    )
+    r = import_bytes(data, today=TODAY)
+    f = r.report.files[0]
+    assert f.encoding.startswith("mixed")
+    assert set(r.labs_df()["patient_id"]) == {"Jürgen", "Müller"}
+
+
+def test_crlf_quoted_fields_and_ragged_rows(imp):
+    text = (
+        "id,date,test,value,unit,comment\r\n"
+        'p1,2024-01-02,WBC,4.0,10^9/L,"two\r\nlines"\r\n'
+        "p1,2024-01-03,WBC,4.1,10^9/L\r\n"
+        "p1,2024-01-04,WBC,4,2,10^9/L,\r\n"
+    )
+    r = imp(text)
+    f = r.report.files[0]
+    assert f.rows_read == 3 and f.rows_accepted == 1
+    messages = [p.message for p in f.problems]
+    assert any("fewer values" in m for m in messages)
+    assert any("more values" in m for m in messages)
+
+
+def test_preamble_lines_are_skipped_and_reported(imp):
+    text = "Lab report printed 2024-05-01\n\nid,date,test,value,unit\np1,2024-01-02,WBC,4,10^9/L\n"
+    r = imp(text)
+    f = r.report.files[0]
+    assert r.labs.num_rows == 1
+    assert f.problems == [] and r.labs_df()["source_row"].tolist() == [4]
+    assert any("above the header" in w.message for w in f.warnings)
+
+
+def test_decimal_separator_contradicting_the_file(imp):
+    r = imp(
+        'id,date,test,value,unit\np1,2024-01-02,WBC,4.5,10^9/L\np1,2024-01-03,WBC,"1,5",10^9/L\np1,2024-01-04,WBC,4.4,10^9/L\n'
+    )
+    f = r.report.files[0]
+    assert r.labs.num_rows == 2
+    assert "decimal comma" in f.problems[0].message and f.problems[0].row == 3
+
+
+def _xlsx(rows, sheet="Labs", extra_sheets=None):
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = sheet
+    for r in rows:
+        ws.append(r)
+    for name, srows in (extra_sheets or {}).items():
+        s = wb.create_sheet(name)
+        for r in srows:
+            s.append(r)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def test_excel_workbook_with_real_dates_and_several_sheets():
+    import datetime as dt
+
+    data = _xlsx(
+        [
+            ["Patient", "Date", "Test", "Result", "Units"],
+            ["p1", dt.datetime(2024, 3, 5, 8, 30), "WBC", 3.4, "10^9/L"],
+            ["p1", dt.datetime(2024, 3, 5, 8, 30), "Platelets", 139, "10^9/L"],
+        ],
+        extra_sheets={
+            "Doses": [
+                ["Patient", "Drug", "Dose", "Frequency", "Start", "End"],
+                ["p1", "Imuran", "100 mg", "daily", dt.date(2024, 1, 1), None],
+            ],
+            "Notes": [["free text only"]],
+        },
+    )
+    r = import_bytes(data, "clinic.xlsx", today=TODAY)
+    assert_balanced(r)
+    kinds = {f.sheet: f.kind for f in r.report.files}
+    assert kinds["Labs"] == "labs" and kinds["Doses"] == "doses"
+    df = labs_of(r)
+    assert one(df, "wbc")["collected_at"].to_pydatetime().hour == 8
+    doses = r.doses_df()
+    assert doses.loc[0, "drug"] == "azathioprine" and doses.loc[0, "mg_per_day"] == 100
+    assert doses.loc[0, "end"] is pd.NaT or str(doses.loc[0, "end"]) == "NaT"
+
+
+def test_content_decides_not_the_file_name():
+    csv_text = b"id,date,test,value,unit\np1,2024-01-02,WBC,4,10^9/L\n"
+    r = import_bytes(csv_text, "really_a_csv.xlsx", today=TODAY)
+    assert r.labs.num_rows == 1
+    xlsx = _xlsx([["id", "date", "test", "value", "unit"], ["p1", "2024-01-02", "WBC", 4, "10^9/L"]])
+    r = import_bytes(xlsx, "really_an_excel.csv", today=TODAY)
+    assert r.labs.num_rows == 1 and r.report.files[0].encoding == "xlsx"
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        (b"", "empty"),
+        (b"   \n\n", "empty"),
+        (b"\x00\x01\x02\x03binary\x00\xff" * 10, "binary"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100, ".xls"),
+        (b"just one column\nvalue\n", "one column"),
+    ],
+)
+def test_unreadable_files_say_why(data, words):
+    r = import_bytes(data, "bad.csv", today=TODAY)
+    f = r.report.files[0]
+    assert words in f.error
+    assert f.rows_read == 0
+
+
+def test_cdisc_adlbh_in_si_units(fixtures):
+    r = import_bytes((fixtures / "cdisc" / "adlbh_hematology_3subjects.csv").read_bytes(), "adlbh.csv", today=TODAY)
+    assert_balanced(r)
+    f = r.report.files[0]
+    assert f.rows_read == 125 and f.rows_rejected == 0
+    df = r.labs_df()
+    assert set(df["analyte"]) == {"hemoglobin", "wbc", "platelets", "lymphocytes", "mcv"}
+    hb = df[(df["analyte"] == "hemoglobin") & (df["source_value"] == "7.07484")].iloc[0]
+    assert hb["value"] == pytest.approx(114.0, abs=0.05)  # 7.07 mmol/L
+    assert hb["ref_low"] == pytest.approx(7.14 * 16.1134, rel=1e-6)
+    assert hb["source_flag"] == "LOW"
+
+
+def test_cdisc_exposure_of_an_untracked_drug_is_rejected_with_reason(fixtures):
+    r = import_bytes((fixtures / "cdisc" / "ex_3subjects.csv").read_bytes(), "ex.csv", today=TODAY)
+    assert_balanced(r)
+    f = r.report.files[0]
+    assert f.kind == "doses" and f.rows_rejected == f.rows_read == 7
+    assert "not one of the tracked drugs" in f.problems[0].message

@@ -1,0 +1,112 @@
+"""Value texts -> number, comparator, flag; decimal separators."""
+
+import math
+
+import pyarrow as pa
+import pytest
+
+from dashboard.ingest.values import detect_decimal, parse_one, parse_range, parse_values
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "comparator", "flag"),
+    [
+        ("4.1", 4.1, "", ""),
+        ("<0.1", 0.1, "<", ""),
+        ("< 0.1", 0.1, "<", ""),
+        ("<=0.5", 0.5, "<", ""),
+        (">1000", 1000.0, ">", ""),
+        ("4.1 L", 4.1, "", "L"),
+        ("H 450", 450.0, "", "H"),
+        ("450 H", 450.0, "", "H"),
+        ("0.4 LL", 0.4, "", "LL"),
+        ("450*", 450.0, "", "*"),
+        ("450 (H)", 450.0, "", "H"),
+        (".5", 0.5, "", ""),
+        ("1e3", 1000.0, "", ""),
+    ],
+)
+def test_parse_one(text, value, comparator, flag):
+    v, c, f, trailing, reason, _ = parse_one(text)
+    assert reason == ""
+    assert v == pytest.approx(value)
+    assert (c, f, trailing) == (comparator, flag, "")
+
+
+@pytest.mark.parametrize("text", ["pending", "see note", "Cancelled", "not done", "---", "___", "QNS", "haemolysed"])
+def test_words_are_no_result(text):
+    v, *_, reason, _ = parse_one(text)
+    assert math.isnan(v)
+    assert "no numeric result" in reason
+
+
+def test_empty_is_rejected_with_reason():
+    v, *_, reason, _ = parse_one("")
+    assert math.isnan(v) and "empty" in reason
+
+
+def test_decimal_comma_in_dot_file_is_a_problem_not_a_guess():
+    v, *_, reason, _ = parse_one("1,5", ".")
+    assert math.isnan(v)
+    assert "decimal comma" in reason
+
+
+def test_thousands_separator_in_dot_file():
+    v, *_, reason, used = parse_one("150,000", ".")
+    assert v == 150000 and reason == "" and used
+
+
+def test_decimal_comma_file():
+    assert parse_one("1,5", ",")[0] == 1.5
+    assert parse_one("<0,1", ",")[:2] == (0.1, "<")
+    v, *_, reason, _ = parse_one("1.5", ",")
+    assert math.isnan(v) and "decimal point" in reason
+
+
+def test_unit_after_number_is_kept_as_trailing_text():
+    v, c, f, trailing, reason, _ = parse_one("6.5 x10^9/L")
+    assert v == 6.5 and trailing == "x10^9/L" and reason == ""
+
+
+def test_detect_decimal():
+    assert detect_decimal(pa.array(["4,5", "3,2", "10"]))[0] == ","
+    assert detect_decimal(pa.array(["4.5", "3.2", "10"]))[0] == "."
+    assert detect_decimal(pa.array(["4.5", "3.2", "1,5"]))[0] == "."
+
+
+def test_parse_values_vectorised_matches_one_by_one():
+    texts = ["1.5", "<0.1", "H 450", "pending", "", "2", "1,5", "0.4 LL"]
+    pv = parse_values(pa.array(texts), ".")
+    for i, t in enumerate(texts):
+        v, c, f, tr, r, _ = parse_one(t)
+        assert (math.isnan(v) and math.isnan(pv.value[i])) or v == pv.value[i]
+        assert pv.comparator[i].as_py() == c
+        assert pv.flag[i].as_py() == f
+        assert pv.reason[i].as_py() == r
+
+
+def test_non_finite_numbers_are_rejected():
+    pv = parse_values(pa.array(["nan", "inf", "5"]), ".")
+    assert pv.reason[0].as_py() and pv.reason[1].as_py()
+    assert pv.value[2] == 5
+
+
+@pytest.mark.parametrize(
+    ("text", "low", "high"),
+    [
+        ("4.0-11.0", 4.0, 11.0),
+        ("4.0 - 11.0", 4.0, 11.0),
+        ("(4.0-11.0)", 4.0, 11.0),
+        ("4,0-11,0", 4.0, 11.0),
+        ("3.5 to 5.0", 3.5, 5.0),
+        ("150–400", 150.0, 400.0),
+        ("<40", math.nan, 40.0),
+        (">60", 60.0, math.nan),
+        ("", math.nan, math.nan),
+        ("see lab", math.nan, math.nan),
+    ],
+)
+def test_parse_range(text, low, high):
+    lo, hi = parse_range(text, "," if "," in text else ".")
+    assert (math.isnan(lo) and math.isnan(low)) or lo == low
+    assert (math.isnan(hi) and math.isnan(high)) or hi == high

@@ -1,0 +1,32 @@
+"""Helpers shared by the tests (import them as ``from tests.support import ...``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+#: The "today" tests run against, so results never age into the future or past.
+TODAY = dt.date(2026, 11, 25)
+
+
+def import_bytes(data: bytes, name: str = "labs.csv", **options):
+    """Import one in-memory file with the test's fixed 'today'."""
+    from dashboard.ingest import ImportOptions, Source, import_sources
+
+    options.setdefault("today", TODAY)
+    return import_sources([Source(name, data)], ImportOptions(**options))
+
+
+def import_text(text: str, name: str = "labs.csv", encoding: str = "utf-8", **options):
+    return import_bytes(text.encode(encoding), name, **options)
+
+
+def assert_balanced(result) -> None:
+    """Every row of every file is accounted for."""
+    for f in result.report.files:
+        assert f.rows_read == f.rows_accepted + f.rows_rejected + f.duplicates, f.to_dict()
+        if f.results_read:
+            assert f.results_read == f.results_accepted + f.results_rejected + f.results_duplicate, f.to_dict()

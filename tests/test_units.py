@@ -1,0 +1,149 @@
+"""Units: spellings, conversions to canonical units, plausibility and inference."""
+
+import math
+
+import pytest
+
+from dashboard.model import ANALYTES, CANONICAL_UNITS
+from dashboard.units import (
+    convert,
+    display_unit,
+    infer_unit,
+    is_plausible,
+    normalize_unit,
+    resolve_unit,
+    to_display,
+)
+
+
+@pytest.mark.parametrize(
+    ("spelling", "factor"),
+    [
+        ("10^9/L", 1.0),
+        ("x10E9/L", 1.0),
+        ("10*9/L", 1.0),
+        ("x10*9/L", 1.0),
+        ("×10⁹/L", 1.0),
+        ("K/uL", 1.0),
+        ("K/µL", 1.0),
+        ("10*3/uL", 1.0),
+        ("10^3/µL", 1.0),
+        ("thou/mm3", 1.0),
+        ("Thou/uL", 1.0),
+        ("k/cumm", 1.0),
+        ("G/l", 1.0),
+        ("Gpt/l", 1.0),
+        ("GI/L", 1.0),
+        ("/nL", 1.0),
+        ("/uL", 0.001),
+        ("/µL", 0.001),
+        ("cells/mm3", 0.001),
+        ("/mm³", 0.001),
+        ("cells/uL", 0.001),
+    ],
+)
+def test_count_units(spelling, factor):
+    for analyte in ("wbc", "neutrophils", "lymphocytes", "eosinophils", "platelets"):
+        res = resolve_unit(analyte, spelling)
+        assert res.factor == factor, (analyte, spelling)
+        assert not res.percent
+
+
+@pytest.mark.parametrize(
+    ("analyte", "spelling", "value", "expected"),
+    [
+        ("hemoglobin", "g/dL", 12.5, 125.0),
+        ("hemoglobin", "g/L", 125.0, 125.0),
+        ("hemoglobin", "mmol/L", 6.2, 99.90308),
+        ("albumin", "g/dL", 3.9, 39.0),
+        ("creatinine", "mg/dL", 1.0, 88.4),
+        ("creatinine", "mg/dl", 0.9, 79.56),
+        ("creatinine", "µmol/L", 80.0, 80.0),
+        ("creatinine", "mmol/L", 0.08, 80.0),
+        ("alt", "µkat/L", 0.5, 30.0),
+        ("alt", "IU/L", 42.0, 42.0),
+        ("ast", "UNITS/L", 42.0, 42.0),
+        ("mcv", "fl", 92.0, 92.0),
+        ("egfr", "mL/min/{1.73_m2}", 75.0, 75.0),
+        ("egfr", "ml/min/1,73m²", 75.0, 75.0),
+        ("wbc", "/uL", 3200.0, 3.2),
+        ("platelets", "cells/uL", 150000.0, 150.0),
+    ],
+)
+def test_conversions(analyte, spelling, value, expected):
+    res = resolve_unit(analyte, spelling)
+    assert res.factor is not None
+    assert convert(value, res.factor) == pytest.approx(expected, rel=1e-9)
+
+
+def test_conversion_has_no_binary_noise():
+    # 0.1 g/dL * 10 is exactly 1 g/L, not 1.0000000000000002
+    assert convert(0.1, 10.0) == 1.0
+    assert convert(1500, 0.001) == 1.5
+
+
+@pytest.mark.parametrize(
+    ("analyte", "spelling"),
+    [("wbc", "mg/dL"), ("hemoglobin", "10^9/L"), ("alt", "g/L"), ("creatinine", "U/L"), ("platelets", "fL")],
+)
+def test_units_of_another_family_are_refused(analyte, spelling):
+    res = resolve_unit(analyte, spelling)
+    assert res.factor is None
+    assert spelling in res.problem
+
+
+def test_percent_only_for_differentials():
+    assert resolve_unit("neutrophils", "%").percent
+    assert resolve_unit("lymphocytes", "%").percent
+    assert resolve_unit("platelets", "%").factor is None
+    assert resolve_unit("wbc", "%").factor is None
+
+
+def test_missing_unit_is_not_a_unit():
+    assert resolve_unit("wbc", "").problem == "missing"
+    assert resolve_unit("wbc", "   ").factor is None
+
+
+def test_normalize_unit_spellings_meet():
+    assert normalize_unit("10*9/L") == normalize_unit("x10^9/l") == normalize_unit("10E9/L")
+    assert normalize_unit("K/cumm") == normalize_unit("k/mm3")
+
+
+@pytest.mark.parametrize(
+    ("analyte", "value", "expected"),
+    [
+        ("wbc", 6.5, "10^9/l"),
+        ("wbc", 6500, "/ul"),
+        ("platelets", 250, "10^9/l"),
+        ("platelets", 250000, "/ul"),
+        ("hemoglobin", 135, "g/l"),
+        ("hemoglobin", 12.5, None),  # g/dL or mmol/L: the magnitude does not settle it
+        ("creatinine", 0.9, "mg/dl"),
+        ("creatinine", 80, "umol/l"),
+        ("alt", 35, "u/l"),
+        ("albumin", 4.1, "g/dl"),
+        ("albumin", 41, "g/l"),
+        ("wbc", 0.000001, None),  # fits no unit
+    ],
+)
+def test_infer_unit_only_without_doubt(analyte, value, expected):
+    got = infer_unit(analyte, value)
+    assert (got[0] if got else None) == expected
+
+
+def test_plausibility_bounds():
+    assert not is_plausible("wbc", 0.0032)  # 3.2 "/uL" read as 10^9/L-equivalent
+    assert is_plausible("wbc", 3.2)
+    assert is_plausible("wbc", 0.0)  # zero is unit-independent
+    assert not is_plausible("platelets", 250000)  # /uL labelled 10^9/L
+    assert not is_plausible("hemoglobin", 12.5)  # g/dL labelled g/L
+    for a in ANALYTES:
+        assert CANONICAL_UNITS[a]
+
+
+def test_us_display_units():
+    assert display_unit("hemoglobin", "US") == "g/dL"
+    assert to_display("hemoglobin", 125.0, "US") == 12.5
+    assert to_display("wbc", 3.2, "US") == 3.2
+    assert display_unit("wbc", "SI") == "×10⁹/L"
+    assert math.isclose(to_display("creatinine", 88.4, "US"), 1.0)
