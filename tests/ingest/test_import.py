@@ -4,6 +4,7 @@ import io
 
 import pandas as pd
 import pytest
+
 from tests.support import TODAY, assert_balanced, import_bytes
 
 EHR = """MRN,Collection Date,Component,Result,Units,Reference Range,Flag
@@ -236,8 +237,8 @@ def test_encodings(encoding, label):
 
 def test_mixed_encodings_are_reported():
     data = (
-        "id,date,test,value,unit\n".encode()
-        + "Jürgen,2024-01-02,WBC,4,10^9/L\n".encode("utf-8")
+        b"id,date,test,value,unit\n"
+        + "Jürgen,2024-01-02,WBC,4,10^9/L\n".encode()
         + "Müller,2024-01-02,WBC,5,10^9/L\n".encode("cp1252")
     )
     r = import_bytes(data, today=TODAY)

@@ -64,7 +64,7 @@ def test_decimal_comma_file():
 
 
 def test_unit_after_number_is_kept_as_trailing_text():
-    v, c, f, trailing, reason, _ = parse_one("6.5 x10^9/L")
+    v, _c, _f, trailing, reason, _ = parse_one("6.5 x10^9/L")
     assert v == 6.5 and trailing == "x10^9/L" and reason == ""
 
 
@@ -78,7 +78,7 @@ def test_parse_values_vectorised_matches_one_by_one():
     texts = ["1.5", "<0.1", "H 450", "pending", "", "2", "1,5", "0.4 LL"]
     pv = parse_values(pa.array(texts), ".")
     for i, t in enumerate(texts):
-        v, c, f, tr, r, _ = parse_one(t)
+        v, c, f, _tr, r, _ = parse_one(t)
         assert (math.isnan(v) and math.isnan(pv.value[i])) or v == pv.value[i]
         assert pv.comparator[i].as_py() == c
         assert pv.flag[i].as_py() == f
