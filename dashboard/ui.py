@@ -194,8 +194,58 @@ def files_from_uploader(uploaded: Sequence) -> tuple[tuple[str, bytes], ...]:
 _LAST_UPLOAD = "last_upload_fingerprint"
 
 
+def on_upload() -> None:
+    """Callback of the uploader: import what it now holds (runs before the page)."""
+    uploaded = st.session_state.get(UPLOADER) or []
+    if uploaded:
+        import_uploaded(uploaded)
+
+
+def reimport_with_choices(date_order: str | None = None, mapping: dict[str, str] | None = None) -> None:
+    """Callback: store an import choice and import the uploaded files again."""
+    if date_order is not None:
+        st.session_state[DATE_ORDER] = date_order
+    if mapping is not None:
+        st.session_state[MAPPING] = mapping
+    on_upload()
+
+
+def _map_key(file_name: str, column: str) -> str:
+    return f"map::{file_name}::{column}"
+
+
+def _apply_mapping(file_name: str, columns: Sequence[str]) -> None:
+    mapping = dict(st.session_state[MAPPING])
+    for col in columns:
+        target = st.session_state.get(_map_key(file_name, col), "(leave)")
+        if target != "(leave)":
+            mapping[col] = target
+    reimport_with_choices(mapping=mapping)
+
+
+def mapping_form(file_report) -> None:
+    """The manual column mapping for a file whose columns were not recognised."""
+    from dashboard.ingest.mapping import MAP_TARGETS
+
+    st.error(f"**{file_report.display_name}**: {file_report.error}", icon=":material/table_chart:")
+    with st.form(f"mapping::{file_report.display_name}"):
+        st.write("Tell the dashboard what each column holds (fields, or an analyte for one-column-per-test files):")
+        targets = ["(leave)", *MAP_TARGETS, *model.ANALYTES]
+        for col in file_report.columns_found:
+            st.selectbox(col, targets, key=_map_key(file_report.display_name, col))
+        st.form_submit_button(
+            "Import with this mapping",
+            on_click=_apply_mapping,
+            args=(file_report.display_name, list(file_report.columns_found)),
+        )
+
+
 def import_uploaded(uploaded: Sequence) -> None:
-    """Import the uploader's files when they (or the import choices) changed."""
+    """Import the uploader's files when they (or the import choices) changed.
+
+    Call it from a widget callback: it changes shared state (the dataset and the
+    as-of date) that other widgets display.
+    """
     import hashlib
 
     files = files_from_uploader(uploaded)

@@ -3,9 +3,7 @@
 import streamlit as st
 
 from dashboard import ui
-from dashboard.ingest.mapping import MAP_TARGETS
 from dashboard.ingest.report import conversions_frame, mapping_frame, problems_frame, summary_frame, warnings_frame
-from dashboard.model import ANALYTES
 from dashboard.views import patient_doses, patient_results
 
 st.title("Immunosuppressant lab monitor")
@@ -19,21 +17,23 @@ ui.disclaimer()
 left, right = st.columns([1, 2], gap="large")
 with left:
     st.subheader("Try it")
-    if st.button("Load sample panel", type="primary", icon=":material/science:", key="load_sample"):
-        ui.load_sample_into_session()
-        st.toast("Sample panel loaded: synthetic patients, no real data.")
+    st.button(
+        "Load sample panel",
+        type="primary",
+        icon=":material/science:",
+        key="load_sample",
+        on_click=ui.load_sample_into_session,
+    )
     st.caption("A synthetic clinic of patients with lupus and rheumatoid arthritis. No real patient data.")
 with right:
     st.subheader("Your exports")
-    uploaded = st.file_uploader(
+    st.file_uploader(
         "Lab results, doses and patient details: CSV, TSV, Excel (.xlsx), FHIR JSON, Synthea or MIMIC files",
         accept_multiple_files=True,
         key=ui.UPLOADER,
         help="Files stay in this browser session on this machine unless you save them to the workspace.",
+        on_change=ui.on_upload,
     )
-
-if uploaded:
-    ui.import_uploaded(uploaded)
 
 ds = ui.get_dataset()
 if ds is None:
@@ -58,22 +58,17 @@ if report is not None:
             horizontal=True,
             key="date_order_choice",
         )
-        if choice and st.button("Import with this date order", key="apply_date_order"):
-            st.session_state[ui.DATE_ORDER] = choice
-            st.rerun()
+        st.button(
+            "Import with this date order",
+            key="apply_date_order",
+            disabled=choice is None,
+            on_click=ui.reimport_with_choices,
+            kwargs={"date_order": choice},
+        )
 
-    needs_map = [f for f in report.files if f.needs == "mapping"]
-    for f in needs_map:
-        st.error(f"**{f.display_name}**: {f.error}", icon=":material/table_chart:")
-        with st.form(f"map_{f.display_name}"):
-            st.write("Tell the dashboard what each column holds:")
-            targets = ["(leave)", *MAP_TARGETS, *ANALYTES]
-            choices = {}
-            for col in f.columns_found:
-                choices[col] = st.selectbox(col, targets, key=f"map_{f.display_name}_{col}")
-            if st.form_submit_button("Import with this mapping"):
-                st.session_state[ui.MAPPING] = {c: t for c, t in choices.items() if t != "(leave)"}
-                st.rerun()
+    for f in report.files:
+        if f.needs == "mapping":
+            ui.mapping_form(f)
 
     for f in report.files:
         title = (

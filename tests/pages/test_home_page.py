@@ -1,0 +1,74 @@
+"""The Home page (AppTest): upload, import report, date-order choice, manual mapping."""
+
+from streamlit.testing.v1 import AppTest
+
+from tests.support import ROOT
+
+APP = str(ROOT / "streamlit_app.py")
+LABS = b"MRN,Collection Date,Component,Result,Units\n001,15/03/2024,WBC,3.2,K/uL\n001,15/03/2024,Hb,pending,g/dL\n"
+AMBIGUOUS = b"id,date,test,value,unit\np1,01/02/2024,WBC,4,10^9/L\np1,03/04/2024,WBC,5,10^9/L\n"
+ODD = b"Nummer,Wann,Was,Zahl,Einheit\np1,2024-01-02,WBC,4,10^9/L\n"
+
+
+def app() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    assert not at.exception
+    return at
+
+
+def upload(at: AppTest, name: str, data: bytes) -> AppTest:
+    at.file_uploader(key="upload_files").set_value([(name, data, "text/csv")])
+    at.run()
+    assert not at.exception
+    return at
+
+
+def test_empty_state_offers_the_sample_and_the_uploader():
+    at = app()
+    assert [b.label for b in at.button] == ["Load sample panel"]
+    assert at.file_uploader(key="upload_files") is not None
+    assert any("Load the sample panel or upload files" in i.value for i in at.info)
+    assert any("Decision support only" in c.value for c in at.caption)
+
+
+def test_upload_shows_the_report_and_the_data():
+    at = upload(app(), "labs.csv", LABS)
+    summary = at.dataframe[0].value
+    assert summary.loc[0, "File"] == "labs.csv"
+    assert (summary.loc[0, "Rows read"], summary.loc[0, "Accepted"], summary.loc[0, "Rejected"]) == (2, 1, 1)
+    assert summary.loc[0, "Status"] == "ok"
+    rejected = next(d.value for d in at.dataframe if "Reason" in d.value.columns)
+    assert rejected.loc[0, "Row"] == 3 and "pending" in rejected.loc[0, "Reason"]
+    [results] = [d.value for d in at.dataframe if "Collected" in d.value.columns]
+    assert results.iloc[0]["WBC (×10⁹/L)"] == "3.2"
+    assert at.session_state["dataset"].label == "labs.csv"
+
+
+def test_ambiguous_dates_ask_for_the_order():
+    at = upload(app(), "amb.csv", AMBIGUOUS)
+    assert any("day-first or month-first" in w.value for w in at.warning)
+    at.radio(key="date_order_choice").set_value("monthfirst")
+    at.run()
+    at.button(key="apply_date_order").click()
+    at.run()
+    assert not at.exception
+    ds = at.session_state["dataset"]
+    assert list(ds.labs["collected_at"].dt.strftime("%Y-%m-%d")) == ["2024-01-02", "2024-03-04"]
+
+
+def test_unrecognised_columns_can_be_mapped_by_hand():
+    at = upload(app(), "odd.csv", ODD)
+    assert any("Columns found" in e.value for e in at.error)
+    for col, target in {
+        "Nummer": "patient_id",
+        "Wann": "collected_at",
+        "Was": "analyte",
+        "Zahl": "value",
+        "Einheit": "unit",
+    }.items():
+        at.selectbox(key=f"map::odd.csv::{col}").set_value(target)
+    at.button[-1].click()
+    at.run()
+    assert not at.exception
+    assert len(at.session_state["dataset"].labs) == 1
