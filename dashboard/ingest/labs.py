@@ -69,6 +69,7 @@ class LabInput:
     columns: dict[str, str] = field(default_factory=dict)
     allow_future: bool = False
     decimal: str | None = None
+    delimiter: str = ","
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -104,7 +105,7 @@ def decide_decimal(inp: LabInput, report: FileReport) -> str:
         return "."
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         pass
-    sep, dots, commas = detect_decimal(inp.value)
+    sep, dots, commas = detect_decimal(inp.value, inp.delimiter)
     report.decimal = "comma" if sep == "," else "point"
     if dots and commas:
         report.warn(
@@ -217,7 +218,7 @@ def normalise_labs(
     if pc.any(has_trailing).as_py():
         has_unit_col = pc.not_equal(unit_col, "")
         unit_text = pc.if_else(has_unit_col, unit_col, pc.if_else(has_trailing, trailing, name_unit))
-        junk = pc.and_(has_trailing, pc.and_(has_unit_col, pc.invert(_same_unit(trailing, unit_col))))
+        junk = pc.and_(has_trailing, pc.and_(has_unit_col, pa.array(~_same_unit(trailing, unit_col))))
         verdict.reject(
             junk,
             lambda: pc.binary_join_element_wise("unexpected text after the number: '", trailing, "'", ""),
@@ -390,7 +391,8 @@ def _recognise(inp: LabInput, code: pa.Array | None, name: pa.Array) -> _Recogni
             aidx.append(lookup[m.analyte] if m else unknown)
             percents.append(bool(m and m.percent))
             units.append(m.unit if m else "")
-        labels.append(f"{nm} ({c})" if nm and c else (nm or c))
+        label = f"{nm} ({c})" if nm and c else (nm or c)
+        labels.append(label if len(label) <= 120 else label[:117] + "...")
     idx = pa.array(inverse.astype(np.int32))
     return _Recognised(
         analyte_idx=np.asarray(aidx, dtype=np.int64)[inverse] if n else np.zeros(0, dtype=np.int64),
@@ -400,14 +402,14 @@ def _recognise(inp: LabInput, code: pa.Array | None, name: pa.Array) -> _Recogni
     )
 
 
-def _same_unit(a: pa.Array, b: pa.Array) -> pa.Array:
-    key = pc.binary_join_element_wise(a, b, "\x1f")
-    enc = pc.dictionary_encode(key)
-    same = []
-    for k in enc.dictionary.to_pylist():
-        x, y = k.split("\x1f")
-        same.append(not x or normalize_unit(x) == normalize_unit(y))
-    return pc.take(pa.array(same, pa.bool_()), enc.indices)
+def _same_unit(a: pa.Array, b: pa.Array) -> np.ndarray:
+    """Per record: does text ``a`` name the same unit as ``b`` (or is it empty)?"""
+    a_idx, a_vals = _dict_codes(a)
+    b_idx, b_vals = _dict_codes(b)
+    uniq, inverse = _pair_codes(a_idx, b_idx, len(b_vals))
+    nb = max(len(b_vals), 1)
+    same = [not a_vals[k // nb] or normalize_unit(a_vals[k // nb]) == normalize_unit(b_vals[k % nb]) for k in uniq]
+    return np.asarray(same, dtype=bool)[inverse] if len(inverse) else np.zeros(0, dtype=bool)
 
 
 @dataclass
