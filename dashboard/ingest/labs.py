@@ -493,6 +493,10 @@ def combine_labs(cands: list[LabCandidates]) -> pa.Table:
         return model.empty_table("labs")
     allc = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
     allc = allc.append_column("_order", pa.array(np.arange(allc.num_rows, dtype=np.int64)))
+    # file and record of each candidate, indexed by _order (taken before the percent
+    # step removes rows, so that positions and _order still coincide)
+    file_col = allc.column("_file").to_numpy()
+    rec_col = allc.column("_rec").to_numpy()
     drop_reason: dict[int, tuple[int, str]] = {}  # _order -> (status, message)
 
     percent_mask = allc.column("_percent")
@@ -516,8 +520,6 @@ def combine_labs(cands: list[LabCandidates]) -> pa.Table:
     _warn_conflicts(final, cands)
 
     # settle statuses
-    file_col = allc.column("_file").to_numpy()
-    rec_col = allc.column("_rec").to_numpy()
     for o, (st, msg) in drop_reason.items():
         i = int(file_col[o])
         r = int(rec_col[o])
