@@ -84,6 +84,9 @@ class LabCandidates:
     rows: np.ndarray  # per record: source row
     problems: list[Problem]  # per rejected record
     extra_rejected: list[Problem] = field(default_factory=list)  # rows with no record
+    #: rows of the same file the reader accepted outside the lab table (a FHIR file's
+    #: MedicationRequests and Patients, a body weight taken as the patient's weight)
+    extra_accepted: int = 0
 
 
 def _empty(n: int) -> pa.Array:
@@ -616,8 +619,8 @@ def _settle(c: LabCandidates) -> None:
     else:
         acc = dup = rej = 0
     extra = len(c.extra_rejected)
-    rep.rows_read = acc + dup + rej + extra
-    rep.rows_accepted = acc
+    rep.rows_read = acc + dup + rej + extra + c.extra_accepted
+    rep.rows_accepted = acc + c.extra_accepted
     rep.duplicates = dup
     rep.rows_rejected = rej + extra
     rep.problems = sorted([*c.extra_rejected, *c.problems], key=lambda p: p.row or 0)
