@@ -36,7 +36,9 @@ def priority(raw: RawTable) -> int:
     dictionary (``d_labitems``) and the MIMIC tables that link an admission (HADM_ID) to
     its patient (SUBJECT_ID), which a HADM-only lab extract needs.  1 for the rest.
     """
-    return 1
+    from dashboard.ingest import mimic
+
+    return 0 if mimic.is_context_table(raw) else 1
 
 
 def read_json(name: str, data: bytes, rep: FileReport, ctx: Context) -> Parsed:
@@ -50,7 +52,7 @@ def read_json(name: str, data: bytes, rep: FileReport, ctx: Context) -> Parsed:
 
 def _register() -> None:
     # importing the modules registers their readers (pipeline.register_reader)
-    from dashboard.ingest import synthea  # noqa: F401
+    from dashboard.ingest import mimic, synthea  # noqa: F401
 
 
 _register()
