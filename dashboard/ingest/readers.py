@@ -52,7 +52,7 @@ def read_json(name: str, data: bytes, rep: FileReport, ctx: Context) -> Parsed:
 
 def _register() -> None:
     # importing the modules registers their readers (pipeline.register_reader)
-    from dashboard.ingest import mimic, synthea  # noqa: F401
+    from dashboard.ingest import mimic, smart, synthea  # noqa: F401
 
 
 _register()
