@@ -43,11 +43,9 @@ def priority(raw: RawTable) -> int:
 
 def read_json(name: str, data: bytes, rep: FileReport, ctx: Context) -> Parsed:
     """A JSON or NDJSON file: FHIR resources (a Bundle, one resource, NDJSON lines)."""
-    from dashboard.ingest.pipeline import Parsed
+    from dashboard.ingest import fhir
 
-    rep.format = "json"
-    rep.error = "JSON files are not supported yet"
-    return Parsed(rep)
+    return fhir.read_fhir(name, data, rep, ctx)
 
 
 def _register() -> None:

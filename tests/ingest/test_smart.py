@@ -95,3 +95,17 @@ def test_flattened_labs_with_a_patient_column_infer_units_or_reject(smart: Path)
     hb = [p for p in rep.problems if p.value == "12.0" and "fits more than one unit" in p.message]
     assert hb
     assert any("unit missing" in w.message for w in rep.warnings)
+
+
+def test_rheumpacer_dstu1_medication_prescriptions(smart: Path) -> None:
+    path = smart / "rheum_pacer_patient1_MedicationPrescription_DSTU1.json"
+    result = check(import_paths([path], ImportOptions(today=TODAY)))
+    rep = result.report.files[0]
+    assert (rep.rows_read, rep.rows_accepted) == (4, 2)  # nifedipine and simvastatin are not tracked
+    doses = result.doses_df().set_index("drug")
+    mtx = doses.loc["methotrexate"]  # "10 mg, 1 tab(s), Oral, qWeek, 1 tabs"
+    assert (mtx.patient_id, mtx.dose, mtx.frequency, mtx.mg_per_week) == ("624598", 10.0, "weekly", 10.0)
+    assert mtx.start == pd.Timestamp("2012-03-15") and pd.isna(mtx.end)
+    pred = doses.loc["prednisone"]  # "1 tabs, Oral, Daily, 30 tabs" of a 5 mg tablet
+    assert (pred.dose, pred.frequency, pred.mg_per_day) == (5.0, "daily", 5.0)
+    assert (pred.start, pred.end) == (pd.Timestamp("2012-12-28"), pd.Timestamp("2015-03-03"))

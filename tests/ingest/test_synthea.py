@@ -147,8 +147,37 @@ def test_patients(synthea: Path) -> None:
 # --------------------------------------------------------------------------- the export as a set
 
 
+def test_whole_export_with_fhir_bundle(synthea: Path) -> None:
+    files = [synthea / n for n in ("observations.csv", "medications.csv", "conditions.csv", "patients.csv")]
+    result = load(*files, synthea / "Victoria535_Rubio813_subset_bundle.json")
+    ra = result.patients_df().set_index("patient_id").loc[RA]
+    assert (ra.sex, ra.birth_date, ra.diagnosis) == ("F", pd.Timestamp("1973-07-10"), "Rheumatoid arthritis")
+    assert ra.weight_kg == pytest.approx(74.8)
+    doses = result.doses_df()
+    mtx = doses[(doses.patient_id == RA) & (doses.drug == "methotrexate")]
+    # CSV (2011-07-09 -> 2015-07-10) and FHIR (stopped, no end date) are both kept and named
+    assert sorted(mtx.source_file) == ["Victoria535_Rubio813_subset_bundle.json", "medications.csv"]
+    labs = result.labs_df()
+    fhir_wbc = labs[(labs.source_file.str.endswith(".json")) & (labs.analyte == "wbc")]
+    assert sorted(fhir_wbc.value) == [pytest.approx(6.3702), pytest.approx(7.4107)]  # full precision in FHIR
+
+
 def test_detection_is_by_header_not_by_file_name(synthea: Path) -> None:
     data = (synthea / "medications.csv").read_bytes()
     result = import_sources([Source("export (3).txt", data)], ImportOptions(today=TODAY))
     assert result.report.files[0].format == "Synthea medications"
     assert result.report.doses == 2
+
+
+def test_fhir_bundle_every_entry_accounted(synthea: Path) -> None:
+    result = load(synthea / "Victoria535_Rubio813_subset_bundle.json")
+    rep = result.report.files[0]
+    assert rep.format == "FHIR Bundle (collection)"
+    assert rep.rows_read == 31
+    # Patient + MTX request + 8 of 12 observations (RBC and haematocrit are not monitored)
+    assert rep.rows_accepted == 10
+    mtx = result.doses_df().iloc[0]
+    assert (mtx.drug, mtx.dose, mtx.dose_basis, mtx.frequency) == ("methotrexate", 2.5, "strength_only", "unknown")
+    assert mtx.start == pd.Timestamp("2011-07-09 07:37:22")
+    assert pd.isna(mtx.end)
+    assert any("status is 'stopped' but no end date" in w.message for w in rep.warnings)
