@@ -43,6 +43,7 @@ import pyarrow as pa
 from dashboard.ingest import dates as dates_mod
 from dashboard.ingest.doses import DoseRecord, PatientRecord, parse_route
 from dashboard.ingest.interop import (
+    CONDITION_NOT_USED,
     ISO_ORDER,
     Tally,
     amount_in_text,
@@ -976,13 +977,7 @@ def _condition(row: int, res: Resource, index: Index, ctx: Context, tally: Tally
         tally.reject(row, "subject", "no patient id", text)
         return
     if not any(is_relevant_condition(c, text, s) for s, c in codes) and not is_relevant_condition("", text):
-        shown = _describe(text, codes[0][1] if codes else "")
-        tally.reject(
-            row,
-            "code",
-            f"condition not used (only immune-mediated, transplant and kidney diagnoses are kept): {shown}",
-            text,
-        )
+        tally.reject(row, "code", CONDITION_NOT_USED, _describe(text, codes[0][1] if codes else ""))
         return
     label = text or (codes[0][1] if codes else "")
     ended = str(res.get("abatementDateTime", "") or "")

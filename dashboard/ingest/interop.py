@@ -233,6 +233,10 @@ def finish(
 
 # --------------------------------------------------------------------------- diagnoses
 
+#: Why a condition row is not imported (one message, so the report groups them; the
+#: condition itself is the problem's value).
+CONDITION_NOT_USED = "condition not used (only immune-mediated, transplant and kidney diagnoses are kept)"
+
 #: SNOMED CT codes of conditions kept as the patient's diagnosis (besides the words
 #: below): rheumatoid arthritis, SLE, Crohn's disease, ulcerative colitis, psoriasis,
 #: chronic kidney disease (any stage).

@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 from dashboard.ingest import dates as dates_mod
 from dashboard.ingest.doses import DoseRecord, PatientRecord
 from dashboard.ingest.interop import (
+    CONDITION_NOT_USED,
     Tally,
     col,
     finish,
@@ -250,13 +251,7 @@ def read_conditions(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed | No
             tally.reject(row, raw_name(raw, "PATIENT"), "no patient id", descs[i])
             continue
         if not is_relevant_condition(codes[i], descs[i]):
-            tally.reject(
-                row,
-                raw_name(raw, "DESCRIPTION"),
-                "condition not used (only immune-mediated, transplant and kidney diagnoses are kept): "
-                f"{descs[i]} ({codes[i]})",
-                descs[i],
-            )
+            tally.reject(row, raw_name(raw, "DESCRIPTION"), CONDITION_NOT_USED, f"{descs[i]} ({codes[i]})")
             continue
         label = descs[i].strip()
         if stops[i] is not None and not (isinstance(stops[i], float) and math.isnan(stops[i])):

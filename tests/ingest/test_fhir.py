@@ -429,10 +429,11 @@ def test_conditions_unknown_types_and_empty_entries() -> None:
     assert result.patients_df().iloc[0].diagnosis == "Systemic lupus erythematosus; N18.3 (ended 2020-01-01)"
     messages = [p.message for p in rep.problems]
     assert messages == [
-        "condition not used (only immune-mediated, transplant and kidney diagnoses are kept): Sprain of ankle",
+        "condition not used (only immune-mediated, transplant and kidney diagnoses are kept)",
         "resource type Encounter is not used",
         "bundle entry without a resource",
     ]
+    assert rep.problems[0].value == "Sprain of ankle"
     assert any("Encounter (1)" in w.message for w in rep.warnings)
 
 
