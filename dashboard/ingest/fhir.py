@@ -59,6 +59,7 @@ from dashboard.ingest.labs import ACCEPTED, LabCandidates, LabInput, normalise_l
 from dashboard.ingest.mapping import recognise_drug, recognise_test
 from dashboard.ingest.pipeline import Context, Parsed
 from dashboard.ingest.report import FileReport
+from dashboard.ingest.tabular import UnreadableFile, decode
 
 LOINC = "http://loinc.org"
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
@@ -92,8 +93,12 @@ class Entry:
 def read_fhir(name: str, data: bytes, rep: FileReport, ctx: Context) -> Parsed:
     """Read a FHIR JSON / NDJSON file into one Parsed with labs, doses and patients."""
     rep.format = "FHIR JSON"
-    text = data.decode("utf-8-sig", errors="replace")
-    rep.encoding = "UTF-8"
+    try:
+        text, rep.encoding, _notes = decode(data)
+    except UnreadableFile as exc:
+        rep.error = str(exc)
+        return Parsed(rep)
+    text = text.lstrip("\ufeff")
     entries, error = _entries(text, rep)
     if error:
         rep.error = error
@@ -106,8 +111,9 @@ def _entries(text: str, rep: FileReport) -> tuple[list[Entry], str]:
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
-        lines = [ln for ln in text.splitlines() if ln.strip()]
-        if len(lines) > 1 and lines[0].lstrip().startswith("{") and exc.msg == "Extra data":
+        lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+        objects = sum(1 for ln in lines if ln.startswith("{") and ln.endswith("}"))
+        if len(lines) > 1 and (exc.msg == "Extra data" or objects * 2 >= len(lines)):
             return _ndjson(text, rep), ""
         return [], f"not valid JSON ({exc.msg}, line {exc.lineno} column {exc.colno})"
     entries: list[Entry] = []
@@ -220,14 +226,16 @@ class Index:
             _row, target = self.resolve(reference)
             if target is not None and target.get("resourceType") == "Patient" and target.get("id"):
                 return str(target["id"])
+            if target is not None:
+                return ""  # a Group, Device, Location ...: not one patient
             if "?identifier=" in reference:
                 return reference.rsplit("|", 1)[-1].rsplit("=", 1)[-1]
             if reference.startswith("urn:uuid:"):
                 return reference[len("urn:uuid:") :]
-            tail = re.search(r"Patient/([^/]+?)(?:/_history/.*)?$", reference)
+            tail = re.search(r"([A-Za-z]+)/([^/]+?)(?:/_history/.*)?$", reference)
             if tail:
-                return tail.group(1)
-            return reference.rsplit("/", 1)[-1]
+                return tail.group(2) if tail.group(1) == "Patient" else ""
+            return reference
         ident = ref.get("identifier")
         if isinstance(ident, dict) and ident.get("value"):
             return str(ident["value"])
@@ -660,6 +668,9 @@ def _medication_order(row: int, res: Resource, index: Index, reading: Reading, t
     if str(res.get("intent", "")).lower() == "proposal":
         tally.reject(row, "intent", f"{rtype} is a proposal, not an order", "proposal")
         return
+    if str(res.get("taken", "")).lower() == "n":  # STU3 MedicationStatement
+        tally.reject(row, "taken", f"{rtype} recorded as not taken", "n")
+        return
     if res.get("doNotPerform") is True:
         tally.reject(row, "doNotPerform", f"{rtype} says NOT to give the drug", "doNotPerform")
         return
@@ -854,7 +865,7 @@ def _repeat_frequency(repeat: Resource) -> str | None:
         period = float(repeat.get("period", repeat.get("duration", 1)) or 1)
     except (TypeError, ValueError):
         return None
-    unit = str(repeat.get("periodUnit", repeat.get("units", ""))).lower()
+    unit = str(repeat.get("periodUnit", repeat.get("periodUnits", repeat.get("units", "")))).lower()
     if unit not in _PERIOD_DAYS or period <= 0:
         return f"{count:g} per {period:g} {unit}"
     days = period * _PERIOD_DAYS[unit]

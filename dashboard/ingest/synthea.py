@@ -45,7 +45,7 @@ from dashboard.ingest.report import FileReport
 from dashboard.ingest.tabular import RawTable
 
 OBSERVATION_COLUMNS = ("DATE", "PATIENT", "ENCOUNTER", "CODE", "DESCRIPTION", "VALUE", "UNITS")
-MEDICATION_COLUMNS = ("START", "STOP", "PATIENT", "ENCOUNTER", "CODE", "DESCRIPTION", "DISPENSES")
+MEDICATION_COLUMNS = ("START", "STOP", "PATIENT", "ENCOUNTER", "CODE", "DESCRIPTION")
 PATIENT_COLUMNS = ("Id", "BIRTHDATE", "GENDER", "FIRST", "LAST")
 CONDITION_COLUMNS = ("START", "STOP", "PATIENT", "ENCOUNTER", "CODE", "DESCRIPTION")
 #: Every column a conditions.csv may have (newer Synthea versions add SYSTEM); a wider
@@ -164,7 +164,10 @@ def _weight_unit(unit: str) -> str:
 
 
 def read_medications(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed | None:
-    if not has_columns(raw, *MEDICATION_COLUMNS):
+    # DISPENSES since Synthea 2; older exports have REASONCODE but, unlike careplans.csv, no Id
+    if not has_columns(raw, *MEDICATION_COLUMNS) or has_columns(raw, "VALUE"):
+        return None
+    if not (has_columns(raw, "DISPENSES") or (has_columns(raw, "REASONCODE") and not has_columns(raw, "Id"))):
         return None
     rep.format = "Synthea medications"
     rep.kind = "doses"

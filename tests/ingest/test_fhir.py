@@ -464,3 +464,49 @@ def test_partial_birth_date_is_not_guessed() -> None:
     patient = result.patients_df().iloc[0]
     assert pd.isna(patient.birth_date)
     assert any("gives only the year" in w.message for w in result.report.files[0].warnings)
+
+
+def test_older_shapes_dstu2_order_stu3_statement_and_group_subject() -> None:
+    dstu2 = {
+        "resourceType": "MedicationOrder",
+        "id": "o",
+        "status": "active",
+        "patient": {"reference": "Patient/p1"},
+        "dateWritten": "2015-05-01",
+        "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": "1256", "display": "azathioprine"}]},
+        "dosageInstruction": [
+            {
+                "timing": {"repeat": {"frequency": 2, "period": 1, "periodUnits": "d"}},
+                "doseQuantity": {"value": 50, "unit": "mg"},
+            }
+        ],
+    }
+    stu3 = {
+        "resourceType": "MedicationStatement",
+        "id": "s",
+        "status": "completed",
+        "taken": "n",
+        "subject": {"reference": "Patient/p1"},
+        "medicationCodeableConcept": {"text": "Mycophenolate mofetil 500 mg"},
+        "effectiveDateTime": "2015-01-01",
+    }
+    group = observation("6690-2", 5.0, "10*9/L", rid="g", subject={"reference": "Group/ward-3"})
+    result = load_json(bundle(dstu2, stu3, group))
+    dose = one_dose(result)
+    assert (dose.drug, dose.dose, dose.frequency, dose.mg_per_day) == ("azathioprine", 50.0, "BID", 100.0)
+    assert dose.start == pd.Timestamp("2015-05-01")
+    rep = result.report.files[0]
+    assert {p.row: p.message for p in rep.problems} == {
+        2: "MedicationStatement recorded as not taken",
+        3: "no patient id",
+    }
+
+
+def test_ndjson_with_a_broken_first_line_and_utf16() -> None:
+    lines = ["{broken", json.dumps(PATIENT), json.dumps(observation("718-7", 130, "g/L"))]
+    rep = load_bytes("\n".join(lines).encode()).report.files[0]
+    assert rep.format == "FHIR NDJSON (bulk export)"
+    assert (rep.rows_read, rep.rows_accepted, rep.rows_rejected) == (3, 2, 1)
+    utf16 = json.dumps(bundle(PATIENT)).encode("utf-16")
+    rep = load_bytes(utf16, "bundle.json").report.files[0]
+    assert (rep.rows_read, rep.rows_accepted, rep.encoding) == (1, 1, "UTF-16 (BOM)")

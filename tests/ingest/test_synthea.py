@@ -180,3 +180,15 @@ def test_fhir_bundle_every_entry_accounted(synthea: Path) -> None:
     assert mtx.start == pd.Timestamp("2011-07-09 07:37:22")
     assert pd.isna(mtx.end)
     assert any("status is 'stopped' but no end date" in w.message for w in rep.warnings)
+
+
+def test_older_synthea_medications_without_dispenses() -> None:
+    text = (
+        "START,STOP,PATIENT,ENCOUNTER,CODE,DESCRIPTION,REASONCODE,REASONDESCRIPTION\n"
+        "2010-01-01,,p9,e1,241834,cycloSPORINE modified 100 MG Oral Capsule,55464009,Systemic lupus erythematosus\n"
+    )
+    result = import_sources([Source("medications.csv", text.encode())], ImportOptions(today=TODAY))
+    rep = result.report.files[0]
+    assert rep.format == "Synthea medications"
+    dose = result.doses_df().iloc[0]
+    assert (dose.drug, dose.dose, dose.dose_basis, dose.frequency) == ("ciclosporin", 100.0, "strength_only", "unknown")
