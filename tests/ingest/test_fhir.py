@@ -510,3 +510,17 @@ def test_ndjson_with_a_broken_first_line_and_utf16() -> None:
     utf16 = json.dumps(bundle(PATIENT)).encode("utf-16")
     rep = load_bytes(utf16, "bundle.json").report.files[0]
     assert (rep.rows_read, rep.rows_accepted, rep.encoding) == (1, 1, "UTF-16 (BOM)")
+
+
+def test_dstu1_observation_shape() -> None:
+    dstu1 = {
+        "resourceType": "Observation",
+        "name": {"coding": [{"system": LOINC, "code": "6690-2"}], "text": "white blood cell count"},
+        "appliesDateTime": "2013-10-01T00:00:00Z",
+        "subject": {"reference": "Patient/624598"},
+        "valueQuantity": {"value": 9.6, "units": "K/uL"},
+        "status": "final",
+    }
+    lab = load_json({"resourceType": "Bundle", "entry": [{"content": dstu1}]}).labs_df().iloc[0]
+    assert (lab.patient_id, lab.analyte, lab.value, lab.source_unit) == ("624598", "wbc", 9.6, "K/uL")
+    assert lab.collected_at == pd.Timestamp("2013-10-01")
