@@ -224,8 +224,8 @@ class Index:
         reference = str(ref.get("reference", "")).strip()
         if reference:
             _row, target = self.resolve(reference)
-            if target is not None and target.get("resourceType") == "Patient" and target.get("id"):
-                return str(target["id"])
+            if target is not None and target.get("resourceType") == "Patient":
+                return str(target.get("id") or "").strip() or url_id(reference)
             if target is not None:
                 return ""  # a Group, Device, Location ...: not one patient
             if "?identifier=" in reference:
@@ -240,6 +240,14 @@ class Index:
         if isinstance(ident, dict) and ident.get("value"):
             return str(ident["value"])
         return ""
+
+
+def url_id(url: str) -> str:
+    """The id part of a reference or fullUrl: urn:uuid:X -> X, .../Patient/7 -> 7."""
+    if url.startswith(("urn:uuid:", "urn:oid:")):
+        return url.split(":", 2)[-1]
+    tail = re.search(r"/([^/]+?)(?:/_history/.*)?$", url)
+    return tail.group(1) if tail else url
 
 
 def _subject(res: Resource) -> Any:
@@ -405,7 +413,7 @@ def _read_entries(name: str, entries: list[Entry], rep: FileReport, ctx: Context
         elif rtype in MEDICATION_ORDERS:
             _medication_order(e.row, res, index, reading, tally, rep)
         elif rtype == "Patient":
-            _patient(e.row, res, reading, tally, rep)
+            _patient(e.row, res, e.full_url, reading, rep)
         elif rtype == "Condition":
             _condition(e.row, res, index, ctx, tally)
         elif rtype == "Medication":
@@ -419,7 +427,7 @@ def _read_entries(name: str, entries: list[Entry], rep: FileReport, ctx: Context
     if reading.fallback_time:
         rep.warn(
             f"{reading.fallback_time} result(s) have no time of their own; the time of their DiagnosticReport "
-            "(effective, else issued) is used"
+            "or panel (effective, else issued) is used"
         )
     if reading.issued_time:
         rep.warn(
@@ -458,12 +466,16 @@ def _accepted_rows(cands: LabCandidates | None) -> set[int]:
 
 
 def _report_parents(entries: list[Entry], index: Index) -> dict[int, Resource]:
-    """Observation row -> the DiagnosticReport that lists it in ``result``."""
+    """Observation row -> the DiagnosticReport (``result``) or panel (``hasMember``) listing it.
+
+    A result without its own subject or time takes its parent's.
+    """
     out: dict[int, Resource] = {}
     for e in entries:
-        if e.resource is None or e.resource["resourceType"] != "DiagnosticReport":
+        if e.resource is None or e.resource["resourceType"] not in ("DiagnosticReport", "Observation"):
             continue
-        for ref in e.resource.get("result") or []:
+        refs = e.resource.get("result") or e.resource.get("hasMember") or []
+        for ref in refs if isinstance(refs, list) else []:
             if isinstance(ref, dict):
                 row, target = index.resolve(str(ref.get("reference", "")))
                 if row is not None and target is not None:
@@ -949,8 +961,8 @@ def _date(text: str) -> tuple[dt.datetime | None, str]:
 # --------------------------------------------------------------------------- patients, conditions
 
 
-def _patient(row: int, res: Resource, reading: Reading, tally: Tally, rep: FileReport) -> None:
-    pid = str(res.get("id", "")).strip()
+def _patient(row: int, res: Resource, full_url: str, reading: Reading, rep: FileReport) -> None:
+    pid = str(res.get("id", "")).strip() or (url_id(full_url) if full_url else "")
     gender = res.get("gender", "")
     if isinstance(gender, dict):  # DSTU1: a CodeableConcept
         codes = [c for _s, c in _codes(gender)]

@@ -217,6 +217,29 @@ def test_panel_with_members_and_issued_fallback() -> None:
     assert any("issued (reported) time is used" in w.message for w in rep.warnings)
 
 
+def test_panel_members_take_the_panel_time_and_ids_come_from_full_urls() -> None:
+    patient = {"resourceType": "Patient", "gender": "male"}  # no id: a transaction bundle's urn:uuid
+    panel = {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": LOINC, "code": "58410-2"}]},
+        "subject": {"reference": "urn:uuid:e0"},
+        "effectiveDateTime": "2024-06-01T09:15:00Z",
+        "hasMember": [{"reference": "urn:uuid:e2"}],
+    }
+    plt = {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": LOINC, "code": "777-3"}]},
+        "valueQuantity": {"value": 45, "unit": "10*3/uL"},
+    }
+    result = load_json(bundle(patient, panel, plt, kind="transaction"))
+    assert result.report.files[0].rows_accepted == 3
+    lab = result.labs_df().iloc[0]
+    assert (lab.patient_id, lab.value, lab.collected_at) == ("e0", 45.0, pd.Timestamp("2024-06-01 09:15"))
+    assert result.patients_df().iloc[0].patient_id == "e0"
+
+
 def test_report_referring_to_entries_and_urn_subjects() -> None:
     patient = dict(PATIENT, id="abc")
     wbc = observation("6690-2", 2.0, "10*9/L", rid="w", subject={"reference": "urn:uuid:e0"})
