@@ -696,11 +696,11 @@ def _medication_order(row: int, res: Resource, index: Index, reading: Reading, t
     dosage = dosages[0] if dosages and isinstance(dosages[0], dict) else {}
     if len(dosages) > 1:
         rep.warn(f"{len(dosages)} dosage instructions: only the first is read", row, "dosageInstruction")
-    dose, unit, dose_text = _dose(dosage, text)
-    if (dose_text.startswith(("dose range", "dose ")) and "without a unit" in dose_text) or dose_text.startswith(
-        "dose range"
-    ):
-        rep.warn(f"{dose_text}" + ("; the upper value is used" if dose_text.startswith("dose range") else ""), row)
+    dose, unit, note = _dose(dosage, text)
+    if note.startswith("dose range"):
+        rep.warn(f"{note}: the upper value is used", row, "doseRange")
+    elif "without a unit" in note:
+        rep.warn(note, row, "doseQuantity")
     strength_only = False
     if unit == "tablet":
         strength = product_strength(text)
@@ -727,7 +727,7 @@ def _medication_order(row: int, res: Resource, index: Index, reading: Reading, t
         DoseRecord(
             row=row,
             patient_id=index.patient_id(_subject(res)),
-            drug_text=text + (f" ({dose_text})" if dose_text else ""),
+            drug_text=text,  # the medication only: a drug named in a dosage text must not count
             drug_code=code,
             start=start_v,
             end=end_v,

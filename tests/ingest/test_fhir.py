@@ -547,3 +547,13 @@ def test_dstu1_observation_shape() -> None:
     lab = load_json({"resourceType": "Bundle", "entry": [{"content": dstu1}]}).labs_df().iloc[0]
     assert (lab.patient_id, lab.analyte, lab.value, lab.source_unit) == ("624598", "wbc", 9.6, "K/uL")
     assert lab.collected_at == pd.Timestamp("2013-10-01")
+
+
+def test_a_drug_named_in_the_dosage_text_does_not_hide_the_ordered_drug() -> None:
+    mtx = order(
+        "m",
+        "Methotrexate 2.5 MG Oral Tablet",
+        dosageInstruction=[{"text": "15 mg weekly; stop if given trimethoprim or allopurinol"}],
+    )
+    dose = one_dose(load_json(mtx))
+    assert (dose.drug, dose.dose, dose.frequency) == ("methotrexate", 15.0, "weekly")
