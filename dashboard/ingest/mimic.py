@@ -6,8 +6,8 @@ case; both are accepted).  See ``docs/formats.md`` for the columns read.
 Identity.  The patient is SUBJECT_ID.  A lab extract with only HADM_ID (an admission)
 is filed under the admission's SUBJECT_ID when another table of the same import links
 the two (PRESCRIPTIONS, ADMISSIONS or a full LABEVENTS); otherwise under the HADM_ID,
-with a note.  Those linking tables and ``d_labitems`` are processed first
-(:func:`is_context_table`).
+with a note.  ``d_labitems`` is processed before the data tables and a HADM-only lab
+extract after them (``readers.priority``).
 
 Lab items.  ``itemid`` is mapped to an analyte with the bundled table
 ``data/mimic_itemids.csv`` (CBC, differential, ALT/AST, albumin, creatinine, eGFR);
@@ -104,9 +104,14 @@ def _is_admissions(raw: RawTable) -> bool:
     return has_columns(raw, "SUBJECT_ID", "HADM_ID", "ADMITTIME", "DISCHTIME")
 
 
-def is_context_table(raw: RawTable) -> bool:
-    """A dictionary, or a table that links admissions to patients: read before the rest."""
-    return _is_d_labitems(raw) or has_columns(raw, "SUBJECT_ID", "HADM_ID")
+def is_dictionary(raw: RawTable) -> bool:
+    """A lab dictionary (``d_labitems``): read before the files that use it."""
+    return _is_d_labitems(raw)
+
+
+def needs_links(raw: RawTable) -> bool:
+    """A lab extract with HADM_ID but no SUBJECT_ID: read after the tables that link them."""
+    return _is_labevents(raw) and not has_columns(raw, "SUBJECT_ID")
 
 
 def _remember_links(raw: RawTable, ctx: Context) -> None:

@@ -30,15 +30,19 @@ class FormatError(Exception):
 
 
 def priority(raw: RawTable) -> int:
-    """Order in which tables of one import are processed: context first.
+    """Order in which the tables of one import are processed.
 
-    0 for tables that only give context to the other files of the import: a MIMIC lab
-    dictionary (``d_labitems``) and the MIMIC tables that link an admission (HADM_ID) to
-    its patient (SUBJECT_ID), which a HADM-only lab extract needs.  1 for the rest.
+    0: dictionaries that give context to the other files (a MIMIC ``d_labitems``).
+    1: data tables.
+    2: tables that need context from data tables of the same import: a MIMIC lab
+       extract with only HADM_ID, filed under the SUBJECT_ID that PRESCRIPTIONS,
+       ADMISSIONS or a full LABEVENTS links to the admission.
     """
     from dashboard.ingest import mimic
 
-    return 0 if mimic.is_context_table(raw) else 1
+    if mimic.is_dictionary(raw):
+        return 0
+    return 2 if mimic.needs_links(raw) else 1
 
 
 def read_json(name: str, data: bytes, rep: FileReport, ctx: Context) -> Parsed:

@@ -56,7 +56,9 @@ def admission_186361(mimic3: Path) -> ImportResult:
 def test_mimic3_every_row_accounted(admission_186361: ImportResult) -> None:
     files = {f.path: f for f in admission_186361.report.files}
     assert files["D_LABITEMS_cbc.csv"].kind == "dictionary"
-    assert admission_186361.report.files[0].path in ("D_LABITEMS_cbc.csv", "PRESCRIPTIONS_immunosuppressants.csv")
+    order = [f.path for f in admission_186361.report.files]
+    assert order[0] == "D_LABITEMS_cbc.csv"  # the dictionary first
+    assert order.index("LABEVENTS_cbc_3admissions.csv") > order.index("PRESCRIPTIONS_immunosuppressants.csv")
     assert [files[n].rows_read for n in MIMIC3] == [19, 554, 80]
     assert files["LABEVENTS_cbc_3admissions.csv"].format == "MIMIC-III labevents"
     assert files["PRESCRIPTIONS_immunosuppressants.csv"].format == "MIMIC-III prescriptions"
@@ -197,6 +199,23 @@ def test_d_labitems_gives_names_and_keeps_other_fluids_out(mimic3: Path) -> None
     ]
     wbc = result.labs_df().iloc[0]
     assert (wbc.analyte, wbc.value, wbc.comparator) == ("wbc", 0.1, "<")
+
+
+def test_full_labevents_use_the_dictionary_given_after_them(mimic3: Path) -> None:
+    labevents = (
+        "ROW_ID,SUBJECT_ID,HADM_ID,ITEMID,CHARTTIME,VALUE,VALUENUM,VALUEUOM,FLAG\n"
+        "1,40310,186361,51279,2144-07-11 16:10:00,3.1,3.1,m/uL,abnormal\n"
+    )
+    result = check(
+        import_sources(
+            [
+                Source("LABEVENTS.csv", labevents.encode()),
+                Source("D_LABITEMS.csv", (mimic3 / "D_LABITEMS_cbc.csv").read_bytes()),
+            ],
+            ImportOptions(today=TODAY),
+        )
+    )
+    assert report(result, "LABEVENTS.csv").problems[0].message.startswith("not a monitored analyte: Red Blood Cells")
 
 
 def test_cli_json_report(mimic3: Path, capsys: pytest.CaptureFixture[str]) -> None:
