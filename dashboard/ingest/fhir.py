@@ -41,7 +41,7 @@ from typing import Any
 import pyarrow as pa
 
 from dashboard.ingest import dates as dates_mod
-from dashboard.ingest.doses import DoseRecord, PatientRecord, parse_route
+from dashboard.ingest.doses import DoseRecord, PatientRecord, parse_frequency, parse_route
 from dashboard.ingest.interop import (
     CONDITION_NOT_USED,
     ISO_ORDER,
@@ -712,6 +712,14 @@ def _medication_order(row: int, res: Resource, index: Index, reading: Reading, t
         if strength is not None:
             dose, unit, strength_only = f"{strength[0]:g}", strength[1], True
     freq = _frequency(dosage)
+    if freq and parse_frequency(freq) is None:
+        rep.warn(
+            f"timing '{freq}' is none of the frequencies the dashboard knows (daily, BID, TID, QID, weekly, "
+            "every N days or weeks, monthly): left unknown",
+            row,
+            "dosageInstruction.timing",
+        )
+        freq = ""
     route = _route(dosage)
     start, end = _period(res, dosage)
     if status in ("stopped", "completed") and not end and recognise_drug(text, code):

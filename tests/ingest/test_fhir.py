@@ -557,3 +557,21 @@ def test_a_drug_named_in_the_dosage_text_does_not_hide_the_ordered_drug() -> Non
     )
     dose = one_dose(load_json(mtx))
     assert (dose.drug, dose.dose, dose.frequency) == ("methotrexate", 15.0, "weekly")
+
+
+def test_unknown_timing_keeps_the_dose_without_a_frequency() -> None:
+    q4h = order(
+        "h",
+        "Hydrocortisone 10 MG Oral Tablet",
+        dosageInstruction=[
+            {
+                "timing": {"repeat": {"frequency": 1, "period": 4, "periodUnit": "h"}},
+                "doseAndRate": [{"doseQuantity": {"value": 10, "unit": "mg"}}],
+            }
+        ],
+    )
+    result = load_json(q4h)
+    dose = one_dose(result)
+    assert (dose.drug, dose.dose, dose.frequency) == ("hydrocortisone", 10.0, "unknown")
+    assert math.isnan(dose.mg_per_day)
+    assert any("timing '1 per 4 h'" in w.message for w in result.report.files[0].warnings)
