@@ -609,11 +609,35 @@ def read_patients(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed | None
 # --------------------------------------------------------------------------- other MIMIC tables
 
 
+#: Columns only MIMIC-IV tables have (besides subject_id): icu stays, eMAR, order entry,
+#: pharmacy, microbiology, transfers, diagnoses/procedures, caregivers.
+_MIMIC4_MARKERS = (
+    "STAY_ID",
+    "EMAR_ID",
+    "POE_ID",
+    "PHARMACY_ID",
+    "MICROEVENT_ID",
+    "TRANSFER_ID",
+    "ICD_CODE",
+    "CAREGIVER_ID",
+)
+
+
+def _is_other_mimic(raw: RawTable) -> bool:
+    if not has_columns(raw, "SUBJECT_ID"):
+        return False
+    if has_columns(raw, "ROW_ID"):  # every MIMIC-III table starts with ROW_ID
+        return True
+    return any(has_columns(raw, m) for m in _MIMIC4_MARKERS)
+
+
 def read_other_mimic(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed | None:
-    """Any other MIMIC table (chartevents, icustays ...) the generic mapping cannot read."""
-    if not (has_columns(raw, "SUBJECT_ID") and (has_columns(raw, "HADM_ID") or has_columns(raw, "ROW_ID"))):
-        return None
-    if map_columns(raw.header, ctx.options.mapping).ok:
+    """Any other MIMIC table (chartevents, icustays ...) the generic mapping cannot read.
+
+    Only tables with MIMIC's own id columns are claimed, so that a user's own extract
+    with a subject_id still gets the column-mapping form.
+    """
+    if not _is_other_mimic(raw) or map_columns(raw.header, ctx.options.mapping).ok:
         return None
     rep.format = "MIMIC table (not used)"
     if has_columns(raw, "HADM_ID"):

@@ -343,3 +343,9 @@ def test_bundled_itemid_table_covers_the_monitored_items() -> None:
         "egfr",
     }
     assert items["51244"].percent and items["51256"].percent and not items["52075"].percent
+
+
+def test_own_extract_with_a_subject_id_still_asks_for_a_mapping() -> None:
+    text = "subject_id,hadm_id,when_drawn,test_label,num,uom\n7,70,2150-01-02 08:00,WBC,5.0,K/uL\n"
+    rep = load_text("my_extract.csv", text).report.files[0]
+    assert rep.needs == "mapping"
