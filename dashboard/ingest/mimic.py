@@ -70,7 +70,11 @@ class Item:
 
 @cache
 def bundled_items() -> dict[str, Item]:
-    """The bundled itemid -> analyte table (``data/mimic_itemids.csv``)."""
+    """The bundled itemid -> analyte table (``data/mimic_itemids.csv``).
+
+    Items with no analyte are common results that are not monitored, listed only so
+    that the report can name them without the ``d_labitems`` dictionary.
+    """
     text = resources.files("dashboard.ingest").joinpath("data", "mimic_itemids.csv").read_text(encoding="utf-8")
     out: dict[str, Item] = {}
     for r in csv.DictReader(io.StringIO(text)):
@@ -315,7 +319,7 @@ def _lab_items(raw: RawTable, ctx: Context) -> tuple[pa.Array, pa.Array, pa.Arra
         if known is not None:
             names.append(f"{label or known.label} (itemid {item})")
             codes.append("")
-            hints.append(known.analyte + ("%" if known.percent else ""))
+            hints.append(known.analyte + ("%" if known.percent else "") if known.analyte else NOT_MONITORED)
         elif label and fluids.get(item, "Blood").strip().lower() in ("blood", ""):
             names.append(f"{label} (itemid {item})")
             codes.append(loinc)
