@@ -85,6 +85,9 @@ class LabCandidates:
     rows: np.ndarray  # per record: source row
     problems: list[Problem]  # per rejected record
     extra_rejected: list[Problem] = field(default_factory=list)  # rows with no record
+    #: rows of the same file the reader accepted outside the lab table (a FHIR file's
+    #: MedicationRequests and Patients, a body weight taken as the patient's weight)
+    extra_accepted: int = 0
 
 
 def _empty(n: int) -> pa.Array:
@@ -616,6 +619,10 @@ def combine_labs(cands: list[LabCandidates]) -> pa.Table:
         return model.empty_table("labs")
     allc = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
     allc = allc.append_column("_order", pa.array(np.arange(allc.num_rows, dtype=np.int64)))
+    # file and record of each candidate, indexed by _order (taken before the percent
+    # step removes rows, so that positions and _order still coincide)
+    file_col = allc.column("_file").to_numpy()
+    rec_col = allc.column("_rec").to_numpy()
     drop: dict[int, tuple[int, str]] = {}  # _order -> (status, message)
 
     if pc.any(allc.column("_percent")).as_py():
@@ -631,32 +638,15 @@ def combine_labs(cands: list[LabCandidates]) -> pa.Table:
     _warn_conflicts(keys if first.all() else {k: v[first] for k, v in keys.items()}, final, cands)
 
     # settle statuses
-    if drop:
-        file_col = allc.column("_file").to_numpy()
-        rec_col = allc.column("_rec").to_numpy()
-        pos = {int(o): k for k, o in enumerate(orders)}
-        for o, (st, msg) in drop.items():
-            k = pos.get(o)
-            if k is None:  # a % row removed before deduplication
-                i, r = _origin_of_dropped(o, cands)
-            else:
-                i, r = int(file_col[k]), int(rec_col[k])
-            cands[i].status[r] = st
-            if st == REJECTED:
-                cands[i].problems.append(Problem(int(cands[i].rows[r]), "value", msg, ""))
+    for o, (st, msg) in drop.items():
+        i = int(file_col[o])
+        r = int(rec_col[o])
+        cands[i].status[r] = st
+        if st == REJECTED:
+            cands[i].problems.append(Problem(int(cands[i].rows[r]), "value", msg, ""))
     for c in cands:
         _settle(c)
     return model.conform("labs", final.drop_columns(["_percent", "_rec", "_file", "_order", "_aidx"]))
-
-
-def _origin_of_dropped(order: int, cands: list[LabCandidates]) -> tuple[int, int]:
-    offset = 0
-    for i, c in enumerate(cands):
-        n = c.table.num_rows
-        if order < offset + n:
-            return i, int(c.table.column("_rec")[order - offset].as_py())
-        offset += n
-    raise IndexError(order)
 
 
 _P1, _P2, _P3, _P4, _P5 = (
@@ -818,8 +808,8 @@ def _settle(c: LabCandidates) -> None:
     else:
         acc = dup = rej = 0
     extra = len(c.extra_rejected)
-    rep.rows_read = acc + dup + rej + extra
-    rep.rows_accepted = acc
+    rep.rows_read = acc + dup + rej + extra + c.extra_accepted
+    rep.rows_accepted = acc + c.extra_accepted
     rep.duplicates = dup
     rep.rows_rejected = rej + extra
     rep.problems = sorted([*c.extra_rejected, *c.problems], key=lambda p: p.row or 0)
