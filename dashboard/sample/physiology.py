@@ -9,15 +9,16 @@ clinically recognisable, not fitted to data:
   allopurinol (xanthine oxidase blocked), through two 10-day lags (6-TGN build-up, then
   marrow transit).  Neutrophils fall by about 25 % at 2 mg/kg/day in a normal
   metaboliser and by more than 80 % at a full dose in an intermediate one.  MCV rises
-  slowly with exposure (240-day lag); haemoglobin falls only at high exposure.
+  slowly with exposure (240-day lag); haemoglobin falls a little (about -6 % at
+  2 mg/kg/day) and much more at high exposure.
 * mycophenolate: mild leukopenia, more lymphopenia (about -20 % / -33 % at 2 g/day).
 * methotrexate: small fall in counts, MCV +2 fL at 20 mg/week; in a susceptible
   patient ALT rises steeply above 18 mg/week.
 * tacrolimus raises creatinine about 3 % per mg/day.
 * glucocorticoids raise neutrophils and lower lymphocytes and eosinophils
   (saturating: about +50 % / -35 % at 30 mg prednisone).
-* each cyclophosphamide pulse gives a neutrophil dip peaking on day 10 and mostly gone by
-  day 14-21.
+* each cyclophosphamide pulse gives a neutrophil dip peaking on day 10, about half
+  recovered by day 14 and gone by day 21.
 * lupus activity (a flare, nephritis) and an unexplained drift act on top.
 
 Measurement noise is log-normal per analyte; the WBC is the sum of its (noisy)
@@ -86,7 +87,7 @@ DECIMALS: dict[str, int] = {
 PRED_EQUIVALENT = {"prednisone": 1.0, "prednisolone": 1.0, "methylprednisolone": 1.25}
 ALLOPURINOL_FACTOR = 4.0
 CYC_PEAK_DAY = 10.0
-CYC_SHAPE = 10.0
+CYC_SHAPE = 12.0
 MCV_LAG_DAYS = 240.0
 
 
@@ -177,7 +178,7 @@ def true_values(plan: PatientPlan, days: Sequence[dt.date]) -> dict[str, np.ndar
     aza = grid.daily({"azathioprine": 1.0}) / plan.weight_kg
     thio_in = aza * ph.thiopurine_exposure * np.where(allopurinol > 0, ALLOPURINOL_FACTOR, 1.0)
     x2 = _lag(_lag(thio_in, 10.0), 10.0)
-    x_hb = _lag(x2, 30.0)
+    x_hb = _lag(x2, 25.0)
     x_mcv = _lag(thio_in, MCV_LAG_DAYS)
     mmf = _lag(grid.daily({"mycophenolate mofetil": 0.001}), 10.0)
     mtx_week = _lag(grid.daily({"methotrexate": 7.0}), 21.0)
@@ -228,7 +229,7 @@ def true_values(plan: PatientPlan, days: Sequence[dt.date]) -> dict[str, np.ndar
 
     neut = (
         b.neutrophils
-        * np.exp(-0.102 * th - 0.11 * mmf - 0.004 * mtx_week - 0.005 * lef - 1.0 * dip)
+        * np.exp(-0.102 * th - 0.11 * mmf - 0.004 * mtx_week - 0.005 * lef - 1.25 * dip)
         * (1 + 0.8 * s)
         * (1 - 0.45 * flare)
         * drift
@@ -245,7 +246,7 @@ def true_values(plan: PatientPlan, days: Sequence[dt.date]) -> dict[str, np.ndar
     baso = np.full(len(days), b.basophils)
     hb = (
         b.hemoglobin
-        * np.exp(-0.015 * ph.thiopurine_sensitivity * x_hb**1.6 - 0.02 * mmf)
+        * np.exp(-0.02 * ph.thiopurine_sensitivity * x_hb**1.6 - 0.02 * mmf)
         * (1 - 0.10 * flare)
         * (1 - 0.06 * renal)
     )

@@ -96,9 +96,9 @@ def weekday_on_or_before(day: dt.date) -> dt.date:
 
 
 def monday_before(days: int, end: dt.date = EXTRACT_DATE) -> dt.date:
-    """The Monday about ``days`` days before ``end`` (whole weeks back from a Monday)."""
+    """The Monday at most ``days`` days before ``end`` (whole weeks back from a Monday)."""
     monday = end - dt.timedelta(days=end.weekday())
-    return monday - dt.timedelta(weeks=round(days / 7))
+    return monday - dt.timedelta(weeks=(days - (end - monday).days) // 7)
 
 
 # --------------------------------------------------------------------------- physiology

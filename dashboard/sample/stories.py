@@ -169,7 +169,7 @@ def aza_dose_response(rng: np.random.Generator, slot: int, cap_days: int) -> Pat
         diagnosis="SLE",
         follow_start=f,
         doses=doses,
-        physiology=Physiology(base, thiopurine_sensitivity=2.2),
+        physiology=Physiology(base, thiopurine_sensitivity=2.5),
         summary=(
             "SLE on azathioprine: WBC, neutrophils and lymphocytes fall after the increase from 100 to 150 mg "
             "(WBC below 3.5) and recover after the reduction back to 100 mg."
@@ -293,7 +293,7 @@ def allopurinol_pancytopenia(rng: np.random.Generator, slot: int, cap_days: int)
         return _first_failure(
             "no pancytopenia at the unscheduled draw"
             if not (
-                r["wbc"][i] < 3.0 and r["neutrophils"][i] < 1.0 and r["platelets"][i] < 100 and r["hemoglobin"][i] < 130
+                r["wbc"][i] < 3.0 and r["neutrophils"][i] < 1.0 and r["platelets"][i] < 140 and r["hemoglobin"][i] < 130
             )
             else None,
             "counts not normal before allopurinol"
