@@ -207,8 +207,9 @@ The folder is exactly what `python -m dashboard sample` writes with its defaults
   the default set ({", ".join(f"`{n}`" for n in DEFAULT_FILES)}) and proposes {clinic.extract_date.isoformat()},
   the extract date, as the "as of" date, so only the overdue patient is overdue.
 - On the command line: `python -m dashboard import sample_data/labs.csv sample_data/doses.csv sample_data/patients.csv`.
-- Each other file is the same clinic in another shape for a few patients; import it on its own
-  (importing it together with `labs.csv` would count the same draws twice).
+- Each other file is the same clinic in another shape for a few patients; import it on its own.
+  With `labs.csv`, the workbook's results are identical and counted once as duplicates, but the
+  European file's results are rounded in other units, so the same draw would appear twice.
 
 ## Files
 

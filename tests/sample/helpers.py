@@ -73,27 +73,30 @@ def limit_breaches(frame: pd.DataFrame, skip: tuple[str, ...] = ()) -> list[str]
     return out
 
 
+def _monitored_rows(doses: pd.DataFrame, pid: str) -> list[dict]:
+    sub = doses[(doses["patient_id"] == pid) & doses["drug"].isin(MONITORED)]
+    return sorted(sub[["drug", "start", "end", "mg_per_day"]].to_dict("records"), key=lambda r: (r["drug"], r["start"]))
+
+
 def monitoring_changes(doses: pd.DataFrame, pid: str) -> list[pd.Timestamp]:
     """Starts (after a gap) and dose increases of monitored drugs."""
     out = []
-    for drug in sorted(MONITORED):
-        rows = doses_of(doses, pid, drug)
-        prev = None
-        for r in rows.itertuples():
-            contiguous = prev is not None and pd.notna(prev.end) and prev.end >= r.start
-            if not contiguous or r.mg_per_day > prev.mg_per_day:
-                out.append(r.start)
-            prev = r
+    prev: dict | None = None
+    for r in _monitored_rows(doses, pid):
+        same = prev is not None and prev["drug"] == r["drug"]
+        contiguous = same and pd.notna(prev["end"]) and prev["end"] >= r["start"]
+        if not contiguous or r["mg_per_day"] > prev["mg_per_day"]:
+            out.append(r["start"])
+        prev = r
     return sorted(out)
 
 
 def required_interval(doses: pd.DataFrame, pid: str, day: pd.Timestamp) -> int:
     """Days allowed after a draw on ``day``: 14 while the dose has been stable under 6 weeks,
     then monthly for 3 months, then 12 weeks (BSR 2017); 12 weeks off monitored drugs."""
-    sub = doses_of(doses, pid)
-    on = sub[sub["drug"].isin(MONITORED) & (sub["start"] <= day) & (sub["end"].isna() | (sub["end"] > day))]
+    on = [r for r in _monitored_rows(doses, pid) if r["start"] <= day and (pd.isna(r["end"]) or r["end"] > day)]
     changes = [c for c in monitoring_changes(doses, pid) if c <= day]
-    if on.empty or not changes:
+    if not on or not changes:
         return 84
     since = (day - changes[-1]).days
     return 14 if since < 41 else 30 if since < 130 else 84
