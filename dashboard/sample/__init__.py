@@ -10,7 +10,8 @@ Layers, all pure except :func:`write_files`:
 * :mod:`~dashboard.sample.schedule` - when blood is taken;
 * :mod:`~dashboard.sample.physiology` - what the blood shows;
 * :mod:`~dashboard.sample.clinic` - the whole clinic for a seed;
-* :mod:`~dashboard.sample.shapes` / :mod:`~dashboard.sample.docs` - files and their description.
+* :mod:`~dashboard.sample.shapes`, :mod:`~dashboard.sample.fhir` - the file shapes;
+* :mod:`~dashboard.sample.docs` - manifest and README.
 """
 
 from __future__ import annotations
@@ -41,13 +42,13 @@ from dashboard.sample.docs import (
     manifest,
     readme,
 )
+from dashboard.sample.fhir import fhir_bundle
 from dashboard.sample.plan import EXTRACT_DATE
 from dashboard.sample.shapes import (
-    EUROPE_NO_RESULT,
     csv_bytes,
     doses_frame,
     europe_frame,
-    fhir_bundle,
+    europe_no_result_cells,
     json_bytes,
     labs_frame,
     patients_frame,
@@ -83,31 +84,12 @@ def render_files(clinic: Clinic) -> dict[str, bytes]:
         EUROPE: len(europe),
         WORKBOOK: {name: len(frame) for name, frame in sheets.items()},
         FHIR: dict(sorted(types.items())),
-        "europe_no_result": _europe_blanks(clinic),
+        "europe_no_result": europe_no_result_cells(clinic),
     }
     info = manifest(clinic, rows)
     files[MANIFEST] = json_bytes(info)
     files[README] = readme(clinic, info).encode("utf-8")
     return files
-
-
-def _europe_blanks(clinic: Clinic) -> list[dict[str, str]]:
-    from dashboard.sample.shapes import EUROPE_COLUMNS
-
-    header = {a: h for h, a, *_ in EUROPE_COLUMNS}
-    out = []
-    for story, i, analyte, text in EUROPE_NO_RESULT:
-        p = clinic.by_story(story)
-        out.append(
-            {
-                "patient": p.patient_id,
-                "collected": p.draws[i].when.strftime("%Y-%m-%d %H:%M"),
-                "analyte": analyte,
-                "column": header[analyte],
-                "text": text,
-            }
-        )
-    return out
 
 
 def write_files(files: dict[str, bytes], out_dir: Path) -> None:

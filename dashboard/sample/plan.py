@@ -18,7 +18,9 @@ import numpy as np
 #: regenerating gives the same bytes; the app proposes it as the "as of" date.
 EXTRACT_DATE = dt.date(2026, 11, 16)
 
-#: Administrations per day of the frequencies the sample writes.
+#: Administrations per day of the frequencies the sample writes.  The generator keeps
+#: its own table (rather than the importer's parser) so that its truth does not depend on
+#: the code the sample is meant to test.
 PER_DAY: dict[str, float] = {"daily": 1.0, "BID": 2.0, "TID": 3.0, "weekly": 1 / 7, "every 2 weeks": 1 / 14}
 
 #: Drugs whose start or dose increase restarts fortnightly blood monitoring (BSR 2017).

@@ -12,7 +12,7 @@ text) and frames into bytes.  Nothing here touches the disk.
   German headers and units (G/l, g/dl, mg/dl), two cells with no result.
 * ``clinic_workbook.xlsx``: a clinic spreadsheet (Labs / Doses / Patients sheets) with
   real Excel dates, brand names and tablet counts, for a few patients.
-* ``fhir_bundle.json``: FHIR R4 Bundle (type collection) for a few patients.
+* ``fhir_bundle.json``: see :mod:`dashboard.sample.fhir`.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from typing import Any
 import pandas as pd
 
 from dashboard import model
-from dashboard.sample.clinic import Clinic, SamplePatient
+from dashboard.sample.clinic import Clinic
 from dashboard.sample.physiology import DECIMALS, reference_flag, reference_range, round_half_up
 from dashboard.sample.plan import DoseStep
 
@@ -124,7 +124,7 @@ EXCEL_STORIES = (
 FHIR_STORIES = ("tpmt_im_neutropenia", "allopurinol_pancytopenia", "cyc_nadir", "stable")
 
 
-def format_number(value: float, decimals: int, comma: bool = False) -> str:
+def formatnumber_value(value: float, decimals: int, comma: bool = False) -> str:
     text = f"{value:.{decimals}f}"
     return text.replace(".", ",") if comma else text
 
@@ -138,8 +138,8 @@ def reference_label(analyte: str, sex: str) -> str:
     lo, hi = reference_range(analyte, sex)
     d = _reference_decimals(analyte)
     if hi is None:
-        return f">{format_number(lo or 0, d)}"
-    return f"{format_number(lo or 0, d)}-{format_number(hi, d)}"
+        return f">{formatnumber_value(lo or 0, d)}"
+    return f"{formatnumber_value(lo or 0, d)}-{formatnumber_value(hi, d)}"
 
 
 # --------------------------------------------------------------------------- default set
@@ -160,7 +160,7 @@ def labs_frame(clinic: Clinic) -> pd.DataFrame:
                         when,
                         LOINC[a],
                         TEST_NAMES[a],
-                        format_number(v, DECIMALS[a]),
+                        formatnumber_value(v, DECIMALS[a]),
                         UNIT_TEXT[a],
                         reference_label(a, sex),
                         reference_flag(a, sex, v),
@@ -251,7 +251,25 @@ EUROPE_NO_RESULT: tuple[tuple[str, int, str, str], ...] = (
 )
 
 
-def _order_number(patient_id: str, when: dt.datetime) -> str:
+def europe_no_result_cells(clinic: Clinic) -> list[dict[str, str]]:
+    """Where the European export has no number (for the manifest and README)."""
+    header = {a: h for h, a, *_ in EUROPE_COLUMNS}
+    out = []
+    for story, i, analyte, text in EUROPE_NO_RESULT:
+        p = clinic.by_story(story)
+        out.append(
+            {
+                "patient": p.patient_id,
+                "collected": p.draws[i].when.strftime("%Y-%m-%d %H:%M"),
+                "analyte": analyte,
+                "column": header[analyte],
+                "text": text,
+            }
+        )
+    return out
+
+
+def _ordernumber_value(patient_id: str, when: dt.datetime) -> str:
     code = zlib.crc32(f"{patient_id}|{when:%Y%m%d%H%M}".encode()) % 100000
     return f"{when:%y%m%d}{code:05d}"
 
@@ -264,7 +282,7 @@ def europe_frame(clinic: Clinic) -> pd.DataFrame:
         m = p.measured
         wbc = sum(m[c] for c in ("neutrophils", "lymphocytes", "eosinophils", "monocytes", "basophils"))
         for i, draw in enumerate(p.draws):
-            row = [p.patient_id, _order_number(p.patient_id, draw.when), draw.when.strftime("%d.%m.%Y")]
+            row = [p.patient_id, _ordernumber_value(p.patient_id, draw.when), draw.when.strftime("%d.%m.%Y")]
             row += [draw.when.strftime("%H:%M"), "Rheumatologie"]
             for _header, a, decimals, factor in EUROPE_COLUMNS:
                 text = blanks.get((p.plan.story, i, a))
@@ -276,7 +294,7 @@ def europe_frame(clinic: Clinic) -> pd.DataFrame:
                     else:
                         raw = float(wbc[i]) if a == "wbc" else float(m[a][i])
                         value = round_half_up(raw * factor, decimals)
-                    text = format_number(value, decimals, comma=True)
+                    text = formatnumber_value(value, decimals, comma=True)
                 row.append(text)
             rows.append(row)
     cols = ["Patienten-ID", "Auftragsnummer", "Entnahmedatum", "Uhrzeit", "Einsender"] + [c[0] for c in EUROPE_COLUMNS]
@@ -335,7 +353,8 @@ def _excel_medication(d: DoseStep) -> tuple[str, float, str]:
     return BRANDS[d.drug], d.dose, "mg"
 
 
-def _number(v: float) -> float | int:
+def number_value(v: float) -> float | int:
+    """An int when the value is whole (Excel cells and JSON numbers), else the float."""
     return int(v) if float(v).is_integer() else float(v)
 
 
@@ -344,14 +363,16 @@ def workbook_frames(clinic: Clinic) -> dict[str, pd.DataFrame]:
     labs, doses, patients = [], [], []
     for p in clinic.subset(EXCEL_STORIES):
         for i, draw in enumerate(p.draws):
-            labs.append([p.patient_id, draw.when] + [_number(float(p.results[a][i])) for _h, a in EXCEL_LAB_COLUMNS])
+            labs.append(
+                [p.patient_id, draw.when] + [number_value(float(p.results[a][i])) for _h, a in EXCEL_LAB_COLUMNS]
+            )
         for d in sorted(p.plan.doses, key=lambda d: (d.start, d.drug)):
             text, amount, unit = _excel_medication(d)
             doses.append(
                 [
                     p.patient_id,
                     text,
-                    _number(amount),
+                    number_value(amount),
                     unit,
                     FREQUENCY_WORDS[d.frequency],
                     ROUTE_WORDS[d.route],
@@ -451,281 +472,6 @@ def _reproducible_zip(data: bytes, timestamp: dt.datetime) -> bytes:
             entry.external_attr = 0o644 << 16
             dst.writestr(entry, body)
     return out.getvalue()
-
-
-# --------------------------------------------------------------------------- FHIR R4
-
-FHIR_BASE = "https://sample-clinic.invalid/fhir"
-LOINC_SYSTEM = "http://loinc.org"
-UCUM_SYSTEM = "http://unitsofmeasure.org"
-SNOMED_SYSTEM = "http://snomed.info/sct"
-RXNORM_SYSTEM = "http://www.nlm.nih.gov/research/umls/rxnorm"
-SYNTHETIC_TAG = {
-    "system": "http://terminology.hl7.org/CodeSystem/v3-ActReason",
-    "code": "HTEST",
-    "display": "test health data",
-}
-CONDITIONS = {
-    "SLE": ("55464009", "Systemic lupus erythematosus"),
-    "lupus nephritis": ("68815009", "Systemic lupus erythematosus glomerulonephritis syndrome"),
-    "Rheumatoid arthritis": ("69896004", "Rheumatoid arthritis"),
-    "gout": ("90560007", "Gout"),
-}
-ROUTES = {
-    "oral": ("26643006", "Oral route"),
-    "iv": ("47625008", "Intravenous route"),
-    "sc": ("34206005", "Subcutaneous route"),
-}
-TIMING = {
-    "daily": (1, 1, "d"),
-    "BID": (2, 1, "d"),
-    "weekly": (1, 1, "wk"),
-    "every 2 weeks": (1, 2, "wk"),
-}
-#: Background medicines recorded as statements (reported), the rest as prescriptions.
-STATEMENT_DRUGS = ("hydroxychloroquine", "allopurinol")
-GENES = {"tpmt": ("HGNC:12014", "TPMT"), "nudt15": ("HGNC:23063", "NUDT15")}
-
-
-def uk_offset(when: dt.datetime) -> str:
-    """The UK's UTC offset on that wall-clock time (BST from the last Sunday of March to
-    the last Sunday of October), computed without a time-zone database."""
-
-    def last_sunday(year: int, month: int) -> dt.date:
-        day = dt.date(year, month, 31)
-        return day - dt.timedelta(days=(day.weekday() + 1) % 7)
-
-    start = dt.datetime.combine(last_sunday(when.year, 3), dt.time(1, 0))
-    end = dt.datetime.combine(last_sunday(when.year, 10), dt.time(2, 0))
-    return "+01:00" if start <= when < end else "+00:00"
-
-
-def _ref(kind: str, rid: str) -> dict[str, str]:
-    return {"reference": f"{kind}/{rid}"}
-
-
-def _entry(resource: dict[str, Any]) -> dict[str, Any]:
-    return {"fullUrl": f"{FHIR_BASE}/{resource['resourceType']}/{resource['id']}", "resource": resource}
-
-
-def _quantity(value: float, analyte: str) -> dict[str, Any]:
-    return {"value": _number(value), "unit": UNIT_TEXT[analyte], "system": UCUM_SYSTEM, "code": UCUM[analyte]}
-
-
-def _patient_resources(p: SamplePatient) -> list[dict[str, Any]]:
-    pl = p.plan
-    pid = p.patient_id
-    out: list[dict[str, Any]] = [
-        {
-            "resourceType": "Patient",
-            "id": pid,
-            "meta": {"tag": [SYNTHETIC_TAG]},
-            "identifier": [{"system": "https://sample-clinic.invalid/patient-id", "value": pid}],
-            "gender": "female" if pl.sex == "F" else "male",
-            "birthDate": pl.birth_date.isoformat(),
-        }
-    ]
-    for k, part in enumerate(x.strip() for x in pl.diagnosis.split(";")):
-        key = "lupus nephritis" if "nephritis" in part else part
-        code, display = CONDITIONS[key]
-        out.append(
-            {
-                "resourceType": "Condition",
-                "id": f"{pid}-condition-{k + 1}",
-                "clinicalStatus": {
-                    "coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active"}]
-                },
-                "verificationStatus": {
-                    "coding": [
-                        {"system": "http://terminology.hl7.org/CodeSystem/condition-ver-status", "code": "confirmed"}
-                    ]
-                },
-                "code": {"coding": [{"system": SNOMED_SYSTEM, "code": code, "display": display}], "text": part},
-                "subject": _ref("Patient", pid),
-            }
-        )
-    out.append(
-        {
-            "resourceType": "Observation",
-            "id": f"{pid}-body-weight",
-            "status": "final",
-            "category": [_category("vital-signs", "Vital Signs")],
-            "code": {
-                "coding": [{"system": LOINC_SYSTEM, "code": "29463-7", "display": "Body weight"}],
-                "text": "Weight",
-            },
-            "subject": _ref("Patient", pid),
-            "effectiveDateTime": pl.weight_date.isoformat(),
-            "valueQuantity": {"value": pl.weight_kg, "unit": "kg", "system": UCUM_SYSTEM, "code": "kg"},
-        }
-    )
-    for gene in ("tpmt", "nudt15"):
-        phenotype = getattr(pl, gene)
-        if phenotype == "not tested":
-            continue
-        hgnc, symbol = GENES[gene]
-        out.append(
-            {
-                "resourceType": "Observation",
-                "id": f"{pid}-{gene}-phenotype",
-                "status": "final",
-                "category": [_category("laboratory", "Laboratory")],
-                "code": {
-                    "coding": [
-                        {
-                            "system": LOINC_SYSTEM,
-                            "code": "53040-2",
-                            "display": "Genetic variation's effect on drug metabolism",
-                        }
-                    ],
-                    "text": f"{symbol} phenotype",
-                },
-                "subject": _ref("Patient", pid),
-                "effectiveDateTime": pl.follow_start.isoformat(),
-                "valueCodeableConcept": {"text": f"{phenotype.capitalize()} metabolizer"},
-                "component": [
-                    {
-                        "code": {
-                            "coding": [{"system": LOINC_SYSTEM, "code": "48018-6", "display": "Gene studied [ID]"}]
-                        },
-                        "valueCodeableConcept": {
-                            "coding": [{"system": "http://www.genenames.org/geneId", "code": hgnc, "display": symbol}]
-                        },
-                    }
-                ],
-            }
-        )
-    return out
-
-
-def _category(code: str, display: str) -> dict[str, Any]:
-    return {
-        "coding": [
-            {"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": code, "display": display}
-        ]
-    }
-
-
-def _lab_resources(p: SamplePatient) -> list[dict[str, Any]]:
-    pid, sex = p.patient_id, p.plan.sex
-    out = []
-    for i, draw in enumerate(p.draws):
-        when = draw.when.strftime("%Y-%m-%dT%H:%M:00") + uk_offset(draw.when)
-        for a in model.ANALYTES:
-            v = float(p.results[a][i])
-            lo, hi = reference_range(a, sex)
-            rr: dict[str, Any] = {}
-            if lo is not None:
-                rr["low"] = _quantity(lo, a)
-            if hi is not None:
-                rr["high"] = _quantity(hi, a)
-            obs: dict[str, Any] = {
-                "resourceType": "Observation",
-                "id": f"{pid}-{draw.when:%Y%m%d%H%M}-{a}",
-                "status": "final",
-                "category": [_category("laboratory", "Laboratory")],
-                "code": {
-                    "coding": [{"system": LOINC_SYSTEM, "code": LOINC[a], "display": LOINC_DISPLAY[a]}],
-                    "text": TEST_NAMES[a],
-                },
-                "subject": _ref("Patient", pid),
-                "effectiveDateTime": when,
-                "valueQuantity": _quantity(v, a),
-                "referenceRange": [rr],
-            }
-            flag = reference_flag(a, sex, v)
-            if flag:
-                obs["interpretation"] = [
-                    {
-                        "coding": [
-                            {
-                                "system": "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation",
-                                "code": flag,
-                                "display": "Low" if flag == "L" else "High",
-                            }
-                        ]
-                    }
-                ]
-            out.append(obs)
-    return out
-
-
-def _dosage(d: DoseStep, count: int | None) -> dict[str, Any]:
-    frequency, period, unit = TIMING[d.frequency]
-    repeat: dict[str, Any] = {"boundsPeriod": {"start": d.start.isoformat()}}
-    if d.end is not None:
-        repeat["boundsPeriod"]["end"] = d.end.isoformat()
-    if count is not None:
-        repeat["count"] = count
-    repeat.update({"frequency": frequency, "period": period, "periodUnit": unit})
-    route_code, route_display = ROUTES[d.route]
-    return {
-        "text": f"{d.dose:g} mg {d.frequency} {d.route}",
-        "timing": {"repeat": repeat},
-        "route": {"coding": [{"system": SNOMED_SYSTEM, "code": route_code, "display": route_display}]},
-        "doseAndRate": [
-            {"doseQuantity": {"value": _number(d.dose), "unit": "mg", "system": UCUM_SYSTEM, "code": "mg"}}
-        ],
-    }
-
-
-def _medication_resources(p: SamplePatient) -> list[dict[str, Any]]:
-    pid = p.patient_id
-    out = []
-    info = model.drug_info()
-    steps = sorted(p.plan.doses, key=lambda d: (d.drug, d.start))
-    for k, d in enumerate(steps, start=1):
-        drug = info[d.drug]
-        medication = {
-            "coding": [{"system": RXNORM_SYSTEM, "code": drug.rxnorm[0], "display": d.drug}],
-            "text": drug.label,
-        }
-        count = None
-        if d.frequency == "every 2 weeks" and d.end is not None:
-            count = -(-(d.end - d.start).days // 14)
-        if d.drug in STATEMENT_DRUGS:
-            period = {"start": d.start.isoformat(), **({"end": d.end.isoformat()} if d.end else {})}
-            out.append(
-                {
-                    "resourceType": "MedicationStatement",
-                    "id": f"{pid}-medstatement-{k}",
-                    "status": "active" if d.end is None else "completed",
-                    "medicationCodeableConcept": medication,
-                    "subject": _ref("Patient", pid),
-                    "effectivePeriod": period,
-                    "dosage": [_dosage(d, count)],
-                }
-            )
-        else:
-            out.append(
-                {
-                    "resourceType": "MedicationRequest",
-                    "id": f"{pid}-medrequest-{k}",
-                    "status": "active" if d.end is None else "completed",
-                    "intent": "order",
-                    "medicationCodeableConcept": medication,
-                    "subject": _ref("Patient", pid),
-                    "authoredOn": d.start.isoformat(),
-                    "dosageInstruction": [_dosage(d, count)],
-                }
-            )
-    return out
-
-
-def fhir_bundle(clinic: Clinic) -> dict[str, Any]:
-    """A FHIR R4 Bundle of type "collection" for the FHIR subset of patients."""
-    entries = []
-    for p in clinic.subset(FHIR_STORIES):
-        for resource in (*_patient_resources(p), *_medication_resources(p), *_lab_resources(p)):
-            entries.append(_entry(resource))
-    return {
-        "resourceType": "Bundle",
-        "id": "synthetic-sample-clinic",
-        "meta": {"tag": [SYNTHETIC_TAG]},
-        "type": "collection",
-        "timestamp": f"{clinic.extract_date.isoformat()}T18:00:00+00:00",
-        "entry": entries,
-    }
 
 
 def json_bytes(document: dict[str, Any]) -> bytes:

@@ -939,7 +939,6 @@ def background(rng: np.random.Generator, slot: int, cap_days: int) -> PatientPla
     doses: list[DoseStep] = []
     tpmt = nudt15 = "not tested"
     diagnosis = "Rheumatoid arthritis" if ra else "SLE"
-    nephritis = None
 
     def aza_target() -> float:
         return float(min(150, 25 * np.floor(2.0 * weight / 25)))
@@ -1002,7 +1001,7 @@ def background(rng: np.random.Generator, slot: int, cap_days: int) -> PatientPla
         diagnosis=diagnosis,
         follow_start=f,
         doses=doses,
-        physiology=Physiology(base, thiopurine_sensitivity=float(rng.uniform(0.7, 1.1)), nephritis=nephritis),
+        physiology=Physiology(base, thiopurine_sensitivity=float(rng.uniform(0.7, 1.1))),
         summary=_routine_summary(diagnosis, doses),
         check=_quiet(),
         facts={"kind": kind},

@@ -14,10 +14,11 @@ import pytest
 
 from dashboard.sample import build_clinic
 from dashboard.sample.clinic import SampleError
+from dashboard.sample.fhir import uk_offset
 from dashboard.sample.physiology import ckd_epi_2021, round_half_up
 from dashboard.sample.plan import EXTRACT_DATE, hcq_daily_dose, monday_before
 from dashboard.sample.schedule import interval_after, monitoring_changes
-from dashboard.sample.shapes import labs_frame, uk_offset, workbook_bytes, workbook_frames
+from dashboard.sample.shapes import labs_frame, workbook_bytes, workbook_frames
 from dashboard.sample.stories import STORIES
 
 PACKAGE = Path(__file__).resolve().parents[2] / "dashboard" / "sample"
