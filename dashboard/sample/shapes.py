@@ -81,20 +81,8 @@ LOINC_DISPLAY: dict[str, str] = {
     "egfr": "Glomerular filtration rate/1.73 sq M.predicted [Volume Rate/Area] in Serum, Plasma or Blood by Creatinine-based formula (CKD-EPI 2021)",
 }
 
-UNIT_TEXT: dict[str, str] = {
-    "wbc": "10^9/L",
-    "neutrophils": "10^9/L",
-    "lymphocytes": "10^9/L",
-    "eosinophils": "10^9/L",
-    "hemoglobin": "g/L",
-    "platelets": "10^9/L",
-    "mcv": "fL",
-    "alt": "U/L",
-    "ast": "U/L",
-    "albumin": "g/L",
-    "creatinine": "umol/L",
-    "egfr": "mL/min/1.73m2",
-}
+#: Units as the long export writes them: the model's canonical spellings.
+UNIT_TEXT: dict[str, str] = model.CANONICAL_UNITS
 
 UCUM: dict[str, str] = {
     "wbc": "10*9/L",
