@@ -64,7 +64,7 @@ ATTRIBUTE_TYPES: tuple[str, ...] = (
 #: Attributes of type "grade" whose key starts with this prefix are side-effect grades.
 SIDE_EFFECT_PREFIX = "se_"
 #: Role tags that mean a drug has a place in lupus nephritis treatment.
-RENAL_ROLES: frozenset[str] = frozenset({"induction", "maintenance", "add-on", "refractory"})
+RENAL_ROLES: frozenset[str] = frozenset({"background", "induction", "maintenance", "add-on", "refractory"})
 #: Pregnancy categories the "pregnancy-compatible" filter accepts.
 PREGNANCY_COMPATIBLE: frozenset[str] = frozenset({"compatible", "compatible with limits"})
 
@@ -422,9 +422,9 @@ def dosing_rules() -> dict[str, Any]:
 
 
 def format_refs(ids: tuple[str, ...] | list[str]) -> str:
-    """Short, human-readable list of citations (first author/body and year)."""
-    refs = references()
-    return "; ".join(refs[i].citation.split(".")[0] if i in refs else i for i in ids)
+    """Reference ids as a bracketed list ("[cpic2018, fda_imuran]"); full citations are
+    listed with :func:`references` wherever the ids are shown."""
+    return "[" + ", ".join(ids) + "]" if ids else ""
 
 
 # --------------------------------------------------------------------------- validation
