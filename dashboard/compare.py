@@ -212,6 +212,7 @@ def burden_points(entry_ids: Sequence[str] | None = None) -> pd.DataFrame:
         {
             "id": [e.id for e in entries],
             "label": [e.label for e in entries],
+            "short": [e.short for e in entries],
             "tier": [e.potency for e in entries],
             "tier_label": [sc.tier_label(e.potency) for e in entries],
             "burden": [e.burden for e in entries],
@@ -299,16 +300,14 @@ def steroid_frame(dose_mg: float | None = None, from_id: str = "prednisone") -> 
     rows = []
     for s in table.steroids.values():
         mark = STATUS_MARKS.get(s.status, "")
-        row = {
-            "Glucocorticoid": s.label,
-            f"Equivalent to {table.steroids[table.reference_drug].label.lower()} 5 mg (mg)": s.equivalent_mg,
-            "Relative potency (hydrocortisone = 1)": s.relative_potency,
-            "Duration": s.duration,
-        }
+        row: dict[str, object] = {"Glucocorticoid": s.label}
         if dose_mg is not None:
             row[f"Equivalent of {dose_mg:g} mg {table.steroids[from_id].label.lower()} (mg)"] = round(
                 convert_steroid(dose_mg, from_id, s.id), 2
             )
+        row[f"Equivalent to {table.steroids[table.reference_drug].label.lower()} 5 mg (mg)"] = s.equivalent_mg
+        row["Relative potency (hydrocortisone = 1)"] = s.relative_potency
+        row["Duration"] = s.duration
         row["Evidence"] = s.status + (f" {mark}" if mark else "")
         row["Sources"] = ", ".join(s.refs)
         row["Note"] = s.note

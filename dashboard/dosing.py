@@ -757,6 +757,13 @@ def patient_context(
 # --------------------------------------------------------------------------- display
 
 
+def within(value: float | None, low: float, high: float) -> float | None:
+    """``value`` if it lies in ``[low, high]`` (a usable widget default), else None."""
+    if value is None or math.isnan(value) or not low <= value <= high:
+        return None
+    return float(value)
+
+
 def warnings_frame(result: DoseResult) -> pd.DataFrame:
     """The warnings, most severe first, with their sources as text."""
     ordered = sorted(result.warnings, key=lambda w: -SEVERITIES.index(w.severity))

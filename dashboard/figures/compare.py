@@ -52,6 +52,32 @@ def _jitter(points: pd.DataFrame) -> list[float]:
     return x
 
 
+def _label_positions(points: pd.DataFrame, x: list[float]) -> list[str]:
+    """Labels alternate right/left up a tier (so vertical neighbours do not collide); a point
+    pushed sideways by the jitter keeps its label on the side it was pushed to."""
+    frame = points.reset_index(drop=True)
+    positions = [""] * len(frame)
+    for _, group in frame.groupby("tier"):
+        for rank, i in enumerate(group.sort_values(["burden", "short"]).index):
+            offset = x[i] - float(frame.loc[i, "tier"])
+            if abs(offset) > 1e-9:
+                positions[i] = "middle right" if offset > 0 else "middle left"
+            else:
+                positions[i] = "middle right" if rank % 2 == 0 else "middle left"
+    return positions
+
+
+def _wrap(text: str, width: int = 13) -> str:
+    """Break a tick label into short lines (plotly tick text takes <br>)."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return "<br>".join(lines)
+
+
 def potency_burden_scatter(points: pd.DataFrame) -> go.Figure:
     """Potency tier (x) against total side-effect burden (y), one labelled marker per drug.
 
@@ -60,6 +86,7 @@ def potency_burden_scatter(points: pd.DataFrame) -> go.Figure:
     """
     sc = knowledge.scales()
     x = _jitter(points)
+    positions = _label_positions(points, x)
     fig = go.Figure()
     for category, (colour, symbol) in PREGNANCY_STYLE.items():
         idx = [i for i, p in enumerate(points["pregnancy"]) if p == category]
@@ -72,13 +99,15 @@ def potency_burden_scatter(points: pd.DataFrame) -> go.Figure:
                 y=sub["burden"].tolist(),
                 mode="markers+text",
                 name=f"Pregnancy: {sc.compatibility[category][0]}",
-                text=sub["label"].tolist(),
-                textposition="top center",
+                text=sub["short"].tolist(),
+                textposition=[positions[i] for i in idx],
                 marker={"color": colour, "symbol": symbol, "size": 13, "line": {"color": "#000000", "width": 1}},
-                customdata=list(zip(sub["tier_label"], sub["pregnancy_label"], sub["sources"], strict=True)),
+                customdata=list(
+                    zip(sub["label"], sub["tier_label"], sub["pregnancy_label"], sub["sources"], strict=True)
+                ),
                 hovertemplate=(
-                    "<b>%{text}</b><br>Potency tier: %{customdata[0]}<br>Side-effect burden: %{y} of 27"
-                    "<br>Pregnancy: %{customdata[1]}<br>Sources: %{customdata[2]}<extra></extra>"
+                    "<b>%{customdata[0]}</b><br>Potency tier: %{customdata[1]}<br>Side-effect burden: %{y} of 27"
+                    "<br>Pregnancy: %{customdata[2]}<br>Sources: %{customdata[3]}<extra></extra>"
                 ),
             )
         )
@@ -88,13 +117,14 @@ def potency_burden_scatter(points: pd.DataFrame) -> go.Figure:
             "title": {"text": "Potency tier (ordinal ladder, not a measured potency)"},
             "tickmode": "array",
             "tickvals": [t.value for t in sc.tiers],
-            "ticktext": [f"{t.value} {t.label}" for t in sc.tiers],
+            "ticktext": [f"<b>{t.value}</b><br>{_wrap(t.label)}" for t in sc.tiers],
+            "tickangle": 0,
             "range": [-0.6, max(t.value for t in sc.tiers) + 0.6],
         },
         yaxis={"title": {"text": "Side-effect burden (sum of nine 0-3 grades)"}, "rangemode": "tozero"},
         legend={"title": {"text": "Marker = pregnancy category"}},
-        height=560,
-        margin={"t": 60},
+        height=600,
+        margin={"t": 60, "b": 120},
     )
     return fig
 
@@ -134,9 +164,9 @@ def side_effect_heatmap(grades: pd.DataFrame, sources: pd.DataFrame) -> go.Figur
     )
     fig.update_layout(
         title={"text": "Side-effect burden by category (0 none - 3 high)"},
-        yaxis={"autorange": "reversed"},
-        xaxis={"side": "top"},
-        height=max(320, 42 * len(grades) + 140),
-        margin={"t": 110},
+        yaxis={"autorange": "reversed", "automargin": True},
+        xaxis={"side": "top", "tickangle": -30, "automargin": True},
+        height=max(320, 42 * len(grades) + 160),
+        margin={"t": 140, "l": 220},
     )
     return fig

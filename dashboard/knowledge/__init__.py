@@ -16,7 +16,8 @@ Layout
 ``drugs/<slug>.toml``
     One entry per drug or regimen: ``id`` (the generic id from ``vocab/drugs.toml``,
     or ``"cyclophosphamide (NIH)"``-style ids for the two cyclophosphamide regimens),
-    ``drug`` (the generic id in ``vocab/drugs.toml``), ``label``, optional ``regimen``
+    ``drug`` (the generic id in ``vocab/drugs.toml``), ``label``, ``short`` (chart
+    label such as "AZA"), optional ``regimen``
     and ``also_covers`` (other generic ids the entry stands for, e.g. mycophenolic
     acid under mycophenolate mofetil), and ``[facts.<attribute>]`` tables with
     ``value``, ``refs`` (reference ids), ``status`` and an optional ``note``.
@@ -152,6 +153,7 @@ class DrugEntry:
     drug: str
     label: str
     facts: dict[str, Fact]
+    short: str = ""
     regimen: str = ""
     also_covers: tuple[str, ...] = ()
     version: int = 1
@@ -336,6 +338,7 @@ def drugs() -> dict[str, DrugEntry]:
             id=data["id"],
             drug=data["drug"],
             label=data["label"],
+            short=data.get("short", ""),
             facts={k: _fact(v) for k, v in data.get("facts", {}).items()},
             regimen=data.get("regimen", ""),
             also_covers=tuple(data.get("also_covers", ())),
@@ -536,8 +539,9 @@ def validate() -> list[str]:
         for other in data.get("also_covers", []):
             if other not in vocab:
                 p.add(where, f"'also_covers' id {other!r} is not in vocab/drugs.toml")
-        if not str(data.get("label", "")).strip():
-            p.add(where, "missing 'label'")
+        for name_key in ("label", "short"):
+            if not str(data.get(name_key, "")).strip():
+                p.add(where, f"missing {name_key!r}")
         facts = data.get("facts", {})
         for key in keys:
             if key not in facts:
