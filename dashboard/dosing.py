@@ -310,18 +310,10 @@ def azathioprine_dose(
         )
     else:
         reasoning.append(f"Rounded to {_fmt(step)} mg tablets: {_fmt(suggested)} mg/day ({how}).")
-    monitoring = _rules("monitoring", "standard")
-    refs += monitoring["refs"]
+    refs += _rules("monitoring", "standard")["refs"]
     if allopurinol or block is not None:
-        warnings.append(
-            DoseWarning(
-                "caution",
-                "Close FBC monitoring: every 2 weeks until the dose has been stable for 6 weeks, then monthly for 3 "
-                "months, then at least every 12 weeks (consider weekly FBCs for the first month with allopurinol).",
-                tuple(monitoring["refs"]),
-                monitoring["status"],
-            )
-        )
+        warnings.append(_warn("caution", aza["close_monitoring"]))
+        refs += aza["close_monitoring"]["refs"]
     return DoseResult(
         drug="azathioprine",
         unit="mg/day",
@@ -610,7 +602,7 @@ def hydroxychloroquine_dose(weight_kg: float, *, egfr: float | None = None) -> D
             f"Highest schedule of {_fmt(tablet)} mg tablets within it: {best.label} = {_fmt(best.weekly_mg)} mg/week "
             f"(average {_fmt(round(best.mean_daily_mg, 1))} mg/day, {best.mean_daily_mg / weight_kg:.2f} mg/kg/day)."
         )
-        suggested: float | None = best.mean_daily_mg
+        suggested: float | None = round(best.mean_daily_mg, 1)
         schedule = best.label
     else:
         suggested, schedule = None, ""

@@ -16,7 +16,7 @@ def show_result(result: dosing.DoseResult, key: str) -> None:
     elif result.suggested_dose is not None:
         low, high = result.adjusted_range or (0, 0)
         st.metric("Suggested dose", f"{result.suggested_dose:g} {result.unit}", help="Decision support only.")
-        st.caption(f"Range {low:.4g}-{high:.4g} {result.unit}. {result.schedule}")
+        st.caption(f"Range {low:.4g}-{high:.4g} {result.unit}; {result.schedule}.")
     st.markdown("**How this was worked out**")
     st.markdown("\n".join(f"{i}. {line}" for i, line in enumerate(result.reasoning, 1)))
     for w in sorted(result.warnings, key=lambda w: -dosing.SEVERITIES.index(w.severity)):
