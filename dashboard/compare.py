@@ -256,7 +256,7 @@ def ladder_frame() -> pd.DataFrame:
             "Tier": [t.value for t in sc.tiers],
             "Step": [t.label for t in sc.tiers],
             "Meaning": [t.meaning for t in sc.tiers],
-            "Drugs": [", ".join(members[t.value]) for t in sc.tiers],
+            "Drugs": ["; ".join(members[t.value]) for t in sc.tiers],
         }
     )
 

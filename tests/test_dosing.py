@@ -285,7 +285,9 @@ def _labs() -> pd.DataFrame:
     rows = pd.DataFrame(
         {
             "patient_id": ["P1", "P1", "P1", "P1"],
-            "collected_at": pd.to_datetime(["2025-01-10 08:00", "2025-05-20 09:30", "2025-08-01 08:00", "2025-05-21 08:00"]),
+            "collected_at": pd.to_datetime(
+                ["2025-01-10 08:00", "2025-05-20 09:30", "2025-08-01 08:00", "2025-05-21 08:00"]
+            ),
             "analyte": ["egfr", "egfr", "egfr", "creatinine"],
             "value": [80.0, 55.0, 40.0, 120.0],
             "unit": ["mL/min/1.73m2"] * 3 + ["umol/L"],
