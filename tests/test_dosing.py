@@ -191,7 +191,7 @@ def test_mycophenolate_warnings():
     assert "Proton pump" in _messages(dosing.mycophenolate_dose("induction", "MMF", ppi=True))
     assert "Proton pump" not in _messages(dosing.mycophenolate_dose("induction", "MPA", ppi=True))
     renal = [w for w in dosing.mycophenolate_dose("maintenance", "MMF", egfr=20).warnings if "eGFR 20" in w.message]
-    assert renal and renal[0].status == "unconfirmed"
+    assert renal and renal[0].status == "secondary source" and "1 g twice daily" in renal[0].message
     with pytest.raises(ValueError):
         dosing.mycophenolate_dose("bridging")
 
