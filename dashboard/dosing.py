@@ -329,6 +329,35 @@ def azathioprine_dose(
     )
 
 
+def current_dose_check(result: DoseResult, current_mg: float | None) -> DoseWarning | None:
+    """Compare a patient's current dose with the calculated range (same unit as the result)."""
+    if current_mg is None or math.isnan(current_mg) or (result.adjusted_range is None and not result.avoid):
+        return None
+    refs = _refs(*(a.refs for a in result.adjustments)) or result.refs[:2]
+    if result.avoid:
+        return DoseWarning(
+            "contraindicated",
+            f"Current dose {_fmt(current_mg)} {result.unit}, but the calculation advises avoiding the drug.",
+            refs,
+        )
+    low, high = result.adjusted_range
+    if current_mg > high + 1e-9:
+        return DoseWarning(
+            "high",
+            f"Current dose {_fmt(current_mg)} {result.unit} is above the calculated range "
+            f"({_fmt(low)}-{_fmt(high)} {result.unit}).",
+            refs,
+        )
+    if current_mg < low - 1e-9:
+        return DoseWarning(
+            "info",
+            f"Current dose {_fmt(current_mg)} {result.unit} is below the calculated range "
+            f"({_fmt(low)}-{_fmt(high)} {result.unit}).",
+            refs,
+        )
+    return DoseWarning("info", f"Current dose {_fmt(current_mg)} {result.unit} is within the calculated range.", refs)
+
+
 def monitoring_schedule(start: dt.date, horizon_weeks: int = 60) -> list[MonitoringVisit]:
     """Blood-test dates after starting a csDMARD at a stable dose (BSR 2017 via SPS)."""
     rules = _rules("monitoring", "standard")

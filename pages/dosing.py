@@ -9,8 +9,11 @@ SHOW = {"contraindicated": st.error, "high": st.error, "caution": st.warning, "i
 PHENOTYPES = ["normal", "intermediate", "possible intermediate", "poor", "unknown"]
 
 
-def show_result(result: dosing.DoseResult, key: str) -> None:
+def show_result(result: dosing.DoseResult, key: str, current: float | None = None) -> None:
     """Suggested dose, how it was reached, warnings by severity and the references."""
+    check = dosing.current_dose_check(result, current)
+    if check is not None:
+        SHOW[check.severity](f"**{check.message}** {knowledge.format_refs(check.refs)}")
     if result.avoid:
         st.error("Avoid: no dose is suggested.", icon=":material/block:")
     elif result.suggested_dose is not None:
@@ -60,8 +63,6 @@ with tabs[0]:
     febuxostat = b.checkbox("On febuxostat", bool(ctx and ctx.on("febuxostat")), key=f"aza_febux_{k}")
     egfr = c.number_input("eGFR (mL/min/1.73m²)", 0.0, 200.0, egfr_default, key=f"aza_egfr_{k}")
     target = st.slider("Target before adjustments (mg/kg/day)", 0.5, 3.0, (2.0, 2.5), 0.25, key=f"aza_target_{k}")
-    if ctx and ctx.mg_per_day("azathioprine"):
-        st.caption(f"Current azathioprine: {ctx.mg_per_day('azathioprine'):g} mg/day.")
     if weight is None:
         st.info("Enter the body weight to calculate a dose.", icon=":material/scale:")
     else:
@@ -70,6 +71,7 @@ with tabs[0]:
                 weight, tpmt, nudt15, allopurinol=allopurinol, febuxostat=febuxostat, egfr=egfr, target_mg_per_kg=target
             ),
             "aza",
+            ctx.mg_per_day("azathioprine") if ctx else None,
         )
         st.subheader("Monitoring after the start")
         start = st.date_input("Start date", ui.as_of(), key=f"aza_start_{k}")
@@ -114,10 +116,12 @@ with tabs[3]:
 
 with tabs[4]:
     hcq_weight = st.number_input("Real body weight (kg)", 20.0, 250.0, weight_default, 0.5, key=f"hcq_weight_{k}")
-    if ctx and ctx.mg_per_day("hydroxychloroquine"):
-        st.caption(f"Current hydroxychloroquine: {ctx.mg_per_day('hydroxychloroquine'):g} mg/day.")
     if hcq_weight is None:
         st.info("Enter the body weight to calculate a dose.", icon=":material/scale:")
     else:
-        show_result(dosing.hydroxychloroquine_dose(hcq_weight, egfr=egfr), "hcq")
+        show_result(
+            dosing.hydroxychloroquine_dose(hcq_weight, egfr=egfr),
+            "hcq",
+            ctx.mg_per_day("hydroxychloroquine") if ctx else None,
+        )
         ui.show_table(dosing.hcq_schedule_frame(hcq_weight), key="hcq_schedules")

@@ -117,6 +117,18 @@ def test_round_to_step(low, high, expected):
     assert dosing.round_to_step(low, high, 25)[0] == expected
 
 
+def test_current_dose_against_the_calculated_range():
+    r = dosing.azathioprine_dose(70, "intermediate", "normal", allopurinol=True)
+    above = dosing.current_dose_check(r, 100)
+    assert above.severity == "high" and "above the calculated range (10.5-46.2 mg/day)" in above.message
+    assert {"cpic2018", "ddinter_aza_allo"} <= set(above.refs)
+    assert dosing.current_dose_check(r, 25).message.endswith("within the calculated range.")
+    assert "below" in dosing.current_dose_check(r, 5).message
+    assert dosing.current_dose_check(r, None) is None
+    poor = dosing.azathioprine_dose(70, "poor", "normal")
+    assert dosing.current_dose_check(poor, 50).severity == "contraindicated"
+
+
 def test_monitoring_schedule_after_start():
     start = dt.date(2026, 1, 5)
     visits = dosing.monitoring_schedule(start)

@@ -119,6 +119,6 @@ def test_prefill_from_the_selected_patient():
     assert at.number_input(key="hcq_weight_P1").value == 70.0
     assert at.metric[0].value == "25 mg/day"
     assert "eGFR 55" in _texts(at.warning)
-    assert "Current azathioprine: 100 mg/day." in _texts(at.caption)
+    assert "Current dose 100 mg/day is above the calculated range (10.5-46.2 mg/day)." in _texts(at.error)
     current = next(d.value for d in at.dataframe if "Since" in d.value.columns)
     assert sorted(current["Drug"]) == ["Allopurinol", "Azathioprine", "Methotrexate"]
