@@ -52,12 +52,13 @@ def value_text(attr: Attribute, value: Any) -> str:
     return str(value)
 
 
-def _cell(attr: Attribute, fact: Fact, numbers: dict[str, int]) -> str:
+def _cell(attr: Attribute, fact: Fact, numbers: dict[str, int], with_note: bool = False) -> str:
     for r in fact.refs:
         numbers.setdefault(r, len(numbers) + 1)
     marks = ", ".join(str(numbers[r]) for r in fact.refs)
     mark = STATUS_MARKS.get(fact.status, "")
-    return f"{value_text(attr, fact.value)} [{marks}]{(' ' + mark) if mark else ''}"
+    text = f"{value_text(attr, fact.value)} [{marks}]{(' ' + mark) if mark else ''}"
+    return f"{text} — {fact.note}" if with_note and fact.note else text
 
 
 def _comparable(value: Any) -> Any:
@@ -92,12 +93,13 @@ class SideBySide:
     differing: tuple[str, ...]
 
 
-def side_by_side(entry_ids: Sequence[str]) -> SideBySide:
+def side_by_side(entry_ids: Sequence[str], with_notes: bool = False) -> SideBySide:
     """Compare the chosen entries attribute by attribute.
 
     ``table`` has columns Group, Attribute, one per drug (its label) and Differs
-    ("≠ differs" when the values are not all equal).  ``details`` lists every cell with
-    its evidence status, note and reference ids.
+    ("≠ differs" when the values are not all equal); with ``with_notes`` each cell also
+    carries its note (e.g. the washout before conception).  ``details`` lists every cell
+    with its evidence status, note and reference ids.
     """
     entries = [knowledge.drugs()[i] for i in entry_ids]
     if not entries:
@@ -110,7 +112,7 @@ def side_by_side(entry_ids: Sequence[str]) -> SideBySide:
         differs = len({_comparable(f.value) for f in facts}) > 1
         row = {"Group": attr.group, "Attribute": attr.label}
         for e, f in zip(entries, facts, strict=True):
-            row[e.label] = _cell(attr, f, numbers)
+            row[e.label] = _cell(attr, f, numbers, with_notes)
             details.append(
                 {
                     "Drug": e.label,

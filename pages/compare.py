@@ -42,7 +42,8 @@ chosen = st.multiselect(
 if len(chosen) < 2:
     st.info("Choose at least two drugs to compare.", icon=":material/compare_arrows:")
 else:
-    sbs = compare.side_by_side(chosen)
+    notes = st.toggle("Show the notes in the table (washout times, caveats, corrections)", key="compare_notes")
+    sbs = compare.side_by_side(chosen, with_notes=notes)
     st.caption(
         f"{len(sbs.differing)} of {len(sbs.table)} attributes differ: those rows are shaded and marked "
         f"'{compare.DIFFERS}'. † = secondary source only, ‡ = unconfirmed."

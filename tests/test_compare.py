@@ -42,6 +42,15 @@ def test_side_by_side_marks_differences_and_evidence():
     assert rows.loc["Dose in mg/kg (where used)", "Azathioprine"].endswith("†")
 
 
+def test_notes_can_be_shown_in_the_cells():
+    plain = compare.side_by_side(TRIO).table.set_index("Attribute")
+    noted = compare.side_by_side(TRIO, with_notes=True).table.set_index("Attribute")
+    mmf = "Mycophenolate (MMF / MPA)"
+    assert "6 weeks" not in plain.loc["Pregnancy", mmf]
+    assert noted.loc["Pregnancy", mmf].startswith(plain.loc["Pregnancy", mmf] + " — ")
+    assert "at least 6 weeks before conception" in noted.loc["Pregnancy", mmf]
+
+
 def test_single_drug_has_no_differences():
     sbs = compare.side_by_side(["azathioprine"])
     assert set(sbs.table["Differs"]) == {""} and sbs.differing == ()

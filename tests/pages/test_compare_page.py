@@ -53,6 +53,8 @@ def test_default_comparison_without_a_panel():
     assert heatmap["data"][0]["type"] == "heatmap"
     ladder = _frame(at, "Step")
     assert len(ladder) == len(knowledge.scales().tiers)
+    at.toggle(key="compare_notes").set_value(True).run()
+    assert "at least 6 weeks before conception" in at.table[0].value.loc["Pregnancy", labels[1]]
 
 
 def test_selection_filters_and_steroid_converter():
