@@ -30,7 +30,7 @@ patient = st.session_state.get(ui.PATIENT)
 current: list[str] = []
 if ds is not None and patient:
     current = dosing.current_doses(ds.doses, patient, ui.as_of())["drug"].tolist()
-    st.caption(f"Preselected from the current drugs of patient {patient} (if two or more are in the knowledge base).")
+    st.caption("Preselected from the selected patient's current drugs (when two or more are in the knowledge base).")
 chosen = st.multiselect(
     "Drugs to compare (2 to 4)",
     list(entries),

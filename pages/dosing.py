@@ -40,7 +40,7 @@ if ds is not None and not ds.is_empty:
         egfr = f"{ctx.egfr.value:g} ({ctx.egfr.collected_at:%d %b %Y})" if ctx.egfr else "none"
         weight = f"{ctx.weight_kg:g} kg" if ctx.weight_kg else "unknown"
         st.caption(
-            f"Prefilled for {pid} as of {ui.as_of():%d %b %Y}: weight {weight}, TPMT {ctx.tpmt}, "
+            f"Prefilled for the selected patient as of {ui.as_of():%d %b %Y}: weight {weight}, TPMT {ctx.tpmt}, "
             f"NUDT15 {ctx.nudt15}, latest eGFR {egfr}. Change any value below."
         )
         with st.expander(f"Current doses ({len(ctx.current)})"):
