@@ -37,9 +37,13 @@ UPLOADER = "upload_files"
 
 SI, US = "SI", "US"
 
+#: Set by the router on every run; a page run without it bypassed the router.
+_ROUTED = "_routed_through_app"
+
 
 def init_state() -> None:
     """Set the defaults of the shared state (called by the router on every run)."""
+    st.session_state[_ROUTED] = True
     st.session_state.setdefault(DATASET, None)
     st.session_state.setdefault(PATIENT, None)
     st.session_state.setdefault(AS_OF, dt.date.today())
@@ -47,6 +51,23 @@ def init_state() -> None:
     st.session_state.setdefault(PROFILE, None)
     st.session_state.setdefault(DATE_ORDER, None)
     st.session_state.setdefault(MAPPING, {})
+
+
+def page_guard() -> None:
+    """Send a page that was started without the router back through it.
+
+    On a fresh server, a first request for a page URL (e.g. a bookmark to /compare)
+    can make Streamlit run ``pages/compare.py`` directly in its legacy multipage mode,
+    skipping the router: no shared state, no sidebar, no login check.  Every page calls
+    this first; it switches the legacy mode off and reruns, and the rerun goes through
+    ``streamlit_app.py`` to the same page.
+    """
+    if st.session_state.get(_ROUTED):
+        return
+    from streamlit.runtime.pages_manager import PagesManager
+
+    PagesManager.uses_pages_directory = False
+    st.rerun()
 
 
 def get_dataset() -> Dataset | None:
