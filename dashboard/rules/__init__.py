@@ -1,0 +1,1 @@
+"""Clinical rules (contracts documented below once stable)."""
