@@ -64,6 +64,16 @@ def _one_dose(drug: int, dose: float, unit: str, freq: str, mg_day: float, weigh
     return f"{name} {dose:g} {unit} {freq}"
 
 
+def _join_per_epoch(epoch: np.ndarray, text: np.ndarray, n: int, sep: str) -> np.ndarray:
+    """Per epoch 0..n-1: its texts joined by ``sep``, in row order ("" when none)."""
+    out = np.full(n, "", dtype=object)
+    if len(epoch):
+        t = pa.table({"e": pa.array(epoch, pa.int64()), "p": pa.array(text, pa.string())})
+        g = t.group_by("e", use_threads=False).aggregate([("p", "list")])
+        out[g.column("e").to_numpy()] = pc.binary_join(g.column("p_list"), sep).to_pylist()
+    return out
+
+
 def dose_context(inp: Inputs, pid: np.ndarray, t: np.ndarray) -> dict[str, np.ndarray]:
     """Context columns for results at (pid, t) (see the module docstring)."""
     n = len(pid)
@@ -99,14 +109,8 @@ def dose_context(inp: Inputs, pid: np.ndarray, t: np.ndarray) -> dict[str, np.nd
     live = (d.start[pr] <= bt[used][pe]) & (d.end[pr] > bt[used][pe])
     pe, pr = pe[live], pr[live]
 
-    text = pa.table({"e": pa.array(pe, pa.int64()), "p": pa.array(dose_text(inp)[pr], pa.string())})
-    joined = text.group_by("e", use_threads=False).aggregate([("p", "list")])
-    per_epoch = np.full(len(used), "", dtype=object)
-    per_epoch[joined.column("e").to_numpy()] = pc.binary_join(joined.column("p_list"), "; ").to_pylist()
-    names = pa.table({"e": pa.array(pe, pa.int64()), "p": pa.array(np.asarray(DRUGS, dtype=object)[d.drug[pr]])})
-    joined = names.group_by("e", use_threads=False).aggregate([("p", "list")])
-    drugs_epoch = np.full(len(used), "", dtype=object)
-    drugs_epoch[joined.column("e").to_numpy()] = pc.binary_join(joined.column("p_list"), ";").to_pylist()
+    per_epoch = _join_per_epoch(pe, dose_text(inp)[pr], len(used), "; ")
+    drugs_epoch = _join_per_epoch(pe, np.asarray(DRUGS, dtype=object)[d.drug[pr]], len(used), ";")
     steroid = np.zeros(len(used), dtype=bool)
     steroid[pe[_TRACKED[d.drug[pr]] == "glucocorticoid"]] = True
 

@@ -254,7 +254,7 @@ def _phase_due(inp: Inputs, rows, spec, c, tests, now) -> dict[str, np.ndarray]:
     fortnightly = spec["after_increase_every_days"]
     increased = last_inc > course_start
     since_inc = (np.maximum(ref, last_inc) - last_inc) // DAY
-    recent = increased & (since_inc < spec["after_increase_stable_days"])
+    recent = increased & has_test & (last_test >= last_inc) & (since_inc < spec["after_increase_stable_days"])
     interval = np.where(recent, np.minimum(interval, fortnightly), interval)
     next_due = np.where(has_test, last_test + interval * DAY, course_start + spec["phases"][0]["every_days"] * DAY)
     untested = increased & (~has_test | (last_inc > last_test))
@@ -285,7 +285,7 @@ def _pulse_due(inp: Inputs, rows, spec, tests, now) -> dict[str, np.ndarray]:
     has_pulse = last_pulse != NEVER
     window_start, window_end = last_pulse + lo, last_pulse + hi
     # a test in the window, or any test since it opened, satisfies the nadir check
-    nadir_due = has_pulse & (last_test < window_start)
+    nadir_due = has_pulse & ((last_test == NEVER) | (last_test < window_start))
     next_due = np.where(nadir_due, window_start, next_pulse)
     due_by = np.where(nadir_due, window_end, next_pulse)  # overdue after the window closes
     next_due = np.where(has_pulse, next_due, d.start[rows])
