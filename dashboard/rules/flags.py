@@ -156,7 +156,7 @@ def evaluate(inp: Inputs, profile: Profile, grades: ctcae.Grades, base: bl.Basel
 
     idx = np.concatenate([h.idx for h in hits])
     rule = np.concatenate([np.full(len(h), rule_index[h.rule], dtype=np.int64) for h in hits])
-    order = np.argsort(labs.pos[idx] * len(rules) + rule, kind="stable")
+    order = np.argsort(labs.position(idx) * len(rules) + rule, kind="stable")
     idx, rule = idx[order], rule[order]
     kind = rule_kind[rule]
     take = pa.array(order)
@@ -207,8 +207,8 @@ def evaluate(inp: Inputs, profile: Profile, grades: ctcae.Grades, base: bl.Basel
         "collected_at": _ts(t),
         "analyte": pa.array(list(model.ANALYTES), pa.string()).take(pa.array(ana)),
         "value": pa.array(labs.value[idx]),
-        "unit": table.column("unit").take(rows).combine_chunks(),
-        "comparator": table.column("comparator").take(rows).combine_chunks(),
+        "unit": _UNIT_TEXT.take(pa.array(ana)),
+        "comparator": _CMP_TEXT.take(pa.array(labs.cmp[idx] + 1)),
         "source_value": table.column("source_value").take(rows).combine_chunks(),
         "source_unit": table.column("source_unit").take(rows).combine_chunks(),
         "ctcae_grade": pa.array(g, pa.int8(), mask=g < 0),
@@ -239,6 +239,8 @@ def evaluate(inp: Inputs, profile: Profile, grades: ctcae.Grades, base: bl.Basel
 
 
 _SEVERITY_TEXT = pa.array(["", *SEVERITIES], pa.string())
+_UNIT_TEXT = pa.array([model.CANONICAL_UNITS[a] for a in model.ANALYTES], pa.string())
+_CMP_TEXT = pa.array(["<", "", ">"], pa.string())
 _STATUS_TEXT = pa.array(["closed", "open"], pa.string())
 
 

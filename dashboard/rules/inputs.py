@@ -37,8 +37,8 @@ _EPOCH = dt.datetime(1970, 1, 1)
 class Labs:
     """Lab results in (analyte, patient, time) order."""
 
-    pid: np.ndarray  # int64 patient code
-    analyte: np.ndarray  # int64 index into model.ANALYTES
+    pid: np.ndarray  # int32 patient code
+    analyte: np.ndarray  # int8 index into model.ANALYTES
     t: np.ndarray  # int64 seconds
     value: np.ndarray  # float64, canonical unit (a censored result: its bound)
     cmp: np.ndarray  # int8: -1 "<", +1 ">", 0 exact
@@ -46,12 +46,16 @@ class Labs:
     ref_high: np.ndarray
     hb_mmol: np.ndarray  # bool: haemoglobin reported in mmol/L
     row: np.ndarray  # int64 row in the labs table given to prepare()
-    pos: np.ndarray  # int64 rank in (patient, time, analyte name) order, for listing flags
+    pos: np.ndarray | None  # rank in (patient, time, analyte name) order; None = same as ``row``
     table: pa.Table  # the labs table given to prepare() (text columns by ``row``)
     bounds: dict[str, tuple[int, int]]  # analyte -> [start, stop) slice
 
     def __len__(self) -> int:
         return len(self.t)
+
+    def position(self, idx: np.ndarray) -> np.ndarray:
+        """Rank of rows ``idx`` in (patient, time, analyte name) order, for listing flags."""
+        return (self.row if self.pos is None else self.pos)[idx].astype(np.int64)
 
     def slice(self, analyte: str) -> slice:
         lo, hi = self.bounds.get(analyte, (0, 0))
@@ -253,42 +257,46 @@ def _codes_sorted_input(col: pa.ChunkedArray, ids: pa.Array) -> np.ndarray:
     """Patient codes via the column's dictionary (fast for a million rows)."""
     enc = col.combine_chunks().dictionary_encode() if isinstance(col, pa.ChunkedArray) else col.dictionary_encode()
     mapping = pc.index_in(enc.dictionary, value_set=ids).fill_null(-1).to_numpy(zero_copy_only=False)
-    return mapping.astype(np.int64)[enc.indices.to_numpy(zero_copy_only=False)]
+    return mapping.astype(np.int32)[enc.indices.to_numpy(zero_copy_only=False)]
 
 
-def _float_column(col: pa.ChunkedArray, rows: np.ndarray, all_rows: bool) -> np.ndarray:
+def _float_column(col: pa.ChunkedArray, rows: np.ndarray) -> np.ndarray:
+    """A float column in ``rows`` order; an all-NaN column costs no memory (read-only)."""
     arr = floats(col)
     if np.isnan(arr).all():
-        return np.full(len(rows), np.nan)
-    return arr if all_rows else arr[rows]
+        return np.broadcast_to(np.float64(np.nan), (len(rows),))
+    return arr[rows]
 
 
 def _prepare_labs(lt: pa.Table, ids: pa.Array, cutoff: int) -> Labs:
     analyte = pc.index_in(lt.column("analyte"), value_set=pa.array(model.ANALYTES))
-    analyte = analyte.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+    analyte = analyte.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int8)
     t = seconds(lt.column("collected_at"))
     pid = _codes_sorted_input(lt.column("patient_id"), ids)
     keep = (analyte >= 0) & (t < cutoff)
-    all_rows = bool(keep.all())
-    rows = np.arange(len(t)) if all_rows else np.flatnonzero(keep)
-    if not all_rows:
+    rows = None if keep.all() else np.flatnonzero(keep)
+    if rows is not None:
         analyte, t, pid = analyte[rows], t[rows], pid[rows]
-    # position in (patient, time, analyte name) order: the order flags are listed in
+    # Flags are listed by patient, time and analyte name: the import's own order.
     key = pair_key(pid, t)
     dk = np.diff(key)
-    in_order = bool(np.all(dk >= 0) and np.all((dk > 0) | (np.diff(ALPHA_RANK[analyte]) >= 0)))
-    pos = rows if in_order else np.argsort(np.lexsort((ALPHA_RANK[analyte], t, pid)))
-    # the rules want each analyte as one slice, by patient and time within it
-    order = np.argsort(analyte.astype(np.int8), kind="stable")
+    in_order = bool(np.all(dk >= 0)) and bool(np.all((dk > 0) | (np.diff(ALPHA_RANK[analyte]) >= 0)))
+    del dk
+    pos = None if in_order else np.argsort(np.lexsort((ALPHA_RANK[analyte], t, pid)))
+    # The rules want each analyte as one slice, by patient and time within it.
+    order = np.argsort(analyte, kind="stable")
     analyte, t, pid, key = analyte[order], t[order], pid[order], key[order]
-    new_a = group_starts(analyte)
-    if len(key) > 1 and np.any((np.diff(key) < 0) & ~new_a[1:]):
-        o2 = np.lexsort((t, pid, analyte))
-        order, analyte, t, pid = order[o2], analyte[o2], t[o2], pid[o2]
-    src_rows = rows[order]
+    if len(key) > 1:
+        bad = np.diff(key) < 0
+        bad &= analyte[1:] == analyte[:-1]
+        if bad.any():
+            o2 = np.lexsort((t, pid, analyte))
+            order, analyte, t, pid = order[o2], analyte[o2], t[o2], pid[o2]
+    del key
+    src_rows = order if rows is None else rows[order]
+    if pos is not None:
+        pos = pos[order]
     value = floats(lt.column("value"))[src_rows]
-    ref_low = _float_column(lt.column("ref_low"), src_rows, False)
-    ref_high = _float_column(lt.column("ref_high"), src_rows, False)
     cmp = np.zeros(len(src_rows), dtype=np.int8)
     comparator = lt.column("comparator")
     if pc.any(pc.not_equal(comparator, "")).as_py():
@@ -313,11 +321,11 @@ def _prepare_labs(lt: pa.Table, ids: pa.Array, cutoff: int) -> Labs:
         t=t,
         value=value,
         cmp=cmp,
-        ref_low=ref_low,
-        ref_high=ref_high,
+        ref_low=_float_column(lt.column("ref_low"), src_rows),
+        ref_high=_float_column(lt.column("ref_high"), src_rows),
         hb_mmol=hb_mmol,
         row=src_rows,
-        pos=pos[order],
+        pos=pos,
         table=lt,
         bounds=bounds,
     )
