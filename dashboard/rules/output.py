@@ -139,7 +139,7 @@ def arrays_by_patient(pids: pa.ChunkedArray, items: pa.Array, order: pa.Array) -
 
 def patients_json_text(rv: Review) -> pa.Array:
     """Each patient of the JSON review as a JSON object (text), most urgent first."""
-    s = rv.summary
+    s = rv.summary.combine_chunks()
     order = s.column("patient_id").combine_chunks()
     flags = arrays_by_patient(rv.flags.column("patient_id"), objects(rv.flags, JSON_FLAG_FIELDS), order)
     sched = rv.schedule.sort_by("patient_id")
@@ -156,7 +156,10 @@ def patients_json_text(rv: Review) -> pa.Array:
         )
         for a in summary.CTCAE_ANALYTES
     ]
-    worst = pc.binary_join_element_wise("{", pc.binary_join_element_wise(*grades, ",", null_handling="skip"), "}", "")
+    # (null_handling="skip" loses rows where every grade is null: join with "" and tidy the commas)
+    pairs = pc.binary_join_element_wise(*grades, ",", null_handling="replace", null_replacement="")
+    pairs = pc.replace_substring_regex(pc.replace_substring_regex(pairs, ",{2,}", ","), "^,|,$", "")
+    worst = pc.binary_join_element_wise("{", pairs, "}", "")
     due = pc.cast(pc.cast(s.column("next_test_due"), pa.date32()), pa.string())
     literals = {
         "next_test_due": pc.fill_null(pc.binary_join_element_wise('"', due, '"', ""), _NULL),

@@ -183,7 +183,12 @@ def evaluate(inp: Inputs) -> pa.Table:
     names = row_schedules(d)
     kinds = np.array([schedules().get(x, {}).get("kind", "none") for x in names], dtype=object)
     c = courses(inp)
-    active = (d.start <= now) & (d.end > now) & (kinds != "none") if len(d) else np.zeros(0, bool)
+    end = d.end.copy()
+    for name, spec in schedules().items():  # a single pulse is a course of a few weeks, not "ongoing"
+        if spec.get("kind") == "pulse":
+            single = (names == name) & ~(np.isfinite(d.per_day) & (d.per_day > 0)) & (d.frequency != "monthly")
+            end[single] = np.minimum(end[single], d.start[single] + int(spec["single_pulse_course_days"]) * DAY)
+    active = (d.start <= now) & (end > now) & (kinds != "none") if len(d) else np.zeros(0, bool)
     top = schedule_file()
     parts = []
     for sched_id in sorted(set(names[active])):

@@ -52,3 +52,20 @@ def test_text_lists_open_items_per_patient():
     assert "== P1 [action] Azathioprine 100 mg/day (1.43 mg/kg/day)" in text
     assert "bsr.wbc_low: WBC 2.4 ×10⁹/L < 3.5" in text
     assert "== P2" not in text  # nothing open for P2
+
+
+def test_edge_panels_render():
+    cases = [
+        ([], [], []),
+        ([], [dose("P1", "azathioprine", "2024-01-01", amount=100)], []),
+        ([], [], [patient("P1", weight=70)]),
+        ([lab("P1", "2024-01-01", "wbc", 6.0)], [], []),
+    ]
+    for labs, doses, patients in cases:
+        rv = run(labs, doses, patients)
+        doc = json.loads(review_json(rv, {}))
+        assert len(doc["patients"]) == rv.summary.num_rows
+        assert review_text(rv).startswith("Review as of 2024-12-31")
+    assert doc["patients"][0]["worst_ctcae_grade"] == {"wbc": 0}
+    graded = run([lab("P1", "2024-01-01", "platelets", 60), lab("P1", "2024-01-01", "ast", 30)])
+    assert patients_json(graded)[0]["worst_ctcae_grade"] == {"platelets": 2, "ast": 0}

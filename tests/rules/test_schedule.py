@@ -148,3 +148,9 @@ def test_summary_takes_the_earliest_due_date_and_any_overdue():
     assert s["next_test_due"] == pd.Timestamp("2024-05-31")  # tacrolimus monthly
     assert bool(s["overdue"]) and s["days_overdue"] == 5
     assert rv.as_of == dt.date(2024, 6, 5)
+
+
+def test_a_single_pulse_is_followed_for_four_weeks_only():
+    cyc = [dose("P1", "cyclophosphamide", "2024-01-01", amount=750, frequency="single", route="iv")]
+    assert one(sched([], cyc, "2024-01-20"))["overdue"]  # nadir check missed
+    assert sched([], cyc, "2024-01-29").empty
