@@ -3,8 +3,8 @@
 For each flagged result (patient, time):
 
 * ``active_doses``  every dose row in force at that time (start <= t < end), as text:
-  "Azathioprine 150 mg/day (2.31 mg/kg/day); Prednisolone 10 mg/day".  mg/kg/day needs
-  the patient's weight; without it only mg/day is shown;
+  "Azathioprine 150 mg/day (2.31 mg/kg/day); Methotrexate 20 mg/week".  A daily dose
+  shows mg/kg/day when the patient's weight is known;
 * ``days_since_dose_change``  days since the latest start, change or stop of an
   immunosuppressant or an interacting drug (allopurinol, febuxostat);
 * ``after_increase``  the result follows a dose increase of an immunosuppressant, or
@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dashboard import model
-from dashboard.rules.data import DAY, NEVER, dose_checks_file
+from dashboard.rules.data import DAY, NEVER
 from dashboard.rules.inputs import DRUGS, Inputs, pair_key
 from dashboard.rules.schedule import courses, last_at_or_before, pulse_dates
 
@@ -38,8 +38,7 @@ _DAILY = ("daily", "BID", "TID", "QID")
 def dose_text(inp: Inputs) -> np.ndarray:
     """One readable piece per dose row ("Methotrexate 20 mg/week")."""
     d = inp.doses
-    per_kg = np.isin(np.asarray(DRUGS, dtype=object)[d.drug], dose_checks_file()["display"]["mg_per_kg_drugs"])
-    weight = np.where(per_kg, inp.weight[d.pid], np.nan) if len(d) else np.zeros(0)
+    weight = inp.weight[d.pid] if len(d) else np.zeros(0)
     out = []
     for i in range(len(d)):
         out.append(_one_dose(d.drug[i], d.dose[i], d.dose_unit[i], d.frequency[i], d.mg_per_day[i], weight[i]))

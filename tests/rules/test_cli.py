@@ -74,7 +74,10 @@ def test_json_contract(panel, capsys):
     assert by_rule["trend.consecutive_falls"]["threshold"] is None
     assert by_rule["bsr.wbc_low"]["threshold"] == 3.5
     assert by_rule["bsr.wbc_low"]["days_since_dose_change"] == 30
-    assert by_rule["bsr.wbc_low"]["active_doses"] == "Azathioprine 150 mg/day (2.50 mg/kg/day); Allopurinol 100 mg/day"
+    assert (
+        by_rule["bsr.wbc_low"]["active_doses"]
+        == "Azathioprine 150 mg/day (2.50 mg/kg/day); Allopurinol 100 mg/day (1.67 mg/kg/day)"
+    )
     assert by_rule["ctcae.hemoglobin"]["source_unit"] == "mmol/L"
     assert {d["rule"] for d in p1["dose_checks"]} == {"dose.tpmt_nudt15_intermediate", "dose.aza_allopurinol"}
     assert patients[1]["flags"] == [] and patients[1]["worst_ctcae_grade"] == {"wbc": 0, "platelets": 0}

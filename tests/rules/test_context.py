@@ -23,7 +23,7 @@ LOW_WBC = 3.0  # fires the BSR limit, so the result has a flag to carry its cont
         (dose("P1", "methotrexate", "2024-01-01", amount=20, frequency="weekly"), "Methotrexate 20 mg/week"),
         (
             dose("P1", "mycophenolate mofetil", "2024-01-01", amount=1000, frequency="BID"),
-            "Mycophenolate mofetil 2000 mg/day (1000 mg BID)",
+            "Mycophenolate mofetil 2000 mg/day (1000 mg BID) (33.33 mg/kg/day)",
         ),
         (
             dose("P1", "cyclophosphamide", "2024-01-01", amount=500, frequency="every 2 weeks", route="iv"),
@@ -33,7 +33,7 @@ LOW_WBC = 3.0  # fires the BSR limit, so the result has a flag to carry its cont
             dose("P1", "belimumab", "2024-01-01", amount=10, unit="mg/kg", frequency="every 4 weeks", route="iv"),
             "Belimumab 10 mg/kg every 4 weeks",
         ),
-        (dose("P1", "prednisolone", "2024-01-01", amount=7.5), "Prednisolone 7.5 mg/day"),
+        (dose("P1", "prednisolone", "2024-01-01", amount=7.5), "Prednisolone 7.5 mg/day (0.12 mg/kg/day)"),
     ],
 )
 def test_active_dose_text(row, text):
