@@ -61,10 +61,6 @@ FLAG_FIELDS: tuple[tuple[str, pa.DataType, str], ...] = (
 KIND_ORDER = {"ctcae": 0, "guideline": 1, "trend": 2}
 LOW_COUNTS = ("wbc", "neutrophils", "lymphocytes", "platelets", "hemoglobin")
 _SLE_PATTERN = r"(?i)\b(sle|lupus)\b"
-_BASIS_WORDS = {
-    ctcae.LAB_LIMIT: "the lab's range",
-    ctcae.DEFAULT_LIMIT: "default range: the result has none",
-}
 
 
 def ctcae_hits(inp: Inputs, grades: ctcae.Grades, base: bl.Baselines) -> list[Hits]:

@@ -198,7 +198,7 @@ def evaluate(inp: Inputs) -> pa.Table:
         rows = rows[last_of_drug]  # one row per patient and drug
         tests = test_times(inp, tuple(spec["tests"]))
         if spec["kind"] == "pulse":
-            part = _pulse_due(inp, rows, spec, tests, now)
+            part = _pulse_due(inp, rows, spec, c, tests, now)
         else:
             part = _phase_due(inp, rows, spec, c, tests, now)
         grace = int(spec.get("grace_days", 0)) * DAY
@@ -276,7 +276,7 @@ def _phase_due(inp: Inputs, rows, spec, c, tests, now) -> dict[str, np.ndarray]:
     }
 
 
-def _pulse_due(inp: Inputs, rows, spec, tests, now) -> dict[str, np.ndarray]:
+def _pulse_due(inp: Inputs, rows, spec, c, tests, now) -> dict[str, np.ndarray]:
     d = inp.doses
     n = len(rows)
     pid = d.pid[rows]
@@ -301,7 +301,7 @@ def _pulse_due(inp: Inputs, rows, spec, tests, now) -> dict[str, np.ndarray]:
         pa.scalar("blood count before the next pulse"),
     )
     return {
-        "course_start": c_start(inp, rows),
+        "course_start": c["course_start"][rows],
         "last_increase": np.full(n, NEVER, dtype=np.int64),
         "last_test": last_test,
         "interval": np.zeros(n, dtype=np.int64),
@@ -309,10 +309,6 @@ def _pulse_due(inp: Inputs, rows, spec, tests, now) -> dict[str, np.ndarray]:
         "due_by": due_by,
         "what": what,
     }
-
-
-def c_start(inp: Inputs, rows: np.ndarray) -> np.ndarray:
-    return courses(inp)["course_start"][rows]
 
 
 def _date_text(sec: np.ndarray) -> pa.Array:
