@@ -121,7 +121,7 @@ def as_table(table: str, data: Any) -> pa.Table:
 
 def seconds(arr: pa.ChunkedArray | pa.Array) -> np.ndarray:
     """A timestamp column as int64 seconds; NaT (null) becomes NEVER."""
-    arr = arr.cast(pa.timestamp("s"))
+    arr = pc.cast(arr, pa.timestamp("s"), safe=False)  # sub-second precision is not needed
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
     out = arr.cast(pa.int64()).fill_null(NEVER).to_numpy(zero_copy_only=False)
