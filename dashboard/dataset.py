@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
@@ -50,6 +50,26 @@ class Dataset:
     @property
     def is_empty(self) -> bool:
         return self.labs.empty and self.doses.empty and self.patients.empty
+
+    def with_baseline(
+        self, patient_id: str, analyte: str, value: float, note: str, set_by: str, when: dt.datetime
+    ) -> Dataset:
+        """A copy with a clinician-set baseline added (the latest per analyte wins)."""
+        import pandas as pd
+
+        row = pd.DataFrame(
+            {
+                "patient_id": [patient_id],
+                "analyte": [analyte],
+                "value": [float(value)],
+                "note": [note],
+                "set_by": [set_by],
+                "set_at": [pd.Timestamp(when).floor("s")],
+            }
+        ).astype({"set_at": "datetime64[s]"})
+        keep = self.baselines[~((self.baselines["patient_id"] == patient_id) & (self.baselines["analyte"] == analyte))]
+        merged = pd.concat([keep, row], ignore_index=True) if len(keep) else row
+        return replace(self, baselines=model.to_pandas("baselines", model.from_pandas("baselines", merged)))
 
     def for_patient(self, patient_id: str) -> Dataset:
         """The same dataset restricted to one patient."""

@@ -25,6 +25,8 @@ DATASET = "dataset"
 PATIENT = "selected_patient"
 #: The date the schedule and "open" flags are evaluated on.
 AS_OF = "as_of"
+#: The sidebar widget showing it (its state can be dropped on a page switch; AS_OF stays).
+AS_OF_INPUT = "as_of_input"
 #: "SI" or "US" (conventional) units for display.
 UNITS = "unit_system"
 #: Name of the active threshold profile.
@@ -78,10 +80,73 @@ def get_dataset() -> Dataset | None:
 def set_dataset(ds: Dataset | None) -> None:
     st.session_state[DATASET] = ds
     st.session_state[PATIENT] = None
-    if ds is not None and ds.extract_date is not None:
-        st.session_state[AS_OF] = ds.extract_date
-    elif ds is not None:
-        st.session_state[AS_OF] = dt.date.today()
+    if ds is not None:
+        set_as_of(ds.extract_date or dt.date.today())
+
+
+def set_as_of(day: dt.date) -> None:
+    """Change the as-of date (call from a callback: it also moves the sidebar widget)."""
+    st.session_state[AS_OF] = day
+    st.session_state[AS_OF_INPUT] = day
+
+
+def _as_of_changed() -> None:
+    st.session_state[AS_OF] = st.session_state[AS_OF_INPUT]
+
+
+def replace_dataset(ds: Dataset) -> None:
+    """Swap in an edited copy of the current dataset, keeping the selection."""
+    st.session_state[DATASET] = ds
+
+
+_REVIEW_CACHE = "_review_cache"
+_PANEL_CACHE = "_panel_cache"
+
+
+def current_review():  # -> dashboard.rules.Review | None
+    """The review of the loaded panel under the active profile and as-of date.
+
+    Kept in the session (not st.cache_data: hashing a million-row frame on every rerun
+    would cost more than it saves) and recomputed only when the dataset, the profile,
+    the as-of date or a saved profile changes.
+    """
+    ds = get_dataset()
+    if ds is None:
+        return None
+    from dashboard.rules import RuleError, review_dataset
+    from dashboard.rules.engine import profiles_dir
+
+    profile = st.session_state.get(PROFILE)
+    try:
+        stamp = max((p.stat().st_mtime for p in profiles_dir().glob("*.json")), default=0.0)
+    except OSError:
+        stamp = 0.0
+    key = (profile, as_of(), stamp)
+    cached = st.session_state.get(_REVIEW_CACHE)
+    if cached is not None and cached[0] is ds and cached[1] == key:
+        return cached[2]
+    try:
+        rv = review_dataset(ds, profile, as_of())
+    except RuleError as exc:
+        st.warning(f"Profile '{profile}' could not be used ({exc}); the default profile is used instead.")
+        rv = review_dataset(ds, None, as_of())
+    st.session_state[_REVIEW_CACHE] = (ds, key, rv)
+    return rv
+
+
+def current_panel():  # -> pandas.DataFrame
+    """The panel table of the current review (cached with it)."""
+    from dashboard.panel import panel_table
+
+    ds, rv = get_dataset(), current_review()
+    if ds is None or rv is None:
+        return None
+    cached = st.session_state.get(_PANEL_CACHE)
+    if cached is not None and cached[0] is rv and cached[1] == unit_system():
+        return cached[2]
+    table = panel_table(ds, rv, unit_system())
+    st.session_state[_PANEL_CACHE] = (rv, unit_system(), table)
+    return table
 
 
 def as_of() -> dt.date:
@@ -159,14 +224,23 @@ def patient_label(ds: Dataset, patient_id: str) -> str:
     return " · ".join(bits)
 
 
-def patient_picker(ds: Dataset, default: str | None = None, key: str = "patient_picker") -> str | None:
-    """Select box of the panel's patients, bound to the shared selected patient."""
+def patient_picker(
+    ds: Dataset, default: str | None = None, key: str = "patient_picker", bind: bool = True
+) -> str | None:
+    """Select box of the panel's patients.
+
+    With ``bind`` it shows and sets the shared selected patient (the one the Patient,
+    Dosing and Compare pages open on); without, it is a local choice.
+    """
     ids = ds.patient_ids
     if not ids:
         return None
-    current = st.session_state.get(PATIENT) or default or ids[0]
+    current = (st.session_state.get(PATIENT) if bind else None) or default or ids[0]
     if current not in ids:
         current = ids[0]
+    if bind and st.session_state.get(key) not in (None, current):
+        # the shared selection changed elsewhere (the panel, another page): follow it
+        st.session_state[key] = current
     choice = st.selectbox(
         "Patient",
         ids,
@@ -174,7 +248,8 @@ def patient_picker(ds: Dataset, default: str | None = None, key: str = "patient_
         format_func=lambda pid: patient_label(ds, pid),
         key=key,
     )
-    st.session_state[PATIENT] = choice
+    if bind:
+        st.session_state[PATIENT] = choice
     return choice
 
 
@@ -184,7 +259,14 @@ def sidebar_controls() -> None:
         ds = get_dataset()
         if ds is not None and not ds.is_empty:
             st.caption(f"Loaded: **{ds.label}** · {len(ds.patient_ids)} patients · {len(ds.labs):,} results")
-        st.date_input("As of", key=AS_OF, help="The date the monitoring schedule and open flags are evaluated on.")
+        if AS_OF_INPUT not in st.session_state:
+            st.session_state[AS_OF_INPUT] = as_of()
+        st.date_input(
+            "As of",
+            key=AS_OF_INPUT,
+            on_change=_as_of_changed,
+            help="The date the monitoring schedule and open flags are evaluated on (an extract's date for a static export).",
+        )
         st.radio(
             "Units",
             [SI, US],

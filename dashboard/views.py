@@ -72,3 +72,146 @@ def patient_doses(doses: pd.DataFrame, patient_id: str) -> pd.DataFrame:
         }
     )
     return out.reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- patient page
+
+
+def patient_facts(patient: pd.Series | None, as_of) -> list[tuple[str, str]]:
+    """Label/value pairs of what is known of the patient."""
+    if patient is None:
+        return []
+    facts: list[tuple[str, str]] = []
+    if patient["sex"]:
+        facts.append(("Sex", {"F": "female", "M": "male"}.get(patient["sex"], patient["sex"])))
+    if pd.notna(patient["birth_date"]):
+        ref = pd.Timestamp(as_of)
+        b = patient["birth_date"]
+        age = ref.year - b.year - ((ref.month, ref.day) < (b.month, b.day))
+        facts.append(("Age", f"{age} years"))
+    elif pd.notna(patient["age"]):
+        facts.append(("Age", f"{patient['age']:g} years"))
+    if pd.notna(patient["weight_kg"]):
+        when = f" ({patient['weight_date']:%d %b %Y})" if pd.notna(patient["weight_date"]) else ""
+        facts.append(("Weight", f"{patient['weight_kg']:g} kg{when}"))
+    else:
+        facts.append(("Weight", "unknown: mg/kg dose checks cannot run"))
+    facts.append(("TPMT", patient["tpmt"] or "unknown"))
+    facts.append(("NUDT15", patient["nudt15"] or "unknown"))
+    if patient["diagnosis"]:
+        facts.append(("Diagnosis", str(patient["diagnosis"])))
+    return facts
+
+
+def flags_table(flags: pd.DataFrame, system: str = "SI", open_only: bool = False) -> pd.DataFrame:
+    """The flags of one patient for display, newest first.
+
+    The value is shown in the display unit and as the lab reported it, side by side.
+    """
+    cols = [
+        "Date",
+        "Analyte",
+        "Value",
+        "As reported",
+        "CTCAE",
+        "Severity",
+        "Rule",
+        "Finding",
+        "Source",
+        "Doses then",
+        "Days since dose change",
+        "Status",
+    ]
+    if flags.empty:
+        return pd.DataFrame(columns=cols)
+    f = flags[flags["status"] == "open"] if open_only else flags
+    f = f.sort_values(["collected_at", "analyte"], ascending=[False, True])
+    factor = f["analyte"].map(lambda a: display_factor(a, system))
+    units = f["analyte"].map(lambda a: display_unit(a, system))
+    return pd.DataFrame(
+        {
+            "Date": f["collected_at"].dt.strftime("%Y-%m-%d %H:%M"),
+            "Analyte": f["analyte"].map(model.analyte_label),
+            "Value": [
+                f"{c}{format_value(v * k)} {u}"
+                for c, v, k, u in zip(f["comparator"], f["value"], factor, units, strict=True)
+            ],
+            "As reported": (f["source_value"] + " " + f["source_unit"]).str.strip(),
+            "CTCAE": f["ctcae_grade"].astype("Int64"),
+            "Severity": f["severity"],
+            "Rule": f["rule"],
+            "Finding": f["message"],
+            "Source": f["source"],
+            "Doses then": f["active_doses"],
+            "Days since dose change": f["days_since_dose_change"].astype("Int64"),
+            "Status": f["status"],
+        },
+        columns=cols,
+    ).reset_index(drop=True)
+
+
+def schedule_table(schedule: pd.DataFrame) -> pd.DataFrame:
+    cols = ["Drug", "Schedule", "Last test", "Every (days)", "Next due", "Overdue (days)", "Source"]
+    if schedule.empty:
+        return pd.DataFrame(columns=cols)
+    return pd.DataFrame(
+        {
+            "Drug": schedule["drug"].map(lambda d: model.drug_info()[d].label if d in model.drug_info() else d),
+            "Schedule": schedule["description"],
+            "Last test": schedule["last_test"].dt.strftime("%Y-%m-%d"),
+            "Every (days)": schedule["interval_days"].astype("Int64"),
+            "Next due": schedule["next_due"].dt.strftime("%Y-%m-%d"),
+            "Overdue (days)": np.where(
+                schedule["overdue"].to_numpy(dtype=bool), schedule["days_overdue"].to_numpy(), 0
+            ),
+            "Source": schedule["source"],
+        },
+        columns=cols,
+    ).reset_index(drop=True)
+
+
+def dose_checks_table(checks: pd.DataFrame) -> pd.DataFrame:
+    cols = ["Drug", "With", "Finding", "Severity", "From", "To", "Status", "Source"]
+    if checks.empty:
+        return pd.DataFrame(columns=cols)
+    label = lambda d: model.drug_info()[d].label if d in model.drug_info() else d  # noqa: E731
+    return (
+        pd.DataFrame(
+            {
+                "Drug": checks["drug"].map(label),
+                "With": checks["with_drug"].map(lambda d: label(d) if d else ""),
+                "Finding": checks["message"],
+                "Severity": checks["severity"],
+                "From": checks["start"].dt.strftime("%Y-%m-%d"),
+                "To": checks["end"].dt.strftime("%Y-%m-%d").fillna("ongoing"),
+                "Status": checks["status"],
+                "Source": checks["source"],
+            },
+            columns=cols,
+        )
+        .sort_values("Status", ascending=False)
+        .reset_index(drop=True)
+    )
+
+
+def current_doses_table(doses: pd.DataFrame, weight: float, as_of) -> pd.DataFrame:
+    """The doses in force on ``as_of`` with mg/kg when the weight is known."""
+    from dashboard.rules.context import describe_dose
+
+    cols = ["Drug", "Dose", "Since", "Route", "Source"]
+    t = pd.Timestamp(as_of)
+    live = doses[(doses["start"] <= t) & (doses["end"].isna() | (doses["end"] > t))]
+    if live.empty:
+        return pd.DataFrame(columns=cols)
+    return pd.DataFrame(
+        {
+            "Drug": live["drug"].map(lambda d: model.drug_info()[d].label if d in model.drug_info() else d),
+            "Dose": [
+                describe_dose(r.drug, r.dose, r.dose_unit, r.frequency, r.mg_per_day, weight) for r in live.itertuples()
+            ],
+            "Since": live["start"].dt.strftime("%Y-%m-%d"),
+            "Route": live["route"],
+            "Source": live["source_file"] + ":" + live["source_row"].astype(str),
+        },
+        columns=cols,
+    ).reset_index(drop=True)

@@ -107,7 +107,7 @@ if report is not None:
 if not ds.is_empty:
     st.header("Check the data")
     st.caption("The results as the dashboard now holds them, in canonical units. Raw values are kept in the import.")
-    pid = ui.patient_picker(ds, key="home_patient")
+    pid = ui.patient_picker(ds, key="home_patient", bind=False)
     if pid:
         tab_labs, tab_doses = st.tabs(["Results", "Doses"])
         with tab_labs:

@@ -1,12 +1,79 @@
-"""Patient page (being built: see the issue list)."""
+"""Patient: the timeline of blood results against doses, with the flags and what is due."""
+
+import datetime as dt
 
 import streamlit as st
 
-from dashboard import ui
+from dashboard import model, ui
+from dashboard.figures.timeline import DEFAULT_ANALYTES, WINDOWS, TimelineOptions, analytes_present, timeline_figure
+from dashboard.views import current_doses_table, dose_checks_table, flags_table, patient_facts, schedule_table
 
 ui.page_guard()
 
 st.title("Patient")
 ui.disclaimer()
-ds = ui.require_dataset("the patient page")
-st.info("This page is under construction.")
+ds = ui.require_dataset("the patient timeline")
+review = ui.current_review()
+summary = review.summary_df()
+most_urgent = summary["patient_id"].iloc[0] if len(summary) else None
+pid = ui.patient_picker(ds, default=most_urgent, key="patient_picker")
+one, rv = ds.for_patient(pid), review.for_patient(pid)
+patient = one.patients.iloc[0] if len(one.patients) else None
+
+row = summary[summary["patient_id"] == pid]
+if len(row) and row.iloc[0]["headline"]:
+    level = row.iloc[0]["urgency"]
+    show = st.error if level in ("urgent", "action") else st.warning if level == "caution" else st.info
+    show(f"**{level.capitalize()}**: {row.iloc[0]['headline']}", icon=":material/priority_high:")
+facts = patient_facts(patient, ui.as_of())
+st.markdown("  ·  ".join(f"**{k}:** {v}" for k, v in facts))
+
+c1, c2 = st.columns([3, 2])
+present = analytes_present(one.labs, model.ANALYTES)
+analytes = c1.multiselect(
+    "Results shown",
+    present,
+    default=[a for a in present if a in DEFAULT_ANALYTES],
+    format_func=model.analyte_label,
+    key="patient_analytes",
+)
+window = c2.segmented_control("Period", list(WINDOWS), default="All", key="patient_window") or "All"
+options = TimelineOptions(analytes=tuple(analytes), system=ui.unit_system(), window=window, as_of=ui.as_of())
+fig = timeline_figure(one.labs, one.doses, rv.flags_df(), rv.intervals_df(), review.profile, patient, options)
+st.plotly_chart(fig, width="stretch", theme=None, key="patient_timeline", config={"displaylogo": False})
+st.caption(
+    'Points are coloured and shaped by CTCAE v5.0 grade; open markers are censored results ("<0.1") drawn at '
+    "their bound. Green band: reference range (the lab's own, else a default). Dashed line: the guideline limit "
+    "of the active profile. Dotted lines: dose starts, changes and stops. Shading: while a flag was open."
+)
+
+weight = float(patient["weight_kg"]) if patient is not None else float("nan")
+tab_flags, tab_doses, tab_due, tab_checks, tab_base = st.tabs(
+    ["Flags", "Doses now", "Blood tests due", "Dose checks", "Baseline"]
+)
+with tab_flags:
+    open_only = st.toggle("Open flags only", key="patient_open_only")
+    ui.show_table(flags_table(rv.flags_df(), ui.unit_system(), open_only))
+with tab_doses:
+    ui.show_table(current_doses_table(one.doses, weight, ui.as_of()))
+with tab_due:
+    ui.show_table(schedule_table(rv.schedule_df()))
+with tab_checks:
+    ui.show_table(dose_checks_table(rv.dose_checks_df()))
+with tab_base:
+    st.write(
+        "Set the patient's own baseline when their normal sits below the population range (e.g. a "
+        "Duffy-null associated neutrophil count). Low counts within it are then shown as information, not action."
+    )
+    ui.show_table(one.baselines[["analyte", "value", "note", "set_by", "set_at"]])
+    with st.form("baseline_form"):
+        b1, b2 = st.columns(2)
+        analyte = b1.selectbox(
+            "Analyte", ["neutrophils", "wbc", "lymphocytes", "platelets"], format_func=model.analyte_label
+        )
+        value = b2.number_input("Baseline (×10⁹/L)", min_value=0.1, max_value=500.0, value=1.2, step=0.1)
+        note = st.text_input("Why", value="Duffy-null associated neutrophil count")
+        who = st.text_input("Set by", key="baseline_by")
+        if st.form_submit_button("Save baseline"):
+            ui.replace_dataset(ds.with_baseline(pid, analyte, value, note, who, dt.datetime.now()))
+            st.rerun()

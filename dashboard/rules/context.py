@@ -45,6 +45,15 @@ def dose_text(inp: Inputs) -> np.ndarray:
     return np.asarray(out, dtype=object)
 
 
+def describe_dose(drug: str, dose: float, unit: str, freq: str, mg_day: float, weight: float = float("nan")) -> str:
+    """One dose as the flags write it ("Azathioprine 150 mg/day (2.14 mg/kg/day)").
+
+    ``drug`` is a generic id of the closed list; the figures and the panel use this so
+    a dose reads the same everywhere.
+    """
+    return _one_dose(DRUGS.index(drug), dose, unit, freq, mg_day, weight)
+
+
 def _one_dose(drug: int, dose: float, unit: str, freq: str, mg_day: float, weight: float) -> str:
     name = _LABEL[drug]
     if not np.isfinite(dose):

@@ -1,0 +1,617 @@
+"""The patient timeline: blood results stacked under the dose lanes, on one time axis.
+
+A pure function of the canonical tables of one patient and the review of them:
+
+* top: one lane per drug, a step line of the daily dose (weekly drugs per week),
+  labelled with the dose at each change; IV pulses as markers;
+* below: one panel per analyte with the reference range as a shaded band, the active
+  guideline limit as a dashed line, the results coloured *and* shaped by CTCAE grade
+  (Okabe-Ito palette; censored results as open markers at their bound), and the time
+  a flag was open shaded;
+* dotted vertical lines at every dose start, change and stop, across all panels.
+
+Every hover gives the date, the value with its unit (and the value as reported when it
+was converted), the grade, the rules that fired with their source and the doses in
+force.  Text that comes from a file is escaped before it reaches a hover.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from dashboard import model
+from dashboard.rules.context import describe_dose
+from dashboard.rules.data import ranges_file
+from dashboard.rules.engine import Profile
+from dashboard.units import display_factor, display_unit
+
+#: Analytes shown by default, in this order (others on demand).
+DEFAULT_ANALYTES: tuple[str, ...] = (
+    "wbc",
+    "neutrophils",
+    "lymphocytes",
+    "hemoglobin",
+    "platelets",
+    "mcv",
+    "alt",
+    "ast",
+)
+
+#: CTCAE grade -> (colour, marker symbol, legend label).  Okabe-Ito colours; the shape
+#: alone also tells the grade, so the chart reads in grey scale and for colour-blind eyes.
+GRADE_STYLE: dict[int, tuple[str, str, str]] = {
+    -1: ("#0072B2", "circle", "grade 0 / not graded"),
+    0: ("#0072B2", "circle", "grade 0 / not graded"),
+    1: ("#E69F00", "square", "grade 1"),
+    2: ("#D55E00", "diamond", "grade 2"),
+    3: ("#CC79A7", "triangle-down", "grade 3"),
+    4: ("#000000", "x", "grade 4"),
+}
+#: Shading of the time a flag was open, by severity.
+SEVERITY_FILL = {"info": "#56B4E9", "caution": "#E69F00", "action": "#D55E00", "urgent": "#CC79A7"}
+#: Lane colours of the drugs (Okabe-Ito, cycled).
+DRUG_COLOURS = ("#0072B2", "#009E73", "#D55E00", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
+REFERENCE_FILL = "rgba(0, 158, 115, 0.10)"
+LIMIT_COLOUR = "#D55E00"
+WINDOWS = {"3 months": 91, "6 months": 182, "1 year": 365, "All": 0}
+
+_DAILY = ("daily", "BID", "TID", "QID")
+
+
+@dataclass(frozen=True)
+class TimelineOptions:
+    """How to draw the timeline."""
+
+    analytes: tuple[str, ...] = ()  # () = the default analytes the patient has results for
+    system: str = "SI"  # "SI" or "US"
+    window: str = "All"  # a key of WINDOWS
+    as_of: dt.date | None = None
+
+
+def analytes_present(labs: pd.DataFrame, wanted: Sequence[str] = ()) -> list[str]:
+    """The analytes to draw: ``wanted`` (in model order), or the default ones present."""
+    have = set(labs["analyte"].unique())
+    chosen = wanted or DEFAULT_ANALYTES
+    return [a for a in model.ANALYTES if a in chosen and a in have]
+
+
+def timeline_figure(
+    labs: pd.DataFrame,
+    doses: pd.DataFrame,
+    flags: pd.DataFrame,
+    intervals: pd.DataFrame,
+    profile: Profile,
+    patient: pd.Series | None = None,
+    options: TimelineOptions | None = None,
+) -> go.Figure:
+    """The timeline of one patient (all frames already restricted to that patient)."""
+    options = options or TimelineOptions()
+    analytes = analytes_present(labs, options.analytes)
+    weight = float(patient["weight_kg"]) if patient is not None and pd.notna(patient.get("weight_kg")) else float("nan")
+    sex = str(patient["sex"]) if patient is not None else ""
+    as_of = pd.Timestamp(options.as_of) if options.as_of else _latest(labs, doses)
+    lanes = _dose_lanes(doses, as_of)
+
+    rows = 1 + len(analytes)
+    lane_height = max(1, len(lanes))
+    heights = [0.6 + 0.35 * lane_height] + [1.0] * len(analytes)
+    fig = make_subplots(
+        rows=rows,
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.035 if rows < 6 else 0.025,
+        row_heights=heights,
+        subplot_titles=["Doses"] + [f"{model.analyte_label(a)} ({display_unit(a, options.system)})" for a in analytes],
+    )
+    _draw_doses(fig, lanes, weight)
+    seen: set[int] = set()
+    for i, analyte in enumerate(analytes, start=2):
+        sub = labs[labs["analyte"] == analyte].sort_values("collected_at")
+        f = flags[flags["analyte"] == analyte] if len(flags) else flags
+        # results first: plotly only puts row-bound shapes on subplots that have data
+        _draw_results(fig, i, analyte, sub, f, doses, weight, options.system, seen)
+        _draw_reference(fig, i, analyte, sub, sex, options.system)
+        _draw_limits(fig, i, analyte, profile, options.system)
+        _draw_intervals(fig, i, intervals[intervals["analyte"] == analyte] if len(intervals) else intervals, as_of)
+    _draw_dose_changes(fig, doses)
+
+    fig.update_layout(
+        height=int(150 + 55 * lane_height + 165 * len(analytes)),
+        margin={"l": 70, "r": 30, "t": 60, "b": 40},
+        hovermode="closest",
+        legend={
+            "orientation": "h",
+            "yanchor": "bottom",
+            "y": 1.0 + 0.02,
+            "xanchor": "left",
+            "x": 0,
+            "title": {"text": "CTCAE:"},
+        },
+        plot_bgcolor="white",
+        paper_bgcolor="white",
+        font={"size": 12},
+    )
+    fig.update_xaxes(showgrid=True, gridcolor="#eeeeee", showline=True, linecolor="#999999")
+    fig.update_yaxes(showgrid=True, gridcolor="#f2f2f2", zeroline=False, automargin=True)
+    start, end = _window(labs, doses, options.window, as_of)
+    fig.update_xaxes(range=[start, end])
+    fig.update_xaxes(
+        rangeselector={
+            "buttons": [
+                {"count": 3, "label": "3 m", "step": "month", "stepmode": "backward"},
+                {"count": 6, "label": "6 m", "step": "month", "stepmode": "backward"},
+                {"count": 1, "label": "1 y", "step": "year", "stepmode": "backward"},
+                {"step": "all", "label": "All"},
+            ],
+            "x": 1,
+            "xanchor": "right",
+            "y": 1.02,
+        },
+        row=1,
+        col=1,
+    )
+    return fig
+
+
+# --------------------------------------------------------------------------- doses
+
+
+@dataclass
+class _Lane:
+    drug: str
+    label: str
+    steps: pd.DataFrame  # start, end, dose, dose_unit, frequency, mg_per_day, route, source
+    pulsed: bool
+    per_week: bool
+
+
+def _is_pulse(row: pd.Series) -> bool:
+    freq = str(row["frequency"])
+    return row["route"] == "iv" or freq in ("single", "monthly") or (freq.startswith("every ") and "weeks" in freq)
+
+
+def _dose_lanes(doses: pd.DataFrame, as_of: pd.Timestamp) -> list[_Lane]:
+    info = model.drug_info()
+    order = {"immunosuppressant": 0, "glucocorticoid": 1, "interaction": 2, "background": 3}
+    lanes = []
+    for drug, part in doses.groupby("drug", sort=False):
+        part = part.sort_values("start")
+        d = info.get(drug)
+        pulsed = bool(len(part)) and all(_is_pulse(r) for _, r in part.iterrows())
+        lanes.append(
+            _Lane(
+                drug=str(drug),
+                label=d.label if d else str(drug),
+                steps=part,
+                pulsed=pulsed,
+                per_week=bool(d and d.weekly),
+            )
+        )
+    lanes.sort(key=lambda ln: (order.get(info[ln.drug].tracked_for if ln.drug in info else "", 9), ln.label))
+    return lanes
+
+
+def _lane_amount(row: pd.Series, per_week: bool) -> tuple[float, str]:
+    """The amount a step line shows and its unit label."""
+    if per_week and np.isfinite(row["mg_per_week"]):
+        return float(row["mg_per_week"]), "mg/week"
+    if np.isfinite(row["mg_per_day"]):
+        return float(row["mg_per_day"]), "mg/day"
+    if np.isfinite(row["dose"]):
+        unit = row["dose_unit"] or "mg"
+        return float(row["dose"]), f"{unit} ({row['frequency']})"
+    return float("nan"), ""
+
+
+def _draw_doses(fig: go.Figure, lanes: list[_Lane], weight: float) -> None:
+    tickvals, ticktext = [], []
+    for k, lane in enumerate(reversed(lanes)):
+        base = float(k)
+        colour = DRUG_COLOURS[k % len(DRUG_COLOURS)]
+        tickvals.append(base + 0.35)
+        ticktext.append(lane.label)
+        if lane.pulsed:
+            _draw_pulses(fig, lane, base, colour, weight)
+            continue
+        amounts = [_lane_amount(r, lane.per_week) for _, r in lane.steps.iterrows()]
+        top = max((a for a, _ in amounts if np.isfinite(a)), default=1.0) or 1.0
+        xs, ys, hover, tx, ty, tt = [], [], [], [], [], []
+        prev_end = None
+        for (_, r), (amount, unit) in zip(lane.steps.iterrows(), amounts, strict=True):
+            start = r["start"]
+            end = r["end"] if pd.notna(r["end"]) else None
+            if prev_end is not None and start > prev_end:
+                xs.append(None)
+                ys.append(None)
+                hover.append("")
+            height = base + (0.15 + 0.6 * amount / top if np.isfinite(amount) else 0.15)
+            text = _dose_hover(lane.drug, r, weight)
+            xs += [start, end if end is not None else _open_end(lane)]
+            ys += [height, height]
+            hover += [text, text]
+            tx.append(start)
+            ty.append(height)
+            tt.append(_short_amount(amount, unit))
+            prev_end = end if end is not None else start
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=ys,
+                mode="lines",
+                line={"shape": "hv", "color": colour, "width": 3},
+                name=lane.label,
+                legendgroup="doses",
+                showlegend=False,
+                customdata=hover,
+                hovertemplate="%{customdata}<extra></extra>",
+                connectgaps=False,
+            ),
+            row=1,
+            col=1,
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=tx,
+                y=ty,
+                mode="text",
+                text=tt,
+                textposition="top right",
+                textfont={"size": 10, "color": colour},
+                showlegend=False,
+                hoverinfo="skip",
+            ),
+            row=1,
+            col=1,
+        )
+    fig.update_yaxes(
+        tickvals=tickvals,
+        ticktext=ticktext,
+        range=[-0.15, max(1, len(lanes)) + 0.05],
+        showgrid=False,
+        fixedrange=True,
+        row=1,
+        col=1,
+    )
+
+
+def _open_end(lane: _Lane) -> pd.Timestamp:
+    """Where an ongoing dose is drawn to: the far future (the x range clips it)."""
+    return pd.Timestamp("2200-01-01")
+
+
+def _draw_pulses(fig: go.Figure, lane: _Lane, base: float, colour: str, weight: float) -> None:
+    xs, hover, text = [], [], []
+    for _, r in lane.steps.iterrows():
+        for day in _pulse_days(r):
+            xs.append(day)
+            hover.append(_dose_hover(lane.drug, r, weight, pulse_day=day))
+            text.append(f"{r['dose']:g} {r['dose_unit'] or 'mg'}" if np.isfinite(r["dose"]) else "")
+    fig.add_trace(
+        go.Scatter(
+            x=xs,
+            y=[base + 0.35] * len(xs),
+            mode="markers+text",
+            marker={"symbol": "triangle-up", "size": 11, "color": colour, "line": {"width": 1, "color": "white"}},
+            text=text,
+            textposition="top center",
+            textfont={"size": 9, "color": colour},
+            name=lane.label + " (pulses)",
+            showlegend=False,
+            customdata=hover,
+            hovertemplate="%{customdata}<extra></extra>",
+        ),
+        row=1,
+        col=1,
+    )
+
+
+def _pulse_days(r: pd.Series) -> list[pd.Timestamp]:
+    """Administration dates of a pulsed dose row (every N weeks / monthly / single)."""
+    start = r["start"]
+    end = r["end"] if pd.notna(r["end"]) else start + pd.Timedelta(days=366)
+    freq = str(r["frequency"])
+    if freq.startswith("every ") and "weeks" in freq:
+        step = pd.Timedelta(weeks=int(freq.split()[1]))
+    elif freq == "monthly":
+        step = pd.Timedelta(days=30)
+    elif freq == "weekly":
+        step = pd.Timedelta(weeks=1)
+    else:
+        return [start]
+    days, day = [], start
+    while day < end or day == start:
+        days.append(day)
+        day = day + step
+        if len(days) > 200:
+            break
+    return days
+
+
+def _dose_hover(drug: str, r: pd.Series, weight: float, pulse_day: pd.Timestamp | None = None) -> str:
+    text = describe_dose(drug, r["dose"], r["dose_unit"], r["frequency"], r["mg_per_day"], weight)
+    when = (
+        f"{pulse_day:%d %b %Y}"
+        if pulse_day is not None
+        else f"from {r['start']:%d %b %Y} " + (f"to {r['end']:%d %b %Y}" if pd.notna(r["end"]) else "(ongoing)")
+    )
+    basis = {
+        "strength_only": "<br>product strength only: no schedule in the source",
+        "entered": "<br>entered in the app",
+    }.get(str(r["dose_basis"]), "")
+    route = f" · {r['route']}" if r["route"] else ""
+    return f"<b>{html.escape(text)}</b>{route}<br>{when}{basis}<br><i>{html.escape(str(r['source_file']))}</i>"
+
+
+def _short_amount(amount: float, unit: str) -> str:
+    if not np.isfinite(amount):
+        return "?"
+    short = {"mg/day": "mg/d", "mg/week": "mg/wk"}.get(unit, unit)
+    return f"{amount:g} {short}"
+
+
+def _draw_dose_changes(fig: go.Figure, doses: pd.DataFrame) -> None:
+    """Dotted lines at every start, change and stop, through every panel."""
+    days = set(doses["start"].dropna()) | set(doses["end"].dropna())
+    for day in sorted(days):
+        fig.add_shape(
+            type="line",
+            x0=day,
+            x1=day,
+            y0=0,
+            y1=1,
+            xref="x",
+            yref="paper",
+            line={"color": "#777777", "width": 1, "dash": "dot"},
+            layer="below",
+            name="dose change",
+        )
+
+
+# --------------------------------------------------------------------------- results
+
+
+def _draw_reference(fig: go.Figure, row: int, analyte: str, sub: pd.DataFrame, sex: str, system: str) -> None:
+    """The reference range: the lab's own (latest result that has one), else the default."""
+    f = display_factor(analyte, system)
+    low, high, basis = _reference(analyte, sub, sex)
+    if not (np.isfinite(low) or np.isfinite(high)):
+        return
+    y0 = low * f if np.isfinite(low) else 0
+    y1 = high * f if np.isfinite(high) else y0
+    if y1 <= y0:
+        return
+    fig.add_hrect(
+        y0=y0,
+        y1=y1,
+        fillcolor=REFERENCE_FILL,
+        line_width=0,
+        layer="below",
+        row=row,
+        col=1,
+        name=f"reference range ({basis})",
+    )
+
+
+def _reference(analyte: str, sub: pd.DataFrame, sex: str) -> tuple[float, float, str]:
+    with_range = sub[sub["ref_low"].notna() | sub["ref_high"].notna()]
+    if len(with_range):
+        last = with_range.iloc[-1]
+        return float(last["ref_low"]), float(last["ref_high"]), "lab"
+    default = ranges_file().get("ranges", {}).get(analyte, {})
+    low = default.get(f"low_{sex}", default.get("low", float("nan")))
+    high = default.get("high", float("nan"))
+    return float(low), float(high), "default"
+
+
+def _draw_limits(fig: go.Figure, row: int, analyte: str, profile: Profile, system: str) -> None:
+    f = display_factor(analyte, system)
+    for rule in profile.active("guideline"):
+        if rule.analyte != analyte or rule.comparison not in ("<", ">"):
+            continue
+        fig.add_hline(
+            y=rule.threshold * f,
+            line={"color": LIMIT_COLOUR, "width": 1.5, "dash": "dash"},
+            annotation_text=f"{rule.comparison} {rule.threshold * f:g} ({_short_source(rule.source)})",
+            annotation_position="top left" if rule.comparison == ">" else "bottom left",
+            annotation_font={"size": 10, "color": LIMIT_COLOUR},
+            row=row,
+            col=1,
+            name=rule.id,
+        )
+
+
+def _short_source(source: str) -> str:
+    """ "BSR 2017 / NICE CKS" -> "BSR 2017"; "NHS shared-care protocols (local); ..." -> "NHS shared-care protocols"."""
+    for sep in (" /", " (", ";", ","):
+        source = source.split(sep)[0]
+    return source.strip()
+
+
+def _draw_intervals(fig: go.Figure, row: int, intervals: pd.DataFrame, as_of: pd.Timestamp) -> None:
+    """Shade the time each flag episode was open (to the next clear result, or to now)."""
+    for _, iv in intervals.iterrows():
+        end = iv["end"] if pd.notna(iv["end"]) else as_of
+        if not end > iv["start"]:
+            end = iv["start"] + pd.Timedelta(days=1)
+        fig.add_vrect(
+            x0=iv["start"],
+            x1=end,
+            fillcolor=SEVERITY_FILL.get(str(iv["severity"]), "#999999"),
+            opacity=0.12,
+            line_width=0,
+            layer="below",
+            row=row,
+            col=1,
+            name=f"open: {iv['rule']}",
+        )
+
+
+def _draw_results(
+    fig: go.Figure,
+    row: int,
+    analyte: str,
+    sub: pd.DataFrame,
+    flags: pd.DataFrame,
+    doses: pd.DataFrame,
+    weight: float,
+    system: str,
+    seen: set[int],
+) -> None:
+    if sub.empty:
+        return
+    f = display_factor(analyte, system)
+    y = sub["value"].to_numpy() * f
+    fig.add_trace(
+        go.Scatter(
+            x=sub["collected_at"].tolist(),
+            y=y.tolist(),
+            mode="lines",
+            line={"color": "#9a9a9a", "width": 1},
+            showlegend=False,
+            hoverinfo="skip",
+        ),
+        row=row,
+        col=1,
+    )
+    grades = _grades(sub, flags)
+    hover = [_result_hover(r, analyte, flags, doses, weight, system) for _, r in sub.iterrows()]
+    censored = (sub["comparator"] != "").to_numpy()
+    for g in sorted(set(grades)):
+        colour, symbol, label = GRADE_STYLE[g]
+        for open_marker in (False, True):
+            mask = (grades == g) & (censored == open_marker)
+            if not mask.any():
+                continue
+            fig.add_trace(
+                go.Scatter(
+                    x=sub["collected_at"][mask].tolist(),
+                    y=y[mask].tolist(),
+                    mode="markers",
+                    marker={
+                        "symbol": symbol + ("-open" if open_marker else ""),
+                        "color": colour,
+                        "size": 9 if g < 3 else 12,
+                        "line": {"width": 1.5 if open_marker else 0.5, "color": colour if open_marker else "white"},
+                    },
+                    name=label + (" (censored, at its bound)" if open_marker else ""),
+                    legendgroup=f"grade{max(g, 0)}{'open' if open_marker else ''}",
+                    legendrank=100 + 10 * max(g, 0) + int(open_marker),
+                    showlegend=(max(g, 0), open_marker) not in seen,
+                    customdata=np.asarray(hover, dtype=object)[mask].tolist(),
+                    hovertemplate="%{customdata}<extra></extra>",
+                ),
+                row=row,
+                col=1,
+            )
+            seen.add((max(g, 0), open_marker))
+
+
+def _grades(sub: pd.DataFrame, flags: pd.DataFrame) -> np.ndarray:
+    """CTCAE grade per result (-1: analyte without a CTCAE term; 0: within grade 0)."""
+    out = np.full(len(sub), -1 if sub["analyte"].iloc[0] not in _GRADED else 0, dtype=int)
+    if flags.empty:
+        return out
+    g = flags.dropna(subset=["ctcae_grade"]).groupby("collected_at")["ctcae_grade"].max()
+    mapped = sub["collected_at"].map(g)
+    has = mapped.notna().to_numpy()
+    out[has] = mapped[has].astype(int).to_numpy()
+    return out
+
+
+_GRADED = ("wbc", "neutrophils", "lymphocytes", "platelets", "hemoglobin", "alt", "ast")
+
+
+def _result_hover(
+    r: pd.Series, analyte: str, flags: pd.DataFrame, doses: pd.DataFrame, weight: float, system: str
+) -> str:
+    f = display_factor(analyte, system)
+    unit = display_unit(analyte, system)
+    value = f"{r['comparator']}{r['value'] * f:.3g}"
+    lines = [
+        f"<b>{r['collected_at']:%d %b %Y %H:%M}</b>",
+        f"{model.analyte_label(analyte)} <b>{html.escape(value)}</b> {unit}",
+    ]
+    reported = f"{r['source_value']} {r['source_unit']}".strip()
+    if r["derived"]:
+        lines.append(f"calculated from {html.escape(reported)} x WBC")
+    elif reported and reported != f"{r['comparator']}{r['value']:g} {r['unit']}":
+        lines.append(f"as reported: {html.escape(reported)}")
+    if np.isfinite(r["ref_low"]) or np.isfinite(r["ref_high"]):
+        lo = f"{r['ref_low'] * f:g}" if np.isfinite(r["ref_low"]) else ""
+        hi = f"{r['ref_high'] * f:g}" if np.isfinite(r["ref_high"]) else ""
+        lines.append(f"lab range {lo}–{hi}")
+    here = flags[flags["collected_at"] == r["collected_at"]] if len(flags) else flags
+    if len(here):
+        grade = here["ctcae_grade"].dropna()
+        if len(grade):
+            lines.append(f"CTCAE v5.0 grade <b>{int(grade.max())}</b>")
+        for _, fl in here.iterrows():
+            if fl["kind"] == "ctcae":
+                continue
+            lines.append(
+                f"[{fl['severity']}] {html.escape(str(fl['message']))} <i>({html.escape(str(fl['source']))})</i>"
+            )
+        active = str(here.iloc[0]["active_doses"])
+        since = here.iloc[0]["days_since_dose_change"]
+        if pd.notna(since):
+            active += f"; {int(since)} d since a dose change"
+        if bool(here.iloc[0]["after_increase"]):
+            active += "; within 12 weeks of an increase"
+    else:
+        active = _doses_at(doses, r["collected_at"], weight)
+    lines.append("Doses: " + html.escape(active or "none recorded"))
+    return "<br>".join(_wrap(line) for line in lines)
+
+
+def _doses_at(doses: pd.DataFrame, t: pd.Timestamp, weight: float) -> str:
+    if doses.empty:
+        return ""
+    live = doses[(doses["start"] <= t) & (doses["end"].isna() | (doses["end"] > t))]
+    return "; ".join(
+        describe_dose(r["drug"], r["dose"], r["dose_unit"], r["frequency"], r["mg_per_day"], weight)
+        for _, r in live.iterrows()
+    )
+
+
+def _wrap(line: str, width: int = 110) -> str:
+    if len(line) <= width or "<" in line[:3]:
+        return line
+    words, out, cur = line.split(" "), [], ""
+    for w in words:
+        if len(cur) + len(w) + 1 > width:
+            out.append(cur)
+            cur = w
+        else:
+            cur = f"{cur} {w}".strip()
+    out.append(cur)
+    return "<br>".join(out)
+
+
+# --------------------------------------------------------------------------- range
+
+
+def _latest(labs: pd.DataFrame, doses: pd.DataFrame) -> pd.Timestamp:
+    times = [labs["collected_at"].max() if len(labs) else pd.NaT, doses["start"].max() if len(doses) else pd.NaT]
+    times = [t for t in times if pd.notna(t)]
+    return max(times) if times else pd.Timestamp.now().normalize()
+
+
+def _window(
+    labs: pd.DataFrame, doses: pd.DataFrame, window: str, as_of: pd.Timestamp
+) -> tuple[pd.Timestamp, pd.Timestamp]:
+    end = as_of + pd.Timedelta(days=14)
+    days = WINDOWS.get(window, 0)
+    if days:
+        return as_of - pd.Timedelta(days=days), end
+    # from the first result (the doses before it are context, drawn off the left edge)
+    first = labs["collected_at"].min() if len(labs) else (doses["start"].min() if len(doses) else pd.NaT)
+    start = first if pd.notna(first) else as_of - pd.Timedelta(days=365)
+    return start - pd.Timedelta(days=30), end

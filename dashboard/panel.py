@@ -1,0 +1,176 @@
+"""The panel: one row per patient, most urgent first (pure: review in, DataFrame out).
+
+The rules engine ranks the patients (``Review.summary``); this module adds what a
+rheumatologist scans a panel for: diagnosis, current doses (mg and mg/kg), the latest
+blood counts with their dates and a sparkline of each, the worst current CTCAE grade,
+open guideline and trend flags, and the next test due.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from dashboard import model
+from dashboard.dataset import Dataset
+from dashboard.rules.review import Review
+from dashboard.units import display_factor, display_unit
+
+#: Analytes shown as columns (latest value + sparkline).
+PANEL_ANALYTES: tuple[str, ...] = ("wbc", "neutrophils", "lymphocytes", "hemoglobin", "platelets", "mcv", "alt")
+#: Points in each sparkline (the latest results).
+SPARK_POINTS = 12
+SEVERITY_ORDER = {"": 0, "info": 1, "caution": 2, "action": 3, "urgent": 4}
+
+
+def value_column(analyte: str, system: str = "SI") -> str:
+    return f"{model.analyte_label(analyte)} ({display_unit(analyte, system)})"
+
+
+def trend_column(analyte: str) -> str:
+    return f"{model.analyte_label(analyte)} trend"
+
+
+def panel_table(ds: Dataset, review: Review, system: str = "SI") -> pd.DataFrame:
+    """One row per patient in urgency order, ready for ``st.dataframe``.
+
+    Columns: Rank, Patient, Diagnosis, Urgency, Needs attention, Doses now, per analyte
+    the latest value with its date and a sparkline list, CTCAE now, Guideline flags,
+    Trend flags, Dose checks, Next test due, Overdue (days), and hidden helpers
+    ``_drugs`` (generic ids in force) and ``_severity`` (0-4) for filtering.
+    """
+    summary = review.summary_df()
+    if summary.empty:
+        return pd.DataFrame()
+    patients = ds.patients.set_index("patient_id")
+    out = pd.DataFrame(
+        {
+            "Rank": summary["urgency_rank"].astype("int64"),
+            "Patient": summary["patient_id"],
+            "Diagnosis": summary["patient_id"].map(patients["diagnosis"]).fillna(""),
+            "Urgency": summary["urgency"].replace("", "-"),
+            "Needs attention": summary["headline"],
+            "Doses now": summary["current_doses"],
+        }
+    )
+    latest = _latest_values(ds.labs, summary["patient_id"], system)
+    for a in PANEL_ANALYTES:
+        out[value_column(a, system)] = latest[a]["text"].to_numpy()
+        out[trend_column(a)] = latest[a]["spark"].to_numpy()
+    grade = summary["max_ctcae_grade"]
+    out["CTCAE now"] = grade.astype("Int64")
+    out["Guideline flags"] = summary["open_guideline"].astype("int64")
+    out["Trend flags"] = summary["open_trend"].astype("int64")
+    out["Dose checks"] = summary["dose_checks_open"].astype("int64")
+    out["Next test due"] = summary["next_test_due"].dt.date
+    out["Overdue (days)"] = np.where(summary["overdue"].to_numpy(dtype=bool), summary["days_overdue"].to_numpy(), 0)
+    out["_drugs"] = (
+        summary["patient_id"].map(_drugs_now(ds.doses, review.as_of)).apply(lambda v: v if isinstance(v, list) else [])
+    )
+    out["_severity"] = summary["urgency"].map(SEVERITY_ORDER).fillna(0).astype(int)
+    return out.reset_index(drop=True)
+
+
+def _drugs_now(doses: pd.DataFrame, as_of) -> pd.Series:
+    if doses.empty:
+        return pd.Series(dtype=object)
+    t = pd.Timestamp(as_of) if as_of is not None else pd.Timestamp.now()
+    live = doses[(doses["start"] <= t) & (doses["end"].isna() | (doses["end"] > t))]
+    return live.groupby("patient_id")["drug"].agg(lambda s: sorted(set(s)))
+
+
+def _latest_values(labs: pd.DataFrame, order: pd.Series, system: str) -> dict[str, pd.DataFrame]:
+    """Per analyte, indexed like ``order``: latest value text (with date) and sparkline."""
+    out: dict[str, pd.DataFrame] = {}
+    sub = labs[labs["analyte"].isin(PANEL_ANALYTES)]
+    sub = sub.sort_values(["patient_id", "analyte", "collected_at"], kind="stable")
+    tail = sub.groupby(["patient_id", "analyte"], sort=False).tail(SPARK_POINTS)
+    for a in PANEL_ANALYTES:
+        part = tail[tail["analyte"] == a]
+        f = display_factor(a, system)
+        if part.empty:
+            out[a] = pd.DataFrame({"text": [""] * len(order), "spark": [[] for _ in range(len(order))]})
+            continue
+        values = (part["value"] * f).round(4)
+        spark = values.groupby(part["patient_id"], sort=False).agg(list)
+        last = part.groupby("patient_id", sort=False).tail(1).set_index("patient_id")
+        text = (
+            last["comparator"] + (last["value"] * f).map(_fmt) + "  ·  " + last["collected_at"].dt.strftime("%d %b %y")
+        )
+        out[a] = pd.DataFrame(
+            {
+                "text": order.map(text).fillna("").to_numpy(),
+                "spark": order.map(spark).apply(lambda v: v if isinstance(v, list) else []).to_numpy(),
+            }
+        )
+    return out
+
+
+def _fmt(v: float) -> str:
+    if not np.isfinite(v):
+        return ""
+    return f"{v:.3g}" if abs(v) < 100 else f"{v:.0f}"
+
+
+@dataclass(frozen=True)
+class PanelFilter:
+    """What the clinician narrows the panel to."""
+
+    search: str = ""
+    drugs: tuple[str, ...] = ()
+    flag_types: tuple[str, ...] = ()  # "CTCAE", "Guideline", "Trend", "Dose check", "Overdue"
+    min_grade: int = 0
+    overdue_only: bool = False
+    attention_only: bool = False
+
+
+def filter_panel(table: pd.DataFrame, flt: PanelFilter) -> pd.DataFrame:
+    """The rows of the panel table that pass the filter (order kept)."""
+    if table.empty:
+        return table
+    keep = np.ones(len(table), dtype=bool)
+    if flt.search.strip():
+        keep &= table["Patient"].str.contains(flt.search.strip(), case=False, regex=False).to_numpy()
+    if flt.drugs:
+        wanted = set(flt.drugs)
+        keep &= table["_drugs"].apply(lambda ds: bool(wanted & set(ds))).to_numpy()
+    if flt.min_grade > 0:
+        keep &= (table["CTCAE now"].fillna(0).astype(int) >= flt.min_grade).to_numpy()
+    if flt.overdue_only:
+        keep &= (table["Overdue (days)"] > 0).to_numpy()
+    if flt.attention_only:
+        keep &= (table["_severity"] >= SEVERITY_ORDER["caution"]).to_numpy()
+    if flt.flag_types:
+        any_type = np.zeros(len(table), dtype=bool)
+        for t in flt.flag_types:
+            any_type |= {
+                "CTCAE": table["CTCAE now"].fillna(0).astype(int) > 0,
+                "Guideline": table["Guideline flags"] > 0,
+                "Trend": table["Trend flags"] > 0,
+                "Dose check": table["Dose checks"] > 0,
+                "Overdue": table["Overdue (days)"] > 0,
+            }[t].to_numpy()
+        keep &= any_type
+    return table[keep]
+
+
+@dataclass(frozen=True)
+class PanelCounts:
+    patients: int
+    grade3_or_more: int
+    action: int
+    overdue: int
+
+
+def panel_counts(table: pd.DataFrame) -> PanelCounts:
+    """The numbers at the top of the panel."""
+    if table.empty:
+        return PanelCounts(0, 0, 0, 0)
+    return PanelCounts(
+        patients=len(table),
+        grade3_or_more=int((table["CTCAE now"].fillna(0).astype(int) >= 3).sum()),
+        action=int((table["_severity"] >= SEVERITY_ORDER["action"]).sum()),
+        overdue=int((table["Overdue (days)"] > 0).sum()),
+    )

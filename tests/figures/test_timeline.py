@@ -1,0 +1,168 @@
+"""The timeline figure, asserted on fig.to_dict()."""
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from dashboard import model
+from dashboard.dataset import Dataset
+from dashboard.figures.timeline import GRADE_STYLE, TimelineOptions, timeline_figure
+from dashboard.rules import get_profile, review_dataset
+from tests.support import import_text
+
+AS_OF = dt.date(2024, 6, 1)
+
+LABS = """patient,date,test,value,unit,range
+P1,2024-01-02,WBC,6.0,10^9/L,4.0-11.0
+P1,2024-01-02,Neutrophils,4.0,10^9/L,2.0-7.5
+P1,2024-02-01,WBC,3.1,10^9/L,4.0-11.0
+P1,2024-02-01,Neutrophils,0.8,10^9/L,2.0-7.5
+P1,2024-02-15,WBC,1.5,10^9/L,4.0-11.0
+P1,2024-02-15,Neutrophils,<0.4,10^9/L,2.0-7.5
+P1,2024-03-15,WBC,5.5,10^9/L,4.0-11.0
+P1,2024-03-15,Neutrophils,3.2,10^9/L,2.0-7.5
+P1,2024-03-15,Hb,12.5,g/dL,12.0-16.0
+"""
+DOSES = """patient,drug,dose,unit,frequency,route,start,end
+P1,Imuran,100,mg,daily,oral,2023-12-01,2024-01-15
+P1,Imuran,150,mg,daily,oral,2024-01-15,2024-02-16
+P1,Imuran,50,mg,daily,oral,2024-03-01,
+P1,Methotrexate,15,mg,weekly,sc,2023-12-01,
+P1,Cytoxan,500,mg,every 2 weeks,IV,2024-04-01,2024-05-10
+"""
+PATIENTS = "patient,sex,weight_kg\nP1,F,60\n"
+
+
+@pytest.fixture(scope="module")
+def built():
+    from dashboard.ingest import ImportOptions, Source, import_sources
+
+    r = import_sources(
+        [
+            Source("labs.csv", LABS.encode()),
+            Source("doses.csv", DOSES.encode()),
+            Source("patients.csv", PATIENTS.encode()),
+        ],
+        ImportOptions(today=dt.date(2026, 1, 1)),
+    )
+    ds = Dataset.from_import(r, "t")
+    rv = review_dataset(ds, None, AS_OF)
+    return ds, rv
+
+
+def fig_of(built, **opts):
+    ds, rv = built
+    one = ds.for_patient("P1")
+    fig = timeline_figure(
+        one.labs,
+        one.doses,
+        rv.flags_df(),
+        rv.intervals_df(),
+        get_profile(None),
+        one.patients.iloc[0],
+        TimelineOptions(as_of=AS_OF, **opts),
+    )
+    return fig.to_dict()
+
+
+def traces(d, name_start):
+    return [t for t in d["data"] if str(t.get("name", "")).startswith(name_start)]
+
+
+def test_one_panel_per_analyte_under_the_dose_lanes(built):
+    d = fig_of(built)
+    titles = [a["text"] for a in d["layout"]["annotations"] if a.get("yref") == "paper" or "text" in a]
+    assert "Doses" in titles
+    assert any(t.startswith("WBC") for t in titles) and any(t.startswith("Neutrophils") for t in titles)
+    assert any(t.startswith("Hb (g/L)") for t in titles)
+
+
+def test_dose_lanes_are_step_lines_and_pulses_markers(built):
+    d = fig_of(built)
+    lines = [t for t in d["data"] if t.get("mode") == "lines" and t.get("line", {}).get("shape") == "hv"]
+    assert {t["name"] for t in lines} == {"Azathioprine", "Methotrexate"}
+    labels = [x for t in d["data"] if t.get("mode") == "text" for x in t["text"]]
+    assert "100 mg/d" in labels and "150 mg/d" in labels and "50 mg/d" in labels and "15 mg/wk" in labels
+    [pulses] = traces(d, "Cyclophosphamide (pulses)")
+    assert len(pulses["x"]) == 3  # 1, 15 and 29 April; the course ends 10 May
+    assert pulses["marker"]["symbol"] == "triangle-up"
+    aza = next(t for t in lines if t["name"] == "Azathioprine")
+    assert any("mg/kg/day" in h for h in aza["customdata"])  # weight known: mg/kg/day in the hover
+
+
+def test_points_are_coloured_and_shaped_by_grade(built):
+    d = fig_of(built)
+    for _grade, (colour, symbol, label) in GRADE_STYLE.items():
+        for t in traces(d, label):
+            sym = t["marker"]["symbol"]
+            assert sym in (symbol, symbol + "-open")
+            assert t["marker"]["color"] == colour
+    grade4 = traces(d, "grade 4")
+    assert grade4, "neutrophils 0.8 -> grade 3 and <0.4 -> grade 4"
+    # the censored "<0.4" is an open marker at its bound
+    [censored] = [t for t in grade4 if t["marker"]["symbol"].endswith("-open")]
+    assert censored["y"] == [0.4]
+    assert GRADE_STYLE[3][1] != GRADE_STYLE[4][1] != GRADE_STYLE[2][1]
+
+
+def test_reference_band_limit_lines_and_dose_change_marks(built):
+    d = fig_of(built)
+    shapes = d["layout"]["shapes"]
+    bands = [s for s in shapes if s["type"] == "rect" and s.get("fillcolor", "").startswith("rgba(0, 158, 115")]
+    assert any((s["y0"], s["y1"]) == (4.0, 11.0) for s in bands)  # the lab's WBC range
+    limits = [s for s in shapes if s["type"] == "line" and s.get("line", {}).get("dash") == "dash"]
+    assert {s["y0"] for s in limits} >= {3.5, 1.6}
+    marks = [s for s in shapes if s["type"] == "line" and s.get("line", {}).get("dash") == "dot"]
+    starts_and_stops = {"2023-12-01", "2024-01-15", "2024-02-16", "2024-03-01", "2024-04-01", "2024-05-10"}
+    assert {str(s["x0"])[:10] for s in marks} == starts_and_stops
+    assert all(s["yref"] == "paper" and (s["y0"], s["y1"]) == (0, 1) for s in marks)
+    shaded = [s for s in shapes if s["type"] == "rect" and s.get("opacity") == 0.12]
+    assert shaded, "open flag intervals are shaded"
+
+
+def test_hover_has_value_grade_rule_source_and_doses(built):
+    d = fig_of(built)
+    hovers = [h.replace("<br>", " ") for t in traces(d, "grade 3") for h in t["customdata"]]
+    [h] = [h for h in hovers if "Neutrophils" in h]
+    assert "0.8" in h and "CTCAE v5.0 grade <b>3</b>" in h
+    assert "BSR 2017" in h and "1.6" in h
+    assert "Azathioprine 150 mg/day (2.50 mg/kg/day)" in h
+    assert "within 12 weeks of an increase" in h
+    hb = [h for t in d["data"] if t.get("customdata") is not None for h in t["customdata"] if "Hb" in str(h)]
+    assert any("as reported: 12.5 g/dL" in h for h in hb)
+
+
+def test_units_toggle_converts_values_bands_and_limits(built):
+    d = fig_of(built, system="US")
+    titles = [a["text"] for a in d["layout"]["annotations"]]
+    assert "Hb (g/dL)" in titles and "WBC (K/µL)" in titles
+    hb = [t for t in d["data"] if t.get("mode") == "lines" and t.get("yaxis") == "y4"]
+    assert hb and hb[0]["y"] == [12.5]
+
+
+def test_window_sets_the_range(built):
+    d = fig_of(built, window="3 months")
+    start, _end = d["layout"]["xaxis"]["range"]
+    assert pd.Timestamp(start) == pd.Timestamp(AS_OF) - pd.Timedelta(days=91)
+    assert [b["label"] for b in d["layout"]["xaxis"]["rangeselector"]["buttons"]] == ["3 m", "6 m", "1 y", "All"]
+
+
+def test_data_text_is_escaped_in_hovers():
+    r = import_text('patient,date,test,value,unit\n"<img src=x onerror=alert(1)>",2024-01-02,WBC,3.0,10^9/L\n')
+    ds = Dataset.from_import(r, "x")
+    rv = review_dataset(ds, None, AS_OF)
+    pid = ds.patient_ids[0]
+    one = ds.for_patient(pid)
+    d = timeline_figure(
+        one.labs, one.doses, rv.flags_df(), rv.intervals_df(), get_profile(None), one.patients.iloc[0]
+    ).to_dict()
+    text = str(d)
+    assert "<img" not in text
+
+
+def test_analytes_on_demand(built):
+    d = fig_of(built, analytes=("hemoglobin",))
+    titles = [a["text"] for a in d["layout"]["annotations"]]
+    assert "Hb (g/L)" in titles and not any(t.startswith("WBC") for t in titles)
+    assert model.analyte_label("hemoglobin") == "Hb"

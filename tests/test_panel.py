@@ -1,0 +1,93 @@
+"""The panel table: urgency order, latest values, sparklines, filters, counts."""
+
+import datetime as dt
+
+import pytest
+
+from dashboard.dataset import Dataset
+from dashboard.panel import PanelFilter, filter_panel, panel_counts, panel_table, trend_column, value_column
+from dashboard.rules import review_dataset
+from tests.support import ROOT
+
+
+@pytest.fixture(scope="module")
+def sample():
+    from dashboard.ingest import import_paths
+    from dashboard.sample import extract_date
+
+    r = import_paths([ROOT / "sample_data" / n for n in ("labs.csv", "doses.csv", "patients.csv")])
+    ds = Dataset.from_import(r, "sample", extract_date(ROOT / "sample_data"))
+    rv = review_dataset(ds, None, ds.extract_date)
+    return ds, rv, panel_table(ds, rv)
+
+
+def test_one_row_per_patient_in_urgency_order(sample):
+    ds, rv, table = sample
+    assert len(table) == len(ds.patient_ids)
+    assert list(table["Rank"]) == list(range(1, len(table) + 1))
+    assert list(table["Patient"]) == list(rv.summary_df()["patient_id"])
+    severities = list(table["_severity"])
+    assert severities[0] >= max(severities[1:])
+
+
+def test_latest_values_with_dates_and_sparklines(sample):
+    ds, _rv, table = sample
+    row = table[table["Patient"] == "SLE-017"].iloc[0]
+    labs = ds.labs[(ds.labs["patient_id"] == "SLE-017") & (ds.labs["analyte"] == "neutrophils")].sort_values(
+        "collected_at"
+    )
+    last = labs.iloc[-1]
+    assert row[value_column("neutrophils")].startswith(f"{last['value']:.3g}")
+    assert last["collected_at"].strftime("%d %b %y") in row[value_column("neutrophils")]
+    spark = row[trend_column("neutrophils")]
+    assert len(spark) == min(12, len(labs)) and spark[-1] == pytest.approx(last["value"])
+
+
+def test_us_units_convert_the_latest_values(sample):
+    ds, rv, _ = sample
+    us = panel_table(ds, rv, "US")
+    row = us[us["Patient"] == "SLE-017"].iloc[0]
+    hb = (
+        ds.labs[(ds.labs["patient_id"] == "SLE-017") & (ds.labs["analyte"] == "hemoglobin")]
+        .sort_values("collected_at")
+        .iloc[-1]
+    )
+    assert row[value_column("hemoglobin", "US")].startswith(f"{hb['value'] / 10:.3g}")
+
+
+def test_filters(sample):
+    _ds, _rv, table = sample
+    assert list(filter_panel(table, PanelFilter(search="sle-017"))["Patient"]) == ["SLE-017"]
+    aza = filter_panel(table, PanelFilter(drugs=("azathioprine",)))
+    assert len(aza) and all("azathioprine" in d for d in aza["_drugs"])
+    overdue = filter_panel(table, PanelFilter(overdue_only=True))
+    assert list(overdue["Patient"]) == ["SLE-003"]
+    trend = filter_panel(table, PanelFilter(flag_types=("Trend",)))
+    assert set(trend["Patient"]) >= {"SLE-025"}
+    assert (filter_panel(table, PanelFilter(min_grade=2))["CTCAE now"] >= 2).all()
+    attention = filter_panel(table, PanelFilter(attention_only=True))
+    assert (attention["_severity"] >= 2).all() and "RA-004" not in set(attention["Patient"])
+
+
+def test_counts(sample):
+    _ds, _rv, table = sample
+    c = panel_counts(table)
+    assert c.patients == 36 and c.overdue == 1
+    assert c.action == int((table["_severity"] >= 3).sum())
+
+
+def test_stable_patient_needs_nothing(sample):
+    _ds, _rv, table = sample
+    row = table[table["Patient"] == "RA-004"].iloc[0]
+    assert (
+        row["Urgency"] == "-" and row["Guideline flags"] == 0 and row["Trend flags"] == 0 and row["Overdue (days)"] == 0
+    )
+
+
+def test_as_of_changes_the_review():
+    from dashboard.ingest import import_paths
+
+    r = import_paths([ROOT / "sample_data" / n for n in ("labs.csv", "doses.csv", "patients.csv")])
+    ds = Dataset.from_import(r, "sample")
+    later = panel_table(ds, review_dataset(ds, None, dt.date(2027, 6, 1)))
+    assert panel_counts(later).overdue > 1  # months later, everyone is due
