@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -113,15 +113,18 @@ def timeline_figure(
     )
     _draw_doses(fig, lanes, weight)
     seen: set[int] = set()
+    # Shapes and their labels are collected and set once: plotly's add_shape / add_hrect
+    # re-validate every shape already there, which is quadratic and slow.
+    layer = _Overlay()
     for i, analyte in enumerate(analytes, start=2):
         sub = labs[labs["analyte"] == analyte].sort_values("collected_at")
         f = flags[flags["analyte"] == analyte] if len(flags) else flags
-        # results first: plotly only puts row-bound shapes on subplots that have data
         _draw_results(fig, i, analyte, sub, f, doses, weight, options.system, seen)
-        _draw_reference(fig, i, analyte, sub, sex, options.system)
-        _draw_limits(fig, i, analyte, profile, options.system)
-        _draw_intervals(fig, i, intervals[intervals["analyte"] == analyte] if len(intervals) else intervals, as_of)
-    _draw_dose_changes(fig, doses)
+        _draw_reference(layer, i, analyte, sub, sex, options.system)
+        _draw_limits(layer, i, analyte, profile, options.system)
+        _draw_intervals(layer, i, intervals[intervals["analyte"] == analyte] if len(intervals) else intervals, as_of)
+    _draw_dose_changes(layer, doses)
+    fig.update_layout(shapes=layer.shapes, annotations=[*fig.layout.annotations, *layer.annotations])
 
     fig.update_layout(
         height=int(150 + 55 * lane_height + 165 * len(analytes)),
@@ -159,6 +162,18 @@ def timeline_figure(
         col=1,
     )
     return fig
+
+
+@dataclass
+class _Overlay:
+    """Shapes and annotations of the figure, in plotly's dict form."""
+
+    shapes: list[dict] = field(default_factory=list)
+    annotations: list[dict] = field(default_factory=list)
+
+
+def _axes(row: int) -> tuple[str, str]:
+    return ("x", "y") if row == 1 else (f"x{row}", f"y{row}")
 
 
 # --------------------------------------------------------------------------- doses
@@ -357,28 +372,30 @@ def _short_amount(amount: float, unit: str) -> str:
     return f"{amount:g} {short}"
 
 
-def _draw_dose_changes(fig: go.Figure, doses: pd.DataFrame) -> None:
+def _draw_dose_changes(layer: _Overlay, doses: pd.DataFrame) -> None:
     """Dotted lines at every start, change and stop, through every panel."""
     days = set(doses["start"].dropna()) | set(doses["end"].dropna())
     for day in sorted(days):
-        fig.add_shape(
-            type="line",
-            x0=day,
-            x1=day,
-            y0=0,
-            y1=1,
-            xref="x",
-            yref="paper",
-            line={"color": "#777777", "width": 1, "dash": "dot"},
-            layer="below",
-            name="dose change",
+        layer.shapes.append(
+            {
+                "type": "line",
+                "x0": day,
+                "x1": day,
+                "y0": 0,
+                "y1": 1,
+                "xref": "x",
+                "yref": "paper",
+                "line": {"color": "#777777", "width": 1, "dash": "dot"},
+                "layer": "below",
+                "name": "dose change",
+            }
         )
 
 
 # --------------------------------------------------------------------------- results
 
 
-def _draw_reference(fig: go.Figure, row: int, analyte: str, sub: pd.DataFrame, sex: str, system: str) -> None:
+def _draw_reference(layer: _Overlay, row: int, analyte: str, sub: pd.DataFrame, sex: str, system: str) -> None:
     """The reference range: the lab's own (latest result that has one), else the default."""
     f = display_factor(analyte, system)
     low, high, basis = _reference(analyte, sub, sex)
@@ -388,15 +405,21 @@ def _draw_reference(fig: go.Figure, row: int, analyte: str, sub: pd.DataFrame, s
     y1 = high * f if np.isfinite(high) else y0
     if y1 <= y0:
         return
-    fig.add_hrect(
-        y0=y0,
-        y1=y1,
-        fillcolor=REFERENCE_FILL,
-        line_width=0,
-        layer="below",
-        row=row,
-        col=1,
-        name=f"reference range ({basis})",
+    x, y = _axes(row)
+    layer.shapes.append(
+        {
+            "type": "rect",
+            "x0": 0,
+            "x1": 1,
+            "xref": f"{x} domain",
+            "y0": y0,
+            "y1": y1,
+            "yref": y,
+            "fillcolor": REFERENCE_FILL,
+            "line": {"width": 0},
+            "layer": "below",
+            "name": f"reference range ({basis})",
+        }
     )
 
 
@@ -411,20 +434,38 @@ def _reference(analyte: str, sub: pd.DataFrame, sex: str) -> tuple[float, float,
     return float(low), float(high), "default"
 
 
-def _draw_limits(fig: go.Figure, row: int, analyte: str, profile: Profile, system: str) -> None:
+def _draw_limits(layer: _Overlay, row: int, analyte: str, profile: Profile, system: str) -> None:
     f = display_factor(analyte, system)
+    x, y = _axes(row)
     for rule in profile.active("guideline"):
         if rule.analyte != analyte or rule.comparison not in ("<", ">"):
             continue
-        fig.add_hline(
-            y=rule.threshold * f,
-            line={"color": LIMIT_COLOUR, "width": 1.5, "dash": "dash"},
-            annotation_text=f"{rule.comparison} {rule.threshold * f:g} ({_short_source(rule.source)})",
-            annotation_position="top left" if rule.comparison == ">" else "bottom left",
-            annotation_font={"size": 10, "color": LIMIT_COLOUR},
-            row=row,
-            col=1,
-            name=rule.id,
+        level = rule.threshold * f
+        layer.shapes.append(
+            {
+                "type": "line",
+                "x0": 0,
+                "x1": 1,
+                "xref": f"{x} domain",
+                "y0": level,
+                "y1": level,
+                "yref": y,
+                "line": {"color": LIMIT_COLOUR, "width": 1.5, "dash": "dash"},
+                "name": rule.id,
+            }
+        )
+        layer.annotations.append(
+            {
+                "text": f"{rule.comparison} {level:g} ({_short_source(rule.source)})",
+                "x": 0,
+                "xref": f"{x} domain",
+                "y": level,
+                "yref": y,
+                "xanchor": "left",
+                "yanchor": "bottom" if rule.comparison == ">" else "top",
+                "showarrow": False,
+                "font": {"size": 10, "color": LIMIT_COLOUR},
+            }
         )
 
 
@@ -435,22 +476,28 @@ def _short_source(source: str) -> str:
     return source.strip()
 
 
-def _draw_intervals(fig: go.Figure, row: int, intervals: pd.DataFrame, as_of: pd.Timestamp) -> None:
+def _draw_intervals(layer: _Overlay, row: int, intervals: pd.DataFrame, as_of: pd.Timestamp) -> None:
     """Shade the time each flag episode was open (to the next clear result, or to now)."""
     for _, iv in intervals.iterrows():
         end = iv["end"] if pd.notna(iv["end"]) else as_of
         if not end > iv["start"]:
             end = iv["start"] + pd.Timedelta(days=1)
-        fig.add_vrect(
-            x0=iv["start"],
-            x1=end,
-            fillcolor=SEVERITY_FILL.get(str(iv["severity"]), "#999999"),
-            opacity=0.12,
-            line_width=0,
-            layer="below",
-            row=row,
-            col=1,
-            name=f"open: {iv['rule']}",
+        x, y = _axes(row)
+        layer.shapes.append(
+            {
+                "type": "rect",
+                "x0": iv["start"],
+                "x1": end,
+                "xref": x,
+                "y0": 0,
+                "y1": 1,
+                "yref": f"{y} domain",
+                "fillcolor": SEVERITY_FILL.get(str(iv["severity"]), "#999999"),
+                "opacity": 0.12,
+                "line": {"width": 0},
+                "layer": "below",
+                "name": f"open: {iv['rule']}",
+            }
         )
 
 
@@ -482,7 +529,15 @@ def _draw_results(
         col=1,
     )
     grades = _grades(sub, flags)
-    hover = [_result_hover(r, analyte, flags, doses, weight, system) for _, r in sub.iterrows()]
+    # plain records: row access on pandas objects in a loop costs more than the figure
+    by_time: dict[pd.Timestamp, list[dict]] = {}
+    for fl in flags.to_dict("records") if len(flags) else []:
+        by_time.setdefault(fl["collected_at"], []).append(fl)
+    dose_rows = doses.to_dict("records")
+    hover = [
+        _result_hover(r, analyte, by_time.get(r["collected_at"], []), dose_rows, weight, system)
+        for r in sub.to_dict("records")
+    ]
     censored = (sub["comparator"] != "").to_numpy()
     for g in sorted(set(grades)):
         colour, symbol, label = GRADE_STYLE[g]
@@ -529,9 +584,7 @@ def _grades(sub: pd.DataFrame, flags: pd.DataFrame) -> np.ndarray:
 _GRADED = ("wbc", "neutrophils", "lymphocytes", "platelets", "hemoglobin", "alt", "ast")
 
 
-def _result_hover(
-    r: pd.Series, analyte: str, flags: pd.DataFrame, doses: pd.DataFrame, weight: float, system: str
-) -> str:
+def _result_hover(r: dict, analyte: str, here: list[dict], doses: list[dict], weight: float, system: str) -> str:
     f = display_factor(analyte, system)
     unit = display_unit(analyte, system)
     value = f"{r['comparator']}{r['value'] * f:.3g}"
@@ -548,22 +601,20 @@ def _result_hover(
         lo = f"{r['ref_low'] * f:g}" if np.isfinite(r["ref_low"]) else ""
         hi = f"{r['ref_high'] * f:g}" if np.isfinite(r["ref_high"]) else ""
         lines.append(f"lab range {lo}–{hi}")
-    here = flags[flags["collected_at"] == r["collected_at"]] if len(flags) else flags
-    if len(here):
-        grade = here["ctcae_grade"].dropna()
-        if len(grade):
-            lines.append(f"CTCAE v5.0 grade <b>{int(grade.max())}</b>")
-        for _, fl in here.iterrows():
-            if fl["kind"] == "ctcae":
-                continue
-            lines.append(
-                f"[{fl['severity']}] {html.escape(str(fl['message']))} <i>({html.escape(str(fl['source']))})</i>"
-            )
-        active = str(here.iloc[0]["active_doses"])
-        since = here.iloc[0]["days_since_dose_change"]
-        if pd.notna(since):
-            active += f"; {int(since)} d since a dose change"
-        if bool(here.iloc[0]["after_increase"]):
+    if here:
+        grades = [int(fl["ctcae_grade"]) for fl in here if pd.notna(fl["ctcae_grade"])]
+        if grades:
+            lines.append(f"CTCAE v5.0 grade <b>{max(grades)}</b>")
+        for fl in here:
+            if fl["kind"] != "ctcae":
+                lines.append(
+                    f"[{fl['severity']}] {html.escape(str(fl['message']))} <i>({html.escape(str(fl['source']))})</i>"
+                )
+        first = here[0]
+        active = str(first["active_doses"])
+        if pd.notna(first["days_since_dose_change"]):
+            active += f"; {int(first['days_since_dose_change'])} d since a dose change"
+        if bool(first["after_increase"]):
             active += "; within 12 weeks of an increase"
     else:
         active = _doses_at(doses, r["collected_at"], weight)
@@ -571,13 +622,10 @@ def _result_hover(
     return "<br>".join(_wrap(line) for line in lines)
 
 
-def _doses_at(doses: pd.DataFrame, t: pd.Timestamp, weight: float) -> str:
-    if doses.empty:
-        return ""
-    live = doses[(doses["start"] <= t) & (doses["end"].isna() | (doses["end"] > t))]
+def _doses_at(doses: list[dict], t: pd.Timestamp, weight: float) -> str:
+    live = [d for d in doses if d["start"] <= t and (pd.isna(d["end"]) or d["end"] > t)]
     return "; ".join(
-        describe_dose(r["drug"], r["dose"], r["dose_unit"], r["frequency"], r["mg_per_day"], weight)
-        for _, r in live.iterrows()
+        describe_dose(d["drug"], d["dose"], d["dose_unit"], d["frequency"], d["mg_per_day"], weight) for d in live
     )
 
 
