@@ -1,0 +1,101 @@
+"""The workspace's panel as pandas frames: what the pages, the exports and the CLI read."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pandas as pd
+
+from dashboard import model
+from dashboard.dataset import Dataset
+from dashboard.store.workspace import StoredPanel, Workspace
+
+
+@dataclass
+class WorkspacePanel:
+    """One consistent read of the workspace."""
+
+    labs: pd.DataFrame
+    doses: pd.DataFrame  # canonical columns + dose_id, import_id, entered_by, entered_at, note
+    patients: pd.DataFrame
+    baselines: pd.DataFrame
+    reviews: pd.DataFrame
+    extract_date: dt.date | None
+    data_version: int
+    label: str
+
+    @property
+    def as_of(self) -> dt.date:
+        """The extract date of the data when known (the sample panel's), else today."""
+        return self.extract_date or dt.date.today()
+
+    def dataset(self) -> Dataset:
+        """The panel as the pages use it (canonical columns only)."""
+        return Dataset(
+            labs=self.labs,
+            doses=model.to_pandas("doses", model.from_pandas("doses", self.doses)),
+            patients=self.patients,
+            baselines=self.baselines,
+            report=None,
+            label=self.label,
+            extract_date=self.extract_date,
+        )
+
+    def summary(self, patient_id: str, as_of: dt.date | None = None):  # -> PatientSummary
+        from dashboard.summary_export import PatientSummary
+
+        row = self.patients[self.patients["patient_id"] == patient_id]
+        return PatientSummary(
+            patient_id=patient_id,
+            patient=row.iloc[0] if not row.empty else None,
+            labs=self.labs[self.labs["patient_id"] == patient_id],
+            doses=self.doses[self.doses["patient_id"] == patient_id],
+            reviews=self.reviews[self.reviews["patient_id"] == patient_id],
+            as_of=as_of or self.as_of,
+            source=self.label,
+        )
+
+
+def frames(stored: StoredPanel) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    return (
+        model.to_pandas("labs", stored.labs),
+        model.to_pandas("doses", stored.doses),
+        model.to_pandas("patients", stored.patients),
+        model.to_pandas("baselines", stored.baselines),
+    )
+
+
+def doses_with_provenance(ws: Workspace, patient_id: str | None = None) -> pd.DataFrame:
+    """Dose rows in the model's dtypes, with dose_id and who entered them."""
+    t = ws.doses(patient_id)
+    base = model.to_pandas("doses", t)
+    for c in ("dose_id", "import_id", "entered_by", "entered_at", "note"):
+        base[c] = t.column(c).to_pandas()
+    base["entered_by"] = base["entered_by"].fillna("").astype("str")
+    base["note"] = base["note"].fillna("").astype("str")
+    return base
+
+
+def reviews_frame(ws: Workspace, patient_id: str | None = None) -> pd.DataFrame:
+    from dashboard.reviews import COLUMNS, empty_log
+
+    t = ws.reviews(patient_id)
+    if t.num_rows == 0:
+        return empty_log()
+    return t.to_pandas()[list(COLUMNS)]
+
+
+def open_panel(ws: Workspace) -> WorkspacePanel:
+    stored = ws.load()
+    labs, _doses, patients, baselines = frames(stored)
+    return WorkspacePanel(
+        labs=labs,
+        doses=doses_with_provenance(ws),
+        patients=patients,
+        baselines=baselines,
+        reviews=reviews_frame(ws),
+        extract_date=stored.extract_date,
+        data_version=stored.data_version,
+        label=f"Workspace ({ws.path})",
+    )
