@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 import pandas as pd
+import pyarrow as pa
 
 from dashboard import model
 from dashboard.dataset import Dataset
@@ -68,7 +69,10 @@ def frames(stored: StoredPanel) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFram
 
 def doses_with_provenance(ws: Workspace, patient_id: str | None = None) -> pd.DataFrame:
     """Dose rows in the model's dtypes, with dose_id and who entered them."""
-    t = ws.doses(patient_id)
+    return provenance_frame(ws.doses(patient_id))
+
+
+def provenance_frame(t: pa.Table) -> pd.DataFrame:
     base = model.to_pandas("doses", t)
     for c in ("dose_id", "import_id", "entered_by", "entered_at", "note"):
         base[c] = t.column(c).to_pandas()
@@ -78,10 +82,13 @@ def doses_with_provenance(ws: Workspace, patient_id: str | None = None) -> pd.Da
 
 
 def reviews_frame(ws: Workspace, patient_id: str | None = None) -> pd.DataFrame:
+    return log_frame(ws.reviews(patient_id))
+
+
+def log_frame(t: pa.Table | None) -> pd.DataFrame:
     from dashboard.reviews import COLUMNS, empty_log
 
-    t = ws.reviews(patient_id)
-    if t.num_rows == 0:
+    if t is None or t.num_rows == 0:
         return empty_log()
     return t.to_pandas()[list(COLUMNS)]
 
@@ -91,10 +98,10 @@ def open_panel(ws: Workspace) -> WorkspacePanel:
     labs, _doses, patients, baselines = frames(stored)
     return WorkspacePanel(
         labs=labs,
-        doses=doses_with_provenance(ws),
+        doses=provenance_frame(stored.doses_provenance),
         patients=patients,
         baselines=baselines,
-        reviews=reviews_frame(ws),
+        reviews=log_frame(stored.reviews),
         extract_date=stored.extract_date,
         data_version=stored.data_version,
         label=f"Workspace ({ws.path})",

@@ -152,6 +152,8 @@ class StoredPanel:
     baselines: pa.Table
     extract_date: dt.date | None
     data_version: int
+    doses_provenance: pa.Table  # the doses with dose_id, import_id, entered_by, entered_at, note
+    reviews: pa.Table | None  # the review log, oldest first
 
 
 class Tx:
@@ -217,29 +219,23 @@ class Workspace:
     @contextmanager
     def _read(self) -> Iterator[Tx]:
         """A read-only connection, shared with other readers, never during a write."""
-        if self._schema_behind():
-            with self._write():
+        for attempt in range(2):
+            with WorkspaceLock(self.lock_path, exclusive=False, timeout=self.timeout):
+                con = _connect(self.db_path, read_only=True)
+                try:
+                    version = _version(con)
+                    if version > latest_version():
+                        raise WorkspaceError(
+                            f"this workspace was written by a newer version of the dashboard (schema {version}, "
+                            f"this version knows up to {latest_version()}): update the dashboard"
+                        )
+                    if version == latest_version() or attempt:
+                        yield Tx(con)
+                        return
+                finally:
+                    con.close()
+            with self._write():  # bring an older workspace up to date, then read
                 pass
-        with WorkspaceLock(self.lock_path, exclusive=False, timeout=self.timeout):
-            con = _connect(self.db_path, read_only=True)
-            try:
-                yield Tx(con)
-            finally:
-                con.close()
-
-    def _schema_behind(self) -> bool:
-        with WorkspaceLock(self.lock_path, exclusive=False, timeout=self.timeout):
-            con = _connect(self.db_path, read_only=True)
-            try:
-                version = _version(con)
-            finally:
-                con.close()
-        if version > latest_version():
-            raise WorkspaceError(
-                f"this workspace was written by a newer version of the dashboard (schema {version}, "
-                f"this version knows up to {latest_version()}): update the dashboard"
-            )
-        return version < latest_version()
 
     def create(self) -> None:
         """Create the folder and the database (or migrate an existing one)."""
@@ -281,9 +277,9 @@ class Workspace:
             return _data_version(tx)
 
     def load(self) -> StoredPanel:
-        """Every canonical table, as one consistent snapshot."""
+        """Every table the panel needs, as one consistent snapshot (one connection)."""
         if not self.exists():
-            return StoredPanel(*(model.empty_table(t) for t in model.TABLES), None, 0)
+            return StoredPanel(*(model.empty_table(t) for t in model.TABLES), None, 0, _empty_doses(), None)
         with self._read() as tx:
             tables = {
                 t: model.conform(t, tx.con.sql(f"SELECT {_cols(t)} FROM {t} {_ORDER[t]}").to_arrow_table())
@@ -291,20 +287,22 @@ class Workspace:
             }
             extract = tx.one("SELECT max(extract_date) FROM imports")
             return StoredPanel(
-                tables["labs"], tables["doses"], tables["patients"], tables["baselines"], extract, _data_version(tx)
+                tables["labs"],
+                tables["doses"],
+                tables["patients"],
+                tables["baselines"],
+                extract,
+                _data_version(tx),
+                _doses(tx, None),
+                tx.arrow("SELECT * FROM reviews ORDER BY review_id"),
             )
 
     def doses(self, patient_id: str | None = None) -> pa.Table:
         """Dose rows with provenance (dose_id, import_id, entered_by, entered_at, note)."""
         if not self.exists():
             return _empty_doses()
-        where, params = ("WHERE patient_id = ?", [patient_id]) if patient_id is not None else ("", [])
         with self._read() as tx:
-            return tx.arrow(
-                f"SELECT dose_id, {_cols('doses')}, import_id, entered_by, entered_at, note FROM doses {where} "
-                "ORDER BY patient_id, start, drug, dose_id",
-                params,
-            )
+            return _doses(tx, patient_id)
 
     def dose_edits(self, patient_id: str | None = None) -> pa.Table:
         if not self.exists():
@@ -578,7 +576,7 @@ class Workspace:
 
 
 _ORDER = {
-    "labs": "ORDER BY patient_id, collected_at, analyte",
+    "labs": "",  # insertion order: sorting a million results costs a second on reopening
     "doses": "ORDER BY patient_id, drug, start",
     "patients": "ORDER BY patient_id",
     "baselines": "ORDER BY patient_id, analyte",
@@ -841,6 +839,15 @@ def _store_doses(
         tx.execute(f"INSERT INTO doses SELECT dose_id, {_cols('doses')}, {import_id}, '', NULL, '' FROM staged_doses")
         tx.con.unregister("staged_doses")
     out.doses_added = len(new_rows)
+
+
+def _doses(tx: Tx, patient_id: str | None) -> pa.Table:
+    where, params = ("WHERE patient_id = ?", [patient_id]) if patient_id is not None else ("", [])
+    return tx.arrow(
+        f"SELECT dose_id, {_cols('doses')}, import_id, entered_by, entered_at, note FROM doses {where} "
+        "ORDER BY patient_id, start, drug, dose_id",
+        params,
+    )
 
 
 def _empty_doses() -> pa.Table:
