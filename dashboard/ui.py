@@ -37,6 +37,19 @@ UPLOADER = "upload_files"
 
 SI, US = "SI", "US"
 
+#: Where this session's panel lives: "session" (this browser session only, today's
+#: behaviour) or "workspace" (the persistent store shared by the server's sessions).
+MODE = "data_mode"
+SESSION_ONLY, WORKSPACE = "session", "workspace"
+#: The name recorded with entered doses and reviews when no login is configured.
+REVIEWER = "reviewer_name"
+#: The files behind the session's panel (name, content hash, size) for the import log.
+SOURCES = "dataset_sources"
+#: The outcome of the last workspace action, shown once: (level, text).
+WS_NOTICE = "workspace_notice"
+#: The workspace panel (doses with provenance, review log) when in workspace mode.
+WS_PANEL = "workspace_panel"
+
 
 def init_state() -> None:
     """Set the defaults of the shared state (called by the router on every run)."""
@@ -47,6 +60,9 @@ def init_state() -> None:
     st.session_state.setdefault(PROFILE, None)
     st.session_state.setdefault(DATE_ORDER, None)
     st.session_state.setdefault(MAPPING, {})
+    st.session_state.setdefault(MODE, SESSION_ONLY)
+    st.session_state.setdefault(REVIEWER, "")
+    st.session_state.setdefault(SOURCES, ())
 
 
 def get_dataset() -> Dataset | None:
@@ -96,6 +112,9 @@ def load_sample_panel() -> tuple[ImportResult, dt.date | None]:
 def load_sample_into_session() -> None:
     result, extract = load_sample_panel()
     set_dataset(Dataset.from_import(result, "Sample panel (synthetic)", extract))
+    from dashboard.sample import default_files
+
+    _session_only(tuple((p.name, p.read_bytes()) for p in default_files(ROOT / "sample_data")))
 
 
 # --------------------------------------------------------------------------- widgets
@@ -260,6 +279,220 @@ def import_uploaded(uploaded: Sequence) -> None:
     result = import_files(files, st.session_state[DATE_ORDER], mapping)
     set_dataset(Dataset.from_import(result, ", ".join(name for name, _ in files)))
     st.session_state[_LAST_UPLOAD] = fingerprint
+    _session_only(files)
+
+
+# --------------------------------------------------------------------------- workspace
+
+
+def _session_only(files: Sequence[tuple[str, bytes]]) -> None:
+    """A new upload or sample: session data until the user saves it (never written)."""
+    from dashboard.store import FileRecord
+
+    st.session_state[MODE] = SESSION_ONLY
+    st.session_state[WS_PANEL] = None
+    st.session_state[SOURCES] = tuple(FileRecord.of(Source(name, data)) for name, data in files)
+
+
+def workspace():  # -> dashboard.store.Workspace
+    from dashboard.store import Workspace, workspace_path
+
+    return Workspace(workspace_path(), timeout=15)
+
+
+def reviewer() -> str:
+    """Who is entering: the login's e-mail when login is configured, else the typed name."""
+    if getattr(st.user, "is_logged_in", False) and st.user.get("email"):
+        return str(st.user.get("email"))
+    return str(st.session_state.get(REVIEWER, "")).strip()
+
+
+def in_workspace() -> bool:
+    return st.session_state.get(MODE) == WORKSPACE and st.session_state.get(WS_PANEL) is not None
+
+
+def notice(level: str, text: str) -> None:
+    st.session_state[WS_NOTICE] = (level, text)
+
+
+def show_notice() -> None:
+    """The outcome of the last workspace action (as text, never HTML), shown once."""
+    level, text = st.session_state.pop(WS_NOTICE, (None, ""))
+    if level:
+        getattr(st, level)(text)
+
+
+def _guard(action):
+    """Run a workspace action from a callback; a busy or refused workspace becomes a notice."""
+    from dashboard.store import EntryRejected, WorkspaceBusy, WorkspaceError
+
+    try:
+        return action()
+    except EntryRejected as exc:
+        notice("warning" if not exc.errors else "error", "Not saved: " + "; ".join(exc.errors + exc.warnings))
+    except (WorkspaceBusy, WorkspaceError) as exc:
+        notice("error", str(exc))
+    return None
+
+
+def open_workspace_panel() -> None:
+    """Callback: show the workspace's panel in this session (workspace mode)."""
+    from dashboard.store.panel import open_panel
+
+    panel = _guard(lambda: open_panel(workspace()))
+    if panel is None:
+        st.session_state[MODE] = SESSION_ONLY
+        return
+    keep = st.session_state.get(PATIENT)
+    first_open = not in_workspace()
+    st.session_state[WS_PANEL] = panel
+    st.session_state[DATASET] = panel.dataset()
+    st.session_state[MODE] = WORKSPACE
+    st.session_state[PATIENT] = keep if keep in set(panel.patients["patient_id"]) else None
+    if first_open:
+        st.session_state[AS_OF] = panel.as_of
+
+
+def use_session_only() -> None:
+    """Callback: leave the workspace; this session starts empty again."""
+    st.session_state[MODE] = SESSION_ONLY
+    if st.session_state.get(WS_PANEL) is not None:
+        st.session_state[WS_PANEL] = None
+        set_dataset(None)
+
+
+def on_mode_change() -> None:
+    open_workspace_panel() if st.session_state[MODE] == WORKSPACE else use_session_only()
+
+
+def save_session_to_workspace() -> None:
+    """Callback: write this session's panel to the workspace, then work from there."""
+    ds = get_dataset()
+    if ds is None or ds.is_empty:
+        return
+    from dashboard.ingest import ImportReport
+
+    result = ImportResult(
+        model.from_pandas("labs", ds.labs),
+        model.from_pandas("doses", ds.doses),
+        model.from_pandas("patients", ds.patients),
+        ds.report or ImportReport(),
+    )
+    out = _guard(
+        lambda: workspace().save_result(
+            result,
+            st.session_state.get(SOURCES, ()),
+            by=reviewer() or "app user (no name given)",
+            origin="app",
+            label=ds.label,
+            extract_date=ds.extract_date,
+        )
+    )
+    if out is not None:
+        notice("success" if out.stored else "info", out.summary())
+        open_workspace_panel()
+
+
+def _then_refresh(action, done: str) -> None:
+    if _guard(action) is not None:
+        notice("success", done)
+        open_workspace_panel()
+
+
+def add_dose_from_form() -> None:
+    from dashboard.dose_entry import DoseEntry
+
+    s = st.session_state
+    entry = DoseEntry(
+        patient_id=s.get(PATIENT) or "",
+        drug=s["dose_drug"],
+        dose=float(s["dose_amount"] or 0),
+        start=s["dose_start"],
+        dose_unit=s["dose_unit"],
+        frequency=s["dose_frequency"],
+        route=s["dose_route"],
+        end=s["dose_end"],
+        note=s["dose_note"],
+    )
+    _then_refresh(
+        lambda: workspace().add_dose(entry, by=reviewer(), confirmed=s["dose_confirm"]) or True,
+        f"Dose saved for {entry.patient_id}.",
+    )
+
+
+def change_dose_from_form() -> None:
+    s = st.session_state
+    dose_id, on = int(s["change_dose_id"]), s["change_on"]
+    if s["change_action"] == "stop":
+        action = lambda: workspace().stop_dose(dose_id, on, by=reviewer(), note=s["change_note"]) or True  # noqa: E731
+    else:
+        action = lambda: workspace().change_dose(  # noqa: E731
+            dose_id,
+            on,
+            float(s["change_amount"] or 0),
+            s["change_frequency"],
+            by=reviewer(),
+            note=s["change_note"],
+            confirmed=s["change_confirm"],
+        )
+    _then_refresh(action, f"Dose {s['change_action']} on {on} saved.")
+
+
+def add_review_from_form() -> None:
+    from dashboard.reviews import Review
+
+    s = st.session_state
+    review = Review(patient_id=s.get(PATIENT) or "", action=s["review_action"] or "", note=s["review_note"])
+    _then_refresh(lambda: workspace().add_review(review, by=reviewer()), "Review recorded.")
+
+
+def export_buttons(ds: Dataset, panel) -> None:
+    """Download buttons for the panel and the selected patient (files made on click)."""
+    from dashboard import summary_export as sx
+    from dashboard.reviews import empty_log
+
+    log = panel.reviews if panel is not None else empty_log()
+    doses = panel.doses if panel is not None else ds.doses
+    day = as_of()
+
+    def table() -> pd.DataFrame:
+        return sx.panel_frame(ds.labs, doses, ds.patients, log, day)
+
+    st.markdown(f"**The panel** ({len(ds.patient_ids):,} patients, latest results, as of {day})")
+    left, right = st.columns(2)
+    left.download_button("Panel (CSV)", lambda: sx.panel_csv(table()), f"panel_{day}.csv", "text/csv", key="x_pcsv")
+    right.download_button(
+        "Panel (Excel)", lambda: sx.panel_xlsx(table(), ds.labs, doses, log), f"panel_{day}.xlsx", key="x_pxlsx"
+    )
+    pid = st.session_state.get(PATIENT)
+    if not pid:
+        return
+    summary = sx.PatientSummary(
+        patient_id=pid,
+        patient=ds.patients[ds.patients["patient_id"] == pid].iloc[0],
+        labs=ds.labs[ds.labs["patient_id"] == pid],
+        doses=doses[doses["patient_id"] == pid],
+        reviews=log[log["patient_id"] == pid],
+        as_of=day,
+        source=ds.label,
+    )
+    st.markdown(f"**Patient {pid}**")
+    a, b, c = st.columns(3)
+    a.download_button(
+        "Patient summary (PDF)",
+        lambda: sx.patient_summary_pdf(summary),
+        f"summary_{pid}_{day}.pdf",
+        "application/pdf",
+        key="x_pdf",
+        type="primary",
+        icon=":material/picture_as_pdf:",
+    )
+    b.download_button(
+        "Results (CSV)", lambda: sx.patient_csv(ds.labs, pid), f"results_{pid}.csv", "text/csv", key="x_c"
+    )
+    c.download_button(
+        "Results, doses, reviews (Excel)", lambda: sx.patient_xlsx(ds.labs, doses, log, pid), f"{pid}.xlsx", key="x_x"
+    )
 
 
 __all__ = [

@@ -10,6 +10,7 @@ import pyarrow as pa
 
 from dashboard import model
 from dashboard.dataset import Dataset
+from dashboard.ingest.report import Conversion, FileReport, ImportReport, Problem
 from dashboard.store.workspace import StoredPanel, Workspace
 
 
@@ -106,3 +107,16 @@ def open_panel(ws: Workspace) -> WorkspacePanel:
         data_version=stored.data_version,
         label=f"Workspace ({ws.path})",
     )
+
+
+def report_from_dict(d: dict) -> ImportReport:
+    """An import report as stored in the import log (JSON) back as an object."""
+    files = []
+    for f in d.get("files", []):
+        problems = [Problem(**p) for p in f.get("problems", [])]
+        warnings = [Problem(**p) for p in f.get("warnings", [])]
+        conversions = [Conversion(c["analyte"], c["from"], c["to"], c["count"]) for c in f.get("conversions", [])]
+        known = {k: v for k, v in f.items() if k in FileReport.__dataclass_fields__}
+        known.update(problems=problems, warnings=warnings, conversions=conversions)
+        files.append(FileReport(**known))
+    return ImportReport(files=files, labs=d.get("labs", 0), doses=d.get("doses", 0), patients=d.get("patients", 0))
