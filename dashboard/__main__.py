@@ -1,15 +1,25 @@
 """``python -m dashboard``: see :mod:`dashboard.cli`."""
 
+import os
 import sys
+
+_IMPORT = len(sys.argv) > 1 and sys.argv[1] == "import"
 
 # The import command works on Arrow tables only and never needs pandas.  pyarrow
 # loads pandas on first use when it is installed, which costs about half a second of
 # start-up; a command-line import of a large export should not pay for it.
-if len(sys.argv) > 1 and sys.argv[1] == "import" and "pandas" not in sys.modules:
+if _IMPORT and "pandas" not in sys.modules:
     from dashboard._nopandas import keep_pandas_out
 
     keep_pandas_out()
 
-from dashboard.cli import main
+from dashboard.cli import main  # noqa: E402
 
-sys.exit(main())
+code = main()
+if _IMPORT:
+    # Everything is written and closed; skip the interpreter's teardown of large Arrow
+    # buffers (the OS reclaims the memory at once).
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+sys.exit(code)
