@@ -82,38 +82,44 @@ def panel_frame(
     """One row per patient: who, current drugs, latest result of each analyte (unit in
     the header), the date of the last draw and the last review."""
     as_of = as_of or dt.date.today()
-    last = latest_results(labs)
-    present = [a for a in model.ANALYTES if a in set(last["analyte"])]
-    current = current_doses(doses, as_of)
-    rows = []
-    for _, p in patients.sort_values("patient_id").iterrows():
-        pid = p["patient_id"]
-        mine = last[last["patient_id"] == pid]
-        drugs = current[current["patient_id"] == pid].sort_values("drug")
-        row: dict[str, object] = {
-            "Patient": pid,
-            "Sex": p["sex"],
-            "Age (years)": _age(p, as_of),
-            "Diagnosis": p["diagnosis"],
-            "TPMT": p["tpmt"],
-            "Current drugs": "; ".join(dose_text(r) for _, r in drugs.iterrows()),
-            "Last draw": mine["collected_at"].max().date() if not mine.empty else None,
+    pts = patients.sort_values("patient_id").reset_index(drop=True)
+    out = pd.DataFrame(
+        {
+            "Patient": pts["patient_id"],
+            "Sex": pts["sex"],
+            "Age (years)": [_age(r, as_of) for _, r in pts.iterrows()],
+            "Diagnosis": pts["diagnosis"],
+            "TPMT": pts["tpmt"],
         }
-        by_analyte = {r["analyte"]: r for _, r in mine.iterrows()}
-        for a in present:
-            r = by_analyte.get(a)
-            row[analyte_header(a)] = "" if r is None else result_text(r["value"], r["comparator"])
-        if reviews is not None:
-            mine_rev = reviews[reviews["patient_id"] == pid]
-            if mine_rev.empty:
-                row["Last review"], row["Last review action"], row["Reviewed by"] = None, "", ""
-            else:
-                r = mine_rev.sort_values(["reviewed_at", "review_id"]).iloc[-1]
-                row["Last review"] = pd.Timestamp(r["reviewed_at"]).date()
-                row["Last review action"] = r["action"]
-                row["Reviewed by"] = r["reviewer"]
-        rows.append(row)
-    return pd.DataFrame(rows)
+    )
+    current = current_doses(doses, as_of).sort_values("drug")
+    drugs: dict[str, list[str]] = {}
+    for _, r in current.iterrows():
+        drugs.setdefault(r["patient_id"], []).append(dose_text(r))
+    out["Current drugs"] = ["; ".join(drugs.get(pid, [])) for pid in out["Patient"]]
+    last = latest_results(labs)
+    last_draw = labs.groupby("patient_id")["collected_at"].max()
+    out["Last draw"] = out["Patient"].map(last_draw).dt.date
+    if not last.empty:
+        text = [result_text(v, c) for v, c in zip(last["value"], last["comparator"], strict=True)]
+        wide = last.assign(text=text).pivot(index="patient_id", columns="analyte", values="text")
+        for a in model.ANALYTES:
+            if a in wide.columns:
+                out[analyte_header(a)] = out["Patient"].map(wide[a]).astype(object).where(lambda c: c.notna(), "")
+    if reviews is not None:
+        if reviews.empty:
+            latest_rev = pd.DataFrame(columns=["reviewed_at", "action", "reviewer"])
+        else:
+            latest_rev = reviews.sort_values(["reviewed_at", "review_id"]).groupby("patient_id").last()
+        out["Last review"] = (
+            out["Patient"]
+            .map(latest_rev["reviewed_at"])
+            .map(lambda t: pd.Timestamp(t).date() if not pd.isna(t) else None)
+        )
+        for col, field in (("Last review action", "action"), ("Reviewed by", "reviewer")):
+            values = out["Patient"].map(latest_rev[field]).astype(object)
+            out[col] = values.where(values.notna(), "")
+    return out
 
 
 def patient_results_frame(labs: pd.DataFrame, patient_id: str) -> pd.DataFrame:
