@@ -157,6 +157,13 @@ def patient_label(ds: Dataset, patient_id: str) -> str:
     return " · ".join(bits)
 
 
+def patient_labels(ds: Dataset) -> dict[str, str]:
+    """:func:`patient_label` of every patient in one pass (a 5,000-patient picker)."""
+    p = ds.patients
+    bits = [p["patient_id"], p["sex"], p["diagnosis"].astype(str).str.slice(0, 40)]
+    return {row[0]: " · ".join(b for b in row if b) for row in zip(*bits, strict=True)}
+
+
 def patient_picker(ds: Dataset, default: str | None = None, key: str = "patient_picker") -> str | None:
     """Select box of the panel's patients, bound to the shared selected patient."""
     ids = ds.patient_ids
@@ -165,11 +172,12 @@ def patient_picker(ds: Dataset, default: str | None = None, key: str = "patient_
     current = st.session_state.get(PATIENT) or default or ids[0]
     if current not in ids:
         current = ids[0]
+    labels = patient_labels(ds)
     choice = st.selectbox(
         "Patient",
         ids,
         index=ids.index(current),
-        format_func=lambda pid: patient_label(ds, pid),
+        format_func=lambda pid: labels.get(pid, pid),
         key=key,
     )
     st.session_state[PATIENT] = choice

@@ -104,7 +104,7 @@ with tab_patient:
 
         st.subheader("Review log")
         st.caption("Append-only: a correction is a new entry. Flags can be reviewed once the rules engine is in.")
-        with st.form("review_add"):
+        with st.form("review_add", clear_on_submit=True):
             st.selectbox("Action", reviews.ACTIONS, key="review_action", index=None, placeholder="Choose…")
             st.text_area("Note", key="review_note", placeholder="e.g. reviewed — AZA reduced to 100 mg")
             st.form_submit_button("Record review of this patient", on_click=ui.add_review_from_form, type="primary")

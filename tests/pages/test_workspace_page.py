@@ -140,3 +140,16 @@ def test_export_tab_offers_the_files(tmp_workspace):
     at = upload(workspace_page(), ("labs.csv", LABS))
     labels = [b.proto.label for b in at.get("download_button")]
     assert {"Panel (CSV)", "Panel (Excel)", "Patient summary (PDF)"} <= set(labels)
+
+
+def test_patient_labels_are_the_picker_labels():
+    from dashboard import ui
+    from tests.support import import_bytes
+
+    result = import_bytes(
+        b"patient,sex,diagnosis\n001,F,Lupus nephritis class IV with a long description of it\n002,,\n"
+    )
+    from dashboard.dataset import Dataset
+
+    ds = Dataset.from_import(result, "x")
+    assert ui.patient_labels(ds) == {p: ui.patient_label(ds, p) for p in ds.patient_ids}
