@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -115,9 +115,9 @@ def _overlapping(entry: DoseEntry, existing: pd.DataFrame, ignore_dose_id: int |
     if ignore_dose_id is not None and "dose_id" in same.columns:
         same = same[same["dose_id"] != ignore_dose_id]
     start = pd.Timestamp(entry.start)
-    end = pd.Timestamp(entry.end) if entry.end is not None else pd.Timestamp.max
-    other_end = same["end"].fillna(pd.Timestamp.max)
-    return same[(same["start"] < end) & (other_end > start)]
+    ends_after = same["end"].isna() | (same["end"] > start)
+    starts_before = same["start"] < pd.Timestamp(entry.end) if entry.end is not None else True
+    return same[ends_after & starts_before]
 
 
 def to_row(entry: DoseEntry) -> dict:
@@ -174,13 +174,4 @@ def changed_entry(current: pd.Series, on: dt.date, dose: float, frequency: str, 
         frequency=frequency or str(current["frequency"]),
         route=str(current["route"]),
         note=note,
-    )
-
-
-def default_entry(patient_id: str, drug: str, start: dt.date) -> DoseEntry:
-    info = model.drug_info()[drug]
-    return replace(
-        DoseEntry(patient_id=patient_id, drug=drug, dose=float("nan"), start=start),
-        frequency=info.default_frequency,
-        route=info.default_route,
     )
