@@ -29,8 +29,11 @@ except (WorkspaceBusy, WorkspaceError) as exc:
     st.error(str(exc))
     st.stop()
 cols = st.columns(5)
-for col, (label, key) in zip(cols, [("Patients", "patients"), ("Results", "labs"), ("Doses", "doses"),
-                                    ("Imports", "imports"), ("Reviews", "reviews")], strict=True):  # fmt: skip
+for col, (label, key) in zip(
+    cols,
+    [("Patients", "patients"), ("Results", "labs"), ("Doses", "doses"), ("Imports", "imports"), ("Reviews", "reviews")],
+    strict=True,
+):
     col.metric(label, f"{info[key]:,}")
 st.caption(f"Folder: `{location.path}` (from the {location.source})" + ("" if info["exists"] else " · not created yet"))
 
@@ -45,8 +48,12 @@ if not ui.in_workspace():
         on_click=ui.save_session_to_workspace,
         help="Writes the panel loaded in this session (uploads or the sample) to the workspace on this machine.",
     )
-    right.button("Open workspace panel", icon=":material/folder_open:", disabled=not info["exists"],
-                 on_click=ui.open_workspace_panel)  # fmt: skip
+    right.button(
+        "Open workspace panel",
+        icon=":material/folder_open:",
+        disabled=not info["exists"],
+        on_click=ui.open_workspace_panel,
+    )
 
 pid = ui.patient_picker(ds, key="ws_patient") if ds is not None and not ds.is_empty else None
 tab_patient, tab_log, tab_export = st.tabs(["Doses and reviews", "Import log", "Export"])
@@ -55,9 +62,11 @@ with tab_log:
         st.info("Nothing imported yet.")
     for entry in log:
         names = ", ".join(f["file_name"] for f in entry["files"]) or entry["label"]
-        title = (f"#{entry['import_id']} · {entry['imported_at']:%Y-%m-%d %H:%M} · {entry['imported_by']} · {names}: "
-                 f"+{entry['labs_added']:,} results ({entry['labs_duplicate']:,} already there), "
-                 f"+{entry['doses_added']:,} doses, +{entry['patients_added']:,} patients")  # fmt: skip
+        title = (
+            f"#{entry['import_id']} · {entry['imported_at']:%Y-%m-%d %H:%M} · {entry['imported_by']} · {names}: "
+            f"+{entry['labs_added']:,} results ({entry['labs_duplicate']:,} already there), "
+            f"+{entry['doses_added']:,} doses, +{entry['patients_added']:,} patients"
+        )
         with st.expander(title):
             ui.show_table(summary_frame(report_from_dict(entry["report"])))
             for f in entry["files"]:
@@ -68,8 +77,11 @@ with tab_patient:
     if panel is None or ds is None:
         st.info("Save this panel to the workspace or open the workspace panel to enter doses and record reviews.")
     else:
-        st.text_input("Your name (recorded with what you enter)", key=ui.REVIEWER, disabled=bool(ui.reviewer()) and
-                      not st.session_state[ui.REVIEWER])  # fmt: skip
+        st.text_input(
+            "Your name (recorded with what you enter)",
+            key=ui.REVIEWER,
+            disabled=bool(ui.reviewer()) and not st.session_state[ui.REVIEWER],
+        )
         doses = panel.doses[panel.doses["patient_id"] == pid]
         st.subheader("Doses")
         st.caption("Imported and entered doses together; the source says which.")
@@ -96,8 +108,12 @@ with tab_patient:
             st.radio("What", ["change", "stop"], key="change_action", horizontal=True)
             st.date_input("On", key="change_on", value=ui.as_of())
             st.number_input("New dose (for a change)", min_value=0.0, step=5.0, key="change_amount")
-            st.selectbox("New frequency", ["", *dose_entry.FREQUENCY_CHOICES], key="change_frequency",
-                         format_func=lambda f: f or "(unchanged)")  # fmt: skip
+            st.selectbox(
+                "New frequency",
+                ["", *dose_entry.FREQUENCY_CHOICES],
+                key="change_frequency",
+                format_func=lambda f: f or "(unchanged)",
+            )
             st.text_input("Note", key="change_note")
             st.checkbox("Save despite the warnings shown (I have checked them)", key="change_confirm")
             st.form_submit_button("Save change", on_click=ui.change_dose_from_form, disabled=not options)
