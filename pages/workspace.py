@@ -38,6 +38,10 @@ for col, (label, key) in zip(
 st.caption(f"Folder: `{location.path}` (from the {location.source})" + ("" if info["exists"] else " · not created yet"))
 
 ds = ui.get_dataset()
+panel = st.session_state.get(ui.WS_PANEL)
+if panel is not None and info["data_version"] != panel.data_version:
+    st.info("The workspace has changed since this panel was opened (another session or an import).")
+    st.button("Reload the workspace panel", icon=":material/refresh:", on_click=ui.open_workspace_panel)
 if not ui.in_workspace():
     left, right = st.columns(2)
     left.button(
@@ -72,7 +76,6 @@ with tab_log:
             for f in entry["files"]:
                 st.caption(f"{f['file_name']}: {f['status']}, sha256 {f['content_hash'][:16]}…, {f['size']:,} bytes")
 
-panel = st.session_state.get(ui.WS_PANEL)
 with tab_patient:
     if panel is None or ds is None:
         st.info("Save this panel to the workspace or open the workspace panel to enter doses and record reviews.")

@@ -130,6 +130,15 @@ def test_session_only_uploads_never_reach_another_session(tmp_workspace):
     second.run()
     button(second, "Open workspace panel").click().run()
     assert len(second.session_state["dataset"].labs) == 3
+    # a change made by another session is announced, and a reload shows it
+    first.selectbox(key="ws_patient").set_value("001").run()
+    first.text_input(key="reviewer_name").set_value("Dr Ada").run()
+    first.selectbox(key="review_action").set_value("continue")
+    button(first, "Record review of this patient").click().run()
+    second.run()
+    assert any("has changed since this panel was opened" in i.value for i in second.info)
+    button(second, "Reload the workspace panel").click().run()
+    assert len(second.session_state["workspace_panel"].reviews) == 1
     # going back to session only empties this session and writes nothing
     second.radio(key="data_mode").set_value("session").run()
     assert second.session_state["dataset"] is None
