@@ -1,10 +1,127 @@
-"""Dosing page (being built: see the issue list)."""
+"""Dosing: azathioprine (TPMT/NUDT15, allopurinol), thiopurine metabolites, mycophenolate,
+methotrexate and hydroxychloroquine helpers, prefilled from the selected patient."""
 
 import streamlit as st
 
-from dashboard import ui
+from dashboard import dosing, knowledge, ui
 
-st.title("Dosing")
+SHOW = {"contraindicated": st.error, "high": st.error, "caution": st.warning, "info": st.info}
+PHENOTYPES = ["normal", "intermediate", "possible intermediate", "poor", "unknown"]
+
+
+def show_result(result: dosing.DoseResult, key: str, current: float | None = None) -> None:
+    """Suggested dose, how it was reached, warnings by severity and the references."""
+    check = dosing.current_dose_check(result, current)
+    if check is not None:
+        SHOW[check.severity](f"**{check.message}** {knowledge.format_refs(check.refs)}")
+    if result.avoid:
+        st.error("Avoid: no dose is suggested.", icon=":material/block:")
+    elif result.suggested_dose is not None:
+        low, high = result.adjusted_range or (0, 0)
+        st.metric("Suggested dose", f"{result.suggested_dose:g} {result.unit}", help="Decision support only.")
+        st.caption(f"Range {low:.4g}-{high:.4g} {result.unit}; {result.schedule}.")
+    st.markdown("**How this was worked out**")
+    st.markdown("\n".join(f"{i}. {line}" for i, line in enumerate(result.reasoning, 1)))
+    for w in sorted(result.warnings, key=lambda w: -dosing.SEVERITIES.index(w.severity)):
+        SHOW[w.severity](f"**{w.severity.upper()}**: {w.message} {knowledge.format_refs(w.refs)} ({w.status})")
+    with st.expander("References"):
+        ui.show_table(dosing.references_frame(result.refs), key=f"{key}_refs")
+
+
+st.title("Dosing assistant")
 ui.disclaimer()
-ds = ui.require_dataset("the dosing page")
-st.info("This page is under construction.")
+
+ctx = None
+ds = ui.get_dataset()
+if ds is not None and not ds.is_empty:
+    pid = ui.patient_picker(ds, key="dosing_patient")
+    if pid:
+        ctx = dosing.patient_context(ds.patients, ds.doses, ds.labs, pid, ui.as_of())
+        egfr = f"{ctx.egfr.value:g} ({ctx.egfr.collected_at:%d %b %Y})" if ctx.egfr else "none"
+        weight = f"{ctx.weight_kg:g} kg" if ctx.weight_kg else "unknown"
+        st.caption(
+            f"Prefilled for the selected patient as of {ui.as_of():%d %b %Y}: weight {weight}, TPMT {ctx.tpmt}, "
+            f"NUDT15 {ctx.nudt15}, latest eGFR {egfr}. Change any value below."
+        )
+        with st.expander(f"Current doses ({len(ctx.current)})"):
+            ui.show_table(dosing.current_doses_frame(ctx), key="dosing_current")
+else:
+    st.caption("No panel loaded: enter the values by hand (or load a panel on Home to prefill them).")
+
+k = ctx.patient_id if ctx else "manual"
+weight_default = dosing.within(ctx.weight_kg if ctx else None, 20.0, 250.0)
+egfr_default = dosing.within(ctx.egfr.value if ctx and ctx.egfr else None, 0.0, 200.0)
+tabs = st.tabs(["Azathioprine", "Thiopurine metabolites", "Mycophenolate", "Methotrexate", "Hydroxychloroquine"])
+
+with tabs[0]:
+    a, b, c = st.columns(3)
+    weight = a.number_input("Weight (kg)", 20.0, 250.0, weight_default, 0.5, key=f"aza_weight_{k}")
+    tpmt = b.selectbox("TPMT", PHENOTYPES, PHENOTYPES.index(ctx.tpmt) if ctx else 4, key=f"aza_tpmt_{k}")
+    nudt15 = c.selectbox("NUDT15", PHENOTYPES, PHENOTYPES.index(ctx.nudt15) if ctx else 4, key=f"aza_nudt15_{k}")
+    a, b, c = st.columns(3)
+    allopurinol = a.checkbox("On allopurinol", bool(ctx and ctx.on("allopurinol")), key=f"aza_allo_{k}")
+    febuxostat = b.checkbox("On febuxostat", bool(ctx and ctx.on("febuxostat")), key=f"aza_febux_{k}")
+    egfr = c.number_input("eGFR (mL/min/1.73m²)", 0.0, 200.0, egfr_default, key=f"aza_egfr_{k}")
+    target = st.slider("Target before adjustments (mg/kg/day)", 0.5, 3.0, (2.0, 2.5), 0.25, key=f"aza_target_{k}")
+    if weight is None:
+        st.info("Enter the body weight to calculate a dose.", icon=":material/scale:")
+    else:
+        show_result(
+            dosing.azathioprine_dose(
+                weight, tpmt, nudt15, allopurinol=allopurinol, febuxostat=febuxostat, egfr=egfr, target_mg_per_kg=target
+            ),
+            "aza",
+            ctx.mg_per_day("azathioprine") if ctx else None,
+        )
+        st.subheader("Monitoring after the start")
+        start = st.date_input("Start date", ui.as_of(), key=f"aza_start_{k}")
+        ui.show_table(dosing.monitoring_frame(dosing.monitoring_schedule(start)), key="aza_schedule")
+
+with tabs[1]:
+    rules = knowledge.metabolite_rules()
+    a, b = st.columns(2)
+    tgn = a.number_input(f"6-TGN ({rules.unit})", 0.0, 5000.0, 300.0, key="met_tgn")
+    mmp = b.number_input(f"6-MMP ({rules.unit})", 0.0, 100000.0, 2000.0, key="met_mmp")
+    met = dosing.interpret_metabolites(tgn, mmp)
+    SHOW[met.pattern.severity](f"**{met.pattern.label}** ({met.pattern.rule}). {met.pattern.action}")
+    st.markdown("\n".join(f"- {note}" for note in met.notes))
+    ui.show_table(dosing.references_frame(met.refs), key="met_refs")
+
+with tabs[2]:
+    a, b, c = st.columns(3)
+    phase = a.radio("Phase", ["induction", "maintenance"], key=f"mmf_phase_{k}", horizontal=True)
+    form = b.radio("Product", ["MMF", "MPA"], key=f"mmf_form_{k}", horizontal=True)
+    ppi = c.checkbox("On a proton pump inhibitor", key=f"mmf_ppi_{k}")
+    for drug in ("mycophenolate mofetil", "mycophenolic acid"):
+        if ctx and ctx.mg_per_day(drug):
+            st.caption(f"Current {drug}: {ctx.mg_per_day(drug):g} mg/day.")
+    show_result(dosing.mycophenolate_dose(phase, form, egfr=egfr, ppi=ppi), "mmf")
+
+with tabs[3]:
+    a, b, c = st.columns(3)
+    current_mtx = ctx.mg_per_week("methotrexate") if ctx else None
+    mtx = a.number_input(
+        "Dose (mg)", 2.5, 50.0, dosing.within(current_mtx, 2.5, 50.0) or 15.0, 2.5, key=f"mtx_dose_{k}"
+    )
+    row = ctx.dose_row("methotrexate") if ctx else None
+    freqs = ["weekly", "daily", "BID", "every N days"]
+    freq = b.selectbox(
+        "How often",
+        freqs,
+        freqs.index(row["frequency"]) if row is not None and row["frequency"] in freqs else 0,
+        key=f"mtx_freq_{k}",
+    )
+    tmp = c.checkbox("On trimethoprim / co-trimoxazole", key=f"mtx_tmp_{k}")
+    show_result(dosing.methotrexate_check(mtx, freq, egfr=egfr, trimethoprim=tmp), "mtx")
+
+with tabs[4]:
+    hcq_weight = st.number_input("Real body weight (kg)", 20.0, 250.0, weight_default, 0.5, key=f"hcq_weight_{k}")
+    if hcq_weight is None:
+        st.info("Enter the body weight to calculate a dose.", icon=":material/scale:")
+    else:
+        show_result(
+            dosing.hydroxychloroquine_dose(hcq_weight, egfr=egfr),
+            "hcq",
+            ctx.mg_per_day("hydroxychloroquine") if ctx else None,
+        )
+        ui.show_table(dosing.hcq_schedule_frame(hcq_weight), key="hcq_schedules")

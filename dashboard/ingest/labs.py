@@ -69,6 +69,7 @@ class LabInput:
     columns: dict[str, str] = field(default_factory=dict)
     allow_future: bool = False
     decimal: str | None = None
+    delimiter: str = ","
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -84,6 +85,9 @@ class LabCandidates:
     rows: np.ndarray  # per record: source row
     problems: list[Problem]  # per rejected record
     extra_rejected: list[Problem] = field(default_factory=list)  # rows with no record
+    #: rows of the same file the reader accepted outside the lab table (a FHIR file's
+    #: MedicationRequests and Patients, a body weight taken as the patient's weight)
+    extra_accepted: int = 0
 
 
 def _empty(n: int) -> pa.Array:
@@ -104,7 +108,7 @@ def decide_decimal(inp: LabInput, report: FileReport) -> str:
         return "."
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         pass
-    sep, dots, commas = detect_decimal(inp.value)
+    sep, dots, commas = detect_decimal(inp.value, inp.delimiter)
     report.decimal = "comma" if sep == "," else "point"
     if dots and commas:
         report.warn(
@@ -217,7 +221,7 @@ def normalise_labs(
     if pc.any(has_trailing).as_py():
         has_unit_col = pc.not_equal(unit_col, "")
         unit_text = pc.if_else(has_unit_col, unit_col, pc.if_else(has_trailing, trailing, name_unit))
-        junk = pc.and_(has_trailing, pc.and_(has_unit_col, pc.invert(_same_unit(trailing, unit_col))))
+        junk = pc.and_(has_trailing, pc.and_(has_unit_col, pa.array(~_same_unit(trailing, unit_col))))
         verdict.reject(
             junk,
             lambda: pc.binary_join_element_wise("unexpected text after the number: '", trailing, "'", ""),
@@ -390,7 +394,8 @@ def _recognise(inp: LabInput, code: pa.Array | None, name: pa.Array) -> _Recogni
             aidx.append(lookup[m.analyte] if m else unknown)
             percents.append(bool(m and m.percent))
             units.append(m.unit if m else "")
-        labels.append(f"{nm} ({c})" if nm and c else (nm or c))
+        label = f"{nm} ({c})" if nm and c else (nm or c)
+        labels.append(label if len(label) <= 120 else label[:117] + "...")
     idx = pa.array(inverse.astype(np.int32))
     return _Recognised(
         analyte_idx=np.asarray(aidx, dtype=np.int64)[inverse] if n else np.zeros(0, dtype=np.int64),
@@ -400,14 +405,14 @@ def _recognise(inp: LabInput, code: pa.Array | None, name: pa.Array) -> _Recogni
     )
 
 
-def _same_unit(a: pa.Array, b: pa.Array) -> pa.Array:
-    key = pc.binary_join_element_wise(a, b, "\x1f")
-    enc = pc.dictionary_encode(key)
-    same = []
-    for k in enc.dictionary.to_pylist():
-        x, y = k.split("\x1f")
-        same.append(not x or normalize_unit(x) == normalize_unit(y))
-    return pc.take(pa.array(same, pa.bool_()), enc.indices)
+def _same_unit(a: pa.Array, b: pa.Array) -> np.ndarray:
+    """Per record: does text ``a`` name the same unit as ``b`` (or is it empty)?"""
+    a_idx, a_vals = _dict_codes(a)
+    b_idx, b_vals = _dict_codes(b)
+    uniq, inverse = _pair_codes(a_idx, b_idx, len(b_vals))
+    nb = max(len(b_vals), 1)
+    same = [not a_vals[k // nb] or normalize_unit(a_vals[k // nb]) == normalize_unit(b_vals[k % nb]) for k in uniq]
+    return np.asarray(same, dtype=bool)[inverse] if len(inverse) else np.zeros(0, dtype=bool)
 
 
 @dataclass
@@ -614,6 +619,10 @@ def combine_labs(cands: list[LabCandidates]) -> pa.Table:
         return model.empty_table("labs")
     allc = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
     allc = allc.append_column("_order", pa.array(np.arange(allc.num_rows, dtype=np.int64)))
+    # file and record of each candidate, indexed by _order (taken before the percent
+    # step removes rows, so that positions and _order still coincide)
+    file_col = allc.column("_file").to_numpy()
+    rec_col = allc.column("_rec").to_numpy()
     drop: dict[int, tuple[int, str]] = {}  # _order -> (status, message)
 
     if pc.any(allc.column("_percent")).as_py():
@@ -629,32 +638,15 @@ def combine_labs(cands: list[LabCandidates]) -> pa.Table:
     _warn_conflicts(keys if first.all() else {k: v[first] for k, v in keys.items()}, final, cands)
 
     # settle statuses
-    if drop:
-        file_col = allc.column("_file").to_numpy()
-        rec_col = allc.column("_rec").to_numpy()
-        pos = {int(o): k for k, o in enumerate(orders)}
-        for o, (st, msg) in drop.items():
-            k = pos.get(o)
-            if k is None:  # a % row removed before deduplication
-                i, r = _origin_of_dropped(o, cands)
-            else:
-                i, r = int(file_col[k]), int(rec_col[k])
-            cands[i].status[r] = st
-            if st == REJECTED:
-                cands[i].problems.append(Problem(int(cands[i].rows[r]), "value", msg, ""))
+    for o, (st, msg) in drop.items():
+        i = int(file_col[o])
+        r = int(rec_col[o])
+        cands[i].status[r] = st
+        if st == REJECTED:
+            cands[i].problems.append(Problem(int(cands[i].rows[r]), "value", msg, ""))
     for c in cands:
         _settle(c)
     return model.conform("labs", final.drop_columns(["_percent", "_rec", "_file", "_order", "_aidx"]))
-
-
-def _origin_of_dropped(order: int, cands: list[LabCandidates]) -> tuple[int, int]:
-    offset = 0
-    for i, c in enumerate(cands):
-        n = c.table.num_rows
-        if order < offset + n:
-            return i, int(c.table.column("_rec")[order - offset].as_py())
-        offset += n
-    raise IndexError(order)
 
 
 _P1, _P2, _P3, _P4, _P5 = (
@@ -816,8 +808,8 @@ def _settle(c: LabCandidates) -> None:
     else:
         acc = dup = rej = 0
     extra = len(c.extra_rejected)
-    rep.rows_read = acc + dup + rej + extra
-    rep.rows_accepted = acc
+    rep.rows_read = acc + dup + rej + extra + c.extra_accepted
+    rep.rows_accepted = acc + c.extra_accepted
     rep.duplicates = dup
     rep.rows_rejected = rej + extra
     rep.problems = sorted([*c.extra_rejected, *c.problems], key=lambda p: p.row or 0)

@@ -225,6 +225,8 @@ def _read_source(src: Source, ctx: Context) -> list[tuple[FileReport, RawTable |
             raise UnreadableFile("old Excel .xls files are not supported: save it as .xlsx or CSV")
         if container == "zip":
             raise UnreadableFile("this is a zip archive: extract it and import the files inside")
+        if container == "damaged-zip":
+            raise UnreadableFile("this looks like a damaged Excel (.xlsx) or zip file: it cannot be opened")
         if container == "binary":
             raise UnreadableFile("this is a binary file, not a text, Excel or FHIR JSON export")
         if container == "json":
@@ -246,6 +248,8 @@ def _read_source(src: Source, ctx: Context) -> list[tuple[FileReport, RawTable |
 def _process_table(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed:
     rep.columns_found = list(raw.header)
     rep.warnings.extend(raw.warnings)
+    if raw.num_rows == 0 and not raw.rejected:
+        rep.warn("the file has a header but no data rows")
     from dashboard.ingest import readers
 
     try:
@@ -372,6 +376,7 @@ def labs_from_long(
         columns=dict(fields),
         allow_future=allow_future,
         decimal="." if raw.container == "xlsx" else None,
+        delimiter=raw.delimiter,
     )
     cands = normalise_labs(inp, rep, decision, ctx.options.as_of)
     cands.extra_rejected = list(raw.rejected)
@@ -426,6 +431,7 @@ def _labs_wide(raw: RawTable, rep: FileReport, ctx: Context, mapping: ColumnMapp
         value_column=cat("vcol"),
         columns=dict(fields),
         decimal="." if raw.container == "xlsx" else None,
+        delimiter=raw.delimiter,
     )
     cands = normalise_labs(inp, rep, decision, ctx.options.as_of)
     cands.extra_rejected = extra

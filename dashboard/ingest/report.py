@@ -186,8 +186,8 @@ def _show_delim(d: str) -> str:
 
 
 def _generic(message: str) -> str:
-    """Group messages that differ only by the quoted value."""
-    return message
+    """The message as grouped in the text report (long texts cut)."""
+    return message if len(message) <= 200 else message[:197] + "..."
 
 
 # --------------------------------------------------------------------------- tables for display

@@ -85,7 +85,7 @@ def sniff_container(data: bytes) -> str:
             with zipfile.ZipFile(io.BytesIO(data)) as z:
                 names = z.namelist()
         except zipfile.BadZipFile:
-            return "binary"
+            return "damaged-zip"
         return "xlsx" if any(n.startswith("xl/") for n in names) else "zip"
     if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
         return "xls"
@@ -140,7 +140,7 @@ def decode(data: bytes, partial: bool = False) -> tuple[str, str, list[str]]:
         if even_nul > 0.3 * half and odd_nul < 0.05 * half:
             body = data[: len(data) - len(data) % 2]
             return body.decode("utf-16-be", errors="replace"), "UTF-16 BE (no BOM)", notes
-    if b"\x00" in data[:65536]:
+    if data[:65536].count(b"\x00") > 0.01 * min(len(data), 65536):
         raise UnreadableFile("this is a binary file, not a text, Excel or FHIR JSON export")
     try:
         return _utf8(data, partial), "UTF-8", notes
@@ -300,8 +300,13 @@ def _utf8_body(data: bytes) -> tuple[bytes, str, list[str]]:
         return data[3:], "UTF-8 (BOM)", []
     if data.startswith((b"\xff\xfe", b"\xfe\xff")) or _looks_utf16(data):
         return _decoded_body(data)
-    if b"\x00" in data[:65536]:
-        raise UnreadableFile("this is a binary file, not a text, Excel or FHIR JSON export")
+    if b"\x00" in data:
+        nuls = data.count(b"\x00")
+        if nuls > 0.01 * len(data):
+            raise UnreadableFile("this is a binary file, not a text, Excel or FHIR JSON export")
+        # a few stray NUL bytes: make them visible (the cell is then rejected), never drop them
+        data = data.replace(b"\x00", "\ufffd".encode())
+        return data, "UTF-8", [f"{nuls} NUL byte(s) in the text shown as \ufffd; the cells holding them are rejected"]
     if not data.isascii():
         try:
             data.decode("utf-8")  # validity check only; Arrow parses the bytes

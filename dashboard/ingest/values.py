@@ -18,7 +18,9 @@ import pyarrow.compute as pc
 PLAIN_DOT = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 PLAIN_COMMA = r"^[+-]?\d+,\d+$"
 _DOT_DECIMAL = r"^[<>=≤≥]*\s*[+-]?\d*\.\d+"
-_COMMA_DECIMAL = r"^[<>=≤≥]*\s*[+-]?\d+,\d+(\s|$|[A-Za-z*!])"
+# a comma followed by exactly three digits may be a thousands separator: not evidence
+_COMMA_DECIMAL = r"^[<>=≤≥]*\s*[+-]?\d+,(\d{1,2}|\d{4,})(\s|$|[A-Za-z*!])"
+_COMMA_AMBIGUOUS = r"^[<>=≤≥]*\s*\d{1,3}(,\d{3})+(\s|$|[A-Za-z*!])"
 _THOUSANDS = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$")
 
 #: Abnormal flags labs append or prepend to a value.
@@ -80,13 +82,21 @@ class ParsedValues:
     thousands: int  # values read with a thousands separator
 
 
-def detect_decimal(values: pa.Array) -> tuple[str, int, int]:
-    """The file's decimal separator from its values: (sep, dot_count, comma_count)."""
+def detect_decimal(values: pa.Array, delimiter: str = ",") -> tuple[str, int, int]:
+    """The file's decimal separator from its values: (sep, dot_count, comma_count).
+
+    "4,5" is evidence for a decimal comma and "4.5" for a decimal point; "1,500" could
+    be either and only counts when nothing else does: then a semicolon-delimited file
+    (the European convention) reads it as a decimal comma, any other as thousands.
+    """
     if len(values) == 0:
         return ".", 0, 0
     dots = pc.sum(pc.match_substring_regex(values, _DOT_DECIMAL)).as_py() or 0
     commas = pc.sum(pc.match_substring_regex(values, _COMMA_DECIMAL)).as_py() or 0
-    return ("," if commas > dots else "."), dots, commas
+    if commas or dots:
+        return ("," if commas > dots else "."), dots, commas
+    ambiguous = pc.sum(pc.match_substring_regex(values, _COMMA_AMBIGUOUS)).as_py() or 0
+    return ("," if ambiguous and delimiter == ";" else "."), dots, commas
 
 
 def empty_strings(n: int) -> pa.Array:
@@ -127,6 +137,9 @@ def parse_values(values: pa.Array, decimal: str = ".") -> ParsedValues:
         if len(idx):
             out[idx] = pc.cast(pc.take(values, pa.array(idx)), pa.float64()).to_numpy()
 
+    overflow = done & ~np.isfinite(out)
+    if overflow.any():
+        done = done & ~overflow  # "1e999", a 100-digit number: let the slow path explain
     rest = np.flatnonzero(~done)
     blank = empty_strings(n)
     if not len(rest):
@@ -181,6 +194,8 @@ def parse_one(text: str, decimal: str = ".") -> tuple[float, str, str, str, str,
     number, problem, used_thousands = _number(num_text, decimal)
     if problem:
         return nan, "", "", "", problem.format(text=t[:60]), False
+    if not np.isfinite(number):
+        return nan, "", "", "", f"not a usable number ('{t[:40]}{'...' if len(t) > 40 else ''}')", False
     post = m.group("post").strip()
     trailing = ""
     if post:

@@ -1,0 +1,826 @@
+"""Dosing assistant: pure calculators for azathioprine (CPIC TPMT/NUDT15, allopurinol),
+mycophenolate, methotrexate and hydroxychloroquine, the monitoring schedule that
+follows a start, thiopurine metabolite interpretation, and the patient facts that
+prefill them (current doses as of a date, latest eGFR).
+
+Every number and message comes from ``knowledge/data/dosing.toml`` or
+``metabolites.toml`` with its reference ids; this module only does the arithmetic and
+explains it.  Results are decision support, not prescriptions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from dashboard import knowledge, model
+
+#: Warning severities, mildest first.
+SEVERITIES: tuple[str, ...] = ("info", "caution", "high", "contraindicated")
+_REDUCED = frozenset({"intermediate", "possible intermediate"})
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class DoseWarning:
+    """Something the prescriber must know, with how serious it is and where it comes from."""
+
+    severity: str
+    message: str
+    refs: tuple[str, ...]
+    status: str = "confirmed"
+
+
+@dataclass(frozen=True)
+class Adjustment:
+    """A multiplicative reduction applied to the dose range (e.g. TPMT intermediate: 0.3-0.8)."""
+
+    name: str
+    factor: tuple[float, float]
+    refs: tuple[str, ...]
+    status: str
+
+
+@dataclass(frozen=True)
+class DoseResult:
+    """What a calculator returns: ranges, the rounded suggestion, the reasoning and warnings."""
+
+    drug: str
+    unit: str
+    normal_range: tuple[float, float] | None
+    adjusted_range: tuple[float, float] | None
+    suggested_dose: float | None
+    step_mg: float | None
+    adjustments: tuple[Adjustment, ...] = ()
+    reasoning: tuple[str, ...] = ()
+    warnings: tuple[DoseWarning, ...] = ()
+    refs: tuple[str, ...] = ()
+    avoid: bool = False
+    schedule: str = ""
+
+    @property
+    def max_severity(self) -> str:
+        if not self.warnings:
+            return "info"
+        return max((w.severity for w in self.warnings), key=SEVERITIES.index)
+
+
+@dataclass(frozen=True)
+class MonitoringVisit:
+    date: dt.date
+    week: int
+    what: str
+
+
+@dataclass(frozen=True)
+class MetaboliteResult:
+    pattern: knowledge.MetabolitePattern
+    tgn: float
+    mmp: float
+    ratio: float | None
+    notes: tuple[str, ...]
+    refs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class HcqSchedule:
+    label: str
+    weekly_mg: float
+
+    @property
+    def mean_daily_mg(self) -> float:
+        return self.weekly_mg / 7
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _rules(*path: str) -> dict[str, Any]:
+    node: Any = knowledge.dosing_rules()
+    for key in path:
+        node = node[key]
+    return node
+
+
+def _pair(values: Any) -> tuple[float, float]:
+    low, high = (float(v) for v in values)
+    return low, high
+
+
+def _warn(severity: str, block: dict[str, Any], message: str | None = None) -> DoseWarning:
+    return DoseWarning(severity, message or block["message"], tuple(block["refs"]), block.get("status", "confirmed"))
+
+
+def _fmt(x: float) -> str:
+    """Compact number: 140, 10.5, 46.2."""
+    return f"{x:.1f}".rstrip("0").rstrip(".") if abs(x - round(x)) > 1e-9 else f"{round(x):d}"
+
+
+def _pct(pair: tuple[float, float]) -> str:
+    return f"{_fmt(pair[0] * 100)}-{_fmt(pair[1] * 100)}%"
+
+
+def _refs(*groups: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(r for g in groups for r in g))
+
+
+def round_to_step(low: float, high: float, step: float) -> tuple[float | None, str]:
+    """The dose in ``step`` mg that best fits ``[low, high]``, and how it was chosen.
+
+    Prefers the multiple of ``step`` inside the range closest to its middle (ties go to
+    the lower dose).  If no multiple lies inside, the range is rounded down to the step
+    below its upper bound; if even one step exceeds the range, there is no suggestion.
+    """
+    first = math.ceil(low / step - 1e-9)
+    last = math.floor(high / step + 1e-9)
+    inside = [k * step for k in range(max(first, 1), last + 1)]
+    if inside:
+        middle = (low + high) / 2
+        best = min(inside, key=lambda d: (abs(d - middle), d))
+        return best, f"the {_fmt(step)} mg step closest to the middle of the range"
+    below = math.floor(high / step + 1e-9) * step
+    if below >= step:
+        return below, f"no {_fmt(step)} mg step lies inside the range; rounded down to the step below its top"
+    return None, f"even one {_fmt(step)} mg step a day exceeds the range"
+
+
+def _phenotype(value: str | None) -> str:
+    value = (value or "").strip().lower()
+    return value if value in model.PHENOTYPES else "unknown"
+
+
+# --------------------------------------------------------------------------- azathioprine
+
+
+def azathioprine_dose(
+    weight_kg: float,
+    tpmt: str | None = "unknown",
+    nudt15: str | None = "unknown",
+    *,
+    allopurinol: bool = False,
+    febuxostat: bool = False,
+    egfr: float | None = None,
+    target_mg_per_kg: tuple[float, float] | None = None,
+) -> DoseResult:
+    """Azathioprine starting dose by weight, adjusted for TPMT/NUDT15 and allopurinol.
+
+    The weight-based normal range is reduced by the CPIC factor of the phenotype, then
+    (with allopurinol) by 25-33%: the factors multiply.  The result is rounded to 25 mg.
+    """
+    if not weight_kg or weight_kg <= 0 or math.isnan(weight_kg):
+        raise ValueError("A body weight in kg is needed for a weight-based dose.")
+    aza = _rules("azathioprine")
+    usual = _pair(aza["usual_mg_per_kg"])
+    ceiling = float(aza["max_mg_per_kg"])
+    target = _pair(target_mg_per_kg or aza["default_target_mg_per_kg"])
+    if target[0] <= 0 or target[0] > target[1]:
+        raise ValueError("The target range must be two increasing positive numbers (mg/kg/day).")
+    if target[1] > ceiling:
+        raise ValueError(f"The target exceeds the maximum of {_fmt(ceiling)} mg/kg/day.")
+    step = float(aza["step_mg"])
+    warnings: list[DoseWarning] = []
+    adjustments: list[Adjustment] = []
+    refs: list[str] = list(aza["refs"])
+
+    normal = (target[0] * weight_kg, target[1] * weight_kg)
+    reasoning = [
+        f"Weight-based normal dose: {_fmt(target[0])}-{_fmt(target[1])} mg/kg/day x {_fmt(weight_kg)} kg "
+        f"= {_fmt(normal[0])}-{_fmt(normal[1])} mg/day (usual {_fmt(usual[0])}-{_fmt(usual[1])}, "
+        f"maximum {_fmt(ceiling)} mg/kg/day)."
+    ]
+    if target[1] > usual[1]:
+        warnings.append(
+            DoseWarning(
+                "caution",
+                f"The target is above the usual {_fmt(usual[1])} mg/kg/day (maximum {_fmt(ceiling)}).",
+                tuple(aza["refs"]),
+                aza["status"],
+            )
+        )
+
+    tpmt, nudt15 = _phenotype(tpmt), _phenotype(nudt15)
+    phenos = aza["phenotypes"]
+    if "poor" in (tpmt, nudt15):
+        gene = "TPMT" if tpmt == "poor" else "NUDT15"
+        block = phenos["poor"]
+        warnings.append(
+            DoseWarning(
+                "contraindicated",
+                f"{gene} poor metabolizer. {block['recommendation']}",
+                tuple(block["refs"]),
+                block["status"],
+            )
+        )
+        reasoning.append(
+            f"{gene} poor metabolizer: CPIC advises a non-thiopurine alternative in non-malignant disease; no dose is suggested."
+        )
+        return DoseResult(
+            drug="azathioprine",
+            unit="mg/day",
+            normal_range=normal,
+            adjusted_range=None,
+            suggested_dose=None,
+            step_mg=step,
+            reasoning=tuple(reasoning),
+            warnings=tuple(warnings),
+            refs=_refs(refs, block["refs"]),
+            avoid=True,
+        )
+
+    if tpmt in _REDUCED and nudt15 in _REDUCED:
+        block = aza["both_intermediate"]
+        name = "TPMT and NUDT15 intermediate"
+    elif tpmt in _REDUCED or nudt15 in _REDUCED:
+        which, value = ("TPMT", tpmt) if tpmt in _REDUCED else ("NUDT15", nudt15)
+        block = phenos[value]
+        name = f"{which} {value} metabolizer"
+    else:
+        block = None
+        name = ""
+    adjusted = normal
+    if block is not None:
+        factor = _pair(block["factor"])
+        adjusted = (adjusted[0] * factor[0], adjusted[1] * factor[1])
+        adjustments.append(Adjustment(name, factor, tuple(block["refs"]), block["status"]))
+        refs += block["refs"]
+        reasoning.append(
+            f"{name} (CPIC): {_pct(factor)} of the normal dose -> {_fmt(adjusted[0])}-{_fmt(adjusted[1])} mg/day."
+        )
+        warnings.append(DoseWarning("caution", block["recommendation"], tuple(block["refs"]), block["status"]))
+    unknown = [g for g, v in (("TPMT", tpmt), ("NUDT15", nudt15)) if v == "unknown"]
+    if unknown:
+        block_u = phenos["unknown"]
+        text = f"{' and '.join(unknown)} status unknown. {block_u['recommendation']}"
+        if block is not None and len(unknown) == 1:
+            text += " If it turns out intermediate too, CPIC advises 20-50% of the normal dose."
+        warnings.append(DoseWarning("caution", text, tuple(block_u["refs"]), block_u["status"]))
+        refs += block_u["refs"]
+    if block is None and not unknown:
+        reasoning.append("TPMT and NUDT15 normal: no genotype adjustment (CPIC).")
+        refs += phenos["normal"]["refs"]
+
+    if febuxostat:
+        warnings.append(_warn("contraindicated", aza["febuxostat"]))
+        refs += aza["febuxostat"]["refs"]
+    if allopurinol:
+        allo = aza["allopurinol"]
+        factor = _pair(allo["factor"])
+        before = adjusted
+        adjusted = (adjusted[0] * factor[0], adjusted[1] * factor[1])
+        adjustments.append(Adjustment("allopurinol", factor, tuple(allo["refs"]), allo["status"]))
+        refs += allo["refs"]
+        overall = (adjusted[0] / normal[0], adjusted[1] / normal[1])
+        reasoning.append(
+            f"Allopurinol: {_pct(factor)} of the dose from the previous step "
+            f"({_fmt(before[0])}-{_fmt(before[1])}) -> {_fmt(adjusted[0])}-{_fmt(adjusted[1])} mg/day."
+        )
+        warnings.append(_warn("high", allo))
+        if block is not None:
+            combined = aza["combined"]
+            reasoning.append(
+                f"The two reductions multiply: overall {_pct(overall)} of the normal dose. {combined['message']}"
+            )
+            warnings.append(_warn("high", combined))
+            refs += combined["refs"]
+        if not febuxostat:
+            warnings.append(_warn("info", aza["febuxostat"]))
+            refs += aza["febuxostat"]["refs"]
+
+    if egfr is not None and not math.isnan(egfr) and egfr < float(aza["renal"]["egfr_below"]):
+        warnings.append(_warn("caution", aza["renal"], f"eGFR {_fmt(egfr)}: {aza['renal']['message']}"))
+        refs += aza["renal"]["refs"]
+
+    suggested, how = round_to_step(adjusted[0], adjusted[1], step)
+    if suggested is None:
+        reasoning.append(f"Rounding to {_fmt(step)} mg tablets: {how}; no daily dose fits.")
+        warnings.append(
+            DoseWarning(
+                "high",
+                f"The adjusted range ({_fmt(adjusted[0])}-{_fmt(adjusted[1])} mg/day) is below one {_fmt(step)} mg "
+                "tablet a day: an alternate-day schedule or another drug needs specialist advice.",
+                tuple(aza["refs"]),
+                aza["status"],
+            )
+        )
+    else:
+        reasoning.append(f"Rounded to {_fmt(step)} mg tablets: {_fmt(suggested)} mg/day ({how}).")
+    refs += _rules("monitoring", "standard")["refs"]
+    if allopurinol or block is not None:
+        warnings.append(_warn("caution", aza["close_monitoring"]))
+        refs += aza["close_monitoring"]["refs"]
+    return DoseResult(
+        drug="azathioprine",
+        unit="mg/day",
+        normal_range=normal,
+        adjusted_range=adjusted,
+        suggested_dose=suggested,
+        step_mg=step,
+        adjustments=tuple(adjustments),
+        reasoning=tuple(reasoning),
+        warnings=tuple(warnings),
+        refs=_refs(refs),
+        schedule="once daily (or divided)",
+    )
+
+
+def current_dose_check(result: DoseResult, current_mg: float | None) -> DoseWarning | None:
+    """Compare a patient's current dose with the calculated range (same unit as the result)."""
+    if current_mg is None or math.isnan(current_mg) or (result.adjusted_range is None and not result.avoid):
+        return None
+    refs = _refs(*(a.refs for a in result.adjustments)) or result.refs[:2]
+    if result.avoid:
+        return DoseWarning(
+            "contraindicated",
+            f"Current dose {_fmt(current_mg)} {result.unit}, but the calculation advises avoiding the drug.",
+            refs,
+        )
+    low, high = result.adjusted_range
+    if current_mg > high + 1e-9:
+        return DoseWarning(
+            "high",
+            f"Current dose {_fmt(current_mg)} {result.unit} is above the calculated range "
+            f"({_fmt(low)}-{_fmt(high)} {result.unit}).",
+            refs,
+        )
+    if current_mg < low - 1e-9:
+        return DoseWarning(
+            "info",
+            f"Current dose {_fmt(current_mg)} {result.unit} is below the calculated range "
+            f"({_fmt(low)}-{_fmt(high)} {result.unit}).",
+            refs,
+        )
+    return DoseWarning("info", f"Current dose {_fmt(current_mg)} {result.unit} is within the calculated range.", refs)
+
+
+def monitoring_schedule(start: dt.date, horizon_weeks: int = 60) -> list[MonitoringVisit]:
+    """Blood-test dates after starting a csDMARD at a stable dose (BSR 2017 via SPS)."""
+    rules = _rules("monitoring", "standard")
+    visits = [MonitoringVisit(start, 0, rules["baseline"])]
+    week = 0
+    for phase in rules["phases"]:
+        every = int(phase["every_weeks"])
+        if "until_week" in phase:
+            count = max(0, (int(phase["until_week"]) - week) // every)
+        else:
+            count = int(phase.get("count", 1))
+        for _ in range(count):
+            week += every
+            if week > horizon_weeks:
+                return visits
+            visits.append(
+                MonitoringVisit(
+                    start + dt.timedelta(weeks=week), week, f"FBC, creatinine/eGFR, ALT/AST, albumin ({phase['label']})"
+                )
+            )
+    return visits
+
+
+def monitoring_frame(visits: list[MonitoringVisit]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"Date": [v.date for v in visits], "Week": [v.week for v in visits], "Tests": [v.what for v in visits]}
+    )
+
+
+# --------------------------------------------------------------------------- metabolites
+
+
+def interpret_metabolites(tgn: float, mmp: float) -> MetaboliteResult:
+    """Interpret RBC 6-TGN and 6-MMP (pmol/8x10^8 RBC) with the BSG 2019 bands."""
+    if tgn < 0 or mmp < 0 or math.isnan(tgn) or math.isnan(mmp):
+        raise ValueError("Metabolite levels must be zero or positive numbers.")
+    rules = knowledge.metabolite_rules()
+    ratio = mmp / tgn if tgn > 0 else None
+    high_ratio = ratio is not None and ratio > rules.ratio_shunt
+    if tgn == 0 and mmp == 0:
+        pid = "non-adherent"
+    elif tgn > rules.tgn_high:
+        pid = "toxic"
+    elif tgn < rules.tgn_low and (mmp > rules.mmp_high or high_ratio or (tgn == 0 and mmp > 0)):
+        pid = "shunter"
+    elif tgn < rules.tgn_low:
+        pid = "under-dosed"
+    elif mmp > rules.mmp_high:
+        pid = "supratherapeutic-mmp"
+    else:
+        pid = "therapeutic"
+    pattern = rules.pattern(pid)
+    notes = []
+    if ratio is not None:
+        notes.append(
+            f"MMP:TGN ratio {ratio:.1f} (BSG cut-off > {_fmt(rules.ratio_shunt)}; classic cut-off > {_fmt(rules.ratio_shunt_classic)})."
+        )
+        if pid == "shunter" and ratio <= rules.ratio_shunt_classic and mmp <= rules.mmp_high:
+            notes.append("Shunting by the BSG ratio only; the classic (> 20) cut-off is not reached.")
+    if mmp > rules.mmp_high and pid == "toxic":
+        notes.append("6-MMP is also high: raised hepatotoxicity risk.")
+    notes.append(rules.caveat)
+    return MetaboliteResult(pattern, tgn, mmp, ratio, tuple(notes), _refs(pattern.refs, rules.refs))
+
+
+# --------------------------------------------------------------------------- mycophenolate
+
+
+def mmf_to_mpa(mmf_mg: float) -> float:
+    """Mycophenolic acid (enteric-coated) dose equivalent to a mycophenolate mofetil dose."""
+    return mmf_mg * float(_rules("mycophenolate")["mmf_to_mpa"])
+
+
+def mpa_to_mmf(mpa_mg: float) -> float:
+    return mpa_mg / float(_rules("mycophenolate")["mmf_to_mpa"])
+
+
+def mycophenolate_dose(
+    phase: str = "induction",
+    formulation: str = "MMF",
+    *,
+    egfr: float | None = None,
+    ppi: bool = False,
+) -> DoseResult:
+    """Usual daily range for lupus nephritis induction or maintenance, given twice daily.
+
+    MPA doses are the MMF doses x 0.72.  The suggestion is the lower end of the range per
+    dose, in whole tablets: start there and titrate as tolerated.
+    """
+    rules = _rules("mycophenolate")
+    if phase not in rules["phases"]:
+        raise ValueError(f"Unknown phase {phase!r}: one of {sorted(rules['phases'])}.")
+    if formulation not in ("MMF", "MPA"):
+        raise ValueError("Formulation must be 'MMF' (mycophenolate mofetil) or 'MPA' (mycophenolic acid).")
+    block = rules["phases"][phase]
+    mmf = _pair(block["mmf_mg_per_day"])
+    factor = float(rules["mmf_to_mpa"]) if formulation == "MPA" else 1.0
+    daily = (mmf[0] * factor, mmf[1] * factor)
+    tablets = [float(t) for t in rules["mpa_tablets_mg" if formulation == "MPA" else "mmf_tablets_mg"]]
+    step = min(tablets)
+    per_dose = math.ceil(daily[0] / 2 / step - 1e-9) * step
+    reasoning = [f"{block['label']}: mycophenolate mofetil {_fmt(mmf[0])}-{_fmt(mmf[1])} mg/day in two doses."]
+    if formulation == "MPA":
+        reasoning.append(
+            f"Mycophenolic acid: x {_fmt(factor)} (1000 mg MMF ~ 720 mg MPA) -> {_fmt(daily[0])}-{_fmt(daily[1])} mg/day."
+        )
+    reasoning.append(
+        f"Start at the lower end: {_fmt(per_dose)} mg twice daily ({_fmt(step)} mg tablets), then titrate as tolerated."
+    )
+    warnings = [_warn("high", rules["pregnancy"])]
+    refs = [*block["refs"], *rules["refs"], *rules["pregnancy"]["refs"]]
+    if ppi and formulation == "MMF":
+        warnings.append(_warn("caution", rules["ppi"]))
+        refs += rules["ppi"]["refs"]
+    if egfr is not None and not math.isnan(egfr) and egfr < float(rules["renal"]["egfr_below"]):
+        warnings.append(_warn("caution", rules["renal"], f"eGFR {_fmt(egfr)}: {rules['renal']['message']}"))
+        refs += rules["renal"]["refs"]
+    monitoring = _rules("monitoring", "standard")
+    return DoseResult(
+        drug="mycophenolic acid" if formulation == "MPA" else "mycophenolate mofetil",
+        unit="mg/day",
+        normal_range=daily,
+        adjusted_range=daily,
+        suggested_dose=per_dose * 2,
+        step_mg=step,
+        reasoning=tuple(reasoning),
+        warnings=tuple(warnings),
+        refs=_refs(refs, monitoring["refs"]),
+        schedule=f"{_fmt(per_dose)} mg twice daily",
+    )
+
+
+# --------------------------------------------------------------------------- methotrexate
+
+
+def methotrexate_check(
+    weekly_dose_mg: float,
+    frequency: str = "weekly",
+    *,
+    egfr: float | None = None,
+    trimethoprim: bool = False,
+) -> DoseResult:
+    """Check a methotrexate prescription: once weekly only, usual 7.5-25 mg, folic acid, kidneys."""
+    rules = _rules("methotrexate")
+    if weekly_dose_mg <= 0 or math.isnan(weekly_dose_mg):
+        raise ValueError("The methotrexate dose must be a positive number of mg.")
+    usual = _pair(rules["weekly_mg"])
+    ceiling = float(rules["absolute_max_weekly_mg"])
+    step = float(rules["tablet_mg"])
+    warnings: list[DoseWarning] = []
+    refs: list[str] = list(rules["refs"])
+    reasoning = [f"Usual dose {_fmt(usual[0])}-{_fmt(usual[1])} mg once a week."]
+    if frequency != "weekly":
+        warnings.append(
+            _warn(
+                "contraindicated",
+                rules["weekly_only"],
+                f"Frequency '{frequency}' is not once weekly. {rules['weekly_only']['message']}",
+            )
+        )
+    else:
+        warnings.append(_warn("info", rules["weekly_only"]))
+    refs += rules["weekly_only"]["refs"]
+    if weekly_dose_mg > ceiling:
+        warnings.append(
+            DoseWarning(
+                "high",
+                f"{_fmt(weekly_dose_mg)} mg/week is above the {_fmt(ceiling)} mg/week ceiling.",
+                tuple(rules["refs"]),
+                rules["status"],
+            )
+        )
+    elif weekly_dose_mg > usual[1]:
+        warnings.append(
+            DoseWarning(
+                "caution",
+                f"{_fmt(weekly_dose_mg)} mg/week is above the usual {_fmt(usual[1])} mg (3E: up to {_fmt(ceiling)} mg/week).",
+                tuple(rules["refs"]),
+                rules["status"],
+            )
+        )
+    elif weekly_dose_mg < usual[0]:
+        warnings.append(
+            DoseWarning(
+                "info",
+                f"{_fmt(weekly_dose_mg)} mg/week is below the usual starting range.",
+                tuple(rules["refs"]),
+                rules["status"],
+            )
+        )
+    rounded = round(weekly_dose_mg / step) * step
+    if abs(rounded - weekly_dose_mg) > 1e-9:
+        reasoning.append(
+            f"{_fmt(weekly_dose_mg)} mg is not a whole number of {_fmt(step)} mg tablets; nearest {_fmt(rounded)} mg."
+        )
+    warnings.append(_warn("info", rules["folic_acid"]))
+    refs += rules["folic_acid"]["refs"]
+    if trimethoprim:
+        warnings.append(_warn("contraindicated", rules["trimethoprim"]))
+        refs += rules["trimethoprim"]["refs"]
+    if egfr is not None and not math.isnan(egfr):
+        for band in sorted(rules["renal"], key=lambda b: b["egfr_below"]):
+            if egfr < float(band["egfr_below"]):
+                warnings.append(
+                    DoseWarning(
+                        band["severity"], f"eGFR {_fmt(egfr)}: {band['message']}", tuple(band["refs"]), band["status"]
+                    )
+                )
+                refs += band["refs"]
+                break
+    return DoseResult(
+        drug="methotrexate",
+        unit="mg/week",
+        normal_range=usual,
+        adjusted_range=usual,
+        suggested_dose=rounded,
+        step_mg=step,
+        reasoning=tuple(reasoning),
+        warnings=tuple(warnings),
+        refs=_refs(refs),
+        schedule=f"{_fmt(rounded)} mg once weekly, folic acid {_fmt(float(rules['folic_acid_mg_per_week']))} mg weekly on another day",
+    )
+
+
+# --------------------------------------------------------------------------- hydroxychloroquine
+
+
+def _days(n: int) -> str:
+    return "1 day" if n == 1 else f"{n} days"
+
+
+def hcq_schedules(tablet_mg: float = 200.0, max_tablets_per_day: int = 2) -> list[HcqSchedule]:
+    """Practical weekly schedules of whole tablets, from most to least."""
+    out: dict[float, HcqSchedule] = {}
+    tab = _fmt(tablet_mg)
+    big = _fmt(tablet_mg * max_tablets_per_day)
+    for days_high in range(7, -1, -1):
+        weekly = tablet_mg * (max_tablets_per_day * days_high + (7 - days_high))
+        if days_high == 7:
+            label = f"{big} mg every day"
+        elif days_high == 0:
+            label = f"{tab} mg every day"
+        else:
+            label = f"{big} mg on {_days(days_high)} and {tab} mg on {_days(7 - days_high)} of the week"
+        out.setdefault(weekly, HcqSchedule(label, weekly))
+    for days in range(6, 0, -1):
+        weekly = tablet_mg * days
+        out.setdefault(weekly, HcqSchedule(f"{tab} mg on {_days(days)} of the week (none on the others)", weekly))
+    return sorted(out.values(), key=lambda s: -s.weekly_mg)
+
+
+def hydroxychloroquine_dose(weight_kg: float, *, egfr: float | None = None) -> DoseResult:
+    """Highest practical schedule within 5 mg/kg real body weight per day."""
+    if not weight_kg or weight_kg <= 0 or math.isnan(weight_kg):
+        raise ValueError("A body weight in kg is needed.")
+    rules = _rules("hydroxychloroquine")
+    per_kg = float(rules["max_mg_per_kg_day"])
+    tablet = float(rules["tablet_mg"])
+    daily_max = per_kg * weight_kg
+    weekly_max = daily_max * 7
+    options = [s for s in hcq_schedules(tablet, int(rules["max_tablets_per_day"])) if s.weekly_mg <= weekly_max + 1e-9]
+    reasoning = [
+        f"Maximum {_fmt(per_kg)} mg/kg real body weight per day x {_fmt(weight_kg)} kg = {_fmt(daily_max)} mg/day "
+        f"({_fmt(weekly_max)} mg/week)."
+    ]
+    warnings: list[DoseWarning] = []
+    refs = list(rules["refs"])
+    if options:
+        best = options[0]
+        reasoning.append(
+            f"Highest schedule of {_fmt(tablet)} mg tablets within it: {best.label} = {_fmt(best.weekly_mg)} mg/week "
+            f"(average {_fmt(round(best.mean_daily_mg, 1))} mg/day, {best.mean_daily_mg / weight_kg:.2f} mg/kg/day)."
+        )
+        suggested: float | None = round(best.mean_daily_mg, 1)
+        schedule = best.label
+    else:
+        suggested, schedule = None, ""
+        warnings.append(
+            DoseWarning(
+                "high",
+                "Even one tablet a week exceeds 5 mg/kg/day; specialist advice needed.",
+                tuple(rules["refs"]),
+                rules["status"],
+            )
+        )
+    warnings.append(
+        DoseWarning(
+            "info",
+            "Use real (actual) body weight, not ideal weight. Retinal screening after 5 years of treatment, or after 1 year with risk factors.",
+            ("aao2016", "rcophth2020"),
+            "confirmed",
+        )
+    )
+    refs += ["rcophth2020"]
+    if egfr is not None and not math.isnan(egfr) and egfr < float(rules["renal"]["egfr_below"]):
+        warnings.append(_warn("caution", rules["renal"], f"eGFR {_fmt(egfr)}: {rules['renal']['message']}"))
+        refs += rules["renal"]["refs"]
+    return DoseResult(
+        drug="hydroxychloroquine",
+        unit="mg/day",
+        normal_range=(0.0, daily_max),
+        adjusted_range=(0.0, daily_max),
+        suggested_dose=suggested,
+        step_mg=tablet,
+        reasoning=tuple(reasoning),
+        warnings=tuple(warnings),
+        refs=_refs(refs),
+        schedule=schedule,
+    )
+
+
+def hcq_schedule_frame(weight_kg: float) -> pd.DataFrame:
+    """Every schedule with its mg/kg/day and whether it stays within 5 mg/kg/day."""
+    rules = _rules("hydroxychloroquine")
+    limit = float(rules["max_mg_per_kg_day"])
+    rows = []
+    for s in hcq_schedules(float(rules["tablet_mg"]), int(rules["max_tablets_per_day"])):
+        per_kg = s.mean_daily_mg / weight_kg
+        rows.append(
+            {
+                "Schedule": s.label,
+                "mg/week": s.weekly_mg,
+                "Average mg/day": round(s.mean_daily_mg, 1),
+                "mg/kg/day": round(per_kg, 2),
+                "Within 5 mg/kg/day": "yes" if per_kg <= limit + 1e-9 else "no (too high)",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- patient facts
+
+
+@dataclass(frozen=True)
+class LabValue:
+    value: float
+    collected_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class PatientContext:
+    """What the dosing page can prefill for one patient as of a date."""
+
+    patient_id: str
+    as_of: dt.date
+    weight_kg: float | None = None
+    tpmt: str = "unknown"
+    nudt15: str = "unknown"
+    egfr: LabValue | None = None
+    current: pd.DataFrame = field(default_factory=lambda: model.empty_frame("doses"))
+
+    def on(self, drug: str) -> bool:
+        return bool((self.current["drug"] == drug).any())
+
+    def dose_row(self, drug: str) -> pd.Series | None:
+        rows = self.current[self.current["drug"] == drug]
+        return None if rows.empty else rows.iloc[-1]
+
+    def mg_per_day(self, drug: str) -> float | None:
+        row = self.dose_row(drug)
+        if row is None or pd.isna(row["mg_per_day"]):
+            return None
+        return float(row["mg_per_day"])
+
+    def mg_per_week(self, drug: str) -> float | None:
+        row = self.dose_row(drug)
+        if row is None:
+            return None
+        if not pd.isna(row["mg_per_week"]):
+            return float(row["mg_per_week"])
+        return None if pd.isna(row["mg_per_day"]) else float(row["mg_per_day"]) * 7
+
+
+def current_doses(doses: pd.DataFrame, patient_id: str, as_of: dt.date) -> pd.DataFrame:
+    """Dose rows of a patient in force on ``as_of``: started on or before it, not yet ended.
+
+    ``end`` is the day a dose ended or changed, so a row ending on ``as_of`` is no longer
+    current.  Sorted by drug, then start.
+    """
+    day = pd.Timestamp(as_of)
+    sub = doses[doses["patient_id"] == patient_id]
+    active = sub[(sub["start"] <= day) & (sub["end"].isna() | (sub["end"] > day))]
+    return active.sort_values(["drug", "start"]).reset_index(drop=True)
+
+
+def latest_lab(labs: pd.DataFrame, patient_id: str, analyte: str, as_of: dt.date) -> LabValue | None:
+    """The most recent result of ``analyte`` collected on or before ``as_of`` (end of that day)."""
+    end = pd.Timestamp(as_of) + pd.Timedelta(days=1)
+    sub = labs[(labs["patient_id"] == patient_id) & (labs["analyte"] == analyte) & (labs["collected_at"] < end)]
+    sub = sub[sub["value"].notna()]
+    if sub.empty:
+        return None
+    row = sub.sort_values("collected_at").iloc[-1]
+    return LabValue(float(row["value"]), row["collected_at"].to_pydatetime())
+
+
+def patient_context(
+    patients: pd.DataFrame, doses: pd.DataFrame, labs: pd.DataFrame, patient_id: str, as_of: dt.date
+) -> PatientContext:
+    """Weight, TPMT/NUDT15, latest eGFR and current doses of one patient as of a date."""
+    row = patients[patients["patient_id"] == patient_id]
+    weight, tpmt, nudt15 = None, "unknown", "unknown"
+    if not row.empty:
+        r = row.iloc[0]
+        weight = None if pd.isna(r["weight_kg"]) else float(r["weight_kg"])
+        tpmt, nudt15 = _phenotype(r["tpmt"]), _phenotype(r["nudt15"])
+    return PatientContext(
+        patient_id=patient_id,
+        as_of=as_of,
+        weight_kg=weight,
+        tpmt=tpmt,
+        nudt15=nudt15,
+        egfr=latest_lab(labs, patient_id, "egfr", as_of),
+        current=current_doses(doses, patient_id, as_of),
+    )
+
+
+# --------------------------------------------------------------------------- display
+
+
+def within(value: float | None, low: float, high: float) -> float | None:
+    """``value`` if it lies in ``[low, high]`` (a usable widget default), else None."""
+    if value is None or math.isnan(value) or not low <= value <= high:
+        return None
+    return float(value)
+
+
+def warnings_frame(result: DoseResult) -> pd.DataFrame:
+    """The warnings, most severe first, with their sources as text."""
+    ordered = sorted(result.warnings, key=lambda w: -SEVERITIES.index(w.severity))
+    return pd.DataFrame(
+        {
+            "Severity": [w.severity.upper() for w in ordered],
+            "Warning": [w.message for w in ordered],
+            "Evidence": [w.status for w in ordered],
+            "Sources": [knowledge.format_refs(w.refs) for w in ordered],
+        }
+    )
+
+
+def references_frame(ids: tuple[str, ...]) -> pd.DataFrame:
+    refs = knowledge.references()
+    return pd.DataFrame(
+        {
+            "Id": list(ids),
+            "Citation": [refs[i].citation for i in ids],
+            "Read": [refs[i].access for i in ids],
+            "Link": [refs[i].url for i in ids],
+        }
+    )
+
+
+def current_doses_frame(ctx: PatientContext) -> pd.DataFrame:
+    cur = ctx.current
+    info = model.drug_info()
+    return pd.DataFrame(
+        {
+            "Drug": [info[d].label if d in info else d for d in cur["drug"]],
+            "Dose": [
+                f"{d:g} {u}" if not pd.isna(d) else "" for d, u in zip(cur["dose"], cur["dose_unit"], strict=True)
+            ],
+            "Frequency": cur["frequency"],
+            "mg/day": cur["mg_per_day"].round(2),
+            "Since": cur["start"].dt.date,
+        }
+    )

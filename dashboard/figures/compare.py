@@ -1,0 +1,172 @@
+"""Figures of the Compare page: potency tier vs side-effect burden, and a side-effect heatmap.
+
+Pure functions returning ``plotly.graph_objects.Figure``.  Colours are Okabe-Ito (or a
+single-hue sequential scale) and every encoding is doubled by text or marker shape.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from dashboard import knowledge
+
+OKABE_ITO: dict[str, str] = {
+    "black": "#000000",
+    "orange": "#E69F00",
+    "sky_blue": "#56B4E9",
+    "bluish_green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "reddish_purple": "#CC79A7",
+}
+
+#: Pregnancy category -> (colour, marker symbol): colour and shape both carry the category.
+PREGNANCY_STYLE: dict[str, tuple[str, str]] = {
+    "compatible": (OKABE_ITO["bluish_green"], "circle"),
+    "compatible with limits": (OKABE_ITO["sky_blue"], "diamond"),
+    "insufficient data": (OKABE_ITO["orange"], "square"),
+    "avoid": (OKABE_ITO["reddish_purple"], "triangle-up"),
+    "contraindicated": (OKABE_ITO["vermillion"], "x"),
+}
+
+#: Grade 0-3 -> fill colour (single-hue blue, light to dark); the grade is also printed in the cell.
+GRADE_COLOURS: tuple[str, ...] = ("#FFFFFF", "#C6DBEF", "#6BAED6", "#2171B5")
+
+_JITTER = 0.14
+
+
+def _jitter(points: pd.DataFrame) -> list[float]:
+    """Spread drugs that share a (tier, burden) point side by side so none is hidden."""
+    groups: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for i, (t, b) in enumerate(zip(points["tier"], points["burden"], strict=True)):
+        groups[(int(t), int(b))].append(i)
+    x = [float(t) for t in points["tier"]]
+    for members in groups.values():
+        n = len(members)
+        for k, i in enumerate(members):
+            x[i] += (k - (n - 1) / 2) * _JITTER
+    return x
+
+
+def _label_positions(points: pd.DataFrame, x: list[float]) -> list[str]:
+    """Labels alternate right/left up a tier (so vertical neighbours do not collide); a point
+    pushed sideways by the jitter keeps its label on the side it was pushed to."""
+    frame = points.reset_index(drop=True)
+    positions = [""] * len(frame)
+    for _, group in frame.groupby("tier"):
+        for rank, i in enumerate(group.sort_values(["burden", "short"]).index):
+            offset = x[i] - float(frame.loc[i, "tier"])
+            if abs(offset) > 1e-9:
+                positions[i] = "middle right" if offset > 0 else "middle left"
+            else:
+                positions[i] = "middle right" if rank % 2 == 0 else "middle left"
+    return positions
+
+
+def _wrap(text: str, width: int = 13) -> str:
+    """Break a tick label into short lines (plotly tick text takes <br>)."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return "<br>".join(lines)
+
+
+def potency_burden_scatter(points: pd.DataFrame) -> go.Figure:
+    """Potency tier (x) against total side-effect burden (y), one labelled marker per drug.
+
+    ``points`` is :func:`dashboard.compare.burden_points`.  Markers are grouped by
+    pregnancy category (colour + shape, with a legend); drug names are printed.
+    """
+    sc = knowledge.scales()
+    x = _jitter(points)
+    positions = _label_positions(points, x)
+    fig = go.Figure()
+    for category, (colour, symbol) in PREGNANCY_STYLE.items():
+        idx = [i for i, p in enumerate(points["pregnancy"]) if p == category]
+        if not idx:
+            continue
+        sub = points.iloc[idx]
+        fig.add_trace(
+            go.Scatter(
+                x=[x[i] for i in idx],
+                y=sub["burden"].tolist(),
+                mode="markers+text",
+                name=f"Pregnancy: {sc.compatibility[category][0]}",
+                text=sub["short"].tolist(),
+                textposition=[positions[i] for i in idx],
+                marker={"color": colour, "symbol": symbol, "size": 13, "line": {"color": "#000000", "width": 1}},
+                customdata=list(
+                    zip(sub["label"], sub["tier_label"], sub["pregnancy_label"], sub["sources"], strict=True)
+                ),
+                hovertemplate=(
+                    "<b>%{customdata[0]}</b><br>Potency tier: %{customdata[1]}<br>Side-effect burden: %{y} of 27"
+                    "<br>Pregnancy: %{customdata[2]}<br>Sources: %{customdata[3]}<extra></extra>"
+                ),
+            )
+        )
+    fig.update_layout(
+        title={"text": "Potency tier vs total side-effect burden (qualitative: see the scales)"},
+        xaxis={
+            "title": {"text": "Potency tier (ordinal ladder, not a measured potency)"},
+            "tickmode": "array",
+            "tickvals": [t.value for t in sc.tiers],
+            "ticktext": [f"<b>{t.value}</b><br>{_wrap(t.label)}" for t in sc.tiers],
+            "tickangle": 0,
+            "range": [-0.6, max(t.value for t in sc.tiers) + 0.6],
+        },
+        yaxis={"title": {"text": "Side-effect burden (sum of nine 0-3 grades)"}, "rangemode": "tozero"},
+        legend={"title": {"text": "Marker = pregnancy category"}},
+        height=600,
+        margin={"t": 60, "b": 120},
+    )
+    return fig
+
+
+def side_effect_heatmap(grades: pd.DataFrame, sources: pd.DataFrame) -> go.Figure:
+    """Grades 0-3 by drug (rows) and category (columns); the grade is written in each cell.
+
+    ``grades`` and ``sources`` come from :func:`dashboard.compare.side_effect_matrix`.
+    """
+    sc = knowledge.scales()
+    top = len(GRADE_COLOURS) - 1
+    scale = []
+    for g, colour in enumerate(GRADE_COLOURS):
+        scale += [[max(0.0, (g - 0.5) / top), colour], [min(1.0, (g + 0.5) / top), colour]]
+    labels = {g.value: g.label for g in sc.grades}
+    text = [[f"{v} {labels[int(v)].lower()}" for v in row] for row in grades.to_numpy()]
+    fig = go.Figure(
+        go.Heatmap(
+            z=grades.to_numpy().tolist(),
+            x=list(grades.columns),
+            y=list(grades.index),
+            zmin=0,
+            zmax=top,
+            colorscale=scale,
+            text=text,
+            texttemplate="%{text}",
+            customdata=sources.to_numpy().tolist(),
+            hovertemplate="<b>%{y}</b> · %{x}<br>Grade %{text}<br>Evidence · sources: %{customdata}<extra></extra>",
+            xgap=2,
+            ygap=2,
+            colorbar={
+                "title": {"text": "Grade"},
+                "tickvals": [g.value for g in sc.grades],
+                "ticktext": [f"{g.value} {g.label}" for g in sc.grades],
+            },
+        )
+    )
+    fig.update_layout(
+        title={"text": "Side-effect burden by category (0 none - 3 high)"},
+        yaxis={"autorange": "reversed", "automargin": True},
+        xaxis={"side": "top", "tickangle": -30, "automargin": True},
+        height=max(320, 42 * len(grades) + 160),
+        margin={"t": 140, "l": 220},
+    )
+    return fig

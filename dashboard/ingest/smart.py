@@ -1,0 +1,114 @@
+"""SMART on FHIR sample-patient tables (smart-on-fhir/sample-patients ``data/``).
+
+* ``labs.txt`` (ID, PID, DATE, LOINC, SCALE, NAME, VALUE, LOW, HIGH, UNITS) is a plain
+  long lab table: the generic reader maps it (LOINC code, LOW/HIGH reference range,
+  local units such as ``k/cumm`` and ``UNITS/L``).  No reader is needed here.
+* ``meds.txt`` (ID, PID, START_DATE, END_DATE, RxNorm, Name, SIG, Q, DAYS, REFILLS,
+  Q_TO_TAKE_VALUE, Q_TO_TAKE_UNIT, FREQUENCY_VALUE, FREQUENCY_UNIT) is read here: the
+  generic mapping would take it for a lab table (``Name`` / ``Q_TO_TAKE_VALUE``).
+  The amount to take is a count of tablets times the strength in the product name
+  ("Leflunomide 10 MILLIGRAM In 1 TABLET"); the frequency is FREQUENCY_VALUE per
+  FREQUENCY_UNIT, else read from the SIG ("1 daily", "taper as directed" = unknown);
+  without an amount the product strength is kept as a strength-only dose.
+"""
+
+from __future__ import annotations
+
+from dashboard.ingest import dates as dates_mod
+from dashboard.ingest.doses import DoseRecord
+from dashboard.ingest.interop import (
+    Tally,
+    col,
+    finish,
+    frequency_in_text,
+    has_columns,
+    product_strength,
+    run_doses,
+    texts,
+    used_columns,
+)
+from dashboard.ingest.mapping import normalize
+from dashboard.ingest.pipeline import Context, Parsed, decide_dates, register_reader
+from dashboard.ingest.report import FileReport
+from dashboard.ingest.tabular import RawTable
+
+MEDS_COLUMNS = ("PID", "START_DATE", "END_DATE", "RXNORM", "NAME", "SIG", "Q_TO_TAKE_VALUE", "FREQUENCY_VALUE")
+
+_COUNT_UNITS = {"tablet", "tablets", "tab", "tabs", "capsule", "capsules", "cap", "caps", "pill", "pills"}
+
+
+def read_meds(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed | None:
+    if not has_columns(raw, *MEDS_COLUMNS):
+        return None
+    rep.format = "SMART sample-patient meds"
+    rep.kind = "doses"
+    fields = {
+        "patient_id": "PID",
+        "start": "START_DATE",
+        "end": "END_DATE",
+        "drug_code": "RxNorm",
+        "drug": "Name",
+        "dose": "Q_TO_TAKE_VALUE",
+        "dose_unit": "Q_TO_TAKE_UNIT",
+        "frequency": "FREQUENCY_VALUE",
+        "frequency_unit": "FREQUENCY_UNIT",
+        "sig": "SIG",
+    }
+    used_columns(rep, raw, fields)
+    columns = {k: rep.mapping.get(k, v) for k, v in fields.items()}
+    start_arr, end_arr = col(raw, "START_DATE"), col(raw, "END_DATE")
+    decision = decide_dates(rep, [start_arr, end_arr], ctx)
+    starts = dates_mod.parse_dates(start_arr, decision.order, ctx.options.as_of)
+    ends = dates_mod.parse_dates(end_arr, decision.order, ctx.options.as_of)
+    s_val, s_err = starts.values.to_pylist(), starts.reason.to_pylist()
+    e_val, e_err = ends.values.to_pylist(), ends.reason.to_pylist()
+    pid, code, name, sig = texts(raw, "PID"), texts(raw, "RxNorm"), texts(raw, "Name"), texts(raw, "SIG")
+    qty, qty_unit = texts(raw, "Q_TO_TAKE_VALUE"), texts(raw, "Q_TO_TAKE_UNIT")
+    fval, funit = texts(raw, "FREQUENCY_VALUE"), texts(raw, "FREQUENCY_UNIT")
+
+    records = []
+    for i, row in enumerate(raw.row_numbers.to_pylist()):
+        dose, unit, strength_only = _amount(name[i], qty[i], qty_unit[i])
+        freq = f"{fval[i]} {funit[i]}".strip() if fval[i] else frequency_in_text(sig[i])
+        records.append(
+            DoseRecord(
+                row=row,
+                patient_id=pid[i],
+                drug_text=name[i],
+                drug_code=code[i],
+                start=s_val[i],
+                end=e_val[i] if not e_err[i] else None,
+                start_error=s_err[i],
+                end_error=e_err[i] if e_err[i] != "no date" else "",
+                dose=dose,
+                dose_unit=unit,
+                frequency=freq,
+                strength_only=strength_only,
+                columns=columns,
+            )
+        )
+    tally = Tally()
+    tally.rejected.extend(raw.rejected)
+    table = run_doses(rep, records, tally)
+    return finish(rep, tally, doses=table)
+
+
+def _amount(name: str, qty: str, unit: str) -> tuple[str, str, bool]:
+    """(dose, unit, strength_only): tablets times the product strength, or the strength."""
+    strength = product_strength(name)
+    u = normalize(unit).strip()
+    if qty and u in _COUNT_UNITS:
+        if strength is None:
+            return qty, "tablet", False  # the shared pipeline rejects: strength unknown
+        try:
+            return f"{float(qty) * strength[0]:g}", strength[1], False
+        except ValueError:
+            return qty, unit, False
+    if qty:
+        return qty, unit, False
+    if strength is not None:
+        return f"{strength[0]:g}", strength[1], True
+    return "", "", False
+
+
+register_reader("smart meds", read_meds)

@@ -1,0 +1,275 @@
+"""Synthea CSV export: observations.csv, medications.csv, patients.csv, conditions.csv.
+
+Recognised by their header sets (see ``docs/formats.md``).  Synthea writes ISO 8601
+dates, LOINC codes with UCUM units, RxNorm codes, and UUID patient ids shared by all
+four tables (and by the Synthea FHIR bundles of the same run).
+
+* observations: every row goes through the shared lab pipeline.  Vital signs, surveys
+  and QALY rows are rejected as "not a monitored analyte" with their code and
+  description.  Body weight (LOINC 29463-7) is not a lab: the latest weight of each
+  patient becomes the patient's weight; earlier weights are reported as not kept.
+* medications: there is no dose or frequency column.  The strength is read from the
+  description ("Methotrexate 2.5 MG Oral Tablet" -> 2.5 mg), the dose is marked
+  ``strength_only`` and the frequency stays "unknown"; nothing is invented.
+* conditions: the conditions that explain immunosuppression (rheumatic and other
+  immune-mediated diseases, transplants, kidney disease) become the patient's
+  diagnosis; every other condition row is reported as not used.
+* patients: Id, GENDER, BIRTHDATE.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from dashboard.ingest import dates as dates_mod
+from dashboard.ingest.doses import DoseRecord, PatientRecord
+from dashboard.ingest.interop import (
+    CONDITION_NOT_USED,
+    Tally,
+    col,
+    finish,
+    has_columns,
+    is_relevant_condition,
+    run_doses,
+    run_patients,
+    texts,
+    used_columns,
+)
+from dashboard.ingest.labs import LabInput, normalise_labs
+from dashboard.ingest.pipeline import Context, Parsed, decide_dates, patients_from_table, register_reader
+from dashboard.ingest.report import FileReport
+from dashboard.ingest.tabular import RawTable
+
+OBSERVATION_COLUMNS = ("DATE", "PATIENT", "ENCOUNTER", "CODE", "DESCRIPTION", "VALUE", "UNITS")
+MEDICATION_COLUMNS = ("START", "STOP", "PATIENT", "ENCOUNTER", "CODE", "DESCRIPTION")
+PATIENT_COLUMNS = ("Id", "BIRTHDATE", "GENDER", "FIRST", "LAST")
+CONDITION_COLUMNS = ("START", "STOP", "PATIENT", "ENCOUNTER", "CODE", "DESCRIPTION")
+#: Every column a conditions.csv may have (newer Synthea versions add SYSTEM); a wider
+#: header with these columns is another Synthea table (allergies, careplans ...).
+CONDITION_HEADER = frozenset({*CONDITION_COLUMNS, "SYSTEM"})
+
+#: LOINC codes of a body weight (kg / lb), taken as the patient's weight.
+BODY_WEIGHT_LOINC = ("29463-7", "3141-9")
+
+# --------------------------------------------------------------------------- observations
+
+
+def read_observations(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed | None:
+    if not has_columns(raw, *OBSERVATION_COLUMNS) or has_columns(raw, "START"):
+        return None
+    rep.format = "Synthea observations"
+    rep.kind = "labs"
+    fields = {
+        "patient_id": "PATIENT",
+        "collected_at": "DATE",
+        "code": "CODE",
+        "analyte": "DESCRIPTION",
+        "value": "VALUE",
+        "unit": "UNITS",
+    }
+    used_columns(rep, raw, fields)
+    date = col(raw, "DATE")
+    decision = decide_dates(rep, [date], ctx)
+    code = pc.utf8_trim_whitespace(col(raw, "CODE"))
+    is_weight = pc.is_in(code, value_set=pa.array(BODY_WEIGHT_LOINC)).to_numpy(zero_copy_only=False)
+    lab_idx = pa.array(np.flatnonzero(~is_weight))
+
+    def take(name: str) -> pa.Array:
+        return pc.take(col(raw, name), lab_idx)
+
+    inp = LabInput(
+        file=raw.name,
+        rows=pc.take(raw.row_numbers, lab_idx),
+        patient_id=take("PATIENT"),
+        when=take("DATE"),
+        test_name=take("DESCRIPTION"),
+        test_code=take("CODE"),
+        value=take("VALUE"),
+        unit=take("UNITS"),
+        columns={k: raw_name(raw, v) for k, v in fields.items()},
+    )
+    cands = normalise_labs(inp, rep, decision, ctx.options.as_of)
+    cands.extra_rejected = list(raw.rejected)
+    tally = Tally()
+    patients = None
+    if is_weight.any():
+        patients = _latest_weights(raw, rep, decision, ctx, np.flatnonzero(is_weight), tally)
+    return finish(rep, tally, labs=cands, patients=patients)
+
+
+def raw_name(raw: RawTable, name: str) -> str:
+    for h in raw.header:
+        if h.strip().upper() == name.upper():
+            return h
+    return name
+
+
+def _latest_weights(
+    raw: RawTable, rep: FileReport, decision: dates_mod.OrderDecision, ctx: Context, idx: np.ndarray, tally: Tally
+) -> pa.Table:
+    """The latest body weight of each patient becomes the patient's weight."""
+    take = pa.array(idx)
+    rows = pc.take(raw.row_numbers, take).to_pylist()
+    pids = pc.take(col(raw, "PATIENT"), take).to_pylist()
+    values = pc.take(col(raw, "VALUE"), take).to_pylist()
+    units = pc.take(col(raw, "UNITS"), take).to_pylist()
+    parsed = dates_mod.parse_dates(pc.take(col(raw, "DATE"), take), decision.order, ctx.options.as_of)
+    when = parsed.values.to_pylist()
+    reasons = parsed.reason.to_pylist()
+    latest: dict[str, int] = {}
+    for k, (pid, t, why) in enumerate(zip(pids, when, reasons, strict=True)):
+        if not pid:
+            tally.reject(rows[k], raw_name(raw, "PATIENT"), "no patient id", values[k])
+        elif why or t is None:
+            tally.reject(rows[k], raw_name(raw, "DATE"), f"body weight: {why or 'no date'}", values[k])
+        elif pid not in latest or t >= when[latest[pid]]:
+            if pid in latest:
+                _older_weight(tally, raw, rows, values, latest[pid])
+            latest[pid] = k
+        else:
+            _older_weight(tally, raw, rows, values, k)
+    records = [
+        PatientRecord(
+            row=rows[k],
+            patient_id=pid,
+            weight=values[k],
+            weight_unit=_weight_unit(units[k]),
+            weight_date=when[k].replace(tzinfo=None),
+            columns={"patient_id": raw_name(raw, "PATIENT"), "weight_kg": raw_name(raw, "VALUE")},
+        )
+        for pid, k in latest.items()
+    ]
+    return run_patients(rep, records, tally)
+
+
+def _older_weight(tally: Tally, raw: RawTable, rows: list[int], values: list[str], k: int) -> None:
+    tally.reject(
+        rows[k],
+        raw_name(raw, "VALUE"),
+        "an earlier body weight (the latest one is kept as the patient's weight)",
+        values[k],
+    )
+
+
+def _weight_unit(unit: str) -> str:
+    u = unit.strip().lower().strip("[]")
+    return "lb" if u.startswith("lb") else "kg"
+
+
+# --------------------------------------------------------------------------- medications
+
+
+def read_medications(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed | None:
+    # DISPENSES since Synthea 2; older exports have REASONCODE but, unlike careplans.csv, no Id
+    if not has_columns(raw, *MEDICATION_COLUMNS) or has_columns(raw, "VALUE"):
+        return None
+    if not (has_columns(raw, "DISPENSES") or (has_columns(raw, "REASONCODE") and not has_columns(raw, "Id"))):
+        return None
+    rep.format = "Synthea medications"
+    rep.kind = "doses"
+    fields = {"start": "START", "end": "STOP", "patient_id": "PATIENT", "drug_code": "CODE", "drug": "DESCRIPTION"}
+    used_columns(rep, raw, fields)
+    start_arr, stop_arr = col(raw, "START"), col(raw, "STOP")
+    decision = decide_dates(rep, [start_arr, stop_arr], ctx)
+    starts = dates_mod.parse_dates(start_arr, decision.order, ctx.options.as_of)
+    stops = dates_mod.parse_dates(stop_arr, decision.order, ctx.options.as_of)
+    columns = {k: raw_name(raw, v) for k, v in fields.items()}
+    rows = raw.row_numbers.to_pylist()
+    pids, codes, descs = texts(raw, "PATIENT"), texts(raw, "CODE"), texts(raw, "DESCRIPTION")
+    s_vals, s_err = starts.values.to_pylist(), starts.reason.to_pylist()
+    e_vals, e_err = stops.values.to_pylist(), stops.reason.to_pylist()
+    records = []
+    for i, row in enumerate(rows):
+        end_error = e_err[i] if e_err[i] != "no date" else ""
+        records.append(
+            DoseRecord(
+                row=row,
+                patient_id=pids[i],
+                drug_text=descs[i],
+                drug_code=codes[i],
+                start=s_vals[i],
+                end=e_vals[i] if not e_err[i] else None,
+                start_error=s_err[i],
+                end_error=end_error,
+                strength_only=True,
+                columns=columns,
+            )
+        )
+    tally = Tally()
+    for p in raw.rejected:
+        tally.rejected.append(p)
+    table = run_doses(rep, records, tally)
+    if table.num_rows:
+        rep.warn(
+            "Synthea medications have no dose or frequency: each dose is the product strength from the "
+            "description (marked strength only) and its frequency is unknown"
+        )
+    return finish(rep, tally, doses=table)
+
+
+# --------------------------------------------------------------------------- patients
+
+
+def read_patients(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed | None:
+    if not has_columns(raw, *PATIENT_COLUMNS):
+        return None
+    fields = {
+        "patient_id": raw_name(raw, "Id"),
+        "birth_date": raw_name(raw, "BIRTHDATE"),
+        "sex": raw_name(raw, "GENDER"),
+    }
+    parsed = patients_from_table(raw, rep, ctx, fields, fmt="Synthea patients")
+    rep.mapping = {k: v for k, v in fields.items()}
+    rep.unmapped_columns = [h for h in raw.header if h not in fields.values()]
+    deaths = texts(raw, "DEATHDATE")
+    died = sum(1 for d in deaths if d)
+    if died:
+        rep.warn(f"{died} patient(s) have a DEATHDATE in the export; it is not imported")
+    return parsed
+
+
+# --------------------------------------------------------------------------- conditions
+
+
+def read_conditions(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed | None:
+    header = {h.strip().upper() for h in raw.header}
+    if not has_columns(raw, *CONDITION_COLUMNS) or not header <= CONDITION_HEADER:
+        return None
+    rep.format = "Synthea conditions"
+    rep.kind = "patients"
+    fields = {"patient_id": "PATIENT", "code": "CODE", "diagnosis": "DESCRIPTION", "end": "STOP"}
+    used_columns(rep, raw, fields)
+    decision = decide_dates(rep, [col(raw, "STOP")], ctx)
+    stops = dates_mod.parse_dates(col(raw, "STOP"), decision.order, ctx.options.as_of).values.to_pylist()
+    tally = Tally()
+    tally.rejected.extend(raw.rejected)
+    pids, codes, descs = texts(raw, "PATIENT"), texts(raw, "CODE"), texts(raw, "DESCRIPTION")
+    kept = 0
+    for i, row in enumerate(raw.row_numbers.to_pylist()):
+        if not pids[i]:
+            tally.reject(row, raw_name(raw, "PATIENT"), "no patient id", descs[i])
+            continue
+        if not is_relevant_condition(codes[i], descs[i]):
+            tally.reject(row, raw_name(raw, "DESCRIPTION"), CONDITION_NOT_USED, f"{descs[i]} ({codes[i]})")
+            continue
+        label = descs[i].strip()
+        if stops[i] is not None and not (isinstance(stops[i], float) and math.isnan(stops[i])):
+            label += f" (ended {stops[i]:%Y-%m-%d})"
+        known = ctx.diagnoses.setdefault(pids[i], [])
+        if label not in known:
+            known.append(label)
+        kept += 1
+        tally.accept(row)
+    if kept:
+        rep.warn(f"{kept} condition row(s) give the patients' diagnosis")
+    return finish(rep, tally)
+
+
+register_reader("synthea observations", read_observations)
+register_reader("synthea medications", read_medications)
+register_reader("synthea conditions", read_conditions)
+register_reader("synthea patients", read_patients)

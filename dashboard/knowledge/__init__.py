@@ -1,0 +1,611 @@
+"""Knowledge base of lupus immunosuppressants: versioned data files, a typed loader and
+a validator.
+
+Every drug fact and every citation lives in TOML files under ``knowledge/data`` (read
+with :mod:`tomllib`); this module only reads and checks them.
+
+Layout
+------
+``references.toml``
+    ``[refs.<id>]`` with ``citation``, ``url``, ``kind``, ``access`` (how much of the
+    source was read) and ``note``.
+``scales.toml``
+    The attribute list (``[[attributes]]``: key, label, group, type), the evidence
+    statuses, the 0-3 side-effect scale, the qualitative potency ladder, role tags,
+    pregnancy/lactation categories, routes and the display order of the drugs.
+``drugs/<slug>.toml``
+    One entry per drug or regimen: ``id`` (the generic id from ``vocab/drugs.toml``,
+    or ``"cyclophosphamide (NIH)"``-style ids for the two cyclophosphamide regimens),
+    ``drug`` (the generic id in ``vocab/drugs.toml``), ``label``, ``short`` (chart
+    label such as "AZA"), optional ``regimen``
+    and ``also_covers`` (other generic ids the entry stands for, e.g. mycophenolic
+    acid under mycophenolate mofetil), and ``[facts.<attribute>]`` tables with
+    ``value``, ``refs`` (reference ids), ``status`` and an optional ``note``.
+``steroid_equivalence.toml``, ``metabolites.toml``, ``dosing.toml``
+    Glucocorticoid equivalence, thiopurine metabolite bands and the dosing rules.
+
+Each file carries ``version`` and ``updated``.  :func:`validate` returns every
+problem found; the schema tests require it to return none.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from dashboard import model
+
+#: Evidence statuses a fact can have (meanings in ``scales.toml``).
+STATUSES: tuple[str, ...] = ("confirmed", "secondary source", "unconfirmed")
+REFERENCE_KINDS: tuple[str, ...] = (
+    "guideline",
+    "label",
+    "trial",
+    "study",
+    "review",
+    "patient-information",
+    "database",
+    "secondary",
+)
+ACCESS_LEVELS: tuple[str, ...] = ("full text", "abstract", "secondary", "not retrieved")
+ATTRIBUTE_TYPES: tuple[str, ...] = (
+    "text",
+    "list",
+    "routes",
+    "number_range",
+    "tier",
+    "roles",
+    "grade",
+    "compatibility",
+)
+#: Attributes of type "grade" whose key starts with this prefix are side-effect grades.
+SIDE_EFFECT_PREFIX = "se_"
+#: Role tags that mean a drug has a place in lupus nephritis treatment.
+RENAL_ROLES: frozenset[str] = frozenset({"background", "induction", "maintenance", "add-on", "refractory"})
+#: Pregnancy categories the "pregnancy-compatible" filter accepts.
+PREGNANCY_COMPATIBLE: frozenset[str] = frozenset({"compatible", "compatible with limits"})
+
+_DATA = "data"
+
+
+# --------------------------------------------------------------------------- types
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One cell of the knowledge base: a value with its references and evidence status."""
+
+    value: Any
+    refs: tuple[str, ...]
+    status: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Reference:
+    id: str
+    citation: str
+    url: str
+    kind: str
+    access: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Attribute:
+    key: str
+    label: str
+    group: str
+    type: str
+
+    @property
+    def is_side_effect(self) -> bool:
+        return self.type == "grade" and self.key.startswith(SIDE_EFFECT_PREFIX)
+
+
+@dataclass(frozen=True)
+class Level:
+    """A labelled level of a scale (side-effect grade or potency tier)."""
+
+    value: int
+    label: str
+    meaning: str
+
+
+@dataclass(frozen=True)
+class Scales:
+    attributes: tuple[Attribute, ...]
+    statuses: dict[str, tuple[str, str]]
+    grades: tuple[Level, ...]
+    side_effect_title: str
+    side_effect_caveat: str
+    tiers: tuple[Level, ...]
+    ladder_title: str
+    ladder_caveat: str
+    ladder_refs: tuple[str, ...]
+    roles: dict[str, str]
+    compatibility: dict[str, tuple[str, str]]
+    routes: dict[str, str]
+    drug_order: tuple[str, ...]
+    version: int
+    updated: str
+
+    def attribute(self, key: str) -> Attribute:
+        return next(a for a in self.attributes if a.key == key)
+
+    @property
+    def side_effect_attributes(self) -> tuple[Attribute, ...]:
+        return tuple(a for a in self.attributes if a.is_side_effect)
+
+    def tier_label(self, tier: int) -> str:
+        return next((t.label for t in self.tiers if t.value == tier), str(tier))
+
+
+@dataclass(frozen=True)
+class DrugEntry:
+    """The knowledge of one drug (or one regimen of a drug)."""
+
+    id: str
+    drug: str
+    label: str
+    facts: dict[str, Fact]
+    short: str = ""
+    regimen: str = ""
+    also_covers: tuple[str, ...] = ()
+    version: int = 1
+    updated: str = ""
+    source_file: str = ""
+
+    def fact(self, key: str) -> Fact:
+        return self.facts[key]
+
+    @property
+    def potency(self) -> int:
+        return int(self.facts["potency"].value)
+
+    @property
+    def routes(self) -> tuple[str, ...]:
+        return tuple(self.facts["route"].value)
+
+    @property
+    def side_effects(self) -> dict[str, int]:
+        return {k: int(f.value) for k, f in self.facts.items() if k.startswith(SIDE_EFFECT_PREFIX)}
+
+    @property
+    def burden(self) -> int:
+        """Total side-effect burden: the sum of the 0-3 grades."""
+        return sum(self.side_effects.values())
+
+    @property
+    def pregnancy(self) -> str:
+        return str(self.facts["pregnancy"].value)
+
+    @property
+    def renal_roles(self) -> frozenset[str]:
+        roles: set[str] = set()
+        for key in ("role_acr_2024_ln", "role_kdigo_2024_ln"):
+            roles |= set(self.facts[key].value) & RENAL_ROLES
+        return frozenset(roles)
+
+    @property
+    def covers(self) -> tuple[str, ...]:
+        """Generic ids this entry answers for."""
+        return (self.drug, *self.also_covers)
+
+
+@dataclass(frozen=True)
+class Steroid:
+    id: str
+    label: str
+    equivalent_mg: float
+    relative_potency: float
+    duration: str
+    refs: tuple[str, ...]
+    status: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class SteroidTable:
+    reference_drug: str
+    steroids: dict[str, Steroid]
+    caveat: str
+    refs: tuple[str, ...]
+    version: int
+    updated: str
+
+
+@dataclass(frozen=True)
+class MetabolitePattern:
+    id: str
+    label: str
+    rule: str
+    action: str
+    severity: str
+    refs: tuple[str, ...]
+    status: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class MetaboliteRules:
+    unit: str
+    tgn_low: float
+    tgn_high: float
+    mmp_high: float
+    ratio_shunt: float
+    ratio_shunt_classic: float
+    patterns: tuple[MetabolitePattern, ...]
+    caveat: str
+    refs: tuple[str, ...]
+    version: int
+    updated: str
+
+    def pattern(self, pattern_id: str) -> MetabolitePattern:
+        return next(p for p in self.patterns if p.id == pattern_id)
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _files():
+    return resources.files("dashboard.knowledge").joinpath(_DATA)
+
+
+def _read(name: str) -> dict[str, Any]:
+    return tomllib.loads(_files().joinpath(name).read_text(encoding="utf-8"))
+
+
+def _date_text(value: Any) -> str:
+    return value.isoformat() if isinstance(value, dt.date) else str(value)
+
+
+@cache
+def raw_drug_files() -> dict[str, dict[str, Any]]:
+    """The drug files as parsed TOML, keyed by file name (for validation)."""
+    folder = _files().joinpath("drugs")
+    out = {}
+    for item in sorted(folder.iterdir(), key=lambda p: p.name):
+        if item.name.endswith(".toml"):
+            out[item.name] = tomllib.loads(item.read_text(encoding="utf-8"))
+    return out
+
+
+@cache
+def raw(name: str) -> dict[str, Any]:
+    """A top-level data file (``references.toml`` ...) as parsed TOML."""
+    return _read(name)
+
+
+@cache
+def references() -> dict[str, Reference]:
+    out = {}
+    for key, item in raw("references.toml").get("refs", {}).items():
+        out[key] = Reference(
+            id=key,
+            citation=item.get("citation", ""),
+            url=item.get("url", ""),
+            kind=item.get("kind", ""),
+            access=item.get("access", ""),
+            note=item.get("note", ""),
+        )
+    return out
+
+
+@cache
+def scales() -> Scales:
+    data = raw("scales.toml")
+    ladder = data["potency_ladder"]
+    se = data["side_effect_scale"]
+    return Scales(
+        attributes=tuple(Attribute(a["key"], a["label"], a["group"], a["type"]) for a in data["attributes"]),
+        statuses={k: (v["label"], v["meaning"]) for k, v in data["status"].items()},
+        grades=tuple(Level(g["grade"], g["label"], g["meaning"]) for g in se["grades"]),
+        side_effect_title=se["title"],
+        side_effect_caveat=se["caveat"],
+        tiers=tuple(Level(t["tier"], t["label"], t["meaning"]) for t in ladder["tiers"]),
+        ladder_title=ladder["title"],
+        ladder_caveat=ladder["caveat"],
+        ladder_refs=tuple(ladder.get("references", ())),
+        roles={k: v["meaning"] for k, v in data["roles"].items()},
+        compatibility={k: (v["label"], v["meaning"]) for k, v in data["compatibility"].items()},
+        routes=dict(data["routes"]),
+        drug_order=tuple(data["drugs"]["order"]),
+        version=int(data["version"]),
+        updated=_date_text(data["updated"]),
+    )
+
+
+def _fact(item: dict[str, Any]) -> Fact:
+    return Fact(
+        value=item.get("value"),
+        refs=tuple(item.get("refs", ())),
+        status=item.get("status", ""),
+        note=item.get("note", ""),
+    )
+
+
+@cache
+def drugs() -> dict[str, DrugEntry]:
+    """All entries keyed by entry id, in the display order of ``scales.toml``."""
+    entries = {}
+    for name, data in raw_drug_files().items():
+        entry = DrugEntry(
+            id=data["id"],
+            drug=data["drug"],
+            label=data["label"],
+            short=data.get("short", ""),
+            facts={k: _fact(v) for k, v in data.get("facts", {}).items()},
+            regimen=data.get("regimen", ""),
+            also_covers=tuple(data.get("also_covers", ())),
+            version=int(data.get("version", 0)),
+            updated=_date_text(data.get("updated", "")),
+            source_file=name,
+        )
+        entries[entry.id] = entry
+    order = scales().drug_order
+    ranked = sorted(entries.values(), key=lambda e: (order.index(e.id) if e.id in order else len(order), e.id))
+    return {e.id: e for e in ranked}
+
+
+def entry_ids() -> tuple[str, ...]:
+    return tuple(drugs())
+
+
+def entries_for(drug_id: str) -> list[DrugEntry]:
+    """The entries that answer for a generic id of the closed drug list (may be several)."""
+    return [e for e in drugs().values() if drug_id in e.covers]
+
+
+@cache
+def steroid_table() -> SteroidTable:
+    data = raw("steroid_equivalence.toml")
+    steroids = {
+        key: Steroid(
+            id=key,
+            label=item["label"],
+            equivalent_mg=float(item["equivalent_mg"]),
+            relative_potency=float(item["relative_potency"]),
+            duration=item.get("duration", ""),
+            refs=tuple(item.get("refs", ())),
+            status=item.get("status", ""),
+            note=item.get("note", ""),
+        )
+        for key, item in data["steroids"].items()
+    }
+    return SteroidTable(
+        reference_drug=data["reference_drug"],
+        steroids=steroids,
+        caveat=data.get("caveat", ""),
+        refs=tuple(data.get("refs", ())),
+        version=int(data["version"]),
+        updated=_date_text(data["updated"]),
+    )
+
+
+@cache
+def metabolite_rules() -> MetaboliteRules:
+    data = raw("metabolites.toml")
+    th = data["thresholds"]
+    return MetaboliteRules(
+        unit=data["unit"],
+        tgn_low=float(th["tgn_low"]),
+        tgn_high=float(th["tgn_high"]),
+        mmp_high=float(th["mmp_high"]),
+        ratio_shunt=float(th["ratio_shunt"]),
+        ratio_shunt_classic=float(th["ratio_shunt_classic"]),
+        patterns=tuple(
+            MetabolitePattern(
+                id=p["id"],
+                label=p["label"],
+                rule=p["rule"],
+                action=p["action"],
+                severity=p["severity"],
+                refs=tuple(p.get("refs", ())),
+                status=p.get("status", ""),
+                note=p.get("note", ""),
+            )
+            for p in data["patterns"]
+        ),
+        caveat=data.get("caveat", ""),
+        refs=tuple(data.get("refs", ())),
+        version=int(data["version"]),
+        updated=_date_text(data["updated"]),
+    )
+
+
+@cache
+def dosing_rules() -> dict[str, Any]:
+    """The dosing rules as parsed TOML (``dosing.toml``)."""
+    return raw("dosing.toml")
+
+
+def format_refs(ids: tuple[str, ...] | list[str]) -> str:
+    """Reference ids as a bracketed list ("[cpic2018, fda_imuran]"); full citations are
+    listed with :func:`references` wherever the ids are shown."""
+    return "[" + ", ".join(ids) + "]" if ids else ""
+
+
+# --------------------------------------------------------------------------- validation
+
+
+@dataclass
+class _Problems:
+    items: list[str] = field(default_factory=list)
+
+    def add(self, where: str, text: str) -> None:
+        self.items.append(f"{where}: {text}")
+
+
+def _check_header(p: _Problems, where: str, data: dict[str, Any]) -> None:
+    if not isinstance(data.get("version"), int):
+        p.add(where, "missing integer 'version'")
+    updated = data.get("updated")
+    if isinstance(updated, dt.date):
+        return
+    try:
+        dt.date.fromisoformat(str(updated))
+    except ValueError:
+        p.add(where, f"'updated' is not an ISO date: {updated!r}")
+
+
+def _check_refs(p: _Problems, where: str, refs: Any, known: dict[str, Reference], used: set[str]) -> None:
+    if not isinstance(refs, list | tuple) or not refs:
+        p.add(where, "needs at least one reference id in 'refs'")
+        return
+    for r in refs:
+        if r not in known:
+            p.add(where, f"unknown reference id {r!r}")
+        used.add(r)
+
+
+def _check_value(p: _Problems, where: str, kind: str, value: Any, sc: Scales) -> None:
+    def is_text_list(v: Any) -> bool:
+        return isinstance(v, list) and all(isinstance(x, str) and x.strip() for x in v)
+
+    ok = True
+    if kind == "text":
+        ok = isinstance(value, str) and bool(value.strip())
+    elif kind == "list":
+        ok = is_text_list(value) and bool(value)
+    elif kind == "routes":
+        ok = is_text_list(value) and bool(value) and all(v in sc.routes for v in value)
+    elif kind == "number_range":
+        ok = (
+            isinstance(value, list)
+            and len(value) <= 2
+            and all(isinstance(x, int | float) and not isinstance(x, bool) and x >= 0 for x in value)
+            and (len(value) < 2 or value[0] <= value[1])
+        )
+    elif kind == "tier":
+        ok = isinstance(value, int) and not isinstance(value, bool) and value in {t.value for t in sc.tiers}
+    elif kind == "roles":
+        ok = is_text_list(value) and bool(value) and all(v in sc.roles for v in value)
+    elif kind == "grade":
+        ok = isinstance(value, int) and not isinstance(value, bool) and value in {g.value for g in sc.grades}
+    elif kind == "compatibility":
+        ok = isinstance(value, str) and value in sc.compatibility
+    if not ok:
+        p.add(where, f"value {value!r} is not a valid {kind}")
+
+
+def validate() -> list[str]:
+    """Every schema problem in the data files (an empty list when all is well)."""
+    p = _Problems()
+    known = references()
+    used: set[str] = set()
+
+    _check_header(p, "references.toml", raw("references.toml"))
+    for r in known.values():
+        where = f"references.toml [{r.id}]"
+        if not r.citation.strip():
+            p.add(where, "missing citation")
+        if not r.url.strip():
+            p.add(where, "missing url")
+        if r.kind not in REFERENCE_KINDS:
+            p.add(where, f"kind {r.kind!r} not one of {REFERENCE_KINDS}")
+        if r.access not in ACCESS_LEVELS:
+            p.add(where, f"access {r.access!r} not one of {ACCESS_LEVELS}")
+
+    _check_header(p, "scales.toml", raw("scales.toml"))
+    sc = scales()
+    for a in sc.attributes:
+        if a.type not in ATTRIBUTE_TYPES:
+            p.add("scales.toml", f"attribute {a.key!r} has unknown type {a.type!r}")
+    if set(sc.statuses) != set(STATUSES):
+        p.add("scales.toml", f"statuses {sorted(sc.statuses)} differ from {sorted(STATUSES)}")
+    _check_refs(p, "scales.toml potency_ladder", list(sc.ladder_refs), known, used)
+
+    vocab = model.drug_info()
+    keys = [a.key for a in sc.attributes]
+    seen_ids: set[str] = set()
+    for name, data in raw_drug_files().items():
+        where = f"drugs/{name}"
+        _check_header(p, where, data)
+        entry_id = data.get("id", "")
+        if not entry_id:
+            p.add(where, "missing 'id'")
+        if entry_id in seen_ids:
+            p.add(where, f"duplicate id {entry_id!r}")
+        seen_ids.add(entry_id)
+        if data.get("drug") not in vocab:
+            p.add(where, f"'drug' {data.get('drug')!r} is not a generic id of vocab/drugs.toml")
+        if data.get("drug") in vocab and entry_id != data.get("drug") and not data.get("regimen"):
+            p.add(where, "'id' must equal the generic id unless the entry is a regimen")
+        for other in data.get("also_covers", []):
+            if other not in vocab:
+                p.add(where, f"'also_covers' id {other!r} is not in vocab/drugs.toml")
+        for name_key in ("label", "short"):
+            if not str(data.get(name_key, "")).strip():
+                p.add(where, f"missing {name_key!r}")
+        facts = data.get("facts", {})
+        for key in keys:
+            if key not in facts:
+                p.add(where, f"missing fact {key!r}")
+        for key, item in facts.items():
+            fwhere = f"{where} [facts.{key}]"
+            if key not in keys:
+                p.add(fwhere, "not an attribute of scales.toml")
+                continue
+            if "value" not in item:
+                p.add(fwhere, "missing 'value'")
+                continue
+            _check_value(p, fwhere, sc.attribute(key).type, item["value"], sc)
+            _check_refs(p, fwhere, item.get("refs"), known, used)
+            if item.get("status") not in STATUSES:
+                p.add(fwhere, f"status {item.get('status')!r} not one of {STATUSES}")
+            if not isinstance(item.get("note", ""), str):
+                p.add(fwhere, "'note' must be text")
+    if set(sc.drug_order) != seen_ids:
+        p.add("scales.toml [drugs] order", f"does not list exactly the entries {sorted(seen_ids)}")
+
+    st = raw("steroid_equivalence.toml")
+    _check_header(p, "steroid_equivalence.toml", st)
+    _check_refs(p, "steroid_equivalence.toml", st.get("refs"), known, used)
+    for key, item in st.get("steroids", {}).items():
+        where = f"steroid_equivalence.toml [{key}]"
+        if key not in vocab:
+            p.add(where, "not a generic id of vocab/drugs.toml")
+        if not (isinstance(item.get("equivalent_mg"), int | float) and item["equivalent_mg"] > 0):
+            p.add(where, "equivalent_mg must be a positive number")
+        _check_refs(p, where, item.get("refs"), known, used)
+        if item.get("status") not in STATUSES:
+            p.add(where, f"status {item.get('status')!r} not one of {STATUSES}")
+    if st.get("reference_drug") not in st.get("steroids", {}):
+        p.add("steroid_equivalence.toml", "reference_drug must be one of the steroids")
+
+    me = raw("metabolites.toml")
+    _check_header(p, "metabolites.toml", me)
+    _check_refs(p, "metabolites.toml", me.get("refs"), known, used)
+    _check_refs(p, "metabolites.toml [thresholds]", me.get("thresholds", {}).get("refs"), known, used)
+    for item in me.get("patterns", []):
+        where = f"metabolites.toml pattern {item.get('id')!r}"
+        _check_refs(p, where, item.get("refs"), known, used)
+        if item.get("status") not in STATUSES:
+            p.add(where, f"status {item.get('status')!r} not one of {STATUSES}")
+
+    do = raw("dosing.toml")
+    _check_header(p, "dosing.toml", do)
+
+    def walk(node: Any, where: str) -> None:
+        if isinstance(node, dict):
+            if "refs" in node:
+                _check_refs(p, where, node["refs"], known, used)
+                if node.get("status") not in STATUSES:
+                    p.add(where, f"status {node.get('status')!r} not one of {STATUSES}")
+            for k, v in node.items():
+                if k != "refs":
+                    walk(v, f"{where}.{k}")
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                walk(v, f"{where}[{i}]")
+
+    walk(do, "dosing.toml")
+
+    for unused in sorted(set(known) - used):
+        p.add("references.toml", f"reference {unused!r} is not cited anywhere")
+    return p.items

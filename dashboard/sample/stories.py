@@ -1,0 +1,1019 @@
+"""The synthetic clinic's patients: one per story, and a background of routine patients.
+
+Every builder takes a random generator, the patient's slot and the longest follow-up
+allowed (days) and returns a :class:`PatientPlan`.  Story events are placed relative to
+the extract date, so the same story happens for every seed; the seed only changes the
+person (age, weight, baseline counts) and the measurement noise.  Each story carries a
+check on its reported results; the generator redraws the patient until the check holds,
+so the story map in the manifest is always true of the data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from dashboard.sample.physiology import falling_runs, guideline_breaches, outside_reference, pulse_days
+from dashboard.sample.plan import (
+    EXTRACT_DATE,
+    Baseline,
+    DoseStep,
+    Draw,
+    Drift,
+    Flare,
+    Nephritis,
+    PatientPlan,
+    Physiology,
+    Results,
+    course,
+    hcq_daily_dose,
+    monday_before,
+    taper,
+    weekday_on_or_before,
+)
+
+E = EXTRACT_DATE
+DAY = dt.timedelta(days=1)
+
+Builder = Callable[[np.random.Generator, int, int], PatientPlan]
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _days(n: float) -> dt.timedelta:
+    return dt.timedelta(days=int(n))
+
+
+def _birth(rng: np.random.Generator, lo: float, hi: float) -> dt.date:
+    return E - _days(rng.uniform(lo, hi) * 365.25)
+
+
+def _weight_date(rng: np.random.Generator) -> dt.date:
+    return weekday_on_or_before(E - _days(rng.integers(7, 200)))
+
+
+def _baseline(rng: np.random.Generator, sex: str, **fixed: float) -> Baseline:
+    """Healthy-range baseline values; every draw is made so the stream is the same."""
+    values = {
+        "neutrophils": rng.uniform(2.9, 4.8),
+        "lymphocytes": rng.uniform(1.4, 2.4),
+        "eosinophils": rng.uniform(0.06, 0.22),
+        "monocytes": rng.uniform(0.32, 0.6),
+        "basophils": rng.uniform(0.02, 0.06),
+        "hemoglobin": rng.uniform(126, 140) if sex == "F" else rng.uniform(141, 156),
+        "platelets": rng.uniform(190, 330),
+        "mcv": rng.uniform(84, 93),
+        "alt": rng.uniform(13, 30),
+        "ast": rng.uniform(15, 27),
+        "albumin": rng.uniform(39, 45),
+        "creatinine": rng.uniform(52, 74) if sex == "F" else rng.uniform(66, 88),
+    }
+    values.update(fixed)
+    return Baseline(**values)
+
+
+def _hcq(weight: float, start: dt.date, stop: dt.date | None = None) -> list[DoseStep]:
+    dose, freq = hcq_daily_dose(weight)
+    return [DoseStep("hydroxychloroquine", dose, freq, "oral", start, stop)]
+
+
+def _span(cap_days: int, preferred: int) -> int:
+    return min(preferred, cap_days)
+
+
+def _window(draws: Sequence[Draw], start: dt.date, end: dt.date) -> np.ndarray:
+    return np.array([start <= d.day <= end for d in draws], dtype=bool)
+
+
+def _at(draws: Sequence[Draw], day: dt.date) -> int:
+    for i, d in enumerate(draws):
+        if d.day == day:
+            return i
+    raise ValueError(f"no draw on {day}")
+
+
+def _point(draws: Sequence[Draw], values: np.ndarray, i: int) -> dict[str, Any]:
+    return {"date": draws[i].day.isoformat(), "value": float(values[i])}
+
+
+def _quiet(ignore: Sequence[str] = ()) -> Callable[[PatientPlan, Sequence[Draw], Results], str | None]:
+    def check(plan: PatientPlan, draws: Sequence[Draw], r: Results) -> str | None:
+        breaches = guideline_breaches(draws, r, ignore)
+        return "; ".join(breaches) if breaches else None
+
+    return check
+
+
+def _first_failure(*reasons: str | None) -> str | None:
+    return next((r for r in reasons if r), None)
+
+
+# --------------------------------------------------------------------------- stories
+
+
+def aza_dose_response(rng: np.random.Generator, slot: int, cap_days: int) -> PatientPlan:
+    weight = round(rng.uniform(63, 69), 1)
+    f = monday_before(_span(cap_days, 950))
+    inc = monday_before(420)
+    red = inc + _days(77)
+    confirm = inc + _days(74)
+    doses = [
+        *course("azathioprine", [(f + _days(28), 50), (f + _days(56), 100), (inc, 150), (red, 100)], "daily"),
+        *_hcq(weight, f - _days(800)),
+        *course("prednisone", [(f - _days(120), 7.5), (f + _days(56), 5)], "daily"),
+    ]
+    base = _baseline(
+        rng,
+        "F",
+        neutrophils=rng.uniform(4.3, 4.7),
+        lymphocytes=rng.uniform(1.7, 1.9),
+        monocytes=rng.uniform(0.42, 0.48),
+        eosinophils=0.12,
+    )
+
+    def check(plan: PatientPlan, draws: Sequence[Draw], r: Results) -> str | None:
+        before = _window(draws, inc - _days(200), inc - DAY)
+        high = _window(draws, inc + _days(28), red)
+        after = _window(draws, red + _days(42), red + _days(200))
+        if before.sum() < 2 or high.sum() < 2 or after.sum() < 2:
+            return "too few draws around the dose changes"
+        for a in ("wbc", "neutrophils", "lymphocytes"):
+            v = r[a]
+            if v[high].mean() > 0.8 * v[before].mean():
+                return f"{a} did not fall on 150 mg"
+            if v[after].mean() < 1.15 * v[high].mean():
+                return f"{a} did not recover after the reduction"
+        if r["wbc"][_window(draws, inc + _days(14), red)].min() >= 3.5:
+            return "WBC stayed >= 3.5 on 150 mg"
+        return None
+
+    def observe(plan: PatientPlan, draws: Sequence[Draw], r: Results) -> dict[str, Any]:
+        high = np.flatnonzero(_window(draws, inc, red))
+        i = int(high[np.argmin(r["wbc"][high])])
+        return {"lowest_wbc_on_150_mg": _point(draws, r["wbc"], i)}
+
+    return PatientPlan(
+        slot=slot,
+        story="aza_dose_response",
+        group="SLE",
+        sex="F",
+        birth_date=_birth(rng, 29, 44),
+        weight_kg=weight,
+        weight_date=_weight_date(rng),
+        tpmt="normal",
+        nudt15="not tested",
+        diagnosis="SLE",
+        follow_start=f,
+        doses=doses,
+        physiology=Physiology(base, thiopurine_sensitivity=2.5),
+        summary=(
+            "SLE on azathioprine: WBC, neutrophils and lymphocytes fall after the increase from 100 to 150 mg "
+            "(WBC below 3.5) and recover after the reduction back to 100 mg."
+        ),
+        check=check,
+        observe=observe,
+        forced_draws=(confirm,),
+        facts={
+            "drug": "azathioprine",
+            "increase": {"date": inc.isoformat(), "from_mg_day": 100, "to_mg_day": 150},
+            "reduction": {"date": red.isoformat(), "from_mg_day": 150, "to_mg_day": 100},
+        },
+    )
+
+
+def tpmt_im_neutropenia(rng: np.random.Generator, slot: int, cap_days: int) -> PatientPlan:
+    weight = round(rng.uniform(58.5, 61.5), 1)
+    f = monday_before(_span(cap_days, 560))
+    start = monday_before(273)
+    stop = start + _days(43)
+    restart = start + _days(105)
+    forced = (*(start + _days(k) for k in (14, 28, 42, 49, 56, 63, 70)), restart - _days(3))
+    doses = [
+        DoseStep("azathioprine", 150, "daily", "oral", start, stop),
+        DoseStep("azathioprine", 50, "daily", "oral", restart, None),
+        *_hcq(weight, f - _days(400)),
+        *course("prednisone", [(f - _days(60), 10), (start, 7.5), (start + _days(56), 5)], "daily"),
+    ]
+    base = _baseline(rng, "F", neutrophils=rng.uniform(3.7, 4.2))
+    window = (start + _days(28), start + _days(70))
+
+    def check(plan: PatientPlan, draws: Sequence[Draw], r: Results) -> str | None:
+        n = r["neutrophils"]
+        pre = _window(draws, f, start - DAY)
+        late = _window(draws, restart + _days(56), E)
+        return _first_failure(
+            "no draw before the start" if not pre.any() else None,
+            "neutrophils low before azathioprine" if pre.any() and n[pre].min() < 2.0 else None,
+            "no grade 3-4 neutropenia in weeks 4-10" if n[_window(draws, *window)].min() >= 1.0 else None,
+            "neutropenia already at week 2" if n[_at(draws, start + _days(14))] < 1.0 else None,
+            "no recovery on the reduced dose" if late.any() and n[late].min() < 1.6 else None,
+        )
+
+    def observe(plan: PatientPlan, draws: Sequence[Draw], r: Results) -> dict[str, Any]:
+        n = r["neutrophils"]
+        idx = np.flatnonzero(_window(draws, *window))
+        low = int(idx[np.argmin(n[idx])])
+        first = int(next(i for i in idx if n[i] < 1.0))
+        return {
+            "neutrophil_nadir": _point(draws, n, low),
+            "first_neutrophils_below_1": {
+                **_point(draws, n, first),
+                "days_after_start": (draws[first].day - start).days,
+            },
+        }
+
+    return PatientPlan(
+        slot=slot,
+        story="tpmt_im_neutropenia",
+        group="SLE",
+        sex="F",
+        birth_date=_birth(rng, 24, 40),
+        weight_kg=weight,
+        weight_date=_weight_date(rng),
+        tpmt="intermediate",
+        nudt15="normal",
+        diagnosis="SLE",
+        follow_start=f,
+        doses=doses,
+        physiology=Physiology(base, thiopurine_exposure=3.0),
+        summary=(
+            "SLE, TPMT intermediate metaboliser started on a full azathioprine dose (150 mg, about 2.5 mg/kg): "
+            "neutrophils below 1.0 within 4-10 weeks; stopped, recovered, restarted at 50 mg."
+        ),
+        check=check,
+        observe=observe,
+        forced_draws=forced,
+        facts={
+            "drug": "azathioprine",
+            "start": start.isoformat(),
+            "start_mg_day": 150,
+            "start_mg_per_kg": round(150 / weight, 2),
+            "tpmt": "intermediate",
+            "expected_neutropenia_window": [window[0].isoformat(), window[1].isoformat()],
+            "stopped": stop.isoformat(),
+            "restarted": {"date": restart.isoformat(), "mg_day": 50},
+        },
+    )
+
+
+def allopurinol_pancytopenia(rng: np.random.Generator, slot: int, cap_days: int) -> PatientPlan:
+    weight = round(rng.uniform(76, 84), 1)
+    f = monday_before(_span(cap_days, 760))
+    allo = monday_before(161)
+    found = allo + _days(36)
+    stop = allo + _days(37)
+    restart = allo + _days(78)
+    forced = (found, *(allo + _days(k) for k in (43, 50, 57, 64)))
+    doses = [
+        DoseStep("azathioprine", 150, "daily", "oral", f - _days(420), stop),
+        DoseStep("azathioprine", 50, "daily", "oral", restart, None),
+        DoseStep("allopurinol", 100, "daily", "oral", allo, None),
+        *_hcq(weight, f - _days(900)),
+        DoseStep("prednisone", 5, "daily", "oral", f - _days(300), None),
+    ]
+    base = _baseline(
+        rng,
+        "M",
+        neutrophils=rng.uniform(4.0, 4.6),
+        hemoglobin=rng.uniform(146, 153),
+        platelets=rng.uniform(215, 260),
+    )
+
+    def check(plan: PatientPlan, draws: Sequence[Draw], r: Results) -> str | None:
+        i = _at(draws, found)
+        before = np.flatnonzero(_window(draws, f, allo - DAY))
+        late = _window(draws, restart + _days(42), E)
+        if not len(before):
+            return "no draw before allopurinol"
+        j = int(before[-1])
+        return _first_failure(
+            "no pancytopenia at the unscheduled draw"
+            if not (
+                r["wbc"][i] < 3.0 and r["neutrophils"][i] < 1.0 and r["platelets"][i] < 140 and r["hemoglobin"][i] < 130
+            )
+            else None,
+            "counts not normal before allopurinol"
+            if r["wbc"][j] < 3.5 or r["neutrophils"][j] < 1.6 or r["platelets"][j] < 150
+            else None,
+            "no recovery on 50 mg"
+            if late.any()
+            and (r["wbc"][late].min() < 3.5 or r["neutrophils"][late].min() < 1.6 or r["platelets"][late].min() < 140)
+            else None,
+        )
+
+    def observe(plan: PatientPlan, draws: Sequence[Draw], r: Results) -> dict[str, Any]:
+        i = _at(draws, found)
+        return {
+            "pancytopenia_draw": {
+                "date": found.isoformat(),
+                **{a: float(r[a][i]) for a in ("wbc", "neutrophils", "platelets", "hemoglobin")},
+            }
+        }
+
+    return PatientPlan(
+        slot=slot,
+        story="allopurinol_pancytopenia",
+        group="SLE",
+        sex="M",
+        birth_date=_birth(rng, 55, 66),
+        weight_kg=weight,
+        weight_date=_weight_date(rng),
+        tpmt="normal",
+        nudt15="normal",
+        diagnosis="SLE; gout",
+        follow_start=f,
+        doses=doses,
+        physiology=Physiology(base),
+        summary=(
+            "SLE on azathioprine 150 mg; allopurinol started for gout without reducing azathioprine: "
+            "pancytopenia five weeks later; azathioprine stopped, then restarted at 50 mg."
+        ),
+        check=check,
+        observe=observe,
+        forced_draws=forced,
+        facts={
+            "allopurinol_start": allo.isoformat(),
+            "azathioprine_mg_day_at_allopurinol_start": 150,
+            "unscheduled_draw": found.isoformat(),
+            "azathioprine_stopped": stop.isoformat(),
+            "azathioprine_restarted": {"date": restart.isoformat(), "mg_day": 50},
+        },
+    )
+
+
+def aza_macrocytosis(rng: np.random.Generator, slot: int, cap_days: int) -> PatientPlan:
+    weight = round(rng.uniform(58.5, 61.5), 1)
+    f = monday_before(_span(cap_days, 1100))
+    start = f + _days(35)
+    doses = [
+        *course("azathioprine", [(start, 50), (f + _days(63), 100), (f + _days(91), 150)], "daily"),
+        *_hcq(weight, f - _days(500)),
+        *course("prednisone", [(f - _days(90), 10), (f + _days(63), 7.5), (f + _days(119), 5)], "daily"),
+    ]
+    base = _baseline(rng, "F", mcv=rng.uniform(88.0, 89.0))
+
+    def check(plan: PatientPlan, draws: Sequence[Draw], r: Results) -> str | None:
+        mcv = r["mcv"]
+        pre = _window(draws, f, start - DAY)
+        return _first_failure(
+            "MCV high before azathioprine" if pre.any() and mcv[pre].max() > 95 else None,
+            "MCV not above 105 at the last two draws" if not (mcv[-2:] > 105).all() else None,
+            "MCV above 110" if mcv.max() > 110 else None,
+            _quiet(ignore=("mcv",))(plan, draws, r),
+        )
+
+    def observe(plan: PatientPlan, draws: Sequence[Draw], r: Results) -> dict[str, Any]:
+        mcv = r["mcv"]
+        first = int(np.flatnonzero(mcv > 105)[0])
+        return {"first_mcv_above_105": _point(draws, mcv, first), "last_mcv": _point(draws, mcv, len(draws) - 1)}
+
+    return PatientPlan(
+        slot=slot,
+        story="aza_macrocytosis",
+        group="SLE",
+        sex="F",
+        birth_date=_birth(rng, 45, 60),
+        weight_kg=weight,
+        weight_date=_weight_date(rng),
+        tpmt="normal",
+        nudt15="not tested",
+        diagnosis="SLE",
+        follow_start=f,
+        doses=doses,
+        physiology=Physiology(base, thiopurine_sensitivity=0.65, mcv_per_exposure=8.0),
+        summary=(
+            "SLE on azathioprine 150 mg (about 2.5 mg/kg) for years: MCV creeps from about 89 to above 105 fL "
+            "while the counts stay acceptable."
+        ),
+        check=check,
+        observe=observe,
+        facts={"drug": "azathioprine", "start": start.isoformat(), "mcv_threshold": 105},
+    )
+
+
+def mtx_transaminitis(rng: np.random.Generator, slot: int, cap_days: int) -> PatientPlan:
+    weight = round(rng.uniform(68, 76), 1)
+    f = monday_before(_span(cap_days, 800))
+    up1 = monday_before(420)
+    up2 = monday_before(329)
+    withheld = up2 + _days(43)
+    restart = withheld + _days(21)
+    forced = tuple(up2 + _days(k) for k in (14, 28, 42))
+    doses = [
+        *course("methotrexate", [(f - _days(300), 15), (up1, 20)], "weekly", "oral", stop=up2),
+        DoseStep("methotrexate", 25, "weekly", "sc", up2, withheld),
+        DoseStep("methotrexate", 15, "weekly", "sc", restart, None),
+        *_hcq(weight, f - _days(300)),
+    ]
+    base = _baseline(rng, "F", alt=rng.uniform(19, 24), ast=rng.uniform(18, 22))
+    window = (up2 + _days(14), up2 + _days(42))
+
+    def check(plan: PatientPlan, draws: Sequence[Draw], r: Results) -> str | None:
+        alt = r["alt"]
+        before = _window(draws, f, up2 - DAY)
+        late = _window(draws, restart + _days(42), E)
+        return _first_failure(
+            "ALT not above 100 after the increase" if alt[_window(draws, *window)].max() <= 100 else None,
+            "ALT high before the increase to 25 mg" if alt[before].max() > 60 else None,
+            "ALT did not settle after the restart" if late.any() and alt[late].max() > 45 else None,
+            _quiet(ignore=("alt", "ast"))(plan, draws, r),
+        )
+
+    def observe(plan: PatientPlan, draws: Sequence[Draw], r: Results) -> dict[str, Any]:
+        idx = np.flatnonzero(_window(draws, *window))
+        i = int(idx[np.argmax(r["alt"][idx])])
+        return {"alt_peak": _point(draws, r["alt"], i)}
+
+    return PatientPlan(
+        slot=slot,
+        story="mtx_transaminitis",
+        group="RA",
+        sex="F",
+        birth_date=_birth(rng, 50, 62),
+        weight_kg=weight,
+        weight_date=_weight_date(rng),
+        tpmt="not tested",
+        nudt15="not tested",
+        diagnosis="Rheumatoid arthritis",
+        follow_start=f,
+        doses=doses,
+        physiology=Physiology(base, mtx_liver=0.18),
+        summary=(
+            "RA on weekly methotrexate: ALT rises above 100 U/L within six weeks of going from 20 mg oral to "
+            "25 mg subcutaneous; withheld 3 weeks, restarted at 15 mg SC, ALT normal again."
+        ),
+        check=check,
+        observe=observe,
+        forced_draws=forced,
+        facts={
+            "drug": "methotrexate",
+            "increase": {"date": up2.isoformat(), "from_mg_week": 20, "to_mg_week": 25, "route": "sc"},
+            "withheld": withheld.isoformat(),
+            "restarted": {"date": restart.isoformat(), "mg_week": 15, "route": "sc"},
+        },
+    )
+
+
+def cyc_nadir(rng: np.random.Generator, slot: int, cap_days: int) -> PatientPlan:
+    weight = round(rng.uniform(55, 61), 1)
+    f = monday_before(_span(cap_days, 518))
+    first = f + _days(21)
+    pulses = [first + _days(14 * k) for k in range(6)]
+    nadirs = [p + _days(int(rng.choice([10, 11]))) for p in pulses]
+    maintenance = first + _days(84)
+    doses = [
+        DoseStep("methylprednisolone", 500, "daily", "iv", f + _days(14), f + _days(17)),
+        *taper(
+            "prednisone",
+            f + _days(17),
+            [(30, 14), (25, 14), (20, 14), (15, 28), (12.5, 28), (10, 28), (7.5, 28)],
+            final=5,
+        ),
+        DoseStep("cyclophosphamide", 500, "every 2 weeks", "iv", first, pulses[-1] + DAY),
+        *course("azathioprine", [(maintenance, 50), (maintenance + _days(14), 100)], "daily"),
+        *_hcq(weight, f + _days(14)),
+    ]
+    base = _baseline(
+        rng, "F", creatinine=rng.uniform(62, 70), albumin=rng.uniform(40, 43), neutrophils=rng.uniform(3.8, 4.4)
+    )
+    nephritis = Nephritis(f - _days(60), first + _days(28), 90.0, 0.45, 14.0)
+
+    def check(plan: PatientPlan, draws: Sequence[Draw], r: Results) -> str | None:
+        wbc = r["wbc"]
+        for p in pulse_days(plan):
+            idx = np.flatnonzero(_window(draws, p + DAY, p + _days(21)))
+            low = int(idx[np.argmin(wbc[idx])])
+            offset = (draws[low].day - p).days
+            if not 10 <= offset <= 14:
+                return f"lowest WBC after the pulse of {p} on day {offset}"
+            if wbc[low] > 0.75 * wbc[_at(draws, p)]:
+                return f"no clear nadir after the pulse of {p}"
+        return None
+
+    def observe(plan: PatientPlan, draws: Sequence[Draw], r: Results) -> dict[str, Any]:
+        out = []
+        for p, n in zip(pulses, nadirs, strict=True):
+            i, j = _at(draws, p), _at(draws, n)
+            out.append(
+                {
+                    "pulse": p.isoformat(),
+                    "pre_pulse_wbc": float(r["wbc"][i]),
+                    "nadir_draw": n.isoformat(),
+                    "nadir_day": (n - p).days,
+                    "nadir_wbc": float(r["wbc"][j]),
+                    "nadir_neutrophils": float(r["neutrophils"][j]),
+                }
+            )
+        return {"nadirs": out}
+
+    return PatientPlan(
+        slot=slot,
+        story="cyc_nadir",
+        group="SLE",
+        sex="F",
+        birth_date=_birth(rng, 22, 32),
+        weight_kg=weight,
+        weight_date=_weight_date(rng),
+        tpmt="normal",
+        nudt15="not tested",
+        diagnosis="SLE; lupus nephritis class IV",
+        follow_start=f,
+        doses=doses,
+        physiology=Physiology(base, nephritis=nephritis),
+        summary=(
+            "Lupus nephritis class IV: IV methylprednisolone, then Euro-Lupus cyclophosphamide 500 mg every "
+            "2 weeks x 6 with an FBC at each pulse and at the day 10-11 nadir, then azathioprine maintenance; "
+            "low albumin and raised creatinine at presentation."
+        ),
+        check=check,
+        observe=observe,
+        forced_draws=(f + _days(14), *pulses, *nadirs),
+        facts={
+            "regimen": "Euro-Lupus",
+            "pulses": [p.isoformat() for p in pulses],
+            "dose_mg": 500,
+            "expected_nadir_days": [10, 14],
+            "maintenance": {"drug": "azathioprine", "start": maintenance.isoformat(), "mg_day": [50, 100]},
+        },
+    )
+
+
+def mmf_mild_cytopenia(rng: np.random.Generator, slot: int, cap_days: int) -> PatientPlan:
+    weight = round(rng.uniform(60, 64), 1)
+    f = monday_before(_span(cap_days, 900))
+    up = monday_before(399)
+    down = monday_before(217)
+    doses = [
+        *course("mycophenolate mofetil", [(f - _days(300), 1000), (up, 1500), (down, 1000)], "BID"),
+        *course(
+            "prednisone",
+            [(f - _days(300), 5), (up, 15), (up + _days(14), 10), (up + _days(28), 7.5), (up + _days(56), 5)],
+            "daily",
+        ),
+        *_hcq(weight, f - _days(500)),
+    ]
+    base = _baseline(
+        rng,
+        "F",
+        neutrophils=rng.uniform(3.3, 3.5),
+        lymphocytes=rng.uniform(1.2, 1.3),
+        monocytes=rng.uniform(0.33, 0.38),
+        eosinophils=rng.uniform(0.08, 0.12),
+    )
+    nephritis = Nephritis(up - _days(30), up + _days(21), 60.0, 0.15, 5.0)
+    window = (up + _days(42), down)
+
+    def check(plan: PatientPlan, draws: Sequence[Draw], r: Results) -> str | None:
+        on = _window(draws, *window)
+        after = _window(draws, down + _days(42), E)
+        wbc, lymph = r["wbc"], r["lymphocytes"]
+        return _first_failure(
+            "no mild leukopenia on 3 g/day" if (wbc[on] < 4.0).sum() < 2 else None,
+            "leukopenia more than mild" if wbc[on].min() < 3.0 else None,
+            "no lymphopenia on 3 g/day" if (lymph[on] < 1.0).sum() < 3 else None,
+            "WBC did not improve on 2 g/day" if after.any() and wbc[after].mean() <= wbc[on].mean() else None,
+            _quiet(ignore=("wbc",))(plan, draws, r),
+        )
+
+    return PatientPlan(
+        slot=slot,
+        story="mmf_mild_cytopenia",
+        group="SLE",
+        sex="F",
+        birth_date=_birth(rng, 28, 40),
+        weight_kg=weight,
+        weight_date=_weight_date(rng),
+        tpmt="not tested",
+        nudt15="not tested",
+        diagnosis="SLE; lupus nephritis class III",
+        follow_start=f,
+        doses=doses,
+        physiology=Physiology(base, nephritis=nephritis),
+        summary=(
+            "Lupus nephritis class III on mycophenolate: after a mild renal relapse the dose goes from 1 g to "
+            "1.5 g BID; mild leukopenia (WBC 3-4) and lymphopenia (0.5-1.0) follow, better back on 1 g BID."
+        ),
+        check=check,
+        forced_draws=(down - _days(3),),
+        facts={
+            "drug": "mycophenolate mofetil",
+            "increase": {"date": up.isoformat(), "from_mg_day": 2000, "to_mg_day": 3000},
+            "reduction": {"date": down.isoformat(), "from_mg_day": 3000, "to_mg_day": 2000},
+        },
+    )
+
+
+def lupus_flare(rng: np.random.Generator, slot: int, cap_days: int) -> PatientPlan:
+    weight = round(rng.uniform(64, 72), 1)
+    f = monday_before(_span(cap_days, 740))
+    onset = monday_before(196)
+    found = onset + _days(22)
+    forced = tuple(found + _days(k) for k in (0, 7, 14, 21, 28, 42, 56))
+    doses = [
+        DoseStep("azathioprine", 100, "daily", "oral", f - _days(500), None),
+        *_hcq(weight, f - _days(900)),
+        DoseStep("prednisone", 5, "daily", "oral", f - _days(200), found + DAY),
+        *taper("prednisone", found + DAY, [(30, 14), (20, 14), (15, 14), (10, 14), (7.5, 14)], final=5),
+    ]
+    base = _baseline(
+        rng,
+        "F",
+        platelets=rng.uniform(245, 275),
+        neutrophils=rng.uniform(3.5, 3.9),
+        lymphocytes=rng.uniform(1.5, 1.7),
+    )
+    flare = Flare(onset, found + _days(2), 14.0)
+
+    def check(plan: PatientPlan, draws: Sequence[Draw], r: Results) -> str | None:
+        i = _at(draws, found)
+        pre = _window(draws, f, onset - DAY)
+        pre_draws = [d for d, k in zip(draws, pre, strict=True) if k]
+        recovered = _window(draws, found + _days(28), found + _days(56))
+        changed = [
+            d
+            for d in plan.doses
+            if found - _days(120) <= d.start < found or (d.end and found - _days(120) <= d.end < found)
+        ]
+        return _first_failure(
+            "no thrombocytopenia/leukopenia at the flare"
+            if not (r["platelets"][i] < 100 and r["wbc"][i] < 4.0 and r["lymphocytes"][i] < 1.0)
+            else None,
+            "a dose changed in the 120 days before the flare" if changed else None,
+            "not quiet before the flare" if guideline_breaches(pre_draws, {a: v[pre] for a, v in r.items()}) else None,
+            "platelets did not recover" if r["platelets"][recovered].max() < 150 else None,
+        )
+
+    def observe(plan: PatientPlan, draws: Sequence[Draw], r: Results) -> dict[str, Any]:
+        i = _at(draws, found)
+        return {
+            "flare_draw": {
+                "date": found.isoformat(),
+                **{a: float(r[a][i]) for a in ("platelets", "wbc", "lymphocytes", "neutrophils")},
+            }
+        }
+
+    return PatientPlan(
+        slot=slot,
+        story="lupus_flare",
+        group="SLE",
+        sex="F",
+        birth_date=_birth(rng, 35, 50),
+        weight_kg=weight,
+        weight_date=_weight_date(rng),
+        tpmt="normal",
+        nudt15="not tested",
+        diagnosis="SLE",
+        follow_start=f,
+        doses=doses,
+        physiology=Physiology(base, flare=flare),
+        summary=(
+            "SLE on a stable azathioprine dose for years: a lupus flare brings platelets below 100 and WBC "
+            "below 4 with no dose change before it; prednisone 30 mg, azathioprine unchanged, counts recover."
+        ),
+        check=check,
+        observe=observe,
+        forced_draws=forced,
+        facts={
+            "flare_onset": onset.isoformat(),
+            "flare_found": found.isoformat(),
+            "prednisone_increase": {"date": (found + DAY).isoformat(), "from_mg_day": 5, "to_mg_day": 30},
+            "last_dose_change_before_flare": max(
+                [d.start for d in doses if d.start < found] + [d.end for d in doses if d.end and d.end < found]
+            ).isoformat(),
+        },
+    )
+
+
+def slow_fall(rng: np.random.Generator, slot: int, cap_days: int) -> PatientPlan:
+    weight = round(rng.uniform(68, 72), 1)
+    f = monday_before(_span(cap_days, 1000))
+    decline = E - _days(330)
+    doses = [
+        DoseStep("azathioprine", 125, "daily", "oral", f - _days(600), None),
+        *_hcq(weight, f - _days(700)),
+    ]
+    base = _baseline(
+        rng,
+        "F",
+        neutrophils=rng.uniform(6.2, 6.6),
+        lymphocytes=rng.uniform(2.6, 2.8),
+        monocytes=rng.uniform(0.65, 0.75),
+        eosinophils=rng.uniform(0.10, 0.15),
+    )
+
+    def runs(draws: Sequence[Draw], r: Results) -> dict[str, list[int]]:
+        late = np.flatnonzero(_window(draws, decline - _days(100), E))
+        return {a: [int(late[i]) for i in falling_runs(r[a][late])] for a in ("wbc", "neutrophils")}
+
+    def check(plan: PatientPlan, draws: Sequence[Draw], r: Results) -> str | None:
+        found = runs(draws, r)
+        return _first_failure(
+            "no three consecutive falls > 10%" if not any(found.values()) else None,
+            _quiet(ignore=("trend",))(plan, draws, r),
+        )
+
+    def observe(plan: PatientPlan, draws: Sequence[Draw], r: Results) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for a, starts in runs(draws, r).items():
+            if starts:
+                s = starts[0]
+                out[f"{a}_falling_run"] = [_point(draws, r[a], i) for i in range(s, s + 4)]
+        return out
+
+    return PatientPlan(
+        slot=slot,
+        story="slow_fall",
+        group="SLE",
+        sex="F",
+        birth_date=_birth(rng, 40, 55),
+        weight_kg=weight,
+        weight_date=_weight_date(rng),
+        tpmt="normal",
+        nudt15="normal",
+        diagnosis="SLE",
+        follow_start=f,
+        doses=doses,
+        physiology=Physiology(base, drift=Drift(decline, 0.0021)),
+        summary=(
+            "SLE on a stable azathioprine dose: WBC and neutrophils fall by more than 10% at each of several "
+            "12-weekly tests, never crossing a threshold (a trend-only warning)."
+        ),
+        check=check,
+        observe=observe,
+        facts={"decline_from": decline.isoformat(), "analytes": ["wbc", "neutrophils"], "fall_per_test": "> 10%"},
+    )
+
+
+def overdue(rng: np.random.Generator, slot: int, cap_days: int) -> PatientPlan:
+    weight = round(rng.uniform(80, 86), 1)
+    f = monday_before(_span(cap_days, 1200))
+    until = E - _days(152)
+    doses = [
+        DoseStep("azathioprine", 150, "daily", "oral", f - _days(700), None),
+        *_hcq(weight, f - _days(900)),
+    ]
+    base = _baseline(rng, "M")
+
+    def check(plan: PatientPlan, draws: Sequence[Draw], r: Results) -> str | None:
+        return _first_failure(
+            "last draw too recent" if (E - draws[-1].day).days < 150 else None, _quiet()(plan, draws, r)
+        )
+
+    def observe(plan: PatientPlan, draws: Sequence[Draw], r: Results) -> dict[str, Any]:
+        last = draws[-1].day
+        return {"last_fbc": last.isoformat(), "days_since_last_fbc": (E - last).days}
+
+    return PatientPlan(
+        slot=slot,
+        story="overdue",
+        group="SLE",
+        sex="M",
+        birth_date=_birth(rng, 38, 50),
+        weight_kg=weight,
+        weight_date=_weight_date(rng),
+        tpmt="normal",
+        nudt15="not tested",
+        diagnosis="SLE",
+        follow_start=f,
+        doses=doses,
+        physiology=Physiology(base),
+        summary=(
+            "SLE on azathioprine 150 mg, stable results, but no blood test for more than 5 months at the "
+            "extract date (12-weekly monitoring is due)."
+        ),
+        check=check,
+        observe=observe,
+        monitoring_until=until,
+        facts={"drug": "azathioprine", "required_interval_days": 84},
+    )
+
+
+def duffy_null(rng: np.random.Generator, slot: int, cap_days: int) -> PatientPlan:
+    weight = round(rng.uniform(61, 65), 1)
+    f = monday_before(_span(cap_days, 760))
+    start = f + _days(42)
+    doses = [
+        *course("methotrexate", [(start, 15), (f + _days(98), 20)], "weekly", "oral"),
+        *_hcq(weight, f - _days(100)),
+    ]
+    base = _baseline(
+        rng,
+        "F",
+        neutrophils=rng.uniform(1.33, 1.47),
+        lymphocytes=rng.uniform(2.2, 2.4),
+        monocytes=rng.uniform(0.42, 0.5),
+    )
+
+    def pre(draws: Sequence[Draw]) -> np.ndarray:
+        return _window(draws, f, start - DAY)
+
+    def check(plan: PatientPlan, draws: Sequence[Draw], r: Results) -> str | None:
+        n = r["neutrophils"]
+        return _first_failure(
+            "neutrophils outside 1.0-1.9" if n.min() < 1.0 or n.max() > 1.9 else None,
+            "pre-treatment median outside 1.2-1.6" if not 1.2 <= float(np.median(n[pre(draws)])) <= 1.6 else None,
+            _quiet(ignore=("neutrophils",))(plan, draws, r),
+        )
+
+    def observe(plan: PatientPlan, draws: Sequence[Draw], r: Results) -> dict[str, Any]:
+        median = float(np.median(r["neutrophils"][pre(draws)]))
+        return {
+            "suggested_baseline": {
+                "analyte": "neutrophils",
+                "value": round(median, 2),
+                "note": "Duffy-null associated neutrophil count",
+            }
+        }
+
+    return PatientPlan(
+        slot=slot,
+        story="duffy_null",
+        group="SLE",
+        sex="F",
+        birth_date=_birth(rng, 28, 40),
+        weight_kg=weight,
+        weight_date=_weight_date(rng),
+        tpmt="not tested",
+        nudt15="not tested",
+        diagnosis="SLE",
+        follow_start=f,
+        doses=doses,
+        physiology=Physiology(base),
+        summary=(
+            "SLE with a Duffy-null associated neutrophil count: neutrophils 1.2-1.6 before and during "
+            "methotrexate, everything else normal (a per-patient baseline, not toxicity)."
+        ),
+        check=check,
+        observe=observe,
+        forced_draws=(f + _days(14), f + _days(38)),
+        facts={"drug": "methotrexate", "start": start.isoformat()},
+    )
+
+
+def stable(rng: np.random.Generator, slot: int, cap_days: int) -> PatientPlan:
+    weight = round(rng.uniform(82, 88), 1)
+    f = monday_before(_span(cap_days, 1460))
+    doses = [
+        DoseStep("methotrexate", 20, "weekly", "sc", f - _days(500), None),
+        *_hcq(weight, f - _days(600)),
+    ]
+    base = _baseline(rng, "M", creatinine=rng.uniform(66, 80), alt=rng.uniform(13, 26))
+
+    def check(plan: PatientPlan, draws: Sequence[Draw], r: Results) -> str | None:
+        out = outside_reference(plan.sex, r, skip=("egfr",))
+        return _first_failure("; ".join(out) if out else None, _quiet()(plan, draws, r))
+
+    return PatientPlan(
+        slot=slot,
+        story="stable",
+        group="RA",
+        sex="M",
+        birth_date=_birth(rng, 52, 64),
+        weight_kg=weight,
+        weight_date=_weight_date(rng),
+        tpmt="not tested",
+        nudt15="not tested",
+        diagnosis="Rheumatoid arthritis",
+        follow_start=f,
+        doses=doses,
+        physiology=Physiology(base),
+        summary=(
+            "RA on methotrexate 20 mg weekly SC and hydroxychloroquine for years: every result inside the "
+            "laboratory reference range, monitored on time, nothing to flag."
+        ),
+        check=check,
+        facts={"drugs": ["methotrexate", "hydroxychloroquine"]},
+    )
+
+
+#: The stories in slot order: key -> (title, builder).
+STORIES: dict[str, tuple[str, Builder]] = {
+    "aza_dose_response": ("Dose-dependent fall on azathioprine, recovery after reduction", aza_dose_response),
+    "tpmt_im_neutropenia": ("TPMT intermediate metaboliser on a full azathioprine dose", tpmt_im_neutropenia),
+    "allopurinol_pancytopenia": (
+        "Allopurinol added to azathioprine without a dose reduction",
+        allopurinol_pancytopenia,
+    ),
+    "aza_macrocytosis": ("Macrocytosis on azathioprine", aza_macrocytosis),
+    "mtx_transaminitis": ("Transaminase rise on methotrexate", mtx_transaminitis),
+    "cyc_nadir": ("Cyclophosphamide pulse nadir (Euro-Lupus)", cyc_nadir),
+    "mmf_mild_cytopenia": ("Mild leukopenia and lymphopenia on mycophenolate", mmf_mild_cytopenia),
+    "lupus_flare": ("Lupus flare cytopenia unrelated to a dose change", lupus_flare),
+    "slow_fall": ("Slow fall over several tests without crossing a threshold", slow_fall),
+    "overdue": ("Overdue for monitoring", overdue),
+    "duffy_null": ("Duffy-null associated low neutrophil count", duffy_null),
+    "stable": ("Stable patient, nothing to flag", stable),
+}
+
+
+# --------------------------------------------------------------------------- background
+
+BACKGROUND_KINDS: tuple[str, ...] = (
+    "ra_mtx_new",
+    "sle_hcq_aza",
+    "ln_mmf_tac",
+    "ra_mtx_established",
+    "sle_hcq",
+    "sle_aza_new",
+    "ra_lef",
+    "sle_mtx",
+)
+
+
+def background(rng: np.random.Generator, slot: int, cap_days: int) -> PatientPlan:
+    """A routine patient: treated, monitored on time, every result inside the action limits."""
+    kind = BACKGROUND_KINDS[(slot - len(STORIES)) % len(BACKGROUND_KINDS)]
+    ra = kind.startswith("ra_")
+    sex = ("F" if rng.random() < 0.72 else "M") if ra else ("F" if rng.random() < 0.9 else "M")
+    birth = _birth(rng, 35, 72) if ra else _birth(rng, 22, 62)
+    weight = round(rng.uniform(52, 88) if sex == "F" else rng.uniform(66, 100), 1)
+    span = int(rng.integers(372, max(cap_days - 4, 373)))
+    f = weekday_on_or_before(E - _days(span))
+    base = _baseline(rng, sex)
+    since = f - _days(rng.integers(150, 1200))  # an ongoing drug started this long before follow-up
+    new = f + _days(rng.integers(21, 120))  # a drug started during follow-up
+    doses: list[DoseStep] = []
+    tpmt = nudt15 = "not tested"
+    diagnosis = "Rheumatoid arthritis" if ra else "SLE"
+
+    def aza_target() -> float:
+        return float(min(150, 25 * np.floor(2.0 * weight / 25)))
+
+    if kind == "ra_mtx_new":
+        route = "sc" if rng.random() < 0.4 else "oral"
+        doses += course("methotrexate", [(new, 10), (new + _days(42), 15), (new + _days(84), 20)], "weekly", route)
+        doses += taper("prednisone", new, [(10, 28), (7.5, 28), (5, 28), (2.5, 28)], final=None)
+        if rng.random() < 0.5:
+            doses += _hcq(weight, new)
+    elif kind == "sle_hcq_aza":
+        doses += [DoseStep("azathioprine", min(aza_target(), 125), "daily", "oral", since, None)]
+        doses += _hcq(weight, since - _days(200))
+        if rng.random() < 0.5:
+            doses += [DoseStep("prednisone", 5, "daily", "oral", since, None)]
+        tpmt, nudt15 = "normal", ("normal" if rng.random() < 0.5 else "not tested")
+    elif kind == "ln_mmf_tac":
+        doses += [DoseStep("mycophenolate mofetil", 1000, "BID", "oral", since, None)]
+        doses += [DoseStep("tacrolimus", 2, "BID", "oral", new, None)]
+        doses += _hcq(weight, since)
+        doses += [DoseStep("prednisone", 5, "daily", "oral", since, None)]
+        diagnosis = f"SLE; lupus nephritis class {('III', 'IV', 'V')[int(rng.integers(0, 3))]}"
+    elif kind == "ra_mtx_established":
+        dose = float(rng.choice([15, 17.5, 20, 25]))
+        route = "sc" if dose >= 20 and rng.random() < 0.6 else "oral"
+        doses += [DoseStep("methotrexate", dose, "weekly", route, since, None)]
+        if rng.random() < 0.5:
+            doses += _hcq(weight, since)
+    elif kind == "sle_hcq":
+        doses += _hcq(weight, since)
+        if rng.random() < 0.5:
+            doses += [DoseStep("prednisone", 5, "daily", "oral", since, None)]
+        tpmt = "normal" if rng.random() < 0.3 else "not tested"
+    elif kind == "sle_aza_new":
+        target = min(aza_target(), 125)
+        steps = [(new, 50.0), (new + _days(28), 100.0)]
+        if target > 100:
+            steps.append((new + _days(56), target))
+        doses += course("azathioprine", steps, "daily")
+        doses += _hcq(weight, since)
+        doses += taper("prednisone", new, [(15, 14), (10, 28), (7.5, 28)], final=5)
+        tpmt, nudt15 = "normal", ("normal" if rng.random() < 0.5 else "not tested")
+    elif kind == "ra_lef":
+        doses += [DoseStep("leflunomide", 20, "daily", "oral", since, None)]
+        if rng.random() < 0.5:
+            doses += [DoseStep("methotrexate", 15, "weekly", "oral", since - _days(300), None)]
+    elif kind == "sle_mtx":
+        doses += course("methotrexate", [(new, 15), (new + _days(56), 20)], "weekly", "oral")
+        doses += _hcq(weight, since)
+    return PatientPlan(
+        slot=slot,
+        story="routine",
+        group="RA" if ra else "SLE",
+        sex=sex,
+        birth_date=birth,
+        weight_kg=weight,
+        weight_date=_weight_date(rng),
+        tpmt=tpmt,
+        nudt15=nudt15,
+        diagnosis=diagnosis,
+        follow_start=f,
+        doses=doses,
+        physiology=Physiology(base, thiopurine_sensitivity=float(rng.uniform(0.7, 1.1))),
+        summary=_routine_summary(diagnosis, doses),
+        check=_quiet(),
+        facts={"kind": kind},
+    )
+
+
+def _routine_summary(diagnosis: str, doses: Sequence[DoseStep]) -> str:
+    from dashboard.model import drug_info
+
+    names: list[str] = []
+    for d in sorted(doses, key=lambda d: (d.start, d.drug)):
+        label = drug_info()[d.drug].label.lower()
+        if label not in names:
+            names.append(label)
+    return f"Routine: {diagnosis} on {', '.join(names)}; monitored on time, nothing to flag."

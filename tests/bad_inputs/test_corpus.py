@@ -1,0 +1,93 @@
+"""The bad-input corpus: every file imports without a crash, every row is accounted
+for, and the outcome is the one stated in manifest.toml."""
+
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.bad_inputs import make_corpus
+from tests.support import ROOT, TODAY, assert_balanced, import_bytes
+
+HERE = Path(__file__).resolve().parent
+MANIFEST = tomllib.loads((HERE / "manifest.toml").read_text())["files"]
+FILES = sorted(p.name for p in (HERE / "files").iterdir())
+
+
+def test_corpus_is_complete_and_reproducible():
+    assert len(FILES) >= 40
+    assert set(FILES) == set(MANIFEST), "every file has an expected outcome and vice versa"
+    generated = make_corpus.cases()
+    for name in FILES:
+        assert (HERE / "files" / name).read_bytes() == generated[name], f"{name}: run make_corpus.py"
+
+
+def _texts(f) -> str:
+    parts = [f.error, f.encoding, f.decimal, *[p.message for p in f.problems], *[w.message for w in f.warnings]]
+    return " | ".join(parts)
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_outcome(name):
+    expected = MANIFEST[name]
+    result = import_bytes((HERE / "files" / name).read_bytes(), name, today=TODAY)
+    assert_balanced(result)
+    files = result.report.files
+    rows = sum(f.rows_read for f in files)
+    accepted = sum(f.rows_accepted for f in files)
+    rejected = sum(f.rows_rejected for f in files)
+    duplicates = sum(f.duplicates for f in files)
+    status = expected["status"]
+    if status == "ok":
+        assert not any(f.error for f in files), [f.error for f in files]
+    elif status == "error":
+        assert all(f.error for f in files) or accepted == 0
+    else:
+        assert any(f.needs == status.removeprefix("needs_") for f in files)
+    assert rows == expected["rows"]
+    for key, got in (("accepted", accepted), ("rejected", rejected), ("duplicates", duplicates)):
+        if key in expected:
+            assert got == expected[key], (key, got, [p.message for f in files for p in f.problems])
+    for key, got in (("labs", result.labs.num_rows), ("doses", result.doses.num_rows), ("patients", result.patients.num_rows)):
+        if key in expected:
+            assert got == expected[key], key
+    if "says" in expected:
+        assert expected["says"] in " ".join(_texts(f) for f in files)
+    for f in files:
+        for p in f.problems:
+            assert p.message and len(p.message) < 400
+
+
+def test_the_cli_never_prints_a_traceback():
+    proc = subprocess.run(
+        [sys.executable, "-m", "dashboard", "import", "--dayfirst", *[str(HERE / "files" / n) for n in FILES]],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert proc.returncode in (0, 2)
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert "utf8_plain.csv" in proc.stdout
+
+
+@pytest.mark.slow
+def test_a_million_rows_of_one_patient(tmp_path):
+    n = 1_000_000
+    days = np.arange(n) // 4
+    stamps = np.datetime64("2000-01-01T08:00") + days.astype("timedelta64[D]") // 40 + (days % 1440).astype("timedelta64[m]")
+    names = np.array(["WBC", "Neutrophils", "Platelets", "Hb"])[np.arange(n) % 4]
+    vals = np.array(["5.1", "3.2", "250", "131"])[np.arange(n) % 4]
+    units = np.array(["10^9/L", "10^9/L", "10^9/L", "g/L"])[np.arange(n) % 4]
+    text = "patient_id,collected_at,test,value,unit\n" + "".join(
+        f"ONE,{str(s).replace('T', ' ')},{a},{v},{u}\n" for s, a, v, u in zip(stamps, names, vals, units, strict=True)
+    )
+    result = import_bytes(text.encode(), "one_patient.csv", today=TODAY)
+    assert_balanced(result)
+    f = result.report.files[0]
+    assert f.rows_read == n
+    assert f.rows_accepted + f.duplicates == n
+    assert result.patients.num_rows == 1

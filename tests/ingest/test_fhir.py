@@ -1,0 +1,577 @@
+"""FHIR JSON: spec examples (tests/fixtures/fhir/SOURCES.md) and hand-made edge cases.
+
+One row of the report is one top-level resource (Bundle entry, NDJSON line, or the
+file's single resource); every row must end up accepted, rejected or a duplicate.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from dashboard import cli
+from dashboard.ingest import ImportOptions, ImportResult, Source, import_paths, import_sources
+
+TODAY = dt.date(2026, 11, 25)
+LOINC = "http://loinc.org"
+UCUM = "http://unitsofmeasure.org"
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+
+
+def check(result: ImportResult) -> ImportResult:
+    for f in result.report.files:
+        assert f.balanced, f"{f.path}: {f.rows_read} != {f.rows_accepted}+{f.rows_rejected}+{f.duplicates}"
+    return result
+
+
+def load_json(doc: Any, name: str = "export.json") -> ImportResult:
+    return check(import_sources([Source(name, json.dumps(doc).encode())], ImportOptions(today=TODAY)))
+
+
+def load_bytes(data: bytes, name: str = "export.ndjson") -> ImportResult:
+    return check(import_sources([Source(name, data)], ImportOptions(today=TODAY)))
+
+
+def bundle(*resources: dict | None, kind: str = "collection") -> dict:
+    entries = []
+    for i, r in enumerate(resources):
+        entries.append({"fullUrl": f"urn:uuid:e{i}", "resource": r} if r is not None else {"fullUrl": f"urn:uuid:e{i}"})
+    return {"resourceType": "Bundle", "type": kind, "entry": entries}
+
+
+PATIENT = {"resourceType": "Patient", "id": "p1", "gender": "female", "birthDate": "1980-02-03"}
+
+
+def observation(code: str, value: float | None, unit: str = "", rid: str = "", **extra: Any) -> dict:
+    obs: dict[str, Any] = {
+        "resourceType": "Observation",
+        "id": rid or code,
+        "status": "final",
+        "code": {"coding": [{"system": LOINC, "code": code}]},
+        "subject": {"reference": "Patient/p1"},
+        "effectiveDateTime": "2024-03-01T08:00:00+01:00",
+    }
+    if value is not None:
+        obs["valueQuantity"] = {"value": value, "unit": unit, "system": UCUM, "code": unit}
+    obs.update(extra)
+    return obs
+
+
+def order(rid: str, text: str, status: str = "active", **extra: Any) -> dict:
+    res: dict[str, Any] = {
+        "resourceType": "MedicationRequest",
+        "id": rid,
+        "status": status,
+        "intent": "order",
+        "medicationCodeableConcept": {"text": text},
+        "subject": {"reference": "Patient/p1"},
+        "authoredOn": "2024-01-10",
+    }
+    res.update(extra)
+    return res
+
+
+def one_dose(result: ImportResult) -> pd.Series:
+    doses = result.doses_df()
+    assert len(doses) == 1, doses
+    return doses.iloc[0]
+
+
+# --------------------------------------------------------------------------- spec examples
+
+
+def test_r4_observation_not_monitored(fixtures: Path) -> None:
+    result = check(import_paths([fixtures / "fhir" / "observation-example-f001-glucose.R4.json"]))
+    rep = result.report.files[0]
+    assert rep.format == "FHIR Observation"
+    assert (rep.rows_read, rep.rows_rejected) == (1, 1)
+    assert rep.problems[0].message == "not a monitored analyte: Glucose [Moles/volume] in Blood (15074-8)"
+
+
+def test_stu3_cbc_report_with_contained_observations(fixtures: Path) -> None:
+    result = check(import_paths([fixtures / "fhir" / "diagnosticreport-101-cbc.STU3.json"]))
+    rep = result.report.files[0]
+    assert (rep.rows_read, rep.rows_accepted) == (1, 1)  # one resource: the report
+    assert rep.results_read == 17
+    labs = result.labs_df().set_index("analyte")
+    # the contained results have no time or patient of their own: the report's are used
+    assert set(labs.patient_id) == {"pat2"}
+    assert set(labs.collected_at) == {pd.Timestamp("2011-03-04 08:30")}  # +11:00 dropped, not converted
+    assert any("time of their DiagnosticReport" in w.message for w in rep.warnings)
+    assert labs.loc["hemoglobin", "value"] == 176.0  # g/L as written
+    assert (labs.loc["hemoglobin", "ref_low"], labs.loc["hemoglobin", "ref_high"]) == (135.0, 180.0)
+    anc = labs.loc["neutrophils"]
+    assert (anc.value, anc.source_flag, anc.ref_low, anc.ref_high) == (0.9, "LL", 2.0, 7.5)  # STU3 interpretation
+    assert anc.source_unit == "x10*9/L" and not anc.derived
+    assert labs.loc["wbc", "value"] == 4.6
+    assert labs.loc["platelets", "value"] == 444.0
+    assert (labs.loc["mcv", "value"], labs.loc["mcv", "source_flag"]) == (99.0, "H")
+    assert (labs.loc["eosinophils", "value"], labs.loc["eosinophils", "source_flag"]) == (0.92, "HH")
+    # the % differentials repeat the absolute counts of the same draw
+    assert rep.results_duplicate == 3
+    assert "not a monitored analyte: Red Cell Count (789-8)" in {p.message for p in rep.problems}
+
+
+def test_cli_reads_fhir(fixtures: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = cli.main(["import", str(fixtures / "fhir" / "diagnosticreport-101-cbc.STU3.json"), "--json"])
+    assert code == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["labs"] == 7
+    f = data["files"][0]
+    assert f["rows_read"] == f["rows_accepted"] + f["rows_rejected"] + f["duplicates"] == 1
+
+
+# --------------------------------------------------------------------------- observations
+
+
+def test_observation_values_ranges_flags_and_comparators() -> None:
+    wbc = observation(
+        "6690-2",
+        3.1,
+        "10*3/uL",
+        interpretation=[
+            {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation", "code": "L"}]}
+        ],
+        referenceRange=[{"low": {"value": 4.0, "unit": "10*3/uL"}, "high": {"value": 10.0, "unit": "10*3/uL"}}],
+    )
+    plt = observation("777-3", None, valueQuantity={"value": 20, "comparator": "<", "unit": "10*9/L"})
+    alt = observation("1742-6", None, valueString="<5 U/L")
+    crea = observation("2160-0", 1.2, "mg/dL", referenceRange=[{"low": {"value": 60, "unit": "umol/L"}}])
+    result = load_json(bundle(PATIENT, wbc, plt, alt, crea))
+    labs = result.labs_df().set_index("analyte")
+    assert (labs.loc["wbc", "value"], labs.loc["wbc", "source_flag"]) == (3.1, "L")
+    assert (labs.loc["wbc", "ref_low"], labs.loc["wbc", "ref_high"]) == (4.0, 10.0)
+    assert labs.loc["wbc", "collected_at"] == pd.Timestamp("2024-03-01 08:00")
+    assert (labs.loc["platelets", "value"], labs.loc["platelets", "comparator"]) == (20.0, "<")
+    assert (labs.loc["alt", "value"], labs.loc["alt", "comparator"]) == (5.0, "<")
+    assert labs.loc["creatinine", "value"] == pytest.approx(106.08)
+    assert math.isnan(labs.loc["creatinine", "ref_low"])  # a range in another unit is not used
+    assert result.report.files[0].rows_accepted == 5
+
+
+def test_observation_rejections_name_the_reason() -> None:
+    absent = observation("777-3", None, rid="absent", dataAbsentReason={"text": "clotted"})
+    coded = observation("718-7", None, rid="coded", valueCodeableConcept={"text": "see comment"})
+    crp = observation("1988-5", 12, "mg/L", rid="crp")
+    crp["code"]["text"] = "CRP"
+    error = observation("6690-2", 4.0, "10*9/L", rid="err", status="entered-in-error")
+    bp = {
+        "resourceType": "Observation",
+        "id": "bp",
+        "status": "final",
+        "code": {"coding": [{"system": LOINC, "code": "85354-9"}]},
+        "subject": {"reference": "Patient/p1"},
+        "effectiveDateTime": "2024-03-01",
+        "component": [
+            {
+                "code": {"coding": [{"system": LOINC, "code": "8480-6"}], "text": "Systolic"},
+                "valueQuantity": {"value": 120},
+            },
+            {
+                "code": {"coding": [{"system": LOINC, "code": "8462-4"}], "text": "Diastolic"},
+                "valueQuantity": {"value": 80},
+            },
+        ],
+    }
+    rep = load_json(bundle(absent, coded, crp, error, bp)).report.files[0]
+    assert rep.rows_read == 5 == rep.rows_rejected
+    messages = {p.row: p.message for p in rep.problems}
+    assert messages[1] == "no result (clotted)"
+    assert messages[2] == "result is not a number (valueCodeableConcept: see comment)"
+    assert messages[3] == "not a monitored analyte: CRP (1988-5)"
+    assert messages[4] == "Observation entered in error"
+    # a resource with two components is one row, rejected once, each component listed
+    assert [p.message for p in rep.problems if p.row == 5] == [
+        "not a monitored analyte: Systolic (8480-6)",
+        "not a monitored analyte: Diastolic (8462-4)",
+    ]
+    assert rep.results_read == 3  # CRP and the two components: the others have no number to judge
+
+
+def test_panel_with_members_and_issued_fallback() -> None:
+    panel = {
+        "resourceType": "Observation",
+        "id": "cbc",
+        "status": "final",
+        "code": {"coding": [{"system": LOINC, "code": "58410-2"}], "text": "CBC"},
+        "subject": {"reference": "Patient/p1"},
+        "hasMember": [{"reference": "Observation/w"}, {"reference": "Observation/h"}],
+    }
+    wbc = observation("6690-2", 5.0, "10*9/L", rid="w")
+    hb = observation("718-7", 13.0, "g/dL", rid="h")
+    del hb["effectiveDateTime"]
+    hb["issued"] = "2024-03-02T10:00:00Z"
+    orphan = dict(panel, id="orphan", hasMember=[{"reference": "Observation/elsewhere"}])
+    result = load_json(bundle(panel, wbc, hb, orphan))
+    rep = result.report.files[0]
+    assert rep.rows_read == 4 and rep.rows_accepted == 3
+    assert {p.row: p.message for p in rep.problems} == {4: "a panel whose results are not in this file"}
+    hb_row = result.labs_df().set_index("analyte").loc["hemoglobin"]
+    assert hb_row.collected_at == pd.Timestamp("2024-03-02 10:00")
+    assert any("issued (reported) time is used" in w.message for w in rep.warnings)
+
+
+def test_panel_members_take_the_panel_time_and_ids_come_from_full_urls() -> None:
+    patient = {"resourceType": "Patient", "gender": "male"}  # no id: a transaction bundle's urn:uuid
+    panel = {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": LOINC, "code": "58410-2"}]},
+        "subject": {"reference": "urn:uuid:e0"},
+        "effectiveDateTime": "2024-06-01T09:15:00Z",
+        "hasMember": [{"reference": "urn:uuid:e2"}],
+    }
+    plt = {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": LOINC, "code": "777-3"}]},
+        "valueQuantity": {"value": 45, "unit": "10*3/uL"},
+    }
+    result = load_json(bundle(patient, panel, plt, kind="transaction"))
+    assert result.report.files[0].rows_accepted == 3
+    lab = result.labs_df().iloc[0]
+    assert (lab.patient_id, lab.value, lab.collected_at) == ("e0", 45.0, pd.Timestamp("2024-06-01 09:15"))
+    assert result.patients_df().iloc[0].patient_id == "e0"
+
+
+def test_report_referring_to_entries_and_urn_subjects() -> None:
+    patient = dict(PATIENT, id="abc")
+    wbc = observation("6690-2", 2.0, "10*9/L", rid="w", subject={"reference": "urn:uuid:e0"})
+    del wbc["effectiveDateTime"]
+    report = {
+        "resourceType": "DiagnosticReport",
+        "id": "r",
+        "status": "final",
+        "code": {"text": "CBC"},
+        "subject": {"reference": "urn:uuid:e0"},
+        "effectiveDateTime": "2024-05-05T07:00:00Z",
+        "result": [{"reference": "urn:uuid:e1"}],
+    }
+    result = load_json(bundle(patient, wbc, report, kind="transaction"))
+    rep = result.report.files[0]
+    assert (rep.rows_read, rep.rows_accepted) == (3, 3)
+    lab = result.labs_df().iloc[0]
+    assert lab.patient_id == "abc"  # urn:uuid reference resolved to the Patient's id
+    assert lab.collected_at == pd.Timestamp("2024-05-05 07:00")  # the report's time
+
+
+def test_body_weight_becomes_patient_weight() -> None:
+    old = observation("29463-7", 70, "kg", rid="w1", effectiveDateTime="2023-01-01")
+    new = observation("29463-7", 150, "[lb_av]", rid="w2", effectiveDateTime="2024-01-01")
+    result = load_json(bundle(PATIENT, old, new))
+    patient = result.patients_df().iloc[0]
+    assert (patient.patient_id, patient.sex, patient.birth_date) == ("p1", "F", pd.Timestamp("1980-02-03"))
+    assert patient.weight_kg == pytest.approx(68.04)
+    assert patient.weight_date == pd.Timestamp("2024-01-01")
+    rep = result.report.files[0]
+    assert rep.rows_accepted == 2
+    assert rep.problems[0].message == "an earlier body weight (the latest one is kept as the patient's weight)"
+
+
+# --------------------------------------------------------------------------- medication orders
+
+
+def test_request_with_contained_medication_and_weekly_timing() -> None:
+    mtx = order(
+        "m1",
+        "",
+        contained=[
+            {
+                "resourceType": "Medication",
+                "id": "med",
+                "code": {
+                    "coding": [{"system": RXNORM, "code": "105585", "display": "Methotrexate 2.5 MG Oral Tablet"}]
+                },
+            }
+        ],
+        medicationReference={"reference": "#med"},
+        dosageInstruction=[
+            {
+                "timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "wk"}},
+                "doseAndRate": [{"doseQuantity": {"value": 15, "unit": "mg", "system": UCUM, "code": "mg"}}],
+                "route": {
+                    "coding": [{"system": "http://snomed.info/sct", "code": "26643006", "display": "Oral route"}]
+                },
+            }
+        ],
+    )
+    del mtx["medicationCodeableConcept"]
+    dose = one_dose(load_json(mtx))
+    assert (dose.drug, dose.dose, dose.dose_unit, dose.frequency, dose.route) == (
+        "methotrexate",
+        15.0,
+        "mg",
+        "weekly",
+        "oral",
+    )
+    assert (dose.mg_per_week, dose.dose_basis) == (15.0, "prescribed")
+    assert dose.start == pd.Timestamp("2024-01-10") and pd.isna(dose.end)
+
+
+def test_medication_statement_period_and_text_dose() -> None:
+    statement = {
+        "resourceType": "MedicationStatement",
+        "id": "s",
+        "status": "completed",
+        "medicationCodeableConcept": {"text": "Azathioprine 50 mg tablet"},
+        "subject": {"reference": "Patient/p1"},
+        "effectivePeriod": {"start": "2023-01-01", "end": "2023-06-30"},
+        "dosage": [{"text": "100 mg daily"}],
+    }
+    dose = one_dose(load_json(statement))
+    assert (dose.drug, dose.dose, dose.frequency, dose.mg_per_day) == ("azathioprine", 100.0, "daily", 100.0)
+    assert (dose.start, dose.end) == (pd.Timestamp("2023-01-01"), pd.Timestamp("2023-06-30"))
+
+
+def test_timing_bounds_dose_range_and_tablets() -> None:
+    pred = order(
+        "m2",
+        "prednisolone 5 mg tablets",
+        status="stopped",
+        dosageInstruction=[
+            {
+                "timing": {
+                    "repeat": {
+                        "frequency": 2,
+                        "period": 1,
+                        "periodUnit": "d",
+                        "boundsPeriod": {"start": "2024-02-01", "end": "2024-03-01"},
+                    }
+                },
+                "doseAndRate": [
+                    {"doseRange": {"low": {"value": 1, "unit": "tablet"}, "high": {"value": 2, "unit": "tablet"}}}
+                ],
+            }
+        ],
+    )
+    result = load_json(pred)
+    dose = one_dose(result)
+    assert (dose.drug, dose.dose, dose.frequency, dose.mg_per_day) == ("prednisolone", 10.0, "BID", 20.0)
+    assert (dose.start, dose.end) == (pd.Timestamp("2024-02-01"), pd.Timestamp("2024-03-01"))
+    assert any("the upper value is used" in w.message for w in result.report.files[0].warnings)
+    # a dose without a unit of a tablet product is a number of tablets
+    unitless = order(
+        "m3",
+        "Hydroxychloroquine Sulfate 200 MG Oral Tablet",
+        dosageInstruction=[
+            {"timing": {"code": {"coding": [{"code": "BID"}]}}, "doseAndRate": [{"doseQuantity": {"value": 1.0}}]}
+        ],
+    )
+    dose = one_dose(load_json(unitless))
+    assert (dose.drug, dose.dose, dose.frequency, dose.mg_per_day) == ("hydroxychloroquine", 200.0, "BID", 400.0)
+
+
+def test_stopped_without_end_is_kept_with_a_note_and_prn_has_no_frequency() -> None:
+    result = load_json(
+        order("m4", "Methotrexate 2.5 MG Oral Tablet", status="stopped", dosageInstruction=[{"asNeededBoolean": True}])
+    )
+    dose = one_dose(result)
+    assert pd.isna(dose.end) and dose.frequency == "unknown" and dose.dose_basis == "strength_only"
+    assert any("status is 'stopped' but no end date" in w.message for w in result.report.files[0].warnings)
+
+
+def test_orders_rejected_for_their_status() -> None:
+    resources = [
+        order("a", "Methotrexate", status="entered-in-error"),
+        order("b", "Methotrexate", status="cancelled"),
+        order("c", "Methotrexate", status="draft"),
+        dict(order("d", "Methotrexate"), intent="proposal"),
+        {**order("e", "Methotrexate"), "resourceType": "MedicationStatement", "status": "not-taken"},
+        order("f", "Paracetamol 500 mg tablet"),
+        order("g", "", medicationReference={"reference": "Medication/nowhere"}),
+    ]
+    del resources[-1]["medicationCodeableConcept"]
+    rep = load_json(bundle(*resources)).report.files[0]
+    assert rep.rows_read == 7 == rep.rows_rejected
+    assert [p.message for p in rep.problems] == [
+        "MedicationRequest entered in error",
+        "MedicationRequest cancelled before any dose was given",
+        "MedicationRequest a draft, never issued",
+        "MedicationRequest is a proposal, not an order",
+        "MedicationStatement recorded as not taken",
+        "not one of the tracked drugs (immunosuppressants, glucocorticoids, allopurinol, febuxostat)",
+        "MedicationRequest names no medication (or refers to one not in this file)",
+    ]
+
+
+def test_bundle_medication_resource_accounted() -> None:
+    med = {"resourceType": "Medication", "id": "tac", "code": {"text": "Tacrolimus 1 mg capsule"}}
+    unused = {"resourceType": "Medication", "id": "other", "code": {"text": "Paracetamol"}}
+    req = order(
+        "m",
+        "",
+        medicationReference={"reference": "Medication/tac"},
+        dosageInstruction=[{"text": "1 mg twice daily"}],
+    )
+    del req["medicationCodeableConcept"]
+    result = load_json(bundle(med, unused, req))
+    rep = result.report.files[0]
+    assert (rep.rows_read, rep.rows_accepted) == (3, 2)
+    assert rep.problems[0].message == "Medication not referred to by any order in this file"
+    dose = one_dose(result)
+    assert (dose.drug, dose.dose, dose.frequency) == ("tacrolimus", 1.0, "BID")
+
+
+# --------------------------------------------------------------------------- patients, conditions, others
+
+
+def test_conditions_unknown_types_and_empty_entries() -> None:
+    sle = {
+        "resourceType": "Condition",
+        "id": "c1",
+        "subject": {"reference": "Patient/p1"},
+        "code": {
+            "coding": [
+                {"system": "http://snomed.info/sct", "code": "55464009", "display": "Systemic lupus erythematosus"}
+            ]
+        },
+    }
+    icd = {
+        "resourceType": "Condition",
+        "id": "c2",
+        "subject": {"reference": "Patient/p1"},
+        "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10", "code": "N18.3"}]},
+        "abatementDateTime": "2020-01-01",
+    }
+    sprain = {
+        "resourceType": "Condition",
+        "id": "c3",
+        "subject": {"reference": "Patient/p1"},
+        "code": {"text": "Sprain of ankle"},
+    }
+    encounter = {"resourceType": "Encounter", "id": "e"}
+    result = load_json(bundle(PATIENT, sle, icd, sprain, encounter, None, kind="searchset"))
+    rep = result.report.files[0]
+    assert (rep.rows_read, rep.rows_accepted, rep.rows_rejected) == (6, 3, 3)
+    assert result.patients_df().iloc[0].diagnosis == "Systemic lupus erythematosus; N18.3 (ended 2020-01-01)"
+    messages = [p.message for p in rep.problems]
+    assert messages == [
+        "condition not used (only immune-mediated, transplant and kidney diagnoses are kept)",
+        "resource type Encounter is not used",
+        "bundle entry without a resource",
+    ]
+    assert rep.problems[0].value == "Sprain of ankle"
+    assert any("Encounter (1)" in w.message for w in rep.warnings)
+
+
+def test_ndjson_lines_are_rows() -> None:
+    wbc = observation("6690-2", 5.0, "10*9/L")
+    lines = [json.dumps(PATIENT), json.dumps(wbc), "", "{not json", json.dumps(wbc), json.dumps({"no": "type"})]
+    result = load_bytes("\n".join(lines).encode())
+    rep = result.report.files[0]
+    assert rep.format == "FHIR NDJSON (bulk export)"
+    # 5 non-blank lines: patient, result, a duplicate of it, and two lines that are not resources
+    assert (rep.rows_read, rep.rows_accepted, rep.duplicates, rep.rows_rejected) == (5, 2, 1, 2)
+    assert {p.row for p in rep.problems} == {4, 6}  # physical line numbers
+    assert result.labs.num_rows == 1
+
+
+def test_json_array_and_not_fhir() -> None:
+    result = load_json([PATIENT, observation("718-7", 12.5, "g/dL")])
+    assert result.report.files[0].format == "FHIR JSON (array of resources)"
+    assert result.labs_df().iloc[0].value == 125.0
+    not_fhir = load_json({"patients": []}).report.files[0]
+    assert not_fhir.error == "JSON without a FHIR resourceType: not a FHIR export"
+    broken = load_bytes(b'{"resourceType": "Bundle", "entry": [', "broken.json").report.files[0]
+    assert broken.error.startswith("not valid JSON")
+
+
+def test_partial_birth_date_is_not_guessed() -> None:
+    result = load_json(dict(PATIENT, birthDate="1980"))
+    patient = result.patients_df().iloc[0]
+    assert pd.isna(patient.birth_date)
+    assert any("gives only the year" in w.message for w in result.report.files[0].warnings)
+
+
+def test_older_shapes_dstu2_order_stu3_statement_and_group_subject() -> None:
+    dstu2 = {
+        "resourceType": "MedicationOrder",
+        "id": "o",
+        "status": "active",
+        "patient": {"reference": "Patient/p1"},
+        "dateWritten": "2015-05-01",
+        "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": "1256", "display": "azathioprine"}]},
+        "dosageInstruction": [
+            {
+                "timing": {"repeat": {"frequency": 2, "period": 1, "periodUnits": "d"}},
+                "doseQuantity": {"value": 50, "unit": "mg"},
+            }
+        ],
+    }
+    stu3 = {
+        "resourceType": "MedicationStatement",
+        "id": "s",
+        "status": "completed",
+        "taken": "n",
+        "subject": {"reference": "Patient/p1"},
+        "medicationCodeableConcept": {"text": "Mycophenolate mofetil 500 mg"},
+        "effectiveDateTime": "2015-01-01",
+    }
+    group = observation("6690-2", 5.0, "10*9/L", rid="g", subject={"reference": "Group/ward-3"})
+    result = load_json(bundle(dstu2, stu3, group))
+    dose = one_dose(result)
+    assert (dose.drug, dose.dose, dose.frequency, dose.mg_per_day) == ("azathioprine", 50.0, "BID", 100.0)
+    assert dose.start == pd.Timestamp("2015-05-01")
+    rep = result.report.files[0]
+    assert {p.row: p.message for p in rep.problems} == {
+        2: "MedicationStatement recorded as not taken",
+        3: "no patient id",
+    }
+
+
+def test_ndjson_with_a_broken_first_line_and_utf16() -> None:
+    lines = ["{broken", json.dumps(PATIENT), json.dumps(observation("718-7", 130, "g/L"))]
+    rep = load_bytes("\n".join(lines).encode()).report.files[0]
+    assert rep.format == "FHIR NDJSON (bulk export)"
+    assert (rep.rows_read, rep.rows_accepted, rep.rows_rejected) == (3, 2, 1)
+    utf16 = json.dumps(bundle(PATIENT)).encode("utf-16")
+    rep = load_bytes(utf16, "bundle.json").report.files[0]
+    assert (rep.rows_read, rep.rows_accepted, rep.encoding) == (1, 1, "UTF-16 (BOM)")
+
+
+def test_dstu1_observation_shape() -> None:
+    dstu1 = {
+        "resourceType": "Observation",
+        "name": {"coding": [{"system": LOINC, "code": "6690-2"}], "text": "white blood cell count"},
+        "appliesDateTime": "2013-10-01T00:00:00Z",
+        "subject": {"reference": "Patient/624598"},
+        "valueQuantity": {"value": 9.6, "units": "K/uL"},
+        "status": "final",
+    }
+    lab = load_json({"resourceType": "Bundle", "entry": [{"content": dstu1}]}).labs_df().iloc[0]
+    assert (lab.patient_id, lab.analyte, lab.value, lab.source_unit) == ("624598", "wbc", 9.6, "K/uL")
+    assert lab.collected_at == pd.Timestamp("2013-10-01")
+
+
+def test_a_drug_named_in_the_dosage_text_does_not_hide_the_ordered_drug() -> None:
+    mtx = order(
+        "m",
+        "Methotrexate 2.5 MG Oral Tablet",
+        dosageInstruction=[{"text": "15 mg weekly; stop if given trimethoprim or allopurinol"}],
+    )
+    dose = one_dose(load_json(mtx))
+    assert (dose.drug, dose.dose, dose.frequency) == ("methotrexate", 15.0, "weekly")
+
+
+def test_unknown_timing_keeps_the_dose_without_a_frequency() -> None:
+    q4h = order(
+        "h",
+        "Hydrocortisone 10 MG Oral Tablet",
+        dosageInstruction=[
+            {
+                "timing": {"repeat": {"frequency": 1, "period": 4, "periodUnit": "h"}},
+                "doseAndRate": [{"doseQuantity": {"value": 10, "unit": "mg"}}],
+            }
+        ],
+    )
+    result = load_json(q4h)
+    dose = one_dose(result)
+    assert (dose.drug, dose.dose, dose.frequency) == ("hydrocortisone", 10.0, "unknown")
+    assert math.isnan(dose.mg_per_day)
+    assert any("timing '1 per 4 h'" in w.message for w in result.report.files[0].warnings)

@@ -1,0 +1,124 @@
+"""AppTest of the Dosing page: manual use without a panel, and prefill from a selected patient."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+from streamlit.testing.v1 import AppTest
+
+from dashboard import model, ui
+from dashboard.dataset import Dataset
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _app(session: dict | None = None) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
+    for key, value in (session or {}).items():
+        at.session_state[key] = value
+    at.run()
+    at.switch_page("pages/dosing.py").run()
+    assert not at.exception
+    return at
+
+
+def _texts(elements) -> str:
+    return "\n".join(e.value for e in elements)
+
+
+def test_manual_azathioprine_issue_case():
+    at = _app()
+    assert "No panel loaded" in _texts(at.caption)
+    assert "Enter the body weight" in _texts(at.info)
+    at.number_input(key="aza_weight_manual").set_value(70.0)
+    at.selectbox(key="aza_tpmt_manual").set_value("intermediate")
+    at.selectbox(key="aza_nudt15_manual").set_value("normal")
+    at.checkbox(key="aza_allo_manual").check()
+    at.run()
+    assert not at.exception
+    assert at.metric[0].value == "25 mg/day"
+    errors = _texts(at.error)
+    assert "quarter to a third" in errors and "No guideline gives a combined rule" in errors
+    assert "Febuxostat is contraindicated" in _texts(at.info)
+    assert "every 2 weeks until the dose has been stable for 6 weeks" in _texts(at.warning)
+    schedule = next(d.value for d in at.dataframe if "Week" in d.value.columns)
+    assert schedule["Week"].tolist() == [0, 2, 4, 6, 10, 14, 18, 30, 42, 54]
+
+
+def test_poor_metabolizer_and_methotrexate_daily_error():
+    at = _app()
+    at.number_input(key="aza_weight_manual").set_value(60.0)
+    at.selectbox(key="aza_tpmt_manual").set_value("poor")
+    at.selectbox(key="mtx_freq_manual").set_value("daily")
+    at.run()
+    errors = _texts(at.error)
+    assert "Avoid: no dose is suggested." in errors
+    assert "non-thiopurine" in errors
+    assert "ONCE A WEEK" in errors
+
+
+def test_metabolite_tab():
+    at = _app()
+    at.number_input(key="met_tgn").set_value(150.0)
+    at.number_input(key="met_mmp").set_value(8000.0)
+    at.run()
+    assert "Hypermethylator" in _texts(at.warning)
+
+
+def _panel() -> Dataset:
+    patients = pd.DataFrame(
+        {
+            "patient_id": ["P1"],
+            "sex": ["F"],
+            "weight_kg": [70.0],
+            "tpmt": ["intermediate"],
+            "nudt15": ["normal"],
+            "diagnosis": ["SLE"],
+        }
+    )
+    doses = pd.DataFrame(
+        {
+            "patient_id": ["P1", "P1", "P1"],
+            "drug": ["azathioprine", "allopurinol", "methotrexate"],
+            "start": pd.to_datetime(["2025-01-01", "2025-02-01", "2025-03-01"]),
+            "dose": [100.0, 100.0, 10.0],
+            "dose_unit": ["mg", "mg", "mg"],
+            "frequency": ["daily", "daily", "weekly"],
+            "mg_per_day": [100.0, 100.0, 10 / 7],
+            "mg_per_week": [float("nan"), float("nan"), 10.0],
+        }
+    )
+    labs = pd.DataFrame(
+        {
+            "patient_id": ["P1", "P1"],
+            "collected_at": pd.to_datetime(["2025-04-01 08:00", "2025-09-01 08:00"]),
+            "analyte": ["egfr", "egfr"],
+            "value": [55.0, 90.0],
+            "unit": ["mL/min/1.73m2"] * 2,
+        }
+    )
+    return Dataset(
+        labs=model.to_pandas("labs", model.from_pandas("labs", labs)),
+        doses=model.to_pandas("doses", model.from_pandas("doses", doses)),
+        patients=model.to_pandas("patients", model.from_pandas("patients", patients)),
+        label="test panel",
+    )
+
+
+def test_prefill_from_the_selected_patient():
+    at = _app({ui.DATASET: _panel(), ui.PATIENT: "P1", ui.AS_OF: dt.date(2025, 6, 1)})
+    assert at.selectbox(key="dosing_patient").value == "P1"
+    assert at.number_input(key="aza_weight_P1").value == 70.0
+    assert at.selectbox(key="aza_tpmt_P1").value == "intermediate"
+    assert at.selectbox(key="aza_nudt15_P1").value == "normal"
+    assert at.checkbox(key="aza_allo_P1").value is True
+    assert at.number_input(key="aza_egfr_P1").value == 55.0  # the September result is after the as-of date
+    assert at.number_input(key="mtx_dose_P1").value == 10.0
+    assert at.number_input(key="hcq_weight_P1").value == 70.0
+    assert at.metric[0].value == "25 mg/day"
+    assert "eGFR 55" in _texts(at.warning)
+    assert "Current dose 100 mg/day is above the calculated range (10.5-46.2 mg/day)." in _texts(at.error)
+    current = next(d.value for d in at.dataframe if "Since" in d.value.columns)
+    assert sorted(current["Drug"]) == ["Allopurinol", "Azathioprine", "Methotrexate"]

@@ -1,0 +1,192 @@
+"""Compare tables: side by side with sources, differences, filters, overview, steroid equivalence."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from dashboard import compare, knowledge
+
+TRIO = ["azathioprine", "mycophenolate mofetil", "cyclophosphamide (Euro-Lupus)"]
+
+
+def test_side_by_side_shape_and_sources():
+    sbs = compare.side_by_side(TRIO)
+    labels = [knowledge.drugs()[i].label for i in TRIO]
+    assert list(sbs.table.columns) == ["Group", "Attribute", *labels, "Differs"]
+    assert len(sbs.table) == len(knowledge.scales().attributes)
+    # Every cell carries footnote numbers, and every number is in the references table.
+    numbers = set(sbs.references["No."])
+    for label in labels:
+        for cell in sbs.table[label]:
+            cited = re.search(r"\[([\d, ]+)\]", cell)
+            assert cited, cell
+            assert {int(n) for n in cited.group(1).split(",")} <= numbers
+    assert sorted(numbers) == list(range(1, len(numbers) + 1))
+    assert set(sbs.references["Id"]) <= set(knowledge.references())
+    assert len(sbs.details) == len(sbs.table) * 3
+    assert set(sbs.details["Evidence"]) <= set(knowledge.STATUSES)
+
+
+def test_side_by_side_marks_differences_and_evidence():
+    sbs = compare.side_by_side(TRIO)
+    rows = sbs.table.set_index("Attribute")
+    assert rows.loc["Pregnancy", "Differs"] == compare.DIFFERS
+    assert rows.loc["Nephrotoxicity", "Differs"] == ""  # all three graded 0
+    assert "nephrotoxicity" not in sbs.differing and "pregnancy" in sbs.differing
+    assert rows.loc["Pregnancy", "Azathioprine"].startswith("Compatible with limits [")
+    assert rows.loc["Pregnancy", "Mycophenolate (MMF / MPA)"].startswith("Contraindicated [")
+    # unconfirmed cells carry the ‡ mark, secondary-source cells the † mark
+    assert rows.loc["Role: ACR 2024 lupus nephritis", "Azathioprine"].endswith("‡")
+    assert rows.loc["Dose in mg/kg (where used)", "Azathioprine"].endswith("†")
+
+
+def test_notes_can_be_shown_in_the_cells():
+    plain = compare.side_by_side(TRIO).table.set_index("Attribute")
+    noted = compare.side_by_side(TRIO, with_notes=True).table.set_index("Attribute")
+    mmf = "Mycophenolate (MMF / MPA)"
+    assert "6 weeks" not in plain.loc["Pregnancy", mmf]
+    assert noted.loc["Pregnancy", mmf].startswith(plain.loc["Pregnancy", mmf] + " — ")
+    assert "at least 6 weeks before conception" in noted.loc["Pregnancy", mmf]
+
+
+def test_single_drug_has_no_differences():
+    sbs = compare.side_by_side(["azathioprine"])
+    assert set(sbs.table["Differs"]) == {""} and sbs.differing == ()
+    with pytest.raises(ValueError):
+        compare.side_by_side([])
+
+
+def test_highlight_differences_shades_only_differing_rows():
+    sbs = compare.side_by_side(TRIO)
+    html = compare.highlight_differences(sbs.table).to_html()
+    shaded_cells = html.count("rgba(230, 159, 0, 0.22)")
+    # pandas writes one CSS rule per styled cell (possibly grouping identical ones); at least
+    # one per differing row and none when nothing differs.
+    assert shaded_cells >= 1
+    assert (
+        "rgba(230, 159, 0, 0.22)"
+        not in compare.highlight_differences(compare.side_by_side(["azathioprine"]).table).to_html()
+    )
+
+
+@pytest.mark.parametrize(
+    ("attr_type", "value", "text"),
+    [
+        ("routes", ["oral", "sc"], "Oral, Subcutaneous"),
+        ("number_range", [], "not weight-based"),
+        ("number_range", [5.0], "up to 5 mg/kg"),
+        ("number_range", [1.0, 2.5], "1-2.5 mg/kg"),
+        ("number_range", [10.0, 10.0], "10 mg/kg"),
+        ("grade", 3, "3 (high)"),
+        ("tier", 2, "2 - First-line immunosuppressant"),
+        ("compatibility", "compatible with limits", "Compatible with limits"),
+        ("roles", ["induction", "maintenance"], "induction; maintenance"),
+    ],
+)
+def test_value_text(attr_type, value, text):
+    attr = next(a for a in knowledge.scales().attributes if a.type == attr_type)
+    assert compare.value_text(attr, value) == text
+
+
+def _ids(entries):
+    return {e.id for e in entries}
+
+
+def test_filters():
+    pregnancy = _ids(compare.filter_entries(pregnancy_compatible=True))
+    assert {"azathioprine", "hydroxychloroquine", "tacrolimus", "ciclosporin", "prednisone"} <= pregnancy
+    assert not pregnancy & {"mycophenolate mofetil", "methotrexate", "leflunomide", "cyclophosphamide (NIH)"}
+    renal = _ids(compare.filter_entries(renal=True))
+    assert {
+        "mycophenolate mofetil",
+        "cyclophosphamide (Euro-Lupus)",
+        "cyclophosphamide (NIH)",
+        "belimumab",
+        "voclosporin",
+        "tacrolimus",
+        "hydroxychloroquine",
+    } <= renal
+    assert not renal & {"methotrexate", "anifrolumab", "leflunomide"}
+    oral = _ids(compare.filter_entries(oral_only=True))
+    assert "azathioprine" in oral and not oral & {"methotrexate", "prednisone", "belimumab", "rituximab"}
+    assert _ids(compare.filter_entries(pregnancy_compatible=True, renal=True, oral_only=True)) == {
+        "azathioprine",
+        "hydroxychloroquine",
+        "tacrolimus",
+        "ciclosporin",
+    }
+    assert len(compare.filter_entries()) == len(knowledge.drugs())
+
+
+def test_overview():
+    entries = compare.filter_entries(renal=True)
+    frame = compare.overview(entries)
+    assert len(frame) == len(entries)
+    assert frame["Side-effect burden (0-27)"].tolist() == [e.burden for e in entries]
+    assert frame["Potency tier"].tolist() == [e.potency for e in entries]
+    assert frame["Sources"].str.len().min() > 0
+
+
+def test_default_selection():
+    assert compare.default_selection([]) == TRIO
+    assert compare.default_selection(["azathioprine", "allopurinol"]) == TRIO  # only one known drug
+    assert compare.default_selection(["azathioprine", "mycophenolic acid", "prednisone"]) == [
+        "azathioprine",
+        "mycophenolate mofetil",
+        "prednisone",
+    ]
+    assert compare.default_selection(["cyclophosphamide"]) == [
+        "cyclophosphamide (Euro-Lupus)",
+        "cyclophosphamide (NIH)",
+    ]
+    many = ["hydroxychloroquine", "prednisone", "azathioprine", "belimumab", "tacrolimus"]
+    assert len(compare.default_selection(many)) == compare.MAX_SELECTION
+
+
+def test_chart_inputs():
+    points = compare.burden_points()
+    assert len(points) == len(knowledge.drugs())
+    aza = points.set_index("id").loc["azathioprine"]
+    assert aza["tier"] == 2 and aza["burden"] == knowledge.drugs()["azathioprine"].burden and aza["short"] == "AZA"
+    grades, sources = compare.side_effect_matrix(TRIO)
+    assert grades.shape == (3, 9) and sources.shape == (3, 9)
+    assert grades.loc["Azathioprine", "Cytopenia"] == 3
+    assert sources.loc["Azathioprine", "Cytopenia"].startswith("confirmed · ")
+
+
+def test_scale_frames():
+    ladder = compare.ladder_frame()
+    members = [d for cell in ladder["Drugs"] for d in cell.split("; ") if d]
+    assert sorted(members) == sorted(e.label for e in knowledge.drugs().values())
+    assert compare.grade_frame()["Grade"].tolist() == [0, 1, 2, 3]
+    assert compare.status_frame()["Mark"].tolist() == ["(none)", "†", "‡"]
+
+
+@pytest.mark.parametrize(
+    ("dose", "source", "target", "expected"),
+    [
+        (40, "prednisone", "methylprednisolone", 32.0),
+        (5, "prednisolone", "hydrocortisone", 20.0),
+        (4, "dexamethasone", "prednisone", 26.67),
+        (100, "hydrocortisone", "prednisolone", 25.0),
+    ],
+)
+def test_convert_steroid(dose, source, target, expected):
+    assert compare.convert_steroid(dose, source, target) == pytest.approx(expected, abs=0.01)
+
+
+def test_steroid_frame():
+    frame = compare.steroid_frame(20, "prednisone")
+    column = "Equivalent of 20 mg prednisone (mg)"
+    assert dict(zip(frame["Glucocorticoid"], frame[column], strict=True)) == {
+        "Prednisone": 20.0,
+        "Prednisolone": 20.0,
+        "Methylprednisolone": 16.0,
+        "Dexamethasone": 3.0,
+        "Hydrocortisone": 80.0,
+    }
+    assert column not in compare.steroid_frame().columns
+    with pytest.raises(ValueError):
+        compare.convert_steroid(-1, "prednisone", "prednisolone")

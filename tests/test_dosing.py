@@ -1,0 +1,373 @@
+"""Dosing calculators: CPIC TPMT/NUDT15 cases, allopurinol, metabolites, MMF/MPA, MTX, HCQ and
+the patient helpers (current doses as of a date, latest eGFR)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from dashboard import dosing, model
+
+
+def _severities(result: dosing.DoseResult) -> list[str]:
+    return [w.severity for w in result.warnings]
+
+
+def _messages(result: dosing.DoseResult) -> str:
+    return "\n".join(w.message for w in result.warnings)
+
+
+# --------------------------------------------------------------------------- azathioprine (CPIC)
+
+
+@pytest.mark.parametrize(
+    ("tpmt", "nudt15", "low", "high", "suggested"),
+    [
+        # normal metabolizer: 2-2.5 mg/kg x 70 kg
+        ("normal", "normal", 140.0, 175.0, 150.0),
+        # one intermediate (either gene): 30-80% of normal
+        ("intermediate", "normal", 42.0, 140.0, 100.0),
+        ("normal", "intermediate", 42.0, 140.0, 100.0),
+        ("possible intermediate", "normal", 42.0, 140.0, 100.0),
+        # both intermediate (CPIC 2024 update): 20-50% of normal
+        ("intermediate", "intermediate", 28.0, 87.5, 50.0),
+    ],
+)
+def test_azathioprine_cpic_adjustments(tpmt, nudt15, low, high, suggested):
+    r = dosing.azathioprine_dose(70, tpmt, nudt15)
+    assert r.normal_range == pytest.approx((140.0, 175.0))
+    assert r.adjusted_range == pytest.approx((low, high))
+    assert r.suggested_dose == suggested
+    assert r.suggested_dose % 25 == 0
+    assert not r.avoid
+
+
+@pytest.mark.parametrize(("tpmt", "nudt15"), [("poor", "normal"), ("normal", "poor"), ("poor", "intermediate")])
+def test_azathioprine_poor_metabolizer_is_avoided(tpmt, nudt15):
+    r = dosing.azathioprine_dose(70, tpmt, nudt15)
+    assert r.avoid and r.suggested_dose is None and r.adjusted_range is None
+    assert "contraindicated" in _severities(r)
+    assert "non-thiopurine" in _messages(r)
+    assert "cpic2018" in r.refs
+
+
+def test_issue_case_70kg_tpmt_intermediate_on_allopurinol():
+    """GitHub issue 7 'done when': the CPIC-consistent dose with its warnings."""
+    r = dosing.azathioprine_dose(70, "intermediate", "normal", allopurinol=True)
+    # 140-175 mg -> x 0.3-0.8 (CPIC IM) -> x 0.25-0.33 (allopurinol)
+    assert r.adjusted_range == pytest.approx((10.5, 46.2))
+    assert r.suggested_dose == 25.0
+    assert [a.name for a in r.adjustments] == ["TPMT intermediate metabolizer", "allopurinol"]
+    assert r.adjustments[0].factor == (0.3, 0.8) and r.adjustments[1].factor == (0.25, 0.33)
+    text = "\n".join(r.reasoning)
+    assert "140-175 mg/day" in text and "42-140 mg/day" in text and "10.5-46.2 mg/day" in text
+    assert "multiply" in text and "7.5-26.4%" in text
+    messages = _messages(r)
+    assert "quarter to a third" in messages
+    assert "Febuxostat is contraindicated" in messages
+    assert "every 2 weeks until the dose has been stable for 6 weeks" in messages
+    assert r.max_severity == "high"
+    assert {"cpic2018", "fda_imuran", "ddinter_aza_allo", "fda_uloric", "sps_monitoring"} <= set(r.refs)
+
+
+def test_febuxostat_is_contraindicated():
+    r = dosing.azathioprine_dose(70, "normal", "normal", febuxostat=True)
+    assert r.max_severity == "contraindicated"
+    assert "Febuxostat is contraindicated" in _messages(r)
+
+
+def test_unknown_phenotype_asks_for_a_test():
+    r = dosing.azathioprine_dose(70, "unknown", "")
+    assert r.adjusted_range == pytest.approx((140.0, 175.0))
+    assert "TPMT and NUDT15 status unknown" in _messages(r)
+    half = dosing.azathioprine_dose(70, "intermediate", "unknown")
+    assert "NUDT15 status unknown" in _messages(half) and "20-50%" in _messages(half)
+
+
+def test_low_egfr_and_high_target_warn():
+    r = dosing.azathioprine_dose(70, "normal", "normal", egfr=45, target_mg_per_kg=(2.5, 3.0))
+    msgs = _messages(r)
+    assert "eGFR 45" in msgs
+    assert "above the usual 2.5 mg/kg/day" in msgs
+    assert r.adjusted_range == pytest.approx((175.0, 210.0))
+    assert r.suggested_dose == 200.0
+
+
+def test_invalid_inputs_are_refused():
+    with pytest.raises(ValueError, match="weight"):
+        dosing.azathioprine_dose(0, "normal", "normal")
+    with pytest.raises(ValueError, match="maximum of 3"):
+        dosing.azathioprine_dose(70, "normal", "normal", target_mg_per_kg=(2.0, 3.5))
+
+
+def test_range_below_one_tablet_gives_no_dose():
+    r = dosing.azathioprine_dose(40, "intermediate", "intermediate", allopurinol=True)
+    assert r.adjusted_range == pytest.approx((4.0, 16.5))
+    assert r.suggested_dose is None
+    assert "below one 25 mg tablet" in _messages(r)
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "expected"),
+    [(140, 175, 150), (42, 140, 100), (10.5, 46.2, 25), (27, 45, 25), (4, 16.5, None), (50, 50, 50), (60, 74, 50)],
+)
+def test_round_to_step(low, high, expected):
+    assert dosing.round_to_step(low, high, 25)[0] == expected
+
+
+def test_current_dose_against_the_calculated_range():
+    r = dosing.azathioprine_dose(70, "intermediate", "normal", allopurinol=True)
+    above = dosing.current_dose_check(r, 100)
+    assert above.severity == "high" and "above the calculated range (10.5-46.2 mg/day)" in above.message
+    assert {"cpic2018", "ddinter_aza_allo"} <= set(above.refs)
+    assert dosing.current_dose_check(r, 25).message.endswith("within the calculated range.")
+    assert "below" in dosing.current_dose_check(r, 5).message
+    assert dosing.current_dose_check(r, None) is None
+    poor = dosing.azathioprine_dose(70, "poor", "normal")
+    assert dosing.current_dose_check(poor, 50).severity == "contraindicated"
+
+
+def test_monitoring_schedule_after_start():
+    start = dt.date(2026, 1, 5)
+    visits = dosing.monitoring_schedule(start)
+    assert [v.week for v in visits] == [0, 2, 4, 6, 10, 14, 18, 30, 42, 54]
+    assert visits[0].date == start and "before starting" in visits[0].what
+    assert visits[3].date == dt.date(2026, 2, 16)
+    assert "every 2 weeks" in visits[1].what and "monthly" in visits[4].what and "12 weeks" in visits[-1].what
+    assert [v.week for v in dosing.monitoring_schedule(start, horizon_weeks=12)] == [0, 2, 4, 6, 10]
+    frame = dosing.monitoring_frame(visits)
+    assert list(frame.columns) == ["Date", "Week", "Tests"] and len(frame) == 10
+
+
+# --------------------------------------------------------------------------- metabolites
+
+
+@pytest.mark.parametrize(
+    ("tgn", "mmp", "pattern"),
+    [
+        (0, 0, "non-adherent"),
+        (150, 1000, "under-dosed"),
+        (300, 2000, "therapeutic"),
+        (300, 8000, "supratherapeutic-mmp"),
+        (150, 8000, "shunter"),
+        (200, 2400, "shunter"),  # ratio 12 > 11 (BSG) although MMP < 5700
+        (500, 1000, "toxic"),
+        (600, 9000, "toxic"),
+        (235, 5700, "therapeutic"),  # band edges are inclusive
+        (450, 5700, "therapeutic"),
+    ],
+)
+def test_metabolite_interpretation(tgn, mmp, pattern):
+    r = dosing.interpret_metabolites(tgn, mmp)
+    assert r.pattern.id == pattern
+    assert "bsg2019" in r.refs
+
+
+def test_metabolite_notes():
+    ratio_only = dosing.interpret_metabolites(200, 2400)
+    assert ratio_only.ratio == pytest.approx(12.0)
+    assert any("classic" in n for n in ratio_only.notes)
+    assert "hepatotoxicity" in " ".join(dosing.interpret_metabolites(600, 9000).notes)
+    assert dosing.interpret_metabolites(0, 0).ratio is None
+    with pytest.raises(ValueError):
+        dosing.interpret_metabolites(-1, 0)
+
+
+# --------------------------------------------------------------------------- mycophenolate
+
+
+def test_mmf_mpa_equivalence():
+    assert dosing.mmf_to_mpa(1000) == pytest.approx(720)
+    assert dosing.mpa_to_mmf(dosing.mmf_to_mpa(1500)) == pytest.approx(1500)
+
+
+@pytest.mark.parametrize(
+    ("phase", "form", "low", "high", "schedule"),
+    [
+        ("induction", "MMF", 2000, 3000, "1000 mg twice daily"),
+        ("maintenance", "MMF", 1500, 2000, "750 mg twice daily"),
+        ("induction", "MPA", 1440, 2160, "720 mg twice daily"),
+        ("maintenance", "MPA", 1080, 1440, "540 mg twice daily"),
+    ],
+)
+def test_mycophenolate_ranges(phase, form, low, high, schedule):
+    r = dosing.mycophenolate_dose(phase, form)
+    assert r.adjusted_range == pytest.approx((low, high))
+    assert r.schedule == schedule
+    assert "Teratogenic" in _messages(r)
+
+
+def test_mycophenolate_warnings():
+    assert "Proton pump" in _messages(dosing.mycophenolate_dose("induction", "MMF", ppi=True))
+    assert "Proton pump" not in _messages(dosing.mycophenolate_dose("induction", "MPA", ppi=True))
+    renal = [w for w in dosing.mycophenolate_dose("maintenance", "MMF", egfr=20).warnings if "eGFR 20" in w.message]
+    assert renal and renal[0].status == "secondary source" and "1 g twice daily" in renal[0].message
+    with pytest.raises(ValueError):
+        dosing.mycophenolate_dose("bridging")
+
+
+# --------------------------------------------------------------------------- methotrexate
+
+
+def test_methotrexate_daily_is_a_dosing_error():
+    r = dosing.methotrexate_check(10, "daily")
+    assert r.max_severity == "contraindicated"
+    assert "ONCE A WEEK" in _messages(r)
+
+
+def test_methotrexate_weekly_usual_dose():
+    r = dosing.methotrexate_check(15, "weekly")
+    assert r.unit == "mg/week" and r.normal_range == (7.5, 25.0)
+    assert r.max_severity == "info"
+    assert "folic acid" in _messages(r) and "5 mg" in r.schedule
+
+
+@pytest.mark.parametrize(("dose", "severity"), [(27.5, "caution"), (35, "high"), (5, "info")])
+def test_methotrexate_dose_bounds(dose, severity):
+    r = dosing.methotrexate_check(dose)
+    assert severity in _severities(r)
+
+
+@pytest.mark.parametrize(("egfr", "severity"), [(25, "high"), (50, "caution")])
+def test_methotrexate_renal(egfr, severity):
+    r = dosing.methotrexate_check(15, egfr=egfr)
+    renal = [w for w in r.warnings if w.message.startswith(f"eGFR {egfr}")]
+    assert len(renal) == 1 and renal[0].severity == severity
+    assert not [w for w in dosing.methotrexate_check(15, egfr=90).warnings if w.message.startswith("eGFR")]
+
+
+def test_methotrexate_trimethoprim_and_rounding():
+    r = dosing.methotrexate_check(16, trimethoprim=True)
+    assert "trimethoprim" in _messages(r).lower() and r.max_severity == "contraindicated"
+    assert r.suggested_dose == 15.0
+    assert "medsafe_mtx_tmp" in r.refs
+
+
+# --------------------------------------------------------------------------- hydroxychloroquine
+
+
+@pytest.mark.parametrize(
+    ("weight", "weekly", "label"),
+    [
+        (70, 2400, "400 mg on 5 days and 200 mg on 2 days of the week"),
+        (50, 1600, "400 mg on 1 day and 200 mg on 6 days of the week"),
+        (100, 2800, "400 mg every day"),
+        (30, 1000, "200 mg on 5 days of the week (none on the others)"),
+    ],
+)
+def test_hcq_highest_schedule_within_5_mg_per_kg(weight, weekly, label):
+    r = dosing.hydroxychloroquine_dose(weight)
+    assert r.schedule == label
+    assert r.suggested_dose == pytest.approx(round(weekly / 7, 1))
+    assert r.suggested_dose <= 5 * weight
+    assert "real (actual) body weight" in _messages(r)
+
+
+def test_hcq_schedule_frame_and_egfr():
+    frame = dosing.hcq_schedule_frame(70)
+    within = frame[frame["Within 5 mg/kg/day"] == "yes"]
+    assert (within["mg/kg/day"] <= 5).all()
+    assert (frame.loc[frame["Within 5 mg/kg/day"] != "yes", "mg/kg/day"] > 5).all()
+    assert "retinopathy" in _messages(dosing.hydroxychloroquine_dose(70, egfr=50))
+
+
+# --------------------------------------------------------------------------- patient helpers
+
+
+def _doses() -> pd.DataFrame:
+    rows = pd.DataFrame(
+        {
+            "patient_id": ["P1", "P1", "P1", "P1", "P2"],
+            "drug": ["azathioprine", "azathioprine", "allopurinol", "methotrexate", "azathioprine"],
+            "start": pd.to_datetime(["2025-01-01", "2025-06-01", "2025-03-01", "2025-07-01", "2025-01-01"]),
+            "end": pd.to_datetime(["2025-06-01", None, "2025-04-01", None, None]),
+            "dose": [50.0, 100.0, 100.0, 15.0, 150.0],
+            "dose_unit": ["mg"] * 5,
+            "frequency": ["daily", "daily", "daily", "weekly", "daily"],
+            "mg_per_day": [50.0, 100.0, 100.0, 15 / 7, 150.0],
+            "mg_per_week": [float("nan")] * 3 + [15.0, float("nan")],
+        }
+    )
+    return model.to_pandas("doses", model.from_pandas("doses", rows))
+
+
+def _labs() -> pd.DataFrame:
+    rows = pd.DataFrame(
+        {
+            "patient_id": ["P1", "P1", "P1", "P1"],
+            "collected_at": pd.to_datetime(
+                ["2025-01-10 08:00", "2025-05-20 09:30", "2025-08-01 08:00", "2025-05-21 08:00"]
+            ),
+            "analyte": ["egfr", "egfr", "egfr", "creatinine"],
+            "value": [80.0, 55.0, 40.0, 120.0],
+            "unit": ["mL/min/1.73m2"] * 3 + ["umol/L"],
+        }
+    )
+    return model.to_pandas("labs", model.from_pandas("labs", rows))
+
+
+def _patients() -> pd.DataFrame:
+    rows = pd.DataFrame(
+        {
+            "patient_id": ["P1", "P2"],
+            "sex": ["F", "M"],
+            "weight_kg": [70.0, float("nan")],
+            "tpmt": ["intermediate", ""],
+            "nudt15": ["normal", "unknown"],
+        }
+    )
+    return model.to_pandas("patients", model.from_pandas("patients", rows))
+
+
+def test_current_doses_as_of_a_date():
+    doses = _doses()
+    on_day = dosing.current_doses(doses, "P1", dt.date(2025, 3, 15))
+    assert sorted(zip(on_day["drug"], on_day["dose"], strict=True)) == [("allopurinol", 100.0), ("azathioprine", 50.0)]
+    # The end date is the day the dose changed: on 1 June only the new 100 mg row is current.
+    changed = dosing.current_doses(doses, "P1", dt.date(2025, 6, 1))
+    assert changed["dose"].tolist() == [100.0]
+    assert dosing.current_doses(doses, "P1", dt.date(2024, 12, 31)).empty
+    assert dosing.current_doses(doses, "P9", dt.date(2025, 6, 1)).empty
+
+
+def test_latest_lab_on_or_before_the_date():
+    labs = _labs()
+    assert dosing.latest_lab(labs, "P1", "egfr", dt.date(2025, 5, 20)).value == 55.0  # same day counts
+    assert dosing.latest_lab(labs, "P1", "egfr", dt.date(2025, 5, 19)).value == 80.0
+    assert dosing.latest_lab(labs, "P1", "egfr", dt.date(2026, 1, 1)).value == 40.0
+    assert dosing.latest_lab(labs, "P1", "egfr", dt.date(2024, 1, 1)) is None
+    assert dosing.latest_lab(labs, "P2", "egfr", dt.date(2026, 1, 1)) is None
+
+
+def test_patient_context_prefill():
+    ctx = dosing.patient_context(_patients(), _doses(), _labs(), "P1", dt.date(2025, 7, 15))
+    assert ctx.weight_kg == 70.0 and ctx.tpmt == "intermediate" and ctx.nudt15 == "normal"
+    assert ctx.egfr.value == 55.0
+    assert ctx.on("azathioprine") and ctx.on("methotrexate") and not ctx.on("allopurinol")
+    assert ctx.mg_per_day("azathioprine") == 100.0
+    assert ctx.mg_per_week("methotrexate") == 15.0
+    assert ctx.mg_per_week("azathioprine") == 700.0
+    assert ctx.mg_per_day("hydroxychloroquine") is None
+    assert list(dosing.current_doses_frame(ctx)["Drug"]) == ["Azathioprine", "Methotrexate"]
+    other = dosing.patient_context(_patients(), _doses(), _labs(), "P2", dt.date(2025, 7, 15))
+    assert other.weight_kg is None and other.tpmt == "unknown" and other.egfr is None
+    nobody = dosing.patient_context(_patients(), _doses(), _labs(), "P9", dt.date(2025, 7, 15))
+    assert nobody.current.empty and nobody.weight_kg is None
+
+
+def test_within():
+    assert dosing.within(70.0, 20, 250) == 70.0
+    assert dosing.within(300.0, 20, 250) is None
+    assert dosing.within(float("nan"), 0, 1) is None
+    assert dosing.within(None, 0, 1) is None
+
+
+def test_warnings_and_references_frames():
+    r = dosing.azathioprine_dose(70, "intermediate", "normal", allopurinol=True)
+    frame = dosing.warnings_frame(r)
+    assert frame["Severity"].iloc[0] == "HIGH" and frame["Severity"].iloc[-1] == "INFO"
+    assert frame["Sources"].str.startswith("[").all()
+    refs = dosing.references_frame(r.refs)
+    assert len(refs) == len(r.refs) and refs["Citation"].str.len().min() > 40
