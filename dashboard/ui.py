@@ -327,7 +327,7 @@ def show_notice() -> None:
     """The outcome of the last workspace action (as text, never HTML), shown once."""
     level, text = st.session_state.pop(WS_NOTICE, (None, ""))
     if level:
-        getattr(st, level)(text)
+        getattr(st, level)(text.replace("\n", "  \n"))
 
 
 def _guard(action):

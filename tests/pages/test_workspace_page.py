@@ -162,3 +162,26 @@ def test_patient_labels_are_the_picker_labels():
 
     ds = Dataset.from_import(result, "x")
     assert ui.patient_labels(ds) == {p: ui.patient_label(ds, p) for p in ds.patient_ids}
+
+
+def test_the_sample_panel_is_saved_once_with_its_extract_date(tmp_workspace):
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.button(key="load_sample").click().run()
+    extract = at.session_state["as_of"]
+    at.switch_page("pages/workspace.py").run()
+    button(at, "Save this panel to the workspace").click().run()
+    assert not at.exception and any("Workspace import #1" in s.value for s in at.success)
+    info = Workspace(tmp_workspace).info()
+    again = workspace_page()
+    button(again, "Open workspace panel").click().run()
+    assert again.session_state["as_of"] == extract  # the extract date came along
+    assert len(again.session_state["dataset"].labs) == info["labs"]
+    # saving the same sample again from another session changes nothing
+    other = AppTest.from_file(APP, default_timeout=60)
+    other.run()
+    other.button(key="load_sample").click().run()
+    other.switch_page("pages/workspace.py").run()
+    button(other, "Save this panel to the workspace").click().run()
+    assert any("already imported on" in i.value for i in other.info)
+    assert Workspace(tmp_workspace).info() == info
