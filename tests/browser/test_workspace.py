@@ -38,7 +38,7 @@ def test_a_review_and_a_dose_change_survive_a_restart(chromium, tmp_path):
             ]
         )
         wait_for_app(page)
-        page.get_by_role("link", name="Workspace").click()
+        page.get_by_test_id("stTopNav").get_by_role("link", name="Workspace").click()
         wait_for_app(page)
         page.get_by_role("button", name="Save this panel to the workspace").click()
         wait_for_app(page)
@@ -69,7 +69,7 @@ def test_a_review_and_a_dose_change_survive_a_restart(chromium, tmp_path):
     proc, url = start_app(env)  # a restart: only the workspace remembers
     try:
         context, page = open_page(chromium, url)
-        page.get_by_role("link", name="Workspace").click()
+        page.get_by_test_id("stTopNav").get_by_role("link", name="Workspace").click()
         wait_for_app(page)
         page.get_by_role("button", name="Open workspace panel").click()
         wait_for_app(page)
