@@ -105,3 +105,18 @@ def test_the_real_command_line(folder, tmp_workspace_env):
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["labs_added"] == 4
     assert (tmp_workspace_env / "workspace.duckdb").is_file()
+
+
+def test_a_nightly_drop_folder_is_imported_once(folder, capsys):
+    assert run(["workspace", "import", str(folder)], capsys)[0] == 0
+    (folder / "README.txt").write_text("exports land here every night\n")
+    code, out, err = run(["workspace", "import", str(folder)], capsys)
+    assert code == 0, err
+    assert out.count("already imported on") == 3 and "README.txt" in out
+    write(folder, "labs_new.csv", "MRN,Collection Date,Component,Result,Units\n001,2024-05-15,WBC,3.4,K/uL\n")
+    code, out, _ = run(["workspace", "import", str(folder)], capsys)
+    assert code == 0 and "added 1 results" in out
+    amb = "id,date,test,value,unit\np9,01/02/2024,WBC,4,10^9/L\np9,03/04/2024,WBC,5,10^9/L\n"
+    write(folder, "ambiguous.csv", amb)
+    code, _, err = run(["workspace", "import", str(folder)], capsys)
+    assert code == 2 and "--dayfirst" in err
