@@ -49,10 +49,13 @@ SOURCES = "dataset_sources"
 WS_NOTICE = "workspace_notice"
 #: The workspace panel (doses with provenance, review log) when in workspace mode.
 WS_PANEL = "workspace_panel"
+#: Set by the router on every run; a page run without it bypassed the router.
+_ROUTED = "_routed_through_app"
 
 
 def init_state() -> None:
     """Set the defaults of the shared state (called by the router on every run)."""
+    st.session_state[_ROUTED] = True
     st.session_state.setdefault(DATASET, None)
     st.session_state.setdefault(PATIENT, None)
     st.session_state.setdefault(AS_OF, dt.date.today())
@@ -63,6 +66,23 @@ def init_state() -> None:
     st.session_state.setdefault(MODE, SESSION_ONLY)
     st.session_state.setdefault(REVIEWER, "")
     st.session_state.setdefault(SOURCES, ())
+
+
+def page_guard() -> None:
+    """Send a page that was started without the router back through it.
+
+    On a fresh server, a first request for a page URL (e.g. a bookmark to /compare)
+    can make Streamlit run ``pages/compare.py`` directly in its legacy multipage mode,
+    skipping the router: no shared state, no sidebar, no login check.  Every page calls
+    this first; it switches the legacy mode off and reruns, and the rerun goes through
+    ``streamlit_app.py`` to the same page.
+    """
+    if st.session_state.get(_ROUTED):
+        return
+    from streamlit.runtime.pages_manager import PagesManager
+
+    PagesManager.uses_pages_directory = False
+    st.rerun()
 
 
 def get_dataset() -> Dataset | None:

@@ -5,6 +5,8 @@ import streamlit as st
 from dashboard import compare, dosing, knowledge, ui
 from dashboard.figures.compare import potency_burden_scatter, side_effect_heatmap
 
+ui.page_guard()
+
 st.title("Compare treatments")
 st.markdown(
     "Lupus immunosuppressants side by side: dose, place in the EULAR 2023, ACR 2024 and KDIGO 2024 "

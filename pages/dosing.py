@@ -5,6 +5,8 @@ import streamlit as st
 
 from dashboard import dosing, knowledge, ui
 
+ui.page_guard()
+
 SHOW = {"contraindicated": st.error, "high": st.error, "caution": st.warning, "info": st.info}
 PHENOTYPES = ["normal", "intermediate", "possible intermediate", "poor", "unknown"]
 

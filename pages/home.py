@@ -6,6 +6,8 @@ from dashboard import ui
 from dashboard.ingest.report import conversions_frame, mapping_frame, problems_frame, summary_frame, warnings_frame
 from dashboard.views import patient_doses, patient_results
 
+ui.page_guard()
+
 st.title("Immunosuppressant lab monitor")
 st.markdown(
     "Blood counts and liver and kidney tests of patients on azathioprine, mycophenolate, methotrexate, "

@@ -4,6 +4,8 @@ import streamlit as st
 
 from dashboard import ui
 
+ui.page_guard()
+
 st.title("Panel")
 ui.disclaimer()
 ds = ui.require_dataset("the panel page")

@@ -4,6 +4,8 @@ import streamlit as st
 
 from dashboard import ui
 
+ui.page_guard()
+
 st.title("Patient")
 ui.disclaimer()
 ds = ui.require_dataset("the patient page")

@@ -10,6 +10,7 @@ from dashboard.ingest.report import summary_frame
 from dashboard.store import WorkspaceBusy, WorkspaceError, resolve
 from dashboard.store.panel import report_from_dict
 
+ui.page_guard()
 st.title("Workspace")
 ui.disclaimer()
 ui.show_notice()

@@ -384,6 +384,7 @@ class Reading:
     doses: list[DoseRecord] = field(default_factory=list)
     patients: list[PatientRecord] = field(default_factory=list)
     weights: list[tuple[int, str, str, str, str]] = field(default_factory=list)  # row, pid, when, value, unit
+    phenotypes: list[tuple[int, str, str, str]] = field(default_factory=list)  # row, pid, gene, value text
     groups: list[tuple[int, str, list[int]]] = field(default_factory=list)  # row, kind, member rows
     medication_rows: dict[int, Resource] = field(default_factory=dict)
     used_medications: set[int] = field(default_factory=set)
@@ -505,6 +506,17 @@ def _observation(
     if loinc in BODY_WEIGHT:
         _weight(row, res, index, parent, reading, tally, name)
         return
+    gene = _pharmacogene(res, name)
+    if gene:
+        pid = index.patient_id(_subject(res)) or (index.patient_id(_subject(parent)) if parent else "")
+        value = _cc_text(res.get("valueCodeableConcept")) or str(res.get("valueString", "") or "")
+        if not pid:
+            tally.reject(row, "subject", "no patient id", f"{gene} phenotype")
+        elif not value:
+            tally.reject(row, "value[x]", f"{gene} phenotype without a value", name)
+        else:
+            reading.phenotypes.append((row, pid, gene, value))
+        return
     has_value = any(k.startswith("value") for k in res)
     members = res.get("hasMember") or res.get("related") or []
     if members and not has_value and not res.get("component"):
@@ -519,6 +531,25 @@ def _observation(
     n = _lab_records(row, res, index, parent, reading, name, loinc)
     if n == 0:
         tally.reject(row, "value", _no_value_reason(res, name, loinc), _describe(name, loinc))
+
+
+#: HGNC ids of the thiopurine pharmacogenes.
+_GENE_IDS = {"HGNC:12014": "TPMT", "HGNC:23063": "NUDT15"}
+
+
+def _pharmacogene(res: Resource, name: str) -> str:
+    """ "TPMT" or "NUDT15" when the Observation reports that gene's phenotype or genotype."""
+    texts = [name]
+    for comp in res.get("component") or []:
+        cc = comp.get("valueCodeableConcept") if isinstance(comp, dict) else None
+        if cc:
+            texts.append(_cc_text(cc))
+            texts.extend(_GENE_IDS.get(c, c) for _s, c in _codes(cc))
+    joined = " ".join(texts).upper()
+    for gene in ("NUDT15", "TPMT"):
+        if gene in joined.replace("-", ""):
+            return gene
+    return ""
 
 
 def _describe(name: str, code: str) -> str:
@@ -1092,6 +1123,16 @@ def _judge_patients(rep: FileReport, reading: Reading, ctx: Context, tally: Tall
                 weight_unit="lb" if u.startswith(("lb", "pound")) else "kg",
                 weight_date=t,
                 columns={"patient_id": "subject", "weight_kg": "valueQuantity"},
+            )
+        )
+    for row, pid, gene, value in reading.phenotypes:
+        records.append(
+            PatientRecord(
+                row=row,
+                patient_id=pid,
+                tpmt=value if gene == "TPMT" else "",
+                nudt15=value if gene == "NUDT15" else "",
+                columns={"patient_id": "subject", gene.lower(): "valueCodeableConcept"},
             )
         )
     if not records:

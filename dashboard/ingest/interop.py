@@ -239,7 +239,7 @@ CONDITION_NOT_USED = "condition not used (only immune-mediated, transplant and k
 
 #: SNOMED CT codes of conditions kept as the patient's diagnosis (besides the words
 #: below): rheumatoid arthritis, SLE, Crohn's disease, ulcerative colitis, psoriasis,
-#: chronic kidney disease (any stage).
+#: chronic kidney disease (any stage), gout (the reason for allopurinol).
 DIAGNOSIS_SNOMED = frozenset(
     {
         "69896004",
@@ -253,6 +253,7 @@ DIAGNOSIS_SNOMED = frozenset(
         "433144002",
         "431857002",
         "433146000",
+        "90560007",
     }
 )
 
@@ -283,6 +284,12 @@ DIAGNOSIS_PHRASES = (
     "myasthenia gravis",
     "transplant",
     "chronic kidney disease",
+    "gout",
+    "hyperuricaemia",
+    "hyperuricemia",
+    "interstitial lung disease",
+    "hepatitis b",
+    "latent tuberculosis",
 )
 
 

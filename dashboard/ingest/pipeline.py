@@ -137,19 +137,42 @@ def import_paths(paths: Iterable[str | Path], options: ImportOptions | None = No
     """Import files from disk; a directory stands for the files directly inside it."""
     sources: list[Source] = []
     missing: list[FileReport] = []
+    skipped: list[str] = []
     for p in paths:
         path = Path(p)
         if path.is_dir():
             for child in sorted(path.iterdir()):
-                if child.is_file() and not child.name.startswith("."):
-                    sources.append(Source(str(child), child.read_bytes()))
+                if not child.is_file() or child.name.startswith("."):
+                    continue
+                if is_documentation(child.name):
+                    skipped.append(child.name)
+                    continue
+                sources.append(Source(str(child), child.read_bytes()))
         elif path.is_file():
             sources.append(Source(str(path), path.read_bytes()))
         else:
             missing.append(FileReport(str(path), error="file not found"))
     result = import_sources(sources, options)
     result.report.files = missing + result.report.files
+    result.report.skipped = skipped
     return result
+
+
+#: Files in an imported folder that are documentation, not exports (a folder of
+#: exports often carries a README or the licence of the data).
+DOC_SUFFIXES = (".md", ".rst", ".pdf", ".html", ".htm", ".png", ".jpg", ".jpeg", ".gif", ".svg", ".docx")
+DOC_NAMES = ("readme", "license", "licence", "sources", "copying", "notice", "manifest")
+
+
+def is_documentation(name: str) -> bool:
+    """True for a file in a folder that is documentation, judged by its name.
+
+    Only used to skip such files when a whole folder is imported (each is listed in
+    the report); a file named explicitly is always read, by its content.
+    """
+    lower = name.lower()
+    stem = lower.rsplit(".", 1)[0]
+    return lower.endswith(DOC_SUFFIXES) or stem.split("_")[0] in DOC_NAMES
 
 
 def import_sources(sources: Sequence[Source], options: ImportOptions | None = None) -> ImportResult:
@@ -631,6 +654,8 @@ def _combine_patients(parts: list[Parsed], labs: pa.Table, doses: pa.Table, ctx:
                 new, cur = row[f], old[f]
                 if _is_blank(new) or _hashable(new) == _hashable(cur):
                     continue
+                if f in ("tpmt", "nudt15") and new == "unknown":
+                    continue  # "not known here" never overwrites a known phenotype
                 if not _is_blank(cur) and not (f in ("tpmt", "nudt15") and cur == "unknown"):
                     changed.append(f"{f} {cur} -> {new}")
                 old[f] = new

@@ -111,6 +111,8 @@ class ImportReport:
     labs: int = 0
     doses: int = 0
     patients: int = 0
+    #: Files of an imported folder skipped as documentation (README, licence ...).
+    skipped: list[str] = field(default_factory=list)
 
     @property
     def needs(self) -> list[FileReport]:
@@ -128,6 +130,7 @@ class ImportReport:
             "labs": self.labs,
             "doses": self.doses,
             "patients": self.patients,
+            "skipped": list(self.skipped),
         }
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -177,6 +180,8 @@ class ImportReport:
             warned = Counter(_generic(w.message) for w in f.warnings)
             for message, count in list(warned.items())[:max_problems]:
                 lines.append(f"   note: {message}" + (f" (x{count})" if count > 1 else ""))
+        if self.skipped:
+            lines.append("Skipped as documentation: " + ", ".join(self.skipped))
         lines.append(f"Canonical tables: {self.labs} lab results, {self.doses} dose rows, {self.patients} patients.")
         return "\n".join(lines)
 

@@ -58,7 +58,7 @@ NO_RESULT = re.compile(
     r"^(pending|pend|see note|see comment|see report|comment|cancel+ed|cancel|not done|nd|n/?a|na|none|"
     r"tnp|test not performed|not performed|insufficient|qns|quantity not sufficient|clotted|haemolysed|"
     r"hemolyzed|hemolysed|haemolyzed|lipaemic|lipemic|to follow|tf|awaiting|in progress|unknown|unk|"
-    r"error|invalid|refused|result to follow|ausstehend|folgt|nicht bestimmt|en cours|-+|_+|\?+|\.+|x+|#+)$",
+    r"error|invalid|refused|result to follow|ausstehend|folgt|nicht bestimmt|n\.? ?b\.?|en cours|-+|_+|\?+|\.+|x+|#+)$",
     re.IGNORECASE,
 )
 

@@ -575,3 +575,44 @@ def test_unknown_timing_keeps_the_dose_without_a_frequency() -> None:
     assert (dose.drug, dose.dose, dose.frequency) == ("hydrocortisone", 10.0, "unknown")
     assert math.isnan(dose.mg_per_day)
     assert any("timing '1 per 4 h'" in w.message for w in result.report.files[0].warnings)
+
+
+def test_tpmt_and_nudt15_observations_become_patient_phenotypes(tmp_path):
+    import json
+
+    from dashboard.ingest import ImportOptions, Source, import_sources
+    from tests.support import TODAY, assert_balanced
+
+    def pgx(pid: str, gene: str, hgnc: str, value: str) -> dict:
+        return {
+            "resource": {
+                "resourceType": "Observation",
+                "status": "final",
+                "code": {"coding": [{"system": "http://loinc.org", "code": "53040-2"}], "text": f"{gene} phenotype"},
+                "subject": {"reference": f"Patient/{pid}"},
+                "effectiveDateTime": "2024-01-05",
+                "valueCodeableConcept": {"text": value},
+                "component": [
+                    {
+                        "code": {"coding": [{"code": "48018-6"}]},
+                        "valueCodeableConcept": {"coding": [{"code": hgnc, "display": gene}]},
+                    }
+                ],
+            }
+        }
+
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {"resource": {"resourceType": "Patient", "id": "p1", "gender": "female", "birthDate": "1990-01-01"}},
+            pgx("p1", "TPMT", "HGNC:12014", "Intermediate metabolizer"),
+            pgx("p1", "NUDT15", "HGNC:23063", "Normal metabolizer"),
+        ],
+    }
+    r = import_sources([Source("pgx.json", json.dumps(bundle).encode())], ImportOptions(today=TODAY))
+    assert_balanced(r)
+    f = r.report.files[0]
+    assert f.rows_read == 3 and f.rows_accepted == 3
+    p = r.patients_df().set_index("patient_id").loc["p1"]
+    assert (p["tpmt"], p["nudt15"], p["sex"]) == ("intermediate", "normal", "F")

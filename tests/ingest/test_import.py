@@ -5,6 +5,7 @@ import io
 import pandas as pd
 import pytest
 
+from dashboard.ingest import ImportOptions
 from tests.support import TODAY, assert_balanced, import_bytes
 
 EHR = """MRN,Collection Date,Component,Result,Units,Reference Range,Flag
@@ -370,3 +371,22 @@ def test_cdisc_exposure_of_an_untracked_drug_is_rejected_with_reason(fixtures):
     f = r.report.files[0]
     assert f.kind == "doses" and f.rows_rejected == f.rows_read == 7
     assert "not one of the tracked drugs" in f.problems[0].message
+
+
+def test_folder_import_skips_documentation_and_lists_it(tmp_path):
+    from dashboard.ingest import import_paths
+
+    (tmp_path / "labs.csv").write_text("id,date,test,value,unit\np1,2024-01-02,WBC,4,10^9/L\n")
+    (tmp_path / "README.md").write_text("# About these files\n\nSome prose, with commas, and more.\n")
+    (tmp_path / "SOURCES.md").write_text("| a | b |\n|---|---|\n")
+    r = import_paths([tmp_path], ImportOptions(today=TODAY))
+    assert [f.path for f in r.report.files] == ["labs.csv"]
+    assert r.report.skipped == ["README.md", "SOURCES.md"]
+    # a file named explicitly is always read (by content)
+    r = import_paths([tmp_path / "README.md"], ImportOptions(today=TODAY))
+    assert r.report.files[0].needs == "mapping"
+
+
+def test_german_not_determined_is_no_result(imp):
+    r = imp("id,date,test,value,unit\np1,2024-01-02,WBC,n.b.,10^9/L\n")
+    assert "no numeric result" in r.report.files[0].problems[0].message

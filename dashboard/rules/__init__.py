@@ -1,0 +1,136 @@
+"""Clinical rules: CTCAE grades, guideline action limits, trends, schedule and dose checks.
+
+Entry point::
+
+    from dashboard.rules import review, review_dataset
+    rv = review_dataset(ds, profile="BSR 2017 / NICE", as_of=date)   # app (pandas)
+    rv = review(labs, doses, patients, baselines, profile, as_of)      # Arrow or pandas
+    rv.flags_df(); rv.summary_df(); rv.schedule_df(); rv.dose_checks_df(); rv.intervals_df()
+
+``rv.flags``, ``rv.summary``, ``rv.schedule`` and ``rv.dose_checks`` are Arrow tables
+(the CLI never imports pandas); the ``*_df`` methods give pandas frames with text as
+``str``, times as ``datetime64[s]`` and nullable integers as ``Int8``/``Int64``.
+``rv.for_patient(pid)`` restricts every table to one patient.  ``profile`` is a name
+("BSR 2017 / NICE", the default; "CTCAE only"; a saved user profile), a profile file
+path or a :class:`~dashboard.rules.engine.Profile`.  ``as_of`` is the review date:
+results and doses after it are ignored; the schedule and the open/closed status are
+judged on it.  Thresholds, drug facts and citations live in ``dashboard/rules/data/``.
+
+Severities, least to most severe: ``info``, ``caution``, ``action``, ``urgent``.
+
+Flags table (``rv.flags``; one row per result and rule that fired)
+-------------------------------------------------------------------
+Sorted by patient_id, collected_at, analyte, then kind (ctcae, guideline, trend) and rule.
+
+==========================  =============  ==========================================================
+patient_id                  string         Patient identifier.
+collected_at                timestamp[s]   When the flagged result was collected.
+analyte                     string         Analyte id (model.ANALYTES).
+value                       float64        Result in the canonical unit (a censored result: its bound).
+unit                        string         Canonical unit of the analyte.
+comparator                  string         '<' or '>' for a censored result, else ''.
+source_value                string         The result exactly as the lab wrote it (never hidden).
+source_unit                 string         The unit exactly as the lab wrote it.
+ctcae_grade                 int8, null     CTCAE v5.0 grade of this result (0-4) on every flag of the
+                                           result; null when the analyte has no CTCAE term.
+rule                        string         Rule id: 'ctcae.<analyte>', 'bsr.wbc_low', 'local.lymphocytes_low',
+                                           'trend.consecutive_falls', 'trend.baseline_fall' ...
+kind                        string         'ctcae', 'guideline' or 'trend'.
+threshold                   float64        The limit crossed, in the canonical unit (CTCAE: the cut of the
+                                           grade; Hb in mmol/L: the mmol/L cut converted); NaN for trends.
+severity                    string         From the rule (CTCAE: by grade); 'info' when at_baseline.
+message                     string         The finding in words: value, limit, advice.
+source                      string         'CTCAE v5.0', 'BSR 2017 / NICE CKS', ... or the user profile.
+baseline                    float64        Reference the rule compared with (patient baseline, lowest
+                                           creatinine of 12 months); NaN if none.
+baseline_basis              string         How that reference was obtained, in words.
+at_baseline                 bool           Low count within the patient's clinician-set baseline (e.g.
+                                           Duffy-null): kept and shown, severity info, not in urgency.
+caveat                      string         SLE / glucocorticoid / MCV-on-azathioprine note, else ''.
+active_doses                string         Doses in force when the blood was taken ("Azathioprine 150
+                                           mg/day (2.50 mg/kg/day); Prednisolone 10 mg/day").
+active_drugs                string         Their generic names, ';'-separated.
+days_since_dose_change      int64, null    Days since the last start/change/stop of an immunosuppressant
+                                           or interacting drug (allopurinol, febuxostat).
+after_increase              bool           Within 12 weeks (84 days) of a dose increase or a start.
+last_increase               timestamp[s]   That increase or start (NaT if none).
+days_since_pulse            int64, null    Days since the last pulse of a pulsed drug (IV CYC), <= 42.
+status                      string         'open' when on the latest result of the analyte up to the
+                                           review date, else 'closed'.
+next_collected_at           timestamp[s]   Next result of the same analyte: where the flag's interval
+                                           ends (NaT while open).
+seq                         int64          Position of the result in the patient's series of the analyte.
+lab_row                     int64          Row of the labs table given to review().
+==========================  =============  ==========================================================
+
+Summary table (``rv.summary``; one row per patient, most urgent first)
+-------------------------------------------------------------------------
+==========================  =============  ==========================================================
+patient_id                  string         Patient identifier.
+urgency_rank                int64          1 = most urgent (ties by patient id): the Panel's order.
+urgency_score               int64          100 x top severity rank of the open items + 10 x top current
+                                           CTCAE grade + number of open items (at most 9).  Open items:
+                                           open flags (not at_baseline), overdue tests, open dose checks.
+urgency                     string         Severity of the most severe open item ('' if none).
+headline                    string         Message of the most severe open item.
+max_ctcae_grade             int8, null     Highest grade among the latest results.
+ctcae_<analyte>             int8, null     Grade of the latest result of wbc, neutrophils, lymphocytes,
+                                           hemoglobin, platelets, alt, ast ("worst current grade").
+open_ctcae                  int64          Open CTCAE flags.
+open_guideline              int64          Open guideline-limit flags.
+open_guideline_rules        string         Their rule ids, '; '-separated.
+open_trend                  int64          Open trend flags.
+open_trend_rules            string         Their rule ids, '; '-separated.
+flags_total                 int64          All flags, open or closed.
+next_test_due               timestamp[s]   Earliest next test due over the monitored drugs (NaT if none).
+overdue                     bool           Any scheduled test overdue on the review date.
+days_overdue                int64          Most days overdue (0 if none).
+dose_checks_open            int64          Open dose-check findings above 'info'.
+dose_check_rules            string         Rule ids of the open dose checks, '; '-separated.
+last_result                 timestamp[s]   Latest result of any analyte.
+current_doses               string         Doses in force on the review date.
+==========================  =============  ==========================================================
+
+Schedule table (``rv.schedule``; one row per patient and drug with a blood-test schedule in force)
+---------------------------------------------------------------------------------------------------
+patient_id, drug, schedule (id in schedule.toml), description, course_start,
+last_increase (NaT if none), last_test (NaT if none), interval_days (0 for pulses),
+next_due, overdue (bool), days_overdue, severity ('' unless overdue: caution, or action
+when late by more than the interval), message, source.
+
+Dose-check table (``rv.dose_checks``; one row per finding)
+-----------------------------------------------------------
+patient_id, drug, with_drug ('' unless an interaction), rule (id in dose_checks.toml, or
+'dose.not_checkable' when weight or daily dose is unknown), kind ('dose'), start, end
+(NaT = ongoing; for an interaction the overlap), value and value_unit ('mg/kg/day',
+'% of normal dose', '% of previous dose' or ''), threshold (in value_unit), severity,
+message, source, status ('open' when in force on the review date).
+
+Intervals (``rv.intervals_df()`` / ``summary.intervals(rv.flags)``; timeline shading)
+--------------------------------------------------------------------------------------
+patient_id, analyte, rule, kind, start (first flagged result of the episode), end (first
+later result the rule did not fire on; NaT while open), results, max_ctcae_grade,
+severity (most severe), status.
+
+JSON review (``python -m dashboard review --json``)
+----------------------------------------------------
+``{"import": <import report>, "review": {as_of, profile, profile_based_on, data_versions,
+patients, flags, open_flags}, "patients": [...]}``; each patient has the summary fields,
+``worst_ctcae_grade`` ({analyte: int}), ``flags`` (the flag columns of
+``output.JSON_FLAG_FIELDS``; times ISO text, NaN as null), ``schedule`` and
+``dose_checks``.
+"""
+
+from dashboard.rules.engine import DEFAULT_PROFILE, Profile, RuleError, available_profiles, get_profile
+from dashboard.rules.review import Review, review, review_dataset
+
+__all__ = [
+    "DEFAULT_PROFILE",
+    "Profile",
+    "Review",
+    "RuleError",
+    "available_profiles",
+    "get_profile",
+    "review",
+    "review_dataset",
+]

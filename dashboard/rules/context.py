@@ -1,0 +1,144 @@
+"""Dose context of a result: the drugs in force when the blood was taken.
+
+For each flagged result (patient, time):
+
+* ``active_doses``  every dose row in force at that time (start <= t < end), as text:
+  "Azathioprine 150 mg/day (2.31 mg/kg/day); Methotrexate 20 mg/week".  A daily dose
+  shows mg/kg/day when the patient's weight is known;
+* ``days_since_dose_change``  days since the latest start, change or stop of an
+  immunosuppressant or an interacting drug (allopurinol, febuxostat);
+* ``after_increase``  the result follows a dose increase of an immunosuppressant, or
+  the start of one or of an interacting drug, by at most 12 weeks (84 days);
+* ``days_since_pulse``  days since the latest pulse of a pulsed drug (IV
+  cyclophosphamide), when at most 42 days.
+
+The set of drugs in force only changes at dose boundaries, so the text is built once
+per patient *epoch* (the time between two consecutive boundaries), not per result.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from dashboard import model
+from dashboard.rules.data import DAY, NEVER
+from dashboard.rules.inputs import DRUGS, Inputs, pair_key
+from dashboard.rules.schedule import courses, last_at_or_before, pulse_dates
+
+INCREASE_WINDOW_DAYS = 84
+PULSE_WINDOW_DAYS = 42
+
+_TRACKED = np.array([model.drug_info()[d].tracked_for for d in DRUGS], dtype=object)
+_LABEL = np.array([model.drug_info()[d].label for d in DRUGS], dtype=object)
+_DAILY = ("daily", "BID", "TID", "QID")
+
+
+def dose_text(inp: Inputs) -> np.ndarray:
+    """One readable piece per dose row ("Methotrexate 20 mg/week")."""
+    d = inp.doses
+    weight = inp.weight[d.pid] if len(d) else np.zeros(0)
+    out = []
+    for i in range(len(d)):
+        out.append(_one_dose(d.drug[i], d.dose[i], d.dose_unit[i], d.frequency[i], d.mg_per_day[i], weight[i]))
+    return np.asarray(out, dtype=object)
+
+
+def _one_dose(drug: int, dose: float, unit: str, freq: str, mg_day: float, weight: float) -> str:
+    name = _LABEL[drug]
+    if not np.isfinite(dose):
+        return f"{name} (dose unknown)"
+    if unit == "mg" and (freq in _DAILY or (freq.startswith("every ") and "days" in freq)) and np.isfinite(mg_day):
+        text = f"{name} {mg_day:g} mg/day"
+        if freq not in ("daily",):
+            text += f" ({dose:g} mg {freq})"
+        if np.isfinite(weight) and weight > 0:
+            text += f" ({mg_day / weight:.2f} mg/kg/day)"
+        return text
+    if unit == "mg" and freq == "weekly":
+        return f"{name} {dose:g} mg/week"
+    if freq == "unknown":
+        return f"{name} {dose:g} {unit} (frequency unknown)"
+    return f"{name} {dose:g} {unit} {freq}"
+
+
+def _join_per_epoch(epoch: np.ndarray, text: np.ndarray, n: int, sep: str) -> np.ndarray:
+    """Per epoch 0..n-1: its texts joined by ``sep``, in row order ("" when none)."""
+    out = np.full(n, "", dtype=object)
+    if len(epoch):
+        t = pa.table({"e": pa.array(epoch, pa.int64()), "p": pa.array(text, pa.string())})
+        g = t.group_by("e", use_threads=False).aggregate([("p", "list")])
+        out[g.column("e").to_numpy()] = pc.binary_join(g.column("p_list"), sep).to_pylist()
+    return out
+
+
+def dose_context(inp: Inputs, pid: np.ndarray, t: np.ndarray) -> dict[str, np.ndarray]:
+    """Context columns for results at (pid, t) (see the module docstring)."""
+    n = len(pid)
+    d = inp.doses
+    out = {
+        "active_doses": np.full(n, "", dtype=object),
+        "days_since_dose_change": np.full(n, np.nan),
+        "after_increase": np.zeros(n, dtype=bool),
+        "last_increase": np.full(n, NEVER, dtype=np.int64),
+        "days_since_pulse": np.full(n, np.nan),
+        "on_glucocorticoid": np.zeros(n, dtype=bool),
+        "active_drugs": np.full(n, "", dtype=object),
+    }
+    if not len(d) or not n:
+        return out
+
+    # epochs: patient boundaries (starts and ends), the result falls in the latest one before it
+    finite_end = d.end < NEVER
+    bkey = np.unique(np.r_[pair_key(d.pid, d.start), pair_key(d.pid[finite_end], d.end[finite_end])])
+    span = np.int64(2**41)
+    bpid, bt = bkey // span, bkey % span - 2**40
+    e = np.searchsorted(bkey, pair_key(pid, t), side="right") - 1
+    valid = (e >= 0) & (bpid[np.maximum(e, 0)] == pid)
+    used = np.unique(e[valid])
+    pos = np.searchsorted(used, e[valid])  # the epoch of each valid result, as a position in `used`
+
+    # (epoch, dose row) pairs of the same patient, kept when the dose is in force
+    dlo = np.searchsorted(d.pid, bpid[used], side="left")
+    dhi = np.searchsorted(d.pid, bpid[used], side="right")
+    count = dhi - dlo
+    pe = np.repeat(np.arange(len(used)), count)
+    pr = np.repeat(dlo, count) + (np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count))
+    live = (d.start[pr] <= bt[used][pe]) & (d.end[pr] > bt[used][pe])
+    pe, pr = pe[live], pr[live]
+
+    per_epoch = _join_per_epoch(pe, dose_text(inp)[pr], len(used), "; ")
+    drugs_epoch = _join_per_epoch(pe, np.asarray(DRUGS, dtype=object)[d.drug[pr]], len(used), ";")
+    steroid = np.zeros(len(used), dtype=bool)
+    steroid[pe[_TRACKED[d.drug[pr]] == "glucocorticoid"]] = True
+
+    out["active_doses"][valid] = per_epoch[pos]
+    out["active_drugs"][valid] = drugs_epoch[pos]
+    out["on_glucocorticoid"][valid] = steroid[pos]
+
+    # latest change of an immunosuppressant or interacting drug
+    tracked = np.isin(_TRACKED[d.drug], ("immunosuppressant", "interaction"))
+    ends = tracked & finite_end
+    ckey_all = np.r_[pair_key(d.pid[tracked], d.start[tracked]), pair_key(d.pid[ends], d.end[ends])]
+    cpid = np.r_[d.pid[tracked], d.pid[ends]]
+    ct = np.r_[d.start[tracked], d.end[ends]]
+    order = np.argsort(ckey_all, kind="stable")
+    last_change = last_at_or_before(ckey_all[order], cpid[order], ct[order], pid, t)
+    out["days_since_dose_change"] = np.where(last_change < NEVER, (t - last_change) // DAY, np.nan)
+
+    # latest increase (or start) of an immunosuppressant, or start of an interacting drug
+    c = courses(inp)
+    is_inc = np.where(_TRACKED[d.drug] == "immunosuppressant", c["increase"], False)
+    is_inc |= (_TRACKED[d.drug] == "interaction") & (c["course_start"] == d.start)
+    ikey = pair_key(d.pid[is_inc], d.start[is_inc])
+    order = np.argsort(ikey, kind="stable")
+    last_inc = last_at_or_before(ikey[order], d.pid[is_inc][order], d.start[is_inc][order], pid, t)
+    out["last_increase"] = last_inc
+    out["after_increase"] = (last_inc < NEVER) & (t - last_inc <= INCREASE_WINDOW_DAYS * DAY)
+
+    ppid, pt, _ = pulse_dates(inp)
+    last_pulse = last_at_or_before(pair_key(ppid, pt), ppid, pt, pid, t)
+    since = (t - last_pulse) / DAY
+    out["days_since_pulse"] = np.where((last_pulse < NEVER) & (since <= PULSE_WINDOW_DAYS), np.floor(since), np.nan)
+    return out

@@ -1,0 +1,151 @@
+"""CTCAE v5.0 grades of blood counts, haemoglobin and ALT/AST (cut-offs in ``ctcae.toml``).
+
+Decreased counts and anaemia: a result strictly below a grade's cut gets that grade;
+grade 1 is "below the lower limit of normal" and so needs an LLN: the row's own
+reference range first, then the default table (``reference_ranges.toml``).  Haemoglobin
+reported in mmol/L is graded on the reported value against CTCAE's mmol/L cut-offs;
+g/dL maps exactly (x 10).  ALT/AST increased: multiples of the ULN, or of the
+patient's baseline when that baseline is above the ULN.
+
+A censored result is graded by its bound; when it is censored in the direction of the
+grade (a "<0.5" neutrophil count), the bound itself counts as beyond the cut, because
+the true value is: "<0.5" is grade 4, while an exact 0.5 is grade 3.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import numpy as np
+
+from dashboard import model
+from dashboard.rules.baselines import Baselines
+from dashboard.rules.data import ctcae_file, ranges_file
+from dashboard.rules.inputs import Inputs, hb_as_reported
+from dashboard.units import HB_G_PER_L_PER_MMOL, round_sig
+
+#: How the cut of a grade was obtained.
+FIXED, LAB_LIMIT, DEFAULT_LIMIT, BASELINE = 0, 1, 2, 3
+
+
+@dataclass
+class Grades:
+    """Per lab row (in :class:`~dashboard.rules.inputs.Labs` order)."""
+
+    grade: np.ndarray  # int8: -1 no CTCAE term for the analyte, else 0..4
+    cut: np.ndarray  # float64: the cut crossed (canonical unit), NaN when grade <= 0
+    basis: np.ndarray  # int8: FIXED, LAB_LIMIT, DEFAULT_LIMIT or BASELINE
+    limit: np.ndarray  # float64: the LLN / ULN used (NaN if none)
+
+
+@cache
+def terms() -> dict[str, dict[str, Any]]:
+    """CTCAE terms by analyte id."""
+    return ctcae_file()["terms"]
+
+
+def severity_of(analyte: str, grade: int) -> str:
+    sev = terms()[analyte].get("severity") or ctcae_file()["severity"]
+    return sev[grade] if 0 < grade < len(sev) else ""
+
+
+def default_limit(analyte: str, which: str, sex: str = "") -> float:
+    """Default LLN ("low") or ULN ("high") in the canonical unit; NaN if none."""
+    item = ranges_file()["ranges"].get(analyte, {})
+    if which == "low" and sex in ("F", "M") and f"low_{sex}" in item:
+        return float(item[f"low_{sex}"])
+    return float(item.get(which, np.nan))
+
+
+def below(value: np.ndarray, cmp: np.ndarray, cut: np.ndarray | float) -> np.ndarray:
+    """value < cut, a "<" censored value counting as below its own bound."""
+    with np.errstate(invalid="ignore"):
+        return (value < cut) | ((cmp < 0) & (value <= cut))
+
+
+def above(value: np.ndarray, cmp: np.ndarray, cut: np.ndarray | float) -> np.ndarray:
+    """value > cut, a ">" censored value counting as above its own bound."""
+    with np.errstate(invalid="ignore"):
+        return (value > cut) | ((cmp > 0) & (value >= cut))
+
+
+def grade_low(
+    value: np.ndarray, cmp: np.ndarray, cuts: list[list[float]], lln: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Grades of a "decreased" term: (grade, cut crossed).  ``cuts`` = [[grade, cut], ...]."""
+    grade = np.zeros(len(value), dtype=np.int8)
+    cut = np.full(len(value), np.nan)
+    m = below(value, cmp, lln)
+    grade[m], cut[m] = 1, lln[m]
+    for g, c in sorted(cuts):
+        m = below(value, cmp, c)
+        grade[m], cut[m] = g, c
+    return grade, cut
+
+
+def grade_high(
+    value: np.ndarray,
+    cmp: np.ndarray,
+    uln: np.ndarray,
+    baseline: np.ndarray,
+    term: dict[str, Any],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Grades of ALT/AST increased: (grade, cut crossed, on_baseline)."""
+    grade = np.zeros(len(value), dtype=np.int8)
+    cut = np.full(len(value), np.nan)
+    with np.errstate(invalid="ignore"):
+        abnormal = np.isfinite(baseline) & np.isfinite(uln) & (baseline > uln)
+    for g, mult in sorted(term["uln_multiples"]):
+        c = uln * mult
+        m = ~abnormal & above(value, cmp, c)
+        grade[m], cut[m] = g, c[m]
+    c1 = baseline * term["baseline_grade1"]
+    with np.errstate(invalid="ignore"):
+        m = abnormal & (value >= c1)
+    grade[m], cut[m] = 1, c1[m]
+    for g, mult in sorted(term["baseline_multiples"]):
+        c = baseline * mult
+        m = abnormal & above(value, cmp, c)
+        grade[m], cut[m] = g, c[m]
+    return grade, cut, abnormal
+
+
+def grade_all(inp: Inputs, base: Baselines) -> Grades:
+    labs = inp.labs
+    n = len(labs)
+    grade = np.full(n, -1, dtype=np.int8)
+    cut = np.full(n, np.nan)
+    basis = np.zeros(n, dtype=np.int8)
+    limit = np.full(n, np.nan)
+    for analyte, term in terms().items():
+        s = labs.slice(analyte)
+        if s.start == s.stop:
+            continue
+        v, cmp = labs.value[s], labs.cmp[s]
+        if term["direction"] == "low":
+            own = labs.ref_low[s]
+            lab_ok = np.isfinite(own) & (own > 0)
+            sex = inp.sex[labs.pid[s]]
+            default = np.array([default_limit(analyte, "low", x) for x in ("", "F", "M")])
+            dflt = np.where(sex == "F", default[1], np.where(sex == "M", default[2], default[0]))
+            lln = np.where(lab_ok, own, dflt)
+            g, c = grade_low(v, cmp, term["cuts"], lln)
+            b = np.where(g == 1, np.where(lab_ok, LAB_LIMIT, DEFAULT_LIMIT), FIXED)
+            if analyte == "hemoglobin" and labs.hb_mmol[s].any():
+                mm = labs.hb_mmol[s]
+                g_mm, c_mm = grade_low(hb_as_reported(v[mm]), cmp[mm], term["cuts_mmol_per_l"], hb_as_reported(lln[mm]))
+                g[mm] = g_mm
+                c[mm] = np.where(g_mm >= 2, [round_sig(x * HB_G_PER_L_PER_MMOL) for x in c_mm], lln[mm])
+            grade[s], cut[s], basis[s], limit[s] = g, c, b, lln
+        else:
+            own = labs.ref_high[s]
+            lab_ok = np.isfinite(own) & (own > 0)
+            uln = np.where(lab_ok, own, default_limit(analyte, "high"))
+            bl = base.value[labs.pid[s], model.ANALYTES.index(analyte)]
+            g, c, on_base = grade_high(v, cmp, uln, bl, term)
+            b = np.where(on_base, BASELINE, np.where(lab_ok, LAB_LIMIT, DEFAULT_LIMIT))
+            grade[s], cut[s], basis[s], limit[s] = g, c, b, uln
+    cut[grade <= 0] = np.nan
+    return Grades(grade, cut, basis.astype(np.int8), limit)

@@ -1,0 +1,403 @@
+"""Dose checks (``dose_checks.toml``): each dose row against weight, genotype and co-medication.
+
+A check needs the numbers it judges: a mg/kg/day check without a weight yields an
+"info" row that says "weight unknown" rather than silently passing.  A check row is
+*open* when the dose (or the overlap) is in force on the review date.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from dashboard import model
+from dashboard.rules.data import NEVER, dose_checks_file, severity_rank
+from dashboard.rules.hits import cat, num
+from dashboard.rules.inputs import DRUGS, Inputs, same_patient_pairs
+
+DOSE_CHECK_FIELDS: tuple[tuple[str, pa.DataType, str], ...] = (
+    ("patient_id", pa.string(), "Patient identifier."),
+    ("drug", pa.string(), "The drug whose dose is checked."),
+    ("with_drug", pa.string(), "The interacting drug (overlap checks), else ''."),
+    ("rule", pa.string(), "Check id in dose_checks.toml ('dose.aza_above_2_5' ...)."),
+    ("kind", pa.string(), "Always 'dose'."),
+    ("start", pa.timestamp("s"), "Start of the dose (or of the overlap)."),
+    ("end", pa.timestamp("s"), "End of the dose (or of the overlap); NaT = ongoing."),
+    ("value", pa.float64(), "What was judged, in value_unit (NaN when unknown)."),
+    ("value_unit", pa.string(), "'mg/kg/day', '% of normal dose', '% of previous dose' or ''."),
+    ("threshold", pa.float64(), "The limit in value_unit (NaN when the check has none)."),
+    ("severity", pa.string(), "info, caution, action or urgent."),
+    ("message", pa.string(), "What was found, with the numbers."),
+    ("source", pa.string(), "Where the check comes from."),
+    ("status", pa.string(), "'open' when in force on the review date, else 'closed'."),
+)
+
+_LABEL = np.array([model.drug_info()[d].label for d in DRUGS], dtype=object)
+_DAILY = ("daily", "BID", "TID", "QID")
+
+
+@dataclass
+class _Found:
+    rows: np.ndarray  # dose rows
+    rule: str
+    group: str
+    severity: np.ndarray
+    value: np.ndarray
+    value_unit: str
+    threshold: np.ndarray
+    message: np.ndarray
+    source: str
+    start: np.ndarray | None = None
+    end: np.ndarray | None = None
+    with_drug: np.ndarray | None = None
+
+
+@cache
+def checks() -> list[dict[str, Any]]:
+    return dose_checks_file()["check"]
+
+
+def mg_per_kg_day(inp: Inputs) -> np.ndarray:
+    """Daily dose per kg of each dose row (NaN when the dose or the weight is unknown)."""
+    d = inp.doses
+    weight = inp.weight[d.pid]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        from_mg = np.where(weight > 0, d.mg_per_day / weight, np.nan)
+    per_kg = d.dose * d.per_day
+    return np.where(d.dose_unit == "mg", from_mg, np.where(d.dose_unit == "mg/kg", per_kg, np.nan))
+
+
+def _rows_of(inp: Inputs, drugs: list[str]) -> np.ndarray:
+    codes = [DRUGS.index(x) for x in drugs if x in DRUGS]
+    return np.flatnonzero(np.isin(inp.doses.drug, codes))
+
+
+def _unknown_weight(inp: Inputs, rows: np.ndarray, check: dict[str, Any]) -> _Found:
+    d = inp.doses
+    no_weight = ~(inp.weight[d.pid[rows]] > 0) & (d.dose_unit[rows] == "mg")
+    no_amount = (d.dose_unit[rows] == "mg") & ~np.isfinite(d.mg_per_day[rows])
+    r = rows[no_weight | no_amount]
+    why = np.where(no_amount[no_weight | no_amount], "daily dose unknown (no frequency)", "weight unknown")
+    msg = cat(_LABEL[d.drug[r]], ": ", why, f": cannot check mg/kg/day (limit {check.get('threshold', '')} mg/kg/day)")
+    n = len(r)
+    return _Found(
+        r,
+        "dose.not_checkable",
+        check["group"],
+        np.full(n, "info", dtype=object),
+        np.full(n, np.nan),
+        "mg/kg/day",
+        np.full(n, np.nan),
+        _texts(msg),
+        check["source"],
+    )
+
+
+def _mg_per_kg_above(inp: Inputs, check: dict[str, Any], per_kg: np.ndarray) -> list[_Found]:
+    d = inp.doses
+    rows = _rows_of(inp, check["drugs"])
+    v = per_kg[rows]
+    with np.errstate(invalid="ignore"):
+        fired = rows[v > check["threshold"]]
+    msg = cat(
+        _LABEL[d.drug[fired]], " ", num(per_kg[fired], 2), f" mg/kg/day > {check['threshold']:g}: {check['message']}"
+    )
+    n = len(fired)
+    found = _Found(
+        fired,
+        check["id"],
+        check["group"],
+        np.full(n, check["severity"], dtype=object),
+        per_kg[fired],
+        "mg/kg/day",
+        np.full(n, float(check["threshold"])),
+        _texts(msg),
+        check["source"],
+    )
+    return [found, _unknown_weight(inp, rows, check)]
+
+
+def _phenotype_fraction(inp: Inputs, check: dict[str, Any], per_kg: np.ndarray) -> list[_Found]:
+    d = inp.doses
+    rows = _rows_of(inp, check["drugs"])
+    tp, nu = inp.tpmt[d.pid[rows]], inp.nudt15[d.pid[rows]]
+    im = set(check["phenotypes"])
+    tp_im, nu_im = np.isin(tp, list(im)), np.isin(nu, list(im))
+    rows_im = rows[tp_im | nu_im]
+    both = (tp_im & nu_im)[tp_im | nu_im]
+    fraction = np.where(both, check["both_fraction"], check["fraction"])
+    pct = per_kg[rows_im] / check["normal_mg_per_kg_day"] * 100
+    with np.errstate(invalid="ignore"):
+        hit = np.round(pct, 9) > fraction * 100
+    fired = rows_im[hit]
+    which = np.where(both[hit], "TPMT and NUDT15 intermediate", "TPMT or NUDT15 intermediate")
+    msg = cat(
+        _LABEL[d.drug[fired]],
+        " ",
+        num(per_kg[fired], 2),
+        " mg/kg/day = ",
+        num(pct[hit], 0),
+        f"% of the normal {check['normal_mg_per_kg_day']:g} mg/kg/day (limit ",
+        num(fraction[hit] * 100, 0),
+        "%, ",
+        which,
+        f"): {check['message']}",
+    )
+    n = len(fired)
+    found = _Found(
+        fired,
+        check["id"],
+        check["group"],
+        np.full(n, check["severity"], dtype=object),
+        pct[hit],
+        "% of normal dose",
+        fraction[hit] * 100,
+        _texts(msg),
+        check["source"],
+    )
+    return [found, _unknown_weight(inp, rows_im, check)]
+
+
+def _phenotype_any(inp: Inputs, check: dict[str, Any]) -> list[_Found]:
+    d = inp.doses
+    rows = _rows_of(inp, check["drugs"])
+    tp, nu = inp.tpmt[d.pid[rows]], inp.nudt15[d.pid[rows]]
+    wanted = list(check["phenotypes"])
+    if wanted == ["unknown"]:
+        hit = np.isin(tp, wanted) & np.isin(nu, wanted)
+    else:
+        hit = np.isin(tp, wanted) | np.isin(nu, wanted)
+    fired = rows[hit]
+    msg = cat(_LABEL[d.drug[fired]], ": TPMT ", tp[hit], ", NUDT15 ", nu[hit], f": {check['message']}")
+    n = len(fired)
+    return [
+        _Found(
+            fired,
+            check["id"],
+            check["group"],
+            np.full(n, check["severity"], dtype=object),
+            np.full(n, np.nan),
+            "",
+            np.full(n, np.nan),
+            _texts(msg),
+            check["source"],
+        )
+    ]
+
+
+def _overlaps(inp: Inputs, check: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(drug row, interacting row, overlap start, overlap end) for rows that overlap."""
+    d = inp.doses
+    a = _rows_of(inp, check["drugs"])
+    b = _rows_of(inp, check["with"])
+    b = b[np.argsort(d.pid[b], kind="stable")]
+    i, j = same_patient_pairs(d.pid[a], d.pid[b])
+    ra, rb = a[i], b[j]
+    start = np.maximum(d.start[ra], d.start[rb])
+    end = np.minimum(d.end[ra], d.end[rb])
+    keep = start < end
+    return ra[keep], rb[keep], start[keep], end[keep]
+
+
+def _overlap(inp: Inputs, check: dict[str, Any]) -> list[_Found]:
+    d = inp.doses
+    ra, rb, start, end = _overlaps(inp, check)
+    msg = cat(_LABEL[d.drug[ra]], " with ", _LABEL[d.drug[rb]], f": {check['message']}")
+    n = len(ra)
+    return [
+        _Found(
+            ra,
+            check["id"],
+            check["group"],
+            np.full(n, check["severity"], dtype=object),
+            np.full(n, np.nan),
+            "",
+            np.full(n, np.nan),
+            _texts(msg),
+            check["source"],
+            start,
+            end,
+            np.asarray(DRUGS, dtype=object)[d.drug[rb]],
+        )
+    ]
+
+
+def _overlap_reduction(inp: Inputs, check: dict[str, Any]) -> list[_Found]:
+    """The thiopurine dose during the overlap against the dose before the interacting
+    drug started (or the usual weight-based dose when the thiopurine started later)."""
+    d = inp.doses
+    ra, rb, start, end = _overlaps(inp, check)
+    # the same drug's row in force just before the interacting drug started
+    same = np.flatnonzero(np.isin(d.drug, d.drug[ra]))
+    before = np.full(len(ra), np.nan)
+    if len(same):
+        order = same[np.argsort(d.pid[same], kind="stable")]
+        i, j = same_patient_pairs(d.pid[ra], d.pid[order])
+        cand = order[j]
+        t0 = d.start[rb][i] - 1
+        ok = (d.drug[cand] == d.drug[ra][i]) & (d.start[cand] <= t0) & (d.end[cand] > t0)
+        before[i[ok]] = d.mg_per_day[cand[ok]]
+    usual = check["normal_mg_per_kg_day"] * inp.weight[d.pid[ra]]
+    usual = np.where(d.drug[ra] == DRUGS.index("azathioprine"), usual, np.nan)
+    ref = np.where(np.isfinite(before), before, usual)
+    basis = np.where(np.isfinite(before), "the dose before ", "the usual weight-based dose; started after ")
+    cur = d.mg_per_day[ra]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pct = cur / ref * 100
+        too_high = np.round(pct, 9) > check["max_fraction"] * 100 + 1e-6
+    unknown = ~np.isfinite(pct)
+    hit = too_high | unknown
+    limit = check["max_fraction"] * 100
+    known_msg = cat(
+        _LABEL[d.drug[ra]],
+        " ",
+        num(cur),
+        " mg/day = ",
+        num(pct, 0),
+        "% of ",
+        num(ref),
+        " mg/day (",
+        basis.astype(object),
+        _LABEL[d.drug[rb]],
+        f"; limit {limit:.0f}%) with ",
+        _LABEL[d.drug[rb]],
+        f": {check['message']}",
+    )
+    unknown_msg = cat(
+        _LABEL[d.drug[ra]],
+        " with ",
+        _LABEL[d.drug[rb]],
+        ": the reduction cannot be checked (dose before it or weight unknown): ",
+        check["message"],
+    )
+    msg = np.where(unknown, _texts(unknown_msg), _texts(known_msg))[hit]
+    sev = np.where(unknown, "action", check["severity"]).astype(object)[hit]
+    return [
+        _Found(
+            ra[hit],
+            check["id"],
+            check["group"],
+            sev,
+            pct[hit],
+            "% of previous dose",
+            np.full(int(hit.sum()), round(limit, 2)),
+            msg,
+            check["source"],
+            start[hit],
+            end[hit],
+            np.asarray(DRUGS, dtype=object)[d.drug[rb[hit]]],
+        )
+    ]
+
+
+def _not_weekly(inp: Inputs, check: dict[str, Any]) -> list[_Found]:
+    d = inp.doses
+    rows = _rows_of(inp, check["drugs"])
+    f = d.frequency[rows]
+    every_days = np.array([x.startswith("every ") and x.endswith("days") for x in f], dtype=bool)
+    daily_amount = np.isfinite(d.mg_per_day[rows]) & ~np.isfinite(d.mg_per_week[rows])
+    hit = np.isin(f, _DAILY) | every_days | daily_amount
+    fired = rows[hit]
+    msg = cat(
+        _LABEL[d.drug[fired]], " ", num(d.dose[fired]), " ", d.dose_unit[fired], " ", f[hit], f": {check['message']}"
+    )
+    n = len(fired)
+    return [
+        _Found(
+            fired,
+            check["id"],
+            check["group"],
+            np.full(n, check["severity"], dtype=object),
+            np.full(n, np.nan),
+            "",
+            np.full(n, np.nan),
+            _texts(msg),
+            check["source"],
+        )
+    ]
+
+
+def _texts(arr: pa.Array) -> np.ndarray:
+    return np.asarray(arr.to_pylist(), dtype=object)
+
+
+def evaluate(inp: Inputs) -> pa.Table:
+    """The dose-check table (:data:`DOSE_CHECK_FIELDS`)."""
+    d = inp.doses
+    found: list[_Found] = []
+    if len(d):
+        per_kg = mg_per_kg_day(inp)
+        for check in checks():
+            kind = check["type"]
+            if kind == "mg_per_kg_day_above":
+                found += _mg_per_kg_above(inp, check, per_kg)
+            elif kind == "phenotype_fraction":
+                found += _phenotype_fraction(inp, check, per_kg)
+            elif kind == "phenotype_any":
+                found += _phenotype_any(inp, check)
+            elif kind == "overlap_reduction":
+                found += _overlap_reduction(inp, check)
+            elif kind == "overlap":
+                found += _overlap(inp, check)
+            elif kind == "not_weekly":
+                found += _not_weekly(inp, check)
+            else:
+                raise ValueError(f"dose check {check['id']}: unknown type {kind!r}")
+    found = [f for f in found if len(f.rows)]
+    return _assemble(inp, found)
+
+
+def _assemble(inp: Inputs, found: list[_Found]) -> pa.Table:
+    d = inp.doses
+    now = inp.cutoff - 1
+    if not found:
+        return pa.Table.from_arrays(
+            [pa.array([], t) for _, t, _ in DOSE_CHECK_FIELDS], names=[f[0] for f in DOSE_CHECK_FIELDS]
+        )
+
+    def col(getter, dtype=object):
+        return np.concatenate([np.asarray(getter(f), dtype=dtype) for f in found])
+
+    rows = col(lambda f: f.rows, np.int64)
+    start = col(lambda f: d.start[f.rows] if f.start is None else f.start, np.int64)
+    end = col(lambda f: d.end[f.rows] if f.end is None else f.end, np.int64)
+    group = col(lambda f: np.full(len(f.rows), f.group, dtype=object))
+    rule = col(lambda f: np.full(len(f.rows), f.rule, dtype=object))
+    sev = col(lambda f: f.severity)
+    with_drug = col(lambda f: np.full(len(f.rows), "", dtype=object) if f.with_drug is None else f.with_drug)
+    # one row per dose row, group and overlap: the most severe check of the group
+    rank = np.array([severity_rank(s) for s in sev])
+    key = np.array([f"{r}|{g}|{s}|{w}" for r, g, s, w in zip(rows, group, start, with_drug, strict=True)], dtype=object)
+    order = np.lexsort((-rank, key))
+    first = order[np.r_[True, key[order][1:] != key[order][:-1]]]
+    keep = np.sort(first)
+    status = np.where((start <= now) & (end > now), "open", "closed")
+    data = {
+        "patient_id": inp.patient_ids[d.pid[rows]],
+        "drug": np.asarray(DRUGS, dtype=object)[d.drug[rows]],
+        "with_drug": with_drug,
+        "rule": rule,
+        "kind": np.full(len(rows), "dose", dtype=object),
+        "start": start,
+        "end": end,
+        "value": col(lambda f: f.value, float),
+        "value_unit": col(lambda f: np.full(len(f.rows), f.value_unit, dtype=object)),
+        "threshold": col(lambda f: f.threshold, float),
+        "severity": sev,
+        "message": col(lambda f: f.message),
+        "source": col(lambda f: np.full(len(f.rows), f.source, dtype=object)),
+        "status": status.astype(object),
+    }
+    sort = keep[np.lexsort((data["rule"][keep], start[keep], data["patient_id"][keep]))]
+    arrays = []
+    for name, typ, _ in DOSE_CHECK_FIELDS:
+        v = data[name][sort]
+        if pa.types.is_timestamp(typ):
+            arrays.append(pa.array(v.astype(np.int64), pa.int64(), mask=v >= NEVER).cast(typ))
+        else:
+            arrays.append(pa.array(v, typ))
+    return pa.Table.from_arrays(arrays, names=[f[0] for f in DOSE_CHECK_FIELDS])

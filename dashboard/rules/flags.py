@@ -1,0 +1,311 @@
+"""The flags table: every result a rule fired on, with its grade, dose context and status.
+
+:func:`evaluate` runs the CTCAE grading, the guideline limits and the trend rules of a
+profile over prepared inputs and returns one row per (result, rule) as an Arrow table
+with the columns of :data:`FLAG_FIELDS` (documented in ``dashboard.rules``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from dashboard import model
+from dashboard.rules import baselines as bl
+from dashboard.rules import ctcae, thresholds, trends
+from dashboard.rules.context import dose_context
+from dashboard.rules.data import NEVER, SEVERITIES, caveat, severity_rank
+from dashboard.rules.engine import Profile
+from dashboard.rules.hits import Hits, cat, comparator_text, label, num, unit_text
+from dashboard.rules.inputs import Inputs, group_starts, hb_as_reported
+
+FLAG_FIELDS: tuple[tuple[str, pa.DataType, str], ...] = (
+    ("patient_id", pa.string(), "Patient identifier."),
+    ("collected_at", pa.timestamp("s"), "When the flagged result was collected."),
+    ("analyte", pa.string(), "Analyte id (model.ANALYTES)."),
+    ("value", pa.float64(), "Result in the canonical unit (a censored result: its bound)."),
+    ("unit", pa.string(), "Canonical unit of the analyte."),
+    ("comparator", pa.string(), "'<' or '>' for a censored result, else ''."),
+    ("source_value", pa.string(), "The result exactly as the lab wrote it."),
+    ("source_unit", pa.string(), "The unit exactly as the lab wrote it."),
+    ("ctcae_grade", pa.int8(), "CTCAE v5.0 grade of this result (0-4); null when the analyte has no CTCAE term."),
+    ("rule", pa.string(), "Id of the rule that fired ('ctcae.neutrophils', 'bsr.wbc_low', 'trend.consecutive_falls')."),
+    ("kind", pa.string(), "'ctcae', 'guideline' or 'trend'."),
+    ("threshold", pa.float64(), "The limit crossed, in the canonical unit; NaN for trend rules."),
+    ("severity", pa.string(), "info, caution, action or urgent ('info' when at the patient's own baseline)."),
+    ("message", pa.string(), "The finding in words, with value, limit and advice."),
+    ("source", pa.string(), "Citation of the rule ('CTCAE v5.0', 'BSR 2017 / NICE CKS', a user profile ...)."),
+    ("baseline", pa.float64(), "Reference value the rule compared with (baseline, previous lowest), NaN if none."),
+    ("baseline_basis", pa.string(), "How that reference was obtained, in words."),
+    ("at_baseline", pa.bool_(), "True when the result is within the patient's clinician-set baseline (not acted on)."),
+    ("caveat", pa.string(), "Interpretation caveat (SLE, glucocorticoids, MCV on azathioprine), else ''."),
+    ("active_doses", pa.string(), "Drugs and doses in force when the blood was taken, readable."),
+    ("active_drugs", pa.string(), "Generic names of those drugs, ';'-separated."),
+    (
+        "days_since_dose_change",
+        pa.int64(),
+        "Days since the last immunosuppressant/interacting drug change; null if none.",
+    ),
+    ("after_increase", pa.bool_(), "True when within 12 weeks after a dose increase or start."),
+    ("last_increase", pa.timestamp("s"), "That increase or start (NaT if none)."),
+    ("days_since_pulse", pa.int64(), "Days since the last pulse of a pulsed drug (<= 42), else null."),
+    ("status", pa.string(), "'open' when on the latest result of the analyte as of the review date, else 'closed'."),
+    ("next_collected_at", pa.timestamp("s"), "Next result of the same analyte (the flag's interval end); NaT if none."),
+    ("seq", pa.int64(), "Position of the result in the patient's series of this analyte (0 = first)."),
+    ("lab_row", pa.int64(), "Row of the labs table the review was given."),
+)
+
+KIND_ORDER = {"ctcae": 0, "guideline": 1, "trend": 2}
+LOW_COUNTS = ("wbc", "neutrophils", "lymphocytes", "platelets", "hemoglobin")
+_SLE_PATTERN = r"(?i)\b(sle|lupus)\b"
+
+
+def ctcae_hits(inp: Inputs, grades: ctcae.Grades, base: bl.Baselines) -> list[Hits]:
+    labs = inp.labs
+    out = []
+    src = ctcae.ctcae_file()["source"]
+    for analyte, term in ctcae.terms().items():
+        s = labs.slice(analyte)
+        local = np.flatnonzero(grades.grade[s] >= 1)
+        idx = local + s.start
+        g = grades.grade[idx]
+        cut, basis, limit = grades.cut[idx], grades.basis[idx], grades.limit[idx]
+        head = cat(
+            f"{term['term']}, CTCAE grade ",
+            num(g),
+            f": {label(analyte)} ",
+            comparator_text(labs.cmp[idx]),
+            num(labs.value[idx]),
+            f" {unit_text(analyte)}",
+        )
+        if term["direction"] == "low":
+            words = np.where(g == 1, np.where(basis == ctcae.LAB_LIMIT, " (LLN, lab's range)", " (default LLN)"), "")
+            msg = cat(head, " < ", num(cut), words.astype(object))
+            mm = labs.hb_mmol[idx]
+            if mm.any():
+                reported = cat(
+                    head,
+                    " (",
+                    comparator_text(labs.cmp[idx]),
+                    num(hb_as_reported(labs.value[idx])),
+                    " mmol/L as reported < ",
+                    num(hb_as_reported(cut)),
+                    " mmol/L)",
+                )
+                msg = pc.if_else(pa.array(mm), reported, msg)
+        else:
+            ref = np.where(basis == ctcae.BASELINE, base.value[labs.pid[idx], model.ANALYTES.index(analyte)], limit)
+            of = np.where(basis == ctcae.BASELINE, " × baseline ", " × ULN ").astype(object)
+            where = np.where(basis == ctcae.LAB_LIMIT, ", lab's range", "")
+            where = np.where(basis == ctcae.DEFAULT_LIMIT, ", default ULN", where).astype(object)
+            op = np.where((basis == ctcae.BASELINE) & (g == 1), " ≥ ", " > ").astype(object)
+            msg = cat(head, op, num(cut), " (", num(cut / ref, 2), of, num(ref), where, ")")
+        sev = np.array([severity_rank(ctcae.severity_of(analyte, x)) for x in range(5)], dtype=np.int8)[g]
+        out.append(Hits(idx, f"ctcae.{analyte}", "ctcae", sev, cut, msg, src))
+    return out
+
+
+def all_hits(inp: Inputs, profile: Profile, grades: ctcae.Grades, base: bl.Baselines) -> list[Hits]:
+    hits: list[Hits] = ctcae_hits(inp, grades, base) if profile.ctcae else []
+    for rule in profile.active("guideline"):
+        hits.append(thresholds.guideline_hits(inp, rule))
+    for rule in profile.active("trend"):
+        if rule.comparison == "consecutive_falls":
+            hits += trends.consecutive_fall_hits(inp, rule)
+        else:
+            hits += trends.baseline_fall_hits(inp, rule, base)
+    return [h for h in hits if len(h)]
+
+
+@dataclass
+class FlagArrays:
+    """The flags as numpy arrays, in table order (what the summary needs)."""
+
+    pid: np.ndarray  # patient code
+    kind: np.ndarray  # int8: KIND_ORDER
+    severity: np.ndarray  # int8 rank (1 info .. 4 urgent)
+    is_open: np.ndarray  # bool
+    at_baseline: np.ndarray  # bool
+    grade: np.ndarray  # int8 (-1 none)
+    rule: np.ndarray  # int64 index into ``rules``
+    rules: np.ndarray  # object: rule ids
+    message: pa.Array
+
+
+def evaluate(inp: Inputs, profile: Profile, grades: ctcae.Grades, base: bl.Baselines) -> tuple[pa.Table, FlagArrays]:
+    """The flags table (:data:`FLAG_FIELDS`) and its arrays."""
+    labs = inp.labs
+    hits = all_hits(inp, profile, grades, base)
+    n = sum(len(h) for h in hits)
+    if not n:
+        z = np.zeros(0, np.int64)
+        zb = np.zeros(0, bool)
+        return empty(), FlagArrays(z, z, z, zb, zb, z, z, np.zeros(0, object), pa.array([], pa.string()))
+    # rules ordered by kind then id: the tie order of flags on one result
+    rule_names = sorted({h.rule: KIND_ORDER[h.kind] for h in hits}.items(), key=lambda kv: (kv[1], kv[0]))
+    rule_index = {name: i for i, (name, _) in enumerate(rule_names)}
+    rules = np.array([name for name, _ in rule_names], dtype=object)
+    rule_kind = np.array([k for _, k in rule_names], dtype=np.int8)
+
+    idx = np.concatenate([h.idx for h in hits])
+    rule = np.concatenate([np.full(len(h), rule_index[h.rule], dtype=np.int64) for h in hits])
+    order = np.argsort(labs.position(idx) * len(rules) + rule, kind="stable")
+    idx, rule = idx[order], rule[order]
+    kind = rule_kind[rule]
+    take = pa.array(order)
+    severity = np.concatenate([h.severity for h in hits])[order].astype(np.int8)
+    threshold = np.concatenate([h.threshold for h in hits])[order]
+    baseline = np.concatenate([h.baseline for h in hits])[order]
+    basis = pa.array(np.concatenate([h.baseline_basis for h in hits]), pa.string()).take(take)
+    message = pa.chunked_array([h.message for h in hits], pa.string()).combine_chunks().take(take)
+    source = (
+        pa.chunked_array([pa.repeat(pa.scalar(h.source, pa.string()), len(h)) for h in hits], pa.string())
+        .combine_chunks()
+        .take(take)
+    )
+
+    # series position, next result and status (a flag on the latest result is open)
+    new = group_starts(labs.analyte, labs.pid)
+    start_of = np.maximum.accumulate(np.where(new, np.arange(len(labs)), 0))
+    last = np.r_[new[1:], True]
+    seq = idx - start_of[idx]
+    is_open = last[idx]
+    nxt = np.where(is_open, NEVER, labs.t[np.minimum(idx + 1, len(labs) - 1)])
+    pid, t, ana = labs.pid[idx], labs.t[idx], labs.analyte[idx]
+
+    if len(inp.doses):  # once per distinct result
+        uniq, inv = np.unique(idx, return_inverse=True)
+        ctx = {k: v[inv] for k, v in dose_context(inp, labs.pid[uniq], labs.t[uniq]).items()}
+    else:
+        ctx = dose_context(inp, pid, t)
+
+    at_base = _at_baseline(inp, profile, grades, idx, kind, threshold)
+    if at_base.any():
+        own = inp.baseline[pid, ana]
+        note = inp.baseline_note[pid, ana]
+        severity = np.where(at_base, 1, severity).astype(np.int8)
+        suffix = cat(f" — {caveat('at_baseline')} ", num(own), pa.array(np.where(note != "", ": " + note, "")))
+        message = pc.if_else(pa.array(at_base), cat(message, suffix, "."), message)
+        baseline = np.where(at_base & ~np.isfinite(baseline), own, baseline)
+        basis = pc.if_else(
+            pa.array(at_base & pc.equal(basis, "").to_numpy(zero_copy_only=False)), "clinician-set", basis
+        )
+
+    g = grades.grade[idx]
+    lab_rows = labs.row[idx]
+    table = labs.table
+    rows = pa.array(lab_rows)
+    cols = {
+        "patient_id": pa.array(inp.patient_ids, pa.string()).take(pa.array(pid)),
+        "collected_at": _ts(t),
+        "analyte": pa.array(list(model.ANALYTES), pa.string()).take(pa.array(ana)),
+        "value": pa.array(labs.value[idx]),
+        "unit": _UNIT_TEXT.take(pa.array(ana)),
+        "comparator": _CMP_TEXT.take(pa.array(labs.cmp[idx] + 1)),
+        "source_value": table.column("source_value").take(rows).combine_chunks(),
+        "source_unit": table.column("source_unit").take(rows).combine_chunks(),
+        "ctcae_grade": pa.array(g, pa.int8(), mask=g < 0),
+        "rule": pa.array(rules, pa.string()).take(pa.array(rule)),
+        "kind": pa.array(list(KIND_ORDER), pa.string()).take(pa.array(kind)),
+        "threshold": pa.array(threshold),
+        "severity": _SEVERITY_TEXT.take(pa.array(severity)),
+        "message": message,
+        "source": source,
+        "baseline": pa.array(baseline),
+        "baseline_basis": basis,
+        "at_baseline": pa.array(at_base),
+        "caveat": pa.array(_caveats(inp, pid, ana, ctx), pa.string()),
+        "active_doses": pa.array(ctx["active_doses"], pa.string()),
+        "active_drugs": pa.array(ctx["active_drugs"], pa.string()),
+        "days_since_dose_change": _ints(ctx["days_since_dose_change"]),
+        "after_increase": pa.array(ctx["after_increase"]),
+        "last_increase": _ts(ctx["last_increase"]),
+        "days_since_pulse": _ints(ctx["days_since_pulse"]),
+        "status": _STATUS_TEXT.take(pa.array(is_open.astype(np.int8))),
+        "next_collected_at": _ts(nxt),
+        "seq": pa.array(seq.astype(np.int64)),
+        "lab_row": pa.array(lab_rows.astype(np.int64)),
+    }
+    out = pa.table([cols[f[0]] for f in FLAG_FIELDS], schema=schema())
+    arrays = FlagArrays(pid, kind, severity, is_open, at_base, g, rule, rules, message)
+    return out, arrays
+
+
+_SEVERITY_TEXT = pa.array(["", *SEVERITIES], pa.string())
+_UNIT_TEXT = pa.array([model.CANONICAL_UNITS[a] for a in model.ANALYTES], pa.string())
+_CMP_TEXT = pa.array(["<", "", ">"], pa.string())
+_STATUS_TEXT = pa.array(["closed", "open"], pa.string())
+
+
+def schema() -> pa.Schema:
+    return pa.schema([pa.field(name, typ) for name, typ, _ in FLAG_FIELDS])
+
+
+def empty() -> pa.Table:
+    return schema().empty_table()
+
+
+def _ts(sec: np.ndarray) -> pa.Array:
+    sec = np.asarray(sec, dtype=np.int64)
+    return pa.array(sec, pa.int64(), mask=sec >= NEVER).cast(pa.timestamp("s"))
+
+
+def _ints(x: np.ndarray) -> pa.Array:
+    ok = np.isfinite(x)
+    return pa.array(np.where(ok, x, 0).astype(np.int64), pa.int64(), mask=~ok)
+
+
+def _at_baseline(
+    inp: Inputs,
+    profile: Profile,
+    grades: ctcae.Grades,
+    idx: np.ndarray,
+    kind: np.ndarray,
+    threshold: np.ndarray,
+) -> np.ndarray:
+    """Low-count flags within the patient's clinician-set baseline: the clinician has
+    declared such values normal for this patient (e.g. a Duffy-null associated
+    neutrophil count).  Within = not more than the baseline-fall percentage below the
+    baseline, with the baseline itself as low (same rule fires / same or worse grade)."""
+    labs = inp.labs
+    pid, ana, v = labs.pid[idx], labs.analyte[idx], labs.value[idx]
+    own = inp.baseline[pid, ana]
+    has = np.isfinite(own)
+    if not has.any():
+        return np.zeros(len(idx), dtype=bool)
+    try:
+        fall = profile.rule("trend.baseline_fall").threshold
+    except KeyError:
+        fall = 30.0
+    near = has & (v >= own * (1 - fall / 100))
+    low = np.isin(ana, [model.ANALYTES.index(a) for a in LOW_COUNTS])
+    guideline_low = (kind == KIND_ORDER["guideline"]) & (own < threshold)
+    base_grade = np.zeros(len(idx), dtype=np.int8)
+    for analyte, term in ctcae.terms().items():
+        if term["direction"] != "low":
+            continue
+        m = has & (ana == model.ANALYTES.index(analyte))
+        if m.any():
+            lln = grades.limit[idx][m]
+            base_grade[m], _ = ctcae.grade_low(own[m], np.zeros(int(m.sum()), np.int8), term["cuts"], lln)
+    ctcae_low = (kind == KIND_ORDER["ctcae"]) & (grades.grade[idx] <= base_grade)
+    return near & low & (guideline_low | ctcae_low)
+
+
+def _caveats(inp: Inputs, pid: np.ndarray, ana: np.ndarray, ctx: dict[str, np.ndarray]) -> np.ndarray:
+    out = np.full(len(pid), "", dtype=object)
+    is_sle = pc.match_substring_regex(pa.array(inp.diagnosis, pa.string()), _SLE_PATTERN)
+    sle = is_sle.to_numpy(zero_copy_only=False)[pid] if len(pid) else np.zeros(0, bool)
+    low = np.isin(ana, [model.ANALYTES.index(a) for a in LOW_COUNTS])
+    out[sle & low & ~ctx["after_increase"]] = caveat("sle_cytopenia")
+    lymph = (ana == model.ANALYTES.index("lymphocytes")) & ctx["on_glucocorticoid"]
+    out[lymph] = np.where(
+        out[lymph] == "", caveat("steroid_lymphocytes"), out[lymph] + " " + caveat("steroid_lymphocytes")
+    )
+    mcv = np.flatnonzero(ana == model.ANALYTES.index("mcv"))
+    on_aza = np.array(["azathioprine" in x.split(";") for x in ctx["active_drugs"][mcv]], dtype=bool)
+    out[mcv[on_aza]] = caveat("aza_mcv")
+    return out

@@ -1,0 +1,67 @@
+"""What a rule returns (:class:`Hits`: the result rows it fired on) and vectorised text.
+
+Messages are built for all hits of a rule at once with Arrow string kernels, so the
+review of a million results never formats a flag in a Python loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from dashboard import model
+from dashboard.units import DISPLAY_UNIT
+
+
+@dataclass
+class Hits:
+    """The result rows one rule fired on (rows of :class:`~dashboard.rules.inputs.Labs`)."""
+
+    idx: np.ndarray  # int64 row in Labs order
+    rule: str
+    kind: str  # "ctcae", "guideline" or "trend"
+    severity: np.ndarray  # int8 severity rank per hit (1 info .. 4 urgent)
+    threshold: np.ndarray  # float64, canonical unit of the analyte (NaN for trends)
+    message: pa.Array  # string per hit
+    source: str
+    baseline: np.ndarray = field(default_factory=lambda: np.zeros(0))  # reference value used (NaN)
+    baseline_basis: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object))
+
+    def __post_init__(self) -> None:
+        n = len(self.idx)
+        if len(self.baseline) != n:
+            self.baseline = np.full(n, np.nan)
+        if len(self.baseline_basis) != n:
+            self.baseline_basis = np.full(n, "", dtype=object)
+
+    def __len__(self) -> int:
+        return len(self.idx)
+
+
+def num(x: np.ndarray | float, digits: int = 3) -> pa.Array:
+    """Numbers as short text: 140, 3.5, 0.123."""
+    arr = np.atleast_1d(np.asarray(x, dtype=float))
+    arr = np.where(np.abs(arr) >= 100, np.round(arr, 1), np.round(arr, digits))
+    return pa.array(arr).cast(pa.string())
+
+
+def cat(*parts: pa.Array | str | np.ndarray) -> pa.Array:
+    """Element-wise concatenation of text arrays and constants."""
+    conv = [pa.array(p, pa.string()) if isinstance(p, np.ndarray) else p for p in parts]
+    return pc.binary_join_element_wise(*conv, "")
+
+
+def comparator_text(cmp: np.ndarray) -> pa.Array:
+    return pa.array(np.where(cmp < 0, "<", np.where(cmp > 0, ">", "")).astype(object), pa.string())
+
+
+def label(analyte: str) -> str:
+    return model.analyte_label(analyte)
+
+
+def unit_text(analyte: str) -> str:
+    u = model.CANONICAL_UNITS[analyte]
+    return DISPLAY_UNIT.get(u, u)

@@ -1,0 +1,374 @@
+"""The canonical tables made ready for the rules: integer codes and numpy arrays.
+
+The rules run on the CLI's hot path (a million results), so they work on Arrow and
+numpy, not pandas: :func:`prepare` accepts the canonical tables either as
+:class:`pyarrow.Table` (the import's output) or as pandas DataFrames (the app's
+:class:`~dashboard.dataset.Dataset`) and turns them into :class:`Inputs`:
+
+* patients are integer codes into ``patient_ids`` (sorted);
+* times are int64 seconds (whatever the datetime resolution of the input);
+* lab results are sorted by analyte, patient and time (each analyte is one slice), and
+  only results collected up to the end of the review date are kept;
+* doses starting after the review date are ignored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from dashboard import model
+from dashboard.rules.data import DAY, NEVER
+from dashboard.units import HB_G_PER_L_PER_MMOL, normalize_unit
+
+A = {a: i for i, a in enumerate(model.ANALYTES)}
+DRUGS: tuple[str, ...] = model.drugs()
+D = {d: i for i, d in enumerate(DRUGS)}
+_EPOCH = dt.datetime(1970, 1, 1)
+
+
+@dataclass
+class Labs:
+    """Lab results in (analyte, patient, time) order."""
+
+    pid: np.ndarray  # int32 patient code
+    analyte: np.ndarray  # int8 index into model.ANALYTES
+    t: np.ndarray  # int64 seconds
+    value: np.ndarray  # float64, canonical unit (a censored result: its bound)
+    cmp: np.ndarray  # int8: -1 "<", +1 ">", 0 exact
+    ref_low: np.ndarray
+    ref_high: np.ndarray
+    hb_mmol: np.ndarray  # bool: haemoglobin reported in mmol/L
+    row: np.ndarray  # int64 row in the labs table given to prepare()
+    pos: np.ndarray | None  # rank in (patient, time, analyte name) order; None = same as ``row``
+    table: pa.Table  # the labs table given to prepare() (text columns by ``row``)
+    bounds: dict[str, tuple[int, int]]  # analyte -> [start, stop) slice
+
+    def __len__(self) -> int:
+        return len(self.t)
+
+    def position(self, idx: np.ndarray) -> np.ndarray:
+        """Rank of rows ``idx`` in (patient, time, analyte name) order, for listing flags."""
+        return (self.row if self.pos is None else self.pos)[idx].astype(np.int64)
+
+    def slice(self, analyte: str) -> slice:
+        lo, hi = self.bounds.get(analyte, (0, 0))
+        return slice(lo, hi)
+
+
+@dataclass
+class Doses:
+    """Dose rows, sorted by patient, drug and start."""
+
+    pid: np.ndarray
+    drug: np.ndarray  # index into DRUGS
+    start: np.ndarray  # int64 seconds
+    end: np.ndarray  # int64 seconds; NEVER when ongoing
+    dose: np.ndarray
+    dose_unit: np.ndarray  # object (str)
+    frequency: np.ndarray  # object (str)
+    per_day: np.ndarray  # administrations per day (NaN: single / unknown)
+    mg_per_day: np.ndarray
+    mg_per_week: np.ndarray
+    route: np.ndarray  # object (str)
+
+    def __len__(self) -> int:
+        return len(self.start)
+
+
+@dataclass
+class Inputs:
+    """Everything the rules need, as codes and arrays."""
+
+    patient_ids: np.ndarray  # object (str), sorted; index = patient code
+    labs: Labs
+    doses: Doses
+    weight: np.ndarray  # float64 per patient (NaN unknown)
+    sex: np.ndarray  # object per patient ("F", "M", "")
+    tpmt: np.ndarray  # object per patient (model.PHENOTYPES)
+    nudt15: np.ndarray
+    diagnosis: np.ndarray  # object per patient
+    baseline: np.ndarray  # float64 [patient, analyte]: clinician-set baseline (NaN none)
+    baseline_note: np.ndarray  # object [patient, analyte]
+    as_of: dt.date
+    cutoff: int  # first second after the review date
+
+    @property
+    def n_patients(self) -> int:
+        return len(self.patient_ids)
+
+    def pid_text(self, codes: np.ndarray) -> np.ndarray:
+        return self.patient_ids[codes]
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def as_table(table: str, data: Any) -> pa.Table:
+    """A canonical table as Arrow, whether it came as Arrow, pandas or ``None``."""
+    if data is None:
+        return model.empty_table(table)
+    if isinstance(data, pa.Table):
+        return model.conform(table, data)
+    return model.from_pandas(table, data)
+
+
+def seconds(arr: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """A timestamp column as int64 seconds; NaT (null) becomes NEVER."""
+    arr = pc.cast(arr, pa.timestamp("s"), safe=False)  # sub-second precision is not needed
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
+    out = arr.cast(pa.int64()).fill_null(NEVER).to_numpy(zero_copy_only=False)
+    return out.astype(np.int64, copy=False)
+
+
+def floats(arr: pa.ChunkedArray) -> np.ndarray:
+    return arr.cast(pa.float64()).fill_null(np.nan).to_numpy(zero_copy_only=False)
+
+
+def texts(arr: pa.ChunkedArray) -> np.ndarray:
+    return np.asarray(arr.fill_null("").to_pylist(), dtype=object)
+
+
+def day_seconds(day: dt.date) -> int:
+    return int((dt.datetime(day.year, day.month, day.day) - _EPOCH).total_seconds())
+
+
+def to_date(sec: int) -> dt.date:
+    return (_EPOCH + dt.timedelta(seconds=int(sec))).date()
+
+
+def codes_of(col: pa.ChunkedArray, ids: pa.Array) -> np.ndarray:
+    """Patient codes of a column against the sorted id list."""
+    idx = pc.index_in(col, value_set=ids)
+    return idx.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+
+
+_EVERY = re.compile(r"every (\d+) (weeks|days)")
+
+
+def per_day(frequency: str) -> float:
+    """Administrations per day of a canonical frequency (NaN for single/unknown)."""
+    fixed = {"daily": 1.0, "BID": 2.0, "TID": 3.0, "QID": 4.0, "weekly": 1 / 7, "monthly": 12 / 365.25}
+    if frequency in fixed:
+        return fixed[frequency]
+    m = _EVERY.fullmatch(frequency)
+    if m:
+        n = int(m.group(1))
+        return 1 / (7 * n) if m.group(2) == "weeks" else 1 / n
+    return float("nan")
+
+
+def group_starts(*keys: np.ndarray) -> np.ndarray:
+    """Boolean: the row starts a new group of equal keys (rows sorted by the keys)."""
+    n = len(keys[0])
+    new = np.zeros(n, dtype=bool)
+    if n:
+        new[0] = True
+        for k in keys:
+            new[1:] |= k[1:] != k[:-1]
+    return new
+
+
+def pair_key(pid: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """One sortable int64 per (patient, time): patient in the high bits, time below.
+
+    Times are seconds in [-2**40, 2**40) (about +-34,800 years around 1970); NEVER is
+    clipped to the top of that range so it still sorts last.
+    """
+    span = np.int64(2**41)
+    tt = np.clip(t, -(2**40), 2**40 - 1) + 2**40
+    return pid.astype(np.int64) * span + tt
+
+
+# --------------------------------------------------------------------------- prepare
+
+
+def prepare(
+    labs: Any,
+    doses: Any = None,
+    patients: Any = None,
+    baselines: Any = None,
+    as_of: dt.date | None = None,
+) -> Inputs:
+    """Turn the canonical tables (Arrow or pandas) into :class:`Inputs` for the rules."""
+    as_of = as_of or dt.date.today()
+    cutoff = day_seconds(as_of) + DAY
+    lt = as_table("labs", labs)
+    dtb = as_table("doses", doses)
+    ptb = as_table("patients", patients)
+    btb = as_table("baselines", baselines)
+
+    id_parts = [t.column("patient_id") for t in (lt, dtb, ptb, btb) if t.num_rows]
+    if id_parts:
+        allids = pa.chunked_array([c for part in id_parts for c in part.chunks], pa.string())
+        ids = pc.unique(allids)
+        ids = ids.take(pc.sort_indices(ids))
+    else:
+        ids = pa.array([], pa.string())
+    n = len(ids)
+    patient_ids = np.asarray(ids.to_pylist(), dtype=object)
+
+    lab = _prepare_labs(lt, ids, cutoff)
+    dose = _prepare_doses(dtb, ids, cutoff)
+
+    weight = np.full(n, np.nan)
+    sex = np.full(n, "", dtype=object)
+    tpmt = np.full(n, "unknown", dtype=object)
+    nudt15 = np.full(n, "unknown", dtype=object)
+    diagnosis = np.full(n, "", dtype=object)
+    if ptb.num_rows:
+        code = codes_of(ptb.column("patient_id"), ids)
+        weight[code] = floats(ptb.column("weight_kg"))
+        sex[code] = texts(ptb.column("sex"))
+        tp = texts(ptb.column("tpmt"))
+        nu = texts(ptb.column("nudt15"))
+        tpmt[code] = np.where(tp == "", "unknown", tp)
+        nudt15[code] = np.where(nu == "", "unknown", nu)
+        diagnosis[code] = texts(ptb.column("diagnosis"))
+
+    baseline = np.full((n, len(model.ANALYTES)), np.nan)
+    note = np.full((n, len(model.ANALYTES)), "", dtype=object)
+    if btb.num_rows:
+        set_at = seconds(btb.column("set_at"))
+        order = np.argsort(np.where(set_at == NEVER, -NEVER, set_at), kind="stable")  # the latest wins
+        code = codes_of(btb.column("patient_id"), ids)[order]
+        ana = np.array([A.get(a, -1) for a in btb.column("analyte").to_pylist()], dtype=np.int64)[order]
+        val = floats(btb.column("value"))[order]
+        txt = texts(btb.column("note"))[order]
+        ok = (ana >= 0) & np.isfinite(val) & (val > 0)
+        baseline[code[ok], ana[ok]] = val[ok]
+        note[code[ok], ana[ok]] = txt[ok]
+
+    return Inputs(patient_ids, lab, dose, weight, sex, tpmt, nudt15, diagnosis, baseline, note, as_of, cutoff)
+
+
+#: Alphabetical rank of each analyte: flags are listed by patient, time and analyte name.
+ALPHA_RANK = np.argsort(np.argsort(np.asarray(model.ANALYTES)))
+
+
+def _codes_sorted_input(col: pa.ChunkedArray, ids: pa.Array) -> np.ndarray:
+    """Patient codes via the column's dictionary (fast for a million rows)."""
+    enc = col.combine_chunks().dictionary_encode() if isinstance(col, pa.ChunkedArray) else col.dictionary_encode()
+    mapping = pc.index_in(enc.dictionary, value_set=ids).fill_null(-1).to_numpy(zero_copy_only=False)
+    return mapping.astype(np.int32)[enc.indices.to_numpy(zero_copy_only=False)]
+
+
+def _float_column(col: pa.ChunkedArray, rows: np.ndarray) -> np.ndarray:
+    """A float column in ``rows`` order; an all-NaN column costs no memory (read-only)."""
+    arr = floats(col)
+    if np.isnan(arr).all():
+        return np.broadcast_to(np.float64(np.nan), (len(rows),))
+    return arr[rows]
+
+
+def _prepare_labs(lt: pa.Table, ids: pa.Array, cutoff: int) -> Labs:
+    analyte = pc.index_in(lt.column("analyte"), value_set=pa.array(model.ANALYTES))
+    analyte = analyte.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int8)
+    t = seconds(lt.column("collected_at"))
+    pid = _codes_sorted_input(lt.column("patient_id"), ids)
+    keep = (analyte >= 0) & (t < cutoff)
+    rows = None if keep.all() else np.flatnonzero(keep)
+    if rows is not None:
+        analyte, t, pid = analyte[rows], t[rows], pid[rows]
+    # Flags are listed by patient, time and analyte name: the import's own order.
+    key = pair_key(pid, t)
+    dk = np.diff(key)
+    in_order = bool(np.all(dk >= 0)) and bool(np.all((dk > 0) | (np.diff(ALPHA_RANK[analyte]) >= 0)))
+    del dk
+    pos = None if in_order else np.argsort(np.lexsort((ALPHA_RANK[analyte], t, pid)))
+    # The rules want each analyte as one slice, by patient and time within it.
+    order = np.argsort(analyte, kind="stable")
+    analyte, t, pid, key = analyte[order], t[order], pid[order], key[order]
+    if len(key) > 1:
+        bad = np.diff(key) < 0
+        bad &= analyte[1:] == analyte[:-1]
+        if bad.any():
+            o2 = np.lexsort((t, pid, analyte))
+            order, analyte, t, pid = order[o2], analyte[o2], t[o2], pid[o2]
+    del key
+    src_rows = order if rows is None else rows[order]
+    if pos is not None:
+        pos = pos[order]
+    value = floats(lt.column("value"))[src_rows]
+    cmp = np.zeros(len(src_rows), dtype=np.int8)
+    comparator = lt.column("comparator")
+    if pc.any(pc.not_equal(comparator, "")).as_py():
+        cmp_idx = pc.index_in(comparator, value_set=pa.array(["<", ">"])).fill_null(-1)
+        cmp_idx = cmp_idx.to_numpy(zero_copy_only=False)[src_rows]
+        cmp = np.select([cmp_idx == 0, cmp_idx == 1], [-1, 1], 0).astype(np.int8)
+    bounds: dict[str, tuple[int, int]] = {}
+    starts = np.searchsorted(analyte, np.arange(len(model.ANALYTES) + 1))
+    for i, a in enumerate(model.ANALYTES):
+        if starts[i + 1] > starts[i]:
+            bounds[a] = (int(starts[i]), int(starts[i + 1]))
+    hb_mmol = np.zeros(len(src_rows), dtype=bool)
+    if "hemoglobin" in bounds:
+        lo, hi = bounds["hemoglobin"]
+        units = lt.column("source_unit").take(pa.array(src_rows[lo:hi])).combine_chunks().dictionary_encode()
+        is_mmol = np.array([normalize_unit(u) == "mmol/l" for u in units.dictionary.to_pylist()], dtype=bool)
+        if is_mmol.any():
+            hb_mmol[lo:hi] = is_mmol[units.indices.to_numpy(zero_copy_only=False)]
+    return Labs(
+        pid=pid,
+        analyte=analyte,
+        t=t,
+        value=value,
+        cmp=cmp,
+        ref_low=_float_column(lt.column("ref_low"), src_rows),
+        ref_high=_float_column(lt.column("ref_high"), src_rows),
+        hb_mmol=hb_mmol,
+        row=src_rows,
+        pos=pos,
+        table=lt,
+        bounds=bounds,
+    )
+
+
+def hb_as_reported(value: np.ndarray) -> np.ndarray:
+    """Haemoglobin in mmol/L as the lab reported it, from the canonical g/L."""
+    return np.round(value / HB_G_PER_L_PER_MMOL, 9)
+
+
+def _prepare_doses(dtb: pa.Table, ids: pa.Array, cutoff: int) -> Doses:
+    drug = np.array([D.get(d, -1) for d in dtb.column("drug").to_pylist()], dtype=np.int64)
+    start = seconds(dtb.column("start"))
+    keep = (drug >= 0) & (start < cutoff) & (start != NEVER)
+    pid = codes_of(dtb.column("patient_id"), ids)
+    rows = np.flatnonzero(keep)
+    order = np.lexsort((start[rows], drug[rows], pid[rows]))
+    rows = rows[order]
+    take = pa.array(rows, pa.int64())
+    sub = dtb.take(take)
+    freq = texts(sub.column("frequency"))
+    cache: dict[str, float] = {}
+    per = np.array([cache.setdefault(f, per_day(f)) for f in freq], dtype=float)
+    return Doses(
+        pid=pid[rows],
+        drug=drug[rows],
+        start=start[rows],
+        end=seconds(sub.column("end")),
+        dose=floats(sub.column("dose")),
+        dose_unit=texts(sub.column("dose_unit")),
+        frequency=freq,
+        per_day=per,
+        mg_per_day=floats(sub.column("mg_per_day")),
+        mg_per_week=floats(sub.column("mg_per_week")),
+        route=texts(sub.column("route")),
+    )
+
+
+def same_patient_pairs(pid_a: np.ndarray, pid_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every (i, j) with pid_a[i] == pid_b[j]; ``pid_b`` must be sorted."""
+    lo = np.searchsorted(pid_b, pid_a, side="left")
+    hi = np.searchsorted(pid_b, pid_a, side="right")
+    count = hi - lo
+    i = np.repeat(np.arange(len(pid_a)), count)
+    j = np.repeat(lo, count) + (np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count))
+    return i, j

@@ -1,0 +1,332 @@
+"""Monitoring schedule: when each patient's next blood test is due, and whether it is overdue.
+
+Per patient and drug with a blood-test schedule (``schedule.toml``) that is being taken
+on the review date:
+
+* phase schedules (BSR 2017 style): the interval at the last test comes from the days
+  since the current course started, or is fortnightly while a dose increase is less
+  than ``after_increase_stable_days`` old; next due = last test on the drug + interval
+  (or course start / increase + the fortnightly interval when no test followed it);
+* pulse schedules (IV cyclophosphamide): a blood count is due in the nadir window
+  (days 8-14) after each pulse and before the next pulse.
+
+Overdue: the review date is later than the due date plus the grace days.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from dashboard import model
+from dashboard.rules.data import DAY, NEVER, schedule_file
+from dashboard.rules.hits import cat, num
+from dashboard.rules.inputs import DRUGS, Doses, Inputs, group_starts, pair_key
+
+PULSE_FREQUENCIES = ("monthly", "single")
+
+SCHEDULE_FIELDS: tuple[tuple[str, pa.DataType, str], ...] = (
+    ("patient_id", pa.string(), "Patient identifier."),
+    ("drug", pa.string(), "Drug (generic name)."),
+    ("schedule", pa.string(), "Schedule id in schedule.toml (standard, ciclosporin, cyclophosphamide_pulse ...)."),
+    ("description", pa.string(), "The schedule in words."),
+    ("course_start", pa.timestamp("s"), "Start of the current course of the drug."),
+    ("last_increase", pa.timestamp("s"), "Latest dose increase in the course (NaT if none)."),
+    ("last_test", pa.timestamp("s"), "Latest scheduled test taken during the course (NaT if none)."),
+    ("interval_days", pa.int64(), "Interval in force at the last test (phase schedules; 0 for pulses)."),
+    ("next_due", pa.timestamp("s"), "When the next test is due."),
+    ("overdue", pa.bool_(), "True when the review date is after next_due plus the grace days."),
+    ("days_overdue", pa.int64(), "Days past next_due on the review date (0 if not overdue)."),
+    ("severity", pa.string(), "Severity when overdue ('' when not)."),
+    ("message", pa.string(), "What is due, in words."),
+    ("source", pa.string(), "Source of the schedule."),
+)
+
+
+@cache
+def schedules() -> dict[str, dict[str, Any]]:
+    return schedule_file()["schedules"]
+
+
+def schedule_name(drug: str, frequency: str, route: str) -> str:
+    """The schedule a dose row follows ("" for a drug with none listed)."""
+    entry = schedule_file()["drugs"].get(drug, "")
+    if isinstance(entry, dict):
+        pulse = is_pulse(frequency, route)
+        return entry["pulse"] if pulse else entry["daily"]
+    return entry
+
+
+def is_pulse(frequency: str, route: str) -> bool:
+    return route == "iv" or frequency in PULSE_FREQUENCIES or (frequency.startswith("every ") and "weeks" in frequency)
+
+
+def row_schedules(doses: Doses) -> np.ndarray:
+    """Schedule id per dose row (object array)."""
+    cache: dict[tuple[str, str, str], str] = {}
+    out = [
+        cache.setdefault((DRUGS[d], f, r), schedule_name(DRUGS[d], f, r))
+        for d, f, r in zip(doses.drug, doses.frequency, doses.route, strict=True)
+    ]
+    return np.asarray(out, dtype=object)
+
+
+def pulse_dates(inp: Inputs, horizon_days: int = 62) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pulses of pulse-schedule rows: (patient, time, dose row), sorted by patient and time.
+
+    A row given "every N weeks" (or every N days) pulses every N weeks (days),
+    "monthly" on the same day of each month, "single" (or with no known frequency)
+    once; pulses run from the start until the end, or ``horizon_days`` after the
+    review date when ongoing.
+    """
+    d = inp.doses
+    names = row_schedules(d)
+    is_pulse_row = np.array([schedules().get(n, {}).get("kind") == "pulse" for n in names], dtype=bool)
+    rows = np.flatnonzero(is_pulse_row)
+    empty = np.zeros(0, np.int64)
+    if not len(rows):
+        return empty, empty, empty
+    stop = np.minimum(d.end[rows], inp.cutoff + horizon_days * DAY)
+    monthly = d.frequency[rows] == "monthly"
+    periodic = ~monthly & np.isfinite(d.per_day[rows]) & (d.per_day[rows] > 0)
+    single = ~monthly & ~periodic
+    count = np.ones(len(rows), dtype=np.int64)
+    period = np.where(periodic, np.round(1 / np.where(periodic, d.per_day[rows], 1)), 0).astype(np.int64) * DAY
+    count[periodic] = -(-(stop[periodic] - d.start[rows][periodic]) // period[periodic])
+    start_day = (d.start[rows] // DAY).astype("datetime64[D]")
+    month0 = start_day.astype("datetime64[M]")
+    stop_month = (stop // DAY).astype("datetime64[D]").astype("datetime64[M]")
+    count[monthly] = (stop_month[monthly] - month0[monthly]).astype(np.int64) + 1
+    count = np.clip(count, 1, 1000)
+    rep = np.repeat(np.arange(len(rows)), count)
+    k = np.arange(len(rep)) - np.repeat(np.cumsum(count) - count, count)
+    t = d.start[rows][rep] + k * period[rep]
+    # calendar months: the same day of the month, or the month's last day
+    months = month0[rep] + k
+    month_len = ((months + 1).astype("datetime64[D]") - months.astype("datetime64[D]")).astype(np.int64)
+    offset = (start_day - month0.astype("datetime64[D]")).astype(np.int64)[rep]
+    day = months.astype("datetime64[D]") + np.minimum(offset, month_len - 1)
+    t = np.where(monthly[rep], day.astype(np.int64) * DAY + d.start[rows][rep] % DAY, t)
+    keep = single[rep] | (t < stop[rep])
+    pid, t, row = d.pid[rows][rep][keep], t[keep], rows[rep][keep]
+    order = np.lexsort((t, pid))
+    return pid[order], t[order], row[order]
+
+
+def test_times(inp: Inputs, analytes: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Draws of any of ``analytes``: (key, patient, time), sorted by patient and time, unique."""
+    labs = inp.labs
+    parts = [labs.slice(a) for a in analytes]
+    pid = np.concatenate([labs.pid[s] for s in parts] or [np.zeros(0, np.int64)])
+    t = np.concatenate([labs.t[s] for s in parts] or [np.zeros(0, np.int64)])
+    key = np.unique(pair_key(pid, t))
+    span = np.int64(2**41)
+    return key, key // span, key % span - 2**40
+
+
+def last_at_or_before(
+    key: np.ndarray, pid: np.ndarray, t: np.ndarray, q_pid: np.ndarray, q_t: np.ndarray
+) -> np.ndarray:
+    """Latest ``t`` of the same patient at or before ``q_t`` (NEVER if none); rows sorted by ``key``."""
+    if not len(key):
+        return np.full(len(q_pid), NEVER, dtype=np.int64)
+    j = np.searchsorted(key, pair_key(q_pid, q_t), side="right") - 1
+    jj = np.maximum(j, 0)
+    return np.where((j >= 0) & (pid[jj] == q_pid), t[jj], NEVER)
+
+
+def first_at_or_after(
+    key: np.ndarray, pid: np.ndarray, t: np.ndarray, q_pid: np.ndarray, q_t: np.ndarray
+) -> np.ndarray:
+    """Earliest ``t`` of the same patient at or after ``q_t`` (NEVER if none)."""
+    if not len(key):
+        return np.full(len(q_pid), NEVER, dtype=np.int64)
+    j = np.searchsorted(key, pair_key(q_pid, q_t), side="left")
+    jj = np.minimum(j, len(key) - 1)
+    return np.where((j < len(key)) & (pid[jj] == q_pid), t[jj], NEVER)
+
+
+def courses(inp: Inputs) -> dict[str, np.ndarray]:
+    """Per dose row: its course start and whether it is a dose increase.
+
+    A course is a run of rows of one drug with no gap of more than a day between them.
+    An increase is the first row of a course, or a row whose daily amount is higher
+    than the previous row's in the same dose unit.
+    """
+    d = inp.doses
+    n = len(d)
+    if not n:
+        z = np.zeros(0, np.int64)
+        return {"course_start": z, "increase": np.zeros(0, bool)}
+    new_group = group_starts(d.pid, d.drug)
+    prev_end = np.r_[NEVER, d.end[:-1]]
+    gap = new_group | (prev_end < d.start - DAY)
+    course_id = np.cumsum(gap) - 1
+    course_start = d.start[np.flatnonzero(gap)][course_id]
+    amount = np.where(np.isfinite(d.mg_per_day), d.mg_per_day, d.dose * d.per_day)
+    prev_amount = np.r_[np.nan, amount[:-1]]
+    prev_unit = np.r_[np.array([""], dtype=object), d.dose_unit[:-1]]
+    with np.errstate(invalid="ignore"):
+        more = (amount > prev_amount) & (prev_unit == d.dose_unit)
+    return {"course_start": course_start, "increase": gap | more}
+
+
+def evaluate(inp: Inputs) -> pa.Table:
+    """The schedule table (:data:`SCHEDULE_FIELDS`) as of ``inp.as_of``: one row per
+    patient and drug being taken that has a blood-test schedule."""
+    d = inp.doses
+    now = inp.cutoff - DAY  # the review date, 00:00
+    names = row_schedules(d)
+    kinds = np.array([schedules().get(x, {}).get("kind", "none") for x in names], dtype=object)
+    c = courses(inp)
+    end = d.end.copy()
+    for name, spec in schedules().items():  # a single pulse is a course of a few weeks, not "ongoing"
+        if spec.get("kind") == "pulse":
+            single = (names == name) & ~(np.isfinite(d.per_day) & (d.per_day > 0)) & (d.frequency != "monthly")
+            end[single] = np.minimum(end[single], d.start[single] + int(spec["single_pulse_course_days"]) * DAY)
+    active = (d.start <= now) & (end > now) & (kinds != "none") if len(d) else np.zeros(0, bool)
+    top = schedule_file()
+    parts = []
+    for sched_id in sorted(set(names[active])):
+        spec = schedules()[sched_id]
+        rows = np.flatnonzero(active & (names == sched_id))
+        last_of_drug = np.r_[(d.pid[rows][1:] != d.pid[rows][:-1]) | (d.drug[rows][1:] != d.drug[rows][:-1]), True]
+        rows = rows[last_of_drug]  # one row per patient and drug
+        tests = test_times(inp, tuple(spec["tests"]))
+        if spec["kind"] == "pulse":
+            part = _pulse_due(inp, rows, spec, c, tests, now)
+        else:
+            part = _phase_due(inp, rows, spec, c, tests, now)
+        grace = int(spec.get("grace_days", 0)) * DAY
+        overdue = now > part["due_by"] + grace
+        late = np.where(overdue, (now - part["due_by"]) // DAY, 0)
+        long_late = late > np.maximum(part["interval"], 14)
+        sev = np.where(overdue, np.where(long_late, top["long_overdue_severity"], top["overdue_severity"]), "")
+        drug_label = np.array([model.drug_info()[x].label for x in DRUGS], dtype=object)[d.drug[rows]]
+        due = _date_text(part["next_due"])
+        msg = pc.if_else(
+            pa.array(overdue),
+            cat(drug_label, ": ", part["what"], " OVERDUE by ", num(late), " days (due ", due, ")"),
+            cat(drug_label, ": ", part["what"], " due ", due),
+        )
+        n = len(rows)
+        parts.append(
+            {
+                "patient_id": inp.patient_ids[d.pid[rows]],
+                "drug": np.asarray(DRUGS, dtype=object)[d.drug[rows]],
+                "schedule": np.full(n, sched_id, dtype=object),
+                "description": np.full(n, spec["description"], dtype=object),
+                "course_start": part["course_start"],
+                "last_increase": part["last_increase"],
+                "last_test": part["last_test"],
+                "interval_days": part["interval"],
+                "next_due": part["next_due"],
+                "overdue": overdue,
+                "days_overdue": late,
+                "severity": sev.astype(object),
+                "message": np.asarray(msg.to_pylist(), dtype=object),
+                "source": np.full(n, spec["source"], dtype=object),
+            }
+        )
+    return _table(parts)
+
+
+def _phase_due(inp: Inputs, rows, spec, c, tests, now) -> dict[str, np.ndarray]:
+    d = inp.doses
+    n = len(rows)
+    pid = d.pid[rows]
+    course_start = c["course_start"][rows]
+    # latest increase of this patient's drug at or before the review date
+    pd_code = d.pid * len(DRUGS) + d.drug
+    inc = np.flatnonzero(c["increase"] & (d.start <= now))
+    ikey = pair_key(pd_code[inc], d.start[inc])
+    order = np.argsort(ikey, kind="stable")
+    last_inc = last_at_or_before(ikey[order], pd_code[inc][order], d.start[inc][order], pd_code[rows], np.full(n, now))
+    last_inc = np.where(last_inc >= course_start, last_inc, course_start)
+    tkey, tpid, tt = tests
+    last_test = last_at_or_before(tkey, tpid, tt, pid, np.full(n, now))
+    last_test = np.where(last_test >= course_start, last_test, NEVER)
+    has_test = last_test != NEVER
+    ref = np.where(has_test, last_test, course_start)
+    since_start = (ref - course_start) // DAY
+    interval = np.full(n, spec["phases"][-1]["every_days"], dtype=np.int64)
+    for phase in reversed(spec["phases"][:-1]):
+        interval = np.where(since_start < phase["until_days"], phase["every_days"], interval)
+    fortnightly = spec["after_increase_every_days"]
+    increased = last_inc > course_start
+    since_inc = (np.maximum(ref, last_inc) - last_inc) // DAY
+    recent = increased & has_test & (last_test >= last_inc) & (since_inc < spec["after_increase_stable_days"])
+    interval = np.where(recent, np.minimum(interval, fortnightly), interval)
+    next_due = np.where(has_test, last_test + interval * DAY, course_start + spec["phases"][0]["every_days"] * DAY)
+    untested = increased & (~has_test | (last_inc > last_test))
+    next_due = np.where(untested, np.minimum(next_due, last_inc + fortnightly * DAY), next_due)
+    what = cat("blood tests (every ", num(interval), " days at present)")
+    return {
+        "course_start": course_start,
+        "last_increase": np.where(increased, last_inc, NEVER),
+        "last_test": last_test,
+        "interval": interval,
+        "next_due": next_due,
+        "due_by": next_due,
+        "what": what,
+    }
+
+
+def _pulse_due(inp: Inputs, rows, spec, c, tests, now) -> dict[str, np.ndarray]:
+    d = inp.doses
+    n = len(rows)
+    pid = d.pid[rows]
+    ppid, pt, _ = pulse_dates(inp)
+    pkey = pair_key(ppid, pt)
+    lo, hi = (int(x) * DAY for x in spec["nadir_days"])
+    tkey, tpid, tt = tests
+    last_pulse = last_at_or_before(pkey, ppid, pt, pid, np.full(n, now))
+    next_pulse = first_at_or_after(pkey, ppid, pt, pid, np.full(n, now + 1))
+    last_test = last_at_or_before(tkey, tpid, tt, pid, np.full(n, now))
+    has_pulse = last_pulse != NEVER
+    window_start, window_end = last_pulse + lo, last_pulse + hi
+    # a test in the window, or any test since it opened, satisfies the nadir check
+    nadir_due = has_pulse & ((last_test == NEVER) | (last_test < window_start))
+    next_due = np.where(nadir_due, window_start, next_pulse)
+    due_by = np.where(nadir_due, window_end, next_pulse)  # overdue after the window closes
+    next_due = np.where(has_pulse, next_due, d.start[rows])
+    due_by = np.where(has_pulse, due_by, d.start[rows])
+    what = pc.if_else(
+        pa.array(nadir_due),
+        pa.scalar(f"nadir blood count (days {spec['nadir_days'][0]}-{spec['nadir_days'][1]} after the pulse)"),
+        pa.scalar("blood count before the next pulse"),
+    )
+    return {
+        "course_start": c["course_start"][rows],
+        "last_increase": np.full(n, NEVER, dtype=np.int64),
+        "last_test": last_test,
+        "interval": np.zeros(n, dtype=np.int64),
+        "next_due": next_due,
+        "due_by": due_by,
+        "what": what,
+    }
+
+
+def _date_text(sec: np.ndarray) -> pa.Array:
+    days = np.where(sec >= NEVER, 0, sec // DAY).astype("datetime64[D]")
+    text = np.datetime_as_string(days).astype(object)
+    return pa.array(np.where(sec >= NEVER, "-", text), pa.string())
+
+
+def _table(parts: list[dict[str, np.ndarray]]) -> pa.Table:
+    arrays = []
+    for name, typ, _ in SCHEDULE_FIELDS:
+        vals = np.concatenate([p[name] for p in parts]) if parts else np.zeros(0, dtype=object)
+        if pa.types.is_timestamp(typ):
+            v = vals.astype(np.int64)
+            arr = pa.array(v, pa.int64(), mask=v >= NEVER).cast(typ)
+        elif pa.types.is_string(typ):
+            arr = pa.array(vals.astype(object), typ)
+        else:
+            arr = pa.array(vals, typ)
+        arrays.append(arr)
+    return pa.Table.from_arrays(arrays, names=[f[0] for f in SCHEDULE_FIELDS])

@@ -1,0 +1,237 @@
+"""Per-patient summary with an urgency order, and flag intervals for timeline shading.
+
+Urgency (what the Panel sorts by), from the patient's *open* items: open result flags
+(except those within a clinician-set baseline), overdue tests, open dose checks::
+
+    urgency_score = 100 x highest severity rank (info 1, caution 2, action 3, urgent 4)
+                  +  10 x highest current CTCAE grade (0-4)
+                  +       number of open items (at most 9)
+
+``urgency_rank`` is 1 for the most urgent patient; ties are broken by patient id.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from dashboard import model
+from dashboard.rules import ctcae
+from dashboard.rules.context import dose_context
+from dashboard.rules.data import DAY, NEVER, SEVERITIES
+from dashboard.rules.flags import KIND_ORDER, FlagArrays
+from dashboard.rules.inputs import Inputs, group_starts
+
+SRC = 2**40  # item index offset per source table (flags, schedule, dose checks)
+CTCAE_ANALYTES: tuple[str, ...] = tuple(a for a in model.ANALYTES if a in ctcae.terms())
+
+SUMMARY_FIELDS: tuple[tuple[str, pa.DataType, str], ...] = (
+    ("patient_id", pa.string(), "Patient identifier."),
+    ("urgency_rank", pa.int64(), "1 = most urgent; the order for the panel."),
+    ("urgency_score", pa.int64(), "100 x top severity rank + 10 x top current CTCAE grade + open items (<= 9)."),
+    ("urgency", pa.string(), "Severity of the most severe open item ('' when nothing is open)."),
+    ("headline", pa.string(), "Message of the most severe open item."),
+    ("max_ctcae_grade", pa.int8(), "Highest CTCAE grade among the latest results (null if none graded)."),
+    *(
+        (f"ctcae_{a}", pa.int8(), f"CTCAE grade of the latest {model.analyte_label(a)} result (null if none).")
+        for a in CTCAE_ANALYTES
+    ),
+    ("open_ctcae", pa.int64(), "Open CTCAE flags (grade >= 1 on a latest result)."),
+    ("open_guideline", pa.int64(), "Open guideline-limit flags."),
+    ("open_guideline_rules", pa.string(), "Their rule ids, '; '-separated."),
+    ("open_trend", pa.int64(), "Open trend flags."),
+    ("open_trend_rules", pa.string(), "Their rule ids, '; '-separated."),
+    ("flags_total", pa.int64(), "All flags of the patient, open or closed."),
+    ("next_test_due", pa.timestamp("s"), "Earliest next test due over the patient's monitored drugs (NaT if none)."),
+    ("overdue", pa.bool_(), "True when any scheduled test is overdue."),
+    ("days_overdue", pa.int64(), "Most days overdue (0 if none)."),
+    ("dose_checks_open", pa.int64(), "Open dose-check findings (above 'info')."),
+    ("dose_check_rules", pa.string(), "Their rule ids, '; '-separated."),
+    ("last_result", pa.timestamp("s"), "Latest result of any analyte up to the review date."),
+    ("current_doses", pa.string(), "Drugs and doses in force on the review date."),
+)
+
+
+def _group_join(pid: np.ndarray, text: np.ndarray, n: int) -> np.ndarray:
+    """Per patient: the distinct texts of its rows, '; '-joined, in first-seen order."""
+    out = np.full(n, "", dtype=object)
+    if not len(pid):
+        return out
+    t = pa.table({"p": pa.array(pid, pa.int64()), "x": pa.array(text, pa.string())})
+    g = t.group_by("p", use_threads=False).aggregate([("x", "distinct")])
+    out[g.column("p").to_numpy()] = pc.binary_join(g.column("x_distinct"), "; ").to_pylist()
+    return out
+
+
+def evaluate(inp: Inputs, grades: ctcae.Grades, fa: FlagArrays, schedule: pa.Table, dose_checks: pa.Table) -> pa.Table:
+    """The summary table (:data:`SUMMARY_FIELDS`), most urgent patient first."""
+    n = inp.n_patients
+    labs = inp.labs
+    ids = pa.array(inp.patient_ids, pa.string())
+
+    # current CTCAE grade per analyte: the grade of the latest result
+    last = np.r_[group_starts(labs.analyte, labs.pid)[1:], True] if len(labs) else np.zeros(0, bool)
+    current = np.full((n, len(CTCAE_ANALYTES)), -1, dtype=np.int8)
+    for j, a in enumerate(CTCAE_ANALYTES):
+        s = labs.slice(a)
+        m = np.flatnonzero(last[s]) + s.start
+        current[labs.pid[m], j] = grades.grade[m]
+    last_result = np.full(n, -NEVER, dtype=np.int64)
+    np.maximum.at(last_result, labs.pid[last], labs.t[last])  # the last row of a series is its latest
+    last_result[last_result == -NEVER] = NEVER
+
+    # open items: (patient, severity rank, message, grade)
+    fpid, kind, sev_rank = fa.pid, fa.kind.astype(np.int64), fa.severity.astype(np.int64)
+    is_open, at_base = fa.is_open, fa.at_baseline
+    grade = np.maximum(fa.grade, 0).astype(np.int64)
+    flags_total = np.bincount(fpid, minlength=n)
+
+    counts = {}
+    rules_text = {}
+    for name, k in KIND_ORDER.items():
+        m = is_open & (kind == k)
+        counts[name] = np.bincount(fpid[m], minlength=n)
+        rules_text[name] = _group_join(fpid[m], fa.rules[fa.rule[m]], n)
+
+    spid = pc.index_in(schedule.column("patient_id"), value_set=ids).to_numpy(zero_copy_only=False).astype(np.int64)
+    s_due = schedule.column("next_due").cast(pa.int64()).fill_null(NEVER).to_numpy(zero_copy_only=False)
+    s_over = schedule.column("overdue").to_numpy(zero_copy_only=False).astype(bool)
+    s_late = schedule.column("days_overdue").to_numpy(zero_copy_only=False).astype(np.int64)
+    s_rank = _ranks(schedule.column("severity"))
+    next_due = np.full(n, NEVER, dtype=np.int64)
+    np.minimum.at(next_due, spid, s_due)
+    overdue = np.zeros(n, dtype=bool)
+    overdue[spid[s_over]] = True
+    days_overdue = np.zeros(n, dtype=np.int64)
+    np.maximum.at(days_overdue, spid, s_late)
+
+    dpid = pc.index_in(dose_checks.column("patient_id"), value_set=ids).to_numpy(zero_copy_only=False)
+    dpid = dpid.astype(np.int64)
+    d_rank = _ranks(dose_checks.column("severity"))
+    d_open = pc.equal(dose_checks.column("status"), "open").to_numpy(zero_copy_only=False).astype(bool)
+    dose_open = np.bincount(dpid[d_open & (d_rank > 1)], minlength=n)
+    d_rules = np.asarray(dose_checks.column("rule").to_pylist(), dtype=object)
+    dose_rules = _group_join(dpid[d_open], d_rules[d_open], n)
+
+    # urgency
+    f_items = is_open & ~at_base
+    item_pid = np.r_[fpid[f_items], spid[s_over], dpid[d_open]]
+    item_rank = np.r_[sev_rank[f_items], s_rank[s_over], d_rank[d_open]]
+    item_src = np.r_[np.flatnonzero(f_items), np.flatnonzero(s_over) + SRC, np.flatnonzero(d_open) + 2 * SRC]
+    top_rank = np.zeros(n, dtype=np.int64)
+    np.maximum.at(top_rank, item_pid, item_rank)
+    n_items = np.bincount(item_pid, minlength=n)
+    top_grade = np.zeros(n, dtype=np.int64)
+    gm = f_items & (kind == KIND_ORDER["ctcae"])
+    np.maximum.at(top_grade, fpid[gm], grade[gm])
+    score = 100 * top_rank + 10 * top_grade + np.minimum(n_items, 9)
+    headline = np.full(n, "", dtype=object)
+    if len(item_pid):
+        order = np.lexsort((-item_rank, item_pid))
+        first = order[group_starts(item_pid[order])]
+        src = item_src[first]
+        for k, table_msg in enumerate((fa.message, schedule.column("message"), dose_checks.column("message"))):
+            m = (src // SRC) == k
+            if m.any():
+                headline[item_pid[first][m]] = table_msg.take(pa.array(src[m] % SRC)).to_pylist()
+    urgency = np.where(top_rank > 0, np.array(["", *SEVERITIES], dtype=object)[top_rank], "")
+    rank_order = np.lexsort((inp.patient_ids, -score))
+    urgency_rank = np.empty(n, dtype=np.int64)
+    urgency_rank[rank_order] = np.arange(1, n + 1)
+
+    now = inp.cutoff - DAY
+    ctx = dose_context(inp, np.arange(n, dtype=np.int64), np.full(n, now, dtype=np.int64))
+    graded = current >= 0
+    max_grade = np.where(graded.any(axis=1), current.max(axis=1, initial=-1), -1)
+
+    cols: dict[str, pa.Array] = {
+        "patient_id": ids,
+        "urgency_rank": pa.array(urgency_rank),
+        "urgency_score": pa.array(score.astype(np.int64)),
+        "urgency": pa.array(urgency.astype(object), pa.string()),
+        "headline": pa.array(headline, pa.string()),
+        "max_ctcae_grade": pa.array(max_grade.astype(np.int8), pa.int8(), mask=max_grade < 0),
+        "open_ctcae": pa.array(counts["ctcae"].astype(np.int64)),
+        "open_guideline": pa.array(counts["guideline"].astype(np.int64)),
+        "open_guideline_rules": pa.array(rules_text["guideline"], pa.string()),
+        "open_trend": pa.array(counts["trend"].astype(np.int64)),
+        "open_trend_rules": pa.array(rules_text["trend"], pa.string()),
+        "flags_total": pa.array(flags_total.astype(np.int64)),
+        "next_test_due": _ts(next_due),
+        "overdue": pa.array(overdue),
+        "days_overdue": pa.array(days_overdue),
+        "dose_checks_open": pa.array(dose_open.astype(np.int64)),
+        "dose_check_rules": pa.array(dose_rules, pa.string()),
+        "last_result": _ts(last_result),
+        "current_doses": pa.array(ctx["active_doses"], pa.string()),
+    }
+    for j, a in enumerate(CTCAE_ANALYTES):
+        cols[f"ctcae_{a}"] = pa.array(current[:, j], pa.int8(), mask=current[:, j] < 0)
+    table = pa.table([cols[f[0]] for f in SUMMARY_FIELDS], names=[f[0] for f in SUMMARY_FIELDS])
+    return table.take(pa.array(rank_order))
+
+
+def _ranks(col: pa.ChunkedArray) -> np.ndarray:
+    idx = pc.index_in(col, value_set=pa.array(list(SEVERITIES))).fill_null(-1)
+    return idx.to_numpy(zero_copy_only=False).astype(np.int64) + 1
+
+
+def _ts(sec: np.ndarray) -> pa.Array:
+    return pa.array(sec.astype(np.int64), pa.int64(), mask=sec >= NEVER).cast(pa.timestamp("s"))
+
+
+# --------------------------------------------------------------------------- intervals
+
+INTERVAL_FIELDS: tuple[tuple[str, pa.DataType, str], ...] = (
+    ("patient_id", pa.string(), "Patient identifier."),
+    ("analyte", pa.string(), "Analyte."),
+    ("rule", pa.string(), "Rule id."),
+    ("kind", pa.string(), "ctcae, guideline or trend."),
+    ("start", pa.timestamp("s"), "First flagged result of the episode."),
+    ("end", pa.timestamp("s"), "First later result the rule did not fire on; NaT while open."),
+    ("results", pa.int64(), "Flagged results in the episode."),
+    ("max_ctcae_grade", pa.int8(), "Highest CTCAE grade in the episode (null if none)."),
+    ("severity", pa.string(), "Most severe severity in the episode."),
+    ("status", pa.string(), "'open' when the episode reaches the latest result."),
+)
+
+
+def intervals(flags: pa.Table) -> pa.Table:
+    """Episodes when a rule kept firing on consecutive results of an analyte: the
+    shading of the patient timeline.  An episode ends at the next result the rule did
+    not fire on (``end``), or is open."""
+    if flags.num_rows == 0:
+        return pa.schema([pa.field(n, t) for n, t, _ in INTERVAL_FIELDS]).empty_table()
+    t = flags.sort_by(
+        [("patient_id", "ascending"), ("analyte", "ascending"), ("rule", "ascending"), ("seq", "ascending")]
+    )
+    pid = t.column("patient_id").combine_chunks().dictionary_encode().indices.to_numpy(zero_copy_only=False)
+    ana = t.column("analyte").combine_chunks().dictionary_encode().indices.to_numpy(zero_copy_only=False)
+    rule = t.column("rule").combine_chunks().dictionary_encode().indices.to_numpy(zero_copy_only=False)
+    seq = t.column("seq").to_numpy()
+    new = group_starts(pid, ana, rule)
+    new[1:] |= seq[1:] != seq[:-1] + 1
+    episode = np.cumsum(new) - 1
+    firsts = np.flatnonzero(new)
+    lasts = np.r_[firsts[1:] - 1, len(seq) - 1]
+    grade = t.column("ctcae_grade").fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    max_grade = np.full(len(firsts), -1, dtype=np.int64)
+    np.maximum.at(max_grade, episode, grade)
+    rank = _ranks(t.column("severity"))
+    top = np.zeros(len(firsts), dtype=np.int64)
+    np.maximum.at(top, episode, rank)
+    take_first, take_last = pa.array(firsts), pa.array(lasts)
+    cols = {
+        "patient_id": t.column("patient_id").take(take_first),
+        "analyte": t.column("analyte").take(take_first),
+        "rule": t.column("rule").take(take_first),
+        "kind": t.column("kind").take(take_first),
+        "start": t.column("collected_at").take(take_first),
+        "end": t.column("next_collected_at").take(take_last),
+        "results": pa.array((lasts - firsts + 1).astype(np.int64)),
+        "max_ctcae_grade": pa.array(max_grade.astype(np.int8), pa.int8(), mask=max_grade < 0),
+        "severity": pa.array(np.array(["", *SEVERITIES], dtype=object)[top], pa.string()),
+        "status": t.column("status").take(take_last),
+    }
+    return pa.table([cols[f[0]] for f in INTERVAL_FIELDS], names=[f[0] for f in INTERVAL_FIELDS])

@@ -1,0 +1,100 @@
+"""Guideline action limits (``kind = "guideline"`` rules of ``rules.toml``).
+
+"<" and ">" are strict, exactly as the guidelines write them: WBC 3.5 does not fire
+"WBC < 3.5", 3.49 does.  A censored result is compared by its bound, and counts as
+beyond the limit when censored towards it ("<3.5" fires "< 3.5").
+
+``rise_pct`` (creatinine): the result is more than ``threshold`` % above the lowest
+result of the previous ``window_days`` (at least one earlier result is needed).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dashboard.rules.ctcae import above, below
+from dashboard.rules.data import DAY, severity_rank
+from dashboard.rules.engine import Rule
+from dashboard.rules.hits import Hits, cat, comparator_text, label, num, unit_text
+from dashboard.rules.inputs import Inputs, pair_key
+
+
+def guideline_hits(inp: Inputs, rule: Rule) -> Hits:
+    if rule.comparison == "rise_pct":
+        return rise_hits(inp, rule)
+    labs = inp.labs
+    s = labs.slice(rule.analyte)
+    v, cmp = labs.value[s], labs.cmp[s]
+    fired = below(v, cmp, rule.threshold) if rule.comparison == "<" else above(v, cmp, rule.threshold)
+    local = np.flatnonzero(fired)
+    idx = local + s.start
+    msg = cat(
+        f"{label(rule.analyte)} ",
+        comparator_text(labs.cmp[idx]),
+        num(labs.value[idx]),
+        f" {unit_text(rule.analyte)} {rule.comparison} {rule.threshold:g}: {rule.message}",
+    )
+    return Hits(
+        idx=idx,
+        rule=rule.id,
+        kind="guideline",
+        severity=np.full(len(idx), severity_rank(rule.severity), dtype=np.int8),
+        threshold=np.full(len(idx), rule.threshold),
+        message=msg,
+        source=rule.source,
+    )
+
+
+def previous_minimum(pid: np.ndarray, t: np.ndarray, value: np.ndarray, window_s: int) -> np.ndarray:
+    """Lowest earlier value of the same patient within ``window_s`` seconds (NaN if none).
+
+    Rows are sorted by patient and time.  Works by lags up to the largest number of
+    results any patient has in one window, so it stays vectorised.
+    """
+    n = len(t)
+    out = np.full(n, np.nan)
+    if n < 2:
+        return out
+    key = pair_key(pid, t)
+    first = np.searchsorted(key, pair_key(pid, t - window_s), side="left")
+    strictly_before = np.searchsorted(key, key, side="left")  # rows at the same time are not "earlier"
+    reach = strictly_before - first
+    for lag in range(1, int(reach.max(initial=0)) + 1):
+        i = np.flatnonzero(reach >= lag)
+        j = strictly_before[i] - lag
+        out[i] = np.fmin(out[i], value[j])
+    return out
+
+
+def rise_hits(inp: Inputs, rule: Rule) -> Hits:
+    labs = inp.labs
+    s = labs.slice(rule.analyte)
+    v = labs.value[s]
+    ref = previous_minimum(labs.pid[s], labs.t[s], v, rule.window_days * DAY)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pct = np.round((v - ref) / ref * 100, 9)
+        fired = (pct > rule.threshold) & (ref > 0)
+    local = np.flatnonzero(fired)
+    idx = local + s.start
+    limit = ref[local] * (1 + rule.threshold / 100)
+    msg = cat(
+        f"{label(rule.analyte)} ",
+        comparator_text(labs.cmp[idx]),
+        num(labs.value[idx]),
+        f" {unit_text(rule.analyte)} is ",
+        num(pct[local], 2),
+        "% above ",
+        num(ref[local]),
+        f", the lowest of the previous {rule.window_days} days (limit: more than {rule.threshold:g}%): {rule.message}",
+    )
+    return Hits(
+        idx=idx,
+        rule=rule.id,
+        kind="guideline",
+        severity=np.full(len(idx), severity_rank(rule.severity), dtype=np.int8),
+        threshold=limit,
+        message=msg,
+        source=rule.source,
+        baseline=ref[local],
+        baseline_basis=np.full(len(idx), f"lowest of the previous {rule.window_days} days", dtype=object),
+    )

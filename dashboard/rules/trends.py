@@ -1,0 +1,128 @@
+"""Trend rules: what no single threshold shows.
+
+``consecutive_falls``  each of the last ``count`` results fell by more than
+    ``threshold`` % from the result before it (same patient and analyte).  Fires on the
+    ``count``-th fall even when every value is in range, and on every further fall.
+``baseline_fall``  the result is more than ``threshold`` % below the patient's own
+    baseline (:mod:`dashboard.rules.baselines`).  A computed (pre-treatment) baseline
+    is compared with results from the start of treatment on; a clinician-set baseline
+    with every result.
+
+Trend flags carry no threshold in a unit (``threshold`` is NaN); the baseline used is in
+``baseline`` and named in ``baseline_basis``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from dashboard import model
+from dashboard.rules import baselines as bl
+from dashboard.rules.data import severity_rank
+from dashboard.rules.engine import Rule
+from dashboard.rules.hits import Hits, cat, label, num, unit_text
+from dashboard.rules.inputs import DRUGS, Inputs, group_starts
+
+
+def fall_runs(pid: np.ndarray, value: np.ndarray, pct: float) -> np.ndarray:
+    """Per row (sorted by patient and time): how many consecutive falls of more than
+    ``pct`` % end at this row (0 when this row did not fall)."""
+    n = len(value)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    prev = np.r_[np.nan, value[:-1]]
+    same = ~group_starts(pid)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        drop = np.round((prev - value) / prev * 100, 9)
+        fell = same & (prev > 0) & (drop > pct)
+    pos = np.arange(n)
+    last_break = np.maximum.accumulate(np.where(fell, -1, pos))
+    return np.where(fell, pos - last_break, 0)
+
+
+def consecutive_fall_hits(inp: Inputs, rule: Rule) -> list[Hits]:
+    labs = inp.labs
+    out = []
+    for analyte in rule.analytes:
+        s = labs.slice(analyte)
+        runs = fall_runs(labs.pid[s], labs.value[s], rule.threshold)
+        local = np.flatnonzero(runs >= rule.count)
+        idx = local + s.start
+        k = rule.count
+        series = [num(labs.value[idx - lag]) for lag in range(k, -1, -1)]
+        parts: list = []
+        for i, text in enumerate(series):
+            parts += [text] if i == 0 else [" → ", text]
+        msg = cat(
+            f"{label(analyte)} fell by more than {rule.threshold:g}% at each of {k} consecutive tests: ",
+            *parts,
+            f" {unit_text(analyte)}: {rule.message}",
+        )
+        out.append(
+            Hits(
+                idx=idx,
+                rule=rule.id,
+                kind="trend",
+                severity=np.full(len(idx), severity_rank(rule.severity), dtype=np.int8),
+                threshold=np.full(len(idx), np.nan),
+                message=msg,
+                source=rule.source,
+            )
+        )
+    return out
+
+
+def basis_text(inp: Inputs, base: bl.Baselines, pid: np.ndarray, a: int) -> pa.Array:
+    """How each baseline was obtained, in words."""
+    basis = base.basis[pid, a]
+    note = inp.baseline_note[pid, a]
+    clinician = pc.if_else(pa.array(note != ""), cat("clinician-set: ", note), pa.scalar("clinician-set", pa.string()))
+    drug = np.array([*(model.drug_info()[d].label for d in DRUGS), "treatment"], dtype=object)
+    first = drug[np.where(base.first_drug[pid] >= 0, base.first_drug[pid], len(DRUGS))]
+    computed = cat("median of the results before ", first, " started, n=", num(base.count[pid, a]))
+    return pc.if_else(pa.array(basis == bl.CLINICIAN), clinician, computed)
+
+
+def baseline_fall_hits(inp: Inputs, rule: Rule, base: bl.Baselines) -> list[Hits]:
+    labs = inp.labs
+    out = []
+    for analyte in rule.analytes:
+        a = model.ANALYTES.index(analyte)
+        s = labs.slice(analyte)
+        pid, v, cmp, t = labs.pid[s], labs.value[s], labs.cmp[s], labs.t[s]
+        ref = base.value[pid, a]
+        basis = base.basis[pid, a]
+        in_scope = (basis == bl.CLINICIAN) | ((basis == bl.PRETREATMENT) & (t >= base.first_start[pid]))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            drop = np.round((ref - v) / ref * 100, 9)
+            fired = in_scope & (ref > 0) & ((drop > rule.threshold) | ((cmp < 0) & (drop >= rule.threshold)))
+        local = np.flatnonzero(fired)
+        idx = local + s.start
+        words = basis_text(inp, base, pid[local], a)
+        msg = cat(
+            f"{label(analyte)} ",
+            num(v[local]),
+            f" {unit_text(analyte)} is ",
+            num(drop[local], 1),
+            "% below the patient's baseline ",
+            num(ref[local]),
+            " (",
+            words,
+            f") (limit: more than {rule.threshold:g}%): {rule.message}",
+        )
+        out.append(
+            Hits(
+                idx=idx,
+                rule=rule.id,
+                kind="trend",
+                severity=np.full(len(idx), severity_rank(rule.severity), dtype=np.int8),
+                threshold=np.full(len(idx), np.nan),
+                message=msg,
+                source=rule.source,
+                baseline=ref[local],
+                baseline_basis=np.asarray(words.to_pylist(), dtype=object),
+            )
+        )
+    return out

@@ -1,0 +1,155 @@
+"""Tables of the rules for the Rules page (pure: profiles and data files in, DataFrames out)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from dashboard import model
+from dashboard.rules import ctcae
+from dashboard.rules.data import SEVERITIES, dose_checks_file, ranges_file, schedule_file
+from dashboard.rules.engine import Profile, builtin_profiles
+from dashboard.rules.review import Review
+from dashboard.units import DISPLAY_UNIT
+
+RULE_COLUMNS = ["Rule", "Kind", "Analyte", "Test", "Threshold", "Unit", "Severity", "On", "Source", "Evidence"]
+EDITABLE_COLUMNS = ["Threshold", "Severity", "On"]
+
+
+def _test_text(comparison: str, count: int, window: int) -> str:
+    return {
+        "<": "result below",
+        ">": "result above",
+        "rise_pct": f"rise (%) above the lowest of the previous {window} days",
+        "consecutive_falls": f"fall (%) at each of {count} consecutive tests",
+        "baseline_fall": "fall (%) below the patient's baseline",
+    }[comparison]
+
+
+def rules_frame(profile: Profile) -> pd.DataFrame:
+    """Every guideline and trend rule of a profile, one row each."""
+    rows = [
+        {
+            "Rule": r.id,
+            "Kind": r.kind,
+            "Analyte": ", ".join(model.analyte_label(a) for a in r.analytes),
+            "Test": _test_text(r.comparison, r.count, r.window_days),
+            "Threshold": r.threshold,
+            "Unit": DISPLAY_UNIT.get(r.unit, r.unit),
+            "Severity": r.severity,
+            "On": r.enabled,
+            "Source": r.source,
+            "Evidence": r.citation,
+        }
+        for r in profile.rules
+    ]
+    return pd.DataFrame(rows, columns=RULE_COLUMNS)
+
+
+def overrides_from_frame(base: Profile, edited: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """What an edited :func:`rules_frame` changes relative to ``base`` (for a user profile)."""
+    if base.is_user:
+        base = builtin_profiles()[base.based_on]
+    out: dict[str, dict[str, Any]] = {}
+    for _, row in edited.iterrows():
+        rule = base.rule(str(row["Rule"]))
+        change: dict[str, Any] = {}
+        if bool(row["On"]) != rule.enabled:
+            change["enabled"] = bool(row["On"])
+        if float(row["Threshold"]) != rule.threshold:
+            change["threshold"] = float(row["Threshold"])
+        if str(row["Severity"]) != rule.severity:
+            change["severity"] = str(row["Severity"])
+        if change:
+            out[rule.id] = change
+    return out
+
+
+def ctcae_frame() -> pd.DataFrame:
+    """The CTCAE v5.0 grades used, in words, one row per analyte."""
+    rows = []
+    for analyte, term in ctcae.terms().items():
+        unit = DISPLAY_UNIT.get(model.CANONICAL_UNITS[analyte], model.CANONICAL_UNITS[analyte])
+        row = {"Analyte": model.analyte_label(analyte), "CTCAE term": term["term"], "Unit": unit}
+        if term["direction"] == "low":
+            cuts = dict(term["cuts"])
+            upper = ["LLN", *(f"{cuts[g]:g}" for g in (2, 3, 4) if g in cuts)]
+            for g in (1, 2, 3, 4):
+                if g in cuts or g == 1:
+                    nxt = cuts.get(g + 1)
+                    row[f"Grade {g}"] = f"< {upper[g - 1]}" + (f" to {nxt:g}" if nxt else "")
+                else:
+                    row[f"Grade {g}"] = "no laboratory cut-off"
+        else:
+            mult = dict(term["uln_multiples"])
+            for g in (1, 2, 3, 4):
+                hi = mult.get(g + 1)
+                row[f"Grade {g}"] = f"> {mult[g]:g} x ULN" + (f" to {hi:g} x ULN" if hi else "")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def ranges_frame() -> pd.DataFrame:
+    """Default reference limits used when a result has no range of its own."""
+    rows = []
+    for analyte, item in ranges_file()["ranges"].items():
+        rows.append(
+            {
+                "Analyte": model.analyte_label(analyte),
+                "Lower limit": item.get("low"),
+                "Lower limit (F / M)": f"{item['low_F']:g} / {item['low_M']:g}" if "low_F" in item else "",
+                "Upper limit": item.get("high"),
+                "Unit": DISPLAY_UNIT.get(model.CANONICAL_UNITS[analyte], model.CANONICAL_UNITS[analyte]),
+                "Note": item.get("note", ""),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def schedules_frame() -> pd.DataFrame:
+    """The monitoring schedule of each drug."""
+    sched = schedule_file()
+    rows = []
+    for drug, entry in sched["drugs"].items():
+        names = entry.items() if isinstance(entry, dict) else [("", entry)]
+        for variant, name in names:
+            spec = sched["schedules"][name]
+            label = model.drug_info()[drug].label + (f" ({variant})" if variant else "")
+            rows.append(
+                {"Drug": label, "Schedule": spec["label"], "What": spec["description"], "Source": spec["source"]}
+            )
+    return pd.DataFrame(rows)
+
+
+def dose_checks_frame() -> pd.DataFrame:
+    rows = [
+        {
+            "Check": c["id"],
+            "Drugs": ", ".join(model.drug_info()[d].label for d in c["drugs"]),
+            "What": c["message"],
+            "Severity": c["severity"],
+            "Source": c["source"],
+        }
+        for c in dose_checks_file()["check"]
+    ]
+    return pd.DataFrame(rows)
+
+
+def flag_counts(review: Review) -> pd.DataFrame:
+    """Flags per rule of a review: all of them and those open on the review date."""
+    f = review.flags_df()
+    if f.empty:
+        return pd.DataFrame(columns=["Rule", "Kind", "Flags", "Open", "Patients"])
+    g = f.groupby(["rule", "kind"], sort=True)
+    out = pd.DataFrame(
+        {
+            "Flags": g.size(),
+            "Open": g["status"].apply(lambda s: int((s == "open").sum())),
+            "Patients": g["patient_id"].nunique(),
+        }
+    ).reset_index()
+    return out.rename(columns={"rule": "Rule", "kind": "Kind"})
+
+
+SEVERITY_OPTIONS = list(SEVERITIES)

@@ -1,0 +1,153 @@
+"""``python -m dashboard review``: options, text and JSON output, exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from dashboard.cli import main
+from dashboard.rules.engine import make_user_profile, save_profile
+
+LABS = """patient_id,collected_at,analyte,value,unit
+P1,2024-01-01,Neutrophils,4.0,10^9/L
+P1,2024-02-01,Neutrophils,3.5,10^9/L
+P1,2024-03-01,Neutrophils,3.0,10^9/L
+P1,2024-04-01,Neutrophils,2.6,10^9/L
+P1,2024-05-01,Neutrophils,<0.5,10^9/L
+P1,2024-05-01,WBC,3.49,10^9/L
+P1,2024-05-01,Hb,6.1,mmol/L
+P2,2024-04-20,WBC,6.1,10^9/L
+P2,2024-04-20,Platelets,250,10^9/L
+"""
+DOSES = """patient_id,drug,start,end,dose,frequency
+P1,azathioprine,2024-02-15,2024-03-15,50 mg,daily
+P1,azathioprine,2024-03-15,,150 mg,daily
+P1,allopurinol,2024-04-01,,100 mg,daily
+P2,methotrexate,2023-06-01,,15 mg,weekly
+"""
+PATIENTS = """patient_id,sex,weight_kg,tpmt,diagnosis
+P1,F,60,intermediate,SLE
+P2,M,80,normal,RA
+"""
+
+
+@pytest.fixture
+def panel(tmp_path: Path) -> Path:
+    (tmp_path / "labs.csv").write_text(LABS)
+    (tmp_path / "doses.csv").write_text(DOSES)
+    (tmp_path / "patients.csv").write_text(PATIENTS)
+    return tmp_path
+
+
+def review_json(capsys, *args: str) -> dict:
+    assert main(["review", *args, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_json_contract(panel, capsys):
+    doc = review_json(capsys, str(panel), "--as-of", "2024-05-10")
+    assert doc["import"]["labs"] == 9
+    assert doc["review"]["as_of"] == "2024-05-10"
+    assert doc["review"]["profile"] == "BSR 2017 / NICE"
+    patients = doc["patients"]
+    assert [p["patient_id"] for p in patients] == ["P1", "P2"]
+    p1 = patients[0]
+    for key in ("patient_id", "flags", "worst_ctcae_grade", "next_test_due", "overdue", "dose_checks"):
+        assert key in p1
+    assert p1["worst_ctcae_grade"] == {"wbc": 1, "neutrophils": 4, "hemoglobin": 2}
+    assert p1["next_test_due"] == "2024-05-31"
+    assert p1["overdue"] is False
+    contract = {
+        "collected_at", "analyte", "value", "unit", "ctcae_grade", "rule", "threshold",
+        "source", "severity", "message", "active_doses", "days_since_dose_change",
+    }  # fmt: skip
+    for f in p1["flags"]:
+        assert contract <= set(f)
+        assert f["ctcae_grade"] is None or isinstance(f["ctcae_grade"], int)
+    by_rule = {f["rule"]: f for f in p1["flags"] if f["collected_at"].startswith("2024-05-01")}
+    neut = by_rule["ctcae.neutrophils"]
+    assert (neut["ctcae_grade"], neut["value"], neut["comparator"], neut["source_value"]) == (4, 0.5, "<", "<0.5")
+    assert neut["threshold"] == 0.5 and neut["unit"] == "10^9/L"
+    assert neut["source"] == "CTCAE v5.0"
+    assert by_rule["trend.consecutive_falls"]["threshold"] is None
+    assert by_rule["bsr.wbc_low"]["threshold"] == 3.5
+    assert by_rule["bsr.wbc_low"]["days_since_dose_change"] == 30
+    assert (
+        by_rule["bsr.wbc_low"]["active_doses"]
+        == "Azathioprine 150 mg/day (2.50 mg/kg/day); Allopurinol 100 mg/day (1.67 mg/kg/day)"
+    )
+    assert by_rule["ctcae.hemoglobin"]["source_unit"] == "mmol/L"
+    assert {d["rule"] for d in p1["dose_checks"]} == {"dose.tpmt_nudt15_intermediate", "dose.aza_allopurinol"}
+    assert patients[1]["flags"] == [] and patients[1]["worst_ctcae_grade"] == {"wbc": 0, "platelets": 0}
+
+
+def test_as_of_fixes_today_for_the_schedule(panel, capsys):
+    late = review_json(capsys, str(panel), "--as-of", "2024-09-10")["patients"]
+    p2 = next(p for p in late if p["patient_id"] == "P2")
+    assert p2["overdue"] is True and p2["days_overdue"] == 59
+    early = {p["patient_id"]: p for p in review_json(capsys, str(panel), "--as-of", "2024-04-25")["patients"]}
+    assert early["P2"]["overdue"] is False
+    # P1's dose went up on 15 March: fortnightly tests, the one after 1 April was due on the 15th
+    assert early["P1"]["overdue"] is True and early["P1"]["next_test_due"] == "2024-04-15"
+
+
+def test_ctcae_only_profile(panel, capsys):
+    doc = review_json(capsys, str(panel), "--as-of", "2024-05-10", "--profile", "CTCAE only")
+    assert doc["review"]["profile"] == "CTCAE only"
+    kinds = {f["rule"].split(".")[0] for p in doc["patients"] for f in p["flags"]}
+    assert kinds == {"ctcae"}
+
+
+def test_user_profile_file(panel, tmp_path, capsys):
+    path = save_profile(
+        make_user_profile("strict", "BSR 2017 / NICE", {"bsr.wbc_low": {"threshold": 4.0}}), tmp_path / "profiles"
+    )
+    doc = review_json(capsys, str(panel / "labs.csv"), "--as-of", "2024-05-10", "--profile", str(path))
+    wbc = [f for p in doc["patients"] for f in p["flags"] if f["rule"] == "bsr.wbc_low"]
+    assert wbc and wbc[0]["threshold"] == 4.0
+    assert wbc[0]["source"].startswith("User profile 'strict'")
+
+
+def test_text_output(panel, capsys):
+    assert main(["review", str(panel), "--as-of", "2024-09-10"]) == 0
+    out = capsys.readouterr().out
+    assert "Canonical tables: 9 lab results, 4 dose rows, 2 patients." in out
+    assert "Review as of 2024-09-10 · profile BSR 2017 / NICE" in out
+    lines = out.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("Rank"))
+    assert lines[header + 2].split()[:3] == ["1", "P1", "urgent"]
+    assert "== P1 [urgent]" in out
+    assert "[urgent] ctcae.neutrophils: Neutrophil count decreased, CTCAE grade 4" in out
+    assert "raw <0.5 10^9/L" in out
+    assert "schedule: Methotrexate: blood tests (every 84 days at present) OVERDUE by 59 days" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--profile", "NICE 2099"], "unknown profile 'NICE 2099'"),
+        (["--as-of", "10/05/2024"], "--as-of: expected a date as YYYY-MM-DD"),
+    ],
+)
+def test_bad_options_exit_2(panel, capsys, args, message):
+    assert main(["review", str(panel), *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_nothing_readable_exits_2(tmp_path, capsys):
+    assert main(["review", str(tmp_path / "missing.csv"), "--json"]) == 2
+    captured = capsys.readouterr()
+    assert "file not found" in captured.err
+    assert json.loads(captured.out)["patients"] == []
+
+
+def test_ambiguous_dates_need_a_choice(tmp_path, capsys):
+    (tmp_path / "labs.csv").write_text("patient_id,collected_at,analyte,value,unit\nP1,03/04/2024,WBC,3.1,10^9/L\n")
+    assert main(["review", str(tmp_path / "labs.csv")]) == 2
+    assert "--dayfirst or --monthfirst" in capsys.readouterr().err
+    assert main(["review", str(tmp_path / "labs.csv"), "--dayfirst", "--json", "--as-of", "2024-05-01"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["patients"][0]["flags"][0]["collected_at"] == "2024-04-03T00:00:00"

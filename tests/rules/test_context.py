@@ -1,0 +1,103 @@
+"""Dose context on every flag: doses in force, days since a change, after an increase."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from tests.rules.builders import dose, lab, patient, run
+
+
+def flag_on(review, when: str):
+    f = review.flags_df()
+    return f[f["collected_at"] == pd.Timestamp(when)].iloc[0]
+
+
+LOW_WBC = 3.0  # fires the BSR limit, so the result has a flag to carry its context
+
+
+@pytest.mark.parametrize(
+    ("row", "text"),
+    [
+        (dose("P1", "azathioprine", "2024-01-01", amount=150), "Azathioprine 150 mg/day (2.50 mg/kg/day)"),
+        (dose("P1", "methotrexate", "2024-01-01", amount=20, frequency="weekly"), "Methotrexate 20 mg/week"),
+        (
+            dose("P1", "mycophenolate mofetil", "2024-01-01", amount=1000, frequency="BID"),
+            "Mycophenolate mofetil 2000 mg/day (1000 mg BID) (33.33 mg/kg/day)",
+        ),
+        (
+            dose("P1", "cyclophosphamide", "2024-01-01", amount=500, frequency="every 2 weeks", route="iv"),
+            "Cyclophosphamide 500 mg every 2 weeks",
+        ),
+        (
+            dose("P1", "belimumab", "2024-01-01", amount=10, unit="mg/kg", frequency="every 4 weeks", route="iv"),
+            "Belimumab 10 mg/kg every 4 weeks",
+        ),
+        (dose("P1", "prednisolone", "2024-01-01", amount=7.5), "Prednisolone 7.5 mg/day (0.12 mg/kg/day)"),
+    ],
+)
+def test_active_dose_text(row, text):
+    rv = run([lab("P1", "2024-02-01", "wbc", LOW_WBC)], [row], [patient("P1", weight=60)])
+    assert flag_on(rv, "2024-02-01")["active_doses"] == text
+
+
+def test_mg_per_kg_needs_a_weight():
+    rv = run([lab("P1", "2024-02-01", "wbc", LOW_WBC)], [dose("P1", "azathioprine", "2024-01-01", amount=150)])
+    assert flag_on(rv, "2024-02-01")["active_doses"] == "Azathioprine 150 mg/day"
+
+
+def test_only_doses_in_force_at_the_time_of_the_result():
+    doses = [
+        dose("P1", "azathioprine", "2024-01-01", "2024-02-01", amount=50),
+        dose("P1", "azathioprine", "2024-02-01", amount=100),
+        dose("P1", "prednisolone", "2023-06-01", "2023-12-01", amount=10),
+    ]
+    labs = [lab("P1", d, "wbc", LOW_WBC) for d in ("2023-12-15", "2024-01-31", "2024-02-01")]
+    rv = run(labs, doses)
+    assert flag_on(rv, "2023-12-15")["active_doses"] == ""
+    assert flag_on(rv, "2024-01-31")["active_doses"] == "Azathioprine 50 mg/day"
+    assert flag_on(rv, "2024-02-01")["active_doses"] == "Azathioprine 100 mg/day"
+
+
+def test_days_since_change_counts_immunosuppressants_and_interacting_drugs():
+    doses = [
+        dose("P1", "azathioprine", "2024-01-01", amount=100),
+        dose("P1", "prednisolone", "2024-02-10", amount=5),  # a steroid change is not counted
+    ]
+    rv = run([lab("P1", "2024-02-15", "wbc", LOW_WBC)], doses)
+    assert flag_on(rv, "2024-02-15")["days_since_dose_change"] == 45
+    rv = run([lab("P1", "2024-02-15", "wbc", LOW_WBC)], [*doses, dose("P1", "allopurinol", "2024-02-01", amount=100)])
+    assert flag_on(rv, "2024-02-15")["days_since_dose_change"] == 14
+
+
+def test_after_increase_within_twelve_weeks():
+    doses = [
+        dose("P1", "azathioprine", "2023-01-01", "2024-03-01", amount=50),
+        dose("P1", "azathioprine", "2024-03-01", "2024-06-01", amount=100),
+        dose("P1", "azathioprine", "2024-06-01", amount=50),  # a decrease
+    ]
+    labs = [lab("P1", d, "wbc", LOW_WBC) for d in ("2024-05-24", "2024-05-25", "2024-06-15")]
+    rv = run(labs, doses)
+    assert bool(flag_on(rv, "2024-05-24")["after_increase"])  # 84 days after the increase
+    assert not bool(flag_on(rv, "2024-05-25")["after_increase"])  # 85 days
+    late = flag_on(rv, "2024-06-15")
+    assert not bool(late["after_increase"])
+    assert late["days_since_dose_change"] == 14
+    assert late["last_increase"] == pd.Timestamp("2024-03-01")
+
+
+def test_a_start_counts_as_an_increase():
+    rv = run(
+        [lab("P1", "2024-03-01", "wbc", LOW_WBC)],
+        [dose("P1", "mycophenolate mofetil", "2024-01-15", amount=500, frequency="BID")],
+    )
+    assert bool(flag_on(rv, "2024-03-01")["after_increase"])
+
+
+def test_days_since_pulse():
+    cyc = dose("P1", "cyclophosphamide", "2024-01-01", "2024-03-12", amount=500, frequency="every 2 weeks", route="iv")
+    labs = [lab("P1", d, "neutrophils", 1.2) for d in ("2024-01-12", "2024-01-20", "2024-06-01")]
+    rv = run(labs, [cyc])
+    assert flag_on(rv, "2024-01-12")["days_since_pulse"] == 11
+    assert flag_on(rv, "2024-01-20")["days_since_pulse"] == 5  # the pulse of 15 January
+    assert pd.isna(flag_on(rv, "2024-06-01")["days_since_pulse"])

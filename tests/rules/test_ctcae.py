@@ -1,0 +1,203 @@
+"""CTCAE v5.0 grades: the boundary table in every supported unit, LLN/ULN, censoring."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+
+import numpy as np
+import pytest
+
+from dashboard.rules import baselines, ctcae
+from dashboard.rules.inputs import prepare
+from tests.rules.builders import baseline, frame, imported, lab
+
+AS_OF = dt.date(2026, 11, 25)
+
+
+def graded(name: str, value: str, unit: str, ref: str = "", sex: str = "") -> tuple[int, float]:
+    """Grade of one result imported from CSV text exactly as a lab would send it."""
+    csv = f"patient_id,collected_at,analyte,value,unit,reference range\nP1,2024-01-01,{name},{value},{unit},{ref}\n"
+    result = imported(csv)
+    assert result.labs.num_rows == 1, result.report.to_text()
+    patients = frame("patients", [{"patient_id": "P1", "sex": sex}]) if sex else result.patients
+    inp = prepare(result.labs, result.doses, patients, None, AS_OF)
+    g = ctcae.grade_all(inp, baselines.compute(inp))
+    return int(g.grade[0]), float(g.cut[0])
+
+
+# (analyte name in the file, value in canonical unit, expected grade) -- the table as it reads
+COUNTS = [
+    ("Neutrophils", 2.0, 0),
+    ("Neutrophils", 1.99, 1),
+    ("Neutrophils", 1.5, 1),
+    ("Neutrophils", 1.49, 2),
+    ("Neutrophils", 1.0, 2),
+    ("Neutrophils", 0.99, 3),
+    ("Neutrophils", 0.5, 3),
+    ("Neutrophils", 0.49, 4),
+    ("Platelets", 150, 0),
+    ("Platelets", 149, 1),
+    ("Platelets", 75, 1),
+    ("Platelets", 74.9, 2),
+    ("Platelets", 50, 2),
+    ("Platelets", 49.9, 3),
+    ("Platelets", 25, 3),
+    ("Platelets", 24.9, 4),
+    ("WBC", 4.0, 0),
+    ("WBC", 3.99, 1),
+    ("WBC", 3.0, 1),
+    ("WBC", 2.99, 2),
+    ("WBC", 2.0, 2),
+    ("WBC", 1.99, 3),
+    ("WBC", 1.0, 3),
+    ("WBC", 0.99, 4),
+    ("Lymphocytes", 1.0, 0),
+    ("Lymphocytes", 0.99, 1),
+    ("Lymphocytes", 0.8, 1),
+    ("Lymphocytes", 0.79, 2),
+    ("Lymphocytes", 0.5, 2),
+    ("Lymphocytes", 0.49, 3),
+    ("Lymphocytes", 0.2, 3),
+    ("Lymphocytes", 0.19, 4),
+]
+
+
+@pytest.mark.parametrize(("unit", "factor"), [("10^9/L", 1), ("K/uL", 1), ("/uL", 1000), ("cells/mm3", 1000)])
+@pytest.mark.parametrize(("name", "value", "expected"), COUNTS)
+def test_count_boundaries_in_every_count_unit(name, value, expected, unit, factor):
+    text = f"{value * factor:g}"
+    assert graded(name, text, unit)[0] == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "expected"),
+    [
+        ("115", "g/L", 0),
+        ("114", "g/L", 1),
+        ("100", "g/L", 1),
+        ("99", "g/L", 2),
+        ("80", "g/L", 2),
+        ("79", "g/L", 3),
+        ("11.5", "g/dL", 0),
+        ("10.0", "g/dL", 1),
+        ("9.99", "g/dL", 2),
+        ("8.0", "g/dL", 2),
+        ("7.99", "g/dL", 3),
+        # mmol/L is graded on the reported value against CTCAE's mmol/L cut-offs
+        ("7.2", "mmol/L", 0),
+        ("7.1", "mmol/L", 1),
+        ("6.2", "mmol/L", 1),
+        ("6.19", "mmol/L", 2),
+        ("4.9", "mmol/L", 2),
+        ("4.89", "mmol/L", 3),
+    ],
+)
+def test_haemoglobin_boundaries_in_every_unit(value, unit, expected):
+    assert graded("Hb", value, unit)[0] == expected
+
+
+def test_mmol_cut_is_reported_in_canonical_unit():
+    grade, cut = graded("Hb", "6.0", "mmol/L")
+    assert grade == 2
+    assert cut == pytest.approx(6.2 * 16.1134)
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "expected"),
+    [
+        ("40", "U/L", 0),
+        ("41", "U/L", 1),
+        ("120", "U/L", 1),
+        ("121", "U/L", 2),
+        ("200", "U/L", 2),
+        ("201", "U/L", 3),
+        ("800", "U/L", 3),
+        ("801", "U/L", 4),
+        ("0.66", "ukat/L", 0),
+        ("0.7", "ukat/L", 1),
+        ("2.0", "ukat/L", 1),
+        ("2.02", "ukat/L", 2),
+        ("13.4", "ukat/L", 4),
+    ],
+)
+@pytest.mark.parametrize("name", ["ALT", "AST"])
+def test_transaminase_boundaries_default_uln(name, value, unit, expected):
+    assert graded(name, value, unit)[0] == expected
+
+
+def test_lln_from_the_row_comes_first():
+    assert graded("Neutrophils", "1.9", "10^9/L")[0] == 1  # default LLN 2.0
+    grade, cut = graded("Neutrophils", "1.9", "10^9/L", ref="1.8-7.5")
+    assert grade == 0
+    grade, cut = graded("Neutrophils", "1.7", "10^9/L", ref="1.8-7.5")
+    assert (grade, cut) == (1, 1.8)
+    # the lab's range is converted with the value: 12.0 g/dL = 120 g/L
+    assert graded("Hb", "11.9", "g/dL", ref="12.0-15.5")[0] == 1
+    assert graded("Hb", "12.0", "g/dL", ref="12.0-15.5")[0] == 0
+
+
+def test_uln_from_the_row_comes_first():
+    assert graded("ALT", "50", "U/L", ref="7-56")[0] == 0
+    assert graded("ALT", "57", "U/L", ref="7-56")[0] == 1
+    assert graded("ALT", "169", "U/L", ref="7-56")[0] == 2
+
+
+def test_haemoglobin_default_lln_by_sex():
+    assert graded("Hb", "125", "g/L", sex="M")[0] == 1
+    assert graded("Hb", "125", "g/L", sex="F")[0] == 0
+    assert graded("Hb", "125", "g/L")[0] == 0  # sex unknown: the lower (female) limit
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("Neutrophils", "<0.1", 4),
+        ("Neutrophils", "<0.5", 4),  # below 0.5 is grade 4; an exact 0.5 is grade 3
+        ("Neutrophils", "<1.0", 3),
+        ("Platelets", "<25", 4),
+        ("WBC", "<1.0", 4),
+        ("ALT", ">800", 4),  # above 800 (20 x ULN 40)
+        ("ALT", ">1000", 4),
+    ],
+)
+def test_censored_results_are_graded_by_their_bound(name, value, expected):
+    unit = "U/L" if name == "ALT" else "10^9/L"
+    assert graded(name, value, unit)[0] == expected
+
+
+def test_alt_graded_on_an_abnormal_baseline():
+    values = (89, 90, 180, 181, 300, 301, 1200, 1201)
+    labs = [lab("P1", f"2024-03-{i + 1:02d}", "alt", v, ref_high=40) for i, v in enumerate(values)]
+    inp = prepare(frame("labs", labs), None, None, frame("baselines", [baseline("P1", "alt", 60)]), AS_OF)
+    g = ctcae.grade_all(inp, baselines.compute(inp))
+    # baseline 60 > ULN 40: grade 1 from 1.5 x baseline (90), 2 above 3x, 3 above 5x, 4 above 20x
+    assert g.grade.tolist() == [0, 1, 1, 2, 2, 3, 3, 4]
+    assert np.all(g.basis == ctcae.BASELINE)
+
+
+def test_cutoffs_match_the_published_ctcae_table(fixtures):
+    table = json.loads((fixtures / "ctcae" / "ncictcaev5.json").read_text())
+    by_term = {t["TERM"]: t for t in table}
+    for analyte, term in ctcae.terms().items():
+        src = by_term[term["term"]]
+        if term["direction"] == "low":
+            published = {}
+            for g in (2, 3, 4):
+                code = src.get(f"GRADE_{g}_CODE", "")
+                m = re.search(r"< ([0-9.]+) ~", code)
+                if m:
+                    published[g] = float(m.group(1))
+            assert dict((g, float(c)) for g, c in term["cuts"]) == published, analyte
+            assert "ANRLO" in src["GRADE_1_CODE"]  # grade 1 is below the LLN
+        else:
+            for g, mult in term["uln_multiples"]:
+                code = src[f"GRADE_{g}_CODE"]
+                m = re.search(r"signif\(([0-9.]*)\*?ANRHI", code)
+                assert float(m.group(1) or 1) == mult, (analyte, g)
+            assert f"{term['baseline_grade1']}*BASE" in src["GRADE_1_CODE"]
+    # haemoglobin's mmol/L cut-offs are the ones the table prints
+    anemia = by_term["Anemia"]
+    assert "<6.2 - 4.9 mmol/L" in anemia["GRADE_2"] and "<4.9 mmol/L" in anemia["GRADE_3"]
+    assert dict(ctcae.terms()["hemoglobin"]["cuts_mmol_per_l"]) == {2: 6.2, 3: 4.9}

@@ -1,0 +1,150 @@
+"""Dose checks: mg/kg/day, TPMT/NUDT15, xanthine-oxidase inhibitors, weekly methotrexate, HCQ."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from tests.rules.builders import dose, patient, run
+
+
+def checks(doses, weight=float("nan"), tpmt="normal", nudt15="unknown", as_of="2024-12-31") -> pd.DataFrame:
+    return run([], doses, [patient("P1", weight=weight, tpmt=tpmt, nudt15=nudt15)], as_of=as_of).dose_checks_df()
+
+
+def rules(df: pd.DataFrame) -> list[str]:
+    return df["rule"].tolist()
+
+
+@pytest.mark.parametrize(
+    ("mg", "weight", "expected"),
+    [
+        (150, 60, []),  # 2.5 mg/kg/day: not above
+        (150, 59, ["dose.aza_above_2_5"]),
+        (180, 60, ["dose.aza_above_2_5"]),  # 3 mg/kg/day: above 2.5, not above 3
+        (181, 60, ["dose.aza_above_3"]),  # above 3 supersedes above 2.5
+    ],
+)
+def test_azathioprine_mg_per_kg(mg, weight, expected):
+    df = checks([dose("P1", "azathioprine", "2024-01-01", amount=mg)], weight)
+    assert rules(df) == expected
+    if expected:
+        assert df["value"].iloc[0] == pytest.approx(mg / weight)
+        assert df["value_unit"].iloc[0] == "mg/kg/day"
+        assert df["status"].iloc[0] == "open"
+
+
+def test_weight_unknown_is_said_not_skipped():
+    df = checks([dose("P1", "azathioprine", "2024-01-01", amount=200)])
+    assert rules(df) == ["dose.not_checkable"]
+    assert df["severity"].iloc[0] == "info"
+    assert "weight unknown" in df["message"].iloc[0]
+
+
+@pytest.mark.parametrize(
+    ("tpmt", "nudt15", "mg", "fires"),
+    [
+        ("intermediate", "normal", 100, True),  # 1.67 mg/kg = 83% of 2 mg/kg
+        ("intermediate", "normal", 96, False),  # 1.6 mg/kg = 80%: not above
+        ("normal", "intermediate", 100, True),
+        ("possible intermediate", "unknown", 100, True),
+        ("intermediate", "intermediate", 61, True),  # both: above 50%
+        ("intermediate", "intermediate", 60, False),
+        ("normal", "normal", 150, False),
+    ],
+)
+def test_intermediate_metabolisers(tpmt, nudt15, mg, fires):
+    df = checks([dose("P1", "azathioprine", "2024-01-01", amount=mg)], 60, tpmt, nudt15)
+    assert ("dose.tpmt_nudt15_intermediate" in rules(df)) is fires
+
+
+def test_poor_metaboliser_on_any_thiopurine():
+    for drug in ("azathioprine", "mercaptopurine"):
+        df = checks([dose("P1", drug, "2024-01-01", amount=25)], 60, "poor")
+        assert rules(df) == ["dose.thiopurine_poor_metaboliser"]
+        assert df["severity"].iloc[0] == "urgent"
+        assert "CPIC" in df["source"].iloc[0]
+
+
+def test_genotype_not_recorded():
+    df = checks([dose("P1", "azathioprine", "2024-01-01", amount=100)], 60, "unknown", "unknown")
+    assert rules(df) == ["dose.thiopurine_genotype_unknown"]
+    assert df["severity"].iloc[0] == "info"
+
+
+def test_allopurinol_with_the_dose_cut_to_a_third_is_accepted():
+    doses = [
+        dose("P1", "azathioprine", "2024-01-01", "2024-03-01", amount=150),
+        dose("P1", "azathioprine", "2024-03-01", amount=50),
+        dose("P1", "allopurinol", "2024-03-01", amount=100),
+    ]
+    assert rules(checks(doses, 60)) == []
+
+
+def test_allopurinol_without_the_cut_fires_urgently():
+    doses = [
+        dose("P1", "azathioprine", "2024-01-01", "2024-03-01", amount=150),
+        dose("P1", "azathioprine", "2024-03-01", amount=75),
+        dose("P1", "allopurinol", "2024-03-01", amount=100),
+    ]
+    df = checks(doses, 60)
+    assert rules(df) == ["dose.aza_allopurinol"]
+    row = df.iloc[0]
+    assert (row["severity"], row["with_drug"], row["value"], row["status"]) == ("urgent", "allopurinol", 50.0, "open")
+    assert "the dose before Allopurinol" in row["message"]
+
+
+def test_allopurinol_cut_a_week_late_is_flagged_for_that_week():
+    doses = [
+        dose("P1", "azathioprine", "2024-01-01", "2024-03-08", amount=150),
+        dose("P1", "azathioprine", "2024-03-08", amount=50),
+        dose("P1", "allopurinol", "2024-03-01", amount=100),
+    ]
+    df = checks(doses, 60)
+    assert rules(df) == ["dose.aza_allopurinol"]
+    assert (df["start"].iloc[0], df["end"].iloc[0]) == (pd.Timestamp("2024-03-01"), pd.Timestamp("2024-03-08"))
+    assert df["status"].iloc[0] == "closed"
+
+
+def test_azathioprine_started_on_allopurinol_is_judged_on_the_usual_weight_based_dose():
+    allo = dose("P1", "allopurinol", "2023-01-01", amount=100)
+    assert rules(checks([allo, dose("P1", "azathioprine", "2024-01-01", amount=50)], 60)) == ["dose.aza_allopurinol"]
+    assert rules(checks([allo, dose("P1", "azathioprine", "2024-01-01", amount=37.5)], 60)) == []
+    unknown = checks([allo, dose("P1", "azathioprine", "2024-01-01", amount=25)])  # no weight: cannot judge
+    assert rules(unknown) == ["dose.aza_allopurinol", "dose.not_checkable"]
+    row = unknown.set_index("rule").loc["dose.aza_allopurinol"]
+    assert row["severity"] == "action"
+    assert "cannot be checked" in row["message"]
+
+
+def test_febuxostat_is_flagged_whatever_the_dose():
+    doses = [dose("P1", "azathioprine", "2024-01-01", amount=25), dose("P1", "febuxostat", "2024-02-01", amount=80)]
+    df = checks(doses, 60)
+    assert rules(df) == ["dose.aza_febuxostat"]
+    assert df["severity"].iloc[0] == "urgent"
+
+
+@pytest.mark.parametrize(
+    ("frequency", "fires"),
+    [("weekly", False), ("daily", True), ("BID", True), ("every 2 days", True), ("every 2 weeks", False)],
+)
+def test_methotrexate_given_more_often_than_weekly(frequency, fires):
+    df = checks([dose("P1", "methotrexate", "2024-01-01", amount=10, frequency=frequency)], 70)
+    assert ("dose.mtx_not_weekly" in rules(df)) is fires
+
+
+@pytest.mark.parametrize(("mg", "weight", "fires"), [(400, 70, True), (350, 70, False), (300, 70, False)])
+def test_hydroxychloroquine_above_5_mg_per_kg(mg, weight, fires):
+    df = checks([dose("P1", "hydroxychloroquine", "2024-01-01", amount=mg)], weight)
+    assert ("dose.hcq_above_5" in rules(df)) is fires
+
+
+def test_dose_written_per_kg_needs_no_weight():
+    df = checks([dose("P1", "hydroxychloroquine", "2024-01-01", amount=6, unit="mg/kg")])
+    assert rules(df) == ["dose.hcq_above_5"]
+    assert df["value"].iloc[0] == 6
+
+
+def test_a_past_dose_is_closed():
+    df = checks([dose("P1", "azathioprine", "2023-01-01", "2023-06-01", amount=200)], 60)
+    assert df["status"].tolist() == ["closed"]

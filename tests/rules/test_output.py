@@ -1,0 +1,71 @@
+"""JSON and text rendering of a review."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pyarrow as pa
+
+from dashboard.rules.output import json_literals, objects, patients_json, review_json, review_text
+from tests.rules.builders import dose, lab, patient, run
+
+
+def test_json_literals_escape_and_nulls():
+    texts = pa.array(["plain", 'say "hi"', "back\\slash", "tab\there", "µmol/L ×10⁹", None])
+    decoded = [json.loads(x) for x in json_literals(texts).to_pylist()]
+    assert decoded == ["plain", 'say "hi"', "back\\slash", "tab\there", "µmol/L ×10⁹", None]
+    nums = pa.array([1.5, float("nan"), None, 140.0, float("inf")])
+    assert json_literals(nums).to_pylist() == ["1.5", "null", "null", "140", "null"]
+    when = pa.array([dt.datetime(2024, 5, 1, 8, 30), None], pa.timestamp("s"))
+    assert json_literals(when).to_pylist() == ['"2024-05-01T08:30:00"', "null"]
+    assert json_literals(pa.array([True, False, None])).to_pylist() == ["true", "false", "null"]
+    assert json_literals(pa.array([3, None], pa.int8())).to_pylist() == ["3", "null"]
+
+
+def test_objects_are_valid_json():
+    table = pa.table({"a": pa.array(["x", 'q"']), "b": pa.array([1.0, float("nan")])})
+    assert [json.loads(o) for o in objects(table, ("a", "b")).to_pylist()] == [
+        {"a": "x", "b": 1.0},
+        {"a": 'q"', "b": None},
+    ]
+
+
+def review_of_two():
+    labs = [lab("P1", "2024-05-01", "wbc", 2.4), lab("P2", "2024-05-01", "wbc", 6.0)]
+    return run(labs, [dose("P1", "azathioprine", "2024-01-01", amount=100)], [patient("P1", weight=70, tpmt="normal")])
+
+
+def test_whole_document_parses_and_matches_the_tables():
+    rv = review_of_two()
+    doc = json.loads(review_json(rv, {"labs": 2}))
+    assert doc["import"] == {"labs": 2}
+    assert doc["review"]["flags"] == rv.flags.num_rows
+    assert [p["patient_id"] for p in doc["patients"]] == rv.summary.column("patient_id").to_pylist()
+    assert len(doc["patients"][0]["flags"]) == rv.flags.num_rows
+    assert doc["patients"][0]["schedule"][0]["drug"] == "azathioprine"
+    assert patients_json(rv) == doc["patients"]
+
+
+def test_text_lists_open_items_per_patient():
+    text = review_text(review_of_two())
+    assert "== P1 [action] Azathioprine 100 mg/day (1.43 mg/kg/day)" in text
+    assert "bsr.wbc_low: WBC 2.4 ×10⁹/L < 3.5" in text
+    assert "== P2" not in text  # nothing open for P2
+
+
+def test_edge_panels_render():
+    cases = [
+        ([], [], []),
+        ([], [dose("P1", "azathioprine", "2024-01-01", amount=100)], []),
+        ([], [], [patient("P1", weight=70)]),
+        ([lab("P1", "2024-01-01", "wbc", 6.0)], [], []),
+    ]
+    for labs, doses, patients in cases:
+        rv = run(labs, doses, patients)
+        doc = json.loads(review_json(rv, {}))
+        assert len(doc["patients"]) == rv.summary.num_rows
+        assert review_text(rv).startswith("Review as of 2024-12-31")
+    assert doc["patients"][0]["worst_ctcae_grade"] == {"wbc": 0}
+    graded = run([lab("P1", "2024-01-01", "platelets", 60), lab("P1", "2024-01-01", "ast", 30)])
+    assert patients_json(graded)[0]["worst_ctcae_grade"] == {"platelets": 2, "ast": 0}

@@ -1,0 +1,106 @@
+"""The Rules page (Streamlit AppTest): profile choice, tables, saving and loading a profile."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard import ui
+from dashboard.dataset import Dataset
+from dashboard.rules import engine
+from tests.conftest import ROOT
+from tests.rules.builders import dose, frame, lab, patient
+
+
+@pytest.fixture
+def profiles_dir(tmp_path, monkeypatch):
+    folder = tmp_path / "profiles"
+    monkeypatch.setenv("DASHBOARD_PROFILES", str(folder))
+    return folder
+
+
+def open_page(dataset: Dataset | None = None) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
+    at.run()
+    if dataset is not None:
+        at.session_state[ui.DATASET] = dataset
+    at.switch_page(str(ROOT / "pages" / "rules.py")).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def choice(at: AppTest):
+    return next(s for s in at.selectbox if s.label == "Active profile")
+
+
+def test_page_shows_profiles_and_tables(profiles_dir):
+    at = open_page()
+    box = choice(at)
+    assert box.options[:2] == ["BSR 2017 / NICE", "CTCAE only"]
+    assert box.value == "BSR 2017 / NICE"
+    assert at.session_state[ui.PROFILE] == "BSR 2017 / NICE"
+    rules = at.dataframe[0].value
+    assert "bsr.neutrophils_low" in rules["Rule"].tolist()
+    assert rules.set_index("Rule").loc["local.lymphocytes_low", "Source"].endswith("not in BSR 2017 tables")
+    assert len(at.dataframe) >= 5  # limits, CTCAE, schedule, dose checks, ranges
+
+
+def test_choosing_a_profile_is_shared(profiles_dir):
+    at = open_page()
+    choice(at).set_value("CTCAE only").run()
+    assert at.session_state[ui.PROFILE] == "CTCAE only"
+    assert not at.dataframe[0].value["On"].any()
+
+
+def test_saved_profiles_are_offered(profiles_dir):
+    engine.save_profile(engine.make_user_profile("Ward 7", "BSR 2017 / NICE", {"bsr.wbc_low": {"threshold": 3.0}}))
+    at = open_page()
+    box = choice(at)
+    assert "Ward 7" in box.options
+    box.set_value("Ward 7").run()
+    assert at.dataframe[0].value.set_index("Rule").loc["bsr.wbc_low", "Threshold"] == 3.0
+    assert any(b.label == "Download this profile" for b in at.get("download_button"))
+
+
+def test_save_an_edited_copy(profiles_dir):
+    at = open_page()
+    at.text_input(key="rules_new_name").set_value("My clinic")
+    next(b for b in at.button if b.label == "Save profile").click().run()
+    assert not at.exception
+    assert (profiles_dir / "my-clinic.json").exists()
+    assert at.session_state[ui.PROFILE] == "My clinic"
+
+
+def test_save_refuses_a_builtin_name(profiles_dir):
+    at = open_page()
+    at.text_input(key="rules_new_name").set_value("CTCAE only")
+    next(b for b in at.button if b.label == "Save profile").click().run()
+    assert any("built-in" in e.value for e in at.error)
+    assert not profiles_dir.exists() or not list(profiles_dir.iterdir())
+
+
+def test_load_a_profile_file(profiles_dir):
+    doc = engine.profile_to_json(
+        engine.make_user_profile("From file", "CTCAE only", {"bsr.mcv_high": {"enabled": True}})
+    )
+    at = open_page()
+    at.file_uploader(key="rules_profile_upload").set_value(("mine.json", doc.encode(), "application/json")).run()
+    at.button(key="rules_use_upload").click().run()
+    assert not at.exception
+    assert at.session_state[ui.PROFILE] == "From file"
+    assert json.loads((profiles_dir / "from-file.json").read_text())["based_on"] == "CTCAE only"
+
+
+def test_counts_on_the_loaded_panel(profiles_dir):
+    ds = Dataset(
+        labs=frame("labs", [lab("P1", "2024-05-01", "wbc", 3.0), lab("P2", "2024-05-01", "wbc", 2.5)]),
+        doses=frame("doses", [dose("P1", "azathioprine", "2024-01-01", amount=100)]),
+        patients=frame("patients", [patient("P1"), patient("P2")]),
+        label="test panel",
+    )
+    at = open_page(ds)
+    counts = at.dataframe[-1].value.set_index("Rule")
+    assert counts.loc["bsr.wbc_low", "Flags"] == 2
+    assert counts.loc["bsr.wbc_low", "Patients"] == 2

@@ -1,0 +1,156 @@
+"""Monitoring schedule: next test due and overdue, evaluated on a given date."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from tests.rules.builders import dose, lab, run
+
+FBC = "wbc"
+
+
+def sched(labs, doses, as_of: str) -> pd.DataFrame:
+    return run(labs, doses, as_of=as_of).schedule_df()
+
+
+def draws_on(*days: str) -> list[dict]:
+    return [lab("P1", d, FBC, 6.0) for d in days]
+
+
+def one(df: pd.DataFrame) -> pd.Series:
+    assert len(df) == 1, df
+    return df.iloc[0]
+
+
+def test_new_drug_without_a_test_is_due_after_two_weeks():
+    aza = [dose("P1", "azathioprine", "2024-01-01", amount=100)]
+    row = one(sched([], aza, "2024-01-10"))
+    assert row["next_due"] == pd.Timestamp("2024-01-15")
+    assert not row["overdue"]
+    row = one(sched([], aza, "2024-01-20"))
+    assert row["overdue"] and row["days_overdue"] == 5
+    assert row["severity"] == "caution"
+    assert row["message"] == "Azathioprine: blood tests (every 14 days at present) OVERDUE by 5 days (due 2024-01-15)"
+    assert row["source"] == "BSR 2017 / NICE CKS"
+
+
+@pytest.mark.parametrize(
+    ("last_test", "interval", "due"),
+    [
+        ("2024-02-05", 14, "2024-02-19"),  # day 35: fortnightly for the first 6 weeks
+        ("2024-02-12", 30, "2024-03-13"),  # day 42: monthly for 3 months
+        ("2024-05-12", 30, "2024-06-11"),  # day 132
+        ("2024-05-13", 84, "2024-08-05"),  # day 133: every 12 weeks
+    ],
+)
+def test_standard_phases(last_test, interval, due):
+    row = one(
+        sched(
+            draws_on(last_test), [dose("P1", "methotrexate", "2024-01-01", amount=15, frequency="weekly")], "2024-05-20"
+        )
+    )
+    assert row["interval_days"] == interval
+    assert row["next_due"] == pd.Timestamp(due)
+
+
+def test_dose_increase_restarts_fortnightly_then_back_to_the_previous_schedule():
+    doses = [
+        dose("P1", "azathioprine", "2023-01-01", "2024-01-01", amount=50),
+        dose("P1", "azathioprine", "2024-01-01", amount=100),
+    ]
+    # increase after the last test: the next test comes forward to 2 weeks after it
+    row = one(sched(draws_on("2023-12-15"), doses, "2024-01-05"))
+    assert row["next_due"] == pd.Timestamp("2024-01-15")
+    assert row["last_increase"] == pd.Timestamp("2024-01-01")
+    # a test 9 days after the increase: fortnightly
+    row = one(sched(draws_on("2023-12-15", "2024-01-10"), doses, "2024-01-12"))
+    assert (row["interval_days"], row["next_due"]) == (14, pd.Timestamp("2024-01-24"))
+    # stable for 6 weeks: back to every 12 weeks (the course is older than 4.5 months)
+    row = one(sched(draws_on("2024-02-12"), doses, "2024-02-20"))
+    assert (row["interval_days"], row["next_due"]) == (84, pd.Timestamp("2024-05-06"))
+
+
+def test_a_decrease_does_not_restart_the_schedule():
+    doses = [
+        dose("P1", "azathioprine", "2023-01-01", "2024-01-01", amount=100),
+        dose("P1", "azathioprine", "2024-01-01", amount=50),
+    ]
+    row = one(sched(draws_on("2023-12-15"), doses, "2024-01-05"))
+    assert row["next_due"] == pd.Timestamp("2024-03-08")
+    assert pd.isna(row["last_increase"])
+
+
+def test_ciclosporin_fortnightly_for_three_months_then_monthly():
+    csa = [dose("P1", "ciclosporin", "2024-01-01", amount=100, frequency="BID")]
+    assert one(sched(draws_on("2024-03-25"), csa, "2024-03-26"))["interval_days"] == 14  # day 84
+    assert one(sched(draws_on("2024-04-05"), csa, "2024-04-06"))["interval_days"] == 30  # day 95
+    assert one(sched(draws_on("2025-04-05"), csa, "2025-04-06"))["interval_days"] == 30
+
+
+def test_tacrolimus_stays_monthly():
+    tac = [dose("P1", "tacrolimus", "2023-01-01", amount=2, frequency="BID")]
+    assert one(sched(draws_on("2024-06-01"), tac, "2024-06-02"))["interval_days"] == 30
+
+
+@pytest.mark.parametrize("drug", ["hydroxychloroquine", "prednisolone", "belimumab", "allopurinol"])
+def test_drugs_without_a_blood_schedule(drug):
+    assert sched([], [dose("P1", drug, "2024-01-01", amount=200)], "2024-06-01").empty
+
+
+def test_a_stopped_drug_has_no_schedule():
+    assert sched([], [dose("P1", "azathioprine", "2023-01-01", "2024-01-01", amount=100)], "2024-06-01").empty
+
+
+def test_restart_after_a_gap_is_a_new_course():
+    doses = [
+        dose("P1", "azathioprine", "2022-01-01", "2023-01-01", amount=100),
+        dose("P1", "azathioprine", "2024-01-01", amount=100),
+    ]
+    row = one(sched(draws_on("2024-01-10"), doses, "2024-01-12"))
+    assert row["course_start"] == pd.Timestamp("2024-01-01")
+    assert row["interval_days"] == 14
+
+
+def test_cyclophosphamide_nadir_window():
+    cyc = [dose("P1", "cyclophosphamide", "2024-01-01", amount=750, frequency="monthly", route="iv")]
+    row = one(sched([], cyc, "2024-01-05"))
+    assert row["schedule"] == "cyclophosphamide_pulse"
+    assert row["next_due"] == pd.Timestamp("2024-01-09")  # day 8 after the pulse
+    assert not row["overdue"]
+    assert not one(sched([], cyc, "2024-01-15"))["overdue"]  # the window runs to day 14
+    late = one(sched([], cyc, "2024-01-20"))
+    assert late["overdue"] and late["days_overdue"] == 5
+    assert "nadir blood count" in late["message"]
+    done = one(sched(draws_on("2024-01-12"), cyc, "2024-01-20"))
+    assert not done["overdue"]
+    assert done["next_due"] == pd.Timestamp("2024-02-01")  # before the next pulse
+    assert "before the next pulse" in done["message"]
+
+
+def test_fortnightly_pulses_follow_the_latest_pulse():
+    cyc = [
+        dose("P1", "cyclophosphamide", "2024-01-01", "2024-03-12", amount=500, frequency="every 2 weeks", route="iv")
+    ]
+    row = one(sched(draws_on("2024-01-10"), cyc, "2024-01-17"))
+    assert row["next_due"] == pd.Timestamp("2024-01-23")  # day 8 after the pulse of 15 January
+
+
+def test_summary_takes_the_earliest_due_date_and_any_overdue():
+    doses = [
+        dose("P1", "methotrexate", "2023-01-01", amount=15, frequency="weekly"),
+        dose("P1", "tacrolimus", "2023-01-01", amount=2, frequency="BID"),
+    ]
+    rv = run(draws_on("2024-05-01"), doses, as_of="2024-06-05")
+    s = rv.summary_df().iloc[0]
+    assert s["next_test_due"] == pd.Timestamp("2024-05-31")  # tacrolimus monthly
+    assert bool(s["overdue"]) and s["days_overdue"] == 5
+    assert rv.as_of == dt.date(2024, 6, 5)
+
+
+def test_a_single_pulse_is_followed_for_four_weeks_only():
+    cyc = [dose("P1", "cyclophosphamide", "2024-01-01", amount=750, frequency="single", route="iv")]
+    assert one(sched([], cyc, "2024-01-20"))["overdue"]  # nadir check missed
+    assert sched([], cyc, "2024-01-29").empty

@@ -1,0 +1,101 @@
+"""Per-patient summary: current grades, open flags, urgency order; flag intervals."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from tests.rules.builders import dose, lab, patient, run, series
+
+
+def by_patient(review) -> pd.DataFrame:
+    return review.summary_df().set_index("patient_id")
+
+
+def test_current_grade_is_the_latest_result_not_the_worst_ever():
+    rows = series("P1", "neutrophils", [("2024-01-01", 0.4), ("2024-02-01", 1.2), ("2024-03-01", 3.0)])
+    rv = run(rows)
+    s = by_patient(rv).loc["P1"]
+    assert s["ctcae_neutrophils"] == 0
+    assert pd.isna(s["ctcae_platelets"])  # no platelet result
+    f = rv.flags_df()
+    assert set(f["status"]) == {"closed"}  # the flags were on earlier results
+    assert f.loc[f["rule"] == "ctcae.neutrophils", "ctcae_grade"].tolist() == [4, 2]
+
+
+def test_results_after_the_review_date_are_ignored():
+    rows = series("P1", "neutrophils", [("2024-01-01", 3.0), ("2024-06-01", 0.4)])
+    assert by_patient(run(rows, as_of="2024-05-31")).loc["P1", "ctcae_neutrophils"] == 0
+    assert by_patient(run(rows, as_of="2024-06-01")).loc["P1", "ctcae_neutrophils"] == 4
+
+
+def test_open_flags_counted_by_kind():
+    rows = [lab("P1", "2024-03-01", "wbc", 2.5), lab("P1", "2024-03-01", "mcv", 107)]
+    s = by_patient(run(rows)).loc["P1"]
+    assert (s["open_ctcae"], s["open_guideline"], s["open_trend"]) == (1, 2, 0)
+    assert s["open_guideline_rules"] == "bsr.mcv_high; bsr.wbc_low"
+    assert s["flags_total"] == 3
+
+
+def test_urgency_order():
+    rows = [
+        lab("URGENT", "2024-03-01", "neutrophils", 0.8),  # grade 3: urgent
+        lab("ACTION", "2024-03-01", "wbc", 3.4),  # BSR limit: action
+        lab("CAUTION", "2024-03-01", "mcv", 106),  # check B12/folate: caution
+        lab("WELL", "2024-03-01", "wbc", 6.0),
+        lab("ALSO_WELL", "2024-03-01", "wbc", 6.5),
+    ]
+    s = run(rows).summary_df()
+    assert s["patient_id"].tolist() == ["URGENT", "ACTION", "CAUTION", "ALSO_WELL", "WELL"]
+    assert s["urgency_rank"].tolist() == [1, 2, 3, 4, 5]
+    assert s["urgency"].tolist() == ["urgent", "action", "caution", "", ""]
+    top = s.iloc[0]
+    # 100 x urgent (4) + 10 x grade 3 + 3 open items (CTCAE, BSR limit, ... )
+    assert top["urgency_score"] == 400 + 30 + 2
+    assert top["headline"].startswith("Neutrophil count decreased, CTCAE grade 3")
+
+
+def test_overdue_and_dose_checks_raise_urgency():
+    doses = [dose("LATE", "methotrexate", "2023-01-01", amount=15, frequency="weekly")]
+    doses += [dose("DAILY", "methotrexate", "2023-01-01", amount=10, frequency="daily")]
+    rows = [lab("LATE", "2024-01-01", "wbc", 6.0), lab("DAILY", "2024-06-01", "wbc", 6.0)]
+    pts = [patient("LATE", weight=70), patient("DAILY", weight=70)]
+    assert by_patient(run(rows, doses, pts, as_of="2024-06-10")).loc["LATE", "urgency"] == "caution"
+    s = by_patient(run(rows, doses, pts, as_of="2024-06-20"))
+    assert s.loc["DAILY", "urgency"] == "urgent"
+    assert s.loc["DAILY", "dose_check_rules"] == "dose.mtx_not_weekly"
+    assert s.loc["LATE", "urgency"] == "action"  # overdue by more than the interval
+    assert bool(s.loc["LATE", "overdue"]) and s.loc["LATE", "days_overdue"] == 87  # due 2024-03-25
+    assert s.loc["LATE", "current_doses"] == "Methotrexate 15 mg/week"
+
+
+def test_intervals_merge_consecutive_flagged_results():
+    rows = series(
+        "P1",
+        "wbc",
+        [("2024-01-01", 3.2), ("2024-02-01", 3.1), ("2024-03-01", 5.0), ("2024-04-01", 3.3)],
+    )
+    iv = run(rows).intervals_df()
+    bsr = iv[iv["rule"] == "bsr.wbc_low"].reset_index(drop=True)
+    assert bsr["start"].tolist() == [pd.Timestamp("2024-01-01"), pd.Timestamp("2024-04-01")]
+    assert bsr["end"].iloc[0] == pd.Timestamp("2024-03-01")  # the first result that did not fire
+    assert pd.isna(bsr["end"].iloc[1])
+    assert bsr["results"].tolist() == [2, 1]
+    assert bsr["status"].tolist() == ["closed", "open"]
+
+
+def test_for_patient_restricts_every_table():
+    rows = [lab("P1", "2024-03-01", "wbc", 2.5), lab("P2", "2024-03-01", "wbc", 2.5)]
+    one = run(rows).for_patient("P2")
+    assert set(one.flags_df()["patient_id"]) == {"P2"}
+    assert one.summary_df()["patient_id"].tolist() == ["P2"]
+
+
+def test_pandas_dtypes_of_the_tables():
+    rv = run([lab("P1", "2024-03-01", "wbc", 2.5)], [dose("P1", "azathioprine", "2024-01-01", amount=100)])
+    f = rv.flags_df()
+    assert str(f["collected_at"].dtype) == "datetime64[s]"
+    assert str(f["ctcae_grade"].dtype) == "Int8"
+    assert str(f["days_since_dose_change"].dtype) == "Int64"
+    assert f["rule"].dtype == "str"
+    s = rv.summary_df()
+    assert str(s["next_test_due"].dtype) == "datetime64[s]"

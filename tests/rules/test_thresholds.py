@@ -1,0 +1,112 @@
+"""Guideline action limits: strict inequalities exactly as written, in every unit."""
+
+from __future__ import annotations
+
+import pytest
+
+from dashboard.rules.engine import make_user_profile
+from tests.rules.builders import imported, lab, run
+
+
+def fired(review, rule: str) -> list[float]:
+    f = review.flags_df()
+    return f.loc[f["rule"] == rule, "value"].tolist()
+
+
+def rules_on(csv_rows: str) -> set[str]:
+    """Rules that fired on one result imported from CSV text (Arrow path, like the CLI)."""
+    from dashboard.rules.review import review
+
+    result = imported("patient_id,collected_at,analyte,value,unit\n" + csv_rows)
+    assert result.labs.num_rows == 1, result.report.to_text()
+    rv = review(result.labs, result.doses, result.patients, None, None)
+    return set(rv.flags.column("rule").to_pylist())
+
+
+# (rule, analyte in the file, unit, value that does not fire, value that fires)
+LIMITS = [
+    ("bsr.wbc_low", "WBC", "10^9/L", "3.5", "3.49"),
+    ("bsr.wbc_low", "WBC", "K/uL", "3.5", "3.49"),
+    ("bsr.wbc_low", "WBC", "/uL", "3500", "3490"),
+    ("bsr.neutrophils_low", "Neutrophils", "10^9/L", "1.6", "1.59"),
+    ("bsr.neutrophils_low", "Neutrophils", "cells/uL", "1600", "1590"),
+    ("local.lymphocytes_low", "Lymphocytes", "10^9/L", "0.5", "0.49"),
+    ("local.lymphocytes_low", "Lymphocytes", "/mm3", "500", "490"),
+    ("bsr.platelets_low", "Platelets", "10^9/L", "140", "139"),
+    ("bsr.platelets_low", "Platelets", "/uL", "140000", "139000"),
+    ("bsr.eosinophils_high", "Eosinophils", "10^9/L", "0.5", "0.51"),
+    ("bsr.eosinophils_high", "Eosinophils", "/uL", "500", "510"),
+    ("bsr.mcv_high", "MCV", "fL", "105", "105.1"),
+    ("bsr.alt_high", "ALT", "U/L", "100", "101"),
+    ("bsr.alt_high", "ALT", "ukat/L", "1.65", "1.7"),
+    ("bsr.ast_high", "AST", "IU/L", "100", "100.5"),
+    ("bsr.albumin_low", "Albumin", "g/L", "30", "29.9"),
+    ("bsr.albumin_low", "Albumin", "g/dL", "3.0", "2.99"),
+    ("bsr.egfr_low", "eGFR", "mL/min/1.73m2", "60", "59"),
+]
+
+
+@pytest.mark.parametrize(("rule", "name", "unit", "quiet", "loud"), LIMITS)
+def test_limit_is_strict(rule, name, unit, quiet, loud):
+    assert rule not in rules_on(f"P1,2024-01-01,{name},{quiet},{unit}\n")
+    assert rule in rules_on(f"P1,2024-01-01,{name},{loud},{unit}\n")
+
+
+def test_censored_value_below_a_low_limit_fires():
+    assert "bsr.neutrophils_low" in rules_on("P1,2024-01-01,Neutrophils,<1.6,10^9/L\n")
+    assert "bsr.alt_high" in rules_on("P1,2024-01-01,ALT,>100,U/L\n")
+    assert "bsr.alt_high" not in rules_on("P1,2024-01-01,ALT,<100,U/L\n")
+
+
+def test_flag_carries_threshold_source_and_message():
+    rv = run([lab("P1", "2024-06-01", "wbc", 3.2)])
+    f = rv.flags_df().set_index("rule").loc["bsr.wbc_low"]
+    assert f["threshold"] == 3.5
+    assert f["source"] == "BSR 2017 / NICE CKS"
+    assert f["severity"] == "action"
+    assert f["message"] == "WBC 3.2 ×10⁹/L < 3.5: withhold and discuss with the specialist team"
+    assert f["ctcae_grade"] == 1  # the same result's CTCAE grade travels with the flag
+
+
+def test_mcv_advice_names_b12_folate_tsh():
+    rv = run([lab("P1", "2024-06-01", "mcv", 108)])
+    msg = rv.flags_df().set_index("rule").loc["bsr.mcv_high", "message"]
+    assert "B12, folate and TSH" in msg
+
+
+def test_creatinine_rise_over_12_months():
+    labs = [
+        lab("P1", "2023-01-10", "creatinine", 70),  # more than a year before the last result
+        lab("P1", "2023-06-01", "creatinine", 80),
+        lab("P1", "2023-12-01", "creatinine", 90),
+        lab("P1", "2024-03-01", "creatinine", 104),  # 30% above 80: not more than 30%
+        lab("P1", "2024-05-01", "creatinine", 104.1),  # above 80 x 1.3
+    ]
+    rv = run(labs)
+    f = rv.flags_df()
+    hits = f[f["rule"] == "bsr.creatinine_rise"]
+    assert hits["value"].tolist() == [104.1]
+    assert hits["threshold"].iloc[0] == pytest.approx(104.0)
+    assert hits["baseline"].iloc[0] == 80
+    assert "30.12% above 80" in hits["message"].iloc[0]
+
+
+def test_creatinine_rise_needs_an_earlier_result_in_the_window():
+    rv = run([lab("P1", "2022-01-01", "creatinine", 60), lab("P1", "2024-01-01", "creatinine", 150)])
+    assert fired(rv, "bsr.creatinine_rise") == []
+
+
+def test_user_profile_threshold_is_used_and_cited():
+    profile = make_user_profile("local", "BSR 2017 / NICE", {"bsr.neutrophils_low": {"threshold": 2.0}})
+    rv = run([lab("P1", "2024-06-01", "neutrophils", 1.8)], profile=profile)
+    f = rv.flags_df().set_index("rule").loc["bsr.neutrophils_low"]
+    assert f["threshold"] == 2.0
+    assert f["source"].startswith("User profile 'local'")
+    assert f["message"].startswith("Neutrophils 1.8 ×10⁹/L < 2:")
+
+
+def test_ctcae_only_profile_has_no_guideline_flags():
+    rv = run([lab("P1", "2024-06-01", "wbc", 3.2), lab("P1", "2024-06-01", "alt", 130)], profile="CTCAE only")
+    f = rv.flags_df()
+    assert set(f["kind"]) == {"ctcae"}
+    assert set(f["rule"]) == {"ctcae.wbc", "ctcae.alt"}
