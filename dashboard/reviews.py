@@ -62,6 +62,45 @@ def flag_key(patient_id: str, rule_id: str, collected_at: object, analyte: str) 
     return f"{patient_id}|{rule_id}|{when}|{analyte}"
 
 
+def parse_flag_key(key: str) -> tuple[str, str, pd.Timestamp | None, str]:
+    """(patient_id, rule_id, collected_at, analyte) of a :func:`flag_key`."""
+    patient_id, rule_id, when, analyte = key.rsplit("|", 3)
+    return patient_id, rule_id, (pd.Timestamp(when) if when else None), analyte
+
+
+def review_of(key: str, action: str, note: str = "") -> Review:
+    """A review of the flag ``key`` (an empty key: of the patient, who must be in ``note``'s caller)."""
+    patient_id, rule_id, when, analyte = parse_flag_key(key)
+    return Review(patient_id, action, note, rule_id, analyte, when.to_pydatetime() if when is not None else None)
+
+
+def flags_for_review(
+    labs: pd.DataFrame,
+    doses: pd.DataFrame,
+    patients: pd.DataFrame,
+    baselines: pd.DataFrame,
+    log: pd.DataFrame,
+    as_of: dt.date,
+    profile: object = None,
+) -> pd.DataFrame:
+    """The open flags of the rules engine on ``as_of``, each with its latest review,
+    unreviewed first (the review list of the panel or of one patient)."""
+    from dashboard.rules import review
+
+    flags = review(labs, doses, patients, baselines, profile, as_of).open_flags_df()
+    return with_review_status(flags, log, rule_col="rule")
+
+
+def flag_choices(flags: pd.DataFrame) -> dict[str, str]:
+    """What a review can be about: the patient as a whole ("") or one of its flags."""
+    labels = [
+        f"{r.analyte} {r.value:g} on {pd.Timestamp(r.collected_at):%Y-%m-%d} · {r.rule}"
+        + (f" (reviewed: {r.review_action})" if r.reviewed else "")
+        for r in flags.itertuples()
+    ]
+    return {"": "The patient as a whole"} | dict(zip(flags["flag_key"], labels, strict=True))
+
+
 def validate(review: Review, reviewer: str) -> list[str]:
     """Errors that block recording a review."""
     errors = []

@@ -189,6 +189,40 @@ def doses_frame(doses: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def flags_frame(flags: pd.DataFrame) -> pd.DataFrame:
+    """Flagged results (from :func:`dashboard.reviews.flags_for_review`) for display and
+    export: the raw result beside the canonical one, the rule and its source, the review."""
+    return pd.DataFrame(
+        {
+            "Patient": flags["patient_id"].to_numpy(),
+            "Collected": flags["collected_at"].to_numpy(),
+            "Analyte": [model.analyte_label(a) for a in flags["analyte"]],
+            "Result": [result_text(v, c) for v, c in zip(flags["value"], flags["comparator"], strict=True)],
+            "Unit": flags["unit"].to_numpy(),
+            "As reported": [
+                f"{v} {u}".strip() for v, u in zip(flags["source_value"], flags["source_unit"], strict=True)
+            ],
+            "Rule": flags["rule"].to_numpy(),
+            "Severity": flags["severity"].to_numpy(),
+            "Finding": flags["message"].to_numpy(),
+            "Source": flags["source"].to_numpy(),
+            "Doses then": flags["active_doses"].to_numpy(),
+            "Reviewed": ["yes" if r else "no" for r in flags["reviewed"]],
+            "Review action": flags["review_action"].to_numpy(),
+            "Reviewed by": flags["reviewed_by"].to_numpy(),
+            "Flag key": flags["flag_key"].to_numpy(),
+        }
+    )
+
+
+def flagged_csv(flags: pd.DataFrame) -> bytes:
+    return to_csv_bytes(flags_frame(flags).drop(columns=["Flag key"]))
+
+
+def flagged_xlsx(flags: pd.DataFrame) -> bytes:
+    return to_xlsx_bytes({"Open flags": flags_frame(flags).drop(columns=["Flag key"])})
+
+
 def reviews_frame(reviews: pd.DataFrame) -> pd.DataFrame:
     from dashboard.reviews import history_frame
 
@@ -388,12 +422,29 @@ def patient_summary_pdf(s: PatientSummary) -> bytes:
         if more:
             doc.para(more, size=7)
 
-    doc.heading("Open flags")
-    if s.flags is None:
-        doc.para(s.flags_note)
+    doc.heading("Open flags (rule, source and review)")
+    if s.flags is None or s.flags.empty:
+        doc.para(s.flags_note if s.flags is None else f"No open flags on {s.as_of:%d %b %Y}.")
     else:
-        shown, more = _limit(s.flags, 10)
-        doc.table(shown)
+        f = flags_frame(s.flags)
+        table = pd.DataFrame(
+            {
+                "Collected": f["Collected"],
+                "Result": [
+                    f"{model.analyte_label(a)} {r} ({raw})"
+                    for a, r, raw in zip(s.flags["analyte"], f["Result"], f["As reported"], strict=True)
+                ],
+                "Rule · source": f["Rule"] + " · " + f["Source"],
+                "Severity": f["Severity"],
+                "Finding": f["Finding"],
+                "Review": [
+                    f"{a} ({b})" if a else "not reviewed"
+                    for a, b in zip(f["Review action"], f["Reviewed by"], strict=True)
+                ],
+            }
+        )
+        shown, more = _limit(table, 10)
+        doc.table(shown, widths=(18, 30, 36, 14, 60, 28))
         if more:
             doc.para(more, size=7)
 
@@ -420,6 +471,38 @@ def patient_summary_pdf(s: PatientSummary) -> bytes:
     if more:
         doc.para(more, size=7)
     return doc.output()
+
+
+def patient_summary(
+    labs: pd.DataFrame,
+    doses: pd.DataFrame,
+    patients: pd.DataFrame,
+    baselines: pd.DataFrame,
+    log: pd.DataFrame,
+    patient_id: str,
+    as_of: dt.date,
+    source: str = "",
+    profile: object = None,
+) -> PatientSummary:
+    """Everything the summary of one patient shows, the open flags computed by the rules."""
+    from dashboard.reviews import flags_for_review
+
+    def mine(df: pd.DataFrame) -> pd.DataFrame:
+        return df[df["patient_id"] == patient_id]
+
+    canonical = model.to_pandas("doses", model.from_pandas("doses", mine(doses)))
+    flags = flags_for_review(mine(labs), canonical, mine(patients), mine(baselines), mine(log), as_of, profile)
+    row = mine(patients)
+    return PatientSummary(
+        patient_id=patient_id,
+        patient=row.iloc[0] if not row.empty else None,
+        labs=mine(labs),
+        doses=mine(doses),
+        reviews=mine(log),
+        as_of=as_of,
+        source=source,
+        flags=flags,
+    )
 
 
 def write(path: Path, data: bytes) -> None:

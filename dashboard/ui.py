@@ -466,11 +466,41 @@ def change_dose_from_form() -> None:
     _then_refresh(action, f"Dose {s['change_action']} on {on} saved.")
 
 
+def panel_flags(ds: Dataset, log: pd.DataFrame) -> pd.DataFrame:
+    """The panel's open flags with their reviews (remembered per data, date and profile)."""
+    from dashboard.reviews import flags_for_review
+
+    panel = st.session_state.get(WS_PANEL)
+    key = (id(ds), panel.data_version if panel is not None else None, as_of(), st.session_state.get(PROFILE))
+    memo = st.session_state.get("_panel_flags")
+    if memo is None or memo[0] != key:
+        flags = flags_for_review(
+            ds.labs, ds.doses, ds.patients, ds.baselines, log, as_of(), st.session_state.get(PROFILE)
+        )
+        memo = (key, flags)
+        st.session_state["_panel_flags"] = memo
+    return memo[1]
+
+
+def flags_table(flags: pd.DataFrame, key: str, with_patient: bool = True) -> pd.DataFrame:
+    """Open flags, not reviewed first, with a switch hiding the acknowledged ones."""
+    from dashboard import reviews
+    from dashboard import summary_export as sx
+
+    if st.toggle("Hide acknowledged flags", key=key):
+        flags = reviews.unacknowledged(flags)
+    shown = sx.flags_frame(flags).drop(columns=["Flag key"] + ([] if with_patient else ["Patient"]))
+    show_table(shown)
+    return flags
+
+
 def add_review_from_form() -> None:
-    from dashboard.reviews import Review
+    from dashboard.reviews import Review, review_of
 
     s = st.session_state
-    review = Review(patient_id=s.get(PATIENT) or "", action=s["review_action"] or "", note=s["review_note"])
+    about, action, note = s.get("review_about") or "", s["review_action"] or "", s["review_note"]
+    pid = s.get(PATIENT) or ""
+    review = review_of(about, action, note) if about else Review(patient_id=pid, action=action, note=note)
     _then_refresh(lambda: workspace().add_review(review, by=reviewer()), "Review recorded.")
 
 
@@ -487,6 +517,13 @@ def export_buttons(ds: Dataset, panel) -> None:
         return sx.panel_frame(ds.labs, doses, ds.patients, log, day)
 
     st.markdown(f"**The panel** ({len(ds.patient_ids):,} patients, latest results, as of {day})")
+    flags = panel_flags(ds, log)
+    st.caption(f"Open flags on {day}: {len(flags):,} ({int((~flags['reviewed']).sum()):,} not reviewed).")
+    a, b = st.columns(2)
+    a.download_button(
+        "Flagged results (CSV)", lambda: sx.flagged_csv(flags), f"flags_{day}.csv", "text/csv", key="x_fc"
+    )
+    b.download_button("Flagged results (Excel)", lambda: sx.flagged_xlsx(flags), f"flags_{day}.xlsx", key="x_fx")
     left, right = st.columns(2)
     left.download_button("Panel (CSV)", lambda: sx.panel_csv(table()), f"panel_{day}.csv", "text/csv", key="x_pcsv")
     right.download_button(
@@ -495,14 +532,8 @@ def export_buttons(ds: Dataset, panel) -> None:
     pid = st.session_state.get(PATIENT)
     if not pid:
         return
-    summary = sx.PatientSummary(
-        patient_id=pid,
-        patient=ds.patients[ds.patients["patient_id"] == pid].iloc[0],
-        labs=ds.labs[ds.labs["patient_id"] == pid],
-        doses=doses[doses["patient_id"] == pid],
-        reviews=log[log["patient_id"] == pid],
-        as_of=day,
-        source=ds.label,
+    summary = sx.patient_summary(
+        ds.labs, doses, ds.patients, ds.baselines, log, pid, day, ds.label, st.session_state.get(PROFILE)
     )
     st.markdown(f"**Patient {pid}**")
     a, b, c = st.columns(3)

@@ -61,7 +61,14 @@ if not ui.in_workspace():
     )
 
 pid = ui.patient_picker(ds, key="ws_patient") if ds is not None and not ds.is_empty else None
-tab_patient, tab_log, tab_export = st.tabs(["Doses and reviews", "Import log", "Export"])
+tab_patient, tab_flags, tab_log, tab_export = st.tabs(["Doses and reviews", "Flags to review", "Import log", "Export"])
+with tab_flags:
+    if ds is None or ds.is_empty:
+        st.info("Load or open a panel to see its open flags.")
+    else:
+        st.caption(f"Open flags of the panel on {ui.as_of()}, not reviewed first.")
+        flags = ui.panel_flags(ds, panel.reviews if panel is not None else reviews.empty_log())
+        ui.flags_table(flags, "hide_acknowledged_panel")
 with tab_log:
     if not log:
         st.info("Nothing imported yet.")
@@ -122,12 +129,17 @@ with tab_patient:
             st.checkbox("Save despite the warnings shown (I have checked them)", key="change_confirm")
             st.form_submit_button("Save change", on_click=ui.change_dose_from_form, disabled=not options)
 
-        st.subheader("Review log")
-        st.caption("Append-only: a correction is a new entry. Flags can be reviewed once the rules engine is in.")
+        st.subheader("Open flags and the review log")
+        flags = ui.panel_flags(ds, panel.reviews)
+        flags = flags[flags["patient_id"] == pid]
+        flags = ui.flags_table(flags, "hide_acknowledged", with_patient=False)
+        about = reviews.flag_choices(flags)
         with st.form("review_add", clear_on_submit=True):
+            st.selectbox("About", list(about), key="review_about", format_func=about.get)
             st.selectbox("Action", reviews.ACTIONS, key="review_action", index=None, placeholder="Choose…")
             st.text_area("Note", key="review_note", placeholder="e.g. reviewed — AZA reduced to 100 mg")
-            st.form_submit_button("Record review of this patient", on_click=ui.add_review_from_form, type="primary")
+            st.form_submit_button("Record review", on_click=ui.add_review_from_form, type="primary")
+        st.caption("Append-only: a correction is a new entry.")
         ui.show_table(reviews.history_frame(panel.reviews[panel.reviews["patient_id"] == pid]))
 
 with tab_export:

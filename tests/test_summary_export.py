@@ -133,3 +133,28 @@ def test_atomic_write(tmp_path):
     sx.write(target, b"a")
     sx.write(target, b"b")
     assert target.read_bytes() == b"b" and [p.name for p in tmp_path.iterdir()] == ["x.csv"]
+
+
+def test_flagged_results_export_with_rules_sources_and_reviews(ds):
+    from dashboard.reviews import flag_key, flags_for_review
+
+    log = empty_log()
+    flags = flags_for_review(ds.labs, ds.doses, ds.patients, ds.baselines, log, dt.date(2024, 5, 1))
+    assert set(flags["patient_id"]) == {"001", "=cmd"}
+    first = flags.iloc[0]
+    log.loc[0] = [1, "001", flag_key("001", first["rule"], first["collected_at"], first["analyte"]), first["rule"],
+                  first["analyte"], first["collected_at"], "repeat test", "", "Dr A", pd.Timestamp("2024-05-02"), None]  # fmt: skip
+    flags = flags_for_review(ds.labs, ds.doses, ds.patients, ds.baselines, log, dt.date(2024, 5, 1))
+    assert flags.iloc[-1]["reviewed"] and not flags.iloc[0]["reviewed"]
+    text = sx.flagged_csv(flags).decode("utf-8-sig")
+    header = text.splitlines()[0]
+    for col in ("Result", "Unit", "As reported", "Rule", "Severity", "Finding", "Source", "Reviewed"):
+        assert col in header
+    assert "CTCAE v5.0" in text and "repeat test" in text and "'=cmd" in text
+    pdf = sx.patient_summary_pdf(
+        sx.patient_summary(ds.labs, ds.doses, ds.patients, ds.baselines, log, "001", dt.date(2024, 5, 1), "t")
+    )
+    from pypdf import PdfReader
+
+    page = PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
+    assert "Open flags (rule, source and review)" in page and "CTCAE v5.0" in page and "repeat test (Dr A)" in page

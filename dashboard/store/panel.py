@@ -44,18 +44,28 @@ class WorkspacePanel:
             extract_date=self.extract_date,
         )
 
-    def summary(self, patient_id: str, as_of: dt.date | None = None):  # -> PatientSummary
-        from dashboard.summary_export import PatientSummary
+    def summary(self, patient_id: str, as_of: dt.date | None = None, profile: object = None):  # -> PatientSummary
+        from dashboard.summary_export import patient_summary
 
-        row = self.patients[self.patients["patient_id"] == patient_id]
-        return PatientSummary(
-            patient_id=patient_id,
-            patient=row.iloc[0] if not row.empty else None,
-            labs=self.labs[self.labs["patient_id"] == patient_id],
-            doses=self.doses[self.doses["patient_id"] == patient_id],
-            reviews=self.reviews[self.reviews["patient_id"] == patient_id],
-            as_of=as_of or self.as_of,
-            source=self.label,
+        return patient_summary(
+            self.labs,
+            self.doses,
+            self.patients,
+            self.baselines,
+            self.reviews,
+            patient_id,
+            as_of or self.as_of,
+            self.label,
+            profile,
+        )
+
+    def open_flags(self, as_of: dt.date | None = None, profile: object = None) -> pd.DataFrame:
+        """The panel's open flags with their reviews, unreviewed first."""
+        from dashboard.reviews import flags_for_review
+
+        ds = self.dataset()
+        return flags_for_review(
+            ds.labs, ds.doses, ds.patients, ds.baselines, self.reviews, as_of or self.as_of, profile
         )
 
 

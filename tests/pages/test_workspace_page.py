@@ -76,7 +76,7 @@ def test_save_enter_review_restart(tmp_workspace):
     # a review of the patient
     at.selectbox(key="review_action").set_value("reduce")
     at.text_area(key="review_note").set_value("reviewed — AZA reduced to 100 mg")
-    button(at, "Record review of this patient").click().run()
+    button(at, "Record review").click().run()
     assert not at.exception and any("Review recorded" in s.value for s in at.success)
 
     # "restart": a new session of a new app finds all three in the workspace
@@ -114,7 +114,7 @@ def test_entries_need_a_name(tmp_workspace):
     at = upload(workspace_page(), ("labs.csv", LABS))
     button(at, "Save this panel to the workspace").click().run()
     at.selectbox(key="review_action").set_value("continue")
-    button(at, "Record review of this patient").click().run()
+    button(at, "Record review").click().run()
     assert any("enter your name" in e.value for e in at.error)
     assert Workspace(tmp_workspace).info()["reviews"] == 0
 
@@ -134,7 +134,7 @@ def test_session_only_uploads_never_reach_another_session(tmp_workspace):
     first.selectbox(key="ws_patient").set_value("001").run()
     first.text_input(key="reviewer_name").set_value("Dr Ada").run()
     first.selectbox(key="review_action").set_value("continue")
-    button(first, "Record review of this patient").click().run()
+    button(first, "Record review").click().run()
     second.run()
     assert any("has changed since this panel was opened" in i.value for i in second.info)
     button(second, "Reload the workspace panel").click().run()
@@ -185,3 +185,30 @@ def test_the_sample_panel_is_saved_once_with_its_extract_date(tmp_workspace):
     button(other, "Save this panel to the workspace").click().run()
     assert any("already imported on" in i.value for i in other.info)
     assert Workspace(tmp_workspace).info() == info
+
+
+def test_a_flag_is_reviewed_and_can_then_be_hidden(tmp_workspace):
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.button(key="load_sample").click().run()
+    at.switch_page("pages/workspace.py").run()
+    button(at, "Save this panel to the workspace").click().run()
+    flags = at.session_state["_panel_flags"][1]
+    assert len(flags) and not flags["reviewed"].any()
+    pid = flags.iloc[0]["patient_id"]
+    at.selectbox(key="ws_patient").set_value(pid).run()
+    at.text_input(key="reviewer_name").set_value("Dr Ada").run()
+    key = flags.iloc[0]["flag_key"]
+    at.selectbox(key="review_about").set_value(key)
+    at.selectbox(key="review_action").set_value("repeat test")
+    at.text_area(key="review_note").set_value("repeat FBC in 2 weeks")
+    button(at, "Record review").click().run()
+    assert not at.exception
+    [entry] = Workspace(tmp_workspace).reviews(pid).to_pylist()
+    assert entry["flag_key"] == key and entry["rule_id"] == flags.iloc[0]["rule"]
+    after = at.session_state["_panel_flags"][1]
+    assert after.set_index("flag_key").loc[key, "reviewed"]
+    assert not after.iloc[0]["reviewed"]  # unreviewed flags first
+    at.toggle(key="hide_acknowledged_panel").set_value(True).run()
+    panel_table = next(d.value for d in at.dataframe if "Patient" in d.value.columns and "Rule" in d.value.columns)
+    assert len(panel_table) == len(after) - 1 and "yes" not in set(panel_table["Reviewed"])
