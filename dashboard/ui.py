@@ -482,6 +482,17 @@ def panel_flags(ds: Dataset, log: pd.DataFrame) -> pd.DataFrame:
     return memo[1]
 
 
+def patient_flags(ds: Dataset, log: pd.DataFrame, patient_id: str) -> pd.DataFrame:
+    """One patient's open flags with their reviews (the rules run on that patient only)."""
+    from dashboard.reviews import flags_for_review
+
+    one = ds.for_patient(patient_id)
+    mine = log[log["patient_id"] == patient_id]
+    return flags_for_review(
+        one.labs, one.doses, one.patients, one.baselines, mine, as_of(), st.session_state.get(PROFILE)
+    )
+
+
 def flags_table(flags: pd.DataFrame, key: str, with_patient: bool = True) -> pd.DataFrame:
     """Open flags, not reviewed first, with a switch hiding the acknowledged ones."""
     from dashboard import reviews

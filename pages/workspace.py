@@ -61,11 +61,11 @@ if not ui.in_workspace():
     )
 
 pid = ui.patient_picker(ds, key="ws_patient") if ds is not None and not ds.is_empty else None
-tab_patient, tab_flags, tab_log, tab_export = st.tabs(["Doses and reviews", "Flags to review", "Import log", "Export"])
-with tab_flags:
-    if ds is None or ds.is_empty:
-        st.info("Load or open a panel to see its open flags.")
-    else:
+tab_patient, tab_flags, tab_log, tab_export = st.tabs(
+    ["Doses and reviews", "Flags to review", "Import log", "Export"], key="ws_tab", on_change="rerun"
+)
+with tab_flags:  # the rules over the whole panel run only while this tab is shown
+    if tab_flags.open and ds is not None and not ds.is_empty:
         st.caption(f"Open flags of the panel on {ui.as_of()}, not reviewed first.")
         flags = ui.panel_flags(ds, panel.reviews if panel is not None else reviews.empty_log())
         ui.flags_table(flags, "hide_acknowledged_panel")
@@ -130,8 +130,7 @@ with tab_patient:
             st.form_submit_button("Save change", on_click=ui.change_dose_from_form, disabled=not options)
 
         st.subheader("Open flags and the review log")
-        flags = ui.panel_flags(ds, panel.reviews)
-        flags = flags[flags["patient_id"] == pid]
+        flags = ui.patient_flags(ds, panel.reviews, pid)
         flags = ui.flags_table(flags, "hide_acknowledged", with_patient=False)
         about = reviews.flag_choices(flags)
         with st.form("review_add", clear_on_submit=True):
@@ -143,7 +142,5 @@ with tab_patient:
         ui.show_table(reviews.history_frame(panel.reviews[panel.reviews["patient_id"] == pid]))
 
 with tab_export:
-    if ds is None or ds.is_empty:
-        st.info("Load or open a panel to export it.")
-    else:
+    if tab_export.open and ds is not None and not ds.is_empty:
         ui.export_buttons(ds, panel)

@@ -145,8 +145,17 @@ def test_session_only_uploads_never_reach_another_session(tmp_workspace):
     assert Workspace(tmp_workspace).info()["labs"] == 3
 
 
+def open_tab(at: AppTest, label: str) -> AppTest:
+    at.session_state["ws_tab"] = label
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
 def test_export_tab_offers_the_files(tmp_workspace):
     at = upload(workspace_page(), ("labs.csv", LABS))
+    assert not at.get("download_button")  # nothing is computed for a tab not shown
+    open_tab(at, "Export")
     labels = [b.proto.label for b in at.get("download_button")]
     assert {"Panel (CSV)", "Panel (Excel)", "Patient summary (PDF)"} <= set(labels)
 
@@ -193,8 +202,10 @@ def test_a_flag_is_reviewed_and_can_then_be_hidden(tmp_workspace):
     at.button(key="load_sample").click().run()
     at.switch_page("pages/workspace.py").run()
     button(at, "Save this panel to the workspace").click().run()
+    open_tab(at, "Flags to review")
     flags = at.session_state["_panel_flags"][1]
     assert len(flags) and not flags["reviewed"].any()
+    open_tab(at, "Doses and reviews")
     pid = flags.iloc[0]["patient_id"]
     at.selectbox(key="ws_patient").set_value(pid).run()
     at.text_input(key="reviewer_name").set_value("Dr Ada").run()
@@ -204,6 +215,12 @@ def test_a_flag_is_reviewed_and_can_then_be_hidden(tmp_workspace):
     at.text_area(key="review_note").set_value("repeat FBC in 2 weeks")
     button(at, "Record review").click().run()
     assert not at.exception
+    patient_table = next(d.value for d in at.dataframe if "Rule" in d.value.columns)
+    assert list(patient_table["Reviewed"]).count("yes") == 1
+    at.toggle(key="hide_acknowledged").set_value(True).run()
+    patient_table = next(d.value for d in at.dataframe if "Rule" in d.value.columns)
+    assert "yes" not in set(patient_table["Reviewed"])
+    open_tab(at, "Flags to review")
     [entry] = Workspace(tmp_workspace).reviews(pid).to_pylist()
     assert entry["flag_key"] == key and entry["rule_id"] == flags.iloc[0]["rule"]
     after = at.session_state["_panel_flags"][1]
