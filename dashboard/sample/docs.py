@@ -126,7 +126,8 @@ def manifest(clinic: Clinic, rows: dict[str, Any]) -> dict[str, Any]:
         "files": file_descriptions(clinic, rows),
         "monitoring_schedule": {
             "rule": "BSR 2017: after a start or dose increase of a monitored drug, every 2 weeks until the dose "
-            "has been stable for 6 weeks, then monthly for 3 months, then every 12 weeks",
+            "has been stable for 6 weeks, then monthly for 3 months, then every 12 weeks; tacrolimus and "
+            "ciclosporin monthly long term (NHS Highland)",
             "monitored_drugs": list(MONITORED),
             "fortnightly_until_day": FORTNIGHTLY_UNTIL,
             "monthly_until_day": MONTHLY_UNTIL,
@@ -243,7 +244,8 @@ Treated and monitored on time; every result stays inside the guideline action li
 
 Blood is drawn as BSR 2017 asks: every 2 weeks after a start or dose increase of azathioprine,
 methotrexate, mycophenolate, leflunomide, tacrolimus or cyclophosphamide until the dose has been
-stable for 6 weeks, then monthly for 3 months, then every 12 weeks; story work-ups (a nadir
+stable for 6 weeks, then monthly for 3 months, then every 12 weeks (tacrolimus: monthly long
+term, as some NHS boards keep calcineurin inhibitors); story work-ups (a nadir
 count, a flare, a pancytopenia) add unscheduled draws. Every patient except the overdue one is up
 to date on {clinic.extract_date.isoformat()}.
 

@@ -2,7 +2,9 @@
 
 After a start or dose increase of a monitored drug: every 2 weeks until the dose has
 been stable for 6 weeks, then monthly for 3 months, then every 12 weeks.  Patients on no
-monitored drug have clinic bloods every 12 weeks.  Draws are taken up to a few days
+monitored drug have clinic bloods every 12 weeks.  Calcineurin inhibitors (tacrolimus,
+ciclosporin) stay on monthly tests long term, as several NHS boards ask (and as the
+rules' schedule does).  Draws are taken up to a few days
 early, never late, on a weekday morning, so every patient is up to date at the extract
 date unless their plan says monitoring stopped (the overdue story).  Unscheduled draws
 of a story (a nadir FBC, a flare work-up) count as draws and restart the clock.
@@ -21,6 +23,8 @@ from dashboard.sample.plan import EXTRACT_DATE, MONITORED, DoseStep, Draw, Patie
 FORTNIGHTLY_DAYS = 14
 MONTHLY_DAYS = 30
 QUARTERLY_DAYS = 84  # "every 12 weeks"
+#: Drugs kept on monthly tests long term.
+MONTHLY_LONG_TERM = ("tacrolimus", "ciclosporin")
 #: Days after a change during which draws are fortnightly (dose stable for 6 weeks) ...
 FORTNIGHTLY_UNTIL = 41
 #: ... and then monthly, three times.
@@ -49,7 +53,7 @@ def interval_after(day: dt.date, changes: Sequence[dt.date], doses: Sequence[Dos
     since = (day - changes[i - 1]).days
     if since < FORTNIGHTLY_UNTIL:
         return FORTNIGHTLY_DAYS
-    if since < MONTHLY_UNTIL:
+    if since < MONTHLY_UNTIL or any(d.drug in MONTHLY_LONG_TERM and d.active(day) for d in doses):
         return MONTHLY_DAYS
     return QUARTERLY_DAYS
 
