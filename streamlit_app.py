@@ -19,6 +19,7 @@ navigation = st.navigation(
         st.Page(PAGES / "compare.py", title="Compare", icon=":material/compare_arrows:", url_path="compare"),
         st.Page(PAGES / "dosing.py", title="Dosing", icon=":material/calculate:", url_path="dosing"),
         st.Page(PAGES / "rules.py", title="Rules", icon=":material/rule:", url_path="rules"),
+        st.Page(PAGES / "workspace.py", title="Workspace", icon=":material/database:", url_path="workspace"),
     ],
     position="top",
 )

@@ -39,6 +39,18 @@ UPLOADER = "upload_files"
 
 SI, US = "SI", "US"
 
+#: Where this session's panel lives: "session" (this browser session only, today's
+#: behaviour) or "workspace" (the persistent store shared by the server's sessions).
+MODE = "data_mode"
+SESSION_ONLY, WORKSPACE = "session", "workspace"
+#: The name recorded with entered doses and reviews when no login is configured.
+REVIEWER = "reviewer_name"
+#: The files behind the session's panel (name, content hash, size) for the import log.
+SOURCES = "dataset_sources"
+#: The outcome of the last workspace action, shown once: (level, text).
+WS_NOTICE = "workspace_notice"
+#: The workspace panel (doses with provenance, review log) when in workspace mode.
+WS_PANEL = "workspace_panel"
 #: Set by the router on every run; a page run without it bypassed the router.
 _ROUTED = "_routed_through_app"
 
@@ -53,6 +65,9 @@ def init_state() -> None:
     st.session_state.setdefault(PROFILE, None)
     st.session_state.setdefault(DATE_ORDER, None)
     st.session_state.setdefault(MAPPING, {})
+    st.session_state.setdefault(MODE, SESSION_ONLY)
+    st.session_state.setdefault(REVIEWER, "")
+    st.session_state.setdefault(SOURCES, ())
 
 
 def page_guard() -> None:
@@ -182,6 +197,9 @@ def load_sample_panel() -> tuple[ImportResult, dt.date | None]:
 def load_sample_into_session() -> None:
     result, extract = load_sample_panel()
     set_dataset(Dataset.from_import(result, "Sample panel (synthetic)", extract))
+    from dashboard.sample import default_files
+
+    _session_only(tuple((p.name, p.read_bytes()) for p in default_files(ROOT / "sample_data")))
 
 
 # --------------------------------------------------------------------------- widgets
@@ -224,6 +242,13 @@ def patient_label(ds: Dataset, patient_id: str) -> str:
     return " · ".join(bits)
 
 
+def patient_labels(ds: Dataset) -> dict[str, str]:
+    """:func:`patient_label` of every patient in one pass (a 5,000-patient picker)."""
+    p = ds.patients
+    bits = [p["patient_id"], p["sex"], p["diagnosis"].astype(str).str.slice(0, 40)]
+    return {row[0]: " · ".join(b for b in row if b) for row in zip(*bits, strict=True)}
+
+
 def patient_picker(
     ds: Dataset, default: str | None = None, key: str = "patient_picker", bind: bool = True
 ) -> str | None:
@@ -241,11 +266,12 @@ def patient_picker(
     if bind and st.session_state.get(key) not in (None, current):
         # the shared selection changed elsewhere (the panel, another page): follow it
         st.session_state[key] = current
+    labels = patient_labels(ds)
     choice = st.selectbox(
         "Patient",
         ids,
         index=ids.index(current),
-        format_func=lambda pid: patient_label(ds, pid),
+        format_func=lambda pid: labels.get(pid, pid),
         key=key,
     )
     if bind:
@@ -363,6 +389,262 @@ def import_uploaded(uploaded: Sequence) -> None:
     result = import_files(files, st.session_state[DATE_ORDER], mapping)
     set_dataset(Dataset.from_import(result, ", ".join(name for name, _ in files)))
     st.session_state[_LAST_UPLOAD] = fingerprint
+    _session_only(files)
+
+
+# --------------------------------------------------------------------------- workspace
+
+
+def _session_only(files: Sequence[tuple[str, bytes]]) -> None:
+    """A new upload or sample: session data until the user saves it (never written)."""
+    from dashboard.store import FileRecord
+
+    st.session_state[MODE] = SESSION_ONLY
+    st.session_state[WS_PANEL] = None
+    st.session_state[SOURCES] = tuple(FileRecord.of(Source(name, data)) for name, data in files)
+
+
+def workspace():  # -> dashboard.store.Workspace
+    from dashboard.store import Workspace, workspace_path
+
+    return Workspace(workspace_path(), timeout=15)
+
+
+def reviewer() -> str:
+    """Who is entering: the login's e-mail when login is configured, else the typed name."""
+    if getattr(st.user, "is_logged_in", False) and st.user.get("email"):
+        return str(st.user.get("email"))
+    return str(st.session_state.get(REVIEWER, "")).strip()
+
+
+def in_workspace() -> bool:
+    return st.session_state.get(MODE) == WORKSPACE and st.session_state.get(WS_PANEL) is not None
+
+
+def notice(level: str, text: str) -> None:
+    st.session_state[WS_NOTICE] = (level, text)
+
+
+def show_notice() -> None:
+    """The outcome of the last workspace action (as text, never HTML), shown once."""
+    level, text = st.session_state.pop(WS_NOTICE, (None, ""))
+    if level:
+        getattr(st, level)(text.replace("\n", "  \n"))
+
+
+def _guard(action):
+    """Run a workspace action from a callback; a busy or refused workspace becomes a notice."""
+    from dashboard.store import EntryRejected, WorkspaceBusy, WorkspaceError
+
+    try:
+        return action()
+    except EntryRejected as exc:
+        notice("warning" if not exc.errors else "error", "Not saved: " + "; ".join(exc.errors + exc.warnings))
+    except (WorkspaceBusy, WorkspaceError) as exc:
+        notice("error", str(exc))
+    return None
+
+
+def open_workspace_panel() -> None:
+    """Callback: show the workspace's panel in this session (workspace mode)."""
+    from dashboard.store.panel import open_panel
+
+    panel = _guard(lambda: open_panel(workspace()))
+    if panel is None:
+        st.session_state[MODE] = SESSION_ONLY
+        return
+    keep = st.session_state.get(PATIENT)
+    first_open = not in_workspace()
+    st.session_state[WS_PANEL] = panel
+    st.session_state[DATASET] = panel.dataset()
+    st.session_state[MODE] = WORKSPACE
+    st.session_state[PATIENT] = keep if keep in set(panel.patients["patient_id"]) else None
+    if first_open:
+        st.session_state[AS_OF] = panel.as_of
+
+
+def use_session_only() -> None:
+    """Callback: leave the workspace; this session starts empty again."""
+    st.session_state[MODE] = SESSION_ONLY
+    if st.session_state.get(WS_PANEL) is not None:
+        st.session_state[WS_PANEL] = None
+        set_dataset(None)
+
+
+def on_mode_change() -> None:
+    open_workspace_panel() if st.session_state[MODE] == WORKSPACE else use_session_only()
+
+
+def save_session_to_workspace() -> None:
+    """Callback: write this session's panel to the workspace, then work from there."""
+    ds = get_dataset()
+    if ds is None or ds.is_empty:
+        return
+    from dashboard.ingest import ImportReport
+
+    result = ImportResult(
+        model.from_pandas("labs", ds.labs),
+        model.from_pandas("doses", ds.doses),
+        model.from_pandas("patients", ds.patients),
+        ds.report or ImportReport(),
+    )
+    out = _guard(
+        lambda: workspace().save_result(
+            result,
+            st.session_state.get(SOURCES, ()),
+            by=reviewer() or "app user (no name given)",
+            origin="app",
+            label=ds.label,
+            extract_date=ds.extract_date,
+        )
+    )
+    if out is not None:
+        notice("success" if out.stored else "info", out.summary())
+        open_workspace_panel()
+
+
+def _then_refresh(action, done: str) -> None:
+    if _guard(action) is not None:
+        notice("success", done)
+        open_workspace_panel()
+
+
+def add_dose_from_form() -> None:
+    from dashboard.dose_entry import DoseEntry
+
+    s = st.session_state
+    entry = DoseEntry(
+        patient_id=s.get(PATIENT) or "",
+        drug=s["dose_drug"],
+        dose=float(s["dose_amount"] or 0),
+        start=s["dose_start"],
+        dose_unit=s["dose_unit"],
+        frequency=s["dose_frequency"],
+        route=s["dose_route"],
+        end=s["dose_end"],
+        note=s["dose_note"],
+    )
+    _then_refresh(
+        lambda: workspace().add_dose(entry, by=reviewer(), confirmed=s["dose_confirm"]) or True,
+        f"Dose saved for {entry.patient_id}.",
+    )
+
+
+def change_dose_from_form() -> None:
+    s = st.session_state
+    dose_id, on = int(s["change_dose_id"]), s["change_on"]
+    if s["change_action"] == "stop":
+        action = lambda: workspace().stop_dose(dose_id, on, by=reviewer(), note=s["change_note"]) or True  # noqa: E731
+    else:
+        action = lambda: workspace().change_dose(  # noqa: E731
+            dose_id,
+            on,
+            float(s["change_amount"] or 0),
+            s["change_frequency"],
+            by=reviewer(),
+            note=s["change_note"],
+            confirmed=s["change_confirm"],
+        )
+    _then_refresh(action, f"Dose {s['change_action']} on {on} saved.")
+
+
+def panel_flags(ds: Dataset, log: pd.DataFrame) -> pd.DataFrame:
+    """The panel's open flags with their reviews (remembered per data, date and profile)."""
+    from dashboard.reviews import flags_for_review
+
+    panel = st.session_state.get(WS_PANEL)
+    key = (id(ds), panel.data_version if panel is not None else None, as_of(), st.session_state.get(PROFILE))
+    memo = st.session_state.get("_panel_flags")
+    if memo is None or memo[0] != key:
+        flags = flags_for_review(
+            ds.labs, ds.doses, ds.patients, ds.baselines, log, as_of(), st.session_state.get(PROFILE)
+        )
+        memo = (key, flags)
+        st.session_state["_panel_flags"] = memo
+    return memo[1]
+
+
+def patient_flags(ds: Dataset, log: pd.DataFrame, patient_id: str) -> pd.DataFrame:
+    """One patient's open flags with their reviews (the rules run on that patient only)."""
+    from dashboard.reviews import flags_for_review
+
+    one = ds.for_patient(patient_id)
+    mine = log[log["patient_id"] == patient_id]
+    return flags_for_review(
+        one.labs, one.doses, one.patients, one.baselines, mine, as_of(), st.session_state.get(PROFILE)
+    )
+
+
+def flags_table(flags: pd.DataFrame, key: str, with_patient: bool = True) -> pd.DataFrame:
+    """Open flags, not reviewed first, with a switch hiding the acknowledged ones."""
+    from dashboard import reviews
+    from dashboard import summary_export as sx
+
+    if st.toggle("Hide acknowledged flags", key=key):
+        flags = reviews.unacknowledged(flags)
+    shown = sx.flags_frame(flags).drop(columns=["Flag key"] + ([] if with_patient else ["Patient"]))
+    show_table(shown)
+    return flags
+
+
+def add_review_from_form() -> None:
+    from dashboard.reviews import Review, review_of
+
+    s = st.session_state
+    about, action, note = s.get("review_about") or "", s["review_action"] or "", s["review_note"]
+    pid = s.get(PATIENT) or ""
+    review = review_of(about, action, note) if about else Review(patient_id=pid, action=action, note=note)
+    _then_refresh(lambda: workspace().add_review(review, by=reviewer()), "Review recorded.")
+
+
+def export_buttons(ds: Dataset, panel) -> None:
+    """Download buttons for the panel and the selected patient (files made on click)."""
+    from dashboard import summary_export as sx
+    from dashboard.reviews import empty_log
+
+    log = panel.reviews if panel is not None else empty_log()
+    doses = panel.doses if panel is not None else ds.doses
+    day = as_of()
+
+    def table() -> pd.DataFrame:
+        return sx.panel_frame(ds.labs, doses, ds.patients, log, day)
+
+    st.markdown(f"**The panel** ({len(ds.patient_ids):,} patients, latest results, as of {day})")
+    flags = panel_flags(ds, log)
+    st.caption(f"Open flags on {day}: {len(flags):,} ({int((~flags['reviewed']).sum()):,} not reviewed).")
+    a, b = st.columns(2)
+    a.download_button(
+        "Flagged results (CSV)", lambda: sx.flagged_csv(flags), f"flags_{day}.csv", "text/csv", key="x_fc"
+    )
+    b.download_button("Flagged results (Excel)", lambda: sx.flagged_xlsx(flags), f"flags_{day}.xlsx", key="x_fx")
+    left, right = st.columns(2)
+    left.download_button("Panel (CSV)", lambda: sx.panel_csv(table()), f"panel_{day}.csv", "text/csv", key="x_pcsv")
+    right.download_button(
+        "Panel (Excel)", lambda: sx.panel_xlsx(table(), ds.labs, doses, log), f"panel_{day}.xlsx", key="x_pxlsx"
+    )
+    pid = st.session_state.get(PATIENT)
+    if not pid:
+        return
+    summary = sx.patient_summary(
+        ds.labs, doses, ds.patients, ds.baselines, log, pid, day, ds.label, st.session_state.get(PROFILE)
+    )
+    st.markdown(f"**Patient {pid}**")
+    a, b, c = st.columns(3)
+    a.download_button(
+        "Patient summary (PDF)",
+        lambda: sx.patient_summary_pdf(summary),
+        f"summary_{pid}_{day}.pdf",
+        "application/pdf",
+        key="x_pdf",
+        type="primary",
+        icon=":material/picture_as_pdf:",
+    )
+    b.download_button(
+        "Results (CSV)", lambda: sx.patient_csv(ds.labs, pid), f"results_{pid}.csv", "text/csv", key="x_c"
+    )
+    c.download_button(
+        "Results, doses, reviews (Excel)", lambda: sx.patient_xlsx(ds.labs, doses, log, pid), f"{pid}.xlsx", key="x_x"
+    )
 
 
 __all__ = [

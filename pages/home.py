@@ -40,6 +40,7 @@ with right:
 ds = ui.get_dataset()
 if ds is None:
     st.info("Load the sample panel or upload files to begin.", icon=":material/upload_file:")
+    st.page_link("pages/workspace.py", label="Or open the panel saved in your workspace", icon=":material/database:")
     st.stop()
 
 report = ds.report

@@ -1,0 +1,177 @@
+"""The review log (pure): what a clinician decided about a flag or a patient.
+
+Flags are recomputed by the rules engine on every run, so a review is keyed by what
+identifies a flag across runs: the patient, the rule, the analyte and the collection
+time of the result (:func:`flag_key`).  A review with an empty key is about the
+patient as a whole.  The log is append-only: a correction is a new entry that names
+the entry it corrects; the latest entry for a key is the one in force.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pandas as pd
+
+#: What was decided.
+ACTIONS: tuple[str, ...] = ("continue", "repeat test", "reduce", "withhold", "stop", "referred")
+
+#: Columns of the review log as the store returns it.
+COLUMNS: tuple[str, ...] = (
+    "review_id",
+    "patient_id",
+    "flag_key",
+    "rule_id",
+    "analyte",
+    "collected_at",
+    "action",
+    "note",
+    "reviewer",
+    "reviewed_at",
+    "corrects",
+)
+
+
+@dataclass(frozen=True)
+class Review:
+    """One entry of the review log as entered (the store adds id and time)."""
+
+    patient_id: str
+    action: str
+    note: str = ""
+    rule_id: str = ""
+    analyte: str = ""
+    collected_at: dt.datetime | None = None
+    corrects: int | None = None
+
+    @property
+    def flag_key(self) -> str:
+        if not self.rule_id:
+            return ""
+        return flag_key(self.patient_id, self.rule_id, self.collected_at, self.analyte)
+
+    @property
+    def scope(self) -> str:
+        return "flag" if self.rule_id else "patient"
+
+
+def flag_key(patient_id: str, rule_id: str, collected_at: object, analyte: str) -> str:
+    """A flag's identity across recomputations: ``patient|rule|YYYY-MM-DDTHH:MM:SS|analyte``."""
+    when = "" if collected_at is None or pd.isna(collected_at) else pd.Timestamp(collected_at).isoformat()
+    return f"{patient_id}|{rule_id}|{when}|{analyte}"
+
+
+def parse_flag_key(key: str) -> tuple[str, str, pd.Timestamp | None, str]:
+    """(patient_id, rule_id, collected_at, analyte) of a :func:`flag_key`."""
+    patient_id, rule_id, when, analyte = key.rsplit("|", 3)
+    return patient_id, rule_id, (pd.Timestamp(when) if when else None), analyte
+
+
+def review_of(key: str, action: str, note: str = "") -> Review:
+    """A review of the flag ``key`` (an empty key: of the patient, who must be in ``note``'s caller)."""
+    patient_id, rule_id, when, analyte = parse_flag_key(key)
+    return Review(patient_id, action, note, rule_id, analyte, when.to_pydatetime() if when is not None else None)
+
+
+def flags_for_review(
+    labs: pd.DataFrame,
+    doses: pd.DataFrame,
+    patients: pd.DataFrame,
+    baselines: pd.DataFrame,
+    log: pd.DataFrame,
+    as_of: dt.date,
+    profile: object = None,
+) -> pd.DataFrame:
+    """The open flags of the rules engine on ``as_of``, each with its latest review,
+    unreviewed first (the review list of the panel or of one patient)."""
+    from dashboard.rules import review
+
+    flags = review(labs, doses, patients, baselines, profile, as_of).open_flags_df()
+    return with_review_status(flags, log, rule_col="rule")
+
+
+def flag_choices(flags: pd.DataFrame) -> dict[str, str]:
+    """What a review can be about: the patient as a whole ("") or one of its flags."""
+    labels = [
+        f"{r.analyte} {r.value:g} on {pd.Timestamp(r.collected_at):%Y-%m-%d} · {r.rule}"
+        + (f" (reviewed: {r.review_action})" if r.reviewed else "")
+        for r in flags.itertuples()
+    ]
+    return {"": "The patient as a whole"} | dict(zip(flags["flag_key"], labels, strict=True))
+
+
+def validate(review: Review, reviewer: str) -> list[str]:
+    """Errors that block recording a review."""
+    errors = []
+    if not review.patient_id:
+        errors.append("choose a patient")
+    if review.action not in ACTIONS:
+        errors.append(f"choose an action: {', '.join(ACTIONS)}")
+    if not reviewer.strip():
+        errors.append("enter your name as the reviewer")
+    if review.rule_id and review.collected_at is None:
+        errors.append("a flag review needs the flag's collection time")
+    if review.action in ("reduce", "withhold", "stop", "referred") and not review.note.strip():
+        errors.append(f"add a note saying what was done ('{review.action}' needs one)")
+    return errors
+
+
+def empty_log() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="object") for c in COLUMNS})
+
+
+def latest(log: pd.DataFrame) -> pd.DataFrame:
+    """The entry in force for each (patient, flag key): the most recent one."""
+    if log.empty:
+        return log
+    ordered = log.sort_values(["reviewed_at", "review_id"])
+    return ordered.drop_duplicates(["patient_id", "flag_key"], keep="last").reset_index(drop=True)
+
+
+def with_review_status(
+    flags: pd.DataFrame, log: pd.DataFrame, *, rule_col: str = "rule_id", when_col: str = "collected_at"
+) -> pd.DataFrame:
+    """``flags`` with the latest review of each (``reviewed``, ``review_action``,
+    ``reviewed_by``, ``reviewed_at``), unreviewed first, then newest first."""
+    out = flags.copy()
+    keys = [
+        flag_key(p, r, w, a)
+        for p, r, w, a in zip(out["patient_id"], out[rule_col], out[when_col], out["analyte"], strict=True)
+    ]
+    out["flag_key"] = keys
+    current = latest(log[log["flag_key"] != ""]) if not log.empty else log
+    by_key = {} if current.empty else current.set_index("flag_key")
+    has = [not isinstance(by_key, dict) and k in by_key.index for k in keys]
+    out["reviewed"] = has
+    out["review_action"] = [by_key.loc[k, "action"] if h else "" for k, h in zip(keys, has, strict=True)]
+    out["reviewed_by"] = [by_key.loc[k, "reviewer"] if h else "" for k, h in zip(keys, has, strict=True)]
+    out["reviewed_at"] = [by_key.loc[k, "reviewed_at"] if h else pd.NaT for k, h in zip(keys, has, strict=True)]
+    return out.sort_values(["reviewed", when_col], ascending=[True, False], kind="stable").reset_index(drop=True)
+
+
+def unacknowledged(flags_with_status: pd.DataFrame) -> pd.DataFrame:
+    """Only the flags nobody has reviewed yet (the panel's "hide acknowledged")."""
+    return flags_with_status[~flags_with_status["reviewed"]].reset_index(drop=True)
+
+
+def history_frame(log: pd.DataFrame) -> pd.DataFrame:
+    """The audit trail for display: every entry, newest first, corrections named."""
+    if log.empty:
+        return pd.DataFrame(columns=["#", "When", "Reviewer", "About", "Action", "Note", "Corrects"])
+    log = log.sort_values(["reviewed_at", "review_id"], ascending=False)
+    about = [
+        "patient" if not k else f"{r} · {a} · {pd.Timestamp(w):%Y-%m-%d}"
+        for k, r, a, w in zip(log["flag_key"], log["rule_id"], log["analyte"], log["collected_at"], strict=True)
+    ]
+    return pd.DataFrame(
+        {
+            "#": log["review_id"].astype("int64").to_numpy(),
+            "When": pd.to_datetime(log["reviewed_at"]).dt.strftime("%Y-%m-%d %H:%M").to_numpy(),
+            "Reviewer": log["reviewer"].to_numpy(),
+            "About": about,
+            "Action": log["action"].to_numpy(),
+            "Note": log["note"].to_numpy(),
+            "Corrects": [f"#{int(c)}" if pd.notna(c) else "" for c in log["corrects"]],
+        }
+    )

@@ -1,0 +1,138 @@
+"""``python -m dashboard workspace import|info|export``: the workspace without the UI.
+
+For scheduled imports (a nightly lab export dropped in a folder) and exports.  The
+workspace is ``DASHBOARD_WORKSPACE`` when set (see :mod:`dashboard.store.location`).
+Exit codes follow :mod:`dashboard.cli`: 0 when the command ran (a file already
+imported is not an error), 2 when a choice is needed or nothing could be read, 1 for
+other failures (including a workspace kept busy by another writer).
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+from pathlib import Path
+
+from dashboard.cli import EXIT_FAIL, EXIT_OK, CliError, check_import, import_options_from
+from dashboard.ingest import FileReport, Source
+from dashboard.store.location import resolve
+from dashboard.store.lock import WorkspaceBusy
+from dashboard.store.workspace import Workspace, WorkspaceError
+
+
+def cmd_workspace(args: argparse.Namespace) -> int:
+    location = resolve()
+    ws = Workspace(location.path)
+    try:
+        return {"import": _import, "info": _info, "export": _export}[args.ws_command](ws, args)
+    except WorkspaceBusy as exc:
+        raise CliError(str(exc), EXIT_FAIL) from None
+    except WorkspaceError as exc:
+        raise CliError(str(exc), EXIT_FAIL) from None
+
+
+def cli_user() -> str:
+    try:
+        return f"{getpass.getuser()} (command line)"
+    except (KeyError, OSError):
+        return "command line"
+
+
+def read_paths(paths: list[str]) -> tuple[list[Source], list[FileReport]]:
+    """Files (a folder stands for the files directly inside it) and the paths not found."""
+    sources, missing = [], []
+    for p in paths:
+        path = Path(p)
+        if path.is_dir():
+            for child in sorted(path.iterdir()):
+                if child.is_file() and not child.name.startswith("."):
+                    sources.append(Source(str(child), child.read_bytes()))
+        elif path.is_file():
+            sources.append(Source(str(path), path.read_bytes()))
+        else:
+            missing.append(FileReport(str(path), error="file not found"))
+    return sources, missing
+
+
+class _Result:
+    """What :func:`dashboard.cli.check_import` reads (a report)."""
+
+    def __init__(self, report) -> None:
+        self.report = report
+
+
+def _import(ws: Workspace, args: argparse.Namespace) -> int:
+    options = import_options_from(args)
+    sources, missing = read_paths(args.paths)
+    if not sources:
+        raise CliError(f"{missing[0].path}: file not found" if missing else "nothing to import")
+    out = ws.import_sources(sources, options, by=cli_user(), origin="cli", missing=missing)
+    if args.json:
+        print(json.dumps({"workspace": str(ws.path), **out.to_dict()}, indent=2, ensure_ascii=False, default=str))
+    else:
+        if out.report is not None and out.report.files:
+            print(out.report.to_text())
+        print(out.summary())
+        print(f"Workspace: {ws.path}")
+    if not out.stored and out.report is not None:
+        reason = check_import(_Result(out.report))
+        # a drop folder of files already imported plus a stray unreadable file is not a
+        # failure of the nightly job; a file that needs a choice always is
+        if reason and (out.report.needs or not out.skipped):
+            raise CliError(reason + " (nothing was stored in the workspace)")
+    return EXIT_OK
+
+
+def _info(ws: Workspace, args: argparse.Namespace) -> int:
+    info = ws.info()
+    if args.json:
+        print(json.dumps(info, indent=2, default=str))
+        return EXIT_OK
+    if not info["exists"]:
+        print(f"No workspace yet at {ws.path} (it is created by the first import or save).")
+        return EXIT_OK
+    print(f"Workspace: {info['path']} (schema {info['schema_version']})")
+    print(
+        f"{info['patients']:,} patients, {info['labs']:,} lab results, {info['doses']:,} doses "
+        f"({info['doses_entered']:,} entered in the app), {info['imports']:,} imports, {info['reviews']:,} reviews"
+    )
+    if info["last_import"]:
+        print(f"Last import: {info['last_import']}")
+    return EXIT_OK
+
+
+def _export(ws: Workspace, args: argparse.Namespace) -> int:
+    from dashboard import summary_export as sx
+    from dashboard.store.panel import open_panel
+
+    if not ws.exists():
+        raise CliError(f"no workspace at {ws.path}: import files first", EXIT_FAIL)
+    panel = open_panel(ws)
+    as_of = panel.as_of
+    out = Path(args.out)
+    if args.patient is not None and args.patient not in set(panel.patients["patient_id"]):
+        raise CliError(f"patient '{args.patient}' is not in the workspace", EXIT_FAIL)
+    if args.format == "pdf":
+        if args.patient is None:
+            raise CliError("--format pdf is a one-patient summary: add --patient ID")
+        data = sx.patient_summary_pdf(panel.summary(args.patient))
+    elif args.patient is not None:
+        data = (
+            sx.patient_csv(panel.labs, args.patient)
+            if args.format == "csv"
+            else sx.patient_xlsx(panel.labs, panel.doses, panel.reviews, args.patient)
+        )
+    else:
+        table = sx.panel_frame(panel.labs, panel.doses, panel.patients, panel.reviews, as_of)
+        data = (
+            sx.panel_csv(table)
+            if args.format == "csv"
+            else sx.panel_xlsx(table, panel.labs, panel.doses, panel.reviews)
+        )
+    if out.parent and not out.parent.exists():
+        out.parent.mkdir(parents=True, exist_ok=True)
+    sx.write(out, data)
+    what = f"patient {args.patient}" if args.patient else f"panel of {len(panel.patients):,} patients"
+    print(f"Wrote {args.format.upper()} of the {what} to {out} ({len(data):,} bytes, as of {as_of:%Y-%m-%d}).")
+    return EXIT_OK

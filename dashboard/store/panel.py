@@ -1,0 +1,132 @@
+"""The workspace's panel as pandas frames: what the pages, the exports and the CLI read."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pandas as pd
+import pyarrow as pa
+
+from dashboard import model
+from dashboard.dataset import Dataset
+from dashboard.ingest.report import Conversion, FileReport, ImportReport, Problem
+from dashboard.store.workspace import StoredPanel, Workspace
+
+
+@dataclass
+class WorkspacePanel:
+    """One consistent read of the workspace."""
+
+    labs: pd.DataFrame
+    doses: pd.DataFrame  # canonical columns + dose_id, import_id, entered_by, entered_at, note
+    patients: pd.DataFrame
+    baselines: pd.DataFrame
+    reviews: pd.DataFrame
+    extract_date: dt.date | None
+    data_version: int
+    label: str
+
+    @property
+    def as_of(self) -> dt.date:
+        """The extract date of the data when known (the sample panel's), else today."""
+        return self.extract_date or dt.date.today()
+
+    def dataset(self) -> Dataset:
+        """The panel as the pages use it (canonical columns only)."""
+        return Dataset(
+            labs=self.labs,
+            doses=model.to_pandas("doses", model.from_pandas("doses", self.doses)),
+            patients=self.patients,
+            baselines=self.baselines,
+            report=None,
+            label=self.label,
+            extract_date=self.extract_date,
+        )
+
+    def summary(self, patient_id: str, as_of: dt.date | None = None, profile: object = None):  # -> PatientSummary
+        from dashboard.summary_export import patient_summary
+
+        return patient_summary(
+            self.labs,
+            self.doses,
+            self.patients,
+            self.baselines,
+            self.reviews,
+            patient_id,
+            as_of or self.as_of,
+            self.label,
+            profile,
+        )
+
+    def open_flags(self, as_of: dt.date | None = None, profile: object = None) -> pd.DataFrame:
+        """The panel's open flags with their reviews, unreviewed first."""
+        from dashboard.reviews import flags_for_review
+
+        ds = self.dataset()
+        return flags_for_review(
+            ds.labs, ds.doses, ds.patients, ds.baselines, self.reviews, as_of or self.as_of, profile
+        )
+
+
+def frames(stored: StoredPanel) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    return (
+        model.to_pandas("labs", stored.labs),
+        model.to_pandas("doses", stored.doses),
+        model.to_pandas("patients", stored.patients),
+        model.to_pandas("baselines", stored.baselines),
+    )
+
+
+def doses_with_provenance(ws: Workspace, patient_id: str | None = None) -> pd.DataFrame:
+    """Dose rows in the model's dtypes, with dose_id and who entered them."""
+    return provenance_frame(ws.doses(patient_id))
+
+
+def provenance_frame(t: pa.Table) -> pd.DataFrame:
+    base = model.to_pandas("doses", t)
+    for c in ("dose_id", "import_id", "entered_by", "entered_at", "note"):
+        base[c] = t.column(c).to_pandas()
+    base["entered_by"] = base["entered_by"].fillna("").astype("str")
+    base["note"] = base["note"].fillna("").astype("str")
+    return base
+
+
+def reviews_frame(ws: Workspace, patient_id: str | None = None) -> pd.DataFrame:
+    return log_frame(ws.reviews(patient_id))
+
+
+def log_frame(t: pa.Table | None) -> pd.DataFrame:
+    from dashboard.reviews import COLUMNS, empty_log
+
+    if t is None or t.num_rows == 0:
+        return empty_log()
+    return t.to_pandas()[list(COLUMNS)]
+
+
+def open_panel(ws: Workspace) -> WorkspacePanel:
+    stored = ws.load()
+    labs, _doses, patients, baselines = frames(stored)
+    return WorkspacePanel(
+        labs=labs,
+        doses=provenance_frame(stored.doses_provenance),
+        patients=patients,
+        baselines=baselines,
+        reviews=log_frame(stored.reviews),
+        extract_date=stored.extract_date,
+        data_version=stored.data_version,
+        label=f"Workspace ({ws.path})",
+    )
+
+
+def report_from_dict(d: dict) -> ImportReport:
+    """An import report as stored in the import log (JSON) back as an object."""
+    files = []
+    for f in d.get("files", []):
+        problems = [Problem(**p) for p in f.get("problems", [])]
+        warnings = [Problem(**p) for p in f.get("warnings", [])]
+        conversions = [Conversion(c["analyte"], c["from"], c["to"], c["count"]) for c in f.get("conversions", [])]
+        known = {k: v for k, v in f.items() if k in FileReport.__dataclass_fields__}
+        known.update(problems=problems, warnings=warnings, conversions=conversions)
+        files.append(FileReport(**known))
+    return ImportReport(files=files, labs=d.get("labs", 0), doses=d.get("doses", 0), patients=d.get("patients", 0))

@@ -1,0 +1,129 @@
+"""The workspace database schema and its migrations.
+
+The schema version is kept in ``meta`` (key ``schema_version``) and every migration
+applied is recorded in ``schema_migrations``.  Migrations only ever move forward, each
+in the transaction that opens the database for writing: a workspace is either at the
+old version or fully at the new one.  A workspace written by a newer version of the
+dashboard is refused rather than guessed at.
+
+The canonical tables carry the model's columns (:mod:`dashboard.model`) plus
+provenance: the import each row came from, and for doses entered in the app who
+entered them and when.  ``reviews``, ``dose_edits``, ``imports`` and ``import_files``
+are append-only: :func:`check_append_only` refuses any statement that would change or
+remove their rows, and every statement of the store goes through it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+from dashboard import model
+
+#: Tables whose rows are never updated or deleted: corrections are new rows.
+APPEND_ONLY = ("reviews", "dose_edits", "imports", "import_files")
+
+
+class AppendOnlyViolation(Exception):
+    """A statement tried to update or delete rows of an append-only table."""
+
+
+_FORBIDDEN = re.compile(
+    r"\b(?:update|delete\s+from|truncate(?:\s+table)?|drop\s+table(?:\s+if\s+exists)?|alter\s+table|"
+    r"insert\s+or\s+replace\s+into|replace\s+into)\s+(?:main\.)?\"?(" + "|".join(APPEND_ONLY) + r")\"?\b",
+    re.IGNORECASE,
+)
+_UPSERT = re.compile(r"\bon\s+conflict\b.*\bdo\s+update\b", re.IGNORECASE | re.DOTALL)
+
+
+def check_append_only(sql: str) -> None:
+    """Raise :class:`AppendOnlyViolation` if ``sql`` would change an append-only table."""
+    m = _FORBIDDEN.search(sql)
+    if m:
+        raise AppendOnlyViolation(f"the {m.group(1)} table is append-only: add a new entry instead")
+    if _UPSERT.search(sql) and any(re.search(rf"\b{t}\b", sql, re.IGNORECASE) for t in APPEND_ONLY):
+        raise AppendOnlyViolation("append-only tables cannot be upserted")
+
+
+def _sql_type(t: pa.DataType) -> str:
+    if pa.types.is_string(t):
+        return "VARCHAR NOT NULL DEFAULT ''"
+    if pa.types.is_floating(t):
+        return "DOUBLE"
+    if pa.types.is_boolean(t):
+        return "BOOLEAN NOT NULL DEFAULT false"
+    if pa.types.is_integer(t):
+        return "BIGINT NOT NULL DEFAULT 0"
+    if pa.types.is_timestamp(t):
+        return "TIMESTAMP"
+    raise TypeError(t)
+
+
+def model_columns(table: str) -> str:
+    """The DDL of a canonical table's columns, as the model defines them."""
+    return ",\n  ".join(f'"{f.name}" {_sql_type(f.type)}' for f in model.TABLES[table])
+
+
+def _v1() -> list[str]:
+    return [
+        "CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)",
+        """CREATE TABLE schema_migrations (
+  version INTEGER NOT NULL, description VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)""",
+        # one row per import (one or more files imported together)
+        """CREATE TABLE imports (
+  import_id INTEGER NOT NULL,
+  imported_at TIMESTAMP NOT NULL,
+  imported_by VARCHAR NOT NULL,
+  origin VARCHAR NOT NULL,          -- 'cli' or 'app'
+  label VARCHAR NOT NULL,
+  options VARCHAR NOT NULL,         -- JSON: date order, mapping
+  report VARCHAR NOT NULL,          -- JSON: the ImportReport, with workspace duplicates counted
+  labs_added BIGINT NOT NULL, labs_duplicate BIGINT NOT NULL,
+  doses_added BIGINT NOT NULL, doses_duplicate BIGINT NOT NULL,
+  patients_added BIGINT NOT NULL, patients_updated BIGINT NOT NULL,
+  extract_date DATE)""",
+        """CREATE TABLE import_files (
+  import_id INTEGER NOT NULL, file_name VARCHAR NOT NULL, content_hash VARCHAR NOT NULL,
+  size BIGINT NOT NULL, status VARCHAR NOT NULL)  -- 'imported' or 'unreadable'""",
+        f"CREATE TABLE labs (\n  {model_columns('labs')},\n  import_id INTEGER NOT NULL)",
+        f"""CREATE TABLE doses (
+  dose_id BIGINT NOT NULL,
+  {model_columns("doses")},
+  import_id INTEGER,                -- NULL for a dose entered in the app
+  entered_by VARCHAR NOT NULL DEFAULT '',
+  entered_at TIMESTAMP,
+  note VARCHAR NOT NULL DEFAULT '')""",
+        """CREATE TABLE dose_edits (
+  edit_id BIGINT NOT NULL, dose_id BIGINT NOT NULL, patient_id VARCHAR NOT NULL,
+  action VARCHAR NOT NULL,          -- 'add', 'change', 'stop', 'end from import'
+  detail VARCHAR NOT NULL, note VARCHAR NOT NULL, edited_by VARCHAR NOT NULL, edited_at TIMESTAMP NOT NULL)""",
+        f"CREATE TABLE patients (\n  {model_columns('patients')},\n  import_id INTEGER, updated_at TIMESTAMP)",
+        f"CREATE TABLE baselines (\n  {model_columns('baselines')})",
+        """CREATE TABLE reviews (
+  review_id BIGINT NOT NULL,
+  patient_id VARCHAR NOT NULL,
+  flag_key VARCHAR NOT NULL,        -- '' for a review of the patient as a whole
+  rule_id VARCHAR NOT NULL, analyte VARCHAR NOT NULL, collected_at TIMESTAMP,
+  action VARCHAR NOT NULL, note VARCHAR NOT NULL,
+  reviewer VARCHAR NOT NULL, reviewed_at TIMESTAMP NOT NULL,
+  corrects BIGINT)                  -- the review this entry corrects, if any""",
+    ]
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    statements: Callable[[], list[str]]
+
+
+MIGRATIONS: list[Migration] = [
+    Migration(1, "initial schema: canonical tables with provenance, import log, dose edits, reviews", _v1),
+]
+
+
+def latest_version() -> int:
+    return max(m.version for m in MIGRATIONS)

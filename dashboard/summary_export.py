@@ -1,0 +1,512 @@
+"""What leaves the app: the panel and a patient as CSV/Excel, and a patient summary PDF.
+
+Tables are built here from the canonical frames (pure); :mod:`dashboard.export`
+neutralises formula-like text cells when they are written.  Every column holding a
+measurement names its unit in the header ("WBC (10^9/L)").  The PDF is drawn with
+fpdf2 as plain text cells (data are never interpreted as markup); the timeline figure,
+when given, is a PNG made by kaleido with the system Chromium (:func:`figure_png`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from dashboard import model
+from dashboard.export import to_csv_bytes, to_xlsx_bytes
+
+#: Printed on every summary (the same words as the app's disclaimer).
+DISCLAIMER = (
+    "Decision support only. This summary shows results against published thresholds; it does not "
+    "diagnose or prescribe. Check every flag against the raw result, the patient and your local "
+    "protocol. Local protocols override the defaults shown here."
+)
+
+#: Fonts with the characters of lab units and names (Debian's fonts-dejavu).
+FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/local/share/fonts"))
+
+
+def _drug_label(drug: str) -> str:
+    info = model.drug_info().get(drug)
+    return info.label if info else drug
+
+
+def result_text(value: float, comparator: str) -> object:
+    """A number, or text with its comparator for a censored result ("<0.1")."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return f"{comparator}{value:g}" if comparator else float(value)
+
+
+def analyte_header(analyte: str) -> str:
+    return f"{model.analyte_label(analyte)} ({model.CANONICAL_UNITS[analyte]})"
+
+
+def _age(row: pd.Series, as_of: dt.date) -> float:
+    if not pd.isna(row["birth_date"]):
+        b = row["birth_date"].date()
+        return float(as_of.year - b.year - ((as_of.month, as_of.day) < (b.month, b.day)))
+    return float(row["age"]) if not pd.isna(row["age"]) else math.nan
+
+
+def current_doses(doses: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
+    """Dose rows in force on ``as_of`` (started, not ended)."""
+    t = pd.Timestamp(as_of)
+    return doses[(doses["start"] <= t) & (doses["end"].isna() | (doses["end"] > t))]
+
+
+def dose_text(row: pd.Series) -> str:
+    dose = "" if pd.isna(row["dose"]) else f" {row['dose']:g} {row['dose_unit']}"
+    return f"{_drug_label(row['drug'])}{dose} {row['frequency']}".strip()
+
+
+def latest_results(labs: pd.DataFrame) -> pd.DataFrame:
+    """The most recent result of each analyte for each patient."""
+    if labs.empty:
+        return labs
+    return labs.sort_values("collected_at").drop_duplicates(["patient_id", "analyte"], keep="last")
+
+
+def panel_frame(
+    labs: pd.DataFrame,
+    doses: pd.DataFrame,
+    patients: pd.DataFrame,
+    reviews: pd.DataFrame | None = None,
+    as_of: dt.date | None = None,
+) -> pd.DataFrame:
+    """One row per patient: who, current drugs, latest result of each analyte (unit in
+    the header), the date of the last draw and the last review."""
+    as_of = as_of or dt.date.today()
+    pts = patients.sort_values("patient_id").reset_index(drop=True)
+    out = pd.DataFrame(
+        {
+            "Patient": pts["patient_id"],
+            "Sex": pts["sex"],
+            "Age (years)": [_age(r, as_of) for _, r in pts.iterrows()],
+            "Diagnosis": pts["diagnosis"],
+            "TPMT": pts["tpmt"],
+        }
+    )
+    current = current_doses(doses, as_of).sort_values("drug")
+    drugs: dict[str, list[str]] = {}
+    for _, r in current.iterrows():
+        drugs.setdefault(r["patient_id"], []).append(dose_text(r))
+    out["Current drugs"] = ["; ".join(drugs.get(pid, [])) for pid in out["Patient"]]
+    last = latest_results(labs)
+    last_draw = labs.groupby("patient_id")["collected_at"].max()
+    out["Last draw"] = out["Patient"].map(last_draw).dt.date
+    if not last.empty:
+        text = [result_text(v, c) for v, c in zip(last["value"], last["comparator"], strict=True)]
+        wide = last.assign(text=text).pivot(index="patient_id", columns="analyte", values="text")
+        for a in model.ANALYTES:
+            if a in wide.columns:
+                out[analyte_header(a)] = out["Patient"].map(wide[a]).astype(object).where(lambda c: c.notna(), "")
+    if reviews is not None:
+        if reviews.empty:
+            latest_rev = pd.DataFrame(columns=["reviewed_at", "action", "reviewer"])
+        else:
+            latest_rev = reviews.sort_values(["reviewed_at", "review_id"]).groupby("patient_id").last()
+        out["Last review"] = (
+            out["Patient"]
+            .map(latest_rev["reviewed_at"])
+            .map(lambda t: pd.Timestamp(t).date() if not pd.isna(t) else None)
+        )
+        for col, field in (("Last review action", "action"), ("Reviewed by", "reviewer")):
+            values = out["Patient"].map(latest_rev[field]).astype(object)
+            out[col] = values.where(values.notna(), "")
+    return out
+
+
+def patient_results_frame(labs: pd.DataFrame, patient_id: str) -> pd.DataFrame:
+    """Every result of one patient, one row per result, the raw value beside the
+    canonical one."""
+    sub = labs[labs["patient_id"] == patient_id].sort_values(["collected_at", "analyte"])
+    return pd.DataFrame(
+        {
+            "Collected": sub["collected_at"].to_numpy(),
+            "Analyte": [model.analyte_label(a) for a in sub["analyte"]],
+            "Result": [result_text(v, c) for v, c in zip(sub["value"], sub["comparator"], strict=True)],
+            "Unit": sub["unit"].to_numpy(),
+            "As reported": sub["source_value"].to_numpy(),
+            "Reported unit": sub["source_unit"].to_numpy(),
+            "Reference low (canonical unit)": sub["ref_low"].to_numpy(),
+            "Reference high (canonical unit)": sub["ref_high"].to_numpy(),
+            "Lab flag": sub["source_flag"].to_numpy(),
+            "Calculated": sub["derived"].to_numpy(),
+            "Source file": sub["source_file"].to_numpy(),
+            "Source row": sub["source_row"].to_numpy(),
+        }
+    )
+
+
+def patient_results_wide(labs: pd.DataFrame, patient_id: str) -> pd.DataFrame:
+    """One row per draw, one column per analyte with its unit in the header."""
+    sub = labs[labs["patient_id"] == patient_id]
+    if sub.empty:
+        return pd.DataFrame(columns=["Collected"])
+    sub = sub.assign(
+        col=[analyte_header(a) for a in sub["analyte"]],
+        text=[result_text(v, c) for v, c in zip(sub["value"], sub["comparator"], strict=True)],
+    )
+    wide = sub.pivot_table(index="collected_at", columns="col", values="text", aggfunc="first")
+    order = [analyte_header(a) for a in model.ANALYTES if analyte_header(a) in wide.columns]
+    wide = wide[order].sort_index().reset_index().rename(columns={"collected_at": "Collected"})
+    wide.columns.name = None
+    return wide.astype(object).where(wide.notna(), "")
+
+
+def doses_frame(doses: pd.DataFrame) -> pd.DataFrame:
+    """Dose rows with their source: the file and row, or who entered them and when."""
+    doses = doses.sort_values(["start", "drug"])
+    source = []
+    for _, r in doses.iterrows():
+        if r["dose_basis"] == "entered":
+            when = r.get("entered_at")
+            at = f" on {pd.Timestamp(when):%Y-%m-%d %H:%M}" if when is not None and not pd.isna(when) else ""
+            source.append(f"entered by {r.get('entered_by', '') or 'unknown'}{at}")
+        else:
+            source.append(f"{r['source_file']} row {r['source_row']}")
+    return pd.DataFrame(
+        {
+            "Drug": [_drug_label(d) for d in doses["drug"]],
+            "Dose": doses["dose"].to_numpy(),
+            "Unit": doses["dose_unit"].to_numpy(),
+            "Frequency": doses["frequency"].to_numpy(),
+            "mg/day": doses["mg_per_day"].round(3).to_numpy(),
+            "mg/week": doses["mg_per_week"].round(3).to_numpy(),
+            "Route": doses["route"].to_numpy(),
+            "Start": doses["start"].dt.date.to_numpy(),
+            "End": doses["end"].dt.date.to_numpy(),
+            "Basis": doses["dose_basis"].to_numpy(),
+            "Source": source,
+            "Note": doses["note"].to_numpy() if "note" in doses.columns else "",
+        }
+    )
+
+
+def flags_frame(flags: pd.DataFrame) -> pd.DataFrame:
+    """Flagged results (from :func:`dashboard.reviews.flags_for_review`) for display and
+    export: the raw result beside the canonical one, the rule and its source, the review."""
+    return pd.DataFrame(
+        {
+            "Patient": flags["patient_id"].to_numpy(),
+            "Collected": flags["collected_at"].to_numpy(),
+            "Analyte": [model.analyte_label(a) for a in flags["analyte"]],
+            "Result": [result_text(v, c) for v, c in zip(flags["value"], flags["comparator"], strict=True)],
+            "Unit": flags["unit"].to_numpy(),
+            "As reported": [
+                f"{v} {u}".strip() for v, u in zip(flags["source_value"], flags["source_unit"], strict=True)
+            ],
+            "Rule": flags["rule"].to_numpy(),
+            "Severity": flags["severity"].to_numpy(),
+            "Finding": flags["message"].to_numpy(),
+            "Source": flags["source"].to_numpy(),
+            "Doses then": flags["active_doses"].to_numpy(),
+            "Reviewed": ["yes" if r else "no" for r in flags["reviewed"]],
+            "Review action": flags["review_action"].to_numpy(),
+            "Reviewed by": flags["reviewed_by"].to_numpy(),
+            "Flag key": flags["flag_key"].to_numpy(),
+        }
+    )
+
+
+def flagged_csv(flags: pd.DataFrame) -> bytes:
+    return to_csv_bytes(flags_frame(flags).drop(columns=["Flag key"]))
+
+
+def flagged_xlsx(flags: pd.DataFrame) -> bytes:
+    return to_xlsx_bytes({"Open flags": flags_frame(flags).drop(columns=["Flag key"])})
+
+
+def reviews_frame(reviews: pd.DataFrame) -> pd.DataFrame:
+    from dashboard.reviews import history_frame
+
+    return history_frame(reviews)
+
+
+# --------------------------------------------------------------------------- files
+
+
+def panel_csv(panel: pd.DataFrame) -> bytes:
+    return to_csv_bytes(panel)
+
+
+def panel_xlsx(panel: pd.DataFrame, labs: pd.DataFrame, doses: pd.DataFrame, reviews: pd.DataFrame) -> bytes:
+    results = pd.concat(
+        [patient_results_frame(labs, pid).assign(Patient=pid) for pid in panel["Patient"]] or [pd.DataFrame()]
+    )
+    if not results.empty:
+        results = results[["Patient", *[c for c in results.columns if c != "Patient"]]]
+    return to_xlsx_bytes(
+        {
+            "Panel": panel,
+            "Results": results,
+            "Doses": doses_frame(doses).assign(Patient=doses.sort_values(["start", "drug"])["patient_id"].to_numpy()),
+            "Reviews": reviews_frame(reviews),
+        }
+    )
+
+
+def patient_csv(labs: pd.DataFrame, patient_id: str) -> bytes:
+    return to_csv_bytes(patient_results_wide(labs, patient_id))
+
+
+def patient_xlsx(labs: pd.DataFrame, doses: pd.DataFrame, reviews: pd.DataFrame, patient_id: str) -> bytes:
+    return to_xlsx_bytes(
+        {
+            "Results": patient_results_wide(labs, patient_id),
+            "Results (raw)": patient_results_frame(labs, patient_id),
+            "Doses": doses_frame(doses[doses["patient_id"] == patient_id]),
+            "Reviews": reviews_frame(reviews[reviews["patient_id"] == patient_id]),
+        }
+    )
+
+
+# --------------------------------------------------------------------------- figure
+
+
+def figure_png(fig, width: int = 1000, height: int = 420, scale: float = 2.0) -> bytes:
+    """A Plotly figure as PNG through kaleido and the system Chromium (never downloaded)."""
+    return fig.to_image(format="png", width=width, height=height, scale=scale)
+
+
+# --------------------------------------------------------------------------- PDF
+
+
+@dataclass
+class PatientSummary:
+    """Everything the one-page summary shows (pandas frames in the model's dtypes)."""
+
+    patient_id: str
+    patient: pd.Series | None
+    labs: pd.DataFrame
+    doses: pd.DataFrame  # with provenance columns when from the workspace
+    reviews: pd.DataFrame
+    as_of: dt.date
+    source: str = ""
+    figure_png: bytes | None = None
+    figure_note: str = "Timeline figure: not available in this version of the dashboard."
+    flags: pd.DataFrame | None = None  # from the rules engine, when available
+    flags_note: str = "Flags: the rules engine is not part of this version; no flags were evaluated."
+    dose_edits: pd.DataFrame | None = None
+
+
+def _font_files() -> tuple[Path, Path] | None:
+    for d in FONT_DIRS:
+        regular, bold = d / "DejaVuSans.ttf", d / "DejaVuSans-Bold.ttf"
+        if regular.is_file() and bold.is_file():
+            return regular, bold
+    return None
+
+
+class _Pdf:
+    """A thin layer over fpdf2: fonts, headings, paragraphs and tables of text."""
+
+    def __init__(self, title: str) -> None:
+        from fpdf import FPDF
+
+        self.pdf = FPDF(orientation="P", unit="mm", format="A4")
+        self.pdf.set_margins(12, 12, 12)
+        self.pdf.set_auto_page_break(True, margin=12)
+        self.pdf.set_title(title)
+        self.pdf.set_creator("Immunosuppressant lab monitor")
+        fonts = _font_files()
+        if fonts:
+            self.pdf.add_font("body", "", str(fonts[0]))
+            self.pdf.add_font("body", "B", str(fonts[1]))
+            self.family, self.unicode = "body", True
+        else:
+            self.family, self.unicode = "helvetica", False
+        self.pdf.add_page()
+
+    def text(self, s: object) -> str:
+        s = "" if s is None or (isinstance(s, float) and math.isnan(s)) else str(s)
+        if s in ("NaT", "nan", "None"):
+            return ""
+        return s if self.unicode else s.encode("latin-1", "replace").decode("latin-1")
+
+    def heading(self, s: str, size: float = 11) -> None:
+        self.pdf.set_font(self.family, "B", size)
+        self.pdf.ln(1.5)
+        self.pdf.cell(0, size * 0.55, self.text(s), new_x="LMARGIN", new_y="NEXT")
+        self.pdf.ln(0.5)
+
+    def para(self, s: str, size: float = 8.5, bold: bool = False) -> None:
+        self.pdf.set_font(self.family, "B" if bold else "", size)
+        self.pdf.multi_cell(0, size * 0.48, self.text(s), new_x="LMARGIN", new_y="NEXT")
+
+    def table(self, df: pd.DataFrame, widths: tuple[float, ...] | None = None, size: float = 7.5) -> None:
+        if df.empty:
+            self.para("(none)")
+            return
+        self.pdf.set_font(self.family, "", size)
+        with self.pdf.table(
+            col_widths=widths,
+            line_height=size * 0.5,
+            text_align="LEFT",
+            first_row_as_headings=True,
+            padding=0.6,
+        ) as table:
+            header = table.row()
+            for c in df.columns:
+                header.cell(self.text(c))
+            for _, r in df.iterrows():
+                row = table.row()
+                for v in r:
+                    row.cell(self.text(_fmt(v)))
+
+    def image(self, png: bytes, width: float) -> None:
+        import io
+
+        self.pdf.image(io.BytesIO(png), w=width)
+
+    def output(self) -> bytes:
+        return bytes(self.pdf.output())
+
+
+def _fmt(v: object) -> object:
+    if isinstance(v, float | np.floating):
+        return "" if math.isnan(v) else f"{v:g}"
+    if isinstance(v, pd.Timestamp | dt.datetime):
+        return "" if pd.isna(v) else pd.Timestamp(v).strftime("%Y-%m-%d")
+    return v
+
+
+def _limit(df: pd.DataFrame, n: int) -> tuple[pd.DataFrame, str]:
+    if len(df) <= n:
+        return df, ""
+    return df.head(n), f"({len(df) - n} more not shown: see the Excel export)"
+
+
+def patient_summary_pdf(s: PatientSummary) -> bytes:
+    """The one-page patient summary (may run onto a second page for long histories)."""
+    doc = _Pdf(f"Patient summary {s.patient_id}")
+    doc.heading(f"Patient summary — {s.patient_id}", 15)
+    now = dt.datetime.now()
+    doc.para(f"As of {s.as_of:%d %b %Y} · generated {now:%d %b %Y %H:%M}" + (f" · {s.source}" if s.source else ""))
+    doc.para(DISCLAIMER, size=7)
+    p = s.patient
+    if p is not None:
+        age = _age(p, s.as_of)
+        facts = [
+            ("Sex", p["sex"] or "unknown"),
+            ("Age", f"{age:.0f} years" if not math.isnan(age) else "unknown"),
+            ("Diagnosis", p["diagnosis"] or "not recorded"),
+            ("TPMT", p["tpmt"]),
+            ("NUDT15", p["nudt15"]),
+            ("Weight", f"{p['weight_kg']:g} kg" if not pd.isna(p["weight_kg"]) else "not recorded"),
+        ]
+        doc.para(" · ".join(f"{k}: {v}" for k, v in facts), bold=True)
+
+    doc.heading("Timeline")
+    if s.figure_png:
+        doc.image(s.figure_png, width=186)
+    else:
+        doc.para(s.figure_note)
+
+    doc.heading("Current doses")
+    mine = s.doses[s.doses["patient_id"] == s.patient_id]
+    cur = doses_frame(current_doses(mine, s.as_of))[["Drug", "Dose", "Unit", "Frequency", "mg/day", "Start", "Source"]]
+    doc.table(cur, widths=(30, 12, 12, 20, 14, 20, 52))
+    earlier = doses_frame(mine[mine["start"] <= pd.Timestamp(s.as_of)]).iloc[::-1]
+    earlier = earlier[["Drug", "Dose", "Unit", "Frequency", "Start", "End", "Source"]]
+    if len(earlier) > len(cur):
+        doc.heading("Dose history (latest first)", 9.5)
+        shown, more = _limit(earlier, 8)
+        doc.table(shown, widths=(30, 12, 12, 20, 20, 20, 46))
+        if more:
+            doc.para(more, size=7)
+
+    doc.heading("Open flags (rule, source and review)")
+    if s.flags is None or s.flags.empty:
+        doc.para(s.flags_note if s.flags is None else f"No open flags on {s.as_of:%d %b %Y}.")
+    else:
+        f = flags_frame(s.flags)
+        table = pd.DataFrame(
+            {
+                "Collected": f["Collected"],
+                "Result": [
+                    f"{model.analyte_label(a)} {r} ({raw})"
+                    for a, r, raw in zip(s.flags["analyte"], f["Result"], f["As reported"], strict=True)
+                ],
+                "Rule · source": f["Rule"] + " · " + f["Source"],
+                "Severity": f["Severity"],
+                "Finding": f["Finding"],
+                "Review": [
+                    f"{a} ({b})" if a else "not reviewed"
+                    for a, b in zip(f["Review action"], f["Reviewed by"], strict=True)
+                ],
+            }
+        )
+        shown, more = _limit(table, 10)
+        doc.table(shown, widths=(18, 30, 36, 14, 60, 28))
+        if more:
+            doc.para(more, size=7)
+
+    doc.heading("Latest results (canonical units, with the value as reported)")
+    last = latest_results(s.labs[s.labs["patient_id"] == s.patient_id])
+    order = {a: i for i, a in enumerate(model.ANALYTES)}
+    last = last.sort_values("analyte", key=lambda c: c.map(order))
+    latest_df = pd.DataFrame(
+        {
+            "Analyte": [analyte_header(a) for a in last["analyte"]],
+            "Result": [result_text(v, c) for v, c in zip(last["value"], last["comparator"], strict=True)],
+            "As reported": [f"{v} {u}".strip() for v, u in zip(last["source_value"], last["source_unit"], strict=True)],
+            "Lab flag": last["source_flag"].to_numpy(),
+            "Collected": last["collected_at"].dt.strftime("%Y-%m-%d").to_numpy(),
+            "Source": [f"{f} row {r}" for f, r in zip(last["source_file"], last["source_row"], strict=True)],
+        }
+    )
+    doc.table(latest_df, widths=(36, 16, 26, 14, 22, 52))
+
+    doc.heading("Review history (latest first)")
+    hist = reviews_frame(s.reviews[s.reviews["patient_id"] == s.patient_id])
+    shown, more = _limit(hist, 8)
+    doc.table(shown, widths=(8, 26, 26, 34, 20, 56, 16))
+    if more:
+        doc.para(more, size=7)
+    return doc.output()
+
+
+def patient_summary(
+    labs: pd.DataFrame,
+    doses: pd.DataFrame,
+    patients: pd.DataFrame,
+    baselines: pd.DataFrame,
+    log: pd.DataFrame,
+    patient_id: str,
+    as_of: dt.date,
+    source: str = "",
+    profile: object = None,
+) -> PatientSummary:
+    """Everything the summary of one patient shows, the open flags computed by the rules."""
+    from dashboard.reviews import flags_for_review
+
+    def mine(df: pd.DataFrame) -> pd.DataFrame:
+        return df[df["patient_id"] == patient_id]
+
+    canonical = model.to_pandas("doses", model.from_pandas("doses", mine(doses)))
+    flags = flags_for_review(mine(labs), canonical, mine(patients), mine(baselines), mine(log), as_of, profile)
+    row = mine(patients)
+    return PatientSummary(
+        patient_id=patient_id,
+        patient=row.iloc[0] if not row.empty else None,
+        labs=mine(labs),
+        doses=mine(doses),
+        reviews=mine(log),
+        as_of=as_of,
+        source=source,
+        flags=flags,
+    )
+
+
+def write(path: Path, data: bytes) -> None:
+    """Write an export atomically (a half-written file never has the final name)."""
+    tmp = path.with_name(f".{path.name}.partial")
+    tmp.write_bytes(data)
+    tmp.replace(path)

@@ -1,0 +1,231 @@
+"""The Workspace page (AppTest): save a session's panel, enter a dose change, record a
+review, find them again in a new session; session-only uploads stay in their session."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard.store import Workspace
+from tests.support import ROOT
+
+APP = str(ROOT / "streamlit_app.py")
+LABS = (
+    b"MRN,Collection Date,Component,Result,Units\n"
+    b"001,2024-03-15,WBC,3.2,K/uL\n001,2024-04-15,WBC,2.9,K/uL\n002,2024-03-16,PLT,=1+1,K/uL\n002,2024-03-16,PLT,90,K/uL\n"
+)
+DOSES = b"patient,drug,dose,unit,frequency,start,end\n001,Imuran,150,mg,daily,2024-01-01,\n"
+
+
+@pytest.fixture(autouse=True)
+def tmp_workspace(tmp_path, monkeypatch):
+    monkeypatch.setenv("DASHBOARD_WORKSPACE", str(tmp_path / "ws"))
+    return tmp_path / "ws"
+
+
+def workspace_page() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.switch_page("pages/workspace.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def upload(at: AppTest, *files: tuple[str, bytes]) -> AppTest:
+    at.switch_page("pages/home.py").run()
+    at.file_uploader(key="upload_files").set_value([(n, d, "text/csv") for n, d in files])
+    at.run()
+    at.switch_page("pages/workspace.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def button(at: AppTest, label: str):
+    return next(b for b in at.button if b.label == label)
+
+
+def test_the_page_starts_in_session_only_mode_without_a_workspace(tmp_workspace):
+    at = workspace_page()
+    assert at.radio(key="data_mode").value == "session"
+    assert [m.value for m in at.metric] == ["0"] * 5
+    assert button(at, "Save this panel to the workspace").disabled
+    assert button(at, "Open workspace panel").disabled
+    assert not tmp_workspace.exists()  # looking creates nothing
+
+
+def test_save_enter_review_restart(tmp_workspace):
+    at = upload(workspace_page(), ("labs.csv", LABS), ("doses.csv", DOSES))
+    assert not tmp_workspace.exists()  # session only until saved
+    button(at, "Save this panel to the workspace").click().run()
+    assert not at.exception
+    assert any("Workspace import #1: added 3 results, 1 doses, 2 patients" in s.value for s in at.success)
+    assert at.radio(key="data_mode").value == "workspace"
+    at.selectbox(key="ws_patient").set_value("001").run()
+    at.text_input(key="reviewer_name").set_value("Dr Ada").run()
+
+    # a dose reduction of the imported azathioprine
+    at.radio(key="change_action").set_value("change")
+    at.date_input(key="change_on").set_value(dt.date(2024, 4, 20))
+    at.number_input(key="change_amount").set_value(100.0)
+    at.text_input(key="change_note").set_value("WBC 2.9")
+    button(at, "Save change").click().run()
+    assert not at.exception and any("Dose change on 2024-04-20 saved" in s.value for s in at.success)
+
+    # a review of the patient
+    at.selectbox(key="review_action").set_value("reduce")
+    at.text_area(key="review_note").set_value("reviewed — AZA reduced to 100 mg")
+    button(at, "Record review").click().run()
+    assert not at.exception and any("Review recorded" in s.value for s in at.success)
+
+    # "restart": a new session of a new app finds all three in the workspace
+    again = workspace_page()
+    assert [m.value for m in again.metric] == ["2", "3", "2", "1", "1"]
+    button(again, "Open workspace panel").click().run()
+    again.selectbox(key="ws_patient").set_value("001").run()
+    doses = next(d.value for d in again.dataframe if "Source" in d.value.columns and "Frequency" in d.value.columns)
+    assert list(doses["Dose"]) == [150.0, 100.0]
+    assert doses["Source"].iloc[0] == "doses.csv row 2" and doses["Source"].iloc[1].startswith("entered by Dr Ada")
+    log = next(d.value for d in again.dataframe if "Reviewer" in d.value.columns)
+    assert (log.loc[0, "Action"], log.loc[0, "Reviewer"]) == ("reduce", "Dr Ada")
+    assert "AZA reduced to 100 mg" in log.loc[0, "Note"]
+    assert any(e.label.startswith("#1 ·") for e in again.expander)  # the import log with its report
+
+
+def test_a_weekly_drug_entered_daily_is_held_until_confirmed(tmp_workspace):
+    at = upload(workspace_page(), ("labs.csv", LABS))
+    button(at, "Save this panel to the workspace").click().run()
+    at.selectbox(key="ws_patient").set_value("002").run()
+    at.text_input(key="reviewer_name").set_value("Dr Ada").run()
+    at.selectbox(key="dose_drug").set_value("methotrexate")
+    at.number_input(key="dose_amount").set_value(15.0)
+    at.selectbox(key="dose_frequency").set_value("daily")
+    at.date_input(key="dose_start").set_value(dt.date(2024, 1, 1))
+    button(at, "Add dose").click().run()
+    assert any("once a week" in w.value for w in at.warning)
+    assert Workspace(tmp_workspace).info()["doses"] == 0
+    at.checkbox(key="dose_confirm").check()
+    button(at, "Add dose").click().run()
+    assert Workspace(tmp_workspace).info()["doses_entered"] == 1
+
+
+def test_entries_need_a_name(tmp_workspace):
+    at = upload(workspace_page(), ("labs.csv", LABS))
+    button(at, "Save this panel to the workspace").click().run()
+    at.selectbox(key="review_action").set_value("continue")
+    button(at, "Record review").click().run()
+    assert any("enter your name" in e.value for e in at.error)
+    assert Workspace(tmp_workspace).info()["reviews"] == 0
+
+
+def test_session_only_uploads_never_reach_another_session(tmp_workspace):
+    first = upload(workspace_page(), ("labs.csv", LABS))
+    second = workspace_page()
+    assert second.session_state["dataset"] is None
+    assert [m.value for m in second.metric] == ["0"] * 5
+    assert not tmp_workspace.exists()
+    # once the first session saves, the second can open the workspace panel
+    button(first, "Save this panel to the workspace").click().run()
+    second.run()
+    button(second, "Open workspace panel").click().run()
+    assert len(second.session_state["dataset"].labs) == 3
+    # a change made by another session is announced, and a reload shows it
+    first.selectbox(key="ws_patient").set_value("001").run()
+    first.text_input(key="reviewer_name").set_value("Dr Ada").run()
+    first.selectbox(key="review_action").set_value("continue")
+    button(first, "Record review").click().run()
+    second.run()
+    assert any("has changed since this panel was opened" in i.value for i in second.info)
+    button(second, "Reload the workspace panel").click().run()
+    assert len(second.session_state["workspace_panel"].reviews) == 1
+    # going back to session only empties this session and writes nothing
+    second.radio(key="data_mode").set_value("session").run()
+    assert second.session_state["dataset"] is None
+    assert Workspace(tmp_workspace).info()["labs"] == 3
+
+
+def open_tab(at: AppTest, label: str) -> AppTest:
+    at.session_state["ws_tab"] = label
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_export_tab_offers_the_files(tmp_workspace):
+    at = upload(workspace_page(), ("labs.csv", LABS))
+    assert not at.get("download_button")  # nothing is computed for a tab not shown
+    open_tab(at, "Export")
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert {"Panel (CSV)", "Panel (Excel)", "Patient summary (PDF)"} <= set(labels)
+
+
+def test_patient_labels_are_the_picker_labels():
+    from dashboard import ui
+    from tests.support import import_bytes
+
+    result = import_bytes(
+        b"patient,sex,diagnosis\n001,F,Lupus nephritis class IV with a long description of it\n002,,\n"
+    )
+    from dashboard.dataset import Dataset
+
+    ds = Dataset.from_import(result, "x")
+    assert ui.patient_labels(ds) == {p: ui.patient_label(ds, p) for p in ds.patient_ids}
+
+
+def test_the_sample_panel_is_saved_once_with_its_extract_date(tmp_workspace):
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.button(key="load_sample").click().run()
+    extract = at.session_state["as_of"]
+    at.switch_page("pages/workspace.py").run()
+    button(at, "Save this panel to the workspace").click().run()
+    assert not at.exception and any("Workspace import #1" in s.value for s in at.success)
+    info = Workspace(tmp_workspace).info()
+    again = workspace_page()
+    button(again, "Open workspace panel").click().run()
+    assert again.session_state["as_of"] == extract  # the extract date came along
+    assert len(again.session_state["dataset"].labs) == info["labs"]
+    # saving the same sample again from another session changes nothing
+    other = AppTest.from_file(APP, default_timeout=60)
+    other.run()
+    other.button(key="load_sample").click().run()
+    other.switch_page("pages/workspace.py").run()
+    button(other, "Save this panel to the workspace").click().run()
+    assert any("already imported on" in i.value for i in other.info)
+    assert Workspace(tmp_workspace).info() == info
+
+
+def test_a_flag_is_reviewed_and_can_then_be_hidden(tmp_workspace):
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.button(key="load_sample").click().run()
+    at.switch_page("pages/workspace.py").run()
+    button(at, "Save this panel to the workspace").click().run()
+    open_tab(at, "Flags to review")
+    flags = at.session_state["_panel_flags"][1]
+    assert len(flags) and not flags["reviewed"].any()
+    open_tab(at, "Doses and reviews")
+    pid = flags.iloc[0]["patient_id"]
+    at.selectbox(key="ws_patient").set_value(pid).run()
+    at.text_input(key="reviewer_name").set_value("Dr Ada").run()
+    key = flags.iloc[0]["flag_key"]
+    at.selectbox(key="review_about").set_value(key)
+    at.selectbox(key="review_action").set_value("repeat test")
+    at.text_area(key="review_note").set_value("repeat FBC in 2 weeks")
+    button(at, "Record review").click().run()
+    assert not at.exception
+    patient_table = next(d.value for d in at.dataframe if "Rule" in d.value.columns)
+    assert list(patient_table["Reviewed"]).count("yes") == 1
+    at.toggle(key="hide_acknowledged").set_value(True).run()
+    patient_table = next(d.value for d in at.dataframe if "Rule" in d.value.columns)
+    assert "yes" not in set(patient_table["Reviewed"])
+    open_tab(at, "Flags to review")
+    [entry] = Workspace(tmp_workspace).reviews(pid).to_pylist()
+    assert entry["flag_key"] == key and entry["rule_id"] == flags.iloc[0]["rule"]
+    after = at.session_state["_panel_flags"][1]
+    assert after.set_index("flag_key").loc[key, "reviewed"]
+    assert not after.iloc[0]["reviewed"]  # unreviewed flags first
+    at.toggle(key="hide_acknowledged_panel").set_value(True).run()
+    panel_table = next(d.value for d in at.dataframe if "Patient" in d.value.columns and "Rule" in d.value.columns)
+    assert len(panel_table) == len(after) - 1 and "yes" not in set(panel_table["Reviewed"])

@@ -1,0 +1,163 @@
+"""The workspace store: persistence, idempotent imports, provenance, migrations."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from dashboard.ingest import Source
+from dashboard.store import Workspace, WorkspaceError, schema
+from dashboard.store.panel import open_panel
+from tests.store.helpers import DOSES, LABS, PATIENTS
+from tests.support import assert_balanced
+
+
+def src(name: str, text: str) -> Source:
+    return Source(name, text.encode())
+
+
+def test_a_new_workspace_is_empty_and_not_created_by_reading(ws):
+    info = ws.info()
+    assert info["exists"] is False and info["labs"] == 0
+    assert ws.load().labs.num_rows == 0
+    assert not ws.path.exists()
+
+
+def test_what_is_imported_persists_for_a_new_process_object(ws):
+    out = ws.import_sources([src("labs.csv", LABS), src("doses.csv", DOSES), src("patients.csv", PATIENTS)], by="t")
+    assert out.stored and out.labs_added == 4 and out.doses_added == 2 and out.patients_added == 2
+    again = Workspace(ws.path)
+    info = again.info()
+    assert (info["labs"], info["doses"], info["patients"], info["imports"]) == (4, 2, 2, 1)
+    panel = open_panel(again)
+    assert set(panel.patients["patient_id"]) == {"001", "002"}
+    assert panel.patients.set_index("patient_id").loc["001", "diagnosis"] == "SLE"
+    wbc = panel.labs[(panel.labs["patient_id"] == "001") & (panel.labs["analyte"] == "wbc")]
+    assert sorted(wbc["value"]) == [2.9, 3.2]
+    assert list(wbc["source_value"]) == ["3.2", "2.9"]  # the raw text is kept
+
+
+def test_reimporting_the_same_file_changes_nothing_and_says_so(ws):
+    ws.import_sources([src("labs.csv", LABS)], by="t")
+    before = ws.info()
+    out = ws.import_sources([src("labs.csv", LABS)], by="t")
+    assert not out.stored
+    assert out.skipped and "already imported on 2026-11-25" in out.skipped[0].message()
+    assert ws.info() == before  # counts, import log and data version unchanged
+    # same content under another name is the same file
+    renamed = ws.import_sources([src("copy of labs.csv", LABS)], by="t")
+    assert not renamed.stored and "(as labs.csv)" in renamed.skipped[0].message()
+
+
+def test_an_overlapping_file_adds_only_new_results_and_reports_duplicates(ws):
+    ws.import_sources([src("jan.csv", LABS)], by="t")
+    newer = LABS + "002,2024-05-16,PLT,85,K/uL\n001,2024-05-16,WBC,3.0,K/uL\n"
+    out = ws.import_sources([src("feb.csv", newer)], by="t")
+    assert (out.labs_added, out.labs_duplicate) == (2, 4)
+    f = out.report.files[0]
+    assert (f.rows_read, f.rows_accepted, f.duplicates) == (6, 2, 4)
+    assert_balanced(out)
+    assert any("4 results already in the workspace" in w.message for w in f.warnings)
+    assert ws.info()["labs"] == 6
+    stored = ws.imports()[0]
+    assert stored["report"]["files"][0]["duplicates"] == 4 and stored["labs_duplicate"] == 4
+    assert stored["files"][0]["file_name"] == "feb.csv" and len(stored["files"][0]["content_hash"]) == 64
+
+
+def test_each_import_is_logged_with_hash_time_and_report(ws):
+    ws.import_sources([src("labs.csv", LABS)], by="nightly")
+    [entry] = ws.imports()
+    assert entry["imported_by"] == "nightly" and entry["origin"] == "cli"
+    assert entry["imported_at"] == dt.datetime(2026, 11, 25, 9, 2)
+    assert entry["report"]["files"][0]["path"] == "labs.csv"
+    assert entry["report"]["labs"] == 4
+
+
+def test_a_file_needing_a_choice_stores_nothing(ws):
+    ambiguous = "id,date,test,value,unit\np1,01/02/2024,WBC,4,10^9/L\np1,03/04/2024,WBC,5,10^9/L\n"
+    out = ws.import_sources([src("amb.csv", ambiguous)], by="t")
+    assert not out.stored and out.report.needs
+    assert not ws.exists() or ws.info()["imports"] == 0
+    from dashboard.ingest import ImportOptions
+
+    chosen = ws.import_sources([src("amb.csv", ambiguous)], ImportOptions(date_order="dayfirst"), by="t")
+    assert chosen.stored and chosen.labs_added == 2
+    assert ws.imports()[0]["options"]["date_order"] == "dayfirst"
+
+
+def test_a_dose_seen_again_with_an_end_date_gets_its_end(ws):
+    ws.import_sources([src("doses.csv", DOSES)], by="t")
+    ended = DOSES.replace("2024-01-01,\n", "2024-01-01,2024-06-30\n")
+    out = ws.import_sources([src("doses2.csv", ended)], by="t")
+    assert (out.doses_added, out.doses_duplicate) == (0, 2)
+    assert_balanced(out)
+    aza = ws.doses("001").to_pylist()[0]
+    assert aza["end"] == dt.datetime(2024, 6, 30)
+    [edit] = ws.dose_edits("001").to_pylist()
+    assert edit["action"] == "end from import" and "doses2.csv" in edit["detail"]
+
+
+def test_patient_details_are_merged_and_changes_reported(ws):
+    ws.import_sources([src("patients.csv", PATIENTS)], by="t")
+    changed = "patient,sex,TPMT,diagnosis\n001,F,intermediate,SLE\n002,M,,RA\n"
+    out = ws.import_sources([src("patients2.csv", changed)], by="t")
+    assert (out.patients_added, out.patients_updated) == (0, 1)
+    f = out.report.files[0]
+    assert f.duplicates == 1 and any("tpmt normal -> intermediate" in w.message for w in f.warnings)
+    p = open_panel(ws).patients.set_index("patient_id")
+    assert p.loc["001", "tpmt"] == "intermediate"
+    assert p.loc["001", "birth_date"] == dt.datetime(1980, 5, 1)  # not blanked by a file without it
+
+
+def test_the_extract_date_of_a_saved_panel_is_kept(ws):
+    from dashboard.ingest import import_sources
+    from dashboard.store import FileRecord
+
+    result = import_sources([src("labs.csv", LABS)])
+    ws.save_result(
+        result,
+        [FileRecord.of(src("labs.csv", LABS))],
+        by="Dr A",
+        origin="app",
+        label="x",
+        extract_date=dt.date(2025, 6, 1),
+    )
+    assert open_panel(ws).as_of == dt.date(2025, 6, 1)
+    # saving the same files again is recognised
+    again = ws.save_result(result, [FileRecord.of(src("labs.csv", LABS))], by="Dr A", origin="app", label="x")
+    assert not again.stored and again.skipped
+
+
+def test_schema_version_and_migrations_are_recorded(ws, monkeypatch):
+    ws.create()
+    assert ws.info()["schema_version"] == schema.latest_version() == 1
+    ws.import_sources([src("labs.csv", LABS)], by="t")
+    v2 = schema.Migration(2, "test: a column for lab comments", lambda: ["ALTER TABLE labs ADD COLUMN comment VARCHAR"])
+    monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, v2])
+    monkeypatch.setattr("dashboard.store.workspace.MIGRATIONS", [*schema.MIGRATIONS])
+    info = Workspace(ws.path).info()  # a reader brings an old workspace up to date first
+    assert info["schema_version"] == 2 and info["labs"] == 4
+    import duckdb
+
+    con = duckdb.connect(str(ws.db_path), read_only=True)
+    try:
+        applied = con.execute("SELECT version, description FROM schema_migrations ORDER BY version").fetchall()
+        cols = [r[0] for r in con.execute("DESCRIBE labs").fetchall()]
+    finally:
+        con.close()
+    assert [v for v, _ in applied] == [1, 2] and "comment" in cols
+
+
+def test_a_workspace_from_a_newer_version_is_refused(ws, monkeypatch):
+    ws.create()
+    monkeypatch.setattr("dashboard.store.workspace.latest_version", lambda: 0)
+    with pytest.raises(WorkspaceError, match="newer version"):
+        Workspace(ws.path).info()
+
+
+def test_a_file_that_is_not_a_workspace_is_an_error(tmp_path):
+    (tmp_path / "w").mkdir()
+    (tmp_path / "w" / "workspace.duckdb").write_bytes(b"not a database" * 100)
+    with pytest.raises(WorkspaceError):
+        Workspace(tmp_path / "w").info()

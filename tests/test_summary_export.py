@@ -1,0 +1,160 @@
+"""Exports: units in headers, formula injection neutralised, the patient summary PDF."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import shutil
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from dashboard import summary_export as sx
+from dashboard.dataset import Dataset
+from dashboard.reviews import empty_log
+
+LABS = (
+    "MRN,Collection Date,Component,Result,Units,Flag\n"
+    "001,2024-03-15,WBC,3.2,K/uL,L\n"
+    "001,2024-03-15,Neutrophils,<0.5,K/uL,LL\n"
+    "001,2024-04-15,WBC,2.9,K/uL,L\n"
+    "=cmd,2024-03-16,PLT,90,K/uL,@SUM(1)\n"
+)
+DOSES = "patient,drug,dose,unit,frequency,start,end\n001,Imuran,150,mg,daily,2024-01-01,2024-04-20\n001,Imuran,100,mg,daily,2024-04-20,\n"
+PATIENTS = "patient,sex,date of birth,diagnosis\n001,F,1980-05-01,+SLE with nephritis\n"
+
+
+@pytest.fixture(scope="module")
+def ds() -> Dataset:
+    from dashboard.ingest import ImportOptions, Source, import_sources
+
+    result = import_sources(
+        [Source("labs.csv", LABS.encode()), Source("doses.csv", DOSES.encode()), Source("p.csv", PATIENTS.encode())],
+        ImportOptions(today=dt.date(2026, 11, 25)),
+    )
+    return Dataset.from_import(result, "test")
+
+
+def reviews() -> pd.DataFrame:
+    log = empty_log()
+    log.loc[0] = [1, "001", "", "", "", None, "reduce", "=HYPERLINK(\"x\") AZA reduced to 100 mg", "Dr A",
+                  pd.Timestamp("2026-11-20 10:00"), None]  # fmt: skip
+    return log
+
+
+def test_panel_csv_has_units_in_headers_and_no_live_formulas(ds):
+    panel = sx.panel_frame(ds.labs, ds.doses, ds.patients, reviews(), dt.date(2024, 5, 1))
+    text = sx.panel_csv(panel).decode("utf-8-sig")
+    header = text.splitlines()[0].split(",")
+    assert {"WBC (10^9/L)", "Neutrophils (10^9/L)", "Platelets (10^9/L)"} <= set(header)
+    row = panel.set_index("Patient").loc["001"]
+    assert row["WBC (10^9/L)"] == 2.9 and row["Neutrophils (10^9/L)"] == "<0.5"  # censored kept with comparator
+    assert row["Current drugs"] == "Azathioprine 100 mg daily" and row["Age (years)"] == 44
+    assert row["Last review action"] == "reduce" and row["Reviewed by"] == "Dr A"
+    for line in text.splitlines()[1:]:
+        for cell in line.split(","):
+            assert not cell.lstrip('"').startswith(("=", "+", "-", "@")), line
+    assert "'=cmd" in text and "'+SLE with nephritis" in text
+
+
+def test_patient_exports(ds):
+    wide = sx.patient_results_wide(ds.labs, "001")
+    assert list(wide.columns) == ["Collected", "WBC (10^9/L)", "Neutrophils (10^9/L)"]
+    assert wide.iloc[0]["Neutrophils (10^9/L)"] == "<0.5" and wide.iloc[1]["Neutrophils (10^9/L)"] == ""
+    book = openpyxl.load_workbook(io.BytesIO(sx.patient_xlsx(ds.labs, ds.doses, reviews(), "001")))
+    assert book.sheetnames == ["Results", "Results (raw)", "Doses", "Reviews"]
+    raw = list(book["Results (raw)"].values)
+    assert (
+        raw[0][:4] == ("Collected", "Analyte", "Result", "Unit") and raw[1][4] == "<0.5"
+    )  # as reported (neutrophils sort first)
+    note = [r for r in book["Reviews"].values][1][5]
+    assert note.startswith("'=HYPERLINK")
+    doses = list(book["Doses"].values)
+    assert doses[1][0] == "Azathioprine" and doses[1][10] == "doses.csv row 2"
+
+
+def test_the_summary_pdf_reads_as_the_patient_summary(ds):
+    from pypdf import PdfReader
+
+    summary = sx.PatientSummary(
+        patient_id="001",
+        patient=ds.patients.set_index("patient_id", drop=False).loc["001"],
+        labs=ds.labs,
+        doses=ds.doses,
+        reviews=reviews(),
+        as_of=dt.date(2024, 5, 1),
+        source="test panel",
+    )
+    pdf = sx.patient_summary_pdf(summary)
+    reader = PdfReader(io.BytesIO(pdf))
+    text = "\n".join(p.extract_text() for p in reader.pages)
+    assert len(reader.pages) == 1
+    for expected in (
+        "Patient summary",
+        "001",
+        "01 May 2024",
+        "Decision support only",
+        "Azathioprine",
+        "100",
+        "Current doses",
+        "Dose history",
+        "doses.csv row 2",
+        "Open flags",
+        "rules engine is not part of this version",
+        "WBC (10^9/L)",
+        "2.9 K/uL",
+        "<0.5",
+        "Review history",
+        "Dr A",
+        "AZA reduced to 100 mg",
+        "+SLE with nephritis",
+    ):
+        assert expected in text, expected
+    assert "not available in this version" in text  # no figure is faked
+
+
+@pytest.mark.skipif(not shutil.which("chromium"), reason="kaleido needs the system Chromium")
+def test_a_figure_is_drawn_into_the_pdf_with_kaleido(ds):
+    import plotly.graph_objects as go
+
+    fig = go.Figure(go.Scatter(x=[1, 2, 3], y=[3.2, 2.9, 3.1]))
+    png = sx.figure_png(fig, width=600, height=250, scale=1)
+    assert png.startswith(b"\x89PNG")
+    summary = sx.PatientSummary("001", None, ds.labs, ds.doses, empty_log(), dt.date(2024, 5, 1), figure_png=png)
+    from pypdf import PdfReader
+
+    page = PdfReader(io.BytesIO(sx.patient_summary_pdf(summary))).pages[0]
+    assert len(page.images) == 1
+
+
+def test_atomic_write(tmp_path):
+    target = tmp_path / "x.csv"
+    sx.write(target, b"a")
+    sx.write(target, b"b")
+    assert target.read_bytes() == b"b" and [p.name for p in tmp_path.iterdir()] == ["x.csv"]
+
+
+def test_flagged_results_export_with_rules_sources_and_reviews(ds):
+    from dashboard.reviews import flag_key, flags_for_review
+
+    log = empty_log()
+    flags = flags_for_review(ds.labs, ds.doses, ds.patients, ds.baselines, log, dt.date(2024, 5, 1))
+    assert set(flags["patient_id"]) == {"001", "=cmd"}
+    first = flags.iloc[0]
+    log.loc[0] = [1, "001", flag_key("001", first["rule"], first["collected_at"], first["analyte"]), first["rule"],
+                  first["analyte"], first["collected_at"], "repeat test", "", "Dr A", pd.Timestamp("2024-05-02"), None]  # fmt: skip
+    flags = flags_for_review(ds.labs, ds.doses, ds.patients, ds.baselines, log, dt.date(2024, 5, 1))
+    assert flags.iloc[-1]["reviewed"] and not flags.iloc[0]["reviewed"]
+    text = sx.flagged_csv(flags).decode("utf-8-sig")
+    header = text.splitlines()[0]
+    for col in ("Result", "Unit", "As reported", "Rule", "Severity", "Finding", "Source", "Reviewed"):
+        assert col in header
+    assert "CTCAE v5.0" in text and "repeat test" in text and "'=cmd" in text
+    pdf = sx.patient_summary_pdf(
+        sx.patient_summary(ds.labs, ds.doses, ds.patients, ds.baselines, log, "001", dt.date(2024, 5, 1), "t")
+    )
+    from pypdf import PdfReader
+
+    page = PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
+    assert "Open flags (rule, source and review)" in page and "CTCAE v5.0" in page and "repeat test (Dr A)" in page
