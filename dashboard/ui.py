@@ -260,11 +260,13 @@ def patient_picker(
     ids = ds.patient_ids
     if not ids:
         return None
+    last_key = f"_last_shown::{key}"
     current = (st.session_state.get(PATIENT) if bind else None) or default or ids[0]
     if current not in ids:
         current = ids[0]
-    if bind and st.session_state.get(key) not in (None, current):
-        # the shared selection changed elsewhere (the panel, another page): follow it
+    if bind and st.session_state.get(key) is not None and st.session_state.get(last_key) not in (None, current):
+        # the shared selection changed elsewhere (the panel, another page) since this
+        # picker last showed it: follow it.  A choice made in this picker wins otherwise.
         st.session_state[key] = current
     labels = patient_labels(ds)
     choice = st.selectbox(
@@ -276,6 +278,7 @@ def patient_picker(
     )
     if bind:
         st.session_state[PATIENT] = choice
+        st.session_state[last_key] = choice
     return choice
 
 
