@@ -115,7 +115,10 @@ def _entries(text: str, rep: FileReport) -> tuple[list[Entry], str]:
         objects = sum(1 for ln in lines if ln.startswith("{") and ln.endswith("}"))
         if len(lines) > 1 and (exc.msg == "Extra data" or objects * 2 >= len(lines)):
             return _ndjson(text, rep), ""
-        return [], f"not valid JSON ({exc.msg}, line {exc.lineno} column {exc.colno})"
+        return [], (
+            f"not valid JSON ({exc.msg}, line {exc.lineno} column {exc.colno}): "
+            "the file may be cut off or damaged; export it again"
+        )
     entries: list[Entry] = []
     if isinstance(doc, list):
         rep.format = "FHIR JSON (array of resources)"

@@ -201,7 +201,11 @@ def normalise_labs(
     name_unit = rec.name_unit if rec.name_unit is not None else _empty(n)
     verdict.reject(
         rec.analyte_idx == len(model.ANALYTES),
-        lambda: pc.binary_join_element_wise("not a monitored analyte: ", source_test, ""),
+        lambda: pc.if_else(
+            pc.equal(source_test, ""),
+            pa.scalar("no test name or code: the result cannot be identified"),
+            pc.binary_join_element_wise("not a monitored analyte: ", source_test, ""),
+        ),
         value_col if inp.value_column is not None else col_of("analyte", col_of("code", "analyte")),
     )
 

@@ -285,6 +285,7 @@ def read_delimited(name: str, data: bytes) -> RawTable:
     table.encoding = encoding
     table.delimiter = delimiter
     table.preamble = preamble
+    drop_repeated_headers(table)
     for n in notes:
         table.warnings.append(Problem(None, None, n))
     if preamble:
@@ -292,6 +293,33 @@ def read_delimited(name: str, data: bytes) -> RawTable:
             Problem(None, None, f"{len(preamble)} line(s) above the header were skipped", " | ".join(preamble)[:200])
         )
     return table
+
+
+def drop_repeated_headers(table: RawTable) -> None:
+    """Reject rows that repeat the header (two exports pasted into one file).
+
+    They would otherwise be rejected one cell at a time ("date not recognised
+    ('collected_at')"); this names what happened.  The rows stay counted as rejected.
+    """
+    import pyarrow.compute as pc
+
+    if not table.num_rows or not table.header:
+        return
+    first = table.header[0]
+    same = pc.equal(table.columns[first], first)
+    if not pc.any(same).as_py():
+        return
+    for h in table.header[1:]:
+        same = pc.and_(same, pc.equal(table.columns[h], h))
+    if not pc.any(same).as_py():
+        return
+    for row in pc.filter(table.row_numbers, same).to_pylist():
+        table.rejected.append(
+            Problem(row, None, "the header row is repeated here (two exports pasted together?); row skipped")
+        )
+    keep = pc.invert(same)
+    table.columns = {h: pc.filter(a, keep) for h, a in table.columns.items()}
+    table.row_numbers = pc.filter(table.row_numbers, keep)
 
 
 def _utf8_body(data: bytes) -> tuple[bytes, str, list[str]]:
@@ -536,6 +564,7 @@ def _table_from_records(name: str, records: list[list[str]], sheet: str = "") ->
         container="xlsx",
         rejected=rejected,
     )
+    drop_repeated_headers(table)
     preamble = [" | ".join(c for c in r if c) for r in records[:header_idx] if not _is_blank(r)]
     if preamble:
         table.preamble = preamble

@@ -9,6 +9,7 @@ committed.
 from __future__ import annotations
 
 import io
+import json
 import zipfile
 from pathlib import Path
 
@@ -149,7 +150,145 @@ def cases() -> dict[str, bytes]:
     c["patients_bad_rows.csv"] = (
         "patient_id,sex,dob,weight_kg,tpmt\nP1,F,1980-02-30,60,normal\nP2,X,1980-02-03,600,normal\nP3,F,1980-02-03,61,*1/*3A\n,F,1980-02-03,61,normal\n"
     ).encode()
+    c.update(fhir_cases())
+    c.update(clinic_cases())
     return c
+
+
+def _json(obj: object) -> bytes:
+    return json.dumps(obj, indent=1, sort_keys=True).encode()
+
+
+def _obs(rid: str, **fields: object) -> dict:
+    """A complete FHIR R4 WBC Observation; ``fields`` replace or (None) remove parts."""
+    obs: dict = {
+        "resourceType": "Observation",
+        "id": rid,
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "6690-2", "display": "WBC"}], "text": "WBC"},
+        "subject": {"reference": "Patient/P1"},
+        "effectiveDateTime": "2024-03-05T08:30:00",
+        "valueQuantity": {"value": 4.5, "unit": "10*9/L", "system": "http://unitsofmeasure.org", "code": "10*9/L"},
+    }
+    for key, value in fields.items():
+        if value is None:
+            obs.pop(key, None)
+        else:
+            obs[key] = value
+    return obs
+
+
+def _bundle(*resources: dict) -> dict:
+    return {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": r} for r in resources]}
+
+
+def fhir_cases() -> dict[str, bytes]:
+    """FHIR JSON with missing or broken parts, as real servers and hand-edited files give them."""
+    c: dict[str, bytes] = {}
+    c["fhir_observation_missing_parts.json"] = _json(
+        _bundle(
+            _obs("ok"),
+            _obs("no-subject", subject=None),
+            _obs("no-date", effectiveDateTime=None),
+            _obs("no-value", valueQuantity=None),
+            _obs("no-unit", valueQuantity={"value": 4.5}),
+            _obs("no-code", code=None),
+            _obs("empty-code", code={}),
+            _obs("value-null", valueQuantity={"value": None, "unit": "10*9/L"}),
+            _obs("value-text", valueQuantity={"value": "four", "unit": "10*9/L"}),
+        )
+    )
+    c["fhir_bundle_broken_entries.json"] = _json(
+        {
+            "resourceType": "Bundle",
+            "type": "searchset",
+            "entry": [
+                {"resource": _obs("good")},
+                {"fullUrl": "urn:uuid:no-resource"},
+                {"resource": None},
+                {"resource": "Observation"},
+                {"resource": {"id": "no-type", "status": "final"}},
+                {"resource": {"resourceType": "OperationOutcome", "issue": [{"severity": "error"}]}},
+                [1, 2, 3],
+                {"resource": _obs("second", effectiveDateTime="2024-03-06T08:30:00")},
+            ],
+        }
+    )
+    c["fhir_bundle_entry_not_a_list.json"] = _json({"resourceType": "Bundle", "type": "collection", "entry": {"resource": _obs("x")}})
+    lines = [
+        json.dumps(_obs("n1"), sort_keys=True),
+        '{"resourceType": "Observation", "id": "n2", "status": "fin',
+        "",
+        "not json at all",
+        json.dumps(_obs("n3", effectiveDateTime="2024-03-07T08:30:00"), sort_keys=True),
+    ]
+    c["fhir_ndjson_bad_line.ndjson"] = ("\n".join(lines) + "\n").encode()
+    c["fhir_truncated.json"] = _json(_bundle(_obs("a"), _obs("b")))[:-40]
+    c["fhir_no_resource_type.json"] = _json({"id": "x", "entry": [{"resource": _obs("a")}]})
+    med = {
+        "resourceType": "MedicationRequest",
+        "status": "active",
+        "intent": "order",
+        "subject": {"reference": "Patient/P1"},
+        "authoredOn": "2024-01-10",
+        "medicationCodeableConcept": {"text": "Azathioprine 50 mg tablet"},
+    }
+    c["fhir_medicationrequest_missing_dose_timing.json"] = _json(
+        _bundle(
+            {**med, "id": "full", "dosageInstruction": [{"text": "100 mg daily", "timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}}, "doseAndRate": [{"doseQuantity": {"value": 100, "unit": "mg"}}]}]},
+            {**med, "id": "no-dosage"},
+            {**med, "id": "no-timing", "dosageInstruction": [{"doseAndRate": [{"doseQuantity": {"value": 150, "unit": "mg"}}]}]},
+            {**med, "id": "no-dose", "dosageInstruction": [{"timing": {"code": {"text": "BID"}}}]},
+            {**{k: v for k, v in med.items() if k != "medicationCodeableConcept"}, "id": "no-medication"},
+            {**{k: v for k, v in med.items() if k != "authoredOn"}, "id": "no-date", "medicationCodeableConcept": {"text": "Methotrexate 2.5 mg tablet"}},
+            {**{k: v for k, v in med.items() if k != "subject"}, "id": "no-subject"},
+        )
+    )
+    c["fhir_patient_missing_fields.json"] = _json(
+        _bundle(
+            {"resourceType": "Patient", "id": "P1"},
+            {"resourceType": "Patient", "id": "P2", "gender": "female", "birthDate": "1980"},
+            {"resourceType": "Patient", "gender": "male", "birthDate": "1975-02-30"},
+            _obs("p1-wbc"),
+        )
+    )
+    return c
+
+
+def clinic_cases() -> dict[str, bytes]:
+    """More of what clinics actually send: Excel quirks, leading zeros, repeated exports."""
+    c: dict[str, bytes] = {}
+    c["leading_zero_mrns.csv"] = (HEAD + "0012,2024-03-05,WBC,4.5,10^9/L\n012,2024-03-05,WBC,3.9,10^9/L\n12,2024-03-05,WBC,5.1,10^9/L\n").encode()
+    c["same_export_twice_in_one_file.csv"] = (GOOD + GOOD.split("\n", 1)[1]).encode()
+    c["header_repeated_mid_file.csv"] = (GOOD + HEAD + "P1,2024-03-06,WBC,4.7,10^9/L\n").encode()
+    c["excel_error_cells.xlsx"] = xlsx_bytes(
+        [
+            ["patient_id", "collected_at", "test", "value", "unit"],
+            ["P1", "2024-03-05", "WBC", "#VALUE!", "10^9/L"],
+            ["P1", "2024-03-05", "Hb", "#N/A", "g/L"],
+            ["P1", "2024-03-06", "WBC", 4.4, "10^9/L"],
+        ]
+    )
+    c["workbook_labs_and_doses_sheets.xlsx"] = _workbook_two_sheets()
+    c["nbsp_and_unicode_minus.csv"] = (HEAD + "P1,2024-03-05,WBC,\u00a04.5\u00a0,10^9/L\nP1,2024-03-05,ALT,\u2212 5,U/L\nP1,2024-03-06,Platelets,\u2009250,10\u2079/L\n").encode()
+    return c
+
+
+def _workbook_two_sheets() -> bytes:
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    labs = wb.active
+    labs.title = "Labs"
+    for r in (["patient_id", "collected_at", "test", "value", "unit"], ["P1", "2024-03-05", "WBC", 4.5, "10^9/L"], ["P1", "2024-03-05", "Platelets", 90, "10^9/L"]):
+        labs.append(r)
+    doses = wb.create_sheet("Doses")
+    for r in (["patient_id", "drug", "dose", "unit", "frequency", "start", "end"], ["P1", "Azathioprine", 100, "mg", "daily", "2024-01-01", ""]):
+        doses.append(r)
+    wb.create_sheet("Notes")
+    buf = io.BytesIO()
+    wb.save(buf)
+    return _normalise_zip(buf.getvalue())
 
 
 def _plain_zip() -> bytes:

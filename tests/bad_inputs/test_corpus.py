@@ -1,6 +1,7 @@
 """The bad-input corpus: every file imports without a crash, every row is accounted
 for, and the outcome is the one stated in manifest.toml."""
 
+import re
 import subprocess
 import sys
 import tomllib
@@ -51,7 +52,11 @@ def test_outcome(name):
     for key, got in (("accepted", accepted), ("rejected", rejected), ("duplicates", duplicates)):
         if key in expected:
             assert got == expected[key], (key, got, [p.message for f in files for p in f.problems])
-    for key, got in (("labs", result.labs.num_rows), ("doses", result.doses.num_rows), ("patients", result.patients.num_rows)):
+    for key, got in (
+        ("labs", result.labs.num_rows),
+        ("doses", result.doses.num_rows),
+        ("patients", result.patients.num_rows),
+    ):
         if key in expected:
             assert got == expected[key], key
     if "says" in expected:
@@ -59,6 +64,14 @@ def test_outcome(name):
     for f in files:
         for p in f.problems:
             assert p.message and len(p.message) < 400
+        for text in [f.error, *[p.message for p in f.problems], *[w.message for w in f.warnings]]:
+            assert not PYTHON_WORDS.search(text or ""), f"{name}: not a clinician's words: {text}"
+
+
+#: Words that betray a programmer's message (an exception leaking into the report).
+PYTHON_WORDS = re.compile(
+    r"Traceback|NoneType|KeyError|IndexError|TypeError|AttributeError|object has no attribute|\bnan\b"
+)
 
 
 def test_the_cli_never_prints_a_traceback():
@@ -78,7 +91,9 @@ def test_the_cli_never_prints_a_traceback():
 def test_a_million_rows_of_one_patient(tmp_path):
     n = 1_000_000
     days = np.arange(n) // 4
-    stamps = np.datetime64("2000-01-01T08:00") + days.astype("timedelta64[D]") // 40 + (days % 1440).astype("timedelta64[m]")
+    stamps = (
+        np.datetime64("2000-01-01T08:00") + days.astype("timedelta64[D]") // 40 + (days % 1440).astype("timedelta64[m]")
+    )
     names = np.array(["WBC", "Neutrophils", "Platelets", "Hb"])[np.arange(n) % 4]
     vals = np.array(["5.1", "3.2", "250", "131"])[np.arange(n) % 4]
     units = np.array(["10^9/L", "10^9/L", "10^9/L", "g/L"])[np.arange(n) % 4]
