@@ -4,7 +4,7 @@ import datetime as dt
 import math
 
 import pyarrow as pa
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from dashboard.ingest.dates import DAYFIRST, MONTHFIRST, parse_dates
@@ -93,3 +93,140 @@ def test_dates_read_back_in_every_format(d, h, m):
     for text, order in texts.items():
         p = parse_dates(pa.array([text]), order, TODAY)
         assert p.values.to_pylist() == [expected], text
+
+
+def _csv(header: list[str], rows: list[tuple[str, ...]]) -> str:
+    def q(v: str) -> str:
+        return '"' + v.replace('"', '""') + '"'
+
+    return ",".join(header) + "\n" + "".join(",".join(q(v) for v in r) + "\n" for r in rows)
+
+
+def _non_blank(rows: list[tuple[str, ...]]) -> int:
+    return sum(1 for r in rows if any(v.strip() for v in r))
+
+
+def _check_rows(result, rows) -> None:
+    assert_balanced(result)
+    [f] = result.report.files
+    if not f.error and not f.needs:
+        assert f.rows_read == _non_blank(rows)
+        # no row is rejected silently: each rejected row is named with a reason
+        assert len({p.row for p in f.problems if p.row is not None}) >= f.rows_rejected
+
+
+number = st.one_of(
+    st.floats(min_value=0, max_value=1000, allow_nan=False).map(lambda x: f"{x:.3g}"),
+    st.sampled_from(["", "<0.5", "n.b.", "1,5", "-3", "12 H", "="]),
+)
+day = st.one_of(
+    st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2026, 1, 1)).map(lambda d: f"{d:%d.%m.%Y}"),
+    st.sampled_from(["", "31.02.2024", "gestern", "2024-03-05"]),
+)
+patient = st.sampled_from(["P1", "P2", "0012", "", "<b>x</b>", "=1+1"])
+
+
+@SETTINGS
+@given(rows=st.lists(st.tuples(patient, day, number, number, number), max_size=25))
+def test_wide_reader_accounts_for_every_row_and_cell(rows):
+    header = ["Patient", "Datum", "Leukozyten (G/l)", "Hämoglobin (g/dl)", "Thrombozyten (G/l)"]
+    result = import_text(_csv(header, rows), "wide.csv", today=TODAY, date_order="dayfirst")
+    _check_rows(result, rows)
+    [f] = result.report.files
+    if not f.error and not f.needs:
+        cells = sum(1 for r in rows if any(v.strip() for v in r) for v in r[2:] if v.strip())
+        assert f.results_read == cells
+        assert result.labs.num_rows <= cells
+
+
+drug = st.sampled_from(["Azathioprine", "Imuran", "MTX", "Unobtainium", "", "CellCept", "prednisolone"])
+amount = st.sampled_from(["100", "2.5", "", "-15", "0", "abc", "15 mg", "1,5"])
+freq = st.sampled_from(["daily", "weekly", "BID", "sometimes", "", "every 2 weeks"])
+when = st.sampled_from(["2024-01-01", "2024-05-01", "", "2024-02-30", "01/02/2024"])
+
+
+@SETTINGS
+@given(
+    rows=st.lists(
+        st.tuples(patient, drug, amount, st.sampled_from(["mg", "g", "", "furlongs"]), freq, when, when), max_size=20
+    )
+)
+def test_dose_reader_accounts_for_every_row(rows):
+    header = ["patient_id", "drug", "dose", "unit", "frequency", "start", "end"]
+    result = import_text(_csv(header, rows), "doses.csv", today=TODAY, date_order="dayfirst")
+    _check_rows(result, rows)
+    [f] = result.report.files
+    if not f.error and not f.needs:
+        assert result.doses.num_rows == f.rows_accepted
+
+
+@SETTINGS
+@given(
+    rows=st.lists(
+        st.tuples(
+            patient,
+            st.sampled_from(["F", "M", "", "X", "female"]),
+            st.sampled_from(["1980-02-03", "", "1980-02-30", "1980"]),
+            st.sampled_from(["60", "", "600", "150 lb"]),
+            st.sampled_from(["normal", "poor", "", "*1/*3A"]),
+        ),
+        max_size=20,
+    )
+)
+def test_patient_reader_accounts_for_every_row(rows):
+    header = ["patient_id", "sex", "dob", "weight_kg", "tpmt"]
+    result = import_text(_csv(header, rows), "patients.csv", today=TODAY, date_order="dayfirst")
+    _check_rows(result, rows)
+    [f] = result.report.files
+    if not f.error and not f.needs:
+        named = {r[0] for r in rows if r[0].strip() and any(v.strip() for v in r)}
+        ids = result.patients.column("patient_id").to_pylist()
+        assert set(ids) <= named
+        # a patient repeated with other details is one patient (the later row wins, with a note)
+        assert len(ids) == len(set(ids)) <= f.rows_accepted
+
+
+def _observation(i: int, parts: frozenset[str]) -> dict:
+    obs = {"resourceType": "Observation", "id": f"o{i}", "status": "final"}
+    if "code" in parts:
+        obs["code"] = {"coding": [{"system": "http://loinc.org", "code": "6690-2"}], "text": "WBC"}
+    if "subject" in parts:
+        obs["subject"] = {"reference": "Patient/P1"}
+    if "date" in parts:
+        obs["effectiveDateTime"] = f"2024-03-{1 + i % 28:02d}T08:{i % 60:02d}:00"
+    if "value" in parts:
+        obs["valueQuantity"] = {"value": 3 + i / 100, **({"unit": "10*9/L"} if "unit" in parts else {})}
+    return obs
+
+
+fhir_parts = st.frozensets(st.sampled_from(["code", "subject", "date", "value", "unit"]))
+broken = st.sampled_from([None, "text", 7, [], {"id": "x"}, {"resourceType": "Basic"}])
+
+
+@SETTINGS
+@given(
+    entries=st.lists(st.one_of(fhir_parts, broken.map(lambda b: ("broken", b))), max_size=25),
+    ndjson=st.booleans(),
+)
+def test_fhir_reader_accounts_for_every_resource(entries, ndjson):
+    import json
+
+    resources = [e[1] if isinstance(e, tuple) else _observation(i, e) for i, e in enumerate(entries)]
+    assume(not ndjson or len(resources) >= 2)  # one line is a plain JSON document
+    if ndjson:
+        text = "\n".join(json.dumps(r) for r in resources) + "\n"
+        expected = len(resources)
+    else:
+        text = json.dumps(
+            {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": r} for r in resources]}
+        )
+        expected = len(resources)
+    result = import_text(text, "fhir.ndjson" if ndjson else "bundle.json", today=TODAY)
+    assert_balanced(result)
+    [f] = result.report.files
+    if f.error:
+        assert expected == 0 or ndjson  # an empty bundle / a file of junk lines says why
+        return
+    assert f.rows_read == expected
+    complete = sum(1 for e in entries if not isinstance(e, tuple) and {"code", "subject", "date", "value"} <= e)
+    assert f.rows_accepted + f.duplicates <= complete
