@@ -8,6 +8,7 @@ Numbers stay numbers (a negative number is not text and is not touched).
 from __future__ import annotations
 
 import io
+import re
 
 import pandas as pd
 
@@ -29,6 +30,13 @@ def neutralise_frame(df: pd.DataFrame) -> pd.DataFrame:
             out[col] = out[col].map(neutralise)
     out.columns = [neutralise(str(c)) for c in out.columns]
     return out
+
+
+def safe_file_name(text: object, limit: int = 80) -> str:
+    """A download file name part made from data (a patient id, a file name): letters,
+    digits, ``.``, ``_`` and ``-`` only, so it can neither name a folder nor carry markup."""
+    s = re.sub(r"[^A-Za-z0-9._-]+", "_", str(text)).strip("._") or "file"
+    return s[:limit]
 
 
 def to_csv_bytes(df: pd.DataFrame) -> bytes:

@@ -15,6 +15,7 @@ import streamlit as st
 from dashboard import model
 from dashboard.dataset import Dataset
 from dashboard.ingest import ImportOptions, ImportResult, Source, import_sources
+from dashboard.markup import md_escape
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -143,7 +144,9 @@ def current_review():  # -> dashboard.rules.Review | None
     try:
         rv = review_dataset(ds, profile, as_of())
     except RuleError as exc:
-        st.warning(f"Profile '{profile}' could not be used ({exc}); the default profile is used instead.")
+        st.warning(
+            f"Profile '{md_escape(profile)}' could not be used ({md_escape(exc)}); the default profile is used instead."
+        )
         rv = review_dataset(ds, None, as_of())
     st.session_state[_REVIEW_CACHE] = (ds, key, rv)
     return rv
@@ -287,7 +290,7 @@ def sidebar_controls() -> None:
     with st.sidebar:
         ds = get_dataset()
         if ds is not None and not ds.is_empty:
-            st.caption(f"Loaded: **{ds.label}** · {len(ds.patient_ids)} patients · {len(ds.labs):,} results")
+            st.caption(f"Loaded: **{md_escape(ds.label)}** · {len(ds.patient_ids)} patients · {len(ds.labs):,} results")
         if AS_OF_INPUT not in st.session_state:
             st.session_state[AS_OF_INPUT] = as_of()
         st.date_input(
@@ -316,6 +319,13 @@ def download_csv(label: str, df: pd.DataFrame, file_name: str, key: str | None =
     st.download_button(
         label, to_csv_bytes(df), file_name=file_name, mime="text/csv", key=key, icon=":material/download:"
     )
+
+
+def upload_limits() -> str:
+    """The upload limits in force, in words (server.maxUploadSize and the row limit)."""
+    from dashboard.ingest.tabular import max_rows
+
+    return f"Up to {st.get_option('server.maxUploadSize'):,} MB and {max_rows():,} rows per file."
 
 
 def files_from_uploader(uploaded: Sequence) -> tuple[tuple[str, bytes], ...]:
@@ -359,12 +369,14 @@ def mapping_form(file_report) -> None:
     """The manual column mapping for a file whose columns were not recognised."""
     from dashboard.ingest.mapping import MAP_TARGETS
 
-    st.error(f"**{file_report.display_name}**: {file_report.error}", icon=":material/table_chart:")
+    st.error(
+        f"**{md_escape(file_report.display_name)}**: {md_escape(file_report.error)}", icon=":material/table_chart:"
+    )
     with st.form(f"mapping::{file_report.display_name}"):
         st.write("Tell the dashboard what each column holds (fields, or an analyte for one-column-per-test files):")
         targets = ["(leave)", *MAP_TARGETS, *model.ANALYTES]
         for col in file_report.columns_found:
-            st.selectbox(col, targets, key=_map_key(file_report.display_name, col))
+            st.selectbox(md_escape(col), targets, key=_map_key(file_report.display_name, col))
         st.form_submit_button(
             "Import with this mapping",
             on_click=_apply_mapping,
@@ -432,7 +444,7 @@ def show_notice() -> None:
     """The outcome of the last workspace action (as text, never HTML), shown once."""
     level, text = st.session_state.pop(WS_NOTICE, (None, ""))
     if level:
-        getattr(st, level)(text.replace("\n", "  \n"))
+        getattr(st, level)("  \n".join(md_escape(line) for line in text.split("\n")))
 
 
 def _guard(action):
@@ -628,25 +640,28 @@ def export_buttons(ds: Dataset, panel) -> None:
     pid = st.session_state.get(PATIENT)
     if not pid:
         return
+    from dashboard.export import safe_file_name
+
+    fid = safe_file_name(pid)
     summary = sx.patient_summary(
         ds.labs, doses, ds.patients, ds.baselines, log, pid, day, ds.label, st.session_state.get(PROFILE)
     )
-    st.markdown(f"**Patient {pid}**")
+    st.markdown(f"**Patient {md_escape(pid)}**")
     a, b, c = st.columns(3)
     a.download_button(
         "Patient summary (PDF)",
         lambda: sx.patient_summary_pdf(summary),
-        f"summary_{pid}_{day}.pdf",
+        f"summary_{fid}_{day}.pdf",
         "application/pdf",
         key="x_pdf",
         type="primary",
         icon=":material/picture_as_pdf:",
     )
     b.download_button(
-        "Results (CSV)", lambda: sx.patient_csv(ds.labs, pid), f"results_{pid}.csv", "text/csv", key="x_c"
+        "Results (CSV)", lambda: sx.patient_csv(ds.labs, pid), f"results_{fid}.csv", "text/csv", key="x_c"
     )
     c.download_button(
-        "Results, doses, reviews (Excel)", lambda: sx.patient_xlsx(ds.labs, doses, log, pid), f"{pid}.xlsx", key="x_x"
+        "Results, doses, reviews (Excel)", lambda: sx.patient_xlsx(ds.labs, doses, log, pid), f"{fid}.xlsx", key="x_x"
     )
 
 

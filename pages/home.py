@@ -3,7 +3,9 @@
 import streamlit as st
 
 from dashboard import ui
+from dashboard.export import safe_file_name
 from dashboard.ingest.report import conversions_frame, mapping_frame, problems_frame, summary_frame, warnings_frame
+from dashboard.markup import md_escape
 from dashboard.views import patient_doses, patient_results
 
 ui.page_guard()
@@ -36,6 +38,7 @@ with right:
         help="Files stay in this browser session on this machine unless you save them to the workspace.",
         on_change=ui.on_upload,
     )
+    st.caption(ui.upload_limits() + " Files stay in this session unless you save them to the workspace.")
 
 ds = ui.get_dataset()
 if ds is None:
@@ -52,7 +55,7 @@ if report is not None:
     needs_order = [f for f in report.files if f.needs == "date_order"]
     if needs_order:
         f = needs_order[0]
-        st.warning(f"**{f.display_name}**: {f.error}", icon=":material/event:")
+        st.warning(f"**{md_escape(f.display_name)}**: {md_escape(f.error)}", icon=":material/event:")
         choice = st.radio(
             "Date order for the files that need it",
             ["dayfirst", "monthfirst"],
@@ -74,12 +77,10 @@ if report is not None:
             ui.mapping_form(f)
 
     for f in report.files:
-        title = (
-            f"{f.display_name}: {f.rows_accepted:,} accepted, {f.rows_rejected:,} rejected, {f.duplicates:,} duplicates"
-        )
+        title = f"{md_escape(f.display_name)}: {f.rows_accepted:,} accepted, {f.rows_rejected:,} rejected, {f.duplicates:,} duplicates"
         with st.expander(title, expanded=bool(f.error or f.rows_rejected) and len(report.files) <= 3):
             if f.error:
-                st.error(f.error)
+                st.error(md_escape(f.error))
             facts = {
                 "Format": f.format,
                 "Encoding": f.encoding,
@@ -87,7 +88,7 @@ if report is not None:
                 "Decimal separator": f.decimal,
                 "Date order": f"{f.date_order} — {f.date_order_reason}" if f.date_order_reason else f.date_order,
             }
-            st.markdown("\n".join(f"- **{k}:** {v}" for k, v in facts.items() if v), unsafe_allow_html=False)
+            st.markdown("\n".join(f"- **{k}:** {md_escape(v)}" for k, v in facts.items() if v))
             if f.mapping or f.unmapped_columns:
                 st.markdown("**Columns**")
                 ui.show_table(mapping_frame(f))
@@ -99,7 +100,10 @@ if report is not None:
                 problems = problems_frame(f)
                 ui.show_table(problems.head(500))
                 ui.download_csv(
-                    "Download rejected rows", problems, f"rejected_{f.path}.csv", key=f"dl_{f.display_name}"
+                    "Download rejected rows",
+                    problems,
+                    f"rejected_{safe_file_name(f.path)}.csv",
+                    key=f"dl_{f.display_name}",
                 )
             if f.warnings:
                 st.markdown("**Notes**")

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from dashboard import model, ui
+from dashboard.markup import md_escape
 from dashboard.panel import PANEL_ANALYTES, PanelFilter, filter_panel, panel_counts, trend_column, value_column
 
 ui.page_guard()
@@ -12,7 +13,9 @@ ui.disclaimer()
 ds = ui.require_dataset("the panel")
 review = ui.current_review()
 table = ui.current_panel()
-st.caption(f"Reviewed as of **{ui.as_of():%d %b %Y}** with the **{review.profile.name}** rules. Most urgent first.")
+st.caption(
+    f"Reviewed as of **{ui.as_of():%d %b %Y}** with the **{md_escape(review.profile.name)}** rules. Most urgent first."
+)
 
 counts = panel_counts(table)
 c1, c2, c3, c4 = st.columns(4)

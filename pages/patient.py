@@ -6,6 +6,7 @@ import streamlit as st
 
 from dashboard import model, ui
 from dashboard.figures.timeline import DEFAULT_ANALYTES, WINDOWS, TimelineOptions, analytes_present, timeline_figure
+from dashboard.markup import md_escape
 from dashboard.views import current_doses_table, dose_checks_table, flags_table, patient_facts, schedule_table
 
 ui.page_guard()
@@ -24,9 +25,9 @@ row = summary[summary["patient_id"] == pid]
 if len(row) and row.iloc[0]["headline"]:
     level = row.iloc[0]["urgency"]
     show = st.error if level in ("urgent", "action") else st.warning if level == "caution" else st.info
-    show(f"**{level.capitalize()}**: {row.iloc[0]['headline']}", icon=":material/priority_high:")
+    show(f"**{level.capitalize()}**: {md_escape(row.iloc[0]['headline'])}", icon=":material/priority_high:")
 facts = patient_facts(patient, ui.as_of())
-st.markdown("  ·  ".join(f"**{k}:** {v}" for k, v in facts))
+st.markdown("  ·  ".join(f"**{k}:** {md_escape(v)}" for k, v in facts))
 
 c1, c2 = st.columns([3, 2])
 present = analytes_present(one.labs, model.ANALYTES)

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from dashboard import ui
+from dashboard.markup import md_escape
 from dashboard.rules import engine, views
 from dashboard.rules.data import versions
 from dashboard.rules.review import review_dataset
@@ -30,7 +31,7 @@ choice = st.selectbox("Active profile", names, key=CHOICE, help="Used by the Pan
 st.session_state[ui.PROFILE] = choice
 profile = profiles[choice]
 st.caption(
-    f"{profile.description} · CTCAE grades flagged: {'yes' if profile.ctcae else 'no'} · "
+    f"{md_escape(profile.description)} · CTCAE grades flagged: {'yes' if profile.ctcae else 'no'} · "
     + " · ".join(f"{k} {v}" for k, v in versions().items())
 )
 
@@ -87,7 +88,7 @@ with own:
                 st.error(str(exc))
             else:
                 st.session_state[PENDING] = saved.name
-                st.toast(f"Saved '{saved.name}' to {path}")
+                st.toast(f"Saved '{md_escape(saved.name)}' to {md_escape(path)}")
                 st.rerun()
 
     upload = st.file_uploader("Load a profile file (.json)", type=["json"], key="rules_profile_upload")
@@ -96,7 +97,7 @@ with own:
             loaded = engine.profile_from_json(upload.getvalue().decode("utf-8", errors="replace"))
             engine.save_profile(loaded)
         except engine.RuleError as exc:
-            st.error(f"{upload.name}: {exc}")
+            st.error(f"{md_escape(upload.name)}: {md_escape(exc)}")
         else:
             st.session_state[PENDING] = loaded.name
             st.rerun()
@@ -113,5 +114,5 @@ with own:
 ds = ui.get_dataset()
 if ds is not None and not ds.is_empty:
     st.subheader("On the loaded panel")
-    st.caption(f"Flags this profile raises on {ds.label}, as of {ui.as_of():%d %b %Y}.")
+    st.caption(f"Flags this profile raises on {md_escape(ds.label)}, as of {ui.as_of():%d %b %Y}.")
     ui.show_table(views.flag_counts(review_dataset(ds, profile, ui.as_of())))

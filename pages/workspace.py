@@ -7,6 +7,7 @@ import streamlit as st
 from dashboard import dose_entry, model, reviews, ui
 from dashboard import summary_export as sx
 from dashboard.ingest.report import summary_frame
+from dashboard.markup import md_escape
 from dashboard.store import WorkspaceBusy, WorkspaceError, resolve
 from dashboard.store.panel import report_from_dict
 
@@ -27,7 +28,7 @@ st.radio(
 try:
     info, log = ui.workspace().info(), ui.workspace().imports()
 except (WorkspaceBusy, WorkspaceError) as exc:
-    st.error(str(exc))
+    st.error(md_escape(exc))
     st.stop()
 cols = st.columns(5)
 for col, (label, key) in zip(
@@ -36,7 +37,10 @@ for col, (label, key) in zip(
     strict=True,
 ):
     col.metric(label, f"{info[key]:,}")
-st.caption(f"Folder: `{location.path}` (from the {location.source})" + ("" if info["exists"] else " · not created yet"))
+st.caption(
+    f"Folder: {md_escape(location.path)} (from the {location.source})"
+    + ("" if info["exists"] else " · not created yet")
+)
 
 ds = ui.get_dataset()
 panel = st.session_state.get(ui.WS_PANEL)
@@ -75,14 +79,17 @@ with tab_log:
     for entry in log:
         names = ", ".join(f["file_name"] for f in entry["files"]) or entry["label"]
         title = (
-            f"#{entry['import_id']} · {entry['imported_at']:%Y-%m-%d %H:%M} · {entry['imported_by']} · {names}: "
+            f"#{entry['import_id']} · {entry['imported_at']:%Y-%m-%d %H:%M} · {md_escape(entry['imported_by'])} · "
+            f"{md_escape(names)}: "
             f"+{entry['labs_added']:,} results ({entry['labs_duplicate']:,} already there), "
             f"+{entry['doses_added']:,} doses, +{entry['patients_added']:,} patients"
         )
         with st.expander(title):
             ui.show_table(summary_frame(report_from_dict(entry["report"])))
             for f in entry["files"]:
-                st.caption(f"{f['file_name']}: {f['status']}, sha256 {f['content_hash'][:16]}…, {f['size']:,} bytes")
+                st.caption(
+                    f"{md_escape(f['file_name'])}: {f['status']}, sha256 {f['content_hash'][:16]}…, {f['size']:,} bytes"
+                )
 
 with tab_patient:
     if panel is None or ds is None:

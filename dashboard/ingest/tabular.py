@@ -29,8 +29,29 @@ from dashboard.ingest.report import Problem
 MAX_XLSX_UNCOMPRESSED = 400 * 1024 * 1024
 #: Largest compression ratio accepted from an .xlsx entry.
 MAX_XLSX_RATIO = 200
-#: Rows read from a single file or sheet before refusing the rest.
+#: Rows read from a single file or sheet before refusing it (``DASHBOARD_MAX_ROWS``
+#: overrides it, e.g. lower on a small server).
 MAX_ROWS = 20_000_000
+
+
+def max_rows() -> int:
+    """The row limit per file or sheet in force (``DASHBOARD_MAX_ROWS`` or :data:`MAX_ROWS`)."""
+    import os
+
+    try:
+        return max(1, int(os.environ.get("DASHBOARD_MAX_ROWS", "") or MAX_ROWS))
+    except ValueError:
+        return MAX_ROWS
+
+
+def too_many_rows(rows: str) -> UnreadableFile:
+    """The refusal of a file over the row limit, in words (nothing of it is imported)."""
+    limit = max_rows()
+    return UnreadableFile(
+        f"the file has {rows} rows and the limit is {limit:,} rows per file, so nothing of it was imported: "
+        "split the export into smaller files (for example by date range) and import them together"
+    )
+
 
 DELIMITERS = ("\t", ";", ",", "|")
 
@@ -387,8 +408,8 @@ def _read_fast(name: str, body: bytes, header: list[str], delimiter: str) -> Raw
     if invalid:
         return None
     n = tbl.num_rows
-    if n > MAX_ROWS:
-        raise UnreadableFile(f"the file has {n:,} rows; the limit is {MAX_ROWS:,} rows per file")
+    if n > max_rows():
+        raise too_many_rows(f"{n:,}")
     tbl = tbl.combine_chunks()
     columns = {h: _strip(tbl.column(h)) for h in header}
     if n and _any_blank_row(columns):
@@ -439,8 +460,8 @@ def _read_slow(name: str, text: str, delimiter: str, header_idx: int) -> RawTabl
             blank += 1
             continue
         body.append((rec_no, rec))
-        if len(body) > MAX_ROWS:
-            raise UnreadableFile(f"the file has more than {MAX_ROWS:,} rows; the limit is {MAX_ROWS:,} rows per file")
+        if len(body) > max_rows():
+            raise too_many_rows(f"more than {max_rows():,}")
     # Trailing empty fields are an export habit only when most rows have them; on a
     # single row they mean the row is shifted (e.g. an unquoted decimal comma).
     padded = sum(1 for _, rec in body if len(rec) > width and _is_blank(rec[width:]))
@@ -520,8 +541,8 @@ def read_excel(name: str, data: bytes) -> list[RawTable]:
             records: list[list[str]] = []
             for row in ws.iter_rows(values_only=True):
                 records.append([_cell_text(v) for v in row])
-                if len(records) > MAX_ROWS:
-                    raise UnreadableFile(f"sheet {ws.title!r} has more than {MAX_ROWS:,} rows")
+                if len(records) > max_rows():
+                    raise too_many_rows(f"more than {max_rows():,}")
             while records and _is_blank(records[-1]):
                 records.pop()
             if not records or all(_is_blank(r) for r in records):

@@ -1,0 +1,49 @@
+"""Text from files, shown inside Streamlit markdown, stays text.
+
+Streamlit renders captions, alerts, expander and widget labels as markdown.  A patient
+id, a diagnosis, a file or column name comes from an uploaded file, so inside markdown
+``![](http://host/x.png)`` would load a remote image, ``[x](javascript:...)`` would be a
+link, ``:red[...]`` would restyle the page and ``$...$`` would become LaTeX.  Every
+data-derived string that reaches markdown goes through :func:`md_escape` first; it is
+then shown exactly as written.  (Raw HTML is never enabled: ``unsafe_allow_html`` is not
+used anywhere.)
+"""
+
+from __future__ import annotations
+
+import re
+
+#: Characters that start markdown syntax anywhere on a line (emphasis, code, links and
+#: images, HTML, tables, strikethrough, LaTeX, entities, e-mail autolinks).
+_ALWAYS = re.compile(r"([\\`*_{}\[\]()!|<>~$&@])")
+#: A colon that is not followed by a space: ``:red[``, ``:material/...:``, ``http://``.
+_COLON = re.compile(r":(?=\S)")
+#: ``www.`` starts an autolink.
+_WWW = re.compile(r"(?i)(?<=www)\.")
+#: At the start of a line: a heading, a list item, a numbered list or a heading underline.
+_LEADING = re.compile(r"^(\s*)([-+=#]|\d+(?=[.)]))")
+_LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029]+")
+
+
+def md_escape(text: object) -> str:
+    """``text`` as markdown that displays exactly ``text`` (on one line).
+
+    Only what markdown or Streamlit would interpret is escaped, so the markdown source
+    stays readable ("day-first or month-first", "Columns found: ...").
+    """
+    s = "" if text is None else str(text)
+    s = _LINE_BREAKS.sub(" ", s)
+    s = _ALWAYS.sub(r"\\\1", s)
+    s = _COLON.sub(r"\\:", s)
+    s = _WWW.sub(r"\\.", s)
+    m = _LEADING.match(s)
+    if m:
+        lead, mark = m.group(1), m.group(2)
+        if mark.isdigit():  # "1." -> "1\." (the dot or parenthesis after the number)
+            rest = s[m.end() :]
+            return lead + mark + "\\" + rest
+        return lead + "\\" + mark + s[m.end() :]
+    return s
+
+
+__all__ = ["md_escape"]
