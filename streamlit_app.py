@@ -8,7 +8,10 @@ from dashboard import ui
 
 PAGES = Path(__file__).resolve().parent / "pages"
 
-st.set_page_config(page_title="Immunosuppressant lab monitor", page_icon=":material/bloodtype:", layout="wide")
+# The tab icon is a file shipped with the app: a ":material/..." page icon makes the
+# browser fetch it from Google's font servers (nothing may leave the machine).
+ICON = Path(__file__).resolve().parent / "dashboard" / "assets" / "favicon.png"
+st.set_page_config(page_title="Immunosuppressant lab monitor", page_icon=str(ICON), layout="wide")
 ui.init_state()
 
 navigation = st.navigation(

@@ -52,7 +52,7 @@ def make_long_csv(path: Path, patients: int = 5000, draws: int = 30, seed: int =
     return path
 
 
-def timed(cmd: list[str], repeat: int = 3) -> tuple[float, float]:
+def timed(cmd: list[str], repeat: int = 3, env: dict[str, str] | None = None) -> tuple[float, float]:
     """Best wall time and peak memory (MB) of a command over ``repeat`` runs.
 
     Peak memory is read with GNU time's ``%M`` when /usr/bin/time exists.
@@ -63,7 +63,9 @@ def timed(cmd: list[str], repeat: int = 3) -> tuple[float, float]:
         if gnu_time.exists():
             full = [str(gnu_time), "-f", "%e %M", *cmd]
             start = time.perf_counter()
-            proc = subprocess.run(full, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False)
+            proc = subprocess.run(
+                full, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False, env=env
+            )
             wall = time.perf_counter() - start
             last = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else ""
             try:
@@ -75,7 +77,7 @@ def timed(cmd: list[str], repeat: int = 3) -> tuple[float, float]:
                 raise RuntimeError(f"{' '.join(cmd)} failed: {proc.stderr[-500:]}")
         else:
             start = time.perf_counter()
-            subprocess.run(cmd, stdout=subprocess.DEVNULL, check=True)
+            subprocess.run(cmd, stdout=subprocess.DEVNULL, check=True, env=env)
             wall = time.perf_counter() - start
         best_wall = min(best_wall, wall)
     return best_wall, peak

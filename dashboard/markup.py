@@ -7,6 +7,11 @@ link, ``:red[...]`` would restyle the page and ``$...$`` would become LaTeX.  Ev
 data-derived string that reaches markdown goes through :func:`md_escape` first; it is
 then shown exactly as written.  (Raw HTML is never enabled: ``unsafe_allow_html`` is not
 used anywhere.)
+
+Backslash escapes do not stop GFM's autolinks: Streamlit's markdown finds ``http://``,
+``www.`` and e-mail addresses in the text after parsing.  An invisible WORD JOINER
+(U+2060) is put inside those three patterns, so a URL in the data shows as written but
+is not a link.
 """
 
 from __future__ import annotations
@@ -18,8 +23,9 @@ import re
 _ALWAYS = re.compile(r"([\\`*_{}\[\]()!|<>~$&@])")
 #: A colon that is not followed by a space: ``:red[``, ``:material/...:``, ``http://``.
 _COLON = re.compile(r":(?=\S)")
-#: ``www.`` starts an autolink.
-_WWW = re.compile(r"(?i)(?<=www)\.")
+#: Where GFM's autolinks start: ``scheme://``, ``www.`` and the ``@`` of an e-mail address.
+_AUTOLINK = re.compile(r"(?i)(:(?=//)|(?<=www)(?=\.)|(?=@))")
+WORD_JOINER = "\u2060"
 #: At the start of a line: a heading, a list item, a numbered list or a heading underline.
 _LEADING = re.compile(r"^(\s*)([-+=#]|\d+(?=[.)]))")
 _LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029]+")
@@ -33,9 +39,9 @@ def md_escape(text: object) -> str:
     """
     s = "" if text is None else str(text)
     s = _LINE_BREAKS.sub(" ", s)
+    s = _AUTOLINK.sub(lambda m: m.group(0) + WORD_JOINER, s)
     s = _ALWAYS.sub(r"\\\1", s)
     s = _COLON.sub(r"\\:", s)
-    s = _WWW.sub(r"\\.", s)
     m = _LEADING.match(s)
     if m:
         lead, mark = m.group(1), m.group(2)

@@ -46,16 +46,23 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_app(env_extra: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
-    """Start ``streamlit run streamlit_app.py`` on a free localhost port."""
+def start_app(
+    env_extra: dict[str, str] | None = None, script: Path | None = None, prefix: list[str] | None = None
+) -> tuple[subprocess.Popen, str]:
+    """Start ``streamlit run streamlit_app.py`` (or ``script``) on a free localhost port.
+
+    ``prefix`` runs the server under another program (e.g. strace); the project's
+    ``.streamlit/config.toml`` applies either way (the server runs in the project root).
+    """
     port = _free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env_extra or {})}
     cmd = [
+        *(prefix or []),
         sys.executable,
         "-m",
         "streamlit",
         "run",
-        str(ROOT / "streamlit_app.py"),
+        str(script or ROOT / "streamlit_app.py"),
         "--server.port",
         str(port),
         "--server.address",
@@ -69,7 +76,7 @@ def start_app(env_extra: dict[str, str] | None = None) -> tuple[subprocess.Popen
     ]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
+    deadline = time.time() + (120 if prefix else 60)
     while time.time() < deadline:
         if proc.poll() is not None:
             out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
