@@ -14,6 +14,15 @@ ICON = Path(__file__).resolve().parent / "dashboard" / "assets" / "favicon.png"
 st.set_page_config(page_title="Immunosuppressant lab monitor", page_icon=str(ICON), layout="wide")
 ui.init_state()
 
+if ui.needs_login():
+    # login is configured (secrets [auth]) and this session is not logged in: the only
+    # page is the login page, whatever URL was asked for
+    st.navigation(
+        [st.Page(PAGES / "login.py", title="Log in", icon=":material/login:", url_path="login", default=True)],
+        position="hidden",
+    ).run()
+    st.stop()
+
 navigation = st.navigation(
     [
         st.Page(PAGES / "home.py", title="Home", icon=":material/home:", url_path="home", default=True),

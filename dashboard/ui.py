@@ -79,13 +79,87 @@ def page_guard() -> None:
     skipping the router: no shared state, no sidebar, no login check.  Every page calls
     this first; it switches the legacy mode off and reruns, and the rerun goes through
     ``streamlit_app.py`` to the same page.
+
+    It also refuses the page to a logged-out user when login is configured, whichever
+    way the page was reached (the router offers them only the login page anyway).
     """
+    if needs_login():
+        login_prompt()
+        st.stop()
     if st.session_state.get(_ROUTED):
         return
     from streamlit.runtime.pages_manager import PagesManager
 
     PagesManager.uses_pages_directory = False
     st.rerun()
+
+
+# --------------------------------------------------------------------------- login
+
+
+#: Returned by :func:`auth_section` when secrets exist but cannot be read.
+BROKEN = "broken"
+
+
+def auth_section():  # -> dict | str | None
+    """The ``[auth]`` section of the secrets: None when login is not configured,
+    :data:`BROKEN` when the secrets cannot be read (then every patient page is refused)."""
+    from streamlit.errors import StreamlitSecretNotFoundError
+
+    try:
+        section = st.secrets.get("auth")
+    except StreamlitSecretNotFoundError as exc:
+        if getattr(exc, "error_id", "") == "no-secrets-found":
+            return None  # no secrets at all: login is not configured
+        return BROKEN  # a damaged secrets.toml must not open the app to everyone
+    except Exception:
+        return BROKEN
+    return dict(section) if section else None
+
+
+def login_configured() -> bool:
+    return auth_section() is not None
+
+
+def logged_in() -> bool:
+    return bool(st.user.get("is_logged_in"))
+
+
+def needs_login() -> bool:
+    """True when login is configured and this session has not logged in: the router then
+    offers only the login page, never a page with patient data."""
+    return login_configured() and not logged_in()
+
+
+def login_provider(section) -> str | None:
+    """The provider to log in with: the default ``[auth]`` one, else the first named one."""
+    if not isinstance(section, dict) or "client_id" in section:
+        return None
+    named = [k for k, v in section.items() if isinstance(v, dict)]
+    return named[0] if named else None
+
+
+def log_in() -> None:
+    """Callback of the "Log in" button."""
+    provider = login_provider(auth_section())
+    st.login(provider) if provider else st.login()
+
+
+def login_prompt() -> None:
+    """What a logged-out user sees: why, and the "Log in" button (no patient data)."""
+    st.title("Immunosuppressant lab monitor")
+    st.write(
+        "This dashboard holds patient data. Log in with your organisation's account to load, review or export a panel."
+    )
+    if auth_section() == BROKEN:
+        st.error(
+            "Login is set up on this server but its settings (.streamlit/secrets.toml) cannot be read. "
+            "Ask the administrator to check them; no patient page is available until then.",
+            icon=":material/lock:",
+        )
+    else:
+        st.button("Log in", type="primary", icon=":material/login:", key="login", on_click=log_in)
+    st.caption(DISCLAIMER)
 
 
 def get_dataset() -> Dataset | None:
@@ -286,8 +360,12 @@ def patient_picker(
 
 
 def sidebar_controls() -> None:
-    """As-of date and unit system, shown on every page."""
+    """As-of date and unit system, shown on every page (and who is logged in)."""
     with st.sidebar:
+        if login_configured() and logged_in():
+            who = st.user.get("email") or st.user.get("name") or "logged in"
+            st.caption(f"Logged in as {md_escape(who)}")
+            st.button("Log out", key="logout", icon=":material/logout:", on_click=st.logout)
         ds = get_dataset()
         if ds is not None and not ds.is_empty:
             st.caption(f"Loaded: **{md_escape(ds.label)}** · {len(ds.patient_ids)} patients · {len(ds.labs):,} results")
