@@ -114,6 +114,34 @@ def _fmt(v: float) -> str:
     return f"{v:.3g}" if abs(v) < 100 else f"{v:.0f}"
 
 
+def with_reviews(table: pd.DataFrame, open_flags: pd.DataFrame, log: pd.DataFrame) -> pd.DataFrame:
+    """Add the review state of each patient's open flags (workspace review log).
+
+    ``Unreviewed flags`` counts the open flags nobody has reviewed; a patient is
+    *acknowledged* when every open flag has a review and no blood test is overdue.
+    When the log holds any review, patients with unreviewed flags come first (urgency
+    order within each group); without reviews the urgency order is left alone.
+    """
+    from dashboard.reviews import with_review_status
+
+    if table.empty:
+        return table
+    out = table.copy()
+    if open_flags.empty:
+        out["Unreviewed flags"] = 0
+        out["_acknowledged"] = False
+        return out
+    status = with_review_status(open_flags, log, rule_col="rule")
+    unreviewed = status[~status["reviewed"]].groupby("patient_id").size()
+    total = status.groupby("patient_id").size()
+    out["Unreviewed flags"] = out["Patient"].map(unreviewed).fillna(0).astype(int)
+    has_flags = out["Patient"].map(total).fillna(0).astype(int) > 0
+    out["_acknowledged"] = has_flags & (out["Unreviewed flags"] == 0) & (out["Overdue (days)"] == 0)
+    if not log.empty:
+        out = out.sort_values(["Unreviewed flags", "Rank"], key=lambda c: c if c.name == "Rank" else -(c > 0), kind="stable")
+    return out.reset_index(drop=True)
+
+
 @dataclass(frozen=True)
 class PanelFilter:
     """What the clinician narrows the panel to."""
@@ -124,6 +152,7 @@ class PanelFilter:
     min_grade: int = 0
     overdue_only: bool = False
     attention_only: bool = False
+    hide_acknowledged: bool = False
 
 
 def filter_panel(table: pd.DataFrame, flt: PanelFilter) -> pd.DataFrame:
@@ -142,6 +171,8 @@ def filter_panel(table: pd.DataFrame, flt: PanelFilter) -> pd.DataFrame:
         keep &= (table["Overdue (days)"] > 0).to_numpy()
     if flt.attention_only:
         keep &= (table["_severity"] >= SEVERITY_ORDER["caution"]).to_numpy()
+    if flt.hide_acknowledged and "_acknowledged" in table:
+        keep &= ~table["_acknowledged"].to_numpy(dtype=bool)
     if flt.flag_types:
         any_type = np.zeros(len(table), dtype=bool)
         for t in flt.flag_types:
