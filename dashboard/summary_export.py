@@ -539,7 +539,9 @@ def patient_summary(
 
     canonical = model.to_pandas("doses", model.from_pandas("doses", mine(doses)))
     flags = flags_for_review(mine(labs), canonical, mine(patients), mine(baselines), mine(log), as_of, profile)
-    png, note = timeline_png(mine(labs), canonical, mine(patients), mine(baselines), as_of, profile) if figure else (None, "")
+    png, note = (
+        timeline_png(mine(labs), canonical, mine(patients), mine(baselines), as_of, profile) if figure else (None, "")
+    )
     row = mine(patients)
     return PatientSummary(
         figure_png=png,

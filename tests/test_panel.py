@@ -38,7 +38,7 @@ def test_latest_values_with_dates_and_sparklines(sample):
     )
     last = labs.iloc[-1]
     assert row[value_column("neutrophils")].startswith(f"{last['value']:.3g}")
-    assert last["collected_at"].strftime("%d %b %y") in row[value_column("neutrophils")]
+    assert last["collected_at"].strftime("%Y-%m-%d") in row[value_column("neutrophils")]
     spark = row[trend_column("neutrophils")]
     assert len(spark) == min(12, len(labs)) and spark[-1] == pytest.approx(last["value"])
 
