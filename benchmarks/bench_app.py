@@ -20,8 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import make_long_csv  # noqa: E402
-from tests.browser.conftest import CHROMIUM_ARGS, start_app, stop_app, wait_for_app  # noqa: E402
+from benchmarks.common import make_long_csv
+from tests.browser.conftest import CHROMIUM_ARGS, start_app, stop_app, wait_for_app
 
 OUT = Path(__file__).resolve().parent / "out"
 
