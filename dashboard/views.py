@@ -50,6 +50,7 @@ def patient_results(labs: pd.DataFrame, patient_id: str, system: str = "SI") -> 
     order = [c for a in model.ANALYTES for c in wide.columns if c.startswith(model.analyte_label(a) + " (")]
     wide = wide[list(dict.fromkeys(order))].sort_index(ascending=False).reset_index()
     wide.columns.name = None
+    wide["Collected"] = wide["Collected"].dt.strftime("%Y-%m-%d %H:%M").str.removesuffix(" 00:00")
     return wide.fillna("")
 
 
