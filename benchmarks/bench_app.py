@@ -89,9 +89,13 @@ def main() -> int:
             print("Sample panel (36 patients)")
             print(f"  server start to healthy       {server:6.2f} s")
             print(f"  Home page ready               {home:6.2f} s")
-            print(f"  Load sample -> first chart    {first_chart:6.2f} s   (cold start total {server + home + first_chart:.2f} s; target < 3 s from the click)")
+            print(
+                f"  Load sample -> first chart    {first_chart:6.2f} s   (cold start total {server + home + first_chart:.2f} s; target < 3 s from the click)"
+            )
             switches = [_switch_patient(page, pid) for pid in ("SLE-015", "SLE-006", "RA-002")]
-            print(f"  switch patient (best of 3)    {min(switches):6.2f} s   (median {sorted(switches)[1]:.2f} s; target < 0.5 s)")
+            print(
+                f"  switch patient (best of 3)    {min(switches):6.2f} s   (median {sorted(switches)[1]:.2f} s; target < 0.5 s)"
+            )
 
             if not args.skip_big:
                 OUT.mkdir(exist_ok=True)
@@ -124,9 +128,13 @@ def main() -> int:
                 switches = [_switch_patient(page2, pid) for pid in ("P00017", "P04242", "P02500")]
                 print("5,000 patients / 1,050,000 results")
                 print(f"  upload + import (45 MB)       {imported:6.2f} s")
-                print(f"  Panel, first render           {panel_first:6.2f} s   (includes the rules review; target < 2 s)")
+                print(
+                    f"  Panel, first render           {panel_first:6.2f} s   (includes the rules review; target < 2 s)"
+                )
                 print(f"  Panel, render again           {panel_again:6.2f} s")
-                print(f"  switch patient (best of 3)    {min(switches):6.2f} s   (median {sorted(switches)[1]:.2f} s; target < 0.5 s)")
+                print(
+                    f"  switch patient (best of 3)    {min(switches):6.2f} s   (median {sorted(switches)[1]:.2f} s; target < 0.5 s)"
+                )
             browser.close()
     finally:
         stop_app(proc)

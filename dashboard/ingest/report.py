@@ -255,6 +255,9 @@ def conversions_frame(f: FileReport):  # -> pd.DataFrame
     from dashboard.model import analyte_label
 
     return pd.DataFrame(
-        [{"Analyte": analyte_label(c.analyte), "From": c.from_unit, "To": c.to_unit, "Results": c.count} for c in f.conversions],
+        [
+            {"Analyte": analyte_label(c.analyte), "From": c.from_unit, "To": c.to_unit, "Results": c.count}
+            for c in f.conversions
+        ],
         columns=["Analyte", "From", "To", "Results"],
     )
