@@ -648,11 +648,14 @@ def _result_hover(r: dict, analyte: str, here: list[dict], doses: list[dict], we
                     f"[{fl['severity']}] {html.escape(str(fl['message']))} <i>({html.escape(str(fl['source']))})</i>"
                 )
         first = here[0]
-        active = str(first["active_doses"])
+        parts = [str(first["active_doses"]) or "none running"]
+        if pd.notna(first.get("days_since_pulse")):
+            parts.append(f"{int(first['days_since_pulse'])} d after the last pulse")
         if pd.notna(first["days_since_dose_change"]):
-            active += f"; {int(first['days_since_dose_change'])} d since a dose change"
+            parts.append(f"{int(first['days_since_dose_change'])} d since a dose change")
         if bool(first["after_increase"]):
-            active += "; within 12 weeks of an increase"
+            parts.append("within 12 weeks of an increase")
+        active = "; ".join(parts)
     else:
         active = _doses_at(doses, r["collected_at"], weight)
     lines.append("Doses: " + html.escape(active or "none recorded"))
