@@ -275,6 +275,51 @@ def figure_png(fig, width: int = 1000, height: int = 420, scale: float = 2.0) ->
     return fig.to_image(format="png", width=width, height=height, scale=scale)
 
 
+#: The results the printed timeline shows (one page).
+PRINT_ANALYTES = ("wbc", "neutrophils", "lymphocytes", "hemoglobin", "platelets")
+
+
+def timeline_png(
+    labs: pd.DataFrame,
+    doses: pd.DataFrame,
+    patients: pd.DataFrame,
+    baselines: pd.DataFrame,
+    as_of: dt.date,
+    profile: object = None,
+) -> tuple[bytes | None, str]:
+    """The patient's timeline (last year) as a PNG for the summary, or why there is none.
+
+    The frames hold one patient.  Drawing needs the system Chromium (kaleido); without
+    it the summary says so instead of failing.
+    """
+    import shutil
+
+    from dashboard.figures.timeline import TimelineOptions, timeline_figure
+    from dashboard.rules import get_profile, review
+
+    if labs.empty and doses.empty:
+        return None, "Timeline figure: no results or doses to draw."
+    if not (shutil.which("chromium") or shutil.which("chromium-browser") or Path("/usr/bin/chromium").exists()):
+        return None, "Timeline figure: Chromium is not installed on this machine (apt-get install chromium)."
+    rv = review(labs, doses, patients, baselines, profile, as_of)
+    fig = timeline_figure(
+        labs,
+        doses,
+        rv.flags_df(),
+        rv.intervals_df(),
+        rv.profile if hasattr(rv, "profile") else get_profile(profile),
+        patients.iloc[0] if len(patients) else None,
+        TimelineOptions(analytes=PRINT_ANALYTES, window="1 year", as_of=as_of),
+    )
+    height = 260 + 95 * len(PRINT_ANALYTES)
+    fig.update_layout(font={"size": 11}, height=height)
+    fig.update_xaxes(rangeselector=None)
+    try:
+        return figure_png(fig, width=1100, height=height, scale=1.5), ""
+    except Exception as exc:  # kaleido/Chromium trouble must not stop the rest of the summary
+        return None, f"Timeline figure could not be drawn ({type(exc).__name__})."
+
+
 # --------------------------------------------------------------------------- PDF
 
 
@@ -290,9 +335,9 @@ class PatientSummary:
     as_of: dt.date
     source: str = ""
     figure_png: bytes | None = None
-    figure_note: str = "Timeline figure: not available in this version of the dashboard."
+    figure_note: str = "Timeline figure: not drawn."
     flags: pd.DataFrame | None = None  # from the rules engine, when available
-    flags_note: str = "Flags: the rules engine is not part of this version; no flags were evaluated."
+    flags_note: str = "Flags: not evaluated for this summary."
     dose_edits: pd.DataFrame | None = None
 
 
@@ -483,8 +528,10 @@ def patient_summary(
     as_of: dt.date,
     source: str = "",
     profile: object = None,
+    figure: bool = True,
 ) -> PatientSummary:
-    """Everything the summary of one patient shows, the open flags computed by the rules."""
+    """Everything the summary of one patient shows, the open flags computed by the rules,
+    and (with ``figure``) the timeline of the last year as a picture."""
     from dashboard.reviews import flags_for_review
 
     def mine(df: pd.DataFrame) -> pd.DataFrame:
@@ -492,8 +539,13 @@ def patient_summary(
 
     canonical = model.to_pandas("doses", model.from_pandas("doses", mine(doses)))
     flags = flags_for_review(mine(labs), canonical, mine(patients), mine(baselines), mine(log), as_of, profile)
+    png, note = (
+        timeline_png(mine(labs), canonical, mine(patients), mine(baselines), as_of, profile) if figure else (None, "")
+    )
     row = mine(patients)
     return PatientSummary(
+        figure_png=png,
+        figure_note=note or "Timeline figure: not drawn.",
         patient_id=patient_id,
         patient=row.iloc[0] if not row.empty else None,
         labs=mine(labs),

@@ -241,6 +241,26 @@ def current_panel():  # -> pandas.DataFrame
     return table
 
 
+def current_review_log() -> pd.DataFrame:
+    """The workspace's review log when a workspace panel is open, else an empty log."""
+    from dashboard.reviews import empty_log
+
+    panel = st.session_state.get(WS_PANEL)
+    if in_workspace() and panel is not None:
+        return panel.reviews
+    return empty_log()
+
+
+def current_panel_with_reviews():  # -> pandas.DataFrame
+    """The panel table with the review state of each patient's open flags."""
+    from dashboard.panel import with_reviews
+
+    table, rv = current_panel(), current_review()
+    if table is None or rv is None:
+        return table
+    return with_reviews(table, rv.open_flags_df(), current_review_log())
+
+
 def as_of() -> dt.date:
     return st.session_state.get(AS_OF) or dt.date.today()
 

@@ -50,6 +50,7 @@ def patient_results(labs: pd.DataFrame, patient_id: str, system: str = "SI") -> 
     order = [c for a in model.ANALYTES for c in wide.columns if c.startswith(model.analyte_label(a) + " (")]
     wide = wide[list(dict.fromkeys(order))].sort_index(ascending=False).reset_index()
     wide.columns.name = None
+    wide["Collected"] = wide["Collected"].dt.strftime("%Y-%m-%d %H:%M").str.removesuffix(" 00:00")
     return wide.fillna("")
 
 
@@ -215,3 +216,22 @@ def current_doses_table(doses: pd.DataFrame, weight: float, as_of) -> pd.DataFra
         },
         columns=cols,
     ).reset_index(drop=True)
+
+
+def import_log_title(entry: dict) -> str:
+    """The Workspace page's title of one import (markdown: names and who are escaped)."""
+    from dashboard.markup import md_escape
+
+    names = ", ".join(f["file_name"] for f in entry["files"]) or entry["label"]
+    return (
+        f"#{entry['import_id']} · {entry['imported_at']:%Y-%m-%d %H:%M} · {md_escape(entry['imported_by'])} · "
+        f"{md_escape(names)}: +{entry['labs_added']:,} results ({entry['labs_duplicate']:,} already there), "
+        f"+{entry['doses_added']:,} doses, +{entry['patients_added']:,} patients"
+    )
+
+
+def import_file_line(f: dict) -> str:
+    """One imported file of the log: name, status, content hash and size (markdown)."""
+    from dashboard.markup import md_escape
+
+    return f"{md_escape(f['file_name'])}: {f['status']}, sha256 {f['content_hash'][:16]}…, {f['size']:,} bytes"

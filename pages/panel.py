@@ -12,7 +12,7 @@ st.title("Panel")
 ui.disclaimer()
 ds = ui.require_dataset("the panel")
 review = ui.current_review()
-table = ui.current_panel()
+table = ui.current_panel_with_reviews()
 st.caption(
     f"Reviewed as of **{ui.as_of():%d %b %Y}** with the **{md_escape(review.profile.name)}** rules. Most urgent first."
 )
@@ -37,11 +37,17 @@ with st.container(border=True):
     min_grade = f4.selectbox(
         "CTCAE grade ≥", [0, 1, 2, 3, 4], key="panel_grade", format_func=lambda g: "any" if g == 0 else str(g)
     )
-    g1, g2 = st.columns(2)
+    g1, g2, g3 = st.columns(3)
     overdue_only = g1.toggle("Overdue only", key="panel_overdue")
     attention_only = g2.toggle("Needs attention only (caution and above)", key="panel_attention")
+    hide_ack = g3.toggle(
+        "Hide acknowledged",
+        key="panel_hide_ack",
+        help="Hide patients whose open flags have all been reviewed (workspace review log) and who are not overdue.",
+    )
 
-shown = filter_panel(table, PanelFilter(search, tuple(drugs), tuple(types), min_grade, overdue_only, attention_only))
+flt = PanelFilter(search, tuple(drugs), tuple(types), min_grade, overdue_only, attention_only, hide_ack)
+shown = filter_panel(table, flt)
 st.caption(f"{len(shown)} of {len(table)} patients shown. Select a row to open the patient's timeline.")
 
 system = ui.unit_system()

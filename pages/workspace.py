@@ -4,7 +4,7 @@ import datetime as dt
 
 import streamlit as st
 
-from dashboard import dose_entry, model, reviews, ui
+from dashboard import dose_entry, model, reviews, ui, views
 from dashboard import summary_export as sx
 from dashboard.ingest.report import summary_frame
 from dashboard.markup import md_escape
@@ -38,8 +38,7 @@ for col, (label, key) in zip(
 ):
     col.metric(label, f"{info[key]:,}")
 st.caption(
-    f"Folder: {md_escape(location.path)} (from the {location.source})"
-    + ("" if info["exists"] else " · not created yet")
+    f"Folder: {md_escape(location.path)} (from the {location.source}){'' if info['exists'] else ' · not created yet'}"
 )
 
 ds = ui.get_dataset()
@@ -77,19 +76,10 @@ with tab_log:
     if not log:
         st.info("Nothing imported yet.")
     for entry in log:
-        names = ", ".join(f["file_name"] for f in entry["files"]) or entry["label"]
-        title = (
-            f"#{entry['import_id']} · {entry['imported_at']:%Y-%m-%d %H:%M} · {md_escape(entry['imported_by'])} · "
-            f"{md_escape(names)}: "
-            f"+{entry['labs_added']:,} results ({entry['labs_duplicate']:,} already there), "
-            f"+{entry['doses_added']:,} doses, +{entry['patients_added']:,} patients"
-        )
-        with st.expander(title):
+        with st.expander(views.import_log_title(entry)):
             ui.show_table(summary_frame(report_from_dict(entry["report"])))
             for f in entry["files"]:
-                st.caption(
-                    f"{md_escape(f['file_name'])}: {f['status']}, sha256 {f['content_hash'][:16]}…, {f['size']:,} bytes"
-                )
+                st.caption(views.import_file_line(f))
 
 with tab_patient:
     if panel is None or ds is None:

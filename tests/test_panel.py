@@ -38,7 +38,7 @@ def test_latest_values_with_dates_and_sparklines(sample):
     )
     last = labs.iloc[-1]
     assert row[value_column("neutrophils")].startswith(f"{last['value']:.3g}")
-    assert last["collected_at"].strftime("%d %b %y") in row[value_column("neutrophils")]
+    assert last["collected_at"].strftime("%Y-%m-%d") in row[value_column("neutrophils")]
     spark = row[trend_column("neutrophils")]
     assert len(spark) == min(12, len(labs)) and spark[-1] == pytest.approx(last["value"])
 
@@ -91,3 +91,38 @@ def test_as_of_changes_the_review():
     ds = Dataset.from_import(r, "sample")
     later = panel_table(ds, review_dataset(ds, None, dt.date(2027, 6, 1)))
     assert panel_counts(later).overdue > 1  # months later, everyone is due
+
+
+def test_reviewed_patients_go_after_the_unreviewed_and_can_be_hidden(sample):
+    import pandas as pd
+
+    from dashboard.panel import with_reviews
+    from dashboard.reviews import empty_log, flag_key
+
+    _ds, rv, table = sample
+    flags = rv.open_flags_df()
+    plain = with_reviews(table, flags, empty_log())
+    assert list(plain["Patient"]) == list(table["Patient"])  # no reviews: urgency order kept
+    first = plain["Patient"].iloc[0]
+    assert plain["Unreviewed flags"].iloc[0] == (flags["patient_id"] == first).sum()
+    mine = flags[flags["patient_id"] == first]
+    log = pd.DataFrame(
+        [
+            {
+                "patient_id": first,
+                "flag_key": flag_key(first, f.rule, f.collected_at, f.analyte),
+                "action": "continue",
+                "reviewer": "Dr A",
+                "reviewed_at": pd.Timestamp("2026-11-17"),
+                "review_id": i,
+            }
+            for i, f in enumerate(mine.itertuples(), start=1)
+        ]
+    ).reindex(columns=list(empty_log().columns))
+    reviewed = with_reviews(table, flags, log)
+    row = reviewed[reviewed["Patient"] == first].iloc[0]
+    assert row["Unreviewed flags"] == 0 and row["_acknowledged"]
+    with_flags = reviewed[reviewed["Unreviewed flags"] > 0]
+    assert reviewed.index[reviewed["Patient"] == first][0] > with_flags.index.max()
+    hidden = filter_panel(reviewed, PanelFilter(hide_acknowledged=True))
+    assert first not in set(hidden["Patient"]) and len(hidden) == len(table) - 1

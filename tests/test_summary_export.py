@@ -101,7 +101,7 @@ def test_the_summary_pdf_reads_as_the_patient_summary(ds):
         "Dose history",
         "doses.csv row 2",
         "Open flags",
-        "rules engine is not part of this version",
+        "Flags: not evaluated",
         "WBC (10^9/L)",
         "2.9 K/uL",
         "<0.5",
@@ -111,7 +111,7 @@ def test_the_summary_pdf_reads_as_the_patient_summary(ds):
         "+SLE with nephritis",
     ):
         assert expected in text, expected
-    assert "not available in this version" in text  # no figure is faked
+    assert "Timeline figure: not drawn." in text  # no figure is faked
 
 
 @pytest.mark.skipif(not shutil.which("chromium"), reason="kaleido needs the system Chromium")
@@ -158,3 +158,13 @@ def test_flagged_results_export_with_rules_sources_and_reviews(ds):
 
     page = PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
     assert "Open flags (rule, source and review)" in page and "CTCAE v5.0" in page and "repeat test (Dr A)" in page
+
+
+@pytest.mark.skipif(not shutil.which("chromium"), reason="kaleido needs the system Chromium")
+def test_the_patient_summary_draws_the_timeline(ds):
+    summary = sx.patient_summary(ds.labs, ds.doses, ds.patients, ds.baselines, empty_log(), "001", dt.date(2024, 5, 1))
+    assert summary.figure_png and summary.figure_png.startswith(b"\x89PNG")
+    from pypdf import PdfReader
+
+    reader = PdfReader(io.BytesIO(sx.patient_summary_pdf(summary)))
+    assert any(page.images for page in reader.pages)

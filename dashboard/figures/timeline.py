@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from dashboard import model
 from dashboard.rules.context import describe_dose
@@ -103,30 +102,24 @@ def timeline_figure(
     rows = 1 + len(analytes)
     lane_height = max(1, len(lanes))
     heights = [0.6 + 0.35 * lane_height] + [1.0] * len(analytes)
-    fig = make_subplots(
-        rows=rows,
-        cols=1,
-        shared_xaxes=True,
-        vertical_spacing=0.035 if rows < 6 else 0.025,
-        row_heights=heights,
-        subplot_titles=["Doses"] + [f"{model.analyte_label(a)} ({display_unit(a, options.system)})" for a in analytes],
-    )
-    _draw_doses(fig, lanes, weight)
-    seen: set[int] = set()
-    # Shapes and their labels are collected and set once: plotly's add_shape / add_hrect
-    # re-validate every shape already there, which is quadratic and slow.
-    layer = _Overlay()
+    titles = ["Doses"] + [f"{model.analyte_label(a)} ({display_unit(a, options.system)})" for a in analytes]
+    # The figure is assembled as plain dicts and validated once: plotly's add_trace /
+    # add_shape re-validate the whole figure on every call (slow for a live page).
+    canvas = _Canvas()
+    _draw_doses(canvas, lanes, weight)
+    seen: set[tuple[int, bool]] = set()
     for i, analyte in enumerate(analytes, start=2):
         sub = labs[labs["analyte"] == analyte].sort_values("collected_at")
         f = flags[flags["analyte"] == analyte] if len(flags) else flags
-        _draw_results(fig, i, analyte, sub, f, doses, weight, options.system, seen)
-        _draw_reference(layer, i, analyte, sub, sex, options.system)
-        _draw_limits(layer, i, analyte, profile, options.system)
-        _draw_intervals(layer, i, intervals[intervals["analyte"] == analyte] if len(intervals) else intervals, as_of)
-    _draw_dose_changes(layer, doses)
-    fig.update_layout(shapes=layer.shapes, annotations=[*fig.layout.annotations, *layer.annotations])
+        _draw_results(canvas, i, analyte, sub, f, doses, weight, options.system, seen)
+        _draw_reference(canvas, i, analyte, sub, sex, options.system)
+        _draw_limits(canvas, i, analyte, profile, options.system)
+        _draw_intervals(canvas, i, intervals[intervals["analyte"] == analyte] if len(intervals) else intervals, as_of)
+    _draw_dose_changes(canvas, doses)
 
-    fig.update_layout(
+    start, end = _window(labs, doses, options.window, as_of)
+    layout = _stacked_layout(heights, titles, 0.035 if rows < 6 else 0.025, [start, end], canvas)
+    layout.update(
         height=int(150 + 55 * lane_height + 165 * len(analytes)),
         margin={"l": 70, "r": 30, "t": 60, "b": 40},
         hovermode="closest",
@@ -141,35 +134,86 @@ def timeline_figure(
         plot_bgcolor="white",
         paper_bgcolor="white",
         font={"size": 12},
+        shapes=canvas.shapes,
     )
-    fig.update_xaxes(showgrid=True, gridcolor="#eeeeee", showline=True, linecolor="#999999")
-    fig.update_yaxes(showgrid=True, gridcolor="#f2f2f2", zeroline=False, automargin=True)
-    start, end = _window(labs, doses, options.window, as_of)
-    fig.update_xaxes(range=[start, end])
-    fig.update_xaxes(
-        rangeselector={
-            "buttons": [
-                {"count": 3, "label": "3 m", "step": "month", "stepmode": "backward"},
-                {"count": 6, "label": "6 m", "step": "month", "stepmode": "backward"},
-                {"count": 1, "label": "1 y", "step": "year", "stepmode": "backward"},
-                {"step": "all", "label": "All"},
-            ],
-            "x": 1,
-            "xanchor": "right",
-            "y": 1.02,
-        },
-        row=1,
-        col=1,
-    )
-    return fig
+    layout["xaxis"]["rangeselector"] = {
+        "buttons": [
+            {"count": 3, "label": "3 m", "step": "month", "stepmode": "backward"},
+            {"count": 6, "label": "6 m", "step": "month", "stepmode": "backward"},
+            {"count": 1, "label": "1 y", "step": "year", "stepmode": "backward"},
+            {"step": "all", "label": "All"},
+        ],
+        "x": 1,
+        "xanchor": "right",
+        "y": 1.02,
+    }
+    return go.Figure(data=canvas.data, layout=layout, skip_invalid=True)
+
+
+def _stacked_layout(heights: list[float], titles: list[str], spacing: float, x_range: list, canvas: _Canvas) -> dict:
+    """Rows stacked on one shared time axis (what make_subplots(shared_xaxes=True) builds)."""
+    n = len(heights)
+    usable = 1.0 - spacing * (n - 1)
+    total = sum(heights)
+    layout: dict = {}
+    top = 1.0
+    for k, h in enumerate(heights, start=1):
+        size = usable * h / total
+        bottom = max(0.0, top - size)
+        x, y = _axes(k)
+        xname, yname = ("xaxis", "yaxis") if k == 1 else (f"xaxis{k}", f"yaxis{k}")
+        layout[xname] = {
+            "anchor": y,
+            "domain": [0.0, 1.0],
+            "range": x_range,
+            "showticklabels": k == n,
+            "showgrid": True,
+            "gridcolor": "#eeeeee",
+            "showline": True,
+            "linecolor": "#999999",
+            **({"matches": "x"} if k > 1 else {}),
+        }
+        layout[yname] = {
+            "anchor": x,
+            "domain": [bottom, top],
+            "showgrid": True,
+            "gridcolor": "#f2f2f2",
+            "zeroline": False,
+            "automargin": True,
+            **canvas.axes.get(k, {}),
+        }
+        canvas.annotations.insert(
+            k - 1,
+            {
+                "text": titles[k - 1],
+                "x": 0.5,
+                "xref": "paper",
+                "xanchor": "center",
+                "y": top,
+                "yref": "paper",
+                "yanchor": "bottom",
+                "showarrow": False,
+                "font": {"size": 14},
+            },
+        )
+        top = bottom - spacing
+    layout["annotations"] = canvas.annotations
+    return layout
 
 
 @dataclass
-class _Overlay:
-    """Shapes and annotations of the figure, in plotly's dict form."""
+class _Canvas:
+    """The figure being drawn, in plotly's dict form: traces, shapes, annotations and
+    per-row axis settings."""
 
+    data: list[dict] = field(default_factory=list)
     shapes: list[dict] = field(default_factory=list)
     annotations: list[dict] = field(default_factory=list)
+    axes: dict[int, dict] = field(default_factory=dict)
+
+    def add(self, trace: dict, row: int) -> None:
+        x, y = _axes(row)
+        self.data.append({"type": "scatter", "xaxis": x, "yaxis": y, **trace})
 
 
 def _axes(row: int) -> tuple[str, str]:
@@ -226,7 +270,7 @@ def _lane_amount(row: pd.Series, per_week: bool) -> tuple[float, str]:
     return float("nan"), ""
 
 
-def _draw_doses(fig: go.Figure, lanes: list[_Lane], weight: float) -> None:
+def _draw_doses(canvas: _Canvas, lanes: list[_Lane], weight: float) -> None:
     tickvals, ticktext = [], []
     for k, lane in enumerate(reversed(lanes)):
         base = float(k)
@@ -234,7 +278,7 @@ def _draw_doses(fig: go.Figure, lanes: list[_Lane], weight: float) -> None:
         tickvals.append(base + 0.35)
         ticktext.append(lane.label)
         if lane.pulsed:
-            _draw_pulses(fig, lane, base, colour, weight)
+            _draw_pulses(canvas, lane, base, colour, weight)
             continue
         amounts = [_lane_amount(r, lane.per_week) for _, r in lane.steps.iterrows()]
         top = max((a for a, _ in amounts if np.isfinite(a)), default=1.0) or 1.0
@@ -256,45 +300,41 @@ def _draw_doses(fig: go.Figure, lanes: list[_Lane], weight: float) -> None:
             ty.append(height)
             tt.append(_short_amount(amount, unit))
             prev_end = end if end is not None else start
-        fig.add_trace(
-            go.Scatter(
-                x=xs,
-                y=ys,
-                mode="lines",
-                line={"shape": "hv", "color": colour, "width": 3},
-                name=lane.label,
-                legendgroup="doses",
-                showlegend=False,
-                customdata=hover,
-                hovertemplate="%{customdata}<extra></extra>",
-                connectgaps=False,
-            ),
-            row=1,
-            col=1,
+        canvas.add(
+            {
+                "x": xs,
+                "y": ys,
+                "mode": "lines",
+                "line": {"shape": "hv", "color": colour, "width": 3},
+                "name": lane.label,
+                "legendgroup": "doses",
+                "showlegend": False,
+                "customdata": hover,
+                "hovertemplate": "%{customdata}<extra></extra>",
+                "connectgaps": False,
+            },
+            1,
         )
-        fig.add_trace(
-            go.Scatter(
-                x=tx,
-                y=ty,
-                mode="text",
-                text=tt,
-                textposition="top right",
-                textfont={"size": 10, "color": colour},
-                showlegend=False,
-                hoverinfo="skip",
-            ),
-            row=1,
-            col=1,
+        canvas.add(
+            {
+                "x": tx,
+                "y": ty,
+                "mode": "text",
+                "text": tt,
+                "textposition": "top right",
+                "textfont": {"size": 10, "color": colour},
+                "showlegend": False,
+                "hoverinfo": "skip",
+            },
+            1,
         )
-    fig.update_yaxes(
-        tickvals=tickvals,
-        ticktext=ticktext,
-        range=[-0.15, max(1, len(lanes)) + 0.05],
-        showgrid=False,
-        fixedrange=True,
-        row=1,
-        col=1,
-    )
+    canvas.axes[1] = {
+        "tickvals": tickvals,
+        "ticktext": ticktext,
+        "range": [-0.15, max(1, len(lanes)) + 0.05],
+        "showgrid": False,
+        "fixedrange": True,
+    }
 
 
 def _open_end(lane: _Lane) -> pd.Timestamp:
@@ -302,29 +342,28 @@ def _open_end(lane: _Lane) -> pd.Timestamp:
     return pd.Timestamp("2200-01-01")
 
 
-def _draw_pulses(fig: go.Figure, lane: _Lane, base: float, colour: str, weight: float) -> None:
+def _draw_pulses(canvas: _Canvas, lane: _Lane, base: float, colour: str, weight: float) -> None:
     xs, hover, text = [], [], []
     for _, r in lane.steps.iterrows():
         for day in _pulse_days(r):
             xs.append(day)
             hover.append(_dose_hover(lane.drug, r, weight, pulse_day=day))
             text.append(f"{r['dose']:g} {r['dose_unit'] or 'mg'}" if np.isfinite(r["dose"]) else "")
-    fig.add_trace(
-        go.Scatter(
-            x=xs,
-            y=[base + 0.35] * len(xs),
-            mode="markers+text",
-            marker={"symbol": "triangle-up", "size": 11, "color": colour, "line": {"width": 1, "color": "white"}},
-            text=text,
-            textposition="top center",
-            textfont={"size": 9, "color": colour},
-            name=lane.label + " (pulses)",
-            showlegend=False,
-            customdata=hover,
-            hovertemplate="%{customdata}<extra></extra>",
-        ),
-        row=1,
-        col=1,
+    canvas.add(
+        {
+            "x": xs,
+            "y": [base + 0.35] * len(xs),
+            "mode": "markers+text",
+            "marker": {"symbol": "triangle-up", "size": 11, "color": colour, "line": {"width": 1, "color": "white"}},
+            "text": text,
+            "textposition": "top center",
+            "textfont": {"size": 9, "color": colour},
+            "name": lane.label + " (pulses)",
+            "showlegend": False,
+            "customdata": hover,
+            "hovertemplate": "%{customdata}<extra></extra>",
+        },
+        1,
     )
 
 
@@ -372,7 +411,7 @@ def _short_amount(amount: float, unit: str) -> str:
     return f"{amount:g} {short}"
 
 
-def _draw_dose_changes(layer: _Overlay, doses: pd.DataFrame) -> None:
+def _draw_dose_changes(layer: _Canvas, doses: pd.DataFrame) -> None:
     """Dotted lines at every start, change and stop, through every panel."""
     days = set(doses["start"].dropna()) | set(doses["end"].dropna())
     for day in sorted(days):
@@ -395,7 +434,7 @@ def _draw_dose_changes(layer: _Overlay, doses: pd.DataFrame) -> None:
 # --------------------------------------------------------------------------- results
 
 
-def _draw_reference(layer: _Overlay, row: int, analyte: str, sub: pd.DataFrame, sex: str, system: str) -> None:
+def _draw_reference(layer: _Canvas, row: int, analyte: str, sub: pd.DataFrame, sex: str, system: str) -> None:
     """The reference range: the lab's own (latest result that has one), else the default."""
     f = display_factor(analyte, system)
     low, high, basis = _reference(analyte, sub, sex)
@@ -434,7 +473,7 @@ def _reference(analyte: str, sub: pd.DataFrame, sex: str) -> tuple[float, float,
     return float(low), float(high), "default"
 
 
-def _draw_limits(layer: _Overlay, row: int, analyte: str, profile: Profile, system: str) -> None:
+def _draw_limits(layer: _Canvas, row: int, analyte: str, profile: Profile, system: str) -> None:
     f = display_factor(analyte, system)
     x, y = _axes(row)
     for rule in profile.active("guideline"):
@@ -476,7 +515,7 @@ def _short_source(source: str) -> str:
     return source.strip()
 
 
-def _draw_intervals(layer: _Overlay, row: int, intervals: pd.DataFrame, as_of: pd.Timestamp) -> None:
+def _draw_intervals(layer: _Canvas, row: int, intervals: pd.DataFrame, as_of: pd.Timestamp) -> None:
     """Shade the time each flag episode was open (to the next clear result, or to now)."""
     for _, iv in intervals.iterrows():
         end = iv["end"] if pd.notna(iv["end"]) else as_of
@@ -502,7 +541,7 @@ def _draw_intervals(layer: _Overlay, row: int, intervals: pd.DataFrame, as_of: p
 
 
 def _draw_results(
-    fig: go.Figure,
+    canvas: _Canvas,
     row: int,
     analyte: str,
     sub: pd.DataFrame,
@@ -516,17 +555,16 @@ def _draw_results(
         return
     f = display_factor(analyte, system)
     y = sub["value"].to_numpy() * f
-    fig.add_trace(
-        go.Scatter(
-            x=sub["collected_at"].tolist(),
-            y=y.tolist(),
-            mode="lines",
-            line={"color": "#9a9a9a", "width": 1},
-            showlegend=False,
-            hoverinfo="skip",
-        ),
-        row=row,
-        col=1,
+    canvas.add(
+        {
+            "x": sub["collected_at"].tolist(),
+            "y": y.tolist(),
+            "mode": "lines",
+            "line": {"color": "#9a9a9a", "width": 1},
+            "showlegend": False,
+            "hoverinfo": "skip",
+        },
+        row,
     )
     grades = _grades(sub, flags)
     # plain records: row access on pandas objects in a loop costs more than the figure
@@ -545,26 +583,25 @@ def _draw_results(
             mask = (grades == g) & (censored == open_marker)
             if not mask.any():
                 continue
-            fig.add_trace(
-                go.Scatter(
-                    x=sub["collected_at"][mask].tolist(),
-                    y=y[mask].tolist(),
-                    mode="markers",
-                    marker={
+            canvas.add(
+                {
+                    "x": sub["collected_at"][mask].tolist(),
+                    "y": y[mask].tolist(),
+                    "mode": "markers",
+                    "marker": {
                         "symbol": symbol + ("-open" if open_marker else ""),
                         "color": colour,
                         "size": 9 if g < 3 else 12,
                         "line": {"width": 1.5 if open_marker else 0.5, "color": colour if open_marker else "white"},
                     },
-                    name=label + (" (censored, at its bound)" if open_marker else ""),
-                    legendgroup=f"grade{max(g, 0)}{'open' if open_marker else ''}",
-                    legendrank=100 + 10 * max(g, 0) + int(open_marker),
-                    showlegend=(max(g, 0), open_marker) not in seen,
-                    customdata=np.asarray(hover, dtype=object)[mask].tolist(),
-                    hovertemplate="%{customdata}<extra></extra>",
-                ),
-                row=row,
-                col=1,
+                    "name": label + (" (censored, at its bound)" if open_marker else ""),
+                    "legendgroup": f"grade{max(g, 0)}{'open' if open_marker else ''}",
+                    "legendrank": 100 + 10 * max(g, 0) + int(open_marker),
+                    "showlegend": (max(g, 0), open_marker) not in seen,
+                    "customdata": np.asarray(hover, dtype=object)[mask].tolist(),
+                    "hovertemplate": "%{customdata}<extra></extra>",
+                },
+                row,
             )
             seen.add((max(g, 0), open_marker))
 
@@ -611,11 +648,14 @@ def _result_hover(r: dict, analyte: str, here: list[dict], doses: list[dict], we
                     f"[{fl['severity']}] {html.escape(str(fl['message']))} <i>({html.escape(str(fl['source']))})</i>"
                 )
         first = here[0]
-        active = str(first["active_doses"])
+        parts = [str(first["active_doses"]) or "none running"]
+        if pd.notna(first.get("days_since_pulse")):
+            parts.append(f"{int(first['days_since_pulse'])} d after the last pulse")
         if pd.notna(first["days_since_dose_change"]):
-            active += f"; {int(first['days_since_dose_change'])} d since a dose change"
+            parts.append(f"{int(first['days_since_dose_change'])} d since a dose change")
         if bool(first["after_increase"]):
-            active += "; within 12 weeks of an increase"
+            parts.append("within 12 weeks of an increase")
+        active = "; ".join(parts)
     else:
         active = _doses_at(doses, r["collected_at"], weight)
     lines.append("Doses: " + html.escape(active or "none recorded"))

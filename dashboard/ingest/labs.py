@@ -195,16 +195,15 @@ def normalise_labs(
 
     # --- analyte
     rec = _recognise(inp, inp.test_code, inp.test_name)
-    analyte = rec.analyte
     percent_from_name = rec.percent
     source_test = rec.source_test
     name_unit = rec.name_unit if rec.name_unit is not None else _empty(n)
     verdict.reject(
         rec.analyte_idx == len(model.ANALYTES),
         lambda: pc.if_else(
-            pc.equal(source_test, ""),
+            pc.equal(source_test.cast(pa.string()), ""),
             pa.scalar("no test name or code: the result cannot be identified"),
-            pc.binary_join_element_wise("not a monitored analyte: ", source_test, ""),
+            pc.binary_join_element_wise("not a monitored analyte: ", source_test.cast(pa.string()), ""),
         ),
         value_col if inp.value_column is not None else col_of("analyte", col_of("code", "analyte")),
     )
@@ -290,23 +289,27 @@ def normalise_labs(
     source_flag = pc.if_else(pc.equal(flag_col, ""), pv.flag, flag_col) if inp.flag is not None else pv.flag
     canon_units = pa.array([model.CANONICAL_UNITS[a] for a in model.ANALYTES] + [""], pa.string())
     aidx32 = pa.array(units.analyte_idx.astype(np.int32))
+    # Low-cardinality text goes in as dictionary arrays (indices + a few distinct texts):
+    # cheap to filter and to deduplicate; conform() writes plain text at the end.
     table = pa.table(
         {
-            "patient_id": inp.patient_id,
+            "patient_id": pc.dictionary_encode(inp.patient_id),
             "collected_at": when,
-            "analyte": analyte,
+            "analyte": pa.DictionaryArray.from_arrays(aidx32, pa.array([*model.ANALYTES, ""], pa.string())),
             "value": pa.array(canonical),
-            "unit": pc.take(canon_units, aidx32),
-            "comparator": pv.comparator,
+            "unit": pa.DictionaryArray.from_arrays(aidx32, canon_units),
+            "comparator": _as_dictionary(pv.comparator),
             "ref_low": pa.array(ref_low),
             "ref_high": pa.array(ref_high),
-            "source_flag": source_flag,
+            "source_flag": _as_dictionary(source_flag),
             "source_value": inp.value,
-            "source_unit": unit_text,
+            "source_unit": units.unit_text,
             "source_test": source_test,
-            "source_file": pa.repeat(pa.scalar(inp.file, pa.string()), n),
+            "source_file": pa.DictionaryArray.from_arrays(
+                pa.array(np.zeros(n, dtype=np.int32)), pa.array([inp.file], pa.string())
+            ),
             "source_row": inp.rows,
-            "derived": pa.repeat(pa.scalar(False), n),
+            "derived": pa.array(np.zeros(n, dtype=bool)),
             "_percent": pa.array(percent_np),
             "_rec": pa.array(np.arange(n, dtype=np.int64)),
             "_aidx": pc.cast(aidx32, pa.int16()),
@@ -321,6 +324,15 @@ def normalise_labs(
 
 
 # --------------------------------------------------------------------------- steps
+
+
+def _as_dictionary(arr: pa.Array) -> pa.Array:
+    """A text array as a dictionary array (all-empty arrays without a scan of the texts)."""
+    if isinstance(arr, pa.DictionaryArray):
+        return arr
+    if not pc.any(pc.not_equal(arr, "")).as_py():
+        return pa.DictionaryArray.from_arrays(pa.array(np.zeros(len(arr), dtype=np.int32)), pa.array([""], pa.string()))
+    return pc.dictionary_encode(arr)
 
 
 def _dict_codes(arr: pa.Array) -> tuple[np.ndarray, list[str]]:
@@ -405,7 +417,7 @@ def _recognise(inp: LabInput, code: pa.Array | None, name: pa.Array) -> _Recogni
         analyte_idx=np.asarray(aidx, dtype=np.int64)[inverse] if n else np.zeros(0, dtype=np.int64),
         percent=np.asarray(percents, dtype=bool)[inverse] if n else np.zeros(0, dtype=bool),
         name_unit=pc.take(pa.array(units, pa.string()), idx) if any(units) else None,
-        source_test=pc.take(pa.array(labels, pa.string()), idx),
+        source_test=pa.DictionaryArray.from_arrays(idx, pa.array(labels, pa.string())),
     )
 
 
@@ -432,10 +444,12 @@ class _Units:
     problem_text: object  # callable -> array of texts
     pair: np.ndarray  # per record: index into pairs
     pairs: list[tuple[str, str]]
+    unit_text: pa.Array  # the unit text as read, dictionary-encoded
 
 
 def _resolve_units(analyte_idx: np.ndarray, unit_text: pa.Array) -> _Units:
-    u_idx, u_vals = _dict_codes(unit_text)
+    encoded = pc.dictionary_encode(unit_text)
+    u_idx, u_vals = encoded.indices.to_numpy(zero_copy_only=False), encoded.dictionary.to_pylist()
     na = len(model.ANALYTES) + 1
     uniq, inverse = _pair_codes(analyte_idx, u_idx, len(u_vals))
     nb = max(len(u_vals), 1)
@@ -472,6 +486,7 @@ def _resolve_units(analyte_idx: np.ndarray, unit_text: pa.Array) -> _Units:
         problem_text=texts,
         pair=inverse,
         pairs=pairs,
+        unit_text=encoded,
     )
 
 
@@ -630,7 +645,7 @@ def combine_labs(cands: list[LabCandidates]) -> pa.Table:
     drop: dict[int, tuple[int, str]] = {}  # _order -> (status, message)
 
     if pc.any(allc.column("_percent")).as_py():
-        allc, drop = _resolve_percent(allc, drop)
+        allc, drop = _resolve_percent(_plain_text(allc), drop)
 
     # duplicates: same patient, analyte, time, value and comparator; the first is kept
     keys = _key_columns(allc)
@@ -661,13 +676,9 @@ _P1, _P2, _P3, _P4, _P5 = (
 
 def _key_columns(t: pa.Table) -> dict[str, np.ndarray]:
     """The deduplication key as integer arrays."""
-    pid = pc.dictionary_encode(t.column("patient_id").combine_chunks()).indices.to_numpy(zero_copy_only=False)
+    pid = _codes(t.column("patient_id"))
     ana = t.column("_aidx").combine_chunks().to_numpy(zero_copy_only=False)
-    cmp_col = t.column("comparator").combine_chunks()
-    if pc.all(pc.equal(cmp_col, "")).as_py():
-        cmp_ = np.zeros(len(cmp_col), dtype=np.int64)
-    else:
-        cmp_ = pc.dictionary_encode(cmp_col).indices.to_numpy(zero_copy_only=False)
+    cmp_ = _codes(t.column("comparator"))
     time = t.column("collected_at").combine_chunks().cast(pa.int64()).to_numpy(zero_copy_only=False)
     value = np.ascontiguousarray(t.column("value").combine_chunks().to_numpy(zero_copy_only=False)).view(np.int64)
     return {
@@ -677,6 +688,16 @@ def _key_columns(t: pa.Table) -> dict[str, np.ndarray]:
         "time": time.astype(np.uint64),
         "value": value.astype(np.uint64),
     }
+
+
+def _codes(col: pa.ChunkedArray) -> np.ndarray:
+    """Integer codes of a text column (plain or dictionary, one or several chunks)."""
+    if pa.types.is_dictionary(col.type):
+        if col.num_chunks == 1:
+            return col.chunk(0).indices.to_numpy(zero_copy_only=False)
+        col = col.cast(col.type.value_type)
+    arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    return pc.dictionary_encode(arr).indices.to_numpy(zero_copy_only=False)
 
 
 def _hash(keys: dict[str, np.ndarray], names: tuple[str, ...]) -> np.ndarray:
@@ -718,6 +739,14 @@ def _first_of_groups(keys: dict[str, np.ndarray], names: tuple[str, ...]) -> np.
             else:
                 seen.add(k)
     return first
+
+
+def _plain_text(t: pa.Table) -> pa.Table:
+    """Dictionary text columns as plain text (for joins)."""
+    for i, f in enumerate(t.schema):
+        if pa.types.is_dictionary(f.type):
+            t = t.set_column(i, f.name, t.column(i).cast(f.type.value_type))
+    return t
 
 
 def _resolve_percent(allc: pa.Table, drop: dict[int, tuple[int, str]]) -> tuple[pa.Table, dict[int, tuple[int, str]]]:

@@ -252,7 +252,12 @@ def mapping_frame(f: FileReport):  # -> pd.DataFrame
 def conversions_frame(f: FileReport):  # -> pd.DataFrame
     import pandas as pd
 
+    from dashboard.model import analyte_label
+
     return pd.DataFrame(
-        [{"Analyte": c.analyte, "From": c.from_unit, "To": c.to_unit, "Results": c.count} for c in f.conversions],
+        [
+            {"Analyte": analyte_label(c.analyte), "From": c.from_unit, "To": c.to_unit, "Results": c.count}
+            for c in f.conversions
+        ],
         columns=["Analyte", "From", "To", "Results"],
     )

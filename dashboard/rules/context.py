@@ -72,12 +72,23 @@ def _one_dose(drug: int, dose: float, unit: str, freq: str, mg_day: float, weigh
     return f"{name} {dose:g} {unit} {freq}"
 
 
-def _join_per_epoch(epoch: np.ndarray, text: np.ndarray, n: int, sep: str) -> np.ndarray:
-    """Per epoch 0..n-1: its texts joined by ``sep``, in row order ("" when none)."""
+def _join_per_epoch(
+    epoch: np.ndarray, text: np.ndarray, n: int, sep: str, *, count_repeats: bool = False
+) -> np.ndarray:
+    """Per epoch 0..n-1: its distinct texts joined by ``sep``, in order of first row
+    ("" when none). With ``count_repeats``, a text found on several rows (overlapping
+    records of the same dose) says how many: "Methotrexate 12 mg (2 overlapping records)"."""
     out = np.full(n, "", dtype=object)
     if len(epoch):
-        t = pa.table({"e": pa.array(epoch, pa.int64()), "p": pa.array(text, pa.string())})
-        g = t.group_by("e", use_threads=False).aggregate([("p", "list")])
+        t = pa.table({"e": pa.array(epoch, pa.int64()), "p": pa.array(text, pa.string()), "r": np.arange(len(epoch))})
+        g = t.group_by(["e", "p"], use_threads=False).aggregate([("r", "min"), ("r", "count")])
+        g = g.sort_by("r_min")
+        p = g.column("p")
+        if count_repeats:
+            count = g.column("r_count")
+            noted = pc.binary_join_element_wise(p, " (", pc.cast(count, pa.string()), " overlapping records)", "")
+            p = pc.if_else(pc.greater(count, 1), noted, p)
+        g = pa.table({"e": g.column("e"), "p": p}).group_by("e", use_threads=False).aggregate([("p", "list")])
         out[g.column("e").to_numpy()] = pc.binary_join(g.column("p_list"), sep).to_pylist()
     return out
 
@@ -117,7 +128,7 @@ def dose_context(inp: Inputs, pid: np.ndarray, t: np.ndarray) -> dict[str, np.nd
     live = (d.start[pr] <= bt[used][pe]) & (d.end[pr] > bt[used][pe])
     pe, pr = pe[live], pr[live]
 
-    per_epoch = _join_per_epoch(pe, dose_text(inp)[pr], len(used), "; ")
+    per_epoch = _join_per_epoch(pe, dose_text(inp)[pr], len(used), "; ", count_repeats=True)
     drugs_epoch = _join_per_epoch(pe, np.asarray(DRUGS, dtype=object)[d.drug[pr]], len(used), ";")
     steroid = np.zeros(len(used), dtype=bool)
     steroid[pe[_TRACKED[d.drug[pr]] == "glucocorticoid"]] = True

@@ -202,8 +202,9 @@ def evaluate(inp: Inputs) -> pa.Table:
         else:
             part = _phase_due(inp, rows, spec, c, tests, now)
         grace = int(spec.get("grace_days", 0)) * DAY
-        overdue = now > part["due_by"] + grace
-        late = np.where(overdue, (now - part["due_by"]) // DAY, 0)
+        due_day = part["due_by"] // DAY * DAY  # lateness counts calendar days, as a clinician does
+        overdue = now > due_day + grace
+        late = np.where(overdue, (now - due_day) // DAY, 0)
         long_late = late > np.maximum(part["interval"], 14)
         sev = np.where(overdue, np.where(long_late, top["long_overdue_severity"], top["overdue_severity"]), "")
         drug_label = np.array([model.drug_info()[x].label for x in DRUGS], dtype=object)[d.drug[rows]]
@@ -248,7 +249,7 @@ def _phase_due(inp: Inputs, rows, spec, c, tests, now) -> dict[str, np.ndarray]:
     last_inc = last_at_or_before(ikey[order], pd_code[inc][order], d.start[inc][order], pd_code[rows], np.full(n, now))
     last_inc = np.where(last_inc >= course_start, last_inc, course_start)
     tkey, tpid, tt = tests
-    last_test = last_at_or_before(tkey, tpid, tt, pid, np.full(n, now))
+    last_test = last_at_or_before(tkey, tpid, tt, pid, np.full(n, inp.cutoff - 1))  # a draw on the review day counts
     last_test = np.where(last_test >= course_start, last_test, NEVER)
     has_test = last_test != NEVER
     ref = np.where(has_test, last_test, course_start)
@@ -286,7 +287,7 @@ def _pulse_due(inp: Inputs, rows, spec, c, tests, now) -> dict[str, np.ndarray]:
     tkey, tpid, tt = tests
     last_pulse = last_at_or_before(pkey, ppid, pt, pid, np.full(n, now))
     next_pulse = first_at_or_after(pkey, ppid, pt, pid, np.full(n, now + 1))
-    last_test = last_at_or_before(tkey, tpid, tt, pid, np.full(n, now))
+    last_test = last_at_or_before(tkey, tpid, tt, pid, np.full(n, inp.cutoff - 1))  # a draw on the review day counts
     has_pulse = last_pulse != NEVER
     window_start, window_end = last_pulse + lo, last_pulse + hi
     # a test in the window, or any test since it opened, satisfies the nadir check

@@ -166,3 +166,12 @@ def test_analytes_on_demand(built):
     titles = [a["text"] for a in d["layout"]["annotations"]]
     assert "Hb (g/L)" in titles and not any(t.startswith("WBC") for t in titles)
     assert model.analyte_label("hemoglobin") == "Hb"
+
+
+def test_every_property_is_valid_plotly(built):
+    """The figure is assembled with skip_invalid for speed: here it must pass strict validation."""
+    import plotly.graph_objects as go
+
+    d = fig_of(built)
+    go.Figure(d)  # raises on any property plotly does not know
+    assert len(d["data"]) > 5

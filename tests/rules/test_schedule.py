@@ -154,3 +154,19 @@ def test_a_single_pulse_is_followed_for_four_weeks_only():
     cyc = [dose("P1", "cyclophosphamide", "2024-01-01", amount=750, frequency="single", route="iv")]
     assert one(sched([], cyc, "2024-01-20"))["overdue"]  # nadir check missed
     assert sched([], cyc, "2024-01-29").empty
+
+
+def test_lateness_counts_calendar_days_whatever_the_time_of_the_last_draw():
+    aza = [dose("P1", "azathioprine", "2020-01-01", amount=100)]
+    row = one(sched([lab("P1", "2024-04-21 08:21", FBC, 6.0)], aza, "2024-11-16"))
+    assert row["next_due"] == pd.Timestamp("2024-07-14 08:21")
+    assert row["days_overdue"] == (dt.date(2024, 11, 16) - dt.date(2024, 7, 14)).days == 125
+    assert not one(sched([lab("P1", "2024-04-21 08:21", FBC, 6.0)], aza, "2024-07-14"))["overdue"]
+
+
+def test_a_draw_on_the_review_day_counts():
+    aza = [dose("P1", "azathioprine", "2020-01-01", amount=100)]
+    labs = [lab("P1", "2024-04-21 08:00", FBC, 6.0), lab("P1", "2024-11-16 14:30", FBC, 6.1)]
+    row = one(sched(labs, aza, "2024-11-16"))
+    assert row["last_test"] == pd.Timestamp("2024-11-16 14:30")
+    assert not row["overdue"]

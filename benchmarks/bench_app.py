@@ -1,0 +1,145 @@
+"""App speed in a real browser (issue 6): cold start, panel render, patient switch.
+
+Starts the app, drives headless Debian Chromium with Playwright and prints:
+
+* sample panel: server start -> Home ready, "Load sample panel" -> first timeline chart
+  on the Patient page (target: cold start to first chart < 3 s);
+* 5,000-patient / 1M-result panel (benchmarks/out/, generated once): upload and import,
+  then the Panel page render (target < 2 s) and switching patient on the Patient page
+  (target < 0.5 s).
+
+    python benchmarks/bench_app.py [--skip-big]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.common import make_long_csv
+from tests.browser.conftest import CHROMIUM_ARGS, start_app, stop_app, wait_for_app
+
+OUT = Path(__file__).resolve().parent / "out"
+
+
+def _ready(page, timeout: float = 120_000) -> None:
+    wait_for_app(page, timeout)
+
+
+def _chart_signature(page) -> str:
+    return page.evaluate(
+        """() => { const el = document.querySelector('[data-testid=stPlotlyChart] .js-plotly-plot');
+                   if (!el || !el.data) return '';
+                   return el.data.map(t => (t.name || '') + ':' + (t.x ? t.x.length : 0)).join('|') + '#' +
+                          (el.layout.annotations || []).length + '#' + JSON.stringify(el.data[0].x ? el.data[0].x[0] : ''); }"""
+    )
+
+
+def _wait_chart_change(page, before: str, timeout: float = 30.0) -> float:
+    start = time.perf_counter()
+    while time.perf_counter() - start < timeout:
+        sig = _chart_signature(page)
+        if sig and sig != before:
+            return time.perf_counter() - start
+        page.wait_for_timeout(20)
+    raise TimeoutError("the chart did not change")
+
+
+def _switch_patient(page, to: str) -> float:
+    """Choose another patient in the picker; seconds until the new chart is drawn."""
+    before = _chart_signature(page)
+    box = page.locator("[data-testid='stSelectbox']").first
+    box.click()
+    page.keyboard.type(to)
+    t0 = time.perf_counter()
+    page.keyboard.press("Enter")
+    _wait_chart_change(page, before)
+    _ready(page)
+    return time.perf_counter() - t0
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--skip-big", action="store_true", help="only the sample panel")
+    args = ap.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    t0 = time.perf_counter()
+    proc, url = start_app()
+    server = time.perf_counter() - t0
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+            t1 = time.perf_counter()
+            page.goto(url)
+            _ready(page)
+            home = time.perf_counter() - t1
+            t2 = time.perf_counter()
+            page.get_by_role("button", name="Load sample panel").click()
+            _ready(page)
+            page.get_by_role("link", name="Patient").click()
+            page.wait_for_selector("[data-testid='stPlotlyChart'] .js-plotly-plot", timeout=60_000)
+            _ready(page)
+            first_chart = time.perf_counter() - t2
+            print("Sample panel (36 patients)")
+            print(f"  server start to healthy       {server:6.2f} s")
+            print(f"  Home page ready               {home:6.2f} s")
+            print(
+                f"  Load sample -> first chart    {first_chart:6.2f} s   (cold start total {server + home + first_chart:.2f} s; target < 3 s from the click)"
+            )
+            switches = [_switch_patient(page, pid) for pid in ("SLE-015", "SLE-006", "RA-002")]
+            print(
+                f"  switch patient (best of 3)    {min(switches):6.2f} s   (median {sorted(switches)[1]:.2f} s; target < 0.5 s)"
+            )
+
+            if not args.skip_big:
+                OUT.mkdir(exist_ok=True)
+                big = OUT / "labs_5000x30.csv"
+                if not big.exists():
+                    make_long_csv(big)
+                page2 = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+                page2.goto(url)
+                _ready(page2)
+                t3 = time.perf_counter()
+                page2.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(str(big))
+                page2.get_by_text("Import report").wait_for(timeout=300_000)
+                _ready(page2, 300_000)
+                imported = time.perf_counter() - t3
+                t4 = time.perf_counter()
+                page2.get_by_role("link", name="Panel").click()
+                page2.get_by_text("patients shown").wait_for(timeout=120_000)
+                _ready(page2)
+                panel_first = time.perf_counter() - t4
+                page2.get_by_role("link", name="Home").click()
+                _ready(page2)
+                t5 = time.perf_counter()
+                page2.get_by_role("link", name="Panel").click()
+                page2.get_by_text("patients shown").wait_for(timeout=120_000)
+                _ready(page2)
+                panel_again = time.perf_counter() - t5
+                page2.get_by_role("link", name="Patient").click()
+                page2.wait_for_selector("[data-testid='stPlotlyChart'] .js-plotly-plot", timeout=120_000)
+                _ready(page2)
+                switches = [_switch_patient(page2, pid) for pid in ("P00017", "P04242", "P02500")]
+                print("5,000 patients / 1,050,000 results")
+                print(f"  upload + import (45 MB)       {imported:6.2f} s")
+                print(
+                    f"  Panel, first render           {panel_first:6.2f} s   (includes the rules review; target < 2 s)"
+                )
+                print(f"  Panel, render again           {panel_again:6.2f} s")
+                print(
+                    f"  switch patient (best of 3)    {min(switches):6.2f} s   (median {sorted(switches)[1]:.2f} s; target < 0.5 s)"
+                )
+            browser.close()
+    finally:
+        stop_app(proc)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
