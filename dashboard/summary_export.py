@@ -270,9 +270,20 @@ def patient_xlsx(labs: pd.DataFrame, doses: pd.DataFrame, reviews: pd.DataFrame,
 # --------------------------------------------------------------------------- figure
 
 
+#: Kaleido's Chromium, kept off the network: MathJax off (kaleido would fetch it from a
+#: CDN; plotly.js comes from the plotly package) and Chromium started through
+#: ``assets/chromium-offline``, where no host name resolves and background services are
+#: off.  tests/browser/test_security.py watches the server (and this Chromium) with strace.
+OFFLINE_KALEIDO = {"mathjax": False, "path": str(Path(__file__).resolve().parent / "assets" / "chromium-offline")}
+
+
 def figure_png(fig, width: int = 1000, height: int = 420, scale: float = 2.0) -> bytes:
-    """A Plotly figure as PNG through kaleido and the system Chromium (never downloaded)."""
-    return fig.to_image(format="png", width=width, height=height, scale=scale)
+    """A Plotly figure as PNG through kaleido and the system Chromium (never downloaded),
+    without any network access (:data:`OFFLINE_KALEIDO`)."""
+    import kaleido
+
+    opts = {"format": "png", "width": width, "height": height, "scale": scale}
+    return kaleido.calc_fig_sync(fig.to_dict(), opts=opts, kopts=dict(OFFLINE_KALEIDO))
 
 
 #: The results the printed timeline shows (one page).

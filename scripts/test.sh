@@ -20,6 +20,17 @@ if [ ! -x /usr/bin/chromium ] && ! command -v chromium >/dev/null 2>&1; then
   fi
 fi
 
+# strace: the browser test that the server makes no outbound connection watches it.
+if ! command -v strace >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq strace >/dev/null
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq strace >/dev/null
+  else
+    echo "warning: strace is not installed; the outbound-connection test will be skipped (apt-get install strace)" >&2
+  fi
+fi
+
 python3 -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt || exit 1
 
 python3 -m pytest "$@"

@@ -83,6 +83,7 @@ def test_the_server_settings_leak_nothing():
     cfg = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     assert cfg["browser"]["gatherUsageStats"] is False
     assert cfg["server"]["enableXsrfProtection"] is True
+    assert cfg["server"]["address"] == "127.0.0.1"  # not reachable from the network unless asked
     assert cfg["server"]["enableCORS"] is True
     assert cfg["client"]["showErrorDetails"] == "none"
     assert cfg["client"]["toolbarMode"] == "viewer"
