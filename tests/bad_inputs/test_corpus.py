@@ -106,3 +106,18 @@ def test_a_million_rows_of_one_patient(tmp_path):
     assert f.rows_read == n
     assert f.rows_accepted + f.duplicates == n
     assert result.patients.num_rows == 1
+
+
+def test_the_whole_corpus_in_the_app():
+    """All the bad files uploaded at once on the Home page: no exception, every file in
+    the import report, its rows accounted for."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=180)
+    at.run()
+    at.file_uploader(key="upload_files").set_value([(n, (HERE / "files" / n).read_bytes(), "application/octet-stream") for n in FILES])
+    at.run()
+    assert not at.exception
+    summary = at.dataframe[0].value
+    assert set(FILES) <= {str(f).split(" [")[0].split(" (")[0] for f in summary["File"]}
+    assert (summary["Rows read"] == summary["Accepted"] + summary["Rejected"] + summary["Duplicates"]).all()

@@ -131,3 +131,16 @@ def test_pages_escape_hostile_data_in_markdown():
     assert md_escape(XSS_ID) in joined
     for raw in (XSS_ID, MD_IMAGE_ID, MD_LINK_ID, "<script>", ":red[alarm]"):
         assert raw not in joined, raw
+
+
+def test_the_pdf_picture_is_drawn_offline():
+    """Kaleido would fetch MathJax from a CDN and its Chromium would resolve host names."""
+    import os
+
+    from dashboard.summary_export import OFFLINE_KALEIDO
+
+    assert OFFLINE_KALEIDO["mathjax"] is False
+    wrapper = ROOT / OFFLINE_KALEIDO["path"]
+    assert wrapper.exists() and os.access(wrapper, os.X_OK)
+    text = wrapper.read_text()
+    assert "--host-resolver-rules=MAP * ~NOTFOUND" in text and "--disable-background-networking" in text
