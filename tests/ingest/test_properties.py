@@ -11,7 +11,7 @@ from dashboard.ingest.dates import DAYFIRST, MONTHFIRST, parse_dates
 from dashboard.ingest.values import parse_one
 from dashboard.model import ANALYTES
 from dashboard.units import FAMILY_UNITS, family_of, resolve_unit
-from tests.support import TODAY, assert_balanced, import_text
+from tests.support import TODAY, assert_balanced, import_bytes, import_text
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -230,3 +230,36 @@ def test_fhir_reader_accounts_for_every_resource(entries, ndjson):
     assert f.rows_read == expected
     complete = sum(1 for e in entries if not isinstance(e, tuple) and {"code", "subject", "date", "value"} <= e)
     assert f.rows_accepted + f.duplicates <= complete
+
+
+excel_cell = st.one_of(
+    st.none(),
+    st.floats(min_value=0, max_value=1000, allow_nan=False),
+    st.integers(-5, 400_000),
+    st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2026, 1, 1)),
+    st.sampled_from(["P1", "0012", "#N/A", "<0.5", "WBC", "Hb", "g/L", "10^9/L", "", "=1+1"]),
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=st.lists(st.tuples(excel_cell, excel_cell, excel_cell, excel_cell, excel_cell), max_size=15))
+def test_excel_reader_accounts_for_every_row(rows):
+    import io
+
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["patient_id", "collected_at", "test", "value", "unit"])
+    for r in rows:
+        ws.append(list(r))
+    buf = io.BytesIO()
+    wb.save(buf)
+    result = import_bytes(buf.getvalue(), "labs.xlsx", today=TODAY, date_order="dayfirst")
+    assert_balanced(result)
+    files = result.report.files
+    if len(files) == 1 and not files[0].error and not files[0].needs:
+        [f] = files
+        non_blank = sum(1 for r in rows if any(v not in (None, "") for v in r))
+        assert f.rows_read == non_blank
+        assert len({p.row for p in f.problems if p.row is not None}) >= f.rows_rejected
