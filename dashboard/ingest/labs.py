@@ -80,7 +80,7 @@ class LabCandidates:
     """What :func:`normalise_labs` made of one file's records."""
 
     report: FileReport
-    table: pa.Table  # accepted candidates: canonical columns + _percent, _rec
+    table: pa.Table  # every record: canonical columns + _percent, _rec, _aidx, _ok (False if rejected)
     status: np.ndarray  # per record: ACCEPTED / REJECTED (DUPLICATE set by combine)
     rows: np.ndarray  # per record: source row
     problems: list[Problem]  # per rejected record
@@ -313,12 +313,11 @@ def normalise_labs(
             "_percent": pa.array(percent_np),
             "_rec": pa.array(np.arange(n, dtype=np.int64)),
             "_aidx": pc.cast(aidx32, pa.int16()),
+            # rejected records stay in the table until combine_labs, which drops them and
+            # the duplicates in one pass (a filter of every column costs as much as a parse)
+            "_ok": pa.array(~rejected),
         }
     )
-    if rejected.any():
-        # boolean filters, column by column: far cheaper than index takes
-        mask = pa.array(~rejected)
-        table = pa.table({name: pc.filter(table.column(name), mask) for name in table.column_names})
     _record_conversions(report, units, ~rejected, percent_np)
     return LabCandidates(report, table, status, rows_np, problems)
 
@@ -643,18 +642,28 @@ def combine_labs(cands: list[LabCandidates]) -> pa.Table:
     file_col = allc.column("_file").to_numpy()
     rec_col = allc.column("_rec").to_numpy()
     drop: dict[int, tuple[int, str]] = {}  # _order -> (status, message)
+    ok = allc.column("_ok").combine_chunks().to_numpy(zero_copy_only=False)
 
-    if pc.any(allc.column("_percent")).as_py():
+    percent = allc.column("_percent").combine_chunks().to_numpy(zero_copy_only=False)
+    if (percent & ok).any():
+        allc = allc.filter(pa.array(ok))
         allc, drop = _resolve_percent(_plain_text(allc), drop)
+        ok = np.ones(allc.num_rows, dtype=bool)
 
     # duplicates: same patient, analyte, time, value and comparator; the first is kept
     keys = _key_columns(allc)
-    first = _first_of_groups(keys, ("pid", "analyte", "time", "value", "cmp"))
+    names = ("pid", "analyte", "time", "value", "cmp")
+    if ok.all():
+        keep = _first_of_groups(keys, names)
+    else:
+        idx = np.flatnonzero(ok)
+        keep = np.zeros(len(ok), dtype=bool)
+        keep[idx[_first_of_groups({k: v[idx] for k, v in keys.items()}, names)]] = True
     orders = allc.column("_order").to_numpy()
-    for o in orders[~first]:
+    for o in orders[ok & ~keep]:
         drop[int(o)] = (DUPLICATE, "same result already imported")
-    final = allc if first.all() else allc.filter(pa.array(first))
-    _warn_conflicts(keys if first.all() else {k: v[first] for k, v in keys.items()}, final, cands)
+    final = allc if keep.all() else allc.filter(pa.array(keep))  # rejected and duplicates out in one pass
+    _warn_conflicts(keys if keep.all() else {k: v[keep] for k, v in keys.items()}, final, cands)
 
     # settle statuses
     for o, (st, msg) in drop.items():
@@ -665,7 +674,7 @@ def combine_labs(cands: list[LabCandidates]) -> pa.Table:
             cands[i].problems.append(Problem(int(cands[i].rows[r]), "value", msg, ""))
     for c in cands:
         _settle(c)
-    return model.conform("labs", final.drop_columns(["_percent", "_rec", "_file", "_order", "_aidx"]))
+    return model.conform("labs", final.drop_columns(["_percent", "_rec", "_file", "_order", "_aidx", "_ok"]))
 
 
 _P1, _P2, _P3, _P4, _P5 = (
@@ -679,7 +688,7 @@ def _key_columns(t: pa.Table) -> dict[str, np.ndarray]:
     pid = _codes(t.column("patient_id"))
     ana = t.column("_aidx").combine_chunks().to_numpy(zero_copy_only=False)
     cmp_ = _codes(t.column("comparator"))
-    time = t.column("collected_at").combine_chunks().cast(pa.int64()).to_numpy(zero_copy_only=False)
+    time = pc.fill_null(t.column("collected_at").combine_chunks().cast(pa.int64()), 0).to_numpy(zero_copy_only=False)
     value = np.ascontiguousarray(t.column("value").combine_chunks().to_numpy(zero_copy_only=False)).view(np.int64)
     return {
         "pid": pid.astype(np.uint64),
