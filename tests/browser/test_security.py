@@ -15,9 +15,12 @@ Separate apps check the upload limits, XSRF and that an error shows no data.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
+import signal
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -93,8 +96,42 @@ class TracedApp:
         self.port = urlparse(self.url).port
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            stop_app(self.proc)
+        """Stop the server first, then strace (killing strace alone would leave the
+        server running, detached and with its traced system calls failing)."""
+        if self.proc.poll() is not None:
+            return
+        for pid in _children(self.proc.pid):
+            _terminate(pid)
+        stop_app(self.proc)
+
+
+def _children(pid: int) -> list[int]:
+    out: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            out += [int(c) for c in (task / "children").read_text().split()]
+    return out
+
+
+def _terminate(pid: int, timeout: float = 15) -> None:
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if not Path(f"/proc/{pid}").exists() or "zombie" in _state(pid):
+            return
+        time.sleep(0.2)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+
+
+def _state(pid: int) -> str:
+    try:
+        return (Path(f"/proc/{pid}/status").read_text().split("State:")[1].split("\n")[0]).lower()
+    except (OSError, IndexError):
+        return "zombie"
 
 
 @pytest.fixture(scope="module")
