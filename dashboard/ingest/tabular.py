@@ -411,8 +411,7 @@ def _read_fast(name: str, body: bytes, header: list[str], delimiter: str) -> Raw
     if n > max_rows():
         raise too_many_rows(f"{n:,}")
     tbl = tbl.combine_chunks()
-    trim = _may_need_trim(body, delimiter)
-    columns = {h: _strip(tbl.column(h)) if trim else _single(tbl.column(h)) for h in header}
+    columns = {h: _strip(tbl.column(h)) for h in header}
     if n and _any_blank_row(columns):
         return None
     # Record numbers: header is row 1.  Physical lines equal records unless a quoted
@@ -432,24 +431,6 @@ def _any_blank_row(columns: dict[str, pa.Array]) -> bool:
         if not pc.any(blank).as_py():
             return False
     return True
-
-
-def _may_need_trim(body: bytes, delimiter: str) -> bool:
-    """False only when no cell can start or end with ASCII whitespace: no space, tab,
-    CR, LF, VT or FF next to a delimiter, a quote or a line break.  A byte search is
-    far cheaper than trimming every cell of a large export."""
-    d = delimiter.encode()
-    if body[:1].isspace() or body[-1:] == b" ":
-        return True
-    risky = [b" " + d, d + b" ", b" \n", b"\n ", b" \r", b"\r ", b'" ', b' "', b'"\t', b'\t"', b"\x0b", b"\x0c"]
-    risky += [b'"\n', b'\n"', b'"\r', b'\r"', d + b"\r"]
-    if d != b"\t":
-        risky.append(b"\t")
-    return any(r in body for r in risky)
-
-
-def _single(col: pa.ChunkedArray | pa.Array) -> pa.Array:
-    return col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
 
 
 def _strip(col: pa.ChunkedArray) -> pa.Array:
