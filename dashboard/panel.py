@@ -85,53 +85,69 @@ def _latest_values(labs: pd.DataFrame, order: pd.Series, system: str) -> dict[st
     """Per analyte, aligned with ``order``: latest value text (with date) and sparkline.
 
     Vectorised over the whole panel (a 5,000-patient panel has 35,000 series): one sort
-    by patient, analyte and time, then slices of that sorted order.
+    by patient, analyte and time (a single packed integer key), then slices of it.
     """
     n = len(order)
-    out = {a: pd.DataFrame({"text": [""] * n, "spark": [[] for _ in range(n)]}) for a in PANEL_ANALYTES}
-    a_all = pd.Categorical(labs["analyte"], categories=list(PANEL_ANALYTES)).codes
+    empty_sparks = np.empty(n, dtype=object)
+    empty_sparks[:] = [[] for _ in range(n)]
+    out = {a: pd.DataFrame({"text": np.full(n, "", dtype=object), "spark": empty_sparks}) for a in PANEL_ANALYTES}
+    codes, names = pd.factorize(labs["analyte"])
+    to_panel = np.array([PANEL_ANALYTES.index(x) if x in PANEL_ANALYTES else -1 for x in names] + [-1], dtype=np.int64)
+    a_all = to_panel[codes]  # (a code of -1, a missing analyte, maps to the trailing -1)
     keep = a_all >= 0
     if not keep.any():
         return out
     cols = labs[["patient_id", "collected_at", "value", "comparator"]]
     sub = cols[keep] if not keep.all() else cols
     pid_codes, pid_values = pd.factorize(sub["patient_id"])
-    a_index = {a: i for i, a in enumerate(PANEL_ANALYTES)}
     a_codes = a_all[keep].astype(np.int64)
     times = sub["collected_at"].to_numpy().astype("datetime64[s]").astype(np.int64)
-    sort = np.lexsort((times, a_codes, pid_codes))
-    key = pid_codes[sort].astype(np.int64) * len(PANEL_ANALYTES) + a_codes[sort]
+    span = int(times.max() - times.min()) + 1
+    group = pid_codes.astype(np.int64) * len(PANEL_ANALYTES) + a_codes
+    if int(group.max()) < (1 << 62) // span:  # (patient, analyte, time) packed into one int64
+        sort = np.argsort(group * span + (times - times.min()), kind="stable")
+    else:
+        sort = np.lexsort((times, a_codes, pid_codes))
+    key = group[sort]
     starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
     ends = np.r_[starts[1:], len(key)]
     group_pid = pid_codes[sort][starts]
     group_analyte = a_codes[sort][starts]
     values = sub["value"].to_numpy()[sort]
     when = sub["collected_at"].to_numpy()[sort]
-    comparator_col = sub["comparator"]
-    row_of = pd.Index(order).get_indexer(pid_values)  # patient code -> row of the table
-    for a, ai in a_index.items():
+    cmp_codes, cmp_names = pd.factorize(sub["comparator"])  # a handful of distinct texts
+    cmp_names = np.asarray([*map(str, cmp_names), ""], dtype=object)
+    position = {pid: i for i, pid in enumerate(order.tolist())}
+    row_of = np.array([position.get(pid, -1) for pid in pid_values.tolist()], dtype=np.int64)  # code -> row
+    for ai, a in enumerate(PANEL_ANALYTES):
         g = np.flatnonzero(group_analyte == ai)
         if not len(g):
             continue
-        f = display_factor(PANEL_ANALYTES[ai], system)
+        f = display_factor(a, system)
         rows = row_of[group_pid[g]]
         ok = rows >= 0
         g, rows = g[ok], rows[ok]
         last = ends[g] - 1
         dates = np.datetime_as_string(when[last].astype("datetime64[D]"))
-        comparators = comparator_col.iloc[sort[last]].to_numpy()
+        comparators = cmp_names[cmp_codes[sort[last]]]
+        shown = values[last] * f
         last_text = [
             f"{c}{v:.3g}  ·  {d}" if abs(v) < 100 else f"{c}{v:.0f}  ·  {d}"
-            for c, v, d in zip(comparators, values[last] * f, dates, strict=True)
+            for c, v, d in zip(comparators, shown.tolist(), dates.tolist(), strict=True)
         ]
-        scaled = np.round(values * f, 4)
-        sparks = [scaled[max(s0, e0 - SPARK_POINTS) : e0].tolist() for s0, e0 in zip(starts[g], ends[g], strict=True)]
+        first = np.maximum(starts[g], ends[g] - SPARK_POINTS)
+        lengths = ends[g] - first
+        bounds = np.r_[0, np.cumsum(lengths)]
+        idx = np.arange(bounds[-1]) - np.repeat(bounds[:-1], lengths) + np.repeat(first, lengths)
+        flat = np.round(values[idx] * f, 4).tolist()  # only the points shown, scaled once
+        b = bounds.tolist()
+        sparks = [flat[b[i] : b[i + 1]] for i in range(len(g))]
         text = np.full(n, "", dtype=object)
-        spark = np.empty(n, dtype=object)
-        spark[:] = [[] for _ in range(n)]
+        spark = empty_sparks.copy()
         text[rows] = last_text
-        for r, sp in zip(rows, sparks, strict=True):
-            spark[r] = sp
+        placed = np.empty(len(rows), dtype=object)
+        placed[:] = sparks
+        spark[rows] = placed
         out[a] = pd.DataFrame({"text": text, "spark": spark})
     return out
 

@@ -4,6 +4,7 @@ import streamlit as st
 
 from dashboard import ui
 from dashboard.export import safe_file_name
+from dashboard.figures.coverage import results_per_month
 from dashboard.ingest.report import conversions_frame, mapping_frame, problems_frame, summary_frame, warnings_frame
 from dashboard.markup import md_escape
 from dashboard.views import patient_doses, patient_results
@@ -112,6 +113,9 @@ if report is not None:
 if not ds.is_empty:
     st.header("Check the data")
     st.caption("The results as the dashboard now holds them, in canonical units. Raw values are kept in the import.")
+    st.plotly_chart(
+        results_per_month(ds.labs), width="stretch", theme=None, key="home_coverage", config={"displaylogo": False}
+    )
     pid = ui.patient_picker(ds, key="home_patient", bind=False)
     if pid:
         tab_labs, tab_doses = st.tabs(["Results", "Doses"])

@@ -126,3 +126,21 @@ def test_reviewed_patients_go_after_the_unreviewed_and_can_be_hidden(sample):
     assert reviewed.index[reviewed["Patient"] == first][0] > with_flags.index.max()
     hidden = filter_panel(reviewed, PanelFilter(hide_acknowledged=True))
     assert first not in set(hidden["Patient"]) and len(hidden) == len(table) - 1
+
+
+def test_latest_value_keeps_its_comparator_and_sparklines_follow_time_and_units():
+    from tests.support import import_text
+
+    rows = ["patient,date,test,value,unit"]
+    rows += [f"P1,2024-01-{d:02d},Hb,{100 + d},g/L" for d in range(20, 0, -1)]  # given newest first
+    rows += ["P1,2024-02-01,Platelets,<10,10^9/L", "P2,2024-01-05,WBC,5.0,10^9/L"]
+    ds = Dataset.from_import(import_text("\n".join(rows) + "\n"), "t", dt.date(2024, 3, 1))
+    rv = review_dataset(ds, None, dt.date(2024, 3, 1))
+    si = panel_table(ds, rv, "SI").set_index("Patient")
+    us = panel_table(ds, rv, "US").set_index("Patient")
+    assert si.loc["P1", value_column("platelets", "SI")] == "<10  ·  2024-02-01"
+    assert si.loc["P1", value_column("hemoglobin", "SI")] == "120  ·  2024-01-20"
+    assert si.loc["P1", trend_column("hemoglobin")] == [float(v) for v in range(109, 121)]  # the last 12, in order
+    assert us.loc["P1", trend_column("hemoglobin")] == pytest.approx([v / 10 for v in range(109, 121)])  # g/dL
+    assert us.loc["P1", value_column("hemoglobin", "US")].startswith("12  ·")
+    assert si.loc["P2", value_column("hemoglobin", "SI")] == "" and si.loc["P2", trend_column("hemoglobin")] == []

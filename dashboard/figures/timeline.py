@@ -108,13 +108,18 @@ def timeline_figure(
     canvas = _Canvas()
     _draw_doses(canvas, lanes, weight)
     seen: set[tuple[int, bool]] = set()
+    # plain records, split once: row access on pandas objects in a loop costs more than the figure
+    hover = _HoverContext.build(flags, doses, weight, options.system)
+    by_analyte = dict(
+        tuple(labs.sort_values("collected_at", kind="stable").groupby("analyte", sort=False, observed=True))
+    )
+    iv_by = dict(tuple(intervals.groupby("analyte", sort=False, observed=True))) if len(intervals) else {}
     for i, analyte in enumerate(analytes, start=2):
-        sub = labs[labs["analyte"] == analyte].sort_values("collected_at")
-        f = flags[flags["analyte"] == analyte] if len(flags) else flags
-        _draw_results(canvas, i, analyte, sub, f, doses, weight, options.system, seen)
+        sub = by_analyte.get(analyte, labs.iloc[:0])
+        _draw_results(canvas, i, analyte, sub, hover, seen)
         _draw_reference(canvas, i, analyte, sub, sex, options.system)
         _draw_limits(canvas, i, analyte, profile, options.system)
-        _draw_intervals(canvas, i, intervals[intervals["analyte"] == analyte] if len(intervals) else intervals, as_of)
+        _draw_intervals(canvas, i, iv_by.get(analyte, intervals.iloc[:0]), as_of)
     _draw_dose_changes(canvas, doses)
 
     start, end = _window(labs, doses, options.window, as_of)
@@ -147,7 +152,9 @@ def timeline_figure(
         "xanchor": "right",
         "y": 1.02,
     }
-    return go.Figure(data=canvas.data, layout=layout, skip_invalid=True)
+    # assembled from known-good dicts: plotly's per-property validation is skipped here
+    # (it costs more than building the figure) and run strictly in the tests instead
+    return go.Figure(data=canvas.data, layout=layout, _validate=False)
 
 
 def _stacked_layout(heights: list[float], titles: list[str], spacing: float, x_range: list, canvas: _Canvas) -> dict:
@@ -540,24 +547,60 @@ def _draw_intervals(layer: _Canvas, row: int, intervals: pd.DataFrame, as_of: pd
         )
 
 
+@dataclass
+class _HoverContext:
+    """What the hover of a result needs, as plain Python: the flags of each (analyte,
+    time), the CTCAE grade of each, and the doses (described once) with a memo of the
+    dose text at each time."""
+
+    flags: dict[tuple[str, pd.Timestamp], list[dict]]
+    grade: dict[tuple[str, pd.Timestamp], int]
+    doses: list[tuple[pd.Timestamp, pd.Timestamp, str]]
+    system: str
+    dose_text: dict[pd.Timestamp, str] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, flags: pd.DataFrame, doses: pd.DataFrame, weight: float, system: str) -> _HoverContext:
+        by_key: dict[tuple[str, pd.Timestamp], list[dict]] = {}
+        grade: dict[tuple[str, pd.Timestamp], int] = {}
+        for fl in flags.to_dict("records") if len(flags) else []:
+            key = (fl["analyte"], fl["collected_at"])
+            by_key.setdefault(key, []).append(fl)
+            if pd.notna(fl["ctcae_grade"]):
+                grade[key] = max(grade.get(key, 0), int(fl["ctcae_grade"]))
+        described = [
+            (
+                d["start"],
+                d["end"],
+                describe_dose(d["drug"], d["dose"], d["dose_unit"], d["frequency"], d["mg_per_day"], weight),
+            )
+            for d in doses.to_dict("records")
+        ]
+        return cls(by_key, grade, described, system)
+
+    def doses_at(self, t: pd.Timestamp) -> str:
+        if t not in self.dose_text:
+            live = [text for start, end, text in self.doses if start <= t and (pd.isna(end) or end > t)]
+            self.dose_text[t] = "; ".join(live)
+        return self.dose_text[t]
+
+
 def _draw_results(
     canvas: _Canvas,
     row: int,
     analyte: str,
     sub: pd.DataFrame,
-    flags: pd.DataFrame,
-    doses: pd.DataFrame,
-    weight: float,
-    system: str,
-    seen: set[int],
+    ctx: _HoverContext,
+    seen: set[tuple[int, bool]],
 ) -> None:
     if sub.empty:
         return
-    f = display_factor(analyte, system)
+    f = display_factor(analyte, ctx.system)
     y = sub["value"].to_numpy() * f
+    times = sub["collected_at"].tolist()
     canvas.add(
         {
-            "x": sub["collected_at"].tolist(),
+            "x": times,
             "y": y.tolist(),
             "mode": "lines",
             "line": {"color": "#9a9a9a", "width": 1},
@@ -566,18 +609,13 @@ def _draw_results(
         },
         row,
     )
-    grades = _grades(sub, flags)
-    # plain records: row access on pandas objects in a loop costs more than the figure
-    by_time: dict[pd.Timestamp, list[dict]] = {}
-    for fl in flags.to_dict("records") if len(flags) else []:
-        by_time.setdefault(fl["collected_at"], []).append(fl)
-    dose_rows = doses.to_dict("records")
-    hover = [
-        _result_hover(r, analyte, by_time.get(r["collected_at"], []), dose_rows, weight, system)
-        for r in sub.to_dict("records")
-    ]
+    base = 0 if analyte in _GRADED else -1
+    grades = np.array([ctx.grade.get((analyte, t), base) for t in times], dtype=int)
+    hover = np.empty(len(times), dtype=object)
+    hover[:] = [_result_hover(r, analyte, ctx) for r in sub.to_dict("records")]
     censored = (sub["comparator"] != "").to_numpy()
-    for g in sorted(set(grades)):
+    x_all = np.asarray(times, dtype=object)
+    for g in sorted(set(grades.tolist())):
         colour, symbol, label = GRADE_STYLE[g]
         for open_marker in (False, True):
             mask = (grades == g) & (censored == open_marker)
@@ -585,7 +623,7 @@ def _draw_results(
                 continue
             canvas.add(
                 {
-                    "x": sub["collected_at"][mask].tolist(),
+                    "x": x_all[mask].tolist(),
                     "y": y[mask].tolist(),
                     "mode": "markers",
                     "marker": {
@@ -598,7 +636,7 @@ def _draw_results(
                     "legendgroup": f"grade{max(g, 0)}{'open' if open_marker else ''}",
                     "legendrank": 100 + 10 * max(g, 0) + int(open_marker),
                     "showlegend": (max(g, 0), open_marker) not in seen,
-                    "customdata": np.asarray(hover, dtype=object)[mask].tolist(),
+                    "customdata": hover[mask].tolist(),
                     "hovertemplate": "%{customdata}<extra></extra>",
                 },
                 row,
@@ -606,24 +644,13 @@ def _draw_results(
             seen.add((max(g, 0), open_marker))
 
 
-def _grades(sub: pd.DataFrame, flags: pd.DataFrame) -> np.ndarray:
-    """CTCAE grade per result (-1: analyte without a CTCAE term; 0: within grade 0)."""
-    out = np.full(len(sub), -1 if sub["analyte"].iloc[0] not in _GRADED else 0, dtype=int)
-    if flags.empty:
-        return out
-    g = flags.dropna(subset=["ctcae_grade"]).groupby("collected_at")["ctcae_grade"].max()
-    mapped = sub["collected_at"].map(g)
-    has = mapped.notna().to_numpy()
-    out[has] = mapped[has].astype(int).to_numpy()
-    return out
-
-
 _GRADED = ("wbc", "neutrophils", "lymphocytes", "platelets", "hemoglobin", "alt", "ast")
 
 
-def _result_hover(r: dict, analyte: str, here: list[dict], doses: list[dict], weight: float, system: str) -> str:
-    f = display_factor(analyte, system)
-    unit = display_unit(analyte, system)
+def _result_hover(r: dict, analyte: str, ctx: _HoverContext) -> str:
+    f = display_factor(analyte, ctx.system)
+    unit = display_unit(analyte, ctx.system)
+    here = ctx.flags.get((analyte, r["collected_at"]), [])
     value = f"{r['comparator']}{r['value'] * f:.3g}"
     lines = [
         f"<b>{r['collected_at']:%d %b %Y %H:%M}</b>",
@@ -657,16 +684,9 @@ def _result_hover(r: dict, analyte: str, here: list[dict], doses: list[dict], we
             parts.append("within 12 weeks of an increase")
         active = "; ".join(parts)
     else:
-        active = _doses_at(doses, r["collected_at"], weight)
+        active = ctx.doses_at(r["collected_at"])
     lines.append("Doses: " + html.escape(active or "none recorded"))
     return "<br>".join(_wrap(line) for line in lines)
-
-
-def _doses_at(doses: list[dict], t: pd.Timestamp, weight: float) -> str:
-    live = [d for d in doses if d["start"] <= t and (pd.isna(d["end"]) or d["end"] > t)]
-    return "; ".join(
-        describe_dose(d["drug"], d["dose"], d["dose_unit"], d["frequency"], d["mg_per_day"], weight) for d in live
-    )
 
 
 def _wrap(line: str, width: int = 110) -> str:

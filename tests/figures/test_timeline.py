@@ -169,7 +169,7 @@ def test_analytes_on_demand(built):
 
 
 def test_every_property_is_valid_plotly(built):
-    """The figure is assembled with skip_invalid for speed: here it must pass strict validation."""
+    """The figure is assembled without validation for speed: here it must pass strict validation."""
     import plotly.graph_objects as go
 
     d = fig_of(built)

@@ -1,0 +1,58 @@
+"""Results per month in an import: a quick look at what period an export covers and
+where it has gaps (a lab system change, a truncated extract)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from dashboard import model
+
+#: unit family (dashboard/vocab/analytes.toml) -> test group shown in the chart
+GROUP_OF_FAMILY: dict[str, str] = {
+    "count": "Blood count",
+    "hemoglobin": "Blood count",
+    "mcv": "Blood count",
+    "enzyme": "Liver",
+    "albumin": "Liver",
+    "creatinine": "Kidney",
+    "egfr": "Kidney",
+}
+#: Okabe-Ito colours, one per group
+GROUP_COLOUR: dict[str, str] = {"Blood count": "#0072B2", "Liver": "#E69F00", "Kidney": "#009E73"}
+
+
+def results_per_month(labs: pd.DataFrame) -> go.Figure:
+    """Stacked bars: the number of results per calendar month, by test group."""
+    fig = go.Figure()
+    if len(labs):
+        family = {a: info.family for a, info in model.analyte_info().items()}
+        group = labs["analyte"].astype(str).map(family).map(GROUP_OF_FAMILY).fillna("Other")
+        month = labs["collected_at"].dt.to_period("M").dt.to_timestamp()
+        counts = pd.DataFrame({"month": month, "group": group}).value_counts().rename("n").reset_index()
+        for name in [*GROUP_COLOUR, "Other"]:
+            part = counts[counts["group"] == name].sort_values("month")
+            if part.empty:
+                continue
+            fig.add_trace(
+                go.Bar(
+                    x=part["month"].tolist(),
+                    y=part["n"].tolist(),
+                    name=name,
+                    marker_color=GROUP_COLOUR.get(name, "#999999"),
+                    hovertemplate="%{x|%b %Y}: %{y:,} " + name.lower() + " results<extra></extra>",
+                )
+            )
+    fig.update_layout(
+        barmode="stack",
+        height=230,
+        margin={"l": 50, "r": 20, "t": 30, "b": 30},
+        title={"text": "Results per month", "font": {"size": 13}, "x": 0, "xanchor": "left"},
+        legend={"orientation": "h", "y": 1.12, "x": 1, "xanchor": "right"},
+        plot_bgcolor="white",
+        paper_bgcolor="white",
+        yaxis={"title": {"text": "results"}, "gridcolor": "#e5e5e5", "rangemode": "tozero"},
+        xaxis={"type": "date"},
+        bargap=0.15,
+    )
+    return fig
