@@ -54,6 +54,17 @@ def _wait_chart_change(page, before: str, timeout: float = 30.0) -> float:
     raise TimeoutError("the chart did not change")
 
 
+def _open_panel(page) -> float:
+    """Click Panel; seconds until the panel table's page has run (then let it settle)."""
+    t0 = time.perf_counter()
+    page.get_by_role("link", name="Panel").click()
+    page.get_by_text("patients shown").wait_for(timeout=120_000)
+    _script_done(page)
+    elapsed = time.perf_counter() - t0
+    _ready(page)
+    return elapsed
+
+
 def _switch_patient(page, to: str) -> float:
     """Choose another patient in the picker; seconds until the new chart is drawn."""
     before = _chart_signature(page)
@@ -121,20 +132,10 @@ def main() -> int:
                 _script_done(page2, 300_000)
                 imported = time.perf_counter() - t3
                 _ready(page2)
-                t4 = time.perf_counter()
-                page2.get_by_role("link", name="Panel").click()
-                page2.get_by_text("patients shown").wait_for(timeout=120_000)
-                _script_done(page2)
-                panel_first = time.perf_counter() - t4
-                _ready(page2)
+                panel_first = _open_panel(page2)
                 page2.get_by_role("link", name="Home").click()
                 _ready(page2)
-                t5 = time.perf_counter()
-                page2.get_by_role("link", name="Panel").click()
-                page2.get_by_text("patients shown").wait_for(timeout=120_000)
-                _script_done(page2)
-                panel_again = time.perf_counter() - t5
-                _ready(page2)
+                panel_again = _open_panel(page2)
                 page2.get_by_role("link", name="Patient").click()
                 page2.wait_for_selector("[data-testid='stPlotlyChart'] .js-plotly-plot", timeout=120_000)
                 _ready(page2)

@@ -9,31 +9,16 @@ ratio and both peak memories.  Target (issue 3): <= 2x wall, <= 3x memory.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import PYARROW_BASELINE, make_long_csv, timed
-
-OUT = Path(__file__).resolve().parent / "out"
+from benchmarks.common import PYARROW_BASELINE, benchmark_file, timed
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--patients", type=int, default=5000)
-    ap.add_argument("--draws", type=int, default=30)
-    ap.add_argument("--repeat", type=int, default=3)
-    args = ap.parse_args()
-
-    OUT.mkdir(exist_ok=True)
-    path = OUT / f"labs_{args.patients}x{args.draws}.csv"
-    if not path.exists():
-        print(f"generating {path.name} ...", flush=True)
-        make_long_csv(path, patients=args.patients, draws=args.draws)
-    rows = sum(1 for _ in path.open()) - 1
-    print(f"file: {path.name}, {rows:,} results, {path.stat().st_size / 1e6:.1f} MB")
+    path, args = benchmark_file(__doc__.splitlines()[0])
 
     ours_cmd = [sys.executable, "-m", "dashboard", "import", str(path)]
     base_wall, base_mem = timed([*PYARROW_BASELINE, str(path)], args.repeat)

@@ -17,7 +17,6 @@ Target (issue 9): reopening 5,000 patients / 1M results shows the panel in < 2 s
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
@@ -29,9 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import make_long_csv, timed  # noqa: E402
-
-OUT = Path(__file__).resolve().parent / "out"
+from benchmarks.common import benchmark_file, timed  # noqa: E402
 
 REOPEN = """
 import json, sys, time
@@ -71,19 +68,7 @@ def run_json(code: str, *args: str, env: dict[str, str]) -> dict:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--patients", type=int, default=5000)
-    ap.add_argument("--draws", type=int, default=30)
-    ap.add_argument("--repeat", type=int, default=3)
-    args = ap.parse_args()
-
-    OUT.mkdir(exist_ok=True)
-    path = OUT / f"labs_{args.patients}x{args.draws}.csv"
-    if not path.exists():
-        print(f"generating {path.name} ...", flush=True)
-        make_long_csv(path, patients=args.patients, draws=args.draws)
-    rows = sum(1 for _ in path.open()) - 1
-    print(f"file: {path.name}, {rows:,} results, {path.stat().st_size / 1e6:.1f} MB")
+    path, args = benchmark_file(__doc__.splitlines()[0])
 
     with tempfile.TemporaryDirectory(prefix="bench-ws-") as tmp:
         env = {**os.environ, "DASHBOARD_WORKSPACE": str(Path(tmp) / "ws"), "PYTHONPATH": str(ROOT)}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
 import time
@@ -83,4 +84,23 @@ def timed(cmd: list[str], repeat: int = 3, env: dict[str, str] | None = None) ->
     return best_wall, peak
 
 
+OUT = Path(__file__).resolve().parent / "out"
 PYARROW_BASELINE = [sys.executable, "-c", "import sys, pyarrow.csv as c; c.read_csv(sys.argv[1])"]
+
+
+def benchmark_file(description: str) -> tuple[Path, argparse.Namespace]:
+    """The command line shared by the file benchmarks (--patients, --draws, --repeat) and
+    the long CSV they time, generated once under benchmarks/out/."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--patients", type=int, default=5000)
+    ap.add_argument("--draws", type=int, default=30)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    OUT.mkdir(exist_ok=True)
+    path = OUT / f"labs_{args.patients}x{args.draws}.csv"
+    if not path.exists():
+        print(f"generating {path.name} ...", flush=True)
+        make_long_csv(path, patients=args.patients, draws=args.draws)
+    rows = sum(1 for _ in path.open()) - 1
+    print(f"file: {path.name}, {rows:,} results, {path.stat().st_size / 1e6:.1f} MB")
+    return path, args

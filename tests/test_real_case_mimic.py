@@ -37,6 +37,21 @@ def case():
     return ds.for_patient(PATIENT), review.for_patient(PATIENT)
 
 
+@pytest.fixture(scope="module")
+def timeline(case) -> dict:
+    one, review = case
+    patient = one.patients.iloc[0] if len(one.patients) else None
+    return timeline_figure(
+        one.labs,
+        one.doses,
+        review.flags_df(),
+        review.intervals_df(),
+        get_profile(None),
+        patient,
+        TimelineOptions(as_of=AS_OF),
+    ).to_dict()
+
+
 def ctcae(flags: pd.DataFrame, analyte: str) -> pd.DataFrame:
     return flags[(flags["analyte"] == analyte) & (flags["kind"] == "ctcae")]
 
@@ -85,17 +100,8 @@ def test_at_the_nadir_the_patient_is_urgent_and_after_recovery_no_longer(case):
     assert later["flags_total"] > 100  # the history keeps every grade-4 reading
 
 
-def test_timeline_shows_the_chemotherapy_over_the_counts(case):
-    one, review = case
-    fig = timeline_figure(
-        one.labs,
-        one.doses,
-        review.flags_df(),
-        review.intervals_df(),
-        get_profile(None),
-        one.patients.iloc[0] if len(one.patients) else None,
-        TimelineOptions(as_of=AS_OF),
-    ).to_dict()
+def test_timeline_shows_the_chemotherapy_over_the_counts(timeline):
+    fig = timeline
     names = {str(t.get("name", "")) for t in fig["data"]}
     assert any(n.startswith("Methotrexate") for n in names)
     assert any(n.startswith("Cyclophosphamide") for n in names)
@@ -115,17 +121,8 @@ def test_timeline_shows_the_chemotherapy_over_the_counts(case):
     assert {"2144-07-21", "2144-08-08", "2144-08-16"} <= starts  # dose changes marked across the panels
 
 
-def test_hover_of_the_platelet_nadir_names_the_pulse_not_an_empty_dose_list(case):
-    one, review = case
-    fig = timeline_figure(
-        one.labs,
-        one.doses,
-        review.flags_df(),
-        review.intervals_df(),
-        get_profile(None),
-        None,
-        TimelineOptions(as_of=AS_OF),
-    ).to_dict()
+def test_hover_of_the_platelet_nadir_names_the_pulse_not_an_empty_dose_list(timeline):
+    fig = timeline
     [hover] = [
         h
         for t in fig["data"]

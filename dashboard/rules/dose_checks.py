@@ -55,6 +55,16 @@ class _Found:
     end: np.ndarray | None = None
     with_drug: np.ndarray | None = None
 
+    @classmethod
+    def plain(cls, rows: np.ndarray, check: dict[str, Any], msg: pa.Array, **timing: np.ndarray) -> _Found:
+        """A finding that is only a message at the check's own severity (no value to compare)."""
+        n = len(rows)
+        nothing = np.full(n, np.nan)
+        severity = np.full(n, check["severity"], dtype=object)
+        return cls(
+            rows, check["id"], check["group"], severity, nothing, "", nothing, _texts(msg), check["source"], **timing
+        )
+
 
 @cache
 def checks() -> list[dict[str, Any]]:
@@ -173,20 +183,7 @@ def _phenotype_any(inp: Inputs, check: dict[str, Any]) -> list[_Found]:
         hit = np.isin(tp, wanted) | np.isin(nu, wanted)
     fired = rows[hit]
     msg = cat(_LABEL[d.drug[fired]], ": TPMT ", tp[hit], ", NUDT15 ", nu[hit], f": {check['message']}")
-    n = len(fired)
-    return [
-        _Found(
-            fired,
-            check["id"],
-            check["group"],
-            np.full(n, check["severity"], dtype=object),
-            np.full(n, np.nan),
-            "",
-            np.full(n, np.nan),
-            _texts(msg),
-            check["source"],
-        )
-    ]
+    return [_Found.plain(fired, check, msg)]
 
 
 def _overlaps(inp: Inputs, check: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -207,23 +204,7 @@ def _overlap(inp: Inputs, check: dict[str, Any]) -> list[_Found]:
     d = inp.doses
     ra, rb, start, end = _overlaps(inp, check)
     msg = cat(_LABEL[d.drug[ra]], " with ", _LABEL[d.drug[rb]], f": {check['message']}")
-    n = len(ra)
-    return [
-        _Found(
-            ra,
-            check["id"],
-            check["group"],
-            np.full(n, check["severity"], dtype=object),
-            np.full(n, np.nan),
-            "",
-            np.full(n, np.nan),
-            _texts(msg),
-            check["source"],
-            start,
-            end,
-            np.asarray(DRUGS, dtype=object)[d.drug[rb]],
-        )
-    ]
+    return [_Found.plain(ra, check, msg, start=start, end=end, with_drug=np.asarray(DRUGS, dtype=object)[d.drug[rb]])]
 
 
 def _overlap_reduction(inp: Inputs, check: dict[str, Any]) -> list[_Found]:
@@ -305,20 +286,7 @@ def _not_weekly(inp: Inputs, check: dict[str, Any]) -> list[_Found]:
     msg = cat(
         _LABEL[d.drug[fired]], " ", num(d.dose[fired]), " ", d.dose_unit[fired], " ", f[hit], f": {check['message']}"
     )
-    n = len(fired)
-    return [
-        _Found(
-            fired,
-            check["id"],
-            check["group"],
-            np.full(n, check["severity"], dtype=object),
-            np.full(n, np.nan),
-            "",
-            np.full(n, np.nan),
-            _texts(msg),
-            check["source"],
-        )
-    ]
+    return [_Found.plain(fired, check, msg)]
 
 
 def _texts(arr: pa.Array) -> np.ndarray:
