@@ -617,8 +617,8 @@ def _record_conversions(report: FileReport, units: _Units, accepted: np.ndarray,
         (a, u), pct = units.pairs[k // 2], bool(k % 2)
         canon = model.CANONICAL_UNITS[a]
         if pct:
-            report.conversions.append(Conversion(a, u or "%", f"{canon} (from % x WBC)", int(counts[k])))
-        elif not u:
+            continue  # counted by combine_labs, once a WBC of the same draw has made it absolute
+        if not u:
             report.conversions.append(Conversion(a, "(no unit)", canon, int(counts[k])))
         elif normalize_unit(u) != normalize_unit(canon):
             report.conversions.append(Conversion(a, u, canon, int(counts[k])))
@@ -664,6 +664,7 @@ def combine_labs(cands: list[LabCandidates]) -> pa.Table:
         drop[int(o)] = (DUPLICATE, "same result already imported")
     final = allc if keep.all() else allc.filter(pa.array(keep))  # rejected and duplicates out in one pass
     _warn_conflicts(keys if keep.all() else {k: v[keep] for k, v in keys.items()}, final, cands)
+    _record_percent_conversions(final, cands)
 
     # settle statuses
     for o, (st, msg) in drop.items():
@@ -675,6 +676,20 @@ def combine_labs(cands: list[LabCandidates]) -> pa.Table:
     for c in cands:
         _settle(c)
     return model.conform("labs", final.drop_columns(["_percent", "_rec", "_file", "_order", "_aidx", "_ok"]))
+
+
+def _record_percent_conversions(final: pa.Table, cands: list[LabCandidates]) -> None:
+    """Report the % differentials that became absolute counts (those kept, per file)."""
+    pct = final.column("_percent").combine_chunks().to_numpy(zero_copy_only=False)
+    if not pct.any():
+        return
+    rows = final.filter(pa.array(pct)).select(["_file", "analyte", "source_unit"])
+    counts = rows.group_by(["_file", "analyte", "source_unit"], use_threads=False).aggregate([([], "count_all")])
+    for i, a, u, n in zip(
+        *(counts.column(k).to_pylist() for k in ("_file", "analyte", "source_unit", "count_all")), strict=True
+    ):
+        canon = model.CANONICAL_UNITS[a]
+        cands[i].report.conversions.append(Conversion(a, u or "%", f"{canon} (from % x WBC)", int(n)))
 
 
 _P1, _P2, _P3, _P4, _P5 = (

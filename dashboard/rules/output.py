@@ -226,6 +226,8 @@ def _open_lines(rv: Review) -> dict[str, str]:
     )
     inc = pc.if_else(f.column("after_increase"), "; within 12 weeks of an increase", "")
     doses = pc.if_else(pc.equal(f.column("active_doses"), ""), "none recorded", f.column("active_doses"))
+    unit = f.column("source_unit")
+    unit = pc.if_else(pc.equal(pc.fill_null(unit, ""), ""), "(no unit in the source)", unit)
     note = pc.if_else(
         pc.equal(f.column("caveat"), ""),
         "",
@@ -245,7 +247,7 @@ def _open_lines(rv: Review) -> dict[str, str]:
         ")\n      raw ",
         f.column("source_value"),
         " ",
-        f.column("source_unit"),
+        unit,
         " · doses: ",
         doses,
         since,

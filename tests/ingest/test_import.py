@@ -119,6 +119,23 @@ def test_percent_without_wbc_is_rejected_and_absolute_wins(imp):
     assert list(neut["value"]) == [2.1] and not neut["derived"].any()
     assert f.rows_rejected == 1 and f.duplicates == 1
     assert "without a WBC" in f.problems[0].message
+    # none of the three percentages became a count, so the report claims no conversion
+    assert not [c for c in f.conversions if "from % x WBC" in c.to_unit]
+
+
+def test_percent_conversion_counts_only_the_derived_counts(imp):
+    text = (
+        "id,date,test,value,unit\n"
+        "p1,2024-01-03,WBC,4.0,10^9/L\n"
+        "p1,2024-01-03,Neutrophils %,50,%\n"
+        "p1,2024-01-03,Lymphocytes %,20,%\n"
+        "p1,2024-01-04,Lymphocytes %,20,%\n"  # no WBC that day: rejected, not converted
+    )
+    r = imp(text)
+    f = r.report.files[0]
+    pct = {c.analyte: c.count for c in f.conversions if "from % x WBC" in c.to_unit}
+    assert pct == {"neutrophils": 1, "lymphocytes": 1}
+    assert "converted 1 lymphocytes from % to 10^9/L (from % x WBC)" in r.report.to_text()
 
 
 def test_duplicates_within_and_across_files():

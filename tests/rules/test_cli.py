@@ -151,3 +151,13 @@ def test_ambiguous_dates_need_a_choice(tmp_path, capsys):
     assert main(["review", str(tmp_path / "labs.csv"), "--dayfirst", "--json", "--as-of", "2024-05-01"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["patients"][0]["flags"][0]["collected_at"] == "2024-04-03T00:00:00"
+
+
+def test_text_says_when_the_source_gave_no_unit(tmp_path: Path, capsys):
+    # A lymphocyte column without a unit: read as 10^9/L from the magnitude (reported),
+    # and each flag's raw line says the source had no unit rather than showing a bare number.
+    (tmp_path / "wide.csv").write_text("Patient,Date,WBC (x10^9/L),Lymph\nP1,2024-05-01,5.1,0.4\n")
+    assert main(["review", str(tmp_path / "wide.csv"), "--as-of", "2024-05-10"]) == 0
+    out = capsys.readouterr().out
+    assert "read as 10^9/L from the magnitude" in out
+    assert "raw 0.4 (no unit in the source)" in out
