@@ -329,6 +329,8 @@ def _generic(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed:
     mapping = map_columns(raw.header, ctx.options.mapping)
     if not mapping.ok:
         found = ", ".join(raw.header[:30]) + (" ..." if len(raw.header) > 30 else "")
+        if not mapping.kind and raw.sheet and (raw.num_rows == 0 or len(raw.header) < 3):
+            return _sheet_skipped(raw, rep, found)
         if mapping.kind:
             what = f"a {('lab' if mapping.kind in ('labs', 'wide') else mapping.kind.rstrip('s'))} file, but no column for: {', '.join(mapping.missing)}"
         else:
@@ -345,6 +347,23 @@ def _generic(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed:
     if mapping.kind == "doses":
         return doses_from_table(raw, rep, ctx, mapping.fields, fmt="doses")
     return patients_from_table(raw, rep, ctx, mapping.fields, fmt="patients")
+
+
+def _sheet_skipped(raw: RawTable, rep: FileReport, found: str) -> Parsed:
+    """A workbook's cover or notes sheet: too few columns for results; its rows are counted, not imported.
+
+    A sheet with three or more columns could hold results under headers we do not know,
+    so it still asks for a mapping; a sheet of one or two columns of text cannot (a
+    result needs a patient, a date and a value) and should not hold up the workbook.
+    """
+    why = f"sheet '{raw.sheet}' has no lab, dose or patient columns and too few columns to hold results (found: {found})"
+    rep.format = "not a data table"
+    rep.warn(f"{why}; skipped")
+    rep.rows_read = raw.num_rows + len(raw.rejected)
+    rep.rows_rejected = rep.rows_read
+    rows = raw.row_numbers.to_pylist()
+    rep.problems = [Problem(int(r), None, f"not imported: {why}", "") for r in rows] + list(raw.rejected)
+    return Parsed(rep)
 
 
 def _col(raw: RawTable, fields: dict[str, str], name: str) -> pa.Array | None:
