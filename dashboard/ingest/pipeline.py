@@ -356,7 +356,9 @@ def _sheet_skipped(raw: RawTable, rep: FileReport, found: str) -> Parsed:
     so it still asks for a mapping; a sheet of one or two columns of text cannot (a
     result needs a patient, a date and a value) and should not hold up the workbook.
     """
-    why = f"sheet '{raw.sheet}' has no lab, dose or patient columns and too few columns to hold results (found: {found})"
+    why = (
+        f"sheet '{raw.sheet}' has no lab, dose or patient columns and too few columns to hold results (found: {found})"
+    )
     rep.format = "not a data table"
     rep.warn(f"{why}; skipped")
     rep.rows_read = raw.num_rows + len(raw.rejected)
