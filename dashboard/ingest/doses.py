@@ -170,6 +170,146 @@ def frequency_family(canonical: str) -> str:
     return canonical
 
 
+# --------------------------------------------------------------------------- prescription instructions
+
+_NUMBER_WORDS = {
+    "one": "1",
+    "two": "2",
+    "three": "3",
+    "four": "4",
+    "five": "5",
+    "six": "6",
+    "seven": "7",
+    "eight": "8",
+    "nine": "9",
+    "ten": "10",
+    "half": "0.5",
+    "one half": "0.5",
+    "one-half": "0.5",
+    "1/2": "0.5",
+    "½": "0.5",
+}
+_SIG_TOTAL = re.compile(r"\(\s*(\d+(?:\.\d+)?)\s*(mg|g|mcg|micrograms?|milligrams?|grams?)\s+total\s*\)", re.IGNORECASE)
+_SIG_AMOUNT = re.compile(
+    r"(?<![\d.,/])(\d+(?:\.\d+)?)\s*(mg|g|gm|mcg|micrograms?|milligrams?|grams?|tablets?|tabs?|capsules?|caps?)\b",
+    re.IGNORECASE,
+)
+_PRODUCT = re.compile(r"\d\s*(?:mg|g|mcg)?\s*[x×*]\s*\d")
+_WEEKDAYS = r"(?:mon|tues|wednes|thurs|fri|satur|sun)days?"
+#: (pattern, canonical frequency) searched in order: the first hit wins.  Rarer and
+#: longer schedules come first so that "twice a week" is never read as "a week".
+_SIG_FREQUENCIES: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"\b(prn|as needed|as required|when required|as directed|taper\w*)\b"), "prn"),
+    (
+        re.compile(
+            r"\b(twice|2 times|two times|3 times|three times)\s*(a|per|each|every)?\s*weeks?\b|\btwice weekly\b"
+        ),
+        "",
+    ),
+    (re.compile(r"\bevery other week\b|\bfortnightly\b|\bq ?2 ?w(ee)?ks?\b"), "every 2 weeks"),
+    (re.compile(r"\bevery (\d+) weeks\b"), "every {0} weeks"),
+    (re.compile(r"\bevery (\d+) days\b"), "every {0} days"),
+    (re.compile(r"\bevery other day\b|\balternate days\b"), "every 2 days"),
+    (
+        re.compile(
+            rf"\b(once weekly|weekly|once a week|once per week|once every week|every week|each week|per week|a week|q ?week|every {_WEEKDAYS}|on {_WEEKDAYS})\b"
+        ),
+        "weekly",
+    ),
+    (re.compile(r"\b(monthly|once a month|every month|each month)\b"), "monthly"),
+    (
+        re.compile(
+            r"\b(4 times|four times)\s*(a|per|each)?\s*day\b|\b(4|four) times daily\b|\bqid\b|\bqds\b|\bevery 6 hours\b"
+        ),
+        "QID",
+    ),
+    (
+        re.compile(
+            r"\b(3 times|three times)\s*(a|per|each)?\s*day\b|\b(3|three) times daily\b|\btid\b|\btds\b|\bevery 8 hours\b"
+        ),
+        "TID",
+    ),
+    (
+        re.compile(
+            r"\b(2 times|two times|twice)\s*(a|per|each)?\s*day\b|\b(2|two) times daily\b|\btwice daily\b|\bbid\b|\bbd\b"
+            r"|\bevery 12 hours\b|\bmorning and (evening|night|at night|at bedtime)\b"
+        ),
+        "BID",
+    ),
+    (
+        re.compile(
+            r"\b(once daily|daily|once a day|once per day|every day|each day|per day|a day|every (morning|evening|night)"
+            r"|at (bedtime|night)|nightly|in the (morning|evening)|qd|od|q24h|qam|qhs|mane|nocte)\b"
+        ),
+        "daily",
+    ),
+]
+
+
+@dataclass(frozen=True)
+class Sig:
+    """What prescription instructions say plainly (see :func:`read_sig`)."""
+
+    amount: str = ""  # per administration: "100 mg" or "2 tablet"; "" when not said
+    frequency: str = ""  # readable by parse_frequency ("daily", "every 2 weeks", "prn"); "" when not said
+    conflicting: bool = False  # several amounts that do not agree ("500 mg in the morning and 1 g at night")
+
+
+def _mg(value: str, unit: str) -> float:
+    unit = unit.lower()
+    if unit.startswith(("mcg", "microgram")):
+        return float(value) / 1000
+    if unit in ("g", "gm") or unit.startswith("gram"):
+        return float(value) * 1000
+    return float(value)
+
+
+def read_sig(text: str, strength_mg: float | None = None) -> Sig:
+    """Read prescription instructions ("Take 2 tablets (100 mg total) by mouth daily.").
+
+    The amount per administration comes from the "(N mg total)" an EHR adds, else from
+    the one amount the text names.  Several amounts must agree: "1 tablet (50 mg)" of a
+    50 mg tablet is 50 mg, but "2.5 mg x 6 tabs (15 mg)" or "500 mg in the morning and
+    1 g at night" are ``conflicting``, never resolved by picking one.  Schedules the
+    model has no word for ("twice a week") give no frequency, so the row is rejected as
+    not understood instead of being read as weekly.
+    """
+    t = " " + text.lower().replace("-", " ") + " "
+    t = re.sub(r"(\d)\s*\(\s*[a-z ]+\)", r"\1", t)  # "2 (two) times", "every 12 (twelve) hours"
+    for word, digits in sorted(_NUMBER_WORDS.items(), key=lambda kv: -len(kv[0])):
+        t = re.sub(rf"(?<![\w/]){re.escape(word)}(?![\w/])", digits, t)
+    t = re.sub(r"\s+", " ", t)
+
+    amount, conflicting = "", False
+    totals = {_mg(v, u) for v, u in _SIG_TOTAL.findall(t)}
+    if _PRODUCT.search(t) and not totals:
+        conflicting = True  # "2 x 500 mg": per tablet or per dose? not guessed
+    elif totals:
+        conflicting = len(totals) > 1
+        amount = "" if conflicting else f"{next(iter(totals)):g} mg"
+    else:
+        found = _SIG_AMOUNT.findall(t)
+        masses = {_mg(v, u) for v, u in found if not u.lower().startswith(("tab", "cap"))}
+        counts = {float(v) for v, u in found if u.lower().startswith(("tab", "cap"))}
+        if len(masses) > 1 or (not masses and len(counts) > 1):
+            conflicting = True
+        elif masses:
+            mass = next(iter(masses))
+            agree = not counts or (strength_mg is not None and all(abs(c * strength_mg - mass) < 1e-6 for c in counts))
+            conflicting = not agree
+            amount = f"{mass:g} mg" if agree else ""
+        elif counts:
+            amount = f"{next(iter(counts)):g} tablet"
+
+    frequency = ""
+    for pattern, canonical in _SIG_FREQUENCIES:
+        hit = pattern.search(t)
+        if hit:
+            frequency = canonical.format(*(g for g in hit.groups() if g)) if "{0}" in canonical else canonical
+            break
+    return Sig(amount, frequency, conflicting)
+
+
 # --------------------------------------------------------------------------- dose amounts
 
 _AMOUNT = re.compile(
@@ -263,6 +403,8 @@ def route_in_text(text: str) -> str:
     for word, route in (
         ("oral", "oral"),
         (" po ", "oral"),
+        ("by mouth", "oral"),
+        ("under the skin", "sc"),
         ("subcutaneous", "sc"),
         (" sc ", "sc"),
         ("injection", ""),
@@ -347,6 +489,7 @@ def normalise_doses(batch: DoseBatch) -> tuple[pa.Table, list[tuple[int, int]]]:
     out: list[dict] = []
     stops: list[tuple[str, str, dt.datetime, int]] = []
     accepted: list[tuple[int, int]] = []
+    from_instructions = 0
     for i, r in enumerate(batch.records):
         col = r.columns.get
         if not r.patient_id:
@@ -394,7 +537,21 @@ def normalise_doses(batch: DoseBatch) -> tuple[pa.Table, list[tuple[int, int]]]:
             "0 mg",
             "0mg",
         )
-        amount = None if is_stop else parse_amount(r.dose, r.dose_unit)
+        text = _DoseText.of(r, is_stop)
+        if text.conflicting:
+            rep.problems.append(
+                Problem(
+                    r.row,
+                    col(text.column, text.column),
+                    "the instructions name amounts that do not agree: enter the dose per administration "
+                    "in a dose column",
+                    text.source[:120],
+                )
+            )
+            continue
+        dose_text, dose_unit, freq_text = text.dose, text.dose_unit, text.frequency
+        from_instructions += text.from_instructions
+        amount = None if is_stop else parse_amount(dose_text, dose_unit)
         if is_stop or (amount is not None and amount[0] == 0):
             if batch.change_log:
                 stops.append((r.patient_id, drug, r.start, i))
@@ -406,11 +563,13 @@ def normalise_doses(batch: DoseBatch) -> tuple[pa.Table, list[tuple[int, int]]]:
             continue
         basis = "strength_only" if r.strength_only else "prescribed"
         dose, unit = amount if amount else (math.nan, "")
-        if r.dose and amount is None:
-            rep.problems.append(Problem(r.row, col("dose", "dose"), f"dose not understood ('{r.dose[:40]}')", r.dose))
+        if dose_text and amount is None:
+            rep.problems.append(
+                Problem(r.row, col("dose", "dose"), f"dose not understood ('{dose_text[:40]}')", dose_text)
+            )
             continue
         strength = strength_in_text(r.drug_text)
-        if amount is None and strength is not None and not r.dose:
+        if amount is None and strength is not None and not dose_text:
             dose, unit = strength
             if not r.strength_only:
                 basis = "strength_only"
@@ -421,7 +580,7 @@ def normalise_doses(batch: DoseBatch) -> tuple[pa.Table, list[tuple[int, int]]]:
                         r.row,
                         col("dose", "dose"),
                         "dose given in tablets but the tablet strength is unknown",
-                        f"{r.dose} {r.dose_unit}".strip(),
+                        f"{dose_text} {dose_unit}".strip(),
                     )
                 )
                 continue
@@ -444,7 +603,6 @@ def normalise_doses(batch: DoseBatch) -> tuple[pa.Table, list[tuple[int, int]]]:
         if not math.isnan(dose) and dose < 0:
             rep.problems.append(Problem(r.row, col("dose", "dose"), "dose must be positive", r.dose))
             continue
-        freq_text = r.frequency or _freq_in_text(r.dose)
         freq = parse_frequency(freq_text) if freq_text else None
         if freq_text and freq is None:
             rep.problems.append(
@@ -464,7 +622,7 @@ def normalise_doses(batch: DoseBatch) -> tuple[pa.Table, list[tuple[int, int]]]:
                         r.row,
                         col("frequency", "frequency"),
                     )
-        route = parse_route(r.route) if r.route else route_in_text(r.drug_text + " " + r.dose)
+        route = parse_route(r.route) if r.route else route_in_text(f"{r.drug_text} {r.dose} {r.frequency}")
         if route is None:
             rep.warn(f"route '{r.route}' not recognised; left empty", r.row, col("route", "route"), r.route)
             route = ""
@@ -490,6 +648,11 @@ def normalise_doses(batch: DoseBatch) -> tuple[pa.Table, list[tuple[int, int]]]:
             }
         )
         accepted.append((i, 0))
+    if from_instructions:
+        rep.warn(
+            f"dose or frequency of {from_instructions} row(s) read from free-text instructions "
+            "(e.g. 'Take 2 tablets by mouth daily'): check them in the dose table"
+        )
     if batch.change_log:
         out = _close_change_log(out, stops)
     cols = [f.name for f in model.DOSE_FIELDS] + ["_rec"]
@@ -498,6 +661,51 @@ def normalise_doses(batch: DoseBatch) -> tuple[pa.Table, list[tuple[int, int]]]:
     table = pa.table({c: [row[c] for row in out] for c in cols})
     table = model.conform("doses", table).append_column("_rec", pa.array([row["_rec"] for row in out], pa.int64()))
     return table, accepted
+
+
+_PER_BODY = re.compile(r"/\s*(kg|m2|m²)\b", re.IGNORECASE)
+_INSTRUCTION_WORDS = re.compile(
+    r"\b(take|inject|give|tablets?|tabs?|capsules?|caps?|total|by mouth|times|morning|night|evening)\b", re.IGNORECASE
+)
+
+
+@dataclass(frozen=True)
+class _DoseText:
+    """The dose, unit and frequency texts of a record, with free-text instructions read."""
+
+    dose: str
+    dose_unit: str
+    frequency: str
+    conflicting: bool = False
+    column: str = ""  # the column the instructions came from
+    source: str = ""
+    from_instructions: int = 0
+
+    @classmethod
+    def of(cls, r: DoseRecord, is_stop: bool) -> _DoseText:
+        """Instructions in the frequency column ("Take 2 tablets by mouth daily") or in the
+        dose column ("2 tablets (100 mg total) twice daily") are read with :func:`read_sig`;
+        plain amounts ("100", "1,5 g", "0.75 g/m2") are left to :func:`parse_amount`."""
+        dose, unit, freq = r.dose, r.dose_unit, r.frequency
+        if freq and parse_frequency(freq) is None:
+            column, source = "frequency", freq
+        elif dose and not is_stop and not _PER_BODY.search(dose):
+            column, source = "dose", dose
+        else:
+            return cls(dose, unit, freq or _freq_in_text(dose))
+        strength = strength_in_text(r.drug_text)
+        sig = read_sig(source, strength[0] if strength and strength[1] == "mg" else None)
+        amount_here = column == "dose" or not dose  # the instructions are where the dose is read
+        if sig.conflicting and amount_here:
+            return cls(dose, unit, freq, conflicting=True, column=column, source=source)
+        if sig.amount and amount_here:
+            dose, unit = sig.amount.split(" ", 1)
+        if column == "frequency":
+            freq = sig.frequency or freq
+        elif not freq:
+            freq = sig.frequency or _freq_in_text(source)
+        wordy = bool(_INSTRUCTION_WORDS.search(source)) or column == "frequency"
+        return cls(dose, unit, freq, from_instructions=int(wordy and bool(sig.amount or sig.frequency)))
 
 
 def _freq_in_text(text: str) -> str:

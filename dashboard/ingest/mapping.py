@@ -396,6 +396,12 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
         "frecuencia",
         "sig",
         "directions",
+        "instructions",
+        "dosage instructions",
+        "dose instructions",
+        "dosing instructions",
+        "administration instructions",
+        "patient instructions",
     ),
     "frequency_unit": ("frequency unit", "freq unit"),
     "route": (

@@ -5,7 +5,15 @@ import math
 import pandas as pd
 import pytest
 
-from dashboard.ingest.doses import parse_amount, parse_frequency, parse_phenotype, parse_sex, strength_in_text
+from dashboard.ingest.doses import (
+    Sig,
+    parse_amount,
+    parse_frequency,
+    parse_phenotype,
+    parse_sex,
+    read_sig,
+    strength_in_text,
+)
 
 
 @pytest.mark.parametrize(
@@ -157,6 +165,83 @@ def test_daily_dose_header_and_missing_frequency(imp):
 def test_tablets_times_strength(imp):
     r = imp("patient,drug,dose,dose unit,frequency,start\np1,Prednisone 5 mg tablet,2,tablet,daily,2024-01-01\n")
     assert r.doses_df().iloc[0]["mg_per_day"] == 10
+
+
+@pytest.mark.parametrize(
+    ("text", "strength", "expected"),
+    [
+        ("Take 2 tablets (100 mg total) by mouth daily.", 50, Sig("100 mg", "daily")),
+        ("Take 1000 mg by mouth 2 (two) times daily.", None, Sig("1000 mg", "BID")),
+        ("TAKE 1 TABLET BY MOUTH TWICE DAILY", None, Sig("1 tablet", "BID")),
+        ("Take ONE tablet TWICE a day", None, Sig("1 tablet", "BID")),
+        ("Take 1 capsule (0.5 mg total) every 12 (twelve) hours", None, Sig("0.5 mg", "BID")),
+        ("Inject 0.6 mL (15 mg total) under the skin once a week on Fridays", None, Sig("15 mg", "weekly")),
+        ("Take 3 tablets every Monday", None, Sig("3 tablet", "weekly")),
+        ("Take 1/2 tablet by mouth every other day", None, Sig("0.5 tablet", "every 2 days")),
+        ("1 g bd", None, Sig("1000 mg", "BID")),
+        ("Take 150 mg by mouth every morning.", None, Sig("150 mg", "daily")),
+        ("1 tablet (50 mg) daily", 50, Sig("50 mg", "daily")),  # count and mass agree
+        # amounts that disagree are never resolved by picking one
+        ("2.5mg x 6 tabs weekly (15mg)", 2.5, Sig("", "weekly", conflicting=True)),
+        ("500mg in the morning and 1g at night", None, Sig("", "daily", conflicting=True)),
+        ("Take 2 tablets in the morning and 1 tablet at night", None, Sig("", "daily", conflicting=True)),
+        ("1 tablet (50 mg) daily", None, Sig("", "daily", conflicting=True)),  # strength unknown
+        ("2 x 500 mg bd", None, Sig("", "BID", conflicting=True)),
+        # a schedule the model has no word for is not read as weekly
+        ("Take 2 tablets by mouth twice weekly", None, Sig("2 tablet", "")),
+        ("Take 40 mg daily then taper as directed", None, Sig("40 mg", "prn")),
+    ],
+)
+def test_prescription_instructions(text, strength, expected):
+    assert read_sig(text, strength) == expected
+
+
+EHR_MEDICATIONS = """MRN,Medication,Sig,Start Date,End Date,Status
+00012345,azathioprine (IMURAN) 50 MG tablet,Take 2 tablets (100 mg total) by mouth daily.,01/15/2026,,Active
+00012345,methotrexate 2.5 MG tablet,Take 6 tablets (15 mg total) by mouth once a week. Take on Mondays.,02/01/2025,01/10/2026,Discontinued
+00012345,mycophenolate (CELLCEPT) 500 MG tablet,Take 1000 mg by mouth 2 (two) times daily.,03/01/2026,,Active
+00012345,hydroxychloroquine (PLAQUENIL) 200 MG tablet,TAKE 1 TABLET BY MOUTH TWICE DAILY,03/13/2026,,Active
+00012345,methotrexate 2.5 MG tablet,2.5mg x 6 tabs weekly (15mg),01/10/2026,,Active
+00012345,azathioprine 50 MG tablet,Take 2 tablets by mouth twice weekly,03/13/2026,,Active
+"""
+
+
+def test_ehr_medication_list_with_instructions_only(imp):
+    r = imp(EHR_MEDICATIONS, "medications.csv")
+    f = r.report.files[0]
+    assert (f.rows_read, f.rows_accepted, f.rows_rejected) == (6, 4, 2)
+    d = r.doses_df().set_index("drug")
+    assert d.loc["azathioprine", "mg_per_day"] == 100 and d.loc["azathioprine", "route"] == "oral"
+    assert d.loc["methotrexate", "mg_per_week"] == 15 and d.loc["methotrexate", "frequency"] == "weekly"
+    assert d.loc["mycophenolate mofetil", "mg_per_day"] == 2000
+    assert d.loc["hydroxychloroquine", "mg_per_day"] == 400  # 1 tablet of 200 mg, twice a day
+    reasons = {p.row: p.message for p in f.problems}
+    assert "amounts that do not agree" in reasons[6]
+    assert "frequency not understood" in reasons[7]
+    assert any("free-text instructions" in w.message for w in f.warnings)
+
+
+@pytest.mark.parametrize(
+    ("dose", "frequency", "mg_per_day"),
+    [
+        ("2 tablets", "daily", 100),  # tablets times the 50 mg strength, never "2 mg"
+        ("Take 2 tablets (100 mg total) by mouth daily", "", 100),
+        ("1 tab", "BID", 100),
+        ("100 mg daily", "", 100),
+        ("150", "daily", 150),
+        ("1,5 g", "daily", 1500),
+    ],
+)
+def test_dose_column_amounts_and_instructions(imp, dose, frequency, mg_per_day):
+    r = imp(f'patient,drug,dose,frequency,start\np1,Azathioprine 50 mg tablet,"{dose}",{frequency},2024-01-01\n')
+    assert r.doses_df().iloc[0]["mg_per_day"] == mg_per_day
+
+
+@pytest.mark.parametrize("dose", ["2 x 500 mg", "2.5mg x 6 tabs (15mg)", "500 mg in the morning and 1 g at night"])
+def test_dose_column_with_disagreeing_amounts_is_rejected(imp, dose):
+    r = imp(f'patient,drug,dose,frequency,start\np1,Mycophenolate,"{dose}",BID,2024-01-01\n')
+    f = r.report.files[0]
+    assert r.doses.num_rows == 0 and "do not agree" in f.problems[0].message
 
 
 PATIENTS = """patient_id,sex,date of birth,Weight (lb),TPMT,NUDT15,diagnosis
