@@ -58,10 +58,14 @@ def main(argv: list[str] | None = None) -> int:
             continue
         wall, peak = results[name]
         wall_ratio, mem_ratio = wall / base_wall, peak / base_peak
-        verdict = "within" if wall_ratio <= TARGET and mem_ratio <= TARGET else "OVER"
-        ok &= verdict == "within"
+        ok &= wall_ratio <= TARGET and mem_ratio <= TARGET
+
+        def verdict(ratio: float) -> str:
+            return f"{'within' if ratio <= TARGET else 'OVER'} target {TARGET:g}x"
+
         print(
-            f"{name}: wall ratio {wall_ratio:.2f}x, peak memory ratio {mem_ratio:.2f}x ({verdict} target {TARGET:g}x)"
+            f"{name}: wall ratio {wall_ratio:.2f}x ({verdict(wall_ratio)}), "
+            f"peak memory ratio {mem_ratio:.2f}x ({verdict(mem_ratio)})"
         )
     print("inside one review process (best of the runs):")
     phases = breakdown(path, args.repeat)

@@ -3,12 +3,13 @@
 import os
 import sys
 
-_IMPORT = len(sys.argv) > 1 and sys.argv[1] == "import"
+_COMMAND = sys.argv[1] if len(sys.argv) > 1 else ""
+_IMPORT = _COMMAND == "import"
 
-# The import command works on Arrow tables only and never needs pandas.  pyarrow
-# loads pandas on first use when it is installed, which costs about half a second of
-# start-up; a command-line import of a large export should not pay for it.
-if _IMPORT and "pandas" not in sys.modules:
+# The import and review commands work on Arrow tables only and never need pandas.
+# pyarrow loads pandas on first use when it is installed, which costs about half a
+# second of start-up; a command-line run over a large export should not pay for it.
+if _COMMAND in ("import", "review") and "pandas" not in sys.modules:
     from dashboard._nopandas import keep_pandas_out
 
     keep_pandas_out()
