@@ -62,6 +62,7 @@ class LabInput:
     ref_low: pa.Array | None = None
     ref_high: pa.Array | None = None
     flag: pa.Array | None = None
+    status: pa.Array | None = None  # the result's status as the lab wrote it ("Final", "Cancelled", HL7 "X")
     analyte_hint: pa.Array | None = None
     percent_hint: pa.Array | None = None
     when_parsed: pa.Array | None = None
@@ -173,6 +174,10 @@ def normalise_labs(
 
     # --- patient id
     verdict.reject(pc.equal(inp.patient_id, ""), "no patient id", col_of("patient_id", "patient_id"))
+
+    # --- result status: a withdrawn or not-done result is never graded
+    if inp.status is not None:
+        _judge_status(inp.status, verdict, report, col_of("result_status", "result_status"))
 
     # --- date
     if inp.when_parsed is not None:
@@ -555,6 +560,51 @@ def _pretty(spelling: str) -> str:
         "mg/dl": "mg/dL",
         "ml/min/1.73m2": "mL/min/1.73m2",
     }.get(spelling, spelling)
+
+
+#: Result statuses that mean "no valid result": words, CDISC LBSTAT "NOT DONE" and the
+#: HL7 v2 OBX-11 codes D (deleted), W (wrong, replaced) and X (could not be obtained).
+WITHDRAWN_STATUSES = frozenset(
+    {
+        "cancelled",
+        "canceled",
+        "cancel",
+        "entered in error",
+        "entered-in-error",
+        "error",
+        "in error",
+        "deleted",
+        "withdrawn",
+        "retracted",
+        "invalid",
+        "void",
+        "voided",
+        "wrong",
+        "not done",
+        "not performed",
+        "d",
+        "w",
+        "x",
+    }
+)
+PRELIMINARY_STATUSES = frozenset(
+    {"preliminary", "prelim", "p", "partial", "interim", "unverified", "not verified", "r"}
+)
+
+
+def _judge_status(status: pa.Array, verdict: _Verdicts, report: FileReport, column: str) -> None:
+    norm = pc.utf8_lower(pc.utf8_trim_whitespace(pc.fill_null(status, "")))
+    withdrawn = pc.is_in(norm, value_set=pa.array(sorted(WITHDRAWN_STATUSES)))
+    verdict.reject(
+        withdrawn,
+        lambda: pc.binary_join_element_wise(
+            "result status '", status, "': the result was withdrawn or not done, so it is not imported", ""
+        ),
+        column,
+    )
+    preliminary = int(pc.sum(pc.is_in(norm, value_set=pa.array(sorted(PRELIMINARY_STATUSES)))).as_py() or 0)
+    if preliminary:
+        report.warn(f"{preliminary} result(s) are preliminary (status column '{column}'); the final result may differ")
 
 
 def _plausible_bounds(analyte_idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

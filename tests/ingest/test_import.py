@@ -138,6 +138,28 @@ def test_percent_conversion_counts_only_the_derived_counts(imp):
     assert "converted 1 lymphocytes from % to 10^9/L (from % x WBC)" in r.report.to_text()
 
 
+def test_withdrawn_results_are_rejected_by_their_status(imp):
+    text = (
+        "MRN,Collected,Test,Result,Units,Result Status\n"
+        "1,2026-01-05,WBC,1.2,10^9/L,Cancelled\n"  # the wrong draw: must never be graded
+        "1,2026-01-05,WBC,5.2,10^9/L,Corrected\n"
+        "1,2026-01-06,Neutrophils,0.4,10^9/L,X\n"  # HL7 OBX-11: could not be obtained
+        "1,2026-01-06,Neutrophils,2.4,10^9/L,F\n"
+        "1,2026-01-07,Platelets,90,10^9/L,Preliminary\n"
+        "1,2026-01-07,Hb,,g/L,NOT DONE\n"  # CDISC LBSTAT
+    )
+    r = imp(text)
+    assert_balanced(r)
+    f = r.report.files[0]
+    assert f.mapping["result_status"] == "Result Status"
+    df = labs_of(r)
+    assert sorted(df["value"]) == [2.4, 5.2, 90.0]
+    reasons = {p.row: p.message for p in f.problems}
+    assert set(reasons) == {2, 4, 7}
+    assert "result status 'Cancelled'" in reasons[2] and "withdrawn or not done" in reasons[2]
+    assert any("1 result(s) are preliminary" in w.message for w in f.warnings)
+
+
 def test_duplicates_within_and_across_files():
     from dashboard.ingest import ImportOptions, Source, import_sources
 
