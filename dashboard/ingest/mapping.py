@@ -32,6 +32,7 @@ def normalize(text: str) -> str:
     t = unicodedata.normalize("NFKD", text.translate(_FOLD)).encode("ascii", "ignore").decode("ascii")
     t = t.lower()
     t = re.sub(r"[^a-z0-9%#]+", " ", t)
+    t = re.sub(r"([%#])", r" \1 ", t)  # "NEUT#" and "NEUT%" (analyser names) read as "neut #", "neut %"
     return " ".join(t.split())
 
 
@@ -742,9 +743,41 @@ def clean_code(code: str) -> str:
     return c.strip().upper() if not re.match(r"^\d+-\d$", c.strip()) else c.strip()
 
 
+#: Specimens other than blood: "Creatinine (urine)" is not the serum creatinine.
+_OTHER_SPECIMENS = frozenset(
+    {
+        "urine",
+        "urinary",
+        "urin",
+        "csf",
+        "fluid",
+        "pleural",
+        "ascitic",
+        "ascites",
+        "peritoneal",
+        "dialysate",
+        "synovial",
+        "stool",
+        "faecal",
+        "fecal",
+        "harn",
+        "spontanurin",
+        "sammelurin",
+        "urines",
+        "orina",
+    }
+)
+
+
+def _other_specimen(name: str) -> bool:
+    return any(t in _OTHER_SPECIMENS for t in normalize(name).split())
+
+
 @cache
 def recognise_test(name: str, code: str = "") -> TestMatch | None:
     """Recognise an analyte from a test code (LOINC) and/or a test name or header."""
+    if name and _other_specimen(name):
+        return None  # a urine or fluid result, whatever its code says, is not a blood result
     if code:
         hit = _loinc_index().get(clean_code(code))
         if hit:
