@@ -18,6 +18,8 @@ GROUP_OF_FAMILY: dict[str, str] = {
     "creatinine": "Kidney",
     "egfr": "Kidney",
 }
+#: bar width: 26 days in milliseconds (the unit of a date axis)
+_BAR_MS = 26 * 24 * 3600 * 1000
 #: Okabe-Ito colours, one per group
 GROUP_COLOUR: dict[str, str] = {"Blood count": "#0072B2", "Liver": "#E69F00", "Kidney": "#009E73"}
 
@@ -25,11 +27,14 @@ GROUP_COLOUR: dict[str, str] = {"Blood count": "#0072B2", "Liver": "#E69F00", "K
 def results_per_month(labs: pd.DataFrame) -> go.Figure:
     """Stacked bars: the number of results per calendar month, by test group."""
     fig = go.Figure()
+    x_range = None
     if len(labs):
         family = {a: info.family for a, info in model.analyte_info().items()}
         group = labs["analyte"].astype(str).map(family).map(GROUP_OF_FAMILY).fillna("Other")
         month = labs["collected_at"].dt.to_period("M").dt.to_timestamp()
         counts = pd.DataFrame({"month": month, "group": group}).value_counts().rename("n").reset_index()
+        first, last = month.min(), month.max()
+        x_range = [first - pd.Timedelta(days=20), last + pd.offsets.MonthBegin(1) + pd.Timedelta(days=20)]
         for name in [*GROUP_COLOUR, "Other"]:
             part = counts[counts["group"] == name].sort_values("month")
             if part.empty:
@@ -40,6 +45,11 @@ def results_per_month(labs: pd.DataFrame) -> go.Figure:
                     y=part["n"].tolist(),
                     name=name,
                     marker_color=GROUP_COLOUR.get(name, "#999999"),
+                    # a month wide, centred on the month, however few months there are (the
+                    # automatic width spans the gap between two distant months)
+                    xperiod="M1",
+                    xperiodalignment="middle",
+                    width=[_BAR_MS] * len(part),
                     hovertemplate="%{x|%b %Y}: %{y:,} " + name.lower() + " results<extra></extra>",
                 )
             )
@@ -52,7 +62,7 @@ def results_per_month(labs: pd.DataFrame) -> go.Figure:
         plot_bgcolor="white",
         paper_bgcolor="white",
         yaxis={"title": {"text": "results"}, "gridcolor": "#e5e5e5", "rangemode": "tozero"},
-        xaxis={"type": "date"},
+        xaxis={"type": "date", **({"range": [x.strftime("%Y-%m-%d") for x in x_range]} if x_range else {})},
         bargap=0.15,
     )
     return fig

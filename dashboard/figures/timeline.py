@@ -106,7 +106,8 @@ def timeline_figure(
     # The figure is assembled as plain dicts and validated once: plotly's add_trace /
     # add_shape re-validate the whole figure on every call (slow for a live page).
     canvas = _Canvas()
-    _draw_doses(canvas, lanes, weight)
+    start, end = _window(labs, doses, options.window, as_of)
+    _draw_doses(canvas, lanes, weight, start)
     seen: set[tuple[int, bool]] = set()
     # plain records, split once: row access on pandas objects in a loop costs more than the figure
     hover = _HoverContext.build(flags, doses, weight, options.system)
@@ -122,7 +123,6 @@ def timeline_figure(
         _draw_intervals(canvas, i, iv_by.get(analyte, intervals.iloc[:0]), as_of)
     _draw_dose_changes(canvas, doses)
 
-    start, end = _window(labs, doses, options.window, as_of)
     layout = _stacked_layout(heights, titles, 0.035 if rows < 6 else 0.025, [start, end], canvas)
     layout.update(
         height=int(150 + 55 * lane_height + 165 * len(analytes)),
@@ -277,7 +277,9 @@ def _lane_amount(row: pd.Series, per_week: bool) -> tuple[float, str]:
     return float("nan"), ""
 
 
-def _draw_doses(canvas: _Canvas, lanes: list[_Lane], weight: float) -> None:
+def _draw_doses(canvas: _Canvas, lanes: list[_Lane], weight: float, left: pd.Timestamp) -> None:
+    """Step lines per drug, each step labelled with its amount; a step already in force at
+    the left edge of the window is labelled there (its start is off the chart)."""
     tickvals, ticktext = [], []
     for k, lane in enumerate(reversed(lanes)):
         base = float(k)
@@ -303,7 +305,7 @@ def _draw_doses(canvas: _Canvas, lanes: list[_Lane], weight: float) -> None:
             xs += [start, end if end is not None else _open_end(lane)]
             ys += [height, height]
             hover += [text, text]
-            tx.append(start)
+            tx.append(left if start < left and (end is None or end > left) else start)
             ty.append(height)
             tt.append(_short_amount(amount, unit))
             prev_end = end if end is not None else start
@@ -341,6 +343,7 @@ def _draw_doses(canvas: _Canvas, lanes: list[_Lane], weight: float) -> None:
         "range": [-0.15, max(1, len(lanes)) + 0.05],
         "showgrid": False,
         "fixedrange": True,
+        "automargin": True,  # long drug names ("Mycophenolate mofetil") are not cut off
     }
 
 

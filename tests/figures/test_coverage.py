@@ -43,3 +43,13 @@ def test_a_gap_month_has_no_bar():
 def test_empty_import_gives_an_empty_chart():
     d = results_per_month(labs([])).to_dict()
     assert d["data"] == [] and d["layout"]["title"]["text"] == "Results per month"
+
+
+def test_bars_are_a_month_wide_however_far_apart_the_months_are():
+    # two months ten months apart: the automatic bar width would span most of the gap
+    d = results_per_month(labs([("P1", "2026-01-05", "wbc"), ("P1", "2026-11-03", "wbc")])).to_dict()
+    [bar] = d["data"]
+    day_ms = 24 * 3600 * 1000
+    assert list(bar["width"]) == [26 * day_ms, 26 * day_ms]
+    assert bar["xperiod"] == "M1" and bar["xperiodalignment"] == "middle"
+    assert d["layout"]["xaxis"]["range"] == ["2025-12-12", "2026-12-21"]  # first to last month, no more

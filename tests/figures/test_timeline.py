@@ -91,6 +91,22 @@ def test_dose_lanes_are_step_lines_and_pulses_markers(built):
     assert any("mg/kg/day" in h for h in aza["customdata"])  # weight known: mg/kg/day in the hover
 
 
+def test_a_dose_in_force_before_the_window_is_labelled_at_its_left_edge(built):
+    # Imuran 100 mg/day and methotrexate 15 mg/week started 2023-12-01; the window opens
+    # 30 days before the first result (2023-12-03): their amounts are written at the edge
+    d = fig_of(built)
+    left = d["layout"]["xaxis"]["range"][0]
+    labels = {
+        text: str(x)[:10]
+        for t in d["data"]
+        if t.get("mode") == "text"
+        for x, text in zip(t["x"], t["text"], strict=True)
+    }
+    assert str(left)[:10] == "2023-12-03"
+    assert labels["100 mg/d"] == "2023-12-03" and labels["15 mg/wk"] == "2023-12-03"
+    assert labels["150 mg/d"] == "2024-01-15"  # a change inside the window keeps its own date
+
+
 def test_points_are_coloured_and_shaped_by_grade(built):
     d = fig_of(built)
     for _grade, (colour, symbol, label) in GRADE_STYLE.items():
