@@ -126,7 +126,9 @@ def timeline_figure(
     layout = _stacked_layout(heights, titles, 0.035 if rows < 6 else 0.025, [start, end], canvas)
     layout.update(
         height=int(150 + 55 * lane_height + 165 * len(analytes)),
-        margin={"l": 70, "r": 30, "t": 60, "b": 40},
+        # wide enough for the longest drug name ("Mycophenolate mofetil"); computed rather
+        # than plotly's automargin, which costs the browser a second layout pass per draw
+        margin={"l": max(70, 12 + 7 * max((len(ln.label) for ln in lanes), default=0)), "r": 30, "t": 60, "b": 40},
         hovermode="closest",
         legend={
             "orientation": "h",
@@ -186,7 +188,7 @@ def _stacked_layout(heights: list[float], titles: list[str], spacing: float, x_r
             "showgrid": True,
             "gridcolor": "#f2f2f2",
             "zeroline": False,
-            "automargin": True,
+            "automargin": False,  # the left margin is computed (see timeline_figure)
             **canvas.axes.get(k, {}),
         }
         canvas.annotations.insert(
@@ -343,7 +345,6 @@ def _draw_doses(canvas: _Canvas, lanes: list[_Lane], weight: float, left: pd.Tim
         "range": [-0.15, max(1, len(lanes)) + 0.05],
         "showgrid": False,
         "fixedrange": True,
-        "automargin": True,  # long drug names ("Mycophenolate mofetil") are not cut off
     }
 
 

@@ -107,6 +107,13 @@ def test_a_dose_in_force_before_the_window_is_labelled_at_its_left_edge(built):
     assert labels["150 mg/d"] == "2024-01-15"  # a change inside the window keeps its own date
 
 
+def test_left_margin_fits_the_longest_drug_name(built):
+    d = fig_of(built)
+    # "Cyclophosphamide" (16 characters) is the longest lane label of the fixture
+    assert d["layout"]["margin"]["l"] >= 7 * len("Cyclophosphamide")
+    assert not d["layout"]["yaxis"].get("automargin")  # no second layout pass in the browser
+
+
 def test_points_are_coloured_and_shaped_by_grade(built):
     d = fig_of(built)
     for _grade, (colour, symbol, label) in GRADE_STYLE.items():
