@@ -306,6 +306,7 @@ def read_delimited(name: str, data: bytes) -> RawTable:
     table.encoding = encoding
     table.delimiter = delimiter
     table.preamble = preamble
+    absorb_units_row(table)
     drop_repeated_headers(table)
     for n in notes:
         table.warnings.append(Problem(None, None, n))
@@ -314,6 +315,45 @@ def read_delimited(name: str, data: bytes) -> RawTable:
             Problem(None, None, f"{len(preamble)} line(s) above the header were skipped", " | ".join(preamble)[:200])
         )
     return table
+
+
+_UNIT_LABELS = frozenset({"unit", "units", "einheit", "einheiten", "unite", "unites", "unidad", "unidades"})
+_NUMBER = re.compile(r"^[<>≤≥=]*\s*[-+]?\d+(?:[.,]\d+)?\s*$")
+
+
+def absorb_units_row(table: RawTable) -> None:
+    """A row of units right under the header ("", "", "10^9/L", "g/dL") belongs to the header.
+
+    Spreadsheets often put the units on a second header line.  When the first row holds
+    only units (at least two, no number) and a data row follows, each unit is added to
+    its column's header ("Hb" -> "Hb [g/dL]", read like any unit in a header) and the
+    row is taken out of the data, with a note.  Anything else is left as data.
+    """
+    from dashboard import model
+    from dashboard.units import resolve_unit
+
+    if table.num_rows < 2 or not table.header:
+        return
+    first = {h: (table.columns[h][0].as_py() or "").strip() for h in table.header}
+    cells = {h: v for h, v in first.items() if v}
+    units = {h: v for h, v in cells.items() if v.lower() not in _UNIT_LABELS}
+    if len(units) < 2 or any(_NUMBER.match(v) for v in cells.values()):
+        return
+    if not all(any(resolve_unit(a, v).factor is not None for a in model.ANALYTES) for v in units.values()):
+        return
+    header = dedupe_header([f"{h} [{units[h]}]" if h in units else h for h in table.header])
+    row = int(table.row_numbers[0].as_py())
+    table.columns = {new: table.columns[old].slice(1) for old, new in zip(table.header, header, strict=True)}
+    table.header = header
+    table.row_numbers = table.row_numbers.slice(1)
+    table.warnings.append(
+        Problem(
+            row,
+            None,
+            f"row {row} holds the units of the columns above; read as part of the header",
+            " | ".join(units.values())[:200],
+        )
+    )
 
 
 def drop_repeated_headers(table: RawTable) -> None:
@@ -585,6 +625,7 @@ def _table_from_records(name: str, records: list[list[str]], sheet: str = "") ->
         container="xlsx",
         rejected=rejected,
     )
+    absorb_units_row(table)
     drop_repeated_headers(table)
     preamble = [" | ".join(c for c in r if c) for r in records[:header_idx] if not _is_blank(r)]
     if preamble:

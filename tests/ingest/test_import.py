@@ -389,6 +389,34 @@ def test_cover_and_notes_sheets_do_not_hold_up_the_workbook():
     assert [f.sheet for f in r.report.needs] == ["Other"]
 
 
+def test_a_units_row_under_the_header_is_part_of_the_header(imp):
+    text = (
+        "Patient,Date,WBC,Neut,Hb,Plt\n"
+        ",,10^9/L,10^9/L,g/dL,10^9/L\n"  # the units on a second header line
+        "P1,2026-01-01,5.0,3.0,13.0,250\n"
+        "P1,2026-02-01,3.2,1.4,12.1,140\n"
+    )
+    r = imp(text)
+    assert_balanced(r)
+    f = r.report.files[0]
+    assert (f.rows_read, f.rows_accepted, f.rows_rejected) == (2, 2, 0)
+    hb = labs_of(r).query("analyte == 'hemoglobin'")
+    assert list(hb["value"]) == [130.0, 121.0] and set(hb["source_unit"]) == {"g/dL"}
+    assert any("row 2 holds the units" in w.message for w in f.warnings)
+
+
+def test_a_units_row_in_an_excel_sheet():
+    data = _xlsx([["Patient", "Date", "WBC", "Hb"], ["Units", "", "x10^9/L", "g/dL"], ["P1", "2026-01-01", 3.4, 11.2]])
+    r = import_bytes(data, "wide.xlsx", today=TODAY)
+    assert_balanced(r)
+    assert sorted(labs_of(r)["value"]) == [3.4, 112.0]
+
+
+def test_a_first_row_of_numbers_is_data_not_units(imp):
+    r = imp("Patient,Date,WBC,Hb\nP1,2026-01-01,4.1,130\nP1,2026-02-01,3.9,128\n")
+    assert r.report.files[0].rows_accepted == 2
+
+
 def test_content_decides_not_the_file_name():
     csv_text = b"id,date,test,value,unit\np1,2024-01-02,WBC,4,10^9/L\n"
     r = import_bytes(csv_text, "really_a_csv.xlsx", today=TODAY)
