@@ -217,7 +217,11 @@ def summary_frame(report: ImportReport):  # -> pd.DataFrame
                 "Duplicates": f.duplicates,
                 "Status": "needs a choice"
                 if f.needs
-                else ("error" if f.error else ("ok" if f.balanced else "UNBALANCED")),
+                else "error"
+                if f.error
+                else "skipped (not a data table)"
+                if f.format == "not a data table"
+                else ("ok" if f.balanced else "UNBALANCED"),
             }
         )
     return pd.DataFrame(rows)

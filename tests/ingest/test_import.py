@@ -387,6 +387,10 @@ def test_cover_and_notes_sheets_do_not_hold_up_the_workbook():
     assert all("too few columns to hold results" in p.message for p in notes.problems)
     assert by_sheet["Other"].needs == "mapping"
     assert [f.sheet for f in r.report.needs] == ["Other"]
+    from dashboard.ingest.report import summary_frame
+
+    status = dict(zip(summary_frame(r.report)["File"], summary_frame(r.report)["Status"], strict=True))
+    assert status["clinic.xlsx [Notes]"] == "skipped (not a data table)"
 
 
 def test_a_units_row_under_the_header_is_part_of_the_header(imp):
