@@ -329,6 +329,9 @@ def _generic(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed:
     mapping = map_columns(raw.header, ctx.options.mapping)
     if not mapping.ok:
         found = ", ".join(raw.header[:30]) + (" ..." if len(raw.header) > 30 else "")
+        flowsheet = _labs_flowsheet(raw, rep, ctx)
+        if flowsheet is not None:
+            return flowsheet
         if not mapping.kind and raw.sheet and (raw.num_rows == 0 or len(raw.header) < 3):
             return _sheet_skipped(raw, rep, found)
         if mapping.kind:
@@ -475,6 +478,120 @@ def _labs_wide(raw: RawTable, rep: FileReport, ctx: Context, mapping: ColumnMapp
         analyte_hint=cat("hint"),
         value_column=cat("vcol"),
         columns=dict(fields),
+        decimal="." if raw.container == "xlsx" else None,
+        delimiter=raw.delimiter,
+    )
+    cands = normalise_labs(inp, rep, decision, ctx.options.as_of)
+    cands.extra_rejected = extra
+    return Parsed(rep, labs=cands)
+
+
+_DATE_LIKE = re.compile(r"\d{1,4}[/.\-]\d{1,2}[/.\-]\d{2,4}|\d{1,2}[ \-][A-Za-z]{3}|[A-Za-z]{3}[a-z]* \d{1,2}")
+_PATIENT_IN_PREAMBLE = re.compile(
+    r"\b(?:MRN|patient id|patient number|hospital (?:no|number)|nhs (?:no|number)|unit number|pid)\b\s*[:#=]?\s*"
+    r"(\d{3} \d{3} \d{4}\b|[A-Za-z0-9][A-Za-z0-9\-/]*)",  # an NHS number keeps its spaces; nothing else does
+    re.IGNORECASE,
+)
+
+
+def _header_dates(raw: RawTable) -> list[str]:
+    """Headers that are dates ("11/03/2026", "2026-11-03 08:15", "03-Nov-2026")."""
+    candidates = [h for h in raw.header if _DATE_LIKE.search(h)]
+    if not candidates:
+        return []
+    arr = pa.array(candidates, pa.string())
+    ok = np.zeros(len(candidates), dtype=bool)
+    for order in (dates_mod.DAYFIRST, dates_mod.MONTHFIRST):
+        ok |= np.asarray(pc.is_valid(dates_mod.parse_dates(arr, order).values).to_numpy(zero_copy_only=False))
+    return [h for h, good in zip(candidates, ok, strict=True) if good]
+
+
+def _labs_flowsheet(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed | None:
+    """An EHR flowsheet: one row per test, one column per date (the transpose of a wide table).
+
+    Recognised when at least one header is a date and another column holds test names.
+    The patient comes from a patient column, else from a line above the table
+    ("MRN: 00012345"); without one, the rows are rejected with the reason, never given
+    a made-up patient.
+    """
+    from dashboard.ingest.mapping import match_field, recognise_test
+
+    date_cols = _header_dates(raw)
+    others = [h for h in raw.header if h not in date_cols]
+    if not date_cols or not others or not raw.num_rows:
+        return None
+    test_col = None
+    for h in others:
+        names = [v for v in raw.columns[h].to_pylist()[:200] if v]
+        if names and sum(recognise_test(v) is not None for v in names) * 2 >= len(names):
+            test_col = h
+            break
+    if test_col is None:
+        return None
+    field_of = {}
+    for f in ("patient_id", "unit", "ref_range", "flag"):
+        hits = [h for h in others if h != test_col and match_field(header_info(h), f) is not None]
+        if hits:
+            field_of[f] = hits[0]
+    rep.format = "labs (flowsheet: one column per date)" + (" xlsx" if raw.container == "xlsx" else "")
+    rep.kind = "labs"
+    rep.mapping = {"analyte": test_col, **field_of, "collected_at": ", ".join(date_cols)}
+    rep.unmapped_columns = [h for h in others if h != test_col and h not in field_of.values()]
+    n = raw.num_rows
+    if "patient_id" in field_of:
+        pid = raw.columns[field_of["patient_id"]]
+    else:
+        found = [m.group(1).strip() for line in raw.preamble for m in [_PATIENT_IN_PREAMBLE.search(line)] if m]
+        if len(set(found)) != 1:
+            why = (
+                "a flowsheet (one column per date) with no patient id: add a patient id column, or a line "
+                "such as 'MRN: 00012345' above the table"
+                if not found
+                else f"a flowsheet whose lines above the table name several patients ({', '.join(sorted(set(found)))})"
+            )
+            return _not_imported(raw, rep, "", why)
+        pid = pa.repeat(pa.scalar(found[0], pa.string()), n)
+        rep.warn(f"patient id {found[0]} read from the line above the table")
+    decision = decide_dates(rep, [pa.array(date_cols, pa.string())], ctx)
+    parts: dict[str, list[pa.Array]] = {
+        k: [] for k in ("rows", "pid", "when", "name", "value", "unit", "range", "vcol")
+    }
+    any_value = None
+    for col in date_cols:
+        vals = raw.columns[col]
+        present = pc.greater(pc.utf8_length(vals), 0)
+        any_value = present if any_value is None else pc.or_(any_value, present)
+        k = int(pc.sum(present).as_py() or 0)
+        if not k:
+            continue
+        parts["rows"].append(pc.filter(raw.row_numbers, present))
+        parts["pid"].append(pc.filter(pid, present))
+        parts["when"].append(pa.repeat(pa.scalar(col, pa.string()), k))
+        parts["name"].append(pc.filter(raw.columns[test_col], present))
+        parts["value"].append(pc.filter(vals, present))
+        for key, f in (("unit", "unit"), ("range", "ref_range")):
+            src = raw.columns[field_of[f]] if f in field_of else pa.repeat(pa.scalar("", pa.string()), n)
+            parts[key].append(pc.filter(src, present))
+        parts["vcol"].append(pa.repeat(pa.scalar(col, pa.string()), k))
+    extra = list(raw.rejected)
+    if any_value is not None:
+        for r in pc.filter(raw.row_numbers, pc.invert(any_value)).to_pylist():
+            extra.append(Problem(r, None, "no results in this row (every date column is empty)"))
+
+    def cat(key: str, typ: pa.DataType | None = None) -> pa.Array:
+        return pa.concat_arrays(parts[key]) if parts[key] else pa.array([], typ or pa.string())
+
+    inp = LabInput(
+        file=raw.name,
+        rows=cat("rows", pa.int64()),
+        patient_id=cat("pid"),
+        when=cat("when"),
+        test_name=cat("name"),
+        value=cat("value"),
+        unit=cat("unit"),
+        ref_range=cat("range"),
+        value_column=cat("vcol"),
+        columns={"patient_id": field_of.get("patient_id", "(line above the table)"), "analyte": test_col},
         decimal="." if raw.container == "xlsx" else None,
         delimiter=raw.delimiter,
     )
