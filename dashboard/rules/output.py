@@ -268,7 +268,7 @@ def review_text(rv: Review) -> str:
     h = rv.header()
     lines = [
         f"Review as of {h['as_of']} · profile {h['profile']} (rules {h['data_versions']['rules']}) · "
-        f"{h['patients']} patients · {h['flags']} flags ({h['open_flags']} open)",
+        f"{_count(h['patients'], 'patient')} · {_count(h['flags'], 'flag')} ({h['open_flags']} open)",
         "Decision support only: check every flag against the raw result and your local protocol.",
         "",
     ]
@@ -326,3 +326,7 @@ def review_text(rv: Review) -> str:
         if more:
             lines += more
     return "\n".join(lines)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
