@@ -63,6 +63,7 @@ class LabInput:
     ref_high: pa.Array | None = None
     flag: pa.Array | None = None
     status: pa.Array | None = None  # the result's status as the lab wrote it ("Final", "Cancelled", HL7 "X")
+    specimen: pa.Array | None = None  # "Blood", "Serum", "Urine" ...: only blood results are monitored
     analyte_hint: pa.Array | None = None
     percent_hint: pa.Array | None = None
     when_parsed: pa.Array | None = None
@@ -178,6 +179,10 @@ def normalise_labs(
     # --- result status: a withdrawn or not-done result is never graded
     if inp.status is not None:
         _judge_status(inp.status, verdict, report, col_of("result_status", "result_status"))
+
+    # --- specimen: a urine creatinine is not the serum creatinine
+    if inp.specimen is not None:
+        _judge_specimen(inp.specimen, verdict, col_of("specimen", "specimen"))
 
     # --- date
     if inp.when_parsed is not None:
@@ -605,6 +610,23 @@ def _judge_status(status: pa.Array, verdict: _Verdicts, report: FileReport, colu
     preliminary = int(pc.sum(pc.is_in(norm, value_set=pa.array(sorted(PRELIMINARY_STATUSES)))).as_py() or 0)
     if preliminary:
         report.warn(f"{preliminary} result(s) are preliminary (status column '{column}'); the final result may differ")
+
+
+def _judge_specimen(specimen: pa.Array, verdict: _Verdicts, column: str) -> None:
+    from dashboard.ingest.mapping import other_specimen
+
+    enc = pc.dictionary_encode(pc.fill_null(specimen, ""))
+    bad_codes = [i for i, text in enumerate(enc.dictionary.to_pylist()) if text and other_specimen(text)]
+    if not bad_codes:
+        return
+    bad = pc.is_in(enc.indices, value_set=pa.array(bad_codes, enc.indices.type))
+    verdict.reject(
+        bad,
+        lambda: pc.binary_join_element_wise(
+            "specimen '", specimen, "' is not blood: only blood results are monitored", ""
+        ),
+        column,
+    )
 
 
 def _plausible_bounds(analyte_idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

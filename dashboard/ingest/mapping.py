@@ -305,6 +305,18 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
         "max",
         "limite superieure",
     ),
+    "specimen": (
+        "specimen",
+        "specimen type",
+        "sample type",
+        "fluid",
+        "material",
+        "matrix",
+        "lbspec",
+        "probenart",
+        "probenmaterial",
+        "material type",
+    ),
     "result_status": (
         "result status",
         "status",
@@ -551,6 +563,7 @@ KIND_FIELDS: dict[str, tuple[str, ...]] = {
         "ref_high",
         "flag",
         "result_status",
+        "specimen",
     ),
     "wide": ("patient_id", "collected_at", "collection_time"),
     "doses": ("patient_id", "drug", "dose", "dose_unit", "frequency", "frequency_unit", "route", "start", "end"),
@@ -767,6 +780,11 @@ _OTHER_SPECIMENS = frozenset(
         "orina",
     }
 )
+
+
+def other_specimen(name: str) -> bool:
+    """Does this text name a specimen other than blood ("Urine", "CSF", "pleural fluid")?"""
+    return _other_specimen(name)
 
 
 def _other_specimen(name: str) -> bool:

@@ -420,6 +420,7 @@ def labs_from_long(
         ref_high=_col(raw, fields, "ref_high"),
         flag=_col(raw, fields, "flag"),
         status=_col(raw, fields, "result_status"),
+        specimen=_col(raw, fields, "specimen"),
         analyte_hint=analyte_hint,
         columns=dict(fields),
         allow_future=allow_future,

@@ -160,6 +160,28 @@ def test_withdrawn_results_are_rejected_by_their_status(imp):
     assert any("1 result(s) are preliminary" in w.message for w in f.warnings)
 
 
+def test_results_of_other_specimens_are_rejected_by_their_specimen_column(imp):
+    text = (
+        "MRN,Date,Test,Result,Units,Specimen\n"
+        "1,2026-01-05,Creatinine,8000,umol/L,Urine\n"  # a spot urine creatinine, not kidney failure
+        "1,2026-01-05,Creatinine,80,umol/L,Serum\n"
+        "1,2026-01-05,WBC,1.2,10^9/L,CSF\n"
+        "1,2026-01-05,WBC,5.2,10^9/L,Whole blood\n"
+        "1,2026-01-05,Albumin,35,g/L,\n"
+    )
+    r = imp(text)
+    assert_balanced(r)
+    f = r.report.files[0]
+    assert f.mapping["specimen"] == "Specimen"
+    df = labs_of(r)
+    assert sorted(df["value"]) == [5.2, 35.0, 80.0]
+    reasons = {p.row: p.message for p in f.problems}
+    assert reasons == {
+        2: "specimen 'Urine' is not blood: only blood results are monitored",
+        4: "specimen 'CSF' is not blood: only blood results are monitored",
+    }
+
+
 def test_duplicates_within_and_across_files():
     from dashboard.ingest import ImportOptions, Source, import_sources
 
