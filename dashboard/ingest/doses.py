@@ -655,6 +655,12 @@ def normalise_doses(batch: DoseBatch) -> tuple[pa.Table, list[tuple[int, int]]]:
         )
     if batch.change_log:
         out = _close_change_log(out, stops)
+        out, joined = _join_repeats(out)
+        if joined:
+            rep.warn(
+                f"{joined} repeat issue(s) of an unchanged dose joined to the dose before them "
+                "(re-prescribing is not a dose change)"
+            )
     cols = [f.name for f in model.DOSE_FIELDS] + ["_rec"]
     if not out:
         return model.empty_table("doses").append_column("_rec", pa.array([], pa.int64())), accepted
@@ -730,6 +736,34 @@ def _close_change_log(rows: list[dict], stops: list[tuple[str, str, dt.datetime,
             if row is not None and row["end"] is None and t_next > row["start"]:
                 row["end"] = t_next
     return rows
+
+
+_SAME_DOSE = ("patient_id", "drug", "dose", "dose_unit", "frequency", "route", "dose_basis")
+
+
+def _join_repeats(rows: list[dict]) -> tuple[list[dict], int]:
+    """Join a change log's re-issues of an unchanged dose to the dose before them.
+
+    A repeat prescription every four weeks is listed again at the same dose: that is
+    not a dose change, and drawing it as one would put a false "change" mark on the
+    timeline every month.  Returns the rows and how many were joined.
+    """
+    out: list[dict] = []
+    joined = 0
+    last: dict[tuple[str, str], dict] = {}
+    for row in sorted(rows, key=lambda r: (r["patient_id"], r["drug"], r["start"])):
+        prev = last.get((row["patient_id"], row["drug"]))
+        same = prev is not None and all(
+            prev[k] == row[k] or (isinstance(prev[k], float) and math.isnan(prev[k]) and math.isnan(row[k]))
+            for k in _SAME_DOSE
+        )
+        if same and prev["end"] is not None and prev["end"] == row["start"]:
+            prev["end"] = row["end"]
+            joined += 1
+            continue
+        out.append(row)
+        last[(row["patient_id"], row["drug"])] = row
+    return out, joined
 
 
 # --------------------------------------------------------------------------- patients

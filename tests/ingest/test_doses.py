@@ -152,6 +152,25 @@ def test_dose_change_log_without_end_column(imp):
     assert any("until the next change" in w.message for w in f.warnings)
 
 
+def test_repeat_issues_of_an_unchanged_dose_are_not_dose_changes(imp):
+    # a GP system lists every re-prescription; only the real change (100 -> 150) is a change
+    text = (
+        "patient,date,drug,dosage\n"
+        "p1,2024-01-01,Azathioprine 50mg tablets,TWO tablets daily\n"
+        "p1,2024-01-29,Azathioprine 50mg tablets,TWO tablets daily\n"
+        "p1,2024-02-26,Azathioprine 50mg tablets,TWO tablets daily\n"
+        "p1,2024-03-25,Azathioprine 50mg tablets,THREE tablets daily\n"
+    )
+    r = imp(text, "issues.csv")
+    f = r.report.files[0]
+    assert (f.rows_read, f.rows_accepted) == (4, 4)  # every issue accounted for
+    d = r.doses_df().sort_values("start")
+    assert list(d["mg_per_day"]) == [100, 150]
+    assert [str(x)[:10] for x in d["start"]] == ["2024-01-01", "2024-03-25"]
+    assert str(d["end"].iloc[0])[:10] == "2024-03-25" and pd.isna(d["end"].iloc[1])
+    assert any("2 repeat issue(s) of an unchanged dose joined" in w.message for w in f.warnings)
+
+
 def test_daily_dose_header_and_missing_frequency(imp):
     r = imp("patient,drug,Dose (mg/day),start,end\np1,Prograf,4,2024-01-01,\n")
     d = r.doses_df().iloc[0]
