@@ -37,7 +37,9 @@ def _script_done(page, timeout: float = 120_000) -> None:
 
 def _chart_signature(page) -> str:
     return page.evaluate(
-        """() => { const el = document.querySelector('[data-testid=stPlotlyChart] .js-plotly-plot');
+        """() => { // the patient timeline (its 'Doses' panel title), not Home's results-per-month chart
+                   const el = [...document.querySelectorAll('[data-testid=stPlotlyChart] .js-plotly-plot')].find(
+                       e => e.layout && (e.layout.annotations || []).some(a => a.text === 'Doses'));
                    if (!el || !el.data) return '';
                    return el.data.map(t => (t.name || '') + ':' + (t.x ? t.x.length : 0)).join('|') + '#' +
                           (el.layout.annotations || []).length + '#' + JSON.stringify(el.data[0].x ? el.data[0].x[0] : ''); }"""
