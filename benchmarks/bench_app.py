@@ -101,7 +101,8 @@ def main() -> int:
             t2 = time.perf_counter()
             page.get_by_role("button", name="Load sample panel").click()
             page.get_by_text("Import report").first.wait_for(timeout=60_000)
-            _script_done(page)
+            report = time.perf_counter() - t2
+            _script_done(page)  # Home has also computed the review the other pages open with
             loaded = time.perf_counter() - t2
             t3 = time.perf_counter()
             page.get_by_role("link", name="Patient").click()
@@ -111,7 +112,7 @@ def main() -> int:
             print("Sample panel (36 patients)")
             print(f"  server start to healthy       {server:6.2f} s")
             print(f"  Home page ready               {home:6.2f} s")
-            print(f"  Load sample -> import report  {loaded:6.2f} s")
+            print(f"  Load sample -> import report  {report:6.2f} s   (Home run done, review included: {loaded:.2f} s)")
             print(
                 f"  Load sample -> first chart    {first_chart:6.2f} s   (cold start total {server + home + first_chart:.2f} s; target < 3 s from the click)"
             )
@@ -145,7 +146,7 @@ def main() -> int:
                 print("5,000 patients / 1,050,000 results")
                 print(f"  upload + import (45 MB)       {imported:6.2f} s")
                 print(
-                    f"  Panel, first render           {panel_first:6.2f} s   (includes the rules review; target < 2 s)"
+                    f"  Panel, first render           {panel_first:6.2f} s   (the review is computed on Home after the import; target < 2 s)"
                 )
                 print(f"  Panel, render again           {panel_again:6.2f} s")
                 print(

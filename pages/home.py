@@ -123,3 +123,7 @@ if not ds.is_empty:
             ui.show_table(patient_results(ds.labs, pid, ui.unit_system()))
         with tab_doses:
             ui.show_table(patient_doses(ds.doses, pid))
+
+if not ds.is_empty:
+    # the review the Panel and Patient pages open with, computed while the report is read
+    ui.current_review()
