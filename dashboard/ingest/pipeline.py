@@ -203,12 +203,50 @@ def import_sources(sources: Sequence[Source], options: ImportOptions | None = No
     patients = _combine_patients([p for p in parsed if p.patients is not None], labs, doses, ctx)
 
     report = ImportReport(files=[p.report for p in parsed])
+    _warn_zero_stripped_ids(report, [labs, doses, patients])
     if unknown and report.files:
         report.files[0].warn(f"--map names column(s) not found in any file: {', '.join(unknown)}")
     report.labs = labs.num_rows
     report.doses = doses.num_rows
     report.patients = patients.num_rows
     return ImportResult(labs, doses, patients, report)
+
+
+def _warn_zero_stripped_ids(report: ImportReport, tables: list[pa.Table]) -> None:
+    """Warn when two patient ids differ only by leading zeros ("0012" and "12").
+
+    A spreadsheet program drops the zeros of an MRN typed as a number; the doses of "12"
+    would then never meet the results of "0012" and no dose check would fire.  The ids
+    are kept apart (guessing could merge two patients); the clinician is told.
+    """
+    first_file: dict[str, str] = {}
+    for t in tables:
+        if not t.num_rows:
+            continue
+        g = (
+            t.select(["patient_id", "source_file"])
+            .group_by("patient_id", use_threads=False)
+            .aggregate([("source_file", "first")])
+        )
+        for pid, src in zip(g.column("patient_id").to_pylist(), g.column("source_file_first").to_pylist(), strict=True):
+            first_file.setdefault(pid, src or "")
+    groups: dict[str, list[str]] = {}
+    for pid in first_file:
+        if pid.isdigit():
+            groups.setdefault(pid.lstrip("0") or "0", []).append(pid)
+    clashes = [sorted(ids, key=len) for ids in groups.values() if len(ids) > 1]
+    if not clashes or not report.files:
+        return
+    by_name = {f.path: f for f in report.files}
+    for ids in clashes[:10]:
+        where = ", ".join(f"{i} ({first_file[i]})" for i in ids)
+        target = by_name.get(first_file[ids[0]], report.files[0])
+        target.warn(
+            f"patient ids {where} differ only by leading zeros: kept apart; check they are not the same "
+            "patient (a spreadsheet drops the zeros of an id typed as a number)"
+        )
+    if len(clashes) > 10:
+        report.files[0].warn(f"{len(clashes) - 10} more patient ids differ from another only by leading zeros")
 
 
 def _ensure_readers() -> None:

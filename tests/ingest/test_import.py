@@ -182,6 +182,25 @@ def test_results_of_other_specimens_are_rejected_by_their_specimen_column(imp):
     }
 
 
+def test_ids_that_differ_only_by_leading_zeros_are_kept_apart_and_flagged():
+    from dashboard.ingest import ImportOptions, Source, import_sources
+
+    labs = "MRN,Date,Test,Result,Units\n0012,2026-01-05,WBC,3.2,10^9/L\n0034,2026-01-05,WBC,5.2,10^9/L\n"
+    doses = "patient,drug,dose,frequency,start\n12,azathioprine,150 mg,daily,2026-01-01\n0034,Imuran,100 mg,daily,2026-01-01\n"
+    r = import_sources(
+        [Source("labs.csv", labs.encode()), Source("doses.csv", doses.encode())], ImportOptions(today=TODAY)
+    )
+    assert_balanced(r)
+    assert sorted(r.patients_df()["patient_id"]) == ["0012", "0034", "12"]  # never merged by guessing
+    notes = [w.message for f in r.report.files for w in f.warnings if "leading zeros" in w.message]
+    assert notes == [
+        "patient ids 12 (doses.csv), 0012 (labs.csv) differ only by leading zeros: kept apart; check they are not "
+        "the same patient (a spreadsheet drops the zeros of an id typed as a number)"
+    ]
+    doses_report = next(f for f in r.report.files if f.path == "doses.csv")
+    assert any("leading zeros" in w.message for w in doses_report.warnings)  # on the file that lost them
+
+
 def test_duplicates_within_and_across_files():
     from dashboard.ingest import ImportOptions, Source, import_sources
 
