@@ -219,28 +219,28 @@ def _warn_zero_stripped_ids(report: ImportReport, tables: list[pa.Table]) -> Non
     would then never meet the results of "0012" and no dose check would fire.  The ids
     are kept apart (guessing could merge two patients); the clinician is told.
     """
+    ids: set[str] = set()
+    for t in tables:
+        if t.num_rows:
+            ids.update(x for x in pc.unique(t.column("patient_id")).to_pylist() if x and x.isdigit())
+    groups: dict[str, list[str]] = {}
+    for pid in ids:
+        groups.setdefault(pid.lstrip("0") or "0", []).append(pid)
+    clashes = sorted(sorted(g, key=lambda i: (len(i), i)) for g in groups.values() if len(g) > 1)
+    if not clashes or not report.files:
+        return
     first_file: dict[str, str] = {}
+    wanted = pa.array(sorted({i for g in clashes for i in g}), pa.string())
     for t in tables:
         if not t.num_rows:
             continue
-        g = (
-            t.select(["patient_id", "source_file"])
-            .group_by("patient_id", use_threads=False)
-            .aggregate([("source_file", "first")])
-        )
-        for pid, src in zip(g.column("patient_id").to_pylist(), g.column("source_file_first").to_pylist(), strict=True):
+        sub = t.filter(pc.is_in(t.column("patient_id"), value_set=wanted))
+        for pid, src in zip(sub.column("patient_id").to_pylist(), sub.column("source_file").to_pylist(), strict=True):
             first_file.setdefault(pid, src or "")
-    groups: dict[str, list[str]] = {}
-    for pid in first_file:
-        if pid.isdigit():
-            groups.setdefault(pid.lstrip("0") or "0", []).append(pid)
-    clashes = [sorted(ids, key=len) for ids in groups.values() if len(ids) > 1]
-    if not clashes or not report.files:
-        return
     by_name = {f.path: f for f in report.files}
-    for ids in clashes[:10]:
-        where = ", ".join(f"{i} ({first_file[i]})" for i in ids)
-        target = by_name.get(first_file[ids[0]], report.files[0])
+    for group in clashes[:10]:
+        where = ", ".join(f"{i} ({first_file[i]})" for i in group)
+        target = by_name.get(first_file[group[0]], report.files[0])
         target.warn(
             f"patient ids {where} differ only by leading zeros: kept apart; check they are not the same "
             "patient (a spreadsheet drops the zeros of an id typed as a number)"
