@@ -470,17 +470,23 @@ def labs_from_long(
     return Parsed(rep, labs=cands)
 
 
-def _labs_wide(raw: RawTable, rep: FileReport, ctx: Context, mapping: ColumnMapping) -> Parsed:
-    """A wide table: one draw per row, one column per analyte."""
-    rep.format = "labs (wide)" + (" xlsx" if raw.container == "xlsx" else "")
-    rep.kind = "labs"
-    fields = mapping.fields
-    when = _when(raw, fields)
-    decision = decide_dates(rep, [when], ctx)
-    pid = _col(raw, fields, "patient_id")
-    parts: dict[str, list[pa.Array]] = {k: [] for k in ("rows", "pid", "when", "name", "value", "unit", "hint", "vcol")}
+def _melt(
+    raw: RawTable,
+    value_cols: list[str],
+    per_row: dict[str, pa.Array],
+    per_column: Callable[[str], dict[str, str]],
+    empty_row: str,
+) -> tuple[dict[str, pa.Array], list[Problem]]:
+    """One lab record per non-empty cell of ``value_cols`` (wide tables and flowsheets).
+
+    Each record takes the ``per_row`` fields from its cell's row and the ``per_column``
+    texts from its column; ``rows``, ``value`` and ``value_column`` are always set.
+    Returns the LabInput arrays and a problem for each row whose value cells are all empty.
+    """
+    const_keys = list(per_column(value_cols[0])) if value_cols else []
+    parts: dict[str, list[pa.Array]] = {k: [] for k in ("rows", "value", "value_column", *per_row, *const_keys)}
     any_value = None
-    for col, m in mapping.analyte_columns.items():
+    for col in value_cols:
         vals = raw.columns[col]
         present = pc.greater(pc.utf8_length(vals), 0)
         any_value = present if any_value is None else pc.or_(any_value, present)
@@ -488,34 +494,43 @@ def _labs_wide(raw: RawTable, rep: FileReport, ctx: Context, mapping: ColumnMapp
         if not k:
             continue
         parts["rows"].append(pc.filter(raw.row_numbers, present))
-        parts["pid"].append(pc.filter(pid, present))
-        parts["when"].append(pc.filter(when, present))
         parts["value"].append(pc.filter(vals, present))
-        for key, text in (
-            ("name", col),
-            ("unit", m.unit),
-            ("hint", m.analyte + ("%" if m.percent else "")),
-            ("vcol", col),
-        ):
+        for key, arr in per_row.items():
+            parts[key].append(pc.filter(arr, present))
+        for key, text in {**per_column(col), "value_column": col}.items():
             parts[key].append(pa.repeat(pa.scalar(text, pa.string()), k))
     extra = list(raw.rejected)
     if any_value is not None:
-        for r in pc.filter(raw.row_numbers, pc.invert(any_value)).to_pylist():
-            extra.append(Problem(r, None, "no results in this row (every analyte column is empty)"))
+        extra += [Problem(r, None, empty_row) for r in pc.filter(raw.row_numbers, pc.invert(any_value)).to_pylist()]
+    cells = {
+        k: pa.concat_arrays(v) if v else pa.array([], pa.int64() if k == "rows" else pa.string())
+        for k, v in parts.items()
+    }
+    return cells, extra
 
-    def cat(key: str, typ: pa.DataType | None = None) -> pa.Array:
-        return pa.concat_arrays(parts[key]) if parts[key] else pa.array([], typ or pa.string())
 
+def _labs_wide(raw: RawTable, rep: FileReport, ctx: Context, mapping: ColumnMapping) -> Parsed:
+    """A wide table: one draw per row, one column per analyte."""
+    rep.format = "labs (wide)" + (" xlsx" if raw.container == "xlsx" else "")
+    rep.kind = "labs"
+    fields = mapping.fields
+    when = _when(raw, fields)
+    decision = decide_dates(rep, [when], ctx)
+    analyte_of = mapping.analyte_columns
+    cells, extra = _melt(
+        raw,
+        list(analyte_of),
+        per_row={"patient_id": _col(raw, fields, "patient_id"), "when": when},
+        per_column=lambda col: {
+            "test_name": col,
+            "unit": analyte_of[col].unit,
+            "analyte_hint": analyte_of[col].analyte + ("%" if analyte_of[col].percent else ""),
+        },
+        empty_row="no results in this row (every analyte column is empty)",
+    )
     inp = LabInput(
         file=raw.name,
-        rows=cat("rows", pa.int64()),
-        patient_id=cat("pid"),
-        when=cat("when"),
-        test_name=cat("name"),
-        value=cat("value"),
-        unit=cat("unit"),
-        analyte_hint=cat("hint"),
-        value_column=cat("vcol"),
+        **cells,
         columns=dict(fields),
         decimal="." if raw.container == "xlsx" else None,
         delimiter=raw.delimiter,
@@ -592,44 +607,18 @@ def _labs_flowsheet(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed | No
         pid = pa.repeat(pa.scalar(found[0], pa.string()), n)
         rep.warn(f"patient id {found[0]} read from the line above the table")
     decision = decide_dates(rep, [pa.array(date_cols, pa.string())], ctx)
-    parts: dict[str, list[pa.Array]] = {
-        k: [] for k in ("rows", "pid", "when", "name", "value", "unit", "range", "vcol")
-    }
-    any_value = None
-    for col in date_cols:
-        vals = raw.columns[col]
-        present = pc.greater(pc.utf8_length(vals), 0)
-        any_value = present if any_value is None else pc.or_(any_value, present)
-        k = int(pc.sum(present).as_py() or 0)
-        if not k:
-            continue
-        parts["rows"].append(pc.filter(raw.row_numbers, present))
-        parts["pid"].append(pc.filter(pid, present))
-        parts["when"].append(pa.repeat(pa.scalar(col, pa.string()), k))
-        parts["name"].append(pc.filter(raw.columns[test_col], present))
-        parts["value"].append(pc.filter(vals, present))
-        for key, f in (("unit", "unit"), ("range", "ref_range")):
-            src = raw.columns[field_of[f]] if f in field_of else pa.repeat(pa.scalar("", pa.string()), n)
-            parts[key].append(pc.filter(src, present))
-        parts["vcol"].append(pa.repeat(pa.scalar(col, pa.string()), k))
-    extra = list(raw.rejected)
-    if any_value is not None:
-        for r in pc.filter(raw.row_numbers, pc.invert(any_value)).to_pylist():
-            extra.append(Problem(r, None, "no results in this row (every date column is empty)"))
-
-    def cat(key: str, typ: pa.DataType | None = None) -> pa.Array:
-        return pa.concat_arrays(parts[key]) if parts[key] else pa.array([], typ or pa.string())
-
+    per_row = {"patient_id": pid, "test_name": raw.columns[test_col]}
+    per_row |= {f: raw.columns[field_of[f]] for f in ("unit", "ref_range") if f in field_of}
+    cells, extra = _melt(
+        raw,
+        date_cols,
+        per_row=per_row,
+        per_column=lambda col: {"when": col},
+        empty_row="no results in this row (every date column is empty)",
+    )
     inp = LabInput(
         file=raw.name,
-        rows=cat("rows", pa.int64()),
-        patient_id=cat("pid"),
-        when=cat("when"),
-        test_name=cat("name"),
-        value=cat("value"),
-        unit=cat("unit"),
-        ref_range=cat("range"),
-        value_column=cat("vcol"),
+        **cells,
         columns={"patient_id": field_of.get("patient_id", "(line above the table)"), "analyte": test_col},
         decimal="." if raw.container == "xlsx" else None,
         delimiter=raw.delimiter,
