@@ -189,6 +189,10 @@ _NUMBER_WORDS = {
     "1/2": "0.5",
     "½": "0.5",
 }
+#: one pass over the text, longest words first ("one half" before "one")
+_NUMBER_WORD = re.compile(
+    "(?<![\\w/])(?:" + "|".join(re.escape(w) for w in sorted(_NUMBER_WORDS, key=len, reverse=True)) + ")(?![\\w/])"
+)
 _SIG_TOTAL = re.compile(r"\(\s*(\d+(?:\.\d+)?)\s*(mg|g|mcg|micrograms?|milligrams?|grams?)\s+total\s*\)", re.IGNORECASE)
 _SIG_AMOUNT = re.compile(
     r"(?<![\d.,/])(\d+(?:\.\d+)?)\s*(mg|g|gm|mcg|micrograms?|milligrams?|grams?|tablets?|tabs?|capsules?|caps?)\b",
@@ -276,8 +280,7 @@ def read_sig(text: str, strength_mg: float | None = None) -> Sig:
     """
     t = " " + text.lower().replace("-", " ") + " "
     t = re.sub(r"(\d)\s*\(\s*[a-z ]+\)", r"\1", t)  # "2 (two) times", "every 12 (twelve) hours"
-    for word, digits in sorted(_NUMBER_WORDS.items(), key=lambda kv: -len(kv[0])):
-        t = re.sub(rf"(?<![\w/]){re.escape(word)}(?![\w/])", digits, t)
+    t = _NUMBER_WORD.sub(lambda m: _NUMBER_WORDS[m.group(0)], t)
     t = re.sub(r"\s+", " ", t)
 
     amount, conflicting = "", False

@@ -784,17 +784,13 @@ _OTHER_SPECIMENS = frozenset(
 
 def other_specimen(name: str) -> bool:
     """Does this text name a specimen other than blood ("Urine", "CSF", "pleural fluid")?"""
-    return _other_specimen(name)
-
-
-def _other_specimen(name: str) -> bool:
     return any(t in _OTHER_SPECIMENS for t in normalize(name).split())
 
 
 @cache
 def recognise_test(name: str, code: str = "") -> TestMatch | None:
     """Recognise an analyte from a test code (LOINC) and/or a test name or header."""
-    if name and _other_specimen(name):
+    if name and other_specimen(name):
         return None  # a urine or fluid result, whatever its code says, is not a blood result
     if code:
         hit = _loinc_index().get(clean_code(code))
