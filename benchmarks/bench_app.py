@@ -67,12 +67,20 @@ def _open_panel(page) -> float:
     return elapsed
 
 
-def _switch_patient(page, to: str) -> float:
-    """Choose another patient in the picker; seconds until the new chart is drawn."""
+def _switch_patient(page, to: str | None) -> float:
+    """Choose another patient; seconds from the Enter key until the new chart is drawn.
+
+    A small panel's picker is a select box (type the id, Enter); a panel larger than the
+    box lists (PICKER_LIMIT) has a "Find a patient" box above it (type the id, Enter).
+    ``to=None`` takes the next patient of the select box's list (arrow down, Enter).
+    """
     before = _chart_signature(page)
-    box = page.locator("[data-testid='stSelectbox']").first
-    box.click()
-    page.keyboard.type(to)
+    find = page.get_by_label("Find a patient")
+    if to is not None and find.count():
+        find.fill(to)
+    else:
+        page.locator("[data-testid='stSelectbox']").first.click()
+        page.keyboard.press("ArrowDown") if to is None else page.keyboard.type(to)
     t0 = time.perf_counter()
     page.keyboard.press("Enter")
     _wait_chart_change(page, before)
@@ -142,7 +150,12 @@ def main() -> int:
                 page2.get_by_role("link", name="Patient").click()
                 page2.wait_for_selector("[data-testid='stPlotlyChart'] .js-plotly-plot", timeout=120_000)
                 _ready(page2)
-                switches = [_switch_patient(page2, pid) for pid in ("P00017", "P04242", "P02500")]
+                switches = [_switch_patient(page2, pid) for pid in ("P00017", "P04242", "P02500", "P00300", "P01234")]
+                find = page2.get_by_label("Find a patient")
+                find.fill("")  # back to the list of the most urgent (not timed)
+                find.press("Enter")
+                _ready(page2)
+                in_list = [_switch_patient(page2, None) for _ in range(3)]
                 print("5,000 patients / 1,050,000 results")
                 print(f"  upload + import (45 MB)       {imported:6.2f} s")
                 print(
@@ -150,7 +163,12 @@ def main() -> int:
                 )
                 print(f"  Panel, render again           {panel_again:6.2f} s")
                 print(
-                    f"  switch patient (best of 3)    {min(switches):6.2f} s   (median {sorted(switches)[1]:.2f} s; target < 0.5 s)"
+                    f"  switch patient (best of 5)    {min(switches):6.2f} s   (median {sorted(switches)[2]:.2f} s, "
+                    f"worst {max(switches):.2f} s; by id in the search box; target < 0.5 s)"
+                )
+                print(
+                    f"  switch in the list (best of 3){min(in_list):6.2f} s   (median {sorted(in_list)[1]:.2f} s; "
+                    "the next of the most urgent listed)"
                 )
             browser.close()
     finally:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -235,3 +238,68 @@ def import_file_line(f: dict) -> str:
     from dashboard.markup import md_escape
 
     return f"{md_escape(f['file_name'])}: {f['status']}, sha256 {f['content_hash'][:16]}…, {f['size']:,} bytes"
+
+
+PICKER_LIMIT = 200
+"""A patient select box lists at most this many patients; a larger panel gets a search box.
+
+Rendering a 5,000-option select box costs the browser about a quarter of a second on
+every rerun, which a clinician pays on each patient switch."""
+
+
+@dataclass(frozen=True)
+class PickerList:
+    """What a patient select box offers for a search (see :func:`picker_list`)."""
+
+    options: list[str]
+    """Patient ids to list: the current patient first when the search would leave it out."""
+    matches: int
+    """Patients matching the search (the whole panel when there is none)."""
+    found: str | None
+    """The patient the search names: an exact id (any case), or the only match."""
+
+    def note(self, total: int, query: str) -> str:
+        """One line telling the user what the list holds, so that nobody seems missing."""
+        q = query.strip()
+        if not q:
+            if total <= len(self.options):
+                return ""
+            return f"Listing {len(self.options):,} of {total:,} patients; find any other by id above."
+        if self.matches == 0:
+            return f"No patient matches \u201c{q}\u201d."
+        shown = min(self.matches, len(self.options))
+        more = f"; the first {shown:,} are listed, narrow the search for the rest" if self.matches > shown else ""
+        return f"{self.matches:,} of {total:,} patients match \u201c{q}\u201d{more}."
+
+
+def picker_list(
+    ids: Sequence[str],
+    labels: Mapping[str, str],
+    query: str = "",
+    current: str | None = None,
+    limit: int = PICKER_LIMIT,
+    ranked: Sequence[str] | None = None,
+) -> PickerList:
+    """The patients a select box lists for ``query`` (case-insensitive, in the id or the label).
+
+    Without a query the list is the first ``limit`` patients of ``ranked`` (e.g. most
+    urgent first), else of ``ids``.  An exact id comes before partial matches, so typing a
+    full MRN always finds that patient even when it is also part of other ids.
+    """
+    known = set(ids)
+    q = query.strip().casefold()
+    if q:
+        exact = [i for i in ids if i.casefold() == q]
+        hits = [i for i in ids if q in i.casefold() or q in labels.get(i, "").casefold()]
+        found = exact[0] if exact else hits[0] if len(hits) == 1 else None
+        listed = (exact + [i for i in hits if i not in exact])[:limit]
+        matches = len(hits)
+    else:
+        order = [i for i in ranked if i in known] if ranked is not None else list(ids)
+        if ranked is not None and len(order) < len(known):
+            seen = set(order)
+            order += [i for i in ids if i not in seen]
+        listed, matches, found = order[:limit], len(ids), None
+    if current in known and current not in listed:
+        listed = [current, *listed]
+    return PickerList(listed, matches, found)

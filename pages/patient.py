@@ -17,7 +17,7 @@ ds = ui.require_dataset("the patient timeline")
 review = ui.current_review()
 summary = review.summary_df()
 most_urgent = summary["patient_id"].iloc[0] if len(summary) else None
-pid = ui.patient_picker(ds, default=most_urgent, key="patient_picker")
+pid = ui.patient_picker(ds, default=most_urgent, key="patient_picker", ranked=summary["patient_id"].tolist())
 one, rv = ds.for_patient(pid), review.for_patient(pid)
 patient = one.patients.iloc[0] if len(one.patients) else None
 

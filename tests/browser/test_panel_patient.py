@@ -47,3 +47,34 @@ def test_sample_panel_to_the_tpmt_patient(app_page):
     picker = page.locator("[data-testid='stSelectbox']").first
     assert TPMT_PATIENT in picker.inner_html()
     assert page.locator("[data-testid='stException']").count() == 0
+
+
+def test_a_large_panel_finds_a_patient_by_id(app_page, tmp_path):
+    """Over PICKER_LIMIT patients the picker lists the most urgent and a search box finds any other."""
+    from dashboard.views import PICKER_LIMIT
+
+    n = PICKER_LIMIT + 40
+    rows = ["patient_id,collected_at,analyte,value,unit"]
+    for i in range(1, n + 1):
+        rows.append(f"MRN{i:05d},2026-10-01,WBC,{6 + i % 3},10^9/L")
+        rows.append(f"MRN{i:05d},2026-10-01,Neutrophils,{0.4 if i == 7 else 3.5},10^9/L")
+    (tmp_path / "big_panel.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    page = app_page
+    page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(str(tmp_path / "big_panel.csv"))
+    wait_for_app(page, 60_000)
+    page.get_by_role("link", name="Patient").click()
+    wait_for_app(page, 60_000)
+    picker = page.locator("[data-testid='stSelectbox']").first
+    assert "MRN00007" in picker.inner_html()  # opens on the most urgent (grade-4 neutropenia)
+    expect(page.get_by_text(f"Listing {PICKER_LIMIT} of {n} patients")).to_be_visible()
+
+    find = page.get_by_label("Find a patient")
+    find.fill(f"mrn{n:05d}")  # the last one, not among those listed; any case
+    find.press("Enter")
+    wait_for_app(page)
+    expect(page.get_by_text(f"1 of {n} patients match")).to_be_visible()
+    assert f"MRN{n:05d}" in page.locator("[data-testid='stSelectbox']").first.inner_html()
+    traces = _traces(page)
+    assert traces and any(t["n"] for t in traces)
+    screenshot(page, "patient_large_panel_search")
+    assert page.locator("[data-testid='stException']").count() == 0

@@ -89,3 +89,57 @@ def test_setting_a_baseline_quiets_a_duffy_null_patient(loaded):
     after = at.session_state["_review_cache"][2].for_patient("SLE-018").summary_df().iloc[0]
     assert after["urgency"] in ("", "info", "caution")
     assert len(at.session_state["dataset"].baselines) == 1
+
+
+@pytest.fixture(scope="module")
+def large_panel():
+    """A panel larger than the picker lists (PICKER_LIMIT): P0137 has grade-4 neutropenia."""
+    from dashboard.dataset import Dataset
+    from dashboard.views import PICKER_LIMIT
+    from tests.rules.builders import frame, lab, patient
+
+    ids = [f"P{i:04d}" for i in range(1, PICKER_LIMIT + 51)]
+    labs = [lab(p, "2026-11-01", "wbc", 6.0) for p in ids] + [lab("P0137", "2026-11-20", "neutrophils", 0.3)]
+    return Dataset(frame("labs", labs), frame("doses", []), frame("patients", [patient(p) for p in ids]), label="big")
+
+
+def open_patient(dataset) -> AppTest:
+    at = fresh()
+    at.session_state["dataset"] = dataset
+    at.switch_page("pages/patient.py").run()
+    assert not at.exception
+    return at
+
+
+def test_a_large_panel_picker_lists_the_most_urgent_and_finds_any_patient_by_id(large_panel):
+    from dashboard.views import PICKER_LIMIT
+
+    at = open_patient(large_panel)
+    box = at.selectbox(key="patient_picker")
+    assert box.value == "P0137"  # the most urgent, listed first
+    assert box.options[0].startswith("P0137") and len(box.options) == PICKER_LIMIT
+    assert any(f"Listing {PICKER_LIMIT} of {PICKER_LIMIT + 50} patients" in c.value for c in at.caption)
+
+    at.text_input(key="patient_picker::find").input("p0249").run()  # beyond the listed ones, any case
+    assert not at.exception
+    assert at.selectbox(key="patient_picker").value == "P0249"
+    assert at.session_state["selected_patient"] == "P0249"
+    assert any("1 of 250 patients match" in c.value for c in at.caption)
+
+    at.text_input(key="patient_picker::find").input("P02").run()  # several matches: the shown patient stays
+    box = at.selectbox(key="patient_picker")
+    assert box.value == "P0249" and len(box.options) == 51  # P0200..P0250
+    box.set_value("P0201").run()
+    assert at.session_state["selected_patient"] == "P0201"
+
+    at.text_input(key="patient_picker::find").input("nobody").run()
+    assert at.selectbox(key="patient_picker").value == "P0201"
+    assert any("No patient matches" in c.value for c in at.caption)
+
+
+def test_a_patient_chosen_on_the_panel_page_is_shown_in_a_large_panel(large_panel):
+    at = open_patient(large_panel)
+    at.session_state["selected_patient"] = "P0222"  # not among the listed most urgent
+    at.switch_page("pages/patient.py").run()
+    assert not at.exception
+    assert at.selectbox(key="patient_picker").value == "P0222"

@@ -1,0 +1,59 @@
+"""Display helpers in dashboard.views: the bounded patient list of a large panel's picker."""
+
+from __future__ import annotations
+
+from dashboard.views import PICKER_LIMIT, picker_list
+
+IDS = [f"P{i:05d}" for i in range(1, 501)]
+LABELS = {i: f"{i} · F · SLE" if int(i[1:]) % 2 else f"{i} · M · RA" for i in IDS}
+
+
+def test_without_a_search_the_first_patients_of_the_ranking_are_listed():
+    ranked = list(reversed(IDS))
+    listing = picker_list(IDS, LABELS, "", current=None, limit=50, ranked=ranked)
+    assert listing.options == ranked[:50]
+    assert listing.matches == 500 and listing.found is None
+    assert listing.note(500, "") == "Listing 50 of 500 patients; find any other by id above."
+
+
+def test_ranking_missing_patients_still_lists_them_after_it():
+    listing = picker_list(IDS[:5], LABELS, "", limit=10, ranked=["P00003", "GONE"])
+    assert listing.options == ["P00003", "P00001", "P00002", "P00004", "P00005"]
+    assert listing.note(5, "") == ""
+
+
+def test_the_current_patient_is_always_listed_first_when_the_list_would_leave_it_out():
+    listing = picker_list(IDS, LABELS, "", current="P00450", limit=20)
+    assert listing.options[0] == "P00450" and len(listing.options) == 21
+    inside = picker_list(IDS, LABELS, "", current="P00003", limit=20)
+    assert inside.options == IDS[:20]
+
+
+def test_an_exact_id_is_found_even_when_it_is_part_of_other_ids():
+    ids = ["P120", "P1200", "P12", "XP12", "Q7"]
+    listing = picker_list(ids, {}, "p12", limit=3)
+    assert listing.found == "P12"
+    assert listing.options == ["P12", "P120", "P1200"]  # the exact id first, then the first matches
+    assert listing.matches == 4
+    assert listing.note(5, "p12") == (
+        "4 of 5 patients match \u201cp12\u201d; the first 3 are listed, narrow the search for the rest."
+    )
+    partial = picker_list(IDS, LABELS, "P0001", limit=5)
+    assert partial.found is None and partial.matches == 10  # P00010..P00019
+    assert partial.options == IDS[9:14]
+
+
+def test_the_only_match_is_found_and_no_match_says_so():
+    only = picker_list(IDS, LABELS, "00499", limit=20)
+    assert only.found == "P00499" and only.options == ["P00499"]
+    assert only.note(500, "00499") == "1 of 500 patients match \u201c00499\u201d."
+    none = picker_list(IDS, LABELS, "  X123 ", current="P00001", limit=20)
+    assert none.found is None and none.matches == 0
+    assert none.options == ["P00001"]  # the shown patient stays selectable
+    assert none.note(500, "  X123 ") == "No patient matches \u201cX123\u201d."
+
+
+def test_the_label_is_searched_too():
+    listing = picker_list(IDS, LABELS, " ra", limit=PICKER_LIMIT)
+    assert listing.matches == 250
+    assert all(int(i[1:]) % 2 == 0 for i in listing.options)
