@@ -174,6 +174,7 @@ def _stacked_layout(heights: list[float], titles: list[str], spacing: float, x_r
         layout[xname] = {
             "anchor": y,
             "domain": [0.0, 1.0],
+            "type": "date",  # not inferred: a lane without doses has no dates of its own
             "range": x_range,
             "showticklabels": k == n,
             "showgrid": True,
@@ -283,6 +284,20 @@ def _draw_doses(canvas: _Canvas, lanes: list[_Lane], weight: float, left: pd.Tim
     """Step lines per drug, each step labelled with its amount; a step already in force at
     the left edge of the window is labelled there (its start is off the chart)."""
     tickvals, ticktext = [], []
+    if not lanes:  # say so rather than leave an empty band that looks like a drawing fault
+        # (an empty trace makes plotly draw the lane, else its annotations are dropped)
+        canvas.add({"x": [], "y": [], "showlegend": False, "hoverinfo": "skip", "name": "no doses"}, 1)
+        canvas.annotations.append(
+            {
+                "text": "No doses recorded for this patient in the loaded files",
+                "xref": "x domain",
+                "yref": "y domain",
+                "x": 0.5,
+                "y": 0.5,
+                "showarrow": False,
+                "font": {"size": 12, "color": "#555555"},
+            }
+        )
     for k, lane in enumerate(reversed(lanes)):
         base = float(k)
         colour = DRUG_COLOURS[k % len(DRUG_COLOURS)]

@@ -198,3 +198,26 @@ def test_every_property_is_valid_plotly(built):
     d = fig_of(built)
     go.Figure(d)  # raises on any property plotly does not know
     assert len(d["data"]) > 5
+
+
+def test_a_patient_without_doses_says_so_in_the_dose_lane():
+    import plotly.graph_objects as go
+
+    ds = Dataset.from_import(import_text("patient,date,test,value,unit\nP9,2024-01-02,WBC,3.0,10^9/L\n"), "x")
+    rv = review_dataset(ds, None, AS_OF)
+    one = ds.for_patient("P9")
+    d = timeline_figure(
+        one.labs, one.doses, rv.flags_df(), rv.intervals_df(), get_profile(None), one.patients.iloc[0]
+    ).to_dict()
+    note = [a for a in d["layout"]["annotations"] if a["text"].startswith("No doses recorded")]
+    assert len(note) == 1 and (note[0]["xref"], note[0]["yref"]) == ("x domain", "y domain")
+    assert d["layout"]["annotations"][0]["text"] == "Doses"
+    # the lane is drawn (plotly drops annotations of a subplot without traces) on a date
+    # axis, so the range selector shows too
+    assert any(t["xaxis"] == "x" and t["yaxis"] == "y" for t in d["data"])
+    assert d["layout"]["xaxis"]["type"] == "date" and "rangeselector" in d["layout"]["xaxis"]
+    go.Figure(d)  # valid plotly
+
+
+def test_a_patient_with_doses_has_no_such_note(built):
+    assert not any(a["text"].startswith("No doses") for a in fig_of(built)["layout"]["annotations"])
