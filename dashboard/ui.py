@@ -388,6 +388,7 @@ def patient_picker(
         last_query = f"_last_query::{key}"
         if listing.found and listing.found != current and query != st.session_state.get(last_query):
             current = listing.found  # the search names a patient: open it
+            listing = picker_list(ids, labels, query, current, PICKER_LIMIT, ranked)
         st.session_state[last_query] = query
         options, note = listing.options, listing.note(len(ids), query)
     if key in st.session_state and st.session_state[key] != current:

@@ -123,6 +123,7 @@ def test_a_large_panel_picker_lists_the_most_urgent_and_finds_any_patient_by_id(
     at.text_input(key="patient_picker::find").input("p0249").run()  # beyond the listed ones, any case
     assert not at.exception
     assert at.selectbox(key="patient_picker").value == "P0249"
+    assert at.selectbox(key="patient_picker").options == ["P0249"]  # not the patient shown before
     assert at.session_state["selected_patient"] == "P0249"
     assert any("1 of 250 patients match" in c.value for c in at.caption)
 
