@@ -9,25 +9,23 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
+# Debian packages the tests use: chromium (+ a font) for the browser tests, strace for the
+# test that the server makes no outbound connection.  One apt-get run for whatever is missing.
+missing=()
 if [ ! -x /usr/bin/chromium ] && ! command -v chromium >/dev/null 2>&1; then
-  if [ "$(id -u)" = "0" ]; then
-    echo "Installing Debian chromium for the browser tests..."
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null
-  elif command -v sudo >/dev/null 2>&1; then
-    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null
-  else
-    echo "warning: Debian chromium is not installed; browser tests will be skipped (apt-get install chromium)" >&2
-  fi
+  missing+=(chromium fonts-dejavu-core)
 fi
-
-# strace: the browser test that the server makes no outbound connection watches it.
-if ! command -v strace >/dev/null 2>&1; then
-  if [ "$(id -u)" = "0" ]; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq strace >/dev/null
-  elif command -v sudo >/dev/null 2>&1; then
-    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq strace >/dev/null
+command -v strace >/dev/null 2>&1 || missing+=(strace)
+if [ "${#missing[@]}" -gt 0 ]; then
+  sudo_=()
+  [ "$(id -u)" = "0" ] || sudo_=(sudo)
+  if [ "$(id -u)" = "0" ] || command -v sudo >/dev/null 2>&1; then
+    echo "Installing Debian ${missing[*]} for the tests..."
+    "${sudo_[@]}" apt-get update -qq &&
+      "${sudo_[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   else
-    echo "warning: strace is not installed; the outbound-connection test will be skipped (apt-get install strace)" >&2
+    echo "warning: not installed: ${missing[*]}; the browser / outbound-connection tests will be skipped" \
+      "(apt-get install ${missing[*]})" >&2
   fi
 fi
 
