@@ -80,7 +80,10 @@ def _switch_patient(page, to: str | None) -> float:
         find.fill(to)
     else:
         page.locator("[data-testid='stSelectbox']").first.click()
-        page.keyboard.press("ArrowDown") if to is None else page.keyboard.type(to)
+        if to is None:
+            page.keyboard.press("ArrowDown")
+        else:
+            page.keyboard.type(to)
     t0 = time.perf_counter()
     page.keyboard.press("Enter")
     _wait_chart_change(page, before)
