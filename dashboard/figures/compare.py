@@ -12,17 +12,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dashboard import knowledge
-
-OKABE_ITO: dict[str, str] = {
-    "black": "#000000",
-    "orange": "#E69F00",
-    "sky_blue": "#56B4E9",
-    "bluish_green": "#009E73",
-    "yellow": "#F0E442",
-    "blue": "#0072B2",
-    "vermillion": "#D55E00",
-    "reddish_purple": "#CC79A7",
-}
+from dashboard.figures import OKABE_ITO
 
 #: Pregnancy category -> (colour, marker symbol): colour and shape both carry the category.
 PREGNANCY_STYLE: dict[str, tuple[str, str]] = {

@@ -7,6 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dashboard import model
+from dashboard.figures import OKABE_ITO
 
 #: unit family (dashboard/vocab/analytes.toml) -> test group shown in the chart
 GROUP_OF_FAMILY: dict[str, str] = {
@@ -20,8 +21,12 @@ GROUP_OF_FAMILY: dict[str, str] = {
 }
 #: bar width: 26 days in milliseconds (the unit of a date axis)
 _BAR_MS = 26 * 24 * 3600 * 1000
-#: Okabe-Ito colours, one per group
-GROUP_COLOUR: dict[str, str] = {"Blood count": "#0072B2", "Liver": "#E69F00", "Kidney": "#009E73"}
+#: one colour per group
+GROUP_COLOUR: dict[str, str] = {
+    "Blood count": OKABE_ITO["blue"],
+    "Liver": OKABE_ITO["orange"],
+    "Kidney": OKABE_ITO["bluish_green"],
+}
 
 
 def results_per_month(labs: pd.DataFrame) -> go.Figure:
