@@ -13,7 +13,8 @@ Entry point::
 ``rv.for_patient(pid)`` restricts every table to one patient.  ``profile`` is a name
 ("BSR 2017 / NICE", the default; "CTCAE only"; a saved user profile), a profile file
 path or a :class:`~dashboard.rules.engine.Profile`.  ``as_of`` is the review date:
-results and doses after it are ignored; the schedule and the open/closed status are
+results and doses after it are not reviewed (the results are counted and listed in
+``rv.after_as_of``, never dropped silently); the schedule and the open/closed status are
 judged on it.  Thresholds, drug facts and citations live in ``dashboard/rules/data/``.
 
 Severities, least to most severe: ``info``, ``caution``, ``action``, ``urgent``.
@@ -47,6 +48,10 @@ baseline_basis              string         How that reference was obtained, in w
 at_baseline                 bool           Low count within the patient's clinician-set baseline (e.g.
                                            Duffy-null): kept and shown, severity info, not in urgency.
 caveat                      string         SLE / glucocorticoid / MCV-on-azathioprine note, else ''.
+conflict                    string         The draw's different results of the analyte (same patient and
+                                           time), "1.2 and 0.4 ×10⁹/L (the more severe, 0.4, counts)";
+                                           '' when none. The more severe counts for the current grade,
+                                           urgency and open flags, whatever the file order.
 active_doses                string         Doses in force when the blood was taken ("Azathioprine 150
                                            mg/day (2.50 mg/kg/day); Prednisolone 10 mg/day").
 active_drugs                string         Their generic names, ';'-separated.
@@ -55,8 +60,15 @@ days_since_dose_change      int64, null    Days since the last start/change/stop
 after_increase              bool           Within 12 weeks (84 days) of a dose increase or a start.
 last_increase               timestamp[s]   That increase or start (NaT if none).
 days_since_pulse            int64, null    Days since the last pulse of a pulsed drug (IV CYC), <= 42.
+dose_context                string         All of the dose context in words: 'none recorded' only when
+                                           the patient has no dose at all; 'no dose in force (Azathioprine
+                                           150 mg/day ended 2024-03-01, 4 d before)'; days since the last
+                                           change; the increase or start within 12 weeks, with its date.
 status                      string         'open' when on the latest result of the analyte up to the
                                            review date, else 'closed'.
+episode_start               timestamp[s]   First result of the run of consecutive draws the rule fired on:
+                                           a persistent state is one episode, "open since" this date.
+episode_results             int64          Draws in that episode up to this flag.
 next_collected_at           timestamp[s]   Next result of the same analyte: where the flag's interval
                                            ends (NaT while open).
 seq                         int64          Position of the result in the patient's series of the analyte.

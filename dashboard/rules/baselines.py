@@ -1,9 +1,14 @@
 """Each patient's own baseline per analyte.
 
 A baseline the clinician set (the baselines table, e.g. a Duffy-null associated
-neutrophil count) always wins.  Otherwise the baseline is the median of the results
-taken before the patient's first drug that needs blood monitoring started; a patient
-with no such drug, or no result before it, has no computed baseline.
+neutrophil count) always wins and applies to every result.  Otherwise the baseline is
+the median of the results taken strictly before the patient's first drug that needs
+blood monitoring started (one value per draw: the draw's most severe), and it applies
+only to results from that start on: a patient's own result is never its own baseline.
+
+A patient with no such drug, or no result before it, has no computed baseline; nor
+has one with fewer pre-treatment results than the rule using it needs
+(:func:`for_rows`: ``min_results`` of the rule in ``rules.toml`` / ``ctcae.toml``).
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ def compute(inp: Inputs) -> Baselines:
     first_start = np.full(n, NEVER, dtype=np.int64)
     first_drug = np.full(n, -1, dtype=np.int64)
     mon = monitored_drugs()[doses.drug] if len(doses) else np.zeros(0, dtype=bool)
+    mon &= doses.start < NEVER
     if mon.any():
         pid, start, drug = doses.pid[mon], doses.start[mon], doses.drug[mon]
         order = np.lexsort((start, pid))
@@ -60,7 +66,9 @@ def compute(inp: Inputs) -> Baselines:
     count = np.zeros((n, k), dtype=np.int64)
     labs = inp.labs
     if len(labs) and mon.any():
-        pre = labs.t < first_start[labs.pid]
+        # strictly before a known start, one value per draw; a patient without a
+        # monitored drug (first_start NEVER) has no pre-treatment results at all
+        pre = (labs.t < first_start[labs.pid]) & (first_start[labs.pid] < NEVER) & labs.draws()
         if pre.any():
             ana, pid, v = labs.analyte[pre], labs.pid[pre], labs.value[pre]
             order = np.lexsort((v, pid, ana))
@@ -77,3 +85,18 @@ def compute(inp: Inputs) -> Baselines:
     basis[clinician] = CLINICIAN
     count[clinician] = 0
     return Baselines(value, basis, count, first_drug, first_start)
+
+
+def for_rows(base: Baselines, pid: np.ndarray, analyte: int, t: np.ndarray, min_results: int) -> np.ndarray:
+    """The baseline each result (patient ``pid``, time ``t``) is compared with, NaN if none.
+
+    A clinician-set baseline applies to every result; a computed one only to results
+    from the start of the first monitored drug on, and only when it rests on at least
+    ``min_results`` pre-treatment draws.
+    """
+    value = base.value[pid, analyte]
+    basis = base.basis[pid, analyte]
+    usable = (basis == CLINICIAN) | (
+        (basis == PRETREATMENT) & (base.count[pid, analyte] >= max(min_results, 1)) & (t >= base.first_start[pid])
+    )
+    return np.where(usable, value, np.nan)

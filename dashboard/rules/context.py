@@ -10,7 +10,10 @@ For each flagged result (patient, time):
 * ``after_increase``  the result follows a dose increase of an immunosuppressant, or
   the start of one or of an interacting drug, by at most 12 weeks (84 days);
 * ``days_since_pulse``  days since the latest pulse of a pulsed drug (IV
-  cyclophosphamide), when at most 42 days.
+  cyclophosphamide), when at most 42 days;
+* ``dose_context``  all of it in words, never contradicting itself (:func:`context_text`):
+  "none recorded" only when the patient has no dose at all; "no dose in force
+  (Azathioprine stopped 2024-03-01, 4 d before)" when doses exist but none was running.
 
 The set of drugs in force only changes at dose boundaries, so the text is built once
 per patient *epoch* (the time between two consecutive boundaries), not per result.
@@ -24,7 +27,7 @@ import pyarrow.compute as pc
 
 from dashboard import model
 from dashboard.rules.data import DAY, NEVER
-from dashboard.rules.inputs import DRUGS, Inputs, pair_key
+from dashboard.rules.inputs import DRUGS, Inputs, pair_key, to_date
 from dashboard.rules.schedule import courses, last_at_or_before, pulse_dates
 
 INCREASE_WINDOW_DAYS = 84
@@ -56,8 +59,9 @@ def describe_dose(drug: str, dose: float, unit: str, freq: str, mg_day: float, w
 
 def _one_dose(drug: int, dose: float, unit: str, freq: str, mg_day: float, weight: float) -> str:
     name = _LABEL[drug]
+    unknown_freq = freq in ("", "unknown")
     if not np.isfinite(dose):
-        return f"{name} (dose unknown)"
+        return f"{name} (dose and frequency unknown)" if unknown_freq else f"{name} (dose unknown, {freq})"
     if unit == "mg" and (freq in _DAILY or (freq.startswith("every ") and "days" in freq)) and np.isfinite(mg_day):
         text = f"{name} {mg_day:g} mg/day"
         if freq not in ("daily",):
@@ -67,7 +71,7 @@ def _one_dose(drug: int, dose: float, unit: str, freq: str, mg_day: float, weigh
         return text
     if unit == "mg" and freq == "weekly":
         return f"{name} {dose:g} mg/week"
-    if freq == "unknown":
+    if unknown_freq:
         return f"{name} {dose:g} {unit} (frequency unknown)"
     return f"{name} {dose:g} {unit} {freq}"
 
@@ -161,4 +165,61 @@ def dose_context(inp: Inputs, pid: np.ndarray, t: np.ndarray) -> dict[str, np.nd
     last_pulse = last_at_or_before(pair_key(ppid, pt), ppid, pt, pid, t)
     since = (t - last_pulse) / DAY
     out["days_since_pulse"] = np.where((last_pulse < NEVER) & (since <= PULSE_WINDOW_DAYS), np.floor(since), np.nan)
+    return out
+
+
+def context_text(inp: Inputs, pid: np.ndarray, t: np.ndarray, ctx: dict[str, np.ndarray]) -> np.ndarray:
+    """The dose context of results at (pid, t) in words, from :func:`dose_context`'s columns.
+
+    "none recorded" only when the patient has no dose at all in the data; when doses
+    exist but none was in force, it says so and names the last one that ended; the days
+    since a change and the last increase are written so they cannot contradict the
+    doses named.
+    """
+    n = len(pid)
+    d = inp.doses
+    if not n:
+        return np.zeros(0, dtype=object)
+    has_dose = np.zeros(inp.n_patients, dtype=bool)
+    first_start = np.full(inp.n_patients, NEVER, dtype=np.int64)
+    if len(d):
+        has_dose[d.pid] = True
+        np.minimum.at(first_start, d.pid, d.start)
+    active = ctx["active_doses"]
+    lead = np.where(active != "", active, np.where(has_dose[pid], "no dose in force", "none recorded")).astype(object)
+
+    # nothing in force although the patient has doses: name the last dose that ended
+    idle = np.flatnonzero((active == "") & has_dose[pid])
+    if len(idle):
+        ended = np.flatnonzero(d.end < NEVER)
+        ekey = pair_key(d.pid[ended], d.end[ended])
+        order = np.argsort(ekey, kind="stable")
+        ekey, ended = ekey[order], ended[order]
+        j = np.searchsorted(ekey, pair_key(pid[idle], t[idle]), side="right") - 1
+        text = dose_text(inp)
+        for i, jj in zip(idle.tolist(), j.tolist(), strict=True):
+            if jj >= 0 and d.pid[ended[jj]] == pid[i]:
+                row = ended[jj]
+                days = (int(t[i]) - int(d.end[row])) // DAY
+                lead[i] = f"no dose in force ({text[row]} ended {to_date(int(d.end[row])):%Y-%m-%d}, {days} d before)"
+            elif first_start[pid[i]] > t[i]:
+                lead[i] = (
+                    f"no dose in force (the first dose on record starts {to_date(int(first_start[pid[i]])):%Y-%m-%d})"
+                )
+
+    since = ctx["days_since_dose_change"]
+    pulse = ctx["days_since_pulse"]
+    inc = ctx["after_increase"] & (ctx["last_increase"] < NEVER)
+    out = np.empty(n, dtype=object)
+    for i in range(n):
+        parts = [lead[i]]
+        if active[i] and np.isfinite(since[i]):
+            parts.append(f"{int(since[i])} d since the last dose change")
+        if np.isfinite(pulse[i]):
+            parts.append(f"{int(pulse[i])} d after the last pulse")
+        if inc[i]:
+            parts.append(
+                f"within 12 weeks of the increase or start on {to_date(int(ctx['last_increase'][i])):%Y-%m-%d}"
+            )
+        out[i] = "; ".join(parts)
     return out

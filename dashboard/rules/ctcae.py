@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from dashboard import model
-from dashboard.rules.baselines import Baselines
+from dashboard.rules.baselines import Baselines, for_rows
 from dashboard.rules.data import ctcae_file, ranges_file
 from dashboard.rules.inputs import Inputs, hb_as_reported
 from dashboard.units import HB_G_PER_L_PER_MMOL, round_sig
@@ -46,6 +46,11 @@ def terms() -> dict[str, dict[str, Any]]:
     return ctcae_file()["terms"]
 
 
+def baseline_min_results() -> int:
+    """Pre-treatment draws an ALT/AST baseline needs (``ctcae.toml``)."""
+    return int(ctcae_file()["baseline_min_results"])
+
+
 def severity_of(analyte: str, grade: int) -> str:
     sev = terms()[analyte].get("severity") or ctcae_file()["severity"]
     return sev[grade] if 0 < grade < len(sev) else ""
@@ -57,6 +62,18 @@ def default_limit(analyte: str, which: str, sex: str = "") -> float:
     if which == "low" and sex in ("F", "M") and f"low_{sex}" in item:
         return float(item[f"low_{sex}"])
     return float(item.get(which, np.nan))
+
+
+def lower_limits(inp: Inputs, analyte: str, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The LLN of lab rows ``rows``: the row's own reference range, else the default for
+    the patient's sex; and whether it is the lab's own."""
+    labs = inp.labs
+    own = labs.ref_low[rows]
+    lab_ok = np.isfinite(own) & (own > 0)
+    sex = inp.sex[labs.pid[rows]]
+    default = np.array([default_limit(analyte, "low", x) for x in ("", "F", "M")])
+    dflt = np.where(sex == "F", default[1], np.where(sex == "M", default[2], default[0]))
+    return np.where(lab_ok, own, dflt), lab_ok
 
 
 def below(value: np.ndarray, cmp: np.ndarray, cut: np.ndarray | float) -> np.ndarray:
@@ -125,12 +142,7 @@ def grade_all(inp: Inputs, base: Baselines) -> Grades:
             continue
         v, cmp = labs.value[s], labs.cmp[s]
         if term["direction"] == "low":
-            own = labs.ref_low[s]
-            lab_ok = np.isfinite(own) & (own > 0)
-            sex = inp.sex[labs.pid[s]]
-            default = np.array([default_limit(analyte, "low", x) for x in ("", "F", "M")])
-            dflt = np.where(sex == "F", default[1], np.where(sex == "M", default[2], default[0]))
-            lln = np.where(lab_ok, own, dflt)
+            lln, lab_ok = lower_limits(inp, analyte, np.arange(s.start, s.stop))
             g, c = grade_low(v, cmp, term["cuts"], lln)
             b = np.where(g == 1, np.where(lab_ok, LAB_LIMIT, DEFAULT_LIMIT), FIXED)
             if analyte == "hemoglobin" and labs.hb_mmol[s].any():
@@ -143,7 +155,7 @@ def grade_all(inp: Inputs, base: Baselines) -> Grades:
             own = labs.ref_high[s]
             lab_ok = np.isfinite(own) & (own > 0)
             uln = np.where(lab_ok, own, default_limit(analyte, "high"))
-            bl = base.value[labs.pid[s], model.ANALYTES.index(analyte)]
+            bl = for_rows(base, labs.pid[s], model.ANALYTES.index(analyte), labs.t[s], baseline_min_results())
             g, c, on_base = grade_high(v, cmp, uln, bl, term)
             b = np.where(on_base, BASELINE, np.where(lab_ok, LAB_LIMIT, DEFAULT_LIMIT))
             grade[s], cut[s], basis[s], limit[s] = g, c, b, uln

@@ -56,6 +56,20 @@ def severity_rank(severity: str) -> int:
     return SEVERITIES.index(severity) + 1 if severity in SEVERITIES else 0
 
 
+@cache
+def worse_direction() -> dict[str, int]:
+    """Per analyte, which way a result is more severe: -1 lower (counts, albumin, eGFR),
+    +1 higher (ALT/AST, MCV, eosinophils, creatinine), read from the guideline limits
+    of ``rules.toml`` and the CTCAE terms (one home for each direction)."""
+    out: dict[str, int] = {}
+    for item in rules_file()["rule"]:
+        if item["kind"] == "guideline":
+            out[item["analyte"]] = -1 if item["comparison"] == "<" else 1
+    for analyte, term in ctcae_file()["terms"].items():
+        out.setdefault(analyte, -1 if term["direction"] == "low" else 1)
+    return out
+
+
 def caveat(key: str) -> str:
     return rules_file()["caveats"][key]
 

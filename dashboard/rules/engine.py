@@ -56,7 +56,14 @@ class Rule:
     citation: str
     window_days: int = 0
     count: int = 0
+    min_results: int = 0
+    max_severity_in_range: str = ""
+    messages: tuple[tuple[str, str], ...] = ()
     enabled: bool = True
+
+    def message_for(self, analyte: str) -> str:
+        """The advice for one analyte (``messages``), else the rule's ``message``."""
+        return dict(self.messages).get(analyte, self.message)
 
     @property
     def analyte(self) -> str:
@@ -109,6 +116,9 @@ def _rule_from(item: Mapping[str, Any]) -> Rule:
         citation=str(item.get("citation", "")),
         window_days=int(item.get("window_days", 0)),
         count=int(item.get("count", 0)),
+        min_results=int(item.get("min_results", 0)),
+        max_severity_in_range=str(item.get("max_severity_in_range", "")),
+        messages=tuple((str(k), str(v)) for k, v in (item.get("messages") or {}).items()),
     )
 
 
@@ -143,8 +153,15 @@ def validate_rule(rule: Rule) -> None:
         raise RuleError(f"{where}: rise_pct needs window_days")
     if rule.comparison == "consecutive_falls" and rule.count < 2:
         raise RuleError(f"{where}: consecutive_falls needs count >= 2")
+    if rule.comparison == "baseline_fall" and rule.min_results < 2:
+        raise RuleError(f"{where}: baseline_fall needs min_results >= 2 (a median of one result is not a baseline)")
     if rule.severity not in SEVERITIES:
         raise RuleError(f"{where}: severity must be one of {', '.join(SEVERITIES)}")
+    if rule.max_severity_in_range and rule.max_severity_in_range not in SEVERITIES:
+        raise RuleError(f"{where}: max_severity_in_range must be one of {', '.join(SEVERITIES)}")
+    for a, _ in rule.messages:
+        if a not in rule.analytes:
+            raise RuleError(f"{where}: a message for {a!r}, which the rule does not check")
     if not rule.source.strip():
         raise RuleError(f"{where}: every rule needs a source")
 

@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 from dashboard import model
 from dashboard.rules import baselines as bl
 from dashboard.rules import ctcae, thresholds, trends
-from dashboard.rules.context import dose_context
+from dashboard.rules.context import context_text, dose_context
 from dashboard.rules.data import NEVER, SEVERITIES, caveat, severity_rank
 from dashboard.rules.engine import Profile
 from dashboard.rules.hits import Hits, cat, comparator_text, label, num, unit_text
@@ -42,6 +42,11 @@ FLAG_FIELDS: tuple[tuple[str, pa.DataType, str], ...] = (
     ("baseline_basis", pa.string(), "How that reference was obtained, in words."),
     ("at_baseline", pa.bool_(), "True when the result is within the patient's clinician-set baseline (not acted on)."),
     ("caveat", pa.string(), "Interpretation caveat (SLE, glucocorticoids, MCV on azathioprine), else ''."),
+    (
+        "conflict",
+        pa.string(),
+        "The draw's other, different results of this analyte (same patient and time), else ''; the more severe counts.",
+    ),
     ("active_doses", pa.string(), "Drugs and doses in force when the blood was taken, readable."),
     ("active_drugs", pa.string(), "Generic names of those drugs, ';'-separated."),
     (
@@ -52,7 +57,14 @@ FLAG_FIELDS: tuple[tuple[str, pa.DataType, str], ...] = (
     ("after_increase", pa.bool_(), "True when within 12 weeks after a dose increase or start."),
     ("last_increase", pa.timestamp("s"), "That increase or start (NaT if none)."),
     ("days_since_pulse", pa.int64(), "Days since the last pulse of a pulsed drug (<= 42), else null."),
+    ("dose_context", pa.string(), "The dose context in words ('none recorded' only when the patient has no dose)."),
     ("status", pa.string(), "'open' when on the latest result of the analyte as of the review date, else 'closed'."),
+    (
+        "episode_start",
+        pa.timestamp("s"),
+        "First result of the episode: the run of consecutive results this rule fired on ('open since').",
+    ),
+    ("episode_results", pa.int64(), "Results (draws) in that episode up to this one."),
     ("next_collected_at", pa.timestamp("s"), "Next result of the same analyte (the flag's interval end); NaT if none."),
     ("seq", pa.int64(), "Position of the result in the patient's series of this analyte (0 = first)."),
     ("lab_row", pa.int64(), "Row of the labs table the review was given."),
@@ -175,12 +187,22 @@ def evaluate(inp: Inputs, profile: Profile, grades: ctcae.Grades, base: bl.Basel
     is_open = last[idx]
     nxt = np.where(is_open, NEVER, labs.t[np.minimum(idx + 1, len(labs) - 1)])
     pid, t, ana = labs.pid[idx], labs.t[idx], labs.analyte[idx]
+    ep_start, ep_count = _episodes(inp, idx, rule)
 
-    if len(inp.doses):  # once per distinct result
-        uniq, inv = np.unique(idx, return_inverse=True)
-        ctx = {k: v[inv] for k, v in dose_context(inp, labs.pid[uniq], labs.t[uniq]).items()}
-    else:
-        ctx = dose_context(inp, pid, t)
+    uniq, inv = np.unique(idx, return_inverse=True)  # once per distinct result
+    one = dose_context(inp, labs.pid[uniq], labs.t[uniq])
+    one["dose_context"] = context_text(inp, labs.pid[uniq], labs.t[uniq], one)
+    ctx = {k: v[inv] for k, v in one.items()}
+
+    conflict = _conflicts(inp, idx)
+    if (conflict != "").any():
+        note = pa.array(np.where(conflict != "", " — conflicting results at this draw: " + conflict, ""), pa.string())
+        message = cat(message, note)
+    since = (is_open & (ep_count > 1)).astype(bool)
+    if since.any():
+        days = pc.strftime(_ts(ep_start), format="%Y-%m-%d")
+        suffix = cat(" — open since ", days, " (", num(ep_count), " consecutive results)")
+        message = pc.if_else(pa.array(since), cat(message, suffix), message)
 
     at_base = _at_baseline(inp, profile, grades, idx, kind, threshold)
     if at_base.any():
@@ -218,13 +240,17 @@ def evaluate(inp: Inputs, profile: Profile, grades: ctcae.Grades, base: bl.Basel
         "baseline_basis": basis,
         "at_baseline": pa.array(at_base),
         "caveat": pa.array(_caveats(inp, pid, ana, ctx), pa.string()),
+        "conflict": pa.array(conflict, pa.string()),
         "active_doses": pa.array(ctx["active_doses"], pa.string()),
         "active_drugs": pa.array(ctx["active_drugs"], pa.string()),
         "days_since_dose_change": _ints(ctx["days_since_dose_change"]),
         "after_increase": pa.array(ctx["after_increase"]),
         "last_increase": _ts(ctx["last_increase"]),
         "days_since_pulse": _ints(ctx["days_since_pulse"]),
+        "dose_context": pa.array(ctx["dose_context"], pa.string()),
         "status": _STATUS_TEXT.take(pa.array(is_open.astype(np.int8))),
+        "episode_start": _ts(ep_start),
+        "episode_results": pa.array(ep_count.astype(np.int64)),
         "next_collected_at": _ts(nxt),
         "seq": pa.array(seq.astype(np.int64)),
         "lab_row": pa.array(lab_rows.astype(np.int64)),
@@ -256,6 +282,58 @@ def _ts(sec: np.ndarray) -> pa.Array:
 def _ints(x: np.ndarray) -> pa.Array:
     ok = np.isfinite(x)
     return pa.array(np.where(ok, x, 0).astype(np.int64), pa.int64(), mask=~ok)
+
+
+def _episodes(inp: Inputs, idx: np.ndarray, rule: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per flag: the start of its episode (the run of consecutive draws of the analyte the
+    same rule fired on) and the number of draws in that run up to this flag."""
+    labs = inp.labs
+    n = len(idx)
+    if not n:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    new_draw = group_starts(labs.analyte, labs.pid, labs.t)
+    draw_no = np.cumsum(new_draw)  # a running draw number; consecutive within a series
+    pid, ana, dn = labs.pid[idx], labs.analyte[idx], draw_no[idx]
+    order = np.lexsort((dn, rule, ana, pid))
+    p, a, r, d = pid[order], ana[order], rule[order], dn[order]
+    same = np.r_[False, (p[1:] == p[:-1]) & (a[1:] == a[:-1]) & (r[1:] == r[:-1])]
+    step = np.r_[0, np.diff(d)]
+    starts = ~same | (step > 1)  # a gap of one or more unflagged draws ends the episode
+    first = np.maximum.accumulate(np.where(starts, np.arange(n), 0))
+    # draws counted so far in the episode (two flagged rows of one draw count once)
+    new_in_ep = starts | (step > 0)
+    count = np.cumsum(new_in_ep) - np.cumsum(new_in_ep)[first] + 1
+    ep_start = np.empty(n, dtype=np.int64)
+    ep_count = np.empty(n, dtype=np.int64)
+    ep_start[order] = labs.t[idx[order][first]]
+    ep_count[order] = count
+    return ep_start, ep_count
+
+
+def _conflicts(inp: Inputs, idx: np.ndarray) -> np.ndarray:
+    """Per flag: "1.2 and 0.4 ×10⁹/L (the more severe, 0.4, counts)" when its draw holds
+    different results of the analyte, else ""."""
+    labs = inp.labs
+    out = np.full(len(idx), "", dtype=object)
+    hit = np.flatnonzero(labs.conflicting()[idx])
+    if not len(hit):
+        return out
+    first_of = group_starts(labs.analyte, labs.pid, labs.t)
+    starts = np.flatnonzero(first_of)
+    draw = np.cumsum(first_of) - 1
+    ends = np.r_[starts[1:], len(labs)]
+    cmp_text = np.array(["<", "", ">"], dtype=object)
+    memo: dict[int, str] = {}
+    for i in hit.tolist():
+        row = int(idx[i])
+        lo, hi = int(starts[draw[row]]), int(ends[draw[row]])
+        if lo not in memo:
+            values = [f"{cmp_text[labs.cmp[j] + 1]}{labs.value[j]:g}" for j in range(lo, hi)]
+            worst = values[-1]
+            unit = unit_text(model.ANALYTES[labs.analyte[row]])
+            memo[lo] = f"{' and '.join(values)} {unit} (the more severe, {worst}, counts)"
+        out[i] = memo[lo]
+    return out
 
 
 def _at_baseline(

@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dashboard import model
-from dashboard.rules.data import DAY, NEVER
+from dashboard.rules.data import DAY, NEVER, worse_direction
 from dashboard.units import HB_G_PER_L_PER_MMOL, normalize_unit
 
 A = {a: i for i, a in enumerate(model.ANALYTES)}
@@ -49,9 +49,21 @@ class Labs:
     pos: np.ndarray | None  # rank in (patient, time, analyte name) order; None = same as ``row``
     table: pa.Table  # the labs table given to prepare() (text columns by ``row``)
     bounds: dict[str, tuple[int, int]]  # analyte -> [start, stop) slice
+    #: Rows of one draw (same analyte, patient and time) are ordered least severe first,
+    #: so the last row of a draw is its most severe value.  None: no draw has two rows.
+    draw_last: np.ndarray | None = None  # bool: the row is the last (most severe) of its draw
+    conflict: np.ndarray | None = None  # bool: its draw has another, different value
 
     def __len__(self) -> int:
         return len(self.t)
+
+    def draws(self) -> np.ndarray:
+        """Boolean per row: the row stands for its draw (one row per analyte, patient, time)."""
+        return np.ones(len(self.t), dtype=bool) if self.draw_last is None else self.draw_last
+
+    def conflicting(self) -> np.ndarray:
+        """Boolean per row: another row of the same draw holds a different value."""
+        return np.zeros(len(self.t), dtype=bool) if self.conflict is None else self.conflict
 
     def position(self, idx: np.ndarray) -> np.ndarray:
         """Rank of rows ``idx`` in (patient, time, analyte name) order, for listing flags."""
@@ -294,8 +306,6 @@ def _prepare_labs(lt: pa.Table, ids: pa.Array, cutoff: int) -> Labs:
             order, analyte, t, pid = order[o2], analyte[o2], t[o2], pid[o2]
     del key
     src_rows = order if rows is None else rows[order]
-    if pos is not None:
-        pos = pos[order]
     value = floats(lt.column("value"))[src_rows]
     cmp = np.zeros(len(src_rows), dtype=np.int8)
     comparator = lt.column("comparator")
@@ -303,6 +313,30 @@ def _prepare_labs(lt: pa.Table, ids: pa.Array, cutoff: int) -> Labs:
         cmp_idx = pc.index_in(comparator, value_set=pa.array(["<", ">"])).fill_null(-1)
         cmp_idx = cmp_idx.to_numpy(zero_copy_only=False)[src_rows]
         cmp = np.select([cmp_idx == 0, cmp_idx == 1], [-1, 1], 0).astype(np.int8)
+    draw_last = conflict = None
+    if len(t) > 1:
+        same = (analyte[1:] == analyte[:-1]) & (pid[1:] == pid[:-1]) & (t[1:] == t[:-1])
+        if same.any():
+            # two rows of one draw: the least severe first, so the latest row of a
+            # series is the draw's most severe value (file order never decides)
+            direction = np.array([worse_direction().get(a, 1) for a in model.ANALYTES], dtype=np.float64)
+            worse = direction[analyte]
+            o3 = np.lexsort((worse * cmp, worse * value, t, pid, analyte))  # ("<0.5" is worse than 0.5)
+            order, src_rows, analyte, t, pid = order[o3], src_rows[o3], analyte[o3], t[o3], pid[o3]
+            value, cmp = value[o3], cmp[o3]
+            first = group_starts(analyte, pid, t)
+            draw_last = np.r_[first[1:], True]
+            group = np.cumsum(first) - 1
+            differs = np.zeros(int(group[-1]) + 1, dtype=bool)
+            for col in (value, cmp):  # a different value, or "<0.5" beside 0.5
+                least = np.full(len(differs), np.inf)
+                most = np.full(len(differs), -np.inf)
+                np.minimum.at(least, group, col)
+                np.maximum.at(most, group, col)
+                differs |= most > least
+            conflict = differs[group]
+    if pos is not None:
+        pos = pos[order]
     bounds: dict[str, tuple[int, int]] = {}
     starts = np.searchsorted(analyte, np.arange(len(model.ANALYTES) + 1))
     for i, a in enumerate(model.ANALYTES):
@@ -328,6 +362,8 @@ def _prepare_labs(lt: pa.Table, ids: pa.Array, cutoff: int) -> Labs:
         pos=pos,
         table=lt,
         bounds=bounds,
+        draw_last=draw_last,
+        conflict=conflict,
     )
 
 

@@ -45,6 +45,10 @@ JSON_FLAG_FIELDS: tuple[str, ...] = (
     "at_baseline",
     "caveat",
     "status",
+    "conflict",
+    "dose_context",
+    "episode_start",
+    "episode_results",
 )
 
 #: Per-patient fields of the JSON review, from the summary table.
@@ -217,15 +221,6 @@ def _open_lines(rv: Review) -> dict[str, str]:
     if f.num_rows == 0:
         return {}
     when = pc.strftime(f.column("collected_at"), format="%Y-%m-%d")
-    since = pc.if_else(
-        pc.is_valid(f.column("days_since_dose_change")),
-        pc.binary_join_element_wise(
-            "; ", pc.cast(f.column("days_since_dose_change"), pa.string()), " d since last change", ""
-        ),
-        "",
-    )
-    inc = pc.if_else(f.column("after_increase"), "; within 12 weeks of an increase", "")
-    doses = pc.if_else(pc.equal(f.column("active_doses"), ""), "none recorded", f.column("active_doses"))
     unit = f.column("source_unit")
     unit = pc.if_else(pc.equal(pc.fill_null(unit, ""), ""), "(no unit in the source)", unit)
     note = pc.if_else(
@@ -249,9 +244,7 @@ def _open_lines(rv: Review) -> dict[str, str]:
         " ",
         unit,
         " · doses: ",
-        doses,
-        since,
-        inc,
+        f.column("dose_context"),
         note,
         "",
     )

@@ -1,12 +1,17 @@
 """Trend rules: what no single threshold shows.
 
-``consecutive_falls``  each of the last ``count`` results fell by more than
-    ``threshold`` % from the result before it (same patient and analyte).  Fires on the
-    ``count``-th fall even when every value is in range, and on every further fall.
+``consecutive_falls``  each of the last ``count`` draws fell by more than
+    ``threshold`` % from the draw before it (same patient and analyte; a draw with two
+    different results counts by its more severe one).  Fires on the ``count``-th fall
+    even when every value is in range, and on every further fall: one episode.
 ``baseline_fall``  the result is more than ``threshold`` % below the patient's own
     baseline (:mod:`dashboard.rules.baselines`).  A computed (pre-treatment) baseline
-    is compared with results from the start of treatment on; a clinician-set baseline
-    with every result.
+    needs ``min_results`` pre-treatment draws and is compared with results from the
+    start of treatment on; a clinician-set baseline with every result.
+
+Severity: the rule's, but at most ``max_severity_in_range`` while the result is within
+the reference range (the lab's LLN, else the default): a trend among normal counts is a
+reason to review, never an action.  The advice is the rule's message for the analyte.
 
 Trend flags carry no threshold in a unit (``threshold`` is NaN); the baseline used is in
 ``baseline`` and named in ``baseline_basis``.
@@ -20,6 +25,7 @@ import pyarrow.compute as pc
 
 from dashboard import model
 from dashboard.rules import baselines as bl
+from dashboard.rules.ctcae import below, lower_limits
 from dashboard.rules.data import severity_rank
 from dashboard.rules.engine import Rule
 from dashboard.rules.hits import Hits, cat, label, num, unit_text
@@ -42,30 +48,44 @@ def fall_runs(pid: np.ndarray, value: np.ndarray, pct: float) -> np.ndarray:
     return np.where(fell, pos - last_break, 0)
 
 
+def severities(inp: Inputs, rule: Rule, analyte: str, idx: np.ndarray) -> np.ndarray:
+    """Severity rank of each hit: the rule's, capped while the result is in range."""
+    rank = np.full(len(idx), severity_rank(rule.severity), dtype=np.int8)
+    if not rule.max_severity_in_range or not len(idx):
+        return rank
+    labs = inp.labs
+    lln, _ = lower_limits(inp, analyte, idx)
+    in_range = np.isfinite(lln) & ~below(labs.value[idx], labs.cmp[idx], lln)
+    cap = severity_rank(rule.max_severity_in_range)
+    return np.where(in_range, np.minimum(rank, cap), rank).astype(np.int8)
+
+
 def consecutive_fall_hits(inp: Inputs, rule: Rule) -> list[Hits]:
     labs = inp.labs
     out = []
+    draws = labs.draws()
     for analyte in rule.analytes:
         s = labs.slice(analyte)
-        runs = fall_runs(labs.pid[s], labs.value[s], rule.threshold)
-        local = np.flatnonzero(runs >= rule.count)
-        idx = local + s.start
+        rows = np.flatnonzero(draws[s]) + s.start  # one row per draw: its most severe value
+        runs = fall_runs(labs.pid[rows], labs.value[rows], rule.threshold)
+        at = np.flatnonzero(runs >= rule.count)
+        idx = rows[at]
         k = rule.count
-        series = [num(labs.value[idx - lag]) for lag in range(k, -1, -1)]
+        series = [num(labs.value[rows[at - lag]]) for lag in range(k, -1, -1)]
         parts: list = []
         for i, text in enumerate(series):
             parts += [text] if i == 0 else [" → ", text]
         msg = cat(
             f"{label(analyte)} fell by more than {rule.threshold:g}% at each of {k} consecutive tests: ",
             *parts,
-            f" {unit_text(analyte)}: {rule.message}",
+            f" {unit_text(analyte)}: {rule.message_for(analyte)}",
         )
         out.append(
             Hits(
                 idx=idx,
                 rule=rule.id,
                 kind="trend",
-                severity=np.full(len(idx), severity_rank(rule.severity), dtype=np.int8),
+                severity=severities(inp, rule, analyte, idx),
                 threshold=np.full(len(idx), np.nan),
                 message=msg,
                 source=rule.source,
@@ -92,12 +112,10 @@ def baseline_fall_hits(inp: Inputs, rule: Rule, base: bl.Baselines) -> list[Hits
         a = model.ANALYTES.index(analyte)
         s = labs.slice(analyte)
         pid, v, cmp, t = labs.pid[s], labs.value[s], labs.cmp[s], labs.t[s]
-        ref = base.value[pid, a]
-        basis = base.basis[pid, a]
-        in_scope = (basis == bl.CLINICIAN) | ((basis == bl.PRETREATMENT) & (t >= base.first_start[pid]))
+        ref = bl.for_rows(base, pid, a, t, rule.min_results)  # NaN: no usable baseline
         with np.errstate(invalid="ignore", divide="ignore"):
             drop = np.round((ref - v) / ref * 100, 9)
-            fired = in_scope & (ref > 0) & ((drop > rule.threshold) | ((cmp < 0) & (drop >= rule.threshold)))
+            fired = (ref > 0) & ((drop > rule.threshold) | ((cmp < 0) & (drop >= rule.threshold)))
         local = np.flatnonzero(fired)
         idx = local + s.start
         words = basis_text(inp, base, pid[local], a)
@@ -110,14 +128,14 @@ def baseline_fall_hits(inp: Inputs, rule: Rule, base: bl.Baselines) -> list[Hits
             num(ref[local]),
             " (",
             words,
-            f") (limit: more than {rule.threshold:g}%): {rule.message}",
+            f") (limit: more than {rule.threshold:g}%): {rule.message_for(analyte)}",
         )
         out.append(
             Hits(
                 idx=idx,
                 rule=rule.id,
                 kind="trend",
-                severity=np.full(len(idx), severity_rank(rule.severity), dtype=np.int8),
+                severity=severities(inp, rule, analyte, idx),
                 threshold=np.full(len(idx), np.nan),
                 message=msg,
                 source=rule.source,

@@ -30,7 +30,7 @@ def test_fires_on_the_third_fall_even_in_range():
     assert row["value"] == 7.0
     assert math.isnan(row["threshold"])
     assert row["message"].startswith("WBC fell by more than 10% at each of 3 consecutive tests: 10 → 8.9 → 7.9 → 7")
-    assert row["source"] == "Primary Care Notebook (azathioprine)"
+    assert row["source"].startswith("Primary Care Notebook")  # a published reference (issue 15: no project notes)
 
 
 def test_a_fall_of_exactly_ten_percent_does_not_count():

@@ -1,0 +1,72 @@
+"""Two different results of one analyte for one draw (issue 15 item 3): the more severe
+value counts for the current grade, urgency and open flags, whatever the file order,
+and every flag on that draw says the draw has a conflicting result.
+
+Hand grading (CTCAE v5.0): neutrophils 0.4 < 0.5 -> grade 4; 1.2 < 1.5 -> grade 2.
+ALT with ULN 40: 250 > 5 x 40 = 200 -> grade 3; 50 > 40 -> grade 1.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.rules.builders import dose, lab, run, series
+
+
+def neutrophil_draw(first: float, second: float):
+    rows = series("P1", "neutrophils", [("2024-05-01", 2.5), ("2024-06-01", 2.4)])
+    rows += [lab("P1", "2024-07-01 09:30", "neutrophils", first), lab("P1", "2024-07-01 09:30", "neutrophils", second)]
+    return rows
+
+
+@pytest.mark.parametrize(("first", "second"), [(0.4, 1.2), (1.2, 0.4)])
+def test_the_more_severe_value_counts_whatever_the_file_order(first, second):
+    rv = run(neutrophil_draw(first, second), [dose("P1", "azathioprine", "2024-01-01", amount=150)])
+    s = rv.summary_df().iloc[0]
+    assert s["ctcae_neutrophils"] == 4
+    assert s["max_ctcae_grade"] == 4
+    assert s["urgency"] == "urgent"
+    f = rv.open_flags_df()
+    ctc = f[f["rule"] == "ctcae.neutrophils"]
+    assert ctc["value"].tolist() == [0.4]
+    assert ctc["ctcae_grade"].tolist() == [4]
+    assert (f[f["rule"] == "bsr.neutrophils_low"]["value"] == 0.4).all()
+
+
+@pytest.mark.parametrize(("first", "second"), [(0.4, 1.2), (1.2, 0.4)])
+def test_every_flag_of_the_draw_says_it_has_a_conflicting_result(first, second):
+    f = run(neutrophil_draw(first, second)).flags_df()
+    draw = f[f["collected_at"].dt.day == 1]
+    draw = draw[draw["collected_at"].dt.month == 7]
+    assert len(draw) >= 3  # grade 4 and grade 2 CTCAE flags, the BSR limit on both
+    for _, row in draw.iterrows():
+        assert "conflicting" in row["message"], row["message"]
+        assert "0.4" in row["conflict"] and "1.2" in row["conflict"]
+    open_ = draw[draw["status"] == "open"]
+    assert set(open_["value"]) == {0.4}
+
+
+def test_a_draw_without_a_conflict_says_nothing():
+    f = run(series("P1", "neutrophils", [("2024-01-01", 1.2), ("2024-02-01", 0.4)])).flags_df()
+    assert (f["conflict"] == "").all()
+    assert not f["message"].str.contains("conflicting").any()
+
+
+def test_a_high_analyte_counts_its_higher_value():
+    rows = [lab("P1", "2024-03-01 08:00", "alt", v, ref_high=40) for v in (250, 50)]
+    for order in (rows, rows[::-1]):
+        rv = run(order)
+        assert rv.summary_df().iloc[0]["ctcae_alt"] == 3
+        f = rv.open_flags_df()
+        assert f[f["rule"] == "ctcae.alt"]["value"].tolist() == [250.0]
+
+
+def test_consecutive_falls_count_draws_not_rows():
+    # draws: 10 -> 8.9 -> (8.8 and 7.8) -> 6.9; per draw the severe value: falls of 11 %,
+    # 12.4 % and 11.5 % -> the third fall fires on 6.9 with the series of draws
+    rows = series("P1", "wbc", [("2024-01-01", 10.0), ("2024-02-01", 8.9), ("2024-03-01", 8.8)])
+    rows += series("P1", "wbc", [("2024-03-01", 7.8), ("2024-04-01", 6.9)])
+    f = run(rows).flags_df()
+    falls = f[f["rule"] == "trend.consecutive_falls"]
+    assert falls["value"].tolist() == [6.9]
+    assert "10 → 8.9 → 7.8 → 6.9" in falls.iloc[0]["message"]
