@@ -190,7 +190,7 @@ INTERVAL_FIELDS: tuple[tuple[str, pa.DataType, str], ...] = (
     ("kind", pa.string(), "ctcae, guideline or trend."),
     ("start", pa.timestamp("s"), "First flagged result of the episode."),
     ("end", pa.timestamp("s"), "First later result the rule did not fire on; NaT while open."),
-    ("results", pa.int64(), "Flagged results in the episode."),
+    ("results", pa.int64(), "Flagged draws in the episode."),
     ("max_ctcae_grade", pa.int8(), "Highest CTCAE grade in the episode (null if none)."),
     ("severity", pa.string(), "Most severe severity in the episode."),
     ("status", pa.string(), "'open' when the episode reaches the latest result."),
@@ -209,12 +209,11 @@ def intervals(flags: pa.Table) -> pa.Table:
     pid = t.column("patient_id").combine_chunks().dictionary_encode().indices.to_numpy(zero_copy_only=False)
     ana = t.column("analyte").combine_chunks().dictionary_encode().indices.to_numpy(zero_copy_only=False)
     rule = t.column("rule").combine_chunks().dictionary_encode().indices.to_numpy(zero_copy_only=False)
-    seq = t.column("seq").to_numpy()
-    new = group_starts(pid, ana, rule)
-    new[1:] |= seq[1:] != seq[:-1] + 1
+    start = t.column("episode_start").cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False)
+    new = group_starts(pid, ana, rule, start)  # one interval per episode of the flags table
     episode = np.cumsum(new) - 1
     firsts = np.flatnonzero(new)
-    lasts = np.r_[firsts[1:] - 1, len(seq) - 1]
+    lasts = np.r_[firsts[1:] - 1, len(start) - 1]
     grade = t.column("ctcae_grade").fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
     max_grade = np.full(len(firsts), -1, dtype=np.int64)
     np.maximum.at(max_grade, episode, grade)
@@ -229,7 +228,7 @@ def intervals(flags: pa.Table) -> pa.Table:
         "kind": t.column("kind").take(take_first),
         "start": t.column("collected_at").take(take_first),
         "end": t.column("next_collected_at").take(take_last),
-        "results": pa.array((lasts - firsts + 1).astype(np.int64)),
+        "results": t.column("episode_results").take(take_last),
         "max_ctcae_grade": pa.array(max_grade.astype(np.int8), pa.int8(), mask=max_grade < 0),
         "severity": pa.array(np.array(["", *SEVERITIES], dtype=object)[top], pa.string()),
         "status": t.column("status").take(take_last),
