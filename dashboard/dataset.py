@@ -43,6 +43,13 @@ class Dataset:
     def empty(cls, label: str = "") -> Dataset:
         return cls(model.empty_frame("labs"), model.empty_frame("doses"), model.empty_frame("patients"), label=label)
 
+    def default_as_of(self, today: dt.date | None = None):  # -> dashboard.rules.as_of.AsOf
+        """The as-of date this panel opens with, and why (the extract date; the last
+        result when every result lies after today; else today)."""
+        from dashboard.rules.as_of import default_as_of, result_span
+
+        return default_as_of(*result_span(self.labs), today, self.extract_date, self.label or "the extract")
+
     @property
     def patient_ids(self) -> list[str]:
         return sorted(self.patients["patient_id"].tolist())

@@ -15,6 +15,7 @@ import pandas as pd
 
 from dashboard import model
 from dashboard.dataset import Dataset
+from dashboard.rules.data import worse_direction
 from dashboard.rules.review import Review
 from dashboard.units import display_factor, display_unit
 
@@ -55,7 +56,7 @@ def panel_table(ds: Dataset, review: Review, system: str = "SI") -> pd.DataFrame
             "Doses now": summary["current_doses"],
         }
     )
-    latest = _latest_values(ds.labs, summary["patient_id"], system)
+    latest = _latest_values(reviewed_labs(ds.labs, review.as_of), summary["patient_id"], system)
     for a in PANEL_ANALYTES:
         out[value_column(a, system)] = latest[a]["text"].to_numpy()
         out[trend_column(a)] = latest[a]["spark"].to_numpy()
@@ -66,11 +67,22 @@ def panel_table(ds: Dataset, review: Review, system: str = "SI") -> pd.DataFrame
     out["Dose checks"] = summary["dose_checks_open"].astype("int64")
     out["Next test due"] = summary["next_test_due"].dt.date
     out["Overdue (days)"] = np.where(summary["overdue"].to_numpy(dtype=bool), summary["days_overdue"].to_numpy(), 0)
+    if int(summary["results_after_as_of"].sum()):  # results not in this review: never out of sight
+        out["Results after as-of"] = summary["results_after_as_of"].astype("int64").to_numpy()
     out["_drugs"] = (
         summary["patient_id"].map(_drugs_now(ds.doses, review.as_of)).apply(lambda v: v if isinstance(v, list) else [])
     )
     out["_severity"] = summary["urgency"].map(SEVERITY_ORDER).fillna(0).astype(int)
     return out.reset_index(drop=True)
+
+
+def reviewed_labs(labs: pd.DataFrame, as_of) -> pd.DataFrame:
+    """The results up to the end of the as-of date (the ones the review judged)."""
+    if as_of is None or labs.empty:
+        return labs
+    end = pd.Timestamp(as_of) + pd.Timedelta(days=1)
+    keep = (labs["collected_at"] < end).to_numpy()
+    return labs if keep.all() else labs[keep]
 
 
 def _drugs_now(doses: pd.DataFrame, as_of) -> pd.Series:
@@ -108,6 +120,11 @@ def _latest_values(labs: pd.DataFrame, order: pd.Series, system: str) -> dict[st
         sort = np.argsort(group * span + (times - times.min()), kind="stable")
     else:
         sort = np.lexsort((times, a_codes, pid_codes))
+    if len(sort) > 1:
+        tie = (group[sort][1:] == group[sort][:-1]) & (times[sort][1:] == times[sort][:-1])
+        if tie.any():  # one draw, two values: the more severe last, as the review counts it
+            worse = np.array([worse_direction().get(a, 1) for a in PANEL_ANALYTES], dtype=np.float64)
+            sort = np.lexsort((worse[a_codes] * sub["value"].to_numpy(), times, group))
     key = group[sort]
     starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
     ends = np.r_[starts[1:], len(key)]

@@ -66,10 +66,15 @@ def dose_text(row: pd.Series) -> str:
 
 
 def latest_results(labs: pd.DataFrame) -> pd.DataFrame:
-    """The most recent result of each analyte for each patient."""
+    """The most recent result of each analyte for each patient (of a draw with two
+    different values, the more severe, as the review counts it)."""
     if labs.empty:
         return labs
-    return labs.sort_values("collected_at").drop_duplicates(["patient_id", "analyte"], keep="last")
+    from dashboard.rules.data import worse_direction
+
+    severity = labs["analyte"].map(worse_direction()).fillna(1) * labs["value"]
+    order = labs.assign(_severity=severity).sort_values(["collected_at", "_severity"], kind="stable")
+    return order.drop_duplicates(["patient_id", "analyte"], keep="last").drop(columns="_severity")
 
 
 def panel_frame(
@@ -350,6 +355,8 @@ class PatientSummary:
     flags: pd.DataFrame | None = None  # from the rules engine, when available
     flags_note: str = "Flags: not evaluated for this summary."
     dose_edits: pd.DataFrame | None = None
+    #: Results dated after ``as_of`` (``Review.after_as_of_df()``): listed, not reviewed.
+    after_as_of: pd.DataFrame | None = None
 
 
 def _font_files() -> tuple[Path, Path] | None:
@@ -504,8 +511,20 @@ def patient_summary_pdf(s: PatientSummary) -> bytes:
         if more:
             doc.para(more, size=7)
 
+    later = s.after_as_of
+    if later is not None and len(later):
+        from dashboard.views import after_as_of_summary, after_as_of_table
+
+        doc.heading("Results after the as-of date (not reviewed)")
+        doc.para(after_as_of_summary(later, s.as_of))
+        shown, more = _limit(after_as_of_table(later, with_patient=False), 10)
+        doc.table(shown, widths=(30, 40, 30, 40, 20))
+        if more:
+            doc.para(more, size=7)
+
     doc.heading("Latest results (canonical units, with the value as reported)")
-    last = latest_results(s.labs[s.labs["patient_id"] == s.patient_id])
+    mine_labs = s.labs[s.labs["patient_id"] == s.patient_id]
+    last = latest_results(mine_labs[mine_labs["collected_at"] < pd.Timestamp(s.as_of) + pd.Timedelta(days=1)])
     order = {a: i for i, a in enumerate(model.ANALYTES)}
     last = last.sort_values("analyte", key=lambda c: c.map(order))
     latest_df = pd.DataFrame(
@@ -550,6 +569,12 @@ def patient_summary(
 
     canonical = model.to_pandas("doses", model.from_pandas("doses", mine(doses)))
     flags = flags_for_review(mine(labs), canonical, mine(patients), mine(baselines), mine(log), as_of, profile)
+    later = None
+    if (mine(labs)["collected_at"] >= pd.Timestamp(as_of) + pd.Timedelta(days=1)).any():
+        from dashboard.rules import review
+
+        rv = review(mine(labs), canonical, mine(patients), mine(baselines), profile, as_of)
+        later = rv.after_as_of_df()
     png, note = (
         timeline_png(mine(labs), canonical, mine(patients), mine(baselines), as_of, profile) if figure else (None, "")
     )
@@ -565,6 +590,7 @@ def patient_summary(
         as_of=as_of,
         source=source,
         flags=flags,
+        after_as_of=later,
     )
 
 

@@ -29,6 +29,8 @@ PATIENT = "selected_patient"
 AS_OF = "as_of"
 #: The sidebar widget showing it (its state can be dropped on a page switch; AS_OF stays).
 AS_OF_INPUT = "as_of_input"
+#: The as-of date the loaded panel opened with and why (:class:`dashboard.rules.as_of.AsOf`).
+AS_OF_DEFAULT = "as_of_default"
 #: "SI" or "US" (conventional) units for display.
 UNITS = "unit_system"
 #: Name of the active threshold profile.
@@ -172,7 +174,9 @@ def set_dataset(ds: Dataset | None) -> None:
     st.session_state[DATASET] = ds
     st.session_state[PATIENT] = None
     if ds is not None:
-        set_as_of(ds.extract_date or dt.date.today())
+        chosen = ds.default_as_of()
+        st.session_state[AS_OF_DEFAULT] = chosen
+        set_as_of(chosen.date)
 
 
 def set_as_of(day: dt.date) -> None:
@@ -217,12 +221,12 @@ def current_review():  # -> dashboard.rules.Review | None
     if cached is not None and cached[0] is ds and cached[1] == key:
         return cached[2]
     try:
-        rv = review_dataset(ds, profile, as_of())
+        rv = review_dataset(ds, profile, as_of(), as_of_note())
     except RuleError as exc:
         st.warning(
             f"Profile '{md_escape(profile)}' could not be used ({md_escape(exc)}); the default profile is used instead."
         )
-        rv = review_dataset(ds, None, as_of())
+        rv = review_dataset(ds, None, as_of(), as_of_note())
     st.session_state[_REVIEW_CACHE] = (ds, key, rv)
     return rv
 
@@ -264,6 +268,12 @@ def current_panel_with_reviews():  # -> pandas.DataFrame
 
 def as_of() -> dt.date:
     return st.session_state.get(AS_OF) or dt.date.today()
+
+
+def as_of_note() -> str:
+    """Why the review is as of its date, while it is still the date the panel opened with."""
+    chosen = st.session_state.get(AS_OF_DEFAULT)
+    return chosen.note if chosen is not None and chosen.date == as_of() else ""
 
 
 def unit_system() -> str:
@@ -606,6 +616,7 @@ def open_workspace_panel() -> None:
     st.session_state[PATIENT] = keep if keep in set(panel.patients["patient_id"]) else None
     if first_open:
         st.session_state[AS_OF] = panel.as_of
+        st.session_state[AS_OF_DEFAULT] = st.session_state[DATASET].default_as_of()
 
 
 def use_session_only() -> None:

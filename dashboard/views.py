@@ -125,6 +125,7 @@ def flags_table(flags: pd.DataFrame, system: str = "SI", open_only: bool = False
         "Doses then",
         "Days since dose change",
         "Status",
+        "Open since",
     ]
     if flags.empty:
         return pd.DataFrame(columns=cols)
@@ -146,12 +147,60 @@ def flags_table(flags: pd.DataFrame, system: str = "SI", open_only: bool = False
             "Rule": f["rule"],
             "Finding": f["message"],
             "Source": f["source"],
-            "Doses then": f["active_doses"],
+            "Doses then": f["dose_context"],
             "Days since dose change": f["days_since_dose_change"].astype("Int64"),
             "Status": f["status"],
+            "Open since": np.where(f["status"] == "open", f["episode_start"].dt.strftime("%Y-%m-%d"), ""),
         },
         columns=cols,
     ).reset_index(drop=True)
+
+
+def after_as_of_table(after: pd.DataFrame, system: str = "SI", with_patient: bool = True) -> pd.DataFrame:
+    """Results dated after the as-of date (``Review.after_as_of_df()``): not reviewed,
+    shown so nothing is out of sight; the highest CTCAE grade first."""
+    cols = ["Patient", "Date", "Analyte", "Value", "As reported", "CTCAE"]
+    if after.empty:
+        return pd.DataFrame(columns=cols if with_patient else cols[1:])
+    f = after.assign(_g=after["ctcae_grade"].astype("float").fillna(-1))
+    f = f.sort_values(["_g", "patient_id", "collected_at"], ascending=[False, True, True], kind="stable")
+    factor = f["analyte"].map(lambda a: display_factor(a, system))
+    units = f["analyte"].map(lambda a: display_unit(a, system))
+    out = pd.DataFrame(
+        {
+            "Patient": f["patient_id"],
+            "Date": f["collected_at"].dt.strftime("%Y-%m-%d %H:%M"),
+            "Analyte": f["analyte"].map(model.analyte_label),
+            "Value": [
+                f"{c}{format_value(v * k)} {u}"
+                for c, v, k, u in zip(f["comparator"], f["value"], factor, units, strict=True)
+            ],
+            "As reported": (f["source_value"] + " " + f["source_unit"]).str.strip(),
+            "CTCAE": f["ctcae_grade"].astype("Int64"),
+        },
+        columns=cols,
+    ).reset_index(drop=True)
+    return out if with_patient else out.drop(columns=["Patient"])
+
+
+def after_as_of_summary(after: pd.DataFrame, as_of) -> str:
+    """One sentence: how many results lie after the as-of date, and the most severe."""
+    if after.empty:
+        return ""
+    n, patients = len(after), after["patient_id"].nunique()
+    g = after["ctcae_grade"].astype("float").fillna(-1)
+    text = (
+        f"{n} result{'s' if n != 1 else ''} of {patients} patient{'s' if patients != 1 else ''} "
+        f"{'are' if n != 1 else 'is'} dated after the as-of date {pd.Timestamp(as_of):%d %b %Y} "
+        "and not in this review."
+    )
+    if g.max() > 0:
+        w = after.loc[g.idxmax()]
+        text += (
+            f" Most severe: {w['patient_id']}, {model.analyte_label(w['analyte'])} {w['comparator']}{w['value']:g} "
+            f"{display_unit(w['analyte'], 'SI')} on {w['collected_at']:%d %b %Y} (CTCAE grade {int(w['ctcae_grade'])})."
+        )
+    return text + " Move the as-of date to review them."
 
 
 def schedule_table(schedule: pd.DataFrame) -> pd.DataFrame:

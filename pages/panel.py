@@ -5,6 +5,7 @@ import streamlit as st
 from dashboard import model, ui
 from dashboard.markup import md_escape
 from dashboard.panel import PANEL_ANALYTES, PanelFilter, filter_panel, panel_counts, trend_column, value_column
+from dashboard.views import after_as_of_summary, after_as_of_table
 
 ui.page_guard()
 
@@ -15,7 +16,14 @@ review = ui.current_review()
 table = ui.current_panel_with_reviews()
 st.caption(
     f"Reviewed as of **{ui.as_of():%d %b %Y}** with the **{md_escape(review.profile.name)}** rules. Most urgent first."
+    + (f" {md_escape(review.as_of_note)}" if review.as_of_note else "")
 )
+later = review.after_as_of_df()
+if len(later):  # results the review does not judge are never out of sight
+    st.warning(
+        md_escape(after_as_of_summary(later, ui.as_of())) + " They are listed below the panel.",
+        icon=":material/event_upcoming:",
+    )
 
 counts = panel_counts(table)
 c1, c2, c3, c4 = st.columns(4)
@@ -73,6 +81,9 @@ event = st.dataframe(
     selection_mode="single-row",
     key="panel_table",
 )
+if len(later):
+    with st.expander(f"Results after the as-of date ({len(later):,}, not reviewed)", expanded=True):
+        ui.show_table(after_as_of_table(later, ui.unit_system()))
 if event and event.selection.rows:
     st.session_state[ui.PATIENT] = shown.iloc[event.selection.rows[0]]["Patient"]
     st.switch_page("pages/patient.py")

@@ -7,7 +7,15 @@ import streamlit as st
 from dashboard import model, ui
 from dashboard.figures.timeline import DEFAULT_ANALYTES, WINDOWS, TimelineOptions, analytes_present, timeline_figure
 from dashboard.markup import md_escape
-from dashboard.views import current_doses_table, dose_checks_table, flags_table, patient_facts, schedule_table
+from dashboard.views import (
+    after_as_of_summary,
+    after_as_of_table,
+    current_doses_table,
+    dose_checks_table,
+    flags_table,
+    patient_facts,
+    schedule_table,
+)
 
 ui.page_guard()
 
@@ -26,6 +34,11 @@ if len(row) and row.iloc[0]["headline"]:
     level = row.iloc[0]["urgency"]
     show = st.error if level in ("urgent", "action") else st.warning if level == "caution" else st.info
     show(f"**{level.capitalize()}**: {md_escape(row.iloc[0]['headline'])}", icon=":material/priority_high:")
+later = rv.after_as_of_df()
+if len(later):  # results dated after the as-of date: listed, not reviewed
+    st.warning(md_escape(after_as_of_summary(later, ui.as_of())), icon=":material/event_upcoming:")
+    with st.expander(f"Results after the as-of date ({len(later):,}, not reviewed)"):
+        ui.show_table(after_as_of_table(later, ui.unit_system(), with_patient=False))
 facts = patient_facts(patient, ui.as_of())
 st.markdown("  ·  ".join(f"**{k}:** {md_escape(v)}" for k, v in facts))
 

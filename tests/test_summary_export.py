@@ -168,3 +168,20 @@ def test_the_patient_summary_draws_the_timeline(ds):
 
     reader = PdfReader(io.BytesIO(sx.patient_summary_pdf(summary)))
     assert any(page.images for page in reader.pages)
+
+
+def test_the_summary_lists_results_after_the_as_of_date(ds):
+    """Issue 15 item 2: the PDF lists (never drops) results dated after its as-of date.
+    As of 31 Mar 2024 the WBC of 15 Apr 2024 (2.9 < 3.0 -> CTCAE grade 2) is after it."""
+    from pypdf import PdfReader
+
+    s = sx.patient_summary(
+        ds.labs, ds.doses, ds.patients, ds.baselines, empty_log(), "001", dt.date(2024, 3, 31), figure=False
+    )
+    assert s.after_as_of is not None and s.after_as_of["value"].tolist() == [2.9]
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(sx.patient_summary_pdf(s))).pages)
+    assert "Results after the as-of date (not reviewed)" in text
+    assert "1 result of 1 patient is dated after the as-of date 31 Mar 2024" in text
+    assert "2024-04-15" in text and "2.9" in text
+    latest = text.split("Latest results")[1]
+    assert "2024-04-15" not in latest.split("Review history")[0]  # latest results stop at the as-of date

@@ -101,7 +101,17 @@ dose_checks_open            int64          Open dose-check findings above 'info'
 dose_check_rules            string         Rule ids of the open dose checks, '; '-separated.
 last_result                 timestamp[s]   Latest result of any analyte.
 current_doses               string         Doses in force on the review date.
+results_after_as_of         int64          Results dated after the review date: not reviewed, listed in
+                                           ``rv.after_as_of`` (never dropped silently).
+worst_grade_after_as_of     int8, null     Highest CTCAE grade among them.
 ==========================  =============  ==========================================================
+
+Results after the as-of date (``rv.after_as_of``; one row per result dated after ``as_of``)
+--------------------------------------------------------------------------------------------
+patient_id, collected_at, analyte, value, unit, comparator, source_value, source_unit,
+ctcae_grade (its grade, for information), lab_row.  ``rv.as_of_note`` says why the review
+is as of its date when that is not today (an extract date; the last result when every
+result lies after today: :mod:`dashboard.rules.as_of`).
 
 Schedule table (``rv.schedule``; one row per patient and drug with a blood-test schedule in force)
 ---------------------------------------------------------------------------------------------------
@@ -127,10 +137,11 @@ severity (most severe), status.
 JSON review (``python -m dashboard review --json``)
 ----------------------------------------------------
 ``{"import": <import report>, "review": {as_of, profile, profile_based_on, data_versions,
-patients, flags, open_flags}, "patients": [...]}``; each patient has the summary fields,
-``worst_ctcae_grade`` ({analyte: int}), ``flags`` (the flag columns of
-``output.JSON_FLAG_FIELDS``; times ISO text, NaN as null), ``schedule`` and
-``dose_checks``.
+patients, flags, open_flags, as_of_note, results_after_as_of, last_result_after_as_of},
+"patients": [...]}``; each patient has the summary fields, ``worst_ctcae_grade``
+({analyte: int}), ``flags`` (the flag columns of ``output.JSON_FLAG_FIELDS``; times ISO
+text, NaN as null), ``schedule``, ``dose_checks`` and ``after_as_of`` (its results dated
+after the as-of date).
 """
 
 from dashboard.rules.engine import DEFAULT_PROFILE, Profile, RuleError, available_profiles, get_profile

@@ -2,8 +2,9 @@
 
 Options (contracts): ``--dayfirst|--monthfirst``, ``--map``, ``--profile NAME`` ("BSR 2017 /
 NICE" by default, "CTCAE only", or the path of a user profile file), ``--as-of
-YYYY-MM-DD`` (the date "today" is for the schedule and open flags; results and doses
-after it are ignored), ``--json``.  Exit codes as ``import``: 2 with a one-line reason
+YYYY-MM-DD`` (the date "today" is for the schedule and open flags; results after it are
+counted and listed, not reviewed; without it: today, or the last result's date when
+every result lies after today, and the review says so), ``--json``.  Exit codes as ``import``: 2 with a one-line reason
 when nothing could be read, a choice is needed, or the profile/date is not understood.
 
 The hot path stays on Arrow and numpy: pandas is never imported here.
@@ -19,9 +20,10 @@ import sys
 from dashboard.cli import EXIT_OK, CliError, check_import, run_import
 
 
-def parse_as_of(text: str | None) -> dt.date:
+def parse_as_of(text: str | None) -> dt.date | None:
+    """The --as-of date; None when not given (the default is decided from the data)."""
     if not text:
-        return dt.date.today()
+        return None
     try:
         return dt.date.fromisoformat(text.strip())
     except ValueError:
@@ -49,10 +51,12 @@ def cmd_review(args: argparse.Namespace) -> int:
             print(result.report.to_text())
         raise CliError(reason)
 
+    from dashboard.rules.as_of import AsOf, default_as_of, result_span
     from dashboard.rules.output import review_text, write_review_json
     from dashboard.rules.review import review
 
-    rv = review(result.labs, result.doses, result.patients, None, profile, as_of)
+    chosen = AsOf(as_of) if as_of is not None else default_as_of(*result_span(result.labs))
+    rv = review(result.labs, result.doses, result.patients, None, profile, chosen.date, chosen.note)
     if args.json:
         sys.stdout.flush()
         write_review_json(rv, result.report.to_dict(), sys.stdout.buffer)

@@ -8,7 +8,8 @@ numpy, not pandas: :func:`prepare` accepts the canonical tables either as
 * patients are integer codes into ``patient_ids`` (sorted);
 * times are int64 seconds (whatever the datetime resolution of the input);
 * lab results are sorted by analyte, patient and time (each analyte is one slice), and
-  only results collected up to the end of the review date are kept;
+  only results collected up to the end of the review date are reviewed; those dated
+  after it are kept apart (``Inputs.after``) to be counted and listed;
 * doses starting after the review date are ignored.
 """
 
@@ -53,6 +54,8 @@ class Labs:
     #: so the last row of a draw is its most severe value.  None: no draw has two rows.
     draw_last: np.ndarray | None = None  # bool: the row is the last (most severe) of its draw
     conflict: np.ndarray | None = None  # bool: its draw has another, different value
+    #: Results of known analytes dated after the review date (not in these arrays).
+    n_after: int = 0
 
     def __len__(self) -> int:
         return len(self.t)
@@ -110,6 +113,8 @@ class Inputs:
     baseline_note: np.ndarray  # object [patient, analyte]
     as_of: dt.date
     cutoff: int  # first second after the review date
+    #: The results dated after the review date (same patient codes), None when there are none.
+    after: Labs | None = None
 
     @property
     def n_patients(self) -> int:
@@ -228,6 +233,7 @@ def prepare(
     patient_ids = np.asarray(ids.to_pylist(), dtype=object)
 
     lab = _prepare_labs(lt, ids, cutoff)
+    after = _prepare_labs(lt, ids, cutoff, after=True) if lab.n_after else None
     dose = _prepare_doses(dtb, ids, cutoff)
 
     weight = np.full(n, np.nan)
@@ -258,7 +264,7 @@ def prepare(
         baseline[code[ok], ana[ok]] = val[ok]
         note[code[ok], ana[ok]] = txt[ok]
 
-    return Inputs(patient_ids, lab, dose, weight, sex, tpmt, nudt15, diagnosis, baseline, note, as_of, cutoff)
+    return Inputs(patient_ids, lab, dose, weight, sex, tpmt, nudt15, diagnosis, baseline, note, as_of, cutoff, after)
 
 
 #: Alphabetical rank of each analyte: flags are listed by patient, time and analyte name.
@@ -280,12 +286,15 @@ def _float_column(col: pa.ChunkedArray, rows: np.ndarray) -> np.ndarray:
     return arr[rows]
 
 
-def _prepare_labs(lt: pa.Table, ids: pa.Array, cutoff: int) -> Labs:
+def _prepare_labs(lt: pa.Table, ids: pa.Array, cutoff: int, after: bool = False) -> Labs:
+    """The results up to the review date (``after``: those dated after it instead)."""
     analyte = pc.index_in(lt.column("analyte"), value_set=pa.array(model.ANALYTES))
     analyte = analyte.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int8)
     t = seconds(lt.column("collected_at"))
     pid = _codes_sorted_input(lt.column("patient_id"), ids)
-    keep = (analyte >= 0) & (t < cutoff)
+    later = (t >= cutoff) & (t < NEVER)
+    keep = (analyte >= 0) & (later if after else t < cutoff)
+    n_after = 0 if after else int(np.count_nonzero(later & (analyte >= 0)))
     rows = None if keep.all() else np.flatnonzero(keep)
     if rows is not None:
         analyte, t, pid = analyte[rows], t[rows], pid[rows]
@@ -364,6 +373,7 @@ def _prepare_labs(lt: pa.Table, ids: pa.Array, cutoff: int) -> Labs:
         bounds=bounds,
         draw_last=draw_last,
         conflict=conflict,
+        n_after=n_after,
     )
 
 

@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 from dashboard.model import analyte_label
 from dashboard.rules import dose_checks, schedule, summary
 from dashboard.rules.review import Review
+from dashboard.units import DISPLAY_UNIT
 
 #: Fields of each flag in the JSON review (the contract fields first).
 JSON_FLAG_FIELDS: tuple[str, ...] = (
@@ -68,6 +69,20 @@ JSON_PATIENT_FIELDS: tuple[str, ...] = (
     "flags_total",
     "last_result",
     "current_doses",
+    "results_after_as_of",
+    "worst_grade_after_as_of",
+)
+
+#: Fields of each result dated after the as-of date in the JSON review.
+JSON_AFTER_FIELDS: tuple[str, ...] = (
+    "collected_at",
+    "analyte",
+    "value",
+    "unit",
+    "comparator",
+    "source_value",
+    "source_unit",
+    "ctcae_grade",
 )
 
 _NULL = pa.scalar("null", pa.string())
@@ -152,6 +167,8 @@ def patients_json_text(rv: Review) -> pa.Array:
     dose_fields = tuple(n for n, _, _ in dose_checks.DOSE_CHECK_FIELDS if n != "patient_id")
     dc = rv.dose_checks
     dose_json = arrays_by_patient(dc.column("patient_id"), objects(dc, dose_fields), order)
+    later = rv.after_as_of
+    after_json = arrays_by_patient(later.column("patient_id"), objects(later, JSON_AFTER_FIELDS), order)
     grades = [
         pc.if_else(
             pc.is_valid(s.column(f"ctcae_{a}")),
@@ -171,8 +188,17 @@ def patients_json_text(rv: Review) -> pa.Array:
         "flags": flags,
         "schedule": sched_json,
         "dose_checks": dose_json,
+        "after_as_of": after_json,
     }
-    fields = ("patient_id", *JSON_PATIENT_FIELDS, "worst_ctcae_grade", "flags", "schedule", "dose_checks")
+    fields = (
+        "patient_id",
+        *JSON_PATIENT_FIELDS,
+        "worst_ctcae_grade",
+        "flags",
+        "schedule",
+        "dose_checks",
+        "after_as_of",
+    )
     return objects(s, fields, literals)
 
 
@@ -263,8 +289,11 @@ def review_text(rv: Review) -> str:
         f"Review as of {h['as_of']} · profile {h['profile']} (rules {h['data_versions']['rules']}) · "
         f"{_count(h['patients'], 'patient')} · {_count(h['flags'], 'flag')} ({h['open_flags']} open)",
         "Decision support only: check every flag against the raw result and your local protocol.",
-        "",
     ]
+    if rv.as_of_note:
+        lines.append(rv.as_of_note)
+    lines += after_as_of_lines(rv)
+    lines.append("")
     s = rv.summary
     cols = {f: s.column(f).to_pylist() for f in (*JSON_PATIENT_FIELDS, "patient_id")}
     grades = {a: s.column(f"ctcae_{a}").to_pylist() for a in summary.CTCAE_ANALYTES}
@@ -319,6 +348,45 @@ def review_text(rv: Review) -> str:
         if more:
             lines += more
     return "\n".join(lines)
+
+
+def after_as_of_lines(rv: Review, limit: int = 20) -> list[str]:
+    """The results dated after the as-of date, most severe first (at most ``limit`` listed)."""
+    later = rv.after_as_of
+    if later.num_rows == 0:
+        return []
+    n = later.num_rows
+    patients = len(pc.unique(later.column("patient_id")))
+    verb = "is" if n == 1 else "are"
+    out = [
+        "",
+        f"{_count(n, 'result')} dated after the as-of date {rv.as_of:%Y-%m-%d} {verb} not reviewed "
+        f"({_count(patients, 'patient')}; latest {rv.header()['last_result_after_as_of']}). "
+        "Review them with a later as-of date:",
+    ]
+    order = after_as_of_order(later)
+    for row in later.take(pa.array(order[:limit])).to_pylist():
+        out.append("   " + after_as_of_text(row))
+    if n > limit:
+        out.append(f"   ... and {n - limit:,} more (all are in the JSON review)")
+    return out
+
+
+def after_as_of_order(later: pa.Table) -> np.ndarray:
+    """Row order of the after-as-of table: highest CTCAE grade first, then patient and time."""
+    g = later.column("ctcae_grade").fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return np.lexsort((np.arange(len(g)), -g))
+
+
+def after_as_of_text(row: dict[str, Any]) -> str:
+    """One result dated after the as-of date, in words."""
+    grade = row["ctcae_grade"]
+    unit = DISPLAY_UNIT.get(row["unit"], row["unit"])
+    text = (
+        f"{row['patient_id']}  {row['collected_at']:%Y-%m-%d %H:%M}  {analyte_label(row['analyte'])} "
+        f"{row['comparator']}{row['value']:g} {unit} (raw {row['source_value']} {row['source_unit']})"
+    )
+    return text + (f" · CTCAE grade {grade}" if grade is not None and grade > 0 else "")
 
 
 def _count(n: int, noun: str) -> str:

@@ -8,16 +8,32 @@ Arrow; the ``*_df`` methods give pandas frames with the model's dtypes.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from dashboard import model
 from dashboard.rules import baselines, ctcae, dose_checks, flags, schedule, summary
-from dashboard.rules.data import versions
+from dashboard.rules.data import NEVER, versions
 from dashboard.rules.engine import Profile, get_profile
 from dashboard.rules.inputs import Inputs, prepare
+
+#: Results dated after the as-of date: not reviewed, never dropped silently.
+AFTER_FIELDS: tuple[tuple[str, pa.DataType, str], ...] = (
+    ("patient_id", pa.string(), "Patient identifier."),
+    ("collected_at", pa.timestamp("s"), "When the result was collected (after the as-of date)."),
+    ("analyte", pa.string(), "Analyte id."),
+    ("value", pa.float64(), "Result in the canonical unit."),
+    ("unit", pa.string(), "Canonical unit."),
+    ("comparator", pa.string(), "'<' or '>' for a censored result, else ''."),
+    ("source_value", pa.string(), "The result exactly as the lab wrote it."),
+    ("source_unit", pa.string(), "The unit exactly as the lab wrote it."),
+    ("ctcae_grade", pa.int8(), "Its CTCAE v5.0 grade (null when the analyte has none), for information."),
+    ("lab_row", pa.int64(), "Row of the labs table given to review()."),
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -36,6 +52,10 @@ class Review:
     schedule: pa.Table
     dose_checks: pa.Table
     versions: dict[str, str] = field(default_factory=dict)
+    #: Results dated after ``as_of`` (:data:`AFTER_FIELDS`), by patient and time.
+    after_as_of: pa.Table = field(default_factory=lambda: after_schema().empty_table())
+    #: Why the review is as of this date when it is not today ("" otherwise).
+    as_of_note: str = ""
 
     # ----------------------------------------------------------------- pandas views
     def flags_df(self) -> pd.DataFrame:
@@ -52,6 +72,9 @@ class Review:
 
     def intervals_df(self) -> pd.DataFrame:
         return to_pandas(summary.intervals(self.flags))
+
+    def after_as_of_df(self) -> pd.DataFrame:
+        return to_pandas(self.after_as_of)
 
     def open_flags_df(self) -> pd.DataFrame:
         return to_pandas(self.flags.filter(pc.equal(self.flags.column("status"), "open")))
@@ -70,6 +93,8 @@ class Review:
             only(self.schedule),
             only(self.dose_checks),
             self.versions,
+            only(self.after_as_of),
+            self.as_of_note,
         )
 
     # ----------------------------------------------------------------- JSON
@@ -82,6 +107,9 @@ class Review:
             "patients": self.summary.num_rows,
             "flags": self.flags.num_rows,
             "open_flags": int(pc.sum(pc.equal(self.flags.column("status"), "open")).as_py() or 0),
+            "as_of_note": self.as_of_note,
+            "results_after_as_of": self.after_as_of.num_rows,
+            "last_result_after_as_of": _last_date(self.after_as_of),
         }
 
     def patients_json(self) -> list[dict[str, Any]]:
@@ -98,15 +126,20 @@ def review(
     baselines_table: Any = None,
     profile: Profile | str | None = None,
     as_of: dt.date | None = None,
+    as_of_note: str = "",
 ) -> Review:
     """Run every rule of ``profile`` (default "BSR 2017 / NICE") over the canonical tables.
 
     Tables may be Arrow or pandas; ``as_of`` (default today) is the review date: later
-    results and doses are ignored, open flags and the schedule are judged on it.
+    results and doses are not reviewed (the results are listed in ``after_as_of``), open
+    flags and the schedule are judged on it.  ``as_of_note`` says why the date was
+    chosen when it is not today (:func:`dashboard.rules.as_of.default_as_of`).
     """
     prof = get_profile(profile)
     inp = prepare(labs, doses, patients, baselines_table, as_of)
-    return review_inputs(inp, prof)
+    rv = review_inputs(inp, prof)
+    rv.as_of_note = as_of_note
+    return rv
 
 
 def review_inputs(inp: Inputs, profile: Profile) -> Review:
@@ -115,13 +148,59 @@ def review_inputs(inp: Inputs, profile: Profile) -> Review:
     flag_table, flag_arrays = flags.evaluate(inp, profile, grades, base)
     sched = schedule.evaluate(inp)
     checks = dose_checks.evaluate(inp)
-    summ = summary.evaluate(inp, grades, flag_arrays, sched, checks)
-    return Review(inp.as_of, profile, flag_table, summ, sched, checks, versions())
+    after = after_as_of_table(inp, base)
+    summ = summary.evaluate(inp, grades, flag_arrays, sched, checks, after)
+    return Review(inp.as_of, profile, flag_table, summ, sched, checks, versions(), after)
 
 
-def review_dataset(ds: Dataset, profile: Profile | str | None = None, as_of: dt.date | None = None) -> Review:
+def review_dataset(
+    ds: Dataset, profile: Profile | str | None = None, as_of: dt.date | None = None, as_of_note: str = ""
+) -> Review:
     """The review of an app :class:`~dashboard.dataset.Dataset`."""
-    return review(ds.labs, ds.doses, ds.patients, ds.baselines, profile, as_of)
+    return review(ds.labs, ds.doses, ds.patients, ds.baselines, profile, as_of, as_of_note)
+
+
+# --------------------------------------------------------------------------- after the as-of date
+
+
+def after_schema() -> pa.Schema:
+    return pa.schema([pa.field(n, t) for n, t, _ in AFTER_FIELDS])
+
+
+def after_as_of_table(inp: Inputs, base: baselines.Baselines) -> pa.Table:
+    """The results dated after the review date, by patient, time and analyte, each with
+    its CTCAE grade (against the same limits and baselines as the review's)."""
+    later = inp.after
+    if later is None or not len(later):
+        return after_schema().empty_table()
+    grades = ctcae.grade_all(replace(inp, labs=later), base)
+    order = np.lexsort((later.analyte, later.t, later.pid))
+    g = grades.grade[order]
+    rows = pa.array(later.row[order])
+    table = later.table
+    t = later.t[order]
+    cols = {
+        "patient_id": pa.array(inp.patient_ids, pa.string()).take(pa.array(later.pid[order])),
+        "collected_at": pa.array(t, pa.int64(), mask=t >= NEVER).cast(pa.timestamp("s")),
+        "analyte": pa.array(list(model.ANALYTES), pa.string()).take(pa.array(later.analyte[order])),
+        "value": pa.array(later.value[order]),
+        "unit": pa.array([model.CANONICAL_UNITS[a] for a in model.ANALYTES], pa.string()).take(
+            pa.array(later.analyte[order])
+        ),
+        "comparator": pa.array(["<", "", ">"], pa.string()).take(pa.array(later.cmp[order] + 1)),
+        "source_value": table.column("source_value").take(rows).combine_chunks(),
+        "source_unit": table.column("source_unit").take(rows).combine_chunks(),
+        "ctcae_grade": pa.array(g, pa.int8(), mask=g < 0),
+        "lab_row": pa.array(later.row[order].astype(np.int64)),
+    }
+    return pa.table([cols[n] for n, _, _ in AFTER_FIELDS], schema=after_schema())
+
+
+def _last_date(table: pa.Table) -> str | None:
+    if table.num_rows == 0:
+        return None
+    last = pc.max(table.column("collected_at")).as_py()
+    return last.date().isoformat() if last is not None else None
 
 
 # --------------------------------------------------------------------------- conversions

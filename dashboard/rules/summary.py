@@ -50,6 +50,8 @@ SUMMARY_FIELDS: tuple[tuple[str, pa.DataType, str], ...] = (
     ("dose_check_rules", pa.string(), "Their rule ids, '; '-separated."),
     ("last_result", pa.timestamp("s"), "Latest result of any analyte up to the review date."),
     ("current_doses", pa.string(), "Drugs and doses in force on the review date."),
+    ("results_after_as_of", pa.int64(), "Results dated after the review date: not reviewed, listed apart."),
+    ("worst_grade_after_as_of", pa.int8(), "Highest CTCAE grade among those results (null if none graded)."),
 )
 
 
@@ -64,7 +66,14 @@ def _group_join(pid: np.ndarray, text: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-def evaluate(inp: Inputs, grades: ctcae.Grades, fa: FlagArrays, schedule: pa.Table, dose_checks: pa.Table) -> pa.Table:
+def evaluate(
+    inp: Inputs,
+    grades: ctcae.Grades,
+    fa: FlagArrays,
+    schedule: pa.Table,
+    dose_checks: pa.Table,
+    after: pa.Table | None = None,
+) -> pa.Table:
     """The summary table (:data:`SUMMARY_FIELDS`), most urgent patient first."""
     n = inp.n_patients
     labs = inp.labs
@@ -168,6 +177,15 @@ def evaluate(inp: Inputs, grades: ctcae.Grades, fa: FlagArrays, schedule: pa.Tab
     }
     for j, a in enumerate(CTCAE_ANALYTES):
         cols[f"ctcae_{a}"] = pa.array(current[:, j], pa.int8(), mask=current[:, j] < 0)
+    n_after = np.zeros(n, dtype=np.int64)
+    worst_after = np.full(n, -1, dtype=np.int64)
+    if after is not None and after.num_rows:
+        apid = pc.index_in(after.column("patient_id"), value_set=ids).to_numpy(zero_copy_only=False).astype(np.int64)
+        ag = after.column("ctcae_grade").fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+        n_after = np.bincount(apid, minlength=n)
+        np.maximum.at(worst_after, apid, ag)
+    cols["results_after_as_of"] = pa.array(n_after.astype(np.int64))
+    cols["worst_grade_after_as_of"] = pa.array(worst_after.astype(np.int8), pa.int8(), mask=worst_after < 0)
     table = pa.table([cols[f[0]] for f in SUMMARY_FIELDS], names=[f[0] for f in SUMMARY_FIELDS])
     return table.take(pa.array(rank_order))
 

@@ -29,8 +29,11 @@ class WorkspacePanel:
 
     @property
     def as_of(self) -> dt.date:
-        """The extract date of the data when known (the sample panel's), else today."""
-        return self.extract_date or dt.date.today()
+        """The extract date of the data when known (the sample panel's); the last result's
+        date when every result lies after today (shifted research dates); else today."""
+        from dashboard.rules.as_of import default_as_of, result_span
+
+        return default_as_of(*result_span(self.labs), None, self.extract_date, self.label or "the extract").date
 
     def dataset(self) -> Dataset:
         """The panel as the pages use it (canonical columns only)."""

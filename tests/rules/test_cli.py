@@ -161,3 +161,41 @@ def test_text_says_when_the_source_gave_no_unit(tmp_path: Path, capsys):
     out = capsys.readouterr().out
     assert "read as 10^9/L from the magnitude" in out
     assert "raw 0.4 (no unit in the source)" in out
+
+
+# --------------------------------------------------------------------------- as-of (issue 15 item 2)
+
+MIMIC = [
+    "D_LABITEMS_cbc.csv",
+    "LABEVENTS_cbc_3admissions.csv",
+    "PRESCRIPTIONS_immunosuppressants.csv",
+    "PATIENTS_immunosuppressed.csv",
+]
+
+
+def test_shifted_research_dates_are_reviewed_as_of_the_last_result(capsys):
+    from tests.support import FIXTURES
+
+    files = [str(FIXTURES / "mimic3" / n) for n in MIMIC]
+    doc = review_json(capsys, *files)
+    head = doc["review"]
+    assert head["as_of"] > "2100-01-01"  # the last result's date, not today
+    assert "last result" in head["as_of_note"] and "after today" in head["as_of_note"]
+    assert head["results_after_as_of"] == 0
+    assert head["flags"] > 0 and any(p["flags"] for p in doc["patients"])
+    assert main(["review", *files]) == 0
+    assert head["as_of_note"] in capsys.readouterr().out
+
+
+def test_an_explicit_as_of_lists_what_comes_after(panel, capsys):
+    # after 15 April 2024: P1's draw of 1 May (neutrophils <0.5, WBC 3.49, Hb 6.1 mmol/L)
+    # and P2's of 20 April (WBC 6.1, platelets 250): 5 results of 2 patients
+    doc = review_json(capsys, str(panel), "--as-of", "2024-04-15")
+    assert doc["review"]["results_after_as_of"] == 5
+    assert doc["review"]["as_of_note"] == ""
+    p1 = next(p for p in doc["patients"] if p["patient_id"] == "P1")
+    assert p1["results_after_as_of"] == 3 and p1["worst_grade_after_as_of"] == 4  # "<0.5" neutrophils
+    assert {r["analyte"] for r in p1["after_as_of"]} == {"neutrophils", "wbc", "hemoglobin"}
+    assert main(["review", str(panel), "--as-of", "2024-04-15"]) == 0
+    out = capsys.readouterr().out
+    assert "5 results dated after the as-of date 2024-04-15 are not reviewed (2 patients" in out
