@@ -505,22 +505,39 @@ def _apply_mapping(file_name: str, columns: Sequence[str]) -> None:
     reimport_with_choices(mapping=mapping)
 
 
-def mapping_form(file_report) -> None:
-    """The manual column mapping for a file whose columns were not recognised."""
+def mapping_form(file_report, needed: bool = True) -> None:
+    """The column mapping of a file: for a file whose columns were not recognised
+    (``needed``), or to change any choice the import made by itself (every column is
+    shown with how it was read; only the ones changed are applied)."""
     from dashboard.ingest.mapping import MAP_TARGETS
+    from dashboard.ingest.report import column_choices
 
-    st.error(
-        f"**{md_escape(file_report.display_name)}**: {md_escape(file_report.error)}", icon=":material/table_chart:"
-    )
-    with st.form(f"mapping::{file_report.display_name}"):
-        st.write("Tell the dashboard what each column holds (fields, or an analyte for one-column-per-test files):")
+    name = file_report.display_name
+    if needed:
+        st.error(f"**{md_escape(name)}**: {md_escape(file_report.error)}", icon=":material/table_chart:")
+    current = column_choices(file_report)
+    with st.form(f"mapping::{name}"):
+        if needed:
+            st.write("Tell the dashboard what each column holds (fields, or an analyte for one-column-per-test files):")
+        else:
+            st.write(
+                "Each column as the import read it. Change any choice (e.g. which column is the draw date) "
+                "and import again; the choice applies to every file with that column."
+            )
         targets = ["(leave)", *MAP_TARGETS, *model.ANALYTES]
         for col in file_report.columns_found:
-            st.selectbox(md_escape(col), targets, key=_map_key(file_report.display_name, col))
+            was = current.get(col, "")
+
+            def label(t: str, was: str = was) -> str:
+                if t != "(leave)":
+                    return t
+                return "(leave)" if needed else f"as imported: {was or 'not used'}"
+
+            st.selectbox(md_escape(col), targets, key=_map_key(name, col), format_func=label)
         st.form_submit_button(
             "Import with this mapping",
             on_click=_apply_mapping,
-            args=(file_report.display_name, list(file_report.columns_found)),
+            args=(name, list(file_report.columns_found)),
         )
 
 

@@ -93,6 +93,9 @@ if report is not None:
             if f.mapping or f.unmapped_columns:
                 st.markdown("**Columns**")
                 ui.show_table(mapping_frame(f))
+                if not f.needs and f.columns_found and f.kind:
+                    with st.popover("Change how the columns were read", icon=":material/edit:"):
+                        ui.mapping_form(f, needed=False)
             if f.conversions:
                 st.markdown("**Unit conversions**")
                 ui.show_table(conversions_frame(f))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 
 from dashboard.model import analyte_info, drug_info
@@ -116,9 +116,6 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
         "effective",
         "test date",
         "lab date",
-        "result date",
-        "result datetime",
-        "reported date",
         "date time",
         "datetime",
         "date",
@@ -916,6 +913,96 @@ def recognise_drug(text: str, code: str = "") -> str | None:
 # --------------------------------------------------------------------------- kinds
 
 
+# --------------------------------------------------------------------------- the draw date
+
+#: Words that make a date column the date a result was reported, verified or received,
+#: or the date the test was ordered: never the draw date without saying so.
+REPORT_DATE_WORDS = frozenset(
+    [
+        "result",
+        "results",
+        "resulted",
+        "report",
+        "reported",
+        "reporting",
+        "verified",
+        "verification",
+        "verify",
+        "authorised",
+        "authorized",
+        "authorisation",
+        "authorization",
+        "released",
+        "release",
+        "validated",
+        "validation",
+        "final",
+        "finalised",
+        "finalized",
+        "signed",
+        "received",
+        "receipt",
+        "befund",
+        "befundet",
+        "freigabe",
+        "freigegeben",
+        "eingang",
+        "valide",
+    ]
+)
+ORDER_DATE_WORDS = frozenset(
+    [
+        "order",
+        "ordered",
+        "ordering",
+        "request",
+        "requested",
+        "requisition",
+        "anforderung",
+        "angefordert",
+        "auftrag",
+        "bestellt",
+        "demande",
+        "prescription",
+    ]
+)
+_DATE_WORDS = frozenset(
+    [
+        "date",
+        "datetime",
+        "time",
+        "dt",
+        "dttm",
+        "day",
+        "datum",
+        "zeit",
+        "uhrzeit",
+        "fecha",
+        "data",
+        "heure",
+        "hora",
+        "ora",
+        "timestamp",
+    ]
+)
+
+
+def date_role(h: HeaderInfo) -> str:
+    """What a date or time column is: "report" (result/report/verified/received date),
+    "order" (order/request date) or "draw" (collection, specimen, or a plain date)."""
+    words = set(h.norm.split())
+    if words & REPORT_DATE_WORDS:
+        return "report"
+    if words & ORDER_DATE_WORDS:
+        return "order"
+    return "draw"
+
+
+def _is_date_column(h: HeaderInfo) -> bool:
+    words = set(h.norm.split())
+    return bool(words & _DATE_WORDS) or any(w.endswith(("datum", "zeit", "date")) for w in words)
+
+
 @dataclass
 class ColumnMapping:
     """The result of mapping a table's header."""
@@ -925,6 +1012,12 @@ class ColumnMapping:
     analyte_columns: dict[str, TestMatch]  # source column -> analyte (wide tables)
     unmapped: list[str]
     missing: list[str]
+    #: Notes for the import report about choices made (e.g. the order date as draw date).
+    notes: list[str] = field(default_factory=list)
+    #: Why a required field is missing, in words (e.g. only a result date), else "".
+    explain: str = ""
+    #: The result/report date column left unused when the order date stands for the draw.
+    report_dates: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -989,6 +1082,9 @@ def map_columns(header: list[str], overrides: dict[str, str] | None = None) -> C
     fields_doses = assign("doses", non_analyte)
     fields_patients = assign("patients", header)
     fields_wide = assign("wide", non_analyte)
+    taken_any = set(forced_fields.values()) | ignored | set(forced_analytes)
+    draw_labs = _choose_draw_date(fields_labs, non_analyte, infos, forced_fields, taken_any)
+    draw_wide = _choose_draw_date(fields_wide, non_analyte, infos, forced_fields, taken_any)
 
     if "drug" in fields_doses and ("start" in fields_doses or "dose" in fields_doses):
         options.append(("doses", fields_doses))
@@ -1001,16 +1097,86 @@ def map_columns(header: list[str], overrides: dict[str, str] | None = None) -> C
         options.append(("patients", fields_patients))
 
     if not options:
-        return ColumnMapping("", {}, {}, list(header), _explain_missing(fields_labs, analyte_cols))
+        return ColumnMapping(
+            "", {}, {}, list(header), _explain_missing(fields_labs, analyte_cols), explain=draw_labs.explain
+        )
     kind, fields = options[0]
     if (kind == "patients" and len(options) == 1) or kind != "wide":
         analyte_cols = {}
     used = set(fields.values()) | set(analyte_cols) | ignored
     unmapped = [h for h in header if h not in used]
     missing = [f for f in REQUIRED[kind] if f not in fields]
-    if kind == "labs" and "collected_at" in missing and "collection_time" in fields:
+    draw = draw_labs if kind == "labs" else draw_wide if kind == "wide" else _DrawDate()
+    return ColumnMapping(kind, fields, analyte_cols, unmapped, missing, draw.notes, draw.explain, draw.report_dates)
+
+
+@dataclass
+class _DrawDate:
+    notes: list[str] = field(default_factory=list)
+    explain: str = ""
+    report_dates: list[str] = field(default_factory=list)
+
+
+def _choose_draw_date(
+    fields: dict[str, str],
+    candidates: list[str],
+    infos: dict[str, HeaderInfo],
+    forced: dict[str, str],
+    taken: set[str],
+) -> _DrawDate:
+    """Decide (in place) which column is the draw date and time of a lab table.
+
+    A collection/specimen (or plain) date first; else an order date, with a note; a
+    result/report/verified/received date is never taken without the user saying so
+    (``--map``).  The time column must be of the same kind as the date column.
+    """
+    out = _DrawDate()
+    if "collected_at" in forced:
+        return out
+    others = set(fields.values()) - {fields.get("collected_at"), fields.get("collection_time")}
+    free = [h for h in candidates if h not in taken and h not in others]
+    dates: dict[str, list[tuple[int, str]]] = {"draw": [], "order": [], "report": []}
+    times: dict[str, list[tuple[int, str]]] = {"draw": [], "order": [], "report": []}
+    for h in free:
+        info = infos[h]
+        role = date_role(info)
+        rank = match_field(info, "collected_at")
+        if rank is None and role != "draw" and _is_date_column(info) and "time" not in info.norm.split():
+            rank = 500  # "Order Date", "Verified Date": recognised by their role words
+        if rank is not None:
+            dates[role].append((rank, h))
+        trank = match_field(info, "collection_time")
+        if trank is not None:
+            times[role].append((trank, h))
+    fields.pop("collected_at", None)
+    fields.pop("collection_time", None)
+    role = "draw" if dates["draw"] else "order" if dates["order"] else ""
+    report = [h for _, h in sorted(dates["report"])]
+    if role:
+        date_col = min(dates[role])[1]
+        fields["collected_at"] = date_col
+        matching_times = [t for t in sorted(times[role]) if t[1] != date_col]
+        if matching_times and "collection_time" not in forced:
+            fields["collection_time"] = matching_times[0][1]
+        if role == "order":
+            out.report_dates = report
+            unused = f", not {', '.join(repr(r) for r in report)}" if report else ""
+            out.notes.append(
+                f"No collection (draw) date column: the order date '{date_col}' is read as the draw date{unused}; "
+                "map the collection date if the file has one."
+            )
+    elif "collection_time" in forced:
         pass
-    return ColumnMapping(kind, fields, analyte_cols, unmapped, missing)
+    elif report:
+        names = ", ".join(f"'{r}'" for r in report)
+        out.explain = (
+            f"no collection (draw) date column: {names} {'is' if len(report) == 1 else 'are'} when the result was "
+            "reported, not when the blood was taken, so it is not read as the draw date. Map the draw-date column, "
+            f"or, knowing that results would sit on their report date, --map '{report[0]}=collected_at'"
+        )
+    elif times["draw"]:  # a time-only column ("Time") as before
+        fields["collection_time"] = min(times["draw"])[1]
+    return out
 
 
 def _unit_in_header(h: HeaderInfo, analyte: str) -> str:

@@ -376,7 +376,13 @@ def _generic(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed:
             what = f"a {('lab' if mapping.kind in ('labs', 'wide') else mapping.kind.rstrip('s'))} file, but no column for: {', '.join(mapping.missing)}"
         else:
             what = "no lab, dose or patient columns recognised"
+        if mapping.explain and "collected_at" in mapping.missing:
+            what += f" ({mapping.explain})"
         raise NeedsChoice("mapping", f"{what}. Columns found: {found}. Map them (--map COLUMN=FIELD).")
+    if mapping.report_dates:
+        _check_order_date(raw, mapping)
+    for note in mapping.notes:
+        rep.warn(note, column=mapping.fields.get("collected_at"))
     rep.mapping = dict(mapping.fields)
     for col, m in mapping.analyte_columns.items():
         rep.mapping[m.analyte + (" %" if m.percent else "")] = col
@@ -388,6 +394,33 @@ def _generic(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed:
     if mapping.kind == "doses":
         return doses_from_table(raw, rep, ctx, mapping.fields, fmt="doses")
     return patients_from_table(raw, rep, ctx, mapping.fields, fmt="patients")
+
+
+def _check_order_date(raw: RawTable, mapping: ColumnMapping) -> None:
+    """An order date stands for the draw date only if it is one per draw: when one
+    patient's test has a single order date for results reported on different dates
+    (a standing order), it cannot, and the user must map the draw date."""
+    fields = mapping.fields
+    order_col = fields["collected_at"]
+    keys = [c for c in (fields.get("patient_id"), fields.get("analyte"), fields.get("code")) if c]
+    if not keys:
+        return
+    cols = {f"k{i}": raw.columns[c] for i, c in enumerate(keys)}
+    cols["order"] = raw.columns[order_col]
+    if fields.get("collection_time"):
+        cols["order_time"] = raw.columns[fields["collection_time"]]
+    cols["report"] = raw.columns[mapping.report_dates[0]]
+    table = pa.table(cols)
+    by = [c for c in table.column_names if c != "report"]
+    counts = table.group_by(by, use_threads=False).aggregate([("report", "count_distinct")])
+    if pc.max(counts.column("report_count_distinct")).as_py() > 1:
+        raise NeedsChoice(
+            "mapping",
+            f"no collection (draw) date column, and the order date column '{order_col}' repeats for results "
+            f"reported on different dates ('{mapping.report_dates[0]}'): a standing order, so it cannot stand for "
+            "the draw date. Map the draw-date column (--map COLUMN=collected_at), or knowingly "
+            f"--map '{mapping.report_dates[0]}=collected_at'.",
+        )
 
 
 def _sheet_skipped(raw: RawTable, rep: FileReport, found: str) -> Parsed:

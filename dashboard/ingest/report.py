@@ -253,6 +253,16 @@ def mapping_frame(f: FileReport):  # -> pd.DataFrame
     return pd.DataFrame(rows, columns=["Column in file", "Read as"])
 
 
+def column_choices(f: FileReport) -> dict[str, str]:
+    """How the import read each column of the file: column -> field or analyte ("" when
+    not used).  What the browser's mapping form starts from."""
+    out = {c: "" for c in f.columns_found}
+    for fld, src in f.mapping.items():
+        if src in out:
+            out[src] = fld
+    return out
+
+
 def conversions_frame(f: FileReport):  # -> pd.DataFrame
     import pandas as pd
 
