@@ -600,7 +600,8 @@ class _HoverContext:
     def doses_at(self, t: pd.Timestamp) -> str:
         if t not in self.dose_text:
             live = [text for start, end, text in self.doses if start <= t and (pd.isna(end) or end > t)]
-            self.dose_text[t] = "; ".join(live)
+            # "none recorded" only when the patient has no dose at all (as the flags say)
+            self.dose_text[t] = "; ".join(live) or ("no dose in force" if self.doses else "")
         return self.dose_text[t]
 
 
@@ -693,15 +694,7 @@ def _result_hover(r: dict, analyte: str, ctx: _HoverContext) -> str:
                 lines.append(
                     f"[{fl['severity']}] {html.escape(str(fl['message']))} <i>({html.escape(str(fl['source']))})</i>"
                 )
-        first = here[0]
-        parts = [str(first["active_doses"]) or "none running"]
-        if pd.notna(first.get("days_since_pulse")):
-            parts.append(f"{int(first['days_since_pulse'])} d after the last pulse")
-        if pd.notna(first["days_since_dose_change"]):
-            parts.append(f"{int(first['days_since_dose_change'])} d since a dose change")
-        if bool(first["after_increase"]):
-            parts.append("within 12 weeks of an increase")
-        active = "; ".join(parts)
+        active = str(here[0]["dose_context"])  # the review's words: never self-contradicting
     else:
         active = ctx.doses_at(r["collected_at"])
     lines.append("Doses: " + html.escape(active or "none recorded"))

@@ -63,7 +63,7 @@ days_since_pulse            int64, null    Days since the last pulse of a pulsed
 dose_context                string         All of the dose context in words: 'none recorded' only when
                                            the patient has no dose at all; 'no dose in force (Azathioprine
                                            150 mg/day ended 2024-03-01, 4 d before)'; days since the last
-                                           change; the increase or start within 12 weeks, with its date.
+                                           change; an increase or start within 12 weeks, with its date.
 status                      string         'open' when on the latest result of the analyte up to the
                                            review date, else 'closed'.
 episode_start               timestamp[s]   First result of the run of consecutive draws the rule fired on:

@@ -218,8 +218,6 @@ def context_text(inp: Inputs, pid: np.ndarray, t: np.ndarray, ctx: dict[str, np.
         if np.isfinite(pulse[i]):
             parts.append(f"{int(pulse[i])} d after the last pulse")
         if inc[i]:
-            parts.append(
-                f"within 12 weeks of the increase or start on {to_date(int(ctx['last_increase'][i])):%Y-%m-%d}"
-            )
+            parts.append(f"within 12 weeks of an increase or start ({to_date(int(ctx['last_increase'][i])):%Y-%m-%d})")
         out[i] = "; ".join(parts)
     return out

@@ -34,7 +34,7 @@ def test_a_stopped_drug_is_named_with_its_end_not_as_none_recorded():
     assert bool(row["after_increase"])
     assert row["dose_context"] == (
         "no dose in force (Azathioprine 150 mg/day ended 2024-03-01, 4 d before); "
-        "within 12 weeks of the increase or start on 2024-02-01"
+        "within 12 weeks of an increase or start (2024-02-01)"
     )
     text = review_text(rv)
     assert "none recorded" not in text
