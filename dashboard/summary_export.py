@@ -211,7 +211,7 @@ def flags_frame(flags: pd.DataFrame) -> pd.DataFrame:
             "Severity": flags["severity"].to_numpy(),
             "Finding": flags["message"].to_numpy(),
             "Source": flags["source"].to_numpy(),
-            "Doses then": flags["active_doses"].to_numpy(),
+            "Doses then": flags["dose_context"].to_numpy(),
             "Reviewed": ["yes" if r else "no" for r in flags["reviewed"]],
             "Review action": flags["review_action"].to_numpy(),
             "Reviewed by": flags["reviewed_by"].to_numpy(),
