@@ -398,7 +398,7 @@ def _generic(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed:
 
 def _check_order_date(raw: RawTable, mapping: ColumnMapping) -> None:
     """An order date stands for the draw date only if it is one per draw: when one
-    patient's test has a single order date for results reported on different dates
+    patient's test has a single order date for results reported on different days
     (a standing order), it cannot, and the user must map the draw date."""
     fields = mapping.fields
     order_col = fields["collected_at"]
@@ -409,7 +409,9 @@ def _check_order_date(raw: RawTable, mapping: ColumnMapping) -> None:
     cols["order"] = raw.columns[order_col]
     if fields.get("collection_time"):
         cols["order_time"] = raw.columns[fields["collection_time"]]
-    cols["report"] = raw.columns[mapping.report_dates[0]]
+    # the report's day: a repeat on the same sample reported minutes later is one draw
+    report = pc.utf8_trim_whitespace(raw.columns[mapping.report_dates[0]])
+    cols["report"] = pc.replace_substring_regex(report, r"(?i)[ T]\d{1,2}:\d{2}(:\d{2})?(\.\d+)?\s*([ap]\.?m\.?)?$", "")
     table = pa.table(cols)
     by = [c for c in table.column_names if c != "report"]
     counts = table.group_by(by, use_threads=False).aggregate([("report", "count_distinct")])

@@ -142,3 +142,22 @@ def test_every_story_patient_ranks_above_the_routine_ones_when_open(panel):
     ranks = summary.set_index("patient_id")["urgency_rank"]
     routine = [p for p, v in MANIFEST["patients"].items() if v["story"] == "routine"]
     assert max(ranks[p] for p in open_story) < min(ranks[p] for p in routine)
+
+
+def test_the_top_of_the_panel_holds_only_patients_whose_results_call_for_action(panel):
+    """Issue 15: every patient ranked 'action' or 'urgent' has an open result flag of
+    that severity from a CTCAE grade or a guideline limit, or an overdue blood test;
+    never from a trend among counts within the reference range."""
+    rv = panel[1]
+    summary = rv.summary_df()
+    top = summary[summary["urgency"].isin(["action", "urgent"])]
+    assert len(top) and list(summary["patient_id"][: len(top)]) == list(top["patient_id"])
+    flags = rv.open_flags_df()
+    for pid in top["patient_id"]:
+        mine = flags[(flags["patient_id"] == pid) & flags["severity"].isin(["action", "urgent"])]
+        assert (mine["kind"] != "trend").any() or bool(summary.set_index("patient_id").loc[pid, "overdue"]), pid
+    assert flags[(flags["kind"] == "trend") & flags["severity"].isin(["action", "urgent"])].empty
+    # the slow-fall and the TPMT-recovered patients, with counts within the range, are reviews
+    for key in ("slow_fall", "tpmt_im_neutropenia"):
+        pid, _ = story(key)
+        assert summary.set_index("patient_id").loc[pid, "urgency"] in ("caution", "info", ""), key
