@@ -209,15 +209,20 @@ def context_text(inp: Inputs, pid: np.ndarray, t: np.ndarray, ctx: dict[str, np.
 
     since = ctx["days_since_dose_change"]
     pulse = ctx["days_since_pulse"]
-    inc = ctx["after_increase"] & (ctx["last_increase"] < NEVER)
-    out = np.empty(n, dtype=object)
-    for i in range(n):
-        parts = [lead[i]]
-        if active[i] and np.isfinite(since[i]):
-            parts.append(f"{int(since[i])} d since the last dose change")
-        if np.isfinite(pulse[i]):
-            parts.append(f"{int(pulse[i])} d after the last pulse")
-        if inc[i]:
-            parts.append(f"within 12 weeks of an increase or start ({to_date(int(ctx['last_increase'][i])):%Y-%m-%d})")
-        out[i] = "; ".join(parts)
+    out = lead
+
+    def add(mask: np.ndarray, values: np.ndarray, fmt) -> None:
+        """Append ``fmt(value)`` to the rows of ``mask`` (each distinct value formatted once)."""
+        if mask.any():
+            uniq, inv = np.unique(values[mask], return_inverse=True)
+            texts = np.array([fmt(v) for v in uniq.tolist()], dtype=object)
+            out[mask] = out[mask] + texts[inv]  # object arrays of str concatenate element-wise
+
+    add((active != "") & np.isfinite(since), since, lambda x: f"; {int(x)} d since the last dose change")
+    add(np.isfinite(pulse), pulse, lambda x: f"; {int(x)} d after the last pulse")
+    add(
+        ctx["after_increase"] & (ctx["last_increase"] < NEVER),
+        ctx["last_increase"],
+        lambda x: f"; within 12 weeks of an increase or start ({to_date(int(x)):%Y-%m-%d})",
+    )
     return out

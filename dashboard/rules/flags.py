@@ -199,10 +199,13 @@ def evaluate(inp: Inputs, profile: Profile, grades: ctcae.Grades, base: bl.Basel
         note = pa.array(np.where(conflict != "", " — conflicting results at this draw: " + conflict, ""), pa.string())
         message = cat(message, note)
     since = (is_open & (ep_count > 1)).astype(bool)
-    if since.any():
-        days = pc.strftime(_ts(ep_start), format="%Y-%m-%d")
-        suffix = cat(" — open since ", days, " (", num(ep_count), " consecutive results)")
-        message = pc.if_else(pa.array(since), cat(message, suffix), message)
+    if since.any():  # only the open flags of a longer episode (few): built for those rows alone
+        rows = np.flatnonzero(since)
+        days = pc.strftime(_ts(ep_start[rows]), format="%Y-%m-%d")
+        longer = cat(
+            message.take(pa.array(rows)), " — open since ", days, " (", num(ep_count[rows]), " consecutive results)"
+        )
+        message = pc.replace_with_mask(message, pa.array(since), longer)
 
     at_base = _at_baseline(inp, profile, grades, idx, kind, threshold)
     if at_base.any():
@@ -291,9 +294,11 @@ def _episodes(inp: Inputs, idx: np.ndarray, rule: np.ndarray) -> tuple[np.ndarra
     n = len(idx)
     if not n:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    new_draw = group_starts(labs.analyte, labs.pid, labs.t)
-    draw_no = np.cumsum(new_draw)  # a running draw number; consecutive within a series
-    pid, ana, dn = labs.pid[idx], labs.analyte[idx], draw_no[idx]
+    if labs.draw_last is None:  # every row is its own draw: the row number is a running draw number
+        dn = idx.astype(np.int64)
+    else:
+        dn = np.cumsum(group_starts(labs.analyte, labs.pid, labs.t))[idx]  # consecutive within a series
+    pid, ana = labs.pid[idx], labs.analyte[idx]
     order = np.lexsort((dn, rule, ana, pid))
     p, a, r, d = pid[order], ana[order], rule[order], dn[order]
     same = np.r_[False, (p[1:] == p[:-1]) & (a[1:] == a[:-1]) & (r[1:] == r[:-1])]
