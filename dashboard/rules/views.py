@@ -17,13 +17,14 @@ RULE_COLUMNS = ["Rule", "Kind", "Analyte", "Test", "Threshold", "Unit", "Severit
 EDITABLE_COLUMNS = ["Threshold", "Severity", "On"]
 
 
-def _test_text(comparison: str, count: int, window: int) -> str:
+def _test_text(comparison: str, count: int, window: int, min_results: int = 0) -> str:
     return {
         "<": "result below",
         ">": "result above",
         "rise_pct": f"rise (%) above the lowest of the previous {window} days",
         "consecutive_falls": f"fall (%) at each of {count} consecutive tests",
-        "baseline_fall": "fall (%) below the patient's baseline",
+        "baseline_fall": f"fall (%) below the patient's baseline (pre-treatment median of at least {min_results} draws,"
+        " or clinician-set)",
     }[comparison]
 
 
@@ -34,7 +35,7 @@ def rules_frame(profile: Profile) -> pd.DataFrame:
             "Rule": r.id,
             "Kind": r.kind,
             "Analyte": ", ".join(model.analyte_label(a) for a in r.analytes),
-            "Test": _test_text(r.comparison, r.count, r.window_days),
+            "Test": _test_text(r.comparison, r.count, r.window_days, r.min_results),
             "Threshold": r.threshold,
             "Unit": DISPLAY_UNIT.get(r.unit, r.unit),
             "Severity": r.severity,
