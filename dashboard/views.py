@@ -190,8 +190,9 @@ def after_as_of_summary(after: pd.DataFrame, as_of) -> str:
     n, patients = len(after), after["patient_id"].nunique()
     g = after["ctcae_grade"].astype("float").fillna(-1)
     text = (
-        f"{n} result{'s' if n != 1 else ''} of {patients} patient{'s' if patients != 1 else ''} "
-        f"{'are' if n != 1 else 'is'} dated after the as-of date {pd.Timestamp(as_of):%d %b %Y} "
+        f"{n} result{'s' if n != 1 else ''} "
+        + (f"of {patients} patients " if patients > 1 else "")
+        + f"{'are' if n != 1 else 'is'} dated after the as-of date {pd.Timestamp(as_of):%d %b %Y} "
         "and not in this review."
     )
     if g.max() > 0:

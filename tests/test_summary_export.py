@@ -181,7 +181,7 @@ def test_the_summary_lists_results_after_the_as_of_date(ds):
     assert s.after_as_of is not None and s.after_as_of["value"].tolist() == [2.9]
     text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(sx.patient_summary_pdf(s))).pages)
     assert "Results after the as-of date (not reviewed)" in text
-    assert "1 result of 1 patient is dated after the as-of date 31 Mar 2024" in text
+    assert "1 result is dated after the as-of date 31 Mar 2024" in text
     assert "2024-04-15" in text and "2.9" in text
     latest = text.split("Latest results")[1]
     assert "2024-04-15" not in latest.split("Review history")[0]  # latest results stop at the as-of date

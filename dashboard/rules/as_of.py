@@ -41,11 +41,11 @@ def default_as_of(
     """The as-of date a panel opens with (see the module docstring)."""
     today = today or dt.date.today()
     if extract_date is not None:
-        return AsOf(extract_date, f"As of {extract_date:%Y-%m-%d}, the extract date of {extract_label}.")
+        return AsOf(extract_date, f"{extract_date:%Y-%m-%d} is the extract date of {extract_label}.")
     if first_result is not None and last_result is not None and first_result > today:
         return AsOf(
             last_result,
-            f"As of {last_result:%Y-%m-%d}, the date of the last result: every result is dated after today "
+            f"{last_result:%Y-%m-%d} is the date of the last result: every result is dated after today "
             f"({today:%Y-%m-%d}), as in research data with shifted dates.",
         )
     return AsOf(today)
