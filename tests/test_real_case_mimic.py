@@ -129,4 +129,7 @@ def test_hover_of_the_platelet_nadir_names_the_pulse_not_an_empty_dose_list(time
         for h in (t.get("customdata") or [])
         if isinstance(h, str) and "01 Aug 2144 12:17" in h and "Platelets <b>11</b>" in h
     ]
-    assert "Doses: none running; 11 d after the last pulse" in hover.replace("<br>", " ")
+    text = hover.replace("<br>", " ")
+    # issue 15 item 7: the dose context names what ended instead of "none running"
+    assert "Doses: no dose in force (Methotrexate 12 mg (frequency unknown) ended 2144-07-27, 5 d before)" in text
+    assert "11 d after the last pulse" in text
