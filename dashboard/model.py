@@ -246,6 +246,11 @@ DOSE_FIELDS: tuple[Field, ...] = (
 
 PATIENT_FIELDS: tuple[Field, ...] = (
     Field("patient_id", pa.string(), "Patient identifier.", True),
+    Field(
+        "name",
+        pa.string(),
+        'Patient name: "FAMILY, Given" when the source gives the parts, else as written; "" if not given.',
+    ),
     Field("sex", pa.string(), '"F", "M" or "" (unknown).'),
     Field("birth_date", pa.timestamp("s"), "Date of birth; NaT if not given."),
     Field("age", pa.float64(), "Age in years when only an age was given (birth_date NaT); else NaN."),

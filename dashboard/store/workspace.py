@@ -28,6 +28,7 @@ import duckdb
 import pyarrow as pa
 
 from dashboard import model
+from dashboard.identity import IDENTITY_FIELDS, IdentityConflict, differs, identity_value
 from dashboard.ingest import FileReport, ImportOptions, ImportReport, ImportResult, Source, import_sources
 from dashboard.store.lock import WorkspaceBusy, WorkspaceLock
 from dashboard.store.schema import MIGRATIONS, check_append_only, latest_version
@@ -749,6 +750,10 @@ def _store_patients(
         for c in info_fields:
             if _blank(row[c]) or _same(row[c], old[c]):
                 continue
+            if c in IDENTITY_FIELDS and not _blank(old[c]):
+                if differs(c, old[c], row[c]):  # never overwritten: reported, the stored one kept
+                    _identity_conflict(report, c, {**old, "source_file": "the workspace", "source_row": 0}, row, f)
+                continue
             if not _blank(old[c]):
                 changed.append(f"{c} {old[c]} -> {row[c]}")
             merged[c] = row[c]
@@ -772,9 +777,28 @@ def _store_patients(
     if rows:
         table = model.conform("patients", pa.Table.from_pylist(rows, schema=model.schema("patients")))
         tx.con.register("staged_patients", table)
-        tx.execute(f"INSERT INTO patients SELECT {_cols('patients')}, {import_id}, ? FROM staged_patients", [now])
+        # columns named: a workspace migrated from version 1 has the name column last
+        tx.execute(
+            f"INSERT INTO patients ({_cols('patients')}, import_id, updated_at) "
+            f"SELECT {_cols('patients')}, {import_id}, ? FROM staged_patients",
+            [now],
+        )
         tx.con.unregister("staged_patients")
     out.patients_added, out.patients_updated = len(inserts), len(updates)
+
+
+def _identity_conflict(report: ImportReport, f: str, stored: dict, row: dict, file: FileReport | None) -> None:
+    c = IdentityConflict(
+        row["patient_id"],
+        f,
+        [
+            (identity_value(f, stored[f]), stored["source_file"], 0),
+            (identity_value(f, row[f]), row["source_file"], row["source_row"]),
+        ],
+    )
+    report.identity_conflicts.append(c)
+    if file is not None:
+        file.warn("identity conflict: " + c.message, row["source_row"], f)
 
 
 def _key(row: dict[str, Any]) -> tuple:
