@@ -36,6 +36,9 @@ class Review:
     schedule: pa.Table
     dose_checks: pa.Table
     versions: dict[str, str] = field(default_factory=dict)
+    #: who each patient is (patient_id, name, birth_date) where the data say: for the
+    #: JSON review and the labels; the rules never read it
+    identity: pa.Table | None = None
 
     # ----------------------------------------------------------------- pandas views
     def flags_df(self) -> pd.DataFrame:
@@ -70,6 +73,7 @@ class Review:
             only(self.schedule),
             only(self.dose_checks),
             self.versions,
+            only(self.identity) if self.identity is not None else None,
         )
 
     # ----------------------------------------------------------------- JSON
@@ -106,7 +110,28 @@ def review(
     """
     prof = get_profile(profile)
     inp = prepare(labs, doses, patients, baselines_table, as_of)
-    return review_inputs(inp, prof)
+    rv = review_inputs(inp, prof)
+    rv.identity = identity_table(patients)
+    return rv
+
+
+IDENTITY_SCHEMA = pa.schema([("patient_id", pa.string()), ("name", pa.string()), ("birth_date", pa.timestamp("s"))])
+
+
+def identity_table(patients: Any) -> pa.Table | None:
+    """patient_id, name and birth_date of a patients table (Arrow or pandas), or None."""
+    if patients is None:
+        return None
+    if not isinstance(patients, pa.Table):
+        cols = [c for c in IDENTITY_SCHEMA.names if c in patients.columns]
+        patients = pa.Table.from_pandas(patients[cols], preserve_index=False)
+    arrays = []
+    for f in IDENTITY_SCHEMA:
+        if f.name in patients.column_names:
+            arrays.append(patients.column(f.name).cast(f.type))
+        else:
+            arrays.append(pa.nulls(patients.num_rows, f.type))
+    return pa.Table.from_arrays(arrays, schema=IDENTITY_SCHEMA)
 
 
 def review_inputs(inp: Inputs, profile: Profile) -> Review:
