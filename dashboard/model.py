@@ -87,6 +87,8 @@ class AnalyteInfo:
     loinc: tuple[str, ...]
     loinc_percent: tuple[str, ...]
     aliases: tuple[str, ...]
+    decimals: tuple[int, int] = (2, 2)  # as a lab reports it in the display unit: (SI, US)
+    scale: tuple[float, float] = (0.0, 1.0)  # the clinical scale of its charts, canonical unit
 
 
 @cache
@@ -107,6 +109,8 @@ def analyte_info() -> dict[str, AnalyteInfo]:
             loinc=tuple(item.get("loinc", ())),
             loinc_percent=tuple(item.get("loinc_percent", ())),
             aliases=tuple(item.get("aliases", ())),
+            decimals=tuple(int(d) for d in item["decimals"]),
+            scale=tuple(float(x) for x in item["scale"]),
         )
     return out
 

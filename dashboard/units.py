@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 
 from dashboard.model import CANONICAL_UNITS, DIFFERENTIALS, analyte_info
@@ -249,3 +250,74 @@ def to_display(analyte: str, canonical_value: float, system: str = "SI") -> floa
 
 def display_factor(analyte: str, system: str = "SI") -> float:
     return US_CONVENTIONAL[analyte][1] if system == "US" else 1.0
+
+
+# --------------------------------------------------------------------------- precision
+
+_NUMBER = re.compile(r"[-+]?(\d+)(?:[.,](\d+))?")
+
+
+def reported_decimals(text: str) -> int | None:
+    """Decimals of the number in a result as the lab wrote it ("1.18" -> 2, "<0,5" -> 1, "140" -> 0)."""
+    m = _NUMBER.search(text or "")
+    if not m:
+        return None
+    return len(m.group(2) or "")
+
+
+def _reported_number(text: str) -> float | None:
+    m = _NUMBER.search(text or "")
+    if not m:
+        return None
+    return float(m.group(0).replace(",", "."))
+
+
+def display_decimals(analyte: str, canonical_value: float, system: str = "SI", source_value: str = "") -> int:
+    """How many decimals to show a result with, as a laboratory reports it.
+
+    In the unit the lab wrote (the displayed number equals the number of the source
+    text), the lab's own decimals; otherwise (a converted or calculated result) the
+    decimals a lab reporting in the display unit uses (``vocab/analytes.toml``).  Never
+    more precision than the source had: 0.73 mg/dL creatinine is 65 umol/L, not 64.532.
+    """
+    shown = to_display(analyte, canonical_value, system)
+    reported = _reported_number(source_value)
+    if reported is not None and math.isfinite(shown) and math.isclose(abs(reported), abs(shown), rel_tol=1e-9):
+        return reported_decimals(source_value) or 0
+    si, us = analyte_info()[analyte].decimals
+    return us if system == "US" else si
+
+
+def round_half_up(x: float, decimals: int) -> float:
+    """Round as a laboratory does (half away from zero): 3.25 -> 3.3, not Python's 3.2."""
+    q = Decimal(1).scaleb(-decimals)
+    return float(Decimal(repr(x)).quantize(q, rounding=ROUND_HALF_UP))
+
+
+def display_number(analyte: str, canonical_value: float, system: str = "SI", source_value: str = "") -> float:
+    """The value in the display unit, rounded as the lab reports it (NaN stays NaN)."""
+    if canonical_value is None or not math.isfinite(canonical_value):
+        return math.nan
+    d = display_decimals(analyte, canonical_value, system, source_value)
+    return round_half_up(to_display(analyte, canonical_value, system), d)
+
+
+def display_text(
+    analyte: str, canonical_value: float, system: str = "SI", source_value: str = "", comparator: str = ""
+) -> str:
+    """The value as text in the display unit, rounded as the lab reports it ("<0.5", "65", "")."""
+    if canonical_value is None or not math.isfinite(canonical_value):
+        return ""
+    d = display_decimals(analyte, canonical_value, system, source_value)
+    return f"{comparator}{round_half_up(to_display(analyte, canonical_value, system), d):.{d}f}"
+
+
+def display_texts(analytes, values, system: str = "SI", sources=None, comparators=None) -> list[str]:
+    """:func:`display_text` over columns (lists, arrays or Series of equal length)."""
+    n = len(values)
+    sources = [""] * n if sources is None else sources
+    comparators = [""] * n if comparators is None else comparators
+    return [
+        display_text(a, float(v), system, str(s or ""), str(c or ""))
+        for a, v, s, c in zip(analytes, values, sources, comparators, strict=True)
+    ]

@@ -21,6 +21,7 @@ st.radio(
     "Where this session's panel lives",
     [ui.SESSION_ONLY, ui.WORKSPACE],
     key=ui.MODE,
+    persist_state=ui.PERSIST,
     horizontal=True,
     on_change=ui.on_mode_change,
     format_func=lambda m: "This session only (nothing is saved)" if m == ui.SESSION_ONLY else "Workspace (saved)",
@@ -62,6 +63,8 @@ if not ui.in_workspace():
         disabled=not info["exists"],
         on_click=ui.open_workspace_panel,
     )
+else:
+    st.caption("Reviews are recorded on the Patient page, and kept here with the panel.")
 
 pid = ui.patient_picker(ds, key="ws_patient") if ds is not None and not ds.is_empty else None
 tab_patient, tab_flags, tab_log, tab_export = st.tabs(
@@ -69,7 +72,7 @@ tab_patient, tab_flags, tab_log, tab_export = st.tabs(
 )
 with tab_flags:  # the rules over the whole panel run only while this tab is shown
     if tab_flags.open and ds is not None and not ds.is_empty:
-        st.caption(f"Open flags of the panel on {ui.as_of()}, not reviewed first.")
+        st.caption("Open flags of the panel on the as-of date, not reviewed first.")
         flags = ui.panel_flags(ds, panel.reviews if panel is not None else reviews.empty_log())
         ui.flags_table(flags, "hide_acknowledged_panel")
 with tab_log:
@@ -88,7 +91,9 @@ with tab_patient:
         st.text_input(
             "Your name (recorded with what you enter)",
             key=ui.REVIEWER,
-            disabled=bool(ui.reviewer()) and not st.session_state[ui.REVIEWER],
+            persist_state=ui.PERSIST,
+            disabled=bool(ui.login_name()),
+            help="Asked once per session (the Patient page's review uses it too); your login's when you log in.",
         )
         doses = panel.doses[panel.doses["patient_id"] == pid]
         st.subheader("Doses")

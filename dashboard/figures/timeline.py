@@ -3,11 +3,13 @@
 A pure function of the canonical tables of one patient and the review of them:
 
 * top: one lane per drug, a step line of the daily dose (weekly drugs per week),
-  labelled with the dose at each change; IV pulses as markers;
+  labelled with the dose at a few changes spaced so that no two labels overlap (a
+  taper is read from its line; every step is in the hover); IV pulses as markers with
+  their dose on hover;
 * below: one panel per analyte with the reference range as a shaded band, the active
   guideline limit as a dashed line, the results coloured *and* shaped by CTCAE grade
   (Okabe-Ito palette; censored results as open markers at their bound), and the time
-  a flag was open shaded;
+  a flag was open as a thin bar along the foot of the panel (it never covers the data);
 * dotted vertical lines at every dose start, change and stop, across all panels.
 
 Every hover gives the date, the value with its unit (and the value as reported when it
@@ -60,6 +62,13 @@ SEVERITY_FILL = {"info": "#56B4E9", "caution": "#E69F00", "action": "#D55E00", "
 DRUG_COLOURS = ("#0072B2", "#009E73", "#D55E00", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
 REFERENCE_FILL = "rgba(0, 158, 115, 0.10)"
 LIMIT_COLOUR = "#D55E00"
+#: A flag episode: a bar this high (fraction of its panel) along the foot of the panel.
+EPISODE_BAR = 0.06
+EPISODE_OPACITY = 0.55
+#: Dose labels of a lane at least this far apart (fraction of the time window), at most
+#: this many per lane: labels never overlap; every step is in the hover.
+LABEL_GAP = 0.08
+MAX_LABELS = 8
 WINDOWS = {"3 months": 91, "6 months": 182, "1 year": 365, "All": 0}
 
 _DAILY = ("daily", "BID", "TID", "QID")
@@ -107,7 +116,7 @@ def timeline_figure(
     # add_shape re-validate the whole figure on every call (slow for a live page).
     canvas = _Canvas()
     start, end = _window(labs, doses, options.window, as_of)
-    _draw_doses(canvas, lanes, weight, start)
+    _draw_doses(canvas, lanes, weight, start, end)
     seen: set[tuple[int, bool]] = set()
     # plain records, split once: row access on pandas objects in a loop costs more than the figure
     hover = _HoverContext.build(flags, doses, weight, options.system)
@@ -143,17 +152,7 @@ def timeline_figure(
         font={"size": 12},
         shapes=canvas.shapes,
     )
-    layout["xaxis"]["rangeselector"] = {
-        "buttons": [
-            {"count": 3, "label": "3 m", "step": "month", "stepmode": "backward"},
-            {"count": 6, "label": "6 m", "step": "month", "stepmode": "backward"},
-            {"count": 1, "label": "1 y", "step": "year", "stepmode": "backward"},
-            {"step": "all", "label": "All"},
-        ],
-        "x": 1,
-        "xanchor": "right",
-        "y": 1.02,
-    }
+    # one period selector: the page's (the figure has no range buttons of its own)
     # assembled from known-good dicts: plotly's per-property validation is skipped here
     # (it costs more than building the figure) and run strictly in the tests instead
     return go.Figure(data=canvas.data, layout=layout, _validate=False)
@@ -280,9 +279,12 @@ def _lane_amount(row: pd.Series, per_week: bool) -> tuple[float, str]:
     return float("nan"), ""
 
 
-def _draw_doses(canvas: _Canvas, lanes: list[_Lane], weight: float, left: pd.Timestamp) -> None:
-    """Step lines per drug, each step labelled with its amount; a step already in force at
-    the left edge of the window is labelled there (its start is off the chart)."""
+def _draw_doses(
+    canvas: _Canvas, lanes: list[_Lane], weight: float, left: pd.Timestamp, right: pd.Timestamp | None = None
+) -> None:
+    """Step lines per drug, labelled with the amount at a few steps (:func:`_spaced`); a
+    step already in force at the left edge of the window is labelled there (its start is
+    off the chart)."""
     tickvals, ticktext = [], []
     if not lanes:  # say so rather than leave an empty band that looks like a drawing fault
         # (an empty trace makes plotly draw the lane, else its annotations are dropped)
@@ -322,10 +324,14 @@ def _draw_doses(canvas: _Canvas, lanes: list[_Lane], weight: float, left: pd.Tim
             xs += [start, end if end is not None else _open_end(lane)]
             ys += [height, height]
             hover += [text, text]
-            tx.append(left if start < left and (end is None or end > left) else start)
-            ty.append(height)
-            tt.append(_short_amount(amount, unit))
+            if end is None or end > left:  # a step ended before the window has no label
+                tx.append(left if start < left else start)
+                ty.append(height)
+                tt.append(_short_amount(amount, unit))
             prev_end = end if end is not None else start
+        span = (right - left) if right is not None else pd.Timedelta(days=365)
+        keep = _spaced(tx, span * LABEL_GAP, MAX_LABELS)
+        tx, ty, tt = [tx[i] for i in keep], [ty[i] for i in keep], [tt[i] for i in keep]
         canvas.add(
             {
                 "x": xs,
@@ -363,27 +369,43 @@ def _draw_doses(canvas: _Canvas, lanes: list[_Lane], weight: float, left: pd.Tim
     }
 
 
+def _spaced(times: list[pd.Timestamp], gap: pd.Timedelta, most: int) -> list[int]:
+    """Indexes of the labels to draw: the first, then each at least ``gap`` after the last
+    kept; the latest (the dose in force) always, in place of a kept one too close to it."""
+    if not times:
+        return []
+    keep = [0]
+    for i in range(1, len(times)):
+        if times[i] - times[keep[-1]] >= gap:
+            keep.append(i)
+    last = len(times) - 1
+    if keep[-1] != last:
+        while keep and times[last] - times[keep[-1]] < gap:
+            keep.pop()
+        keep.append(last)
+    if len(keep) > most:  # evenly thinned, the latest kept
+        step = (len(keep) - 1) / (most - 1)
+        keep = sorted({keep[round(i * step)] for i in range(most)})
+    return keep
+
+
 def _open_end(lane: _Lane) -> pd.Timestamp:
     """Where an ongoing dose is drawn to: the far future (the x range clips it)."""
     return pd.Timestamp("2200-01-01")
 
 
 def _draw_pulses(canvas: _Canvas, lane: _Lane, base: float, colour: str, weight: float) -> None:
-    xs, hover, text = [], [], []
+    xs, hover = [], []
     for _, r in lane.steps.iterrows():
         for day in _pulse_days(r):
             xs.append(day)
             hover.append(_dose_hover(lane.drug, r, weight, pulse_day=day))
-            text.append(f"{r['dose']:g} {r['dose_unit'] or 'mg'}" if np.isfinite(r["dose"]) else "")
     canvas.add(
         {
             "x": xs,
             "y": [base + 0.35] * len(xs),
-            "mode": "markers+text",
+            "mode": "markers",  # the dose of each pulse is in its hover: labels of close pulses overlapped
             "marker": {"symbol": "triangle-up", "size": 11, "color": colour, "line": {"width": 1, "color": "white"}},
-            "text": text,
-            "textposition": "top center",
-            "textfont": {"size": 9, "color": colour},
             "name": lane.label + " (pulses)",
             "showlegend": False,
             "customdata": hover,
@@ -542,7 +564,8 @@ def _short_source(source: str) -> str:
 
 
 def _draw_intervals(layer: _Canvas, row: int, intervals: pd.DataFrame, as_of: pd.Timestamp) -> None:
-    """Shade the time each flag episode was open (to the next clear result, or to now)."""
+    """The time each flag episode was open (to the next clear result, or to now): a thin
+    bar along the foot of the panel, coloured by severity, under the results."""
     for _, iv in intervals.iterrows():
         end = iv["end"] if pd.notna(iv["end"]) else as_of
         if not end > iv["start"]:
@@ -555,10 +578,10 @@ def _draw_intervals(layer: _Canvas, row: int, intervals: pd.DataFrame, as_of: pd
                 "x1": end,
                 "xref": x,
                 "y0": 0,
-                "y1": 1,
+                "y1": EPISODE_BAR,
                 "yref": f"{y} domain",
                 "fillcolor": SEVERITY_FILL.get(str(iv["severity"]), "#999999"),
-                "opacity": 0.12,
+                "opacity": EPISODE_OPACITY,
                 "line": {"width": 0},
                 "layer": "below",
                 "name": f"open: {iv['rule']}",

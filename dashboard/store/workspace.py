@@ -541,36 +541,49 @@ class Workspace:
     # ----------------------------------------------------------------- reviews
 
     def add_review(self, review: Review, *, by: str) -> int:
-        """Append an entry to the review log; returns its review_id."""
+        """Append a review to the log; returns its review_id."""
+        return self.add_reviews([review], by=by)[0]
+
+    def add_reviews(self, reviews: Sequence[Review], *, by: str) -> list[int]:
+        """Append several reviews in one transaction (all or none); returns their ids.
+
+        One click that acknowledges a patient's open flags writes one entry per flag.
+        """
         from dashboard.reviews import validate
 
-        errors = validate(review, by)
-        if errors:
-            raise EntryRejected(errors)
+        errors = sorted({e for r in reviews for e in validate(r, by)})
+        if errors or not reviews:
+            raise EntryRejected(errors or ["nothing to record"])
         with self._write() as tx:
-            if review.corrects is not None:
-                target = tx.one("SELECT patient_id FROM reviews WHERE review_id = ?", [review.corrects])
-                if target != review.patient_id:
-                    raise EntryRejected([f"review #{review.corrects} is not a review of patient {review.patient_id}"])
-            review_id = int(tx.one("SELECT coalesce(max(review_id), 0) + 1 FROM reviews"))
-            tx.execute(
-                "INSERT INTO reviews VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    review_id,
-                    review.patient_id,
-                    review.flag_key,
-                    review.rule_id,
-                    review.analyte,
-                    review.collected_at,
-                    review.action,
-                    review.note.strip(),
-                    by.strip(),
-                    self.clock(),
-                    review.corrects,
-                ],
-            )
+            ids: list[int] = []
+            now = self.clock()
+            for review in reviews:
+                if review.corrects is not None:
+                    target = tx.one("SELECT patient_id FROM reviews WHERE review_id = ?", [review.corrects])
+                    if target != review.patient_id:
+                        raise EntryRejected(
+                            [f"review #{review.corrects} is not a review of patient {review.patient_id}"]
+                        )
+                review_id = int(tx.one("SELECT coalesce(max(review_id), 0) + 1 FROM reviews"))
+                tx.execute(
+                    "INSERT INTO reviews VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        review_id,
+                        review.patient_id,
+                        review.flag_key,
+                        review.rule_id,
+                        review.analyte,
+                        review.collected_at,
+                        review.action,
+                        review.note.strip(),
+                        by.strip(),
+                        now,
+                        review.corrects,
+                    ],
+                )
+                ids.append(review_id)
             _bump(tx)
-            return review_id
+            return ids
 
 
 # --------------------------------------------------------------------------- helpers
