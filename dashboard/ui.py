@@ -989,16 +989,25 @@ def export_buttons(ds: Dataset, panel) -> None:
     day = as_of()
 
     def table() -> pd.DataFrame:
-        return sx.panel_frame(ds.labs, doses, ds.patients, log, day)
+        return sx.panel_frame(ds.labs, doses, ds.patients, log, day, ds.baselines, st.session_state.get(PROFILE))
 
-    st.markdown(f"**The panel** ({len(ds.patient_ids):,} patients, latest results, as of {day})")
+    st.markdown(
+        f"**The panel** ({len(ds.patient_ids):,} patients, most urgent first, with the open flags and their "
+        "review state, on the as-of date)"
+    )
     flags = panel_flags(ds, log)
-    st.caption(f"Open flags on {day}: {len(flags):,} ({int((~flags['reviewed']).sum()):,} not reviewed).")
+    st.caption(f"Open flags on the as-of date: {len(flags):,} ({int((~flags['reviewed']).sum()):,} not reviewed).")
     a, b = st.columns(2)
     a.download_button(
-        "Flagged results (CSV)", lambda: sx.flagged_csv(flags), f"flags_{day}.csv", "text/csv", key="x_fc"
+        "Flagged results (CSV)",
+        lambda: sx.flagged_csv(flags, ds.patients),
+        f"flags_{day}.csv",
+        "text/csv",
+        key="x_fc",
     )
-    b.download_button("Flagged results (Excel)", lambda: sx.flagged_xlsx(flags), f"flags_{day}.xlsx", key="x_fx")
+    b.download_button(
+        "Flagged results (Excel)", lambda: sx.flagged_xlsx(flags, ds.patients), f"flags_{day}.xlsx", key="x_fx"
+    )
     left, right = st.columns(2)
     left.download_button("Panel (CSV)", lambda: sx.panel_csv(table()), f"panel_{day}.csv", "text/csv", key="x_pcsv")
     right.download_button(

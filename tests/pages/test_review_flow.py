@@ -43,7 +43,7 @@ def form_boxes(at: AppTest):
 
 
 def fill(at: AppTest, action: str, note: str = "", name: str | None = "Dr Ada"):
-    gen = at.session_state["_ack_generation"] if "_ack_generation" in at.session_state else 0
+    gen = at.session_state.get("_ack_generation", 0)
     at.selectbox(key=f"ack::{gen}::action").set_value(action)
     at.text_input(key=f"ack::{gen}::note").set_value(note)
     if name is not None:
@@ -132,7 +132,7 @@ def test_the_name_is_asked_once_and_flags_can_be_acknowledged_one_by_one(tmp_wor
 def test_nothing_is_recorded_without_an_action_or_a_name(tmp_workspace):
     at = patient_page()
     fill(at, "reduce", "", name="")
-    gen = at.session_state["_ack_generation"] if "_ack_generation" in at.session_state else 0
+    gen = at.session_state.get("_ack_generation", 0)
     at.selectbox(key=f"ack::{gen}::action").set_value(None)
     submit(at)
     assert any("choose an action" in e.value and "enter your name" in e.value for e in at.error)
