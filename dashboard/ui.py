@@ -617,9 +617,11 @@ def _apply_mapping(file_name: str, columns: Sequence[str]) -> None:
 def mapping_form(file_report) -> None:
     """The manual column mapping for a file whose columns were not recognised."""
     from dashboard.ingest.mapping import MAP_TARGETS
+    from dashboard.views import browser_words
 
     st.error(
-        f"**{md_escape(file_report.display_name)}**: {md_escape(file_report.error)}", icon=":material/table_chart:"
+        f"**{md_escape(file_report.display_name)}**: {md_escape(browser_words(file_report.error))}",
+        icon=":material/table_chart:",
     )
     with st.form(f"mapping::{file_report.display_name}"):
         st.write("Tell the dashboard what each column holds (fields, or an analyte for one-column-per-test files):")
@@ -790,7 +792,7 @@ def add_dose_from_form() -> None:
     s = st.session_state
     entry = DoseEntry(
         patient_id=s.get(PATIENT) or "",
-        drug=s["dose_drug"],
+        drug=s["dose_drug"] or "",
         dose=float(s["dose_amount"] or 0),
         start=s["dose_start"],
         dose_unit=s["dose_unit"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -320,3 +321,36 @@ def picker_list(
     if current in known and current not in listed:
         listed = [current, *listed]
     return PickerList(listed, matches, found)
+
+
+# --------------------------------------------------------------------------- browser wording
+
+#: Command-line hints in import messages, and what the browser says instead (the Home page
+#: offers buttons and forms for the same choices).
+_CLI_HINTS: tuple[tuple[str, str], ...] = (
+    ("choose the date order (--dayfirst or --monthfirst)", "choose the date order below"),
+    ("Map them (--map COLUMN=FIELD).", "Say what each column holds in the form below."),
+    ("--map names column(s) not found in any file", "the column mapping names column(s) not found in any file"),
+    ("(--dayfirst or --monthfirst)", "(choose the date order below)"),
+    ("--dayfirst", "day first"),
+    ("--monthfirst", "month first"),
+)
+_FLAG = re.compile(r"\s*\((?:[^()]*\s)?--[a-z][a-z-]*[^()]*\)|(?<![^\s])--[a-z][a-z-]*(?:\s+[A-Z_=]+)?")
+
+
+def browser_words(message: object) -> str:
+    """An import message for the browser: command-line options ("--dayfirst", "--map
+    COLUMN=FIELD") become words pointing to the buttons and forms of the page."""
+    text = str(message)
+    for cli, words in _CLI_HINTS:
+        text = text.replace(cli, words)
+    return _FLAG.sub("", text)
+
+
+def browser_frame(df: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """``df`` with :func:`browser_words` applied to the text of ``columns``."""
+    out = df.copy()
+    for c in columns:
+        if c in out:
+            out[c] = out[c].map(browser_words)
+    return out

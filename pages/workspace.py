@@ -102,8 +102,15 @@ with tab_patient:
         add, change = st.columns(2)
         with add.form("dose_add", clear_on_submit=False):
             st.markdown("**Add a dose**")
-            st.selectbox("Drug", model.drugs(), key="dose_drug", format_func=lambda d: model.drug_info()[d].label)
-            st.number_input("Dose", min_value=0.0, step=5.0, key="dose_amount")
+            st.selectbox(
+                "Drug",
+                model.drugs(),
+                key="dose_drug",
+                index=None,
+                placeholder="Choose…",
+                format_func=lambda d: model.drug_info()[d].label,
+            )
+            st.number_input("Dose", min_value=0.0, step=5.0, key="dose_amount", value=None)
             st.selectbox("Unit", dose_entry.UNITS, key="dose_unit")
             st.selectbox("Frequency", dose_entry.FREQUENCY_CHOICES, key="dose_frequency")
             st.selectbox("Route", model.ROUTES, key="dose_route", format_func=lambda r: r or "(not given)")
@@ -120,7 +127,7 @@ with tab_patient:
             st.selectbox("Dose", options, key="change_dose_id", format_func=lambda i: text.get(i, str(i)))
             st.radio("What", ["change", "stop"], key="change_action", horizontal=True)
             st.date_input("On", key="change_on", value=ui.as_of())
-            st.number_input("New dose (for a change)", min_value=0.0, step=5.0, key="change_amount")
+            st.number_input("New dose (for a change)", min_value=0.0, step=5.0, key="change_amount", value=None)
             st.selectbox(
                 "New frequency",
                 ["", *dose_entry.FREQUENCY_CHOICES],
