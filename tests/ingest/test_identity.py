@@ -120,3 +120,14 @@ def test_mimic_patients_carry_dob_and_sex_but_no_name(fixtures: Path):
     p = patients(result)
     assert p.loc["10017", "sex"] == "F" and pd.notna(p.loc["10017", "birth_date"])
     assert (p["name"] == "").all()  # MIMIC is de-identified: no names to carry
+
+
+def test_the_sample_panel_names_every_patient_alike_in_every_format(root: Path):
+    """The synthetic sample gives each patient a made-up name in its CSV, workbook and FHIR
+    bundle, written three ways ("EVANS" + "Hannah", "Hannah Evans", family "Evans"): one
+    name each, never an identity conflict."""
+    files = [root / "sample_data" / n for n in ("patients.csv", "clinic_workbook.xlsx", "fhir_bundle.json")]
+    result = import_paths(files, ImportOptions(today=TODAY))
+    assert not result.report.identity_conflicts
+    p = patients(result)
+    assert (p["name"] != "").all() and p["name"].str.match(r"^[A-Z]+, [A-Z][a-z]+$").all()
