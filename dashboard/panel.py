@@ -119,62 +119,76 @@ def _day(t) -> str:
 
 def why_texts(review: Review, order: pd.Series, most: int = 3) -> list[str]:
     """Per patient (aligned with ``order``): the open items in a few words, most severe
-    first ("Neut 1.18 < 1.6; Neut G2; WBC G1"): what the panel's Why column shows.
+    first ("Neut 1.18 < 1.6; Neut G2; WBC G1"): what the panel's Why column shows.  Items
+    of one rule on several counts share their words ("Neut 38%, WBC 33% below baseline").
 
     The full sentence of each (rule, threshold, source) is on the Patient page.
     """
-    items: dict[str, list[tuple[int, int, int, str]]] = {}
-    order_of = {a: i for i, a in enumerate(model.ANALYTES)}
+    items: dict[str, list[tuple[int, int, int, str, str]]] = {}
     comparisons = {r.id: r.comparison for r in review.profile.active("guideline")}
     flags = review.open_flags_df()
     if len(flags):
         keep = ~flags["at_baseline"].fillna(False).astype(bool) if "at_baseline" in flags else True
         for f in flags[keep].itertuples(index=False):
+            head, tail = _flag_words(f, comparisons)
             items.setdefault(f.patient_id, []).append(
                 (
                     SEVERITY_ORDER.get(f.severity, 0),
                     _KIND_ORDER.get(f.kind, 9),
-                    order_of.get(f.analyte, 99),
-                    _flag_words(f, comparisons),
+                    _WHY_ORDER.get(f.analyte, 99),
+                    head,
+                    tail,
                 )
             )
     sched = review.schedule_df()
     for s in sched[sched["overdue"].astype(bool)].itertuples(index=False) if len(sched) else ():
         items.setdefault(s.patient_id, []).append(
-            (SEVERITY_ORDER.get(s.severity, 0), 0, 0, f"bloods {int(s.days_overdue)} d overdue")
+            (SEVERITY_ORDER.get(s.severity, 0), 0, 0, f"bloods {int(s.days_overdue)} d overdue", "")
         )
     checks = review.dose_checks_df()
     if len(checks):
         live = checks[(checks["status"] == "open") & (checks["severity"].map(SEVERITY_ORDER).fillna(0) > 1)]
         for c in live.itertuples(index=False):
             label = model.drug_info()[c.drug].label if c.drug in model.drug_info() else c.drug
-            items.setdefault(c.patient_id, []).append((SEVERITY_ORDER.get(c.severity, 0), 4, 0, f"dose check: {label}"))
+            items.setdefault(c.patient_id, []).append(
+                (SEVERITY_ORDER.get(c.severity, 0), 4, 0, f"dose check: {label}", "")
+            )
     out = []
     for pid in order:
-        seen: list[str] = []
-        for _sev, _kind, _analyte, text in sorted(items.get(pid, []), key=lambda t: (-t[0], t[1], t[2])):
-            if text not in seen:
-                seen.append(text)
-        out.append("; ".join(seen[:most]) + (f" (+{len(seen) - most})" if len(seen) > most else ""))
+        groups: dict[tuple, tuple[list[str], str]] = {}  # items of one rule share their tail
+        for sev, kind, _analyte, head, tail in sorted(items.get(pid, []), key=lambda t: (-t[0], t[1], t[2])):
+            heads, _ = groups.setdefault((sev, kind, tail or head), ([], tail))
+            if head not in heads:
+                heads.append(head)
+        texts = [", ".join(heads) + (f" {tail}" if tail else "") for heads, tail in groups.values()]
+        out.append("; ".join(texts[:most]) + (f" (+{len(texts) - most})" if len(texts) > most else ""))
     return out
 
 
 _KIND_ORDER = {"guideline": 1, "trend": 2, "ctcae": 3}
+#: Within one severity, the counts that matter most to a DMARD review first.
+_WHY_ORDER = {
+    a: i
+    for i, a in enumerate(
+        ("neutrophils", "platelets", "wbc", "lymphocytes", "hemoglobin", "alt", "ast", "mcv", "egfr", "creatinine")
+    )
+}
 
 
-def _flag_words(f, comparisons: dict[str, str]) -> str:
+def _flag_words(f, comparisons: dict[str, str]) -> tuple[str, str]:
+    """(head, tail) of a flag in a few words; flags of one rule share the tail."""
     short = SHORT_LABEL.get(f.analyte, model.analyte_label(f.analyte))
     value = f"{f.comparator}{f.value:g}"
     if f.kind == "ctcae" and pd.notna(f.ctcae_grade):
-        return f"{short} G{int(f.ctcae_grade)}"
+        return f"{short} G{int(f.ctcae_grade)}", ""
     if f.kind == "guideline" and comparisons.get(f.rule) in ("<", ">") and pd.notna(f.threshold):
-        return f"{short} {value} {comparisons[f.rule]} {f.threshold:g}"
+        return f"{short} {value} {comparisons[f.rule]} {f.threshold:g}", ""
     if f.kind == "trend":
         if "baseline" in f.rule and pd.notna(f.baseline) and f.baseline:
-            return f"{short} {round(100 * (f.baseline - f.value) / f.baseline):.0f}% below baseline"
+            return f"{short} {round(100 * (f.baseline - f.value) / f.baseline):.0f}%", "below baseline"
         if "consecutive" in f.rule:
-            return f"{short} falling 3 tests"
-    return str(f.message).split(":")[0][:40]
+            return short, "falling 3 tests"
+    return str(f.message).split(":")[0][:40], ""
 
 
 def _drugs_now(doses: pd.DataFrame, as_of) -> pd.Series:

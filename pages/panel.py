@@ -123,20 +123,20 @@ if "Trends" in (more or []):
 
 config = {
     "Rank": st.column_config.NumberColumn("#", width=40),
-    "Name · MRN": st.column_config.TextColumn("Patient", width=170, help="Name · MRN"),
+    "Name · MRN": st.column_config.TextColumn("Patient", width=178, help="Name · MRN"),
     "Born": st.column_config.TextColumn("Born", width=95),
-    "Urgency": st.column_config.TextColumn("Urgency", width=68),
+    "Urgency": st.column_config.TextColumn("Urgency", width=60),
     "Why": st.column_config.TextColumn(
-        "Why", width=250, help="The open items in a few words, most severe first; in full on the Patient page."
+        "Why", width=262, help="The open items in a few words, most severe first; in full on the Patient page."
     ),
     "Needs attention": st.column_config.TextColumn(width="large"),
     "Doses now": st.column_config.TextColumn(width="large"),
     "CTCAE now": st.column_config.NumberColumn(help="Highest CTCAE v5.0 grade among the latest results"),
     "Overdue (days)": st.column_config.NumberColumn(
-        "Overdue", width=66, help="Days past the due date of the next blood test"
+        "Overdue", width=60, help="Days past the due date of the next blood test"
     ),
     "Unreviewed flags": st.column_config.NumberColumn(
-        "To review", width=70, help="Open flags nobody has reviewed yet (reviews: Patient page)"
+        "To review", width=72, help="Open flags nobody has reviewed yet (reviews: Patient page)"
     ),
     "Next test due": st.column_config.TextColumn(width="small"),
     "Last bloods": st.column_config.TextColumn(width="small"),
@@ -144,7 +144,7 @@ config = {
 for a in PANEL_ANALYTES:
     config[now_column(a)] = st.column_config.TextColumn(
         now_column(a),
-        width=62 if a in ("neutrophils", "lymphocytes") else 56,
+        width=58 if a in ("neutrophils", "lymphocytes") else 48,
         help=f"{model.analyte_label(a)} ({display_unit(a, system)}): latest result, CTCAE grade (G1-G4)",
     )
     config[trend_column(a)] = st.column_config.ImageColumn(

@@ -68,3 +68,18 @@ def test_no_none_nan_or_nat_anywhere(panel):
 def test_search_finds_a_patient_by_name(panel):
     _ds, _rv, t = panel
     assert list(filter_panel(t, PanelFilter(search="doe"))["Patient"]) == ["P1"]
+
+
+def test_one_rule_on_several_counts_shares_its_words():
+    """Sample panel, as of its extract date: SLE-012's neutrophils 2.8 are 37.5% below the
+    pre-azathioprine baseline 4.48 and WBC 4.5 is 32.8% below 6.7 (both > 30%); SLE-025's
+    neutrophils and WBC fell > 10% at three consecutive tests."""
+    from dashboard.ingest import import_paths
+    from dashboard.sample import extract_date
+    from tests.support import ROOT
+
+    r = import_paths([ROOT / "sample_data" / n for n in ("labs.csv", "doses.csv", "patients.csv")])
+    ds = Dataset.from_import(r, "sample", extract_date(ROOT / "sample_data"))
+    rv = review_dataset(ds, None, ds.extract_date)
+    why = dict(zip(["SLE-012", "SLE-025"], why_texts(rv, pd.Series(["SLE-012", "SLE-025"])), strict=True))
+    assert why == {"SLE-012": "Neut 38%, WBC 33% below baseline", "SLE-025": "Neut, WBC falling 3 tests"}

@@ -65,10 +65,15 @@ LIMIT_COLOUR = "#D55E00"
 #: A flag episode: a bar this high (fraction of its panel) along the foot of the panel.
 EPISODE_BAR = 0.06
 EPISODE_OPACITY = 0.55
-#: Dose labels of a lane at least this far apart (fraction of the time window), at most
-#: this many per lane: labels never overlap; every step is in the hover.
-LABEL_GAP = 0.08
+#: Dose labels of a lane: each starts after the previous one ends, its width estimated at
+#: LABEL_CHAR_PX per character on a plot at least LABEL_PLOT_PX wide (the Patient page at
+#: 1400 px); at most MAX_LABELS per lane.  Labels never overlap; every step is in the hover.
+LABEL_CHAR_PX = 5.6
+LABEL_PAD_PX = 8
+LABEL_PLOT_PX = 620
 MAX_LABELS = 8
+#: Right margin (px) holding the guideline limit labels ("< 1.6" over "BSR 2017").
+LIMIT_MARGIN = 120
 WINDOWS = {"3 months": 91, "6 months": 182, "1 year": 365, "All": 0}
 
 _DAILY = ("daily", "BID", "TID", "QID")
@@ -137,7 +142,12 @@ def timeline_figure(
         height=int(150 + 55 * lane_height + 165 * len(analytes)),
         # wide enough for the longest drug name ("Mycophenolate mofetil"); computed rather
         # than plotly's automargin, which costs the browser a second layout pass per draw
-        margin={"l": max(70, 12 + 7 * max((len(ln.label) for ln in lanes), default=0)), "r": 30, "t": 60, "b": 40},
+        margin={
+            "l": max(70, 12 + 7 * max((len(ln.label) for ln in lanes), default=0)),
+            "r": LIMIT_MARGIN,  # the guideline limits are labelled here, beside the plot
+            "t": 60,
+            "b": 40,
+        },
         hovermode="closest",
         legend={
             "orientation": "h",
@@ -330,7 +340,8 @@ def _draw_doses(
                 tt.append(_short_amount(amount, unit))
             prev_end = end if end is not None else start
         span = (right - left) if right is not None else pd.Timedelta(days=365)
-        keep = _spaced(tx, span * LABEL_GAP, MAX_LABELS)
+        widths = [span * (LABEL_CHAR_PX * len(t) + LABEL_PAD_PX) / LABEL_PLOT_PX for t in tt]
+        keep = _spaced(tx, widths, MAX_LABELS)
         tx, ty, tt = [tx[i] for i in keep], [ty[i] for i in keep], [tt[i] for i in keep]
         canvas.add(
             {
@@ -369,18 +380,19 @@ def _draw_doses(
     }
 
 
-def _spaced(times: list[pd.Timestamp], gap: pd.Timedelta, most: int) -> list[int]:
-    """Indexes of the labels to draw: the first, then each at least ``gap`` after the last
-    kept; the latest (the dose in force) always, in place of a kept one too close to it."""
+def _spaced(times: list[pd.Timestamp], widths: list[pd.Timedelta], most: int) -> list[int]:
+    """Indexes of the labels to draw (each written rightwards from its time over
+    ``widths[i]``): the first, then each that starts after the last kept one ends; the
+    latest (the dose in force) always, in place of kept ones it would run into."""
     if not times:
         return []
     keep = [0]
     for i in range(1, len(times)):
-        if times[i] - times[keep[-1]] >= gap:
+        if times[i] - times[keep[-1]] >= widths[keep[-1]]:
             keep.append(i)
     last = len(times) - 1
     if keep[-1] != last:
-        while keep and times[last] - times[keep[-1]] < gap:
+        while keep and times[last] - times[keep[-1]] < widths[keep[-1]]:
             keep.pop()
         keep.append(last)
     if len(keep) > most:  # evenly thinned, the latest kept
@@ -543,17 +555,31 @@ def _draw_limits(layer: _Canvas, row: int, analyte: str, profile: Profile, syste
         )
         layer.annotations.append(
             {
-                "text": f"{rule.comparison} {level:g} ({_short_source(rule.source)})",
-                "x": 0,
+                # in the right margin, level with its line: a label inside the plot covered results
+                "text": f"{rule.comparison} {level:g}<br>{'<br>'.join(_lines(_short_source(rule.source), 16))}",
+                "x": 1,
                 "xref": f"{x} domain",
                 "y": level,
                 "yref": y,
                 "xanchor": "left",
-                "yanchor": "bottom" if rule.comparison == ">" else "top",
+                "yanchor": "middle",
+                "xshift": 4,
+                "align": "left",
                 "showarrow": False,
                 "font": {"size": 10, "color": LIMIT_COLOUR},
             }
         )
+
+
+def _lines(text: str, width: int) -> list[str]:
+    """Words of ``text`` in lines of at most ``width`` characters (a long word alone)."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines
 
 
 def _short_source(source: str) -> str:

@@ -242,8 +242,8 @@ P1,Cytoxan,750,mg,every 2 weeks,IV,2024-01-01,2024-03-15
 
 
 def test_a_taper_and_pulses_never_overlap_their_labels():
-    """Issue 18: a prednisone taper is a step line with a few labels at least 8 % of the
-    window apart; cyclophosphamide pulses are markers with the dose in the hover only."""
+    """Issue 18: a prednisone taper is a step line with a few labels, none running into the
+    next; cyclophosphamide pulses are markers with the dose in the hover only."""
     from dashboard.ingest import ImportOptions, Source, import_sources
 
     r = import_sources(
@@ -260,8 +260,18 @@ def test_a_taper_and_pulses_never_overlap_their_labels():
     [labels] = [t for t in d["data"] if t.get("mode") == "text"]
     xs = [pd.Timestamp(x) for x in labels["x"]]
     assert 2 <= len(xs) < 10  # ten steps, a few labels
-    assert all(b - a >= (end - start) * 0.08 for a, b in itertools.pairwise(xs))
+    # each label ends (5.6 px a character + 8 px on a 620-px plot) before the next begins
+    widths = [(end - start) * (5.6 * len(t) + 8) / 620 for t in labels["text"]]
+    assert all(b - a >= w for (a, b), w in zip(itertools.pairwise(xs), widths, strict=False))
     assert labels["text"][-1] == "5 mg/d"  # the dose in force is always labelled
     [pulses] = traces(d, "Cyclophosphamide (pulses)")
     assert pulses["mode"] == "markers" and "text" not in pulses
     assert all("750 mg" in h for h in pulses["customdata"])  # the dose of each pulse is in its hover
+
+
+def test_guideline_limits_are_labelled_beside_the_plot_not_over_the_results(built):
+    d = fig_of(built)
+    labels = [a for a in d["layout"]["annotations"] if str(a.get("text", "")).startswith(("< ", "> "))]
+    assert {a["text"].split("<br>")[0] for a in labels} >= {"< 3.5", "< 1.6"}
+    assert all((a["x"], a["xanchor"]) == (1, "left") and a["xref"].endswith("domain") for a in labels)
+    assert d["layout"]["margin"]["r"] >= 100  # room for "< 1.6" over "BSR 2017"
