@@ -83,3 +83,18 @@ def test_one_rule_on_several_counts_shares_its_words():
     rv = review_dataset(ds, None, ds.extract_date)
     why = dict(zip(["SLE-012", "SLE-025"], why_texts(rv, pd.Series(["SLE-012", "SLE-025"])), strict=True))
     assert why == {"SLE-012": "Neut 38%, WBC 33% below baseline", "SLE-025": "Neut, WBC falling 3 tests"}
+
+
+def test_trend_pictures_use_the_patient_s_lab_range(panel):
+    from urllib.parse import unquote
+
+    from dashboard.panel import trend_images
+
+    ds, rv, t = panel
+    pics = dict(zip(t["Patient"], trend_images(ds, rv, t, "neutrophils"), strict=True))
+    assert pics["P2"] == ""  # no neutrophil result
+    svg = unquote(pics["P1"])
+    # y = 27 - 2.4 v (0-10 scale, 30-px picture, 3 px padding): the lab's range 2.0-7.5 is
+    # y 9.0 to 22.2, the BSR 2017 limit 1.6 y 23.16, the latest 1.18 y 24.17
+    assert '<rect x="0" y="9.0" width="100" height="13.2"' in svg
+    assert 'y1="23.16"' in svg and 'cy="24.17"' in svg
