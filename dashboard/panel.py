@@ -18,9 +18,8 @@ import pandas as pd
 
 from dashboard import model
 from dashboard.dataset import Dataset
-from dashboard.identity import birth_text
 from dashboard.rules.review import Review
-from dashboard.units import display_factor, display_text, display_unit
+from dashboard.units import display_factor, display_text_array, display_unit
 
 #: Analytes shown as columns (latest value + sparkline).
 PANEL_ANALYTES: tuple[str, ...] = ("wbc", "neutrophils", "lymphocytes", "hemoglobin", "platelets", "mcv", "alt")
@@ -79,7 +78,7 @@ def panel_table(ds: Dataset, review: Review, system: str = "SI") -> pd.DataFrame
             "Patient": ids,
             "Name · MRN": [f"{n} · {p}" if n else p for n, p in zip(names, ids, strict=True)],
             "Name": names.to_numpy(),
-            "Born": [birth_text(b) for b in ids.map(patients["birth_date"])],
+            "Born": _dates(ids.map(patients["birth_date"]), "%d-%b-%Y"),  # as identity.birth_text
             "Diagnosis": ids.map(patients["diagnosis"]).fillna(""),
             "Urgency": summary["urgency"].replace("", "-"),
             "Why": why_texts(review, ids),
@@ -89,22 +88,22 @@ def panel_table(ds: Dataset, review: Review, system: str = "SI") -> pd.DataFrame
     )
     latest = _latest_values(ds.labs, ids, system)
     for a in PANEL_ANALYTES:
-        grade = summary[f"ctcae_{a}"] if f"ctcae_{a}" in summary else pd.Series(pd.NA, index=summary.index)
+        col = f"ctcae_{a}"
+        grade = summary[col].fillna(0).astype(int).tolist() if col in summary else [0] * len(summary)
         out[now_column(a)] = [
-            f"{v} G{int(g)}" if v and pd.notna(g) and int(g) >= 1 else v
-            for v, g in zip(latest[a]["value"], grade, strict=True)
+            f"{v} G{g}" if v and g >= 1 else v for v, g in zip(latest[a]["value"].tolist(), grade, strict=True)
         ]
     for a in PANEL_ANALYTES:
         out[value_column(a, system)] = latest[a]["text"].to_numpy()
         out[trend_column(a)] = latest[a]["spark"].to_numpy()
     last = ds.labs.groupby("patient_id")["collected_at"].max() if len(ds.labs) else pd.Series(dtype="datetime64[s]")
-    out["Last bloods"] = [_day(t) for t in ids.map(last)]
+    out["Last bloods"] = _dates(ids.map(last))
     grade = summary["max_ctcae_grade"]
     out["CTCAE now"] = grade.astype("Int64")
     out["Guideline flags"] = summary["open_guideline"].astype("int64")
     out["Trend flags"] = summary["open_trend"].astype("int64")
     out["Dose checks"] = summary["dose_checks_open"].astype("int64")
-    out["Next test due"] = [_day(t) for t in summary["next_test_due"]]  # text: an unknown date is blank
+    out["Next test due"] = _dates(summary["next_test_due"])  # text: an unknown date is blank
     out["Overdue (days)"] = np.where(summary["overdue"].to_numpy(dtype=bool), summary["days_overdue"].to_numpy(), 0)
     out["_drugs"] = (
         summary["patient_id"].map(_drugs_now(ds.doses, review.as_of)).apply(lambda v: v if isinstance(v, list) else [])
@@ -113,8 +112,9 @@ def panel_table(ds: Dataset, review: Review, system: str = "SI") -> pd.DataFrame
     return out.reset_index(drop=True)
 
 
-def _day(t) -> str:
-    return "" if t is None or pd.isna(t) else f"{pd.Timestamp(t):%Y-%m-%d}"
+def _dates(times: pd.Series, fmt: str = "%Y-%m-%d") -> np.ndarray:
+    """Dates as text, "" where unknown (never "None" or "NaT")."""
+    return pd.to_datetime(times).dt.strftime(fmt).fillna("").to_numpy(dtype=object)
 
 
 def why_texts(review: Review, order: pd.Series, most: int = 3) -> list[str]:
@@ -237,6 +237,7 @@ def _latest_values(labs: pd.DataFrame, order: pd.Series, system: str) -> dict[st
     group_pid = pid_codes[sort][starts]
     group_analyte = a_codes[sort][starts]
     values = sub["value"].to_numpy()[sort]
+    source_text = sub["source_value"].to_numpy(dtype=object)[sort]  # once, not once per analyte
     when = sub["collected_at"].to_numpy()[sort]
     cmp_codes, cmp_names = pd.factorize(sub["comparator"])  # a handful of distinct texts
     cmp_names = np.asarray([*map(str, cmp_names), ""], dtype=object)
@@ -253,11 +254,8 @@ def _latest_values(labs: pd.DataFrame, order: pd.Series, system: str) -> dict[st
         last = ends[g] - 1
         dates = np.datetime_as_string(when[last].astype("datetime64[D]"))
         comparators = cmp_names[cmp_codes[sort[last]]]
-        reported = sub["source_value"].to_numpy()[sort[last]]
-        last_value = [
-            display_text(a, float(v), system, str(r), str(c))  # rounded as the lab reports it
-            for v, r, c in zip(values[last].tolist(), reported.tolist(), comparators.tolist(), strict=True)
-        ]
+        reported = source_text[last]
+        last_value = display_text_array(a, values[last], system, reported, comparators)  # as the lab reports it
         last_text = [f"{v}  ·  {d}" for v, d in zip(last_value, dates.tolist(), strict=True)]
         first = np.maximum(starts[g], ends[g] - SPARK_POINTS)
         lengths = ends[g] - first

@@ -315,9 +315,47 @@ def display_text(
 def display_texts(analytes, values, system: str = "SI", sources=None, comparators=None) -> list[str]:
     """:func:`display_text` over columns (lists, arrays or Series of equal length)."""
     n = len(values)
-    sources = [""] * n if sources is None else sources
-    comparators = [""] * n if comparators is None else comparators
+    analytes, values = list(analytes), list(values)
+    sources = [""] * n if sources is None else list(sources)
+    comparators = [""] * n if comparators is None else list(comparators)
+    out = [""] * n
+    for a in dict.fromkeys(analytes):  # one column-wise pass per analyte
+        rows = [i for i, x in enumerate(analytes) if x == a]
+        texts = display_text_array(
+            a, [values[i] for i in rows], system, [sources[i] for i in rows], [comparators[i] for i in rows]
+        )
+        for i, t in zip(rows, texts, strict=True):
+            out[i] = t
+    return out
+
+
+def display_text_array(analyte: str, values, system: str = "SI", sources=None, comparators=None) -> list[str]:
+    """:func:`display_text` for many results of one analyte at once (the panel's latest
+    values of thousands of patients): the same text, computed column-wise."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    v = np.asarray(values, dtype=float)
+    n = len(v)
+    if n == 0:
+        return []
+    shown = v * display_factor(analyte, system)
+    if system == "US":
+        shown = np.array([round_sig(x, 10) if math.isfinite(x) else x for x in shown.tolist()])
+    src = pa.array(["" if s is None else str(s) for s in sources] if sources is not None else [""] * n, pa.string())
+    parts = pc.extract_regex(src, r"(?P<w>\d+)(?:[.,](?P<f>\d+))?")  # the first number, as _NUMBER
+    whole, frac = pc.struct_field(parts, "w"), pc.fill_null(pc.struct_field(parts, "f"), "")
+    number = pc.binary_join_element_wise(whole, frac, ".")
+    reported = pc.cast(number, pa.float64()).to_numpy(zero_copy_only=False)
+    reported = np.where(np.isnan(reported), np.nan, reported)
+    same = np.isfinite(reported) & np.isfinite(shown) & np.isclose(np.abs(reported), np.abs(shown), rtol=1e-9, atol=0)
+    si, us = analyte_info()[analyte].decimals
+    frac_len = pc.fill_null(pc.utf8_length(frac), 0).to_numpy(zero_copy_only=False).astype(int)
+    dec = np.where(same, frac_len, us if system == "US" else si)
+    scale = 10.0**dec
+    rounded = np.sign(shown) * np.floor(np.round(np.abs(shown) * scale, 6) + 0.5) / scale  # half up, as a lab
+    cmp = [""] * n if comparators is None else ["" if c is None else str(c) for c in comparators]
     return [
-        display_text(a, float(v), system, str(s or ""), str(c or ""))
-        for a, v, s, c in zip(analytes, values, sources, comparators, strict=True)
+        f"{c}{x:.{d}f}" if math.isfinite(x) else "" for c, x, d in zip(cmp, rounded.tolist(), dec.tolist(), strict=True)
     ]

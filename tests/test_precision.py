@@ -10,8 +10,18 @@
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from dashboard.units import display_decimals, display_number, display_text, reported_decimals, round_half_up
+from dashboard.model import ANALYTES
+from dashboard.units import (
+    display_decimals,
+    display_number,
+    display_text,
+    display_text_array,
+    reported_decimals,
+    round_half_up,
+)
 
 
 @pytest.mark.parametrize(
@@ -46,3 +56,26 @@ def test_half_up_and_missing_values():
     assert round_half_up(3.25, 1) == 3.3 and round_half_up(2.5, 0) == 3.0 and round_half_up(0.125, 2) == 0.13
     assert math.isnan(display_number("wbc", float("nan")))
     assert display_text("wbc", float("nan")) == ""
+
+
+@given(
+    st.sampled_from(ANALYTES),
+    st.sampled_from(["SI", "US"]),
+    st.lists(
+        st.tuples(
+            st.floats(0, 3000, allow_nan=False),
+            st.integers(0, 3),
+            st.sampled_from([1.0, 0.001, 10.0, 88.4, 16.1134]),
+            st.sampled_from(["", "<", ">"]),
+        ),
+        max_size=20,
+    ),
+)
+@settings(max_examples=150, deadline=None)
+def test_the_column_wise_text_is_the_same_text(analyte, system, rows):
+    """The panel's column-wise rounding (thousands of patients) says exactly what the one-value function says."""
+    values = [round(x, d) * f for x, d, f, _c in rows]
+    sources = [f"{c}{round(x, d):.{d}f}" for x, d, _f, c in rows]
+    comparators = [c for *_, c in rows]
+    expected = [display_text(analyte, v, system, s, c) for v, s, c in zip(values, sources, comparators, strict=True)]
+    assert display_text_array(analyte, values, system, sources, comparators) == expected
