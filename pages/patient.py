@@ -30,7 +30,7 @@ one, rv = ds.for_patient(pid), review.for_patient(pid)
 patient = one.patients.iloc[0] if len(one.patients) else None
 
 # two identifiers on every patient view: the name and the date of birth beside the MRN
-st.subheader(identity_line(pid, patient, ui.as_of()), anchor=False)
+st.markdown(f":material/badge: **{md_escape(identity_line(pid, patient, ui.as_of()))}**")  # data: as text
 for conflict in ui.identity_conflicts(pid):
     st.error(f"**Identity conflict**: {md_escape(conflict)}", icon=":material/badge:")
 

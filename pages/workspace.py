@@ -93,8 +93,8 @@ with tab_patient:
             key=ui.REVIEWER,
             persist_state=ui.PERSIST,
             disabled=bool(ui.login_name()),
-            help="Asked once per session (the Patient page's review uses it too); your login's when you log in.",
         )
+        st.caption("Asked once per session: the Patient page's review uses it too (your login's when you log in).")
         doses = panel.doses[panel.doses["patient_id"] == pid]
         st.subheader("Doses")
         st.caption("Imported and entered doses together; the source says which.")

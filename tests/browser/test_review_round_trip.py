@@ -94,10 +94,14 @@ def test_the_monday_review_round_trip(chromium, tmp_path):
         # ---- the review, where the clinician looks: the Patient page, one form
         nav(page, "Patient")
         expect(page.get_by_text(f"DAVIES, Sarah · born 25-Dec-1991 (34 y) · female · MRN {PID}")).to_be_visible()
+        expect(page.get_by_role("combobox", name="Patient")).to_have_value(f"DAVIES, Sarah · 25-Dec-1991 · MRN {PID}")
         form = page.locator("[data-testid='stForm']").first
         expect(form.get_by_text("Neutrophils 1.18 ×10⁹/L < 1.6: withhold and discuss")).to_be_visible()
-        form.locator("[data-testid='stSelectbox']").first.click()
-        page.get_by_role("option", name="repeat test").click()
+        action = form.locator("[data-testid='stSelectbox']").first
+        action.scroll_into_view_if_needed()
+        action.click()
+        page.keyboard.type("repeat test")
+        page.keyboard.press("Enter")
         form.get_by_label("Note").fill("repeat FBC in 2 weeks")
         form.get_by_label("Your name (asked once per session, recorded with the review)").fill("Dr Ada")
         expect(form.get_by_text("Reviews are kept in the workspace on this machine")).to_be_visible()
