@@ -23,6 +23,8 @@ if ui.needs_login():
     ).run()
     st.stop()
 
+ui.restore_from_url()  # a reloaded tab that showed the workspace panel shows it again
+
 navigation = st.navigation(
     [
         st.Page(PAGES / "home.py", title="Home", icon=":material/home:", url_path="home", default=True),

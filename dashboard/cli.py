@@ -65,6 +65,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", default=None, metavar="NAME", help="threshold profile (default: 'BSR 2017 / NICE')")
     p.add_argument("--as-of", default=None, metavar="YYYY-MM-DD", help="the date 'today' is for the schedule")
     p.add_argument("--json", action="store_true", help="print the review as JSON")
+    p.add_argument(
+        "--csv",
+        default=None,
+        metavar="FILE",
+        help="also write the open flags to FILE, one row per flag (patient, name, date, analyte, value, unit, "
+        "grade, rule, source, severity, dose context, review state)",
+    )
 
     p = sub.add_parser("sample", help="write the synthetic sample panel")
     p.add_argument("--seed", type=int, default=None, help="random seed (default: the committed sample's)")

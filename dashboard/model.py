@@ -87,6 +87,8 @@ class AnalyteInfo:
     loinc: tuple[str, ...]
     loinc_percent: tuple[str, ...]
     aliases: tuple[str, ...]
+    decimals: tuple[int, int] = (2, 2)  # as a lab reports it in the display unit: (SI, US)
+    scale: tuple[float, float] = (0.0, 1.0)  # the clinical scale of its charts, canonical unit
 
 
 @cache
@@ -107,6 +109,8 @@ def analyte_info() -> dict[str, AnalyteInfo]:
             loinc=tuple(item.get("loinc", ())),
             loinc_percent=tuple(item.get("loinc_percent", ())),
             aliases=tuple(item.get("aliases", ())),
+            decimals=tuple(int(d) for d in item["decimals"]),
+            scale=tuple(float(x) for x in item["scale"]),
         )
     return out
 
@@ -246,6 +250,11 @@ DOSE_FIELDS: tuple[Field, ...] = (
 
 PATIENT_FIELDS: tuple[Field, ...] = (
     Field("patient_id", pa.string(), "Patient identifier.", True),
+    Field(
+        "name",
+        pa.string(),
+        'Patient name: "FAMILY, Given" when the source gives the parts, else as written; "" if not given.',
+    ),
     Field("sex", pa.string(), '"F", "M" or "" (unknown).'),
     Field("birth_date", pa.timestamp("s"), "Date of birth; NaT if not given."),
     Field("age", pa.float64(), "Age in years when only an age was given (birth_date NaT); else NaN."),

@@ -1,13 +1,16 @@
 """The panel: one row per patient, most urgent first (pure: review in, DataFrame out).
 
 The rules engine ranks the patients (``Review.summary``); this module adds what a
-rheumatologist scans a panel for: diagnosis, current doses (mg and mg/kg), the latest
-blood counts with their dates and a sparkline of each, the worst current CTCAE grade,
-open guideline and trend flags, and the next test due.
+rheumatologist scans a panel for: who (name and MRN), why they need attention (the
+open items in a few words), the latest key counts rounded as the lab reports them with
+their CTCAE grade, what is overdue and not yet reviewed; and, one click away, the
+diagnosis, current doses, every latest result with its date, sparklines on each
+analyte's clinical scale with its reference band, flag counts and the next test due.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,10 +20,27 @@ from dashboard import model
 from dashboard.dataset import Dataset
 from dashboard.rules.data import worse_direction
 from dashboard.rules.review import Review
-from dashboard.units import display_factor, display_unit
+from dashboard.units import display_factor, display_text_array, display_unit
 
 #: Analytes shown as columns (latest value + sparkline).
 PANEL_ANALYTES: tuple[str, ...] = ("wbc", "neutrophils", "lymphocytes", "hemoglobin", "platelets", "mcv", "alt")
+#: The counts that decide who to see, shown by default (latest value with its grade).
+KEY_ANALYTES: tuple[str, ...] = ("wbc", "neutrophils", "lymphocytes", "hemoglobin", "platelets")
+#: Short column labels (the unit is in the column's help).
+SHORT_LABEL = {
+    "wbc": "WBC",
+    "neutrophils": "Neut",
+    "lymphocytes": "Lymph",
+    "eosinophils": "Eos",
+    "hemoglobin": "Hb",
+    "platelets": "Plt",
+    "mcv": "MCV",
+    "alt": "ALT",
+    "ast": "AST",
+    "albumin": "Alb",
+    "creatinine": "Creat",
+    "egfr": "eGFR",
+}
 #: Points in each sparkline (the latest results).
 SPARK_POINTS = 12
 SEVERITY_ORDER = {"": 0, "info": 1, "caution": 2, "action": 3, "urgent": 4}
@@ -32,6 +52,11 @@ def value_column(analyte: str, system: str = "SI") -> str:
 
 def trend_column(analyte: str) -> str:
     return f"{model.analyte_label(analyte)} trend"
+
+
+def now_column(analyte: str) -> str:
+    """The short column of the latest value with its CTCAE grade ("Neut": "1.18 G2")."""
+    return SHORT_LABEL[analyte]
 
 
 def panel_table(ds: Dataset, review: Review, system: str = "SI") -> pd.DataFrame:
@@ -46,26 +71,40 @@ def panel_table(ds: Dataset, review: Review, system: str = "SI") -> pd.DataFrame
     if summary.empty:
         return pd.DataFrame()
     patients = ds.patients.set_index("patient_id")
+    ids = summary["patient_id"]
+    names = ids.map(patients["name"]).fillna("") if "name" in patients else pd.Series("", index=ids.index)
     out = pd.DataFrame(
         {
             "Rank": summary["urgency_rank"].astype("int64"),
-            "Patient": summary["patient_id"],
-            "Diagnosis": summary["patient_id"].map(patients["diagnosis"]).fillna(""),
+            "Patient": ids,
+            "Name · MRN": [f"{n} · {p}" if n else p for n, p in zip(names, ids, strict=True)],
+            "Name": names.to_numpy(),
+            "Born": _dates(ids.map(patients["birth_date"]), "%d-%b-%Y"),  # as identity.birth_text
+            "Diagnosis": ids.map(patients["diagnosis"]).fillna(""),
             "Urgency": summary["urgency"].replace("", "-"),
+            "Why": why_texts(review, ids),
             "Needs attention": summary["headline"],
             "Doses now": summary["current_doses"],
         }
     )
-    latest = _latest_values(reviewed_labs(ds.labs, review.as_of), summary["patient_id"], system)
+    latest = _latest_values(reviewed_labs(ds.labs, review.as_of), ids, system)
+    for a in PANEL_ANALYTES:
+        col = f"ctcae_{a}"
+        grade = summary[col].fillna(0).astype(int).tolist() if col in summary else [0] * len(summary)
+        out[now_column(a)] = [
+            f"{v} G{g}" if v and g >= 1 else v for v, g in zip(latest[a]["value"].tolist(), grade, strict=True)
+        ]
     for a in PANEL_ANALYTES:
         out[value_column(a, system)] = latest[a]["text"].to_numpy()
         out[trend_column(a)] = latest[a]["spark"].to_numpy()
+    last = ds.labs.groupby("patient_id")["collected_at"].max() if len(ds.labs) else pd.Series(dtype="datetime64[s]")
+    out["Last bloods"] = _dates(ids.map(last))
     grade = summary["max_ctcae_grade"]
     out["CTCAE now"] = grade.astype("Int64")
     out["Guideline flags"] = summary["open_guideline"].astype("int64")
     out["Trend flags"] = summary["open_trend"].astype("int64")
     out["Dose checks"] = summary["dose_checks_open"].astype("int64")
-    out["Next test due"] = summary["next_test_due"].dt.date
+    out["Next test due"] = _dates(summary["next_test_due"])  # text: an unknown date is blank
     out["Overdue (days)"] = np.where(summary["overdue"].to_numpy(dtype=bool), summary["days_overdue"].to_numpy(), 0)
     if int(summary["results_after_as_of"].sum()):  # results not in this review: never out of sight
         out["Results after as-of"] = summary["results_after_as_of"].astype("int64").to_numpy()
@@ -85,6 +124,85 @@ def reviewed_labs(labs: pd.DataFrame, as_of) -> pd.DataFrame:
     return labs if keep.all() else labs[keep]
 
 
+def _dates(times: pd.Series, fmt: str = "%Y-%m-%d") -> np.ndarray:
+    """Dates as text, "" where unknown (never "None" or "NaT")."""
+    return pd.to_datetime(times).dt.strftime(fmt).fillna("").to_numpy(dtype=object)
+
+
+def why_texts(review: Review, order: pd.Series, most: int = 3) -> list[str]:
+    """Per patient (aligned with ``order``): the open items in a few words, most severe
+    first ("Neut 1.18 < 1.6; Neut G2; WBC G1"): what the panel's Why column shows.  Items
+    of one rule on several counts share their words ("Neut 38%, WBC 33% below baseline").
+
+    The full sentence of each (rule, threshold, source) is on the Patient page.
+    """
+    items: dict[str, list[tuple[int, int, int, str, str]]] = {}
+    comparisons = {r.id: r.comparison for r in review.profile.active("guideline")}
+    flags = review.open_flags_df()
+    if len(flags):
+        keep = ~flags["at_baseline"].fillna(False).astype(bool) if "at_baseline" in flags else True
+        for f in flags[keep].itertuples(index=False):
+            head, tail = _flag_words(f, comparisons)
+            items.setdefault(f.patient_id, []).append(
+                (
+                    SEVERITY_ORDER.get(f.severity, 0),
+                    _KIND_ORDER.get(f.kind, 9),
+                    _WHY_ORDER.get(f.analyte, 99),
+                    head,
+                    tail,
+                )
+            )
+    sched = review.schedule_df()
+    for s in sched[sched["overdue"].astype(bool)].itertuples(index=False) if len(sched) else ():
+        items.setdefault(s.patient_id, []).append(
+            (SEVERITY_ORDER.get(s.severity, 0), 0, 0, f"bloods {int(s.days_overdue)} d overdue", "")
+        )
+    checks = review.dose_checks_df()
+    if len(checks):
+        live = checks[(checks["status"] == "open") & (checks["severity"].map(SEVERITY_ORDER).fillna(0) > 1)]
+        for c in live.itertuples(index=False):
+            label = model.drug_info()[c.drug].label if c.drug in model.drug_info() else c.drug
+            items.setdefault(c.patient_id, []).append(
+                (SEVERITY_ORDER.get(c.severity, 0), 4, 0, f"dose check: {label}", "")
+            )
+    out = []
+    for pid in order:
+        groups: dict[tuple, tuple[list[str], str]] = {}  # items of one rule share their tail
+        for sev, kind, _analyte, head, tail in sorted(items.get(pid, []), key=lambda t: (-t[0], t[1], t[2])):
+            heads, _ = groups.setdefault((sev, kind, tail or head), ([], tail))
+            if head not in heads:
+                heads.append(head)
+        texts = [", ".join(heads) + (f" {tail}" if tail else "") for heads, tail in groups.values()]
+        out.append("; ".join(texts[:most]) + (f" (+{len(texts) - most})" if len(texts) > most else ""))
+    return out
+
+
+_KIND_ORDER = {"guideline": 1, "trend": 2, "ctcae": 3}
+#: Within one severity, the counts that matter most to a DMARD review first.
+_WHY_ORDER = {
+    a: i
+    for i, a in enumerate(
+        ("neutrophils", "platelets", "wbc", "lymphocytes", "hemoglobin", "alt", "ast", "mcv", "egfr", "creatinine")
+    )
+}
+
+
+def _flag_words(f, comparisons: dict[str, str]) -> tuple[str, str]:
+    """(head, tail) of a flag in a few words; flags of one rule share the tail."""
+    short = SHORT_LABEL.get(f.analyte, model.analyte_label(f.analyte))
+    value = f"{f.comparator}{f.value:g}"
+    if f.kind == "ctcae" and pd.notna(f.ctcae_grade):
+        return f"{short} G{int(f.ctcae_grade)}", ""
+    if f.kind == "guideline" and comparisons.get(f.rule) in ("<", ">") and pd.notna(f.threshold):
+        return f"{short} {value} {comparisons[f.rule]} {f.threshold:g}", ""
+    if f.kind == "trend":
+        if "baseline" in f.rule and pd.notna(f.baseline) and f.baseline:
+            return f"{short} {round(100 * (f.baseline - f.value) / f.baseline):.0f}%", "below baseline"
+        if "consecutive" in f.rule:
+            return short, "falling 3 tests"
+    return str(f.message).split(":")[0][:40], ""
+
+
 def _drugs_now(doses: pd.DataFrame, as_of) -> pd.Series:
     if doses.empty:
         return pd.Series(dtype=object)
@@ -102,14 +220,19 @@ def _latest_values(labs: pd.DataFrame, order: pd.Series, system: str) -> dict[st
     n = len(order)
     empty_sparks = np.empty(n, dtype=object)
     empty_sparks[:] = [[] for _ in range(n)]
-    out = {a: pd.DataFrame({"text": np.full(n, "", dtype=object), "spark": empty_sparks}) for a in PANEL_ANALYTES}
+    out = {
+        a: pd.DataFrame(
+            {"value": np.full(n, "", dtype=object), "text": np.full(n, "", dtype=object), "spark": empty_sparks}
+        )
+        for a in PANEL_ANALYTES
+    }
     codes, names = pd.factorize(labs["analyte"])
     to_panel = np.array([PANEL_ANALYTES.index(x) if x in PANEL_ANALYTES else -1 for x in names] + [-1], dtype=np.int64)
     a_all = to_panel[codes]  # (a code of -1, a missing analyte, maps to the trailing -1)
     keep = a_all >= 0
     if not keep.any():
         return out
-    cols = labs[["patient_id", "collected_at", "value", "comparator"]]
+    cols = labs[["patient_id", "collected_at", "value", "comparator", "source_value"]]
     sub = cols[keep] if not keep.all() else cols
     pid_codes, pid_values = pd.factorize(sub["patient_id"])
     a_codes = a_all[keep].astype(np.int64)
@@ -131,6 +254,7 @@ def _latest_values(labs: pd.DataFrame, order: pd.Series, system: str) -> dict[st
     group_pid = pid_codes[sort][starts]
     group_analyte = a_codes[sort][starts]
     values = sub["value"].to_numpy()[sort]
+    source_text = sub["source_value"].to_numpy(dtype=object)[sort]  # once, not once per analyte
     when = sub["collected_at"].to_numpy()[sort]
     cmp_codes, cmp_names = pd.factorize(sub["comparator"])  # a handful of distinct texts
     cmp_names = np.asarray([*map(str, cmp_names), ""], dtype=object)
@@ -147,11 +271,9 @@ def _latest_values(labs: pd.DataFrame, order: pd.Series, system: str) -> dict[st
         last = ends[g] - 1
         dates = np.datetime_as_string(when[last].astype("datetime64[D]"))
         comparators = cmp_names[cmp_codes[sort[last]]]
-        shown = values[last] * f
-        last_text = [
-            f"{c}{v:.3g}  ·  {d}" if abs(v) < 100 else f"{c}{v:.0f}  ·  {d}"
-            for c, v, d in zip(comparators, shown.tolist(), dates.tolist(), strict=True)
-        ]
+        reported = source_text[last]
+        last_value = display_text_array(a, values[last], system, reported, comparators)  # as the lab reports it
+        last_text = [f"{v}  ·  {d}" for v, d in zip(last_value, dates.tolist(), strict=True)]
         first = np.maximum(starts[g], ends[g] - SPARK_POINTS)
         lengths = ends[g] - first
         bounds = np.r_[0, np.cumsum(lengths)]
@@ -160,22 +282,28 @@ def _latest_values(labs: pd.DataFrame, order: pd.Series, system: str) -> dict[st
         b = bounds.tolist()
         sparks = [flat[b[i] : b[i + 1]] for i in range(len(g))]
         text = np.full(n, "", dtype=object)
+        value = np.full(n, "", dtype=object)
         spark = empty_sparks.copy()
         text[rows] = last_text
+        value[rows] = last_value
         placed = np.empty(len(rows), dtype=object)
         placed[:] = sparks
         spark[rows] = placed
-        out[a] = pd.DataFrame({"text": text, "spark": spark})
+        out[a] = pd.DataFrame({"value": value, "text": text, "spark": spark})
     return out
 
 
-def with_reviews(table: pd.DataFrame, open_flags: pd.DataFrame, log: pd.DataFrame) -> pd.DataFrame:
+def with_reviews(
+    table: pd.DataFrame, open_flags: pd.DataFrame, log: pd.DataFrame, unreviewed_first: bool = True
+) -> pd.DataFrame:
     """Add the review state of each patient's open flags (workspace review log).
 
     ``Unreviewed flags`` counts the open flags nobody has reviewed; a patient is
-    *acknowledged* when every open flag has a review and no blood test is overdue.
-    When the log holds any review, patients with unreviewed flags come first (urgency
-    order within each group); without reviews the urgency order is left alone.
+    *acknowledged* when every open flag has a review and no blood test is overdue.  A
+    review is of named flags, so a later result (a new flag) counts as unreviewed and
+    reopens the patient.  With ``unreviewed_first`` and a log holding any review,
+    patients with unreviewed flags come first (urgency order within each group); without
+    reviews the urgency order is left alone.
     """
     from dashboard.reviews import with_review_status
 
@@ -192,7 +320,7 @@ def with_reviews(table: pd.DataFrame, open_flags: pd.DataFrame, log: pd.DataFram
     out["Unreviewed flags"] = out["Patient"].map(unreviewed).fillna(0).astype(int)
     has_flags = out["Patient"].map(total).fillna(0).astype(int) > 0
     out["_acknowledged"] = has_flags & (out["Unreviewed flags"] == 0) & (out["Overdue (days)"] == 0)
-    if not log.empty:
+    if unreviewed_first and not log.empty:
         out = out.sort_values(
             ["Unreviewed flags", "Rank"], key=lambda c: c if c.name == "Rank" else -(c > 0), kind="stable"
         )
@@ -218,7 +346,11 @@ def filter_panel(table: pd.DataFrame, flt: PanelFilter) -> pd.DataFrame:
         return table
     keep = np.ones(len(table), dtype=bool)
     if flt.search.strip():
-        keep &= table["Patient"].str.contains(flt.search.strip(), case=False, regex=False).to_numpy()
+        q = flt.search.strip()
+        hit = table["Patient"].str.contains(q, case=False, regex=False)
+        if "Name" in table:
+            hit |= table["Name"].str.contains(q, case=False, regex=False)
+        keep &= hit.to_numpy()
     if flt.drugs:
         wanted = set(flt.drugs)
         keep &= table["_drugs"].apply(lambda ds: bool(wanted & set(ds))).to_numpy()
@@ -262,3 +394,38 @@ def panel_counts(table: pd.DataFrame) -> PanelCounts:
         action=int((table["_severity"] >= SEVERITY_ORDER["action"]).sum()),
         overdue=int((table["Overdue (days)"] > 0).sum()),
     )
+
+
+def trend_images(ds: Dataset, review: Review, table: pd.DataFrame, analyte: str, system: str = "SI") -> list[str]:
+    """The sparkline pictures of one analyte for the rows of ``table`` (``data:`` URLs,
+    "" where the patient has no result): each on the analyte's clinical scale, with the
+    reference band (the lab's own range of the latest result, else the default range for
+    the patient's sex) and the active profile's guideline limit."""
+    from dashboard.rules.data import ranges_file
+    from dashboard.sparkline import data_url, sparkline_svg
+
+    f = display_factor(analyte, system)
+    limits = [
+        r.threshold * f
+        for r in review.profile.active("guideline")
+        if r.analyte == analyte and r.comparison in ("<", ">")
+    ]
+    sub = ds.labs[ds.labs["analyte"] == analyte]
+    last = sub.sort_values("collected_at").groupby("patient_id")[["ref_low", "ref_high"]].last() if len(sub) else None
+    default = ranges_file().get("ranges", {}).get(analyte, {})
+    sex = ds.patients.set_index("patient_id")["sex"]
+    out = []
+    for pid, spark in zip(table["Patient"], table[trend_column(analyte)], strict=True):
+        if not len(spark):
+            out.append("")
+            continue
+        low, high = (
+            (last.loc[pid, "ref_low"], last.loc[pid, "ref_high"])
+            if last is not None and pid in last.index
+            else (math.nan, math.nan)
+        )
+        if not (np.isfinite(low) or np.isfinite(high)):
+            low = default.get(f"low_{sex.get(pid, '')}", default.get("low", math.nan))
+            high = default.get("high", math.nan)
+        out.append(data_url(sparkline_svg(spark, analyte, system, (low * f, high * f), limits)))
+    return out

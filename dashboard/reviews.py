@@ -2,8 +2,9 @@
 
 Flags are recomputed by the rules engine on every run, so a review is keyed by what
 identifies a flag across runs: the patient, the rule, the analyte and the collection
-time of the result (:func:`flag_key`).  A review with an empty key is about the
-patient as a whole.  The log is append-only: a correction is a new entry that names
+time of the result (:func:`flag_key`).  Reviewing "the patient as a whole" records one
+entry per open flag (:func:`reviews_for`); an entry with an empty key is a note about a
+patient who had no open flag.  The log is append-only: a correction is a new entry that names
 the entry it corrects; the latest entry for a key is the one in force.
 """
 
@@ -91,14 +92,44 @@ def flags_for_review(
     return with_review_status(flags, log, rule_col="rule")
 
 
+def flag_words(flag: object) -> str:
+    """A flag in words: when, what was found (analyte, value, the rule as written in the
+    guideline) and the source, then its severity.
+
+    ``flag`` is a row of the rules' flags (``itertuples`` or a mapping) with at least
+    collected_at, message, source and severity.
+    """
+    get = flag.get if isinstance(flag, dict) else lambda k, d=None: getattr(flag, k, d)
+    when = pd.Timestamp(get("collected_at"))
+    day = f"{when.day} {when:%b %Y}" if not pd.isna(when) else "undated"
+    source = str(get("source", "") or "")
+    return f"{day} · {get('message', '')}" + (f" ({source})" if source else "") + f" · {get('severity', '')}"
+
+
+def review_words(flag: object) -> str:
+    """What the latest review of a flag said ("" when it has none)."""
+    get = flag.get if isinstance(flag, dict) else lambda k, d=None: getattr(flag, k, d)
+    if not get("reviewed", False):
+        return ""
+    when = get("reviewed_at")
+    at = f", {pd.Timestamp(when):%d %b %Y}" if when is not None and not pd.isna(when) else ""
+    return f"reviewed: {get('review_action', '')} by {get('reviewed_by', '')}{at}"
+
+
 def flag_choices(flags: pd.DataFrame) -> dict[str, str]:
-    """What a review can be about: the patient as a whole ("") or one of its flags."""
-    labels = [
-        f"{r.analyte} {r.value:g} on {pd.Timestamp(r.collected_at):%Y-%m-%d} · {r.rule}"
-        + (f" (reviewed: {r.review_action})" if r.reviewed else "")
-        for r in flags.itertuples()
-    ]
-    return {"": "The patient as a whole"} | dict(zip(flags["flag_key"], labels, strict=True))
+    """What a review can be about: the patient as a whole ("": every open flag) or one
+    of its flags, each named in words."""
+    labels = [flag_words(r) + (f" ({review_words(r)})" if r.reviewed else "") for r in flags.itertuples(index=False)]
+    return {"": "The patient as a whole (every open flag)"} | dict(zip(flags["flag_key"], labels, strict=True))
+
+
+def reviews_for(patient_id: str, flag_keys: list[str], action: str, note: str = "") -> list[Review]:
+    """The entries one review makes: one per flag acknowledged, so that each flag is
+    acknowledged by name and a later result (a new flag) is open again; a patient with
+    no open flag gets one entry about the patient as a whole."""
+    if not flag_keys:
+        return [Review(patient_id=patient_id, action=action, note=note)]
+    return [review_of(k, action, note) for k in flag_keys]
 
 
 def validate(review: Review, reviewer: str) -> list[str]:

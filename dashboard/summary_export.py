@@ -19,6 +19,7 @@ import pandas as pd
 
 from dashboard import model
 from dashboard.export import to_csv_bytes, to_xlsx_bytes
+from dashboard.units import display_decimals, display_number, display_text
 
 #: Printed on every summary (the same words as the app's disclaimer).
 DISCLAIMER = (
@@ -36,15 +37,37 @@ def _drug_label(drug: str) -> str:
     return info.label if info else drug
 
 
-def result_text(value: float, comparator: str) -> object:
-    """A number, or text with its comparator for a censored result ("<0.1")."""
+def result_text(value: float, comparator: str, analyte: str = "", source_value: str = "") -> object:
+    """A number, or text with its comparator for a censored result ("<0.1").
+
+    With the analyte (and the value as the lab wrote it), the number is rounded as a lab
+    reports it in the canonical unit: 0.73 mg/dL creatinine is 65 umol/L, never 64.532.
+    """
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
+    if analyte:
+        if comparator:
+            return display_text(analyte, float(value), "SI", source_value, comparator)
+        number = display_number(analyte, float(value), "SI", source_value)
+        # a whole number stays whole in a CSV ("65", not "65.0")
+        return int(number) if display_decimals(analyte, float(value), "SI", source_value) == 0 else number
     return f"{comparator}{value:g}" if comparator else float(value)
+
+
+def _results(df: pd.DataFrame) -> list[object]:
+    """:func:`result_text` of every row of a labs frame, rounded as the lab reports them."""
+    return [
+        result_text(v, c, a, r)
+        for v, c, a, r in zip(df["value"], df["comparator"], df["analyte"], df["source_value"], strict=True)
+    ]
 
 
 def analyte_header(analyte: str) -> str:
     return f"{model.analyte_label(analyte)} ({model.CANONICAL_UNITS[analyte]})"
+
+
+def _iso_day(t: object) -> str:
+    return "" if t is None or pd.isna(t) else pd.Timestamp(t).date().isoformat()
 
 
 def _age(row: pd.Series, as_of: dt.date) -> float:
@@ -83,18 +106,48 @@ def panel_frame(
     patients: pd.DataFrame,
     reviews: pd.DataFrame | None = None,
     as_of: dt.date | None = None,
+    baselines: pd.DataFrame | None = None,
+    profile: object = None,
 ) -> pd.DataFrame:
-    """One row per patient: who, current drugs, latest result of each analyte (unit in
-    the header), the date of the last draw and the last review."""
+    """One row per patient, most urgent first (the Panel's order on ``as_of``): who (MRN,
+    name, date of birth), the urgency and why, the open flags and their review state,
+    days overdue, current drugs, the latest result of each analyte (unit in the header,
+    rounded as the lab reports it), the date of the last draw and the last review."""
+    from dashboard.reviews import empty_log, with_review_status
+    from dashboard.rules import review
+
     as_of = as_of or dt.date.today()
-    pts = patients.sort_values("patient_id").reset_index(drop=True)
+    canonical = model.to_pandas("doses", model.from_pandas("doses", doses))
+    rv = review(labs, canonical, patients, baselines, profile, as_of)
+    summary = rv.summary_df().set_index("patient_id")
+    rank = summary["urgency_rank"]
+    pts = patients.assign(_rank=patients["patient_id"].map(rank).fillna(len(rank) + 1))
+    pts = pts.sort_values(["_rank", "patient_id"]).reset_index(drop=True)
+    flags = with_review_status(rv.open_flags_df(), reviews if reviews is not None else empty_log(), rule_col="rule")
+    open_n = flags.groupby("patient_id").size()
+    todo = flags[~flags["reviewed"]].groupby("patient_id").size()
+    ids = pts["patient_id"]
+    n_open = ids.map(open_n).fillna(0).astype(int)
+    n_todo = ids.map(todo).fillna(0).astype(int)
+    overdue = ids.map(summary["days_overdue"].where(summary["overdue"].astype(bool), 0)).fillna(0).astype(int)
     out = pd.DataFrame(
         {
-            "Patient": pts["patient_id"],
+            "Patient": ids,
+            "Name": pts.get("name", ""),
+            "Birth date": [_iso_day(b) for b in pts["birth_date"]],
             "Sex": pts["sex"],
             "Age (years)": [_age(r, as_of) for _, r in pts.iterrows()],
             "Diagnosis": pts["diagnosis"],
             "TPMT": pts["tpmt"],
+            "Urgency": ids.map(summary["urgency"]).fillna("").replace("", "none"),
+            "Needs attention": ids.map(summary["headline"]).fillna(""),
+            "Open flags": n_open,
+            "Not reviewed": n_todo,
+            "Review state": [
+                "no open flag" if n == 0 else "all reviewed" if t == 0 else f"{t} of {n} not reviewed"
+                for n, t in zip(n_open, n_todo, strict=True)
+            ],
+            "Overdue (days)": overdue,
         }
     )
     current = current_doses(doses, as_of).sort_values("drug")
@@ -104,13 +157,16 @@ def panel_frame(
     out["Current drugs"] = ["; ".join(drugs.get(pid, [])) for pid in out["Patient"]]
     last = latest_results(labs)
     last_draw = labs.groupby("patient_id")["collected_at"].max()
-    out["Last draw"] = out["Patient"].map(last_draw).dt.date
+    out["Last draw"] = [_iso_day(t) for t in out["Patient"].map(last_draw)]
     if not last.empty:
-        text = [result_text(v, c) for v, c in zip(last["value"], last["comparator"], strict=True)]
-        wide = last.assign(text=text).pivot(index="patient_id", columns="analyte", values="text")
+        by_analyte: dict[str, dict[str, object]] = {}
+        for pid, a, text in zip(last["patient_id"], last["analyte"], _results(last), strict=True):
+            by_analyte.setdefault(a, {})[pid] = text  # plain objects: 65 stays 65, not 65.0
         for a in model.ANALYTES:
-            if a in wide.columns:
-                out[analyte_header(a)] = out["Patient"].map(wide[a]).astype(object).where(lambda c: c.notna(), "")
+            if a in by_analyte:
+                out[analyte_header(a)] = pd.Series(
+                    [by_analyte[a].get(pid, "") for pid in out["Patient"]], index=out.index, dtype=object
+                )
     if reviews is not None:
         if reviews.empty:
             latest_rev = pd.DataFrame(columns=["reviewed_at", "action", "reviewer"])
@@ -135,7 +191,7 @@ def patient_results_frame(labs: pd.DataFrame, patient_id: str) -> pd.DataFrame:
         {
             "Collected": sub["collected_at"].to_numpy(),
             "Analyte": [model.analyte_label(a) for a in sub["analyte"]],
-            "Result": [result_text(v, c) for v, c in zip(sub["value"], sub["comparator"], strict=True)],
+            "Result": _results(sub),
             "Unit": sub["unit"].to_numpy(),
             "As reported": sub["source_value"].to_numpy(),
             "Reported unit": sub["source_unit"].to_numpy(),
@@ -156,7 +212,7 @@ def patient_results_wide(labs: pd.DataFrame, patient_id: str) -> pd.DataFrame:
         return pd.DataFrame(columns=["Collected"])
     sub = sub.assign(
         col=[analyte_header(a) for a in sub["analyte"]],
-        text=[result_text(v, c) for v, c in zip(sub["value"], sub["comparator"], strict=True)],
+        text=_results(sub),
     )
     wide = sub.pivot_table(index="collected_at", columns="col", values="text", aggfunc="first")
     order = [analyte_header(a) for a in model.ANALYTES if analyte_header(a) in wide.columns]
@@ -182,7 +238,8 @@ def doses_frame(doses: pd.DataFrame) -> pd.DataFrame:
             "Dose": doses["dose"].to_numpy(),
             "Unit": doses["dose_unit"].to_numpy(),
             "Frequency": doses["frequency"].to_numpy(),
-            "mg/day": doses["mg_per_day"].round(3).to_numpy(),
+            # a weekly (or longer) schedule is in mg/week only: never "2.857 mg/day" of methotrexate
+            "mg/day": doses["mg_per_day"].where(doses["mg_per_week"].isna()).round(3).to_numpy(),
             "mg/week": doses["mg_per_week"].round(3).to_numpy(),
             "Route": doses["route"].to_numpy(),
             "Start": doses["start"].dt.date.to_numpy(),
@@ -202,7 +259,7 @@ def flags_frame(flags: pd.DataFrame) -> pd.DataFrame:
             "Patient": flags["patient_id"].to_numpy(),
             "Collected": flags["collected_at"].to_numpy(),
             "Analyte": [model.analyte_label(a) for a in flags["analyte"]],
-            "Result": [result_text(v, c) for v, c in zip(flags["value"], flags["comparator"], strict=True)],
+            "Result": _results(flags),
             "Unit": flags["unit"].to_numpy(),
             "As reported": [
                 f"{v} {u}".strip() for v, u in zip(flags["source_value"], flags["source_unit"], strict=True)
@@ -220,12 +277,94 @@ def flags_frame(flags: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def flagged_csv(flags: pd.DataFrame) -> bytes:
-    return to_csv_bytes(flags_frame(flags).drop(columns=["Flag key"]))
+#: The columns of the open-flags CSV (``review --csv FILE`` and the app's "Flagged results").
+OPEN_FLAG_COLUMNS: tuple[str, ...] = (
+    "Patient",
+    "Name",
+    "Birth date",
+    "Date",
+    "Analyte",
+    "Value",
+    "Unit",
+    "As reported",
+    "Grade",
+    "Rule",
+    "Finding",
+    "Source",
+    "Severity",
+    "Dose context",
+    "Review state",
+)
 
 
-def flagged_xlsx(flags: pd.DataFrame) -> bytes:
-    return to_xlsx_bytes({"Open flags": flags_frame(flags).drop(columns=["Flag key"])})
+def open_flags_frame(flags: pd.DataFrame, patients: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per open flag (from :func:`dashboard.reviews.flags_for_review` or the rules'
+    open flags with :func:`~dashboard.reviews.with_review_status`): who, when, the value
+    rounded as the lab reports it (canonical unit) beside the value as reported, the CTCAE
+    grade, the rule, finding and source, the severity, the doses then and the review state."""
+    who = patients.set_index("patient_id") if patients is not None and len(patients) else None
+    ids = flags["patient_id"]
+    name = ids.map(who["name"]).fillna("") if who is not None and "name" in who else pd.Series("", index=ids.index)
+    born = ids.map(who["birth_date"]) if who is not None else pd.Series(pd.NaT, index=ids.index)
+    context = []
+    for r in flags.itertuples(index=False):
+        bits = [r.active_doses or "no dose recorded"]
+        if pd.notna(r.days_since_dose_change):
+            bits.append(f"{int(r.days_since_dose_change)} d since a dose change")
+        if bool(getattr(r, "after_increase", False)):
+            bits.append("within 12 weeks of an increase")
+        if pd.notna(getattr(r, "days_since_pulse", None)):
+            bits.append(f"{int(r.days_since_pulse)} d after the last pulse")
+        context.append("; ".join(bits))
+    state = [
+        f"reviewed: {a} by {b} on {pd.Timestamp(t):%Y-%m-%d}" if ok and not pd.isna(t) else "not reviewed"
+        for ok, a, b, t in zip(
+            flags.get("reviewed", pd.Series(False, index=ids.index)),
+            flags.get("review_action", pd.Series("", index=ids.index)),
+            flags.get("reviewed_by", pd.Series("", index=ids.index)),
+            flags.get("reviewed_at", pd.Series(pd.NaT, index=ids.index)),
+            strict=True,
+        )
+    ]
+    return pd.DataFrame(
+        {
+            "Patient": ids.to_numpy(),
+            "Name": name.to_numpy(),
+            "Birth date": [_iso_day(b) for b in born],
+            "Date": pd.to_datetime(flags["collected_at"]).dt.strftime("%Y-%m-%d %H:%M").to_numpy(),
+            "Analyte": [model.analyte_label(a) for a in flags["analyte"]],
+            "Value": [
+                display_text(a, float(v), "SI", str(r), str(c))
+                for a, v, r, c in zip(
+                    flags["analyte"], flags["value"], flags["source_value"], flags["comparator"], strict=True
+                )
+            ],
+            "Unit": flags["unit"].to_numpy(),
+            "As reported": [
+                f"{v} {u}".strip() for v, u in zip(flags["source_value"], flags["source_unit"], strict=True)
+            ],
+            "Grade": flags["ctcae_grade"]
+            .astype("Int64")
+            .astype(object)
+            .where(flags["ctcae_grade"].notna(), "")
+            .to_numpy(),
+            "Rule": flags["rule"].to_numpy(),
+            "Finding": flags["message"].to_numpy(),
+            "Source": flags["source"].to_numpy(),
+            "Severity": flags["severity"].to_numpy(),
+            "Dose context": context,
+            "Review state": state,
+        },
+        columns=list(OPEN_FLAG_COLUMNS),
+    )
+
+
+def flagged_csv(flags: pd.DataFrame, patients: pd.DataFrame | None = None) -> bytes:
+    return to_csv_bytes(open_flags_frame(flags, patients))
+
+
+def flagged_xlsx(flags: pd.DataFrame, patients: pd.DataFrame | None = None) -> bytes:
+    return to_xlsx_bytes({"Open flags": open_flags_frame(flags, patients)})
 
 
 def reviews_frame(reviews: pd.DataFrame) -> pd.DataFrame:
@@ -448,15 +587,25 @@ def _limit(df: pd.DataFrame, n: int) -> tuple[pd.DataFrame, str]:
 
 def patient_summary_pdf(s: PatientSummary) -> bytes:
     """The one-page patient summary (may run onto a second page for long histories)."""
+    from dashboard.identity import patient_label
+
+    p = s.patient
+    # two identifiers beside the MRN on every page that leaves the app
+    who = (
+        patient_label(s.patient_id, str(p.get("name", "") or ""), p["birth_date"], p["age"])
+        if p is not None
+        else patient_label(s.patient_id)
+    )
     doc = _Pdf(f"Patient summary {s.patient_id}")
-    doc.heading(f"Patient summary — {s.patient_id}", 15)
+    doc.heading(f"Patient summary — {who}", 15)
     now = dt.datetime.now()
     doc.para(f"As of {s.as_of:%d %b %Y} · generated {now:%d %b %Y %H:%M}" + (f" · {s.source}" if s.source else ""))
     doc.para(DISCLAIMER, size=7)
-    p = s.patient
     if p is not None:
         age = _age(p, s.as_of)
         facts = [
+            ("Name", str(p.get("name", "") or "") or "not in the data"),
+            ("Born", _iso_day(p["birth_date"]) or "not in the data"),
             ("Sex", p["sex"] or "unknown"),
             ("Age", f"{age:.0f} years" if not math.isnan(age) else "unknown"),
             ("Diagnosis", p["diagnosis"] or "not recorded"),
@@ -530,7 +679,7 @@ def patient_summary_pdf(s: PatientSummary) -> bytes:
     latest_df = pd.DataFrame(
         {
             "Analyte": [analyte_header(a) for a in last["analyte"]],
-            "Result": [result_text(v, c) for v, c in zip(last["value"], last["comparator"], strict=True)],
+            "Result": _results(last),
             "As reported": [f"{v} {u}".strip() for v, u in zip(last["source_value"], last["source_unit"], strict=True)],
             "Lab flag": last["source_flag"].to_numpy(),
             "Collected": last["collected_at"].dt.strftime("%Y-%m-%d").to_numpy(),

@@ -45,10 +45,17 @@ SI, US = "SI", "US"
 
 #: Where this session's panel lives: "session" (this browser session only, today's
 #: behaviour) or "workspace" (the persistent store shared by the server's sessions).
+#: It is the key of the Workspace page's radio, drawn with ``persist_state="session"``:
+#: by default Streamlit drops a widget's state on the first rerun of a page that does not
+#: draw it, which sent every other page back to "session" and an empty review log (the
+#: reviews that showed only on the first render of the Panel).
 MODE = "data_mode"
 SESSION_ONLY, WORKSPACE = "session", "workspace"
-#: The name recorded with entered doses and reviews when no login is configured.
+#: The name recorded with entered doses and reviews when no login is configured (the key
+#: of its text box, kept for the session: asked once).
 REVIEWER = "reviewer_name"
+#: The URL query parameter that brings a reloaded browser tab back to the workspace panel.
+URL_PANEL = "panel"
 #: The files behind the session's panel (name, content hash, size) for the import log.
 SOURCES = "dataset_sources"
 #: The outcome of the last workspace action, shown once: (level, text).
@@ -72,6 +79,39 @@ def init_state() -> None:
     st.session_state.setdefault(MODE, SESSION_ONLY)
     st.session_state.setdefault(REVIEWER, "")
     st.session_state.setdefault(SOURCES, ())
+
+
+#: Widgets whose value must outlive a visit to another page (filters, the mode, the
+#: reviewer's name): ``persist_state`` keeps it for the session.
+PERSIST = "session"
+
+
+def mode() -> str:
+    """Where this session's panel lives: :data:`SESSION_ONLY` or :data:`WORKSPACE`."""
+    return st.session_state.get(MODE, SESSION_ONLY)
+
+
+def _set_mode(value: str) -> None:
+    """Set the mode (call from a callback or before any widget is drawn)."""
+    st.session_state[MODE] = value
+
+
+def restore_from_url() -> None:
+    """A reloaded browser tab (a new session) that showed the workspace panel shows it again.
+
+    The router calls this on every run: a fresh session whose URL says
+    ``?panel=workspace`` opens the workspace panel; afterwards the URL follows the mode,
+    so a reload (or a bookmark) of any page comes back to the same panel, reviews and all.
+    """
+    fresh = not st.session_state.get("_url_checked")
+    st.session_state["_url_checked"] = True
+    if fresh and st.query_params.get(URL_PANEL) == WORKSPACE and get_dataset() is None:
+        open_workspace_panel()
+    if in_workspace():
+        if st.query_params.get(URL_PANEL) != WORKSPACE:
+            st.query_params[URL_PANEL] = WORKSPACE
+    elif URL_PANEL in st.query_params:
+        del st.query_params[URL_PANEL]
 
 
 def page_guard() -> None:
@@ -186,7 +226,15 @@ def set_as_of(day: dt.date) -> None:
 
 
 def _as_of_changed() -> None:
-    st.session_state[AS_OF] = st.session_state[AS_OF_INPUT]
+    st.session_state[AS_OF] = st.session_state[AS_OF_INPUT] or as_of()
+
+
+#: What the one as-of date is for (the sidebar's help, the pages' pointers to it).
+AS_OF_HELP = (
+    "The one date every page and export of this session judges on: open flags, the monitoring "
+    "schedule and days overdue, current doses. Results and doses after it are left out of the review. "
+    "A static extract proposes its own date."
+)
 
 
 def replace_dataset(ds: Dataset) -> None:
@@ -246,8 +294,9 @@ def current_panel():  # -> pandas.DataFrame
     return table
 
 
-def current_review_log() -> pd.DataFrame:
-    """The workspace's review log when a workspace panel is open, else an empty log."""
+def review_log() -> pd.DataFrame:
+    """The review log every page and export reads: the workspace's when this session's
+    panel is in the workspace, else an empty log (reviews are kept only there)."""
     from dashboard.reviews import empty_log
 
     panel = st.session_state.get(WS_PANEL)
@@ -256,14 +305,29 @@ def current_review_log() -> pd.DataFrame:
     return empty_log()
 
 
-def current_panel_with_reviews():  # -> pandas.DataFrame
-    """The panel table with the review state of each patient's open flags."""
+current_review_log = review_log  # the older name
+
+
+def current_panel_with_reviews(unreviewed_first: bool = True):  # -> pandas.DataFrame
+    """The panel table with the review state of each patient's open flags (read from
+    :func:`review_log` on every run, like the Patient page and the exports)."""
     from dashboard.panel import with_reviews
 
     table, rv = current_panel(), current_review()
     if table is None or rv is None:
         return table
-    return with_reviews(table, rv.open_flags_df(), current_review_log())
+    return with_reviews(table, rv.open_flags_df(), review_log(), unreviewed_first)
+
+
+def open_flags_reviewed(patient_id: str) -> pd.DataFrame:
+    """One patient's open flags (the review the Panel shows), each with its latest review,
+    not reviewed first."""
+    from dashboard.reviews import with_review_status
+
+    rv = current_review()
+    flags = rv.for_patient(patient_id).open_flags_df()
+    log = review_log()
+    return with_review_status(flags, log[log["patient_id"] == patient_id], rule_col="rule")
 
 
 def as_of() -> dt.date:
@@ -338,23 +402,35 @@ def require_dataset(what: str = "this page") -> Dataset:
 
 
 def patient_label(ds: Dataset, patient_id: str) -> str:
+    """The picker's label: two identifiers beside the MRN ("DOE, Jane · 12-Mar-1980 · MRN 10023456")."""
+    from dashboard.identity import patient_label as label
+
     row = ds.patients[ds.patients["patient_id"] == patient_id]
     if row.empty:
-        return patient_id
+        return label(patient_id)
     r = row.iloc[0]
-    bits = [patient_id]
-    if r["sex"]:
-        bits.append(r["sex"])
-    if r["diagnosis"]:
-        bits.append(str(r["diagnosis"])[:40])
-    return " · ".join(bits)
+    return label(patient_id, str(r.get("name", "") or ""), r["birth_date"], r["age"])
 
 
 def patient_labels(ds: Dataset) -> dict[str, str]:
     """:func:`patient_label` of every patient in one pass (a 5,000-patient picker)."""
+    from dashboard.identity import patient_label as label
+
     p = ds.patients
-    bits = [p["patient_id"], p["sex"], p["diagnosis"].astype(str).str.slice(0, 40)]
-    return {row[0]: " · ".join(b for b in row if b) for row in zip(*bits, strict=True)}
+    names = p["name"] if "name" in p else [""] * len(p)
+    return {
+        pid: label(pid, str(n or ""), b, a)
+        for pid, n, b, a in zip(p["patient_id"], names, p["birth_date"], p["age"], strict=True)
+    }
+
+
+def identity_conflicts(patient_id: str) -> list[str]:
+    """The identity conflicts the loaded panel's import report found for this patient."""
+    ds = get_dataset()
+    report = ds.report if ds is not None else None
+    if report is None:
+        return []
+    return [c.message for c in report.identity_conflicts if c.patient_id == patient_id]
 
 
 def patient_picker(
@@ -431,13 +507,14 @@ def sidebar_controls() -> None:
         ds = get_dataset()
         if ds is not None and not ds.is_empty:
             st.caption(f"Loaded: **{md_escape(ds.label)}** · {len(ds.patient_ids)} patients · {len(ds.labs):,} results")
-        if AS_OF_INPUT not in st.session_state:
-            st.session_state[AS_OF_INPUT] = as_of()
+        # the one as-of date of the app: the widget always shows AS_OF (which every page,
+        # review and export reads); a change of the widget writes AS_OF in its callback
+        st.session_state[AS_OF_INPUT] = as_of()
         st.date_input(
             "As of",
             key=AS_OF_INPUT,
             on_change=_as_of_changed,
-            help="The date the monitoring schedule and open flags are evaluated on (an extract's date for a static export).",
+            help=AS_OF_HELP,
         )
         st.radio(
             "Units",
@@ -448,9 +525,51 @@ def sidebar_controls() -> None:
         )
 
 
-def show_table(df: pd.DataFrame, **kwargs) -> None:
+def show_table(df: pd.DataFrame, **kwargs):
     """A dataframe shown as text (never HTML), without the index."""
-    st.dataframe(df, hide_index=True, width="stretch", **kwargs)
+    return st.dataframe(df, hide_index=True, width="stretch", **kwargs)
+
+
+#: The flag table of the Patient page: what fits at 1400 px; the rest of each flag in
+#: full below it (select a row).
+FLAG_COLUMNS_SHOWN = ["Date", "Analyte", "Value", "As reported", "CTCAE", "Severity", "Finding", "Status"]
+
+
+def flags_with_detail(table: pd.DataFrame, key: str) -> None:
+    """The flags (one line each) and, below, the selected flag in full, wrapped: finding,
+    rule and source, the doses then and the days since the last dose change."""
+    event = show_table(
+        table,
+        column_order=FLAG_COLUMNS_SHOWN,
+        column_config={
+            "Date": st.column_config.TextColumn(width=116),
+            "Analyte": st.column_config.TextColumn(width=90),
+            "Value": st.column_config.TextColumn(width=92),
+            "As reported": st.column_config.TextColumn(width=92),
+            "CTCAE": st.column_config.NumberColumn(width=54),
+            "Severity": st.column_config.TextColumn(width=66),
+            "Finding": st.column_config.TextColumn(width=316, help="In full below: select a row"),
+            "Status": st.column_config.TextColumn(width=58),
+        },
+        on_select="rerun",
+        selection_mode="single-row",
+        key=key,
+    )
+    if table.empty:
+        return
+    rows = event.selection.rows if event is not None else []
+    r = table.iloc[rows[0] if rows else 0]
+    with st.container(border=True):
+        st.caption("Selected flag in full (select a row above)" if not rows else "Selected flag in full")
+        days = r["Days since dose change"]
+        st.markdown(
+            f"**{md_escape(r['Date'])} · {md_escape(r['Analyte'])} {md_escape(r['Value'])}** "
+            f"(as reported: {md_escape(r['As reported'])}) · {md_escape(r['Severity'])} · {md_escape(r['Status'])}  \n"
+            f"{md_escape(r['Finding'])}  \n"
+            f"**Rule:** {md_escape(r['Rule'])} · **Source:** {md_escape(r['Source'])}  \n"
+            f"**Doses then:** {md_escape(r['Doses then'] or 'none recorded')}"
+            + (f" · {int(days)} days since the last dose change" if pd.notna(days) else "")
+        )
 
 
 def download_csv(label: str, df: pd.DataFrame, file_name: str, key: str | None = None) -> None:
@@ -511,10 +630,11 @@ def mapping_form(file_report, needed: bool = True) -> None:
     shown with how it was read; only the ones changed are applied)."""
     from dashboard.ingest.mapping import MAP_TARGETS
     from dashboard.ingest.report import column_choices
+    from dashboard.views import browser_words
 
     name = file_report.display_name
     if needed:
-        st.error(f"**{md_escape(name)}**: {md_escape(file_report.error)}", icon=":material/table_chart:")
+        st.error(f"**{md_escape(name)}**: {md_escape(browser_words(file_report.error))}", icon=":material/table_chart:")
     current = column_choices(file_report)
     with st.form(f"mapping::{name}"):
         if needed:
@@ -571,7 +691,7 @@ def _session_only(files: Sequence[tuple[str, bytes]]) -> None:
     """A new upload or sample: session data until the user saves it (never written)."""
     from dashboard.store import FileRecord
 
-    st.session_state[MODE] = SESSION_ONLY
+    _set_mode(SESSION_ONLY)
     st.session_state[WS_PANEL] = None
     st.session_state[SOURCES] = tuple(FileRecord.of(Source(name, data)) for name, data in files)
 
@@ -583,14 +703,22 @@ def workspace():  # -> dashboard.store.Workspace
 
 
 def reviewer() -> str:
-    """Who is entering: the login's e-mail when login is configured, else the typed name."""
-    if getattr(st.user, "is_logged_in", False) and st.user.get("email"):
-        return str(st.user.get("email"))
-    return str(st.session_state.get(REVIEWER, "")).strip()
+    """Who is entering: the login's e-mail when login is configured, else the name given
+    once this session (on the Patient or the Workspace page)."""
+    if login_name():
+        return login_name()
+    return str(st.session_state.get(REVIEWER, "") or "").strip()
+
+
+def login_name() -> str:
+    """The logged-in user's e-mail (or name), "" without login."""
+    if getattr(st.user, "is_logged_in", False):
+        return str(st.user.get("email") or st.user.get("name") or "")
+    return ""
 
 
 def in_workspace() -> bool:
-    return st.session_state.get(MODE) == WORKSPACE and st.session_state.get(WS_PANEL) is not None
+    return mode() == WORKSPACE and st.session_state.get(WS_PANEL) is not None
 
 
 def notice(level: str, text: str) -> None:
@@ -617,28 +745,31 @@ def _guard(action):
     return None
 
 
-def open_workspace_panel() -> None:
-    """Callback: show the workspace's panel in this session (workspace mode)."""
+def open_workspace_panel(keep_as_of: bool = False) -> None:
+    """Callback: show the workspace's panel in this session (workspace mode).
+
+    Opened afresh, the as-of date becomes the panel's extract date (or today); a panel
+    this session has just saved keeps the date the session was working on."""
     from dashboard.store.panel import open_panel
 
     panel = _guard(lambda: open_panel(workspace()))
     if panel is None:
-        st.session_state[MODE] = SESSION_ONLY
+        _set_mode(SESSION_ONLY)
         return
-    keep = st.session_state.get(PATIENT)
+    shown = st.session_state.get(PATIENT)
     first_open = not in_workspace()
     st.session_state[WS_PANEL] = panel
     st.session_state[DATASET] = panel.dataset()
-    st.session_state[MODE] = WORKSPACE
-    st.session_state[PATIENT] = keep if keep in set(panel.patients["patient_id"]) else None
-    if first_open:
-        st.session_state[AS_OF] = panel.as_of
+    _set_mode(WORKSPACE)
+    st.session_state[PATIENT] = shown if shown in set(panel.patients["patient_id"]) else None
+    if first_open and not keep_as_of:
         st.session_state[AS_OF_DEFAULT] = st.session_state[DATASET].default_as_of()
+        set_as_of(panel.as_of)  # the widget too: one as-of date, whatever page shows it
 
 
 def use_session_only() -> None:
     """Callback: leave the workspace; this session starts empty again."""
-    st.session_state[MODE] = SESSION_ONLY
+    _set_mode(SESSION_ONLY)
     if st.session_state.get(WS_PANEL) is not None:
         st.session_state[WS_PANEL] = None
         set_dataset(None)
@@ -673,7 +804,7 @@ def save_session_to_workspace() -> None:
     )
     if out is not None:
         notice("success" if out.stored else "info", out.summary())
-        open_workspace_panel()
+        open_workspace_panel(keep_as_of=True)
 
 
 def _then_refresh(action, done: str) -> None:
@@ -688,7 +819,7 @@ def add_dose_from_form() -> None:
     s = st.session_state
     entry = DoseEntry(
         patient_id=s.get(PATIENT) or "",
-        drug=s["dose_drug"],
+        drug=s["dose_drug"] or "",
         dose=float(s["dose_amount"] or 0),
         start=s["dose_start"],
         dose_unit=s["dose_unit"],
@@ -761,13 +892,120 @@ def flags_table(flags: pd.DataFrame, key: str, with_patient: bool = True) -> pd.
 
 
 def add_review_from_form() -> None:
-    from dashboard.reviews import Review, review_of
+    """Callback of the Workspace page's review form: a flag, or the patient as a whole
+    (every open flag of the patient, each acknowledged by name)."""
+    from dashboard.reviews import reviews_for
 
     s = st.session_state
     about, action, note = s.get("review_about") or "", s["review_action"] or "", s["review_note"]
     pid = s.get(PATIENT) or ""
-    review = review_of(about, action, note) if about else Review(patient_id=pid, action=action, note=note)
-    _then_refresh(lambda: workspace().add_review(review, by=reviewer()), "Review recorded.")
+    if about:
+        keys = [about]
+    else:
+        ds, panel = get_dataset(), st.session_state.get(WS_PANEL)
+        flags = patient_flags(ds, panel.reviews, pid) if ds is not None and panel is not None else None
+        keys = [] if flags is None else flags["flag_key"].tolist()
+    entries = reviews_for(pid, keys, action, note)
+    _then_refresh(lambda: workspace().add_reviews(entries, by=reviewer()), "Review recorded.")
+
+
+#: Keys of the Patient page's review form (the generation makes fresh boxes after a save).
+ACK_GENERATION = "_ack_generation"
+
+
+def ack_key(name: str) -> str:
+    return f"ack::{st.session_state.get(ACK_GENERATION, 0)}::{name}"
+
+
+def review_form(patient_id: str, flags: pd.DataFrame) -> None:
+    """The Patient page's review: every open flag named in words, ticked when not yet
+    reviewed, one action and one note for what is ticked, one click to record.
+
+    The reviewer's name is asked once per session (or taken from the login).  Reviews
+    are kept in the workspace; when this session's panel is not there yet, the same
+    click saves it there first (the form says where).
+    """
+    from dashboard import reviews
+    from dashboard.store import resolve
+
+    unreviewed = int((~flags["reviewed"]).sum()) if len(flags) else 0
+    if len(flags):
+        st.caption(
+            f"{len(flags)} open flag{'s' if len(flags) != 1 else ''} on the as-of date, "
+            f"{unreviewed} not reviewed. Untick what you have not looked at; a later result opens a new flag."
+        )
+    with st.form(ack_key("form"), border=True):
+        for r in flags.itertuples(index=False):
+            words = reviews.flag_words(r)
+            done = reviews.review_words(r)
+            st.checkbox(
+                md_escape(words + (f" — {done}" if done else "")),
+                value=not r.reviewed,
+                key=ack_key(r.flag_key),
+            )
+        if not len(flags):
+            st.caption("No open flag on the as-of date: the review is recorded about the patient as a whole.")
+        a, b = st.columns([1, 2])
+        a.selectbox("Action", reviews.ACTIONS, index=None, placeholder="Choose…", key=ack_key("action"))
+        b.text_input("Note", key=ack_key("note"), placeholder="e.g. reviewed — AZA reduced to 100 mg")
+        if not reviewer():
+            st.text_input("Your name (asked once per session, recorded with the review)", key=ack_key("by"))
+        else:
+            st.caption(f"Recorded as **{md_escape(reviewer())}**.")
+        label = "Record review"
+        if not in_workspace():
+            where = resolve()
+            st.caption(
+                f"Reviews are kept in the workspace on this machine ({md_escape(where.path)}). This panel is not "
+                "there yet: recording the review saves it there first, in the same click."
+            )
+            label = "Save the panel to the workspace and record the review"
+        st.form_submit_button(
+            label,
+            type="primary",
+            icon=":material/task_alt:",
+            on_click=record_review,
+            args=(patient_id, tuple(flags["flag_key"]) if len(flags) else ()),
+        )
+
+
+def record_review(patient_id: str, flag_keys: Sequence[str]) -> None:
+    """Callback of the Patient page's review form."""
+    from dashboard.reviews import ACTIONS, reviews_for
+
+    s = st.session_state
+    given = str(s.get(ack_key("by")) or "").strip()
+    if given:
+        s[REVIEWER] = given  # asked once: the Workspace page's name box shows it too
+    ticked = [k for k in flag_keys if s.get(ack_key(k))]
+    action, note = s.get(ack_key("action")) or "", str(s.get(ack_key("note")) or "")
+    problems = []
+    if flag_keys and not ticked:
+        problems.append("tick at least one flag")
+    if action not in ACTIONS:
+        problems.append("choose an action")
+    if not reviewer():
+        problems.append("enter your name")
+    if problems:
+        notice("error", "Not recorded: " + "; ".join(problems) + ".")
+        return
+    if not in_workspace():
+        save_session_to_workspace()
+        if not in_workspace():
+            return  # the notice says why the panel could not be saved
+    entries = reviews_for(patient_id, ticked, action, note)
+    done = _guard(lambda: workspace().add_reviews(entries, by=reviewer()))
+    if done is None:
+        return
+    s[ACK_GENERATION] = s.get(ACK_GENERATION, 0) + 1
+    what = f"{len(ticked)} flag{'s' if len(ticked) != 1 else ''}" if ticked else "the patient"
+    saved = st.session_state.get(WS_NOTICE)
+    notice(
+        "success",
+        (saved[1] + "\n" if saved and saved[0] == "success" else "")
+        + f"Review recorded: {what} of {patient_id} ({action}).",
+    )
+    open_workspace_panel()
 
 
 def export_buttons(ds: Dataset, panel) -> None:
@@ -780,16 +1018,25 @@ def export_buttons(ds: Dataset, panel) -> None:
     day = as_of()
 
     def table() -> pd.DataFrame:
-        return sx.panel_frame(ds.labs, doses, ds.patients, log, day)
+        return sx.panel_frame(ds.labs, doses, ds.patients, log, day, ds.baselines, st.session_state.get(PROFILE))
 
-    st.markdown(f"**The panel** ({len(ds.patient_ids):,} patients, latest results, as of {day})")
+    st.markdown(
+        f"**The panel** ({len(ds.patient_ids):,} patients, most urgent first, with the open flags and their "
+        "review state, on the as-of date)"
+    )
     flags = panel_flags(ds, log)
-    st.caption(f"Open flags on {day}: {len(flags):,} ({int((~flags['reviewed']).sum()):,} not reviewed).")
+    st.caption(f"Open flags on the as-of date: {len(flags):,} ({int((~flags['reviewed']).sum()):,} not reviewed).")
     a, b = st.columns(2)
     a.download_button(
-        "Flagged results (CSV)", lambda: sx.flagged_csv(flags), f"flags_{day}.csv", "text/csv", key="x_fc"
+        "Flagged results (CSV)",
+        lambda: sx.flagged_csv(flags, ds.patients),
+        f"flags_{day}.csv",
+        "text/csv",
+        key="x_fc",
     )
-    b.download_button("Flagged results (Excel)", lambda: sx.flagged_xlsx(flags), f"flags_{day}.xlsx", key="x_fx")
+    b.download_button(
+        "Flagged results (Excel)", lambda: sx.flagged_xlsx(flags, ds.patients), f"flags_{day}.xlsx", key="x_fx"
+    )
     left, right = st.columns(2)
     left.download_button("Panel (CSV)", lambda: sx.panel_csv(table()), f"panel_{day}.csv", "text/csv", key="x_pcsv")
     right.download_button(

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 
 from dashboard.model import CANONICAL_UNITS, DIFFERENTIALS, analyte_info
@@ -249,3 +250,112 @@ def to_display(analyte: str, canonical_value: float, system: str = "SI") -> floa
 
 def display_factor(analyte: str, system: str = "SI") -> float:
     return US_CONVENTIONAL[analyte][1] if system == "US" else 1.0
+
+
+# --------------------------------------------------------------------------- precision
+
+_NUMBER = re.compile(r"[-+]?(\d+)(?:[.,](\d+))?")
+
+
+def reported_decimals(text: str) -> int | None:
+    """Decimals of the number in a result as the lab wrote it ("1.18" -> 2, "<0,5" -> 1, "140" -> 0)."""
+    m = _NUMBER.search(text or "")
+    if not m:
+        return None
+    return len(m.group(2) or "")
+
+
+def _reported_number(text: str) -> float | None:
+    m = _NUMBER.search(text or "")
+    if not m:
+        return None
+    return float(m.group(0).replace(",", "."))
+
+
+def display_decimals(analyte: str, canonical_value: float, system: str = "SI", source_value: str = "") -> int:
+    """How many decimals to show a result with, as a laboratory reports it.
+
+    In the unit the lab wrote (the displayed number equals the number of the source
+    text), the lab's own decimals; otherwise (a converted or calculated result) the
+    decimals a lab reporting in the display unit uses (``vocab/analytes.toml``).  Never
+    more precision than the source had: 0.73 mg/dL creatinine is 65 umol/L, not 64.532.
+    """
+    shown = to_display(analyte, canonical_value, system)
+    reported = _reported_number(source_value)
+    if reported is not None and math.isfinite(shown) and math.isclose(abs(reported), abs(shown), rel_tol=1e-9):
+        return reported_decimals(source_value) or 0
+    si, us = analyte_info()[analyte].decimals
+    return us if system == "US" else si
+
+
+def round_half_up(x: float, decimals: int) -> float:
+    """Round as a laboratory does (half away from zero): 3.25 -> 3.3, not Python's 3.2."""
+    q = Decimal(1).scaleb(-decimals)
+    return float(Decimal(repr(x)).quantize(q, rounding=ROUND_HALF_UP))
+
+
+def display_number(analyte: str, canonical_value: float, system: str = "SI", source_value: str = "") -> float:
+    """The value in the display unit, rounded as the lab reports it (NaN stays NaN)."""
+    if canonical_value is None or not math.isfinite(canonical_value):
+        return math.nan
+    d = display_decimals(analyte, canonical_value, system, source_value)
+    return round_half_up(to_display(analyte, canonical_value, system), d)
+
+
+def display_text(
+    analyte: str, canonical_value: float, system: str = "SI", source_value: str = "", comparator: str = ""
+) -> str:
+    """The value as text in the display unit, rounded as the lab reports it ("<0.5", "65", "")."""
+    if canonical_value is None or not math.isfinite(canonical_value):
+        return ""
+    d = display_decimals(analyte, canonical_value, system, source_value)
+    return f"{comparator}{round_half_up(to_display(analyte, canonical_value, system), d):.{d}f}"
+
+
+def display_texts(analytes, values, system: str = "SI", sources=None, comparators=None) -> list[str]:
+    """:func:`display_text` over columns (lists, arrays or Series of equal length)."""
+    n = len(values)
+    analytes, values = list(analytes), list(values)
+    sources = [""] * n if sources is None else list(sources)
+    comparators = [""] * n if comparators is None else list(comparators)
+    out = [""] * n
+    for a in dict.fromkeys(analytes):  # one column-wise pass per analyte
+        rows = [i for i, x in enumerate(analytes) if x == a]
+        texts = display_text_array(
+            a, [values[i] for i in rows], system, [sources[i] for i in rows], [comparators[i] for i in rows]
+        )
+        for i, t in zip(rows, texts, strict=True):
+            out[i] = t
+    return out
+
+
+def display_text_array(analyte: str, values, system: str = "SI", sources=None, comparators=None) -> list[str]:
+    """:func:`display_text` for many results of one analyte at once (the panel's latest
+    values of thousands of patients): the same text, computed column-wise."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    v = np.asarray(values, dtype=float)
+    n = len(v)
+    if n == 0:
+        return []
+    shown = v * display_factor(analyte, system)
+    if system == "US":
+        shown = np.array([round_sig(x, 10) if math.isfinite(x) else x for x in shown.tolist()])
+    src = pa.array(["" if s is None else str(s) for s in sources] if sources is not None else [""] * n, pa.string())
+    parts = pc.extract_regex(src, r"(?P<w>\d+)(?:[.,](?P<f>\d+))?")  # the first number, as _NUMBER
+    whole, frac = pc.struct_field(parts, "w"), pc.fill_null(pc.struct_field(parts, "f"), "")
+    number = pc.binary_join_element_wise(whole, frac, ".")
+    reported = pc.cast(number, pa.float64()).to_numpy(zero_copy_only=False)
+    reported = np.where(np.isnan(reported), np.nan, reported)
+    same = np.isfinite(reported) & np.isfinite(shown) & np.isclose(np.abs(reported), np.abs(shown), rtol=1e-9, atol=0)
+    si, us = analyte_info()[analyte].decimals
+    frac_len = pc.fill_null(pc.utf8_length(frac), 0).to_numpy(zero_copy_only=False).astype(int)
+    dec = np.where(same, frac_len, us if system == "US" else si)
+    scale = 10.0**dec
+    rounded = np.sign(shown) * np.floor(np.round(np.abs(shown) * scale, 6) + 0.5) / scale  # half up, as a lab
+    cmp = [""] * n if comparators is None else ["" if c is None else str(c) for c in comparators]
+    return [
+        f"{c}{x:.{d}f}" if math.isfinite(x) else "" for c, x, d in zip(cmp, rounded.tolist(), dec.tolist(), strict=True)
+    ]

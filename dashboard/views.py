@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -9,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from dashboard import model
-from dashboard.units import display_factor, display_unit
+from dashboard.units import display_factor, display_text, display_texts, display_unit
 
 
 def format_value(value: float, comparator: str = "") -> str:
@@ -35,9 +36,8 @@ def patient_results(labs: pd.DataFrame, patient_id: str, system: str = "SI") -> 
         part = sub[sub["analyte"] == a]
         if part.empty:
             continue
-        f = display_factor(a, system)
         for _, r in part.iterrows():
-            text = format_value(r["value"] * f, r["comparator"])
+            text = display_text(a, r["value"], system, r["source_value"], r["comparator"])
             if r["derived"]:
                 text += " (calc)"
             rows.append(
@@ -57,6 +57,16 @@ def patient_results(labs: pd.DataFrame, patient_id: str, system: str = "SI") -> 
     return wide.fillna("")
 
 
+def amount_text(mg_per_day: float, mg_per_week: float) -> str:
+    """A dose's amount as a clinician writes it: weekly (and longer) schedules in mg/week,
+    never as a daily fraction ("15 mg/week", not "2.14 mg/day"); daily ones in mg/day."""
+    if mg_per_week is not None and np.isfinite(mg_per_week):
+        return f"{round(mg_per_week, 3):g} mg/week"
+    if mg_per_day is not None and np.isfinite(mg_per_day):
+        return f"{round(mg_per_day, 3):g} mg/day"
+    return ""
+
+
 def patient_doses(doses: pd.DataFrame, patient_id: str) -> pd.DataFrame:
     """The patient's dose rows for display."""
     sub = doses[doses["patient_id"] == patient_id].sort_values(["start", "drug"])
@@ -67,7 +77,7 @@ def patient_doses(doses: pd.DataFrame, patient_id: str) -> pd.DataFrame:
                 f"{d:g} {u}" if not np.isnan(d) else "" for d, u in zip(sub["dose"], sub["dose_unit"], strict=True)
             ],
             "Frequency": sub["frequency"],
-            "mg/day": sub["mg_per_day"].round(2),
+            "Amount": [amount_text(d, w) for d, w in zip(sub["mg_per_day"], sub["mg_per_week"], strict=True)],
             "Route": sub["route"],
             "Start": sub["start"].dt.date,
             "End": sub["end"].dt.date,
@@ -81,20 +91,31 @@ def patient_doses(doses: pd.DataFrame, patient_id: str) -> pd.DataFrame:
 # --------------------------------------------------------------------------- patient page
 
 
+def identity_line(patient_id: str, patient: pd.Series | None, as_of) -> str:
+    """The Patient header: name, date of birth (age), sex and MRN, each one said even when
+    unknown ("DOE, Jane · born 12-Mar-1980 (44 y) · female · MRN 10023456")."""
+    from dashboard.identity import age_years, birth_text
+
+    if patient is None:
+        return f"Name not in the data · date of birth not in the data · MRN {patient_id}"
+    name = str(patient.get("name", "") or "") or "Name not in the data"
+    born = birth_text(patient["birth_date"])
+    if born:
+        when = f"born {born} ({age_years(patient['birth_date'], pd.Timestamp(as_of).date())} y)"
+    elif pd.notna(patient["age"]):
+        when = f"age {patient['age']:g} (no date of birth)"
+    else:
+        when = "date of birth not in the data"
+    sex = {"F": "female", "M": "male"}.get(patient["sex"], patient["sex"]) or "sex not given"
+    return f"{name} · {when} · {sex} · MRN {patient_id}"
+
+
 def patient_facts(patient: pd.Series | None, as_of) -> list[tuple[str, str]]:
-    """Label/value pairs of what is known of the patient."""
+    """Label/value pairs of what is known of the patient besides who they are
+    (:func:`identity_line` says that)."""
     if patient is None:
         return []
     facts: list[tuple[str, str]] = []
-    if patient["sex"]:
-        facts.append(("Sex", {"F": "female", "M": "male"}.get(patient["sex"], patient["sex"])))
-    if pd.notna(patient["birth_date"]):
-        ref = pd.Timestamp(as_of)
-        b = patient["birth_date"]
-        age = ref.year - b.year - ((ref.month, ref.day) < (b.month, b.day))
-        facts.append(("Age", f"{age} years"))
-    elif pd.notna(patient["age"]):
-        facts.append(("Age", f"{patient['age']:g} years"))
     if pd.notna(patient["weight_kg"]):
         when = f" ({patient['weight_date']:%d %b %Y})" if pd.notna(patient["weight_date"]) else ""
         facts.append(("Weight", f"{patient['weight_kg']:g} kg{when}"))
@@ -131,16 +152,13 @@ def flags_table(flags: pd.DataFrame, system: str = "SI", open_only: bool = False
         return pd.DataFrame(columns=cols)
     f = flags[flags["status"] == "open"] if open_only else flags
     f = f.sort_values(["collected_at", "analyte"], ascending=[False, True])
-    factor = f["analyte"].map(lambda a: display_factor(a, system))
     units = f["analyte"].map(lambda a: display_unit(a, system))
+    shown = display_texts(f["analyte"], f["value"], system, f["source_value"], f["comparator"])
     return pd.DataFrame(
         {
             "Date": f["collected_at"].dt.strftime("%Y-%m-%d %H:%M"),
             "Analyte": f["analyte"].map(model.analyte_label),
-            "Value": [
-                f"{c}{format_value(v * k)} {u}"
-                for c, v, k, u in zip(f["comparator"], f["value"], factor, units, strict=True)
-            ],
+            "Value": [f"{v} {u}" for v, u in zip(shown, units, strict=True)],
             "As reported": (f["source_value"] + " " + f["source_unit"]).str.strip(),
             "CTCAE": f["ctcae_grade"].astype("Int64"),
             "Severity": f["severity"],
@@ -353,3 +371,36 @@ def picker_list(
     if current in known and current not in listed:
         listed = [current, *listed]
     return PickerList(listed, matches, found)
+
+
+# --------------------------------------------------------------------------- browser wording
+
+#: Command-line hints in import messages, and what the browser says instead (the Home page
+#: offers buttons and forms for the same choices).
+_CLI_HINTS: tuple[tuple[str, str], ...] = (
+    ("choose the date order (--dayfirst or --monthfirst)", "choose the date order below"),
+    ("Map them (--map COLUMN=FIELD).", "Say what each column holds in the form below."),
+    ("--map names column(s) not found in any file", "the column mapping names column(s) not found in any file"),
+    ("(--dayfirst or --monthfirst)", "(choose the date order below)"),
+    ("--dayfirst", "day first"),
+    ("--monthfirst", "month first"),
+)
+_FLAG = re.compile(r"\s*\((?:[^()]*\s)?--[a-z][a-z-]*[^()]*\)|(?<![^\s])--[a-z][a-z-]*(?:\s+[A-Z_=]+)?")
+
+
+def browser_words(message: object) -> str:
+    """An import message for the browser: command-line options ("--dayfirst", "--map
+    COLUMN=FIELD") become words pointing to the buttons and forms of the page."""
+    text = str(message)
+    for cli, words in _CLI_HINTS:
+        text = text.replace(cli, words)
+    return _FLAG.sub("", text)
+
+
+def browser_frame(df: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """``df`` with :func:`browser_words` applied to the text of ``columns``."""
+    out = df.copy()
+    for c in columns:
+        if c in out:
+            out[c] = out[c].map(browser_words)
+    return out

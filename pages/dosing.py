@@ -82,12 +82,16 @@ with tabs[0]:
 with tabs[1]:
     rules = knowledge.metabolite_rules()
     a, b = st.columns(2)
-    tgn = a.number_input(f"6-TGN ({rules.unit})", 0.0, 5000.0, 300.0, key="met_tgn")
-    mmp = b.number_input(f"6-MMP ({rules.unit})", 0.0, 100000.0, 2000.0, key="met_mmp")
-    met = dosing.interpret_metabolites(tgn, mmp)
-    SHOW[met.pattern.severity](f"**{met.pattern.label}** ({met.pattern.rule}). {met.pattern.action}")
-    st.markdown("\n".join(f"- {note}" for note in met.notes))
-    ui.show_table(dosing.references_frame(met.refs), key="met_refs")
+    # empty until the results are entered: no interpretation before input
+    tgn = a.number_input(f"6-TGN ({rules.unit})", 0.0, 5000.0, None, key="met_tgn")
+    mmp = b.number_input(f"6-MMP ({rules.unit})", 0.0, 100000.0, None, key="met_mmp")
+    if tgn is None or mmp is None:
+        st.info("Enter the patient's 6-TGN and 6-MMP results to interpret them.", icon=":material/science:")
+    else:
+        met = dosing.interpret_metabolites(tgn, mmp)
+        SHOW[met.pattern.severity](f"**{met.pattern.label}** ({met.pattern.rule}). {met.pattern.action}")
+        st.markdown("\n".join(f"- {note}" for note in met.notes))
+        ui.show_table(dosing.references_frame(met.refs), key="met_refs")
 
 with tabs[2]:
     a, b, c = st.columns(3)

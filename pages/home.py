@@ -7,7 +7,7 @@ from dashboard.export import safe_file_name
 from dashboard.figures.coverage import results_per_month
 from dashboard.ingest.report import conversions_frame, mapping_frame, problems_frame, summary_frame, warnings_frame
 from dashboard.markup import md_escape
-from dashboard.views import patient_doses, patient_results
+from dashboard.views import browser_frame, browser_words, patient_doses, patient_results
 
 ui.page_guard()
 
@@ -51,12 +51,14 @@ report = ds.report
 if report is not None:
     st.header("Import report")
     st.caption("Every row of every file is accounted for: read = accepted + rejected + duplicates.")
+    for conflict in report.identity_conflicts:  # one MRN, two names or dates of birth: never picked silently
+        st.error(f"**Identity conflict**: {md_escape(conflict.message)}", icon=":material/badge:")
     ui.show_table(summary_frame(report))
 
     needs_order = [f for f in report.files if f.needs == "date_order"]
     if needs_order:
         f = needs_order[0]
-        st.warning(f"**{md_escape(f.display_name)}**: {md_escape(f.error)}", icon=":material/event:")
+        st.warning(f"**{md_escape(f.display_name)}**: {md_escape(browser_words(f.error))}", icon=":material/event:")
         choice = st.radio(
             "Date order for the files that need it",
             ["dayfirst", "monthfirst"],
@@ -81,7 +83,7 @@ if report is not None:
         title = f"{md_escape(f.display_name)}: {f.rows_accepted:,} accepted, {f.rows_rejected:,} rejected, {f.duplicates:,} duplicates"
         with st.expander(title, expanded=bool(f.error or f.rows_rejected) and len(report.files) <= 3):
             if f.error:
-                st.error(md_escape(f.error))
+                st.error(md_escape(browser_words(f.error)))
             facts = {
                 "Format": f.format,
                 "Encoding": f.encoding,
@@ -101,7 +103,7 @@ if report is not None:
                 ui.show_table(conversions_frame(f))
             if f.problems:
                 st.markdown(f"**Rejected ({len(f.problems):,})**")
-                problems = problems_frame(f)
+                problems = browser_frame(problems_frame(f), ["Reason"])
                 ui.show_table(problems.head(500))
                 ui.download_csv(
                     "Download rejected rows",
@@ -111,7 +113,7 @@ if report is not None:
                 )
             if f.warnings:
                 st.markdown("**Notes**")
-                ui.show_table(warnings_frame(f))
+                ui.show_table(browser_frame(warnings_frame(f), ["Note"]))
 
 if not ds.is_empty:
     st.header("Check the data")

@@ -1,4 +1,4 @@
-"""Patient: the timeline of blood results against doses, with the flags and what is due."""
+"""Patient: who, the timeline of blood results against doses, the flags to review and what is due."""
 
 import datetime as dt
 
@@ -13,6 +13,7 @@ from dashboard.views import (
     current_doses_table,
     dose_checks_table,
     flags_table,
+    identity_line,
     patient_facts,
     schedule_table,
 )
@@ -21,6 +22,7 @@ ui.page_guard()
 
 st.title("Patient")
 ui.disclaimer()
+ui.show_notice()
 ds = ui.require_dataset("the patient timeline")
 review = ui.current_review()
 summary = review.summary_df()
@@ -28,6 +30,11 @@ most_urgent = summary["patient_id"].iloc[0] if len(summary) else None
 pid = ui.patient_picker(ds, default=most_urgent, key="patient_picker", ranked=summary["patient_id"].tolist())
 one, rv = ds.for_patient(pid), review.for_patient(pid)
 patient = one.patients.iloc[0] if len(one.patients) else None
+
+# two identifiers on every patient view: the name and the date of birth beside the MRN
+st.markdown(f":material/badge: **{md_escape(identity_line(pid, patient, ui.as_of()))}**")  # data: as text
+for conflict in ui.identity_conflicts(pid):
+    st.error(f"**Identity conflict**: {md_escape(conflict)}", icon=":material/badge:")
 
 row = summary[summary["patient_id"] == pid]
 if len(row) and row.iloc[0]["headline"]:
@@ -42,32 +49,45 @@ if len(later):  # results dated after the as-of date: listed, not reviewed
 facts = patient_facts(patient, ui.as_of())
 st.markdown("  ·  ".join(f"**{k}:** {md_escape(v)}" for k, v in facts))
 
-c1, c2 = st.columns([3, 2])
 present = analytes_present(one.labs, model.ANALYTES)
-analytes = c1.multiselect(
+analytes = st.multiselect(
     "Results shown",
     present,
     default=[a for a in present if a in DEFAULT_ANALYTES],
     format_func=model.analyte_label,
     key="patient_analytes",
+    wrap=True,  # every chip readable at 1400 px
 )
-window = c2.segmented_control("Period", list(WINDOWS), default="All", key="patient_window") or "All"
+# the one period selector (the chart has no range buttons of its own)
+window = st.segmented_control("Period", list(WINDOWS), default="All", key="patient_window") or "All"
 options = TimelineOptions(analytes=tuple(analytes), system=ui.unit_system(), window=window, as_of=ui.as_of())
 fig = timeline_figure(one.labs, one.doses, rv.flags_df(), rv.intervals_df(), review.profile, patient, options)
 st.plotly_chart(fig, width="stretch", theme=None, key="patient_timeline", config={"displaylogo": False})
 st.caption(
     'Points are coloured and shaped by CTCAE v5.0 grade; open markers are censored results ("<0.1") drawn at '
     "their bound. Green band: reference range (the lab's own, else a default). Dashed line: the guideline limit "
-    "of the active profile. Dotted lines: dose starts, changes and stops. Shading: while a flag was open."
+    "of the active profile. Dotted lines: dose starts, changes and stops. A thin bar under a panel: while a flag "
+    "was open. Doses: daily drugs in mg/day, weekly drugs in mg/week; pulses as triangles (dose on hover)."
 )
 
 weight = float(patient["weight_kg"]) if patient is not None else float("nan")
-tab_flags, tab_doses, tab_due, tab_checks, tab_base = st.tabs(
-    ["Flags", "Doses now", "Blood tests due", "Dose checks", "Baseline"]
+to_review = ui.open_flags_reviewed(pid)
+waiting = int((~to_review["reviewed"]).sum()) if len(to_review) else 0
+tab_review, tab_flags, tab_doses, tab_due, tab_checks, tab_base = st.tabs(
+    [
+        f"Review ({waiting} not reviewed)" if waiting else "Review",
+        "Flags",
+        "Doses now",
+        "Blood tests due",
+        "Dose checks",
+        "Baseline",
+    ]
 )
+with tab_review:
+    ui.review_form(pid, to_review)
 with tab_flags:
     open_only = st.toggle("Open flags only", key="patient_open_only")
-    ui.show_table(flags_table(rv.flags_df(), ui.unit_system(), open_only))
+    ui.flags_with_detail(flags_table(rv.flags_df(), ui.unit_system(), open_only), key="patient_flags")
 with tab_doses:
     ui.show_table(current_doses_table(one.doses, weight, ui.as_of()))
 with tab_due:
@@ -80,14 +100,23 @@ with tab_base:
         "Duffy-null associated neutrophil count). Low counts within it are then shown as information, not action."
     )
     ui.show_table(one.baselines[["analyte", "value", "note", "set_by", "set_at"]])
-    with st.form("baseline_form"):
+    with st.form("baseline_form", clear_on_submit=True):
         b1, b2 = st.columns(2)
         analyte = b1.selectbox(
-            "Analyte", ["neutrophils", "wbc", "lymphocytes", "platelets"], format_func=model.analyte_label
+            "Analyte",
+            ["neutrophils", "wbc", "lymphocytes", "platelets"],
+            index=None,
+            placeholder="Choose…",
+            format_func=model.analyte_label,
+            key="baseline_analyte",
         )
-        value = b2.number_input("Baseline (×10⁹/L)", min_value=0.1, max_value=500.0, value=1.2, step=0.1)
-        note = st.text_input("Why", value="Duffy-null associated neutrophil count")
-        who = st.text_input("Set by", key="baseline_by")
+        value = b2.number_input("Baseline (×10⁹/L)", min_value=0.1, max_value=500.0, value=None, step=0.1)
+        note = st.text_input("Why", placeholder="e.g. Duffy-null associated neutrophil count")
+        who = st.text_input("Set by", key="baseline_by", value=ui.reviewer())
         if st.form_submit_button("Save baseline"):
-            ui.replace_dataset(ds.with_baseline(pid, analyte, value, note, who, dt.datetime.now()))
-            st.rerun()
+            missing = [w for w, v in (("the analyte", analyte), ("the baseline", value), ("who sets it", who)) if not v]
+            if missing:
+                st.error("Not saved: enter " + ", ".join(missing) + ".")
+            else:
+                ui.replace_dataset(ds.with_baseline(pid, analyte, value, note, who, dt.datetime.now()))
+                st.rerun()

@@ -21,6 +21,7 @@ st.radio(
     "Where this session's panel lives",
     [ui.SESSION_ONLY, ui.WORKSPACE],
     key=ui.MODE,
+    persist_state=ui.PERSIST,
     horizontal=True,
     on_change=ui.on_mode_change,
     format_func=lambda m: "This session only (nothing is saved)" if m == ui.SESSION_ONLY else "Workspace (saved)",
@@ -62,6 +63,8 @@ if not ui.in_workspace():
         disabled=not info["exists"],
         on_click=ui.open_workspace_panel,
     )
+else:
+    st.caption("Reviews are recorded on the Patient page, and kept here with the panel.")
 
 pid = ui.patient_picker(ds, key="ws_patient") if ds is not None and not ds.is_empty else None
 tab_patient, tab_flags, tab_log, tab_export = st.tabs(
@@ -69,7 +72,7 @@ tab_patient, tab_flags, tab_log, tab_export = st.tabs(
 )
 with tab_flags:  # the rules over the whole panel run only while this tab is shown
     if tab_flags.open and ds is not None and not ds.is_empty:
-        st.caption(f"Open flags of the panel on {ui.as_of()}, not reviewed first.")
+        st.caption("Open flags of the panel on the as-of date, not reviewed first.")
         flags = ui.panel_flags(ds, panel.reviews if panel is not None else reviews.empty_log())
         ui.flags_table(flags, "hide_acknowledged_panel")
 with tab_log:
@@ -88,8 +91,10 @@ with tab_patient:
         st.text_input(
             "Your name (recorded with what you enter)",
             key=ui.REVIEWER,
-            disabled=bool(ui.reviewer()) and not st.session_state[ui.REVIEWER],
+            persist_state=ui.PERSIST,
+            disabled=bool(ui.login_name()),
         )
+        st.caption("Asked once per session: the Patient page's review uses it too (your login's when you log in).")
         doses = panel.doses[panel.doses["patient_id"] == pid]
         st.subheader("Doses")
         st.caption("Imported and entered doses together; the source says which.")
@@ -97,8 +102,15 @@ with tab_patient:
         add, change = st.columns(2)
         with add.form("dose_add", clear_on_submit=False):
             st.markdown("**Add a dose**")
-            st.selectbox("Drug", model.drugs(), key="dose_drug", format_func=lambda d: model.drug_info()[d].label)
-            st.number_input("Dose", min_value=0.0, step=5.0, key="dose_amount")
+            st.selectbox(
+                "Drug",
+                model.drugs(),
+                key="dose_drug",
+                index=None,
+                placeholder="Choose…",
+                format_func=lambda d: model.drug_info()[d].label,
+            )
+            st.number_input("Dose", min_value=0.0, step=5.0, key="dose_amount", value=None)
             st.selectbox("Unit", dose_entry.UNITS, key="dose_unit")
             st.selectbox("Frequency", dose_entry.FREQUENCY_CHOICES, key="dose_frequency")
             st.selectbox("Route", model.ROUTES, key="dose_route", format_func=lambda r: r or "(not given)")
@@ -115,7 +127,7 @@ with tab_patient:
             st.selectbox("Dose", options, key="change_dose_id", format_func=lambda i: text.get(i, str(i)))
             st.radio("What", ["change", "stop"], key="change_action", horizontal=True)
             st.date_input("On", key="change_on", value=ui.as_of())
-            st.number_input("New dose (for a change)", min_value=0.0, step=5.0, key="change_amount")
+            st.number_input("New dose (for a change)", min_value=0.0, step=5.0, key="change_amount", value=None)
             st.selectbox(
                 "New frequency",
                 ["", *dose_entry.FREQUENCY_CHOICES],

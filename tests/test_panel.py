@@ -142,5 +142,6 @@ def test_latest_value_keeps_its_comparator_and_sparklines_follow_time_and_units(
     assert si.loc["P1", value_column("hemoglobin", "SI")] == "120  ·  2024-01-20"
     assert si.loc["P1", trend_column("hemoglobin")] == [float(v) for v in range(109, 121)]  # the last 12, in order
     assert us.loc["P1", trend_column("hemoglobin")] == pytest.approx([v / 10 for v in range(109, 121)])  # g/dL
-    assert us.loc["P1", value_column("hemoglobin", "US")].startswith("12  ·")
+    # 120 g/L is 12.0 g/dL as a US lab prints it (one decimal), not "12" (issue 18: rounded as the lab reports)
+    assert us.loc["P1", value_column("hemoglobin", "US")].startswith("12.0  ·")
     assert si.loc["P2", value_column("hemoglobin", "SI")] == "" and si.loc["P2", trend_column("hemoglobin")] == []

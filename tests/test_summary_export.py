@@ -148,9 +148,10 @@ def test_flagged_results_export_with_rules_sources_and_reviews(ds):
     assert flags.iloc[-1]["reviewed"] and not flags.iloc[0]["reviewed"]
     text = sx.flagged_csv(flags).decode("utf-8-sig")
     header = text.splitlines()[0]
-    for col in ("Result", "Unit", "As reported", "Rule", "Severity", "Finding", "Source", "Reviewed"):
+    # issue 18 (item 7) names the columns: the value is "Value", the review its "Review state"
+    for col in ("Value", "Unit", "As reported", "Rule", "Severity", "Finding", "Source", "Review state"):
         assert col in header
-    assert "CTCAE v5.0" in text and "repeat test" in text and "'=cmd" in text
+    assert "CTCAE v5.0" in text and "reviewed: repeat test by Dr A on 2024-05-02" in text and "'=cmd" in text
     pdf = sx.patient_summary_pdf(
         sx.patient_summary(ds.labs, ds.doses, ds.patients, ds.baselines, log, "001", dt.date(2024, 5, 1), "t")
     )

@@ -3,11 +3,13 @@
 A pure function of the canonical tables of one patient and the review of them:
 
 * top: one lane per drug, a step line of the daily dose (weekly drugs per week),
-  labelled with the dose at each change; IV pulses as markers;
+  labelled with the dose at a few changes spaced so that no two labels overlap (a
+  taper is read from its line; every step is in the hover); IV pulses as markers with
+  their dose on hover;
 * below: one panel per analyte with the reference range as a shaded band, the active
   guideline limit as a dashed line, the results coloured *and* shaped by CTCAE grade
   (Okabe-Ito palette; censored results as open markers at their bound), and the time
-  a flag was open shaded;
+  a flag was open as a thin bar along the foot of the panel (it never covers the data);
 * dotted vertical lines at every dose start, change and stop, across all panels.
 
 Every hover gives the date, the value with its unit (and the value as reported when it
@@ -60,6 +62,18 @@ SEVERITY_FILL = {"info": "#56B4E9", "caution": "#E69F00", "action": "#D55E00", "
 DRUG_COLOURS = ("#0072B2", "#009E73", "#D55E00", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
 REFERENCE_FILL = "rgba(0, 158, 115, 0.10)"
 LIMIT_COLOUR = "#D55E00"
+#: A flag episode: a bar this high (fraction of its panel) along the foot of the panel.
+EPISODE_BAR = 0.06
+EPISODE_OPACITY = 0.55
+#: Dose labels of a lane: each starts after the previous one ends, its width estimated at
+#: LABEL_CHAR_PX per character on a plot at least LABEL_PLOT_PX wide (the Patient page at
+#: 1400 px); at most MAX_LABELS per lane.  Labels never overlap; every step is in the hover.
+LABEL_CHAR_PX = 5.6
+LABEL_PAD_PX = 8
+LABEL_PLOT_PX = 620
+MAX_LABELS = 8
+#: Right margin (px) holding the guideline limit labels ("< 1.6" over "BSR 2017").
+LIMIT_MARGIN = 120
 WINDOWS = {"3 months": 91, "6 months": 182, "1 year": 365, "All": 0}
 
 _DAILY = ("daily", "BID", "TID", "QID")
@@ -107,7 +121,7 @@ def timeline_figure(
     # add_shape re-validate the whole figure on every call (slow for a live page).
     canvas = _Canvas()
     start, end = _window(labs, doses, options.window, as_of)
-    _draw_doses(canvas, lanes, weight, start)
+    _draw_doses(canvas, lanes, weight, start, end)
     seen: set[tuple[int, bool]] = set()
     # plain records, split once: row access on pandas objects in a loop costs more than the figure
     hover = _HoverContext.build(flags, doses, weight, options.system)
@@ -128,7 +142,12 @@ def timeline_figure(
         height=int(150 + 55 * lane_height + 165 * len(analytes)),
         # wide enough for the longest drug name ("Mycophenolate mofetil"); computed rather
         # than plotly's automargin, which costs the browser a second layout pass per draw
-        margin={"l": max(70, 12 + 7 * max((len(ln.label) for ln in lanes), default=0)), "r": 30, "t": 60, "b": 40},
+        margin={
+            "l": max(70, 12 + 7 * max((len(ln.label) for ln in lanes), default=0)),
+            "r": LIMIT_MARGIN,  # the guideline limits are labelled here, beside the plot
+            "t": 60,
+            "b": 40,
+        },
         hovermode="closest",
         legend={
             "orientation": "h",
@@ -143,17 +162,7 @@ def timeline_figure(
         font={"size": 12},
         shapes=canvas.shapes,
     )
-    layout["xaxis"]["rangeselector"] = {
-        "buttons": [
-            {"count": 3, "label": "3 m", "step": "month", "stepmode": "backward"},
-            {"count": 6, "label": "6 m", "step": "month", "stepmode": "backward"},
-            {"count": 1, "label": "1 y", "step": "year", "stepmode": "backward"},
-            {"step": "all", "label": "All"},
-        ],
-        "x": 1,
-        "xanchor": "right",
-        "y": 1.02,
-    }
+    # one period selector: the page's (the figure has no range buttons of its own)
     # assembled from known-good dicts: plotly's per-property validation is skipped here
     # (it costs more than building the figure) and run strictly in the tests instead
     return go.Figure(data=canvas.data, layout=layout, _validate=False)
@@ -280,9 +289,12 @@ def _lane_amount(row: pd.Series, per_week: bool) -> tuple[float, str]:
     return float("nan"), ""
 
 
-def _draw_doses(canvas: _Canvas, lanes: list[_Lane], weight: float, left: pd.Timestamp) -> None:
-    """Step lines per drug, each step labelled with its amount; a step already in force at
-    the left edge of the window is labelled there (its start is off the chart)."""
+def _draw_doses(
+    canvas: _Canvas, lanes: list[_Lane], weight: float, left: pd.Timestamp, right: pd.Timestamp | None = None
+) -> None:
+    """Step lines per drug, labelled with the amount at a few steps (:func:`_spaced`); a
+    step already in force at the left edge of the window is labelled there (its start is
+    off the chart)."""
     tickvals, ticktext = [], []
     if not lanes:  # say so rather than leave an empty band that looks like a drawing fault
         # (an empty trace makes plotly draw the lane, else its annotations are dropped)
@@ -322,10 +334,15 @@ def _draw_doses(canvas: _Canvas, lanes: list[_Lane], weight: float, left: pd.Tim
             xs += [start, end if end is not None else _open_end(lane)]
             ys += [height, height]
             hover += [text, text]
-            tx.append(left if start < left and (end is None or end > left) else start)
-            ty.append(height)
-            tt.append(_short_amount(amount, unit))
+            if end is None or end > left:  # a step ended before the window has no label
+                tx.append(left if start < left else start)
+                ty.append(height)
+                tt.append(_short_amount(amount, unit))
             prev_end = end if end is not None else start
+        span = (right - left) if right is not None else pd.Timedelta(days=365)
+        widths = [span * (LABEL_CHAR_PX * len(t) + LABEL_PAD_PX) / LABEL_PLOT_PX for t in tt]
+        keep = _spaced(tx, widths, MAX_LABELS)
+        tx, ty, tt = [tx[i] for i in keep], [ty[i] for i in keep], [tt[i] for i in keep]
         canvas.add(
             {
                 "x": xs,
@@ -363,27 +380,44 @@ def _draw_doses(canvas: _Canvas, lanes: list[_Lane], weight: float, left: pd.Tim
     }
 
 
+def _spaced(times: list[pd.Timestamp], widths: list[pd.Timedelta], most: int) -> list[int]:
+    """Indexes of the labels to draw (each written rightwards from its time over
+    ``widths[i]``): the first, then each that starts after the last kept one ends; the
+    latest (the dose in force) always, in place of kept ones it would run into."""
+    if not times:
+        return []
+    keep = [0]
+    for i in range(1, len(times)):
+        if times[i] - times[keep[-1]] >= widths[keep[-1]]:
+            keep.append(i)
+    last = len(times) - 1
+    if keep[-1] != last:
+        while keep and times[last] - times[keep[-1]] < widths[keep[-1]]:
+            keep.pop()
+        keep.append(last)
+    if len(keep) > most:  # evenly thinned, the latest kept
+        step = (len(keep) - 1) / (most - 1)
+        keep = sorted({keep[round(i * step)] for i in range(most)})
+    return keep
+
+
 def _open_end(lane: _Lane) -> pd.Timestamp:
     """Where an ongoing dose is drawn to: the far future (the x range clips it)."""
     return pd.Timestamp("2200-01-01")
 
 
 def _draw_pulses(canvas: _Canvas, lane: _Lane, base: float, colour: str, weight: float) -> None:
-    xs, hover, text = [], [], []
+    xs, hover = [], []
     for _, r in lane.steps.iterrows():
         for day in _pulse_days(r):
             xs.append(day)
             hover.append(_dose_hover(lane.drug, r, weight, pulse_day=day))
-            text.append(f"{r['dose']:g} {r['dose_unit'] or 'mg'}" if np.isfinite(r["dose"]) else "")
     canvas.add(
         {
             "x": xs,
             "y": [base + 0.35] * len(xs),
-            "mode": "markers+text",
+            "mode": "markers",  # the dose of each pulse is in its hover: labels of close pulses overlapped
             "marker": {"symbol": "triangle-up", "size": 11, "color": colour, "line": {"width": 1, "color": "white"}},
-            "text": text,
-            "textposition": "top center",
-            "textfont": {"size": 9, "color": colour},
             "name": lane.label + " (pulses)",
             "showlegend": False,
             "customdata": hover,
@@ -521,17 +555,31 @@ def _draw_limits(layer: _Canvas, row: int, analyte: str, profile: Profile, syste
         )
         layer.annotations.append(
             {
-                "text": f"{rule.comparison} {level:g} ({_short_source(rule.source)})",
-                "x": 0,
+                # in the right margin, level with its line: a label inside the plot covered results
+                "text": f"{rule.comparison} {level:g}<br>{'<br>'.join(_lines(_short_source(rule.source), 16))}",
+                "x": 1,
                 "xref": f"{x} domain",
                 "y": level,
                 "yref": y,
                 "xanchor": "left",
-                "yanchor": "bottom" if rule.comparison == ">" else "top",
+                "yanchor": "middle",
+                "xshift": 4,
+                "align": "left",
                 "showarrow": False,
                 "font": {"size": 10, "color": LIMIT_COLOUR},
             }
         )
+
+
+def _lines(text: str, width: int) -> list[str]:
+    """Words of ``text`` in lines of at most ``width`` characters (a long word alone)."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines
 
 
 def _short_source(source: str) -> str:
@@ -542,7 +590,8 @@ def _short_source(source: str) -> str:
 
 
 def _draw_intervals(layer: _Canvas, row: int, intervals: pd.DataFrame, as_of: pd.Timestamp) -> None:
-    """Shade the time each flag episode was open (to the next clear result, or to now)."""
+    """The time each flag episode was open (to the next clear result, or to now): a thin
+    bar along the foot of the panel, coloured by severity, under the results."""
     for _, iv in intervals.iterrows():
         end = iv["end"] if pd.notna(iv["end"]) else as_of
         if not end > iv["start"]:
@@ -555,10 +604,10 @@ def _draw_intervals(layer: _Canvas, row: int, intervals: pd.DataFrame, as_of: pd
                 "x1": end,
                 "xref": x,
                 "y0": 0,
-                "y1": 1,
+                "y1": EPISODE_BAR,
                 "yref": f"{y} domain",
                 "fillcolor": SEVERITY_FILL.get(str(iv["severity"]), "#999999"),
-                "opacity": 0.12,
+                "opacity": EPISODE_OPACITY,
                 "line": {"width": 0},
                 "layer": "below",
                 "name": f"open: {iv['rule']}",

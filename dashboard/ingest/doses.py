@@ -855,6 +855,7 @@ class PatientRecord:
     row: int
     patient_id: str
     sex: str = ""
+    name: str = ""  # as stored: "FAMILY, Given" or the full name as written (dashboard.identity)
     birth_date: dt.datetime | None = None
     birth_error: str = ""
     age: str = ""
@@ -923,6 +924,7 @@ def normalise_patients(report: FileReport, records: list[PatientRecord]) -> tupl
         out.append(
             {
                 "patient_id": r.patient_id,
+                "name": r.name.strip(),
                 "sex": sex,
                 "birth_date": r.birth_date,
                 "age": age,

@@ -40,6 +40,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from dashboard.identity import person_name
 from dashboard.ingest import dates as dates_mod
 from dashboard.ingest.doses import DoseRecord, PatientRecord, parse_frequency, parse_route
 from dashboard.ingest.interop import (
@@ -1022,11 +1023,34 @@ def _patient(row: int, res: Resource, full_url: str, reading: Reading, rep: File
             row=row,
             patient_id=pid,
             sex=str(gender),
+            name=_human_name(res.get("name")),
             birth_date=birth_v,
             birth_error=err if birth and birth_v is None else "",
-            columns={"patient_id": "id", "sex": "gender", "birth_date": "birthDate"},
+            columns={"patient_id": "id", "sex": "gender", "birth_date": "birthDate", "name": "name"},
         )
     )
+
+
+def _human_name(names: object) -> str:
+    """The patient's name from FHIR ``Patient.name``: the official (else usual, else
+    first) HumanName in force, as "FAMILY, Given" from its parts, else its text."""
+    if isinstance(names, dict):
+        names = [names]
+    if not isinstance(names, list):
+        return ""
+    names = [n for n in names if isinstance(n, dict) and not (n.get("period") or {}).get("end")] or [
+        n for n in names if isinstance(n, dict)
+    ]
+    if not names:
+        return ""
+    rank = {"official": 0, "usual": 1}
+    best = min(names, key=lambda n: rank.get(str(n.get("use", "")), 2))
+    family = best.get("family", "")
+    if isinstance(family, list):  # DSTU2: family is a list
+        family = " ".join(str(f) for f in family)
+    given = best.get("given") or []
+    given = " ".join(str(g) for g in given) if isinstance(given, list) else str(given)
+    return person_name(str(best.get("text", "")), str(family or ""), given)
 
 
 def _condition(row: int, res: Resource, index: Index, ctx: Context, tally: Tally) -> None:

@@ -492,6 +492,42 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
         "effective to",
     ),
     # patients
+    # a patient's name (never a bare "name": in a lab file that is the test name)
+    "name": (
+        "patient name",
+        "pt name",
+        "patient full name",
+        "full name",
+        "name of patient",
+        "patientenname",
+        "nom du patient",
+        "nombre del paciente",
+        "nome paziente",
+    ),
+    "family_name": (
+        "last name",
+        "surname",
+        "family name",
+        "patient last name",
+        "patient surname",
+        "lastname",
+        "nachname",
+        "nom de famille",
+        "apellido",
+        "apellidos",
+        "cognome",
+    ),
+    "given_name": (
+        "first name",
+        "given name",
+        "given names",
+        "forename",
+        "forenames",
+        "patient first name",
+        "firstname",
+        "vorname",
+        "prenom",
+    ),
     "sex": ("sex", "gender", "sex at birth", "geschlecht", "sexe", "sexo", "sesso"),
     "birth_date": (
         "date of birth",
@@ -561,10 +597,29 @@ KIND_FIELDS: dict[str, tuple[str, ...]] = {
         "flag",
         "result_status",
         "specimen",
+        # who the patient is, when a lab export carries it (Epic: name and DOB on every row)
+        "name",
+        "family_name",
+        "given_name",
+        "birth_date",
+        "sex",
     ),
     "wide": ("patient_id", "collected_at", "collection_time"),
     "doses": ("patient_id", "drug", "dose", "dose_unit", "frequency", "frequency_unit", "route", "start", "end"),
-    "patients": ("patient_id", "sex", "birth_date", "age", "weight_kg", "weight_date", "tpmt", "nudt15", "diagnosis"),
+    "patients": (
+        "patient_id",
+        "sex",
+        "birth_date",
+        "age",
+        "weight_kg",
+        "weight_date",
+        "tpmt",
+        "nudt15",
+        "diagnosis",
+        "name",
+        "family_name",
+        "given_name",
+    ),
 }
 
 REQUIRED: dict[str, tuple[str, ...]] = {
@@ -1092,7 +1147,7 @@ def map_columns(header: list[str], overrides: dict[str, str] | None = None) -> C
         options.append(("labs", fields_labs))
     if analyte_cols and ("value" not in fields_labs or not ("analyte" in fields_labs or "code" in fields_labs)):
         options.append(("wide", fields_wide))
-    patient_fields = {"sex", "birth_date", "age", "weight_kg", "tpmt", "nudt15", "diagnosis"}
+    patient_fields = {"sex", "birth_date", "age", "weight_kg", "tpmt", "nudt15", "diagnosis", "name", "family_name"}
     if patient_fields & set(fields_patients):
         options.append(("patients", fields_patients))
 

@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dashboard import model
+from dashboard.identity import IDENTITY_FIELDS, IdentityConflict, differs, identity_value, person_name
 from dashboard.ingest import dates as dates_mod
 from dashboard.ingest.doses import (
     DoseBatch,
@@ -28,6 +29,7 @@ from dashboard.ingest.doses import (
     PatientRecord,
     normalise_doses,
     normalise_patients,
+    parse_sex,
 )
 from dashboard.ingest.labs import LabCandidates, LabInput, combine_labs, normalise_labs
 from dashboard.ingest.mapping import FIELD_ALIASES, ColumnMapping, header_info, map_columns, normalize
@@ -113,6 +115,9 @@ class Parsed:
     patients: pa.Table | None = None
     patient_accepted: int = 0
     priority: int = 1  # dictionaries first
+    #: who the patients of a lab file are, when it says (name, date of birth, sex on its
+    #: rows): one dict per distinct identity, merged into the patients without counting rows
+    identities: list[dict[str, Any]] = field(default_factory=list)
 
 
 #: A format reader: returns a Parsed for tables it recognises, else None.
@@ -200,9 +205,10 @@ def import_sources(sources: Sequence[Source], options: ImportOptions | None = No
     lab_cands = [p.labs for p in parsed if p.labs is not None]
     labs = combine_labs(lab_cands)
     doses = _combine_doses([p for p in parsed if p.doses is not None])
-    patients = _combine_patients([p for p in parsed if p.patients is not None], labs, doses, ctx)
+    patients, conflicts = _combine_patients([p for p in parsed if p.patients is not None], labs, doses, ctx)
+    patients = _with_identities(patients, [p for p in parsed if p.identities], conflicts)
 
-    report = ImportReport(files=[p.report for p in parsed])
+    report = ImportReport(files=[p.report for p in parsed], identity_conflicts=conflicts)
     _warn_zero_stripped_ids(report, [labs, doses, patients])
     if unknown and report.files:
         report.files[0].warn(f"--map names column(s) not found in any file: {', '.join(unknown)}")
@@ -474,7 +480,8 @@ def labs_from_long(
     rep.kind = "labs"
     n = raw.num_rows
     when = _when(raw, fields)
-    decision = decide_dates(rep, [when], ctx)
+    birth = _col(raw, fields, "birth_date")
+    decision = decide_dates(rep, [when, birth], ctx)
     empty = pa.repeat(pa.scalar("", pa.string()), n)
     value = _col(raw, fields, "value")
     if value_fallback is not None:
@@ -502,7 +509,51 @@ def labs_from_long(
     )
     cands = normalise_labs(inp, rep, decision, ctx.options.as_of)
     cands.extra_rejected = list(raw.rejected)
-    return Parsed(rep, labs=cands)
+    return Parsed(rep, labs=cands, identities=_lab_identities(raw, rep, ctx, fields, decision))
+
+
+_IDENTITY_COLUMNS = ("name", "family_name", "given_name", "birth_date", "sex")
+
+
+def _lab_identities(
+    raw: RawTable, rep: FileReport, ctx: Context, fields: dict[str, str], decision: dates_mod.OrderDecision
+) -> list[dict[str, Any]]:
+    """The distinct (patient, name, date of birth, sex) of a lab file's rows, first row of each.
+
+    An Epic-style export repeats the patient's name and date of birth on every row; they
+    travel into the patients table (and two different ones for one MRN are reported as an
+    identity conflict when the files are combined).
+    """
+    if "patient_id" not in fields or not any(f in fields for f in _IDENTITY_COLUMNS):
+        return []
+    n = raw.num_rows
+    get = {f: raw.columns[fields[f]].to_pylist() if f in fields else [""] * n for f in _IDENTITY_COLUMNS}
+    births, reasons = _parse_date_column(_col(raw, fields, "birth_date"), decision, ctx)
+    pids = raw.columns[fields["patient_id"]].to_pylist()
+    rows = raw.row_numbers.to_pylist()
+    seen: dict[tuple, dict[str, Any]] = {}
+    unreadable: dict[str, int] = {}
+    for i in range(n):
+        pid = (pids[i] or "").strip()
+        if not pid:
+            continue
+        born = births[i] if births else None
+        if births and born is None and reasons[i] != "no date":
+            unreadable.setdefault(get["birth_date"][i], int(rows[i]))
+        name = person_name(get["name"][i], get["family_name"][i], get["given_name"][i])
+        key = (pid, identity_value("name", name).casefold(), identity_value("birth_date", born))
+        if key not in seen:
+            seen[key] = {
+                "patient_id": pid,
+                "name": name,
+                "birth_date": born,
+                "sex": parse_sex(get["sex"][i] or "") or "",
+                "source_file": rep.path,
+                "source_row": int(rows[i]),
+            }
+    for text, row in list(unreadable.items())[:5]:
+        rep.warn(f"date of birth '{text}' not understood; not used", row, fields.get("birth_date"), text)
+    return list(seen.values())
 
 
 def _melt(
@@ -775,6 +826,7 @@ def patients_from_table(raw: RawTable, rep: FileReport, ctx: Context, fields: di
                 row=int(raw.row_numbers[i].as_py()),
                 patient_id=cell("patient_id", i),
                 sex=cell("sex", i),
+                name=person_name(cell("name", i), cell("family_name", i), cell("given_name", i)),
                 birth_date=births[i] if births else None,
                 birth_error=berr,
                 age=cell("age", i),
@@ -835,9 +887,13 @@ def _hashable(v: Any) -> Any:
     return v
 
 
-def _combine_patients(parts: list[Parsed], labs: pa.Table, doses: pa.Table, ctx: Context) -> pa.Table:
-    """One row per patient: every patient seen anywhere, with what is known of them."""
+def _combine_patients(
+    parts: list[Parsed], labs: pa.Table, doses: pa.Table, ctx: Context
+) -> tuple[pa.Table, list[IdentityConflict]]:
+    """One row per patient: every patient seen anywhere, with what is known of them, and
+    the MRNs that two files (or rows) give different names or dates of birth."""
     merged: dict[str, dict[str, Any]] = {}
+    conflicts: dict[tuple[str, str], IdentityConflict] = {}
     info_fields = [f.name for f in model.PATIENT_FIELDS if f.name not in ("patient_id", "source_file", "source_row")]
     for p in parts:
         for row in p.patients.to_pylist():
@@ -858,6 +914,10 @@ def _combine_patients(parts: list[Parsed], labs: pa.Table, doses: pa.Table, ctx:
                     continue
                 if f in ("tpmt", "nudt15") and new == "unknown":
                     continue  # "not known here" never overwrites a known phenotype
+                if f in IDENTITY_FIELDS and not _is_blank(cur):
+                    if differs(f, cur, new):  # never picked: reported, and the first kept
+                        _conflict(conflicts, f, old, row, p.report)
+                    continue
                 if not _is_blank(cur) and not (f in ("tpmt", "nudt15") and cur == "unknown"):
                     changed.append(f"{f} {cur} -> {new}")
                 old[f] = new
@@ -886,11 +946,63 @@ def _combine_patients(parts: list[Parsed], labs: pa.Table, doses: pa.Table, ctx:
                     "diagnosis": "; ".join(ctx.diagnoses.get(pid, [])),
                 }
             )
+    found = list(conflicts.values())
     if not rows:
-        return model.empty_table("patients")
+        return model.empty_table("patients"), found
     cols = {f.name: [r.get(f.name) for r in rows] for f in model.PATIENT_FIELDS}
     table = pa.table(cols, schema=model.schema("patients"))
-    return model.conform("patients", table)
+    return model.conform("patients", table), found
+
+
+def _conflict(
+    found: dict[tuple[str, str], IdentityConflict], f: str, first: dict, other: dict, report: FileReport | None
+) -> None:
+    """Record that ``other`` gives the patient of ``first`` another name or date of birth."""
+    key = (first["patient_id"], f)
+    c = found.get(key)
+    if c is None:
+        c = found[key] = IdentityConflict(first["patient_id"], f)
+        c.values.append((identity_value(f, first[f]), first.get("source_file") or "", first.get("source_row") or 0))
+    value = identity_value(f, other[f])
+    if any(not differs(f, v, value) for v, _, _ in c.values):
+        return
+    c.values.append((value, other.get("source_file") or "", other.get("source_row") or 0))
+    if report is not None:
+        report.warn("identity conflict: " + c.message, other.get("source_row") or None, f)
+
+
+def _with_identities(patients: pa.Table, parts: list[Parsed], conflicts: list[IdentityConflict]) -> pa.Table:
+    """Fill the name, date of birth and sex the lab files give into the patients table.
+
+    A value a patient file already gave wins; a different one is an identity conflict
+    (added to ``conflicts`` and to the lab file's warnings), never a silent overwrite.
+    """
+    if not parts or not patients.num_rows:
+        return patients
+    rows = {r["patient_id"]: r for r in patients.to_pylist()}
+    found = {(c.patient_id, c.field): c for c in conflicts}
+    changed = False
+    for p in parts:
+        for ident in p.identities:
+            row = rows.get(ident["patient_id"])
+            if row is None:
+                continue
+            for f in ("name", "birth_date", "sex"):
+                new = ident[f]
+                if _is_blank(new):
+                    continue
+                if _is_blank(row[f]):
+                    row[f] = new
+                    if not row.get("source_file"):
+                        row["source_file"], row["source_row"] = ident["source_file"], ident["source_row"]
+                    changed = True
+                elif f in IDENTITY_FIELDS and differs(f, row[f], new):
+                    _conflict(found, f, row, ident, p.report)
+    conflicts[:] = list(found.values())
+    if not changed:
+        return patients
+    cols = {f.name: [r.get(f.name) for r in rows.values()] for f in model.PATIENT_FIELDS}
+    return model.conform("patients", pa.table(cols, schema=model.schema("patients")))
 
 
 def _is_blank(v: Any) -> bool:

@@ -18,6 +18,8 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from dashboard.identity import IdentityConflict
+
 
 @dataclass
 class Problem:
@@ -113,6 +115,8 @@ class ImportReport:
     patients: int = 0
     #: Files of an imported folder skipped as documentation (README, licence ...).
     skipped: list[str] = field(default_factory=list)
+    #: MRNs given two different names or dates of birth (by two files, or two rows of one).
+    identity_conflicts: list[IdentityConflict] = field(default_factory=list)
 
     @property
     def needs(self) -> list[FileReport]:
@@ -131,6 +135,7 @@ class ImportReport:
             "doses": self.doses,
             "patients": self.patients,
             "skipped": list(self.skipped),
+            "identity_conflicts": [c.to_dict() for c in self.identity_conflicts],
         }
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -138,7 +143,7 @@ class ImportReport:
 
     def to_text(self, max_problems: int = 12) -> str:
         """A readable report for the terminal."""
-        lines: list[str] = []
+        lines: list[str] = [f"IDENTITY CONFLICT: {c.message}" for c in self.identity_conflicts]
         for f in self.files:
             lines.append(f"== {f.display_name}")
             if f.error:

@@ -221,6 +221,8 @@ def read_patients(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed | None
         "patient_id": raw_name(raw, "Id"),
         "birth_date": raw_name(raw, "BIRTHDATE"),
         "sex": raw_name(raw, "GENDER"),
+        "family_name": raw_name(raw, "LAST"),
+        "given_name": raw_name(raw, "FIRST"),
     }
     parsed = patients_from_table(raw, rep, ctx, fields, fmt="Synthea patients")
     rep.mapping = {k: v for k, v in fields.items()}

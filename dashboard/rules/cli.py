@@ -4,7 +4,8 @@ Options (contracts): ``--dayfirst|--monthfirst``, ``--map``, ``--profile NAME`` 
 NICE" by default, "CTCAE only", or the path of a user profile file), ``--as-of
 YYYY-MM-DD`` (the date "today" is for the schedule and open flags; results after it are
 counted and listed, not reviewed; without it: today, or the last result's date when
-every result lies after today, and the review says so), ``--json``.  Exit codes as ``import``: 2 with a one-line reason
+every result lies after today, and the review says so), ``--json``, ``--csv FILE`` (the open
+flags, one row each).  Exit codes as ``import``: 2 with a one-line reason
 when nothing could be read, a choice is needed, or the profile/date is not understood.
 
 The hot path stays on Arrow and numpy: pandas is never imported here.
@@ -57,6 +58,7 @@ def cmd_review(args: argparse.Namespace) -> int:
 
     chosen = AsOf(as_of) if as_of is not None else default_as_of(*result_span(result.labs))
     rv = review(result.labs, result.doses, result.patients, None, profile, chosen.date, chosen.note)
+    written = write_flags_csv(rv, result, args.csv) if getattr(args, "csv", None) else None
     if args.json:
         sys.stdout.flush()
         write_review_json(rv, result.report.to_dict(), sys.stdout.buffer)
@@ -66,4 +68,24 @@ def cmd_review(args: argparse.Namespace) -> int:
         print(result.report.to_text())
         print()
         print(review_text(rv))
+    if written is not None:  # on stderr: stdout stays the review (JSON or text)
+        print(f"Wrote {written} open flag{'s' if written != 1 else ''} to {args.csv}", file=sys.stderr)
     return EXIT_OK
+
+
+def write_flags_csv(rv, result, path: str) -> int:  # rv: Review, result: ImportResult
+    """``--csv FILE``: the open flags, one row each, with the review state (files
+    reviewed here have no review log: every flag reads "not reviewed").  Returns the rows."""
+    from pathlib import Path
+
+    from dashboard.export import to_csv_bytes
+    from dashboard.reviews import empty_log, with_review_status
+    from dashboard.summary_export import open_flags_frame, write
+
+    flags = with_review_status(rv.open_flags_df(), empty_log(), rule_col="rule")
+    frame = open_flags_frame(flags, result.patients_df())
+    target = Path(path)
+    if target.parent and not target.parent.exists():
+        raise CliError(f"--csv: the folder {target.parent} does not exist")
+    write(target, to_csv_bytes(frame))
+    return len(frame)

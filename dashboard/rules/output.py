@@ -182,7 +182,10 @@ def patients_json_text(rv: Review) -> pa.Array:
     pairs = pc.replace_substring_regex(pc.replace_substring_regex(pairs, ",{2,}", ","), "^,|,$", "")
     worst = pc.binary_join_element_wise("{", pairs, "}", "")
     due = pc.cast(pc.cast(s.column("next_test_due"), pa.date32()), pa.string())
+    name, birth = _identity_columns(rv, order)
     literals = {
+        "name": name,
+        "birth_date": birth,
         "next_test_due": pc.fill_null(pc.binary_join_element_wise('"', due, '"', ""), _NULL),
         "worst_ctcae_grade": worst,
         "flags": flags,
@@ -192,6 +195,7 @@ def patients_json_text(rv: Review) -> pa.Array:
     }
     fields = (
         "patient_id",
+        *JSON_IDENTITY_FIELDS,
         *JSON_PATIENT_FIELDS,
         "worst_ctcae_grade",
         "flags",
@@ -200,6 +204,27 @@ def patients_json_text(rv: Review) -> pa.Array:
         "after_as_of",
     )
     return objects(s, fields, literals)
+
+
+#: Who each patient is, in the JSON review: the name and the date of birth (YYYY-MM-DD)
+#: where the data give them, else null.
+JSON_IDENTITY_FIELDS: tuple[str, ...] = ("name", "birth_date")
+
+
+def _identity_columns(rv: Review, order: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """JSON literals of each patient's name and date of birth, aligned with ``order``."""
+    n = len(order)
+    ident = rv.identity
+    if ident is None or ident.num_rows == 0 or n == 0:
+        nulls = pa.repeat(_NULL, n)
+        return nulls, nulls
+    ident = ident.combine_chunks()
+    where = pc.index_in(order, value_set=ident.column("patient_id"))
+    name = ident.column("name").take(where)
+    name = pc.if_else(pc.equal(pc.fill_null(name, ""), ""), pa.scalar(None, pa.string()), name)
+    day = pc.cast(pc.cast(ident.column("birth_date").take(where), pa.date32()), pa.string())
+    birth = pc.fill_null(pc.binary_join_element_wise('"', day, '"', ""), _NULL)
+    return pc.fill_null(json_literals(name), _NULL), birth
 
 
 def _joined_bytes(items: pa.Array, separator: str) -> memoryview:
@@ -337,12 +362,15 @@ def review_text(rv: Review) -> str:
         *(dc.column(c).to_pylist() for c in ("patient_id", "severity", "rule", "message", "source")), strict=True
     ):
         extra.setdefault(pid, []).append(f"   [{sev}] {rule}: {msg} ({src})")
+    who = _identity_labels(rv)
     for i, pid in enumerate(cols["patient_id"]):
         block = flag_lines.get(pid)
         more = extra.get(pid)
         if not (block or more):
             continue
-        lines.append(f"== {pid} [{cols['urgency'][i] or 'info'}] {cols['current_doses'][i] or 'no current doses'}")
+        lines.append(
+            f"== {who.get(pid, pid)} [{cols['urgency'][i] or 'info'}] {cols['current_doses'][i] or 'no current doses'}"
+        )
         if block:
             lines.append(block)
         if more:
@@ -387,6 +415,21 @@ def after_as_of_text(row: dict[str, Any]) -> str:
         f"{row['comparator']}{row['value']:g} {unit} (raw {row['source_value']} {row['source_unit']})"
     )
     return text + (f" · CTCAE grade {grade}" if grade is not None and grade > 0 else "")
+
+
+def _identity_labels(rv: Review) -> dict[str, str]:
+    """Patient id -> "DOE, Jane · 12-Mar-1980 · MRN 10023456" for the patients whose name
+    or date of birth is known (the text review's patient headings)."""
+    from dashboard.identity import patient_label
+
+    if rv.identity is None or rv.identity.num_rows == 0:
+        return {}
+    rows = rv.identity.to_pydict()
+    return {
+        pid: patient_label(pid, name or "", born)
+        for pid, name, born in zip(rows["patient_id"], rows["name"], rows["birth_date"], strict=True)
+        if name or born
+    }
 
 
 def _count(n: int, noun: str) -> str:

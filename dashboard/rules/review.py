@@ -56,6 +56,9 @@ class Review:
     after_as_of: pa.Table = field(default_factory=lambda: after_schema().empty_table())
     #: Why the review is as of this date when it is not today ("" otherwise).
     as_of_note: str = ""
+    #: who each patient is (patient_id, name, birth_date) where the data say: for the
+    #: JSON review and the labels; the rules never read it
+    identity: pa.Table | None = None
 
     # ----------------------------------------------------------------- pandas views
     def flags_df(self) -> pd.DataFrame:
@@ -95,6 +98,7 @@ class Review:
             self.versions,
             only(self.after_as_of),
             self.as_of_note,
+            only(self.identity) if self.identity is not None else None,
         )
 
     # ----------------------------------------------------------------- JSON
@@ -139,7 +143,27 @@ def review(
     inp = prepare(labs, doses, patients, baselines_table, as_of)
     rv = review_inputs(inp, prof)
     rv.as_of_note = as_of_note
+    rv.identity = identity_table(patients)
     return rv
+
+
+IDENTITY_SCHEMA = pa.schema([("patient_id", pa.string()), ("name", pa.string()), ("birth_date", pa.timestamp("s"))])
+
+
+def identity_table(patients: Any) -> pa.Table | None:
+    """patient_id, name and birth_date of a patients table (Arrow or pandas), or None."""
+    if patients is None:
+        return None
+    if not isinstance(patients, pa.Table):
+        cols = [c for c in IDENTITY_SCHEMA.names if c in patients.columns]
+        patients = pa.Table.from_pandas(patients[cols], preserve_index=False)
+    arrays = []
+    for f in IDENTITY_SCHEMA:
+        if f.name in patients.column_names:
+            arrays.append(patients.column(f.name).cast(f.type))
+        else:
+            arrays.append(pa.nulls(patients.num_rows, f.type))
+    return pa.Table.from_arrays(arrays, schema=IDENTITY_SCHEMA)
 
 
 def review_inputs(inp: Inputs, profile: Profile) -> Review:

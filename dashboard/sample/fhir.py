@@ -87,6 +87,7 @@ def _patient_resources(p: SamplePatient) -> list[dict[str, Any]]:
             "id": pid,
             "meta": {"tag": [SYNTHETIC_TAG]},
             "identifier": [{"system": "https://sample-clinic.invalid/patient-id", "value": pid}],
+            "name": [{"use": "official", "family": pl.name[0].title(), "given": [pl.name[1]]}],
             "gender": "female" if pl.sex == "F" else "male",
             "birthDate": pl.birth_date.isoformat(),
         }

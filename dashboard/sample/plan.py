@@ -215,6 +215,12 @@ class PatientPlan:
     observe: Observe | None = None
     patient_id: str = ""
 
+    @property
+    def name(self) -> tuple[str, str]:
+        """(family, given): a made-up name, fixed by the patient id and sex (no random draw,
+        so naming the sample changed none of its results)."""
+        return synthetic_name(self.patient_id, self.sex)
+
     def doses_of(self, drug: str) -> list[DoseStep]:
         return sorted((d for d in self.doses if d.drug == drug), key=lambda d: d.start)
 
@@ -223,3 +229,29 @@ class PatientPlan:
         if (day.month, day.day) < (self.birth_date.month, self.birth_date.day):
             years -= 1
         return years
+
+
+#: Made-up names for the synthetic sample (common UK family and given names; any likeness
+#: to a real person is chance).
+FAMILY_NAMES = (
+    "ADEYEMI", "BAKER", "BROWN", "CAMPBELL", "CHEN", "CLARKE", "DAVIES", "EVANS", "FERNANDES", "FOSTER",
+    "GRAHAM", "GREEN", "HALL", "HUGHES", "HUSSAIN", "JACKSON", "JAMES", "JOHNSON", "KHAN", "KING",
+    "LEWIS", "MARTIN", "MENSAH", "MORGAN", "MURPHY", "NGUYEN", "OKAFOR", "PATEL", "PRICE", "REID",
+    "ROBERTS", "SHAH", "SINGH", "TAYLOR", "THOMAS", "WALKER", "WATSON", "WHITE", "WILSON", "WRIGHT",
+)  # fmt: skip
+GIVEN_NAMES = {
+    "F": ("Aisha", "Amelia", "Anna", "Chloe", "Claire", "Emma", "Fatima", "Grace", "Hannah", "Isla",
+          "Joanne", "Karen", "Laura", "Lucy", "Maria", "Mei", "Nadia", "Olivia", "Priya", "Rachel",
+          "Ruth", "Sarah", "Sophie", "Zainab"),
+    "M": ("Adam", "Ben", "Daniel", "David", "Ibrahim", "James", "John", "Kwame", "Mark", "Omar",
+          "Paul", "Peter", "Raj", "Samuel", "Thomas", "Tom"),
+}  # fmt: skip
+
+
+def synthetic_name(patient_id: str, sex: str) -> tuple[str, str]:
+    """The sample patient's made-up (family, given) name, from the id's group and number."""
+    group, _, number = patient_id.partition("-")
+    n = int(number) if number.isdigit() else sum(map(ord, patient_id))
+    k = n * 7 + (0 if group == "SLE" else 17)
+    given = GIVEN_NAMES.get(sex, GIVEN_NAMES["F"])
+    return FAMILY_NAMES[k % len(FAMILY_NAMES)], given[(n * 5 + len(group)) % len(given)]

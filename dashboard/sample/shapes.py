@@ -190,6 +190,8 @@ def patients_frame(clinic: Clinic) -> pd.DataFrame:
         rows.append(
             (
                 pl.patient_id,
+                pl.name[0],
+                pl.name[1],
                 pl.sex,
                 pl.birth_date.isoformat(),
                 f"{pl.weight_kg:.1f}",
@@ -199,7 +201,18 @@ def patients_frame(clinic: Clinic) -> pd.DataFrame:
                 pl.diagnosis,
             )
         )
-    cols = ["patient_id", "sex", "birth_date", "weight_kg", "weight_date", "tpmt", "nudt15", "diagnosis"]
+    cols = [
+        "patient_id",
+        "family_name",
+        "given_name",
+        "sex",
+        "birth_date",
+        "weight_kg",
+        "weight_date",
+        "tpmt",
+        "nudt15",
+        "diagnosis",
+    ]
     return pd.DataFrame(rows, columns=cols, dtype="str")
 
 
@@ -372,6 +385,7 @@ def workbook_frames(clinic: Clinic) -> dict[str, pd.DataFrame]:
         patients.append(
             [
                 pl.patient_id,
+                f"{pl.name[1]} {pl.name[0].title()}",
                 SEX_WORDS[pl.sex],
                 pl.birth_date,
                 pl.weight_kg,
@@ -391,6 +405,7 @@ def workbook_frames(clinic: Clinic) -> dict[str, pd.DataFrame]:
             patients,
             columns=[
                 "Hospital number",
+                "Patient name",
                 "Sex",
                 "Date of birth",
                 "Weight (kg)",

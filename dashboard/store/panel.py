@@ -10,6 +10,7 @@ import pyarrow as pa
 
 from dashboard import model
 from dashboard.dataset import Dataset
+from dashboard.identity import IdentityConflict
 from dashboard.ingest.report import Conversion, FileReport, ImportReport, Problem
 from dashboard.store.workspace import StoredPanel, Workspace
 
@@ -132,4 +133,10 @@ def report_from_dict(d: dict) -> ImportReport:
         known = {k: v for k, v in f.items() if k in FileReport.__dataclass_fields__}
         known.update(problems=problems, warnings=warnings, conversions=conversions)
         files.append(FileReport(**known))
-    return ImportReport(files=files, labs=d.get("labs", 0), doses=d.get("doses", 0), patients=d.get("patients", 0))
+    return ImportReport(
+        files=files,
+        labs=d.get("labs", 0),
+        doses=d.get("doses", 0),
+        patients=d.get("patients", 0),
+        identity_conflicts=[IdentityConflict.from_dict(c) for c in d.get("identity_conflicts", [])],
+    )

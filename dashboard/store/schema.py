@@ -62,9 +62,14 @@ def _sql_type(t: pa.DataType) -> str:
     raise TypeError(t)
 
 
-def model_columns(table: str) -> str:
+#: Model columns added after version 1, by the migration that adds them: the version 1
+#: tables are created without them, so every workspace walks the same migrations.
+LATER_COLUMNS: dict[str, tuple[str, ...]] = {"patients": ("name",)}
+
+
+def model_columns(table: str, exclude: tuple[str, ...] = ()) -> str:
     """The DDL of a canonical table's columns, as the model defines them."""
-    return ",\n  ".join(f'"{f.name}" {_sql_type(f.type)}' for f in model.TABLES[table])
+    return ",\n  ".join(f'"{f.name}" {_sql_type(f.type)}' for f in model.TABLES[table] if f.name not in exclude)
 
 
 def _v1() -> list[str]:
@@ -100,7 +105,7 @@ def _v1() -> list[str]:
   edit_id BIGINT NOT NULL, dose_id BIGINT NOT NULL, patient_id VARCHAR NOT NULL,
   action VARCHAR NOT NULL,          -- 'add', 'change', 'stop', 'end from import'
   detail VARCHAR NOT NULL, note VARCHAR NOT NULL, edited_by VARCHAR NOT NULL, edited_at TIMESTAMP NOT NULL)""",
-        f"CREATE TABLE patients (\n  {model_columns('patients')},\n  import_id INTEGER, updated_at TIMESTAMP)",
+        f"CREATE TABLE patients (\n  {model_columns('patients', LATER_COLUMNS['patients'])},\n  import_id INTEGER, updated_at TIMESTAMP)",
         f"CREATE TABLE baselines (\n  {model_columns('baselines')})",
         """CREATE TABLE reviews (
   review_id BIGINT NOT NULL,
@@ -120,8 +125,13 @@ class Migration:
     statements: Callable[[], list[str]]
 
 
+def _v2() -> list[str]:
+    return ["ALTER TABLE patients ADD COLUMN name VARCHAR NOT NULL DEFAULT ''"]
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "initial schema: canonical tables with provenance, import log, dose edits, reviews", _v1),
+    Migration(2, "patients: the patient's name (a second identifier beside the MRN)", _v2),
 ]
 
 

@@ -28,6 +28,7 @@ import duckdb
 import pyarrow as pa
 
 from dashboard import model
+from dashboard.identity import IDENTITY_FIELDS, IdentityConflict, differs, identity_value
 from dashboard.ingest import FileReport, ImportOptions, ImportReport, ImportResult, Source, import_sources
 from dashboard.store.lock import WorkspaceBusy, WorkspaceLock
 from dashboard.store.schema import MIGRATIONS, check_append_only, latest_version
@@ -540,36 +541,49 @@ class Workspace:
     # ----------------------------------------------------------------- reviews
 
     def add_review(self, review: Review, *, by: str) -> int:
-        """Append an entry to the review log; returns its review_id."""
+        """Append a review to the log; returns its review_id."""
+        return self.add_reviews([review], by=by)[0]
+
+    def add_reviews(self, reviews: Sequence[Review], *, by: str) -> list[int]:
+        """Append several reviews in one transaction (all or none); returns their ids.
+
+        One click that acknowledges a patient's open flags writes one entry per flag.
+        """
         from dashboard.reviews import validate
 
-        errors = validate(review, by)
-        if errors:
-            raise EntryRejected(errors)
+        errors = sorted({e for r in reviews for e in validate(r, by)})
+        if errors or not reviews:
+            raise EntryRejected(errors or ["nothing to record"])
         with self._write() as tx:
-            if review.corrects is not None:
-                target = tx.one("SELECT patient_id FROM reviews WHERE review_id = ?", [review.corrects])
-                if target != review.patient_id:
-                    raise EntryRejected([f"review #{review.corrects} is not a review of patient {review.patient_id}"])
-            review_id = int(tx.one("SELECT coalesce(max(review_id), 0) + 1 FROM reviews"))
-            tx.execute(
-                "INSERT INTO reviews VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    review_id,
-                    review.patient_id,
-                    review.flag_key,
-                    review.rule_id,
-                    review.analyte,
-                    review.collected_at,
-                    review.action,
-                    review.note.strip(),
-                    by.strip(),
-                    self.clock(),
-                    review.corrects,
-                ],
-            )
+            ids: list[int] = []
+            now = self.clock()
+            for review in reviews:
+                if review.corrects is not None:
+                    target = tx.one("SELECT patient_id FROM reviews WHERE review_id = ?", [review.corrects])
+                    if target != review.patient_id:
+                        raise EntryRejected(
+                            [f"review #{review.corrects} is not a review of patient {review.patient_id}"]
+                        )
+                review_id = int(tx.one("SELECT coalesce(max(review_id), 0) + 1 FROM reviews"))
+                tx.execute(
+                    "INSERT INTO reviews VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        review_id,
+                        review.patient_id,
+                        review.flag_key,
+                        review.rule_id,
+                        review.analyte,
+                        review.collected_at,
+                        review.action,
+                        review.note.strip(),
+                        by.strip(),
+                        now,
+                        review.corrects,
+                    ],
+                )
+                ids.append(review_id)
             _bump(tx)
-            return review_id
+            return ids
 
 
 # --------------------------------------------------------------------------- helpers
@@ -749,6 +763,10 @@ def _store_patients(
         for c in info_fields:
             if _blank(row[c]) or _same(row[c], old[c]):
                 continue
+            if c in IDENTITY_FIELDS and not _blank(old[c]):
+                if differs(c, old[c], row[c]):  # never overwritten: reported, the stored one kept
+                    _identity_conflict(report, c, {**old, "source_file": "the workspace", "source_row": 0}, row, f)
+                continue
             if not _blank(old[c]):
                 changed.append(f"{c} {old[c]} -> {row[c]}")
             merged[c] = row[c]
@@ -772,9 +790,28 @@ def _store_patients(
     if rows:
         table = model.conform("patients", pa.Table.from_pylist(rows, schema=model.schema("patients")))
         tx.con.register("staged_patients", table)
-        tx.execute(f"INSERT INTO patients SELECT {_cols('patients')}, {import_id}, ? FROM staged_patients", [now])
+        # columns named: a workspace migrated from version 1 has the name column last
+        tx.execute(
+            f"INSERT INTO patients ({_cols('patients')}, import_id, updated_at) "
+            f"SELECT {_cols('patients')}, {import_id}, ? FROM staged_patients",
+            [now],
+        )
         tx.con.unregister("staged_patients")
     out.patients_added, out.patients_updated = len(inserts), len(updates)
+
+
+def _identity_conflict(report: ImportReport, f: str, stored: dict, row: dict, file: FileReport | None) -> None:
+    c = IdentityConflict(
+        row["patient_id"],
+        f,
+        [
+            (identity_value(f, stored[f]), stored["source_file"], 0),
+            (identity_value(f, row[f]), row["source_file"], row["source_row"]),
+        ],
+    )
+    report.identity_conflicts.append(c)
+    if file is not None:
+        file.warn("identity conflict: " + c.message, row["source_row"], f)
 
 
 def _key(row: dict[str, Any]) -> tuple:

@@ -40,11 +40,11 @@ def _open(chromium, url):
 
 
 def _patients_offered(page) -> set[str]:
-    """The patient ids the Patient page's picker offers."""
+    """The patient ids the Patient page's picker offers (issue 18: its labels end "· MRN <id>")."""
     page.get_by_role("combobox", name="Patient").click()
     options = page.get_by_role("option").all_inner_texts()
     page.keyboard.press("Escape")
-    return {o.split(" · ")[0].strip() for o in options}
+    return {o.split(" · ")[-1].strip().removeprefix("MRN ") for o in options}
 
 
 def test_two_sessions_never_see_each_others_patients(chromium, shared_app):

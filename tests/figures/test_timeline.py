@@ -1,13 +1,14 @@
 """The timeline figure, asserted on fig.to_dict()."""
 
 import datetime as dt
+import itertools
 
 import pandas as pd
 import pytest
 
 from dashboard import model
 from dashboard.dataset import Dataset
-from dashboard.figures.timeline import GRADE_STYLE, TimelineOptions, timeline_figure
+from dashboard.figures.timeline import EPISODE_BAR, GRADE_STYLE, TimelineOptions, timeline_figure
 from dashboard.rules import get_profile, review_dataset
 from tests.support import import_text
 
@@ -140,8 +141,10 @@ def test_reference_band_limit_lines_and_dose_change_marks(built):
     starts_and_stops = {"2023-12-01", "2024-01-15", "2024-02-16", "2024-03-01", "2024-04-01", "2024-05-10"}
     assert {str(s["x0"])[:10] for s in marks} == starts_and_stops
     assert all(s["yref"] == "paper" and (s["y0"], s["y1"]) == (0, 1) for s in marks)
-    shaded = [s for s in shapes if s["type"] == "rect" and s.get("opacity") == 0.12]
-    assert shaded, "open flag intervals are shaded"
+    # issue 18: a flag episode is a thin bar along the foot of its panel, not a block over the data
+    shaded = [s for s in shapes if s["type"] == "rect" and str(s.get("name", "")).startswith("open:")]
+    assert shaded, "open flag intervals are drawn"
+    assert all((s["y0"], s["y1"]) == (0, EPISODE_BAR) and s["yref"].endswith("domain") for s in shaded)
 
 
 def test_hover_has_value_grade_rule_source_and_doses(built):
@@ -168,7 +171,8 @@ def test_window_sets_the_range(built):
     d = fig_of(built, window="3 months")
     start, _end = d["layout"]["xaxis"]["range"]
     assert pd.Timestamp(start) == pd.Timestamp(AS_OF) - pd.Timedelta(days=91)
-    assert [b["label"] for b in d["layout"]["xaxis"]["rangeselector"]["buttons"]] == ["3 m", "6 m", "1 y", "All"]
+    # issue 18: one period selector, the page's; the chart has no 3m/6m/1y buttons of its own
+    assert "rangeselector" not in d["layout"]["xaxis"]
 
 
 def test_data_text_is_escaped_in_hovers():
@@ -212,12 +216,62 @@ def test_a_patient_without_doses_says_so_in_the_dose_lane():
     note = [a for a in d["layout"]["annotations"] if a["text"].startswith("No doses recorded")]
     assert len(note) == 1 and (note[0]["xref"], note[0]["yref"]) == ("x domain", "y domain")
     assert d["layout"]["annotations"][0]["text"] == "Doses"
-    # the lane is drawn (plotly drops annotations of a subplot without traces) on a date
-    # axis, so the range selector shows too
+    # the lane is drawn (plotly drops annotations of a subplot without traces) on a date axis
     assert any(t["xaxis"] == "x" and t["yaxis"] == "y" for t in d["data"])
-    assert d["layout"]["xaxis"]["type"] == "date" and "rangeselector" in d["layout"]["xaxis"]
+    assert d["layout"]["xaxis"]["type"] == "date"
     go.Figure(d)  # valid plotly
 
 
 def test_a_patient_with_doses_has_no_such_note(built):
     assert not any(a["text"].startswith("No doses") for a in fig_of(built)["layout"]["annotations"])
+
+
+TAPER = """patient,drug,dose,unit,frequency,route,start,end
+P1,Prednisone,60,mg,daily,oral,2024-01-01,2024-01-08
+P1,Prednisone,50,mg,daily,oral,2024-01-08,2024-01-15
+P1,Prednisone,40,mg,daily,oral,2024-01-15,2024-01-22
+P1,Prednisone,30,mg,daily,oral,2024-01-22,2024-01-29
+P1,Prednisone,25,mg,daily,oral,2024-01-29,2024-02-05
+P1,Prednisone,20,mg,daily,oral,2024-02-05,2024-02-12
+P1,Prednisone,15,mg,daily,oral,2024-02-12,2024-02-19
+P1,Prednisone,10,mg,daily,oral,2024-02-19,2024-03-18
+P1,Prednisone,7.5,mg,daily,oral,2024-03-18,2024-04-15
+P1,Prednisone,5,mg,daily,oral,2024-04-15,
+P1,Cytoxan,750,mg,every 2 weeks,IV,2024-01-01,2024-03-15
+"""
+
+
+def test_a_taper_and_pulses_never_overlap_their_labels():
+    """Issue 18: a prednisone taper is a step line with a few labels, none running into the
+    next; cyclophosphamide pulses are markers with the dose in the hover only."""
+    from dashboard.ingest import ImportOptions, Source, import_sources
+
+    r = import_sources(
+        [Source("labs.csv", LABS.encode()), Source("doses.csv", TAPER.encode())],
+        ImportOptions(today=dt.date(2026, 1, 1)),
+    )
+    ds = Dataset.from_import(r, "t")
+    rv = review_dataset(ds, None, AS_OF)
+    one = ds.for_patient("P1")
+    d = timeline_figure(
+        one.labs, one.doses, rv.flags_df(), rv.intervals_df(), get_profile(None), None, TimelineOptions(as_of=AS_OF)
+    ).to_dict()
+    start, end = (pd.Timestamp(x) for x in d["layout"]["xaxis"]["range"])
+    [labels] = [t for t in d["data"] if t.get("mode") == "text"]
+    xs = [pd.Timestamp(x) for x in labels["x"]]
+    assert 2 <= len(xs) < 10  # ten steps, a few labels
+    # each label ends (5.6 px a character + 8 px on a 620-px plot) before the next begins
+    widths = [(end - start) * (5.6 * len(t) + 8) / 620 for t in labels["text"]]
+    assert all(b - a >= w for (a, b), w in zip(itertools.pairwise(xs), widths, strict=False))
+    assert labels["text"][-1] == "5 mg/d"  # the dose in force is always labelled
+    [pulses] = traces(d, "Cyclophosphamide (pulses)")
+    assert pulses["mode"] == "markers" and "text" not in pulses
+    assert all("750 mg" in h for h in pulses["customdata"])  # the dose of each pulse is in its hover
+
+
+def test_guideline_limits_are_labelled_beside_the_plot_not_over_the_results(built):
+    d = fig_of(built)
+    labels = [a for a in d["layout"]["annotations"] if str(a.get("text", "")).startswith(("< ", "> "))]
+    assert {a["text"].split("<br>")[0] for a in labels} >= {"< 3.5", "< 1.6"}
+    assert all((a["x"], a["xanchor"]) == (1, "left") and a["xref"].endswith("domain") for a in labels)
+    assert d["layout"]["margin"]["r"] >= 100  # room for "< 1.6" over "BSR 2017"

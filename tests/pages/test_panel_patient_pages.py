@@ -82,6 +82,9 @@ def test_setting_a_baseline_quiets_a_duffy_null_patient(loaded):
     at.switch_page("pages/patient.py").run()
     before = at.session_state["_review_cache"][2].for_patient("SLE-018").summary_df().iloc[0]
     assert before["urgency"] == "action"
+    # the form starts empty (issue 18: no "Neutrophils 1.2 / Duffy-null" pre-filled for every patient)
+    assert at.selectbox(key="baseline_analyte").value is None and at.number_input[0].value is None
+    at.selectbox(key="baseline_analyte").set_value("neutrophils")
     at.number_input[0].set_value(1.1)
     at.text_input(key="baseline_by").input("Dr Test")
     at.button[-1].click().run()
@@ -117,13 +120,14 @@ def test_a_large_panel_picker_lists_the_most_urgent_and_finds_any_patient_by_id(
     at = open_patient(large_panel)
     box = at.selectbox(key="patient_picker")
     assert box.value == "P0137"  # the most urgent, listed first
-    assert box.options[0].startswith("P0137") and len(box.options) == PICKER_LIMIT
+    # issue 18: the label is "name · date of birth · MRN" (this panel has neither name nor date of birth)
+    assert box.options[0] == "MRN P0137" and len(box.options) == PICKER_LIMIT
     assert any(f"Listing {PICKER_LIMIT} of {PICKER_LIMIT + 50} patients" in c.value for c in at.caption)
 
     at.text_input(key="patient_picker::find").input("p0249").run()  # beyond the listed ones, any case
     assert not at.exception
     assert at.selectbox(key="patient_picker").value == "P0249"
-    assert at.selectbox(key="patient_picker").options == ["P0249"]  # not the patient shown before
+    assert at.selectbox(key="patient_picker").options == ["MRN P0249"]  # not the patient shown before
     assert at.session_state["selected_patient"] == "P0249"
     assert any("1 of 250 patients match" in c.value for c in at.caption)
 

@@ -81,7 +81,9 @@ def test_save_enter_review_restart(tmp_workspace):
 
     # "restart": a new session of a new app finds all three in the workspace
     again = workspace_page()
-    assert [m.value for m in again.metric] == ["2", "3", "2", "1", "1"]
+    # issue 18: a review of the patient as a whole acknowledges each open flag by name: 001's
+    # WBC 2.9 has two (CTCAE grade 2, < 3.0; BSR 2017 WBC < 3.5), so two entries
+    assert [m.value for m in again.metric] == ["2", "3", "2", "1", "2"]
     button(again, "Open workspace panel").click().run()
     again.selectbox(key="ws_patient").set_value("001").run()
     doses = next(d.value for d in again.dataframe if "Source" in d.value.columns and "Frequency" in d.value.columns)
@@ -138,7 +140,7 @@ def test_session_only_uploads_never_reach_another_session(tmp_workspace):
     second.run()
     assert any("has changed since this panel was opened" in i.value for i in second.info)
     button(second, "Reload the workspace panel").click().run()
-    assert len(second.session_state["workspace_panel"].reviews) == 1
+    assert len(second.session_state["workspace_panel"].reviews) == 2  # one per open flag of 001 (issue 18)
     # going back to session only empties this session and writes nothing
     second.radio(key="data_mode").set_value("session").run()
     assert second.session_state["dataset"] is None

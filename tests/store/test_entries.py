@@ -147,4 +147,5 @@ def test_the_store_refuses_to_change_the_review_log_even_from_inside(loaded):
     check_append_only('UPDATE doses SET "end" = NULL')  # doses are not append-only
     check_append_only("INSERT INTO reviews VALUES (1)")
     public = [m for m in dir(Workspace) if not m.startswith("_")]
-    assert not [m for m in public if "review" in m and m not in ("add_review", "reviews")]
+    # only ways to read and to append (issue 18 adds add_reviews: one click, several entries, one transaction)
+    assert not [m for m in public if "review" in m and m not in ("add_review", "add_reviews", "reviews")]

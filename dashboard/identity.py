@@ -1,0 +1,149 @@
+"""Patient identity (pure): names, dates of birth, the two-identifier label, conflicts.
+
+Every patient view shows at least two identifiers, the standard that prevents
+wrong-patient errors: the name and the date of birth next to the MRN.  The layout
+follows the NHS core patient identifiers standard (ISB 1077, DSCN 04/2009): the family
+name in capitals before the given name ("DOE, Jane") and the date of birth as
+``DD-Mmm-YYYY`` ("12-Mar-1980"), which no reader can take for 3 December.
+
+Identity is never guessed: a name is kept as the source wrote it (only its parts are
+put in order when the source gives them apart), and two files that give one MRN two
+different names or dates of birth are reported as an identity conflict
+(:func:`same_name`, :class:`IdentityConflict`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any
+
+#: The identity fields compared across files (a difference is a conflict).
+IDENTITY_FIELDS: tuple[str, ...] = ("name", "birth_date")
+
+
+def person_name(full: str = "", family: str = "", given: str = "") -> str:
+    """The name to store: "FAMILY, Given" from parts, else the full name as written.
+
+    >>> person_name(family="Doe", given="Jane"), person_name("Jane Doe"), person_name(family="doe")
+    ('DOE, Jane', 'Jane Doe', 'DOE')
+    """
+    family, given = _squash(family), _squash(given)
+    if family or given:
+        return ", ".join(p for p in (family.upper(), given) if p)
+    return _squash(full)
+
+
+def _squash(text: object) -> str:
+    return re.sub(r"\s+", " ", str(text or "")).strip()
+
+
+def name_tokens(name: str) -> frozenset[str]:
+    """The words of a name, case and accents folded: "DOE, Jane" and "Jane Doe" are one name."""
+    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().casefold()
+    return frozenset(w for w in re.split(r"[^a-z0-9]+", folded) if w)
+
+
+def same_name(a: str, b: str) -> bool:
+    """True when two non-empty names are the same words (order, case, commas aside)."""
+    return name_tokens(a) == name_tokens(b)
+
+
+def _day(birth: Any) -> dt.date | None:
+    """A date of birth as a date (datetime, date, pandas Timestamp or numpy datetime64), or None."""
+    if birth is None or birth != birth:  # None, NaN, NaT
+        return None
+    if isinstance(birth, dt.date):  # datetime and pandas.Timestamp too (NaT is not a date)
+        return birth.date() if isinstance(birth, dt.datetime) else birth
+    try:  # numpy datetime64 and other pandas scalars, without importing pandas on the import path
+        import pandas as pd
+
+        return None if pd.isna(birth) else pd.Timestamp(birth).date()
+    except (ValueError, TypeError):
+        return None
+
+
+def birth_text(birth: Any) -> str:
+    """A date of birth as ``DD-Mmm-YYYY`` ("12-Mar-1980"); "" when unknown."""
+    day = _day(birth)
+    return "" if day is None else f"{day.day:02d}-{day:%b}-{day.year:04d}"
+
+
+def age_years(birth: Any, on: dt.date) -> int | None:
+    """Whole years of age on ``on`` (None when the birth date is unknown)."""
+    b = _day(birth)
+    if b is None:
+        return None
+    return on.year - b.year - ((on.month, on.day) < (b.month, b.day))
+
+
+def patient_label(patient_id: str, name: str = "", birth: Any = None, age: float = math.nan) -> str:
+    """The two-identifier label: "DOE, Jane · 12-Mar-1980 · MRN 10023456".
+
+    Without a date of birth the age given by the source stands in ("age 54"); what is
+    not known is left out, and the MRN is always there.
+    """
+    parts = [name] if name else []
+    born = birth_text(birth)
+    if born:
+        parts.append(born)
+    elif age is not None and not (isinstance(age, float) and math.isnan(age)):
+        parts.append(f"age {age:g}")
+    parts.append(f"MRN {patient_id}")
+    return " · ".join(parts)
+
+
+# --------------------------------------------------------------------------- conflicts
+
+
+@dataclass
+class IdentityConflict:
+    """One MRN given two different names or dates of birth (by two files or two rows)."""
+
+    patient_id: str
+    field: str  # "name" or "birth_date"
+    values: list[tuple[str, str, int]] = field(default_factory=list)  # (value, file, row)
+
+    @property
+    def message(self) -> str:
+        what = "names" if self.field == "name" else "dates of birth"
+        seen = "; ".join(f"'{v}' in {f}" + (f" row {r}" if r else "") for v, f, r in self.values)
+        return (
+            f"patient {self.patient_id} has two {what} ({seen}). Check that these are the same patient "
+            f"before relying on their results; the first is shown"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "patient_id": self.patient_id,
+            "field": self.field,
+            "values": [{"value": v, "file": f, "row": r} for v, f, r in self.values],
+            "message": self.message,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> IdentityConflict:
+        return cls(
+            str(d.get("patient_id", "")),
+            str(d.get("field", "")),
+            [(str(v.get("value", "")), str(v.get("file", "")), int(v.get("row") or 0)) for v in d.get("values", [])],
+        )
+
+
+def identity_value(field_name: str, value: Any) -> str:
+    """The text an identity field is compared and reported by ("" when not given)."""
+    if field_name == "birth_date":
+        day = _day(value)
+        return day.isoformat() if day is not None else ""
+    return _squash(value)
+
+
+def differs(field_name: str, a: Any, b: Any) -> bool:
+    """True when two known values of an identity field disagree (a blank never does)."""
+    x, y = identity_value(field_name, a), identity_value(field_name, b)
+    if not x or not y:
+        return False
+    return not same_name(x, y) if field_name == "name" else x != y
