@@ -29,6 +29,7 @@ from dashboard.ingest.doses import (
     normalise_doses,
     normalise_patients,
 )
+from dashboard.ingest.failures import log_failure, plain_reason
 from dashboard.ingest.labs import LabCandidates, LabInput, combine_labs, normalise_labs
 from dashboard.ingest.mapping import FIELD_ALIASES, ColumnMapping, header_info, map_columns, normalize
 from dashboard.ingest.report import FileReport, ImportReport, Problem
@@ -182,7 +183,7 @@ def import_sources(sources: Sequence[Source], options: ImportOptions | None = No
     ctx = Context(options)
     raws: list[tuple[FileReport, RawTable | None, Any]] = []
     for src in sources:
-        raws.extend(_read_source(src, ctx))
+        raws.extend(_read_source_isolated(src, ctx))
 
     # dictionaries and other context files first, then the data
     raws.sort(key=lambda t: _priority(t[1], ctx))
@@ -191,7 +192,7 @@ def import_sources(sources: Sequence[Source], options: ImportOptions | None = No
         if raw is None:
             parsed.append(payload if isinstance(payload, Parsed) else Parsed(rep))
             continue
-        parsed.append(_process_table(raw, rep, ctx))
+        parsed.append(_process_isolated(raw, rep, ctx))
 
     used_overrides = {k for p in parsed for k in p.report.mapping.values()} | {
         c for p in parsed for c in p.report.columns_found
@@ -258,14 +259,50 @@ def _priority(raw: RawTable | None, ctx: Context) -> int:
         return 1
     from dashboard.ingest import readers
 
-    return readers.priority(raw)
+    try:
+        return readers.priority(raw)
+    except Exception:  # an odd table is judged (and refused) by its reader, not here
+        return 1
+
+
+# --------------------------------------------------------------------------- isolation
+
+
+def _read_source_isolated(src: Source, ctx: Context) -> list[tuple[FileReport, RawTable | None, Any]]:
+    """:func:`_read_source`, with any failure ending as this file's rejection (never the import's)."""
+    try:
+        return _read_source(src, ctx)
+    except Exception as exc:  # every failure (RecursionError and MemoryError too) becomes the file's reason
+        log_failure(exc, "a file")
+        rep = FileReport(path=_base_name(src.name), format="unreadable", error=plain_reason(exc))
+        return [(rep, None, Parsed(rep))]
+
+
+def _process_isolated(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed:
+    """:func:`_process_table`, with any failure ending as this table's rejection.
+
+    The rows of the table are counted as read and rejected with the plain reason, so the
+    report stays balanced; whatever the reader had half-built is dropped.
+    """
+    try:
+        return _process_table(raw, rep, ctx)
+    except Exception as exc:  # every failure becomes the table's reason
+        fresh = FileReport(path=rep.path, sheet=rep.sheet, encoding=rep.encoding, delimiter=rep.delimiter)
+        fresh.columns_found = list(raw.header)
+        fresh.warnings.extend(raw.warnings)
+        log_failure(exc, "a table")
+        return _not_imported(raw, fresh, "", plain_reason(exc))
+
+
+def _base_name(name: str) -> str:
+    return Path(name).name if "/" in name or "\\" in name else name
 
 
 # --------------------------------------------------------------------------- reading
 
 
 def _read_source(src: Source, ctx: Context) -> list[tuple[FileReport, RawTable | None, Any]]:
-    name = Path(src.name).name if "/" in src.name or "\\" in src.name else src.name
+    name = _base_name(src.name)
     container = sniff_container(src.data)
     rep = FileReport(path=name)
     try:

@@ -258,13 +258,26 @@ def find_header(records: list[list[str]]) -> int:
 
 
 def dedupe_header(header: list[str]) -> list[str]:
-    """Make column names unique and non-empty ("Value", "Value (2)", "column 5")."""
+    """Make column names unique and non-empty ("Value", "Value (2)", "column 5").
+
+    A repeat gets the first free " (n)" suffix that is neither taken already nor the
+    name of another column of the file: ``value, value, value (2)`` becomes ``value,
+    value (3), value (2)``, never two columns named "value (2)".
+    """
+    names = [h.strip().strip("\ufeff") or f"column {i + 1}" for i, h in enumerate(header)]
+    reserved = set(names)
     out: list[str] = []
-    seen: Counter[str] = Counter()
-    for i, h in enumerate(header):
-        name = h.strip().strip("\ufeff") or f"column {i + 1}"
-        seen[name] += 1
-        out.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
+    taken: set[str] = set()
+    for name in names:
+        candidate, n = name, 1
+        while candidate in taken:
+            n += 1
+            candidate = f"{name} ({n})"
+            while candidate in reserved and candidate not in taken and candidate != name:
+                n += 1
+                candidate = f"{name} ({n})"
+        taken.add(candidate)
+        out.append(candidate)
     return out
 
 

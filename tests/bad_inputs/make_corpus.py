@@ -8,6 +8,7 @@ committed.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import zipfile
@@ -504,7 +505,7 @@ def _contained_report(n: int) -> bytes:
     """A DiagnosticReport whose ``n`` results are contained Observations referenced by "#id"."""
     contained = []
     for i in range(n):
-        when = f"{2000 + i // 8760:04d}-{1 + (i // 730) % 12:02d}-{1 + (i // 24) % 28:02d}T{i % 24:02d}:00:00"
+        when = (dt.datetime(2000, 1, 1) + dt.timedelta(hours=i)).isoformat()
         contained.append({**_obs(f"o{i}", effectiveDateTime=when, subject=None), "id": f"o{i}"})
     report = {
         "resourceType": "DiagnosticReport",
