@@ -33,7 +33,8 @@ from dashboard.ingest.failures import log_failure, plain_reason
 from dashboard.ingest.labs import LabCandidates, LabInput, combine_labs, normalise_labs
 from dashboard.ingest.mapping import FIELD_ALIASES, ColumnMapping, header_info, map_columns, normalize
 from dashboard.ingest.report import FileReport, ImportReport, Problem
-from dashboard.ingest.tabular import RawTable, UnreadableFile, read_delimited, read_excel, sniff_container
+from dashboard.ingest.tabular import RawTable, UnreadableFile, read_delimited, sniff_container
+from dashboard.ingest.xlsx import read_excel
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -312,9 +313,13 @@ def _read_source(src: Source, ctx: Context) -> list[tuple[FileReport, RawTable |
             tables = read_excel(name, src.data)
             if not tables:
                 raise UnreadableFile("the workbook has no sheet with data")
-            out = []
+            out: list[tuple[FileReport, RawTable | None, Any]] = []
             for t in tables:
                 r = FileReport(path=name, sheet=t.sheet, encoding="xlsx", decimal="point")
+                if t.refused:  # a sheet too large to read: the others are read
+                    r.error, r.format = t.refused, "unreadable"
+                    out.append((r, None, Parsed(r)))
+                    continue
                 out.append((r, t, None))
             if Path(src.name).suffix.lower() in (".csv", ".tsv", ".txt"):
                 out[0][0].warn("the file name says text but the content is an Excel workbook; read as Excel")
@@ -323,6 +328,10 @@ def _read_source(src: Source, ctx: Context) -> list[tuple[FileReport, RawTable |
             raise UnreadableFile("old Excel .xls files are not supported: save it as .xlsx or CSV")
         if container == "zip":
             raise UnreadableFile("this is a zip archive: extract it and import the files inside")
+        if container == "zip-bomb":
+            raise UnreadableFile(
+                "the archive declares thousands of parts (a workbook has a few dozen); refused as a possible zip bomb"
+            )
         if container == "damaged-zip":
             raise UnreadableFile("this looks like a damaged Excel (.xlsx) or zip file: it cannot be opened")
         if container == "binary":

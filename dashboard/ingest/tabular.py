@@ -12,7 +12,6 @@ named by its number.
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import re
 import zipfile
@@ -25,10 +24,9 @@ import pyarrow.csv as pacsv
 
 from dashboard.ingest.report import Problem
 
-#: Largest uncompressed size accepted from an .xlsx (zip bomb guard), bytes.
-MAX_XLSX_UNCOMPRESSED = 400 * 1024 * 1024
-#: Largest compression ratio accepted from an .xlsx entry.
-MAX_XLSX_RATIO = 200
+#: Most columns read from one file or sheet (a flowsheet of years of dates has hundreds;
+#: Excel's own limit is 16,384).
+MAX_COLUMNS = 5_000
 #: Rows read from a single file or sheet before refusing it (``DASHBOARD_MAX_ROWS``
 #: overrides it, e.g. lower on a small server).
 MAX_ROWS = 20_000_000
@@ -72,6 +70,7 @@ class RawTable:
     delimiter: str = ""
     sheet: str = ""
     container: str = "text"  # text | xlsx
+    refused: str = ""  # why a sheet was not read at all (too large): then it has no rows
     rejected: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
     preamble: list[str] = field(default_factory=list)
@@ -99,9 +98,11 @@ def _looks_binary(text: str) -> bool:
 
 
 def sniff_container(data: bytes) -> str:
-    """ "xlsx", "xls", "zip", "json", "text" or "binary" from the first bytes."""
+    """ "xlsx", "xls", "zip", "zip-bomb", "damaged-zip", "json", "text" or "binary" from the first bytes."""
     head = data[:8]
     if head.startswith(b"PK\x03\x04"):
+        if _zip_entries(data) > 10_000:
+            return "zip-bomb"  # its directory alone would be the bomb: never parsed
         try:
             with zipfile.ZipFile(io.BytesIO(data)) as z:
                 names = z.namelist()
@@ -117,6 +118,15 @@ def sniff_container(data: bytes) -> str:
     if stripped.startswith(("{", "[")):
         return "json"
     return "text"
+
+
+def _zip_entries(data: bytes) -> int:
+    """The number of parts a zip's end record declares (0 when it has none)."""
+    tail = data[-(65536 + 22) :]
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or at + 12 > len(tail):
+        return 0
+    return int.from_bytes(tail[at + 10 : at + 12], "little")
 
 
 def _decode_start(data: bytes) -> str | None:
@@ -228,7 +238,7 @@ def detect_delimiter(lines: list[str]) -> str:
     return best
 
 
-def _is_blank(cells: list[str]) -> bool:
+def is_blank(cells: list[str]) -> bool:
     return all(not c.strip() for c in cells)
 
 
@@ -241,13 +251,13 @@ def find_header(records: list[list[str]]) -> int:
     The header is the first record that is as wide as the table's body and whose cells
     are mostly text, not numbers or dates.
     """
-    candidates = [r for r in records[:40] if not _is_blank(r)]
+    candidates = [r for r in records[:40] if not is_blank(r)]
     if not candidates:
         return 0
     widths = Counter(len([c for c in r]) for r in candidates)
     modal = max(w for w, n in widths.items() if n == max(widths.values()))
     for i, rec in enumerate(records[:40]):
-        if _is_blank(rec):
+        if is_blank(rec):
             continue
         filled = [c for c in rec if c.strip()]
         if len(rec) >= modal and len(filled) >= max(2, 0.5 * modal):
@@ -302,7 +312,7 @@ def read_delimited(name: str, data: bytes) -> RawTable:
             "only one column found: the file does not look like a table "
             "(expected columns separated by commas, semicolons or tabs)"
         )
-    preamble = [delimiter.join(r) for r in head_records[:header_idx] if not _is_blank(r)]
+    preamble = [delimiter.join(r) for r in head_records[:header_idx] if not is_blank(r)]
 
     table = None
     if header_idx == 0:
@@ -509,7 +519,7 @@ def _read_slow(name: str, text: str, delimiter: str, header_idx: int) -> RawTabl
     rec_no = header_idx + 1  # spreadsheet number of the header
     for rec in records:
         rec_no += 1
-        if _is_blank(rec):
+        if is_blank(rec):
             blank += 1
             continue
         body.append((rec_no, rec))
@@ -517,13 +527,13 @@ def _read_slow(name: str, text: str, delimiter: str, header_idx: int) -> RawTabl
             raise too_many_rows(f"more than {max_rows():,}")
     # Trailing empty fields are an export habit only when most rows have them; on a
     # single row they mean the row is shifted (e.g. an unquoted decimal comma).
-    padded = sum(1 for _, rec in body if len(rec) > width and _is_blank(rec[width:]))
+    padded = sum(1 for _, rec in body if len(rec) > width and is_blank(rec[width:]))
     trim = padded > len(body) / 2
     cols: list[list[str]] = [[] for _ in range(width)]
     rows: list[int] = []
     rejected: list[Problem] = []
     for rec_no, rec in body:
-        if trim and len(rec) > width and _is_blank(rec[width:]):
+        if trim and len(rec) > width and is_blank(rec[width:]):
             rec = rec[:width]
         if len(rec) != width:
             what = "more" if len(rec) > width else "fewer"
@@ -552,61 +562,12 @@ def _read_slow(name: str, text: str, delimiter: str, header_idx: int) -> RawTabl
     return table
 
 
-# --------------------------------------------------------------------------- Excel
+# --------------------------------------------------------------------------- records (Excel sheets)
 
 
-def check_zip(data: bytes) -> None:
-    """Refuse archives that would expand to something huge (zip bombs)."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as z:
-            total = 0
-            for info in z.infolist():
-                total += info.file_size
-                if (
-                    info.compress_size
-                    and info.file_size / max(info.compress_size, 1) > MAX_XLSX_RATIO
-                    and info.file_size > 10_000_000
-                ):
-                    raise UnreadableFile(
-                        f"the workbook part {info.filename} expands {info.file_size // info.compress_size}-fold; "
-                        "refused as a possible zip bomb"
-                    )
-            if total > MAX_XLSX_UNCOMPRESSED:
-                raise UnreadableFile(
-                    f"the workbook expands to {total / 1e6:.0f} MB; the limit is {MAX_XLSX_UNCOMPRESSED / 1e6:.0f} MB"
-                )
-    except zipfile.BadZipFile as exc:
-        raise UnreadableFile(f"the Excel file is damaged ({exc})") from None
-
-
-def read_excel(name: str, data: bytes) -> list[RawTable]:
-    """Read every non-empty sheet of an .xlsx workbook."""
-    check_zip(data)
-    import openpyxl
-
-    try:
-        wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for damaged files
-        raise UnreadableFile(f"the Excel file could not be opened ({type(exc).__name__}: {exc})") from None
-    tables: list[RawTable] = []
-    try:
-        for ws in wb.worksheets:
-            records: list[list[str]] = []
-            for row in ws.iter_rows(values_only=True):
-                records.append([_cell_text(v) for v in row])
-                if len(records) > max_rows():
-                    raise too_many_rows(f"more than {max_rows():,}")
-            while records and _is_blank(records[-1]):
-                records.pop()
-            if not records or all(_is_blank(r) for r in records):
-                continue
-            tables.append(_table_from_records(name, records, sheet=ws.title))
-    finally:
-        wb.close()
-    return tables
-
-
-def _table_from_records(name: str, records: list[list[str]], sheet: str = "") -> RawTable:
+def table_from_records(name: str, records: list[list[str]], sheet: str = "", first_row: int = 1) -> RawTable:
+    """A table from a sheet's records (lists of cell texts), the first record being
+    spreadsheet row ``first_row``."""
     header_idx = find_header(records)
     header = dedupe_header(records[header_idx])
     # drop trailing empty header cells that have no data under them
@@ -615,14 +576,14 @@ def _table_from_records(name: str, records: list[list[str]], sheet: str = "") ->
     rows: list[int] = []
     rejected: list[Problem] = []
     blank = 0
-    for i, rec in enumerate(records[header_idx + 1 :], start=header_idx + 2):
-        if _is_blank(rec):
+    for i, rec in enumerate(records[header_idx + 1 :], start=header_idx + first_row + 1):
+        if is_blank(rec):
             blank += 1
             continue
         if len(rec) < width:
             rec = rec + [""] * (width - len(rec))
         elif len(rec) > width:
-            if not _is_blank(rec[width:]):
+            if not is_blank(rec[width:]):
                 rejected.append(Problem(i, None, "row has values beyond the last named column", " | ".join(rec)[:200]))
                 continue
             rec = rec[:width]
@@ -640,7 +601,7 @@ def _table_from_records(name: str, records: list[list[str]], sheet: str = "") ->
     )
     absorb_units_row(table)
     drop_repeated_headers(table)
-    preamble = [" | ".join(c for c in r if c) for r in records[:header_idx] if not _is_blank(r)]
+    preamble = [" | ".join(c for c in r if c) for r in records[:header_idx] if not is_blank(r)]
     if preamble:
         table.preamble = preamble
         table.warnings.append(
@@ -649,21 +610,3 @@ def _table_from_records(name: str, records: list[list[str]], sheet: str = "") ->
     if blank:
         table.warnings.append(Problem(None, None, f"{blank} blank row(s) ignored"))
     return table
-
-
-def _cell_text(v: object) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, bool):
-        return "TRUE" if v else "FALSE"
-    if isinstance(v, dt.datetime):
-        return v.strftime("%Y-%m-%d %H:%M:%S") if (v.hour or v.minute or v.second) else v.strftime("%Y-%m-%d")
-    if isinstance(v, dt.date):
-        return v.strftime("%Y-%m-%d")
-    if isinstance(v, dt.time):
-        return v.strftime("%H:%M:%S")
-    if isinstance(v, float):
-        if v.is_integer() and abs(v) < 1e15:
-            return str(int(v))
-        return repr(v)
-    return str(v).strip()
