@@ -41,6 +41,7 @@ from typing import Any
 import pyarrow as pa
 
 from dashboard.ingest import dates as dates_mod
+from dashboard.ingest.amounts import text_problem
 from dashboard.ingest.doses import DoseRecord, PatientRecord, parse_frequency, parse_route
 from dashboard.ingest.failures import log_failure, plain_reason
 from dashboard.ingest.interop import (
@@ -841,10 +842,8 @@ def _medication_order(row: int, res: Resource, index: Index, reading: Reading, t
     dosage = dosages[0] if dosages and isinstance(dosages[0], dict) else {}
     if len(dosages) > 1:
         rep.warn(f"{len(dosages)} dosage instructions: only the first is read", row, "dosageInstruction")
-    dose, unit, note = _dose(dosage, text)
-    if note.startswith("dose range"):
-        rep.warn(f"{note}: the upper value is used", row, "doseRange")
-    elif "without a unit" in note:
+    dose, unit, note, problem = _dose(dosage, text)
+    if "without a unit" in note:
         rep.warn(note, row, "doseQuantity")
     strength_only = False
     if unit == "tablet":
@@ -852,7 +851,7 @@ def _medication_order(row: int, res: Resource, index: Index, reading: Reading, t
         if strength is not None:
             with contextlib.suppress(ValueError):
                 dose, unit = f"{float(dose) * strength[0]:g}", strength[1]
-    elif not dose:
+    elif not dose and not problem:
         strength = product_strength(text)
         if strength is not None:
             dose, unit, strength_only = f"{strength[0]:g}", strength[1], True
@@ -891,6 +890,7 @@ def _medication_order(row: int, res: Resource, index: Index, reading: Reading, t
             frequency=freq,
             route=route,
             strength_only=strength_only,
+            dose_problem=problem,
             columns={
                 "patient_id": "subject",
                 "drug": "medication",
@@ -936,29 +936,40 @@ def _medication(res: Resource, index: Index, reading: Reading) -> tuple[str, str
     return name, code
 
 
-def _dose(dosage: Resource, product: str) -> tuple[str, str, str]:
-    """(dose, unit, note) from a Dosage: doseQuantity, doseRange (upper value), or text."""
+def _dose(dosage: Resource, product: str) -> tuple[str, str, str, str]:
+    """(dose, unit, note, problem) from a Dosage: doseQuantity, doseRange, or text.
+
+    A dose is a number the source states once: a doseRange whose low and high differ
+    ("50-150 mg") or dosage text naming a range is a problem (the row is rejected with
+    it), never its upper or lower value.
+    """
     dr = dosage.get("doseAndRate")
     sources = [d for d in dr if isinstance(d, dict)] if isinstance(dr, list) else []
     sources.append(dosage)  # STU3/DSTU2 put dose[x] on the Dosage itself
     for s in sources:
         q = s.get("doseQuantity")
         if isinstance(q, dict) and q.get("value") is not None:
-            return _amount(q, product)
+            return (*_amount(q, product), "")
         rng = s.get("doseRange")
         if isinstance(rng, dict):
             high = rng.get("high") if isinstance(rng.get("high"), dict) else None
             low = rng.get("low") if isinstance(rng.get("low"), dict) else None
-            chosen = high if high and high.get("value") is not None else low
-            if chosen:
-                dose, unit, _ = _amount(chosen, product)
-                return dose, unit, f"dose range {_num((low or {}).get('value'))}-{_num((high or {}).get('value'))}"
+            lo, hi = _num((low or {}).get("value")), _num((high or {}).get("value"))
+            if lo and hi and lo == hi:
+                return (*_amount(low or {}, product), "")
+            if lo or hi:
+                unit = _quantity_unit(high or low or {})[0]
+                shown = f"{lo or '?'}-{hi or '?'} {unit}".strip()
+                return "", "", "", f"a range of doses ('{shown}', FHIR doseRange): enter the one dose given"
     text = str(dosage.get("text", "")).strip()
     if text:
+        problem = text_problem(text)
+        if problem:
+            return "", "", "", problem
         found = amount_in_text(text)
         if found:
-            return found[0], found[1], f"dosage text: {text}"
-    return "", "", ""
+            return found[0], found[1], f"dosage text: {text}", ""
+    return "", "", "", ""
 
 
 def _amount(q: dict, product: str) -> tuple[str, str, str]:

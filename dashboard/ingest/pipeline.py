@@ -744,11 +744,13 @@ def doses_from_table(
                 **record_defaults,
             )
         )
-    return _dose_parsed(rep, records, change_log=end_arr is None, extra=raw.rejected)
+    return _dose_parsed(rep, records, change_log=end_arr is None, extra=raw.rejected, delimiter=raw.delimiter)
 
 
-def _dose_parsed(rep: FileReport, records: list[DoseRecord], change_log: bool, extra: list[Problem]) -> Parsed:
-    table, accepted = normalise_doses(DoseBatch(rep, records, change_log))
+def _dose_parsed(
+    rep: FileReport, records: list[DoseRecord], change_log: bool, extra: list[Problem], delimiter: str = ""
+) -> Parsed:
+    table, accepted = normalise_doses(DoseBatch(rep, records, change_log, delimiter))
     rep.rows_read = len(records) + len(extra)
     rep.rows_accepted = len(accepted)
     rep.rows_rejected = len(records) - len(accepted) + len(extra)
