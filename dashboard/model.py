@@ -87,6 +87,7 @@ class AnalyteInfo:
     loinc: tuple[str, ...]
     loinc_percent: tuple[str, ...]
     aliases: tuple[str, ...]
+    zero_possible: bool = False  # a result of exactly 0 can be real (an absent cell type)
 
 
 @cache
@@ -107,6 +108,7 @@ def analyte_info() -> dict[str, AnalyteInfo]:
             loinc=tuple(item.get("loinc", ())),
             loinc_percent=tuple(item.get("loinc_percent", ())),
             aliases=tuple(item.get("aliases", ())),
+            zero_possible=bool(item.get("zero", False)),
         )
     return out
 

@@ -21,6 +21,7 @@ import pyarrow as pa
 
 from dashboard import model
 from dashboard.ingest.amounts import UNKNOWN, file_decimal, read_number, text_problem
+from dashboard.ingest.dates import FAR_FUTURE
 from dashboard.ingest.mapping import normalize, recognise_drug
 from dashboard.ingest.report import FileReport, Problem
 
@@ -570,7 +571,11 @@ def normalise_doses(batch: DoseBatch) -> tuple[pa.Table, list[tuple[int, int]]]:
                 Problem(r.row, col("start", "start"), r.start_error or "no start date", r.drug_text[:120])
             )
             continue
-        if r.end_error:
+        if r.end_error and FAR_FUTURE in r.end_error:
+            # an end years ahead (2099-12-31, 9999-12-31) is how many systems write "ongoing":
+            # within a year of today it changes nothing, so it is read as ongoing and said
+            rep.warn(f"end date: {r.end_error}; the dose is read as ongoing", r.row, col("end", "end"))
+        elif r.end_error:
             rep.problems.append(Problem(r.row, col("end", "end"), r.end_error, r.drug_text[:120]))
             continue
         if r.end is not None and r.end < r.start:
@@ -936,8 +941,31 @@ class PatientRecord:
     columns: dict[str, str] = field(default_factory=dict)
 
 
-def normalise_patients(report: FileReport, records: list[PatientRecord]) -> tuple[pa.Table, list[int]]:
-    """Turn patient records into canonical patient rows; returns (table, accepted record indexes)."""
+#: The oldest age a birth date may give (the oldest people documented lived to 122).
+MAX_AGE_YEARS = 120
+
+
+def birth_date_problem(birth: dt.datetime | None, today: dt.date | None) -> str:
+    """Why a birth date is not plausible on ``today`` ("" when it is, or is unknown)."""
+    if birth is None or today is None:
+        return ""
+    day = birth.date() if isinstance(birth, dt.datetime) else birth
+    if day > today:
+        return f"birth date {day:%Y-%m-%d} is after today ({today:%Y-%m-%d})"
+    age = today.year - day.year - ((today.month, today.day) < (day.month, day.day))
+    if age > MAX_AGE_YEARS:
+        return f"birth date {day:%Y-%m-%d} gives an age of {age} years: not plausible (more than {MAX_AGE_YEARS})"
+    return ""
+
+
+def normalise_patients(
+    report: FileReport, records: list[PatientRecord], today: dt.date | None = None
+) -> tuple[pa.Table, list[int]]:
+    """Turn patient records into canonical patient rows; returns (table, accepted record indexes).
+
+    With ``today`` a birth date after it, or one giving an age over
+    :data:`MAX_AGE_YEARS`, rejects the row (MIMIC's shifted birth dates are read without).
+    """
     out: list[dict] = []
     accepted: list[int] = []
     for i, r in enumerate(records):
@@ -946,7 +974,12 @@ def normalise_patients(report: FileReport, records: list[PatientRecord]) -> tupl
             report.problems.append(Problem(r.row, col("patient_id", "patient_id"), "no patient id", ""))
             continue
         if r.birth_error:
-            report.problems.append(Problem(r.row, col("birth_date", "birth_date"), r.birth_error, ""))
+            why = r.birth_error if r.birth_error.startswith("birth date") else f"birth date: {r.birth_error}"
+            report.problems.append(Problem(r.row, col("birth_date", "birth_date"), why, ""))
+            continue
+        implausible = birth_date_problem(r.birth_date, today)
+        if implausible:
+            report.problems.append(Problem(r.row, col("birth_date", "birth_date"), implausible, ""))
             continue
         sex = parse_sex(r.sex)
         if sex is None:

@@ -107,6 +107,10 @@ def read_fhir(name: str, data: bytes, rep: FileReport, ctx: Context) -> Parsed:
         rep.error = error
         rep.format = "JSON"
         return Parsed(rep)
+    if "\\u0000" in text:  # NUL characters inside strings: reject the resources holding them
+        for e in entries:
+            if e.resource is not None and "\\u0000" in json.dumps(e.resource):
+                e.resource, e.problem = None, "the resource contains a NUL character (binary data in a text field)"
     return _read_entries(name, entries, rep, ctx)
 
 
@@ -1262,7 +1266,7 @@ def _judge_patients(rep: FileReport, reading: Reading, ctx: Context, tally: Tall
         )
     if not records:
         return None
-    return run_patients(rep, records, tally)
+    return run_patients(rep, records, tally, ctx.options.as_of)
 
 
 def _older(tally: Tally, row: int) -> None:

@@ -33,7 +33,14 @@ from dashboard.ingest.failures import log_failure, plain_reason
 from dashboard.ingest.labs import LabCandidates, LabInput, combine_labs, normalise_labs
 from dashboard.ingest.mapping import FIELD_ALIASES, ColumnMapping, header_info, map_columns, normalize
 from dashboard.ingest.report import FileReport, ImportReport, Problem
-from dashboard.ingest.tabular import RawTable, UnreadableFile, read_delimited, sniff_container
+from dashboard.ingest.tabular import (
+    MAX_LINE,
+    RawTable,
+    UnreadableFile,
+    read_delimited,
+    refusal_from_head,
+    sniff_container,
+)
 from dashboard.ingest.xlsx import read_excel
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -151,6 +158,10 @@ def import_paths(paths: Iterable[str | Path], options: ImportOptions | None = No
                     continue
                 sources.append(Source(str(child), child.read_bytes()))
         elif path.is_file():
+            refused = _refused_unread(path)
+            if refused:
+                missing.append(FileReport(path.name, format="unreadable", error=refused))
+                continue
             sources.append(Source(str(path), path.read_bytes()))
         else:
             missing.append(FileReport(str(path), error="file not found"))
@@ -158,6 +169,18 @@ def import_paths(paths: Iterable[str | Path], options: ImportOptions | None = No
     result.report.files = missing + result.report.files
     result.report.skipped = skipped
     return result
+
+
+def _refused_unread(path: Path) -> str:
+    """A large file refused from its first bytes (a first line of gigabytes is never read whole)."""
+    try:
+        size = path.stat().st_size
+        if size <= MAX_LINE:
+            return ""
+        with path.open("rb") as f:
+            return refusal_from_head(f.read(MAX_LINE + 1), size)
+    except OSError:
+        return ""
 
 
 #: Files in an imported folder that are documentation, not exports (a folder of
@@ -800,11 +823,13 @@ def patients_from_table(raw: RawTable, rep: FileReport, ctx: Context, fields: di
                 columns=dict(fields),
             )
         )
-    return patients_parsed(rep, records, raw.rejected)
+    return patients_parsed(rep, records, raw.rejected, ctx.options.as_of)
 
 
-def patients_parsed(rep: FileReport, records: list[PatientRecord], extra: list[Problem]) -> Parsed:
-    table, accepted = normalise_patients(rep, records)
+def patients_parsed(
+    rep: FileReport, records: list[PatientRecord], extra: list[Problem], today: dt.date | None = None
+) -> Parsed:
+    table, accepted = normalise_patients(rep, records, today)
     rep.rows_read = len(records) + len(extra)
     rep.rows_accepted = len(accepted)
     rep.rows_rejected = len(records) - len(accepted) + len(extra)

@@ -53,6 +53,13 @@ def too_many_rows(rows: str) -> UnreadableFile:
 
 DELIMITERS = ("\t", ";", ",", "|")
 
+#: The longest line read (a header of thousands of long column names fits; a value
+#: this long is no lab result).  Python's csv module refuses fields over 131,072
+#: characters by default, which made one long cell abort the whole file.
+MAX_LINE = 16 * 1024 * 1024
+csv.field_size_limit(max(csv.field_size_limit(), MAX_LINE))
+_SAMPLE = 262_144
+
 
 class UnreadableFile(Exception):
     """The file cannot be read as a table at all (message is shown to the user)."""
@@ -298,11 +305,16 @@ def read_delimited(name: str, data: bytes) -> RawTable:
     other encodings are decoded in Python first.
     """
     body, encoding, notes = _utf8_body(data)
-    head = body[:262_144].decode("utf-8", errors="replace").lstrip("\ufeff")
+    sample = _SAMPLE
+    first_break = _first_line_break(body, MAX_LINE + 1)
+    if first_break > _SAMPLE:
+        _refuse_a_long_first_line(body, first_break)
+        sample = first_break + _SAMPLE  # a wide header: sample past its end
+    head = body[:sample].decode("utf-8", errors="replace").lstrip("\ufeff")
     if not head.strip():
         raise UnreadableFile("the file is empty")
     head_lines = head.splitlines()[:80]
-    if len(body) > 262_144 and head_lines:
+    if len(body) > sample and len(head_lines) > 1:
         head_lines = head_lines[:-1]  # the last sampled line may be cut
     delimiter = detect_delimiter(head_lines)
     head_records = list(csv.reader(head_lines[:60], delimiter=delimiter))
@@ -312,6 +324,8 @@ def read_delimited(name: str, data: bytes) -> RawTable:
             "only one column found: the file does not look like a table "
             "(expected columns separated by commas, semicolons or tabs)"
         )
+    if len(head_records[header_idx]) > MAX_COLUMNS:
+        raise too_many_columns(len(head_records[header_idx]))
     preamble = [delimiter.join(r) for r in head_records[:header_idx] if not is_blank(r)]
 
     table = None
@@ -324,11 +338,18 @@ def read_delimited(name: str, data: bytes) -> RawTable:
             if encoding != "UTF-8":
                 table = _read_fast(name, body, header, delimiter)
     if table is None:
+        longest = _longest_line(body, MAX_LINE)
+        if longest > MAX_LINE:
+            raise UnreadableFile(
+                f"the file has a line of more than {MAX_LINE // (1024 * 1024)} MB: not a lab export "
+                "(an export has one short line per result or draw)"
+            )
         text, encoding, notes = decode(data)
         table = _read_slow(name, text.lstrip("\ufeff"), delimiter, header_idx)
     table.encoding = encoding
     table.delimiter = delimiter
     table.preamble = preamble
+    reject_nul_rows(table)
     absorb_units_row(table)
     drop_repeated_headers(table)
     for n in notes:
@@ -338,6 +359,70 @@ def read_delimited(name: str, data: bytes) -> RawTable:
             Problem(None, None, f"{len(preamble)} line(s) above the header were skipped", " | ".join(preamble)[:200])
         )
     return table
+
+
+def too_many_columns(n: int) -> UnreadableFile:
+    return UnreadableFile(
+        f"the file has {n:,} columns; the limit is {MAX_COLUMNS:,} columns "
+        "(a lab export has one column per field, analyte or draw date)"
+    )
+
+
+def _first_line_break(body: bytes, stop: int) -> int:
+    """Where the first line ends (the length of the body when it never does, capped at ``stop``)."""
+    ends = [i for i in (body.find(b"\n", 0, stop), body.find(b"\r", 0, stop)) if i >= 0]
+    return min(ends) if ends else min(len(body), stop)
+
+
+def _refuse_a_long_first_line(body: bytes, first_break: int) -> None:
+    """A first line longer than the sample: thousands of columns, or no table at all."""
+    line = body[:first_break]
+    columns = max(line.count(d.encode()) for d in DELIMITERS) + 1
+    if columns > MAX_COLUMNS:
+        if first_break > MAX_LINE:
+            raise UnreadableFile(
+                f"the file's first line is longer than {MAX_LINE // (1024 * 1024)} MB and holds more than "
+                f"{columns - 1:,} separators: more than the limit of {MAX_COLUMNS:,} columns"
+            )
+        raise too_many_columns(columns)
+    if first_break > MAX_LINE or columns < 2:
+        size = f"more than {MAX_LINE // (1024 * 1024)} MB" if first_break > MAX_LINE else f"{first_break / 1e6:,.1f} MB"
+        raise UnreadableFile(
+            f"the file's first line runs {size} without a line break or a column separator: not a table export"
+        )
+
+
+def refusal_from_head(head: bytes, size: int) -> str:
+    """Why a large text file is refused from its first bytes alone ("" when it is not):
+    a first line longer than :data:`MAX_LINE` (then the rest is never read)."""
+    if size <= MAX_LINE or sniff_container(head) != "text":
+        return ""
+    body = head[3:] if head.startswith(b"\xef\xbb\xbf") else head
+    if _looks_utf16(body):
+        return ""
+    try:
+        _refuse_a_long_first_line(body, _first_line_break(body, MAX_LINE + 1))
+    except UnreadableFile as exc:
+        return str(exc) if _first_line_break(body, MAX_LINE + 1) > MAX_LINE else ""
+    return ""
+
+
+def _longest_line(body: bytes, stop_above: int) -> int:
+    """The longest line of ``body`` (counted in blocks; stops once one is over ``stop_above``)."""
+    longest = run = 0
+    block = 1 << 24
+    for start in range(0, len(body), block):
+        chunk = np.frombuffer(body, dtype=np.uint8, count=min(block, len(body) - start), offset=start)
+        breaks = np.flatnonzero((chunk == 10) | (chunk == 13))
+        if not len(breaks):
+            run += len(chunk)
+        else:
+            longest = max(longest, run + int(breaks[0]), int(np.diff(breaks).max(initial=0)))
+            run = len(chunk) - 1 - int(breaks[-1])
+        longest = max(longest, run)
+        if longest > stop_above:
+            break
+    return longest
 
 
 _UNIT_LABELS = frozenset({"unit", "units", "einheit", "einheiten", "unite", "unites", "unidad", "unidades"})
@@ -379,6 +464,30 @@ def absorb_units_row(table: RawTable) -> None:
     )
 
 
+def reject_nul_rows(table: RawTable) -> None:
+    """Reject the rows holding a NUL byte (binary data inside a text file), whichever path
+    read them: a NUL can hide the end of an id or a value from one program and not another."""
+    import pyarrow.compute as pc
+
+    if not table.num_rows or not table.header:
+        return
+    nul = None
+    for h in table.header:
+        has = pc.match_substring(table.columns[h], "\x00")
+        nul = has if nul is None else pc.or_(nul, has)
+    if not pc.any(nul).as_py():
+        return
+    rows = pc.filter(table.row_numbers, nul).to_pylist()
+    for row in rows:
+        table.rejected.append(
+            Problem(row, None, "the row contains a NUL byte (binary data in a text file); row skipped")
+        )
+    keep = pc.invert(nul)
+    table.columns = {h: pc.filter(a, keep) for h, a in table.columns.items()}
+    table.row_numbers = pc.filter(table.row_numbers, keep)
+    table.warnings.append(Problem(None, None, f"{len(rows)} row(s) hold NUL bytes (binary data) and were rejected"))
+
+
 def drop_repeated_headers(table: RawTable) -> None:
     """Reject rows that repeat the header (two exports pasted into one file).
 
@@ -416,9 +525,7 @@ def _utf8_body(data: bytes) -> tuple[bytes, str, list[str]]:
         nuls = data.count(b"\x00")
         if nuls > 0.01 * len(data):
             raise UnreadableFile("this is a binary file, not a text, Excel or FHIR JSON export")
-        # a few stray NUL bytes: make them visible (the cell is then rejected), never drop them
-        data = data.replace(b"\x00", "\ufffd".encode())
-        return data, "UTF-8", [f"{nuls} NUL byte(s) in the text shown as \ufffd; the cells holding them are rejected"]
+        # a few stray NUL bytes are kept, never dropped: the rows holding them are rejected
     if not data.isascii():
         try:
             data.decode("utf-8")  # validity check only; Arrow parses the bytes
