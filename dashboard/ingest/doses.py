@@ -22,6 +22,7 @@ import pyarrow as pa
 from dashboard import model
 from dashboard.ingest.amounts import UNKNOWN, file_decimal, read_number, text_problem
 from dashboard.ingest.dates import FAR_FUTURE
+from dashboard.ingest.identity import clean_id
 from dashboard.ingest.mapping import normalize, recognise_drug
 from dashboard.ingest.report import FileReport, Problem
 
@@ -552,8 +553,14 @@ def normalise_doses(batch: DoseBatch) -> tuple[pa.Table, list[tuple[int, int]]]:
     from_instructions = 0
     for i, r in enumerate(batch.records):
         col = r.columns.get
+        r.patient_id, id_problem, id_note = clean_id(r.patient_id)
+        if id_note:
+            rep.warn(id_note, r.row, col("patient_id", "patient_id"))
         if not r.patient_id:
             rep.problems.append(Problem(r.row, col("patient_id", "patient_id"), "no patient id", r.drug_text))
+            continue
+        if id_problem:
+            rep.problems.append(Problem(r.row, col("patient_id", "patient_id"), id_problem, r.drug_text[:120]))
             continue
         drug = recognise_drug(r.drug_text, r.drug_code)
         if drug is None:
@@ -970,8 +977,14 @@ def normalise_patients(
     accepted: list[int] = []
     for i, r in enumerate(records):
         col = r.columns.get
+        r.patient_id, id_problem, id_note = clean_id(r.patient_id)
+        if id_note:
+            report.warn(id_note, r.row, col("patient_id", "patient_id"))
         if not r.patient_id:
             report.problems.append(Problem(r.row, col("patient_id", "patient_id"), "no patient id", ""))
+            continue
+        if id_problem:
+            report.problems.append(Problem(r.row, col("patient_id", "patient_id"), id_problem, ""))
             continue
         if r.birth_error:
             why = r.birth_error if r.birth_error.startswith("birth date") else f"birth date: {r.birth_error}"

@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 
 from dashboard import model
 from dashboard.ingest import dates as dates_mod
+from dashboard.ingest import identity
 from dashboard.ingest.mapping import recognise_test
 from dashboard.ingest.report import Conversion, FileReport, Problem
 from dashboard.ingest.values import detect_decimal, parse_range, parse_values
@@ -173,8 +174,22 @@ def normalise_labs(
     col_of = inp.columns.get
     value_col = inp.value_column if inp.value_column is not None else col_of("value", "value")
 
-    # --- patient id
+    # --- patient id: spaces of any kind around it removed (and said); an id holding a
+    # character that hides or disguises (a right-to-left override, a zero-width space ...)
+    # is rejected, never cleaned: it could then merge two patients
+    trimmed = pc.utf8_trim_whitespace(inp.patient_id)
+    changed = pc.sum(pc.not_equal(trimmed, inp.patient_id)).as_py() or 0
+    if changed:
+        report.warn(f"{changed} patient id(s) had spaces (such as a non-breaking space) at their start or end: removed")
+        inp.patient_id = trimmed
     verdict.reject(pc.equal(inp.patient_id, ""), "no patient id", col_of("patient_id", "patient_id"))
+    disguised = pc.match_substring_regex(inp.patient_id, identity.REJECTED_CLASS)
+    if pc.any(disguised).as_py():
+        verdict.reject(
+            disguised,
+            lambda: _id_problems(inp.patient_id, disguised),
+            col_of("patient_id", "patient_id"),
+        )
 
     # --- result status: a withdrawn or not-done result is never graded
     if inp.status is not None:
@@ -628,6 +643,12 @@ def _judge_specimen(specimen: pa.Array, verdict: _Verdicts, column: str) -> None
         ),
         column,
     )
+
+
+def _id_problems(ids: pa.Array, mask: pa.Array) -> dict[int, str]:
+    rows = np.flatnonzero(np.asarray(mask.to_numpy(zero_copy_only=False), dtype=bool))
+    texts = pc.take(ids, pa.array(rows)).to_pylist()
+    return {int(r): identity.id_problem(t) for r, t in zip(rows, texts, strict=True)}
 
 
 def _plausible_bounds(analyte_idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 
 from dashboard import model
 from dashboard.ingest import dates as dates_mod
+from dashboard.ingest import identity
 from dashboard.ingest.doses import (
     DoseBatch,
     DoseRecord,
@@ -229,6 +230,7 @@ def import_sources(sources: Sequence[Source], options: ImportOptions | None = No
 
     report = ImportReport(files=[p.report for p in parsed])
     _warn_zero_stripped_ids(report, [labs, doses, patients])
+    _warn_lookalike_ids(report, [labs, doses, patients])
     if unknown and report.files:
         report.files[0].warn(f"--map names column(s) not found in any file: {', '.join(unknown)}")
     report.labs = labs.num_rows
@@ -272,6 +274,49 @@ def _warn_zero_stripped_ids(report: ImportReport, tables: list[pa.Table]) -> Non
         )
     if len(clashes) > 10:
         report.files[0].warn(f"{len(clashes) - 10} more patient ids differ from another only by leading zeros")
+
+
+def _warn_lookalike_ids(report: ImportReport, tables: list[pa.Table]) -> None:
+    """Name the patient ids that look alike: the same but for case, letters of another
+    alphabet that look Latin ("RА-001" with a Cyrillic А) or a kind of dash.
+
+    They are kept apart (guessing could merge two patients); the clinician is told which
+    ids, in which file, and what differs.  Ids that mix alphabets are named even alone.
+    """
+    if not report.files:
+        return
+    ids: set[str] = set()
+    for t in tables:
+        if t.num_rows:
+            ids.update(x for x in pc.unique(t.column("patient_id")).to_pylist() if x)
+    groups = identity.lookalike_groups(ids)
+    grouped = {i for g in groups for i in g}
+    mixed = sorted(pid for pid in ids if not pid.isascii() and pid not in grouped and identity.mixes_alphabets(pid))
+    if not groups and not mixed:
+        return
+    wanted = pa.array(sorted(grouped | set(mixed)), pa.string())
+    first_file: dict[str, str] = {}
+    for t in tables:
+        if not t.num_rows:
+            continue
+        sub = t.filter(pc.is_in(t.column("patient_id"), value_set=wanted))
+        for pid, src in zip(sub.column("patient_id").to_pylist(), sub.column("source_file").to_pylist(), strict=True):
+            first_file.setdefault(pid, src or "")
+    by_name = {f.path: f for f in report.files}
+    for group in groups[:10]:
+        where = "; ".join(f"{identity.describe(i)} in {first_file[i]}" for i in group)
+        target = by_name.get(first_file[group[0]], report.files[0])
+        target.warn(
+            f"patient ids that look alike: {where}. Kept apart; check they are not the same patient "
+            "(case, letters of another alphabet or a kind of dash differ)"
+        )
+    if len(groups) > 10:
+        report.files[0].warn(f"{len(groups) - 10} more groups of patient ids look alike")
+    for pid in mixed[:10]:
+        by_name.get(first_file[pid], report.files[0]).warn(
+            f"patient id {identity.describe(pid)} mixes letters of two alphabets: check it is typed as the "
+            "hospital writes it"
+        )
 
 
 def _ensure_readers() -> None:

@@ -1,0 +1,114 @@
+"""Patient ids that display as another id (issue 16, item 4; hazard H21).
+
+The attack: ``\\u202e100-AR`` (a right-to-left override, then "100-AR") is shown as
+"RA-001" beside the real RA-001, with a neutrophil count of 0.3 that is not hers.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from dashboard.ingest.identity import clean_id, describe, id_problem, lookalike_groups, skeleton
+from tests.support import assert_balanced, import_text
+
+HEAD = "patient_id,collected_at,test,value,unit\n"
+
+
+@pytest.mark.parametrize(
+    ("pid", "words"),
+    [
+        ("\u202e100-AR", "RIGHT-TO-LEFT OVERRIDE (U+202E)"),
+        ("RA-001\u200f", "RIGHT-TO-LEFT MARK (U+200F)"),
+        ("\u2066RA-001\u2069", "LEFT-TO-RIGHT ISOLATE (U+2066)"),
+        ("RA-\u200b001", "ZERO WIDTH SPACE (U+200B)"),
+        ("RA-0\u200d01", "ZERO WIDTH JOINER (U+200D)"),
+        ("RA\u00ad-001", "SOFT HYPHEN (U+00AD)"),
+        ("RA-\u2060001", "WORD JOINER (U+2060)"),
+        ("RA\ufeff-001", "ZERO WIDTH NO-BREAK SPACE (U+FEFF)"),
+        ("RA\x1b001", "ESCAPE (U+001B)"),
+        ("RA\x00001", "NUL (U+0000)"),
+        ("RA\u00a0001", "NO-BREAK SPACE (U+00A0)"),
+        ("RA\u3164001", "HANGUL FILLER (U+3164)"),
+        ("RA-001\ufe0f", "VARIATION SELECTOR-16 (U+FE0F)"),
+    ],
+)
+def test_ids_with_characters_that_hide_or_disguise_are_rejected_naming_them(pid, words):
+    problem = id_problem(pid)
+    assert words in problem and "patient id" in problem
+
+
+@pytest.mark.parametrize("pid", ["RA-001", "0012", "Müller-1", "RA 001", "李-7", "P1"])
+def test_ordinary_ids_pass(pid):
+    assert id_problem(pid) == ""
+
+
+def test_spaces_around_an_id_are_removed_and_said():
+    assert clean_id("RA-003\u00a0") == (
+        "RA-003",
+        "",
+        "spaces such as a non-breaking space around patient id 'RA-003' removed",
+    )
+    assert clean_id("\u2009RA-003") == ("RA-003", "", clean_id("RA-003\u00a0")[2])
+    assert clean_id("RA-003") == ("RA-003", "", "")
+
+
+def test_lookalike_ids_are_grouped():
+    ids = ["RA-001", "R\u0410-001", "ra-001", "RA\u2013001", "RA-002", "\uff32\uff21-001", "RA-0001"]
+    assert lookalike_groups(ids) == [sorted(["RA-001", "R\u0410-001", "ra-001", "RA\u2013001", "\uff32\uff21-001"])]
+    assert skeleton("RA-0001") != skeleton("RA-001")  # leading zeros are H7's business
+    assert describe("R\u0410-001") == "R\u0410-001 (\u0410 is CYRILLIC CAPITAL LETTER A)"
+
+
+def test_the_attack_the_bidi_id_is_rejected_and_the_real_patient_kept():
+    text = HEAD + "RA-001,2024-03-05,Neutrophils,1.9,10^9/L\n\u202e100-AR,2024-03-05,Neutrophils,0.3,10^9/L\n"
+    result = import_text(text)
+    assert_balanced(result)
+    f = result.report.files[0]
+    assert (f.rows_accepted, f.rows_rejected) == (1, 1)
+    assert result.labs.column("patient_id").to_pylist() == ["RA-001"]
+    assert result.labs.column("value").to_pylist() == [1.9]
+    assert "right-to-left" in f.problems[0].message and f.problems[0].row == 3
+
+
+def test_lookalike_ids_across_files_are_named_together():
+    labs = HEAD + "RA-001,2024-03-05,WBC,4.5,10^9/L\n"
+    doses = "patient_id,drug,dose,unit,frequency,start\nR\u0410-001,Azathioprine,100,mg,daily,2024-01-01\n"
+    from dashboard.ingest import ImportOptions, Source, import_sources
+    from tests.support import TODAY
+
+    result = import_sources(
+        [Source("labs.csv", labs.encode()), Source("doses.csv", doses.encode())], ImportOptions(today=TODAY)
+    )
+    assert_balanced(result)
+    notes = [w.message for f in result.report.files for w in f.warnings if "look alike" in w.message]
+    assert len(notes) == 1
+    assert "RA-001 in labs.csv" in notes[0] and "CYRILLIC CAPITAL LETTER A) in doses.csv" in notes[0]
+
+
+def test_dose_and_patient_rows_are_judged_the_same_way():
+    doses = (
+        "patient_id,drug,dose,unit,frequency,start\n"
+        "\u202e100-AR,Azathioprine,100,mg,daily,2024-01-01\n"
+        "RA-002\u00a0,Azathioprine,100,mg,daily,2024-01-01\n"
+    )
+    result = import_text(doses, "doses.csv")
+    assert_balanced(result)
+    f = result.report.files[0]
+    assert (f.rows_accepted, f.rows_rejected) == (1, 1)
+    assert result.doses.column("patient_id").to_pylist() == ["RA-002"]
+    assert any("non-breaking space" in w.message for w in f.warnings)
+    patients = "patient_id,sex,dob\nRA-\u200b003,F,1980-01-01\nRA-004,F,1980-01-01\n"
+    result = import_text(patients, "patients.csv")
+    f = result.report.files[0]
+    assert (f.rows_accepted, f.rows_rejected) == (1, 1) and "ZERO WIDTH SPACE" in f.problems[0].message
+
+
+def test_the_sample_panel_raises_no_identity_notes():
+    from dashboard.ingest import ImportOptions, Source, import_sources
+    from dashboard.sample import default_files
+    from tests.support import ROOT
+
+    files = default_files(ROOT / "sample_data")
+    result = import_sources([Source(p.name, p.read_bytes()) for p in files], ImportOptions())
+    texts = [w.message for f in result.report.files for w in f.warnings]
+    assert not [t for t in texts if "look alike" in t or "alphabets" in t or "non-breaking" in t]
