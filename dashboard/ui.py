@@ -98,24 +98,43 @@ def page_guard() -> None:
 # --------------------------------------------------------------------------- login
 
 
-#: Returned by :func:`auth_section` when secrets exist but cannot be read.
+#: Returned by :func:`auth_section` when login is set up but cannot be used.
 BROKEN = "broken"
 
 
 def auth_section():  # -> dict | str | None
-    """The ``[auth]`` section of the secrets: None when login is not configured,
-    :data:`BROKEN` when the secrets cannot be read (then every patient page is refused)."""
+    """The ``[auth]`` section of the secrets: None when login is not configured (no
+    ``[auth]``), :data:`BROKEN` when it is present but unusable, or the secrets cannot be
+    trusted (unreadable, a dangling link): then every page is refused (fail closed)."""
+    return _auth_state()[0]
+
+
+def auth_failure() -> str:
+    """Why login is :data:`BROKEN`, for the administrator ("" otherwise)."""
+    return _auth_state()[1]
+
+
+def _auth_state() -> tuple[object, str]:
     from streamlit.errors import StreamlitSecretNotFoundError
 
+    from dashboard.auth_config import auth_problem, secrets_files_problem
+
+    why = secrets_files_problem(st.get_option("secrets.files") or [])
+    if why:
+        return BROKEN, why
     try:
         section = st.secrets.get("auth")
     except StreamlitSecretNotFoundError as exc:
         if getattr(exc, "error_id", "") == "no-secrets-found":
-            return None  # no secrets at all: login is not configured
-        return BROKEN  # a damaged secrets.toml must not open the app to everyone
+            return None, ""  # no secrets at all: login is not configured
+        return BROKEN, "the secrets file cannot be parsed"
     except Exception:
-        return BROKEN
-    return dict(section) if section else None
+        return BROKEN, "the secrets cannot be read"
+    if section is None:
+        return None, ""
+    section = section.to_dict() if hasattr(section, "to_dict") else section
+    why = auth_problem(section)
+    return (BROKEN, why) if why else (dict(section), "")
 
 
 def login_configured() -> bool:
@@ -124,6 +143,22 @@ def login_configured() -> bool:
 
 def logged_in() -> bool:
     return bool(st.user.get("is_logged_in"))
+
+
+def close_metrics() -> None:
+    """With login on, ``/_stcore/metrics`` serves no figures (to anyone).
+
+    Streamlit serves that endpoint without any login check (its documentation calls it
+    unauthenticated), and it shows every session's cache activity; there is no setting
+    to turn it off.  The server's stats manager is told to report nothing.
+    """
+    from streamlit import runtime
+
+    if not runtime.exists():
+        return
+    stats = runtime.get_instance().stats_mgr
+    stats.get_stats = lambda family_names=None: {}  # type: ignore[method-assign]
+    stats.registered_families = lambda: []  # type: ignore[method-assign]
 
 
 def needs_login() -> bool:
@@ -154,8 +189,9 @@ def login_prompt() -> None:
     )
     if auth_section() == BROKEN:
         st.error(
-            "Login is set up on this server but its settings (.streamlit/secrets.toml) cannot be read. "
-            "Ask the administrator to check them; no patient page is available until then.",
+            "Login is set up on this server but its settings (.streamlit/secrets.toml) cannot be read or used: "
+            f"{md_escape(auth_failure())}. Ask the administrator to check them; no patient page is available "
+            "until then.",
             icon=":material/lock:",
         )
     else:
