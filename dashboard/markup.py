@@ -11,7 +11,10 @@ used anywhere.)
 Backslash escapes do not stop GFM's autolinks: Streamlit's markdown finds ``http://``,
 ``www.`` and e-mail addresses in the text after parsing.  An invisible WORD JOINER
 (U+2060) is put inside those three patterns, so a URL in the data shows as written but
-is not a link.
+is not a link.  Nor do they stop Streamlit's shortcodes, which are replaced in the text
+after parsing too: ``:smile:`` became an emoji and ``:material/warning:`` an icon (an
+id or a sheet name shown as a picture).  A WORD JOINER after every colon that could
+open a shortcode keeps them text.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ _ALWAYS = re.compile(r"([\\`*_{}\[\]()!|<>~$&@])")
 _COLON = re.compile(r":(?=\S)")
 #: Where GFM's autolinks start: ``scheme://``, ``www.`` and the ``@`` of an e-mail address.
 _AUTOLINK = re.compile(r"(?i)(:(?=//)|(?<=www)(?=\.)|(?=@))")
+#: A colon that could open a shortcode (``:smile:``, ``:+1:``, ``:material/warning:``).
+_SHORTCODE = re.compile(r":(?=[\w+\-/])")
 WORD_JOINER = "\u2060"
 #: At the start of a line: a heading, a list item, a numbered list or a heading underline.
 _LEADING = re.compile(r"^(\s*)([-+=#]|\d+(?=[.)]))")
@@ -40,6 +45,7 @@ def md_escape(text: object) -> str:
     s = "" if text is None else str(text)
     s = _LINE_BREAKS.sub(" ", s)
     s = _AUTOLINK.sub(lambda m: m.group(0) + WORD_JOINER, s)
+    s = _SHORTCODE.sub(":" + WORD_JOINER, s)
     s = _ALWAYS.sub(r"\\\1", s)
     s = _COLON.sub(r"\\:", s)
     m = _LEADING.match(s)

@@ -518,35 +518,52 @@ def reimport_with_choices(date_order: str | None = None, mapping: dict[str, str]
     on_upload()
 
 
-def _map_key(file_name: str, column: str) -> str:
-    return f"map::{file_name}::{column}"
+def upload_key(kind: str, index: int) -> str:
+    """A widget key for the ``index``-th file (or sheet) of the import report, keyed by the
+    upload it belongs to, never by the file's name: next month's labs.csv uploaded beside
+    this month's (two files of one name) crashed Home with a duplicate key."""
+    return f"{kind}::{upload_token()}::{index}"
 
 
-def _apply_mapping(file_name: str, columns: Sequence[str]) -> None:
+def upload_token() -> str:
+    """A short token of the files (and choices) behind the loaded dataset."""
+    import hashlib
+
+    fingerprint = st.session_state.get(_LAST_UPLOAD)
+    return hashlib.sha256(repr(fingerprint).encode()).hexdigest()[:10] if fingerprint else "data"
+
+
+def _map_key(form: str, column_index: int) -> str:
+    return f"{form}::column::{column_index}"
+
+
+def _apply_mapping(form: str, columns: Sequence[str]) -> None:
     mapping = dict(st.session_state[MAPPING])
-    for col in columns:
-        target = st.session_state.get(_map_key(file_name, col), "(leave)")
+    for i, col in enumerate(columns):
+        target = st.session_state.get(_map_key(form, i), "(leave)")
         if target != "(leave)":
             mapping[col] = target
     reimport_with_choices(mapping=mapping)
 
 
-def mapping_form(file_report) -> None:
-    """The manual column mapping for a file whose columns were not recognised."""
+def mapping_form(file_report, index: int = 0) -> None:
+    """The manual column mapping for a file whose columns were not recognised (the
+    ``index``-th file of the report)."""
     from dashboard.ingest.mapping import MAP_TARGETS
 
     st.error(
         f"**{md_escape(file_report.display_name)}**: {md_escape(file_report.error)}", icon=":material/table_chart:"
     )
-    with st.form(f"mapping::{file_report.display_name}"):
+    form = upload_key("mapping", index)
+    with st.form(form):
         st.write("Tell the dashboard what each column holds (fields, or an analyte for one-column-per-test files):")
         targets = ["(leave)", *MAP_TARGETS, *model.ANALYTES]
-        for col in file_report.columns_found:
-            st.selectbox(md_escape(col), targets, key=_map_key(file_report.display_name, col))
+        for i, col in enumerate(file_report.columns_found):
+            st.selectbox(md_escape(col), targets, key=_map_key(form, i))
         st.form_submit_button(
             "Import with this mapping",
             on_click=_apply_mapping,
-            args=(file_report.display_name, list(file_report.columns_found)),
+            args=(form, list(file_report.columns_found)),
         )
 
 

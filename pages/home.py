@@ -73,11 +73,11 @@ if report is not None:
             kwargs={"date_order": choice},
         )
 
-    for f in report.files:
+    for i, f in enumerate(report.files):
         if f.needs == "mapping":
-            ui.mapping_form(f)
+            ui.mapping_form(f, i)
 
-    for f in report.files:
+    for i, f in enumerate(report.files):
         title = f"{md_escape(f.display_name)}: {f.rows_accepted:,} accepted, {f.rows_rejected:,} rejected, {f.duplicates:,} duplicates"
         with st.expander(title, expanded=bool(f.error or f.rows_rejected) and len(report.files) <= 3):
             if f.error:
@@ -104,7 +104,7 @@ if report is not None:
                     "Download rejected rows",
                     problems,
                     f"rejected_{safe_file_name(f.path)}.csv",
-                    key=f"dl_{f.display_name}",
+                    key=ui.upload_key("rejected", i),
                 )
             if f.warnings:
                 st.markdown("**Notes**")
