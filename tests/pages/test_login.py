@@ -3,6 +3,8 @@ with it a logged-out user gets the login page only, whatever page is asked for."
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -103,11 +105,13 @@ def test_log_in_and_log_out_buttons_work(monkeypatch):
 
 
 def test_login_works_when_configured():
-    """st.login needs Authlib (streamlit[auth] in requirements.txt)."""
+    """st.login needs Authlib: streamlit[auth] in the ranges (requirements.in), and Authlib
+    pinned with its hashes in the lock (issue 16: it was unpinned)."""
     import authlib  # noqa: F401
 
-    requirements = (ROOT / "requirements.txt").read_text()
-    assert "streamlit[auth]" in requirements
+    assert "streamlit[auth]" in (ROOT / "requirements.in").read_text()
+    lock = (ROOT / "requirements.txt").read_text()
+    assert re.search(r"^authlib==[\d.]+ \\\n    --hash=sha256:[0-9a-f]{64}", lock, re.M | re.I)
 
 
 def test_a_named_provider_is_used_when_there_is_no_default():
