@@ -541,13 +541,11 @@ def cell_text(v: object) -> str:
     stays "12345"); a date without a time is "YYYY-MM-DD", with one "YYYY-MM-DD
     HH:MM:SS"; TRUE/FALSE for booleans; nothing for an empty cell.
     """
-    kind = v.__class__
+    kind = v.__class__  # exact types first: most cells are text or floats
     if kind is str:
-        return v.strip()  # type: ignore[union-attr]
+        return v.strip()  # type: ignore[attr-defined]
     if kind is float:
-        if v.is_integer() and abs(v) < 1e15:  # type: ignore[union-attr]
-            return str(int(v))  # type: ignore[call-overload]
-        return repr(v)
+        return str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)  # type: ignore[attr-defined,arg-type,call-overload]
     if v is None:
         return ""
     if kind is bool:
