@@ -231,6 +231,11 @@ def _scan_part(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> SheetScan | None:
     tags = refs = 0
     fast = True
     for buf in _blocks(z, info):
+        if scan is None and _wide_encoding(buf):
+            raise UnreadableFile(
+                f"the workbook part {info.filename[:80]} is written in UTF-16 or UTF-32, which Excel never does: "
+                "its cells cannot be checked before reading; open it in Excel and save it again"
+            )
         if scan is None:
             dim = _DIMENSION.search(buf)
             found = _SHEETDATA.search(buf)
@@ -261,6 +266,15 @@ def _scan_part(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> SheetScan | None:
             placer.feed(buf)
         placer.flush()
     return scan
+
+
+def _wide_encoding(head: bytes) -> bool:
+    """An XML part written in UTF-16 or UTF-32 (it starts with "<", after a byte-order
+    mark or not, spread over two or four bytes): the byte patterns of the extent check
+    would miss its cells.  Binary parts (printer settings, images) do not start so."""
+    return head.startswith(
+        (b"\xff\xfe<\x00", b"\xfe\xff\x00<", b"<\x00", b"\x00<", b"\xff\xfe\x00\x00<", b"\x00\x00\xfe\xff\x00\x00\x00<")
+    )
 
 
 def _fast_block(buf: bytes, prefix: bytes, scan: SheetScan) -> tuple[int, int, bool]:
@@ -423,19 +437,25 @@ def read_excel(name: str, data: bytes) -> list[RawTable]:
     A sheet too large to read is returned as an empty table whose ``refused`` says why
     (the other sheets are read).  Raises :class:`UnreadableFile` for the whole workbook.
     """
+    if _is_binary_workbook(data):
+        raise UnreadableFile("binary Excel workbooks (.xlsb) are not supported: save it as .xlsx or CSV")
     book = check_workbook(data)
     import python_calamine
 
     parts = book.parts_by_sheet
     unnamed = [s for part, s in book.sheets.items() if part not in set(parts.values())]
-    if any(_limits_problem(s) for s in unnamed):
-        raise UnreadableFile(f"the workbook has a sheet that is too large to read: {_limits_problem(unnamed[0])}")
+    too_large = [why for s in unnamed if (why := _limits_problem(s))]
+    if too_large:
+        raise UnreadableFile(f"the workbook has a sheet that is too large to read: {too_large[0]}")
+    if sum(s.max_row * s.max_col for s in book.sheets.values() if not _limits_problem(s)) > MAX_XLSX_CELLS:
+        raise UnreadableFile(
+            f"the workbook's sheets hold more than {MAX_XLSX_CELLS:,} cells in all (export large extracts as CSV)"
+        )
     try:
         wb = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
     except Exception:  # calamine raises its own types for damaged or encrypted files
         raise UnreadableFile("the Excel file could not be opened: it is damaged, encrypted or not a workbook") from None
     tables: list[RawTable] = []
-    budget = MAX_XLSX_CELLS
     with wb:
         for meta in wb.sheets_metadata:
             if str(meta.typ).rsplit(".", 1)[-1] != "WorkSheet":
@@ -445,19 +465,23 @@ def read_excel(name: str, data: bytes) -> list[RawTable]:
                 continue  # no worksheet part behind the name: nothing to read
             if scan is not None:
                 why = _limits_problem(scan)
-                if not why and scan.max_row * scan.max_col > budget:
-                    raise UnreadableFile(
-                        f"the workbook's sheets hold more than {MAX_XLSX_CELLS:,} cells in all "
-                        "(export large extracts as CSV)"
-                    )
                 if why:
                     tables.append(_refused(name, meta.name, why))
                     continue
-                budget -= scan.max_row * scan.max_col
             table = _read_sheet(name, wb, meta.name, scan)
             if table is not None:
                 tables.append(table)
     return tables
+
+
+def _is_binary_workbook(data: bytes) -> bool:
+    """An .xlsb (its workbook and sheets are binary parts, which the extent check cannot
+    read).  An .xlsx may hold other binary parts (printer settings, macros): not those."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            return any(n.lower() == "xl/workbook.bin" for n in z.namelist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return False
 
 
 def _refused(name: str, sheet: str, why: str) -> RawTable:

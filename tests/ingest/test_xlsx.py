@@ -333,3 +333,20 @@ def test_old_entry_points_are_gone_from_tabular():
     """One home for the Excel reader (dashboard/ingest/xlsx.py)."""
     assert not hasattr(tabular, "read_excel") and not hasattr(tabular, "check_zip")
     assert "openpyxl" not in Path(tabular.__file__).read_text()
+
+
+def test_a_sheet_written_in_utf16_is_refused_not_read_unchecked():
+    xml = (
+        '<?xml version="1.0" encoding="UTF-16"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        '<sheetData><row r="1"><c r="A1"><v>1</v></c></row><row r="1048576"><c r="XFD1048576"><v>1</v></c></row>'
+        "</sheetData></worksheet>"
+    ).encode("utf-16")
+    with pytest.raises(UnreadableFile, match="UTF-16"):
+        read_excel("wide.xlsx", workbook({"S": LABS}, extra={"xl/worksheets/sheet1.xml": xml}))
+
+
+def test_an_xlsb_is_refused_and_printer_settings_are_not_an_xlsb():
+    with pytest.raises(UnreadableFile, match="xlsb"):
+        read_excel("b.xlsx", workbook({"S": LABS}, extra={"xl/workbook.bin": b"\x00\x01"}))
+    tables = read_excel("p.xlsx", workbook({"S": LABS}, extra={"xl/printerSettings/printerSettings1.bin": b"\x00" * 64}))
+    assert tables and tables[0].header == ["patient_id", "x"]
