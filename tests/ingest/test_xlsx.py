@@ -348,5 +348,7 @@ def test_a_sheet_written_in_utf16_is_refused_not_read_unchecked():
 def test_an_xlsb_is_refused_and_printer_settings_are_not_an_xlsb():
     with pytest.raises(UnreadableFile, match="xlsb"):
         read_excel("b.xlsx", workbook({"S": LABS}, extra={"xl/workbook.bin": b"\x00\x01"}))
-    tables = read_excel("p.xlsx", workbook({"S": LABS}, extra={"xl/printerSettings/printerSettings1.bin": b"\x00" * 64}))
+    tables = read_excel(
+        "p.xlsx", workbook({"S": LABS}, extra={"xl/printerSettings/printerSettings1.bin": b"\x00" * 64})
+    )
     assert tables and tables[0].header == ["patient_id", "x"]
