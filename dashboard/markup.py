@@ -13,8 +13,9 @@ Backslash escapes do not stop GFM's autolinks: Streamlit's markdown finds ``http
 (U+2060) is put inside those three patterns, so a URL in the data shows as written but
 is not a link.  Nor do they stop Streamlit's shortcodes, which are replaced in the text
 after parsing too: ``:smile:`` became an emoji and ``:material/warning:`` an icon (an
-id or a sheet name shown as a picture).  A WORD JOINER after every colon that could
-open a shortcode keeps them text.
+id or a sheet name shown as a picture).  A WORD JOINER after every colon that opens a
+shortcode keeps them text (colour directives such as ``:red[...]`` are already broken by
+escaping their bracket).
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ _ALWAYS = re.compile(r"([\\`*_{}\[\]()!|<>~$&@])")
 _COLON = re.compile(r":(?=\S)")
 #: Where GFM's autolinks start: ``scheme://``, ``www.`` and the ``@`` of an e-mail address.
 _AUTOLINK = re.compile(r"(?i)(:(?=//)|(?<=www)(?=\.)|(?=@))")
-#: A colon that could open a shortcode (``:smile:``, ``:+1:``, ``:material/warning:``).
-_SHORTCODE = re.compile(r":(?=[\w+\-/])")
+#: A colon that opens a shortcode (``:smile:``, ``:+1:``, ``:100:``, ``:material/warning:``).
+_SHORTCODE = re.compile(r":(?=(?:material/)?[\w+\-]+:)")
 WORD_JOINER = "\u2060"
 #: At the start of a line: a heading, a list item, a numbered list or a heading underline.
 _LEADING = re.compile(r"^(\s*)([-+=#]|\d+(?=[.)]))")
