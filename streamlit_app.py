@@ -13,6 +13,8 @@ PAGES = Path(__file__).resolve().parent / "pages"
 ICON = Path(__file__).resolve().parent / "dashboard" / "assets" / "favicon.png"
 st.set_page_config(page_title="Immunosuppressant lab monitor", page_icon=str(ICON), layout="wide")
 ui.init_state()
+if ui.login_configured():
+    ui.close_metrics()  # the metrics endpoint has no login check of its own
 
 if ui.needs_login():
     # login is configured (secrets [auth]) and this session is not logged in: the only

@@ -15,7 +15,9 @@ unmapped columns); 1 for any other failure.  No traceback is ever printed.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -206,6 +208,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAIL
     except BrokenPipeError:
         return EXIT_OK
-    except Exception as exc:  # the promise: a one-line reason, never a traceback
-        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+    except Exception:  # the promise: a one-line reason, never a traceback or the data in one
+        if os.environ.get("DASHBOARD_DEBUG"):
+            traceback.print_exc()
+        print(
+            f"error: the '{args.command}' command stopped on an unexpected problem; nothing more was written "
+            "(set DASHBOARD_DEBUG=1 to see the technical details)",
+            file=sys.stderr,
+        )
         return EXIT_FAIL

@@ -2,7 +2,9 @@
 
 A cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is run
 as a formula by spreadsheet programs; such text cells are prefixed with an apostrophe.
-Numbers stay numbers (a negative number is not text and is not touched).
+Numbers stay numbers (a negative number is not text and is not touched).  Control
+characters (an ESC in an id) are replaced by visible ones (:func:`printable`) in every
+text cell and column name, so an export never fails on them and never carries them.
 """
 
 from __future__ import annotations
@@ -14,11 +16,31 @@ import pandas as pd
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
+#: Control characters (C0 but tab, line feed and carriage return; DEL; C1) shown as their
+#: visible Unicode pictures (ESC as U+241B) or U+FFFD: Excel files cannot hold them (the
+#: export failed), a terminal runs them (ESC [31m), and they hide what a cell says.
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def _picture(m: re.Match[str]) -> str:
+    code = ord(m.group(0))
+    return chr(0x2400 + code) if code < 0x20 else "\u2421" if code == 0x7F else "\ufffd"
+
+
+def printable(text: str, replacement: str | None = None) -> str:
+    """``text`` with every control character replaced by a visible one ("RA␛001"), or by
+    ``replacement`` (a PDF font has no glyphs for the control pictures)."""
+    if not _CONTROLS.search(text):
+        return text
+    return _CONTROLS.sub(replacement if replacement is not None else _picture, text)
+
 
 def neutralise(value: object) -> object:
-    """Make one cell safe to open in a spreadsheet."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
+    """Make one cell safe to open in a spreadsheet: no formula, no control character."""
+    if isinstance(value, str):
+        value = printable(value)
+        if value.startswith(FORMULA_START):
+            return "'" + value
     return value
 
 

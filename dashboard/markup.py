@@ -11,7 +11,11 @@ used anywhere.)
 Backslash escapes do not stop GFM's autolinks: Streamlit's markdown finds ``http://``,
 ``www.`` and e-mail addresses in the text after parsing.  An invisible WORD JOINER
 (U+2060) is put inside those three patterns, so a URL in the data shows as written but
-is not a link.
+is not a link.  Nor do they stop Streamlit's shortcodes, which are replaced in the text
+after parsing too: ``:smile:`` became an emoji and ``:material/warning:`` an icon (an
+id or a sheet name shown as a picture).  A WORD JOINER after every colon that opens a
+shortcode keeps them text (colour directives such as ``:red[...]`` are already broken by
+escaping their bracket).
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ _ALWAYS = re.compile(r"([\\`*_{}\[\]()!|<>~$&@])")
 _COLON = re.compile(r":(?=\S)")
 #: Where GFM's autolinks start: ``scheme://``, ``www.`` and the ``@`` of an e-mail address.
 _AUTOLINK = re.compile(r"(?i)(:(?=//)|(?<=www)(?=\.)|(?=@))")
+#: A colon that opens a shortcode (``:smile:``, ``:+1:``, ``:100:``, ``:material/warning:``).
+_SHORTCODE = re.compile(r":(?=(?:material/)?[\w+\-]+:)")
 WORD_JOINER = "\u2060"
 #: At the start of a line: a heading, a list item, a numbered list or a heading underline.
 _LEADING = re.compile(r"^(\s*)([-+=#]|\d+(?=[.)]))")
@@ -40,6 +46,7 @@ def md_escape(text: object) -> str:
     s = "" if text is None else str(text)
     s = _LINE_BREAKS.sub(" ", s)
     s = _AUTOLINK.sub(lambda m: m.group(0) + WORD_JOINER, s)
+    s = _SHORTCODE.sub(":" + WORD_JOINER, s)
     s = _ALWAYS.sub(r"\\\1", s)
     s = _COLON.sub(r"\\:", s)
     m = _LEADING.match(s)

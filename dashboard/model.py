@@ -89,6 +89,7 @@ class AnalyteInfo:
     aliases: tuple[str, ...]
     decimals: tuple[int, int] = (2, 2)  # as a lab reports it in the display unit: (SI, US)
     scale: tuple[float, float] = (0.0, 1.0)  # the clinical scale of its charts, canonical unit
+    zero_possible: bool = False  # a result of exactly 0 can be real (an absent cell type)
 
 
 @cache
@@ -111,6 +112,7 @@ def analyte_info() -> dict[str, AnalyteInfo]:
             aliases=tuple(item.get("aliases", ())),
             decimals=tuple(int(d) for d in item["decimals"]),
             scale=tuple(float(x) for x in item["scale"]),
+            zero_possible=bool(item.get("zero", False)),
         )
     return out
 

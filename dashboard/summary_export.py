@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from dashboard import model
-from dashboard.export import to_csv_bytes, to_xlsx_bytes
+from dashboard.export import printable, to_csv_bytes, to_xlsx_bytes
 from dashboard.units import display_decimals, display_number, display_text
 
 #: Printed on every summary (the same words as the app's disclaimer).
@@ -530,6 +530,7 @@ class _Pdf:
         s = "" if s is None or (isinstance(s, float) and math.isnan(s)) else str(s)
         if s in ("NaT", "nan", "None"):
             return ""
+        s = printable(s, "?")  # an ESC or NUL in an id is shown as "?", never written raw into the PDF
         return s if self.unicode else s.encode("latin-1", "replace").decode("latin-1")
 
     def heading(self, s: str, size: float = 11) -> None:

@@ -140,24 +140,43 @@ def page_guard() -> None:
 # --------------------------------------------------------------------------- login
 
 
-#: Returned by :func:`auth_section` when secrets exist but cannot be read.
+#: Returned by :func:`auth_section` when login is set up but cannot be used.
 BROKEN = "broken"
 
 
 def auth_section():  # -> dict | str | None
-    """The ``[auth]`` section of the secrets: None when login is not configured,
-    :data:`BROKEN` when the secrets cannot be read (then every patient page is refused)."""
+    """The ``[auth]`` section of the secrets: None when login is not configured (no
+    ``[auth]``), :data:`BROKEN` when it is present but unusable, or the secrets cannot be
+    trusted (unreadable, a dangling link): then every page is refused (fail closed)."""
+    return _auth_state()[0]
+
+
+def auth_failure() -> str:
+    """Why login is :data:`BROKEN`, for the administrator ("" otherwise)."""
+    return _auth_state()[1]
+
+
+def _auth_state() -> tuple[object, str]:
     from streamlit.errors import StreamlitSecretNotFoundError
 
+    from dashboard.auth_config import auth_problem, secrets_files_problem
+
+    why = secrets_files_problem(st.get_option("secrets.files") or [])
+    if why:
+        return BROKEN, why
     try:
         section = st.secrets.get("auth")
     except StreamlitSecretNotFoundError as exc:
         if getattr(exc, "error_id", "") == "no-secrets-found":
-            return None  # no secrets at all: login is not configured
-        return BROKEN  # a damaged secrets.toml must not open the app to everyone
+            return None, ""  # no secrets at all: login is not configured
+        return BROKEN, "the secrets file cannot be parsed"
     except Exception:
-        return BROKEN
-    return dict(section) if section else None
+        return BROKEN, "the secrets cannot be read"
+    if section is None:
+        return None, ""
+    section = section.to_dict() if hasattr(section, "to_dict") else section
+    why = auth_problem(section)
+    return (BROKEN, why) if why else (dict(section), "")
 
 
 def login_configured() -> bool:
@@ -166,6 +185,22 @@ def login_configured() -> bool:
 
 def logged_in() -> bool:
     return bool(st.user.get("is_logged_in"))
+
+
+def close_metrics() -> None:
+    """With login on, ``/_stcore/metrics`` serves no figures (to anyone).
+
+    Streamlit serves that endpoint without any login check (its documentation calls it
+    unauthenticated), and it shows every session's cache activity; there is no setting
+    to turn it off.  The server's stats manager is told to report nothing.
+    """
+    from streamlit import runtime
+
+    if not runtime.exists():
+        return
+    stats = runtime.get_instance().stats_mgr
+    stats.get_stats = lambda family_names=None: {}  # type: ignore[method-assign]
+    stats.registered_families = lambda: []  # type: ignore[method-assign]
 
 
 def needs_login() -> bool:
@@ -196,8 +231,9 @@ def login_prompt() -> None:
     )
     if auth_section() == BROKEN:
         st.error(
-            "Login is set up on this server but its settings (.streamlit/secrets.toml) cannot be read. "
-            "Ask the administrator to check them; no patient page is available until then.",
+            "Login is set up on this server but its settings (.streamlit/secrets.toml) cannot be read or used: "
+            f"{md_escape(auth_failure())}. Ask the administrator to check them; no patient page is available "
+            "until then.",
             icon=":material/lock:",
         )
     else:
@@ -611,23 +647,38 @@ def reimport_with_choices(date_order: str | None = None, mapping: dict[str, str]
     on_upload()
 
 
-def _map_key(file_name: str, column: str) -> str:
-    return f"map::{file_name}::{column}"
+def upload_key(kind: str, index: int) -> str:
+    """A widget key for the ``index``-th file (or sheet) of the import report, keyed by the
+    upload it belongs to, never by the file's name: next month's labs.csv uploaded beside
+    this month's (two files of one name) crashed Home with a duplicate key."""
+    return f"{kind}::{upload_token()}::{index}"
 
 
-def _apply_mapping(file_name: str, columns: Sequence[str]) -> None:
+def upload_token() -> str:
+    """A short token of the files (and choices) behind the loaded dataset."""
+    import hashlib
+
+    fingerprint = st.session_state.get(_LAST_UPLOAD)
+    return hashlib.sha256(repr(fingerprint).encode()).hexdigest()[:10] if fingerprint else "data"
+
+
+def _map_key(form: str, column_index: int) -> str:
+    return f"{form}::column::{column_index}"
+
+
+def _apply_mapping(form: str, columns: Sequence[str]) -> None:
     mapping = dict(st.session_state[MAPPING])
-    for col in columns:
-        target = st.session_state.get(_map_key(file_name, col), "(leave)")
+    for i, col in enumerate(columns):
+        target = st.session_state.get(_map_key(form, i), "(leave)")
         if target != "(leave)":
             mapping[col] = target
     reimport_with_choices(mapping=mapping)
 
 
-def mapping_form(file_report, needed: bool = True) -> None:
-    """The column mapping of a file: for a file whose columns were not recognised
-    (``needed``), or to change any choice the import made by itself (every column is
-    shown with how it was read; only the ones changed are applied)."""
+def mapping_form(file_report, index: int = 0, needed: bool = True) -> None:
+    """The column mapping of the ``index``-th file of the import report: for a file whose
+    columns were not recognised (``needed``), or to change any choice the import made by
+    itself (every column is shown with how it was read; only the ones changed are applied)."""
     from dashboard.ingest.mapping import MAP_TARGETS
     from dashboard.ingest.report import column_choices
     from dashboard.views import browser_words
@@ -636,7 +687,8 @@ def mapping_form(file_report, needed: bool = True) -> None:
     if needed:
         st.error(f"**{md_escape(name)}**: {md_escape(browser_words(file_report.error))}", icon=":material/table_chart:")
     current = column_choices(file_report)
-    with st.form(f"mapping::{name}"):
+    form = upload_key("mapping" if needed else "remap", index)
+    with st.form(form):
         if needed:
             st.write("Tell the dashboard what each column holds (fields, or an analyte for one-column-per-test files):")
         else:
@@ -645,7 +697,7 @@ def mapping_form(file_report, needed: bool = True) -> None:
                 "and import again; the choice applies to every file with that column."
             )
         targets = ["(leave)", *MAP_TARGETS, *model.ANALYTES]
-        for col in file_report.columns_found:
+        for i, col in enumerate(file_report.columns_found):
             was = current.get(col, "")
 
             def label(t: str, was: str = was) -> str:
@@ -653,11 +705,11 @@ def mapping_form(file_report, needed: bool = True) -> None:
                     return t
                 return "(leave)" if needed else f"as imported: {was or 'not used'}"
 
-            st.selectbox(md_escape(col), targets, key=_map_key(name, col), format_func=label)
+            st.selectbox(md_escape(col), targets, key=_map_key(form, i), format_func=label)
         st.form_submit_button(
             "Import with this mapping",
             on_click=_apply_mapping,
-            args=(name, list(file_report.columns_found)),
+            args=(form, list(file_report.columns_found)),
         )
 
 

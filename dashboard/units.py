@@ -227,9 +227,10 @@ def round_sig(x: float, digits: int = 12) -> float:
 
 
 def is_plausible(analyte: str, canonical_value: float) -> bool:
-    """True when a value in the canonical unit could be a real result (0 always can)."""
+    """True when a value in the canonical unit could be a real result (0 only where a
+    count can be 0: ``zero`` in ``vocab/analytes.toml``)."""
     if canonical_value == 0:
-        return True
+        return analyte_info()[analyte].zero_possible
     lo, hi = analyte_info()[analyte].plausible
     return lo <= canonical_value <= hi
 

@@ -75,11 +75,11 @@ if report is not None:
             kwargs={"date_order": choice},
         )
 
-    for f in report.files:
+    for i, f in enumerate(report.files):
         if f.needs == "mapping":
-            ui.mapping_form(f)
+            ui.mapping_form(f, i)
 
-    for f in report.files:
+    for i, f in enumerate(report.files):
         title = f"{md_escape(f.display_name)}: {f.rows_accepted:,} accepted, {f.rows_rejected:,} rejected, {f.duplicates:,} duplicates"
         with st.expander(title, expanded=bool(f.error or f.rows_rejected) and len(report.files) <= 3):
             if f.error:
@@ -97,7 +97,7 @@ if report is not None:
                 ui.show_table(mapping_frame(f))
                 if not f.needs and f.columns_found and f.kind:
                     with st.popover("Change how the columns were read", icon=":material/edit:"):
-                        ui.mapping_form(f, needed=False)
+                        ui.mapping_form(f, i, needed=False)
             if f.conversions:
                 st.markdown("**Unit conversions**")
                 ui.show_table(conversions_frame(f))
@@ -109,7 +109,7 @@ if report is not None:
                     "Download rejected rows",
                     problems,
                     f"rejected_{safe_file_name(f.path)}.csv",
-                    key=f"dl_{f.display_name}",
+                    key=ui.upload_key("rejected", i),
                 )
             if f.warnings:
                 st.markdown("**Notes**")

@@ -29,7 +29,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
   fi
 fi
 
-python3 -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt || exit 1
+# the lock: exact versions with hashes (the ranges are in requirements-dev.in)
+python3 -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.txt || exit 1
 
 python3 -m pytest "$@"
 status=$?

@@ -134,7 +134,9 @@ def test_infer_unit_only_without_doubt(analyte, value, expected):
 def test_plausibility_bounds():
     assert not is_plausible("wbc", 0.0032)  # 3.2 "/uL" read as 10^9/L-equivalent
     assert is_plausible("wbc", 3.2)
-    assert is_plausible("wbc", 0.0)  # zero is unit-independent
+    # issue 16: 0 is plausible only where a count can be 0 (an absent cell type)
+    assert not is_plausible("wbc", 0.0) and not is_plausible("platelets", 0.0)
+    assert is_plausible("neutrophils", 0.0) and is_plausible("lymphocytes", 0.0)
     assert not is_plausible("platelets", 250000)  # /uL labelled 10^9/L
     assert not is_plausible("hemoglobin", 12.5)  # g/dL labelled g/L
     for a in ANALYTES:

@@ -126,6 +126,14 @@ MONTHS = {
 
 EXCEL_EPOCH = np.datetime64("1899-12-30", "s")
 
+#: The earliest year a result, a dose or a birth date can have: no patient alive (or
+#: result on file) is older.  ``0001-01-01`` or ``1850-06-01`` is a typing error or a
+#: placeholder, never a date to chart.
+YEAR_FLOOR = 1900
+#: Said of a date after today plus one year (a dose planned a year ahead is the limit;
+#: an end date that far ahead is read as "ongoing" by the dose reader).
+FAR_FUTURE = "more than a year after today"
+
 
 class DateOrderNeeded(Exception):
     """The file's dates could be day-first or month-first; the user must choose."""
@@ -212,15 +220,20 @@ class ParsedDates:
     two_digit_years: int
 
 
-def parse_dates(arr: pa.Array, order: str, today: dt.date | None = None) -> ParsedDates:
-    """Parse date texts with a decided order (DAYFIRST / MONTHFIRST / "ISO")."""
+def parse_dates(arr: pa.Array, order: str, today: dt.date | None = None, window: bool = True) -> ParsedDates:
+    """Parse date texts with a decided order (DAYFIRST / MONTHFIRST / "ISO").
+
+    With ``window`` (the default) a date before :data:`YEAR_FLOOR` or more than a year
+    after ``today`` is refused with the reason; MIMIC, whose dates are shifted by design
+    into 2100-2200 (and its oldest patients' birth years into the 1800s), turns it off.
+    """
     n = len(arr)
     if n == 0:
         return ParsedDates(pa.array([], pa.timestamp("s")), pa.array([], pa.string()), 0)
     enc = pc.dictionary_encode(arr)
     uniq = enc.dictionary
     idx = enc.indices.to_numpy(zero_copy_only=False)
-    u_vals, u_reason, two = _parse_unique(uniq, order, today or dt.date.today())
+    u_vals, u_reason, two = _parse_unique(uniq, order, today or dt.date.today(), window)
     values = pa.array(u_vals[idx], type=pa.timestamp("s"), from_pandas=True)
     if any(u_reason):
         reason = pc.take(pa.array(u_reason, pa.string()), enc.indices)
@@ -229,8 +242,9 @@ def parse_dates(arr: pa.Array, order: str, today: dt.date | None = None) -> Pars
     return ParsedDates(values, reason, two)
 
 
-def _parse_unique(uniq: pa.Array, order: str, today: dt.date) -> tuple[np.ndarray, list[str], int]:
+def _parse_unique(uniq: pa.Array, order: str, today: dt.date, window: bool = True) -> tuple[np.ndarray, list[str], int]:
     m = len(uniq)
+    year_digits = np.zeros(m, dtype=np.int64)
     out = np.full(m, np.datetime64("NaT"), dtype="datetime64[s]")
     reason = [""] * m
     y = np.zeros(m, dtype=np.int64)
@@ -284,6 +298,7 @@ def _parse_unique(uniq: pa.Array, order: str, today: dt.date) -> tuple[np.ndarra
             y[rows] = field("y")
         else:
             y[rows], mo[rows], d[rows] = field("y"), field("m"), field("d")
+        year_digits[rows] = pc.utf8_length(pc.struct_field(sub, "y")).to_numpy(zero_copy_only=False)
         hh[rows], mm[rows] = field("H"), field("M")
         ss[rows] = field("S")
         if kind != "compact":
@@ -303,8 +318,8 @@ def _parse_unique(uniq: pa.Array, order: str, today: dt.date) -> tuple[np.ndarra
     fill(NAMED_MDY, "named_mdy")
     fill(SERIAL, "serial")
 
-    # two-digit years: 00..(this year + 1) -> 20yy, else 19yy
-    short = done & ~serial_rows & (y < 100)
+    # two-digit years: 00..(this year + 1) -> 20yy, else 19yy ("0001" is year 1, not 2001)
+    short = done & ~serial_rows & (year_digits <= 2)
     if short.any():
         pivot = (today.year % 100) + 1
         y[short] = np.where(y[short] <= pivot, 2000 + y[short], 1900 + y[short])
@@ -313,7 +328,8 @@ def _parse_unique(uniq: pa.Array, order: str, today: dt.date) -> tuple[np.ndarra
     rows = np.flatnonzero(done & ~serial_rows)
     if len(rows):
         yy, mmo, dd = y[rows], mo[rows], d[rows]
-        valid = (mmo >= 1) & (mmo <= 12) & (dd >= 1) & (yy >= 1800) & (yy <= 2300)
+        floor, ceiling = (YEAR_FLOOR, today.year + 1) if window else (1, 9999)
+        valid = (mmo >= 1) & (mmo <= 12) & (dd >= 1) & (yy >= floor) & (yy <= ceiling)
         month_start = (yy - 1970).astype("datetime64[Y]").astype("datetime64[M]") + np.clip(mmo - 1, 0, 11).astype(
             "timedelta64[M]"
         )
@@ -325,14 +341,25 @@ def _parse_unique(uniq: pa.Array, order: str, today: dt.date) -> tuple[np.ndarra
         ts = day.astype("datetime64[s]") + (hh[rows] * 3600 + mm[rows] * 60 + np.minimum(ss[rows], 59)).astype(
             "timedelta64[s]"
         )
+        late = np.zeros(len(rows), dtype=bool)
+        if window:
+            limit = np.datetime64(a_year_after(today), "s") + np.timedelta64(1, "D")
+            late = valid & (ts >= limit)
+            valid &= ~late
         out[rows] = np.where(valid, ts, np.datetime64("NaT"))
         texts = None
         for k in np.flatnonzero(~valid):
             if texts is None:
                 texts = uniq.to_pylist()
             r = rows[k]
-            if yy[k] < 1800 or yy[k] > 2300:
-                reason[r] = f"year {yy[k]} is not plausible"
+            if late[k] or (window and yy[k] > ceiling):
+                reason[r] = f"the date '{texts[r][:40]}' is in the future, {FAR_FUTURE} ({today:%Y-%m-%d})"
+            elif yy[k] < floor:
+                reason[r] = (
+                    f"year {yy[k]} is before {YEAR_FLOOR}: not a plausible date (a typing error or a placeholder?)"
+                    if window
+                    else f"year {yy[k]} is not plausible"
+                )
             elif mmo[k] < 1 or mmo[k] > 12:
                 reason[r] = f"impossible date '{texts[r]}' (there is no month {mmo[k]})"
             elif dd[k] < 1 or dd[k] > days_in_month[k]:
@@ -346,6 +373,14 @@ def _parse_unique(uniq: pa.Array, order: str, today: dt.date) -> tuple[np.ndarra
             t = texts[r]
             reason[r] = "no date" if not t.strip() else f"date not recognised ('{t[:40]}')"
     return out, reason, int(two_digit.sum())
+
+
+def a_year_after(day: dt.date) -> dt.date:
+    """The same day a year later (28 February for 29 February)."""
+    try:
+        return day.replace(year=day.year + 1)
+    except ValueError:
+        return day.replace(year=day.year + 1, day=28)
 
 
 def combine_date_time(date_text: pa.Array, time_text: pa.Array) -> pa.Array:

@@ -20,6 +20,9 @@ import numpy as np
 import pyarrow as pa
 
 from dashboard import model
+from dashboard.ingest.amounts import UNKNOWN, file_decimal, read_number, text_problem
+from dashboard.ingest.dates import FAR_FUTURE
+from dashboard.ingest.identity import clean_id
 from dashboard.ingest.mapping import normalize, recognise_drug
 from dashboard.ingest.report import FileReport, Problem
 
@@ -193,11 +196,14 @@ _NUMBER_WORDS = {
 _NUMBER_WORD = re.compile(
     "(?<![\\w/])(?:" + "|".join(re.escape(w) for w in sorted(_NUMBER_WORDS, key=len, reverse=True)) + ")(?![\\w/])"
 )
-_SIG_TOTAL = re.compile(r"\(\s*(\d+(?:\.\d+)?)\s*(mg|g|mcg|micrograms?|milligrams?|grams?)\s+total\s*\)", re.IGNORECASE)
+_SIG_TOTAL = re.compile(
+    r"\(\s*(\d(?:[\d.,]*\d)?)\s*(mg|g|mcg|micrograms?|milligrams?|grams?)\s+total\s*\)", re.IGNORECASE
+)
 _SIG_AMOUNT = re.compile(
-    r"(?<![\d.,/])(\d+(?:\.\d+)?)\s*(mg|g|gm|mcg|micrograms?|milligrams?|grams?|tablets?|tabs?|capsules?|caps?)\b",
+    r"(?<![\d.,/])(\d(?:[\d.,]*\d)?)\s*(mg|g|gm|mcg|micrograms?|milligrams?|grams?|tablets?|tabs?|capsules?|caps?)\b",
     re.IGNORECASE,
 )
+_SIG_HALVES = re.compile(r"(?<![\d.,/])(\d+)\s+(?:1/2|\u00bd)(?![\d/])")
 _PRODUCT = re.compile(r"\d\s*(?:mg|g|mcg)?\s*[x×*]\s*\d")
 _WEEKDAYS = r"(?:mon|tues|wednes|thurs|fri|satur|sun)days?"
 #: (pattern, canonical frequency) searched in order: the first hit wins.  Rarer and
@@ -257,18 +263,20 @@ class Sig:
     amount: str = ""  # per administration: "100 mg" or "2 tablet"; "" when not said
     frequency: str = ""  # readable by parse_frequency ("daily", "every 2 weeks", "prn"); "" when not said
     conflicting: bool = False  # several amounts that do not agree ("500 mg in the morning and 1 g at night")
+    problem: str = ""  # an amount that cannot be read as one dose (a range, a sign, a contradicting separator)
+    note: str = ""  # worth telling ("'1,000' read as 1000 (a thousands separator)")
 
 
-def _mg(value: str, unit: str) -> float:
+def _mg(value: float, unit: str) -> float:
     unit = unit.lower()
     if unit.startswith(("mcg", "microgram")):
-        return float(value) / 1000
+        return value / 1000
     if unit in ("g", "gm") or unit.startswith("gram"):
-        return float(value) * 1000
-    return float(value)
+        return value * 1000
+    return value
 
 
-def read_sig(text: str, strength_mg: float | None = None) -> Sig:
+def read_sig(text: str, strength_mg: float | None = None, decimal: str = UNKNOWN) -> Sig:
     """Read prescription instructions ("Take 2 tablets (100 mg total) by mouth daily.").
 
     The amount per administration comes from the "(N mg total)" an EHR adds, else from
@@ -278,22 +286,39 @@ def read_sig(text: str, strength_mg: float | None = None) -> Sig:
     model has no word for ("twice a week") give no frequency, so the row is rejected as
     not understood instead of being read as weekly.
     """
-    t = " " + text.lower().replace("-", " ") + " "
+    t = " " + text.lower() + " "
     t = re.sub(r"(\d)\s*\(\s*[a-z ]+\)", r"\1", t)  # "2 (two) times", "every 12 (twelve) hours"
+    t = _SIG_HALVES.sub(lambda m: f"{int(m.group(1)) + 0.5:g}", t)  # "1 1/2 tablets"
     t = _NUMBER_WORD.sub(lambda m: _NUMBER_WORDS[m.group(0)], t)
-    t = re.sub(r"\s+", " ", t)
+    problem = text_problem(t)  # "50-100 mg", "1 to 2 tablets", "-10 mg", "1.5e2 mg"
+    t = re.sub(r"\s+", " ", t.replace("-", " "))
 
-    amount, conflicting = "", False
-    totals = {_mg(v, u) for v, u in _SIG_TOTAL.findall(t)}
-    if _PRODUCT.search(t) and not totals:
+    amount, conflicting, notes = "", False, []
+
+    def number(token: str) -> float | None:
+        nonlocal problem
+        read = read_number(token, decimal)
+        if read.problem and not problem:
+            problem = read.problem
+        if read.note:
+            notes.append(read.note)
+        return read.value
+
+    totals = {_mg(v, u) for v, u in ((number(v), u) for v, u in _SIG_TOTAL.findall(t)) if v is not None}
+    found = [(number(v), u) for v, u in _SIG_AMOUNT.findall(t)]
+    counts = {v for v, u in found if v is not None and u.lower().startswith(("tab", "cap"))}
+    if problem:
+        pass
+    elif _PRODUCT.search(t) and not totals:
         conflicting = True  # "2 x 500 mg": per tablet or per dose? not guessed
     elif totals:
         conflicting = len(totals) > 1
-        amount = "" if conflicting else f"{next(iter(totals)):g} mg"
+        total = next(iter(totals))
+        if strength_mg is not None and any(abs(c * strength_mg - total) > 1e-6 for c in counts):
+            conflicting = True  # "2 tablets (100 mg total)" of a 25 mg tablet: which is true?
+        amount = "" if conflicting else f"{total:g} mg"
     else:
-        found = _SIG_AMOUNT.findall(t)
-        masses = {_mg(v, u) for v, u in found if not u.lower().startswith(("tab", "cap"))}
-        counts = {float(v) for v, u in found if u.lower().startswith(("tab", "cap"))}
+        masses = {_mg(v, u) for v, u in found if v is not None and not u.lower().startswith(("tab", "cap"))}
         if len(masses) > 1 or (not masses and len(counts) > 1):
             conflicting = True
         elif masses:
@@ -310,7 +335,9 @@ def read_sig(text: str, strength_mg: float | None = None) -> Sig:
         if hit:
             frequency = canonical.format(*(g for g in hit.groups() if g)) if "{0}" in canonical else canonical
             break
-    return Sig(amount, frequency, conflicting)
+    if problem:
+        return Sig("", frequency, problem=problem)
+    return Sig(amount, frequency, conflicting, note="; ".join(dict.fromkeys(notes)))
 
 
 # --------------------------------------------------------------------------- dose amounts
@@ -420,25 +447,53 @@ def route_in_text(text: str) -> str:
     return ""
 
 
-def parse_amount(text: str, unit_text: str = "") -> tuple[float, str] | None:
-    """ "100 mg" / "1 g" / "0.75 g/m2" / ("2.5", "mg") -> (amount, unit) with g/mcg in mg."""
+_AMOUNT_UNITS = sorted(
+    {*_UNIT_FACTORS, *_COUNT_UNITS, "iu", "unit", "units", "tab(s)", "cap(s)"}, key=len, reverse=True
+)
+_UNIT_TAIL = re.compile(
+    r"(?:^|(?<=[\d\s.,]))(" + "|".join(re.escape(u) for u in _AMOUNT_UNITS) + r")\.?\s*$", re.IGNORECASE
+)
+
+
+@dataclass(frozen=True)
+class Amount:
+    """A dose amount as read (:func:`read_amount`): value and unit, or the problem."""
+
+    value: float = math.nan
+    unit: str = ""
+    problem: str = ""
+    note: str = ""
+
+
+def read_amount(text: str, unit_text: str = "", decimal: str = UNKNOWN) -> Amount:
+    """ "100 mg" / "1 g" / "0.75 g/m2" / ("2.5", "mg") -> the amount with g/mcg in mg.
+
+    The number is the whole text before the unit, read by :func:`read_number` (a range,
+    a sign, an exponent or a doubtful separator is a problem, never part of a number).
+    """
     t = text.strip()
     if not t:
-        return None
-    m = _AMOUNT.search(t)
-    if not m:
-        return None
-    num = float(m.group("num").replace(",", "."))
-    unit = (m.group("unit") or unit_text or "").strip().lower()
-    unit = unit.replace(" ", "")
+        return Amount(problem="no dose given")
+    tail = _UNIT_TAIL.search(t)
+    number_text, unit = (t[: tail.start()], tail.group(1)) if tail else (t, "")
+    unit = (unit or unit_text or "").strip().lower().replace(" ", "")
+    read = read_number(number_text, decimal)
+    if read.value is None:
+        shown = f"dose not understood ('{t[:40]}')" if read.problem.startswith("dose not understood") else read.problem
+        return Amount(problem=shown)
+    num = read.value
     if unit in _UNIT_FACTORS:
         canon, f = _UNIT_FACTORS[unit]
-        return round(num * f, 6), canon
-    if unit in _COUNT_UNITS or unit.strip("{}") in _COUNT_UNITS:
-        return num, "tablet"
-    if not unit:
-        return num, ""
-    return num, unit
+        return Amount(round(num * f, 6), canon, note=read.note)
+    if unit in _COUNT_UNITS or unit.strip("{}") in _COUNT_UNITS or unit in ("tab(s)", "cap(s)"):
+        return Amount(num, "tablet", note=read.note)
+    return Amount(num, unit, note=read.note)
+
+
+def parse_amount(text: str, unit_text: str = "", decimal: str = UNKNOWN) -> tuple[float, str] | None:
+    """ "100 mg" / "1 g" / "0.75 g/m2" / ("2.5", "mg") -> (amount, unit), None when not one amount."""
+    a = read_amount(text, unit_text, decimal)
+    return None if a.problem else (a.value, a.unit)
 
 
 def strength_in_text(text: str) -> tuple[float, str] | None:
@@ -471,6 +526,7 @@ class DoseRecord:
     route: str = ""
     strength_only: bool = False  # the source gives a product strength, never a schedule
     daily_dose: bool = False  # the dose column is a daily total (header "mg/day")
+    dose_problem: str = ""  # why the source's dose is not one stated amount (a FHIR doseRange)
     columns: dict[str, str] = field(default_factory=dict)
 
 
@@ -479,6 +535,7 @@ class DoseBatch:
     report: FileReport
     records: list[DoseRecord]
     change_log: bool  # no end column: ends come from the next change
+    delimiter: str = ""  # of a delimited file: a semicolon file writes decimal commas
 
 
 def normalise_doses(batch: DoseBatch) -> tuple[pa.Table, list[tuple[int, int]]]:
@@ -489,14 +546,21 @@ def normalise_doses(batch: DoseBatch) -> tuple[pa.Table, list[tuple[int, int]]]:
     pairs for records that were accepted.
     """
     rep = batch.report
+    decimal = file_decimal((t for r in batch.records for t in (r.dose, r.frequency)), batch.delimiter)
     out: list[dict] = []
     stops: list[tuple[str, str, dt.datetime, int]] = []
     accepted: list[tuple[int, int]] = []
     from_instructions = 0
     for i, r in enumerate(batch.records):
         col = r.columns.get
+        r.patient_id, id_problem, id_note = clean_id(r.patient_id)
+        if id_note:
+            rep.warn(id_note, r.row, col("patient_id", "patient_id"))
         if not r.patient_id:
             rep.problems.append(Problem(r.row, col("patient_id", "patient_id"), "no patient id", r.drug_text))
+            continue
+        if id_problem:
+            rep.problems.append(Problem(r.row, col("patient_id", "patient_id"), id_problem, r.drug_text[:120]))
             continue
         drug = recognise_drug(r.drug_text, r.drug_code)
         if drug is None:
@@ -514,7 +578,11 @@ def normalise_doses(batch: DoseBatch) -> tuple[pa.Table, list[tuple[int, int]]]:
                 Problem(r.row, col("start", "start"), r.start_error or "no start date", r.drug_text[:120])
             )
             continue
-        if r.end_error:
+        if r.end_error and FAR_FUTURE in r.end_error:
+            # an end years ahead (2099-12-31, 9999-12-31) is how many systems write "ongoing":
+            # within a year of today it changes nothing, so it is read as ongoing and said
+            rep.warn(f"end date: {r.end_error}; the dose is read as ongoing", r.row, col("end", "end"))
+        elif r.end_error:
             rep.problems.append(Problem(r.row, col("end", "end"), r.end_error, r.drug_text[:120]))
             continue
         if r.end is not None and r.end < r.start:
@@ -540,7 +608,13 @@ def normalise_doses(batch: DoseBatch) -> tuple[pa.Table, list[tuple[int, int]]]:
             "0 mg",
             "0mg",
         )
-        text = _DoseText.of(r, is_stop)
+        if r.dose_problem:
+            rep.problems.append(Problem(r.row, col("dose", "dose"), r.dose_problem, r.dose[:120]))
+            continue
+        text = _DoseText.of(r, is_stop, decimal)
+        if text.problem:
+            rep.problems.append(Problem(r.row, col(text.column, text.column), text.problem, text.source[:120]))
+            continue
         if text.conflicting:
             rep.problems.append(
                 Problem(
@@ -554,7 +628,14 @@ def normalise_doses(batch: DoseBatch) -> tuple[pa.Table, list[tuple[int, int]]]:
             continue
         dose_text, dose_unit, freq_text = text.dose, text.dose_unit, text.frequency
         from_instructions += text.from_instructions
-        amount = None if is_stop else parse_amount(dose_text, dose_unit)
+        read = None if is_stop or not dose_text else read_amount(dose_text, dose_unit, decimal)
+        if read is not None and read.problem:
+            rep.problems.append(Problem(r.row, col("dose", "dose"), read.problem, dose_text[:120]))
+            continue
+        amount = (read.value, read.unit) if read is not None else None
+        for note in (text.note, read.note if read is not None else ""):
+            if note:
+                rep.warn(f"dose {note}", r.row, col("dose", "dose"), r.dose[:120])
         if is_stop or (amount is not None and amount[0] == 0):
             if batch.change_log:
                 stops.append((r.patient_id, drug, r.start, i))
@@ -566,11 +647,6 @@ def normalise_doses(batch: DoseBatch) -> tuple[pa.Table, list[tuple[int, int]]]:
             continue
         basis = "strength_only" if r.strength_only else "prescribed"
         dose, unit = amount if amount else (math.nan, "")
-        if dose_text and amount is None:
-            rep.problems.append(
-                Problem(r.row, col("dose", "dose"), f"dose not understood ('{dose_text[:40]}')", dose_text)
-            )
-            continue
         strength = strength_in_text(r.drug_text)
         if amount is None and strength is not None and not dose_text:
             dose, unit = strength
@@ -689,12 +765,14 @@ class _DoseText:
     column: str = ""  # the column the instructions came from
     source: str = ""
     from_instructions: int = 0
+    problem: str = ""  # an amount that is not one stated dose (a range, a sign ...)
+    note: str = ""
 
     @classmethod
-    def of(cls, r: DoseRecord, is_stop: bool) -> _DoseText:
+    def of(cls, r: DoseRecord, is_stop: bool, decimal: str = UNKNOWN) -> _DoseText:
         """Instructions in the frequency column ("Take 2 tablets by mouth daily") or in the
         dose column ("2 tablets (100 mg total) twice daily") are read with :func:`read_sig`;
-        plain amounts ("100", "1,5 g", "0.75 g/m2") are left to :func:`parse_amount`."""
+        plain amounts ("100", "1,5 g", "0.75 g/m2") are left to :func:`read_amount`."""
         dose, unit, freq = r.dose, r.dose_unit, r.frequency
         if freq and parse_frequency(freq) is None:
             column, source = "frequency", freq
@@ -703,10 +781,13 @@ class _DoseText:
         else:
             return cls(dose, unit, freq or _freq_in_text(dose))
         strength = strength_in_text(r.drug_text)
-        sig = read_sig(source, strength[0] if strength and strength[1] == "mg" else None)
+        sig = read_sig(source, strength[0] if strength and strength[1] == "mg" else None, decimal)
         amount_here = column == "dose" or not dose  # the instructions are where the dose is read
+        if sig.problem and amount_here:
+            return cls(dose, unit, freq, column=column, source=source, problem=sig.problem)
         if sig.conflicting and amount_here:
             return cls(dose, unit, freq, conflicting=True, column=column, source=source)
+        note = sig.note if amount_here else ""
         if sig.amount and amount_here:
             dose, unit = sig.amount.split(" ", 1)
         if column == "frequency":
@@ -714,7 +795,7 @@ class _DoseText:
         elif not freq:
             freq = sig.frequency or _freq_in_text(source)
         wordy = bool(_INSTRUCTION_WORDS.search(source)) or column == "frequency"
-        return cls(dose, unit, freq, from_instructions=int(wordy and bool(sig.amount or sig.frequency)))
+        return cls(dose, unit, freq, from_instructions=int(wordy and bool(sig.amount or sig.frequency)), note=note)
 
 
 def _freq_in_text(text: str) -> str:
@@ -868,17 +949,51 @@ class PatientRecord:
     columns: dict[str, str] = field(default_factory=dict)
 
 
-def normalise_patients(report: FileReport, records: list[PatientRecord]) -> tuple[pa.Table, list[int]]:
-    """Turn patient records into canonical patient rows; returns (table, accepted record indexes)."""
+#: The oldest age a birth date may give (the oldest people documented lived to 122).
+MAX_AGE_YEARS = 120
+
+
+def birth_date_problem(birth: dt.datetime | None, today: dt.date | None) -> str:
+    """Why a birth date is not plausible on ``today`` ("" when it is, or is unknown)."""
+    if birth is None or today is None:
+        return ""
+    day = birth.date() if isinstance(birth, dt.datetime) else birth
+    if day > today:
+        return f"birth date {day:%Y-%m-%d} is after today ({today:%Y-%m-%d})"
+    age = today.year - day.year - ((today.month, today.day) < (day.month, day.day))
+    if age > MAX_AGE_YEARS:
+        return f"birth date {day:%Y-%m-%d} gives an age of {age} years: not plausible (more than {MAX_AGE_YEARS})"
+    return ""
+
+
+def normalise_patients(
+    report: FileReport, records: list[PatientRecord], today: dt.date | None = None
+) -> tuple[pa.Table, list[int]]:
+    """Turn patient records into canonical patient rows; returns (table, accepted record indexes).
+
+    With ``today`` a birth date after it, or one giving an age over
+    :data:`MAX_AGE_YEARS`, rejects the row (MIMIC's shifted birth dates are read without).
+    """
     out: list[dict] = []
     accepted: list[int] = []
     for i, r in enumerate(records):
         col = r.columns.get
+        r.patient_id, id_problem, id_note = clean_id(r.patient_id)
+        if id_note:
+            report.warn(id_note, r.row, col("patient_id", "patient_id"))
         if not r.patient_id:
             report.problems.append(Problem(r.row, col("patient_id", "patient_id"), "no patient id", ""))
             continue
+        if id_problem:
+            report.problems.append(Problem(r.row, col("patient_id", "patient_id"), id_problem, ""))
+            continue
         if r.birth_error:
-            report.problems.append(Problem(r.row, col("birth_date", "birth_date"), r.birth_error, ""))
+            why = r.birth_error if r.birth_error.startswith("birth date") else f"birth date: {r.birth_error}"
+            report.problems.append(Problem(r.row, col("birth_date", "birth_date"), why, ""))
+            continue
+        implausible = birth_date_problem(r.birth_date, today)
+        if implausible:
+            report.problems.append(Problem(r.row, col("birth_date", "birth_date"), implausible, ""))
             continue
         sex = parse_sex(r.sex)
         if sex is None:

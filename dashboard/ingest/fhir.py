@@ -42,7 +42,9 @@ import pyarrow as pa
 
 from dashboard.identity import person_name
 from dashboard.ingest import dates as dates_mod
+from dashboard.ingest.amounts import text_problem
 from dashboard.ingest.doses import DoseRecord, PatientRecord, parse_frequency, parse_route
+from dashboard.ingest.failures import log_failure, plain_reason
 from dashboard.ingest.interop import (
     CONDITION_NOT_USED,
     ISO_ORDER,
@@ -56,6 +58,7 @@ from dashboard.ingest.interop import (
     run_doses,
     run_patients,
 )
+from dashboard.ingest.jsonlimits import MAX_JSON_DEPTH, too_deep
 from dashboard.ingest.labs import ACCEPTED, LabCandidates, LabInput, normalise_labs
 from dashboard.ingest.mapping import recognise_drug, recognise_test
 from dashboard.ingest.pipeline import Context, Parsed
@@ -105,10 +108,31 @@ def read_fhir(name: str, data: bytes, rep: FileReport, ctx: Context) -> Parsed:
         rep.error = error
         rep.format = "JSON"
         return Parsed(rep)
+    if "\\u0000" in text:  # NUL characters inside strings: reject the resources holding them
+        for e in entries:
+            if e.resource is not None and "\\u0000" in json.dumps(e.resource):
+                e.resource, e.problem = None, "the resource contains a NUL character (binary data in a text field)"
     return _read_entries(name, entries, rep, ctx)
 
 
+def resource_type(res: Any) -> str:
+    """The ``resourceType`` of a resource when it is a name ("Observation"), else ""."""
+    if not isinstance(res, dict):
+        return ""
+    rtype = res.get("resourceType")
+    return rtype.strip() if isinstance(rtype, str) else ""
+
+
+_NOT_A_NAME = "resourceType is not a name (a list, number or object)"
+#: Why a document or line nested too deeply is refused (before parsing: no recursion).
+TOO_DEEP = f"nested more than {MAX_JSON_DEPTH} levels deep (brackets within brackets)"
+
+
 def _entries(text: str, rep: FileReport) -> tuple[list[Entry], str]:
+    if too_deep(text):
+        if _looks_like_ndjson(text):
+            return _ndjson(text, rep), ""  # each line is judged (and a deep one refused) on its own
+        return [], f"the JSON is {TOO_DEEP}: not a FHIR export"
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -125,15 +149,24 @@ def _entries(text: str, rep: FileReport) -> tuple[list[Entry], str]:
         rep.format = "FHIR JSON (array of resources)"
         for item in doc:
             _flatten(item, "", entries)
-    elif isinstance(doc, dict) and doc.get("resourceType"):
-        if doc["resourceType"] == "Bundle":
-            rep.format = f"FHIR Bundle ({doc.get('type', 'no type')})"
+    elif resource_type(doc):
+        if resource_type(doc) == "Bundle":
+            rep.format = f"FHIR Bundle ({str(doc.get('type', 'no type'))[:40]})"
         else:
-            rep.format = f"FHIR {doc['resourceType']}"
+            rep.format = f"FHIR {resource_type(doc)[:40]}"
         _flatten(doc, "", entries)
+    elif isinstance(doc, dict) and doc.get("resourceType") is not None:
+        return [], f"JSON whose {_NOT_A_NAME}: not a FHIR export"
     else:
         return [], "JSON without a FHIR resourceType: not a FHIR export"
     return entries, ""
+
+
+def _looks_like_ndjson(text: str) -> bool:
+    """Several lines, most of them one JSON object each (an NDJSON bulk export)."""
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    objects = sum(1 for ln in lines if ln.startswith("{") and ln.endswith("}"))
+    return len(lines) > 1 and objects * 2 >= len(lines)
 
 
 def _ndjson(text: str, rep: FileReport) -> list[Entry]:
@@ -142,12 +175,18 @@ def _ndjson(text: str, rep: FileReport) -> list[Entry]:
     for lineno, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
+        if too_deep(line):
+            entries.append(Entry(lineno, None, problem=f"a JSON line {TOO_DEEP}: not a FHIR resource"))
+            continue
         try:
             res = json.loads(line)
         except json.JSONDecodeError as exc:
             entries.append(Entry(lineno, None, problem=f"not valid JSON ({exc.msg})"))
             continue
-        if not isinstance(res, dict) or not res.get("resourceType"):
+        if isinstance(res, dict) and res.get("resourceType") is not None and not resource_type(res):
+            entries.append(Entry(lineno, None, problem=f"a JSON line whose {_NOT_A_NAME}"))
+            continue
+        if not resource_type(res):
             entries.append(Entry(lineno, None, problem="a JSON line without a FHIR resourceType"))
             continue
         entries.append(Entry(lineno, res))
@@ -155,22 +194,42 @@ def _ndjson(text: str, rep: FileReport) -> list[Entry]:
 
 
 def _flatten(res: Any, full_url: str, out: list[Entry]) -> None:
-    """Top-level resources in file order; a Bundle stands for its entries."""
-    if not isinstance(res, dict) or not res.get("resourceType"):
-        out.append(Entry(len(out) + 1, None, full_url, "not a FHIR resource (no resourceType)"))
-        return
-    if res["resourceType"] != "Bundle":
-        out.append(Entry(len(out) + 1, res, full_url))
-        return
-    for e in res.get("entry") or []:
-        if not isinstance(e, dict):
-            out.append(Entry(len(out) + 1, None, "", "bundle entry that is not an object"))
+    """Top-level resources in file order; a Bundle stands for its entries.
+
+    Nested Bundles are walked with a stack, not recursion, so no nesting can exhaust
+    Python's stack (the file's depth is also limited before parsing).
+    """
+    # (resource, fullUrl, problem): a problem entry has no resource
+    stack: list[tuple[Any, str, str]] = [(res, full_url, "")]
+    while stack:
+        res, full_url, problem = stack.pop()
+        full_url = full_url if isinstance(full_url, str) else ""
+        if problem:
+            out.append(Entry(len(out) + 1, None, full_url, problem))
             continue
-        inner = e.get("resource", e.get("content"))  # DSTU1 bundles use "content"
-        if inner is None:
-            out.append(Entry(len(out) + 1, None, e.get("fullUrl", ""), "bundle entry without a resource"))
+        rtype = resource_type(res)
+        if not rtype:
+            why = _NOT_A_NAME if isinstance(res, dict) and res.get("resourceType") is not None else "no resourceType"
+            out.append(
+                Entry(
+                    len(out) + 1, None, full_url, f"not a FHIR resource ({'its ' if why == _NOT_A_NAME else ''}{why})"
+                )
+            )
             continue
-        _flatten(inner, e.get("fullUrl", ""), out)
+        if rtype != "Bundle":
+            out.append(Entry(len(out) + 1, res, full_url))
+            continue
+        inner: list[tuple[Any, str, str]] = []
+        for e in res.get("entry") or []:
+            if not isinstance(e, dict):
+                inner.append((None, "", "bundle entry that is not an object"))
+                continue
+            resource = e.get("resource", e.get("content"))  # DSTU1 bundles use "content"
+            if resource is None:
+                inner.append((None, e.get("fullUrl", ""), "bundle entry without a resource"))
+                continue
+            inner.append((resource, e.get("fullUrl", ""), ""))
+        stack.extend(reversed(inner))  # popped in file order
 
 
 # --------------------------------------------------------------------------- references
@@ -181,6 +240,7 @@ class Index:
 
     def __init__(self, entries: list[Entry], ctx: Context) -> None:
         self.by_ref: dict[str, tuple[int, Resource]] = {}
+        self._contained_by_parent: dict[int, dict[str, Resource]] = {}
         self.medications: dict[str, Resource] = ctx.extra.setdefault(MEDICATIONS, {})
         for e in entries:
             if e.resource is None:
@@ -202,6 +262,20 @@ class Index:
                 for k in keys:
                     self.medications.setdefault(k, res)
 
+    def _contained(self, parent: Resource) -> dict[str, Resource]:
+        """The contained resources of ``parent`` by id (built once per parent: a report with
+        40,000 contained results is resolved in linear time, not quadratic)."""
+        key = id(parent)  # parents are the file's resources, alive while it is read
+        found = self._contained_by_parent.get(key)
+        if found is None:
+            found = {}
+            contained = parent.get("contained")
+            for c in contained if isinstance(contained, list) else []:
+                if isinstance(c, dict):
+                    found.setdefault(str(c.get("id", "")), c)
+            self._contained_by_parent[key] = found
+        return found
+
     def resolve(self, reference: str, parent: Resource | None = None) -> tuple[int | None, Resource | None]:
         """(row, resource) of a reference: "#id" / "id" (contained), "Type/id", fullUrl."""
         ref = reference.strip()
@@ -209,9 +283,9 @@ class Index:
             return None, None
         if parent is not None:
             cid = ref[1:] if ref.startswith("#") else ref
-            for c in parent.get("contained") or []:
-                if isinstance(c, dict) and str(c.get("id", "")) == cid:
-                    return None, c
+            found = self._contained(parent).get(cid)
+            if found is not None:
+                return None, found
         hit = self.by_ref.get(ref)
         if hit is None:
             tail = re.search(r"([A-Za-z]+/[^/]+?)(?:/_history/.*)?$", ref)
@@ -411,21 +485,27 @@ def _read_entries(name: str, entries: list[Entry], rep: FileReport, ctx: Context
             continue
         res = e.resource
         rtype = res["resourceType"]
-        if rtype == "Observation":
-            _observation(e.row, res, index, parents.get(e.row), reading, tally)
-        elif rtype == "DiagnosticReport":
-            _diagnostic_report(e.row, res, index, reading, tally)
-        elif rtype in MEDICATION_ORDERS:
-            _medication_order(e.row, res, index, reading, tally, rep)
-        elif rtype == "Patient":
-            _patient(e.row, res, e.full_url, reading, rep)
-        elif rtype == "Condition":
-            _condition(e.row, res, index, ctx, tally)
-        elif rtype == "Medication":
-            reading.medication_rows[e.row] = res
-        else:
-            skipped[rtype] = skipped.get(rtype, 0) + 1
-            tally.reject(e.row, "resourceType", f"resource type {rtype} is not used", rtype)
+        mark = _Checkpoint(reading, tally, rep)
+        try:
+            if rtype == "Observation":
+                _observation(e.row, res, index, parents.get(e.row), reading, tally)
+            elif rtype == "DiagnosticReport":
+                _diagnostic_report(e.row, res, index, reading, tally)
+            elif rtype in MEDICATION_ORDERS:
+                _medication_order(e.row, res, index, reading, tally, rep)
+            elif rtype == "Patient":
+                _patient(e.row, res, e.full_url, reading, rep)
+            elif rtype == "Condition":
+                _condition(e.row, res, index, ctx, tally)
+            elif rtype == "Medication":
+                reading.medication_rows[e.row] = res
+            else:
+                skipped[rtype] = skipped.get(rtype, 0) + 1
+                tally.reject(e.row, "resourceType", f"resource type {rtype[:60]} is not used", rtype[:60])
+        except Exception as exc:  # one odd resource is that row's rejection, never the file's
+            mark.rollback()
+            log_failure(exc, f"a FHIR {rtype[:40]}")
+            tally.reject(e.row, None, f"this {rtype[:40]} could not be read: {_resource_reason(exc)}")
     if skipped:
         kinds = ", ".join(f"{k} ({v})" for k, v in sorted(skipped.items(), key=lambda kv: -kv[1]))
         rep.warn(f"resource types not used by the dashboard were counted and skipped: {kinds}")
@@ -459,6 +539,42 @@ def _read_entries(name: str, entries: list[Entry], rep: FileReport, ctx: Context
     if cands is None:
         rep.kind = "doses" if reading.doses else "patients" if patients is not None or tally.accepted else ""
     return finish(rep, tally, labs=cands, doses=doses, patients=patients)
+
+
+def _resource_reason(exc: BaseException) -> str:
+    reason = plain_reason(exc)
+    return "a part of it is of an unexpected kind" if reason.startswith("the file could not be read") else reason
+
+
+class _Checkpoint:
+    """What one resource added to a file's reading, so that a failure can take it back."""
+
+    def __init__(self, reading: Reading, tally: Tally, rep: FileReport) -> None:
+        self.reading, self.tally, self.rep = reading, tally, rep
+        self.lab_rows = len(reading.labs.rows)
+        self.sizes = {k: len(getattr(reading, k)) for k in ("doses", "patients", "weights", "phenotypes", "groups")}
+        self.medications = set(reading.medication_rows)
+        self.used = set(reading.used_medications)
+        self.accepted = set(tally.accepted)
+        self.rejected = len(tally.rejected)
+        self.duplicates = set(tally.duplicates)
+        self.warnings = len(rep.warnings)
+        self.counters = (reading.fallback_time, reading.issued_time)
+
+    def rollback(self) -> None:
+        labs = self.reading.labs
+        for name in labs.__dataclass_fields__:
+            del getattr(labs, name)[self.lab_rows :]
+        for k, n in self.sizes.items():
+            del getattr(self.reading, k)[n:]
+        for row in set(self.reading.medication_rows) - self.medications:
+            del self.reading.medication_rows[row]
+        self.reading.used_medications.intersection_update(self.used)
+        self.tally.accepted.intersection_update(self.accepted)
+        del self.tally.rejected[self.rejected :]
+        self.tally.duplicates.intersection_update(self.duplicates)
+        del self.rep.warnings[self.warnings :]
+        self.reading.fallback_time, self.reading.issued_time = self.counters
 
 
 _GROUP_NAME = {"hasMember": "a panel", "result": "a report"}
@@ -731,10 +847,8 @@ def _medication_order(row: int, res: Resource, index: Index, reading: Reading, t
     dosage = dosages[0] if dosages and isinstance(dosages[0], dict) else {}
     if len(dosages) > 1:
         rep.warn(f"{len(dosages)} dosage instructions: only the first is read", row, "dosageInstruction")
-    dose, unit, note = _dose(dosage, text)
-    if note.startswith("dose range"):
-        rep.warn(f"{note}: the upper value is used", row, "doseRange")
-    elif "without a unit" in note:
+    dose, unit, note, problem = _dose(dosage, text)
+    if "without a unit" in note:
         rep.warn(note, row, "doseQuantity")
     strength_only = False
     if unit == "tablet":
@@ -742,7 +856,7 @@ def _medication_order(row: int, res: Resource, index: Index, reading: Reading, t
         if strength is not None:
             with contextlib.suppress(ValueError):
                 dose, unit = f"{float(dose) * strength[0]:g}", strength[1]
-    elif not dose:
+    elif not dose and not problem:
         strength = product_strength(text)
         if strength is not None:
             dose, unit, strength_only = f"{strength[0]:g}", strength[1], True
@@ -781,6 +895,7 @@ def _medication_order(row: int, res: Resource, index: Index, reading: Reading, t
             frequency=freq,
             route=route,
             strength_only=strength_only,
+            dose_problem=problem,
             columns={
                 "patient_id": "subject",
                 "drug": "medication",
@@ -826,29 +941,40 @@ def _medication(res: Resource, index: Index, reading: Reading) -> tuple[str, str
     return name, code
 
 
-def _dose(dosage: Resource, product: str) -> tuple[str, str, str]:
-    """(dose, unit, note) from a Dosage: doseQuantity, doseRange (upper value), or text."""
+def _dose(dosage: Resource, product: str) -> tuple[str, str, str, str]:
+    """(dose, unit, note, problem) from a Dosage: doseQuantity, doseRange, or text.
+
+    A dose is a number the source states once: a doseRange whose low and high differ
+    ("50-150 mg") or dosage text naming a range is a problem (the row is rejected with
+    it), never its upper or lower value.
+    """
     dr = dosage.get("doseAndRate")
     sources = [d for d in dr if isinstance(d, dict)] if isinstance(dr, list) else []
     sources.append(dosage)  # STU3/DSTU2 put dose[x] on the Dosage itself
     for s in sources:
         q = s.get("doseQuantity")
         if isinstance(q, dict) and q.get("value") is not None:
-            return _amount(q, product)
+            return (*_amount(q, product), "")
         rng = s.get("doseRange")
         if isinstance(rng, dict):
             high = rng.get("high") if isinstance(rng.get("high"), dict) else None
             low = rng.get("low") if isinstance(rng.get("low"), dict) else None
-            chosen = high if high and high.get("value") is not None else low
-            if chosen:
-                dose, unit, _ = _amount(chosen, product)
-                return dose, unit, f"dose range {_num((low or {}).get('value'))}-{_num((high or {}).get('value'))}"
+            lo, hi = _num((low or {}).get("value")), _num((high or {}).get("value"))
+            if lo and hi and lo == hi:
+                return (*_amount(low or {}, product), "")
+            if lo or hi:
+                unit = _quantity_unit(high or low or {})[0]
+                shown = f"{lo or '?'}-{hi or '?'} {unit}".strip()
+                return "", "", "", f"a range of doses ('{shown}', FHIR doseRange): enter the one dose given"
     text = str(dosage.get("text", "")).strip()
     if text:
+        problem = text_problem(text)
+        if problem:
+            return "", "", "", problem
         found = amount_in_text(text)
         if found:
-            return found[0], found[1], f"dosage text: {text}"
-    return "", "", ""
+            return found[0], found[1], f"dosage text: {text}", ""
+    return "", "", "", ""
 
 
 def _amount(q: dict, product: str) -> tuple[str, str, str]:
@@ -1164,7 +1290,7 @@ def _judge_patients(rep: FileReport, reading: Reading, ctx: Context, tally: Tall
         )
     if not records:
         return None
-    return run_patients(rep, records, tally)
+    return run_patients(rep, records, tally, ctx.options.as_of)
 
 
 def _older(tally: Tally, row: int) -> None:

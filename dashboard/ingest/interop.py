@@ -10,6 +10,7 @@ report still holds ``rows_read == rows_accepted + rows_rejected + duplicates``.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
 
@@ -188,10 +189,11 @@ def run_doses(rep: FileReport, records: list[DoseRecord], tally: Tally) -> pa.Ta
     return table
 
 
-def run_patients(rep: FileReport, records: list[PatientRecord], tally: Tally) -> pa.Table:
-    """Judge patient records with the shared patient pipeline; verdicts go to ``tally``."""
+def run_patients(rep: FileReport, records: list[PatientRecord], tally: Tally, today: dt.date | None = None) -> pa.Table:
+    """Judge patient records with the shared patient pipeline; verdicts go to ``tally``
+    (birth dates checked against ``today`` when given)."""
     before = len(rep.problems)
-    table, accepted = normalise_patients(rep, records)
+    table, accepted = normalise_patients(rep, records, today)
     tally.rejected.extend(rep.problems[before:])
     del rep.problems[before:]
     for i in accepted:

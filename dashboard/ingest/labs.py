@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 
 from dashboard import model
 from dashboard.ingest import dates as dates_mod
+from dashboard.ingest import identity
 from dashboard.ingest.mapping import recognise_test
 from dashboard.ingest.report import Conversion, FileReport, Problem
 from dashboard.ingest.values import detect_decimal, parse_range, parse_values
@@ -69,7 +70,7 @@ class LabInput:
     when_parsed: pa.Array | None = None
     value_column: pa.Array | None = None
     columns: dict[str, str] = field(default_factory=dict)
-    allow_future: bool = False
+    allow_future: bool = False  # MIMIC's shifted dates: no future check and no date window
     decimal: str | None = None
     delimiter: str = ","
 
@@ -173,8 +174,22 @@ def normalise_labs(
     col_of = inp.columns.get
     value_col = inp.value_column if inp.value_column is not None else col_of("value", "value")
 
-    # --- patient id
+    # --- patient id: spaces of any kind around it removed (and said); an id holding a
+    # character that hides or disguises (a right-to-left override, a zero-width space ...)
+    # is rejected, never cleaned: it could then merge two patients
+    trimmed = pc.utf8_trim_whitespace(inp.patient_id)
+    changed = pc.sum(pc.not_equal(trimmed, inp.patient_id)).as_py() or 0
+    if changed:
+        report.warn(f"{changed} patient id(s) had spaces (such as a non-breaking space) at their start or end: removed")
+        inp.patient_id = trimmed
     verdict.reject(pc.equal(inp.patient_id, ""), "no patient id", col_of("patient_id", "patient_id"))
+    disguised = pc.match_substring_regex(inp.patient_id, identity.REJECTED_CLASS)
+    if pc.any(disguised).as_py():
+        verdict.reject(
+            disguised,
+            lambda: _id_problems(inp.patient_id, disguised),
+            col_of("patient_id", "patient_id"),
+        )
 
     # --- result status: a withdrawn or not-done result is never graded
     if inp.status is not None:
@@ -189,7 +204,7 @@ def normalise_labs(
         when = inp.when_parsed
         verdict.reject(pc.is_null(when), "no date or time", col_of("collected_at", "collected_at"))
     else:
-        parsed = dates_mod.parse_dates(inp.when, order.order if order else "ISO", today)
+        parsed = dates_mod.parse_dates(inp.when, order.order if order else "ISO", today, window=not inp.allow_future)
         when = parsed.values
         verdict.reject(pc.not_equal(parsed.reason, ""), parsed.reason, col_of("collected_at", "collected_at"))
         if parsed.two_digit_years:
@@ -270,8 +285,9 @@ def normalise_labs(
         if converted.any():
             canonical[converted] = np.round(values[converted] * factor_np[converted], 9)
         canonical[np.isnan(factor_np)] = np.nan
-        lo, hi = _plausible_bounds(units.analyte_idx)
-        implausible = (canonical != 0) & ((canonical < lo) | (canonical > hi)) & ~percent_np & ~np.isnan(canonical)
+        lo, hi, zero_ok = _plausible_bounds(units.analyte_idx)
+        outside = np.where(canonical == 0, ~zero_ok, (canonical < lo) | (canonical > hi))
+        implausible = outside & ~percent_np & ~np.isnan(canonical)
         bad_percent = percent_np & ((values < 0) | (values > 100))
     if implausible.any():
         verdict.reject(
@@ -629,11 +645,19 @@ def _judge_specimen(specimen: pa.Array, verdict: _Verdicts, column: str) -> None
     )
 
 
-def _plausible_bounds(analyte_idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _id_problems(ids: pa.Array, mask: pa.Array) -> dict[int, str]:
+    rows = np.flatnonzero(np.asarray(mask.to_numpy(zero_copy_only=False), dtype=bool))
+    texts = pc.take(ids, pa.array(rows)).to_pylist()
+    return {int(r): identity.id_problem(t) for r, t in zip(rows, texts, strict=True)}
+
+
+def _plausible_bounds(analyte_idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(low, high, 0 possible) per row, from ``vocab/analytes.toml``."""
     info = model.analyte_info()
     los = np.array([info[a].plausible[0] for a in model.ANALYTES] + [-np.inf])
     his = np.array([info[a].plausible[1] for a in model.ANALYTES] + [np.inf])
-    return los[analyte_idx], his[analyte_idx]
+    zero = np.array([info[a].zero_possible for a in model.ANALYTES] + [True])
+    return los[analyte_idx], his[analyte_idx], zero[analyte_idx]
 
 
 def _implausible_messages(analyte_idx, values, unit_text, canonical, mask) -> dict[int, str]:
@@ -644,6 +668,12 @@ def _implausible_messages(analyte_idx, values, unit_text, canonical, mask) -> di
     for r, unit in zip(rows, units, strict=True):
         a = info[model.ANALYTES[analyte_idx[r]]]
         lo, hi = a.plausible
+        if canonical[r] == 0:
+            texts[r] = (
+                f"{a.label} 0: a {a.label} result cannot be 0 (a placeholder or a typing error?); check the source "
+                "(below the analyser's limit a lab writes e.g. '<0.1')"
+            )
+            continue
         texts[r] = (
             f"{a.label} {values[r]:g} {unit or '(no unit)'} is implausible for that unit "
             f"(= {canonical[r]:g} {a.unit}; a real result lies between {lo:g} and {hi:g}); check the unit"

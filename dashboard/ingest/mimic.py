@@ -249,7 +249,7 @@ def read_labevents(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed | Non
     cands = normalise_labs(inp, rep, decision, ctx.options.as_of)
     cands.extra_rejected = list(raw.rejected)
     if n:
-        when = dates_mod.parse_dates(charttime, decision.order, ctx.options.as_of).values
+        when = dates_mod.parse_dates(charttime, decision.order, ctx.options.as_of, window=False).values
         _warn_shifted(rep, [pc.min(when).as_py(), pc.max(when).as_py()], ctx.options.as_of)
     return Parsed(rep, labs=cands)
 
@@ -360,8 +360,6 @@ _MIMIC_ROUTES = {
     "IM": "im",
 }
 
-_RANGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*-\s*(\d+(?:\.\d+)?)\s*$")
-
 
 def read_prescriptions(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed | None:
     if not _is_prescriptions(raw):
@@ -390,8 +388,8 @@ def read_prescriptions(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed |
 
     start_arr, end_arr = col(raw, start_name), col(raw, end_name)
     decision = decide_dates(rep, [start_arr, end_arr], ctx)
-    starts = dates_mod.parse_dates(start_arr, decision.order, ctx.options.as_of)
-    ends = dates_mod.parse_dates(end_arr, decision.order, ctx.options.as_of)
+    starts = dates_mod.parse_dates(start_arr, decision.order, ctx.options.as_of, window=False)
+    ends = dates_mod.parse_dates(end_arr, decision.order, ctx.options.as_of, window=False)
     s_val, s_err = starts.values.to_pylist(), starts.reason.to_pylist()
     e_val, e_err = ends.values.to_pylist(), ends.reason.to_pylist()
 
@@ -411,16 +409,11 @@ def read_prescriptions(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed |
     tally.rejected.extend(raw.rejected)
     records: list[DoseRecord] = []
     pending: list[tuple[int, str, str, str, str]] = []  # (record index, hadm, product, form unit, dose)
-    ranges = 0
     for i, row in enumerate(rows):
         name = drug[i] or generic[i]
         text = f"{name} ({product[i]})" if product[i] else name
         amount = dose[i].strip()
         tracked = recognise_drug(name) is not None
-        m = _RANGE.match(amount)
-        if m and tracked:
-            amount = m.group(2)
-            ranges += 1
         if tracked and _is_zero(amount):
             tally.reject(
                 row,
@@ -448,8 +441,6 @@ def read_prescriptions(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed |
         )
         if tracked:
             pending.append((len(records) - 1, hadm[i], product[i], form_unit[i], amount))
-    if ranges:
-        rep.warn(f"{ranges} dose(s) were given as a range (e.g. 1-2); the upper value is used")
     unknown_freq = sorted(
         {per_day[i] for i in range(len(rows)) if per_day[i] and not _frequency(per_day[i]) and recognise_drug(drug[i])}
     )
@@ -573,7 +564,7 @@ def read_patients(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed | None
     if not iv:
         dob = col(raw, "DOB")
         decision = decide_dates(rep, [dob], ctx)
-        parsed = dates_mod.parse_dates(dob, decision.order, ctx.options.as_of)
+        parsed = dates_mod.parse_dates(dob, decision.order, ctx.options.as_of, window=False)
         births = parsed.values.to_pylist()
         birth_err = [e if e != "no date" else "" for e in parsed.reason.to_pylist()]
         two = sum(1 for t in dob.to_pylist() if _TWO_DIGIT_YEAR.match(t))

@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 from dashboard import model
 from dashboard.identity import IDENTITY_FIELDS, IdentityConflict, differs, identity_value, person_name
 from dashboard.ingest import dates as dates_mod
+from dashboard.ingest import identity
 from dashboard.ingest.doses import (
     DoseBatch,
     DoseRecord,
@@ -31,10 +32,19 @@ from dashboard.ingest.doses import (
     normalise_patients,
     parse_sex,
 )
+from dashboard.ingest.failures import log_failure, plain_reason
 from dashboard.ingest.labs import LabCandidates, LabInput, combine_labs, normalise_labs
 from dashboard.ingest.mapping import FIELD_ALIASES, ColumnMapping, header_info, map_columns, normalize
 from dashboard.ingest.report import FileReport, ImportReport, Problem
-from dashboard.ingest.tabular import RawTable, UnreadableFile, read_delimited, read_excel, sniff_container
+from dashboard.ingest.tabular import (
+    MAX_LINE,
+    RawTable,
+    UnreadableFile,
+    read_delimited,
+    refusal_from_head,
+    sniff_container,
+)
+from dashboard.ingest.xlsx import read_excel
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -154,6 +164,10 @@ def import_paths(paths: Iterable[str | Path], options: ImportOptions | None = No
                     continue
                 sources.append(Source(str(child), child.read_bytes()))
         elif path.is_file():
+            refused = _refused_unread(path)
+            if refused:
+                missing.append(FileReport(path.name, format="unreadable", error=refused))
+                continue
             sources.append(Source(str(path), path.read_bytes()))
         else:
             missing.append(FileReport(str(path), error="file not found"))
@@ -161,6 +175,18 @@ def import_paths(paths: Iterable[str | Path], options: ImportOptions | None = No
     result.report.files = missing + result.report.files
     result.report.skipped = skipped
     return result
+
+
+def _refused_unread(path: Path) -> str:
+    """A large file refused from its first bytes (a first line of gigabytes is never read whole)."""
+    try:
+        size = path.stat().st_size
+        if size <= MAX_LINE:
+            return ""
+        with path.open("rb") as f:
+            return refusal_from_head(f.read(MAX_LINE + 1), size)
+    except OSError:
+        return ""
 
 
 #: Files in an imported folder that are documentation, not exports (a folder of
@@ -187,7 +213,7 @@ def import_sources(sources: Sequence[Source], options: ImportOptions | None = No
     ctx = Context(options)
     raws: list[tuple[FileReport, RawTable | None, Any]] = []
     for src in sources:
-        raws.extend(_read_source(src, ctx))
+        raws.extend(_read_source_isolated(src, ctx))
 
     # dictionaries and other context files first, then the data
     raws.sort(key=lambda t: _priority(t[1], ctx))
@@ -196,7 +222,7 @@ def import_sources(sources: Sequence[Source], options: ImportOptions | None = No
         if raw is None:
             parsed.append(payload if isinstance(payload, Parsed) else Parsed(rep))
             continue
-        parsed.append(_process_table(raw, rep, ctx))
+        parsed.append(_process_isolated(raw, rep, ctx))
 
     used_overrides = {k for p in parsed for k in p.report.mapping.values()} | {
         c for p in parsed for c in p.report.columns_found
@@ -210,6 +236,7 @@ def import_sources(sources: Sequence[Source], options: ImportOptions | None = No
 
     report = ImportReport(files=[p.report for p in parsed], identity_conflicts=conflicts)
     _warn_zero_stripped_ids(report, [labs, doses, patients])
+    _warn_lookalike_ids(report, [labs, doses, patients])
     if unknown and report.files:
         report.files[0].warn(f"--map names column(s) not found in any file: {', '.join(unknown)}")
     report.labs = labs.num_rows
@@ -255,6 +282,49 @@ def _warn_zero_stripped_ids(report: ImportReport, tables: list[pa.Table]) -> Non
         report.files[0].warn(f"{len(clashes) - 10} more patient ids differ from another only by leading zeros")
 
 
+def _warn_lookalike_ids(report: ImportReport, tables: list[pa.Table]) -> None:
+    """Name the patient ids that look alike: the same but for case, letters of another
+    alphabet that look Latin ("RА-001" with a Cyrillic А) or a kind of dash.
+
+    They are kept apart (guessing could merge two patients); the clinician is told which
+    ids, in which file, and what differs.  Ids that mix alphabets are named even alone.
+    """
+    if not report.files:
+        return
+    ids: set[str] = set()
+    for t in tables:
+        if t.num_rows:
+            ids.update(x for x in pc.unique(t.column("patient_id")).to_pylist() if x)
+    groups = identity.lookalike_groups(ids)
+    grouped = {i for g in groups for i in g}
+    mixed = sorted(pid for pid in ids if not pid.isascii() and pid not in grouped and identity.mixes_alphabets(pid))
+    if not groups and not mixed:
+        return
+    wanted = pa.array(sorted(grouped | set(mixed)), pa.string())
+    first_file: dict[str, str] = {}
+    for t in tables:
+        if not t.num_rows:
+            continue
+        sub = t.filter(pc.is_in(t.column("patient_id"), value_set=wanted))
+        for pid, src in zip(sub.column("patient_id").to_pylist(), sub.column("source_file").to_pylist(), strict=True):
+            first_file.setdefault(pid, src or "")
+    by_name = {f.path: f for f in report.files}
+    for group in groups[:10]:
+        where = "; ".join(f"{identity.describe(i)} in {first_file[i]}" for i in group)
+        target = by_name.get(first_file[group[0]], report.files[0])
+        target.warn(
+            f"patient ids that look alike: {where}. Kept apart; check they are not the same patient "
+            "(case, letters of another alphabet or a kind of dash differ)"
+        )
+    if len(groups) > 10:
+        report.files[0].warn(f"{len(groups) - 10} more groups of patient ids look alike")
+    for pid in mixed[:10]:
+        by_name.get(first_file[pid], report.files[0]).warn(
+            f"patient id {identity.describe(pid)} mixes letters of two alphabets: check it is typed as the "
+            "hospital writes it"
+        )
+
+
 def _ensure_readers() -> None:
     from dashboard.ingest import readers  # noqa: F401  (registers the format readers)
 
@@ -264,14 +334,50 @@ def _priority(raw: RawTable | None, ctx: Context) -> int:
         return 1
     from dashboard.ingest import readers
 
-    return readers.priority(raw)
+    try:
+        return readers.priority(raw)
+    except Exception:  # an odd table is judged (and refused) by its reader, not here
+        return 1
+
+
+# --------------------------------------------------------------------------- isolation
+
+
+def _read_source_isolated(src: Source, ctx: Context) -> list[tuple[FileReport, RawTable | None, Any]]:
+    """:func:`_read_source`, with any failure ending as this file's rejection (never the import's)."""
+    try:
+        return _read_source(src, ctx)
+    except Exception as exc:  # every failure (RecursionError and MemoryError too) becomes the file's reason
+        log_failure(exc, "a file")
+        rep = FileReport(path=_base_name(src.name), format="unreadable", error=plain_reason(exc))
+        return [(rep, None, Parsed(rep))]
+
+
+def _process_isolated(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed:
+    """:func:`_process_table`, with any failure ending as this table's rejection.
+
+    The rows of the table are counted as read and rejected with the plain reason, so the
+    report stays balanced; whatever the reader had half-built is dropped.
+    """
+    try:
+        return _process_table(raw, rep, ctx)
+    except Exception as exc:  # every failure becomes the table's reason
+        fresh = FileReport(path=rep.path, sheet=rep.sheet, encoding=rep.encoding, delimiter=rep.delimiter)
+        fresh.columns_found = list(raw.header)
+        fresh.warnings.extend(raw.warnings)
+        log_failure(exc, "a table")
+        return _not_imported(raw, fresh, "", plain_reason(exc))
+
+
+def _base_name(name: str) -> str:
+    return Path(name).name if "/" in name or "\\" in name else name
 
 
 # --------------------------------------------------------------------------- reading
 
 
 def _read_source(src: Source, ctx: Context) -> list[tuple[FileReport, RawTable | None, Any]]:
-    name = Path(src.name).name if "/" in src.name or "\\" in src.name else src.name
+    name = _base_name(src.name)
     container = sniff_container(src.data)
     rep = FileReport(path=name)
     try:
@@ -281,9 +387,13 @@ def _read_source(src: Source, ctx: Context) -> list[tuple[FileReport, RawTable |
             tables = read_excel(name, src.data)
             if not tables:
                 raise UnreadableFile("the workbook has no sheet with data")
-            out = []
+            out: list[tuple[FileReport, RawTable | None, Any]] = []
             for t in tables:
                 r = FileReport(path=name, sheet=t.sheet, encoding="xlsx", decimal="point")
+                if t.refused:  # a sheet too large to read: the others are read
+                    r.error, r.format = t.refused, "unreadable"
+                    out.append((r, None, Parsed(r)))
+                    continue
                 out.append((r, t, None))
             if Path(src.name).suffix.lower() in (".csv", ".tsv", ".txt"):
                 out[0][0].warn("the file name says text but the content is an Excel workbook; read as Excel")
@@ -292,6 +402,10 @@ def _read_source(src: Source, ctx: Context) -> list[tuple[FileReport, RawTable |
             raise UnreadableFile("old Excel .xls files are not supported: save it as .xlsx or CSV")
         if container == "zip":
             raise UnreadableFile("this is a zip archive: extract it and import the files inside")
+        if container == "zip-bomb":
+            raise UnreadableFile(
+                "the archive declares thousands of parts (a workbook has a few dozen); refused as a possible zip bomb"
+            )
         if container == "damaged-zip":
             raise UnreadableFile("this looks like a damaged Excel (.xlsx) or zip file: it cannot be opened")
         if container == "binary":
@@ -784,11 +898,13 @@ def doses_from_table(
                 **record_defaults,
             )
         )
-    return _dose_parsed(rep, records, change_log=end_arr is None, extra=raw.rejected)
+    return _dose_parsed(rep, records, change_log=end_arr is None, extra=raw.rejected, delimiter=raw.delimiter)
 
 
-def _dose_parsed(rep: FileReport, records: list[DoseRecord], change_log: bool, extra: list[Problem]) -> Parsed:
-    table, accepted = normalise_doses(DoseBatch(rep, records, change_log))
+def _dose_parsed(
+    rep: FileReport, records: list[DoseRecord], change_log: bool, extra: list[Problem], delimiter: str = ""
+) -> Parsed:
+    table, accepted = normalise_doses(DoseBatch(rep, records, change_log, delimiter))
     rep.rows_read = len(records) + len(extra)
     rep.rows_accepted = len(accepted)
     rep.rows_rejected = len(records) - len(accepted) + len(extra)
@@ -839,11 +955,13 @@ def patients_from_table(raw: RawTable, rep: FileReport, ctx: Context, fields: di
                 columns=dict(fields),
             )
         )
-    return patients_parsed(rep, records, raw.rejected)
+    return patients_parsed(rep, records, raw.rejected, ctx.options.as_of)
 
 
-def patients_parsed(rep: FileReport, records: list[PatientRecord], extra: list[Problem]) -> Parsed:
-    table, accepted = normalise_patients(rep, records)
+def patients_parsed(
+    rep: FileReport, records: list[PatientRecord], extra: list[Problem], today: dt.date | None = None
+) -> Parsed:
+    table, accepted = normalise_patients(rep, records, today)
     rep.rows_read = len(records) + len(extra)
     rep.rows_accepted = len(accepted)
     rep.rows_rejected = len(records) - len(accepted) + len(extra)

@@ -143,7 +143,7 @@ def _latest_weights(
         )
         for pid, k in latest.items()
     ]
-    return run_patients(rep, records, tally)
+    return run_patients(rep, records, tally, ctx.options.as_of)
 
 
 def _older_weight(tally: Tally, raw: RawTable, rows: list[int], values: list[str], k: int) -> None:

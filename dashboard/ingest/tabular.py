@@ -12,7 +12,6 @@ named by its number.
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import re
 import zipfile
@@ -25,10 +24,9 @@ import pyarrow.csv as pacsv
 
 from dashboard.ingest.report import Problem
 
-#: Largest uncompressed size accepted from an .xlsx (zip bomb guard), bytes.
-MAX_XLSX_UNCOMPRESSED = 400 * 1024 * 1024
-#: Largest compression ratio accepted from an .xlsx entry.
-MAX_XLSX_RATIO = 200
+#: Most columns read from one file or sheet (a flowsheet of years of dates has hundreds;
+#: Excel's own limit is 16,384).
+MAX_COLUMNS = 5_000
 #: Rows read from a single file or sheet before refusing it (``DASHBOARD_MAX_ROWS``
 #: overrides it, e.g. lower on a small server).
 MAX_ROWS = 20_000_000
@@ -55,6 +53,13 @@ def too_many_rows(rows: str) -> UnreadableFile:
 
 DELIMITERS = ("\t", ";", ",", "|")
 
+#: The longest line read (a header of thousands of long column names fits; a value
+#: this long is no lab result).  Python's csv module refuses fields over 131,072
+#: characters by default, which made one long cell abort the whole file.
+MAX_LINE = 16 * 1024 * 1024
+csv.field_size_limit(max(csv.field_size_limit(), MAX_LINE))
+_SAMPLE = 262_144
+
 
 class UnreadableFile(Exception):
     """The file cannot be read as a table at all (message is shown to the user)."""
@@ -72,6 +77,7 @@ class RawTable:
     delimiter: str = ""
     sheet: str = ""
     container: str = "text"  # text | xlsx
+    refused: str = ""  # why a sheet was not read at all (too large): then it has no rows
     rejected: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
     preamble: list[str] = field(default_factory=list)
@@ -99,9 +105,11 @@ def _looks_binary(text: str) -> bool:
 
 
 def sniff_container(data: bytes) -> str:
-    """ "xlsx", "xls", "zip", "json", "text" or "binary" from the first bytes."""
+    """ "xlsx", "xls", "zip", "zip-bomb", "damaged-zip", "json", "text" or "binary" from the first bytes."""
     head = data[:8]
     if head.startswith(b"PK\x03\x04"):
+        if _zip_entries(data) > 10_000:
+            return "zip-bomb"  # its directory alone would be the bomb: never parsed
         try:
             with zipfile.ZipFile(io.BytesIO(data)) as z:
                 names = z.namelist()
@@ -117,6 +125,15 @@ def sniff_container(data: bytes) -> str:
     if stripped.startswith(("{", "[")):
         return "json"
     return "text"
+
+
+def _zip_entries(data: bytes) -> int:
+    """The number of parts a zip's end record declares (0 when it has none)."""
+    tail = data[-(65536 + 22) :]
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or at + 12 > len(tail):
+        return 0
+    return int.from_bytes(tail[at + 10 : at + 12], "little")
 
 
 def _decode_start(data: bytes) -> str | None:
@@ -228,7 +245,7 @@ def detect_delimiter(lines: list[str]) -> str:
     return best
 
 
-def _is_blank(cells: list[str]) -> bool:
+def is_blank(cells: list[str]) -> bool:
     return all(not c.strip() for c in cells)
 
 
@@ -241,13 +258,13 @@ def find_header(records: list[list[str]]) -> int:
     The header is the first record that is as wide as the table's body and whose cells
     are mostly text, not numbers or dates.
     """
-    candidates = [r for r in records[:40] if not _is_blank(r)]
+    candidates = [r for r in records[:40] if not is_blank(r)]
     if not candidates:
         return 0
     widths = Counter(len([c for c in r]) for r in candidates)
     modal = max(w for w, n in widths.items() if n == max(widths.values()))
     for i, rec in enumerate(records[:40]):
-        if _is_blank(rec):
+        if is_blank(rec):
             continue
         filled = [c for c in rec if c.strip()]
         if len(rec) >= modal and len(filled) >= max(2, 0.5 * modal):
@@ -258,13 +275,26 @@ def find_header(records: list[list[str]]) -> int:
 
 
 def dedupe_header(header: list[str]) -> list[str]:
-    """Make column names unique and non-empty ("Value", "Value (2)", "column 5")."""
+    """Make column names unique and non-empty ("Value", "Value (2)", "column 5").
+
+    A repeat gets the first free " (n)" suffix that is neither taken already nor the
+    name of another column of the file: ``value, value, value (2)`` becomes ``value,
+    value (3), value (2)``, never two columns named "value (2)".
+    """
+    names = [h.strip().strip("\ufeff") or f"column {i + 1}" for i, h in enumerate(header)]
+    reserved = set(names)
     out: list[str] = []
-    seen: Counter[str] = Counter()
-    for i, h in enumerate(header):
-        name = h.strip().strip("\ufeff") or f"column {i + 1}"
-        seen[name] += 1
-        out.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
+    taken: set[str] = set()
+    for name in names:
+        candidate, n = name, 1
+        while candidate in taken:
+            n += 1
+            candidate = f"{name} ({n})"
+            while candidate in reserved and candidate not in taken and candidate != name:
+                n += 1
+                candidate = f"{name} ({n})"
+        taken.add(candidate)
+        out.append(candidate)
     return out
 
 
@@ -275,11 +305,16 @@ def read_delimited(name: str, data: bytes) -> RawTable:
     other encodings are decoded in Python first.
     """
     body, encoding, notes = _utf8_body(data)
-    head = body[:262_144].decode("utf-8", errors="replace").lstrip("\ufeff")
+    sample = _SAMPLE
+    first_break = _first_line_break(body, MAX_LINE + 1)
+    if first_break > _SAMPLE:
+        _refuse_a_long_first_line(body, first_break)
+        sample = first_break + _SAMPLE  # a wide header: sample past its end
+    head = body[:sample].decode("utf-8", errors="replace").lstrip("\ufeff")
     if not head.strip():
         raise UnreadableFile("the file is empty")
     head_lines = head.splitlines()[:80]
-    if len(body) > 262_144 and head_lines:
+    if len(body) > sample and len(head_lines) > 1:
         head_lines = head_lines[:-1]  # the last sampled line may be cut
     delimiter = detect_delimiter(head_lines)
     head_records = list(csv.reader(head_lines[:60], delimiter=delimiter))
@@ -289,7 +324,9 @@ def read_delimited(name: str, data: bytes) -> RawTable:
             "only one column found: the file does not look like a table "
             "(expected columns separated by commas, semicolons or tabs)"
         )
-    preamble = [delimiter.join(r) for r in head_records[:header_idx] if not _is_blank(r)]
+    if len(head_records[header_idx]) > MAX_COLUMNS:
+        raise too_many_columns(len(head_records[header_idx]))
+    preamble = [delimiter.join(r) for r in head_records[:header_idx] if not is_blank(r)]
 
     table = None
     if header_idx == 0:
@@ -301,11 +338,18 @@ def read_delimited(name: str, data: bytes) -> RawTable:
             if encoding != "UTF-8":
                 table = _read_fast(name, body, header, delimiter)
     if table is None:
+        longest = _longest_line(body, MAX_LINE)
+        if longest > MAX_LINE:
+            raise UnreadableFile(
+                f"the file has a line of more than {MAX_LINE // (1024 * 1024)} MB: not a lab export "
+                "(an export has one short line per result or draw)"
+            )
         text, encoding, notes = decode(data)
         table = _read_slow(name, text.lstrip("\ufeff"), delimiter, header_idx)
     table.encoding = encoding
     table.delimiter = delimiter
     table.preamble = preamble
+    reject_nul_rows(table)
     absorb_units_row(table)
     drop_repeated_headers(table)
     for n in notes:
@@ -315,6 +359,70 @@ def read_delimited(name: str, data: bytes) -> RawTable:
             Problem(None, None, f"{len(preamble)} line(s) above the header were skipped", " | ".join(preamble)[:200])
         )
     return table
+
+
+def too_many_columns(n: int) -> UnreadableFile:
+    return UnreadableFile(
+        f"the file has {n:,} columns; the limit is {MAX_COLUMNS:,} columns "
+        "(a lab export has one column per field, analyte or draw date)"
+    )
+
+
+def _first_line_break(body: bytes, stop: int) -> int:
+    """Where the first line ends (the length of the body when it never does, capped at ``stop``)."""
+    ends = [i for i in (body.find(b"\n", 0, stop), body.find(b"\r", 0, stop)) if i >= 0]
+    return min(ends) if ends else min(len(body), stop)
+
+
+def _refuse_a_long_first_line(body: bytes, first_break: int) -> None:
+    """A first line longer than the sample: thousands of columns, or no table at all."""
+    line = body[:first_break]
+    columns = max(line.count(d.encode()) for d in DELIMITERS) + 1
+    if columns > MAX_COLUMNS:
+        if first_break > MAX_LINE:
+            raise UnreadableFile(
+                f"the file's first line is longer than {MAX_LINE // (1024 * 1024)} MB and holds more than "
+                f"{columns - 1:,} separators: more than the limit of {MAX_COLUMNS:,} columns"
+            )
+        raise too_many_columns(columns)
+    if first_break > MAX_LINE or columns < 2:
+        size = f"more than {MAX_LINE // (1024 * 1024)} MB" if first_break > MAX_LINE else f"{first_break / 1e6:,.1f} MB"
+        raise UnreadableFile(
+            f"the file's first line runs {size} without a line break or a column separator: not a table export"
+        )
+
+
+def refusal_from_head(head: bytes, size: int) -> str:
+    """Why a large text file is refused from its first bytes alone ("" when it is not):
+    a first line longer than :data:`MAX_LINE` (then the rest is never read)."""
+    if size <= MAX_LINE or sniff_container(head) != "text":
+        return ""
+    body = head[3:] if head.startswith(b"\xef\xbb\xbf") else head
+    if _looks_utf16(body):
+        return ""
+    try:
+        _refuse_a_long_first_line(body, _first_line_break(body, MAX_LINE + 1))
+    except UnreadableFile as exc:
+        return str(exc) if _first_line_break(body, MAX_LINE + 1) > MAX_LINE else ""
+    return ""
+
+
+def _longest_line(body: bytes, stop_above: int) -> int:
+    """The longest line of ``body`` (counted in blocks; stops once one is over ``stop_above``)."""
+    longest = run = 0
+    block = 1 << 24
+    for start in range(0, len(body), block):
+        chunk = np.frombuffer(body, dtype=np.uint8, count=min(block, len(body) - start), offset=start)
+        breaks = np.flatnonzero((chunk == 10) | (chunk == 13))
+        if not len(breaks):
+            run += len(chunk)
+        else:
+            longest = max(longest, run + int(breaks[0]), int(np.diff(breaks).max(initial=0)))
+            run = len(chunk) - 1 - int(breaks[-1])
+        longest = max(longest, run)
+        if longest > stop_above:
+            break
+    return longest
 
 
 _UNIT_LABELS = frozenset({"unit", "units", "einheit", "einheiten", "unite", "unites", "unidad", "unidades"})
@@ -356,6 +464,30 @@ def absorb_units_row(table: RawTable) -> None:
     )
 
 
+def reject_nul_rows(table: RawTable) -> None:
+    """Reject the rows holding a NUL byte (binary data inside a text file), whichever path
+    read them: a NUL can hide the end of an id or a value from one program and not another."""
+    import pyarrow.compute as pc
+
+    if not table.num_rows or not table.header:
+        return
+    nul = None
+    for h in table.header:
+        has = pc.match_substring(table.columns[h], "\x00")
+        nul = has if nul is None else pc.or_(nul, has)
+    if not pc.any(nul).as_py():
+        return
+    rows = pc.filter(table.row_numbers, nul).to_pylist()
+    for row in rows:
+        table.rejected.append(
+            Problem(row, None, "the row contains a NUL byte (binary data in a text file); row skipped")
+        )
+    keep = pc.invert(nul)
+    table.columns = {h: pc.filter(a, keep) for h, a in table.columns.items()}
+    table.row_numbers = pc.filter(table.row_numbers, keep)
+    table.warnings.append(Problem(None, None, f"{len(rows)} row(s) hold NUL bytes (binary data) and were rejected"))
+
+
 def drop_repeated_headers(table: RawTable) -> None:
     """Reject rows that repeat the header (two exports pasted into one file).
 
@@ -393,9 +525,7 @@ def _utf8_body(data: bytes) -> tuple[bytes, str, list[str]]:
         nuls = data.count(b"\x00")
         if nuls > 0.01 * len(data):
             raise UnreadableFile("this is a binary file, not a text, Excel or FHIR JSON export")
-        # a few stray NUL bytes: make them visible (the cell is then rejected), never drop them
-        data = data.replace(b"\x00", "\ufffd".encode())
-        return data, "UTF-8", [f"{nuls} NUL byte(s) in the text shown as \ufffd; the cells holding them are rejected"]
+        # a few stray NUL bytes are kept, never dropped: the rows holding them are rejected
     if not data.isascii():
         try:
             data.decode("utf-8")  # validity check only; Arrow parses the bytes
@@ -496,7 +626,7 @@ def _read_slow(name: str, text: str, delimiter: str, header_idx: int) -> RawTabl
     rec_no = header_idx + 1  # spreadsheet number of the header
     for rec in records:
         rec_no += 1
-        if _is_blank(rec):
+        if is_blank(rec):
             blank += 1
             continue
         body.append((rec_no, rec))
@@ -504,13 +634,13 @@ def _read_slow(name: str, text: str, delimiter: str, header_idx: int) -> RawTabl
             raise too_many_rows(f"more than {max_rows():,}")
     # Trailing empty fields are an export habit only when most rows have them; on a
     # single row they mean the row is shifted (e.g. an unquoted decimal comma).
-    padded = sum(1 for _, rec in body if len(rec) > width and _is_blank(rec[width:]))
+    padded = sum(1 for _, rec in body if len(rec) > width and is_blank(rec[width:]))
     trim = padded > len(body) / 2
     cols: list[list[str]] = [[] for _ in range(width)]
     rows: list[int] = []
     rejected: list[Problem] = []
     for rec_no, rec in body:
-        if trim and len(rec) > width and _is_blank(rec[width:]):
+        if trim and len(rec) > width and is_blank(rec[width:]):
             rec = rec[:width]
         if len(rec) != width:
             what = "more" if len(rec) > width else "fewer"
@@ -539,61 +669,12 @@ def _read_slow(name: str, text: str, delimiter: str, header_idx: int) -> RawTabl
     return table
 
 
-# --------------------------------------------------------------------------- Excel
+# --------------------------------------------------------------------------- records (Excel sheets)
 
 
-def check_zip(data: bytes) -> None:
-    """Refuse archives that would expand to something huge (zip bombs)."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as z:
-            total = 0
-            for info in z.infolist():
-                total += info.file_size
-                if (
-                    info.compress_size
-                    and info.file_size / max(info.compress_size, 1) > MAX_XLSX_RATIO
-                    and info.file_size > 10_000_000
-                ):
-                    raise UnreadableFile(
-                        f"the workbook part {info.filename} expands {info.file_size // info.compress_size}-fold; "
-                        "refused as a possible zip bomb"
-                    )
-            if total > MAX_XLSX_UNCOMPRESSED:
-                raise UnreadableFile(
-                    f"the workbook expands to {total / 1e6:.0f} MB; the limit is {MAX_XLSX_UNCOMPRESSED / 1e6:.0f} MB"
-                )
-    except zipfile.BadZipFile as exc:
-        raise UnreadableFile(f"the Excel file is damaged ({exc})") from None
-
-
-def read_excel(name: str, data: bytes) -> list[RawTable]:
-    """Read every non-empty sheet of an .xlsx workbook."""
-    check_zip(data)
-    import openpyxl
-
-    try:
-        wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for damaged files
-        raise UnreadableFile(f"the Excel file could not be opened ({type(exc).__name__}: {exc})") from None
-    tables: list[RawTable] = []
-    try:
-        for ws in wb.worksheets:
-            records: list[list[str]] = []
-            for row in ws.iter_rows(values_only=True):
-                records.append([_cell_text(v) for v in row])
-                if len(records) > max_rows():
-                    raise too_many_rows(f"more than {max_rows():,}")
-            while records and _is_blank(records[-1]):
-                records.pop()
-            if not records or all(_is_blank(r) for r in records):
-                continue
-            tables.append(_table_from_records(name, records, sheet=ws.title))
-    finally:
-        wb.close()
-    return tables
-
-
-def _table_from_records(name: str, records: list[list[str]], sheet: str = "") -> RawTable:
+def table_from_records(name: str, records: list[list[str]], sheet: str = "", first_row: int = 1) -> RawTable:
+    """A table from a sheet's records (lists of cell texts), the first record being
+    spreadsheet row ``first_row``."""
     header_idx = find_header(records)
     header = dedupe_header(records[header_idx])
     # drop trailing empty header cells that have no data under them
@@ -602,14 +683,14 @@ def _table_from_records(name: str, records: list[list[str]], sheet: str = "") ->
     rows: list[int] = []
     rejected: list[Problem] = []
     blank = 0
-    for i, rec in enumerate(records[header_idx + 1 :], start=header_idx + 2):
-        if _is_blank(rec):
+    for i, rec in enumerate(records[header_idx + 1 :], start=header_idx + first_row + 1):
+        if is_blank(rec):
             blank += 1
             continue
         if len(rec) < width:
             rec = rec + [""] * (width - len(rec))
         elif len(rec) > width:
-            if not _is_blank(rec[width:]):
+            if not is_blank(rec[width:]):
                 rejected.append(Problem(i, None, "row has values beyond the last named column", " | ".join(rec)[:200]))
                 continue
             rec = rec[:width]
@@ -627,7 +708,7 @@ def _table_from_records(name: str, records: list[list[str]], sheet: str = "") ->
     )
     absorb_units_row(table)
     drop_repeated_headers(table)
-    preamble = [" | ".join(c for c in r if c) for r in records[:header_idx] if not _is_blank(r)]
+    preamble = [" | ".join(c for c in r if c) for r in records[:header_idx] if not is_blank(r)]
     if preamble:
         table.preamble = preamble
         table.warnings.append(
@@ -636,21 +717,3 @@ def _table_from_records(name: str, records: list[list[str]], sheet: str = "") ->
     if blank:
         table.warnings.append(Problem(None, None, f"{blank} blank row(s) ignored"))
     return table
-
-
-def _cell_text(v: object) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, bool):
-        return "TRUE" if v else "FALSE"
-    if isinstance(v, dt.datetime):
-        return v.strftime("%Y-%m-%d %H:%M:%S") if (v.hour or v.minute or v.second) else v.strftime("%Y-%m-%d")
-    if isinstance(v, dt.date):
-        return v.strftime("%Y-%m-%d")
-    if isinstance(v, dt.time):
-        return v.strftime("%H:%M:%S")
-    if isinstance(v, float):
-        if v.is_integer() and abs(v) < 1e15:
-            return str(int(v))
-        return repr(v)
-    return str(v).strip()

@@ -8,6 +8,7 @@ committed.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import zipfile
@@ -152,6 +153,7 @@ def cases() -> dict[str, bytes]:
     ).encode()
     c.update(fhir_cases())
     c.update(clinic_cases())
+    c.update(hardening_cases())
     return c
 
 
@@ -296,6 +298,226 @@ def _plain_zip() -> bytes:
     with zipfile.ZipFile(out, "w") as z:
         z.writestr(zipfile.ZipInfo("labs.csv", (2024, 1, 1, 0, 0, 0)), GOOD)
     return out.getvalue()
+
+
+# --------------------------------------------------------------------------- hardening II (issue 16)
+
+DOSE_HEAD = "patient_id,drug,dose,unit,frequency,start,end\n"
+
+
+def _sheet_patch(data: bytes, sheet_xml=None, workbook_xml=None) -> bytes:
+    """Rewrite parts of a workbook made by openpyxl (what a hostile editor can do)."""
+    src = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            body = src.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml" and sheet_xml:
+                body = sheet_xml(body)
+            if info.filename == "xl/workbook.xml" and workbook_xml:
+                body = workbook_xml(body)
+            zi = zipfile.ZipInfo(info.filename, date_time=(2024, 1, 1, 0, 0, 0))
+            zi.compress_type = zipfile.ZIP_DEFLATED
+            dst.writestr(zi, body)
+    return out.getvalue()
+
+
+LAB_ROWS = [["patient_id", "collected_at", "test", "value", "unit"], ["P1", "2024-03-05", "WBC", 4.5, "10^9/L"], ["P1", "2024-03-05", "Platelets", 90, "10^9/L"]]
+
+
+def _declared(body: bytes) -> bytes:
+    import re
+
+    return re.sub(rb'<dimension ref="[^"]*" ?/>', b'<dimension ref="A1:XFD1048576"/>', body)
+
+
+def hardening_cases() -> dict[str, bytes]:
+    """The attacks of issue 16 that are small enough to commit."""
+    c: dict[str, bytes] = {}
+    # --- doses: a number the source states once, unambiguously
+    c["doses_ambiguous_amounts.csv"] = (
+        DOSE_HEAD
+        + 'P1,Mycophenolate mofetil,"1,000",mg,BID,2024-01-01,\n'
+        "P2,Azathioprine,50-150,mg,daily,2024-01-01,\n"
+        "P3,Methotrexate,7.5\u201310,mg,weekly,2024-01-01,\n"
+        "P4,Prednisolone,0.5-1,mg/kg,daily,2024-01-01,\n"
+        "P5,Azathioprine,-100,mg,daily,2024-01-01,\n"
+        "P6,Azathioprine,\u22125,mg,daily,2024-01-01,\n"
+        "P7,Azathioprine,+50,mg,daily,2024-01-01,\n"
+        "P8,Azathioprine,1.5e2,mg,daily,2024-01-01,\n"
+        "P9,Azathioprine,1e3,mg,daily,2024-01-01,\n"
+        "P10,Azathioprine,100,mg,daily,2024-01-01,\n"
+        'P11,Azathioprine,"2,5",mg,daily,2024-01-01,\n'
+        "P12,Methotrexate,12.5,mg,weekly,2024-01-01,\n"
+    ).encode()
+    c["doses_decimal_comma_file.csv"] = (
+        "Patient;Medikament;Dosis;Einheit;Frequenz;Beginn\n"
+        "P1;Methotrexat;12,5;mg;w\u00f6chentlich;01.01.2024\n"
+        "P2;Mycophenolat-Mofetil;1,000;mg;1-0-1;01.01.2024\n"
+        "P3;Mycophenolat-Mofetil;1.000;mg;1-0-1;01.01.2024\n"
+        "P4;Azathioprin;2.5;mg;1-0-0;01.01.2024\n"
+        "P5;Azathioprin;100;mg;1-0-0;01.01.2024\n"
+    ).encode()
+    c["doses_sig_amounts.csv"] = (
+        "MRN,Medication,Sig,Start Date,End Date,Status\n"
+        '00012345,mycophenolate (CELLCEPT) 500 MG tablet,"Take 1,000 mg by mouth 2 times daily.",2026-03-13,,Active\n'
+        "00012346,azathioprine 50 MG tablet,Take 50-100 mg by mouth daily.,2026-03-13,,Active\n"
+        "00012347,azathioprine 50 MG tablet,Take 1-2 tablets by mouth daily.,2026-03-13,,Active\n"
+        "00012348,azathioprine 25 MG tablet,Take 2 tablets (100 mg total) by mouth daily.,2026-03-13,,Active\n"
+        "00012349,azathioprine 50 MG tablet,Take 2 tablets (100 mg total) by mouth daily.,2026-03-13,,Active\n"
+        "00012350,methotrexate 2.5 MG tablet,Take 6 tablets (15 mg total) by mouth once a week.,2026-03-13,,Active\n"
+        "00012351,prednisolone 5 MG tablet,Take -10 mg by mouth daily.,2026-03-13,,Active\n"
+        "00012352,azathioprine 50 MG tablet,Take 1.5e2 mg by mouth daily.,2026-03-13,,Active\n"
+    ).encode()
+    # --- one malformed file must not sink the others
+    c["header_value_value_value2.csv"] = (
+        "patient_id,collected_at,test,value,value,value (2),unit\n"
+        "P1,2024-03-05,WBC,4.5,9.9,7.7,10^9/L\nP1,2024-03-06,WBC,4.6,9.9,7.7,10^9/L\n"
+    ).encode()
+    c["fhir_resource_type_not_a_string.json"] = _json(
+        _bundle(
+            _obs("good"),
+            {**_obs("list"), "resourceType": ["Observation"]},
+            {**_obs("number"), "resourceType": 42},
+            {**_obs("object"), "resourceType": {"name": "Observation"}},
+        )
+    )
+    c["fhir_top_level_resource_type_list.json"] = _json({**_obs("x"), "resourceType": ["Observation"]})
+    deep_line = "[" * 5000 + "]" * 5000
+    c["fhir_ndjson_one_line_nested_5000_deep.ndjson"] = (
+        json.dumps(_obs("d1"), sort_keys=True) + "\n" + '{"resourceType": "Observation", "id": "deep", "x": ' + deep_line + "}\n"
+        + json.dumps(_obs("d2", effectiveDateTime="2024-03-06T08:30:00"), sort_keys=True) + "\n"
+    ).encode()
+    # --- Excel: declared and real extents
+    c["xlsx_dimension_bomb.xlsx"] = _sheet_patch(xlsx_bytes(LAB_ROWS), sheet_xml=_declared)
+    c["xlsx_far_corner_cell.xlsx"] = _sheet_patch(
+        xlsx_bytes(LAB_ROWS),
+        sheet_xml=lambda b: _declared(b).replace(
+            b"</sheetData>", b'<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c></row></sheetData>'
+        ),
+    )
+    c["xlsx_rows_and_cells_without_positions.xlsx"] = _sheet_patch(
+        xlsx_bytes(LAB_ROWS),
+        sheet_xml=lambda b: b.replace(
+            b"</sheetData>", b"<row/>" * 1_048_000 + b"<row>" + b"<c><v>0</v></c>" * 16_000 + b"</row></sheetData>"
+        ),
+    )
+    c["xlsx_shortcodes_in_sheet_name.xlsx"] = _sheet_patch(
+        xlsx_bytes(LAB_ROWS), workbook_xml=lambda b: b.replace(b'name="Sheet"', b'name=":smile: :material/warning:"')
+    )
+    # --- identity: ids that display as another id
+    c["bidi_and_invisible_ids.csv"] = (
+        HEAD.replace("test,value", "test,value")
+        + "RA-001,2024-03-05,Neutrophils,1.9,10^9/L\n"
+        + "\u202e100-AR,2024-03-05,Neutrophils,0.3,10^9/L\n"
+        + "RA-\u200b002,2024-03-05,Neutrophils,2.0,10^9/L\n"
+        + "RA-003\u00a0,2024-03-05,Neutrophils,2.1,10^9/L\n"
+        + "R\u0410-001,2024-03-06,Neutrophils,1.8,10^9/L\n"
+        + "ra-001,2024-03-07,Neutrophils,1.7,10^9/L\n"
+        + "RA\x1b004,2024-03-05,Neutrophils,2.2,10^9/L\n"
+    ).encode()
+    c["shortcodes_in_ids.csv"] = (HEAD + ":material/warning:,2024-03-05,WBC,4.5,10^9/L\n:smile:,2024-03-05,WBC,4.6,10^9/L\n").encode()
+    c["patients_control_characters.csv"] = "patient_id,sex,dob,diagnosis\nP1,F,1980-02-03,RA\x1b[31m red\x07\n".encode()
+    # --- dates and values
+    c["year_zero_and_one.csv"] = (
+        HEAD + "P1,0001-01-01,WBC,4.5,10^9/L\nP1,0000-01-01,WBC,4.6,10^9/L\nP1,1899-12-31,WBC,4.7,10^9/L\n"
+        "P1,1900-01-01,WBC,4.8,10^9/L\nP1,2024-03-05,WBC,4.9,10^9/L\n"
+    ).encode()
+    c["doses_ancient_and_far_future.csv"] = (
+        DOSE_HEAD
+        + "P1,Azathioprine,100,mg,daily,0001-01-01,\n"
+        "P2,Azathioprine,100,mg,daily,1850-06-01,\n"
+        "P3,Azathioprine,100,mg,daily,2030-01-01,\n"
+        "P4,Azathioprine,100,mg,daily,2027-01-01,\n"
+        "P5,Azathioprine,100,mg,daily,2024-01-01,2099-12-31\n"
+        "P6,Azathioprine,100,mg,daily,2024-01-01,0001-01-01\n"
+    ).encode()
+    c["patients_implausible_birth_dates.csv"] = (
+        "patient_id,sex,dob,weight_kg,tpmt\nP1,F,0000-01-01,60,normal\nP2,F,1850-01-01,60,normal\n"
+        "P3,M,2030-05-01,70,normal\nP4,M,1980-05-01,70,normal\nP5,F,1900-06-01,50,normal\n"
+    ).encode()
+    c["zero_counts.csv"] = (
+        HEAD + "P1,2024-03-05,WBC,0,10^9/L\nP1,2024-03-05,Hb,0,g/L\nP1,2024-03-05,Platelets,0,10^9/L\n"
+        "P1,2024-03-05,Neutrophils,0,10^9/L\nP1,2024-03-05,WBC,0.00001,10^9/L\nP1,2024-03-06,WBC,1e-5,10^9/L\n"
+        "P1,2024-03-06,WBC,4.5,10^9/L\n"
+    ).encode()
+    c["nul_bytes_slow_path.csv"] = (HEAD + "P1,2024-03-05 08:30,WBC,4\x005,10^9/L\n\nP1,2024-03-05 08:30,Hb,131,g/L\nP1,2024-03-05 08:30,Platelets,250,10^9/L\n").encode()
+    c["nul_byte_in_a_comment.csv"] = (
+        "patient_id,collected_at,test,value,unit,comment\nP1,2024-03-05,WBC,4.5,10^9/L,ok\nP1,2024-03-06,WBC,4.6,10^9/L,see\x00note\n"
+    ).encode()
+    return c
+
+
+def large_cases() -> dict[str, bytes]:
+    """Bombs and huge files: generated by the tests, never committed (manifest: generated = true)."""
+    c: dict[str, bytes] = {}
+    c["json_nested_100000_deep.json"] = b"[" * 100_000 + b"]" * 100_000
+    bundle = '{"resourceType": "Bundle", "type": "collection", "entry": [{"resource": '
+    c["fhir_bundles_nested_950_deep.json"] = (bundle * 950 + json.dumps(_obs("bottom")) + "}]}" * 950).encode()
+    long = "9" * 200_000
+    c["cell_over_131072_chars.csv"] = (HEAD + f"P1,2024-03-05,WBC,{long},10^9/L\n" + "P1,2024-03-06,WBC,4.5,10^9/L\nP1,2024-03-07,WBC,4.6,10^9/L\n").encode()
+    c["cell_over_131072_chars_ragged.csv"] = (
+        HEAD + f"P1,2024-03-05,WBC,{long},10^9/L\nP1,2024-03-06,WBC\nP1,2024-03-07,WBC,4.5,10^9/L\nP1,2024-03-08,WBC,4.6,10^9/L\n"
+    ).encode()
+    c["hundred_thousand_columns.csv"] = (",".join(f"c{i}" for i in range(100_000)) + "\n" + ",".join("1" for _ in range(100_000)) + "\n").encode()
+    c["enormous_line.csv"] = b"x" * 5_000_000 + b"\n"
+    c["xlsx_39_sheets_under_part_limit.xlsx"] = _many_sheets(39, 9_900_000)
+    c["fhir_40000_contained.json"] = _contained_report(40_000)
+    return c
+
+
+def _many_sheets(n: int, part_size: int) -> bytes:
+    """A workbook of ``n`` sheets whose XML is each just under ``part_size`` bytes of cells."""
+    out = io.BytesIO()
+    row = b'<row><c t="n"><v>0</v></c><c t="n"><v>0</v></c><c t="n"><v>0</v></c><c t="n"><v>0</v></c></row>'
+    body = row * ((part_size - 200) // len(row))
+    sheet = b'<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>' + body + b"</sheetData></worksheet>"
+    sheets = "".join(f'<sheet name="S{i}" sheetId="{i}" r:id="rId{i}"/>' for i in range(1, n + 1))
+    rels = "".join(
+        f'<Relationship Id="rId{i}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet{i}.xml"/>'
+        for i in range(1, n + 1)
+    )
+    overrides = "".join(
+        f'<Override PartName="/xl/worksheets/sheet{i}.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+        for i in range(1, n + 1)
+    )
+    parts = {
+        "[Content_Types].xml": '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/>'
+        '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+        + overrides + "</Types>",
+        "_rels/.rels": '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>',
+        "xl/workbook.xml": '<?xml version="1.0"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+        'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets>' + sheets + "</sheets></workbook>",
+        "xl/_rels/workbook.xml.rels": '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">' + rels + "</Relationships>",
+    }
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, text in parts.items():
+            z.writestr(zipfile.ZipInfo(name, (2024, 1, 1, 0, 0, 0)), text.encode(), zipfile.ZIP_DEFLATED)
+        for i in range(1, n + 1):
+            z.writestr(zipfile.ZipInfo(f"xl/worksheets/sheet{i}.xml", (2024, 1, 1, 0, 0, 0)), sheet, zipfile.ZIP_DEFLATED)
+    return out.getvalue()
+
+
+def _contained_report(n: int) -> bytes:
+    """A DiagnosticReport whose ``n`` results are contained Observations referenced by "#id"."""
+    contained = []
+    for i in range(n):
+        when = (dt.datetime(2000, 1, 1) + dt.timedelta(hours=i)).isoformat()
+        contained.append({**_obs(f"o{i}", effectiveDateTime=when, subject=None), "id": f"o{i}"})
+    report = {
+        "resourceType": "DiagnosticReport",
+        "id": "big",
+        "status": "final",
+        "code": {"text": "Full blood count"},
+        "subject": {"reference": "Patient/P1"},
+        "effectiveDateTime": "2000-01-01T00:00:00",
+        "contained": contained,
+        "result": [{"reference": f"#o{i}"} for i in range(n)],
+    }
+    return json.dumps(report).encode()
 
 
 def main() -> None:

@@ -47,3 +47,55 @@ def test_a_logged_out_browser_sees_only_the_login_prompt(chromium, login_app, pa
             screenshot(page, "login_prompt")
     finally:
         context.close()
+
+
+def _metrics(url: str) -> str:
+    import urllib.request
+
+    with urllib.request.urlopen(f"{url}/_stcore/metrics", timeout=10) as r:
+        return r.read().decode()
+
+
+def test_metrics_are_not_served_to_a_logged_out_visitor_when_login_is_on(chromium, login_app):
+    """Streamlit serves /_stcore/metrics with no login check; with login on it is empty."""
+    context = chromium.new_context()
+    page = context.new_page()
+    try:
+        page.goto(login_app + "/")  # a visit runs the app (and its caches) at least once
+        wait_for_app(page)
+        body = _metrics(login_app)
+        assert "cache" not in body and "session" not in body, body[:500]
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("broken", ["empty [auth]", "keys commented out", "dangling link"])
+def test_an_unusable_login_configuration_refuses_every_page_in_the_browser(chromium, tmp_path, broken):
+    """The attacks: [auth] present but empty, its keys commented out, secrets.toml a
+    dangling symbolic link.  Each opened the app to every visitor; now every address shows
+    the administrator's message and nothing else."""
+    secrets = tmp_path / "secrets.toml"
+    if broken == "empty [auth]":
+        secrets.write_text("[auth]\n")
+    elif broken == "keys commented out":
+        secrets.write_text("\n".join("# " + line if "=" in line else line for line in SECRETS.splitlines()))
+    else:
+        secrets.symlink_to(tmp_path / "moved-away.toml")
+    proc, url = start_app({"STREAMLIT_SECRETS_FILES": str(secrets)})
+    context = chromium.new_context(viewport={"width": 1200, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    try:
+        for path in ("/", "/panel", "/patient"):
+            page.goto(url + path)
+            wait_for_app(page)
+            expect(page.get_by_text("cannot be read or used")).to_be_visible()
+            expect(page.get_by_role("button", name="Load sample panel")).to_have_count(0)
+            expect(page.get_by_role("button", name="Log in")).to_have_count(0)
+            assert page.locator("[data-testid='stFileUploader']").count() == 0
+        if broken == "dangling link":
+            screenshot(page, "login_fails_closed")
+        assert "cache" not in _metrics(url)
+    finally:
+        context.close()
+        stop_app(proc)

@@ -330,31 +330,44 @@ def test_medication_statement_period_and_text_dose() -> None:
 
 
 def test_timing_bounds_dose_range_and_tablets() -> None:
-    pred = order(
-        "m2",
-        "prednisolone 5 mg tablets",
-        status="stopped",
-        dosageInstruction=[
-            {
-                "timing": {
-                    "repeat": {
-                        "frequency": 2,
-                        "period": 1,
-                        "periodUnit": "d",
-                        "boundsPeriod": {"start": "2024-02-01", "end": "2024-03-01"},
-                    }
-                },
-                "doseAndRate": [
-                    {"doseRange": {"low": {"value": 1, "unit": "tablet"}, "high": {"value": 2, "unit": "tablet"}}}
-                ],
-            }
-        ],
-    )
-    result = load_json(pred)
+    def pred(low: int, high: int) -> dict:
+        return order(
+            "m2",
+            "prednisolone 5 mg tablets",
+            status="stopped",
+            dosageInstruction=[
+                {
+                    "timing": {
+                        "repeat": {
+                            "frequency": 2,
+                            "period": 1,
+                            "periodUnit": "d",
+                            "boundsPeriod": {"start": "2024-02-01", "end": "2024-03-01"},
+                        }
+                    },
+                    "doseAndRate": [
+                        {
+                            "doseRange": {
+                                "low": {"value": low, "unit": "tablet"},
+                                "high": {"value": high, "unit": "tablet"},
+                            }
+                        }
+                    ],
+                }
+            ],
+        )
+
+    # issue 16: a range of doses (1-2 tablets) is not a dose the source states once:
+    # rejected with the reason, never read as its upper value
+    result = load_json(pred(1, 2))
+    assert result.doses.num_rows == 0
+    (problem,) = result.report.files[0].problems
+    assert "a range of doses ('1-2 tablet" in problem.message
+    # a range whose low and high agree is that dose
+    result = load_json(pred(2, 2))
     dose = one_dose(result)
     assert (dose.drug, dose.dose, dose.frequency, dose.mg_per_day) == ("prednisolone", 10.0, "BID", 20.0)
     assert (dose.start, dose.end) == (pd.Timestamp("2024-02-01"), pd.Timestamp("2024-03-01"))
-    assert any("the upper value is used" in w.message for w in result.report.files[0].warnings)
     # a dose without a unit of a tablet product is a number of tablets
     unitless = order(
         "m3",

@@ -1,133 +1,114 @@
-"""Identity travels from every export that has it into the patients table, and one MRN
-with two names or dates of birth is reported as an identity conflict (never picked)."""
+"""Patient ids that display as another id (issue 16, item 4; hazard H21).
 
-from pathlib import Path
-
-import pandas as pd
-
-from dashboard.ingest import ImportOptions, Source, import_paths, import_sources
-from tests.support import TODAY, assert_balanced
-
-EPIC_LABS = b"""MRN,Patient Name,DOB,Sex,Collection Date,Component,Result,Units,Reference Range
-10023456,"DOE, JANE",12/03/1980,F,25/11/2024,WBC,3.1,K/uL,4.0-11.0
-10023456,"DOE, JANE",12/03/1980,F,25/11/2024,PLT,140,K/uL,150-400
-20000001,"SMITH, JOHN",01/02/1975,M,25/11/2024,WBC,5.0,K/uL,4.0-11.0
+The attack: ``\\u202e100-AR`` (a right-to-left override, then "100-AR") is shown as
+"RA-001" beside the real RA-001, with a neutrophil count of 0.3 that is not hers.
 """
 
+from __future__ import annotations
 
-def imp(*files: tuple[str, bytes]):
-    result = import_sources([Source(n, d) for n, d in files], ImportOptions(today=TODAY))
-    assert_balanced(result)
-    return result
+import pytest
 
+from dashboard.ingest.identity import clean_id, describe, id_problem, lookalike_groups, skeleton
+from tests.support import assert_balanced, import_text
 
-def patients(result) -> pd.DataFrame:
-    return result.patients_df().set_index("patient_id")
-
-
-def test_an_epic_lab_export_carries_name_dob_and_sex():
-    result = imp(("labs.csv", EPIC_LABS))
-    rep = result.report.files[0]
-    assert (rep.rows_read, rep.rows_accepted) == (3, 3)  # the identity columns add no rows
-    assert rep.mapping["name"] == "Patient Name" and rep.mapping["birth_date"] == "DOB"
-    p = patients(result)
-    # 25/11/2024 settles day-first for the file, so 12/03/1980 is 12 March
-    assert p.loc["10023456", "name"] == "DOE, JANE"
-    assert p.loc["10023456", "birth_date"] == pd.Timestamp("1980-03-12")
-    assert p.loc["10023456", "sex"] == "F"
-    assert p.loc["20000001", "birth_date"] == pd.Timestamp("1975-02-01")
-    assert not result.report.identity_conflicts
+HEAD = "patient_id,collected_at,test,value,unit\n"
 
 
-def test_a_patients_file_with_first_and_last_names():
-    result = imp(("patients.csv", b"MRN,First Name,Last Name,Date of birth\n10023456,Jane,Doe,1980-03-12\n"))
-    assert patients(result).loc["10023456", "name"] == "DOE, Jane"
+@pytest.mark.parametrize(
+    ("pid", "words"),
+    [
+        ("\u202e100-AR", "RIGHT-TO-LEFT OVERRIDE (U+202E)"),
+        ("RA-001\u200f", "RIGHT-TO-LEFT MARK (U+200F)"),
+        ("\u2066RA-001\u2069", "LEFT-TO-RIGHT ISOLATE (U+2066)"),
+        ("RA-\u200b001", "ZERO WIDTH SPACE (U+200B)"),
+        ("RA-0\u200d01", "ZERO WIDTH JOINER (U+200D)"),
+        ("RA\u00ad-001", "SOFT HYPHEN (U+00AD)"),
+        ("RA-\u2060001", "WORD JOINER (U+2060)"),
+        ("RA\ufeff-001", "ZERO WIDTH NO-BREAK SPACE (U+FEFF)"),
+        ("RA\x1b001", "ESCAPE (U+001B)"),
+        ("RA\x00001", "NUL (U+0000)"),
+        ("RA\u00a0001", "NO-BREAK SPACE (U+00A0)"),
+        ("RA\u3164001", "HANGUL FILLER (U+3164)"),
+        ("RA-001\ufe0f", "VARIATION SELECTOR-16 (U+FE0F)"),
+    ],
+)
+def test_ids_with_characters_that_hide_or_disguise_are_rejected_naming_them(pid, words):
+    problem = id_problem(pid)
+    assert words in problem and "patient id" in problem
 
 
-def test_a_patients_file_with_a_full_name_column():
-    result = imp(("patients.csv", b"patient_id,patient name,sex\n10023456,Jane Doe,F\n"))
-    assert patients(result).loc["10023456", "name"] == "Jane Doe"
+@pytest.mark.parametrize("pid", ["RA-001", "0012", "Müller-1", "RA 001", "李-7", "P1"])
+def test_ordinary_ids_pass(pid):
+    assert id_problem(pid) == ""
 
 
-def test_the_test_name_column_of_a_lab_file_is_never_the_patient_name():
-    result = imp(("labs.csv", b"MRN,Date,Name,Value,Unit\n1,2024-11-25,WBC,3.1,10^9/L\n"))
-    assert result.labs_df()["analyte"].tolist() == ["wbc"]
-    assert patients(result).loc["1", "name"] == ""
-
-
-def test_the_same_patient_named_the_same_way_in_two_files_is_no_conflict():
-    pats = b"patient_id,first name,last name,date of birth\n10023456,Jane,Doe,1980-03-12\n"
-    result = imp(("labs.csv", EPIC_LABS), ("patients.csv", pats))
-    assert not result.report.identity_conflicts
-    assert patients(result).loc["10023456", "name"] == "DOE, Jane"  # the patients file's, in NHS layout
-
-
-def test_one_mrn_with_two_names_across_files_is_an_identity_conflict():
-    pats = b"patient_id,first name,last name,date of birth\n20000001,Joan,Smith,1975-02-01\n"
-    result = imp(("labs.csv", EPIC_LABS), ("patients.csv", pats))
-    [c] = result.report.identity_conflicts
-    assert (c.patient_id, c.field) == ("20000001", "name")
-    assert {v for v, _, _ in c.values} == {"SMITH, Joan", "SMITH, JOHN"}
-    assert {f for _, f, _ in c.values} == {"labs.csv", "patients.csv"}
-    lab_file = next(f for f in result.report.files if f.path == "labs.csv")
-    assert any(w.message.startswith("identity conflict: patient 20000001 has two names") for w in lab_file.warnings)
-    assert "IDENTITY CONFLICT: patient 20000001 has two names" in result.report.to_text()
-    assert result.report.to_dict()["identity_conflicts"][0]["patient_id"] == "20000001"
-    assert patients(result).loc["20000001", "name"] == "SMITH, Joan"  # the first kept, never blended
-
-
-def test_one_mrn_with_two_dates_of_birth_in_one_file_is_an_identity_conflict():
-    labs = EPIC_LABS + b'10023456,"DOE, JANE",21/03/1980,F,26/11/2024,WBC,3.3,K/uL,4.0-11.0\n'
-    result = imp(("labs.csv", labs))
-    [c] = result.report.identity_conflicts
-    assert (c.patient_id, c.field) == ("10023456", "birth_date")
-    assert [v for v, _, _ in c.values] == ["1980-03-12", "1980-03-21"]
-    assert [r for _, _, r in c.values] == [2, 5]
-
-
-def test_two_patient_files_disagreeing_on_a_date_of_birth():
-    a = b"patient_id,patient name,dob\nP1,x,1980-03-12\n"
-    b = b"patient_id,patient name,dob\nP1,x,1980-12-03\n"
-    result = imp(("a.csv", a), ("b.csv", b))
-    [c] = result.report.identity_conflicts
-    assert c.field == "birth_date" and [v for v, _, _ in c.values] == ["1980-03-12", "1980-12-03"]
-
-
-def test_synthea_patients_carry_first_and_last_names(fixtures: Path):
-    result = import_paths([fixtures / "synthea" / "patients.csv"], ImportOptions(today=TODAY))
-    p = patients(result)
-    assert p.loc["593aaa05-d864-1df7-5b96-155fbdb19f28", "name"] == "VELA532, Jorge Luis88"
-    assert (p["name"] != "").all()
-
-
-def test_a_fhir_patient_gives_its_official_name(fixtures: Path):
-    result = import_paths(
-        [fixtures / "synthea" / "Victoria535_Rubio813_subset_bundle.json"], ImportOptions(today=TODAY)
+def test_spaces_around_an_id_are_removed_and_said():
+    assert clean_id("RA-003\u00a0") == (
+        "RA-003",
+        "",
+        "spaces such as a non-breaking space around patient id 'RA-003' removed",
     )
-    p = patients(result).loc["4815fd50-0b7b-8169-4b1f-96ba08a299cc"]
-    assert p["name"] == "RUBIO813, Victoria535"  # the official name, not the maiden one
-    assert p["birth_date"] == pd.Timestamp("1973-07-10") and p["sex"] == "F"
+    assert clean_id("\u2009RA-003") == ("RA-003", "", clean_id("RA-003\u00a0")[2])
+    assert clean_id("RA-003") == ("RA-003", "", "")
 
 
-def test_a_fhir_patient_name_in_text_only():
-    bundle = b"""{"resourceType": "Patient", "id": "p1", "name": [{"text": "Jane Doe"}], "birthDate": "1980-03-12"}"""
-    result = imp(("p.json", bundle))
-    assert patients(result).loc["p1", "name"] == "Jane Doe"
+def test_lookalike_ids_are_grouped():
+    ids = ["RA-001", "R\u0410-001", "ra-001", "RA\u2013001", "RA-002", "\uff32\uff21-001", "RA-0001"]
+    assert lookalike_groups(ids) == [sorted(["RA-001", "R\u0410-001", "ra-001", "RA\u2013001", "\uff32\uff21-001"])]
+    assert skeleton("RA-0001") != skeleton("RA-001")  # leading zeros are H7's business
+    assert describe("R\u0410-001") == "R\u0410-001 (\u0410 is CYRILLIC CAPITAL LETTER A)"
 
 
-def test_mimic_patients_carry_dob_and_sex_but_no_name(fixtures: Path):
-    result = import_paths([fixtures / "mimic3" / "PATIENTS_immunosuppressed.csv"], ImportOptions(today=TODAY))
-    p = patients(result)
-    assert p.loc["10017", "sex"] == "F" and pd.notna(p.loc["10017", "birth_date"])
-    assert (p["name"] == "").all()  # MIMIC is de-identified: no names to carry
+def test_the_attack_the_bidi_id_is_rejected_and_the_real_patient_kept():
+    text = HEAD + "RA-001,2024-03-05,Neutrophils,1.9,10^9/L\n\u202e100-AR,2024-03-05,Neutrophils,0.3,10^9/L\n"
+    result = import_text(text)
+    assert_balanced(result)
+    f = result.report.files[0]
+    assert (f.rows_accepted, f.rows_rejected) == (1, 1)
+    assert result.labs.column("patient_id").to_pylist() == ["RA-001"]
+    assert result.labs.column("value").to_pylist() == [1.9]
+    assert "right-to-left" in f.problems[0].message and f.problems[0].row == 3
 
 
-def test_the_sample_panel_names_every_patient_alike_in_every_format(root: Path):
-    """The synthetic sample gives each patient a made-up name in its CSV, workbook and FHIR
-    bundle, written three ways ("EVANS" + "Hannah", "Hannah Evans", family "Evans"): one
-    name each, never an identity conflict."""
-    files = [root / "sample_data" / n for n in ("patients.csv", "clinic_workbook.xlsx", "fhir_bundle.json")]
-    result = import_paths(files, ImportOptions(today=TODAY))
-    assert not result.report.identity_conflicts
-    p = patients(result)
-    assert (p["name"] != "").all() and p["name"].str.match(r"^[A-Z]+, [A-Z][a-z]+$").all()
+def test_lookalike_ids_across_files_are_named_together():
+    labs = HEAD + "RA-001,2024-03-05,WBC,4.5,10^9/L\n"
+    doses = "patient_id,drug,dose,unit,frequency,start\nR\u0410-001,Azathioprine,100,mg,daily,2024-01-01\n"
+    from dashboard.ingest import ImportOptions, Source, import_sources
+    from tests.support import TODAY
+
+    result = import_sources(
+        [Source("labs.csv", labs.encode()), Source("doses.csv", doses.encode())], ImportOptions(today=TODAY)
+    )
+    assert_balanced(result)
+    notes = [w.message for f in result.report.files for w in f.warnings if "look alike" in w.message]
+    assert len(notes) == 1
+    assert "RA-001 in labs.csv" in notes[0] and "CYRILLIC CAPITAL LETTER A) in doses.csv" in notes[0]
+
+
+def test_dose_and_patient_rows_are_judged_the_same_way():
+    doses = (
+        "patient_id,drug,dose,unit,frequency,start\n"
+        "\u202e100-AR,Azathioprine,100,mg,daily,2024-01-01\n"
+        "RA-002\u00a0,Azathioprine,100,mg,daily,2024-01-01\n"
+    )
+    result = import_text(doses, "doses.csv")
+    assert_balanced(result)
+    f = result.report.files[0]
+    assert (f.rows_accepted, f.rows_rejected) == (1, 1)
+    assert result.doses.column("patient_id").to_pylist() == ["RA-002"]
+    assert any("non-breaking space" in w.message for w in f.warnings)
+    patients = "patient_id,sex,dob\nRA-\u200b003,F,1980-01-01\nRA-004,F,1980-01-01\n"
+    result = import_text(patients, "patients.csv")
+    f = result.report.files[0]
+    assert (f.rows_accepted, f.rows_rejected) == (1, 1) and "ZERO WIDTH SPACE" in f.problems[0].message
+
+
+def test_the_sample_panel_raises_no_identity_notes():
+    from dashboard.ingest import ImportOptions, Source, import_sources
+    from dashboard.sample import default_files
+    from tests.support import ROOT
+
+    files = default_files(ROOT / "sample_data")
+    result = import_sources([Source(p.name, p.read_bytes()) for p in files], ImportOptions())
+    texts = [w.message for f in result.report.files for w in f.warnings]
+    assert not [t for t in texts if "look alike" in t or "alphabets" in t or "non-breaking" in t]

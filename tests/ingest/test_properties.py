@@ -77,7 +77,8 @@ def test_unit_conversion_round_trips(analyte, x):
 
 @SETTINGS
 @given(
-    d=st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2100, 12, 31)),
+    # issue 16: the plausible window is 1900 to a year after today (later dates are refused)
+    d=st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(TODAY.year + 1, TODAY.month, TODAY.day)),
     h=st.integers(0, 23),
     m=st.integers(0, 59),
 )
@@ -93,6 +94,20 @@ def test_dates_read_back_in_every_format(d, h, m):
     for text, order in texts.items():
         p = parse_dates(pa.array([text]), order, TODAY)
         assert p.values.to_pylist() == [expected], text
+
+
+@SETTINGS
+@given(d=st.dates(min_value=dt.date(1, 1, 1), max_value=dt.date(9999, 12, 31)))
+def test_dates_outside_the_plausible_window_are_refused_with_the_reason(d):
+    limit = dt.date(TODAY.year + 1, TODAY.month, TODAY.day)
+    p = parse_dates(pa.array([f"{d.year:04d}-{d.month:02d}-{d.day:02d}"]), DAYFIRST, TODAY)
+    (reason,) = p.reason.to_pylist()
+    if d.year < 1900:
+        assert p.values.to_pylist() == [None] and f"year {d.year} is before 1900" in reason
+    elif d > limit:
+        assert p.values.to_pylist() == [None] and "more than a year after today" in reason
+    else:
+        assert reason == "" and p.values.to_pylist() == [dt.datetime(d.year, d.month, d.day)]
 
 
 def _csv(header: list[str], rows: list[tuple[str, ...]]) -> str:

@@ -67,8 +67,44 @@ def test_unrecognised_columns_can_be_mapped_by_hand():
         "Zahl": "value",
         "Einheit": "unit",
     }.items():
-        at.selectbox(key=f"map::odd.csv::{col}").set_value(target)
+        # issue 16: the mapping widgets are keyed by upload, not by file name (found by label)
+        (box,) = [b for b in at.selectbox if b.label == col]
+        box.set_value(target)
     at.button[-1].click()
     at.run()
     assert not at.exception
     assert len(at.session_state["dataset"].labs) == 1
+
+
+def test_two_files_of_the_same_name_in_one_upload_are_both_reported():
+    """Next month's labs.csv beside this month's: a duplicate widget key crashed Home."""
+    next_month = LABS.replace(b"15/03/2024", b"15/04/2024")
+    odd_twice = ODD.replace(b"p1", b"p2")
+    at = app()
+    at.file_uploader(key="upload_files").set_value(
+        [
+            ("labs.csv", LABS, "text/csv"),
+            ("labs.csv", next_month, "text/csv"),
+            ("odd.csv", ODD, "text/csv"),
+            ("odd.csv", odd_twice, "text/csv"),
+        ]
+    )
+    at.run()
+    assert not at.exception
+    summary = at.dataframe[0].value
+    assert list(summary["File"]) == ["labs.csv", "labs.csv", "odd.csv", "odd.csv"]
+    assert list(summary["Accepted"][:2]) == [1, 1] and list(summary["Rejected"][:2]) == [1, 1]
+    downloads = [b for b in at.get("download_button") if "rejected" in str(b.proto.label).lower()]
+    assert len(downloads) >= 2  # one per file with rejected rows, each with its own key
+    mapping_forms = [f for f in at.get("form") if f.proto.form.form_id.startswith("mapping::")]
+    assert len(mapping_forms) == 2  # a mapping form per unmapped file (the others have a "change" form)
+
+
+def test_a_new_upload_does_not_inherit_the_mapping_choices_of_the_last():
+    at = upload(app(), "odd.csv", ODD)
+    (box,) = [b for b in at.selectbox if b.label == "Nummer"]
+    box.set_value("patient_id")
+    at.run()
+    at = upload(at, "odd.csv", ODD.replace(b"p1", b"p3"))
+    (box,) = [b for b in at.selectbox if b.label == "Nummer"]
+    assert box.value == "(leave)"

@@ -3,6 +3,8 @@ with it a logged-out user gets the login page only, whatever page is asked for."
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -103,11 +105,13 @@ def test_log_in_and_log_out_buttons_work(monkeypatch):
 
 
 def test_login_works_when_configured():
-    """st.login needs Authlib (streamlit[auth] in requirements.txt)."""
+    """st.login needs Authlib: streamlit[auth] in the ranges (requirements.in), and Authlib
+    pinned with its hashes in the lock (issue 16: it was unpinned)."""
     import authlib  # noqa: F401
 
-    requirements = (ROOT / "requirements.txt").read_text()
-    assert "streamlit[auth]" in requirements
+    assert "streamlit[auth]" in (ROOT / "requirements.in").read_text()
+    lock = (ROOT / "requirements.txt").read_text()
+    assert re.search(r"^authlib==[\d.]+ \\\n    --hash=sha256:[0-9a-f]{64}", lock, re.M | re.I)
 
 
 def test_a_named_provider_is_used_when_there_is_no_default():
@@ -126,4 +130,70 @@ def test_unreadable_secrets_refuse_every_page(tmp_path, monkeypatch):
     at.run()
     assert not at.exception
     assert any("cannot be read" in e.value for e in at.error)
+    assert not at.button and not at.file_uploader
+
+
+# --------------------------------------------------------------------------- fail closed (issue 16)
+
+
+@pytest.mark.parametrize(
+    ("auth", "why"),
+    [
+        ({}, "present but empty"),
+        ({"redirect_uri": AUTH["redirect_uri"]}, "no cookie_secret"),
+        ({k: v for k, v in AUTH.items() if k != "client_secret"}, "has no client_secret"),
+        ({"redirect_uri": AUTH["redirect_uri"], "cookie_secret": "x"}, "names no identity provider"),
+        ({**AUTH, "client_id": "  "}, "has no client_id"),
+    ],
+)
+@pytest.mark.parametrize("page", [None, "pages/panel.py"])
+def test_an_unusable_auth_section_refuses_every_page(auth, why, page):
+    """[auth] present but empty (keys commented out) or incomplete used to open the app to
+    every visitor; now every page is refused with a message for the administrator."""
+    at = app(auth, {"is_logged_in": False})
+    at.run()
+    if page:
+        with pytest.raises(ValueError, match="Known pages"):
+            at.switch_page(page)
+    assert not at.exception
+    errors = " ".join(e.value for e in at.error).replace("\\", "")  # the markdown source, unescaped
+    assert "cannot be read or used" in errors and why in errors
+    assert not at.button and not at.file_uploader and not at.dataframe and not at.selectbox
+
+
+def test_a_usable_auth_section_still_offers_the_login_button():
+    at = app(AUTH, {"is_logged_in": False})
+    at.run()
+    assert [b.label for b in at.button] == ["Log in"] and not at.error
+
+
+def test_a_dangling_secrets_link_or_an_unreadable_file_fails_closed(tmp_path):
+    from dashboard.auth_config import secrets_files_problem
+
+    link = tmp_path / "secrets.toml"
+    link.symlink_to(tmp_path / "gone.toml")
+    assert "points to nothing" in secrets_files_problem([link])
+    folder = tmp_path / "conf"
+    folder.symlink_to(tmp_path / "missing-dir")
+    assert "points to nothing" in secrets_files_problem([folder / "secrets.toml"])
+    real = tmp_path / "real.toml"
+    real.write_text("[auth]\n")
+    assert secrets_files_problem([real, tmp_path / "absent.toml"]) == ""  # an absent file is no file
+    import os
+
+    if os.geteuid() != 0:  # root reads any file
+        real.chmod(0)
+        assert "cannot be read" in secrets_files_problem([real])
+
+
+def test_the_login_prompt_names_a_broken_secrets_file(monkeypatch):
+    from dashboard import auth_config
+
+    monkeypatch.setattr(
+        auth_config, "secrets_files_problem", lambda paths: "/x/secrets.toml is a symbolic link that points to nothing"
+    )
+    at = app()
+    at.run()
+    assert not at.exception
+    assert any("points to nothing" in e.value for e in at.error)
     assert not at.button and not at.file_uploader

@@ -149,3 +149,72 @@ def test_workspace_cli_exports_are_neutralised(tmp_path, monkeypatch, capsys):
     assert_xlsx_is_inert((tmp_path / "p.xlsx").read_bytes())
     assert b"/JavaScript" not in (tmp_path / "p.pdf").read_bytes()
     assert "Traceback" not in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- control characters (issue 16)
+
+ESC_ID = "RA\x1b001"
+ESC_DIAGNOSIS = "RA\x1b[31m red\x07 \x00"
+
+
+@pytest.fixture(scope="module")
+def controls() -> Dataset:
+    """A panel whose id and diagnosis hold control characters.  Imports reject such ids
+    now (H21); a workspace saved before, or a typed diagnosis, can still hold them."""
+    labs = b"patient_id,collected_at,test,value,unit\nP9,2024-03-05 08:30,WBC,2.1,10^9/L\n"
+    patients = f"patient_id,sex,dob,diagnosis\nP9,F,1980-02-03,{ESC_DIAGNOSIS.replace(chr(0), '')}\n".encode()
+    result = import_sources([Source("labs.csv", labs), Source("patients.csv", patients)], ImportOptions(today=TODAY))
+    ds = Dataset.from_import(result, "controls")
+    for frame in (ds.labs, ds.patients, ds.doses):
+        frame["patient_id"] = frame["patient_id"].replace("P9", ESC_ID)
+    ds.patients["diagnosis"] = ESC_DIAGNOSIS
+    return ds
+
+
+def _no_controls(texts) -> None:
+    for t in texts:
+        assert not any(ord(ch) < 32 and ch not in "\t\n\r" for ch in t), repr(t)
+
+
+def test_exports_never_fail_on_control_characters_and_never_carry_them(controls):
+    ds = controls
+    table = sx.panel_frame(ds.labs, ds.doses, ds.patients, empty_log(), AS_OF)
+    rows = assert_csv_is_inert(sx.panel_csv(table))
+    _no_controls(c for r in rows for c in r)
+    assert "RA\u241b001" in {c for r in rows for c in r}  # the ESC shown as its picture, the id kept
+    texts = assert_xlsx_is_inert(sx.panel_xlsx(table, ds.labs, ds.doses, empty_log()))  # raised before
+    _no_controls(texts)
+    assert any("\u241b[31m red\u2407" in t for t in texts)
+    _no_controls(assert_xlsx_is_inert(sx.patient_xlsx(ds.labs, ds.doses, empty_log(), ESC_ID)))
+    _no_controls(c for r in assert_csv_is_inert(sx.patient_csv(ds.labs, ESC_ID)) for c in r)
+    flags = flags_for_review(ds.labs, ds.doses, ds.patients, ds.baselines, empty_log(), AS_OF)
+    _no_controls(assert_xlsx_is_inert(sx.flagged_xlsx(flags)))
+    summary = sx.patient_summary(ds.labs, ds.doses, ds.patients, ds.baselines, empty_log(), ESC_ID, AS_OF, "controls")
+    data = sx.patient_summary_pdf(summary)
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+    _no_controls([text])
+    assert "RA?001" in text
+
+
+def test_the_cli_export_of_a_diagnosis_with_control_characters_succeeds(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("DASHBOARD_WORKSPACE", str(tmp_path / "ws"))
+    (tmp_path / "labs.csv").write_text("patient_id,collected_at,test,value,unit\nP1,2024-03-05,WBC,2.1,10^9/L\n")
+    (tmp_path / "patients.csv").write_bytes(b"patient_id,sex,dob,diagnosis\nP1,F,1980-02-03,RA\x1b[31m red\x07\n")
+    assert main(["workspace", "import", str(tmp_path / "labs.csv"), str(tmp_path / "patients.csv")]) == 0
+    assert main(["workspace", "export", "--format", "xlsx", "--out", str(tmp_path / "panel.xlsx")]) == 0
+    texts = assert_xlsx_is_inert((tmp_path / "panel.xlsx").read_bytes())
+    _no_controls(texts)
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "IllegalCharacter" not in err
+
+
+def test_an_unexpected_cli_failure_prints_no_exception_text(monkeypatch, capsys):
+    from dashboard import cli
+
+    def boom(args):
+        raise ValueError("secret patient RA\x1b001 in the message")
+
+    monkeypatch.setitem(cli.COMMANDS, "import", boom)
+    assert main(["import", "x.csv"]) == 1
+    err = capsys.readouterr().err
+    assert "RA" not in err and "ValueError" not in err and "unexpected problem" in err

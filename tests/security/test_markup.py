@@ -6,6 +6,7 @@ import ast
 import re
 import tomllib
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
@@ -33,7 +34,8 @@ def test_escaped_markdown_displays_exactly_the_text(text):
     bare = re.sub(r"\\.", "", md)
     assert not any(ch in bare for ch in ALWAYS), md
     assert not re.search(r":\S", bare) and not re.search(r"(?i)www\.", bare)
-    shown = md.replace("\\", "")  # what GFM's autolink finder sees after parsing
+    shown = md.replace("\\", "")  # what GFM's autolink finder (and the shortcode finder) sees after parsing
+    assert not re.search(r":(?:material/)?[\w+\-]+:", shown), md  # no :smile:, :+1: or :material/...: survives
     assert not re.search(r"(?i)(https?|ftp|mailto)://|www\.|\w@", shown)
     assert not re.match(r"\s*([-+=#]|\d+[.)])", md)
 
@@ -54,6 +56,17 @@ def test_hostile_strings_lose_their_syntax():
     assert md_escape(":red[alarm] $x$") == r"\:red\[alarm\] \$x\$"
     assert md_escape("line 1\nline 2") == "line 1 line 2"  # one line: no headings or lists from data
     assert md_escape(None) == ""
+
+
+@pytest.mark.parametrize("code", [":smile:", ":+1:", ":100:", ":material/warning:", "id :material/lock: id"])
+def test_shortcodes_in_data_stay_text(code):
+    md = md_escape(code)
+    assert unescape(md) == code
+    assert ":\u2060" in md  # the colon is kept, a word joiner after it breaks the shortcode
+
+
+def test_colons_that_open_no_shortcode_are_left_alone():
+    assert WORD_JOINER not in md_escape("RA:001") + md_escape("ratio 2:1") + md_escape(":red[alarm]")
 
 
 def _calls(tree: ast.AST):

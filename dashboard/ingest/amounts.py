@@ -1,0 +1,169 @@
+"""A dose is a number the source states once, unambiguously.
+
+Every dose amount read from a file (a dose column, prescription instructions, a FHIR
+dose) goes through :func:`read_number` with the file's decimal separator.  A number is
+accepted only when it can mean one thing:
+
+* ``100``, ``2.5`` (in a file whose decimals are points), ``2,5`` (in a file whose
+  decimals are commas, or in one with no other evidence), ``.5``;
+* thousands separators that leave no doubt: ``1,000`` or ``1,000.5`` in a file whose
+  decimals are points (or in one with no evidence and not semicolon-separated), and
+  ``1.000,5`` in a decimal-comma file; these are read exactly and noted.
+
+Everything else is rejected with the reason, never read as a part of itself (the old
+reader took ``"1,000"`` as 1, ``"50-150"`` as 50, ``-100`` as 100 and ``1e3`` as 3):
+
+* a range (``50-150``, ``7.5–10``, ``0.5-1``, ``1 to 2``): which dose was given?
+* a sign (``-100``, ``−5``, ``+50``): a dose is a positive amount as written;
+* an exponent (``1.5e2``, ``1e3``): no prescriber writes one;
+* a decimal separator that contradicts the file's (``2,5`` in a file of ``12.5``), or
+  a separator that could be either (``1,000`` or ``1.000`` in a decimal-comma file).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+#: Dashes and minus signs a file may use (hyphen-minus, en and em dash, minus sign ...).
+DASHES = "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe63\uff0d"
+_DASH = "[" + re.escape(DASHES) + "]"
+_RANGE = re.compile(r"^\s*\d[\d.,]*\s*(?:" + _DASH + r"|\bto\b|\bor\b|\bbis\b)\s*\d[\d.,]*\s*$", re.IGNORECASE)
+_HALF = re.compile(r"^(?:(\d+)\s+)?(?:1/2|\u00bd)$")
+_SIGNED = re.compile(r"^\s*(?:[+]|" + _DASH + r")\s*[\d.,]")
+_EXPONENT = re.compile(r"^\s*[\d.,]+[eE][+-]?\d+\s*$")
+_PLAIN = re.compile(r"^\d+$")
+_POINT = re.compile(r"^(\d*)\.(\d+)$")
+_COMMA = re.compile(r"^(\d*),(\d+)$")
+_GROUPED_POINT = re.compile(r"^\d{1,3}(?:,\d{3})+(?:\.\d+)?$")  # 1,000 / 1,000,000.5
+_GROUPED_COMMA = re.compile(r"^\d{1,3}(?:\.\d{3})+(?:,\d+)?$")  # 1.000 / 1.000.000,5
+
+#: Evidence of the file's decimal separator: a separator followed by anything but
+#: exactly three digits (those could be thousands).
+_POINT_EVIDENCE = re.compile(r"(?<![\d.,])\d+\.(?:\d{1,2}|\d{4,})(?![\d.,])")
+_COMMA_EVIDENCE = re.compile(r"(?<![\d.,])\d+,(?:\d{1,2}|\d{4,})(?![\d.,])")
+
+POINT, COMMA, UNKNOWN = ".", ",", ""
+
+
+@dataclass(frozen=True)
+class Number:
+    """A dose number as read: its value, or why it was refused; and a note worth telling."""
+
+    value: float | None
+    problem: str = ""
+    note: str = ""
+
+
+def file_decimal(texts: Iterable[str], delimiter: str = "") -> str:
+    """The decimal separator a file's dose texts use: "." or ",", "" when nothing shows.
+
+    The separator most of the file's decimals use wins (the others then contradict it);
+    a tie, or no evidence at all, follows the file's convention: a semicolon-separated
+    file writes decimal commas, a comma-separated one decimal points.
+    """
+    points = commas = 0
+    for t in texts:
+        if t:
+            points += len(_POINT_EVIDENCE.findall(t))
+            commas += len(_COMMA_EVIDENCE.findall(t))
+    if points != commas:
+        return POINT if points > commas else COMMA
+    if points or delimiter == ";":
+        return COMMA if delimiter == ";" else POINT
+    return UNKNOWN
+
+
+def read_number(text: str, decimal: str = UNKNOWN) -> Number:
+    """Read one dose number ("100", "2.5", "1,000") as stated, or say why it cannot be."""
+    t = text.strip().replace("\u00a0", " ").replace("\u202f", " ")
+    shown = t[:40]
+    if not t:
+        return Number(None, "no dose given")
+    if _RANGE.match(t):
+        return Number(None, f"a range of doses ('{shown}'): enter the one dose given")
+    if _SIGNED.match(t):
+        return Number(None, f"a signed amount ('{shown}'): a dose is a positive number as written")
+    if _EXPONENT.match(t):
+        return Number(None, f"a number in exponent form ('{shown}'): write the dose as prescribed")
+    if _PLAIN.match(t):
+        return Number(float(t))
+    half = _HALF.match(t)
+    if half:
+        return Number(float(half.group(1) or 0) + 0.5)
+    point, comma = _POINT.match(t), _COMMA.match(t)
+    if point:
+        if decimal == COMMA:
+            if _thousands(point.group(1), point.group(2)):
+                return Number(
+                    None, f"'{shown}' could be a decimal or a thousands separator in this file: enter it again"
+                )
+            return _contradicts(shown, ".", "commas")
+        if decimal == UNKNOWN and _thousands(point.group(1), point.group(2)):
+            return Number(None, f"'{shown}' could be a decimal or a thousands separator: enter it again")
+        return Number(float(t))
+    if comma:
+        if _thousands(comma.group(1), comma.group(2)):  # "1,000": a thousands separator, or a decimal comma?
+            if decimal == COMMA:
+                return Number(
+                    None, f"'{shown}' could be a decimal or a thousands separator in this file (decimal commas)"
+                )
+            value = float(t.replace(",", ""))
+            return Number(value, note=f"'{shown}' read as {value:g} (a thousands separator)")
+        if decimal == POINT:
+            return _contradicts(shown, ",", "points")
+        return Number(float(t.replace(",", ".")))
+    if _GROUPED_POINT.match(t):
+        if decimal == COMMA:
+            return _contradicts(shown, ".", "commas")
+        value = float(t.replace(",", ""))
+        return Number(value, note=f"'{shown}' read as {value:g} (a thousands separator)")
+    if _GROUPED_COMMA.match(t):
+        if decimal != COMMA:
+            return Number(None, f"'{shown}' could be a decimal or a thousands separator: enter it again")
+        value = float(t.replace(".", "").replace(",", "."))
+        return Number(value, note=f"'{shown}' read as {value:g} (a thousands separator)")
+    return Number(None, f"dose not understood ('{shown}')")
+
+
+def _thousands(whole: str, fraction: str) -> bool:
+    """ "1,000" or "12.500": a group of three digits after a leading group of one to three."""
+    return len(fraction) == 3 and 1 <= len(whole) <= 3 and not whole.startswith("0")
+
+
+def _contradicts(shown: str, sep: str, file_sep: str) -> Number:
+    return Number(
+        None,
+        f"the decimal separator of '{shown}' ('{sep}') contradicts the file's (decimal {file_sep}): "
+        "enter the dose again",
+    )
+
+
+#: Units a dose amount in free text is written in (mass and counts of tablets).
+TEXT_UNITS = r"mg|milligrams?|g|grams?|gm|mcg|micrograms?|ug|\u00b5g|\u03bcg|tablets?|tabs?|tab\(s\)|capsules?|caps?|cap\(s\)|pills?"
+_TEXT_NUMBER = r"\d[\d.,]*"
+_TEXT_RANGE = re.compile(
+    rf"({_TEXT_NUMBER}\s*(?:{TEXT_UNITS})?\s*(?:{_DASH}|\bto\b|\bor\b)\s*{_TEXT_NUMBER}\s*(?:{TEXT_UNITS}))(?![a-z])",
+    re.IGNORECASE,
+)
+_TEXT_SIGNED = re.compile(rf"(?:^|[\s(])((?:{_DASH}|\+){_TEXT_NUMBER}\s*(?:{TEXT_UNITS}))(?![a-z])", re.IGNORECASE)
+_TEXT_EXPONENT = re.compile(rf"(\d[\d.]*[eE][+-]?\d+\s*(?:{TEXT_UNITS}))(?![a-z])", re.IGNORECASE)
+
+
+def text_problem(text: str) -> str:
+    """Why the amounts of free-text instructions cannot be read as one dose ("" when they can):
+    a range ("Take 50-100 mg", "1 to 2 tablets"), a sign ("Take -10 mg") or an exponent."""
+    m = _TEXT_RANGE.search(text)
+    if m:
+        return f"a range of doses ('{m.group(1).strip()[:40]}'): enter the one dose given"
+    m = _TEXT_SIGNED.search(text)
+    if m:
+        return f"a signed amount ('{m.group(1).strip()[:40]}'): a dose is a positive number as written"
+    m = _TEXT_EXPONENT.search(text)
+    if m:
+        return f"a number in exponent form ('{m.group(1).strip()[:40]}'): write the dose as prescribed"
+    return ""
+
+
+__all__ = ["COMMA", "DASHES", "POINT", "TEXT_UNITS", "UNKNOWN", "Number", "file_decimal", "read_number", "text_problem"]

@@ -1,0 +1,158 @@
+"""Patient ids that display as another id.
+
+An id is the one thing that puts a result under the right patient.  Characters that
+change how an id displays without being seen make two patients look like one:
+
+* a right-to-left override (U+202E) shows ``\\u202e100-AR`` as "RA-001", next to the
+  real RA-001, with a neutrophil count of 0.3 that is not hers;
+* zero-width characters, soft hyphens, control characters, invisible "letters" (Hangul
+  fillers, the blank Braille pattern) and variation selectors are invisible;
+* a non-breaking space inside an id looks like an ordinary space.
+
+Such ids are rejected with the reason (never silently cleaned, which could merge two
+patients).  Spaces of any kind at the start or end of an id (a non-breaking space
+pasted from a web page) are stripped and the report says so.  Ids that differ only by
+case, by letters of another alphabet that look Latin (Cyrillic "А" in "RА-001") or by
+a kind of dash are kept apart and named together in the report, as ids that differ
+only by leading zeros are (hazard H7).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+
+#: Characters that change the direction text is shown in.
+BIDI_CONTROLS = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+#: Invisible characters that are letters or marks by category, not format characters.
+_INVISIBLE_OTHERS = "\u034f\u115f\u1160\u17b4\u17b5\u180e\u2800\u3164\uffa0"
+
+#: A character class matching every character rejected in an id (used with Arrow's
+#: RE2 on whole columns, and with ``re`` on single ids): controls, format characters
+#: (bidi controls, zero-width characters, soft hyphen, BOM ...), private-use and
+#: unassigned-looking ranges, line and paragraph separators, spaces other than the
+#: ordinary space, variation selectors and invisible letters.
+REJECTED_CLASS = (
+    "["
+    "\\x00-\\x1f\\x7f-\\x9f"  # C0 and C1 controls
+    "\\x{00a0}\\x{00ad}\\x{1680}\\x{2000}-\\x{200f}\\x{2028}-\\x{202f}\\x{205f}-\\x{206f}\\x{3000}\\x{feff}"
+    "\\x{061c}\\x{034f}\\x{115f}\\x{1160}\\x{17b4}\\x{17b5}\\x{180e}\\x{2800}\\x{3164}\\x{ffa0}"
+    "\\x{fe00}-\\x{fe0f}\\x{e000}-\\x{f8ff}\\x{fff0}-\\x{fffb}"
+    "\\x{e0000}-\\x{e0fff}\\x{f0000}-\\x{10ffff}"
+    "]"
+)
+
+
+def _python_class() -> re.Pattern[str]:
+    # the same class in Python's syntax (\\x{...} is RE2's)
+    def conv(m: re.Match[str]) -> str:
+        return f"\\U{int(m.group(1), 16):08x}"
+
+    return re.compile(re.sub(r"\\x\{([0-9a-f]+)\}", conv, REJECTED_CLASS))
+
+
+_REJECTED = _python_class()
+
+
+_CONTROL_NAMES = {
+    0x00: "NUL",
+    0x07: "BELL",
+    0x08: "BACKSPACE",
+    0x09: "TAB",
+    0x0A: "LINE FEED",
+    0x0B: "VERTICAL TAB",
+    0x0C: "FORM FEED",
+    0x0D: "CARRIAGE RETURN",
+    0x1B: "ESCAPE",
+    0x7F: "DELETE",
+}
+
+
+def char_name(ch: str) -> str:
+    """ "ESCAPE (U+001B)", "RIGHT-TO-LEFT OVERRIDE (U+202E)"."""
+    name = _CONTROL_NAMES.get(ord(ch)) or unicodedata.name(ch, "") or "a control character"
+    return f"{name} (U+{ord(ch):04X})"
+
+
+def id_problem(pid: str) -> str:
+    """Why a patient id cannot be used ("" when it can), naming the character."""
+    bad = _REJECTED.search(pid)
+    if bad is None:
+        return ""
+    ch = bad.group(0)
+    what = char_name(ch)
+    if ch in BIDI_CONTROLS:
+        return (
+            f"the patient id holds a right-to-left or other direction control, {what}, that makes it display "
+            "as another id: fix the id at the source"
+        )
+    if unicodedata.category(ch) == "Zs" or ch in "\u2028\u2029":
+        return f"the patient id holds a special space, {what}, that looks like an ordinary space: fix the id"
+    if unicodedata.category(ch) == "Cc":
+        return f"the patient id holds a control character, {what}: fix the id at the source"
+    return f"the patient id holds an invisible character, {what}, that can make it look like another id: fix the id"
+
+
+def clean_id(pid: str) -> tuple[str, str, str]:
+    """(id, problem, note): the id with spaces of any kind stripped from its ends (said in
+    the note), and why it cannot be used when it holds a character that hides or disguises."""
+    stripped = pid.strip()
+    note = f"spaces such as a non-breaking space around patient id '{stripped}' removed" if stripped != pid else ""
+    return stripped, id_problem(stripped), note
+
+
+# --------------------------------------------------------------------------- look-alikes
+
+#: Letters of other alphabets that look like Latin ones (the common confusables).
+_CONFUSABLE = str.maketrans(
+    {
+        **dict(zip("АВЕЅІЈКМНОРСТУХаеѕіјорсухԛԜԝ", "ABESIJKMHOPCTYXaesijopcyxqWw", strict=True)),
+        **dict(zip("ΑΒΕΖΗΙΚΜΝΟΡΤΥΧαικνορτυχ", "ABEZHIKMNOPTYXaiknoptux", strict=True)),
+        **{d: "-" for d in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe63\uff0d\u2043"},
+    }
+)
+
+
+def skeleton(pid: str) -> str:
+    """What an id looks like: compatibility forms folded (NFKC), look-alike letters of
+    other alphabets and dashes made Latin, case ignored, spaces collapsed."""
+    s = unicodedata.normalize("NFKC", pid).translate(_CONFUSABLE).casefold()
+    return " ".join(s.split())
+
+
+def lookalike_groups(ids: Iterable[str]) -> list[list[str]]:
+    """Groups of distinct ids that look alike (each sorted; groups sorted)."""
+    by_skeleton: dict[str, set[str]] = {}
+    for pid in ids:
+        if pid:
+            by_skeleton.setdefault(skeleton(pid), set()).add(pid)
+    return sorted(sorted(g) for g in by_skeleton.values() if len(g) > 1)
+
+
+def mixes_alphabets(pid: str) -> bool:
+    """True for an id with Latin letters and letters of another alphabet ("RА-001")."""
+    scripts = {unicodedata.name(c, "").split(" ")[0] for c in pid if c.isalpha()}
+    return "LATIN" in scripts and len(scripts - {"LATIN"}) > 0
+
+
+def describe(pid: str) -> str:
+    """An id with what is not plain ASCII in it named ("RА-001 (А is CYRILLIC CAPITAL LETTER A)")."""
+    odd = [c for c in dict.fromkeys(pid) if not c.isascii()]
+    if not odd:
+        return pid
+    names = ", ".join(f"{c} is {unicodedata.name(c, f'U+{ord(c):04X}')}" for c in odd[:3])
+    return f"{pid} ({names})"
+
+
+__all__ = [
+    "BIDI_CONTROLS",
+    "REJECTED_CLASS",
+    "char_name",
+    "clean_id",
+    "describe",
+    "id_problem",
+    "lookalike_groups",
+    "mixes_alphabets",
+    "skeleton",
+]

@@ -1,0 +1,354 @@
+"""Excel through python-calamine (issue 19 item 7, issue 16 item 3).
+
+1. Parity: every workbook of the bad-input corpus that the old openpyxl reader could
+   read (and the sample workbook, and one with every kind of cell) gives exactly the same
+   tables through calamine: headers, cell texts, row numbers, rejections and notes.
+2. Bounded work: a sheet's extent is measured from its cells before any parser runs,
+   whatever the sheet declares and however the cells are written; sizes are verified
+   while decompressing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import struct
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from dashboard.ingest import tabular
+from dashboard.ingest.tabular import UnreadableFile, is_blank, table_from_records
+from dashboard.ingest.xlsx import MAX_XLSX_CELLS, cell_text, check_workbook, read_excel
+from tests.support import ROOT, TODAY, assert_balanced, import_bytes
+
+CORPUS = ROOT / "tests" / "bad_inputs" / "files"
+
+
+# --------------------------------------------------------------------------- the old reader
+
+
+def openpyxl_reference(name: str, data: bytes) -> list[tabular.RawTable]:
+    """The reader this project used before calamine (openpyxl, read-only), kept here as
+    the reference the new reader must match."""
+    wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    tables = []
+    try:
+        for ws in wb.worksheets:
+            records = [[_openpyxl_text(v) for v in row] for row in ws.iter_rows(values_only=True)]
+            while records and is_blank(records[-1]):
+                records.pop()
+            if not records or all(is_blank(r) for r in records):
+                continue
+            tables.append(table_from_records(name, records, sheet=ws.title))
+    finally:
+        wb.close()
+    return tables
+
+
+def _openpyxl_text(v: object) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "TRUE" if v else "FALSE"
+    if isinstance(v, dt.datetime):
+        return v.strftime("%Y-%m-%d %H:%M:%S") if (v.hour or v.minute or v.second) else v.strftime("%Y-%m-%d")
+    if isinstance(v, dt.date):
+        return v.strftime("%Y-%m-%d")
+    if isinstance(v, dt.time):
+        return v.strftime("%H:%M:%S")
+    if isinstance(v, float):
+        if v.is_integer() and abs(v) < 1e15:
+            return str(int(v))
+        return repr(v)
+    return str(v).strip()
+
+
+def _snapshot(t: tabular.RawTable) -> dict:
+    return {
+        "sheet": t.sheet,
+        "header": t.header,
+        "columns": {h: t.columns[h].to_pylist() for h in t.header},
+        "rows": t.row_numbers.to_pylist(),
+        "rejected": [(p.row, p.message, p.value) for p in t.rejected],
+        "warnings": [(p.row, p.message, p.value) for p in t.warnings],
+        "preamble": t.preamble,
+    }
+
+
+def _every_kind_of_cell() -> bytes:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Labs"
+    ws.append(["Laboratory export", None, None])  # a preamble line
+    ws.append([])
+    ws.append(["MRN", "Collected", "Test", "Result", "Units", "Flag", "Checked"])
+    ws.append([None, None, None, None, "10^9/L", None, None])  # not a units row (one unit)
+    rows = [
+        ["00123", dt.datetime(2024, 3, 5, 8, 30), "WBC", 4.5, "10^9/L", "", True],
+        [123, dt.datetime(2024, 3, 5), "Hb", 131, "g/L", None, False],
+        ["RA-7", dt.date(2024, 3, 6), "Platelets", 1.5e2, "10^9/L", "L", None],
+        ["RA-7", "2024-03-07 08:00", "ALT", "<5", "U/L", None, None],
+        ["RA-7", dt.datetime(2024, 3, 8, 23, 59, 59), "Neutrophils", 0.1 + 0.2, "10^9/L", None, None],
+        [None, None, None, None, None, None, None],  # a blank row inside the data
+        ["RA-8", 45356, "WBC", 1e-7, "10^9/L", "  H  ", None],
+        ["RA-8", dt.time(8, 30), "WBC", 123456789012345.0, "10^9/L", None, None],
+        ["RA-9", "2024-03-09", "WBC", 4.4, "10^9/L", None, None, "stray"],  # beyond the last column
+        ["Ünïcödé ✓", "2024-03-10", "Hb", 12.5, "g/dL", None, None],
+    ]
+    for r in rows:
+        ws.append(r)
+    ws["H20"] = None
+    two = wb.create_sheet("Doses")
+    two["C4"] = "patient"  # data starting away from A1
+    two["D4"] = "drug"
+    two["E4"] = "dose"
+    two["F4"] = "start"
+    two["C5"] = "P1"
+    two["D5"] = "Azathioprine"
+    two["E5"] = 100
+    two["F5"] = dt.date(2024, 1, 1)
+    wb.create_sheet("Empty")
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+PARITY = [
+    "workbook_labs_and_doses_sheets.xlsx",
+    "excel_error_cells.xlsx",
+    "csv_that_is_an_xlsx.csv",
+    "xlsx_shortcodes_in_sheet_name.xlsx",
+]
+
+
+@pytest.mark.parametrize("name", [*PARITY, "sample_data/clinic_workbook.xlsx", "every kind of cell"])
+def test_calamine_reads_what_openpyxl_read(name):
+    if name == "every kind of cell":
+        data = _every_kind_of_cell()
+    elif "/" in name:
+        data = (ROOT / name).read_bytes()
+    else:
+        data = (CORPUS / name).read_bytes()
+    old = [_snapshot(t) for t in openpyxl_reference(name, data)]
+    new = [_snapshot(t) for t in read_excel(name, data)]
+    assert new == old
+
+
+def test_the_corpus_workbooks_are_all_in_the_parity_test_or_refused_as_bombs():
+    """Every committed workbook of the corpus is either compared with openpyxl above or
+    is one openpyxl could not read sanely (a bomb or a damaged file)."""
+    bombs = {
+        "zip_bomb.xlsx",
+        "corrupt_truncated.xlsx",
+        "xlsx_dimension_bomb.xlsx",  # openpyxl pads every row to 16,384 columns
+        "xlsx_far_corner_cell.xlsx",
+        "xlsx_rows_and_cells_without_positions.xlsx",
+    }
+    workbooks = {p.name for p in CORPUS.iterdir() if p.read_bytes()[:4] == b"PK\x03\x04" and p.suffix != ".zip"}
+    assert workbooks == set(PARITY) | bombs
+
+
+def test_cell_text_rules():
+    assert [cell_text(v) for v in (None, True, 4.0, 4.5, " x ", dt.datetime(2024, 3, 5), dt.time(8, 30))] == [
+        "",
+        "TRUE",
+        "4",
+        "4.5",
+        "x",
+        "2024-03-05",
+        "08:30:00",
+    ]
+    assert cell_text(dt.datetime(2024, 3, 5, 8, 30, 0, 500)) == "2024-03-05 08:30:00"
+    assert cell_text(1e16) == "1e+16" and cell_text(12345.0) == "12345"
+
+
+# --------------------------------------------------------------------------- extents
+
+
+def workbook(sheets: dict[str, bytes], extra: dict[str, bytes] | None = None) -> bytes:
+    """A minimal workbook whose worksheet XML is given as is (``sheetData`` content)."""
+    ns = b'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    names = list(sheets)
+    parts = {
+        "[Content_Types].xml": b'<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        b'<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        b'<Default Extension="xml" ContentType="application/xml"/>'
+        b'<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+        + b"".join(
+            f'<Override PartName="/xl/worksheets/sheet{i}.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'.encode()
+            for i in range(1, len(names) + 1)
+        )
+        + b"</Types>",
+        "_rels/.rels": b'<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        b'<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>',
+        "xl/workbook.xml": b'<?xml version="1.0"?><workbook '
+        + ns
+        + b' xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets>'
+        + b"".join(f'<sheet name="{n}" sheetId="{i}" r:id="rId{i}"/>'.encode() for i, n in enumerate(names, 1))
+        + b"</sheets></workbook>",
+        "xl/_rels/workbook.xml.rels": b'<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        + b"".join(
+            f'<Relationship Id="rId{i}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet{i}.xml"/>'.encode()
+            for i in range(1, len(names) + 1)
+        )
+        + b"</Relationships>",
+    }
+    for i, n in enumerate(names, 1):
+        body = sheets[n]
+        parts[f"xl/worksheets/sheet{i}.xml"] = (
+            body
+            if body.lstrip().startswith(b"<?xml")
+            else b"<worksheet " + ns + b"><sheetData>" + body + b"</sheetData></worksheet>"
+        )
+    parts.update(extra or {})
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, body in parts.items():
+            z.writestr(name, body)
+    return out.getvalue()
+
+
+def extent(body: bytes) -> tuple[int, int, int, int]:
+    (scan,) = check_workbook(workbook({"S": body})).sheets.values()
+    return scan.min_row, scan.max_row, scan.min_col, scan.max_col
+
+
+LABS = b'<row r="1"><c r="A1" t="inlineStr"><is><t>patient_id</t></is></c><c r="B1" t="inlineStr"><is><t>x</t></is></c></row>'
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        # (min row, max row, min column, max column), 1-based, derived by hand
+        (LABS, (1, 1, 1, 2)),
+        (b'<row r="3"><c r="C3"><v>1</v></c></row><row r="7"><c r="E7"><v>1</v></c></row>', (3, 7, 3, 5)),
+        (LABS + b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>', (1, 1048576, 1, 16384)),
+        # rows and cells without a position follow the one before
+        (b"<row><c><v>1</v></c><c><v>1</v></c></row><row/><row><c><v>1</v></c></row>", (1, 3, 1, 2)),
+        (b'<row r="5"><c r="B5"><v>1</v></c><c><v>1</v></c></row><row><c><v>1</v></c></row>', (5, 6, 1, 3)),
+        # r not the first attribute; ">" inside another attribute's value; single quotes
+        (LABS + b'<row r="2"><c s="1" r="ZZ2"><v>1</v></c></row>', (1, 2, 1, 702)),
+        (LABS + b'<row r="2"><c s=">" r="XFD9"><v>1</v></c></row>', (1, 9, 1, 16384)),
+        (LABS + b"<row r='2'><c r='AB12'><v>1</v></c></row>", (1, 12, 1, 28)),
+        # a reference written with an entity, or after a line break
+        (LABS + b'<row r="2"><c r="&#88;FD4"><v>1</v></c></row>', (1, 4, 1, 16384)),
+        (LABS + b'<row r="2"><c\n r="XFD3"><v>1</v></c></row>', (1, 3, 1, 16384)),
+        # text that looks like a reference is not one
+        (LABS + b'<row r="2"><c r="A2" t="inlineStr"><is><t> r="XFD1048576"</t></is></c></row>', (1, 2, 1, 2)),
+    ],
+)
+def test_a_sheets_extent_is_measured_from_its_cells(body, expected):
+    assert extent(body) == expected
+
+
+def test_a_namespace_prefix_is_followed():
+    xml = (
+        b'<?xml version="1.0"?><x:worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        b'<x:sheetData><x:row r="1"><x:c r="A1"><x:v>1</x:v></x:c></x:row>'
+        b'<x:row r="2"><x:c r="XFD2"><x:v>1</x:v></x:c></x:row></x:sheetData></x:worksheet>'
+    )
+    assert extent(xml) == (1, 2, 1, 16384)
+
+
+def test_the_declared_dimension_is_never_trusted():
+    xml = (
+        b'<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        b'<dimension ref="A1:XFD1048576"/><sheetData>' + LABS + b"</sheetData></worksheet>"
+    )
+    (scan,) = check_workbook(workbook({"S": xml})).sheets.values()
+    assert (scan.rows, scan.columns, scan.declared) == (1, 2, "A1:XFD1048576")
+
+
+def test_a_sheet_too_large_is_refused_and_the_others_are_read():
+    good = (
+        b'<row r="1"><c r="A1" t="inlineStr"><is><t>patient_id</t></is></c><c r="B1" t="inlineStr"><is><t>collected_at</t></is></c>'
+        b'<c r="C1" t="inlineStr"><is><t>test</t></is></c><c r="D1" t="inlineStr"><is><t>value</t></is></c><c r="E1" t="inlineStr"><is><t>unit</t></is></c></row>'
+        b'<row r="2"><c r="A2" t="inlineStr"><is><t>P1</t></is></c><c r="B2" t="inlineStr"><is><t>2024-03-05</t></is></c>'
+        b'<c r="C2" t="inlineStr"><is><t>WBC</t></is></c><c r="D2"><v>4.5</v></c><c r="E2" t="inlineStr"><is><t>10^9/L</t></is></c></row>'
+    )
+    far = LABS + b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>'
+    result = import_bytes(workbook({"Labs": good, "Stray": far}), "book.xlsx", today=TODAY)
+    assert_balanced(result)
+    files = {f.sheet: f for f in result.report.files}
+    assert files["Labs"].rows_accepted == 1
+    assert "16,384 columns" in files["Stray"].error and "Stray" in files["Stray"].error
+    assert result.labs.num_rows == 1
+
+
+def test_the_cells_of_all_sheets_together_are_limited():
+    rows = 1 + MAX_XLSX_CELLS // 2 // 100
+    body = b'<row r="1"><c r="A1"><v>1</v></c></row><row r="%d"><c r="CV%d"><v>1</v></c></row>' % (rows, rows)
+    with pytest.raises(UnreadableFile, match="cells in all"):
+        read_excel("book.xlsx", workbook({"A": body, "B": body, "C": body}))
+
+
+def test_error_cells_keep_their_text():
+    body = LABS + b'<row r="2"><c r="A2" t="e"><f>1/0</f><v>#DIV/0!</v></c><c r="B2" t="e"><v>#N/A</v></c></row>'
+    (table,) = read_excel("e.xlsx", workbook({"S": body}))
+    assert table.columns["patient_id"].to_pylist() == ["#DIV/0!"]
+    assert table.columns["x"].to_pylist() == ["#N/A"]
+
+
+# --------------------------------------------------------------------------- the zip guard
+
+
+def test_a_zip_of_thousands_of_parts_is_refused_before_its_directory_is_read():
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        z.writestr("xl/workbook.xml", b"<workbook/>")
+    data = bytearray(out.getvalue())
+    end = data.rfind(b"PK\x05\x06")
+    struct.pack_into("<HH", data, end + 8, 60000, 60000)  # the end record claims 60,000 parts
+    result = import_bytes(bytes(data), "many.xlsx", today=TODAY)
+    assert "zip bomb" in result.report.files[0].error
+
+
+def test_a_part_larger_than_its_archive_says_is_damaged():
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr(
+            "xl/worksheets/sheet1.xml",
+            b"<worksheet><sheetData>" + b"<row><c><v>0</v></c></row>" * 200_000 + b"</sheetData></worksheet>",
+        )
+        z.writestr("xl/workbook.xml", b"<workbook/>")
+    data = bytearray(out.getvalue())
+    cd = data.find(b"PK\x01\x02")
+    struct.pack_into("<I", data, cd + 24, 100)  # directory: 100 bytes uncompressed
+    struct.pack_into("<I", data, 22, 100)  # local header likewise
+    with pytest.raises(UnreadableFile, match="damaged"):
+        check_workbook(bytes(data))
+
+
+def test_a_workbook_that_expands_a_thousand_fold_is_refused():
+    zeros = b"<row>" + b"<c><v>0</v></c>" * 20 + b"</row>"
+    data = workbook({f"S{i}": zeros * (9_900_000 // len(zeros)) for i in range(6)})
+    with pytest.raises(UnreadableFile, match="zip bomb"):
+        check_workbook(data)
+
+
+def test_old_entry_points_are_gone_from_tabular():
+    """One home for the Excel reader (dashboard/ingest/xlsx.py)."""
+    assert not hasattr(tabular, "read_excel") and not hasattr(tabular, "check_zip")
+    assert "openpyxl" not in Path(tabular.__file__).read_text()
+
+
+def test_a_sheet_written_in_utf16_is_refused_not_read_unchecked():
+    xml = (
+        '<?xml version="1.0" encoding="UTF-16"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        '<sheetData><row r="1"><c r="A1"><v>1</v></c></row><row r="1048576"><c r="XFD1048576"><v>1</v></c></row>'
+        "</sheetData></worksheet>"
+    ).encode("utf-16")
+    with pytest.raises(UnreadableFile, match="UTF-16"):
+        read_excel("wide.xlsx", workbook({"S": LABS}, extra={"xl/worksheets/sheet1.xml": xml}))
+
+
+def test_an_xlsb_is_refused_and_printer_settings_are_not_an_xlsb():
+    with pytest.raises(UnreadableFile, match="xlsb"):
+        read_excel("b.xlsx", workbook({"S": LABS}, extra={"xl/workbook.bin": b"\x00\x01"}))
+    tables = read_excel(
+        "p.xlsx", workbook({"S": LABS}, extra={"xl/printerSettings/printerSettings1.bin": b"\x00" * 64})
+    )
+    assert tables and tables[0].header == ["patient_id", "x"]
