@@ -1,5 +1,7 @@
-"""Dosing: azathioprine (TPMT/NUDT15, allopurinol), thiopurine metabolites, mycophenolate,
-methotrexate and hydroxychloroquine helpers, prefilled from the selected patient."""
+"""Dosing: thiopurines (azathioprine, mercaptopurine; TPMT/NUDT15, allopurinol) with a
+titration plan, thiopurine metabolites, mycophenolate, methotrexate and hydroxychloroquine
+helpers, prefilled from the selected patient.  Every limit comes from
+``knowledge/data/dosing.toml``, the file the dose-check rules read too."""
 
 import streamlit as st
 
@@ -20,8 +22,31 @@ def show_result(result: dosing.DoseResult, key: str, current: float | None = Non
         st.error("Avoid: no dose is suggested.", icon=":material/block:")
     elif result.suggested_dose is not None:
         low, high = result.adjusted_range or (0, 0)
-        st.metric("Suggested dose", f"{result.suggested_dose:g} {result.unit}", help="Decision support only.")
-        st.caption(f"Range {low:.4g}-{high:.4g} {result.unit}; {result.schedule}.")
+        if result.test_first:
+            st.error(
+                "**Test TPMT and NUDT15 first: no full dose is suggested.** If treatment cannot wait, the "
+                "cautious start below is the most the assistant (and the dose checks) accept until the result is known.",
+                icon=":material/science:",
+            )
+        label = "Cautious start (TPMT/NUDT15 unknown)" if result.test_first else "Suggested dose"
+        st.metric(label, f"{result.suggested_dose:g} {result.unit}", help="Decision support only.")
+        per_kg, pct = result.per_kg(result.suggested_dose), result.pct_standard(result.suggested_dose)
+        extra = ""
+        if per_kg is not None and pct is not None and result.standard_mg:
+            extra = (
+                f" = {per_kg:.2f} mg/kg/day = {pct:.0f}% of the standard dose "
+                f"({result.standard_mg:.4g} mg/day = {result.standard_mg / result.weight_kg:g} mg/kg/day)"
+            )
+        st.caption(
+            f"{result.suggested_dose:g} {result.unit}{extra}. Range {low:.4g}-{high:.4g} {result.unit}; {result.schedule}."
+        )
+        if result.limit_mg is not None:
+            st.caption(
+                f"Limit for this patient: {result.limit_mg:.4g} mg/day; the dose-check rules flag any dose above it."
+            )
+        if result.titration:
+            st.markdown("**Titration plan**")
+            ui.show_table(dosing.titration_frame(result), key=f"{key}_titration")
     st.markdown("**How this was worked out**")
     st.markdown("\n".join(f"{i}. {line}" for i, line in enumerate(result.reasoning, 1)))
     for w in sorted(result.warnings, key=lambda w: -dosing.SEVERITIES.index(w.severity)):
@@ -53,9 +78,19 @@ else:
 k = ctx.patient_id if ctx else "manual"
 weight_default = dosing.within(ctx.weight_kg if ctx else None, 20.0, 250.0)
 egfr_default = dosing.within(ctx.egfr.value if ctx and ctx.egfr else None, 0.0, 200.0)
-tabs = st.tabs(["Azathioprine", "Thiopurine metabolites", "Mycophenolate", "Methotrexate", "Hydroxychloroquine"])
+tabs = st.tabs(["Thiopurines", "Thiopurine metabolites", "Mycophenolate", "Methotrexate", "Hydroxychloroquine"])
 
 with tabs[0]:
+    drugs = list(dosing.THIOPURINES)
+    on_mp = bool(ctx and ctx.on("mercaptopurine") and not ctx.on("azathioprine"))
+    thio = st.radio(
+        "Thiopurine",
+        drugs,
+        index=1 if on_mp else 0,
+        format_func=str.capitalize,
+        horizontal=True,
+        key=f"thio_drug_{k}",
+    )
     a, b, c = st.columns(3)
     weight = a.number_input("Weight (kg)", 20.0, 250.0, weight_default, 0.5, key=f"aza_weight_{k}")
     tpmt = b.selectbox("TPMT", PHENOTYPES, PHENOTYPES.index(ctx.tpmt) if ctx else 4, key=f"aza_tpmt_{k}")
@@ -64,16 +99,32 @@ with tabs[0]:
     allopurinol = a.checkbox("On allopurinol", bool(ctx and ctx.on("allopurinol")), key=f"aza_allo_{k}")
     febuxostat = b.checkbox("On febuxostat", bool(ctx and ctx.on("febuxostat")), key=f"aza_febux_{k}")
     egfr = c.number_input("eGFR (mL/min/1.73m²)", 0.0, 200.0, egfr_default, key=f"aza_egfr_{k}")
-    target = st.slider("Target before adjustments (mg/kg/day)", 0.5, 3.0, (2.0, 2.5), 0.25, key=f"aza_target_{k}")
+    limits = knowledge.dosing_rules()[thio]
+    ceiling = float(limits["max_mg_per_kg"])
+    target = st.slider(
+        "Target for a normal metaboliser (mg/kg/day)",
+        0.25,
+        ceiling,
+        tuple(float(x) for x in limits["target_mg_per_kg"]),
+        0.25,
+        key=f"{thio[:3]}_target_{k}",
+    )
     if weight is None:
         st.info("Enter the body weight to calculate a dose.", icon=":material/scale:")
     else:
         show_result(
-            dosing.azathioprine_dose(
-                weight, tpmt, nudt15, allopurinol=allopurinol, febuxostat=febuxostat, egfr=egfr, target_mg_per_kg=target
+            dosing.thiopurine_dose(
+                thio,
+                weight,
+                tpmt,
+                nudt15,
+                allopurinol=allopurinol,
+                febuxostat=febuxostat,
+                egfr=egfr,
+                target_mg_per_kg=target,
             ),
             "aza",
-            ctx.mg_per_day("azathioprine") if ctx else None,
+            ctx.mg_per_day(thio) if ctx else None,
         )
         st.subheader("Monitoring after the start")
         start = st.date_input("Start date", ui.as_of(), key=f"aza_start_{k}")

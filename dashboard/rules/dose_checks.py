@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from dashboard import model
+from dashboard import knowledge, model
 from dashboard.rules.data import NEVER, dose_checks_file, severity_rank
 from dashboard.rules.hits import cat, num
 from dashboard.rules.inputs import DRUGS, Inputs, same_patient_pairs
@@ -66,9 +66,46 @@ class _Found:
         )
 
 
+#: ``*_from`` key of a check -> the field it fills (see ``dose_checks.toml``).
+FROM_KEYS = {
+    "threshold_from": "threshold",
+    "fraction_from": "fraction",
+    "both_fraction_from": "both_fraction",
+    "max_fraction_from": "max_fraction",
+    "normal_from": "normal_mg_per_kg_day",
+}
+
+
+def dosing_value(drug: str, path: str) -> float:
+    """A number of ``knowledge/data/dosing.toml`` under ``[drug]``: "a.b.c" or "a.b[1]"."""
+    node: Any = knowledge.dosing_rules()[drug]
+    for part in path.split("."):
+        index = None
+        if part.endswith("]"):
+            part, index = part[:-1].split("[")
+        node = node[part]
+        if index is not None:
+            node = node[int(index)]
+    return float(node)
+
+
 @cache
 def checks() -> list[dict[str, Any]]:
-    return dose_checks_file()["check"]
+    """The checks of ``dose_checks.toml``; one per drug, with its limits filled in,
+    for a check whose limits come from the dosing data (``*_from``)."""
+    out: list[dict[str, Any]] = []
+    for check in dose_checks_file()["check"]:
+        sources = {k: v for k, v in check.items() if k in FROM_KEYS}
+        if not sources:
+            out.append(check)
+            continue
+        for drug in check["drugs"]:
+            one = {k: v for k, v in check.items() if k not in FROM_KEYS}
+            one["drugs"] = [drug]
+            for key, path in sources.items():
+                one[FROM_KEYS[key]] = dosing_value(drug, path)
+            out.append(one)
+    return out
 
 
 def mg_per_kg_day(inp: Inputs) -> np.ndarray:
@@ -110,6 +147,9 @@ def _unknown_weight(inp: Inputs, rows: np.ndarray, check: dict[str, Any]) -> _Fo
 def _mg_per_kg_above(inp: Inputs, check: dict[str, Any], per_kg: np.ndarray) -> list[_Found]:
     d = inp.doses
     rows = _rows_of(inp, check["drugs"])
+    if check.get("when_genotype_unknown"):
+        unknown = (inp.tpmt[d.pid[rows]] == "unknown") & (inp.nudt15[d.pid[rows]] == "unknown")
+        rows = rows[unknown]
     v = per_kg[rows]
     with np.errstate(invalid="ignore"):
         fired = rows[v > check["threshold"]]
@@ -222,8 +262,7 @@ def _overlap_reduction(inp: Inputs, check: dict[str, Any]) -> list[_Found]:
         t0 = d.start[rb][i] - 1
         ok = (d.drug[cand] == d.drug[ra][i]) & (d.start[cand] <= t0) & (d.end[cand] > t0)
         before[i[ok]] = d.mg_per_day[cand[ok]]
-    usual = check["normal_mg_per_kg_day"] * inp.weight[d.pid[ra]]
-    usual = np.where(d.drug[ra] == DRUGS.index("azathioprine"), usual, np.nan)
+    usual = check["normal_mg_per_kg_day"] * inp.weight[d.pid[ra]] * _genotype_fraction(inp, d.pid[ra], d.drug[ra])
     ref = np.where(np.isfinite(before), before, usual)
     basis = np.where(np.isfinite(before), "the dose before ", "the usual weight-based dose; started after ")
     cur = d.mg_per_day[ra]
@@ -273,6 +312,23 @@ def _overlap_reduction(inp: Inputs, check: dict[str, Any]) -> list[_Found]:
             np.asarray(DRUGS, dtype=object)[d.drug[rb[hit]]],
         )
     ]
+
+
+def _genotype_fraction(inp: Inputs, pid: np.ndarray, drug: np.ndarray) -> np.ndarray:
+    """Top of CPIC's fraction of the standard dose per row (1 for a normal or unknown
+    phenotype): the "usual dose" of a thiopurine started after allopurinol, as the dosing
+    assistant computes it (``dosing.thiopurine_limits``)."""
+    out = np.ones(len(pid))
+    reduced = ("intermediate", "possible intermediate")
+    tp, nu = np.isin(inp.tpmt[pid], reduced), np.isin(inp.nudt15[pid], reduced)
+    for code in np.unique(drug):
+        name = DRUGS[code]
+        if name not in knowledge.dosing_rules():
+            continue
+        one = drug == code
+        out[one & (tp ^ nu)] = dosing_value(name, "phenotypes.intermediate.factor[1]")
+        out[one & tp & nu] = dosing_value(name, "both_intermediate.factor[1]")
+    return out
 
 
 def _not_weekly(inp: Inputs, check: dict[str, Any]) -> list[_Found]:
