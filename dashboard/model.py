@@ -269,11 +269,24 @@ BASELINE_FIELDS: tuple[Field, ...] = (
     Field("set_at", pa.timestamp("s"), "When it was set."),
 )
 
+#: Per-patient blood-monitoring interval a clinician sets by risk (BSR 2025: risk factors
+#: reviewed at least yearly, the frequency of monitoring adjusted to the risk).  The
+#: schedule uses the latest row of a patient once the initial phases are over; a row with
+#: ``interval_days`` 0 clears it.
+INTERVAL_FIELDS: tuple[Field, ...] = (
+    Field("patient_id", pa.string(), "Patient identifier.", True),
+    Field("interval_days", pa.int64(), "Maintenance interval in days (0 = back to the schedule's).", True),
+    Field("reason", pa.string(), "Why (risk factors reviewed, e.g. 'stable 2 years, no risk factors')."),
+    Field("set_by", pa.string(), "Who set it."),
+    Field("set_at", pa.timestamp("s"), "When it was set (the yearly risk review counts from it)."),
+)
+
 TABLES: dict[str, tuple[Field, ...]] = {
     "labs": LAB_FIELDS,
     "doses": DOSE_FIELDS,
     "patients": PATIENT_FIELDS,
     "baselines": BASELINE_FIELDS,
+    "intervals": INTERVAL_FIELDS,
 }
 
 

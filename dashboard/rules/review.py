@@ -98,14 +98,16 @@ def review(
     baselines_table: Any = None,
     profile: Profile | str | None = None,
     as_of: dt.date | None = None,
+    intervals: Any = None,
 ) -> Review:
-    """Run every rule of ``profile`` (default "BSR 2017 / NICE") over the canonical tables.
+    """Run every rule of ``profile`` (default "BSR 2025") over the canonical tables.
 
     Tables may be Arrow or pandas; ``as_of`` (default today) is the review date: later
     results and doses are ignored, open flags and the schedule are judged on it.
+    ``intervals`` (canonical table) holds the clinician-set monitoring intervals.
     """
     prof = get_profile(profile)
-    inp = prepare(labs, doses, patients, baselines_table, as_of)
+    inp = prepare(labs, doses, patients, baselines_table, as_of, intervals)
     return review_inputs(inp, prof)
 
 
@@ -113,7 +115,7 @@ def review_inputs(inp: Inputs, profile: Profile) -> Review:
     base = baselines.compute(inp)
     grades = ctcae.grade_all(inp, base)
     flag_table, flag_arrays = flags.evaluate(inp, profile, grades, base)
-    sched = schedule.evaluate(inp)
+    sched = schedule.evaluate(inp, profile.schedule)
     checks = dose_checks.evaluate(inp)
     summ = summary.evaluate(inp, grades, flag_arrays, sched, checks)
     return Review(inp.as_of, profile, flag_table, summ, sched, checks, versions())
@@ -121,7 +123,7 @@ def review_inputs(inp: Inputs, profile: Profile) -> Review:
 
 def review_dataset(ds: Dataset, profile: Profile | str | None = None, as_of: dt.date | None = None) -> Review:
     """The review of an app :class:`~dashboard.dataset.Dataset`."""
-    return review(ds.labs, ds.doses, ds.patients, ds.baselines, profile, as_of)
+    return review(ds.labs, ds.doses, ds.patients, ds.baselines, profile, as_of, ds.intervals)
 
 
 # --------------------------------------------------------------------------- conversions
