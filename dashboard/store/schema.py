@@ -113,6 +113,10 @@ def _v1() -> list[str]:
     ]
 
 
+def _v2() -> list[str]:
+    return [f"CREATE TABLE intervals (\n  {model_columns('intervals')})"]
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int
@@ -122,6 +126,7 @@ class Migration:
 
 MIGRATIONS: list[Migration] = [
     Migration(1, "initial schema: canonical tables with provenance, import log, dose edits, reviews", _v1),
+    Migration(2, "monitoring intervals set by the clinician from the patient's risk (BSR 2025)", _v2),
 ]
 
 

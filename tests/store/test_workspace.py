@@ -9,6 +9,7 @@ import pytest
 from dashboard.ingest import Source
 from dashboard.store import Workspace, WorkspaceError, schema
 from dashboard.store.panel import open_panel
+from dashboard.store.workspace import EntryRejected
 from tests.store.helpers import DOSES, LABS, PATIENTS
 from tests.support import assert_balanced
 
@@ -131,13 +132,14 @@ def test_the_extract_date_of_a_saved_panel_is_kept(ws):
 
 def test_schema_version_and_migrations_are_recorded(ws, monkeypatch):
     ws.create()
-    assert ws.info()["schema_version"] == schema.latest_version() == 1
+    # issue 17 added migration 2 (monitoring intervals); the test migration is now 3
+    assert ws.info()["schema_version"] == schema.latest_version() == 2
     ws.import_sources([src("labs.csv", LABS)], by="t")
-    v2 = schema.Migration(2, "test: a column for lab comments", lambda: ["ALTER TABLE labs ADD COLUMN comment VARCHAR"])
-    monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, v2])
+    v3 = schema.Migration(3, "test: a column for lab comments", lambda: ["ALTER TABLE labs ADD COLUMN comment VARCHAR"])
+    monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, v3])
     monkeypatch.setattr("dashboard.store.workspace.MIGRATIONS", [*schema.MIGRATIONS])
     info = Workspace(ws.path).info()  # a reader brings an old workspace up to date first
-    assert info["schema_version"] == 2 and info["labs"] == 4
+    assert info["schema_version"] == 3 and info["labs"] == 4
     import duckdb
 
     con = duckdb.connect(str(ws.db_path), read_only=True)
@@ -146,7 +148,7 @@ def test_schema_version_and_migrations_are_recorded(ws, monkeypatch):
         cols = [r[0] for r in con.execute("DESCRIBE labs").fetchall()]
     finally:
         con.close()
-    assert [v for v, _ in applied] == [1, 2] and "comment" in cols
+    assert [v for v, _ in applied] == [1, 2, 3] and "comment" in cols
 
 
 def test_a_workspace_from_a_newer_version_is_refused(ws, monkeypatch):
@@ -161,3 +163,19 @@ def test_a_file_that_is_not_a_workspace_is_an_error(tmp_path):
     (tmp_path / "w" / "workspace.duckdb").write_bytes(b"not a database" * 100)
     with pytest.raises(WorkspaceError):
         Workspace(tmp_path / "w").info()
+
+
+def test_monitoring_interval_is_stored_with_its_history(ws):
+    """Issue 17: the BSR 2025 risk-adapted interval lives in the workspace, latest wins."""
+    ws.create()
+    ws.import_sources([src("labs.csv", LABS)], by="t")
+    with pytest.raises(EntryRejected):
+        ws.set_interval("P1", 182, "", by="Dr A")  # no reason
+    with pytest.raises(EntryRejected):
+        ws.set_interval("P1", 400, "stable", by="Dr A")
+    ws.set_interval("P1", 182, "stable 2 years, no risk factors", by="Dr A")
+    ws.set_interval("P1", 0, "eGFR fell: back to the schedule", by="Dr B")
+    history = ws.intervals("P1").to_pylist()
+    assert [(r["interval_days"], r["set_by"]) for r in history] == [(182, "Dr A"), (0, "Dr B")]
+    ds = open_panel(ws).dataset()
+    assert ds.interval_of("P1")["interval_days"] == 0
