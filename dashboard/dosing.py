@@ -757,7 +757,7 @@ def methotrexate_check(
     warnings.append(_warn("info", rules["folic_acid"]))
     refs += rules["folic_acid"]["refs"]
     if trimethoprim:
-        warnings.append(_warn("contraindicated", rules["trimethoprim"]))
+        warnings.append(_warn("high", rules["trimethoprim"]))  # Medsafe: avoid where possible, not contraindicated
         refs += rules["trimethoprim"]["refs"]
     if egfr is not None and not math.isnan(egfr):
         for band in sorted(rules["renal"], key=lambda b: b["egfr_below"]):

@@ -249,7 +249,9 @@ def test_methotrexate_renal(egfr, severity):
 
 def test_methotrexate_trimethoprim_and_rounding():
     r = dosing.methotrexate_check(16, trimethoprim=True)
-    assert "trimethoprim" in _messages(r).lower() and r.max_severity == "contraindicated"
+    # issue 17: Medsafe Prescriber Update 43(1): avoid where possible, else warn and check the FBC (not "contraindicated")
+    assert "trimethoprim" in _messages(r).lower() and r.max_severity == "high"
+    assert "check the full blood count" in _messages(r)
     assert r.suggested_dose == 15.0
     assert "medsafe_mtx_tmp" in r.refs
 
