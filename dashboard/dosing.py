@@ -757,8 +757,9 @@ def methotrexate_check(
     warnings.append(_warn("info", rules["folic_acid"]))
     refs += rules["folic_acid"]["refs"]
     if trimethoprim:
-        warnings.append(_warn("high", rules["trimethoprim"]))  # Medsafe: avoid where possible, not contraindicated
-        refs += rules["trimethoprim"]["refs"]
+        tmp = knowledge.interactions()["mtx_trimethoprim"]  # the fact the dose check reads too
+        warnings.append(interaction_warning(tmp))  # Medsafe: avoid where possible, not contraindicated
+        refs += tmp.refs
     if egfr is not None and not math.isnan(egfr):
         for band in sorted(rules["renal"], key=lambda b: b["egfr_below"]):
             if egfr < float(band["egfr_below"]):
@@ -780,6 +781,73 @@ def methotrexate_check(
         warnings=tuple(warnings),
         refs=_refs(refs),
         schedule=f"{_fmt(rounded)} mg once weekly, folic acid {_fmt(float(rules['folic_acid_mg_per_week']))} mg weekly on another day",
+    )
+
+
+# --------------------------------------------------------------------------- interactions
+
+#: Monitored drugs that have interactions the dose checks look for, in display order.
+INTERACTION_DRUGS: tuple[str, ...] = tuple(dict.fromkeys(d for i in knowledge.interactions().values() for d in i.drugs))
+
+#: A dose-check severity as the Dosing page grades a warning.  "urgent" is shown as
+#: "contraindicated" only when the source says so.
+_RULE_TO_DOSING = {"info": "info", "caution": "caution", "action": "high", "urgent": "high"}
+
+
+def interaction_severity(fact: knowledge.Interaction) -> str:
+    """How the Dosing page grades an interaction: the dose check's severity, and
+    "contraindicated" only when that is the source's own word."""
+    if fact.wording == "contraindicated":
+        return "contraindicated"
+    return _RULE_TO_DOSING[fact.severity]
+
+
+def interaction_warning(fact: knowledge.Interaction) -> DoseWarning:
+    """An interaction of ``interactions.toml`` as a Dosing-page warning (same words as the dose check)."""
+    return DoseWarning(
+        interaction_severity(fact),
+        f"With {fact.with_label}: {fact.wording}. {fact.advice}",
+        fact.refs,
+        fact.status,
+    )
+
+
+def interactions_frame(drugs: tuple[str, ...] | list[str], current: tuple[str, ...] | list[str] = ()) -> pd.DataFrame:
+    """The interactions the dose checks look for with ``drugs``; "In the dose list now"
+    says whether an interacting drug is among the patient's ``current`` drugs."""
+    info = model.drug_info()
+    rows = []
+    for drug in drugs:
+        for fact in knowledge.interactions_for(drug):
+            present = [info[d].label for d in fact.with_drugs if d in current]
+            rows.append(
+                {
+                    "Drug": info[drug].label,
+                    "With": fact.with_label + f" ({', '.join(info[d].label.lower() for d in fact.with_drugs)})"
+                    if len(fact.with_drugs) > 2
+                    else fact.with_label,
+                    "Verdict": fact.wording,
+                    "Severity": fact.severity,
+                    "What to do": fact.advice,
+                    "In the dose list now": ", ".join(present) if drug in current and present else "",
+                    "Source": fact.source,
+                    "Evidence": fact.status,
+                    "Refs": knowledge.format_refs(fact.refs),
+                }
+            )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "Drug",
+            "With",
+            "Verdict",
+            "Severity",
+            "What to do",
+            "In the dose list now",
+            "Source",
+            "Evidence",
+            "Refs",
+        ],
     )
 
 

@@ -165,6 +165,7 @@ class DrugInfo:
     default_route: str
     weekly: bool
     tracked_for: str
+    contains: tuple[str, ...] = ()
 
 
 @cache
@@ -183,6 +184,7 @@ def drug_info() -> dict[str, DrugInfo]:
             default_route=item.get("default_route", ""),
             weekly=bool(item.get("weekly", False)),
             tracked_for=item.get("tracked_for", "immunosuppressant"),
+            contains=tuple(item.get("contains", ())),
         )
     return out
 

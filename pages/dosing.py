@@ -164,7 +164,11 @@ with tabs[3]:
         freqs.index(row["frequency"]) if row is not None and row["frequency"] in freqs else 0,
         key=f"mtx_freq_{k}",
     )
-    tmp = c.checkbox("On trimethoprim / co-trimoxazole", key=f"mtx_tmp_{k}")
+    tmp = c.checkbox(
+        "On trimethoprim / co-trimoxazole",
+        bool(ctx and (ctx.on("trimethoprim") or ctx.on("co-trimoxazole"))),
+        key=f"mtx_tmp_{k}",
+    )
     show_result(dosing.methotrexate_check(mtx, freq, egfr=egfr, trimethoprim=tmp), "mtx")
 
 with tabs[4]:
@@ -178,3 +182,14 @@ with tabs[4]:
             ctx.mg_per_day("hydroxychloroquine") if ctx else None,
         )
         ui.show_table(dosing.hcq_schedule_frame(hcq_weight), key="hcq_schedules")
+
+st.subheader("Interactions the dose checks look for")
+st.caption(
+    "When both drugs are in the dose history with overlapping dates, the Patient page's dose checks flag the "
+    "overlap with these words and this severity (knowledge/data/interactions.toml, the one home of these facts)."
+)
+current_drugs = tuple(ctx.current["drug"]) if ctx else ()
+with_interactions = [d for d in dosing.INTERACTION_DRUGS if not current_drugs or d in current_drugs] or list(
+    dosing.INTERACTION_DRUGS
+)
+ui.show_table(dosing.interactions_frame(with_interactions, current_drugs), key="dosing_interactions")

@@ -23,6 +23,11 @@ Layout
     ``value``, ``refs`` (reference ids), ``status`` and an optional ``note``.
 ``steroid_equivalence.toml``, ``metabolites.toml``, ``dosing.toml``
     Glucocorticoid equivalence, thiopurine metabolite bands and the dosing rules.
+``interactions.toml``
+    Interactions the dose history can reveal (drugs, severity, wording, source): read
+    by the dose checks, the Dosing page and the Compare page (:func:`interactions`).
+``key_points.toml``
+    Short facts and advice shown on the Dosing and Compare pages (:func:`key_points`).
 
 Each file carries ``version`` and ``updated``.  :func:`validate` returns every
 problem found; the schema tests require it to return none.
@@ -418,6 +423,62 @@ def metabolite_rules() -> MetaboliteRules:
     )
 
 
+@dataclass(frozen=True)
+class Interaction:
+    """One interaction of ``interactions.toml``, its interacting drugs resolved."""
+
+    id: str
+    drugs: tuple[str, ...]
+    with_drugs: tuple[str, ...]
+    with_label: str
+    severity: str
+    wording: str
+    advice: str
+    source: str
+    refs: tuple[str, ...]
+    status: str
+    max_mg_per_day: float | None = None
+    regimen: str = ""
+    note: str = ""
+
+
+@cache
+def interactions() -> dict[str, Interaction]:
+    """The interactions of ``interactions.toml`` keyed by id (interacting lists expanded)."""
+    data = raw("interactions.toml")
+    lists = data.get("lists", {})
+    out = {}
+    for item in data.get("interaction", []):
+        if "with_list" in item:
+            lst = lists[item["with_list"]]
+            with_drugs, with_label = tuple(lst["drugs"]), lst["label"]
+        else:
+            with_drugs = tuple(item["with"])
+            with_label = " or ".join(model.drug_info()[d].label.lower() for d in with_drugs)
+        maximum = item.get("max_mg_per_day")
+        out[item["id"]] = Interaction(
+            id=item["id"],
+            drugs=tuple(item["drugs"]),
+            with_drugs=with_drugs,
+            with_label=with_label,
+            severity=item["severity"],
+            wording=item["wording"],
+            advice=item["advice"],
+            source=item["source"],
+            refs=tuple(item.get("refs", ())),
+            status=item.get("status", ""),
+            max_mg_per_day=None if maximum is None else float(maximum),
+            regimen=item.get("regimen", ""),
+            note=item.get("note", ""),
+        )
+    return out
+
+
+def interactions_for(drug_id: str) -> list[Interaction]:
+    """The interactions in which ``drug_id`` is the monitored drug."""
+    return [i for i in interactions().values() if drug_id in i.drugs]
+
+
 @cache
 def dosing_rules() -> dict[str, Any]:
     """The dosing rules as parsed TOML (``dosing.toml``)."""
@@ -605,6 +666,27 @@ def validate() -> list[str]:
                 walk(v, f"{where}[{i}]")
 
     walk(do, "dosing.toml")
+
+    ia = raw("interactions.toml")
+    _check_header(p, "interactions.toml", ia)
+    walk(ia, "interactions.toml")
+    severities = ("info", "caution", "action", "urgent")
+    for item in ia.get("interaction", []):
+        where = f"interactions.toml [{item.get('id')}]"
+        named = list(item.get("drugs", [])) + list(item.get("with", []))
+        if "with_list" in item:
+            if item["with_list"] not in ia.get("lists", {}):
+                p.add(where, f"unknown list {item['with_list']!r}")
+            else:
+                named += ia["lists"][item["with_list"]]["drugs"]
+        for d in named:
+            if d not in vocab:
+                p.add(where, f"{d!r} is not a generic id of vocab/drugs.toml")
+        if item.get("severity") not in severities:
+            p.add(where, f"severity {item.get('severity')!r} not one of {severities}")
+        for key in ("wording", "advice", "source"):
+            if not str(item.get(key, "")).strip():
+                p.add(where, f"missing {key!r}")
 
     for unused in sorted(set(known) - used):
         p.add("references.toml", f"reference {unused!r} is not cited anywhere")

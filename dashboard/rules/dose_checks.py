@@ -28,7 +28,7 @@ DOSE_CHECK_FIELDS: tuple[tuple[str, pa.DataType, str], ...] = (
     ("start", pa.timestamp("s"), "Start of the dose (or of the overlap)."),
     ("end", pa.timestamp("s"), "End of the dose (or of the overlap); NaT = ongoing."),
     ("value", pa.float64(), "What was judged, in value_unit (NaN when unknown)."),
-    ("value_unit", pa.string(), "'mg/kg/day', '% of normal dose', '% of previous dose' or ''."),
+    ("value_unit", pa.string(), "'mg/kg/day', 'mg/day', '% of normal dose', '% of previous dose' or ''."),
     ("threshold", pa.float64(), "The limit in value_unit (NaN when the check has none)."),
     ("severity", pa.string(), "info, caution, action or urgent."),
     ("message", pa.string(), "What was found, with the numbers."),
@@ -89,12 +89,33 @@ def dosing_value(drug: str, path: str) -> float:
     return float(node)
 
 
+def interaction_check(check: dict[str, Any]) -> dict[str, Any]:
+    """A check naming an interaction of ``knowledge/data/interactions.toml``, filled in
+    with that interaction's drugs, severity, wording, advice and source."""
+    fact = knowledge.interactions()[check["interaction"]]
+    out = dict(check)
+    out["drugs"] = list(fact.drugs)
+    out["with"] = list(fact.with_drugs)
+    out["severity"] = fact.severity
+    out["message"] = f"{fact.wording} ({fact.with_label}): {fact.advice}"
+    out["source"] = fact.source
+    refs = knowledge.references()
+    out["citation"] = "; ".join(refs[r].citation for r in fact.refs) + f"; status {fact.status}"
+    if fact.max_mg_per_day is not None:
+        out["max_mg_per_day"] = fact.max_mg_per_day
+        out["regimen"] = fact.regimen
+    return out
+
+
 @cache
 def checks() -> list[dict[str, Any]]:
     """The checks of ``dose_checks.toml``; one per drug, with its limits filled in,
-    for a check whose limits come from the dosing data (``*_from``)."""
+    for a check whose limits come from the dosing data (``*_from``), and with its facts
+    filled in for a check that names an interaction."""
     out: list[dict[str, Any]] = []
     for check in dose_checks_file()["check"]:
+        if "interaction" in check:
+            check = interaction_check(check)
         sources = {k: v for k, v in check.items() if k in FROM_KEYS}
         if not sources:
             out.append(check)
@@ -247,6 +268,52 @@ def _overlap(inp: Inputs, check: dict[str, Any]) -> list[_Found]:
     return [_Found.plain(ra, check, msg, start=start, end=end, with_drug=np.asarray(DRUGS, dtype=object)[d.drug[rb]])]
 
 
+def _overlap_above_mg_per_day(inp: Inputs, check: dict[str, Any]) -> list[_Found]:
+    """During an overlap the drug's daily dose must not exceed ``max_mg_per_day`` (a dose
+    the source allows with the interacting drug); an unknown daily dose is said."""
+    d = inp.doses
+    ra, rb, start, end = _overlaps(inp, check)
+    limit = float(check["max_mg_per_day"])
+    cur = d.mg_per_day[ra]
+    unknown = ~np.isfinite(cur)
+    with np.errstate(invalid="ignore"):
+        hit = unknown | (np.round(cur, 6) > limit + 1e-9)
+    ra, rb, start, end, cur, unknown = ra[hit], rb[hit], start[hit], end[hit], cur[hit], unknown[hit]
+    regimen = f" ({check['regimen']})" if check.get("regimen") else ""
+    known_msg = cat(
+        _LABEL[d.drug[ra]],
+        " ",
+        num(cur),
+        f" mg/day > {limit:g} mg/day{regimen} with ",
+        _LABEL[d.drug[rb]],
+        f": {check['message']}",
+    )
+    unknown_msg = cat(
+        _LABEL[d.drug[ra]],
+        " with ",
+        _LABEL[d.drug[rb]],
+        f": the daily dose is unknown, so the {limit:g} mg/day limit{regimen} cannot be checked: {check['message']}",
+    )
+    msg = np.where(unknown, _texts(unknown_msg), _texts(known_msg))
+    n = len(ra)
+    return [
+        _Found(
+            ra,
+            check["id"],
+            check["group"],
+            np.full(n, check["severity"], dtype=object),
+            cur,
+            "mg/day",
+            np.full(n, limit),
+            msg,
+            check["source"],
+            start,
+            end,
+            np.asarray(DRUGS, dtype=object)[d.drug[rb]],
+        )
+    ]
+
+
 def _overlap_reduction(inp: Inputs, check: dict[str, Any]) -> list[_Found]:
     """The thiopurine dose during the overlap against the dose before the interacting
     drug started (or the usual weight-based dose when the thiopurine started later)."""
@@ -367,6 +434,8 @@ def evaluate(inp: Inputs) -> pa.Table:
                 found += _overlap_reduction(inp, check)
             elif kind == "overlap":
                 found += _overlap(inp, check)
+            elif kind == "overlap_above_mg_per_day":
+                found += _overlap_above_mg_per_day(inp, check)
             elif kind == "not_weekly":
                 found += _not_weekly(inp, check)
             else:

@@ -11,8 +11,8 @@ from urllib.parse import urlparse
 import pytest
 
 from dashboard import knowledge
-from dashboard.rules import engine
-from dashboard.rules.data import dose_checks_file, schedule_file
+from dashboard.rules import dose_checks, engine
+from dashboard.rules.data import schedule_file
 
 DATA = Path(knowledge.__file__).parent / "data"
 #: AI-written answer sites: never a source.
@@ -77,7 +77,7 @@ def test_rule_dose_check_and_schedule_sources_are_published():
     texts = []
     for profile in engine.builtin_profiles().values():
         texts += [(r.id, r.source + " " + r.citation) for r in profile.rules if r.id.startswith("bsr.")]
-    texts += [(c["id"], c["source"] + " " + c["citation"]) for c in dose_checks_file()["check"]]
+    texts += [(c["id"], c["source"] + " " + c["citation"]) for c in dose_checks.checks()]
     for name, spec in schedule_file()["schedules"].items():
         if spec.get("source"):
             texts.append((name, spec["source"] + " " + spec.get("citation", "")))
