@@ -49,6 +49,9 @@ ANALYTES: tuple[str, ...] = (
     "albumin",
     "creatinine",
     "egfr",
+    "bp_systolic",
+    "bp_diastolic",
+    "igg",
 )
 
 #: Canonical unit of each analyte.  Every stored ``value`` is in this unit.
@@ -65,6 +68,9 @@ CANONICAL_UNITS: dict[str, str] = {
     "albumin": "g/L",
     "creatinine": "umol/L",
     "egfr": "mL/min/1.73m2",
+    "bp_systolic": "mmHg",
+    "bp_diastolic": "mmHg",
+    "igg": "g/L",
 }
 
 #: Analytes that are cell counts: a percentage of WBC can be turned into one.

@@ -9,6 +9,7 @@ import pandas as pd
 from dashboard import model
 from dashboard.rules import ctcae
 from dashboard.rules.data import SEVERITIES, dose_checks_file, ranges_file, schedule_file
+from dashboard.rules.dose_checks import interaction_check
 from dashboard.rules.engine import Profile, builtin_profiles
 from dashboard.rules.review import Review
 from dashboard.units import DISPLAY_UNIT
@@ -123,16 +124,18 @@ def schedules_frame() -> pd.DataFrame:
 
 
 def dose_checks_frame() -> pd.DataFrame:
-    rows = [
-        {
-            "Check": c["id"],
-            "Drugs": ", ".join(model.drug_info()[d].label for d in c["drugs"]),
-            "What": c["message"],
-            "Severity": c["severity"],
-            "Source": c["source"],
-        }
-        for c in dose_checks_file()["check"]
-    ]
+    """Every dose check as written (an interaction check shows its interaction's facts)."""
+    info = model.drug_info()
+    rows = []
+    for c in dose_checks_file()["check"]:
+        if "interaction" in c:
+            c = interaction_check(c)
+        drugs = ", ".join(info[d].label for d in c["drugs"])
+        if c.get("with"):
+            drugs += " with " + ", ".join(info[d].label.lower() for d in c["with"])
+        rows.append(
+            {"Check": c["id"], "Drugs": drugs, "What": c["message"], "Severity": c["severity"], "Source": c["source"]}
+        )
     return pd.DataFrame(rows)
 
 
