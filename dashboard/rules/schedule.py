@@ -67,6 +67,13 @@ def drug_map(profile: str = DEFAULT_SCHEDULE_PROFILE) -> dict[str, Any]:
     return {**sched["drugs"], **sched.get("profiles", {}).get(profile, {}).get("drugs", {})}
 
 
+def extra_items(profile: str = DEFAULT_SCHEDULE_PROFILE) -> dict[str, list[str]]:
+    """Drug -> the extra monitoring items (schedules such as blood pressure) it has under
+    a monitoring profile, besides its blood-test schedule."""
+    sched = schedule_file()
+    return {**sched.get("also", {}), **sched.get("profiles", {}).get(profile, {}).get("also", {})}
+
+
 def test_groups() -> dict[str, dict[str, Any]]:
     return schedule_file()["test_groups"]
 
@@ -221,22 +228,34 @@ def evaluate(inp: Inputs, profile: str = DEFAULT_SCHEDULE_PROFILE) -> pa.Table:
         if spec.get("kind") == "pulse":
             single = (names == name) & ~(np.isfinite(d.per_day) & (d.per_day > 0)) & (d.frequency != "monthly")
             end[single] = np.minimum(end[single], d.start[single] + int(spec["single_pulse_course_days"]) * DAY)
-    active = (d.start <= now) & (end > now) & (kinds != "none") if len(d) else np.zeros(0, bool)
+    in_force = (d.start <= now) & (end > now) if len(d) else np.zeros(0, bool)
+    active = in_force & (kinds != "none") if len(d) else np.zeros(0, bool)
+    # (schedule id, rows that follow it): the blood-test schedules, then the extra items
+    # (blood pressure ...) of the drugs being taken
+    plan = [(sched_id, active & (names == sched_id)) for sched_id in sorted(set(names[active]))]
+    extras = extra_items(profile)
+    for item in sorted({x for items in extras.values() for x in items}):
+        codes = [i for i, drug in enumerate(DRUGS) if item in extras.get(drug, ())]
+        plan.append((item, in_force & np.isin(d.drug, codes)))
     top = schedule_file()
     parts = []
-    for sched_id in sorted(set(names[active])):
+    for sched_id, mask in plan:
         spec = schedules()[sched_id]
-        rows = np.flatnonzero(active & (names == sched_id))
+        rows = np.flatnonzero(mask)
+        if not len(rows):
+            continue
         last_of_drug = np.r_[(d.pid[rows][1:] != d.pid[rows][:-1]) | (d.drug[rows][1:] != d.drug[rows][:-1]), True]
         rows = rows[last_of_drug]  # one row per patient and drug
         due_of = _pulse_due if spec["kind"] == "pulse" else _phase_due
         part = due_of(inp, rows, spec, c, now)
         grace = int(spec.get("grace_days", 0)) * DAY
         due_day = part["due_by"] // DAY * DAY  # lateness counts calendar days, as a clinician does
-        overdue = now > due_day + grace
+        overdue = (now > due_day + grace) & (part["due_by"] < NEVER)
         late = np.where(overdue, (now - due_day) // DAY, 0)
         long_late = late > np.maximum(part["interval"], 14)
-        sev = np.where(overdue, np.where(long_late, top["long_overdue_severity"], top["overdue_severity"]), "")
+        sev_over = spec.get("overdue_severity", top["overdue_severity"])
+        sev_long = spec.get("long_overdue_severity", top["long_overdue_severity"])
+        sev = np.where(overdue, np.where(long_late, sev_long, sev_over), "")
         drug_label = np.array([model.drug_info()[x].label for x in DRUGS], dtype=object)[d.drug[rows]]
         due = _date_text(part["next_due"])
         msg = pc.if_else(
@@ -244,6 +263,8 @@ def evaluate(inp: Inputs, profile: str = DEFAULT_SCHEDULE_PROFILE) -> pa.Table:
             cat(drug_label, ": ", part["what"], " OVERDUE by ", num(late), " days (due ", due, ")"),
             cat(drug_label, ": ", part["what"], " due ", due),
         )
+        if part.get("ended") is not None:
+            msg = pc.if_else(pa.array(part["ended"]), cat(drug_label, ": ", part["ended_what"]), msg)
         n = len(rows)
         parts.append(
             {
@@ -329,6 +350,18 @@ def _phase_due(inp: Inputs, rows, spec, c, now) -> dict[str, np.ndarray]:
     untested = increased & (~has_test | (last_inc > last_test))
     next_due = np.where(untested, np.minimum(next_due, last_inc + fortnightly * DAY), next_due)
     due = _due_groups(spec, lasts, last_test)
+    ended = None
+    ended_what = None
+    if "stop_after_days" in spec:
+        # no routine test once the course is that old and no dose increase is recent
+        # (sulfasalazine after 12 months; voclosporin's blood pressure after the first month)
+        settled = (now - last_inc) // DAY >= spec["after_increase_stable_days"]
+        ended = ((now - course_start) // DAY >= int(spec["stop_after_days"])) & (settled | ~increased)
+        last_text = _date_text(last_test)
+        ended_what = cat(spec["ended"], " (last: ", last_text, ")")
+        next_due = np.where(ended, NEVER, next_due)
+        interval = np.where(ended, 0, interval)
+        due = np.where(ended, "", due).astype(object)
     own_text = np.where(basis == "patient", ", the patient's risk-adapted interval", "")
     what = cat(due.astype(object), " (every ", num(interval), " days at present", own_text.astype(object), ")")
     if bounds is not None and inp.interval_set_at is not None:
@@ -345,6 +378,8 @@ def _phase_due(inp: Inputs, rows, spec, c, now) -> dict[str, np.ndarray]:
         "what": what,
         "tests_due": due,
         "basis": basis.astype(object),
+        "ended": ended,
+        "ended_what": ended_what,
     }
 
 
