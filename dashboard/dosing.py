@@ -15,9 +15,12 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from dashboard import knowledge, model
+from dashboard.rules import exposure
+from dashboard.rules.data import DAY, NEVER
 
 #: Warning severities, mildest first.
 SEVERITIES: tuple[str, ...] = ("info", "caution", "high", "contraindicated")
@@ -782,6 +785,71 @@ def methotrexate_check(
         refs=_refs(refs),
         schedule=f"{_fmt(rounded)} mg once weekly, folic acid {_fmt(float(rules['folic_acid_mg_per_week']))} mg weekly on another day",
     )
+
+
+# --------------------------------------------------------------------------- cyclophosphamide
+
+
+@dataclass(frozen=True)
+class CumulativeDose:
+    """A patient's cumulative cyclophosphamide and where it stands against the cited thresholds."""
+
+    total_g: float
+    pulses: int
+    oral_days: int
+    complete: bool
+    uncounted: str
+    thresholds: pd.DataFrame
+    context: str
+    refs: tuple[str, ...]
+
+
+def cumulative_thresholds() -> list[dict[str, Any]]:
+    """The cumulative-dose thresholds of ``dosing.toml`` (lowest first), the ones the dose checks use."""
+    return sorted(_rules("cyclophosphamide", "cumulative")["thresholds"], key=lambda t: t["grams"])
+
+
+def cumulative_cyclophosphamide(
+    doses: pd.DataFrame, patients: pd.DataFrame, patient_id: str, as_of: dt.date
+) -> CumulativeDose | None:
+    """The patient's cumulative cyclophosphamide up to ``as_of`` (None without any dose of it)."""
+    s = exposure.cumulative_summary(doses, patients, patient_id, as_of, "cyclophosphamide")
+    if s is None:
+        return None
+    exp, pid = s["exposure"], s["pid"]
+    rows = []
+    for t in cumulative_thresholds():
+        applies = s["sex"] in t["sexes"]
+        when = exp.crossing(pid, float(t["grams"]) * 1000.0)
+        rows.append(
+            {
+                "Threshold (g)": float(t["grams"]),
+                "Applies": "yes" if applies else "no (sex)",
+                "Above since": "" if when >= NEVER else str(np.datetime64(when // DAY, "D")),
+                "What the source found": t["what"],
+                "Evidence": t["status"],
+                "Sources": knowledge.format_refs(t["refs"]),
+            }
+        )
+    block = _rules("cyclophosphamide", "cumulative")
+    refs = _refs(block["refs"], *[t["refs"] for t in cumulative_thresholds()])
+    return CumulativeDose(
+        total_g=round(s["total_g"], 6),
+        pulses=s["pulses"],
+        oral_days=s["oral_days"],
+        complete=s["complete"],
+        uncounted=s["uncounted"],
+        thresholds=pd.DataFrame(rows),
+        context=block["reference_regimens"],
+        refs=refs,
+    )
+
+
+def cumulative_total_g(
+    *, pulses: int = 0, mg_per_pulse: float = 0.0, oral_mg_per_day: float = 0.0, oral_days: int = 0
+) -> float:
+    """Cumulative dose by hand: pulses x mg per pulse + mg/day x days, in grams."""
+    return round((pulses * mg_per_pulse + oral_mg_per_day * oral_days) / 1000.0, 6)
 
 
 # --------------------------------------------------------------------------- interactions

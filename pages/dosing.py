@@ -78,7 +78,9 @@ else:
 k = ctx.patient_id if ctx else "manual"
 weight_default = dosing.within(ctx.weight_kg if ctx else None, 20.0, 250.0)
 egfr_default = dosing.within(ctx.egfr.value if ctx and ctx.egfr else None, 0.0, 200.0)
-tabs = st.tabs(["Thiopurines", "Thiopurine metabolites", "Mycophenolate", "Methotrexate", "Hydroxychloroquine"])
+tabs = st.tabs(
+    ["Thiopurines", "Thiopurine metabolites", "Mycophenolate", "Methotrexate", "Hydroxychloroquine", "Cyclophosphamide"]
+)
 
 with tabs[0]:
     drugs = list(dosing.THIOPURINES)
@@ -182,6 +184,37 @@ with tabs[4]:
             ctx.mg_per_day("hydroxychloroquine") if ctx else None,
         )
         ui.show_table(dosing.hcq_schedule_frame(hcq_weight), key="hcq_schedules")
+
+with tabs[5]:
+    st.markdown(
+        "**Cumulative dose.** The dose checks add up the dose history (pulses: administered mg; oral courses: "
+        "mg/day x days) and flag the cumulative dose above the thresholds the cited cohorts report."
+    )
+    if ds is not None and ctx is not None:
+        cyc = dosing.cumulative_cyclophosphamide(ds.doses, ds.patients, ctx.patient_id, ui.as_of())
+        if cyc is not None:
+            ui.show_cumulative_dose(cyc, key="dosing")
+        else:
+            st.caption("The selected patient has no cyclophosphamide in the dose history.")
+    st.markdown("**By hand**")
+    a, b, c, e = st.columns(4)
+    n_pulses = a.number_input("Pulses given", 0, 100, 6, key="cyc_pulses")
+    per_pulse = b.number_input("mg per pulse", 0.0, 5000.0, 500.0, 50.0, key="cyc_mg_pulse")
+    oral_mg = c.number_input("Oral mg/day", 0.0, 500.0, 0.0, 25.0, key="cyc_oral_mg")
+    oral_days = e.number_input("Oral days", 0, 3650, 0, key="cyc_oral_days")
+    total = dosing.cumulative_total_g(
+        pulses=int(n_pulses), mg_per_pulse=per_pulse, oral_mg_per_day=oral_mg, oral_days=int(oral_days)
+    )
+    crossed = [t for t in dosing.cumulative_thresholds() if total > float(t["grams"])]
+    st.metric("Cumulative dose", f"{total:g} g")
+    for t in crossed:
+        st.warning(f"Above {t['grams']:g} g: {t['what']} {knowledge.format_refs(t['refs'])}", icon=":material/warning:")
+    if not crossed:
+        st.caption(
+            "Below every cited threshold ("
+            + ", ".join(f"{t['grams']:g} g" for t in dosing.cumulative_thresholds())
+            + ")."
+        )
 
 st.subheader("Interactions the dose checks look for")
 st.caption(

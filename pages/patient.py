@@ -4,7 +4,7 @@ import datetime as dt
 
 import streamlit as st
 
-from dashboard import model, ui
+from dashboard import dosing, model, ui
 from dashboard.figures.timeline import DEFAULT_ANALYTES, WINDOWS, TimelineOptions, analytes_present, timeline_figure
 from dashboard.markup import md_escape
 from dashboard.views import current_doses_table, dose_checks_table, flags_table, patient_facts, schedule_table
@@ -84,6 +84,10 @@ with tab_due:
             st.rerun()
 with tab_checks:
     ui.show_table(dose_checks_table(rv.dose_checks_df()))
+    cyc = dosing.cumulative_cyclophosphamide(one.doses, one.patients, pid, ui.as_of())
+    if cyc is not None:  # issue 17: cumulative dose against the cited thresholds
+        st.subheader("Cyclophosphamide: cumulative dose")
+        ui.show_cumulative_dose(cyc, key="patient")
 with tab_base:
     st.write(
         "Set the patient's own baseline when their normal sits below the population range (e.g. a "

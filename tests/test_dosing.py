@@ -382,3 +382,32 @@ def test_warnings_and_references_frames():
     assert frame["Sources"].str.startswith("[").all()
     refs = dosing.references_frame(r.refs)
     assert len(refs) == len(r.refs) and refs["Citation"].str.len().min() > 40
+
+
+# --------------------------------------------------------------------------- cyclophosphamide (issue 17)
+
+
+def test_cumulative_cyclophosphamide_for_the_dosing_and_patient_pages():
+    """1 g IV monthly from 10 Jan 2023 to 9 Jan 2024: 12 pulses = 12 g; the woman went
+    above 10 g at the 11th pulse (10 Nov 2023); 36 g not reached."""
+    import datetime as dt
+
+    from tests.rules.builders import dose, frame, patient
+
+    doses = frame(
+        "doses",
+        [dose("P1", "cyclophosphamide", "2023-01-10", "2024-01-09", amount=1000, frequency="monthly", route="iv")],
+    )
+    patients = frame("patients", [patient("P1", sex="F")])
+    c = dosing.cumulative_cyclophosphamide(doses, patients, "P1", dt.date(2024, 12, 31))
+    assert c.total_g == 12.0 and c.pulses == 12 and c.complete
+    t = c.thresholds.set_index("Threshold (g)")
+    assert t.loc[10.0, "Above since"] == "2023-11-10"
+    assert t.loc[36.0, "Above since"] == ""
+    assert "Euro-Lupus" in c.context
+    assert dosing.cumulative_cyclophosphamide(doses, patients, "nobody", dt.date(2024, 12, 31)) is None
+
+
+def test_cumulative_dose_by_hand():
+    assert dosing.cumulative_total_g(pulses=6, mg_per_pulse=500) == 3.0  # Euro-Lupus
+    assert dosing.cumulative_total_g(oral_mg_per_day=100, oral_days=366) == 36.6

@@ -15,9 +15,11 @@ import numpy as np
 import pyarrow as pa
 
 from dashboard import knowledge, model
-from dashboard.rules.data import NEVER, dose_checks_file, severity_rank
+from dashboard.rules import exposure
+from dashboard.rules.data import DAY, NEVER, dose_checks_file, severity_rank
 from dashboard.rules.hits import cat, num
 from dashboard.rules.inputs import DRUGS, Inputs, same_patient_pairs
+from dashboard.rules.schedule import administrations, courses, is_pulse, last_at_or_before, test_times
 
 DOSE_CHECK_FIELDS: tuple[tuple[str, pa.DataType, str], ...] = (
     ("patient_id", pa.string(), "Patient identifier."),
@@ -28,7 +30,11 @@ DOSE_CHECK_FIELDS: tuple[tuple[str, pa.DataType, str], ...] = (
     ("start", pa.timestamp("s"), "Start of the dose (or of the overlap)."),
     ("end", pa.timestamp("s"), "End of the dose (or of the overlap); NaT = ongoing."),
     ("value", pa.float64(), "What was judged, in value_unit (NaN when unknown)."),
-    ("value_unit", pa.string(), "'mg/kg/day', 'mg/day', '% of normal dose', '% of previous dose' or ''."),
+    (
+        "value_unit",
+        pa.string(),
+        "'mg/kg/day', 'mg/day', 'g' (cumulative), '% of normal dose', '% of previous dose' or ''.",
+    ),
     ("threshold", pa.float64(), "The limit in value_unit (NaN when the check has none)."),
     ("severity", pa.string(), "info, caution, action or urgent."),
     ("message", pa.string(), "What was found, with the numbers."),
@@ -107,6 +113,33 @@ def interaction_check(check: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def cumulative_checks(check: dict[str, Any]) -> list[dict[str, Any]]:
+    """One check per cumulative-dose threshold of ``dosing.toml`` (lowest first; the
+    first one also reports a dose history that cannot be counted in full)."""
+    out = []
+    refs = knowledge.references()
+    for drug in check["drugs"]:
+        node: Any = knowledge.dosing_rules()[drug]
+        for part in check["thresholds_from"].split("."):
+            node = node[part]
+        for i, t in enumerate(sorted(node, key=lambda t: t["grams"])):
+            one = {k: v for k, v in check.items() if k != "thresholds_from"}
+            one.update(
+                id=f"{check['id']}_{t['id']}",
+                group=f"{check['group']}_{t['id']}",
+                drugs=[drug],
+                grams=float(t["grams"]),
+                sexes=list(t["sexes"]),
+                severity=t["severity"],
+                message=t["what"],
+                source=t["source"],
+                citation="; ".join(refs[r].citation for r in t["refs"]) + f"; status {t['status']}",
+                report_uncounted=i == 0,
+            )
+            out.append(one)
+    return out
+
+
 @cache
 def checks() -> list[dict[str, Any]]:
     """The checks of ``dose_checks.toml``; one per drug, with its limits filled in,
@@ -116,6 +149,9 @@ def checks() -> list[dict[str, Any]]:
     for check in dose_checks_file()["check"]:
         if "interaction" in check:
             check = interaction_check(check)
+        if "thresholds_from" in check:
+            out += cumulative_checks(check)
+            continue
         sources = {k: v for k, v in check.items() if k in FROM_KEYS}
         if not sources:
             out.append(check)
@@ -398,6 +434,149 @@ def _genotype_fraction(inp: Inputs, pid: np.ndarray, drug: np.ndarray) -> np.nda
     return out
 
 
+def _cumulative_above(inp: Inputs, check: dict[str, Any], cache: dict[str, exposure.Exposure]) -> list[_Found]:
+    """The cumulative dose went strictly above ``grams``: one row per patient, from the
+    day it did, open from then on (a cumulative dose never falls)."""
+    d = inp.doses
+    drug = check["drugs"][0]
+    if drug not in cache:
+        cache[drug] = exposure.cumulative(inp, drug)
+    exp = cache[drug]
+    code = DRUGS.index(drug)
+    limit_mg = check["grams"] * 1000.0
+    rows, starts, values, msgs = [], [], [], []
+    open_rows, open_msgs, open_values = [], [], []
+    for pid in np.flatnonzero(exp.any_dose):
+        mine = np.flatnonzero((d.pid == pid) & (d.drug == code))
+        total_g = exp.total_mg[pid] / 1000.0
+        if inp.sex[pid] in check["sexes"]:
+            when = exp.crossing(int(pid), limit_mg)
+            if when < NEVER:
+                row = mine[d.start[mine] <= when][-1]
+                rows.append(row)
+                starts.append(when)
+                values.append(total_g)
+                at_least = "at least " if exp.uncounted[pid] else ""
+                msgs.append(
+                    f"{_LABEL[code]} cumulative dose {at_least}{total_g:.3g} g (above {check['grams']:g} g "
+                    f"since {np.datetime64(when // DAY, 'D')}): {check['message']}"
+                )
+                continue
+        if check.get("report_uncounted") and exp.uncounted[pid]:
+            open_rows.append(mine[-1])
+            open_values.append(total_g)
+            open_msgs.append(
+                f"{_LABEL[code]} cumulative dose at least {total_g:.3g} g: not counted in full "
+                f"({exp.uncounted[pid]}), so the cumulative-dose thresholds cannot be checked"
+            )
+    n = len(rows)
+    found = _Found(
+        np.asarray(rows, dtype=np.int64),
+        check["id"],
+        check["group"],
+        np.full(n, check["severity"], dtype=object),
+        np.asarray(values, dtype=float),
+        "g",
+        np.full(n, check["grams"]),
+        np.asarray(msgs, dtype=object),
+        check["source"],
+        np.asarray(starts, dtype=np.int64),
+        np.full(n, NEVER, dtype=np.int64),
+    )
+    m = len(open_rows)
+    rows_u = np.asarray(open_rows, dtype=np.int64)
+    unknown = _Found(
+        rows_u,
+        "dose.not_checkable",
+        check["group"],
+        np.full(m, "info", dtype=object),
+        np.asarray(open_values, dtype=float),
+        "g",
+        np.full(m, np.nan),
+        np.asarray(open_msgs, dtype=object),
+        check["source"],
+        d.start[rows_u] if m else np.zeros(0, np.int64),
+        np.full(m, NEVER, dtype=np.int64),
+    )
+    return [found, unknown]
+
+
+def _pulsed_rows(inp: Inputs, drugs: list[str]) -> np.ndarray:
+    d = inp.doses
+    rows = _rows_of(inp, drugs)
+    return rows[np.array([is_pulse(d.frequency[r], d.route[r]) for r in rows], dtype=bool)]
+
+
+def _test_before_administration(inp: Inputs, check: dict[str, Any]) -> list[_Found]:
+    """An administration with no result of the check's analytes in the window before it."""
+    d = inp.doses
+    window = int(check["window_days"]) * DAY
+    ppid, pt, prow = administrations(inp, _pulsed_rows(inp, check["drugs"]))
+    key, tpid, tt = test_times(inp, tuple(check["analytes"]))
+    last = last_at_or_before(key, tpid, tt, ppid, np.minimum(pt, inp.cutoff - 1))
+    hit = (last == NEVER) | (pt - last > window)
+    ppid, pt, prow, last = ppid[hit], pt[hit], prow[hit], last[hit]
+    label = "/".join(model.analyte_label(a) for a in check["analytes"])
+    latest = np.where(last == NEVER, "none", np.datetime_as_string((last // DAY).astype("datetime64[D]")))
+    when = np.datetime_as_string((pt // DAY).astype("datetime64[D]"))
+    msg = np.array(
+        [
+            f"{_LABEL[d.drug[r]]} infusion {w}: no {label} result in the {check['window_days']} days before it "
+            f"(latest: {x}): {check['message']}"
+            for r, w, x in zip(prow, when, latest, strict=True)
+        ],
+        dtype=object,
+    )
+    days = np.where(last == NEVER, np.nan, (pt - last) / DAY)
+    n = len(prow)
+    return [
+        _Found(
+            prow,
+            check["id"],
+            check["group"],
+            np.full(n, check["severity"], dtype=object),
+            days,
+            "days",
+            np.full(n, float(check["window_days"])),
+            msg,
+            check["source"],
+            pt - window,
+            pt + DAY,
+        )
+    ]
+
+
+def _course_start_reminder(inp: Inputs, check: dict[str, Any]) -> list[_Found]:
+    """A reminder at the start of each course of the drugs, open in the window before it."""
+    d = inp.doses
+    rows = _rows_of(inp, check["drugs"])
+    starts = courses(inp)["course_start"][rows] == d.start[rows]
+    rows = rows[starts]
+    when = np.datetime_as_string((d.start[rows] // DAY).astype("datetime64[D]"))
+    msg = np.array(
+        [f"{_LABEL[d.drug[r]]} course starting {w}: {check['message']}" for r, w in zip(rows, when, strict=True)],
+        dtype=object,
+    )
+    n = len(rows)
+    window = int(check["window_days"]) * DAY
+    nothing = np.full(n, np.nan)
+    return [
+        _Found(
+            rows,
+            check["id"],
+            check["group"],
+            np.full(n, check["severity"], dtype=object),
+            nothing,
+            "",
+            nothing,
+            msg,
+            check["source"],
+            d.start[rows] - window,
+            d.start[rows] + DAY,
+        )
+    ]
+
+
 def _not_weekly(inp: Inputs, check: dict[str, Any]) -> list[_Found]:
     d = inp.doses
     rows = _rows_of(inp, check["drugs"])
@@ -420,6 +599,7 @@ def evaluate(inp: Inputs) -> pa.Table:
     """The dose-check table (:data:`DOSE_CHECK_FIELDS`)."""
     d = inp.doses
     found: list[_Found] = []
+    exposures: dict[str, exposure.Exposure] = {}
     if len(d):
         per_kg = mg_per_kg_day(inp)
         for check in checks():
@@ -438,6 +618,12 @@ def evaluate(inp: Inputs) -> pa.Table:
                 found += _overlap_above_mg_per_day(inp, check)
             elif kind == "not_weekly":
                 found += _not_weekly(inp, check)
+            elif kind == "cumulative_above":
+                found += _cumulative_above(inp, check, exposures)
+            elif kind == "test_before_administration":
+                found += _test_before_administration(inp, check)
+            elif kind == "course_start_reminder":
+                found += _course_start_reminder(inp, check)
             else:
                 raise ValueError(f"dose check {check['id']}: unknown type {kind!r}")
     found = [f for f in found if len(f.rows)]

@@ -104,15 +104,24 @@ def row_schedules(doses: Doses, profile: str = DEFAULT_SCHEDULE_PROFILE) -> np.n
 def pulse_dates(inp: Inputs, horizon_days: int = 62) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pulses of pulse-schedule rows: (patient, time, dose row), sorted by patient and time.
 
+    See :func:`administrations` for how a row's pulses are laid out.
+    """
+    d = inp.doses
+    names = row_schedules(d)
+    is_pulse_row = np.array([schedules().get(n, {}).get("kind") == "pulse" for n in names], dtype=bool)
+    return administrations(inp, np.flatnonzero(is_pulse_row), horizon_days)
+
+
+def administrations(inp: Inputs, rows: np.ndarray, horizon_days: int = 62) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Administrations of pulsed dose rows ``rows``: (patient, time, dose row), sorted by
+    patient and time.
+
     A row given "every N weeks" (or every N days) pulses every N weeks (days),
     "monthly" on the same day of each month, "single" (or with no known frequency)
     once; pulses run from the start until the end, or ``horizon_days`` after the
     review date when ongoing.
     """
     d = inp.doses
-    names = row_schedules(d)
-    is_pulse_row = np.array([schedules().get(n, {}).get("kind") == "pulse" for n in names], dtype=bool)
-    rows = np.flatnonzero(is_pulse_row)
     empty = np.zeros(0, np.int64)
     if not len(rows):
         return empty, empty, empty

@@ -8,8 +8,8 @@ import pandas as pd
 
 from dashboard import model
 from dashboard.rules import ctcae
-from dashboard.rules.data import SEVERITIES, dose_checks_file, ranges_file, schedule_file
-from dashboard.rules.dose_checks import interaction_check
+from dashboard.rules.data import SEVERITIES, ranges_file, schedule_file
+from dashboard.rules.dose_checks import checks
 from dashboard.rules.engine import Profile, builtin_profiles
 from dashboard.rules.review import Review
 from dashboard.units import DISPLAY_UNIT
@@ -124,12 +124,11 @@ def schedules_frame() -> pd.DataFrame:
 
 
 def dose_checks_frame() -> pd.DataFrame:
-    """Every dose check as written (an interaction check shows its interaction's facts)."""
+    """Every dose check with its facts filled in (interactions, dose limits and
+    cumulative-dose thresholds come from the knowledge base)."""
     info = model.drug_info()
     rows = []
-    for c in dose_checks_file()["check"]:
-        if "interaction" in c:
-            c = interaction_check(c)
+    for c in checks():
         drugs = ", ".join(info[d].label for d in c["drugs"])
         if c.get("with"):
             drugs += " with " + ", ".join(info[d].label.lower() for d in c["with"])

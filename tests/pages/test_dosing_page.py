@@ -147,3 +147,22 @@ def test_mercaptopurine_titration_plan():
     assert at.metric[0].value == "75 mg/day"
     plan = next(d.value for d in at.dataframe if "From week" in d.value.columns)
     assert plan["mg/day"].tolist() == [50.0, 75.0]
+
+
+def test_cyclophosphamide_cumulative_dose_tab_and_patient_page():
+    """The sample patient SLE-015 had Euro-Lupus: 6 pulses of 500 mg = 3 g; by hand the
+    default 6 x 500 mg is 3 g, and 12 x 1000 mg (12 g) is above the 10 g threshold."""
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
+    at.run()
+    at.button(key="load_sample").click().run()
+    at.session_state["selected_patient"] = "SLE-015"
+    at.switch_page("pages/dosing.py").run()
+    assert not at.exception
+    values = [m.value for m in at.metric]
+    assert "3 g" in values  # the patient's cumulative dose and the default by-hand sum
+    at.number_input(key="cyc_pulses").set_value(12).run()
+    at.number_input(key="cyc_mg_pulse").set_value(1000.0).run()
+    assert any("Above 10 g" in w.value for w in at.warning)
+    at.switch_page("pages/patient.py").run()
+    assert not at.exception
+    assert any(m.value == "3 g" for m in at.metric)
