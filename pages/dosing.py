@@ -13,6 +13,19 @@ SHOW = {"contraindicated": st.error, "high": st.error, "caution": st.warning, "i
 PHENOTYPES = ["normal", "intermediate", "possible intermediate", "poor", "unknown"]
 
 
+def show_key_points(drugs: list[str]) -> None:
+    """The key points (knowledge/data/key_points.toml) about these drugs, with their sources."""
+    points = knowledge.key_points_for(drugs)
+    if points:
+        marks = {"secondary source": " †", "unconfirmed": " ‡"}
+        st.info(
+            "\n".join(
+                f"- **{p.topic}**: {p.text}{marks.get(p.status, '')} {knowledge.format_refs(p.refs)}" for p in points
+            ),
+            icon=":material/lightbulb:",
+        )
+
+
 def show_result(result: dosing.DoseResult, key: str, current: float | None = None) -> None:
     """Suggested dose, how it was reached, warnings by severity and the references."""
     check = dosing.current_dose_check(result, current)
@@ -101,6 +114,7 @@ with tabs[0]:
     allopurinol = a.checkbox("On allopurinol", bool(ctx and ctx.on("allopurinol")), key=f"aza_allo_{k}")
     febuxostat = b.checkbox("On febuxostat", bool(ctx and ctx.on("febuxostat")), key=f"aza_febux_{k}")
     egfr = c.number_input("eGFR (mL/min/1.73m²)", 0.0, 200.0, egfr_default, key=f"aza_egfr_{k}")
+    show_key_points([thio])
     limits = knowledge.dosing_rules()[thio]
     ceiling = float(limits["max_mg_per_kg"])
     target = st.slider(
@@ -147,12 +161,14 @@ with tabs[2]:
     phase = a.radio("Phase", ["induction", "maintenance"], key=f"mmf_phase_{k}", horizontal=True)
     form = b.radio("Product", ["MMF", "MPA"], key=f"mmf_form_{k}", horizontal=True)
     ppi = c.checkbox("On a proton pump inhibitor", key=f"mmf_ppi_{k}")
+    show_key_points(["mycophenolate mofetil", "mycophenolic acid"])
     for drug in ("mycophenolate mofetil", "mycophenolic acid"):
         if ctx and ctx.mg_per_day(drug):
             st.caption(f"Current {drug}: {ctx.mg_per_day(drug):g} mg/day.")
     show_result(dosing.mycophenolate_dose(phase, form, egfr=egfr, ppi=ppi), "mmf")
 
 with tabs[3]:
+    show_key_points(["methotrexate"])
     a, b, c = st.columns(3)
     current_mtx = ctx.mg_per_week("methotrexate") if ctx else None
     mtx = a.number_input(
@@ -190,6 +206,7 @@ with tabs[5]:
         "**Cumulative dose.** The dose checks add up the dose history (pulses: administered mg; oral courses: "
         "mg/day x days) and flag the cumulative dose above the thresholds the cited cohorts report."
     )
+    show_key_points(["cyclophosphamide"])
     if ds is not None and ctx is not None:
         cyc = dosing.cumulative_cyclophosphamide(ds.doses, ds.patients, ctx.patient_id, ui.as_of())
         if cyc is not None:

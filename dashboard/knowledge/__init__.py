@@ -122,6 +122,32 @@ class Level:
 
 
 @dataclass(frozen=True)
+class Evidence:
+    """One piece of evidence behind the potency ordering (shown where it is drawn)."""
+
+    id: str
+    short: str
+    text: str
+    tiers: tuple[int, ...]
+    refs: tuple[str, ...]
+    status: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class KeyPoint:
+    """A short fact or piece of advice for the Dosing and Compare pages (``key_points.toml``)."""
+
+    id: str
+    drugs: tuple[str, ...]
+    topic: str
+    text: str
+    refs: tuple[str, ...]
+    status: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class Scales:
     attributes: tuple[Attribute, ...]
     statuses: dict[str, tuple[str, str]]
@@ -132,6 +158,7 @@ class Scales:
     ladder_title: str
     ladder_caveat: str
     ladder_refs: tuple[str, ...]
+    ladder_evidence: tuple[Evidence, ...]
     roles: dict[str, str]
     compatibility: dict[str, tuple[str, str]]
     routes: dict[str, str]
@@ -316,6 +343,18 @@ def scales() -> Scales:
         ladder_title=ladder["title"],
         ladder_caveat=ladder["caveat"],
         ladder_refs=tuple(ladder.get("references", ())),
+        ladder_evidence=tuple(
+            Evidence(
+                id=e["id"],
+                short=e["short"],
+                text=e["text"],
+                tiers=tuple(e.get("tiers", ())),
+                refs=tuple(e.get("refs", ())),
+                status=e.get("status", ""),
+                note=e.get("note", ""),
+            )
+            for e in ladder.get("evidence", [])
+        ),
         roles={k: v["meaning"] for k, v in data["roles"].items()},
         compatibility={k: (v["label"], v["meaning"]) for k, v in data["compatibility"].items()},
         routes=dict(data["routes"]),
@@ -421,6 +460,29 @@ def metabolite_rules() -> MetaboliteRules:
         version=int(data["version"]),
         updated=_date_text(data["updated"]),
     )
+
+
+@cache
+def key_points() -> tuple[KeyPoint, ...]:
+    """The key points of ``key_points.toml``, in file order."""
+    return tuple(
+        KeyPoint(
+            id=p["id"],
+            drugs=tuple(p["drugs"]),
+            topic=p["topic"],
+            text=p["text"],
+            refs=tuple(p.get("refs", ())),
+            status=p.get("status", ""),
+            note=p.get("note", ""),
+        )
+        for p in raw("key_points.toml").get("point", [])
+    )
+
+
+def key_points_for(drugs: tuple[str, ...] | list[str]) -> list[KeyPoint]:
+    """The key points about any of ``drugs`` (generic ids), each once, in file order."""
+    wanted = set(drugs)
+    return [p for p in key_points() if wanted & set(p.drugs)]
 
 
 @dataclass(frozen=True)
@@ -580,6 +642,11 @@ def validate() -> list[str]:
     if set(sc.statuses) != set(STATUSES):
         p.add("scales.toml", f"statuses {sorted(sc.statuses)} differ from {sorted(STATUSES)}")
     _check_refs(p, "scales.toml potency_ladder", list(sc.ladder_refs), known, used)
+    for ev in sc.ladder_evidence:
+        where = f"scales.toml potency_ladder evidence {ev.id!r}"
+        _check_refs(p, where, list(ev.refs), known, used)
+        if ev.status not in STATUSES:
+            p.add(where, f"status {ev.status!r} not one of {STATUSES}")
 
     vocab = model.drug_info()
     keys = [a.key for a in sc.attributes]
@@ -666,6 +733,17 @@ def validate() -> list[str]:
                 walk(v, f"{where}[{i}]")
 
     walk(do, "dosing.toml")
+
+    kp = raw("key_points.toml")
+    _check_header(p, "key_points.toml", kp)
+    walk(kp, "key_points.toml")
+    for item in kp.get("point", []):
+        where = f"key_points.toml [{item.get('id')}]"
+        for d in item.get("drugs", []):
+            if d not in vocab:
+                p.add(where, f"{d!r} is not a generic id of vocab/drugs.toml")
+        if not str(item.get("text", "")).strip():
+            p.add(where, "missing 'text'")
 
     ia = raw("interactions.toml")
     _check_header(p, "interactions.toml", ia)

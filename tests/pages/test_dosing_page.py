@@ -166,3 +166,16 @@ def test_cyclophosphamide_cumulative_dose_tab_and_patient_page():
     at.switch_page("pages/patient.py").run()
     assert not at.exception
     assert any(m.value == "3 g" for m in at.metric)
+
+
+def test_key_points_on_the_dosing_tabs():
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
+    at.run()
+    at.switch_page("pages/dosing.py").run()
+    assert not at.exception
+    infos = " ".join(i.value for i in at.info)
+    assert "prodrug" in infos and "6-mercaptopurine" in infos  # thiopurine tab
+    assert "withhold methotrexate for up to two weeks" in infos  # methotrexate tab, BSR 2025
+    assert "FIB-4" in infos
+    frames = [d.value for d in at.dataframe if "Verdict" in d.value.columns]
+    assert frames and "avoid where possible" in set(frames[0]["Verdict"])
