@@ -85,3 +85,14 @@ def test_rule_dose_check_and_schedule_sources_are_published():
         assert text.strip(), rid
         assert not OWN_NOTES.search(text), f"{rid}: {text}"
         assert not any(d in text for d in AI_SUMMARY_DOMAINS), rid
+
+
+def test_bsr_2025_rules_and_schedule_cite_the_bsr2025_reference():
+    """Issue 17: the BSR 2025 profile's rules and schedule name the knowledge reference of
+    the guideline (the BSR announcement), which resolves and says what was read."""
+    ref = knowledge.references()["bsr2025"]
+    assert ref.url.startswith("https://www.rheumatology.org.uk/news/details/Updated-csDMARDs-guideline-2025")
+    profile = engine.builtin_profiles()["BSR 2025"]
+    bsr_rules = [r for r in profile.rules if r.id.startswith("bsr.")]
+    assert bsr_rules and all("[bsr2025" in r.source for r in bsr_rules)
+    assert "[bsr2025]" in schedule_file()["schedules"]["bsr2025_standard"]["source"]
