@@ -19,7 +19,7 @@ from dashboard.rules import exposure
 from dashboard.rules.data import DAY, NEVER, dose_checks_file, severity_rank
 from dashboard.rules.hits import cat, num
 from dashboard.rules.inputs import DRUGS, Inputs, same_patient_pairs
-from dashboard.rules.schedule import administrations, courses, is_pulse, last_at_or_before, test_times
+from dashboard.rules.schedule import administrations, is_pulse, last_at_or_before, test_times
 
 DOSE_CHECK_FIELDS: tuple[tuple[str, pa.DataType, str], ...] = (
     ("patient_id", pa.string(), "Patient identifier."),
@@ -547,22 +547,27 @@ def _test_before_administration(inp: Inputs, check: dict[str, Any]) -> list[_Fou
 
 
 def _course_start_reminder(inp: Inputs, check: dict[str, Any]) -> list[_Found]:
-    """A reminder at the start of each course of the drugs, open in the window before it."""
+    """A reminder at the start of treatment: the first administration of the drugs, or the
+    first after more than ``restart_after_days`` without one (the two infusions of one
+    rituximab cycle are one start); open in the window before it."""
     d = inp.doses
-    rows = _rows_of(inp, check["drugs"])
-    starts = courses(inp)["course_start"][rows] == d.start[rows]
-    rows = rows[starts]
-    when = np.datetime_as_string((d.start[rows] // DAY).astype("datetime64[D]"))
+    ppid, pt, prow = administrations(inp, _pulsed_rows(inp, check["drugs"]))
+    gap = int(check["restart_after_days"]) * DAY
+    new_patient = np.r_[True, ppid[1:] != ppid[:-1]] if len(ppid) else np.zeros(0, bool)
+    long_gap = np.r_[True, pt[1:] - pt[:-1] > gap] if len(pt) else np.zeros(0, bool)
+    first = new_patient | long_gap
+    pt, prow = pt[first], prow[first]
+    when = np.datetime_as_string((pt // DAY).astype("datetime64[D]"))
     msg = np.array(
-        [f"{_LABEL[d.drug[r]]} course starting {w}: {check['message']}" for r, w in zip(rows, when, strict=True)],
+        [f"{_LABEL[d.drug[r]]} treatment starting {w}: {check['message']}" for r, w in zip(prow, when, strict=True)],
         dtype=object,
     )
-    n = len(rows)
+    n = len(prow)
     window = int(check["window_days"]) * DAY
     nothing = np.full(n, np.nan)
     return [
         _Found(
-            rows,
+            prow,
             check["id"],
             check["group"],
             np.full(n, check["severity"], dtype=object),
@@ -571,8 +576,8 @@ def _course_start_reminder(inp: Inputs, check: dict[str, Any]) -> list[_Found]:
             nothing,
             msg,
             check["source"],
-            d.start[rows] - window,
-            d.start[rows] + DAY,
+            pt - window,
+            pt + DAY,
         )
     ]
 

@@ -148,3 +148,12 @@ def test_hbv_screening_is_recalled_at_the_start_of_a_course():
     hbv = df[df["rule"] == "dose.anti_cd20_hbv_screen"]
     assert len(hbv) == 1 and hbv["severity"].item() == "info"
     assert "HBsAg" in hbv["message"].item() and "cannot" in hbv["message"].item()
+
+
+def test_one_hbv_reminder_per_start_of_treatment_not_per_infusion():
+    """Two infusions two weeks apart are one start; a cycle after more than a year
+    without rituximab is a new start (restart_after_days = 365)."""
+    later = dose("P1", "rituximab", "2025-09-01", amount=1000, frequency="single", route="iv")
+    df = anti_cd20([*RTX, later], as_of="2025-12-31")
+    hbv = df[df["rule"] == "dose.anti_cd20_hbv_screen"]
+    assert hbv["end"].tolist() == [pd.Timestamp("2024-06-02"), pd.Timestamp("2025-09-02")]
