@@ -4,6 +4,7 @@ import streamlit as st
 
 from dashboard import compare, dosing, knowledge, ui
 from dashboard.figures.compare import potency_burden_scatter, side_effect_heatmap
+from dashboard.markup import md_escape
 
 ui.page_guard()
 
@@ -62,12 +63,21 @@ else:
         ui.show_table(sbs.details)
     st.subheader("Key points")
     st.caption("Short facts and advice about the drugs compared, each with its sources and evidence mark.")
-    ui.show_table(compare.key_points_frame(chosen).drop(columns=["Id"]), key="compare_key_points")
+    points = compare.key_points_frame(chosen)
+    st.markdown(
+        "\n".join(
+            f"- **{r.About} · {r.Topic}**: {md_escape(r.Point)} {r.Sources}" for r in points.itertuples(index=False)
+        )
+    )
     chosen_drugs = [d for i in chosen for d in entries[i].covers]
     checked = [d for d in dosing.INTERACTION_DRUGS if d in chosen_drugs]
     if checked:
         st.subheader("Interactions the dose checks look for")
-        ui.show_table(dosing.interactions_frame(checked), key="compare_interactions")
+        ui.show_table(
+            dosing.interactions_frame(checked),
+            key="compare_interactions",
+            column_config={"What to do": st.column_config.TextColumn(width="large")},
+        )
     st.subheader("References")
     ui.show_table(sbs.references, column_config={"Link": st.column_config.LinkColumn("Link", display_text="open")})
 
@@ -94,8 +104,13 @@ tab_scatter, tab_heat = st.tabs(["Potency (treatment intensity) vs side-effect b
 with tab_scatter:
     st.caption(scales.ladder_caveat + " " + scales.side_effect_caveat)
     st.plotly_chart(potency_burden_scatter(compare.burden_points(ids)), key="compare_scatter", theme=None)
-    st.markdown("**What the ordering rests on**")
-    ui.show_table(compare.ladder_evidence_frame(), key="compare_ladder_evidence")
+    st.markdown("**What the ordering rests on** (guideline steps and trials; the status says what was read)")
+    st.markdown(
+        "\n".join(
+            f"- **{md_escape(r.Evidence)}** (tiers {r.Tiers}; {r.Status}) {r.Sources}: {md_escape(r[1])}"
+            for r in compare.ladder_evidence_frame().itertuples(index=False)
+        )
+    )
 with tab_heat:
     st.caption(scales.side_effect_caveat + " Hover a cell for its evidence status and sources.")
     st.plotly_chart(side_effect_heatmap(*compare.side_effect_matrix(ids)), key="compare_heatmap", theme=None)

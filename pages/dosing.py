@@ -236,10 +236,14 @@ with tabs[5]:
 st.subheader("Interactions the dose checks look for")
 st.caption(
     "When both drugs are in the dose history with overlapping dates, the Patient page's dose checks flag the "
-    "overlap with these words and this severity (knowledge/data/interactions.toml, the one home of these facts)."
+    "overlap with these words and this severity: the checks and this table read the same facts."
 )
 current_drugs = tuple(ctx.current["drug"]) if ctx else ()
 with_interactions = [d for d in dosing.INTERACTION_DRUGS if not current_drugs or d in current_drugs] or list(
     dosing.INTERACTION_DRUGS
 )
-ui.show_table(dosing.interactions_frame(with_interactions, current_drugs), key="dosing_interactions")
+ui.show_table(
+    dosing.interactions_frame(with_interactions, current_drugs),
+    key="dosing_interactions",
+    column_config={"What to do": st.column_config.TextColumn(width="large")},
+)

@@ -47,11 +47,14 @@ def _label_positions(points: pd.DataFrame, x: list[float]) -> list[str]:
     pushed sideways by the jitter keeps its label on the side it was pushed to."""
     frame = points.reset_index(drop=True)
     positions = [""] * len(frame)
+    shared = frame.groupby(["tier", "burden"])["short"].transform("size")
     for _, group in frame.groupby("tier"):
         for rank, i in enumerate(group.sort_values(["burden", "short"]).index):
             offset = x[i] - float(frame.loc[i, "tier"])
             if abs(offset) > 1e-9:
                 positions[i] = "middle right" if offset > 0 else "middle left"
+            elif shared[i] > 1:  # the middle one of three sharing a point: above, clear of both
+                positions[i] = "top center"
             else:
                 positions[i] = "middle right" if rank % 2 == 0 else "middle left"
     return positions
@@ -118,6 +121,7 @@ def potency_burden_scatter(points: pd.DataFrame) -> go.Figure:
             "tickvals": [t.value for t in sc.tiers],
             "ticktext": [f"<b>{t.value}</b><br>{_wrap(t.label)}" for t in sc.tiers],
             "tickangle": 0,
+            "tickfont": {"size": 10},
             "range": [-0.6, max(t.value for t in sc.tiers) + 0.6],
         },
         yaxis={
@@ -125,8 +129,8 @@ def potency_burden_scatter(points: pd.DataFrame) -> go.Figure:
             "rangemode": "tozero",
         },
         legend={"title": {"text": "Marker = pregnancy category"}},
-        height=680,
-        margin={"t": 60, "b": 200},
+        height=760,
+        margin={"t": 60, "b": 250},
     )
     return fig
 
@@ -135,20 +139,17 @@ def _basis_note(sc: knowledge.Scales) -> dict:
     """The evidence the ordering rests on, written under the chart (status marks as on the page)."""
     marks = {"confirmed": "", "secondary source": " †", "unconfirmed": " ‡"}
     lines = [f"{e.short}{marks.get(e.status, '')}" for e in sc.ladder_evidence]
-    half = (len(lines) + 1) // 2
+    rows = [lines[i : i + 2] for i in range(0, len(lines), 2)]
     text = (
-        "<b>Basis of the ordering</b> (an ordering, not a measurement; details and sources in the table below): "
-        + "; ".join(lines[:half])
-        + ";<br>"
-        + "; ".join(lines[half:])
-        + ". A higher step is not a more effective drug."
+        "<b>Basis of the ordering</b> (an ordering, not a measurement; a higher step is not a more effective drug;"
+        " sources in the list below):<br>" + "<br>".join("; ".join(r) for r in rows)
     )
     return {
         "text": text,
         "xref": "paper",
         "yref": "paper",
         "x": 0,
-        "y": -0.3,
+        "y": -0.27,
         "xanchor": "left",
         "yanchor": "top",
         "showarrow": False,

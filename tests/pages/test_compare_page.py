@@ -114,8 +114,7 @@ def test_key_instruction_key_points_and_ordering_basis_are_visible_without_a_tog
     warnings = " ".join(w.value for w in at.warning)
     assert "at least 6 weeks before conception" in warnings and "Cyclophosphamide IV, Euro-Lupus" in warnings
     assert "Azathioprine:" not in warnings
-    points = _frame(at, "Point")
-    text = " ".join(points["Point"])
+    text = " ".join(m.value for m in at.markdown)
     assert "6-mercaptopurine" in text and "fewer side effects" in text and "weakness" in text
     evidence = _frame(at, "What it shows for the ordering")
     assert any(evidence["Evidence"].str.startswith("MAINTAIN"))
