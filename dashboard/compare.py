@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 from pandas.io.formats.style import Styler
 
-from dashboard import knowledge
+from dashboard import knowledge, model
 from dashboard.knowledge import Attribute, DrugEntry, Fact
 
 STATUS_MARKS: dict[str, str] = {"confirmed": "", "secondary source": "†", "unconfirmed": "‡"}
@@ -195,8 +195,9 @@ def overview(entries: Sequence[DrugEntry]) -> pd.DataFrame:
                 f"{show(e, 'role_acr_2024_ln')} / {show(e, 'role_kdigo_2024_ln')}" for e in entries
             ],
             "Pregnancy": [show(e, "pregnancy") for e in entries],
+            "Pregnancy: the key instruction": [show(e, "pregnancy_plan") for e in entries],
             "Breastfeeding": [show(e, "lactation") for e in entries],
-            "Side-effect burden (0-27)": [e.burden for e in entries],
+            "Side-effect burden (0-30)": [e.burden for e in entries],
             "Onset": [show(e, "onset") for e in entries],
             "Sources": [", ".join(dict.fromkeys(r for f in e.facts.values() for r in f.refs)) for e in entries],
         }
@@ -221,6 +222,7 @@ def burden_points(entry_ids: Sequence[str] | None = None) -> pd.DataFrame:
             "pregnancy": [e.pregnancy for e in entries],
             "pregnancy_label": [sc.compatibility[e.pregnancy][0] for e in entries],
             "sources": [", ".join(e.fact("potency").refs) for e in entries],
+            "basis": [e.fact("potency").note for e in entries],
         }
     )
 
@@ -247,6 +249,74 @@ def _entries(entry_ids: Sequence[str] | None) -> list[DrugEntry]:
     return list(all_entries.values()) if entry_ids is None else [all_entries[i] for i in entry_ids]
 
 
+# --------------------------------------------------------------------------- reproduction and key points
+
+#: Pregnancy categories whose key instruction is shown without any toggle.
+_STOP_OR_AVOID = frozenset({"contraindicated", "avoid"})
+
+
+def needs_pregnancy_warning(entry: DrugEntry) -> bool:
+    """A drug that is contraindicated or avoided in pregnancy, or must be stopped before
+    conception: its key instruction is shown up front on the Compare page."""
+    plan = str(entry.fact("pregnancy_plan").value).lower()
+    return entry.pregnancy in _STOP_OR_AVOID or plan.startswith(("stop", "contraindicated", "avoid"))
+
+
+def pregnancy_instructions(entry_ids: Sequence[str]) -> list[dict[str, str]]:
+    """The key pregnancy instruction of each chosen drug that must be stopped or avoided."""
+    sc = knowledge.scales()
+    out = []
+    for e in _entries(entry_ids):
+        if needs_pregnancy_warning(e):
+            f = e.fact("pregnancy_plan")
+            mark = STATUS_MARKS.get(f.status, "")
+            out.append(
+                {
+                    "Drug": e.label,
+                    "Pregnancy": sc.compatibility[e.pregnancy][0],
+                    "Instruction": f.value + (f" {mark}" if mark else ""),
+                    "Sources": knowledge.format_refs(f.refs),
+                }
+            )
+    return out
+
+
+def key_points_frame(entry_ids: Sequence[str]) -> pd.DataFrame:
+    """The key points (``key_points.toml``) about the chosen entries' drugs, each once."""
+    drugs: list[str] = []
+    for e in _entries(entry_ids):
+        drugs += [d for d in e.covers if d not in drugs]
+    info = {d: i.label for d, i in model.drug_info().items()}
+    points = knowledge.key_points_for(drugs)
+    return pd.DataFrame(
+        {
+            "About": [", ".join(info[d] for d in p.drugs if d in drugs) for p in points],
+            "Topic": [p.topic for p in points],
+            "Point": [p.text + (f" {STATUS_MARKS[p.status]}" if STATUS_MARKS.get(p.status) else "") for p in points],
+            "Evidence": [p.status for p in points],
+            "Sources": [knowledge.format_refs(p.refs) for p in points],
+            "Id": [p.id for p in points],
+        },
+        columns=["About", "Topic", "Point", "Evidence", "Sources", "Id"],
+    )
+
+
+def ladder_evidence_frame() -> pd.DataFrame:
+    """What the potency ordering rests on: guideline steps and trials, with what was read."""
+    sc = knowledge.scales()
+    ev = sc.ladder_evidence
+    return pd.DataFrame(
+        {
+            "Evidence": [e.short for e in ev],
+            "What it shows for the ordering": [e.text for e in ev],
+            "Tiers": [", ".join(str(t) for t in e.tiers) for e in ev],
+            "Status": [e.status for e in ev],
+            "Sources": [knowledge.format_refs(e.refs) for e in ev],
+            "Note": [e.note for e in ev],
+        }
+    )
+
+
 # --------------------------------------------------------------------------- scales
 
 
@@ -259,6 +329,10 @@ def ladder_frame() -> pd.DataFrame:
             "Step": [t.label for t in sc.tiers],
             "Meaning": [t.meaning for t in sc.tiers],
             "Drugs": ["; ".join(members[t.value]) for t in sc.tiers],
+            "Basis": [
+                "; ".join(e.short for e in sc.ladder_evidence if t.value in e.tiers) or "EULAR 2023 step"
+                for t in sc.tiers
+            ],
         }
     )
 

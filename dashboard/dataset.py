@@ -24,6 +24,7 @@ class Dataset:
     doses: pd.DataFrame
     patients: pd.DataFrame
     baselines: pd.DataFrame = field(default_factory=lambda: model.empty_frame("baselines"))
+    intervals: pd.DataFrame = field(default_factory=lambda: model.empty_frame("intervals"))
     report: ImportReport | None = None
     label: str = ""
     extract_date: dt.date | None = None
@@ -78,6 +79,27 @@ class Dataset:
         merged = pd.concat([keep, row], ignore_index=True) if len(keep) else row
         return replace(self, baselines=model.to_pandas("baselines", model.from_pandas("baselines", merged)))
 
+    def with_interval(self, patient_id: str, days: int, reason: str, set_by: str, when: dt.datetime) -> Dataset:
+        """A copy with a clinician-set monitoring interval added (the latest wins; 0 clears)."""
+        import pandas as pd
+
+        row = pd.DataFrame(
+            {
+                "patient_id": [patient_id],
+                "interval_days": [int(days)],
+                "reason": [reason],
+                "set_by": [set_by],
+                "set_at": [pd.Timestamp(when).floor("s")],
+            }
+        ).astype({"set_at": "datetime64[s]"})
+        merged = pd.concat([self.intervals, row], ignore_index=True) if len(self.intervals) else row
+        return replace(self, intervals=model.to_pandas("intervals", model.from_pandas("intervals", merged)))
+
+    def interval_of(self, patient_id: str) -> pd.Series | None:
+        """The patient's latest interval row (None when never set)."""
+        rows = self.intervals[self.intervals["patient_id"] == patient_id]
+        return None if rows.empty else rows.sort_values("set_at").iloc[-1]
+
     def for_patient(self, patient_id: str) -> Dataset:
         """The same dataset restricted to one patient."""
         return Dataset(
@@ -85,6 +107,7 @@ class Dataset:
             doses=self.doses[self.doses["patient_id"] == patient_id],
             patients=self.patients[self.patients["patient_id"] == patient_id],
             baselines=self.baselines[self.baselines["patient_id"] == patient_id],
+            intervals=self.intervals[self.intervals["patient_id"] == patient_id],
             report=self.report,
             label=self.label,
             extract_date=self.extract_date,

@@ -15,9 +15,12 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from dashboard import knowledge, model
+from dashboard.rules import exposure
+from dashboard.rules.data import DAY, NEVER
 
 #: Warning severities, mildest first.
 SEVERITIES: tuple[str, ...] = ("info", "caution", "high", "contraindicated")
@@ -63,6 +66,19 @@ class DoseResult:
     refs: tuple[str, ...] = ()
     avoid: bool = False
     schedule: str = ""
+    standard_mg: float | None = None
+    weight_kg: float | None = None
+    #: the highest daily dose the dose checks accept (thiopurines); they fire just above it
+    limit_mg: float | None = None
+    titration: tuple[TitrationStep, ...] = ()
+    #: TPMT/NUDT15 unknown: the suggestion is a cautious start, not the treatment dose
+    test_first: bool = False
+
+    def per_kg(self, mg: float | None) -> float | None:
+        return None if mg is None or not self.weight_kg else mg / self.weight_kg
+
+    def pct_standard(self, mg: float | None) -> float | None:
+        return None if mg is None or not self.standard_mg else mg / self.standard_mg * 100
 
     @property
     def max_severity(self) -> str:
@@ -158,7 +174,66 @@ def _phenotype(value: str | None) -> str:
 # --------------------------------------------------------------------------- azathioprine
 
 
-def azathioprine_dose(
+THIOPURINES: tuple[str, ...] = ("azathioprine", "mercaptopurine")
+
+
+@dataclass(frozen=True)
+class TitrationStep:
+    """One step of a titration plan: from ``week`` on, ``mg_per_day``."""
+
+    week: int
+    mg_per_day: float
+    mg_per_kg: float
+    pct_standard: float
+    blood: str
+
+
+def _genotype_factor(data: dict[str, Any], tpmt: str, nudt15: str) -> tuple[tuple[float, float], str]:
+    """CPIC's fraction of the standard dose for the phenotypes, and its name."""
+    if tpmt in _REDUCED and nudt15 in _REDUCED:
+        return _pair(data["both_intermediate"]["factor"]), "TPMT and NUDT15 intermediate"
+    if tpmt in _REDUCED or nudt15 in _REDUCED:
+        which, value = ("TPMT", tpmt) if tpmt in _REDUCED else ("NUDT15", nudt15)
+        return _pair(data["phenotypes"][value]["factor"]), f"{which} {value} metaboliser"
+    return (1.0, 1.0), ""
+
+
+def thiopurine_limits(
+    drug: str, weight_kg: float, tpmt: str | None, nudt15: str | None, *, allopurinol: bool = False
+) -> tuple[float | None, str]:
+    """The highest daily dose (mg) the dose checks accept for this patient, and why.
+
+    The single place that turns the data of ``dosing.toml`` into a limit: the assistant
+    never suggests more, and ``rules/dose_checks.py`` (reading the same keys) fires just
+    above it.  ``None`` when no dose is acceptable (poor metaboliser).
+
+    * normal metaboliser: the usual maximum (mg/kg/day x weight);
+    * intermediate: the top of CPIC's fraction of the standard dose (80%, or 50% both);
+    * TPMT and NUDT15 unknown: the cautious start;
+    * with allopurinol: a third of the (genotype-adjusted) standard dose, and never above
+      the cautious start while the genotype is unknown.
+    """
+    data = _rules(drug)
+    tpmt, nudt15 = _phenotype(tpmt), _phenotype(nudt15)
+    if "poor" in (tpmt, nudt15):
+        return None, "poor metaboliser"
+    standard = float(data["standard_mg_per_kg"]) * weight_kg
+    factor, name = _genotype_factor(data, tpmt, nudt15)
+    both_unknown = tpmt == "unknown" and nudt15 == "unknown"
+    if name:
+        top, why = standard * factor[1], f"{name}: {_fmt(factor[1] * 100)}% of the standard dose"
+    elif both_unknown:
+        top, why = float(data["start_mg_per_kg"]) * weight_kg, "TPMT and NUDT15 unknown: the cautious start"
+    else:
+        top, why = float(data["usual_max_mg_per_kg"]) * weight_kg, "the usual maximum"
+    if allopurinol:
+        third = standard * factor[1] * _pair(data["allopurinol"]["factor"])[1]
+        top, why = min(top, third), f"{why}; with allopurinol a third of the standard dose"
+    return top, why
+
+
+def thiopurine_dose(
+    drug: str,
     weight_kg: float,
     tpmt: str | None = "unknown",
     nudt15: str | None = "unknown",
@@ -168,60 +243,62 @@ def azathioprine_dose(
     egfr: float | None = None,
     target_mg_per_kg: tuple[float, float] | None = None,
 ) -> DoseResult:
-    """Azathioprine starting dose by weight, adjusted for TPMT/NUDT15 and allopurinol.
+    """Thiopurine (azathioprine or mercaptopurine) dose by weight, TPMT/NUDT15 and allopurinol.
 
-    The weight-based normal range is reduced by the CPIC factor of the phenotype, then
-    (with allopurinol) by 25-33%: the factors multiply.  The result is rounded to 25 mg.
+    * normal metaboliser: the target range (default from the data), reached by the
+      titration plan;
+    * TPMT **and** NUDT15 unknown: no full dose: test first; if treatment cannot wait,
+      the cautious start only;
+    * intermediate: CPIC's 30-80% (20-50% when both are intermediate) of the standard dose;
+    * allopurinol: a quarter to a third of that (the factors multiply);
+    * poor metaboliser or febuxostat: no dose.
+
+    Every suggestion is rounded to the tablet step and shown in mg/day, mg/kg/day and
+    % of the standard dose, with the titration plan.
     """
+    if drug not in THIOPURINES:
+        raise ValueError(f"Not a thiopurine: {drug!r}.")
     if not weight_kg or weight_kg <= 0 or math.isnan(weight_kg):
         raise ValueError("A body weight in kg is needed for a weight-based dose.")
-    aza = _rules("azathioprine")
-    usual = _pair(aza["usual_mg_per_kg"])
-    ceiling = float(aza["max_mg_per_kg"])
-    target = _pair(target_mg_per_kg or aza["default_target_mg_per_kg"])
+    data = _rules(drug)
+    label = model.drug_info()[drug].label
+    standard_per_kg = float(data["standard_mg_per_kg"])
+    usual_max = float(data["usual_max_mg_per_kg"])
+    ceiling = float(data["max_mg_per_kg"])
+    target = _pair(target_mg_per_kg or data["target_mg_per_kg"])
     if target[0] <= 0 or target[0] > target[1]:
         raise ValueError("The target range must be two increasing positive numbers (mg/kg/day).")
     if target[1] > ceiling:
         raise ValueError(f"The target exceeds the maximum of {_fmt(ceiling)} mg/kg/day.")
-    step = float(aza["step_mg"])
+    step = float(data["step_mg"])
+    standard = standard_per_kg * weight_kg
     warnings: list[DoseWarning] = []
     adjustments: list[Adjustment] = []
-    refs: list[str] = list(aza["refs"])
-
+    refs: list[str] = list(data["refs"])
     normal = (target[0] * weight_kg, target[1] * weight_kg)
     reasoning = [
-        f"Weight-based normal dose: {_fmt(target[0])}-{_fmt(target[1])} mg/kg/day x {_fmt(weight_kg)} kg "
-        f"= {_fmt(normal[0])}-{_fmt(normal[1])} mg/day (usual {_fmt(usual[0])}-{_fmt(usual[1])}, "
-        f"maximum {_fmt(ceiling)} mg/kg/day)."
+        f"Standard dose {_fmt(standard_per_kg)} mg/kg/day x {_fmt(weight_kg)} kg = {_fmt(standard)} mg/day; "
+        f"target for a normal metaboliser {_fmt(target[0])}-{_fmt(target[1])} mg/kg/day = "
+        f"{_fmt(normal[0])}-{_fmt(normal[1])} mg/day (usual maximum {_fmt(usual_max)}, "
+        f"ceiling {_fmt(ceiling)} mg/kg/day)."
     ]
-    if target[1] > usual[1]:
+    if target[1] > usual_max:
         warnings.append(
             DoseWarning(
                 "caution",
-                f"The target is above the usual {_fmt(usual[1])} mg/kg/day (maximum {_fmt(ceiling)}).",
-                tuple(aza["refs"]),
-                aza["status"],
+                f"The target is above the usual {_fmt(usual_max)} mg/kg/day (ceiling {_fmt(ceiling)}).",
+                tuple(data["refs"]),
+                data["status"],
             )
         )
-
     tpmt, nudt15 = _phenotype(tpmt), _phenotype(nudt15)
-    phenos = aza["phenotypes"]
-    if "poor" in (tpmt, nudt15):
-        gene = "TPMT" if tpmt == "poor" else "NUDT15"
-        block = phenos["poor"]
-        warnings.append(
-            DoseWarning(
-                "contraindicated",
-                f"{gene} poor metabolizer. {block['recommendation']}",
-                tuple(block["refs"]),
-                block["status"],
-            )
-        )
-        reasoning.append(
-            f"{gene} poor metabolizer: CPIC advises a non-thiopurine alternative in non-malignant disease; no dose is suggested."
-        )
+    phenos = data["phenotypes"]
+
+    def no_dose(severity: str, message: str, why: str, block_refs: list[str], status: str) -> DoseResult:
+        warnings.append(DoseWarning(severity, message, tuple(block_refs), status))
+        reasoning.append(why)
         return DoseResult(
-            drug="azathioprine",
+            drug=drug,
             unit="mg/day",
             normal_range=normal,
             adjusted_range=None,
@@ -229,93 +306,148 @@ def azathioprine_dose(
             step_mg=step,
             reasoning=tuple(reasoning),
             warnings=tuple(warnings),
-            refs=_refs(refs, block["refs"]),
+            refs=_refs(refs, block_refs),
             avoid=True,
+            standard_mg=standard,
+            weight_kg=weight_kg,
         )
 
+    if "poor" in (tpmt, nudt15):
+        gene = "TPMT" if tpmt == "poor" else "NUDT15"
+        block = phenos["poor"]
+        return no_dose(
+            "contraindicated",
+            f"{gene} poor metaboliser. {block['recommendation']}",
+            f"{gene} poor metaboliser: CPIC advises a non-thiopurine alternative in non-malignant disease; no dose is suggested.",
+            block["refs"],
+            block["status"],
+        )
+    if febuxostat:
+        block = data["febuxostat"]
+        return no_dose(
+            "contraindicated",
+            block["message"],
+            f"Febuxostat with {label.lower()}: contraindicated; no dose is suggested.",
+            block["refs"],
+            block["status"],
+        )
+
+    unknown = [g for g, v in (("TPMT", tpmt), ("NUDT15", nudt15)) if v == "unknown"]
+    titration = data["titration"]
     if tpmt in _REDUCED and nudt15 in _REDUCED:
-        block = aza["both_intermediate"]
-        name = "TPMT and NUDT15 intermediate"
+        block, name = data["both_intermediate"], "TPMT and NUDT15 intermediate"
     elif tpmt in _REDUCED or nudt15 in _REDUCED:
         which, value = ("TPMT", tpmt) if tpmt in _REDUCED else ("NUDT15", nudt15)
-        block = phenos[value]
-        name = f"{which} {value} metabolizer"
+        block, name = phenos[value], f"{which} {value} metaboliser"
     else:
-        block = None
-        name = ""
-    adjusted = normal
+        block, name = None, ""
+    both_unknown = len(unknown) == 2
     if block is not None:
         factor = _pair(block["factor"])
-        adjusted = (adjusted[0] * factor[0], adjusted[1] * factor[1])
+        adjusted = (standard * factor[0], standard * factor[1])
         adjustments.append(Adjustment(name, factor, tuple(block["refs"]), block["status"]))
         refs += block["refs"]
         reasoning.append(
-            f"{name} (CPIC): {_pct(factor)} of the normal dose -> {_fmt(adjusted[0])}-{_fmt(adjusted[1])} mg/day."
+            f"{name} (CPIC): {_pct(factor)} of the standard dose -> {_fmt(adjusted[0])}-{_fmt(adjusted[1])} mg/day "
+            f"({_fmt(adjusted[0] / weight_kg)}-{_fmt(adjusted[1] / weight_kg)} mg/kg/day)."
         )
         warnings.append(DoseWarning("caution", block["recommendation"], tuple(block["refs"]), block["status"]))
-    unknown = [g for g, v in (("TPMT", tpmt), ("NUDT15", nudt15)) if v == "unknown"]
-    if unknown:
+    elif both_unknown:
+        start = float(data["start_mg_per_kg"]) * weight_kg
+        adjusted = (min(start, float(titration["start_mg_per_kg"]) * weight_kg), start)
         block_u = phenos["unknown"]
-        text = f"{' and '.join(unknown)} status unknown. {block_u['recommendation']}"
-        if block is not None and len(unknown) == 1:
+        reasoning.append(
+            f"TPMT and NUDT15 unknown: no full dose. Cautious start at most {_fmt(float(data['start_mg_per_kg']))} "
+            f"mg/kg/day = {_fmt(start)} mg/day until the result is known."
+        )
+        warnings.append(
+            DoseWarning(
+                "high",
+                f"TPMT and NUDT15 status unknown. {block_u['recommendation']}",
+                tuple(block_u["refs"]),
+                block_u["status"],
+            )
+        )
+        refs += block_u["refs"]
+    else:
+        adjusted = normal
+        reasoning.append("TPMT and NUDT15 normal (or one normal, one not tested): no genotype reduction (CPIC).")
+        refs += phenos["normal"]["refs"]
+    if unknown and not both_unknown:
+        block_u = phenos["unknown"]
+        text = f"{unknown[0]} status unknown: test it where available."
+        if block is not None:
             text += " If it turns out intermediate too, CPIC advises 20-50% of the normal dose."
         warnings.append(DoseWarning("caution", text, tuple(block_u["refs"]), block_u["status"]))
         refs += block_u["refs"]
-    if block is None and not unknown:
-        reasoning.append("TPMT and NUDT15 normal: no genotype adjustment (CPIC).")
-        refs += phenos["normal"]["refs"]
 
-    if febuxostat:
-        warnings.append(_warn("contraindicated", aza["febuxostat"]))
-        refs += aza["febuxostat"]["refs"]
     if allopurinol:
-        allo = aza["allopurinol"]
+        allo = data["allopurinol"]
         factor = _pair(allo["factor"])
+        genotype, _ = _genotype_factor(data, tpmt, nudt15)
         before = adjusted
-        adjusted = (adjusted[0] * factor[0], adjusted[1] * factor[1])
+        adjusted = (standard * genotype[0] * factor[0], standard * genotype[1] * factor[1])
+        if both_unknown:
+            adjusted = (min(adjusted[0], before[0]), min(adjusted[1], before[1]))
         adjustments.append(Adjustment("allopurinol", factor, tuple(allo["refs"]), allo["status"]))
         refs += allo["refs"]
-        overall = (adjusted[0] / normal[0], adjusted[1] / normal[1])
         reasoning.append(
-            f"Allopurinol: {_pct(factor)} of the dose from the previous step "
-            f"({_fmt(before[0])}-{_fmt(before[1])}) -> {_fmt(adjusted[0])}-{_fmt(adjusted[1])} mg/day."
+            f"Allopurinol: {_pct(factor)} of the {'genotype-adjusted ' if block is not None else ''}standard dose "
+            f"-> {_fmt(adjusted[0])}-{_fmt(adjusted[1])} mg/day."
         )
         warnings.append(_warn("high", allo))
         if block is not None:
-            combined = aza["combined"]
+            combined = data["combined"]
+            overall = (adjusted[0] / standard, adjusted[1] / standard)
             reasoning.append(
-                f"The two reductions multiply: overall {_pct(overall)} of the normal dose. {combined['message']}"
+                f"The two reductions multiply: overall {_pct(overall)} of the standard dose. {combined['message']}"
             )
             warnings.append(_warn("high", combined))
             refs += combined["refs"]
-        if not febuxostat:
-            warnings.append(_warn("info", aza["febuxostat"]))
-            refs += aza["febuxostat"]["refs"]
+        warnings.append(_warn("info", data["febuxostat"]))
+        refs += data["febuxostat"]["refs"]
 
-    if egfr is not None and not math.isnan(egfr) and egfr < float(aza["renal"]["egfr_below"]):
-        warnings.append(_warn("caution", aza["renal"], f"eGFR {_fmt(egfr)}: {aza['renal']['message']}"))
-        refs += aza["renal"]["refs"]
+    if egfr is not None and not math.isnan(egfr) and egfr < float(data["renal"]["egfr_below"]):
+        warnings.append(_warn("caution", data["renal"], f"eGFR {_fmt(egfr)}: {data['renal']['message']}"))
+        refs += data["renal"]["refs"]
 
-    suggested, how = round_to_step(adjusted[0], adjusted[1], step)
+    limit, _why = thiopurine_limits(drug, weight_kg, tpmt, nudt15, allopurinol=allopurinol)
+    if limit is not None and adjusted[1] > limit + 1e-9:
+        adjusted = (min(adjusted[0], limit), limit)
+        reasoning.append(
+            f"Capped at {_fmt(limit)} mg/day ({_why}): above it the dose checks raise a flag, so the assistant "
+            "never suggests more."
+        )
+    if both_unknown:
+        suggested: float | None = math.floor(adjusted[1] / step + 1e-9) * step or None
+        how = f"the {_fmt(step)} mg step at or below the cautious start"
+    else:
+        suggested, how = round_to_step(adjusted[0], adjusted[1], step)
     if suggested is None:
-        reasoning.append(f"Rounding to {_fmt(step)} mg tablets: {how}; no daily dose fits.")
+        reasoning.append(f"Rounding to {_fmt(step)} mg: {how}; no daily dose fits.")
         warnings.append(
             DoseWarning(
                 "high",
                 f"The adjusted range ({_fmt(adjusted[0])}-{_fmt(adjusted[1])} mg/day) is below one {_fmt(step)} mg "
-                "tablet a day: an alternate-day schedule or another drug needs specialist advice.",
-                tuple(aza["refs"]),
-                aza["status"],
+                "step a day: an alternate-day schedule or another drug needs specialist advice.",
+                tuple(data["refs"]),
+                data["status"],
             )
         )
     else:
-        reasoning.append(f"Rounded to {_fmt(step)} mg tablets: {_fmt(suggested)} mg/day ({how}).")
-    refs += _rules("monitoring", "standard")["refs"]
-    if allopurinol or block is not None:
-        warnings.append(_warn("caution", aza["close_monitoring"]))
-        refs += aza["close_monitoring"]["refs"]
+        reasoning.append(
+            f"Rounded to {_fmt(step)} mg: {_fmt(suggested)} mg/day = {suggested / weight_kg:.2f} mg/kg/day = "
+            f"{_fmt(round(suggested / standard * 100))}% of the standard dose ({how})."
+        )
+    plan: tuple[TitrationStep, ...] = ()
+    if suggested is not None:
+        plan = titration_plan(drug, weight_kg, suggested, first=suggested if both_unknown else None)
+        refs += titration["refs"]
+    if allopurinol or block is not None or both_unknown:
+        warnings.append(_warn("caution", data["close_monitoring"]))
+        refs += data["close_monitoring"]["refs"]
     return DoseResult(
-        drug="azathioprine",
+        drug=drug,
         unit="mg/day",
         normal_range=normal,
         adjusted_range=adjusted,
@@ -326,7 +458,79 @@ def azathioprine_dose(
         warnings=tuple(warnings),
         refs=_refs(refs),
         schedule="once daily (or divided)",
+        standard_mg=standard,
+        weight_kg=weight_kg,
+        limit_mg=limit,
+        titration=plan,
+        test_first=both_unknown,
     )
+
+
+def titration_plan(
+    drug: str, weight_kg: float, top_mg: float, *, first: float | None = None
+) -> tuple[TitrationStep, ...]:
+    """Start, steps and interval up to ``top_mg`` (never above it), from the data's titration block.
+
+    The start is the titration start (rounded down to the tablet step, at least one step),
+    or ``first``; each step adds ``step_mg_per_kg`` (rounded to the tablet step, at least
+    one) every ``step_every_weeks`` from ``first_step_after_weeks`` on.
+    """
+    data = _rules(drug)
+    t = data["titration"]
+    step = float(data["step_mg"])
+    standard = float(data["standard_mg_per_kg"]) * weight_kg
+    start = (
+        first
+        if first is not None
+        else max(step, math.floor(float(t["start_mg_per_kg"]) * weight_kg / step + 1e-9) * step)
+    )
+    start = min(start, math.floor(top_mg / step + 1e-9) * step)
+    if start < step:
+        return ()
+    inc = max(step, round(float(t["step_mg_per_kg"]) * weight_kg / step) * step)
+    out = [TitrationStep(0, start, start / weight_kg, start / standard * 100, t["blood"])]
+    dose, week = start, int(t["first_step_after_weeks"])
+    while dose + inc <= top_mg + 1e-9 and len(out) < 12:
+        dose += inc
+        out.append(
+            TitrationStep(
+                week, dose, dose / weight_kg, dose / standard * 100, "FBC before the step and 2 weeks after it"
+            )
+        )
+        week += int(t["step_every_weeks"])
+    return tuple(out)
+
+
+def titration_frame(result: DoseResult) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "From week": [s.week for s in result.titration],
+            "mg/day": [s.mg_per_day for s in result.titration],
+            "mg/kg/day": [round(s.mg_per_kg, 2) for s in result.titration],
+            "% of standard dose": [round(s.pct_standard) for s in result.titration],
+            "Blood tests": [s.blood for s in result.titration],
+        }
+    )
+
+
+def azathioprine_dose(
+    weight_kg: float,
+    tpmt: str | None = "unknown",
+    nudt15: str | None = "unknown",
+    **kwargs: Any,
+) -> DoseResult:
+    """:func:`thiopurine_dose` for azathioprine."""
+    return thiopurine_dose("azathioprine", weight_kg, tpmt, nudt15, **kwargs)
+
+
+def mercaptopurine_dose(
+    weight_kg: float,
+    tpmt: str | None = "unknown",
+    nudt15: str | None = "unknown",
+    **kwargs: Any,
+) -> DoseResult:
+    """:func:`thiopurine_dose` for mercaptopurine."""
+    return thiopurine_dose("mercaptopurine", weight_kg, tpmt, nudt15, **kwargs)
 
 
 def current_dose_check(result: DoseResult, current_mg: float | None) -> DoseWarning | None:
@@ -556,8 +760,9 @@ def methotrexate_check(
     warnings.append(_warn("info", rules["folic_acid"]))
     refs += rules["folic_acid"]["refs"]
     if trimethoprim:
-        warnings.append(_warn("contraindicated", rules["trimethoprim"]))
-        refs += rules["trimethoprim"]["refs"]
+        tmp = knowledge.interactions()["mtx_trimethoprim"]  # the fact the dose check reads too
+        warnings.append(interaction_warning(tmp))  # Medsafe: avoid where possible, not contraindicated
+        refs += tmp.refs
     if egfr is not None and not math.isnan(egfr):
         for band in sorted(rules["renal"], key=lambda b: b["egfr_below"]):
             if egfr < float(band["egfr_below"]):
@@ -579,6 +784,138 @@ def methotrexate_check(
         warnings=tuple(warnings),
         refs=_refs(refs),
         schedule=f"{_fmt(rounded)} mg once weekly, folic acid {_fmt(float(rules['folic_acid_mg_per_week']))} mg weekly on another day",
+    )
+
+
+# --------------------------------------------------------------------------- cyclophosphamide
+
+
+@dataclass(frozen=True)
+class CumulativeDose:
+    """A patient's cumulative cyclophosphamide and where it stands against the cited thresholds."""
+
+    total_g: float
+    pulses: int
+    oral_days: int
+    complete: bool
+    uncounted: str
+    thresholds: pd.DataFrame
+    context: str
+    refs: tuple[str, ...]
+
+
+def cumulative_thresholds() -> list[dict[str, Any]]:
+    """The cumulative-dose thresholds of ``dosing.toml`` (lowest first), the ones the dose checks use."""
+    return sorted(_rules("cyclophosphamide", "cumulative")["thresholds"], key=lambda t: t["grams"])
+
+
+def cumulative_cyclophosphamide(
+    doses: pd.DataFrame, patients: pd.DataFrame, patient_id: str, as_of: dt.date
+) -> CumulativeDose | None:
+    """The patient's cumulative cyclophosphamide up to ``as_of`` (None without any dose of it)."""
+    s = exposure.cumulative_summary(doses, patients, patient_id, as_of, "cyclophosphamide")
+    if s is None:
+        return None
+    exp, pid = s["exposure"], s["pid"]
+    rows = []
+    for t in cumulative_thresholds():
+        applies = s["sex"] in t["sexes"]
+        when = exp.crossing(pid, float(t["grams"]) * 1000.0)
+        rows.append(
+            {
+                "Threshold (g)": float(t["grams"]),
+                "Applies": "yes" if applies else "no (sex)",
+                "Above since": "" if when >= NEVER else str(np.datetime64(when // DAY, "D")),
+                "What the source found": t["what"],
+                "Evidence": t["status"],
+                "Sources": knowledge.format_refs(t["refs"]),
+            }
+        )
+    block = _rules("cyclophosphamide", "cumulative")
+    refs = _refs(block["refs"], *[t["refs"] for t in cumulative_thresholds()])
+    return CumulativeDose(
+        total_g=round(s["total_g"], 6),
+        pulses=s["pulses"],
+        oral_days=s["oral_days"],
+        complete=s["complete"],
+        uncounted=s["uncounted"],
+        thresholds=pd.DataFrame(rows),
+        context=block["reference_regimens"],
+        refs=refs,
+    )
+
+
+def cumulative_total_g(
+    *, pulses: int = 0, mg_per_pulse: float = 0.0, oral_mg_per_day: float = 0.0, oral_days: int = 0
+) -> float:
+    """Cumulative dose by hand: pulses x mg per pulse + mg/day x days, in grams."""
+    return round((pulses * mg_per_pulse + oral_mg_per_day * oral_days) / 1000.0, 6)
+
+
+# --------------------------------------------------------------------------- interactions
+
+#: Monitored drugs that have interactions the dose checks look for, in display order.
+INTERACTION_DRUGS: tuple[str, ...] = tuple(dict.fromkeys(d for i in knowledge.interactions().values() for d in i.drugs))
+
+#: A dose-check severity as the Dosing page grades a warning.  "urgent" is shown as
+#: "contraindicated" only when the source says so.
+_RULE_TO_DOSING = {"info": "info", "caution": "caution", "action": "high", "urgent": "high"}
+
+
+def interaction_severity(fact: knowledge.Interaction) -> str:
+    """How the Dosing page grades an interaction: the dose check's severity, and
+    "contraindicated" only when that is the source's own word."""
+    if fact.wording == "contraindicated":
+        return "contraindicated"
+    return _RULE_TO_DOSING[fact.severity]
+
+
+def interaction_warning(fact: knowledge.Interaction) -> DoseWarning:
+    """An interaction of ``interactions.toml`` as a Dosing-page warning (same words as the dose check)."""
+    return DoseWarning(
+        interaction_severity(fact),
+        f"With {fact.with_label}: {fact.wording}. {fact.advice}",
+        fact.refs,
+        fact.status,
+    )
+
+
+def interactions_frame(drugs: tuple[str, ...] | list[str], current: tuple[str, ...] | list[str] = ()) -> pd.DataFrame:
+    """The interactions the dose checks look for with ``drugs``; "In the dose list now"
+    says whether an interacting drug is among the patient's ``current`` drugs."""
+    info = model.drug_info()
+    rows = []
+    for drug in drugs:
+        for fact in knowledge.interactions_for(drug):
+            present = [info[d].label for d in fact.with_drugs if d in current]
+            rows.append(
+                {
+                    "Drug": info[drug].label,
+                    "With": fact.with_label + f" ({', '.join(info[d].label.lower() for d in fact.with_drugs)})"
+                    if len(fact.with_drugs) > 2
+                    else fact.with_label,
+                    "Verdict": fact.wording,
+                    "Severity": fact.severity,
+                    "What to do": fact.advice,
+                    "In the dose list now": ", ".join(present) if drug in current and present else "",
+                    "Source": fact.source,
+                    "Evidence": fact.status,
+                    "Refs": knowledge.format_refs(fact.refs),
+                }
+            )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "Drug",
+            "With",
+            "Verdict",
+            "Severity",
+            "What to do",
+            "In the dose list now",
+            "Source",
+            "Evidence",
+            "Refs",
+        ],
     )
 
 

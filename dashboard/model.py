@@ -49,6 +49,9 @@ ANALYTES: tuple[str, ...] = (
     "albumin",
     "creatinine",
     "egfr",
+    "bp_systolic",
+    "bp_diastolic",
+    "igg",
 )
 
 #: Canonical unit of each analyte.  Every stored ``value`` is in this unit.
@@ -65,6 +68,9 @@ CANONICAL_UNITS: dict[str, str] = {
     "albumin": "g/L",
     "creatinine": "umol/L",
     "egfr": "mL/min/1.73m2",
+    "bp_systolic": "mmHg",
+    "bp_diastolic": "mmHg",
+    "igg": "g/L",
 }
 
 #: Analytes that are cell counts: a percentage of WBC can be turned into one.
@@ -171,6 +177,7 @@ class DrugInfo:
     default_route: str
     weekly: bool
     tracked_for: str
+    contains: tuple[str, ...] = ()
 
 
 @cache
@@ -189,6 +196,7 @@ def drug_info() -> dict[str, DrugInfo]:
             default_route=item.get("default_route", ""),
             weekly=bool(item.get("weekly", False)),
             tracked_for=item.get("tracked_for", "immunosuppressant"),
+            contains=tuple(item.get("contains", ())),
         )
     return out
 
@@ -280,11 +288,24 @@ BASELINE_FIELDS: tuple[Field, ...] = (
     Field("set_at", pa.timestamp("s"), "When it was set."),
 )
 
+#: Per-patient blood-monitoring interval a clinician sets by risk (BSR 2025: risk factors
+#: reviewed at least yearly, the frequency of monitoring adjusted to the risk).  The
+#: schedule uses the latest row of a patient once the initial phases are over; a row with
+#: ``interval_days`` 0 clears it.
+INTERVAL_FIELDS: tuple[Field, ...] = (
+    Field("patient_id", pa.string(), "Patient identifier.", True),
+    Field("interval_days", pa.int64(), "Maintenance interval in days (0 = back to the schedule's).", True),
+    Field("reason", pa.string(), "Why (risk factors reviewed, e.g. 'stable 2 years, no risk factors')."),
+    Field("set_by", pa.string(), "Who set it."),
+    Field("set_at", pa.timestamp("s"), "When it was set (the yearly risk review counts from it)."),
+)
+
 TABLES: dict[str, tuple[Field, ...]] = {
     "labs": LAB_FIELDS,
     "doses": DOSE_FIELDS,
     "patients": PATIENT_FIELDS,
     "baselines": BASELINE_FIELDS,
+    "intervals": INTERVAL_FIELDS,
 }
 
 

@@ -1134,3 +1134,25 @@ __all__ = [
     "Dataset",
     "model",
 ]
+
+
+# --------------------------------------------------------------------------- cumulative dose (issue 17)
+
+
+def show_cumulative_dose(cd, key: str) -> None:
+    """A patient's cumulative cyclophosphamide (:class:`dashboard.dosing.CumulativeDose`)
+    against the cited thresholds; the Patient and Dosing pages share it."""
+    total = f"{cd.total_g:.3g} g" if cd.complete else f"at least {cd.total_g:.3g} g"
+    st.metric("Cumulative cyclophosphamide to the review date", total)
+    st.caption(
+        f"From the dose history: {cd.pulses} pulse(s) (administered mg) and {cd.oral_days} day(s) of oral "
+        f"dosing (mg/day x days). {cd.context}." + ("" if cd.complete else f" Not counted: {md_escape(cd.uncounted)}.")
+    )
+    above = cd.thresholds[(cd.thresholds["Above since"] != "") & (cd.thresholds["Applies"] == "yes")]
+    for _, row in above.iterrows():
+        st.warning(
+            f"Above {row['Threshold (g)']:g} g since {row['Above since']}: {md_escape(row['What the source found'])} "
+            f"{row['Sources']}",
+            icon=":material/warning:",
+        )
+    show_table(cd.thresholds, key=f"{key}_cumulative_thresholds")

@@ -13,6 +13,8 @@ The factors are physical identities, not clinical thresholds:
 * albumin: 1 g/dL = 10 g/L
 * creatinine: 1 mg/dL = 88.4 umol/L; 1 mmol/L = 1000 umol/L
 * enzymes: 1 ukat/L = 60 U/L; 1 IU/L = 1 U/L
+* blood pressure: 1 kPa = 7.50062 mmHg
+* IgG: 1 g/dL = 10 g/L; 100 mg/dL = 1 g/L; 1 mg/L = 0.001 g/L
 """
 
 from __future__ import annotations
@@ -82,6 +84,8 @@ FAMILY_UNITS: dict[str, dict[str, float]] = {
         "ml/min": 1.0,
         "ml/s/1.73m2": 60.0,
     },
+    "pressure": {"mmhg": 1.0, "mm": 1.0, "kpa": 7.50062},
+    "immunoglobulin": {"g/l": 1.0, "mg/dl": 0.01, "g/dl": 10.0, "mg/l": 0.001},
 }
 
 #: Spellings considered when a unit is *missing*: the units such a result is written
@@ -95,6 +99,8 @@ INFER_UNITS: dict[str, tuple[str, ...]] = {
     "albumin": ("g/l", "g/dl"),
     "creatinine": ("umol/l", "mg/dl"),
     "egfr": ("ml/min/1.73m2",),
+    "pressure": ("mmhg",),
+    "immunoglobulin": ("g/l", "mg/dl"),
 }
 
 #: Display names of the canonical units and of the US conventional alternatives.
@@ -105,6 +111,7 @@ DISPLAY_UNIT = {
     "U/L": "U/L",
     "umol/L": "µmol/L",
     "mL/min/1.73m2": "mL/min/1.73 m²",
+    "mmHg": "mmHg",
 }
 
 #: US conventional display units: analyte -> (unit label, factor from canonical).
@@ -121,6 +128,9 @@ US_CONVENTIONAL: dict[str, tuple[str, float]] = {
     "albumin": ("g/dL", 0.1),
     "creatinine": ("mg/dL", 1 / 88.4),
     "egfr": ("mL/min/1.73 m²", 1.0),
+    "bp_systolic": ("mmHg", 1.0),
+    "bp_diastolic": ("mmHg", 1.0),
+    "igg": ("mg/dL", 100.0),
 }
 
 _SUPERSCRIPTS = str.maketrans(
@@ -139,7 +149,7 @@ def normalize_unit(text: str) -> str:
     u = text.strip().translate(_SUPERSCRIPTS).lower()
     u = u.replace("µ", "u").replace("μ", "u").replace("×", "x").replace("³", "3").replace("²", "2")
     u = re.sub(r"\s+", "", u)
-    u = u.replace("{1.73_m2}", "1.73m2").replace("{cells}", "cells")
+    u = u.replace("{1.73_m2}", "1.73m2").replace("{cells}", "cells").replace("[hg]", "hg")  # UCUM mm[Hg]
     u = u.strip("[](){} ")
     u = u.replace("1,73", "1.73").replace("1.73m^2", "1.73m2").replace("1.73sqm", "1.73m2")
     u = u.replace("perl", "/l") if u.endswith("perl") else u

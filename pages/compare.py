@@ -4,6 +4,7 @@ import streamlit as st
 
 from dashboard import compare, dosing, knowledge, ui
 from dashboard.figures.compare import potency_burden_scatter, side_effect_heatmap
+from dashboard.markup import md_escape
 
 ui.page_guard()
 
@@ -20,6 +21,8 @@ entries = knowledge.drugs()
 with st.expander("How to read this page: potency ladder, side-effect scale, evidence marks"):
     st.markdown(f"**{scales.ladder_title}.** {scales.ladder_caveat}")
     ui.show_table(compare.ladder_frame())
+    st.markdown("**What the ordering rests on** (guideline steps and trials, with what was read):")
+    ui.show_table(compare.ladder_evidence_frame(), key="compare_ladder_evidence_help")
     st.markdown(f"**{scales.side_effect_title}.** {scales.side_effect_caveat}")
     ui.show_table(compare.grade_frame())
     st.markdown("**Evidence marks** after each value (numbers in brackets point to the references):")
@@ -41,6 +44,11 @@ chosen = st.multiselect(
     max_selections=compare.MAX_SELECTION,
     key="compare_drugs",
 )
+for row in compare.pregnancy_instructions(chosen):  # issue 17: the key instruction, never behind a toggle
+    st.warning(
+        f"**{row['Drug']}: {row['Pregnancy']} in pregnancy.** {row['Instruction']} {row['Sources']}",
+        icon=":material/pregnant_woman:",
+    )
 if len(chosen) < 2:
     st.info("Choose at least two drugs to compare.", icon=":material/compare_arrows:")
 else:
@@ -53,6 +61,23 @@ else:
     st.table(compare.highlight_differences(sbs.table.set_index("Attribute")))
     with st.expander("Evidence and notes for every cell"):
         ui.show_table(sbs.details)
+    st.subheader("Key points")
+    st.caption("Short facts and advice about the drugs compared, each with its sources and evidence mark.")
+    points = compare.key_points_frame(chosen)
+    st.markdown(
+        "\n".join(
+            f"- **{r.About} · {r.Topic}**: {md_escape(r.Point)} {r.Sources}" for r in points.itertuples(index=False)
+        )
+    )
+    chosen_drugs = [d for i in chosen for d in entries[i].covers]
+    checked = [d for d in dosing.INTERACTION_DRUGS if d in chosen_drugs]
+    if checked:
+        st.subheader("Interactions the dose checks look for")
+        ui.show_table(
+            dosing.interactions_frame(checked),
+            key="compare_interactions",
+            column_config={"What to do": st.column_config.TextColumn(width="large")},
+        )
     st.subheader("References")
     ui.show_table(sbs.references, column_config={"Link": st.column_config.LinkColumn("Link", display_text="open")})
 
@@ -75,10 +100,17 @@ ui.show_table(compare.overview(shown), key="compare_overview")
 # ---------------------------------------------------------------- charts
 st.header("Charts")
 ids = [e.id for e in shown] or list(entries)
-tab_scatter, tab_heat = st.tabs(["Potency vs side-effect burden", "Side effects by category"])
+tab_scatter, tab_heat = st.tabs(["Potency (treatment intensity) vs side-effect burden", "Side effects by category"])
 with tab_scatter:
-    st.caption(scales.ladder_caveat)
+    st.caption(scales.ladder_caveat + " " + scales.side_effect_caveat)
     st.plotly_chart(potency_burden_scatter(compare.burden_points(ids)), key="compare_scatter", theme=None)
+    st.markdown("**What the ordering rests on** (guideline steps and trials; the status says what was read)")
+    st.markdown(
+        "\n".join(
+            f"- **{md_escape(r.Evidence)}** (tiers {r.Tiers}; {r.Status}) {r.Sources}: {md_escape(r[1])}"
+            for r in compare.ladder_evidence_frame().itertuples(index=False)
+        )
+    )
 with tab_heat:
     st.caption(scales.side_effect_caveat + " Hover a cell for its evidence status and sources.")
     st.plotly_chart(side_effect_heatmap(*compare.side_effect_matrix(ids)), key="compare_heatmap", theme=None)

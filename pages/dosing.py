@@ -1,5 +1,7 @@
-"""Dosing: azathioprine (TPMT/NUDT15, allopurinol), thiopurine metabolites, mycophenolate,
-methotrexate and hydroxychloroquine helpers, prefilled from the selected patient."""
+"""Dosing: thiopurines (azathioprine, mercaptopurine; TPMT/NUDT15, allopurinol) with a
+titration plan, thiopurine metabolites, mycophenolate, methotrexate and hydroxychloroquine
+helpers, prefilled from the selected patient.  Every limit comes from
+``knowledge/data/dosing.toml``, the file the dose-check rules read too."""
 
 import streamlit as st
 
@@ -11,6 +13,19 @@ SHOW = {"contraindicated": st.error, "high": st.error, "caution": st.warning, "i
 PHENOTYPES = ["normal", "intermediate", "possible intermediate", "poor", "unknown"]
 
 
+def show_key_points(drugs: list[str]) -> None:
+    """The key points (knowledge/data/key_points.toml) about these drugs, with their sources."""
+    points = knowledge.key_points_for(drugs)
+    if points:
+        marks = {"secondary source": " †", "unconfirmed": " ‡"}
+        st.info(
+            "\n".join(
+                f"- **{p.topic}**: {p.text}{marks.get(p.status, '')} {knowledge.format_refs(p.refs)}" for p in points
+            ),
+            icon=":material/lightbulb:",
+        )
+
+
 def show_result(result: dosing.DoseResult, key: str, current: float | None = None) -> None:
     """Suggested dose, how it was reached, warnings by severity and the references."""
     check = dosing.current_dose_check(result, current)
@@ -20,8 +35,31 @@ def show_result(result: dosing.DoseResult, key: str, current: float | None = Non
         st.error("Avoid: no dose is suggested.", icon=":material/block:")
     elif result.suggested_dose is not None:
         low, high = result.adjusted_range or (0, 0)
-        st.metric("Suggested dose", f"{result.suggested_dose:g} {result.unit}", help="Decision support only.")
-        st.caption(f"Range {low:.4g}-{high:.4g} {result.unit}; {result.schedule}.")
+        if result.test_first:
+            st.error(
+                "**Test TPMT and NUDT15 first: no full dose is suggested.** If treatment cannot wait, the "
+                "cautious start below is the most the assistant (and the dose checks) accept until the result is known.",
+                icon=":material/science:",
+            )
+        label = "Cautious start (TPMT/NUDT15 unknown)" if result.test_first else "Suggested dose"
+        st.metric(label, f"{result.suggested_dose:g} {result.unit}", help="Decision support only.")
+        per_kg, pct = result.per_kg(result.suggested_dose), result.pct_standard(result.suggested_dose)
+        extra = ""
+        if per_kg is not None and pct is not None and result.standard_mg:
+            extra = (
+                f" = {per_kg:.2f} mg/kg/day = {pct:.0f}% of the standard dose "
+                f"({result.standard_mg:.4g} mg/day = {result.standard_mg / result.weight_kg:g} mg/kg/day)"
+            )
+        st.caption(
+            f"{result.suggested_dose:g} {result.unit}{extra}. Range {low:.4g}-{high:.4g} {result.unit}; {result.schedule}."
+        )
+        if result.limit_mg is not None:
+            st.caption(
+                f"Limit for this patient: {result.limit_mg:.4g} mg/day; the dose-check rules flag any dose above it."
+            )
+        if result.titration:
+            st.markdown("**Titration plan**")
+            ui.show_table(dosing.titration_frame(result), key=f"{key}_titration")
     st.markdown("**How this was worked out**")
     st.markdown("\n".join(f"{i}. {line}" for i, line in enumerate(result.reasoning, 1)))
     for w in sorted(result.warnings, key=lambda w: -dosing.SEVERITIES.index(w.severity)):
@@ -53,9 +91,21 @@ else:
 k = ctx.patient_id if ctx else "manual"
 weight_default = dosing.within(ctx.weight_kg if ctx else None, 20.0, 250.0)
 egfr_default = dosing.within(ctx.egfr.value if ctx and ctx.egfr else None, 0.0, 200.0)
-tabs = st.tabs(["Azathioprine", "Thiopurine metabolites", "Mycophenolate", "Methotrexate", "Hydroxychloroquine"])
+tabs = st.tabs(
+    ["Thiopurines", "Thiopurine metabolites", "Mycophenolate", "Methotrexate", "Hydroxychloroquine", "Cyclophosphamide"]
+)
 
 with tabs[0]:
+    drugs = list(dosing.THIOPURINES)
+    on_mp = bool(ctx and ctx.on("mercaptopurine") and not ctx.on("azathioprine"))
+    thio = st.radio(
+        "Thiopurine",
+        drugs,
+        index=1 if on_mp else 0,
+        format_func=str.capitalize,
+        horizontal=True,
+        key=f"thio_drug_{k}",
+    )
     a, b, c = st.columns(3)
     weight = a.number_input("Weight (kg)", 20.0, 250.0, weight_default, 0.5, key=f"aza_weight_{k}")
     tpmt = b.selectbox("TPMT", PHENOTYPES, PHENOTYPES.index(ctx.tpmt) if ctx else 4, key=f"aza_tpmt_{k}")
@@ -64,16 +114,33 @@ with tabs[0]:
     allopurinol = a.checkbox("On allopurinol", bool(ctx and ctx.on("allopurinol")), key=f"aza_allo_{k}")
     febuxostat = b.checkbox("On febuxostat", bool(ctx and ctx.on("febuxostat")), key=f"aza_febux_{k}")
     egfr = c.number_input("eGFR (mL/min/1.73m²)", 0.0, 200.0, egfr_default, key=f"aza_egfr_{k}")
-    target = st.slider("Target before adjustments (mg/kg/day)", 0.5, 3.0, (2.0, 2.5), 0.25, key=f"aza_target_{k}")
+    show_key_points([thio])
+    limits = knowledge.dosing_rules()[thio]
+    ceiling = float(limits["max_mg_per_kg"])
+    target = st.slider(
+        "Target for a normal metaboliser (mg/kg/day)",
+        0.25,
+        ceiling,
+        tuple(float(x) for x in limits["target_mg_per_kg"]),
+        0.25,
+        key=f"{thio[:3]}_target_{k}",
+    )
     if weight is None:
         st.info("Enter the body weight to calculate a dose.", icon=":material/scale:")
     else:
         show_result(
-            dosing.azathioprine_dose(
-                weight, tpmt, nudt15, allopurinol=allopurinol, febuxostat=febuxostat, egfr=egfr, target_mg_per_kg=target
+            dosing.thiopurine_dose(
+                thio,
+                weight,
+                tpmt,
+                nudt15,
+                allopurinol=allopurinol,
+                febuxostat=febuxostat,
+                egfr=egfr,
+                target_mg_per_kg=target,
             ),
             "aza",
-            ctx.mg_per_day("azathioprine") if ctx else None,
+            ctx.mg_per_day(thio) if ctx else None,
         )
         st.subheader("Monitoring after the start")
         start = st.date_input("Start date", ui.as_of(), key=f"aza_start_{k}")
@@ -98,12 +165,14 @@ with tabs[2]:
     phase = a.radio("Phase", ["induction", "maintenance"], key=f"mmf_phase_{k}", horizontal=True)
     form = b.radio("Product", ["MMF", "MPA"], key=f"mmf_form_{k}", horizontal=True)
     ppi = c.checkbox("On a proton pump inhibitor", key=f"mmf_ppi_{k}")
+    show_key_points(["mycophenolate mofetil", "mycophenolic acid"])
     for drug in ("mycophenolate mofetil", "mycophenolic acid"):
         if ctx and ctx.mg_per_day(drug):
             st.caption(f"Current {drug}: {ctx.mg_per_day(drug):g} mg/day.")
     show_result(dosing.mycophenolate_dose(phase, form, egfr=egfr, ppi=ppi), "mmf")
 
 with tabs[3]:
+    show_key_points(["methotrexate"])
     a, b, c = st.columns(3)
     current_mtx = ctx.mg_per_week("methotrexate") if ctx else None
     mtx = a.number_input(
@@ -117,7 +186,11 @@ with tabs[3]:
         freqs.index(row["frequency"]) if row is not None and row["frequency"] in freqs else 0,
         key=f"mtx_freq_{k}",
     )
-    tmp = c.checkbox("On trimethoprim / co-trimoxazole", key=f"mtx_tmp_{k}")
+    tmp = c.checkbox(
+        "On trimethoprim / co-trimoxazole",
+        bool(ctx and (ctx.on("trimethoprim") or ctx.on("co-trimoxazole"))),
+        key=f"mtx_tmp_{k}",
+    )
     show_result(dosing.methotrexate_check(mtx, freq, egfr=egfr, trimethoprim=tmp), "mtx")
 
 with tabs[4]:
@@ -131,3 +204,50 @@ with tabs[4]:
             ctx.mg_per_day("hydroxychloroquine") if ctx else None,
         )
         ui.show_table(dosing.hcq_schedule_frame(hcq_weight), key="hcq_schedules")
+
+with tabs[5]:
+    st.markdown(
+        "**Cumulative dose.** The dose checks add up the dose history (pulses: administered mg; oral courses: "
+        "mg/day x days) and flag the cumulative dose above the thresholds the cited cohorts report."
+    )
+    show_key_points(["cyclophosphamide"])
+    if ds is not None and ctx is not None:
+        cyc = dosing.cumulative_cyclophosphamide(ds.doses, ds.patients, ctx.patient_id, ui.as_of())
+        if cyc is not None:
+            ui.show_cumulative_dose(cyc, key="dosing")
+        else:
+            st.caption("The selected patient has no cyclophosphamide in the dose history.")
+    st.markdown("**By hand**")
+    a, b, c, e = st.columns(4)
+    n_pulses = a.number_input("Pulses given", 0, 100, 6, key="cyc_pulses")
+    per_pulse = b.number_input("mg per pulse", 0.0, 5000.0, 500.0, 50.0, key="cyc_mg_pulse")
+    oral_mg = c.number_input("Oral mg/day", 0.0, 500.0, 0.0, 25.0, key="cyc_oral_mg")
+    oral_days = e.number_input("Oral days", 0, 3650, 0, key="cyc_oral_days")
+    total = dosing.cumulative_total_g(
+        pulses=int(n_pulses), mg_per_pulse=per_pulse, oral_mg_per_day=oral_mg, oral_days=int(oral_days)
+    )
+    crossed = [t for t in dosing.cumulative_thresholds() if total > float(t["grams"])]
+    st.metric("Cumulative dose", f"{total:g} g")
+    for t in crossed:
+        st.warning(f"Above {t['grams']:g} g: {t['what']} {knowledge.format_refs(t['refs'])}", icon=":material/warning:")
+    if not crossed:
+        st.caption(
+            "Below every cited threshold ("
+            + ", ".join(f"{t['grams']:g} g" for t in dosing.cumulative_thresholds())
+            + ")."
+        )
+
+st.subheader("Interactions the dose checks look for")
+st.caption(
+    "When both drugs are in the dose history with overlapping dates, the Patient page's dose checks flag the "
+    "overlap with these words and this severity: the checks and this table read the same facts."
+)
+current_drugs = tuple(ctx.current["drug"]) if ctx else ()
+with_interactions = [d for d in dosing.INTERACTION_DRUGS if not current_drugs or d in current_drugs] or list(
+    dosing.INTERACTION_DRUGS
+)
+ui.show_table(
+    dosing.interactions_frame(with_interactions, current_drugs),
+    key="dosing_interactions",
+    column_config={"What to do": st.column_config.TextColumn(width="large")},
+)

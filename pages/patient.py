@@ -4,7 +4,7 @@ import datetime as dt
 
 import streamlit as st
 
-from dashboard import model, ui
+from dashboard import dosing, model, ui
 from dashboard.figures.timeline import DEFAULT_ANALYTES, WINDOWS, TimelineOptions, analytes_present, timeline_figure
 from dashboard.markup import md_escape
 from dashboard.views import (
@@ -92,8 +92,35 @@ with tab_doses:
     ui.show_table(current_doses_table(one.doses, weight, ui.as_of()))
 with tab_due:
     ui.show_table(schedule_table(rv.schedule_df()))
+    # BSR 2025: the clinician sets the maintenance interval from the patient's risk (issue 17)
+    current = ds.interval_of(pid)
+    if current is not None and int(current["interval_days"]) > 0:
+        st.caption(
+            f"Risk-adapted interval: every {int(current['interval_days'])} days, set by {md_escape(current['set_by'])} "
+            f"on {current['set_at']:%d %b %Y} ({md_escape(current['reason'])}). Used by the BSR 2025 profile once the "
+            "initial phases are over; review the risk factors at least yearly."
+        )
+    else:
+        st.caption("No risk-adapted interval set: the schedule's own interval applies.")
+    with st.form("interval_form"):
+        i1, i2 = st.columns([1, 3])
+        days = i1.number_input("Interval (days, 0 = schedule's)", 0, 182, 0, 7, key="interval_days")
+        reason = i2.text_input("Risk factors reviewed (why)", key="interval_reason")
+        if st.form_submit_button("Save interval"):
+            who = ui.reviewer() or "unknown"
+            if ui.in_workspace():
+                ui._then_refresh(
+                    lambda: ui.workspace().set_interval(pid, int(days), reason, by=who) or True, "Interval saved."
+                )
+            else:
+                ui.replace_dataset(ds.with_interval(pid, int(days), reason, who, dt.datetime.now()))
+            st.rerun()
 with tab_checks:
     ui.show_table(dose_checks_table(rv.dose_checks_df()))
+    cyc = dosing.cumulative_cyclophosphamide(one.doses, one.patients, pid, ui.as_of())
+    if cyc is not None:  # issue 17: cumulative dose against the cited thresholds
+        st.subheader("Cyclophosphamide: cumulative dose")
+        ui.show_cumulative_dose(cyc, key="patient")
 with tab_base:
     st.write(
         "Set the patient's own baseline when their normal sits below the population range (e.g. a "
@@ -110,7 +137,9 @@ with tab_base:
             format_func=model.analyte_label,
             key="baseline_analyte",
         )
-        value = b2.number_input("Baseline (×10⁹/L)", min_value=0.1, max_value=500.0, value=None, step=0.1)
+        value = b2.number_input(
+            "Baseline (×10⁹/L)", min_value=0.1, max_value=500.0, value=None, step=0.1, key="baseline_value"
+        )
         note = st.text_input("Why", placeholder="e.g. Duffy-null associated neutrophil count")
         who = st.text_input("Set by", key="baseline_by", value=ui.reviewer())
         if st.form_submit_button("Save baseline"):

@@ -124,7 +124,7 @@ def test_overview():
     entries = compare.filter_entries(renal=True)
     frame = compare.overview(entries)
     assert len(frame) == len(entries)
-    assert frame["Side-effect burden (0-27)"].tolist() == [e.burden for e in entries]
+    assert frame["Side-effect burden (0-30)"].tolist() == [e.burden for e in entries]  # ten grades since issue 17
     assert frame["Potency tier"].tolist() == [e.potency for e in entries]
     assert frame["Sources"].str.len().min() > 0
 
@@ -151,7 +151,7 @@ def test_chart_inputs():
     aza = points.set_index("id").loc["azathioprine"]
     assert aza["tier"] == 2 and aza["burden"] == knowledge.drugs()["azathioprine"].burden and aza["short"] == "AZA"
     grades, sources = compare.side_effect_matrix(TRIO)
-    assert grades.shape == (3, 9) and sources.shape == (3, 9)
+    assert grades.shape == (3, 10) and sources.shape == (3, 10)  # fertility and teratogenicity apart (issue 17)
     assert grades.loc["Azathioprine", "Cytopenia"] == 3
     assert sources.loc["Azathioprine", "Cytopenia"].startswith("confirmed · ")
 
@@ -190,3 +190,33 @@ def test_steroid_frame():
     assert column not in compare.steroid_frame().columns
     with pytest.raises(ValueError):
         compare.convert_steroid(-1, "prednisone", "prednisolone")
+
+
+# --------------------------------------------------------------------------- issue 17
+
+
+def test_the_key_pregnancy_instruction_of_the_chosen_drugs_needs_no_toggle():
+    rows = compare.pregnancy_instructions(TRIO)
+    labels = [r["Drug"] for r in rows]
+    # azathioprine is compatible; mycophenolate and cyclophosphamide must be stopped / avoided
+    assert labels == ["Mycophenolate (MMF / MPA)", "Cyclophosphamide IV, Euro-Lupus"]
+    assert "at least 6 weeks before conception" in rows[0]["Instruction"]
+    table = compare.side_by_side(TRIO).table.set_index("Attribute")  # without notes
+    assert "at least 6 weeks" in table.loc["Pregnancy: the key instruction", "Mycophenolate (MMF / MPA)"]
+    assert "Fertility (gonadal toxicity)" in table.index and "Teratogenicity (harm to an unborn child)" in table.index
+
+
+def test_key_points_of_the_chosen_drugs():
+    frame = compare.key_points_frame(TRIO)
+    ids = frame["Id"].tolist()
+    assert ids.index("aza_prodrug") < ids.index("aza_vs_cyc")
+    assert {"aza_gi", "aza_warning_signs", "bsr2025_severe_infection"} <= set(ids)
+    assert set(frame.columns) >= {"About", "Topic", "Point", "Evidence", "Sources"}
+
+
+def test_the_ordering_evidence_table():
+    frame = compare.ladder_evidence_frame()
+    assert len(frame) == len(knowledge.scales().ladder_evidence)
+    assert frame.loc[frame["Evidence"].str.startswith("MAINTAIN"), "Status"].item() == "confirmed"
+    overview = compare.overview(compare.filter_entries())
+    assert "Pregnancy: the key instruction" in overview.columns

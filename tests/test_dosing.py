@@ -27,12 +27,13 @@ def _messages(result: dosing.DoseResult) -> str:
     [
         # normal metabolizer: 2-2.5 mg/kg x 70 kg
         ("normal", "normal", 140.0, 175.0, 150.0),
-        # one intermediate (either gene): 30-80% of normal
-        ("intermediate", "normal", 42.0, 140.0, 100.0),
-        ("normal", "intermediate", 42.0, 140.0, 100.0),
-        ("possible intermediate", "normal", 42.0, 140.0, 100.0),
-        # both intermediate (CPIC 2024 update): 20-50% of normal
-        ("intermediate", "intermediate", 28.0, 87.5, 50.0),
+        # one intermediate (either gene): 30-80% of the standard 2 mg/kg/day (issue 17:
+        # the same base as the dose check, was 30-80% of the 2-2.5 target)
+        ("intermediate", "normal", 42.0, 112.0, 75.0),
+        ("normal", "intermediate", 42.0, 112.0, 75.0),
+        ("possible intermediate", "normal", 42.0, 112.0, 75.0),
+        # both intermediate (CPIC 2024 update): 20-50% of the standard dose
+        ("intermediate", "intermediate", 28.0, 70.0, 50.0),
     ],
 )
 def test_azathioprine_cpic_adjustments(tpmt, nudt15, low, high, suggested):
@@ -56,32 +57,38 @@ def test_azathioprine_poor_metabolizer_is_avoided(tpmt, nudt15):
 def test_issue_case_70kg_tpmt_intermediate_on_allopurinol():
     """GitHub issue 7 'done when': the CPIC-consistent dose with its warnings."""
     r = dosing.azathioprine_dose(70, "intermediate", "normal", allopurinol=True)
-    # 140-175 mg -> x 0.3-0.8 (CPIC IM) -> x 0.25-0.33 (allopurinol)
-    assert r.adjusted_range == pytest.approx((10.5, 46.2))
+    # standard 140 mg -> x 0.3-0.8 (CPIC IM) -> x 1/4-1/3 (allopurinol) = 10.5-37.3 mg
+    assert r.adjusted_range == pytest.approx((10.5, 140 * 0.8 / 3))
     assert r.suggested_dose == 25.0
-    assert [a.name for a in r.adjustments] == ["TPMT intermediate metabolizer", "allopurinol"]
-    assert r.adjustments[0].factor == (0.3, 0.8) and r.adjustments[1].factor == (0.25, 0.33)
+    assert [a.name for a in r.adjustments] == ["TPMT intermediate metaboliser", "allopurinol"]
+    assert r.adjustments[0].factor == (0.3, 0.8) and r.adjustments[1].factor == pytest.approx((0.25, 1 / 3))
     text = "\n".join(r.reasoning)
-    assert "140-175 mg/day" in text and "42-140 mg/day" in text and "10.5-46.2 mg/day" in text
-    assert "multiply" in text and "7.5-26.4%" in text
+    assert "140-175 mg/day" in text and "42-112 mg/day" in text and "10.5-37.3 mg/day" in text
+    assert "multiply" in text and "7.5-26.7%" in text
     messages = _messages(r)
     assert "quarter to a third" in messages
     assert "Febuxostat is contraindicated" in messages
-    assert "every 2 weeks until the dose has been stable for 6 weeks" in messages
+    assert "weekly in the first month" in messages
     assert r.max_severity == "high"
-    assert {"cpic2018", "fda_imuran", "ddinter_aza_allo", "fda_uloric", "sps_monitoring"} <= set(r.refs)
+    assert {"cpic2018", "fda_imuran", "ddinter_aza_allo", "fda_uloric"} <= set(r.refs)
 
 
 def test_febuxostat_is_contraindicated():
     r = dosing.azathioprine_dose(70, "normal", "normal", febuxostat=True)
     assert r.max_severity == "contraindicated"
     assert "Febuxostat is contraindicated" in _messages(r)
+    assert r.avoid and r.suggested_dose is None  # issue 17: no dose suggested with febuxostat
 
 
 def test_unknown_phenotype_asks_for_a_test():
+    """Issue 17: no full dose while TPMT and NUDT15 are unknown; label start about 1 mg/kg/day
+    (70 kg -> 70 mg), suggested as the 25 mg step at or below it (50 mg)."""
     r = dosing.azathioprine_dose(70, "unknown", "")
-    assert r.adjusted_range == pytest.approx((140.0, 175.0))
+    assert r.test_first
+    assert r.adjusted_range == pytest.approx((70.0, 70.0))
+    assert r.suggested_dose == 50.0
     assert "TPMT and NUDT15 status unknown" in _messages(r)
+    assert r.max_severity == "high"
     half = dosing.azathioprine_dose(70, "intermediate", "unknown")
     assert "NUDT15 status unknown" in _messages(half) and "20-50%" in _messages(half)
 
@@ -91,8 +98,9 @@ def test_low_egfr_and_high_target_warn():
     msgs = _messages(r)
     assert "eGFR 45" in msgs
     assert "above the usual 2.5 mg/kg/day" in msgs
-    assert r.adjusted_range == pytest.approx((175.0, 210.0))
-    assert r.suggested_dose == 200.0
+    # issue 17: capped at the limit the dose check accepts (2.5 mg/kg/day x 70 kg)
+    assert r.adjusted_range == pytest.approx((175.0, 175.0))
+    assert r.suggested_dose == 175.0
 
 
 def test_invalid_inputs_are_refused():
@@ -104,9 +112,10 @@ def test_invalid_inputs_are_refused():
 
 def test_range_below_one_tablet_gives_no_dose():
     r = dosing.azathioprine_dose(40, "intermediate", "intermediate", allopurinol=True)
-    assert r.adjusted_range == pytest.approx((4.0, 16.5))
+    # standard 80 mg x 0.2-0.5 x 1/4-1/3 = 4.0-13.3 mg
+    assert r.adjusted_range == pytest.approx((4.0, 80 * 0.5 / 3))
     assert r.suggested_dose is None
-    assert "below one 25 mg tablet" in _messages(r)
+    assert "below one 25 mg step a day" in _messages(r)
 
 
 @pytest.mark.parametrize(
@@ -120,7 +129,7 @@ def test_round_to_step(low, high, expected):
 def test_current_dose_against_the_calculated_range():
     r = dosing.azathioprine_dose(70, "intermediate", "normal", allopurinol=True)
     above = dosing.current_dose_check(r, 100)
-    assert above.severity == "high" and "above the calculated range (10.5-46.2 mg/day)" in above.message
+    assert above.severity == "high" and "above the calculated range (10.5-37.3 mg/day)" in above.message
     assert {"cpic2018", "ddinter_aza_allo"} <= set(above.refs)
     assert dosing.current_dose_check(r, 25).message.endswith("within the calculated range.")
     assert "below" in dosing.current_dose_check(r, 5).message
@@ -240,7 +249,9 @@ def test_methotrexate_renal(egfr, severity):
 
 def test_methotrexate_trimethoprim_and_rounding():
     r = dosing.methotrexate_check(16, trimethoprim=True)
-    assert "trimethoprim" in _messages(r).lower() and r.max_severity == "contraindicated"
+    # issue 17: Medsafe Prescriber Update 43(1): avoid where possible, else warn and check the FBC (not "contraindicated")
+    assert "trimethoprim" in _messages(r).lower() and r.max_severity == "high"
+    assert "check the full blood count" in _messages(r)
     assert r.suggested_dose == 15.0
     assert "medsafe_mtx_tmp" in r.refs
 
@@ -371,3 +382,32 @@ def test_warnings_and_references_frames():
     assert frame["Sources"].str.startswith("[").all()
     refs = dosing.references_frame(r.refs)
     assert len(refs) == len(r.refs) and refs["Citation"].str.len().min() > 40
+
+
+# --------------------------------------------------------------------------- cyclophosphamide (issue 17)
+
+
+def test_cumulative_cyclophosphamide_for_the_dosing_and_patient_pages():
+    """1 g IV monthly from 10 Jan 2023 to 9 Jan 2024: 12 pulses = 12 g; the woman went
+    above 10 g at the 11th pulse (10 Nov 2023); 36 g not reached."""
+    import datetime as dt
+
+    from tests.rules.builders import dose, frame, patient
+
+    doses = frame(
+        "doses",
+        [dose("P1", "cyclophosphamide", "2023-01-10", "2024-01-09", amount=1000, frequency="monthly", route="iv")],
+    )
+    patients = frame("patients", [patient("P1", sex="F")])
+    c = dosing.cumulative_cyclophosphamide(doses, patients, "P1", dt.date(2024, 12, 31))
+    assert c.total_g == 12.0 and c.pulses == 12 and c.complete
+    t = c.thresholds.set_index("Threshold (g)")
+    assert t.loc[10.0, "Above since"] == "2023-11-10"
+    assert t.loc[36.0, "Above since"] == ""
+    assert "Euro-Lupus" in c.context
+    assert dosing.cumulative_cyclophosphamide(doses, patients, "nobody", dt.date(2024, 12, 31)) is None
+
+
+def test_cumulative_dose_by_hand():
+    assert dosing.cumulative_total_g(pulses=6, mg_per_pulse=500) == 3.0  # Euro-Lupus
+    assert dosing.cumulative_total_g(oral_mg_per_day=100, oral_days=366) == 36.6

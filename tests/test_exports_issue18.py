@@ -3,7 +3,8 @@ whether they were reviewed; every number is rounded as the lab reports it.
 
 Hand-worked: creatinine 0.73 mg/dL x 88.4 = 64.532 umol/L, which a lab reporting umol/L
 prints as 65. Neutrophils 1.2 x10^9/L is below the BSR 2017 limit 1.6 (action) and CTCAE
-grade 2 (< 1.5 - 1.0): two open flags for P1.
+grade 2 (< 1.5 - 1.0): two open flags for P1. The draw holds an FBC count, creatinine and ALT:
+a complete BSR 2025 monitoring check, so P1 is not overdue.
 """
 
 import datetime as dt
@@ -18,6 +19,7 @@ AS_OF = dt.date(2024, 6, 1)
 LABS = """MRN,Patient Name,DOB,Collection Date,Component,Result,Units
 P1,"DOE, Jane",1980-03-12,2024-05-20,Neutrophils,1.2,10^9/L
 P1,"DOE, Jane",1980-03-12,2024-05-20,Creatinine,0.73,mg/dL
+P1,"DOE, Jane",1980-03-12,2024-05-20,ALT,25,U/L
 P2,"ROE, Richard",1975-02-01,2024-05-21,WBC,6.1,10^9/L
 """
 DOSES = "patient,drug,dose,unit,frequency,start\nP1,Methotrexate,20,mg,weekly,2024-01-01\n"

@@ -93,7 +93,10 @@ def test_one_rule_on_several_counts_shares_its_words():
     doses = "patient,drug,dose,unit,frequency,start\nB1,azathioprine,100,mg,daily,2024-06-01\n"
     r = import_sources([Source("labs.csv", labs.encode()), Source("doses.csv", doses.encode())])
     ds = Dataset.from_import(r, "t", AS_OF)
-    assert why_texts(review_dataset(ds, None, AS_OF), pd.Series(["B1"])) == ["Neut 36%, WBC 32% below baseline"]
+    # B1 has never had creatinine or ALT: no complete BSR 2025 check since azathioprine started
+    # on 1 June, so the first fortnightly check (15 June) is 169 days overdue on 1 December
+    why = why_texts(review_dataset(ds, None, AS_OF), pd.Series(["B1"]))
+    assert why == ["bloods 169 d overdue; Neut 36%, WBC 32% below baseline"]
 
     r = import_paths([ROOT / "sample_data" / n for n in ("labs.csv", "doses.csv", "patients.csv")])
     ds = Dataset.from_import(r, "sample", extract_date(ROOT / "sample_data"))

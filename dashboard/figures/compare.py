@@ -47,11 +47,14 @@ def _label_positions(points: pd.DataFrame, x: list[float]) -> list[str]:
     pushed sideways by the jitter keeps its label on the side it was pushed to."""
     frame = points.reset_index(drop=True)
     positions = [""] * len(frame)
+    shared = frame.groupby(["tier", "burden"])["short"].transform("size")
     for _, group in frame.groupby("tier"):
         for rank, i in enumerate(group.sort_values(["burden", "short"]).index):
             offset = x[i] - float(frame.loc[i, "tier"])
             if abs(offset) > 1e-9:
                 positions[i] = "middle right" if offset > 0 else "middle left"
+            elif shared[i] > 1:  # the middle one of three sharing a point: above, clear of both
+                positions[i] = "top center"
             else:
                 positions[i] = "middle right" if rank % 2 == 0 else "middle left"
     return positions
@@ -96,27 +99,85 @@ def potency_burden_scatter(points: pd.DataFrame) -> go.Figure:
                     zip(sub["label"], sub["tier_label"], sub["pregnancy_label"], sub["sources"], strict=True)
                 ),
                 hovertemplate=(
-                    "<b>%{customdata[0]}</b><br>Potency tier: %{customdata[1]}<br>Side-effect burden: %{y} of 27"
+                    "<b>%{customdata[0]}</b><br>Treatment step: %{customdata[1]}<br>Side-effect burden: %{y} of 30"
                     "<br>Pregnancy: %{customdata[2]}<br>Sources: %{customdata[3]}<extra></extra>"
                 ),
             )
         )
+    annotations = [_basis_note(sc)]
+    aza = _aza_note(points, x)
+    if aza is not None:
+        annotations.append(aza)
     fig.update_layout(
-        title={"text": "Potency tier vs total side-effect burden (qualitative: see the scales)"},
+        title={
+            "text": "Treatment intensity vs total side-effect burden (qualitative: see the scales and the evidence)"
+        },
+        annotations=annotations,
         xaxis={
-            "title": {"text": "Potency tier (ordinal ladder, not a measured potency)"},
+            "title": {
+                "text": "Potency as an ordering of treatment intensity: EULAR 2023 treatment step (not a measured potency)"
+            },
             "tickmode": "array",
             "tickvals": [t.value for t in sc.tiers],
             "ticktext": [f"<b>{t.value}</b><br>{_wrap(t.label)}" for t in sc.tiers],
             "tickangle": 0,
+            "tickfont": {"size": 10},
             "range": [-0.6, max(t.value for t in sc.tiers) + 0.6],
         },
-        yaxis={"title": {"text": "Side-effect burden (sum of nine 0-3 grades)"}, "rangemode": "tozero"},
+        yaxis={
+            "title": {"text": "Side-effect burden (sum of ten 0-3 grades, an editorial reading)"},
+            "rangemode": "tozero",
+        },
         legend={"title": {"text": "Marker = pregnancy category"}},
-        height=600,
-        margin={"t": 60, "b": 120},
+        height=760,
+        margin={"t": 60, "b": 250},
     )
     return fig
+
+
+def _basis_note(sc: knowledge.Scales) -> dict:
+    """The evidence the ordering rests on, written under the chart (status marks as on the page)."""
+    marks = {"confirmed": "", "secondary source": " †", "unconfirmed": " ‡"}
+    lines = [f"{e.short}{marks.get(e.status, '')}" for e in sc.ladder_evidence]
+    rows = [lines[i : i + 2] for i in range(0, len(lines), 2)]
+    text = (
+        "<b>Basis of the ordering</b> (an ordering, not a measurement; a higher step is not a more effective drug;"
+        " sources in the list below):<br>" + "<br>".join("; ".join(r) for r in rows)
+    )
+    return {
+        "text": text,
+        "xref": "paper",
+        "yref": "paper",
+        "x": 0,
+        "y": -0.27,
+        "xanchor": "left",
+        "yanchor": "top",
+        "showarrow": False,
+        "align": "left",
+        "font": {"size": 11},
+    }
+
+
+def _aza_note(points: pd.DataFrame, x: list[float]) -> dict | None:
+    """Azathioprine's lighter side-effect burden than cyclophosphamide, said at its marker."""
+    ids = list(points["id"])
+    cyc = [i for i in ids if i.startswith("cyclophosphamide")]
+    if "azathioprine" not in ids or not cyc:
+        return None
+    i = ids.index("azathioprine")
+    return {
+        "text": "AZA: less intensive than CYC,<br>fewer side effects (Contreras 2004)",
+        "x": x[i],
+        "y": float(points["burden"].iloc[i]),
+        "xref": "x",
+        "yref": "y",
+        "showarrow": True,
+        "arrowhead": 2,
+        "ax": -70,
+        "ay": 55,
+        "font": {"size": 11},
+        "bgcolor": "rgba(255,255,255,0.85)",
+    }
 
 
 def side_effect_heatmap(grades: pd.DataFrame, sources: pd.DataFrame) -> go.Figure:

@@ -962,6 +962,11 @@ def recognise_drug(text: str, code: str = "") -> str | None:
         return found.pop()
     if found == {"mycophenolate mofetil", "mycophenolic acid"}:
         return "mycophenolic acid"
+    # a combination product that spells its ingredient too ("Sulfamethoxazole 800 MG /
+    # Trimethoprim 160 MG") is the product, never a guess between the two
+    products = {d for d in found if found - {d} <= set(drug_info()[d].contains)}
+    if len(products) == 1:
+        return products.pop()
     return None
 
 

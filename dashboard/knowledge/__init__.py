@@ -23,6 +23,11 @@ Layout
     ``value``, ``refs`` (reference ids), ``status`` and an optional ``note``.
 ``steroid_equivalence.toml``, ``metabolites.toml``, ``dosing.toml``
     Glucocorticoid equivalence, thiopurine metabolite bands and the dosing rules.
+``interactions.toml``
+    Interactions the dose history can reveal (drugs, severity, wording, source): read
+    by the dose checks, the Dosing page and the Compare page (:func:`interactions`).
+``key_points.toml``
+    Short facts and advice shown on the Dosing and Compare pages (:func:`key_points`).
 
 Each file carries ``version`` and ``updated``.  :func:`validate` returns every
 problem found; the schema tests require it to return none.
@@ -117,6 +122,32 @@ class Level:
 
 
 @dataclass(frozen=True)
+class Evidence:
+    """One piece of evidence behind the potency ordering (shown where it is drawn)."""
+
+    id: str
+    short: str
+    text: str
+    tiers: tuple[int, ...]
+    refs: tuple[str, ...]
+    status: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class KeyPoint:
+    """A short fact or piece of advice for the Dosing and Compare pages (``key_points.toml``)."""
+
+    id: str
+    drugs: tuple[str, ...]
+    topic: str
+    text: str
+    refs: tuple[str, ...]
+    status: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class Scales:
     attributes: tuple[Attribute, ...]
     statuses: dict[str, tuple[str, str]]
@@ -127,6 +158,7 @@ class Scales:
     ladder_title: str
     ladder_caveat: str
     ladder_refs: tuple[str, ...]
+    ladder_evidence: tuple[Evidence, ...]
     roles: dict[str, str]
     compatibility: dict[str, tuple[str, str]]
     routes: dict[str, str]
@@ -311,6 +343,18 @@ def scales() -> Scales:
         ladder_title=ladder["title"],
         ladder_caveat=ladder["caveat"],
         ladder_refs=tuple(ladder.get("references", ())),
+        ladder_evidence=tuple(
+            Evidence(
+                id=e["id"],
+                short=e["short"],
+                text=e["text"],
+                tiers=tuple(e.get("tiers", ())),
+                refs=tuple(e.get("refs", ())),
+                status=e.get("status", ""),
+                note=e.get("note", ""),
+            )
+            for e in ladder.get("evidence", [])
+        ),
         roles={k: v["meaning"] for k, v in data["roles"].items()},
         compatibility={k: (v["label"], v["meaning"]) for k, v in data["compatibility"].items()},
         routes=dict(data["routes"]),
@@ -419,6 +463,85 @@ def metabolite_rules() -> MetaboliteRules:
 
 
 @cache
+def key_points() -> tuple[KeyPoint, ...]:
+    """The key points of ``key_points.toml``, in file order."""
+    return tuple(
+        KeyPoint(
+            id=p["id"],
+            drugs=tuple(p["drugs"]),
+            topic=p["topic"],
+            text=p["text"],
+            refs=tuple(p.get("refs", ())),
+            status=p.get("status", ""),
+            note=p.get("note", ""),
+        )
+        for p in raw("key_points.toml").get("point", [])
+    )
+
+
+def key_points_for(drugs: tuple[str, ...] | list[str]) -> list[KeyPoint]:
+    """The key points about any of ``drugs`` (generic ids), each once, in file order."""
+    wanted = set(drugs)
+    return [p for p in key_points() if wanted & set(p.drugs)]
+
+
+@dataclass(frozen=True)
+class Interaction:
+    """One interaction of ``interactions.toml``, its interacting drugs resolved."""
+
+    id: str
+    drugs: tuple[str, ...]
+    with_drugs: tuple[str, ...]
+    with_label: str
+    severity: str
+    wording: str
+    advice: str
+    source: str
+    refs: tuple[str, ...]
+    status: str
+    max_mg_per_day: float | None = None
+    regimen: str = ""
+    note: str = ""
+
+
+@cache
+def interactions() -> dict[str, Interaction]:
+    """The interactions of ``interactions.toml`` keyed by id (interacting lists expanded)."""
+    data = raw("interactions.toml")
+    lists = data.get("lists", {})
+    out = {}
+    for item in data.get("interaction", []):
+        if "with_list" in item:
+            lst = lists[item["with_list"]]
+            with_drugs, with_label = tuple(lst["drugs"]), lst["label"]
+        else:
+            with_drugs = tuple(item["with"])
+            with_label = " or ".join(model.drug_info()[d].label.lower() for d in with_drugs)
+        maximum = item.get("max_mg_per_day")
+        out[item["id"]] = Interaction(
+            id=item["id"],
+            drugs=tuple(item["drugs"]),
+            with_drugs=with_drugs,
+            with_label=with_label,
+            severity=item["severity"],
+            wording=item["wording"],
+            advice=item["advice"],
+            source=item["source"],
+            refs=tuple(item.get("refs", ())),
+            status=item.get("status", ""),
+            max_mg_per_day=None if maximum is None else float(maximum),
+            regimen=item.get("regimen", ""),
+            note=item.get("note", ""),
+        )
+    return out
+
+
+def interactions_for(drug_id: str) -> list[Interaction]:
+    """The interactions in which ``drug_id`` is the monitored drug."""
+    return [i for i in interactions().values() if drug_id in i.drugs]
+
+
+@cache
 def dosing_rules() -> dict[str, Any]:
     """The dosing rules as parsed TOML (``dosing.toml``)."""
     return raw("dosing.toml")
@@ -519,6 +642,11 @@ def validate() -> list[str]:
     if set(sc.statuses) != set(STATUSES):
         p.add("scales.toml", f"statuses {sorted(sc.statuses)} differ from {sorted(STATUSES)}")
     _check_refs(p, "scales.toml potency_ladder", list(sc.ladder_refs), known, used)
+    for ev in sc.ladder_evidence:
+        where = f"scales.toml potency_ladder evidence {ev.id!r}"
+        _check_refs(p, where, list(ev.refs), known, used)
+        if ev.status not in STATUSES:
+            p.add(where, f"status {ev.status!r} not one of {STATUSES}")
 
     vocab = model.drug_info()
     keys = [a.key for a in sc.attributes]
@@ -605,6 +733,38 @@ def validate() -> list[str]:
                 walk(v, f"{where}[{i}]")
 
     walk(do, "dosing.toml")
+
+    kp = raw("key_points.toml")
+    _check_header(p, "key_points.toml", kp)
+    walk(kp, "key_points.toml")
+    for item in kp.get("point", []):
+        where = f"key_points.toml [{item.get('id')}]"
+        for d in item.get("drugs", []):
+            if d not in vocab:
+                p.add(where, f"{d!r} is not a generic id of vocab/drugs.toml")
+        if not str(item.get("text", "")).strip():
+            p.add(where, "missing 'text'")
+
+    ia = raw("interactions.toml")
+    _check_header(p, "interactions.toml", ia)
+    walk(ia, "interactions.toml")
+    severities = ("info", "caution", "action", "urgent")
+    for item in ia.get("interaction", []):
+        where = f"interactions.toml [{item.get('id')}]"
+        named = list(item.get("drugs", [])) + list(item.get("with", []))
+        if "with_list" in item:
+            if item["with_list"] not in ia.get("lists", {}):
+                p.add(where, f"unknown list {item['with_list']!r}")
+            else:
+                named += ia["lists"][item["with_list"]]["drugs"]
+        for d in named:
+            if d not in vocab:
+                p.add(where, f"{d!r} is not a generic id of vocab/drugs.toml")
+        if item.get("severity") not in severities:
+            p.add(where, f"severity {item.get('severity')!r} not one of {severities}")
+        for key in ("wording", "advice", "source"):
+            if not str(item.get(key, "")).strip():
+                p.add(where, f"missing {key!r}")
 
     for unused in sorted(set(known) - used):
         p.add("references.toml", f"reference {unused!r} is not cited anywhere")

@@ -3,7 +3,7 @@
 Entry point::
 
     from dashboard.rules import review, review_dataset
-    rv = review_dataset(ds, profile="BSR 2017 / NICE", as_of=date)   # app (pandas)
+    rv = review_dataset(ds, profile="BSR 2025", as_of=date)          # app (pandas)
     rv = review(labs, doses, patients, baselines, profile, as_of)      # Arrow or pandas
     rv.flags_df(); rv.summary_df(); rv.schedule_df(); rv.dose_checks_df(); rv.intervals_df()
 
@@ -11,7 +11,8 @@ Entry point::
 (the CLI never imports pandas); the ``*_df`` methods give pandas frames with text as
 ``str``, times as ``datetime64[s]`` and nullable integers as ``Int8``/``Int64``.
 ``rv.for_patient(pid)`` restricts every table to one patient.  ``profile`` is a name
-("BSR 2017 / NICE", the default; "CTCAE only"; a saved user profile), a profile file
+("BSR 2025", the default; "BSR 2017 / NICE" for old audits; "CTCAE only"; a saved user
+profile), a profile file
 path or a :class:`~dashboard.rules.engine.Profile`.  ``as_of`` is the review date:
 results and doses after it are not reviewed (the results are counted and listed in
 ``rv.after_as_of``, never dropped silently); the schedule and the open/closed status are
@@ -118,14 +119,16 @@ Schedule table (``rv.schedule``; one row per patient and drug with a blood-test 
 patient_id, drug, schedule (id in schedule.toml), description, course_start,
 last_increase (NaT if none), last_test (NaT if none), interval_days (0 for pulses),
 next_due, overdue (bool), days_overdue, severity ('' unless overdue: caution, or action
-when late by more than the interval), message, source.
+when late by more than the interval), message, source, tests_due (the test groups of the
+check that are due, e.g. 'full blood count; creatinine/eGFR'), interval_basis ('schedule',
+'patient' for the clinician-set risk-adapted interval under BSR 2025, or 'pulse').
 
 Dose-check table (``rv.dose_checks``; one row per finding)
 -----------------------------------------------------------
 patient_id, drug, with_drug ('' unless an interaction), rule (id in dose_checks.toml, or
 'dose.not_checkable' when weight or daily dose is unknown), kind ('dose'), start, end
 (NaT = ongoing; for an interaction the overlap), value and value_unit ('mg/kg/day',
-'% of normal dose', '% of previous dose' or ''), threshold (in value_unit), severity,
+'mg/day', 'g' (cumulative dose), '% of normal dose', '% of previous dose' or ''), threshold (in value_unit), severity,
 message, source, status ('open' when in force on the review date).
 
 Intervals (``rv.intervals_df()`` / ``summary.intervals(rv.flags)``; timeline shading)

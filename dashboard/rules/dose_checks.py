@@ -14,10 +14,12 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from dashboard import model
-from dashboard.rules.data import NEVER, dose_checks_file, severity_rank
+from dashboard import knowledge, model
+from dashboard.rules import exposure
+from dashboard.rules.data import DAY, NEVER, dose_checks_file, severity_rank
 from dashboard.rules.hits import cat, num
 from dashboard.rules.inputs import DRUGS, Inputs, same_patient_pairs
+from dashboard.rules.schedule import administrations, is_pulse, last_at_or_before, test_times
 
 DOSE_CHECK_FIELDS: tuple[tuple[str, pa.DataType, str], ...] = (
     ("patient_id", pa.string(), "Patient identifier."),
@@ -28,7 +30,11 @@ DOSE_CHECK_FIELDS: tuple[tuple[str, pa.DataType, str], ...] = (
     ("start", pa.timestamp("s"), "Start of the dose (or of the overlap)."),
     ("end", pa.timestamp("s"), "End of the dose (or of the overlap); NaT = ongoing."),
     ("value", pa.float64(), "What was judged, in value_unit (NaN when unknown)."),
-    ("value_unit", pa.string(), "'mg/kg/day', '% of normal dose', '% of previous dose' or ''."),
+    (
+        "value_unit",
+        pa.string(),
+        "'mg/kg/day', 'mg/day', 'g' (cumulative), '% of normal dose', '% of previous dose' or ''.",
+    ),
     ("threshold", pa.float64(), "The limit in value_unit (NaN when the check has none)."),
     ("severity", pa.string(), "info, caution, action or urgent."),
     ("message", pa.string(), "What was found, with the numbers."),
@@ -66,9 +72,97 @@ class _Found:
         )
 
 
+#: ``*_from`` key of a check -> the field it fills (see ``dose_checks.toml``).
+FROM_KEYS = {
+    "threshold_from": "threshold",
+    "fraction_from": "fraction",
+    "both_fraction_from": "both_fraction",
+    "max_fraction_from": "max_fraction",
+    "normal_from": "normal_mg_per_kg_day",
+}
+
+
+def dosing_value(drug: str, path: str) -> float:
+    """A number of ``knowledge/data/dosing.toml`` under ``[drug]``: "a.b.c" or "a.b[1]"."""
+    node: Any = knowledge.dosing_rules()[drug]
+    for part in path.split("."):
+        index = None
+        if part.endswith("]"):
+            part, index = part[:-1].split("[")
+        node = node[part]
+        if index is not None:
+            node = node[int(index)]
+    return float(node)
+
+
+def interaction_check(check: dict[str, Any]) -> dict[str, Any]:
+    """A check naming an interaction of ``knowledge/data/interactions.toml``, filled in
+    with that interaction's drugs, severity, wording, advice and source."""
+    fact = knowledge.interactions()[check["interaction"]]
+    out = dict(check)
+    out["drugs"] = list(fact.drugs)
+    out["with"] = list(fact.with_drugs)
+    out["severity"] = fact.severity
+    out["message"] = f"{fact.wording} ({fact.with_label}): {fact.advice}"
+    out["source"] = fact.source
+    refs = knowledge.references()
+    out["citation"] = "; ".join(refs[r].citation for r in fact.refs) + f"; status {fact.status}"
+    if fact.max_mg_per_day is not None:
+        out["max_mg_per_day"] = fact.max_mg_per_day
+        out["regimen"] = fact.regimen
+    return out
+
+
+def cumulative_checks(check: dict[str, Any]) -> list[dict[str, Any]]:
+    """One check per cumulative-dose threshold of ``dosing.toml`` (lowest first; the
+    first one also reports a dose history that cannot be counted in full)."""
+    out = []
+    refs = knowledge.references()
+    for drug in check["drugs"]:
+        node: Any = knowledge.dosing_rules()[drug]
+        for part in check["thresholds_from"].split("."):
+            node = node[part]
+        for i, t in enumerate(sorted(node, key=lambda t: t["grams"])):
+            one = {k: v for k, v in check.items() if k != "thresholds_from"}
+            one.update(
+                id=f"{check['id']}_{t['id']}",
+                group=f"{check['group']}_{t['id']}",
+                drugs=[drug],
+                grams=float(t["grams"]),
+                sexes=list(t["sexes"]),
+                severity=t["severity"],
+                message=t["what"],
+                source=t["source"],
+                citation="; ".join(refs[r].citation for r in t["refs"]) + f"; status {t['status']}",
+                report_uncounted=i == 0,
+            )
+            out.append(one)
+    return out
+
+
 @cache
 def checks() -> list[dict[str, Any]]:
-    return dose_checks_file()["check"]
+    """The checks of ``dose_checks.toml``; one per drug, with its limits filled in,
+    for a check whose limits come from the dosing data (``*_from``), and with its facts
+    filled in for a check that names an interaction."""
+    out: list[dict[str, Any]] = []
+    for check in dose_checks_file()["check"]:
+        if "interaction" in check:
+            check = interaction_check(check)
+        if "thresholds_from" in check:
+            out += cumulative_checks(check)
+            continue
+        sources = {k: v for k, v in check.items() if k in FROM_KEYS}
+        if not sources:
+            out.append(check)
+            continue
+        for drug in check["drugs"]:
+            one = {k: v for k, v in check.items() if k not in FROM_KEYS}
+            one["drugs"] = [drug]
+            for key, path in sources.items():
+                one[FROM_KEYS[key]] = dosing_value(drug, path)
+            out.append(one)
+    return out
 
 
 def mg_per_kg_day(inp: Inputs) -> np.ndarray:
@@ -110,6 +204,9 @@ def _unknown_weight(inp: Inputs, rows: np.ndarray, check: dict[str, Any]) -> _Fo
 def _mg_per_kg_above(inp: Inputs, check: dict[str, Any], per_kg: np.ndarray) -> list[_Found]:
     d = inp.doses
     rows = _rows_of(inp, check["drugs"])
+    if check.get("when_genotype_unknown"):
+        unknown = (inp.tpmt[d.pid[rows]] == "unknown") & (inp.nudt15[d.pid[rows]] == "unknown")
+        rows = rows[unknown]
     v = per_kg[rows]
     with np.errstate(invalid="ignore"):
         fired = rows[v > check["threshold"]]
@@ -207,6 +304,52 @@ def _overlap(inp: Inputs, check: dict[str, Any]) -> list[_Found]:
     return [_Found.plain(ra, check, msg, start=start, end=end, with_drug=np.asarray(DRUGS, dtype=object)[d.drug[rb]])]
 
 
+def _overlap_above_mg_per_day(inp: Inputs, check: dict[str, Any]) -> list[_Found]:
+    """During an overlap the drug's daily dose must not exceed ``max_mg_per_day`` (a dose
+    the source allows with the interacting drug); an unknown daily dose is said."""
+    d = inp.doses
+    ra, rb, start, end = _overlaps(inp, check)
+    limit = float(check["max_mg_per_day"])
+    cur = d.mg_per_day[ra]
+    unknown = ~np.isfinite(cur)
+    with np.errstate(invalid="ignore"):
+        hit = unknown | (np.round(cur, 6) > limit + 1e-9)
+    ra, rb, start, end, cur, unknown = ra[hit], rb[hit], start[hit], end[hit], cur[hit], unknown[hit]
+    regimen = f" ({check['regimen']})" if check.get("regimen") else ""
+    known_msg = cat(
+        _LABEL[d.drug[ra]],
+        " ",
+        num(cur),
+        f" mg/day > {limit:g} mg/day{regimen} with ",
+        _LABEL[d.drug[rb]],
+        f": {check['message']}",
+    )
+    unknown_msg = cat(
+        _LABEL[d.drug[ra]],
+        " with ",
+        _LABEL[d.drug[rb]],
+        f": the daily dose is unknown, so the {limit:g} mg/day limit{regimen} cannot be checked: {check['message']}",
+    )
+    msg = np.where(unknown, _texts(unknown_msg), _texts(known_msg))
+    n = len(ra)
+    return [
+        _Found(
+            ra,
+            check["id"],
+            check["group"],
+            np.full(n, check["severity"], dtype=object),
+            cur,
+            "mg/day",
+            np.full(n, limit),
+            msg,
+            check["source"],
+            start,
+            end,
+            np.asarray(DRUGS, dtype=object)[d.drug[rb]],
+        )
+    ]
+
+
 def _overlap_reduction(inp: Inputs, check: dict[str, Any]) -> list[_Found]:
     """The thiopurine dose during the overlap against the dose before the interacting
     drug started (or the usual weight-based dose when the thiopurine started later)."""
@@ -222,8 +365,7 @@ def _overlap_reduction(inp: Inputs, check: dict[str, Any]) -> list[_Found]:
         t0 = d.start[rb][i] - 1
         ok = (d.drug[cand] == d.drug[ra][i]) & (d.start[cand] <= t0) & (d.end[cand] > t0)
         before[i[ok]] = d.mg_per_day[cand[ok]]
-    usual = check["normal_mg_per_kg_day"] * inp.weight[d.pid[ra]]
-    usual = np.where(d.drug[ra] == DRUGS.index("azathioprine"), usual, np.nan)
+    usual = check["normal_mg_per_kg_day"] * inp.weight[d.pid[ra]] * _genotype_fraction(inp, d.pid[ra], d.drug[ra])
     ref = np.where(np.isfinite(before), before, usual)
     basis = np.where(np.isfinite(before), "the dose before ", "the usual weight-based dose; started after ")
     cur = d.mg_per_day[ra]
@@ -275,6 +417,171 @@ def _overlap_reduction(inp: Inputs, check: dict[str, Any]) -> list[_Found]:
     ]
 
 
+def _genotype_fraction(inp: Inputs, pid: np.ndarray, drug: np.ndarray) -> np.ndarray:
+    """Top of CPIC's fraction of the standard dose per row (1 for a normal or unknown
+    phenotype): the "usual dose" of a thiopurine started after allopurinol, as the dosing
+    assistant computes it (``dosing.thiopurine_limits``)."""
+    out = np.ones(len(pid))
+    reduced = ("intermediate", "possible intermediate")
+    tp, nu = np.isin(inp.tpmt[pid], reduced), np.isin(inp.nudt15[pid], reduced)
+    for code in np.unique(drug):
+        name = DRUGS[code]
+        if name not in knowledge.dosing_rules():
+            continue
+        one = drug == code
+        out[one & (tp ^ nu)] = dosing_value(name, "phenotypes.intermediate.factor[1]")
+        out[one & tp & nu] = dosing_value(name, "both_intermediate.factor[1]")
+    return out
+
+
+def _cumulative_above(inp: Inputs, check: dict[str, Any], cache: dict[str, exposure.Exposure]) -> list[_Found]:
+    """The cumulative dose went strictly above ``grams``: one row per patient, from the
+    day it did, open from then on (a cumulative dose never falls)."""
+    d = inp.doses
+    drug = check["drugs"][0]
+    if drug not in cache:
+        cache[drug] = exposure.cumulative(inp, drug)
+    exp = cache[drug]
+    code = DRUGS.index(drug)
+    limit_mg = check["grams"] * 1000.0
+    rows, starts, values, msgs = [], [], [], []
+    open_rows, open_msgs, open_values = [], [], []
+    for pid in np.flatnonzero(exp.any_dose):
+        mine = np.flatnonzero((d.pid == pid) & (d.drug == code))
+        total_g = exp.total_mg[pid] / 1000.0
+        if inp.sex[pid] in check["sexes"]:
+            when = exp.crossing(int(pid), limit_mg)
+            if when < NEVER:
+                row = mine[d.start[mine] <= when][-1]
+                rows.append(row)
+                starts.append(when)
+                values.append(total_g)
+                at_least = "at least " if exp.uncounted[pid] else ""
+                msgs.append(
+                    f"{_LABEL[code]} cumulative dose {at_least}{total_g:.3g} g (above {check['grams']:g} g "
+                    f"since {np.datetime64(when // DAY, 'D')}): {check['message']}"
+                )
+                continue
+        if check.get("report_uncounted") and exp.uncounted[pid]:
+            open_rows.append(mine[-1])
+            open_values.append(total_g)
+            open_msgs.append(
+                f"{_LABEL[code]} cumulative dose at least {total_g:.3g} g: not counted in full "
+                f"({exp.uncounted[pid]}), so the cumulative-dose thresholds cannot be checked"
+            )
+    n = len(rows)
+    found = _Found(
+        np.asarray(rows, dtype=np.int64),
+        check["id"],
+        check["group"],
+        np.full(n, check["severity"], dtype=object),
+        np.asarray(values, dtype=float),
+        "g",
+        np.full(n, check["grams"]),
+        np.asarray(msgs, dtype=object),
+        check["source"],
+        np.asarray(starts, dtype=np.int64),
+        np.full(n, NEVER, dtype=np.int64),
+    )
+    m = len(open_rows)
+    rows_u = np.asarray(open_rows, dtype=np.int64)
+    unknown = _Found(
+        rows_u,
+        "dose.not_checkable",
+        check["group"],
+        np.full(m, "info", dtype=object),
+        np.asarray(open_values, dtype=float),
+        "g",
+        np.full(m, np.nan),
+        np.asarray(open_msgs, dtype=object),
+        check["source"],
+        d.start[rows_u] if m else np.zeros(0, np.int64),
+        np.full(m, NEVER, dtype=np.int64),
+    )
+    return [found, unknown]
+
+
+def _pulsed_rows(inp: Inputs, drugs: list[str]) -> np.ndarray:
+    d = inp.doses
+    rows = _rows_of(inp, drugs)
+    return rows[np.array([is_pulse(d.frequency[r], d.route[r]) for r in rows], dtype=bool)]
+
+
+def _test_before_administration(inp: Inputs, check: dict[str, Any]) -> list[_Found]:
+    """An administration with no result of the check's analytes in the window before it."""
+    d = inp.doses
+    window = int(check["window_days"]) * DAY
+    ppid, pt, prow = administrations(inp, _pulsed_rows(inp, check["drugs"]))
+    key, tpid, tt = test_times(inp, tuple(check["analytes"]))
+    last = last_at_or_before(key, tpid, tt, ppid, np.minimum(pt, inp.cutoff - 1))
+    hit = (last == NEVER) | (pt - last > window)
+    ppid, pt, prow, last = ppid[hit], pt[hit], prow[hit], last[hit]
+    label = "/".join(model.analyte_label(a) for a in check["analytes"])
+    latest = np.where(last == NEVER, "none", np.datetime_as_string((last // DAY).astype("datetime64[D]")))
+    when = np.datetime_as_string((pt // DAY).astype("datetime64[D]"))
+    msg = np.array(
+        [
+            f"{_LABEL[d.drug[r]]} infusion {w}: no {label} result in the {check['window_days']} days before it "
+            f"(latest: {x}): {check['message']}"
+            for r, w, x in zip(prow, when, latest, strict=True)
+        ],
+        dtype=object,
+    )
+    days = np.where(last == NEVER, np.nan, (pt - last) / DAY)
+    n = len(prow)
+    return [
+        _Found(
+            prow,
+            check["id"],
+            check["group"],
+            np.full(n, check["severity"], dtype=object),
+            days,
+            "days",
+            np.full(n, float(check["window_days"])),
+            msg,
+            check["source"],
+            pt - window,
+            pt + DAY,
+        )
+    ]
+
+
+def _course_start_reminder(inp: Inputs, check: dict[str, Any]) -> list[_Found]:
+    """A reminder at the start of treatment: the first administration of the drugs, or the
+    first after more than ``restart_after_days`` without one (the two infusions of one
+    rituximab cycle are one start); open in the window before it."""
+    d = inp.doses
+    ppid, pt, prow = administrations(inp, _pulsed_rows(inp, check["drugs"]))
+    gap = int(check["restart_after_days"]) * DAY
+    new_patient = np.r_[True, ppid[1:] != ppid[:-1]] if len(ppid) else np.zeros(0, bool)
+    long_gap = np.r_[True, pt[1:] - pt[:-1] > gap] if len(pt) else np.zeros(0, bool)
+    first = new_patient | long_gap
+    pt, prow = pt[first], prow[first]
+    when = np.datetime_as_string((pt // DAY).astype("datetime64[D]"))
+    msg = np.array(
+        [f"{_LABEL[d.drug[r]]} treatment starting {w}: {check['message']}" for r, w in zip(prow, when, strict=True)],
+        dtype=object,
+    )
+    n = len(prow)
+    window = int(check["window_days"]) * DAY
+    nothing = np.full(n, np.nan)
+    return [
+        _Found(
+            prow,
+            check["id"],
+            check["group"],
+            np.full(n, check["severity"], dtype=object),
+            nothing,
+            "",
+            nothing,
+            msg,
+            check["source"],
+            pt - window,
+            pt + DAY,
+        )
+    ]
+
+
 def _not_weekly(inp: Inputs, check: dict[str, Any]) -> list[_Found]:
     d = inp.doses
     rows = _rows_of(inp, check["drugs"])
@@ -297,6 +604,7 @@ def evaluate(inp: Inputs) -> pa.Table:
     """The dose-check table (:data:`DOSE_CHECK_FIELDS`)."""
     d = inp.doses
     found: list[_Found] = []
+    exposures: dict[str, exposure.Exposure] = {}
     if len(d):
         per_kg = mg_per_kg_day(inp)
         for check in checks():
@@ -311,8 +619,16 @@ def evaluate(inp: Inputs) -> pa.Table:
                 found += _overlap_reduction(inp, check)
             elif kind == "overlap":
                 found += _overlap(inp, check)
+            elif kind == "overlap_above_mg_per_day":
+                found += _overlap_above_mg_per_day(inp, check)
             elif kind == "not_weekly":
                 found += _not_weekly(inp, check)
+            elif kind == "cumulative_above":
+                found += _cumulative_above(inp, check, exposures)
+            elif kind == "test_before_administration":
+                found += _test_before_administration(inp, check)
+            elif kind == "course_start_reminder":
+                found += _course_start_reminder(inp, check)
             else:
                 raise ValueError(f"dose check {check['id']}: unknown type {kind!r}")
     found = [f for f in found if len(f.rows)]

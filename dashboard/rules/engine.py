@@ -1,8 +1,9 @@
 """Rules and profiles: load and validate ``rules.toml``; user profiles saved as JSON.
 
 A *profile* is the set of rules in force: which guideline and trend rules are on, with
-which thresholds and severities, and whether CTCAE grades raise flags.  Two profiles are
-built in ("BSR 2017 / NICE", the default, and "CTCAE only"); a *user profile* is a
+which thresholds and severities, whether CTCAE grades raise flags, and which monitoring
+schedule applies.  Three profiles are built in ("BSR 2025", the default; "BSR 2017 /
+NICE", kept so that old audits reproduce; "CTCAE only"); a *user profile* is a
 built-in one with thresholds edited in the app, saved as a small JSON file that names
 its base profile and lists only what changed.  A flag raised by an edited rule cites the
 user profile and the original limit, never the guideline alone.
@@ -24,7 +25,8 @@ from typing import Any
 from dashboard.model import ANALYTES, CANONICAL_UNITS, analyte_info
 from dashboard.rules.data import SEVERITIES, rules_file
 
-DEFAULT_PROFILE = "BSR 2017 / NICE"
+DEFAULT_PROFILE = "BSR 2025"
+LEGACY_PROFILE = "BSR 2017 / NICE"
 CTCAE_ONLY = "CTCAE only"
 KINDS = ("guideline", "trend")
 COMPARISONS = {
@@ -60,6 +62,8 @@ class Rule:
     max_severity_in_range: str = ""
     messages: tuple[tuple[str, str], ...] = ()
     enabled: bool = True
+    #: evidence status under the profile ("" when the rules file gives none)
+    status: str = ""
 
     def message_for(self, analyte: str) -> str:
         """The advice for one analyte (``messages``), else the rule's ``message``."""
@@ -82,6 +86,8 @@ class Profile:
     based_on: str = ""
     path: str = ""
     version: str = ""
+    #: the monitoring schedule (a profile of ``schedule.toml``)
+    schedule: str = "BSR 2025"
 
     @property
     def is_user(self) -> bool:
@@ -119,7 +125,12 @@ def _rule_from(item: Mapping[str, Any]) -> Rule:
         min_results=int(item.get("min_results", 0)),
         max_severity_in_range=str(item.get("max_severity_in_range", "")),
         messages=tuple((str(k), str(v)) for k, v in (item.get("messages") or {}).items()),
+        status=str(item.get("status", "")),
     )
+
+
+#: What a profile's ``rule_overrides`` may change on a rule (never the threshold).
+OVERRIDABLE = ("source", "message", "severity", "status", "citation")
 
 
 def validate_rule(rule: Rule) -> None:
@@ -190,8 +201,26 @@ def builtin_profiles() -> dict[str, Profile]:
         unknown = on - known
         if unknown:
             raise RuleError(f"profile {name!r} names unknown rules: {', '.join(sorted(unknown))}")
-        rules = tuple(replace(r, enabled=r.id in on) for r in all_rules())
-        out[name] = Profile(name, item["description"], bool(item["ctcae"]), rules, version=raw["version"])
+        overrides = item.get("rule_overrides", {})
+        if set(overrides) - known:
+            raise RuleError(f"profile {name!r} overrides unknown rules: {', '.join(sorted(set(overrides) - known))}")
+        rules = []
+        for r in all_rules():
+            change = overrides.get(r.id, {})
+            bad = set(change) - set(OVERRIDABLE)
+            if bad:
+                raise RuleError(f"profile {name!r}: rule {r.id!r}: cannot override {', '.join(sorted(bad))}")
+            new = replace(r, enabled=r.id in on, **{k: str(v) for k, v in change.items()})
+            validate_rule(new)
+            rules.append(new)
+        out[name] = Profile(
+            name,
+            item["description"],
+            bool(item["ctcae"]),
+            tuple(rules),
+            version=raw["version"],
+            schedule=str(item.get("schedule", "BSR 2025")),
+        )
     if DEFAULT_PROFILE not in out:
         raise RuleError(f"rules.toml has no {DEFAULT_PROFILE!r} profile")
     return out
@@ -250,6 +279,7 @@ def make_user_profile(
         rules=tuple(rules[r.id] for r in base_p.rules),
         based_on=base_p.name,
         version=base_p.version,
+        schedule=base_p.schedule,
     )
 
 

@@ -115,6 +115,9 @@ class Inputs:
     cutoff: int  # first second after the review date
     #: The results dated after the review date (same patient codes), None when there are none.
     after: Labs | None = None
+    #: clinician-set monitoring interval per patient (NaN none) and when it was set
+    interval_days: np.ndarray | None = None
+    interval_set_at: np.ndarray | None = None
 
     @property
     def n_patients(self) -> int:
@@ -213,6 +216,7 @@ def prepare(
     patients: Any = None,
     baselines: Any = None,
     as_of: dt.date | None = None,
+    intervals: Any = None,
 ) -> Inputs:
     """Turn the canonical tables (Arrow or pandas) into :class:`Inputs` for the rules."""
     as_of = as_of or dt.date.today()
@@ -264,7 +268,39 @@ def prepare(
         baseline[code[ok], ana[ok]] = val[ok]
         note[code[ok], ana[ok]] = txt[ok]
 
-    return Inputs(patient_ids, lab, dose, weight, sex, tpmt, nudt15, diagnosis, baseline, note, as_of, cutoff, after)
+    interval_days = np.full(n, np.nan)
+    interval_set_at = np.full(n, NEVER, dtype=np.int64)
+    itb = as_table("intervals", intervals)
+    if itb.num_rows and n:
+        set_at = seconds(itb.column("set_at"))
+        keep = set_at < cutoff  # a setting made after the review date is not in force on it
+        order = np.argsort(np.where(set_at == NEVER, -NEVER, set_at), kind="stable")  # the latest wins
+        order = order[keep[order]]
+        known = np.isin(np.asarray(itb.column("patient_id").to_pylist(), dtype=object), patient_ids)
+        order = order[known[order]]
+        if len(order):
+            code = codes_of(itb.column("patient_id").take(pa.array(order)), ids)
+            days = floats(itb.column("interval_days"))[order]
+            interval_days[code] = np.where(days > 0, days, np.nan)
+            interval_set_at[code] = set_at[order]
+
+    return Inputs(
+        patient_ids,
+        lab,
+        dose,
+        weight,
+        sex,
+        tpmt,
+        nudt15,
+        diagnosis,
+        baseline,
+        note,
+        as_of,
+        cutoff,
+        after,
+        interval_days,
+        interval_set_at,
+    )
 
 
 #: Alphabetical rank of each analyte: flags are listed by patient, time and analyte name.

@@ -131,16 +131,18 @@ def review(
     profile: Profile | str | None = None,
     as_of: dt.date | None = None,
     as_of_note: str = "",
+    intervals: Any = None,
 ) -> Review:
-    """Run every rule of ``profile`` (default "BSR 2017 / NICE") over the canonical tables.
+    """Run every rule of ``profile`` (default "BSR 2025") over the canonical tables.
 
     Tables may be Arrow or pandas; ``as_of`` (default today) is the review date: later
     results and doses are not reviewed (the results are listed in ``after_as_of``), open
     flags and the schedule are judged on it.  ``as_of_note`` says why the date was
     chosen when it is not today (:func:`dashboard.rules.as_of.default_as_of`).
+    ``intervals`` (canonical table) holds the clinician-set monitoring intervals.
     """
     prof = get_profile(profile)
-    inp = prepare(labs, doses, patients, baselines_table, as_of)
+    inp = prepare(labs, doses, patients, baselines_table, as_of, intervals)
     rv = review_inputs(inp, prof)
     rv.as_of_note = as_of_note
     rv.identity = identity_table(patients)
@@ -170,7 +172,7 @@ def review_inputs(inp: Inputs, profile: Profile) -> Review:
     base = baselines.compute(inp)
     grades = ctcae.grade_all(inp, base)
     flag_table, flag_arrays = flags.evaluate(inp, profile, grades, base)
-    sched = schedule.evaluate(inp)
+    sched = schedule.evaluate(inp, profile.schedule)
     checks = dose_checks.evaluate(inp)
     after = after_as_of_table(inp, base)
     summ = summary.evaluate(inp, grades, flag_arrays, sched, checks, after)
@@ -181,7 +183,7 @@ def review_dataset(
     ds: Dataset, profile: Profile | str | None = None, as_of: dt.date | None = None, as_of_note: str = ""
 ) -> Review:
     """The review of an app :class:`~dashboard.dataset.Dataset`."""
-    return review(ds.labs, ds.doses, ds.patients, ds.baselines, profile, as_of, as_of_note)
+    return review(ds.labs, ds.doses, ds.patients, ds.baselines, profile, as_of, as_of_note, ds.intervals)
 
 
 # --------------------------------------------------------------------------- after the as-of date

@@ -11,6 +11,12 @@ on the review date:
   (days 8-14) after each pulse and before the next pulse.
 
 Overdue: the review date is later than the due date plus the grace days.
+
+What counts as a test is per schedule (``check``: test groups such as the full blood
+count, creatinine/eGFR, ALT/AST): a check is done only when every group has a result,
+and the review says which groups are due.  The drug -> schedule map depends on the
+monitoring profile ("BSR 2025", the default, or "BSR 2017"); under BSR 2025 a
+clinician-set, risk-adapted maintenance interval per patient replaces the last phase's.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from dashboard.rules.hits import cat, num
 from dashboard.rules.inputs import DRUGS, Doses, Inputs, group_starts, pair_key
 
 PULSE_FREQUENCIES = ("monthly", "single")
+DEFAULT_SCHEDULE_PROFILE = "BSR 2025"
 
 SCHEDULE_FIELDS: tuple[tuple[str, pa.DataType, str], ...] = (
     ("patient_id", pa.string(), "Patient identifier."),
@@ -44,6 +51,8 @@ SCHEDULE_FIELDS: tuple[tuple[str, pa.DataType, str], ...] = (
     ("severity", pa.string(), "Severity when overdue ('' when not)."),
     ("message", pa.string(), "What is due, in words."),
     ("source", pa.string(), "Source of the schedule."),
+    ("tests_due", pa.string(), "The test groups of the check that are due ('full blood count; ALT/AST')."),
+    ("interval_basis", pa.string(), "'schedule', 'patient' (the clinician-set interval) or 'pulse'."),
 )
 
 
@@ -52,9 +61,26 @@ def schedules() -> dict[str, dict[str, Any]]:
     return schedule_file()["schedules"]
 
 
-def schedule_name(drug: str, frequency: str, route: str) -> str:
+def drug_map(profile: str = DEFAULT_SCHEDULE_PROFILE) -> dict[str, Any]:
+    """Drug -> schedule under a monitoring profile (the top-level map, overridden)."""
+    sched = schedule_file()
+    return {**sched["drugs"], **sched.get("profiles", {}).get(profile, {}).get("drugs", {})}
+
+
+def extra_items(profile: str = DEFAULT_SCHEDULE_PROFILE) -> dict[str, list[str]]:
+    """Drug -> the extra monitoring items (schedules such as blood pressure) it has under
+    a monitoring profile, besides its blood-test schedule."""
+    sched = schedule_file()
+    return {**sched.get("also", {}), **sched.get("profiles", {}).get(profile, {}).get("also", {})}
+
+
+def test_groups() -> dict[str, dict[str, Any]]:
+    return schedule_file()["test_groups"]
+
+
+def schedule_name(drug: str, frequency: str, route: str, profile: str = DEFAULT_SCHEDULE_PROFILE) -> str:
     """The schedule a dose row follows ("" for a drug with none listed)."""
-    entry = schedule_file()["drugs"].get(drug, "")
+    entry = drug_map(profile).get(drug, "")
     if isinstance(entry, dict):
         pulse = is_pulse(frequency, route)
         return entry["pulse"] if pulse else entry["daily"]
@@ -65,11 +91,11 @@ def is_pulse(frequency: str, route: str) -> bool:
     return route == "iv" or frequency in PULSE_FREQUENCIES or (frequency.startswith("every ") and "weeks" in frequency)
 
 
-def row_schedules(doses: Doses) -> np.ndarray:
+def row_schedules(doses: Doses, profile: str = DEFAULT_SCHEDULE_PROFILE) -> np.ndarray:
     """Schedule id per dose row (object array)."""
     cache: dict[tuple[str, str, str], str] = {}
     out = [
-        cache.setdefault((DRUGS[d], f, r), schedule_name(DRUGS[d], f, r))
+        cache.setdefault((DRUGS[d], f, r), schedule_name(DRUGS[d], f, r, profile))
         for d, f, r in zip(doses.drug, doses.frequency, doses.route, strict=True)
     ]
     return np.asarray(out, dtype=object)
@@ -78,15 +104,24 @@ def row_schedules(doses: Doses) -> np.ndarray:
 def pulse_dates(inp: Inputs, horizon_days: int = 62) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pulses of pulse-schedule rows: (patient, time, dose row), sorted by patient and time.
 
+    See :func:`administrations` for how a row's pulses are laid out.
+    """
+    d = inp.doses
+    names = row_schedules(d)
+    is_pulse_row = np.array([schedules().get(n, {}).get("kind") == "pulse" for n in names], dtype=bool)
+    return administrations(inp, np.flatnonzero(is_pulse_row), horizon_days)
+
+
+def administrations(inp: Inputs, rows: np.ndarray, horizon_days: int = 62) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Administrations of pulsed dose rows ``rows``: (patient, time, dose row), sorted by
+    patient and time.
+
     A row given "every N weeks" (or every N days) pulses every N weeks (days),
     "monthly" on the same day of each month, "single" (or with no known frequency)
     once; pulses run from the start until the end, or ``horizon_days`` after the
     review date when ongoing.
     """
     d = inp.doses
-    names = row_schedules(d)
-    is_pulse_row = np.array([schedules().get(n, {}).get("kind") == "pulse" for n in names], dtype=bool)
-    rows = np.flatnonzero(is_pulse_row)
     empty = np.zeros(0, np.int64)
     if not len(rows):
         return empty, empty, empty
@@ -175,12 +210,26 @@ def courses(inp: Inputs) -> dict[str, np.ndarray]:
     return {"course_start": course_start, "increase": gap | more}
 
 
-def evaluate(inp: Inputs) -> pa.Table:
+def group_last_tests(inp: Inputs, spec: dict[str, Any], pid: np.ndarray, since: np.ndarray) -> list[np.ndarray]:
+    """Per test group of the schedule's check: the latest draw of the group at or before
+    the review day and not before ``since`` (NEVER when none)."""
+    out = []
+    for group in spec["check"]:
+        key, tpid, tt = test_times(inp, tuple(test_groups()[group]["analytes"]))
+        last = last_at_or_before(
+            key, tpid, tt, pid, np.full(len(pid), inp.cutoff - 1)
+        )  # a draw on the review day counts
+        out.append(np.where(last >= since, last, NEVER))
+    return out
+
+
+def evaluate(inp: Inputs, profile: str = DEFAULT_SCHEDULE_PROFILE) -> pa.Table:
     """The schedule table (:data:`SCHEDULE_FIELDS`) as of ``inp.as_of``: one row per
-    patient and drug being taken that has a blood-test schedule."""
+    patient and drug being taken that has a blood-test schedule, under the monitoring
+    profile ``profile``."""
     d = inp.doses
     now = inp.cutoff - DAY  # the review date, 00:00
-    names = row_schedules(d)
+    names = row_schedules(d, profile)
     kinds = np.array([schedules().get(x, {}).get("kind", "none") for x in names], dtype=object)
     c = courses(inp)
     end = d.end.copy()
@@ -188,25 +237,34 @@ def evaluate(inp: Inputs) -> pa.Table:
         if spec.get("kind") == "pulse":
             single = (names == name) & ~(np.isfinite(d.per_day) & (d.per_day > 0)) & (d.frequency != "monthly")
             end[single] = np.minimum(end[single], d.start[single] + int(spec["single_pulse_course_days"]) * DAY)
-    active = (d.start <= now) & (end > now) & (kinds != "none") if len(d) else np.zeros(0, bool)
+    in_force = (d.start <= now) & (end > now) if len(d) else np.zeros(0, bool)
+    active = in_force & (kinds != "none") if len(d) else np.zeros(0, bool)
+    # (schedule id, rows that follow it): the blood-test schedules, then the extra items
+    # (blood pressure ...) of the drugs being taken
+    plan = [(sched_id, active & (names == sched_id)) for sched_id in sorted(set(names[active]))]
+    extras = extra_items(profile)
+    for item in sorted({x for items in extras.values() for x in items}):
+        codes = [i for i, drug in enumerate(DRUGS) if item in extras.get(drug, ())]
+        plan.append((item, in_force & np.isin(d.drug, codes)))
     top = schedule_file()
     parts = []
-    for sched_id in sorted(set(names[active])):
+    for sched_id, mask in plan:
         spec = schedules()[sched_id]
-        rows = np.flatnonzero(active & (names == sched_id))
+        rows = np.flatnonzero(mask)
+        if not len(rows):
+            continue
         last_of_drug = np.r_[(d.pid[rows][1:] != d.pid[rows][:-1]) | (d.drug[rows][1:] != d.drug[rows][:-1]), True]
         rows = rows[last_of_drug]  # one row per patient and drug
-        tests = test_times(inp, tuple(spec["tests"]))
-        if spec["kind"] == "pulse":
-            part = _pulse_due(inp, rows, spec, c, tests, now)
-        else:
-            part = _phase_due(inp, rows, spec, c, tests, now)
+        due_of = _pulse_due if spec["kind"] == "pulse" else _phase_due
+        part = due_of(inp, rows, spec, c, now)
         grace = int(spec.get("grace_days", 0)) * DAY
         due_day = part["due_by"] // DAY * DAY  # lateness counts calendar days, as a clinician does
-        overdue = now > due_day + grace
+        overdue = (now > due_day + grace) & (part["due_by"] < NEVER)
         late = np.where(overdue, (now - due_day) // DAY, 0)
         long_late = late > np.maximum(part["interval"], 14)
-        sev = np.where(overdue, np.where(long_late, top["long_overdue_severity"], top["overdue_severity"]), "")
+        sev_over = spec.get("overdue_severity", top["overdue_severity"])
+        sev_long = spec.get("long_overdue_severity", top["long_overdue_severity"])
+        sev = np.where(overdue, np.where(long_late, sev_long, sev_over), "")
         drug_label = np.array([model.drug_info()[x].label for x in DRUGS], dtype=object)[d.drug[rows]]
         due = _date_text(part["next_due"])
         msg = pc.if_else(
@@ -214,6 +272,8 @@ def evaluate(inp: Inputs) -> pa.Table:
             cat(drug_label, ": ", part["what"], " OVERDUE by ", num(late), " days (due ", due, ")"),
             cat(drug_label, ": ", part["what"], " due ", due),
         )
+        if part.get("ended") is not None:
+            msg = pc.if_else(pa.array(part["ended"]), cat(drug_label, ": ", part["ended_what"]), msg)
         n = len(rows)
         parts.append(
             {
@@ -231,12 +291,36 @@ def evaluate(inp: Inputs) -> pa.Table:
                 "severity": sev.astype(object),
                 "message": np.asarray(msg.to_pylist(), dtype=object),
                 "source": np.full(n, spec["source"], dtype=object),
+                "tests_due": part["tests_due"],
+                "interval_basis": part["basis"],
             }
         )
     return _table(parts)
 
 
-def _phase_due(inp: Inputs, rows, spec, c, tests, now) -> dict[str, np.ndarray]:
+def check_time(lasts: list[np.ndarray], n: int) -> np.ndarray:
+    """When the last complete check was: every group done, as old as its oldest group;
+    NEVER while any group has never been done."""
+    if not lasts:
+        return np.full(n, NEVER, dtype=np.int64)
+    stacked = np.vstack(lasts)
+    return np.where((stacked == NEVER).any(axis=0), NEVER, stacked.min(axis=0))
+
+
+def _due_groups(spec: dict[str, Any], lasts: list[np.ndarray], last_check: np.ndarray) -> np.ndarray:
+    """Names of the groups that are due: those never done in the course, or as old as the
+    check itself (all of them when none was ever done)."""
+    labels = [test_groups()[g]["label"] for g in spec["check"]]
+    n = len(last_check)
+    out = np.empty(n, dtype=object)
+    for i in range(n):
+        missing = [lab for lab, last in zip(labels, lasts, strict=True) if last[i] == NEVER]
+        oldest = [lab for lab, last in zip(labels, lasts, strict=True) if last[i] != NEVER and last[i] == last_check[i]]
+        out[i] = "; ".join(missing or labels if last_check[i] == NEVER else oldest)
+    return out
+
+
+def _phase_due(inp: Inputs, rows, spec, c, now) -> dict[str, np.ndarray]:
     d = inp.doses
     n = len(rows)
     pid = d.pid[rows]
@@ -248,24 +332,51 @@ def _phase_due(inp: Inputs, rows, spec, c, tests, now) -> dict[str, np.ndarray]:
     order = np.argsort(ikey, kind="stable")
     last_inc = last_at_or_before(ikey[order], pd_code[inc][order], d.start[inc][order], pd_code[rows], np.full(n, now))
     last_inc = np.where(last_inc >= course_start, last_inc, course_start)
-    tkey, tpid, tt = tests
-    last_test = last_at_or_before(tkey, tpid, tt, pid, np.full(n, inp.cutoff - 1))  # a draw on the review day counts
-    last_test = np.where(last_test >= course_start, last_test, NEVER)
+    lasts = group_last_tests(inp, spec, pid, course_start)
+    last_test = check_time(lasts, n)
     has_test = last_test != NEVER
     ref = np.where(has_test, last_test, course_start)
     since_start = (ref - course_start) // DAY
     interval = np.full(n, spec["phases"][-1]["every_days"], dtype=np.int64)
     for phase in reversed(spec["phases"][:-1]):
         interval = np.where(since_start < phase["until_days"], phase["every_days"], interval)
+    maintenance = since_start >= (spec["phases"][-2]["until_days"] if len(spec["phases"]) > 1 else 0)
+    basis = np.full(n, "schedule", dtype=object)
+    bounds = spec.get("patient_interval")
+    if bounds is not None:
+        own = inp.interval_days[pid] if inp.interval_days is not None else np.full(n, np.nan)
+        ok = np.isfinite(own) & maintenance
+        own_days = np.clip(np.nan_to_num(own), bounds["min_days"], bounds["max_days"]).astype(np.int64)
+        interval = np.where(ok, own_days, interval)
+        basis = np.where(ok, "patient", basis)
     fortnightly = spec["after_increase_every_days"]
     increased = last_inc > course_start
     since_inc = (np.maximum(ref, last_inc) - last_inc) // DAY
     recent = increased & has_test & (last_test >= last_inc) & (since_inc < spec["after_increase_stable_days"])
     interval = np.where(recent, np.minimum(interval, fortnightly), interval)
+    basis = np.where(recent, "schedule", basis)
     next_due = np.where(has_test, last_test + interval * DAY, course_start + spec["phases"][0]["every_days"] * DAY)
     untested = increased & (~has_test | (last_inc > last_test))
     next_due = np.where(untested, np.minimum(next_due, last_inc + fortnightly * DAY), next_due)
-    what = cat("blood tests (every ", num(interval), " days at present)")
+    due = _due_groups(spec, lasts, last_test)
+    ended = None
+    ended_what = None
+    if "stop_after_days" in spec:
+        # no routine test once the course is that old and no dose increase is recent
+        # (sulfasalazine after 12 months; voclosporin's blood pressure after the first month)
+        settled = (now - last_inc) // DAY >= spec["after_increase_stable_days"]
+        ended = ((now - course_start) // DAY >= int(spec["stop_after_days"])) & (settled | ~increased)
+        last_text = _date_text(last_test)
+        ended_what = cat(spec["ended"], " (last: ", last_text, ")")
+        next_due = np.where(ended, NEVER, next_due)
+        interval = np.where(ended, 0, interval)
+        due = np.where(ended, "", due).astype(object)
+    own_text = np.where(basis == "patient", ", the patient's risk-adapted interval", "")
+    what = cat(due.astype(object), " (every ", num(interval), " days at present", own_text.astype(object), ")")
+    if bounds is not None and inp.interval_set_at is not None:
+        set_at = inp.interval_set_at[pid]
+        stale = (basis == "patient") & (set_at < now - int(spec.get("risk_review_days", 365)) * DAY)
+        what = pc.if_else(pa.array(stale), cat(what, "; risk factors due for their yearly review"), what)
     return {
         "course_start": course_start,
         "last_increase": np.where(increased, last_inc, NEVER),
@@ -274,20 +385,24 @@ def _phase_due(inp: Inputs, rows, spec, c, tests, now) -> dict[str, np.ndarray]:
         "next_due": next_due,
         "due_by": next_due,
         "what": what,
+        "tests_due": due,
+        "basis": basis.astype(object),
+        "ended": ended,
+        "ended_what": ended_what,
     }
 
 
-def _pulse_due(inp: Inputs, rows, spec, c, tests, now) -> dict[str, np.ndarray]:
+def _pulse_due(inp: Inputs, rows, spec, c, now) -> dict[str, np.ndarray]:
     d = inp.doses
     n = len(rows)
     pid = d.pid[rows]
     ppid, pt, _ = pulse_dates(inp)
     pkey = pair_key(ppid, pt)
     lo, hi = (int(x) * DAY for x in spec["nadir_days"])
-    tkey, tpid, tt = tests
     last_pulse = last_at_or_before(pkey, ppid, pt, pid, np.full(n, now))
     next_pulse = first_at_or_after(pkey, ppid, pt, pid, np.full(n, now + 1))
-    last_test = last_at_or_before(tkey, tpid, tt, pid, np.full(n, inp.cutoff - 1))  # a draw on the review day counts
+    lasts = group_last_tests(inp, spec, pid, np.full(n, -(2**62)))
+    last_test = check_time(lasts, n)
     has_pulse = last_pulse != NEVER
     window_start, window_end = last_pulse + lo, last_pulse + hi
     # a test in the window, or any test since it opened, satisfies the nadir check
@@ -309,6 +424,8 @@ def _pulse_due(inp: Inputs, rows, spec, c, tests, now) -> dict[str, np.ndarray]:
         "next_due": next_due,
         "due_by": due_by,
         "what": what,
+        "tests_due": np.full(n, "; ".join(test_groups()[g]["label"] for g in spec["check"]), dtype=object),
+        "basis": np.full(n, "pulse", dtype=object),
     }
 
 

@@ -44,7 +44,11 @@ SUMMARY_FIELDS: tuple[tuple[str, pa.DataType, str], ...] = (
     ("open_trend_rules", pa.string(), "Their rule ids, '; '-separated."),
     ("flags_total", pa.int64(), "All flags of the patient, open or closed."),
     ("next_test_due", pa.timestamp("s"), "Earliest next test due over the patient's monitored drugs (NaT if none)."),
-    ("overdue", pa.bool_(), "True when any scheduled test is overdue."),
+    (
+        "overdue",
+        pa.bool_(),
+        "True when any scheduled test is overdue (an item graded info, e.g. blood pressure, does not count).",
+    ),
     ("days_overdue", pa.int64(), "Most days overdue (0 if none)."),
     ("dose_checks_open", pa.int64(), "Open dose-check findings (above 'info')."),
     ("dose_check_rules", pa.string(), "Their rule ids, '; '-separated."),
@@ -110,10 +114,13 @@ def evaluate(
     s_rank = _ranks(schedule.column("severity"))
     next_due = np.full(n, NEVER, dtype=np.int64)
     np.minimum.at(next_due, spid, s_due)
+    # an item graded "info" when overdue (a clinic check such as blood pressure, rarely in
+    # an export) is listed on the Patient page but does not make the patient overdue
+    s_counts = s_over & (s_rank > 1)
     overdue = np.zeros(n, dtype=bool)
-    overdue[spid[s_over]] = True
+    overdue[spid[s_counts]] = True
     days_overdue = np.zeros(n, dtype=np.int64)
-    np.maximum.at(days_overdue, spid, s_late)
+    np.maximum.at(days_overdue, spid, np.where(s_counts, s_late, 0))
 
     dpid = pc.index_in(dose_checks.column("patient_id"), value_set=ids).to_numpy(zero_copy_only=False)
     dpid = dpid.astype(np.int64)

@@ -8,7 +8,8 @@ import pandas as pd
 
 from dashboard import model
 from dashboard.rules import ctcae
-from dashboard.rules.data import SEVERITIES, dose_checks_file, ranges_file, schedule_file
+from dashboard.rules.data import SEVERITIES, ranges_file, schedule_file
+from dashboard.rules.dose_checks import checks
 from dashboard.rules.engine import Profile, builtin_profiles
 from dashboard.rules.review import Review
 from dashboard.units import DISPLAY_UNIT
@@ -124,16 +125,17 @@ def schedules_frame() -> pd.DataFrame:
 
 
 def dose_checks_frame() -> pd.DataFrame:
-    rows = [
-        {
-            "Check": c["id"],
-            "Drugs": ", ".join(model.drug_info()[d].label for d in c["drugs"]),
-            "What": c["message"],
-            "Severity": c["severity"],
-            "Source": c["source"],
-        }
-        for c in dose_checks_file()["check"]
-    ]
+    """Every dose check with its facts filled in (interactions, dose limits and
+    cumulative-dose thresholds come from the knowledge base)."""
+    info = model.drug_info()
+    rows = []
+    for c in checks():
+        drugs = ", ".join(info[d].label for d in c["drugs"])
+        if c.get("with"):
+            drugs += " with " + ", ".join(info[d].label.lower() for d in c["with"])
+        rows.append(
+            {"Check": c["id"], "Drugs": drugs, "What": c["message"], "Severity": c["severity"], "Source": c["source"]}
+        )
     return pd.DataFrame(rows)
 
 

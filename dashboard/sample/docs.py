@@ -6,9 +6,8 @@ from typing import Any
 
 import pandas as pd
 
-from dashboard import model
 from dashboard.sample.clinic import Clinic
-from dashboard.sample.physiology import HIGH_LIMITS, LOW_LIMITS
+from dashboard.sample.physiology import HIGH_LIMITS, LOW_LIMITS, SIMULATED_ANALYTES
 from dashboard.sample.plan import MONITORED
 from dashboard.sample.schedule import FORTNIGHTLY_UNTIL, MONTHLY_UNTIL, QUARTERLY_DAYS
 from dashboard.sample.shapes import (
@@ -189,7 +188,7 @@ def readme(clinic: Clinic, info: dict[str, Any]) -> str:
         for c in files[EUROPE]["no_result_cells"]
     )
     german = ", ".join(f"`{h}`" for h, *_ in EUROPE_COLUMNS)
-    analytes = ", ".join(model.ANALYTES)
+    analytes = ", ".join(SIMULATED_ANALYTES)
     return f"""# Sample panel (synthetic)
 
 **Everything in this folder is synthetic.** It was made by a seeded generator

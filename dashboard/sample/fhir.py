@@ -17,7 +17,7 @@ from typing import Any
 
 from dashboard import model
 from dashboard.sample.clinic import Clinic, SamplePatient
-from dashboard.sample.physiology import reference_flag, reference_range
+from dashboard.sample.physiology import SIMULATED_ANALYTES, reference_flag, reference_range
 from dashboard.sample.plan import DoseStep
 from dashboard.sample.shapes import FHIR_STORIES, LOINC, LOINC_DISPLAY, TEST_NAMES, UCUM, UNIT_TEXT, number_value
 
@@ -178,7 +178,7 @@ def _lab_resources(p: SamplePatient) -> list[dict[str, Any]]:
     out = []
     for i, draw in enumerate(p.draws):
         when = draw.when.strftime("%Y-%m-%dT%H:%M:00") + uk_offset(draw.when)
-        for a in model.ANALYTES:
+        for a in SIMULATED_ANALYTES:
             v = float(p.results[a][i])
             lo, hi = reference_range(a, sex)
             rr: dict[str, Any] = {}

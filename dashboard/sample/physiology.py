@@ -34,6 +34,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from dashboard import model
 from dashboard.sample.plan import Draw, PatientPlan, Results
 
 #: Components simulated (the WBC is their sum; monocytes/basophils are not reported).
@@ -359,6 +360,10 @@ def outside_reference(sex: str, results: Results, skip: Sequence[str] = ()) -> l
 LOW_LIMITS = {"wbc": 3.5, "neutrophils": 1.6, "lymphocytes": 0.5, "platelets": 140.0, "albumin": 30.0, "egfr": 60.0}
 HIGH_LIMITS = {"eosinophils": 0.5, "mcv": 105.0, "alt": 100.0, "ast": 100.0}
 TREND_ANALYTES = ("wbc", "neutrophils")
+
+#: The analytes the generator simulates (blood pressure and IgG are not simulated), in
+#: the display order of model.ANALYTES; the sample files list exactly these.
+SIMULATED_ANALYTES: tuple[str, ...] = tuple(a for a in model.ANALYTES if a in DECIMALS)
 
 
 def falling_runs(values: Sequence[float], fall: float = 0.10) -> list[int]:

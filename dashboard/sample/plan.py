@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from dashboard import knowledge
+
 #: The generator's "today": the day the synthetic extract was taken.  Fixed, so that
 #: regenerating gives the same bytes; the app proposes it as the "as of" date.
 EXTRACT_DATE = dt.date(2026, 11, 16)
@@ -84,10 +86,12 @@ def taper(
 
 
 def hcq_daily_dose(weight_kg: float) -> tuple[float, str]:
-    """Hydroxychloroquine at no more than 5 mg/kg real body weight: (dose, frequency)."""
-    if 5 * weight_kg >= 400:
+    """Hydroxychloroquine at no more than the dosing data's mg/kg/day (5, real body weight):
+    (dose, frequency)."""
+    per_kg = float(knowledge.dosing_rules()["hydroxychloroquine"]["max_mg_per_kg_day"])
+    if per_kg * weight_kg >= 400:
         return 200.0, "BID"
-    if 5 * weight_kg >= 300:
+    if per_kg * weight_kg >= 300:
         return 300.0, "daily"
     return 200.0, "daily"
 

@@ -31,7 +31,7 @@ import pandas as pd
 
 from dashboard import model
 from dashboard.sample.clinic import Clinic
-from dashboard.sample.physiology import DECIMALS, reference_flag, reference_range, round_half_up
+from dashboard.sample.physiology import DECIMALS, SIMULATED_ANALYTES, reference_flag, reference_range, round_half_up
 from dashboard.sample.plan import DoseStep
 
 # --------------------------------------------------------------------------- vocabulary
@@ -140,7 +140,7 @@ def labs_frame(clinic: Clinic) -> pd.DataFrame:
         sex = p.plan.sex
         for i, draw in enumerate(p.draws):
             when = draw.when.strftime("%Y-%m-%d %H:%M")
-            for a in model.ANALYTES:
+            for a in SIMULATED_ANALYTES:
                 v = float(p.results[a][i])
                 rows.append(
                     (

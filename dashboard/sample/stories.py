@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from dashboard import knowledge
 from dashboard.sample.physiology import falling_runs, guideline_breaches, outside_reference, pulse_days
 from dashboard.sample.plan import (
     EXTRACT_DATE,
@@ -940,8 +941,9 @@ def background(rng: np.random.Generator, slot: int, cap_days: int) -> PatientPla
     tpmt = nudt15 = "not tested"
     diagnosis = "Rheumatoid arthritis" if ra else "SLE"
 
-    def aza_target() -> float:
-        return float(min(150, 25 * np.floor(2.0 * weight / 25)))
+    def aza_target() -> float:  # the standard dose of the dosing data (the dose checks read it too)
+        standard = float(knowledge.dosing_rules()["azathioprine"]["standard_mg_per_kg"])
+        return float(min(150, 25 * np.floor(standard * weight / 25)))
 
     if kind == "ra_mtx_new":
         route = "sc" if rng.random() < 0.4 else "oral"

@@ -24,6 +24,7 @@ class WorkspacePanel:
     patients: pd.DataFrame
     baselines: pd.DataFrame
     reviews: pd.DataFrame
+    intervals: pd.DataFrame
     extract_date: dt.date | None
     data_version: int
     label: str
@@ -43,6 +44,7 @@ class WorkspacePanel:
             doses=model.to_pandas("doses", model.from_pandas("doses", self.doses)),
             patients=self.patients,
             baselines=self.baselines,
+            intervals=self.intervals,
             report=None,
             label=self.label,
             extract_date=self.extract_date,
@@ -117,6 +119,9 @@ def open_panel(ws: Workspace) -> WorkspacePanel:
         patients=patients,
         baselines=baselines,
         reviews=log_frame(stored.reviews),
+        intervals=model.to_pandas(
+            "intervals", stored.intervals if stored.intervals is not None else model.empty_table("intervals")
+        ),
         extract_date=stored.extract_date,
         data_version=stored.data_version,
         label=f"Workspace ({ws.path})",

@@ -129,9 +129,14 @@ def _v2() -> list[str]:
     return ["ALTER TABLE patients ADD COLUMN name VARCHAR NOT NULL DEFAULT ''"]
 
 
+def _v3() -> list[str]:
+    return [f"CREATE TABLE intervals (\n  {model_columns('intervals')})"]
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "initial schema: canonical tables with provenance, import log, dose edits, reviews", _v1),
     Migration(2, "patients: the patient's name (a second identifier beside the MRN)", _v2),
+    Migration(3, "monitoring intervals set by the clinician from the patient's risk (BSR 2025)", _v3),
 ]
 
 

@@ -155,6 +155,7 @@ class StoredPanel:
     data_version: int
     doses_provenance: pa.Table  # the doses with dose_id, import_id, entered_by, entered_at, note
     reviews: pa.Table | None  # the review log, oldest first
+    intervals: pa.Table | None = None  # clinician-set monitoring intervals, oldest first
 
 
 class Tx:
@@ -280,7 +281,8 @@ class Workspace:
     def load(self) -> StoredPanel:
         """Every table the panel needs, as one consistent snapshot (one connection)."""
         if not self.exists():
-            return StoredPanel(*(model.empty_table(t) for t in model.TABLES), None, 0, _empty_doses(), None)
+            empty = [model.empty_table(t) for t in ("labs", "doses", "patients", "baselines")]
+            return StoredPanel(*empty, None, 0, _empty_doses(), None, model.empty_table("intervals"))
         with self._read() as tx:
             tables = {
                 t: model.conform(t, tx.con.sql(f"SELECT {_cols(t)} FROM {t} {_ORDER[t]}").to_arrow_table())
@@ -296,7 +298,40 @@ class Workspace:
                 _data_version(tx),
                 _doses(tx, None),
                 tx.arrow("SELECT * FROM reviews ORDER BY review_id"),
+                tables["intervals"],
             )
+
+    # ----------------------------------------------------------------- monitoring intervals
+
+    def set_interval(self, patient_id: str, days: int, reason: str, *, by: str) -> None:
+        """Record a patient's risk-adapted monitoring interval (0 = back to the schedule's).
+
+        Append-only, like the review log: the latest row is in force, and the history of
+        who changed it, when and why stays."""
+        problems = []
+        if not patient_id.strip():
+            problems.append("a patient is needed")
+        if not by.strip():
+            problems.append("say who sets the interval")
+        if days < 0 or days > 366:
+            problems.append("the interval must be 0 (clear) to 366 days")
+        if days and not reason.strip():
+            problems.append("say why (the risk factors reviewed)")
+        if problems:
+            raise EntryRejected(problems)
+        with self._write() as tx:
+            tx.execute(
+                "INSERT INTO intervals VALUES (?, ?, ?, ?, ?)",
+                [patient_id, int(days), reason.strip(), by.strip(), self.clock().replace(microsecond=0)],
+            )
+            _bump(tx)
+
+    def intervals(self, patient_id: str | None = None) -> pa.Table:
+        """The interval history (all patients, or one), oldest first."""
+        where, params = ("WHERE patient_id = ?", [patient_id]) if patient_id else ("", [])
+        with self._read() as tx:
+            t = tx.arrow(f"SELECT {_cols('intervals')} FROM intervals {where} ORDER BY set_at", params)
+            return model.conform("intervals", t)
 
     def doses(self, patient_id: str | None = None) -> pa.Table:
         """Dose rows with provenance (dose_id, import_id, entered_by, entered_at, note)."""
@@ -594,6 +629,7 @@ _ORDER = {
     "doses": "ORDER BY patient_id, drug, start",
     "patients": "ORDER BY patient_id",
     "baselines": "ORDER BY patient_id, analyte",
+    "intervals": "ORDER BY patient_id, set_at",
 }
 
 

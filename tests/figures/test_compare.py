@@ -69,3 +69,16 @@ def test_heatmap_shows_the_grades_as_numbers_and_colours():
     hcq = knowledge.drugs()["hydroxychloroquine"].fact("se_cytopenia")
     assert trace["customdata"][0][0] == f"{hcq.status} · {', '.join(hcq.refs)}"
     assert list(trace["colorbar"]["tickvals"]) == [0, 1, 2, 3]
+
+
+def test_scatter_draws_potency_as_an_ordering_with_its_basis():
+    """Issue 17: the x axis is an ordering of treatment intensity; the evidence it rests on
+    is written on the chart, and azathioprine's lighter burden than cyclophosphamide is said."""
+    fig = _scatter()
+    assert "ordering of treatment intensity" in fig["layout"]["xaxis"]["title"]["text"]
+    notes = " ".join(a["text"] for a in fig["layout"]["annotations"])
+    assert "Euro-Lupus" in notes and "MAINTAIN" in notes and "ALMS" in notes
+    assert "fewer side effects" in notes
+    assert "ten 0-3 grades" in fig["layout"]["yaxis"]["title"]["text"]
+    no_aza = potency_burden_scatter(compare.burden_points(["hydroxychloroquine", "prednisone"])).to_dict()
+    assert "fewer side effects" not in " ".join(a["text"] for a in no_aza["layout"].get("annotations", []))

@@ -58,7 +58,18 @@ def test_observations_labs_in_canonical_units(synthea: Path) -> None:
     assert ra.loc[("hemoglobin", when), "unit"] == "g/L"
     hb = float(ra.loc[("hemoglobin", when), "source_value"])
     assert ra.loc[("hemoglobin", when), "value"] == pytest.approx(hb * 10)  # g/dL -> g/L
-    assert set(labs[labs.patient_id == RA].analyte) == {"wbc", "hemoglobin", "platelets", "mcv"}
+    # issue 17: blood pressure is an analyte; Synthea's vital signs carry it in mm[Hg]
+    assert set(labs[labs.patient_id == RA].analyte) == {
+        "wbc",
+        "hemoglobin",
+        "platelets",
+        "mcv",
+        "bp_systolic",
+        "bp_diastolic",
+    }
+    covid_bp = labs[(labs.patient_id == COVID) & (labs.collected_at == pd.Timestamp("2012-11-15 03:10:59"))]
+    bp = dict(zip(covid_bp.analyte, covid_bp.value, strict=True))
+    assert (bp["bp_systolic"], bp["bp_diastolic"]) == (161.0, 118.0)  # file rows 6-7, "mm[Hg]" read as mmHg
     # the COVID admission has absolute differentials; its % rows are the same draw
     covid = labs[labs.patient_id == COVID]
     assert {"neutrophils", "lymphocytes", "eosinophils", "creatinine", "albumin"} <= set(covid.analyte)

@@ -31,6 +31,7 @@ ISSUE_DRUGS = (
     "anifrolumab",
     "rituximab",
     "obinutuzumab",
+    "sulfasalazine",
 )
 SIDE_EFFECT_CATEGORIES = (
     "se_cytopenia",
@@ -41,6 +42,7 @@ SIDE_EFFECT_CATEGORIES = (
     "se_hypertension",
     "se_malignancy",
     "se_fertility",
+    "se_teratogenicity",
     "se_other",
 )
 
@@ -70,7 +72,7 @@ def test_every_entry_uses_vocabulary_ids():
 def test_every_entry_has_every_attribute_with_sources_and_status():
     keys = [a.key for a in knowledge.scales().attributes]
     refs = knowledge.references()
-    assert len(knowledge.drugs()) == 15
+    assert len(knowledge.drugs()) == 17  # issue 17 adds sulfasalazine and mercaptopurine
     for e in knowledge.drugs().values():
         assert list(e.facts) == keys or set(e.facts) == set(keys), e.id
         for key, fact in e.facts.items():

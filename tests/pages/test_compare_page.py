@@ -104,3 +104,19 @@ def test_preselects_the_current_drugs_of_the_selected_patient():
     # prednisone ended on 1 March, so only the two current drugs are preselected
     assert at.multiselect(key="compare_drugs").value == ["azathioprine", "hydroxychloroquine"]
     assert any("selected patient's current drugs" in c.value for c in at.caption)
+
+
+def test_key_instruction_key_points_and_ordering_basis_are_visible_without_a_toggle():
+    """Issue 17: the default trio shows, with no toggle switched on, the mycophenolate and
+    cyclophosphamide pregnancy instructions, azathioprine's key points (prodrug of 6-MP,
+    fewer side effects than cyclophosphamide) and the evidence behind the potency ordering."""
+    at = _app()
+    warnings = " ".join(w.value for w in at.warning)
+    assert "at least 6 weeks before conception" in warnings and "Cyclophosphamide IV, Euro-Lupus" in warnings
+    assert "Azathioprine:" not in warnings
+    text = " ".join(m.value for m in at.markdown)
+    assert "6-mercaptopurine" in text and "fewer side effects" in text and "weakness" in text
+    evidence = _frame(at, "What it shows for the ordering")
+    assert any(evidence["Evidence"].str.startswith("MAINTAIN"))
+    table = at.table[0].value
+    assert "Teratogenicity (harm to an unborn child)" in table.index

@@ -42,7 +42,7 @@ def test_manual_azathioprine_issue_case():
     errors = _texts(at.error)
     assert "quarter to a third" in errors and "No guideline gives a combined rule" in errors
     assert "Febuxostat is contraindicated" in _texts(at.info)
-    assert "every 2 weeks until the dose has been stable for 6 weeks" in _texts(at.warning)
+    assert "weekly in the first month" in _texts(at.warning)  # issue 17: label monitoring after a reduced start
     schedule = next(d.value for d in at.dataframe if "Week" in d.value.columns)
     assert schedule["Week"].tolist() == [0, 2, 4, 6, 10, 14, 18, 30, 42, 54]
 
@@ -119,6 +119,63 @@ def test_prefill_from_the_selected_patient():
     assert at.number_input(key="hcq_weight_P1").value == 70.0
     assert at.metric[0].value == "25 mg/day"
     assert "eGFR 55" in _texts(at.warning)
-    assert "Current dose 100 mg/day is above the calculated range (10.5-46.2 mg/day)." in _texts(at.error)
+    assert "Current dose 100 mg/day is above the calculated range (10.5-37.3 mg/day)." in _texts(at.error)
     current = next(d.value for d in at.dataframe if "Since" in d.value.columns)
     assert sorted(current["Drug"]) == ["Allopurinol", "Azathioprine", "Methotrexate"]
+
+
+def test_tpmt_unknown_start_is_never_a_full_dose():
+    """Issue 17: 70 kg, TPMT and NUDT15 unknown: test first; label start about 1 mg/kg/day
+    -> 50 mg/day (25 mg steps), 0.71 mg/kg/day, 36% of the standard 140 mg."""
+    at = _app()
+    at.number_input(key="aza_weight_manual").set_value(70.0)
+    at.run()
+    assert "Test TPMT and NUDT15 first" in _texts(at.error)
+    assert at.metric[0].label.startswith("Cautious start") and at.metric[0].value == "50 mg/day"
+    assert "0.71 mg/kg/day = 36% of the standard dose" in _texts(at.caption)
+
+
+def test_mercaptopurine_titration_plan():
+    at = _app()
+    at.radio(key="thio_drug_manual").set_value("mercaptopurine")
+    at.number_input(key="aza_weight_manual").set_value(70.0)
+    at.selectbox(key="aza_tpmt_manual").set_value("normal")
+    at.selectbox(key="aza_nudt15_manual").set_value("normal")
+    at.run()
+    assert not at.exception
+    # CPIC 1.5 mg/kg/day x 70 = 105 mg; target 1-1.5 mg/kg/day = 70-105 mg -> 75 mg
+    assert at.metric[0].value == "75 mg/day"
+    plan = next(d.value for d in at.dataframe if "From week" in d.value.columns)
+    assert plan["mg/day"].tolist() == [50.0, 75.0]
+
+
+def test_cyclophosphamide_cumulative_dose_tab_and_patient_page():
+    """The sample patient SLE-015 had Euro-Lupus: 6 pulses of 500 mg = 3 g; by hand the
+    default 6 x 500 mg is 3 g, and 12 x 1000 mg (12 g) is above the 10 g threshold."""
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
+    at.run()
+    at.button(key="load_sample").click().run()
+    at.session_state["selected_patient"] = "SLE-015"
+    at.switch_page("pages/dosing.py").run()
+    assert not at.exception
+    values = [m.value for m in at.metric]
+    assert "3 g" in values  # the patient's cumulative dose and the default by-hand sum
+    at.number_input(key="cyc_pulses").set_value(12).run()
+    at.number_input(key="cyc_mg_pulse").set_value(1000.0).run()
+    assert any("Above 10 g" in w.value for w in at.warning)
+    at.switch_page("pages/patient.py").run()
+    assert not at.exception
+    assert any(m.value == "3 g" for m in at.metric)
+
+
+def test_key_points_on_the_dosing_tabs():
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
+    at.run()
+    at.switch_page("pages/dosing.py").run()
+    assert not at.exception
+    infos = " ".join(i.value for i in at.info)
+    assert "prodrug" in infos and "6-mercaptopurine" in infos  # thiopurine tab
+    assert "withhold methotrexate for up to two weeks" in infos  # methotrexate tab, BSR 2025
+    assert "FIB-4" in infos
+    frames = [d.value for d in at.dataframe if "Verdict" in d.value.columns]
+    assert frames and "avoid where possible" in set(frames[0]["Verdict"])

@@ -83,9 +83,9 @@ def test_setting_a_baseline_quiets_a_duffy_null_patient(loaded):
     before = at.session_state["_review_cache"][2].for_patient("SLE-018").summary_df().iloc[0]
     assert before["urgency"] == "action"
     # the form starts empty (issue 18: no "Neutrophils 1.2 / Duffy-null" pre-filled for every patient)
-    assert at.selectbox(key="baseline_analyte").value is None and at.number_input[0].value is None
+    assert at.selectbox(key="baseline_analyte").value is None and at.number_input(key="baseline_value").value is None
     at.selectbox(key="baseline_analyte").set_value("neutrophils")
-    at.number_input[0].set_value(1.1)
+    at.number_input(key="baseline_value").set_value(1.1)
     at.text_input(key="baseline_by").input("Dr Test")
     at.button[-1].click().run()
     assert not at.exception

@@ -69,7 +69,8 @@ def test_one_form_names_each_open_flag_in_words():
     boxes = form_boxes(at)
     assert len(boxes) == 3 and all(b.value for b in boxes)  # nothing reviewed yet: all ticked
     labels = " | ".join(b.label for b in boxes).replace("\\", "")  # (labels are markdown-escaped)
-    assert "Neutrophils 1.18 ×10⁹/L < 1.6: withhold and discuss with the specialist team" in labels
+    # the guideline flag in words: value, limit and the advice (its wording is the profile's)
+    assert "Neutrophils 1.18 ×10⁹/L < 1.6: " in labels and "discuss with the specialist team" in labels
     assert "CTCAE grade 2" in labels and "WBC 3.8" in labels and "16 Oct 2026" in labels
     assert "bsr.neutrophils_low" not in labels  # words, not rule ids
     # the panel is not in the workspace yet: the form says where it will be kept

@@ -125,6 +125,7 @@ def run(
     baselines: list[dict[str, Any]] = (),  # type: ignore[assignment]
     as_of: str = "2024-12-31",
     profile: Any = None,
+    intervals: list[dict[str, Any]] = (),  # type: ignore[assignment]
 ):
     """Review synthetic tables (pandas, as the app passes them)."""
     from dashboard.rules.review import review
@@ -136,7 +137,13 @@ def run(
         frame("baselines", list(baselines)),
         profile,
         dt.date.fromisoformat(as_of),
+        intervals=frame("intervals", list(intervals)),
     )
+
+
+def interval(pid: str, days: int, set_at: str, reason: str = "stable, no risk factors") -> dict[str, Any]:
+    """A clinician-set monitoring interval (BSR 2025)."""
+    return {"patient_id": pid, "interval_days": days, "reason": reason, "set_by": "test", "set_at": day(set_at)}
 
 
 def imported(csv_text: str, name: str = "labs.csv"):

@@ -121,7 +121,13 @@ def test_a_stable_low_normal_level_below_the_baseline_is_one_review_episode():
     # ten monthly draws at 4.4 after a pre-treatment median of 7.0: one episode, review
     pre = [("2024-01-05", 7.0), ("2024-01-19", 7.1), ("2024-02-02", 6.9)]
     after = [(f"2024-{m:02d}-10", 4.4) for m in range(3, 13)]
-    rv = run(series("P1", "wbc", pre + after), [dose("P1", "azathioprine", "2024-02-20", amount=100)])
+    # (the BSR 2017 schedule, whose check is the FBC alone: a WBC-only series is then not
+    # overdue, so the urgency is the trend's own; BSR 2025 also asks for creatinine and ALT)
+    rv = run(
+        series("P1", "wbc", pre + after),
+        [dose("P1", "azathioprine", "2024-02-20", amount=100)],
+        profile="BSR 2017 / NICE",
+    )
     f = flags(rv, "trend.baseline_fall")
     assert len(f) == 10 and (f["episode_start"] == pd.Timestamp("2024-03-10")).all()
     assert (f["severity"] == "caution").all()

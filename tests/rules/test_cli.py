@@ -10,6 +10,9 @@ import pytest
 from dashboard.cli import main
 from dashboard.rules.engine import make_user_profile, save_profile
 
+#: these tests pin the BSR 2017 behaviour (schedule, sources): the profile is selected explicitly
+OLD = "BSR 2017 / NICE"
+
 LABS = """patient_id,collected_at,analyte,value,unit
 P1,2024-01-01,Neutrophils,4.0,10^9/L
 P1,2024-02-01,Neutrophils,3.5,10^9/L
@@ -47,10 +50,11 @@ def review_json(capsys, *args: str) -> dict:
 
 
 def test_json_contract(panel, capsys):
-    doc = review_json(capsys, str(panel), "--as-of", "2024-05-10")
+    doc = review_json(capsys, str(panel), "--as-of", "2024-05-10", "--profile", OLD)
     assert doc["import"]["labs"] == 9
     assert doc["review"]["as_of"] == "2024-05-10"
     assert doc["review"]["profile"] == "BSR 2017 / NICE"
+    assert review_json(capsys, str(panel), "--as-of", "2024-05-10")["review"]["profile"] == "BSR 2025"  # default
     patients = doc["patients"]
     assert [p["patient_id"] for p in patients] == ["P1", "P2"]
     p1 = patients[0]
@@ -84,10 +88,13 @@ def test_json_contract(panel, capsys):
 
 
 def test_as_of_fixes_today_for_the_schedule(panel, capsys):
-    late = review_json(capsys, str(panel), "--as-of", "2024-09-10")["patients"]
+    late = review_json(capsys, str(panel), "--as-of", "2024-09-10", "--profile", OLD)["patients"]
     p2 = next(p for p in late if p["patient_id"] == "P2")
     assert p2["overdue"] is True and p2["days_overdue"] == 59
-    early = {p["patient_id"]: p for p in review_json(capsys, str(panel), "--as-of", "2024-04-25")["patients"]}
+    early = {
+        p["patient_id"]: p
+        for p in review_json(capsys, str(panel), "--as-of", "2024-04-25", "--profile", OLD)["patients"]
+    }
     assert early["P2"]["overdue"] is False
     # P1's dose went up on 15 March: fortnightly tests, the one after 1 April was due on the 15th
     assert early["P1"]["overdue"] is True and early["P1"]["next_test_due"] == "2024-04-15"
@@ -111,7 +118,7 @@ def test_user_profile_file(panel, tmp_path, capsys):
 
 
 def test_text_output(panel, capsys):
-    assert main(["review", str(panel), "--as-of", "2024-09-10"]) == 0
+    assert main(["review", str(panel), "--as-of", "2024-09-10", "--profile", OLD]) == 0
     out = capsys.readouterr().out
     assert "Canonical tables: 9 lab results, 4 dose rows, 2 patients." in out
     assert "Review as of 2024-09-10 · profile BSR 2017 / NICE" in out
@@ -121,7 +128,7 @@ def test_text_output(panel, capsys):
     assert "== P1 [urgent]" in out
     assert "[urgent] ctcae.neutrophils: Neutrophil count decreased, CTCAE grade 4" in out
     assert "raw <0.5 10^9/L" in out
-    assert "schedule: Methotrexate: blood tests (every 84 days at present) OVERDUE by 59 days" in out
+    assert "schedule: Methotrexate: full blood count (every 84 days at present) OVERDUE by 59 days" in out
 
 
 @pytest.mark.parametrize(

@@ -66,10 +66,49 @@ def test_poor_metaboliser_on_any_thiopurine():
         assert "CPIC" in df["source"].iloc[0]
 
 
-def test_genotype_not_recorded():
-    df = checks([dose("P1", "azathioprine", "2024-01-01", amount=100)], 60, "unknown", "unknown")
-    assert rules(df) == ["dose.thiopurine_genotype_unknown"]
-    assert df["severity"].iloc[0] == "info"
+@pytest.mark.parametrize(
+    ("drug", "mg", "expected", "severity"),
+    [
+        # issue 17: with TPMT and NUDT15 unknown only the cautious start is accepted;
+        # azathioprine label start about 1.0 mg/kg/day: 60 kg -> 60 mg
+        ("azathioprine", 50, "dose.thiopurine_genotype_unknown", "info"),
+        ("azathioprine", 60, "dose.thiopurine_genotype_unknown", "info"),  # at the start: not above
+        ("azathioprine", 100, "dose.thiopurine_unknown_above_start", "caution"),  # 1.67 mg/kg/day
+        # mercaptopurine cautious start 0.75 mg/kg/day: 60 kg -> 45 mg
+        ("mercaptopurine", 45, "dose.thiopurine_genotype_unknown", "info"),
+        ("mercaptopurine", 50, "dose.thiopurine_unknown_above_start", "caution"),
+    ],
+)
+def test_genotype_not_recorded(drug, mg, expected, severity):
+    df = checks([dose("P1", drug, "2024-01-01", amount=mg)], 60, "unknown", "unknown")
+    assert rules(df) == [expected]
+    assert df["severity"].iloc[0] == severity
+
+
+def test_a_known_tpmt_lifts_the_cautious_start():
+    assert rules(checks([dose("P1", "azathioprine", "2024-01-01", amount=100)], 60, "normal", "unknown")) == []
+
+
+@pytest.mark.parametrize(
+    ("mg", "weight", "expected"),
+    [
+        (90, 60, []),  # 1.5 mg/kg/day: CPIC's example normal start, not above
+        (95, 60, ["dose.mp_above_usual"]),
+        (151, 60, ["dose.mp_above_max"]),  # above 2.5 mg/kg/day supersedes
+    ],
+)
+def test_mercaptopurine_mg_per_kg(mg, weight, expected):
+    assert rules(checks([dose("P1", "mercaptopurine", "2024-01-01", amount=mg)], weight)) == expected
+
+
+def test_allopurinol_reference_is_reduced_for_an_intermediate_metaboliser():
+    """Started on allopurinol, TPMT intermediate, 60 kg: usual dose 2 x 60 x 0.8 = 96 mg,
+    a third of it 32 mg (the assistant multiplies the two reductions the same way)."""
+    allo = dose("P1", "allopurinol", "2023-01-01", amount=100)
+    assert rules(checks([allo, dose("P1", "azathioprine", "2024-01-01", amount=25)], 60, "intermediate")) == []
+    assert rules(checks([allo, dose("P1", "azathioprine", "2024-01-01", amount=33)], 60, "intermediate")) == [
+        "dose.aza_allopurinol"
+    ]
 
 
 def test_allopurinol_with_the_dose_cut_to_a_third_is_accepted():

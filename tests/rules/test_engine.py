@@ -49,16 +49,28 @@ def test_lymphocyte_rule_does_not_claim_bsr():
 
 def test_builtin_profiles():
     profiles = engine.builtin_profiles()
-    assert list(profiles)[:2] == ["BSR 2017 / NICE", "CTCAE only"]
+    # issue 17: BSR 2025 is the default; BSR 2017 stays selectable for old audits
+    assert list(profiles)[:3] == ["BSR 2025", "BSR 2017 / NICE", "CTCAE only"]
+    assert engine.default_profile().name == "BSR 2025"
     ctcae_only = profiles["CTCAE only"]
     assert ctcae_only.ctcae and ctcae_only.active() == []
     assert len(profiles["BSR 2017 / NICE"].active("trend")) == 2
+    assert profiles["BSR 2017 / NICE"].schedule == "BSR 2017" and profiles["BSR 2025"].schedule == "BSR 2025"
+    # the same limits, but the 2025 profile says they could not be confirmed
+    for old, new in zip(profiles["BSR 2017 / NICE"].rules, profiles["BSR 2025"].rules, strict=True):
+        assert old.threshold == new.threshold
+        if new.id.startswith("bsr."):
+            # "withhold" only with the guideline that says it (BSR 2017; the 2025 action was not read)
+            assert new.status == "unconfirmed"
+            assert "withhold" not in new.message or "the BSR 2017 action" in new.message
 
 
-@pytest.mark.parametrize("name", ["BSR 2017 / NICE", "bsr 2017 / nice", "CTCAE only", "ctcae ONLY", None, ""])
+@pytest.mark.parametrize(
+    "name", ["BSR 2025", "bsr 2025", "BSR 2017 / NICE", "bsr 2017 / nice", "CTCAE only", "ctcae ONLY", None, ""]
+)
 def test_get_profile_by_name(name):
     p = engine.get_profile(name)
-    assert p.name in ("BSR 2017 / NICE", "CTCAE only")
+    assert p.name in ("BSR 2025", "BSR 2017 / NICE", "CTCAE only")
 
 
 def test_unknown_profile_is_an_error_naming_the_choices():

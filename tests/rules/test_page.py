@@ -38,9 +38,9 @@ def choice(at: AppTest):
 def test_page_shows_profiles_and_tables(profiles_dir):
     at = open_page()
     box = choice(at)
-    assert box.options[:2] == ["BSR 2017 / NICE", "CTCAE only"]
-    assert box.value == "BSR 2017 / NICE"
-    assert at.session_state[ui.PROFILE] == "BSR 2017 / NICE"
+    assert box.options[:3] == ["BSR 2025", "BSR 2017 / NICE", "CTCAE only"]  # issue 17: 2025 the default
+    assert box.value == "BSR 2025"
+    assert at.session_state[ui.PROFILE] == "BSR 2025"
     rules = at.dataframe[0].value
     assert "bsr.neutrophils_low" in rules["Rule"].tolist()
     assert rules.set_index("Rule").loc["local.lymphocytes_low", "Source"].endswith("not in BSR 2017 tables")

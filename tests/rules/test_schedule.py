@@ -10,14 +10,22 @@ import pytest
 from tests.rules.builders import dose, lab, run
 
 FBC = "wbc"
+#: These tests pin the BSR 2017 schedule (kept so that old audits reproduce); the
+#: BSR 2025 profile (the default) has its own tests in test_schedule_bsr2025.py.
+BSR_2017 = "BSR 2017 / NICE"
 
 
 def sched(labs, doses, as_of: str) -> pd.DataFrame:
-    return run(labs, doses, as_of=as_of).schedule_df()
+    return run(labs, doses, as_of=as_of, profile=BSR_2017).schedule_df()
+
+
+def check_at(pid: str, when: str) -> list[dict]:
+    """A full monitoring check (issue 15: the check is FBC, creatinine/eGFR and ALT/AST)."""
+    return [lab(pid, when, FBC, 6.0), lab(pid, when, "creatinine", 70.0), lab(pid, when, "alt", 20.0)]
 
 
 def draws_on(*days: str) -> list[dict]:
-    return [lab("P1", d, FBC, 6.0) for d in days]
+    return [row for d in days for row in check_at("P1", d)]
 
 
 def one(df: pd.DataFrame) -> pd.Series:
@@ -33,7 +41,11 @@ def test_new_drug_without_a_test_is_due_after_two_weeks():
     row = one(sched([], aza, "2024-01-20"))
     assert row["overdue"] and row["days_overdue"] == 5
     assert row["severity"] == "caution"
-    assert row["message"] == "Azathioprine: blood tests (every 14 days at present) OVERDUE by 5 days (due 2024-01-15)"
+    # issue 15 item 6: the message names the tests that are due
+    assert (
+        row["message"] == "Azathioprine: full blood count (every 14 days at present) OVERDUE by 5 days (due 2024-01-15)"
+    )
+    assert row["tests_due"] == "full blood count"
     assert row["source"] == "BSR 2017 / NICE CKS"
 
 
@@ -143,7 +155,7 @@ def test_summary_takes_the_earliest_due_date_and_any_overdue():
         dose("P1", "methotrexate", "2023-01-01", amount=15, frequency="weekly"),
         dose("P1", "tacrolimus", "2023-01-01", amount=2, frequency="BID"),
     ]
-    rv = run(draws_on("2024-05-01"), doses, as_of="2024-06-05")
+    rv = run(draws_on("2024-05-01"), doses, as_of="2024-06-05", profile=BSR_2017)
     s = rv.summary_df().iloc[0]
     assert s["next_test_due"] == pd.Timestamp("2024-05-31")  # tacrolimus monthly
     assert bool(s["overdue"]) and s["days_overdue"] == 5
@@ -158,15 +170,15 @@ def test_a_single_pulse_is_followed_for_four_weeks_only():
 
 def test_lateness_counts_calendar_days_whatever_the_time_of_the_last_draw():
     aza = [dose("P1", "azathioprine", "2020-01-01", amount=100)]
-    row = one(sched([lab("P1", "2024-04-21 08:21", FBC, 6.0)], aza, "2024-11-16"))
+    row = one(sched(check_at("P1", "2024-04-21 08:21"), aza, "2024-11-16"))
     assert row["next_due"] == pd.Timestamp("2024-07-14 08:21")
     assert row["days_overdue"] == (dt.date(2024, 11, 16) - dt.date(2024, 7, 14)).days == 125
-    assert not one(sched([lab("P1", "2024-04-21 08:21", FBC, 6.0)], aza, "2024-07-14"))["overdue"]
+    assert not one(sched(check_at("P1", "2024-04-21 08:21"), aza, "2024-07-14"))["overdue"]
 
 
 def test_a_draw_on_the_review_day_counts():
     aza = [dose("P1", "azathioprine", "2020-01-01", amount=100)]
-    labs = [lab("P1", "2024-04-21 08:00", FBC, 6.0), lab("P1", "2024-11-16 14:30", FBC, 6.1)]
+    labs = check_at("P1", "2024-04-21 08:00") + check_at("P1", "2024-11-16 14:30")
     row = one(sched(labs, aza, "2024-11-16"))
     assert row["last_test"] == pd.Timestamp("2024-11-16 14:30")
     assert not row["overdue"]

@@ -108,7 +108,8 @@ def panel():
     labs += monthly("STABLE", ["03", "06", "09", "11"], **NORMAL)
     doses += [dose("STABLE", "azathioprine", "2020-01-01", amount=100)]
     patients += [patient("STABLE", weight=70, tpmt="normal", diagnosis="SLE")]
-    return run(labs, doses, patients, baselines, as_of=AS_OF)
+    # pins the BSR 2017 behaviour (FBC-only checks, 2017 sources): selected explicitly
+    return run(labs, doses, patients, baselines, as_of=AS_OF, profile="BSR 2017 / NICE")
 
 
 @pytest.fixture(scope="module")

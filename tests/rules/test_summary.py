@@ -59,8 +59,9 @@ def test_overdue_and_dose_checks_raise_urgency():
     doses += [dose("DAILY", "methotrexate", "2023-01-01", amount=10, frequency="daily")]
     rows = [lab("LATE", "2024-01-01", "wbc", 6.0), lab("DAILY", "2024-06-01", "wbc", 6.0)]
     pts = [patient("LATE", weight=70), patient("DAILY", weight=70)]
-    assert by_patient(run(rows, doses, pts, as_of="2024-06-10")).loc["LATE", "urgency"] == "caution"
-    s = by_patient(run(rows, doses, pts, as_of="2024-06-20"))
+    old = "BSR 2017 / NICE"  # pins the 2017 schedule (an FBC is the check)
+    assert by_patient(run(rows, doses, pts, as_of="2024-06-10", profile=old)).loc["LATE", "urgency"] == "caution"
+    s = by_patient(run(rows, doses, pts, as_of="2024-06-20", profile=old))
     assert s.loc["DAILY", "urgency"] == "urgent"
     assert s.loc["DAILY", "dose_check_rules"] == "dose.mtx_not_weekly"
     assert s.loc["LATE", "urgency"] == "action"  # overdue by more than the interval

@@ -59,13 +59,24 @@ def test_censored_value_below_a_low_limit_fires():
 
 
 def test_flag_carries_threshold_source_and_message():
-    rv = run([lab("P1", "2024-06-01", "wbc", 3.2)])
+    rv = run([lab("P1", "2024-06-01", "wbc", 3.2)], profile="BSR 2017 / NICE")
     f = rv.flags_df().set_index("rule").loc["bsr.wbc_low"]
     assert f["threshold"] == 3.5
     assert f["source"] == "BSR 2017 / NICE CKS"
     assert f["severity"] == "action"
     assert f["message"] == "WBC 3.2 ×10⁹/L < 3.5: withhold and discuss with the specialist team"
     assert f["ctcae_grade"] == 1  # the same result's CTCAE grade travels with the flag
+
+
+def test_bsr_2025_flag_says_what_could_not_be_confirmed():
+    """Issue 17: under BSR 2025 (the default) the limit is the 2017 value, the source says so,
+    and the flag's "withhold" names BSR 2017, the guideline that says it (independent audit:
+    the only confirmed action must not be dropped)."""
+    f = run([lab("P1", "2024-06-01", "wbc", 3.2)]).flags_df().set_index("rule").loc["bsr.wbc_low"]
+    assert f["threshold"] == 3.5 and f["severity"] == "action"
+    assert f["source"].startswith("BSR 2025") and "not confirmed" in f["source"]
+    assert f["message"].startswith("WBC 3.2 ×10⁹/L < 3.5: withhold and discuss with the specialist team")
+    assert "the BSR 2017 action" in f["message"] and "BSR 2025 action could not be read" in f["message"]
 
 
 def test_mcv_advice_names_b12_folate_tsh():

@@ -9,6 +9,7 @@ import pytest
 from dashboard.ingest import Source
 from dashboard.store import Workspace, WorkspaceError, schema
 from dashboard.store.panel import open_panel
+from dashboard.store.workspace import EntryRejected
 from tests.store.helpers import DOSES, LABS, PATIENTS
 from tests.support import assert_balanced
 
@@ -164,3 +165,19 @@ def test_a_file_that_is_not_a_workspace_is_an_error(tmp_path):
     (tmp_path / "w" / "workspace.duckdb").write_bytes(b"not a database" * 100)
     with pytest.raises(WorkspaceError):
         Workspace(tmp_path / "w").info()
+
+
+def test_monitoring_interval_is_stored_with_its_history(ws):
+    """Issue 17: the BSR 2025 risk-adapted interval lives in the workspace, latest wins."""
+    ws.create()
+    ws.import_sources([src("labs.csv", LABS)], by="t")
+    with pytest.raises(EntryRejected):
+        ws.set_interval("P1", 182, "", by="Dr A")  # no reason
+    with pytest.raises(EntryRejected):
+        ws.set_interval("P1", 400, "stable", by="Dr A")
+    ws.set_interval("P1", 182, "stable 2 years, no risk factors", by="Dr A")
+    ws.set_interval("P1", 0, "eGFR fell: back to the schedule", by="Dr B")
+    history = ws.intervals("P1").to_pylist()
+    assert [(r["interval_days"], r["set_by"]) for r in history] == [(182, "Dr A"), (0, "Dr B")]
+    ds = open_panel(ws).dataset()
+    assert ds.interval_of("P1")["interval_days"] == 0

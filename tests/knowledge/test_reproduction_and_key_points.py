@@ -1,0 +1,121 @@
+"""Issue 17: fertility and teratogenicity apart, the key pregnancy instruction, the seed
+facts and the BSR 2025 advice as key points, the potency ordering with its evidence."""
+
+from __future__ import annotations
+
+import pytest
+
+from dashboard import knowledge
+
+STOP_BEFORE_CONCEPTION = (
+    "methotrexate",
+    "mycophenolate mofetil",
+    "leflunomide",
+    "cyclophosphamide (Euro-Lupus)",
+    "cyclophosphamide (NIH)",
+    "voclosporin",
+)
+
+
+def test_fertility_and_teratogenicity_are_separate_grades():
+    entries = knowledge.drugs()
+    for e in entries.values():
+        assert "se_fertility" in e.facts and "se_teratogenicity" in e.facts
+    # methotrexate: a teratogen (3) whose effect on fertility is small and reversible
+    assert entries["methotrexate"].fact("se_teratogenicity").value == 3
+    assert entries["methotrexate"].fact("se_fertility").value < 3
+    # the NIH regimen is graded 3 for both; sulfasalazine harms sperm count, not the fetus
+    assert entries["cyclophosphamide (NIH)"].fact("se_fertility").value == 3
+    assert (
+        entries["sulfasalazine"].fact("se_fertility").value > entries["sulfasalazine"].fact("se_teratogenicity").value
+    )
+    assert "Fertility" in knowledge.scales().attribute("se_fertility").label
+    assert "Teratogenicity" in knowledge.scales().attribute("se_teratogenicity").label
+
+
+@pytest.mark.parametrize("entry_id", STOP_BEFORE_CONCEPTION)
+def test_the_key_pregnancy_instruction_is_a_fact_of_its_own(entry_id):
+    plan = knowledge.drugs()[entry_id].fact("pregnancy_plan")
+    text = plan.value.lower()
+    assert any(word in text for word in ("stop", "avoid", "contraindicated")), plan.value
+    assert plan.refs
+
+
+def test_the_washouts_are_stated():
+    d = knowledge.drugs()
+    assert "1-3 months before conception" in d["methotrexate"].fact("pregnancy_plan").value
+    assert "at least 6 weeks" in d["mycophenolate mofetil"].fact("pregnancy_plan").value
+    assert "cholestyramine" in d["leflunomide"].fact("pregnancy_plan").value
+
+
+def _point(pid: str) -> knowledge.KeyPoint:
+    return next(p for p in knowledge.key_points() if p.id == pid)
+
+
+@pytest.mark.parametrize(
+    ("pid", "words"),
+    [
+        ("aza_prodrug", ("prodrug", "6-mercaptopurine")),
+        ("aza_gi", ("gastrointestinal",)),
+        ("aza_warning_signs", ("weakness", "muscle")),
+        ("aza_vs_cyc", ("fewer side effects", "cyclophosphamide")),
+    ],
+)
+def test_the_seed_facts_are_key_points_with_a_label_or_trial_source(pid, words):
+    p = _point(pid)
+    assert all(w in p.text for w in words), p.text
+    refs = knowledge.references()
+    assert any(refs[r].kind in ("label", "trial", "review") for r in p.refs), p.refs
+    assert "azathioprine" in p.drugs
+
+
+@pytest.mark.parametrize(
+    ("pid", "words"),
+    [
+        ("bsr2025_mtx_vaccination", ("two weeks", "influenza", "COVID-19")),
+        ("bsr2025_mtx_liver", ("FIB-4", "elastography")),
+        ("bsr2025_severe_infection", ("severe infection", "intravenous", "recovered")),
+        ("bsr2025_risk_review", ("once a year",)),
+    ],
+)
+def test_bsr_2025_advice_is_cited_to_the_bsr_announcement(pid, words):
+    p = _point(pid)
+    assert all(w in p.text for w in words)
+    assert "bsr2025" in p.refs and "methotrexate" in p.drugs
+    ref = knowledge.references()["bsr2025"]
+    assert "Updated-csDMARDs-guideline-2025" in ref.url and ref.access == "full text"
+    assert "not opened" in ref.note  # says exactly what was read
+
+
+def test_key_points_for_a_drug():
+    ids = [p.id for p in knowledge.key_points_for(["mercaptopurine"])]
+    assert "aza_prodrug" in ids and "bsr2025_severe_infection" in ids
+    assert "hydroxychloroquine" not in {d for p in knowledge.key_points() for d in p.drugs}
+
+
+def test_azathioprine_carries_a_lighter_burden_than_cyclophosphamide():
+    d = knowledge.drugs()
+    assert d["azathioprine"].burden < d["cyclophosphamide (Euro-Lupus)"].burden < d["cyclophosphamide (NIH)"].burden
+
+
+def test_the_potency_ordering_shows_its_basis_and_is_never_confirmed_beyond_it():
+    sc = knowledge.scales()
+    ids = {e.id for e in sc.ladder_evidence}
+    assert {"eular_steps", "eular_anchors", "euro_lupus", "alms", "maintain", "contreras"} <= ids
+    assert "ordering" in sc.ladder_title.lower() and "no validated" in sc.ladder_caveat.lower()
+    maintain = next(e for e in sc.ladder_evidence if e.id == "maintain")
+    assert "not significantly different" in maintain.text
+    for e in knowledge.drugs().values():
+        assert e.fact("potency").status != "confirmed", e.id  # an editorial ordering
+
+
+def test_bsr_2025_scope_paper_is_cited_with_its_doi():
+    ref = knowledge.references()["bsr2025_scope"]
+    assert "10.1093/rap/rkae077" in ref.citation and ref.url == "https://doi.org/10.1093/rap/rkae077"
+
+
+def test_mercaptopurine_and_sulfasalazine_have_entries():
+    assert knowledge.entries_for("mercaptopurine") and knowledge.entries_for("sulfasalazine")
+    ssz = knowledge.drugs()["sulfasalazine"]
+    assert "after 12 months" in ssz.fact("monitoring_schedule").value
+    assert "sps_ssz" in ssz.fact("monitoring_labs").refs

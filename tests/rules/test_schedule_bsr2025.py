@@ -1,0 +1,115 @@
+"""Monitoring schedule under the BSR 2025 profile (the default), and what counts as a test.
+
+Expected dates are counted by hand from the schedule: initial phases as in 2017 (every
+2 weeks until stable for 6 weeks, monthly for 3 months, then every 12 weeks), then the
+patient's risk-adapted interval (BSR 2025: risk factors reviewed at least yearly, the
+monitoring frequency adjusted to the risk; up to 6-monthly for a stable patient without
+risk factors), bounded to 28-182 days.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from tests.rules.builders import dose, interval, lab, run
+
+MTX = [dose("P1", "methotrexate", "2023-01-01", amount=15, frequency="weekly")]
+
+
+def check_at(when: str) -> list[dict]:
+    return [lab("P1", when, "wbc", 6.0), lab("P1", when, "egfr", 80.0), lab("P1", when, "ast", 20.0)]
+
+
+def one(labs, doses, as_of, **kw) -> pd.Series:
+    """The blood-test row (issue 17 adds blood-pressure items as rows of their own)."""
+    df = run(labs, doses, as_of=as_of, **kw).schedule_df()
+    df = df[~df["schedule"].str.startswith("bp_")]
+    assert len(df) == 1, df
+    return df.iloc[0]
+
+
+def test_default_profile_uses_the_bsr_2025_schedule():
+    row = one(check_at("2024-03-01"), MTX, "2024-03-10")
+    assert row["schedule"] == "bsr2025_standard"
+    assert row["interval_days"] == 84 and row["interval_basis"] == "schedule"
+    assert row["next_due"] == pd.Timestamp("2024-05-24")  # 1 March + 84 days
+    assert row["source"].startswith("BSR 2025")
+
+
+def test_a_lone_alt_is_not_the_full_blood_count():
+    """Issue 15 item 6: azathioprine started 1 Jan, only an ALT on 12 Jan: the check is
+    not done, so the first fortnightly check (15 Jan) is 5 days overdue on 20 Jan, and the
+    review names the full blood count and creatinine/eGFR as due."""
+    aza = [dose("P1", "azathioprine", "2024-01-01", amount=50)]
+    row = one([lab("P1", "2024-01-12", "alt", 30.0)], aza, "2024-01-20")
+    assert row["overdue"] and row["days_overdue"] == 5
+    assert pd.isna(row["last_test"])
+    assert row["tests_due"] == "full blood count; creatinine/eGFR"
+    assert "full blood count; creatinine/eGFR (every 14 days" in row["message"]
+
+
+def test_the_check_is_as_old_as_its_oldest_part():
+    aza = [dose("P1", "azathioprine", "2024-01-01", amount=50)]
+    labs = [*check_at("2024-01-12"), lab("P1", "2024-01-26", "wbc", 6.0), lab("P1", "2024-01-26", "egfr", 81.0)]
+    row = one(labs, aza, "2024-01-30")
+    assert row["last_test"] == pd.Timestamp("2024-01-12")  # ALT/AST last drawn then
+    assert row["next_due"] == pd.Timestamp("2024-01-26") and row["overdue"]
+    assert row["tests_due"] == "ALT/AST"
+
+
+def test_the_patients_risk_adapted_interval_replaces_the_12_weeks():
+    row = one(check_at("2024-03-01"), MTX, "2024-03-10", intervals=[interval("P1", 182, "2024-01-10")])
+    assert row["interval_days"] == 182 and row["interval_basis"] == "patient"
+    assert row["next_due"] == pd.Timestamp("2024-08-30")  # 1 March + 182 days
+    assert "risk-adapted interval" in row["message"]
+
+
+def test_the_interval_is_bounded_and_not_used_in_the_initial_phases():
+    assert (
+        one(check_at("2024-03-01"), MTX, "2024-03-10", intervals=[interval("P1", 365, "2024-01-10")])["interval_days"]
+        == 182
+    )
+    new = [dose("P1", "methotrexate", "2024-01-01", amount=15, frequency="weekly")]
+    row = one(check_at("2024-02-05"), new, "2024-02-10", intervals=[interval("P1", 182, "2024-01-02")])
+    assert row["interval_days"] == 14 and row["interval_basis"] == "schedule"  # day 35: still fortnightly
+
+
+def test_a_dose_increase_overrides_the_patients_interval():
+    doses = [
+        dose("P1", "methotrexate", "2023-01-01", "2024-03-01", amount=15, frequency="weekly"),
+        dose("P1", "methotrexate", "2024-03-01", amount=20, frequency="weekly"),
+    ]
+    row = one(check_at("2024-03-05"), doses, "2024-03-10", intervals=[interval("P1", 182, "2024-01-10")])
+    assert row["interval_days"] == 14 and row["next_due"] == pd.Timestamp("2024-03-19")
+
+
+def test_cleared_later_and_future_settings():
+    later = [interval("P1", 182, "2024-01-10"), interval("P1", 0, "2024-02-01")]
+    assert one(check_at("2024-03-01"), MTX, "2024-03-10", intervals=later)["interval_days"] == 84
+    future = [interval("P1", 182, "2024-04-01")]  # set after the review date: not in force on it
+    assert one(check_at("2024-03-01"), MTX, "2024-03-10", intervals=future)["interval_days"] == 84
+
+
+def test_an_interval_set_over_a_year_ago_asks_for_the_risk_review():
+    row = one(check_at("2024-03-01"), MTX, "2024-03-10", intervals=[interval("P1", 182, "2023-02-01")])
+    assert "risk factors due for their yearly review" in row["message"]
+
+
+def test_the_bsr_2017_profile_ignores_the_patients_interval():
+    row = one(
+        check_at("2024-03-01"),
+        MTX,
+        "2024-03-10",
+        intervals=[interval("P1", 182, "2024-01-10")],
+        profile="BSR 2017 / NICE",
+    )
+    assert row["schedule"] == "standard" and row["interval_days"] == 84
+
+
+def test_voclosporin_follows_its_label_under_bsr_2025():
+    voc = [dose("P1", "voclosporin", "2024-01-01", amount=23.7, frequency="BID")]
+    row = one([lab("P1", "2024-03-01", "egfr", 70.0)], voc, "2024-03-10")
+    assert row["schedule"] == "voclosporin_label"
+    assert row["interval_days"] == 28 and row["next_due"] == pd.Timestamp("2024-03-29")
+    late = one([lab("P1", "2025-03-01", "egfr", 70.0)], voc, "2025-03-10")
+    assert late["interval_days"] == 91  # quarterly after the first year
