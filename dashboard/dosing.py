@@ -71,8 +71,10 @@ class DoseResult:
     #: the highest daily dose the dose checks accept (thiopurines); they fire just above it
     limit_mg: float | None = None
     titration: tuple[TitrationStep, ...] = ()
-    #: TPMT/NUDT15 unknown: the suggestion is a cautious start, not the treatment dose
+    #: TPMT unknown (whatever NUDT15 says): the suggestion is a cautious start, not the treatment dose
     test_first: bool = False
+    #: what to test first: "TPMT" or "TPMT and NUDT15" ("" when not test_first)
+    test_first_genes: str = ""
 
     def per_kg(self, mg: float | None) -> float | None:
         return None if mg is None or not self.weight_kg else mg / self.weight_kg
@@ -199,7 +201,13 @@ def _genotype_factor(data: dict[str, Any], tpmt: str, nudt15: str) -> tuple[tupl
 
 
 def thiopurine_limits(
-    drug: str, weight_kg: float, tpmt: str | None, nudt15: str | None, *, allopurinol: bool = False
+    drug: str,
+    weight_kg: float,
+    tpmt: str | None,
+    nudt15: str | None,
+    *,
+    allopurinol: bool = False,
+    current_mg: float | None = None,
 ) -> tuple[float | None, str]:
     """The highest daily dose (mg) the dose checks accept for this patient, and why.
 
@@ -209,9 +217,10 @@ def thiopurine_limits(
 
     * normal metaboliser: the usual maximum (mg/kg/day x weight);
     * intermediate: the top of CPIC's fraction of the standard dose (80%, or 50% both);
-    * TPMT and NUDT15 unknown: the cautious start;
-    * with allopurinol: a third of the (genotype-adjusted) standard dose, and never above
-      the cautious start while the genotype is unknown.
+    * TPMT unknown (whatever NUDT15 says): never above the cautious start;
+    * with allopurinol: a third of ``current_mg`` (the thiopurine dose before allopurinol,
+      the rule's reference) when it is known, else a third of the (genotype-adjusted)
+      standard dose; never above the limits above.
     """
     data = _rules(drug)
     tpmt, nudt15 = _phenotype(tpmt), _phenotype(nudt15)
@@ -219,17 +228,25 @@ def thiopurine_limits(
         return None, "poor metaboliser"
     standard = float(data["standard_mg_per_kg"]) * weight_kg
     factor, name = _genotype_factor(data, tpmt, nudt15)
-    both_unknown = tpmt == "unknown" and nudt15 == "unknown"
     if name:
         top, why = standard * factor[1], f"{name}: {_fmt(factor[1] * 100)}% of the standard dose"
-    elif both_unknown:
-        top, why = float(data["start_mg_per_kg"]) * weight_kg, "TPMT and NUDT15 unknown: the cautious start"
     else:
         top, why = float(data["usual_max_mg_per_kg"]) * weight_kg, "the usual maximum"
+    if tpmt == "unknown":
+        start = float(data["start_mg_per_kg"]) * weight_kg
+        if start < top:
+            top, why = start, "TPMT unknown: the cautious start"
     if allopurinol:
-        third = standard * factor[1] * _pair(data["allopurinol"]["factor"])[1]
-        top, why = min(top, third), f"{why}; with allopurinol a third of the standard dose"
+        third = _pair(data["allopurinol"]["factor"])[1]
+        if current_mg is not None and _known(current_mg):
+            top, why = min(top, current_mg * third), f"{why}; with allopurinol a third of the current dose"
+        else:
+            top, why = min(top, standard * factor[1] * third), f"{why}; with allopurinol a third of the standard dose"
     return top, why
+
+
+def _known(mg: float | None) -> bool:
+    return mg is not None and not math.isnan(mg) and mg > 0
 
 
 def thiopurine_dose(
@@ -242,15 +259,19 @@ def thiopurine_dose(
     febuxostat: bool = False,
     egfr: float | None = None,
     target_mg_per_kg: tuple[float, float] | None = None,
+    current_mg: float | None = None,
 ) -> DoseResult:
     """Thiopurine (azathioprine or mercaptopurine) dose by weight, TPMT/NUDT15 and allopurinol.
 
     * normal metaboliser: the target range (default from the data), reached by the
-      titration plan;
-    * TPMT **and** NUDT15 unknown: no full dose: test first; if treatment cannot wait,
-      the cautious start only;
+      titration plan; NUDT15 not tested with TPMT normal: the same, "monitor closely"
+      (CPIC);
+    * TPMT unknown, whatever NUDT15 says: no full dose: test first; if treatment cannot
+      wait, the cautious start only;
     * intermediate: CPIC's 30-80% (20-50% when both are intermediate) of the standard dose;
-    * allopurinol: a quarter to a third of that (the factors multiply);
+    * allopurinol: a quarter to a third of that (the factors multiply) and, when
+      ``current_mg`` (the thiopurine dose before allopurinol) is known, never more than a
+      quarter to a third of it: adding allopurinol never raises the dose;
     * poor metaboliser or febuxostat: no dose.
 
     Every suggestion is rounded to the tablet step and shown in mg/day, mg/kg/day and
@@ -332,7 +353,6 @@ def thiopurine_dose(
             block["status"],
         )
 
-    unknown = [g for g, v in (("TPMT", tpmt), ("NUDT15", nudt15)) if v == "unknown"]
     titration = data["titration"]
     if tpmt in _REDUCED and nudt15 in _REDUCED:
         block, name = data["both_intermediate"], "TPMT and NUDT15 intermediate"
@@ -341,7 +361,11 @@ def thiopurine_dose(
         block, name = phenos[value], f"{which} {value} metaboliser"
     else:
         block, name = None, ""
-    both_unknown = len(unknown) == 2
+    # TPMT unknown: test first, whatever NUDT15 says (audit 17: a TPMT deficiency is the
+    # commoner risk, and CPIC asks for TPMT activity when the phenotype is indeterminate)
+    test_first = tpmt == "unknown"
+    start = float(data["start_mg_per_kg"]) * weight_kg
+    block_u = phenos["unknown"]
     if block is not None:
         factor = _pair(block["factor"])
         adjusted = (standard * factor[0], standard * factor[1])
@@ -352,53 +376,68 @@ def thiopurine_dose(
             f"({_fmt(adjusted[0] / weight_kg)}-{_fmt(adjusted[1] / weight_kg)} mg/kg/day)."
         )
         warnings.append(DoseWarning("caution", block["recommendation"], tuple(block["refs"]), block["status"]))
-    elif both_unknown:
-        start = float(data["start_mg_per_kg"]) * weight_kg
+        if test_first:
+            adjusted = (min(adjusted[0], start), min(adjusted[1], start))
+            reasoning.append(
+                f"TPMT unknown: no more than the cautious start {_fmt(float(data['start_mg_per_kg']))} mg/kg/day = "
+                f"{_fmt(start)} mg/day until the TPMT result is known -> {_fmt(adjusted[0])}-{_fmt(adjusted[1])} mg/day."
+            )
+    elif test_first:
         adjusted = (min(start, float(titration["start_mg_per_kg"]) * weight_kg), start)
-        block_u = phenos["unknown"]
+        genes = "TPMT and NUDT15 unknown" if nudt15 == "unknown" else f"TPMT unknown (NUDT15 {nudt15})"
         reasoning.append(
-            f"TPMT and NUDT15 unknown: no full dose. Cautious start at most {_fmt(float(data['start_mg_per_kg']))} "
+            f"{genes}: no full dose. Cautious start at most {_fmt(float(data['start_mg_per_kg']))} "
             f"mg/kg/day = {_fmt(start)} mg/day until the result is known."
         )
-        warnings.append(
-            DoseWarning(
-                "high",
-                f"TPMT and NUDT15 status unknown. {block_u['recommendation']}",
-                tuple(block_u["refs"]),
-                block_u["status"],
-            )
-        )
-        refs += block_u["refs"]
     else:
         adjusted = normal
-        reasoning.append("TPMT and NUDT15 normal (or one normal, one not tested): no genotype reduction (CPIC).")
+        reasoning.append(
+            f"TPMT {tpmt}, NUDT15 {nudt15}: no genotype reduction (CPIC)."
+            if nudt15 != "unknown"
+            else f"TPMT {tpmt}, NUDT15 not tested: no genotype reduction; monitor closely (CPIC)."
+        )
         refs += phenos["normal"]["refs"]
-    if unknown and not both_unknown:
-        block_u = phenos["unknown"]
-        text = f"{unknown[0]} status unknown: test it where available."
+    if test_first:
+        status = "TPMT and NUDT15 status unknown" if nudt15 == "unknown" else f"TPMT status unknown (NUDT15 {nudt15})"
+        warnings.append(
+            DoseWarning("high", f"{status}. {block_u['recommendation']}", tuple(block_u["refs"]), block_u["status"])
+        )
+        refs += block_u["refs"]
+    if nudt15 == "unknown" and tpmt != "unknown":
+        closely = data["nudt15_unknown"]
+        text = f"NUDT15 status unknown: {closely['message']}"
         if block is not None:
             text += " If it turns out intermediate too, CPIC advises 20-50% of the normal dose."
-        warnings.append(DoseWarning("caution", text, tuple(block_u["refs"]), block_u["status"]))
-        refs += block_u["refs"]
+        warnings.append(_warn("caution", closely, text))
+        refs += closely["refs"]
 
     if allopurinol:
         allo = data["allopurinol"]
         factor = _pair(allo["factor"])
         genotype, _ = _genotype_factor(data, tpmt, nudt15)
         before = adjusted
-        adjusted = (standard * genotype[0] * factor[0], standard * genotype[1] * factor[1])
-        if both_unknown:
-            adjusted = (min(adjusted[0], before[0]), min(adjusted[1], before[1]))
+        from_standard = (standard * genotype[0] * factor[0], standard * genotype[1] * factor[1])
+        adjusted = from_standard
         adjustments.append(Adjustment("allopurinol", factor, tuple(allo["refs"]), allo["status"]))
         refs += allo["refs"]
         reasoning.append(
             f"Allopurinol: {_pct(factor)} of the {'genotype-adjusted ' if block is not None else ''}standard dose "
             f"-> {_fmt(adjusted[0])}-{_fmt(adjusted[1])} mg/day."
         )
+        if current_mg is not None and _known(current_mg):
+            from_current = (current_mg * factor[0], current_mg * factor[1])
+            adjusted = (min(adjusted[0], from_current[0]), min(adjusted[1], from_current[1]))
+            reasoning.append(
+                f"The patient's dose before allopurinol, {_fmt(current_mg)} mg/day: {_pct(factor)} of it = "
+                f"{_fmt(from_current[0])}-{_fmt(from_current[1])} mg/day. The lower of the two ranges is taken "
+                f"({_fmt(adjusted[0])}-{_fmt(adjusted[1])} mg/day): adding allopurinol never raises the dose."
+            )
+        if test_first:
+            adjusted = (min(adjusted[0], before[0]), min(adjusted[1], before[1]))
         warnings.append(_warn("high", allo))
         if block is not None:
             combined = data["combined"]
-            overall = (adjusted[0] / standard, adjusted[1] / standard)
+            overall = (from_standard[0] / standard, from_standard[1] / standard)
             reasoning.append(
                 f"The two reductions multiply: overall {_pct(overall)} of the standard dose. {combined['message']}"
             )
@@ -411,14 +450,14 @@ def thiopurine_dose(
         warnings.append(_warn("caution", data["renal"], f"eGFR {_fmt(egfr)}: {data['renal']['message']}"))
         refs += data["renal"]["refs"]
 
-    limit, _why = thiopurine_limits(drug, weight_kg, tpmt, nudt15, allopurinol=allopurinol)
+    limit, _why = thiopurine_limits(drug, weight_kg, tpmt, nudt15, allopurinol=allopurinol, current_mg=current_mg)
     if limit is not None and adjusted[1] > limit + 1e-9:
         adjusted = (min(adjusted[0], limit), limit)
         reasoning.append(
             f"Capped at {_fmt(limit)} mg/day ({_why}): above it the dose checks raise a flag, so the assistant "
             "never suggests more."
         )
-    if both_unknown:
+    if test_first and block is None and not allopurinol:
         suggested: float | None = math.floor(adjusted[1] / step + 1e-9) * step or None
         how = f"the {_fmt(step)} mg step at or below the cautious start"
     else:
@@ -441,9 +480,9 @@ def thiopurine_dose(
         )
     plan: tuple[TitrationStep, ...] = ()
     if suggested is not None:
-        plan = titration_plan(drug, weight_kg, suggested, first=suggested if both_unknown else None)
+        plan = titration_plan(drug, weight_kg, suggested, first=suggested if test_first else None)
         refs += titration["refs"]
-    if allopurinol or block is not None or both_unknown:
+    if allopurinol or block is not None or test_first:
         warnings.append(_warn("caution", data["close_monitoring"]))
         refs += data["close_monitoring"]["refs"]
     return DoseResult(
@@ -462,7 +501,8 @@ def thiopurine_dose(
         weight_kg=weight_kg,
         limit_mg=limit,
         titration=plan,
-        test_first=both_unknown,
+        test_first=test_first,
+        test_first_genes=("TPMT and NUDT15" if nudt15 == "unknown" else "TPMT") if test_first else "",
     )
 
 
@@ -550,6 +590,15 @@ def current_dose_check(result: DoseResult, current_mg: float | None) -> DoseWarn
             "high",
             f"Current dose {_fmt(current_mg)} {result.unit} is above the calculated range "
             f"({_fmt(low)}-{_fmt(high)} {result.unit}).",
+            refs,
+        )
+    if current_mg < low - 1e-9 and any(a.name == "allopurinol" for a in result.adjustments):
+        # audit 17 F2: with allopurinol on board a low dose is never a prompt to go up
+        return DoseWarning(
+            "info",
+            f"Current dose {_fmt(current_mg)} {result.unit} lies below the range calculated from the standard dose "
+            f"({_fmt(low)}-{_fmt(high)} {result.unit}). With allopurinol on board that is not a reason to increase "
+            "it: keep the dose the blood counts allow, and change it only with the specialist team.",
             refs,
         )
     if current_mg < low - 1e-9:
@@ -1045,6 +1094,8 @@ class PatientContext:
     nudt15: str = "unknown"
     egfr: LabValue | None = None
     current: pd.DataFrame = field(default_factory=lambda: model.empty_frame("doses"))
+    #: every dose row of the patient that started on or before ``as_of``
+    history: pd.DataFrame = field(default_factory=lambda: model.empty_frame("doses"))
 
     def on(self, drug: str) -> bool:
         return bool((self.current["drug"] == drug).any())
@@ -1058,6 +1109,25 @@ class PatientContext:
         if row is None or pd.isna(row["mg_per_day"]):
             return None
         return float(row["mg_per_day"])
+
+    def dose_before_allopurinol(self, drug: str) -> float | None:
+        """The thiopurine dose that allopurinol's reduction applies to (mg/day), as the
+        dose check ``dose.aza_allopurinol`` reads it: while the patient takes allopurinol,
+        the dose in force just before its course began (None when the thiopurine started
+        later); otherwise the current dose (allopurinol about to be added)."""
+        if not self.on("allopurinol"):
+            return self.mg_per_day(drug)
+        h = self.history.sort_values("start")
+        allo = h[h["drug"] == "allopurinol"]
+        start = self.dose_row("allopurinol")["start"]
+        for row in allo[allo["start"] < start].iloc[::-1].itertuples(index=False):
+            if pd.isna(row.end) or row.end >= start - pd.Timedelta(days=1):  # the same course
+                start = min(start, row.start)
+        t0 = start - pd.Timedelta(seconds=1)
+        rows = h[(h["drug"] == drug) & (h["start"] <= t0) & (h["end"].isna() | (h["end"] > t0))]
+        if rows.empty or pd.isna(rows.iloc[-1]["mg_per_day"]):
+            return None
+        return float(rows.iloc[-1]["mg_per_day"])
 
     def mg_per_week(self, drug: str) -> float | None:
         row = self.dose_row(drug)
@@ -1109,6 +1179,7 @@ def patient_context(
         nudt15=nudt15,
         egfr=latest_lab(labs, patient_id, "egfr", as_of),
         current=current_doses(doses, patient_id, as_of),
+        history=doses[(doses["patient_id"] == patient_id) & (doses["start"] <= pd.Timestamp(as_of))],
     )
 
 

@@ -37,11 +37,12 @@ def show_result(result: dosing.DoseResult, key: str, current: float | None = Non
         low, high = result.adjusted_range or (0, 0)
         if result.test_first:
             st.error(
-                "**Test TPMT and NUDT15 first: no full dose is suggested.** If treatment cannot wait, the "
-                "cautious start below is the most the assistant (and the dose checks) accept until the result is known.",
+                f"**Test {result.test_first_genes} first: no full dose is suggested while TPMT is unknown.** If treatment cannot wait, "
+                "the cautious start below is the most the assistant (and the dose checks) accept until the result "
+                "is known.",
                 icon=":material/science:",
             )
-        label = "Cautious start (TPMT/NUDT15 unknown)" if result.test_first else "Suggested dose"
+        label = "Cautious start (TPMT unknown)" if result.test_first else "Suggested dose"
         st.metric(label, f"{result.suggested_dose:g} {result.unit}", help="Decision support only.")
         per_kg, pct = result.per_kg(result.suggested_dose), result.pct_standard(result.suggested_dose)
         extra = ""
@@ -114,6 +115,19 @@ with tabs[0]:
     allopurinol = a.checkbox("On allopurinol", bool(ctx and ctx.on("allopurinol")), key=f"aza_allo_{k}")
     febuxostat = b.checkbox("On febuxostat", bool(ctx and ctx.on("febuxostat")), key=f"aza_febux_{k}")
     egfr = c.number_input("eGFR (mL/min/1.73m²)", 0.0, 200.0, egfr_default, key=f"aza_egfr_{k}")
+    before_mg = None
+    if allopurinol:
+        # the dose the allopurinol reduction applies to: the suggestion never exceeds a third of it
+        before_mg = a.number_input(
+            "Dose before allopurinol (mg/day)",
+            0.0,
+            1000.0,
+            dosing.within(ctx.dose_before_allopurinol(thio) if ctx else None, 0.0, 1000.0),
+            25.0,
+            key=f"aza_before_{thio[:3]}_{k}",
+            help="The thiopurine dose the patient took before allopurinol (or takes now, if allopurinol is being "
+            "added). Empty when the thiopurine starts on allopurinol: the standard dose is used.",
+        )
     show_key_points([thio])
     limits = knowledge.dosing_rules()[thio]
     ceiling = float(limits["max_mg_per_kg"])
@@ -138,6 +152,7 @@ with tabs[0]:
                 febuxostat=febuxostat,
                 egfr=egfr,
                 target_mg_per_kg=target,
+                current_mg=before_mg or None,
             ),
             "aza",
             ctx.mg_per_day(thio) if ctx else None,

@@ -138,6 +138,19 @@ def test_current_dose_against_the_calculated_range():
     assert dosing.current_dose_check(poor, 50).severity == "contraindicated"
 
 
+def test_with_allopurinol_a_dose_below_the_range_is_no_prompt_to_increase():
+    """Audit 17 F2: 86 kg on 200 mg before allopurinol, now 25 mg: the range is 43-57.3 mg
+    (a quarter to a third of the standard 172 mg, below a third of 200); 25 mg lies below
+    it, but with allopurinol on board that is never a reason to go up."""
+    r = dosing.azathioprine_dose(86, "normal", "normal", allopurinol=True, current_mg=200)
+    check = dosing.current_dose_check(r, 25)
+    assert check.severity == "info"
+    assert "is below the calculated range" not in check.message
+    assert "not a reason to increase" in check.message
+    plain = dosing.azathioprine_dose(86, "normal", "normal")
+    assert "below the calculated range" in dosing.current_dose_check(plain, 25).message
+
+
 def test_monitoring_schedule_after_start():
     start = dt.date(2026, 1, 5)
     visits = dosing.monitoring_schedule(start)

@@ -15,6 +15,36 @@ Hand-derived anchors (written before the code, from the sources):
   (the old assistant allowed 36% of 140 = 50 mg while the rule fired above 33%);
 * TPMT and NUDT15 unknown, 70 kg: no full dose; cautious start 1 mg/kg/day = 70 mg,
   suggestion 50 mg (the 25 mg step at or below it).
+
+Audit 17 (F1): TPMT unknown is "test first" whatever NUDT15 says (Imuran label: TPMT
+testing finds the patients at risk at conventional doses; CPIC April 2020: a TPMT
+indeterminate phenotype calls for TPMT activity; a TPMT deficiency is the commoner risk in
+European ancestry).  NUDT15 unknown with TPMT normal keeps the full dose with "monitor
+closely for toxicity" (CPIC April 2020, NUDT15 indeterminate):
+
+* azathioprine, TPMT unknown, NUDT15 normal, 70 kg: start 1 mg/kg = 70 mg -> 50 mg
+  (the audit reproduced 150 mg); 86 kg: 86 mg -> 75 mg (was 200 mg);
+* TPMT unknown, NUDT15 intermediate, 70 kg: CPIC 30-80% of 140 = 42-112 mg, capped at the
+  start 70 mg -> 42-70 mg -> 50 mg;
+* mercaptopurine, TPMT unknown, NUDT15 normal, 70 kg: start 0.75 mg/kg = 52.5 mg -> 50 mg;
+* TPMT normal, NUDT15 unknown, 70 kg: full target 140-175 mg -> 150 mg, "monitor closely".
+
+Audit 17 (F2): allopurinol added to a thiopurine the patient already takes.  Imuran label:
+reduce to a third or a quarter of the usual dose; the usual dose is the dose the patient
+takes (the rule's reference: the dose before allopurinol).  The assistant takes the lower
+of a quarter-to-a-third of that dose and of the standard-based range, so it never suggests
+an increase:
+
+* 86 kg, 100 mg: 100/4-100/3 = 25-33.3 mg (standard-based 43-57.3) -> 25-33.3 -> 25 mg
+  (the audit reproduced 50 mg, which the rule flags "urgent" at 50%); limit 33.3 mg;
+* 115 kg, 150 mg: 37.5-50 (standard-based 57.5-76.7) -> 50 mg = 33.3%, accepted;
+* 115 kg, 50 mg: 12.5-16.7 mg: below one 25 mg tablet a day -> no dose (the audit
+  reproduced 75 mg, an increase);
+* 86 kg, 200 mg: 50-66.7 against the standard-based 43-57.3 -> 43-57.3 -> 50 mg; the rule
+  accepts up to 66.7 mg (a third of 200);
+* 70 kg, TPMT intermediate, 100 mg: standard-based 10.5-37.3, a third of 100 = 33.3 ->
+  10.5-33.3 -> 25 mg;
+* 70 kg, TPMT unknown, 100 mg: 25-33.3 (below the cautious start 70) -> 25 mg.
 """
 
 from __future__ import annotations
@@ -73,6 +103,114 @@ def test_anchor_cases_by_hand():
     assert allo.adjusted_range == pytest.approx((35.0, 140 / 3)) and allo.limit_mg == pytest.approx(140 / 3)
     unknown = dosing.azathioprine_dose(70, "unknown", "unknown")
     assert unknown.test_first and unknown.suggested_dose == 50.0 and unknown.limit_mg == pytest.approx(70.0)
+
+
+@pytest.mark.parametrize(
+    ("drug", "weight", "nudt15", "limit", "suggested"),
+    [
+        ("azathioprine", 70.0, "normal", 70.0, 50.0),
+        ("azathioprine", 86.0, "normal", 86.0, 75.0),
+        ("azathioprine", 70.0, "intermediate", 70.0, 50.0),
+        ("azathioprine", 70.0, "unknown", 70.0, 50.0),
+        ("mercaptopurine", 70.0, "normal", 52.5, 50.0),
+    ],
+)
+def test_tpmt_unknown_is_test_first_whatever_nudt15_says(drug, weight, nudt15, limit, suggested):
+    r = dosing.thiopurine_dose(drug, weight, "unknown", nudt15)
+    assert r.test_first
+    assert r.limit_mg == pytest.approx(limit)
+    assert r.adjusted_range[1] == pytest.approx(limit)
+    assert r.suggested_dose == suggested
+    assert "TPMT" in " ".join(w.message for w in r.warnings if w.severity == "high")
+
+
+def test_nudt15_unknown_with_tpmt_normal_keeps_the_full_dose_and_says_monitor_closely():
+    r = dosing.azathioprine_dose(70, "normal", "unknown")
+    assert not r.test_first
+    assert r.adjusted_range == pytest.approx((140.0, 175.0)) and r.suggested_dose == 150.0
+    assert r.limit_mg == pytest.approx(175.0)
+    closely = [w for w in r.warnings if "monitor closely" in w.message]
+    assert closely and closely[0].severity == "caution" and "cpic2024" in closely[0].refs
+
+
+def test_tpmt_unknown_alone_makes_the_rule_fire():
+    """60 kg, TPMT unknown, NUDT15 normal: the cautious start is 60 mg; 100 mg (1.67 mg/kg)
+    is above it -> caution; 50 mg only says the genotype is not recorded (info)."""
+    pts = [patient("U1", weight=60, tpmt="unknown", nudt15="normal"), patient("U2", weight=60, nudt15="normal")]
+    doses = [dose("U1", "azathioprine", START, amount=100), dose("U2", "azathioprine", START, amount=50)]
+    df = run([], doses, pts, as_of=AS_OF).dose_checks_df().set_index("patient_id")
+    assert df.loc["U1", "rule"] == "dose.thiopurine_unknown_above_start" and df.loc["U1", "severity"] == "caution"
+    assert df.loc["U2", "rule"] == "dose.thiopurine_genotype_unknown" and df.loc["U2", "severity"] == "info"
+
+
+@pytest.mark.parametrize(
+    ("weight", "tpmt", "before", "low", "high", "suggested", "limit"),
+    [
+        (86.0, "normal", 100.0, 25.0, 100 / 3, 25.0, 100 / 3),
+        (115.0, "normal", 150.0, 37.5, 50.0, 50.0, 50.0),
+        (115.0, "normal", 50.0, 12.5, 50 / 3, None, 50 / 3),
+        (86.0, "normal", 200.0, 43.0, 172 / 3, 50.0, 200 / 3),
+        (70.0, "intermediate", 100.0, 10.5, 100 / 3, 25.0, 100 / 3),
+        (70.0, "unknown", 100.0, 25.0, 100 / 3, 25.0, 100 / 3),
+    ],
+)
+def test_allopurinol_added_caps_at_a_third_of_the_current_dose(weight, tpmt, before, low, high, suggested, limit):
+    r = dosing.azathioprine_dose(weight, tpmt, "normal", allopurinol=True, current_mg=before)
+    assert r.adjusted_range == pytest.approx((low, high))
+    assert r.suggested_dose == suggested
+    assert r.limit_mg == pytest.approx(limit)
+    assert r.suggested_dose is None or r.suggested_dose <= before / 3 + 1e-9  # never an increase
+    assert any(f"{before:g} mg/day" in line for line in r.reasoning)
+
+
+ADDED = "2024-04-01"  # allopurinol added to the thiopurine the patient takes since START
+BEFORE = (50.0, 100.0, 150.0, 200.0)
+ADDED_PHENOTYPES = ("normal", "intermediate", "unknown")
+
+
+def _added_cells() -> list[tuple]:
+    return list(itertools.product(dosing.THIOPURINES, WEIGHTS, ADDED_PHENOTYPES, ADDED_PHENOTYPES, BEFORE))
+
+
+def _review_added(amounts: dict[str, tuple[tuple, float]]) -> pd.DataFrame:
+    """One patient per cell: the thiopurine at ``before`` mg/day from START, then at
+    ``amount`` from ADDED, the day allopurinol starts."""
+    patients, doses = [], []
+    for pid, ((drug, weight, tpmt, nudt15, before), amount) in amounts.items():
+        patients.append(patient(pid, weight=weight, tpmt=tpmt, nudt15=nudt15))
+        doses.append(dose(pid, drug, START, ADDED, amount=before))
+        doses.append(dose(pid, drug, ADDED, amount=amount))
+        doses.append(dose(pid, "allopurinol", ADDED, amount=100))
+    return run([], doses, patients, as_of=AS_OF).dose_checks_df()
+
+
+def _added(cell: tuple) -> dosing.DoseResult:
+    drug, weight, tpmt, nudt15, before = cell
+    return dosing.thiopurine_dose(drug, weight, tpmt, nudt15, allopurinol=True, current_mg=before)
+
+
+def test_allopurinol_added_to_a_thiopurine_rules_accept_every_suggestion_and_it_is_never_an_increase():
+    amounts = {}
+    for i, cell in enumerate(_added_cells()):
+        r = _added(cell)
+        if r.suggested_dose is not None:
+            assert r.suggested_dose <= cell[-1] / 3 + 1e-9, cell
+            amounts[f"B{i:04d}"] = (cell, r.suggested_dose)
+    assert len(amounts) > 150
+    worst = _worst(_review_added(amounts))
+    too_severe = {amounts[p][0]: s for p, s in worst.items() if s > severity_rank("info")}
+    assert too_severe == {}
+
+
+def test_allopurinol_added_to_a_thiopurine_rules_fire_just_above_the_limit():
+    amounts = {}
+    for i, cell in enumerate(_added_cells()):
+        r = _added(cell)
+        assert r.limit_mg is not None and r.adjusted_range[1] <= r.limit_mg + 1e-9
+        amounts[f"L{i:04d}"] = (cell, round(r.limit_mg + 1.0, 3))
+    worst = _worst(_review_added(amounts))
+    silent = [amounts[p][0] for p in amounts if worst.get(p, 0) < severity_rank("caution")]
+    assert silent == []
 
 
 def test_rules_accept_every_suggestion_of_the_assistant():

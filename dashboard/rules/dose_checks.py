@@ -19,7 +19,7 @@ from dashboard.rules import exposure
 from dashboard.rules.data import DAY, NEVER, dose_checks_file, severity_rank
 from dashboard.rules.hits import cat, num
 from dashboard.rules.inputs import DRUGS, Inputs, same_patient_pairs
-from dashboard.rules.schedule import administrations, is_pulse, last_at_or_before, test_times
+from dashboard.rules.schedule import administrations, courses, is_pulse, last_at_or_before, test_times
 
 DOSE_CHECK_FIELDS: tuple[tuple[str, pa.DataType, str], ...] = (
     ("patient_id", pa.string(), "Patient identifier."),
@@ -204,9 +204,8 @@ def _unknown_weight(inp: Inputs, rows: np.ndarray, check: dict[str, Any]) -> _Fo
 def _mg_per_kg_above(inp: Inputs, check: dict[str, Any], per_kg: np.ndarray) -> list[_Found]:
     d = inp.doses
     rows = _rows_of(inp, check["drugs"])
-    if check.get("when_genotype_unknown"):
-        unknown = (inp.tpmt[d.pid[rows]] == "unknown") & (inp.nudt15[d.pid[rows]] == "unknown")
-        rows = rows[unknown]
+    if check.get("when_tpmt_unknown"):
+        rows = rows[inp.tpmt[d.pid[rows]] == "unknown"]
     v = per_kg[rows]
     with np.errstate(invalid="ignore"):
         fired = rows[v > check["threshold"]]
@@ -274,10 +273,12 @@ def _phenotype_any(inp: Inputs, check: dict[str, Any]) -> list[_Found]:
     rows = _rows_of(inp, check["drugs"])
     tp, nu = inp.tpmt[d.pid[rows]], inp.nudt15[d.pid[rows]]
     wanted = list(check["phenotypes"])
-    if wanted == ["unknown"]:
-        hit = np.isin(tp, wanted) & np.isin(nu, wanted)
-    else:
-        hit = np.isin(tp, wanted) | np.isin(nu, wanted)
+    genes = check.get("genes", ["tpmt", "nudt15"])
+    hit = np.zeros(len(rows), dtype=bool)
+    if "tpmt" in genes:
+        hit |= np.isin(tp, wanted)
+    if "nudt15" in genes:
+        hit |= np.isin(nu, wanted)
     fired = rows[hit]
     msg = cat(_LABEL[d.drug[fired]], ": TPMT ", tp[hit], ", NUDT15 ", nu[hit], f": {check['message']}")
     return [_Found.plain(fired, check, msg)]
@@ -355,14 +356,16 @@ def _overlap_reduction(inp: Inputs, check: dict[str, Any]) -> list[_Found]:
     drug started (or the usual weight-based dose when the thiopurine started later)."""
     d = inp.doses
     ra, rb, start, end = _overlaps(inp, check)
-    # the same drug's row in force just before the interacting drug started
+    # the same drug's row in force just before the interacting drug's course started (a
+    # later dose change of allopurinol does not make the reduced dose the reference)
     same = np.flatnonzero(np.isin(d.drug, d.drug[ra]))
     before = np.full(len(ra), np.nan)
     if len(same):
+        course_start = courses(inp)["course_start"]
         order = same[np.argsort(d.pid[same], kind="stable")]
         i, j = same_patient_pairs(d.pid[ra], d.pid[order])
         cand = order[j]
-        t0 = d.start[rb][i] - 1
+        t0 = course_start[rb][i] - 1
         ok = (d.drug[cand] == d.drug[ra][i]) & (d.start[cand] <= t0) & (d.end[cand] > t0)
         before[i[ok]] = d.mg_per_day[cand[ok]]
     usual = check["normal_mg_per_kg_day"] * inp.weight[d.pid[ra]] * _genotype_fraction(inp, d.pid[ra], d.drug[ra])

@@ -119,7 +119,10 @@ def test_prefill_from_the_selected_patient():
     assert at.number_input(key="hcq_weight_P1").value == 70.0
     assert at.metric[0].value == "25 mg/day"
     assert "eGFR 55" in _texts(at.warning)
-    assert "Current dose 100 mg/day is above the calculated range (10.5-37.3 mg/day)." in _texts(at.error)
+    # audit 17 F2: allopurinol started a month after azathioprine 100 mg: at most a third of
+    # 100 mg = 33.3 mg (below the 37.3 mg of the genotype-adjusted standard dose)
+    assert at.number_input(key="aza_before_aza_P1").value == 100.0
+    assert "Current dose 100 mg/day is above the calculated range (10.5-33.3 mg/day)." in _texts(at.error)
     current = next(d.value for d in at.dataframe if "Since" in d.value.columns)
     assert sorted(current["Drug"]) == ["Allopurinol", "Azathioprine", "Methotrexate"]
 
@@ -133,6 +136,34 @@ def test_tpmt_unknown_start_is_never_a_full_dose():
     assert "Test TPMT and NUDT15 first" in _texts(at.error)
     assert at.metric[0].label.startswith("Cautious start") and at.metric[0].value == "50 mg/day"
     assert "0.71 mg/kg/day = 36% of the standard dose" in _texts(at.caption)
+
+
+def test_tpmt_unknown_with_nudt15_normal_is_test_first():
+    """Audit 17 F1: 70 kg, TPMT unknown, NUDT15 normal: no full dose (the audit saw 150 mg);
+    cautious start 1 mg/kg/day = 70 mg -> 50 mg/day."""
+    at = _app()
+    at.number_input(key="aza_weight_manual").set_value(70.0)
+    at.selectbox(key="aza_nudt15_manual").set_value("normal")
+    at.run()
+    assert "Test TPMT first" in _texts(at.error)
+    assert at.metric[0].label.startswith("Cautious start") and at.metric[0].value == "50 mg/day"
+
+
+def test_allopurinol_added_to_azathioprine_100_mg():
+    """Audit 17 F2: 86 kg on azathioprine 100 mg, allopurinol ticked: at most a quarter to a
+    third of 100 mg = 25-33.3 mg -> 25 mg/day; the current 100 mg is above it."""
+    at = _app()
+    at.number_input(key="aza_weight_manual").set_value(86.0)
+    at.selectbox(key="aza_tpmt_manual").set_value("normal")
+    at.selectbox(key="aza_nudt15_manual").set_value("normal")
+    at.checkbox(key="aza_allo_manual").check()
+    at.run()
+    at.number_input(key="aza_before_aza_manual").set_value(100.0)
+    at.run()
+    assert not at.exception
+    assert at.metric[0].value == "25 mg/day"
+    assert "Range 25-33.33 mg/day" in _texts(at.caption)
+    assert "never raises the dose" in _texts(at.markdown)
 
 
 def test_mercaptopurine_titration_plan():

@@ -85,6 +85,23 @@ def test_genotype_not_recorded(drug, mg, expected, severity):
     assert df["severity"].iloc[0] == severity
 
 
+@pytest.mark.parametrize(
+    ("drug", "nudt15", "mg", "expected", "severity"),
+    [
+        # audit 17 F1: TPMT unknown is enough, whatever NUDT15 says (60 kg: start 60 mg, 45 mg)
+        ("azathioprine", "normal", 60, "dose.thiopurine_genotype_unknown", "info"),
+        ("azathioprine", "normal", 100, "dose.thiopurine_unknown_above_start", "caution"),
+        ("mercaptopurine", "normal", 50, "dose.thiopurine_unknown_above_start", "caution"),
+        # NUDT15 intermediate: 60 mg = 50% of 120, inside CPIC's 30-80%; above the start at 61
+        ("azathioprine", "intermediate", 61, "dose.thiopurine_unknown_above_start", "caution"),
+    ],
+)
+def test_tpmt_unknown_alone_is_enough(drug, nudt15, mg, expected, severity):
+    df = checks([dose("P1", drug, "2024-01-01", amount=mg)], 60, "unknown", nudt15)
+    assert rules(df) == [expected]
+    assert df["severity"].iloc[0] == severity
+
+
 def test_a_known_tpmt_lifts_the_cautious_start():
     assert rules(checks([dose("P1", "azathioprine", "2024-01-01", amount=100)], 60, "normal", "unknown")) == []
 
@@ -131,6 +148,19 @@ def test_allopurinol_without_the_cut_fires_urgently():
     row = df.iloc[0]
     assert (row["severity"], row["with_drug"], row["value"], row["status"]) == ("urgent", "allopurinol", 50.0, "open")
     assert "the dose before Allopurinol" in row["message"]
+
+
+def test_an_allopurinol_dose_change_keeps_the_dose_before_the_course_as_reference():
+    """Allopurinol 100 mg then 300 mg: the usual thiopurine dose is the one before the
+    allopurinol course began (150 mg), not the already reduced 50 mg in force when its dose
+    went up (that read 100% of 50 mg as an urgent failure to cut)."""
+    doses = [
+        dose("P1", "azathioprine", "2024-01-01", "2024-03-01", amount=150),
+        dose("P1", "azathioprine", "2024-03-01", amount=50),
+        dose("P1", "allopurinol", "2024-03-01", "2024-06-01", amount=100),
+        dose("P1", "allopurinol", "2024-06-01", amount=300),
+    ]
+    assert rules(checks(doses, 60)) == []
 
 
 def test_allopurinol_cut_a_week_late_is_flagged_for_that_week():
