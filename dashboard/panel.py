@@ -155,7 +155,14 @@ def why_texts(review: Review, order: pd.Series, most: int = 3) -> list[str]:
     sched = review.schedule_df()
     for s in sched[sched["overdue"].astype(bool)].itertuples(index=False) if len(sched) else ():
         items.setdefault(s.patient_id, []).append(
-            (SEVERITY_ORDER.get(s.severity, 0), 0, 0, f"bloods {int(s.days_overdue)} d overdue", "")
+            # an item graded info (blood pressure) says what it is: never "bloods"
+            (
+                SEVERITY_ORDER.get(s.severity, 0),
+                0,
+                0,
+                f"{'bloods' if s.severity != 'info' else s.tests_due} {int(s.days_overdue)} d overdue",
+                "",
+            )
         )
     checks = review.dose_checks_df()
     if len(checks):

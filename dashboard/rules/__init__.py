@@ -95,9 +95,13 @@ open_guideline_rules        string         Their rule ids, '; '-separated.
 open_trend                  int64          Open trend flags.
 open_trend_rules            string         Their rule ids, '; '-separated.
 flags_total                 int64          All flags, open or closed.
-next_test_due               timestamp[s]   Earliest next test due over the monitored drugs (NaT if none).
-overdue                     bool           Any scheduled test overdue on the review date.
-days_overdue                int64          Most days overdue (0 if none).
+next_test_due               timestamp[s]   The due date of the patient's lead blood-test row: the most
+                                           overdue one (its due_by, so that it and days_overdue agree),
+                                           else the earliest next_due.  Items graded info when overdue
+                                           (blood pressure) never give it: they are listed in the
+                                           schedule table on their own (NaT if no row).
+overdue                     bool           The lead row is overdue.
+days_overdue                int64          Days the lead row is overdue (0 if none).
 dose_checks_open            int64          Open dose-check findings above 'info'.
 dose_check_rules            string         Rule ids of the open dose checks, '; '-separated.
 last_result                 timestamp[s]   Latest result of any analyte.
@@ -118,7 +122,9 @@ Schedule table (``rv.schedule``; one row per patient and drug with a blood-test 
 ---------------------------------------------------------------------------------------------------
 patient_id, drug, schedule (id in schedule.toml), description, course_start,
 last_increase (NaT if none), last_test (NaT if none), interval_days (0 for pulses),
-next_due, overdue (bool), days_overdue, severity ('' unless overdue: caution, or action
+next_due, due_by (the last day the test is on time: next_due, or the end of the nadir
+window after a pulse; days_overdue counts from it), overdue (bool), days_overdue,
+severity ('' unless overdue: caution, or action
 when late by more than the interval), message, source, tests_due (the test groups of the
 check that are due, e.g. 'full blood count; creatinine/eGFR'), interval_basis ('schedule',
 'patient' for the clinician-set risk-adapted interval under BSR 2025, or 'pulse').

@@ -46,6 +46,12 @@ SCHEDULE_FIELDS: tuple[tuple[str, pa.DataType, str], ...] = (
     ("last_test", pa.timestamp("s"), "Latest scheduled test taken during the course (NaT if none)."),
     ("interval_days", pa.int64(), "Interval in force at the last test (phase schedules; 0 for pulses)."),
     ("next_due", pa.timestamp("s"), "When the next test is due."),
+    (
+        "due_by",
+        pa.timestamp("s"),
+        "Last day the test is on time: next_due, or the end of the nadir window after a pulse; "
+        "days_overdue counts from it.",
+    ),
     ("overdue", pa.bool_(), "True when the review date is after next_due plus the grace days."),
     ("days_overdue", pa.int64(), "Days past next_due on the review date (0 if not overdue)."),
     ("severity", pa.string(), "Severity when overdue ('' when not)."),
@@ -72,6 +78,14 @@ def extra_items(profile: str = DEFAULT_SCHEDULE_PROFILE) -> dict[str, list[str]]
     a monitoring profile, besides its blood-test schedule."""
     sched = schedule_file()
     return {**sched.get("also", {}), **sched.get("profiles", {}).get(profile, {}).get("also", {})}
+
+
+def counts_on_panel(schedule_id: str) -> bool:
+    """Whether an overdue row of this schedule makes the patient overdue on the panel: not
+    for an item graded "info" when overdue (a clinic check such as blood pressure, rarely
+    in an export), which is listed on the Patient page on its own."""
+    spec = schedules().get(schedule_id, {})
+    return spec.get("overdue_severity", schedule_file()["overdue_severity"]) != "info"
 
 
 def test_groups() -> dict[str, dict[str, Any]]:
@@ -267,6 +281,8 @@ def evaluate(inp: Inputs, profile: str = DEFAULT_SCHEDULE_PROFILE) -> pa.Table:
         sev = np.where(overdue, np.where(long_late, sev_long, sev_over), "")
         drug_label = np.array([model.drug_info()[x].label for x in DRUGS], dtype=object)[d.drug[rows]]
         due = _date_text(part["next_due"])
+        window = part["due_by"] != part["next_due"]  # a nadir window: say both ends
+        due = pc.if_else(pa.array(window), cat(due, " to ", _date_text(part["due_by"])), due)
         msg = pc.if_else(
             pa.array(overdue),
             cat(drug_label, ": ", part["what"], " OVERDUE by ", num(late), " days (due ", due, ")"),
@@ -286,6 +302,7 @@ def evaluate(inp: Inputs, profile: str = DEFAULT_SCHEDULE_PROFILE) -> pa.Table:
                 "last_test": part["last_test"],
                 "interval_days": part["interval"],
                 "next_due": part["next_due"],
+                "due_by": part["due_by"],
                 "overdue": overdue,
                 "days_overdue": late,
                 "severity": sev.astype(object),

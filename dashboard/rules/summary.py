@@ -22,6 +22,7 @@ from dashboard.rules.context import dose_context
 from dashboard.rules.data import DAY, NEVER, SEVERITIES
 from dashboard.rules.flags import KIND_ORDER, FlagArrays
 from dashboard.rules.inputs import Inputs, group_starts
+from dashboard.rules.schedule import counts_on_panel
 
 SRC = 2**40  # item index offset per source table (flags, schedule, dose checks)
 CTCAE_ANALYTES: tuple[str, ...] = tuple(a for a in model.ANALYTES if a in ctcae.terms())
@@ -43,13 +44,14 @@ SUMMARY_FIELDS: tuple[tuple[str, pa.DataType, str], ...] = (
     ("open_trend", pa.int64(), "Open trend flags."),
     ("open_trend_rules", pa.string(), "Their rule ids, '; '-separated."),
     ("flags_total", pa.int64(), "All flags of the patient, open or closed."),
-    ("next_test_due", pa.timestamp("s"), "Earliest next test due over the patient's monitored drugs (NaT if none)."),
     (
-        "overdue",
-        pa.bool_(),
-        "True when any scheduled test is overdue (an item graded info, e.g. blood pressure, does not count).",
+        "next_test_due",
+        pa.timestamp("s"),
+        "Due date of the lead blood-test row: the most overdue (its due_by), else the earliest next_due; "
+        "an item graded info when overdue (blood pressure) never gives it (NaT if none).",
     ),
-    ("days_overdue", pa.int64(), "Most days overdue (0 if none)."),
+    ("overdue", pa.bool_(), "True when the lead row is overdue (an item graded info, e.g. blood pressure, never is)."),
+    ("days_overdue", pa.int64(), "Days the lead row is overdue (0 if none): counted from next_test_due."),
     ("dose_checks_open", pa.int64(), "Open dose-check findings (above 'info')."),
     ("dose_check_rules", pa.string(), "Their rule ids, '; '-separated."),
     ("last_result", pa.timestamp("s"), "Latest result of any analyte up to the review date."),
@@ -108,19 +110,9 @@ def evaluate(
         rules_text[name] = _group_join(fpid[m], fa.rules[fa.rule[m]], n)
 
     spid = pc.index_in(schedule.column("patient_id"), value_set=ids).to_numpy(zero_copy_only=False).astype(np.int64)
-    s_due = schedule.column("next_due").cast(pa.int64()).fill_null(NEVER).to_numpy(zero_copy_only=False)
     s_over = schedule.column("overdue").to_numpy(zero_copy_only=False).astype(bool)
-    s_late = schedule.column("days_overdue").to_numpy(zero_copy_only=False).astype(np.int64)
     s_rank = _ranks(schedule.column("severity"))
-    next_due = np.full(n, NEVER, dtype=np.int64)
-    np.minimum.at(next_due, spid, s_due)
-    # an item graded "info" when overdue (a clinic check such as blood pressure, rarely in
-    # an export) is listed on the Patient page but does not make the patient overdue
-    s_counts = s_over & (s_rank > 1)
-    overdue = np.zeros(n, dtype=bool)
-    overdue[spid[s_counts]] = True
-    days_overdue = np.zeros(n, dtype=np.int64)
-    np.maximum.at(days_overdue, spid, np.where(s_counts, s_late, 0))
+    next_due, overdue, days_overdue = _lead_rows(schedule, spid, n)
 
     dpid = pc.index_in(dose_checks.column("patient_id"), value_set=ids).to_numpy(zero_copy_only=False)
     dpid = dpid.astype(np.int64)
@@ -195,6 +187,30 @@ def evaluate(
     cols["worst_grade_after_as_of"] = pa.array(worst_after.astype(np.int8), pa.int8(), mask=worst_after < 0)
     table = pa.table([cols[f[0]] for f in SUMMARY_FIELDS], names=[f[0] for f in SUMMARY_FIELDS])
     return table.take(pa.array(rank_order))
+
+
+def _lead_rows(schedule: pa.Table, spid: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per patient: (next test due, overdue, days overdue), all three from one schedule row,
+    so that they never contradict each other: the most overdue blood-test row, its date the
+    last day it was on time (``due_by``: the date the days overdue count from); else the row
+    due first.  An item graded "info" when overdue (a clinic check such as blood pressure,
+    rarely in an export) is listed on the Patient page on its own and never leads."""
+    due = schedule.column("next_due").cast(pa.int64()).fill_null(NEVER).to_numpy(zero_copy_only=False)
+    due_by = schedule.column("due_by").cast(pa.int64()).fill_null(NEVER).to_numpy(zero_copy_only=False)
+    over = schedule.column("overdue").to_numpy(zero_copy_only=False).astype(bool)
+    late = schedule.column("days_overdue").to_numpy(zero_copy_only=False).astype(np.int64)
+    counts = np.array([counts_on_panel(x) for x in schedule.column("schedule").to_pylist()], dtype=bool)
+    rows = np.flatnonzero(counts & ((due < NEVER) | over))
+    next_due = np.full(n, NEVER, dtype=np.int64)
+    overdue = np.zeros(n, dtype=bool)
+    days_overdue = np.zeros(n, dtype=np.int64)
+    if len(rows):
+        order = rows[np.lexsort((due[rows], -late[rows], ~over[rows], spid[rows]))]
+        lead = order[group_starts(spid[order])]
+        next_due[spid[lead]] = np.where(over[lead], due_by[lead], due[lead])
+        overdue[spid[lead]] = over[lead]
+        days_overdue[spid[lead]] = np.where(over[lead], late[lead], 0)
+    return next_due, overdue, days_overdue
 
 
 def _ranks(col: pa.ChunkedArray) -> np.ndarray:

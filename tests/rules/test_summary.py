@@ -100,3 +100,68 @@ def test_pandas_dtypes_of_the_tables():
     assert f["rule"].dtype == "str"
     s = rv.summary_df()
     assert str(s["next_test_due"].dtype) == "datetime64[s]"
+
+
+# --------------------------------------------------------------------------- next test due (merge bug)
+# Leflunomide from 2024-01-01 under BSR 2025: one complete check (FBC, creatinine/eGFR,
+# ALT) on 2024-07-19, day 200 of the course, past the initial phases (day 133): next in
+# 84 days = 2024-10-11.  No blood pressure ever: its item is due 2024-01-15 (start + 14 d)
+# and graded info.  The summary's next test due and days overdue come from the blood-test
+# row, never from the blood-pressure row (the merge showed "2022-08-13 OVERDUE 3d").
+LEF = [dose("P1", "leflunomide", "2024-01-01", amount=20)]
+CHECK = [lab("P1", "2024-07-19", a, v) for a, v in (("wbc", 6.0), ("creatinine", 70.0), ("egfr", 90.0), ("alt", 20))]
+
+
+def test_next_test_due_comes_from_the_blood_tests_not_the_blood_pressure_item():
+    rv = run(CHECK, LEF, as_of="2024-10-14")
+    s = by_patient(rv).loc["P1"]
+    assert s["next_test_due"] == pd.Timestamp("2024-10-11")
+    assert bool(s["overdue"]) and s["days_overdue"] == 3  # 11 -> 14 October
+    sched = rv.schedule_df().set_index("schedule")
+    assert sched.loc["bp_leflunomide", "next_due"] == pd.Timestamp("2024-01-15")  # still listed on its own
+    assert sched.loc["bp_leflunomide", "severity"] == "info"
+
+
+def test_a_blood_pressure_item_alone_overdue_leaves_the_blood_tests_date():
+    s = by_patient(run(CHECK, LEF, as_of="2024-10-01")).loc["P1"]
+    assert s["next_test_due"] == pd.Timestamp("2024-10-11")
+    assert not bool(s["overdue"]) and s["days_overdue"] == 0
+
+
+def test_text_and_json_review_show_the_same_row():
+    from dashboard.rules.output import patients_json, review_text
+
+    rv = run(CHECK, LEF, as_of="2024-10-14")
+    assert "2024-10-11 OVERDUE 3d" in review_text(rv)
+    p = patients_json(rv)[0]
+    assert (p["next_test_due"], p["overdue"], p["days_overdue"]) == ("2024-10-11", True, 3)
+
+
+def test_an_overdue_nadir_test_counts_from_the_end_of_its_window():
+    """A single IV pulse on 2024-03-01: the nadir count is due on days 8-14, 9 to 15 March.
+    As of 18 March with no count it is 3 days overdue, counted from 15 March: the summary
+    says 2024-03-15, so that date and the 3 days agree; the row names the whole window."""
+    cyc = [dose("P1", "cyclophosphamide", "2024-03-01", amount=500, frequency="single", route="iv")]
+    rv = run([], cyc, as_of="2024-03-18")
+    s = by_patient(rv).loc["P1"]
+    assert s["next_test_due"] == pd.Timestamp("2024-03-15")
+    assert bool(s["overdue"]) and s["days_overdue"] == 3
+    row = rv.schedule_df().iloc[0]
+    assert row["next_due"] == pd.Timestamp("2024-03-09") and row["due_by"] == pd.Timestamp("2024-03-15")
+    assert "due 2024-03-09 to 2024-03-15" in row["message"]
+
+
+def test_the_most_overdue_drug_gives_the_date():
+    """Azathioprine and methotrexate (BSR 2017 profile, an FBC is the check), both started
+    2023-01-01 and past the initial phases, one FBC on 2024-01-01: both due 2024-03-25
+    (84 days); the methotrexate course restarted on 2024-05-01 is due 14 days after its
+    start, 2024-05-15.  As of 2024-06-10: azathioprine 77 days overdue, methotrexate 26:
+    the summary shows 2024-03-25 and 77 days."""
+    doses = [
+        dose("P1", "azathioprine", "2023-01-01", amount=100),
+        dose("P1", "methotrexate", "2023-01-01", "2024-04-01", amount=15, frequency="weekly"),
+        dose("P1", "methotrexate", "2024-05-01", amount=15, frequency="weekly"),
+    ]
+    s = by_patient(run([lab("P1", "2024-01-01", "wbc", 6.0)], doses, as_of="2024-06-10", profile="BSR 2017 / NICE"))
+    assert s.loc["P1", "next_test_due"] == pd.Timestamp("2024-03-25")
+    assert s.loc["P1", "days_overdue"] == 77
