@@ -67,6 +67,23 @@ def schedules() -> dict[str, dict[str, Any]]:
     return schedule_file()["schedules"]
 
 
+@cache
+def spec_for(schedule_id: str, profile: str = DEFAULT_SCHEDULE_PROFILE) -> dict[str, Any]:
+    """A schedule as a monitoring profile applies it: ``check`` may name the test groups
+    per profile (``{ default = [...], "BSR 2017" = [...] }``); where the profile's own
+    set applies, the profile's note of ``[check_notes]`` is added to the description."""
+    spec = schedules()[schedule_id]
+    check = spec.get("check")
+    if not isinstance(check, dict):
+        return spec
+    out = dict(spec)
+    out["check"] = list(check.get(profile, check["default"]))
+    note = schedule_file().get("check_notes", {}).get(profile) if profile in check else None
+    if note:
+        out["description"] = f"{spec['description']} ({note})"
+    return out
+
+
 def drug_map(profile: str = DEFAULT_SCHEDULE_PROFILE) -> dict[str, Any]:
     """Drug -> schedule under a monitoring profile (the top-level map, overridden)."""
     sched = schedule_file()
@@ -263,7 +280,7 @@ def evaluate(inp: Inputs, profile: str = DEFAULT_SCHEDULE_PROFILE) -> pa.Table:
     top = schedule_file()
     parts = []
     for sched_id, mask in plan:
-        spec = schedules()[sched_id]
+        spec = spec_for(sched_id, profile)
         rows = np.flatnonzero(mask)
         if not len(rows):
             continue

@@ -102,6 +102,19 @@ def test_ciclosporin_fortnightly_for_three_months_then_monthly():
     assert one(sched(draws_on("2025-04-05"), csa, "2025-04-06"))["interval_days"] == 30
 
 
+def test_ciclosporin_after_an_increase_is_fortnightly_until_stable_for_three_months():
+    """Audit 17 (F12), NHS Lanarkshire: every 2 weeks until the dose has been stable for 3
+    months.  Started 2023-01-01, increased 2024-03-01: a check on day 84 after the increase
+    (2024-05-24) is still fortnightly (was monthly from day 42); on day 91 (2024-05-31),
+    monthly."""
+    csa = [
+        dose("P1", "ciclosporin", "2023-01-01", "2024-03-01", amount=100, frequency="BID"),
+        dose("P1", "ciclosporin", "2024-03-01", amount=125, frequency="BID"),
+    ]
+    assert one(sched(draws_on("2024-05-24"), csa, "2024-05-25"))["interval_days"] == 14
+    assert one(sched(draws_on("2024-05-31"), csa, "2024-06-01"))["interval_days"] == 30
+
+
 def test_tacrolimus_stays_monthly():
     tac = [dose("P1", "tacrolimus", "2023-01-01", amount=2, frequency="BID")]
     assert one(sched(draws_on("2024-06-01"), tac, "2024-06-02"))["interval_days"] == 30

@@ -17,7 +17,13 @@ MTX = [dose("P1", "methotrexate", "2023-01-01", amount=15, frequency="weekly")]
 
 
 def check_at(when: str) -> list[dict]:
-    return [lab("P1", when, "wbc", 6.0), lab("P1", when, "egfr", 80.0), lab("P1", when, "ast", 20.0)]
+    """A whole BSR check: audit 17 (F22) adds albumin to the set the BSR 2025 profile asks for."""
+    return [
+        lab("P1", when, "wbc", 6.0),
+        lab("P1", when, "egfr", 80.0),
+        lab("P1", when, "ast", 20.0),
+        lab("P1", when, "albumin", 40.0),
+    ]
 
 
 def one(labs, doses, as_of, **kw) -> pd.Series:
@@ -39,22 +45,23 @@ def test_default_profile_uses_the_bsr_2025_schedule():
 def test_a_lone_alt_is_not_the_full_blood_count():
     """Issue 15 item 6: azathioprine started 1 Jan, only an ALT on 12 Jan: the check is
     not done, so the first fortnightly check (15 Jan) is 5 days overdue on 20 Jan, and the
-    review names the full blood count and creatinine/eGFR as due."""
+    review names the full blood count, creatinine/eGFR and albumin as due (albumin: audit 17
+    F22)."""
     aza = [dose("P1", "azathioprine", "2024-01-01", amount=50)]
     row = one([lab("P1", "2024-01-12", "alt", 30.0)], aza, "2024-01-20")
     assert row["overdue"] and row["days_overdue"] == 5
     assert pd.isna(row["last_test"])
-    assert row["tests_due"] == "full blood count; creatinine/eGFR"
-    assert "full blood count; creatinine/eGFR (every 14 days" in row["message"]
+    assert row["tests_due"] == "full blood count; creatinine/eGFR; albumin"
+    assert "full blood count; creatinine/eGFR; albumin (every 14 days" in row["message"]
 
 
 def test_the_check_is_as_old_as_its_oldest_part():
     aza = [dose("P1", "azathioprine", "2024-01-01", amount=50)]
     labs = [*check_at("2024-01-12"), lab("P1", "2024-01-26", "wbc", 6.0), lab("P1", "2024-01-26", "egfr", 81.0)]
     row = one(labs, aza, "2024-01-30")
-    assert row["last_test"] == pd.Timestamp("2024-01-12")  # ALT/AST last drawn then
+    assert row["last_test"] == pd.Timestamp("2024-01-12")  # ALT/AST (and albumin) last drawn then
     assert row["next_due"] == pd.Timestamp("2024-01-26") and row["overdue"]
-    assert row["tests_due"] == "ALT/AST"
+    assert row["tests_due"] == "ALT/AST; albumin"
 
 
 def test_the_patients_risk_adapted_interval_replaces_the_12_weeks():
@@ -107,9 +114,37 @@ def test_the_bsr_2017_profile_ignores_the_patients_interval():
 
 
 def test_voclosporin_follows_its_label_under_bsr_2025():
+    """Lupkynis label: eGFR every 2 weeks for the first month, every 4 weeks thereafter.
+    Audit 17 (F10): no copy of the label has a quarterly step after the first year, so an
+    eGFR on 1 March 2025 is due again 4 weeks later, 29 March (was 91 days)."""
     voc = [dose("P1", "voclosporin", "2024-01-01", amount=23.7, frequency="BID")]
     row = one([lab("P1", "2024-03-01", "egfr", 70.0)], voc, "2024-03-10")
-    assert row["schedule"] == "voclosporin_label"
+    assert row["schedule"] == "voclosporin"
     assert row["interval_days"] == 28 and row["next_due"] == pd.Timestamp("2024-03-29")
     late = one([lab("P1", "2025-03-01", "egfr", 70.0)], voc, "2025-03-10")
-    assert late["interval_days"] == 91  # quarterly after the first year
+    assert late["interval_days"] == 28 and late["next_due"] == pd.Timestamp("2025-03-29")
+
+
+def test_mercaptopurine_and_oral_cyclophosphamide_keep_the_2017_schedule():
+    """Audit 17 (F3): BSR 2025 covers neither mercaptopurine nor cyclophosphamide, so they
+    keep the 2017 schedule (no risk-adapted interval), with the whole BSR check."""
+    for drug in ("mercaptopurine", "cyclophosphamide"):
+        doses = [dose("P1", drug, "2023-01-01", amount=50)]
+        row = one(check_at("2024-03-01"), doses, "2024-03-10", intervals=[interval("P1", 182, "2024-01-10")])
+        assert row["schedule"] == "standard" and row["source"] == "BSR 2017 / NICE CKS"
+        assert row["interval_days"] == 84 and row["interval_basis"] == "schedule"
+        assert row["next_due"] == pd.Timestamp("2024-05-24")
+
+
+def test_the_default_check_includes_albumin_and_the_2017_profile_says_what_it_counts():
+    """Audit 17 (F22): the BSR set is FBC, creatinine/eGFR, ALT/AST and albumin.  Under BSR
+    2025 a check without albumin is not done; the BSR 2017 profile still counts the blood
+    count alone (old audits reproduce) and its description says so."""
+    no_albumin = [row for row in check_at("2024-03-01") if row["analyte"] != "albumin"]
+    row = one(no_albumin, MTX, "2024-03-10")
+    assert pd.isna(row["last_test"]) and row["tests_due"] == "albumin"
+    old = one(no_albumin, MTX, "2024-03-10", profile="BSR 2017 / NICE")
+    assert old["last_test"] == pd.Timestamp("2024-03-01") and old["tests_due"] == "full blood count"
+    assert "the guideline's visit also includes creatinine/eGFR, ALT/AST and albumin" in old["description"]
+    tac = [dose("P1", "tacrolimus", "2023-01-01", amount=2, frequency="BID")]
+    assert one(no_albumin, tac, "2024-03-10")["tests_due"] == "albumin"  # the default check everywhere

@@ -81,7 +81,8 @@ def test_voclosporin_blood_pressure_every_two_weeks_in_the_first_month_then_as_i
 
 
 def test_a_blood_pressure_item_never_makes_the_patient_overdue_on_the_panel():
-    rv = run([lab("P1", "2024-12-20", w, v) for w, v in (("wbc", 6.0), ("egfr", 80.0), ("alt", 20.0))], LEF)
+    check = (("wbc", 6.0), ("egfr", 80.0), ("alt", 20.0), ("albumin", 40.0))  # the whole check (audit 17 F22)
+    rv = run([lab("P1", "2024-12-20", w, v) for w, v in check], LEF)
     sched = rv.schedule_df()
     assert sched.loc[sched["schedule"] == "bp_leflunomide", "overdue"].item()
     summary = rv.summary_df()

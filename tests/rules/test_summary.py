@@ -104,12 +104,15 @@ def test_pandas_dtypes_of_the_tables():
 
 # --------------------------------------------------------------------------- next test due (merge bug)
 # Leflunomide from 2024-01-01 under BSR 2025: one complete check (FBC, creatinine/eGFR,
-# ALT) on 2024-07-19, day 200 of the course, past the initial phases (day 133): next in
+# ALT, albumin) on 2024-07-19, day 200 of the course, past the initial phases (day 133): next in
 # 84 days = 2024-10-11.  No blood pressure ever: its item is due 2024-01-15 (start + 14 d)
 # and graded info.  The summary's next test due and days overdue come from the blood-test
 # row, never from the blood-pressure row (the merge showed "2022-08-13 OVERDUE 3d").
 LEF = [dose("P1", "leflunomide", "2024-01-01", amount=20)]
-CHECK = [lab("P1", "2024-07-19", a, v) for a, v in (("wbc", 6.0), ("creatinine", 70.0), ("egfr", 90.0), ("alt", 20))]
+CHECK = [
+    lab("P1", "2024-07-19", a, v)
+    for a, v in (("wbc", 6.0), ("creatinine", 70.0), ("egfr", 90.0), ("alt", 20), ("albumin", 40.0))
+]
 
 
 def test_next_test_due_comes_from_the_blood_tests_not_the_blood_pressure_item():
