@@ -123,7 +123,7 @@ def ctcae_hits(inp: Inputs, grades: ctcae.Grades, base: bl.Baselines) -> list[Hi
 def all_hits(inp: Inputs, profile: Profile, grades: ctcae.Grades, base: bl.Baselines) -> list[Hits]:
     hits: list[Hits] = ctcae_hits(inp, grades, base) if profile.ctcae else []
     for rule in profile.active("guideline"):
-        hits.append(thresholds.guideline_hits(inp, rule))
+        hits.append(thresholds.guideline_hits(inp, rule, base))
     for rule in profile.active("trend"):
         if rule.comparison == "consecutive_falls":
             hits += trends.consecutive_fall_hits(inp, rule)

@@ -4,14 +4,19 @@
 "WBC < 3.5", 3.49 does.  A censored result is compared by its bound, and counts as
 beyond the limit when censored towards it ("<3.5" fires "< 3.5").
 
-``rise_pct`` (creatinine): the result is more than ``threshold`` % above the lowest
-result of the previous ``window_days`` (at least one earlier result is needed).
+``rise_pct`` (creatinine): the result is more than ``threshold`` % above the patient's
+baseline (the clinician's, or the pre-treatment median of at least ``min_results``
+draws, from the start of the first monitored drug on: a result is never its own
+baseline); without one, above the lowest result of the previous ``window_days`` (at least
+one earlier result is needed), which the flag names as a fallback.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from dashboard import model
+from dashboard.rules import baselines as bl
 from dashboard.rules.ctcae import above, below
 from dashboard.rules.data import DAY, severity_rank
 from dashboard.rules.engine import Rule
@@ -19,9 +24,9 @@ from dashboard.rules.hits import Hits, cat, comparator_text, label, num, unit_te
 from dashboard.rules.inputs import Inputs, pair_key
 
 
-def guideline_hits(inp: Inputs, rule: Rule) -> Hits:
+def guideline_hits(inp: Inputs, rule: Rule, base: bl.Baselines | None = None) -> Hits:
     if rule.comparison == "rise_pct":
-        return rise_hits(inp, rule)
+        return rise_hits(inp, rule, base)
     labs = inp.labs
     s = labs.slice(rule.analyte)
     v, cmp = labs.value[s], labs.cmp[s]
@@ -66,17 +71,31 @@ def previous_minimum(pid: np.ndarray, t: np.ndarray, value: np.ndarray, window_s
     return out
 
 
-def rise_hits(inp: Inputs, rule: Rule) -> Hits:
+def rise_hits(inp: Inputs, rule: Rule, base: bl.Baselines | None = None) -> Hits:
     labs = inp.labs
     s = labs.slice(rule.analyte)
     v = labs.value[s]
-    ref = previous_minimum(labs.pid[s], labs.t[s], v, rule.window_days * DAY)
+    nadir = previous_minimum(labs.pid[s], labs.t[s], v, rule.window_days * DAY)
+    own = np.full(len(v), np.nan)
+    if base is not None:
+        own = bl.for_rows(base, labs.pid[s], model.ANALYTES.index(rule.analyte), labs.t[s], rule.min_results)
+    has_own = np.isfinite(own)
+    ref = np.where(has_own, own, nadir)
     with np.errstate(invalid="ignore", divide="ignore"):
         pct = np.round((v - ref) / ref * 100, 9)
         fired = (pct > rule.threshold) & (ref > 0)
     local = np.flatnonzero(fired)
     idx = local + s.start
     limit = ref[local] * (1 + rule.threshold / 100)
+    fallback = f"the lowest of the previous {rule.window_days} days (no pre-treatment baseline: it may be on treatment)"
+    words = np.where(has_own[local], "the patient's baseline", fallback).astype(object)
+    if base is not None and len(local):
+        a = model.ANALYTES.index(rule.analyte)
+        clinician = base.basis[labs.pid[idx], a] == bl.CLINICIAN
+        words = np.where(has_own[local] & clinician, "the clinician-set baseline", words).astype(object)
+        words = np.where(
+            has_own[local] & ~clinician, "the pre-treatment baseline (median of the results before the drug)", words
+        ).astype(object)
     msg = cat(
         f"{label(rule.analyte)} ",
         comparator_text(labs.cmp[idx]),
@@ -85,7 +104,9 @@ def rise_hits(inp: Inputs, rule: Rule) -> Hits:
         num(pct[local], 2),
         "% above ",
         num(ref[local]),
-        f", the lowest of the previous {rule.window_days} days (limit: more than {rule.threshold:g}%): {rule.message}",
+        ", ",
+        words,
+        f" (limit: more than {rule.threshold:g}%): {rule.message}",
     )
     return Hits(
         idx=idx,
@@ -96,5 +117,7 @@ def rise_hits(inp: Inputs, rule: Rule) -> Hits:
         message=msg,
         source=rule.source,
         baseline=ref[local],
-        baseline_basis=np.full(len(idx), f"lowest of the previous {rule.window_days} days", dtype=object),
+        baseline_basis=np.where(has_own[local], words, f"lowest of the previous {rule.window_days} days").astype(
+            object
+        ),
     )

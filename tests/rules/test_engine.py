@@ -36,9 +36,13 @@ def test_guideline_limits_are_the_bsr_numbers():
         "bsr.egfr_low": ("egfr", "<", 60.0),
         "bsr.creatinine_rise": ("creatinine", "rise_pct", 30.0),
     }
+    old = engine.builtin_profiles()["BSR 2017 / NICE"]
     for rid, (analyte, cmp, thr) in expected.items():
-        r = p.rule(rid)
+        r = old.rule(rid)
         assert (r.analyte, r.comparison, r.threshold, r.enabled) == (analyte, cmp, thr, True)
+        r = p.rule(rid)
+        # audit 17 F9: the local lymphocyte limit is left out of the default (CTCAE grade 3)
+        assert (r.analyte, r.comparison, r.threshold, r.enabled) == (analyte, cmp, thr, rid != "local.lymphocytes_low")
 
 
 def test_lymphocyte_rule_does_not_claim_bsr():

@@ -23,7 +23,8 @@ SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[Healt
 LOW_TERMS = [a for a, t in ctcae.terms().items() if t["direction"] == "low"]
 HIGH_TERMS = [a for a, t in ctcae.terms().items() if t["direction"] == "high"]
 #: Guideline limits of the default profile that compare a value with a threshold.
-LIMITS = [r for r in get_profile(DEFAULT_PROFILE).rules if r.kind == "guideline" and r.comparison in ("<", ">")]
+#: the limits the default profile applies (audit 17 F9 disables the local lymphocyte limit there)
+LIMITS = [r for r in get_profile(DEFAULT_PROFILE).active("guideline") if r.comparison in ("<", ">")]
 
 counts = st.floats(min_value=0.0, max_value=600.0, allow_nan=False, allow_infinity=False)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dashboard.rules.engine import make_user_profile
-from tests.rules.builders import imported, lab, run
+from tests.rules.builders import baseline, dose, imported, lab, run
 
 
 def fired(review, rule: str) -> list[float]:
@@ -13,13 +13,14 @@ def fired(review, rule: str) -> list[float]:
     return f.loc[f["rule"] == rule, "value"].tolist()
 
 
-def rules_on(csv_rows: str) -> set[str]:
+def rules_on(csv_rows: str, profile=None) -> set[str]:
     """Rules that fired on one result imported from CSV text (Arrow path, like the CLI)."""
+    from dashboard.rules.engine import builtin_profiles
     from dashboard.rules.review import review
 
     result = imported("patient_id,collected_at,analyte,value,unit\n" + csv_rows)
     assert result.labs.num_rows == 1, result.report.to_text()
-    rv = review(result.labs, result.doses, result.patients, None, None)
+    rv = review(result.labs, result.doses, result.patients, None, builtin_profiles().get(profile))
     return set(rv.flags.column("rule").to_pylist())
 
 
@@ -30,8 +31,6 @@ LIMITS = [
     ("bsr.wbc_low", "WBC", "/uL", "3500", "3490"),
     ("bsr.neutrophils_low", "Neutrophils", "10^9/L", "1.6", "1.59"),
     ("bsr.neutrophils_low", "Neutrophils", "cells/uL", "1600", "1590"),
-    ("local.lymphocytes_low", "Lymphocytes", "10^9/L", "0.5", "0.49"),
-    ("local.lymphocytes_low", "Lymphocytes", "/mm3", "500", "490"),
     ("bsr.platelets_low", "Platelets", "10^9/L", "140", "139"),
     ("bsr.platelets_low", "Platelets", "/uL", "140000", "139000"),
     ("bsr.eosinophils_high", "Eosinophils", "10^9/L", "0.5", "0.51"),
@@ -50,6 +49,19 @@ LIMITS = [
 def test_limit_is_strict(rule, name, unit, quiet, loud):
     assert rule not in rules_on(f"P1,2024-01-01,{name},{quiet},{unit}\n")
     assert rule in rules_on(f"P1,2024-01-01,{name},{loud},{unit}\n")
+
+
+@pytest.mark.parametrize(("unit", "quiet", "loud"), [("10^9/L", "0.5", "0.49"), ("/mm3", "500", "490")])
+def test_the_local_lymphocyte_limit_is_strict_in_the_2017_profile_only(unit, quiet, loud):
+    """Audit 17 F9: the local limit stays in the BSR 2017 profile (its audits reproduce) and
+    is left out of the default, where CTCAE grade 3 (< 0.5) flags the same result."""
+    old = "BSR 2017 / NICE"
+    assert "local.lymphocytes_low" not in rules_on(f"P1,2024-01-01,Lymphocytes,{quiet},{unit}\n", old)
+    assert "local.lymphocytes_low" in rules_on(f"P1,2024-01-01,Lymphocytes,{loud},{unit}\n", old)
+    assert rules_on(f"P1,2024-01-01,Lymphocytes,{loud},{unit}\n") == {"ctcae.lymphocytes"}
+    rv = run([lab("P1", "2024-01-01", "lymphocytes", 0.49)])
+    grade = rv.flags_df().set_index("rule").loc["ctcae.lymphocytes"]
+    assert (grade["ctcae_grade"], grade["severity"]) == (3, "action")
 
 
 def test_censored_value_below_a_low_limit_fires():
@@ -100,6 +112,40 @@ def test_creatinine_rise_over_12_months():
     assert hits["threshold"].iloc[0] == pytest.approx(104.0)
     assert hits["baseline"].iloc[0] == 80
     assert "30.12% above 80" in hits["message"].iloc[0]
+
+
+def test_creatinine_rise_is_judged_against_the_pre_treatment_baseline():
+    """Audit 17 F7 (SPS: 'more than 30% above baseline ... repeat in 1 week'): azathioprine
+    from 2024-01-01, creatinine 60 before it (2023-01-10).  79 on 2024-09-01 is 31.67%
+    above the baseline 60 (limit 78): it fires, though only 12.9% above the lowest result of
+    the previous year (70, on treatment), which the old reference used."""
+    labs = [
+        lab("P1", "2023-01-10", "creatinine", 60),
+        lab("P1", "2024-01-15", "creatinine", 70),
+        lab("P1", "2024-06-01", "creatinine", 72),
+        lab("P1", "2024-09-01", "creatinine", 79),
+    ]
+    rv = run(labs, [dose("P1", "azathioprine", "2024-01-01", amount=100)])
+    hits = rv.flags_df().query("rule == 'bsr.creatinine_rise'")
+    assert hits["value"].tolist() == [79.0]  # 70 and 72 are 16.7% and 20% above 60
+    assert hits["baseline"].iloc[0] == 60 and hits["threshold"].iloc[0] == pytest.approx(78.0)
+    msg = hits["message"].iloc[0]
+    assert "31.67% above 60, the pre-treatment baseline" in msg
+    assert "repeat in 1 week; if still more than 30% above baseline, withhold and discuss" in msg
+
+
+def test_creatinine_rise_without_a_baseline_names_the_fallback():
+    labs = [lab("P1", "2024-01-10", "creatinine", 80), lab("P1", "2024-05-01", "creatinine", 105)]
+    msg = run(labs).flags_df().query("rule == 'bsr.creatinine_rise'")["message"].iloc[0]
+    assert "31.25% above 80, the lowest of the previous 365 days (no pre-treatment baseline" in msg
+
+
+def test_creatinine_rise_uses_the_clinician_baseline():
+    labs = [lab("P1", "2024-01-10", "creatinine", 70), lab("P1", "2024-05-01", "creatinine", 79)]
+    rv = run(labs, baselines=[baseline("P1", "creatinine", 60.0)])
+    hits = rv.flags_df().query("rule == 'bsr.creatinine_rise'")
+    assert hits["value"].tolist() == [79.0]  # 70 is 16.7% above 60, 79 is 31.67%
+    assert "the clinician-set baseline" in hits["message"].iloc[-1]
 
 
 def test_creatinine_rise_needs_an_earlier_result_in_the_window():
