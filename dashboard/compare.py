@@ -29,6 +29,14 @@ DIFF_BACKGROUND = "background-color: rgba(230, 159, 0, 0.22)"
 # --------------------------------------------------------------------------- cell text
 
 
+def fact_text(attr: Attribute, fact: Fact) -> str:
+    """A fact's value as display text, with a mg/day ceiling beside a mg/kg range."""
+    text = value_text(attr, fact.value)
+    if fact.max_mg_per_day is not None:
+        text += f", at most {fact.max_mg_per_day:g} mg/day"
+    return text
+
+
 def value_text(attr: Attribute, value: Any) -> str:
     """A fact value as display text (without sources)."""
     sc = knowledge.scales()
@@ -57,7 +65,7 @@ def _cell(attr: Attribute, fact: Fact, numbers: dict[str, int], with_note: bool 
         numbers.setdefault(r, len(numbers) + 1)
     marks = ", ".join(str(numbers[r]) for r in fact.refs)
     mark = STATUS_MARKS.get(fact.status, "")
-    text = f"{value_text(attr, fact.value)} [{marks}]{(' ' + mark) if mark else ''}"
+    text = f"{fact_text(attr, fact)} [{marks}]{(' ' + mark) if mark else ''}"
     return f"{text} — {fact.note}" if with_note and fact.note else text
 
 
@@ -117,7 +125,7 @@ def side_by_side(entry_ids: Sequence[str], with_notes: bool = False) -> SideBySi
                 {
                     "Drug": e.label,
                     "Attribute": attr.label,
-                    "Value": value_text(attr, f.value),
+                    "Value": fact_text(attr, f),
                     "Evidence": f.status,
                     "Note": f.note,
                     "Sources": ", ".join(f"[{numbers[r]}] {r}" for r in f.refs),
@@ -182,7 +190,7 @@ def overview(entries: Sequence[DrugEntry]) -> pd.DataFrame:
     def show(e: DrugEntry, key: str) -> str:
         f = e.fact(key)
         mark = STATUS_MARKS.get(f.status, "")
-        return value_text(sc.attribute(key), f.value) + (f" {mark}" if mark else "")
+        return fact_text(sc.attribute(key), f) + (f" {mark}" if mark else "")
 
     return pd.DataFrame(
         {

@@ -792,7 +792,18 @@ def methotrexate_check(
                 rules["status"],
             )
         )
-    elif weekly_dose_mg < usual[0]:
+    if weekly_dose_mg > float(rules["uk_oral_label_max_weekly_mg"]) + 1e-9:
+        label = rules["uk_oral_label"]
+        warnings.append(
+            _warn(
+                "info",
+                label,
+                f"{_fmt(weekly_dose_mg)} mg/week is above {_fmt(float(rules['uk_oral_label_max_weekly_mg']))} mg. "
+                + label["message"],
+            )
+        )
+        refs += label["refs"]
+    if weekly_dose_mg < usual[0]:
         warnings.append(
             DoseWarning(
                 "info",

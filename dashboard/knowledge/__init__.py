@@ -88,6 +88,8 @@ class Fact:
     refs: tuple[str, ...]
     status: str
     note: str = ""
+    #: a ceiling in mg/day beside a mg/kg range (prednisone in lupus nephritis: 40 mg/day)
+    max_mg_per_day: float | None = None
 
 
 @dataclass(frozen=True)
@@ -296,14 +298,36 @@ def _date_text(value: Any) -> str:
     return value.isoformat() if isinstance(value, dt.date) else str(value)
 
 
+def dosing_number(path: str) -> float:
+    """A number of ``dosing.toml`` by dotted path ("ciclosporin.max_mg_per_kg_day",
+    "azathioprine.titration.start_mg_per_kg", "x.factor[1]")."""
+    node: Any = raw("dosing.toml")
+    for part in path.split("."):
+        index = None
+        if part.endswith("]"):
+            part, index = part[:-1].split("[")
+        node = node[part]
+        if index is not None:
+            node = node[int(index)]
+    return float(node)
+
+
 @cache
 def raw_drug_files() -> dict[str, dict[str, Any]]:
-    """The drug files as parsed TOML, keyed by file name (for validation)."""
+    """The drug files as parsed TOML, keyed by file name (for validation).
+
+    A fact may give ``value_from`` (a list of dotted paths into ``dosing.toml``) instead
+    of ``value``: the numbers the dosing assistant and the dose checks use, so that the
+    Compare page never shows another copy (one home per dose limit)."""
     folder = _files().joinpath("drugs")
     out = {}
     for item in sorted(folder.iterdir(), key=lambda p: p.name):
         if item.name.endswith(".toml"):
-            out[item.name] = tomllib.loads(item.read_text(encoding="utf-8"))
+            data = tomllib.loads(item.read_text(encoding="utf-8"))
+            for fact in data.get("facts", {}).values():
+                if "value_from" in fact and "value" not in fact:
+                    fact["value"] = [dosing_number(path) for path in fact["value_from"]]
+            out[item.name] = data
     return out
 
 
@@ -370,6 +394,7 @@ def _fact(item: dict[str, Any]) -> Fact:
         refs=tuple(item.get("refs", ())),
         status=item.get("status", ""),
         note=item.get("note", ""),
+        max_mg_per_day=float(item["max_mg_per_day"]) if "max_mg_per_day" in item else None,
     )
 
 

@@ -134,7 +134,7 @@ Dose-check table (``rv.dose_checks``; one row per finding)
 patient_id, drug, with_drug ('' unless an interaction), rule (id in dose_checks.toml, or
 'dose.not_checkable' when weight or daily dose is unknown), kind ('dose'), start, end
 (NaT = ongoing; for an interaction the overlap), value and value_unit ('mg/kg/day',
-'mg/day', 'g' (cumulative dose), '% of normal dose', '% of previous dose' or ''), threshold (in value_unit), severity,
+'mg/day', 'mg/week', 'g' (cumulative dose), '% of normal dose', '% of previous dose' or ''), threshold (in value_unit), severity,
 message, source, status ('open' when in force on the review date).
 
 Intervals (``rv.intervals_df()`` / ``summary.intervals(rv.flags)``; timeline shading)

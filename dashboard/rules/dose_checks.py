@@ -33,7 +33,7 @@ DOSE_CHECK_FIELDS: tuple[tuple[str, pa.DataType, str], ...] = (
     (
         "value_unit",
         pa.string(),
-        "'mg/kg/day', 'mg/day', 'g' (cumulative), '% of normal dose', '% of previous dose' or ''.",
+        "'mg/kg/day', 'mg/day', 'mg/week', 'g' (cumulative), '% of normal dose', '% of previous dose' or ''.",
     ),
     ("threshold", pa.float64(), "The limit in value_unit (NaN when the check has none)."),
     ("severity", pa.string(), "info, caution, action or urgent."),
@@ -84,15 +84,7 @@ FROM_KEYS = {
 
 def dosing_value(drug: str, path: str) -> float:
     """A number of ``knowledge/data/dosing.toml`` under ``[drug]``: "a.b.c" or "a.b[1]"."""
-    node: Any = knowledge.dosing_rules()[drug]
-    for part in path.split("."):
-        index = None
-        if part.endswith("]"):
-            part, index = part[:-1].split("[")
-        node = node[part]
-        if index is not None:
-            node = node[int(index)]
-    return float(node)
+    return knowledge.dosing_number(f"{drug}.{path}")
 
 
 def interaction_check(check: dict[str, Any]) -> dict[str, Any]:
@@ -159,8 +151,11 @@ def checks() -> list[dict[str, Any]]:
         for drug in check["drugs"]:
             one = {k: v for k, v in check.items() if k not in FROM_KEYS}
             one["drugs"] = [drug]
+            table = check.get("dosing_key", drug)
             for key, path in sources.items():
-                one[FROM_KEYS[key]] = dosing_value(drug, path)
+                one[FROM_KEYS[key]] = dosing_value(table, path)
+            if "scale_from" in check:
+                one["threshold"] = round(one["threshold"] * dosing_value(table, check["scale_from"]), 6)
             out.append(one)
     return out
 
@@ -225,6 +220,33 @@ def _mg_per_kg_above(inp: Inputs, check: dict[str, Any], per_kg: np.ndarray) -> 
         check["source"],
     )
     return [found, _unknown_weight(inp, rows, check)]
+
+
+def _amount_above(inp: Inputs, check: dict[str, Any], weekly: bool) -> list[_Found]:
+    """The daily (or weekly) dose strictly above the check's threshold; a dose whose
+    amount is unknown is left to the checks that say so (frequency, weight)."""
+    d = inp.doses
+    rows = _rows_of(inp, check["drugs"])
+    amount = (d.mg_per_week if weekly else d.mg_per_day)[rows]
+    unit = "mg/week" if weekly else "mg/day"
+    with np.errstate(invalid="ignore"):
+        hit = np.round(amount, 6) > check["threshold"] + 1e-9
+    fired = rows[hit]
+    msg = cat(_LABEL[d.drug[fired]], " ", num(amount[hit]), f" {unit} > {check['threshold']:g}: {check['message']}")
+    n = len(fired)
+    return [
+        _Found(
+            fired,
+            check["id"],
+            check["group"],
+            np.full(n, check["severity"], dtype=object),
+            amount[hit],
+            unit,
+            np.full(n, float(check["threshold"])),
+            _texts(msg),
+            check["source"],
+        )
+    ]
 
 
 def _phenotype_fraction(inp: Inputs, check: dict[str, Any], per_kg: np.ndarray) -> list[_Found]:
@@ -626,6 +648,10 @@ def evaluate(inp: Inputs) -> pa.Table:
                 found += _overlap_above_mg_per_day(inp, check)
             elif kind == "not_weekly":
                 found += _not_weekly(inp, check)
+            elif kind == "mg_per_day_above":
+                found += _amount_above(inp, check, weekly=False)
+            elif kind == "mg_per_week_above":
+                found += _amount_above(inp, check, weekly=True)
             elif kind == "cumulative_above":
                 found += _cumulative_above(inp, check, exposures)
             elif kind == "test_before_administration":
