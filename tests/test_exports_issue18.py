@@ -20,6 +20,7 @@ LABS = """MRN,Patient Name,DOB,Collection Date,Component,Result,Units
 P1,"DOE, Jane",1980-03-12,2024-05-20,Neutrophils,1.2,10^9/L
 P1,"DOE, Jane",1980-03-12,2024-05-20,Creatinine,0.73,mg/dL
 P1,"DOE, Jane",1980-03-12,2024-05-20,ALT,25,U/L
+P1,"DOE, Jane",1980-03-12,2024-05-20,Albumin,41,g/L
 P2,"ROE, Richard",1975-02-01,2024-05-21,WBC,6.1,10^9/L
 """
 DOSES = "patient,drug,dose,unit,frequency,start\nP1,Methotrexate,20,mg,weekly,2024-01-01\n"
