@@ -17,6 +17,7 @@ from dashboard.sample.physiology import measure, report, true_values
 from dashboard.sample.plan import EXTRACT_DATE, Draw, PatientPlan, Results
 from dashboard.sample.schedule import draw_days, morning_draws
 from dashboard.sample.stories import STORIES, background
+from dashboard.sample.vitals import blood_pressure
 
 DEFAULT_SEED = 4
 DEFAULT_PATIENTS = 36
@@ -41,6 +42,8 @@ class SamplePatient:
     measured: dict[str, np.ndarray]
     results: Results
     attempts: int
+    #: (systolic, diastolic) mmHg per draw, NaN where not measured (dashboard.sample.vitals)
+    bp: np.ndarray | None = None
 
     @property
     def patient_id(self) -> str:
@@ -89,7 +92,9 @@ def generate_patient(seed: int, slot: int, cap_days: int) -> SamplePatient:
         if failure is None:
             if plan.observe is not None:
                 plan.facts.update(plan.observe(plan, draws, results))
-            return SamplePatient(plan, draws, measured, results, attempt + 1)
+            # a stream of its own: the readings change no blood result and no story
+            bp = blood_pressure(plan, draws, np.random.default_rng([seed, slot, attempt, 1]))
+            return SamplePatient(plan, draws, measured, results, attempt + 1, bp)
         reason = failure
     raise RuntimeError(f"slot {slot} ({builder.__name__}): story not reached in {MAX_ATTEMPTS} attempts: {reason}")
 

@@ -18,6 +18,7 @@ from dashboard.sample.shapes import (
     subset_ids,
 )
 from dashboard.sample.stories import STORIES
+from dashboard.sample.vitals import bp_drugs
 
 MANIFEST_VERSION = 1
 DEFAULT_FILES = ("labs.csv", "doses.csv", "patients.csv")
@@ -189,6 +190,8 @@ def readme(clinic: Clinic, info: dict[str, Any]) -> str:
     )
     german = ", ".join(f"`{h}`" for h, *_ in EUROPE_COLUMNS)
     analytes = ", ".join(SIMULATED_ANALYTES)
+    drugs = bp_drugs()
+    bp_drugs_text = ", ".join(drugs[:-1]) + f" or {drugs[-1]}" if len(drugs) > 1 else "".join(drugs)
     return f"""# Sample panel (synthetic)
 
 **Everything in this folder is synthetic.** It was made by a seeded generator
@@ -218,7 +221,9 @@ The folder is exactly what `python -m dashboard sample` writes with its defaults
 Analytes (canonical ids): {analytes}. The long export reports WBC to 1 decimal, differential
 counts to 2, haemoglobin, platelets, enzymes, albumin, creatinine and eGFR as whole numbers and
 MCV to 1 decimal; eGFR is CKD-EPI 2021 from the reported creatinine, age and sex. Draws are on
-weekday mornings.
+weekday mornings. Patients on {bp_drugs_text} also have their blood pressure (systolic and
+diastolic, mmHg, LOINC 8480-6 and 8462-4) in the long export at every visit while on the drug,
+as the monitoring of these drugs asks; the other files carry no blood pressure.
 
 The European file's headers are {german}. Its two cells without a number, which the importer
 rejects with a reason while keeping the rest of the row:

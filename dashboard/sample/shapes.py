@@ -27,6 +27,7 @@ import zlib
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from dashboard import model
@@ -83,6 +84,13 @@ LOINC_DISPLAY: dict[str, str] = {
 
 #: Units as the long export writes them: the model's canonical spellings.
 UNIT_TEXT: dict[str, str] = model.CANONICAL_UNITS
+
+#: Blood pressure at the visit (dashboard.sample.vitals): long export only.
+BP_ANALYTES: tuple[str, str] = ("bp_systolic", "bp_diastolic")
+BP_NAMES: dict[str, str] = {"bp_systolic": "Systolic blood pressure", "bp_diastolic": "Diastolic blood pressure"}
+BP_LOINC: dict[str, str] = {"bp_systolic": "8480-6", "bp_diastolic": "8462-4"}
+#: printed as a clinic system prints a target (the readings are generated inside it: no flag)
+BP_RANGE: dict[str, str] = {"bp_systolic": "<140", "bp_diastolic": "<90"}
 
 UCUM: dict[str, str] = {
     "wbc": "10*9/L",
@@ -154,6 +162,11 @@ def labs_frame(clinic: Clinic) -> pd.DataFrame:
                         reference_flag(a, sex, v),
                     )
                 )
+            if p.bp is not None and not np.isnan(p.bp[i, 0]):
+                for a, v in zip(BP_ANALYTES, p.bp[i], strict=True):
+                    rows.append(
+                        (p.patient_id, when, BP_LOINC[a], BP_NAMES[a], f"{v:.0f}", UNIT_TEXT[a], BP_RANGE[a], "")
+                    )
     cols = ["Patient ID", "Collected", "Test Code", "Test Name", "Result", "Units", "Reference Range", "Flag"]
     return pd.DataFrame(rows, columns=cols, dtype="str")
 

@@ -161,3 +161,35 @@ def test_the_top_of_the_panel_holds_only_patients_whose_results_call_for_action(
     for key in ("slow_fall", "tpmt_im_neutropenia"):
         pid, _ = story(key)
         assert summary.set_index("patient_id").loc[pid, "urgency"] in ("caution", "info", ""), key
+
+
+# --------------------------------------------------------------------------- audit 17 follow-up
+BP_DRUGS = ("leflunomide", "ciclosporin", "tacrolimus", "voclosporin")
+
+
+def test_blood_pressure_items_are_not_years_overdue_in_the_demo(panel):
+    """Patients on leflunomide or a calcineurin inhibitor have a blood-pressure reading at
+    their visits (SPS: blood pressure with each blood test), so as of the extract date no
+    blood-pressure item is overdue by years (the demo showed 'OVERDUE by 1573 days')."""
+    ds, rv = panel
+    sched = rv.schedule_df()
+    bp = sched[sched["schedule"].str.startswith("bp_")]
+    on_bp_drugs = set(ds.doses.loc[ds.doses["drug"].isin(BP_DRUGS), "patient_id"])
+    assert on_bp_drugs and set(bp["patient_id"]) <= on_bp_drugs
+    assert not bp.empty
+    assert bp["days_overdue"].max() <= 31, bp.loc[bp["days_overdue"] > 31, ["patient_id", "message"]]
+    readings = ds.labs[ds.labs["analyte"].isin(["bp_systolic", "bp_diastolic"])]
+    assert set(readings["patient_id"]) <= on_bp_drugs
+    assert readings.loc[readings["analyte"] == "bp_systolic", "value"].between(90, 139).all()
+
+
+def test_the_pre_treatment_baseline_fall_is_demonstrated(panel):
+    """trend.baseline_fall needs at least 3 pre-treatment results (issue 15): the sample has
+    a patient whose baseline rests on 3 or more draws before the drug and whose counts fall
+    more than 30% below it on treatment (the TPMT intermediate metaboliser's story)."""
+    pid, _ = story("tpmt_im_neutropenia")
+    f = flags_of(panel, pid)
+    fall = f[f["rule"] == "trend.baseline_fall"]
+    assert not fall.empty
+    counts = fall["baseline_basis"].str.extract(r"n=(\d+)")[0].astype(int)
+    assert (counts >= 3).all()
