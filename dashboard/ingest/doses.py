@@ -25,6 +25,7 @@ from dashboard.ingest.dates import FAR_FUTURE
 from dashboard.ingest.identity import clean_id
 from dashboard.ingest.mapping import normalize, recognise_drug
 from dashboard.ingest.report import FileReport, Problem
+from dashboard.units import MASS_UNITS, to_mg, weight_kg
 
 # --------------------------------------------------------------------------- frequency
 
@@ -267,15 +268,6 @@ class Sig:
     note: str = ""  # worth telling ("'1,000' read as 1000 (a thousands separator)")
 
 
-def _mg(value: float, unit: str) -> float:
-    unit = unit.lower()
-    if unit.startswith(("mcg", "microgram")):
-        return value / 1000
-    if unit in ("g", "gm") or unit.startswith("gram"):
-        return value * 1000
-    return value
-
-
 def read_sig(text: str, strength_mg: float | None = None, decimal: str = UNKNOWN) -> Sig:
     """Read prescription instructions ("Take 2 tablets (100 mg total) by mouth daily.").
 
@@ -304,7 +296,11 @@ def read_sig(text: str, strength_mg: float | None = None, decimal: str = UNKNOWN
             notes.append(read.note)
         return read.value
 
-    totals = {_mg(v, u) for v, u in ((number(v), u) for v, u in _SIG_TOTAL.findall(t)) if v is not None}
+    totals = {
+        mg
+        for v, u in ((number(v), u) for v, u in _SIG_TOTAL.findall(t))
+        if v is not None and (mg := to_mg(v, u)) is not None
+    }
     found = [(number(v), u) for v, u in _SIG_AMOUNT.findall(t)]
     counts = {v for v, u in found if v is not None and u.lower().startswith(("tab", "cap"))}
     if problem:
@@ -318,7 +314,7 @@ def read_sig(text: str, strength_mg: float | None = None, decimal: str = UNKNOWN
             conflicting = True  # "2 tablets (100 mg total)" of a 25 mg tablet: which is true?
         amount = "" if conflicting else f"{total:g} mg"
     else:
-        masses = {_mg(v, u) for v, u in found if v is not None and not u.lower().startswith(("tab", "cap"))}
+        masses = {mg for v, u in found if v is not None and (mg := to_mg(v, u)) is not None}
         if len(masses) > 1 or (not masses and len(counts) > 1):
             conflicting = True
         elif masses:
@@ -346,25 +342,14 @@ _AMOUNT = re.compile(
     r"(?P<num>\d+(?:[.,]\d+)?)\s*(?P<unit>mg/kg|mg/m2|mg/m²|g/m2|g/m²|mg|milligrams?|g|grams?|gm|mcg|ug|µg|μg|micrograms?|iu|units?)?\b",
     re.IGNORECASE,
 )
-_UNIT_FACTORS = {
-    "mg": ("mg", 1.0),
-    "milligram": ("mg", 1.0),
-    "milligrams": ("mg", 1.0),
-    "g": ("mg", 1000.0),
-    "gm": ("mg", 1000.0),
-    "gram": ("mg", 1000.0),
-    "grams": ("mg", 1000.0),
-    "mcg": ("mg", 0.001),
-    "ug": ("mg", 0.001),
-    "µg": ("mg", 0.001),
-    "μg": ("mg", 0.001),
-    "microgram": ("mg", 0.001),
-    "micrograms": ("mg", 0.001),
+#: Dose units -> (canonical unit, factor): a mass in mg, a dose per kg or per m² in mg/kg, mg/m2.
+_UNIT_FACTORS: dict[str, tuple[str, float]] = {
+    **{spelling: ("mg", factor) for spelling, (_canon, factor) in MASS_UNITS.items()},
     "mg/kg": ("mg/kg", 1.0),
     "mg/m2": ("mg/m2", 1.0),
     "mg/m²": ("mg/m2", 1.0),
-    "g/m2": ("mg/m2", 1000.0),
-    "g/m²": ("mg/m2", 1000.0),
+    "g/m2": ("mg/m2", MASS_UNITS["g"][1]),
+    "g/m²": ("mg/m2", MASS_UNITS["g"][1]),
 }
 _COUNT_UNITS = {
     "tab",
@@ -941,7 +926,7 @@ class PatientRecord:
     birth_error: str = ""
     age: str = ""
     weight: str = ""
-    weight_unit: str = "kg"
+    weight_unit: str = "kg"  # as written ("kg", "lb", "[lb_av]", "g"; empty: kg), see units.weight_kg
     weight_date: dt.datetime | None = None
     tpmt: str = ""
     nudt15: str = ""
@@ -1065,8 +1050,4 @@ def _weight_kg(text: str, unit: str) -> float | None:
     m = re.match(r"^\s*(\d+(?:[.,]\d+)?)\s*(kg|kgs|kilograms?|lb|lbs|pounds?)?\s*$", text.strip(), re.IGNORECASE)
     if not m:
         return None
-    v = float(m.group(1).replace(",", "."))
-    u = (m.group(2) or unit or "kg").lower()
-    if u.startswith(("lb", "pound")):
-        return round(v * 0.45359237, 2)
-    return v
+    return weight_kg(float(m.group(1).replace(",", ".")), m.group(2) or unit or "kg")

@@ -64,6 +64,7 @@ from dashboard.ingest.mapping import recognise_drug, recognise_test
 from dashboard.ingest.pipeline import Context, Parsed
 from dashboard.ingest.report import FileReport
 from dashboard.ingest.tabular import UnreadableFile, decode
+from dashboard.units import weight_factor
 
 LOINC = "http://loinc.org"
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
@@ -1261,11 +1262,7 @@ def _judge_patients(rep: FileReport, reading: Reading, ctx: Context, tally: Tall
             _older(tally, row)
     for pid, (t, k) in latest.items():
         row, _pid, _when, value, unit = reading.weights[k]
-        u = unit.strip().lower().replace("[", "").replace("]", "")
-        if u == "g":
-            with contextlib.suppress(ValueError):
-                value, u = f"{float(value) / 1000:g}", "kg"
-        if u not in ("kg", "kgs", "kilogram", "kilograms", "") and not u.startswith(("lb", "pound")):
+        if unit.strip() and weight_factor(unit) is None:
             tally.reject(row, "valueQuantity", f"body weight unit '{unit}' not understood (kg, g or lb)", value)
             continue
         records.append(
@@ -1273,7 +1270,7 @@ def _judge_patients(rep: FileReport, reading: Reading, ctx: Context, tally: Tall
                 row=row,
                 patient_id=pid,
                 weight=value,
-                weight_unit="lb" if u.startswith(("lb", "pound")) else "kg",
+                weight_unit=unit,
                 weight_date=t,
                 columns={"patient_id": "subject", "weight_kg": "valueQuantity"},
             )

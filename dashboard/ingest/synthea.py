@@ -137,7 +137,7 @@ def _latest_weights(
             row=rows[k],
             patient_id=pid,
             weight=values[k],
-            weight_unit=_weight_unit(units[k]),
+            weight_unit=units[k],
             weight_date=when[k].replace(tzinfo=None),
             columns={"patient_id": raw_name(raw, "PATIENT"), "weight_kg": raw_name(raw, "VALUE")},
         )
@@ -153,11 +153,6 @@ def _older_weight(tally: Tally, raw: RawTable, rows: list[int], values: list[str
         "an earlier body weight (the latest one is kept as the patient's weight)",
         values[k],
     )
-
-
-def _weight_unit(unit: str) -> str:
-    u = unit.strip().lower().strip("[]")
-    return "lb" if u.startswith("lb") else "kg"
 
 
 # --------------------------------------------------------------------------- medications
