@@ -15,6 +15,7 @@ import pandas as pd
 from pandas.io.formats.style import Styler
 
 from dashboard import knowledge, model
+from dashboard.figures import OKABE_ITO, rgba
 from dashboard.knowledge import Attribute, DrugEntry, Fact
 
 STATUS_MARKS: dict[str, str] = {"confirmed": "", "secondary source": "†", "unconfirmed": "‡"}
@@ -23,7 +24,7 @@ DIFFERS = "≠ differs"
 DEFAULT_SELECTION: tuple[str, ...] = ("azathioprine", "mycophenolate mofetil", "cyclophosphamide (Euro-Lupus)")
 MAX_SELECTION = 4
 #: Okabe-Ito orange at low opacity: background of rows whose values differ.
-DIFF_BACKGROUND = "background-color: rgba(230, 159, 0, 0.22)"
+DIFF_BACKGROUND = f"background-color: {rgba(OKABE_ITO['orange'], 0.22)}"
 
 
 # --------------------------------------------------------------------------- cell text
