@@ -287,11 +287,10 @@ def key_points_frame(entry_ids: Sequence[str]) -> pd.DataFrame:
     drugs: list[str] = []
     for e in _entries(entry_ids):
         drugs += [d for d in e.covers if d not in drugs]
-    info = {d: i.label for d, i in model.drug_info().items()}
     points = knowledge.key_points_for(drugs)
     return pd.DataFrame(
         {
-            "About": [", ".join(info[d] for d in p.drugs if d in drugs) for p in points],
+            "About": [", ".join(model.drug_label(d) for d in p.drugs if d in drugs) for p in points],
             "Topic": [p.topic for p in points],
             "Point": [p.text + (f" {STATUS_MARKS[p.status]}" if STATUS_MARKS.get(p.status) else "") for p in points],
             "Evidence": [p.status for p in points],

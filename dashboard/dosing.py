@@ -261,7 +261,7 @@ def thiopurine_dose(
     if not weight_kg or weight_kg <= 0 or math.isnan(weight_kg):
         raise ValueError("A body weight in kg is needed for a weight-based dose.")
     data = _rules(drug)
-    label = model.drug_info()[drug].label
+    label = model.drug_label(drug)
     standard_per_kg = float(data["standard_mg_per_kg"])
     usual_max = float(data["usual_max_mg_per_kg"])
     ceiling = float(data["max_mg_per_kg"])
@@ -883,15 +883,14 @@ def interaction_warning(fact: knowledge.Interaction) -> DoseWarning:
 def interactions_frame(drugs: tuple[str, ...] | list[str], current: tuple[str, ...] | list[str] = ()) -> pd.DataFrame:
     """The interactions the dose checks look for with ``drugs``; "In the dose list now"
     says whether an interacting drug is among the patient's ``current`` drugs."""
-    info = model.drug_info()
     rows = []
     for drug in drugs:
         for fact in knowledge.interactions_for(drug):
-            present = [info[d].label for d in fact.with_drugs if d in current]
+            present = [model.drug_label(d) for d in fact.with_drugs if d in current]
             rows.append(
                 {
-                    "Drug": info[drug].label,
-                    "With": fact.with_label + f" ({', '.join(info[d].label.lower() for d in fact.with_drugs)})"
+                    "Drug": model.drug_label(drug),
+                    "With": fact.with_label + f" ({', '.join(model.drug_label(d).lower() for d in fact.with_drugs)})"
                     if len(fact.with_drugs) > 2
                     else fact.with_label,
                     "Verdict": fact.wording,
@@ -1149,10 +1148,9 @@ def references_frame(ids: tuple[str, ...]) -> pd.DataFrame:
 
 def current_doses_frame(ctx: PatientContext) -> pd.DataFrame:
     cur = ctx.current
-    info = model.drug_info()
     return pd.DataFrame(
         {
-            "Drug": [info[d].label if d in info else d for d in cur["drug"]],
+            "Drug": [model.drug_label(d) for d in cur["drug"]],
             "Dose": [
                 f"{d:g} {u}" if not pd.isna(d) else "" for d, u in zip(cur["dose"], cur["dose_unit"], strict=True)
             ],

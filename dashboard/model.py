@@ -201,6 +201,13 @@ def drug_info() -> dict[str, DrugInfo]:
     return out
 
 
+def drug_label(drug: str) -> str:
+    """Display label of a drug ("Azathioprine", "Mycophenolate mofetil"); an id not in the
+    list is shown as it is."""
+    info = drug_info().get(drug)
+    return info.label if info else drug
+
+
 def drugs() -> tuple[str, ...]:
     """Generic names of the closed drug list."""
     return tuple(drug_info())

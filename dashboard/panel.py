@@ -161,7 +161,7 @@ def why_texts(review: Review, order: pd.Series, most: int = 3) -> list[str]:
     if len(checks):
         live = checks[(checks["status"] == "open") & (checks["severity"].map(SEVERITY_ORDER).fillna(0) > 1)]
         for c in live.itertuples(index=False):
-            label = model.drug_info()[c.drug].label if c.drug in model.drug_info() else c.drug
+            label = model.drug_label(c.drug)
             items.setdefault(c.patient_id, []).append(
                 (SEVERITY_ORDER.get(c.severity, 0), 4, 0, f"dose check: {label}", "")
             )

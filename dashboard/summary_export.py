@@ -32,11 +32,6 @@ DISCLAIMER = (
 FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/local/share/fonts"))
 
 
-def _drug_label(drug: str) -> str:
-    info = model.drug_info().get(drug)
-    return info.label if info else drug
-
-
 def result_text(value: float, comparator: str, analyte: str = "", source_value: str = "") -> object:
     """A number, or text with its comparator for a censored result ("<0.1").
 
@@ -85,7 +80,7 @@ def current_doses(doses: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
 
 def dose_text(row: pd.Series) -> str:
     dose = "" if pd.isna(row["dose"]) else f" {row['dose']:g} {row['dose_unit']}"
-    return f"{_drug_label(row['drug'])}{dose} {row['frequency']}".strip()
+    return f"{model.drug_label(row['drug'])}{dose} {row['frequency']}".strip()
 
 
 def latest_results(labs: pd.DataFrame) -> pd.DataFrame:
@@ -234,7 +229,7 @@ def doses_frame(doses: pd.DataFrame) -> pd.DataFrame:
             source.append(f"{r['source_file']} row {r['source_row']}")
     return pd.DataFrame(
         {
-            "Drug": [_drug_label(d) for d in doses["drug"]],
+            "Drug": [model.drug_label(d) for d in doses["drug"]],
             "Dose": doses["dose"].to_numpy(),
             "Unit": doses["dose_unit"].to_numpy(),
             "Frequency": doses["frequency"].to_numpy(),

@@ -108,7 +108,7 @@ with tab_patient:
                 key="dose_drug",
                 index=None,
                 placeholder="Choose…",
-                format_func=lambda d: model.drug_info()[d].label,
+                format_func=model.drug_label,
             )
             st.number_input("Dose", min_value=0.0, step=5.0, key="dose_amount", value=None)
             st.selectbox("Unit", dose_entry.UNITS, key="dose_unit")

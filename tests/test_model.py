@@ -81,3 +81,9 @@ def test_every_field_is_documented():
             assert f"`{f.name}`" in text, (table, f.name)
     for a in model.ANALYTES:
         assert f"`{a}`" in text
+
+
+def test_drug_labels_come_from_the_vocabulary_and_an_unknown_id_is_shown_as_it_is():
+    assert model.drug_label("azathioprine") == "Azathioprine"
+    assert model.drug_label("mycophenolate mofetil") == model.drug_info()["mycophenolate mofetil"].label
+    assert model.drug_label("not-a-drug") == "not-a-drug"

@@ -276,7 +276,7 @@ def _dose_lanes(doses: pd.DataFrame, as_of: pd.Timestamp) -> list[_Lane]:
         lanes.append(
             _Lane(
                 drug=str(drug),
-                label=d.label if d else str(drug),
+                label=model.drug_label(str(drug)),
                 steps=part,
                 pulsed=pulsed,
                 per_week=bool(d and d.weekly),

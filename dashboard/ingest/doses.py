@@ -651,9 +651,7 @@ def normalise_doses(batch: DoseBatch) -> tuple[pa.Table, list[tuple[int, int]]]:
             dose, unit = round(dose * strength[0], 6), strength[1]
         if unit == "" and not math.isnan(dose):
             unit = "mg"
-            rep.warn(
-                f"{model.drug_info()[drug].label}: dose without a unit read as mg", r.row, col("dose", "dose"), r.dose
-            )
+            rep.warn(f"{model.drug_label(drug)}: dose without a unit read as mg", r.row, col("dose", "dose"), r.dose)
         if unit not in ("mg", "mg/kg", "mg/m2", ""):
             rep.problems.append(
                 Problem(
@@ -682,7 +680,7 @@ def normalise_doses(batch: DoseBatch) -> tuple[pa.Table, list[tuple[int, int]]]:
                 freq = Frequency("unknown", math.nan)
                 if not r.strength_only:
                     rep.warn(
-                        f"{model.drug_info()[drug].label}: no frequency given, so no daily dose is computed (add daily, BID, weekly ...)",
+                        f"{model.drug_label(drug)}: no frequency given, so no daily dose is computed (add daily, BID, weekly ...)",
                         r.row,
                         col("frequency", "frequency"),
                     )

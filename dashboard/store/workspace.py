@@ -977,10 +977,10 @@ def _edit(
 
 
 def _describe(row: dict[str, Any]) -> str:
-    info = model.drug_info().get(row["drug"])
-    label = info.label if info else row["drug"]
     start = row["start"]
-    return f"{label} {row['dose']:g} {row['dose_unit']} {row['frequency']} from {start:%Y-%m-%d}"
+    return (
+        f"{model.drug_label(row['drug'])} {row['dose']:g} {row['dose_unit']} {row['frequency']} from {start:%Y-%m-%d}"
+    )
 
 
 def _midnight(d: dt.date) -> dt.datetime:
