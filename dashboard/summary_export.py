@@ -19,6 +19,7 @@ import pandas as pd
 
 from dashboard import model
 from dashboard.export import printable, to_csv_bytes, to_xlsx_bytes
+from dashboard.identity import age_years
 from dashboard.units import display_decimals, display_number, display_text
 
 #: Printed on every summary (the same words as the app's disclaimer).
@@ -66,9 +67,10 @@ def _iso_day(t: object) -> str:
 
 
 def _age(row: pd.Series, as_of: dt.date) -> float:
-    if not pd.isna(row["birth_date"]):
-        b = row["birth_date"].date()
-        return float(as_of.year - b.year - ((as_of.month, as_of.day) < (b.month, b.day)))
+    """Age in whole years from the date of birth, else the age the source gave (NaN if neither)."""
+    years = age_years(row["birth_date"], as_of)
+    if years is not None:
+        return float(years)
     return float(row["age"]) if not pd.isna(row["age"]) else math.nan
 
 

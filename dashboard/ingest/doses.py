@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 
 from dashboard import model
+from dashboard.identity import whole_years
 from dashboard.ingest.amounts import UNKNOWN, file_decimal, read_number, text_problem
 from dashboard.ingest.dates import FAR_FUTURE
 from dashboard.ingest.identity import clean_id
@@ -943,7 +944,7 @@ def birth_date_problem(birth: dt.datetime | None, today: dt.date | None) -> str:
     day = birth.date() if isinstance(birth, dt.datetime) else birth
     if day > today:
         return f"birth date {day:%Y-%m-%d} is after today ({today:%Y-%m-%d})"
-    age = today.year - day.year - ((today.month, today.day) < (day.month, day.day))
+    age = whole_years(day, today)
     if age > MAX_AGE_YEARS:
         return f"birth date {day:%Y-%m-%d} gives an age of {age} years: not plausible (more than {MAX_AGE_YEARS})"
     return ""
@@ -989,7 +990,7 @@ def normalise_patients(
             except ValueError:
                 report.problems.append(Problem(r.row, col("age", "age"), f"age not understood ('{r.age}')", r.age))
                 continue
-            if not 0 <= age <= 120:
+            if not 0 <= age <= MAX_AGE_YEARS:
                 report.problems.append(Problem(r.row, col("age", "age"), f"age {age:g} is not plausible", r.age))
                 continue
         weight = math.nan
