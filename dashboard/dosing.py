@@ -1073,10 +1073,8 @@ def current_doses(doses: pd.DataFrame, patient_id: str, as_of: dt.date) -> pd.Da
     ``end`` is the day a dose ended or changed, so a row ending on ``as_of`` is no longer
     current.  Sorted by drug, then start.
     """
-    day = pd.Timestamp(as_of)
     sub = doses[doses["patient_id"] == patient_id]
-    active = sub[(sub["start"] <= day) & (sub["end"].isna() | (sub["end"] > day))]
-    return active.sort_values(["drug", "start"]).reset_index(drop=True)
+    return model.doses_in_force(sub, as_of).sort_values(["drug", "start"]).reset_index(drop=True)
 
 
 def latest_lab(labs: pd.DataFrame, patient_id: str, analyte: str, as_of: dt.date) -> LabValue | None:

@@ -207,7 +207,7 @@ def _drugs_now(doses: pd.DataFrame, as_of) -> pd.Series:
     if doses.empty:
         return pd.Series(dtype=object)
     t = pd.Timestamp(as_of) if as_of is not None else pd.Timestamp.now()
-    live = doses[(doses["start"] <= t) & (doses["end"].isna() | (doses["end"] > t))]
+    live = model.doses_in_force(doses, t)
     return live.groupby("patient_id")["drug"].agg(lambda s: sorted(set(s)))
 
 

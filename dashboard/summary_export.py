@@ -74,12 +74,6 @@ def _age(row: pd.Series, as_of: dt.date) -> float:
     return float(row["age"]) if not pd.isna(row["age"]) else math.nan
 
 
-def current_doses(doses: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
-    """Dose rows in force on ``as_of`` (started, not ended)."""
-    t = pd.Timestamp(as_of)
-    return doses[(doses["start"] <= t) & (doses["end"].isna() | (doses["end"] > t))]
-
-
 def dose_text(row: pd.Series) -> str:
     dose = "" if pd.isna(row["dose"]) else f" {row['dose']:g} {row['dose_unit']}"
     return f"{model.drug_label(row['drug'])}{dose} {row['frequency']}".strip()
@@ -147,7 +141,7 @@ def panel_frame(
             "Overdue (days)": overdue,
         }
     )
-    current = current_doses(doses, as_of).sort_values("drug")
+    current = model.doses_in_force(doses, as_of).sort_values("drug")
     drugs: dict[str, list[str]] = {}
     for _, r in current.iterrows():
         drugs.setdefault(r["patient_id"], []).append(dose_text(r))
@@ -621,7 +615,9 @@ def patient_summary_pdf(s: PatientSummary) -> bytes:
 
     doc.heading("Current doses")
     mine = s.doses[s.doses["patient_id"] == s.patient_id]
-    cur = doses_frame(current_doses(mine, s.as_of))[["Drug", "Dose", "Unit", "Frequency", "mg/day", "Start", "Source"]]
+    cur = doses_frame(model.doses_in_force(mine, s.as_of))[
+        ["Drug", "Dose", "Unit", "Frequency", "mg/day", "Start", "Source"]
+    ]
     doc.table(cur, widths=(30, 12, 12, 20, 14, 20, 52))
     earlier = doses_frame(mine[mine["start"] <= pd.Timestamp(s.as_of)]).iloc[::-1]
     earlier = earlier[["Drug", "Dose", "Unit", "Frequency", "Start", "End", "Source"]]

@@ -270,8 +270,7 @@ def current_doses_table(doses: pd.DataFrame, weight: float, as_of) -> pd.DataFra
     from dashboard.rules.context import describe_dose
 
     cols = ["Drug", "Dose", "Since", "Route", "Source"]
-    t = pd.Timestamp(as_of)
-    live = doses[(doses["start"] <= t) & (doses["end"].isna() | (doses["end"] > t))]
+    live = model.doses_in_force(doses, as_of)
     if live.empty:
         return pd.DataFrame(columns=cols)
     return pd.DataFrame(

@@ -119,7 +119,7 @@ with tab_patient:
             st.text_input("Note", key="dose_note")
             st.checkbox("Save despite the warnings shown (I have checked them)", key="dose_confirm")
             st.form_submit_button("Add dose", on_click=ui.add_dose_from_form, type="primary")
-        current = sx.current_doses(doses, dt.date.max - dt.timedelta(days=1))
+        current = model.doses_in_force(doses, dt.date.max - dt.timedelta(days=1))
         with change.form("dose_change"):
             st.markdown("**Change or stop a current dose**")
             options = current["dose_id"].astype(int).tolist()

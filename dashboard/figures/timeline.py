@@ -657,7 +657,7 @@ class _HoverContext:
 
     def doses_at(self, t: pd.Timestamp) -> str:
         if t not in self.dose_text:
-            live = [text for start, end, text in self.doses if start <= t and (pd.isna(end) or end > t)]
+            live = [text for start, end, text in self.doses if model.in_force(start, end, t)]
             # "none recorded" only when the patient has no dose at all (as the flags say)
             self.dose_text[t] = "; ".join(live) or ("no dose in force" if self.doses else "")
         return self.dose_text[t]
