@@ -45,6 +45,7 @@ from dashboard.ingest.tabular import (
     sniff_container,
 )
 from dashboard.ingest.xlsx import read_excel
+from dashboard.patient_merge import is_blank, merge_details
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -1012,40 +1013,27 @@ def _combine_patients(
     the MRNs that two files (or rows) give different names or dates of birth."""
     merged: dict[str, dict[str, Any]] = {}
     conflicts: dict[tuple[str, str], IdentityConflict] = {}
-    info_fields = [f.name for f in model.PATIENT_FIELDS if f.name not in ("patient_id", "source_file", "source_row")]
     for p in parts:
         for row in p.patients.to_pylist():
             pid = row["patient_id"]
             if pid not in merged:
                 merged[pid] = row
                 continue
-            old = merged[pid]
-            same = all(_hashable(old[f]) == _hashable(row[f]) for f in info_fields)
-            if same:
+            m = merge_details(merged[pid], row)
+            for f in m.conflicts:
+                _conflict(conflicts, f, merged[pid], row, p.report)
+            if m.duplicate:
                 p.report.rows_accepted -= 1
                 p.report.duplicates += 1
                 continue
-            changed = []
-            for f in info_fields:
-                new, cur = row[f], old[f]
-                if _is_blank(new) or _hashable(new) == _hashable(cur):
-                    continue
-                if f in ("tpmt", "nudt15") and new == "unknown":
-                    continue  # "not known here" never overwrites a known phenotype
-                if f in IDENTITY_FIELDS and not _is_blank(cur):
-                    if differs(f, cur, new):  # never picked: reported, and the first kept
-                        _conflict(conflicts, f, old, row, p.report)
-                    continue
-                if not _is_blank(cur) and not (f in ("tpmt", "nudt15") and cur == "unknown"):
-                    changed.append(f"{f} {cur} -> {new}")
-                old[f] = new
-            if changed:
+            merged[pid] = m.row  # the first row's provenance is kept
+            if m.changed:
                 p.report.warn(
-                    f"patient {pid} appears again with different details; the later row is used: {'; '.join(changed)}",
+                    f"patient {pid} appears again with different details; the later row is used: {'; '.join(m.changed)}",
                     row["source_row"],
                 )
     for pid, conditions in ctx.diagnoses.items():
-        if pid in merged and not merged[pid]["diagnosis"]:
+        if pid in merged and is_blank(merged[pid]["diagnosis"]):
             merged[pid]["diagnosis"] = "; ".join(conditions)
     ids = set(merged)
     for t in (labs, doses):
@@ -1107,9 +1095,9 @@ def _with_identities(patients: pa.Table, parts: list[Parsed], conflicts: list[Id
                 continue
             for f in ("name", "birth_date", "sex"):
                 new = ident[f]
-                if _is_blank(new):
+                if is_blank(new):
                     continue
-                if _is_blank(row[f]):
+                if is_blank(row[f]):
                     row[f] = new
                     if not row.get("source_file"):
                         row["source_file"], row["source_row"] = ident["source_file"], ident["source_row"]
@@ -1121,10 +1109,6 @@ def _with_identities(patients: pa.Table, parts: list[Parsed], conflicts: list[Id
         return patients
     cols = {f.name: [r.get(f.name) for r in rows.values()] for f in model.PATIENT_FIELDS}
     return model.conform("patients", pa.table(cols, schema=model.schema("patients")))
-
-
-def _is_blank(v: Any) -> bool:
-    return v is None or v == "" or (isinstance(v, float) and math.isnan(v))
 
 
 __all__ = [
