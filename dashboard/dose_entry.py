@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from dashboard import model
-from dashboard.ingest.doses import PER_DAY, parse_frequency
+from dashboard.ingest.frequency import PER_DAY, parse_frequency
 
 #: Units a dose can be entered in.
 UNITS: tuple[str, ...] = ("mg", "mg/kg", "mg/m2")

@@ -43,8 +43,9 @@ import pyarrow as pa
 from dashboard.identity import person_name
 from dashboard.ingest import dates as dates_mod
 from dashboard.ingest.amounts import text_problem
-from dashboard.ingest.doses import DoseRecord, PatientRecord, parse_frequency, parse_route
+from dashboard.ingest.doses import DoseRecord
 from dashboard.ingest.failures import log_failure, plain_reason
+from dashboard.ingest.frequency import parse_frequency
 from dashboard.ingest.interop import (
     CONDITION_NOT_USED,
     ISO_ORDER,
@@ -61,8 +62,10 @@ from dashboard.ingest.interop import (
 from dashboard.ingest.jsonlimits import MAX_JSON_DEPTH, too_deep
 from dashboard.ingest.labs import ACCEPTED, LabCandidates, LabInput, normalise_labs
 from dashboard.ingest.mapping import recognise_drug, recognise_test
+from dashboard.ingest.patients import PatientRecord
 from dashboard.ingest.pipeline import Context, Parsed
 from dashboard.ingest.report import FileReport
+from dashboard.ingest.routes import parse_route
 from dashboard.ingest.tabular import UnreadableFile, decode
 from dashboard.units import weight_factor
 

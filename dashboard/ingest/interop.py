@@ -17,9 +17,11 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from dashboard.ingest import dates as dates_mod
-from dashboard.ingest.doses import DoseBatch, DoseRecord, PatientRecord, normalise_doses, normalise_patients
+from dashboard.ingest.doses import DoseBatch, DoseRecord, normalise_doses
+from dashboard.ingest.frequency import parse_frequency
 from dashboard.ingest.labs import LabCandidates
 from dashboard.ingest.mapping import normalize
+from dashboard.ingest.patients import PatientRecord, normalise_patients
 from dashboard.ingest.pipeline import Parsed
 from dashboard.ingest.report import FileReport, Problem
 from dashboard.ingest.tabular import RawTable
@@ -131,8 +133,6 @@ def frequency_in_text(text: str) -> str:
     2-4 words, longest first: "1 tabs, Oral, Once a Day (at bedtime)" -> "Once a Day".
     Returns "" when nothing reads as a frequency.
     """
-    from dashboard.ingest.doses import parse_frequency
-
     candidates = [text]
     for part in re.split(r"[,;]", text):
         candidates.append(re.sub(r"\([^)]*\)", " ", part).strip())

@@ -43,10 +43,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dashboard.ingest import dates as dates_mod
-from dashboard.ingest.doses import DoseRecord, PatientRecord
+from dashboard.ingest.doses import DoseRecord
 from dashboard.ingest.interop import Tally, col, finish, has_columns, run_doses, run_patients, texts, used_columns
 from dashboard.ingest.labs import LabInput, normalise_labs
 from dashboard.ingest.mapping import map_columns, normalize, recognise_drug
+from dashboard.ingest.patients import PatientRecord
 from dashboard.ingest.pipeline import Context, Parsed, decide_dates, register_reader
 from dashboard.ingest.report import FileReport
 from dashboard.ingest.tabular import RawTable

@@ -24,17 +24,11 @@ from dashboard import model
 from dashboard.identity import IDENTITY_FIELDS, IdentityConflict, differs, identity_value, person_name
 from dashboard.ingest import dates as dates_mod
 from dashboard.ingest import identity
-from dashboard.ingest.doses import (
-    DoseBatch,
-    DoseRecord,
-    PatientRecord,
-    normalise_doses,
-    normalise_patients,
-    parse_sex,
-)
+from dashboard.ingest.doses import DoseBatch, DoseRecord, normalise_doses
 from dashboard.ingest.failures import log_failure, plain_reason
 from dashboard.ingest.labs import LabCandidates, LabInput, combine_labs, normalise_labs
 from dashboard.ingest.mapping import FIELD_ALIASES, ColumnMapping, header_info, map_columns, normalize
+from dashboard.ingest.patients import PatientRecord, normalise_patients, parse_sex
 from dashboard.ingest.report import FileReport, ImportReport, Problem
 from dashboard.ingest.tabular import (
     MAX_LINE,

@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dashboard.ingest import dates as dates_mod
-from dashboard.ingest.doses import DoseRecord, PatientRecord
+from dashboard.ingest.doses import DoseRecord
 from dashboard.ingest.interop import (
     CONDITION_NOT_USED,
     Tally,
@@ -40,6 +40,7 @@ from dashboard.ingest.interop import (
     used_columns,
 )
 from dashboard.ingest.labs import LabInput, normalise_labs
+from dashboard.ingest.patients import PatientRecord
 from dashboard.ingest.pipeline import Context, Parsed, decide_dates, patients_from_table, register_reader
 from dashboard.ingest.report import FileReport
 from dashboard.ingest.tabular import RawTable

@@ -12,8 +12,9 @@ import json
 import pytest
 
 from dashboard.ingest import ImportOptions, Source, import_sources
-from dashboard.ingest.doses import read_amount, read_sig, strength_in_text
+from dashboard.ingest.amounts import read_amount, strength_in_text
 from dashboard.ingest.interop import amount_in_text, product_strength
+from dashboard.ingest.sig import read_sig
 
 TODAY = dt.date(2026, 11, 25)
 
