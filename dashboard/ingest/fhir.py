@@ -43,6 +43,7 @@ import pyarrow as pa
 from dashboard.identity import person_name
 from dashboard.ingest import dates as dates_mod
 from dashboard.ingest.amounts import text_problem
+from dashboard.ingest.context import Context, Parsed
 from dashboard.ingest.doses import DoseRecord
 from dashboard.ingest.failures import log_failure, plain_reason
 from dashboard.ingest.frequency import parse_frequency
@@ -63,7 +64,6 @@ from dashboard.ingest.jsonlimits import MAX_JSON_DEPTH, too_deep
 from dashboard.ingest.labs import ACCEPTED, LabCandidates, LabInput, normalise_labs
 from dashboard.ingest.mapping import recognise_drug, recognise_test
 from dashboard.ingest.patients import PatientRecord
-from dashboard.ingest.pipeline import Context, Parsed
 from dashboard.ingest.report import FileReport
 from dashboard.ingest.routes import parse_route
 from dashboard.ingest.tabular import UnreadableFile, decode

@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from dashboard.ingest import dates as dates_mod
+from dashboard.ingest.context import Parsed
 from dashboard.ingest.doses import DoseBatch, DoseRecord, normalise_doses
 from dashboard.ingest.frequency import parse_frequency
 from dashboard.ingest.labs import LabCandidates
 from dashboard.ingest.mapping import normalize
 from dashboard.ingest.patients import PatientRecord, normalise_patients
-from dashboard.ingest.pipeline import Parsed
 from dashboard.ingest.report import FileReport, Problem
 from dashboard.ingest.tabular import RawTable
 from dashboard.units import mass_unit, to_mg

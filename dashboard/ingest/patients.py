@@ -15,10 +15,12 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from dashboard import model
-from dashboard.identity import whole_years
+from dashboard.identity import person_name, whole_years
+from dashboard.ingest.context import Context, Parsed, decide_dates, mapped_column, parse_date_column
 from dashboard.ingest.identity import clean_id
 from dashboard.ingest.mapping import normalize
 from dashboard.ingest.report import FileReport, Problem
+from dashboard.ingest.tabular import RawTable
 from dashboard.units import weight_kg
 
 _SEX = {
@@ -231,3 +233,61 @@ def _weight_kg(text: str, unit: str) -> float | None:
     if not m:
         return None
     return weight_kg(float(m.group(1).replace(",", ".")), m.group(2) or unit or "kg")
+
+
+# --------------------------------------------------------------------------- a table of patients
+
+
+def patients_from_table(raw: RawTable, rep: FileReport, ctx: Context, fields: dict[str, str], fmt: str) -> Parsed:
+    """A table of patients (demographics, weight, TPMT/NUDT15, diagnosis)."""
+    rep.format = fmt + (" xlsx" if raw.container == "xlsx" else "")
+    rep.kind = "patients"
+    birth_arr = mapped_column(raw, fields, "birth_date")
+    wdate_arr = mapped_column(raw, fields, "weight_date")
+    decision = decide_dates(rep, [birth_arr, wdate_arr], ctx)
+    births, birth_err = parse_date_column(birth_arr, decision, ctx)
+    wdates, _werr = parse_date_column(wdate_arr, decision, ctx)
+    get = {f: (raw.columns[c].to_pylist() if c else None) for f, c in fields.items()}
+    weight_unit = (
+        "lb"
+        if "lb" in normalize(fields.get("weight_kg", "")).split() or "lbs" in normalize(fields.get("weight_kg", ""))
+        else "kg"
+    )
+
+    def cell(f: str, i: int) -> str:
+        col = get.get(f)
+        return col[i] if col is not None else ""
+
+    records = []
+    for i in range(raw.num_rows):
+        berr = birth_err[i] if births and birth_err[i] != "no date" else ""
+        records.append(
+            PatientRecord(
+                row=int(raw.row_numbers[i].as_py()),
+                patient_id=cell("patient_id", i),
+                sex=cell("sex", i),
+                name=person_name(cell("name", i), cell("family_name", i), cell("given_name", i)),
+                birth_date=births[i] if births else None,
+                birth_error=berr,
+                age=cell("age", i),
+                weight=cell("weight_kg", i),
+                weight_unit=weight_unit,
+                weight_date=wdates[i] if wdates else None,
+                tpmt=cell("tpmt", i),
+                nudt15=cell("nudt15", i),
+                diagnosis=cell("diagnosis", i),
+                columns=dict(fields),
+            )
+        )
+    return patients_parsed(rep, records, raw.rejected, ctx.options.as_of)
+
+
+def patients_parsed(
+    rep: FileReport, records: list[PatientRecord], extra: list[Problem], today: dt.date | None = None
+) -> Parsed:
+    table, accepted = normalise_patients(rep, records, today)
+    rep.rows_read = len(records) + len(extra)
+    rep.rows_accepted = len(accepted)
+    rep.rows_rejected = len(records) - len(accepted) + len(extra)
+    rep.problems.extend(extra)
+    return Parsed(rep, patients=table, patient_accepted=len(accepted))

@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dashboard.ingest import dates as dates_mod
+from dashboard.ingest.context import Context, Parsed, decide_dates
 from dashboard.ingest.doses import DoseRecord
 from dashboard.ingest.interop import (
     CONDITION_NOT_USED,
@@ -40,8 +41,7 @@ from dashboard.ingest.interop import (
     used_columns,
 )
 from dashboard.ingest.labs import LabInput, normalise_labs
-from dashboard.ingest.patients import PatientRecord
-from dashboard.ingest.pipeline import Context, Parsed, decide_dates, patients_from_table, register_reader
+from dashboard.ingest.patients import PatientRecord, patients_from_table
 from dashboard.ingest.report import FileReport
 from dashboard.ingest.tabular import RawTable
 
@@ -265,9 +265,3 @@ def read_conditions(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed | No
     if kept:
         rep.warn(f"{kept} condition row(s) give the patients' diagnosis")
     return finish(rep, tally)
-
-
-register_reader("synthea observations", read_observations)
-register_reader("synthea medications", read_medications)
-register_reader("synthea conditions", read_conditions)
-register_reader("synthea patients", read_patients)
