@@ -11,9 +11,11 @@ common European languages.
 from __future__ import annotations
 
 import re
+import tomllib
 import unicodedata
 from dataclasses import dataclass, field
 from functools import cache
+from importlib import resources
 
 from dashboard.model import analyte_info, drug_info
 from dashboard.units import resolve_unit
@@ -580,6 +582,14 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
         "diagnosi",
     ),
 }
+
+
+@cache
+def field_aliases() -> dict[str, tuple[str, ...]]:
+    """Header spellings (normalised) of each field, most specific first (``vocab/columns.toml``)."""
+    text = resources.files("dashboard").joinpath("vocab", "columns.toml").read_text(encoding="utf-8")
+    return {name: tuple(aliases) for name, aliases in tomllib.loads(text)["fields"].items()}
+
 
 #: Fields each kind of table can use, the ones it must have, and the distinctive ones.
 KIND_FIELDS: dict[str, tuple[str, ...]] = {

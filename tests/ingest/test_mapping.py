@@ -49,3 +49,13 @@ def test_blood_tests_are_recognised(name, analyte, percent):
 )
 def test_other_specimens_and_other_tests_are_not_monitored_results(name):
     assert recognise_test(name) is None
+
+
+def test_the_column_aliases_file_holds_exactly_the_aliases_of_the_code():
+    # while both exist: the vocabulary file must be the dict it replaces, field by field, in order
+    from dashboard.ingest.mapping import FIELD_ALIASES, field_aliases
+
+    loaded = field_aliases()
+    assert list(loaded) == list(FIELD_ALIASES)
+    for name, aliases in FIELD_ALIASES.items():
+        assert loaded[name] == aliases, name
