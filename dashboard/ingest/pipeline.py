@@ -29,7 +29,7 @@ from dashboard.ingest.context import parse_date_column as _parse_date_column
 from dashboard.ingest.doses import DoseBatch, DoseRecord, normalise_doses
 from dashboard.ingest.failures import log_failure, plain_reason
 from dashboard.ingest.labs import LabInput, combine_labs, normalise_labs
-from dashboard.ingest.mapping import FIELD_ALIASES, ColumnMapping, header_info, map_columns, normalize
+from dashboard.ingest.mapping import ColumnMapping, header_info, map_columns, normalize
 from dashboard.ingest.patients import parse_sex, patients_from_table
 from dashboard.ingest.report import FileReport, ImportReport, Problem
 from dashboard.ingest.tabular import (
@@ -937,7 +937,6 @@ def _with_identities(patients: pa.Table, parts: list[Parsed], conflicts: list[Id
 
 
 __all__ = [
-    "FIELD_ALIASES",
     "Context",
     "ImportOptions",
     "ImportResult",
