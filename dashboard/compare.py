@@ -15,6 +15,7 @@ import pandas as pd
 from pandas.io.formats.style import Styler
 
 from dashboard import knowledge, model
+from dashboard.figures import OKABE_ITO, rgba
 from dashboard.knowledge import Attribute, DrugEntry, Fact
 
 STATUS_MARKS: dict[str, str] = {"confirmed": "", "secondary source": "†", "unconfirmed": "‡"}
@@ -23,7 +24,7 @@ DIFFERS = "≠ differs"
 DEFAULT_SELECTION: tuple[str, ...] = ("azathioprine", "mycophenolate mofetil", "cyclophosphamide (Euro-Lupus)")
 MAX_SELECTION = 4
 #: Okabe-Ito orange at low opacity: background of rows whose values differ.
-DIFF_BACKGROUND = "background-color: rgba(230, 159, 0, 0.22)"
+DIFF_BACKGROUND = f"background-color: {rgba(OKABE_ITO['orange'], 0.22)}"
 
 
 # --------------------------------------------------------------------------- cell text
@@ -294,11 +295,10 @@ def key_points_frame(entry_ids: Sequence[str]) -> pd.DataFrame:
     drugs: list[str] = []
     for e in _entries(entry_ids):
         drugs += [d for d in e.covers if d not in drugs]
-    info = {d: i.label for d, i in model.drug_info().items()}
     points = knowledge.key_points_for(drugs)
     return pd.DataFrame(
         {
-            "About": [", ".join(info[d] for d in p.drugs if d in drugs) for p in points],
+            "About": [", ".join(model.drug_label(d) for d in p.drugs if d in drugs) for p in points],
             "Topic": [p.topic for p in points],
             "Point": [p.text + (f" {STATUS_MARKS[p.status]}" if STATUS_MARKS.get(p.status) else "") for p in points],
             "Evidence": [p.status for p in points],

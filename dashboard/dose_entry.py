@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from dashboard import model
-from dashboard.ingest.doses import PER_DAY, parse_frequency
+from dashboard.ingest.frequency import PER_DAY, parse_frequency
 
 #: Units a dose can be entered in.
 UNITS: tuple[str, ...] = ("mg", "mg/kg", "mg/m2")
@@ -126,8 +126,7 @@ def to_row(entry: DoseEntry) -> dict:
     assert freq is not None
     mg_day = entry.dose * freq.per_day if entry.dose_unit == "mg" and not math.isnan(freq.per_day) else math.nan
     mg_week = mg_day * 7 if freq.weekly_or_longer and not math.isnan(mg_day) else math.nan
-    info = model.drug_info()[entry.drug]
-    text = f"{info.label} {entry.dose:g} {entry.dose_unit} {freq.canonical} {entry.route}".strip()
+    text = f"{model.drug_label(entry.drug)} {entry.dose:g} {entry.dose_unit} {freq.canonical} {entry.route}".strip()
     return {
         "patient_id": entry.patient_id,
         "drug": entry.drug,

@@ -282,7 +282,7 @@ def thiopurine_dose(
     if not weight_kg or weight_kg <= 0 or math.isnan(weight_kg):
         raise ValueError("A body weight in kg is needed for a weight-based dose.")
     data = _rules(drug)
-    label = model.drug_info()[drug].label
+    label = model.drug_label(drug)
     standard_per_kg = float(data["standard_mg_per_kg"])
     usual_max = float(data["usual_max_mg_per_kg"])
     ceiling = float(data["max_mg_per_kg"])
@@ -943,15 +943,14 @@ def interaction_warning(fact: knowledge.Interaction) -> DoseWarning:
 def interactions_frame(drugs: tuple[str, ...] | list[str], current: tuple[str, ...] | list[str] = ()) -> pd.DataFrame:
     """The interactions the dose checks look for with ``drugs``; "In the dose list now"
     says whether an interacting drug is among the patient's ``current`` drugs."""
-    info = model.drug_info()
     rows = []
     for drug in drugs:
         for fact in knowledge.interactions_for(drug):
-            present = [info[d].label for d in fact.with_drugs if d in current]
+            present = [model.drug_label(d) for d in fact.with_drugs if d in current]
             rows.append(
                 {
-                    "Drug": info[drug].label,
-                    "With": fact.with_label + f" ({', '.join(info[d].label.lower() for d in fact.with_drugs)})"
+                    "Drug": model.drug_label(drug),
+                    "With": fact.with_label + f" ({', '.join(model.drug_label(d).lower() for d in fact.with_drugs)})"
                     if len(fact.with_drugs) > 2
                     else fact.with_label,
                     "Verdict": fact.wording,
@@ -1155,10 +1154,8 @@ def current_doses(doses: pd.DataFrame, patient_id: str, as_of: dt.date) -> pd.Da
     ``end`` is the day a dose ended or changed, so a row ending on ``as_of`` is no longer
     current.  Sorted by drug, then start.
     """
-    day = pd.Timestamp(as_of)
     sub = doses[doses["patient_id"] == patient_id]
-    active = sub[(sub["start"] <= day) & (sub["end"].isna() | (sub["end"] > day))]
-    return active.sort_values(["drug", "start"]).reset_index(drop=True)
+    return model.doses_in_force(sub, as_of).sort_values(["drug", "start"]).reset_index(drop=True)
 
 
 def latest_lab(labs: pd.DataFrame, patient_id: str, analyte: str, as_of: dt.date) -> LabValue | None:
@@ -1231,10 +1228,9 @@ def references_frame(ids: tuple[str, ...]) -> pd.DataFrame:
 
 def current_doses_frame(ctx: PatientContext) -> pd.DataFrame:
     cur = ctx.current
-    info = model.drug_info()
     return pd.DataFrame(
         {
-            "Drug": [info[d].label if d in info else d for d in cur["drug"]],
+            "Drug": [model.drug_label(d) for d in cur["drug"]],
             "Dose": [
                 f"{d:g} {u}" if not pd.isna(d) else "" for d, u in zip(cur["dose"], cur["dose_unit"], strict=True)
             ],

@@ -72,12 +72,15 @@ def birth_text(birth: Any) -> str:
     return "" if day is None else f"{day.day:02d}-{day:%b}-{day.year:04d}"
 
 
+def whole_years(born: dt.date, on: dt.date) -> int:
+    """Completed years from ``born`` to ``on``: the age on that day (a birthday counts on the day)."""
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
 def age_years(birth: Any, on: dt.date) -> int | None:
     """Whole years of age on ``on`` (None when the birth date is unknown)."""
     b = _day(birth)
-    if b is None:
-        return None
-    return on.year - b.year - ((on.month, on.day) < (b.month, b.day))
+    return None if b is None else whole_years(b, on)
 
 
 def patient_label(patient_id: str, name: str = "", birth: Any = None, age: float = math.nan) -> str:

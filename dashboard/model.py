@@ -201,6 +201,32 @@ def drug_info() -> dict[str, DrugInfo]:
     return out
 
 
+def in_force(start: Any, end: Any, on: Any) -> Any:
+    """Whether a dose row is in force at ``on``: started on or before it, not yet ended.
+
+    ``end`` is the day a dose ended or changed, so a row that ends at ``on`` is no longer
+    in force; a missing end (NaT, None) means ongoing.  Works on one row's values and,
+    element by element, on pandas Series (then returns a boolean Series).
+    """
+    if hasattr(end, "isna"):  # columns
+        return (start <= on) & (end.isna() | (end > on))
+    return bool(start <= on) and (end is None or end != end or bool(end > on))  # end != end: NaT
+
+
+def doses_in_force(doses: pd.DataFrame, on: Any) -> pd.DataFrame:
+    """The rows of a doses frame in force on ``on`` (a date stands for its first moment)."""
+    import pandas as pd  # imported on use: the command-line import path stays free of pandas
+
+    return doses[in_force(doses["start"], doses["end"], pd.Timestamp(on))]
+
+
+def drug_label(drug: str) -> str:
+    """Display label of a drug ("Azathioprine", "Mycophenolate mofetil"); an id not in the
+    list is shown as it is."""
+    info = drug_info().get(drug)
+    return info.label if info else drug
+
+
 def drugs() -> tuple[str, ...]:
     """Generic names of the closed drug list."""
     return tuple(drug_info())

@@ -168,7 +168,7 @@ def why_texts(review: Review, order: pd.Series, most: int = 3) -> list[str]:
     if len(checks):
         live = checks[(checks["status"] == "open") & (checks["severity"].map(SEVERITY_ORDER).fillna(0) > 1)]
         for c in live.itertuples(index=False):
-            label = model.drug_info()[c.drug].label if c.drug in model.drug_info() else c.drug
+            label = model.drug_label(c.drug)
             items.setdefault(c.patient_id, []).append(
                 (SEVERITY_ORDER.get(c.severity, 0), 4, 0, f"dose check: {label}", "")
             )
@@ -214,7 +214,7 @@ def _drugs_now(doses: pd.DataFrame, as_of) -> pd.Series:
     if doses.empty:
         return pd.Series(dtype=object)
     t = pd.Timestamp(as_of) if as_of is not None else pd.Timestamp.now()
-    live = doses[(doses["start"] <= t) & (doses["end"].isna() | (doses["end"] > t))]
+    live = model.doses_in_force(doses, t)
     return live.groupby("patient_id")["drug"].agg(lambda s: sorted(set(s)))
 
 

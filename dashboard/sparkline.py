@@ -18,14 +18,15 @@ import math
 from collections.abc import Sequence
 from urllib.parse import quote
 
+from dashboard.figures import OKABE_ITO
 from dashboard.model import analyte_info
 from dashboard.units import display_factor
 
 WIDTH, HEIGHT, PAD = 100, 30, 3
-BAND_FILL = "#009E73"  # Okabe-Ito bluish green, as the timeline's reference band
-LIMIT_COLOUR = "#D55E00"  # vermilion, as the timeline's guideline limit
+BAND_FILL = OKABE_ITO["bluish_green"]  # as the timeline's reference band
+LIMIT_COLOUR = OKABE_ITO["vermillion"]  # as the timeline's guideline limit
 LINE_COLOUR = "#555555"
-LAST_COLOUR = "#0072B2"
+LAST_COLOUR = OKABE_ITO["blue"]
 
 
 def scale(analyte: str, system: str = "SI") -> tuple[float, float]:

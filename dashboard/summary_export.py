@@ -19,6 +19,7 @@ import pandas as pd
 
 from dashboard import model
 from dashboard.export import printable, to_csv_bytes, to_xlsx_bytes
+from dashboard.identity import age_years
 from dashboard.units import display_decimals, display_number, display_text
 
 #: Printed on every summary (the same words as the app's disclaimer).
@@ -30,11 +31,6 @@ DISCLAIMER = (
 
 #: Fonts with the characters of lab units and names (Debian's fonts-dejavu).
 FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/local/share/fonts"))
-
-
-def _drug_label(drug: str) -> str:
-    info = model.drug_info().get(drug)
-    return info.label if info else drug
 
 
 def result_text(value: float, comparator: str, analyte: str = "", source_value: str = "") -> object:
@@ -71,21 +67,16 @@ def _iso_day(t: object) -> str:
 
 
 def _age(row: pd.Series, as_of: dt.date) -> float:
-    if not pd.isna(row["birth_date"]):
-        b = row["birth_date"].date()
-        return float(as_of.year - b.year - ((as_of.month, as_of.day) < (b.month, b.day)))
+    """Age in whole years from the date of birth, else the age the source gave (NaN if neither)."""
+    years = age_years(row["birth_date"], as_of)
+    if years is not None:
+        return float(years)
     return float(row["age"]) if not pd.isna(row["age"]) else math.nan
-
-
-def current_doses(doses: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
-    """Dose rows in force on ``as_of`` (started, not ended)."""
-    t = pd.Timestamp(as_of)
-    return doses[(doses["start"] <= t) & (doses["end"].isna() | (doses["end"] > t))]
 
 
 def dose_text(row: pd.Series) -> str:
     dose = "" if pd.isna(row["dose"]) else f" {row['dose']:g} {row['dose_unit']}"
-    return f"{_drug_label(row['drug'])}{dose} {row['frequency']}".strip()
+    return f"{model.drug_label(row['drug'])}{dose} {row['frequency']}".strip()
 
 
 def latest_results(labs: pd.DataFrame) -> pd.DataFrame:
@@ -150,7 +141,7 @@ def panel_frame(
             "Overdue (days)": overdue,
         }
     )
-    current = current_doses(doses, as_of).sort_values("drug")
+    current = model.doses_in_force(doses, as_of).sort_values("drug")
     drugs: dict[str, list[str]] = {}
     for _, r in current.iterrows():
         drugs.setdefault(r["patient_id"], []).append(dose_text(r))
@@ -234,7 +225,7 @@ def doses_frame(doses: pd.DataFrame) -> pd.DataFrame:
             source.append(f"{r['source_file']} row {r['source_row']}")
     return pd.DataFrame(
         {
-            "Drug": [_drug_label(d) for d in doses["drug"]],
+            "Drug": [model.drug_label(d) for d in doses["drug"]],
             "Dose": doses["dose"].to_numpy(),
             "Unit": doses["dose_unit"].to_numpy(),
             "Frequency": doses["frequency"].to_numpy(),
@@ -624,7 +615,9 @@ def patient_summary_pdf(s: PatientSummary) -> bytes:
 
     doc.heading("Current doses")
     mine = s.doses[s.doses["patient_id"] == s.patient_id]
-    cur = doses_frame(current_doses(mine, s.as_of))[["Drug", "Dose", "Unit", "Frequency", "mg/day", "Start", "Source"]]
+    cur = doses_frame(model.doses_in_force(mine, s.as_of))[
+        ["Drug", "Dose", "Unit", "Frequency", "mg/day", "Start", "Source"]
+    ]
     doc.table(cur, widths=(30, 12, 12, 20, 14, 20, 52))
     earlier = doses_frame(mine[mine["start"] <= pd.Timestamp(s.as_of)]).iloc[::-1]
     earlier = earlier[["Drug", "Dose", "Unit", "Frequency", "Start", "End", "Source"]]

@@ -15,6 +15,11 @@ The factors are physical identities, not clinical thresholds:
 * enzymes: 1 ukat/L = 60 U/L; 1 IU/L = 1 U/L
 * blood pressure: 1 kPa = 7.50062 mmHg
 * IgG: 1 g/dL = 10 g/L; 100 mg/dL = 1 g/L; 1 mg/L = 0.001 g/L
+
+Doses and body weights are masses, converted here too (:func:`to_mg`, :func:`weight_kg`):
+
+* 1 g = 1000 mg; 1 mg = 1000 mcg (µg, ug, microgram)
+* 1 lb = 0.45359237 kg exactly (the international pound, 1959); 1 kg = 1000 g
 """
 
 from __future__ import annotations
@@ -370,3 +375,82 @@ def display_text_array(analyte: str, values, system: str = "SI", sources=None, c
     return [
         f"{c}{x:.{d}f}" if math.isfinite(x) else "" for c, x, d in zip(cmp, rounded.tolist(), dec.tolist(), strict=True)
     ]
+
+
+# --------------------------------------------------------------------------- doses and body weights
+
+#: Spellings of a mass unit (lower case) -> (canonical spelling, factor to mg).
+MASS_UNITS: dict[str, tuple[str, float]] = {
+    "mg": ("mg", 1.0),
+    "milligram": ("mg", 1.0),
+    "milligrams": ("mg", 1.0),
+    "g": ("g", 1000.0),
+    "gm": ("g", 1000.0),
+    "gram": ("g", 1000.0),
+    "grams": ("g", 1000.0),
+    "mcg": ("mcg", 0.001),
+    "ug": ("mcg", 0.001),
+    "µg": ("mcg", 0.001),  # micro sign
+    "μg": ("mcg", 0.001),  # Greek mu
+    "microgram": ("mcg", 0.001),
+    "micrograms": ("mcg", 0.001),
+}
+
+
+def mass_unit(text: str) -> str | None:
+    """The canonical spelling ("mg", "g", "mcg") of a mass unit as written, None for another unit.
+
+    >>> mass_unit("MICROGRAMS"), mass_unit("Gm"), mass_unit("tablet")
+    ('mcg', 'g', None)
+    """
+    found = MASS_UNITS.get(text.strip().lower())
+    return found[0] if found else None
+
+
+def mg_factor(text: str) -> float | None:
+    """The factor that turns an amount in this mass unit into mg (None for another unit)."""
+    found = MASS_UNITS.get(text.strip().lower())
+    return found[1] if found else None
+
+
+def to_mg(value: float, unit: str) -> float | None:
+    """An amount in mg, rounded to 6 decimals (1 ng) so no binary noise shows: 500 mcg -> 0.5.
+
+    None when ``unit`` is not a mass unit (a tablet count, mL, IU): never guessed.
+    """
+    factor = mg_factor(unit)
+    return None if factor is None else round(value * factor, 6)
+
+
+#: Kilograms in one (international avoirdupois) pound, exact by definition.
+KG_PER_LB = 0.45359237
+
+#: Spellings of a body-weight unit (lower case, UCUM brackets removed) -> factor to kg.
+WEIGHT_UNITS: dict[str, float] = {
+    "kg": 1.0,
+    "kgs": 1.0,
+    "kilogram": 1.0,
+    "kilograms": 1.0,
+    "g": 0.001,
+    "lb": KG_PER_LB,
+    "lbs": KG_PER_LB,
+    "lb_av": KG_PER_LB,  # UCUM [lb_av]
+    "pound": KG_PER_LB,
+    "pounds": KG_PER_LB,
+}
+
+
+def weight_factor(unit: str) -> float | None:
+    """The factor to kg of a body-weight unit as written ("kg", "[lb_av]", "Pounds"); None if unknown."""
+    return WEIGHT_UNITS.get(unit.strip().lower().replace("[", "").replace("]", ""))
+
+
+def weight_kg(value: float, unit: str) -> float | None:
+    """A body weight in kg; None when ``unit`` is not a weight unit.
+
+    A weight already in kg is kept as written; a converted one is rounded to 10 g.
+    """
+    factor = weight_factor(unit)
+    if factor is None:
+        return None
+    return value if factor == 1.0 else round(value * factor, 2)

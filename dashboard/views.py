@@ -72,7 +72,7 @@ def patient_doses(doses: pd.DataFrame, patient_id: str) -> pd.DataFrame:
     sub = doses[doses["patient_id"] == patient_id].sort_values(["start", "drug"])
     out = pd.DataFrame(
         {
-            "Drug": sub["drug"].map(lambda d: model.drug_info()[d].label if d in model.drug_info() else d),
+            "Drug": sub["drug"].map(model.drug_label),
             "Dose": [
                 f"{d:g} {u}" if not np.isnan(d) else "" for d, u in zip(sub["dose"], sub["dose_unit"], strict=True)
             ],
@@ -228,7 +228,7 @@ def schedule_table(schedule: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=cols)
     return pd.DataFrame(
         {
-            "Drug": schedule["drug"].map(lambda d: model.drug_info()[d].label if d in model.drug_info() else d),
+            "Drug": schedule["drug"].map(model.drug_label),
             "Schedule": schedule["description"],
             "Last test": schedule["last_test"].dt.strftime("%Y-%m-%d"),
             "Every (days)": schedule["interval_days"].astype("Int64"),
@@ -246,12 +246,11 @@ def dose_checks_table(checks: pd.DataFrame) -> pd.DataFrame:
     cols = ["Drug", "With", "Finding", "Severity", "From", "To", "Status", "Source"]
     if checks.empty:
         return pd.DataFrame(columns=cols)
-    label = lambda d: model.drug_info()[d].label if d in model.drug_info() else d  # noqa: E731
     return (
         pd.DataFrame(
             {
-                "Drug": checks["drug"].map(label),
-                "With": checks["with_drug"].map(lambda d: label(d) if d else ""),
+                "Drug": checks["drug"].map(model.drug_label),
+                "With": checks["with_drug"].map(lambda d: model.drug_label(d) if d else ""),
                 "Finding": checks["message"],
                 "Severity": checks["severity"],
                 "From": checks["start"].dt.strftime("%Y-%m-%d"),
@@ -271,13 +270,12 @@ def current_doses_table(doses: pd.DataFrame, weight: float, as_of) -> pd.DataFra
     from dashboard.rules.context import describe_dose
 
     cols = ["Drug", "Dose", "Since", "Route", "Source"]
-    t = pd.Timestamp(as_of)
-    live = doses[(doses["start"] <= t) & (doses["end"].isna() | (doses["end"] > t))]
+    live = model.doses_in_force(doses, as_of)
     if live.empty:
         return pd.DataFrame(columns=cols)
     return pd.DataFrame(
         {
-            "Drug": live["drug"].map(lambda d: model.drug_info()[d].label if d in model.drug_info() else d),
+            "Drug": live["drug"].map(model.drug_label),
             "Dose": [
                 describe_dose(r.drug, r.dose, r.dose_unit, r.frequency, r.mg_per_day, weight) for r in live.itertuples()
             ],

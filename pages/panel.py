@@ -52,9 +52,7 @@ with st.container(border=True):
     )
 table = ui.current_panel_with_reviews(unreviewed_first=unreviewed_first)
 drugs_present = sorted({d for ds_ in table["_drugs"] for d in ds_}) if len(table) else []
-drugs = f2.multiselect(
-    "On drug", drugs_present, key="panel_drugs", format_func=lambda d: model.drug_info()[d].label, **persist
-)
+drugs = f2.multiselect("On drug", drugs_present, key="panel_drugs", format_func=model.drug_label, **persist)
 types = f3.multiselect(
     "Open flag type", ["CTCAE", "Guideline", "Trend", "Dose check", "Overdue"], key="panel_types", **persist
 )

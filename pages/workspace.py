@@ -108,7 +108,7 @@ with tab_patient:
                 key="dose_drug",
                 index=None,
                 placeholder="Choose…",
-                format_func=lambda d: model.drug_info()[d].label,
+                format_func=model.drug_label,
             )
             st.number_input("Dose", min_value=0.0, step=5.0, key="dose_amount", value=None)
             st.selectbox("Unit", dose_entry.UNITS, key="dose_unit")
@@ -119,7 +119,7 @@ with tab_patient:
             st.text_input("Note", key="dose_note")
             st.checkbox("Save despite the warnings shown (I have checked them)", key="dose_confirm")
             st.form_submit_button("Add dose", on_click=ui.add_dose_from_form, type="primary")
-        current = sx.current_doses(doses, dt.date.max - dt.timedelta(days=1))
+        current = model.doses_in_force(doses, dt.date.max - dt.timedelta(days=1))
         with change.form("dose_change"):
             st.markdown("**Change or stop a current dose**")
             options = current["dose_id"].astype(int).tolist()

@@ -20,6 +20,7 @@ from dashboard.identity import (
     patient_label,
     person_name,
     same_name,
+    whole_years,
 )
 
 
@@ -53,6 +54,14 @@ def test_an_unknown_date_of_birth_is_empty_text(missing):
 def test_age_counts_whole_years_to_the_day():
     assert age_years(dt.date(1980, 3, 12), dt.date(2026, 3, 11)) == 45
     assert age_years(dt.date(1980, 3, 12), dt.date(2026, 3, 12)) == 46
+
+
+def test_a_leap_day_birthday_counts_from_the_first_of_march_in_other_years():
+    born = dt.date(1980, 2, 29)
+    assert whole_years(born, dt.date(2025, 2, 28)) == 44
+    assert whole_years(born, dt.date(2025, 3, 1)) == 45
+    assert whole_years(born, dt.date(2024, 2, 29)) == 44
+    assert age_years(pd.Timestamp("1980-02-29 08:30"), dt.date(2025, 3, 1)) == 45
 
 
 def test_the_label_gives_two_identifiers_beside_the_mrn():

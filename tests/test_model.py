@@ -1,7 +1,9 @@
 """The canonical model is defined once and documented in docs/data-model.md."""
 
+import datetime as dt
 from pathlib import Path
 
+import pandas as pd
 import pyarrow as pa
 import pytest
 
@@ -81,3 +83,37 @@ def test_every_field_is_documented():
             assert f"`{f.name}`" in text, (table, f.name)
     for a in model.ANALYTES:
         assert f"`{a}`" in text
+
+
+def test_drug_labels_come_from_the_vocabulary_and_an_unknown_id_is_shown_as_it_is():
+    assert model.drug_label("azathioprine") == "Azathioprine"
+    assert model.drug_label("mycophenolate mofetil") == model.drug_info()["mycophenolate mofetil"].label
+    assert model.drug_label("not-a-drug") == "not-a-drug"
+
+
+def test_a_dose_is_in_force_from_its_start_until_the_day_it_ends_or_changes():
+    start, end = pd.Timestamp("2025-01-01"), pd.Timestamp("2025-03-01")
+    assert model.in_force(start, end, pd.Timestamp("2025-01-01"))  # the first day
+    assert model.in_force(start, end, pd.Timestamp("2025-02-28 23:00"))
+    assert not model.in_force(start, end, pd.Timestamp("2025-03-01"))  # the day it changed: the new dose
+    assert not model.in_force(start, end, pd.Timestamp("2024-12-31"))
+    assert model.in_force(start, pd.NaT, pd.Timestamp("2030-01-01"))  # no end: ongoing
+    assert model.in_force(start, None, pd.Timestamp("2030-01-01"))
+
+
+def test_doses_in_force_on_a_date_by_column():
+    doses = pd.DataFrame(
+        {
+            "drug": ["a", "b", "c", "d"],
+            "start": pd.to_datetime(["2025-01-01", "2025-01-01", "2025-03-01", "2025-04-01"]),
+            "end": pd.to_datetime(["2025-03-01", None, None, None]),
+        }
+    )
+    assert model.in_force(doses["start"], doses["end"], pd.Timestamp("2025-03-01")).tolist() == [
+        False,
+        True,
+        True,
+        False,
+    ]
+    assert model.doses_in_force(doses, dt.date(2025, 2, 1))["drug"].tolist() == ["a", "b"]
+    assert model.doses_in_force(doses, dt.date(2025, 3, 1))["drug"].tolist() == ["b", "c"]

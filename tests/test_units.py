@@ -10,9 +10,12 @@ from dashboard.units import (
     display_unit,
     infer_unit,
     is_plausible,
+    mass_unit,
     normalize_unit,
     resolve_unit,
     to_display,
+    to_mg,
+    weight_kg,
 )
 
 
@@ -149,3 +152,54 @@ def test_us_display_units():
     assert to_display("wbc", 3.2, "US") == 3.2
     assert display_unit("wbc", "SI") == "×10⁹/L"
     assert math.isclose(to_display("creatinine", 88.4, "US"), 1.0)
+
+
+# --------------------------------------------------------------------------- doses and body weights
+# Expected values by hand: 1 mg = 1000 mcg, 1 g = 1000 mg, 1 lb = 0.45359237 kg exactly.
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "mg"),
+    [
+        (500, "mcg", 0.5),
+        (250, "micrograms", 0.25),
+        (1, "microgram", 0.001),
+        (400, "ug", 0.4),
+        (400, "µg", 0.4),  # micro sign
+        (400, "μg", 0.4),  # Greek mu
+        (400, "MCG", 0.4),
+        (2.5, "mg", 2.5),
+        (10, "milligrams", 10.0),
+        (1, "g", 1000.0),
+        (1.5, "grams", 1500.0),
+        (3, "gm", 3000.0),
+    ],
+)
+def test_masses_in_mg(value, unit, mg):
+    assert to_mg(value, unit) == mg
+
+
+def test_a_unit_that_is_not_a_mass_is_never_converted():
+    for unit in ("tablet", "mL", "IU", "mg/kg", "", "mmol"):
+        assert to_mg(10, unit) is None
+        assert mass_unit(unit) is None
+    assert (mass_unit("Micrograms"), mass_unit("ug"), mass_unit("GRAM"), mass_unit("mg")) == ("mcg", "mcg", "g", "mg")
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "kg"),
+    [
+        (70, "kg", 70.0),
+        (70.125, "kg", 70.125),  # a weight in kg is kept as written
+        (154, "lb", 69.85),  # 154 x 0.45359237 = 69.8532...
+        (150, "[lb_av]", 68.04),  # 68.0388...
+        (200, "pounds", 90.72),  # 90.718474
+        (72500, "g", 72.5),
+    ],
+)
+def test_body_weights_in_kg(value, unit, kg):
+    assert weight_kg(value, unit) == kg
+
+
+def test_a_body_weight_unit_not_known_is_not_guessed():
+    assert weight_kg(11, "stone") is None and weight_kg(70, "mg") is None

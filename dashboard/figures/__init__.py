@@ -1,4 +1,7 @@
-"""Figures: pure functions returning ``plotly.graph_objects.Figure`` (no streamlit here)."""
+"""Figures: pure functions returning ``plotly.graph_objects.Figure`` (no streamlit here).
+
+The colours of every chart, sparkline and highlighted table come from :data:`OKABE_ITO`.
+"""
 
 #: The Okabe-Ito palette: distinguishable with the common colour-vision deficiencies.
 OKABE_ITO: dict[str, str] = {
@@ -11,3 +14,9 @@ OKABE_ITO: dict[str, str] = {
     "vermillion": "#D55E00",
     "reddish_purple": "#CC79A7",
 }
+
+
+def rgba(colour: str, alpha: float) -> str:
+    """A ``#RRGGBB`` colour at an opacity, as CSS: ``rgba(230, 159, 0, 0.22)``."""
+    r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r}, {g}, {b}, {alpha:.2f})"

@@ -29,6 +29,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dashboard import model
+from dashboard.figures import OKABE_ITO, rgba
 from dashboard.rules.context import describe_dose
 from dashboard.rules.data import ranges_file
 from dashboard.rules.engine import Profile
@@ -49,19 +50,27 @@ DEFAULT_ANALYTES: tuple[str, ...] = (
 #: CTCAE grade -> (colour, marker symbol, legend label).  Okabe-Ito colours; the shape
 #: alone also tells the grade, so the chart reads in grey scale and for colour-blind eyes.
 GRADE_STYLE: dict[int, tuple[str, str, str]] = {
-    -1: ("#0072B2", "circle", "grade 0 / not graded"),
-    0: ("#0072B2", "circle", "grade 0 / not graded"),
-    1: ("#E69F00", "square", "grade 1"),
-    2: ("#D55E00", "diamond", "grade 2"),
-    3: ("#CC79A7", "triangle-down", "grade 3"),
-    4: ("#000000", "x", "grade 4"),
+    -1: (OKABE_ITO["blue"], "circle", "grade 0 / not graded"),
+    0: (OKABE_ITO["blue"], "circle", "grade 0 / not graded"),
+    1: (OKABE_ITO["orange"], "square", "grade 1"),
+    2: (OKABE_ITO["vermillion"], "diamond", "grade 2"),
+    3: (OKABE_ITO["reddish_purple"], "triangle-down", "grade 3"),
+    4: (OKABE_ITO["black"], "x", "grade 4"),
 }
 #: Shading of the time a flag was open, by severity.
-SEVERITY_FILL = {"info": "#56B4E9", "caution": "#E69F00", "action": "#D55E00", "urgent": "#CC79A7"}
+SEVERITY_FILL = {
+    "info": OKABE_ITO["sky_blue"],
+    "caution": OKABE_ITO["orange"],
+    "action": OKABE_ITO["vermillion"],
+    "urgent": OKABE_ITO["reddish_purple"],
+}
 #: Lane colours of the drugs (Okabe-Ito, cycled).
-DRUG_COLOURS = ("#0072B2", "#009E73", "#D55E00", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
-REFERENCE_FILL = "rgba(0, 158, 115, 0.10)"
-LIMIT_COLOUR = "#D55E00"
+DRUG_COLOURS = tuple(
+    OKABE_ITO[c]
+    for c in ("blue", "bluish_green", "vermillion", "reddish_purple", "orange", "sky_blue", "black", "yellow")
+)
+REFERENCE_FILL = rgba(OKABE_ITO["bluish_green"], 0.10)
+LIMIT_COLOUR = OKABE_ITO["vermillion"]
 #: A flag episode: a bar this high (fraction of its panel) along the foot of the panel.
 EPISODE_BAR = 0.06
 EPISODE_OPACITY = 0.55
@@ -267,7 +276,7 @@ def _dose_lanes(doses: pd.DataFrame, as_of: pd.Timestamp) -> list[_Lane]:
         lanes.append(
             _Lane(
                 drug=str(drug),
-                label=d.label if d else str(drug),
+                label=model.drug_label(str(drug)),
                 steps=part,
                 pulsed=pulsed,
                 per_week=bool(d and d.weekly),
@@ -648,7 +657,7 @@ class _HoverContext:
 
     def doses_at(self, t: pd.Timestamp) -> str:
         if t not in self.dose_text:
-            live = [text for start, end, text in self.doses if start <= t and (pd.isna(end) or end > t)]
+            live = [text for start, end, text in self.doses if model.in_force(start, end, t)]
             # "none recorded" only when the patient has no dose at all (as the flags say)
             self.dose_text[t] = "; ".join(live) or ("no dose in force" if self.doses else "")
         return self.dose_text[t]

@@ -3,14 +3,8 @@
 Use :func:`import_sources` (bytes) or :func:`import_paths` (files on disk).
 """
 
-from dashboard.ingest.pipeline import (
-    ImportOptions,
-    ImportResult,
-    NeedsChoice,
-    Source,
-    import_paths,
-    import_sources,
-)
+from dashboard.ingest.context import ImportOptions, NeedsChoice
+from dashboard.ingest.pipeline import ImportResult, Source, import_paths, import_sources
 from dashboard.ingest.report import Conversion, FileReport, ImportReport, Problem
 
 __all__ = [

@@ -18,13 +18,19 @@ reader took ``"1,000"`` as 1, ``"50-150"`` as 50, ``-100`` as 100 and ``1e3`` as
 * an exponent (``1.5e2``, ``1e3``): no prescriber writes one;
 * a decimal separator that contradicts the file's (``2,5`` in a file of ``12.5``), or
   a separator that could be either (``1,000`` or ``1.000`` in a decimal-comma file).
+
+:func:`read_amount` reads a dose with its unit ("100 mg", "1 g", "0.75 g/m2", "2 tablets"):
+masses in mg through :mod:`dashboard.units`, a count of tablets as such.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+from dashboard.units import MASS_UNITS
 
 #: Dashes and minus signs a file may use (hyphen-minus, en and em dash, minus sign ...).
 DASHES = "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe63\uff0d"
@@ -167,3 +173,92 @@ def text_problem(text: str) -> str:
 
 
 __all__ = ["COMMA", "DASHES", "POINT", "TEXT_UNITS", "UNKNOWN", "Number", "file_decimal", "read_number", "text_problem"]
+
+
+# --------------------------------------------------------------------------- dose amounts with a unit
+
+#: Dose units -> (canonical unit, factor): a mass in mg, a dose per kg or per m² in mg/kg, mg/m2.
+_UNIT_FACTORS: dict[str, tuple[str, float]] = {
+    **{spelling: ("mg", factor) for spelling, (_canon, factor) in MASS_UNITS.items()},
+    "mg/kg": ("mg/kg", 1.0),
+    "mg/m2": ("mg/m2", 1.0),
+    "mg/m²": ("mg/m2", 1.0),
+    "g/m2": ("mg/m2", MASS_UNITS["g"][1]),
+    "g/m²": ("mg/m2", MASS_UNITS["g"][1]),
+}
+_COUNT_UNITS = {
+    "tab",
+    "tabs",
+    "tablet",
+    "tablets",
+    "cap",
+    "caps",
+    "capsule",
+    "capsules",
+    "tablet s",
+    "{tablet}",
+    "{capsule}",
+    "pill",
+    "pills",
+    "tbl",
+    "tabl",
+    "stk",
+    "stuck",
+}
+
+_AMOUNT_UNITS = sorted(
+    {*_UNIT_FACTORS, *_COUNT_UNITS, "iu", "unit", "units", "tab(s)", "cap(s)"}, key=len, reverse=True
+)
+_UNIT_TAIL = re.compile(
+    r"(?:^|(?<=[\d\s.,]))(" + "|".join(re.escape(u) for u in _AMOUNT_UNITS) + r")\.?\s*$", re.IGNORECASE
+)
+
+
+@dataclass(frozen=True)
+class Amount:
+    """A dose amount as read (:func:`read_amount`): value and unit, or the problem."""
+
+    value: float = math.nan
+    unit: str = ""
+    problem: str = ""
+    note: str = ""
+
+
+def read_amount(text: str, unit_text: str = "", decimal: str = UNKNOWN) -> Amount:
+    """ "100 mg" / "1 g" / "0.75 g/m2" / ("2.5", "mg") -> the amount with g/mcg in mg.
+
+    The number is the whole text before the unit, read by :func:`read_number` (a range,
+    a sign, an exponent or a doubtful separator is a problem, never part of a number).
+    """
+    t = text.strip()
+    if not t:
+        return Amount(problem="no dose given")
+    tail = _UNIT_TAIL.search(t)
+    number_text, unit = (t[: tail.start()], tail.group(1)) if tail else (t, "")
+    unit = (unit or unit_text or "").strip().lower().replace(" ", "")
+    read = read_number(number_text, decimal)
+    if read.value is None:
+        shown = f"dose not understood ('{t[:40]}')" if read.problem.startswith("dose not understood") else read.problem
+        return Amount(problem=shown)
+    num = read.value
+    if unit in _UNIT_FACTORS:
+        canon, f = _UNIT_FACTORS[unit]
+        return Amount(round(num * f, 6), canon, note=read.note)
+    if unit in _COUNT_UNITS or unit.strip("{}") in _COUNT_UNITS or unit in ("tab(s)", "cap(s)"):
+        return Amount(num, "tablet", note=read.note)
+    return Amount(num, unit, note=read.note)
+
+
+def parse_amount(text: str, unit_text: str = "", decimal: str = UNKNOWN) -> tuple[float, str] | None:
+    """ "100 mg" / "1 g" / "0.75 g/m2" / ("2.5", "mg") -> (amount, unit), None when not one amount."""
+    a = read_amount(text, unit_text, decimal)
+    return None if a.problem else (a.value, a.unit)
+
+
+def strength_in_text(text: str) -> tuple[float, str] | None:
+    """The product strength in a description ("Methotrexate 2.5 MG Oral Tablet")."""
+    m = re.search(r"(\d+(?:\.\d+)?)\s*(MG|G|MCG)\b(?!\s*/\s*ML)", text, re.IGNORECASE)
+    if not m:
+        return None
+    canon, f = _UNIT_FACTORS[m.group(2).lower()]
+    return round(float(m.group(1)) * f, 6), canon

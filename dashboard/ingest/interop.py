@@ -17,12 +17,15 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from dashboard.ingest import dates as dates_mod
-from dashboard.ingest.doses import DoseBatch, DoseRecord, PatientRecord, normalise_doses, normalise_patients
+from dashboard.ingest.context import Parsed
+from dashboard.ingest.doses import DoseBatch, DoseRecord, normalise_doses
+from dashboard.ingest.frequency import parse_frequency
 from dashboard.ingest.labs import LabCandidates
 from dashboard.ingest.mapping import normalize
-from dashboard.ingest.pipeline import Parsed
+from dashboard.ingest.patients import PatientRecord, normalise_patients
 from dashboard.ingest.report import FileReport, Problem
 from dashboard.ingest.tabular import RawTable
+from dashboard.units import mass_unit, to_mg
 
 #: The order decision for sources whose dates are ISO 8601 by specification (FHIR).
 ISO_ORDER = dates_mod.OrderDecision("ISO", "ISO 8601 dates (as the format requires)")
@@ -71,7 +74,6 @@ _STRENGTH = re.compile(
     r"(?<![\d.])(\d+(?:\.\d+)?)\s*(mg|milligrams?|g|grams?|mcg|micrograms?|ug|µg)\b(?!\s*(?:/|per)\s*(?:\d+(?:\.\d+)?\s*)?(?:ml|l|actuat))",
     re.IGNORECASE,
 )
-_STRENGTH_FACTOR = {"mg": 1.0, "g": 1000.0, "mcg": 0.001, "ug": 0.001, "µg": 0.001}
 
 
 def product_strength(text: str) -> tuple[float, str] | None:
@@ -81,22 +83,17 @@ def product_strength(text: str) -> tuple[float, str] | None:
     TABLET" -> (10, "mg"); "0.5 mg / mL Suspension" -> None (a concentration, not a
     unit dose); a combination product with two strengths -> None.
     """
-    found = {(_norm_unit(u), float(v)) for v, u in _STRENGTH.findall(text)}
+    found = {(_mass_unit(u), float(v)) for v, u in _STRENGTH.findall(text)}
     if len(found) != 1:
         return None
     unit, value = found.pop()
-    return round(value * _STRENGTH_FACTOR[unit], 6), "mg"
+    mg = to_mg(value, unit)
+    return None if mg is None else (mg, "mg")
 
 
-def _norm_unit(u: str) -> str:
-    u = u.lower()
-    if u.startswith("milligram"):
-        return "mg"
-    if u.startswith("microgram"):
-        return "mcg"
-    if u.startswith("gram"):
-        return "g"
-    return u
+def _mass_unit(u: str) -> str:
+    """The canonical spelling of a unit the amount patterns matched (always a mass unit)."""
+    return mass_unit(u) or u
 
 
 _TABLET_WORDS = re.compile(r"\b(tablets?|tabs?|capsules?|caps?|pills?)\b", re.IGNORECASE)
@@ -122,7 +119,7 @@ def amount_in_text(text: str) -> tuple[str, str] | None:
     """
     m = _AMOUNT_MG.search(text)
     if m:
-        return m.group(1), _norm_unit(m.group(2))
+        return m.group(1), _mass_unit(m.group(2))
     m = _AMOUNT_UNITS.search(text)
     if m:
         return m.group(1), "tablet"
@@ -136,8 +133,6 @@ def frequency_in_text(text: str) -> str:
     2-4 words, longest first: "1 tabs, Oral, Once a Day (at bedtime)" -> "Once a Day".
     Returns "" when nothing reads as a frequency.
     """
-    from dashboard.ingest.doses import parse_frequency
-
     candidates = [text]
     for part in re.split(r"[,;]", text):
         candidates.append(re.sub(r"\([^)]*\)", " ", part).strip())

@@ -43,11 +43,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dashboard.ingest import dates as dates_mod
-from dashboard.ingest.doses import DoseRecord, PatientRecord
+from dashboard.ingest.context import Context, Parsed, decide_dates
+from dashboard.ingest.doses import DoseRecord
 from dashboard.ingest.interop import Tally, col, finish, has_columns, run_doses, run_patients, texts, used_columns
 from dashboard.ingest.labs import LabInput, normalise_labs
 from dashboard.ingest.mapping import map_columns, normalize, recognise_drug
-from dashboard.ingest.pipeline import Context, Parsed, decide_dates, register_reader
+from dashboard.ingest.patients import PatientRecord
 from dashboard.ingest.report import FileReport
 from dashboard.ingest.tabular import RawTable
 
@@ -646,11 +647,3 @@ def read_other_mimic(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed | N
             "MIMIC table not used (the dashboard reads labevents, d_labitems, prescriptions, patients and admissions)",
         )
     return finish(rep, tally)
-
-
-register_reader("mimic d_labitems", read_d_labitems)
-register_reader("mimic admissions", read_admissions)
-register_reader("mimic labevents", read_labevents)
-register_reader("mimic prescriptions", read_prescriptions)
-register_reader("mimic patients", read_patients)
-register_reader("mimic other tables", read_other_mimic)

@@ -1,18 +1,17 @@
 """The import: files in, canonical tables and a report out.
 
 ``import_sources`` is the one entry point used by the CLI, the upload page and the
-workspace.  It reads each file by content, lets the format readers (``readers.py``)
-claim the tables they know, maps everything else with the generic column mapping, and
+workspace.  It reads each file by content, lets the format readers listed in
+``readers.py`` claim the tables they know, maps everything else with the generic column mapping, and
 combines all files: % differentials become absolute counts, duplicates are counted once.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,18 +22,15 @@ import pyarrow.compute as pc
 from dashboard import model
 from dashboard.identity import IDENTITY_FIELDS, IdentityConflict, differs, identity_value, person_name
 from dashboard.ingest import dates as dates_mod
-from dashboard.ingest import identity
-from dashboard.ingest.doses import (
-    DoseBatch,
-    DoseRecord,
-    PatientRecord,
-    normalise_doses,
-    normalise_patients,
-    parse_sex,
-)
+from dashboard.ingest import identity, readers
+from dashboard.ingest.context import Context, FormatError, ImportOptions, NeedsChoice, Parsed, decide_dates
+from dashboard.ingest.context import mapped_column as _col
+from dashboard.ingest.context import parse_date_column as _parse_date_column
+from dashboard.ingest.doses import DoseBatch, DoseRecord, normalise_doses
 from dashboard.ingest.failures import log_failure, plain_reason
-from dashboard.ingest.labs import LabCandidates, LabInput, combine_labs, normalise_labs
-from dashboard.ingest.mapping import FIELD_ALIASES, ColumnMapping, header_info, map_columns, normalize
+from dashboard.ingest.labs import LabInput, combine_labs, normalise_labs
+from dashboard.ingest.mapping import ColumnMapping, header_info, map_columns, normalize
+from dashboard.ingest.patients import parse_sex, patients_from_table
 from dashboard.ingest.report import FileReport, ImportReport, Problem
 from dashboard.ingest.tabular import (
     MAX_LINE,
@@ -45,6 +41,7 @@ from dashboard.ingest.tabular import (
     sniff_container,
 )
 from dashboard.ingest.xlsx import read_excel
+from dashboard.patient_merge import is_blank, merge_details
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -56,24 +53,6 @@ class Source:
 
     name: str
     data: bytes
-
-
-@dataclass(frozen=True)
-class ImportOptions:
-    """Choices the user made.
-
-    date_order  "dayfirst" or "monthfirst" for files whose dates cannot settle it
-    mapping     source column -> field name, analyte id or "ignore" (``--map``)
-    today       the date future results are checked against (default: today)
-    """
-
-    date_order: str | None = None
-    mapping: dict[str, str] = field(default_factory=dict)
-    today: dt.date | None = None
-
-    @property
-    def as_of(self) -> dt.date:
-        return self.today or dt.date.today()
 
 
 @dataclass
@@ -93,56 +72,6 @@ class ImportResult:
 
     def patients_df(self) -> pd.DataFrame:
         return model.to_pandas("patients", self.patients)
-
-
-class NeedsChoice(Exception):
-    """A file cannot be imported until the user chooses (date order or mapping)."""
-
-    def __init__(self, needs: str, message: str) -> None:
-        super().__init__(message)
-        self.needs = needs
-        self.message = message
-
-
-@dataclass
-class Context:
-    """State shared by the files of one import (e.g. a MIMIC lab dictionary)."""
-
-    options: ImportOptions
-    lab_items: dict[str, tuple[str, str]] = field(default_factory=dict)  # itemid -> (label, loinc)
-    diagnoses: dict[str, list[str]] = field(default_factory=dict)  # patient -> conditions
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class Parsed:
-    """What one table turned into (before combining across files)."""
-
-    report: FileReport
-    labs: LabCandidates | None = None
-    doses: pa.Table | None = None
-    dose_accepted: int = 0
-    patients: pa.Table | None = None
-    patient_accepted: int = 0
-    priority: int = 1  # dictionaries first
-    #: who the patients of a lab file are, when it says (name, date of birth, sex on its
-    #: rows): one dict per distinct identity, merged into the patients without counting rows
-    identities: list[dict[str, Any]] = field(default_factory=list)
-
-
-#: A format reader: returns a Parsed for tables it recognises, else None.
-Reader = Callable[[RawTable, FileReport, Context], "Parsed | None"]
-READERS: list[tuple[str, Reader]] = []
-
-
-def register_reader(name: str, reader: Reader, first: bool = False) -> None:
-    """Add a format reader (Synthea, MIMIC, ...) tried before the generic mapping."""
-    if any(n == name for n, _ in READERS):
-        return
-    if first:
-        READERS.insert(0, (name, reader))
-    else:
-        READERS.append((name, reader))
 
 
 # --------------------------------------------------------------------------- entry points
@@ -209,7 +138,6 @@ def is_documentation(name: str) -> bool:
 def import_sources(sources: Sequence[Source], options: ImportOptions | None = None) -> ImportResult:
     """Import files given as bytes.  Never raises for bad content: the report says."""
     options = options or ImportOptions()
-    _ensure_readers()
     ctx = Context(options)
     raws: list[tuple[FileReport, RawTable | None, Any]] = []
     for src in sources:
@@ -325,15 +253,9 @@ def _warn_lookalike_ids(report: ImportReport, tables: list[pa.Table]) -> None:
         )
 
 
-def _ensure_readers() -> None:
-    from dashboard.ingest import readers  # noqa: F401  (registers the format readers)
-
-
 def _priority(raw: RawTable | None, ctx: Context) -> int:
     if raw is None:
         return 1
-    from dashboard.ingest import readers
-
     try:
         return readers.priority(raw)
     except Exception:  # an odd table is judged (and refused) by its reader, not here
@@ -411,8 +333,6 @@ def _read_source(src: Source, ctx: Context) -> list[tuple[FileReport, RawTable |
         if container == "binary":
             raise UnreadableFile("this is a binary file, not a text, Excel or FHIR JSON export")
         if container == "json":
-            from dashboard.ingest import readers
-
             return [(rep, None, readers.read_json(name, src.data, rep, ctx))]
         table = read_delimited(name, src.data)
         if Path(src.name).suffix.lower() in (".xlsx", ".xlsm"):
@@ -431,17 +351,15 @@ def _process_table(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed:
     rep.warnings.extend(raw.warnings)
     if raw.num_rows == 0 and not raw.rejected:
         rep.warn("the file has a header but no data rows")
-    from dashboard.ingest import readers
-
     try:
-        for _name, reader in READERS:
+        for _name, reader in readers.READERS:
             result = reader(raw, rep, ctx)
             if result is not None:
                 return result
         return _generic(raw, rep, ctx)
     except NeedsChoice as choice:
         return _not_imported(raw, rep, choice.needs, choice.message)
-    except readers.FormatError as exc:
+    except FormatError as exc:
         return _not_imported(raw, rep, "", str(exc))
 
 
@@ -457,30 +375,6 @@ def _not_imported(raw: RawTable, rep: FileReport, needs: str, message: str) -> P
 
 
 # --------------------------------------------------------------------------- generic tables
-
-
-def decide_dates(rep: FileReport, arrays: list[pa.Array], ctx: Context) -> dates_mod.OrderDecision:
-    """Decide the file's date order or raise NeedsChoice with a message for the user."""
-    arrays = [a for a in arrays if a is not None and len(a)]
-    try:
-        decision = dates_mod.decide_order(arrays, ctx.options.date_order)
-    except dates_mod.DateOrderNeeded as need:
-        rep.date_order = "ambiguous"
-        raise NeedsChoice(
-            "date_order",
-            f"dates such as {need.example} could be day-first or month-first and nothing in the file settles it; "
-            "choose the date order (--dayfirst or --monthfirst)",
-        ) from None
-    except dates_mod.DateOrderConflict as conflict:
-        rep.date_order = "conflicting"
-        raise NeedsChoice(
-            "date_order",
-            f"the file mixes day-first dates ({conflict.dayfirst_example}) and month-first dates "
-            f"({conflict.monthfirst_example}); fix the file or choose an order to reject the others",
-        ) from None
-    rep.date_order = decision.order
-    rep.date_order_reason = decision.reason
-    return decision
 
 
 def _generic(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed:
@@ -562,11 +456,6 @@ def _sheet_skipped(raw: RawTable, rep: FileReport, found: str) -> Parsed:
     rows = raw.row_numbers.to_pylist()
     rep.problems = [Problem(int(r), None, f"not imported: {why}", "") for r in rows] + list(raw.rejected)
     return Parsed(rep)
-
-
-def _col(raw: RawTable, fields: dict[str, str], name: str) -> pa.Array | None:
-    src = fields.get(name)
-    return raw.columns[src] if src else None
 
 
 def _when(raw: RawTable, fields: dict[str, str]) -> pa.Array:
@@ -828,14 +717,6 @@ def _labs_flowsheet(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed | No
     return Parsed(rep, labs=cands)
 
 
-def _parse_date_column(arr: pa.Array | None, decision: dates_mod.OrderDecision, ctx: Context) -> tuple[list, list[str]]:
-    if arr is None:
-        return [], []
-    parsed = dates_mod.parse_dates(arr, decision.order, ctx.options.as_of)
-    values = [v.replace(tzinfo=None) if v is not None else None for v in parsed.values.to_pylist()]
-    return values, parsed.reason.to_pylist()
-
-
 def _header_bracket_unit(header: str | None) -> str:
     if not header:
         return ""
@@ -914,61 +795,6 @@ def _dose_parsed(
     return Parsed(rep, doses=table, dose_accepted=len(accepted))
 
 
-def patients_from_table(raw: RawTable, rep: FileReport, ctx: Context, fields: dict[str, str], fmt: str) -> Parsed:
-    """A table of patients (demographics, weight, TPMT/NUDT15, diagnosis)."""
-    rep.format = fmt + (" xlsx" if raw.container == "xlsx" else "")
-    rep.kind = "patients"
-    birth_arr = _col(raw, fields, "birth_date")
-    wdate_arr = _col(raw, fields, "weight_date")
-    decision = decide_dates(rep, [birth_arr, wdate_arr], ctx)
-    births, birth_err = _parse_date_column(birth_arr, decision, ctx)
-    wdates, _werr = _parse_date_column(wdate_arr, decision, ctx)
-    get = {f: (raw.columns[c].to_pylist() if c else None) for f, c in fields.items()}
-    weight_unit = (
-        "lb"
-        if "lb" in normalize(fields.get("weight_kg", "")).split() or "lbs" in normalize(fields.get("weight_kg", ""))
-        else "kg"
-    )
-
-    def cell(f: str, i: int) -> str:
-        col = get.get(f)
-        return col[i] if col is not None else ""
-
-    records = []
-    for i in range(raw.num_rows):
-        berr = birth_err[i] if births and birth_err[i] != "no date" else ""
-        records.append(
-            PatientRecord(
-                row=int(raw.row_numbers[i].as_py()),
-                patient_id=cell("patient_id", i),
-                sex=cell("sex", i),
-                name=person_name(cell("name", i), cell("family_name", i), cell("given_name", i)),
-                birth_date=births[i] if births else None,
-                birth_error=berr,
-                age=cell("age", i),
-                weight=cell("weight_kg", i),
-                weight_unit=weight_unit,
-                weight_date=wdates[i] if wdates else None,
-                tpmt=cell("tpmt", i),
-                nudt15=cell("nudt15", i),
-                diagnosis=cell("diagnosis", i),
-                columns=dict(fields),
-            )
-        )
-    return patients_parsed(rep, records, raw.rejected, ctx.options.as_of)
-
-
-def patients_parsed(
-    rep: FileReport, records: list[PatientRecord], extra: list[Problem], today: dt.date | None = None
-) -> Parsed:
-    table, accepted = normalise_patients(rep, records, today)
-    rep.rows_read = len(records) + len(extra)
-    rep.rows_accepted = len(accepted)
-    rep.rows_rejected = len(records) - len(accepted) + len(extra)
-    rep.problems.extend(extra)
-    return Parsed(rep, patients=table, patient_accepted=len(accepted))
-
-
 # --------------------------------------------------------------------------- combining
 
 
@@ -1012,40 +838,27 @@ def _combine_patients(
     the MRNs that two files (or rows) give different names or dates of birth."""
     merged: dict[str, dict[str, Any]] = {}
     conflicts: dict[tuple[str, str], IdentityConflict] = {}
-    info_fields = [f.name for f in model.PATIENT_FIELDS if f.name not in ("patient_id", "source_file", "source_row")]
     for p in parts:
         for row in p.patients.to_pylist():
             pid = row["patient_id"]
             if pid not in merged:
                 merged[pid] = row
                 continue
-            old = merged[pid]
-            same = all(_hashable(old[f]) == _hashable(row[f]) for f in info_fields)
-            if same:
+            m = merge_details(merged[pid], row)
+            for f in m.conflicts:
+                _conflict(conflicts, f, merged[pid], row, p.report)
+            if m.duplicate:
                 p.report.rows_accepted -= 1
                 p.report.duplicates += 1
                 continue
-            changed = []
-            for f in info_fields:
-                new, cur = row[f], old[f]
-                if _is_blank(new) or _hashable(new) == _hashable(cur):
-                    continue
-                if f in ("tpmt", "nudt15") and new == "unknown":
-                    continue  # "not known here" never overwrites a known phenotype
-                if f in IDENTITY_FIELDS and not _is_blank(cur):
-                    if differs(f, cur, new):  # never picked: reported, and the first kept
-                        _conflict(conflicts, f, old, row, p.report)
-                    continue
-                if not _is_blank(cur) and not (f in ("tpmt", "nudt15") and cur == "unknown"):
-                    changed.append(f"{f} {cur} -> {new}")
-                old[f] = new
-            if changed:
+            merged[pid] = m.row  # the first row's provenance is kept
+            if m.changed:
                 p.report.warn(
-                    f"patient {pid} appears again with different details; the later row is used: {'; '.join(changed)}",
+                    f"patient {pid} appears again with different details; the later row is used: {'; '.join(m.changed)}",
                     row["source_row"],
                 )
     for pid, conditions in ctx.diagnoses.items():
-        if pid in merged and not merged[pid]["diagnosis"]:
+        if pid in merged and is_blank(merged[pid]["diagnosis"]):
             merged[pid]["diagnosis"] = "; ".join(conditions)
     ids = set(merged)
     for t in (labs, doses):
@@ -1107,9 +920,9 @@ def _with_identities(patients: pa.Table, parts: list[Parsed], conflicts: list[Id
                 continue
             for f in ("name", "birth_date", "sex"):
                 new = ident[f]
-                if _is_blank(new):
+                if is_blank(new):
                     continue
-                if _is_blank(row[f]):
+                if is_blank(row[f]):
                     row[f] = new
                     if not row.get("source_file"):
                         row["source_file"], row["source_row"] = ident["source_file"], ident["source_row"]
@@ -1123,12 +936,7 @@ def _with_identities(patients: pa.Table, parts: list[Parsed], conflicts: list[Id
     return model.conform("patients", pa.table(cols, schema=model.schema("patients")))
 
 
-def _is_blank(v: Any) -> bool:
-    return v is None or v == "" or (isinstance(v, float) and math.isnan(v))
-
-
 __all__ = [
-    "FIELD_ALIASES",
     "Context",
     "ImportOptions",
     "ImportResult",
@@ -1141,7 +949,4 @@ __all__ = [
     "import_sources",
     "labs_from_long",
     "patients_from_table",
-    "register_reader",
 ]
-
-_ = np  # numpy is used by readers through this module's helpers

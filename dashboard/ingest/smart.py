@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 from dashboard.ingest import dates as dates_mod
+from dashboard.ingest.context import Context, Parsed, decide_dates
 from dashboard.ingest.doses import DoseRecord
 from dashboard.ingest.interop import (
     Tally,
@@ -28,7 +29,6 @@ from dashboard.ingest.interop import (
     used_columns,
 )
 from dashboard.ingest.mapping import normalize
-from dashboard.ingest.pipeline import Context, Parsed, decide_dates, register_reader
 from dashboard.ingest.report import FileReport
 from dashboard.ingest.tabular import RawTable
 
@@ -109,6 +109,3 @@ def _amount(name: str, qty: str, unit: str) -> tuple[str, str, bool]:
     if strength is not None:
         return f"{strength[0]:g}", strength[1], True
     return "", "", False
-
-
-register_reader("smart meds", read_meds)

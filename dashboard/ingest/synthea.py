@@ -26,7 +26,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dashboard.ingest import dates as dates_mod
-from dashboard.ingest.doses import DoseRecord, PatientRecord
+from dashboard.ingest.context import Context, Parsed, decide_dates
+from dashboard.ingest.doses import DoseRecord
 from dashboard.ingest.interop import (
     CONDITION_NOT_USED,
     Tally,
@@ -40,7 +41,7 @@ from dashboard.ingest.interop import (
     used_columns,
 )
 from dashboard.ingest.labs import LabInput, normalise_labs
-from dashboard.ingest.pipeline import Context, Parsed, decide_dates, patients_from_table, register_reader
+from dashboard.ingest.patients import PatientRecord, patients_from_table
 from dashboard.ingest.report import FileReport
 from dashboard.ingest.tabular import RawTable
 
@@ -137,7 +138,7 @@ def _latest_weights(
             row=rows[k],
             patient_id=pid,
             weight=values[k],
-            weight_unit=_weight_unit(units[k]),
+            weight_unit=units[k],
             weight_date=when[k].replace(tzinfo=None),
             columns={"patient_id": raw_name(raw, "PATIENT"), "weight_kg": raw_name(raw, "VALUE")},
         )
@@ -153,11 +154,6 @@ def _older_weight(tally: Tally, raw: RawTable, rows: list[int], values: list[str
         "an earlier body weight (the latest one is kept as the patient's weight)",
         values[k],
     )
-
-
-def _weight_unit(unit: str) -> str:
-    u = unit.strip().lower().strip("[]")
-    return "lb" if u.startswith("lb") else "kg"
 
 
 # --------------------------------------------------------------------------- medications
@@ -269,9 +265,3 @@ def read_conditions(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed | No
     if kept:
         rep.warn(f"{kept} condition row(s) give the patients' diagnosis")
     return finish(rep, tally)
-
-
-register_reader("synthea observations", read_observations)
-register_reader("synthea medications", read_medications)
-register_reader("synthea conditions", read_conditions)
-register_reader("synthea patients", read_patients)

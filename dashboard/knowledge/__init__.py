@@ -541,7 +541,7 @@ def interactions() -> dict[str, Interaction]:
             with_drugs, with_label = tuple(lst["drugs"]), lst["label"]
         else:
             with_drugs = tuple(item["with"])
-            with_label = " or ".join(model.drug_info()[d].label.lower() for d in with_drugs)
+            with_label = " or ".join(model.drug_label(d).lower() for d in with_drugs)
         maximum = item.get("max_mg_per_day")
         out[item["id"]] = Interaction(
             id=item["id"],

@@ -34,7 +34,7 @@ INCREASE_WINDOW_DAYS = 84
 PULSE_WINDOW_DAYS = 42
 
 _TRACKED = np.array([model.drug_info()[d].tracked_for for d in DRUGS], dtype=object)
-_LABEL = np.array([model.drug_info()[d].label for d in DRUGS], dtype=object)
+_LABEL = np.array([model.drug_label(d) for d in DRUGS], dtype=object)
 _DAILY = ("daily", "BID", "TID", "QID")
 
 

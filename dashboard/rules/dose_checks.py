@@ -42,7 +42,7 @@ DOSE_CHECK_FIELDS: tuple[tuple[str, pa.DataType, str], ...] = (
     ("status", pa.string(), "'open' when in force on the review date, else 'closed'."),
 )
 
-_LABEL = np.array([model.drug_info()[d].label for d in DRUGS], dtype=object)
+_LABEL = np.array([model.drug_label(d) for d in DRUGS], dtype=object)
 _DAILY = ("daily", "BID", "TID", "QID")
 
 

@@ -124,7 +124,7 @@ def cumulative_summary(doses: Any, patients: Any, patient_id: str, as_of: dt.dat
         return None
     return {
         "drug": drug,
-        "label": model.drug_info()[drug].label,
+        "label": model.drug_label(drug),
         "total_g": float(exp.total_mg[pid]) / 1000.0,
         "pulses": int(exp.pulses[pid]),
         "oral_days": int(exp.oral_days[pid]),

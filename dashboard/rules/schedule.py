@@ -296,7 +296,7 @@ def evaluate(inp: Inputs, profile: str = DEFAULT_SCHEDULE_PROFILE) -> pa.Table:
         sev_over = spec.get("overdue_severity", top["overdue_severity"])
         sev_long = spec.get("long_overdue_severity", top["long_overdue_severity"])
         sev = np.where(overdue, np.where(long_late, sev_long, sev_over), "")
-        drug_label = np.array([model.drug_info()[x].label for x in DRUGS], dtype=object)[d.drug[rows]]
+        drug_label = np.array([model.drug_label(x) for x in DRUGS], dtype=object)[d.drug[rows]]
         due = _date_text(part["next_due"])
         window = part["due_by"] != part["next_due"]  # a nadir window: say both ends
         due = pc.if_else(pa.array(window), cat(due, " to ", _date_text(part["due_by"])), due)

@@ -99,7 +99,7 @@ def basis_text(inp: Inputs, base: bl.Baselines, pid: np.ndarray, a: int) -> pa.A
     basis = base.basis[pid, a]
     note = inp.baseline_note[pid, a]
     clinician = pc.if_else(pa.array(note != ""), cat("clinician-set: ", note), pa.scalar("clinician-set", pa.string()))
-    drug = np.array([*(model.drug_info()[d].label for d in DRUGS), "treatment"], dtype=object)
+    drug = np.array([*(model.drug_label(d) for d in DRUGS), "treatment"], dtype=object)
     first = drug[np.where(base.first_drug[pid] >= 0, base.first_drug[pid], len(DRUGS))]
     computed = cat("median of the results before ", first, " started, n=", num(base.count[pid, a]))
     return pc.if_else(pa.array(basis == bl.CLINICIAN), clinician, computed)

@@ -117,7 +117,7 @@ def schedules_frame() -> pd.DataFrame:
         names = entry.items() if isinstance(entry, dict) else [("", entry)]
         for variant, name in names:
             spec = sched["schedules"][name]
-            label = model.drug_info()[drug].label + (f" ({variant})" if variant else "")
+            label = model.drug_label(drug) + (f" ({variant})" if variant else "")
             rows.append(
                 {"Drug": label, "Schedule": spec["label"], "What": spec["description"], "Source": spec["source"]}
             )
@@ -127,12 +127,11 @@ def schedules_frame() -> pd.DataFrame:
 def dose_checks_frame() -> pd.DataFrame:
     """Every dose check with its facts filled in (interactions, dose limits and
     cumulative-dose thresholds come from the knowledge base)."""
-    info = model.drug_info()
     rows = []
     for c in checks():
-        drugs = ", ".join(info[d].label for d in c["drugs"])
+        drugs = ", ".join(model.drug_label(d) for d in c["drugs"])
         if c.get("with"):
-            drugs += " with " + ", ".join(info[d].label.lower() for d in c["with"])
+            drugs += " with " + ", ".join(model.drug_label(d).lower() for d in c["with"])
         rows.append(
             {"Check": c["id"], "Drugs": drugs, "What": c["message"], "Severity": c["severity"], "Source": c["source"]}
         )

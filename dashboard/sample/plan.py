@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from dashboard import knowledge
+from dashboard.identity import whole_years
 
 #: The generator's "today": the day the synthetic extract was taken.  Fixed, so that
 #: regenerating gives the same bytes; the app proposes it as the "as of" date.
@@ -229,10 +230,7 @@ class PatientPlan:
         return sorted((d for d in self.doses if d.drug == drug), key=lambda d: d.start)
 
     def age_on(self, day: dt.date) -> int:
-        years = day.year - self.birth_date.year
-        if (day.month, day.day) < (self.birth_date.month, self.birth_date.day):
-            years -= 1
-        return years
+        return whole_years(self.birth_date, day)
 
 
 #: Made-up names for the synthetic sample (common UK family and given names; any likeness

@@ -1011,11 +1011,11 @@ def background(rng: np.random.Generator, slot: int, cap_days: int) -> PatientPla
 
 
 def _routine_summary(diagnosis: str, doses: Sequence[DoseStep]) -> str:
-    from dashboard.model import drug_info
+    from dashboard.model import drug_label
 
     names: list[str] = []
     for d in sorted(doses, key=lambda d: (d.start, d.drug)):
-        label = drug_info()[d.drug].label.lower()
+        label = drug_label(d.drug).lower()
         if label not in names:
             names.append(label)
     return f"Routine: {diagnosis} on {', '.join(names)}; monitored on time, nothing to flag."

@@ -28,8 +28,9 @@ import duckdb
 import pyarrow as pa
 
 from dashboard import model
-from dashboard.identity import IDENTITY_FIELDS, IdentityConflict, differs, identity_value
+from dashboard.identity import IdentityConflict, identity_value
 from dashboard.ingest import FileReport, ImportOptions, ImportReport, ImportResult, Source, import_sources
+from dashboard.patient_merge import merge_details
 from dashboard.store.lock import WorkspaceBusy, WorkspaceLock
 from dashboard.store.schema import MIGRATIONS, check_append_only, latest_version
 
@@ -758,21 +759,12 @@ def _store_labs(tx: Tx, labs: pa.Table, import_id: int, report: ImportReport, ou
     out.labs_added = labs.num_rows - out.labs_duplicate
 
 
-def _blank(v: Any) -> bool:
-    return v is None or v == "" or v == "unknown" or (isinstance(v, float) and math.isnan(v))
-
-
-def _same(a: Any, b: Any) -> bool:
-    return (_blank(a) and _blank(b)) or a == b
-
-
 def _store_patients(
     tx: Tx, patients: pa.Table, import_id: int, now: dt.datetime, report: ImportReport, out: WorkspaceImport
 ) -> None:
     patients = model.conform("patients", patients)
     if not patients.num_rows:
         return
-    cols = model.columns("patients")
     ids = patients.column("patient_id").to_pylist()
     tx.con.register("staged_ids", pa.table({"patient_id": ids}))
     try:
@@ -787,7 +779,6 @@ def _store_patients(
         }
     finally:
         tx.con.unregister("staged_ids")
-    info_fields = [c for c in cols if c not in ("patient_id", "source_file", "source_row")]
     inserts, updates = [], []
     for row in patients.to_pylist():
         old = existing.get(row["patient_id"])
@@ -795,27 +786,22 @@ def _store_patients(
         if old is None:
             inserts.append(row)
             continue
-        merged, changed = dict(old), []
-        for c in info_fields:
-            if _blank(row[c]) or _same(row[c], old[c]):
-                continue
-            if c in IDENTITY_FIELDS and not _blank(old[c]):
-                if differs(c, old[c], row[c]):  # never overwritten: reported, the stored one kept
-                    _identity_conflict(report, c, {**old, "source_file": "the workspace", "source_row": 0}, row, f)
-                continue
-            if not _blank(old[c]):
-                changed.append(f"{c} {old[c]} -> {row[c]}")
-            merged[c] = row[c]
-        if merged == old or all(_same(merged[c], old[c]) for c in info_fields):
+        m = merge_details(old, row)
+        for c in m.conflicts:  # never overwritten: reported, the stored one kept
+            _identity_conflict(report, c, {**old, "source_file": "the workspace", "source_row": 0}, row, f)
+        if m.duplicate:
             if f is not None:
                 f.rows_accepted -= 1
                 f.duplicates += 1
             continue
+        if not m.updated:  # only a conflict: nothing to store
+            continue
+        merged = m.row
         merged["source_file"], merged["source_row"] = row["source_file"], row["source_row"]
         updates.append(merged)
-        if changed and f is not None:
+        if m.changed and f is not None:
             f.warn(
-                f"patient {row['patient_id']}: details in the workspace updated: {'; '.join(changed)}",
+                f"patient {row['patient_id']}: details in the workspace updated: {'; '.join(m.changed)}",
                 row["source_row"],
             )
     if updates:
@@ -977,10 +963,10 @@ def _edit(
 
 
 def _describe(row: dict[str, Any]) -> str:
-    info = model.drug_info().get(row["drug"])
-    label = info.label if info else row["drug"]
     start = row["start"]
-    return f"{label} {row['dose']:g} {row['dose_unit']} {row['frequency']} from {start:%Y-%m-%d}"
+    return (
+        f"{model.drug_label(row['drug'])} {row['dose']:g} {row['dose_unit']} {row['frequency']} from {start:%Y-%m-%d}"
+    )
 
 
 def _midnight(d: dt.date) -> dt.datetime:

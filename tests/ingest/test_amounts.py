@@ -11,8 +11,18 @@ import math
 
 import pytest
 
-from dashboard.ingest.amounts import COMMA, POINT, UNKNOWN, file_decimal, read_number, text_problem
-from dashboard.ingest.doses import read_amount, read_sig
+from dashboard.ingest.amounts import (
+    COMMA,
+    POINT,
+    UNKNOWN,
+    file_decimal,
+    parse_amount,
+    read_amount,
+    read_number,
+    strength_in_text,
+    text_problem,
+)
+from dashboard.ingest.sig import read_sig
 from tests.support import assert_balanced, import_text
 
 
@@ -159,3 +169,30 @@ def test_a_tpmt_intermediate_patient_on_a_range_gets_no_dose_at_all():
     result = import_text("patient,drug,dose,unit,frequency,start\nP1,Azathioprine,50-150,mg,daily,2024-01-01\n")
     assert result.doses.num_rows == 0
     assert "a range of doses" in result.report.files[0].problems[0].message
+
+
+# --------------------------------------------------------------------------- dose amounts with a unit
+
+
+@pytest.mark.parametrize(
+    ("text", "unit", "expected"),
+    [
+        ("100 mg", "", (100.0, "mg")),
+        ("100", "mg", (100.0, "mg")),
+        ("1 g", "", (1000.0, "mg")),
+        ("1.5g", "", (1500.0, "mg")),
+        ("500 mcg", "", (0.5, "mg")),
+        ("0.75 g/m2", "", (750.0, "mg/m2")),
+        ("10 mg/kg", "", (10.0, "mg/kg")),
+        ("2", "tablet", (2.0, "tablet")),
+        ("7,5 mg", "", (7.5, "mg")),
+    ],
+)
+def test_amounts(text, unit, expected):
+    assert parse_amount(text, unit) == expected
+
+
+def test_strength_in_product_text():
+    assert strength_in_text("Methotrexate 2.5 MG Oral Tablet") == (2.5, "mg")
+    assert strength_in_text("Prednisone 20 MG Oral Tablet") == (20.0, "mg")
+    assert strength_in_text("Insulin 100 UNT/ML") is None

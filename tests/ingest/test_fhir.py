@@ -631,3 +631,12 @@ def test_tpmt_and_nudt15_observations_become_patient_phenotypes(tmp_path):
     assert f.rows_read == 3 and f.rows_accepted == 3
     p = r.patients_df().set_index("patient_id").loc["p1"]
     assert (p["tpmt"], p["nudt15"], p["sex"]) == ("intermediate", "normal", "F")
+
+
+def test_body_weight_in_grams_and_a_unit_not_known() -> None:
+    grams = observation("29463-7", 72500, "g", rid="w1", effectiveDateTime="2024-01-01")
+    result = load_json(bundle(PATIENT, grams))
+    assert result.patients_df().iloc[0].weight_kg == 72.5
+    stone = observation("29463-7", 11, "[stone_av]", rid="w1", effectiveDateTime="2024-01-01")
+    rep = load_json(bundle(PATIENT, stone)).report.files[0]
+    assert rep.problems[0].message == "body weight unit '[stone_av]' not understood (kg, g or lb)"

@@ -11,6 +11,7 @@ from dashboard.ingest import ImportOptions, Source, import_sources
 from dashboard.ingest import fhir as fhir_mod
 from dashboard.ingest import pipeline as pipeline_mod
 from dashboard.ingest.failures import UNEXPECTED, plain_reason
+from dashboard.ingest.fhir import observations as fhir_observations
 from dashboard.ingest.jsonlimits import MAX_JSON_DEPTH, nesting_depth, too_deep
 from dashboard.ingest.tabular import dedupe_header
 from tests.support import TODAY, assert_balanced
@@ -118,14 +119,14 @@ def _obs(rid: str, when: str = "2024-03-05T08:30:00") -> dict:
 
 
 def test_one_odd_fhir_resource_is_its_rows_rejection_and_what_it_built_is_taken_back(monkeypatch):
-    real = fhir_mod._observation
+    real = fhir_observations.observation
 
     def failing(row, res, index, parent, reading, tally):
         real(row, res, index, parent, reading, tally)  # adds its lab record, then fails
         if res["id"] == "odd":
             raise TypeError("unhashable type: 'dict'")
 
-    monkeypatch.setattr(fhir_mod, "_observation", failing)
+    monkeypatch.setattr(fhir_observations, "observation", failing)
     bundle = {
         "resourceType": "Bundle",
         "type": "collection",

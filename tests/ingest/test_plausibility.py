@@ -12,7 +12,7 @@ import pyarrow as pa
 import pytest
 
 from dashboard.ingest.dates import DAYFIRST, parse_dates
-from dashboard.ingest.doses import birth_date_problem
+from dashboard.ingest.patients import birth_date_problem
 from tests.support import TODAY, assert_balanced, import_bytes, import_text
 
 HEAD = "patient_id,collected_at,test,value,unit\n"

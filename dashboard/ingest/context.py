@@ -1,0 +1,128 @@
+"""What a format reader shares with the import: the user's choices, the import's context,
+what a table turned into, and the date-order decision.
+
+The format readers (``fhir``, ``mimic``, ``smart``, ``synthea``) and the generic column
+mapping (``pipeline``) all build on this module; the import (``pipeline``) calls the
+readers listed in :mod:`dashboard.ingest.readers`.  Nothing here imports a reader, so
+the readers never import the import.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+
+from dashboard.ingest import dates as dates_mod
+from dashboard.ingest.labs import LabCandidates
+from dashboard.ingest.report import FileReport
+from dashboard.ingest.tabular import RawTable
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """Choices the user made.
+
+    date_order  "dayfirst" or "monthfirst" for files whose dates cannot settle it
+    mapping     source column -> field name, analyte id or "ignore" (``--map``)
+    today       the date future results are checked against (default: today)
+    """
+
+    date_order: str | None = None
+    mapping: dict[str, str] = field(default_factory=dict)
+    today: dt.date | None = None
+
+    @property
+    def as_of(self) -> dt.date:
+        return self.today or dt.date.today()
+
+
+class NeedsChoice(Exception):
+    """A file cannot be imported until the user chooses (date order or mapping)."""
+
+    def __init__(self, needs: str, message: str) -> None:
+        super().__init__(message)
+        self.needs = needs
+        self.message = message
+
+
+class FormatError(Exception):
+    """A recognised format with content that cannot be used (message for the user)."""
+
+
+@dataclass
+class Context:
+    """State shared by the files of one import (e.g. a MIMIC lab dictionary)."""
+
+    options: ImportOptions
+    lab_items: dict[str, tuple[str, str]] = field(default_factory=dict)  # itemid -> (label, loinc)
+    diagnoses: dict[str, list[str]] = field(default_factory=dict)  # patient -> conditions
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Parsed:
+    """What one table turned into (before combining across files)."""
+
+    report: FileReport
+    labs: LabCandidates | None = None
+    doses: pa.Table | None = None
+    dose_accepted: int = 0
+    patients: pa.Table | None = None
+    patient_accepted: int = 0
+    priority: int = 1  # dictionaries first
+    #: who the patients of a lab file are, when it says (name, date of birth, sex on its
+    #: rows): one dict per distinct identity, merged into the patients without counting rows
+    identities: list[dict[str, Any]] = field(default_factory=list)
+
+
+#: A format reader: returns a Parsed for tables it recognises, else None.
+Reader = Callable[[RawTable, FileReport, Context], "Parsed | None"]
+
+
+#: A format reader: returns a Parsed for the tables it recognises, else None.
+Reader = Callable[[RawTable, FileReport, Context], "Parsed | None"]
+
+
+def decide_dates(rep: FileReport, arrays: list[pa.Array], ctx: Context) -> dates_mod.OrderDecision:
+    """Decide the file's date order or raise NeedsChoice with a message for the user."""
+    arrays = [a for a in arrays if a is not None and len(a)]
+    try:
+        decision = dates_mod.decide_order(arrays, ctx.options.date_order)
+    except dates_mod.DateOrderNeeded as need:
+        rep.date_order = "ambiguous"
+        raise NeedsChoice(
+            "date_order",
+            f"dates such as {need.example} could be day-first or month-first and nothing in the file settles it; "
+            "choose the date order (--dayfirst or --monthfirst)",
+        ) from None
+    except dates_mod.DateOrderConflict as conflict:
+        rep.date_order = "conflicting"
+        raise NeedsChoice(
+            "date_order",
+            f"the file mixes day-first dates ({conflict.dayfirst_example}) and month-first dates "
+            f"({conflict.monthfirst_example}); fix the file or choose an order to reject the others",
+        ) from None
+    rep.date_order = decision.order
+    rep.date_order_reason = decision.reason
+    return decision
+
+
+def mapped_column(raw: RawTable, fields: dict[str, str], name: str) -> pa.Array | None:
+    """The column mapped to field ``name`` (``fields``: field -> header), or None."""
+    src = fields.get(name)
+    return raw.columns[src] if src else None
+
+
+def parse_date_column(
+    arr: pa.Array | None, decision: dates_mod.OrderDecision, ctx: Context
+) -> tuple[list[dt.datetime | None], list[str]]:
+    """The dates of a column in the decided order (naive) and, per cell, why one is not read."""
+    if arr is None:
+        return [], []
+    parsed = dates_mod.parse_dates(arr, decision.order, ctx.options.as_of)
+    values = [v.replace(tzinfo=None) if v is not None else None for v in parsed.values.to_pylist()]
+    return values, parsed.reason.to_pylist()

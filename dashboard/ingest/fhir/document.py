@@ -1,0 +1,238 @@
+"""A FHIR file as resources: a Bundle (walked without recursion), an NDJSON bulk export, a
+JSON array or one resource, each top-level resource a numbered row; and the references
+between them (:class:`Index`)."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from dashboard.ingest.context import Context
+from dashboard.ingest.fhir.datatypes import Resource
+from dashboard.ingest.jsonlimits import MAX_JSON_DEPTH, too_deep
+from dashboard.ingest.report import FileReport
+
+#: ctx.extra key: Medication resources seen by earlier FHIR files of the import.
+MEDICATIONS = "fhir_medications"
+
+
+@dataclass
+class Entry:
+    row: int
+    resource: Resource | None
+    full_url: str = ""
+    problem: str = ""  # why the entry cannot be used at all
+
+
+def resource_type(res: Any) -> str:
+    """The ``resourceType`` of a resource when it is a name ("Observation"), else ""."""
+    if not isinstance(res, dict):
+        return ""
+    rtype = res.get("resourceType")
+    return rtype.strip() if isinstance(rtype, str) else ""
+
+
+_NOT_A_NAME = "resourceType is not a name (a list, number or object)"
+
+
+#: Why a document or line nested too deeply is refused (before parsing: no recursion).
+TOO_DEEP = f"nested more than {MAX_JSON_DEPTH} levels deep (brackets within brackets)"
+
+
+def read_entries(text: str, rep: FileReport) -> tuple[list[Entry], str]:
+    if too_deep(text):
+        if _looks_like_ndjson(text):
+            return _ndjson(text, rep), ""  # each line is judged (and a deep one refused) on its own
+        return [], f"the JSON is {TOO_DEEP}: not a FHIR export"
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+        objects = sum(1 for ln in lines if ln.startswith("{") and ln.endswith("}"))
+        if len(lines) > 1 and (exc.msg == "Extra data" or objects * 2 >= len(lines)):
+            return _ndjson(text, rep), ""
+        return [], (
+            f"not valid JSON ({exc.msg}, line {exc.lineno} column {exc.colno}): "
+            "the file may be cut off or damaged; export it again"
+        )
+    entries: list[Entry] = []
+    if isinstance(doc, list):
+        rep.format = "FHIR JSON (array of resources)"
+        for item in doc:
+            _flatten(item, "", entries)
+    elif resource_type(doc):
+        if resource_type(doc) == "Bundle":
+            rep.format = f"FHIR Bundle ({str(doc.get('type', 'no type'))[:40]})"
+        else:
+            rep.format = f"FHIR {resource_type(doc)[:40]}"
+        _flatten(doc, "", entries)
+    elif isinstance(doc, dict) and doc.get("resourceType") is not None:
+        return [], f"JSON whose {_NOT_A_NAME}: not a FHIR export"
+    else:
+        return [], "JSON without a FHIR resourceType: not a FHIR export"
+    return entries, ""
+
+
+def _looks_like_ndjson(text: str) -> bool:
+    """Several lines, most of them one JSON object each (an NDJSON bulk export)."""
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    objects = sum(1 for ln in lines if ln.startswith("{") and ln.endswith("}"))
+    return len(lines) > 1 and objects * 2 >= len(lines)
+
+
+def _ndjson(text: str, rep: FileReport) -> list[Entry]:
+    rep.format = "FHIR NDJSON (bulk export)"
+    entries: list[Entry] = []
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        if too_deep(line):
+            entries.append(Entry(lineno, None, problem=f"a JSON line {TOO_DEEP}: not a FHIR resource"))
+            continue
+        try:
+            res = json.loads(line)
+        except json.JSONDecodeError as exc:
+            entries.append(Entry(lineno, None, problem=f"not valid JSON ({exc.msg})"))
+            continue
+        if isinstance(res, dict) and res.get("resourceType") is not None and not resource_type(res):
+            entries.append(Entry(lineno, None, problem=f"a JSON line whose {_NOT_A_NAME}"))
+            continue
+        if not resource_type(res):
+            entries.append(Entry(lineno, None, problem="a JSON line without a FHIR resourceType"))
+            continue
+        entries.append(Entry(lineno, res))
+    return entries
+
+
+def _flatten(res: Any, full_url: str, out: list[Entry]) -> None:
+    """Top-level resources in file order; a Bundle stands for its entries.
+
+    Nested Bundles are walked with a stack, not recursion, so no nesting can exhaust
+    Python's stack (the file's depth is also limited before parsing).
+    """
+    # (resource, fullUrl, problem): a problem entry has no resource
+    stack: list[tuple[Any, str, str]] = [(res, full_url, "")]
+    while stack:
+        res, full_url, problem = stack.pop()
+        full_url = full_url if isinstance(full_url, str) else ""
+        if problem:
+            out.append(Entry(len(out) + 1, None, full_url, problem))
+            continue
+        rtype = resource_type(res)
+        if not rtype:
+            why = _NOT_A_NAME if isinstance(res, dict) and res.get("resourceType") is not None else "no resourceType"
+            out.append(
+                Entry(
+                    len(out) + 1, None, full_url, f"not a FHIR resource ({'its ' if why == _NOT_A_NAME else ''}{why})"
+                )
+            )
+            continue
+        if rtype != "Bundle":
+            out.append(Entry(len(out) + 1, res, full_url))
+            continue
+        inner: list[tuple[Any, str, str]] = []
+        for e in res.get("entry") or []:
+            if not isinstance(e, dict):
+                inner.append((None, "", "bundle entry that is not an object"))
+                continue
+            resource = e.get("resource", e.get("content"))  # DSTU1 bundles use "content"
+            if resource is None:
+                inner.append((None, e.get("fullUrl", ""), "bundle entry without a resource"))
+                continue
+            inner.append((resource, e.get("fullUrl", ""), ""))
+        stack.extend(reversed(inner))  # popped in file order
+
+
+class Index:
+    """Resolve references between the resources of a file."""
+
+    def __init__(self, entries: list[Entry], ctx: Context) -> None:
+        self.by_ref: dict[str, tuple[int, Resource]] = {}
+        self._contained_by_parent: dict[int, dict[str, Resource]] = {}
+        self.medications: dict[str, Resource] = ctx.extra.setdefault(MEDICATIONS, {})
+        for e in entries:
+            if e.resource is None:
+                continue
+            res = e.resource
+            rid = str(res.get("id", "")).strip()
+            rtype = res["resourceType"]
+            keys = []
+            if rid:
+                keys.append(f"{rtype}/{rid}")
+            if e.full_url:
+                keys.append(e.full_url)
+                tail = re.search(r"([A-Za-z]+/[^/]+?)(?:/_history/.*)?$", e.full_url)
+                if tail:
+                    keys.append(tail.group(1))
+            for k in keys:
+                self.by_ref.setdefault(k, (e.row, res))
+            if rtype == "Medication":
+                for k in keys:
+                    self.medications.setdefault(k, res)
+
+    def _contained(self, parent: Resource) -> dict[str, Resource]:
+        """The contained resources of ``parent`` by id (built once per parent: a report with
+        40,000 contained results is resolved in linear time, not quadratic)."""
+        key = id(parent)  # parents are the file's resources, alive while it is read
+        found = self._contained_by_parent.get(key)
+        if found is None:
+            found = {}
+            contained = parent.get("contained")
+            for c in contained if isinstance(contained, list) else []:
+                if isinstance(c, dict):
+                    found.setdefault(str(c.get("id", "")), c)
+            self._contained_by_parent[key] = found
+        return found
+
+    def resolve(self, reference: str, parent: Resource | None = None) -> tuple[int | None, Resource | None]:
+        """(row, resource) of a reference: "#id" / "id" (contained), "Type/id", fullUrl."""
+        ref = reference.strip()
+        if not ref:
+            return None, None
+        if parent is not None:
+            cid = ref[1:] if ref.startswith("#") else ref
+            found = self._contained(parent).get(cid)
+            if found is not None:
+                return None, found
+        hit = self.by_ref.get(ref)
+        if hit is None:
+            tail = re.search(r"([A-Za-z]+/[^/]+?)(?:/_history/.*)?$", ref)
+            hit = self.by_ref.get(tail.group(1)) if tail else None
+        if hit is None:
+            med = self.medications.get(ref)
+            return (None, med) if med is not None else (None, None)
+        return hit
+
+    def patient_id(self, ref: Any) -> str:
+        """The patient id a subject/patient reference names."""
+        if not isinstance(ref, dict):
+            return ""
+        reference = str(ref.get("reference", "")).strip()
+        if reference:
+            _row, target = self.resolve(reference)
+            if target is not None and target.get("resourceType") == "Patient":
+                return str(target.get("id") or "").strip() or url_id(reference)
+            if target is not None:
+                return ""  # a Group, Device, Location ...: not one patient
+            if "?identifier=" in reference:
+                return reference.rsplit("|", 1)[-1].rsplit("=", 1)[-1]
+            if reference.startswith("urn:uuid:"):
+                return reference[len("urn:uuid:") :]
+            tail = re.search(r"([A-Za-z]+)/([^/]+?)(?:/_history/.*)?$", reference)
+            if tail:
+                return tail.group(2) if tail.group(1) == "Patient" else ""
+            return reference
+        ident = ref.get("identifier")
+        if isinstance(ident, dict) and ident.get("value"):
+            return str(ident["value"])
+        return ""
+
+
+def url_id(url: str) -> str:
+    """The id part of a reference or fullUrl: urn:uuid:X -> X, .../Patient/7 -> 7."""
+    if url.startswith(("urn:uuid:", "urn:oid:")):
+        return url.split(":", 2)[-1]
+    tail = re.search(r"/([^/]+?)(?:/_history/.*)?$", url)
+    return tail.group(1) if tail else url

@@ -1,0 +1,338 @@
+"""FHIR medication orders (MedicationRequest, MedicationStatement, and the older
+MedicationOrder and MedicationPrescription): one dose record each, from the first dosage
+instruction (dose, timing, route, period)."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+
+from dashboard.ingest.amounts import text_problem
+from dashboard.ingest.doses import DoseRecord
+from dashboard.ingest.fhir.datatypes import (
+    RXNORM,
+    Resource,
+    cc_codes,
+    cc_codings,
+    cc_text,
+    fhir_date,
+    num_text,
+    quantity_unit,
+    subject_of,
+)
+from dashboard.ingest.fhir.document import Index
+from dashboard.ingest.fhir.reading import Reading
+from dashboard.ingest.frequency import parse_frequency
+from dashboard.ingest.interop import Tally, amount_in_text, frequency_in_text, is_solid_form, product_strength
+from dashboard.ingest.mapping import recognise_drug
+from dashboard.ingest.report import FileReport
+from dashboard.ingest.routes import parse_route
+
+MEDICATION_ORDERS = ("MedicationRequest", "MedicationStatement", "MedicationOrder", "MedicationPrescription")
+
+
+_ORDER_REJECT = {
+    "entered-in-error": "entered in error",
+    "cancelled": "cancelled before any dose was given",
+    "draft": "a draft, never issued",
+    "not-taken": "recorded as not taken",
+    "nullified": "entered in error",
+}
+
+
+def medication_order(row: int, res: Resource, index: Index, reading: Reading, tally: Tally, rep: FileReport) -> None:
+    rtype = res["resourceType"]
+    status = str(res.get("status", "")).lower()
+    if status in _ORDER_REJECT:
+        tally.reject(row, "status", f"{rtype} {_ORDER_REJECT[status]}", status)
+        return
+    if str(res.get("intent", "")).lower() == "proposal":
+        tally.reject(row, "intent", f"{rtype} is a proposal, not an order", "proposal")
+        return
+    if str(res.get("taken", "")).lower() == "n":  # STU3 MedicationStatement
+        tally.reject(row, "taken", f"{rtype} recorded as not taken", "n")
+        return
+    if res.get("doNotPerform") is True:
+        tally.reject(row, "doNotPerform", f"{rtype} says NOT to give the drug", "doNotPerform")
+        return
+    text, code = _medication(res, index, reading)
+    if not text and not code:
+        tally.reject(row, "medication", f"{rtype} names no medication (or refers to one not in this file)")
+        return
+    dosages = res.get("dosageInstruction") or res.get("dosage") or []
+    if isinstance(dosages, dict):
+        dosages = [dosages]
+    dosage = dosages[0] if dosages and isinstance(dosages[0], dict) else {}
+    if len(dosages) > 1:
+        rep.warn(f"{len(dosages)} dosage instructions: only the first is read", row, "dosageInstruction")
+    dose, unit, note, problem = _dose(dosage, text)
+    if "without a unit" in note:
+        rep.warn(note, row, "doseQuantity")
+    strength_only = False
+    if unit == "tablet":
+        strength = product_strength(text)
+        if strength is not None:
+            with contextlib.suppress(ValueError):
+                dose, unit = f"{float(dose) * strength[0]:g}", strength[1]
+    elif not dose and not problem:
+        strength = product_strength(text)
+        if strength is not None:
+            dose, unit, strength_only = f"{strength[0]:g}", strength[1], True
+    freq = _frequency(dosage)
+    if freq and parse_frequency(freq) is None:
+        rep.warn(
+            f"timing '{freq}' is none of the frequencies the dashboard knows (daily, BID, TID, QID, weekly, "
+            "every N days or weeks, monthly): left unknown",
+            row,
+            "dosageInstruction.timing",
+        )
+        freq = ""
+    route = _route(dosage)
+    start, end = _period(res, dosage)
+    if status in ("stopped", "completed") and not end and recognise_drug(text, code):
+        rep.warn(
+            f"status is '{status}' but no end date is given: the dose is shown as ongoing from its start; "
+            "set the end date if it is known",
+            row,
+            "status",
+        )
+    start_v, start_err = fhir_date(start)
+    end_v, end_err = fhir_date(end) if end else (None, "")
+    reading.doses.append(
+        DoseRecord(
+            row=row,
+            patient_id=index.patient_id(subject_of(res)),
+            drug_text=text,  # the medication only: a drug named in a dosage text must not count
+            drug_code=code,
+            start=start_v,
+            end=end_v,
+            start_error=start_err if start else "no start date (authoredOn / effective period)",
+            end_error=end_err,
+            dose=dose,
+            dose_unit=unit,
+            frequency=freq,
+            route=route,
+            strength_only=strength_only,
+            dose_problem=problem,
+            columns={
+                "patient_id": "subject",
+                "drug": "medication",
+                "start": "start",
+                "end": "end",
+                "dose": "dosageInstruction",
+                "dose_unit": "dosageInstruction",
+                "frequency": "dosageInstruction.timing",
+                "route": "dosageInstruction.route",
+            },
+        )
+    )
+
+
+def _medication(res: Resource, index: Index, reading: Reading) -> tuple[str, str]:
+    """(name, RxNorm code) of the drug of an order."""
+    cc = res.get("medicationCodeableConcept")
+    ref = res.get("medicationReference")
+    med = res.get("medication")
+    if isinstance(med, dict):
+        if "concept" in med or isinstance(med.get("reference"), dict):  # R5 CodeableReference
+            cc = cc or med.get("concept")
+            ref = ref or med.get("reference")
+        elif "reference" in med or "display" in med:  # DSTU1/DSTU2 Reference
+            ref = ref or med
+        else:
+            cc = cc or med
+    target = None
+    display = ""
+    if isinstance(ref, dict):
+        display = str(ref.get("display", ""))
+        r, target = index.resolve(str(ref.get("reference", "")), parent=res)
+        if r is not None:
+            reading.used_medications.add(r)
+    if target is not None:
+        cc = cc or target.get("code")
+        name = cc_text(target.get("code")) or str(target.get("name", ""))
+    else:
+        name = ""
+    name = cc_text(cc) or name or display
+    codes = [c for s, c in cc_codes(cc) if s.rstrip("/") == RXNORM]
+    code = next((c for c in codes if recognise_drug("", c)), codes[0] if codes else "")
+    return name, code
+
+
+def _dose(dosage: Resource, product: str) -> tuple[str, str, str, str]:
+    """(dose, unit, note, problem) from a Dosage: doseQuantity, doseRange, or text.
+
+    A dose is a number the source states once: a doseRange whose low and high differ
+    ("50-150 mg") or dosage text naming a range is a problem (the row is rejected with
+    it), never its upper or lower value.
+    """
+    dr = dosage.get("doseAndRate")
+    sources = [d for d in dr if isinstance(d, dict)] if isinstance(dr, list) else []
+    sources.append(dosage)  # STU3/DSTU2 put dose[x] on the Dosage itself
+    for s in sources:
+        q = s.get("doseQuantity")
+        if isinstance(q, dict) and q.get("value") is not None:
+            return (*_amount(q, product), "")
+        rng = s.get("doseRange")
+        if isinstance(rng, dict):
+            high = rng.get("high") if isinstance(rng.get("high"), dict) else None
+            low = rng.get("low") if isinstance(rng.get("low"), dict) else None
+            lo, hi = num_text((low or {}).get("value")), num_text((high or {}).get("value"))
+            if lo and hi and lo == hi:
+                return (*_amount(low or {}, product), "")
+            if lo or hi:
+                unit = quantity_unit(high or low or {})[0]
+                shown = f"{lo or '?'}-{hi or '?'} {unit}".strip()
+                return "", "", "", f"a range of doses ('{shown}', FHIR doseRange): enter the one dose given"
+    text = str(dosage.get("text", "")).strip()
+    if text:
+        problem = text_problem(text)
+        if problem:
+            return "", "", "", problem
+        found = amount_in_text(text)
+        if found:
+            return found[0], found[1], f"dosage text: {text}", ""
+    return "", "", "", ""
+
+
+def _amount(q: dict, product: str) -> tuple[str, str, str]:
+    unit, code = quantity_unit(q)
+    unit = unit or code
+    value = num_text(q.get("value"))
+    if not unit:
+        if is_solid_form(product) and product_strength(product):
+            return value, "tablet", "dose given as a number of tablets"
+        return "", "", f"dose {value} without a unit: not used"
+    return value, unit, ""
+
+
+_TIMING_CODES = {
+    "QD": "daily",
+    "QOD": "every 2 days",
+    "BID": "BID",
+    "TID": "TID",
+    "QID": "QID",
+    "AM": "daily",
+    "PM": "daily",
+    "QAM": "daily",
+    "QPM": "daily",
+    "Q4H": "",
+    "Q6H": "QID",
+    "Q8H": "TID",
+    "Q12H": "BID",
+    "Q24H": "daily",
+    "WK": "weekly",
+    "QW": "weekly",
+    "MO": "monthly",
+}
+
+
+def _frequency(dosage: Resource) -> str:
+    """A frequency text the dose pipeline reads, or "" when the dosage has none."""
+    if dosage.get("asNeededBoolean") is True or dosage.get("asNeeded") is True:
+        return "as needed"
+    timing = dosage.get("timing") if isinstance(dosage.get("timing"), dict) else {}
+    repeat = timing.get("repeat") if isinstance(timing.get("repeat"), dict) else {}
+    freq = _repeat_frequency(repeat)
+    if freq is not None:
+        return freq
+    code = timing.get("code")
+    if isinstance(code, dict):
+        for c in cc_codings(code):
+            hit = _TIMING_CODES.get(str(c.get("code", "")).upper())
+            if hit:
+                return hit
+        if code.get("text"):
+            return frequency_in_text(str(code["text"]))
+    schedule = dosage.get("timingSchedule") if isinstance(dosage.get("timingSchedule"), dict) else {}
+    freq = _repeat_frequency(schedule.get("repeat") if isinstance(schedule.get("repeat"), dict) else {})
+    if freq is not None:
+        return freq
+    text = str(dosage.get("text", ""))
+    return frequency_in_text(text) if text else ""
+
+
+_PERIOD_DAYS = {"h": 1 / 24, "d": 1.0, "wk": 7.0, "mo": 30.4375, "a": 365.25}
+
+
+def _repeat_frequency(repeat: Resource) -> str | None:
+    """timing.repeat {frequency, period, periodUnit} as a frequency text; None if absent."""
+    if not repeat or (repeat.get("period") is None and repeat.get("duration") is None):
+        return None
+    try:
+        count = float(repeat.get("frequency", 1) or 1)
+        period = float(repeat.get("period", repeat.get("duration", 1)) or 1)
+    except (TypeError, ValueError):
+        return None
+    unit = str(repeat.get("periodUnit", repeat.get("periodUnits", repeat.get("units", "")))).lower()
+    if unit not in _PERIOD_DAYS or period <= 0:
+        return f"{count:g} per {period:g} {unit}"
+    days = period * _PERIOD_DAYS[unit]
+    per_day = count / days
+    for k, name in ((1, "daily"), (2, "BID"), (3, "TID"), (4, "QID")):
+        if abs(per_day - k) < 1e-9:
+            return name
+    if count == 1 and unit == "d" and period == int(period):
+        return f"every {int(period)} days"
+    if count == 1 and unit == "wk" and period == int(period):
+        return "weekly" if period == 1 else f"every {int(period)} weeks"
+    if count == 1 and unit == "mo" and period == 1:
+        return "monthly"
+    return f"{count:g} per {period:g} {unit}"
+
+
+#: SNOMED CT route codes.
+_ROUTE_SNOMED = {"26643006": "oral", "34206005": "sc", "47625008": "iv", "78421000": "im"}
+
+
+def _route(dosage: Resource) -> str:
+    route = dosage.get("route")
+    if not isinstance(route, dict):
+        return ""
+    for s, c in cc_codes(route):
+        if "snomed" in s and c in _ROUTE_SNOMED:
+            return _ROUTE_SNOMED[c]
+    text = cc_text(route)
+    if text:
+        first = text.split()[0] if text.split() else ""
+        return parse_route(text) or parse_route(first) or text
+    return ""
+
+
+def _period(res: Resource, dosage: Resource) -> tuple[str, str]:
+    """(start, end) date texts of an order or statement."""
+    start = end = ""
+    timing = dosage.get("timing") if isinstance(dosage.get("timing"), dict) else {}
+    repeat = timing.get("repeat") if isinstance(timing.get("repeat"), dict) else {}
+    bounds = repeat.get("boundsPeriod") if isinstance(repeat.get("boundsPeriod"), dict) else {}
+    start, end = str(bounds.get("start", "")), str(bounds.get("end", ""))
+    schedule = dosage.get("timingSchedule") if isinstance(dosage.get("timingSchedule"), dict) else {}
+    events = schedule.get("event") if isinstance(schedule.get("event"), list) else []
+    if events and isinstance(events[0], dict):  # DSTU1
+        start = start or str(events[0].get("start", ""))
+        end = end or str(events[0].get("end", ""))
+    for key in ("effectivePeriod", "whenGiven"):
+        p = res.get(key)
+        if isinstance(p, dict):
+            start = start or str(p.get("start", ""))
+            end = end or str(p.get("end", ""))
+    start = start or str(res.get("effectiveDateTime", "") or "")
+    start = start or str(res.get("authoredOn", "") or res.get("dateWritten", "") or "")
+    start = start or str(res.get("dateAsserted", "") or "")
+    end = end or str(res.get("dateEnded", "") or res.get("statusChanged", "") or "")
+    if start and not end and isinstance(repeat.get("boundsDuration"), dict):
+        end = _plus_duration(start, repeat["boundsDuration"])
+    return start, end
+
+
+def _plus_duration(start: str, duration: dict) -> str:
+    value, s_err = fhir_date(start)
+    try:
+        amount = float(duration.get("value"))
+    except (TypeError, ValueError):
+        return ""
+    unit = str(duration.get("code", duration.get("unit", ""))).lower()
+    days = {"d": 1, "day": 1, "days": 1, "wk": 7, "week": 7, "weeks": 7, "h": 1 / 24}.get(unit)
+    if value is None or s_err or days is None:
+        return ""
+    return (value + dt.timedelta(days=amount * days)).strftime("%Y-%m-%dT%H:%M:%S")

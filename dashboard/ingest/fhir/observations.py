@@ -1,0 +1,303 @@
+"""FHIR Observations and DiagnosticReports: lab results (each numeric value, each component),
+body weights and TPMT/NUDT15 phenotypes; the lab records judged by the shared lab pipeline."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from dashboard.ingest.context import Context
+from dashboard.ingest.fhir.datatypes import (
+    LOINC,
+    Resource,
+    cc_code,
+    cc_codes,
+    cc_codings,
+    cc_text,
+    describe_code,
+    num_text,
+    quantity_unit,
+    subject_of,
+)
+from dashboard.ingest.fhir.document import Index
+from dashboard.ingest.fhir.reading import LabRows, Reading
+from dashboard.ingest.interop import ISO_ORDER, Tally
+from dashboard.ingest.labs import LabCandidates, LabInput, normalise_labs
+from dashboard.ingest.mapping import recognise_test
+from dashboard.ingest.report import FileReport
+from dashboard.units import normalize_unit, resolve_unit
+
+#: LOINC codes of a body weight.
+BODY_WEIGHT = ("29463-7", "3141-9")
+
+
+_OBS_REJECT = {
+    "entered-in-error": "entered in error",
+    "cancelled": "cancelled (no result)",
+    "registered": "registered, no result yet",
+}
+
+
+def observation(row: int, res: Resource, index: Index, parent: Resource | None, reading: Reading, tally: Tally) -> None:
+    status = str(res.get("status", "")).lower()
+    if status in _OBS_REJECT:
+        tally.reject(row, "status", f"Observation {_OBS_REJECT[status]}", status)
+        return
+    code_cc = res.get("code") or res.get("name")  # DSTU1 writes "name"
+    loinc = cc_code(code_cc, LOINC)
+    name = cc_text(code_cc)
+    if loinc in BODY_WEIGHT:
+        _weight(row, res, index, parent, reading, tally, name)
+        return
+    gene = _pharmacogene(res, name)
+    if gene:
+        pid = index.patient_id(subject_of(res)) or (index.patient_id(subject_of(parent)) if parent else "")
+        value = cc_text(res.get("valueCodeableConcept")) or str(res.get("valueString", "") or "")
+        if not pid:
+            tally.reject(row, "subject", "no patient id", f"{gene} phenotype")
+        elif not value:
+            tally.reject(row, "value[x]", f"{gene} phenotype without a value", name)
+        else:
+            reading.phenotypes.append((row, pid, gene, value))
+        return
+    has_value = any(k.startswith("value") for k in res)
+    members = res.get("hasMember") or res.get("related") or []
+    if members and not has_value and not res.get("component"):
+        rows = []
+        for m in members:
+            target = m.get("target", m) if isinstance(m, dict) else {}  # DSTU2 "related.target"
+            r, _t = index.resolve(str(target.get("reference", "")) if isinstance(target, dict) else "")
+            if r is not None:
+                rows.append(r)
+        reading.groups.append((row, "hasMember", rows))
+        return
+    n = _lab_records(row, res, index, parent, reading, name, loinc)
+    if n == 0:
+        tally.reject(row, "value", _no_value_reason(res, name, loinc), describe_code(name, loinc))
+
+
+#: HGNC ids of the thiopurine pharmacogenes.
+_GENE_IDS = {"HGNC:12014": "TPMT", "HGNC:23063": "NUDT15"}
+
+
+def _pharmacogene(res: Resource, name: str) -> str:
+    """ "TPMT" or "NUDT15" when the Observation reports that gene's phenotype or genotype."""
+    texts = [name]
+    for comp in res.get("component") or []:
+        cc = comp.get("valueCodeableConcept") if isinstance(comp, dict) else None
+        if cc:
+            texts.append(cc_text(cc))
+            texts.extend(_GENE_IDS.get(c, c) for _s, c in cc_codes(cc))
+    joined = " ".join(texts).upper()
+    for gene in ("NUDT15", "TPMT"):
+        if gene in joined.replace("-", ""):
+            return gene
+    return ""
+
+
+def _no_value_reason(res: Resource, name: str, loinc: str) -> str:
+    if recognise_test(name, loinc) is None:
+        return f"not a monitored analyte: {describe_code(name, loinc) or 'no code'}"
+    absent = res.get("dataAbsentReason")
+    if absent:
+        return f"no result ({cc_text(absent) or cc_code(absent, '') or 'data absent'})"
+    for key, value in res.items():
+        if key.startswith("value"):
+            shown = cc_text(value) if isinstance(value, dict) else str(value)
+            return f"result is not a number ({key}: {shown[:40]})"
+    return "no result value"
+
+
+def _lab_records(
+    row: int,
+    res: Resource,
+    index: Index,
+    parent: Resource | None,
+    reading: Reading,
+    name: str,
+    loinc: str,
+) -> int:
+    """Add the numeric values of an Observation (and its components); return how many."""
+    pid = index.patient_id(subject_of(res)) or (index.patient_id(subject_of(parent)) if parent else "")
+    when = _when(res)
+    if not when and parent is not None:
+        when = _when(parent)
+        if not when and parent.get("issued"):
+            when = str(parent["issued"])
+        if when:
+            reading.fallback_time += 1
+    if not when and res.get("issued"):
+        when = str(res["issued"])
+        reading.issued_time += 1
+    flag = _interpretation(res)
+    low, high, rtext, runit = _reference_range(res)
+    n = 0
+    parts = [(res, name, loinc)]
+    for comp in res.get("component") or []:
+        if isinstance(comp, dict):
+            parts.append((comp, cc_text(comp.get("code")), cc_code(comp.get("code"), LOINC)))
+    for part, pname, ploinc in parts:
+        value, unit = _value(part, pname, ploinc)
+        if value is None:
+            continue
+        if part is not res:
+            flag_p = _interpretation(part)
+            low_p, high_p, rtext_p, runit_p = _reference_range(part)
+        else:
+            flag_p, low_p, high_p, rtext_p, runit_p = flag, low, high, rtext, runit
+        if runit_p and unit and _unit_key(runit_p) != _unit_key(unit):
+            low_p = high_p = rtext_p = ""  # a range in another unit than the result is not used
+        reading.labs.add(
+            rows=row,
+            patient=pid,
+            when=when,
+            name=pname,
+            code=ploinc,
+            value=value,
+            unit=unit,
+            ref_low=low_p,
+            ref_high=high_p,
+            ref_text=rtext_p,
+            flag=flag_p,
+        )
+        n += 1
+    return n
+
+
+def _when(res: Resource) -> str:
+    for key in ("effectiveDateTime", "effectiveInstant", "appliesDateTime", "effectiveDate"):
+        if res.get(key):
+            return str(res[key])
+    for key in ("effectivePeriod", "appliesPeriod"):
+        p = res.get(key)
+        if isinstance(p, dict) and p.get("start"):
+            return str(p["start"])
+    return ""
+
+
+def _interpretation(res: Resource) -> str:
+    interp = res.get("interpretation")
+    items = interp if isinstance(interp, list) else [interp] if isinstance(interp, dict) else []
+    for cc in items:
+        for c in cc_codings(cc):
+            if c.get("code"):
+                return str(c["code"])
+        if isinstance(cc, dict) and cc.get("text"):
+            return str(cc["text"])
+    return ""
+
+
+def _reference_range(res: Resource) -> tuple[str, str, str, str]:
+    """(low, high, text, unit) of the first reference range."""
+    for rr in res.get("referenceRange") or []:
+        if not isinstance(rr, dict):
+            continue
+        low = rr.get("low") if isinstance(rr.get("low"), dict) else {}
+        high = rr.get("high") if isinstance(rr.get("high"), dict) else {}
+        unit = quantity_unit(low)[0] or quantity_unit(high)[0] or quantity_unit(low)[1] or quantity_unit(high)[1]
+        return num_text(low.get("value")), num_text(high.get("value")), str(rr.get("text", "")), unit
+    return "", "", "", ""
+
+
+def _unit_key(u: str) -> str:
+
+    return normalize_unit(u.replace("[", "").replace("]", ""))
+
+
+def _value(part: Resource, name: str, loinc: str) -> tuple[str | None, str]:
+    q = part.get("valueQuantity")
+    if isinstance(q, dict) and q.get("value") is not None:
+        unit, code = quantity_unit(q)
+        comparator = str(q.get("comparator", "")).strip()
+        return comparator + num_text(q.get("value")), _pick_unit(unit, code, name, loinc)
+    for key in ("valueInteger", "valueDecimal"):
+        if part.get(key) is not None:
+            return num_text(part[key]), ""
+    s = part.get("valueString")
+    if isinstance(s, str) and s.strip():
+        return s.strip(), ""
+    return None, ""
+
+
+def _pick_unit(unit: str, code: str, name: str, loinc: str) -> str:
+    """The unit text to judge: the human unit unless only the UCUM code is understood."""
+    if not unit:
+        return code
+    if not code or code == unit:
+        return unit
+
+    m = recognise_test(name, loinc)
+    if m is not None and resolve_unit(m.analyte, unit).factor is None and resolve_unit(m.analyte, code).factor:
+        return code
+    return unit
+
+
+def _weight(
+    row: int, res: Resource, index: Index, parent: Resource | None, reading: Reading, tally: Tally, name: str
+) -> None:
+    pid = index.patient_id(subject_of(res)) or (index.patient_id(subject_of(parent)) if parent else "")
+    q = res.get("valueQuantity") if isinstance(res.get("valueQuantity"), dict) else {}
+    value = num_text(q.get("value"))
+    unit, code = quantity_unit(q)
+    if not value:
+        tally.reject(row, "value", "body weight without a value", name)
+        return
+    reading.weights.append((row, pid, _when(res) or str(res.get("issued", "")), value, unit or code))
+
+
+def diagnostic_report(row: int, res: Resource, index: Index, reading: Reading, tally: Tally) -> None:
+    status = str(res.get("status", "")).lower()
+    if status in ("entered-in-error", "cancelled"):
+        tally.reject(row, "status", f"DiagnosticReport {status}", status)
+        return
+    n_records = 0
+    contained_obs = 0
+    members: list[int] = []
+    for ref in res.get("result") or []:
+        if not isinstance(ref, dict):
+            continue
+        r, _target = index.resolve(str(ref.get("reference", "")), parent=res)
+        if r is not None:
+            members.append(r)
+    for c in res.get("contained") or []:
+        if isinstance(c, dict) and c.get("resourceType") == "Observation":
+            contained_obs += 1
+            if str(c.get("status", "")).lower() in _OBS_REJECT:
+                continue
+            cc = c.get("code") or c.get("name")
+            n_records += _lab_records(row, c, index, res, reading, cc_text(cc), cc_code(cc, LOINC))
+    if n_records:
+        return  # the row is settled by its lab records
+    if contained_obs:
+        tally.reject(row, "contained", "a report none of whose contained results has a numeric value")
+        return
+    reading.groups.append((row, "result", members))
+
+
+def judge_labs(name: str, labs: LabRows, rep: FileReport, ctx: Context) -> LabCandidates:
+    def arr(values: list[str]) -> pa.Array:
+        return pa.array(values, pa.string())
+
+    inp = LabInput(
+        file=name,
+        rows=pa.array(labs.rows, pa.int64()),
+        patient_id=arr(labs.patient),
+        when=arr(labs.when),
+        test_name=arr(labs.name),
+        test_code=arr(labs.code),
+        value=arr(labs.value),
+        unit=arr(labs.unit),
+        ref_range=arr(labs.ref_text),
+        ref_low=arr(labs.ref_low),
+        ref_high=arr(labs.ref_high),
+        flag=arr(labs.flag),
+        columns={
+            "patient_id": "subject",
+            "collected_at": "effective[x]",
+            "analyte": "code",
+            "code": "code",
+            "value": "value[x]",
+            "unit": "valueQuantity.unit",
+        },
+        decimal=".",
+    )
+    return normalise_labs(inp, rep, ISO_ORDER, ctx.options.as_of)

@@ -1,0 +1,150 @@
+"""FHIR Patients (sex, birth date, name), Conditions (the diagnosis that explains
+immunosuppression) and body weights: the patient records judged by the shared pipeline."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+import pyarrow as pa
+
+from dashboard.identity import person_name
+from dashboard.ingest.context import Context
+from dashboard.ingest.fhir.datatypes import Resource, cc_codes, cc_text, describe_code, fhir_date, subject_of
+from dashboard.ingest.fhir.document import Index, url_id
+from dashboard.ingest.fhir.reading import Reading
+from dashboard.ingest.interop import CONDITION_NOT_USED, Tally, is_relevant_condition, run_patients
+from dashboard.ingest.patients import PatientRecord
+from dashboard.ingest.report import FileReport
+from dashboard.units import weight_factor
+
+
+def patient(row: int, res: Resource, full_url: str, reading: Reading, rep: FileReport) -> None:
+    pid = str(res.get("id", "")).strip() or (url_id(full_url) if full_url else "")
+    gender = res.get("gender", "")
+    if isinstance(gender, dict):  # DSTU1: a CodeableConcept
+        codes = [c for _s, c in cc_codes(gender)]
+        gender = codes[0] if codes else cc_text(gender)
+    birth, err = ("", "")
+    birth_v = None
+    if res.get("birthDate"):
+        birth = str(res["birthDate"])
+        birth_v, err = fhir_date(birth)
+        if birth_v is None and re.fullmatch(r"\d{4}(-\d{2})?", birth.strip()):
+            rep.warn(f"patient {pid}: birth date '{birth}' gives only the year or month; not stored", row, "birthDate")
+            err = ""
+    reading.patients.append(
+        PatientRecord(
+            row=row,
+            patient_id=pid,
+            sex=str(gender),
+            name=_human_name(res.get("name")),
+            birth_date=birth_v,
+            birth_error=err if birth and birth_v is None else "",
+            columns={"patient_id": "id", "sex": "gender", "birth_date": "birthDate", "name": "name"},
+        )
+    )
+
+
+def _human_name(names: object) -> str:
+    """The patient's name from FHIR ``Patient.name``: the official (else usual, else
+    first) HumanName in force, as "FAMILY, Given" from its parts, else its text."""
+    if isinstance(names, dict):
+        names = [names]
+    if not isinstance(names, list):
+        return ""
+    names = [n for n in names if isinstance(n, dict) and not (n.get("period") or {}).get("end")] or [
+        n for n in names if isinstance(n, dict)
+    ]
+    if not names:
+        return ""
+    rank = {"official": 0, "usual": 1}
+    best = min(names, key=lambda n: rank.get(str(n.get("use", "")), 2))
+    family = best.get("family", "")
+    if isinstance(family, list):  # DSTU2: family is a list
+        family = " ".join(str(f) for f in family)
+    given = best.get("given") or []
+    given = " ".join(str(g) for g in given) if isinstance(given, list) else str(given)
+    return person_name(str(best.get("text", "")), str(family or ""), given)
+
+
+def condition(row: int, res: Resource, index: Index, ctx: Context, tally: Tally) -> None:
+    pid = index.patient_id(subject_of(res))
+    cc = res.get("code")
+    text = cc_text(cc)
+    codes = cc_codes(cc)
+    verification = _first_code(res.get("verificationStatus")) or str(res.get("verificationStatus", ""))
+    if verification in ("refuted", "entered-in-error"):
+        tally.reject(row, "verificationStatus", f"condition {verification}: {text}", text)
+        return
+    if not pid:
+        tally.reject(row, "subject", "no patient id", text)
+        return
+    if not any(is_relevant_condition(c, text, s) for s, c in codes) and not is_relevant_condition("", text):
+        tally.reject(row, "code", CONDITION_NOT_USED, describe_code(text, codes[0][1] if codes else ""))
+        return
+    label = text or (codes[0][1] if codes else "")
+    ended = str(res.get("abatementDateTime", "") or "")
+    if ended:
+        label += f" (ended {ended[:10]})"
+    known = ctx.diagnoses.setdefault(pid, [])
+    if label not in known:
+        known.append(label)
+    tally.accept(row)
+
+
+def _first_code(cc: Any) -> str:
+    codes = cc_codes(cc)
+    return codes[0][1] if codes else ""
+
+
+def judge_patients(rep: FileReport, reading: Reading, ctx: Context, tally: Tally) -> pa.Table | None:
+    records = list(reading.patients)
+    latest: dict[str, tuple[dt.datetime, int]] = {}
+    parsed: dict[int, dt.datetime | None] = {}
+    for k, (row, pid, when, _value, _unit) in enumerate(reading.weights):
+        t, err = fhir_date(when)
+        parsed[k] = t
+        if not pid:
+            tally.reject(row, "subject", "no patient id", "body weight")
+        elif t is None:
+            tally.reject(row, "effective[x]", f"body weight: {err or 'no date'}", when)
+        elif pid not in latest or t >= latest[pid][0]:
+            if pid in latest:
+                _older(tally, reading.weights[latest[pid][1]][0])
+            latest[pid] = (t, k)
+        else:
+            _older(tally, row)
+    for pid, (t, k) in latest.items():
+        row, _pid, _when, value, unit = reading.weights[k]
+        if unit.strip() and weight_factor(unit) is None:
+            tally.reject(row, "valueQuantity", f"body weight unit '{unit}' not understood (kg, g or lb)", value)
+            continue
+        records.append(
+            PatientRecord(
+                row=row,
+                patient_id=pid,
+                weight=value,
+                weight_unit=unit,
+                weight_date=t,
+                columns={"patient_id": "subject", "weight_kg": "valueQuantity"},
+            )
+        )
+    for row, pid, gene, value in reading.phenotypes:
+        records.append(
+            PatientRecord(
+                row=row,
+                patient_id=pid,
+                tpmt=value if gene == "TPMT" else "",
+                nudt15=value if gene == "NUDT15" else "",
+                columns={"patient_id": "subject", gene.lower(): "valueCodeableConcept"},
+            )
+        )
+    if not records:
+        return None
+    return run_patients(rep, records, tally, ctx.options.as_of)
+
+
+def _older(tally: Tally, row: int) -> None:
+    tally.reject(row, "value", "an earlier body weight (the latest one is kept as the patient's weight)")

@@ -1,0 +1,293 @@
+"""Patients: from records of any reader to the canonical patients table.
+
+:func:`normalise_patients` judges each :class:`PatientRecord` (id, birth date, sex, age,
+body weight, TPMT/NUDT15 phenotype): a row that cannot be used is rejected with the
+reason, a value that is not understood is left unknown and said.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+from dashboard import model
+from dashboard.identity import person_name, whole_years
+from dashboard.ingest.context import Context, Parsed, decide_dates, mapped_column, parse_date_column
+from dashboard.ingest.identity import clean_id
+from dashboard.ingest.mapping import normalize
+from dashboard.ingest.report import FileReport, Problem
+from dashboard.ingest.tabular import RawTable
+from dashboard.units import weight_kg
+
+_SEX = {
+    "f": "F",
+    "female": "F",
+    "w": "F",
+    "weiblich": "F",
+    "woman": "F",
+    "femme": "F",
+    "feminin": "F",
+    "mujer": "F",
+    "femenino": "F",
+    "femmina": "F",
+    "2": "F",
+    "m": "M",
+    "male": "M",
+    "mannlich": "M",
+    "man": "M",
+    "homme": "M",
+    "masculin": "M",
+    "hombre": "M",
+    "masculino": "M",
+    "maschio": "M",
+    "1": "M",
+    "u": "",
+    "unknown": "",
+    "other": "",
+    "x": "",
+    "": "",
+    "d": "",
+    "divers": "",
+}
+_PHENO = [
+    (re.compile(r"\b(possible intermediate|possibly intermediate|possible im|pim)\b"), "possible intermediate"),
+    (
+        re.compile(r"\b(intermediate|im|heterozygous|heterozygote|reduced|low normal|het|intermediar|intermediaire)\b"),
+        "intermediate",
+    ),
+    (
+        re.compile(
+            r"\b(poor|pm|deficient|deficiency|absent|homozygous variant|homozygote variant|very low|null|none detected|no activity)\b"
+        ),
+        "poor",
+    ),
+    (re.compile(r"\b(normal|nm|wild type|wildtype|wt|homozygous wild|high|normal activity|extensive|em)\b"), "normal"),
+    (re.compile(r"\b(not tested|untested|unknown|indeterminate|pending|nt|n a|na)\b"), "unknown"),
+]
+_GENOTYPE = re.compile(r"\*(\d+[a-z]?)\s*/\s*\*(\d+[a-z]?)", re.IGNORECASE)
+
+
+def parse_sex(text: str) -> str | None:
+    return _SEX.get(normalize(text))
+
+
+def parse_phenotype(text: str) -> str | None:
+    """TPMT/NUDT15 phenotype from text: "Intermediate metaboliser", "*1/*3A", "normal"."""
+    raw = text.strip()
+    if not raw:
+        return "unknown"
+    g = _GENOTYPE.search(raw)
+    if g:
+        alleles = [a.lower() for a in g.groups()]
+        normal = [a == "1" for a in alleles]
+        if all(normal):
+            return "normal"
+        if any(normal):
+            return "intermediate"
+        return "poor"
+    t = normalize(raw)
+    for pat, pheno in _PHENO:
+        if pat.search(t):
+            return pheno
+    return None
+
+
+@dataclass
+class PatientRecord:
+    """One patient row as text (dates already parsed), from any reader."""
+
+    row: int
+    patient_id: str
+    sex: str = ""
+    name: str = ""  # as stored: "FAMILY, Given" or the full name as written (dashboard.identity)
+    birth_date: dt.datetime | None = None
+    birth_error: str = ""
+    age: str = ""
+    weight: str = ""
+    weight_unit: str = "kg"  # as written ("kg", "lb", "[lb_av]", "g"; empty: kg), see units.weight_kg
+    weight_date: dt.datetime | None = None
+    tpmt: str = ""
+    nudt15: str = ""
+    diagnosis: str = ""
+    columns: dict[str, str] = field(default_factory=dict)
+
+
+#: The oldest age a birth date may give (the oldest people documented lived to 122).
+MAX_AGE_YEARS = 120
+
+
+def birth_date_problem(birth: dt.datetime | None, today: dt.date | None) -> str:
+    """Why a birth date is not plausible on ``today`` ("" when it is, or is unknown)."""
+    if birth is None or today is None:
+        return ""
+    day = birth.date() if isinstance(birth, dt.datetime) else birth
+    if day > today:
+        return f"birth date {day:%Y-%m-%d} is after today ({today:%Y-%m-%d})"
+    age = whole_years(day, today)
+    if age > MAX_AGE_YEARS:
+        return f"birth date {day:%Y-%m-%d} gives an age of {age} years: not plausible (more than {MAX_AGE_YEARS})"
+    return ""
+
+
+def normalise_patients(
+    report: FileReport, records: list[PatientRecord], today: dt.date | None = None
+) -> tuple[pa.Table, list[int]]:
+    """Turn patient records into canonical patient rows; returns (table, accepted record indexes).
+
+    With ``today`` a birth date after it, or one giving an age over
+    :data:`MAX_AGE_YEARS`, rejects the row (MIMIC's shifted birth dates are read without).
+    """
+    out: list[dict] = []
+    accepted: list[int] = []
+    for i, r in enumerate(records):
+        col = r.columns.get
+        r.patient_id, id_problem, id_note = clean_id(r.patient_id)
+        if id_note:
+            report.warn(id_note, r.row, col("patient_id", "patient_id"))
+        if not r.patient_id:
+            report.problems.append(Problem(r.row, col("patient_id", "patient_id"), "no patient id", ""))
+            continue
+        if id_problem:
+            report.problems.append(Problem(r.row, col("patient_id", "patient_id"), id_problem, ""))
+            continue
+        if r.birth_error:
+            why = r.birth_error if r.birth_error.startswith("birth date") else f"birth date: {r.birth_error}"
+            report.problems.append(Problem(r.row, col("birth_date", "birth_date"), why, ""))
+            continue
+        implausible = birth_date_problem(r.birth_date, today)
+        if implausible:
+            report.problems.append(Problem(r.row, col("birth_date", "birth_date"), implausible, ""))
+            continue
+        sex = parse_sex(r.sex)
+        if sex is None:
+            report.warn(f"sex '{r.sex}' not recognised; left unknown", r.row, col("sex", "sex"), r.sex)
+            sex = ""
+        age = math.nan
+        if r.age:
+            try:
+                age = float(r.age.replace(",", ".").split()[0])
+            except ValueError:
+                report.problems.append(Problem(r.row, col("age", "age"), f"age not understood ('{r.age}')", r.age))
+                continue
+            if not 0 <= age <= MAX_AGE_YEARS:
+                report.problems.append(Problem(r.row, col("age", "age"), f"age {age:g} is not plausible", r.age))
+                continue
+        weight = math.nan
+        if r.weight:
+            parsed = _weight_kg(r.weight, r.weight_unit)
+            if parsed is None:
+                report.problems.append(
+                    Problem(r.row, col("weight_kg", "weight"), f"weight not understood ('{r.weight}')", r.weight)
+                )
+                continue
+            weight = parsed
+            if not 1 <= weight <= 400:
+                report.problems.append(
+                    Problem(r.row, col("weight_kg", "weight"), f"weight {weight:g} kg is not plausible", r.weight)
+                )
+                continue
+        phenos = {}
+        for gene in ("tpmt", "nudt15"):
+            text = getattr(r, gene)
+            p = parse_phenotype(text)
+            if p is None:
+                report.warn(
+                    f"{gene.upper()} '{text}' not recognised as a phenotype; recorded as unknown",
+                    r.row,
+                    col(gene, gene),
+                    text,
+                )
+                p = "unknown"
+            phenos[gene] = p
+        out.append(
+            {
+                "patient_id": r.patient_id,
+                "name": r.name.strip(),
+                "sex": sex,
+                "birth_date": r.birth_date,
+                "age": age,
+                "weight_kg": weight,
+                "weight_date": r.weight_date,
+                "tpmt": phenos["tpmt"],
+                "nudt15": phenos["nudt15"],
+                "diagnosis": r.diagnosis.strip(),
+                "source_file": report.path,
+                "source_row": r.row,
+            }
+        )
+        accepted.append(i)
+    if not out:
+        return model.empty_table("patients"), accepted
+    cols = [f.name for f in model.PATIENT_FIELDS]
+    return model.conform(
+        "patients", pa.table({c: [row[c] for row in out] for c in cols}, schema=model.schema("patients"))
+    ), accepted
+
+
+def _weight_kg(text: str, unit: str) -> float | None:
+    m = re.match(r"^\s*(\d+(?:[.,]\d+)?)\s*(kg|kgs|kilograms?|lb|lbs|pounds?)?\s*$", text.strip(), re.IGNORECASE)
+    if not m:
+        return None
+    return weight_kg(float(m.group(1).replace(",", ".")), m.group(2) or unit or "kg")
+
+
+# --------------------------------------------------------------------------- a table of patients
+
+
+def patients_from_table(raw: RawTable, rep: FileReport, ctx: Context, fields: dict[str, str], fmt: str) -> Parsed:
+    """A table of patients (demographics, weight, TPMT/NUDT15, diagnosis)."""
+    rep.format = fmt + (" xlsx" if raw.container == "xlsx" else "")
+    rep.kind = "patients"
+    birth_arr = mapped_column(raw, fields, "birth_date")
+    wdate_arr = mapped_column(raw, fields, "weight_date")
+    decision = decide_dates(rep, [birth_arr, wdate_arr], ctx)
+    births, birth_err = parse_date_column(birth_arr, decision, ctx)
+    wdates, _werr = parse_date_column(wdate_arr, decision, ctx)
+    get = {f: (raw.columns[c].to_pylist() if c else None) for f, c in fields.items()}
+    weight_unit = (
+        "lb"
+        if "lb" in normalize(fields.get("weight_kg", "")).split() or "lbs" in normalize(fields.get("weight_kg", ""))
+        else "kg"
+    )
+
+    def cell(f: str, i: int) -> str:
+        col = get.get(f)
+        return col[i] if col is not None else ""
+
+    records = []
+    for i in range(raw.num_rows):
+        berr = birth_err[i] if births and birth_err[i] != "no date" else ""
+        records.append(
+            PatientRecord(
+                row=int(raw.row_numbers[i].as_py()),
+                patient_id=cell("patient_id", i),
+                sex=cell("sex", i),
+                name=person_name(cell("name", i), cell("family_name", i), cell("given_name", i)),
+                birth_date=births[i] if births else None,
+                birth_error=berr,
+                age=cell("age", i),
+                weight=cell("weight_kg", i),
+                weight_unit=weight_unit,
+                weight_date=wdates[i] if wdates else None,
+                tpmt=cell("tpmt", i),
+                nudt15=cell("nudt15", i),
+                diagnosis=cell("diagnosis", i),
+                columns=dict(fields),
+            )
+        )
+    return patients_parsed(rep, records, raw.rejected, ctx.options.as_of)
+
+
+def patients_parsed(
+    rep: FileReport, records: list[PatientRecord], extra: list[Problem], today: dt.date | None = None
+) -> Parsed:
+    table, accepted = normalise_patients(rep, records, today)
+    rep.rows_read = len(records) + len(extra)
+    rep.rows_accepted = len(accepted)
+    rep.rows_rejected = len(records) - len(accepted) + len(extra)
+    rep.problems.extend(extra)
+    return Parsed(rep, patients=table, patient_accepted=len(accepted))

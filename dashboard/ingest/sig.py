@@ -1,0 +1,173 @@
+"""Prescription instructions (a "Sig"): "Take 2 tablets (100 mg total) by mouth daily".
+
+:func:`read_sig` reads the amount per administration and the frequency an instruction
+states plainly; amounts that do not agree, or schedules the model has no word for, are
+said, never resolved by picking one.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from dashboard.ingest.amounts import UNKNOWN, read_number, text_problem
+from dashboard.units import to_mg
+
+_NUMBER_WORDS = {
+    "one": "1",
+    "two": "2",
+    "three": "3",
+    "four": "4",
+    "five": "5",
+    "six": "6",
+    "seven": "7",
+    "eight": "8",
+    "nine": "9",
+    "ten": "10",
+    "half": "0.5",
+    "one half": "0.5",
+    "one-half": "0.5",
+    "1/2": "0.5",
+    "½": "0.5",
+}
+#: one pass over the text, longest words first ("one half" before "one")
+_NUMBER_WORD = re.compile(
+    "(?<![\\w/])(?:" + "|".join(re.escape(w) for w in sorted(_NUMBER_WORDS, key=len, reverse=True)) + ")(?![\\w/])"
+)
+_SIG_TOTAL = re.compile(
+    r"\(\s*(\d(?:[\d.,]*\d)?)\s*(mg|g|mcg|micrograms?|milligrams?|grams?)\s+total\s*\)", re.IGNORECASE
+)
+_SIG_AMOUNT = re.compile(
+    r"(?<![\d.,/])(\d(?:[\d.,]*\d)?)\s*(mg|g|gm|mcg|micrograms?|milligrams?|grams?|tablets?|tabs?|capsules?|caps?)\b",
+    re.IGNORECASE,
+)
+_SIG_HALVES = re.compile(r"(?<![\d.,/])(\d+)\s+(?:1/2|\u00bd)(?![\d/])")
+_PRODUCT = re.compile(r"\d\s*(?:mg|g|mcg)?\s*[x×*]\s*\d")
+_WEEKDAYS = r"(?:mon|tues|wednes|thurs|fri|satur|sun)days?"
+#: (pattern, canonical frequency) searched in order: the first hit wins.  Rarer and
+#: longer schedules come first so that "twice a week" is never read as "a week".
+_SIG_FREQUENCIES: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"\b(prn|as needed|as required|when required|as directed|taper\w*)\b"), "prn"),
+    (
+        re.compile(
+            r"\b(twice|2 times|two times|3 times|three times)\s*(a|per|each|every)?\s*weeks?\b|\btwice weekly\b"
+        ),
+        "",
+    ),
+    (re.compile(r"\bevery other week\b|\bfortnightly\b|\bq ?2 ?w(ee)?ks?\b"), "every 2 weeks"),
+    (re.compile(r"\bevery (\d+) weeks\b"), "every {0} weeks"),
+    (re.compile(r"\bevery (\d+) days\b"), "every {0} days"),
+    (re.compile(r"\bevery other day\b|\balternate days\b"), "every 2 days"),
+    (
+        re.compile(
+            rf"\b(once weekly|weekly|once a week|once per week|once every week|every week|each week|per week|a week|q ?week|every {_WEEKDAYS}|on {_WEEKDAYS})\b"
+        ),
+        "weekly",
+    ),
+    (re.compile(r"\b(monthly|once a month|every month|each month)\b"), "monthly"),
+    (
+        re.compile(
+            r"\b(4 times|four times)\s*(a|per|each)?\s*day\b|\b(4|four) times daily\b|\bqid\b|\bqds\b|\bevery 6 hours\b"
+        ),
+        "QID",
+    ),
+    (
+        re.compile(
+            r"\b(3 times|three times)\s*(a|per|each)?\s*day\b|\b(3|three) times daily\b|\btid\b|\btds\b|\bevery 8 hours\b"
+        ),
+        "TID",
+    ),
+    (
+        re.compile(
+            r"\b(2 times|two times|twice)\s*(a|per|each)?\s*day\b|\b(2|two) times daily\b|\btwice daily\b|\bbid\b|\bbd\b"
+            r"|\bevery 12 hours\b|\bmorning and (evening|night|at night|at bedtime)\b"
+        ),
+        "BID",
+    ),
+    (
+        re.compile(
+            r"\b(once daily|daily|once a day|once per day|every day|each day|per day|a day|every (morning|evening|night)"
+            r"|at (bedtime|night)|nightly|in the (morning|evening)|qd|od|q24h|qam|qhs|mane|nocte)\b"
+        ),
+        "daily",
+    ),
+]
+
+
+@dataclass(frozen=True)
+class Sig:
+    """What prescription instructions say plainly (see :func:`read_sig`)."""
+
+    amount: str = ""  # per administration: "100 mg" or "2 tablet"; "" when not said
+    frequency: str = ""  # readable by parse_frequency ("daily", "every 2 weeks", "prn"); "" when not said
+    conflicting: bool = False  # several amounts that do not agree ("500 mg in the morning and 1 g at night")
+    problem: str = ""  # an amount that cannot be read as one dose (a range, a sign, a contradicting separator)
+    note: str = ""  # worth telling ("'1,000' read as 1000 (a thousands separator)")
+
+
+def read_sig(text: str, strength_mg: float | None = None, decimal: str = UNKNOWN) -> Sig:
+    """Read prescription instructions ("Take 2 tablets (100 mg total) by mouth daily.").
+
+    The amount per administration comes from the "(N mg total)" an EHR adds, else from
+    the one amount the text names.  Several amounts must agree: "1 tablet (50 mg)" of a
+    50 mg tablet is 50 mg, but "2.5 mg x 6 tabs (15 mg)" or "500 mg in the morning and
+    1 g at night" are ``conflicting``, never resolved by picking one.  Schedules the
+    model has no word for ("twice a week") give no frequency, so the row is rejected as
+    not understood instead of being read as weekly.
+    """
+    t = " " + text.lower() + " "
+    t = re.sub(r"(\d)\s*\(\s*[a-z ]+\)", r"\1", t)  # "2 (two) times", "every 12 (twelve) hours"
+    t = _SIG_HALVES.sub(lambda m: f"{int(m.group(1)) + 0.5:g}", t)  # "1 1/2 tablets"
+    t = _NUMBER_WORD.sub(lambda m: _NUMBER_WORDS[m.group(0)], t)
+    problem = text_problem(t)  # "50-100 mg", "1 to 2 tablets", "-10 mg", "1.5e2 mg"
+    t = re.sub(r"\s+", " ", t.replace("-", " "))
+
+    amount, conflicting, notes = "", False, []
+
+    def number(token: str) -> float | None:
+        nonlocal problem
+        read = read_number(token, decimal)
+        if read.problem and not problem:
+            problem = read.problem
+        if read.note:
+            notes.append(read.note)
+        return read.value
+
+    totals = {
+        mg
+        for v, u in ((number(v), u) for v, u in _SIG_TOTAL.findall(t))
+        if v is not None and (mg := to_mg(v, u)) is not None
+    }
+    found = [(number(v), u) for v, u in _SIG_AMOUNT.findall(t)]
+    counts = {v for v, u in found if v is not None and u.lower().startswith(("tab", "cap"))}
+    if problem:
+        pass
+    elif _PRODUCT.search(t) and not totals:
+        conflicting = True  # "2 x 500 mg": per tablet or per dose? not guessed
+    elif totals:
+        conflicting = len(totals) > 1
+        total = next(iter(totals))
+        if strength_mg is not None and any(abs(c * strength_mg - total) > 1e-6 for c in counts):
+            conflicting = True  # "2 tablets (100 mg total)" of a 25 mg tablet: which is true?
+        amount = "" if conflicting else f"{total:g} mg"
+    else:
+        masses = {mg for v, u in found if v is not None and (mg := to_mg(v, u)) is not None}
+        if len(masses) > 1 or (not masses and len(counts) > 1):
+            conflicting = True
+        elif masses:
+            mass = next(iter(masses))
+            agree = not counts or (strength_mg is not None and all(abs(c * strength_mg - mass) < 1e-6 for c in counts))
+            conflicting = not agree
+            amount = f"{mass:g} mg" if agree else ""
+        elif counts:
+            amount = f"{next(iter(counts)):g} tablet"
+
+    frequency = ""
+    for pattern, canonical in _SIG_FREQUENCIES:
+        hit = pattern.search(t)
+        if hit:
+            frequency = canonical.format(*(g for g in hit.groups() if g)) if "{0}" in canonical else canonical
+            break
+    if problem:
+        return Sig("", frequency, problem=problem)
+    return Sig(amount, frequency, conflicting, note="; ".join(dict.fromkeys(notes)))

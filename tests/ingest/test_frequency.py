@@ -1,0 +1,48 @@
+"""Dose frequencies as prescribers and systems write them."""
+
+import math
+
+import pytest
+
+from dashboard.ingest.frequency import parse_frequency
+
+
+@pytest.mark.parametrize(
+    ("text", "canonical", "per_day"),
+    [
+        ("daily", "daily", 1),
+        ("OD", "daily", 1),
+        ("once daily", "daily", 1),
+        ("1 /d", "daily", 1),
+        ("BID", "BID", 2),
+        ("bd", "BID", 2),
+        ("twice daily", "BID", 2),
+        ("q12h", "BID", 2),
+        ("TDS", "TID", 3),
+        ("QID", "QID", 4),
+        ("weekly", "weekly", 1 / 7),
+        ("once weekly", "weekly", 1 / 7),
+        ("qWeek", "weekly", 1 / 7),
+        ("1x/week", "weekly", 1 / 7),
+        ("every 2 weeks", "every 2 weeks", 1 / 14),
+        ("q2w", "every 2 weeks", 1 / 14),
+        ("fortnightly", "every 2 weeks", 1 / 14),
+        ("every 4 weeks", "every 4 weeks", 1 / 28),
+        ("q4w", "every 4 weeks", 1 / 28),
+        ("every 14 days", "every 2 weeks", 1 / 14),
+        ("monthly", "monthly", 12 / 365.25),
+        ("single", "single", math.nan),
+        ("stat", "single", math.nan),
+        ("prn", "unknown", math.nan),
+        ("taper as directed", "unknown", math.nan),
+    ],
+)
+def test_frequencies(text, canonical, per_day):
+    f = parse_frequency(text)
+    assert f is not None and f.canonical == canonical
+    assert (math.isnan(per_day) and math.isnan(f.per_day)) or f.per_day == pytest.approx(per_day)
+
+
+@pytest.mark.parametrize("text", ["biweekly", "sometimes", "3x"])
+def test_unreadable_frequencies(text):
+    assert parse_frequency(text) is None

@@ -1,0 +1,118 @@
+"""One rule for merging a patient's details, in an import and in the workspace.
+
+A blank (no value, "", NaN, NaT, "unknown") never replaces a known value; a later known
+value replaces an earlier one and is named; a name or date of birth is never replaced
+(a different one is an identity conflict); a row that adds nothing is a duplicate.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from dashboard.ingest import ImportOptions, Source, import_sources
+from dashboard.patient_merge import is_blank, merge_details, same
+from dashboard.store import Workspace
+from dashboard.store.panel import open_panel
+from tests.store.helpers import Clock
+from tests.support import assert_balanced
+
+TODAY = dt.date(2026, 11, 25)
+HEADER = "patient_id,first name,last name,date of birth,weight kg,tpmt,diagnosis\n"
+
+
+@pytest.mark.parametrize("value", [None, "", "  ", math.nan, pd.NaT, "unknown", "Unknown"])
+def test_values_that_say_nothing_are_blank(value):
+    assert is_blank(value)
+
+
+@pytest.mark.parametrize("value", ["normal", "SLE", 0.0, 70.0, dt.datetime(1980, 3, 12), "F"])
+def test_known_values_are_not_blank(value):
+    assert not is_blank(value)
+
+
+def test_two_blanks_are_the_same_and_a_blank_differs_from_a_value():
+    assert same("", "unknown") and same(None, math.nan) and same(70.0, 70.0)
+    assert not same("", "normal") and not same(70.0, 72.0)
+
+
+def row(**values):
+    base = {"patient_id": "P1", "name": "", "sex": "", "birth_date": None, "age": math.nan, "weight_kg": math.nan}
+    base |= {"weight_date": None, "tpmt": "unknown", "nudt15": "unknown", "diagnosis": ""}
+    return base | values
+
+
+def test_an_unknown_phenotype_never_replaces_a_known_one():
+    m = merge_details(row(tpmt="normal"), row(tpmt="unknown"))
+    assert m.row["tpmt"] == "normal" and m.duplicate
+
+
+def test_a_blank_is_filled_and_a_known_value_replaced_by_the_later_one():
+    m = merge_details(row(weight_kg=70.0), row(weight_kg=72.0, diagnosis="SLE"))
+    assert (m.row["weight_kg"], m.row["diagnosis"]) == (72.0, "SLE")
+    assert m.changed == ["weight_kg 70.0 -> 72.0"]  # filling a blank is not a change
+    assert sorted(m.updated) == ["diagnosis", "weight_kg"] and not m.duplicate
+
+
+def test_a_different_name_is_a_conflict_never_a_replacement():
+    m = merge_details(row(name="DOE, Jane"), row(name="DOE, John"))
+    assert m.conflicts == ["name"] and m.row["name"] == "DOE, Jane"
+    assert not m.updated and not m.duplicate  # it says something else: not a duplicate
+
+
+def test_the_same_name_written_another_way_adds_nothing():
+    m = merge_details(row(name="DOE, Jane"), row(name="Jane Doe"))
+    assert not m.conflicts and m.row["name"] == "DOE, Jane" and m.duplicate
+
+
+# --------------------------------------------------------------------------- the two places, one rule
+
+
+FIRST = HEADER + "P1,Jane,Doe,1980-03-12,70,normal,SLE\n"
+SECOND = HEADER + "P1,,,,,unknown,Unknown\n"  # says nothing new
+THIRD = HEADER + "P1,,,,72,,\n"  # a later weight
+
+
+def test_in_one_import_a_row_that_adds_nothing_is_a_duplicate():
+    result = import_sources(
+        [Source("a.csv", FIRST.encode()), Source("b.csv", SECOND.encode())], ImportOptions(today=TODAY)
+    )
+    assert_balanced(result)
+    b = next(f for f in result.report.files if f.path == "b.csv")
+    assert (b.rows_read, b.rows_accepted, b.duplicates) == (1, 0, 1)
+    p = result.patients_df().iloc[0]
+    assert (p.tpmt, p.diagnosis, p.weight_kg) == ("normal", "SLE", 70.0)
+
+
+def test_the_workspace_merges_with_the_same_rule(tmp_path: Path):
+    ws = Workspace(tmp_path / "ws", timeout=20, clock=Clock())
+    ws.import_sources([Source("a.csv", FIRST.encode())], by="t")
+    out = ws.import_sources([Source("b.csv", SECOND.encode())], by="t")
+    b = out.report.files[0]
+    assert (b.rows_accepted, b.duplicates, out.patients_updated) == (0, 1, 0)
+    out = ws.import_sources([Source("c.csv", THIRD.encode())], by="t")
+    assert out.patients_updated == 1
+    assert any("weight_kg 70.0 -> 72.0" in w.message for w in out.report.files[0].warnings)
+    stored = open_panel(ws).patients.iloc[0]
+    in_one_import = import_sources(
+        [Source(n, t.encode()) for n, t in (("a.csv", FIRST), ("b.csv", SECOND), ("c.csv", THIRD))],
+        ImportOptions(today=TODAY),
+    ).patients_df()
+    merged = in_one_import.iloc[0]
+    for f in ("name", "birth_date", "weight_kg", "tpmt", "diagnosis"):
+        assert stored[f] == merged[f], f
+    assert (stored.tpmt, stored.diagnosis, stored.weight_kg) == ("normal", "SLE", 72.0)
+
+
+def test_a_conflicting_row_in_the_workspace_is_reported_and_nothing_is_written(tmp_path: Path):
+    ws = Workspace(tmp_path / "ws", timeout=20, clock=Clock())
+    ws.import_sources([Source("a.csv", FIRST.encode())], by="t")
+    out = ws.import_sources([Source("b.csv", (HEADER + "P1,John,Doe,,,,\n").encode())], by="t")
+    assert [c.field for c in out.report.identity_conflicts] == ["name"]
+    b = out.report.files[0]
+    assert (b.rows_accepted, b.duplicates, out.patients_updated) == (1, 0, 0)
+    assert open_panel(ws).patients.iloc[0]["name"] == "DOE, Jane"
