@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from dashboard import log_config
 from dashboard.cli.common import (
     EXIT_CHOICE,
     EXIT_FAIL,
@@ -30,10 +31,6 @@ from dashboard.cli.common import (
 from dashboard.ingest import ImportResult
 
 log = logging.getLogger(__name__)
-
-#: The log level of a command-line run (stderr; nothing below WARNING by default, so the
-#: output stays what the commands print): e.g. ``DASHBOARD_LOG=INFO`` for counts and timings.
-LOG_LEVEL_ENV = "DASHBOARD_LOG"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -138,22 +135,13 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 }
 
 
-def _configure_logging() -> None:
-    level = os.environ.get(LOG_LEVEL_ENV, "WARNING").upper()
-    logging.basicConfig(
-        level=level if level in logging.getLevelNamesMapping() else "WARNING",
-        stream=sys.stderr,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse prints its own one-line usage error
         return int(exc.code or 0) if exc.code in (0, None) else EXIT_CHOICE
-    _configure_logging()
+    log_config.configure()
     start = time.perf_counter()
     try:
         return COMMANDS[args.command](args)

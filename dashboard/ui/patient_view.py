@@ -9,6 +9,8 @@ page's full run (a fragment rerun calls it again with the same arguments).
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import time
 
 import pandas as pd
 import streamlit as st
@@ -21,6 +23,8 @@ from dashboard.rules.engine import Profile
 from dashboard.ui.picker import identity_conflicts
 from dashboard.ui.widgets import flags_with_detail, show_table
 from dashboard.views import after_as_of_summary, after_as_of_table, flags_table, identity_line, patient_facts
+
+log = logging.getLogger(__name__)
 
 TIMELINE_CAPTION = (
     'Points are coloured and shaped by CTCAE v5.0 grade; open markers are censored results ("<0.1") drawn at '
@@ -75,8 +79,10 @@ def timeline(
     )
     window = st.segmented_control("Period", list(WINDOWS), default="All", key="patient_window") or "All"
     options = TimelineOptions(analytes=tuple(analytes), system=system, window=window, as_of=day)
+    start = time.perf_counter()
     fig = timeline_figure(labs, doses, flags, intervals, profile, patient, options)
     st.plotly_chart(fig, width="stretch", theme=None, key="patient_timeline", config={"displaylogo": False})
+    log.info("timeline drawn in %.0f ms: %d panels", 1000 * (time.perf_counter() - start), len(analytes))
     st.caption(TIMELINE_CAPTION)
 
 
