@@ -1,17 +1,21 @@
 """Router: page setup, shared state and navigation.  Run with ``streamlit run streamlit_app.py``."""
 
+import logging
+import time
 from pathlib import Path
 
 import streamlit as st
 
-from dashboard import ui
+from dashboard import log_config, ui
 
 PAGES = Path(__file__).resolve().parent / "pages"
+log = logging.getLogger("dashboard.app")
 
 # The tab icon is a file shipped with the app: a ":material/..." page icon makes the
 # browser fetch it from Google's font servers (nothing may leave the machine).
 ICON = Path(__file__).resolve().parent / "dashboard" / "assets" / "favicon.png"
 st.set_page_config(page_title="Immunosuppressant lab monitor", page_icon=str(ICON), layout="wide")
+log_config.configure()
 ui.init_state()
 if ui.login_configured():
     ui.close_metrics()  # the metrics endpoint has no login check of its own
@@ -40,4 +44,8 @@ navigation = st.navigation(
     position="top",
 )
 ui.sidebar_controls()
-navigation.run()
+start = time.perf_counter()
+try:
+    navigation.run()
+finally:  # a page that stops or reruns is timed too
+    log.info("page %s ran in %.0f ms", navigation.url_path or "home", 1000 * (time.perf_counter() - start))

@@ -3,11 +3,11 @@
 import streamlit as st
 
 from dashboard import ui
-from dashboard.export import safe_file_name
 from dashboard.figures.coverage import results_per_month
-from dashboard.ingest.report import conversions_frame, mapping_frame, problems_frame, summary_frame, warnings_frame
+from dashboard.ingest.report import summary_frame
 from dashboard.markup import md_escape
-from dashboard.views import browser_frame, browser_words, patient_doses, patient_results
+from dashboard.ui import home_view
+from dashboard.views import browser_words
 
 ui.page_guard()
 
@@ -78,42 +78,8 @@ if report is not None:
     for i, f in enumerate(report.files):
         if f.needs == "mapping":
             ui.mapping_form(f, i)
-
     for i, f in enumerate(report.files):
-        title = f"{md_escape(f.display_name)}: {f.rows_accepted:,} accepted, {f.rows_rejected:,} rejected, {f.duplicates:,} duplicates"
-        with st.expander(title, expanded=bool(f.error or f.rows_rejected) and len(report.files) <= 3):
-            if f.error:
-                st.error(md_escape(browser_words(f.error)))
-            facts = {
-                "Format": f.format,
-                "Encoding": f.encoding,
-                "Delimiter": {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}.get(f.delimiter, f.delimiter),
-                "Decimal separator": f.decimal,
-                "Date order": f"{f.date_order} — {f.date_order_reason}" if f.date_order_reason else f.date_order,
-            }
-            st.markdown("\n".join(f"- **{k}:** {md_escape(v)}" for k, v in facts.items() if v))
-            if f.mapping or f.unmapped_columns:
-                st.markdown("**Columns**")
-                ui.show_table(mapping_frame(f))
-                if not f.needs and f.columns_found and f.kind:
-                    with st.popover("Change how the columns were read", icon=":material/edit:"):
-                        ui.mapping_form(f, i, needed=False)
-            if f.conversions:
-                st.markdown("**Unit conversions**")
-                ui.show_table(conversions_frame(f))
-            if f.problems:
-                st.markdown(f"**Rejected ({len(f.problems):,})**")
-                problems = browser_frame(problems_frame(f), ["Reason"])
-                ui.show_table(problems.head(500))
-                ui.download_csv(
-                    "Download rejected rows",
-                    problems,
-                    f"rejected_{safe_file_name(f.path)}.csv",
-                    key=ui.upload_key("rejected", i),
-                )
-            if f.warnings:
-                st.markdown("**Notes**")
-                ui.show_table(browser_frame(warnings_frame(f), ["Note"]))
+        home_view.file_report(f, i, len(report.files))
 
 if not ds.is_empty:
     st.header("Check the data")
@@ -121,14 +87,6 @@ if not ds.is_empty:
     st.plotly_chart(
         results_per_month(ds.labs), width="stretch", theme=None, key="home_coverage", config={"displaylogo": False}
     )
-    pid = ui.patient_picker(ds, key="home_patient", bind=False)
-    if pid:
-        tab_labs, tab_doses = st.tabs(["Results", "Doses"])
-        with tab_labs:
-            ui.show_table(patient_results(ds.labs, pid, ui.unit_system()))
-        with tab_doses:
-            ui.show_table(patient_doses(ds.doses, pid))
-
-if not ds.is_empty:
+    home_view.patient_data(ds, ui.unit_system())
     # the review the Panel and Patient pages open with, computed while the report is read
     ui.current_review()

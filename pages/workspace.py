@@ -1,15 +1,14 @@
 """Workspace: where the panel is kept, doses entered in the app, the review log, exports."""
 
-import datetime as dt
-
 import streamlit as st
 
-from dashboard import dose_entry, model, reviews, ui, views
+from dashboard import reviews, ui, views
 from dashboard import summary_export as sx
 from dashboard.ingest.report import summary_frame
 from dashboard.markup import md_escape
 from dashboard.store import WorkspaceBusy, WorkspaceError, resolve
 from dashboard.store.panel import report_from_dict
+from dashboard.ui import workspace_forms
 
 ui.page_guard()
 st.title("Workspace")
@@ -43,7 +42,7 @@ st.caption(
 )
 
 ds = ui.get_dataset()
-panel = st.session_state.get(ui.WS_PANEL)
+panel = ui.workspace_panel()
 if panel is not None and info["data_version"] != panel.data_version:
     st.info("The workspace has changed since this panel was opened (another session or an import).")
     st.button("Reload the workspace panel", icon=":material/refresh:", on_click=ui.open_workspace_panel)
@@ -99,54 +98,12 @@ with tab_patient:
         st.subheader("Doses")
         st.caption("Imported and entered doses together; the source says which.")
         ui.show_table(sx.doses_frame(doses))
-        add, change = st.columns(2)
-        with add.form("dose_add", clear_on_submit=False):
-            st.markdown("**Add a dose**")
-            st.selectbox(
-                "Drug",
-                model.drugs(),
-                key="dose_drug",
-                index=None,
-                placeholder="Choose…",
-                format_func=model.drug_label,
-            )
-            st.number_input("Dose", min_value=0.0, step=5.0, key="dose_amount", value=None)
-            st.selectbox("Unit", dose_entry.UNITS, key="dose_unit")
-            st.selectbox("Frequency", dose_entry.FREQUENCY_CHOICES, key="dose_frequency")
-            st.selectbox("Route", model.ROUTES, key="dose_route", format_func=lambda r: r or "(not given)")
-            st.date_input("Start", key="dose_start", value=ui.as_of())
-            st.date_input("End (leave empty if ongoing)", key="dose_end", value=None)
-            st.text_input("Note", key="dose_note")
-            st.checkbox("Save despite the warnings shown (I have checked them)", key="dose_confirm")
-            st.form_submit_button("Add dose", on_click=ui.add_dose_from_form, type="primary")
-        current = model.doses_in_force(doses, dt.date.max - dt.timedelta(days=1))
-        with change.form("dose_change"):
-            st.markdown("**Change or stop a current dose**")
-            options = current["dose_id"].astype(int).tolist()
-            text = {int(r["dose_id"]): f"{sx.dose_text(r)} from {r['start']:%Y-%m-%d}" for _, r in current.iterrows()}
-            st.selectbox("Dose", options, key="change_dose_id", format_func=lambda i: text.get(i, str(i)))
-            st.radio("What", ["change", "stop"], key="change_action", horizontal=True)
-            st.date_input("On", key="change_on", value=ui.as_of())
-            st.number_input("New dose (for a change)", min_value=0.0, step=5.0, key="change_amount", value=None)
-            st.selectbox(
-                "New frequency",
-                ["", *dose_entry.FREQUENCY_CHOICES],
-                key="change_frequency",
-                format_func=lambda f: f or "(unchanged)",
-            )
-            st.text_input("Note", key="change_note")
-            st.checkbox("Save despite the warnings shown (I have checked them)", key="change_confirm")
-            st.form_submit_button("Save change", on_click=ui.change_dose_from_form, disabled=not options)
+        workspace_forms.dose_forms(doses, pid or "")
 
         st.subheader("Open flags and the review log")
-        flags = ui.patient_flags(ds, panel.reviews, pid)
+        flags = ui.patient_flags(ds, panel.reviews, pid or "")
         flags = ui.flags_table(flags, "hide_acknowledged", with_patient=False)
-        about = reviews.flag_choices(flags)
-        with st.form("review_add", clear_on_submit=True):
-            st.selectbox("About", list(about), key="review_about", format_func=about.get)
-            st.selectbox("Action", reviews.ACTIONS, key="review_action", index=None, placeholder="Choose…")
-            st.text_area("Note", key="review_note", placeholder="e.g. reviewed — AZA reduced to 100 mg")
-            st.form_submit_button("Record review", on_click=ui.add_review_from_form, type="primary")
+        workspace_forms.review_add_form(flags, pid or "")
         st.caption("Append-only: a correction is a new entry.")
         ui.show_table(reviews.history_frame(panel.reviews[panel.reviews["patient_id"] == pid]))
 

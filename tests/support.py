@@ -30,3 +30,16 @@ def assert_balanced(result) -> None:
         assert f.rows_read == f.rows_accepted + f.rows_rejected + f.duplicates, f.to_dict()
         if f.results_read:
             assert f.results_read == f.results_accepted + f.results_rejected + f.results_duplicate, f.to_dict()
+
+
+def shown_review(at):
+    """The review the app's pages showed in an AppTest session.
+
+    The app keeps the review in a Streamlit cache keyed on version tokens
+    (``dashboard/ui/caching.py``), not in the session state, so a test computes it again
+    from the session's dataset, profile and as-of date (``tests/ui/test_caching.py``
+    checks that the cache follows each of them)."""
+    from dashboard.rules import review_dataset
+
+    s = at.session_state
+    return review_dataset(s["dataset"], s["rules_profile"], s["as_of"])

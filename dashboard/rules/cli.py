@@ -18,7 +18,7 @@ import datetime as dt
 import json
 import sys
 
-from dashboard.cli import EXIT_OK, CliError, check_import, run_import
+from dashboard.cli.common import EXIT_OK, CliError, check_import, run_import
 
 
 def parse_as_of(text: str | None) -> dt.date | None:
@@ -44,7 +44,7 @@ def cmd_review(args: argparse.Namespace) -> int:
     as_of = parse_as_of(getattr(args, "as_of", None))
     profile = resolve_profile(getattr(args, "profile", None))
     result = run_import(args.paths, args)
-    reason = check_import(result)
+    reason = check_import(result.report)
     if reason:
         if args.json:
             print(json.dumps({"import": result.report.to_dict(), "review": None, "patients": []}, default=str))

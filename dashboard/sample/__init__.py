@@ -16,7 +16,6 @@ Layers, all pure except :func:`write_files`:
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
 from pathlib import Path
@@ -106,29 +105,6 @@ def generate(
     return render_files(build_clinic(seed, patients, years))
 
 
-def cmd_sample(args: argparse.Namespace) -> int:
-    """``python -m dashboard sample [--seed N] [--patients N] [--years N] [--out DIR]``."""
-    from dashboard.cli import EXIT_CHOICE, EXIT_OK, CliError
-
-    seed = DEFAULT_SEED if args.seed is None else args.seed
-    patients = DEFAULT_PATIENTS if args.patients is None else args.patients
-    years = DEFAULT_YEARS if args.years is None else args.years
-    out = Path(args.out) if args.out else SAMPLE_DIR
-    try:
-        files = generate(seed, patients, years)
-    except SampleError as exc:
-        raise CliError(str(exc), EXIT_CHOICE) from None
-    write_files(files, out)
-    info = json.loads(files[MANIFEST])
-    print(
-        f"Synthetic sample panel: {info['patients_count']} patients, seed {seed}, extract date {info['extract_date']}"
-    )
-    for name, data in files.items():
-        print(f"  {out / name}  ({len(data) / 1024:,.0f} KB)")
-    print("All of it is synthetic: no real patient data.")
-    return EXIT_OK
-
-
 def default_files(sample_dir: Path) -> list[Path]:
     """The files **Load sample panel** imports, as named by the folder's manifest.
 
@@ -168,7 +144,6 @@ __all__ = [
     "Clinic",
     "SampleError",
     "build_clinic",
-    "cmd_sample",
     "default_files",
     "extract_date",
     "generate",

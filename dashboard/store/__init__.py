@@ -8,7 +8,6 @@ Use :class:`Workspace` (``Workspace(workspace_path())``); the location comes fro
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from dashboard.store.location import ENV_VAR, Location, resolve
 from dashboard.store.lock import WorkspaceBusy
@@ -29,13 +28,6 @@ def workspace_path() -> Path:
     return resolve().path
 
 
-def cmd_workspace(args: Any) -> int:
-    """``python -m dashboard workspace import|info|export`` (see :mod:`dashboard.store.cli`)."""
-    from dashboard.store.cli import cmd_workspace as impl
-
-    return impl(args)
-
-
 __all__ = [
     "ENV_VAR",
     "AppendOnlyViolation",
@@ -48,7 +40,6 @@ __all__ = [
     "WorkspaceBusy",
     "WorkspaceError",
     "WorkspaceImport",
-    "cmd_workspace",
     "resolve",
     "workspace_path",
 ]

@@ -2,7 +2,7 @@
 
 For scheduled imports (a nightly lab export dropped in a folder) and exports.  The
 workspace is ``DASHBOARD_WORKSPACE`` when set (see :mod:`dashboard.store.location`).
-Exit codes follow :mod:`dashboard.cli`: 0 when the command ran (a file already
+Exit codes follow :mod:`dashboard.cli.common`: 0 when the command ran (a file already
 imported is not an error), 2 when a choice is needed or nothing could be read, 1 for
 other failures (including a workspace kept busy by another writer).
 """
@@ -14,7 +14,7 @@ import getpass
 import json
 from pathlib import Path
 
-from dashboard.cli import EXIT_FAIL, EXIT_OK, CliError, check_import, import_options_from
+from dashboard.cli.common import EXIT_FAIL, EXIT_OK, CliError, check_import, import_options_from
 from dashboard.ingest import FileReport, Source
 from dashboard.store.location import resolve
 from dashboard.store.lock import WorkspaceBusy
@@ -55,13 +55,6 @@ def read_paths(paths: list[str]) -> tuple[list[Source], list[FileReport]]:
     return sources, missing
 
 
-class _Result:
-    """What :func:`dashboard.cli.check_import` reads (a report)."""
-
-    def __init__(self, report) -> None:
-        self.report = report
-
-
 def _import(ws: Workspace, args: argparse.Namespace) -> int:
     options = import_options_from(args)
     sources, missing = read_paths(args.paths)
@@ -76,7 +69,7 @@ def _import(ws: Workspace, args: argparse.Namespace) -> int:
         print(out.summary())
         print(f"Workspace: {ws.path}")
     if not out.stored and out.report is not None:
-        reason = check_import(_Result(out.report))
+        reason = check_import(out.report)
         # a drop folder of files already imported plus a stray unreadable file is not a
         # failure of the nightly job; a file that needs a choice always is
         if reason and (out.report.needs or not out.skipped):

@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.support import FIXTURES, ROOT
+from tests.support import FIXTURES, ROOT, shown_review
 
 APP = str(ROOT / "streamlit_app.py")
 MIMIC = (
@@ -58,7 +58,7 @@ def test_results_after_an_earlier_as_of_date_are_listed_on_the_panel_and_the_pat
     assert "01 Oct 2026" in warning and "not in this review" in warning
     table = at.dataframe[0].value
     assert "Results after as-of" in table.columns
-    later = at.session_state["_review_cache"][2].after_as_of_df()
+    later = shown_review(at).after_as_of_df()
     assert len(later) and (later["collected_at"] >= "2026-10-02").all()
     assert "SLE-025" in set(later["patient_id"])  # its falls of 21 Aug and 10 Nov 2026
     at.session_state["selected_patient"] = "SLE-025"
@@ -82,4 +82,4 @@ def test_shifted_research_dates_open_on_the_last_result():
     at.switch_page("pages/panel.py").run()
     assert not at.exception
     assert "the date of the last result" in texts(at)
-    assert at.session_state["_review_cache"][2].flags.num_rows > 0
+    assert shown_review(at).flags.num_rows > 0

@@ -123,9 +123,9 @@ def test_a_named_provider_is_used_when_there_is_no_default():
 
 
 def test_unreadable_secrets_refuse_every_page(tmp_path, monkeypatch):
-    from dashboard import ui
+    from dashboard.ui import auth
 
-    monkeypatch.setattr(ui, "auth_section", lambda: ui.BROKEN)
+    monkeypatch.setattr(auth, "auth_section", lambda: auth.BROKEN)
     at = app()
     at.run()
     assert not at.exception

@@ -5,7 +5,7 @@ import json
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.support import ROOT
+from tests.support import ROOT, shown_review
 
 APP = str(ROOT / "streamlit_app.py")
 
@@ -59,7 +59,7 @@ def test_patient_opens_on_the_most_urgent(loaded):
     at.session_state["selected_patient"] = None
     at.switch_page("pages/patient.py").run()
     assert not at.exception
-    most_urgent = at.session_state["_review_cache"][2].summary_df()["patient_id"].iloc[0]
+    most_urgent = shown_review(at).summary_df()["patient_id"].iloc[0]
     assert at.selectbox(key="patient_picker").value == most_urgent
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert any(a.get("text") == "Doses" for a in spec["layout"]["annotations"])
@@ -80,7 +80,7 @@ def test_setting_a_baseline_quiets_a_duffy_null_patient(loaded):
     at = loaded
     at.session_state["selected_patient"] = "SLE-018"
     at.switch_page("pages/patient.py").run()
-    before = at.session_state["_review_cache"][2].for_patient("SLE-018").summary_df().iloc[0]
+    before = shown_review(at).for_patient("SLE-018").summary_df().iloc[0]
     assert before["urgency"] == "action"
     # the form starts empty (issue 18: no "Neutrophils 1.2 / Duffy-null" pre-filled for every patient)
     assert at.selectbox(key="baseline_analyte").value is None and at.number_input(key="baseline_value").value is None
@@ -89,7 +89,7 @@ def test_setting_a_baseline_quiets_a_duffy_null_patient(loaded):
     at.text_input(key="baseline_by").input("Dr Test")
     at.button[-1].click().run()
     assert not at.exception
-    after = at.session_state["_review_cache"][2].for_patient("SLE-018").summary_df().iloc[0]
+    after = shown_review(at).for_patient("SLE-018").summary_df().iloc[0]
     assert after["urgency"] in ("", "info", "caution")
     assert len(at.session_state["dataset"].baselines) == 1
 

@@ -206,3 +206,28 @@ def test_an_explicit_as_of_lists_what_comes_after(panel, capsys):
     assert main(["review", str(panel), "--as-of", "2024-04-15"]) == 0
     out = capsys.readouterr().out
     assert "5 results dated after the as-of date 2024-04-15 are not reviewed (2 patients" in out
+
+
+def test_review_csv_works_as_a_command(panel, tmp_path):
+    """``python -m dashboard review ... --csv FILE`` as a real process: the command keeps
+    pandas out only when it does not write the CSV (it crashed with "pandas is not used by
+    this command" while every in-process test passed)."""
+    import subprocess
+    import sys
+
+    from tests.support import ROOT
+
+    out = tmp_path / "flags.csv"
+    for option in (["--csv", str(out)], [f"--csv={out}"]):
+        out.unlink(missing_ok=True)
+        proc = subprocess.run(
+            [sys.executable, "-m", "dashboard", "review", str(panel / "labs.csv"), "--as-of", "2024-05-10", *option],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=120,
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert "Traceback" not in proc.stderr and "error" not in proc.stderr
+        assert out.read_text(encoding="utf-8-sig").startswith("Patient,Name,Birth date,Date,Analyte")
+        assert "open flag" in proc.stderr

@@ -80,7 +80,7 @@ def test_default_files_and_extract_date_read_the_manifest(sample_dir: Path, tmp_
 
 
 def test_load_sample_panel_path_gives_a_dataset(sample_dir: Path) -> None:
-    """What the "Load sample panel" button does (dashboard/ui.py), without streamlit."""
+    """What the "Load sample panel" button does (dashboard/ui/uploads.py), without streamlit."""
     files = default_files(sample_dir)
     result = import_sources([Source(p.name, p.read_bytes()) for p in files], ImportOptions())
     ds = Dataset.from_import(result, "Sample panel (synthetic)", extract_date(sample_dir))

@@ -1,50 +1,36 @@
-"""Command line: ``python -m dashboard <command>``.
+"""The command line's parser and dispatch: ``python -m dashboard <command>``.
 
-Commands (the options are contracts; add to them, never change them):
-
-  import PATH...    import exports, print the report, optionally write the tables
-  review PATH...    import and print the per-patient clinical review
-  sample            write the synthetic sample panel
-  workspace ...     persistent workspace: import, info, export
-
-Exit codes: 0 when the command ran (even if rows were rejected); 2 with a one-line
-reason on stderr when nothing could be read or a choice is needed (ambiguous dates,
-unmapped columns); 1 for any other failure.  No traceback is ever printed.
+The ``import`` command lives here; ``review``, ``sample`` and ``workspace`` live beside
+what they drive (``dashboard/rules/cli.py``, ``dashboard/sample/cli.py``,
+``dashboard/store/cli.py``) and share :mod:`dashboard.cli.common` with it.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
+import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-EXIT_OK, EXIT_FAIL, EXIT_CHOICE = 0, 1, 2
+import pyarrow.parquet as pq
 
+from dashboard import log_config
+from dashboard.cli.common import (
+    EXIT_CHOICE,
+    EXIT_FAIL,
+    EXIT_OK,
+    CliError,
+    add_import_options,
+    check_import,
+    run_import,
+)
+from dashboard.ingest import ImportResult
 
-class CliError(Exception):
-    """A failure to report in one line with an exit code."""
-
-    def __init__(self, message: str, code: int = EXIT_CHOICE) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-def add_import_options(p: argparse.ArgumentParser) -> None:
-    """Options shared by every command that imports files."""
-    order = p.add_mutually_exclusive_group()
-    order.add_argument("--dayfirst", action="store_true", help="read ambiguous dates as day/month/year")
-    order.add_argument("--monthfirst", action="store_true", help="read ambiguous dates as month/day/year")
-    p.add_argument(
-        "--map",
-        action="append",
-        default=[],
-        metavar="SOURCE_COLUMN=FIELD",
-        help="map a column by hand: a field (patient_id, collected_at, analyte, value, unit, ...), "
-        "an analyte (wbc, neutrophils, ...) for a wide table, or 'ignore'",
-    )
+log = logging.getLogger(__name__)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -97,56 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def import_options_from(args: argparse.Namespace):  # -> ImportOptions
-    """Turn the shared import options into :class:`ImportOptions`."""
-    from dashboard.ingest import ImportOptions
-    from dashboard.ingest.mapping import MAP_TARGETS
-    from dashboard.model import ANALYTES
-
-    mapping: dict[str, str] = {}
-    for item in args.map:
-        if "=" not in item:
-            raise CliError(f"--map needs SOURCE_COLUMN=FIELD, got '{item}'")
-        src, target = item.rsplit("=", 1)
-        target = target.strip()
-        if target not in MAP_TARGETS and target not in ANALYTES:
-            raise CliError(
-                f"--map: unknown field '{target}'; use one of {', '.join(MAP_TARGETS)} or an analyte ({', '.join(ANALYTES)})"
-            )
-        mapping[src.strip()] = target
-    order = "dayfirst" if args.dayfirst else "monthfirst" if args.monthfirst else None
-    return ImportOptions(date_order=order, mapping=mapping)
-
-
-def run_import(paths: Sequence[str], args: argparse.Namespace):  # -> ImportResult
-    """Import for a command; raises CliError (exit 2) when nothing usable came out."""
-    from dashboard.ingest import import_paths
-
-    result = import_paths(paths, import_options_from(args))
-    return result
-
-
-def check_import(result) -> str | None:
-    """The one-line reason to exit 2, or None."""
-    report = result.report
-    needs = report.needs
-    if needs:
-        f = needs[0]
-        return f"{f.display_name}: {f.error}"
-    if not report.anything_read:
-        errors = [f"{f.display_name}: {f.error}" for f in report.files if f.error]
-        if errors:
-            return errors[0]
-        if report.files:
-            return "nothing could be read: no row of any file was accepted"
-        return "nothing to import"
-    return None
-
-
 def cmd_import(args: argparse.Namespace) -> int:
     result = run_import(args.paths, args)
     print(result.report.to_json() if args.json else result.report.to_text())
-    reason = check_import(result)
+    reason = check_import(result.report)
     if reason:
         raise CliError(reason)
     if args.out:
@@ -156,13 +96,17 @@ def cmd_import(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def write_tables(result, out: Path) -> None:
-    import pyarrow.parquet as pq
-
+def write_tables(result: ImportResult, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     pq.write_table(result.labs, out / "labs.parquet")
     pq.write_table(result.doses, out / "doses.parquet")
     pq.write_table(result.patients, out / "patients.parquet")
+
+
+# The other commands are imported when they run, not at the top: ``import`` and ``review``
+# over a large export stay free of the workspace's DuckDB and of pandas (see
+# dashboard/__main__.py), and each command module imports dashboard.cli.common, which
+# this package's __init__ loads together with this module.
 
 
 def cmd_review(args: argparse.Namespace) -> int:
@@ -172,18 +116,23 @@ def cmd_review(args: argparse.Namespace) -> int:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
-    from dashboard.sample import cmd_sample as impl
+    from dashboard.sample.cli import cmd_sample as impl
 
     return impl(args)
 
 
 def cmd_workspace(args: argparse.Namespace) -> int:
-    from dashboard.store import cmd_workspace as impl
+    from dashboard.store.cli import cmd_workspace as impl
 
     return impl(args)
 
 
-COMMANDS = {"import": cmd_import, "review": cmd_review, "sample": cmd_sample, "workspace": cmd_workspace}
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "import": cmd_import,
+    "review": cmd_review,
+    "sample": cmd_sample,
+    "workspace": cmd_workspace,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -192,6 +141,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse prints its own one-line usage error
         return int(exc.code or 0) if exc.code in (0, None) else EXIT_CHOICE
+    log_config.configure()
+    start = time.perf_counter()
     try:
         return COMMANDS[args.command](args)
     except CliError as exc:
@@ -217,3 +168,5 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_FAIL
+    finally:
+        log.info("%s finished in %.2f s", args.command, time.perf_counter() - start)

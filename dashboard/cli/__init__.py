@@ -1,0 +1,45 @@
+"""Command line: ``python -m dashboard <command>``.
+
+Commands (the options are contracts; add to them, never change them):
+
+  import PATH...    import exports, print the report, optionally write the tables
+  review PATH...    import and print the per-patient clinical review
+  sample            write the synthetic sample panel
+  workspace ...     persistent workspace: import, info, export
+
+Exit codes: 0 when the command ran (even if rows were rejected); 2 with a one-line
+reason on stderr when nothing could be read or a choice is needed (ambiguous dates,
+unmapped columns); 1 for any other failure.  No traceback is ever printed.
+
+* :mod:`dashboard.cli.common`: the exit codes, :class:`CliError` and the import options
+  every command shares (the subcommands import these, never the dispatcher);
+* :mod:`dashboard.cli.main`: the parser, the ``import`` command and the dispatch.
+"""
+
+from dashboard.cli.common import (
+    EXIT_CHOICE,
+    EXIT_FAIL,
+    EXIT_OK,
+    CliError,
+    add_import_options,
+    check_import,
+    import_options_from,
+    run_import,
+)
+from dashboard.cli.main import COMMANDS, build_parser, cmd_import, main, write_tables
+
+__all__ = [
+    "COMMANDS",
+    "EXIT_CHOICE",
+    "EXIT_FAIL",
+    "EXIT_OK",
+    "CliError",
+    "add_import_options",
+    "build_parser",
+    "check_import",
+    "cmd_import",
+    "import_options_from",
+    "main",
+    "run_import",
+    "write_tables",
+]

@@ -1,0 +1,257 @@
+"""What the buttons and forms do: open or leave the workspace panel, save the session's
+panel, enter doses, record reviews, set a baseline or an interval.
+
+Every action takes what it needs as arguments (the forms' callbacks collect their values
+first: :mod:`dashboard.ui.forms`).  An action that changes the shared state several
+widgets show (the dataset, the mode, the as-of date) runs from a callback, before the
+page is drawn.  A refused or busy workspace becomes a notice shown once, never a crash.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import model
+from dashboard.dataset import Dataset
+from dashboard.dose_entry import DoseEntry
+from dashboard.ingest import ImportReport, ImportResult
+from dashboard.reviews import ACTIONS, flags_for_review, reviews_for
+from dashboard.store import EntryRejected, Workspace, WorkspaceBusy, WorkspaceError, workspace_path
+from dashboard.store.panel import open_panel
+from dashboard.ui.auth import reviewer
+from dashboard.ui.state import (
+    AS_OF_DEFAULT,
+    DATASET,
+    PATIENT,
+    REVIEWER,
+    SESSION_ONLY,
+    SOURCES,
+    WORKSPACE,
+    WS_PANEL,
+    as_of,
+    get_dataset,
+    in_workspace,
+    mode,
+    notice,
+    pending_notice,
+    profile_name,
+    replace_dataset,
+    set_as_of,
+    set_dataset,
+    set_mode,
+    workspace_panel,
+)
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def workspace() -> Workspace:
+    return Workspace(workspace_path(), timeout=15)
+
+
+def guard(action: Callable[[], T]) -> T | None:
+    """Run a workspace action; a busy or refused workspace becomes a notice (None)."""
+    try:
+        return action()
+    except EntryRejected as exc:
+        notice("warning" if not exc.errors else "error", "Not saved: " + "; ".join(exc.errors + exc.warnings))
+    except (WorkspaceBusy, WorkspaceError) as exc:
+        log.info("workspace action refused: %s", type(exc).__name__)
+        notice("error", str(exc))
+    return None
+
+
+def then_refresh(action: Callable[[], object], done: str) -> None:
+    """Run a workspace write; when it went through, say so and show the workspace's panel."""
+    if guard(action) is not None:
+        notice("success", done)
+        open_workspace_panel()
+
+
+# --------------------------------------------------------------------------- where the panel lives
+
+
+def open_workspace_panel(keep_as_of: bool = False) -> None:
+    """Callback: show the workspace's panel in this session (workspace mode).
+
+    Opened afresh, the as-of date becomes the panel's extract date (or today); a panel
+    this session has just saved keeps the date the session was working on."""
+    panel = guard(lambda: open_panel(workspace()))
+    if panel is None:
+        set_mode(SESSION_ONLY)
+        return
+    log.info("workspace panel opened: %d patients, %d results", len(panel.patients), len(panel.labs))
+    shown = st.session_state.get(PATIENT)
+    first_open = not in_workspace()
+    st.session_state[WS_PANEL] = panel
+    ds = panel.dataset()
+    st.session_state[DATASET] = ds
+    set_mode(WORKSPACE)
+    st.session_state[PATIENT] = shown if shown in set(panel.patients["patient_id"]) else None
+    if first_open and not keep_as_of:
+        st.session_state[AS_OF_DEFAULT] = ds.default_as_of()
+        set_as_of(panel.as_of)  # the widget too: one as-of date, whatever page shows it
+
+
+def use_session_only() -> None:
+    """Callback: leave the workspace; this session starts empty again."""
+    set_mode(SESSION_ONLY)
+    if workspace_panel() is not None:
+        st.session_state[WS_PANEL] = None
+        set_dataset(None)
+
+
+def on_mode_change() -> None:
+    """Callback of the Workspace page's mode radio (its state is :data:`~dashboard.ui.state.MODE`)."""
+    if mode() == WORKSPACE:
+        open_workspace_panel()
+    else:
+        use_session_only()
+
+
+def save_session_to_workspace() -> None:
+    """Callback: write this session's panel to the workspace, then work from there."""
+    ds = get_dataset()
+    if ds is None or ds.is_empty:
+        return
+    result = ImportResult(
+        model.from_pandas("labs", ds.labs),
+        model.from_pandas("doses", ds.doses),
+        model.from_pandas("patients", ds.patients),
+        ds.report or ImportReport(),
+    )
+    out = guard(
+        lambda: workspace().save_result(
+            result,
+            st.session_state.get(SOURCES, ()),
+            by=reviewer() or "app user (no name given)",
+            origin="app",
+            label=ds.label,
+            extract_date=ds.extract_date,
+        )
+    )
+    if out is not None:
+        log.info("session panel saved to the workspace: stored=%s, %d results added", out.stored, out.labs_added)
+        notice("success" if out.stored else "info", out.summary())
+        open_workspace_panel(keep_as_of=True)
+
+
+# --------------------------------------------------------------------------- doses
+
+
+def add_dose(entry: DoseEntry, *, confirmed: bool) -> None:
+    then_refresh(
+        lambda: workspace().add_dose(entry, by=reviewer(), confirmed=confirmed) or True,
+        f"Dose saved for {entry.patient_id}.",
+    )
+
+
+def change_dose(
+    dose_id: int,
+    on: dt.date,
+    what: str,
+    *,
+    amount: float,
+    frequency: str,
+    note: str,
+    confirmed: bool,
+) -> None:
+    """Change (end and replace) or stop (``what``) a dose on a date."""
+    if what == "stop":
+
+        def action() -> object:
+            return workspace().stop_dose(dose_id, on, by=reviewer(), note=note) or True
+    else:
+
+        def action() -> object:
+            return workspace().change_dose(
+                dose_id, on, amount, frequency, by=reviewer(), note=note, confirmed=confirmed
+            )
+
+    then_refresh(action, f"Dose {what} on {on} saved.")
+
+
+# --------------------------------------------------------------------------- reviews
+
+
+def patient_flags(ds: Dataset, reviews: pd.DataFrame, patient_id: str) -> pd.DataFrame:
+    """One patient's open flags with their reviews (the rules run on that patient only)."""
+    one = ds.for_patient(patient_id)
+    mine = reviews[reviews["patient_id"] == patient_id]
+    return flags_for_review(one.labs, one.doses, one.patients, one.baselines, mine, as_of(), profile_name())
+
+
+def add_review(patient_id: str, about: str, action: str, note: str) -> None:
+    """The Workspace page's review: a flag (``about``, its key), or the patient as a whole
+    (every open flag of the patient, each acknowledged by name)."""
+    if about:
+        keys = [about]
+    else:
+        ds, panel = get_dataset(), workspace_panel()
+        flags = patient_flags(ds, panel.reviews, patient_id) if ds is not None and panel is not None else None
+        keys = [] if flags is None else flags["flag_key"].tolist()
+    entries = reviews_for(patient_id, keys, action, note)
+    then_refresh(lambda: workspace().add_reviews(entries, by=reviewer()), "Review recorded.")
+
+
+def record_review(patient_id: str, flag_keys: Sequence[str], ticked: Sequence[str], action: str, note: str) -> bool:
+    """The Patient page's review of the ``ticked`` flags (of ``flag_keys``, the open ones
+    shown): checked, saved to the workspace (the session's panel first, when it is not
+    there yet), and said.  True when recorded."""
+    problems = []
+    if flag_keys and not ticked:
+        problems.append("tick at least one flag")
+    if action not in ACTIONS:
+        problems.append("choose an action")
+    if not reviewer():
+        problems.append("enter your name")
+    if problems:
+        notice("error", "Not recorded: " + "; ".join(problems) + ".")
+        return False
+    if not in_workspace():
+        save_session_to_workspace()
+        if not in_workspace():
+            return False  # the notice says why the panel could not be saved
+    entries = reviews_for(patient_id, list(ticked), action, note)
+    if guard(lambda: workspace().add_reviews(entries, by=reviewer())) is None:
+        return False
+    log.info("review recorded: %d entries", len(entries))
+    what = f"{len(ticked)} flag{'s' if len(ticked) != 1 else ''}" if ticked else "the patient"
+    level, saved = pending_notice()
+    notice(
+        "success",
+        (saved + "\n" if level == "success" else "") + f"Review recorded: {what} of {patient_id} ({action}).",
+    )
+    open_workspace_panel()
+    return True
+
+
+def remember_reviewer(name: str) -> None:
+    """The name given in a form, asked once: the Workspace page's name box shows it too
+    (call from a callback: that box's state is set)."""
+    if name.strip():
+        st.session_state[REVIEWER] = name.strip()
+
+
+# --------------------------------------------------------------------------- baseline and interval
+
+
+def set_interval(ds: Dataset, patient_id: str, days: int, reason: str) -> None:
+    """A patient's risk-adapted monitoring interval: in the workspace, or in this session's panel."""
+    who = reviewer() or "unknown"
+    if in_workspace():
+        then_refresh(lambda: workspace().set_interval(patient_id, days, reason, by=who) or True, "Interval saved.")
+    else:
+        replace_dataset(ds.with_interval(patient_id, days, reason, who, dt.datetime.now()))
+
+
+def set_baseline(ds: Dataset, patient_id: str, analyte: str, value: float, note: str, who: str) -> None:
+    """A clinician-set baseline (in this session's panel)."""
+    replace_dataset(ds.with_baseline(patient_id, analyte, value, note, who, dt.datetime.now()))

@@ -1,0 +1,71 @@
+"""The Home page's parts: one file of the import report, and the data of one patient."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard.dataset import Dataset
+from dashboard.export import safe_file_name
+from dashboard.ingest.report import FileReport, conversions_frame, mapping_frame, problems_frame, warnings_frame
+from dashboard.markup import md_escape
+from dashboard.ui.picker import patient_picker
+from dashboard.ui.uploads import mapping_form, upload_key
+from dashboard.ui.widgets import download_csv, show_table
+from dashboard.views import browser_frame, browser_words, patient_doses, patient_results
+
+DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+
+
+def file_report(f: FileReport, index: int, files: int) -> None:
+    """One file of the import report: rows accepted, rejected and duplicate, how it was
+    read, its columns (with the mapping to change), conversions, rejected rows, notes."""
+    title = (
+        f"{md_escape(f.display_name)}: {f.rows_accepted:,} accepted, {f.rows_rejected:,} rejected, "
+        f"{f.duplicates:,} duplicates"
+    )
+    with st.expander(title, expanded=bool(f.error or f.rows_rejected) and files <= 3):
+        if f.error:
+            st.error(md_escape(browser_words(f.error)))
+        facts = {
+            "Format": f.format,
+            "Encoding": f.encoding,
+            "Delimiter": DELIMITERS.get(f.delimiter, f.delimiter),
+            "Decimal separator": f.decimal,
+            "Date order": f"{f.date_order} — {f.date_order_reason}" if f.date_order_reason else f.date_order,
+        }
+        st.markdown("\n".join(f"- **{k}:** {md_escape(v)}" for k, v in facts.items() if v))
+        if f.mapping or f.unmapped_columns:
+            st.markdown("**Columns**")
+            show_table(mapping_frame(f))
+            if not f.needs and f.columns_found and f.kind:
+                with st.popover("Change how the columns were read", icon=":material/edit:"):
+                    mapping_form(f, index, needed=False)
+        if f.conversions:
+            st.markdown("**Unit conversions**")
+            show_table(conversions_frame(f))
+        if f.problems:
+            st.markdown(f"**Rejected ({len(f.problems):,})**")
+            problems = browser_frame(problems_frame(f), ["Reason"])
+            show_table(problems.head(500))
+            download_csv(
+                "Download rejected rows",
+                problems,
+                f"rejected_{safe_file_name(f.path)}.csv",
+                key=upload_key("rejected", index),
+            )
+        if f.warnings:
+            st.markdown("**Notes**")
+            show_table(browser_frame(warnings_frame(f), ["Note"]))
+
+
+@st.fragment
+def patient_data(ds: Dataset, system: str) -> None:
+    """One patient's results and doses as the dashboard holds them (choosing another
+    patient reruns this section only)."""
+    pid = patient_picker(ds, key="home_patient", bind=False)
+    if pid:
+        tab_labs, tab_doses = st.tabs(["Results", "Doses"])
+        with tab_labs:
+            show_table(patient_results(ds.labs, pid, system))
+        with tab_doses:
+            show_table(patient_doses(ds.doses, pid))

@@ -1,0 +1,132 @@
+"""The Patient page's forms: the review of the open flags, the risk-adapted monitoring
+interval and a clinician-set baseline."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import model, reviews
+from dashboard.dataset import Dataset
+from dashboard.markup import md_escape
+from dashboard.store import resolve
+from dashboard.ui import actions
+from dashboard.ui.auth import reviewer
+from dashboard.ui.state import in_workspace
+
+#: Keys of the review form (the generation makes fresh boxes after a save).
+ACK_GENERATION = "_ack_generation"
+
+
+def ack_key(name: str, generation: int | None = None) -> str:
+    gen = st.session_state.get(ACK_GENERATION, 0) if generation is None else generation
+    return f"ack::{gen}::{name}"
+
+
+def review_form(patient_id: str, flags: pd.DataFrame) -> None:
+    """Every open flag named in words, ticked when not yet reviewed, one action and one
+    note for what is ticked, one click to record.
+
+    The reviewer's name is asked once per session (or taken from the login).  Reviews
+    are kept in the workspace; when this session's panel is not there yet, the same
+    click saves it there first (the form says where).
+    """
+    unreviewed = int((~flags["reviewed"]).sum()) if len(flags) else 0
+    if len(flags):
+        st.caption(
+            f"{len(flags)} open flag{'s' if len(flags) != 1 else ''} on the as-of date, "
+            f"{unreviewed} not reviewed. Untick what you have not looked at; a later result opens a new flag."
+        )
+    generation = st.session_state.get(ACK_GENERATION, 0)
+    with st.form(ack_key("form", generation), border=True):
+        for r in flags.itertuples(index=False):
+            words = reviews.flag_words(r)
+            done = reviews.review_words(r)
+            st.checkbox(
+                md_escape(words + (f" — {done}" if done else "")),
+                value=not r.reviewed,
+                key=ack_key(str(r.flag_key), generation),
+            )
+        if not len(flags):
+            st.caption("No open flag on the as-of date: the review is recorded about the patient as a whole.")
+        a, b = st.columns([1, 2])
+        a.selectbox("Action", reviews.ACTIONS, index=None, placeholder="Choose…", key=ack_key("action", generation))
+        b.text_input("Note", key=ack_key("note", generation), placeholder="e.g. reviewed — AZA reduced to 100 mg")
+        if not reviewer():
+            st.text_input("Your name (asked once per session, recorded with the review)", key=ack_key("by", generation))
+        else:
+            st.caption(f"Recorded as **{md_escape(reviewer())}**.")
+        label = "Record review"
+        if not in_workspace():
+            st.caption(
+                f"Reviews are kept in the workspace on this machine ({md_escape(resolve().path)}). This panel is not "
+                "there yet: recording the review saves it there first, in the same click."
+            )
+            label = "Save the panel to the workspace and record the review"
+        st.form_submit_button(
+            label,
+            type="primary",
+            icon=":material/task_alt:",
+            on_click=_submit_review,
+            args=(patient_id, tuple(flags["flag_key"]) if len(flags) else (), generation),
+        )
+
+
+def _submit_review(patient_id: str, flag_keys: Sequence[str], generation: int) -> None:
+    """Callback of the review form (the form's values, under its own keys of this
+    ``generation``, exist only in the session state when it runs)."""
+    s = st.session_state
+    actions.remember_reviewer(str(s.get(ack_key("by", generation)) or ""))
+    ticked = [k for k in flag_keys if s.get(ack_key(k, generation))]
+    action = str(s.get(ack_key("action", generation)) or "")
+    note = str(s.get(ack_key("note", generation)) or "")
+    if actions.record_review(patient_id, flag_keys, ticked, action, note):
+        s[ACK_GENERATION] = generation + 1
+
+
+def interval_form(ds: Dataset, patient_id: str) -> None:
+    """The risk-adapted interval (BSR 2025: set by the clinician from the patient's risk)."""
+    current = ds.interval_of(patient_id)
+    if current is not None and int(current["interval_days"]) > 0:
+        st.caption(
+            f"Risk-adapted interval: every {int(current['interval_days'])} days, set by {md_escape(current['set_by'])} "
+            f"on {current['set_at']:%d %b %Y} ({md_escape(current['reason'])}). Used by the BSR 2025 profile once the "
+            "initial phases are over; review the risk factors at least yearly."
+        )
+    else:
+        st.caption("No risk-adapted interval set: the schedule's own interval applies.")
+    with st.form("interval_form"):
+        i1, i2 = st.columns([1, 3])
+        days = i1.number_input("Interval (days, 0 = schedule's)", 0, 182, 0, 7, key="interval_days")
+        reason = i2.text_input("Risk factors reviewed (why)", key="interval_reason")
+        if st.form_submit_button("Save interval"):
+            actions.set_interval(ds, patient_id, int(days), reason)
+            st.rerun()
+
+
+def baseline_form(ds: Dataset, patient_id: str) -> None:
+    """A clinician-set baseline for a patient whose normal sits below the population range."""
+    with st.form("baseline_form", clear_on_submit=True):
+        b1, b2 = st.columns(2)
+        analyte = b1.selectbox(
+            "Analyte",
+            ["neutrophils", "wbc", "lymphocytes", "platelets"],
+            index=None,
+            placeholder="Choose…",
+            format_func=model.analyte_label,
+            key="baseline_analyte",
+        )
+        value = b2.number_input(
+            "Baseline (×10⁹/L)", min_value=0.1, max_value=500.0, value=None, step=0.1, key="baseline_value"
+        )
+        note = st.text_input("Why", placeholder="e.g. Duffy-null associated neutrophil count")
+        who = st.text_input("Set by", key="baseline_by", value=reviewer())
+        if st.form_submit_button("Save baseline"):
+            missing = [w for w, v in (("the analyte", analyte), ("the baseline", value), ("who sets it", who)) if not v]
+            if missing or analyte is None or value is None:
+                st.error("Not saved: enter " + ", ".join(missing) + ".")
+            else:
+                actions.set_baseline(ds, patient_id, analyte, value, note, who)
+                st.rerun()

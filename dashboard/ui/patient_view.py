@@ -1,0 +1,93 @@
+"""The Patient page's sections: who, the timeline, the flags.
+
+The timeline and the flag list are fragments: their own controls (the results shown,
+the period, "open flags only", the selected flag) rerun only that section, never the
+rest of the page.  Everything a fragment draws comes in as arguments, taken by the
+page's full run (a fragment rerun calls it again with the same arguments).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import model
+from dashboard.figures.timeline import DEFAULT_ANALYTES, WINDOWS, TimelineOptions, analytes_present, timeline_figure
+from dashboard.markup import md_escape
+from dashboard.rules import Review
+from dashboard.rules.engine import Profile
+from dashboard.ui.picker import identity_conflicts
+from dashboard.ui.widgets import flags_with_detail, show_table
+from dashboard.views import after_as_of_summary, after_as_of_table, flags_table, identity_line, patient_facts
+
+log = logging.getLogger(__name__)
+
+TIMELINE_CAPTION = (
+    'Points are coloured and shaped by CTCAE v5.0 grade; open markers are censored results ("<0.1") drawn at '
+    "their bound. Green band: reference range (the lab's own, else a default). Dashed line: the guideline limit "
+    "of the active profile. Dotted lines: dose starts, changes and stops. A thin bar under a panel: while a flag "
+    "was open. Doses: daily drugs in mg/day, weekly drugs in mg/week; pulses as triangles (dose on hover)."
+)
+
+
+def header(
+    patient_id: str, patient: pd.Series | None, summary: pd.DataFrame, rv: Review, day: dt.date, system: str
+) -> None:
+    """Who (two identifiers beside the MRN), the headline, results after the as-of date, the facts."""
+    st.markdown(f":material/badge: **{md_escape(identity_line(patient_id, patient, day))}**")  # data: as text
+    for conflict in identity_conflicts(patient_id):
+        st.error(f"**Identity conflict**: {md_escape(conflict)}", icon=":material/badge:")
+    row = summary[summary["patient_id"] == patient_id]
+    if len(row) and row.iloc[0]["headline"]:
+        level = row.iloc[0]["urgency"]
+        show = st.error if level in ("urgent", "action") else st.warning if level == "caution" else st.info
+        show(f"**{level.capitalize()}**: {md_escape(row.iloc[0]['headline'])}", icon=":material/priority_high:")
+    later = rv.after_as_of_df()
+    if len(later):  # results dated after the as-of date: listed, not reviewed
+        st.warning(md_escape(after_as_of_summary(later, day)), icon=":material/event_upcoming:")
+        with st.expander(f"Results after the as-of date ({len(later):,}, not reviewed)"):
+            show_table(after_as_of_table(later, system, with_patient=False))
+    facts = patient_facts(patient, day)
+    st.markdown("  ·  ".join(f"**{k}:** {md_escape(v)}" for k, v in facts))
+
+
+@st.fragment
+def timeline(
+    labs: pd.DataFrame,
+    doses: pd.DataFrame,
+    flags: pd.DataFrame,
+    intervals: pd.DataFrame,
+    profile: Profile,
+    patient: pd.Series | None,
+    system: str,
+    day: dt.date,
+) -> None:
+    """The results shown and the period (the one period selector: the chart has no range
+    buttons of its own), and the timeline of one patient's results against the doses."""
+    present = analytes_present(labs, model.ANALYTES)
+    analytes = st.multiselect(
+        "Results shown",
+        present,
+        default=[a for a in present if a in DEFAULT_ANALYTES],
+        format_func=model.analyte_label,
+        key="patient_analytes",
+        wrap=True,  # every chip readable at 1400 px
+    )
+    window = st.segmented_control("Period", list(WINDOWS), default="All", key="patient_window") or "All"
+    options = TimelineOptions(analytes=tuple(analytes), system=system, window=window, as_of=day)
+    start = time.perf_counter()
+    fig = timeline_figure(labs, doses, flags, intervals, profile, patient, options)
+    st.plotly_chart(fig, width="stretch", theme=None, key="patient_timeline", config={"displaylogo": False})
+    log.info("timeline drawn in %.0f ms: %d panels", 1000 * (time.perf_counter() - start), len(analytes))
+    st.caption(TIMELINE_CAPTION)
+
+
+@st.fragment
+def flag_list(flags: pd.DataFrame, system: str) -> None:
+    """Every flag of the patient (or the open ones), the selected one in full below."""
+    open_only = st.toggle("Open flags only", key="patient_open_only")
+    flags_with_detail(flags_table(flags, system, open_only), key="patient_flags")

@@ -1,0 +1,86 @@
+"""The patient picker: the shared selected patient, two identifiers in every label, and a
+search box for a panel longer than a select box lists."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import streamlit as st
+
+from dashboard.dataset import Dataset
+from dashboard.ui.caching import picker_labels
+from dashboard.ui.state import PATIENT, get_dataset
+from dashboard.views import PICKER_LIMIT, picker_list
+
+
+def identity_conflicts(patient_id: str) -> list[str]:
+    """The identity conflicts the loaded panel's import report found for this patient."""
+    ds = get_dataset()
+    report = ds.report if ds is not None else None
+    if report is None:
+        return []
+    return [c.message for c in report.identity_conflicts if c.patient_id == patient_id]
+
+
+def patient_picker(
+    ds: Dataset,
+    default: str | None = None,
+    key: str = "patient_picker",
+    bind: bool = True,
+    ranked: Sequence[str] | None = None,
+) -> str | None:
+    """Select box of the panel's patients.
+
+    With ``bind`` it shows and sets the shared selected patient (the one the Patient,
+    Dosing and Compare pages open on); without, it is a local choice.  A panel of more
+    than :data:`~dashboard.views.PICKER_LIMIT` patients gets a search box above it and the
+    box lists the matches (or the first patients of ``ranked``, e.g. most urgent first);
+    a search that names one patient (its id, or the only match) opens that patient.
+    """
+    ids = ds.patient_ids
+    if not ids:
+        return None
+    last_key = f"_last_shown::{key}"
+    current = (st.session_state.get(PATIENT) if bind else None) or default or ids[0]
+    if current not in ids:
+        current = ids[0]
+    shown = st.session_state.get(key)
+    # a shared selection changed elsewhere (the panel, another page) since this picker
+    # last showed it is followed; a choice made in this picker wins otherwise
+    followed = bind and shown is not None and st.session_state.get(last_key) not in (None, current)
+    if not followed and shown in ids:
+        current = shown
+    labels = picker_labels(ds)
+    options, note, box = ids, "", st.container()
+    if len(ids) > PICKER_LIMIT:
+        find, box = st.columns([1, 2])
+        query = find.text_input(
+            "Find a patient",
+            key=f"{key}::find",
+            placeholder=f"Patient id, then Enter ({len(ids):,} patients)",
+        )
+        listing = picker_list(ids, labels, query, current, PICKER_LIMIT, ranked)
+        last_query = f"_last_query::{key}"
+        if listing.found and listing.found != current and query != st.session_state.get(last_query):
+            current = listing.found  # the search names a patient: open it
+            listing = picker_list(ids, labels, query, current, PICKER_LIMIT, ranked)
+        st.session_state[last_query] = query
+        options, note = listing.options, listing.note(len(ids), query)
+    if key in st.session_state and st.session_state[key] != current:
+        st.session_state[key] = current
+    choice = box.selectbox(
+        "Patient",
+        options,
+        # the first run places the box on ``current``; afterwards its state holds it (an
+        # index as well would make Streamlit warn of a value set twice)
+        index=0 if key in st.session_state else options.index(current),
+        format_func=lambda pid: labels.get(pid, pid),
+        key=key,
+        filter_mode="contains",
+    )
+    if note:
+        box.caption(note)
+    if bind:
+        st.session_state[PATIENT] = choice
+        st.session_state[last_key] = choice
+    return choice

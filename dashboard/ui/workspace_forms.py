@@ -1,0 +1,143 @@
+"""The Workspace page's forms: add a dose, change or stop one, record a review.
+
+Each form's keys are named here, beside the callback that reads them: a form's values
+exist only in the session state when its submit callback runs (before the page is
+drawn, which an action that reopens the workspace panel needs).  The callback gets the
+patient as an argument, turns the values into a typed request and calls the action.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import dose_entry, model, reviews
+from dashboard import summary_export as sx
+from dashboard.dose_entry import DoseEntry
+from dashboard.ui import actions
+from dashboard.ui.state import as_of
+
+
+@dataclass(frozen=True)
+class DoseKeys:
+    drug: str = "dose_drug"
+    amount: str = "dose_amount"
+    unit: str = "dose_unit"
+    frequency: str = "dose_frequency"
+    route: str = "dose_route"
+    start: str = "dose_start"
+    end: str = "dose_end"
+    note: str = "dose_note"
+    confirm: str = "dose_confirm"
+
+
+@dataclass(frozen=True)
+class ChangeKeys:
+    dose_id: str = "change_dose_id"
+    action: str = "change_action"
+    on: str = "change_on"
+    amount: str = "change_amount"
+    frequency: str = "change_frequency"
+    note: str = "change_note"
+    confirm: str = "change_confirm"
+
+
+@dataclass(frozen=True)
+class ReviewKeys:
+    about: str = "review_about"
+    action: str = "review_action"
+    note: str = "review_note"
+
+
+DOSE, CHANGE, REVIEW = DoseKeys(), ChangeKeys(), ReviewKeys()
+
+
+def _submit_dose(keys: DoseKeys, patient_id: str) -> None:
+    s = st.session_state
+    entry = DoseEntry(
+        patient_id=patient_id,
+        drug=s[keys.drug] or "",
+        dose=float(s[keys.amount] or 0),
+        start=s[keys.start],
+        dose_unit=s[keys.unit],
+        frequency=s[keys.frequency],
+        route=s[keys.route],
+        end=s[keys.end],
+        note=s[keys.note],
+    )
+    actions.add_dose(entry, confirmed=bool(s[keys.confirm]))
+
+
+def _submit_change(keys: ChangeKeys) -> None:
+    s = st.session_state
+    if s[keys.dose_id] is None:
+        return
+    actions.change_dose(
+        int(s[keys.dose_id]),
+        s[keys.on],
+        s[keys.action],
+        amount=float(s[keys.amount] or 0),
+        frequency=s[keys.frequency],
+        note=s[keys.note],
+        confirmed=bool(s[keys.confirm]),
+    )
+
+
+def _submit_review(keys: ReviewKeys, patient_id: str) -> None:
+    s = st.session_state
+    actions.add_review(patient_id, s.get(keys.about) or "", s[keys.action] or "", s[keys.note])
+
+
+def dose_forms(doses: pd.DataFrame, patient_id: str) -> None:
+    """Add a dose; change or stop a current one (``doses``: the patient's, with provenance)."""
+    add, change = st.columns(2)
+    with add.form("dose_add", clear_on_submit=False):
+        st.markdown("**Add a dose**")
+        st.selectbox(
+            "Drug",
+            model.drugs(),
+            key=DOSE.drug,
+            index=None,
+            placeholder="Choose…",
+            format_func=model.drug_label,
+        )
+        st.number_input("Dose", min_value=0.0, step=5.0, key=DOSE.amount, value=None)
+        st.selectbox("Unit", dose_entry.UNITS, key=DOSE.unit)
+        st.selectbox("Frequency", dose_entry.FREQUENCY_CHOICES, key=DOSE.frequency)
+        st.selectbox("Route", model.ROUTES, key=DOSE.route, format_func=lambda r: r or "(not given)")
+        st.date_input("Start", key=DOSE.start, value=as_of())
+        st.date_input("End (leave empty if ongoing)", key=DOSE.end, value=None)
+        st.text_input("Note", key=DOSE.note)
+        st.checkbox("Save despite the warnings shown (I have checked them)", key=DOSE.confirm)
+        st.form_submit_button("Add dose", on_click=_submit_dose, args=(DOSE, patient_id), type="primary")
+    current = model.doses_in_force(doses, dt.date.max - dt.timedelta(days=1))
+    with change.form("dose_change"):
+        st.markdown("**Change or stop a current dose**")
+        options = current["dose_id"].astype(int).tolist()
+        text = {int(r["dose_id"]): f"{sx.dose_text(r)} from {r['start']:%Y-%m-%d}" for _, r in current.iterrows()}
+        st.selectbox("Dose", options, key=CHANGE.dose_id, format_func=lambda i: text.get(i, str(i)))
+        st.radio("What", ["change", "stop"], key=CHANGE.action, horizontal=True)
+        st.date_input("On", key=CHANGE.on, value=as_of())
+        st.number_input("New dose (for a change)", min_value=0.0, step=5.0, key=CHANGE.amount, value=None)
+        st.selectbox(
+            "New frequency",
+            ["", *dose_entry.FREQUENCY_CHOICES],
+            key=CHANGE.frequency,
+            format_func=lambda f: f or "(unchanged)",
+        )
+        st.text_input("Note", key=CHANGE.note)
+        st.checkbox("Save despite the warnings shown (I have checked them)", key=CHANGE.confirm)
+        st.form_submit_button("Save change", on_click=_submit_change, args=(CHANGE,), disabled=not options)
+
+
+def review_add_form(flags: pd.DataFrame, patient_id: str) -> None:
+    """A review about one of the patient's open flags (``flags``), or the patient as a whole."""
+    about = reviews.flag_choices(flags)
+    with st.form("review_add", clear_on_submit=True):
+        st.selectbox("About", list(about), key=REVIEW.about, format_func=about.get)
+        st.selectbox("Action", reviews.ACTIONS, key=REVIEW.action, index=None, placeholder="Choose…")
+        st.text_area("Note", key=REVIEW.note, placeholder="e.g. reviewed — AZA reduced to 100 mg")
+        st.form_submit_button("Record review", on_click=_submit_review, args=(REVIEW, patient_id), type="primary")
