@@ -159,10 +159,11 @@ def cmd_import(args: argparse.Namespace) -> int:
 def write_tables(result, out: Path) -> None:
     import pyarrow.parquet as pq
 
+    from dashboard import model
+
     out.mkdir(parents=True, exist_ok=True)
-    pq.write_table(result.labs, out / "labs.parquet")
-    pq.write_table(result.doses, out / "doses.parquet")
-    pq.write_table(result.patients, out / "patients.parquet")
+    for name in ("labs", "doses", "patients"):  # plain text columns: exactly the canonical schema
+        pq.write_table(model.conform(name, getattr(result, name)), out / f"{name}.parquet")
 
 
 def cmd_review(args: argparse.Namespace) -> int:

@@ -730,7 +730,12 @@ def _record_conversions(report: FileReport, units: _Units, accepted: np.ndarray,
 
 
 def combine_labs(cands: list[LabCandidates]) -> pa.Table:
-    """Resolve % differentials and duplicates across all files; settle every report."""
+    """Resolve % differentials and duplicates across all files; settle every report.
+
+    The labs table keeps its low-cardinality text columns dictionary-encoded (codes and
+    a few distinct texts); :func:`dashboard.model.conform` gives plain text for a
+    consumer that needs it.
+    """
     parts = []
     for i, c in enumerate(cands):
         t = c.table
@@ -752,20 +757,19 @@ def combine_labs(cands: list[LabCandidates]) -> pa.Table:
         allc, drop = _resolve_percent(_plain_text(allc), drop)
         ok = np.ones(allc.num_rows, dtype=bool)
 
-    # duplicates: same patient, analyte, time, value and comparator; the first is kept
-    keys = _key_columns(allc)
-    names = ("pid", "analyte", "time", "value", "cmp")
-    if ok.all():
-        keep = _first_of_groups(keys, names)
-    else:
-        idx = np.flatnonzero(ok)
-        keep = np.zeros(len(ok), dtype=bool)
-        keep[idx[_first_of_groups({k: v[idx] for k, v in keys.items()}, names)]] = True
+    # duplicates (same patient, analyte, time, value and comparator: the first is kept)
+    # and conflicts (same patient, analyte and time, another value: both kept, said),
+    # from one stable sort of the accepted results on a packed (patient, analyte, time) key
+    rows = np.flatnonzero(ok)
+    keys = _key_columns(allc, rows)
+    dup, clash = _duplicates_and_clashes(keys)
     orders = allc.column("_order").to_numpy()
-    for o in orders[ok & ~keep]:
+    for o in orders[rows[dup]]:
         drop[int(o)] = (DUPLICATE, "same result already imported")
+    keep = ok.copy()
+    keep[rows[dup]] = False
     final = allc if keep.all() else allc.filter(pa.array(keep))  # rejected and duplicates out in one pass
-    _warn_conflicts(keys if keep.all() else {k: v[keep] for k, v in keys.items()}, final, cands)
+    _warn_conflicts(allc, rows[clash], cands)
     _record_percent_conversions(final, cands)
 
     # settle statuses
@@ -777,7 +781,10 @@ def combine_labs(cands: list[LabCandidates]) -> pa.Table:
             cands[i].problems.append(Problem(int(cands[i].rows[r]), "value", msg, ""))
     for c in cands:
         _settle(c)
-    return model.conform("labs", final.drop_columns(["_percent", "_rec", "_file", "_order", "_aidx", "_ok"]))
+    final = final.drop_columns(["_percent", "_rec", "_file", "_order", "_aidx", "_ok"])
+    if final.num_rows and final.column(0).num_chunks > 1:
+        final = final.unify_dictionaries()  # several files: one dictionary per column
+    return model.conform("labs", final, dictionaries=True)
 
 
 def _record_percent_conversions(final: pa.Table, cands: list[LabCandidates]) -> None:
@@ -794,25 +801,20 @@ def _record_percent_conversions(final: pa.Table, cands: list[LabCandidates]) -> 
         cands[i].report.conversions.append(Conversion(a, u or "%", f"{canon} (from % x WBC)", int(n)))
 
 
-_P1, _P2, _P3, _P4, _P5 = (
-    np.uint64(x)
-    for x in (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93, 0xFF51AFD7ED558CCD)
-)
-
-
-def _key_columns(t: pa.Table) -> dict[str, np.ndarray]:
-    """The deduplication key as integer arrays."""
-    pid = _codes(t.column("patient_id"))
-    ana = t.column("_aidx").combine_chunks().to_numpy(zero_copy_only=False)
-    cmp_ = _codes(t.column("comparator"))
+def _key_columns(t: pa.Table, rows: np.ndarray) -> dict[str, np.ndarray]:
+    """The deduplication key of ``rows`` as integer arrays (patient codes in order of
+    first appearance, analyte index, seconds, the value's bits, comparator code)."""
+    pid = _codes(t.column("patient_id"))[rows]
+    ana = t.column("_aidx").combine_chunks().to_numpy(zero_copy_only=False)[rows]
+    cmp_ = _codes(t.column("comparator"))[rows]
     time = pc.fill_null(t.column("collected_at").combine_chunks().cast(pa.int64()), 0).to_numpy(zero_copy_only=False)
     value = np.ascontiguousarray(t.column("value").combine_chunks().to_numpy(zero_copy_only=False)).view(np.int64)
     return {
-        "pid": pid.astype(np.uint64),
-        "analyte": ana.astype(np.uint64),
-        "cmp": cmp_.astype(np.uint64),
-        "time": time.astype(np.uint64),
-        "value": value.astype(np.uint64),
+        "pid": pid.astype(np.int64),
+        "analyte": ana.astype(np.int64),
+        "time": time[rows].astype(np.int64),
+        "value": value[rows],
+        "cmp": cmp_.astype(np.int64),
     }
 
 
@@ -826,45 +828,56 @@ def _codes(col: pa.ChunkedArray) -> np.ndarray:
     return pc.dictionary_encode(arr).indices.to_numpy(zero_copy_only=False)
 
 
-def _hash(keys: dict[str, np.ndarray], names: tuple[str, ...]) -> np.ndarray:
-    primes = (_P1, _P2, _P3, _P4, _P5)
-    with np.errstate(over="ignore"):
-        h = np.zeros(len(keys[names[0]]), dtype=np.uint64)
-        for name, p in zip(names, primes, strict=False):
-            h = (h ^ keys[name]) * p
-            h ^= h >> np.uint64(29)
-    return h
-
-
-def _first_of_groups(keys: dict[str, np.ndarray], names: tuple[str, ...]) -> np.ndarray:
-    """True for the first record of each group of equal keys (exact, hash-assisted)."""
-    n = len(keys[names[0]])
-    first = np.ones(n, dtype=bool)
+def draw_order(pid: np.ndarray, analyte: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """The stable order of rows by (patient, analyte, time): one sort of a packed 64-bit
+    key (patient code in the high bits, then the analyte, then the time); input order
+    within equal keys.  Already-ordered input (the usual export) costs one pass."""
+    n = len(t)
     if n < 2:
-        return first
-    h = _hash(keys, names)
-    hs = np.sort(h)
-    if not (hs[1:] == hs[:-1]).any():  # no two hashes alike: no duplicates
-        return first
-    order = np.argsort(h, kind="stable")
-    hs = h[order]
-    same_as_prev = np.r_[False, hs[1:] == hs[:-1]]
-    if not same_as_prev.any():
-        return first
-    # exact check only where hashes collide
-    for start in np.flatnonzero(np.r_[same_as_prev[1:], False] & ~same_as_prev):
-        end = start + 1
-        while end < n and same_as_prev[end]:
-            end += 1
-        members = np.sort(order[start:end])  # in input order
-        seen: set[tuple[int, ...]] = set()
-        for m in members:
-            k = tuple(int(keys[name][m]) for name in names)
-            if k in seen:
-                first[m] = False
-            else:
-                seen.add(k)
-    return first
+        return np.arange(n)
+    t0 = int(t.min())
+    span = int(t.max()) - t0
+    bt = max(span.bit_length(), 1)
+    ba = max(int(analyte.max()).bit_length(), 1)
+    bp = max(int(pid.max()).bit_length(), 1)
+    if bt + ba + bp > 62 or int(pid.min()) < 0 or int(analyte.min()) < 0:
+        return np.lexsort((t, analyte, pid))
+    key = (pid.astype(np.int64) << (ba + bt)) | (analyte.astype(np.int64) << bt) | (t - t0)
+    if bool(np.all(key[1:] >= key[:-1])):
+        return np.arange(n)
+    return np.argsort(key, kind="stable")
+
+
+def _duplicates_and_clashes(keys: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of ``keys``: a duplicate of an earlier row (same patient, analyte, time,
+    value and comparator), and a clash (kept, but not the first of its draw's different
+    values).  Both refer to input order: the first of equal rows is kept."""
+    n = len(keys["pid"])
+    dup = np.zeros(n, dtype=bool)
+    clash = np.zeros(n, dtype=bool)
+    if n < 2:
+        return dup, clash
+    order = draw_order(keys["pid"], keys["analyte"], keys["time"])
+    p, a, t = keys["pid"][order], keys["analyte"][order], keys["time"][order]
+    same = (p[1:] == p[:-1]) & (a[1:] == a[:-1]) & (t[1:] == t[:-1])
+    if not same.any():
+        return dup, clash
+    # rows of draws with more than one row (few): compare their values exactly
+    in_group = np.r_[same, False] | np.r_[False, same]
+    members = order[in_group]  # by draw, input order within a draw
+    draw = np.cumsum(np.r_[True, ~same])[in_group]
+    v, c = keys["value"][members], keys["cmp"][members]
+    o = np.lexsort((members, c, v, draw))
+    d2, v2, c2, m2 = draw[o], v[o], c[o], members[o]
+    repeat = np.r_[False, (d2[1:] == d2[:-1]) & (v2[1:] == v2[:-1]) & (c2[1:] == c2[:-1])]
+    dup[m2[repeat]] = True
+    # among the rows kept, every row of a draw but its first (in input order) clashes
+    kept = ~dup[members]
+    km, kd = members[kept], draw[kept]
+    o = np.lexsort((km, kd))
+    km, kd = km[o], kd[o]
+    clash[km[np.r_[False, kd[1:] == kd[:-1]]]] = True
+    return dup, clash
 
 
 def _plain_text(t: pa.Table) -> pa.Table:
@@ -919,18 +932,16 @@ def _resolve_percent(allc: pa.Table, drop: dict[int, tuple[int, str]]) -> tuple[
     return pa.concat_tables([absolute, derived]).sort_by("_order"), drop
 
 
-def _warn_conflicts(keys: dict[str, np.ndarray], final: pa.Table, cands: list[LabCandidates]) -> None:
-    """Warn about different results of one patient, analyte and time (both are kept)."""
-    n = len(keys["pid"])
-    if n < 2:
-        return
-    first = _first_of_groups(keys, ("pid", "analyte", "time"))
-    clash = np.flatnonzero(~first)
+def _warn_conflicts(allc: pa.Table, clash: np.ndarray, cands: list[LabCandidates]) -> None:
+    """Warn about different results of one patient, analyte and time (both are kept).
+
+    ``clash``: rows of ``allc`` that are not the first of their draw's different values."""
     if not len(clash):
         return
-    files = final.column("_file").to_numpy()
-    for k in clash[:20]:
-        row = {c: final.column(c)[int(k)].as_py() for c in ("patient_id", "analyte", "collected_at")}
+    clash = np.sort(clash)
+    files = allc.column("_file").to_numpy()
+    shown = allc.select(["patient_id", "analyte", "collected_at"]).take(pa.array(clash[:20])).to_pylist()
+    for k, row in zip(clash[:20], shown, strict=True):
         cands[int(files[k])].report.warn(
             f"patient {row['patient_id']}: different {model.analyte_label(row['analyte'])} results at the same "
             f"time {row['collected_at']}; both are kept - check the source"
