@@ -21,35 +21,48 @@ ANALYTES = (
 )
 
 
-def make_long_csv(path: Path, patients: int = 5000, draws: int = 30, seed: int = 1) -> Path:
+def make_long_csv(
+    path: Path, patients: int = 5000, draws: int = 30, seed: int = 1, distinct_times: bool = True
+) -> Path:
     """A long lab CSV: patients x draws x 7 analytes rows (1.05M with the defaults).
 
-    Dates are ISO with minutes, values have one decimal, units are canonical.
+    Draws are about four weeks apart (0-2 days of jitter).  With ``distinct_times`` (the
+    default) each patient starts on its own day of 2020 and each draw has its own time of
+    day (07:00-17:59, to the minute), as a real export has: about 130,000 distinct
+    timestamps for the 150,000 draws of the default file.  Without it every draw is at 08:00 (about 800 distinct timestamps: an easy
+    case for the date parser, kept for comparison with older figures).  Values have one
+    decimal, units are canonical; a few values round to 0 and are rejected as implausible.
     """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
     rng = np.random.default_rng(seed)
     k = len(ANALYTES)
-    n = patients * draws * k
-    pid = np.repeat(np.arange(patients), draws * k)
-    day = np.tile(np.repeat(np.arange(draws) * 28, k), patients) + rng.integers(0, 3, size=n).repeat(1)
-    base = np.datetime64("2021-01-04T08:00")
-    when = (base + (np.repeat(day.reshape(-1, k)[:, 0], k)).astype("timedelta64[D]")).astype("datetime64[m]")
-    names = np.tile([a[0] for a in ANALYTES], patients * draws)
-    units = np.tile([a[1] for a in ANALYTES], patients * draws)
-    mu = np.tile([a[2] for a in ANALYTES], patients * draws)
-    sd = np.tile([a[3] for a in ANALYTES], patients * draws)
+    n_draws = patients * draws
+    start = np.repeat(rng.integers(0, 365, size=patients), draws) if distinct_times else 0
+    day = start + np.tile(np.arange(draws) * 28, patients) + rng.integers(0, 3, size=n_draws)
+    minute = rng.integers(7 * 60, 18 * 60, size=n_draws) if distinct_times else np.full(n_draws, 8 * 60)
+    base = np.datetime64("2020-01-06T00:00" if distinct_times else "2021-01-04T00:00")
+    when = base + day.astype("timedelta64[D]") + minute.astype("timedelta64[m]")
+    when_txt = np.char.replace(np.datetime_as_string(when, unit="m"), "T", " ")
+    mu = np.tile([a[2] for a in ANALYTES], n_draws)
+    sd = np.tile([a[3] for a in ANALYTES], n_draws)
     vals = np.round(np.abs(rng.normal(mu, sd)), 1)
-    when_txt = np.datetime_as_string(when, unit="m")
-    when_txt = np.char.replace(when_txt.astype(str), "T", " ")
-    with open(path, "w", encoding="utf-8") as fh:
-        fh.write("patient_id,collected_at,analyte,value,unit\n")
-        chunk = 200_000
-        for s in range(0, n, chunk):
-            e = min(n, s + chunk)
-            lines = [
-                f"P{p:05d},{w},{a},{v},{u}\n"
-                for p, w, a, v, u in zip(pid[s:e], when_txt[s:e], names[s:e], vals[s:e], units[s:e], strict=True)
-            ]
-            fh.writelines(lines)
+    table = pa.table(
+        {
+            "patient_id": pa.array(np.char.add("P", np.char.zfill(np.arange(patients).astype(str), 5))).take(
+                pa.array(np.repeat(np.arange(patients), draws * k))
+            ),
+            "collected_at": pa.array(when_txt).take(pa.array(np.repeat(np.arange(n_draws), k))),
+            "analyte": pa.array([a[0] for a in ANALYTES]).take(pa.array(np.tile(np.arange(k), n_draws))),
+            "value": pa.array(vals),
+            "unit": pa.array([a[1] for a in ANALYTES]).take(pa.array(np.tile(np.arange(k), n_draws))),
+        }
+    )
+    with open(path, "wb") as fh:
+        fh.write(b"patient_id,collected_at,analyte,value,unit\n")
+        options = pacsv.WriteOptions(include_header=False, quoting_style="none", batch_size=1 << 16)
+        pacsv.write_csv(table, fh, write_options=options)
     return path
 
 

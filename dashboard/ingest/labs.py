@@ -102,13 +102,18 @@ def _or_empty(arr: pa.Array | None, n: int) -> pa.Array:
 
 
 def decide_decimal(inp: LabInput, report: FileReport) -> str:
+    return _decide_decimal(inp, report)[0]
+
+
+def _decide_decimal(inp: LabInput, report: FileReport) -> tuple[str, pa.Array | None]:
+    """The file's decimal separator, and the values as numbers when one cast read them all."""
     if inp.decimal:
         report.decimal = report.decimal or ("comma" if inp.decimal == "," else "point")
-        return inp.decimal
+        return inp.decimal, None
     try:  # all plain dot-decimal numbers: the common case, settled by one cast
-        pc.cast(inp.value, pa.float64())
+        numbers = pc.cast(inp.value, pa.float64())
         report.decimal = "point"
-        return "."
+        return ".", numbers
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         pass
     sep, dots, commas = detect_decimal(inp.value, inp.delimiter)
@@ -118,7 +123,7 @@ def decide_decimal(inp: LabInput, report: FileReport) -> str:
             f"{min(dots, commas)} value(s) use the other decimal separator than the rest of the file; "
             "they are rejected, not guessed"
         )
-    return sep
+    return sep, None
 
 
 class _Verdicts:
@@ -176,20 +181,9 @@ def normalise_labs(
 
     # --- patient id: spaces of any kind around it removed (and said); an id holding a
     # character that hides or disguises (a right-to-left override, a zero-width space ...)
-    # is rejected, never cleaned: it could then merge two patients
-    trimmed = pc.utf8_trim_whitespace(inp.patient_id)
-    changed = pc.sum(pc.not_equal(trimmed, inp.patient_id)).as_py() or 0
-    if changed:
-        report.warn(f"{changed} patient id(s) had spaces (such as a non-breaking space) at their start or end: removed")
-        inp.patient_id = trimmed
-    verdict.reject(pc.equal(inp.patient_id, ""), "no patient id", col_of("patient_id", "patient_id"))
-    disguised = pc.match_substring_regex(inp.patient_id, identity.REJECTED_CLASS)
-    if pc.any(disguised).as_py():
-        verdict.reject(
-            disguised,
-            lambda: _id_problems(inp.patient_id, disguised),
-            col_of("patient_id", "patient_id"),
-        )
+    # is rejected, never cleaned: it could then merge two patients.  Judged once per
+    # distinct id (a clinic has thousands of patients and a million results).
+    pid_codes = _judge_patient_ids(inp, report, verdict, col_of("patient_id", "patient_id"))
 
     # --- result status: a withdrawn or not-done result is never graded
     if inp.status is not None:
@@ -234,9 +228,10 @@ def normalise_labs(
     )
 
     # --- value
-    decimal = decide_decimal(inp, report)
-    pv = parse_values(inp.value, decimal)
-    verdict.reject(pc.not_equal(pv.reason, ""), pv.reason, value_col)
+    decimal, numbers = _decide_decimal(inp, report)
+    pv = parse_values(inp.value, decimal, numbers)
+    if not pv.clean:
+        verdict.reject(pc.not_equal(pv.reason, ""), pv.reason, value_col)
     if pv.thousands:
         report.warn(
             f"{pv.thousands} value(s) written with a thousands separator (e.g. 150,000) were read as whole numbers"
@@ -245,8 +240,8 @@ def normalise_labs(
     # --- unit: the unit column, else text after the number, else the unit in the name/header
     unit_col = _or_empty(inp.unit, n)
     trailing = pv.trailing
-    has_trailing = pc.not_equal(trailing, "")
-    if pc.any(has_trailing).as_py():
+    has_trailing = None if pv.clean else pc.not_equal(trailing, "")
+    if has_trailing is not None and pc.any(has_trailing).as_py():
         has_unit_col = pc.not_equal(unit_col, "")
         unit_text = pc.if_else(has_unit_col, unit_col, pc.if_else(has_trailing, trailing, name_unit))
         junk = pc.and_(has_trailing, pc.and_(has_unit_col, pa.array(~_same_unit(trailing, unit_col))))
@@ -312,22 +307,27 @@ def normalise_labs(
             problems.append(Problem(int(rows_np[r]), c, msg, v))
 
     flag_col = _or_empty(inp.flag, n)
-    source_flag = pc.if_else(pc.equal(flag_col, ""), pv.flag, flag_col) if inp.flag is not None else pv.flag
+    if inp.flag is None:
+        source_flag = pv.flag
+    elif pv.clean:
+        source_flag = flag_col
+    else:
+        source_flag = pc.if_else(pc.equal(flag_col, ""), pv.flag, flag_col)
     canon_units = pa.array([model.CANONICAL_UNITS[a] for a in model.ANALYTES] + [""], pa.string())
     aidx32 = pa.array(units.analyte_idx.astype(np.int32))
     # Low-cardinality text goes in as dictionary arrays (indices + a few distinct texts):
     # cheap to filter and to deduplicate; conform() writes plain text at the end.
     table = pa.table(
         {
-            "patient_id": pc.dictionary_encode(inp.patient_id),
+            "patient_id": pid_codes,
             "collected_at": when,
             "analyte": pa.DictionaryArray.from_arrays(aidx32, pa.array([*model.ANALYTES, ""], pa.string())),
             "value": pa.array(canonical),
             "unit": pa.DictionaryArray.from_arrays(aidx32, canon_units),
-            "comparator": _as_dictionary(pv.comparator),
+            "comparator": _blank_dictionary(n) if pv.clean else _as_dictionary(pv.comparator),
             "ref_low": pa.array(ref_low),
             "ref_high": pa.array(ref_high),
-            "source_flag": _as_dictionary(source_flag),
+            "source_flag": _blank_dictionary(n) if pv.clean and inp.flag is None else _as_dictionary(source_flag),
             "source_value": inp.value,
             "source_unit": units.unit_text,
             "source_test": source_test,
@@ -356,8 +356,58 @@ def _as_dictionary(arr: pa.Array) -> pa.Array:
     if isinstance(arr, pa.DictionaryArray):
         return arr
     if not pc.any(pc.not_equal(arr, "")).as_py():
-        return pa.DictionaryArray.from_arrays(pa.array(np.zeros(len(arr), dtype=np.int32)), pa.array([""], pa.string()))
+        return _blank_dictionary(len(arr))
     return pc.dictionary_encode(arr)
+
+
+def _blank_dictionary(n: int) -> pa.Array:
+    """n empty texts as a dictionary array."""
+    return pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, dtype=np.int32)), pa.array([""], pa.string()))
+
+
+def _judge_patient_ids(inp: LabInput, report: FileReport, verdict: _Verdicts, column: str) -> pa.Array:
+    """Trim, and reject empty or disguised, patient ids, once per distinct id; returns the
+    ids (trimmed) dictionary-encoded.  ``inp.patient_id`` becomes the trimmed ids."""
+    ids = inp.patient_id
+    if isinstance(ids, pa.ChunkedArray):
+        ids = ids.combine_chunks()
+    if ids.null_count:  # not from a reader of ours: the row-by-row way
+        trimmed = pc.utf8_trim_whitespace(ids)
+        changed = pc.sum(pc.not_equal(trimmed, ids)).as_py() or 0
+        if changed:
+            report.warn(
+                f"{changed} patient id(s) had spaces (such as a non-breaking space) at their start or end: removed"
+            )
+            inp.patient_id = ids = trimmed
+        verdict.reject(pc.equal(ids, ""), "no patient id", column)
+        disguised = pc.match_substring_regex(ids, identity.REJECTED_CLASS)
+        if pc.any(disguised).as_py():
+            verdict.reject(disguised, lambda: _id_problems(ids, disguised), column)
+        return pc.dictionary_encode(ids)
+    enc = ids if isinstance(ids, pa.DictionaryArray) else pc.dictionary_encode(ids)
+    texts, codes = enc.dictionary, enc.indices.to_numpy(zero_copy_only=False)
+    trimmed = pc.utf8_trim_whitespace(texts)
+    moved = pc.not_equal(trimmed, texts).to_numpy(zero_copy_only=False)
+    if moved.any():
+        changed = int(np.count_nonzero(moved[codes]))
+        report.warn(f"{changed} patient id(s) had spaces (such as a non-breaking space) at their start or end: removed")
+        again = pc.dictionary_encode(trimmed)  # " P1" and "P1" are one id once trimmed
+        codes = again.indices.to_numpy(zero_copy_only=False)[codes]
+        texts = again.dictionary
+        enc = pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32)), texts)
+        inp.patient_id = enc.dictionary_decode()
+    verdict.reject(pc.equal(texts, "").to_numpy(zero_copy_only=False)[codes], "no patient id", column)
+    disguised_text = pc.match_substring_regex(texts, identity.REJECTED_CLASS).to_numpy(zero_copy_only=False)
+    if disguised_text.any():
+        problems = [
+            identity.id_problem(t) if bad else "" for t, bad in zip(texts.to_pylist(), disguised_text, strict=True)
+        ]
+        verdict.reject(
+            disguised_text[codes],
+            lambda: {int(r): problems[codes[r]] for r in np.flatnonzero(disguised_text[codes])},
+            column,
+        )
+    return enc
 
 
 def _dict_codes(arr: pa.Array) -> tuple[np.ndarray, list[str]]:
