@@ -311,7 +311,8 @@ def _string_buffers(arr: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
 
 
 def _shape_rows(arr: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """Rows whose length is a fixed-width date's, their lengths and their first 19 bytes."""
+    """Rows whose length is a fixed-width date's, their lengths, and their first 19 bytes
+    as a (19, rows) matrix (byte position first, so that each position is contiguous)."""
     bufs = _string_buffers(arr)
     if bufs is None:
         return None
@@ -321,20 +322,25 @@ def _shape_rows(arr: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray] | No
     if arr.null_count:
         cand &= arr.is_valid().to_numpy(zero_copy_only=False)
     rows = np.flatnonzero(cand)
-    if not len(data) or not len(rows):
-        return rows, length[rows], np.zeros((len(rows), 19), dtype=np.uint8)
-    at = np.minimum(offsets[rows][:, None] + np.arange(19), len(data) - 1)
-    return rows, length[rows], data[at]
+    if not len(rows):
+        return rows, length[rows], np.zeros((19, 0), dtype=np.uint8)
+    # a window of 19 bytes at each row's start (a view: no copy of the column), padded so
+    # that the last row's window stays inside the buffer
+    end = int(offsets[-1])
+    data = np.concatenate([data[:end], np.zeros(19, dtype=np.uint8)])
+    windows = np.lib.stride_tricks.sliding_window_view(data, 19)
+    return rows, length[rows], np.ascontiguousarray(windows[offsets[rows]].T)
 
 
 def _digits(b: np.ndarray, cols: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """The number written by byte columns ``cols`` and whether they are all digits."""
-    ok = np.ones(len(b), dtype=bool)
-    value = np.zeros(len(b), dtype=np.int64)
+    """The number written by byte positions ``cols`` and whether they are all digits."""
+    value = np.zeros(b.shape[1], dtype=np.int64)
+    ok = np.ones(b.shape[1], dtype=bool)
     for c in cols:
-        d = b[:, c] - _D  # uint8: a non-digit wraps above 9
+        d = b[c] - _D  # uint8: a non-digit wraps above 9
         ok &= d <= 9
-        value = value * 10 + d
+        value *= 10
+        value += d
     return value, ok
 
 
@@ -345,32 +351,34 @@ def _time_fields(b: np.ndarray, length: np.ndarray) -> tuple[np.ndarray, np.ndar
     hh, ok_h = _digits(b, (11, 12))
     mi, ok_m = _digits(b, (14, 15))
     ss, ok_s = _digits(b, (17, 18))
-    sep = (b[:, 10] == ord(" ")) | (b[:, 10] == ord("T"))
-    ok = ~timed | (sep & ok_h & ok_m & (b[:, 13] == ord(":")))
-    ok &= ~with_s | (ok_s & (b[:, 16] == ord(":")))
+    sep = (b[10] == ord(" ")) | (b[10] == ord("T"))
+    ok = ~timed | (sep & ok_h & ok_m & (b[13] == ord(":")))
+    ok &= ~with_s | (ok_s & (b[16] == ord(":")))
     return ok, np.where(timed, hh, 0), np.where(timed, mi, 0), np.where(with_s, ss, 0)
 
 
-def _iso_rows(b: np.ndarray, length: np.ndarray) -> np.ndarray:
-    """Rows (of the shape rows) written YYYY-MM-DD[ HH:MM[:SS]]."""
-    _, ok = _digits(b, (0, 1, 2, 3, 5, 6, 8, 9))
-    ok &= (b[:, 4] == ord("-")) & (b[:, 7] == ord("-"))
-    return ok & _time_fields(b, length)[0]
-
-
 def _not_fixed_iso(arr: pa.Array) -> pa.Array:
-    """``arr`` without its fixed-width ISO dates (they cannot be day- or month-first)."""
+    """``arr`` without the texts that start with three digits ("2024-03-05 ..."): a
+    day-first or month-first date starts with one or two digits and a separator, so
+    they cannot tell the order (and in a large file they are nearly all of it)."""
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
-    found = _shape_rows(arr)
-    if found is None or not len(found[0]):
+    bufs = _string_buffers(arr)
+    if bufs is None or not len(arr):
         return arr
-    rows, length, b = found
-    iso = rows[_iso_rows(b, length)]
-    if not len(iso):
+    offsets, data = bufs
+    long_enough = np.diff(offsets) >= 3
+    if arr.null_count:
+        long_enough &= arr.is_valid().to_numpy(zero_copy_only=False)
+    rows = np.flatnonzero(long_enough)
+    if not len(rows):
+        return arr
+    start = offsets[rows]
+    digits = (data[start] - _D <= 9) & (data[start + 1] - _D <= 9) & (data[start + 2] - _D <= 9)
+    if not digits.any():
         return arr
     keep = np.ones(len(arr), dtype=bool)
-    keep[iso] = False
+    keep[rows[digits]] = False
     return arr.filter(pa.array(keep))
 
 
@@ -403,12 +411,12 @@ def _fixed_width(arr: pa.Array, order: str, today: dt.date, window: bool) -> tup
     y, ok_y = _digits(b, (0, 1, 2, 3))
     mo, ok_mo = _digits(b, (5, 6))
     d, ok_d = _digits(b, (8, 9))
-    iso = ok_y & ok_mo & ok_d & (b[:, 4] == ord("-")) & (b[:, 7] == ord("-"))
+    iso = ok_y & ok_mo & ok_d & (b[4] == ord("-")) & (b[7] == ord("-"))
     # NN/NN/YYYY (also . and -), day or month first as decided
     a, ok_a = _digits(b, (0, 1))
     c, ok_c = _digits(b, (3, 4))
     y2, ok_y2 = _digits(b, (6, 7, 8, 9))
-    seps = np.isin(b[:, 2], _NUM_SEPS) & np.isin(b[:, 5], _NUM_SEPS)
+    seps = _NUM_SEP[b[2]] & _NUM_SEP[b[5]]
     numeric = ~iso & ok_a & ok_c & ok_y2 & seps
     first_month = order == MONTHFIRST
     y = np.where(iso, y, y2)
@@ -431,7 +439,8 @@ def _fixed_width(arr: pa.Array, order: str, today: dt.date, window: bool) -> tup
     return fast, seconds
 
 
-_NUM_SEPS = np.array([ord("/"), ord("."), ord("-")], dtype=np.uint8)
+_NUM_SEP = np.zeros(256, dtype=bool)
+_NUM_SEP[[ord("/"), ord("."), ord("-")]] = True
 
 
 def _parse_unique(uniq: pa.Array, order: str, today: dt.date, window: bool = True) -> tuple[np.ndarray, list[str], int]:
