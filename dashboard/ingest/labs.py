@@ -27,6 +27,7 @@ from dashboard.ingest import identity
 from dashboard.ingest.mapping import recognise_test
 from dashboard.ingest.report import Conversion, FileReport, Problem
 from dashboard.ingest.values import detect_decimal, parse_range, parse_values
+from dashboard.ordering import packed_order
 from dashboard.units import (
     FAMILY_UNITS,
     INFER_UNITS,
@@ -878,26 +879,6 @@ def _codes(col: pa.ChunkedArray) -> np.ndarray:
     return pc.dictionary_encode(arr).indices.to_numpy(zero_copy_only=False)
 
 
-def draw_order(pid: np.ndarray, analyte: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """The stable order of rows by (patient, analyte, time): one sort of a packed 64-bit
-    key (patient code in the high bits, then the analyte, then the time); input order
-    within equal keys.  Already-ordered input (the usual export) costs one pass."""
-    n = len(t)
-    if n < 2:
-        return np.arange(n)
-    t0 = int(t.min())
-    span = int(t.max()) - t0
-    bt = max(span.bit_length(), 1)
-    ba = max(int(analyte.max()).bit_length(), 1)
-    bp = max(int(pid.max()).bit_length(), 1)
-    if bt + ba + bp > 62 or int(pid.min()) < 0 or int(analyte.min()) < 0:
-        return np.lexsort((t, analyte, pid))
-    key = (pid.astype(np.int64) << (ba + bt)) | (analyte.astype(np.int64) << bt) | (t - t0)
-    if bool(np.all(key[1:] >= key[:-1])):
-        return np.arange(n)
-    return np.argsort(key, kind="stable")
-
-
 def _duplicates_and_clashes(keys: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Per row of ``keys``: a duplicate of an earlier row (same patient, analyte, time,
     value and comparator), and a clash (kept, but not the first of its draw's different
@@ -907,7 +888,9 @@ def _duplicates_and_clashes(keys: dict[str, np.ndarray]) -> tuple[np.ndarray, np
     clash = np.zeros(n, dtype=bool)
     if n < 2:
         return dup, clash
-    order = draw_order(keys["pid"], keys["analyte"], keys["time"])
+    order = packed_order(keys["pid"], keys["analyte"], keys["time"])
+    if order is None:
+        order = np.arange(n)
     p, a, t = keys["pid"][order], keys["analyte"][order], keys["time"][order]
     same = (p[1:] == p[:-1]) & (a[1:] == a[:-1]) & (t[1:] == t[:-1])
     if not same.any():
