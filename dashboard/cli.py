@@ -68,6 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as-of", default=None, metavar="YYYY-MM-DD", help="the date 'today' is for the schedule")
     p.add_argument("--json", action="store_true", help="print the review as JSON")
     p.add_argument(
+        "--compact",
+        action="store_true",
+        help="print the review as newline-delimited JSON for batch use: a header line, then one line per "
+        "patient with flags, schedule and dose checks as arrays of values (field order in the header)",
+    )
+    p.add_argument(
         "--csv",
         default=None,
         metavar="FILE",
