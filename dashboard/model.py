@@ -350,17 +350,29 @@ def empty_table(table: str) -> pa.Table:
     return schema(table).empty_table()
 
 
-def conform(table: str, data: pa.Table) -> pa.Table:
+def conform(table: str, data: pa.Table, dictionaries: bool = False) -> pa.Table:
     """Return ``data`` with exactly the canonical columns, order and types.
 
     Missing optional columns are filled (NaN / "" / NaT / False); extra columns are
     dropped.  Raises ``KeyError`` if a required column is missing.
+
+    With ``dictionaries`` a text column that is dictionary-encoded (integer codes and
+    the distinct texts: what the import builds) stays so; the values are the same texts
+    and Arrow reads them alike.  Without it (the default) every text column is plain
+    ``string``, exactly :func:`schema`.
     """
     n = data.num_rows
     arrays = []
+    fields = []
     for f in TABLES[table]:
         if f.name in data.column_names:
             col = data.column(f.name)
+            if dictionaries and pa.types.is_string(f.type) and _is_text_dictionary(col.type):
+                if col.null_count:
+                    col = col.fill_null("")
+                arrays.append(col)
+                fields.append(pa.field(f.name, col.type))
+                continue
             if col.type != f.type:
                 col = col.cast(f.type)
             if pa.types.is_string(f.type) and col.null_count:
@@ -376,7 +388,12 @@ def conform(table: str, data: pa.Table) -> pa.Table:
             raise KeyError(f"{table}: required column {f.name!r} is missing")
         else:
             arrays.append(pa.array(_default_values(f.type, n), type=f.type))
-    return pa.Table.from_arrays(arrays, schema=schema(table))
+        fields.append(pa.field(f.name, f.type))
+    return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+
+
+def _is_text_dictionary(t: pa.DataType) -> bool:
+    return pa.types.is_dictionary(t) and pa.types.is_string(t.value_type)
 
 
 def _default_values(t: pa.DataType, n: int) -> list[Any]:

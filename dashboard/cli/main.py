@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from dashboard import log_config
+from dashboard import log_config, model
 from dashboard.cli.common import (
     EXIT_CHOICE,
     EXIT_FAIL,
@@ -50,9 +50,20 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("review", help="import and print the per-patient clinical review")
     p.add_argument("paths", nargs="+", metavar="PATH")
     add_import_options(p)
-    p.add_argument("--profile", default=None, metavar="NAME", help="threshold profile (default: 'BSR 2017 / NICE')")
+    p.add_argument(
+        "--profile",
+        default=None,
+        metavar="NAME",
+        help="threshold profile (default: 'BSR 2025'; 'BSR 2017 / NICE' for old audits, 'CTCAE only', or a profile file)",
+    )
     p.add_argument("--as-of", default=None, metavar="YYYY-MM-DD", help="the date 'today' is for the schedule")
     p.add_argument("--json", action="store_true", help="print the review as JSON")
+    p.add_argument(
+        "--compact",
+        action="store_true",
+        help="print the review as newline-delimited JSON for batch use: a header line, then one line per "
+        "patient with flags, schedule and dose checks as arrays of values (field order in the header)",
+    )
     p.add_argument(
         "--csv",
         default=None,
@@ -98,9 +109,8 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def write_tables(result: ImportResult, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    pq.write_table(result.labs, out / "labs.parquet")
-    pq.write_table(result.doses, out / "doses.parquet")
-    pq.write_table(result.patients, out / "patients.parquet")
+    for name in ("labs", "doses", "patients"):  # plain text columns: exactly the canonical schema
+        pq.write_table(model.conform(name, getattr(result, name)), out / f"{name}.parquet")
 
 
 # The other commands are imported when they run, not at the top: ``import`` and ``review``

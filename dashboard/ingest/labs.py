@@ -27,6 +27,7 @@ from dashboard.ingest import identity
 from dashboard.ingest.mapping import recognise_test
 from dashboard.ingest.report import Conversion, FileReport, Problem
 from dashboard.ingest.values import detect_decimal, parse_range, parse_values
+from dashboard.ordering import packed_order
 from dashboard.units import (
     FAMILY_UNITS,
     INFER_UNITS,
@@ -102,13 +103,18 @@ def _or_empty(arr: pa.Array | None, n: int) -> pa.Array:
 
 
 def decide_decimal(inp: LabInput, report: FileReport) -> str:
+    return _decide_decimal(inp, report)[0]
+
+
+def _decide_decimal(inp: LabInput, report: FileReport) -> tuple[str, pa.Array | None]:
+    """The file's decimal separator, and the values as numbers when one cast read them all."""
     if inp.decimal:
         report.decimal = report.decimal or ("comma" if inp.decimal == "," else "point")
-        return inp.decimal
+        return inp.decimal, None
     try:  # all plain dot-decimal numbers: the common case, settled by one cast
-        pc.cast(inp.value, pa.float64())
+        numbers = pc.cast(inp.value, pa.float64())
         report.decimal = "point"
-        return "."
+        return ".", numbers
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         pass
     sep, dots, commas = detect_decimal(inp.value, inp.delimiter)
@@ -118,7 +124,7 @@ def decide_decimal(inp: LabInput, report: FileReport) -> str:
             f"{min(dots, commas)} value(s) use the other decimal separator than the rest of the file; "
             "they are rejected, not guessed"
         )
-    return sep
+    return sep, None
 
 
 class _Verdicts:
@@ -176,20 +182,9 @@ def normalise_labs(
 
     # --- patient id: spaces of any kind around it removed (and said); an id holding a
     # character that hides or disguises (a right-to-left override, a zero-width space ...)
-    # is rejected, never cleaned: it could then merge two patients
-    trimmed = pc.utf8_trim_whitespace(inp.patient_id)
-    changed = pc.sum(pc.not_equal(trimmed, inp.patient_id)).as_py() or 0
-    if changed:
-        report.warn(f"{changed} patient id(s) had spaces (such as a non-breaking space) at their start or end: removed")
-        inp.patient_id = trimmed
-    verdict.reject(pc.equal(inp.patient_id, ""), "no patient id", col_of("patient_id", "patient_id"))
-    disguised = pc.match_substring_regex(inp.patient_id, identity.REJECTED_CLASS)
-    if pc.any(disguised).as_py():
-        verdict.reject(
-            disguised,
-            lambda: _id_problems(inp.patient_id, disguised),
-            col_of("patient_id", "patient_id"),
-        )
+    # is rejected, never cleaned: it could then merge two patients.  Judged once per
+    # distinct id (a clinic has thousands of patients and a million results).
+    pid_codes = _judge_patient_ids(inp, report, verdict, col_of("patient_id", "patient_id"))
 
     # --- result status: a withdrawn or not-done result is never graded
     if inp.status is not None:
@@ -234,9 +229,10 @@ def normalise_labs(
     )
 
     # --- value
-    decimal = decide_decimal(inp, report)
-    pv = parse_values(inp.value, decimal)
-    verdict.reject(pc.not_equal(pv.reason, ""), pv.reason, value_col)
+    decimal, numbers = _decide_decimal(inp, report)
+    pv = parse_values(inp.value, decimal, numbers)
+    if not pv.clean:
+        verdict.reject(pc.not_equal(pv.reason, ""), pv.reason, value_col)
     if pv.thousands:
         report.warn(
             f"{pv.thousands} value(s) written with a thousands separator (e.g. 150,000) were read as whole numbers"
@@ -245,8 +241,8 @@ def normalise_labs(
     # --- unit: the unit column, else text after the number, else the unit in the name/header
     unit_col = _or_empty(inp.unit, n)
     trailing = pv.trailing
-    has_trailing = pc.not_equal(trailing, "")
-    if pc.any(has_trailing).as_py():
+    has_trailing = None if pv.clean else pc.not_equal(trailing, "")
+    if has_trailing is not None and pc.any(has_trailing).as_py():
         has_unit_col = pc.not_equal(unit_col, "")
         unit_text = pc.if_else(has_unit_col, unit_col, pc.if_else(has_trailing, trailing, name_unit))
         junk = pc.and_(has_trailing, pc.and_(has_unit_col, pa.array(~_same_unit(trailing, unit_col))))
@@ -312,22 +308,27 @@ def normalise_labs(
             problems.append(Problem(int(rows_np[r]), c, msg, v))
 
     flag_col = _or_empty(inp.flag, n)
-    source_flag = pc.if_else(pc.equal(flag_col, ""), pv.flag, flag_col) if inp.flag is not None else pv.flag
+    if inp.flag is None:
+        source_flag = pv.flag
+    elif pv.clean:
+        source_flag = flag_col
+    else:
+        source_flag = pc.if_else(pc.equal(flag_col, ""), pv.flag, flag_col)
     canon_units = pa.array([model.CANONICAL_UNITS[a] for a in model.ANALYTES] + [""], pa.string())
     aidx32 = pa.array(units.analyte_idx.astype(np.int32))
     # Low-cardinality text goes in as dictionary arrays (indices + a few distinct texts):
     # cheap to filter and to deduplicate; conform() writes plain text at the end.
     table = pa.table(
         {
-            "patient_id": pc.dictionary_encode(inp.patient_id),
+            "patient_id": pid_codes,
             "collected_at": when,
             "analyte": pa.DictionaryArray.from_arrays(aidx32, pa.array([*model.ANALYTES, ""], pa.string())),
             "value": pa.array(canonical),
             "unit": pa.DictionaryArray.from_arrays(aidx32, canon_units),
-            "comparator": _as_dictionary(pv.comparator),
+            "comparator": _blank_dictionary(n) if pv.clean else _as_dictionary(pv.comparator),
             "ref_low": pa.array(ref_low),
             "ref_high": pa.array(ref_high),
-            "source_flag": _as_dictionary(source_flag),
+            "source_flag": _blank_dictionary(n) if pv.clean and inp.flag is None else _as_dictionary(source_flag),
             "source_value": inp.value,
             "source_unit": units.unit_text,
             "source_test": source_test,
@@ -356,8 +357,58 @@ def _as_dictionary(arr: pa.Array) -> pa.Array:
     if isinstance(arr, pa.DictionaryArray):
         return arr
     if not pc.any(pc.not_equal(arr, "")).as_py():
-        return pa.DictionaryArray.from_arrays(pa.array(np.zeros(len(arr), dtype=np.int32)), pa.array([""], pa.string()))
+        return _blank_dictionary(len(arr))
     return pc.dictionary_encode(arr)
+
+
+def _blank_dictionary(n: int) -> pa.Array:
+    """n empty texts as a dictionary array."""
+    return pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, dtype=np.int32)), pa.array([""], pa.string()))
+
+
+def _judge_patient_ids(inp: LabInput, report: FileReport, verdict: _Verdicts, column: str) -> pa.Array:
+    """Trim, and reject empty or disguised, patient ids, once per distinct id; returns the
+    ids (trimmed) dictionary-encoded.  ``inp.patient_id`` becomes the trimmed ids."""
+    ids = inp.patient_id
+    if isinstance(ids, pa.ChunkedArray):
+        ids = ids.combine_chunks()
+    if ids.null_count:  # not from a reader of ours: the row-by-row way
+        trimmed = pc.utf8_trim_whitespace(ids)
+        changed = pc.sum(pc.not_equal(trimmed, ids)).as_py() or 0
+        if changed:
+            report.warn(
+                f"{changed} patient id(s) had spaces (such as a non-breaking space) at their start or end: removed"
+            )
+            inp.patient_id = ids = trimmed
+        verdict.reject(pc.equal(ids, ""), "no patient id", column)
+        disguised = pc.match_substring_regex(ids, identity.REJECTED_CLASS)
+        if pc.any(disguised).as_py():
+            verdict.reject(disguised, lambda: _id_problems(ids, disguised), column)
+        return pc.dictionary_encode(ids)
+    enc = ids if isinstance(ids, pa.DictionaryArray) else pc.dictionary_encode(ids)
+    texts, codes = enc.dictionary, enc.indices.to_numpy(zero_copy_only=False)
+    trimmed = pc.utf8_trim_whitespace(texts)
+    moved = pc.not_equal(trimmed, texts).to_numpy(zero_copy_only=False)
+    if moved.any():
+        changed = int(np.count_nonzero(moved[codes]))
+        report.warn(f"{changed} patient id(s) had spaces (such as a non-breaking space) at their start or end: removed")
+        again = pc.dictionary_encode(trimmed)  # " P1" and "P1" are one id once trimmed
+        codes = again.indices.to_numpy(zero_copy_only=False)[codes]
+        texts = again.dictionary
+        enc = pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32)), texts)
+        inp.patient_id = enc.dictionary_decode()
+    verdict.reject(pc.equal(texts, "").to_numpy(zero_copy_only=False)[codes], "no patient id", column)
+    disguised_text = pc.match_substring_regex(texts, identity.REJECTED_CLASS).to_numpy(zero_copy_only=False)
+    if disguised_text.any():
+        problems = [
+            identity.id_problem(t) if bad else "" for t, bad in zip(texts.to_pylist(), disguised_text, strict=True)
+        ]
+        verdict.reject(
+            disguised_text[codes],
+            lambda: {int(r): problems[codes[r]] for r in np.flatnonzero(disguised_text[codes])},
+            column,
+        )
+    return enc
 
 
 def _dict_codes(arr: pa.Array) -> tuple[np.ndarray, list[str]]:
@@ -730,7 +781,12 @@ def _record_conversions(report: FileReport, units: _Units, accepted: np.ndarray,
 
 
 def combine_labs(cands: list[LabCandidates]) -> pa.Table:
-    """Resolve % differentials and duplicates across all files; settle every report."""
+    """Resolve % differentials and duplicates across all files; settle every report.
+
+    The labs table keeps its low-cardinality text columns dictionary-encoded (codes and
+    a few distinct texts); :func:`dashboard.model.conform` gives plain text for a
+    consumer that needs it.
+    """
     parts = []
     for i, c in enumerate(cands):
         t = c.table
@@ -752,20 +808,19 @@ def combine_labs(cands: list[LabCandidates]) -> pa.Table:
         allc, drop = _resolve_percent(_plain_text(allc), drop)
         ok = np.ones(allc.num_rows, dtype=bool)
 
-    # duplicates: same patient, analyte, time, value and comparator; the first is kept
-    keys = _key_columns(allc)
-    names = ("pid", "analyte", "time", "value", "cmp")
-    if ok.all():
-        keep = _first_of_groups(keys, names)
-    else:
-        idx = np.flatnonzero(ok)
-        keep = np.zeros(len(ok), dtype=bool)
-        keep[idx[_first_of_groups({k: v[idx] for k, v in keys.items()}, names)]] = True
+    # duplicates (same patient, analyte, time, value and comparator: the first is kept)
+    # and conflicts (same patient, analyte and time, another value: both kept, said),
+    # from one stable sort of the accepted results on a packed (patient, analyte, time) key
+    rows = np.flatnonzero(ok)
+    keys = _key_columns(allc, rows)
+    dup, clash = _duplicates_and_clashes(keys)
     orders = allc.column("_order").to_numpy()
-    for o in orders[ok & ~keep]:
+    for o in orders[rows[dup]]:
         drop[int(o)] = (DUPLICATE, "same result already imported")
+    keep = ok.copy()
+    keep[rows[dup]] = False
     final = allc if keep.all() else allc.filter(pa.array(keep))  # rejected and duplicates out in one pass
-    _warn_conflicts(keys if keep.all() else {k: v[keep] for k, v in keys.items()}, final, cands)
+    _warn_conflicts(allc, rows[clash], cands)
     _record_percent_conversions(final, cands)
 
     # settle statuses
@@ -777,7 +832,10 @@ def combine_labs(cands: list[LabCandidates]) -> pa.Table:
             cands[i].problems.append(Problem(int(cands[i].rows[r]), "value", msg, ""))
     for c in cands:
         _settle(c)
-    return model.conform("labs", final.drop_columns(["_percent", "_rec", "_file", "_order", "_aidx", "_ok"]))
+    final = final.drop_columns(["_percent", "_rec", "_file", "_order", "_aidx", "_ok"])
+    if final.num_rows and final.column(0).num_chunks > 1:
+        final = final.unify_dictionaries()  # several files: one dictionary per column
+    return model.conform("labs", final, dictionaries=True)
 
 
 def _record_percent_conversions(final: pa.Table, cands: list[LabCandidates]) -> None:
@@ -794,25 +852,20 @@ def _record_percent_conversions(final: pa.Table, cands: list[LabCandidates]) -> 
         cands[i].report.conversions.append(Conversion(a, u or "%", f"{canon} (from % x WBC)", int(n)))
 
 
-_P1, _P2, _P3, _P4, _P5 = (
-    np.uint64(x)
-    for x in (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93, 0xFF51AFD7ED558CCD)
-)
-
-
-def _key_columns(t: pa.Table) -> dict[str, np.ndarray]:
-    """The deduplication key as integer arrays."""
-    pid = _codes(t.column("patient_id"))
-    ana = t.column("_aidx").combine_chunks().to_numpy(zero_copy_only=False)
-    cmp_ = _codes(t.column("comparator"))
+def _key_columns(t: pa.Table, rows: np.ndarray) -> dict[str, np.ndarray]:
+    """The deduplication key of ``rows`` as integer arrays (patient codes in order of
+    first appearance, analyte index, seconds, the value's bits, comparator code)."""
+    pid = _codes(t.column("patient_id"))[rows]
+    ana = t.column("_aidx").combine_chunks().to_numpy(zero_copy_only=False)[rows]
+    cmp_ = _codes(t.column("comparator"))[rows]
     time = pc.fill_null(t.column("collected_at").combine_chunks().cast(pa.int64()), 0).to_numpy(zero_copy_only=False)
     value = np.ascontiguousarray(t.column("value").combine_chunks().to_numpy(zero_copy_only=False)).view(np.int64)
     return {
-        "pid": pid.astype(np.uint64),
-        "analyte": ana.astype(np.uint64),
-        "cmp": cmp_.astype(np.uint64),
-        "time": time.astype(np.uint64),
-        "value": value.astype(np.uint64),
+        "pid": pid.astype(np.int64),
+        "analyte": ana.astype(np.int64),
+        "time": time[rows].astype(np.int64),
+        "value": value[rows],
+        "cmp": cmp_.astype(np.int64),
     }
 
 
@@ -826,45 +879,38 @@ def _codes(col: pa.ChunkedArray) -> np.ndarray:
     return pc.dictionary_encode(arr).indices.to_numpy(zero_copy_only=False)
 
 
-def _hash(keys: dict[str, np.ndarray], names: tuple[str, ...]) -> np.ndarray:
-    primes = (_P1, _P2, _P3, _P4, _P5)
-    with np.errstate(over="ignore"):
-        h = np.zeros(len(keys[names[0]]), dtype=np.uint64)
-        for name, p in zip(names, primes, strict=False):
-            h = (h ^ keys[name]) * p
-            h ^= h >> np.uint64(29)
-    return h
-
-
-def _first_of_groups(keys: dict[str, np.ndarray], names: tuple[str, ...]) -> np.ndarray:
-    """True for the first record of each group of equal keys (exact, hash-assisted)."""
-    n = len(keys[names[0]])
-    first = np.ones(n, dtype=bool)
+def _duplicates_and_clashes(keys: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of ``keys``: a duplicate of an earlier row (same patient, analyte, time,
+    value and comparator), and a clash (kept, but not the first of its draw's different
+    values).  Both refer to input order: the first of equal rows is kept."""
+    n = len(keys["pid"])
+    dup = np.zeros(n, dtype=bool)
+    clash = np.zeros(n, dtype=bool)
     if n < 2:
-        return first
-    h = _hash(keys, names)
-    hs = np.sort(h)
-    if not (hs[1:] == hs[:-1]).any():  # no two hashes alike: no duplicates
-        return first
-    order = np.argsort(h, kind="stable")
-    hs = h[order]
-    same_as_prev = np.r_[False, hs[1:] == hs[:-1]]
-    if not same_as_prev.any():
-        return first
-    # exact check only where hashes collide
-    for start in np.flatnonzero(np.r_[same_as_prev[1:], False] & ~same_as_prev):
-        end = start + 1
-        while end < n and same_as_prev[end]:
-            end += 1
-        members = np.sort(order[start:end])  # in input order
-        seen: set[tuple[int, ...]] = set()
-        for m in members:
-            k = tuple(int(keys[name][m]) for name in names)
-            if k in seen:
-                first[m] = False
-            else:
-                seen.add(k)
-    return first
+        return dup, clash
+    order = packed_order(keys["pid"], keys["analyte"], keys["time"])
+    if order is None:
+        order = np.arange(n)
+    p, a, t = keys["pid"][order], keys["analyte"][order], keys["time"][order]
+    same = (p[1:] == p[:-1]) & (a[1:] == a[:-1]) & (t[1:] == t[:-1])
+    if not same.any():
+        return dup, clash
+    # rows of draws with more than one row (few): compare their values exactly
+    in_group = np.r_[same, False] | np.r_[False, same]
+    members = order[in_group]  # by draw, input order within a draw
+    draw = np.cumsum(np.r_[True, ~same])[in_group]
+    v, c = keys["value"][members], keys["cmp"][members]
+    o = np.lexsort((members, c, v, draw))
+    d2, v2, c2, m2 = draw[o], v[o], c[o], members[o]
+    repeat = np.r_[False, (d2[1:] == d2[:-1]) & (v2[1:] == v2[:-1]) & (c2[1:] == c2[:-1])]
+    dup[m2[repeat]] = True
+    # among the rows kept, every row of a draw but its first (in input order) clashes
+    kept = ~dup[members]
+    km, kd = members[kept], draw[kept]
+    o = np.lexsort((km, kd))
+    km, kd = km[o], kd[o]
+    clash[km[np.r_[False, kd[1:] == kd[:-1]]]] = True
+    return dup, clash
 
 
 def _plain_text(t: pa.Table) -> pa.Table:
@@ -919,18 +965,16 @@ def _resolve_percent(allc: pa.Table, drop: dict[int, tuple[int, str]]) -> tuple[
     return pa.concat_tables([absolute, derived]).sort_by("_order"), drop
 
 
-def _warn_conflicts(keys: dict[str, np.ndarray], final: pa.Table, cands: list[LabCandidates]) -> None:
-    """Warn about different results of one patient, analyte and time (both are kept)."""
-    n = len(keys["pid"])
-    if n < 2:
-        return
-    first = _first_of_groups(keys, ("pid", "analyte", "time"))
-    clash = np.flatnonzero(~first)
+def _warn_conflicts(allc: pa.Table, clash: np.ndarray, cands: list[LabCandidates]) -> None:
+    """Warn about different results of one patient, analyte and time (both are kept).
+
+    ``clash``: rows of ``allc`` that are not the first of their draw's different values."""
     if not len(clash):
         return
-    files = final.column("_file").to_numpy()
-    for k in clash[:20]:
-        row = {c: final.column(c)[int(k)].as_py() for c in ("patient_id", "analyte", "collected_at")}
+    clash = np.sort(clash)
+    files = allc.column("_file").to_numpy()
+    shown = allc.select(["patient_id", "analyte", "collected_at"]).take(pa.array(clash[:20])).to_pylist()
+    for k, row in zip(clash[:20], shown, strict=True):
         cands[int(files[k])].report.warn(
             f"patient {row['patient_id']}: different {model.analyte_label(row['analyte'])} results at the same "
             f"time {row['collected_at']}; both are kept - check the source"

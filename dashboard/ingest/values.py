@@ -80,6 +80,8 @@ class ParsedValues:
     trailing: pa.Array  # text after the number that was not a flag (maybe a unit)
     reason: pa.Array  # "" when parsed, else why not
     thousands: int  # values read with a thousands separator
+    #: every value a plain number (no comparator, flag, trailing text or reason anywhere)
+    clean: bool = False
 
 
 def detect_decimal(values: pa.Array, delimiter: str = ",") -> tuple[str, int, int]:
@@ -103,21 +105,24 @@ def empty_strings(n: int) -> pa.Array:
     return pa.repeat(pa.scalar("", pa.string()), n)
 
 
-def parse_values(values: pa.Array, decimal: str = ".") -> ParsedValues:
+def parse_values(values: pa.Array, decimal: str = ".", numbers: pa.Array | None = None) -> ParsedValues:
     """Parse an array of value texts (stripped strings, "" for empty).
 
-    Fast path: when every text is a plain dot-decimal number, one Arrow cast does it.
-    Otherwise plain numbers are cast in bulk and the rest parsed once per distinct text.
+    Fast path: when every text is a plain dot-decimal number, one Arrow cast does it
+    (``numbers``: that cast, when the caller has made it already).  Otherwise plain
+    numbers are cast in bulk and the rest parsed once per distinct text.
     """
     n = len(values)
     if decimal == "." and n:
-        try:
-            out = pc.cast(values, pa.float64()).to_numpy(zero_copy_only=False)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            out = None
+        if numbers is None:
+            try:
+                numbers = pc.cast(values, pa.float64())
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                numbers = None
+        out = numbers.to_numpy(zero_copy_only=False) if numbers is not None else None
         if out is not None and np.isfinite(out).all():
             blank = empty_strings(n)
-            return ParsedValues(out.copy(), blank, blank, blank, blank, 0)
+            return ParsedValues(np.array(out, dtype=np.float64), blank, blank, blank, blank, 0, clean=True)
 
     out = np.full(n, np.nan)
     if decimal == ",":

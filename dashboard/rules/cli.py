@@ -1,11 +1,12 @@
 """``python -m dashboard review PATH...``: import like ``import`` and print the per-patient review.
 
-Options (contracts): ``--dayfirst|--monthfirst``, ``--map``, ``--profile NAME`` ("BSR 2017 /
-NICE" by default, "CTCAE only", or the path of a user profile file), ``--as-of
+Options (contracts): ``--dayfirst|--monthfirst``, ``--map``, ``--profile NAME`` ("BSR 2025"
+by default, "BSR 2017 / NICE" for old audits, "CTCAE only", or the path of a user profile file), ``--as-of
 YYYY-MM-DD`` (the date "today" is for the schedule and open flags; results after it are
 counted and listed, not reviewed; without it: today, or the last result's date when
-every result lies after today, and the review says so), ``--json``, ``--csv FILE`` (the open
-flags, one row each).  Exit codes as ``import``: 2 with a one-line reason
+every result lies after today, and the review says so), ``--json``, ``--compact``
+(newline-delimited JSON for batch use: :func:`dashboard.rules.output.write_review_ndjson`),
+``--csv FILE`` (the open flags, one row each).  Exit codes as ``import``: 2 with a one-line reason
 when nothing could be read, a choice is needed, or the profile/date is not understood.
 
 The hot path stays on Arrow and numpy: pandas is never imported here.
@@ -46,20 +47,26 @@ def cmd_review(args: argparse.Namespace) -> int:
     result = run_import(args.paths, args)
     reason = check_import(result.report)
     if reason:
-        if args.json:
+        if getattr(args, "compact", False):
+            print(json.dumps({"import": result.report.to_dict(), "review": None, "fields": None}, default=str))
+        elif args.json:
             print(json.dumps({"import": result.report.to_dict(), "review": None, "patients": []}, default=str))
         else:
             print(result.report.to_text())
         raise CliError(reason)
 
     from dashboard.rules.as_of import AsOf, default_as_of, result_span
-    from dashboard.rules.output import review_text, write_review_json
+    from dashboard.rules.output import review_text, write_review_json, write_review_ndjson
     from dashboard.rules.review import review
 
     chosen = AsOf(as_of) if as_of is not None else default_as_of(*result_span(result.labs))
     rv = review(result.labs, result.doses, result.patients, None, profile, chosen.date, chosen.note)
     written = write_flags_csv(rv, result, args.csv) if getattr(args, "csv", None) else None
-    if args.json:
+    if getattr(args, "compact", False):
+        sys.stdout.flush()
+        write_review_ndjson(rv, result.report.to_dict(), sys.stdout.buffer)
+        sys.stdout.buffer.flush()
+    elif args.json:
         sys.stdout.flush()
         write_review_json(rv, result.report.to_dict(), sys.stdout.buffer)
         sys.stdout.buffer.write(b"\n")

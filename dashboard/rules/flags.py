@@ -20,7 +20,7 @@ from dashboard.rules.context import context_text, dose_context
 from dashboard.rules.data import NEVER, SEVERITIES, caveat, severity_rank
 from dashboard.rules.engine import Profile
 from dashboard.rules.hits import Hits, cat, comparator_text, label, num, unit_text
-from dashboard.rules.inputs import Inputs, group_starts, hb_as_reported
+from dashboard.rules.inputs import Inputs, group_starts, hb_as_reported, text_column
 
 FLAG_FIELDS: tuple[tuple[str, pa.DataType, str], ...] = (
     ("patient_id", pa.string(), "Patient identifier."),
@@ -222,7 +222,6 @@ def evaluate(inp: Inputs, profile: Profile, grades: ctcae.Grades, base: bl.Basel
     g = grades.grade[idx]
     lab_rows = labs.row[idx]
     table = labs.table
-    rows = pa.array(lab_rows)
     cols = {
         "patient_id": pa.array(inp.patient_ids, pa.string()).take(pa.array(pid)),
         "collected_at": _ts(t),
@@ -230,8 +229,8 @@ def evaluate(inp: Inputs, profile: Profile, grades: ctcae.Grades, base: bl.Basel
         "value": pa.array(labs.value[idx]),
         "unit": _UNIT_TEXT.take(pa.array(ana)),
         "comparator": _CMP_TEXT.take(pa.array(labs.cmp[idx] + 1)),
-        "source_value": table.column("source_value").take(rows).combine_chunks(),
-        "source_unit": table.column("source_unit").take(rows).combine_chunks(),
+        "source_value": text_column(table.column("source_value"), lab_rows),
+        "source_unit": text_column(table.column("source_unit"), lab_rows),
         "ctcae_grade": pa.array(g, pa.int8(), mask=g < 0),
         "rule": pa.array(rules, pa.string()).take(pa.array(rule)),
         "kind": pa.array(list(KIND_ORDER), pa.string()).take(pa.array(kind)),

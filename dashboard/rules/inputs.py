@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dashboard import model
+from dashboard.ordering import packed_order, ranks
 from dashboard.rules.data import DAY, NEVER, worse_direction
 from dashboard.units import HB_G_PER_L_PER_MMOL, normalize_unit
 
@@ -131,12 +132,39 @@ class Inputs:
 
 
 def as_table(table: str, data: Any) -> pa.Table:
-    """A canonical table as Arrow, whether it came as Arrow, pandas or ``None``."""
+    """A canonical table as Arrow, whether it came as Arrow, pandas or ``None``
+    (dictionary-encoded text stays so: the rules read its codes)."""
     if data is None:
         return model.empty_table(table)
     if isinstance(data, pa.Table):
-        return model.conform(table, data)
+        return model.conform(table, data, dictionaries=True)
     return model.from_pandas(table, data)
+
+
+def distinct_texts(col: pa.ChunkedArray) -> pa.Array:
+    """The distinct texts of a column (of a dictionary column: its dictionary's)."""
+    if pa.types.is_dictionary(col.type):
+        arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+        used = np.bincount(arr.indices.drop_null().to_numpy(zero_copy_only=False), minlength=len(arr.dictionary))
+        return pc.unique(arr.dictionary.filter(pa.array(used > 0)))  # not the texts of rows filtered out
+    return pc.unique(col.cast(pa.string()))
+
+
+def text_column(col: pa.ChunkedArray, rows: np.ndarray) -> pa.Array:
+    """Rows ``rows`` of a text column as plain text (a dictionary column decoded)."""
+    out = col.take(pa.array(rows)).combine_chunks()
+    return out.dictionary_decode() if pa.types.is_dictionary(out.type) else out
+
+
+def codes_in(col: pa.ChunkedArray | pa.Array, values: pa.Array) -> np.ndarray:
+    """Per row, the index of its text in ``values`` (-1 when not there), looked up once
+    per distinct text through the column's dictionary."""
+    arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    enc = arr if pa.types.is_dictionary(arr.type) else pc.dictionary_encode(arr)
+    mapping = pc.index_in(enc.dictionary, value_set=values).fill_null(-1).to_numpy(zero_copy_only=False)
+    mapping = np.append(mapping.astype(np.int64), -1)  # a null row reads -1
+    idx = enc.indices.fill_null(len(mapping) - 1) if enc.indices.null_count else enc.indices
+    return mapping[idx.to_numpy(zero_copy_only=False)]
 
 
 def seconds(arr: pa.ChunkedArray | pa.Array) -> np.ndarray:
@@ -226,10 +254,9 @@ def prepare(
     ptb = as_table("patients", patients)
     btb = as_table("baselines", baselines)
 
-    id_parts = [t.column("patient_id") for t in (lt, dtb, ptb, btb) if t.num_rows]
+    id_parts = [distinct_texts(t.column("patient_id")) for t in (lt, dtb, ptb, btb) if t.num_rows]
     if id_parts:
-        allids = pa.chunked_array([c for part in id_parts for c in part.chunks], pa.string())
-        ids = pc.unique(allids)
+        ids = pc.unique(pa.chunked_array(id_parts, pa.string()))
         ids = ids.take(pc.sort_indices(ids))
     else:
         ids = pa.array([], pa.string())
@@ -307,13 +334,6 @@ def prepare(
 ALPHA_RANK = np.argsort(np.argsort(np.asarray(model.ANALYTES)))
 
 
-def _codes_sorted_input(col: pa.ChunkedArray, ids: pa.Array) -> np.ndarray:
-    """Patient codes via the column's dictionary (fast for a million rows)."""
-    enc = col.combine_chunks().dictionary_encode() if isinstance(col, pa.ChunkedArray) else col.dictionary_encode()
-    mapping = pc.index_in(enc.dictionary, value_set=ids).fill_null(-1).to_numpy(zero_copy_only=False)
-    return mapping.astype(np.int32)[enc.indices.to_numpy(zero_copy_only=False)]
-
-
 def _float_column(col: pa.ChunkedArray, rows: np.ndarray) -> np.ndarray:
     """A float column in ``rows`` order; an all-NaN column costs no memory (read-only)."""
     arr = floats(col)
@@ -322,64 +342,63 @@ def _float_column(col: pa.ChunkedArray, rows: np.ndarray) -> np.ndarray:
     return arr[rows]
 
 
+_ANALYTE_VALUES = pa.array(model.ANALYTES, pa.string())
+_CMP_VALUES = pa.array(["<", ">"], pa.string())
+
+
 def _prepare_labs(lt: pa.Table, ids: pa.Array, cutoff: int, after: bool = False) -> Labs:
     """The results up to the review date (``after``: those dated after it instead)."""
-    analyte = pc.index_in(lt.column("analyte"), value_set=pa.array(model.ANALYTES))
-    analyte = analyte.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int8)
+    analyte = codes_in(lt.column("analyte"), _ANALYTE_VALUES).astype(np.int8)
     t = seconds(lt.column("collected_at"))
-    pid = _codes_sorted_input(lt.column("patient_id"), ids)
+    pid = codes_in(lt.column("patient_id"), ids).astype(np.int32)
     later = (t >= cutoff) & (t < NEVER)
     keep = (analyte >= 0) & (later if after else t < cutoff)
     n_after = 0 if after else int(np.count_nonzero(later & (analyte >= 0)))
     rows = None if keep.all() else np.flatnonzero(keep)
     if rows is not None:
         analyte, t, pid = analyte[rows], t[rows], pid[rows]
-    # Flags are listed by patient, time and analyte name: the import's own order.
-    key = pair_key(pid, t)
-    dk = np.diff(key)
-    in_order = bool(np.all(dk >= 0)) and bool(np.all((dk > 0) | (np.diff(ALPHA_RANK[analyte]) >= 0)))
-    del dk
-    pos = None if in_order else np.argsort(np.lexsort((ALPHA_RANK[analyte], t, pid)))
-    # The rules want each analyte as one slice, by patient and time within it.
-    order = np.argsort(analyte, kind="stable")
-    analyte, t, pid, key = analyte[order], t[order], pid[order], key[order]
-    if len(key) > 1:
-        bad = np.diff(key) < 0
-        bad &= analyte[1:] == analyte[:-1]
-        if bad.any():
-            o2 = np.lexsort((t, pid, analyte))
-            order, analyte, t, pid = order[o2], analyte[o2], t[o2], pid[o2]
-    del key
+    # One stable sort of a packed (patient, time, analyte name) key: the order flags are
+    # listed in (usually the file's own order already: then no sort at all) ...
+    by_time = packed_order(pid, t, ALPHA_RANK[analyte])
+    pos = ranks(by_time, len(t))
+    # ... and from it each analyte as one slice by patient and time (a stable counting
+    # sort of the analyte code keeps that order within each analyte)
+    order = np.argsort(analyte if by_time is None else analyte[by_time], kind="stable")
+    if by_time is not None:
+        order = by_time[order]
+    analyte, t, pid = analyte[order], t[order], pid[order]
     src_rows = order if rows is None else rows[order]
     value = floats(lt.column("value"))[src_rows]
     cmp = np.zeros(len(src_rows), dtype=np.int8)
-    comparator = lt.column("comparator")
-    if pc.any(pc.not_equal(comparator, "")).as_py():
-        cmp_idx = pc.index_in(comparator, value_set=pa.array(["<", ">"])).fill_null(-1)
-        cmp_idx = cmp_idx.to_numpy(zero_copy_only=False)[src_rows]
+    cmp_idx = codes_in(lt.column("comparator"), _CMP_VALUES)
+    if (cmp_idx >= 0).any():
+        cmp_idx = cmp_idx[src_rows]
         cmp = np.select([cmp_idx == 0, cmp_idx == 1], [-1, 1], 0).astype(np.int8)
     draw_last = conflict = None
     if len(t) > 1:
         same = (analyte[1:] == analyte[:-1]) & (pid[1:] == pid[:-1]) & (t[1:] == t[:-1])
         if same.any():
             # two rows of one draw: the least severe first, so the latest row of a
-            # series is the draw's most severe value (file order never decides)
+            # series is the draw's most severe value (file order never decides); only
+            # the rows of such draws (few) are reordered
             direction = np.array([worse_direction().get(a, 1) for a in model.ANALYTES], dtype=np.float64)
-            worse = direction[analyte]
-            o3 = np.lexsort((worse * cmp, worse * value, t, pid, analyte))  # ("<0.5" is worse than 0.5)
-            order, src_rows, analyte, t, pid = order[o3], src_rows[o3], analyte[o3], t[o3], pid[o3]
-            value, cmp = value[o3], cmp[o3]
+            in_draw = np.flatnonzero(np.r_[same, False] | np.r_[False, same])
+            draw_no = np.cumsum(np.r_[True, ~same])[in_draw]
+            worse = direction[analyte[in_draw]]
+            o3 = np.lexsort((worse * cmp[in_draw], worse * value[in_draw], draw_no))  # ("<0.5" is worse than 0.5)
+            perm = np.arange(len(t))
+            perm[in_draw] = in_draw[o3]
+            order, src_rows, analyte, t, pid = order[perm], src_rows[perm], analyte[perm], t[perm], pid[perm]
+            value, cmp = value[perm], cmp[perm]
             first = group_starts(analyte, pid, t)
             draw_last = np.r_[first[1:], True]
-            group = np.cumsum(first) - 1
-            differs = np.zeros(int(group[-1]) + 1, dtype=bool)
-            for col in (value, cmp):  # a different value, or "<0.5" beside 0.5
-                least = np.full(len(differs), np.inf)
-                most = np.full(len(differs), -np.inf)
-                np.minimum.at(least, group, col)
-                np.maximum.at(most, group, col)
-                differs |= most > least
-            conflict = differs[group]
+            # a draw whose rows differ in value, or "<0.5" beside 0.5
+            starts = np.flatnonzero(np.r_[True, draw_no[1:] != draw_no[:-1]])
+            conflict = np.zeros(len(t), dtype=bool)
+            for col in (value, cmp):
+                sub = col[in_draw].astype(np.float64)
+                differs = np.maximum.reduceat(sub, starts) > np.minimum.reduceat(sub, starts)
+                conflict[in_draw] |= np.repeat(differs, np.diff(np.r_[starts, len(in_draw)]))
     if pos is not None:
         pos = pos[order]
     bounds: dict[str, tuple[int, int]] = {}
@@ -390,7 +409,8 @@ def _prepare_labs(lt: pa.Table, ids: pa.Array, cutoff: int, after: bool = False)
     hb_mmol = np.zeros(len(src_rows), dtype=bool)
     if "hemoglobin" in bounds:
         lo, hi = bounds["hemoglobin"]
-        units = lt.column("source_unit").take(pa.array(src_rows[lo:hi])).combine_chunks().dictionary_encode()
+        units = lt.column("source_unit").take(pa.array(src_rows[lo:hi])).combine_chunks()
+        units = units if pa.types.is_dictionary(units.type) else units.dictionary_encode()
         is_mmol = np.array([normalize_unit(u) == "mmol/l" for u in units.dictionary.to_pylist()], dtype=bool)
         if is_mmol.any():
             hb_mmol[lo:hi] = is_mmol[units.indices.to_numpy(zero_copy_only=False)]

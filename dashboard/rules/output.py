@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -94,10 +96,64 @@ _CONTROL = r"[\x00-\x1f]"
 
 def _escape(col: pa.Array) -> pa.Array:
     """JSON string literals of a string array (no nulls)."""
+    if not _needs_escaping(col):  # the usual case: quotes around the text are all it needs
+        return pc.binary_join_element_wise('"', col, '"', "")
     if pc.any(pc.match_substring_regex(col, _CONTROL)).as_py():
         return pa.array([json.dumps(v, ensure_ascii=False) for v in col.to_pylist()], pa.string())
     esc = pc.replace_substring(pc.replace_substring(col, "\\", "\\\\"), '"', '\\"')
     return pc.binary_join_element_wise('"', esc, '"', "")
+
+
+_ESCAPED = np.zeros(256, dtype=bool)
+_ESCAPED[[*range(0x20), ord('"'), ord("\\")]] = True  # what JSON escapes (non-ASCII is written as is)
+
+
+def _needs_escaping(col: pa.Array) -> bool:
+    """Whether any text holds a quote, a backslash or a control character (one look at
+    the bytes; True when unsure)."""
+    if not pa.types.is_string(col.type) or col.null_count:
+        return True
+    data = col.buffers()[2]
+    if data is None:
+        return False
+    offsets = np.frombuffer(col.buffers()[1], dtype=np.int32, count=len(col) + 1, offset=col.offset * 4)
+    used = np.frombuffer(data, dtype=np.uint8)[offsets[0] : offsets[-1]]
+    return bool(_ESCAPED[used].any())
+
+
+def _iso_literals(col: pa.Array) -> pa.Array:
+    """'"YYYY-MM-DDTHH:MM:SS"' per timestamp (null stays null), written with numpy."""
+    sec_arr = col.cast(pa.timestamp("s")).cast(pa.int64())
+    valid = sec_arr.is_valid().to_numpy(zero_copy_only=False)
+    sec = sec_arr.fill_null(0).to_numpy(zero_copy_only=False)
+    days, rem = np.divmod(sec, 86400)
+    y, m, d = _civil_from_days(days)
+    if len(y) and (y[valid].min(initial=1000) < 1000 or y[valid].max(initial=1000) > 9999):
+        text = pc.replace_substring(pc.cast(col.cast(pa.timestamp("s")), pa.string()), " ", "T")
+        return pc.binary_join_element_wise('"', text, '"', "")
+    out = np.empty((len(sec), 21), dtype=np.uint8)
+    out[:] = np.frombuffer(b'"0000-00-00T00:00:00"', dtype=np.uint8)
+    for col_at, value, width in ((1, y, 4), (6, m, 2), (9, d, 2), (12, rem // 3600, 2), (15, rem % 3600 // 60, 2)):
+        for k in range(width):
+            out[:, col_at + width - 1 - k] = 48 + (value // 10**k) % 10
+    out[:, 18] = 48 + rem % 60 // 10
+    out[:, 19] = 48 + rem % 10
+    offsets = pa.py_buffer((np.arange(len(sec) + 1, dtype=np.int32) * 21).tobytes())
+    text = pa.StringArray.from_buffers(len(sec), offsets, pa.py_buffer(out.tobytes()))
+    return text if valid.all() else pc.if_else(pa.array(valid), text, pa.scalar(None, pa.string()))
+
+
+def _civil_from_days(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(year, month, day) of days since 1970-01-01 (proleptic Gregorian)."""
+    z = days + 719468
+    era = np.floor_divide(z, 146097)
+    doe = z - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    d = doy - (153 * mp + 2) // 5 + 1
+    m = np.where(mp < 10, mp + 3, mp - 9)
+    return yoe + era * 400 + (m <= 2), m, d
 
 
 def json_literals(col: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -105,16 +161,20 @@ def json_literals(col: pa.Array | pa.ChunkedArray) -> pa.Array:
     if isinstance(col, pa.ChunkedArray):
         col = col.combine_chunks()
     t = col.type
-    if pa.types.is_string(t):
+    if pa.types.is_dictionary(t) and pa.types.is_string(t.value_type):
+        out = _escape(pc.fill_null(col.dictionary, "")).take(col.indices)
+    elif pa.types.is_string(t):
         valid = pc.is_valid(col)
-        filled = pc.fill_null(col, "")
-        enc = filled.dictionary_encode()
-        few = len(enc.dictionary) * 4 < len(col)  # few distinct values: escape each once
-        out = _escape(enc.dictionary).take(enc.indices) if few else _escape(filled)
-        out = pc.if_else(valid, out, _NULL)
+        filled = pc.fill_null(col, "") if col.null_count else col
+        if not _needs_escaping(filled):
+            out = _escape(filled)
+        else:
+            enc = filled.dictionary_encode()
+            few = len(enc.dictionary) * 4 < len(col)  # few distinct values: escape each once
+            out = _escape(enc.dictionary).take(enc.indices) if few else _escape(filled)
+        out = pc.if_else(valid, out, _NULL) if col.null_count else out
     elif pa.types.is_timestamp(t):
-        text = pc.replace_substring(pc.cast(col.cast(pa.timestamp("s")), pa.string()), " ", "T")
-        out = pc.binary_join_element_wise('"', text, '"', "")
+        out = _iso_literals(col)
     elif pa.types.is_boolean(t):
         out = pc.if_else(col, "true", "false")
     elif pa.types.is_floating(t):
@@ -156,19 +216,89 @@ def arrays_by_patient(pids: pa.ChunkedArray, items: pa.Array, order: pa.Array) -
     return pc.fill_null(pc.binary_join_element_wise("[", text, "]", ""), "[]")
 
 
-def patients_json_text(rv: Review) -> pa.Array:
-    """Each patient of the JSON review as a JSON object (text), most urgent first."""
+def rows(table: pa.Table, fields: tuple[str, ...]) -> pa.Array:
+    """One JSON array per row of ``table``: the values of ``fields`` in that order (the
+    compact form: the field names are given once, in the header)."""
+    if table.num_rows == 0:
+        return pa.array([], pa.string())
+    parts = [json_literals(table.column(f)) for f in fields]
+    out = pc.binary_join_element_wise("[", pc.binary_join_element_wise(*parts, ","), "]", "")
+    return out.combine_chunks() if isinstance(out, pa.ChunkedArray) else out
+
+
+@dataclass
+class _Items:
+    """One per-patient list of the review (flags, schedule ...): its table sorted by
+    patient, the fields written, and each patient's [start, stop) rows in it."""
+
+    table: pa.Table
+    fields: tuple[str, ...]
+    start: np.ndarray  # per patient of the summary order
+    stop: np.ndarray
+
+    @classmethod
+    def of(cls, table: pa.Table, fields: tuple[str, ...], order: pa.Array) -> _Items:
+        n = len(order)
+        start = np.zeros(n, dtype=np.int64)
+        stop = np.zeros(n, dtype=np.int64)
+        if table.num_rows:
+            ids = table.column("patient_id").combine_chunks()
+            change = np.r_[True, pc.not_equal(ids[1:], ids[:-1]).to_numpy(zero_copy_only=False)]
+            firsts = np.flatnonzero(change)
+            ends = np.r_[firsts[1:], len(ids)]
+            where = pc.index_in(order, value_set=ids.take(pa.array(firsts)))
+            has = where.is_valid().to_numpy(zero_copy_only=False)
+            k = where.fill_null(0).to_numpy(zero_copy_only=False)
+            start[has], stop[has] = firsts[k[has]], ends[k[has]]
+        return cls(table, fields, start, stop)
+
+    def json(self, lo: int, hi: int, compact: bool) -> pa.Array:
+        """The JSON arrays ("[...]") of patients ``lo:hi`` of the summary order."""
+        count = self.stop[lo:hi] - self.start[lo:hi]
+        total = int(count.sum())
+        if not total:
+            return pa.repeat(pa.scalar("[]"), hi - lo)
+        first = np.repeat(self.start[lo:hi] - np.r_[0, np.cumsum(count)[:-1]], count)
+        sub = self.table.select(list(self.fields)).take(pa.array(first + np.arange(total)))
+        items = rows(sub, self.fields) if compact else objects(sub, self.fields)
+        offsets = pa.array(np.r_[0, np.cumsum(count)].astype(np.int32))
+        joined = pc.binary_join(pa.ListArray.from_arrays(offsets, items), ",")
+        return pc.binary_join_element_wise("[", joined, "]", "")
+
+
+#: Patients written at a time (and at most about this many flags): the JSON is streamed.
+_BATCH_PATIENTS = 2000
+_BATCH_FLAGS = 50_000
+
+
+def patient_batches(rv: Review, compact: bool = False) -> Iterator[pa.Array]:
+    """The patients of the JSON review as JSON objects (text), most urgent first, a batch
+    at a time (``compact``: flags, schedule, dose checks and later results as arrays of
+    values in the order of :func:`compact_fields`)."""
     s = rv.summary.combine_chunks()
+    n = s.num_rows
     order = s.column("patient_id").combine_chunks()
-    flags = arrays_by_patient(rv.flags.column("patient_id"), objects(rv.flags, JSON_FLAG_FIELDS), order)
-    sched = rv.schedule.sort_by("patient_id")
-    sched_fields = tuple(n for n, _, _ in schedule.SCHEDULE_FIELDS if n != "patient_id")
-    sched_json = arrays_by_patient(sched.column("patient_id"), objects(sched, sched_fields), order)
-    dose_fields = tuple(n for n, _, _ in dose_checks.DOSE_CHECK_FIELDS if n != "patient_id")
-    dc = rv.dose_checks
-    dose_json = arrays_by_patient(dc.column("patient_id"), objects(dc, dose_fields), order)
-    later = rv.after_as_of
-    after_json = arrays_by_patient(later.column("patient_id"), objects(later, JSON_AFTER_FIELDS), order)
+    lists = {
+        "flags": _Items.of(rv.flags, JSON_FLAG_FIELDS, order),
+        "schedule": _Items.of(rv.schedule.sort_by("patient_id"), SCHEDULE_JSON_FIELDS, order),
+        "dose_checks": _Items.of(rv.dose_checks, DOSE_CHECK_JSON_FIELDS, order),
+        "after_as_of": _Items.of(rv.after_as_of, JSON_AFTER_FIELDS, order),
+    }
+    name, birth = _identity_columns(rv, order)
+    flags_per_patient = lists["flags"].stop - lists["flags"].start
+    lo = 0
+    while lo < n:
+        hi = min(n, lo + _BATCH_PATIENTS)
+        many = np.flatnonzero(np.cumsum(flags_per_patient[lo:hi]) > _BATCH_FLAGS)
+        if len(many):
+            hi = lo + max(int(many[0]), 1)
+        literals = {key: items.json(lo, hi, compact) for key, items in lists.items()}
+        literals |= {"name": name[lo:hi], "birth_date": birth[lo:hi]}
+        yield _patient_objects(s.slice(lo, hi - lo), literals)
+        lo = hi
+
+
+def _patient_objects(s: pa.Table, literals: dict[str, pa.Array]) -> pa.Array:
     grades = [
         pc.if_else(
             pc.is_valid(s.column(f"ctcae_{a}")),
@@ -180,18 +310,11 @@ def patients_json_text(rv: Review) -> pa.Array:
     # (null_handling="skip" loses rows where every grade is null: join with "" and tidy the commas)
     pairs = pc.binary_join_element_wise(*grades, ",", null_handling="replace", null_replacement="")
     pairs = pc.replace_substring_regex(pc.replace_substring_regex(pairs, ",{2,}", ","), "^,|,$", "")
-    worst = pc.binary_join_element_wise("{", pairs, "}", "")
     due = pc.cast(pc.cast(s.column("next_test_due"), pa.date32()), pa.string())
-    name, birth = _identity_columns(rv, order)
     literals = {
-        "name": name,
-        "birth_date": birth,
+        **literals,
         "next_test_due": pc.fill_null(pc.binary_join_element_wise('"', due, '"', ""), _NULL),
-        "worst_ctcae_grade": worst,
-        "flags": flags,
-        "schedule": sched_json,
-        "dose_checks": dose_json,
-        "after_as_of": after_json,
+        "worst_ctcae_grade": pc.binary_join_element_wise("{", pairs, "}", ""),
     }
     fields = (
         "patient_id",
@@ -204,6 +327,26 @@ def patients_json_text(rv: Review) -> pa.Array:
         "after_as_of",
     )
     return objects(s, fields, literals)
+
+
+def patients_json_text(rv: Review) -> pa.Array:
+    """Each patient of the JSON review as a JSON object (text), most urgent first."""
+    parts = list(patient_batches(rv))
+    return pa.concat_arrays(parts) if parts else pa.array([], pa.string())
+
+
+SCHEDULE_JSON_FIELDS: tuple[str, ...] = tuple(n for n, _, _ in schedule.SCHEDULE_FIELDS if n != "patient_id")
+DOSE_CHECK_JSON_FIELDS: tuple[str, ...] = tuple(n for n, _, _ in dose_checks.DOSE_CHECK_FIELDS if n != "patient_id")
+
+
+def compact_fields() -> dict[str, list[str]]:
+    """The fields of each array in the compact review, in order."""
+    return {
+        "flags": list(JSON_FLAG_FIELDS),
+        "schedule": list(SCHEDULE_JSON_FIELDS),
+        "dose_checks": list(DOSE_CHECK_JSON_FIELDS),
+        "after_as_of": list(JSON_AFTER_FIELDS),
+    }
 
 
 #: Who each patient is, in the JSON review: the name and the date of birth (YYYY-MM-DD)
@@ -236,13 +379,34 @@ def _joined_bytes(items: pa.Array, separator: str) -> memoryview:
 
 
 def write_review_json(rv: Review, import_report: dict[str, Any] | None, stream: Any) -> None:
-    """Write the JSON review to a binary stream: ``{"import": ..., "review": ..., "patients": [...]}``."""
-    patients = _joined_bytes(patients_json_text(rv), ",\n")  # everything is built before writing
+    """Write the JSON review to a binary stream: ``{"import": ..., "review": ..., "patients": [...]}``.
+
+    The patients are written as they are built, a batch at a time."""
     head = json.dumps(import_report, ensure_ascii=False, default=str)
     info = json.dumps(rv.header(), ensure_ascii=False)
     stream.write(f'{{"import":{head},"review":{info},"patients":['.encode())
-    stream.write(patients)
+    for i, batch in enumerate(patient_batches(rv)):
+        if i:
+            stream.write(b",\n")
+        stream.write(_joined_bytes(batch, ",\n"))
     stream.write(b"]}")
+
+
+def write_review_ndjson(rv: Review, import_report: dict[str, Any] | None, stream: Any) -> None:
+    """Write the compact review (``review --compact``): newline-delimited JSON.
+
+    The first line is ``{"import": ..., "review": ..., "fields": ...}`` (``fields``: the
+    order of the values in each array below); then one line per patient, most urgent
+    first, with the same fields as the JSON review's patients, except that each flag,
+    schedule row, dose check and later result is an array of values instead of an
+    object.  Lines are written as they are built."""
+    head = json.dumps(
+        {"import": import_report, "review": rv.header(), "fields": compact_fields()}, ensure_ascii=False, default=str
+    )
+    stream.write(head.encode() + b"\n")
+    for batch in patient_batches(rv, compact=True):
+        stream.write(_joined_bytes(batch, "\n"))
+        stream.write(b"\n")
 
 
 def review_json(rv: Review, import_report: dict[str, Any] | None = None) -> str:

@@ -19,7 +19,7 @@ from dashboard import model
 from dashboard.rules import baselines, ctcae, dose_checks, flags, schedule, summary
 from dashboard.rules.data import NEVER, versions
 from dashboard.rules.engine import Profile, get_profile
-from dashboard.rules.inputs import Inputs, prepare
+from dashboard.rules.inputs import Inputs, prepare, text_column
 
 #: Results dated after the as-of date: not reviewed, never dropped silently.
 AFTER_FIELDS: tuple[tuple[str, pa.DataType, str], ...] = (
@@ -202,7 +202,6 @@ def after_as_of_table(inp: Inputs, base: baselines.Baselines) -> pa.Table:
     grades = ctcae.grade_all(replace(inp, labs=later), base)
     order = np.lexsort((later.analyte, later.t, later.pid))
     g = grades.grade[order]
-    rows = pa.array(later.row[order])
     table = later.table
     t = later.t[order]
     cols = {
@@ -214,8 +213,8 @@ def after_as_of_table(inp: Inputs, base: baselines.Baselines) -> pa.Table:
             pa.array(later.analyte[order])
         ),
         "comparator": pa.array(["<", "", ">"], pa.string()).take(pa.array(later.cmp[order] + 1)),
-        "source_value": table.column("source_value").take(rows).combine_chunks(),
-        "source_unit": table.column("source_unit").take(rows).combine_chunks(),
+        "source_value": text_column(table.column("source_value"), later.row[order]),
+        "source_unit": text_column(table.column("source_unit"), later.row[order]),
         "ctcae_grade": pa.array(g, pa.int8(), mask=g < 0),
         "lab_row": pa.array(later.row[order].astype(np.int64)),
     }

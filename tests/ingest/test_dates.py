@@ -109,3 +109,95 @@ def test_two_digit_years():
     p = parse_dates(pa.array(["9/21/75", "3/4/24"]), MONTHFIRST, TODAY)
     assert p.values.to_pylist() == [dt.datetime(1975, 9, 21), dt.datetime(2024, 3, 4)]
     assert p.two_digit_years == 2
+
+
+# --------------------------------------------------------------------------- fast path parity
+
+
+def _general(texts, order, today=TODAY, window=True):
+    from dashboard.ingest.dates import _parse_general
+
+    p = _parse_general(pa.array(texts, pa.string()), order, today, window)
+    return p.values.to_pylist(), p.reason.to_pylist(), p.two_digit_years
+
+
+FIXED_WIDTH = [
+    "2024-03-05",
+    "2024-03-05 08:15",
+    "2024-03-05T08:15",
+    "2024-03-05 08:15:59",
+    "2024-03-05 08:15:60",  # a leap second: read as :59, as the general parser does
+    "2024-02-29",
+    "2023-02-29",  # no such day
+    "2024-13-01",
+    "2024-00-10",
+    "2024-04-31",
+    "2024-03-05 24:00",
+    "2024-03-05 08:60",
+    "1899-12-31",  # before the plausible window
+    "2027-11-26",  # more than a year after TODAY
+    "2027-11-25 23:59",  # the last second in the window
+    "0000-01-01",
+    "2024-03-05 8:15a",
+    "2024-03-05x08:15",
+    "05/03/2024",
+    "05.03.2024 08:15",
+    "05-03-2024 08:15:30",
+    "13/03/2024",
+    "03/13/2024",
+    "31/04/2024",
+    "05/03-2024",
+    "5/3/2024",
+    "abcd-ef-gh",
+    "",
+    "2024-03-05 08:15Z",
+    "2024-03-05 08:15:00+01:00",
+]
+
+
+@pytest.mark.parametrize("order", [DAYFIRST, MONTHFIRST, "ISO"])
+@pytest.mark.parametrize("window", [True, False])
+def test_fast_path_reads_exactly_what_the_general_parser_reads(order, window):
+    """The fixed-width fast path (read from the bytes) gives the same date, reason and
+    two-digit-year count as the general parser for every text, valid or not."""
+    p = parse_dates(pa.array(FIXED_WIDTH, pa.string()), order, TODAY, window=window)
+    assert (p.values.to_pylist(), p.reason.to_pylist(), p.two_digit_years) == _general(
+        FIXED_WIDTH, order, TODAY, window
+    )
+
+
+def test_fast_path_on_a_large_mixed_column():
+    """A million-row-like column mixing fixed-width and other forms, sliced (offset buffers)."""
+    import random
+
+    rng = random.Random(7)
+    texts = []
+    for _ in range(3000):
+        y, m, d = rng.randint(1890, 2030), rng.randint(0, 13), rng.randint(0, 32)
+        hh, mi = rng.randint(0, 25), rng.randint(0, 61)
+        texts.append(
+            rng.choice(
+                [
+                    f"{y:04d}-{m:02d}-{d:02d}",
+                    f"{y:04d}-{m:02d}-{d:02d} {hh:02d}:{mi:02d}",
+                    f"{d:02d}/{m:02d}/{y:04d} {hh:02d}:{mi:02d}:{mi:02d}",
+                    f"{d}/{m}/{y % 100:02d}",
+                    f"{y:04d}-{m:02d}-{d:02d}T{hh:02d}:{mi:02d}Z",
+                ]
+            )
+        )
+    arr = pa.array(["pad", *texts], pa.string()).slice(1)
+    for order in (DAYFIRST, MONTHFIRST):
+        p = parse_dates(arr, order, TODAY)
+        assert (p.values.to_pylist(), p.reason.to_pylist(), p.two_digit_years) == _general(texts, order)
+
+
+def test_order_sniff_ignores_fixed_width_iso_dates():
+    """ISO dates cannot be day- or month-first: a file of them needs no choice, and the
+    other dates of a file are still looked at."""
+    iso = pa.array(["2024-03-05 08:15", "2024-04-01"] * 100)
+    assert decide_order([iso]).order == "ISO"
+    with pytest.raises(DateOrderNeeded):
+        decide_order([pa.array(["2024-03-05 08:15", "03/04/2024"])])
+    assert decide_order([pa.array(["2024-03-05", "13/04/2024"])]).order == DAYFIRST
+    assert decide_order([pa.array([], pa.string())]).order == ""

@@ -69,3 +69,61 @@ def test_edge_panels_render():
     assert doc["patients"][0]["worst_ctcae_grade"] == {"wbc": 0}
     graded = run([lab("P1", "2024-01-01", "platelets", 60), lab("P1", "2024-01-01", "ast", 30)])
     assert patients_json(graded)[0]["worst_ctcae_grade"] == {"platelets": 2, "ast": 0}
+
+
+def _compact_lines(rv, report=None) -> list[dict]:
+    import io
+
+    from dashboard.rules.output import write_review_ndjson
+
+    buf = io.BytesIO()
+    write_review_ndjson(rv, report, buf)
+    text = buf.getvalue().decode("utf-8")
+    assert text.endswith("\n")
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def _as_objects(patient: dict, fields: dict) -> dict:
+    out = dict(patient)
+    for key, names in fields.items():
+        out[key] = [dict(zip(names, row, strict=True)) for row in patient[key]]
+    return out
+
+
+def test_compact_review_holds_exactly_the_json_review():
+    """``review --compact``: a header line, then one line per patient, most urgent first;
+    each flag (schedule row, dose check, later result) an array of values in the header's
+    field order.  Read back with those names, every patient equals the JSON review's."""
+    rv = review_of_two()
+    lines = _compact_lines(rv, {"labs": 2})
+    head, patients = lines[0], lines[1:]
+    assert head["import"] == {"labs": 2} and head["review"] == json.loads(review_json(rv))["review"]
+    assert head["fields"]["flags"][:3] == ["collected_at", "analyte", "value"]
+    assert [_as_objects(p, head["fields"]) for p in patients] == patients_json(rv)
+    assert isinstance(patients[0]["flags"][0], list)
+
+
+def test_compact_and_json_reviews_agree_on_a_larger_panel(monkeypatch):
+    """Many patients, written a few at a time (the output is streamed in batches): the
+    JSON review parses, and the compact one holds the same patients in the same order."""
+    from dashboard.rules import output
+
+    monkeypatch.setattr(output, "_BATCH_PATIENTS", 3)
+    monkeypatch.setattr(output, "_BATCH_FLAGS", 4)
+    labs = []
+    for i in range(11):
+        for day, value in ((1, 6.0), (8, 4.0), (15, 2.9), (22, 1.9)):
+            labs.append(lab(f"P{i:02d}", f"2024-05-{day:02d}", "wbc", value - i * 0.1))
+            labs.append(lab(f"P{i:02d}", f"2024-05-{day:02d}", "neutrophils", value / 2 - i * 0.05))
+    doses = [dose(f"P{i:02d}", "azathioprine", "2024-01-01", amount=100) for i in range(0, 11, 2)]
+    rv = run(labs, doses, [patient(f"P{i:02d}", weight=70, tpmt="normal") for i in range(11)])
+    doc = json.loads(review_json(rv))
+    assert len(doc["patients"]) == 11 and sum(len(p["flags"]) for p in doc["patients"]) == rv.flags.num_rows
+    head, *patients = _compact_lines(rv)
+    assert [_as_objects(p, head["fields"]) for p in patients] == doc["patients"]
+
+
+def test_compact_review_of_an_empty_panel():
+    rv = run([], [], [])
+    head, *patients = _compact_lines(rv)
+    assert head["review"]["patients"] == 0 and patients == []

@@ -1,0 +1,89 @@
+"""``python -m dashboard`` as a real process: what the in-process CLI tests cannot see.
+
+``import`` and ``review`` (without ``--csv``) work on Arrow and numpy only; the entry
+point lets pyarrow's one-time look-up for pandas find none (``dashboard/__main__.py``),
+which is only safe because those commands never import pandas.  These tests hold that
+over every input format, and check that the commands that do need pandas still work.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures"
+
+#: One file (or set) per input format the readers know.
+FORMATS = {
+    "long csv + doses + patients": ["sample_data/labs.csv", "sample_data/doses.csv", "sample_data/patients.csv"],
+    "wide csv": ["sample_data/labs_europe_wide.csv"],
+    "xlsx workbook": ["sample_data/clinic_workbook.xlsx"],
+    "fhir bundle": ["sample_data/fhir_bundle.json"],
+    "fhir stu3 report": ["tests/fixtures/fhir/diagnosticreport-101-cbc.STU3.json"],
+    "synthea csv": [
+        "tests/fixtures/synthea/patients.csv",
+        "tests/fixtures/synthea/observations.csv",
+        "tests/fixtures/synthea/medications.csv",
+    ],
+    "synthea bundle": ["tests/fixtures/synthea/Victoria535_Rubio813_subset_bundle.json"],
+    "mimic-iii": [
+        "tests/fixtures/mimic3/D_LABITEMS_cbc.csv",
+        "tests/fixtures/mimic3/LABEVENTS_cbc_3admissions.csv",
+        "tests/fixtures/mimic3/PRESCRIPTIONS_immunosuppressants.csv",
+    ],
+    "mimic-iv": ["tests/fixtures/mimic4/labevents_excerpt.csv"],
+    "smart": ["tests/fixtures/smart/labs_cbc_excerpt.tsv", "tests/fixtures/smart/meds_rheum_excerpt.tsv"],
+    "cdisc": ["tests/fixtures/cdisc/adlbh_hematology_3subjects.csv", "tests/fixtures/cdisc/ex_3subjects.csv"],
+}
+
+_WATCH = (
+    "import atexit, runpy, sys\n"
+    "atexit.register(lambda: print('PANDAS=' + str(sys.modules.get('pandas') is not None), file=sys.stderr))\n"
+    "sys.argv = ['dashboard', *sys.argv[1:]]\n"
+    "runpy.run_module('dashboard', run_name='__main__', alter_sys=True)\n"
+)
+
+
+def _run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", _WATCH, *args], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
+    )
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+def test_import_and_review_never_import_pandas(fmt):
+    files = FORMATS[fmt]
+    for args in (["import", *files], ["review", *files, "--as-of", "2026-11-25"], ["review", *files, "--json"]):
+        p = _run(*args)
+        assert p.returncode in (0, 2), (args, p.stderr[-2000:])
+        assert "Traceback" not in p.stderr and "PANDAS=False" in p.stderr, (args, p.stderr[-2000:])
+
+
+def test_review_csv_works_as_a_process(tmp_path):
+    """``review --csv`` needs pandas: it is imported as usual (the old import hook refused
+    it, so the command failed when run as ``python -m dashboard``)."""
+    out = tmp_path / "flags.csv"
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dashboard",
+            "review",
+            "sample_data/labs.csv",
+            "sample_data/doses.csv",
+            "--csv",
+            str(out),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert p.returncode == 0, p.stderr
+    assert out.read_text(encoding="utf-8-sig").startswith("Patient,Name,Birth date,Date,Analyte")
+    assert "open flag" in p.stderr
