@@ -41,8 +41,13 @@ def show_key_points(drugs: list[str]) -> None:
         )
 
 
-def show_result(result: dosing.DoseResult, key: str, current: float | None = None) -> None:
-    """Suggested dose, how it was reached, warnings by severity and the references."""
+def show_result(
+    result: dosing.DoseResult, key: str, current: float | None = None, label: str = "Suggested dose"
+) -> None:
+    """Suggested dose, how it was reached, warnings by severity and the references.
+
+    ``label`` names the number: "Dose checked" where the dose is the one entered, not a
+    suggestion (methotrexate)."""
     check = dosing.current_dose_check(result, current)
     if check is not None:
         SHOW[check.severity](f"**{check.message}** {knowledge.format_refs(check.refs)}")
@@ -57,7 +62,8 @@ def show_result(result: dosing.DoseResult, key: str, current: float | None = Non
                 "is known.",
                 icon=":material/science:",
             )
-        label = "Cautious start (TPMT unknown)" if result.test_first else "Suggested dose"
+        if result.test_first:
+            label = "Cautious start (TPMT unknown)"
         st.metric(label, f"{result.suggested_dose:g} {result.unit}", help="Decision support only.")
         per_kg, pct = result.per_kg(result.suggested_dose), result.pct_standard(result.suggested_dose)
         extra = ""
@@ -66,16 +72,20 @@ def show_result(result: dosing.DoseResult, key: str, current: float | None = Non
                 f" = {per_kg:.2f} mg/kg/day = {pct:.0f}% of the standard dose "
                 f"({result.standard_mg:.4g} mg/day = {result.standard_mg / result.weight_kg:g} mg/kg/day)"
             )
-        st.caption(
-            f"{result.suggested_dose:g} {result.unit}{extra}. Range {low:.4g}-{high:.4g} {result.unit}; {result.schedule}."
-        )
+        # with TPMT unknown the range is only the cautious start's ceiling ("70-70" would read as a target)
+        span = f"At most {high:.4g} {result.unit}" if result.test_first else f"Range {low:.4g}-{high:.4g} {result.unit}"
+        st.caption(f"{result.suggested_dose:g} {result.unit}{extra}. {span}; {result.schedule}.")
         if result.limit_mg is not None:
             st.caption(
                 f"Limit for this patient: {result.limit_mg:.4g} mg/day; the dose-check rules flag any dose above it."
             )
         if result.titration:
             st.markdown("**Titration plan**")
-            show_table(dosing.titration_frame(result), key=f"{key}_titration")
+            show_table(
+                dosing.titration_frame(result),
+                key=f"{key}_titration",
+                column_config={"Blood tests": st.column_config.TextColumn(width="large")},
+            )
     st.markdown("**How this was worked out**")
     st.markdown("\n".join(f"{i}. {line}" for i, line in enumerate(result.reasoning, 1)))
     for w in sorted(result.warnings, key=lambda w: -dosing.SEVERITIES.index(w.severity)):
@@ -219,7 +229,7 @@ def methotrexate_tab(ctx: dosing.PatientContext | None, k: str, egfr: float | No
         bool(ctx and (ctx.on("trimethoprim") or ctx.on("co-trimoxazole"))),
         key=f"mtx_tmp_{k}",
     )
-    show_result(dosing.methotrexate_check(mtx, freq, egfr=egfr, trimethoprim=tmp), "mtx")
+    show_result(dosing.methotrexate_check(mtx, freq, egfr=egfr, trimethoprim=tmp), "mtx", label="Dose checked")
 
 
 def hydroxychloroquine_tab(
@@ -233,7 +243,9 @@ def hydroxychloroquine_tab(
         dosing.hydroxychloroquine_dose(hcq_weight, egfr=egfr),
         "hcq",
         ctx.mg_per_day("hydroxychloroquine") if ctx else None,
+        label="Suggested dose (weekly average)",
     )
+    st.markdown("**Weekly schedules of 200 mg tablets against the limit**")
     show_table(dosing.hcq_schedule_frame(hcq_weight), key="hcq_schedules")
 
 
@@ -282,8 +294,23 @@ def interactions(ctx: dosing.PatientContext | None) -> None:
     with_interactions = [d for d in dosing.INTERACTION_DRUGS if not current_drugs or d in current_drugs] or list(
         dosing.INTERACTION_DRUGS
     )
+    frame = dosing.interactions_frame(with_interactions, current_drugs)
+    # the patient's own interactions in full: a table cell cuts long advice off
+    for _, row in frame[frame["In the dose list now"] != ""].iterrows():
+        st.warning(
+            f"**{row['Drug']} with {row['In the dose list now']} now: {row['Verdict']}** ({row['Severity']}). "
+            f"{row['What to do']} {row['Refs']}",
+            icon=":material/warning:",
+        )
+    st.caption("Hover over a cell, or widen its column, to read the whole text.")
     show_table(
-        dosing.interactions_frame(with_interactions, current_drugs),
+        frame,
         key="dosing_interactions",
-        column_config={"What to do": st.column_config.TextColumn(width="large")},
+        column_config={
+            "Drug": st.column_config.TextColumn(width=110),
+            "With": st.column_config.TextColumn(width=200),
+            "Verdict": st.column_config.TextColumn(width=205),
+            "Severity": st.column_config.TextColumn(width=70),
+            "What to do": st.column_config.TextColumn(width="large"),
+        },
     )
