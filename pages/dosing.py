@@ -1,268 +1,38 @@
 """Dosing: thiopurines (azathioprine, mercaptopurine; TPMT/NUDT15, allopurinol) with a
 titration plan, thiopurine metabolites, mycophenolate, methotrexate and hydroxychloroquine
 helpers, prefilled from the selected patient.  Every limit comes from
-``knowledge/data/dosing.toml``, the file the dose-check rules read too."""
+``knowledge/data/dosing.toml``, the file the dose-check rules read too; the sections are
+drawn by ``dashboard/ui/dosing_view.py``."""
 
 import streamlit as st
 
-from dashboard import dosing, knowledge, ui
+from dashboard import dosing, ui
+from dashboard.ui import dosing_view as view
 
 ui.page_guard()
-
-SHOW = {"contraindicated": st.error, "high": st.error, "caution": st.warning, "info": st.info}
-PHENOTYPES = ["normal", "intermediate", "possible intermediate", "poor", "unknown"]
-
-
-def show_key_points(drugs: list[str]) -> None:
-    """The key points (knowledge/data/key_points.toml) about these drugs, with their sources."""
-    points = knowledge.key_points_for(drugs)
-    if points:
-        marks = {"secondary source": " †", "unconfirmed": " ‡"}
-        st.info(
-            "\n".join(
-                f"- **{p.topic}**: {p.text}{marks.get(p.status, '')} {knowledge.format_refs(p.refs)}" for p in points
-            ),
-            icon=":material/lightbulb:",
-        )
-
-
-def show_result(result: dosing.DoseResult, key: str, current: float | None = None) -> None:
-    """Suggested dose, how it was reached, warnings by severity and the references."""
-    check = dosing.current_dose_check(result, current)
-    if check is not None:
-        SHOW[check.severity](f"**{check.message}** {knowledge.format_refs(check.refs)}")
-    if result.avoid:
-        st.error("Avoid: no dose is suggested.", icon=":material/block:")
-    elif result.suggested_dose is not None:
-        low, high = result.adjusted_range or (0, 0)
-        if result.test_first:
-            st.error(
-                f"**Test {result.test_first_genes} first: no full dose is suggested while TPMT is unknown.** If treatment cannot wait, "
-                "the cautious start below is the most the assistant (and the dose checks) accept until the result "
-                "is known.",
-                icon=":material/science:",
-            )
-        label = "Cautious start (TPMT unknown)" if result.test_first else "Suggested dose"
-        st.metric(label, f"{result.suggested_dose:g} {result.unit}", help="Decision support only.")
-        per_kg, pct = result.per_kg(result.suggested_dose), result.pct_standard(result.suggested_dose)
-        extra = ""
-        if per_kg is not None and pct is not None and result.standard_mg:
-            extra = (
-                f" = {per_kg:.2f} mg/kg/day = {pct:.0f}% of the standard dose "
-                f"({result.standard_mg:.4g} mg/day = {result.standard_mg / result.weight_kg:g} mg/kg/day)"
-            )
-        st.caption(
-            f"{result.suggested_dose:g} {result.unit}{extra}. Range {low:.4g}-{high:.4g} {result.unit}; {result.schedule}."
-        )
-        if result.limit_mg is not None:
-            st.caption(
-                f"Limit for this patient: {result.limit_mg:.4g} mg/day; the dose-check rules flag any dose above it."
-            )
-        if result.titration:
-            st.markdown("**Titration plan**")
-            ui.show_table(dosing.titration_frame(result), key=f"{key}_titration")
-    st.markdown("**How this was worked out**")
-    st.markdown("\n".join(f"{i}. {line}" for i, line in enumerate(result.reasoning, 1)))
-    for w in sorted(result.warnings, key=lambda w: -dosing.SEVERITIES.index(w.severity)):
-        SHOW[w.severity](f"**{w.severity.upper()}**: {w.message} {knowledge.format_refs(w.refs)} ({w.status})")
-    with st.expander("References"):
-        ui.show_table(dosing.references_frame(result.refs), key=f"{key}_refs")
-
 
 st.title("Dosing assistant")
 ui.disclaimer()
 
-ctx = None
+day = ui.as_of()
 ds = ui.get_dataset()
-if ds is not None and not ds.is_empty:
-    pid = ui.patient_picker(ds, key="dosing_patient")
-    if pid:
-        ctx = dosing.patient_context(ds.patients, ds.doses, ds.labs, pid, ui.as_of())
-        egfr = f"{ctx.egfr.value:g} ({ctx.egfr.collected_at:%d %b %Y})" if ctx.egfr else "none"
-        weight = f"{ctx.weight_kg:g} kg" if ctx.weight_kg else "unknown"
-        st.caption(
-            f"Prefilled for the selected patient as of {ui.as_of():%d %b %Y}: weight {weight}, TPMT {ctx.tpmt}, "
-            f"NUDT15 {ctx.nudt15}, latest eGFR {egfr}. Change any value below."
-        )
-        with st.expander(f"Current doses ({len(ctx.current)})"):
-            ui.show_table(dosing.current_doses_frame(ctx), key="dosing_current")
-else:
-    st.caption("No panel loaded: enter the values by hand (or load a panel on Home to prefill them).")
-
+ctx = view.patient_prefill(ds, day)
 k = ctx.patient_id if ctx else "manual"
 weight_default = dosing.within(ctx.weight_kg if ctx else None, 20.0, 250.0)
 egfr_default = dosing.within(ctx.egfr.value if ctx and ctx.egfr else None, 0.0, 200.0)
-tabs = st.tabs(
-    ["Thiopurines", "Thiopurine metabolites", "Mycophenolate", "Methotrexate", "Hydroxychloroquine", "Cyclophosphamide"]
-)
 
-with tabs[0]:
-    drugs = list(dosing.THIOPURINES)
-    on_mp = bool(ctx and ctx.on("mercaptopurine") and not ctx.on("azathioprine"))
-    thio = st.radio(
-        "Thiopurine",
-        drugs,
-        index=1 if on_mp else 0,
-        format_func=str.capitalize,
-        horizontal=True,
-        key=f"thio_drug_{k}",
-    )
-    a, b, c = st.columns(3)
-    weight = a.number_input("Weight (kg)", 20.0, 250.0, weight_default, 0.5, key=f"aza_weight_{k}")
-    tpmt = b.selectbox("TPMT", PHENOTYPES, PHENOTYPES.index(ctx.tpmt) if ctx else 4, key=f"aza_tpmt_{k}")
-    nudt15 = c.selectbox("NUDT15", PHENOTYPES, PHENOTYPES.index(ctx.nudt15) if ctx else 4, key=f"aza_nudt15_{k}")
-    a, b, c = st.columns(3)
-    allopurinol = a.checkbox("On allopurinol", bool(ctx and ctx.on("allopurinol")), key=f"aza_allo_{k}")
-    febuxostat = b.checkbox("On febuxostat", bool(ctx and ctx.on("febuxostat")), key=f"aza_febux_{k}")
-    egfr = c.number_input("eGFR (mL/min/1.73m²)", 0.0, 200.0, egfr_default, key=f"aza_egfr_{k}")
-    before_mg = None
-    if allopurinol:
-        # the dose the allopurinol reduction applies to: the suggestion never exceeds a third of it
-        before_mg = a.number_input(
-            "Dose before allopurinol (mg/day)",
-            0.0,
-            1000.0,
-            dosing.within(ctx.dose_before_allopurinol(thio) if ctx else None, 0.0, 1000.0),
-            25.0,
-            key=f"aza_before_{thio[:3]}_{k}",
-            help="The thiopurine dose the patient took before allopurinol (or takes now, if allopurinol is being "
-            "added). Empty when the thiopurine starts on allopurinol: the standard dose is used.",
-        )
-    show_key_points([thio])
-    limits = knowledge.dosing_rules()[thio]
-    ceiling = float(limits["max_mg_per_kg"])
-    target = st.slider(
-        "Target for a normal metaboliser (mg/kg/day)",
-        0.25,
-        ceiling,
-        tuple(float(x) for x in limits["target_mg_per_kg"]),
-        0.25,
-        key=f"{thio[:3]}_target_{k}",
-    )
-    if weight is None:
-        st.info("Enter the body weight to calculate a dose.", icon=":material/scale:")
-    else:
-        show_result(
-            dosing.thiopurine_dose(
-                thio,
-                weight,
-                tpmt,
-                nudt15,
-                allopurinol=allopurinol,
-                febuxostat=febuxostat,
-                egfr=egfr,
-                target_mg_per_kg=target,
-                current_mg=before_mg or None,
-            ),
-            "aza",
-            ctx.mg_per_day(thio) if ctx else None,
-        )
-        st.subheader("Monitoring after the start")
-        start = st.date_input("Start date", ui.as_of(), key=f"aza_start_{k}")
-        ui.show_table(dosing.monitoring_frame(dosing.monitoring_schedule(start)), key="aza_schedule")
+thio, metabolites, mmf, mtx, hcq, cyc = st.tabs(view.TABS)
+with thio:
+    egfr = view.thiopurines_tab(ctx, k, weight_default, egfr_default, day)  # the other tabs use this eGFR
+with metabolites:
+    view.metabolites_tab()
+with mmf:
+    view.mycophenolate_tab(ctx, k, egfr)
+with mtx:
+    view.methotrexate_tab(ctx, k, egfr)
+with hcq:
+    view.hydroxychloroquine_tab(ctx, k, weight_default, egfr)
+with cyc:
+    view.cyclophosphamide_tab(ds, ctx, day)
 
-with tabs[1]:
-    rules = knowledge.metabolite_rules()
-    a, b = st.columns(2)
-    # empty until the results are entered: no interpretation before input
-    tgn = a.number_input(f"6-TGN ({rules.unit})", 0.0, 5000.0, None, key="met_tgn")
-    mmp = b.number_input(f"6-MMP ({rules.unit})", 0.0, 100000.0, None, key="met_mmp")
-    if tgn is None or mmp is None:
-        st.info("Enter the patient's 6-TGN and 6-MMP results to interpret them.", icon=":material/science:")
-    else:
-        met = dosing.interpret_metabolites(tgn, mmp)
-        SHOW[met.pattern.severity](f"**{met.pattern.label}** ({met.pattern.rule}). {met.pattern.action}")
-        st.markdown("\n".join(f"- {note}" for note in met.notes))
-        ui.show_table(dosing.references_frame(met.refs), key="met_refs")
-
-with tabs[2]:
-    a, b, c = st.columns(3)
-    phase = a.radio("Phase", ["induction", "maintenance"], key=f"mmf_phase_{k}", horizontal=True)
-    form = b.radio("Product", ["MMF", "MPA"], key=f"mmf_form_{k}", horizontal=True)
-    ppi = c.checkbox("On a proton pump inhibitor", key=f"mmf_ppi_{k}")
-    show_key_points(["mycophenolate mofetil", "mycophenolic acid"])
-    for drug in ("mycophenolate mofetil", "mycophenolic acid"):
-        if ctx and ctx.mg_per_day(drug):
-            st.caption(f"Current {drug}: {ctx.mg_per_day(drug):g} mg/day.")
-    show_result(dosing.mycophenolate_dose(phase, form, egfr=egfr, ppi=ppi), "mmf")
-
-with tabs[3]:
-    show_key_points(["methotrexate"])
-    a, b, c = st.columns(3)
-    current_mtx = ctx.mg_per_week("methotrexate") if ctx else None
-    mtx = a.number_input(
-        "Dose (mg)", 2.5, 50.0, dosing.within(current_mtx, 2.5, 50.0) or 15.0, 2.5, key=f"mtx_dose_{k}"
-    )
-    row = ctx.dose_row("methotrexate") if ctx else None
-    freqs = ["weekly", "daily", "BID", "every N days"]
-    freq = b.selectbox(
-        "How often",
-        freqs,
-        freqs.index(row["frequency"]) if row is not None and row["frequency"] in freqs else 0,
-        key=f"mtx_freq_{k}",
-    )
-    tmp = c.checkbox(
-        "On trimethoprim / co-trimoxazole",
-        bool(ctx and (ctx.on("trimethoprim") or ctx.on("co-trimoxazole"))),
-        key=f"mtx_tmp_{k}",
-    )
-    show_result(dosing.methotrexate_check(mtx, freq, egfr=egfr, trimethoprim=tmp), "mtx")
-
-with tabs[4]:
-    hcq_weight = st.number_input("Real body weight (kg)", 20.0, 250.0, weight_default, 0.5, key=f"hcq_weight_{k}")
-    if hcq_weight is None:
-        st.info("Enter the body weight to calculate a dose.", icon=":material/scale:")
-    else:
-        show_result(
-            dosing.hydroxychloroquine_dose(hcq_weight, egfr=egfr),
-            "hcq",
-            ctx.mg_per_day("hydroxychloroquine") if ctx else None,
-        )
-        ui.show_table(dosing.hcq_schedule_frame(hcq_weight), key="hcq_schedules")
-
-with tabs[5]:
-    st.markdown(
-        "**Cumulative dose.** The dose checks add up the dose history (pulses: administered mg; oral courses: "
-        "mg/day x days) and flag the cumulative dose above the thresholds the cited cohorts report."
-    )
-    show_key_points(["cyclophosphamide"])
-    if ds is not None and ctx is not None:
-        cyc = dosing.cumulative_cyclophosphamide(ds.doses, ds.patients, ctx.patient_id, ui.as_of())
-        if cyc is not None:
-            ui.show_cumulative_dose(cyc, key="dosing")
-        else:
-            st.caption("The selected patient has no cyclophosphamide in the dose history.")
-    st.markdown("**By hand**")
-    a, b, c, e = st.columns(4)
-    n_pulses = a.number_input("Pulses given", 0, 100, 6, key="cyc_pulses")
-    per_pulse = b.number_input("mg per pulse", 0.0, 5000.0, 500.0, 50.0, key="cyc_mg_pulse")
-    oral_mg = c.number_input("Oral mg/day", 0.0, 500.0, 0.0, 25.0, key="cyc_oral_mg")
-    oral_days = e.number_input("Oral days", 0, 3650, 0, key="cyc_oral_days")
-    total = dosing.cumulative_total_g(
-        pulses=int(n_pulses), mg_per_pulse=per_pulse, oral_mg_per_day=oral_mg, oral_days=int(oral_days)
-    )
-    crossed = [t for t in dosing.cumulative_thresholds() if total > float(t["grams"])]
-    st.metric("Cumulative dose", f"{total:g} g")
-    for t in crossed:
-        st.warning(f"Above {t['grams']:g} g: {t['what']} {knowledge.format_refs(t['refs'])}", icon=":material/warning:")
-    if not crossed:
-        st.caption(
-            "Below every cited threshold ("
-            + ", ".join(f"{t['grams']:g} g" for t in dosing.cumulative_thresholds())
-            + ")."
-        )
-
-st.subheader("Interactions the dose checks look for")
-st.caption(
-    "When both drugs are in the dose history with overlapping dates, the Patient page's dose checks flag the "
-    "overlap with these words and this severity: the checks and this table read the same facts."
-)
-current_drugs = tuple(ctx.current["drug"]) if ctx else ()
-with_interactions = [d for d in dosing.INTERACTION_DRUGS if not current_drugs or d in current_drugs] or list(
-    dosing.INTERACTION_DRUGS
-)
-ui.show_table(
-    dosing.interactions_frame(with_interactions, current_drugs),
-    key="dosing_interactions",
-    column_config={"What to do": st.column_config.TextColumn(width="large")},
-)
+view.interactions(ctx)

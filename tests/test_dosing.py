@@ -93,6 +93,21 @@ def test_unknown_phenotype_asks_for_a_test():
     assert "NUDT15 status unknown" in _messages(half) and "20-50%" in _messages(half)
 
 
+def test_tpmt_unknown_current_dose_is_judged_against_the_cautious_start():
+    """70 kg, TPMT unknown, NUDT15 normal: the cautious start is at most 1 mg/kg/day = 70 mg
+    (label), suggested 50 mg.  A patient already on 50 mg is within it, never "below the
+    calculated range" (which would read as a prompt to go up to 70 before the test result);
+    one on 100 mg is above it."""
+    r = dosing.azathioprine_dose(70, "unknown", "normal")
+    assert r.test_first and r.limit_mg == pytest.approx(70.0)
+    within = dosing.current_dose_check(r, 50)
+    assert within.severity == "info" and "below" not in within.message
+    assert "within the cautious start (at most 70 mg/day while TPMT is unknown)" in within.message
+    above = dosing.current_dose_check(r, 100)
+    assert above.severity == "high"
+    assert "above the cautious start (at most 70 mg/day while TPMT is unknown)" in above.message
+
+
 def test_low_egfr_and_high_target_warn():
     r = dosing.azathioprine_dose(70, "normal", "normal", egfr=45, target_mg_per_kg=(2.5, 3.0))
     msgs = _messages(r)

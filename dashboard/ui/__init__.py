@@ -14,7 +14,8 @@ concern (each imports its siblings, never this package):
 * :mod:`~dashboard.ui.uploads`: the sample, uploads, the date order and column mapping;
 * :mod:`~dashboard.ui.actions`: what buttons and forms do (values as arguments);
 * :mod:`~dashboard.ui.workspace_forms`, :mod:`~dashboard.ui.patient_forms`: the forms;
-* :mod:`~dashboard.ui.patient_view`, :mod:`~dashboard.ui.panel_view`: page sections;
+* :mod:`~dashboard.ui.patient_view`, :mod:`~dashboard.ui.panel_view`,
+  :mod:`~dashboard.ui.dosing_view`: page sections;
 * :mod:`~dashboard.ui.exports`: the download buttons.
 
 This module re-exports the names the pages use, so that a page reads ``ui.as_of()``.

@@ -96,3 +96,20 @@ def test_bsr_2025_rules_and_schedule_cite_the_bsr2025_reference():
     bsr_rules = [r for r in profile.rules if r.id.startswith("bsr.")]
     assert bsr_rules and all("[bsr2025" in r.source for r in bsr_rules)
     assert "[bsr2025]" in schedule_file()["schedules"]["bsr2025_standard"]["source"]
+
+
+#: Our own working documents: the research notes, the issues and the audit of the project.
+OWN_DOCUMENTS = re.compile(
+    r"research notes?|research_notes|shared/research|clinical\.md|\bissues? #?\d+|\baudit \d+|project rule", re.I
+)
+
+
+def test_no_data_file_cites_our_own_notes_issues_or_audits():
+    """Every data file (facts, rules, schedules, vocabularies), comments included, names the
+    published source of a fact, or calls it a local rule; never our notes, an issue or an audit."""
+    root = Path(knowledge.__file__).parent.parent
+    files = sorted(root.rglob("*.toml"))
+    assert len(files) > 20
+    for path in files:
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            assert not OWN_DOCUMENTS.search(line), f"{path.relative_to(root)}:{n}: {line.strip()[:120]}"

@@ -210,3 +210,34 @@ def test_key_points_on_the_dosing_tabs():
     assert "FIB-4" in infos
     frames = [d.value for d in at.dataframe if "Verdict" in d.value.columns]
     assert frames and "avoid where possible" in set(frames[0]["Verdict"])
+
+
+def test_the_patients_own_interaction_is_shown_in_full():
+    """P1 takes methotrexate 15 mg weekly and trimethoprim now: the interaction table's cell
+    cuts the advice off, so the page also says it in full (Medsafe: avoid where possible,
+    "action"), naming the drug in the dose list."""
+    ds = _panel()
+    doses = pd.DataFrame(
+        {
+            "patient_id": ["P1", "P1"],
+            "drug": ["methotrexate", "trimethoprim"],
+            "start": pd.to_datetime(["2025-01-01", "2025-05-20"]),
+            "dose": [15.0, 200.0],
+            "dose_unit": ["mg", "mg"],
+            "frequency": ["weekly", "BID"],
+            "mg_per_day": [15 / 7, 400.0],
+            "mg_per_week": [15.0, float("nan")],
+        }
+    )
+    ds = Dataset(
+        labs=ds.labs,
+        doses=model.to_pandas("doses", model.from_pandas("doses", doses)),
+        patients=ds.patients,
+        label="test panel",
+    )
+    at = _app({ui.DATASET: ds, ui.PATIENT: "P1", ui.AS_OF: dt.date(2025, 6, 1)})
+    warnings = _texts(at.warning)
+    assert "Methotrexate with Trimethoprim now: avoid where possible** (action)" in warnings
+    assert "bone marrow" in warnings.lower() or "marrow" in warnings.lower()
+    frames = [d.value for d in at.dataframe if "Verdict" in d.value.columns]
+    assert frames and list(frames[0]["In the dose list now"]) == ["Trimethoprim"]

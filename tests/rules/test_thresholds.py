@@ -97,6 +97,24 @@ def test_mcv_advice_names_b12_folate_tsh():
     assert "B12, folate and TSH" in msg
 
 
+@pytest.mark.parametrize("profile", [None, "BSR 2017 / NICE"])
+def test_egfr_below_60_says_repeat_and_the_creatinine_criterion(profile):
+    """SPS (BSR 2017 as restated): 'calculated GFR less than 60 ml/min/1.73m2 (repeat in 1
+    week, if still more than 30% from baseline, withhold and discuss)'.  The 30% is the
+    creatinine rise of the line before it, not a 30% fall of the eGFR.  eGFR 59 fires (strict
+    < 60), 60 does not; the flag asks for a repeat first, at "caution", and names creatinine."""
+    from dashboard.rules.engine import builtin_profiles
+
+    prof = builtin_profiles().get(profile) if profile else None
+    rv = run([lab("P1", "2024-06-01", "egfr", 60.0), lab("P1", "2024-07-01", "egfr", 59.0)], profile=prof)
+    hits = rv.flags_df().query("rule == 'bsr.egfr_low'")
+    assert hits["value"].tolist() == [59.0] and hits["threshold"].iloc[0] == 60.0
+    assert hits["severity"].iloc[0] == "caution"
+    msg = hits["message"].iloc[0]
+    assert "repeat in 1 week; if creatinine is still more than 30% above baseline, withhold and discuss" in msg
+    assert "below baseline" not in msg
+
+
 def test_creatinine_rise_over_12_months():
     labs = [
         lab("P1", "2023-01-10", "creatinine", 70),  # more than a year before the last result

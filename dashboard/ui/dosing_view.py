@@ -1,0 +1,316 @@
+"""The Dosing page's sections: the patient prefill, one function per tab, the interactions.
+
+Every number comes from :mod:`dashboard.dosing`, which reads ``knowledge/data/dosing.toml``,
+the file the dose-check rules read too; these functions only draw.  Widget keys carry the
+patient id (``k``) so that choosing another patient starts from that patient's values.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import streamlit as st
+
+from dashboard import dosing, knowledge
+from dashboard.dataset import Dataset
+from dashboard.ui.picker import patient_picker
+from dashboard.ui.widgets import show_cumulative_dose, show_table
+
+SHOW = {"contraindicated": st.error, "high": st.error, "caution": st.warning, "info": st.info}
+PHENOTYPES = ["normal", "intermediate", "possible intermediate", "poor", "unknown"]
+TABS = [
+    "Thiopurines",
+    "Thiopurine metabolites",
+    "Mycophenolate",
+    "Methotrexate",
+    "Hydroxychloroquine",
+    "Cyclophosphamide",
+]
+
+
+def show_key_points(drugs: list[str]) -> None:
+    """The key points (knowledge/data/key_points.toml) about these drugs, with their sources."""
+    points = knowledge.key_points_for(drugs)
+    if points:
+        marks = {"secondary source": " †", "unconfirmed": " ‡"}
+        st.info(
+            "\n".join(
+                f"- **{p.topic}**: {p.text}{marks.get(p.status, '')} {knowledge.format_refs(p.refs)}" for p in points
+            ),
+            icon=":material/lightbulb:",
+        )
+
+
+def show_result(
+    result: dosing.DoseResult, key: str, current: float | None = None, label: str = "Suggested dose"
+) -> None:
+    """Suggested dose, how it was reached, warnings by severity and the references.
+
+    ``label`` names the number: "Dose checked" where the dose is the one entered, not a
+    suggestion (methotrexate)."""
+    check = dosing.current_dose_check(result, current)
+    if check is not None:
+        SHOW[check.severity](f"**{check.message}** {knowledge.format_refs(check.refs)}")
+    if result.avoid:
+        st.error("Avoid: no dose is suggested.", icon=":material/block:")
+    elif result.suggested_dose is not None:
+        low, high = result.adjusted_range or (0, 0)
+        if result.test_first:
+            st.error(
+                f"**Test {result.test_first_genes} first: no full dose is suggested while TPMT is unknown.** If treatment cannot wait, "
+                "the cautious start below is the most the assistant (and the dose checks) accept until the result "
+                "is known.",
+                icon=":material/science:",
+            )
+        if result.test_first:
+            label = "Cautious start (TPMT unknown)"
+        st.metric(label, f"{result.suggested_dose:g} {result.unit}", help="Decision support only.")
+        per_kg, pct = result.per_kg(result.suggested_dose), result.pct_standard(result.suggested_dose)
+        extra = ""
+        if per_kg is not None and pct is not None and result.standard_mg and result.weight_kg:
+            extra = (
+                f" = {per_kg:.2f} mg/kg/day = {pct:.0f}% of the standard dose "
+                f"({result.standard_mg:.4g} mg/day = {result.standard_mg / result.weight_kg:g} mg/kg/day)"
+            )
+        # with TPMT unknown the range is only the cautious start's ceiling ("70-70" would read as a target)
+        span = f"At most {high:.4g} {result.unit}" if result.test_first else f"Range {low:.4g}-{high:.4g} {result.unit}"
+        st.caption(f"{result.suggested_dose:g} {result.unit}{extra}. {span}; {result.schedule}.")
+        if result.limit_mg is not None:
+            st.caption(
+                f"Limit for this patient: {result.limit_mg:.4g} mg/day; the dose-check rules flag any dose above it."
+            )
+        if result.titration:
+            st.markdown("**Titration plan**")
+            show_table(
+                dosing.titration_frame(result),
+                key=f"{key}_titration",
+                column_config={"Blood tests": st.column_config.TextColumn(width="large")},
+            )
+    st.markdown("**How this was worked out**")
+    st.markdown("\n".join(f"{i}. {line}" for i, line in enumerate(result.reasoning, 1)))
+    for w in sorted(result.warnings, key=lambda w: -dosing.SEVERITIES.index(w.severity)):
+        SHOW[w.severity](f"**{w.severity.upper()}**: {w.message} {knowledge.format_refs(w.refs)} ({w.status})")
+    with st.expander("References"):
+        show_table(dosing.references_frame(result.refs), key=f"{key}_refs")
+
+
+def patient_prefill(ds: Dataset | None, day: dt.date) -> dosing.PatientContext | None:
+    """The patient picker and what it prefills (weight, TPMT, NUDT15, eGFR, current doses)."""
+    if ds is None or ds.is_empty:
+        st.caption("No panel loaded: enter the values by hand (or load a panel on Home to prefill them).")
+        return None
+    pid = patient_picker(ds, key="dosing_patient")
+    if not pid:
+        return None
+    ctx = dosing.patient_context(ds.patients, ds.doses, ds.labs, pid, day)
+    egfr = f"{ctx.egfr.value:g} ({ctx.egfr.collected_at:%d %b %Y})" if ctx.egfr else "none"
+    weight = f"{ctx.weight_kg:g} kg" if ctx.weight_kg else "unknown"
+    st.caption(
+        f"Prefilled for the selected patient as of {day:%d %b %Y}: weight {weight}, TPMT {ctx.tpmt}, "
+        f"NUDT15 {ctx.nudt15}, latest eGFR {egfr}. Change any value below."
+    )
+    with st.expander(f"Current doses ({len(ctx.current)})"):
+        show_table(dosing.current_doses_frame(ctx), key="dosing_current")
+    return ctx
+
+
+def thiopurines_tab(
+    ctx: dosing.PatientContext | None, k: str, weight_default: float | None, egfr_default: float | None, day: dt.date
+) -> float | None:
+    """Azathioprine or mercaptopurine: phenotypes, allopurinol/febuxostat, the dose and its monitoring.
+
+    Returns the eGFR entered here, which the other tabs use too."""
+    on_mp = bool(ctx and ctx.on("mercaptopurine") and not ctx.on("azathioprine"))
+    thio = st.radio(
+        "Thiopurine",
+        list(dosing.THIOPURINES),
+        index=1 if on_mp else 0,
+        format_func=str.capitalize,
+        horizontal=True,
+        key=f"thio_drug_{k}",
+    )
+    a, b, c = st.columns(3)
+    weight = a.number_input("Weight (kg)", 20.0, 250.0, weight_default, 0.5, key=f"aza_weight_{k}")
+    tpmt = b.selectbox("TPMT", PHENOTYPES, PHENOTYPES.index(ctx.tpmt) if ctx else 4, key=f"aza_tpmt_{k}")
+    nudt15 = c.selectbox("NUDT15", PHENOTYPES, PHENOTYPES.index(ctx.nudt15) if ctx else 4, key=f"aza_nudt15_{k}")
+    a, b, c = st.columns(3)
+    allopurinol = a.checkbox("On allopurinol", bool(ctx and ctx.on("allopurinol")), key=f"aza_allo_{k}")
+    febuxostat = b.checkbox("On febuxostat", bool(ctx and ctx.on("febuxostat")), key=f"aza_febux_{k}")
+    egfr = c.number_input("eGFR (mL/min/1.73m²)", 0.0, 200.0, egfr_default, key=f"aza_egfr_{k}")
+    before_mg = None
+    if allopurinol:
+        # the dose the allopurinol reduction applies to: the suggestion never exceeds a third of it
+        before_mg = a.number_input(
+            "Dose before allopurinol (mg/day)",
+            0.0,
+            1000.0,
+            dosing.within(ctx.dose_before_allopurinol(thio) if ctx else None, 0.0, 1000.0),
+            25.0,
+            key=f"aza_before_{thio[:3]}_{k}",
+            help="The thiopurine dose the patient took before allopurinol (or takes now, if allopurinol is being "
+            "added). Empty when the thiopurine starts on allopurinol: the standard dose is used.",
+        )
+    show_key_points([thio])
+    limits = knowledge.dosing_rules()[thio]
+    low, high = (float(x) for x in limits["target_mg_per_kg"])
+    target = st.slider(
+        "Target for a normal metaboliser (mg/kg/day)",
+        0.25,
+        float(limits["max_mg_per_kg"]),
+        (low, high),
+        0.25,
+        key=f"{thio[:3]}_target_{k}",
+    )
+    if weight is None:
+        st.info("Enter the body weight to calculate a dose.", icon=":material/scale:")
+        return egfr
+    result = dosing.thiopurine_dose(
+        thio,
+        weight,
+        tpmt,
+        nudt15,
+        allopurinol=allopurinol,
+        febuxostat=febuxostat,
+        egfr=egfr,
+        target_mg_per_kg=target,
+        current_mg=before_mg or None,
+    )
+    show_result(result, "aza", ctx.mg_per_day(thio) if ctx else None)
+    st.subheader("Monitoring after the start")
+    start = st.date_input("Start date", day, key=f"aza_start_{k}")
+    show_table(dosing.monitoring_frame(dosing.monitoring_schedule(start)), key="aza_schedule")
+    return egfr
+
+
+def metabolites_tab() -> None:
+    """6-TGN and 6-MMP: no interpretation before both results are entered."""
+    rules = knowledge.metabolite_rules()
+    a, b = st.columns(2)
+    tgn = a.number_input(f"6-TGN ({rules.unit})", 0.0, 5000.0, None, key="met_tgn")
+    mmp = b.number_input(f"6-MMP ({rules.unit})", 0.0, 100000.0, None, key="met_mmp")
+    if tgn is None or mmp is None:
+        st.info("Enter the patient's 6-TGN and 6-MMP results to interpret them.", icon=":material/science:")
+        return
+    met = dosing.interpret_metabolites(tgn, mmp)
+    SHOW[met.pattern.severity](f"**{met.pattern.label}** ({met.pattern.rule}). {met.pattern.action}")
+    st.markdown("\n".join(f"- {note}" for note in met.notes))
+    show_table(dosing.references_frame(met.refs), key="met_refs")
+
+
+def mycophenolate_tab(ctx: dosing.PatientContext | None, k: str, egfr: float | None) -> None:
+    a, b, c = st.columns(3)
+    phase = a.radio("Phase", ["induction", "maintenance"], key=f"mmf_phase_{k}", horizontal=True)
+    form = b.radio("Product", ["MMF", "MPA"], key=f"mmf_form_{k}", horizontal=True)
+    ppi = c.checkbox("On a proton pump inhibitor", key=f"mmf_ppi_{k}")
+    show_key_points(["mycophenolate mofetil", "mycophenolic acid"])
+    for drug in ("mycophenolate mofetil", "mycophenolic acid"):
+        if ctx and ctx.mg_per_day(drug):
+            st.caption(f"Current {drug}: {ctx.mg_per_day(drug):g} mg/day.")
+    show_result(dosing.mycophenolate_dose(phase, form, egfr=egfr, ppi=ppi), "mmf")
+
+
+def methotrexate_tab(ctx: dosing.PatientContext | None, k: str, egfr: float | None) -> None:
+    show_key_points(["methotrexate"])
+    a, b, c = st.columns(3)
+    current_mtx = ctx.mg_per_week("methotrexate") if ctx else None
+    mtx = a.number_input(
+        "Dose (mg)", 2.5, 50.0, dosing.within(current_mtx, 2.5, 50.0) or 15.0, 2.5, key=f"mtx_dose_{k}"
+    )
+    row = ctx.dose_row("methotrexate") if ctx else None
+    freqs = ["weekly", "daily", "BID", "every N days"]
+    freq = b.selectbox(
+        "How often",
+        freqs,
+        freqs.index(row["frequency"]) if row is not None and row["frequency"] in freqs else 0,
+        key=f"mtx_freq_{k}",
+    )
+    tmp = c.checkbox(
+        "On trimethoprim / co-trimoxazole",
+        bool(ctx and (ctx.on("trimethoprim") or ctx.on("co-trimoxazole"))),
+        key=f"mtx_tmp_{k}",
+    )
+    show_result(dosing.methotrexate_check(mtx, freq, egfr=egfr, trimethoprim=tmp), "mtx", label="Dose checked")
+
+
+def hydroxychloroquine_tab(
+    ctx: dosing.PatientContext | None, k: str, weight_default: float | None, egfr: float | None
+) -> None:
+    hcq_weight = st.number_input("Real body weight (kg)", 20.0, 250.0, weight_default, 0.5, key=f"hcq_weight_{k}")
+    if hcq_weight is None:
+        st.info("Enter the body weight to calculate a dose.", icon=":material/scale:")
+        return
+    show_result(
+        dosing.hydroxychloroquine_dose(hcq_weight, egfr=egfr),
+        "hcq",
+        ctx.mg_per_day("hydroxychloroquine") if ctx else None,
+        label="Suggested dose (weekly average)",
+    )
+    st.markdown("**Weekly schedules of 200 mg tablets against the limit**")
+    show_table(dosing.hcq_schedule_frame(hcq_weight), key="hcq_schedules")
+
+
+def cyclophosphamide_tab(ds: Dataset | None, ctx: dosing.PatientContext | None, day: dt.date) -> None:
+    """The selected patient's cumulative dose from the dose history, and a calculator by hand."""
+    st.markdown(
+        "**Cumulative dose.** The dose checks add up the dose history (pulses: administered mg; oral courses: "
+        "mg/day x days) and flag the cumulative dose above the thresholds the cited cohorts report."
+    )
+    show_key_points(["cyclophosphamide"])
+    if ds is not None and ctx is not None:
+        cyc = dosing.cumulative_cyclophosphamide(ds.doses, ds.patients, ctx.patient_id, day)
+        if cyc is not None:
+            show_cumulative_dose(cyc, key="dosing")
+        else:
+            st.caption("The selected patient has no cyclophosphamide in the dose history.")
+    st.markdown("**By hand**")
+    a, b, c, e = st.columns(4)
+    n_pulses = a.number_input("Pulses given", 0, 100, 6, key="cyc_pulses")
+    per_pulse = b.number_input("mg per pulse", 0.0, 5000.0, 500.0, 50.0, key="cyc_mg_pulse")
+    oral_mg = c.number_input("Oral mg/day", 0.0, 500.0, 0.0, 25.0, key="cyc_oral_mg")
+    oral_days = e.number_input("Oral days", 0, 3650, 0, key="cyc_oral_days")
+    total = dosing.cumulative_total_g(
+        pulses=int(n_pulses), mg_per_pulse=per_pulse, oral_mg_per_day=oral_mg, oral_days=int(oral_days)
+    )
+    crossed = [t for t in dosing.cumulative_thresholds() if total > float(t["grams"])]
+    st.metric("Cumulative dose", f"{total:g} g")
+    for t in crossed:
+        st.warning(f"Above {t['grams']:g} g: {t['what']} {knowledge.format_refs(t['refs'])}", icon=":material/warning:")
+    if not crossed:
+        st.caption(
+            "Below every cited threshold ("
+            + ", ".join(f"{t['grams']:g} g" for t in dosing.cumulative_thresholds())
+            + ")."
+        )
+
+
+def interactions(ctx: dosing.PatientContext | None) -> None:
+    """The interactions the dose checks look for; the patient's drugs first when a patient is chosen."""
+    st.subheader("Interactions the dose checks look for")
+    st.caption(
+        "When both drugs are in the dose history with overlapping dates, the Patient page's dose checks flag the "
+        "overlap with these words and this severity: the checks and this table read the same facts."
+    )
+    current_drugs = tuple(ctx.current["drug"]) if ctx else ()
+    with_interactions = [d for d in dosing.INTERACTION_DRUGS if not current_drugs or d in current_drugs] or list(
+        dosing.INTERACTION_DRUGS
+    )
+    frame = dosing.interactions_frame(with_interactions, current_drugs)
+    # the patient's own interactions in full: a table cell cuts long advice off
+    for _, row in frame[frame["In the dose list now"] != ""].iterrows():
+        st.warning(
+            f"**{row['Drug']} with {row['In the dose list now']} now: {row['Verdict']}** ({row['Severity']}). "
+            f"{row['What to do']} {row['Refs']}",
+            icon=":material/warning:",
+        )
+    st.caption("Hover over a cell, or widen its column, to read the whole text.")
+    show_table(
+        frame,
+        key="dosing_interactions",
+        column_config={
+            "Drug": st.column_config.TextColumn(width=110),
+            "With": st.column_config.TextColumn(width=200),
+            "Verdict": st.column_config.TextColumn(width=205),
+            "Severity": st.column_config.TextColumn(width=70),
+            "What to do": st.column_config.TextColumn(width="large"),
+        },
+    )
