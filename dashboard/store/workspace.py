@@ -461,6 +461,7 @@ class Workspace:
             _store_patients(tx, result.patients, import_id, now, report, out)
             _store_doses(tx, result.doses, import_id, now, by, report, out)
             report.labs, report.doses, report.patients = out.labs_added, out.doses_added, out.patients_added
+            report.check_rows()
             opts = options or ImportOptions()
             tx.execute(
                 "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -745,12 +746,8 @@ def _store_labs(tx: Tx, labs: pa.Table, import_id: int, report: ImportReport, ou
         per_file[r["source_file"]] = per_file.get(r["source_file"], 0) + r["d"]
         if f is None:
             continue
-        if f.results_read:
-            f.results_accepted -= r["d"]
-            f.results_duplicate += r["d"]
-        if r["d"] == r["n"]:
-            f.rows_accepted -= 1
-            f.duplicates += 1
+        # a row is a duplicate when all its results are
+        f.accepted_was_duplicate(rows=1 if r["d"] == r["n"] else 0, results=r["d"])
     for name, d in per_file.items():
         f = _file_report(report, name, "labs")
         if f is not None:
@@ -791,8 +788,7 @@ def _store_patients(
             _identity_conflict(report, c, {**old, "source_file": "the workspace", "source_row": 0}, row, f)
         if m.duplicate:
             if f is not None:
-                f.rows_accepted -= 1
-                f.duplicates += 1
+                f.accepted_was_duplicate()
             continue
         if not m.updated:  # only a conflict: nothing to store
             continue
@@ -862,8 +858,7 @@ def _store_doses(
             continue
         out.doses_duplicate += 1
         if f is not None:
-            f.rows_accepted -= 1
-            f.duplicates += 1
+            f.accepted_was_duplicate()
         what = (
             f"same dose as entered in the app by {match['entered_by']}"
             if match["dose_basis"] == "entered"
