@@ -16,6 +16,7 @@ from dashboard.store.schema import MIGRATIONS, latest_version
 
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    """The schema version of an open database (0 for a new, empty one)."""
     has_meta = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta' AND table_schema = 'main'"
     ).fetchall()[0][0]
@@ -26,6 +27,7 @@ def schema_version(con: duckdb.DuckDBPyConnection) -> int:
 
 
 def migrate(tx: Tx, now: dt.datetime) -> None:
+    """Apply, in this transaction, every migration newer than the database's version."""
     version = schema_version(tx.con)
     if version > latest_version():
         raise WorkspaceError(
