@@ -119,17 +119,20 @@ class WorkspaceImport:
         }
 
 
+@dataclass(frozen=True)
+class LogEntry:
+    """What the import log says of an import besides its files: who, from where, the
+    label shown, the options the files were read with, and the extract date."""
+
+    by: str
+    origin: str
+    label: str
+    options: ImportOptions | None = None
+    extract_date: dt.date | None = None
+
+
 def save_result(
-    tx: Tx,
-    clock: Callable[[], dt.datetime],
-    result: ImportResult,
-    files: Sequence[FileRecord],
-    *,
-    by: str,
-    origin: str,
-    label: str,
-    options: ImportOptions | None = None,
-    extract_date: dt.date | None = None,
+    tx: Tx, clock: Callable[[], dt.datetime], result: ImportResult, files: Sequence[FileRecord], log: LogEntry
 ) -> WorkspaceImport:
     """Store an import's tables in this transaction, counting what was already there."""
     report = _copy_report(result.report)
@@ -151,18 +154,18 @@ def save_result(
     out = WorkspaceImport(import_id=import_id, report=report, stored=True)
     _store_labs(tx, result.labs, import_id, report, out)
     _store_patients(tx, result.patients, import_id, now, report, out)
-    _store_doses(tx, result.doses, import_id, now, by, report, out)
+    _store_doses(tx, result.doses, import_id, now, log.by, report, out)
     report.labs, report.doses, report.patients = out.labs_added, out.doses_added, out.patients_added
     report.check_rows()
-    opts = options or ImportOptions()
+    opts = log.options or ImportOptions()
     tx.execute(
         "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             import_id,
             now,
-            by,
-            origin,
-            label[:500],
+            log.by,
+            log.origin,
+            log.label[:500],
             json.dumps({"date_order": opts.date_order, "mapping": opts.mapping}),
             report.to_json(indent=None),
             out.labs_added,
@@ -171,7 +174,7 @@ def save_result(
             out.doses_duplicate,
             out.patients_added,
             out.patients_updated,
-            extract_date,
+            log.extract_date,
         ],
     )
     unreadable = {f.path for f in report.files if f.error and not f.rows_accepted and f.kind != "dictionary"}

@@ -316,17 +316,8 @@ class Workspace:
         """Store an import's tables (one transaction), counting what was already there
         (:func:`dashboard.store.merge.save_result`)."""
         with self._write() as tx:
-            return merge.save_result(
-                tx,
-                self.clock,
-                result,
-                files,
-                by=by,
-                origin=origin,
-                label=label,
-                options=options,
-                extract_date=extract_date,
-            )
+            log = merge.LogEntry(by, origin, label, options, extract_date)
+            return merge.save_result(tx, self.clock, result, files, log)
 
     # ----------------------------------------------------------------- doses entered in the app
 

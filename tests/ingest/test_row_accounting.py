@@ -68,8 +68,13 @@ def test_an_unbalanced_file_is_an_error_in_its_report_and_logged_without_data(ca
     bad.settle_rows(accepted=1, rejected=0)
     bad.rows_read = 2  # a defect: a row read and never judged
     report = ImportReport(files=[good, bad])
-    with caplog.at_level(logging.ERROR, logger="dashboard"):
-        report.check_rows()
+    log = logging.getLogger("dashboard.ingest.report")
+    log.addHandler(caplog.handler)  # the app's log set-up may stop propagation to the root
+    try:
+        with caplog.at_level(logging.ERROR, logger="dashboard.ingest.report"):
+            report.check_rows()
+    finally:
+        log.removeHandler(caplog.handler)
     assert good.error == ""
     assert bad.error.startswith("internal error, please report it: smith_j.csv: rows read 2 != accepted 1")
     assert "read 2, accepted 1, rejected 0, duplicates 0" in caplog.text
