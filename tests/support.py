@@ -27,6 +27,7 @@ def import_text(text: str, name: str = "labs.csv", encoding: str = "utf-8", **op
 def assert_balanced(result) -> None:
     """Every row of every file is accounted for."""
     for f in result.report.files:
+        f.check()  # the report's own check (RowAccountingError), and the invariant spelled out:
         assert f.rows_read == f.rows_accepted + f.rows_rejected + f.duplicates, f.to_dict()
         if f.results_read:
             assert f.results_read == f.results_accepted + f.results_rejected + f.results_duplicate, f.to_dict()

@@ -987,10 +987,11 @@ def _settle(c: LabCandidates) -> None:
     """Turn record verdicts into the report's row and result counts."""
     rep = c.report
     st = c.status
-    rep.results_read = len(st)
-    rep.results_accepted = int((st == ACCEPTED).sum())
-    rep.results_rejected = int((st == REJECTED).sum())
-    rep.results_duplicate = int((st == DUPLICATE).sum())
+    rep.settle_results(
+        accepted=int((st == ACCEPTED).sum()),
+        rejected=int((st == REJECTED).sum()),
+        duplicate=int((st == DUPLICATE).sum()),
+    )
     if len(st) and (len(st) < 2 or bool(np.all(np.diff(c.rows) > 0))):
         acc = int((st == ACCEPTED).sum())
         dup = int((st == DUPLICATE).sum())
@@ -1011,8 +1012,5 @@ def _settle(c: LabCandidates) -> None:
     else:
         acc = dup = rej = 0
     extra = len(c.extra_rejected)
-    rep.rows_read = acc + dup + rej + extra + c.extra_accepted
-    rep.rows_accepted = acc + c.extra_accepted
-    rep.duplicates = dup
-    rep.rows_rejected = rej + extra
+    rep.settle_rows(accepted=acc + c.extra_accepted, rejected=rej + extra, duplicates=dup)
     rep.problems = sorted([*c.extra_rejected, *c.problems], key=lambda p: p.row or 0)

@@ -286,8 +286,6 @@ def patients_parsed(
     rep: FileReport, records: list[PatientRecord], extra: list[Problem], today: dt.date | None = None
 ) -> Parsed:
     table, accepted = normalise_patients(rep, records, today)
-    rep.rows_read = len(records) + len(extra)
-    rep.rows_accepted = len(accepted)
-    rep.rows_rejected = len(records) - len(accepted) + len(extra)
+    rep.settle_rows(accepted=len(accepted), rejected=len(records) - len(accepted) + len(extra))
     rep.problems.extend(extra)
     return Parsed(rep, patients=table, patient_accepted=len(accepted))

@@ -170,6 +170,7 @@ def import_sources(sources: Sequence[Source], options: ImportOptions | None = No
     report.labs = labs.num_rows
     report.doses = doses.num_rows
     report.patients = patients.num_rows
+    report.check_rows()
     return ImportResult(labs, doses, patients, report)
 
 
@@ -367,10 +368,8 @@ def _not_imported(raw: RawTable, rep: FileReport, needs: str, message: str) -> P
     """A file that needs a choice: its rows are counted, none is imported."""
     rep.needs = needs
     rep.error = message
-    rep.rows_read = raw.num_rows + len(raw.rejected)
-    rep.rows_rejected = rep.rows_read
-    rep.problems = [Problem(None, None, f"not imported: {message}")] if raw.num_rows else []
-    rep.problems += raw.rejected
+    not_imported = [Problem(None, None, f"not imported: {message}")] if raw.num_rows else []
+    rep.reject_all(raw.num_rows + len(raw.rejected), [*not_imported, *raw.rejected])
     return Parsed(rep)
 
 
@@ -451,10 +450,9 @@ def _sheet_skipped(raw: RawTable, rep: FileReport, found: str) -> Parsed:
     )
     rep.format = "not a data table"
     rep.warn(f"{why}; skipped")
-    rep.rows_read = raw.num_rows + len(raw.rejected)
-    rep.rows_rejected = rep.rows_read
     rows = raw.row_numbers.to_pylist()
-    rep.problems = [Problem(int(r), None, f"not imported: {why}", "") for r in rows] + list(raw.rejected)
+    not_imported = [Problem(int(r), None, f"not imported: {why}", "") for r in rows]
+    rep.reject_all(len(rows) + len(raw.rejected), [*not_imported, *raw.rejected])
     return Parsed(rep)
 
 
@@ -786,9 +784,7 @@ def _dose_parsed(
     rep: FileReport, records: list[DoseRecord], change_log: bool, extra: list[Problem], delimiter: str = ""
 ) -> Parsed:
     table, accepted = normalise_doses(DoseBatch(rep, records, change_log, delimiter))
-    rep.rows_read = len(records) + len(extra)
-    rep.rows_accepted = len(accepted)
-    rep.rows_rejected = len(records) - len(accepted) + len(extra)
+    rep.settle_rows(accepted=len(accepted), rejected=len(records) - len(accepted) + len(extra))
     rep.problems.extend(extra)
     if change_log and records:
         rep.warn("no end-date column: each dose is taken to last until the next change of the same drug")
@@ -812,8 +808,7 @@ def _combine_doses(parts: list[Parsed]) -> pa.Table:
             k = tuple(_hashable(r[c]) for c in keys)
             if k in seen:
                 mask.append(False)
-                p.report.rows_accepted -= 1
-                p.report.duplicates += 1
+                p.report.accepted_was_duplicate()
                 p.report.warn("same dose already imported", src_row)
             else:
                 seen.add(k)
@@ -848,8 +843,7 @@ def _combine_patients(
             for f in m.conflicts:
                 _conflict(conflicts, f, merged[pid], row, p.report)
             if m.duplicate:
-                p.report.rows_accepted -= 1
-                p.report.duplicates += 1
+                p.report.accepted_was_duplicate()
                 continue
             merged[pid] = m.row  # the first row's provenance is kept
             if m.changed:

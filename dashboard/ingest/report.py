@@ -1,8 +1,13 @@
 """The import report: what happened to every row of every file.
 
-The invariant the whole product relies on, checked by tests on every reader::
+The invariant the whole product relies on::
 
     rows_read == rows_accepted + rows_rejected + duplicates
+
+The counters are written only through :class:`FileReport`'s accounting methods
+(``settle_rows``, ``reject_all``, ``settle_results``, ``accepted_was_duplicate``), and
+:meth:`ImportReport.check_rows` checks the invariant at the end of every import and
+after every workspace merge (tests check it on every reader too).
 
 A *row* is a record of the source as the user sees it: a line of a CSV, a row of a
 sheet, a resource of a FHIR file.  A wide lab row holds several results; it counts as
@@ -14,11 +19,19 @@ accounting per result.
 from __future__ import annotations
 
 import json
+import logging
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from dashboard.identity import IdentityConflict
+
+LOG = logging.getLogger(__name__)
+
+
+class RowAccountingError(RuntimeError):
+    """The import report lost track of a row: a defect in the import, never in the file."""
 
 
 @dataclass
@@ -79,6 +92,64 @@ class FileReport:
     needs: str = ""
     columns_found: list[str] = field(default_factory=list)
 
+    # ------------------------------------------------------------------ row accounting
+    # The counters above are written only through these methods, so that the invariant
+    # ``rows_read == rows_accepted + rows_rejected + duplicates`` (and its twin for
+    # results) holds by construction; :meth:`check` says when it does not.
+
+    def settle_rows(self, *, accepted: int, rejected: int, duplicates: int = 0) -> None:
+        """Write the verdict on every row read: ``rows_read`` is their sum.
+
+        Called once a reader has judged every row of the file (a later call replaces the
+        verdict: a table that ends up not imported is settled again as all rejected).
+        """
+        self.rows_accepted = accepted
+        self.rows_rejected = rejected
+        self.duplicates = duplicates
+        self.rows_read = accepted + rejected + duplicates
+
+    def reject_all(self, rows: int, problems: Iterable[Problem] = ()) -> None:
+        """Every row read is rejected (a file that needs a choice, a skipped sheet); the
+        reasons replace any problems listed so far."""
+        self.settle_rows(accepted=0, rejected=rows)
+        self.problems = list(problems)
+
+    def settle_results(self, *, accepted: int, rejected: int, duplicate: int) -> None:
+        """The same verdict per result (a wide lab row holds several)."""
+        self.results_accepted = accepted
+        self.results_rejected = rejected
+        self.results_duplicate = duplicate
+        self.results_read = accepted + rejected + duplicate
+
+    def accepted_was_duplicate(self, rows: int = 1, results: int = 0) -> None:
+        """Rows accepted from this file turn out to repeat data imported before (from
+        another file of the import, or already in the workspace): they become duplicates."""
+        self.rows_accepted -= rows
+        self.duplicates += rows
+        if self.results_read:
+            self.results_accepted -= results
+            self.results_duplicate += results
+
+    def check(self) -> None:
+        """Raise :class:`RowAccountingError` unless every row read is accepted, rejected
+        with a reason, or a duplicate (and every result likewise)."""
+        counts = (self.rows_read, self.rows_accepted, self.rows_rejected, self.duplicates)
+        results = (self.results_read, self.results_accepted, self.results_rejected, self.results_duplicate)
+        if min(counts + results) < 0:
+            raise RowAccountingError(f"{self.display_name}: a negative count in the import report {counts} {results}")
+        if not self.balanced:
+            raise RowAccountingError(
+                f"{self.display_name}: rows read {self.rows_read} != accepted {self.rows_accepted} "
+                f"+ rejected {self.rows_rejected} + duplicates {self.duplicates}"
+            )
+        if self.results_read != self.results_accepted + self.results_rejected + self.results_duplicate:
+            raise RowAccountingError(
+                f"{self.display_name}: results read {self.results_read} != accepted {self.results_accepted} "
+                f"+ rejected {self.results_rejected} + duplicates {self.results_duplicate}"
+            )
+        if self.rows_rejected and not self.problems:
+            raise RowAccountingError(f"{self.display_name}: {self.rows_rejected} rows rejected without a reason")
+
     @property
     def balanced(self) -> bool:
         return self.rows_read == self.rows_accepted + self.rows_rejected + self.duplicates
@@ -127,6 +198,24 @@ class ImportReport:
         return any(f.rows_accepted for f in self.files) or any(
             f.kind == "dictionary" and f.rows_read for f in self.files
         )
+
+    def check_rows(self) -> None:
+        """Check every file's row accounting (:meth:`FileReport.check`), at the end of an
+        import and after a workspace merge.  A file that fails is never passed silently:
+        its report says so as an error (the import does not raise for it), and the
+        defect is logged with its counts only."""
+        for f in self.files:
+            try:
+                f.check()
+            except RowAccountingError as exc:
+                LOG.error(
+                    "row accounting does not balance: read %d, accepted %d, rejected %d, duplicates %d",
+                    f.rows_read,
+                    f.rows_accepted,
+                    f.rows_rejected,
+                    f.duplicates,
+                )
+                f.error = "; ".join(filter(None, [f.error, f"internal error, please report it: {exc}"]))
 
     def to_dict(self) -> dict[str, Any]:
         return {

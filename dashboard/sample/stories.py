@@ -1,17 +1,24 @@
 """The synthetic clinic's patients: one per story, and a background of routine patients.
 
-Every builder takes a random generator, the patient's slot and the longest follow-up
-allowed (days) and returns a :class:`PatientPlan`.  Story events are placed relative to
-the extract date, so the same story happens for every seed; the seed only changes the
-person (age, weight, baseline counts) and the measurement noise.  Each story carries a
-check on its reported results; the generator redraws the patient until the check holds,
-so the story map in the manifest is always true of the data.
+A story is a row of ``stories.toml`` (who the patient is: sex, age and weight ranges,
+diagnosis, genotype, the summary the manifest shows) and a *scene* here (what happens:
+the doses, the body's response, the check on the reported results, and the facts the
+manifest states).  :func:`build` is the one builder: it takes a random generator, the
+patient's slot and the longest follow-up allowed (days) and returns a :class:`PatientPlan`.
+Story events are placed relative to the extract date, so the same story happens for
+every seed; the seed only changes the person (age, weight, baseline counts) and the
+measurement noise.  The generator redraws the patient until the story's check holds, so
+the story map in the manifest is always true of the data.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import tomllib
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+from importlib import resources
 from typing import Any
 
 import numpy as np
@@ -21,11 +28,13 @@ from dashboard.sample.physiology import falling_runs, guideline_breaches, outsid
 from dashboard.sample.plan import (
     EXTRACT_DATE,
     Baseline,
+    Check,
     DoseStep,
     Draw,
     Drift,
     Flare,
     Nephritis,
+    Observe,
     PatientPlan,
     Physiology,
     Results,
@@ -113,12 +122,85 @@ def _first_failure(*reasons: str | None) -> str | None:
     return next((r for r in reasons if r), None)
 
 
-# --------------------------------------------------------------------------- stories
+# --------------------------------------------------------------------------- the story table
 
 
-def aza_dose_response(rng: np.random.Generator, slot: int, cap_days: int) -> PatientPlan:
-    weight = round(rng.uniform(63, 69), 1)
-    f = monday_before(_span(cap_days, 950))
+@dataclass(frozen=True)
+class Scene:
+    """What a story does to its patient: the drugs, the body's response to them (the
+    :class:`Physiology` settings beside the baseline), the check that the reported results
+    tell the story, and the facts the manifest states."""
+
+    doses: list[DoseStep]
+    response: dict[str, Any]
+    check: Check
+    facts: dict[str, Any]
+    observe: Observe | None = None
+    forced_draws: tuple[dt.date, ...] = ()
+    monitoring_until: dt.date | None = None
+
+
+SceneBuilder = Callable[[np.random.Generator, float, dt.date], Scene]
+
+
+@dataclass(frozen=True)
+class Story:
+    """One row of ``stories.toml`` (who the patient is) and its scene (what happens)."""
+
+    key: str
+    title: str
+    group: str
+    sex: str
+    age_years: tuple[float, float]
+    weight_kg: tuple[float, float]
+    follow_up_days: int
+    tpmt: str
+    nudt15: str
+    diagnosis: str
+    summary: str
+    #: Baseline values set by the story: a number, or [low, high] to draw from (in order).
+    baseline: dict[str, float | tuple[float, float]]
+    scene: SceneBuilder
+
+
+def build(story: Story, rng: np.random.Generator, slot: int, cap_days: int) -> PatientPlan:
+    """The one builder: the person from the table, then the story's scene.
+
+    The random draws come in a fixed order (weight, the scene's, the baseline, birth date,
+    weight date), so a seed always gives the same patient.
+    """
+    weight = round(rng.uniform(*story.weight_kg), 1)
+    f = monday_before(_span(cap_days, story.follow_up_days))
+    scene = story.scene(rng, weight, f)
+    fixed = {k: v if isinstance(v, float) else rng.uniform(v[0], v[1]) for k, v in story.baseline.items()}
+    base = _baseline(rng, story.sex, **fixed)
+    return PatientPlan(
+        slot=slot,
+        story=story.key,
+        group=story.group,
+        sex=story.sex,
+        birth_date=_birth(rng, *story.age_years),
+        weight_kg=weight,
+        weight_date=_weight_date(rng),
+        tpmt=story.tpmt,
+        nudt15=story.nudt15,
+        diagnosis=story.diagnosis,
+        follow_start=f,
+        doses=scene.doses,
+        physiology=Physiology(base, **scene.response),
+        summary=story.summary,
+        check=scene.check,
+        facts=scene.facts,
+        forced_draws=scene.forced_draws,
+        monitoring_until=scene.monitoring_until,
+        observe=scene.observe,
+    )
+
+
+# --------------------------------------------------------------------------- scenes
+
+
+def _aza_dose_response(rng: np.random.Generator, weight: float, f: dt.date) -> Scene:
     inc = monday_before(420)
     red = inc + _days(77)
     confirm = inc + _days(74)
@@ -127,14 +209,6 @@ def aza_dose_response(rng: np.random.Generator, slot: int, cap_days: int) -> Pat
         *_hcq(weight, f - _days(800)),
         *course("prednisone", [(f - _days(120), 7.5), (f + _days(56), 5)], "daily"),
     ]
-    base = _baseline(
-        rng,
-        "F",
-        neutrophils=rng.uniform(4.3, 4.7),
-        lymphocytes=rng.uniform(1.7, 1.9),
-        monocytes=rng.uniform(0.42, 0.48),
-        eosinophils=0.12,
-    )
 
     def check(plan: PatientPlan, draws: Sequence[Draw], r: Results) -> str | None:
         before = _window(draws, inc - _days(200), inc - DAY)
@@ -157,24 +231,9 @@ def aza_dose_response(rng: np.random.Generator, slot: int, cap_days: int) -> Pat
         i = int(high[np.argmin(r["wbc"][high])])
         return {"lowest_wbc_on_150_mg": _point(draws, r["wbc"], i)}
 
-    return PatientPlan(
-        slot=slot,
-        story="aza_dose_response",
-        group="SLE",
-        sex="F",
-        birth_date=_birth(rng, 29, 44),
-        weight_kg=weight,
-        weight_date=_weight_date(rng),
-        tpmt="normal",
-        nudt15="not tested",
-        diagnosis="SLE",
-        follow_start=f,
+    return Scene(
         doses=doses,
-        physiology=Physiology(base, thiopurine_sensitivity=2.5),
-        summary=(
-            "SLE on azathioprine: WBC, neutrophils and lymphocytes fall after the increase from 100 to 150 mg "
-            "(WBC below 3.5) and recover after the reduction back to 100 mg."
-        ),
+        response={"thiopurine_sensitivity": 2.5},
         check=check,
         observe=observe,
         forced_draws=(confirm,),
@@ -186,9 +245,7 @@ def aza_dose_response(rng: np.random.Generator, slot: int, cap_days: int) -> Pat
     )
 
 
-def tpmt_im_neutropenia(rng: np.random.Generator, slot: int, cap_days: int) -> PatientPlan:
-    weight = round(rng.uniform(58.5, 61.5), 1)
-    f = monday_before(_span(cap_days, 560))
+def _tpmt_im_neutropenia(rng: np.random.Generator, weight: float, f: dt.date) -> Scene:
     start = monday_before(273)
     stop = start + _days(43)
     restart = start + _days(105)
@@ -199,7 +256,6 @@ def tpmt_im_neutropenia(rng: np.random.Generator, slot: int, cap_days: int) -> P
         *_hcq(weight, f - _days(400)),
         *course("prednisone", [(f - _days(60), 10), (start, 7.5), (start + _days(56), 5)], "daily"),
     ]
-    base = _baseline(rng, "F", neutrophils=rng.uniform(3.7, 4.2))
     window = (start + _days(28), start + _days(70))
 
     def check(plan: PatientPlan, draws: Sequence[Draw], r: Results) -> str | None:
@@ -227,24 +283,9 @@ def tpmt_im_neutropenia(rng: np.random.Generator, slot: int, cap_days: int) -> P
             },
         }
 
-    return PatientPlan(
-        slot=slot,
-        story="tpmt_im_neutropenia",
-        group="SLE",
-        sex="F",
-        birth_date=_birth(rng, 24, 40),
-        weight_kg=weight,
-        weight_date=_weight_date(rng),
-        tpmt="intermediate",
-        nudt15="normal",
-        diagnosis="SLE",
-        follow_start=f,
+    return Scene(
         doses=doses,
-        physiology=Physiology(base, thiopurine_exposure=3.0),
-        summary=(
-            "SLE, TPMT intermediate metaboliser started on a full azathioprine dose (150 mg, about 2.5 mg/kg): "
-            "neutrophils below 1.0 within 4-10 weeks; stopped, recovered, restarted at 50 mg."
-        ),
+        response={"thiopurine_exposure": 3.0},
         check=check,
         observe=observe,
         forced_draws=forced,
@@ -261,9 +302,7 @@ def tpmt_im_neutropenia(rng: np.random.Generator, slot: int, cap_days: int) -> P
     )
 
 
-def allopurinol_pancytopenia(rng: np.random.Generator, slot: int, cap_days: int) -> PatientPlan:
-    weight = round(rng.uniform(76, 84), 1)
-    f = monday_before(_span(cap_days, 760))
+def _allopurinol_pancytopenia(rng: np.random.Generator, weight: float, f: dt.date) -> Scene:
     allo = monday_before(161)
     found = allo + _days(36)
     stop = allo + _days(37)
@@ -276,13 +315,6 @@ def allopurinol_pancytopenia(rng: np.random.Generator, slot: int, cap_days: int)
         *_hcq(weight, f - _days(900)),
         DoseStep("prednisone", 5, "daily", "oral", f - _days(300), None),
     ]
-    base = _baseline(
-        rng,
-        "M",
-        neutrophils=rng.uniform(4.0, 4.6),
-        hemoglobin=rng.uniform(146, 153),
-        platelets=rng.uniform(215, 260),
-    )
 
     def check(plan: PatientPlan, draws: Sequence[Draw], r: Results) -> str | None:
         i = _at(draws, found)
@@ -315,24 +347,9 @@ def allopurinol_pancytopenia(rng: np.random.Generator, slot: int, cap_days: int)
             }
         }
 
-    return PatientPlan(
-        slot=slot,
-        story="allopurinol_pancytopenia",
-        group="SLE",
-        sex="M",
-        birth_date=_birth(rng, 55, 66),
-        weight_kg=weight,
-        weight_date=_weight_date(rng),
-        tpmt="normal",
-        nudt15="normal",
-        diagnosis="SLE; gout",
-        follow_start=f,
+    return Scene(
         doses=doses,
-        physiology=Physiology(base),
-        summary=(
-            "SLE on azathioprine 150 mg; allopurinol started for gout without reducing azathioprine: "
-            "pancytopenia five weeks later; azathioprine stopped, then restarted at 50 mg."
-        ),
+        response={},
         check=check,
         observe=observe,
         forced_draws=forced,
@@ -346,16 +363,13 @@ def allopurinol_pancytopenia(rng: np.random.Generator, slot: int, cap_days: int)
     )
 
 
-def aza_macrocytosis(rng: np.random.Generator, slot: int, cap_days: int) -> PatientPlan:
-    weight = round(rng.uniform(58.5, 61.5), 1)
-    f = monday_before(_span(cap_days, 1100))
+def _aza_macrocytosis(rng: np.random.Generator, weight: float, f: dt.date) -> Scene:
     start = f + _days(35)
     doses = [
         *course("azathioprine", [(start, 50), (f + _days(63), 100), (f + _days(91), 150)], "daily"),
         *_hcq(weight, f - _days(500)),
         *course("prednisone", [(f - _days(90), 10), (f + _days(63), 7.5), (f + _days(119), 5)], "daily"),
     ]
-    base = _baseline(rng, "F", mcv=rng.uniform(88.0, 89.0))
 
     def check(plan: PatientPlan, draws: Sequence[Draw], r: Results) -> str | None:
         mcv = r["mcv"]
@@ -372,33 +386,16 @@ def aza_macrocytosis(rng: np.random.Generator, slot: int, cap_days: int) -> Pati
         first = int(np.flatnonzero(mcv > 105)[0])
         return {"first_mcv_above_105": _point(draws, mcv, first), "last_mcv": _point(draws, mcv, len(draws) - 1)}
 
-    return PatientPlan(
-        slot=slot,
-        story="aza_macrocytosis",
-        group="SLE",
-        sex="F",
-        birth_date=_birth(rng, 45, 60),
-        weight_kg=weight,
-        weight_date=_weight_date(rng),
-        tpmt="normal",
-        nudt15="not tested",
-        diagnosis="SLE",
-        follow_start=f,
+    return Scene(
         doses=doses,
-        physiology=Physiology(base, thiopurine_sensitivity=0.65, mcv_per_exposure=8.0),
-        summary=(
-            "SLE on azathioprine 150 mg (about 2.5 mg/kg) for years: MCV creeps from about 89 to above 105 fL "
-            "while the counts stay acceptable."
-        ),
+        response={"thiopurine_sensitivity": 0.65, "mcv_per_exposure": 8.0},
         check=check,
         observe=observe,
         facts={"drug": "azathioprine", "start": start.isoformat(), "mcv_threshold": 105},
     )
 
 
-def mtx_transaminitis(rng: np.random.Generator, slot: int, cap_days: int) -> PatientPlan:
-    weight = round(rng.uniform(68, 76), 1)
-    f = monday_before(_span(cap_days, 800))
+def _mtx_transaminitis(rng: np.random.Generator, weight: float, f: dt.date) -> Scene:
     up1 = monday_before(420)
     up2 = monday_before(329)
     withheld = up2 + _days(43)
@@ -410,7 +407,6 @@ def mtx_transaminitis(rng: np.random.Generator, slot: int, cap_days: int) -> Pat
         DoseStep("methotrexate", 15, "weekly", "sc", restart, None),
         *_hcq(weight, f - _days(300)),
     ]
-    base = _baseline(rng, "F", alt=rng.uniform(19, 24), ast=rng.uniform(18, 22))
     window = (up2 + _days(14), up2 + _days(42))
 
     def check(plan: PatientPlan, draws: Sequence[Draw], r: Results) -> str | None:
@@ -429,24 +425,9 @@ def mtx_transaminitis(rng: np.random.Generator, slot: int, cap_days: int) -> Pat
         i = int(idx[np.argmax(r["alt"][idx])])
         return {"alt_peak": _point(draws, r["alt"], i)}
 
-    return PatientPlan(
-        slot=slot,
-        story="mtx_transaminitis",
-        group="RA",
-        sex="F",
-        birth_date=_birth(rng, 50, 62),
-        weight_kg=weight,
-        weight_date=_weight_date(rng),
-        tpmt="not tested",
-        nudt15="not tested",
-        diagnosis="Rheumatoid arthritis",
-        follow_start=f,
+    return Scene(
         doses=doses,
-        physiology=Physiology(base, mtx_liver=0.18),
-        summary=(
-            "RA on weekly methotrexate: ALT rises above 100 U/L within six weeks of going from 20 mg oral to "
-            "25 mg subcutaneous; withheld 3 weeks, restarted at 15 mg SC, ALT normal again."
-        ),
+        response={"mtx_liver": 0.18},
         check=check,
         observe=observe,
         forced_draws=forced,
@@ -459,9 +440,7 @@ def mtx_transaminitis(rng: np.random.Generator, slot: int, cap_days: int) -> Pat
     )
 
 
-def cyc_nadir(rng: np.random.Generator, slot: int, cap_days: int) -> PatientPlan:
-    weight = round(rng.uniform(55, 61), 1)
-    f = monday_before(_span(cap_days, 518))
+def _cyc_nadir(rng: np.random.Generator, weight: float, f: dt.date) -> Scene:
     first = f + _days(21)
     pulses = [first + _days(14 * k) for k in range(6)]
     nadirs = [p + _days(int(rng.choice([10, 11]))) for p in pulses]
@@ -478,9 +457,6 @@ def cyc_nadir(rng: np.random.Generator, slot: int, cap_days: int) -> PatientPlan
         *course("azathioprine", [(maintenance, 50), (maintenance + _days(14), 100)], "daily"),
         *_hcq(weight, f + _days(14)),
     ]
-    base = _baseline(
-        rng, "F", creatinine=rng.uniform(62, 70), albumin=rng.uniform(40, 43), neutrophils=rng.uniform(3.8, 4.4)
-    )
     nephritis = Nephritis(f - _days(60), first + _days(28), 90.0, 0.45, 14.0)
 
     def check(plan: PatientPlan, draws: Sequence[Draw], r: Results) -> str | None:
@@ -511,25 +487,9 @@ def cyc_nadir(rng: np.random.Generator, slot: int, cap_days: int) -> PatientPlan
             )
         return {"nadirs": out}
 
-    return PatientPlan(
-        slot=slot,
-        story="cyc_nadir",
-        group="SLE",
-        sex="F",
-        birth_date=_birth(rng, 22, 32),
-        weight_kg=weight,
-        weight_date=_weight_date(rng),
-        tpmt="normal",
-        nudt15="not tested",
-        diagnosis="SLE; lupus nephritis class IV",
-        follow_start=f,
+    return Scene(
         doses=doses,
-        physiology=Physiology(base, nephritis=nephritis),
-        summary=(
-            "Lupus nephritis class IV: IV methylprednisolone, then Euro-Lupus cyclophosphamide 500 mg every "
-            "2 weeks x 6 with an FBC at each pulse and at the day 10-11 nadir, then azathioprine maintenance; "
-            "low albumin and raised creatinine at presentation."
-        ),
+        response={"nephritis": nephritis},
         check=check,
         observe=observe,
         forced_draws=(f + _days(14), *pulses, *nadirs),
@@ -543,9 +503,7 @@ def cyc_nadir(rng: np.random.Generator, slot: int, cap_days: int) -> PatientPlan
     )
 
 
-def mmf_mild_cytopenia(rng: np.random.Generator, slot: int, cap_days: int) -> PatientPlan:
-    weight = round(rng.uniform(60, 64), 1)
-    f = monday_before(_span(cap_days, 900))
+def _mmf_mild_cytopenia(rng: np.random.Generator, weight: float, f: dt.date) -> Scene:
     up = monday_before(399)
     down = monday_before(217)
     doses = [
@@ -557,14 +515,6 @@ def mmf_mild_cytopenia(rng: np.random.Generator, slot: int, cap_days: int) -> Pa
         ),
         *_hcq(weight, f - _days(500)),
     ]
-    base = _baseline(
-        rng,
-        "F",
-        neutrophils=rng.uniform(3.3, 3.5),
-        lymphocytes=rng.uniform(1.2, 1.3),
-        monocytes=rng.uniform(0.33, 0.38),
-        eosinophils=rng.uniform(0.08, 0.12),
-    )
     nephritis = Nephritis(up - _days(30), up + _days(21), 60.0, 0.15, 5.0)
     window = (up + _days(42), down)
 
@@ -580,24 +530,9 @@ def mmf_mild_cytopenia(rng: np.random.Generator, slot: int, cap_days: int) -> Pa
             _quiet(ignore=("wbc",))(plan, draws, r),
         )
 
-    return PatientPlan(
-        slot=slot,
-        story="mmf_mild_cytopenia",
-        group="SLE",
-        sex="F",
-        birth_date=_birth(rng, 28, 40),
-        weight_kg=weight,
-        weight_date=_weight_date(rng),
-        tpmt="not tested",
-        nudt15="not tested",
-        diagnosis="SLE; lupus nephritis class III",
-        follow_start=f,
+    return Scene(
         doses=doses,
-        physiology=Physiology(base, nephritis=nephritis),
-        summary=(
-            "Lupus nephritis class III on mycophenolate: after a mild renal relapse the dose goes from 1 g to "
-            "1.5 g BID; mild leukopenia (WBC 3-4) and lymphopenia (0.5-1.0) follow, better back on 1 g BID."
-        ),
+        response={"nephritis": nephritis},
         check=check,
         forced_draws=(down - _days(3),),
         facts={
@@ -608,9 +543,7 @@ def mmf_mild_cytopenia(rng: np.random.Generator, slot: int, cap_days: int) -> Pa
     )
 
 
-def lupus_flare(rng: np.random.Generator, slot: int, cap_days: int) -> PatientPlan:
-    weight = round(rng.uniform(64, 72), 1)
-    f = monday_before(_span(cap_days, 740))
+def _lupus_flare(rng: np.random.Generator, weight: float, f: dt.date) -> Scene:
     onset = monday_before(196)
     found = onset + _days(22)
     forced = tuple(found + _days(k) for k in (0, 7, 14, 21, 28, 42, 56))
@@ -620,13 +553,6 @@ def lupus_flare(rng: np.random.Generator, slot: int, cap_days: int) -> PatientPl
         DoseStep("prednisone", 5, "daily", "oral", f - _days(200), found + DAY),
         *taper("prednisone", found + DAY, [(30, 14), (20, 14), (15, 14), (10, 14), (7.5, 14)], final=5),
     ]
-    base = _baseline(
-        rng,
-        "F",
-        platelets=rng.uniform(245, 275),
-        neutrophils=rng.uniform(3.5, 3.9),
-        lymphocytes=rng.uniform(1.5, 1.7),
-    )
     flare = Flare(onset, found + _days(2), 14.0)
 
     def check(plan: PatientPlan, draws: Sequence[Draw], r: Results) -> str | None:
@@ -657,24 +583,9 @@ def lupus_flare(rng: np.random.Generator, slot: int, cap_days: int) -> PatientPl
             }
         }
 
-    return PatientPlan(
-        slot=slot,
-        story="lupus_flare",
-        group="SLE",
-        sex="F",
-        birth_date=_birth(rng, 35, 50),
-        weight_kg=weight,
-        weight_date=_weight_date(rng),
-        tpmt="normal",
-        nudt15="not tested",
-        diagnosis="SLE",
-        follow_start=f,
+    return Scene(
         doses=doses,
-        physiology=Physiology(base, flare=flare),
-        summary=(
-            "SLE on a stable azathioprine dose for years: a lupus flare brings platelets below 100 and WBC "
-            "below 4 with no dose change before it; prednisone 30 mg, azathioprine unchanged, counts recover."
-        ),
+        response={"flare": flare},
         check=check,
         observe=observe,
         forced_draws=forced,
@@ -689,22 +600,12 @@ def lupus_flare(rng: np.random.Generator, slot: int, cap_days: int) -> PatientPl
     )
 
 
-def slow_fall(rng: np.random.Generator, slot: int, cap_days: int) -> PatientPlan:
-    weight = round(rng.uniform(68, 72), 1)
-    f = monday_before(_span(cap_days, 1000))
+def _slow_fall(rng: np.random.Generator, weight: float, f: dt.date) -> Scene:
     decline = E - _days(330)
     doses = [
         DoseStep("azathioprine", 125, "daily", "oral", f - _days(600), None),
         *_hcq(weight, f - _days(700)),
     ]
-    base = _baseline(
-        rng,
-        "F",
-        neutrophils=rng.uniform(6.2, 6.6),
-        lymphocytes=rng.uniform(2.6, 2.8),
-        monocytes=rng.uniform(0.65, 0.75),
-        eosinophils=rng.uniform(0.10, 0.15),
-    )
 
     def runs(draws: Sequence[Draw], r: Results) -> dict[str, list[int]]:
         late = np.flatnonzero(_window(draws, decline - _days(100), E))
@@ -725,39 +626,21 @@ def slow_fall(rng: np.random.Generator, slot: int, cap_days: int) -> PatientPlan
                 out[f"{a}_falling_run"] = [_point(draws, r[a], i) for i in range(s, s + 4)]
         return out
 
-    return PatientPlan(
-        slot=slot,
-        story="slow_fall",
-        group="SLE",
-        sex="F",
-        birth_date=_birth(rng, 40, 55),
-        weight_kg=weight,
-        weight_date=_weight_date(rng),
-        tpmt="normal",
-        nudt15="normal",
-        diagnosis="SLE",
-        follow_start=f,
+    return Scene(
         doses=doses,
-        physiology=Physiology(base, drift=Drift(decline, 0.0021)),
-        summary=(
-            "SLE on a stable azathioprine dose: WBC and neutrophils fall by more than 10% at each of several "
-            "12-weekly tests, never crossing a threshold (a trend-only warning)."
-        ),
+        response={"drift": Drift(decline, 0.0021)},
         check=check,
         observe=observe,
         facts={"decline_from": decline.isoformat(), "analytes": ["wbc", "neutrophils"], "fall_per_test": "> 10%"},
     )
 
 
-def overdue(rng: np.random.Generator, slot: int, cap_days: int) -> PatientPlan:
-    weight = round(rng.uniform(80, 86), 1)
-    f = monday_before(_span(cap_days, 1200))
+def _overdue(rng: np.random.Generator, weight: float, f: dt.date) -> Scene:
     until = E - _days(152)
     doses = [
         DoseStep("azathioprine", 150, "daily", "oral", f - _days(700), None),
         *_hcq(weight, f - _days(900)),
     ]
-    base = _baseline(rng, "M")
 
     def check(plan: PatientPlan, draws: Sequence[Draw], r: Results) -> str | None:
         return _first_failure(
@@ -768,24 +651,9 @@ def overdue(rng: np.random.Generator, slot: int, cap_days: int) -> PatientPlan:
         last = draws[-1].day
         return {"last_fbc": last.isoformat(), "days_since_last_fbc": (E - last).days}
 
-    return PatientPlan(
-        slot=slot,
-        story="overdue",
-        group="SLE",
-        sex="M",
-        birth_date=_birth(rng, 38, 50),
-        weight_kg=weight,
-        weight_date=_weight_date(rng),
-        tpmt="normal",
-        nudt15="not tested",
-        diagnosis="SLE",
-        follow_start=f,
+    return Scene(
         doses=doses,
-        physiology=Physiology(base),
-        summary=(
-            "SLE on azathioprine 150 mg, stable results, but no blood test for more than 5 months at the "
-            "extract date (12-weekly monitoring is due)."
-        ),
+        response={},
         check=check,
         observe=observe,
         monitoring_until=until,
@@ -793,21 +661,12 @@ def overdue(rng: np.random.Generator, slot: int, cap_days: int) -> PatientPlan:
     )
 
 
-def duffy_null(rng: np.random.Generator, slot: int, cap_days: int) -> PatientPlan:
-    weight = round(rng.uniform(61, 65), 1)
-    f = monday_before(_span(cap_days, 760))
+def _duffy_null(rng: np.random.Generator, weight: float, f: dt.date) -> Scene:
     start = f + _days(42)
     doses = [
         *course("methotrexate", [(start, 15), (f + _days(98), 20)], "weekly", "oral"),
         *_hcq(weight, f - _days(100)),
     ]
-    base = _baseline(
-        rng,
-        "F",
-        neutrophils=rng.uniform(1.33, 1.47),
-        lymphocytes=rng.uniform(2.2, 2.4),
-        monocytes=rng.uniform(0.42, 0.5),
-    )
 
     def pre(draws: Sequence[Draw]) -> np.ndarray:
         return _window(draws, f, start - DAY)
@@ -830,24 +689,9 @@ def duffy_null(rng: np.random.Generator, slot: int, cap_days: int) -> PatientPla
             }
         }
 
-    return PatientPlan(
-        slot=slot,
-        story="duffy_null",
-        group="SLE",
-        sex="F",
-        birth_date=_birth(rng, 28, 40),
-        weight_kg=weight,
-        weight_date=_weight_date(rng),
-        tpmt="not tested",
-        nudt15="not tested",
-        diagnosis="SLE",
-        follow_start=f,
+    return Scene(
         doses=doses,
-        physiology=Physiology(base),
-        summary=(
-            "SLE with a Duffy-null associated neutrophil count: neutrophils 1.2-1.6 before and during "
-            "methotrexate, everything else normal (a per-patient baseline, not toxicity)."
-        ),
+        response={},
         check=check,
         observe=observe,
         forced_draws=(f + _days(14), f + _days(38)),
@@ -855,60 +699,68 @@ def duffy_null(rng: np.random.Generator, slot: int, cap_days: int) -> PatientPla
     )
 
 
-def stable(rng: np.random.Generator, slot: int, cap_days: int) -> PatientPlan:
-    weight = round(rng.uniform(82, 88), 1)
-    f = monday_before(_span(cap_days, 1460))
+def _stable(rng: np.random.Generator, weight: float, f: dt.date) -> Scene:
     doses = [
         DoseStep("methotrexate", 20, "weekly", "sc", f - _days(500), None),
         *_hcq(weight, f - _days(600)),
     ]
-    base = _baseline(rng, "M", creatinine=rng.uniform(66, 80), alt=rng.uniform(13, 26))
 
     def check(plan: PatientPlan, draws: Sequence[Draw], r: Results) -> str | None:
         out = outside_reference(plan.sex, r, skip=("egfr",))
         return _first_failure("; ".join(out) if out else None, _quiet()(plan, draws, r))
 
-    return PatientPlan(
-        slot=slot,
-        story="stable",
-        group="RA",
-        sex="M",
-        birth_date=_birth(rng, 52, 64),
-        weight_kg=weight,
-        weight_date=_weight_date(rng),
-        tpmt="not tested",
-        nudt15="not tested",
-        diagnosis="Rheumatoid arthritis",
-        follow_start=f,
-        doses=doses,
-        physiology=Physiology(base),
-        summary=(
-            "RA on methotrexate 20 mg weekly SC and hydroxychloroquine for years: every result inside the "
-            "laboratory reference range, monitored on time, nothing to flag."
-        ),
-        check=check,
-        facts={"drugs": ["methotrexate", "hydroxychloroquine"]},
+    return Scene(doses=doses, response={}, check=check, facts={"drugs": ["methotrexate", "hydroxychloroquine"]})
+
+
+#: Each story's scene, by its key in ``stories.toml``.
+SCENES: dict[str, SceneBuilder] = {
+    "aza_dose_response": _aza_dose_response,
+    "tpmt_im_neutropenia": _tpmt_im_neutropenia,
+    "allopurinol_pancytopenia": _allopurinol_pancytopenia,
+    "aza_macrocytosis": _aza_macrocytosis,
+    "mtx_transaminitis": _mtx_transaminitis,
+    "cyc_nadir": _cyc_nadir,
+    "mmf_mild_cytopenia": _mmf_mild_cytopenia,
+    "lupus_flare": _lupus_flare,
+    "slow_fall": _slow_fall,
+    "overdue": _overdue,
+    "duffy_null": _duffy_null,
+    "stable": _stable,
+}
+
+
+def _story_table() -> tuple[Story, ...]:
+    """``stories.toml`` in slot order, each row joined to its scene."""
+    text = resources.files("dashboard.sample").joinpath("stories.toml").read_text(encoding="utf-8")
+    rows = tomllib.loads(text)["story"]
+    keys = [r["key"] for r in rows]
+    if len(set(keys)) != len(keys) or set(keys) != set(SCENES):
+        raise ValueError("stories.toml and the scenes of stories.py name different stories")
+    return tuple(
+        Story(
+            key=r["key"],
+            title=r["title"],
+            group=r["group"],
+            sex=r["sex"],
+            age_years=(r["age_years"][0], r["age_years"][1]),
+            weight_kg=(r["weight_kg"][0], r["weight_kg"][1]),
+            follow_up_days=r["follow_up_days"],
+            tpmt=r["tpmt"],
+            nudt15=r["nudt15"],
+            diagnosis=r["diagnosis"],
+            summary=r["summary"],
+            baseline={k: float(v) if isinstance(v, int | float) else (v[0], v[1]) for k, v in r["baseline"].items()},
+            scene=SCENES[r["key"]],
+        )
+        for r in rows
     )
 
 
+#: The stories in slot order.
+STORY_TABLE: tuple[Story, ...] = _story_table()
+
 #: The stories in slot order: key -> (title, builder).
-STORIES: dict[str, tuple[str, Builder]] = {
-    "aza_dose_response": ("Dose-dependent fall on azathioprine, recovery after reduction", aza_dose_response),
-    "tpmt_im_neutropenia": ("TPMT intermediate metaboliser on a full azathioprine dose", tpmt_im_neutropenia),
-    "allopurinol_pancytopenia": (
-        "Allopurinol added to azathioprine without a dose reduction",
-        allopurinol_pancytopenia,
-    ),
-    "aza_macrocytosis": ("Macrocytosis on azathioprine", aza_macrocytosis),
-    "mtx_transaminitis": ("Transaminase rise on methotrexate", mtx_transaminitis),
-    "cyc_nadir": ("Cyclophosphamide pulse nadir (Euro-Lupus)", cyc_nadir),
-    "mmf_mild_cytopenia": ("Mild leukopenia and lymphopenia on mycophenolate", mmf_mild_cytopenia),
-    "lupus_flare": ("Lupus flare cytopenia unrelated to a dose change", lupus_flare),
-    "slow_fall": ("Slow fall over several tests without crossing a threshold", slow_fall),
-    "overdue": ("Overdue for monitoring", overdue),
-    "duffy_null": ("Duffy-null associated low neutrophil count", duffy_null),
-    "stable": ("Stable patient, nothing to flag", stable),
-}
+STORIES: dict[str, tuple[str, Builder]] = {s.key: (s.title, partial(build, s)) for s in STORY_TABLE}
 
 
 # --------------------------------------------------------------------------- background

@@ -27,10 +27,10 @@ PAUSED_WRITER = """
 import sys, time
 from pathlib import Path
 from dashboard.ingest import Source
-from dashboard.store import workspace as w
+from dashboard.store import merge, workspace as w
 
 path, data_file, go_file = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
-inner = w._store_patients
+inner = merge._store_patients
 
 def paused(*args, **kwargs):
     inner(*args, **kwargs)
@@ -38,7 +38,7 @@ def paused(*args, **kwargs):
     while not go_file.exists():
         time.sleep(0.05)
 
-w._store_patients = paused
+merge._store_patients = paused
 out = w.Workspace(path).import_sources([Source(data_file.name, data_file.read_bytes())], by="writer")
 print("COMMITTED", out.labs_added, flush=True)
 """

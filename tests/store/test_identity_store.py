@@ -13,7 +13,8 @@ PATIENTS = b"patient_id,first name,last name,date of birth\n001,Jane,Doe,1980-03
 
 
 def test_a_version_1_workspace_gains_the_name_column(ws, monkeypatch):
-    monkeypatch.setattr("dashboard.store.workspace.MIGRATIONS", schema.MIGRATIONS[:1])
+    monkeypatch.setattr("dashboard.store.migrations.MIGRATIONS", schema.MIGRATIONS[:1])
+    monkeypatch.setattr("dashboard.store.migrations.latest_version", lambda: 1)
     monkeypatch.setattr("dashboard.store.workspace.latest_version", lambda: 1)
     ws.create()  # what an older dashboard wrote
     con = duckdb.connect(str(ws.db_path), read_only=True)

@@ -139,7 +139,7 @@ def test_schema_version_and_migrations_are_recorded(ws, monkeypatch):
         latest + 1, "test: a column for lab comments", lambda: ["ALTER TABLE labs ADD COLUMN comment VARCHAR"]
     )
     monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, nxt])
-    monkeypatch.setattr("dashboard.store.workspace.MIGRATIONS", [*schema.MIGRATIONS])
+    monkeypatch.setattr("dashboard.store.migrations.MIGRATIONS", [*schema.MIGRATIONS])
     info = Workspace(ws.path).info()  # a reader brings an old workspace up to date first
     assert info["schema_version"] == latest + 1 and info["labs"] == 4
     import duckdb

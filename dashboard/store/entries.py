@@ -1,0 +1,280 @@
+"""What clinicians enter in the app, kept in the workspace: doses entered and changed,
+the review log and the monitoring intervals.
+
+Doses entered in the app sit beside imported ones in ``doses`` (``import_id`` NULL,
+``entered_by`` set); every change is logged in ``dose_edits``.  Reviews and intervals
+are append-only logs: the latest row is in force, and the history stays.  Each write
+function runs inside the caller's transaction (:meth:`Workspace._write
+<dashboard.store.workspace.Workspace>`); the ``check_*`` functions reject an entry
+before any transaction is opened.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from dashboard import model
+from dashboard.store.connection import Tx, bump, cols
+from dashboard.store.errors import EntryRejected
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+    from dashboard.dose_entry import DoseEntry, Validation
+    from dashboard.reviews import Review
+
+Clock = Callable[[], dt.datetime]
+
+
+# --------------------------------------------------------------------------- monitoring intervals
+
+
+def check_interval(patient_id: str, days: int, reason: str, by: str) -> None:
+    """Reject an interval entry that is incomplete or out of range."""
+    problems = []
+    if not patient_id.strip():
+        problems.append("a patient is needed")
+    if not by.strip():
+        problems.append("say who sets the interval")
+    if days < 0 or days > 366:
+        problems.append("the interval must be 0 (clear) to 366 days")
+    if days and not reason.strip():
+        problems.append("say why (the risk factors reviewed)")
+    if problems:
+        raise EntryRejected(problems)
+
+
+def add_interval(tx: Tx, clock: Clock, patient_id: str, days: int, reason: str, by: str) -> None:
+    tx.execute(
+        "INSERT INTO intervals VALUES (?, ?, ?, ?, ?)",
+        [patient_id, int(days), reason.strip(), by.strip(), clock().replace(microsecond=0)],
+    )
+    bump(tx)
+
+
+def intervals(tx: Tx, patient_id: str | None) -> pa.Table:
+    where, params = ("WHERE patient_id = ?", [patient_id]) if patient_id else ("", [])
+    t = tx.arrow(f"SELECT {cols('intervals')} FROM intervals {where} ORDER BY set_at", params)
+    return model.conform("intervals", t)
+
+
+# --------------------------------------------------------------------------- doses entered
+
+
+def add_dose(tx: Tx, clock: Clock, entry: DoseEntry, by: str, confirmed: bool) -> int:
+    from dashboard import dose_entry  # lazily: it loads pandas (CLI start-up)
+
+    existing = _patient_doses(tx, entry.patient_id)
+    v = dose_entry.validate(entry, existing)
+    _require(v, confirmed, by)
+    now = clock()
+    dose_id = _insert_entered(tx, dose_entry.to_row(entry), by, now, entry.note)
+    record_edit(tx, dose_id, entry.patient_id, "add", _describe(dose_entry.to_row(entry)), entry.note, by, now)
+    bump(tx)
+    return dose_id
+
+
+def change_dose(
+    tx: Tx, clock: Clock, dose_id: int, on: dt.date, dose: float, frequency: str, by: str, note: str, confirmed: bool
+) -> int:
+    from dashboard import dose_entry  # lazily: it loads pandas (CLI start-up)
+
+    current = _dose_row(tx, dose_id)
+    errors = dose_entry.validate_change(current, on, "change")
+    entry = dose_entry.changed_entry(current, on, dose, frequency, note)
+    existing = _patient_doses(tx, entry.patient_id)
+    v = dose_entry.validate(entry, existing, ignore_dose_id=dose_id)
+    v.errors = errors + v.errors
+    _require(v, confirmed, by)
+    now = clock()
+    old_end = current["end"]
+    tx.execute('UPDATE doses SET "end" = ? WHERE dose_id = ?', [_midnight(on), dose_id])
+    new_id = _insert_entered(tx, dose_entry.to_row(entry), by, now, note)
+    before = _describe(current.to_dict())
+    record_edit(
+        tx,
+        dose_id,
+        entry.patient_id,
+        "change",
+        f"{before} ended on {on} (was {'ongoing' if _isnat(old_end) else f'to {old_end:%Y-%m-%d}'}); "
+        f"replaced by dose #{new_id}: {_describe(dose_entry.to_row(entry))}",
+        note,
+        by,
+        now,
+    )
+    bump(tx)
+    return new_id
+
+
+def stop_dose(tx: Tx, clock: Clock, dose_id: int, on: dt.date, by: str, note: str) -> None:
+    from dashboard import dose_entry  # lazily: it loads pandas (CLI start-up)
+
+    current = _dose_row(tx, dose_id)
+    errors = dose_entry.validate_change(current, on, "stop")
+    if not by.strip():
+        errors.append("enter your name")
+    if errors:
+        raise EntryRejected(errors)
+    old_end = current["end"]
+    tx.execute('UPDATE doses SET "end" = ? WHERE dose_id = ?', [_midnight(on), dose_id])
+    was = "ongoing" if _isnat(old_end) else f"to {old_end:%Y-%m-%d}"
+    record_edit(
+        tx,
+        dose_id,
+        str(current["patient_id"]),
+        "stop",
+        f"{_describe(current.to_dict())} stopped on {on} (was {was})",
+        note,
+        by,
+        clock(),
+    )
+    bump(tx)
+
+
+def dose_edits(tx: Tx, patient_id: str | None) -> pa.Table:
+    where, params = ("WHERE patient_id = ?", [patient_id]) if patient_id is not None else ("", [])
+    return tx.arrow(f"SELECT * FROM dose_edits {where} ORDER BY edit_id", params)
+
+
+# --------------------------------------------------------------------------- reviews
+
+
+def check_reviews(reviews: Sequence[Review], by: str) -> None:
+    """Reject reviews that do not pass validation (or an empty list)."""
+    from dashboard.reviews import validate  # lazily: it loads pandas (CLI start-up)
+
+    errors = sorted({e for r in reviews for e in validate(r, by)})
+    if errors or not reviews:
+        raise EntryRejected(errors or ["nothing to record"])
+
+
+def add_reviews(tx: Tx, clock: Clock, reviews: Sequence[Review], by: str) -> list[int]:
+    ids: list[int] = []
+    now = clock()
+    for review in reviews:
+        if review.corrects is not None:
+            target = tx.one("SELECT patient_id FROM reviews WHERE review_id = ?", [review.corrects])
+            if target != review.patient_id:
+                raise EntryRejected([f"review #{review.corrects} is not a review of patient {review.patient_id}"])
+        review_id = int(tx.one("SELECT coalesce(max(review_id), 0) + 1 FROM reviews"))
+        tx.execute(
+            "INSERT INTO reviews VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                review_id,
+                review.patient_id,
+                review.flag_key,
+                review.rule_id,
+                review.analyte,
+                review.collected_at,
+                review.action,
+                review.note.strip(),
+                by.strip(),
+                now,
+                review.corrects,
+            ],
+        )
+        ids.append(review_id)
+    bump(tx)
+    return ids
+
+
+def reviews(tx: Tx, patient_id: str | None) -> pa.Table:
+    where, params = ("WHERE patient_id = ?", [patient_id]) if patient_id is not None else ("", [])
+    return tx.arrow(f"SELECT * FROM reviews {where} ORDER BY review_id", params)
+
+
+def empty_reviews() -> pa.Table:
+    from dashboard.reviews import COLUMNS  # lazily: it loads pandas (CLI start-up)
+
+    return pa.table({c: pa.array([], pa.string()) for c in COLUMNS})
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def doses_with_provenance(tx: Tx, patient_id: str | None) -> pa.Table:
+    where, params = ("WHERE patient_id = ?", [patient_id]) if patient_id is not None else ("", [])
+    return tx.arrow(
+        f"SELECT dose_id, {cols('doses')}, import_id, entered_by, entered_at, note FROM doses {where} "
+        "ORDER BY patient_id, start, drug, dose_id",
+        params,
+    )
+
+
+def empty_doses() -> pa.Table:
+    extra = [
+        pa.field("dose_id", pa.int64()),
+        pa.field("import_id", pa.int32()),
+        pa.field("entered_by", pa.string()),
+        pa.field("entered_at", pa.timestamp("us")),
+        pa.field("note", pa.string()),
+    ]
+    return pa.schema([extra[0], *model.schema("doses"), *extra[1:]]).empty_table()
+
+
+def _patient_doses(tx: Tx, patient_id: str) -> pd.DataFrame:
+    return tx.arrow(f"SELECT dose_id, {cols('doses')} FROM doses WHERE patient_id = ?", [patient_id]).to_pandas()
+
+
+def _dose_row(tx: Tx, dose_id: int) -> pd.Series:
+    df = tx.arrow(f"SELECT dose_id, {cols('doses')} FROM doses WHERE dose_id = ?", [dose_id]).to_pandas()
+    if df.empty:
+        raise EntryRejected([f"there is no dose #{dose_id} in the workspace"])
+    return df.iloc[0]
+
+
+def _require(v: Validation, confirmed: bool, by: str) -> None:
+    errors = list(v.errors)
+    if not by.strip():
+        errors.append("enter your name")
+    if errors:
+        raise EntryRejected(errors, v.warnings)
+    if v.warnings and not confirmed:
+        raise EntryRejected([], v.warnings)
+
+
+def _insert_entered(tx: Tx, row: dict[str, Any], by: str, now: dt.datetime, note: str) -> int:
+    dose_id = int(tx.one("SELECT coalesce(max(dose_id), 0) + 1 FROM doses"))
+    names = model.columns("doses")
+    tx.execute(
+        f"INSERT INTO doses (dose_id, {cols('doses')}, import_id, entered_by, entered_at, note) "
+        f"VALUES ({', '.join('?' for _ in range(len(names) + 5))})",
+        [dose_id, *(row[c] for c in names), None, by.strip(), now, note.strip()],
+    )
+    return dose_id
+
+
+def record_edit(
+    tx: Tx, dose_id: int, patient_id: str, action: str, detail: str, note: str, by: str, now: dt.datetime
+) -> None:
+    edit_id = int(tx.one("SELECT coalesce(max(edit_id), 0) + 1 FROM dose_edits"))
+    tx.execute(
+        "INSERT INTO dose_edits VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [edit_id, dose_id, patient_id, action, detail, note.strip(), by.strip(), now],
+    )
+
+
+def _describe(row: dict[str, Any]) -> str:
+    start = row["start"]
+    return (
+        f"{model.drug_label(row['drug'])} {row['dose']:g} {row['dose_unit']} {row['frequency']} from {start:%Y-%m-%d}"
+    )
+
+
+def _midnight(d: dt.date) -> dt.datetime:
+    return dt.datetime.combine(d, dt.time())
+
+
+def _isnat(v: Any) -> bool:
+    if v is None:
+        return True
+    try:
+        import pandas as pd  # lazily: pandas is loaded only when a dose is entered (CLI start-up)
+
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False

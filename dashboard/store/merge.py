@@ -1,0 +1,394 @@
+"""Merging an import into the workspace: what is new is added, what is there already is
+counted as a duplicate in the stored import report, never added twice.
+
+A file whose content hash is in the import log is skipped ("already imported on ...");
+a result already stored (same patient, analyte, collection time, value and comparator,
+the importer's own duplicate key) or a dose already stored (:data:`DOSE_KEY`) becomes a
+duplicate of its file's report (:meth:`FileReport.accepted_was_duplicate
+<dashboard.ingest.report.FileReport.accepted_was_duplicate>`); a patient's details are
+merged as the importer merges them (:func:`dashboard.patient_merge.merge_details`), a
+conflicting name or date of birth reported, never overwritten.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import hashlib
+import json
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from dashboard import model
+from dashboard.identity import IdentityConflict, identity_value
+from dashboard.ingest import FileReport, ImportOptions, ImportReport, ImportResult, Source
+from dashboard.patient_merge import merge_details
+from dashboard.store.connection import Tx, bump, cols
+from dashboard.store.entries import record_edit
+
+#: Columns that identify a dose across imports (the end may be filled in later).
+DOSE_KEY = ("patient_id", "drug", "start", "dose", "dose_unit", "frequency", "route")
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """A file as the import log keeps it."""
+
+    name: str
+    content_hash: str
+    size: int
+
+    @classmethod
+    def of(cls, source: Source) -> FileRecord:
+        return cls(Path(source.name).name, hashlib.sha256(source.data).hexdigest(), len(source.data))
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file not imported again: the same content is already in the workspace."""
+
+    name: str
+    import_id: int
+    imported_at: dt.datetime
+    first_name: str
+
+    def message(self) -> str:
+        same = "" if self.first_name == self.name else f" (as {self.first_name})"
+        return (
+            f"{self.name}: already imported on {self.imported_at:%Y-%m-%d %H:%M}{same}, "
+            f"import #{self.import_id}; nothing changed"
+        )
+
+
+@dataclass
+class WorkspaceImport:
+    """What one import did to the workspace."""
+
+    import_id: int | None = None
+    report: ImportReport | None = None
+    skipped: list[Skipped] = field(default_factory=list)
+    stored: bool = False
+    labs_added: int = 0
+    labs_duplicate: int = 0
+    doses_added: int = 0
+    doses_duplicate: int = 0
+    patients_added: int = 0
+    patients_updated: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return self.stored
+
+    def summary(self) -> str:
+        lines = [s.message() for s in self.skipped]
+        if self.stored:
+            lines.append(
+                f"Workspace import #{self.import_id}: added {self.labs_added:,} results, {self.doses_added:,} doses, "
+                f"{self.patients_added:,} patients (updated {self.patients_updated:,}); "
+                f"already in the workspace: {self.labs_duplicate:,} results, {self.doses_duplicate:,} doses."
+            )
+        elif not self.skipped:
+            lines.append("Nothing was stored in the workspace.")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "import_id": self.import_id,
+            "stored": self.stored,
+            "skipped": [
+                {
+                    "file": s.name,
+                    "import_id": s.import_id,
+                    "imported_at": s.imported_at.isoformat(),
+                    "message": s.message(),
+                }
+                for s in self.skipped
+            ],
+            "labs_added": self.labs_added,
+            "labs_duplicate": self.labs_duplicate,
+            "doses_added": self.doses_added,
+            "doses_duplicate": self.doses_duplicate,
+            "patients_added": self.patients_added,
+            "patients_updated": self.patients_updated,
+            "report": self.report.to_dict() if self.report else None,
+        }
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """What the import log says of an import besides its files: who, from where, the
+    label shown, the options the files were read with, and the extract date."""
+
+    by: str
+    origin: str
+    label: str
+    options: ImportOptions | None = None
+    extract_date: dt.date | None = None
+
+
+def save_result(
+    tx: Tx, clock: Callable[[], dt.datetime], result: ImportResult, files: Sequence[FileRecord], log: LogEntry
+) -> WorkspaceImport:
+    """Store an import's tables in this transaction, counting what was already there."""
+    report = _copy_report(result.report)
+    stored = known(tx, {f.content_hash for f in files})
+    if files and all(f.content_hash in stored for f in files):
+        return WorkspaceImport(
+            skipped=[
+                Skipped(
+                    f.name,
+                    stored[f.content_hash].import_id,
+                    stored[f.content_hash].imported_at,
+                    stored[f.content_hash].name,
+                )
+                for f in files
+            ]
+        )
+    now = clock()
+    import_id = int(tx.one("SELECT coalesce(max(import_id), 0) + 1 FROM imports"))
+    out = WorkspaceImport(import_id=import_id, report=report, stored=True)
+    _store_labs(tx, result.labs, import_id, report, out)
+    _store_patients(tx, result.patients, import_id, now, report, out)
+    _store_doses(tx, result.doses, import_id, now, log.by, report, out)
+    report.labs, report.doses, report.patients = out.labs_added, out.doses_added, out.patients_added
+    report.check_rows()
+    opts = log.options or ImportOptions()
+    tx.execute(
+        "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            import_id,
+            now,
+            log.by,
+            log.origin,
+            log.label[:500],
+            json.dumps({"date_order": opts.date_order, "mapping": opts.mapping}),
+            report.to_json(indent=None),
+            out.labs_added,
+            out.labs_duplicate,
+            out.doses_added,
+            out.doses_duplicate,
+            out.patients_added,
+            out.patients_updated,
+            log.extract_date,
+        ],
+    )
+    unreadable = {f.path for f in report.files if f.error and not f.rows_accepted and f.kind != "dictionary"}
+    for f in files:
+        status = "unreadable" if f.name in unreadable else "imported"
+        tx.execute(
+            "INSERT INTO import_files VALUES (?, ?, ?, ?, ?)",
+            [import_id, f.name, f.content_hash, f.size, status],
+        )
+    bump(tx)
+    return out
+
+
+def known(tx: Tx, hashes: set[str]) -> dict[str, Skipped]:
+    if not hashes:
+        return {}
+    rows = tx.arrow(
+        "SELECT f.content_hash, f.file_name, i.import_id, i.imported_at FROM import_files f "
+        "JOIN imports i USING (import_id) WHERE f.status = 'imported' AND f.content_hash IN "
+        f"({', '.join('?' for _ in hashes)}) ORDER BY i.import_id",
+        sorted(hashes),
+    ).to_pylist()
+    out: dict[str, Skipped] = {}
+    for r in rows:
+        out.setdefault(r["content_hash"], Skipped(r["file_name"], r["import_id"], r["imported_at"], r["file_name"]))
+    return out
+
+
+def _copy_report(report: ImportReport) -> ImportReport:
+    """A deep copy: the caller's report (maybe cached by the app) is not changed."""
+    return copy.deepcopy(report)
+
+
+def _file_report(report: ImportReport, name: str, kind: str) -> FileReport | None:
+    for f in report.files:
+        if f.path == name and f.kind == kind:
+            return f
+    return None
+
+
+def _store_labs(tx: Tx, labs: pa.Table, import_id: int, report: ImportReport, out: WorkspaceImport) -> None:
+    labs = model.conform("labs", labs)
+    if not labs.num_rows:
+        return
+    tx.con.register("staged_labs", labs)
+    try:
+        if not tx.one("SELECT count(*) > 0 FROM labs"):
+            tx.execute(f"INSERT INTO labs SELECT {cols('labs')}, {import_id} FROM staged_labs")
+            out.labs_added = labs.num_rows
+            return
+        tx.execute(
+            "CREATE TEMP TABLE staged_marked AS SELECT s.*, (l.patient_id IS NOT NULL) AS _dup FROM staged_labs s "
+            "LEFT JOIN (SELECT patient_id, analyte, collected_at, value, comparator FROM labs) l "
+            "ON s.patient_id = l.patient_id AND s.analyte = l.analyte AND s.collected_at = l.collected_at "
+            "AND s.value = l.value AND s.comparator = l.comparator"
+        )
+        tx.execute(f"INSERT INTO labs SELECT {cols('labs')}, {import_id} FROM staged_marked WHERE NOT _dup")
+        dups = tx.arrow(
+            "SELECT source_file, source_row, count(*) AS n, count(*) FILTER (WHERE _dup) AS d "
+            "FROM staged_marked GROUP BY ALL HAVING d > 0"
+        ).to_pylist()
+        tx.execute("DROP TABLE staged_marked")
+    finally:
+        tx.con.unregister("staged_labs")
+    per_file: dict[str, int] = {}
+    for r in dups:
+        f = _file_report(report, r["source_file"], "labs")
+        per_file[r["source_file"]] = per_file.get(r["source_file"], 0) + r["d"]
+        if f is None:
+            continue
+        # a row is a duplicate when all its results are
+        f.accepted_was_duplicate(rows=1 if r["d"] == r["n"] else 0, results=r["d"])
+    for name, d in per_file.items():
+        f = _file_report(report, name, "labs")
+        if f is not None:
+            f.warn(f"{d:,} results already in the workspace (imported earlier) were not added again")
+    out.labs_duplicate = sum(per_file.values())
+    out.labs_added = labs.num_rows - out.labs_duplicate
+
+
+def _store_patients(
+    tx: Tx, patients: pa.Table, import_id: int, now: dt.datetime, report: ImportReport, out: WorkspaceImport
+) -> None:
+    patients = model.conform("patients", patients)
+    if not patients.num_rows:
+        return
+    ids = patients.column("patient_id").to_pylist()
+    tx.con.register("staged_ids", pa.table({"patient_id": ids}))
+    try:
+        existing = {
+            r["patient_id"]: r
+            for r in model.conform(
+                "patients",
+                tx.arrow(
+                    f"SELECT {cols('patients')} FROM patients WHERE patient_id IN (SELECT patient_id FROM staged_ids)"
+                ),
+            ).to_pylist()
+        }
+    finally:
+        tx.con.unregister("staged_ids")
+    inserts, updates = [], []
+    for row in patients.to_pylist():
+        old = existing.get(row["patient_id"])
+        f = _file_report(report, row["source_file"], "patients") if row["source_file"] else None
+        if old is None:
+            inserts.append(row)
+            continue
+        m = merge_details(old, row)
+        for c in m.conflicts:  # never overwritten: reported, the stored one kept
+            _identity_conflict(report, c, {**old, "source_file": "the workspace", "source_row": 0}, row, f)
+        if m.duplicate:
+            if f is not None:
+                f.accepted_was_duplicate()
+            continue
+        if not m.updated:  # only a conflict: nothing to store
+            continue
+        merged = m.row
+        merged["source_file"], merged["source_row"] = row["source_file"], row["source_row"]
+        updates.append(merged)
+        if m.changed and f is not None:
+            f.warn(
+                f"patient {row['patient_id']}: details in the workspace updated: {'; '.join(m.changed)}",
+                row["source_row"],
+            )
+    if updates:
+        tx.con.register("upd", pa.table({"patient_id": [r["patient_id"] for r in updates]}))
+        tx.execute("DELETE FROM patients WHERE patient_id IN (SELECT patient_id FROM upd)")
+        tx.con.unregister("upd")
+    rows = inserts + updates
+    if rows:
+        table = model.conform("patients", pa.Table.from_pylist(rows, schema=model.schema("patients")))
+        tx.con.register("staged_patients", table)
+        # columns named: a workspace migrated from version 1 has the name column last
+        tx.execute(
+            f"INSERT INTO patients ({cols('patients')}, import_id, updated_at) "
+            f"SELECT {cols('patients')}, {import_id}, ? FROM staged_patients",
+            [now],
+        )
+        tx.con.unregister("staged_patients")
+    out.patients_added, out.patients_updated = len(inserts), len(updates)
+
+
+def _identity_conflict(report: ImportReport, f: str, stored: dict, row: dict, file: FileReport | None) -> None:
+    c = IdentityConflict(
+        row["patient_id"],
+        f,
+        [
+            (identity_value(f, stored[f]), stored["source_file"], 0),
+            (identity_value(f, row[f]), row["source_file"], row["source_row"]),
+        ],
+    )
+    report.identity_conflicts.append(c)
+    if file is not None:
+        file.warn("identity conflict: " + c.message, row["source_row"], f)
+
+
+def _key(row: dict[str, Any]) -> tuple:
+    return tuple("nan" if isinstance(row[c], float) and math.isnan(row[c]) else row[c] for c in DOSE_KEY)
+
+
+def _store_doses(
+    tx: Tx, doses: pa.Table, import_id: int, now: dt.datetime, by: str, report: ImportReport, out: WorkspaceImport
+) -> None:
+    doses = model.conform("doses", doses)
+    if not doses.num_rows:
+        return
+    existing: dict[tuple, dict[str, Any]] = {}
+    for r in tx.arrow(f"SELECT dose_id, {cols('doses')}, entered_by FROM doses").to_pylist():
+        existing.setdefault(_key(r), r)
+    next_id = int(tx.one("SELECT coalesce(max(dose_id), 0) + 1 FROM doses"))
+    new_rows = []
+    for row in doses.to_pylist():
+        match = existing.get(_key(row))
+        f = _file_report(report, row["source_file"], "doses")
+        if match is None:
+            row["dose_id"] = next_id
+            existing[_key(row)] = row
+            next_id += 1
+            new_rows.append(row)
+            continue
+        out.doses_duplicate += 1
+        if f is not None:
+            f.accepted_was_duplicate()
+        what = (
+            f"same dose as entered in the app by {match['entered_by']}"
+            if match["dose_basis"] == "entered"
+            else "same dose already in the workspace"
+        )
+        if row["end"] is not None and match["end"] is None:
+            tx.execute('UPDATE doses SET "end" = ? WHERE dose_id = ?', [row["end"], match["dose_id"]])
+            record_edit(
+                tx,
+                match["dose_id"],
+                row["patient_id"],
+                "end from import",
+                f"end date {row['end']:%Y-%m-%d} from {row['source_file']}",
+                "",
+                by,
+                now,
+            )
+            what += f"; its end date {row['end']:%Y-%m-%d} was recorded"
+        elif row["end"] != match["end"]:
+            kept = "ongoing" if match["end"] is None else f"{match['end']:%Y-%m-%d}"
+            said = "ongoing" if row["end"] is None else f"{row['end']:%Y-%m-%d}"
+            what += f"; the workspace keeps its end ({kept}), the file says {said}"
+        if f is not None:
+            f.warn(what, row["source_row"])
+    if new_rows:
+        names = ["dose_id", *model.columns("doses")]
+        table = pa.table(
+            {c: [r[c] for r in new_rows] for c in names},
+            schema=pa.schema([pa.field("dose_id", pa.int64()), *model.schema("doses")]),
+        )
+        tx.con.register("staged_doses", table)
+        tx.execute(f"INSERT INTO doses SELECT dose_id, {cols('doses')}, {import_id}, '', NULL, '' FROM staged_doses")
+        tx.con.unregister("staged_doses")
+    out.doses_added = len(new_rows)
