@@ -58,7 +58,8 @@ def _day(birth: Any) -> dt.date | None:
         return None
     if isinstance(birth, dt.date):  # datetime and pandas.Timestamp too (NaT is not a date)
         return birth.date() if isinstance(birth, dt.datetime) else birth
-    try:  # numpy datetime64 and other pandas scalars, without importing pandas on the import path
+    try:  # numpy datetime64 and other pandas scalars
+        # pandas on use only: the CLI's import/review never loads it (tests/test_cli_process.py)
         import pandas as pd
 
         return None if pd.isna(birth) else pd.Timestamp(birth).date()

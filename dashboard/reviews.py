@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from dashboard.rules import review
+
 #: What was decided.
 ACTIONS: tuple[str, ...] = ("continue", "repeat test", "reduce", "withhold", "stop", "referred")
 
@@ -86,8 +88,6 @@ def flags_for_review(
 ) -> pd.DataFrame:
     """The open flags of the rules engine on ``as_of``, each with its latest review,
     unreviewed first (the review list of the panel or of one patient)."""
-    from dashboard.rules import review
-
     flags = review(labs, doses, patients, baselines, profile, as_of).open_flags_df()
     return with_review_status(flags, log, rule_col="rule")
 

@@ -29,7 +29,7 @@ from dashboard.ingest.context import parse_date_column as _parse_date_column
 from dashboard.ingest.doses import DoseBatch, DoseRecord, normalise_doses
 from dashboard.ingest.failures import log_failure, plain_reason
 from dashboard.ingest.labs import LabInput, combine_labs, normalise_labs
-from dashboard.ingest.mapping import ColumnMapping, header_info, map_columns, normalize
+from dashboard.ingest.mapping import ColumnMapping, header_info, map_columns, match_field, normalize, recognise_test
 from dashboard.ingest.patients import parse_sex, patients_from_table
 from dashboard.ingest.report import FileReport, ImportReport, Problem
 from dashboard.ingest.tabular import (
@@ -657,8 +657,6 @@ def _labs_flowsheet(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed | No
     ("MRN: 00012345"); without one, the rows are rejected with the reason, never given
     a made-up patient.
     """
-    from dashboard.ingest.mapping import match_field, recognise_test
-
     date_cols = _header_dates(raw)
     others = [h for h in raw.header if h not in date_cols]
     if not date_cols or not others or not raw.num_rows:

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from dashboard.identity import IdentityConflict
+from dashboard.model import analyte_label
 
 
 @dataclass
@@ -205,6 +206,7 @@ def _generic(message: str) -> str:
 
 def summary_frame(report: ImportReport):  # -> pd.DataFrame
     """One row per file: what was read and what became of it."""
+    # pandas on use only: the CLI's import/review never loads it (tests/test_cli_process.py)
     import pandas as pd
 
     rows = []
@@ -233,6 +235,7 @@ def summary_frame(report: ImportReport):  # -> pd.DataFrame
 
 
 def problems_frame(f: FileReport):  # -> pd.DataFrame
+    # pandas on use only: the CLI's import/review never loads it (tests/test_cli_process.py)
     import pandas as pd
 
     return pd.DataFrame(
@@ -242,6 +245,7 @@ def problems_frame(f: FileReport):  # -> pd.DataFrame
 
 
 def warnings_frame(f: FileReport):  # -> pd.DataFrame
+    # pandas on use only: the CLI's import/review never loads it (tests/test_cli_process.py)
     import pandas as pd
 
     return pd.DataFrame(
@@ -251,6 +255,7 @@ def warnings_frame(f: FileReport):  # -> pd.DataFrame
 
 
 def mapping_frame(f: FileReport):  # -> pd.DataFrame
+    # pandas on use only: the CLI's import/review never loads it (tests/test_cli_process.py)
     import pandas as pd
 
     rows = [{"Column in file": src, "Read as": fld} for fld, src in f.mapping.items()]
@@ -269,9 +274,8 @@ def column_choices(f: FileReport) -> dict[str, str]:
 
 
 def conversions_frame(f: FileReport):  # -> pd.DataFrame
+    # pandas on use only: the CLI's import/review never loads it (tests/test_cli_process.py)
     import pandas as pd
-
-    from dashboard.model import analyte_label
 
     return pd.DataFrame(
         [

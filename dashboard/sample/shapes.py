@@ -433,6 +433,7 @@ def workbook_frames(clinic: Clinic) -> dict[str, pd.DataFrame]:
 
 def workbook_bytes(sheets: dict[str, pd.DataFrame], timestamp: dt.datetime) -> bytes:
     """An .xlsx of the sheets, byte-for-byte reproducible (fixed times, stored entries)."""
+    # imported on use: openpyxl takes ~0.5 s to import and only the Excel sample needs it
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
