@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from dashboard import knowledge
+from dashboard.model import drug_label
 from dashboard.sample.physiology import falling_runs, guideline_breaches, outside_reference, pulse_days
 from dashboard.sample.plan import (
     EXTRACT_DATE,
@@ -1011,8 +1012,6 @@ def background(rng: np.random.Generator, slot: int, cap_days: int) -> PatientPla
 
 
 def _routine_summary(diagnosis: str, doses: Sequence[DoseStep]) -> str:
-    from dashboard.model import drug_label
-
     names: list[str] = []
     for d in sorted(doses, key=lambda d: (d.start, d.drug)):
         label = drug_label(d.drug).lower()

@@ -14,6 +14,7 @@ are counted as duplicates in the stored import report instead of being added aga
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import hashlib
 import json
@@ -25,12 +26,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
+import pandas as pd
 import pyarrow as pa
 
-from dashboard import model
+from dashboard import dose_entry, model
 from dashboard.identity import IdentityConflict, identity_value
 from dashboard.ingest import FileReport, ImportOptions, ImportReport, ImportResult, Source, import_sources
 from dashboard.patient_merge import merge_details
+from dashboard.reviews import COLUMNS as REVIEW_COLUMNS
+from dashboard.reviews import validate as validate_review
 from dashboard.store.lock import WorkspaceBusy, WorkspaceLock
 from dashboard.store.schema import MIGRATIONS, check_append_only, latest_version
 
@@ -351,9 +355,7 @@ class Workspace:
     def reviews(self, patient_id: str | None = None) -> pa.Table:
         """The review log (every entry, oldest first)."""
         if not self.exists():
-            from dashboard.reviews import COLUMNS
-
-            return pa.table({c: pa.array([], pa.string()) for c in COLUMNS})
+            return pa.table({c: pa.array([], pa.string()) for c in REVIEW_COLUMNS})
         where, params = ("WHERE patient_id = ?", [patient_id]) if patient_id is not None else ("", [])
         with self._read() as tx:
             return tx.arrow(f"SELECT * FROM reviews {where} ORDER BY review_id", params)
@@ -495,8 +497,6 @@ class Workspace:
 
     def add_dose(self, entry: DoseEntry, *, by: str, confirmed: bool = False) -> int:
         """Store a dose entered in the app; returns its dose_id."""
-        from dashboard import dose_entry
-
         with self._write() as tx:
             existing = _patient_doses(tx, entry.patient_id)
             v = dose_entry.validate(entry, existing)
@@ -519,8 +519,6 @@ class Workspace:
         confirmed: bool = False,
     ) -> int:
         """End dose ``dose_id`` on ``on`` and start the new dose that day; returns the new id."""
-        from dashboard import dose_entry
-
         with self._write() as tx:
             current = _dose_row(tx, dose_id)
             errors = dose_entry.validate_change(current, on, "change")
@@ -550,8 +548,6 @@ class Workspace:
 
     def stop_dose(self, dose_id: int, on: dt.date, *, by: str, note: str = "") -> None:
         """End dose ``dose_id`` on ``on``."""
-        from dashboard import dose_entry
-
         with self._write() as tx:
             current = _dose_row(tx, dose_id)
             errors = dose_entry.validate_change(current, on, "stop")
@@ -585,9 +581,7 @@ class Workspace:
 
         One click that acknowledges a patient's open flags writes one entry per flag.
         """
-        from dashboard.reviews import validate
-
-        errors = sorted({e for r in reviews for e in validate(r, by)})
+        errors = sorted({e for r in reviews for e in validate_review(r, by)})
         if errors or not reviews:
             raise EntryRejected(errors or ["nothing to record"])
         with self._write() as tx:
@@ -703,8 +697,6 @@ def _known(tx: Tx, hashes: set[str]) -> dict[str, Skipped]:
 
 def _copy_report(report: ImportReport) -> ImportReport:
     """A deep copy: the caller's report (maybe cached by the app) is not changed."""
-    import copy
-
     return copy.deepcopy(report)
 
 
@@ -977,8 +969,6 @@ def _isnat(v: Any) -> bool:
     if v is None:
         return True
     try:
-        import pandas as pd
-
         return bool(pd.isna(v))
     except (TypeError, ValueError):
         return False
