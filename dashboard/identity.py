@@ -14,11 +14,12 @@ different names or dates of birth are reported as an identity conflict
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 #: The identity fields compared across files (a difference is a conflict).
@@ -109,7 +110,8 @@ class IdentityConflict:
 
     patient_id: str
     field: str  # "name" or "birth_date"
-    values: list[tuple[str, str, int]] = field(default_factory=list)  # (value, file, row)
+    # dataclasses.field: the name ``field`` is this class's attribute above
+    values: list[tuple[str, str, int]] = dataclasses.field(default_factory=list)  # (value, file, row)
 
     @property
     def message(self) -> str:

@@ -116,8 +116,8 @@ def analyte_info() -> dict[str, AnalyteInfo]:
             loinc=tuple(item.get("loinc", ())),
             loinc_percent=tuple(item.get("loinc_percent", ())),
             aliases=tuple(item.get("aliases", ())),
-            decimals=tuple(int(d) for d in item["decimals"]),
-            scale=tuple(float(x) for x in item["scale"]),
+            decimals=(int(item["decimals"][0]), int(item["decimals"][1])),
+            scale=(float(item["scale"][0]), float(item["scale"][1])),
             zero_possible=bool(item.get("zero", False)),
         )
     return out

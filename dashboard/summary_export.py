@@ -24,7 +24,7 @@ from dashboard.export import printable, to_csv_bytes, to_xlsx_bytes
 from dashboard.figures.timeline import TimelineOptions, timeline_figure
 from dashboard.identity import age_years, patient_label
 from dashboard.reviews import empty_log, flags_for_review, history_frame, with_review_status
-from dashboard.rules import get_profile, review
+from dashboard.rules import Profile, get_profile, review
 from dashboard.rules.data import worse_direction
 from dashboard.units import display_decimals, display_number, display_text
 from dashboard.views import after_as_of_summary, after_as_of_table
@@ -104,7 +104,7 @@ def panel_frame(
     reviews: pd.DataFrame | None = None,
     as_of: dt.date | None = None,
     baselines: pd.DataFrame | None = None,
-    profile: object = None,
+    profile: Profile | str | None = None,
 ) -> pd.DataFrame:
     """One row per patient, most urgent first (the Panel's order on ``as_of``): who (MRN,
     name, date of birth), the urgency and why, the open flags and their review state,
@@ -433,7 +433,7 @@ def timeline_png(
     patients: pd.DataFrame,
     baselines: pd.DataFrame,
     as_of: dt.date,
-    profile: object = None,
+    profile: Profile | str | None = None,
 ) -> tuple[bytes | None, str]:
     """The patient's timeline (last year) as a PNG for the summary, or why there is none.
 
@@ -692,7 +692,7 @@ def patient_summary(
     patient_id: str,
     as_of: dt.date,
     source: str = "",
-    profile: object = None,
+    profile: Profile | str | None = None,
     figure: bool = True,
 ) -> PatientSummary:
     """Everything the summary of one patient shows, the open flags computed by the rules,

@@ -714,7 +714,7 @@ def _implausible_messages(analyte_idx, values, unit_text, canonical, mask) -> di
     units = pc.take(unit_text, pa.array(rows)).to_pylist()
     info = model.analyte_info()
     texts: dict[int, str] = {}
-    for r, unit in zip(rows, units, strict=True):
+    for r, unit in zip(rows.tolist(), units, strict=True):
         a = info[model.ANALYTES[analyte_idx[r]]]
         lo, hi = a.plausible
         if canonical[r] == 0:

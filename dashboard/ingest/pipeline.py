@@ -804,6 +804,8 @@ def _combine_doses(parts: list[Parsed]) -> pa.Table:
     keep_tables = []
     for p in parts:
         t = p.doses
+        if t is None:  # the caller passes only the parts with doses
+            continue
         rows = t.select(keys).to_pylist()
         mask = []
         for r, src_row in zip(rows, t.column("source_row").to_pylist(), strict=True):
@@ -837,6 +839,8 @@ def _combine_patients(
     merged: dict[str, dict[str, Any]] = {}
     conflicts: dict[tuple[str, str], IdentityConflict] = {}
     for p in parts:
+        if p.patients is None:  # the caller passes only the parts with patients
+            continue
         for row in p.patients.to_pylist():
             pid = row["patient_id"]
             if pid not in merged:

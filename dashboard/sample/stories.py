@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, SupportsInt
 
 import numpy as np
 
@@ -46,7 +46,7 @@ Builder = Callable[[np.random.Generator, int, int], PatientPlan]
 # --------------------------------------------------------------------------- helpers
 
 
-def _days(n: float) -> dt.timedelta:
+def _days(n: SupportsInt) -> dt.timedelta:
     return dt.timedelta(days=int(n))
 
 

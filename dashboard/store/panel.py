@@ -13,9 +13,10 @@ from dashboard.dataset import Dataset
 from dashboard.identity import IdentityConflict
 from dashboard.ingest.report import Conversion, FileReport, ImportReport, Problem
 from dashboard.reviews import COLUMNS, empty_log, flags_for_review
+from dashboard.rules import Profile
 from dashboard.rules.as_of import default_as_of, result_span
 from dashboard.store.workspace import StoredPanel, Workspace
-from dashboard.summary_export import patient_summary
+from dashboard.summary_export import PatientSummary, patient_summary
 
 
 @dataclass
@@ -51,8 +52,9 @@ class WorkspacePanel:
             extract_date=self.extract_date,
         )
 
-    def summary(self, patient_id: str, as_of: dt.date | None = None, profile: object = None):  # -> PatientSummary
-
+    def summary(
+        self, patient_id: str, as_of: dt.date | None = None, profile: Profile | str | None = None
+    ) -> PatientSummary:
         return patient_summary(
             self.labs,
             self.doses,
@@ -65,7 +67,7 @@ class WorkspacePanel:
             profile,
         )
 
-    def open_flags(self, as_of: dt.date | None = None, profile: object = None) -> pd.DataFrame:
+    def open_flags(self, as_of: dt.date | None = None, profile: Profile | str | None = None) -> pd.DataFrame:
         """The panel's open flags with their reviews, unreviewed first."""
         ds = self.dataset()
         return flags_for_review(
