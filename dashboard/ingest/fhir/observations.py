@@ -200,7 +200,6 @@ def _reference_range(res: Resource) -> tuple[str, str, str, str]:
 
 
 def _unit_key(u: str) -> str:
-
     return normalize_unit(u.replace("[", "").replace("]", ""))
 
 
