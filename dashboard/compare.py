@@ -77,7 +77,7 @@ def _comparable(value: Any) -> Any:
 def references_frame(numbers: dict[str, int]) -> pd.DataFrame:
     """Footnote number -> full citation, in number order."""
     refs = knowledge.references()
-    ids = sorted(numbers, key=numbers.get)
+    ids = sorted(numbers, key=numbers.__getitem__)
     return pd.DataFrame(
         {
             "No.": [numbers[i] for i in ids],

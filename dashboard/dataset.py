@@ -9,6 +9,7 @@ import pandas as pd
 
 from dashboard import model
 from dashboard.ingest import ImportReport, ImportResult
+from dashboard.rules.as_of import AsOf, default_as_of, result_span
 
 
 @dataclass
@@ -44,11 +45,9 @@ class Dataset:
     def empty(cls, label: str = "") -> Dataset:
         return cls(model.empty_frame("labs"), model.empty_frame("doses"), model.empty_frame("patients"), label=label)
 
-    def default_as_of(self, today: dt.date | None = None):  # -> dashboard.rules.as_of.AsOf
+    def default_as_of(self, today: dt.date | None = None) -> AsOf:
         """The as-of date this panel opens with, and why (the extract date; the last
         result when every result lies after today; else today)."""
-        from dashboard.rules.as_of import default_as_of, result_span
-
         return default_as_of(*result_span(self.labs), today, self.extract_date, self.label or "the extract")
 
     @property
@@ -63,8 +62,6 @@ class Dataset:
         self, patient_id: str, analyte: str, value: float, note: str, set_by: str, when: dt.datetime
     ) -> Dataset:
         """A copy with a clinician-set baseline added (the latest per analyte wins)."""
-        import pandas as pd
-
         row = pd.DataFrame(
             {
                 "patient_id": [patient_id],
@@ -81,8 +78,6 @@ class Dataset:
 
     def with_interval(self, patient_id: str, days: int, reason: str, set_by: str, when: dt.datetime) -> Dataset:
         """A copy with a clinician-set monitoring interval added (the latest wins; 0 clears)."""
-        import pandas as pd
-
         row = pd.DataFrame(
             {
                 "patient_id": [patient_id],

@@ -584,6 +584,8 @@ def current_dose_check(result: DoseResult, current_mg: float | None) -> DoseWarn
             f"Current dose {_fmt(current_mg)} {result.unit}, but the calculation advises avoiding the drug.",
             refs,
         )
+    if result.adjusted_range is None:  # unreachable: returned above unless avoid, which returned too
+        return None
     low, high = result.adjusted_range
     if result.test_first:
         # TPMT unknown: the range is only the cautious start's ceiling; a dose under it is
@@ -1132,11 +1134,12 @@ class PatientContext:
         dose check ``dose.aza_allopurinol`` reads it: while the patient takes allopurinol,
         the dose in force just before its course began (None when the thiopurine started
         later); otherwise the current dose (allopurinol about to be added)."""
-        if not self.on("allopurinol"):
+        allopurinol = self.dose_row("allopurinol")
+        if allopurinol is None:  # not on allopurinol
             return self.mg_per_day(drug)
         h = self.history.sort_values("start")
         allo = h[h["drug"] == "allopurinol"]
-        start = self.dose_row("allopurinol")["start"]
+        start = allopurinol["start"]
         for row in allo[allo["start"] < start].iloc[::-1].itertuples(index=False):
             if pd.isna(row.end) or row.end >= start - pd.Timedelta(days=1):  # the same course
                 start = min(start, row.start)

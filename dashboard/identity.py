@@ -14,11 +14,12 @@ different names or dates of birth are reported as an identity conflict
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 #: The identity fields compared across files (a difference is a conflict).
@@ -58,7 +59,8 @@ def _day(birth: Any) -> dt.date | None:
         return None
     if isinstance(birth, dt.date):  # datetime and pandas.Timestamp too (NaT is not a date)
         return birth.date() if isinstance(birth, dt.datetime) else birth
-    try:  # numpy datetime64 and other pandas scalars, without importing pandas on the import path
+    try:  # numpy datetime64 and other pandas scalars
+        # pandas on use only: the CLI's import/review never loads it (tests/test_cli_process.py)
         import pandas as pd
 
         return None if pd.isna(birth) else pd.Timestamp(birth).date()
@@ -108,7 +110,8 @@ class IdentityConflict:
 
     patient_id: str
     field: str  # "name" or "birth_date"
-    values: list[tuple[str, str, int]] = field(default_factory=list)  # (value, file, row)
+    # dataclasses.field: the name ``field`` is this class's attribute above
+    values: list[tuple[str, str, int]] = dataclasses.field(default_factory=list)  # (value, file, row)
 
     @property
     def message(self) -> str:

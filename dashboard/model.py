@@ -116,8 +116,8 @@ def analyte_info() -> dict[str, AnalyteInfo]:
             loinc=tuple(item.get("loinc", ())),
             loinc_percent=tuple(item.get("loinc_percent", ())),
             aliases=tuple(item.get("aliases", ())),
-            decimals=tuple(int(d) for d in item["decimals"]),
-            scale=tuple(float(x) for x in item["scale"]),
+            decimals=(int(item["decimals"][0]), int(item["decimals"][1])),
+            scale=(float(item["scale"][0]), float(item["scale"][1])),
             zero_possible=bool(item.get("zero", False)),
         )
     return out
@@ -215,7 +215,7 @@ def in_force(start: Any, end: Any, on: Any) -> Any:
 
 def doses_in_force(doses: pd.DataFrame, on: Any) -> pd.DataFrame:
     """The rows of a doses frame in force on ``on`` (a date stands for its first moment)."""
-    import pandas as pd  # imported on use: the command-line import path stays free of pandas
+    import pandas as pd  # imported on use: the CLI's import/review never loads it (tests/test_cli_process.py)
 
     return doses[in_force(doses["start"], doses["end"], pd.Timestamp(on))]
 
@@ -414,6 +414,7 @@ def to_pandas(table: str, data: pa.Table) -> pd.DataFrame:
     Text columns become pandas' ``str`` dtype, times ``datetime64[s]``, numbers
     ``float64``, row numbers ``int64`` and ``derived`` ``bool``.
     """
+    # pandas on use only: the CLI's import/review never loads it (tests/test_cli_process.py)
     import pandas as pd
 
     data = conform(table, data)
@@ -428,6 +429,7 @@ def to_pandas(table: str, data: pa.Table) -> pd.DataFrame:
 
 def from_pandas(table: str, df: pd.DataFrame) -> pa.Table:
     """Convert a pandas frame with (a subset of) the canonical columns to Arrow."""
+    # pandas on use only: the CLI's import/review never loads it (tests/test_cli_process.py)
     import pandas as pd
 
     arrays, names = [], []

@@ -18,8 +18,10 @@ import pandas as pd
 
 from dashboard import model
 from dashboard.dataset import Dataset
-from dashboard.rules.data import worse_direction
+from dashboard.reviews import with_review_status
+from dashboard.rules.data import ranges_file, worse_direction
 from dashboard.rules.review import Review
+from dashboard.sparkline import data_url, sparkline_svg
 from dashboard.units import display_factor, display_text_array, display_unit
 
 #: Analytes shown as columns (latest value + sparkline).
@@ -312,8 +314,6 @@ def with_reviews(
     patients with unreviewed flags come first (urgency order within each group); without
     reviews the urgency order is left alone.
     """
-    from dashboard.reviews import with_review_status
-
     if table.empty:
         return table
     out = table.copy()
@@ -408,9 +408,6 @@ def trend_images(ds: Dataset, review: Review, table: pd.DataFrame, analyte: str,
     "" where the patient has no result): each on the analyte's clinical scale, with the
     reference band (the lab's own range of the latest result, else the default range for
     the patient's sex) and the active profile's guideline limit."""
-    from dashboard.rules.data import ranges_file
-    from dashboard.sparkline import data_url, sparkline_svg
-
     f = display_factor(analyte, system)
     limits = [
         r.threshold * f

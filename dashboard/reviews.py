@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from dashboard.rules import Profile, review
+
 #: What was decided.
 ACTIONS: tuple[str, ...] = ("continue", "repeat test", "reduce", "withhold", "stop", "referred")
 
@@ -82,12 +84,10 @@ def flags_for_review(
     baselines: pd.DataFrame,
     log: pd.DataFrame,
     as_of: dt.date,
-    profile: object = None,
+    profile: Profile | str | None = None,
 ) -> pd.DataFrame:
     """The open flags of the rules engine on ``as_of``, each with its latest review,
     unreviewed first (the review list of the panel or of one patient)."""
-    from dashboard.rules import review
-
     flags = review(labs, doses, patients, baselines, profile, as_of).open_flags_df()
     return with_review_status(flags, log, rule_col="rule")
 
@@ -172,8 +172,8 @@ def with_review_status(
     ]
     out["flag_key"] = keys
     current = latest(log[log["flag_key"] != ""]) if not log.empty else log
-    by_key = {} if current.empty else current.set_index("flag_key")
-    has = [not isinstance(by_key, dict) and k in by_key.index for k in keys]
+    by_key = pd.DataFrame() if current.empty else current.set_index("flag_key")
+    has = [k in by_key.index for k in keys]
     out["reviewed"] = has
     out["review_action"] = [by_key.loc[k, "action"] if h else "" for k, h in zip(keys, has, strict=True)]
     out["reviewed_by"] = [by_key.loc[k, "reviewer"] if h else "" for k, h in zip(keys, has, strict=True)]

@@ -10,7 +10,9 @@ when given, is a PNG made by kaleido with the system Chromium (:func:`figure_png
 from __future__ import annotations
 
 import datetime as dt
+import io
 import math
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,8 +21,13 @@ import pandas as pd
 
 from dashboard import model
 from dashboard.export import printable, to_csv_bytes, to_xlsx_bytes
-from dashboard.identity import age_years
+from dashboard.figures.timeline import TimelineOptions, timeline_figure
+from dashboard.identity import age_years, patient_label
+from dashboard.reviews import empty_log, flags_for_review, history_frame, with_review_status
+from dashboard.rules import Profile, get_profile, review
+from dashboard.rules.data import worse_direction
 from dashboard.units import display_decimals, display_number, display_text
+from dashboard.views import after_as_of_summary, after_as_of_table
 
 #: Printed on every summary (the same words as the app's disclaimer).
 DISCLAIMER = (
@@ -84,7 +91,6 @@ def latest_results(labs: pd.DataFrame) -> pd.DataFrame:
     different values, the more severe, as the review counts it)."""
     if labs.empty:
         return labs
-    from dashboard.rules.data import worse_direction
 
     severity = labs["analyte"].map(worse_direction()).fillna(1) * labs["value"]
     order = labs.assign(_severity=severity).sort_values(["collected_at", "_severity"], kind="stable")
@@ -98,15 +104,12 @@ def panel_frame(
     reviews: pd.DataFrame | None = None,
     as_of: dt.date | None = None,
     baselines: pd.DataFrame | None = None,
-    profile: object = None,
+    profile: Profile | str | None = None,
 ) -> pd.DataFrame:
     """One row per patient, most urgent first (the Panel's order on ``as_of``): who (MRN,
     name, date of birth), the urgency and why, the open flags and their review state,
     days overdue, current drugs, the latest result of each analyte (unit in the header,
     rounded as the lab reports it), the date of the last draw and the last review."""
-    from dashboard.reviews import empty_log, with_review_status
-    from dashboard.rules import review
-
     as_of = as_of or dt.date.today()
     canonical = model.to_pandas("doses", model.from_pandas("doses", doses))
     rv = review(labs, canonical, patients, baselines, profile, as_of)
@@ -359,8 +362,6 @@ def flagged_xlsx(flags: pd.DataFrame, patients: pd.DataFrame | None = None) -> b
 
 
 def reviews_frame(reviews: pd.DataFrame) -> pd.DataFrame:
-    from dashboard.reviews import history_frame
-
     return history_frame(reviews)
 
 
@@ -415,6 +416,7 @@ OFFLINE_KALEIDO = {"mathjax": False, "path": str(Path(__file__).resolve().parent
 def figure_png(fig, width: int = 1000, height: int = 420, scale: float = 2.0) -> bytes:
     """A Plotly figure as PNG through kaleido and the system Chromium (never downloaded),
     without any network access (:data:`OFFLINE_KALEIDO`)."""
+    # imported on use: kaleido takes ~0.4 s to import and only a printed summary needs it
     import kaleido
 
     opts = {"format": "png", "width": width, "height": height, "scale": scale}
@@ -431,18 +433,13 @@ def timeline_png(
     patients: pd.DataFrame,
     baselines: pd.DataFrame,
     as_of: dt.date,
-    profile: object = None,
+    profile: Profile | str | None = None,
 ) -> tuple[bytes | None, str]:
     """The patient's timeline (last year) as a PNG for the summary, or why there is none.
 
     The frames hold one patient.  Drawing needs the system Chromium (kaleido); without
     it the summary says so instead of failing.
     """
-    import shutil
-
-    from dashboard.figures.timeline import TimelineOptions, timeline_figure
-    from dashboard.rules import get_profile, review
-
     if labs.empty and doses.empty:
         return None, "Timeline figure: no results or doses to draw."
     if not (shutil.which("chromium") or shutil.which("chromium-browser") or Path("/usr/bin/chromium").exists()):
@@ -501,6 +498,7 @@ class _Pdf:
     """A thin layer over fpdf2: fonts, headings, paragraphs and tables of text."""
 
     def __init__(self, title: str) -> None:
+        # imported on use: fpdf2 takes over a second to import and only a PDF needs it
         from fpdf import FPDF
 
         self.pdf = FPDF(orientation="P", unit="mm", format="A4")
@@ -555,8 +553,6 @@ class _Pdf:
                     row.cell(self.text(_fmt(v)))
 
     def image(self, png: bytes, width: float) -> None:
-        import io
-
         self.pdf.image(io.BytesIO(png), w=width)
 
     def output(self) -> bytes:
@@ -579,8 +575,6 @@ def _limit(df: pd.DataFrame, n: int) -> tuple[pd.DataFrame, str]:
 
 def patient_summary_pdf(s: PatientSummary) -> bytes:
     """The one-page patient summary (may run onto a second page for long histories)."""
-    from dashboard.identity import patient_label
-
     p = s.patient
     # two identifiers beside the MRN on every page that leaves the app
     who = (
@@ -656,8 +650,6 @@ def patient_summary_pdf(s: PatientSummary) -> bytes:
 
     later = s.after_as_of
     if later is not None and len(later):
-        from dashboard.views import after_as_of_summary, after_as_of_table
-
         doc.heading("Results after the as-of date (not reviewed)")
         doc.para(after_as_of_summary(later, s.as_of))
         shown, more = _limit(after_as_of_table(later, with_patient=False), 10)
@@ -700,12 +692,11 @@ def patient_summary(
     patient_id: str,
     as_of: dt.date,
     source: str = "",
-    profile: object = None,
+    profile: Profile | str | None = None,
     figure: bool = True,
 ) -> PatientSummary:
     """Everything the summary of one patient shows, the open flags computed by the rules,
     and (with ``figure``) the timeline of the last year as a picture."""
-    from dashboard.reviews import flags_for_review
 
     def mine(df: pd.DataFrame) -> pd.DataFrame:
         return df[df["patient_id"] == patient_id]
@@ -714,8 +705,6 @@ def patient_summary(
     flags = flags_for_review(mine(labs), canonical, mine(patients), mine(baselines), mine(log), as_of, profile)
     later = None
     if (mine(labs)["collected_at"] >= pd.Timestamp(as_of) + pd.Timedelta(days=1)).any():
-        from dashboard.rules import review
-
         rv = review(mine(labs), canonical, mine(patients), mine(baselines), profile, as_of)
         later = rv.after_as_of_df()
     png, note = (

@@ -30,6 +30,10 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from dashboard.model import CANONICAL_UNITS, DIFFERENTIALS, analyte_info
 
 #: Haemoglobin molar conversion: g/L per mmol/L (Hb monomer, 16 114.5 g/mol / 1000).
@@ -348,10 +352,6 @@ def display_texts(analytes, values, system: str = "SI", sources=None, comparator
 def display_text_array(analyte: str, values, system: str = "SI", sources=None, comparators=None) -> list[str]:
     """:func:`display_text` for many results of one analyte at once (the panel's latest
     values of thousands of patients): the same text, computed column-wise."""
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     v = np.asarray(values, dtype=float)
     n = len(v)
     if n == 0:

@@ -10,6 +10,9 @@ import numpy as np
 import pandas as pd
 
 from dashboard import model
+from dashboard.identity import age_years, birth_text
+from dashboard.markup import md_escape
+from dashboard.rules.context import describe_dose
 from dashboard.units import display_factor, display_text, display_texts, display_unit
 
 
@@ -94,8 +97,6 @@ def patient_doses(doses: pd.DataFrame, patient_id: str) -> pd.DataFrame:
 def identity_line(patient_id: str, patient: pd.Series | None, as_of) -> str:
     """The Patient header: name, date of birth (age), sex and MRN, each one said even when
     unknown ("DOE, Jane · born 12-Mar-1980 (44 y) · female · MRN 10023456")."""
-    from dashboard.identity import age_years, birth_text
-
     if patient is None:
         return f"Name not in the data · date of birth not in the data · MRN {patient_id}"
     name = str(patient.get("name", "") or "") or "Name not in the data"
@@ -267,8 +268,6 @@ def dose_checks_table(checks: pd.DataFrame) -> pd.DataFrame:
 
 def current_doses_table(doses: pd.DataFrame, weight: float, as_of) -> pd.DataFrame:
     """The doses in force on ``as_of`` with mg/kg when the weight is known."""
-    from dashboard.rules.context import describe_dose
-
     cols = ["Drug", "Dose", "Since", "Route", "Source"]
     live = model.doses_in_force(doses, as_of)
     if live.empty:
@@ -289,8 +288,6 @@ def current_doses_table(doses: pd.DataFrame, weight: float, as_of) -> pd.DataFra
 
 def import_log_title(entry: dict) -> str:
     """The Workspace page's title of one import (markdown: names and who are escaped)."""
-    from dashboard.markup import md_escape
-
     names = ", ".join(f["file_name"] for f in entry["files"]) or entry["label"]
     return (
         f"#{entry['import_id']} · {entry['imported_at']:%Y-%m-%d %H:%M} · {md_escape(entry['imported_by'])} · "
@@ -301,8 +298,6 @@ def import_log_title(entry: dict) -> str:
 
 def import_file_line(f: dict) -> str:
     """One imported file of the log: name, status, content hash and size (markdown)."""
-    from dashboard.markup import md_escape
-
     return f"{md_escape(f['file_name'])}: {f['status']}, sha256 {f['content_hash'][:16]}…, {f['size']:,} bytes"
 
 

@@ -32,6 +32,9 @@ fi
 # the lock: exact versions with hashes (the ranges are in requirements-dev.in)
 python3 -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.txt || exit 1
 
+# the type check of dashboard/ (settings in pyproject.toml): a type error fails the run
+python3 -m mypy || exit 1
+
 python3 -m pytest "$@"
 status=$?
 if [ "$status" -eq 5 ]; then

@@ -1,9 +1,11 @@
 """What every command of ``python -m dashboard`` shares: the exit codes, the one-line
 error, the import options and the check of an import's outcome.
 
-The subcommands (``dashboard/rules/cli.py``, ``dashboard/store/cli.py``,
-``dashboard/sample/cli.py``) import from here, never from :mod:`dashboard.cli.main`,
-which dispatches to them: no import cycle.
+The commands (``review.py``, ``sample.py``, ``workspace.py`` beside this module) import
+from here, never from :mod:`dashboard.cli.main`, which dispatches to them: no import
+cycle.  They sit inside this package because importing anything from ``dashboard.cli``
+runs its ``__init__``, which loads the dispatcher: a command module elsewhere would loop
+back through it.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The command line's parser and dispatch: ``python -m dashboard <command>``.
 
 The ``import`` command lives here; ``review``, ``sample`` and ``workspace`` live beside
-what they drive (``dashboard/rules/cli.py``, ``dashboard/sample/cli.py``,
-``dashboard/store/cli.py``) and share :mod:`dashboard.cli.common` with it.
+it (``review.py``, ``sample.py``, ``workspace.py``) and share :mod:`dashboard.cli.common`
+with it.
 """
 
 from __future__ import annotations
@@ -113,26 +113,28 @@ def write_tables(result: ImportResult, out: Path) -> None:
         pq.write_table(model.conform(name, getattr(result, name)), out / f"{name}.parquet")
 
 
-# The other commands are imported when they run, not at the top: ``import`` and ``review``
-# over a large export stay free of the workspace's DuckDB and of pandas (see
-# dashboard/__main__.py), and each command module imports dashboard.cli.common, which
-# this package's __init__ loads together with this module.
+# The other commands are imported when they run, not at the top: ``import`` stays free of
+# the rules engine, and ``import`` and ``review`` over a large export stay free of the
+# workspace's DuckDB and of pandas (see dashboard/__main__.py).
 
 
 def cmd_review(args: argparse.Namespace) -> int:
-    from dashboard.rules.cli import cmd_review as impl
+    # imported when run: ``import`` never loads the rules engine
+    from dashboard.cli.review import cmd_review as impl
 
     return impl(args)
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
-    from dashboard.sample.cli import cmd_sample as impl
+    # imported when run: the generator needs pandas, kept off ``import``/``review``
+    from dashboard.cli.sample import cmd_sample as impl
 
     return impl(args)
 
 
 def cmd_workspace(args: argparse.Namespace) -> int:
-    from dashboard.store.cli import cmd_workspace as impl
+    # imported when run: the workspace needs DuckDB and pandas, kept off ``import``/``review``
+    from dashboard.cli.workspace import cmd_workspace as impl
 
     return impl(args)
 

@@ -23,6 +23,7 @@ import datetime as dt
 import html
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -329,7 +330,9 @@ def _draw_doses(
             continue
         amounts = [_lane_amount(r, lane.per_week) for _, r in lane.steps.iterrows()]
         top = max((a for a, _ in amounts if np.isfinite(a)), default=1.0) or 1.0
-        xs, ys, hover, tx, ty, tt = [], [], [], [], [], []
+        xs: list[Any] = []  # times, None between two steps that do not meet
+        ys: list[float | None] = []
+        hover, tx, ty, tt = [], [], [], []
         prev_end = None
         for (_, r), (amount, unit) in zip(lane.steps.iterrows(), amounts, strict=True):
             start = r["start"]

@@ -79,10 +79,6 @@ class Parsed:
     identities: list[dict[str, Any]] = field(default_factory=list)
 
 
-#: A format reader: returns a Parsed for tables it recognises, else None.
-Reader = Callable[[RawTable, FileReport, Context], "Parsed | None"]
-
-
 #: A format reader: returns a Parsed for the tables it recognises, else None.
 Reader = Callable[[RawTable, FileReport, Context], "Parsed | None"]
 

@@ -298,6 +298,7 @@ _D = np.uint8(ord("0"))
 
 def _string_buffers(arr: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
     """(offsets, bytes) of a string array; None for other types."""
+    width: type[np.int32 | np.int64]
     if pa.types.is_string(arr.type):
         width = np.int32
     elif pa.types.is_large_string(arr.type):

@@ -21,12 +21,15 @@ import pyarrow as pa
 from dashboard import model
 from dashboard.ingest.amounts import UNKNOWN, file_decimal, read_amount, strength_in_text
 from dashboard.ingest.dates import FAR_FUTURE
-from dashboard.ingest.frequency import Frequency, parse_frequency
+from dashboard.ingest.frequency import PER_DAY, Frequency, parse_frequency
 from dashboard.ingest.identity import clean_id
 from dashboard.ingest.mapping import normalize, recognise_drug
 from dashboard.ingest.report import FileReport, Problem
 from dashboard.ingest.routes import parse_route, route_in_text
 from dashboard.ingest.sig import read_sig
+
+#: The frequency of a dose given per day ("150 mg/day"): what parse_frequency("daily") reads.
+DAILY = Frequency("daily", PER_DAY["daily"])
 
 
 @dataclass
@@ -211,7 +214,7 @@ def normalise_doses(batch: DoseBatch) -> tuple[pa.Table, list[tuple[int, int]]]:
             continue
         if freq is None:
             if r.daily_dose:
-                freq = parse_frequency("daily")
+                freq = DAILY
             else:
                 freq = Frequency("unknown", math.nan)
                 if not r.strength_only:
@@ -335,9 +338,9 @@ def _close_change_log(rows: list[dict], stops: list[tuple[str, str, dt.datetime,
         events.setdefault((pid, drug), []).append((when, 0, None))
     for evs in events.values():
         evs.sort(key=lambda e: (e[0], e[1]))
-        for (_t, _k, row), (t_next, _k2, _r2) in itertools.pairwise(evs):
-            if row is not None and row["end"] is None and t_next > row["start"]:
-                row["end"] = t_next
+        for (_t, _k, ended), (t_next, _k2, _r2) in itertools.pairwise(evs):
+            if ended is not None and ended["end"] is None and t_next > ended["start"]:
+                ended["end"] = t_next
     return rows
 
 
@@ -360,7 +363,7 @@ def _join_repeats(rows: list[dict]) -> tuple[list[dict], int]:
             prev[k] == row[k] or (isinstance(prev[k], float) and math.isnan(prev[k]) and math.isnan(row[k]))
             for k in _SAME_DOSE
         )
-        if same and prev["end"] is not None and prev["end"] == row["start"]:
+        if same and prev is not None and prev["end"] is not None and prev["end"] == row["start"]:
             prev["end"] = row["end"]
             joined += 1
             continue

@@ -50,6 +50,14 @@ def col(raw: RawTable, name: str) -> pa.Array | None:
     return raw.columns[h] if h is not None else None
 
 
+def required(raw: RawTable, name: str) -> pa.Array:
+    """A column the format's recognition already required (case-insensitive name)."""
+    arr = col(raw, name)
+    if arr is None:
+        raise KeyError(f"column {name} missing")  # recognition checked it: a programming error
+    return arr
+
+
 def texts(raw: RawTable, name: str) -> list[str]:
     """A column's cells as Python strings ("" for a missing column)."""
     arr = col(raw, name)

@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 from dashboard import model
 from dashboard.ingest import dates as dates_mod
 from dashboard.ingest import identity
-from dashboard.ingest.mapping import recognise_test
+from dashboard.ingest.mapping import other_specimen, recognise_test
 from dashboard.ingest.report import Conversion, FileReport, Problem
 from dashboard.ingest.values import detect_decimal, parse_range, parse_values
 from dashboard.ordering import packed_order
@@ -680,8 +680,6 @@ def _judge_status(status: pa.Array, verdict: _Verdicts, report: FileReport, colu
 
 
 def _judge_specimen(specimen: pa.Array, verdict: _Verdicts, column: str) -> None:
-    from dashboard.ingest.mapping import other_specimen
-
     enc = pc.dictionary_encode(pc.fill_null(specimen, ""))
     bad_codes = [i for i, text in enumerate(enc.dictionary.to_pylist()) if text and other_specimen(text)]
     if not bad_codes:
@@ -716,7 +714,7 @@ def _implausible_messages(analyte_idx, values, unit_text, canonical, mask) -> di
     units = pc.take(unit_text, pa.array(rows)).to_pylist()
     info = model.analyte_info()
     texts: dict[int, str] = {}
-    for r, unit in zip(rows, units, strict=True):
+    for r, unit in zip(rows.tolist(), units, strict=True):
         a = info[model.ANALYTES[analyte_idx[r]]]
         lo, hi = a.plausible
         if canonical[r] == 0:

@@ -45,7 +45,17 @@ import pyarrow.compute as pc
 from dashboard.ingest import dates as dates_mod
 from dashboard.ingest.context import Context, Parsed, decide_dates
 from dashboard.ingest.doses import DoseRecord
-from dashboard.ingest.interop import Tally, col, finish, has_columns, run_doses, run_patients, texts, used_columns
+from dashboard.ingest.interop import (
+    Tally,
+    col,
+    finish,
+    has_columns,
+    required,
+    run_doses,
+    run_patients,
+    texts,
+    used_columns,
+)
 from dashboard.ingest.labs import LabInput, normalise_labs
 from dashboard.ingest.mapping import map_columns, normalize, recognise_drug
 from dashboard.ingest.patients import PatientRecord
@@ -280,7 +290,7 @@ def _lab_patients(raw: RawTable, rep: FileReport, ctx: Context) -> pa.Array:
 
 def _lab_values(raw: RawTable, rep: FileReport) -> pa.Array:
     """VALUE, with VALUENUM for de-identified '___' values and censored comments."""
-    value = col(raw, "VALUE")
+    value = required(raw, "VALUE")  # the labevents recognition requires it
     valuenum = col(raw, "VALUENUM")
     if valuenum is not None:
         masked = pc.and_(
@@ -519,11 +529,11 @@ def _sum_concurrent(
             continue
         seen: dict[tuple[str, float], int] = {}
         parts: list[int] = []
-        for (k, p, _f, _a), amount in zip(members, amounts, strict=True):
-            if (p, amount) in seen:
-                repeats[k] = records[seen[(p, amount)]].row
+        for (k, p, _f, _a), qty in zip(members, amounts, strict=True):
+            if (p, qty) in seen:
+                repeats[k] = records[seen[(p, qty)]].row
                 continue
-            seen[(p, amount)] = k
+            seen[(p, qty)] = k
             parts.append(k)
         head = records[parts[0]]
         total = sum(float(records[k].dose) for k in parts)
@@ -563,7 +573,7 @@ def read_patients(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed | None
     births: list = [None] * raw.num_rows
     birth_err = [""] * raw.num_rows
     if not iv:
-        dob = col(raw, "DOB")
+        dob = required(raw, "DOB")  # recognised with DOB or ANCHOR_AGE, and this is not ANCHOR_AGE
         decision = decide_dates(rep, [dob], ctx)
         parsed = dates_mod.parse_dates(dob, decision.order, ctx.options.as_of, window=False)
         births = parsed.values.to_pylist()

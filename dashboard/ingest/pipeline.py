@@ -29,7 +29,7 @@ from dashboard.ingest.context import parse_date_column as _parse_date_column
 from dashboard.ingest.doses import DoseBatch, DoseRecord, normalise_doses
 from dashboard.ingest.failures import log_failure, plain_reason
 from dashboard.ingest.labs import LabInput, combine_labs, normalise_labs
-from dashboard.ingest.mapping import ColumnMapping, header_info, map_columns, normalize
+from dashboard.ingest.mapping import ColumnMapping, header_info, map_columns, match_field, normalize, recognise_test
 from dashboard.ingest.patients import parse_sex, patients_from_table
 from dashboard.ingest.report import FileReport, ImportReport, Problem
 from dashboard.ingest.tabular import (
@@ -655,8 +655,6 @@ def _labs_flowsheet(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed | No
     ("MRN: 00012345"); without one, the rows are rejected with the reason, never given
     a made-up patient.
     """
-    from dashboard.ingest.mapping import match_field, recognise_test
-
     date_cols = _header_dates(raw)
     others = [h for h in raw.header if h not in date_cols]
     if not date_cols or not others or not raw.num_rows:
@@ -802,6 +800,8 @@ def _combine_doses(parts: list[Parsed]) -> pa.Table:
     keep_tables = []
     for p in parts:
         t = p.doses
+        if t is None:  # the caller passes only the parts with doses
+            continue
         rows = t.select(keys).to_pylist()
         mask = []
         for r, src_row in zip(rows, t.column("source_row").to_pylist(), strict=True):
@@ -834,6 +834,8 @@ def _combine_patients(
     merged: dict[str, dict[str, Any]] = {}
     conflicts: dict[tuple[str, str], IdentityConflict] = {}
     for p in parts:
+        if p.patients is None:  # the caller passes only the parts with patients
+            continue
         for row in p.patients.to_pylist():
             pid = row["patient_id"]
             if pid not in merged:

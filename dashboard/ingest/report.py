@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from dashboard.identity import IdentityConflict
+from dashboard.model import analyte_label
 
 LOG = logging.getLogger(__name__)
 
@@ -294,6 +295,7 @@ def _generic(message: str) -> str:
 
 def summary_frame(report: ImportReport):  # -> pd.DataFrame
     """One row per file: what was read and what became of it."""
+    # pandas on use only: the CLI's import/review never loads it (tests/test_cli_process.py)
     import pandas as pd
 
     rows = []
@@ -322,6 +324,7 @@ def summary_frame(report: ImportReport):  # -> pd.DataFrame
 
 
 def problems_frame(f: FileReport):  # -> pd.DataFrame
+    # pandas on use only: the CLI's import/review never loads it (tests/test_cli_process.py)
     import pandas as pd
 
     return pd.DataFrame(
@@ -331,6 +334,7 @@ def problems_frame(f: FileReport):  # -> pd.DataFrame
 
 
 def warnings_frame(f: FileReport):  # -> pd.DataFrame
+    # pandas on use only: the CLI's import/review never loads it (tests/test_cli_process.py)
     import pandas as pd
 
     return pd.DataFrame(
@@ -340,6 +344,7 @@ def warnings_frame(f: FileReport):  # -> pd.DataFrame
 
 
 def mapping_frame(f: FileReport):  # -> pd.DataFrame
+    # pandas on use only: the CLI's import/review never loads it (tests/test_cli_process.py)
     import pandas as pd
 
     rows = [{"Column in file": src, "Read as": fld} for fld, src in f.mapping.items()]
@@ -358,9 +363,8 @@ def column_choices(f: FileReport) -> dict[str, str]:
 
 
 def conversions_frame(f: FileReport):  # -> pd.DataFrame
+    # pandas on use only: the CLI's import/review never loads it (tests/test_cli_process.py)
     import pandas as pd
-
-    from dashboard.model import analyte_label
 
     return pd.DataFrame(
         [

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 import zipfile
 from collections import Counter
@@ -20,9 +21,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from dashboard import model
 from dashboard.ingest.report import Problem
+from dashboard.units import resolve_unit
 
 #: Most columns read from one file or sheet (a flowsheet of years of dates has hundreds;
 #: Excel's own limit is 16,384).
@@ -34,8 +38,6 @@ MAX_ROWS = 20_000_000
 
 def max_rows() -> int:
     """The row limit per file or sheet in force (``DASHBOARD_MAX_ROWS`` or :data:`MAX_ROWS`)."""
-    import os
-
     try:
         return max(1, int(os.environ.get("DASHBOARD_MAX_ROWS", "") or MAX_ROWS))
     except ValueError:
@@ -438,9 +440,6 @@ def absorb_units_row(table: RawTable) -> None:
     its column's header ("Hb" -> "Hb [g/dL]", read like any unit in a header) and the
     row is taken out of the data, with a note.  Anything else is left as data.
     """
-    from dashboard import model
-    from dashboard.units import resolve_unit
-
     if table.num_rows < 2 or not table.header:
         return
     first = {h: (table.columns[h][0].as_py() or "").strip() for h in table.header}
@@ -468,8 +467,6 @@ def absorb_units_row(table: RawTable) -> None:
 def reject_nul_rows(table: RawTable) -> None:
     """Reject the rows holding a NUL byte (binary data inside a text file), whichever path
     read them: a NUL can hide the end of an id or a value from one program and not another."""
-    import pyarrow.compute as pc
-
     if not table.num_rows or not table.header:
         return
     nul = None
@@ -495,8 +492,6 @@ def drop_repeated_headers(table: RawTable) -> None:
     They would otherwise be rejected one cell at a time ("date not recognised
     ('collected_at')"); this names what happened.  The rows stay counted as rejected.
     """
-    import pyarrow.compute as pc
-
     if not table.num_rows or not table.header:
         return
     first = table.header[0]
@@ -593,8 +588,6 @@ def _read_fast(name: str, body: bytes, header: list[str], delimiter: str) -> Raw
 
 def _any_blank_row(columns: dict[str, pa.Array]) -> bool:
     """True if some row has every cell empty (a line of bare delimiters)."""
-    import pyarrow.compute as pc
-
     blank = None
     for arr in columns.values():
         empty = pc.equal(arr, "")
@@ -610,8 +603,6 @@ _ASCII_SPACE[[9, 10, 11, 12, 13, 32]] = True
 
 
 def _strip(col: pa.ChunkedArray | pa.Array) -> pa.Array:
-    import pyarrow.compute as pc
-
     arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
     # ASCII trimming is several times faster and leaves multi-byte characters intact;
     # a non-breaking space around a value is handled by the value parser.  Most columns

@@ -30,6 +30,8 @@ import zipfile
 from dataclasses import dataclass, field
 
 import numpy as np
+import pyarrow as pa
+import python_calamine
 
 from dashboard.ingest.report import Problem
 from dashboard.ingest.tabular import (
@@ -440,7 +442,6 @@ def read_excel(name: str, data: bytes) -> list[RawTable]:
     if _is_binary_workbook(data):
         raise UnreadableFile("binary Excel workbooks (.xlsb) are not supported: save it as .xlsx or CSV")
     book = check_workbook(data)
-    import python_calamine
 
     parts = book.parts_by_sheet
     unnamed = [s for part, s in book.sheets.items() if part not in set(parts.values())]
@@ -485,8 +486,6 @@ def _is_binary_workbook(data: bytes) -> bool:
 
 
 def _refused(name: str, sheet: str, why: str) -> RawTable:
-    import pyarrow as pa
-
     t = RawTable(name, [], {}, pa.array([], pa.int64()), sheet=sheet, container="xlsx")
     t.refused = f"sheet '{sheet}' was not read: {why}"
     return t

@@ -210,7 +210,16 @@ def builtin_profiles() -> dict[str, Profile]:
             bad = set(change) - set(OVERRIDABLE)
             if bad:
                 raise RuleError(f"profile {name!r}: rule {r.id!r}: cannot override {', '.join(sorted(bad))}")
-            new = replace(r, enabled=r.id in on, **{k: str(v) for k, v in change.items()})
+            text = {k: str(v) for k, v in change.items()}  # only the OVERRIDABLE text fields
+            new = replace(
+                r,
+                enabled=r.id in on,
+                source=text.get("source", r.source),
+                message=text.get("message", r.message),
+                severity=text.get("severity", r.severity),
+                status=text.get("status", r.status),
+                citation=text.get("citation", r.citation),
+            )
             validate_rule(new)
             rules.append(new)
         out[name] = Profile(

@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from dashboard.identity import patient_label
 from dashboard.model import analyte_label
 from dashboard.rules import dose_checks, schedule, summary
 from dashboard.rules.review import Review
@@ -584,8 +585,6 @@ def after_as_of_text(row: dict[str, Any]) -> str:
 def _identity_labels(rv: Review) -> dict[str, str]:
     """Patient id -> "DOE, Jane · 12-Mar-1980 · MRN 10023456" for the patients whose name
     or date of birth is known (the text review's patient headings)."""
-    from dashboard.identity import patient_label
-
     if rv.identity is None or rv.identity.num_rows == 0:
         return {}
     rows = rv.identity.to_pydict()

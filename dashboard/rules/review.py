@@ -116,12 +116,6 @@ class Review:
             "last_result_after_as_of": _last_date(self.after_as_of),
         }
 
-    def patients_json(self) -> list[dict[str, Any]]:
-        """The per-patient review (see ``dashboard.rules`` for the fields), most urgent first."""
-        from dashboard.rules.output import patients_json
-
-        return patients_json(self)
-
 
 def review(
     labs: Any,
@@ -234,6 +228,7 @@ def _last_date(table: pa.Table) -> str | None:
 def to_pandas(table: pa.Table) -> pd.DataFrame:
     """Arrow -> pandas with the project's dtypes: ``str`` text, ``datetime64[s]`` times,
     nullable ``Int64``/``Int8`` integers (a grade may be missing), bool, float64."""
+    # pandas on use only: the CLI's import/review never loads it (tests/test_cli_process.py)
     import pandas as pd
 
     mapping = {pa.int64(): pd.Int64Dtype(), pa.int8(): pd.Int8Dtype()}

@@ -77,7 +77,7 @@ def spec_for(schedule_id: str, profile: str = DEFAULT_SCHEDULE_PROFILE) -> dict[
     if not isinstance(check, dict):
         return spec
     out = dict(spec)
-    out["check"] = list(check.get(profile, check["default"]))
+    out["check"] = list(check[profile] if profile in check else check["default"])
     note = schedule_file().get("check_notes", {}).get(profile) if profile in check else None
     if note:
         out["description"] = f"{spec['description']} ({note})"

@@ -285,9 +285,15 @@ def measure(true: dict[str, np.ndarray], rng: np.random.Generator) -> dict[str, 
     return {c: true[c] * np.exp(NOISE[c] * z[:, k]) for k, c in enumerate(COMPONENTS)}
 
 
+def white_cells(measured: dict[str, np.ndarray]) -> np.ndarray:
+    """WBC: the sum of the measured differential (added in this order, from 0.0)."""
+    parts = ("neutrophils", "lymphocytes", "eosinophils", "monocytes", "basophils")
+    return sum((measured[c] for c in parts), np.zeros_like(measured["neutrophils"], dtype=float))
+
+
 def report(plan: PatientPlan, draws: Sequence[Draw], measured: dict[str, np.ndarray]) -> Results:
     """Round measured values as the laboratory reports them and add WBC and eGFR."""
-    wbc = sum(measured[c] for c in ("neutrophils", "lymphocytes", "eosinophils", "monocytes", "basophils"))
+    wbc = white_cells(measured)
     out: Results = {"wbc": wbc}
     for a in ("neutrophils", "lymphocytes", "eosinophils", "hemoglobin", "platelets", "mcv"):
         out[a] = measured[a]
@@ -366,7 +372,7 @@ TREND_ANALYTES = ("wbc", "neutrophils")
 SIMULATED_ANALYTES: tuple[str, ...] = tuple(a for a in model.ANALYTES if a in DECIMALS)
 
 
-def falling_runs(values: Sequence[float], fall: float = 0.10) -> list[int]:
+def falling_runs(values: Sequence[float] | np.ndarray, fall: float = 0.10) -> list[int]:
     """Start indexes of three consecutive falls, each by more than ``fall``."""
     v = list(values)
     starts = []

@@ -32,7 +32,14 @@ import pandas as pd
 
 from dashboard import model
 from dashboard.sample.clinic import Clinic
-from dashboard.sample.physiology import DECIMALS, SIMULATED_ANALYTES, reference_flag, reference_range, round_half_up
+from dashboard.sample.physiology import (
+    DECIMALS,
+    SIMULATED_ANALYTES,
+    reference_flag,
+    reference_range,
+    round_half_up,
+    white_cells,
+)
 from dashboard.sample.plan import DoseStep
 
 # --------------------------------------------------------------------------- vocabulary
@@ -294,7 +301,7 @@ def europe_frame(clinic: Clinic) -> pd.DataFrame:
     rows = []
     for p in clinic.subset(EUROPE_STORIES):
         m = p.measured
-        wbc = sum(m[c] for c in ("neutrophils", "lymphocytes", "eosinophils", "monocytes", "basophils"))
+        wbc = white_cells(m)
         for i, draw in enumerate(p.draws):
             row = [p.patient_id, _ordernumber_value(p.patient_id, draw.when), draw.when.strftime("%d.%m.%Y")]
             row += [draw.when.strftime("%H:%M"), "Rheumatologie"]
@@ -433,11 +440,13 @@ def workbook_frames(clinic: Clinic) -> dict[str, pd.DataFrame]:
 
 def workbook_bytes(sheets: dict[str, pd.DataFrame], timestamp: dt.datetime) -> bytes:
     """An .xlsx of the sheets, byte-for-byte reproducible (fixed times, stored entries)."""
+    # imported on use: openpyxl takes ~0.5 s to import and only the Excel sample needs it
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
     wb = Workbook()
-    wb.remove(wb.active)
+    for sheet in list(wb.worksheets):  # the default empty sheet
+        wb.remove(sheet)
     for title, frame in sheets.items():
         ws = wb.create_sheet(title)
         ws.append(list(frame.columns))

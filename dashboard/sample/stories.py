@@ -19,11 +19,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from importlib import resources
-from typing import Any
+from typing import Any, SupportsInt
 
 import numpy as np
 
 from dashboard import knowledge
+from dashboard.model import drug_label
 from dashboard.sample.physiology import falling_runs, guideline_breaches, outside_reference, pulse_days
 from dashboard.sample.plan import (
     EXTRACT_DATE,
@@ -54,7 +55,7 @@ Builder = Callable[[np.random.Generator, int, int], PatientPlan]
 # --------------------------------------------------------------------------- helpers
 
 
-def _days(n: float) -> dt.timedelta:
+def _days(n: SupportsInt) -> dt.timedelta:
     return dt.timedelta(days=int(n))
 
 
@@ -863,8 +864,6 @@ def background(rng: np.random.Generator, slot: int, cap_days: int) -> PatientPla
 
 
 def _routine_summary(diagnosis: str, doses: Sequence[DoseStep]) -> str:
-    from dashboard.model import drug_label
-
     names: list[str] = []
     for d in sorted(doses, key=lambda d: (d.start, d.drug)):
         label = drug_label(d.drug).lower()

@@ -12,7 +12,11 @@ from dashboard import model
 from dashboard.dataset import Dataset
 from dashboard.identity import IdentityConflict
 from dashboard.ingest.report import Conversion, FileReport, ImportReport, Problem
+from dashboard.reviews import COLUMNS, empty_log, flags_for_review
+from dashboard.rules import Profile
+from dashboard.rules.as_of import default_as_of, result_span
 from dashboard.store.workspace import StoredPanel, Workspace
+from dashboard.summary_export import PatientSummary, patient_summary
 
 
 @dataclass
@@ -33,8 +37,6 @@ class WorkspacePanel:
     def as_of(self) -> dt.date:
         """The extract date of the data when known (the sample panel's); the last result's
         date when every result lies after today (shifted research dates); else today."""
-        from dashboard.rules.as_of import default_as_of, result_span
-
         return default_as_of(*result_span(self.labs), None, self.extract_date, self.label or "the extract").date
 
     def dataset(self) -> Dataset:
@@ -50,9 +52,9 @@ class WorkspacePanel:
             extract_date=self.extract_date,
         )
 
-    def summary(self, patient_id: str, as_of: dt.date | None = None, profile: object = None):  # -> PatientSummary
-        from dashboard.summary_export import patient_summary
-
+    def summary(
+        self, patient_id: str, as_of: dt.date | None = None, profile: Profile | str | None = None
+    ) -> PatientSummary:
         return patient_summary(
             self.labs,
             self.doses,
@@ -65,10 +67,8 @@ class WorkspacePanel:
             profile,
         )
 
-    def open_flags(self, as_of: dt.date | None = None, profile: object = None) -> pd.DataFrame:
+    def open_flags(self, as_of: dt.date | None = None, profile: Profile | str | None = None) -> pd.DataFrame:
         """The panel's open flags with their reviews, unreviewed first."""
-        from dashboard.reviews import flags_for_review
-
         ds = self.dataset()
         return flags_for_review(
             ds.labs, ds.doses, ds.patients, ds.baselines, self.reviews, as_of or self.as_of, profile
@@ -103,8 +103,6 @@ def reviews_frame(ws: Workspace, patient_id: str | None = None) -> pd.DataFrame:
 
 
 def log_frame(t: pa.Table | None) -> pd.DataFrame:
-    from dashboard.reviews import COLUMNS, empty_log
-
     if t is None or t.num_rows == 0:
         return empty_log()
     return t.to_pandas()[list(COLUMNS)]

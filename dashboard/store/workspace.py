@@ -177,8 +177,18 @@ class Workspace:
     def load(self) -> StoredPanel:
         """Every table the panel needs, as one consistent snapshot (one connection)."""
         if not self.exists():
-            empty = [model.empty_table(t) for t in ("labs", "doses", "patients", "baselines")]
-            return StoredPanel(*empty, None, 0, entries.empty_doses(), None, model.empty_table("intervals"))
+            empty = model.empty_table
+            return StoredPanel(
+                empty("labs"),
+                empty("doses"),
+                empty("patients"),
+                empty("baselines"),
+                None,
+                0,
+                entries.empty_doses(),
+                None,
+                empty("intervals"),
+            )
         with self._read() as tx:
             tables = {
                 t: model.conform(t, tx.con.sql(f"SELECT {cols(t)} FROM {t} {_ORDER[t]}").to_arrow_table())
@@ -283,8 +293,10 @@ class Workspace:
             if r.content_hash in known
         ]
         fresh = [(s, r) for s, r in zip(sources, records, strict=True) if r.content_hash not in known]
-        seen: set[str] = set()
-        fresh = [(s, r) for s, r in fresh if not (r.content_hash in seen or seen.add(r.content_hash))]
+        unique: dict[str, tuple[Source, FileRecord]] = {}  # the same file twice in one import: the first
+        for s, r in fresh:
+            unique.setdefault(r.content_hash, (s, r))
+        fresh = list(unique.values())
         if not fresh:
             return WorkspaceImport(skipped=skipped, report=ImportReport(files=list(missing)) if missing else None)
         result = import_sources([s for s, _ in fresh], options)

@@ -167,7 +167,8 @@ def change_dose(
     if what == "stop":
 
         def action() -> object:
-            return workspace().stop_dose(dose_id, on, by=reviewer(), note=note) or True
+            workspace().stop_dose(dose_id, on, by=reviewer(), note=note)
+            return True
     else:
 
         def action() -> object:
@@ -247,7 +248,12 @@ def set_interval(ds: Dataset, patient_id: str, days: int, reason: str) -> None:
     """A patient's risk-adapted monitoring interval: in the workspace, or in this session's panel."""
     who = reviewer() or "unknown"
     if in_workspace():
-        then_refresh(lambda: workspace().set_interval(patient_id, days, reason, by=who) or True, "Interval saved.")
+
+        def action() -> object:
+            workspace().set_interval(patient_id, days, reason, by=who)
+            return True
+
+        then_refresh(action, "Interval saved.")
     else:
         replace_dataset(ds.with_interval(patient_id, days, reason, who, dt.datetime.now()))
 

@@ -137,7 +137,7 @@ def review_add_form(flags: pd.DataFrame, patient_id: str) -> None:
     """A review about one of the patient's open flags (``flags``), or the patient as a whole."""
     about = reviews.flag_choices(flags)
     with st.form("review_add", clear_on_submit=True):
-        st.selectbox("About", list(about), key=REVIEW.about, format_func=about.get)
+        st.selectbox("About", list(about), key=REVIEW.about, format_func=about.__getitem__)
         st.selectbox("Action", reviews.ACTIONS, key=REVIEW.action, index=None, placeholder="Choose…")
         st.text_area("Note", key=REVIEW.note, placeholder="e.g. reviewed — AZA reduced to 100 mg")
         st.form_submit_button("Record review", on_click=_submit_review, args=(REVIEW, patient_id), type="primary")

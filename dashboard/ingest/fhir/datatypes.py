@@ -19,6 +19,12 @@ UCUM = "http://unitsofmeasure.org"
 Resource = dict[str, Any]
 
 
+def element(res: Resource, key: str) -> Resource:
+    """The object at ``res[key]``; ``{}`` when it is absent or not an object."""
+    value = res.get(key)
+    return value if isinstance(value, dict) else {}
+
+
 def subject_of(res: Resource) -> Any:
     return res.get("subject") or res.get("patient")
 

@@ -15,6 +15,7 @@ from dashboard.ingest.fhir.datatypes import (
     cc_codes,
     cc_codings,
     cc_text,
+    element,
     fhir_date,
     num_text,
     quantity_unit,
@@ -231,8 +232,8 @@ def _frequency(dosage: Resource) -> str:
     """A frequency text the dose pipeline reads, or "" when the dosage has none."""
     if dosage.get("asNeededBoolean") is True or dosage.get("asNeeded") is True:
         return "as needed"
-    timing = dosage.get("timing") if isinstance(dosage.get("timing"), dict) else {}
-    repeat = timing.get("repeat") if isinstance(timing.get("repeat"), dict) else {}
+    timing = element(dosage, "timing")
+    repeat = element(timing, "repeat")
     freq = _repeat_frequency(repeat)
     if freq is not None:
         return freq
@@ -244,8 +245,8 @@ def _frequency(dosage: Resource) -> str:
                 return hit
         if code.get("text"):
             return frequency_in_text(str(code["text"]))
-    schedule = dosage.get("timingSchedule") if isinstance(dosage.get("timingSchedule"), dict) else {}
-    freq = _repeat_frequency(schedule.get("repeat") if isinstance(schedule.get("repeat"), dict) else {})
+    schedule = element(dosage, "timingSchedule")
+    freq = _repeat_frequency(element(schedule, "repeat"))
     if freq is not None:
         return freq
     text = str(dosage.get("text", ""))
@@ -302,11 +303,11 @@ def _route(dosage: Resource) -> str:
 def _period(res: Resource, dosage: Resource) -> tuple[str, str]:
     """(start, end) date texts of an order or statement."""
     start = end = ""
-    timing = dosage.get("timing") if isinstance(dosage.get("timing"), dict) else {}
-    repeat = timing.get("repeat") if isinstance(timing.get("repeat"), dict) else {}
-    bounds = repeat.get("boundsPeriod") if isinstance(repeat.get("boundsPeriod"), dict) else {}
+    timing = element(dosage, "timing")
+    repeat = element(timing, "repeat")
+    bounds = element(repeat, "boundsPeriod")
     start, end = str(bounds.get("start", "")), str(bounds.get("end", ""))
-    schedule = dosage.get("timingSchedule") if isinstance(dosage.get("timingSchedule"), dict) else {}
+    schedule = element(dosage, "timingSchedule")
     events = schedule.get("event") if isinstance(schedule.get("event"), list) else []
     if events and isinstance(events[0], dict):  # DSTU1
         start = start or str(events[0].get("start", ""))
@@ -328,7 +329,7 @@ def _period(res: Resource, dosage: Resource) -> tuple[str, str]:
 def _plus_duration(start: str, duration: dict) -> str:
     value, s_err = fhir_date(start)
     try:
-        amount = float(duration.get("value"))
+        amount = float(duration.get("value", ""))  # absent, null or not a number: no end
     except (TypeError, ValueError):
         return ""
     unit = str(duration.get("code", duration.get("unit", ""))).lower()

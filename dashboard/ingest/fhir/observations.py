@@ -14,6 +14,7 @@ from dashboard.ingest.fhir.datatypes import (
     cc_codings,
     cc_text,
     describe_code,
+    element,
     num_text,
     quantity_unit,
     subject_of,
@@ -191,15 +192,14 @@ def _reference_range(res: Resource) -> tuple[str, str, str, str]:
     for rr in res.get("referenceRange") or []:
         if not isinstance(rr, dict):
             continue
-        low = rr.get("low") if isinstance(rr.get("low"), dict) else {}
-        high = rr.get("high") if isinstance(rr.get("high"), dict) else {}
+        low = element(rr, "low")
+        high = element(rr, "high")
         unit = quantity_unit(low)[0] or quantity_unit(high)[0] or quantity_unit(low)[1] or quantity_unit(high)[1]
         return num_text(low.get("value")), num_text(high.get("value")), str(rr.get("text", "")), unit
     return "", "", "", ""
 
 
 def _unit_key(u: str) -> str:
-
     return normalize_unit(u.replace("[", "").replace("]", ""))
 
 
@@ -235,7 +235,7 @@ def _weight(
     row: int, res: Resource, index: Index, parent: Resource | None, reading: Reading, tally: Tally, name: str
 ) -> None:
     pid = index.patient_id(subject_of(res)) or (index.patient_id(subject_of(parent)) if parent else "")
-    q = res.get("valueQuantity") if isinstance(res.get("valueQuantity"), dict) else {}
+    q = element(res, "valueQuantity")
     value = num_text(q.get("value"))
     unit, code = quantity_unit(q)
     if not value:

@@ -18,8 +18,14 @@ import argparse
 import datetime as dt
 import json
 import sys
+from pathlib import Path
 
 from dashboard.cli.common import EXIT_OK, CliError, check_import, run_import
+from dashboard.ingest import ImportResult
+from dashboard.rules.as_of import AsOf, default_as_of, result_span
+from dashboard.rules.engine import Profile, RuleError, get_profile
+from dashboard.rules.output import review_text, write_review_json, write_review_ndjson
+from dashboard.rules.review import Review, review
 
 
 def parse_as_of(text: str | None) -> dt.date | None:
@@ -32,9 +38,7 @@ def parse_as_of(text: str | None) -> dt.date | None:
         raise CliError(f"--as-of: expected a date as YYYY-MM-DD, got '{text}'") from None
 
 
-def resolve_profile(name: str | None):  # -> Profile
-    from dashboard.rules.engine import RuleError, get_profile
-
+def resolve_profile(name: str | None) -> Profile:
     try:
         return get_profile(name)
     except RuleError as exc:
@@ -54,10 +58,6 @@ def cmd_review(args: argparse.Namespace) -> int:
         else:
             print(result.report.to_text())
         raise CliError(reason)
-
-    from dashboard.rules.as_of import AsOf, default_as_of, result_span
-    from dashboard.rules.output import review_text, write_review_json, write_review_ndjson
-    from dashboard.rules.review import review
 
     chosen = AsOf(as_of) if as_of is not None else default_as_of(*result_span(result.labs))
     rv = review(result.labs, result.doses, result.patients, None, profile, chosen.date, chosen.note)
@@ -80,11 +80,11 @@ def cmd_review(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def write_flags_csv(rv, result, path: str) -> int:  # rv: Review, result: ImportResult
+def write_flags_csv(rv: Review, result: ImportResult, path: str) -> int:
     """``--csv FILE``: the open flags, one row each, with the review state (files
     reviewed here have no review log: every flag reads "not reviewed").  Returns the rows."""
-    from pathlib import Path
-
+    # imported here: these need pandas, which the review without --csv never loads
+    # (tests/test_cli_process.py)
     from dashboard.export import to_csv_bytes
     from dashboard.reviews import empty_log, with_review_status
     from dashboard.summary_export import open_flags_frame, write

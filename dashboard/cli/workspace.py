@@ -14,10 +14,12 @@ import getpass
 import json
 from pathlib import Path
 
+from dashboard import summary_export as sx
 from dashboard.cli.common import EXIT_FAIL, EXIT_OK, CliError, check_import, import_options_from
 from dashboard.ingest import FileReport, Source
 from dashboard.store.location import resolve
 from dashboard.store.lock import WorkspaceBusy
+from dashboard.store.panel import open_panel
 from dashboard.store.workspace import Workspace, WorkspaceError
 
 
@@ -96,9 +98,6 @@ def _info(ws: Workspace, args: argparse.Namespace) -> int:
 
 
 def _export(ws: Workspace, args: argparse.Namespace) -> int:
-    from dashboard import summary_export as sx
-    from dashboard.store.panel import open_panel
-
     if not ws.exists():
         raise CliError(f"no workspace at {ws.path}: import files first", EXIT_FAIL)
     panel = open_panel(ws)
