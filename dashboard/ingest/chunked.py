@@ -54,7 +54,7 @@ from dashboard.ingest.tabular import RawTable, _any_blank_row, _strip, max_rows,
 #: From this file size on, ``import --out`` streams (``DASHBOARD_STREAM_BYTES`` overrides).
 STREAM_FROM_BYTES = 256 * 1024 * 1024
 #: Bytes of text per block.
-BLOCK_BYTES = 32 * 1024 * 1024
+BLOCK_BYTES = 8 * 1024 * 1024
 _HEAD_BYTES = 1024 * 1024
 #: Fields a streamed file may map; others (names, dates of birth, report dates, a
 #: separate time column) need the whole file at once.
@@ -75,6 +75,7 @@ _STREAMABLE_FIELDS = frozenset(
     }
 )
 _INTERNAL = ["_percent", "_rec", "_aidx", "_ok"]
+_NO_ROWS = pa.table({})
 # the draw key packs patient code, analyte and seconds since 1800 into one int64
 _PID_BITS, _ANALYTE_BITS, _TIME_BITS = 24, 6, 33
 _EPOCH = -5364662400  # 1800-01-01 in seconds since 1970
@@ -322,7 +323,7 @@ def _stream(path, header, delimiter, block_bytes, rep, ctx, mapping, fields, dec
                 state.patients_seen.setdefault(pid, None)
             writer.write_table(model.conform("labs", final))
             state.written += final.num_rows
-            cands.table = t.slice(0, 0)
+            cands.table = _NO_ROWS  # (a slice would keep the block's buffers alive)
             state.cands.append(cands)
     finally:
         writer.close()
