@@ -230,24 +230,18 @@ class Streamed:
 
 def _batches(path: Path, header: list[str], delimiter: str, block_bytes: int, columns: list[str] | None = None):
     """Record batches of text cells, exactly as the in-memory fast reader parses them."""
-
-    def invalid(row: pacsv.InvalidRow) -> str:
-        raise NotStreamable(f"a ragged or blank line ({row.number})")
-
-    reader = pacsv.open_csv(
-        path,
-        read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, block_size=block_bytes),
-        parse_options=pacsv.ParseOptions(
-            delimiter=delimiter, newlines_in_values=True, invalid_row_handler=invalid, ignore_empty_lines=False
-        ),
-        convert_options=pacsv.ConvertOptions(
-            column_types={h: pa.string() for h in header},
-            strings_can_be_null=False,
-            quoted_strings_can_be_null=False,
-            include_columns=columns or [],
-        ),
-    )
     try:
+        reader = pacsv.open_csv(
+            path,
+            read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, block_size=block_bytes),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True, ignore_empty_lines=False),
+            convert_options=pacsv.ConvertOptions(
+                column_types={h: pa.string() for h in header},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+                include_columns=columns or [],
+            ),
+        )
         yield from reader
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         raise NotStreamable(f"the parser stopped: {exc}") from None

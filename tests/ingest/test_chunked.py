@@ -96,12 +96,30 @@ def test_streamed_import_matches_the_in_memory_import(tmp_path):
     assert pq.ParquetFile(tmp_path / "b" / "labs.parquet").metadata.num_row_groups > 5  # several blocks
 
 
-def test_a_file_it_cannot_stream_is_left_to_the_in_memory_import(tmp_path):
-    src = tmp_path / "pct.csv"
-    src.write_text("patient_id,collected_at,analyte,value,unit\nP1,2024-01-02 08:00,Neutrophils,55,%\n" * 3)
+@pytest.mark.parametrize(
+    ("late", "encoding"),
+    [
+        ("P1,2024-01-02,WBC\n", "utf-8"),  # a ragged line
+        ("\n", "utf-8"),  # a blank line
+        (",,,,\n", "utf-8"),  # a line of bare delimiters
+        ("patient_id,collected_at,analyte,value,unit\n", "utf-8"),  # the header again
+        ("P\xe91,2024-01-02 08:00,WBC,5.5,10^9/L\n", "latin-1"),  # not UTF-8 after all
+        ("P1,02/01/24 08:00,WBC,5.5,10^9/L\n", "utf-8"),  # a date order to choose
+        ("P1,2024-01-02 08:00,Neutrophils,55,%\n", "utf-8"),  # a % differential
+        ('P1,2024-01-02 08:00,WBC,"5,5",10^9/L\n', "utf-8"),  # another decimal separator
+    ],
+)
+def test_a_file_it_cannot_stream_is_left_to_the_in_memory_import(tmp_path, late, encoding):
+    """What the streamed import cannot reproduce exactly, even far past the head of the
+    file, sends the file back to the in-memory import before anything is written."""
+    rows = "".join(
+        f"P{i % 50},2024-01-{i % 28 + 1:02d} 08:{i % 60:02d},WBC,{5 + i % 3}.1,10^9/L\n" for i in range(40_000)
+    )
+    src = tmp_path / "late.csv"
+    src.write_bytes(("patient_id,collected_at,analyte,value,unit\n" + rows + late + rows).encode(encoding))
     with pytest.raises(NotStreamable):
         import_to_parquet(src, tmp_path / "out", ImportOptions(today=TODAY), block_bytes=1 << 16)
-    assert not any((tmp_path / "out").glob("*.parquet"))
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 
 def test_import_command_streams_a_large_file_with_the_same_output(tmp_path, monkeypatch, capsys):
