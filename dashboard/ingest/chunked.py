@@ -12,8 +12,8 @@ report and the same rows:
    distinct texts, in order of first appearance);
 3. each block is normalised by the ordinary code (:func:`labs_from_long`) with that
    decision; duplicates and conflicting results are found online from a compact key
-   per accepted result (patient code, analyte, time, the value's bits, comparator:
-   22 bytes), because "a duplicate of an earlier result" and "not the first of its
+   per accepted result (patient code, analyte, time, the value's bits, comparator and
+   the packed draw key: about 40 bytes), because "a duplicate of an earlier result" and "not the first of its
    draw" only depend on earlier rows; the block's rows are then written to Parquet.
 
 Anything this path does not reproduce exactly (a file-level note from the reader, a
