@@ -26,9 +26,11 @@ from dashboard.cli.common import (
     CliError,
     add_import_options,
     check_import,
+    import_options_from,
     run_import,
 )
 from dashboard.ingest import ImportResult
+from dashboard.ingest.chunked import NotStreamable, Streamed, import_to_parquet, wants_streaming
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +97,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    if args.out and wants_streaming(args.paths):
+        streamed = _streamed_import(args)
+        if streamed is not None:
+            print(streamed.report.to_json() if args.json else streamed.report.to_text())
+            reason = check_import(streamed.report)
+            if reason:
+                streamed.discard()
+                raise CliError(reason)
+            streamed.commit()
+            if not args.json:
+                print(f"Wrote labs.parquet, doses.parquet and patients.parquet to {args.out}")
+            return EXIT_OK
     result = run_import(args.paths, args)
     print(result.report.to_json() if args.json else result.report.to_text())
     reason = check_import(result.report)
@@ -105,6 +119,25 @@ def cmd_import(args: argparse.Namespace) -> int:
         if not args.json:
             print(f"Wrote labs.parquet, doses.parquet and patients.parquet to {args.out}")
     return EXIT_OK
+
+
+def _streamed_import(args: argparse.Namespace) -> Streamed | None:
+    """A large file read block by block into ``--out`` (bounded memory; the same report
+    and rows), or None when the file needs the in-memory import."""
+    start = time.perf_counter()
+    try:
+        streamed = import_to_parquet(args.paths[0], Path(args.out), import_options_from(args))
+    except NotStreamable as why:
+        log.info("the file is imported in memory instead: %s", why.reason)
+        return None
+    files = streamed.report.files
+    log.info(
+        "imported 1 file block by block in %.2f s: %d results accepted, %d rows rejected",
+        time.perf_counter() - start,
+        streamed.report.labs,
+        sum(f.rows_rejected for f in files),
+    )
+    return streamed
 
 
 def write_tables(result: ImportResult, out: Path) -> None:

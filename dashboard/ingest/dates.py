@@ -224,6 +224,10 @@ class ParsedDates:
     two_digit_years: int
 
 
+#: From this many dates on, :func:`parse_dates` parses the distinct texts once.
+_DISTINCT_FIRST = 4096
+
+
 def parse_dates(arr: pa.Array, order: str, today: dt.date | None = None, window: bool = True) -> ParsedDates:
     """Parse date texts with a decided order (DAYFIRST / MONTHFIRST / "ISO").
 
@@ -237,6 +241,19 @@ def parse_dates(arr: pa.Array, order: str, today: dt.date | None = None, window:
     today = today or dt.date.today()
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
+    if n >= _DISTINCT_FIRST and not arr.null_count:
+        # a large export repeats each draw's timestamp for every result of the draw:
+        # parse each distinct text once and spread (the same values and reasons; the
+        # two-digit-year count is of distinct texts either way)
+        enc = pc.dictionary_encode(arr)
+        if 2 * len(enc.dictionary) <= n:
+            once = parse_dates(enc.dictionary, order, today, window)
+            reason = (
+                once.reason.take(enc.indices)
+                if pc.any(pc.not_equal(once.reason, "")).as_py()
+                else pa.repeat(pa.scalar("", pa.string()), n)
+            )
+            return ParsedDates(once.values.take(enc.indices), reason, once.two_digit_years)
     fast, seconds = _fixed_width(arr, order, today, window)
     if fast is None or not fast.any():
         return _parse_general(arr, order, today, window)

@@ -475,14 +475,19 @@ def labs_from_long(
     analyte_hint: pa.Array | None = None,
     allow_future: bool = False,
     value_fallback: pa.Array | None = None,
+    decision: dates_mod.OrderDecision | None = None,
 ) -> Parsed:
-    """A long table: one result per row."""
+    """A long table: one result per row.  ``decision``: the file's date order when it was
+    decided on the whole file already (a streamed import reads it block by block)."""
     rep.format = fmt + (" xlsx" if raw.container == "xlsx" else "")
     rep.kind = "labs"
     n = raw.num_rows
     when = _when(raw, fields)
     birth = _col(raw, fields, "birth_date")
-    decision = decide_dates(rep, [when, birth], ctx)
+    if decision is None:
+        decision = decide_dates(rep, [when, birth], ctx)
+    else:
+        rep.date_order, rep.date_order_reason = decision.order, decision.reason
     empty = pa.repeat(pa.scalar("", pa.string()), n)
     value = _col(raw, fields, "value")
     if value_fallback is not None:

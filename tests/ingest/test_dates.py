@@ -192,6 +192,28 @@ def test_fast_path_on_a_large_mixed_column():
         assert (p.values.to_pylist(), p.reason.to_pylist(), p.two_digit_years) == _general(texts, order)
 
 
+def test_repeated_timestamps_parsed_once_read_as_each_row_alone(monkeypatch):
+    """A large export repeats each draw's timestamp on every result of the draw: the
+    distinct texts are parsed once and spread back, with the same values, reasons and
+    two-digit-year count as parsing row by row."""
+    import random
+
+    import dashboard.ingest.dates as dates_mod
+
+    rng = random.Random(11)
+    pool = [*FIXED_WIDTH[:-1], "5/3/24", "31/02/2024 08:00", "2031-01-01", "3 Mar 2024"]
+    texts = [rng.choice(pool) for _ in range(6000)]
+    arr = pa.array(texts, pa.string())
+    for order in (DAYFIRST, MONTHFIRST):
+        once = parse_dates(arr, order, TODAY)
+        monkeypatch.setattr(dates_mod, "_DISTINCT_FIRST", 10**9)
+        each = parse_dates(arr, order, TODAY)
+        monkeypatch.undo()
+        assert once.values.to_pylist() == each.values.to_pylist()
+        assert once.reason.to_pylist() == each.reason.to_pylist()
+        assert once.two_digit_years == each.two_digit_years
+
+
 def test_order_sniff_ignores_fixed_width_iso_dates():
     """ISO dates cannot be day- or month-first: a file of them needs no choice, and the
     other dates of a file are still looked at."""
