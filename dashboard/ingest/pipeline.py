@@ -174,6 +174,28 @@ def import_sources(sources: Sequence[Source], options: ImportOptions | None = No
     return ImportResult(labs, doses, patients, report)
 
 
+def _patient_ids(tables: list[pa.Table]) -> set[str]:
+    """The distinct non-empty patient ids of the parsed tables."""
+    ids: set[str] = set()
+    for t in tables:
+        if t.num_rows:
+            ids.update(x for x in pc.unique(t.column("patient_id")).to_pylist() if x)
+    return ids
+
+
+def _first_files(tables: list[pa.Table], wanted: set[str]) -> dict[str, str]:
+    """For each wanted patient id, the source file of its first row (in table order)."""
+    value_set = pa.array(sorted(wanted), pa.string())
+    first_file: dict[str, str] = {}
+    for t in tables:
+        if not t.num_rows:
+            continue
+        sub = t.filter(pc.is_in(t.column("patient_id"), value_set=value_set))
+        for pid, src in zip(sub.column("patient_id").to_pylist(), sub.column("source_file").to_pylist(), strict=True):
+            first_file.setdefault(pid, src or "")
+    return first_file
+
+
 def _warn_zero_stripped_ids(report: ImportReport, tables: list[pa.Table]) -> None:
     """Warn when two patient ids differ only by leading zeros ("0012" and "12").
 
@@ -181,24 +203,14 @@ def _warn_zero_stripped_ids(report: ImportReport, tables: list[pa.Table]) -> Non
     would then never meet the results of "0012" and no dose check would fire.  The ids
     are kept apart (guessing could merge two patients); the clinician is told.
     """
-    ids: set[str] = set()
-    for t in tables:
-        if t.num_rows:
-            ids.update(x for x in pc.unique(t.column("patient_id")).to_pylist() if x and x.isdigit())
+    ids = {x for x in _patient_ids(tables) if x.isdigit()}
     groups: dict[str, list[str]] = {}
     for pid in ids:
         groups.setdefault(pid.lstrip("0") or "0", []).append(pid)
     clashes = sorted(sorted(g, key=lambda i: (len(i), i)) for g in groups.values() if len(g) > 1)
     if not clashes or not report.files:
         return
-    first_file: dict[str, str] = {}
-    wanted = pa.array(sorted({i for g in clashes for i in g}), pa.string())
-    for t in tables:
-        if not t.num_rows:
-            continue
-        sub = t.filter(pc.is_in(t.column("patient_id"), value_set=wanted))
-        for pid, src in zip(sub.column("patient_id").to_pylist(), sub.column("source_file").to_pylist(), strict=True):
-            first_file.setdefault(pid, src or "")
+    first_file = _first_files(tables, {i for g in clashes for i in g})
     by_name = {f.path: f for f in report.files}
     for group in clashes[:10]:
         where = ", ".join(f"{i} ({first_file[i]})" for i in group)
@@ -220,23 +232,13 @@ def _warn_lookalike_ids(report: ImportReport, tables: list[pa.Table]) -> None:
     """
     if not report.files:
         return
-    ids: set[str] = set()
-    for t in tables:
-        if t.num_rows:
-            ids.update(x for x in pc.unique(t.column("patient_id")).to_pylist() if x)
+    ids = _patient_ids(tables)
     groups = identity.lookalike_groups(ids)
     grouped = {i for g in groups for i in g}
     mixed = sorted(pid for pid in ids if not pid.isascii() and pid not in grouped and identity.mixes_alphabets(pid))
     if not groups and not mixed:
         return
-    wanted = pa.array(sorted(grouped | set(mixed)), pa.string())
-    first_file: dict[str, str] = {}
-    for t in tables:
-        if not t.num_rows:
-            continue
-        sub = t.filter(pc.is_in(t.column("patient_id"), value_set=wanted))
-        for pid, src in zip(sub.column("patient_id").to_pylist(), sub.column("source_file").to_pylist(), strict=True):
-            first_file.setdefault(pid, src or "")
+    first_file = _first_files(tables, grouped | set(mixed))
     by_name = {f.path: f for f in report.files}
     for group in groups[:10]:
         where = "; ".join(f"{identity.describe(i)} in {first_file[i]}" for i in group)
