@@ -12,7 +12,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dashboard import knowledge
-from dashboard.figures import OKABE_ITO
+from dashboard.figures import OKABE_ITO, word_lines
 
 #: Pregnancy category -> (colour, marker symbol): colour and shape both carry the category.
 PREGNANCY_STYLE: dict[str, tuple[str, str]] = {
@@ -62,13 +62,7 @@ def _label_positions(points: pd.DataFrame, x: list[float]) -> list[str]:
 
 def _wrap(text: str, width: int = 13) -> str:
     """Break a tick label into short lines (plotly tick text takes <br>)."""
-    lines: list[str] = []
-    for word in text.split():
-        if lines and len(lines[-1]) + 1 + len(word) <= width:
-            lines[-1] += " " + word
-        else:
-            lines.append(word)
-    return "<br>".join(lines)
+    return "<br>".join(word_lines(text, width))
 
 
 def potency_burden_scatter(points: pd.DataFrame) -> go.Figure:

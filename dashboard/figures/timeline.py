@@ -30,7 +30,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dashboard import model
-from dashboard.figures import OKABE_ITO, rgba
+from dashboard.figures import OKABE_ITO, rgba, word_lines
 from dashboard.rules.context import describe_dose
 from dashboard.rules.data import ranges_file
 from dashboard.rules.engine import Profile
@@ -568,7 +568,7 @@ def _draw_limits(layer: _Canvas, row: int, analyte: str, profile: Profile, syste
         layer.annotations.append(
             {
                 # in the right margin, level with its line: a label inside the plot covered results
-                "text": f"{rule.comparison} {level:g}<br>{'<br>'.join(_lines(_short_source(rule.source), 16))}",
+                "text": f"{rule.comparison} {level:g}<br>{'<br>'.join(word_lines(_short_source(rule.source), 16))}",
                 "x": 1,
                 "xref": f"{x} domain",
                 "y": level,
@@ -581,17 +581,6 @@ def _draw_limits(layer: _Canvas, row: int, analyte: str, profile: Profile, syste
                 "font": {"size": 10, "color": LIMIT_COLOUR},
             }
         )
-
-
-def _lines(text: str, width: int) -> list[str]:
-    """Words of ``text`` in lines of at most ``width`` characters (a long word alone)."""
-    lines: list[str] = []
-    for word in text.split():
-        if lines and len(lines[-1]) + 1 + len(word) <= width:
-            lines[-1] += " " + word
-        else:
-            lines.append(word)
-    return lines
 
 
 def _short_source(source: str) -> str:
