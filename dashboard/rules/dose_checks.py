@@ -62,14 +62,65 @@ class _Found:
     with_drug: np.ndarray | None = None
 
     @classmethod
+    def of_check(
+        cls,
+        rows: np.ndarray,
+        check: dict[str, Any],
+        value: np.ndarray,
+        value_unit: str,
+        threshold: np.ndarray,
+        message: np.ndarray,
+        severity: np.ndarray | None = None,
+        **timing: np.ndarray,
+    ) -> _Found:
+        """A finding of ``check`` (its id, group and source), at the check's own severity
+        unless ``severity`` says otherwise per row."""
+        if severity is None:
+            severity = np.full(len(rows), check["severity"], dtype=object)
+        return cls(
+            rows,
+            check["id"],
+            check["group"],
+            severity,
+            value,
+            value_unit,
+            threshold,
+            message,
+            check["source"],
+            **timing,
+        )
+
+    @classmethod
+    def not_checkable(
+        cls,
+        rows: np.ndarray,
+        check: dict[str, Any],
+        value: np.ndarray,
+        value_unit: str,
+        message: np.ndarray,
+        **timing: np.ndarray,
+    ) -> _Found:
+        """An "info" row of ``dose.not_checkable``: ``check`` could not judge these rows."""
+        n = len(rows)
+        info = np.full(n, "info", dtype=object)
+        return cls(
+            rows,
+            "dose.not_checkable",
+            check["group"],
+            info,
+            value,
+            value_unit,
+            np.full(n, np.nan),
+            message,
+            check["source"],
+            **timing,
+        )
+
+    @classmethod
     def plain(cls, rows: np.ndarray, check: dict[str, Any], msg: pa.Array, **timing: np.ndarray) -> _Found:
         """A finding that is only a message at the check's own severity (no value to compare)."""
-        n = len(rows)
-        nothing = np.full(n, np.nan)
-        severity = np.full(n, check["severity"], dtype=object)
-        return cls(
-            rows, check["id"], check["group"], severity, nothing, "", nothing, _texts(msg), check["source"], **timing
-        )
+        nothing = np.full(len(rows), np.nan)
+        return cls.of_check(rows, check, nothing, "", nothing, _texts(msg), **timing)
 
 
 #: ``*_from`` key of a check -> the field it fills (see ``dose_checks.toml``).
@@ -182,18 +233,7 @@ def _unknown_weight(inp: Inputs, rows: np.ndarray, check: dict[str, Any]) -> _Fo
     r = rows[no_weight | no_amount]
     why = np.where(no_amount[no_weight | no_amount], "daily dose unknown (no frequency)", "weight unknown")
     msg = cat(_LABEL[d.drug[r]], ": ", why, f": cannot check mg/kg/day (limit {check.get('threshold', '')} mg/kg/day)")
-    n = len(r)
-    return _Found(
-        r,
-        "dose.not_checkable",
-        check["group"],
-        np.full(n, "info", dtype=object),
-        np.full(n, np.nan),
-        "mg/kg/day",
-        np.full(n, np.nan),
-        _texts(msg),
-        check["source"],
-    )
+    return _Found.not_checkable(r, check, np.full(len(r), np.nan), "mg/kg/day", _texts(msg))
 
 
 def _mg_per_kg_above(inp: Inputs, check: dict[str, Any], per_kg: np.ndarray) -> list[_Found]:
@@ -207,18 +247,8 @@ def _mg_per_kg_above(inp: Inputs, check: dict[str, Any], per_kg: np.ndarray) -> 
     msg = cat(
         _LABEL[d.drug[fired]], " ", num(per_kg[fired], 2), f" mg/kg/day > {check['threshold']:g}: {check['message']}"
     )
-    n = len(fired)
-    found = _Found(
-        fired,
-        check["id"],
-        check["group"],
-        np.full(n, check["severity"], dtype=object),
-        per_kg[fired],
-        "mg/kg/day",
-        np.full(n, float(check["threshold"])),
-        _texts(msg),
-        check["source"],
-    )
+    limit = np.full(len(fired), float(check["threshold"]))
+    found = _Found.of_check(fired, check, per_kg[fired], "mg/kg/day", limit, _texts(msg))
     return [found, _unknown_weight(inp, rows, check)]
 
 
@@ -233,20 +263,8 @@ def _amount_above(inp: Inputs, check: dict[str, Any], weekly: bool) -> list[_Fou
         hit = np.round(amount, 6) > check["threshold"] + 1e-9
     fired = rows[hit]
     msg = cat(_LABEL[d.drug[fired]], " ", num(amount[hit]), f" {unit} > {check['threshold']:g}: {check['message']}")
-    n = len(fired)
-    return [
-        _Found(
-            fired,
-            check["id"],
-            check["group"],
-            np.full(n, check["severity"], dtype=object),
-            amount[hit],
-            unit,
-            np.full(n, float(check["threshold"])),
-            _texts(msg),
-            check["source"],
-        )
-    ]
+    limit = np.full(len(fired), float(check["threshold"]))
+    return [_Found.of_check(fired, check, amount[hit], unit, limit, _texts(msg))]
 
 
 def _phenotype_fraction(inp: Inputs, check: dict[str, Any], per_kg: np.ndarray) -> list[_Found]:
@@ -275,18 +293,7 @@ def _phenotype_fraction(inp: Inputs, check: dict[str, Any], per_kg: np.ndarray) 
         which,
         f"): {check['message']}",
     )
-    n = len(fired)
-    found = _Found(
-        fired,
-        check["id"],
-        check["group"],
-        np.full(n, check["severity"], dtype=object),
-        pct[hit],
-        "% of normal dose",
-        fraction[hit] * 100,
-        _texts(msg),
-        check["source"],
-    )
+    found = _Found.of_check(fired, check, pct[hit], "% of normal dose", fraction[hit] * 100, _texts(msg))
     return [found, _unknown_weight(inp, rows_im, check)]
 
 
@@ -324,7 +331,7 @@ def _overlap(inp: Inputs, check: dict[str, Any]) -> list[_Found]:
     d = inp.doses
     ra, rb, start, end = _overlaps(inp, check)
     msg = cat(_LABEL[d.drug[ra]], " with ", _LABEL[d.drug[rb]], f": {check['message']}")
-    return [_Found.plain(ra, check, msg, start=start, end=end, with_drug=np.asarray(DRUGS, dtype=object)[d.drug[rb]])]
+    return [_Found.plain(ra, check, msg, start=start, end=end, with_drug=_drug_ids(d.drug[rb]))]
 
 
 def _overlap_above_mg_per_day(inp: Inputs, check: dict[str, Any]) -> list[_Found]:
@@ -354,21 +361,17 @@ def _overlap_above_mg_per_day(inp: Inputs, check: dict[str, Any]) -> list[_Found
         f": the daily dose is unknown, so the {limit:g} mg/day limit{regimen} cannot be checked: {check['message']}",
     )
     msg = np.where(unknown, _texts(unknown_msg), _texts(known_msg))
-    n = len(ra)
     return [
-        _Found(
+        _Found.of_check(
             ra,
-            check["id"],
-            check["group"],
-            np.full(n, check["severity"], dtype=object),
+            check,
             cur,
             "mg/day",
-            np.full(n, limit),
+            np.full(len(ra), limit),
             msg,
-            check["source"],
-            start,
-            end,
-            np.asarray(DRUGS, dtype=object)[d.drug[rb]],
+            start=start,
+            end=end,
+            with_drug=_drug_ids(d.drug[rb]),
         )
     ]
 
@@ -425,19 +428,17 @@ def _overlap_reduction(inp: Inputs, check: dict[str, Any]) -> list[_Found]:
     msg = np.where(unknown, _texts(unknown_msg), _texts(known_msg))[hit]
     sev = np.where(unknown, "action", check["severity"]).astype(object)[hit]
     return [
-        _Found(
+        _Found.of_check(
             ra[hit],
-            check["id"],
-            check["group"],
-            sev,
+            check,
             pct[hit],
             "% of previous dose",
             np.full(int(hit.sum()), round(limit, 2)),
             msg,
-            check["source"],
-            start[hit],
-            end[hit],
-            np.asarray(DRUGS, dtype=object)[d.drug[rb[hit]]],
+            severity=sev,
+            start=start[hit],
+            end=end[hit],
+            with_drug=_drug_ids(d.drug[rb[hit]]),
         )
     ]
 
@@ -495,33 +496,26 @@ def _cumulative_above(inp: Inputs, check: dict[str, Any], cache: dict[str, expos
                 f"({exp.uncounted[pid]}), so the cumulative-dose thresholds cannot be checked"
             )
     n = len(rows)
-    found = _Found(
+    found = _Found.of_check(
         np.asarray(rows, dtype=np.int64),
-        check["id"],
-        check["group"],
-        np.full(n, check["severity"], dtype=object),
+        check,
         np.asarray(values, dtype=float),
         "g",
         np.full(n, check["grams"]),
         np.asarray(msgs, dtype=object),
-        check["source"],
-        np.asarray(starts, dtype=np.int64),
-        np.full(n, NEVER, dtype=np.int64),
+        start=np.asarray(starts, dtype=np.int64),
+        end=np.full(n, NEVER, dtype=np.int64),
     )
     m = len(open_rows)
     rows_u = np.asarray(open_rows, dtype=np.int64)
-    unknown = _Found(
+    unknown = _Found.not_checkable(
         rows_u,
-        "dose.not_checkable",
-        check["group"],
-        np.full(m, "info", dtype=object),
+        check,
         np.asarray(open_values, dtype=float),
         "g",
-        np.full(m, np.nan),
         np.asarray(open_msgs, dtype=object),
-        check["source"],
-        d.start[rows_u] if m else np.zeros(0, np.int64),
-        np.full(m, NEVER, dtype=np.int64),
+        start=d.start[rows_u] if m else np.zeros(0, np.int64),
+        end=np.full(m, NEVER, dtype=np.int64),
     )
     return [found, unknown]
 
@@ -553,22 +547,8 @@ def _test_before_administration(inp: Inputs, check: dict[str, Any]) -> list[_Fou
         dtype=object,
     )
     days = np.where(last == NEVER, np.nan, (pt - last) / DAY)
-    n = len(prow)
-    return [
-        _Found(
-            prow,
-            check["id"],
-            check["group"],
-            np.full(n, check["severity"], dtype=object),
-            days,
-            "days",
-            np.full(n, float(check["window_days"])),
-            msg,
-            check["source"],
-            pt - window,
-            pt + DAY,
-        )
-    ]
+    limit = np.full(len(prow), float(check["window_days"]))
+    return [_Found.of_check(prow, check, days, "days", limit, msg, start=pt - window, end=pt + DAY)]
 
 
 def _course_start_reminder(inp: Inputs, check: dict[str, Any]) -> list[_Found]:
@@ -587,24 +567,9 @@ def _course_start_reminder(inp: Inputs, check: dict[str, Any]) -> list[_Found]:
         [f"{_LABEL[d.drug[r]]} treatment starting {w}: {check['message']}" for r, w in zip(prow, when, strict=True)],
         dtype=object,
     )
-    n = len(prow)
     window = int(check["window_days"]) * DAY
-    nothing = np.full(n, np.nan)
-    return [
-        _Found(
-            prow,
-            check["id"],
-            check["group"],
-            np.full(n, check["severity"], dtype=object),
-            nothing,
-            "",
-            nothing,
-            msg,
-            check["source"],
-            pt - window,
-            pt + DAY,
-        )
-    ]
+    nothing = np.full(len(prow), np.nan)
+    return [_Found.of_check(prow, check, nothing, "", nothing, msg, start=pt - window, end=pt + DAY)]
 
 
 def _not_weekly(inp: Inputs, check: dict[str, Any]) -> list[_Found]:
@@ -619,6 +584,11 @@ def _not_weekly(inp: Inputs, check: dict[str, Any]) -> list[_Found]:
         _LABEL[d.drug[fired]], " ", num(d.dose[fired]), " ", d.dose_unit[fired], " ", f[hit], f": {check['message']}"
     )
     return [_Found.plain(fired, check, msg)]
+
+
+def _drug_ids(codes: np.ndarray) -> np.ndarray:
+    """The drug ids of drug codes (the ``with_drug`` of an overlap row)."""
+    return np.asarray(DRUGS, dtype=object)[codes]
 
 
 def _texts(arr: pa.Array) -> np.ndarray:
@@ -691,7 +661,7 @@ def _assemble(inp: Inputs, found: list[_Found]) -> pa.Table:
     status = np.where((start <= now) & (end > now), "open", "closed")
     data = {
         "patient_id": inp.patient_ids[d.pid[rows]],
-        "drug": np.asarray(DRUGS, dtype=object)[d.drug[rows]],
+        "drug": _drug_ids(d.drug[rows]),
         "with_drug": with_drug,
         "rule": rule,
         "kind": np.full(len(rows), "dose", dtype=object),
