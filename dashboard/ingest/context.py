@@ -122,3 +122,32 @@ def parse_date_column(
     parsed = dates_mod.parse_dates(arr, decision.order, ctx.options.as_of)
     values = [v.replace(tzinfo=None) if v is not None else None for v in parsed.values.to_pylist()]
     return values, parsed.reason.to_pylist()
+
+
+@dataclass(frozen=True)
+class IntervalDates:
+    """The start and end dates of a table of intervals (doses), read in one decided order."""
+
+    start: list[dt.datetime | None]
+    #: why each start is not read ("no date" when blank)
+    start_error: list[str]
+    #: None where the end is blank (still in force) or not read
+    end: list[dt.datetime | None]
+    #: why each end is not read; "" where it is blank: an open interval is not an error
+    end_error: list[str]
+
+
+def interval_dates(
+    rep: FileReport, start_arr: pa.Array, end_arr: pa.Array, ctx: Context, *, window: bool = True
+) -> IntervalDates:
+    """Decide the date order over both columns (or raise NeedsChoice), then read them."""
+    decision = decide_dates(rep, [start_arr, end_arr], ctx)
+    starts = dates_mod.parse_dates(start_arr, decision.order, ctx.options.as_of, window=window)
+    ends = dates_mod.parse_dates(end_arr, decision.order, ctx.options.as_of, window=window)
+    e_val, e_err = ends.values.to_pylist(), ends.reason.to_pylist()
+    return IntervalDates(
+        start=starts.values.to_pylist(),
+        start_error=starts.reason.to_pylist(),
+        end=[v if not e else None for v, e in zip(e_val, e_err, strict=True)],
+        end_error=[e if e != "no date" else "" for e in e_err],
+    )

@@ -43,7 +43,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dashboard.ingest import dates as dates_mod
-from dashboard.ingest.context import Context, Parsed, decide_dates
+from dashboard.ingest.context import Context, Parsed, decide_dates, interval_dates
 from dashboard.ingest.doses import DoseRecord
 from dashboard.ingest.interop import (
     Tally,
@@ -398,11 +398,7 @@ def read_prescriptions(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed |
         _remember_links(raw, ctx)
 
     start_arr, end_arr = col(raw, start_name), col(raw, end_name)
-    decision = decide_dates(rep, [start_arr, end_arr], ctx)
-    starts = dates_mod.parse_dates(start_arr, decision.order, ctx.options.as_of, window=False)
-    ends = dates_mod.parse_dates(end_arr, decision.order, ctx.options.as_of, window=False)
-    s_val, s_err = starts.values.to_pylist(), starts.reason.to_pylist()
-    e_val, e_err = ends.values.to_pylist(), ends.reason.to_pylist()
+    dates = interval_dates(rep, start_arr, end_arr, ctx, window=False)
 
     rows = raw.row_numbers.to_pylist()
     pid = texts(raw, fields["patient_id"])
@@ -439,10 +435,10 @@ def read_prescriptions(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed |
                 row=row,
                 patient_id=pid[i],
                 drug_text=text,
-                start=s_val[i],
-                end=e_val[i] if not e_err[i] else None,
-                start_error=s_err[i],
-                end_error=e_err[i] if e_err[i] != "no date" else "",
+                start=dates.start[i],
+                end=dates.end[i],
+                start_error=dates.start_error[i],
+                end_error=dates.end_error[i],
                 dose=amount,
                 dose_unit=unit[i],
                 frequency=freq,
@@ -469,7 +465,7 @@ def read_prescriptions(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed |
             (tally.duplicates.add if k in repeats else tally.accept)(records[k].row)
         else:
             tally.reject(records[k].row, None, f"summed with row {into}, which was rejected", records[k].drug_text)
-    when = [t for t in s_val if t is not None]
+    when = [t for t in dates.start if t is not None]
     if when:
         _warn_shifted(rep, [min(when), max(when)], ctx.options.as_of)
     return finish(rep, tally, doses=table)

@@ -14,8 +14,7 @@
 
 from __future__ import annotations
 
-from dashboard.ingest import dates as dates_mod
-from dashboard.ingest.context import Context, Parsed, decide_dates
+from dashboard.ingest.context import Context, Parsed, interval_dates
 from dashboard.ingest.doses import DoseRecord
 from dashboard.ingest.interop import (
     Tally,
@@ -57,11 +56,7 @@ def read_meds(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed | None:
     used_columns(rep, raw, fields)
     columns = {k: rep.mapping.get(k, v) for k, v in fields.items()}
     start_arr, end_arr = col(raw, "START_DATE"), col(raw, "END_DATE")
-    decision = decide_dates(rep, [start_arr, end_arr], ctx)
-    starts = dates_mod.parse_dates(start_arr, decision.order, ctx.options.as_of)
-    ends = dates_mod.parse_dates(end_arr, decision.order, ctx.options.as_of)
-    s_val, s_err = starts.values.to_pylist(), starts.reason.to_pylist()
-    e_val, e_err = ends.values.to_pylist(), ends.reason.to_pylist()
+    dates = interval_dates(rep, start_arr, end_arr, ctx)
     pid, code, name, sig = texts(raw, "PID"), texts(raw, "RxNorm"), texts(raw, "Name"), texts(raw, "SIG")
     qty, qty_unit = texts(raw, "Q_TO_TAKE_VALUE"), texts(raw, "Q_TO_TAKE_UNIT")
     fval, funit = texts(raw, "FREQUENCY_VALUE"), texts(raw, "FREQUENCY_UNIT")
@@ -76,10 +71,10 @@ def read_meds(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed | None:
                 patient_id=pid[i],
                 drug_text=name[i],
                 drug_code=code[i],
-                start=s_val[i],
-                end=e_val[i] if not e_err[i] else None,
-                start_error=s_err[i],
-                end_error=e_err[i] if e_err[i] != "no date" else "",
+                start=dates.start[i],
+                end=dates.end[i],
+                start_error=dates.start_error[i],
+                end_error=dates.end_error[i],
                 dose=dose,
                 dose_unit=unit,
                 frequency=freq,

@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dashboard.ingest import dates as dates_mod
-from dashboard.ingest.context import Context, Parsed, decide_dates
+from dashboard.ingest.context import Context, Parsed, decide_dates, interval_dates
 from dashboard.ingest.doses import DoseRecord
 from dashboard.ingest.interop import (
     CONDITION_NOT_USED,
@@ -170,27 +170,22 @@ def read_medications(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed | N
     fields = {"start": "START", "end": "STOP", "patient_id": "PATIENT", "drug_code": "CODE", "drug": "DESCRIPTION"}
     used_columns(rep, raw, fields)
     start_arr, stop_arr = col(raw, "START"), col(raw, "STOP")
-    decision = decide_dates(rep, [start_arr, stop_arr], ctx)
-    starts = dates_mod.parse_dates(start_arr, decision.order, ctx.options.as_of)
-    stops = dates_mod.parse_dates(stop_arr, decision.order, ctx.options.as_of)
+    dates = interval_dates(rep, start_arr, stop_arr, ctx)
     columns = {k: raw_name(raw, v) for k, v in fields.items()}
     rows = raw.row_numbers.to_pylist()
     pids, codes, descs = texts(raw, "PATIENT"), texts(raw, "CODE"), texts(raw, "DESCRIPTION")
-    s_vals, s_err = starts.values.to_pylist(), starts.reason.to_pylist()
-    e_vals, e_err = stops.values.to_pylist(), stops.reason.to_pylist()
     records = []
     for i, row in enumerate(rows):
-        end_error = e_err[i] if e_err[i] != "no date" else ""
         records.append(
             DoseRecord(
                 row=row,
                 patient_id=pids[i],
                 drug_text=descs[i],
                 drug_code=codes[i],
-                start=s_vals[i],
-                end=e_vals[i] if not e_err[i] else None,
-                start_error=s_err[i],
-                end_error=end_error,
+                start=dates.start[i],
+                end=dates.end[i],
+                start_error=dates.start_error[i],
+                end_error=dates.end_error[i],
                 strength_only=True,
                 columns=columns,
             )
