@@ -14,6 +14,7 @@ one earlier result is needed), which the flag names as a fallback.
 from __future__ import annotations
 
 import numpy as np
+import pyarrow as pa
 
 from dashboard import model
 from dashboard.rules import baselines as bl
@@ -22,6 +23,20 @@ from dashboard.rules.data import DAY, severity_rank
 from dashboard.rules.engine import Rule
 from dashboard.rules.hits import Hits, cat, comparator_text, label, num, unit_text
 from dashboard.rules.inputs import Inputs, pair_key
+
+
+def _guideline_hits(rule: Rule, idx: np.ndarray, threshold: np.ndarray, message: pa.Array, **basis: np.ndarray) -> Hits:
+    """A guideline rule's hits, all at the rule's severity."""
+    return Hits(
+        idx=idx,
+        rule=rule.id,
+        kind="guideline",
+        severity=np.full(len(idx), severity_rank(rule.severity), dtype=np.int8),
+        threshold=threshold,
+        message=message,
+        source=rule.source,
+        **basis,
+    )
 
 
 def guideline_hits(inp: Inputs, rule: Rule, base: bl.Baselines | None = None) -> Hits:
@@ -39,15 +54,7 @@ def guideline_hits(inp: Inputs, rule: Rule, base: bl.Baselines | None = None) ->
         num(labs.value[idx]),
         f" {unit_text(rule.analyte)} {rule.comparison} {rule.threshold:g}: {rule.message}",
     )
-    return Hits(
-        idx=idx,
-        rule=rule.id,
-        kind="guideline",
-        severity=np.full(len(idx), severity_rank(rule.severity), dtype=np.int8),
-        threshold=np.full(len(idx), rule.threshold),
-        message=msg,
-        source=rule.source,
-    )
+    return _guideline_hits(rule, idx, np.full(len(idx), rule.threshold), msg)
 
 
 def previous_minimum(pid: np.ndarray, t: np.ndarray, value: np.ndarray, window_s: int) -> np.ndarray:
@@ -108,16 +115,5 @@ def rise_hits(inp: Inputs, rule: Rule, base: bl.Baselines | None = None) -> Hits
         words,
         f" (limit: more than {rule.threshold:g}%): {rule.message}",
     )
-    return Hits(
-        idx=idx,
-        rule=rule.id,
-        kind="guideline",
-        severity=np.full(len(idx), severity_rank(rule.severity), dtype=np.int8),
-        threshold=limit,
-        message=msg,
-        source=rule.source,
-        baseline=ref[local],
-        baseline_basis=np.where(has_own[local], words, f"lowest of the previous {rule.window_days} days").astype(
-            object
-        ),
-    )
+    basis = np.where(has_own[local], words, f"lowest of the previous {rule.window_days} days").astype(object)
+    return _guideline_hits(rule, idx, limit, msg, baseline=ref[local], baseline_basis=basis)

@@ -60,6 +60,20 @@ def severities(inp: Inputs, rule: Rule, analyte: str, idx: np.ndarray) -> np.nda
     return np.where(in_range, np.minimum(rank, cap), rank).astype(np.int8)
 
 
+def _trend_hits(inp: Inputs, rule: Rule, analyte: str, idx: np.ndarray, message: pa.Array, **basis: np.ndarray) -> Hits:
+    """A trend rule's hits on ``analyte``: no fixed threshold, severity capped in range."""
+    return Hits(
+        idx=idx,
+        rule=rule.id,
+        kind="trend",
+        severity=severities(inp, rule, analyte, idx),
+        threshold=np.full(len(idx), np.nan),
+        message=message,
+        source=rule.source,
+        **basis,
+    )
+
+
 def consecutive_fall_hits(inp: Inputs, rule: Rule) -> list[Hits]:
     labs = inp.labs
     out = []
@@ -80,17 +94,7 @@ def consecutive_fall_hits(inp: Inputs, rule: Rule) -> list[Hits]:
             *parts,
             f" {unit_text(analyte)}: {rule.message_for(analyte)}",
         )
-        out.append(
-            Hits(
-                idx=idx,
-                rule=rule.id,
-                kind="trend",
-                severity=severities(inp, rule, analyte, idx),
-                threshold=np.full(len(idx), np.nan),
-                message=msg,
-                source=rule.source,
-            )
-        )
+        out.append(_trend_hits(inp, rule, analyte, idx, msg))
     return out
 
 
@@ -130,17 +134,6 @@ def baseline_fall_hits(inp: Inputs, rule: Rule, base: bl.Baselines) -> list[Hits
             words,
             f") (limit: more than {rule.threshold:g}%): {rule.message_for(analyte)}",
         )
-        out.append(
-            Hits(
-                idx=idx,
-                rule=rule.id,
-                kind="trend",
-                severity=severities(inp, rule, analyte, idx),
-                threshold=np.full(len(idx), np.nan),
-                message=msg,
-                source=rule.source,
-                baseline=ref[local],
-                baseline_basis=np.asarray(words.to_pylist(), dtype=object),
-            )
-        )
+        basis = np.asarray(words.to_pylist(), dtype=object)
+        out.append(_trend_hits(inp, rule, analyte, idx, msg, baseline=ref[local], baseline_basis=basis))
     return out
