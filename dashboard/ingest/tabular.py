@@ -91,6 +91,24 @@ class RawTable:
     def column(self, name: str) -> pa.Array:
         return self.columns[name]
 
+    @classmethod
+    def of_cells(
+        cls,
+        name: str,
+        header: list[str],
+        cols: list[list[str]],
+        rows: list[int],
+        rejected: list[Problem],
+        *,
+        sheet: str = "",
+        container: str = "text",
+    ) -> RawTable:
+        """A table from its header, a list of cell texts per column, and the row numbers."""
+        columns = {h: pa.array(c, type=pa.string()) for h, c in zip(header, cols, strict=True)}
+        return cls(
+            name, header, columns, pa.array(rows, type=pa.int64()), sheet=sheet, container=container, rejected=rejected
+        )
+
 
 # --------------------------------------------------------------------------- containers
 
@@ -668,13 +686,7 @@ def _read_slow(name: str, text: str, delimiter: str, header_idx: int) -> RawTabl
         for j, cell in enumerate(rec):
             cols[j].append(cell.strip())
         rows.append(rec_no)
-    table = RawTable(
-        name,
-        header,
-        {h: pa.array(c, type=pa.string()) for h, c in zip(header, cols, strict=True)},
-        pa.array(rows, type=pa.int64()),
-        rejected=rejected,
-    )
+    table = RawTable.of_cells(name, header, cols, rows, rejected)
     if blank:
         table.warnings.append(Problem(None, None, f"{blank} blank line(s) ignored"))
     return table
@@ -708,15 +720,7 @@ def table_from_records(name: str, records: list[list[str]], sheet: str = "", fir
         for j, cell in enumerate(rec):
             cols[j].append(cell)
         rows.append(i)
-    table = RawTable(
-        name,
-        header,
-        {h: pa.array(c, type=pa.string()) for h, c in zip(header, cols, strict=True)},
-        pa.array(rows, type=pa.int64()),
-        sheet=sheet,
-        container="xlsx",
-        rejected=rejected,
-    )
+    table = RawTable.of_cells(name, header, cols, rows, rejected, sheet=sheet, container="xlsx")
     absorb_units_row(table)
     drop_repeated_headers(table)
     preamble = [" | ".join(c for c in r if c) for r in records[:header_idx] if not is_blank(r)]
