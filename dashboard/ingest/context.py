@@ -113,6 +113,33 @@ def mapped_column(raw: RawTable, fields: dict[str, str], name: str) -> pa.Array 
     return raw.columns[src] if src else None
 
 
+def set_table_kind(rep: FileReport, raw: RawTable, fmt: str, kind: str) -> None:
+    """Record what a mapped table is: its format (" xlsx" added for a sheet) and kind."""
+    rep.format = fmt + (" xlsx" if raw.container == "xlsx" else "")
+    rep.kind = kind
+
+
+def mapped_cells(raw: RawTable, fields: dict[str, str]) -> Callable[[str, int], str]:
+    """``cell(field, i)``: the text of a mapped field in row ``i`` ("" when it is not mapped)."""
+    get = {f: (raw.columns[c].to_pylist() if c else None) for f, c in fields.items()}
+
+    def cell(f: str, i: int) -> str:
+        col = get.get(f)
+        return col[i] if col is not None else ""
+
+    return cell
+
+
+def parse_date_columns(
+    rep: FileReport, raw: RawTable, fields: dict[str, str], ctx: Context, names: tuple[str, str]
+) -> tuple[tuple[list[dt.datetime | None], list[str]], tuple[list[dt.datetime | None], list[str]]]:
+    """Two mapped date fields read in one order decided over both (or NeedsChoice):
+    per field, the dates (empty when the field is not mapped) and why each is not read."""
+    first, second = (mapped_column(raw, fields, name) for name in names)
+    decision = decide_dates(rep, [first, second], ctx)
+    return parse_date_column(first, decision, ctx), parse_date_column(second, decision, ctx)
+
+
 def parse_date_column(
     arr: pa.Array | None, decision: dates_mod.OrderDecision, ctx: Context
 ) -> tuple[list[dt.datetime | None], list[str]]:

@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from dashboard import model
 from dashboard.identity import person_name, whole_years
-from dashboard.ingest.context import Context, Parsed, decide_dates, mapped_column, parse_date_column
+from dashboard.ingest.context import Context, Parsed, mapped_cells, parse_date_columns, set_table_kind
 from dashboard.ingest.identity import clean_id
 from dashboard.ingest.mapping import normalize
 from dashboard.ingest.report import FileReport, Problem
@@ -240,23 +240,14 @@ def _weight_kg(text: str, unit: str) -> float | None:
 
 def patients_from_table(raw: RawTable, rep: FileReport, ctx: Context, fields: dict[str, str], fmt: str) -> Parsed:
     """A table of patients (demographics, weight, TPMT/NUDT15, diagnosis)."""
-    rep.format = fmt + (" xlsx" if raw.container == "xlsx" else "")
-    rep.kind = "patients"
-    birth_arr = mapped_column(raw, fields, "birth_date")
-    wdate_arr = mapped_column(raw, fields, "weight_date")
-    decision = decide_dates(rep, [birth_arr, wdate_arr], ctx)
-    births, birth_err = parse_date_column(birth_arr, decision, ctx)
-    wdates, _werr = parse_date_column(wdate_arr, decision, ctx)
-    get = {f: (raw.columns[c].to_pylist() if c else None) for f, c in fields.items()}
+    set_table_kind(rep, raw, fmt, "patients")
+    (births, birth_err), (wdates, _werr) = parse_date_columns(rep, raw, fields, ctx, ("birth_date", "weight_date"))
+    cell = mapped_cells(raw, fields)
     weight_unit = (
         "lb"
         if "lb" in normalize(fields.get("weight_kg", "")).split() or "lbs" in normalize(fields.get("weight_kg", ""))
         else "kg"
     )
-
-    def cell(f: str, i: int) -> str:
-        col = get.get(f)
-        return col[i] if col is not None else ""
 
     records = []
     for i in range(raw.num_rows):

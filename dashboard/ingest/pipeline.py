@@ -23,7 +23,17 @@ from dashboard import model
 from dashboard.identity import IDENTITY_FIELDS, IdentityConflict, differs, identity_value, person_name
 from dashboard.ingest import dates as dates_mod
 from dashboard.ingest import identity, readers
-from dashboard.ingest.context import Context, FormatError, ImportOptions, NeedsChoice, Parsed, decide_dates
+from dashboard.ingest.context import (
+    Context,
+    FormatError,
+    ImportOptions,
+    NeedsChoice,
+    Parsed,
+    decide_dates,
+    mapped_cells,
+    parse_date_columns,
+    set_table_kind,
+)
 from dashboard.ingest.context import mapped_column as _col
 from dashboard.ingest.context import parse_date_column as _parse_date_column
 from dashboard.ingest.doses import DoseBatch, DoseRecord, normalise_doses
@@ -481,8 +491,7 @@ def labs_from_long(
 ) -> Parsed:
     """A long table: one result per row.  ``decision``: the file's date order when it was
     decided on the whole file already (a streamed import reads it block by block)."""
-    rep.format = fmt + (" xlsx" if raw.container == "xlsx" else "")
-    rep.kind = "labs"
+    set_table_kind(rep, raw, fmt, "labs")
     n = raw.num_rows
     when = _when(raw, fields)
     birth = _col(raw, fields, "birth_date")
@@ -734,19 +743,10 @@ def doses_from_table(
     raw: RawTable, rep: FileReport, ctx: Context, fields: dict[str, str], fmt: str, **record_defaults: Any
 ) -> Parsed:
     """A table of doses (intervals, or a change log when there is no end column)."""
-    rep.format = fmt + (" xlsx" if raw.container == "xlsx" else "")
-    rep.kind = "doses"
-    start_arr = _col(raw, fields, "start")
-    end_arr = _col(raw, fields, "end")
-    decision = decide_dates(rep, [start_arr, end_arr], ctx)
-    starts, start_err = _parse_date_column(start_arr, decision, ctx)
-    ends, end_err = _parse_date_column(end_arr, decision, ctx)
+    set_table_kind(rep, raw, fmt, "doses")
+    (starts, start_err), (ends, end_err) = parse_date_columns(rep, raw, fields, ctx, ("start", "end"))
     n = raw.num_rows
-    get = {f: (raw.columns[c].to_pylist() if c else None) for f, c in fields.items()}
-
-    def cell(f: str, i: int) -> str:
-        col = get.get(f)
-        return col[i] if col is not None else ""
+    cell = mapped_cells(raw, fields)
 
     dose_header = fields.get("dose", "")
     dose_hdr_unit = _header_bracket_unit(dose_header)
@@ -758,12 +758,12 @@ def doses_from_table(
     if dose_hdr_unit:
         u = normalize(dose_hdr_unit).split()
         unit_from_header = u[0] if u and u[0] in ("mg", "g", "mcg", "ug") else ""
-    freq_unit = get.get("frequency_unit")
     records = []
     for i in range(n):
         freq = cell("frequency", i)
-        if freq_unit is not None and freq_unit[i]:
-            freq = f"{freq} {freq_unit[i]}".strip()
+        freq_unit = cell("frequency_unit", i)
+        if freq_unit:
+            freq = f"{freq} {freq_unit}".strip()
         records.append(
             DoseRecord(
                 row=int(raw.row_numbers[i].as_py()),
@@ -782,7 +782,7 @@ def doses_from_table(
                 **record_defaults,
             )
         )
-    return _dose_parsed(rep, records, change_log=end_arr is None, extra=raw.rejected, delimiter=raw.delimiter)
+    return _dose_parsed(rep, records, change_log=not fields.get("end"), extra=raw.rejected, delimiter=raw.delimiter)
 
 
 def _dose_parsed(
