@@ -107,6 +107,12 @@ def _at(draws: Sequence[Draw], day: dt.date) -> int:
     raise ValueError(f"no draw on {day}")
 
 
+def _extreme(draws: Sequence[Draw], values: np.ndarray, start: dt.date, end: dt.date, highest: bool = False) -> int:
+    """Index of the draw with the lowest (or highest) value between ``start`` and ``end``."""
+    idx = np.flatnonzero(_window(draws, start, end))
+    return int(idx[np.argmax(values[idx]) if highest else np.argmin(values[idx])])
+
+
 def _point(draws: Sequence[Draw], values: np.ndarray, i: int) -> dict[str, Any]:
     return {"date": draws[i].day.isoformat(), "value": float(values[i])}
 
@@ -228,8 +234,7 @@ def _aza_dose_response(rng: np.random.Generator, weight: float, f: dt.date) -> S
         return None
 
     def observe(plan: PatientPlan, draws: Sequence[Draw], r: Results) -> dict[str, Any]:
-        high = np.flatnonzero(_window(draws, inc, red))
-        i = int(high[np.argmin(r["wbc"][high])])
+        i = _extreme(draws, r["wbc"], inc, red)
         return {"lowest_wbc_on_150_mg": _point(draws, r["wbc"], i)}
 
     return Scene(
@@ -274,7 +279,7 @@ def _tpmt_im_neutropenia(rng: np.random.Generator, weight: float, f: dt.date) ->
     def observe(plan: PatientPlan, draws: Sequence[Draw], r: Results) -> dict[str, Any]:
         n = r["neutrophils"]
         idx = np.flatnonzero(_window(draws, *window))
-        low = int(idx[np.argmin(n[idx])])
+        low = _extreme(draws, n, *window)
         first = int(next(i for i in idx if n[i] < 1.0))
         return {
             "neutrophil_nadir": _point(draws, n, low),
@@ -422,8 +427,7 @@ def _mtx_transaminitis(rng: np.random.Generator, weight: float, f: dt.date) -> S
         )
 
     def observe(plan: PatientPlan, draws: Sequence[Draw], r: Results) -> dict[str, Any]:
-        idx = np.flatnonzero(_window(draws, *window))
-        i = int(idx[np.argmax(r["alt"][idx])])
+        i = _extreme(draws, r["alt"], *window, highest=True)
         return {"alt_peak": _point(draws, r["alt"], i)}
 
     return Scene(
@@ -463,8 +467,7 @@ def _cyc_nadir(rng: np.random.Generator, weight: float, f: dt.date) -> Scene:
     def check(plan: PatientPlan, draws: Sequence[Draw], r: Results) -> str | None:
         wbc = r["wbc"]
         for p in pulse_days(plan):
-            idx = np.flatnonzero(_window(draws, p + DAY, p + _days(21)))
-            low = int(idx[np.argmin(wbc[idx])])
+            low = _extreme(draws, wbc, p + DAY, p + _days(21))
             offset = (draws[low].day - p).days
             if not 10 <= offset <= 14:
                 return f"lowest WBC after the pulse of {p} on day {offset}"
