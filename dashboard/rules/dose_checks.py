@@ -7,6 +7,7 @@ A check needs the numbers it judges: a mg/kg/day check without a weight yields a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -327,10 +328,16 @@ def _overlaps(inp: Inputs, check: dict[str, Any]) -> tuple[np.ndarray, np.ndarra
     return ra[keep], rb[keep], start[keep], end[keep]
 
 
+def _pair_text(inp: Inputs, ra: np.ndarray, rb: np.ndarray, tail: str) -> pa.Array:
+    """ "<drug> with <interacting drug><tail>" for each overlapping pair of dose rows."""
+    d = inp.doses
+    return cat(_LABEL[d.drug[ra]], " with ", _LABEL[d.drug[rb]], tail)
+
+
 def _overlap(inp: Inputs, check: dict[str, Any]) -> list[_Found]:
     d = inp.doses
     ra, rb, start, end = _overlaps(inp, check)
-    msg = cat(_LABEL[d.drug[ra]], " with ", _LABEL[d.drug[rb]], f": {check['message']}")
+    msg = _pair_text(inp, ra, rb, f": {check['message']}")
     return [_Found.plain(ra, check, msg, start=start, end=end, with_drug=_drug_ids(d.drug[rb]))]
 
 
@@ -354,10 +361,10 @@ def _overlap_above_mg_per_day(inp: Inputs, check: dict[str, Any]) -> list[_Found
         _LABEL[d.drug[rb]],
         f": {check['message']}",
     )
-    unknown_msg = cat(
-        _LABEL[d.drug[ra]],
-        " with ",
-        _LABEL[d.drug[rb]],
+    unknown_msg = _pair_text(
+        inp,
+        ra,
+        rb,
         f": the daily dose is unknown, so the {limit:g} mg/day limit{regimen} cannot be checked: {check['message']}",
     )
     msg = np.where(unknown, _texts(unknown_msg), _texts(known_msg))
@@ -418,12 +425,8 @@ def _overlap_reduction(inp: Inputs, check: dict[str, Any]) -> list[_Found]:
         _LABEL[d.drug[rb]],
         f": {check['message']}",
     )
-    unknown_msg = cat(
-        _LABEL[d.drug[ra]],
-        " with ",
-        _LABEL[d.drug[rb]],
-        ": the reduction cannot be checked (dose before it or weight unknown): ",
-        check["message"],
+    unknown_msg = _pair_text(
+        inp, ra, rb, f": the reduction cannot be checked (dose before it or weight unknown): {check['message']}"
     )
     msg = np.where(unknown, _texts(unknown_msg), _texts(known_msg))[hit]
     sev = np.where(unknown, "action", check["severity"]).astype(object)[hit]
@@ -602,34 +605,25 @@ def evaluate(inp: Inputs) -> pa.Table:
     exposures: dict[str, exposure.Exposure] = {}
     if len(d):
         per_kg = mg_per_kg_day(inp)
+        by_type: dict[str, Callable[[dict[str, Any]], list[_Found]]] = {
+            "mg_per_kg_day_above": lambda c: _mg_per_kg_above(inp, c, per_kg),
+            "phenotype_fraction": lambda c: _phenotype_fraction(inp, c, per_kg),
+            "phenotype_any": lambda c: _phenotype_any(inp, c),
+            "overlap_reduction": lambda c: _overlap_reduction(inp, c),
+            "overlap": lambda c: _overlap(inp, c),
+            "overlap_above_mg_per_day": lambda c: _overlap_above_mg_per_day(inp, c),
+            "not_weekly": lambda c: _not_weekly(inp, c),
+            "mg_per_day_above": lambda c: _amount_above(inp, c, weekly=False),
+            "mg_per_week_above": lambda c: _amount_above(inp, c, weekly=True),
+            "cumulative_above": lambda c: _cumulative_above(inp, c, exposures),
+            "test_before_administration": lambda c: _test_before_administration(inp, c),
+            "course_start_reminder": lambda c: _course_start_reminder(inp, c),
+        }
         for check in checks():
-            kind = check["type"]
-            if kind == "mg_per_kg_day_above":
-                found += _mg_per_kg_above(inp, check, per_kg)
-            elif kind == "phenotype_fraction":
-                found += _phenotype_fraction(inp, check, per_kg)
-            elif kind == "phenotype_any":
-                found += _phenotype_any(inp, check)
-            elif kind == "overlap_reduction":
-                found += _overlap_reduction(inp, check)
-            elif kind == "overlap":
-                found += _overlap(inp, check)
-            elif kind == "overlap_above_mg_per_day":
-                found += _overlap_above_mg_per_day(inp, check)
-            elif kind == "not_weekly":
-                found += _not_weekly(inp, check)
-            elif kind == "mg_per_day_above":
-                found += _amount_above(inp, check, weekly=False)
-            elif kind == "mg_per_week_above":
-                found += _amount_above(inp, check, weekly=True)
-            elif kind == "cumulative_above":
-                found += _cumulative_above(inp, check, exposures)
-            elif kind == "test_before_administration":
-                found += _test_before_administration(inp, check)
-            elif kind == "course_start_reminder":
-                found += _course_start_reminder(inp, check)
-            else:
-                raise ValueError(f"dose check {check['id']}: unknown type {kind!r}")
+            run = by_type.get(check["type"])
+            if run is None:
+                raise ValueError(f"dose check {check['id']}: unknown type {check['type']!r}")
+            found += run(check)
     found = [f for f in found if len(f.rows)]
     return _assemble(inp, found)
 
