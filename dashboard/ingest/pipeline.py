@@ -206,6 +206,26 @@ def _first_files(tables: list[pa.Table], wanted: set[str]) -> dict[str, str]:
     return first_file
 
 
+def _warn_id_groups(
+    report: ImportReport,
+    tables: list[pa.Table],
+    groups: list[list[str]],
+    message: Callable[[list[str], dict[str, str]], str],
+    more: str = "",
+) -> None:
+    """One warning per group of patient ids (the first ten), on the file where the group's
+    first id first appears; ``message`` gets the group and each id's first file.  With
+    ``more``, one line counts the groups beyond ten."""
+    if not groups:
+        return
+    first_file = _first_files(tables, {i for g in groups for i in g})
+    by_name = {f.path: f for f in report.files}
+    for group in groups[:10]:
+        by_name.get(first_file[group[0]], report.files[0]).warn(message(group, first_file))
+    if more and len(groups) > 10:
+        report.files[0].warn(f"{len(groups) - 10} {more}")
+
+
 def _warn_zero_stripped_ids(report: ImportReport, tables: list[pa.Table]) -> None:
     """Warn when two patient ids differ only by leading zeros ("0012" and "12").
 
@@ -220,17 +240,15 @@ def _warn_zero_stripped_ids(report: ImportReport, tables: list[pa.Table]) -> Non
     clashes = sorted(sorted(g, key=lambda i: (len(i), i)) for g in groups.values() if len(g) > 1)
     if not clashes or not report.files:
         return
-    first_file = _first_files(tables, {i for g in clashes for i in g})
-    by_name = {f.path: f for f in report.files}
-    for group in clashes[:10]:
-        where = ", ".join(f"{i} ({first_file[i]})" for i in group)
-        target = by_name.get(first_file[group[0]], report.files[0])
-        target.warn(
+
+    def message(group: list[str], file: dict[str, str]) -> str:
+        where = ", ".join(f"{i} ({file[i]})" for i in group)
+        return (
             f"patient ids {where} differ only by leading zeros: kept apart; check they are not the same "
             "patient (a spreadsheet drops the zeros of an id typed as a number)"
         )
-    if len(clashes) > 10:
-        report.files[0].warn(f"{len(clashes) - 10} more patient ids differ from another only by leading zeros")
+
+    _warn_id_groups(report, tables, clashes, message, "more patient ids differ from another only by leading zeros")
 
 
 def _warn_lookalike_ids(report: ImportReport, tables: list[pa.Table]) -> None:
@@ -248,22 +266,22 @@ def _warn_lookalike_ids(report: ImportReport, tables: list[pa.Table]) -> None:
     mixed = sorted(pid for pid in ids if not pid.isascii() and pid not in grouped and identity.mixes_alphabets(pid))
     if not groups and not mixed:
         return
-    first_file = _first_files(tables, grouped | set(mixed))
-    by_name = {f.path: f for f in report.files}
-    for group in groups[:10]:
-        where = "; ".join(f"{identity.describe(i)} in {first_file[i]}" for i in group)
-        target = by_name.get(first_file[group[0]], report.files[0])
-        target.warn(
+
+    def alike(group: list[str], file: dict[str, str]) -> str:
+        where = "; ".join(f"{identity.describe(i)} in {file[i]}" for i in group)
+        return (
             f"patient ids that look alike: {where}. Kept apart; check they are not the same patient "
             "(case, letters of another alphabet or a kind of dash differ)"
         )
-    if len(groups) > 10:
-        report.files[0].warn(f"{len(groups) - 10} more groups of patient ids look alike")
-    for pid in mixed[:10]:
-        by_name.get(first_file[pid], report.files[0]).warn(
-            f"patient id {identity.describe(pid)} mixes letters of two alphabets: check it is typed as the "
+
+    def mixes(group: list[str], _file: dict[str, str]) -> str:
+        return (
+            f"patient id {identity.describe(group[0])} mixes letters of two alphabets: check it is typed as the "
             "hospital writes it"
         )
+
+    _warn_id_groups(report, tables, groups, alike, "more groups of patient ids look alike")
+    _warn_id_groups(report, tables, [[pid] for pid in mixed], mixes)
 
 
 def _priority(raw: RawTable | None, ctx: Context) -> int:
