@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import pandas as pd
 import pytest
 
 from dashboard.ingest import ImportOptions, Source, import_sources
@@ -79,43 +80,32 @@ def test_a_dose_file_in_micrograms_is_stored_in_mg():
     assert (dose.dose, dose.dose_unit, dose.mg_per_week) == (15.0, "mg", 15.0)
 
 
-def test_a_fhir_dose_in_micrograms_is_stored_in_mg():
+def _weekly_fhir_dose(medication: str, quantity: dict) -> pd.Series:
+    """The one dose row imported from a weekly FHIR MedicationRequest."""
     request = {
         "resourceType": "MedicationRequest",
         "id": "m1",
         "status": "active",
         "intent": "order",
-        "medicationCodeableConcept": {"text": "Methotrexate"},
+        "medicationCodeableConcept": {"text": medication},
         "subject": {"reference": "Patient/p1"},
         "authoredOn": "2024-01-10",
         "dosageInstruction": [
             {
                 "timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "wk"}},
-                "doseAndRate": [{"doseQuantity": {"value": 15000, "unit": "ug"}}],
+                "doseAndRate": [{"doseQuantity": quantity}],
             }
         ],
     }
     result = import_sources([Source("mtx.json", json.dumps(request).encode())], ImportOptions(today=TODAY))
-    dose = result.doses_df().iloc[0]
+    return result.doses_df().iloc[0]
+
+
+def test_a_fhir_dose_in_micrograms_is_stored_in_mg():
+    dose = _weekly_fhir_dose("Methotrexate", {"value": 15000, "unit": "ug"})
     assert (dose.dose, dose.dose_unit, dose.mg_per_week) == (15.0, "mg", 15.0)
 
 
 def test_a_fhir_tablet_count_of_a_microgram_product_is_stored_in_mg():
-    request = {
-        "resourceType": "MedicationRequest",
-        "id": "m1",
-        "status": "active",
-        "intent": "order",
-        "medicationCodeableConcept": {"text": "Methotrexate 2500 MCG Oral Tablet"},
-        "subject": {"reference": "Patient/p1"},
-        "authoredOn": "2024-01-10",
-        "dosageInstruction": [
-            {
-                "timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "wk"}},
-                "doseAndRate": [{"doseQuantity": {"value": 6, "unit": "{tablet}"}}],
-            }
-        ],
-    }
-    result = import_sources([Source("mtx.json", json.dumps(request).encode())], ImportOptions(today=TODAY))
-    dose = result.doses_df().iloc[0]
+    dose = _weekly_fhir_dose("Methotrexate 2500 MCG Oral Tablet", {"value": 6, "unit": "{tablet}"})
     assert (dose.dose, dose.dose_unit) == (15.0, "mg")  # 6 tablets x 2.5 mg
