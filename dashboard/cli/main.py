@@ -15,8 +15,7 @@ import time
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING
 
 from dashboard import log_config, model
 from dashboard.cli.common import (
@@ -30,7 +29,9 @@ from dashboard.cli.common import (
     run_import,
 )
 from dashboard.ingest import ImportResult
-from dashboard.ingest.chunked import NotStreamable, Streamed, import_to_parquet, wants_streaming
+
+if TYPE_CHECKING:
+    from dashboard.ingest.chunked import Streamed
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    if args.out:
+        # only --out writes Parquet: pyarrow.parquet and the streamed import are loaded
+        # here, not at the top (about 30 ms of every import's start-up otherwise)
+        from dashboard.ingest.chunked import wants_streaming
     if args.out and wants_streaming(args.paths):
         streamed = _streamed_import(args)
         if streamed is not None:
@@ -124,6 +129,8 @@ def cmd_import(args: argparse.Namespace) -> int:
 def _streamed_import(args: argparse.Namespace) -> Streamed | None:
     """A large file read block by block into ``--out`` (bounded memory; the same report
     and rows), or None when the file needs the in-memory import."""
+    from dashboard.ingest.chunked import NotStreamable, import_to_parquet  # with --out only (see cmd_import)
+
     start = time.perf_counter()
     try:
         streamed = import_to_parquet(args.paths[0], Path(args.out), import_options_from(args))
@@ -141,6 +148,8 @@ def _streamed_import(args: argparse.Namespace) -> Streamed | None:
 
 
 def write_tables(result: ImportResult, out: Path) -> None:
+    import pyarrow.parquet as pq  # with --out only (see cmd_import)
+
     out.mkdir(parents=True, exist_ok=True)
     for name in ("labs", "doses", "patients"):  # plain text columns: exactly the canonical schema
         pq.write_table(model.conform(name, getattr(result, name)), out / f"{name}.parquet")

@@ -43,10 +43,9 @@ from dashboard.ingest.mapping import map_columns
 from dashboard.ingest.pipeline import (
     _combine_patients,
     _refused_unread,
-    _warn_lookalike_ids,
-    _warn_zero_stripped_ids,
     _with_identities,
     labs_from_long,
+    warn_about_ids,
 )
 from dashboard.ingest.report import Conversion, FileReport, ImportReport
 from dashboard.ingest.tabular import RawTable, _any_blank_row, _strip, max_rows, read_delimited, sniff_container
@@ -441,8 +440,7 @@ def _finish(rep: FileReport, ctx: Context, state: _State, name: str, options: Im
     patients, conflicts = _combine_patients([], labs_ids, doses, ctx)
     patients = _with_identities(patients, [], conflicts)
     report = ImportReport(files=[rep], identity_conflicts=conflicts)
-    _warn_zero_stripped_ids(report, [labs_ids, doses, patients])
-    _warn_lookalike_ids(report, [labs_ids, doses, patients])
+    warn_about_ids(report, [labs_ids, doses, patients])
     unknown = sorted(set(options.mapping) - (set(rep.mapping.values()) | set(rep.columns_found)))
     if unknown:
         rep.warn(f"--map names column(s) not found in any file: {', '.join(unknown)}")

@@ -15,6 +15,7 @@ units, unusual value texts) is done once per distinct text.
 from __future__ import annotations
 
 import datetime as dt
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -179,6 +180,33 @@ def normalise_labs(
     verdict = _Verdicts(n)
     col_of = inp.columns.get
     value_col = inp.value_column if inp.value_column is not None else col_of("value", "value")
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dates") as pool:
+        # A large file's dates are parsed on a second core while the ids and test names
+        # are read (parse_dates is pure; Arrow and numpy release the GIL); the verdicts are
+        # given in the same order either way, so a row's first reason does not change.
+        dates_job = (
+            pool.submit(dates_mod.parse_dates, inp.when, order.order if order else "ISO", today, not inp.allow_future)
+            if inp.when_parsed is None and n >= _DATES_ON_A_THREAD
+            else None
+        )
+        return _normalise(inp, report, order, today, verdict, value_col, dates_job)
+
+
+#: From this many records on, :func:`normalise_labs` parses the dates on a second thread.
+_DATES_ON_A_THREAD = 50_000
+
+
+def _normalise(
+    inp: LabInput,
+    report: FileReport,
+    order: dates_mod.OrderDecision | None,
+    today: dt.date,
+    verdict: _Verdicts,
+    value_col: str,
+    dates_job: Future[dates_mod.ParsedDates] | None,
+) -> LabCandidates:
+    n = len(inp)
+    col_of = inp.columns.get
 
     # --- patient id: spaces of any kind around it removed (and said); an id holding a
     # character that hides or disguises (a right-to-left override, a zero-width space ...)
@@ -194,12 +222,20 @@ def normalise_labs(
     if inp.specimen is not None:
         _judge_specimen(inp.specimen, verdict, col_of("specimen", "specimen"))
 
+    # --- the test names, read before the dates' verdicts while a large file's dates are
+    # still being parsed (their verdicts come after, below)
+    rec = _recognise(inp, inp.test_code, inp.test_name)
+
     # --- date
     if inp.when_parsed is not None:
         when = inp.when_parsed
         verdict.reject(pc.is_null(when), "no date or time", col_of("collected_at", "collected_at"))
     else:
-        parsed = dates_mod.parse_dates(inp.when, order.order if order else "ISO", today, window=not inp.allow_future)
+        parsed = (
+            dates_job.result()
+            if dates_job is not None
+            else dates_mod.parse_dates(inp.when, order.order if order else "ISO", today, window=not inp.allow_future)
+        )
         when = parsed.values
         verdict.reject(pc.not_equal(parsed.reason, ""), parsed.reason, col_of("collected_at", "collected_at"))
         if parsed.two_digit_years:
@@ -214,7 +250,6 @@ def normalise_labs(
         verdict.reject(future, "date is in the future", col_of("collected_at", "collected_at"))
 
     # --- analyte
-    rec = _recognise(inp, inp.test_code, inp.test_name)
     percent_from_name = rec.percent
     source_test = rec.source_test
     name_unit = rec.name_unit if rec.name_unit is not None else _empty(n)

@@ -173,8 +173,7 @@ def import_sources(sources: Sequence[Source], options: ImportOptions | None = No
     patients = _with_identities(patients, [p for p in parsed if p.identities], conflicts)
 
     report = ImportReport(files=[p.report for p in parsed], identity_conflicts=conflicts)
-    _warn_zero_stripped_ids(report, [labs, doses, patients])
-    _warn_lookalike_ids(report, [labs, doses, patients])
+    warn_about_ids(report, [labs, doses, patients])
     if unknown and report.files:
         report.files[0].warn(f"--map names column(s) not found in any file: {', '.join(unknown)}")
     report.labs = labs.num_rows
@@ -206,6 +205,14 @@ def _first_files(tables: list[pa.Table], wanted: set[str]) -> dict[str, str]:
     return first_file
 
 
+def warn_about_ids(report: ImportReport, tables: list[pa.Table]) -> None:
+    """The warnings about patient ids of the whole import (leading zeros, look-alikes),
+    from one list of the distinct ids."""
+    ids = _patient_ids(tables)
+    _warn_zero_stripped_ids(report, tables, ids)
+    _warn_lookalike_ids(report, tables, ids)
+
+
 def _warn_id_groups(
     report: ImportReport,
     tables: list[pa.Table],
@@ -226,14 +233,14 @@ def _warn_id_groups(
         report.files[0].warn(f"{len(groups) - 10} {more}")
 
 
-def _warn_zero_stripped_ids(report: ImportReport, tables: list[pa.Table]) -> None:
+def _warn_zero_stripped_ids(report: ImportReport, tables: list[pa.Table], all_ids: set[str]) -> None:
     """Warn when two patient ids differ only by leading zeros ("0012" and "12").
 
     A spreadsheet program drops the zeros of an MRN typed as a number; the doses of "12"
     would then never meet the results of "0012" and no dose check would fire.  The ids
     are kept apart (guessing could merge two patients); the clinician is told.
     """
-    ids = {x for x in _patient_ids(tables) if x.isdigit()}
+    ids = {x for x in all_ids if x.isdigit()}
     groups: dict[str, list[str]] = {}
     for pid in ids:
         groups.setdefault(pid.lstrip("0") or "0", []).append(pid)
@@ -251,7 +258,7 @@ def _warn_zero_stripped_ids(report: ImportReport, tables: list[pa.Table]) -> Non
     _warn_id_groups(report, tables, clashes, message, "more patient ids differ from another only by leading zeros")
 
 
-def _warn_lookalike_ids(report: ImportReport, tables: list[pa.Table]) -> None:
+def _warn_lookalike_ids(report: ImportReport, tables: list[pa.Table], ids: set[str]) -> None:
     """Name the patient ids that look alike: the same but for case, letters of another
     alphabet that look Latin ("RА-001" with a Cyrillic А) or a kind of dash.
 
@@ -260,7 +267,6 @@ def _warn_lookalike_ids(report: ImportReport, tables: list[pa.Table]) -> None:
     """
     if not report.files:
         return
-    ids = _patient_ids(tables)
     groups = identity.lookalike_groups(ids)
     grouped = {i for g in groups for i in g}
     mixed = sorted(pid for pid in ids if not pid.isascii() and pid not in grouped and identity.mixes_alphabets(pid))
