@@ -105,12 +105,8 @@ def _escape(col: pa.Array) -> pa.Array:
     return pc.binary_join_element_wise('"', esc, '"', "")
 
 
-_ESCAPED = np.zeros(256, dtype=bool)
-_ESCAPED[[*range(0x20), ord('"'), ord("\\")]] = True  # what JSON escapes (non-ASCII is written as is)
-
-
 def _needs_escaping(col: pa.Array) -> bool:
-    """Whether any text holds a quote, a backslash or a control character (one look at
+    """Whether any text holds a quote, a backslash or a control character (a look at
     the bytes; True when unsure)."""
     if not pa.types.is_string(col.type) or col.null_count:
         return True
@@ -119,7 +115,9 @@ def _needs_escaping(col: pa.Array) -> bool:
         return False
     offsets = np.frombuffer(col.buffers()[1], dtype=np.int32, count=len(col) + 1, offset=col.offset * 4)
     used = np.frombuffer(data, dtype=np.uint8)[offsets[0] : offsets[-1]]
-    return bool(_ESCAPED[used].any())
+    # three plain scans (no gather, no mask of every byte kept): control characters
+    # sort below the space, and UTF-8's multi-byte sequences lie above 0x7f
+    return bool(used.min(initial=0xFF) < 0x20 or (used == ord('"')).any() or (used == ord("\\")).any())
 
 
 def _iso_literals(col: pa.Array) -> pa.Array:
@@ -186,6 +184,30 @@ def json_literals(col: pa.Array | pa.ChunkedArray) -> pa.Array:
     return pc.fill_null(out, _NULL)
 
 
+def _literal_parts(col: pa.Array | pa.ChunkedArray) -> list[Any]:
+    """The JSON text of a column's values as parts of a row join: a text column that
+    needs neither escaping nor nulls gets its quotes from the join itself (one copy of
+    its texts fewer); any other column is :func:`json_literals`."""
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks()
+    if pa.types.is_string(col.type) and not col.null_count and not _needs_escaping(col):
+        return ['"', col, '"']
+    return [json_literals(col)]
+
+
+def _join_row(parts: list[Any]) -> pa.Array:
+    """Each row's parts (arrays, and texts shared by every row) joined into one text:
+    adjacent shared texts are merged, so that the join has fewer parts to walk."""
+    merged: list[Any] = []
+    for part in parts:
+        if isinstance(part, str) and merged and isinstance(merged[-1], str):
+            merged[-1] += part
+        else:
+            merged.append(part)
+    out = pc.binary_join_element_wise(*merged, "")
+    return out.combine_chunks() if isinstance(out, pa.ChunkedArray) else out
+
+
 def objects(table: pa.Table, fields: tuple[str, ...], literals: dict[str, pa.Array] | None = None) -> pa.Array:
     """One JSON object per row of ``table`` with ``fields`` (``literals``: ready-made values)."""
     if table.num_rows == 0:
@@ -193,11 +215,10 @@ def objects(table: pa.Table, fields: tuple[str, ...], literals: dict[str, pa.Arr
     literals = literals or {}
     parts: list[Any] = []
     for i, f in enumerate(fields):
-        value = literals[f] if f in literals else json_literals(table.column(f))
-        parts += [("{" if i == 0 else ",") + json.dumps(f) + ":", value]
+        parts.append(("{" if i == 0 else ",") + json.dumps(f) + ":")
+        parts += [literals[f]] if f in literals else _literal_parts(table.column(f))
     parts.append("}")
-    out = pc.binary_join_element_wise(*parts, "")
-    return out.combine_chunks() if isinstance(out, pa.ChunkedArray) else out
+    return _join_row(parts)
 
 
 def arrays_by_patient(pids: pa.ChunkedArray, items: pa.Array, order: pa.Array) -> pa.Array:
@@ -222,9 +243,12 @@ def rows(table: pa.Table, fields: tuple[str, ...]) -> pa.Array:
     compact form: the field names are given once, in the header)."""
     if table.num_rows == 0:
         return pa.array([], pa.string())
-    parts = [json_literals(table.column(f)) for f in fields]
-    out = pc.binary_join_element_wise("[", pc.binary_join_element_wise(*parts, ","), "]", "")
-    return out.combine_chunks() if isinstance(out, pa.ChunkedArray) else out
+    parts: list[Any] = []
+    for i, f in enumerate(fields):
+        parts.append("[" if i == 0 else ",")
+        parts += _literal_parts(table.column(f))
+    parts.append("]")
+    return _join_row(parts)
 
 
 @dataclass
