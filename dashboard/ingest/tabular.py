@@ -615,11 +615,6 @@ def _any_blank_row(columns: dict[str, pa.Array]) -> bool:
     return True
 
 
-#: The bytes ``ascii_trim_whitespace`` removes (space, tab, line feed, VT, form feed, CR).
-_ASCII_SPACE = np.zeros(256, dtype=bool)
-_ASCII_SPACE[[9, 10, 11, 12, 13, 32]] = True
-
-
 def _strip(col: pa.ChunkedArray | pa.Array) -> pa.Array:
     arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
     # ASCII trimming is several times faster and leaves multi-byte characters intact;
@@ -632,13 +627,20 @@ def _strip(col: pa.ChunkedArray | pa.Array) -> pa.Array:
             return arr
         offsets = np.frombuffer(bufs[1], dtype=np.int32, count=len(arr) + 1, offset=arr.offset * 4)
         data = np.frombuffer(bufs[2], dtype=np.uint8)
-        filled = np.flatnonzero(offsets[1:] > offsets[:-1])
-        if not len(filled):
-            return arr
-        ends = _ASCII_SPACE[data[offsets[1:][filled] - 1]]
-        if not (ends.any() or _ASCII_SPACE[data[offsets[:-1][filled]]].any()):
+        if offsets[-1] == offsets[0]:
+            return arr  # every cell empty
+        # The first and last byte of every cell.  An empty cell shows a neighbour's byte
+        # instead: that can only make the answer "trim", which is always safe.
+        last = data[np.maximum(offsets[1:] - 1, offsets[0])]
+        first = data[np.minimum(offsets[:-1], offsets[-1] - 1)]
+        if not (_any_ascii_space(last) or _any_ascii_space(first)):
             return arr
     return pc.ascii_trim_whitespace(arr)
+
+
+def _any_ascii_space(b: np.ndarray) -> bool:
+    """Whether any byte is one that ``ascii_trim_whitespace`` removes (9-13 or 32)."""
+    return bool(((b - np.uint8(9)) <= 4).any() or (b == 32).any())
 
 
 def _read_slow(name: str, text: str, delimiter: str, header_idx: int) -> RawTable:
