@@ -4,10 +4,12 @@ import datetime as dt
 import math
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from dashboard.ingest.dates import DAYFIRST, MONTHFIRST, parse_dates
+from dashboard.ingest.tabular import _strip
 from dashboard.ingest.values import parse_one
 from dashboard.model import ANALYTES
 from dashboard.units import FAMILY_UNITS, family_of, resolve_unit
@@ -305,3 +307,15 @@ def test_the_fast_reader_trims_every_cell(rows, delimiter):
     for col in table.columns.values():
         for cell in col.to_pylist():
             assert cell == cell.strip(" \t\r\n\x0b\x0c"), repr(cell)
+
+
+@SETTINGS
+@given(
+    st.lists(st.text(alphabet=st.sampled_from(["a", "é", "1", " ", "\t", "\r", "\x0b", "\x0c", "\n"]), max_size=4)),
+    st.integers(min_value=0, max_value=2),
+)
+def test_the_trim_check_never_skips_a_cell_that_needs_trimming(texts, offset):
+    """_strip looks at the first and last byte of each cell to skip a column with nothing
+    to trim; whatever the cells (empty ones, a sliced array), it equals a full trim."""
+    arr = pa.array(texts, pa.string()).slice(min(offset, len(texts)))
+    assert _strip(arr).to_pylist() == pc.ascii_trim_whitespace(arr).to_pylist()
