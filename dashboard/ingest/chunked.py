@@ -318,7 +318,7 @@ def _stream(path, header, delimiter, block_bytes, rep, ctx, mapping, fields, dec
             keep = ok.copy()
             keep[np.flatnonzero(ok)[dup]] = False
             cands.status[np.flatnonzero(ok)[dup]] = DUPLICATE
-            final = t.filter(pa.array(keep)).drop_columns(_INTERNAL)
+            final = t.drop_columns(_INTERNAL).filter(pa.array(keep))
             for pid in pc.unique(final.column("patient_id").combine_chunks().cast(pa.string())).to_pylist():
                 state.patients_seen.setdefault(pid, None)
             writer.write_table(model.conform("labs", final))

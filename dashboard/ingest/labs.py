@@ -852,9 +852,11 @@ def combine_labs(cands: list[LabCandidates]) -> pa.Table:
         drop[int(o)] = (DUPLICATE, "same result already imported")
     keep = ok.copy()
     keep[rows[dup]] = False
-    final = allc if keep.all() else allc.filter(pa.array(keep))  # rejected and duplicates out in one pass
     _warn_conflicts(allc, rows[clash], cands)
-    _record_percent_conversions(final, cands)
+    _record_percent_conversions(allc, keep, cands)
+    # rejected and duplicates out in one pass, over the model's columns only
+    final = allc.drop_columns(["_percent", "_rec", "_file", "_order", "_aidx", "_ok"])
+    final = final if keep.all() else final.filter(pa.array(keep))
 
     # settle statuses
     for o, (st, msg) in drop.items():
@@ -865,18 +867,17 @@ def combine_labs(cands: list[LabCandidates]) -> pa.Table:
             cands[i].problems.append(Problem(int(cands[i].rows[r]), "value", msg, ""))
     for c in cands:
         _settle(c)
-    final = final.drop_columns(["_percent", "_rec", "_file", "_order", "_aidx", "_ok"])
     if final.num_rows and final.column(0).num_chunks > 1:
         final = final.unify_dictionaries()  # several files: one dictionary per column
     return model.conform("labs", final, dictionaries=True)
 
 
-def _record_percent_conversions(final: pa.Table, cands: list[LabCandidates]) -> None:
+def _record_percent_conversions(allc: pa.Table, keep: np.ndarray, cands: list[LabCandidates]) -> None:
     """Report the % differentials that became absolute counts (those kept, per file)."""
-    pct = final.column("_percent").combine_chunks().to_numpy(zero_copy_only=False)
+    pct = allc.column("_percent").combine_chunks().to_numpy(zero_copy_only=False) & keep
     if not pct.any():
         return
-    rows = final.filter(pa.array(pct)).select(["_file", "analyte", "source_unit"])
+    rows = allc.filter(pa.array(pct)).select(["_file", "analyte", "source_unit"])
     counts = rows.group_by(["_file", "analyte", "source_unit"], use_threads=False).aggregate([([], "count_all")])
     for i, a, u, n in zip(
         *(counts.column(k).to_pylist() for k in ("_file", "analyte", "source_unit", "count_all")), strict=True
