@@ -17,7 +17,7 @@ them registers itself, so adding one is adding it to the list:
 
 from __future__ import annotations
 
-from dashboard.ingest import fhir, mimic, smart, synthea
+from dashboard.ingest import mimic, smart, synthea
 from dashboard.ingest.context import Context, FormatError, Parsed, Reader
 from dashboard.ingest.report import FileReport
 from dashboard.ingest.tabular import RawTable
@@ -54,6 +54,10 @@ def priority(raw: RawTable) -> int:
 
 def read_json(name: str, data: bytes, rep: FileReport, ctx: Context) -> Parsed:
     """A JSON or NDJSON file: FHIR resources (a Bundle, one resource, NDJSON lines)."""
+    # loaded when a JSON file comes: the FHIR reader is the largest, and an import of
+    # delimited or Excel exports (the usual case) never needs it
+    from dashboard.ingest import fhir
+
     return fhir.read_fhir(name, data, rep, ctx)
 
 
