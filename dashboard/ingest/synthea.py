@@ -182,10 +182,7 @@ def read_medications(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed | N
                 patient_id=pids[i],
                 drug_text=descs[i],
                 drug_code=codes[i],
-                start=dates.start[i],
-                end=dates.end[i],
-                start_error=dates.start_error[i],
-                end_error=dates.end_error[i],
+                **dates.row(i),
                 strength_only=True,
                 columns=columns,
             )
