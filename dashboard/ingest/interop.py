@@ -174,6 +174,11 @@ class Tally:
     rejected: list[Problem] = field(default_factory=list)
     duplicates: set[int] = field(default_factory=set)
 
+    @classmethod
+    def starting_with(cls, refused: list[Problem]) -> Tally:
+        """A tally that starts with the rows the table reader already refused."""
+        return cls(rejected=list(refused))
+
     def reject(self, row: int, column: str | None, message: str, value: str = "") -> None:
         self.rejected.append(Problem(row, column, message, value))
 

@@ -79,8 +79,7 @@ def read_meds(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed | None:
                 columns=columns,
             )
         )
-    tally = Tally()
-    tally.rejected.extend(raw.rejected)
+    tally = Tally.starting_with(raw.rejected)
     table = run_doses(rep, records, tally)
     return finish(rep, tally, doses=table)
 

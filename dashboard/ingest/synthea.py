@@ -187,9 +187,7 @@ def read_medications(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed | N
                 columns=columns,
             )
         )
-    tally = Tally()
-    for p in raw.rejected:
-        tally.rejected.append(p)
+    tally = Tally.starting_with(raw.rejected)
     table = run_doses(rep, records, tally)
     if table.num_rows:
         rep.warn(
@@ -235,8 +233,7 @@ def read_conditions(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed | No
     used_columns(rep, raw, fields)
     decision = decide_dates(rep, [col(raw, "STOP")], ctx)
     stops = dates_mod.parse_dates(col(raw, "STOP"), decision.order, ctx.options.as_of).values.to_pylist()
-    tally = Tally()
-    tally.rejected.extend(raw.rejected)
+    tally = Tally.starting_with(raw.rejected)
     pids, codes, descs = texts(raw, "PATIENT"), texts(raw, "CODE"), texts(raw, "DESCRIPTION")
     kept = 0
     for i, row in enumerate(raw.row_numbers.to_pylist()):
