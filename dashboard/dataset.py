@@ -62,33 +62,14 @@ class Dataset:
         self, patient_id: str, analyte: str, value: float, note: str, set_by: str, when: dt.datetime
     ) -> Dataset:
         """A copy with a clinician-set baseline added (the latest per analyte wins)."""
-        row = pd.DataFrame(
-            {
-                "patient_id": [patient_id],
-                "analyte": [analyte],
-                "value": [float(value)],
-                "note": [note],
-                "set_by": [set_by],
-                "set_at": [pd.Timestamp(when).floor("s")],
-            }
-        ).astype({"set_at": "datetime64[s]"})
+        row = _clinician_row(set_by, when, patient_id=patient_id, analyte=analyte, value=float(value), note=note)
         keep = self.baselines[~((self.baselines["patient_id"] == patient_id) & (self.baselines["analyte"] == analyte))]
-        merged = pd.concat([keep, row], ignore_index=True) if len(keep) else row
-        return replace(self, baselines=model.to_pandas("baselines", model.from_pandas("baselines", merged)))
+        return replace(self, baselines=_appended("baselines", keep, row))
 
     def with_interval(self, patient_id: str, days: int, reason: str, set_by: str, when: dt.datetime) -> Dataset:
         """A copy with a clinician-set monitoring interval added (the latest wins; 0 clears)."""
-        row = pd.DataFrame(
-            {
-                "patient_id": [patient_id],
-                "interval_days": [int(days)],
-                "reason": [reason],
-                "set_by": [set_by],
-                "set_at": [pd.Timestamp(when).floor("s")],
-            }
-        ).astype({"set_at": "datetime64[s]"})
-        merged = pd.concat([self.intervals, row], ignore_index=True) if len(self.intervals) else row
-        return replace(self, intervals=model.to_pandas("intervals", model.from_pandas("intervals", merged)))
+        row = _clinician_row(set_by, when, patient_id=patient_id, interval_days=int(days), reason=reason)
+        return replace(self, intervals=_appended("intervals", self.intervals, row))
 
     def interval_of(self, patient_id: str) -> pd.Series | None:
         """The patient's latest interval row (None when never set)."""
@@ -107,3 +88,17 @@ class Dataset:
             label=self.label,
             extract_date=self.extract_date,
         )
+
+
+def _clinician_row(set_by: str, when: dt.datetime, **values: object) -> pd.DataFrame:
+    """One row a clinician set: ``values``, who set it and when (to the second)."""
+    row = pd.DataFrame(
+        {**{k: [v] for k, v in values.items()}, "set_by": [set_by], "set_at": [pd.Timestamp(when).floor("s")]}
+    )
+    return row.astype({"set_at": "datetime64[s]"})
+
+
+def _appended(table: str, rows: pd.DataFrame, row: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` of a canonical ``table`` with ``row`` added, in the model's columns and dtypes."""
+    merged = pd.concat([rows, row], ignore_index=True) if len(rows) else row
+    return model.to_pandas(table, model.from_pandas(table, merged))

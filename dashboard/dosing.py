@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -133,6 +134,13 @@ def _pair(values: Any) -> tuple[float, float]:
 
 def _warn(severity: str, block: dict[str, Any], message: str | None = None) -> DoseWarning:
     return DoseWarning(severity, message or block["message"], tuple(block["refs"]), block.get("status", "confirmed"))
+
+
+def _renal(block: dict[str, Any], egfr: float | None, warnings: list[DoseWarning], refs: list[str]) -> None:
+    """The caution of a renal ``block`` (``egfr_below``, ``message``, refs) when the eGFR is under its limit."""
+    if egfr is not None and not math.isnan(egfr) and egfr < float(block["egfr_below"]):
+        warnings.append(_warn("caution", block, f"eGFR {_fmt(egfr)}: {block['message']}"))
+        refs += block["refs"]
 
 
 def _fmt(x: float) -> str:
@@ -315,23 +323,25 @@ def thiopurine_dose(
     tpmt, nudt15 = _phenotype(tpmt), _phenotype(nudt15)
     phenos = data["phenotypes"]
 
-    def no_dose(severity: str, message: str, why: str, block_refs: list[str], status: str) -> DoseResult:
-        warnings.append(DoseWarning(severity, message, tuple(block_refs), status))
-        reasoning.append(why)
+    def result(**outcome: Any) -> DoseResult:
+        """The result: what every outcome states (the normal range, the step, the reasoning
+        and warnings so far) with the outcome's own fields."""
         return DoseResult(
             drug=drug,
             unit="mg/day",
             normal_range=normal,
-            adjusted_range=None,
-            suggested_dose=None,
             step_mg=step,
             reasoning=tuple(reasoning),
             warnings=tuple(warnings),
-            refs=_refs(refs, block_refs),
-            avoid=True,
             standard_mg=standard,
             weight_kg=weight_kg,
+            **outcome,
         )
+
+    def no_dose(severity: str, message: str, why: str, block_refs: list[str], status: str) -> DoseResult:
+        warnings.append(DoseWarning(severity, message, tuple(block_refs), status))
+        reasoning.append(why)
+        return result(adjusted_range=None, suggested_dose=None, refs=_refs(refs, block_refs), avoid=True)
 
     if "poor" in (tpmt, nudt15):
         gene = "TPMT" if tpmt == "poor" else "NUDT15"
@@ -446,9 +456,7 @@ def thiopurine_dose(
         warnings.append(_warn("info", data["febuxostat"]))
         refs += data["febuxostat"]["refs"]
 
-    if egfr is not None and not math.isnan(egfr) and egfr < float(data["renal"]["egfr_below"]):
-        warnings.append(_warn("caution", data["renal"], f"eGFR {_fmt(egfr)}: {data['renal']['message']}"))
-        refs += data["renal"]["refs"]
+    _renal(data["renal"], egfr, warnings, refs)
 
     limit, _why = thiopurine_limits(drug, weight_kg, tpmt, nudt15, allopurinol=allopurinol, current_mg=current_mg)
     if limit is not None and adjusted[1] > limit + 1e-9:
@@ -485,20 +493,12 @@ def thiopurine_dose(
     if allopurinol or block is not None or test_first:
         warnings.append(_warn("caution", data["close_monitoring"]))
         refs += data["close_monitoring"]["refs"]
-    return DoseResult(
-        drug=drug,
-        unit="mg/day",
-        normal_range=normal,
+    return result(
         adjusted_range=adjusted,
         suggested_dose=suggested,
-        step_mg=step,
         adjustments=tuple(adjustments),
-        reasoning=tuple(reasoning),
-        warnings=tuple(warnings),
         refs=_refs(refs),
         schedule="once daily (or divided)",
-        standard_mg=standard,
-        weight_kg=weight_kg,
         limit_mg=limit,
         titration=plan,
         test_first=test_first,
@@ -553,24 +553,9 @@ def titration_frame(result: DoseResult) -> pd.DataFrame:
     )
 
 
-def azathioprine_dose(
-    weight_kg: float,
-    tpmt: str | None = "unknown",
-    nudt15: str | None = "unknown",
-    **kwargs: Any,
-) -> DoseResult:
-    """:func:`thiopurine_dose` for azathioprine."""
-    return thiopurine_dose("azathioprine", weight_kg, tpmt, nudt15, **kwargs)
-
-
-def mercaptopurine_dose(
-    weight_kg: float,
-    tpmt: str | None = "unknown",
-    nudt15: str | None = "unknown",
-    **kwargs: Any,
-) -> DoseResult:
-    """:func:`thiopurine_dose` for mercaptopurine."""
-    return thiopurine_dose("mercaptopurine", weight_kg, tpmt, nudt15, **kwargs)
+#: :func:`thiopurine_dose` for azathioprine and for mercaptopurine.
+azathioprine_dose = partial(thiopurine_dose, "azathioprine")
+mercaptopurine_dose = partial(thiopurine_dose, "mercaptopurine")
 
 
 def current_dose_check(result: DoseResult, current_mg: float | None) -> DoseWarning | None:
@@ -734,9 +719,7 @@ def mycophenolate_dose(
     if ppi and formulation == "MMF":
         warnings.append(_warn("caution", rules["ppi"]))
         refs += rules["ppi"]["refs"]
-    if egfr is not None and not math.isnan(egfr) and egfr < float(rules["renal"]["egfr_below"]):
-        warnings.append(_warn("caution", rules["renal"], f"eGFR {_fmt(egfr)}: {rules['renal']['message']}"))
-        refs += rules["renal"]["refs"]
+    _renal(rules["renal"], egfr, warnings, refs)
     monitoring = _rules("monitoring", "standard")
     return DoseResult(
         drug="mycophenolic acid" if formulation == "MPA" else "mycophenolate mofetil",
@@ -1057,9 +1040,7 @@ def hydroxychloroquine_dose(weight_kg: float, *, egfr: float | None = None) -> D
         )
     )
     refs += ["rcophth2020"]
-    if egfr is not None and not math.isnan(egfr) and egfr < float(rules["renal"]["egfr_below"]):
-        warnings.append(_warn("caution", rules["renal"], f"eGFR {_fmt(egfr)}: {rules['renal']['message']}"))
-        refs += rules["renal"]["refs"]
+    _renal(rules["renal"], egfr, warnings, refs)
     return DoseResult(
         drug="hydroxychloroquine",
         unit="mg/day",

@@ -379,21 +379,15 @@ def display_text_array(analyte: str, values, system: str = "SI", sources=None, c
 
 # --------------------------------------------------------------------------- doses and body weights
 
+#: Each mass unit once: its factor to mg and its spellings (lower case).
+_MASSES: dict[str, tuple[float, tuple[str, ...]]] = {
+    "mg": (1.0, ("mg", "milligram", "milligrams")),
+    "g": (1000.0, ("g", "gm", "gram", "grams")),
+    "mcg": (0.001, ("mcg", "ug", "µg", "μg", "microgram", "micrograms")),  # µg: micro sign, Greek mu
+}
 #: Spellings of a mass unit (lower case) -> (canonical spelling, factor to mg).
 MASS_UNITS: dict[str, tuple[str, float]] = {
-    "mg": ("mg", 1.0),
-    "milligram": ("mg", 1.0),
-    "milligrams": ("mg", 1.0),
-    "g": ("g", 1000.0),
-    "gm": ("g", 1000.0),
-    "gram": ("g", 1000.0),
-    "grams": ("g", 1000.0),
-    "mcg": ("mcg", 0.001),
-    "ug": ("mcg", 0.001),
-    "µg": ("mcg", 0.001),  # micro sign
-    "μg": ("mcg", 0.001),  # Greek mu
-    "microgram": ("mcg", 0.001),
-    "micrograms": ("mcg", 0.001),
+    spelling: (unit, factor) for unit, (factor, spellings) in _MASSES.items() for spelling in spellings
 }
 
 

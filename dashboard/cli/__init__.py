@@ -12,34 +12,11 @@ reason on stderr when nothing could be read or a choice is needed (ambiguous dat
 unmapped columns); 1 for any other failure.  No traceback is ever printed.
 
 * :mod:`dashboard.cli.common`: the exit codes, :class:`CliError` and the import options
-  every command shares (the subcommands import these, never the dispatcher);
+  every command shares (import them from there: the subcommands do, never from the
+  dispatcher or this package);
 * :mod:`dashboard.cli.main`: the parser, the ``import`` command and the dispatch.
 """
 
-from dashboard.cli.common import (
-    EXIT_CHOICE,
-    EXIT_FAIL,
-    EXIT_OK,
-    CliError,
-    add_import_options,
-    check_import,
-    import_options_from,
-    run_import,
-)
 from dashboard.cli.main import COMMANDS, build_parser, cmd_import, main, write_tables
 
-__all__ = [
-    "COMMANDS",
-    "EXIT_CHOICE",
-    "EXIT_FAIL",
-    "EXIT_OK",
-    "CliError",
-    "add_import_options",
-    "build_parser",
-    "check_import",
-    "cmd_import",
-    "import_options_from",
-    "main",
-    "run_import",
-    "write_tables",
-]
+__all__ = ["COMMANDS", "build_parser", "cmd_import", "main", "write_tables"]

@@ -39,7 +39,7 @@ from dashboard import model
 from dashboard.ingest import readers
 from dashboard.ingest.context import Context, ImportOptions, NeedsChoice, decide_dates
 from dashboard.ingest.labs import ACCEPTED, DUPLICATE, LabCandidates, _duplicates_and_clashes, _settle
-from dashboard.ingest.mapping import map_columns
+from dashboard.ingest.mapping import KIND_FIELDS, map_columns
 from dashboard.ingest.pipeline import (
     _combine_patients,
     _refused_unread,
@@ -55,24 +55,10 @@ STREAM_FROM_BYTES = 256 * 1024 * 1024
 #: Bytes of text per block.
 BLOCK_BYTES = 8 * 1024 * 1024
 _HEAD_BYTES = 1024 * 1024
-#: Fields a streamed file may map; others (names, dates of birth, report dates, a
-#: separate time column) need the whole file at once.
-_STREAMABLE_FIELDS = frozenset(
-    {
-        "patient_id",
-        "collected_at",
-        "analyte",
-        "code",
-        "value",
-        "unit",
-        "ref_range",
-        "ref_low",
-        "ref_high",
-        "flag",
-        "result_status",
-        "specimen",
-    }
-)
+#: Lab fields that need the whole file at once: a separate time column and who the
+#: patient is (names, date of birth, sex).  A streamed file may map only the others.
+_WHOLE_FILE_FIELDS = frozenset({"collection_time", "name", "family_name", "given_name", "birth_date", "sex"})
+_STREAMABLE_FIELDS = frozenset(KIND_FIELDS["labs"]) - _WHOLE_FILE_FIELDS
 _INTERNAL = ["_percent", "_rec", "_aidx", "_ok"]
 _NO_ROWS = pa.table({})
 # the draw key packs patient code, analyte and seconds since 1800 into one int64

@@ -163,6 +163,15 @@ class IntervalDates:
     #: why each end is not read; "" where it is blank: an open interval is not an error
     end_error: list[str]
 
+    def row(self, i: int) -> dict[str, Any]:
+        """Row ``i``'s start, end and their errors (the keywords of a dose record)."""
+        return {
+            "start": self.start[i],
+            "end": self.end[i],
+            "start_error": self.start_error[i],
+            "end_error": self.end_error[i],
+        }
+
 
 def interval_dates(
     rep: FileReport, start_arr: pa.Array, end_arr: pa.Array, ctx: Context, *, window: bool = True

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import pyarrow as pa
 
 from dashboard.ingest import dates as dates_mod
-from dashboard.ingest.context import Parsed
+from dashboard.ingest.context import IntervalDates, Parsed
 from dashboard.ingest.doses import DoseBatch, DoseRecord, normalise_doses
 from dashboard.ingest.frequency import parse_frequency
 from dashboard.ingest.labs import LabCandidates
@@ -174,11 +176,41 @@ class Tally:
     rejected: list[Problem] = field(default_factory=list)
     duplicates: set[int] = field(default_factory=set)
 
+    @classmethod
+    def starting_with(cls, refused: list[Problem]) -> Tally:
+        """A tally that starts with the rows the table reader already refused."""
+        return cls(rejected=list(refused))
+
     def reject(self, row: int, column: str | None, message: str, value: str = "") -> None:
         self.rejected.append(Problem(row, column, message, value))
 
     def accept(self, row: int) -> None:
         self.accepted.add(row)
+
+
+def medication_records(
+    raw: RawTable,
+    dates: IntervalDates,
+    fields: dict[str, str],
+    columns: dict[str, str],
+    more: Callable[[int], dict[str, Any]],
+) -> list[DoseRecord]:
+    """One dose record per row of a medication table: the patient, drug text and drug
+    code from the source columns ``fields`` names, the row's interval dates, and what
+    ``more(i)`` reads for row ``i`` (dose, unit, frequency ...)."""
+    pid, text, code = (texts(raw, fields[k]) for k in ("patient_id", "drug", "drug_code"))
+    return [
+        DoseRecord(
+            row=row,
+            patient_id=pid[i],
+            drug_text=text[i],
+            drug_code=code[i],
+            **dates.row(i),
+            columns=columns,
+            **more(i),
+        )
+        for i, row in enumerate(raw.row_numbers.to_pylist())
+    ]
 
 
 def run_doses(rep: FileReport, records: list[DoseRecord], tally: Tally) -> pa.Table:

@@ -168,8 +168,7 @@ def read_d_labitems(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed | No
         fields["loinc"] = "LOINC_CODE"
     used_columns(rep, raw, fields)
     fluids = ctx.extra.setdefault(FLUIDS, {})
-    tally = Tally()
-    tally.rejected.extend(raw.rejected)
+    tally = Tally.starting_with(raw.rejected)
     loincs = texts(raw, "LOINC_CODE")
     for row, item, label, fluid, loinc in zip(
         raw.row_numbers.to_pylist(), texts(raw, "ITEMID"), texts(raw, "LABEL"), texts(raw, "FLUID"), loincs, strict=True
@@ -193,8 +192,7 @@ def read_admissions(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed | No
     rep.kind = "dictionary"
     used_columns(rep, raw, {"patient_id": "SUBJECT_ID", "admission": "HADM_ID"})
     _remember_links(raw, ctx)
-    tally = Tally()
-    tally.rejected.extend(raw.rejected)
+    tally = Tally.starting_with(raw.rejected)
     for row, h, s in zip(raw.row_numbers.to_pylist(), texts(raw, "HADM_ID"), texts(raw, "SUBJECT_ID"), strict=True):
         if h and s:
             tally.accept(row)
@@ -412,8 +410,7 @@ def read_prescriptions(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed |
     route = texts(raw, "ROUTE")
     per_day = texts(raw, "DOSES_PER_24_HRS")
 
-    tally = Tally()
-    tally.rejected.extend(raw.rejected)
+    tally = Tally.starting_with(raw.rejected)
     records: list[DoseRecord] = []
     pending: list[tuple[int, str, str, str, str]] = []  # (record index, hadm, product, form unit, dose)
     for i, row in enumerate(rows):
@@ -435,10 +432,7 @@ def read_prescriptions(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed |
                 row=row,
                 patient_id=pid[i],
                 drug_text=text,
-                start=dates.start[i],
-                end=dates.end[i],
-                start_error=dates.start_error[i],
-                end_error=dates.end_error[i],
+                **dates.row(i),
                 dose=amount,
                 dose_unit=unit[i],
                 frequency=freq,
@@ -602,8 +596,7 @@ def read_patients(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed | None
         )
         for i, (row, pid) in enumerate(zip(raw.row_numbers.to_pylist(), texts(raw, "SUBJECT_ID"), strict=True))
     ]
-    tally = Tally()
-    tally.rejected.extend(raw.rejected)
+    tally = Tally.starting_with(raw.rejected)
     table = run_patients(rep, records, tally)
     return finish(rep, tally, patients=table)
 
@@ -644,8 +637,7 @@ def read_other_mimic(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed | N
     rep.format = "MIMIC table (not used)"
     if has_columns(raw, "HADM_ID"):
         _remember_links(raw, ctx)
-    tally = Tally()
-    tally.rejected.extend(raw.rejected)
+    tally = Tally.starting_with(raw.rejected)
     for row in raw.row_numbers.to_pylist():
         tally.reject(
             row,

@@ -14,14 +14,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from dashboard.ingest.context import Context, Parsed, interval_dates
-from dashboard.ingest.doses import DoseRecord
 from dashboard.ingest.interop import (
     Tally,
     col,
     finish,
     frequency_in_text,
     has_columns,
+    medication_records,
     product_strength,
     run_doses,
     texts,
@@ -57,33 +59,17 @@ def read_meds(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed | None:
     columns = {k: rep.mapping.get(k, v) for k, v in fields.items()}
     start_arr, end_arr = col(raw, "START_DATE"), col(raw, "END_DATE")
     dates = interval_dates(rep, start_arr, end_arr, ctx)
-    pid, code, name, sig = texts(raw, "PID"), texts(raw, "RxNorm"), texts(raw, "Name"), texts(raw, "SIG")
+    name, sig = texts(raw, "Name"), texts(raw, "SIG")
     qty, qty_unit = texts(raw, "Q_TO_TAKE_VALUE"), texts(raw, "Q_TO_TAKE_UNIT")
     fval, funit = texts(raw, "FREQUENCY_VALUE"), texts(raw, "FREQUENCY_UNIT")
 
-    records = []
-    for i, row in enumerate(raw.row_numbers.to_pylist()):
+    def amount_and_frequency(i: int) -> dict[str, Any]:
         dose, unit, strength_only = _amount(name[i], qty[i], qty_unit[i])
         freq = f"{fval[i]} {funit[i]}".strip() if fval[i] else frequency_in_text(sig[i])
-        records.append(
-            DoseRecord(
-                row=row,
-                patient_id=pid[i],
-                drug_text=name[i],
-                drug_code=code[i],
-                start=dates.start[i],
-                end=dates.end[i],
-                start_error=dates.start_error[i],
-                end_error=dates.end_error[i],
-                dose=dose,
-                dose_unit=unit,
-                frequency=freq,
-                strength_only=strength_only,
-                columns=columns,
-            )
-        )
-    tally = Tally()
-    tally.rejected.extend(raw.rejected)
+        return {"dose": dose, "dose_unit": unit, "frequency": freq, "strength_only": strength_only}
+
+    records = medication_records(raw, dates, fields, columns, amount_and_frequency)
+    tally = Tally.starting_with(raw.rejected)
     table = run_doses(rep, records, tally)
     return finish(rep, tally, doses=table)
 

@@ -27,7 +27,6 @@ import pyarrow.compute as pc
 
 from dashboard.ingest import dates as dates_mod
 from dashboard.ingest.context import Context, Parsed, decide_dates, interval_dates
-from dashboard.ingest.doses import DoseRecord
 from dashboard.ingest.interop import (
     CONDITION_NOT_USED,
     Tally,
@@ -35,6 +34,7 @@ from dashboard.ingest.interop import (
     finish,
     has_columns,
     is_relevant_condition,
+    medication_records,
     run_doses,
     run_patients,
     texts,
@@ -172,27 +172,8 @@ def read_medications(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed | N
     start_arr, stop_arr = col(raw, "START"), col(raw, "STOP")
     dates = interval_dates(rep, start_arr, stop_arr, ctx)
     columns = {k: raw_name(raw, v) for k, v in fields.items()}
-    rows = raw.row_numbers.to_pylist()
-    pids, codes, descs = texts(raw, "PATIENT"), texts(raw, "CODE"), texts(raw, "DESCRIPTION")
-    records = []
-    for i, row in enumerate(rows):
-        records.append(
-            DoseRecord(
-                row=row,
-                patient_id=pids[i],
-                drug_text=descs[i],
-                drug_code=codes[i],
-                start=dates.start[i],
-                end=dates.end[i],
-                start_error=dates.start_error[i],
-                end_error=dates.end_error[i],
-                strength_only=True,
-                columns=columns,
-            )
-        )
-    tally = Tally()
-    for p in raw.rejected:
-        tally.rejected.append(p)
+    records = medication_records(raw, dates, fields, columns, lambda _i: {"strength_only": True})
+    tally = Tally.starting_with(raw.rejected)
     table = run_doses(rep, records, tally)
     if table.num_rows:
         rep.warn(
@@ -238,8 +219,7 @@ def read_conditions(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed | No
     used_columns(rep, raw, fields)
     decision = decide_dates(rep, [col(raw, "STOP")], ctx)
     stops = dates_mod.parse_dates(col(raw, "STOP"), decision.order, ctx.options.as_of).values.to_pylist()
-    tally = Tally()
-    tally.rejected.extend(raw.rejected)
+    tally = Tally.starting_with(raw.rejected)
     pids, codes, descs = texts(raw, "PATIENT"), texts(raw, "CODE"), texts(raw, "DESCRIPTION")
     kept = 0
     for i, row in enumerate(raw.row_numbers.to_pylist()):

@@ -80,14 +80,26 @@ _DATA = "data"
 # --------------------------------------------------------------------------- types
 
 
-@dataclass(frozen=True)
-class Fact:
-    """One cell of the knowledge base: a value with its references and evidence status."""
+@dataclass(frozen=True, kw_only=True)
+class Cited:
+    """What every sourced item of the knowledge base carries: its reference ids, its
+    evidence status and an optional note (keyword-only, after the item's own fields)."""
 
-    value: Any
     refs: tuple[str, ...]
     status: str
     note: str = ""
+
+
+def _cited(item: dict[str, Any]) -> dict[str, Any]:
+    """The :class:`Cited` fields of a TOML table (missing ones empty)."""
+    return {"refs": tuple(item.get("refs", ())), "status": item.get("status", ""), "note": item.get("note", "")}
+
+
+@dataclass(frozen=True)
+class Fact(Cited):
+    """One cell of the knowledge base: a value with its references and evidence status."""
+
+    value: Any
     #: a ceiling in mg/day beside a mg/kg range (prednisone in lupus nephritis: 40 mg/day)
     max_mg_per_day: float | None = None
 
@@ -124,29 +136,23 @@ class Level:
 
 
 @dataclass(frozen=True)
-class Evidence:
+class Evidence(Cited):
     """One piece of evidence behind the potency ordering (shown where it is drawn)."""
 
     id: str
     short: str
     text: str
     tiers: tuple[int, ...]
-    refs: tuple[str, ...]
-    status: str
-    note: str = ""
 
 
 @dataclass(frozen=True)
-class KeyPoint:
+class KeyPoint(Cited):
     """A short fact or piece of advice for the Dosing and Compare pages (``key_points.toml``)."""
 
     id: str
     drugs: tuple[str, ...]
     topic: str
     text: str
-    refs: tuple[str, ...]
-    status: str
-    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -232,15 +238,12 @@ class DrugEntry:
 
 
 @dataclass(frozen=True)
-class Steroid:
+class Steroid(Cited):
     id: str
     label: str
     equivalent_mg: float
     relative_potency: float
     duration: str
-    refs: tuple[str, ...]
-    status: str
-    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -254,15 +257,12 @@ class SteroidTable:
 
 
 @dataclass(frozen=True)
-class MetabolitePattern:
+class MetabolitePattern(Cited):
     id: str
     label: str
     rule: str
     action: str
     severity: str
-    refs: tuple[str, ...]
-    status: str
-    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -373,9 +373,7 @@ def scales() -> Scales:
                 short=e["short"],
                 text=e["text"],
                 tiers=tuple(e.get("tiers", ())),
-                refs=tuple(e.get("refs", ())),
-                status=e.get("status", ""),
-                note=e.get("note", ""),
+                **_cited(e),
             )
             for e in ladder.get("evidence", [])
         ),
@@ -391,9 +389,7 @@ def scales() -> Scales:
 def _fact(item: dict[str, Any]) -> Fact:
     return Fact(
         value=item.get("value"),
-        refs=tuple(item.get("refs", ())),
-        status=item.get("status", ""),
-        note=item.get("note", ""),
+        **_cited(item),
         max_mg_per_day=float(item["max_mg_per_day"]) if "max_mg_per_day" in item else None,
     )
 
@@ -440,9 +436,7 @@ def steroid_table() -> SteroidTable:
             equivalent_mg=float(item["equivalent_mg"]),
             relative_potency=float(item["relative_potency"]),
             duration=item.get("duration", ""),
-            refs=tuple(item.get("refs", ())),
-            status=item.get("status", ""),
-            note=item.get("note", ""),
+            **_cited(item),
         )
         for key, item in data["steroids"].items()
     }
@@ -474,9 +468,7 @@ def metabolite_rules() -> MetaboliteRules:
                 rule=p["rule"],
                 action=p["action"],
                 severity=p["severity"],
-                refs=tuple(p.get("refs", ())),
-                status=p.get("status", ""),
-                note=p.get("note", ""),
+                **_cited(p),
             )
             for p in data["patterns"]
         ),
@@ -496,9 +488,7 @@ def key_points() -> tuple[KeyPoint, ...]:
             drugs=tuple(p["drugs"]),
             topic=p["topic"],
             text=p["text"],
-            refs=tuple(p.get("refs", ())),
-            status=p.get("status", ""),
-            note=p.get("note", ""),
+            **_cited(p),
         )
         for p in raw("key_points.toml").get("point", [])
     )
@@ -511,7 +501,7 @@ def key_points_for(drugs: tuple[str, ...] | list[str]) -> list[KeyPoint]:
 
 
 @dataclass(frozen=True)
-class Interaction:
+class Interaction(Cited):
     """One interaction of ``interactions.toml``, its interacting drugs resolved."""
 
     id: str
@@ -522,11 +512,8 @@ class Interaction:
     wording: str
     advice: str
     source: str
-    refs: tuple[str, ...]
-    status: str
     max_mg_per_day: float | None = None
     regimen: str = ""
-    note: str = ""
 
 
 @cache
@@ -552,11 +539,9 @@ def interactions() -> dict[str, Interaction]:
             wording=item["wording"],
             advice=item["advice"],
             source=item["source"],
-            refs=tuple(item.get("refs", ())),
-            status=item.get("status", ""),
             max_mg_per_day=None if maximum is None else float(maximum),
             regimen=item.get("regimen", ""),
-            note=item.get("note", ""),
+            **_cited(item),
         )
     return out
 
@@ -609,6 +594,13 @@ def _check_refs(p: _Problems, where: str, refs: Any, known: dict[str, Reference]
         if r not in known:
             p.add(where, f"unknown reference id {r!r}")
         used.add(r)
+
+
+def _check_cited(p: _Problems, where: str, refs: Any, status: Any, known: dict[str, Reference], used: set[str]) -> None:
+    """A sourced item: known reference ids and one of the evidence statuses."""
+    _check_refs(p, where, refs, known, used)
+    if status not in STATUSES:
+        p.add(where, f"status {status!r} not one of {STATUSES}")
 
 
 def _check_value(p: _Problems, where: str, kind: str, value: Any, sc: Scales) -> None:
@@ -669,9 +661,7 @@ def validate() -> list[str]:
     _check_refs(p, "scales.toml potency_ladder", list(sc.ladder_refs), known, used)
     for ev in sc.ladder_evidence:
         where = f"scales.toml potency_ladder evidence {ev.id!r}"
-        _check_refs(p, where, list(ev.refs), known, used)
-        if ev.status not in STATUSES:
-            p.add(where, f"status {ev.status!r} not one of {STATUSES}")
+        _check_cited(p, where, list(ev.refs), ev.status, known, used)
 
     vocab = model.drug_info()
     keys = [a.key for a in sc.attributes]
@@ -708,9 +698,7 @@ def validate() -> list[str]:
                 p.add(fwhere, "missing 'value'")
                 continue
             _check_value(p, fwhere, sc.attribute(key).type, item["value"], sc)
-            _check_refs(p, fwhere, item.get("refs"), known, used)
-            if item.get("status") not in STATUSES:
-                p.add(fwhere, f"status {item.get('status')!r} not one of {STATUSES}")
+            _check_cited(p, fwhere, item.get("refs"), item.get("status"), known, used)
             if not isinstance(item.get("note", ""), str):
                 p.add(fwhere, "'note' must be text")
     if set(sc.drug_order) != seen_ids:
@@ -725,9 +713,7 @@ def validate() -> list[str]:
             p.add(where, "not a generic id of vocab/drugs.toml")
         if not (isinstance(item.get("equivalent_mg"), int | float) and item["equivalent_mg"] > 0):
             p.add(where, "equivalent_mg must be a positive number")
-        _check_refs(p, where, item.get("refs"), known, used)
-        if item.get("status") not in STATUSES:
-            p.add(where, f"status {item.get('status')!r} not one of {STATUSES}")
+        _check_cited(p, where, item.get("refs"), item.get("status"), known, used)
     if st.get("reference_drug") not in st.get("steroids", {}):
         p.add("steroid_equivalence.toml", "reference_drug must be one of the steroids")
 
@@ -737,9 +723,7 @@ def validate() -> list[str]:
     _check_refs(p, "metabolites.toml [thresholds]", me.get("thresholds", {}).get("refs"), known, used)
     for item in me.get("patterns", []):
         where = f"metabolites.toml pattern {item.get('id')!r}"
-        _check_refs(p, where, item.get("refs"), known, used)
-        if item.get("status") not in STATUSES:
-            p.add(where, f"status {item.get('status')!r} not one of {STATUSES}")
+        _check_cited(p, where, item.get("refs"), item.get("status"), known, used)
 
     do = raw("dosing.toml")
     _check_header(p, "dosing.toml", do)
@@ -747,9 +731,7 @@ def validate() -> list[str]:
     def walk(node: Any, where: str) -> None:
         if isinstance(node, dict):
             if "refs" in node:
-                _check_refs(p, where, node["refs"], known, used)
-                if node.get("status") not in STATUSES:
-                    p.add(where, f"status {node.get('status')!r} not one of {STATUSES}")
+                _check_cited(p, where, node["refs"], node.get("status"), known, used)
             for k, v in node.items():
                 if k != "refs":
                     walk(v, f"{where}.{k}")

@@ -22,9 +22,11 @@ from dashboard.rules.engine import Profile
 from dashboard.rules.hits import Hits, cat, comparator_text, label, num, unit_text
 from dashboard.rules.inputs import Inputs, group_starts, hb_as_reported, text_column
 
-FLAG_FIELDS: tuple[tuple[str, pa.DataType, str], ...] = (
+#: The columns that say which result a row is about: the flags' first columns, and the
+#: whole of the results dated after the as-of date (``review.AFTER_FIELDS``).
+RESULT_FIELDS: tuple[tuple[str, pa.DataType, str], ...] = (
     ("patient_id", pa.string(), "Patient identifier."),
-    ("collected_at", pa.timestamp("s"), "When the flagged result was collected."),
+    ("collected_at", pa.timestamp("s"), "When the result was collected."),
     ("analyte", pa.string(), "Analyte id (model.ANALYTES)."),
     ("value", pa.float64(), "Result in the canonical unit (a censored result: its bound)."),
     ("unit", pa.string(), "Canonical unit of the analyte."),
@@ -32,6 +34,10 @@ FLAG_FIELDS: tuple[tuple[str, pa.DataType, str], ...] = (
     ("source_value", pa.string(), "The result exactly as the lab wrote it."),
     ("source_unit", pa.string(), "The unit exactly as the lab wrote it."),
     ("ctcae_grade", pa.int8(), "CTCAE v5.0 grade of this result (0-4); null when the analyte has no CTCAE term."),
+)
+
+FLAG_FIELDS: tuple[tuple[str, pa.DataType, str], ...] = (
+    *RESULT_FIELDS,
     ("rule", pa.string(), "Id of the rule that fired ('ctcae.neutrophils', 'bsr.wbc_low', 'trend.consecutive_falls')."),
     ("kind", pa.string(), "'ctcae', 'guideline' or 'trend'."),
     ("threshold", pa.float64(), "The limit crossed, in the canonical unit; NaN for trend rules."),

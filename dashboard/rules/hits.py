@@ -54,6 +54,31 @@ def cat(*parts: pa.Array | str | np.ndarray) -> pa.Array:
     return pc.binary_join_element_wise(*conv, "")
 
 
+def change_text(
+    analyte: str,
+    result: tuple[pa.Array, ...],
+    pct: tuple[np.ndarray, int],
+    relation: str,
+    reference: np.ndarray,
+    basis: tuple[pa.Array | str, ...],
+    threshold: float,
+    advice: str,
+) -> pa.Array:
+    """A relative change in words: "<Analyte> <result> <unit> is <pct>% <relation>
+    <reference><basis> (limit: more than <threshold>%): <advice>" (``pct``: the values
+    and their decimals)."""
+    return cat(
+        f"{label(analyte)} ",
+        *result,
+        f" {unit_text(analyte)} is ",
+        num(*pct),
+        f"% {relation} ",
+        num(reference),
+        *basis,
+        f" (limit: more than {threshold:g}%): {advice}",
+    )
+
+
 def comparator_text(cmp: np.ndarray) -> pa.Array:
     return pa.array(np.where(cmp < 0, "<", np.where(cmp > 0, ">", "")).astype(object), pa.string())
 

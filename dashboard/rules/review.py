@@ -21,17 +21,10 @@ from dashboard.rules.data import NEVER, versions
 from dashboard.rules.engine import Profile, get_profile
 from dashboard.rules.inputs import Inputs, prepare, text_column
 
-#: Results dated after the as-of date: not reviewed, never dropped silently.
+#: Results dated after the as-of date: not reviewed, never dropped silently (the CTCAE
+#: grade for information only).
 AFTER_FIELDS: tuple[tuple[str, pa.DataType, str], ...] = (
-    ("patient_id", pa.string(), "Patient identifier."),
-    ("collected_at", pa.timestamp("s"), "When the result was collected (after the as-of date)."),
-    ("analyte", pa.string(), "Analyte id."),
-    ("value", pa.float64(), "Result in the canonical unit."),
-    ("unit", pa.string(), "Canonical unit."),
-    ("comparator", pa.string(), "'<' or '>' for a censored result, else ''."),
-    ("source_value", pa.string(), "The result exactly as the lab wrote it."),
-    ("source_unit", pa.string(), "The unit exactly as the lab wrote it."),
-    ("ctcae_grade", pa.int8(), "Its CTCAE v5.0 grade (null when the analyte has none), for information."),
+    *flags.RESULT_FIELDS,
     ("lab_row", pa.int64(), "Row of the labs table given to review()."),
 )
 

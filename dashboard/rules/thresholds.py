@@ -21,7 +21,7 @@ from dashboard.rules import baselines as bl
 from dashboard.rules.ctcae import above, below
 from dashboard.rules.data import DAY, severity_rank
 from dashboard.rules.engine import Rule
-from dashboard.rules.hits import Hits, cat, comparator_text, label, num, unit_text
+from dashboard.rules.hits import Hits, cat, change_text, comparator_text, label, num, unit_text
 from dashboard.rules.inputs import Inputs, pair_key
 
 
@@ -103,17 +103,9 @@ def rise_hits(inp: Inputs, rule: Rule, base: bl.Baselines | None = None) -> Hits
         words = np.where(
             has_own[local] & ~clinician, "the pre-treatment baseline (median of the results before the drug)", words
         ).astype(object)
-    msg = cat(
-        f"{label(rule.analyte)} ",
-        comparator_text(labs.cmp[idx]),
-        num(labs.value[idx]),
-        f" {unit_text(rule.analyte)} is ",
-        num(pct[local], 2),
-        "% above ",
-        num(ref[local]),
-        ", ",
-        words,
-        f" (limit: more than {rule.threshold:g}%): {rule.message}",
+    result = (comparator_text(labs.cmp[idx]), num(labs.value[idx]))
+    msg = change_text(
+        rule.analyte, result, (pct[local], 2), "above", ref[local], (", ", words), rule.threshold, rule.message
     )
     basis = np.where(has_own[local], words, f"lowest of the previous {rule.window_days} days").astype(object)
     return _guideline_hits(rule, idx, limit, msg, baseline=ref[local], baseline_basis=basis)

@@ -28,7 +28,7 @@ from dashboard.rules import baselines as bl
 from dashboard.rules.ctcae import below, lower_limits
 from dashboard.rules.data import severity_rank
 from dashboard.rules.engine import Rule
-from dashboard.rules.hits import Hits, cat, label, num, unit_text
+from dashboard.rules.hits import Hits, cat, change_text, label, num, unit_text
 from dashboard.rules.inputs import DRUGS, Inputs, group_starts
 
 
@@ -123,17 +123,9 @@ def baseline_fall_hits(inp: Inputs, rule: Rule, base: bl.Baselines) -> list[Hits
         local = np.flatnonzero(fired)
         idx = local + s.start
         words = basis_text(inp, base, pid[local], a)
-        msg = cat(
-            f"{label(analyte)} ",
-            num(v[local]),
-            f" {unit_text(analyte)} is ",
-            num(drop[local], 1),
-            "% below the patient's baseline ",
-            num(ref[local]),
-            " (",
-            words,
-            f") (limit: more than {rule.threshold:g}%): {rule.message_for(analyte)}",
-        )
+        result, relation, wording = (num(v[local]),), "below the patient's baseline", (" (", words, ")")
+        advice = rule.message_for(analyte)
+        msg = change_text(analyte, result, (drop[local], 1), relation, ref[local], wording, rule.threshold, advice)
         basis = np.asarray(words.to_pylist(), dtype=object)
         out.append(_trend_hits(inp, rule, analyte, idx, msg, baseline=ref[local], baseline_basis=basis))
     return out

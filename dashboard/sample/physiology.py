@@ -37,23 +37,8 @@ import numpy as np
 from dashboard import model
 from dashboard.sample.plan import Draw, PatientPlan, Results
 
-#: Components simulated (the WBC is their sum; monocytes/basophils are not reported).
-COMPONENTS: tuple[str, ...] = (
-    "neutrophils",
-    "lymphocytes",
-    "eosinophils",
-    "monocytes",
-    "basophils",
-    "hemoglobin",
-    "platelets",
-    "mcv",
-    "alt",
-    "ast",
-    "albumin",
-    "creatinine",
-)
-
-#: Measurement (analytical + within-person) variation, as a log-normal sigma.
+#: Measurement (analytical + within-person) variation of each simulated component, as a
+#: log-normal sigma.
 NOISE: dict[str, float] = {
     "neutrophils": 0.07,
     "lymphocytes": 0.07,
@@ -68,6 +53,10 @@ NOISE: dict[str, float] = {
     "albumin": 0.025,
     "creatinine": 0.035,
 }
+
+#: Components simulated, in the order of the noise draws (the WBC is the sum of the first
+#: five; monocytes/basophils are not reported).
+COMPONENTS: tuple[str, ...] = tuple(NOISE)
 
 #: Decimals a laboratory reports, per analyte (canonical units).
 DECIMALS: dict[str, int] = {

@@ -117,6 +117,12 @@ def _point(draws: Sequence[Draw], values: np.ndarray, i: int) -> dict[str, Any]:
     return {"date": draws[i].day.isoformat(), "value": float(values[i])}
 
 
+def _draw_values(draws: Sequence[Draw], r: Results, day: dt.date, analytes: Sequence[str]) -> dict[str, Any]:
+    """The date of the draw on ``day`` and its results of ``analytes``."""
+    i = _at(draws, day)
+    return {"date": day.isoformat(), **{a: float(r[a][i]) for a in analytes}}
+
+
 def _quiet(ignore: Sequence[str] = ()) -> Callable[[PatientPlan, Sequence[Draw], Results], str | None]:
     def check(plan: PatientPlan, draws: Sequence[Draw], r: Results) -> str | None:
         breaches = guideline_breaches(draws, r, ignore)
@@ -345,13 +351,7 @@ def _allopurinol_pancytopenia(rng: np.random.Generator, weight: float, f: dt.dat
         )
 
     def observe(plan: PatientPlan, draws: Sequence[Draw], r: Results) -> dict[str, Any]:
-        i = _at(draws, found)
-        return {
-            "pancytopenia_draw": {
-                "date": found.isoformat(),
-                **{a: float(r[a][i]) for a in ("wbc", "neutrophils", "platelets", "hemoglobin")},
-            }
-        }
+        return {"pancytopenia_draw": _draw_values(draws, r, found, ("wbc", "neutrophils", "platelets", "hemoglobin"))}
 
     return Scene(
         doses=doses,
@@ -579,13 +579,7 @@ def _lupus_flare(rng: np.random.Generator, weight: float, f: dt.date) -> Scene:
         )
 
     def observe(plan: PatientPlan, draws: Sequence[Draw], r: Results) -> dict[str, Any]:
-        i = _at(draws, found)
-        return {
-            "flare_draw": {
-                "date": found.isoformat(),
-                **{a: float(r[a][i]) for a in ("platelets", "wbc", "lymphocytes", "neutrophils")},
-            }
-        }
+        return {"flare_draw": _draw_values(draws, r, found, ("platelets", "wbc", "lymphocytes", "neutrophils"))}
 
     return Scene(
         doses=doses,

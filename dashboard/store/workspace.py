@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pyarrow as pa
 
@@ -48,6 +48,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 DB_NAME = "workspace.duckdb"
 LOCK_NAME = "workspace.lock"
+
+_T = TypeVar("_T")
 
 _ORDER = {
     "labs": "",  # insertion order: sorting a million results costs a second on reopening
@@ -167,12 +169,16 @@ class Workspace:
                 "data_version": data_version(tx),
             }
 
+    def _query(self, read: Callable[[Tx], _T], empty: Callable[[], _T]) -> _T:
+        """``read`` in a read transaction, or ``empty()`` while the workspace does not exist."""
+        if not self.exists():
+            return empty()
+        with self._read() as tx:
+            return read(tx)
+
     def data_version(self) -> int:
         """A counter that changes whenever the workspace's data change (for caches)."""
-        if not self.exists():
-            return 0
-        with self._read() as tx:
-            return data_version(tx)
+        return self._query(data_version, lambda: 0)
 
     def load(self) -> StoredPanel:
         """Every table the panel needs, as one consistent snapshot (one connection)."""
@@ -225,23 +231,14 @@ class Workspace:
 
     def doses(self, patient_id: str | None = None) -> pa.Table:
         """Dose rows with provenance (dose_id, import_id, entered_by, entered_at, note)."""
-        if not self.exists():
-            return entries.empty_doses()
-        with self._read() as tx:
-            return entries.doses_with_provenance(tx, patient_id)
+        return self._query(lambda tx: entries.doses_with_provenance(tx, patient_id), entries.empty_doses)
 
     def dose_edits(self, patient_id: str | None = None) -> pa.Table:
-        if not self.exists():
-            return pa.table({})
-        with self._read() as tx:
-            return entries.dose_edits(tx, patient_id)
+        return self._query(lambda tx: entries.dose_edits(tx, patient_id), lambda: pa.table({}))
 
     def reviews(self, patient_id: str | None = None) -> pa.Table:
         """The review log (every entry, oldest first)."""
-        if not self.exists():
-            return entries.empty_reviews()
-        with self._read() as tx:
-            return entries.reviews(tx, patient_id)
+        return self._query(lambda tx: entries.reviews(tx, patient_id), entries.empty_reviews)
 
     def imports(self) -> list[dict[str, Any]]:
         """The import log, newest first, each with its files and its report (dict)."""
@@ -261,10 +258,7 @@ class Workspace:
 
     def known_files(self, hashes: set[str]) -> dict[str, Skipped]:
         """Content hashes already imported: hash -> where (first import)."""
-        if not self.exists() or not hashes:
-            return {}
-        with self._read() as tx:
-            return merge.known(tx, hashes)
+        return self._query(lambda tx: merge.known(tx, hashes), dict) if hashes else {}
 
     # ----------------------------------------------------------------- importing
 

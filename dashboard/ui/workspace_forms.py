@@ -22,40 +22,25 @@ from dashboard.ui.state import as_of
 
 
 @dataclass(frozen=True)
-class DoseKeys:
-    drug: str = "dose_drug"
-    amount: str = "dose_amount"
-    unit: str = "dose_unit"
-    frequency: str = "dose_frequency"
-    route: str = "dose_route"
-    start: str = "dose_start"
-    end: str = "dose_end"
-    note: str = "dose_note"
-    confirm: str = "dose_confirm"
+class FormKeys:
+    """The session-state keys of one form's widgets: ``<form>_<field>`` for each of its
+    fields (``DOSE.drug`` is "dose_drug"); a field the form does not have is an error."""
+
+    form: str
+    fields: tuple[str, ...]
+
+    def __getattr__(self, name: str) -> str:
+        if name not in self.__dict__.get("fields", ()):  # (no recursion before __init__ has run)
+            raise AttributeError(f"the {self.form} form has no field {name!r}")
+        return f"{self.form}_{name}"
 
 
-@dataclass(frozen=True)
-class ChangeKeys:
-    dose_id: str = "change_dose_id"
-    action: str = "change_action"
-    on: str = "change_on"
-    amount: str = "change_amount"
-    frequency: str = "change_frequency"
-    note: str = "change_note"
-    confirm: str = "change_confirm"
+DOSE = FormKeys("dose", ("drug", "amount", "unit", "frequency", "route", "start", "end", "note", "confirm"))
+CHANGE = FormKeys("change", ("dose_id", "action", "on", "amount", "frequency", "note", "confirm"))
+REVIEW = FormKeys("review", ("about", "action", "note"))
 
 
-@dataclass(frozen=True)
-class ReviewKeys:
-    about: str = "review_about"
-    action: str = "review_action"
-    note: str = "review_note"
-
-
-DOSE, CHANGE, REVIEW = DoseKeys(), ChangeKeys(), ReviewKeys()
-
-
-def _submit_dose(keys: DoseKeys, patient_id: str) -> None:
+def _submit_dose(keys: FormKeys, patient_id: str) -> None:
     s = st.session_state
     entry = DoseEntry(
         patient_id=patient_id,
@@ -71,7 +56,7 @@ def _submit_dose(keys: DoseKeys, patient_id: str) -> None:
     actions.add_dose(entry, confirmed=bool(s[keys.confirm]))
 
 
-def _submit_change(keys: ChangeKeys) -> None:
+def _submit_change(keys: FormKeys) -> None:
     s = st.session_state
     if s[keys.dose_id] is None:
         return
@@ -86,7 +71,7 @@ def _submit_change(keys: ChangeKeys) -> None:
     )
 
 
-def _submit_review(keys: ReviewKeys, patient_id: str) -> None:
+def _submit_review(keys: FormKeys, patient_id: str) -> None:
     s = st.session_state
     actions.add_review(patient_id, s.get(keys.about) or "", s[keys.action] or "", s[keys.note])
 
