@@ -213,24 +213,52 @@ def warn_about_ids(report: ImportReport, tables: list[pa.Table]) -> None:
     _warn_lookalike_ids(report, tables, ids)
 
 
-def _warn_id_groups(
-    report: ImportReport,
-    tables: list[pa.Table],
-    groups: list[list[str]],
-    message: Callable[[list[str], dict[str, str]], str],
-    more: str = "",
-) -> None:
+@dataclass(frozen=True)
+class _IdWarning:
+    """The wording of one warning about a group of patient ids."""
+
+    #: The warning, with ``{ids}`` where the group's ids stand.
+    text: str
+    #: How one id of the group is named, given the file it first appears in.
+    each: Callable[[str, str], str]
+    #: What joins the named ids.
+    sep: str = ", "
+    #: The line that counts the groups beyond the first ten ("" for none).
+    more: str = ""
+
+
+_LEADING_ZEROS = _IdWarning(
+    "patient ids {ids} differ only by leading zeros: kept apart; check they are not the same "
+    "patient (a spreadsheet drops the zeros of an id typed as a number)",
+    lambda pid, file: f"{pid} ({file})",
+    more="more patient ids differ from another only by leading zeros",
+)
+_LOOK_ALIKE = _IdWarning(
+    "patient ids that look alike: {ids}. Kept apart; check they are not the same patient "
+    "(case, letters of another alphabet or a kind of dash differ)",
+    lambda pid, file: f"{identity.describe(pid)} in {file}",
+    sep="; ",
+    more="more groups of patient ids look alike",
+)
+_MIXED_ALPHABETS = _IdWarning(
+    "patient id {ids} mixes letters of two alphabets: check it is typed as the hospital writes it",
+    lambda pid, _file: identity.describe(pid),
+)
+
+
+def _warn_id_groups(report: ImportReport, tables: list[pa.Table], groups: list[list[str]], warning: _IdWarning) -> None:
     """One warning per group of patient ids (the first ten), on the file where the group's
-    first id first appears; ``message`` gets the group and each id's first file.  With
-    ``more``, one line counts the groups beyond ten."""
+    first id first appears, naming each id with that file; with ``warning.more``, one line
+    counts the groups beyond ten."""
     if not groups:
         return
     first_file = _first_files(tables, {i for g in groups for i in g})
     by_name = {f.path: f for f in report.files}
     for group in groups[:10]:
-        by_name.get(first_file[group[0]], report.files[0]).warn(message(group, first_file))
-    if more and len(groups) > 10:
-        report.files[0].warn(f"{len(groups) - 10} {more}")
+        ids = warning.sep.join(warning.each(i, first_file[i]) for i in group)
+        by_name.get(first_file[group[0]], report.files[0]).warn(warning.text.format(ids=ids))
+    if warning.more and len(groups) > 10:
+        report.files[0].warn(f"{len(groups) - 10} {warning.more}")
 
 
 def _warn_zero_stripped_ids(report: ImportReport, tables: list[pa.Table], all_ids: set[str]) -> None:
@@ -247,15 +275,7 @@ def _warn_zero_stripped_ids(report: ImportReport, tables: list[pa.Table], all_id
     clashes = sorted(sorted(g, key=lambda i: (len(i), i)) for g in groups.values() if len(g) > 1)
     if not clashes or not report.files:
         return
-
-    def message(group: list[str], file: dict[str, str]) -> str:
-        where = ", ".join(f"{i} ({file[i]})" for i in group)
-        return (
-            f"patient ids {where} differ only by leading zeros: kept apart; check they are not the same "
-            "patient (a spreadsheet drops the zeros of an id typed as a number)"
-        )
-
-    _warn_id_groups(report, tables, clashes, message, "more patient ids differ from another only by leading zeros")
+    _warn_id_groups(report, tables, clashes, _LEADING_ZEROS)
 
 
 def _warn_lookalike_ids(report: ImportReport, tables: list[pa.Table], ids: set[str]) -> None:
@@ -272,22 +292,8 @@ def _warn_lookalike_ids(report: ImportReport, tables: list[pa.Table], ids: set[s
     mixed = sorted(pid for pid in ids if not pid.isascii() and pid not in grouped and identity.mixes_alphabets(pid))
     if not groups and not mixed:
         return
-
-    def alike(group: list[str], file: dict[str, str]) -> str:
-        where = "; ".join(f"{identity.describe(i)} in {file[i]}" for i in group)
-        return (
-            f"patient ids that look alike: {where}. Kept apart; check they are not the same patient "
-            "(case, letters of another alphabet or a kind of dash differ)"
-        )
-
-    def mixes(group: list[str], _file: dict[str, str]) -> str:
-        return (
-            f"patient id {identity.describe(group[0])} mixes letters of two alphabets: check it is typed as the "
-            "hospital writes it"
-        )
-
-    _warn_id_groups(report, tables, groups, alike, "more groups of patient ids look alike")
-    _warn_id_groups(report, tables, [[pid] for pid in mixed], mixes)
+    _warn_id_groups(report, tables, groups, _LOOK_ALIKE)
+    _warn_id_groups(report, tables, [[pid] for pid in mixed], _MIXED_ALPHABETS)
 
 
 def _priority(raw: RawTable | None, ctx: Context) -> int:
