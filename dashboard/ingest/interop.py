@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
 from typing import Any
 
 import pyarrow as pa
@@ -72,6 +75,36 @@ def used_columns(rep: FileReport, raw: RawTable, mapping: dict[str, str]) -> Non
     rep.mapping = {fld: idx[c.upper()] for fld, c in mapping.items() if c.upper() in idx}
     used = {c.upper() for c in mapping.values()}
     rep.unmapped_columns = [h for h in raw.header if h.strip().upper() not in used]
+
+
+@dataclass(frozen=True)
+class ExportTable:
+    """A table of a known export (``vocab/exports.toml``): the format the report names,
+    the kind of rows, and the header read as each field."""
+
+    format: str
+    kind: str
+    fields: dict[str, str]
+
+
+@cache
+def export_tables() -> dict[str, ExportTable]:
+    """The known export tables by key, read once from ``vocab/exports.toml``."""
+    text = resources.files("dashboard").joinpath("vocab", "exports.toml").read_text(encoding="utf-8")
+    return {
+        key: ExportTable(format=t["format"], kind=t["kind"], fields=dict(t["fields"]))
+        for key, t in tomllib.loads(text).items()
+    }
+
+
+def claim_table(rep: FileReport, raw: RawTable, key: str) -> dict[str, str]:
+    """Record that ``raw`` is the known export table ``key`` (its format, kind and the
+    columns read) and return a copy of its field -> header map."""
+    table = export_tables()[key]
+    rep.format = table.format
+    rep.kind = table.kind
+    used_columns(rep, raw, table.fields)
+    return dict(table.fields)
 
 
 def empty(n: int) -> pa.Array:

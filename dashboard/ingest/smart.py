@@ -19,6 +19,7 @@ from typing import Any
 from dashboard.ingest.context import Context, Parsed, interval_dates
 from dashboard.ingest.interop import (
     Tally,
+    claim_table,
     col,
     finish,
     frequency_in_text,
@@ -27,7 +28,6 @@ from dashboard.ingest.interop import (
     product_strength,
     run_doses,
     texts,
-    used_columns,
 )
 from dashboard.ingest.mapping import normalize
 from dashboard.ingest.report import FileReport
@@ -41,21 +41,7 @@ _COUNT_UNITS = {"tablet", "tablets", "tab", "tabs", "capsule", "capsules", "cap"
 def read_meds(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed | None:
     if not has_columns(raw, *MEDS_COLUMNS):
         return None
-    rep.format = "SMART sample-patient meds"
-    rep.kind = "doses"
-    fields = {
-        "patient_id": "PID",
-        "start": "START_DATE",
-        "end": "END_DATE",
-        "drug_code": "RxNorm",
-        "drug": "Name",
-        "dose": "Q_TO_TAKE_VALUE",
-        "dose_unit": "Q_TO_TAKE_UNIT",
-        "frequency": "FREQUENCY_VALUE",
-        "frequency_unit": "FREQUENCY_UNIT",
-        "sig": "SIG",
-    }
-    used_columns(rep, raw, fields)
+    fields = claim_table(rep, raw, "smart_meds")
     columns = {k: rep.mapping.get(k, v) for k, v in fields.items()}
     start_arr, end_arr = col(raw, "START_DATE"), col(raw, "END_DATE")
     dates = interval_dates(rep, start_arr, end_arr, ctx)

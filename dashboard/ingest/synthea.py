@@ -30,7 +30,9 @@ from dashboard.ingest.context import Context, Parsed, decide_dates, interval_dat
 from dashboard.ingest.interop import (
     CONDITION_NOT_USED,
     Tally,
+    claim_table,
     col,
+    export_tables,
     finish,
     has_columns,
     is_relevant_condition,
@@ -38,7 +40,6 @@ from dashboard.ingest.interop import (
     run_doses,
     run_patients,
     texts,
-    used_columns,
 )
 from dashboard.ingest.labs import LabInput, normalise_labs
 from dashboard.ingest.patients import PatientRecord, patients_from_table
@@ -62,17 +63,7 @@ BODY_WEIGHT_LOINC = ("29463-7", "3141-9")
 def read_observations(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed | None:
     if not has_columns(raw, *OBSERVATION_COLUMNS) or has_columns(raw, "START"):
         return None
-    rep.format = "Synthea observations"
-    rep.kind = "labs"
-    fields = {
-        "patient_id": "PATIENT",
-        "collected_at": "DATE",
-        "code": "CODE",
-        "analyte": "DESCRIPTION",
-        "value": "VALUE",
-        "unit": "UNITS",
-    }
-    used_columns(rep, raw, fields)
+    fields = claim_table(rep, raw, "synthea_observations")
     date = col(raw, "DATE")
     decision = decide_dates(rep, [date], ctx)
     code = pc.utf8_trim_whitespace(col(raw, "CODE"))
@@ -165,10 +156,7 @@ def read_medications(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed | N
         return None
     if not (has_columns(raw, "DISPENSES") or (has_columns(raw, "REASONCODE") and not has_columns(raw, "Id"))):
         return None
-    rep.format = "Synthea medications"
-    rep.kind = "doses"
-    fields = {"start": "START", "end": "STOP", "patient_id": "PATIENT", "drug_code": "CODE", "drug": "DESCRIPTION"}
-    used_columns(rep, raw, fields)
+    fields = claim_table(rep, raw, "synthea_medications")
     start_arr, stop_arr = col(raw, "START"), col(raw, "STOP")
     dates = interval_dates(rep, start_arr, stop_arr, ctx)
     columns = {k: raw_name(raw, v) for k, v in fields.items()}
@@ -189,14 +177,9 @@ def read_medications(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed | N
 def read_patients(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed | None:
     if not has_columns(raw, *PATIENT_COLUMNS):
         return None
-    fields = {
-        "patient_id": raw_name(raw, "Id"),
-        "birth_date": raw_name(raw, "BIRTHDATE"),
-        "sex": raw_name(raw, "GENDER"),
-        "family_name": raw_name(raw, "LAST"),
-        "given_name": raw_name(raw, "FIRST"),
-    }
-    parsed = patients_from_table(raw, rep, ctx, fields, fmt="Synthea patients")
+    table = export_tables()["synthea_patients"]
+    fields = {k: raw_name(raw, v) for k, v in table.fields.items()}
+    parsed = patients_from_table(raw, rep, ctx, fields, fmt=table.format)
     rep.mapping = {k: v for k, v in fields.items()}
     rep.unmapped_columns = [h for h in raw.header if h not in fields.values()]
     deaths = texts(raw, "DEATHDATE")
@@ -213,10 +196,7 @@ def read_conditions(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed | No
     header = {h.strip().upper() for h in raw.header}
     if not has_columns(raw, *CONDITION_COLUMNS) or not header <= CONDITION_HEADER:
         return None
-    rep.format = "Synthea conditions"
-    rep.kind = "patients"
-    fields = {"patient_id": "PATIENT", "code": "CODE", "diagnosis": "DESCRIPTION", "end": "STOP"}
-    used_columns(rep, raw, fields)
+    claim_table(rep, raw, "synthea_conditions")
     decision = decide_dates(rep, [col(raw, "STOP")], ctx)
     stops = dates_mod.parse_dates(col(raw, "STOP"), decision.order, ctx.options.as_of).values.to_pylist()
     tally = Tally.starting_with(raw.rejected)
