@@ -135,6 +135,17 @@ def _first_failure(*reasons: str | None) -> str | None:
     return next((r for r in reasons if r), None)
 
 
+def _change(day: dt.date, before: float, after: float, per: str = "day", **more: str) -> dict[str, Any]:
+    """A dose change as the manifest states it: the date, the dose before and after (mg per
+    ``per``: "day" or "week"), and any more facts (the route)."""
+    return {"date": day.isoformat(), f"from_mg_{per}": before, f"to_mg_{per}": after, **more}
+
+
+def _raised_then_lowered(drug: str, up: dt.date, down: dt.date, low: float, high: float) -> dict[str, Any]:
+    """The facts of a story whose dose is raised from ``low`` to ``high`` and lowered back."""
+    return {"drug": drug, "increase": _change(up, low, high), "reduction": _change(down, high, low)}
+
+
 # --------------------------------------------------------------------------- the story table
 
 
@@ -249,11 +260,7 @@ def _aza_dose_response(rng: np.random.Generator, weight: float, f: dt.date) -> S
         check=check,
         observe=observe,
         forced_draws=(confirm,),
-        facts={
-            "drug": "azathioprine",
-            "increase": {"date": inc.isoformat(), "from_mg_day": 100, "to_mg_day": 150},
-            "reduction": {"date": red.isoformat(), "from_mg_day": 150, "to_mg_day": 100},
-        },
+        facts=_raised_then_lowered("azathioprine", inc, red, 100, 150),
     )
 
 
@@ -438,7 +445,7 @@ def _mtx_transaminitis(rng: np.random.Generator, weight: float, f: dt.date) -> S
         forced_draws=forced,
         facts={
             "drug": "methotrexate",
-            "increase": {"date": up2.isoformat(), "from_mg_week": 20, "to_mg_week": 25, "route": "sc"},
+            "increase": _change(up2, 20, 25, per="week", route="sc"),
             "withheld": withheld.isoformat(),
             "restarted": {"date": restart.isoformat(), "mg_week": 15, "route": "sc"},
         },
@@ -539,11 +546,7 @@ def _mmf_mild_cytopenia(rng: np.random.Generator, weight: float, f: dt.date) -> 
         response={"nephritis": nephritis},
         check=check,
         forced_draws=(down - _days(3),),
-        facts={
-            "drug": "mycophenolate mofetil",
-            "increase": {"date": up.isoformat(), "from_mg_day": 2000, "to_mg_day": 3000},
-            "reduction": {"date": down.isoformat(), "from_mg_day": 3000, "to_mg_day": 2000},
-        },
+        facts=_raised_then_lowered("mycophenolate mofetil", up, down, 2000, 3000),
     )
 
 
@@ -590,7 +593,7 @@ def _lupus_flare(rng: np.random.Generator, weight: float, f: dt.date) -> Scene:
         facts={
             "flare_onset": onset.isoformat(),
             "flare_found": found.isoformat(),
-            "prednisone_increase": {"date": (found + DAY).isoformat(), "from_mg_day": 5, "to_mg_day": 30},
+            "prednisone_increase": _change(found + DAY, 5, 30),
             "last_dose_change_before_flare": max(
                 [d.start for d in doses if d.start < found] + [d.end for d in doses if d.end and d.end < found]
             ).isoformat(),
