@@ -259,9 +259,18 @@ class _Lane:
     steps: pd.DataFrame  # start, end, dose, dose_unit, frequency, mg_per_day, route, source
     pulsed: bool
     per_week: bool
+    rows: list[dict] = field(default_factory=list)  # the steps as plain records, in order
 
 
-def _is_pulse(row: pd.Series) -> bool:
+def _records(frame: pd.DataFrame, columns: Sequence[str] | None = None) -> list[dict]:
+    """The rows of ``frame`` as dicts of Python scalars (what ``to_dict("records")``
+    gives), built from whole columns: row access on pandas objects in a loop, or
+    ``to_dict``'s per-value boxing, cost more than drawing the figure."""
+    names = list(frame.columns if columns is None else columns)
+    return [dict(zip(names, values, strict=True)) for values in zip(*(frame[c].tolist() for c in names), strict=True)]
+
+
+def _is_pulse(row: dict) -> bool:
     freq = str(row["frequency"])
     return row["route"] == "iv" or freq in ("single", "monthly") or (freq.startswith("every ") and "weeks" in freq)
 
@@ -273,7 +282,8 @@ def _dose_lanes(doses: pd.DataFrame, as_of: pd.Timestamp) -> list[_Lane]:
     for drug, part in doses.groupby("drug", sort=False):
         part = part.sort_values("start")
         d = info.get(drug)
-        pulsed = bool(len(part)) and all(_is_pulse(r) for _, r in part.iterrows())
+        rows = _records(part)
+        pulsed = bool(rows) and all(_is_pulse(r) for r in rows)
         lanes.append(
             _Lane(
                 drug=str(drug),
@@ -281,13 +291,14 @@ def _dose_lanes(doses: pd.DataFrame, as_of: pd.Timestamp) -> list[_Lane]:
                 steps=part,
                 pulsed=pulsed,
                 per_week=bool(d and d.weekly),
+                rows=rows,
             )
         )
     lanes.sort(key=lambda ln: (order.get(info[ln.drug].tracked_for if ln.drug in info else "", 9), ln.label))
     return lanes
 
 
-def _lane_amount(row: pd.Series, per_week: bool) -> tuple[float, str]:
+def _lane_amount(row: dict, per_week: bool) -> tuple[float, str]:
     """The amount a step line shows and its unit label."""
     if per_week and np.isfinite(row["mg_per_week"]):
         return float(row["mg_per_week"]), "mg/week"
@@ -328,13 +339,13 @@ def _draw_doses(
         if lane.pulsed:
             _draw_pulses(canvas, lane, base, colour, weight)
             continue
-        amounts = [_lane_amount(r, lane.per_week) for _, r in lane.steps.iterrows()]
+        amounts = [_lane_amount(r, lane.per_week) for r in lane.rows]
         top = max((a for a, _ in amounts if np.isfinite(a)), default=1.0) or 1.0
         xs: list[Any] = []  # times, None between two steps that do not meet
         ys: list[float | None] = []
         hover, tx, ty, tt = [], [], [], []
         prev_end = None
-        for (_, r), (amount, unit) in zip(lane.steps.iterrows(), amounts, strict=True):
+        for r, (amount, unit) in zip(lane.rows, amounts, strict=True):
             start = r["start"]
             end = r["end"] if pd.notna(r["end"]) else None
             if prev_end is not None and start > prev_end:
@@ -420,7 +431,7 @@ def _open_end(lane: _Lane) -> pd.Timestamp:
 
 def _draw_pulses(canvas: _Canvas, lane: _Lane, base: float, colour: str, weight: float) -> None:
     xs, hover = [], []
-    for _, r in lane.steps.iterrows():
+    for r in lane.rows:
         for day in _pulse_days(r):
             xs.append(day)
             hover.append(_dose_hover(lane.drug, r, weight, pulse_day=day))
@@ -439,7 +450,7 @@ def _draw_pulses(canvas: _Canvas, lane: _Lane, base: float, colour: str, weight:
     )
 
 
-def _pulse_days(r: pd.Series) -> list[pd.Timestamp]:
+def _pulse_days(r: dict) -> list[pd.Timestamp]:
     """Administration dates of a pulsed dose row (every N weeks / monthly / single)."""
     start = r["start"]
     end = r["end"] if pd.notna(r["end"]) else start + pd.Timedelta(days=366)
@@ -461,7 +472,7 @@ def _pulse_days(r: pd.Series) -> list[pd.Timestamp]:
     return days
 
 
-def _dose_hover(drug: str, r: pd.Series, weight: float, pulse_day: pd.Timestamp | None = None) -> str:
+def _dose_hover(drug: str, r: dict, weight: float, pulse_day: pd.Timestamp | None = None) -> str:
     text = describe_dose(drug, r["dose"], r["dose_unit"], r["frequency"], r["mg_per_day"], weight)
     when = (
         f"{pulse_day:%d %b %Y}"
@@ -535,10 +546,12 @@ def _draw_reference(layer: _Canvas, row: int, analyte: str, sub: pd.DataFrame, s
 
 
 def _reference(analyte: str, sub: pd.DataFrame, sex: str) -> tuple[float, float, str]:
-    with_range = sub[sub["ref_low"].notna() | sub["ref_high"].notna()]
+    low = sub["ref_low"].to_numpy(dtype=float, na_value=np.nan)
+    high = sub["ref_high"].to_numpy(dtype=float, na_value=np.nan)
+    with_range = np.flatnonzero(~np.isnan(low) | ~np.isnan(high))
     if len(with_range):
-        last = with_range.iloc[-1]
-        return float(last["ref_low"]), float(last["ref_high"]), "lab"
+        last = with_range[-1]
+        return float(low[last]), float(high[last]), "lab"
     default = ranges_file().get("ranges", {}).get(analyte, {})
     low = default.get(f"low_{sex}", default.get("low", float("nan")))
     high = default.get("high", float("nan"))
@@ -593,7 +606,7 @@ def _short_source(source: str) -> str:
 def _draw_intervals(layer: _Canvas, row: int, intervals: pd.DataFrame, as_of: pd.Timestamp) -> None:
     """The time each flag episode was open (to the next clear result, or to now): a thin
     bar along the foot of the panel, coloured by severity, under the results."""
-    for _, iv in intervals.iterrows():
+    for iv in _records(intervals, ("start", "end", "severity", "rule")):
         end = iv["end"] if pd.notna(iv["end"]) else as_of
         if not end > iv["start"]:
             end = iv["start"] + pd.Timedelta(days=1)
@@ -632,7 +645,7 @@ class _HoverContext:
     def build(cls, flags: pd.DataFrame, doses: pd.DataFrame, weight: float, system: str) -> _HoverContext:
         by_key: dict[tuple[str, pd.Timestamp], list[dict]] = {}
         grade: dict[tuple[str, pd.Timestamp], int] = {}
-        for fl in flags.to_dict("records") if len(flags) else []:
+        for fl in _records(flags) if len(flags) else []:
             key = (fl["analyte"], fl["collected_at"])
             by_key.setdefault(key, []).append(fl)
             if pd.notna(fl["ctcae_grade"]):
@@ -643,7 +656,7 @@ class _HoverContext:
                 d["end"],
                 describe_dose(d["drug"], d["dose"], d["dose_unit"], d["frequency"], d["mg_per_day"], weight),
             )
-            for d in doses.to_dict("records")
+            for d in _records(doses, ("start", "end", "drug", "dose", "dose_unit", "frequency", "mg_per_day"))
         ]
         return cls(by_key, grade, described, system)
 
@@ -682,7 +695,7 @@ def _draw_results(
     base = 0 if analyte in _GRADED else -1
     grades = np.array([ctx.grade.get((analyte, t), base) for t in times], dtype=int)
     hover = np.empty(len(times), dtype=object)
-    hover[:] = [_result_hover(r, analyte, ctx) for r in sub.to_dict("records")]
+    hover[:] = [_result_hover(r, analyte, ctx) for r in _records(sub, _HOVER_COLUMNS)]
     censored = (sub["comparator"] != "").to_numpy()
     x_all = np.asarray(times, dtype=object)
     for g in sorted(set(grades.tolist())):
@@ -714,6 +727,18 @@ def _draw_results(
             seen.add((max(g, 0), open_marker))
 
 
+#: The columns of a result its hover reads.
+_HOVER_COLUMNS = (
+    "collected_at",
+    "value",
+    "unit",
+    "comparator",
+    "source_value",
+    "source_unit",
+    "derived",
+    "ref_low",
+    "ref_high",
+)
 _GRADED = ("wbc", "neutrophils", "lymphocytes", "platelets", "hemoglobin", "alt", "ast")
 
 
