@@ -116,6 +116,40 @@ def timeline_figure(
     options: TimelineOptions | None = None,
 ) -> go.Figure:
     """The timeline of one patient (all frames already restricted to that patient)."""
+    data, layout = _timeline(labs, doses, flags, intervals, profile, patient, options)
+    # one period selector: the page's (the figure has no range buttons of its own)
+    # assembled from known-good dicts: plotly's per-property validation is skipped here
+    # (it costs more than building the figure) and run strictly in the tests instead
+    return go.Figure(data=data, layout=layout, _validate=False)
+
+
+def timeline_spec(
+    labs: pd.DataFrame,
+    doses: pd.DataFrame,
+    flags: pd.DataFrame,
+    intervals: pd.DataFrame,
+    profile: Profile,
+    patient: pd.Series | None = None,
+    options: TimelineOptions | None = None,
+) -> dict[str, Any]:
+    """The same timeline in plotly's dict form: what ``timeline_figure(...).to_dict()``
+    gives (tested), without building the figure object and deep-copying it back (the
+    Patient page draws it on every patient switch)."""
+    data, layout = _timeline(labs, doses, flags, intervals, profile, patient, options)
+    template = go.Figure().to_dict()["layout"].get("template")  # the default a Figure adds
+    return {"data": data, "layout": {**layout, "template": template} if template is not None else layout}
+
+
+def _timeline(
+    labs: pd.DataFrame,
+    doses: pd.DataFrame,
+    flags: pd.DataFrame,
+    intervals: pd.DataFrame,
+    profile: Profile,
+    patient: pd.Series | None,
+    options: TimelineOptions | None,
+) -> tuple[list[dict], dict]:
+    """The traces and the layout of the timeline, as plain dicts."""
     options = options or TimelineOptions()
     analytes = analytes_present(labs, options.analytes)
     weight = float(patient["weight_kg"]) if patient is not None and pd.notna(patient.get("weight_kg")) else float("nan")
@@ -172,10 +206,7 @@ def timeline_figure(
         font={"size": 12},
         shapes=canvas.shapes,
     )
-    # one period selector: the page's (the figure has no range buttons of its own)
-    # assembled from known-good dicts: plotly's per-property validation is skipped here
-    # (it costs more than building the figure) and run strictly in the tests instead
-    return go.Figure(data=canvas.data, layout=layout, _validate=False)
+    return canvas.data, layout
 
 
 def _stacked_layout(heights: list[float], titles: list[str], spacing: float, x_range: list, canvas: _Canvas) -> dict:

@@ -16,12 +16,12 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import model
-from dashboard.figures.timeline import DEFAULT_ANALYTES, WINDOWS, TimelineOptions, analytes_present, timeline_figure
+from dashboard.figures.timeline import DEFAULT_ANALYTES, WINDOWS, TimelineOptions, analytes_present, timeline_spec
 from dashboard.markup import md_escape
 from dashboard.rules import Review
 from dashboard.rules.engine import Profile
 from dashboard.ui.picker import identity_conflicts
-from dashboard.ui.widgets import flags_with_detail, show_table
+from dashboard.ui.widgets import flags_with_detail, show_plotly_spec, show_table
 from dashboard.views import after_as_of_summary, after_as_of_table, flags_table, identity_line, patient_facts
 
 log = logging.getLogger(__name__)
@@ -80,8 +80,8 @@ def timeline(
     window = st.segmented_control("Period", list(WINDOWS), default="All", key="patient_window") or "All"
     options = TimelineOptions(analytes=tuple(analytes), system=system, window=window, as_of=day)
     start = time.perf_counter()
-    fig = timeline_figure(labs, doses, flags, intervals, profile, patient, options)
-    st.plotly_chart(fig, width="stretch", theme=None, key="patient_timeline", config={"displaylogo": False})
+    spec = timeline_spec(labs, doses, flags, intervals, profile, patient, options)  # = timeline_figure's to_dict()
+    show_plotly_spec(spec, width="stretch", theme=None, key="patient_timeline", config={"displaylogo": False})
     log.info("timeline drawn in %.0f ms: %d panels", 1000 * (time.perf_counter() - start), len(analytes))
     st.caption(TIMELINE_CAPTION)
 
