@@ -57,6 +57,7 @@ from dashboard.ui.caching import (
     panel_flags,
     patient_label,
     patient_labels,
+    patient_review,
     review_log,
     review_summary,
 )
@@ -184,6 +185,7 @@ __all__ = [
     "patient_label",
     "patient_labels",
     "patient_picker",
+    "patient_review",
     "reimport_with_choices",
     "replace_dataset",
     "require_dataset",

@@ -225,11 +225,46 @@ def current_panel_with_reviews(unreviewed_first: bool = True) -> pd.DataFrame | 
     )
 
 
+# --------------------------------------------------------------------------- one patient
+
+
+@dataclass(frozen=True)
+class PatientReview:
+    """One patient's part of the current review, as the pandas frames the Patient page
+    shows (``Review.for_patient(...).*_df()``), each converted once."""
+
+    flags: pd.DataFrame
+    intervals: pd.DataFrame
+    schedule: pd.DataFrame
+    dose_checks: pd.DataFrame
+    after_as_of: pd.DataFrame
+
+    @property
+    def open_flags(self) -> pd.DataFrame:
+        """The open flags (what ``Review.open_flags_df`` gives, from the frame in hand)."""
+        return self.flags[self.flags["status"] == "open"].reset_index(drop=True)
+
+
+@st.cache_data(show_spinner=False, max_entries=32, scope="session")
+def _patient_review(_rv: Review, key: ReviewKey, patient_id: str) -> PatientReview:
+    one = _rv.for_patient(patient_id)
+    return PatientReview(
+        one.flags_df(), one.intervals_df(), one.schedule_df(), one.dose_checks_df(), one.after_as_of_df()
+    )
+
+
+def patient_review(patient_id: str) -> PatientReview | None:
+    """One patient's part of the current review (computed once per review and patient:
+    going back to a patient converts nothing again)."""
+    rv = current_review()
+    return _patient_review(rv, review_key(), patient_id) if rv is not None else None
+
+
 def open_flags_reviewed(patient_id: str) -> pd.DataFrame:
     """One patient's open flags (the review the Panel shows), each with its latest review,
     not reviewed first."""
-    rv = current_review()
-    flags = rv.for_patient(patient_id).open_flags_df() if rv is not None else pd.DataFrame()
+    mine = patient_review(patient_id)
+    flags = mine.open_flags if mine is not None else pd.DataFrame()
     entries = review_log()
     return with_review_status(flags, entries[entries["patient_id"] == patient_id], rule_col="rule")
 
