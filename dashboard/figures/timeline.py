@@ -169,14 +169,16 @@ def _timeline(
     seen: set[tuple[int, bool]] = set()
     # plain records, split once: row access on pandas objects in a loop costs more than the figure
     hover = _HoverContext.build(flags, doses, weight, options.system)
-    by_analyte = dict(
-        tuple(labs.sort_values("collected_at", kind="stable").groupby("analyte", sort=False, observed=True))
-    )
+    # the results of the analytes drawn, in time order, as records split by analyte
+    shown = labs[labs["analyte"].isin(analytes)].sort_values("collected_at", kind="stable")
+    by_analyte: dict[str, list[dict]] = {a: [] for a in analytes}
+    for r in _records(shown, ("analyte", *_RESULT_COLUMNS)):
+        by_analyte[r["analyte"]].append(r)
     iv_by = dict(tuple(intervals.groupby("analyte", sort=False, observed=True))) if len(intervals) else {}
     for i, analyte in enumerate(analytes, start=2):
-        sub = by_analyte.get(analyte, labs.iloc[:0])
-        _draw_results(canvas, i, analyte, sub, hover, seen)
-        _draw_reference(canvas, i, analyte, sub, sex, options.system)
+        results = by_analyte[analyte]
+        _draw_results(canvas, i, analyte, results, hover, seen)
+        _draw_reference(canvas, i, analyte, results, sex, options.system)
         _draw_limits(canvas, i, analyte, profile, options.system)
         _draw_intervals(canvas, i, iv_by.get(analyte, intervals.iloc[:0]), as_of)
     _draw_dose_changes(canvas, doses)
@@ -548,10 +550,10 @@ def _draw_dose_changes(layer: _Canvas, doses: pd.DataFrame) -> None:
 # --------------------------------------------------------------------------- results
 
 
-def _draw_reference(layer: _Canvas, row: int, analyte: str, sub: pd.DataFrame, sex: str, system: str) -> None:
+def _draw_reference(layer: _Canvas, row: int, analyte: str, results: list[dict], sex: str, system: str) -> None:
     """The reference range: the lab's own (latest result that has one), else the default."""
     f = display_factor(analyte, system)
-    low, high, basis = _reference(analyte, sub, sex)
+    low, high, basis = _reference(analyte, results, sex)
     if not (np.isfinite(low) or np.isfinite(high)):
         return
     y0 = low * f if np.isfinite(low) else 0
@@ -576,13 +578,10 @@ def _draw_reference(layer: _Canvas, row: int, analyte: str, sub: pd.DataFrame, s
     )
 
 
-def _reference(analyte: str, sub: pd.DataFrame, sex: str) -> tuple[float, float, str]:
-    low = sub["ref_low"].to_numpy(dtype=float, na_value=np.nan)
-    high = sub["ref_high"].to_numpy(dtype=float, na_value=np.nan)
-    with_range = np.flatnonzero(~np.isnan(low) | ~np.isnan(high))
-    if len(with_range):
-        last = with_range[-1]
-        return float(low[last]), float(high[last]), "lab"
+def _reference(analyte: str, results: list[dict], sex: str) -> tuple[float, float, str]:
+    for r in reversed(results):  # in time order: the latest with a range
+        if pd.notna(r["ref_low"]) or pd.notna(r["ref_high"]):
+            return float(r["ref_low"]), float(r["ref_high"]), "lab"
     default = ranges_file().get("ranges", {}).get(analyte, {})
     low = default.get(f"low_{sex}", default.get("low", float("nan")))
     high = default.get("high", float("nan"))
@@ -660,6 +659,10 @@ def _draw_intervals(layer: _Canvas, row: int, intervals: pd.DataFrame, as_of: pd
         )
 
 
+#: The columns of a flag the hover of its result reads.
+_FLAG_COLUMNS = ("analyte", "collected_at", "ctcae_grade", "kind", "severity", "message", "source", "dose_context")
+
+
 @dataclass
 class _HoverContext:
     """What the hover of a result needs, as plain Python: the flags of each (analyte,
@@ -676,7 +679,7 @@ class _HoverContext:
     def build(cls, flags: pd.DataFrame, doses: pd.DataFrame, weight: float, system: str) -> _HoverContext:
         by_key: dict[tuple[str, pd.Timestamp], list[dict]] = {}
         grade: dict[tuple[str, pd.Timestamp], int] = {}
-        for fl in _records(flags) if len(flags) else []:
+        for fl in _records(flags, _FLAG_COLUMNS) if len(flags) else []:
             key = (fl["analyte"], fl["collected_at"])
             by_key.setdefault(key, []).append(fl)
             if pd.notna(fl["ctcae_grade"]):
@@ -703,15 +706,16 @@ def _draw_results(
     canvas: _Canvas,
     row: int,
     analyte: str,
-    sub: pd.DataFrame,
+    results: list[dict],
     ctx: _HoverContext,
     seen: set[tuple[int, bool]],
 ) -> None:
-    if sub.empty:
+    """One analyte's results (records in time order, :data:`_RESULT_COLUMNS`)."""
+    if not results:
         return
     f = display_factor(analyte, ctx.system)
-    y = sub["value"].to_numpy() * f
-    times = sub["collected_at"].tolist()
+    y = np.array([r["value"] for r in results], dtype=float) * f
+    times = [r["collected_at"] for r in results]
     canvas.add(
         {
             "x": times,
@@ -726,8 +730,8 @@ def _draw_results(
     base = 0 if analyte in _GRADED else -1
     grades = np.array([ctx.grade.get((analyte, t), base) for t in times], dtype=int)
     hover = np.empty(len(times), dtype=object)
-    hover[:] = [_result_hover(r, analyte, ctx) for r in _records(sub, _HOVER_COLUMNS)]
-    censored = (sub["comparator"] != "").to_numpy()
+    hover[:] = [_result_hover(r, analyte, ctx) for r in results]
+    censored = np.array([r["comparator"] != "" for r in results], dtype=bool)
     x_all = np.asarray(times, dtype=object)
     for g in sorted(set(grades.tolist())):
         colour, symbol, label = GRADE_STYLE[g]
@@ -758,8 +762,8 @@ def _draw_results(
             seen.add((max(g, 0), open_marker))
 
 
-#: The columns of a result its hover reads.
-_HOVER_COLUMNS = (
+#: The columns of a result the timeline reads (its point, its hover, its reference range).
+_RESULT_COLUMNS = (
     "collected_at",
     "value",
     "unit",
