@@ -19,7 +19,7 @@ pid = ui.patient_picker(ds, default=most_urgent, key="patient_picker", ranked=su
 mine = ui.patient_review(pid) if pid is not None else None  # the review's frames, converted once per patient
 if review is None or pid is None or mine is None:
     st.stop()
-one = ds.for_patient(pid)
+one = ui.patient_dataset(ds, pid)
 patient = one.patients.iloc[0] if len(one.patients) else None
 day, system = ui.as_of(), ui.unit_system()
 

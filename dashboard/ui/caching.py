@@ -28,7 +28,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from dashboard.dataset import Dataset
+from dashboard.dataset import Dataset, PatientRows
 from dashboard.identity import patient_label as identity_label
 from dashboard.ingest import ImportOptions, ImportResult, Source, import_sources
 from dashboard.markup import md_escape
@@ -226,6 +226,21 @@ def current_panel_with_reviews(unreviewed_first: bool = True) -> pd.DataFrame | 
 
 
 # --------------------------------------------------------------------------- one patient
+
+
+@st.cache_resource(show_spinner=False, max_entries=4, scope="session")
+def _patient_rows(_ds: Dataset, dataset: str) -> PatientRows:
+    # a resource, not data: the positions are never changed, and cache_data would copy
+    # (pickle) a million of them on every run
+    return _ds.patient_rows()
+
+
+def patient_dataset(ds: Dataset, patient_id: str) -> Dataset:
+    """``ds.for_patient(patient_id)``, finding the rows by position (the positions of
+    every patient computed once per loaded dataset) when ``ds`` is the session's."""
+    if ds is not get_dataset():
+        return ds.for_patient(patient_id)
+    return ds.for_patient(patient_id, _patient_rows(ds, dataset_version()))
 
 
 @dataclass(frozen=True)
