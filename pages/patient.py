@@ -29,7 +29,7 @@ flags = mine.flags
 patient_view.timeline(one.labs, one.doses, flags, mine.intervals, review.profile, patient, system, day)
 
 weight = float(patient["weight_kg"]) if patient is not None else float("nan")
-to_review = ui.open_flags_reviewed(pid)
+to_review = ui.open_flags_reviewed(pid, mine.open_flags)
 waiting = int((~to_review["reviewed"]).sum()) if len(to_review) else 0
 tab_review, tab_flags, tab_doses, tab_due, tab_checks, tab_base = st.tabs(
     [

@@ -275,11 +275,14 @@ def patient_review(patient_id: str) -> PatientReview | None:
     return _patient_review(rv, review_key(), patient_id) if rv is not None else None
 
 
-def open_flags_reviewed(patient_id: str) -> pd.DataFrame:
+def open_flags_reviewed(patient_id: str, open_flags: pd.DataFrame | None = None) -> pd.DataFrame:
     """One patient's open flags (the review the Panel shows), each with its latest review,
-    not reviewed first."""
-    mine = patient_review(patient_id)
-    flags = mine.open_flags if mine is not None else pd.DataFrame()
+    not reviewed first.  ``open_flags``: the patient's ``PatientReview.open_flags`` when
+    the caller has them already (each read of the cache is a copy)."""
+    if open_flags is None:
+        mine = patient_review(patient_id)
+        open_flags = mine.open_flags if mine is not None else pd.DataFrame()
+    flags = open_flags
     entries = review_log()
     return with_review_status(flags, entries[entries["patient_id"] == patient_id], rule_col="rule")
 
