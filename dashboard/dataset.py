@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field, replace
 
+import numpy as np
 import pandas as pd
 
 from dashboard import model
@@ -76,18 +77,54 @@ class Dataset:
         rows = self.intervals[self.intervals["patient_id"] == patient_id]
         return None if rows.empty else rows.sort_values("set_at").iloc[-1]
 
-    def for_patient(self, patient_id: str) -> Dataset:
-        """The same dataset restricted to one patient."""
+    def for_patient(self, patient_id: str, rows: PatientRows | None = None) -> Dataset:
+        """The same dataset restricted to one patient.
+
+        ``rows`` (:meth:`patient_rows` of this dataset) finds the patient's rows by
+        position instead of comparing every id of every table (a million-result panel).
+        """
+
+        def part(table: str, frame: pd.DataFrame) -> pd.DataFrame:
+            if rows is None:
+                return frame[frame["patient_id"] == patient_id]
+            return frame.iloc[rows[table].get(patient_id, _NO_ROWS)]
+
         return Dataset(
-            labs=self.labs[self.labs["patient_id"] == patient_id],
-            doses=self.doses[self.doses["patient_id"] == patient_id],
-            patients=self.patients[self.patients["patient_id"] == patient_id],
-            baselines=self.baselines[self.baselines["patient_id"] == patient_id],
-            intervals=self.intervals[self.intervals["patient_id"] == patient_id],
+            labs=part("labs", self.labs),
+            doses=part("doses", self.doses),
+            patients=part("patients", self.patients),
+            baselines=part("baselines", self.baselines),
+            intervals=part("intervals", self.intervals),
             report=self.report,
             label=self.label,
             extract_date=self.extract_date,
         )
+
+    def patient_rows(self) -> PatientRows:
+        """The row positions of each patient in each table (ascending), for :meth:`for_patient`."""
+        return {
+            name: _positions(frame)
+            for name, frame in (
+                ("labs", self.labs),
+                ("doses", self.doses),
+                ("patients", self.patients),
+                ("baselines", self.baselines),
+                ("intervals", self.intervals),
+            )
+        }
+
+
+#: Table name -> patient id -> row positions of that patient in the table.
+PatientRows = dict[str, dict[str, np.ndarray]]
+_NO_ROWS = np.zeros(0, dtype=np.intp)
+
+
+def _positions(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Patient id -> the positions of its rows, in table order (a missing id: no entry)."""
+    codes, names = pd.factorize(frame["patient_id"])  # a missing id gets -1
+    order = np.argsort(codes, kind="stable")  # stable: each patient's rows stay in order
+    bounds = np.searchsorted(codes[order], np.arange(len(names) + 1))
+    return {str(name): order[bounds[i] : bounds[i + 1]] for i, name in enumerate(names)}
 
 
 def _clinician_row(set_by: str, when: dt.datetime, **values: object) -> pd.DataFrame:

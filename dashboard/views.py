@@ -26,38 +26,37 @@ def format_value(value: float, comparator: str = "") -> str:
     return f"{comparator}{text}"
 
 
+_ANALYTE_SET = frozenset(model.ANALYTES)
+
+
 def patient_results(labs: pd.DataFrame, patient_id: str, system: str = "SI") -> pd.DataFrame:
     """One row per draw, one column per analyte ("WBC (×10⁹/L)"), values as text.
 
-    Censored values keep their comparator; derived values are marked "(calc)".
+    Censored values keep their comparator; derived values are marked "(calc)"; two results
+    of one analyte at one time are both shown ("a / b").
     """
     sub = labs[labs["patient_id"] == patient_id]
     if sub.empty:
         return pd.DataFrame(columns=["Collected"])
-    rows = []
-    for a in model.ANALYTES:
-        part = sub[sub["analyte"] == a]
-        if part.empty:
+    # the table is built from plain lists: row access on pandas objects and a pivot with a
+    # Python aggregate cost more than the table (the Home page draws it on every load)
+    cells: dict[str, dict[pd.Timestamp, list[str]]] = {}
+    columns = [sub[c].tolist() for c in ("analyte", "collected_at", "value", "source_value", "comparator", "derived")]
+    for a, when, value, source_value, comparator, derived in zip(*columns, strict=True):
+        if a not in _ANALYTE_SET or pd.isna(when):  # as the pivot did: model analytes, dated
             continue
-        for _, r in part.iterrows():
-            text = display_text(a, r["value"], system, r["source_value"], r["comparator"])
-            if r["derived"]:
-                text += " (calc)"
-            rows.append(
-                {
-                    "Collected": r["collected_at"],
-                    "col": f"{model.analyte_label(a)} ({display_unit(a, system)})",
-                    "text": text,
-                }
-            )
-    wide = pd.DataFrame(rows).pivot_table(
-        index="Collected", columns="col", values="text", aggfunc=lambda s: " / ".join(s)
-    )
-    order = [c for a in model.ANALYTES for c in wide.columns if c.startswith(model.analyte_label(a) + " (")]
-    wide = wide[list(dict.fromkeys(order))].sort_index(ascending=False).reset_index()
-    wide.columns.name = None
+        text = display_text(a, value, system, source_value, comparator)
+        cells.setdefault(a, {}).setdefault(when, []).append(text + " (calc)" if derived else text)
+    times = sorted({t for by_time in cells.values() for t in by_time}, reverse=True)
+    wide = pd.DataFrame({"Collected": pd.Series(times, dtype=sub["collected_at"].dtype)})
+    for a in model.ANALYTES:
+        if a in cells:
+            texts = cells[a]
+            wide[f"{model.analyte_label(a)} ({display_unit(a, system)})"] = [
+                " / ".join(texts.get(t, ())) for t in times
+            ]
     wide["Collected"] = wide["Collected"].dt.strftime("%Y-%m-%d %H:%M").str.removesuffix(" 00:00")
-    return wide.fillna("")
+    return wide
 
 
 def amount_text(mg_per_day: float, mg_per_week: float) -> str:

@@ -16,19 +16,20 @@ review = ui.current_review()
 summary = ui.review_summary()
 most_urgent = summary["patient_id"].iloc[0] if len(summary) else None
 pid = ui.patient_picker(ds, default=most_urgent, key="patient_picker", ranked=summary["patient_id"].tolist())
-if review is None or pid is None:
+mine = ui.patient_review(pid) if pid is not None else None  # the review's frames, converted once per patient
+if review is None or pid is None or mine is None:
     st.stop()
-one, rv = ds.for_patient(pid), review.for_patient(pid)
+one = ui.patient_dataset(ds, pid)
 patient = one.patients.iloc[0] if len(one.patients) else None
 day, system = ui.as_of(), ui.unit_system()
 
-patient_view.header(pid, patient, summary, rv, day, system)
-flags = rv.flags_df()
+patient_view.header(pid, patient, summary, mine.after_as_of, day, system)
+flags = mine.flags
 # the results shown and the period rerun the timeline only (a fragment), never the page
-patient_view.timeline(one.labs, one.doses, flags, rv.intervals_df(), review.profile, patient, system, day)
+patient_view.timeline(one.labs, one.doses, flags, mine.intervals, review.profile, patient, system, day)
 
 weight = float(patient["weight_kg"]) if patient is not None else float("nan")
-to_review = ui.open_flags_reviewed(pid)
+to_review = ui.open_flags_reviewed(pid, mine.open_flags)
 waiting = int((~to_review["reviewed"]).sum()) if len(to_review) else 0
 tab_review, tab_flags, tab_doses, tab_due, tab_checks, tab_base = st.tabs(
     [
@@ -47,11 +48,11 @@ with tab_flags:
 with tab_doses:
     ui.show_table(current_doses_table(one.doses, weight, day))
 with tab_due:
-    ui.show_table(schedule_table(rv.schedule_df()))
+    ui.show_table(schedule_table(mine.schedule))
     # BSR 2025: the clinician sets the maintenance interval from the patient's risk (issue 17)
     patient_forms.interval_form(ds, pid)
 with tab_checks:
-    ui.show_table(dose_checks_table(rv.dose_checks_df()))
+    ui.show_table(dose_checks_table(mine.dose_checks))
     cyc = dosing.cumulative_cyclophosphamide(one.doses, one.patients, pid, day)
     if cyc is not None:  # issue 17: cumulative dose against the cited thresholds
         st.subheader("Cyclophosphamide: cumulative dose")

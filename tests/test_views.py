@@ -57,3 +57,35 @@ def test_the_label_is_searched_too():
     listing = picker_list(IDS, LABELS, " ra", limit=PICKER_LIMIT)
     assert listing.matches == 250
     assert all(int(i[1:]) % 2 == 0 for i in listing.options)
+
+
+def test_patient_results_one_row_per_draw_newest_first():
+    """The Home page's table of one patient: a column per analyte in model order, the
+    value as the lab wrote it (comparator kept), "(calc)" on a derived value, two results
+    of one analyte at one time both shown, and nothing of another patient."""
+    from dashboard.units import display_unit
+    from dashboard.views import patient_results
+    from tests.rules.builders import frame, lab
+
+    labs = frame(
+        "labs",
+        [
+            lab("P1", "2026-08-01", "neutrophils", 0.8, source_value="0.8"),
+            lab("P1", "2026-08-01", "wbc", 6.0, source_value="6.0"),
+            {**lab("P1", "2026-08-01", "lymphocytes", 1.2, source_value="1.2"), "derived": True},
+            lab("P1", "2026-09-01", "neutrophils", 0.4, comparator="<", source_value="<0.4"),
+            lab("P1", "2026-09-01", "neutrophils", 0.5, source_value="0.5"),
+            lab("P2", "2026-10-01", "platelets", 40.0),
+        ],
+    )
+    table = patient_results(labs, "P1")
+    wbc, neut, lymph = (
+        f"{name} ({display_unit(a, 'SI')})"
+        for name, a in (("WBC", "wbc"), ("Neutrophils", "neutrophils"), ("Lymphocytes", "lymphocytes"))
+    )
+    assert list(table.columns) == ["Collected", wbc, neut, lymph]
+    assert table.to_dict("records") == [
+        {"Collected": "2026-09-01", wbc: "", neut: "<0.4 / 0.5", lymph: ""},
+        {"Collected": "2026-08-01", wbc: "6.0", neut: "0.8", lymph: "1.2 (calc)"},
+    ]
+    assert list(patient_results(labs, "nobody").columns) == ["Collected"]

@@ -116,6 +116,40 @@ def timeline_figure(
     options: TimelineOptions | None = None,
 ) -> go.Figure:
     """The timeline of one patient (all frames already restricted to that patient)."""
+    data, layout = _timeline(labs, doses, flags, intervals, profile, patient, options)
+    # one period selector: the page's (the figure has no range buttons of its own)
+    # assembled from known-good dicts: plotly's per-property validation is skipped here
+    # (it costs more than building the figure) and run strictly in the tests instead
+    return go.Figure(data=data, layout=layout, _validate=False)
+
+
+def timeline_spec(
+    labs: pd.DataFrame,
+    doses: pd.DataFrame,
+    flags: pd.DataFrame,
+    intervals: pd.DataFrame,
+    profile: Profile,
+    patient: pd.Series | None = None,
+    options: TimelineOptions | None = None,
+) -> dict[str, Any]:
+    """The same timeline in plotly's dict form: what ``timeline_figure(...).to_dict()``
+    gives (tested), without building the figure object and deep-copying it back (the
+    Patient page draws it on every patient switch)."""
+    data, layout = _timeline(labs, doses, flags, intervals, profile, patient, options)
+    template = go.Figure().to_dict()["layout"].get("template")  # the default a Figure adds
+    return {"data": data, "layout": {**layout, "template": template} if template is not None else layout}
+
+
+def _timeline(
+    labs: pd.DataFrame,
+    doses: pd.DataFrame,
+    flags: pd.DataFrame,
+    intervals: pd.DataFrame,
+    profile: Profile,
+    patient: pd.Series | None,
+    options: TimelineOptions | None,
+) -> tuple[list[dict], dict]:
+    """The traces and the layout of the timeline, as plain dicts."""
     options = options or TimelineOptions()
     analytes = analytes_present(labs, options.analytes)
     weight = float(patient["weight_kg"]) if patient is not None and pd.notna(patient.get("weight_kg")) else float("nan")
@@ -135,14 +169,16 @@ def timeline_figure(
     seen: set[tuple[int, bool]] = set()
     # plain records, split once: row access on pandas objects in a loop costs more than the figure
     hover = _HoverContext.build(flags, doses, weight, options.system)
-    by_analyte = dict(
-        tuple(labs.sort_values("collected_at", kind="stable").groupby("analyte", sort=False, observed=True))
-    )
+    # the results of the analytes drawn, in time order, as records split by analyte
+    shown = labs[labs["analyte"].isin(analytes)].sort_values("collected_at", kind="stable")
+    by_analyte: dict[str, list[dict]] = {a: [] for a in analytes}
+    for r in _records(shown, ("analyte", *_RESULT_COLUMNS)):
+        by_analyte[r["analyte"]].append(r)
     iv_by = dict(tuple(intervals.groupby("analyte", sort=False, observed=True))) if len(intervals) else {}
     for i, analyte in enumerate(analytes, start=2):
-        sub = by_analyte.get(analyte, labs.iloc[:0])
-        _draw_results(canvas, i, analyte, sub, hover, seen)
-        _draw_reference(canvas, i, analyte, sub, sex, options.system)
+        results = by_analyte[analyte]
+        _draw_results(canvas, i, analyte, results, hover, seen)
+        _draw_reference(canvas, i, analyte, results, sex, options.system)
         _draw_limits(canvas, i, analyte, profile, options.system)
         _draw_intervals(canvas, i, iv_by.get(analyte, intervals.iloc[:0]), as_of)
     _draw_dose_changes(canvas, doses)
@@ -172,10 +208,7 @@ def timeline_figure(
         font={"size": 12},
         shapes=canvas.shapes,
     )
-    # one period selector: the page's (the figure has no range buttons of its own)
-    # assembled from known-good dicts: plotly's per-property validation is skipped here
-    # (it costs more than building the figure) and run strictly in the tests instead
-    return go.Figure(data=canvas.data, layout=layout, _validate=False)
+    return canvas.data, layout
 
 
 def _stacked_layout(heights: list[float], titles: list[str], spacing: float, x_range: list, canvas: _Canvas) -> dict:
@@ -259,9 +292,18 @@ class _Lane:
     steps: pd.DataFrame  # start, end, dose, dose_unit, frequency, mg_per_day, route, source
     pulsed: bool
     per_week: bool
+    rows: list[dict] = field(default_factory=list)  # the steps as plain records, in order
 
 
-def _is_pulse(row: pd.Series) -> bool:
+def _records(frame: pd.DataFrame, columns: Sequence[str] | None = None) -> list[dict]:
+    """The rows of ``frame`` as dicts of Python scalars (what ``to_dict("records")``
+    gives), built from whole columns: row access on pandas objects in a loop, or
+    ``to_dict``'s per-value boxing, cost more than drawing the figure."""
+    names = list(frame.columns if columns is None else columns)
+    return [dict(zip(names, values, strict=True)) for values in zip(*(frame[c].tolist() for c in names), strict=True)]
+
+
+def _is_pulse(row: dict) -> bool:
     freq = str(row["frequency"])
     return row["route"] == "iv" or freq in ("single", "monthly") or (freq.startswith("every ") and "weeks" in freq)
 
@@ -273,7 +315,8 @@ def _dose_lanes(doses: pd.DataFrame, as_of: pd.Timestamp) -> list[_Lane]:
     for drug, part in doses.groupby("drug", sort=False):
         part = part.sort_values("start")
         d = info.get(drug)
-        pulsed = bool(len(part)) and all(_is_pulse(r) for _, r in part.iterrows())
+        rows = _records(part)
+        pulsed = bool(rows) and all(_is_pulse(r) for r in rows)
         lanes.append(
             _Lane(
                 drug=str(drug),
@@ -281,13 +324,14 @@ def _dose_lanes(doses: pd.DataFrame, as_of: pd.Timestamp) -> list[_Lane]:
                 steps=part,
                 pulsed=pulsed,
                 per_week=bool(d and d.weekly),
+                rows=rows,
             )
         )
     lanes.sort(key=lambda ln: (order.get(info[ln.drug].tracked_for if ln.drug in info else "", 9), ln.label))
     return lanes
 
 
-def _lane_amount(row: pd.Series, per_week: bool) -> tuple[float, str]:
+def _lane_amount(row: dict, per_week: bool) -> tuple[float, str]:
     """The amount a step line shows and its unit label."""
     if per_week and np.isfinite(row["mg_per_week"]):
         return float(row["mg_per_week"]), "mg/week"
@@ -328,13 +372,13 @@ def _draw_doses(
         if lane.pulsed:
             _draw_pulses(canvas, lane, base, colour, weight)
             continue
-        amounts = [_lane_amount(r, lane.per_week) for _, r in lane.steps.iterrows()]
+        amounts = [_lane_amount(r, lane.per_week) for r in lane.rows]
         top = max((a for a, _ in amounts if np.isfinite(a)), default=1.0) or 1.0
         xs: list[Any] = []  # times, None between two steps that do not meet
         ys: list[float | None] = []
         hover, tx, ty, tt = [], [], [], []
         prev_end = None
-        for (_, r), (amount, unit) in zip(lane.steps.iterrows(), amounts, strict=True):
+        for r, (amount, unit) in zip(lane.rows, amounts, strict=True):
             start = r["start"]
             end = r["end"] if pd.notna(r["end"]) else None
             if prev_end is not None and start > prev_end:
@@ -420,7 +464,7 @@ def _open_end(lane: _Lane) -> pd.Timestamp:
 
 def _draw_pulses(canvas: _Canvas, lane: _Lane, base: float, colour: str, weight: float) -> None:
     xs, hover = [], []
-    for _, r in lane.steps.iterrows():
+    for r in lane.rows:
         for day in _pulse_days(r):
             xs.append(day)
             hover.append(_dose_hover(lane.drug, r, weight, pulse_day=day))
@@ -439,7 +483,7 @@ def _draw_pulses(canvas: _Canvas, lane: _Lane, base: float, colour: str, weight:
     )
 
 
-def _pulse_days(r: pd.Series) -> list[pd.Timestamp]:
+def _pulse_days(r: dict) -> list[pd.Timestamp]:
     """Administration dates of a pulsed dose row (every N weeks / monthly / single)."""
     start = r["start"]
     end = r["end"] if pd.notna(r["end"]) else start + pd.Timedelta(days=366)
@@ -461,7 +505,7 @@ def _pulse_days(r: pd.Series) -> list[pd.Timestamp]:
     return days
 
 
-def _dose_hover(drug: str, r: pd.Series, weight: float, pulse_day: pd.Timestamp | None = None) -> str:
+def _dose_hover(drug: str, r: dict, weight: float, pulse_day: pd.Timestamp | None = None) -> str:
     text = describe_dose(drug, r["dose"], r["dose_unit"], r["frequency"], r["mg_per_day"], weight)
     when = (
         f"{pulse_day:%d %b %Y}"
@@ -506,10 +550,10 @@ def _draw_dose_changes(layer: _Canvas, doses: pd.DataFrame) -> None:
 # --------------------------------------------------------------------------- results
 
 
-def _draw_reference(layer: _Canvas, row: int, analyte: str, sub: pd.DataFrame, sex: str, system: str) -> None:
+def _draw_reference(layer: _Canvas, row: int, analyte: str, results: list[dict], sex: str, system: str) -> None:
     """The reference range: the lab's own (latest result that has one), else the default."""
     f = display_factor(analyte, system)
-    low, high, basis = _reference(analyte, sub, sex)
+    low, high, basis = _reference(analyte, results, sex)
     if not (np.isfinite(low) or np.isfinite(high)):
         return
     y0 = low * f if np.isfinite(low) else 0
@@ -534,11 +578,10 @@ def _draw_reference(layer: _Canvas, row: int, analyte: str, sub: pd.DataFrame, s
     )
 
 
-def _reference(analyte: str, sub: pd.DataFrame, sex: str) -> tuple[float, float, str]:
-    with_range = sub[sub["ref_low"].notna() | sub["ref_high"].notna()]
-    if len(with_range):
-        last = with_range.iloc[-1]
-        return float(last["ref_low"]), float(last["ref_high"]), "lab"
+def _reference(analyte: str, results: list[dict], sex: str) -> tuple[float, float, str]:
+    for r in reversed(results):  # in time order: the latest with a range
+        if pd.notna(r["ref_low"]) or pd.notna(r["ref_high"]):
+            return float(r["ref_low"]), float(r["ref_high"]), "lab"
     default = ranges_file().get("ranges", {}).get(analyte, {})
     low = default.get(f"low_{sex}", default.get("low", float("nan")))
     high = default.get("high", float("nan"))
@@ -593,7 +636,7 @@ def _short_source(source: str) -> str:
 def _draw_intervals(layer: _Canvas, row: int, intervals: pd.DataFrame, as_of: pd.Timestamp) -> None:
     """The time each flag episode was open (to the next clear result, or to now): a thin
     bar along the foot of the panel, coloured by severity, under the results."""
-    for _, iv in intervals.iterrows():
+    for iv in _records(intervals, ("start", "end", "severity", "rule")):
         end = iv["end"] if pd.notna(iv["end"]) else as_of
         if not end > iv["start"]:
             end = iv["start"] + pd.Timedelta(days=1)
@@ -616,6 +659,10 @@ def _draw_intervals(layer: _Canvas, row: int, intervals: pd.DataFrame, as_of: pd
         )
 
 
+#: The columns of a flag the hover of its result reads.
+_FLAG_COLUMNS = ("analyte", "collected_at", "ctcae_grade", "kind", "severity", "message", "source", "dose_context")
+
+
 @dataclass
 class _HoverContext:
     """What the hover of a result needs, as plain Python: the flags of each (analyte,
@@ -632,7 +679,7 @@ class _HoverContext:
     def build(cls, flags: pd.DataFrame, doses: pd.DataFrame, weight: float, system: str) -> _HoverContext:
         by_key: dict[tuple[str, pd.Timestamp], list[dict]] = {}
         grade: dict[tuple[str, pd.Timestamp], int] = {}
-        for fl in flags.to_dict("records") if len(flags) else []:
+        for fl in _records(flags, _FLAG_COLUMNS) if len(flags) else []:
             key = (fl["analyte"], fl["collected_at"])
             by_key.setdefault(key, []).append(fl)
             if pd.notna(fl["ctcae_grade"]):
@@ -643,7 +690,7 @@ class _HoverContext:
                 d["end"],
                 describe_dose(d["drug"], d["dose"], d["dose_unit"], d["frequency"], d["mg_per_day"], weight),
             )
-            for d in doses.to_dict("records")
+            for d in _records(doses, ("start", "end", "drug", "dose", "dose_unit", "frequency", "mg_per_day"))
         ]
         return cls(by_key, grade, described, system)
 
@@ -659,15 +706,16 @@ def _draw_results(
     canvas: _Canvas,
     row: int,
     analyte: str,
-    sub: pd.DataFrame,
+    results: list[dict],
     ctx: _HoverContext,
     seen: set[tuple[int, bool]],
 ) -> None:
-    if sub.empty:
+    """One analyte's results (records in time order, :data:`_RESULT_COLUMNS`)."""
+    if not results:
         return
     f = display_factor(analyte, ctx.system)
-    y = sub["value"].to_numpy() * f
-    times = sub["collected_at"].tolist()
+    y = np.array([r["value"] for r in results], dtype=float) * f
+    times = [r["collected_at"] for r in results]
     canvas.add(
         {
             "x": times,
@@ -682,8 +730,8 @@ def _draw_results(
     base = 0 if analyte in _GRADED else -1
     grades = np.array([ctx.grade.get((analyte, t), base) for t in times], dtype=int)
     hover = np.empty(len(times), dtype=object)
-    hover[:] = [_result_hover(r, analyte, ctx) for r in sub.to_dict("records")]
-    censored = (sub["comparator"] != "").to_numpy()
+    hover[:] = [_result_hover(r, analyte, ctx) for r in results]
+    censored = np.array([r["comparator"] != "" for r in results], dtype=bool)
     x_all = np.asarray(times, dtype=object)
     for g in sorted(set(grades.tolist())):
         colour, symbol, label = GRADE_STYLE[g]
@@ -714,6 +762,18 @@ def _draw_results(
             seen.add((max(g, 0), open_marker))
 
 
+#: The columns of a result the timeline reads (its point, its hover, its reference range).
+_RESULT_COLUMNS = (
+    "collected_at",
+    "value",
+    "unit",
+    "comparator",
+    "source_value",
+    "source_unit",
+    "derived",
+    "ref_low",
+    "ref_high",
+)
 _GRADED = ("wbc", "neutrophils", "lymphocytes", "platelets", "hemoglobin", "alt", "ast")
 
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from dashboard import model
 from dashboard.rules.data import DAY, NEVER
@@ -113,8 +115,14 @@ def cumulative(inp: Inputs, drug: str) -> Exposure:
 
 def cumulative_summary(doses: Any, patients: Any, patient_id: str, as_of: dt.date, drug: str) -> dict[str, Any] | None:
     """One patient's cumulative exposure to ``drug`` as of a date (canonical tables,
-    pandas or Arrow), for the pages; ``None`` when the patient has no dose of it."""
-    inp = prepare(None, doses, patients, None, as_of)
+    pandas or Arrow), for the pages; ``None`` when the patient has no dose of it.
+
+    Only this patient's rows of ``drug`` are prepared: the count reads nothing else
+    (the Patient and Dosing pages call it on every run, over a whole panel's doses)."""
+    doses = _rows_of(doses, patient_id, drug)
+    if doses is None or len(doses) == 0:
+        return None
+    inp = prepare(None, doses, _rows_of(patients, patient_id), None, as_of)
     ids = list(inp.patient_ids)
     if patient_id not in ids:
         return None
@@ -134,3 +142,18 @@ def cumulative_summary(doses: Any, patients: Any, patient_id: str, as_of: dt.dat
         "pid": pid,
         "sex": str(inp.sex[pid]),
     }
+
+
+def _rows_of(table: Any, patient_id: str, drug: str | None = None) -> Any:
+    """The rows of one patient (and one drug) of a canonical table, pandas or Arrow."""
+    if table is None:
+        return None
+    if isinstance(table, pa.Table):
+        keep = pc.equal(table.column("patient_id").cast(pa.string()), patient_id)
+        if drug is not None:
+            keep = pc.and_(keep, pc.equal(table.column("drug").cast(pa.string()), drug))
+        return table.filter(pc.fill_null(keep, False))
+    keep = table["patient_id"] == patient_id
+    if drug is not None:
+        keep &= table["drug"] == drug
+    return table[keep.fillna(False).astype(bool)]

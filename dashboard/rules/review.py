@@ -226,9 +226,13 @@ def to_pandas(table: pa.Table) -> pd.DataFrame:
 
     mapping = {pa.int64(): pd.Int64Dtype(), pa.int8(): pd.Int8Dtype()}
     df = table.to_pandas(types_mapper=mapping.get)
+    text, seconds = pd.api.types.pandas_dtype("str"), np.dtype("datetime64[s]")
     for f in table.schema:
-        if pa.types.is_string(f.type):
+        # pyarrow already gives these dtypes for plain string and timestamp[s] columns:
+        # a column is converted only when it differs (an astype per column of a small
+        # per-patient table cost more than the conversion itself)
+        if pa.types.is_string(f.type) and df[f.name].dtype != text:
             df[f.name] = df[f.name].astype("str")
-        elif pa.types.is_timestamp(f.type):
+        elif pa.types.is_timestamp(f.type) and df[f.name].dtype != seconds:
             df[f.name] = df[f.name].astype("datetime64[s]")
     return df

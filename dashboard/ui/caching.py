@@ -28,7 +28,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from dashboard.dataset import Dataset
+from dashboard.dataset import Dataset, PatientRows
 from dashboard.identity import patient_label as identity_label
 from dashboard.ingest import ImportOptions, ImportResult, Source, import_sources
 from dashboard.markup import md_escape
@@ -225,11 +225,64 @@ def current_panel_with_reviews(unreviewed_first: bool = True) -> pd.DataFrame | 
     )
 
 
-def open_flags_reviewed(patient_id: str) -> pd.DataFrame:
-    """One patient's open flags (the review the Panel shows), each with its latest review,
-    not reviewed first."""
+# --------------------------------------------------------------------------- one patient
+
+
+@st.cache_resource(show_spinner=False, max_entries=4, scope="session")
+def _patient_rows(_ds: Dataset, dataset: str) -> PatientRows:
+    # a resource, not data: the positions are never changed, and cache_data would copy
+    # (pickle) a million of them on every run
+    return _ds.patient_rows()
+
+
+def patient_dataset(ds: Dataset, patient_id: str) -> Dataset:
+    """``ds.for_patient(patient_id)``, finding the rows by position (the positions of
+    every patient computed once per loaded dataset) when ``ds`` is the session's."""
+    if ds is not get_dataset():
+        return ds.for_patient(patient_id)
+    return ds.for_patient(patient_id, _patient_rows(ds, dataset_version()))
+
+
+@dataclass(frozen=True)
+class PatientReview:
+    """One patient's part of the current review, as the pandas frames the Patient page
+    shows (``Review.for_patient(...).*_df()``), each converted once."""
+
+    flags: pd.DataFrame
+    intervals: pd.DataFrame
+    schedule: pd.DataFrame
+    dose_checks: pd.DataFrame
+    after_as_of: pd.DataFrame
+
+    @property
+    def open_flags(self) -> pd.DataFrame:
+        """The open flags (what ``Review.open_flags_df`` gives, from the frame in hand)."""
+        return self.flags[self.flags["status"] == "open"].reset_index(drop=True)
+
+
+@st.cache_data(show_spinner=False, max_entries=32, scope="session")
+def _patient_review(_rv: Review, key: ReviewKey, patient_id: str) -> PatientReview:
+    one = _rv.for_patient(patient_id)
+    return PatientReview(
+        one.flags_df(), one.intervals_df(), one.schedule_df(), one.dose_checks_df(), one.after_as_of_df()
+    )
+
+
+def patient_review(patient_id: str) -> PatientReview | None:
+    """One patient's part of the current review (computed once per review and patient:
+    going back to a patient converts nothing again)."""
     rv = current_review()
-    flags = rv.for_patient(patient_id).open_flags_df() if rv is not None else pd.DataFrame()
+    return _patient_review(rv, review_key(), patient_id) if rv is not None else None
+
+
+def open_flags_reviewed(patient_id: str, open_flags: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One patient's open flags (the review the Panel shows), each with its latest review,
+    not reviewed first.  ``open_flags``: the patient's ``PatientReview.open_flags`` when
+    the caller has them already (each read of the cache is a copy)."""
+    if open_flags is None:
+        mine = patient_review(patient_id)
+        open_flags = mine.open_flags if mine is not None else pd.DataFrame()
+    flags = open_flags
     entries = review_log()
     return with_review_status(flags, entries[entries["patient_id"] == patient_id], rule_col="rule")
 

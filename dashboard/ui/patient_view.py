@@ -16,12 +16,11 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import model
-from dashboard.figures.timeline import DEFAULT_ANALYTES, WINDOWS, TimelineOptions, analytes_present, timeline_figure
+from dashboard.figures.timeline import DEFAULT_ANALYTES, WINDOWS, TimelineOptions, analytes_present, timeline_spec
 from dashboard.markup import md_escape
-from dashboard.rules import Review
 from dashboard.rules.engine import Profile
 from dashboard.ui.picker import identity_conflicts
-from dashboard.ui.widgets import flags_with_detail, show_table
+from dashboard.ui.widgets import flags_with_detail, show_plotly_spec, show_table
 from dashboard.views import after_as_of_summary, after_as_of_table, flags_table, identity_line, patient_facts
 
 log = logging.getLogger(__name__)
@@ -35,9 +34,10 @@ TIMELINE_CAPTION = (
 
 
 def header(
-    patient_id: str, patient: pd.Series | None, summary: pd.DataFrame, rv: Review, day: dt.date, system: str
+    patient_id: str, patient: pd.Series | None, summary: pd.DataFrame, later: pd.DataFrame, day: dt.date, system: str
 ) -> None:
-    """Who (two identifiers beside the MRN), the headline, results after the as-of date, the facts."""
+    """Who (two identifiers beside the MRN), the headline, results after the as-of date
+    (``later``: the patient's ``Review.after_as_of_df()``), the facts."""
     st.markdown(f":material/badge: **{md_escape(identity_line(patient_id, patient, day))}**")  # data: as text
     for conflict in identity_conflicts(patient_id):
         st.error(f"**Identity conflict**: {md_escape(conflict)}", icon=":material/badge:")
@@ -46,7 +46,6 @@ def header(
         level = row.iloc[0]["urgency"]
         show = st.error if level in ("urgent", "action") else st.warning if level == "caution" else st.info
         show(f"**{level.capitalize()}**: {md_escape(row.iloc[0]['headline'])}", icon=":material/priority_high:")
-    later = rv.after_as_of_df()
     if len(later):  # results dated after the as-of date: listed, not reviewed
         st.warning(md_escape(after_as_of_summary(later, day)), icon=":material/event_upcoming:")
         with st.expander(f"Results after the as-of date ({len(later):,}, not reviewed)"):
@@ -80,8 +79,8 @@ def timeline(
     window = st.segmented_control("Period", list(WINDOWS), default="All", key="patient_window") or "All"
     options = TimelineOptions(analytes=tuple(analytes), system=system, window=window, as_of=day)
     start = time.perf_counter()
-    fig = timeline_figure(labs, doses, flags, intervals, profile, patient, options)
-    st.plotly_chart(fig, width="stretch", theme=None, key="patient_timeline", config={"displaylogo": False})
+    spec = timeline_spec(labs, doses, flags, intervals, profile, patient, options)  # = timeline_figure's to_dict()
+    show_plotly_spec(spec, width="stretch", theme=None, key="patient_timeline", config={"displaylogo": False})
     log.info("timeline drawn in %.0f ms: %d panels", 1000 * (time.perf_counter() - start), len(analytes))
     st.caption(TIMELINE_CAPTION)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard import reviews
@@ -48,6 +49,26 @@ def require_dataset(what: str = "this page") -> Dataset:
 def show_table(df: pd.DataFrame, **kwargs: Any) -> Any:
     """A dataframe shown as text (never HTML), without the index."""
     return st.dataframe(df, hide_index=True, width="stretch", **kwargs)
+
+
+class _SpecFigure(go.Figure):
+    """A figure already in plotly's dict form.  ``st.plotly_chart`` serialises
+    ``fig.to_dict()``: here that is the dict itself, where a figure built from it would
+    copy every trace in, validate it, and deep-copy it all back out again."""
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        super().__init__()
+        self._spec = spec
+
+    def to_dict(self) -> dict[str, Any]:
+        return self._spec
+
+
+def show_plotly_spec(spec: dict[str, Any], **kwargs: Any) -> Any:
+    """``st.plotly_chart`` of a figure in plotly's dict form (e.g. ``timeline_spec``: the
+    same dict its ``timeline_figure`` gives from ``to_dict()``), drawn without rebuilding
+    the figure object."""
+    return st.plotly_chart(_SpecFigure(spec), **kwargs)
 
 
 def download_csv(label: str, df: pd.DataFrame, file_name: str, key: str | None = None) -> None:

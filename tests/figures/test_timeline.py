@@ -8,7 +8,7 @@ import pytest
 
 from dashboard import model
 from dashboard.dataset import Dataset
-from dashboard.figures.timeline import EPISODE_BAR, GRADE_STYLE, TimelineOptions, timeline_figure
+from dashboard.figures.timeline import EPISODE_BAR, GRADE_STYLE, TimelineOptions, timeline_figure, timeline_spec
 from dashboard.rules import get_profile, review_dataset
 from tests.support import import_text
 
@@ -186,6 +186,24 @@ def test_data_text_is_escaped_in_hovers():
     ).to_dict()
     text = str(d)
     assert "<img" not in text
+
+
+@pytest.mark.parametrize(
+    "opts", [{}, {"window": "3 months", "system": "US"}, {"analytes": ("hemoglobin", "wbc", "creatinine")}]
+)
+def test_the_spec_the_page_draws_is_the_figure(built, opts):
+    """The Patient page draws timeline_spec (no figure object built and copied back):
+    it is exactly timeline_figure's to_dict(), plotly's default template included."""
+    import plotly.io as pio
+
+    ds, rv = built
+    one = ds.for_patient("P1")
+    args = (one.labs, one.doses, rv.flags_df(), rv.intervals_df(), get_profile(None), one.patients.iloc[0])
+    spec = timeline_spec(*args, TimelineOptions(as_of=AS_OF, **opts))
+    fig = timeline_figure(*args, TimelineOptions(as_of=AS_OF, **opts)).to_dict()
+    assert spec == fig
+    assert spec["layout"]["template"] == fig["layout"]["template"] and spec["layout"]["template"]
+    assert pio.from_json(pio.to_json(spec, validate=False)).to_dict() == pio.from_json(pio.to_json(fig)).to_dict()
 
 
 def test_analytes_on_demand(built):

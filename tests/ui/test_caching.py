@@ -110,3 +110,32 @@ def test_no_dataset_no_review(at):
     at.run()
     assert not at.exception
     assert at.session_state["seen_review"] is None and at.session_state["seen_version"] == "none"
+
+
+def test_one_patients_frames_are_the_reviews_own():
+    """The Patient page reads one patient's review from PatientReview (converted once per
+    patient): every frame, the open flags included, is what Review.for_patient gives."""
+    import pandas as pd
+
+    from dashboard.dataset import Dataset
+    from dashboard.rules import review_dataset
+    from dashboard.ui.caching import PatientReview
+
+    labs = [
+        lab("P1", "2026-08-01", "neutrophils", 0.8),
+        lab("P1", "2026-09-01", "neutrophils", 3.0),
+        lab("P1", "2026-10-01", "neutrophils", 0.4),
+        lab("P2", "2026-10-01", "wbc", 6.0),
+        lab("P1", "2026-11-20", "platelets", 40.0),  # after the as-of date
+    ]
+    ds = Dataset(frame("labs", labs), frame("doses", []), frame("patients", [patient("P1"), patient("P2")]))
+    rv = review_dataset(ds, None, dt.date(2026, 11, 1))
+    for pid in ("P1", "P2", "nobody"):
+        one = rv.for_patient(pid)
+        mine = PatientReview(
+            one.flags_df(), one.intervals_df(), one.schedule_df(), one.dose_checks_df(), one.after_as_of_df()
+        )
+        pd.testing.assert_frame_equal(mine.open_flags, one.open_flags_df())
+        assert pid != "P1" or (
+            len(mine.open_flags) and len(mine.flags) > len(mine.open_flags) and len(mine.after_as_of)
+        )
