@@ -1,5 +1,6 @@
 """``python -m dashboard``: see :mod:`dashboard.cli`."""
 
+import ctypes
 import importlib.abc
 import sys
 
@@ -39,5 +40,32 @@ def _pandas_probe_finds_none() -> None:
         sys.meta_path.remove(finder)
 
 
+#: glibc's mallopt parameters (malloc.h)
+_M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3
+
+
+def _keep_freed_memory_for_reuse() -> None:
+    """Let glibc's malloc keep the memory a command frees, for the command's next arrays.
+
+    An import or review makes and drops many arrays of a few megabytes (one value per
+    result).  By default glibc gives each back to the system as soon as it is freed
+    (blocks over its mmap threshold, and the top of the heap above 128 kB), so the next
+    array of the same size starts on fresh pages, and the kernel fills every page again.
+    On this project's 2-core virtual machine that page filling was a quarter of an
+    import's wall time (1M results, bench_import.py: median 1.63 s -> 1.24-1.41 s).
+    Blocks up to 32 MB now come from the heap and the heap keeps up to 1 GB of free
+    space; the process gives it all back when it exits a moment later.  Only for the
+    short command-line process; without glibc's mallopt (e.g. macOS) nothing is changed.
+    """
+    try:
+        mallopt = ctypes.CDLL(None).mallopt  # the C library the interpreter runs on
+    except (OSError, AttributeError):
+        return
+    mallopt(_M_MMAP_THRESHOLD, 32 << 20)
+    mallopt(_M_TRIM_THRESHOLD, 1 << 30)
+    mallopt(_M_TOP_PAD, 64 << 20)
+
+
 _pandas_probe_finds_none()
+_keep_freed_memory_for_reuse()
 sys.exit(main())
