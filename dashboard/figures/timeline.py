@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ParamSpec
 
 import numpy as np
 import pandas as pd
@@ -35,6 +35,8 @@ from dashboard.rules.context import describe_dose
 from dashboard.rules.data import ranges_file
 from dashboard.rules.engine import Profile
 from dashboard.units import display_factor, display_unit
+
+P = ParamSpec("P")
 
 #: Analytes shown by default, in this order (others on demand).
 DEFAULT_ANALYTES: tuple[str, ...] = (
@@ -106,23 +108,6 @@ def analytes_present(labs: pd.DataFrame, wanted: Sequence[str] = ()) -> list[str
     return [a for a in model.ANALYTES if a in chosen and a in have]
 
 
-def timeline_figure(
-    labs: pd.DataFrame,
-    doses: pd.DataFrame,
-    flags: pd.DataFrame,
-    intervals: pd.DataFrame,
-    profile: Profile,
-    patient: pd.Series | None = None,
-    options: TimelineOptions | None = None,
-) -> go.Figure:
-    """The timeline of one patient (all frames already restricted to that patient)."""
-    data, layout = _timeline(labs, doses, flags, intervals, profile, patient, options)
-    # one period selector: the page's (the figure has no range buttons of its own)
-    # assembled from known-good dicts: plotly's per-property validation is skipped here
-    # (it costs more than building the figure) and run strictly in the tests instead
-    return go.Figure(data=data, layout=layout, _validate=False)
-
-
 def timeline_spec(
     labs: pd.DataFrame,
     doses: pd.DataFrame,
@@ -132,24 +117,9 @@ def timeline_spec(
     patient: pd.Series | None = None,
     options: TimelineOptions | None = None,
 ) -> dict[str, Any]:
-    """The same timeline in plotly's dict form: what ``timeline_figure(...).to_dict()``
-    gives (tested), without building the figure object and deep-copying it back (the
-    Patient page draws it on every patient switch)."""
-    data, layout = _timeline(labs, doses, flags, intervals, profile, patient, options)
-    template = go.Figure().to_dict()["layout"].get("template")  # the default a Figure adds
-    return {"data": data, "layout": {**layout, "template": template} if template is not None else layout}
-
-
-def _timeline(
-    labs: pd.DataFrame,
-    doses: pd.DataFrame,
-    flags: pd.DataFrame,
-    intervals: pd.DataFrame,
-    profile: Profile,
-    patient: pd.Series | None,
-    options: TimelineOptions | None,
-) -> tuple[list[dict], dict]:
-    """The traces and the layout of the timeline, as plain dicts."""
+    """The timeline of one patient in plotly's dict form (all frames already restricted to
+    that patient): what ``timeline_figure(...).to_dict()`` gives (tested), without building
+    the figure object and deep-copying it back (the Patient page draws it on every switch)."""
     options = options or TimelineOptions()
     analytes = analytes_present(labs, options.analytes)
     weight = float(patient["weight_kg"]) if patient is not None and pd.notna(patient.get("weight_kg")) else float("nan")
@@ -208,7 +178,24 @@ def _timeline(
         font={"size": 12},
         shapes=canvas.shapes,
     )
-    return canvas.data, layout
+    template = go.Figure().to_dict()["layout"].get("template")  # the default a Figure adds
+    return {"data": canvas.data, "layout": {**layout, "template": template} if template is not None else layout}
+
+
+def _as_figure(spec: Callable[P, dict[str, Any]]) -> Callable[P, go.Figure]:
+    """The figure of a function that gives a figure's dict form, with the same arguments."""
+
+    def figure(*args: P.args, **kwargs: P.kwargs) -> go.Figure:
+        # assembled from known-good dicts: plotly's per-property validation is skipped here
+        # (it costs more than building the figure) and run strictly in the tests instead
+        return go.Figure(spec(*args, **kwargs), _validate=False)
+
+    return figure
+
+
+#: The timeline of one patient as a figure (the arguments of :func:`timeline_spec`); one
+#: period selector, the page's: the figure has no range buttons of its own.
+timeline_figure = _as_figure(timeline_spec)
 
 
 def _stacked_layout(heights: list[float], titles: list[str], spacing: float, x_range: list, canvas: _Canvas) -> dict:
