@@ -7,6 +7,7 @@ Thresholds, drug facts and citations live in those files, never in code:
 * ``reference_ranges.toml`` default LLN/ULN when a result carries no reference range
 * ``schedule.toml``         blood-test monitoring schedule per drug
 * ``dose_checks.toml``      dose checks (mg/kg/day, TPMT/NUDT15, interactions, weekly MTX)
+* ``tables.toml``           the columns of the review's output tables (``tables.py``)
 """
 
 from __future__ import annotations

@@ -16,32 +16,14 @@ import numpy as np
 import pyarrow as pa
 
 from dashboard import knowledge, model
-from dashboard.rules import exposure
+from dashboard.rules import exposure, tables
 from dashboard.rules.data import DAY, NEVER, dose_checks_file, severity_rank
 from dashboard.rules.hits import cat, num
 from dashboard.rules.inputs import DRUGS, Inputs, same_patient_pairs
 from dashboard.rules.schedule import administrations, courses, is_pulse, last_at_or_before, test_times
+from dashboard.rules.tables import Column
 
-DOSE_CHECK_FIELDS: tuple[tuple[str, pa.DataType, str], ...] = (
-    ("patient_id", pa.string(), "Patient identifier."),
-    ("drug", pa.string(), "The drug whose dose is checked."),
-    ("with_drug", pa.string(), "The interacting drug (overlap checks), else ''."),
-    ("rule", pa.string(), "Check id in dose_checks.toml ('dose.aza_above_2_5' ...)."),
-    ("kind", pa.string(), "Always 'dose'."),
-    ("start", pa.timestamp("s"), "Start of the dose (or of the overlap)."),
-    ("end", pa.timestamp("s"), "End of the dose (or of the overlap); NaT = ongoing."),
-    ("value", pa.float64(), "What was judged, in value_unit (NaN when unknown)."),
-    (
-        "value_unit",
-        pa.string(),
-        "'mg/kg/day', 'mg/day', 'mg/week', 'g' (cumulative), '% of normal dose', '% of previous dose' or ''.",
-    ),
-    ("threshold", pa.float64(), "The limit in value_unit (NaN when the check has none)."),
-    ("severity", pa.string(), "info, caution, action or urgent."),
-    ("message", pa.string(), "What was found, with the numbers."),
-    ("source", pa.string(), "Where the check comes from."),
-    ("status", pa.string(), "'open' when in force on the review date, else 'closed'."),
-)
+DOSE_CHECK_FIELDS: tuple[Column, ...] = tables.columns("dose_checks")
 
 _LABEL = np.array([model.drug_label(d) for d in DRUGS], dtype=object)
 _DAILY = ("daily", "BID", "TID", "QID")

@@ -15,66 +15,19 @@ import pyarrow.compute as pc
 
 from dashboard import model
 from dashboard.rules import baselines as bl
-from dashboard.rules import ctcae, thresholds, trends
+from dashboard.rules import ctcae, tables, thresholds, trends
 from dashboard.rules.context import context_text, dose_context
 from dashboard.rules.data import NEVER, SEVERITIES, caveat, severity_rank
 from dashboard.rules.engine import Profile
 from dashboard.rules.hits import Hits, cat, comparator_text, label, num, unit_text
 from dashboard.rules.inputs import Inputs, group_starts, hb_as_reported, text_column
+from dashboard.rules.tables import Column
 
 #: The columns that say which result a row is about: the flags' first columns, and the
 #: whole of the results dated after the as-of date (``review.AFTER_FIELDS``).
-RESULT_FIELDS: tuple[tuple[str, pa.DataType, str], ...] = (
-    ("patient_id", pa.string(), "Patient identifier."),
-    ("collected_at", pa.timestamp("s"), "When the result was collected."),
-    ("analyte", pa.string(), "Analyte id (model.ANALYTES)."),
-    ("value", pa.float64(), "Result in the canonical unit (a censored result: its bound)."),
-    ("unit", pa.string(), "Canonical unit of the analyte."),
-    ("comparator", pa.string(), "'<' or '>' for a censored result, else ''."),
-    ("source_value", pa.string(), "The result exactly as the lab wrote it."),
-    ("source_unit", pa.string(), "The unit exactly as the lab wrote it."),
-    ("ctcae_grade", pa.int8(), "CTCAE v5.0 grade of this result (0-4); null when the analyte has no CTCAE term."),
-)
+RESULT_FIELDS: tuple[Column, ...] = tables.columns("result")
 
-FLAG_FIELDS: tuple[tuple[str, pa.DataType, str], ...] = (
-    *RESULT_FIELDS,
-    ("rule", pa.string(), "Id of the rule that fired ('ctcae.neutrophils', 'bsr.wbc_low', 'trend.consecutive_falls')."),
-    ("kind", pa.string(), "'ctcae', 'guideline' or 'trend'."),
-    ("threshold", pa.float64(), "The limit crossed, in the canonical unit; NaN for trend rules."),
-    ("severity", pa.string(), "info, caution, action or urgent ('info' when at the patient's own baseline)."),
-    ("message", pa.string(), "The finding in words, with value, limit and advice."),
-    ("source", pa.string(), "Citation of the rule ('CTCAE v5.0', 'BSR 2017 / NICE CKS', a user profile ...)."),
-    ("baseline", pa.float64(), "Reference value the rule compared with (baseline, previous lowest), NaN if none."),
-    ("baseline_basis", pa.string(), "How that reference was obtained, in words."),
-    ("at_baseline", pa.bool_(), "True when the result is within the patient's clinician-set baseline (not acted on)."),
-    ("caveat", pa.string(), "Interpretation caveat (SLE, glucocorticoids, MCV on azathioprine), else ''."),
-    (
-        "conflict",
-        pa.string(),
-        "The draw's other, different results of this analyte (same patient and time), else ''; the more severe counts.",
-    ),
-    ("active_doses", pa.string(), "Drugs and doses in force when the blood was taken, readable."),
-    ("active_drugs", pa.string(), "Generic names of those drugs, ';'-separated."),
-    (
-        "days_since_dose_change",
-        pa.int64(),
-        "Days since the last immunosuppressant/interacting drug change; null if none.",
-    ),
-    ("after_increase", pa.bool_(), "True when within 12 weeks after a dose increase or start."),
-    ("last_increase", pa.timestamp("s"), "That increase or start (NaT if none)."),
-    ("days_since_pulse", pa.int64(), "Days since the last pulse of a pulsed drug (<= 42), else null."),
-    ("dose_context", pa.string(), "The dose context in words ('none recorded' only when the patient has no dose)."),
-    ("status", pa.string(), "'open' when on the latest result of the analyte as of the review date, else 'closed'."),
-    (
-        "episode_start",
-        pa.timestamp("s"),
-        "First result of the episode: the run of consecutive results this rule fired on ('open since').",
-    ),
-    ("episode_results", pa.int64(), "Results (draws) in that episode up to this one."),
-    ("next_collected_at", pa.timestamp("s"), "Next result of the same analyte (the flag's interval end); NaT if none."),
-    ("seq", pa.int64(), "Position of the result in the patient's series of this analyte (0 = first)."),
-    ("lab_row", pa.int64(), "Row of the labs table the review was given."),
-)
+FLAG_FIELDS: tuple[Column, ...] = tables.columns("flags")
 
 KIND_ORDER = {"ctcae": 0, "guideline": 1, "trend": 2}
 LOW_COUNTS = ("wbc", "neutrophils", "lymphocytes", "platelets", "hemoglobin")
@@ -275,7 +228,7 @@ _STATUS_TEXT = pa.array(["closed", "open"], pa.string())
 
 
 def schema() -> pa.Schema:
-    return pa.schema([pa.field(name, typ) for name, typ, _ in FLAG_FIELDS])
+    return tables.schema("flags")
 
 
 def empty() -> pa.Table:

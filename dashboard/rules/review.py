@@ -16,17 +16,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dashboard import model
-from dashboard.rules import baselines, ctcae, dose_checks, flags, schedule, summary
+from dashboard.rules import baselines, ctcae, dose_checks, flags, schedule, summary, tables
 from dashboard.rules.data import NEVER, versions
 from dashboard.rules.engine import Profile, get_profile
 from dashboard.rules.inputs import Inputs, prepare, text_column
+from dashboard.rules.tables import Column
 
 #: Results dated after the as-of date: not reviewed, never dropped silently (the CTCAE
 #: grade for information only).
-AFTER_FIELDS: tuple[tuple[str, pa.DataType, str], ...] = (
-    *flags.RESULT_FIELDS,
-    ("lab_row", pa.int64(), "Row of the labs table given to review()."),
-)
+AFTER_FIELDS: tuple[Column, ...] = tables.columns("after_as_of")
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -177,7 +175,7 @@ def review_dataset(
 
 
 def after_schema() -> pa.Schema:
-    return pa.schema([pa.field(n, t) for n, t, _ in AFTER_FIELDS])
+    return tables.schema("after_as_of")
 
 
 def after_as_of_table(inp: Inputs, base: baselines.Baselines) -> pa.Table:

@@ -29,37 +29,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dashboard import model
+from dashboard.rules import tables
 from dashboard.rules.data import DAY, NEVER, schedule_file
 from dashboard.rules.hits import cat, num
 from dashboard.rules.inputs import DRUGS, Doses, Inputs, group_starts, pair_key
+from dashboard.rules.tables import Column
 
 PULSE_FREQUENCIES = ("monthly", "single")
 DEFAULT_SCHEDULE_PROFILE = "BSR 2025"
 
-SCHEDULE_FIELDS: tuple[tuple[str, pa.DataType, str], ...] = (
-    ("patient_id", pa.string(), "Patient identifier."),
-    ("drug", pa.string(), "Drug (generic name)."),
-    ("schedule", pa.string(), "Schedule id in schedule.toml (standard, ciclosporin, cyclophosphamide_pulse ...)."),
-    ("description", pa.string(), "The schedule in words."),
-    ("course_start", pa.timestamp("s"), "Start of the current course of the drug."),
-    ("last_increase", pa.timestamp("s"), "Latest dose increase in the course (NaT if none)."),
-    ("last_test", pa.timestamp("s"), "Latest scheduled test taken during the course (NaT if none)."),
-    ("interval_days", pa.int64(), "Interval in force at the last test (phase schedules; 0 for pulses)."),
-    ("next_due", pa.timestamp("s"), "When the next test is due."),
-    (
-        "due_by",
-        pa.timestamp("s"),
-        "Last day the test is on time: next_due, or the end of the nadir window after a pulse; "
-        "days_overdue counts from it.",
-    ),
-    ("overdue", pa.bool_(), "True when the review date is after next_due plus the grace days."),
-    ("days_overdue", pa.int64(), "Days past next_due on the review date (0 if not overdue)."),
-    ("severity", pa.string(), "Severity when overdue ('' when not)."),
-    ("message", pa.string(), "What is due, in words."),
-    ("source", pa.string(), "Source of the schedule."),
-    ("tests_due", pa.string(), "The test groups of the check that are due ('full blood count; ALT/AST')."),
-    ("interval_basis", pa.string(), "'schedule', 'patient' (the clinician-set interval) or 'pulse'."),
-)
+SCHEDULE_FIELDS: tuple[Column, ...] = tables.columns("schedule")
 
 
 @cache

@@ -16,49 +16,18 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dashboard import model
-from dashboard.rules import ctcae
+from dashboard.rules import ctcae, tables
 from dashboard.rules.context import dose_context
 from dashboard.rules.data import DAY, NEVER, SEVERITIES
 from dashboard.rules.flags import KIND_ORDER, FlagArrays
 from dashboard.rules.inputs import Inputs, group_starts
 from dashboard.rules.schedule import counts_on_panel
+from dashboard.rules.tables import Column
 
 SRC = 2**40  # item index offset per source table (flags, schedule, dose checks)
-CTCAE_ANALYTES: tuple[str, ...] = tuple(a for a in model.ANALYTES if a in ctcae.terms())
+CTCAE_ANALYTES: tuple[str, ...] = tables.ctcae_analytes()
 
-SUMMARY_FIELDS: tuple[tuple[str, pa.DataType, str], ...] = (
-    ("patient_id", pa.string(), "Patient identifier."),
-    ("urgency_rank", pa.int64(), "1 = most urgent; the order for the panel."),
-    ("urgency_score", pa.int64(), "100 x top severity rank + 10 x top current CTCAE grade + open items (<= 9)."),
-    ("urgency", pa.string(), "Severity of the most severe open item ('' when nothing is open)."),
-    ("headline", pa.string(), "Message of the most severe open item."),
-    ("max_ctcae_grade", pa.int8(), "Highest CTCAE grade among the latest results (null if none graded)."),
-    *(
-        (f"ctcae_{a}", pa.int8(), f"CTCAE grade of the latest {model.analyte_label(a)} result (null if none).")
-        for a in CTCAE_ANALYTES
-    ),
-    ("open_ctcae", pa.int64(), "Open CTCAE flags (grade >= 1 on a latest result)."),
-    ("open_guideline", pa.int64(), "Open guideline-limit flags."),
-    ("open_guideline_rules", pa.string(), "Their rule ids, '; '-separated."),
-    ("open_trend", pa.int64(), "Open trend flags."),
-    ("open_trend_rules", pa.string(), "Their rule ids, '; '-separated."),
-    ("flags_total", pa.int64(), "All flags of the patient, open or closed."),
-    (
-        "next_test_due",
-        pa.timestamp("s"),
-        "Due date of the lead blood-test row: the most overdue (its due_by), else the earliest next_due; "
-        "an item graded info when overdue (blood pressure) never gives it (NaT if none).",
-    ),
-    ("overdue", pa.bool_(), "True when the lead row is overdue (an item graded info, e.g. blood pressure, never is)."),
-    ("days_overdue", pa.int64(), "Days the lead row is overdue (0 if none): counted from next_test_due."),
-    ("dose_checks_open", pa.int64(), "Open dose-check findings (above 'info')."),
-    ("dose_check_rules", pa.string(), "Their rule ids, '; '-separated."),
-    ("last_result", pa.timestamp("s"), "Latest result of any analyte up to the review date."),
-    ("current_doses", pa.string(), "Drugs and doses in force on the review date."),
-    ("results_after_as_of", pa.int64(), "Results dated after the review date: not reviewed, listed apart."),
-    ("worst_grade_after_as_of", pa.int8(), "Highest CTCAE grade among those results (null if none graded)."),
-)
+SUMMARY_FIELDS: tuple[Column, ...] = tables.columns("summary")
 
 
 def _group_join(pid: np.ndarray, text: np.ndarray, n: int) -> np.ndarray:
@@ -224,18 +193,7 @@ def _ts(sec: np.ndarray) -> pa.Array:
 
 # --------------------------------------------------------------------------- intervals
 
-INTERVAL_FIELDS: tuple[tuple[str, pa.DataType, str], ...] = (
-    ("patient_id", pa.string(), "Patient identifier."),
-    ("analyte", pa.string(), "Analyte."),
-    ("rule", pa.string(), "Rule id."),
-    ("kind", pa.string(), "ctcae, guideline or trend."),
-    ("start", pa.timestamp("s"), "First flagged result of the episode."),
-    ("end", pa.timestamp("s"), "First later result the rule did not fire on; NaT while open."),
-    ("results", pa.int64(), "Flagged draws in the episode."),
-    ("max_ctcae_grade", pa.int8(), "Highest CTCAE grade in the episode (null if none)."),
-    ("severity", pa.string(), "Most severe severity in the episode."),
-    ("status", pa.string(), "'open' when the episode reaches the latest result."),
-)
+INTERVAL_FIELDS: tuple[Column, ...] = tables.columns("intervals")
 
 
 def intervals(flags: pa.Table) -> pa.Table:
@@ -243,7 +201,7 @@ def intervals(flags: pa.Table) -> pa.Table:
     shading of the patient timeline.  An episode ends at the next result the rule did
     not fire on (``end``), or is open."""
     if flags.num_rows == 0:
-        return pa.schema([pa.field(n, t) for n, t, _ in INTERVAL_FIELDS]).empty_table()
+        return tables.schema("intervals").empty_table()
     t = flags.sort_by(
         [("patient_id", "ascending"), ("analyte", "ascending"), ("rule", "ascending"), ("seq", "ascending")]
     )
