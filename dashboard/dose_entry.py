@@ -19,17 +19,18 @@ from dashboard.ingest.frequency import PER_DAY, parse_frequency
 
 #: Units a dose can be entered in.
 UNITS: tuple[str, ...] = ("mg", "mg/kg", "mg/m2")
-#: Frequencies offered by the editor (any frequency the importer reads is accepted).
-FREQUENCY_CHOICES: tuple[str, ...] = (
-    "daily",
-    "BID",
-    "TID",
-    "QID",
-    "weekly",
-    "every 2 weeks",
-    "every 4 weeks",
-    "monthly",
-    "single",
+#: The "every N weeks" intervals the editor offers (any other the importer reads is accepted).
+EDITOR_WEEK_INTERVALS: tuple[int, ...] = (2, 4)
+#: Frequencies offered by the editor: the model's, with "every N weeks" written out at
+#: :data:`EDITOR_WEEK_INTERVALS`; without "every N days" (no N to offer) and "unknown"
+#: (a dose entered by a clinician has its schedule).
+FREQUENCY_CHOICES: tuple[str, ...] = tuple(
+    choice
+    for frequency in model.FREQUENCIES
+    if frequency not in ("every N days", "unknown")
+    for choice in (
+        [frequency.replace("N", str(n)) for n in EDITOR_WEEK_INTERVALS] if frequency == "every N weeks" else [frequency]
+    )
 )
 ACTIONS: tuple[str, ...] = ("add", "change", "stop")
 

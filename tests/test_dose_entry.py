@@ -6,7 +6,16 @@ import math
 import pandas as pd
 import pytest
 
-from dashboard.dose_entry import DoseEntry, canonical_frequency, changed_entry, to_row, validate, validate_change
+from dashboard.dose_entry import (
+    FREQUENCY_CHOICES,
+    DoseEntry,
+    canonical_frequency,
+    changed_entry,
+    to_row,
+    validate,
+    validate_change,
+)
+from dashboard.ingest.frequency import parse_frequency
 
 D = dt.date(2024, 5, 1)
 
@@ -99,3 +108,21 @@ def test_change_and_stop_dates_are_checked():
         "daily",
         "oral",
     )
+
+
+def test_the_editor_offers_the_models_frequencies_and_the_importer_reads_each_as_itself():
+    # written by hand: the model's schedules, "every N weeks" at 2 and 4, no "every N days" or "unknown"
+    assert FREQUENCY_CHOICES == (
+        "daily",
+        "BID",
+        "TID",
+        "QID",
+        "weekly",
+        "every 2 weeks",
+        "every 4 weeks",
+        "monthly",
+        "single",
+    )
+    for choice in FREQUENCY_CHOICES:
+        parsed = parse_frequency(choice)
+        assert parsed is not None and parsed.canonical == choice, choice
