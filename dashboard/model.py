@@ -178,6 +178,9 @@ class DrugInfo:
     weekly: bool
     tracked_for: str
     contains: tuple[str, ...] = ()
+    #: names that look like this drug but could mean another one (or a product that is
+    #: not a systemic dose), with the reason a text naming only them is not read
+    unclear_names: tuple[tuple[str, str], ...] = ()
 
 
 @cache
@@ -197,6 +200,7 @@ def drug_info() -> dict[str, DrugInfo]:
             weekly=bool(item.get("weekly", False)),
             tracked_for=item.get("tracked_for", "immunosuppressant"),
             contains=tuple(item.get("contains", ())),
+            unclear_names=tuple((str(k), str(v)) for k, v in item.get("unclear_names", {}).items()),
         )
     return out
 

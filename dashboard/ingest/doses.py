@@ -23,7 +23,7 @@ from dashboard.ingest.amounts import UNKNOWN, file_decimal, read_amount, strengt
 from dashboard.ingest.dates import FAR_FUTURE
 from dashboard.ingest.frequency import PER_DAY, Frequency, parse_frequency
 from dashboard.ingest.identity import clean_id
-from dashboard.ingest.mapping import normalize, recognise_drug
+from dashboard.ingest.mapping import normalize, recognise_drug, why_no_drug
 from dashboard.ingest.report import FileReport, Problem
 from dashboard.ingest.routes import parse_route, route_in_text
 from dashboard.ingest.sig import read_sig
@@ -92,7 +92,7 @@ def normalise_doses(batch: DoseBatch) -> tuple[pa.Table, list[tuple[int, int]]]:
                 Problem(
                     r.row,
                     col("drug", "drug"),
-                    "not one of the tracked drugs (immunosuppressants, glucocorticoids, allopurinol, febuxostat)",
+                    why_no_drug(r.drug_text),
                     r.drug_text[:120],
                 )
             )

@@ -437,14 +437,40 @@ def recognise_drug(text: str, code: str = "") -> str | None:
                 covered.update(range(i, i + n))
     if len(found) == 1:
         return found.pop()
-    if found == {"mycophenolate mofetil", "mycophenolic acid"}:
-        return "mycophenolic acid"
     # a combination product that spells its ingredient too ("Sulfamethoxazole 800 MG /
     # Trimethoprim 160 MG") is the product, never a guess between the two
     products = {d for d in found if found - {d} <= set(drug_info()[d].contains)}
     if len(products) == 1:
         return products.pop()
     return None
+
+
+#: Why a medication text that names no tracked drug was not read (the default reason).
+NOT_TRACKED = "not one of the tracked drugs (immunosuppressants, glucocorticoids, allopurinol, febuxostat)"
+
+
+@cache
+def _unclear_names() -> list[tuple[tuple[str, ...], str]]:
+    return [(tuple(normalize(name).split()), why) for d in drug_info().values() for name, why in d.unclear_names]
+
+
+def _names(tokens: list[str], alias: tuple[str, ...]) -> bool:
+    n = len(alias)
+    return any(tuple(tokens[i : i + n]) == alias for i in range(len(tokens) - n + 1))
+
+
+def why_no_drug(text: str) -> str:
+    """Why :func:`recognise_drug` read no drug from ``text``: a name that could mean two
+    things (``unclear_names`` of ``drugs.toml``), two tracked drugs in one text, or none."""
+    tokens = normalize(text).split()
+    named = sorted({drug for alias, drug in _drug_aliases() if _names(tokens, alias)})
+    if len(named) > 1:
+        labels = " and ".join(drug_info()[d].label for d in named)
+        return f"names more than one tracked drug ({labels}): give each drug its own row"
+    for name, why in _unclear_names():
+        if _names(tokens, name):
+            return why
+    return NOT_TRACKED
 
 
 # --------------------------------------------------------------------------- kinds

@@ -126,6 +126,33 @@ def test_dose_column_amounts_and_instructions(imp, dose, frequency, mg_per_day):
 
 @pytest.mark.parametrize("dose", ["2 x 500 mg", "2.5mg x 6 tabs (15mg)", "500 mg in the morning and 1 g at night"])
 def test_dose_column_with_disagreeing_amounts_is_rejected(imp, dose):
-    r = imp(f'patient,drug,dose,frequency,start\np1,Mycophenolate,"{dose}",BID,2024-01-01\n')
+    r = imp(f'patient,drug,dose,frequency,start\np1,Mycophenolate mofetil,"{dose}",BID,2024-01-01\n')
     f = r.report.files[0]
     assert r.doses.num_rows == 0 and "do not agree" in f.problems[0].message
+
+
+AMBIGUOUS_NAMES = """patient_id,drug,dose,dose_unit,frequency,start
+p1,Mycophenolate,720,mg,BID,2024-01-01
+p2,MPA,500,mg,daily,2024-01-01
+p3,Pred Forte 1% eye drops,1,drop,QID,2024-01-01
+p4,Mycophenolate mofetil,1000,mg,BID,2024-01-01
+p5,Mycophenolate sodium,720,mg,BID,2024-01-01
+p6,Mycophenolate (Myfortic),360,mg,BID,2024-01-01
+p7,Mycophenolate mofetil / mycophenolic acid,500,mg,BID,2024-01-01
+"""
+
+
+def test_a_drug_name_that_could_mean_two_things_is_rejected_with_the_reason(imp):
+    # Never guess a drug: bare "mycophenolate" is mofetil (CellCept) or the sodium salt
+    # (Myfortic, 720 mg ~ 1 g of mofetil); "MPA" is also medroxyprogesterone acetate;
+    # Pred Forte is prednisolone eye drops, not a systemic glucocorticoid dose.
+    r = imp(AMBIGUOUS_NAMES, "doses.csv")
+    f = r.report.files[0]
+    assert (f.rows_read, f.rows_accepted, f.rows_rejected) == (7, 3, 4)
+    reasons = {p.row: p.message for p in f.problems}
+    assert "mofetil" in reasons[2] and "sodium" in reasons[2]
+    assert "medroxyprogesterone" in reasons[3]
+    assert "eye drops" in reasons[4]
+    assert "more than one tracked drug" in reasons[8]
+    drugs = dict(zip(r.doses_df()["patient_id"], r.doses_df()["drug"], strict=True))
+    assert drugs == {"p4": "mycophenolate mofetil", "p5": "mycophenolic acid", "p6": "mycophenolic acid"}

@@ -55,6 +55,10 @@ def test_blood_tests_are_recognised(name, analyte, percent):
         "Leukocytes (synovial fluid)",
         "Hematocrit",
         "CRP",
+        # granulocytes are neutrophils + eosinophils + basophils (a 3-part differential):
+        # read as neutrophils they would hide a neutropenia by the eosinophils and basophils
+        "Granulocytes",
+        "GRAN#",
     ],
 )
 def test_other_specimens_and_other_tests_are_not_monitored_results(name):
