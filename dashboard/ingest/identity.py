@@ -12,8 +12,8 @@ change how an id displays without being seen make two patients look like one:
 Such ids are rejected with the reason (never silently cleaned, which could merge two
 patients).  Spaces of any kind at the start or end of an id (a non-breaking space
 pasted from a web page) are stripped and the report says so.  Ids that differ only by
-case, by letters of another alphabet that look Latin (Cyrillic "А" in "RА-001") or by
-a kind of dash are kept apart and named together in the report, as ids that differ
+case, by letters of another alphabet that look Latin (Cyrillic "А" in "RА-001"), by
+spaces or by dashes ("943 476 5919" and "9434765919") are kept apart and named together in the report, as ids that differ
 only by leading zeros are (hazard H7).
 """
 
@@ -116,9 +116,10 @@ _CONFUSABLE = str.maketrans(
 
 def skeleton(pid: str) -> str:
     """What an id looks like: compatibility forms folded (NFKC), look-alike letters of
-    other alphabets and dashes made Latin, case ignored, spaces collapsed."""
+    other alphabets made Latin, case, spaces and dashes ignored (an NHS number is written
+    "943 476 5919", "943-476-5919" or "9434765919" by different systems)."""
     s = unicodedata.normalize("NFKC", pid).translate(_CONFUSABLE).casefold()
-    return " ".join(s.split())
+    return "".join(s.split()).replace("-", "")
 
 
 def lookalike_groups(ids: Iterable[str]) -> list[list[str]]:
