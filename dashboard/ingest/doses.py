@@ -332,7 +332,12 @@ def _frequency_clash(dose: str, stated: str, column: str) -> str:
     """Why a dose text that names its frequency ("15 mg weekly") cannot be read with the
     frequency column beside it ("daily"): they disagree and neither is picked."""
     said, given = (parse_frequency(x) if x else None for x in (stated, column))
-    if said is None or given is None or said.canonical == given.canonical:
+    if (
+        said is None
+        or given is None
+        or "unknown" in (said.canonical, given.canonical)
+        or said.canonical == given.canonical
+    ):
         return ""
     return (
         f"the dose '{dose.strip()[:40]}' says {said.canonical} but the frequency column says '{column.strip()}': "
