@@ -172,7 +172,18 @@ def text_problem(text: str) -> str:
     return ""
 
 
-__all__ = ["COMMA", "DASHES", "POINT", "TEXT_UNITS", "UNKNOWN", "Number", "file_decimal", "read_number", "text_problem"]
+__all__ = [
+    "COMMA",
+    "DASHES",
+    "POINT",
+    "TEXT_UNITS",
+    "UNKNOWN",
+    "Number",
+    "file_decimal",
+    "read_number",
+    "text_problem",
+    "unit_clash",
+]
 
 
 # --------------------------------------------------------------------------- dose amounts with a unit
@@ -247,6 +258,30 @@ def read_amount(text: str, unit_text: str = "", decimal: str = UNKNOWN) -> Amoun
     if unit in _COUNT_UNITS or unit.strip("{}") in _COUNT_UNITS or unit in ("tab(s)", "cap(s)"):
         return Amount(num, "tablet", note=read.note)
     return Amount(num, unit, note=read.note)
+
+
+_STATED_UNIT = re.compile(
+    r"\d\s*("
+    + "|".join(re.escape(u) for u in sorted(_UNIT_FACTORS, key=len, reverse=True))
+    + r")(?![a-zµμ²\d])(?!\s*/)",
+    re.IGNORECASE,
+)
+
+
+def unit_clash(text: str, unit_text: str) -> str:
+    """Why a dose that names its unit ("1 mg") cannot be read with the unit column beside
+    it ("mcg"): the two disagree and neither is picked ("" when they agree or either is
+    silent or not a mass, per-kg or per-m² unit)."""
+    column = _UNIT_FACTORS.get(unit_text.strip().lower().replace(" ", ""))
+    if column is None:
+        return ""
+    for m in _STATED_UNIT.finditer(text):
+        if _UNIT_FACTORS[m.group(1).lower()] != column:
+            return (
+                f"the dose '{text.strip()[:40]}' is in {m.group(1)} but the unit column says '{unit_text.strip()}': "
+                "enter the dose with one unit"
+            )
+    return ""
 
 
 def parse_amount(text: str, unit_text: str = "", decimal: str = UNKNOWN) -> tuple[float, str] | None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from dashboard import model
-from dashboard.ingest.amounts import UNKNOWN, file_decimal, read_amount, strength_in_text
+from dashboard.ingest.amounts import UNKNOWN, file_decimal, read_amount, strength_in_text, unit_clash
 from dashboard.ingest.dates import FAR_FUTURE
 from dashboard.ingest.frequency import PER_DAY, Frequency, parse_frequency
 from dashboard.ingest.identity import clean_id
@@ -296,11 +296,16 @@ class _DoseText:
         dose column ("2 tablets (100 mg total) twice daily") are read with :func:`read_sig`;
         plain amounts ("100", "1,5 g", "0.75 g/m2") are left to :func:`read_amount`."""
         dose, unit, freq = r.dose, r.dose_unit, r.frequency
+        if dose and unit and not is_stop and (clash := unit_clash(dose, unit)):
+            return cls(dose, unit, freq, column="dose_unit", source=f"{dose} {unit}", problem=clash)
         if freq and parse_frequency(freq) is None:
             column, source = "frequency", freq
         elif dose and not is_stop and not _PER_BODY.search(dose):
             column, source = "dose", dose
         else:
+            clash = _frequency_clash(dose, _freq_in_text(dose), freq)
+            if clash:
+                return cls(dose, unit, freq, column="frequency", source=f"{dose} {freq}", problem=clash)
             return cls(dose, unit, freq or _freq_in_text(dose))
         strength = strength_in_text(r.drug_text)
         sig = read_sig(source, strength[0] if strength and strength[1] == "mg" else None, decimal)
@@ -309,6 +314,9 @@ class _DoseText:
             return cls(dose, unit, freq, column=column, source=source, problem=sig.problem)
         if sig.conflicting and amount_here:
             return cls(dose, unit, freq, conflicting=True, column=column, source=source)
+        clash = _frequency_clash(source, sig.frequency, freq) if column == "dose" else ""
+        if clash:
+            return cls(dose, unit, freq, column="frequency", source=f"{dose} {freq}", problem=clash)
         note = sig.note if amount_here else ""
         if sig.amount and amount_here:
             dose, unit = sig.amount.split(" ", 1)
@@ -318,6 +326,23 @@ class _DoseText:
             freq = sig.frequency or _freq_in_text(source)
         wordy = bool(_INSTRUCTION_WORDS.search(source)) or column == "frequency"
         return cls(dose, unit, freq, from_instructions=int(wordy and bool(sig.amount or sig.frequency)), note=note)
+
+
+def _frequency_clash(dose: str, stated: str, column: str) -> str:
+    """Why a dose text that names its frequency ("15 mg weekly") cannot be read with the
+    frequency column beside it ("daily"): they disagree and neither is picked."""
+    said, given = (parse_frequency(x) if x else None for x in (stated, column))
+    if (
+        said is None
+        or given is None
+        or "unknown" in (said.canonical, given.canonical)
+        or said.canonical == given.canonical
+    ):
+        return ""
+    return (
+        f"the dose '{dose.strip()[:40]}' says {said.canonical} but the frequency column says '{column.strip()}': "
+        "enter the frequency once"
+    )
 
 
 def _freq_in_text(text: str) -> str:

@@ -12,8 +12,8 @@ change how an id displays without being seen make two patients look like one:
 Such ids are rejected with the reason (never silently cleaned, which could merge two
 patients).  Spaces of any kind at the start or end of an id (a non-breaking space
 pasted from a web page) are stripped and the report says so.  Ids that differ only by
-case, by letters of another alphabet that look Latin (Cyrillic "А" in "RА-001") or by
-a kind of dash are kept apart and named together in the report, as ids that differ
+case, by letters of another alphabet that look Latin (Cyrillic "А" in "RА-001"), by
+spaces or by dashes ("943 476 5919" and "9434765919") are kept apart and named together in the report, as ids that differ
 only by leading zeros are (hazard H7).
 """
 
@@ -28,11 +28,16 @@ BIDI_CONTROLS = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2
 #: Invisible characters that are letters or marks by category, not format characters.
 _INVISIBLE_OTHERS = "\u034f\u115f\u1160\u17b4\u17b5\u180e\u2800\u3164\uffa0"
 
-#: A character class matching every character rejected in an id (used with Arrow's
-#: RE2 on whole columns, and with ``re`` on single ids): controls, format characters
-#: (bidi controls, zero-width characters, soft hyphen, BOM ...), private-use and
-#: unassigned-looking ranges, line and paragraph separators, spaces other than the
-#: ordinary space, variation selectors and invisible letters.
+#: The longest patient id kept: twice the 64 characters of a FHIR id (a UUID is 36, an
+#: NHS number 10).  A longer "id" is a pasted note or a damaged export, not a patient.
+MAX_ID_LENGTH = 128
+
+#: A pattern matching every id rejected (used with Arrow's RE2 on whole columns, and
+#: with ``re`` on single ids): one of the characters of the class - controls, format
+#: characters (bidi controls, zero-width characters, soft hyphen, BOM ...), private-use
+#: and unassigned-looking ranges, line and paragraph separators, spaces other than the
+#: ordinary space, variation selectors and invisible letters - or more than
+#: :data:`MAX_ID_LENGTH` characters.
 REJECTED_CLASS = (
     "["
     "\\x00-\\x1f\\x7f-\\x9f"  # C0 and C1 controls
@@ -41,6 +46,7 @@ REJECTED_CLASS = (
     "\\x{fe00}-\\x{fe0f}\\x{e000}-\\x{f8ff}\\x{fff0}-\\x{fffb}"
     "\\x{e0000}-\\x{e0fff}\\x{f0000}-\\x{10ffff}"
     "]"
+    f"|.{{{MAX_ID_LENGTH + 1}}}"
 )
 
 
@@ -80,6 +86,11 @@ def id_problem(pid: str) -> str:
     bad = _REJECTED.search(pid)
     if bad is None:
         return ""
+    if len(bad.group(0)) > 1:
+        return (
+            f"the patient id is {len(pid)} characters long, more than any id system writes "
+            f"(at most {MAX_ID_LENGTH} kept): text pasted into the id column, or a damaged export?"
+        )
     ch = bad.group(0)
     what = char_name(ch)
     if ch in BIDI_CONTROLS:
@@ -116,9 +127,10 @@ _CONFUSABLE = str.maketrans(
 
 def skeleton(pid: str) -> str:
     """What an id looks like: compatibility forms folded (NFKC), look-alike letters of
-    other alphabets and dashes made Latin, case ignored, spaces collapsed."""
+    other alphabets made Latin, case, spaces and dashes ignored (an NHS number is written
+    "943 476 5919", "943-476-5919" or "9434765919" by different systems)."""
     s = unicodedata.normalize("NFKC", pid).translate(_CONFUSABLE).casefold()
-    return " ".join(s.split())
+    return "".join(s.split()).replace("-", "")
 
 
 def lookalike_groups(ids: Iterable[str]) -> list[list[str]]:
@@ -147,6 +159,7 @@ def describe(pid: str) -> str:
 
 __all__ = [
     "BIDI_CONTROLS",
+    "MAX_ID_LENGTH",
     "REJECTED_CLASS",
     "char_name",
     "clean_id",

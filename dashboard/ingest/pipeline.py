@@ -235,7 +235,7 @@ _LEADING_ZEROS = _IdWarning(
 )
 _LOOK_ALIKE = _IdWarning(
     "patient ids that look alike: {ids}. Kept apart; check they are not the same patient "
-    "(case, letters of another alphabet or a kind of dash differ)",
+    "(case, letters of another alphabet, spaces or dashes differ)",
     lambda pid, file: f"{identity.describe(pid)} in {file}",
     sep="; ",
     more="more groups of patient ids look alike",
@@ -280,7 +280,7 @@ def _warn_zero_stripped_ids(report: ImportReport, tables: list[pa.Table], all_id
 
 def _warn_lookalike_ids(report: ImportReport, tables: list[pa.Table], ids: set[str]) -> None:
     """Name the patient ids that look alike: the same but for case, letters of another
-    alphabet that look Latin ("RА-001" with a Cyrillic А) or a kind of dash.
+    alphabet that look Latin ("RА-001" with a Cyrillic А), spaces or dashes.
 
     They are kept apart (guessing could merge two patients); the clinician is told which
     ids, in which file, and what differs.  Ids that mix alphabets are named even alone.

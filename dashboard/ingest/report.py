@@ -35,6 +35,10 @@ class RowAccountingError(RuntimeError):
     """The import report lost track of a row: a defect in the import, never in the file."""
 
 
+#: The characters of a rejected value shown in the report; a longer value is cut and its length said.
+SHOWN_VALUE = 200
+
+
 @dataclass
 class Problem:
     """One rejected row or value (or, in ``warnings``, one thing worth knowing)."""
@@ -43,6 +47,11 @@ class Problem:
     column: str | None
     message: str
     value: str = ""
+
+    def __post_init__(self) -> None:
+        # the value as read, cut where it stops helping a reader (a 2 MB cell shown 200 wide)
+        if len(self.value) > SHOWN_VALUE:
+            self.value = f"{self.value[:SHOWN_VALUE]}… ({len(self.value)} characters)"
 
     def to_dict(self) -> dict[str, Any]:
         return {"row": self.row, "column": self.column, "message": self.message, "value": self.value}

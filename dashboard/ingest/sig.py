@@ -37,12 +37,17 @@ _NUMBER_WORD = re.compile(
 _SIG_TOTAL = re.compile(
     r"\(\s*(\d(?:[\d.,]*\d)?)\s*(mg|g|mcg|micrograms?|milligrams?|grams?)\s+total\s*\)", re.IGNORECASE
 )
+#: an amount per administration; a mass per volume, per weight or per area ("25 mg/ml",
+#: "2 mg/kg") or the first of a slashed pair ("500mg/250mg") is not one
 _SIG_AMOUNT = re.compile(
-    r"(?<![\d.,/])(\d(?:[\d.,]*\d)?)\s*(mg|g|gm|mcg|micrograms?|milligrams?|grams?|tablets?|tabs?|capsules?|caps?)\b",
+    r"(?<![\d.,/])(\d(?:[\d.,]*\d)?)\s*(mg|g|gm|mcg|micrograms?|milligrams?|grams?|tablets?|tabs?|capsules?|caps?)\b"
+    r"(?!\s*/\s*(?:ml|l|kg|m2|m²|\d)\b)",
     re.IGNORECASE,
 )
+_CONCENTRATION = re.compile(r"\d(?:[\d.,]*\d)?\s*(?:mg|g|mcg|micrograms?|milligrams?)\s*/\s*m?l\b", re.IGNORECASE)
+_SLASHED_PAIR = re.compile(r"\d\s*(?:mg|g|mcg)?\s*/\s*\d[\d.,]*\s*(?:mg|g|mcg)\b", re.IGNORECASE)
 _SIG_HALVES = re.compile(r"(?<![\d.,/])(\d+)\s+(?:1/2|\u00bd)(?![\d/])")
-_PRODUCT = re.compile(r"\d\s*(?:mg|g|mcg)?\s*[x×*]\s*\d")
+_PRODUCT = re.compile(r"\d\s*(?:mg|g|mcg)?\s*(?:tablets?|tabs?|capsules?|caps?)?\s*[x×*]\s*\d")
 _WEEKDAYS = r"(?:mon|tues|wednes|thurs|fri|satur|sun)days?"
 #: (pattern, canonical frequency) searched in order: the first hit wins.  Rarer and
 #: longer schedules come first so that "twice a week" is never read as "a week".
@@ -142,8 +147,8 @@ def read_sig(text: str, strength_mg: float | None = None, decimal: str = UNKNOWN
     counts = {v for v, u in found if v is not None and u.lower().startswith(("tab", "cap"))}
     if problem:
         pass
-    elif _PRODUCT.search(t) and not totals:
-        conflicting = True  # "2 x 500 mg": per tablet or per dose? not guessed
+    elif (_PRODUCT.search(t) or _SLASHED_PAIR.search(t)) and not totals:
+        conflicting = True  # "2 x 500 mg": per tablet or per dose? "500mg/250mg": which? not guessed
     elif totals:
         conflicting = len(totals) > 1
         total = next(iter(totals))
@@ -168,6 +173,8 @@ def read_sig(text: str, strength_mg: float | None = None, decimal: str = UNKNOWN
         if hit:
             frequency = canonical.format(*(g for g in hit.groups() if g)) if "{0}" in canonical else canonical
             break
+    if not problem and not amount and not conflicting and (conc := _CONCENTRATION.search(t)):
+        problem = f"a concentration ('{conc.group(0).strip()}') is not a dose: enter the dose given in mg"
     if problem:
         return Sig("", frequency, problem=problem)
     return Sig(amount, frequency, conflicting, note="; ".join(dict.fromkeys(notes)))

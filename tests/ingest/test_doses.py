@@ -156,3 +156,52 @@ def test_a_drug_name_that_could_mean_two_things_is_rejected_with_the_reason(imp)
     assert "more than one tracked drug" in reasons[8]
     drugs = dict(zip(r.doses_df()["patient_id"], r.doses_df()["drug"], strict=True))
     assert drugs == {"p4": "mycophenolate mofetil", "p5": "mycophenolic acid", "p6": "mycophenolic acid"}
+
+
+UNIT_CLASH = """patient_id,drug,dose,dose_unit,frequency,start
+p1,Tacrolimus,1 mg,mcg,BD,2024-01-01
+p2,Methotrexate,15 mg,g,weekly,2024-01-01
+p3,Azathioprine,2 mg/kg,mg,daily,2024-01-01
+p4,Methotrexate,15 mg,mg,weekly,2024-01-01
+p5,Tacrolimus,1000 mcg,mcg,BD,2024-01-01
+p6,CellCept,1 g,G,BD,2024-01-01
+p7,Tacrolimus,500 micrograms,mcg,BD,2024-01-01
+"""
+
+
+def test_a_dose_whose_unit_contradicts_the_unit_column_is_rejected(imp):
+    # "1 mg" with a unit column saying mcg: 1 mg or 1 mcg (a 1000-fold difference)?
+    r = imp(UNIT_CLASH, "doses.csv")
+    f = r.report.files[0]
+    assert (f.rows_read, f.rows_accepted, f.rows_rejected) == (7, 4, 3)
+    reasons = {p.row: p.message for p in f.problems}
+    assert set(reasons) == {2, 3, 4}
+    assert "'mcg'" in reasons[2] and "1 mg" in reasons[2]
+    assert "'g'" in reasons[3]
+    assert "'mg'" in reasons[4] and "mg/kg" in reasons[4]
+    d = r.doses_df().set_index("patient_id")
+    assert d.loc["p4", "dose"] == 15 and d.loc["p4", "dose_unit"] == "mg"
+    assert d.loc["p5", "dose"] == 1 and d.loc["p5", "dose_unit"] == "mg"  # 1000 mcg = 1 mg
+    assert d.loc["p6", "dose"] == 1000  # 1 g = 1000 mg
+    assert d.loc["p7", "dose"] == 0.5  # 500 micrograms = 0.5 mg
+
+
+FREQ_CLASH = """patient_id,drug,dose,dose_unit,frequency,start
+p1,Methotrexate,15 mg weekly,,daily,2024-01-01
+p2,Methotrexate,15 mg once weekly,,weekly,2024-01-01
+p3,Azathioprine,50 mg twice daily,,BD,2024-01-01
+p4,Azathioprine,50 mg daily,,BD,2024-01-01
+"""
+
+
+def test_a_dose_text_whose_frequency_contradicts_the_frequency_column_is_rejected(imp):
+    # methotrexate "15 mg weekly" with a frequency column saying daily: 15 or 105 mg a week
+    r = imp(FREQ_CLASH, "doses.csv")
+    f = r.report.files[0]
+    assert (f.rows_read, f.rows_accepted, f.rows_rejected) == (4, 2, 2)
+    reasons = {p.row: p.message for p in f.problems}
+    assert set(reasons) == {2, 5}
+    assert "weekly" in reasons[2] and "daily" in reasons[2]
+    d = r.doses_df().set_index("patient_id")
+    assert d.loc["p2", "mg_per_week"] == 15
+    assert d.loc["p3", "mg_per_day"] == 100

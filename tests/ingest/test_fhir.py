@@ -640,3 +640,27 @@ def test_body_weight_in_grams_and_a_unit_not_known() -> None:
     stone = observation("29463-7", 11, "[stone_av]", rid="w1", effectiveDateTime="2024-01-01")
     rep = load_json(bundle(PATIENT, stone)).report.files[0]
     assert rep.problems[0].message == "body weight unit '[stone_av]' not understood (kg, g or lb)"
+
+
+def test_a_dosage_text_whose_frequency_contradicts_the_timing_is_rejected() -> None:
+    # "6 tablets weekly" in the text, a daily timing in the structure: methotrexate
+    # 15 mg a week or 105 mg a week; neither is picked
+    def mtx(text: str, period_unit: str) -> dict:
+        return order(
+            "m1",
+            "Methotrexate 2.5 mg tablet",
+            dosageInstruction=[
+                {
+                    "text": text,
+                    "timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": period_unit}},
+                    "doseAndRate": [{"doseQuantity": {"value": 15, "unit": "mg", "system": UCUM, "code": "mg"}}],
+                }
+            ],
+        )
+
+    result = load_json(mtx("6 tablets weekly", "d"))
+    f = result.report.files[0]
+    assert (f.rows_accepted, f.rows_rejected) == (0, 1)
+    assert "weekly" in f.problems[0].message and "daily" in f.problems[0].message
+    agreeing = one_dose(load_json(mtx("6 tablets once weekly", "wk")))
+    assert (agreeing.frequency, agreeing.mg_per_week) == ("weekly", 15.0)

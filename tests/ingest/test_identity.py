@@ -112,3 +112,38 @@ def test_the_sample_panel_raises_no_identity_notes():
     result = import_sources([Source(p.name, p.read_bytes()) for p in files], ImportOptions())
     texts = [w.message for f in result.report.files for w in f.warnings]
     assert not [t for t in texts if "look alike" in t or "alphabets" in t or "non-breaking" in t]
+
+
+def test_ids_that_differ_only_by_spaces_or_dashes_are_named_together():
+    # an NHS number is written 943 476 5919, 943-476-5919 or 9434765919 by different
+    # systems: the same patient's results would sit under three patients without a word
+    nhs = ["943 476 5919", "9434765919", "943-476-5919", "943 476 5918"]
+    assert lookalike_groups(nhs) == [sorted(nhs[:3])]
+    assert lookalike_groups(["RA 001", "RA001", "RA-002"]) == [["RA 001", "RA001"]]
+
+
+def test_nhs_numbers_written_with_spaces_are_named_in_the_report():
+    text = HEAD + "943 476 5919,2024-03-05,WBC,4.5,10^9/L\n9434765919,2024-03-06,WBC,4.6,10^9/L\n"
+    result = import_text(text)
+    assert_balanced(result)
+    notes = [w.message for w in result.report.files[0].warnings if "look alike" in w.message]
+    assert len(notes) == 1 and "943 476 5919" in notes[0] and "9434765919" in notes[0]
+    assert "spaces" in notes[0]
+    assert sorted(set(result.labs.column("patient_id").to_pylist())) == ["943 476 5919", "9434765919"]  # kept apart
+
+
+def test_a_patient_id_longer_than_any_id_system_writes_is_rejected():
+    # a cell of pasted text (or a corrupted export) in the id column is not a patient;
+    # the longest ids the readers meet are FHIR ids (64 characters at most) and UUIDs (36)
+    fhir_longest = "A" * 64
+    text = HEAD + f"{fhir_longest},2024-03-05,WBC,4.5,10^9/L\n" + "P" + "x" * 5000 + ",2024-03-05,WBC,4.6,10^9/L\n"
+    result = import_text(text)
+    assert_balanced(result)
+    f = result.report.files[0]
+    assert (f.rows_accepted, f.rows_rejected) == (1, 1)
+    assert result.labs.column("patient_id").to_pylist() == [fhir_longest]
+    assert f.problems[0].row == 3 and "5001 characters" in f.problems[0].message
+    doses = "patient_id,drug,dose,unit,frequency,start\n" + "D" * 300 + ",Azathioprine,100,mg,daily,2024-01-01\n"
+    r = import_text(doses, "doses.csv")
+    assert_balanced(r)
+    assert r.report.files[0].rows_rejected == 1 and "300 characters" in r.report.files[0].problems[0].message

@@ -526,3 +526,15 @@ def test_folder_import_skips_documentation_and_lists_it(tmp_path):
 def test_german_not_determined_is_no_result(imp):
     r = imp("id,date,test,value,unit\np1,2024-01-02,WBC,n.b.,10^9/L\n")
     assert "no numeric result" in r.report.files[0].problems[0].message
+
+
+def test_a_huge_rejected_cell_is_shown_cut_with_its_length_said():
+    # a 2 MB cell is rejected with its reason; the report (the app's table, the JSON)
+    # shows its start and says how long it was instead of carrying 2 MB per problem
+    text = "patient_id,collected_at,test,value,unit\nP1,2024-03-05,WBC," + "9" * 2_000_000 + ",10^9/L\n"
+    result = import_bytes(text.encode(), "labs.csv", today=TODAY)
+    assert_balanced(result)
+    [problem] = result.report.files[0].problems
+    assert problem.row == 2 and "not a usable number" in problem.message
+    assert len(problem.value) < 300
+    assert problem.value.startswith("9" * 100) and "2000000 characters" in problem.value

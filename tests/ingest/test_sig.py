@@ -32,3 +32,34 @@ from dashboard.ingest.sig import Sig, read_sig
 )
 def test_prescription_instructions(text, strength, expected):
     assert read_sig(text, strength) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "25mg/ml 0.6ml weekly",  # a concentration: 0.6 ml of 25 mg/ml is 15 mg, not 25
+        "25 mg/mL, inject 0.6 mL weekly",
+        "500mg/250mg bd",  # two amounts run together (morning/evening?): neither is picked
+    ],
+)
+def test_an_amount_per_volume_or_a_slashed_pair_is_not_a_dose(text):
+    sig = read_sig(text)
+    assert sig.amount == ""
+    assert sig.problem or sig.conflicting
+
+
+def test_a_concentration_says_why():
+    assert "concentration" in read_sig("25mg/ml 0.6ml weekly").problem
+
+
+def test_a_concentration_next_to_the_stated_dose_keeps_the_dose():
+    # the strength of the syringe and the dose in mg: the dose is stated, so it is read
+    assert read_sig("methotrexate 25 mg/ml: inject 15 mg once weekly") == Sig("15 mg", "weekly")
+
+
+@pytest.mark.parametrize("text", ["50mg tablet x2 daily", "50 mg tabs x 2 daily", "2 tablets x 50mg daily"])
+def test_tablets_times_a_count_is_never_read_as_one_tablet(text):
+    # "50 mg tablet x2" is 100 mg per dose if the x means two tablets, or a pack size;
+    # reading it as 50 mg (the first amount) would halve the dose
+    sig = read_sig(text)
+    assert sig.amount == "" and sig.conflicting

@@ -80,6 +80,8 @@ def medication_order(row: int, res: Resource, index: Index, reading: Reading, ta
         if strength is not None:
             dose, unit, strength_only = f"{strength[0]:g}", strength[1], True
     freq = _frequency(dosage)
+    if not problem:
+        problem = _text_contradicts_timing(dosage, freq)
     if freq and parse_frequency(freq) is None:
         rep.warn(
             f"timing '{freq}' is none of the frequencies the dashboard knows (daily, BID, TID, QID, weekly, "
@@ -226,6 +228,26 @@ _TIMING_CODES = {
     "QW": "weekly",
     "MO": "monthly",
 }
+
+
+def _text_contradicts_timing(dosage: Resource, freq: str) -> str:
+    """Why a dosage whose text names one frequency ("6 tablets weekly") and whose
+    structured timing says another (daily) cannot be read ("" when they agree or one is
+    silent): one of them is wrong, and which is not guessed."""
+    text = str(dosage.get("text", "")).strip()
+    said = frequency_in_text(text) if text else ""
+    stated, timed = (parse_frequency(x) if x else None for x in (said, freq))
+    if (
+        stated is None
+        or timed is None
+        or "unknown" in (stated.canonical, timed.canonical)
+        or stated.canonical == timed.canonical
+    ):
+        return ""
+    return (
+        f"the dosage text ('{text[:60]}') says {stated.canonical} but its timing says {timed.canonical}: "
+        "correct the order at the source"
+    )
 
 
 def _frequency(dosage: Resource) -> str:
