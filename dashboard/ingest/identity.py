@@ -128,9 +128,15 @@ _CONFUSABLE = str.maketrans(
 def skeleton(pid: str) -> str:
     """What an id looks like: compatibility forms folded (NFKC), look-alike letters of
     other alphabets made Latin, case, spaces and dashes ignored (an NHS number is written
-    "943 476 5919", "943-476-5919" or "9434765919" by different systems)."""
+    "943 476 5919", "943-476-5919" or "9434765919" by different systems), and the ".0" a
+    spreadsheet gives a whole number typed as a number ("12345.0")."""
     s = unicodedata.normalize("NFKC", pid).translate(_CONFUSABLE).casefold()
-    return "".join(s.split()).replace("-", "")
+    s = "".join(s.split()).replace("-", "")
+    return _WHOLE_NUMBER_AS_DECIMAL.sub(r"\1", s)
+
+
+#: A whole number written with a zero decimal part ("12345.0", "7.00").
+_WHOLE_NUMBER_AS_DECIMAL = re.compile(r"^(\d+)\.0+$")
 
 
 def lookalike_groups(ids: Iterable[str]) -> list[list[str]]:

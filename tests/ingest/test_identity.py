@@ -122,6 +122,14 @@ def test_ids_that_differ_only_by_spaces_or_dashes_are_named_together():
     assert lookalike_groups(["RA 001", "RA001", "RA-002"]) == [["RA 001", "RA001"]]
 
 
+def test_a_whole_number_id_written_as_a_decimal_by_a_spreadsheet_is_named_with_it():
+    # Excel writes the number 12345 as "12345.0" when a column of ids was typed as numbers
+    assert lookalike_groups(["12345.0", "12345", "12346"]) == [["12345", "12345.0"]]
+    assert lookalike_groups(["7.00", "7"]) == [["7", "7.00"]]
+    assert lookalike_groups(["12345.5", "12345"]) == []  # not a whole number: another id
+    assert lookalike_groups(["RA.0", "RA"]) == []  # only numbers get a decimal part from a spreadsheet
+
+
 def test_nhs_numbers_written_with_spaces_are_named_in_the_report():
     text = HEAD + "943 476 5919,2024-03-05,WBC,4.5,10^9/L\n9434765919,2024-03-06,WBC,4.6,10^9/L\n"
     result = import_text(text)
