@@ -50,7 +50,9 @@ with limits:
 with grades:
     st.write(
         "Grade 1 needs the lower limit of normal: the lab's own range on the result first, then the default range. "
-        "Haemoglobin reported in mmol/L is graded against CTCAE's mmol/L cut-offs (6.2 and 4.9)."
+        "Haemoglobin reported in mmol/L is graded against CTCAE's mmol/L cut-offs (6.2 and 4.9). "
+        "Creatinine has no default upper limit (it depends on sex, age and the method): without the lab's own, "
+        "only its baseline criteria are used. A baseline comes from before the first monitored drug, or from you."
     )
     ui.show_table(views.ctcae_frame())
 with schedules:

@@ -1,11 +1,12 @@
-"""CTCAE v5.0 grades of blood counts, haemoglobin and ALT/AST (cut-offs in ``ctcae.toml``).
+"""CTCAE v5.0 grades of blood counts, haemoglobin, ALT/AST and creatinine (cut-offs in ``ctcae.toml``).
 
 Decreased counts and anaemia: a result strictly below a grade's cut gets that grade;
 grade 1 is "below the lower limit of normal" and so needs an LLN: the row's own
 reference range first, then the default table (``reference_ranges.toml``).  Haemoglobin
 reported in mmol/L is graded on the reported value against CTCAE's mmol/L cut-offs;
 g/dL maps exactly (x 10).  ALT/AST increased: multiples of the ULN, or of the
-patient's baseline when that baseline is above the ULN.
+patient's baseline when that baseline is above the ULN.  Creatinine increased: the
+higher of the grade on the ULN and the grade on the patient's baseline.
 
 A censored result is graded by its bound; when it is censored in the direction of the
 grade (a "<0.5" neutrophil count), the bound itself counts as beyond the cut, because
@@ -109,7 +110,14 @@ def grade_high(
     baseline: np.ndarray,
     term: dict[str, Any],
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Grades of ALT/AST increased: (grade, cut crossed, on_baseline)."""
+    """Grades of an "increased" term: (grade, cut crossed, on_baseline).
+
+    ALT/AST (``baseline_rule = "if_abnormal"``): multiples of the ULN, or of the baseline
+    when it is above the ULN.  Creatinine (``"either"``): the higher of the ULN grade and
+    the baseline grade, whatever the baseline's level.
+    """
+    if term["baseline_rule"] == "either":
+        return _grade_high_either(value, cmp, uln, baseline, term)
     grade = np.zeros(len(value), dtype=np.int8)
     cut = np.full(len(value), np.nan)
     with np.errstate(invalid="ignore"):
@@ -127,6 +135,23 @@ def grade_high(
         m = abnormal & above(value, cmp, c)
         grade[m], cut[m] = g, c[m]
     return grade, cut, abnormal
+
+
+def _grade_high_either(
+    value: np.ndarray, cmp: np.ndarray, uln: np.ndarray, baseline: np.ndarray, term: dict[str, Any]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    grade = np.zeros(len(value), dtype=np.int8)
+    cut = np.full(len(value), np.nan)
+    for g, mult in sorted(term["uln_multiples"]):
+        c = uln * mult
+        m = above(value, cmp, c)
+        grade[m], cut[m] = g, c[m]
+    on_baseline = np.zeros(len(value), dtype=bool)
+    for g, mult in sorted(term["baseline_multiples"]):
+        c = baseline * mult
+        m = above(value, cmp, c) & (grade < g)  # only where the baseline gives the higher grade
+        grade[m], cut[m], on_baseline[m] = g, c[m], True
+    return grade, cut, on_baseline
 
 
 def grade_all(inp: Inputs, base: Baselines) -> Grades:

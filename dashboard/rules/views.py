@@ -85,9 +85,21 @@ def ctcae_frame() -> pd.DataFrame:
                     row[f"Grade {g}"] = "no laboratory cut-off"
         else:
             mult = dict(term["uln_multiples"])
+            base = dict(term["baseline_multiples"])
+            either = term["baseline_rule"] == "either"
             for g in (1, 2, 3, 4):
                 hi = mult.get(g + 1)
                 row[f"Grade {g}"] = f"> {mult[g]:g} x ULN" + (f" to {hi:g} x ULN" if hi else "")
+                if either and g in base:
+                    row[f"Grade {g}"] += f", or > {base[g]:g} x baseline"
+            if either:
+                row["Baseline"] = "the higher of the grade on the ULN and the grade on the baseline"
+            else:
+                steps = ", ".join(f"{base[g]:g}" for g in sorted(base))
+                row["Baseline"] = (
+                    f"baseline above the ULN: grade 1 from {term['baseline_grade1']:g} x baseline, "
+                    f"grades 2-4 above {steps} x baseline"
+                )
         rows.append(row)
     return pd.DataFrame(rows)
 

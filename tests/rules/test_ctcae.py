@@ -196,8 +196,48 @@ def test_cutoffs_match_the_published_ctcae_table(fixtures):
                 code = src[f"GRADE_{g}_CODE"]
                 m = re.search(r"signif\(([0-9.]*)\*?ANRHI", code)
                 assert float(m.group(1) or 1) == mult, (analyte, g)
-            assert f"{term['baseline_grade1']}*BASE" in src["GRADE_1_CODE"]
+            published_base = {
+                g: float(m.group(1))
+                for g in (1, 2, 3, 4)
+                for m in [re.search(r"signif\(([0-9.]+)\*BASE", src[f"GRADE_{g}_CODE"])]
+                if m
+            }
+            if term["baseline_rule"] == "if_abnormal":
+                assert published_base[1] == term["baseline_grade1"], analyte
+                assert {g: published_base[g] for g, _ in term["baseline_multiples"]} == dict(
+                    term["baseline_multiples"]
+                ), analyte
+            else:  # "either": the baseline criteria are exactly those the table gives
+                assert published_base == dict(term["baseline_multiples"]), analyte
     # haemoglobin's mmol/L cut-offs are the ones the table prints
     anemia = by_term["Anemia"]
     assert "<6.2 - 4.9 mmol/L" in anemia["GRADE_2"] and "<4.9 mmol/L" in anemia["GRADE_3"]
     assert dict(ctcae.terms()["hemoglobin"]["cuts_mmol_per_l"]) == {2: 6.2, 3: 4.9}
+
+
+def test_creatinine_increased_on_the_uln_and_on_the_baseline():
+    # CTCAE v5.0 "Creatinine increased": G1 >ULN-1.5xULN; G2 >1.5-3.0 x baseline or
+    # >1.5-3.0 x ULN; G3 >3.0 x baseline or >3.0-6.0 x ULN; G4 >6.0 x ULN.  The grade is
+    # the highest either criterion gives.  Lab ULN 100 umol/L, clinician's baseline 80.
+    values = (100, 101, 120, 121, 150, 151, 240, 241, 300, 301, 600, 601)
+    labs = [lab("P1", f"2024-03-{i + 1:02d}", "creatinine", v, ref_high=100) for i, v in enumerate(values)]
+    inp = prepare(frame("labs", labs), None, None, frame("baselines", [baseline("P1", "creatinine", 80)]), AS_OF)
+    g = ctcae.grade_all(inp, baselines.compute(inp))
+    # 101-120: >ULN (G1); 121: >1.5 x baseline 80 = 120 (G2); 151: >1.5 x ULN too (G2);
+    # 241: >3 x baseline = 240 (G3); 301: >3 x ULN (G3 either way); 601: >6 x ULN (G4)
+    assert g.grade.tolist() == [0, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4]
+    assert g.cut.tolist()[3] == pytest.approx(120.0) and g.basis[3] == ctcae.BASELINE
+    assert g.cut.tolist()[7] == pytest.approx(240.0) and g.basis[7] == ctcae.BASELINE
+    assert g.cut.tolist()[11] == pytest.approx(600.0) and g.basis[11] == ctcae.LAB_LIMIT
+
+
+def test_creatinine_without_a_lab_uln_is_graded_on_the_baseline_only():
+    # no default creatinine ULN is applied (it depends on sex, age and method): without
+    # the lab's own limit only the baseline criteria (grades 2 and 3) can be used
+    values = (150, 151, 301)
+    labs = [lab("P1", f"2024-03-{i + 1:02d}", "creatinine", v) for i, v in enumerate(values)]
+    inp = prepare(frame("labs", labs), None, None, frame("baselines", [baseline("P1", "creatinine", 100)]), AS_OF)
+    g = ctcae.grade_all(inp, baselines.compute(inp))
+    assert g.grade.tolist() == [0, 2, 3]
+    no_base = prepare(frame("labs", labs), None, None, None, AS_OF)
+    assert ctcae.grade_all(no_base, baselines.compute(no_base)).grade.tolist() == [0, 0, 0]

@@ -34,9 +34,10 @@ def test_a_spliced_table_comes_first_and_whole():
 
 
 def test_one_summary_column_per_ctcae_analyte_in_model_order():
-    # ctcae.toml grades WBC, neutrophils, lymphocytes, platelets, haemoglobin, ALT and AST;
-    # model.ANALYTES orders them wbc, neutrophils, lymphocytes, hemoglobin, platelets, alt, ast
-    expected = ["wbc", "neutrophils", "lymphocytes", "hemoglobin", "platelets", "alt", "ast"]
+    # ctcae.toml grades WBC, neutrophils, lymphocytes, platelets, haemoglobin, ALT, AST and
+    # creatinine; model.ANALYTES orders them wbc, neutrophils, lymphocytes, hemoglobin,
+    # platelets, alt, ast, creatinine
+    expected = ["wbc", "neutrophils", "lymphocytes", "hemoglobin", "platelets", "alt", "ast", "creatinine"]
     assert list(tables.ctcae_analytes()) == expected
     graded = [c for c in SUMMARY_FIELDS if c[0].startswith("ctcae_")]
     assert [c[0] for c in graded] == [f"ctcae_{a}" for a in expected]
