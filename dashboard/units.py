@@ -97,6 +97,16 @@ FAMILY_UNITS: dict[str, dict[str, float]] = {
     "immunoglobulin": {"g/l": 1.0, "mg/dl": 0.01, "g/dl": 10.0, "mg/l": 0.001},
 }
 
+#: What a unit means that its conversion factor does not say: (analyte, normalised unit)
+#: -> the note the import report gives beside the count of results read in it.
+UNIT_NOTES: dict[tuple[str, str], str] = {
+    ("egfr", "ml/min"): (
+        "written in mL/min, which is not indexed to body surface (1.73 m²): read as an eGFR in "
+        "mL/min/1.73 m² without any adjustment; if the lab reports a creatinine clearance "
+        "(Cockcroft-Gault) under this name, it is not an eGFR"
+    ),
+}
+
 #: Spellings considered when a unit is *missing*: the units such a result is written
 #: in when an export leaves the unit out.  Rare units (mmol/L creatinine, ukat/L) are
 #: deliberately absent, so a bare "35" for ALT reads as U/L only.

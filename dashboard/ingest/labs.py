@@ -32,6 +32,7 @@ from dashboard.ordering import packed_order
 from dashboard.units import (
     FAMILY_UNITS,
     INFER_UNITS,
+    UNIT_NOTES,
     normalize_unit,
     resolve_unit,
 )
@@ -808,6 +809,9 @@ def _record_conversions(report: FileReport, units: _Units, accepted: np.ndarray,
             report.conversions.append(Conversion(a, "(no unit)", canon, int(counts[k])))
         elif normalize_unit(u) != normalize_unit(canon):
             report.conversions.append(Conversion(a, u, canon, int(counts[k])))
+            note = UNIT_NOTES.get((a, normalize_unit(u)))
+            if note:
+                report.warn(f"{int(counts[k])} {model.analyte_label(a)} result(s) {note}")
 
 
 # --------------------------------------------------------------------------- combine

@@ -538,3 +538,15 @@ def test_a_huge_rejected_cell_is_shown_cut_with_its_length_said():
     assert problem.row == 2 and "not a usable number" in problem.message
     assert len(problem.value) < 300
     assert problem.value.startswith("9" * 100) and "2000000 characters" in problem.value
+
+
+def test_an_egfr_in_unindexed_ml_per_min_is_read_and_said_to_be_unindexed(imp):
+    # mL/min is not mL/min/1.73 m^2: the value is kept as the lab wrote it (no body-surface
+    # adjustment) and the report says so, so that a creatinine clearance is not taken for an eGFR
+    text = "patient_id,collected_at,analyte,value,unit\nP1,2024-01-05,eGFR,55,mL/min\nP1,2024-02-05,eGFR,61,mL/min/1.73m2\n"
+    r = imp(text)
+    f = r.report.files[0]
+    assert (f.rows_read, f.rows_accepted) == (2, 2)
+    assert sorted(r.labs.column("value").to_pylist()) == [55.0, 61.0]
+    notes = [w.message for w in f.warnings if "not indexed to body surface" in w.message]
+    assert len(notes) == 1 and notes[0].startswith("1 eGFR result(s)") and "creatinine clearance" in notes[0]
