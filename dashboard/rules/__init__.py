@@ -127,7 +127,8 @@ window after a pulse; days_overdue counts from it), overdue (bool), days_overdue
 severity ('' unless overdue: caution, or action
 when late by more than the interval), message, source, tests_due (the test groups of the
 check that are due, e.g. 'full blood count; creatinine/eGFR'), interval_basis ('schedule',
-'patient' for the clinician-set risk-adapted interval under BSR 2025, or 'pulse').
+'patient' for the clinician-set risk-adapted interval under BSR 2025, 'combination' while
+a drug combination keeps it short (methotrexate with leflunomide), or 'pulse').
 
 Dose-check table (``rv.dose_checks``; one row per finding)
 -----------------------------------------------------------
