@@ -48,7 +48,7 @@ baseline                    float64        Reference the rule compared with (pat
 baseline_basis              string         How that reference was obtained, in words.
 at_baseline                 bool           Low count within the patient's clinician-set baseline (e.g.
                                            Duffy-null): kept and shown, severity info, not in urgency.
-caveat                      string         SLE / glucocorticoid / MCV-on-azathioprine note, else ''.
+caveat                      string         SLE / glucocorticoid / MCV-on-thiopurine or methotrexate note, else ''.
 conflict                    string         The draw's different results of the analyte (same patient and
                                            time), "1.2 and 0.4 ×10⁹/L (the more severe, 0.4, counts)";
                                            '' when none. The more severe counts for the current grade,
