@@ -56,7 +56,7 @@ import pytest
 
 from dashboard import dosing
 from dashboard.rules.data import severity_rank
-from tests.rules.builders import dose, patient, run
+from tests.rules.builders import dose, lab, patient, run
 
 WEIGHTS = (38.0, 52.5, 70.0, 86.0, 115.0)
 PHENOTYPES = ("normal", "intermediate", "possible intermediate", "poor", "unknown")
@@ -263,3 +263,26 @@ def test_every_suggestion_is_shown_in_three_units_with_a_titration_plan():
     mp = dosing.mercaptopurine_dose(70, "normal", "normal")
     assert mp.titration and mp.titration[0].mg_per_day <= 0.75 * 70
     assert max(s.mg_per_day for s in mp.titration) == mp.suggested_dose
+
+
+# Audit 18 (finding 1): methotrexate with eGFR below 30.  UK SmPC (emc 511) section 4.3:
+# contraindicated at creatinine clearance below 30 mL/min for doses below 100 mg/m2.  By
+# hand, 15 mg/week: eGFR 29 -> the page says "contraindicated" (its top grade, "high")
+# and the rule fires "urgent"; eGFR 30 -> neither says it; eGFR 45 -> the page's
+# "below 60" caution only, and no renal dose check.
+@pytest.mark.parametrize(("egfr", "contraindicated"), [(29.0, True), (29.9, True), (30.0, False), (45.0, False)])
+def test_methotrexate_renal_contraindication_page_and_rule_agree(egfr, contraindicated):
+    page = dosing.methotrexate_check(15.0, egfr=egfr)
+    said = [w for w in page.warnings if "contraindicated" in w.message]
+    assert bool(said) is contraindicated
+    if said:
+        assert said[0].severity == "high" and "4.3" in said[0].message and "mtx_uk_smpc" in said[0].refs
+    labs = [lab("M1", "2024-06-01", "egfr", egfr)]
+    doses = [dose("M1", "methotrexate", START, amount=15, frequency="weekly")]
+    df = run(labs, doses, [patient("M1", weight=70)], as_of=AS_OF).dose_checks_df()
+    fired = df[df["rule"] == "dose.mtx_renal_contraindicated"]
+    assert (len(fired) == 1) is contraindicated
+    if contraindicated:
+        row = fired.iloc[0]
+        assert row["severity"] == "urgent" and "contraindicated" in row["message"] and "4.3" in row["message"]
+        assert row["threshold"] == pytest.approx(30.0)

@@ -48,7 +48,7 @@ baseline                    float64        Reference the rule compared with (pat
 baseline_basis              string         How that reference was obtained, in words.
 at_baseline                 bool           Low count within the patient's clinician-set baseline (e.g.
                                            Duffy-null): kept and shown, severity info, not in urgency.
-caveat                      string         SLE / glucocorticoid / MCV-on-azathioprine note, else ''.
+caveat                      string         SLE / glucocorticoid / MCV-on-thiopurine or methotrexate note, else ''.
 conflict                    string         The draw's different results of the analyte (same patient and
                                            time), "1.2 and 0.4 ×10⁹/L (the more severe, 0.4, counts)";
                                            '' when none. The more severe counts for the current grade,
@@ -127,7 +127,8 @@ window after a pulse; days_overdue counts from it), overdue (bool), days_overdue
 severity ('' unless overdue: caution, or action
 when late by more than the interval), message, source, tests_due (the test groups of the
 check that are due, e.g. 'full blood count; creatinine/eGFR'), interval_basis ('schedule',
-'patient' for the clinician-set risk-adapted interval under BSR 2025, or 'pulse').
+'patient' for the clinician-set risk-adapted interval under BSR 2025, 'combination' while
+a drug combination keeps it short (methotrexate with leflunomide), or 'pulse').
 
 Dose-check table (``rv.dose_checks``; one row per finding)
 -----------------------------------------------------------

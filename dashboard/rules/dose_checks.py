@@ -557,6 +557,65 @@ def _course_start_reminder(inp: Inputs, check: dict[str, Any]) -> list[_Found]:
     return [_Found.of_check(prow, check, nothing, "", nothing, msg, start=pt - window, end=pt + DAY)]
 
 
+def _latest_result_below(inp: Inputs, check: dict[str, Any]) -> list[_Found]:
+    """The drug in force on the review date while the latest result of the check's
+    analytes on or before that day is strictly below the threshold (a result from before
+    the drug started counts when it is still the latest).  A censored result that cannot
+    be placed against the threshold ("<45" against 30) is said, never passed over."""
+    d = inp.doses
+    labs = inp.labs
+    now = inp.cutoff - 1
+    rows = _rows_of(inp, check["drugs"])
+    rows = rows[(d.start[rows] <= now) & (d.end[rows] > now)]
+    limit = float(check["threshold"])
+    # the latest draw of each analyte per patient; the last row of a draw is its most
+    # severe value (lowest for a result judged by a lower limit)
+    best_t = np.full(len(rows), -(2**62), dtype=np.int64)
+    best_i = np.full(len(rows), -1, dtype=np.int64)
+    for analyte in check["analytes"]:
+        sl = labs.slice(analyte)
+        pid = labs.pid[sl]
+        j = np.searchsorted(pid, d.pid[rows], side="right") - 1
+        jj = np.maximum(j, 0)
+        found = (j >= 0) & (pid[jj] == d.pid[rows]) if len(pid) else np.zeros(len(rows), bool)
+        t = np.where(found, labs.t[sl][jj] if len(pid) else 0, -(2**62))
+        newer = found & (t > best_t)
+        best_t = np.where(newer, t, best_t)
+        best_i = np.where(newer, jj + (sl.start or 0), best_i)
+    has = best_i >= 0
+    rows, best_i, best_t = rows[has], best_i[has], best_t[has]
+    value, cmp = labs.value[best_i], labs.cmp[best_i]
+    below = (value < limit) & (cmp <= 0)  # "=25" or "<25": below 30
+    unsure = ((cmp < 0) & (value >= limit)) | ((cmp > 0) & (value < limit))  # "<45", ">20"
+    label = "/".join(model.analyte_label(a) for a in check["analytes"])
+    unit = model.CANONICAL_UNITS[check["analytes"][0]]
+    sign = np.where(cmp < 0, "<", np.where(cmp > 0, ">", "")).astype(object)
+    when = _date_texts(best_t)
+    start = np.maximum(d.start[rows], best_t // DAY * DAY)
+    head = cat(_LABEL[d.drug[rows]], f": latest {label} ", sign, num(value), f" {unit} on ", when)
+    fired = _texts(cat(head, f" < {limit:g}: {check['message']}"))
+    cannot = _texts(cat(head, f": cannot tell whether it is below {limit:g}: {check['message']}"))
+    return [
+        _Found.of_check(
+            rows[below],
+            check,
+            value[below],
+            unit,
+            np.full(int(below.sum()), limit),
+            fired[below],
+            start=start[below],
+            end=d.end[rows][below],
+        ),
+        _Found.not_checkable(
+            rows[unsure], check, value[unsure], unit, cannot[unsure], start=start[unsure], end=d.end[rows][unsure]
+        ),
+    ]
+
+
+def _date_texts(sec: np.ndarray) -> np.ndarray:
+    return np.datetime_as_string((sec // DAY).astype("datetime64[D]")).astype(object)
+
+
 def _not_weekly(inp: Inputs, check: dict[str, Any]) -> list[_Found]:
     d = inp.doses
     rows = _rows_of(inp, check["drugs"])
@@ -600,6 +659,7 @@ def evaluate(inp: Inputs) -> pa.Table:
             "cumulative_above": lambda c: _cumulative_above(inp, c, exposures),
             "test_before_administration": lambda c: _test_before_administration(inp, c),
             "course_start_reminder": lambda c: _course_start_reminder(inp, c),
+            "latest_result_below": lambda c: _latest_result_below(inp, c),
         }
         for check in checks():
             run = by_type.get(check["type"])

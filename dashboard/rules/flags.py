@@ -346,7 +346,11 @@ def _caveats(inp: Inputs, pid: np.ndarray, ana: np.ndarray, ctx: dict[str, np.nd
     out[lymph] = np.where(
         out[lymph] == "", caveat("steroid_lymphocytes"), out[lymph] + " " + caveat("steroid_lymphocytes")
     )
+    # the MCV notes name a drug only when it is taken at the draw (audit 18, finding 10)
     mcv = np.flatnonzero(ana == model.ANALYTES.index("mcv"))
-    on_aza = np.array(["azathioprine" in x.split(";") for x in ctx["active_drugs"][mcv]], dtype=bool)
-    out[mcv[on_aza]] = caveat("aza_mcv")
+    taking = [set(x.split(";")) for x in ctx["active_drugs"][mcv]]
+    thiopurines = {d for d, info in model.drug_info().items() if info.drug_class == "thiopurine"}
+    for key, drugs in (("aza_mcv", thiopurines), ("mtx_mcv", {"methotrexate"})):
+        on = mcv[np.array([bool(t.intersection(drugs)) for t in taking], dtype=bool)]
+        out[on] = np.where(out[on] == "", caveat(key), out[on] + " " + caveat(key))
     return out

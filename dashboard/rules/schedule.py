@@ -76,6 +76,37 @@ def extra_items(profile: str = DEFAULT_SCHEDULE_PROFILE) -> dict[str, list[str]]
     return {**sched.get("also", {}), **sched.get("profiles", {}).get(profile, {}).get("also", {})}
 
 
+def combinations(profile: str = DEFAULT_SCHEDULE_PROFILE) -> dict[str, dict[str, Any]]:
+    """Drug combinations that shorten the blood-test interval under a monitoring profile
+    (the top-level ``[combinations]``, overridden by the profile's own)."""
+    sched = schedule_file()
+    return {**sched.get("combinations", {}), **sched.get("profiles", {}).get(profile, {}).get("combinations", {})}
+
+
+def combination_state(inp: Inputs, c: dict[str, np.ndarray], now: int, profile: str) -> list[dict[str, Any]]:
+    """Per combination of the profile: which patients take every drug of it on the review
+    date (``active``, per patient code) and since when it has been stable (``since``: the
+    later of the latest course start and the latest dose increase of any of its drugs)."""
+    d = inp.doses
+    out = []
+    for combo in combinations(profile).values():
+        codes = [DRUGS.index(x) for x in combo["drugs"] if x in DRUGS]
+        active = np.ones(inp.n_patients, dtype=bool)
+        since = np.full(inp.n_patients, -(2**62), dtype=np.int64)
+        for code in codes:
+            mine = d.drug == code
+            taking = np.zeros(inp.n_patients, dtype=bool)
+            taking[d.pid[mine & (d.start <= now) & (d.end > now)]] = True
+            active &= taking
+            # a course start is an "increase" too (courses())
+            inc = np.flatnonzero(mine & c["increase"] & (d.start <= now))
+            latest = np.full(inp.n_patients, -(2**62), dtype=np.int64)
+            np.maximum.at(latest, d.pid[inc], d.start[inc])
+            since = np.maximum(since, latest)
+        out.append({**combo, "codes": codes, "active": active, "since": since})
+    return out
+
+
 def counts_on_panel(schedule_id: str) -> bool:
     """Whether an overdue row of this schedule makes the patient overdue on the panel: not
     for an item graded "info" when overdue (a clinic check such as blood pressure, rarely
@@ -251,22 +282,25 @@ def evaluate(inp: Inputs, profile: str = DEFAULT_SCHEDULE_PROFILE) -> pa.Table:
     active = in_force & (kinds != "none") if len(d) else np.zeros(0, bool)
     # (schedule id, rows that follow it): the blood-test schedules, then the extra items
     # (blood pressure ...) of the drugs being taken
-    plan = [(sched_id, active & (names == sched_id)) for sched_id in sorted(set(names[active]))]
+    plan = [(sched_id, active & (names == sched_id), True) for sched_id in sorted(set(names[active]))]
     extras = extra_items(profile)
     for item in sorted({x for items in extras.values() for x in items}):
         codes = [i for i, drug in enumerate(DRUGS) if item in extras.get(drug, ())]
-        plan.append((item, in_force & np.isin(d.drug, codes)))
+        plan.append((item, in_force & np.isin(d.drug, codes), False))
     top = schedule_file()
+    combos = combination_state(inp, c, now, profile)
     parts = []
-    for sched_id, mask in plan:
+    for sched_id, mask, blood_tests in plan:
         spec = spec_for(sched_id, profile)
         rows = np.flatnonzero(mask)
         if not len(rows):
             continue
         last_of_drug = np.r_[(d.pid[rows][1:] != d.pid[rows][:-1]) | (d.drug[rows][1:] != d.drug[rows][:-1]), True]
         rows = rows[last_of_drug]  # one row per patient and drug
-        due_of = _pulse_due if spec["kind"] == "pulse" else _phase_due
-        part = due_of(inp, rows, spec, c, now)
+        if spec["kind"] == "pulse":
+            part = _pulse_due(inp, rows, spec, c, now)
+        else:
+            part = _phase_due(inp, rows, spec, c, now, combos if blood_tests else [])
         grace = int(spec.get("grace_days", 0)) * DAY
         due_day = part["due_by"] // DAY * DAY  # lateness counts calendar days, as a clinician does
         overdue = (now > due_day + grace) & (part["due_by"] < NEVER)
@@ -303,7 +337,7 @@ def evaluate(inp: Inputs, profile: str = DEFAULT_SCHEDULE_PROFILE) -> pa.Table:
                 "days_overdue": late,
                 "severity": sev.astype(object),
                 "message": np.asarray(msg.to_pylist(), dtype=object),
-                "source": np.full(n, spec["source"], dtype=object),
+                "source": part.get("source", np.full(n, spec["source"], dtype=object)),
                 "tests_due": part["tests_due"],
                 "interval_basis": part["basis"],
             }
@@ -333,7 +367,7 @@ def _due_groups(spec: dict[str, Any], lasts: list[np.ndarray], last_check: np.nd
     return out
 
 
-def _phase_due(inp: Inputs, rows, spec, c, now) -> dict[str, np.ndarray]:
+def _phase_due(inp: Inputs, rows, spec, c, now, combos=()) -> dict[str, np.ndarray]:
     d = inp.doses
     n = len(rows)
     pid = d.pid[rows]
@@ -362,6 +396,19 @@ def _phase_due(inp: Inputs, rows, spec, c, now) -> dict[str, np.ndarray]:
         own_days = np.clip(np.nan_to_num(own), bounds["min_days"], bounds["max_days"]).astype(np.int64)
         interval = np.where(ok, own_days, interval)
         basis = np.where(ok, "patient", basis)
+    # a combination (methotrexate with leflunomide) keeps the interval short until it has
+    # been stable long enough at the last test (or at the course start, when untested)
+    source = np.full(n, spec["source"], dtype=object)
+    combo_text = np.full(n, "", dtype=object)
+    for combo in combos:
+        mine = np.isin(d.drug[rows], combo["codes"]) & combo["active"][pid]
+        since = combo["since"][pid]
+        stable_days = (np.maximum(ref, since) - since) // DAY
+        short = mine & (stable_days < int(combo["until_stable_days"])) & (interval > int(combo["every_days"]))
+        interval = np.where(short, int(combo["every_days"]), interval)
+        basis = np.where(short, "combination", basis)
+        source = np.where(short, source + "; " + combo["source"], source)
+        combo_text = np.where(short, ", " + combo["label"], combo_text)
     fortnightly = spec["after_increase_every_days"]
     increased = last_inc > course_start
     since_inc = (np.maximum(ref, last_inc) - last_inc) // DAY
@@ -384,7 +431,9 @@ def _phase_due(inp: Inputs, rows, spec, c, now) -> dict[str, np.ndarray]:
         next_due = np.where(ended, NEVER, next_due)
         interval = np.where(ended, 0, interval)
         due = np.where(ended, "", due).astype(object)
-    own_text = np.where(basis == "patient", ", the patient's risk-adapted interval", "")
+    own_text = np.where(
+        basis == "patient", ", the patient's risk-adapted interval", np.where(basis == "combination", combo_text, "")
+    ).astype(object)
     what = cat(due.astype(object), " (every ", num(interval), " days at present", own_text.astype(object), ")")
     if bounds is not None and inp.interval_set_at is not None:
         set_at = inp.interval_set_at[pid]
@@ -402,6 +451,7 @@ def _phase_due(inp: Inputs, rows, spec, c, now) -> dict[str, np.ndarray]:
         "basis": basis.astype(object),
         "ended": ended,
         "ended_what": ended_what,
+        "source": np.where(basis == "combination", source, spec["source"]).astype(object),
     }
 
 
