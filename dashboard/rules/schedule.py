@@ -417,7 +417,11 @@ def _phase_due(inp: Inputs, rows, spec, c, now, combos=()) -> dict[str, np.ndarr
     basis = np.where(recent, "schedule", basis)
     next_due = np.where(has_test, last_test + interval * DAY, course_start + spec["phases"][0]["every_days"] * DAY)
     untested = increased & (~has_test | (last_inc > last_test))
-    next_due = np.where(untested, np.minimum(next_due, last_inc + fortnightly * DAY), next_due)
+    # a dose increase not yet tested: due a fortnight after it, when that comes first
+    after_increase = untested & (last_inc + fortnightly * DAY < next_due)
+    next_due = np.where(after_increase, last_inc + fortnightly * DAY, next_due)
+    # never tested in a course past its first phase: the first phase's interval is not "at present"
+    never = ~has_test & ~after_increase & ((now - course_start) // DAY >= spec["phases"][0].get("until_days", 0))
     due = _due_groups(spec, lasts, last_test)
     ended = None
     ended_what = None
@@ -434,7 +438,15 @@ def _phase_due(inp: Inputs, rows, spec, c, now, combos=()) -> dict[str, np.ndarr
     own_text = np.where(
         basis == "patient", ", the patient's risk-adapted interval", np.where(basis == "combination", combo_text, "")
     ).astype(object)
-    what = cat(due.astype(object), " (every ", num(interval), " days at present", own_text.astype(object), ")")
+    every = cat(" (every ", num(interval), " days at present", own_text.astype(object), ")")
+    increase_text = cat(
+        " (", num(np.full(n, fortnightly)), " days after the dose increase of ", _date_text(last_inc), ")"
+    )
+    never_text = cat(" (none recorded since the course began on ", _date_text(course_start), ")")
+    what = cat(
+        due.astype(object),
+        pc.if_else(pa.array(after_increase), increase_text, pc.if_else(pa.array(never), never_text, every)),
+    )
     if bounds is not None and inp.interval_set_at is not None:
         set_at = inp.interval_set_at[pid]
         stale = (basis == "patient") & (set_at < now - int(spec.get("risk_review_days", 365)) * DAY)

@@ -195,3 +195,25 @@ def test_a_draw_on_the_review_day_counts():
     row = one(sched(labs, aza, "2024-11-16"))
     assert row["last_test"] == pd.Timestamp("2024-11-16 14:30")
     assert not row["overdue"]
+
+
+def test_the_message_says_when_a_dose_increase_brought_the_test_forward():
+    # audit 18 finding 9: the interval "at present" is not what made it due
+    doses = [
+        dose("P1", "azathioprine", "2023-01-01", "2024-01-01", amount=50),
+        dose("P1", "azathioprine", "2024-01-01", amount=100),
+    ]
+    row = one(sched(draws_on("2023-12-15"), doses, "2024-01-20"))  # due 2024-01-01 + 14 days
+    assert row["message"] == (
+        "Azathioprine: full blood count (14 days after the dose increase of 2024-01-01) OVERDUE by 5 days (due 2024-01-15)"
+    )
+
+
+def test_the_message_of_a_course_never_tested_says_so_rather_than_a_first_phase_interval():
+    # started 2023-01-01, never tested: due 2023-01-15, 370 days late on 2024-01-20
+    aza = [dose("P1", "azathioprine", "2023-01-01", amount=100)]
+    row = one(sched([], aza, "2024-01-20"))
+    assert row["days_overdue"] == 370
+    assert row["message"].startswith(
+        "Azathioprine: full blood count (none recorded since the course began on 2023-01-01) OVERDUE by 370 days"
+    )
