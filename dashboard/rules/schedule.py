@@ -21,6 +21,8 @@ clinician-set, risk-adapted maintenance interval per patient replaces the last p
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -333,6 +335,72 @@ def _due_groups(spec: dict[str, Any], lasts: list[np.ndarray], last_check: np.nd
     return out
 
 
+def phase_due(
+    spec: dict[str, Any],
+    course_start: np.ndarray,
+    last_inc: np.ndarray,
+    last_test: np.ndarray,
+    own_days: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
+    """The arithmetic of a phase schedule, per row (times in seconds, NEVER for none): the
+    course start, the latest dose increase up to the review date (the course start when
+    none), the last complete check of the course, and the clinician-set interval in days
+    (NaN for none; used only by a schedule with ``patient_interval``).
+
+    Returns ``interval`` (days, at the last test), ``next_due``, ``basis`` ("schedule" or
+    "patient"), ``phase`` (index of the phase whose interval applies) and
+    ``after_increase`` (the due date comes from a dose increase: fortnightly while it is
+    recent, or ``after_increase_every_days`` after an increase not tested since).
+    The review (:func:`evaluate`) and the Dosing page's plan (:func:`planned_tests`) both
+    use it.
+    """
+    n = len(course_start)
+    phases = spec["phases"]
+    has_test = last_test != NEVER
+    ref = np.where(has_test, last_test, course_start)
+    since_start = (ref - course_start) // DAY
+    phase = np.full(n, len(phases) - 1, dtype=np.int64)
+    for i in reversed(range(len(phases) - 1)):
+        phase = np.where(since_start < phases[i]["until_days"], i, phase)
+    interval = np.array([p["every_days"] for p in phases], dtype=np.int64)[phase]
+    maintenance = since_start >= (phases[-2]["until_days"] if len(phases) > 1 else 0)
+    basis = np.full(n, "schedule", dtype=object)
+    bounds = spec.get("patient_interval")
+    if bounds is not None and own_days is not None:
+        ok = np.isfinite(own_days) & maintenance
+        own = np.clip(np.nan_to_num(own_days), bounds["min_days"], bounds["max_days"]).astype(np.int64)
+        interval = np.where(ok, own, interval)
+        basis = np.where(ok, "patient", basis)
+    fortnightly = spec["after_increase_every_days"]
+    increased = last_inc > course_start
+    since_inc = (np.maximum(ref, last_inc) - last_inc) // DAY
+    recent = increased & has_test & (last_test >= last_inc) & (since_inc < spec["after_increase_stable_days"])
+    interval = np.where(recent, np.minimum(interval, fortnightly), interval)
+    basis = np.where(recent, "schedule", basis)
+    next_due = np.where(has_test, last_test + interval * DAY, course_start + phases[0]["every_days"] * DAY)
+    untested = increased & (~has_test | (last_inc > last_test))
+    from_increase = untested & (last_inc + fortnightly * DAY < next_due)
+    next_due = np.where(from_increase, last_inc + fortnightly * DAY, next_due)
+    return {
+        "interval": interval,
+        "next_due": next_due,
+        "basis": basis,
+        "phase": phase,
+        "after_increase": recent | from_increase,
+        "increased": increased,
+    }
+
+
+def phase_ended(spec: dict[str, Any], course_start: np.ndarray, last_inc: np.ndarray, now: int) -> np.ndarray:
+    """Whether a schedule with ``stop_after_days`` asks for no more routine tests on ``now``:
+    the course is that old and no dose increase is recent (all False for other schedules)."""
+    if "stop_after_days" not in spec:
+        return np.zeros(len(course_start), dtype=bool)
+    increased = last_inc > course_start
+    settled = (now - last_inc) // DAY >= spec["after_increase_stable_days"]
+    return ((now - course_start) // DAY >= int(spec["stop_after_days"])) & (settled | ~increased)
+
+
 def _phase_due(inp: Inputs, rows, spec, c, now) -> dict[str, np.ndarray]:
     d = inp.doses
     n = len(rows)
@@ -347,38 +415,19 @@ def _phase_due(inp: Inputs, rows, spec, c, now) -> dict[str, np.ndarray]:
     last_inc = np.where(last_inc >= course_start, last_inc, course_start)
     lasts = group_last_tests(inp, spec, pid, course_start)
     last_test = check_time(lasts, n)
-    has_test = last_test != NEVER
-    ref = np.where(has_test, last_test, course_start)
-    since_start = (ref - course_start) // DAY
-    interval = np.full(n, spec["phases"][-1]["every_days"], dtype=np.int64)
-    for phase in reversed(spec["phases"][:-1]):
-        interval = np.where(since_start < phase["until_days"], phase["every_days"], interval)
-    maintenance = since_start >= (spec["phases"][-2]["until_days"] if len(spec["phases"]) > 1 else 0)
-    basis = np.full(n, "schedule", dtype=object)
-    bounds = spec.get("patient_interval")
-    if bounds is not None:
+    own = None
+    if spec.get("patient_interval") is not None:
         own = inp.interval_days[pid] if inp.interval_days is not None else np.full(n, np.nan)
-        ok = np.isfinite(own) & maintenance
-        own_days = np.clip(np.nan_to_num(own), bounds["min_days"], bounds["max_days"]).astype(np.int64)
-        interval = np.where(ok, own_days, interval)
-        basis = np.where(ok, "patient", basis)
-    fortnightly = spec["after_increase_every_days"]
-    increased = last_inc > course_start
-    since_inc = (np.maximum(ref, last_inc) - last_inc) // DAY
-    recent = increased & has_test & (last_test >= last_inc) & (since_inc < spec["after_increase_stable_days"])
-    interval = np.where(recent, np.minimum(interval, fortnightly), interval)
-    basis = np.where(recent, "schedule", basis)
-    next_due = np.where(has_test, last_test + interval * DAY, course_start + spec["phases"][0]["every_days"] * DAY)
-    untested = increased & (~has_test | (last_inc > last_test))
-    next_due = np.where(untested, np.minimum(next_due, last_inc + fortnightly * DAY), next_due)
+    due_of = phase_due(spec, course_start, last_inc, last_test, own)
+    interval, next_due, basis = due_of["interval"], due_of["next_due"], due_of["basis"]
+    increased = due_of["increased"]
     due = _due_groups(spec, lasts, last_test)
     ended = None
     ended_what = None
     if "stop_after_days" in spec:
         # no routine test once the course is that old and no dose increase is recent
         # (sulfasalazine after 12 months; voclosporin's blood pressure after the first month)
-        settled = (now - last_inc) // DAY >= spec["after_increase_stable_days"]
-        ended = ((now - course_start) // DAY >= int(spec["stop_after_days"])) & (settled | ~increased)
+        ended = phase_ended(spec, course_start, last_inc, now)
         last_text = _date_text(last_test)
         ended_what = cat(spec["ended"], " (last: ", last_text, ")")
         next_due = np.where(ended, NEVER, next_due)
@@ -386,7 +435,7 @@ def _phase_due(inp: Inputs, rows, spec, c, now) -> dict[str, np.ndarray]:
         due = np.where(ended, "", due).astype(object)
     own_text = np.where(basis == "patient", ", the patient's risk-adapted interval", "")
     what = cat(due.astype(object), " (every ", num(interval), " days at present", own_text.astype(object), ")")
-    if bounds is not None and inp.interval_set_at is not None:
+    if spec.get("patient_interval") is not None and inp.interval_set_at is not None:
         set_at = inp.interval_set_at[pid]
         stale = (basis == "patient") & (set_at < now - int(spec.get("risk_review_days", 365)) * DAY)
         what = pc.if_else(pa.array(stale), cat(what, "; risk factors due for their yearly review"), what)
@@ -403,6 +452,60 @@ def _phase_due(inp: Inputs, rows, spec, c, now) -> dict[str, np.ndarray]:
         "ended": ended,
         "ended_what": ended_what,
     }
+
+
+@dataclass(frozen=True)
+class PlannedTest:
+    """One blood test of a planned course, on the date the rules will ask for it."""
+
+    #: days after the course start
+    day: int
+    #: the interval (days) that set this date, counted from the previous test
+    interval_days: int
+    #: index of the schedule phase whose interval applies (see ``after_increase``)
+    phase: int
+    #: the date comes from a dose increase (fortnightly after it), not from the phase
+    after_increase: bool
+    #: day of the latest dose increase at that point (0: none since the start)
+    increase_day: int
+
+
+def planned_tests(spec: dict[str, Any], increase_days: Sequence[int], horizon_days: int) -> list[PlannedTest]:
+    """The blood tests of a course that starts on day 0 and is increased on
+    ``increase_days``, each on the day the rules ask for it when every earlier test was
+    taken on its day: the rules' own arithmetic (:func:`phase_due`), evaluated as the
+    review evaluates it on each day.
+
+    On the day before each date, the review's next due date is that date: the latest
+    increase before it counts (an increase between two tests makes the next one due
+    ``after_increase_every_days`` after it, unless it was due earlier); an increase on the
+    due date itself keeps the test on that day (the check before the step).  Tests after
+    ``horizon_days``, or once a schedule with ``stop_after_days`` has ended, are left out.
+    """
+    if spec.get("kind") != "phases":
+        raise ValueError(f"a plan needs a phase schedule, not {spec.get('kind')!r}")
+    increases = sorted({int(d) for d in increase_days if d > 0})
+    zero = np.zeros(1, dtype=np.int64)
+
+    def due(last_inc: int, last_test: int | None) -> dict[str, np.ndarray]:
+        tested = NEVER if last_test is None else last_test * DAY
+        return phase_due(spec, zero, np.array([last_inc * DAY]), np.array([tested], dtype=np.int64))
+
+    out: list[PlannedTest] = []
+    last_test: int | None = None
+    while True:
+        now = last_test or 0
+        last_inc = max([0, *(i for i in increases if i <= now)])
+        step = due(last_inc, last_test)
+        for i in increases:  # an increase before the due date moves it as the review moves it
+            if now < i < int(step["next_due"][0] // DAY):
+                last_inc, step = i, due(i, last_test)
+        day = int(step["next_due"][0] // DAY)
+        if day > horizon_days or phase_ended(spec, zero, np.array([last_inc * DAY]), day * DAY)[0]:
+            return out
+        interval = day - (last_test if last_test is not None else 0)
+        out.append(PlannedTest(day, interval, int(step["phase"][0]), bool(step["after_increase"][0]), last_inc))
+        last_test = day
 
 
 def _pulse_due(inp: Inputs, rows, spec, c, now) -> dict[str, np.ndarray]:
