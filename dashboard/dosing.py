@@ -1,11 +1,13 @@
 """Dosing assistant: pure calculators for azathioprine (CPIC TPMT/NUDT15, allopurinol),
-mycophenolate, methotrexate and hydroxychloroquine, the monitoring schedule that
-follows a start, thiopurine metabolite interpretation, and the patient facts that
-prefill them (current doses as of a date, latest eGFR).
+mycophenolate, methotrexate and hydroxychloroquine, the blood tests of a titration plan,
+thiopurine metabolite interpretation, and the patient facts that prefill them (current
+doses as of a date, latest eGFR).
 
 Every number and message comes from ``knowledge/data/dosing.toml`` or
-``metabolites.toml`` with its reference ids; this module only does the arithmetic and
-explains it.  Results are decision support, not prescriptions.
+``metabolites.toml`` with its reference ids; the blood tests of a plan come from the
+rules' monitoring schedule (``rules/data/schedule.toml`` and its code), so that the
+Dosing page and the review give the same dates.  This module only does the arithmetic
+and explains it.  Results are decision support, not prescriptions.
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ import numpy as np
 import pandas as pd
 
 from dashboard import knowledge, model
-from dashboard.rules import exposure
-from dashboard.rules.data import DAY, NEVER
+from dashboard.rules import exposure, schedule
+from dashboard.rules.data import DAY, NEVER, schedule_file
 
 #: Warning severities, mildest first.
 SEVERITIES: tuple[str, ...] = ("info", "caution", "high", "contraindicated")
@@ -92,9 +94,31 @@ class DoseResult:
 
 @dataclass(frozen=True)
 class MonitoringVisit:
+    """One blood test of a plan: when, at which dose, what is tested, why then, and the source."""
+
     date: dt.date
-    week: int
-    what: str
+    #: days after the start
+    day: int
+    #: the daily dose in force that day (the new dose on the day of a step)
+    dose_mg: float
+    tests: str
+    why: str
+    source: str
+
+
+@dataclass(frozen=True)
+class MonitoringPlan:
+    """The blood tests of a dosing plan, laid out by the rules' schedule of the drug."""
+
+    drug: str
+    #: the monitoring profile of ``schedule.toml`` (the one the active rules profile applies)
+    profile: str
+    schedule: str
+    description: str
+    source: str
+    citation: str
+    visits: tuple[MonitoringVisit, ...]
+    horizon_weeks: int
 
 
 @dataclass(frozen=True)
@@ -605,32 +629,94 @@ def current_dose_check(result: DoseResult, current_mg: float | None) -> DoseWarn
     return DoseWarning("info", f"Current dose {_fmt(current_mg)} {result.unit} is within the calculated range.", refs)
 
 
-def monitoring_schedule(start: dt.date, horizon_weeks: int = 60) -> list[MonitoringVisit]:
-    """Blood-test dates after starting a csDMARD at a stable dose (BSR 2017 via SPS)."""
-    rules = _rules("monitoring", "standard")
-    visits = [MonitoringVisit(start, 0, rules["baseline"])]
-    week = 0
-    for phase in rules["phases"]:
-        every = int(phase["every_weeks"])
-        if "until_week" in phase:
-            count = max(0, (int(phase["until_week"]) - week) // every)
-        else:
-            count = int(phase.get("count", 1))
-        for _ in range(count):
-            week += every
-            if week > horizon_weeks:
-                return visits
-            visits.append(
-                MonitoringVisit(
-                    start + dt.timedelta(weeks=week), week, f"FBC, creatinine/eGFR, ALT/AST, albumin ({phase['label']})"
-                )
+def monitoring_plan(
+    drug: str,
+    start: dt.date,
+    steps: tuple[TitrationStep, ...] | list[TitrationStep],
+    *,
+    profile: str = schedule.DEFAULT_SCHEDULE_PROFILE,
+    horizon_weeks: int = 60,
+) -> MonitoringPlan:
+    """The blood tests of a plan that starts on ``start`` with ``steps`` (the titration:
+    the start, then each step from its week), on the dates the review will ask for them.
+
+    The schedule, its intervals and phases, what a check is made of and its source come
+    from ``rules/data/schedule.toml`` under the monitoring profile ``profile`` (the one the
+    active rules profile applies), and the dates from the rules' own arithmetic
+    (:func:`dashboard.rules.schedule.planned_tests`): every dose increase starts the
+    fortnightly phase again, exactly as the review does, so tests taken on these dates are
+    never overdue there.  The first row is the baseline before the first dose.
+    """
+    if not steps:
+        raise ValueError("a monitoring plan needs at least the starting dose")
+    name = schedule.schedule_name(drug, "daily", "oral", profile)
+    spec = schedule.spec_for(name, profile) if name else {}
+    if spec.get("kind") != "phases":
+        raise ValueError(f"{drug} has no blood-test schedule of phases under the {profile} profile")
+    groups = schedule.test_groups()
+    base = schedule_file()["baseline"]
+    step_days = [int(s.week) * 7 for s in steps]
+    ordered = sorted(zip(step_days, (float(s.mg_per_day) for s in steps), strict=True))
+
+    def dose_on(day: int) -> float:
+        return [mg for d, mg in ordered if d <= day][-1] if day >= ordered[0][0] else ordered[0][1]
+
+    increases = [d for (d, mg), (_, before) in zip(ordered[1:], ordered, strict=False) if mg > before]
+
+    def labels(check: list[str]) -> str:
+        return ", ".join(groups[g]["label"] for g in check)
+
+    visits = [MonitoringVisit(start, 0, ordered[0][1], labels(base["check"]), base["description"], base["source"])]
+    phases = spec["phases"]
+    fortnightly, stable = int(spec["after_increase_every_days"]), int(spec["after_increase_stable_days"])
+    for test in schedule.planned_tests(spec, increases, horizon_weeks * 7):
+        if test.after_increase:
+            when = start + dt.timedelta(days=test.increase_day)
+            why = (
+                f"after the step to {_fmt(dose_on(test.increase_day))} mg/day ({when.day} {when:%b %Y}): every "
+                f"{fortnightly} days until stable for {stable} days"
             )
-    return visits
+        elif test.phase == len(phases) - 1:
+            why = f"maintenance: every {phases[-1]['every_days']} days"
+            if spec.get("patient_interval"):
+                why += " (or the patient's own interval, if set)"
+        else:
+            why = f"every {phases[test.phase]['every_days']} days until day {phases[test.phase]['until_days']} of the course"
+        visits.append(
+            MonitoringVisit(
+                start + dt.timedelta(days=test.day),
+                test.day,
+                dose_on(test.day),
+                labels(spec["check"]),
+                why,
+                spec["source"],
+            )
+        )
+    return MonitoringPlan(
+        drug,
+        profile,
+        spec["label"],
+        spec["description"],
+        spec["source"],
+        spec.get("citation", ""),
+        tuple(visits),
+        horizon_weeks,
+    )
 
 
-def monitoring_frame(visits: list[MonitoringVisit]) -> pd.DataFrame:
+def monitoring_frame(plan: MonitoringPlan) -> pd.DataFrame:
+    """The plan's tests as a table: date, week and day, the dose that day, why then, tests, source."""
+    v = plan.visits
     return pd.DataFrame(
-        {"Date": [v.date for v in visits], "Week": [v.week for v in visits], "Tests": [v.what for v in visits]}
+        {
+            "Date": [x.date for x in v],
+            "Week": [round(x.day / 7, 1) for x in v],
+            "Day": [x.day for x in v],
+            "Dose (mg/day)": [x.dose_mg for x in v],
+            "Why then": [x.why for x in v],
+            "Tests": [x.tests for x in v],
+            "Source": [x.source for x in v],
+        }
     )
 
 
@@ -720,7 +806,6 @@ def mycophenolate_dose(
         warnings.append(_warn("caution", rules["ppi"]))
         refs += rules["ppi"]["refs"]
     _renal(rules["renal"], egfr, warnings, refs)
-    monitoring = _rules("monitoring", "standard")
     return DoseResult(
         drug="mycophenolic acid" if formulation == "MPA" else "mycophenolate mofetil",
         unit="mg/day",
@@ -730,7 +815,7 @@ def mycophenolate_dose(
         step_mg=step,
         reasoning=tuple(reasoning),
         warnings=tuple(warnings),
-        refs=_refs(refs, monitoring["refs"]),
+        refs=_refs(refs),
         schedule=f"{_fmt(per_dose)} mg twice daily",
     )
 

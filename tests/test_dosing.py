@@ -166,16 +166,38 @@ def test_with_allopurinol_a_dose_below_the_range_is_no_prompt_to_increase():
     assert "below the calculated range" in dosing.current_dose_check(plain, 25).message
 
 
-def test_monitoring_schedule_after_start():
+def test_monitoring_plan_after_a_start_at_a_stable_dose():
+    """Audit 18 (F3): the plan comes from the rules' schedule (BSR 2025 profile: every 14 days
+    while the last test is before day 42, every 30 days before day 133, then every 84 days),
+    no longer from a 28-day-month table of its own.  By hand, from Monday 5 Jan 2026: days
+    14, 28, 42 (16 Feb), 72, 102, 132 (132 < 133: still monthly), 162 (16 Jun), then 84 days
+    later: 246, 330, 414."""
     start = dt.date(2026, 1, 5)
-    visits = dosing.monitoring_schedule(start)
-    assert [v.week for v in visits] == [0, 2, 4, 6, 10, 14, 18, 30, 42, 54]
-    assert visits[0].date == start and "before starting" in visits[0].what
-    assert visits[3].date == dt.date(2026, 2, 16)
-    assert "every 2 weeks" in visits[1].what and "monthly" in visits[4].what and "12 weeks" in visits[-1].what
-    assert [v.week for v in dosing.monitoring_schedule(start, horizon_weeks=12)] == [0, 2, 4, 6, 10]
-    frame = dosing.monitoring_frame(visits)
-    assert list(frame.columns) == ["Date", "Week", "Tests"] and len(frame) == 10
+    steps = (dosing.TitrationStep(0, 100.0, 100 / 70, 100 / 140 * 100, ""),)
+    plan = dosing.monitoring_plan("azathioprine", start, steps)
+    assert [v.day for v in plan.visits] == [0, 14, 28, 42, 72, 102, 132, 162, 246, 330, 414]
+    assert plan.visits[0].date == start and "before the first dose" in plan.visits[0].why
+    assert plan.visits[3].date == dt.date(2026, 2, 16) and plan.visits[7].date == dt.date(2026, 6, 16)
+    assert "every 14 days" in plan.visits[1].why and "every 30 days" in plan.visits[4].why
+    assert "every 84 days" in plan.visits[-1].why
+    assert [v.day for v in dosing.monitoring_plan("azathioprine", start, steps, horizon_weeks=12).visits] == [
+        0,
+        14,
+        28,
+        42,
+        72,
+    ]
+    frame = dosing.monitoring_frame(plan)
+    assert list(frame.columns) == ["Date", "Week", "Day", "Dose (mg/day)", "Why then", "Tests", "Source"]
+    assert len(frame) == 11 and frame["Dose (mg/day)"].eq(100.0).all()
+
+
+def test_monitoring_plan_needs_a_phase_schedule():
+    steps = (dosing.TitrationStep(0, 200.0, 200 / 70, 0, ""),)
+    with pytest.raises(ValueError, match="no blood-test schedule"):
+        dosing.monitoring_plan("hydroxychloroquine", dt.date(2026, 1, 5), steps)
+    with pytest.raises(ValueError, match="at least the starting dose"):
+        dosing.monitoring_plan("azathioprine", dt.date(2026, 1, 5), ())
 
 
 # --------------------------------------------------------------------------- metabolites

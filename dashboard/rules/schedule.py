@@ -21,6 +21,8 @@ clinician-set, risk-adapted maintenance interval per patient replaces the last p
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -367,6 +369,97 @@ def _due_groups(spec: dict[str, Any], lasts: list[np.ndarray], last_check: np.nd
     return out
 
 
+@dataclass(frozen=True)
+class CombinationCap:
+    """A combination that keeps a drug's interval short (methotrexate with leflunomide):
+    per row, whether it applies and since when (seconds), and its interval until stable."""
+
+    applies: np.ndarray
+    since: np.ndarray
+    every_days: int
+    until_stable_days: int
+
+
+def phase_due(
+    spec: dict[str, Any],
+    course_start: np.ndarray,
+    last_inc: np.ndarray,
+    last_test: np.ndarray,
+    own_days: np.ndarray | None = None,
+    caps: Sequence[CombinationCap] = (),
+) -> dict[str, np.ndarray]:
+    """The arithmetic of a phase schedule, per row (times in seconds, NEVER for none): the
+    course start, the latest dose increase up to the review date (the course start when
+    none), the last complete check of the course, and the clinician-set interval in days
+    (NaN for none; used only by a schedule with ``patient_interval``).
+
+    Returns ``interval`` (days, at the last test), ``next_due``, ``basis`` ("schedule",
+    "patient" or "combination"), ``phase`` (index of the phase whose interval applies),
+    ``cap`` (index in ``caps`` of the combination that shortened the interval, -1 for
+    none), ``after_increase`` (the due date comes from a dose increase: fortnightly while
+    it is recent, or ``after_increase_every_days`` after an increase not tested since) and
+    ``from_increase`` (only the latter: an increase not tested since brought it forward).
+    The review (:func:`evaluate`) and the Dosing page's plan (:func:`planned_tests`) both
+    use it.
+    """
+    n = len(course_start)
+    phases = spec["phases"]
+    has_test = last_test != NEVER
+    ref = np.where(has_test, last_test, course_start)
+    since_start = (ref - course_start) // DAY
+    phase = np.full(n, len(phases) - 1, dtype=np.int64)
+    for i in reversed(range(len(phases) - 1)):
+        phase = np.where(since_start < phases[i]["until_days"], i, phase)
+    interval = np.array([p["every_days"] for p in phases], dtype=np.int64)[phase]
+    maintenance = since_start >= (phases[-2]["until_days"] if len(phases) > 1 else 0)
+    basis = np.full(n, "schedule", dtype=object)
+    bounds = spec.get("patient_interval")
+    if bounds is not None and own_days is not None:
+        ok = np.isfinite(own_days) & maintenance
+        own = np.clip(np.nan_to_num(own_days), bounds["min_days"], bounds["max_days"]).astype(np.int64)
+        interval = np.where(ok, own, interval)
+        basis = np.where(ok, "patient", basis)
+    # a combination (methotrexate with leflunomide) keeps the interval short until it has
+    # been stable long enough at the last test (or at the course start, when untested)
+    cap = np.full(n, -1, dtype=np.int64)
+    for k, combo in enumerate(caps):
+        stable_days = (np.maximum(ref, combo.since) - combo.since) // DAY
+        short = combo.applies & (stable_days < combo.until_stable_days) & (interval > combo.every_days)
+        interval = np.where(short, combo.every_days, interval)
+        basis = np.where(short, "combination", basis)
+        cap = np.where(short, k, cap)
+    fortnightly = spec["after_increase_every_days"]
+    increased = last_inc > course_start
+    since_inc = (np.maximum(ref, last_inc) - last_inc) // DAY
+    recent = increased & has_test & (last_test >= last_inc) & (since_inc < spec["after_increase_stable_days"])
+    interval = np.where(recent, np.minimum(interval, fortnightly), interval)
+    basis = np.where(recent, "schedule", basis)
+    next_due = np.where(has_test, last_test + interval * DAY, course_start + phases[0]["every_days"] * DAY)
+    untested = increased & (~has_test | (last_inc > last_test))
+    from_increase = untested & (last_inc + fortnightly * DAY < next_due)
+    next_due = np.where(from_increase, last_inc + fortnightly * DAY, next_due)
+    return {
+        "interval": interval,
+        "next_due": next_due,
+        "basis": basis,
+        "phase": phase,
+        "after_increase": recent | from_increase,
+        "from_increase": from_increase,
+        "increased": increased,
+        "cap": cap,
+    }
+
+
+def phase_ended(spec: dict[str, Any], course_start: np.ndarray, last_inc: np.ndarray, now: int) -> np.ndarray:
+    """Whether a schedule with ``stop_after_days`` asks for no more routine tests on ``now``:
+    the course is that old and no dose increase is recent (all False for other schedules)."""
+    if "stop_after_days" not in spec:
+        return np.zeros(len(course_start), dtype=bool)
+    increased = last_inc > course_start
+    settled = (now - last_inc) // DAY >= spec["after_increase_stable_days"]
+    return ((now - course_start) // DAY >= int(spec["stop_after_days"])) & (settled | ~increased)
+
+
 def _phase_due(inp: Inputs, rows, spec, c, now, combos=()) -> dict[str, np.ndarray]:
     d = inp.doses
     n = len(rows)
@@ -381,55 +474,38 @@ def _phase_due(inp: Inputs, rows, spec, c, now, combos=()) -> dict[str, np.ndarr
     last_inc = np.where(last_inc >= course_start, last_inc, course_start)
     lasts = group_last_tests(inp, spec, pid, course_start)
     last_test = check_time(lasts, n)
-    has_test = last_test != NEVER
-    ref = np.where(has_test, last_test, course_start)
-    since_start = (ref - course_start) // DAY
-    interval = np.full(n, spec["phases"][-1]["every_days"], dtype=np.int64)
-    for phase in reversed(spec["phases"][:-1]):
-        interval = np.where(since_start < phase["until_days"], phase["every_days"], interval)
-    maintenance = since_start >= (spec["phases"][-2]["until_days"] if len(spec["phases"]) > 1 else 0)
-    basis = np.full(n, "schedule", dtype=object)
-    bounds = spec.get("patient_interval")
-    if bounds is not None:
+    own = None
+    if spec.get("patient_interval") is not None:
         own = inp.interval_days[pid] if inp.interval_days is not None else np.full(n, np.nan)
-        ok = np.isfinite(own) & maintenance
-        own_days = np.clip(np.nan_to_num(own), bounds["min_days"], bounds["max_days"]).astype(np.int64)
-        interval = np.where(ok, own_days, interval)
-        basis = np.where(ok, "patient", basis)
-    # a combination (methotrexate with leflunomide) keeps the interval short until it has
-    # been stable long enough at the last test (or at the course start, when untested)
+    caps = [
+        CombinationCap(
+            np.isin(d.drug[rows], combo["codes"]) & combo["active"][pid],
+            combo["since"][pid],
+            int(combo["every_days"]),
+            int(combo["until_stable_days"]),
+        )
+        for combo in combos
+    ]
+    due_of = phase_due(spec, course_start, last_inc, last_test, own, caps)
+    interval, next_due, basis = due_of["interval"], due_of["next_due"], due_of["basis"]
+    increased = due_of["increased"]
     source = np.full(n, spec["source"], dtype=object)
     combo_text = np.full(n, "", dtype=object)
-    for combo in combos:
-        mine = np.isin(d.drug[rows], combo["codes"]) & combo["active"][pid]
-        since = combo["since"][pid]
-        stable_days = (np.maximum(ref, since) - since) // DAY
-        short = mine & (stable_days < int(combo["until_stable_days"])) & (interval > int(combo["every_days"]))
-        interval = np.where(short, int(combo["every_days"]), interval)
-        basis = np.where(short, "combination", basis)
-        source = np.where(short, source + "; " + combo["source"], source)
-        combo_text = np.where(short, ", " + combo["label"], combo_text)
-    fortnightly = spec["after_increase_every_days"]
-    increased = last_inc > course_start
-    since_inc = (np.maximum(ref, last_inc) - last_inc) // DAY
-    recent = increased & has_test & (last_test >= last_inc) & (since_inc < spec["after_increase_stable_days"])
-    interval = np.where(recent, np.minimum(interval, fortnightly), interval)
-    basis = np.where(recent, "schedule", basis)
-    next_due = np.where(has_test, last_test + interval * DAY, course_start + spec["phases"][0]["every_days"] * DAY)
-    untested = increased & (~has_test | (last_inc > last_test))
-    # a dose increase not yet tested: due a fortnight after it, when that comes first
-    after_increase = untested & (last_inc + fortnightly * DAY < next_due)
-    next_due = np.where(after_increase, last_inc + fortnightly * DAY, next_due)
+    for k, combo in enumerate(combos):
+        mine = due_of["cap"] == k
+        source = np.where(mine, spec["source"] + "; " + combo["source"], source)
+        combo_text = np.where(mine, ", " + combo["label"], combo_text)
     # never tested in a course past its first phase: the first phase's interval is not "at present"
-    never = ~has_test & ~after_increase & ((now - course_start) // DAY >= spec["phases"][0].get("until_days", 0))
+    from_increase = due_of["from_increase"]
+    first_phase_days = spec["phases"][0].get("until_days", 0)
+    never = (last_test == NEVER) & ~from_increase & ((now - course_start) // DAY >= first_phase_days)
     due = _due_groups(spec, lasts, last_test)
     ended = None
     ended_what = None
     if "stop_after_days" in spec:
         # no routine test once the course is that old and no dose increase is recent
         # (sulfasalazine after 12 months; voclosporin's blood pressure after the first month)
-        settled = (now - last_inc) // DAY >= spec["after_increase_stable_days"]
-        ended = ((now - course_start) // DAY >= int(spec["stop_after_days"])) & (settled | ~increased)
+        ended = phase_ended(spec, course_start, last_inc, now)
         last_text = _date_text(last_test)
         ended_what = cat(spec["ended"], " (last: ", last_text, ")")
         next_due = np.where(ended, NEVER, next_due)
@@ -438,16 +514,15 @@ def _phase_due(inp: Inputs, rows, spec, c, now, combos=()) -> dict[str, np.ndarr
     own_text = np.where(
         basis == "patient", ", the patient's risk-adapted interval", np.where(basis == "combination", combo_text, "")
     ).astype(object)
-    every = cat(" (every ", num(interval), " days at present", own_text.astype(object), ")")
-    increase_text = cat(
-        " (", num(np.full(n, fortnightly)), " days after the dose increase of ", _date_text(last_inc), ")"
-    )
+    every = cat(" (every ", num(interval), " days at present", own_text, ")")
+    fortnightly = np.full(n, spec["after_increase_every_days"])
+    increase_text = cat(" (", num(fortnightly), " days after the dose increase of ", _date_text(last_inc), ")")
     never_text = cat(" (none recorded since the course began on ", _date_text(course_start), ")")
     what = cat(
         due.astype(object),
-        pc.if_else(pa.array(after_increase), increase_text, pc.if_else(pa.array(never), never_text, every)),
+        pc.if_else(pa.array(from_increase), increase_text, pc.if_else(pa.array(never), never_text, every)),
     )
-    if bounds is not None and inp.interval_set_at is not None:
+    if spec.get("patient_interval") is not None and inp.interval_set_at is not None:
         set_at = inp.interval_set_at[pid]
         stale = (basis == "patient") & (set_at < now - int(spec.get("risk_review_days", 365)) * DAY)
         what = pc.if_else(pa.array(stale), cat(what, "; risk factors due for their yearly review"), what)
@@ -465,6 +540,60 @@ def _phase_due(inp: Inputs, rows, spec, c, now, combos=()) -> dict[str, np.ndarr
         "ended_what": ended_what,
         "source": np.where(basis == "combination", source, spec["source"]).astype(object),
     }
+
+
+@dataclass(frozen=True)
+class PlannedTest:
+    """One blood test of a planned course, on the date the rules will ask for it."""
+
+    #: days after the course start
+    day: int
+    #: the interval (days) that set this date, counted from the previous test
+    interval_days: int
+    #: index of the schedule phase whose interval applies (see ``after_increase``)
+    phase: int
+    #: the date comes from a dose increase (fortnightly after it), not from the phase
+    after_increase: bool
+    #: day of the latest dose increase at that point (0: none since the start)
+    increase_day: int
+
+
+def planned_tests(spec: dict[str, Any], increase_days: Sequence[int], horizon_days: int) -> list[PlannedTest]:
+    """The blood tests of a course that starts on day 0 and is increased on
+    ``increase_days``, each on the day the rules ask for it when every earlier test was
+    taken on its day: the rules' own arithmetic (:func:`phase_due`), evaluated as the
+    review evaluates it on each day.
+
+    On the day before each date, the review's next due date is that date: the latest
+    increase before it counts (an increase between two tests makes the next one due
+    ``after_increase_every_days`` after it, unless it was due earlier); an increase on the
+    due date itself keeps the test on that day (the check before the step).  Tests after
+    ``horizon_days``, or once a schedule with ``stop_after_days`` has ended, are left out.
+    """
+    if spec.get("kind") != "phases":
+        raise ValueError(f"a plan needs a phase schedule, not {spec.get('kind')!r}")
+    increases = sorted({int(d) for d in increase_days if d > 0})
+    zero = np.zeros(1, dtype=np.int64)
+
+    def due(last_inc: int, last_test: int | None) -> dict[str, np.ndarray]:
+        tested = NEVER if last_test is None else last_test * DAY
+        return phase_due(spec, zero, np.array([last_inc * DAY]), np.array([tested], dtype=np.int64))
+
+    out: list[PlannedTest] = []
+    last_test: int | None = None
+    while True:
+        now = last_test or 0
+        last_inc = max([0, *(i for i in increases if i <= now)])
+        step = due(last_inc, last_test)
+        for i in increases:  # an increase before the due date moves it as the review moves it
+            if now < i < int(step["next_due"][0] // DAY):
+                last_inc, step = i, due(i, last_test)
+        day = int(step["next_due"][0] // DAY)
+        if day > horizon_days or phase_ended(spec, zero, np.array([last_inc * DAY]), day * DAY)[0]:
+            return out
+        interval = day - (last_test if last_test is not None else 0)
+        out.append(PlannedTest(day, interval, int(step["phase"][0]), bool(step["after_increase"][0]), last_inc))
+        last_test = day
 
 
 def _pulse_due(inp: Inputs, rows, spec, c, now) -> dict[str, np.ndarray]:

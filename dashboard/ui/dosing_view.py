@@ -13,7 +13,11 @@ import streamlit as st
 
 from dashboard import dosing, knowledge
 from dashboard.dataset import Dataset
+from dashboard.markup import md_escape
+from dashboard.rules import RuleError, get_profile
+from dashboard.rules.engine import default_profile
 from dashboard.ui.picker import patient_picker
+from dashboard.ui.state import profile_name
 from dashboard.ui.widgets import show_cumulative_dose, show_table
 
 SHOW = {"contraindicated": st.error, "high": st.error, "caution": st.warning, "info": st.info}
@@ -176,10 +180,54 @@ def thiopurines_tab(
         current_mg=before_mg or None,
     )
     show_result(result, "aza", ctx.mg_per_day(thio) if ctx else None)
-    st.subheader("Monitoring after the start")
+    st.subheader("Blood tests of this plan")
     start = st.date_input("Start date", day, key=f"aza_start_{k}")
-    show_table(dosing.monitoring_frame(dosing.monitoring_schedule(start)), key="aza_schedule")
+    show_monitoring_plan(thio, start, result.titration)
     return egfr
+
+
+def schedule_profile() -> tuple[str, str]:
+    """The monitoring profile of ``schedule.toml`` the active rules profile applies, and the
+    rules profile's name (the default one when the active profile cannot be used, as the
+    review does)."""
+    try:
+        prof = get_profile(profile_name())
+    except RuleError:
+        prof = default_profile()
+    return prof.schedule, prof.name
+
+
+def show_monitoring_plan(drug: str, start: dt.date, steps: tuple[dosing.TitrationStep, ...]) -> None:
+    """The plan's blood tests, dated by the review's own schedule: start, each step, maintenance."""
+    if not steps:
+        st.caption("No dose is suggested, so no blood-test plan is laid out.")
+        return
+    sched, rules_profile = schedule_profile()
+    plan = dosing.monitoring_plan(drug, start, steps, profile=sched)
+    st.caption(
+        f"Dated by the review's own schedule ({plan.schedule}, as the {md_escape(rules_profile)} profile applies "
+        "it) for the titration plan above: every dose increase starts the fortnightly tests again, so blood tests "
+        "taken on these dates are never overdue on the Patient and Home pages. A test on the day of a step is the "
+        f"check before the new dose. Each test: {plan.visits[-1].tests}. Schedule: {plan.description}. "
+        f"Source: {md_escape(plan.source)}."
+    )
+    frame = dosing.monitoring_frame(plan)
+    show_table(
+        frame,
+        key="aza_schedule",
+        height=min(35 * (len(frame) + 1) + 4, 740),
+        column_config={
+            "Date": st.column_config.DateColumn(format="D MMM YYYY", width=95),
+            "Week": st.column_config.NumberColumn(width=50),
+            "Day": st.column_config.NumberColumn(width=45),
+            "Dose (mg/day)": st.column_config.NumberColumn(width=95),
+            "Why then": st.column_config.TextColumn(width=480),
+            "Tests": st.column_config.TextColumn(width=320),
+            "Source": st.column_config.TextColumn(width=300),
+        },
+    )
+    with st.expander("Source of the schedule"):
+        st.markdown(f"**{md_escape(plan.source)}**. {md_escape(plan.citation)}")
 
 
 def metabolites_tab() -> None:

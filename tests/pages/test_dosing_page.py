@@ -43,8 +43,31 @@ def test_manual_azathioprine_issue_case():
     assert "quarter to a third" in errors and "No guideline gives a combined rule" in errors
     assert "Febuxostat is contraindicated" in _texts(at.info)
     assert "weekly in the first month" in _texts(at.warning)  # issue 17: label monitoring after a reduced start
-    schedule = next(d.value for d in at.dataframe if "Week" in d.value.columns)
-    assert schedule["Week"].tolist() == [0, 2, 4, 6, 10, 14, 18, 30, 42, 54]
+    # audit 18 (F3): one dose (25 mg, no step), dated by the rules' BSR 2025 schedule: every
+    # 14 days before day 42, every 30 days before day 133, then every 84 days
+    schedule = next(d.value for d in at.dataframe if "Why then" in d.value.columns)
+    assert schedule["Day"].tolist() == [0, 14, 28, 42, 72, 102, 132, 162, 246, 330, 414]
+
+
+def test_the_blood_tests_follow_the_titration_and_the_active_profile():
+    """Audit 18 (F3): 70 kg, TPMT and NUDT15 normal: steps at weeks 6, 10, 14 and 18 (days 42,
+    70, 98, 126); every step starts the fortnightly tests again, and 6 weeks after the last
+    one (day 168) the maintenance interval of 84 days follows."""
+    for profile, tests in (
+        (None, "full blood count, creatinine/eGFR, ALT/AST, albumin"),
+        ("BSR 2017 / NICE", "full blood count"),
+    ):
+        at = _app({ui.state.PROFILE: profile} if profile else None)
+        at.number_input(key="aza_weight_manual").set_value(70.0)
+        at.selectbox(key="aza_tpmt_manual").set_value("normal")
+        at.selectbox(key="aza_nudt15_manual").set_value("normal")
+        at.run()
+        assert not at.exception
+        plan = next(d.value for d in at.dataframe if "Why then" in d.value.columns)
+        assert plan["Day"].tolist() == [0, 14, 28, 42, 56, 70, 84, 98, 112, 126, 140, 154, 168, 252, 336, 420]
+        assert plan["Dose (mg/day)"].tolist()[3:6] == [75, 75, 100]
+        assert (plan["Tests"].iloc[1:] == tests).all()
+        assert "every dose increase starts the fortnightly tests again" in _texts(at.caption)
 
 
 def test_poor_metabolizer_and_methotrexate_daily_error():
