@@ -78,6 +78,12 @@ def extra_items(profile: str = DEFAULT_SCHEDULE_PROFILE) -> dict[str, list[str]]
     return {**sched.get("also", {}), **sched.get("profiles", {}).get(profile, {}).get("also", {})}
 
 
+def drug_notes(profile: str = DEFAULT_SCHEDULE_PROFILE) -> dict[str, str]:
+    """Drug -> what the profile's drug map decides for it without a source (said on the
+    drug's blood-test schedule rows)."""
+    return dict(schedule_file().get("profiles", {}).get(profile, {}).get("drug_notes", {}))
+
+
 def combinations(profile: str = DEFAULT_SCHEDULE_PROFILE) -> dict[str, dict[str, Any]]:
     """Drug combinations that shorten the blood-test interval under a monitoring profile
     (the top-level ``[combinations]``, overridden by the profile's own)."""
@@ -323,10 +329,16 @@ def evaluate(inp: Inputs, profile: str = DEFAULT_SCHEDULE_PROFILE) -> pa.Table:
         if part.get("ended") is not None:
             msg = pc.if_else(pa.array(part["ended"]), cat(drug_label, ": ", part["ended_what"]), msg)
         n = len(rows)
+        row_drug = np.asarray(DRUGS, dtype=object)[d.drug[rows]]
+        source = part.get("source", np.full(n, spec["source"], dtype=object))
+        notes = drug_notes(profile) if blood_tests else {}
+        if notes:
+            note = np.array([notes.get(x, "") for x in row_drug], dtype=object)
+            source = np.where(note != "", source + "; " + note, source).astype(object)
         parts.append(
             {
                 "patient_id": inp.patient_ids[d.pid[rows]],
-                "drug": np.asarray(DRUGS, dtype=object)[d.drug[rows]],
+                "drug": row_drug,
                 "schedule": np.full(n, sched_id, dtype=object),
                 "description": np.full(n, spec["description"], dtype=object),
                 "course_start": part["course_start"],
@@ -339,7 +351,7 @@ def evaluate(inp: Inputs, profile: str = DEFAULT_SCHEDULE_PROFILE) -> pa.Table:
                 "days_overdue": late,
                 "severity": sev.astype(object),
                 "message": np.asarray(msg.to_pylist(), dtype=object),
-                "source": part.get("source", np.full(n, spec["source"], dtype=object)),
+                "source": source,
                 "tests_due": part["tests_due"],
                 "interval_basis": part["basis"],
             }

@@ -148,3 +148,19 @@ def test_the_default_check_includes_albumin_and_the_2017_profile_says_what_it_co
     assert "the guideline's visit also includes creatinine/eGFR, ALT/AST and albumin" in old["description"]
     tac = [dose("P1", "tacrolimus", "2023-01-01", amount=2, frequency="BID")]
     assert one(no_albumin, tac, "2024-03-10")["tests_due"] == "albumin"  # the default check everywhere
+
+
+def test_sulfasalazine_under_bsr_2025_says_its_continued_tests_are_a_project_choice():
+    """Audit 18 finding 5: BSR 2017 stops routine tests after 12 months on sulfasalazine;
+    the default profile keeps testing (BSR 2025's rule for it was not read) and says so."""
+    ssz = [dose("P1", "sulfasalazine", "2023-01-01", amount=1000, frequency="BID")]
+    row = one(check_at("2024-03-01"), ssz, "2024-03-10")
+    assert row["schedule"] == "bsr2025_standard" and row["next_due"] == pd.Timestamp("2024-05-24")
+    assert row["source"].startswith("BSR 2025") and "project choice" in row["source"]
+    assert "12 months" in row["source"]
+    # the same patient under BSR 2017: no routine test after 12 months, no note
+    old = run(check_at("2024-03-01"), ssz, as_of="2024-03-10", profile="BSR 2017 / NICE").schedule_df()
+    old = old[~old["schedule"].str.startswith("bp_")].iloc[0]
+    assert "project choice" not in old["source"] and pd.isna(old["next_due"])
+    # methotrexate under BSR 2025 carries no such note
+    assert "project choice" not in one(check_at("2024-03-01"), MTX, "2024-03-10")["source"]
