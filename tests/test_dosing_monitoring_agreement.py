@@ -44,7 +44,7 @@ import pandas as pd
 import pytest
 
 from dashboard import dosing
-from tests.rules.builders import dose, lab, patient, run
+from tests.rules.builders import dose, full_check, patient, run
 
 START = dt.date(2025, 1, 6)
 AS_OF = dt.date(2025, 6, 1)  # the shared review date of the shifted copies below
@@ -72,15 +72,7 @@ def _plans() -> dict[str, tuple[str, tuple[dosing.TitrationStep, ...]]]:
 
 def _check(pid: str, day: dt.date) -> list[dict]:
     """A full monitoring check (full blood count, creatinine/eGFR, ALT/AST, albumin) at 09:00."""
-    when = f"{day.isoformat()}T09:00"
-    return [
-        lab(pid, when, "wbc", 6.0),
-        lab(pid, when, "neutrophils", 4.0),
-        lab(pid, when, "platelets", 250.0),
-        lab(pid, when, "creatinine", 70.0),
-        lab(pid, when, "alt", 20.0),
-        lab(pid, when, "albumin", 40.0),
-    ]
+    return full_check(pid, f"{day.isoformat()}T09:00")
 
 
 def _doses(pid: str, drug: str, start: dt.date, steps) -> list[dict]:

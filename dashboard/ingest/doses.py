@@ -21,7 +21,7 @@ import pyarrow as pa
 from dashboard import model
 from dashboard.ingest.amounts import UNKNOWN, file_decimal, read_amount, strength_in_text, unit_clash
 from dashboard.ingest.dates import FAR_FUTURE
-from dashboard.ingest.frequency import PER_DAY, Frequency, parse_frequency
+from dashboard.ingest.frequency import PER_DAY, Frequency, disagreeing, parse_frequency
 from dashboard.ingest.identity import clean_id
 from dashboard.ingest.mapping import normalize, recognise_drug, why_no_drug
 from dashboard.ingest.report import FileReport, Problem
@@ -331,16 +331,11 @@ class _DoseText:
 def _frequency_clash(dose: str, stated: str, column: str) -> str:
     """Why a dose text that names its frequency ("15 mg weekly") cannot be read with the
     frequency column beside it ("daily"): they disagree and neither is picked."""
-    said, given = (parse_frequency(x) if x else None for x in (stated, column))
-    if (
-        said is None
-        or given is None
-        or "unknown" in (said.canonical, given.canonical)
-        or said.canonical == given.canonical
-    ):
+    clash = disagreeing(stated, column)
+    if clash is None:
         return ""
     return (
-        f"the dose '{dose.strip()[:40]}' says {said.canonical} but the frequency column says '{column.strip()}': "
+        f"the dose '{dose.strip()[:40]}' says {clash[0]} but the frequency column says '{column.strip()}': "
         "enter the frequency once"
     )
 

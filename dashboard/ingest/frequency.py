@@ -131,6 +131,16 @@ def parse_frequency(text: str) -> Frequency | None:
     return None
 
 
+def disagreeing(one: str, other: str) -> tuple[str, str] | None:
+    """The canonical frequencies of two texts that name different schedules ("15 mg weekly"
+    beside a "daily" column), or ``None`` when they agree, either names none, or either is
+    "as needed"/"as directed" (no schedule: it contradicts nothing)."""
+    a, b = (parse_frequency(x) if x else None for x in (one, other))
+    if a is None or b is None or "unknown" in (a.canonical, b.canonical) or a.canonical == b.canonical:
+        return None
+    return a.canonical, b.canonical
+
+
 def _freq(canon: str) -> Frequency:
     if canon in PER_DAY:
         return Frequency(canon, PER_DAY[canon])

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from dashboard.ingest.frequency import parse_frequency
+from dashboard.ingest.frequency import disagreeing, parse_frequency
 
 
 @pytest.mark.parametrize(
@@ -46,3 +46,19 @@ def test_frequencies(text, canonical, per_day):
 @pytest.mark.parametrize("text", ["biweekly", "sometimes", "3x"])
 def test_unreadable_frequencies(text):
     assert parse_frequency(text) is None
+
+
+@pytest.mark.parametrize(
+    ("one", "other", "expected"),
+    [
+        ("weekly", "daily", ("weekly", "daily")),  # the dose text's frequency and the column disagree
+        ("once a week", "weekly", None),  # the same schedule written two ways
+        ("q2w", "every 2 weeks", None),
+        ("as directed", "daily", None),  # no schedule contradicts nothing
+        ("", "daily", None),  # one side silent
+        ("BID", "TID", ("BID", "TID")),
+        ("biweekly", "weekly", None),  # unreadable ("biweekly" means two things): not a clash
+    ],
+)
+def test_two_frequency_texts_disagree_only_when_both_name_a_different_schedule(one, other, expected):
+    assert disagreeing(one, other) == expected

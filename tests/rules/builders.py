@@ -107,6 +107,20 @@ def patient(
     }
 
 
+def full_check(pid: str, when: str, renal: str = "creatinine") -> list[dict[str, Any]]:
+    """A whole monitoring check at ``when``, normal results: full blood count (WBC,
+    neutrophils, platelets), ``renal`` ("creatinine" or "egfr"), ALT and albumin."""
+    renal_value = {"creatinine": 70.0, "egfr": 80.0}[renal]
+    return [
+        lab(pid, when, "wbc", 6.0),
+        lab(pid, when, "neutrophils", 4.0),
+        lab(pid, when, "platelets", 250.0),
+        lab(pid, when, renal, renal_value),
+        lab(pid, when, "alt", 20.0),
+        lab(pid, when, "albumin", 40.0),
+    ]
+
+
 def baseline(pid: str, analyte: str, value: float, note: str = "") -> dict[str, Any]:
     return {"patient_id": pid, "analyte": analyte, "value": value, "note": note, "set_by": "test"}
 

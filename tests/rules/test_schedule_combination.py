@@ -30,20 +30,13 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from tests.rules.builders import dose, lab, run
+from tests.rules.builders import dose, full_check, run
 
 BSR_2017 = "BSR 2017 / NICE"
 
 
 def check_at(pid: str, when: str) -> list[dict]:
-    return [
-        lab(pid, when, "wbc", 6.0),
-        lab(pid, when, "neutrophils", 4.0),
-        lab(pid, when, "platelets", 250.0),
-        lab(pid, when, "egfr", 80.0),
-        lab(pid, when, "alt", 20.0),
-        lab(pid, when, "albumin", 40.0),
-    ]
+    return full_check(pid, when, renal="egfr")
 
 
 def blood_rows(labs, doses, as_of, profile=None) -> pd.DataFrame:

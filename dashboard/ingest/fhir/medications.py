@@ -23,7 +23,7 @@ from dashboard.ingest.fhir.datatypes import (
 )
 from dashboard.ingest.fhir.document import Index
 from dashboard.ingest.fhir.reading import Reading
-from dashboard.ingest.frequency import parse_frequency
+from dashboard.ingest.frequency import disagreeing, parse_frequency
 from dashboard.ingest.interop import Tally, amount_in_text, frequency_in_text, is_solid_form, product_strength
 from dashboard.ingest.mapping import recognise_drug
 from dashboard.ingest.report import FileReport
@@ -236,16 +236,11 @@ def _text_contradicts_timing(dosage: Resource, freq: str) -> str:
     silent): one of them is wrong, and which is not guessed."""
     text = str(dosage.get("text", "")).strip()
     said = frequency_in_text(text) if text else ""
-    stated, timed = (parse_frequency(x) if x else None for x in (said, freq))
-    if (
-        stated is None
-        or timed is None
-        or "unknown" in (stated.canonical, timed.canonical)
-        or stated.canonical == timed.canonical
-    ):
+    clash = disagreeing(said, freq)
+    if clash is None:
         return ""
     return (
-        f"the dosage text ('{text[:60]}') says {stated.canonical} but its timing says {timed.canonical}: "
+        f"the dosage text ('{text[:60]}') says {clash[0]} but its timing says {clash[1]}: "
         "correct the order at the source"
     )
 
