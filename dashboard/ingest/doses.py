@@ -314,7 +314,7 @@ class _DoseText:
             return cls(dose, unit, freq, column=column, source=source, problem=sig.problem)
         if sig.conflicting and amount_here:
             return cls(dose, unit, freq, conflicting=True, column=column, source=source)
-        clash = _frequency_clash(source, sig.frequency, freq) if column == "dose" else ""
+        clash = _frequency_clash(source, sig.frequency or _freq_in_text(source), freq) if column == "dose" else ""
         if clash:
             return cls(dose, unit, freq, column="frequency", source=f"{dose} {freq}", problem=clash)
         note = sig.note if amount_here else ""
@@ -340,7 +340,17 @@ def _frequency_clash(dose: str, stated: str, column: str) -> str:
     )
 
 
+#: An amount given per day or per week ("150 mg/day", "15 mg per week"): the text states
+#: the total of that period, so its frequency is daily or weekly.
+_PER_PERIOD = re.compile(
+    r"\d\s*(?:mg|mcg|micrograms?|µg|ug|g)\s*(?:/|per|a)\s*(day|d|24\s*h|week|wk|w)\b", re.IGNORECASE
+)
+
+
 def _freq_in_text(text: str) -> str:
+    per = _PER_PERIOD.search(text)
+    if per:
+        return "weekly" if per.group(1).lower().startswith("w") else "daily"
     t = normalize(text)
     m = re.search(
         r"\b(once weekly|weekly|daily|once daily|bid|bd|tid|tds|qid|twice daily|every \d+ weeks|q\d+w|fortnightly|monthly)\b",

@@ -205,3 +205,25 @@ def test_a_dose_text_whose_frequency_contradicts_the_frequency_column_is_rejecte
     d = r.doses_df().set_index("patient_id")
     assert d.loc["p2", "mg_per_week"] == 15
     assert d.loc["p3", "mg_per_day"] == 100
+
+
+def test_an_amount_per_day_or_per_week_is_read_with_its_period(imp):
+    # "15 mg/week" states the week's total: weekly, 15 mg/week; "150 mg/day": daily, 150 mg/day
+    text = (
+        "patient_id,drug,dose,frequency,start\n"
+        "P1,Methotrexate,15 mg/week,,2024-01-01\n"
+        "P2,Azathioprine,150 mg/day,,2024-01-01\n"
+        "P3,Methotrexate,15 mg per week,,2024-01-01\n"
+        "P4,Methotrexate,15 mg/week,daily,2024-01-01\n"
+    )
+    r = imp(text, "doses.csv")
+    f = r.report.files[0]
+    assert (f.rows_read, f.rows_accepted, f.rows_rejected) == (4, 3, 1)
+    d = r.doses_df().set_index("patient_id")
+    assert d.loc["P1", "frequency"] == "weekly" and d.loc["P1", "mg_per_week"] == 15
+    assert d.loc["P1", "mg_per_day"] == pytest.approx(15 / 7)
+    assert d.loc["P2", "frequency"] == "daily" and d.loc["P2", "mg_per_day"] == 150
+    assert d.loc["P3", "frequency"] == "weekly" and d.loc["P3", "mg_per_week"] == 15
+    # the text says per week, the column says daily: neither is picked
+    reason = {p.row: p.message for p in f.problems}[5]
+    assert "weekly" in reason and "daily" in reason
