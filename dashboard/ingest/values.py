@@ -63,7 +63,12 @@ NO_RESULT = re.compile(
 )
 
 _CMP = r"(?P<cmp><=|>=|≤|≥|<|>|less than|greater than|below|above|kleiner als|grosser als)?"
-_NUM = r"(?P<num>[+-]?(?:\d[\d,.' ]*\d|\d)(?:[eE][+-]?\d+)?|[+-]?[.,]\d+)"
+# A space or an apostrophe inside a number only separates groups of three digits ("5 000",
+# "1'234"): "4.5 10^9/L" is 4.5 and a unit, never 4.510, and "12 5" is never 125.
+_NUM = (
+    r"(?P<num>[+-]?(?:\d{1,3}(?:[' ]\d{3})+(?![\d^*])(?:[.,]\d+)?|\d[\d,.]*\d|\d)(?:[eE][+-]?\d+)?"
+    r"|[+-]?[.,]\d+)"
+)
 _VALUE_RE = re.compile(
     r"^(?P<pre>(?:\(?[A-Za-z]{1,8}\)?|\*{1,2}|!)\s+)?\s*" + _CMP + r"\s*" + _NUM + r"\s*(?P<post>.*?)\s*$",
     re.IGNORECASE,

@@ -110,3 +110,20 @@ def test_parse_range(text, low, high):
     lo, hi = parse_range(text, "," if "," in text else ".")
     assert (math.isnan(lo) and math.isnan(low)) or lo == low
     assert (math.isnan(hi) and math.isnan(high)) or hi == high
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "trailing"),
+    [
+        ("4.5 10^9/L", 4.5, "10^9/L"),  # a unit written "10^9/L" after the number: not 4.510
+        ("150 10^9/L", 150.0, "10^9/L"),  # not 15010
+        ("5 000", 5000.0, ""),  # a space between groups of three digits is a thousands separator
+        ("1 234 567", 1234567.0, ""),
+        ("1'234", 1234.0, ""),  # Swiss thousands
+        ("1 234 10^9/L", 1234.0, "10^9/L"),
+        ("12 5", 12.0, "5"),  # not 125: the "5" is left as text after the number (then rejected)
+    ],
+)
+def test_a_space_inside_a_number_only_separates_groups_of_three_digits(text, value, trailing):
+    v, _c, _f, after, reason, _ = parse_one(text)
+    assert reason == "" and v == value and after == trailing
