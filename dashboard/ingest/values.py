@@ -202,6 +202,7 @@ def parse_one(text: str, decimal: str = ".") -> tuple[float, str, str, str, str,
     comparator = "<" if cmp_text in ("<", "<=", "≤", "less than", "below", "kleiner als") else (">" if cmp_text else "")
     num_text = m.group("num").replace(" ", "").replace("'", "")
     number, problem, used_thousands = _number(num_text, decimal)
+    used_thousands = used_thousands or num_text != m.group("num")  # "5 000", "1'234"
     if problem:
         return nan, "", "", "", problem.format(text=t[:60]), False
     if not np.isfinite(number):

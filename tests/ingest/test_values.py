@@ -125,5 +125,6 @@ def test_parse_range(text, low, high):
     ],
 )
 def test_a_space_inside_a_number_only_separates_groups_of_three_digits(text, value, trailing):
-    v, _c, _f, after, reason, _ = parse_one(text)
+    v, _c, _f, after, reason, thousands = parse_one(text)
     assert reason == "" and v == value and after == trailing
+    assert thousands == (v >= 1000)  # a separator that was read is counted for the report
