@@ -471,6 +471,15 @@ def read_excel(name: str, data: bytes) -> list[RawTable]:
                     continue
             table = _read_sheet(name, wb, meta.name, scan)
             if table is not None:
+                if str(meta.visible).rsplit(".", 1)[-1] != "Visible":
+                    table.warnings.append(
+                        Problem(
+                            None,
+                            None,
+                            f"sheet '{meta.name}' is hidden in the workbook: its rows were read like the others; "
+                            "check they are meant to be imported",
+                        )
+                    )
                 tables.append(table)
     return tables
 

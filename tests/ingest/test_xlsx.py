@@ -352,3 +352,24 @@ def test_an_xlsb_is_refused_and_printer_settings_are_not_an_xlsb():
         "p.xlsx", workbook({"S": LABS}, extra={"xl/printerSettings/printerSettings1.bin": b"\x00" * 64})
     )
     assert tables and tables[0].header == ["patient_id", "x"]
+
+
+def test_a_hidden_sheet_is_read_and_said_to_be_hidden():
+    # a hidden sheet's rows are imported like the others, but the report says the sheet
+    # was hidden: the user may never have seen them in Excel
+    wb = openpyxl.Workbook()
+    shown = wb.active
+    shown.title = "Results"
+    shown.append(["patient_id", "collected_at", "analyte", "value", "unit"])
+    shown.append(["P1", "2024-01-05", "WBC", "4.5", "10^9/L"])
+    old = wb.create_sheet("Old results")
+    old.append(["patient_id", "collected_at", "analyte", "value", "unit"])
+    old.append(["P1", "2023-01-05", "WBC", "5.5", "10^9/L"])
+    old.sheet_state = "hidden"
+    buf = io.BytesIO()
+    wb.save(buf)
+    tables = read_excel("book.xlsx", buf.getvalue())
+    by_sheet = {t.sheet: t for t in tables}
+    assert set(by_sheet) == {"Results", "Old results"}
+    assert not any("hidden" in w.message for w in by_sheet["Results"].warnings)
+    assert any("sheet 'Old results' is hidden" in w.message for w in by_sheet["Old results"].warnings)
