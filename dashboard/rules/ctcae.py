@@ -77,16 +77,31 @@ def lower_limits(inp: Inputs, analyte: str, rows: np.ndarray) -> tuple[np.ndarra
     return np.where(lab_ok, own, dflt), lab_ok
 
 
-def below(value: np.ndarray, cmp: np.ndarray, cut: np.ndarray | float) -> np.ndarray:
-    """value < cut, a "<" censored value counting as below its own bound."""
+# Relative tolerance under which a result equals a cut: a value and a limit converted
+# from another unit (1.65 and 1.5 x 1.1 mg/dL, each x 88.4) differ in the last bits of
+# the float, and "strictly above 1.5 x ULN" must not fire on the cut itself.
+_SAME = 1e-9
+
+
+def _equal(value: np.ndarray, cut: np.ndarray | float) -> np.ndarray:
     with np.errstate(invalid="ignore"):
-        return (value < cut) | ((cmp < 0) & (value <= cut))
+        return np.isclose(value, cut, rtol=_SAME, atol=0.0)
+
+
+def below(value: np.ndarray, cmp: np.ndarray, cut: np.ndarray | float) -> np.ndarray:
+    """value < cut (a value equal to the cut up to float rounding is not below it), a
+    "<" censored value counting as below its own bound."""
+    eq = _equal(value, cut)
+    with np.errstate(invalid="ignore"):
+        return ((value < cut) & ~eq) | ((cmp < 0) & ((value <= cut) | eq))
 
 
 def above(value: np.ndarray, cmp: np.ndarray, cut: np.ndarray | float) -> np.ndarray:
-    """value > cut, a ">" censored value counting as above its own bound."""
+    """value > cut (a value equal to the cut up to float rounding is not above it), a
+    ">" censored value counting as above its own bound."""
+    eq = _equal(value, cut)
     with np.errstate(invalid="ignore"):
-        return (value > cut) | ((cmp > 0) & (value >= cut))
+        return ((value > cut) & ~eq) | ((cmp > 0) & ((value >= cut) | eq))
 
 
 def grade_low(

@@ -357,6 +357,7 @@ def _prepare_labs(lt: pa.Table, ids: pa.Array, cutoff: int, after: bool = False)
     rows = None if keep.all() else np.flatnonzero(keep)
     if rows is not None:
         analyte, t, pid = analyte[rows], t[rows], pid[rows]
+    t = _date_only_joins_its_day(pid, analyte, t)
     # One stable sort of a packed (patient, time, analyte name) key: the order flags are
     # listed in (usually the file's own order already: then no sort at all) ...
     by_time = packed_order(pid, t, ALPHA_RANK[analyte])
@@ -431,6 +432,31 @@ def _prepare_labs(lt: pa.Table, ids: pa.Array, cutoff: int, after: bool = False)
         conflict=conflict,
         n_after=n_after,
     )
+
+
+def _date_only_joins_its_day(pid: np.ndarray, analyte: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """A result without a time of day (stored at 00:00, docs/data-model.md) on a day that
+    also has a timed result of the same analyte for the patient: which was drawn last is
+    unknown, so it joins the day's latest timed draw (one draw of two results: the more
+    severe counts and its flags say the draw has conflicting results).  Left at 00:00 it
+    would always sort first, and a normal timed repeat would silently close its flag."""
+    midnight = (t % DAY == 0) & (t < NEVER)
+    if not midnight.any() or midnight.all():
+        return t
+    day = t // DAY
+    key = (pid.astype(np.int64) * 128 + analyte) * 2**21 + (day + 2**20)
+    timed = np.flatnonzero(~midnight & (t < NEVER))
+    o = timed[np.lexsort((t[timed], key[timed]))]
+    last = np.r_[key[o][1:] != key[o][:-1], True]
+    keys, latest = key[o][last], t[o][last]  # per patient, analyte and day: the latest timed draw
+    m = np.flatnonzero(midnight)
+    at = np.minimum(np.searchsorted(keys, key[m]), len(keys) - 1)
+    found = keys[at] == key[m]
+    if not found.any():
+        return t
+    t = t.copy()
+    t[m[found]] = latest[at[found]]
+    return t
 
 
 def hb_as_reported(value: np.ndarray) -> np.ndarray:

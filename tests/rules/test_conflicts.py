@@ -70,3 +70,32 @@ def test_consecutive_falls_count_draws_not_rows():
     falls = f[f["rule"] == "trend.consecutive_falls"]
     assert falls["value"].tolist() == [6.9]
     assert "10 → 8.9 → 7.8 → 6.9" in falls.iloc[0]["message"]
+
+
+# A result without a time of day (stored at 00:00) and a timed result of the same analyte
+# on the same day: which was drawn last is unknown, so the two are one draw and the more
+# severe counts (never the timed one just because 00:00 sorts first).  Hand grading:
+# neutrophils 1.2 < 1.5 -> CTCAE grade 2 (caution); 1.2 < 1.6 -> BSR limit (action);
+# 3.0 -> no flag.
+@pytest.mark.parametrize("swap", [False, True])
+def test_a_result_without_a_time_of_day_is_never_ordered_before_a_timed_one(swap):
+    rows = series("P1", "neutrophils", [("2024-05-01", 2.5), ("2024-06-01", 2.4)])
+    same_day = [lab("P1", "2024-07-01", "neutrophils", 1.2), lab("P1", "2024-07-01 10:00", "neutrophils", 3.0)]
+    rv = run(rows + (same_day[::-1] if swap else same_day), [dose("P1", "azathioprine", "2024-01-01", amount=150)])
+    s = rv.summary_df().iloc[0]
+    assert s["ctcae_neutrophils"] == 2
+    assert s["urgency"] == "action"
+    f = rv.open_flags_df()
+    assert set(f["rule"]) == {"ctcae.neutrophils", "bsr.neutrophils_low"}
+    assert (f["value"] == 1.2).all()
+    assert f["message"].str.contains("conflicting").all()
+
+
+def test_two_timed_results_of_one_day_keep_their_order():
+    # 09:00 1.2 then 11:00 3.0: the repeat is the latest result, nothing stays open
+    rows = [lab("P1", "2024-07-01 09:00", "neutrophils", 1.2), lab("P1", "2024-07-01 11:00", "neutrophils", 3.0)]
+    rv = run(rows)
+    assert rv.summary_df().iloc[0]["ctcae_neutrophils"] == 0
+    assert rv.open_flags_df().empty
+    f = rv.flags_df()
+    assert set(f["status"]) == {"closed"} and not f["message"].str.contains("conflicting").any()

@@ -241,3 +241,16 @@ def test_creatinine_without_a_lab_uln_is_graded_on_the_baseline_only():
     assert g.grade.tolist() == [0, 2, 3]
     no_base = prepare(frame("labs", labs), None, None, None, AS_OF)
     assert ctcae.grade_all(no_base, baselines.compute(no_base)).grade.tolist() == [0, 0, 0]
+
+
+def test_creatinine_exactly_at_a_uln_multiple_in_mg_per_dl_is_not_the_higher_grade():
+    # A US lab: creatinine and its ULN (1.1 mg/dL) both in mg/dL, converted to umol/L
+    # (x 88.4).  CTCAE v5.0 grades on ">" the multiple: 1.65 = 1.5 x 1.1 is grade 1,
+    # 1.66 grade 2; 3.3 = 3 x ULN grade 2, 3.31 grade 3; 6.6 = 6 x ULN grade 3, 6.61
+    # grade 4.  The conversion must not push a value that equals the cut above it.
+    values = (1.65, 1.66, 3.3, 3.31, 6.6, 6.61)
+    labs = [
+        lab("P1", f"2024-03-{i + 1:02d}", "creatinine", v, unit="mg/dL", ref_high=1.1) for i, v in enumerate(values)
+    ]
+    inp = prepare(frame("labs", labs), None, None, None, AS_OF)
+    assert ctcae.grade_all(inp, baselines.compute(inp)).grade.tolist() == [1, 2, 2, 3, 3, 4]
