@@ -145,7 +145,7 @@ def evaluate(inp: Inputs, profile: Profile, grades: ctcae.Grades, base: bl.Basel
     seq = idx - start_of[idx]
     is_open = last[idx]
     nxt = np.where(is_open, NEVER, labs.t[np.minimum(idx + 1, len(labs) - 1)])
-    pid, t, ana = labs.pid[idx], labs.t[idx], labs.analyte[idx]
+    pid, ana = labs.pid[idx], labs.analyte[idx]
     ep_start, ep_count = _episodes(inp, idx, rule)
 
     uniq, inv = np.unique(idx, return_inverse=True)  # once per distinct result
@@ -183,7 +183,9 @@ def evaluate(inp: Inputs, profile: Profile, grades: ctcae.Grades, base: bl.Basel
     table = labs.table
     cols = {
         "patient_id": pa.array(inp.patient_ids, pa.string()).take(pa.array(pid)),
-        "collected_at": _ts(t),
+        # as the lab wrote it: a date-only result judged with a timed draw of its day
+        # (inputs._date_only_joins_its_day) keeps its own date, no time made up
+        "collected_at": table.column("collected_at").take(pa.array(lab_rows)).combine_chunks().cast(pa.timestamp("s")),
         "analyte": pa.array(list(model.ANALYTES), pa.string()).take(pa.array(ana)),
         "value": pa.array(labs.value[idx]),
         "unit": _UNIT_TEXT.take(pa.array(ana)),

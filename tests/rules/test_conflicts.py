@@ -8,6 +8,7 @@ ALT with ULN 40: 250 > 5 x 40 = 200 -> grade 3; 50 > 40 -> grade 1.
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from tests.rules.builders import dose, lab, run, series
@@ -89,6 +90,9 @@ def test_a_result_without_a_time_of_day_is_never_ordered_before_a_timed_one(swap
     assert set(f["rule"]) == {"ctcae.neutrophils", "bsr.neutrophils_low"}
     assert (f["value"] == 1.2).all()
     assert f["message"].str.contains("conflicting").all()
+    # the flag shows the result's own date as the lab wrote it, never the 10:00 of the
+    # timed draw it was judged with (no time of day is made up)
+    assert (f["collected_at"] == pd.Timestamp("2024-07-01 00:00")).all()
 
 
 def test_two_timed_results_of_one_day_keep_their_order():
