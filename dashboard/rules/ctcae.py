@@ -90,18 +90,28 @@ def _equal(value: np.ndarray, cut: np.ndarray | float) -> np.ndarray:
 
 def below(value: np.ndarray, cmp: np.ndarray, cut: np.ndarray | float) -> np.ndarray:
     """value < cut (a value equal to the cut up to float rounding is not below it), a
-    "<" censored value counting as below its own bound."""
+    "<" censored value counting as below its own bound; a ">" censored value is never
+    known to be below a cut (the true value lies above its bound)."""
     eq = _equal(value, cut)
     with np.errstate(invalid="ignore"):
-        return ((value < cut) & ~eq) | ((cmp < 0) & ((value <= cut) | eq))
+        return ((value < cut) & ~eq & (cmp <= 0)) | ((cmp < 0) & ((value <= cut) | eq))
 
 
 def above(value: np.ndarray, cmp: np.ndarray, cut: np.ndarray | float) -> np.ndarray:
     """value > cut (a value equal to the cut up to float rounding is not above it), a
-    ">" censored value counting as above its own bound."""
+    ">" censored value counting as above its own bound; a "<" censored value is never
+    known to be above a cut."""
     eq = _equal(value, cut)
     with np.errstate(invalid="ignore"):
-        return ((value > cut) & ~eq) | ((cmp > 0) & ((value >= cut) | eq))
+        return ((value > cut) & ~eq & (cmp >= 0)) | ((cmp > 0) & ((value >= cut) | eq))
+
+
+def undecided(value: np.ndarray, cmp: np.ndarray, cut: np.ndarray | float) -> np.ndarray:
+    """A censored value that cannot be placed against ``cut`` either way: "<2.0" against
+    1.6 (the true value may lie on either side), ">0.5" against 1.6."""
+    eq = _equal(value, cut)
+    with np.errstate(invalid="ignore"):
+        return ~eq & (((cmp < 0) & (value > cut)) | ((cmp > 0) & (value < cut)))
 
 
 def grade_low(

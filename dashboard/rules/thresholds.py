@@ -2,7 +2,9 @@
 
 "<" and ">" are strict, exactly as the guidelines write them: WBC 3.5 does not fire
 "WBC < 3.5", 3.49 does.  A censored result is compared by its bound, and counts as
-beyond the limit when censored towards it ("<3.5" fires "< 3.5").
+beyond the limit when censored towards it ("<3.5" fires "< 3.5").  One whose bound
+leaves it on either side ("<2.0" against "< 1.6", ">0.5" against it) is neither: it
+gets a caution under the same rule that says so and asks for the value.
 
 ``rise_pct`` (creatinine): the result is more than ``threshold`` % above the patient's
 baseline (the clinician's, or the pre-treatment median of at least ``min_results``
@@ -18,7 +20,7 @@ import pyarrow as pa
 
 from dashboard import model
 from dashboard.rules import baselines as bl
-from dashboard.rules.ctcae import above, below
+from dashboard.rules.ctcae import above, below, undecided
 from dashboard.rules.data import DAY, severity_rank
 from dashboard.rules.engine import Rule
 from dashboard.rules.hits import Hits, cat, change_text, comparator_text, label, num, unit_text
@@ -54,7 +56,30 @@ def guideline_hits(inp: Inputs, rule: Rule, base: bl.Baselines | None = None) ->
         num(labs.value[idx]),
         f" {unit_text(rule.analyte)} {rule.comparison} {rule.threshold:g}: {rule.message}",
     )
-    return _guideline_hits(rule, idx, np.full(len(idx), rule.threshold), msg)
+    hits = _guideline_hits(rule, idx, np.full(len(idx), rule.threshold), msg)
+    # a censored result that may lie on either side of the limit ("<2.0" against < 1.6):
+    # neither read as beyond it nor as within it; said, at caution, with the bound
+    unsure = np.flatnonzero(undecided(v, cmp, rule.threshold)) + s.start
+    if not len(unsure):
+        return hits
+    why = cat(
+        f"{label(rule.analyte)} ",
+        comparator_text(labs.cmp[unsure]),
+        num(labs.value[unsure]),
+        f" {unit_text(rule.analyte)}: the lab gives only a bound, so whether it is {rule.comparison} "
+        f"{rule.threshold:g} (this rule's limit) is unknown; ask the lab for the value or repeat the test",
+    )
+    every = np.r_[idx, unsure]
+    order = np.argsort(every, kind="stable")
+    return Hits(
+        idx=every[order],
+        rule=rule.id,
+        kind="guideline",
+        severity=np.r_[hits.severity, np.full(len(unsure), severity_rank("caution"), dtype=np.int8)][order],
+        threshold=np.full(len(every), rule.threshold),
+        message=pa.concat_arrays([msg, why]).take(pa.array(order)),
+        source=rule.source,
+    )
 
 
 def previous_minimum(pid: np.ndarray, t: np.ndarray, value: np.ndarray, window_s: int) -> np.ndarray:

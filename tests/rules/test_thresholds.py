@@ -185,3 +185,29 @@ def test_ctcae_only_profile_has_no_guideline_flags():
     f = rv.flags_df()
     assert set(f["kind"]) == {"ctcae"}
     assert set(f["rule"]) == {"ctcae.wbc", "ctcae.alt"}
+
+
+def test_a_censored_result_that_cannot_be_placed_against_the_limit_says_so():
+    # "<2.0": the true count lies anywhere below 2.0, so whether it is below 1.6 cannot be
+    # told; ">0.5" likewise.  Neither is read as beyond the limit, nor as within it: a
+    # caution that names the bound and asks for the exact value.
+    for text, shown in (("<2.0", "<2 "), (">0.5", ">0.5 ")):
+        rv = run([lab("P1", "2024-06-01", "neutrophils", float(text[1:]), comparator=text[0])])
+        f = rv.flags_df()
+        f = f[f["rule"] == "bsr.neutrophils_low"]
+        assert len(f) == 1, text
+        assert f.iloc[0]["severity"] == "caution"
+        assert "is unknown" in f.iloc[0]["message"] and f"Neutrophils {shown}" in f.iloc[0]["message"]
+    # censored beyond the limit, or on the safe side of it: decided as before
+    assert "bsr.neutrophils_low" in rules_on("P1,2024-01-01,Neutrophils,<1.5,10^9/L\n")
+    assert "bsr.neutrophils_low" not in rules_on("P1,2024-01-01,Neutrophils,>2.0,10^9/L\n")
+    assert "bsr.alt_high" not in rules_on("P1,2024-01-01,ALT,<40,U/L\n")
+    rv = run([lab("P1", "2024-06-01", "alt", 200.0, comparator="<")])  # ALT "<200" against > 100
+    f = rv.flags_df()
+    assert f.loc[f["rule"] == "bsr.alt_high", "severity"].tolist() == ["caution"]
+
+
+def test_a_value_censored_above_is_never_below_a_cut():
+    # ">0.5" neutrophils: the true count is above 0.5, so it is not CTCAE grade 3 or 4
+    rv = run([lab("P1", "2024-06-01", "neutrophils", 0.5, comparator=">")])
+    assert rv.flags_df().query("kind == 'ctcae'").empty
