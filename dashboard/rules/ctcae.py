@@ -10,7 +10,9 @@ higher of the grade on the ULN and the grade on the patient's baseline.
 
 A censored result is graded by its bound; when it is censored in the direction of the
 grade (a "<0.5" neutrophil count), the bound itself counts as beyond the cut, because
-the true value is: "<0.5" is grade 4, while an exact 0.5 is grade 3.
+the true value is: "<0.5" is grade 4, while an exact 0.5 is grade 3 (where a worse
+grade is still possible, the flag says "or worse").  A result censored away from a
+grade (">0.5" neutrophils) is never given it: its true value lies above the bound.
 """
 
 from __future__ import annotations

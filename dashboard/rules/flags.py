@@ -34,6 +34,12 @@ LOW_COUNTS = ("wbc", "neutrophils", "lymphocytes", "platelets", "hemoglobin")
 _SLE_PATTERN = r"(?i)\b(sle|lupus)\b"
 
 
+def _max_grade(term: dict) -> int:
+    """The most severe grade a term gives on a laboratory value (anaemia has no grade 4 cut)."""
+    cuts = term["cuts"] if term["direction"] == "low" else term["uln_multiples"]
+    return int(max(g for g, _ in cuts))
+
+
 def ctcae_hits(inp: Inputs, grades: ctcae.Grades, base: bl.Baselines) -> list[Hits]:
     labs = inp.labs
     out = []
@@ -44,9 +50,14 @@ def ctcae_hits(inp: Inputs, grades: ctcae.Grades, base: bl.Baselines) -> list[Hi
         idx = local + s.start
         g = grades.grade[idx]
         cut, basis, limit = grades.cut[idx], grades.basis[idx], grades.limit[idx]
+        # censored towards the grade ("<0.5" lymphocytes: grade 3, or 4 below 0.2): a more
+        # severe grade is possible where the term has one
+        towards = labs.cmp[idx] < 0 if term["direction"] == "low" else labs.cmp[idx] > 0
+        worse = np.where(towards & (g < _max_grade(term)), " or worse", "").astype(object)
         head = cat(
             f"{term['term']}, CTCAE grade ",
             num(g),
+            worse,
             f": {label(analyte)} ",
             comparator_text(labs.cmp[idx]),
             num(labs.value[idx]),

@@ -11,7 +11,7 @@ import pytest
 
 from dashboard.rules import baselines, ctcae
 from dashboard.rules.inputs import prepare
-from tests.rules.builders import baseline, frame, imported, lab
+from tests.rules.builders import baseline, frame, imported, lab, run
 
 AS_OF = dt.date(2026, 11, 25)
 
@@ -254,3 +254,18 @@ def test_creatinine_exactly_at_a_uln_multiple_in_mg_per_dl_is_not_the_higher_gra
     ]
     inp = prepare(frame("labs", labs), None, None, None, AS_OF)
     assert ctcae.grade_all(inp, baselines.compute(inp)).grade.tolist() == [1, 2, 2, 3, 3, 4]
+
+
+def test_a_result_censored_towards_a_grade_says_a_worse_grade_is_possible():
+    # "<0.5" lymphocytes: grade 3 (0.2-0.5) or grade 4 (<0.2): "grade 3 or worse";
+    # "<0.1" is grade 4 whatever the true value; an exact 0.45 is grade 3 alone
+    rows = [
+        lab("P1", "2024-03-01", "lymphocytes", 0.5, comparator="<"),
+        lab("P1", "2024-03-02", "lymphocytes", 0.1, comparator="<"),
+        lab("P1", "2024-03-03", "lymphocytes", 0.45),
+    ]
+    f = run(rows).flags_df()
+    msgs = f.loc[f["rule"] == "ctcae.lymphocytes", "message"].tolist()
+    assert msgs[0].startswith("Lymphocyte count decreased, CTCAE grade 3 or worse:")
+    assert msgs[1].startswith("Lymphocyte count decreased, CTCAE grade 4:")
+    assert msgs[2].startswith("Lymphocyte count decreased, CTCAE grade 3:")
