@@ -148,3 +148,18 @@ def test_a_patient_chosen_on_the_panel_page_is_shown_in_a_large_panel(large_pane
     at.switch_page("pages/patient.py").run()
     assert not at.exception
     assert at.selectbox(key="patient_picker").value == "P0222"
+
+
+def test_panel_counts_say_their_units_on_the_page(loaded):
+    """The count columns are bare numbers ("132" could be g/L or g/dL): the caption above the
+    table names each column's unit, in the unit system the sidebar shows."""
+    at = loaded
+    at.switch_page("pages/panel.py").run()
+    captions = " ".join(c.value for c in at.caption)
+    assert "Units: WBC, Neut, Lymph, Plt in ×10⁹/L; Hb in g/L; MCV in fL; ALT in U/L." in captions
+    at.session_state["unit_system"] = "US"
+    at.run()
+    captions = " ".join(c.value for c in at.caption)
+    assert "Units: WBC, Neut, Lymph, Plt in K/µL; Hb in g/dL; MCV in fL; ALT in U/L." in captions
+    at.session_state["unit_system"] = "SI"
+    at.run()
