@@ -33,6 +33,14 @@ TIMELINE_CAPTION = (
 )
 
 
+def other_open_items(row: pd.Series) -> int:
+    """The patient's open items beside the headline (the most severe one): a second action
+    flag must not hide behind the first."""
+    fields = ("open_ctcae", "open_guideline", "open_trend", "dose_checks_open")
+    total = sum(int(row[f]) for f in fields if f in row and pd.notna(row[f])) + int(bool(row.get("overdue", False)))
+    return max(total - 1, 0)
+
+
 def header(
     patient_id: str, patient: pd.Series | None, summary: pd.DataFrame, later: pd.DataFrame, day: dt.date, system: str
 ) -> None:
@@ -45,7 +53,9 @@ def header(
     if len(row) and row.iloc[0]["headline"]:
         level = row.iloc[0]["urgency"]
         show = st.error if level in ("urgent", "action") else st.warning if level == "caution" else st.info
-        show(f"**{level.capitalize()}**: {md_escape(row.iloc[0]['headline'])}", icon=":material/priority_high:")
+        more = other_open_items(row.iloc[0])
+        also = f"  \n*and {more} more open item{'' if more == 1 else 's'}: see Review below*" if more else ""
+        show(f"**{level.capitalize()}**: {md_escape(row.iloc[0]['headline'])}{also}", icon=":material/priority_high:")
     if len(later):  # results dated after the as-of date: listed, not reviewed
         st.warning(md_escape(after_as_of_summary(later, day)), icon=":material/event_upcoming:")
         with st.expander(f"Results after the as-of date ({len(later):,}, not reviewed)"):

@@ -163,3 +163,17 @@ def test_panel_counts_say_their_units_on_the_page(loaded):
     assert "Units: WBC, Neut, Lymph, Plt in K/µL; Hb in g/dL; MCV in fL; ALT in U/L." in captions
     at.session_state["unit_system"] = "SI"
     at.run()
+
+
+def test_the_headline_says_how_many_more_items_are_open():
+    """The banner shows the most severe open item; a second action flag (neutrophils beside
+    WBC, hand-counted: WBC 2.5 < 3.5 and Neut 1.0 < 1.6 are guideline flags, both CTCAE grade 2,
+    so four open flags) must not hide behind it."""
+    at = fresh()
+    labs = b"MRN,Date,Test,Value,Unit\nX9,2026-02-01,WBC,2.5,10^9/L\nX9,2026-02-02,Neutrophils,1.0,10^9/L\n"
+    at.file_uploader(key="upload_files").set_value([("x9.csv", labs, "text/csv")])
+    at.run()
+    at.switch_page("pages/patient.py").run()
+    assert not at.exception
+    [banner] = [e.value for e in at.error if e.value.startswith("**Action**")]
+    assert banner.endswith("*and 3 more open items: see Review below*"), banner
