@@ -177,3 +177,18 @@ def test_the_headline_says_how_many_more_items_are_open():
     assert not at.exception
     [banner] = [e.value for e in at.error if e.value.startswith("**Action**")]
     assert banner.endswith("*and 3 more open items: see Review below*"), banner
+
+
+def test_a_patient_with_nothing_open_says_so_and_when_bloods_are_due(loaded):
+    """RA-005 of the sample has no open item on the as-of date (2026-11-16): the header says
+    so in words, with the next test date (last bloods 2026-11-04 + 84 days on methotrexate
+    maintenance = 2027-01-27), rather than showing nothing."""
+    at = loaded
+    at.session_state["selected_patient"] = "RA-005"
+    at.switch_page("pages/patient.py").run()
+    assert not at.exception
+    assert any(
+        i.value.startswith("Nothing open on 16 Nov 2026: no flag, dose check or overdue blood test")
+        and i.value.endswith("Next blood test due 27 Jan 2027.")
+        for i in at.info
+    ), [i.value for i in at.info]
