@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import streamlit as st
 
 from dashboard import dosing, knowledge
@@ -331,6 +332,19 @@ def cyclophosphamide_tab(ds: Dataset | None, ctx: dosing.PatientContext | None, 
         )
 
 
+def interactions_in_full(frame: pd.DataFrame) -> None:
+    """Each interaction of an :func:`dosing.interactions_frame` in words: a table cell cuts
+    the advice off at 1400 px."""
+    st.markdown(
+        "\n".join(
+            f"- **{md_escape(r['Drug'])} with {md_escape(r['With'])}: {md_escape(r['Verdict'])}** "
+            f"({md_escape(r['Severity'])}). {md_escape(r['What to do'])} Source: {md_escape(r['Source'])} "
+            f"{md_escape(r['Refs'])}"
+            for _, r in frame.iterrows()
+        )
+    )
+
+
 def interactions(ctx: dosing.PatientContext | None) -> None:
     """The interactions the dose checks look for; the patient's drugs first when a patient is chosen."""
     st.subheader("Interactions the dose checks look for")
@@ -362,3 +376,5 @@ def interactions(ctx: dosing.PatientContext | None) -> None:
             "What to do": st.column_config.TextColumn(width="large"),
         },
     )
+    with st.expander("Every interaction in full", icon=":material/article:"):
+        interactions_in_full(frame)

@@ -264,3 +264,18 @@ def test_the_patients_own_interaction_is_shown_in_full():
     assert "bone marrow" in warnings.lower() or "marrow" in warnings.lower()
     frames = [d.value for d in at.dataframe if "Verdict" in d.value.columns]
     assert frames and list(frames[0]["In the dose list now"]) == ["Trimethoprim"]
+
+
+def test_every_interaction_is_readable_in_full():
+    """The interactions table cuts its advice off; an expander writes every one out."""
+    from streamlit.testing.v1 import AppTest
+
+    from tests.support import ROOT
+
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
+    at.run()
+    at.switch_page("pages/dosing.py").run()
+    assert not at.exception
+    [box] = [e for e in at.expander if e.label == "Every interaction in full"]
+    text = " ".join(m.value for m in box.markdown).replace("\\", "")
+    assert "**Methotrexate with trimethoprim or co-trimoxazole: avoid where possible** (action)." in text
