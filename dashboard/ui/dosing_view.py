@@ -86,11 +86,14 @@ def show_result(
             )
         if result.titration:
             st.markdown("**Titration plan**")
+            plan = dosing.titration_frame(result)
             show_table(
-                dosing.titration_frame(result),
-                key=f"{key}_titration",
-                column_config={"Blood tests": st.column_config.TextColumn(width="large")},
+                plan, key=f"{key}_titration", column_config={"Blood tests": st.column_config.TextColumn(width="large")}
             )
+            # the column cuts the monitoring text off: each distinct text once, in full
+            tests = [t for t in dict.fromkeys(plan["Blood tests"].astype(str)) if t]
+            if tests:
+                st.caption("Blood tests: " + " · ".join(md_escape(t) for t in tests))
     st.markdown("**How this was worked out**")
     st.markdown("\n".join(f"{i}. {line}" for i, line in enumerate(result.reasoning, 1)))
     for w in sorted(result.warnings, key=lambda w: -dosing.SEVERITIES.index(w.severity)):

@@ -279,3 +279,17 @@ def test_every_interaction_is_readable_in_full():
     [box] = [e for e in at.expander if e.label == "Every interaction in full"]
     text = " ".join(m.value for m in box.markdown).replace("\\", "")
     assert "**Methotrexate with trimethoprim or co-trimoxazole: avoid where possible** (action)." in text
+
+
+def test_the_titration_plans_blood_tests_are_written_out_in_full():
+    """The plan's "Blood tests" column cut its text off ("...twice a month in months 2 an"):
+    the caption below the plan writes each distinct text once, in full."""
+    at = _app()
+    at.number_input(key="aza_weight_manual").set_value(64.4)
+    at.run()
+    assert not at.exception
+    plan = next(d.value for d in at.dataframe if "Blood tests" in d.value.columns)
+    [caption] = [c.value for c in at.caption if c.value.startswith("Blood tests: ")]
+    assert "weekly in the first month, twice a month in months 2 and 3" in caption  # the label's schedule
+    for text in set(plan["Blood tests"]):
+        assert text.replace("(", "").replace(")", "") in caption.replace("\\", "").replace("(", "").replace(")", "")
