@@ -285,6 +285,26 @@ def current_doses_table(doses: pd.DataFrame, weight: float, as_of) -> pd.DataFra
     ).reset_index(drop=True)
 
 
+def loaded_line(label: str, patients: int, results: int) -> str:
+    """The sidebar's line of what is loaded ("1 patient", never "1 patients")."""
+    return (
+        f"Loaded: **{label}** · {patients:,} patient{'' if patients == 1 else 's'} · "
+        f"{results:,} result{'' if results == 1 else 's'}"
+    )
+
+
+def workspace_counts_heading(exists: bool, in_workspace: bool, session_patients: int | None) -> str:
+    """What the Workspace page's counts are counts of: the folder on this machine, never the
+    panel this session shows (a loaded panel beside "Patients 0" reads as lost data)."""
+    heading = "Saved in the workspace on this machine"
+    if not exists:
+        heading += " (nothing saved yet)"
+    if not in_workspace and session_patients:
+        noun = "patient" if session_patients == 1 else "patients"
+        heading += f"; this session's panel ({session_patients:,} {noun}) is not counted here until it is saved"
+    return heading + ":"
+
+
 def import_log_title(entry: dict) -> str:
     """The Workspace page's title of one import (markdown: names and who are escaped)."""
     names = ", ".join(f["file_name"] for f in entry["files"]) or entry["label"]

@@ -5,6 +5,7 @@ import streamlit as st
 from dashboard import compare, dosing, knowledge, ui
 from dashboard.figures.compare import potency_burden_scatter, side_effect_heatmap
 from dashboard.markup import md_escape
+from dashboard.ui import dosing_view
 
 ui.page_guard()
 
@@ -78,6 +79,7 @@ else:
             key="compare_interactions",
             column_config={"What to do": st.column_config.TextColumn(width="large")},
         )
+        dosing_view.interactions_in_full(dosing.interactions_frame(checked))  # the advice in full, not cut off
     st.subheader("References")
     ui.show_table(sbs.references, column_config={"Link": st.column_config.LinkColumn("Link", display_text="open")})
 

@@ -36,7 +36,8 @@ system = ui.unit_system()
 more = panel_view.more_picker(system)
 st.caption(
     f"{len(shown)} of {len(table)} patients shown. Select a row to open the patient's timeline. "
-    "Counts: the latest result, rounded as the lab reports it, with its CTCAE grade (G1-G4)."
+    "Counts: the latest result, rounded as the lab reports it, with its CTCAE grade (G1-G4). "
+    + panel_view.units_line(system)
 )
 data = shown[[c for c in shown.columns if not c.startswith("_")]].copy()
 if "Trends" in more:

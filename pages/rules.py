@@ -40,13 +40,17 @@ limits, grades, schedules, doses, ranges, own = st.tabs(
 )
 with limits:
     st.write("Strict comparisons, exactly as the guidelines write them: WBC 3.5 does not fire 'below 3.5', 3.49 does.")
+    rules_table = views.rules_frame(profile)
     ui.show_table(
-        views.rules_frame(profile),
+        rules_table,
         column_config={
             "On": st.column_config.CheckboxColumn("On"),
             "Evidence": st.column_config.TextColumn(width="large"),
         },
     )
+    # a table cell cuts the source off (and with it a caveat such as "2025 limit not confirmed")
+    with st.expander("Source and evidence of every rule, in full", icon=":material/menu_book:"):
+        st.markdown("\n".join(f"- {md_escape(line)}" for line in views.rule_source_lines(profile)))
 with grades:
     st.write(
         "Grade 1 needs the lower limit of normal: the lab's own range on the result first, then the default range. "

@@ -30,6 +30,9 @@ try:
 except (WorkspaceBusy, WorkspaceError) as exc:
     st.error(md_escape(exc))
     st.stop()
+ds = ui.get_dataset()
+session_patients = None if ds is None or ds.is_empty else len(ds.patient_ids)
+st.markdown(f"**{views.workspace_counts_heading(info['exists'], ui.in_workspace(), session_patients)}**")
 cols = st.columns(5)
 for col, (label, key) in zip(
     cols,
@@ -41,7 +44,6 @@ st.caption(
     f"Folder: {md_escape(location.path)} (from the {location.source}){'' if info['exists'] else ' · not created yet'}"
 )
 
-ds = ui.get_dataset()
 panel = ui.workspace_panel()
 if panel is not None and info["data_version"] != panel.data_version:
     st.info("The workspace has changed since this panel was opened (another session or an import).")

@@ -89,3 +89,20 @@ def test_patient_results_one_row_per_draw_newest_first():
         {"Collected": "2026-08-01", wbc: "6.0", neut: "0.8", lymph: "1.2 (calc)"},
     ]
     assert list(patient_results(labs, "nobody").columns) == ["Collected"]
+
+
+def test_loaded_line_counts_in_the_singular_and_the_plural():
+    from dashboard.views import loaded_line
+
+    assert loaded_line("x9.csv", 1, 1) == "Loaded: **x9.csv** · 1 patient · 1 result"
+    assert loaded_line("Sample", 36, 8860) == "Loaded: **Sample** · 36 patients · 8,860 results"
+
+
+def test_workspace_counts_heading_says_what_is_counted():
+    from dashboard.views import workspace_counts_heading
+
+    assert workspace_counts_heading(False, False, None) == "Saved in the workspace on this machine (nothing saved yet):"
+    assert workspace_counts_heading(True, True, 36) == "Saved in the workspace on this machine:"
+    assert workspace_counts_heading(True, False, 1) == (
+        "Saved in the workspace on this machine; this session's panel (1 patient) is not counted here until it is saved:"
+    )

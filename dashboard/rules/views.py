@@ -49,6 +49,27 @@ def rules_frame(profile: Profile) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=RULE_COLUMNS)
 
 
+def rule_source_lines(profile: Profile) -> list[str]:
+    """Every rule of a profile in one readable line: what it tests, what it advises (the
+    wording its flags carry), its source and its evidence, never cut off by a table cell."""
+    lines = []
+    for r in profile.rules:
+        analytes = ", ".join(model.analyte_label(a) for a in r.analytes)
+        unit = DISPLAY_UNIT.get(r.unit, r.unit)
+        text = _test_text(r.comparison, r.count, r.window_days, r.min_results)
+        # a percentage rule's threshold is a percentage, whatever unit its analyte is in
+        if "(%)" in text:  # strict, as every rule: "a fall of more than 30% below ..."
+            test = f"{analytes}: {text.replace(' (%)', f' of more than {r.threshold:g}%', 1)}"
+        else:
+            test = f"{analytes}: {text} {r.threshold:g}{' ' + unit if unit else ''}"
+        advice = "; ".join(dict.fromkeys(r.message_for(a) for a in r.analytes)) or r.message
+        lines.append(
+            f"{r.id} ({test}; {r.severity}"
+            f'{"" if r.enabled else "; off"}): advises "{advice}". Source: {r.source}. Evidence: {r.citation}'
+        )
+    return lines
+
+
 def overrides_from_frame(base: Profile, edited: pd.DataFrame) -> dict[str, dict[str, Any]]:
     """What an edited :func:`rules_frame` changes relative to ``base`` (for a user profile)."""
     if base.is_user:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import streamlit as st
 
 from dashboard import dosing, knowledge
@@ -85,11 +86,14 @@ def show_result(
             )
         if result.titration:
             st.markdown("**Titration plan**")
+            plan = dosing.titration_frame(result)
             show_table(
-                dosing.titration_frame(result),
-                key=f"{key}_titration",
-                column_config={"Blood tests": st.column_config.TextColumn(width="large")},
+                plan, key=f"{key}_titration", column_config={"Blood tests": st.column_config.TextColumn(width="large")}
             )
+            # the column cuts the monitoring text off: each distinct text once, in full
+            tests = [t for t in dict.fromkeys(plan["Blood tests"].astype(str)) if t]
+            if tests:
+                st.caption("Blood tests: " + " · ".join(md_escape(t) for t in tests))
     st.markdown("**How this was worked out**")
     st.markdown("\n".join(f"{i}. {line}" for i, line in enumerate(result.reasoning, 1)))
     for w in sorted(result.warnings, key=lambda w: -dosing.SEVERITIES.index(w.severity)):
@@ -331,6 +335,19 @@ def cyclophosphamide_tab(ds: Dataset | None, ctx: dosing.PatientContext | None, 
         )
 
 
+def interactions_in_full(frame: pd.DataFrame) -> None:
+    """Each interaction of an :func:`dosing.interactions_frame` in words: a table cell cuts
+    the advice off at 1400 px."""
+    st.markdown(
+        "\n".join(
+            f"- **{md_escape(r['Drug'])} with {md_escape(r['With'])}: {md_escape(r['Verdict'])}** "
+            f"({md_escape(r['Severity'])}). {md_escape(r['What to do'])} Source: {md_escape(r['Source'])} "
+            f"{md_escape(r['Refs'])}"
+            for _, r in frame.iterrows()
+        )
+    )
+
+
 def interactions(ctx: dosing.PatientContext | None) -> None:
     """The interactions the dose checks look for; the patient's drugs first when a patient is chosen."""
     st.subheader("Interactions the dose checks look for")
@@ -362,3 +379,5 @@ def interactions(ctx: dosing.PatientContext | None) -> None:
             "What to do": st.column_config.TextColumn(width="large"),
         },
     )
+    with st.expander("Every interaction in full", icon=":material/article:"):
+        interactions_in_full(frame)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from dashboard.dataset import Dataset
@@ -44,9 +45,15 @@ def file_report(f: FileReport, index: int, files: int) -> None:
             st.markdown("**Unit conversions**")
             show_table(conversions_frame(f))
         if f.problems:
-            st.markdown(f"**Rejected ({len(f.problems):,})**")
+            st.markdown(f"**{rejected_heading(f)}**")
             problems = browser_frame(problems_frame(f), ["Reason"])
-            show_table(problems.head(500))
+            show_table(
+                problems_shown(problems.head(500)),
+                column_config={
+                    "Row": st.column_config.TextColumn(width="small"),
+                    "Reason": st.column_config.TextColumn(width="large"),
+                },
+            )
             download_csv(
                 "Download rejected rows",
                 problems,
@@ -56,6 +63,24 @@ def file_report(f: FileReport, index: int, files: int) -> None:
         if f.warnings:
             st.markdown("**Notes**")
             show_table(browser_frame(warnings_frame(f), ["Note"]))
+
+
+def rejected_heading(f: FileReport) -> str:
+    """The rows rejected, as the summary counts them: a reason that rejects the whole file
+    is one entry for every row of it, so the entries are counted apart when they differ."""
+    rows = f"Rejected: {f.rows_rejected:,} row{'' if f.rows_rejected == 1 else 's'}"
+    entries = len(f.problems)
+    return rows if entries == f.rows_rejected else f"{rows} ({entries:,} reason{'' if entries == 1 else 's'} below)"
+
+
+def problems_shown(problems: pd.DataFrame) -> pd.DataFrame:
+    """The rejected rows as shown: a reason about the whole file has no row number, and says
+    so ("whole file") rather than showing an empty "None"."""
+    if not problems["Row"].isna().any():
+        return problems
+    shown = problems.copy()
+    shown["Row"] = [("whole file" if pd.isna(r) else str(int(r))) for r in problems["Row"]]
+    return shown
 
 
 @st.fragment

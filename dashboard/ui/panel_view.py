@@ -104,6 +104,15 @@ def counts(table: pd.DataFrame) -> None:
     c5.metric("Not reviewed", int((table["Unreviewed flags"] > 0).sum()) if "Unreviewed flags" in table else 0)
 
 
+def units_line(system: str) -> str:
+    """The unit of every count column, in words on the page (not only in a header's tooltip):
+    a bare 132 could be g/L or g/dL."""
+    groups: dict[str, list[str]] = {}
+    for a in PANEL_ANALYTES:
+        groups.setdefault(display_unit(a, system), []).append(now_column(a))
+    return "Units: " + "; ".join(f"{', '.join(cols)} in {unit}" for unit, cols in groups.items()) + "."
+
+
 def more_picker(system: str) -> list[str]:
     chosen = st.pills(
         "More columns",

@@ -33,6 +33,26 @@ TIMELINE_CAPTION = (
 )
 
 
+def other_open_items(row: pd.Series) -> int:
+    """The patient's open items beside the headline (the most severe one): a second action
+    flag must not hide behind the first."""
+    fields = ("open_ctcae", "open_guideline", "open_trend", "dose_checks_open")
+    total = sum(int(row[f]) for f in fields if f in row and pd.notna(row[f])) + int(bool(row.get("overdue", False)))
+    return max(total - 1, 0)
+
+
+def nothing_open_line(row: pd.Series, day: dt.date) -> str:
+    """What an empty headline means: no open flag, dose check or overdue test on the as-of
+    date, and when the next blood test is due (or that no date is set)."""
+    due = row.get("next_test_due")
+    when = (
+        f"Next blood test due {pd.Timestamp(due):%d %b %Y}."
+        if due is not None and pd.notna(due)
+        else "No next blood test date is set (see Blood tests due)."
+    )
+    return f"Nothing open on {day:%d %b %Y}: no flag, dose check or overdue blood test under the active rules. {when}"
+
+
 def header(
     patient_id: str, patient: pd.Series | None, summary: pd.DataFrame, later: pd.DataFrame, day: dt.date, system: str
 ) -> None:
@@ -45,7 +65,11 @@ def header(
     if len(row) and row.iloc[0]["headline"]:
         level = row.iloc[0]["urgency"]
         show = st.error if level in ("urgent", "action") else st.warning if level == "caution" else st.info
-        show(f"**{level.capitalize()}**: {md_escape(row.iloc[0]['headline'])}", icon=":material/priority_high:")
+        more = other_open_items(row.iloc[0])
+        also = f"  \n*and {more} more open item{'' if more == 1 else 's'}: see Review below*" if more else ""
+        show(f"**{level.capitalize()}**: {md_escape(row.iloc[0]['headline'])}{also}", icon=":material/priority_high:")
+    elif len(row):  # nothing open: said in words, never a blank that could mean "not checked"
+        st.info(nothing_open_line(row.iloc[0], day), icon=":material/check_circle:")
     if len(later):  # results dated after the as-of date: listed, not reviewed
         st.warning(md_escape(after_as_of_summary(later, day)), icon=":material/event_upcoming:")
         with st.expander(f"Results after the as-of date ({len(later):,}, not reviewed)"):

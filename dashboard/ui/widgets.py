@@ -27,6 +27,7 @@ from dashboard.ui.state import (
     get_dataset,
     take_notice,
 )
+from dashboard.views import loaded_line
 
 
 def disclaimer() -> None:
@@ -93,7 +94,7 @@ def sidebar_controls() -> None:
             st.button("Log out", key="logout", icon=":material/logout:", on_click=st.logout)
         ds = get_dataset()
         if ds is not None and not ds.is_empty:
-            st.caption(f"Loaded: **{md_escape(ds.label)}** · {len(ds.patient_ids)} patients · {len(ds.labs):,} results")
+            st.caption(loaded_line(md_escape(ds.label), len(ds.patient_ids), len(ds.labs)))
         # the one as-of date of the app: the widget always shows AS_OF (which every page,
         # review and export reads); a change of the widget writes AS_OF in its callback
         st.session_state[AS_OF_INPUT] = as_of()

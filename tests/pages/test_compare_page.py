@@ -120,3 +120,14 @@ def test_key_instruction_key_points_and_ordering_basis_are_visible_without_a_tog
     assert any(evidence["Evidence"].str.startswith("MAINTAIN"))
     table = at.table[0].value
     assert "Teratogenicity (harm to an unborn child)" in table.index
+
+
+def test_the_interaction_advice_is_readable_in_full_below_its_table():
+    """At 1400 px the table cut "What to do" off mid-sentence ("...methotrexate's bone marr"):
+    each interaction of the compared drugs is also written out in full below it."""
+    at = _app()
+    at.multiselect(key="compare_drugs").set_value(["hydroxychloroquine", "methotrexate"]).run()
+    assert not at.exception
+    text = " ".join(m.value for m in at.markdown).replace("\\", "")
+    assert "**Methotrexate with trimethoprim or co-trimoxazole: avoid where possible** (action)." in text
+    assert "check the full blood count. Source: Medsafe Prescriber Update 43(1), March 2022 [medsafe_mtx_tmp]" in text

@@ -264,3 +264,32 @@ def test_the_patients_own_interaction_is_shown_in_full():
     assert "bone marrow" in warnings.lower() or "marrow" in warnings.lower()
     frames = [d.value for d in at.dataframe if "Verdict" in d.value.columns]
     assert frames and list(frames[0]["In the dose list now"]) == ["Trimethoprim"]
+
+
+def test_every_interaction_is_readable_in_full():
+    """The interactions table cuts its advice off; an expander writes every one out."""
+    from streamlit.testing.v1 import AppTest
+
+    from tests.support import ROOT
+
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
+    at.run()
+    at.switch_page("pages/dosing.py").run()
+    assert not at.exception
+    [box] = [e for e in at.expander if e.label == "Every interaction in full"]
+    text = " ".join(m.value for m in box.markdown).replace("\\", "")
+    assert "**Methotrexate with trimethoprim or co-trimoxazole: avoid where possible** (action)." in text
+
+
+def test_the_titration_plans_blood_tests_are_written_out_in_full():
+    """The plan's "Blood tests" column cut its text off ("...twice a month in months 2 an"):
+    the caption below the plan writes each distinct text once, in full."""
+    at = _app()
+    at.number_input(key="aza_weight_manual").set_value(64.4)
+    at.run()
+    assert not at.exception
+    plan = next(d.value for d in at.dataframe if "Blood tests" in d.value.columns)
+    [caption] = [c.value for c in at.caption if c.value.startswith("Blood tests: ")]
+    assert "weekly in the first month, twice a month in months 2 and 3" in caption  # the label's schedule
+    for text in set(plan["Blood tests"]):
+        assert text.replace("(", "").replace(")", "") in caption.replace("\\", "").replace("(", "").replace(")", "")

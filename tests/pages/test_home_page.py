@@ -108,3 +108,20 @@ def test_a_new_upload_does_not_inherit_the_mapping_choices_of_the_last():
     at = upload(at, "odd.csv", ODD.replace(b"p1", b"p3"))
     (box,) = [b for b in at.selectbox if b.label == "Nummer"]
     assert box.value == "(leave)"
+
+
+def test_a_file_rejected_whole_counts_its_rows_and_says_whole_file():
+    """A file held for a date-order choice rejects every row with one reason: the heading
+    counts the rows (as the summary does), and the reason's row reads "whole file", not None."""
+    at = upload(app(), "amb.csv", AMBIGUOUS)
+    summary = at.dataframe[0].value
+    assert summary.loc[0, "Rejected"] == 2
+    headings = [m.value for m in at.markdown]
+    assert "**Rejected: 2 rows (1 reason below)**" in headings
+    rejected = next(d.value for d in at.dataframe if "Reason" in d.value.columns)
+    assert list(rejected["Row"]) == ["whole file"]
+
+
+def test_rejected_rows_keep_their_row_numbers():
+    at = upload(app(), "labs.csv", LABS)
+    assert "**Rejected: 1 row**" in [m.value for m in at.markdown]

@@ -148,3 +148,47 @@ def test_a_patient_chosen_on_the_panel_page_is_shown_in_a_large_panel(large_pane
     at.switch_page("pages/patient.py").run()
     assert not at.exception
     assert at.selectbox(key="patient_picker").value == "P0222"
+
+
+def test_panel_counts_say_their_units_on_the_page(loaded):
+    """The count columns are bare numbers ("132" could be g/L or g/dL): the caption above the
+    table names each column's unit, in the unit system the sidebar shows."""
+    at = loaded
+    at.switch_page("pages/panel.py").run()
+    captions = " ".join(c.value for c in at.caption)
+    assert "Units: WBC, Neut, Lymph, Plt in ×10⁹/L; Hb in g/L; MCV in fL; ALT in U/L." in captions
+    at.session_state["unit_system"] = "US"
+    at.run()
+    captions = " ".join(c.value for c in at.caption)
+    assert "Units: WBC, Neut, Lymph, Plt in K/µL; Hb in g/dL; MCV in fL; ALT in U/L." in captions
+    at.session_state["unit_system"] = "SI"
+    at.run()
+
+
+def test_the_headline_says_how_many_more_items_are_open():
+    """The banner shows the most severe open item; a second action flag (neutrophils beside
+    WBC, hand-counted: WBC 2.5 < 3.5 and Neut 1.0 < 1.6 are guideline flags, both CTCAE grade 2,
+    so four open flags) must not hide behind it."""
+    at = fresh()
+    labs = b"MRN,Date,Test,Value,Unit\nX9,2026-02-01,WBC,2.5,10^9/L\nX9,2026-02-02,Neutrophils,1.0,10^9/L\n"
+    at.file_uploader(key="upload_files").set_value([("x9.csv", labs, "text/csv")])
+    at.run()
+    at.switch_page("pages/patient.py").run()
+    assert not at.exception
+    [banner] = [e.value for e in at.error if e.value.startswith("**Action**")]
+    assert banner.endswith("*and 3 more open items: see Review below*"), banner
+
+
+def test_a_patient_with_nothing_open_says_so_and_when_bloods_are_due(loaded):
+    """RA-005 of the sample has no open item on the as-of date (2026-11-16): the header says
+    so in words, with the next test date (last bloods 2026-11-04 + 84 days on methotrexate
+    maintenance = 2027-01-27), rather than showing nothing."""
+    at = loaded
+    at.session_state["selected_patient"] = "RA-005"
+    at.switch_page("pages/patient.py").run()
+    assert not at.exception
+    assert any(
+        i.value.startswith("Nothing open on 16 Nov 2026: no flag, dose check or overdue blood test")
+        and i.value.endswith("Next blood test due 27 Jan 2027.")
+        for i in at.info
+    ), [i.value for i in at.info]

@@ -241,3 +241,15 @@ def test_a_flag_is_reviewed_and_can_then_be_hidden(tmp_workspace):
     at.toggle(key="hide_acknowledged_panel").set_value(True).run()
     panel_table = next(d.value for d in at.dataframe if "Patient" in d.value.columns and "Rule" in d.value.columns)
     assert len(panel_table) == len(after) - 1 and "yes" not in set(panel_table["Reviewed"])
+
+
+def test_the_counts_say_they_are_the_workspace_not_the_session_panel(tmp_workspace):
+    """A loaded panel beside "Patients 0" reads as lost data: the heading says the counts are
+    of the workspace, and that this session's panel is not in them until saved."""
+    at = workspace_page()
+    heading = " ".join(m.value for m in at.markdown)
+    assert "Saved in the workspace on this machine (nothing saved yet)" in heading
+    at = upload(at, ("labs.csv", LABS))
+    heading = " ".join(m.value for m in at.markdown)
+    assert "this session's panel (2 patients) is not counted here until it is saved" in heading
+    assert [m.value for m in at.metric] == ["0"] * 5

@@ -104,3 +104,20 @@ def test_counts_on_the_loaded_panel(profiles_dir):
     counts = at.dataframe[-1].value.set_index("Rule")
     assert counts.loc["bsr.wbc_low", "Flags"] == 2
     assert counts.loc["bsr.wbc_low", "Patients"] == 2
+
+
+def test_every_rule_is_readable_in_full_with_its_advice_and_source(profiles_dir):
+    """A table cell cuts the Source off, and with it the caveat "2025 limit not confirmed";
+    the rules' advice ("withhold ...") was on no page at all.  The expander lists each rule
+    in one line: test, threshold with unit, severity, the advice its flags carry, source."""
+    at = open_page()
+    [box] = [e for e in at.expander if e.label == "Source and evidence of every rule, in full"]
+    text = " ".join(m.value for m in box.markdown).replace("\\", "")
+    assert '- bsr.neutrophils_low (Neutrophils: result below 1.6 ×10⁹/L; action): advises "withhold and discuss' in text
+    assert "(2025 limit not confirmed; the BSR 2017 limit is applied)" in text
+    # a percentage rule's threshold is a percentage, not µmol/L
+    assert (
+        "bsr.creatinine_rise (Creatinine: rise of more than 30% above the lowest of the previous 365 days; action)"
+        in text
+    )
+    assert "local.lymphocytes_low (Lymphocytes: result below 0.5 ×10⁹/L; action; off)" in text
