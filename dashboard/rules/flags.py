@@ -164,6 +164,13 @@ def evaluate(inp: Inputs, profile: Profile, grades: ctcae.Grades, base: bl.Basel
     one["dose_context"] = context_text(inp, labs.pid[uniq], labs.t[uniq], one)
     ctx = {k: v[inv] for k, v in one.items()}
 
+    # a guideline limit (BSR) is for a patient taking a DMARD: said where none is recorded
+    monitored = {d for d, info in model.drug_info().items() if info.tracked_for == "immunosuppressant"}
+    drugless = (kind == KIND_ORDER["guideline"]) & np.array(
+        [not monitored.intersection(x.split(";")) for x in ctx["active_drugs"]], dtype=bool
+    )
+    if drugless.any():
+        message = pc.if_else(pa.array(drugless), cat(message, f" — {caveat('no_monitored_drug')}"), message)
     conflict = _conflicts(inp, idx)
     if (conflict != "").any():
         note = pa.array(np.where(conflict != "", " — conflicting results at this draw: " + conflict, ""), pa.string())

@@ -71,7 +71,8 @@ def test_censored_value_below_a_low_limit_fires():
 
 
 def test_flag_carries_threshold_source_and_message():
-    rv = run([lab("P1", "2024-06-01", "wbc", 3.2)], profile="BSR 2017 / NICE")
+    aza = [dose("P1", "azathioprine", "2024-01-01", amount=100)]  # a BSR action is for a patient on a DMARD
+    rv = run([lab("P1", "2024-06-01", "wbc", 3.2)], aza, profile="BSR 2017 / NICE")
     f = rv.flags_df().set_index("rule").loc["bsr.wbc_low"]
     assert f["threshold"] == 3.5
     assert f["source"] == "BSR 2017 / NICE CKS"
@@ -211,3 +212,15 @@ def test_a_value_censored_above_is_never_below_a_cut():
     # ">0.5" neutrophils: the true count is above 0.5, so it is not CTCAE grade 3 or 4
     rv = run([lab("P1", "2024-06-01", "neutrophils", 0.5, comparator=">")])
     assert rv.flags_df().query("kind == 'ctcae'").empty
+
+
+def test_a_guideline_action_on_a_patient_with_no_monitored_drug_says_so():
+    # BSR limits are for patients taking a DMARD: with none recorded at the result, the
+    # flag keeps its severity and words but says no monitored drug is recorded then
+    labs = [lab("P1", "2024-06-01", "neutrophils", 1.2), lab("P2", "2024-06-01", "neutrophils", 1.2)]
+    rv = run(labs, [dose("P2", "azathioprine", "2024-01-01", amount=100)])
+    f = rv.flags_df().set_index("patient_id")
+    f = f[f["rule"] == "bsr.neutrophils_low"]
+    assert "no monitored drug is recorded" in f.loc["P1", "message"]
+    assert "no monitored drug is recorded" not in f.loc["P2", "message"]
+    assert f.loc["P1", "severity"] == f.loc["P2", "severity"] == "action"
