@@ -7,6 +7,7 @@ with the columns of :data:`FLAG_FIELDS` (documented in ``dashboard.rules``).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,6 +33,12 @@ FLAG_FIELDS: tuple[Column, ...] = tables.columns("flags")
 KIND_ORDER = {"ctcae": 0, "guideline": 1, "trend": 2}
 LOW_COUNTS = ("wbc", "neutrophils", "lymphocytes", "platelets", "hemoglobin")
 _SLE_PATTERN = r"(?i)\b(sle|lupus)\b"
+#: A monitored drug (an immunosuppressant of drugs.toml) in a ";"-joined list of drug ids.
+_MONITORED_IN_LIST = (
+    "(^|;)("
+    + "|".join(re.escape(d) for d, info in model.drug_info().items() if info.tracked_for == "immunosuppressant")
+    + ")(;|$)"
+)
 
 
 def _max_grade(term: dict) -> int:
@@ -165,10 +172,8 @@ def evaluate(inp: Inputs, profile: Profile, grades: ctcae.Grades, base: bl.Basel
     ctx = {k: v[inv] for k, v in one.items()}
 
     # a guideline limit (BSR) is for a patient taking a DMARD: said where none is recorded
-    monitored = {d for d, info in model.drug_info().items() if info.tracked_for == "immunosuppressant"}
-    drugless = (kind == KIND_ORDER["guideline"]) & np.array(
-        [not monitored.intersection(x.split(";")) for x in ctx["active_drugs"]], dtype=bool
-    )
+    on_drug = pc.match_substring_regex(pa.array(one["active_drugs"], pa.string()), _MONITORED_IN_LIST)
+    drugless = (kind == KIND_ORDER["guideline"]) & ~on_drug.to_numpy(zero_copy_only=False)[inv]
     if drugless.any():
         message = pc.if_else(pa.array(drugless), cat(message, f" — {caveat('no_monitored_drug')}"), message)
     conflict = _conflicts(inp, idx)
