@@ -7,7 +7,6 @@ with the columns of :data:`FLAG_FIELDS` (documented in ``dashboard.rules``).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,12 +32,19 @@ FLAG_FIELDS: tuple[Column, ...] = tables.columns("flags")
 KIND_ORDER = {"ctcae": 0, "guideline": 1, "trend": 2}
 LOW_COUNTS = ("wbc", "neutrophils", "lymphocytes", "platelets", "hemoglobin")
 _SLE_PATTERN = r"(?i)\b(sle|lupus)\b"
-#: A monitored drug (an immunosuppressant of drugs.toml) in a ";"-joined list of drug ids.
-_MONITORED_IN_LIST = (
-    "(^|;)("
-    + "|".join(re.escape(d) for d, info in model.drug_info().items() if info.tracked_for == "immunosuppressant")
-    + ")(;|$)"
-)
+
+
+def _without_monitored_drug(active_drugs: np.ndarray) -> np.ndarray:
+    """Per ";"-joined list of the drug ids in force: none of them is a monitored drug (an
+    immunosuppressant of drugs.toml).  The lists repeat (a few per patient), so each is
+    judged once."""
+    monitored = {d for d, info in model.drug_info().items() if info.tracked_for == "immunosuppressant"}
+    seen: dict[str, bool] = {}
+    return np.fromiter(
+        (seen[x] if x in seen else seen.setdefault(x, not monitored.intersection(x.split(";"))) for x in active_drugs),
+        dtype=bool,
+        count=len(active_drugs),
+    )
 
 
 def _max_grade(term: dict) -> int:
@@ -172,8 +178,7 @@ def evaluate(inp: Inputs, profile: Profile, grades: ctcae.Grades, base: bl.Basel
     ctx = {k: v[inv] for k, v in one.items()}
 
     # a guideline limit (BSR) is for a patient taking a DMARD: said where none is recorded
-    on_drug = pc.match_substring_regex(pa.array(one["active_drugs"], pa.string()), _MONITORED_IN_LIST)
-    drugless = (kind == KIND_ORDER["guideline"]) & ~on_drug.to_numpy(zero_copy_only=False)[inv]
+    drugless = (kind == KIND_ORDER["guideline"]) & _without_monitored_drug(one["active_drugs"])[inv]
     if drugless.any():
         message = pc.if_else(pa.array(drugless), cat(message, f" — {caveat('no_monitored_drug')}"), message)
     conflict = _conflicts(inp, idx)
