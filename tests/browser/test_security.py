@@ -174,8 +174,15 @@ def goto(page, name: str) -> None:
 
 
 def choose_patient(page, pid: str) -> None:
-    page.locator("[data-testid='stSelectbox']").filter(has_text="Patient").first.click()
-    page.get_by_role("option").filter(has_text=pid).first.click()
+    box = page.locator("[data-testid='stSelectbox']").filter(has_text="Patient").first
+    # after the chart was hovered (page scrolled down to it) a click can land while the
+    # page scrolls back and leave the box focused but closed: open it from the keyboard
+    box.scroll_into_view_if_needed()
+    box.click()
+    option = page.get_by_role("option").filter(has_text=pid).first
+    if not option.is_visible():
+        page.keyboard.press("ArrowDown")
+    option.click()
     wait_for_app(page)
 
 
