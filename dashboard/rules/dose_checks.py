@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 
 from dashboard import knowledge, model
-from dashboard.rules import exposure, tables
+from dashboard.rules import ctcae, exposure, tables
 from dashboard.rules.data import DAY, NEVER, dose_checks_file, severity_rank
 from dashboard.rules.hits import cat, num
 from dashboard.rules.inputs import DRUGS, Inputs, same_patient_pairs
@@ -585,8 +585,8 @@ def _latest_result_below(inp: Inputs, check: dict[str, Any]) -> list[_Found]:
     has = best_i >= 0
     rows, best_i, best_t = rows[has], best_i[has], best_t[has]
     value, cmp = labs.value[best_i], labs.cmp[best_i]
-    below = (value < limit) & (cmp <= 0)  # "=25" or "<25": below 30
-    unsure = ((cmp < 0) & (value >= limit)) | ((cmp > 0) & (value < limit))  # "<45", ">20"
+    # the comparison every limit uses: "25" or "<25" is below 30, "<45" or ">20" cannot be placed
+    below, unsure = ctcae.below(value, cmp, limit), ctcae.undecided(value, cmp, limit)
     label = "/".join(model.analyte_label(a) for a in check["analytes"])
     unit = model.CANONICAL_UNITS[check["analytes"][0]]
     sign = np.where(cmp < 0, "<", np.where(cmp > 0, ">", "")).astype(object)
