@@ -303,10 +303,11 @@ class _DoseText:
         elif dose and not is_stop and not _PER_BODY.search(dose):
             column, source = "dose", dose
         else:
-            clash = _frequency_clash(dose, _freq_in_text(dose), freq)
+            stated = _freq_in_text(dose)
+            clash = _frequency_clash(dose, stated, freq)
             if clash:
                 return cls(dose, unit, freq, column="frequency", source=f"{dose} {freq}", problem=clash)
-            return cls(dose, unit, freq or _freq_in_text(dose))
+            return cls(dose, unit, freq or stated)
         strength = strength_in_text(r.drug_text)
         sig = read_sig(source, strength[0] if strength and strength[1] == "mg" else None, decimal)
         amount_here = column == "dose" or not dose  # the instructions are where the dose is read
@@ -314,7 +315,8 @@ class _DoseText:
             return cls(dose, unit, freq, column=column, source=source, problem=sig.problem)
         if sig.conflicting and amount_here:
             return cls(dose, unit, freq, conflicting=True, column=column, source=source)
-        clash = _frequency_clash(source, sig.frequency or _freq_in_text(source), freq) if column == "dose" else ""
+        stated = sig.frequency or _freq_in_text(source)  # the frequency the instructions name
+        clash = _frequency_clash(source, stated, freq) if column == "dose" else ""
         if clash:
             return cls(dose, unit, freq, column="frequency", source=f"{dose} {freq}", problem=clash)
         note = sig.note if amount_here else ""
@@ -323,7 +325,7 @@ class _DoseText:
         if column == "frequency":
             freq = sig.frequency or freq
         elif not freq:
-            freq = sig.frequency or _freq_in_text(source)
+            freq = stated
         wordy = bool(_INSTRUCTION_WORDS.search(source)) or column == "frequency"
         return cls(dose, unit, freq, from_instructions=int(wordy and bool(sig.amount or sig.frequency)), note=note)
 
