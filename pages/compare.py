@@ -74,12 +74,13 @@ else:
     checked = [d for d in dosing.INTERACTION_DRUGS if d in chosen_drugs]
     if checked:
         st.subheader("Interactions the dose checks look for")
+        interactions = dosing.interactions_frame(checked)
         ui.show_table(
-            dosing.interactions_frame(checked),
+            interactions,
             key="compare_interactions",
             column_config={"What to do": st.column_config.TextColumn(width="large")},
         )
-        dosing_view.interactions_in_full(dosing.interactions_frame(checked))  # the advice in full, not cut off
+        dosing_view.interactions_in_full(interactions)  # the advice in full, not cut off
     st.subheader("References")
     ui.show_table(sbs.references, column_config={"Link": st.column_config.LinkColumn("Link", display_text="open")})
 
