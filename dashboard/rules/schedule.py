@@ -503,8 +503,8 @@ def _phase_due(inp: Inputs, rows, spec, c, now, combos=()) -> dict[str, np.ndarr
     increased = due_of["increased"]
     source = np.full(n, spec["source"], dtype=object)
     combo_text = np.full(n, "", dtype=object)
-    for k, combo in enumerate(combos):
-        mine = due_of["cap"] == k
+    for k, combo in enumerate(combos):  # the combination that sets the interval, said with its source
+        mine = (due_of["cap"] == k) & (basis == "combination")
         source = np.where(mine, spec["source"] + "; " + combo["source"], source)
         combo_text = np.where(mine, ", " + combo["label"], combo_text)
     # never tested in a course past its first phase: the first phase's interval is not "at present"
@@ -550,7 +550,7 @@ def _phase_due(inp: Inputs, rows, spec, c, now, combos=()) -> dict[str, np.ndarr
         "basis": basis.astype(object),
         "ended": ended,
         "ended_what": ended_what,
-        "source": np.where(basis == "combination", source, spec["source"]).astype(object),
+        "source": source,
     }
 
 
