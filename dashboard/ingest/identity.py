@@ -130,9 +130,10 @@ def skeleton(pid: str) -> str:
     other alphabets made Latin, case, spaces and dashes ignored (an NHS number is written
     "943 476 5919", "943-476-5919" or "9434765919" by different systems), and the ".0" a
     spreadsheet gives a whole number typed as a number ("12345.0")."""
-    s = unicodedata.normalize("NFKC", pid).translate(_CONFUSABLE).casefold()
+    # an ASCII id (the common case) has nothing to fold but its case: a few times faster
+    s = pid.lower() if pid.isascii() else unicodedata.normalize("NFKC", pid).translate(_CONFUSABLE).casefold()
     s = "".join(s.split()).replace("-", "")
-    return _WHOLE_NUMBER_AS_DECIMAL.sub(r"\1", s)
+    return _WHOLE_NUMBER_AS_DECIMAL.sub(r"\1", s) if "." in s else s
 
 
 #: A whole number written with a zero decimal part ("12345.0", "7.00").

@@ -897,25 +897,26 @@ def _combine_patients(
     for t in (labs, doses):
         if t.num_rows:
             ids.update(pc.unique(t.column("patient_id")).to_pylist())
-    rows = []
-    for pid in sorted(ids):
-        if pid in merged:
-            rows.append(merged[pid])
-        else:
-            rows.append(
-                {
-                    "patient_id": pid,
-                    "tpmt": "unknown",
-                    "nudt15": "unknown",
-                    "diagnosis": "; ".join(ctx.diagnoses.get(pid, [])),
-                }
-            )
     found = list(conflicts.values())
-    if not rows:
+    if not ids:
         return model.empty_table("patients"), found
-    cols = {f.name: [r.get(f.name) for r in rows] for f in model.PATIENT_FIELDS}
-    table = pa.table(cols, schema=model.schema("patients"))
-    return model.conform("patients", table), found
+    # the patients known only by their results or doses (most of a lab export's), built
+    # column by column; then every patient in the order of their ids
+    unknown = sorted(ids - merged.keys())
+    seen_only = pa.table(
+        {
+            "patient_id": pa.array(unknown, pa.string()),
+            "tpmt": pa.repeat(pa.scalar("unknown"), len(unknown)),
+            "nudt15": pa.repeat(pa.scalar("unknown"), len(unknown)),
+            "diagnosis": pa.array(["; ".join(ctx.diagnoses.get(pid, [])) for pid in unknown], pa.string()),
+        }
+    )
+    known = [merged[pid] for pid in sorted(merged)]
+    described = pa.table(
+        {f.name: [r.get(f.name) for r in known] for f in model.PATIENT_FIELDS}, schema=model.schema("patients")
+    )
+    table = pa.concat_tables([model.conform("patients", described), model.conform("patients", seen_only)])
+    return table.take(pc.sort_indices(table, [("patient_id", "ascending")])), found
 
 
 def _conflict(
