@@ -249,13 +249,20 @@ def parse_dates(arr: pa.Array, order: str, today: dt.date | None = None, window:
         # two-digit-year count is of distinct texts either way)
         enc = pc.dictionary_encode(arr)
         if 2 * len(enc.dictionary) <= n:
-            once = parse_dates(enc.dictionary, order, today, window)
+            once = _parse_each(enc.dictionary, order, today, window)  # distinct already: not encoded again
             reason = (
                 once.reason.take(enc.indices)
                 if pc.any(pc.not_equal(once.reason, "")).as_py()
                 else pa.repeat(pa.scalar("", pa.string()), n)
             )
             return ParsedDates(once.values.take(enc.indices), reason, once.two_digit_years)
+    return _parse_each(arr, order, today, window)
+
+
+def _parse_each(arr: pa.Array, order: str, today: dt.date, window: bool) -> ParsedDates:
+    """:func:`parse_dates` of every text in turn: the fixed-width forms at once, the rest
+    once per distinct text."""
+    n = len(arr)
     fast, seconds = _fixed_width(arr, order, today, window)
     if fast is None or not fast.any():
         return _parse_general(arr, order, today, window)
