@@ -76,24 +76,31 @@ def _one_dose(drug: int, dose: float, unit: str, freq: str, mg_day: float, weigh
     return f"{name} {dose:g} {unit} {freq}"
 
 
-def _join_per_epoch(
-    epoch: np.ndarray, text: np.ndarray, n: int, sep: str, *, count_repeats: bool = False
-) -> np.ndarray:
-    """Per epoch 0..n-1: its distinct texts joined by ``sep``, in order of first row
-    ("" when none). With ``count_repeats``, a text found on several rows (overlapping
-    records of the same dose) says how many: "Methotrexate 12 mg (2 overlapping records)"."""
+def join_distinct(group: np.ndarray, text: np.ndarray, n: int, sep: str, *, count_repeats: bool = False) -> np.ndarray:
+    """Per group 0..n-1: its distinct texts joined by ``sep``, in order of first row ("" for
+    a group without rows).  With ``count_repeats``, a text found on several rows of its
+    group (overlapping records of the same dose) says how many:
+    "Methotrexate 12 mg (2 overlapping records)"."""
     out = np.full(n, "", dtype=object)
-    if len(epoch):
-        t = pa.table({"e": pa.array(epoch, pa.int64()), "p": pa.array(text, pa.string()), "r": np.arange(len(epoch))})
-        g = t.group_by(["e", "p"], use_threads=False).aggregate([("r", "min"), ("r", "count")])
-        g = g.sort_by("r_min")
-        p = g.column("p")
-        if count_repeats:
-            count = g.column("r_count")
-            noted = pc.binary_join_element_wise(p, " (", pc.cast(count, pa.string()), " overlapping records)", "")
-            p = pc.if_else(pc.greater(count, 1), noted, p)
-        g = pa.table({"e": g.column("e"), "p": p}).group_by("e", use_threads=False).aggregate([("p", "list")])
-        out[g.column("e").to_numpy()] = pc.binary_join(g.column("p_list"), sep).to_pylist()
+    if not len(group):
+        return out
+    enc = pc.dictionary_encode(pa.array(text, pa.string()))
+    words = enc.dictionary.to_pylist()
+    code = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    key = group.astype(np.int64) * max(len(words), 1) + code
+    _, first, count = np.unique(key, return_index=True, return_counts=True)
+    seen = np.argsort(first, kind="stable")  # the distinct (group, text) pairs by first row
+    first, count = first[seen], count[seen]
+    by_group = np.argsort(group[first], kind="stable")
+    first, count = first[by_group], count[by_group]
+    g = group[first]
+    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+    for lo, hi in zip(starts, np.r_[starts[1:], len(g)], strict=True):
+        parts = [
+            f"{words[code[r]]} ({k} overlapping records)" if count_repeats and k > 1 else words[code[r]]
+            for r, k in zip(first[lo:hi], count[lo:hi], strict=True)
+        ]
+        out[g[lo]] = sep.join(parts)
     return out
 
 
@@ -132,8 +139,8 @@ def dose_context(inp: Inputs, pid: np.ndarray, t: np.ndarray) -> dict[str, np.nd
     live = (d.start[pr] <= bt[used][pe]) & (d.end[pr] > bt[used][pe])
     pe, pr = pe[live], pr[live]
 
-    per_epoch = _join_per_epoch(pe, dose_text(inp)[pr], len(used), "; ", count_repeats=True)
-    drugs_epoch = _join_per_epoch(pe, np.asarray(DRUGS, dtype=object)[d.drug[pr]], len(used), ";")
+    per_epoch = join_distinct(pe, dose_text(inp)[pr], len(used), "; ", count_repeats=True)
+    drugs_epoch = join_distinct(pe, np.asarray(DRUGS, dtype=object)[d.drug[pr]], len(used), ";")
     steroid = np.zeros(len(used), dtype=bool)
     steroid[pe[_TRACKED[d.drug[pr]] == "glucocorticoid"]] = True
 

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dashboard.rules import ctcae, tables
-from dashboard.rules.context import dose_context
+from dashboard.rules.context import dose_context, join_distinct
 from dashboard.rules.data import DAY, NEVER, SEVERITIES
 from dashboard.rules.flags import KIND_ORDER, FlagArrays
 from dashboard.rules.inputs import Inputs, group_starts
@@ -28,17 +28,6 @@ SRC = 2**40  # item index offset per source table (flags, schedule, dose checks)
 CTCAE_ANALYTES: tuple[str, ...] = tables.ctcae_analytes()
 
 SUMMARY_FIELDS: tuple[Column, ...] = tables.columns("summary")
-
-
-def _group_join(pid: np.ndarray, text: np.ndarray, n: int) -> np.ndarray:
-    """Per patient: the distinct texts of its rows, '; '-joined, in first-seen order."""
-    out = np.full(n, "", dtype=object)
-    if not len(pid):
-        return out
-    t = pa.table({"p": pa.array(pid, pa.int64()), "x": pa.array(text, pa.string())})
-    g = t.group_by("p", use_threads=False).aggregate([("x", "distinct")])
-    out[g.column("p").to_numpy()] = pc.binary_join(g.column("x_distinct"), "; ").to_pylist()
-    return out
 
 
 def evaluate(
@@ -76,7 +65,7 @@ def evaluate(
     for name, k in KIND_ORDER.items():
         m = is_open & (kind == k)
         counts[name] = np.bincount(fpid[m], minlength=n)
-        rules_text[name] = _group_join(fpid[m], fa.rules[fa.rule[m]], n)
+        rules_text[name] = join_distinct(fpid[m], fa.rules[fa.rule[m]], n, "; ")
 
     spid = pc.index_in(schedule.column("patient_id"), value_set=ids).to_numpy(zero_copy_only=False).astype(np.int64)
     s_over = schedule.column("overdue").to_numpy(zero_copy_only=False).astype(bool)
@@ -89,7 +78,7 @@ def evaluate(
     d_open = pc.equal(dose_checks.column("status"), "open").to_numpy(zero_copy_only=False).astype(bool)
     dose_open = np.bincount(dpid[d_open & (d_rank > 1)], minlength=n)
     d_rules = np.asarray(dose_checks.column("rule").to_pylist(), dtype=object)
-    dose_rules = _group_join(dpid[d_open], d_rules[d_open], n)
+    dose_rules = join_distinct(dpid[d_open], d_rules[d_open], n, "; ")
 
     # urgency
     f_items = is_open & ~at_base

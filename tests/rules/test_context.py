@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
+from dashboard.rules.context import join_distinct
 from tests.rules.builders import dose, lab, patient, run
 
 
@@ -101,3 +103,22 @@ def test_days_since_pulse():
     assert flag_on(rv, "2024-01-12")["days_since_pulse"] == 11
     assert flag_on(rv, "2024-01-20")["days_since_pulse"] == 5  # the pulse of 15 January
     assert pd.isna(flag_on(rv, "2024-06-01")["days_since_pulse"])
+
+
+# --- join_distinct: the per-group text lists of the dose context and the summary ------------
+
+
+def test_join_distinct_keeps_first_seen_order_per_group_and_counts_repeats():
+    group = np.array([2, 0, 2, 2, 0, 2])
+    text = np.array(["MTX 15 mg", "AZA 100 mg", "HCQ 200 mg", "MTX 15 mg", "AZA 100 mg", "MTX 15 mg"], dtype=object)
+    out = join_distinct(group, text, 4, "; ", count_repeats=True)
+    # group 0: one text on two rows; group 1 and 3: no rows; group 2: MTX (3 rows) first, then HCQ
+    assert list(out) == [
+        "AZA 100 mg (2 overlapping records)",
+        "",
+        "MTX 15 mg (3 overlapping records); HCQ 200 mg",
+        "",
+    ]
+    plain = join_distinct(group, text, 4, ";")
+    assert list(plain) == ["AZA 100 mg", "", "MTX 15 mg;HCQ 200 mg", ""]
+    assert list(join_distinct(np.array([], dtype=np.int64), np.array([], dtype=object), 2, ";")) == ["", ""]
