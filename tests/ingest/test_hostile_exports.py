@@ -142,3 +142,87 @@ def test_a_group_starting_with_zero_is_a_decimal_comma_not_thousands():
     assert set(labs["analyte"]) == {"wbc", "neutrophils", "mcv"}
     problems = {p.row: p.message for p in result.report.files[0].problems}
     assert "decimal comma" in problems[5] and "decimal comma" in problems[6]
+
+
+# --------------------------------------------------------------------------- held and stopped doses
+
+DOSES = "patient,drug,dose,unit,frequency,route,start,end\n"
+
+
+def test_a_dose_row_that_says_the_drug_is_held_is_not_a_dose_in_force():
+    # each row states 100 mg daily but also that the drug is held or stopped with no date
+    # it stopped: none of them is 100 mg/day in force from 2024-01-01 on
+    text = DOSES + (
+        "A,azathioprine,100,mg,daily (held),oral,2024-01-01,\n"
+        "B,azathioprine,100,mg,daily - on hold,oral,2024-01-01,\n"
+        "C,azathioprine (held),100,mg,daily,oral,2024-01-01,\n"
+        "D,azathioprine,100 mg held,,daily,oral,2024-01-01,\n"
+        'E,azathioprine,100,mg,"daily, discontinued",oral,2024-01-01,\n'
+        "F,azathioprine,100,mg,daily (not taking),oral,2024-01-01,\n"
+        "G,azathioprine,100,mg,daily,oral - withheld,2024-01-01,\n"
+    )
+    result = import_text(text, "doses.csv")
+    assert_balanced(result)
+    f = result.report.files[0]
+    assert (f.rows_accepted, f.rows_rejected) == (0, 7)
+    assert all("held or stopped" in p.message for p in f.problems)
+
+
+def test_instructions_to_hold_if_are_not_a_hold_and_a_stop_with_its_date_is_history():
+    # "withhold if WBC < 3" is an instruction for later; a discontinued dose with its end
+    # date is the dose given from start to end: both are 100 mg/day
+    text = DOSES + (
+        "A,azathioprine,100,mg,daily - withhold if WBC < 3,oral,2024-01-01,\n"
+        "B,azathioprine,100,mg,daily (discontinued),oral,2024-01-01,2024-03-01\n"
+    )
+    result = import_text(text, "doses.csv")
+    assert_balanced(result)
+    doses = result.doses_df().set_index("patient_id")
+    assert list(doses["mg_per_day"]) == [100.0, 100.0]
+
+
+def test_a_held_row_of_a_change_log_ends_the_dose_before_it():
+    # a change log (no end column): 100 mg daily from 1 Jan, held from 1 Mar; the 100 mg
+    # ends on 1 Mar and nothing is in force after it
+    text = "patient,drug,dose,unit,frequency,date\nA,azathioprine,100,mg,daily,2024-01-01\nA,azathioprine,100,mg,held,2024-03-01\n"
+    result = import_text(text, "doses.csv")
+    assert_balanced(result)
+    doses = result.doses_df()
+    assert len(doses) == 1
+    assert str(doses.loc[0, "end"].date()) == "2024-03-01"
+
+
+def test_a_dose_status_column_is_read():
+    # an order entered in error or cancelled was never a dose; one on hold, or
+    # discontinued without an end date, is not a dose in force; an active one is
+    text = "MRN,Medication,Dose,Unit,Frequency,Start Date,End Date,Status\n" + (
+        "1,azathioprine,100,mg,daily,2024-01-01,,Active\n"
+        "2,azathioprine,100,mg,daily,2024-01-01,,On Hold\n"
+        "3,azathioprine,100,mg,daily,2024-01-01,,Discontinued\n"
+        "4,azathioprine,100,mg,daily,2024-01-01,,Entered in error\n"
+        "5,azathioprine,100,mg,daily,2024-01-01,,Cancelled\n"
+        "6,azathioprine,100,mg,daily,2024-01-01,2024-02-01,Discontinued\n"
+    )
+    result = import_text(text, "meds.csv")
+    assert_balanced(result)
+    f = result.report.files[0]
+    assert f.mapping["dose_status"] == "Status"
+    assert sorted(result.doses_df()["patient_id"]) == ["1", "6"]
+    problems = {p.row: p.message for p in f.problems}
+    assert "held or stopped" in problems[3] and "held or stopped" in problems[4]
+    assert "entered in error" in problems[5] and "cancelled" in problems[6].lower()
+
+
+def test_a_fhir_order_on_hold_says_so():
+    # an order on hold with no end is shown from its start, and the report says it is on hold
+    bundle = (
+        '{"resourceType":"Bundle","type":"collection","entry":[{"resource":{"resourceType":"MedicationRequest",'
+        '"status":"on-hold","intent":"order","subject":{"reference":"Patient/p1"},'
+        '"medicationCodeableConcept":{"text":"azathioprine 50 mg tablet"},"authoredOn":"2024-01-01",'
+        '"dosageInstruction":[{"doseAndRate":[{"doseQuantity":{"value":100,"unit":"mg"}}],'
+        '"timing":{"repeat":{"frequency":1,"period":1,"periodUnit":"d"}}}]}}]}'
+    )
+    result = import_text(bundle, "meds.json")
+    assert_balanced(result)
+    warnings = [w.message for w in result.report.files[0].warnings]
+    assert any("status is 'on-hold'" in w for w in warnings)
