@@ -51,6 +51,7 @@ class DoseRecord:
     strength_only: bool = False  # the source gives a product strength, never a schedule
     daily_dose: bool = False  # the dose column is a daily total (header "mg/day")
     dose_problem: str = ""  # why the source's dose is not one stated amount (a FHIR doseRange)
+    status: str = ""  # the order's status as written ("Active", "On Hold", "Discontinued")
     columns: dict[str, str] = field(default_factory=dict)
 
 
@@ -135,6 +136,28 @@ def normalise_doses(batch: DoseBatch) -> tuple[pa.Table, list[tuple[int, int]]]:
         if r.dose_problem:
             rep.problems.append(Problem(r.row, col("dose", "dose"), r.dose_problem, r.dose[:120]))
             continue
+        withdrawn = WITHDRAWN_ORDERS.get(normalize(r.status))
+        if withdrawn:
+            rep.problems.append(
+                Problem(r.row, col("dose_status", "dose_status"), f"order status '{r.status}': {withdrawn}", r.status)
+            )
+            continue
+        said = held_or_stopped(r)
+        if said and not is_stop:
+            word, column, stopped = said
+            if batch.change_log:
+                is_stop = True  # from this row's date the drug is not given
+            elif not (stopped and r.end is not None):  # a stop with its date is history
+                rep.problems.append(
+                    Problem(
+                        r.row,
+                        col(column, column),
+                        f"the row says the drug is held or stopped ('{word}') but not when it was given: "
+                        "enter the dose given with its start and end dates",
+                        word,
+                    )
+                )
+                continue
         text = _DoseText.of(r, is_stop, decimal)
         if text.problem:
             rep.problems.append(Problem(r.row, col(text.column, text.column), text.problem, text.source[:120]))
@@ -268,6 +291,42 @@ def normalise_doses(batch: DoseBatch) -> tuple[pa.Table, list[tuple[int, int]]]:
     table = pa.table({c: [row[c] for row in out] for c in cols})
     table = model.conform("doses", table).append_column("_rec", pa.array([row["_rec"] for row in out], pa.int64()))
     return table, accepted
+
+
+#: Order statuses that mean no dose was ever given (as the FHIR reader rejects them).
+WITHDRAWN_ORDERS = {
+    "entered in error": "entered in error, never a dose",
+    "error": "entered in error, never a dose",
+    "cancelled": "cancelled before any dose was given",
+    "canceled": "cancelled before any dose was given",
+    "draft": "a draft, never issued",
+    "not taken": "recorded as not taken",
+    "void": "voided, never a dose",
+    "voided": "voided, never a dose",
+}
+#: Words that say the drug is not being given (held) or no longer given (stopped).  The
+#: imperative forms ("hold if WBC < 3", "stop if rash") are instructions for later, not
+#: a state, and are not listed.
+_HELD = re.compile(r"\b(held|on hold|hold|withheld|suspended|paused|not taking|not taken)\b")
+_STOPPED = re.compile(r"\b(stopped|discontinued|ceased|completed|inactive)\b")
+_STATE_COLUMNS = ("dose_status", "drug", "dose", "dose_unit", "frequency", "route")
+
+
+def held_or_stopped(r: DoseRecord) -> tuple[str, str, bool] | None:
+    """The word of a dose row that says its drug is held or stopped: (word, column,
+    stopped rather than held), or None.  "Hold" counts only as a whole status."""
+    texts = (r.status, r.drug_text, r.dose, r.dose_unit, r.frequency, r.route)
+    for column, text in zip(_STATE_COLUMNS, texts, strict=True):
+        norm = normalize(text)
+        if not norm:
+            continue
+        held = _HELD.search(norm)
+        if held and (held.group(1) != "hold" or norm == "hold"):
+            return held.group(1), column, False
+        stopped = _STOPPED.search(norm)
+        if stopped and (column == "dose_status" or stopped.group(1) not in ("completed", "inactive")):
+            return stopped.group(1), column, True
+    return None
 
 
 _PER_BODY = re.compile(r"/\s*(kg|m2|m²)\b", re.IGNORECASE)

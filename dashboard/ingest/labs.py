@@ -27,7 +27,7 @@ from dashboard.ingest import dates as dates_mod
 from dashboard.ingest import identity
 from dashboard.ingest.mapping import other_specimen, recognise_test
 from dashboard.ingest.report import Conversion, FileReport, Problem
-from dashboard.ingest.values import detect_decimal, parse_range, parse_values
+from dashboard.ingest.values import detect_decimal, parse_range_unit, parse_values
 from dashboard.ordering import packed_order
 from dashboard.units import (
     FAMILY_UNITS,
@@ -330,7 +330,7 @@ def _normalise(
     verdict.reject(bad_percent, "a percentage must be between 0 and 100", value_col)
 
     # --- reference range (canonical unit; none for percentages)
-    ref_low, ref_high = _reference(inp, n, decimal, factor_np, percent_np)
+    ref_low, ref_high = _reference(inp, n, decimal, factor_np, percent_np, units.analyte_idx, report)
 
     # --- verdicts
     rejected = verdict.rejected
@@ -767,18 +767,47 @@ def _implausible_messages(analyte_idx, values, unit_text, canonical, mask) -> di
 
 
 def _reference(
-    inp: LabInput, n: int, decimal: str, factor: np.ndarray, percent: np.ndarray
+    inp: LabInput,
+    n: int,
+    decimal: str,
+    factor: np.ndarray,
+    percent: np.ndarray,
+    analyte_idx: np.ndarray,
+    report: FileReport,
 ) -> tuple[np.ndarray, np.ndarray]:
+    """The source's reference limits in the canonical unit (NaN where none).
+
+    A range is in the unit its text names ("0.1-0.6 ukat/L", "1000-4000 /uL"), else in
+    the result's unit.  A limit that no result of the analyte could have in that unit
+    (Hb "11.5-16.5" beside results in g/L: the g/dL range) is not used, never graded
+    against: the range is dropped with a warning and the default limits apply.
+    """
     lo = np.full(n, np.nan)
     hi = np.full(n, np.nan)
     if inp.ref_range is None and inp.ref_low is None and inp.ref_high is None:
         return lo, hi
+    factor = factor.copy()
     if inp.ref_range is not None:
         enc = pc.dictionary_encode(inp.ref_range)
-        parsed = [parse_range(t, decimal) for t in enc.dictionary.to_pylist()]
+        parsed = [parse_range_unit(t, decimal) for t in enc.dictionary.to_pylist()]
         idx = enc.indices.to_numpy(zero_copy_only=False)
-        lo = np.array([p[0] for p in parsed] or [np.nan])[idx] if parsed else lo
-        hi = np.array([p[1] for p in parsed] or [np.nan])[idx] if parsed else hi
+        if parsed:
+            lo = np.array([p[0] for p in parsed])[idx]
+            hi = np.array([p[1] for p in parsed])[idx]
+            named = np.array([bool(p[2]) for p in parsed])[idx] & (analyte_idx < len(model.ANALYTES)) & ~percent
+            if named.any():
+                # the unit the range names, per distinct (analyte, range text)
+                rows = np.flatnonzero(named)
+                keys = analyte_idx[rows].astype(np.int64) * len(parsed) + idx[rows]
+                distinct, inverse = np.unique(keys, return_inverse=True)
+                own = np.array(
+                    [
+                        resolve_unit(model.ANALYTES[int(k) // len(parsed)], parsed[int(k) % len(parsed)][2]).factor
+                        or np.nan
+                        for k in distinct
+                    ]
+                )[inverse]
+                factor[rows] = np.where(np.isnan(own), factor[rows], own)
     for arr, target in ((inp.ref_low, "lo"), (inp.ref_high, "hi")):
         if arr is None:
             continue
@@ -791,6 +820,21 @@ def _reference(
     with np.errstate(invalid="ignore"):
         lo = np.where(percent, np.nan, np.round(lo * factor, 9))
         hi = np.where(percent, np.nan, np.round(hi * factor, 9))
+        p_lo, p_hi, _ = _plausible_bounds(analyte_idx)
+        # a lower limit of 0 is a real range ("0-40"); any other limit lies where results can
+        wrong = ((lo > 0) & ((lo < p_lo) | (lo > p_hi))) | (hi < p_lo) | (hi > p_hi)
+    if wrong.any():
+        first = int(np.flatnonzero(wrong)[0])
+        shown = " - ".join(
+            str(a[first].as_py() or "") for a in (inp.ref_range, inp.ref_low, inp.ref_high) if a is not None
+        )
+        report.warn(
+            f"{int(wrong.sum())} reference range(s) cannot be ranges of their test in the unit of the result "
+            f"(e.g. {model.analyte_label(model.ANALYTES[analyte_idx[first]])} '{shown}', row "
+            f"{inp.rows[first].as_py()}; a range in another unit?): not used, the default limits apply"
+        )
+        lo = np.where(wrong, np.nan, lo)
+        hi = np.where(wrong, np.nan, hi)
     return lo, hi
 
 
@@ -966,9 +1010,9 @@ def _resolve_percent(allc: pa.Table, drop: dict[int, tuple[int, str]]) -> tuple[
         ["patient_id", "collected_at", "value", "comparator"]
     )
     wbc = wbc.group_by(["patient_id", "collected_at"], use_threads=False).aggregate(
-        [("value", "first"), ("comparator", "first")]
+        [("value", "min"), ("value", "max"), ("comparator", "min"), ("comparator", "max")]
     )
-    wbc = wbc.rename_columns(["patient_id", "collected_at", "_wbc", "_wbc_cmp"])
+    wbc = wbc.rename_columns(["patient_id", "collected_at", "_wbc", "_wbc_max", "_wbc_cmp", "_wbc_cmp_max"])
     have_abs = (
         absolute.select(["patient_id", "analyte", "collected_at"])
         .group_by(["patient_id", "analyte", "collected_at"])
@@ -988,14 +1032,36 @@ def _resolve_percent(allc: pa.Table, drop: dict[int, tuple[int, str]]) -> tuple[
             REJECTED,
             "percentage differential without a WBC from the same draw to make it an absolute count",
         )
-    ok = ~has_abs & ~no_wbc
+    # two different WBCs of one draw: which one the percentage is of is not known
+    wbc_max = pc.fill_null(joined.column("_wbc_max"), np.nan).to_numpy(zero_copy_only=False)
+    wbc_cmp = pc.fill_null(joined.column("_wbc_cmp"), "").to_numpy(zero_copy_only=False)
+    wbc_cmp_max = pc.fill_null(joined.column("_wbc_cmp_max"), "").to_numpy(zero_copy_only=False)
+    pct_cmp = pc.fill_null(joined.column("comparator"), "").to_numpy(zero_copy_only=False)
+    with np.errstate(invalid="ignore"):
+        two_wbcs = ~has_abs & ~no_wbc & ((wbc_max != wbc_v) | (wbc_cmp != wbc_cmp_max))
+    for o in orders[two_wbcs]:
+        drop[int(o)] = (
+            REJECTED,
+            "percentage differential of a draw with two different WBC results: which one it is a "
+            "percentage of is not known, so no absolute count is made",
+        )
+    # "<1 %" of a WBC of 4.0 is below 0.04; "<" of one and ">" of the other bound nothing
+    cmp = np.where(wbc_cmp == "", pct_cmp, wbc_cmp)
+    unbounded = ~has_abs & ~no_wbc & ~two_wbcs & (wbc_cmp != "") & (pct_cmp != "") & (wbc_cmp != pct_cmp)
+    for o in orders[unbounded]:
+        drop[int(o)] = (
+            REJECTED,
+            "a censored percentage of a WBC censored the other way ('<' and '>') gives the absolute count no bound",
+        )
+    ok = ~has_abs & ~no_wbc & ~two_wbcs & ~unbounded
     derived = joined.filter(pa.array(ok))
     pct_v = derived.column("value").to_numpy()
     w = wbc_v[ok]
     derived_vals = np.round(w * pct_v / 100.0, 3)
-    wbc_cmp = pc.fill_null(derived.column("_wbc_cmp"), "")
     derived = derived.set_column(derived.schema.get_field_index("value"), "value", pa.array(derived_vals))
-    derived = derived.set_column(derived.schema.get_field_index("comparator"), "comparator", wbc_cmp)
+    derived = derived.set_column(
+        derived.schema.get_field_index("comparator"), "comparator", pa.array(cmp[ok], pa.string())
+    )
     derived = derived.set_column(
         derived.schema.get_field_index("derived"), "derived", pa.array(np.ones(derived.num_rows, dtype=bool))
     )

@@ -807,6 +807,7 @@ def doses_from_table(
                 dose_unit=cell("dose_unit", i) or unit_from_header,
                 frequency=freq,
                 route=cell("route", i),
+                status=cell("dose_status", i),
                 daily_dose=daily_dose,
                 columns=dict(fields),
                 **record_defaults,

@@ -18,10 +18,11 @@ import pyarrow.compute as pc
 PLAIN_DOT = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 PLAIN_COMMA = r"^[+-]?\d+,\d+$"
 _DOT_DECIMAL = r"^[<>=≤≥]*\s*[+-]?\d*\.\d+"
-# a comma followed by exactly three digits may be a thousands separator: not evidence
-_COMMA_DECIMAL = r"^[<>=≤≥]*\s*[+-]?\d+,(\d{1,2}|\d{4,})(\s|$|[A-Za-z*!])"
-_COMMA_AMBIGUOUS = r"^[<>=≤≥]*\s*\d{1,3}(,\d{3})+(\s|$|[A-Za-z*!])"
-_THOUSANDS = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$")
+# a comma followed by exactly three digits may be a thousands separator: not evidence,
+# unless the number starts "0," (a thousands group never follows a leading 0: "0,800")
+_COMMA_DECIMAL = r"^[<>=≤≥]*\s*[+-]?(\d+,(\d{1,2}|\d{4,})|0,\d{3})(\s|$|[A-Za-z*!])"
+_COMMA_AMBIGUOUS = r"^[<>=≤≥]*\s*[1-9]\d{0,2}(,\d{3})+(\s|$|[A-Za-z*!])"
+_THOUSANDS = re.compile(r"^[1-9]\d{0,2}(,\d{3})+(\.\d+)?$")
 
 #: Abnormal flags labs append or prepend to a value.
 FLAG_WORDS = {
@@ -270,10 +271,17 @@ _ONE_SIDED_RE = re.compile(r"^\s*(?P<op><=|>=|≤|≥|<|>)\s*(?P<v>\d+(?:[.,]\d+
 
 def parse_range(text: str, decimal: str = ".") -> tuple[float, float]:
     """Reference range text ("4.0-11.0", "<5", "> 60", "3,5 - 5,0") -> (low, high)."""
+    lo, hi, _ = parse_range_unit(text, decimal)
+    return lo, hi
+
+
+def parse_range_unit(text: str, decimal: str = ".") -> tuple[float, float, str]:
+    """Reference range text -> (low, high, the text after the numbers: "x10^9/L" in
+    "2.0-7.5 x10^9/L", often a unit, "" when none)."""
     nan = float("nan")
     t = text.strip()
     if not t:
-        return nan, nan
+        return nan, nan, ""
 
     def num(s: str) -> float:
         return (
@@ -287,13 +295,14 @@ def parse_range(text: str, decimal: str = ".") -> tuple[float, float]:
         try:
             lo, hi = num(m.group("lo")), num(m.group("hi"))
         except ValueError:
-            return nan, nan
-        return (lo, hi) if lo <= hi else (nan, nan)
+            return nan, nan, ""
+        return (lo, hi, m.group("unit").strip()) if lo <= hi else (nan, nan, "")
     m = _ONE_SIDED_RE.match(t)
     if m:
         try:
             v = num(m.group("v"))
         except ValueError:
-            return nan, nan
-        return (nan, v) if m.group("op") in ("<", "<=", "≤") else (v, nan)
-    return nan, nan
+            return nan, nan, ""
+        unit = m.group("unit").strip()
+        return (nan, v, unit) if m.group("op") in ("<", "<=", "≤") else (v, nan, unit)
+    return nan, nan, ""

@@ -29,7 +29,10 @@ def test_labs_txt_through_the_generic_long_reader(smart: Path) -> None:
     result = check(import_paths([smart / "labs_cbc_excerpt.tsv"], ImportOptions(today=TODAY)))
     rep = result.report.files[0]
     assert rep.format == "labs (long)"
-    assert (rep.rows_read, rep.rows_accepted) == (300, 300)
+    # patient 2113340 has two draws dated 2009-03-08 (WBC 12.4 and 12.1) and one
+    # "Neutrophils 81 %": of which WBC is not known, so it is rejected with the reason
+    assert (rep.rows_read, rep.rows_accepted, rep.rows_rejected) == (300, 299, 1)
+    assert "two different WBC results" in {p.row: p.message for p in rep.problems}[234]
     assert rep.mapping["code"] == "LOINC" and rep.mapping["ref_low"] == "LOW" and rep.mapping["ref_high"] == "HIGH"
     labs = result.labs_df()
     draw = labs[(labs.patient_id == "1520204") & (labs.collected_at == pd.Timestamp("2009-02-13"))]

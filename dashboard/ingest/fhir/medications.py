@@ -92,7 +92,7 @@ def medication_order(row: int, res: Resource, index: Index, reading: Reading, ta
         freq = ""
     route = _route(dosage)
     start, end = _period(res, dosage)
-    if status in ("stopped", "completed") and not end and recognise_drug(text, code):
+    if status in ("stopped", "completed", "on-hold", "suspended") and not end and recognise_drug(text, code):
         rep.warn(
             f"status is '{status}' but no end date is given: the dose is shown as ongoing from its start; "
             "set the end date if it is known",
