@@ -23,7 +23,11 @@ from dataclasses import dataclass
 from typing import Any
 
 #: The identity fields compared across files (a difference is a conflict).
-IDENTITY_FIELDS: tuple[str, ...] = ("name", "birth_date")
+IDENTITY_FIELDS: tuple[str, ...] = ("name", "birth_date", "sex")
+#: Identity fields the rules read (sex: the haemoglobin limits, the cyclophosphamide
+#: ovarian check): when two sources disagree, neither value is used (see
+#: :func:`unknown_where_conflicting`).
+RULE_FIELDS: tuple[str, ...] = ("sex",)
 
 
 def person_name(full: str = "", family: str = "", given: str = "") -> str:
@@ -106,20 +110,26 @@ def patient_label(patient_id: str, name: str = "", birth: Any = None, age: float
 
 @dataclass
 class IdentityConflict:
-    """One MRN given two different names or dates of birth (by two files or two rows)."""
+    """One MRN given two different names, dates of birth or sexes (by two files or two rows)."""
 
     patient_id: str
-    field: str  # "name" or "birth_date"
+    field: str  # "name", "birth_date" or "sex"
     # dataclasses.field: the name ``field`` is this class's attribute above
     values: list[tuple[str, str, int]] = dataclasses.field(default_factory=list)  # (value, file, row)
 
     @property
     def message(self) -> str:
-        what = "names" if self.field == "name" else "dates of birth"
+        what = {"name": "names", "birth_date": "dates of birth", "sex": "recorded sexes"}.get(self.field, self.field)
         seen = "; ".join(f"'{v}' in {f}" + (f" row {r}" if r else "") for v, f, r in self.values)
+        then = (
+            "neither is used: the rules treat the sex as unknown (the lower haemoglobin limit; the "
+            "cyclophosphamide ovarian check applies) until it is corrected"
+            if self.field in RULE_FIELDS
+            else "the first is shown"
+        )
         return (
             f"patient {self.patient_id} has two {what} ({seen}). Check that these are the same patient "
-            f"before relying on their results; the first is shown"
+            f"before relying on their results; {then}"
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -137,6 +147,18 @@ class IdentityConflict:
             str(d.get("field", "")),
             [(str(v.get("value", "")), str(v.get("file", "")), int(v.get("row") or 0)) for v in d.get("values", [])],
         )
+
+
+def unknown_where_conflicting(rows: dict[str, dict[str, Any]], conflicts: list[IdentityConflict]) -> bool:
+    """Blank, in ``rows`` (patient id -> patient row), every field of :data:`RULE_FIELDS`
+    that two sources give differently: the rules never pick one.  True if any changed."""
+    changed = False
+    for c in conflicts:
+        row = rows.get(c.patient_id)
+        if c.field in RULE_FIELDS and row is not None and row.get(c.field):
+            row[c.field] = ""
+            changed = True
+    return changed
 
 
 def identity_value(field_name: str, value: Any) -> str:

@@ -116,3 +116,72 @@ def test_a_conflicting_row_in_the_workspace_is_reported_and_nothing_is_written(t
     b = out.report.files[0]
     assert (b.rows_accepted, b.duplicates, out.patients_updated) == (1, 0, 0)
     assert open_panel(ws).patients.iloc[0]["name"] == "DOE, Jane"
+
+
+# --------------------------------------------------------------------------- a sex two sources disagree on
+
+# The rules read the sex (the haemoglobin lower limit: 115 g/L for a woman or an unknown
+# sex, 130 g/L for a man, reference_ranges.toml; the cyclophosphamide ovarian check for a
+# woman or an unknown sex).  Two sources that disagree are an identity conflict, and the
+# rules use neither value: the sex is unknown until it is corrected.
+SEXED = "MRN,Sex\n"
+LABS_WITH_SEX = "MRN,Sex,Collection Date,Test,Result,Units\n"
+
+
+def _sex_conflicts(result) -> list:
+    return [c for c in result.report.identity_conflicts if c.field == "sex"]
+
+
+def test_two_sexes_for_one_mrn_in_a_patient_file_are_a_conflict_and_neither_is_used():
+    result = import_sources([Source("p.csv", (SEXED + "P1,F\nP1,M\n").encode())], ImportOptions(today=TODAY))
+    assert_balanced(result)
+    [c] = _sex_conflicts(result)
+    assert c.patient_id == "P1" and "recorded sexes" in c.message and "unknown" in c.message
+    assert result.patients_df().iloc[0]["sex"] == ""
+
+
+def test_a_lab_file_giving_another_sex_than_the_patient_file_is_a_conflict():
+    labs = LABS_WITH_SEX + "P1,M,2024-05-01,Haemoglobin,125,g/L\n"
+    result = import_sources(
+        [Source("p.csv", (SEXED + "P1,F\n").encode()), Source("l.csv", labs.encode())], ImportOptions(today=TODAY)
+    )
+    assert_balanced(result)
+    assert len(_sex_conflicts(result)) == 1
+    assert result.patients_df().iloc[0]["sex"] == ""
+
+
+def test_the_same_sex_written_twice_is_no_conflict():
+    labs = LABS_WITH_SEX + "P1,F,2024-05-01,Haemoglobin,125,g/L\n"
+    result = import_sources(
+        [Source("p.csv", (SEXED + "P1,female\n").encode()), Source("l.csv", labs.encode())], ImportOptions(today=TODAY)
+    )
+    assert not _sex_conflicts(result)
+    assert result.patients_df().iloc[0]["sex"] == "F"
+
+
+def test_a_workspace_import_giving_another_sex_leaves_it_unknown(tmp_path: Path):
+    ws = Workspace(tmp_path / "ws", timeout=20, clock=Clock())
+    ws.import_sources([Source("a.csv", (SEXED + "P1,F\n").encode())], by="t")
+    out = ws.import_sources([Source("b.csv", (SEXED + "P1,M\n").encode())], by="t")
+    assert len(_sex_conflicts(out)) == 1
+    assert open_panel(ws).patients.iloc[0]["sex"] == ""
+
+
+@pytest.mark.parametrize(
+    ("patient_file_sex", "anaemia_grade"),
+    [
+        ("M", 1.0),  # 125 < 130 g/L, the lower limit for a man: CTCAE anaemia grade 1
+        ("F", 0.0),  # 125 >= 115 g/L, the lower limit for a woman
+        ("F\nP1,M", 0.0),  # conflicting: unknown sex, the lower (115 g/L) limit: no grade claimed
+    ],
+)
+def test_the_rules_grade_haemoglobin_with_an_unknown_sex_when_the_sources_disagree(patient_file_sex, anaemia_grade):
+    from dashboard.rules.review import review
+
+    labs = LABS_WITH_SEX.replace("Sex,", "") + "P1,2024-05-01,Haemoglobin,125,g/L\n"
+    result = import_sources(
+        [Source("p.csv", (SEXED + f"P1,{patient_file_sex}\n").encode()), Source("l.csv", labs.encode())],
+        ImportOptions(today=TODAY),
+    )
+    rv = review(result.labs, result.doses, result.patients, as_of=dt.date(2024, 5, 2))
+    assert rv.summary.column("ctcae_hemoglobin").to_pylist() == [anaemia_grade]

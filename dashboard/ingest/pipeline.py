@@ -20,7 +20,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dashboard import model
-from dashboard.identity import IDENTITY_FIELDS, IdentityConflict, differs, identity_value, person_name
+from dashboard.identity import (
+    IDENTITY_FIELDS,
+    RULE_FIELDS,
+    IdentityConflict,
+    differs,
+    identity_value,
+    person_name,
+    unknown_where_conflicting,
+)
 from dashboard.ingest import dates as dates_mod
 from dashboard.ingest import identity, readers
 from dashboard.ingest.context import (
@@ -942,8 +950,9 @@ def _with_identities(patients: pa.Table, parts: list[Parsed], conflicts: list[Id
 
     A value a patient file already gave wins; a different one is an identity conflict
     (added to ``conflicts`` and to the lab file's warnings), never a silent overwrite.
+    A sex that two sources give differently is left unknown (the rules never pick one).
     """
-    if not parts or not patients.num_rows:
+    if not patients.num_rows or not (parts or any(c.field in RULE_FIELDS for c in conflicts)):
         return patients
     rows = {r["patient_id"]: r for r in patients.to_pylist()}
     found = {(c.patient_id, c.field): c for c in conflicts}
@@ -965,6 +974,7 @@ def _with_identities(patients: pa.Table, parts: list[Parsed], conflicts: list[Id
                 elif f in IDENTITY_FIELDS and differs(f, row[f], new):
                     _conflict(found, f, row, ident, p.report)
     conflicts[:] = list(found.values())
+    changed |= unknown_where_conflicting(rows, conflicts)
     if not changed:
         return patients
     cols = {f.name: [r.get(f.name) for r in rows.values()] for f in model.PATIENT_FIELDS}
