@@ -9,7 +9,8 @@ a file: a first number above 12 settles day-first, a second number above 12 sett
 month-first; when neither happens the caller must ask the user.  Dotted dates
 (dd.mm.yyyy) are the European convention and read day-first unless the file says
 otherwise.  Offsets are dropped, not converted: the wall-clock time the lab printed is
-kept.
+kept; the distinct offsets are listed (:attr:`ParsedDates.zones`) so that a file mixing
+zones is said.
 """
 
 from __future__ import annotations
@@ -224,6 +225,10 @@ class ParsedDates:
     values: pa.Array  # timestamp[s], null where not parsed
     reason: pa.Array  # "" or why not
     two_digit_years: int
+    #: The distinct time-zone offsets the texts name ("+0000" for Z, UTC and GMT; "-0500"),
+    #: dropped from the values (the wall-clock time is kept): more than one means times
+    #: written in different zones side by side.
+    zones: tuple[str, ...] = ()
 
 
 #: From this many dates on, :func:`parse_dates` parses the distinct texts once.
@@ -255,7 +260,7 @@ def parse_dates(arr: pa.Array, order: str, today: dt.date | None = None, window:
                 if pc.any(pc.not_equal(once.reason, "")).as_py()
                 else pa.repeat(pa.scalar("", pa.string()), n)
             )
-            return ParsedDates(once.values.take(enc.indices), reason, once.two_digit_years)
+            return ParsedDates(once.values.take(enc.indices), reason, once.two_digit_years, once.zones)
     return _parse_each(arr, order, today, window)
 
 
@@ -277,7 +282,9 @@ def _parse_each(arr: pa.Array, order: str, today: dt.date, window: bool) -> Pars
     seconds[rest] = rest_sec
     ok = fast.copy()
     ok[rest] = rest_ok
-    return ParsedDates(_timestamps(seconds, ok), _spread_reasons(slow.reason, rest, n), slow.two_digit_years)
+    return ParsedDates(
+        _timestamps(seconds, ok), _spread_reasons(slow.reason, rest, n), slow.two_digit_years, slow.zones
+    )
 
 
 def _parse_general(arr: pa.Array, order: str, today: dt.date, window: bool) -> ParsedDates:
@@ -292,7 +299,21 @@ def _parse_general(arr: pa.Array, order: str, today: dt.date, window: bool) -> P
         reason = pc.take(pa.array(u_reason, pa.string()), enc.indices)
     else:
         reason = pa.repeat(pa.scalar("", pa.string()), n)
-    return ParsedDates(values, reason, two)
+    return ParsedDates(values, reason, two, _zones(uniq))
+
+
+#: A time followed by a zone ("08:15Z", "23:30-05:00", "08:15:00 +0100", "08:15 UTC"):
+#: the zone only counts after a time, so that "01-05-2024" never reads as an offset.
+_ZONE = r"\d{1,2}[:h.]\d{2}(?:[:.]\d{2}(?:[.,]\d+)?)?\s*(?:[AaPp]\.?[Mm]\.?)?\s*(?P<zone>Z|UTC|GMT|[+-]\d{2}:?\d{2})\s*$"
+
+
+def _zones(texts: pa.Array) -> tuple[str, ...]:
+    """The distinct time-zone offsets of date texts, written alike ("Z" -> "+0000")."""
+    found = pc.struct_field(pc.extract_regex(texts, _ZONE), "zone").drop_null()
+    if not len(found):
+        return ()
+    named = {z.upper().replace(":", "") for z in pc.unique(found).to_pylist()}
+    return tuple(sorted({"+0000" if z in ("Z", "UTC", "GMT") else z for z in named}))
 
 
 def _timestamps(seconds: np.ndarray, ok: np.ndarray) -> pa.Array:

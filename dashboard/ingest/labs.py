@@ -243,6 +243,12 @@ def _normalise(
             report.warn(
                 f"{parsed.two_digit_years} date(s) have two-digit years; read as 20yy up to next year, else 19yy"
             )
+        if len(parsed.zones) > 1:
+            report.warn(
+                f"the times name different time-zone offsets ({', '.join(parsed.zones)}): each is kept as the "
+                "wall-clock time written, not converted, so draws written in different zones may be out of "
+                "order by the hours between them"
+            )
     if not inp.allow_future:
         limit = pa.scalar(
             dt.datetime.combine(today + dt.timedelta(days=FUTURE_TOLERANCE_DAYS + 1), dt.time()), pa.timestamp("s")

@@ -226,3 +226,31 @@ def test_a_fhir_order_on_hold_says_so():
     assert_balanced(result)
     warnings = [w.message for w in result.report.files[0].warnings]
     assert any("status is 'on-hold'" in w for w in warnings)
+
+
+# --------------------------------------------------------------------------- time-zone offsets
+
+
+def test_times_in_different_zones_are_kept_as_written_and_said():
+    # 23:30 at -05:00 is 04:30 UTC the next day, after the 01:00Z draw: kept as the
+    # wall-clock times written (never converted), and the report says the file mixes zones
+    text = (
+        "MRN,Collection Date,Component,Result,Units\n"
+        "P1,2024-03-01T23:30:00-05:00,WBC,4.1,10^9/L\n"
+        "P1,2024-03-02T01:00:00Z,WBC,4.2,10^9/L\n"
+    )
+    result = import_text(text)
+    assert_balanced(result)
+    times = sorted(str(t) for t in result.labs_df()["collected_at"])
+    assert times == ["2024-03-01 23:30:00", "2024-03-02 01:00:00"]
+    [warning] = [w.message for f in result.report.files for w in f.warnings if "time-zone" in w.message]
+    assert "+0000" in warning and "-0500" in warning
+
+
+def test_one_zone_throughout_and_dates_without_times_are_not_a_mix():
+    one = "MRN,Collection Date,Component,Result,Units\nP1,2024-03-01T08:00:00Z,WBC,4.1,10^9/L\nP1,2024-03-02 09:00 UTC,WBC,4.0,10^9/L\n"
+    plain = "MRN,Collection Date,Component,Result,Units\nP1,01-05-2024,WBC,4.1,10^9/L\nP1,13-05-2024,WBC,4.0,10^9/L\n"
+    for text in (one, plain):
+        result = import_text(text)
+        assert result.labs_df().shape[0] == 2
+        assert not [w for f in result.report.files for w in f.warnings if "time-zone" in w.message]
