@@ -449,6 +449,11 @@ def weight_factor(unit: str) -> float | None:
     return WEIGHT_UNITS.get(unit.strip().lower().replace("[", "").replace("]", ""))
 
 
+#: The heaviest body weight the import accepts (kg); a heavier one is rejected as not
+#: plausible.  A dose above a mg/kg limit at this weight is above it at any weight.
+MAX_BODY_WEIGHT_KG = 400.0
+
+
 def weight_kg(value: float, unit: str) -> float | None:
     """A body weight in kg; None when ``unit`` is not a weight unit.
 

@@ -304,7 +304,9 @@ def _parse_general(arr: pa.Array, order: str, today: dt.date, window: bool) -> P
 
 #: A time followed by a zone ("08:15Z", "23:30-05:00", "08:15:00 +0100", "08:15 UTC"):
 #: the zone only counts after a time, so that "01-05-2024" never reads as an offset.
-_ZONE = r"\d{1,2}[:h.]\d{2}(?:[:.]\d{2}(?:[.,]\d+)?)?\s*(?:[AaPp]\.?[Mm]\.?)?\s*(?P<zone>Z|UTC|GMT|[+-]\d{2}:?\d{2})\s*$"
+_ZONE = (
+    r"\d{1,2}[:h.]\d{2}(?:[:.]\d{2}(?:[.,]\d+)?)?\s*(?:[AaPp]\.?[Mm]\.?)?\s*(?P<zone>Z|UTC|GMT|[+-]\d{2}:?\d{2})\s*$"
+)
 
 
 def _zones(texts: pa.Array) -> tuple[str, ...]:

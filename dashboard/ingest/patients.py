@@ -21,7 +21,7 @@ from dashboard.ingest.identity import clean_id
 from dashboard.ingest.mapping import normalize
 from dashboard.ingest.report import FileReport, Problem
 from dashboard.ingest.tabular import RawTable
-from dashboard.units import weight_kg
+from dashboard.units import MAX_BODY_WEIGHT_KG, weight_kg
 
 _SEX = {
     "f": "F",
@@ -185,7 +185,7 @@ def normalise_patients(
                 )
                 continue
             weight = parsed
-            if not 1 <= weight <= 400:
+            if not 1 <= weight <= MAX_BODY_WEIGHT_KG:
                 report.problems.append(
                     Problem(r.row, col("weight_kg", "weight"), f"weight {weight:g} kg is not plausible", r.weight)
                 )

@@ -22,6 +22,7 @@ from dashboard.rules.hits import cat, num
 from dashboard.rules.inputs import DRUGS, Inputs, same_patient_pairs
 from dashboard.rules.schedule import administrations, courses, is_pulse, last_at_or_before, test_times
 from dashboard.rules.tables import Column
+from dashboard.units import MAX_BODY_WEIGHT_KG
 
 DOSE_CHECK_FIELDS: tuple[Column, ...] = tables.columns("dose_checks")
 
@@ -209,8 +210,20 @@ def _rows_of(inp: Inputs, drugs: list[str]) -> np.ndarray:
     return np.flatnonzero(np.isin(inp.doses.drug, codes))
 
 
+def _above_at_any_weight(inp: Inputs, rows: np.ndarray, check: dict[str, Any]) -> np.ndarray:
+    """Of ``rows``: the mg doses of a patient whose weight is unknown that are above the
+    check's mg/kg/day limit even at the heaviest weight the import accepts."""
+    d = inp.doses
+    if "threshold" not in check:
+        return np.zeros(len(rows), dtype=bool)
+    no_weight = ~(inp.weight[d.pid[rows]] > 0) & (d.dose_unit[rows] == "mg")
+    with np.errstate(invalid="ignore"):
+        return no_weight & (d.mg_per_day[rows] > check["threshold"] * MAX_BODY_WEIGHT_KG)
+
+
 def _unknown_weight(inp: Inputs, rows: np.ndarray, check: dict[str, Any]) -> _Found:
     d = inp.doses
+    rows = rows[~_above_at_any_weight(inp, rows, check)]  # judged anyway (see _mg_per_kg_above)
     no_weight = ~(inp.weight[d.pid[rows]] > 0) & (d.dose_unit[rows] == "mg")
     no_amount = (d.dose_unit[rows] == "mg") & ~np.isfinite(d.mg_per_day[rows])
     r = rows[no_weight | no_amount]
@@ -232,7 +245,21 @@ def _mg_per_kg_above(inp: Inputs, check: dict[str, Any], per_kg: np.ndarray) -> 
     )
     limit = np.full(len(fired), float(check["threshold"]))
     found = _Found.of_check(fired, check, per_kg[fired], "mg/kg/day", limit, _texts(msg))
-    return [found, _unknown_weight(inp, rows, check)]
+    # weight unknown, but the daily dose is above the limit at any weight the import accepts
+    # (5,000 mg/day of azathioprine): said, not left as "cannot check"
+    heavy = rows[_above_at_any_weight(inp, rows, check)]
+    least = d.mg_per_day[heavy] / MAX_BODY_WEIGHT_KG  # the mg/kg/day at the heaviest weight
+    heavy_msg = cat(
+        _LABEL[d.drug[heavy]],
+        " ",
+        num(d.mg_per_day[heavy], 0),
+        f" mg/day > {check['threshold']:g} mg/kg/day at any body weight up to {MAX_BODY_WEIGHT_KG:g} kg "
+        f"(weight unknown; check the dose and record the weight): {check['message']}",
+    )
+    at_any = _Found.of_check(
+        heavy, check, least, "mg/kg/day", np.full(len(heavy), float(check["threshold"])), _texts(heavy_msg)
+    )
+    return [found, at_any, _unknown_weight(inp, rows, check)]
 
 
 def _amount_above(inp: Inputs, check: dict[str, Any], weekly: bool) -> list[_Found]:

@@ -42,6 +42,28 @@ def test_weight_unknown_is_said_not_skipped():
 
 
 @pytest.mark.parametrize(
+    ("mg", "expected"),
+    [
+        # weight unknown; the import accepts weights up to 400 kg, so a daily dose above
+        # 2.5 x 400 = 1000 mg is above 2.5 mg/kg/day at any weight, above 3 x 400 = 1200 mg
+        # above 3 mg/kg/day: judged, not left as "cannot check"
+        (1000, ["dose.not_checkable"]),  # 2.5 mg/kg/day at 400 kg: not above
+        (1100, ["dose.aza_above_2_5"]),  # above 2.5 at any weight (the group's finding; 3 not judged)
+        (1201, ["dose.aza_above_3"]),  # above 3 at any weight (supersedes above 2.5)
+        (5000, ["dose.aza_above_3"]),
+    ],
+)
+def test_a_dose_above_the_limit_at_any_weight_is_judged_without_the_weight(mg, expected):
+    df = checks([dose("P1", "azathioprine", "2024-01-01", amount=mg)])
+    assert sorted(rules(df)) == sorted(expected)
+    fired = df[df["rule"] != "dose.not_checkable"]
+    for _, row in fired.iterrows():
+        assert "at any body weight up to 400 kg" in row["message"]
+        assert row["value"] == pytest.approx(mg / 400)  # the least mg/kg/day it can be
+        assert row["value_unit"] == "mg/kg/day"
+
+
+@pytest.mark.parametrize(
     ("tpmt", "nudt15", "mg", "fires"),
     [
         ("intermediate", "normal", 100, True),  # 1.67 mg/kg = 83% of 2 mg/kg
