@@ -185,3 +185,24 @@ def test_the_rules_grade_haemoglobin_with_an_unknown_sex_when_the_sources_disagr
     )
     rv = review(result.labs, result.doses, result.patients, as_of=dt.date(2024, 5, 2))
     assert rv.summary.column("ctcae_hemoglobin").to_pylist() == [anaemia_grade]
+
+
+# --------------------------------------------------------------------------- one person under two numbers
+
+
+def test_two_ids_with_the_same_name_and_birth_date_are_named_and_kept_apart():
+    patients = 'MRN,Patient Name,DOB\n5001,"DOE, Jane",1980-03-12\nMRN5001,Jane Doe,1980-03-12\nP9,"DOE, Jane",1981-03-12\n'
+    result = import_sources([Source("p.csv", patients.encode())], ImportOptions(today=TODAY))
+    assert_balanced(result)
+    assert sorted(result.patients_df()["patient_id"]) == ["5001", "MRN5001", "P9"]  # never merged
+    [warning] = [
+        w.message for f in result.report.files for w in f.warnings if "same name and date of birth" in w.message
+    ]
+    assert "5001 (p.csv)" in warning and "MRN5001 (p.csv)" in warning
+    assert "P9" not in warning  # another date of birth: another person
+
+
+def test_the_same_name_without_a_birth_date_is_not_named():
+    patients = 'MRN,Patient Name,DOB\n5001,"DOE, Jane",\nMRN5001,Jane Doe,\n'
+    result = import_sources([Source("p.csv", patients.encode())], ImportOptions(today=TODAY))
+    assert not [w for f in result.report.files for w in f.warnings if "same name and date of birth" in w.message]

@@ -26,6 +26,7 @@ from dashboard.identity import (
     IdentityConflict,
     differs,
     identity_value,
+    name_tokens,
     person_name,
     unknown_where_conflicting,
 )
@@ -219,6 +220,7 @@ def warn_about_ids(report: ImportReport, tables: list[pa.Table]) -> None:
     ids = _patient_ids(tables)
     _warn_zero_stripped_ids(report, tables, ids)
     _warn_lookalike_ids(report, tables, ids)
+    _warn_same_person_ids(report, tables)
 
 
 @dataclass(frozen=True)
@@ -247,6 +249,12 @@ _LOOK_ALIKE = _IdWarning(
     lambda pid, file: f"{identity.describe(pid)} in {file}",
     sep="; ",
     more="more groups of patient ids look alike",
+)
+_SAME_PERSON = _IdWarning(
+    "patient ids {ids} have the same name and date of birth: kept apart; check whether they are one "
+    "patient under two numbers (doses under one id never meet the results under the other)",
+    lambda pid, file: f"{pid} ({file})",
+    more="more groups of patient ids share a name and a date of birth",
 )
 _MIXED_ALPHABETS = _IdWarning(
     "patient id {ids} mixes letters of two alphabets: check it is typed as the hospital writes it",
@@ -302,6 +310,31 @@ def _warn_lookalike_ids(report: ImportReport, tables: list[pa.Table], ids: set[s
         return
     _warn_id_groups(report, tables, groups, _LOOK_ALIKE)
     _warn_id_groups(report, tables, [[pid] for pid in mixed], _MIXED_ALPHABETS)
+
+
+def _warn_same_person_ids(report: ImportReport, tables: list[pa.Table]) -> None:
+    """Name the patient ids that share a name and a date of birth ("5001" and "MRN5001",
+    both DOE, Jane born 12-Mar-1980): one person under two numbers, or two people.
+
+    They are kept apart (merging could join two patients: twins share a birth date, names
+    repeat); the clinician is told, because one person's doses would never meet their
+    results under the other number.
+    """
+    patients = next((t for t in tables if {"name", "birth_date"} <= set(t.column_names)), None)
+    if patients is None or not patients.num_rows or not report.files:
+        return
+    people: dict[tuple[frozenset[str], str], list[str]] = {}
+    for pid, name, born in zip(
+        *(patients.column(c).to_pylist() for c in ("patient_id", "name", "birth_date")), strict=True
+    ):
+        if not (pid and name and born):  # most lab exports: no name, nothing to compare
+            continue
+        day = identity_value("birth_date", born)
+        words = name_tokens(name)
+        if words and day:
+            people.setdefault((words, day), []).append(pid)
+    groups = sorted(sorted(g) for g in people.values() if len(g) > 1)
+    _warn_id_groups(report, tables, groups, _SAME_PERSON)
 
 
 def _priority(raw: RawTable | None, ctx: Context) -> int:
