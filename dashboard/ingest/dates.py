@@ -15,6 +15,7 @@ zones is said.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 
@@ -229,6 +230,10 @@ class ParsedDates:
     #: dropped from the values (the wall-clock time is kept): more than one means times
     #: written in different zones side by side.
     zones: tuple[str, ...] = ()
+    #: The texts read as Excel serial day numbers ("45000" = 2023-03-15): how many distinct
+    #: ones, and the first with its date, so that the report can say so.
+    excel_serials: int = 0
+    excel_example: str = ""
 
 
 #: From this many dates on, :func:`parse_dates` parses the distinct texts once.
@@ -260,7 +265,7 @@ def parse_dates(arr: pa.Array, order: str, today: dt.date | None = None, window:
                 if pc.any(pc.not_equal(once.reason, "")).as_py()
                 else pa.repeat(pa.scalar("", pa.string()), n)
             )
-            return ParsedDates(once.values.take(enc.indices), reason, once.two_digit_years, once.zones)
+            return dataclasses.replace(once, values=once.values.take(enc.indices), reason=reason)
     return _parse_each(arr, order, today, window)
 
 
@@ -282,9 +287,7 @@ def _parse_each(arr: pa.Array, order: str, today: dt.date, window: bool) -> Pars
     seconds[rest] = rest_sec
     ok = fast.copy()
     ok[rest] = rest_ok
-    return ParsedDates(
-        _timestamps(seconds, ok), _spread_reasons(slow.reason, rest, n), slow.two_digit_years, slow.zones
-    )
+    return dataclasses.replace(slow, values=_timestamps(seconds, ok), reason=_spread_reasons(slow.reason, rest, n))
 
 
 def _parse_general(arr: pa.Array, order: str, today: dt.date, window: bool) -> ParsedDates:
@@ -299,7 +302,12 @@ def _parse_general(arr: pa.Array, order: str, today: dt.date, window: bool) -> P
         reason = pc.take(pa.array(u_reason, pa.string()), enc.indices)
     else:
         reason = pa.repeat(pa.scalar("", pa.string()), n)
-    return ParsedDates(values, reason, two, _zones(uniq))
+    serial = pc.match_substring_regex(uniq, SERIAL).to_numpy(zero_copy_only=False) & ~np.isnat(u_vals)
+    example = ""
+    if serial.any():
+        first = int(np.flatnonzero(serial)[0])
+        example = f"{uniq[first].as_py()} = {str(u_vals[first])[:10]}"
+    return ParsedDates(values, reason, two, _zones(uniq), int(serial.sum()), example)
 
 
 #: A time followed by a zone ("08:15Z", "23:30-05:00", "08:15:00 +0100", "08:15 UTC"):

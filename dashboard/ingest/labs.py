@@ -243,6 +243,11 @@ def _normalise(
             report.warn(
                 f"{parsed.two_digit_years} date(s) have two-digit years; read as 20yy up to next year, else 19yy"
             )
+        if parsed.excel_serials:
+            report.warn(
+                f"{parsed.excel_serials} date(s) are Excel serial day numbers (e.g. {parsed.excel_example}), "
+                "read as Excel counts them: check them against the source when the column is not a date column"
+            )
         if len(parsed.zones) > 1:
             report.warn(
                 f"the times name different time-zone offsets ({', '.join(parsed.zones)}): each is kept as the "

@@ -254,3 +254,13 @@ def test_one_zone_throughout_and_dates_without_times_are_not_a_mix():
         result = import_text(text)
         assert result.labs_df().shape[0] == 2
         assert not [w for f in result.report.files for w in f.warnings if "time-zone" in w.message]
+
+
+def test_excel_serial_day_numbers_in_a_csv_are_read_and_said():
+    # Excel counts days from 1899-12-30: 45000 is 2023-03-15 (45000 - 44927 = 73 days after 2023-01-01)
+    text = "MRN,Collection Date,Component,Result,Units\nP1,45000,WBC,4.1,10^9/L\nP1,2024-01-02,WBC,4.0,10^9/L\n"
+    result = import_text(text)
+    assert_balanced(result)
+    assert sorted(str(t)[:10] for t in result.labs_df()["collected_at"]) == ["2023-03-15", "2024-01-02"]
+    [note] = [w.message for f in result.report.files for w in f.warnings if "Excel serial" in w.message]
+    assert note.startswith("1 date(s)") and "45000 = 2023-03-15" in note
