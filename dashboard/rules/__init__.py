@@ -128,7 +128,9 @@ severity ('' unless overdue: caution, or action
 when late by more than the interval), message, source, tests_due (the test groups of the
 check that are due, e.g. 'full blood count; creatinine/eGFR'), interval_basis ('schedule',
 'patient' for the clinician-set risk-adapted interval under BSR 2025, 'combination' while
-a drug combination keeps it short (methotrexate with leflunomide), or 'pulse').
+a drug combination keeps it short (methotrexate with leflunomide), 'repeat' when a
+guideline's repeat test brought it forward (eGFR < 60 or a creatinine rise: repeat in 1
+week), or 'pulse').
 
 Dose-check table (``rv.dose_checks``; one row per finding)
 -----------------------------------------------------------

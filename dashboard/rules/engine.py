@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from dashboard.model import ANALYTES, CANONICAL_UNITS, analyte_info
-from dashboard.rules.data import SEVERITIES, rules_file
+from dashboard.rules.data import SEVERITIES, rules_file, schedule_file
 
 DEFAULT_PROFILE = "BSR 2025"
 LEGACY_PROFILE = "BSR 2017 / NICE"
@@ -64,6 +64,10 @@ class Rule:
     enabled: bool = True
     #: evidence status under the profile ("" when the rules file gives none)
     status: str = ""
+    #: the guideline's repeat test: a first result past the limit makes the tests of
+    #: ``repeat_group`` (a test group of schedule.toml) due ``repeat_days`` after it
+    repeat_days: int = 0
+    repeat_group: str = ""
 
     def message_for(self, analyte: str) -> str:
         """The advice for one analyte (``messages``), else the rule's ``message``."""
@@ -126,6 +130,8 @@ def _rule_from(item: Mapping[str, Any]) -> Rule:
         max_severity_in_range=str(item.get("max_severity_in_range", "")),
         messages=tuple((str(k), str(v)) for k, v in (item.get("messages") or {}).items()),
         status=str(item.get("status", "")),
+        repeat_days=int(item.get("repeat_days", 0)),
+        repeat_group=str(item.get("repeat_group", "")),
     )
 
 
@@ -175,6 +181,10 @@ def validate_rule(rule: Rule) -> None:
             raise RuleError(f"{where}: a message for {a!r}, which the rule does not check")
     if not rule.source.strip():
         raise RuleError(f"{where}: every rule needs a source")
+    if rule.repeat_days < 0 or bool(rule.repeat_days) != bool(rule.repeat_group):
+        raise RuleError(f"{where}: repeat_days (> 0) and repeat_group go together")
+    if rule.repeat_group and rule.repeat_group not in schedule_file()["test_groups"]:
+        raise RuleError(f"{where}: repeat_group {rule.repeat_group!r} is not a test group of schedule.toml")
 
 
 @cache

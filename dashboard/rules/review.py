@@ -158,6 +158,8 @@ def review_inputs(inp: Inputs, profile: Profile) -> Review:
     grades = ctcae.grade_all(inp, base)
     flag_table, flag_arrays = flags.evaluate(inp, profile, grades, base)
     sched = schedule.evaluate(inp, profile.schedule)
+    repeats = {r.id: (r.repeat_days, r.repeat_group) for r in profile.active() if r.repeat_days}
+    sched = schedule.with_repeats(inp, sched, flag_table, repeats, profile.schedule)
     checks = dose_checks.evaluate(inp)
     after = after_as_of_table(inp, base)
     summ = summary.evaluate(inp, grades, flag_arrays, sched, checks, after)

@@ -21,6 +21,7 @@ clinician-set, risk-adapted maintenance interval per patient replaces the last p
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -664,3 +665,84 @@ def _table(parts: list[dict[str, np.ndarray]]) -> pa.Table:
             arr = pa.array(vals, typ)
         arrays.append(arr)
     return pa.Table.from_arrays(arrays, names=[f[0] for f in SCHEDULE_FIELDS])
+
+
+_EPOCH = dt.datetime(1970, 1, 1)
+
+
+def with_repeats(
+    inp: Inputs, sched: pa.Table, flag_table: pa.Table, repeats: dict[str, tuple[int, str]], profile: str
+) -> pa.Table:
+    """The schedule with the guideline's repeat tests folded in ("repeat in 1 week").
+
+    ``repeats`` maps a rule id to (days, test group).  An open flag of such a rule that
+    begins its episode (the first result past the limit: a confirmed one is the "withhold
+    and discuss" step, not another repeat) makes the group due ``days`` after the draw,
+    unless a result of the group was taken since.  Each blood-test row of a phase
+    schedule of that patient whose next test is later is brought forward to it
+    (``interval_basis`` "repeat"), and its lateness judged from that date.
+    """
+    if not repeats or not sched.num_rows or not flag_table.num_rows:
+        return sched
+    mask = pc.and_(
+        pc.and_(
+            pc.is_in(flag_table.column("rule"), value_set=pa.array(list(repeats))),
+            pc.equal(flag_table.column("status"), "open"),
+        ),
+        pc.equal(flag_table.column("episode_results"), 1),
+    )
+    f = flag_table.filter(mask)
+    if not f.num_rows:
+        return sched
+    index = {p: i for i, p in enumerate(inp.patient_ids.tolist())}
+    fpid = np.array([index[p] for p in f.column("patient_id").to_pylist()], dtype=np.int64)
+    ft = f.column("collected_at").cast(pa.int64()).to_numpy(zero_copy_only=False)
+    rules = f.column("rule").to_pylist()
+    label = [model.analyte_label(a) for a in f.column("analyte").to_pylist()]
+    value = f.column("value").to_pylist()
+    unit = f.column("unit").to_pylist()
+    source = f.column("source").to_pylist()
+    # per patient, the earliest repeat still owed: (due, group, why, source)
+    owed: dict[str, tuple[int, int, str, str, str]] = {}
+    for group in sorted({repeats[r][1] for r in rules}):
+        key, tpid, tt = test_times(inp, tuple(test_groups()[group]["analytes"]))
+        latest = last_at_or_before(key, tpid, tt, fpid, np.full(len(fpid), inp.cutoff - 1))
+        for i, r in enumerate(rules):
+            days, g = repeats[r]
+            if g != group or latest[i] > ft[i]:
+                continue  # another group, or repeated since
+            due = int(ft[i] // DAY * DAY + days * DAY)
+            pid = str(inp.patient_ids[fpid[i]])
+            when = np.datetime_as_string(np.datetime64(int(ft[i] // DAY), "D"))
+            why = f"{label[i]} {value[i]:g} {unit[i]} on {when}: repeat in {days} days"
+            if pid not in owed or due < owed[pid][0]:
+                owed[pid] = (due, days, group, why, source[i])
+    if not owed:
+        return sched
+    cols = {name: sched.column(name).to_pylist() for name in sched.column_names}
+    now = (inp.cutoff - DAY) // DAY  # the review date, in days
+    top = schedule_file()
+    for k, pid in enumerate(cols["patient_id"]):
+        spec = spec_for(cols["schedule"][k], profile)
+        if pid not in owed or spec.get("kind") != "phases" or "bp" in spec["check"] or cols["next_due"][k] is None:
+            continue
+        due, days, group, why, src = owed[pid]
+        due_at = _EPOCH + dt.timedelta(seconds=due)
+        if due_at >= cols["next_due"][k]:
+            continue
+        late = max(0, now - due // DAY)
+        drug = model.drug_label(cols["drug"][k])
+        tests = test_groups()[group]["label"]
+        cols["next_due"][k] = cols["due_by"][k] = due_at
+        cols["overdue"][k] = late > 0
+        cols["days_overdue"][k] = late
+        long_late = late > max(days, 14)
+        which = "long_overdue_severity" if long_late else "overdue_severity"
+        sev = spec.get(which, top[which])
+        cols["severity"][k] = sev if late > 0 else ""
+        state = f"OVERDUE by {late} days (due {due_at:%Y-%m-%d})" if late > 0 else f"due {due_at:%Y-%m-%d}"
+        cols["message"][k] = f"{drug}: {tests} repeat ({why}) {state}"
+        cols["tests_due"][k] = tests
+        cols["interval_basis"][k] = "repeat"
+        cols["source"][k] = src
+    return pa.table({name: pa.array(cols[name], sched.schema.field(name).type) for name in sched.column_names})
