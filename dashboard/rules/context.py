@@ -111,6 +111,7 @@ def dose_context(inp: Inputs, pid: np.ndarray, t: np.ndarray) -> dict[str, np.nd
     out = {
         "active_doses": np.full(n, "", dtype=object),
         "days_since_dose_change": np.full(n, np.nan),
+        "last_change": np.full(n, NEVER, dtype=np.int64),
         "after_increase": np.zeros(n, dtype=bool),
         "last_increase": np.full(n, NEVER, dtype=np.int64),
         "days_since_pulse": np.full(n, np.nan),
@@ -157,6 +158,7 @@ def dose_context(inp: Inputs, pid: np.ndarray, t: np.ndarray) -> dict[str, np.nd
     order = np.argsort(ckey_all, kind="stable")
     last_change = last_at_or_before(ckey_all[order], cpid[order], ct[order], pid, t)
     out["days_since_dose_change"] = np.where(last_change < NEVER, (t - last_change) // DAY, np.nan)
+    out["last_change"] = last_change
 
     # latest increase (or start) of an immunosuppressant, or start of an interacting drug
     c = courses(inp)
@@ -225,11 +227,21 @@ def context_text(inp: Inputs, pid: np.ndarray, t: np.ndarray, ctx: dict[str, np.
             texts = np.array([fmt(v) for v in uniq.tolist()], dtype=object)
             out[mask] = out[mask] + texts[inv]  # object arrays of str concatenate element-wise
 
-    add((active != "") & np.isfinite(since), since, lambda x: f"; {int(x)} d since the last dose change")
+    # a change on the day of the draw: a dose is dated, a draw is timed, so the blood may
+    # well have been taken before the first new dose; said as such, never "0 d since"
+    change = ctx["last_change"]
+    same_day = (active != "") & (change < NEVER) & (t // DAY == change // DAY)
+    add((active != "") & np.isfinite(since) & ~same_day, since, lambda x: f"; {int(x)} d since the last dose change")
+    if same_day.any():
+        out[same_day] = out[same_day] + (
+            "; the dose changed on the day of this draw (a result drawn before the first new dose reflects the "
+            "previous one)"
+        )
     add(np.isfinite(pulse), pulse, lambda x: f"; {int(x)} d after the last pulse")
+    increase = ctx["last_increase"]
     add(
-        ctx["after_increase"] & (ctx["last_increase"] < NEVER),
-        ctx["last_increase"],
+        ctx["after_increase"] & (increase < NEVER) & (t // DAY != increase // DAY),
+        increase,
         lambda x: f"; within 12 weeks of an increase or start ({to_date(int(x)):%Y-%m-%d})",
     )
     return out

@@ -55,6 +55,26 @@ def test_doses_in_force_with_the_days_since_the_change():
     assert row["dose_context"] == "Azathioprine 50 mg/day; 35 d since the last dose change"
 
 
+def test_a_draw_on_the_day_of_an_increase_is_not_attributed_to_the_new_dose():
+    # 50 -> 100 mg on 2024-03-02 (a date: the first new dose may come after the draw);
+    # blood at 09:00 that day: no "0 d since", no "within 12 weeks of an increase" of that day
+    doses = [
+        dose("P1", "azathioprine", "2024-01-01", "2024-03-02", amount=50),
+        dose("P1", "azathioprine", "2024-03-02", amount=100),
+    ]
+    labs = [lab("P1", "2024-03-02 09:00", "wbc", LOW_WBC), lab("P1", "2024-03-09 09:00", "wbc", LOW_WBC)]
+    rv = run(labs, doses)
+    same_day = flag_on(rv, "2024-03-02 09:00")["dose_context"]
+    assert same_day == (
+        "Azathioprine 100 mg/day; the dose changed on the day of this draw (a result drawn before the "
+        "first new dose reflects the previous one)"
+    )
+    # a week later the increase is named as before
+    assert flag_on(rv, "2024-03-09 09:00")["dose_context"] == (
+        "Azathioprine 100 mg/day; 7 d since the last dose change; within 12 weeks of an increase or start (2024-03-02)"
+    )
+
+
 def test_an_unknown_frequency_says_so():
     rv = run(
         [lab("P1", "2024-03-05", "wbc", LOW_WBC)],
