@@ -170,7 +170,7 @@ def evaluate(inp: Inputs, profile: Profile, grades: ctcae.Grades, base: bl.Basel
     is_open = last[idx]
     nxt = np.where(is_open, NEVER, labs.t[np.minimum(idx + 1, len(labs) - 1)])
     pid, ana = labs.pid[idx], labs.analyte[idx]
-    ep_start, ep_count = _episodes(inp, idx, rule)
+    ep_start, ep_count = _episodes(inp, idx, rule, base.first_start)
 
     uniq, inv = np.unique(idx, return_inverse=True)  # once per distinct result
     one = dose_context(inp, labs.pid[uniq], labs.t[uniq])
@@ -275,9 +275,15 @@ def _ints(x: np.ndarray) -> pa.Array:
     return pa.array(np.where(ok, x, 0).astype(np.int64), pa.int64(), mask=~ok)
 
 
-def _episodes(inp: Inputs, idx: np.ndarray, rule: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _episodes(
+    inp: Inputs, idx: np.ndarray, rule: np.ndarray, first_start: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Per flag: the start of its episode (the run of consecutive draws of the analyte the
-    same rule fired on) and the number of draws in that run up to this flag."""
+    same rule fired on) and the number of draws in that run up to this flag.
+
+    The start of treatment (``first_start``: per patient, the first dose of a monitored
+    drug) ends an episode: an on-treatment finding is never "open since" a result from
+    before the drug (that result is the patient's baseline, said by the at-baseline note)."""
     labs = inp.labs
     n = len(idx)
     if not n:
@@ -291,7 +297,10 @@ def _episodes(inp: Inputs, idx: np.ndarray, rule: np.ndarray) -> tuple[np.ndarra
     p, a, r, d = pid[order], ana[order], rule[order], dn[order]
     same = np.r_[False, (p[1:] == p[:-1]) & (a[1:] == a[:-1]) & (r[1:] == r[:-1])]
     step = np.r_[0, np.diff(d)]
-    starts = ~same | (step > 1)  # a gap of one or more unflagged draws ends the episode
+    t = labs.t[idx][order]
+    began = first_start[p]
+    crossed = np.r_[False, (t[1:] >= began[1:]) & (t[:-1] < began[1:])]  # the first dose between the two
+    starts = ~same | (step > 1) | crossed  # a gap of one or more unflagged draws ends the episode
     first = np.maximum.accumulate(np.where(starts, np.arange(n), 0))
     # draws counted so far in the episode (two flagged rows of one draw count once)
     new_in_ep = starts | (step > 0)

@@ -94,6 +94,18 @@ def test_every_source_is_published_or_a_local_rule_with_its_rationale():
 # --------------------------------------------------------------------------- episodes
 
 
+def test_the_start_of_treatment_ends_an_episode():
+    # neutrophils 1.4 before azathioprine (started 2024-02-01), then 1.3 and 1.5 on it: the
+    # on-treatment finding is open since its own first result, not since the pre-treatment one
+    rows = series("P1", "neutrophils", [("2024-01-05", 1.4), ("2024-02-05", 1.3), ("2024-03-05", 1.5)])
+    rv = run(rows, [dose("P1", "azathioprine", "2024-02-01", amount=100)])
+    f = flags(rv, "bsr.neutrophils_low")
+    assert f["episode_start"].tolist() == [pd.Timestamp(x) for x in ("2024-01-05", "2024-02-05", "2024-02-05")]
+    assert f["episode_results"].tolist() == [1, 1, 2]
+    latest = f[f["status"] == "open"].iloc[0]["message"]
+    assert "open since 2024-02-05 (2 consecutive results)" in latest
+
+
 def test_a_count_below_a_limit_at_consecutive_draws_is_one_episode():
     rows = series("P1", "neutrophils", list(zip(DATES[:3], [1.4, 1.3, 1.5], strict=False)))
     rv = run(rows)
