@@ -27,6 +27,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 
 from tests.browser.conftest import ROOT, screenshot, start_app, stop_app, wait_for_app
@@ -180,7 +181,9 @@ def choose_patient(page, pid: str) -> None:
     box.scroll_into_view_if_needed()
     box.click()
     option = page.get_by_role("option").filter(has_text=pid).first
-    if not option.is_visible():
+    try:  # the list opens a moment after the click (longer on a loaded machine)
+        option.wait_for(state="visible", timeout=5000)
+    except PlaywrightTimeoutError:
         page.keyboard.press("ArrowDown")
     option.click()
     wait_for_app(page)
