@@ -181,10 +181,15 @@ def choose_patient(page, pid: str) -> None:
     box.scroll_into_view_if_needed()
     box.click()
     option = page.get_by_role("option").filter(has_text=pid).first
-    try:  # the list opens a moment after the click (longer on a loaded machine)
-        option.wait_for(state="visible", timeout=5000)
-    except PlaywrightTimeoutError:
-        page.keyboard.press("ArrowDown")
+    for attempt in range(4):  # the list opens a moment after the click (later on a loaded machine)
+        try:
+            option.wait_for(state="visible", timeout=3000)
+            break
+        except PlaywrightTimeoutError:
+            if attempt % 2 == 0:
+                page.keyboard.press("ArrowDown")  # focused but closed: open it from the keyboard
+            else:
+                box.click()
     option.click()
     wait_for_app(page)
 
