@@ -334,7 +334,7 @@ def _warn_same_person_ids(report: ImportReport, tables: list[pa.Table]) -> None:
         if words and day:
             people.setdefault((words, day), []).append(pid)
     groups = sorted(sorted(g) for g in people.values() if len(g) > 1)
-    _warn_id_groups(report, tables, groups, _SAME_PERSON)
+    _warn_id_groups(report, [patients], groups, _SAME_PERSON)  # named with the file that gave the details
 
 
 def _priority(raw: RawTable | None, ctx: Context) -> int:
