@@ -307,7 +307,8 @@ WITHDRAWN_ORDERS = {
 #: Words that say the drug is not being given (held) or no longer given (stopped).  The
 #: imperative forms ("hold if WBC < 3", "stop if rash") are instructions for later, not
 #: a state, and are not listed.
-_HELD = re.compile(r"\b(held|on hold|hold|withheld|suspended|paused|not taking|not taken)\b")
+#: "held at 10 mg" keeps a dose (British usage: maintained), so "held" followed by "at" is not a hold.
+_HELD = re.compile(r"\b(held(?!\s+at\b)|on hold|hold|withheld|suspended|paused|not taking|not taken)\b")
 _STOPPED = re.compile(r"\b(stopped|discontinued|ceased|completed|inactive)\b")
 _STATE_COLUMNS = ("dose_status", "drug", "dose", "dose_unit", "frequency", "route")
 

@@ -264,3 +264,16 @@ def test_excel_serial_day_numbers_in_a_csv_are_read_and_said():
     assert sorted(str(t)[:10] for t in result.labs_df()["collected_at"]) == ["2023-03-15", "2024-01-02"]
     [note] = [w.message for f in result.report.files for w in f.warnings if "Excel serial" in w.message]
     assert note.startswith("1 date(s)") and "45000 = 2023-03-15" in note
+
+
+def test_a_dose_held_at_an_amount_is_kept_not_a_hold():
+    # "held at 15 mg" is British usage for a dose kept where it is, not a dose withheld
+    text = DOSES + (
+        "A,methotrexate,15,mg,weekly (held at 15 mg),oral,2024-01-01,\n"
+        "B,methotrexate,15,mg,weekly (held),oral,2024-01-01,\n"
+    )
+    result = import_text(text, "doses.csv")
+    assert_balanced(result)
+    assert result.doses_df()["patient_id"].tolist() == ["A"]
+    [problem] = result.report.files[0].problems
+    assert "held or stopped ('held')" in problem.message
