@@ -191,7 +191,9 @@ def test_the_rules_grade_haemoglobin_with_an_unknown_sex_when_the_sources_disagr
 
 
 def test_two_ids_with_the_same_name_and_birth_date_are_named_and_kept_apart():
-    patients = 'MRN,Patient Name,DOB\n5001,"DOE, Jane",1980-03-12\nMRN5001,Jane Doe,1980-03-12\nP9,"DOE, Jane",1981-03-12\n'
+    patients = (
+        'MRN,Patient Name,DOB\n5001,"DOE, Jane",1980-03-12\nMRN5001,Jane Doe,1980-03-12\nP9,"DOE, Jane",1981-03-12\n'
+    )
     result = import_sources([Source("p.csv", patients.encode())], ImportOptions(today=TODAY))
     assert_balanced(result)
     assert sorted(result.patients_df()["patient_id"]) == ["5001", "MRN5001", "P9"]  # never merged

@@ -275,9 +275,7 @@ def _ints(x: np.ndarray) -> pa.Array:
     return pa.array(np.where(ok, x, 0).astype(np.int64), pa.int64(), mask=~ok)
 
 
-def _episodes(
-    inp: Inputs, idx: np.ndarray, rule: np.ndarray, first_start: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+def _episodes(inp: Inputs, idx: np.ndarray, rule: np.ndarray, first_start: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per flag: the start of its episode (the run of consecutive draws of the analyte the
     same rule fired on) and the number of draws in that run up to this flag.
 
