@@ -12,6 +12,7 @@ from dashboard.rules.data import SEVERITIES, ranges_file, schedule_file
 from dashboard.rules.dose_checks import checks
 from dashboard.rules.engine import Profile, builtin_profiles
 from dashboard.rules.review import Review
+from dashboard.rules.schedule import test_groups
 from dashboard.units import DISPLAY_UNIT
 
 RULE_COLUMNS = ["Rule", "Kind", "Analyte", "Test", "Threshold", "Unit", "Severity", "On", "Source", "Evidence"]
@@ -63,9 +64,15 @@ def rule_source_lines(profile: Profile) -> list[str]:
         else:
             test = f"{analytes}: {text} {r.threshold:g}{' ' + unit if unit else ''}"
         advice = "; ".join(dict.fromkeys(r.message_for(a) for a in r.analytes)) or r.message
+        repeat = (
+            f" The first result past the limit makes {test_groups()[r.repeat_group]['label']} due "
+            f"{r.repeat_days} days after it (the blood-test schedule)."
+            if r.repeat_days
+            else ""
+        )
         lines.append(
             f"{r.id} ({test}; {r.severity}"
-            f'{"" if r.enabled else "; off"}): advises "{advice}". Source: {r.source}. Evidence: {r.citation}'
+            f'{"" if r.enabled else "; off"}): advises "{advice}".{repeat} Source: {r.source}. Evidence: {r.citation}'
         )
     return lines
 

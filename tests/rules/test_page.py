@@ -121,3 +121,6 @@ def test_every_rule_is_readable_in_full_with_its_advice_and_source(profiles_dir)
         in text
     )
     assert "local.lymphocytes_low (Lymphocytes: result below 0.5 ×10⁹/L; action; off)" in text
+    # the repeat a renal rule asks for is part of the schedule, and said with the rule
+    egfr = next(line for line in text.split("- ") if line.startswith("bsr.egfr_low"))
+    assert "The first result past the limit makes creatinine/eGFR due 7 days after it" in egfr
