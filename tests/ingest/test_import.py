@@ -306,6 +306,22 @@ def test_the_date_order_answered_for_one_file_leaves_a_settled_file_alone():
     assert days["p2"] == ["2024-02-13", "2024-04-03"]
 
 
+def test_two_columns_mapped_to_one_field_are_asked_about_never_picked(imp):
+    """The mapping form lets two columns be given one field.  Never guess a draw date: a
+    file whose draw date and report date are both mapped to the draw date (3 April and
+    5 April) imports nothing and asks again, naming both columns; with the report date
+    ignored the result is dated 3 April, its draw."""
+    text = "Pt,Drawn,Reported,Test,Res,U\n001,2024-04-03,2024-04-05,WBC,5.0,10^9/L\n"
+    base = {"Pt": "patient_id", "Test": "analyte", "Res": "value", "U": "unit", "Drawn": "collected_at"}
+    r = imp(text, mapping={**base, "Reported": "collected_at"})
+    f = r.report.files[0]
+    assert f.needs == "mapping" and r.labs.num_rows == 0
+    assert (f.rows_read, f.rows_rejected) == (1, 1)
+    assert "Drawn" in f.error and "Reported" in f.error and "collected_at" in f.error
+    r = imp(text, mapping={**base, "Reported": "ignore"})
+    assert list(labs_of(r)["collected_at"].dt.strftime("%Y-%m-%d")) == ["2024-04-03"]
+
+
 def test_unrecognised_columns_ask_for_a_mapping(imp):
     text = "Nummer,Wann,Was,Zahl\np1,2024-01-02,WBC,4\n"
     r = imp(text)
