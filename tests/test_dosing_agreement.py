@@ -286,3 +286,33 @@ def test_methotrexate_renal_contraindication_page_and_rule_agree(egfr, contraind
         row = fired.iloc[0]
         assert row["severity"] == "urgent" and "contraindicated" in row["message"] and "4.3" in row["message"]
         assert row["threshold"] == pytest.approx(30.0)
+
+
+# Audit 3 (2026-12-04): mycophenolate.  KDIGO 2024 lupus nephritis induction: mycophenolate
+# mofetil 2-3 g/day; the dose check dose.mmf_above_max fires above 3000 mg/day, and
+# dose.mpa_above_max above 3000 x 0.72 = 2160 mg/day of mycophenolic acid.  By hand: MMF
+# 1000 mg twice daily (2000) and 1500 twice daily (3000) pass, 1750 twice daily (3500) and
+# 2000 twice daily (4000) fire; MPA 720 twice daily (1440) and 1080 twice daily (2160) pass,
+# 1440 twice daily (2880) fires.  Every dose the rules flag, the page's check of the current
+# dose (induction, the page's default phase) says "high".
+@pytest.mark.parametrize(
+    ("drug", "form", "twice_daily", "fires"),
+    [
+        ("mycophenolate mofetil", "MMF", 1000.0, False),
+        ("mycophenolate mofetil", "MMF", 1500.0, False),
+        ("mycophenolate mofetil", "MMF", 1750.0, True),
+        ("mycophenolate mofetil", "MMF", 2000.0, True),
+        ("mycophenolic acid", "MPA", 720.0, False),
+        ("mycophenolic acid", "MPA", 1080.0, False),
+        ("mycophenolic acid", "MPA", 1440.0, True),
+    ],
+)
+def test_mycophenolate_page_warns_about_every_dose_the_rules_flag(drug, form, twice_daily, fires):
+    df = run(
+        [], [dose("M1", drug, START, amount=twice_daily, frequency="BID")], [patient("M1", weight=70)], as_of=AS_OF
+    )
+    checks = df.dose_checks_df()
+    flagged = checks[checks["rule"].isin(["dose.mmf_above_max", "dose.mpa_above_max"])]
+    assert (len(flagged) == 1) is fires
+    page = dosing.current_dose_check(dosing.mycophenolate_dose("induction", form), 2 * twice_daily)
+    assert page is not None and (page.severity == "high") is fires

@@ -39,7 +39,7 @@ from dashboard import model
 from dashboard.ingest import readers
 from dashboard.ingest.context import Context, ImportOptions, NeedsChoice, decide_dates
 from dashboard.ingest.labs import ACCEPTED, DUPLICATE, LabCandidates, _duplicates_and_clashes, _settle
-from dashboard.ingest.mapping import KIND_FIELDS, map_columns
+from dashboard.ingest.mapping import KIND_FIELDS, map_columns, mapped_twice
 from dashboard.ingest.pipeline import (
     _combine_patients,
     _refused_unread,
@@ -163,6 +163,8 @@ def import_to_parquet(
     if sample.num_rows < 2 or sample.row_numbers[0].as_py() != 2:
         raise NotStreamable("the header is not the first line")
     header = sample.header
+    if mapped_twice(header, options.mapping):
+        raise NotStreamable("two columns mapped to one field (the whole-file import asks)")
     mapping = map_columns(header, options.mapping)
     if not mapping.ok or mapping.kind != "labs" or mapping.report_dates or not mapping.fields.get("collected_at"):
         raise NotStreamable("not a long lab table with a draw date")

@@ -195,17 +195,22 @@ def decide_order(arrays: list[pa.Array], choice: str | None = None) -> OrderDeci
     sep = pc.struct_field(num, "sep").to_numpy(zero_copy_only=False)
     day_evidence = np.flatnonzero((a > 12) & (b <= 12))
     month_evidence = np.flatnonzero((b > 12) & (a <= 12))
+    # the user's choice is for a file whose own dates cannot settle the order (or that
+    # mixes both orders): a file that settles it keeps its own (hazard H5), so that the
+    # answer given for one file of an upload never re-reads another that needed none
+    if choice and not (len(day_evidence) and len(month_evidence)):
+        order = DAYFIRST if choice in ("dayfirst", DAYFIRST) else MONTHFIRST
+        chosen = "day-first" if order == DAYFIRST else "month-first"
+        if order == DAYFIRST and len(month_evidence):
+            why = f"{texts[int(month_evidence[0])]} has a second number above 12"
+            return OrderDecision(MONTHFIRST, f"{why} (the {chosen} choice is for files that do not settle it)")
+        if order == MONTHFIRST and len(day_evidence):
+            why = f"{texts[int(day_evidence[0])]} has a first number above 12"
+            return OrderDecision(DAYFIRST, f"{why} (the {chosen} choice is for files that do not settle it)")
+        return OrderDecision(order, "as chosen by the user")
     if choice:
         order = DAYFIRST if choice in ("dayfirst", DAYFIRST) else MONTHFIRST
-        if order == DAYFIRST and len(month_evidence):
-            return OrderDecision(
-                order, f"day-first as chosen, but {texts[int(month_evidence[0])]} only works month-first"
-            )
-        if order == MONTHFIRST and len(day_evidence):
-            return OrderDecision(
-                order, f"month-first as chosen, but {texts[int(day_evidence[0])]} only works day-first"
-            )
-        return OrderDecision(order, "as chosen by the user")
+        return OrderDecision(order, "as chosen by the user for a file that mixes both orders")
     if len(day_evidence) and len(month_evidence):
         raise DateOrderConflict(str(texts[int(day_evidence[0])]), str(texts[int(month_evidence[0])]))
     if len(day_evidence):

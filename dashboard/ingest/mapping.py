@@ -598,6 +598,17 @@ class ColumnMapping:
         return bool(self.kind) and not self.missing
 
 
+def mapped_twice(header: list[str], overrides: dict[str, str] | None) -> dict[str, list[str]]:
+    """Fields that two or more columns of ``header`` are mapped to by ``overrides`` (field ->
+    the columns, in header order): which one holds the field is never guessed."""
+    by_field: dict[str, list[str]] = {}
+    for h in header:
+        target = (overrides or {}).get(h)
+        if target in field_aliases():
+            by_field.setdefault(target, []).append(h)
+    return {f: cols for f, cols in by_field.items() if len(cols) > 1}
+
+
 def map_columns(header: list[str], overrides: dict[str, str] | None = None) -> ColumnMapping:
     """Decide what kind of table this is and which column holds which field.
 

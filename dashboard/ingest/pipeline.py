@@ -48,7 +48,15 @@ from dashboard.ingest.context import parse_date_column as _parse_date_column
 from dashboard.ingest.doses import DoseBatch, DoseRecord, normalise_doses
 from dashboard.ingest.failures import log_failure, plain_reason
 from dashboard.ingest.labs import LabInput, combine_labs, normalise_labs
-from dashboard.ingest.mapping import ColumnMapping, header_info, map_columns, match_field, normalize, recognise_test
+from dashboard.ingest.mapping import (
+    ColumnMapping,
+    header_info,
+    map_columns,
+    mapped_twice,
+    match_field,
+    normalize,
+    recognise_test,
+)
 from dashboard.ingest.patients import parse_sex, patients_from_table
 from dashboard.ingest.report import FileReport, ImportReport, Problem
 from dashboard.ingest.tabular import (
@@ -460,6 +468,10 @@ def _not_imported(raw: RawTable, rep: FileReport, needs: str, message: str) -> P
 
 
 def _generic(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed:
+    twice = mapped_twice(raw.header, ctx.options.mapping)
+    if twice:  # which column holds the field (the draw date, the patient) is never guessed
+        which = "; ".join(f"the columns {', '.join(cols)} are all mapped to {f}" for f, cols in twice.items())
+        raise NeedsChoice("mapping", f"{which}: keep one and set the others to 'ignore' (--map COLUMN=FIELD).")
     mapping = map_columns(raw.header, ctx.options.mapping)
     if not mapping.ok:
         found = ", ".join(raw.header[:30]) + (" ..." if len(raw.header) > 30 else "")

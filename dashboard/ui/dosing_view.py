@@ -252,13 +252,19 @@ def metabolites_tab() -> None:
 def mycophenolate_tab(ctx: dosing.PatientContext | None, k: str, egfr: float | None) -> None:
     a, b, c = st.columns(3)
     phase = a.radio("Phase", ["induction", "maintenance"], key=f"mmf_phase_{k}", horizontal=True)
-    form = b.radio("Product", ["MMF", "MPA"], key=f"mmf_form_{k}", horizontal=True)
+    # the product the patient takes (mycophenolic acid alone: MPA), so that its dose is
+    # checked against its own range, as the dose checks do
+    on_mpa = bool(ctx and ctx.on("mycophenolic acid") and not ctx.on("mycophenolate mofetil"))
+    form = b.radio("Product", ["MMF", "MPA"], index=1 if on_mpa else 0, key=f"mmf_form_{k}", horizontal=True)
     ppi = c.checkbox("On a proton pump inhibitor", key=f"mmf_ppi_{k}")
     show_key_points(["mycophenolate mofetil", "mycophenolic acid"])
     for drug in ("mycophenolate mofetil", "mycophenolic acid"):
         if ctx and ctx.mg_per_day(drug):
             st.caption(f"Current {drug}: {ctx.mg_per_day(drug):g} mg/day.")
-    show_result(dosing.mycophenolate_dose(phase, form, egfr=egfr, ppi=ppi), "mmf")
+    result = dosing.mycophenolate_dose(phase, form, egfr=egfr, ppi=ppi)
+    # the patient's current dose of that product checked against the range (the dose
+    # checks flag it above the top of the induction range)
+    show_result(result, "mmf", ctx.mg_per_day(result.drug) if ctx else None)
 
 
 def methotrexate_tab(ctx: dosing.PatientContext | None, k: str, egfr: float | None) -> None:

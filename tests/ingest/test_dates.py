@@ -223,3 +223,18 @@ def test_order_sniff_ignores_fixed_width_iso_dates():
         decide_order([pa.array(["2024-03-05 08:15", "03/04/2024"])])
     assert decide_order([pa.array(["2024-03-05", "13/04/2024"])]).order == DAYFIRST
     assert decide_order([pa.array([], pa.string())]).order == ""
+
+
+def test_a_chosen_order_never_overrides_a_file_that_settles_its_own():
+    """The order asked for is for the files whose dates cannot settle it (Home: "Date
+    order for the files that need it"; hazard H5: a day above 12 settles it).  By hand:
+    13/02/2024 exists only day-first, so in the same file 03/04/2024 is 3 April, whatever
+    was chosen for another file; 02/13/2024 exists only month-first, so 03/04/2024 is
+    4 March.  A file that mixes both orders is decided by the choice (the others rejected)."""
+    d = decide_order([pa.array(["13/02/2024", "03/04/2024"])], "monthfirst")
+    assert d.order == DAYFIRST and "13/02/2024" in d.reason
+    d = decide_order([pa.array(["02/13/2024", "03/04/2024"])], "dayfirst")
+    assert d.order == MONTHFIRST and "02/13/2024" in d.reason
+    assert decide_order([pa.array(["13/01/2024", "01/13/2024"])], "dayfirst").order == DAYFIRST
+    assert decide_order([pa.array(["13/01/2024", "01/13/2024"])], "monthfirst").order == MONTHFIRST
+    assert decide_order([pa.array(["01/02/2024", "03/04/2024"])], "monthfirst").order == MONTHFIRST

@@ -283,6 +283,45 @@ def test_ambiguous_dates_need_a_choice(imp):
     assert list(labs_of(r3)["collected_at"].dt.strftime("%Y-%m-%d")) == ["2024-01-02", "2024-03-04"]
 
 
+def test_the_date_order_answered_for_one_file_leaves_a_settled_file_alone():
+    """Home asks "Date order for the files that need it" and imports every upload again
+    with the answer.  By hand: a.csv (01/02, 03/04) cannot settle its order; b.csv holds
+    13/02/2024, which exists only day-first, so its 03/04/2024 is 3 April.  Answering
+    month-first for a.csv reads a.csv as 2 January and 4 March and keeps b.csv day-first:
+    both of its rows accepted, none rejected as "no month 13"."""
+    from dashboard.ingest import Source, import_sources
+
+    a = "id,date,test,value,unit\np1,01/02/2024,WBC,4,10^9/L\np1,03/04/2024,WBC,5,10^9/L\n"
+    b = "id,date,test,value,unit\np2,13/02/2024,WBC,4,10^9/L\np2,03/04/2024,WBC,5,10^9/L\n"
+    r = import_sources(
+        [Source("a.csv", a.encode()), Source("b.csv", b.encode())],
+        ImportOptions(date_order="monthfirst", today=TODAY),
+    )
+    assert_balanced(r)
+    fa, fb = r.report.files
+    assert (fa.date_order, fa.rows_accepted, fa.rows_rejected) == ("month-first", 2, 0)
+    assert (fb.date_order, fb.rows_accepted, fb.rows_rejected) == ("day-first", 2, 0)
+    days = labs_of(r).groupby("patient_id")["collected_at"].agg(lambda s: list(s.dt.strftime("%Y-%m-%d")))
+    assert days["p1"] == ["2024-01-02", "2024-03-04"]
+    assert days["p2"] == ["2024-02-13", "2024-04-03"]
+
+
+def test_two_columns_mapped_to_one_field_are_asked_about_never_picked(imp):
+    """The mapping form lets two columns be given one field.  Never guess a draw date: a
+    file whose draw date and report date are both mapped to the draw date (3 April and
+    5 April) imports nothing and asks again, naming both columns; with the report date
+    ignored the result is dated 3 April, its draw."""
+    text = "Pt,Drawn,Reported,Test,Res,U\n001,2024-04-03,2024-04-05,WBC,5.0,10^9/L\n"
+    base = {"Pt": "patient_id", "Test": "analyte", "Res": "value", "U": "unit", "Drawn": "collected_at"}
+    r = imp(text, mapping={**base, "Reported": "collected_at"})
+    f = r.report.files[0]
+    assert f.needs == "mapping" and r.labs.num_rows == 0
+    assert (f.rows_read, f.rows_rejected) == (1, 1)
+    assert "Drawn" in f.error and "Reported" in f.error and "collected_at" in f.error
+    r = imp(text, mapping={**base, "Reported": "ignore"})
+    assert list(labs_of(r)["collected_at"].dt.strftime("%Y-%m-%d")) == ["2024-04-03"]
+
+
 def test_unrecognised_columns_ask_for_a_mapping(imp):
     text = "Nummer,Wann,Was,Zahl\np1,2024-01-02,WBC,4\n"
     r = imp(text)

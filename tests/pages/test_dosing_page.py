@@ -293,3 +293,47 @@ def test_the_titration_plans_blood_tests_are_written_out_in_full():
     assert "weekly in the first month, twice a month in months 2 and 3" in caption  # the label's schedule
     for text in set(plan["Blood tests"]):
         assert text.replace("(", "").replace(")", "") in caption.replace("\\", "").replace("(", "").replace(")", "")
+
+
+def _on_mycophenolate(drug: str, twice_daily: float) -> Dataset:
+    ds = _panel()
+    doses = pd.DataFrame(
+        {
+            "patient_id": ["P1"],
+            "drug": [drug],
+            "start": pd.to_datetime(["2025-01-01"]),
+            "dose": [twice_daily],
+            "dose_unit": ["mg"],
+            "frequency": ["BID"],
+            "mg_per_day": [2 * twice_daily],
+            "mg_per_week": [float("nan")],
+        }
+    )
+    return Dataset(
+        labs=ds.labs,
+        doses=model.to_pandas("doses", model.from_pandas("doses", doses)),
+        patients=ds.patients,
+        label="test panel",
+    )
+
+
+def test_the_patients_mycophenolate_dose_is_checked_like_the_rules_do():
+    """Audit 3: the rules flag mycophenolate mofetil above 3000 mg/day (dose.mmf_above_max,
+    the top of KDIGO's 2-3 g/day induction range) and mycophenolic acid above 3000 x 0.72 =
+    2160 mg/day.  A patient on MMF 2000 mg twice daily (4000 mg/day) or on MPA 1440 mg
+    twice daily (2880 mg/day): the Dosing page, prefilled, says the current dose is above
+    the range (induction: 2000-3000 mg/day of MMF, 1440-2160 mg/day of MPA)."""
+    at = _app(
+        {
+            ui.DATASET: _on_mycophenolate("mycophenolate mofetil", 2000.0),
+            ui.PATIENT: "P1",
+            ui.AS_OF: dt.date(2025, 6, 1),
+        }
+    )
+    assert at.radio(key="mmf_form_P1").value == "MMF"
+    assert "Current dose 4000 mg/day is above the calculated range (2000-3000 mg/day)." in _texts(at.error)
+    at = _app(
+        {ui.DATASET: _on_mycophenolate("mycophenolic acid", 1440.0), ui.PATIENT: "P1", ui.AS_OF: dt.date(2025, 6, 1)}
+    )
+    assert at.radio(key="mmf_form_P1").value == "MPA"
+    assert "Current dose 2880 mg/day is above the calculated range (1440-2160 mg/day)." in _texts(at.error)
