@@ -6,11 +6,17 @@ time of the result (:func:`flag_key`).  Reviewing "the patient as a whole" recor
 entry per open flag (:func:`reviews_for`); an entry with an empty key is a note about a
 patient who had no open flag.  The log is append-only: a correction is a new entry that names
 the entry it corrects; the latest entry for a key is the one in force.
+
+A review also records the value (and comparator) of the result it was about: a lab that
+amends a result sends another value for the same draw, and the review of the first value
+never covers it (:func:`with_review_status`).  An entry from before values were recorded
+covers its flag only while the draw holds no conflicting results.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 
 import pandas as pd
@@ -34,6 +40,9 @@ COLUMNS: tuple[str, ...] = (
     "reviewed_at",
     "corrects",
 )
+#: Columns the workspace's log adds (schema 4): the value and comparator of the result an
+#: entry was about (missing or null for a review of the patient and for older entries).
+RESULT_COLUMNS: tuple[str, ...] = ("value", "comparator")
 
 
 @dataclass(frozen=True)
@@ -47,6 +56,9 @@ class Review:
     analyte: str = ""
     collected_at: dt.datetime | None = None
     corrects: int | None = None
+    #: the value and comparator of the result reviewed (None for a review of the patient)
+    value: float | None = None
+    comparator: str = ""
 
     @property
     def flag_key(self) -> str:
@@ -71,10 +83,31 @@ def parse_flag_key(key: str) -> tuple[str, str, pd.Timestamp | None, str]:
     return patient_id, rule_id, (pd.Timestamp(when) if when else None), analyte
 
 
-def review_of(key: str, action: str, note: str = "") -> Review:
-    """A review of the flag ``key`` (an empty key: of the patient, who must be in ``note``'s caller)."""
+def review_of(key: str, action: str, note: str = "", result: tuple[float, str] | None = None) -> Review:
+    """A review of the flag ``key`` (an empty key: of the patient, who must be in ``note``'s
+    caller); ``result``: the (value, comparator) of the flag's result, as shown."""
     patient_id, rule_id, when, analyte = parse_flag_key(key)
-    return Review(patient_id, action, note, rule_id, analyte, when.to_pydatetime() if when is not None else None)
+    value, comparator = result if result is not None else (None, "")
+    return Review(
+        patient_id,
+        action,
+        note,
+        rule_id,
+        analyte,
+        when.to_pydatetime() if when is not None else None,
+        value=None if value is None or pd.isna(value) else float(value),
+        comparator=comparator or "",
+    )
+
+
+def results_of(flags: pd.DataFrame) -> dict[str, tuple[float, str]]:
+    """Each flag's (value, comparator) by its key: what a review of it records."""
+    if not len(flags) or "value" not in flags.columns:
+        return {}
+    comparators = flags["comparator"] if "comparator" in flags.columns else [""] * len(flags)
+    return {
+        str(k): (float(v), str(c or "")) for k, v, c in zip(flags["flag_key"], flags["value"], comparators, strict=True)
+    }
 
 
 def flags_for_review(
@@ -123,13 +156,21 @@ def flag_choices(flags: pd.DataFrame) -> dict[str, str]:
     return {"": "The patient as a whole (every open flag)"} | dict(zip(flags["flag_key"], labels, strict=True))
 
 
-def reviews_for(patient_id: str, flag_keys: list[str], action: str, note: str = "") -> list[Review]:
+def reviews_for(
+    patient_id: str,
+    flag_keys: list[str],
+    action: str,
+    note: str = "",
+    results: dict[str, tuple[float, str]] | None = None,
+) -> list[Review]:
     """The entries one review makes: one per flag acknowledged, so that each flag is
     acknowledged by name and a later result (a new flag) is open again; a patient with
-    no open flag gets one entry about the patient as a whole."""
+    no open flag gets one entry about the patient as a whole.  ``results``: the flags'
+    (value, comparator) by key (:func:`results_of`), recorded with each entry."""
     if not flag_keys:
         return [Review(patient_id=patient_id, action=action, note=note)]
-    return [review_of(k, action, note) for k in flag_keys]
+    results = results or {}
+    return [review_of(k, action, note, results.get(k)) for k in flag_keys]
 
 
 def validate(review: Review, reviewer: str) -> list[str]:
@@ -173,12 +214,40 @@ def with_review_status(
     out["flag_key"] = keys
     current = latest(log[log["flag_key"] != ""]) if not log.empty else log
     by_key = pd.DataFrame() if current.empty else current.set_index("flag_key")
-    has = [k in by_key.index for k in keys]
+    has = [k in by_key.index and _covers(by_key.loc[k], flag) for k, flag in zip(keys, _results(out), strict=True)]
     out["reviewed"] = has
     out["review_action"] = [by_key.loc[k, "action"] if h else "" for k, h in zip(keys, has, strict=True)]
     out["reviewed_by"] = [by_key.loc[k, "reviewer"] if h else "" for k, h in zip(keys, has, strict=True)]
     out["reviewed_at"] = [by_key.loc[k, "reviewed_at"] if h else pd.NaT for k, h in zip(keys, has, strict=True)]
     return out.sort_values(["reviewed", when_col], ascending=[True, False], kind="stable").reset_index(drop=True)
+
+
+def _results(flags: pd.DataFrame) -> list[tuple[float, str, bool]]:
+    """Per flag: its value, comparator and whether its draw holds conflicting results
+    (NaN, "" and False where the frame does not say)."""
+    n = len(flags)
+    value = flags["value"].astype("float64").tolist() if "value" in flags.columns else [math.nan] * n
+    comparator = [str(c or "") for c in flags["comparator"]] if "comparator" in flags.columns else [""] * n
+    conflict = (
+        [isinstance(c, str) and c != "" for c in flags["conflict"]] if "conflict" in flags.columns else [False] * n
+    )
+    return list(zip(value, comparator, conflict, strict=True))
+
+
+def _covers(entry: pd.Series, flag: tuple[float, str, bool]) -> bool:
+    """Whether a review entry covers the flag's result: the same value and comparator (a
+    lab's amended result of the draw is another finding); an entry without a value (from
+    before values were recorded) only while the draw holds no conflicting results."""
+    value, comparator, conflict = flag
+    reviewed = entry.get("value")
+    if reviewed is None or pd.isna(reviewed):
+        return not conflict
+    if math.isnan(value):
+        return True  # a frame without values (the key alone identifies the flag)
+    return (
+        math.isclose(float(reviewed), value, rel_tol=1e-9, abs_tol=1e-12)
+        and str(entry.get("comparator") or "") == comparator
+    )
 
 
 def unacknowledged(flags_with_status: pd.DataFrame) -> pd.DataFrame:

@@ -177,14 +177,21 @@ def add_reviews(tx: Tx, clock: Clock, reviews: Sequence[Review], by: str) -> lis
                 review.corrects,
             ],
         )
+        if review.value is not None:  # the result it was about (a review of the patient has none)
+            tx.execute("INSERT INTO review_results VALUES (?, ?, ?)", [review_id, review.value, review.comparator])
         ids.append(review_id)
     bump(tx)
     return ids
 
 
+#: The review log with the value and comparator of the result each entry was about (NULL
+#: for a review of the patient, and for entries from before schema 4).
+REVIEW_LOG = "SELECT r.*, x.value, x.comparator FROM reviews r LEFT JOIN review_results x USING (review_id)"
+
+
 def reviews(tx: Tx, patient_id: str | None) -> pa.Table:
-    where, params = ("WHERE patient_id = ?", [patient_id]) if patient_id is not None else ("", [])
-    return tx.arrow(f"SELECT * FROM reviews {where} ORDER BY review_id", params)
+    where, params = ("WHERE r.patient_id = ?", [patient_id]) if patient_id is not None else ("", [])
+    return tx.arrow(f"{REVIEW_LOG} {where} ORDER BY review_id", params)
 
 
 def empty_reviews() -> pa.Table:

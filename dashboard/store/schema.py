@@ -24,7 +24,7 @@ import pyarrow as pa
 from dashboard import model
 
 #: Tables whose rows are never updated or deleted: corrections are new rows.
-APPEND_ONLY = ("reviews", "dose_edits", "imports", "import_files")
+APPEND_ONLY = ("reviews", "review_results", "dose_edits", "imports", "import_files")
 
 
 class AppendOnlyViolation(Exception):
@@ -133,10 +133,21 @@ def _v3() -> list[str]:
     return [f"CREATE TABLE intervals (\n  {model_columns('intervals')})"]
 
 
+def _v4() -> list[str]:
+    # the result a review was about: a lab's amended result of the same draw (another value)
+    # is a new finding, never covered by the review of the first (dashboard/reviews.py).  A
+    # table of its own: the reviews table is append-only, its rows and columns never change.
+    return [
+        """CREATE TABLE review_results (
+  review_id BIGINT NOT NULL, value DOUBLE NOT NULL, comparator VARCHAR NOT NULL)"""
+    ]
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "initial schema: canonical tables with provenance, import log, dose edits, reviews", _v1),
     Migration(2, "patients: the patient's name (a second identifier beside the MRN)", _v2),
     Migration(3, "monitoring intervals set by the clinician from the patient's risk (BSR 2025)", _v3),
+    Migration(4, "review_results: the value and comparator of the result each review was about", _v4),
 ]
 
 

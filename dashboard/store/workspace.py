@@ -209,7 +209,7 @@ class Workspace:
                 extract,
                 data_version(tx),
                 entries.doses_with_provenance(tx, None),
-                tx.arrow("SELECT * FROM reviews ORDER BY review_id"),
+                tx.arrow(f"{entries.REVIEW_LOG} ORDER BY review_id"),
                 tables["intervals"],
             )
 

@@ -21,7 +21,7 @@ from dashboard import model
 from dashboard.dataset import Dataset
 from dashboard.dose_entry import DoseEntry
 from dashboard.ingest import ImportReport, ImportResult
-from dashboard.reviews import ACTIONS, flags_for_review, reviews_for
+from dashboard.reviews import ACTIONS, flags_for_review, results_of, reviews_for
 from dashboard.store import EntryRejected, Workspace, WorkspaceBusy, WorkspaceError, workspace_path
 from dashboard.store.panel import open_panel
 from dashboard.ui.auth import reviewer
@@ -192,17 +192,22 @@ def patient_flags(ds: Dataset, reviews: pd.DataFrame, patient_id: str) -> pd.Dat
 def add_review(patient_id: str, about: str, action: str, note: str) -> None:
     """The Workspace page's review: a flag (``about``, its key), or the patient as a whole
     (every open flag of the patient, each acknowledged by name)."""
-    if about:
-        keys = [about]
-    else:
-        ds, panel = get_dataset(), workspace_panel()
-        flags = patient_flags(ds, panel.reviews, patient_id) if ds is not None and panel is not None else None
-        keys = [] if flags is None else flags["flag_key"].tolist()
-    entries = reviews_for(patient_id, keys, action, note)
+    ds, panel = get_dataset(), workspace_panel()
+    flags = patient_flags(ds, panel.reviews, patient_id) if ds is not None and panel is not None else None
+    every = [] if flags is None else flags["flag_key"].tolist()
+    keys = [about] if about else every
+    entries = reviews_for(patient_id, keys, action, note, results_of(flags) if flags is not None else None)
     then_refresh(lambda: workspace().add_reviews(entries, by=reviewer()), "Review recorded.")
 
 
-def record_review(patient_id: str, flag_keys: Sequence[str], ticked: Sequence[str], action: str, note: str) -> bool:
+def record_review(
+    patient_id: str,
+    flag_keys: Sequence[str],
+    ticked: Sequence[str],
+    action: str,
+    note: str,
+    results: dict[str, tuple[float, str]] | None = None,
+) -> bool:
     """The Patient page's review of the ``ticked`` flags (of ``flag_keys``, the open ones
     shown): checked, saved to the workspace (the session's panel first, when it is not
     there yet), and said.  True when recorded."""
@@ -220,7 +225,7 @@ def record_review(patient_id: str, flag_keys: Sequence[str], ticked: Sequence[st
         save_session_to_workspace()
         if not in_workspace():
             return False  # the notice says why the panel could not be saved
-    entries = reviews_for(patient_id, list(ticked), action, note)
+    entries = reviews_for(patient_id, list(ticked), action, note, results)
     if guard(lambda: workspace().add_reviews(entries, by=reviewer())) is None:
         return False
     log.info("review recorded: %d entries", len(entries))

@@ -70,11 +70,13 @@ def review_form(patient_id: str, flags: pd.DataFrame) -> None:
             type="primary",
             icon=":material/task_alt:",
             on_click=_submit_review,
-            args=(patient_id, tuple(flags["flag_key"]) if len(flags) else (), generation),
+            args=(patient_id, tuple(flags["flag_key"]) if len(flags) else (), generation, reviews.results_of(flags)),
         )
 
 
-def _submit_review(patient_id: str, flag_keys: Sequence[str], generation: int) -> None:
+def _submit_review(
+    patient_id: str, flag_keys: Sequence[str], generation: int, results: dict[str, tuple[float, str]]
+) -> None:
     """Callback of the review form (the form's values, under its own keys of this
     ``generation``, exist only in the session state when it runs)."""
     s = st.session_state
@@ -82,7 +84,7 @@ def _submit_review(patient_id: str, flag_keys: Sequence[str], generation: int) -
     ticked = [k for k in flag_keys if s.get(ack_key(k, generation))]
     action = str(s.get(ack_key("action", generation)) or "")
     note = str(s.get(ack_key("note", generation)) or "")
-    if actions.record_review(patient_id, flag_keys, ticked, action, note):
+    if actions.record_review(patient_id, flag_keys, ticked, action, note, results):
         s[ACK_GENERATION] = generation + 1
 
 

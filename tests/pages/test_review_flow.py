@@ -85,6 +85,8 @@ def test_a_review_sticks_across_reruns_pages_and_a_new_session(tmp_workspace):
     ws = Workspace(tmp_workspace)
     assert ws.info()["reviews"] == 3 and ws.info()["patients"] == 36  # saved with the panel, same click
     assert {r["reviewer"] for r in ws.reviews(PID).to_pylist()} == {"Dr Ada"}
+    # each entry records the value of the result it was about (an amended result is another finding)
+    assert all(r["value"] is not None for r in ws.reviews(PID).to_pylist())
 
     # the Panel reads the same state on every rerun (the bug: only on the first render)
     for _ in range(3):

@@ -16,7 +16,7 @@ import datetime as dt
 import pytest
 
 from dashboard.ingest import Source
-from dashboard.reviews import reviews_for
+from dashboard.reviews import results_of, reviews_for
 from dashboard.store import Workspace
 from dashboard.store.panel import open_panel
 
@@ -42,7 +42,9 @@ def reviewed(ws: Workspace) -> Workspace:
         f"001|bsr.neutrophils_low|{APRIL}|neutrophils",
         f"001|ctcae.neutrophils|{APRIL}|neutrophils",
     ]
-    ws.add_reviews(reviews_for("001", keys, "continue", "recheck in 2 weeks"), by="Dr A")
+    # as the app records it: each flag with the value and comparator of its result (1.2)
+    shown = open_panel(ws).open_flags(AS_OF)
+    ws.add_reviews(reviews_for("001", keys, "continue", "recheck in 2 weeks", results_of(shown)), by="Dr A")
     return ws
 
 
@@ -67,11 +69,6 @@ def test_a_later_abnormal_result_opens_new_unreviewed_flags(reviewed):
     assert not any(flags.values())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="audit 3 finding 1: a review is keyed patient|rule|collected_at|analyte and records no value, "
-    "so it covers an amended result of the same draw (needs the reviewed value stored with the review)",
-)
 def test_an_amended_more_severe_result_of_the_same_draw_is_not_covered_by_the_old_review(reviewed):
     """The lab corrects the 15 Apr result to 0.4 (CTCAE grade 4, < 0.5): the draw now holds
     1.2 and 0.4 and the more severe counts.  The review was of 1.2 (grade 2): the grade 4
@@ -81,3 +78,21 @@ def test_an_amended_more_severe_result_of_the_same_draw_is_not_covered_by_the_ol
     f = open_panel(reviewed).open_flags(AS_OF)
     assert (f["value"] == 0.4).all()  # the flags are now about 0.4
     assert not f["reviewed"].any()
+
+
+def test_a_review_recorded_before_values_were_kept_covers_its_flag_until_the_draw_is_amended(ws):
+    """An entry of a workspace from before schema 4 has no value: it still covers its flag
+    (the key names the draw), but not once the draw holds another value (1.2 and 0.4)."""
+    for name, text in (("doses.csv", DOSES), ("patients.csv", PATIENTS), ("labs.csv", LABS)):
+        ws.import_sources([Source(name, text.encode())], by="t")
+    ws.add_reviews(reviews_for("001", list(_flags(ws)), "continue"), by="Dr A")  # no values
+    assert list(_flags(ws).values()) == [True, True]
+    amended = HEAD + "001,2024-04-15 09:00,Neutrophils,0.4,10^9/L\n"
+    ws.import_sources([Source("labs-amended.csv", amended.encode())], by="t")
+    assert not any(_flags(ws).values())
+
+
+def test_the_value_reviewed_is_kept_in_the_log(reviewed):
+    log = open_panel(reviewed).reviews
+    assert sorted(log["value"].tolist()) == [1.2, 1.2]
+    assert log["comparator"].fillna("").tolist() == ["", ""]
