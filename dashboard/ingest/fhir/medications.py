@@ -56,6 +56,10 @@ def medication_order(row: int, res: Resource, index: Index, reading: Reading, ta
     if res.get("doNotPerform") is True:
         tally.reject(row, "doNotPerform", f"{rtype} says NOT to give the drug", "doNotPerform")
         return
+    unplaced = index.subject_problem(subject_of(res))
+    if unplaced:
+        tally.reject(row, "subject", unplaced)
+        return
     text, code = _medication(res, index, reading)
     if not text and not code:
         tally.reject(row, "medication", f"{rtype} names no medication (or refers to one not in this file)")

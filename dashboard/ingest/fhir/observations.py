@@ -43,6 +43,10 @@ def observation(row: int, res: Resource, index: Index, parent: Resource | None, 
     if status in _OBS_REJECT:
         tally.reject(row, "status", f"Observation {_OBS_REJECT[status]}", status)
         return
+    unplaced = index.subject_problem(subject_of(res))
+    if unplaced:
+        tally.reject(row, "subject", unplaced)
+        return
     code_cc = res.get("code") or res.get("name")  # DSTU1 writes "name"
     loinc = cc_code(code_cc, LOINC)
     name = cc_text(code_cc)
@@ -248,6 +252,10 @@ def diagnostic_report(row: int, res: Resource, index: Index, reading: Reading, t
     status = str(res.get("status", "")).lower()
     if status in ("entered-in-error", "cancelled"):
         tally.reject(row, "status", f"DiagnosticReport {status}", status)
+        return
+    unplaced = index.subject_problem(subject_of(res))
+    if unplaced:
+        tally.reject(row, "subject", unplaced)
         return
     n_records = 0
     contained_obs = 0
