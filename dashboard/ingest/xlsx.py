@@ -119,6 +119,7 @@ class WorkbookScan:
 
     sheets: dict[str, SheetScan]  # part name -> scan
     parts_by_sheet: dict[str, str]  # sheet name -> part name
+    date1904: bool = False  # the workbook counts dates from 1904 (old Mac workbooks)
 
 
 def check_workbook(data: bytes) -> WorkbookScan:
@@ -151,7 +152,16 @@ def check_workbook(data: bytes) -> WorkbookScan:
         raise UnreadableFile(f"the Excel file is damaged ({_zip_words(exc)})") from None
     except (zipfile.LargeZipFile, NotImplementedError, EOFError, OSError, RuntimeError):
         raise UnreadableFile("the Excel file is damaged or encrypted: it cannot be opened") from None
-    return WorkbookScan(scans, _sheet_parts(texts))
+    return WorkbookScan(scans, _sheet_parts(texts), _is_1904(texts))
+
+
+_DATE1904 = re.compile(rb"<(?:[\w.-]+:)?workbookPr\s[^>]*\bdate1904\s*=\s*[\"'](?:1|true)[\"']")
+
+
+def _is_1904(texts: dict[str, bytes]) -> bool:
+    """True when the workbook declares Excel's 1904 date system."""
+    book = next((n for n in texts if n.endswith("workbook.xml")), "")
+    return bool(book) and _DATE1904.search(texts[book]) is not None
 
 
 def _zip_words(exc: zipfile.BadZipFile) -> str:
@@ -471,6 +481,7 @@ def read_excel(name: str, data: bytes) -> list[RawTable]:
                     continue
             table = _read_sheet(name, wb, meta.name, scan)
             if table is not None:
+                table.date1904 = book.date1904
                 if str(meta.visible).rsplit(".", 1)[-1] != "Visible":
                     table.warnings.append(
                         Problem(

@@ -373,3 +373,37 @@ def test_a_hidden_sheet_is_read_and_said_to_be_hidden():
     assert set(by_sheet) == {"Results", "Old results"}
     assert not any("hidden" in w.message for w in by_sheet["Results"].warnings)
     assert any("sheet 'Old results' is hidden" in w.message for w in by_sheet["Old results"].warnings)
+
+
+def _workbook_1904(serial_cell: object) -> bytes:
+    wb = openpyxl.Workbook()
+    wb.epoch = openpyxl.utils.datetime.CALENDAR_MAC_1904
+    ws = wb.active
+    ws.append(["MRN", "Collection Date", "Component", "Result", "Units"])
+    ws.append(["10001", serial_cell, "WBC", 4.1, "10^9/L"])  # a plain number, no date format
+    ws.append(["10001", dt.datetime(2026, 10, 15), "WBC", 2.1, "10^9/L"])  # a date cell
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def test_a_day_number_in_a_1904_workbook_counts_from_1904():
+    # Excel's 1904 date system (old Mac workbooks) counts days from 1 January 1904:
+    # 1904-01-01 .. 2026-01-01 is 122 years with 31 leap days (1904 .. 2024) = 44,561
+    # days, and 2026-01-01 .. 2026-10-01 is 273 days: 44,834 is 1 October 2026 (in the
+    # 1900 system the same number is 30 September 2022, 1,462 days earlier)
+    result = import_bytes(_workbook_1904(44834), "labs.xlsx")
+    assert_balanced(result)
+    dates = sorted(str(d)[:10] for d in result.labs_df()["collected_at"])
+    assert dates == ["2026-10-01", "2026-10-15"]
+    notes = " ".join(w.message for w in result.report.files[0].warnings)
+    assert "1904" in notes
+
+
+def test_a_day_number_in_a_1900_workbook_is_unchanged():
+    wb = openpyxl.load_workbook(io.BytesIO(_workbook_1904(44834)))
+    wb.epoch = openpyxl.utils.datetime.CALENDAR_WINDOWS_1900
+    buf = io.BytesIO()
+    wb.save(buf)
+    result = import_bytes(buf.getvalue(), "labs.xlsx")
+    assert sorted(str(d)[:10] for d in result.labs_df()["collected_at"]) == ["2022-09-30", "2026-10-15"]
