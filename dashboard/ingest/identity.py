@@ -35,7 +35,10 @@ MAX_ID_LENGTH = 128
 #: A spreadsheet error value standing where the id should be (a lookup that failed in the
 #: export: ``=VLOOKUP(...)`` gives ``#N/A``): it names no patient, and every row holding it
 #: would otherwise be one patient "#N/A".
-SPREADSHEET_ERROR = r"^#(?:N/A|REF!|VALUE!|DIV/0!|NAME\?|NULL!|NUM!|SPILL!|CALC!|GETTING_DATA)$"
+#: (and a formula the workbook never computed, as the Excel reader writes it: xlsx.NOT_COMPUTED)
+SPREADSHEET_ERROR = (
+    r"^#(?:N/A|REF!|VALUE!|DIV/0!|NAME\?|NULL!|NUM!|SPILL!|CALC!|GETTING_DATA|FORMULA NEVER COMPUTED(?: =.*)?)$"
+)
 
 #: A pattern matching every id rejected (used with Arrow's RE2 on whole columns, and
 #: with ``re`` on single ids): one of the characters of the class - controls, format

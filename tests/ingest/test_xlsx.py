@@ -407,3 +407,46 @@ def test_a_day_number_in_a_1900_workbook_is_unchanged():
     wb.save(buf)
     result = import_bytes(buf.getvalue(), "labs.xlsx")
     assert sorted(str(d)[:10] for d in result.labs_df()["collected_at"]) == ["2022-09-30", "2026-10-15"]
+
+
+def _workbook(rows: list[list[object]]) -> bytes:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["MRN", "Collection Date", "Component", "Result", "Units"])
+    for r in rows:
+        ws.append(r)
+    buf = io.BytesIO()
+    wb.save(buf)  # openpyxl stores formulas without their value, as a workbook never opened in Excel
+    return buf.getvalue()
+
+
+def test_a_row_of_formulas_never_computed_is_rejected_not_dropped_as_blank():
+    data = _workbook([["=A3", "=B3", "=C3", "=D3", "=E3"], ["10001", "2026-10-01", "WBC", 3.1, "10^9/L"]])
+    result = import_bytes(data, "labs.xlsx")
+    assert_balanced(result)
+    [f] = result.report.files
+    assert (f.rows_read, f.rows_accepted, f.rows_rejected) == (2, 1, 1)
+    assert any(p.row == 2 and "never computed" in p.message.lower() for p in f.problems)
+
+
+def test_a_result_that_is_a_formula_never_computed_is_rejected_saying_so():
+    data = _workbook([["10001", "2026-10-01", "WBC", "=4100/1000", "10^9/L"]])
+    result = import_bytes(data, "labs.xlsx")
+    [f] = result.report.files
+    assert f.rows_rejected == 1 and result.labs.num_rows == 0
+    assert "never computed" in f.problems[0].message.lower() and "4100/1000" in f.problems[0].message
+
+
+def test_a_row_holding_only_a_formula_never_computed_is_counted():
+    data = _workbook([[None, None, None, None, "=1+1"]])
+    result = import_bytes(data, "labs.xlsx")
+    assert_balanced(result)
+    assert result.report.files[0].rows_read == 1
+
+
+def test_a_patient_id_that_is_a_formula_never_computed_is_rejected():
+    data = _workbook([["=VLOOKUP(F2,Sheet2!A:B,2,0)", "2026-10-01", "WBC", 3.1, "10^9/L"]])
+    result = import_bytes(data, "labs.xlsx")
+    [f] = result.report.files
+    assert f.rows_rejected == 1 and result.labs.num_rows == 0
+    assert f.problems[0].column == "MRN" and "never computed" in f.problems[0].message.lower()
