@@ -92,6 +92,8 @@ class SheetScan:
     max_col: int = 0
     declared: str = ""  # the <dimension ref> the sheet declares
     errors: dict[tuple[int, int], str] = field(default_factory=dict)  # (row, col) -> "#VALUE!"
+    hidden_rows: list[int] = field(default_factory=list)  # rows hidden in Excel (1-based)
+    hidden_columns: list[int] = field(default_factory=list)
 
     @property
     def rows(self) -> int:
@@ -215,6 +217,13 @@ _FORMULA_CELL = re.compile(
     rb"((?:(?!<(?:[\w.-]+:)?c[\s>/]).)*?<(?:[\w.-]+:)?f[\s/>](?:(?!<(?:[\w.-]+:)?c[\s>/]).)*?)</(?:[\w.-]+:)?c>",
     re.DOTALL,
 )
+_HIDDEN_ROW = re.compile(
+    rb"<(?:[\w.-]+:)?row\s((?:[^>\"']|\"[^\"]*\"|'[^']*')*\bhidden\s*=\s*[\"'](?:1|true)[\"'](?:[^>\"']|\"[^\"]*\"|'[^']*')*)>"
+)
+_HIDDEN_COL = re.compile(
+    rb"<(?:[\w.-]+:)?col\s((?:[^>\"']|\"[^\"]*\"|'[^']*')*\bhidden\s*=\s*[\"'](?:1|true)[\"'](?:[^>\"']|\"[^\"]*\"|'[^']*')*)>"
+)
+_MIN_MAX = re.compile(rb"\b(min|max)\s*=\s*[\"'](\d{1,5})[\"']")
 _FORMULA_TAG = re.compile(rb"<(?:[\w.-]+:)?f[\s/>]")
 _FORMULA_TEXT = re.compile(rb"<(?:[\w.-]+:)?f(?:\s[^>]*)?>([^<]{0,60})")
 _ANY_VALUE = re.compile(rb"<(?:[\w.-]+:)?(?:v|is)>\s*[^<\s]")
@@ -272,6 +281,7 @@ def _scan_part(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> SheetScan | None:
             if found is None:
                 continue
             scan = SheetScan(info.filename, declared=declared)
+            _hidden_columns(buf[: found.start()], scan)  # <cols> comes before <sheetData>
             prefix = (found.group(1) + b":") if found.group(1) else b""
             buf = buf[found.start() :]
         if fast:
@@ -279,6 +289,12 @@ def _scan_part(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> SheetScan | None:
             tags, refs, fast = tags + block_tags, refs + block_refs, ok
         if b"e" in buf and (b't="e"' in buf or b"t='e'" in buf):
             _errors(buf, scan)
+        if b"hidden" in buf and len(scan.hidden_rows) < 10_000:
+            for m in _HIDDEN_ROW.finditer(buf):
+                ref = _ATTR_R.search(m.group(1))
+                text = (ref.group(1) or ref.group(2) or b"").strip() if ref else b""
+                if text.isdigit() and len(text) <= 9:
+                    scan.hidden_rows.append(int(text))
         if _FORMULA_TAG.search(buf):
             _formulas_without_values(buf, scan)
     if scan is None:
@@ -402,6 +418,16 @@ def _errors(buf: bytes, scan: SheetScan) -> None:
         if parsed and parsed.group(1) and value:
             shown = html.unescape(value.group(1).decode("utf-8", "replace")).strip()
             scan.errors[(int(parsed.group(2)), _column_number(parsed.group(1).upper()))] = shown
+
+
+def _hidden_columns(head: bytes, scan: SheetScan) -> None:
+    """The columns a sheet hides (``<col min max hidden="1">``), at most 100."""
+    for m in _HIDDEN_COL.finditer(head):
+        bounds = {k.decode(): int(v) for k, v in _MIN_MAX.findall(m.group(1))}
+        lo, hi = bounds.get("min", 0), bounds.get("max", bounds.get("min", 0))
+        scan.hidden_columns.extend(range(lo, min(hi, lo + 100) + 1) if lo else [])
+        if len(scan.hidden_columns) >= 100:
+            break
 
 
 def _formulas_without_values(buf: bytes, scan: SheetScan) -> None:
@@ -585,6 +611,8 @@ def _read_sheet(name: str, wb, sheet: str, scan: SheetScan | None) -> RawTable |
     above = min(offset, 50)
     records = [[] for _ in range(above)] + records
     table = table_from_records(name, records, sheet=sheet, first_row=offset + 1 - above)
+    if scan is not None:
+        _say_hidden(table, scan)
     if scan is not None and _declared_too_large(scan.declared):
         table.warnings.append(
             Problem(
@@ -594,6 +622,34 @@ def _read_sheet(name: str, wb, sheet: str, scan: SheetScan | None) -> RawTable |
             )
         )
     return table
+
+
+def _say_hidden(table: RawTable, scan: SheetScan) -> None:
+    """A note for the rows and columns of the sheet hidden in Excel that hold data: they
+    are read like the others (a hidden result is still a result), but the user hid them."""
+    data_rows = set(table.row_numbers.to_pylist())
+    rows = sorted(r for r in set(scan.hidden_rows) if r in data_rows)
+    if rows:
+        shown = ", ".join(f"row {r}" for r in rows[:10]) + (" ..." if len(rows) > 10 else "")
+        table.warnings.append(
+            Problem(
+                None,
+                None,
+                f"{len(rows)} row(s) hidden in the workbook ({shown}) were read like the others; "
+                "check they are meant to be imported",
+            )
+        )
+    cols = sorted(c for c in set(scan.hidden_columns) if scan.min_col <= c <= scan.max_col)
+    if cols:
+        shown = ", ".join(f"column {_letters(c)}" for c in cols[:10]) + (" ..." if len(cols) > 10 else "")
+        table.warnings.append(
+            Problem(
+                None,
+                None,
+                f"{len(cols)} column(s) are hidden in the workbook ({shown}): read like any other column; "
+                "check what they hold",
+            )
+        )
 
 
 def _declared_too_large(ref: str) -> bool:

@@ -450,3 +450,23 @@ def test_a_patient_id_that_is_a_formula_never_computed_is_rejected():
     [f] = result.report.files
     assert f.rows_rejected == 1 and result.labs.num_rows == 0
     assert f.problems[0].column == "MRN" and "never computed" in f.problems[0].message.lower()
+
+
+def test_hidden_rows_and_columns_are_read_and_said():
+    # a row hidden in Excel (a result someone hid, or a filter) is imported like the
+    # others, but the report says so, as it does for a hidden sheet
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["MRN", "Collection Date", "Component", "Result", "Units", "Old result"])
+    ws.append(["10001", "2026-10-01", "WBC", 4.1, "10^9/L", 9])
+    ws.append(["10001", "2026-10-02", "WBC", 99.0, "10^9/L", 9])
+    ws.row_dimensions[3].hidden = True
+    ws.column_dimensions["F"].hidden = True
+    buf = io.BytesIO()
+    wb.save(buf)
+    result = import_bytes(buf.getvalue(), "labs.xlsx")
+    [f] = result.report.files
+    assert f.rows_accepted == 2
+    notes = [w.message for w in f.warnings]
+    assert any("hidden" in n and "row 3" in n for n in notes)
+    assert any("hidden" in n and "column F" in n for n in notes)
