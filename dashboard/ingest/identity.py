@@ -32,12 +32,20 @@ _INVISIBLE_OTHERS = "\u034f\u115f\u1160\u17b4\u17b5\u180e\u2800\u3164\uffa0"
 #: NHS number 10).  A longer "id" is a pasted note or a damaged export, not a patient.
 MAX_ID_LENGTH = 128
 
+#: A spreadsheet error value standing where the id should be (a lookup that failed in the
+#: export: ``=VLOOKUP(...)`` gives ``#N/A``): it names no patient, and every row holding it
+#: would otherwise be one patient "#N/A".
+#: (and a formula the workbook never computed, as the Excel reader writes it: xlsx.NOT_COMPUTED)
+SPREADSHEET_ERROR = (
+    r"^#(?:N/A|REF!|VALUE!|DIV/0!|NAME\?|NULL!|NUM!|SPILL!|CALC!|GETTING_DATA|FORMULA NEVER COMPUTED(?: =.*)?)$"
+)
+
 #: A pattern matching every id rejected (used with Arrow's RE2 on whole columns, and
 #: with ``re`` on single ids): one of the characters of the class - controls, format
 #: characters (bidi controls, zero-width characters, soft hyphen, BOM ...), private-use
 #: and unassigned-looking ranges, line and paragraph separators, spaces other than the
 #: ordinary space, variation selectors and invisible letters - or more than
-#: :data:`MAX_ID_LENGTH` characters.
+#: :data:`MAX_ID_LENGTH` characters, or a whole id that is a :data:`SPREADSHEET_ERROR`.
 REJECTED_CLASS = (
     "["
     "\\x00-\\x1f\\x7f-\\x9f"  # C0 and C1 controls
@@ -47,6 +55,7 @@ REJECTED_CLASS = (
     "\\x{e0000}-\\x{e0fff}\\x{f0000}-\\x{10ffff}"
     "]"
     f"|.{{{MAX_ID_LENGTH + 1}}}"
+    f"|{SPREADSHEET_ERROR}"
 )
 
 
@@ -86,6 +95,8 @@ def id_problem(pid: str) -> str:
     bad = _REJECTED.search(pid)
     if bad is None:
         return ""
+    if re.fullmatch(SPREADSHEET_ERROR, pid):
+        return f"the patient id is the spreadsheet error {pid}, not an id: fix the id (or the formula) at the source"
     if len(bad.group(0)) > 1:
         return (
             f"the patient id is {len(pid)} characters long, more than any id system writes "
@@ -168,6 +179,7 @@ __all__ = [
     "BIDI_CONTROLS",
     "MAX_ID_LENGTH",
     "REJECTED_CLASS",
+    "SPREADSHEET_ERROR",
     "char_name",
     "clean_id",
     "describe",

@@ -669,7 +669,7 @@ def map_columns(header: list[str], overrides: dict[str, str] | None = None) -> C
     fields_wide = assign("wide", non_analyte)
     taken_any = set(forced_fields.values()) | ignored | set(forced_analytes)
     draw_labs = _choose_draw_date(fields_labs, non_analyte, infos, forced_fields, taken_any)
-    draw_wide = _choose_draw_date(fields_wide, non_analyte, infos, forced_fields, taken_any)
+    draw_wide = _choose_draw_date(fields_wide, non_analyte, infos, forced_fields, taken_any, wide=True)
 
     if "drug" in fields_doses and ("start" in fields_doses or "dose" in fields_doses):
         options.append(("doses", fields_doses))
@@ -708,12 +708,15 @@ def _choose_draw_date(
     infos: dict[str, HeaderInfo],
     forced: dict[str, str],
     taken: set[str],
+    wide: bool = False,
 ) -> _DrawDate:
     """Decide (in place) which column is the draw date and time of a lab table.
 
     A collection/specimen (or plain) date first; else an order date, with a note; a
     result/report/verified/received date is never taken without the user saying so
-    (``--map``).  The time column must be of the same kind as the date column.
+    (``--map``).  The time column must be of the same kind as the date column.  A wide
+    table (one column per analyte) with more than one draw-date column ("WBC date",
+    "Neut date") is asked about: which date belongs to which result is not guessed.
     """
     out = _DrawDate()
     if "collected_at" in forced:
@@ -737,6 +740,15 @@ def _choose_draw_date(
     fields.pop("collection_time", None)
     role = "draw" if dates["draw"] else "order" if dates["order"] else ""
     report = [h for _, h in sorted(dates["report"])]
+    several = sorted({h for _, h in dates["draw"]})
+    if wide and len(several) > 1:
+        names = ", ".join(f"'{h}'" for h in several)
+        out.explain = (
+            f"the table has {len(several)} draw-date columns ({names}): which date belongs to which result is not "
+            f"guessed. When one date holds for the whole row, map it (--map '{several[0]}=collected_at'); when each "
+            "analyte has its own date, export one result per row"
+        )
+        return out
     if role:
         date_col = min(dates[role])[1]
         fields["collected_at"] = date_col

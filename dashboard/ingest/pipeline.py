@@ -8,6 +8,7 @@ combines all files: % differentials become absolute counts, duplicates are count
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -489,6 +490,8 @@ def _generic(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed:
         raise NeedsChoice("mapping", f"{what}. Columns found: {found}. Map them (--map COLUMN=FIELD).")
     if mapping.report_dates:
         _check_order_date(raw, mapping)
+    if raw.date1904:
+        _day_numbers_from_1904(raw, rep, mapping.fields)
     for note in mapping.notes:
         rep.warn(note, column=mapping.fields.get("collected_at"))
     rep.mapping = dict(mapping.fields)
@@ -502,6 +505,44 @@ def _generic(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed:
     if mapping.kind == "doses":
         return doses_from_table(raw, rep, ctx, mapping.fields, fmt="doses")
     return patients_from_table(raw, rep, ctx, mapping.fields, fmt="patients")
+
+
+#: The date fields a table maps.
+_DATE_FIELDS = ("collected_at", "birth_date", "start", "end", "weight_date")
+#: Day 0 of Excel's 1904 date system (day 0 of the 1900 system is 1899-12-30).
+_EPOCH_1904 = dt.datetime(1904, 1, 1)
+
+
+def _day_numbers_from_1904(raw: RawTable, rep: FileReport, fields: dict[str, str]) -> None:
+    """In a workbook of the 1904 date system, a date cell is read by the workbook's
+    reader, but a date written as a plain day number ("44834") counts from 1904-01-01:
+    such cells of the date columns are rewritten as the date they stand for (read as
+    a 1900-system number, every one would be 4 years and 1 day early)."""
+    converted: dict[str, str] = {}
+    for f in _DATE_FIELDS:
+        src = fields.get(f)
+        if not src:
+            continue
+        col = raw.columns[src]
+        texts = col.to_pylist()
+        out = []
+        for t in texts:
+            m = re.fullmatch(dates_mod.SERIAL, t.strip()) if t else None
+            if m is None:
+                out.append(t)
+                continue
+            when = _EPOCH_1904 + dt.timedelta(days=int(m.group("serial")) + float("0." + (m.group("frac") or "0")))
+            when = when.replace(microsecond=0)
+            shown = when.isoformat(" ") if when.time() != dt.time() else when.date().isoformat()
+            converted.setdefault(t.strip(), shown)
+            out.append(shown)
+        raw.columns[src] = pa.array(out, pa.string())
+    if converted:
+        first = next(iter(converted.items()))
+        rep.warn(
+            f"the workbook uses Excel's 1904 date system: {len(converted)} date(s) written as day numbers were "
+            f"counted from 1 January 1904 (e.g. {first[0]} = {first[1]})"
+        )
 
 
 def _check_order_date(raw: RawTable, mapping: ColumnMapping) -> None:

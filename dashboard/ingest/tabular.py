@@ -83,6 +83,9 @@ class RawTable:
     rejected: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
     preamble: list[str] = field(default_factory=list)
+    #: an Excel workbook in the 1904 date system: a date written as a plain day number
+    #: counts from 1904-01-01, not from 1899-12-30
+    date1904: bool = False
 
     @property
     def num_rows(self) -> int:

@@ -11,7 +11,10 @@ An .xlsx is a zip of XML parts.  Before any parser sees it, :func:`check_workboo
   it holds, while a sheet whose cells really span a million rows by 16,384 columns is
   refused with the reason before a parser allocates a cell of it;
 * collects error cells (``#VALUE!``, ``#N/A``), which calamine reads as empty, so that
-  they are reported by their text as before.
+  they are reported by their text as before, and formula cells holding no value (a
+  workbook written by a program and never opened in Excel), kept as
+  ``#FORMULA NEVER COMPUTED =...`` so that a row of them is rejected saying so, never
+  dropped as blank.
 
 Reading then goes through python-calamine (Rust), which reads only the cells present:
 100,000 rows x 7 columns in about 2 s where openpyxl took about 30 s (README, "Why each
@@ -89,6 +92,8 @@ class SheetScan:
     max_col: int = 0
     declared: str = ""  # the <dimension ref> the sheet declares
     errors: dict[tuple[int, int], str] = field(default_factory=dict)  # (row, col) -> "#VALUE!"
+    hidden_rows: list[int] = field(default_factory=list)  # rows hidden in Excel (1-based)
+    hidden_columns: list[int] = field(default_factory=list)
 
     @property
     def rows(self) -> int:
@@ -119,6 +124,7 @@ class WorkbookScan:
 
     sheets: dict[str, SheetScan]  # part name -> scan
     parts_by_sheet: dict[str, str]  # sheet name -> part name
+    date1904: bool = False  # the workbook counts dates from 1904 (old Mac workbooks)
 
 
 def check_workbook(data: bytes) -> WorkbookScan:
@@ -151,7 +157,16 @@ def check_workbook(data: bytes) -> WorkbookScan:
         raise UnreadableFile(f"the Excel file is damaged ({_zip_words(exc)})") from None
     except (zipfile.LargeZipFile, NotImplementedError, EOFError, OSError, RuntimeError):
         raise UnreadableFile("the Excel file is damaged or encrypted: it cannot be opened") from None
-    return WorkbookScan(scans, _sheet_parts(texts))
+    return WorkbookScan(scans, _sheet_parts(texts), _is_1904(texts))
+
+
+_DATE1904 = re.compile(rb"<(?:[\w.-]+:)?workbookPr\s[^>]*\bdate1904\s*=\s*[\"'](?:1|true)[\"']")
+
+
+def _is_1904(texts: dict[str, bytes]) -> bool:
+    """True when the workbook declares Excel's 1904 date system."""
+    book = next((n for n in texts if n.endswith("workbook.xml")), "")
+    return bool(book) and _DATE1904.search(texts[book]) is not None
 
 
 def _zip_words(exc: zipfile.BadZipFile) -> str:
@@ -195,6 +210,26 @@ _ERROR_CELL = re.compile(
     re.DOTALL,
 )
 _VALUE = re.compile(rb"<(?:[\w.-]+:)?v>([^<]{0,40})</(?:[\w.-]+:)?v>")
+#: A cell holding a formula (not self-closing; its content up to its end tag, never into
+#: the next cell).
+_FORMULA_CELL = re.compile(
+    rb"<(?:[\w.-]+:)?c\s((?:[^>\"'/]|\"[^\"]*\"|'[^']*')*)>"
+    rb"((?:(?!<(?:[\w.-]+:)?c[\s>/]).)*?<(?:[\w.-]+:)?f[\s/>](?:(?!<(?:[\w.-]+:)?c[\s>/]).)*?)</(?:[\w.-]+:)?c>",
+    re.DOTALL,
+)
+_HIDDEN_ROW = re.compile(
+    rb"<(?:[\w.-]+:)?row\s((?:[^>\"']|\"[^\"]*\"|'[^']*')*\bhidden\s*=\s*[\"'](?:1|true)[\"'](?:[^>\"']|\"[^\"]*\"|'[^']*')*)>"
+)
+_HIDDEN_COL = re.compile(
+    rb"<(?:[\w.-]+:)?col\s((?:[^>\"']|\"[^\"]*\"|'[^']*')*\bhidden\s*=\s*[\"'](?:1|true)[\"'](?:[^>\"']|\"[^\"]*\"|'[^']*')*)>"
+)
+_MIN_MAX = re.compile(rb"\b(min|max)\s*=\s*[\"'](\d{1,5})[\"']")
+_FORMULA_TAG = re.compile(rb"<(?:[\w.-]+:)?f[\s/>]")
+_FORMULA_TEXT = re.compile(rb"<(?:[\w.-]+:)?f(?:\s[^>]*)?>([^<]{0,60})")
+_ANY_VALUE = re.compile(rb"<(?:[\w.-]+:)?(?:v|is)>\s*[^<\s]")
+#: What a formula cell without a stored value reads as (a workbook written by a program
+#: and never opened in Excel): a text every field rejects, saying why.
+NOT_COMPUTED = "#FORMULA NEVER COMPUTED"
 
 
 def _blocks(z: zipfile.ZipFile, info: zipfile.ZipInfo):
@@ -246,6 +281,7 @@ def _scan_part(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> SheetScan | None:
             if found is None:
                 continue
             scan = SheetScan(info.filename, declared=declared)
+            _hidden_columns(buf[: found.start()], scan)  # <cols> comes before <sheetData>
             prefix = (found.group(1) + b":") if found.group(1) else b""
             buf = buf[found.start() :]
         if fast:
@@ -253,6 +289,14 @@ def _scan_part(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> SheetScan | None:
             tags, refs, fast = tags + block_tags, refs + block_refs, ok
         if b"e" in buf and (b't="e"' in buf or b"t='e'" in buf):
             _errors(buf, scan)
+        if b"hidden" in buf and len(scan.hidden_rows) < 10_000:
+            for m in _HIDDEN_ROW.finditer(buf):
+                ref = _ATTR_R.search(m.group(1))
+                text = (ref.group(1) or ref.group(2) or b"").strip() if ref else b""
+                if text.isdigit() and len(text) <= 9:
+                    scan.hidden_rows.append(int(text))
+        if _FORMULA_TAG.search(buf):
+            _formulas_without_values(buf, scan)
     if scan is None:
         return None
     if not fast or tags != refs:
@@ -376,6 +420,35 @@ def _errors(buf: bytes, scan: SheetScan) -> None:
             scan.errors[(int(parsed.group(2)), _column_number(parsed.group(1).upper()))] = shown
 
 
+def _hidden_columns(head: bytes, scan: SheetScan) -> None:
+    """The columns a sheet hides (``<col min max hidden="1">``), at most 100."""
+    for m in _HIDDEN_COL.finditer(head):
+        bounds = {k.decode(): int(v) for k, v in _MIN_MAX.findall(m.group(1))}
+        lo, hi = bounds.get("min", 0), bounds.get("max", bounds.get("min", 0))
+        scan.hidden_columns.extend(range(lo, min(hi, lo + 100) + 1) if lo else [])
+        if len(scan.hidden_columns) >= 100:
+            break
+
+
+def _formulas_without_values(buf: bytes, scan: SheetScan) -> None:
+    """Formula cells that hold no value (never computed): calamine reads them as empty,
+    which would make a row of them look blank; they are kept as :data:`NOT_COMPUTED`
+    with their formula, as error cells are kept by their text."""
+    for m in _FORMULA_CELL.finditer(buf):
+        inner = m.group(2)
+        if _ANY_VALUE.search(inner):
+            continue
+        ref = _ATTR_R.search(m.group(1))
+        text = (ref.group(1) or ref.group(2) or b"").decode("utf-8", "replace").strip() if ref else ""
+        parsed = _REF.match(text)
+        if not (parsed and parsed.group(1)):
+            continue
+        formula = _FORMULA_TEXT.search(inner)
+        shown = html.unescape(formula.group(1).decode("utf-8", "replace")).strip() if formula else ""
+        where = (int(parsed.group(2)), _column_number(parsed.group(1).upper()))
+        scan.errors.setdefault(where, f"{NOT_COMPUTED} ={shown}" if shown else NOT_COMPUTED)
+
+
 # --------------------------------------------------------------------------- sheet names
 
 
@@ -471,6 +544,7 @@ def read_excel(name: str, data: bytes) -> list[RawTable]:
                     continue
             table = _read_sheet(name, wb, meta.name, scan)
             if table is not None:
+                table.date1904 = book.date1904
                 if str(meta.visible).rsplit(".", 1)[-1] != "Visible":
                     table.warnings.append(
                         Problem(
@@ -521,8 +595,13 @@ def _read_sheet(name: str, wb, sheet: str, scan: SheetScan | None) -> RawTable |
     if scan is not None and scan.errors:
         for (er, ec), shown in scan.errors.items():
             i = er - 1 - offset
-            if 0 <= i < len(records) and ec <= len(records[i]):
-                records[i][ec - 1] = shown
+            if i >= len(records) and shown.startswith(NOT_COMPUTED) and i < len(records) + 1000:
+                records.extend([] for _ in range(i + 1 - len(records)))  # rows calamine saw as empty
+            if 0 <= i < len(records):
+                if shown.startswith(NOT_COMPUTED) and ec > len(records[i]):
+                    records[i].extend([""] * (ec - len(records[i])))
+                if ec <= len(records[i]):
+                    records[i][ec - 1] = shown
     while records and is_blank(records[-1]):
         records.pop()
     if not records or all(is_blank(r) for r in records):
@@ -532,6 +611,8 @@ def _read_sheet(name: str, wb, sheet: str, scan: SheetScan | None) -> RawTable |
     above = min(offset, 50)
     records = [[] for _ in range(above)] + records
     table = table_from_records(name, records, sheet=sheet, first_row=offset + 1 - above)
+    if scan is not None:
+        _say_hidden(table, scan)
     if scan is not None and _declared_too_large(scan.declared):
         table.warnings.append(
             Problem(
@@ -541,6 +622,34 @@ def _read_sheet(name: str, wb, sheet: str, scan: SheetScan | None) -> RawTable |
             )
         )
     return table
+
+
+def _say_hidden(table: RawTable, scan: SheetScan) -> None:
+    """A note for the rows and columns of the sheet hidden in Excel that hold data: they
+    are read like the others (a hidden result is still a result), but the user hid them."""
+    data_rows = set(table.row_numbers.to_pylist())
+    rows = sorted(r for r in set(scan.hidden_rows) if r in data_rows)
+    if rows:
+        shown = ", ".join(f"row {r}" for r in rows[:10]) + (" ..." if len(rows) > 10 else "")
+        table.warnings.append(
+            Problem(
+                None,
+                None,
+                f"{len(rows)} row(s) hidden in the workbook ({shown}) were read like the others; "
+                "check they are meant to be imported",
+            )
+        )
+    cols = sorted(c for c in set(scan.hidden_columns) if scan.min_col <= c <= scan.max_col)
+    if cols:
+        shown = ", ".join(f"column {_letters(c)}" for c in cols[:10]) + (" ..." if len(cols) > 10 else "")
+        table.warnings.append(
+            Problem(
+                None,
+                None,
+                f"{len(cols)} column(s) are hidden in the workbook ({shown}): read like any other column; "
+                "check what they hold",
+            )
+        )
 
 
 def _declared_too_large(ref: str) -> bool:

@@ -131,3 +131,37 @@ def test_a_standing_order_date_cannot_stand_for_the_draw_date():
     f = result.report.files[0]
     assert f.needs == "mapping" and "Order Date" in f.error and "standing order" in f.error
     assert result.labs.num_rows == 0
+
+
+# A wide table (one column per analyte) with a date column per analyte: which date
+# belongs to which result is not guessed (the neutrophils of row 1 were drawn on 3
+# October, not on the 1 October of the WBC or Hb).
+PER_ANALYTE_DATES = (
+    "MRN,WBC date,WBC,Neut date,Neut,Hb date,Hb (g/L)\n"
+    "10001,2026-10-01,3.1,2026-10-03,1.1,2026-10-01,102\n"
+    "10001,2026-10-15,2.9,2026-10-20,0.9,2026-10-15,98\n"
+)
+
+
+def test_a_wide_table_with_a_date_per_analyte_is_asked_about():
+    result = import_text(PER_ANALYTE_DATES, "wide.csv")
+    f = result.report.files[0]
+    assert f.needs == "mapping"
+    assert "WBC date" in f.error and "Neut date" in f.error and "Hb date" in f.error
+    assert result.labs.num_rows == 0
+    assert_balanced(result)
+
+
+def test_a_wide_table_with_two_date_columns_of_one_name_is_asked_about():
+    text = "MRN,Date,WBC,Date,Neut\n10001,2026-10-01,3.1,2026-10-03,1.1\n"
+    result = import_text(text, "wide.csv")
+    f = result.report.files[0]
+    assert f.needs == "mapping" and result.labs.num_rows == 0
+    assert_balanced(result)
+
+
+def test_a_wide_table_with_one_date_column_is_read_on_it():
+    text = "MRN,Date,WBC,Neut\n10001,2026-10-01,3.1,1.1\n"
+    result = import_text(text, "wide.csv")
+    assert result.labs.num_rows == 2
+    assert set(result.labs_df()["collected_at"]) == {pd.Timestamp("2026-10-01")}

@@ -155,3 +155,25 @@ def test_a_patient_id_longer_than_any_id_system_writes_is_rejected():
     r = import_text(doses, "doses.csv")
     assert_balanced(r)
     assert r.report.files[0].rows_rejected == 1 and "300 characters" in r.report.files[0].problems[0].message
+
+
+@pytest.mark.parametrize("pid", ["#REF!", "#N/A", "#VALUE!", "#DIV/0!", "#NAME?", "#NULL!", "#NUM!", " #REF! "])
+def test_a_spreadsheet_error_value_is_not_a_patient_id(pid):
+    # a lookup that failed in the export (=VLOOKUP(...) -> #N/A) names no patient: two
+    # such rows of different patients would otherwise be one patient "#N/A"
+    problem = id_problem(pid.strip())
+    assert "spreadsheet error" in problem and "patient id" in problem
+
+
+def test_rows_whose_patient_id_is_a_spreadsheet_error_are_rejected_in_labs_doses_and_patients():
+    labs = "MRN,Date,Test,Result,Units\n#REF!,2026-10-01,Platelets,130,10^9/L\n10001,2026-10-01,Platelets,131,10^9/L\n"
+    result = import_text(labs, "labs.csv")
+    assert_balanced(result)
+    assert result.labs.column("patient_id").to_pylist() == ["10001"]
+    assert "spreadsheet error" in result.report.files[0].problems[0].message
+    doses = "patient_id,drug,dose,unit,frequency,start\n#N/A,Azathioprine,100,mg,daily,2024-01-01\n"
+    result = import_text(doses, "doses.csv")
+    assert result.report.files[0].rows_rejected == 1 and result.doses.num_rows == 0
+    patients = "patient_id,sex,dob\n#N/A,F,1980-01-01\n"
+    result = import_text(patients, "patients.csv")
+    assert result.report.files[0].rows_rejected == 1

@@ -373,3 +373,100 @@ def test_a_hidden_sheet_is_read_and_said_to_be_hidden():
     assert set(by_sheet) == {"Results", "Old results"}
     assert not any("hidden" in w.message for w in by_sheet["Results"].warnings)
     assert any("sheet 'Old results' is hidden" in w.message for w in by_sheet["Old results"].warnings)
+
+
+def _workbook_1904(serial_cell: object) -> bytes:
+    wb = openpyxl.Workbook()
+    wb.epoch = openpyxl.utils.datetime.CALENDAR_MAC_1904
+    ws = wb.active
+    ws.append(["MRN", "Collection Date", "Component", "Result", "Units"])
+    ws.append(["10001", serial_cell, "WBC", 4.1, "10^9/L"])  # a plain number, no date format
+    ws.append(["10001", dt.datetime(2026, 10, 15), "WBC", 2.1, "10^9/L"])  # a date cell
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def test_a_day_number_in_a_1904_workbook_counts_from_1904():
+    # Excel's 1904 date system (old Mac workbooks) counts days from 1 January 1904:
+    # 1904-01-01 .. 2026-01-01 is 122 years with 31 leap days (1904 .. 2024) = 44,561
+    # days, and 2026-01-01 .. 2026-10-01 is 273 days: 44,834 is 1 October 2026 (in the
+    # 1900 system the same number is 30 September 2022, 1,462 days earlier)
+    result = import_bytes(_workbook_1904(44834), "labs.xlsx")
+    assert_balanced(result)
+    dates = sorted(str(d)[:10] for d in result.labs_df()["collected_at"])
+    assert dates == ["2026-10-01", "2026-10-15"]
+    notes = " ".join(w.message for w in result.report.files[0].warnings)
+    assert "1904" in notes
+
+
+def test_a_day_number_in_a_1900_workbook_is_unchanged():
+    wb = openpyxl.load_workbook(io.BytesIO(_workbook_1904(44834)))
+    wb.epoch = openpyxl.utils.datetime.CALENDAR_WINDOWS_1900
+    buf = io.BytesIO()
+    wb.save(buf)
+    result = import_bytes(buf.getvalue(), "labs.xlsx")
+    assert sorted(str(d)[:10] for d in result.labs_df()["collected_at"]) == ["2022-09-30", "2026-10-15"]
+
+
+def _workbook(rows: list[list[object]]) -> bytes:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["MRN", "Collection Date", "Component", "Result", "Units"])
+    for r in rows:
+        ws.append(r)
+    buf = io.BytesIO()
+    wb.save(buf)  # openpyxl stores formulas without their value, as a workbook never opened in Excel
+    return buf.getvalue()
+
+
+def test_a_row_of_formulas_never_computed_is_rejected_not_dropped_as_blank():
+    data = _workbook([["=A3", "=B3", "=C3", "=D3", "=E3"], ["10001", "2026-10-01", "WBC", 3.1, "10^9/L"]])
+    result = import_bytes(data, "labs.xlsx")
+    assert_balanced(result)
+    [f] = result.report.files
+    assert (f.rows_read, f.rows_accepted, f.rows_rejected) == (2, 1, 1)
+    assert any(p.row == 2 and "never computed" in p.message.lower() for p in f.problems)
+
+
+def test_a_result_that_is_a_formula_never_computed_is_rejected_saying_so():
+    data = _workbook([["10001", "2026-10-01", "WBC", "=4100/1000", "10^9/L"]])
+    result = import_bytes(data, "labs.xlsx")
+    [f] = result.report.files
+    assert f.rows_rejected == 1 and result.labs.num_rows == 0
+    assert "never computed" in f.problems[0].message.lower() and "4100/1000" in f.problems[0].message
+
+
+def test_a_row_holding_only_a_formula_never_computed_is_counted():
+    data = _workbook([[None, None, None, None, "=1+1"]])
+    result = import_bytes(data, "labs.xlsx")
+    assert_balanced(result)
+    assert result.report.files[0].rows_read == 1
+
+
+def test_a_patient_id_that_is_a_formula_never_computed_is_rejected():
+    data = _workbook([["=VLOOKUP(F2,Sheet2!A:B,2,0)", "2026-10-01", "WBC", 3.1, "10^9/L"]])
+    result = import_bytes(data, "labs.xlsx")
+    [f] = result.report.files
+    assert f.rows_rejected == 1 and result.labs.num_rows == 0
+    assert f.problems[0].column == "MRN" and "never computed" in f.problems[0].message.lower()
+
+
+def test_hidden_rows_and_columns_are_read_and_said():
+    # a row hidden in Excel (a result someone hid, or a filter) is imported like the
+    # others, but the report says so, as it does for a hidden sheet
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["MRN", "Collection Date", "Component", "Result", "Units", "Old result"])
+    ws.append(["10001", "2026-10-01", "WBC", 4.1, "10^9/L", 9])
+    ws.append(["10001", "2026-10-02", "WBC", 99.0, "10^9/L", 9])
+    ws.row_dimensions[3].hidden = True
+    ws.column_dimensions["F"].hidden = True
+    buf = io.BytesIO()
+    wb.save(buf)
+    result = import_bytes(buf.getvalue(), "labs.xlsx")
+    [f] = result.report.files
+    assert f.rows_accepted == 2
+    notes = [w.message for w in f.warnings]
+    assert any("hidden" in n and "row 3" in n for n in notes)
+    assert any("hidden" in n and "column F" in n for n in notes)

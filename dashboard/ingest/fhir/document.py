@@ -152,12 +152,23 @@ class Index:
         self.by_ref: dict[str, tuple[int, Resource]] = {}
         self._contained_by_parent: dict[int, dict[str, Resource]] = {}
         self.medications: dict[str, Resource] = ctx.extra.setdefault(MEDICATIONS, {})
+        #: (system, value) of each Patient identifier -> the logical ids of the Patients carrying it
+        self.patients_by_identifier: dict[tuple[str, str], set[str]] = {}
+        self.patient_ids: set[str] = set()
         for e in entries:
             if e.resource is None:
                 continue
             res = e.resource
             rid = str(res.get("id", "")).strip()
             rtype = res["resourceType"]
+            if rtype == "Patient":
+                pid = rid or (url_id(e.full_url) if e.full_url else "")
+                self.patient_ids.add(pid)
+                idents = res.get("identifier")
+                for ident in idents if isinstance(idents, list) else [idents]:
+                    if isinstance(ident, dict) and ident.get("value") is not None:
+                        key = (str(ident.get("system", "")).strip(), str(ident["value"]).strip())
+                        self.patients_by_identifier.setdefault(key, set()).add(pid)
             keys = []
             if rid:
                 keys.append(f"{rtype}/{rid}")
@@ -206,7 +217,8 @@ class Index:
         return hit
 
     def patient_id(self, ref: Any) -> str:
-        """The patient id a subject/patient reference names."""
+        """The patient id a subject/patient reference names ("" when it names none, or
+        none safely: see :meth:`subject_problem`)."""
         if not isinstance(ref, dict):
             return ""
         reference = str(ref.get("reference", "")).strip()
@@ -217,7 +229,9 @@ class Index:
             if target is not None:
                 return ""  # a Group, Device, Location ...: not one patient
             if "?identifier=" in reference:
-                return reference.rsplit("|", 1)[-1].rsplit("=", 1)[-1]
+                token = reference.split("?identifier=", 1)[1].split("&", 1)[0]
+                system, _bar, value = token.rpartition("|")
+                return self._by_identifier(system, value)[0]
             if reference.startswith("urn:uuid:"):
                 return reference[len("urn:uuid:") :]
             tail = re.search(r"([A-Za-z]+)/([^/]+?)(?:/_history/.*)?$", reference)
@@ -226,8 +240,46 @@ class Index:
             return reference
         ident = ref.get("identifier")
         if isinstance(ident, dict) and ident.get("value"):
-            return str(ident["value"])
+            return self._by_identifier(str(ident.get("system", "")), str(ident["value"]))[0]
         return ""
+
+    def subject_problem(self, ref: Any) -> str:
+        """Why a subject given by an identifier cannot be placed ("" when it can)."""
+        if not isinstance(ref, dict):
+            return ""
+        reference = str(ref.get("reference", "")).strip()
+        ident = ref.get("identifier")
+        if "?identifier=" in reference:
+            token = reference.split("?identifier=", 1)[1].split("&", 1)[0]
+            system, _bar, value = token.rpartition("|")
+        elif not reference and isinstance(ident, dict) and ident.get("value"):
+            system, value = str(ident.get("system", "")), str(ident["value"])
+        else:
+            return ""
+        return self._by_identifier(system, value)[1]
+
+    def _by_identifier(self, system: str, value: str) -> tuple[str, str]:
+        """(patient id, problem) of a subject given by a business identifier (an MRN).
+
+        The Patient of the file that carries the identifier, when there is one; else the
+        identifier's value, unless that value is the logical id of another Patient of the
+        file (an MRN "1" is not the Patient whose id is "1": a wrong-patient result)."""
+        system, value = system.strip(), value.strip()
+        shown = f"{system}|{value}" if system else value
+        if system:
+            owners = self.patients_by_identifier.get((system, value), set())
+        else:
+            owners = set().union(*(ids for (_s, v), ids in self.patients_by_identifier.items() if v == value))
+        if len(owners) == 1:
+            return next(iter(owners)), ""
+        if len(owners) > 1:
+            return "", f"the subject identifier {shown} is carried by more than one Patient in the file"
+        if value in self.patient_ids:
+            return "", (
+                f"the subject is given by the identifier {shown}, which no Patient in the file carries, while "
+                f"'{value}' is the id of another Patient in the file: not filed under either"
+            )
+        return value, ""
 
 
 def url_id(url: str) -> str:

@@ -56,6 +56,10 @@ def medication_order(row: int, res: Resource, index: Index, reading: Reading, ta
     if res.get("doNotPerform") is True:
         tally.reject(row, "doNotPerform", f"{rtype} says NOT to give the drug", "doNotPerform")
         return
+    unplaced = index.subject_problem(subject_of(res))
+    if unplaced:
+        tally.reject(row, "subject", unplaced)
+        return
     text, code = _medication(res, index, reading)
     if not text and not code:
         tally.reject(row, "medication", f"{rtype} names no medication (or refers to one not in this file)")
@@ -80,6 +84,14 @@ def medication_order(row: int, res: Resource, index: Index, reading: Reading, ta
         if strength is not None:
             dose, unit, strength_only = f"{strength[0]:g}", strength[1], True
     freq = _frequency(dosage)
+    spread = _frequency_range(dosage)
+    if spread:
+        rep.warn(
+            f"timing gives a range ({spread}): the frequency is left unknown, never one end of the range",
+            row,
+            "dosageInstruction.timing",
+        )
+        freq = ""
     if not problem:
         problem = _text_contradicts_timing(dosage, freq)
     if freq and parse_frequency(freq) is None:
@@ -171,6 +183,16 @@ def _dose(dosage: Resource, product: str) -> tuple[str, str, str, str]:
     """
     dr = dosage.get("doseAndRate")
     sources = [d for d in dr if isinstance(d, dict)] if isinstance(dr, list) else []
+    stated: dict[tuple[float | str, str], str] = {}
+    for s in sources:
+        q = s.get("doseQuantity")
+        if isinstance(q, dict) and q.get("value") is not None:
+            unit = quantity_unit(q)[0] or quantity_unit(q)[1]
+            shown = f"{num_text(q.get('value'))} {unit}".strip()
+            kind = cc_text(s.get("type"))
+            stated.setdefault((_number(q.get("value")), unit), shown + (f" ({kind})" if kind else ""))
+    if len(stated) > 1:
+        return "", "", "", f"the dosage states different doses ({'; '.join(stated.values())}): enter the one dose given"
     sources.append(dosage)  # STU3/DSTU2 put dose[x] on the Dosage itself
     for s in sources:
         q = s.get("doseQuantity")
@@ -268,6 +290,27 @@ def _frequency(dosage: Resource) -> str:
         return freq
     text = str(dosage.get("text", ""))
     return frequency_in_text(text) if text else ""
+
+
+def _number(v: object) -> float | str:
+    """A number as a float (1 and 1.0 are one number), else its text."""
+    try:
+        return float(num_text(v))
+    except ValueError:
+        return num_text(v)
+
+
+def _frequency_range(dosage: Resource) -> str:
+    """The range a timing.repeat gives ("frequency 1 to frequencyMax 2 per 1 d"), or ""."""
+    repeat = element(element(dosage, "timing"), "repeat")
+    out = []
+    for low_key, high_key in (("frequency", "frequencyMax"), ("period", "periodMax")):
+        low, high = repeat.get(low_key, 1 if low_key == "frequency" else None), repeat.get(high_key)
+        if num_text(high) and _number(high) != _number(low):
+            out.append(f"{low_key} {num_text(low) or '?'} to {high_key} {num_text(high)}")
+    if not out:
+        return ""
+    return ", ".join(out) + f" per {num_text(repeat.get('period')) or '?'} {repeat.get('periodUnit', '')}".rstrip()
 
 
 _PERIOD_DAYS = {"h": 1 / 24, "d": 1.0, "wk": 7.0, "mo": 30.4375, "a": 365.25}

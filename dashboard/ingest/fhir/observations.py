@@ -43,6 +43,10 @@ def observation(row: int, res: Resource, index: Index, parent: Resource | None, 
     if status in _OBS_REJECT:
         tally.reject(row, "status", f"Observation {_OBS_REJECT[status]}", status)
         return
+    unplaced = index.subject_problem(subject_of(res))
+    if unplaced:
+        tally.reject(row, "subject", unplaced)
+        return
     code_cc = res.get("code") or res.get("name")  # DSTU1 writes "name"
     loinc = cc_code(code_cc, LOINC)
     name = cc_text(code_cc)
@@ -188,15 +192,28 @@ def _interpretation(res: Resource) -> str:
 
 
 def _reference_range(res: Resource) -> tuple[str, str, str, str]:
-    """(low, high, text, unit) of the first reference range."""
-    for rr in res.get("referenceRange") or []:
+    """(low, high, text, unit) of the normal reference range.
+
+    Ranges of another meaning (``type`` therapeutic, treatment ...) are not the normal
+    range.  Several different normal ranges (one per sex or age, ``appliesTo``) give
+    none: which applies to the patient is not guessed, and the default limits apply.
+    """
+    found: dict[tuple[str, str, str], tuple[str, str, str, str]] = {}
+    ranges = res.get("referenceRange")
+    for rr in ranges if isinstance(ranges, list) else []:
         if not isinstance(rr, dict):
+            continue
+        meaning = [str(c.get("code", "")).lower() for c in cc_codings(rr.get("type"))]
+        if meaning and "normal" not in meaning:
             continue
         low = element(rr, "low")
         high = element(rr, "high")
         unit = quantity_unit(low)[0] or quantity_unit(high)[0] or quantity_unit(low)[1] or quantity_unit(high)[1]
-        return num_text(low.get("value")), num_text(high.get("value")), str(rr.get("text", "")), unit
-    return "", "", "", ""
+        lo, hi, text = num_text(low.get("value")), num_text(high.get("value")), str(rr.get("text", ""))
+        found.setdefault((lo, hi, unit) if lo or hi else ("", "", text), (lo, hi, text, unit))
+    if len(found) != 1:
+        return "", "", "", ""
+    return next(iter(found.values()))
 
 
 def _unit_key(u: str) -> str:
@@ -248,6 +265,10 @@ def diagnostic_report(row: int, res: Resource, index: Index, reading: Reading, t
     status = str(res.get("status", "")).lower()
     if status in ("entered-in-error", "cancelled"):
         tally.reject(row, "status", f"DiagnosticReport {status}", status)
+        return
+    unplaced = index.subject_problem(subject_of(res))
+    if unplaced:
+        tally.reject(row, "subject", unplaced)
         return
     n_records = 0
     contained_obs = 0
