@@ -100,3 +100,22 @@ def test_one_number_written_two_ways_is_one_dose_and_one_frequency() -> None:
     dosage = {"doseAndRate": [{"doseQuantity": mg(100)}, {"doseQuantity": mg(100.0)}], "timing": timing}
     doses = load(PATIENT, order("azathioprine", dosage)).doses.to_pylist()
     assert [(d["dose"], d["frequency"]) for d in doses] == [(100.0, "daily")]
+
+
+def test_a_morning_and_an_evening_dose_are_not_read_as_the_first_alone() -> None:
+    # tacrolimus 2 mg in the morning and 1 mg in the evening (3 mg/day): reading the first
+    # instruction alone gave 2 mg/day; the daily dose is not one stated amount: rejected
+    morning = {"text": "2 mg in the morning", "doseAndRate": [{"doseQuantity": mg(2)}], "timing": DAILY}
+    evening = {"text": "1 mg in the evening", "doseAndRate": [{"doseQuantity": mg(1)}], "timing": DAILY}
+    request = dict(order("tacrolimus", morning), dosageInstruction=[morning, evening])
+    result = load(PATIENT, request)
+    assert result.doses.num_rows == 0
+    [problem] = result.report.files[0].problems
+    assert "2 different dosage instructions" in problem.message and "not one stated amount" in problem.message
+
+
+def test_the_same_dosage_instruction_twice_is_one_dose() -> None:
+    daily = {"doseAndRate": [{"doseQuantity": mg(100)}], "timing": DAILY}
+    request = dict(order("azathioprine", daily), dosageInstruction=[daily, dict(daily)])
+    doses = load(PATIENT, request).doses.to_pylist()
+    assert [(d["dose"], d["mg_per_day"]) for d in doses] == [(100.0, 100.0)]

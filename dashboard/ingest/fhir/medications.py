@@ -68,9 +68,15 @@ def medication_order(row: int, res: Resource, index: Index, reading: Reading, ta
     if isinstance(dosages, dict):
         dosages = [dosages]
     dosage = dosages[0] if dosages and isinstance(dosages[0], dict) else {}
-    if len(dosages) > 1:
-        rep.warn(f"{len(dosages)} dosage instructions: only the first is read", row, "dosageInstruction")
+    distinct = [d for i, d in enumerate(dosages) if d not in dosages[:i]]
     dose, unit, note, problem = _dose(dosage, text)
+    if len(distinct) > 1 and not problem:
+        # 2 mg in the morning and 1 mg in the evening, or a taper in steps: the daily dose
+        # is not one stated amount, and reading the first would understate or misdate it
+        problem = (
+            f"{len(distinct)} different dosage instructions (e.g. a morning and an evening dose, or a taper): "
+            "the daily dose is not one stated amount; enter the dose given as a dose row"
+        )
     if "without a unit" in note:
         rep.warn(note, row, "doseQuantity")
     strength_only = False
