@@ -806,11 +806,18 @@ def mycophenolate_dose(
         warnings.append(_warn("caution", rules["ppi"]))
         refs += rules["ppi"]["refs"]
     _renal(rules["renal"], egfr, warnings, refs)
+    adjusted = daily
+    renal = rules["renal"]
+    if formulation == "MMF" and egfr is not None and not math.isnan(egfr) and egfr < float(renal["egfr_below"]):
+        cap = float(renal["max_mmf_mg_per_day"])
+        adjusted = (min(daily[0], cap), min(daily[1], cap))
+        reasoning.append(f"eGFR {_fmt(egfr)} (below {_fmt(float(renal['egfr_below']))}): at most {_fmt(cap)} mg/day.")
+        per_dose = min(per_dose, math.floor(cap / 2 / step + 1e-9) * step)
     return DoseResult(
         drug="mycophenolic acid" if formulation == "MPA" else "mycophenolate mofetil",
         unit="mg/day",
         normal_range=daily,
-        adjusted_range=daily,
+        adjusted_range=adjusted,
         suggested_dose=per_dose * 2,
         step_mg=step,
         reasoning=tuple(reasoning),

@@ -461,3 +461,13 @@ def test_cumulative_cyclophosphamide_for_the_dosing_and_patient_pages():
 def test_cumulative_dose_by_hand():
     assert dosing.cumulative_total_g(pulses=6, mg_per_pulse=500) == 3.0  # Euro-Lupus
     assert dosing.cumulative_total_g(oral_mg_per_day=100, oral_days=366) == 36.6
+
+
+def test_mycophenolate_mofetil_range_is_capped_at_1_g_twice_daily_below_egfr_25():
+    # the label: avoid more than 1 g twice daily (2000 mg/day) when GFR < 25; the induction
+    # range is 2000-3000 mg/day, so below 25 it is 2000-2000; mycophenolic acid is not capped
+    low = dosing.mycophenolate_dose("induction", "MMF", egfr=20)
+    assert low.adjusted_range == (2000.0, 2000.0) and low.normal_range == (2000.0, 3000.0)
+    assert dosing.mycophenolate_dose("induction", "MMF", egfr=30).adjusted_range == (2000.0, 3000.0)
+    mpa = dosing.mycophenolate_dose("induction", "MPA", egfr=20)
+    assert mpa.adjusted_range == mpa.normal_range

@@ -114,6 +114,7 @@ FROM_KEYS = {
     "both_fraction_from": "both_fraction",
     "max_fraction_from": "max_fraction",
     "normal_from": "normal_mg_per_kg_day",
+    "max_mg_per_day_from": "max_mg_per_day",
 }
 
 
@@ -594,6 +595,9 @@ def _latest_result_below(inp: Inputs, check: dict[str, Any]) -> list[_Found]:
     now = inp.cutoff - 1
     rows = _rows_of(inp, check["drugs"])
     rows = rows[(d.start[rows] <= now) & (d.end[rows] > now)]
+    if "max_mg_per_day" in check:  # only a dose above what the label allows at that result
+        with np.errstate(invalid="ignore"):
+            rows = rows[d.mg_per_day[rows] > float(check["max_mg_per_day"])]
     limit = float(check["threshold"])
     # the latest draw of each analyte per patient; the last row of a draw is its most
     # severe value (lowest for a result judged by a lower limit)

@@ -108,3 +108,29 @@ def test_censored_egfr(cmp, value, expected):
     else:
         assert list(zip(df["rule"], df["severity"], strict=True)) == [expected]
         assert "eGFR" in df["message"].iloc[0]
+
+
+# --------------------------------------------------------------------------- mycophenolate mofetil, eGFR < 25
+# CellCept US label (as restated by Medscape): in severe chronic renal impairment (GFR < 25
+# mL/min/1.73 m2) outside the immediate post-transplant period, doses above 1 g twice a day
+# should be avoided.  By hand (review 2025-06-01, MMF from 2025-01-01, twice daily):
+# 1500 mg BID = 3000 mg/day with eGFR 20 -> fires ("action"); 1000 mg BID = 2000 mg/day
+# (exactly 1 g twice daily) -> nothing; 1500 mg BID with eGFR 25 (not below 25) -> nothing.
+
+MMF_RULE = "dose.mmf_renal_above_2g"
+
+
+@pytest.mark.parametrize(
+    ("per_dose", "egfr", "fires"),
+    [(1500, 20.0, True), (1000, 20.0, False), (1500, 25.0, False), (1250, 24.9, True)],
+)
+def test_mycophenolate_mofetil_above_1_g_twice_daily_with_egfr_below_25(per_dose, egfr, fires):
+    doses = [dose("R1", "mycophenolate mofetil", "2025-01-01", amount=per_dose, frequency="BID")]
+    rv = run([lab("R1", "2025-05-01", "egfr", egfr)], doses, [patient("R1", weight=70)], as_of=AS_OF)
+    df = rv.dose_checks_df()
+    hits = df[df["rule"] == MMF_RULE]
+    assert len(hits) == (1 if fires else 0)
+    if fires:
+        row = hits.iloc[0]
+        assert row["severity"] == "action" and row["value"] == egfr and row["threshold"] == 25.0
+        assert "1 g twice daily" in row["message"]
