@@ -7,6 +7,8 @@ A check needs the numbers it judges: a mg/kg/day check without a weight yields a
 
 from __future__ import annotations
 
+import contextlib
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -651,14 +653,25 @@ def _not_weekly(inp: Inputs, check: dict[str, Any]) -> list[_Found]:
     d = inp.doses
     rows = _rows_of(inp, check["drugs"])
     f = d.frequency[rows]
-    every_days = np.array([x.startswith("every ") and x.endswith("days") for x in f], dtype=bool)
-    daily_amount = np.isfinite(d.mg_per_day[rows]) & ~np.isfinite(d.mg_per_week[rows])
+    # "every 2 days" is more often than weekly; "every 7 days" is weekly and "every 14 days"
+    # less often: neither is the daily-dosing error this check is about
+    every_n = np.array([_every_n_days(x) for x in f], dtype=float)
+    every_days = every_n < 7
+    daily_amount = np.isfinite(d.mg_per_day[rows]) & ~np.isfinite(d.mg_per_week[rows]) & ~(every_n >= 7)
     hit = np.isin(f, _DAILY) | every_days | daily_amount
     fired = rows[hit]
     msg = cat(
         _LABEL[d.drug[fired]], " ", num(d.dose[fired]), " ", d.dose_unit[fired], " ", f[hit], f": {check['message']}"
     )
     return [_Found.plain(fired, check, msg)]
+
+
+def _every_n_days(frequency: str) -> float:
+    """N of a frequency "every N days" (inf for any other frequency)."""
+    if frequency.startswith("every ") and frequency.endswith(" days"):
+        with contextlib.suppress(ValueError):
+            return float(frequency[len("every ") : -len(" days")])
+    return math.inf
 
 
 def _drug_ids(codes: np.ndarray) -> np.ndarray:

@@ -217,7 +217,18 @@ def test_febuxostat_is_flagged_whatever_the_dose():
 
 @pytest.mark.parametrize(
     ("frequency", "fires"),
-    [("weekly", False), ("daily", True), ("BID", True), ("every 2 days", True), ("every 2 weeks", False)],
+    [
+        ("weekly", False),
+        ("daily", True),
+        ("BID", True),
+        ("every 2 days", True),
+        ("every 6 days", True),  # more often than weekly
+        ("every 2 weeks", False),
+        # "every N days" with N >= 7 is weekly or less often: not the daily-dosing error
+        ("every 7 days", False),
+        ("every 10 days", False),
+        ("every 14 days", False),
+    ],
 )
 def test_methotrexate_given_more_often_than_weekly(frequency, fires):
     df = checks([dose("P1", "methotrexate", "2024-01-01", amount=10, frequency=frequency)], 70)
