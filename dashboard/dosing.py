@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from dashboard import knowledge, model
+from dashboard.ingest.frequency import less_often_than_weekly
 from dashboard.rules import exposure, schedule
 from dashboard.rules.data import DAY, NEVER, schedule_file
 
@@ -847,7 +848,18 @@ def methotrexate_check(
     warnings: list[DoseWarning] = []
     refs: list[str] = list(rules["refs"])
     reasoning = [f"Usual dose {_fmt(usual[0])}-{_fmt(usual[1])} mg once a week."]
-    if frequency != "weekly":
+    if frequency == "weekly":
+        warnings.append(_warn("info", rules["weekly_only"]))
+    elif less_often_than_weekly(frequency):  # not the daily-dosing error the rules flag
+        warnings.append(
+            _warn(
+                "info",
+                rules["weekly_only"],
+                f"Frequency '{frequency}' is less often than the usual once weekly: check the prescription. "
+                f"{rules['weekly_only']['message']}",
+            )
+        )
+    else:
         warnings.append(
             _warn(
                 "contraindicated",
@@ -855,8 +867,6 @@ def methotrexate_check(
                 f"Frequency '{frequency}' is not once weekly. {rules['weekly_only']['message']}",
             )
         )
-    else:
-        warnings.append(_warn("info", rules["weekly_only"]))
     refs += rules["weekly_only"]["refs"]
     if weekly_dose_mg > ceiling:
         warnings.append(

@@ -471,3 +471,22 @@ def test_mycophenolate_mofetil_range_is_capped_at_1_g_twice_daily_below_egfr_25(
     assert dosing.mycophenolate_dose("induction", "MMF", egfr=30).adjusted_range == (2000.0, 3000.0)
     mpa = dosing.mycophenolate_dose("induction", "MPA", egfr=20)
     assert mpa.adjusted_range == mpa.normal_range
+
+
+@pytest.mark.parametrize(
+    ("frequency", "worst"),
+    [
+        ("weekly", "info"),
+        ("daily", "contraindicated"),  # the daily-dosing error
+        ("every 2 days", "contraindicated"),
+        ("every 2 weeks", "info"),  # less often than weekly: checked, not the daily error
+        ("every 10 days", "info"),
+    ],
+)
+def test_methotrexate_frequency_warnings_follow_the_rules_check(frequency, worst):
+    # the review flags dose.mtx_not_weekly ("urgent") only more often than weekly
+    result = dosing.methotrexate_check(15.0, frequency)
+    weekly = [w for w in result.warnings if "ONCE A WEEK" in w.message]
+    assert [w.severity for w in weekly] == [worst]
+    if frequency in ("every 2 weeks", "every 10 days"):
+        assert "less often than the usual once weekly" in weekly[0].message

@@ -131,6 +131,21 @@ def parse_frequency(text: str) -> Frequency | None:
     return None
 
 
+def more_often_than_weekly(canonical: str) -> bool:
+    """A canonical frequency given more often than once a week ("daily", "BID", "every 2 days")."""
+    return _freq(canonical).per_day > 1 / 7 + 1e-9
+
+
+def weekly_or_less_often(canonical: str) -> bool:
+    """A canonical frequency once a week or more spaced ("weekly", "every 7 days", "every 2 weeks")."""
+    return _freq(canonical).per_day <= 1 / 7 + 1e-9
+
+
+def less_often_than_weekly(canonical: str) -> bool:
+    """A canonical frequency spaced more than a week apart ("every 2 weeks", "every 10 days", "monthly")."""
+    return _freq(canonical).per_day < 1 / 7 - 1e-9
+
+
 def disagreeing(one: str, other: str) -> tuple[str, str] | None:
     """The canonical frequencies of two texts that name different schedules ("15 mg weekly"
     beside a "daily" column), or ``None`` when they agree, either names none, or either is

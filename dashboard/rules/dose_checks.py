@@ -7,8 +7,6 @@ A check needs the numbers it judges: a mg/kg/day check without a weight yields a
 
 from __future__ import annotations
 
-import contextlib
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -18,6 +16,7 @@ import numpy as np
 import pyarrow as pa
 
 from dashboard import knowledge, model
+from dashboard.ingest.frequency import more_often_than_weekly, weekly_or_less_often
 from dashboard.rules import ctcae, exposure, tables
 from dashboard.rules.data import DAY, NEVER, dose_checks_file, severity_rank
 from dashboard.rules.hits import cat, num
@@ -655,23 +654,16 @@ def _not_weekly(inp: Inputs, check: dict[str, Any]) -> list[_Found]:
     f = d.frequency[rows]
     # "every 2 days" is more often than weekly; "every 7 days" is weekly and "every 14 days"
     # less often: neither is the daily-dosing error this check is about
-    every_n = np.array([_every_n_days(x) for x in f], dtype=float)
-    every_days = every_n < 7
-    daily_amount = np.isfinite(d.mg_per_day[rows]) & ~np.isfinite(d.mg_per_week[rows]) & ~(every_n >= 7)
+    often = np.array([more_often_than_weekly(x) for x in f], dtype=bool)
+    spaced = np.array([weekly_or_less_often(x) for x in f], dtype=bool)
+    every_days = often & ~np.isin(f, _DAILY)
+    daily_amount = np.isfinite(d.mg_per_day[rows]) & ~np.isfinite(d.mg_per_week[rows]) & ~spaced
     hit = np.isin(f, _DAILY) | every_days | daily_amount
     fired = rows[hit]
     msg = cat(
         _LABEL[d.drug[fired]], " ", num(d.dose[fired]), " ", d.dose_unit[fired], " ", f[hit], f": {check['message']}"
     )
     return [_Found.plain(fired, check, msg)]
-
-
-def _every_n_days(frequency: str) -> float:
-    """N of a frequency "every N days" (inf for any other frequency)."""
-    if frequency.startswith("every ") and frequency.endswith(" days"):
-        with contextlib.suppress(ValueError):
-            return float(frequency[len("every ") : -len(" days")])
-    return math.inf
 
 
 def _drug_ids(codes: np.ndarray) -> np.ndarray:

@@ -276,6 +276,8 @@ def methotrexate_tab(ctx: dosing.PatientContext | None, k: str, egfr: float | No
     )
     row = ctx.dose_row("methotrexate") if ctx else None
     freqs = ["weekly", "daily", "BID", "every N days"]
+    if row is not None and row["frequency"] and row["frequency"] not in freqs:
+        freqs.append(str(row["frequency"]))  # the patient's own ("every 2 weeks"), never shown as weekly
     freq = b.selectbox(
         "How often",
         freqs,
