@@ -27,7 +27,6 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 
 from tests.browser.conftest import ROOT, screenshot, start_app, stop_app, wait_for_app
@@ -177,20 +176,15 @@ def goto(page, name: str) -> None:
 def choose_patient(page, pid: str) -> None:
     box = page.locator("[data-testid='stSelectbox']").filter(has_text="Patient").first
     # after the chart was hovered (page scrolled down to it) a click can land while the
-    # page scrolls back and leave the box focused but closed: open it from the keyboard
+    # page scrolls back and leave the box focused but closed: typing into the box's search
+    # opens it whatever happened, filters to the patient, and Enter picks the match
     box.scroll_into_view_if_needed()
     box.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type(pid)
     option = page.get_by_role("option").filter(has_text=pid).first
-    for attempt in range(4):  # the list opens a moment after the click (later on a loaded machine)
-        try:
-            option.wait_for(state="visible", timeout=3000)
-            break
-        except PlaywrightTimeoutError:
-            if attempt % 2 == 0:
-                page.keyboard.press("ArrowDown")  # focused but closed: open it from the keyboard
-            else:
-                box.click()
-    option.click()
+    option.wait_for(state="visible")
+    page.keyboard.press("Enter")
     wait_for_app(page)
 
 
