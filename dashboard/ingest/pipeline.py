@@ -703,12 +703,15 @@ def _melt(
     per_row: dict[str, pa.Array],
     per_column: Callable[[str], dict[str, str]],
     empty_row: str,
+    unread: Sequence[str] = (),
 ) -> tuple[dict[str, pa.Array], list[Problem]]:
     """One lab record per non-empty cell of ``value_cols`` (wide tables and flowsheets).
 
     Each record takes the ``per_row`` fields from its cell's row and the ``per_column``
     texts from its column; ``rows``, ``value`` and ``value_column`` are always set.
-    Returns the LabInput arrays and a problem for each row whose value cells are all empty.
+    Returns the LabInput arrays and a problem for each row whose value cells are all empty
+    (naming the ``unread`` columns, those the mapping did not read, that hold something in
+    that row: the value may stand there).
     """
     const_keys = list(per_column(value_cols[0])) if value_cols else []
     parts: dict[str, list[pa.Array]] = {k: [] for k in ("rows", "value", "value_column", *per_row, *const_keys)}
@@ -728,7 +731,16 @@ def _melt(
             parts[key].append(pa.repeat(pa.scalar(text, pa.string()), k))
     extra = list(raw.rejected)
     if any_value is not None:
-        extra += [Problem(r, None, empty_row) for r in pc.filter(raw.row_numbers, pc.invert(any_value)).to_pylist()]
+        empty = pc.invert(any_value)
+        held = {c: pc.filter(pc.greater(pc.utf8_length(raw.columns[c]), 0), empty).to_pylist() for c in unread}
+        for i, r in enumerate(pc.filter(raw.row_numbers, empty).to_pylist()):
+            elsewhere = [c for c in unread if held[c][i]]
+            why = empty_row + (
+                f"; something stands in column(s) not read: {', '.join(elsewhere[:5])} (map them to read them)"
+                if elsewhere
+                else ""
+            )
+            extra.append(Problem(r, None, why))
     cells = {
         k: pa.concat_arrays(v) if v else pa.array([], pa.int64() if k == "rows" else pa.string())
         for k, v in parts.items()
@@ -754,6 +766,7 @@ def _labs_wide(raw: RawTable, rep: FileReport, ctx: Context, mapping: ColumnMapp
             "analyte_hint": analyte_of[col].analyte + ("%" if analyte_of[col].percent else ""),
         },
         empty_row="no results in this row (every analyte column is empty)",
+        unread=[h for h in raw.header if h not in analyte_of and h not in set(fields.values())],
     )
     inp = LabInput(
         file=raw.name,

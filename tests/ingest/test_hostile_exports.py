@@ -277,3 +277,15 @@ def test_a_dose_held_at_an_amount_is_kept_not_a_hold():
     assert result.doses_df()["patient_id"].tolist() == ["A"]
     [problem] = result.report.files[0].problems
     assert "held or stopped ('held')" in problem.message
+
+
+def test_an_empty_wide_row_names_the_unread_column_that_holds_a_value():
+    # "Plts xyz" is no analyte column the mapping knows: the row whose only value stands
+    # there is rejected, and the reason points at that column instead of "every analyte
+    # column is empty" alone
+    text = "MRN,Date,WBC,Neut,Plts xyz\nP1,2024-01-02,4.1,2.0,250\nP1,2024-02-02,,,180\nP1,2024-03-02,,,\n"
+    result = import_text(text)
+    assert_balanced(result)
+    reasons = {p.row: p.message for p in result.report.files[0].problems}
+    assert reasons[3].endswith("something stands in column(s) not read: Plts xyz (map them to read them)")
+    assert reasons[4] == "no results in this row (every analyte column is empty)"
