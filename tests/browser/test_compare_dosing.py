@@ -72,9 +72,13 @@ def test_dosing_prefills_from_the_selected_patient(app_page):
     page.get_by_role("button", name="Load sample panel").click()
     wait_for_app(page)
     _open(page, "Dosing")
-    box = page.locator("[data-testid='stSelectbox']").first
+    # the page's patient picker, by its label (not the first select box found: during the
+    # page change the previous page's elements can still be in the document, hidden)
+    box = page.locator("[data-testid='stSelectbox']").filter(has_text="Patient").first
+    box.wait_for(state="visible")
     box.click()
     page.keyboard.type("SLE-017")
+    page.get_by_role("option").filter(has_text="SLE-017").first.wait_for(state="visible")
     page.keyboard.press("Enter")
     wait_for_app(page)
     expect(page.get_by_text(re.compile(r"Prefilled for the selected patient .*TPMT intermediate"))).to_be_visible()
