@@ -341,7 +341,7 @@ def _normalise(
     verdict.reject(bad_percent, "a percentage must be between 0 and 100", value_col)
 
     # --- reference range (canonical unit; none for percentages)
-    ref_low, ref_high = _reference(inp, n, decimal, factor_np, percent_np, units.analyte_idx, report)
+    ref_low, ref_high = _reference(inp, n, decimal, factor_np, percent_np, units.analyte_idx, (lo, hi), report)
 
     # --- verdicts
     rejected = verdict.rejected
@@ -784,6 +784,7 @@ def _reference(
     factor: np.ndarray,
     percent: np.ndarray,
     analyte_idx: np.ndarray,
+    plausible: tuple[np.ndarray, np.ndarray],
     report: FileReport,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The source's reference limits in the canonical unit (NaN where none).
@@ -792,6 +793,7 @@ def _reference(
     the result's unit.  A limit that no result of the analyte could have in that unit
     (Hb "11.5-16.5" beside results in g/L: the g/dL range) is not used, never graded
     against: the range is dropped with a warning and the default limits apply.
+    ``plausible``: the per-row bounds a result of the analyte can have (canonical unit).
     """
     lo = np.full(n, np.nan)
     hi = np.full(n, np.nan)
@@ -831,7 +833,7 @@ def _reference(
     with np.errstate(invalid="ignore"):
         lo = np.where(percent, np.nan, np.round(lo * factor, 9))
         hi = np.where(percent, np.nan, np.round(hi * factor, 9))
-        p_lo, p_hi, _ = _plausible_bounds(analyte_idx)
+        p_lo, p_hi = plausible
         # a lower limit of 0 is a real range ("0-40"); any other limit lies where results can
         wrong = ((lo > 0) & ((lo < p_lo) | (lo > p_hi))) | (hi < p_lo) | (hi > p_hi)
     if wrong.any():

@@ -732,8 +732,13 @@ def _melt(
     extra = list(raw.rejected)
     if any_value is not None:
         empty = pc.invert(any_value)
-        held = {c: pc.filter(pc.greater(pc.utf8_length(raw.columns[c]), 0), empty).to_pylist() for c in unread}
-        for i, r in enumerate(pc.filter(raw.row_numbers, empty).to_pylist()):
+        empty_rows = pc.filter(raw.row_numbers, empty).to_pylist()
+        held = (
+            {c: pc.filter(pc.greater(pc.utf8_length(raw.columns[c]), 0), empty).to_pylist() for c in unread}
+            if empty_rows
+            else {}
+        )
+        for i, r in enumerate(empty_rows):
             elsewhere = [c for c in unread if held[c][i]]
             why = empty_row + (
                 f"; something stands in column(s) not read: {', '.join(elsewhere[:5])} (map them to read them)"

@@ -216,8 +216,6 @@ def _above_at_any_weight(inp: Inputs, rows: np.ndarray, check: dict[str, Any]) -
     """Of ``rows``: the mg doses of a patient whose weight is unknown that are above the
     check's mg/kg/day limit even at the heaviest weight the import accepts."""
     d = inp.doses
-    if "threshold" not in check:
-        return np.zeros(len(rows), dtype=bool)
     no_weight = ~(inp.weight[d.pid[rows]] > 0) & (d.dose_unit[rows] == "mg")
     with np.errstate(invalid="ignore"):
         return no_weight & (d.mg_per_day[rows] > check["threshold"] * MAX_BODY_WEIGHT_KG)
@@ -225,7 +223,6 @@ def _above_at_any_weight(inp: Inputs, rows: np.ndarray, check: dict[str, Any]) -
 
 def _unknown_weight(inp: Inputs, rows: np.ndarray, check: dict[str, Any]) -> _Found:
     d = inp.doses
-    rows = rows[~_above_at_any_weight(inp, rows, check)]  # judged anyway (see _mg_per_kg_above)
     no_weight = ~(inp.weight[d.pid[rows]] > 0) & (d.dose_unit[rows] == "mg")
     no_amount = (d.dose_unit[rows] == "mg") & ~np.isfinite(d.mg_per_day[rows])
     r = rows[no_weight | no_amount]
@@ -249,7 +246,8 @@ def _mg_per_kg_above(inp: Inputs, check: dict[str, Any], per_kg: np.ndarray) -> 
     found = _Found.of_check(fired, check, per_kg[fired], "mg/kg/day", limit, _texts(msg))
     # weight unknown, but the daily dose is above the limit at any weight the import accepts
     # (5,000 mg/day of azathioprine): said, not left as "cannot check"
-    heavy = rows[_above_at_any_weight(inp, rows, check)]
+    at_any_weight = _above_at_any_weight(inp, rows, check)
+    heavy = rows[at_any_weight]
     least = d.mg_per_day[heavy] / MAX_BODY_WEIGHT_KG  # the mg/kg/day at the heaviest weight
     heavy_msg = cat(
         _LABEL[d.drug[heavy]],
@@ -261,7 +259,7 @@ def _mg_per_kg_above(inp: Inputs, check: dict[str, Any], per_kg: np.ndarray) -> 
     at_any = _Found.of_check(
         heavy, check, least, "mg/kg/day", np.full(len(heavy), float(check["threshold"])), _texts(heavy_msg)
     )
-    return [found, at_any, _unknown_weight(inp, rows, check)]
+    return [found, at_any, _unknown_weight(inp, rows[~at_any_weight], check)]  # judged above: not "cannot check"
 
 
 def _amount_above(inp: Inputs, check: dict[str, Any], weekly: bool) -> list[_Found]:

@@ -694,8 +694,8 @@ def with_repeats(
     f = flag_table.filter(mask)
     if not f.num_rows:
         return sched
-    index = {p: i for i, p in enumerate(inp.patient_ids.tolist())}
-    fpid = np.array([index[p] for p in f.column("patient_id").to_pylist()], dtype=np.int64)
+    pids = f.column("patient_id").to_pylist()
+    fpid = np.searchsorted(inp.patient_ids, np.asarray(pids, dtype=object))  # patient codes (ids are sorted)
     ft = f.column("collected_at").cast(pa.int64()).to_numpy(zero_copy_only=False)
     rules = f.column("rule").to_pylist()
     label = [model.analyte_label(a) for a in f.column("analyte").to_pylist()]
@@ -712,7 +712,7 @@ def with_repeats(
             if g != group or latest[i] > ft[i]:
                 continue  # another group, or repeated since
             due = int(ft[i] // DAY * DAY + days * DAY)
-            pid = str(inp.patient_ids[fpid[i]])
+            pid = pids[i]
             when = np.datetime_as_string(np.datetime64(int(ft[i] // DAY), "D"))
             why = f"{label[i]} {value[i]:g} {unit[i]} on {when}: repeat in {days} days"
             if pid not in owed or due < owed[pid][0]:
