@@ -19,6 +19,7 @@ import datetime as dt
 import math
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -149,16 +150,20 @@ class IdentityConflict:
         )
 
 
+def leave_unknown(row: dict[str, Any] | None, fields: Iterable[str]) -> bool:
+    """Blank, in a patient ``row``, each of ``fields`` (fields two sources give differently)
+    that the rules read (:data:`RULE_FIELDS`): they never pick one.  True if any changed."""
+    if row is None:
+        return False
+    blanked = [f for f in fields if f in RULE_FIELDS and row.get(f)]
+    for f in blanked:
+        row[f] = ""
+    return bool(blanked)
+
+
 def unknown_where_conflicting(rows: dict[str, dict[str, Any]], conflicts: list[IdentityConflict]) -> bool:
-    """Blank, in ``rows`` (patient id -> patient row), every field of :data:`RULE_FIELDS`
-    that two sources give differently: the rules never pick one.  True if any changed."""
-    changed = False
-    for c in conflicts:
-        row = rows.get(c.patient_id)
-        if c.field in RULE_FIELDS and row is not None and row.get(c.field):
-            row[c.field] = ""
-            changed = True
-    return changed
+    """:func:`leave_unknown` for every conflict, in ``rows`` (patient id -> patient row)."""
+    return any([leave_unknown(rows.get(c.patient_id), [c.field]) for c in conflicts])
 
 
 def identity_value(field_name: str, value: Any) -> str:

@@ -627,29 +627,25 @@ def _read_sheet(name: str, wb, sheet: str, scan: SheetScan | None) -> RawTable |
 def _say_hidden(table: RawTable, scan: SheetScan) -> None:
     """A note for the rows and columns of the sheet hidden in Excel that hold data: they
     are read like the others (a hidden result is still a result), but the user hid them."""
-    data_rows = set(table.row_numbers.to_pylist())
+    data_rows = set(table.row_numbers.to_pylist()) if scan.hidden_rows else set()
     rows = sorted(r for r in set(scan.hidden_rows) if r in data_rows)
-    if rows:
-        shown = ", ".join(f"row {r}" for r in rows[:10]) + (" ..." if len(rows) > 10 else "")
-        table.warnings.append(
-            Problem(
-                None,
-                None,
-                f"{len(rows)} row(s) hidden in the workbook ({shown}) were read like the others; "
-                "check they are meant to be imported",
-            )
-        )
     cols = sorted(c for c in set(scan.hidden_columns) if scan.min_col <= c <= scan.max_col)
-    if cols:
-        shown = ", ".join(f"column {_letters(c)}" for c in cols[:10]) + (" ..." if len(cols) > 10 else "")
-        table.warnings.append(
-            Problem(
-                None,
-                None,
-                f"{len(cols)} column(s) are hidden in the workbook ({shown}): read like any other column; "
-                "check what they hold",
-            )
-        )
+    for found, shown, text in (
+        (
+            rows,
+            [f"row {r}" for r in rows[:10]],
+            "{n} row(s) hidden in the workbook ({shown}) were read like the "
+            "others; check they are meant to be imported",
+        ),
+        (
+            cols,
+            [f"column {_letters(c)}" for c in cols[:10]],
+            "{n} column(s) are hidden in the workbook ({shown}): read like any other column; check what they hold",
+        ),
+    ):
+        if found:
+            listed = ", ".join(shown) + (" ..." if len(found) > 10 else "")
+            table.warnings.append(Problem(None, None, text.format(n=len(found), shown=listed)))
 
 
 def _declared_too_large(ref: str) -> bool:

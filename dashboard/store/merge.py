@@ -25,7 +25,7 @@ from typing import Any
 import pyarrow as pa
 
 from dashboard import model
-from dashboard.identity import RULE_FIELDS, IdentityConflict, identity_value
+from dashboard.identity import IdentityConflict, identity_value, leave_unknown
 from dashboard.ingest import FileReport, ImportOptions, ImportReport, ImportResult, Source
 from dashboard.patient_merge import merge_details
 from dashboard.store.connection import Tx, bump, cols
@@ -285,9 +285,7 @@ def _store_patients(
         m = merge_details(old, row)
         for c in m.conflicts:  # never overwritten: reported, the stored one kept
             _identity_conflict(report, c, {**old, "source_file": "the workspace", "source_row": 0}, row, f)
-        unknown = [c for c in m.conflicts if c in RULE_FIELDS and m.row.get(c)]
-        for c in unknown:  # a sex two sources disagree on: the rules use neither (identity.RULE_FIELDS)
-            m.row[c] = ""
+        unknown = leave_unknown(m.row, m.conflicts)  # a sex two sources disagree on: the rules use neither
         if m.duplicate:
             if f is not None:
                 f.accepted_was_duplicate()

@@ -222,41 +222,27 @@ class Index:
         if not isinstance(ref, dict):
             return ""
         reference = str(ref.get("reference", "")).strip()
+        found = _identifier(ref)
         if reference:
             _row, target = self.resolve(reference)
             if target is not None and target.get("resourceType") == "Patient":
                 return str(target.get("id") or "").strip() or url_id(reference)
             if target is not None:
                 return ""  # a Group, Device, Location ...: not one patient
-            if "?identifier=" in reference:
-                token = reference.split("?identifier=", 1)[1].split("&", 1)[0]
-                system, _bar, value = token.rpartition("|")
-                return self._by_identifier(system, value)[0]
+            if found:  # "Patient?identifier=system|value"
+                return self._by_identifier(*found)[0]
             if reference.startswith("urn:uuid:"):
                 return reference[len("urn:uuid:") :]
             tail = re.search(r"([A-Za-z]+)/([^/]+?)(?:/_history/.*)?$", reference)
             if tail:
                 return tail.group(2) if tail.group(1) == "Patient" else ""
             return reference
-        ident = ref.get("identifier")
-        if isinstance(ident, dict) and ident.get("value"):
-            return self._by_identifier(str(ident.get("system", "")), str(ident["value"]))[0]
-        return ""
+        return self._by_identifier(*found)[0] if found else ""
 
     def subject_problem(self, ref: Any) -> str:
         """Why a subject given by an identifier cannot be placed ("" when it can)."""
-        if not isinstance(ref, dict):
-            return ""
-        reference = str(ref.get("reference", "")).strip()
-        ident = ref.get("identifier")
-        if "?identifier=" in reference:
-            token = reference.split("?identifier=", 1)[1].split("&", 1)[0]
-            system, _bar, value = token.rpartition("|")
-        elif not reference and isinstance(ident, dict) and ident.get("value"):
-            system, value = str(ident.get("system", "")), str(ident["value"])
-        else:
-            return ""
-        return self._by_identifier(system, value)[1]
+        found = _identifier(ref) if isinstance(ref, dict) else None
+        return self._by_identifier(*found)[1] if found else ""
 
     def _by_identifier(self, system: str, value: str) -> tuple[str, str]:
         """(patient id, problem) of a subject given by a business identifier (an MRN).
@@ -280,6 +266,20 @@ class Index:
                 f"'{value}' is the id of another Patient in the file: not filed under either"
             )
         return value, ""
+
+
+def _identifier(ref: dict[str, Any]) -> tuple[str, str] | None:
+    """(system, value) of a subject given by a business identifier: a conditional
+    reference ("Patient?identifier=urn:mrn|1") or an ``identifier`` without a reference."""
+    reference = str(ref.get("reference", "")).strip()
+    if "?identifier=" in reference:
+        token = reference.split("?identifier=", 1)[1].split("&", 1)[0]
+        system, _bar, value = token.rpartition("|")
+        return system, value
+    ident = ref.get("identifier")
+    if not reference and isinstance(ident, dict) and ident.get("value"):
+        return str(ident.get("system", "")), str(ident["value"])
+    return None
 
 
 def url_id(url: str) -> str:
