@@ -14,53 +14,23 @@ import datetime as dt
 import itertools
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pyarrow as pa
 
 from dashboard import model
 from dashboard.ingest.amounts import UNKNOWN, file_decimal, read_amount, strength_in_text, unit_clash
 from dashboard.ingest.dates import FAR_FUTURE
+from dashboard.ingest.dose_records import DoseBatch, DoseRecord
 from dashboard.ingest.frequency import PER_DAY, Frequency, disagreeing, parse_frequency
 from dashboard.ingest.identity import clean_id
 from dashboard.ingest.mapping import normalize, recognise_drug, why_no_drug
-from dashboard.ingest.report import FileReport, Problem
+from dashboard.ingest.report import Problem
 from dashboard.ingest.routes import parse_route, route_in_text
 from dashboard.ingest.sig import read_sig
 
 #: The frequency of a dose given per day ("150 mg/day"): what parse_frequency("daily") reads.
 DAILY = Frequency("daily", PER_DAY["daily"])
-
-
-@dataclass
-class DoseRecord:
-    """One dose row as text, from any reader."""
-
-    row: int
-    patient_id: str
-    drug_text: str
-    start: dt.datetime | None
-    end: dt.datetime | None
-    start_error: str = ""
-    end_error: str = ""
-    drug_code: str = ""
-    dose: str = ""
-    dose_unit: str = ""
-    frequency: str = ""
-    route: str = ""
-    strength_only: bool = False  # the source gives a product strength, never a schedule
-    daily_dose: bool = False  # the dose column is a daily total (header "mg/day")
-    dose_problem: str = ""  # why the source's dose is not one stated amount (a FHIR doseRange)
-    status: str = ""  # the order's status as written ("Active", "On Hold", "Discontinued")
-    columns: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class DoseBatch:
-    report: FileReport
-    records: list[DoseRecord]
-    change_log: bool  # no end column: ends come from the next change
-    delimiter: str = ""  # of a delimited file: a semicolon file writes decimal commas
 
 
 def normalise_doses(batch: DoseBatch) -> tuple[pa.Table, list[tuple[int, int]]]:

@@ -23,8 +23,7 @@ import pyarrow as pa
 
 from dashboard.ingest import dates as dates_mod
 from dashboard.ingest.context import IntervalDates, Parsed
-from dashboard.ingest.doses import DoseBatch, DoseRecord, normalise_doses
-from dashboard.ingest.frequency import parse_frequency
+from dashboard.ingest.dose_records import DoseBatch, DoseRecord
 from dashboard.ingest.labs import LabCandidates
 from dashboard.ingest.mapping import normalize
 from dashboard.ingest.patients import PatientRecord, normalise_patients
@@ -176,6 +175,9 @@ def frequency_in_text(text: str) -> str:
     2-4 words, longest first: "1 tabs, Oral, Once a Day (at bedtime)" -> "Once a Day".
     Returns "" when nothing reads as a frequency.
     """
+    # the frequency parser is loaded with the dose pipeline, when an instruction comes
+    from dashboard.ingest.frequency import parse_frequency
+
     candidates = [text]
     for part in re.split(r"[,;]", text):
         candidates.append(re.sub(r"\([^)]*\)", " ", part).strip())
@@ -248,6 +250,9 @@ def medication_records(
 
 def run_doses(rep: FileReport, records: list[DoseRecord], tally: Tally) -> pa.Table:
     """Judge dose records with the shared dose pipeline; verdicts go to ``tally``."""
+    # loaded when dose records come (see ingest.pipeline's dose tables): start-up time
+    from dashboard.ingest.doses import normalise_doses
+
     before = len(rep.problems)
     table, accepted = normalise_doses(DoseBatch(rep, records, change_log=False))
     tally.rejected.extend(rep.problems[before:])

@@ -44,7 +44,7 @@ import pyarrow.compute as pc
 
 from dashboard.ingest import dates as dates_mod
 from dashboard.ingest.context import Context, Parsed, decide_dates, interval_dates
-from dashboard.ingest.doses import DoseRecord
+from dashboard.ingest.dose_records import DoseRecord
 from dashboard.ingest.interop import (
     Tally,
     col,

@@ -46,7 +46,7 @@ from dashboard.ingest.context import (
 )
 from dashboard.ingest.context import mapped_column as _col
 from dashboard.ingest.context import parse_date_column as _parse_date_column
-from dashboard.ingest.doses import DoseBatch, DoseRecord, normalise_doses
+from dashboard.ingest.dose_records import DoseBatch, DoseRecord
 from dashboard.ingest.failures import log_failure, plain_reason
 from dashboard.ingest.labs import LabInput, combine_labs, normalise_labs
 from dashboard.ingest.mapping import (
@@ -68,7 +68,6 @@ from dashboard.ingest.tabular import (
     refusal_from_head,
     sniff_container,
 )
-from dashboard.ingest.xlsx import read_excel
 from dashboard.patient_merge import is_blank, merge_details
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -399,6 +398,9 @@ def _read_source(src: Source, ctx: Context) -> list[tuple[FileReport, RawTable |
         if not re.search(rb"\S", src.data[:65536]) and not src.data.strip():
             raise UnreadableFile("the file is empty")
         if container == "xlsx":
+            # loaded when a workbook comes: a delimited import never needs the Excel reader
+            from dashboard.ingest.xlsx import read_excel
+
             tables = read_excel(name, src.data)
             if not tables:
                 raise UnreadableFile("the workbook has no sheet with data")
@@ -931,6 +933,10 @@ def doses_from_table(
 def _dose_parsed(
     rep: FileReport, records: list[DoseRecord], change_log: bool, extra: list[Problem], delimiter: str = ""
 ) -> Parsed:
+    # The dose pipeline, with its dose, frequency and instruction parsers, is loaded when
+    # a dose table comes: an import of lab files alone never needs it (start-up time).
+    from dashboard.ingest.doses import normalise_doses
+
     table, accepted = normalise_doses(DoseBatch(rep, records, change_log, delimiter))
     rep.settle_rows(accepted=len(accepted), rejected=len(records) - len(accepted) + len(extra))
     rep.problems.extend(extra)

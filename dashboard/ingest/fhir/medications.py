@@ -8,7 +8,7 @@ import contextlib
 import datetime as dt
 
 from dashboard.ingest.amounts import text_problem
-from dashboard.ingest.doses import DoseRecord
+from dashboard.ingest.dose_records import DoseRecord
 from dashboard.ingest.fhir.datatypes import (
     RXNORM,
     Resource,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from dashboard.ingest.doses import DoseRecord
+from dashboard.ingest.dose_records import DoseRecord
 from dashboard.ingest.fhir.datatypes import Resource
 from dashboard.ingest.patients import PatientRecord
 

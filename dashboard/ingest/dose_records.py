@@ -1,0 +1,44 @@
+"""The dose records every reader fills in, before the dose pipeline judges them.
+
+Kept apart from :mod:`dashboard.ingest.doses` (the pipeline, with the dose, frequency
+and instruction parsers): a reader builds records without loading the parsers, and an
+import of lab files alone never loads them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from dashboard.ingest.report import FileReport
+
+
+@dataclass
+class DoseRecord:
+    """One dose row as text, from any reader."""
+
+    row: int
+    patient_id: str
+    drug_text: str
+    start: dt.datetime | None
+    end: dt.datetime | None
+    start_error: str = ""
+    end_error: str = ""
+    drug_code: str = ""
+    dose: str = ""
+    dose_unit: str = ""
+    frequency: str = ""
+    route: str = ""
+    strength_only: bool = False  # the source gives a product strength, never a schedule
+    daily_dose: bool = False  # the dose column is a daily total (header "mg/day")
+    dose_problem: str = ""  # why the source's dose is not one stated amount (a FHIR doseRange)
+    status: str = ""  # the order's status as written ("Active", "On Hold", "Discontinued")
+    columns: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class DoseBatch:
+    report: FileReport
+    records: list[DoseRecord]
+    change_log: bool  # no end column: ends come from the next change
+    delimiter: str = ""  # of a delimited file: a semicolon file writes decimal commas
