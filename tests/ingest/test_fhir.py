@@ -196,7 +196,10 @@ def test_observation_rejections_name_the_reason() -> None:
     assert rep.results_read == 3  # CRP and the two components: the others have no number to judge
 
 
-def test_panel_with_members_and_issued_fallback() -> None:
+def test_panel_with_members_and_a_result_with_only_an_issued_time() -> None:
+    """``issued`` is when the lab released the result, not when the blood was taken: a
+    result with no effective time (its own, its panel's or its report's) is rejected with
+    that reason, as a report-date column is never read as the draw date in a table."""
     panel = {
         "resourceType": "Observation",
         "id": "cbc",
@@ -212,11 +215,43 @@ def test_panel_with_members_and_issued_fallback() -> None:
     orphan = dict(panel, id="orphan", hasMember=[{"reference": "Observation/elsewhere"}])
     result = load_json(bundle(panel, wbc, hb, orphan))
     rep = result.report.files[0]
-    assert rep.rows_read == 4 and rep.rows_accepted == 3
-    assert {p.row: p.message for p in rep.problems} == {4: "a panel whose results are not in this file"}
-    hb_row = result.labs_df().set_index("analyte").loc["hemoglobin"]
-    assert hb_row.collected_at == pd.Timestamp("2024-03-02 10:00")
-    assert any("issued (reported) time is used" in w.message for w in rep.warnings)
+    assert rep.rows_read == 4 and rep.rows_accepted == 2  # the panel (its WBC is accepted) and the WBC
+    problems = {p.row: p for p in rep.problems}
+    assert problems[4].message == "a panel whose results are not in this file"
+    assert problems[3].column == "effective[x]"
+    assert problems[3].message.startswith("no collection time (effective[x]): issued 2024-03-02T10:00:00Z")
+    assert "not read as the draw date" in problems[3].message
+    assert list(result.labs_df().analyte) == ["wbc"]
+    assert any("only an issued (reported) time" in w.message for w in rep.warnings)
+
+
+def test_a_report_with_only_an_issued_time_is_rejected_with_the_reason() -> None:
+    report = {
+        "resourceType": "DiagnosticReport",
+        "id": "r",
+        "status": "final",
+        "code": {"text": "CBC"},
+        "subject": {"reference": "Patient/p1"},
+        "issued": "2024-05-07T16:00:00Z",
+        "contained": [
+            {
+                "resourceType": "Observation",
+                "id": "c1",
+                "status": "final",
+                "code": {"coding": [{"system": LOINC, "code": "26499-4"}]},
+                "valueQuantity": {"value": 0.9, "unit": "10*9/L", "system": UCUM, "code": "10*9/L"},
+            },
+        ],
+    }
+    timed = dict(report, id="r2", effectiveDateTime="2024-05-06T08:30:00Z")
+    result = load_json(bundle(PATIENT, report, timed))
+    rep = result.report.files[0]
+    assert (rep.rows_read, rep.rows_accepted) == (3, 2)  # the Patient and the report with a collection time
+    (problem,) = rep.problems
+    assert (problem.row, problem.column) == (2, "effective[x]")
+    assert "issued 2024-05-07T16:00:00Z is when the result was reported" in problem.message
+    labs = result.labs_df()
+    assert list(labs.collected_at) == [pd.Timestamp("2024-05-06 08:30")]
 
 
 def test_panel_members_take_the_panel_time_and_ids_come_from_full_urls() -> None:

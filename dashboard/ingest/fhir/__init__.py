@@ -17,7 +17,8 @@ rejected with a reason:
   (the latest one; older ones are reported as not kept).  A panel (``hasMember``)
   is accepted when one of its members in the file is.
 * DiagnosticReport: its contained Observations are read with the report's subject and
-  time (``effective[x]``, else ``issued``) when they have none; a report whose
+  time (``effective[x]``) when they have none; a result with no effective time
+  anywhere is rejected: ``issued`` is the report's release, not the draw; a report whose
   ``result`` points to Observations elsewhere in the file is accepted when one of them
   is.
 * MedicationRequest, MedicationStatement (and MedicationOrder, MedicationPrescription):
@@ -108,12 +109,12 @@ def _read_entries(name: str, entries: list[Entry], rep: FileReport, ctx: Context
     if reading.fallback_time:
         rep.warn(
             f"{reading.fallback_time} result(s) have no time of their own; the time of their DiagnosticReport "
-            "or panel (effective, else issued) is used"
+            "or panel (effective) is used"
         )
     if reading.issued_time:
         rep.warn(
-            f"{reading.issued_time} result(s) have no effective time; their issued (reported) time is used, "
-            "which may be later than the sample"
+            f"{reading.issued_time} result(s) have no effective (collection) time, only an issued (reported) "
+            "time, which can be days after the sample: they are rejected, not placed on the report date"
         )
 
     cands = observations.judge_labs(name, reading.labs, rep, ctx) if reading.labs.rows else None

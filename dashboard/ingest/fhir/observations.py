@@ -75,6 +75,11 @@ def observation(row: int, res: Resource, index: Index, parent: Resource | None, 
                 rows.append(r)
         reading.groups.append((row, "hasMember", rows))
         return
+    issued = _issued_only(res, parent)
+    if issued and (has_value or res.get("component")) and recognise_test(name, loinc) is not None:
+        reading.issued_time += 1
+        tally.reject(row, "effective[x]", _issued_reason(issued), describe_code(name, loinc))
+        return
     n = _lab_records(row, res, index, parent, reading, name, loinc)
     if n == 0:
         tally.reject(row, "value", _no_value_reason(res, name, loinc), describe_code(name, loinc))
@@ -126,13 +131,8 @@ def _lab_records(
     when = _when(res)
     if not when and parent is not None:
         when = _when(parent)
-        if not when and parent.get("issued"):
-            when = str(parent["issued"])
         if when:
             reading.fallback_time += 1
-    if not when and res.get("issued"):
-        when = str(res["issued"])
-        reading.issued_time += 1
     flag = _interpretation(res)
     low, high, rtext, runit = _reference_range(res)
     n = 0
@@ -177,6 +177,25 @@ def _when(res: Resource) -> str:
         if isinstance(p, dict) and p.get("start"):
             return str(p["start"])
     return ""
+
+
+def _issued_only(res: Resource, parent: Resource | None) -> str:
+    """The ``issued`` time of a result with no effective time (its own or its parent's), else "".
+
+    ``issued`` is when the result was released, which can be days after the blood was
+    taken: like a report date in a table (``mapping._choose_draw_date``), it is never
+    read as the draw date.
+    """
+    if _when(res) or (parent is not None and _when(parent)):
+        return ""
+    return str(res.get("issued") or (parent or {}).get("issued") or "")
+
+
+def _issued_reason(issued: str) -> str:
+    return (
+        f"no collection time (effective[x]): issued {issued[:40]} is when the result was reported, which can be "
+        "days after the blood was taken, so it is not read as the draw date"
+    )
 
 
 def _interpretation(res: Resource) -> str:
@@ -272,6 +291,7 @@ def diagnostic_report(row: int, res: Resource, index: Index, reading: Reading, t
         return
     n_records = 0
     contained_obs = 0
+    issued = ""
     members: list[int] = []
     for ref in res.get("result") or []:
         if not isinstance(ref, dict):
@@ -285,9 +305,16 @@ def diagnostic_report(row: int, res: Resource, index: Index, reading: Reading, t
             if str(c.get("status", "")).lower() in _OBS_REJECT:
                 continue
             cc = c.get("code") or c.get("name")
+            if _issued_only(c, res):
+                issued = _issued_only(c, res)
+                reading.issued_time += 1
+                continue
             n_records += _lab_records(row, c, index, res, reading, cc_text(cc), cc_code(cc, LOINC))
     if n_records:
         return  # the row is settled by its lab records
+    if issued:
+        tally.reject(row, "effective[x]", _issued_reason(issued))
+        return
     if contained_obs:
         tally.reject(row, "contained", "a report none of whose contained results has a numeric value")
         return
