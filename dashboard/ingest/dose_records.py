@@ -30,6 +30,9 @@ class DoseRecord:
     frequency: str = ""
     route: str = ""
     strength_only: bool = False  # the source gives a product strength, never a schedule
+    #: mg in one tablet or capsule, from a structured field (a FHIR Medication's ingredient
+    #: strength); used for a dose in tablets when the product name states no strength
+    unit_strength_mg: float | None = None
     daily_dose: bool = False  # the dose column is a daily total (header "mg/day")
     dose_problem: str = ""  # why the source's dose is not one stated amount (a FHIR doseRange)
     status: str = ""  # the order's status as written ("Active", "On Hold", "Discontinued")

@@ -165,6 +165,8 @@ def normalise_doses(batch: DoseBatch) -> tuple[pa.Table, list[tuple[int, int]]]:
         basis = "strength_only" if r.strength_only else "prescribed"
         dose, unit = amount if amount else (math.nan, "")
         strength = strength_in_text(r.drug_text)
+        if strength is None and r.unit_strength_mg is not None:
+            strength = (r.unit_strength_mg, "mg")
         if amount is None and strength is not None and not dose_text:
             dose, unit = strength
             if not r.strength_only:
@@ -339,6 +341,8 @@ class _DoseText:
                 return cls(dose, unit, freq, column="frequency", source=f"{dose} {freq}", problem=clash)
             return cls(dose, unit, freq or stated)
         strength = strength_in_text(r.drug_text)
+        if strength is None and r.unit_strength_mg is not None:
+            strength = (r.unit_strength_mg, "mg")
         sig = read_sig(source, strength[0] if strength and strength[1] == "mg" else None, decimal)
         amount_here = column == "dose" or not dose  # the instructions are where the dose is read
         if sig.problem and amount_here:

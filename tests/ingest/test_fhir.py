@@ -699,3 +699,66 @@ def test_a_dosage_text_whose_frequency_contradicts_the_timing_is_rejected() -> N
     assert "weekly" in f.problems[0].message and "daily" in f.problems[0].message
     agreeing = one_dose(load_json(mtx("6 tablets once weekly", "wk")))
     assert (agreeing.frequency, agreeing.mg_per_week) == ("weekly", 15.0)
+
+
+def _contained_medication(name: str, ingredient: list | None = None, form: str = "tablet") -> dict:
+    med: dict[str, Any] = {"resourceType": "Medication", "id": "med", "code": {"text": name}, "form": {"text": form}}
+    if ingredient is not None:
+        med["ingredient"] = ingredient
+    return med
+
+
+def _weekly_order(med: dict, dose: dict | None) -> dict:
+    instruction: dict[str, Any] = {"timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "wk"}}}
+    if dose is not None:
+        instruction["doseAndRate"] = [{"doseQuantity": dose}]
+    return order("m1", "", contained=[med], medicationReference={"reference": "#med"}, dosageInstruction=[instruction])
+
+
+def _strength(mg: float, per: dict) -> list:
+    ratio = {"numerator": {"value": mg, "unit": "mg", "system": UCUM, "code": "mg"}, "denominator": per}
+    return [{"itemCodeableConcept": {"text": "methotrexate"}, "strength": ratio}]
+
+
+PER_TABLET = {"value": 1, "unit": "tablet"}
+
+
+def test_a_tablet_count_uses_the_strength_its_medication_states() -> None:
+    """6 tablets weekly of a Medication whose ingredient strength is 2.5 mg per tablet is
+    15 mg a week (6 x 2.5), whether or not the product name repeats the strength; the
+    strength as a number the source states, never a guess (it had been rejected as
+    "tablet strength unknown")."""
+    for name in ("Methotrexate tablets", "Methotrexate 2.5 MG Oral Tablet"):
+        for dose in ({"value": 6, "unit": "tablet"}, {"value": 6}):
+            med = _contained_medication(name, _strength(2.5, PER_TABLET))
+            result = load_json(bundle(PATIENT, _weekly_order(med, dose)))
+            row = one_dose(result)
+            assert (row.drug, row.dose, row.dose_unit, row.mg_per_week) == ("methotrexate", 15.0, "mg", 15.0), name
+    ucum = _contained_medication("Methotrexate tablets", _strength(10, {"value": 1, "system": UCUM, "code": "{tbl}"}))
+    assert one_dose(load_json(bundle(PATIENT, _weekly_order(ucum, {"value": 2, "unit": "tablet"})))).mg_per_week == 20.0
+
+
+def test_a_medication_strength_that_disagrees_or_is_not_per_tablet_is_not_used() -> None:
+    cases = {
+        "name and ingredient disagree": (
+            _contained_medication("Methotrexate 10 MG Oral Tablet", _strength(2.5, PER_TABLET)),
+            "the product name says 10 mg a tablet and its Medication's ingredient strength 2.5 mg",
+        ),
+        "a concentration": (
+            _contained_medication("Methotrexate", _strength(25, {"value": 1, "unit": "mL"}), form="solution"),
+            "dose given in tablets but the tablet strength is unknown",
+        ),
+        "a combination": (
+            _contained_medication("Methotrexate combination tablets", _strength(2.5, PER_TABLET) * 2),
+            "dose given in tablets but the tablet strength is unknown",
+        ),
+        "a unitless denominator of a liquid": (
+            _contained_medication("Methotrexate", _strength(2.5, {"value": 1}), form="oral solution"),
+            "dose given in tablets but the tablet strength is unknown",
+        ),
+    }
+    for label, (med, reason) in cases.items():
+        result = load_json(bundle(PATIENT, _weekly_order(med, {"value": 6, "unit": "tablet"})))
+        rep = result.report.files[0]
+        assert result.doses_df().empty, label
+        assert [p.message[: len(reason)] for p in rep.problems] == [reason], label

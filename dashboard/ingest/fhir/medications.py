@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import math
 
 from dashboard.ingest.amounts import text_problem
 from dashboard.ingest.dose_records import DoseRecord
@@ -28,6 +29,7 @@ from dashboard.ingest.interop import Tally, amount_in_text, frequency_in_text, i
 from dashboard.ingest.mapping import recognise_drug
 from dashboard.ingest.report import FileReport
 from dashboard.ingest.routes import parse_route
+from dashboard.units import mass_unit, to_mg
 
 MEDICATION_ORDERS = ("MedicationRequest", "MedicationStatement", "MedicationOrder", "MedicationPrescription")
 
@@ -60,7 +62,7 @@ def medication_order(row: int, res: Resource, index: Index, reading: Reading, ta
     if unplaced:
         tally.reject(row, "subject", unplaced)
         return
-    text, code = _medication(res, index, reading)
+    text, code, product = _medication(res, index, reading)
     if not text and not code:
         tally.reject(row, "medication", f"{rtype} names no medication (or refers to one not in this file)")
         return
@@ -69,7 +71,14 @@ def medication_order(row: int, res: Resource, index: Index, reading: Reading, ta
         dosages = [dosages]
     dosage = dosages[0] if dosages and isinstance(dosages[0], dict) else {}
     distinct = [d for i, d in enumerate(dosages) if d not in dosages[:i]]
-    dose, unit, note, problem = _dose(dosage, text)
+    ingredient = _unit_strength(product)
+    named = product_strength(text)
+    dose, unit, note, problem = _dose(dosage, text, has_strength=bool(named or ingredient))
+    if named and ingredient and abs(named[0] - ingredient) > 1e-9 and not problem:
+        problem = (
+            f"the product name says {named[0]:g} mg a tablet and its Medication's ingredient strength "
+            f"{ingredient:g} mg: which one is meant is not guessed"
+        )
     if len(distinct) > 1 and not problem:
         # 2 mg in the morning and 1 mg in the evening, or a taper in steps: the daily dose
         # is not one stated amount, and reading the first would understate or misdate it
@@ -81,14 +90,11 @@ def medication_order(row: int, res: Resource, index: Index, reading: Reading, ta
         rep.warn(note, row, "doseQuantity")
     strength_only = False
     if unit == "tablet":
-        strength = product_strength(text)
-        if strength is not None:
+        if named is not None:
             with contextlib.suppress(ValueError):
-                dose, unit = f"{float(dose) * strength[0]:g}", strength[1]
-    elif not dose and not problem:
-        strength = product_strength(text)
-        if strength is not None:
-            dose, unit, strength_only = f"{strength[0]:g}", strength[1], True
+                dose, unit = f"{float(dose) * named[0]:g}", named[1]
+    elif not dose and not problem and named is not None:
+        dose, unit, strength_only = f"{named[0]:g}", named[1], True
     freq = _frequency(dosage)
     spread = _frequency_range(dosage)
     if spread:
@@ -135,6 +141,7 @@ def medication_order(row: int, res: Resource, index: Index, reading: Reading, ta
             route=route,
             strength_only=strength_only,
             dose_problem=problem,
+            unit_strength_mg=ingredient,
             columns={
                 "patient_id": "subject",
                 "drug": "medication",
@@ -149,8 +156,8 @@ def medication_order(row: int, res: Resource, index: Index, reading: Reading, ta
     )
 
 
-def _medication(res: Resource, index: Index, reading: Reading) -> tuple[str, str]:
-    """(name, RxNorm code) of the drug of an order."""
+def _medication(res: Resource, index: Index, reading: Reading) -> tuple[str, str, Resource | None]:
+    """(name, RxNorm code, the Medication resource it refers to, if any) of the drug of an order."""
     cc = res.get("medicationCodeableConcept")
     ref = res.get("medicationReference")
     med = res.get("medication")
@@ -177,10 +184,55 @@ def _medication(res: Resource, index: Index, reading: Reading) -> tuple[str, str
     name = cc_text(cc) or name or display
     codes = [c for s, c in cc_codes(cc) if s.rstrip("/") == RXNORM]
     code = next((c for c in codes if recognise_drug("", c)), codes[0] if codes else "")
-    return name, code
+    return name, code, target
 
 
-def _dose(dosage: Resource, product: str) -> tuple[str, str, str, str]:
+#: UCUM units of a Ratio's denominator that mean one tablet or capsule (brackets removed).
+_UNIT_DOSE_FORMS = {"{tbl}", "{tablet}", "{tablets}", "{capsule}", "{capsules}", "{cap}"}
+
+
+def _unit_strength(product: Resource | None) -> float | None:
+    """The mg of drug in one tablet or capsule, as a Medication's ingredient strength states it.
+
+    R4 ``ingredient.strength``, R5 ``ingredient.strengthRatio``, STU3 ``ingredient.amount``
+    and DSTU2 ``product.ingredient.amount``: a Ratio of a mass to one tablet or capsule.
+    None for a combination product (more than one strength), a concentration (per mL),
+    or anything else: the tablet strength is then taken from the product name, or unknown.
+    """
+    if not isinstance(product, dict):
+        return None
+    ingredients = product.get("ingredient")
+    if ingredients is None and isinstance(product.get("product"), dict):
+        ingredients = product["product"].get("ingredient")
+    ratios = [
+        r
+        for ing in (ingredients if isinstance(ingredients, list) else [])
+        if isinstance(ing, dict)
+        for r in [ing.get("strength") or ing.get("strengthRatio") or ing.get("amount")]
+        if isinstance(r, dict)
+    ]
+    if len(ratios) != 1:
+        return None
+    numerator, denominator = ratios[0].get("numerator"), ratios[0].get("denominator") or {}
+    if not isinstance(numerator, dict) or not isinstance(denominator, dict):
+        return None
+    unit, code = quantity_unit(numerator)
+    mass = mass_unit(code) or mass_unit(unit)
+    per = [u for u in quantity_unit(denominator) if u and u != "1"]
+    if not per:  # "2.5 mg per 1": one of the product's dose form, which must be solid
+        per = [cc_text(product.get("form")) or "(no form)"]
+    if mass is None or not all(is_solid_form(u) or u.lower() in _UNIT_DOSE_FORMS for u in per):
+        return None
+    try:
+        amount, count = float(str(numerator.get("value"))), float(str(denominator.get("value", 1)))
+    except ValueError:
+        return None
+    if not (0 < amount < math.inf and 0 < count < math.inf):
+        return None
+    return to_mg(amount / count, mass)
+
+
+def _dose(dosage: Resource, product: str, has_strength: bool) -> tuple[str, str, str, str]:
     """(dose, unit, note, problem) from a Dosage: doseQuantity, doseRange, or text.
 
     A dose is a number the source states once: a doseRange whose low and high differ
@@ -203,14 +255,14 @@ def _dose(dosage: Resource, product: str) -> tuple[str, str, str, str]:
     for s in sources:
         q = s.get("doseQuantity")
         if isinstance(q, dict) and q.get("value") is not None:
-            return (*_amount(q, product), "")
+            return (*_amount(q, product, has_strength), "")
         rng = s.get("doseRange")
         if isinstance(rng, dict):
             high = rng.get("high") if isinstance(rng.get("high"), dict) else None
             low = rng.get("low") if isinstance(rng.get("low"), dict) else None
             lo, hi = num_text((low or {}).get("value")), num_text((high or {}).get("value"))
             if lo and hi and lo == hi:
-                return (*_amount(low or {}, product), "")
+                return (*_amount(low or {}, product, has_strength), "")
             if lo or hi:
                 unit = quantity_unit(high or low or {})[0]
                 shown = f"{lo or '?'}-{hi or '?'} {unit}".strip()
@@ -226,12 +278,12 @@ def _dose(dosage: Resource, product: str) -> tuple[str, str, str, str]:
     return "", "", "", ""
 
 
-def _amount(q: dict, product: str) -> tuple[str, str, str]:
+def _amount(q: dict, product: str, has_strength: bool) -> tuple[str, str, str]:
     unit, code = quantity_unit(q)
     unit = unit or code
     value = num_text(q.get("value"))
     if not unit:
-        if is_solid_form(product) and product_strength(product):
+        if is_solid_form(product) and has_strength:
             return value, "tablet", "dose given as a number of tablets"
         return "", "", f"dose {value} without a unit: not used"
     return value, unit, ""
