@@ -89,14 +89,16 @@ def test_review_csv_works_as_a_process(tmp_path):
     assert "open flag" in p.stderr
 
 
-def test_an_import_of_lab_files_loads_no_dose_or_excel_reader():
-    """The dose pipeline (dose, frequency and instruction parsers) and the Excel reader are
-    loaded when a dose table or a workbook comes; a lab CSV import starts without them
-    (issue 20: start-up time).  The formats above hold that they load when needed."""
+def test_an_import_of_lab_files_loads_no_dose_excel_or_export_reader():
+    """The dose pipeline (dose, frequency and instruction parsers), the Excel reader and
+    the MIMIC, Synthea and SMART readers are loaded when a table of theirs comes; a lab
+    CSV import starts without them (issue 20: start-up time).  The formats above hold
+    that they load when needed."""
     watch = (
         "import atexit, runpy, sys\n"
         "names = ('dashboard.ingest.doses', 'dashboard.ingest.sig', 'dashboard.ingest.amounts',"
-        " 'dashboard.ingest.frequency', 'dashboard.ingest.xlsx')\n"
+        " 'dashboard.ingest.frequency', 'dashboard.ingest.xlsx', 'dashboard.ingest.mimic',"
+        " 'dashboard.ingest.synthea', 'dashboard.ingest.smart', 'dashboard.ingest.interop')\n"
         "atexit.register(lambda: print('LOADED=' + ','.join(n for n in names if n in sys.modules), file=sys.stderr))\n"
         "sys.argv = ['dashboard', *sys.argv[1:]]\n"
         "runpy.run_module('dashboard', run_name='__main__', alter_sys=True)\n"

@@ -276,7 +276,7 @@ def _stream(path, header, delimiter, block_bytes, rep, ctx, mapping, fields, dec
             )
             first_row += n
             part = FileReport(path=rep.path, encoding=rep.encoding, delimiter=delimiter)
-            if i == 0 and any(reader(raw, FileReport(path=rep.path), ctx) is not None for _, reader in readers.READERS):
+            if i == 0 and readers.is_known_export(raw):
                 raise NotStreamable("a known export's own reader")
             part.columns_found = list(header)
             for note in mapping.notes:

@@ -28,6 +28,7 @@ from dashboard.ingest.labs import LabCandidates
 from dashboard.ingest.mapping import normalize
 from dashboard.ingest.patients import PatientRecord, normalise_patients
 from dashboard.ingest.report import FileReport, Problem
+from dashboard.ingest.signatures import header_index
 from dashboard.ingest.tabular import RawTable
 from dashboard.units import mass_unit, to_mg
 
@@ -36,16 +37,6 @@ ISO_ORDER = dates_mod.OrderDecision("ISO", "ISO 8601 dates (as the format requir
 
 
 # --------------------------------------------------------------------------- headers
-
-
-def header_index(raw: RawTable) -> dict[str, str]:
-    """Upper-cased header name -> the header as written (MIMIC-III is upper, IV lower)."""
-    return {h.strip().upper(): h for h in raw.header}
-
-
-def has_columns(raw: RawTable, *names: str) -> bool:
-    idx = header_index(raw)
-    return all(n.upper() in idx for n in names)
 
 
 def col(raw: RawTable, name: str) -> pa.Array | None:

@@ -49,7 +49,6 @@ from dashboard.ingest.interop import (
     Tally,
     col,
     finish,
-    has_columns,
     required,
     run_doses,
     run_patients,
@@ -60,6 +59,15 @@ from dashboard.ingest.labs import LabInput, normalise_labs
 from dashboard.ingest.mapping import map_columns, normalize, recognise_drug
 from dashboard.ingest.patients import PatientRecord
 from dashboard.ingest.report import FileReport
+from dashboard.ingest.signatures import (
+    has_columns,
+    is_mimic_admissions,
+    is_mimic_d_labitems,
+    is_mimic_labevents,
+    is_mimic_patients,
+    is_mimic_prescriptions,
+    is_other_mimic,
+)
 from dashboard.ingest.tabular import RawTable
 
 #: ctx.extra keys
@@ -93,42 +101,6 @@ def bundled_items() -> dict[str, Item]:
     return out
 
 
-# --------------------------------------------------------------------------- detection
-
-
-def _is_d_labitems(raw: RawTable) -> bool:
-    return has_columns(raw, "ITEMID", "LABEL", "FLUID") and not has_columns(raw, "VALUE")
-
-
-def _is_labevents(raw: RawTable) -> bool:
-    return (
-        has_columns(raw, "ITEMID", "CHARTTIME", "VALUE", "VALUEUOM")
-        and (has_columns(raw, "SUBJECT_ID") or has_columns(raw, "HADM_ID"))
-        and not has_columns(raw, "ICUSTAY_ID")
-        and not has_columns(raw, "STAY_ID")
-    )
-
-
-def _is_prescriptions(raw: RawTable) -> bool:
-    return has_columns(raw, "DRUG", "DOSE_VAL_RX", "DOSE_UNIT_RX") and (
-        has_columns(raw, "STARTDATE") or has_columns(raw, "STARTTIME")
-    )
-
-
-def _is_admissions(raw: RawTable) -> bool:
-    return has_columns(raw, "SUBJECT_ID", "HADM_ID", "ADMITTIME", "DISCHTIME")
-
-
-def is_dictionary(raw: RawTable) -> bool:
-    """A lab dictionary (``d_labitems``): read before the files that use it."""
-    return _is_d_labitems(raw)
-
-
-def needs_links(raw: RawTable) -> bool:
-    """A lab extract with HADM_ID but no SUBJECT_ID: read after the tables that link them."""
-    return _is_labevents(raw) and not has_columns(raw, "SUBJECT_ID")
-
-
 def _remember_links(raw: RawTable, ctx: Context) -> None:
     links = ctx.extra.setdefault(LINKS, {})
     for h, s in zip(texts(raw, "HADM_ID"), texts(raw, "SUBJECT_ID"), strict=True):
@@ -159,7 +131,7 @@ def _warn_shifted(rep: FileReport, when: list, today: dt.date) -> None:
 
 
 def read_d_labitems(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed | None:
-    if not _is_d_labitems(raw):
+    if not is_mimic_d_labitems(raw):
         return None
     rep.format = "MIMIC d_labitems (lab dictionary)"
     rep.kind = "dictionary"
@@ -186,7 +158,7 @@ def read_d_labitems(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed | No
 
 
 def read_admissions(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed | None:
-    if not _is_admissions(raw):
+    if not is_mimic_admissions(raw):
         return None
     rep.format = "MIMIC admissions (admission -> patient links)"
     rep.kind = "dictionary"
@@ -208,7 +180,7 @@ _CENSORED_COMMENT = re.compile(r"^\s*([<>]=?)\s*(\d+(?:\.\d+)?)\s*\.?\s*$")
 
 
 def read_labevents(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed | None:
-    if not _is_labevents(raw):
+    if not is_mimic_labevents(raw):
         return None
     version = "MIMIC-IV" if has_columns(raw, "REF_RANGE_LOWER") or raw.header[0].islower() else "MIMIC-III"
     rep.format = f"{version} labevents"
@@ -371,7 +343,7 @@ _MIMIC_ROUTES = {
 
 
 def read_prescriptions(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed | None:
-    if not _is_prescriptions(raw):
+    if not is_mimic_prescriptions(raw):
         return None
     iv = has_columns(raw, "STARTTIME")
     rep.format = f"{'MIMIC-IV' if iv else 'MIMIC-III'} prescriptions"
@@ -551,7 +523,7 @@ _TWO_DIGIT_YEAR = re.compile(r"^\d{1,2}/\d{1,2}/\d{2}(\s|$)")
 
 
 def read_patients(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed | None:
-    if not (has_columns(raw, "SUBJECT_ID", "GENDER") and (has_columns(raw, "DOB") or has_columns(raw, "ANCHOR_AGE"))):
+    if not is_mimic_patients(raw):
         return None
     iv = has_columns(raw, "ANCHOR_AGE")
     rep.format = f"{'MIMIC-IV' if iv else 'MIMIC-III'} patients"
@@ -604,35 +576,13 @@ def read_patients(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed | None
 # --------------------------------------------------------------------------- other MIMIC tables
 
 
-#: Columns only MIMIC-IV tables have (besides subject_id): icu stays, eMAR, order entry,
-#: pharmacy, microbiology, transfers, diagnoses/procedures, caregivers.
-_MIMIC4_MARKERS = (
-    "STAY_ID",
-    "EMAR_ID",
-    "POE_ID",
-    "PHARMACY_ID",
-    "MICROEVENT_ID",
-    "TRANSFER_ID",
-    "ICD_CODE",
-    "CAREGIVER_ID",
-)
-
-
-def _is_other_mimic(raw: RawTable) -> bool:
-    if not has_columns(raw, "SUBJECT_ID"):
-        return False
-    if has_columns(raw, "ROW_ID"):  # every MIMIC-III table starts with ROW_ID
-        return True
-    return any(has_columns(raw, m) for m in _MIMIC4_MARKERS)
-
-
 def read_other_mimic(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed | None:
     """Any other MIMIC table (chartevents, icustays ...) the generic mapping cannot read.
 
     Only tables with MIMIC's own id columns are claimed, so that a user's own extract
     with a subject_id still gets the column-mapping form.
     """
-    if not _is_other_mimic(raw) or map_columns(raw.header, ctx.options.mapping).ok:
+    if not is_other_mimic(raw) or map_columns(raw.header, ctx.options.mapping).ok:
         return None
     rep.format = "MIMIC table (not used)"
     if has_columns(raw, "HADM_ID"):

@@ -447,7 +447,7 @@ def _process_table(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed:
     if raw.num_rows == 0 and not raw.rejected:
         rep.warn("the file has a header but no data rows")
     try:
-        for _name, reader in readers.READERS:
+        for reader in readers.candidates(raw):
             result = reader(raw, rep, ctx)
             if result is not None:
                 return result

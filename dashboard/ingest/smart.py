@@ -23,7 +23,6 @@ from dashboard.ingest.interop import (
     col,
     finish,
     frequency_in_text,
-    has_columns,
     medication_records,
     product_strength,
     run_doses,
@@ -31,15 +30,14 @@ from dashboard.ingest.interop import (
 )
 from dashboard.ingest.mapping import normalize
 from dashboard.ingest.report import FileReport
+from dashboard.ingest.signatures import is_smart_meds
 from dashboard.ingest.tabular import RawTable
-
-MEDS_COLUMNS = ("PID", "START_DATE", "END_DATE", "RXNORM", "NAME", "SIG", "Q_TO_TAKE_VALUE", "FREQUENCY_VALUE")
 
 _COUNT_UNITS = {"tablet", "tablets", "tab", "tabs", "capsule", "capsules", "cap", "caps", "pill", "pills"}
 
 
 def read_meds(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed | None:
-    if not has_columns(raw, *MEDS_COLUMNS):
+    if not is_smart_meds(raw):
         return None
     fields = claim_table(rep, raw, "smart_meds")
     columns = {k: rep.mapping.get(k, v) for k, v in fields.items()}

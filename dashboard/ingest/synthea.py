@@ -34,7 +34,6 @@ from dashboard.ingest.interop import (
     col,
     export_tables,
     finish,
-    has_columns,
     is_relevant_condition,
     medication_records,
     run_doses,
@@ -44,15 +43,13 @@ from dashboard.ingest.interop import (
 from dashboard.ingest.labs import LabInput, normalise_labs
 from dashboard.ingest.patients import PatientRecord, patients_from_table
 from dashboard.ingest.report import FileReport
+from dashboard.ingest.signatures import (
+    is_synthea_conditions,
+    is_synthea_medications,
+    is_synthea_observations,
+    is_synthea_patients,
+)
 from dashboard.ingest.tabular import RawTable
-
-OBSERVATION_COLUMNS = ("DATE", "PATIENT", "ENCOUNTER", "CODE", "DESCRIPTION", "VALUE", "UNITS")
-MEDICATION_COLUMNS = ("START", "STOP", "PATIENT", "ENCOUNTER", "CODE", "DESCRIPTION")
-PATIENT_COLUMNS = ("Id", "BIRTHDATE", "GENDER", "FIRST", "LAST")
-CONDITION_COLUMNS = ("START", "STOP", "PATIENT", "ENCOUNTER", "CODE", "DESCRIPTION")
-#: Every column a conditions.csv may have (newer Synthea versions add SYSTEM); a wider
-#: header with these columns is another Synthea table (allergies, careplans ...).
-CONDITION_HEADER = frozenset({*CONDITION_COLUMNS, "SYSTEM"})
 
 #: LOINC codes of a body weight (kg / lb), taken as the patient's weight.
 BODY_WEIGHT_LOINC = ("29463-7", "3141-9")
@@ -61,7 +58,7 @@ BODY_WEIGHT_LOINC = ("29463-7", "3141-9")
 
 
 def read_observations(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed | None:
-    if not has_columns(raw, *OBSERVATION_COLUMNS) or has_columns(raw, "START"):
+    if not is_synthea_observations(raw):
         return None
     fields = claim_table(rep, raw, "synthea_observations")
     date = col(raw, "DATE")
@@ -151,10 +148,7 @@ def _older_weight(tally: Tally, raw: RawTable, rows: list[int], values: list[str
 
 
 def read_medications(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed | None:
-    # DISPENSES since Synthea 2; older exports have REASONCODE but, unlike careplans.csv, no Id
-    if not has_columns(raw, *MEDICATION_COLUMNS) or has_columns(raw, "VALUE"):
-        return None
-    if not (has_columns(raw, "DISPENSES") or (has_columns(raw, "REASONCODE") and not has_columns(raw, "Id"))):
+    if not is_synthea_medications(raw):
         return None
     fields = claim_table(rep, raw, "synthea_medications")
     start_arr, stop_arr = col(raw, "START"), col(raw, "STOP")
@@ -175,7 +169,7 @@ def read_medications(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed | N
 
 
 def read_patients(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed | None:
-    if not has_columns(raw, *PATIENT_COLUMNS):
+    if not is_synthea_patients(raw):
         return None
     table = export_tables()["synthea_patients"]
     fields = {k: raw_name(raw, v) for k, v in table.fields.items()}
@@ -193,8 +187,7 @@ def read_patients(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed | None
 
 
 def read_conditions(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed | None:
-    header = {h.strip().upper() for h in raw.header}
-    if not has_columns(raw, *CONDITION_COLUMNS) or not header <= CONDITION_HEADER:
+    if not is_synthea_conditions(raw):
         return None
     claim_table(rep, raw, "synthea_conditions")
     decision = decide_dates(rep, [col(raw, "STOP")], ctx)
