@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from dashboard import model
+from dashboard.identity import IdentityConflict
 from dashboard.ingest import ImportReport, ImportResult
 from dashboard.rules.as_of import AsOf, default_as_of, result_span
 
@@ -30,6 +31,16 @@ class Dataset:
     report: ImportReport | None = None
     label: str = ""
     extract_date: dt.date | None = None
+    #: identity conflicts a workspace keeps from earlier imports (its panel has no report)
+    stored_conflicts: list[IdentityConflict] = field(default_factory=list)
+
+    @property
+    def identity_conflicts(self) -> list[IdentityConflict]:
+        """Every identity conflict known for this panel: its import report's and the
+        workspace's (one MRN with two names, dates of birth or sexes)."""
+        from_report = list(self.report.identity_conflicts) if self.report is not None else []
+        seen = {(c.patient_id, c.field) for c in from_report}
+        return from_report + [c for c in self.stored_conflicts if (c.patient_id, c.field) not in seen]
 
     @classmethod
     def from_import(cls, result: ImportResult, label: str, extract_date: dt.date | None = None) -> Dataset:
@@ -98,6 +109,7 @@ class Dataset:
             report=self.report,
             label=self.label,
             extract_date=self.extract_date,
+            stored_conflicts=[c for c in self.stored_conflicts if c.patient_id == patient_id],
         )
 
     def patient_rows(self) -> PatientRows:

@@ -51,8 +51,11 @@ report = ds.report
 if report is not None:
     st.header("Import report")
     st.caption("Every row of every file is accounted for: read = accepted + rejected + duplicates.")
-    for conflict in report.identity_conflicts:  # one MRN, two names or dates of birth: never picked silently
-        st.error(f"**Identity conflict**: {md_escape(conflict.message)}", icon=":material/badge:")
+# one MRN, two names, dates of birth or sexes: never picked silently (a workspace's panel,
+# which has no import report, shows those it keeps from earlier imports)
+for conflict in ds.identity_conflicts:
+    st.error(f"**Identity conflict**: {md_escape(conflict.message)}", icon=":material/badge:")
+if report is not None:
     ui.show_table(summary_frame(report))
 
     needs_order = [f for f in report.files if f.needs == "date_order"]

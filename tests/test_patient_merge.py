@@ -167,6 +167,47 @@ def test_a_workspace_import_giving_another_sex_leaves_it_unknown(tmp_path: Path)
     assert open_panel(ws).patients.iloc[0]["sex"] == ""
 
 
+def test_a_third_file_does_not_settle_a_sex_the_workspace_has_seen_disputed(tmp_path: Path):
+    """F from a.csv and M from b.csv: a third file saying F must not make the sex F (that
+    picks whichever source came third).  The dispute is kept by the workspace, the third
+    value is reported as part of it, and the sex stays unknown."""
+    ws = Workspace(tmp_path / "ws", timeout=20, clock=Clock())
+    ws.import_sources([Source("a.csv", (SEXED + "P1,F\n").encode())], by="t")
+    ws.import_sources([Source("b.csv", (SEXED + "P1,M\n").encode())], by="t")
+    out = ws.import_sources([Source("c.csv", (SEXED + "P1,female\n").encode())], by="t")  # not a.csv again
+    [c] = _sex_conflicts(out)
+    assert [(v, f) for v, f, _ in c.values] == [("F", "a.csv"), ("M", "b.csv"), ("F", "c.csv")]
+    assert any(w.message.startswith("identity conflict: patient P1") for w in out.report.files[0].warnings)
+    assert out.report.files[0].duplicates == 0  # the row says something else: not a duplicate
+    panel = open_panel(ws)
+    assert panel.patients.iloc[0]["sex"] == ""
+    # the workspace's panel (which has no import report) still shows the conflict
+    [kept] = [c for c in panel.dataset().identity_conflicts if c.field == "sex"]
+    assert (kept.patient_id, [v for v, _, _ in kept.values]) == ("P1", ["F", "M"])
+    assert [c.field for c in panel.dataset().for_patient("P1").identity_conflicts] == ["sex"]
+
+
+def test_a_sex_disputed_within_one_import_stays_unknown_in_the_workspace(tmp_path: Path):
+    ws = Workspace(tmp_path / "ws", timeout=20, clock=Clock())
+    ws.import_sources([Source("a.csv", (SEXED + "P1,F\nP1,M\n").encode())], by="t")
+    ws.import_sources([Source("b.csv", (SEXED + "P1,M\n").encode())], by="t")
+    panel = open_panel(ws)
+    assert panel.patients.iloc[0]["sex"] == ""
+    assert [c.field for c in panel.dataset().identity_conflicts] == ["sex"]
+
+
+def test_a_name_conflict_is_kept_but_does_not_blank_a_sex_given_later(tmp_path: Path):
+    """Only the fields the rules read are held unknown; a name conflict is shown (the
+    first name kept) and a sex first given by a later file is used."""
+    ws = Workspace(tmp_path / "ws", timeout=20, clock=Clock())
+    ws.import_sources([Source("a.csv", b"MRN,First Name,Last Name\nP1,Jane,Doe\n")], by="t")
+    ws.import_sources([Source("b.csv", b"MRN,First Name,Last Name\nP1,John,Doe\n")], by="t")
+    ws.import_sources([Source("c.csv", (SEXED + "P1,F\n").encode())], by="t")
+    panel = open_panel(ws)
+    assert (panel.patients.iloc[0]["name"], panel.patients.iloc[0]["sex"]) == ("DOE, Jane", "F")
+    assert [c.field for c in panel.dataset().identity_conflicts] == ["name"]
+
+
 @pytest.mark.parametrize(
     ("patient_file_sex", "anaemia_grade"),
     [

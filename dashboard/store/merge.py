@@ -8,6 +8,12 @@ duplicate of its file's report (:meth:`FileReport.accepted_was_duplicate
 <dashboard.ingest.report.FileReport.accepted_was_duplicate>`); a patient's details are
 merged as the importer merges them (:func:`dashboard.patient_merge.merge_details`), a
 conflicting name or date of birth reported, never overwritten.
+
+Every identity conflict an import reports (two names, dates of birth or sexes for one
+MRN, within the import or against the workspace) is kept in ``identity_disputes``, and
+stays: a sex two sources disagreed on is left unknown for the rules, and a later file
+that gives a sex does not settle it (that would pick whichever source came third); it
+is reported as part of the same conflict.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from typing import Any
 import pyarrow as pa
 
 from dashboard import model
-from dashboard.identity import IdentityConflict, identity_value, leave_unknown
+from dashboard.identity import RULE_FIELDS, IdentityConflict, identity_value, leave_unknown
 from dashboard.ingest import FileReport, ImportOptions, ImportReport, ImportResult, Source
 from dashboard.patient_merge import merge_details
 from dashboard.store.connection import Tx, bump, cols
@@ -154,6 +160,7 @@ def save_result(
     out = WorkspaceImport(import_id=import_id, report=report, stored=True)
     _store_labs(tx, result.labs, import_id, report, out)
     _store_patients(tx, result.patients, import_id, now, report, out)
+    _store_disputes(tx, report.identity_conflicts, import_id)
     _store_doses(tx, result.doses, import_id, now, log.by, report, out)
     report.labs, report.doses, report.patients = out.labs_added, out.doses_added, out.patients_added
     report.check_rows()
@@ -275,18 +282,25 @@ def _store_patients(
         }
     finally:
         tx.con.unregister("staged_ids")
+    disputed = disputes(tx, ids, RULE_FIELDS)
     inserts, updates = [], []
     for row in patients.to_pylist():
         old = existing.get(row["patient_id"])
         f = _file_report(report, row["source_file"], "patients") if row["source_file"] else None
+        held = _still_disputed(row, disputed)  # a third source does not settle a dispute
+        for dispute in held:
+            report.identity_conflicts.append(dispute)
+            if f is not None:
+                f.warn("identity conflict: " + dispute.message, row["source_row"], dispute.field)
         if old is None:
             inserts.append(row)
             continue
         m = merge_details(old, row)
         for c in m.conflicts:  # never overwritten: reported, the stored one kept
-            _identity_conflict(report, c, {**old, "source_file": "the workspace", "source_row": 0}, row, f)
+            where = {"source_file": old.get("source_file") or "the workspace", "source_row": old.get("source_row") or 0}
+            _identity_conflict(report, c, {**old, **where}, row, f)
         unknown = leave_unknown(m.row, m.conflicts)  # a sex two sources disagree on: the rules use neither
-        if m.duplicate:
+        if m.duplicate and not held:
             if f is not None:
                 f.accepted_was_duplicate()
             continue
@@ -316,6 +330,72 @@ def _store_patients(
         )
         tx.con.unregister("staged_patients")
     out.patients_added, out.patients_updated = len(inserts), len(updates)
+
+
+def disputes(tx: Tx, patient_ids: Sequence[str] | None = None, fields: Sequence[str] = ()) -> list[IdentityConflict]:
+    """The identity conflicts kept in the workspace (all patients, or these), one per
+    patient and field, each value once with where it was first seen."""
+    where: list[str] = []
+    params: list[str] = []
+    if patient_ids is not None:
+        if not patient_ids:
+            return []
+        tx.con.register("dispute_ids", pa.table({"patient_id": list(patient_ids)}))
+        where.append("patient_id IN (SELECT patient_id FROM dispute_ids)")
+    if fields:
+        where.append(f"field IN ({', '.join('?' for _ in fields)})")
+        params.extend(fields)
+    try:
+        rows = tx.arrow(
+            "SELECT patient_id, field, value, source_file, source_row FROM identity_disputes"
+            + (f" WHERE {' AND '.join(where)}" if where else "")
+            + " ORDER BY patient_id, field, rowid",  # as recorded: each conflict's values in order
+            params,
+        ).to_pylist()
+    finally:
+        if patient_ids is not None:
+            tx.con.unregister("dispute_ids")
+    out: dict[tuple[str, str], IdentityConflict] = {}
+    for r in rows:
+        c = out.setdefault((r["patient_id"], r["field"]), IdentityConflict(r["patient_id"], r["field"]))
+        if all(v != r["value"] for v, _f, _r in c.values):
+            c.values.append((r["value"], r["source_file"], int(r["source_row"] or 0)))
+    return list(out.values())
+
+
+def _still_disputed(row: dict[str, Any], disputed: list[IdentityConflict]) -> list[IdentityConflict]:
+    """The stored disputes of ``row``'s patient over a field the row gives: the row's value
+    is not used (blanked in ``row``); each comes back with that value added to it."""
+    out = []
+    for c in disputed:
+        if c.patient_id != row["patient_id"]:
+            continue
+        value = identity_value(c.field, row.get(c.field))
+        if not value:
+            continue
+        row[c.field] = ""
+        out.append(IdentityConflict(c.patient_id, c.field, [*c.values, (value, row["source_file"], row["source_row"])]))
+    return out
+
+
+def _store_disputes(tx: Tx, conflicts: Sequence[IdentityConflict], import_id: int) -> None:
+    """Keep every value of this import's identity conflicts that the workspace does not have yet."""
+    if not conflicts:
+        return
+    known = {
+        (c.patient_id, c.field, v) for c in disputes(tx, [c.patient_id for c in conflicts]) for v, _f, _r in c.values
+    }
+    rows = []
+    for c in conflicts:
+        for value, file, source_row in c.values:
+            if value and (c.patient_id, c.field, value) not in known:
+                known.add((c.patient_id, c.field, value))
+                rows.append((c.patient_id, c.field, value, file, int(source_row or 0), import_id))
+    if rows:
+        names = ["patient_id", "field", "value", "source_file", "source_row", "import_id"]
+        tx.con.register("staged_disputes", pa.table(dict(zip(names, map(list, zip(*rows, strict=True)), strict=True))))
+        tx.execute(f"INSERT INTO identity_disputes ({', '.join(names)}) SELECT {', '.join(names)} FROM staged_disputes")
+        tx.con.unregister("staged_disputes")
 
 
 def _identity_conflict(report: ImportReport, f: str, stored: dict, row: dict, file: FileReport | None) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 import pyarrow as pa
@@ -32,6 +32,7 @@ class WorkspacePanel:
     extract_date: dt.date | None
     data_version: int
     label: str
+    disputes: list[IdentityConflict] = field(default_factory=list)  # kept by the workspace
 
     @property
     def as_of(self) -> dt.date:
@@ -50,6 +51,7 @@ class WorkspacePanel:
             report=None,
             label=self.label,
             extract_date=self.extract_date,
+            stored_conflicts=list(self.disputes),
         )
 
     def summary(
@@ -124,6 +126,7 @@ def open_panel(ws: Workspace) -> WorkspacePanel:
         extract_date=stored.extract_date,
         data_version=stored.data_version,
         label=f"Workspace ({ws.path})",
+        disputes=stored.disputes,
     )
 
 

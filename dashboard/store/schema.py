@@ -24,7 +24,7 @@ import pyarrow as pa
 from dashboard import model
 
 #: Tables whose rows are never updated or deleted: corrections are new rows.
-APPEND_ONLY = ("reviews", "review_results", "dose_edits", "imports", "import_files")
+APPEND_ONLY = ("reviews", "review_results", "dose_edits", "imports", "import_files", "identity_disputes")
 
 
 class AppendOnlyViolation(Exception):
@@ -143,11 +143,23 @@ def _v4() -> list[str]:
     ]
 
 
+def _v5() -> list[str]:
+    # each value two sources gave for a patient's identity field (name, date of birth, sex),
+    # with where it came from: a dispute outlives the import that found it, so a third
+    # file cannot settle a sex two files disagreed on (dashboard/store/merge.py)
+    return [
+        """CREATE TABLE identity_disputes (
+  patient_id VARCHAR NOT NULL, field VARCHAR NOT NULL, value VARCHAR NOT NULL,
+  source_file VARCHAR NOT NULL, source_row BIGINT NOT NULL, import_id INTEGER NOT NULL)"""
+    ]
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "initial schema: canonical tables with provenance, import log, dose edits, reviews", _v1),
     Migration(2, "patients: the patient's name (a second identifier beside the MRN)", _v2),
     Migration(3, "monitoring intervals set by the clinician from the patient's risk (BSR 2025)", _v3),
     Migration(4, "review_results: the value and comparator of the result each review was about", _v4),
+    Migration(5, "identity_disputes: the values two sources gave for a patient's name, birth date or sex", _v5),
 ]
 
 

@@ -26,13 +26,14 @@ import datetime as dt
 import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import pyarrow as pa
 
 from dashboard import model
+from dashboard.identity import IdentityConflict
 from dashboard.ingest import FileReport, ImportOptions, ImportReport, ImportResult, Source, import_sources
 from dashboard.store import entries, merge
 from dashboard.store.connection import Tx, cols, connect, data_version
@@ -73,6 +74,8 @@ class StoredPanel:
     doses_provenance: pa.Table  # the doses with dose_id, import_id, entered_by, entered_at, note
     reviews: pa.Table | None  # the review log, oldest first
     intervals: pa.Table | None = None  # clinician-set monitoring intervals, oldest first
+    #: the identity conflicts the workspace keeps (two names, dates of birth or sexes for one MRN)
+    disputes: list[IdentityConflict] = field(default_factory=list)
 
 
 def _now() -> dt.datetime:
@@ -211,6 +214,7 @@ class Workspace:
                 entries.doses_with_provenance(tx, None),
                 tx.arrow(f"{entries.REVIEW_LOG} ORDER BY review_id"),
                 tables["intervals"],
+                merge.disputes(tx),
             )
 
     # ----------------------------------------------------------------- monitoring intervals

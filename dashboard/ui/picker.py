@@ -14,12 +14,12 @@ from dashboard.views import PICKER_LIMIT, picker_list
 
 
 def identity_conflicts(patient_id: str) -> list[str]:
-    """The identity conflicts the loaded panel's import report found for this patient."""
+    """The identity conflicts known for this patient: the loaded panel's import report's,
+    and in workspace mode those the workspace keeps from earlier imports."""
     ds = get_dataset()
-    report = ds.report if ds is not None else None
-    if report is None:
+    if ds is None:
         return []
-    return [c.message for c in report.identity_conflicts if c.patient_id == patient_id]
+    return [c.message for c in ds.identity_conflicts if c.patient_id == patient_id]
 
 
 def patient_picker(

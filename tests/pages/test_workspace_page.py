@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from dashboard.ingest import Source
 from dashboard.store import Workspace
 from tests.support import ROOT
 
@@ -253,3 +254,23 @@ def test_the_counts_say_they_are_the_workspace_not_the_session_panel(tmp_workspa
     heading = " ".join(m.value for m in at.markdown)
     assert "this session's panel (2 patients) is not counted here until it is saved" in heading
     assert [m.value for m in at.metric] == ["0"] * 5
+
+
+def test_a_workspace_panel_shows_the_identity_conflicts_it_keeps(tmp_workspace):
+    """A workspace's panel has no import report: the sex conflict two earlier imports found
+    is still said on Home and on the patient's page (it had been shown only in the
+    session that imported the second file)."""
+    ws = Workspace(tmp_workspace)
+    ws.import_sources([Source("a.csv", b"MRN,Sex\n001,F\n")], by="t")
+    labs = b"MRN,Sex,Collection Date,Test,Result,Units\n001,M,2024-05-01,Hb,125,g/L\n"
+    ws.import_sources([Source("b.csv", labs)], by="t")
+    at = workspace_page()
+    button(at, "Open workspace panel").click().run()
+    assert not at.exception, at.exception
+    at.switch_page("pages/home.py").run()
+    conflicts = [e.value for e in at.error if "Identity conflict" in e.value]
+    assert len(conflicts) == 1 and "patient 001 has two recorded sexes" in conflicts[0]
+    at.session_state["selected_patient"] = "001"
+    at.switch_page("pages/patient.py").run()
+    assert not at.exception, at.exception
+    assert any("patient 001 has two recorded sexes" in e.value for e in at.error)
