@@ -117,17 +117,24 @@ class IdentityConflict:
     field: str  # "name", "birth_date" or "sex"
     # dataclasses.field: the name ``field`` is this class's attribute above
     values: list[tuple[str, str, int]] = dataclasses.field(default_factory=list)  # (value, file, row)
+    #: a clinician's settlement, in words ("'F' by Dr A on 04 Dec 2026: checked with the
+    #: patient"); the settled value is then the one used
+    settled: str = ""
+    settled_value: str = ""
 
     @property
     def message(self) -> str:
         what = {"name": "names", "birth_date": "dates of birth", "sex": "recorded sexes"}.get(self.field, self.field)
         seen = "; ".join(f"'{v}' in {f}" + (f" row {r}" if r else "") for v, f, r in self.values)
-        then = (
-            "neither is used: the rules treat the sex as unknown (the lower haemoglobin limit; the "
-            "cyclophosphamide ovarian check applies) until it is corrected"
-            if self.field in RULE_FIELDS
-            else "the first is shown"
-        )
+        if self.settled:
+            then = f"settled as {self.settled}; that value is used"
+        elif self.field in RULE_FIELDS:
+            then = (
+                "neither is used: the rules treat the sex as unknown (the lower haemoglobin limit; the "
+                "cyclophosphamide ovarian check applies) until a clinician who checked records it"
+            )
+        else:
+            then = "the first is shown"
         return (
             f"patient {self.patient_id} has two {what} ({seen}). Check that these are the same patient "
             f"before relying on their results; {then}"
@@ -138,6 +145,7 @@ class IdentityConflict:
             "patient_id": self.patient_id,
             "field": self.field,
             "values": [{"value": v, "file": f, "row": r} for v, f, r in self.values],
+            "settled": self.settled,
             "message": self.message,
         }
 
@@ -147,6 +155,7 @@ class IdentityConflict:
             str(d.get("patient_id", "")),
             str(d.get("field", "")),
             [(str(v.get("value", "")), str(v.get("file", "")), int(v.get("row") or 0)) for v in d.get("values", [])],
+            str(d.get("settled", "")),
         )
 
 

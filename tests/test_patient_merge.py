@@ -17,6 +17,7 @@ import pytest
 from dashboard.ingest import ImportOptions, Source, import_sources
 from dashboard.patient_merge import is_blank, merge_details, same
 from dashboard.store import Workspace
+from dashboard.store.errors import EntryRejected
 from dashboard.store.panel import open_panel
 from tests.store.helpers import Clock
 from tests.support import assert_balanced
@@ -249,3 +250,31 @@ def test_the_same_name_without_a_birth_date_is_not_named():
     patients = 'MRN,Patient Name,DOB\n5001,"DOE, Jane",\nMRN5001,Jane Doe,\n'
     result = import_sources([Source("p.csv", patients.encode())], ImportOptions(today=TODAY))
     assert not [w for f in result.report.files for w in f.warnings if "same name and date of birth" in w.message]
+
+
+def test_a_clinician_settles_a_disputed_sex_and_later_files_do_not_change_it(tmp_path: Path):
+    """Only a clinician who checked settles a disputed sex: recorded with who, when and
+    how; the rules then use it; a later file that says otherwise is reported, not used;
+    one that agrees says nothing."""
+    ws = Workspace(tmp_path / "ws", timeout=20, clock=Clock())
+    ws.import_sources([Source("a.csv", (SEXED + "P1,F\n").encode())], by="t")
+    ws.import_sources([Source("b.csv", (SEXED + "P1,M\n").encode())], by="t")
+    with pytest.raises(EntryRejected, match="say how it was checked"):
+        ws.settle_identity("P1", "sex", "F", "", by="Dr Ada")
+    with pytest.raises(EntryRejected, match="choose F or M"):
+        ws.settle_identity("P1", "sex", "X", "checked", by="Dr Ada")
+    with pytest.raises(EntryRejected, match="no sex conflict"):
+        ws.settle_identity("P2", "sex", "F", "checked", by="Dr Ada")
+    ws.settle_identity("P1", "sex", "F", "checked with the patient", by="Dr Ada")
+    panel = open_panel(ws)
+    assert panel.patients.iloc[0]["sex"] == "F"
+    [kept] = panel.dataset().identity_conflicts
+    assert kept.settled.startswith("'F' by Dr Ada on ") and kept.settled.endswith(": checked with the patient")
+    assert "that value is used" in kept.message
+
+    agrees = ws.import_sources([Source("c.csv", (SEXED + "P1,female\n").encode())], by="t")
+    assert not _sex_conflicts(agrees)
+    differs = ws.import_sources([Source("d.csv", (SEXED + "P1,male\n").encode())], by="t")
+    [c] = _sex_conflicts(differs)
+    assert [v for v, _, _ in c.values] == ["F", "M", "M"] and "settled as 'F' by Dr Ada" in c.message
+    assert open_panel(ws).patients.iloc[0]["sex"] == "F"

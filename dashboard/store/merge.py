@@ -36,6 +36,7 @@ from dashboard.ingest import FileReport, ImportOptions, ImportReport, ImportResu
 from dashboard.patient_merge import merge_details
 from dashboard.store.connection import Tx, bump, cols
 from dashboard.store.entries import record_edit
+from dashboard.store.errors import EntryRejected
 
 #: Columns that identify a dose across imports (the end may be filled in later).
 DOSE_KEY = ("patient_id", "drug", "start", "dose", "dose_unit", "frequency", "route")
@@ -334,7 +335,8 @@ def _store_patients(
 
 def disputes(tx: Tx, patient_ids: Sequence[str] | None = None, fields: Sequence[str] = ()) -> list[IdentityConflict]:
     """The identity conflicts kept in the workspace (all patients, or these), one per
-    patient and field, each value once with where it was first seen."""
+    patient and field, each value once with where it was first seen, with the latest
+    settlement (:func:`settle`) in words."""
     where: list[str] = []
     params: list[str] = []
     if patient_ids is not None:
@@ -345,11 +347,16 @@ def disputes(tx: Tx, patient_ids: Sequence[str] | None = None, fields: Sequence[
     if fields:
         where.append(f"field IN ({', '.join('?' for _ in fields)})")
         params.extend(fields)
+    condition = f" WHERE {' AND '.join(where)}" if where else ""
     try:
         rows = tx.arrow(
-            "SELECT patient_id, field, value, source_file, source_row FROM identity_disputes"
-            + (f" WHERE {' AND '.join(where)}" if where else "")
-            + " ORDER BY patient_id, field, rowid",  # as recorded: each conflict's values in order
+            f"SELECT patient_id, field, value, source_file, source_row FROM identity_disputes{condition}"
+            " ORDER BY patient_id, field, rowid",  # as recorded: each conflict's values in order
+            params,
+        ).to_pylist()
+        settled = tx.arrow(
+            f"SELECT patient_id, field, value, note, settled_by, settled_at FROM identity_settlements{condition}"
+            " ORDER BY rowid",  # the latest settlement of a field holds
             params,
         ).to_pylist()
     finally:
@@ -360,12 +367,20 @@ def disputes(tx: Tx, patient_ids: Sequence[str] | None = None, fields: Sequence[
         c = out.setdefault((r["patient_id"], r["field"]), IdentityConflict(r["patient_id"], r["field"]))
         if all(v != r["value"] for v, _f, _r in c.values):
             c.values.append((r["value"], r["source_file"], int(r["source_row"] or 0)))
+    for r in settled:
+        dispute = out.get((r["patient_id"], r["field"]))
+        if dispute is not None:
+            note = f": {r['note']}" if r["note"] else ""
+            dispute.settled = f"'{r['value']}' by {r['settled_by']} on {r['settled_at']:%d %b %Y}{note}"
+            dispute.settled_value = r["value"]
     return list(out.values())
 
 
 def _still_disputed(row: dict[str, Any], disputed: list[IdentityConflict]) -> list[IdentityConflict]:
-    """The stored disputes of ``row``'s patient over a field the row gives: the row's value
-    is not used (blanked in ``row``); each comes back with that value added to it."""
+    """The stored disputes of ``row``'s patient over a field the row gives.  The row's
+    value is never used (blanked in ``row``): a dispute stays unknown, a settled one keeps
+    its settled value.  Each dispute the row's value reopens or contradicts comes back with
+    that value added (a value that agrees with the settlement says nothing new)."""
     out = []
     for c in disputed:
         if c.patient_id != row["patient_id"]:
@@ -374,8 +389,48 @@ def _still_disputed(row: dict[str, Any], disputed: list[IdentityConflict]) -> li
         if not value:
             continue
         row[c.field] = ""
-        out.append(IdentityConflict(c.patient_id, c.field, [*c.values, (value, row["source_file"], row["source_row"])]))
+        if c.settled and value == c.settled_value:
+            continue
+        again = IdentityConflict(c.patient_id, c.field, [*c.values, (value, row["source_file"], row["source_row"])])
+        again.settled, again.settled_value = c.settled, c.settled_value
+        out.append(again)
     return out
+
+
+SETTLED_FIELDS = {"sex": ("F", "M")}
+
+
+def check_settlement(patient_id: str, field_name: str, value: str, note: str, by: str) -> None:
+    """Reject a settlement that is incomplete or not a value the rules read."""
+    problems = []
+    if not patient_id.strip():
+        problems.append("a patient is needed")
+    allowed = SETTLED_FIELDS.get(field_name)
+    if allowed is None:
+        problems.append(f"only {', '.join(SETTLED_FIELDS)} can be settled here")
+    elif value not in allowed:
+        problems.append(f"choose {' or '.join(allowed)}")
+    if not by.strip():
+        problems.append("say who checked")
+    if not note.strip():
+        problems.append("say how it was checked (e.g. with the patient, the hospital record)")
+    if problems:
+        raise EntryRejected(problems)
+
+
+def settle(tx: Tx, now: dt.datetime, patient_id: str, field_name: str, value: str, note: str, by: str) -> None:
+    """A clinician who checked records the value of a disputed identity field: kept
+    (append-only, the latest holds), written to the patient's details, used by the rules,
+    and a later file that says otherwise is reported, never used."""
+    check_settlement(patient_id, field_name, value, note, by)
+    if not any(c.field == field_name for c in disputes(tx, [patient_id])):
+        raise EntryRejected([f"patient {patient_id} has no {field_name} conflict to settle"])
+    tx.execute(
+        "INSERT INTO identity_settlements VALUES (?, ?, ?, ?, ?, ?)",
+        [patient_id, field_name, value, note.strip(), by.strip(), now.replace(microsecond=0)],
+    )
+    tx.execute(f'UPDATE patients SET "{field_name}" = ? WHERE patient_id = ?', [value, patient_id])
+    bump(tx)
 
 
 def _store_disputes(tx: Tx, conflicts: Sequence[IdentityConflict], import_id: int) -> None:

@@ -24,7 +24,15 @@ import pyarrow as pa
 from dashboard import model
 
 #: Tables whose rows are never updated or deleted: corrections are new rows.
-APPEND_ONLY = ("reviews", "review_results", "dose_edits", "imports", "import_files", "identity_disputes")
+APPEND_ONLY = (
+    "reviews",
+    "review_results",
+    "dose_edits",
+    "imports",
+    "import_files",
+    "identity_disputes",
+    "identity_settlements",
+)
 
 
 class AppendOnlyViolation(Exception):
@@ -146,11 +154,15 @@ def _v4() -> list[str]:
 def _v5() -> list[str]:
     # each value two sources gave for a patient's identity field (name, date of birth, sex),
     # with where it came from: a dispute outlives the import that found it, so a third
-    # file cannot settle a sex two files disagreed on (dashboard/store/merge.py)
+    # file cannot settle a sex two files disagreed on (dashboard/store/merge.py); only a
+    # clinician who checked can, and that is recorded (the latest settlement holds)
     return [
         """CREATE TABLE identity_disputes (
   patient_id VARCHAR NOT NULL, field VARCHAR NOT NULL, value VARCHAR NOT NULL,
-  source_file VARCHAR NOT NULL, source_row BIGINT NOT NULL, import_id INTEGER NOT NULL)"""
+  source_file VARCHAR NOT NULL, source_row BIGINT NOT NULL, import_id INTEGER NOT NULL)""",
+        """CREATE TABLE identity_settlements (
+  patient_id VARCHAR NOT NULL, field VARCHAR NOT NULL, value VARCHAR NOT NULL,
+  note VARCHAR NOT NULL, settled_by VARCHAR NOT NULL, settled_at TIMESTAMP NOT NULL)""",
     ]
 
 
@@ -159,7 +171,7 @@ MIGRATIONS: list[Migration] = [
     Migration(2, "patients: the patient's name (a second identifier beside the MRN)", _v2),
     Migration(3, "monitoring intervals set by the clinician from the patient's risk (BSR 2025)", _v3),
     Migration(4, "review_results: the value and comparator of the result each review was about", _v4),
-    Migration(5, "identity_disputes: the values two sources gave for a patient's name, birth date or sex", _v5),
+    Migration(5, "identity disputes (the values two sources gave for a name, birth date or sex) and settlements", _v5),
 ]
 
 

@@ -228,6 +228,13 @@ class Workspace:
         with self._write() as tx:
             entries.add_interval(tx, self.clock, patient_id, days, reason, by)
 
+    def settle_identity(self, patient_id: str, field_name: str, value: str, note: str, *, by: str) -> None:
+        """Record the value of a disputed identity field (the sex) that a clinician checked
+        (:func:`dashboard.store.merge.settle`): append-only, the latest holds."""
+        merge.check_settlement(patient_id, field_name, value, note, by)
+        with self._write() as tx:
+            merge.settle(tx, self.clock(), patient_id, field_name, value, note, by)
+
     def intervals(self, patient_id: str | None = None) -> pa.Table:
         """The interval history (all patients, or one), oldest first."""
         with self._read() as tx:

@@ -239,6 +239,30 @@ def record_review(
     return True
 
 
+def settle_identity(patient_id: str, field_name: str, value: str, note: str) -> bool:
+    """The Patient page's settlement of a disputed sex: saved to the workspace (the
+    session's panel first, when it is not there yet), and said.  True when recorded."""
+    who = reviewer()
+    if not who:
+        notice("error", "Not recorded: enter your name.")
+        return False
+    if not in_workspace():
+        save_session_to_workspace()
+        if not in_workspace():
+            return False  # the notice says why the panel could not be saved
+
+    def action() -> bool:
+        workspace().settle_identity(patient_id, field_name, value, note, by=who)
+        return True
+
+    if guard(action) is None:
+        return False
+    log.info("identity settled: %s", field_name)
+    notice("success", f"Recorded: {patient_id}'s {field_name} is {value} (checked by {who}).")
+    open_workspace_panel()
+    return True
+
+
 def remember_reviewer(name: str) -> None:
     """The name given in a form, asked once: the Workspace page's name box shows it too
     (call from a callback: that box's state is set)."""

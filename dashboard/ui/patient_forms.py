@@ -1,5 +1,5 @@
-"""The Patient page's forms: the review of the open flags, the risk-adapted monitoring
-interval and a clinician-set baseline."""
+"""The Patient page's forms: the review of the open flags, the settlement of a disputed
+sex, the risk-adapted monitoring interval and a clinician-set baseline."""
 
 from __future__ import annotations
 
@@ -12,9 +12,11 @@ from dashboard import model, reviews
 from dashboard.dataset import Dataset
 from dashboard.markup import md_escape
 from dashboard.store import resolve
+from dashboard.store.merge import SETTLED_FIELDS
 from dashboard.ui import actions
 from dashboard.ui.auth import reviewer
-from dashboard.ui.state import in_workspace
+from dashboard.ui.picker import identity_conflicts
+from dashboard.ui.state import in_workspace, notice
 
 #: Keys of the review form (the generation makes fresh boxes after a save).
 ACK_GENERATION = "_ack_generation"
@@ -86,6 +88,41 @@ def _submit_review(
     note = str(s.get(ack_key("note", generation)) or "")
     if actions.record_review(patient_id, flag_keys, ticked, action, note, results):
         s[ACK_GENERATION] = generation + 1
+
+
+def identity_form(patient_id: str) -> None:
+    """For a sex two sources disagree on (shown above as an identity conflict): the
+    clinician who checked records it, with how; until then the rules treat it as unknown.
+    Kept in the workspace (this session's panel is saved there first)."""
+    open_ = [c for c in identity_conflicts(patient_id) if c.field in SETTLED_FIELDS and not c.settled]
+    if not open_:
+        return
+    with (
+        st.expander("Record the patient's sex after checking it", icon=":material/badge:"),
+        st.form("identity_form", clear_on_submit=True),
+    ):
+        a, b = st.columns([1, 3])
+        a.radio("Sex", SETTLED_FIELDS["sex"], index=None, horizontal=True, key="identity_value")
+        b.text_input("How it was checked", key="identity_note", placeholder="e.g. with the patient; hospital record")
+        if not reviewer():
+            st.text_input("Your name (recorded with it)", key="identity_by")
+        if not in_workspace():
+            st.caption(
+                f"Kept in the workspace on this machine ({md_escape(resolve().path)}): this panel is saved "
+                "there first, in the same click."
+            )
+        st.form_submit_button("Record sex", on_click=_submit_identity, args=(patient_id,))
+
+
+def _submit_identity(patient_id: str) -> None:
+    """Callback of the identity form (its values exist only in the session state when it runs)."""
+    s = st.session_state
+    actions.remember_reviewer(str(s.get("identity_by") or ""))
+    value = str(s.get("identity_value") or "")
+    if not value:
+        notice("error", "Not recorded: choose the sex.")
+        return
+    actions.settle_identity(patient_id, "sex", value, str(s.get("identity_note") or ""))
 
 
 def interval_form(ds: Dataset, patient_id: str) -> None:

@@ -60,7 +60,10 @@ def header(
     (``later``: the patient's ``Review.after_as_of_df()``), the facts."""
     st.markdown(f":material/badge: **{md_escape(identity_line(patient_id, patient, day))}**")  # data: as text
     for conflict in identity_conflicts(patient_id):
-        st.error(f"**Identity conflict**: {md_escape(conflict)}", icon=":material/badge:")
+        if conflict.settled:
+            st.warning(f"**Identity conflict, settled**: {md_escape(conflict.message)}", icon=":material/badge:")
+        else:
+            st.error(f"**Identity conflict**: {md_escape(conflict.message)}", icon=":material/badge:")
     row = summary[summary["patient_id"] == patient_id]
     if len(row) and row.iloc[0]["headline"]:
         level = row.iloc[0]["urgency"]

@@ -8,18 +8,19 @@ from collections.abc import Sequence
 import streamlit as st
 
 from dashboard.dataset import Dataset
+from dashboard.identity import IdentityConflict
 from dashboard.ui.caching import picker_labels
 from dashboard.ui.state import PATIENT, get_dataset
 from dashboard.views import PICKER_LIMIT, picker_list
 
 
-def identity_conflicts(patient_id: str) -> list[str]:
+def identity_conflicts(patient_id: str) -> list[IdentityConflict]:
     """The identity conflicts known for this patient: the loaded panel's import report's,
     and in workspace mode those the workspace keeps from earlier imports."""
     ds = get_dataset()
     if ds is None:
         return []
-    return [c.message for c in ds.identity_conflicts if c.patient_id == patient_id]
+    return [c for c in ds.identity_conflicts if c.patient_id == patient_id]
 
 
 def patient_picker(

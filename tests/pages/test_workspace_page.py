@@ -274,3 +274,46 @@ def test_a_workspace_panel_shows_the_identity_conflicts_it_keeps(tmp_workspace):
     at.switch_page("pages/patient.py").run()
     assert not at.exception, at.exception
     assert any("patient 001 has two recorded sexes" in e.value for e in at.error)
+
+
+def test_the_clinician_records_a_disputed_sex_on_the_patient_page(tmp_workspace):
+    ws = Workspace(tmp_workspace)
+    ws.import_sources([Source("a.csv", b"MRN,Sex\n001,F\n")], by="t")
+    labs = b"MRN,Sex,Collection Date,Test,Result,Units\n001,M,2024-05-01,Hb,125,g/L\n"
+    ws.import_sources([Source("b.csv", labs)], by="t")
+    at = workspace_page()
+    button(at, "Open workspace panel").click().run()
+    at.session_state["selected_patient"] = "001"
+    at.switch_page("pages/patient.py").run()
+    assert not at.exception, at.exception
+    at.radio(key="identity_value").set_value("F")
+    at.text_input(key="identity_note").set_value("checked with the patient")
+    at.text_input(key="identity_by").set_value("Dr Ada")
+    button(at, "Record sex").click().run()
+    assert not at.exception, at.exception
+    assert any("001's sex is F" in s.value and "checked by Dr Ada" in s.value for s in at.success)
+    settled = [w.value for w in at.warning if "Identity conflict, settled" in w.value]
+    assert len(settled) == 1 and "settled as 'F' by Dr Ada" in settled[0]
+    assert not any("Identity conflict" in e.value for e in at.error)
+    assert not [r for r in at.radio if r.key == "identity_value"]  # nothing left to settle
+    assert open_panel_sex(tmp_workspace) == "F"
+
+
+def open_panel_sex(path) -> str:
+    from dashboard.store.panel import open_panel
+
+    return str(open_panel(Workspace(path)).patients.set_index("patient_id").loc["001", "sex"])
+
+
+def test_a_sex_disputed_in_this_session_is_recorded_after_saving_the_panel(tmp_workspace):
+    at = upload(workspace_page(), ("p.csv", b"MRN,Sex\n001,F\n001,M\n"))
+    at.session_state["selected_patient"] = "001"
+    at.switch_page("pages/patient.py").run()
+    assert any("Identity conflict" in e.value for e in at.error)
+    at.radio(key="identity_value").set_value("M")
+    at.text_input(key="identity_note").set_value("hospital record")
+    at.text_input(key="identity_by").set_value("Dr Ada")
+    button(at, "Record sex").click().run()
+    assert not at.exception, at.exception
+    assert at.session_state["data_mode"] == "workspace"  # the panel was saved first
+    assert open_panel_sex(tmp_workspace) == "M"
