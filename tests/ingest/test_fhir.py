@@ -762,3 +762,24 @@ def test_a_medication_strength_that_disagrees_or_is_not_per_tablet_is_not_used()
         rep = result.report.files[0]
         assert result.doses_df().empty, label
         assert [p.message[: len(reason)] for p in rep.problems] == [reason], label
+
+
+def test_a_patient_replaced_by_another_record_or_inactive_is_said() -> None:
+    """A merged-away record (Patient.link replaced-by) or an inactive one: its results stay
+    under its id (never moved), and the report says that one person may have two ids."""
+    old = dict(
+        PATIENT,
+        id="old",
+        active=False,
+        link=[{"other": {"reference": "Patient/p1"}, "type": "replaced-by"}],
+    )
+    hb = observation("718-7", 13.0, "g/dL", rid="h", subject={"reference": "Patient/old"})
+    result = load_json(bundle(PATIENT, old, hb))
+    rep = result.report.files[0]
+    notes = [w.message for w in rep.warnings if w.column == "link"]
+    assert len(notes) == 2
+    assert notes[0].startswith("patient old is replaced by Patient/p1 (Patient.link)")
+    assert "kept apart, never moved" in notes[0]
+    assert notes[1] == "patient old is marked inactive (active: false): check that this record is the one in use"
+    assert list(result.labs_df().patient_id) == ["old"]
+    assert rep.rows_accepted == 3

@@ -45,6 +45,38 @@ def patient(row: int, res: Resource, full_url: str, reading: Reading, rep: FileR
             columns={"patient_id": "id", "sex": "gender", "birth_date": "birthDate", "name": "name"},
         )
     )
+    for note in _record_links(pid, res):
+        rep.warn(note, row, "link")
+
+
+#: Patient.link types that say another record holds (part of) the same person's data.
+_LINKS = {
+    "replaced-by": "is replaced by",
+    "replaces": "replaces",
+    "refer": "refers to",
+    "seealso": "names as the same person",
+}
+
+
+def _record_links(pid: str, res: Resource) -> list[str]:
+    """Notes for a Patient that says it is merged into, replaces or duplicates another
+    record (``Patient.link``), or is no longer in use (``active: false``): results are
+    never moved between ids, so the clinician is told that one person's results may sit
+    under two ids."""
+    notes = []
+    links = res.get("link")
+    for link in links if isinstance(links, list) else []:
+        if not isinstance(link, dict) or str(link.get("type", "")) not in _LINKS:
+            continue
+        other = link.get("other") if isinstance(link.get("other"), dict) else {}
+        target = str(other.get("reference") or other.get("display") or "another record")[:80]
+        notes.append(
+            f"patient {pid} {_LINKS[str(link['type'])]} {target} (Patient.link): one person's results may be under "
+            "two ids; they are kept apart, never moved: check which record is in use"
+        )
+    if res.get("active") is False:
+        notes.append(f"patient {pid} is marked inactive (active: false): check that this record is the one in use")
+    return notes
 
 
 def _human_name(names: object) -> str:
