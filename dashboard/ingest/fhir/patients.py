@@ -68,7 +68,8 @@ def _record_links(pid: str, res: Resource) -> list[str]:
     for link in links if isinstance(links, list) else []:
         if not isinstance(link, dict) or str(link.get("type", "")) not in _LINKS:
             continue
-        other = link.get("other") if isinstance(link.get("other"), dict) else {}
+        other = link.get("other")
+        other = other if isinstance(other, dict) else {}
         target = str(other.get("reference") or other.get("display") or "another record")[:80]
         notes.append(
             f"patient {pid} {_LINKS[str(link['type'])]} {target} (Patient.link): one person's results may be under "
