@@ -256,16 +256,22 @@ def test_the_counts_say_they_are_the_workspace_not_the_session_panel(tmp_workspa
     assert [m.value for m in at.metric] == ["0"] * 5
 
 
-def test_a_workspace_panel_shows_the_identity_conflicts_it_keeps(tmp_workspace):
-    """A workspace's panel has no import report: the sex conflict two earlier imports found
-    is still said on Home and on the patient's page (it had been shown only in the
-    session that imported the second file)."""
-    ws = Workspace(tmp_workspace)
+def disputed_sex_in_the_workspace(path) -> AppTest:
+    """A workspace where two files gave patient 001 different sexes, open in a new session."""
+    ws = Workspace(path)
     ws.import_sources([Source("a.csv", b"MRN,Sex\n001,F\n")], by="t")
     labs = b"MRN,Sex,Collection Date,Test,Result,Units\n001,M,2024-05-01,Hb,125,g/L\n"
     ws.import_sources([Source("b.csv", labs)], by="t")
     at = workspace_page()
     button(at, "Open workspace panel").click().run()
+    return at
+
+
+def test_a_workspace_panel_shows_the_identity_conflicts_it_keeps(tmp_workspace):
+    """A workspace's panel has no import report: the sex conflict two earlier imports found
+    is still said on Home and on the patient's page (it had been shown only in the
+    session that imported the second file)."""
+    at = disputed_sex_in_the_workspace(tmp_workspace)
     assert not at.exception, at.exception
     at.switch_page("pages/home.py").run()
     conflicts = [e.value for e in at.error if "Identity conflict" in e.value]
@@ -277,12 +283,7 @@ def test_a_workspace_panel_shows_the_identity_conflicts_it_keeps(tmp_workspace):
 
 
 def test_the_clinician_records_a_disputed_sex_on_the_patient_page(tmp_workspace):
-    ws = Workspace(tmp_workspace)
-    ws.import_sources([Source("a.csv", b"MRN,Sex\n001,F\n")], by="t")
-    labs = b"MRN,Sex,Collection Date,Test,Result,Units\n001,M,2024-05-01,Hb,125,g/L\n"
-    ws.import_sources([Source("b.csv", labs)], by="t")
-    at = workspace_page()
-    button(at, "Open workspace panel").click().run()
+    at = disputed_sex_in_the_workspace(tmp_workspace)
     at.session_state["selected_patient"] = "001"
     at.switch_page("pages/patient.py").run()
     assert not at.exception, at.exception
