@@ -38,14 +38,22 @@ _OBS_REJECT = {
 }
 
 
-def observation(row: int, res: Resource, index: Index, parent: Resource | None, reading: Reading, tally: Tally) -> None:
+def _refused(row: int, res: Resource, statuses: dict[str, str], index: Index, tally: Tally) -> bool:
+    """Reject (True) a result or report whose status withdraws it, or whose subject cannot
+    be placed (another patient's MRN, a reference to nothing)."""
     status = str(res.get("status", "")).lower()
-    if status in _OBS_REJECT:
-        tally.reject(row, "status", f"Observation {_OBS_REJECT[status]}", status)
-        return
+    if status in statuses:
+        tally.reject(row, "status", f"{res.get('resourceType')} {statuses[status]}", status)
+        return True
     unplaced = index.subject_problem(subject_of(res))
     if unplaced:
         tally.reject(row, "subject", unplaced)
+        return True
+    return False
+
+
+def observation(row: int, res: Resource, index: Index, parent: Resource | None, reading: Reading, tally: Tally) -> None:
+    if _refused(row, res, _OBS_REJECT, index, tally):
         return
     code_cc = res.get("code") or res.get("name")  # DSTU1 writes "name"
     loinc = cc_code(code_cc, LOINC)
@@ -280,14 +288,12 @@ def _weight(
     reading.weights.append((row, pid, _when(res) or str(res.get("issued", "")), value, unit or code))
 
 
+#: DiagnosticReport statuses that withdraw the report (the words are the status itself).
+_REPORT_REJECT = {"entered-in-error": "entered-in-error", "cancelled": "cancelled"}
+
+
 def diagnostic_report(row: int, res: Resource, index: Index, reading: Reading, tally: Tally) -> None:
-    status = str(res.get("status", "")).lower()
-    if status in ("entered-in-error", "cancelled"):
-        tally.reject(row, "status", f"DiagnosticReport {status}", status)
-        return
-    unplaced = index.subject_problem(subject_of(res))
-    if unplaced:
-        tally.reject(row, "subject", unplaced)
+    if _refused(row, res, _REPORT_REJECT, index, tally):
         return
     n_records = 0
     contained_obs = 0
