@@ -258,7 +258,12 @@ def settle_identity(patient_id: str, field_name: str, value: str, note: str) -> 
     if guard(action) is None:
         return False
     log.info("identity settled: %s", field_name)
-    notice("success", f"Recorded: {patient_id}'s {field_name} is {value} (checked by {who}).")
+    level, saved = pending_notice()  # the panel saved first, in the same click: said too
+    notice(
+        "success",
+        (saved + "\n" if level == "success" else "")
+        + f"Recorded: {patient_id}'s {field_name} is {value} (checked by {who}).",
+    )
     open_workspace_panel()
     return True
 

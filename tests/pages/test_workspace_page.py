@@ -316,5 +316,6 @@ def test_a_sex_disputed_in_this_session_is_recorded_after_saving_the_panel(tmp_w
     at.text_input(key="identity_by").set_value("Dr Ada")
     button(at, "Record sex").click().run()
     assert not at.exception, at.exception
-    assert at.session_state["data_mode"] == "workspace"  # the panel was saved first
+    assert at.session_state["data_mode"] == "workspace"  # the panel was saved first, and that is said
+    assert any("Workspace import #1" in s.value and "001's sex is M" in s.value for s in at.success)
     assert open_panel_sex(tmp_workspace) == "M"
