@@ -54,7 +54,7 @@ if report is not None:
 # one MRN, two names, dates of birth or sexes: never picked silently (a workspace's panel,
 # which has no import report, shows those it keeps from earlier imports)
 for conflict in ds.identity_conflicts:
-    st.error(f"**Identity conflict**: {md_escape(conflict.message)}", icon=":material/badge:")
+    ui.show_identity_conflict(conflict)
 if report is not None:
     ui.show_table(summary_frame(report))
 

@@ -63,7 +63,7 @@ from dashboard.ui.caching import (
     review_summary,
 )
 from dashboard.ui.exports import export_buttons
-from dashboard.ui.picker import identity_conflicts, patient_picker
+from dashboard.ui.picker import identity_conflicts, patient_picker, show_identity_conflict
 from dashboard.ui.routing import page_guard, restore_from_url
 from dashboard.ui.state import (
     AS_OF,
@@ -167,6 +167,7 @@ __all__ = [
     "reviewer",
     "save_session_to_workspace",
     "show_cumulative_dose",
+    "show_identity_conflict",
     "show_notice",
     "show_table",
     "sidebar_controls",

@@ -19,7 +19,7 @@ from dashboard import model
 from dashboard.figures.timeline import DEFAULT_ANALYTES, WINDOWS, TimelineOptions, analytes_present, timeline_spec
 from dashboard.markup import md_escape
 from dashboard.rules.engine import Profile
-from dashboard.ui.picker import identity_conflicts
+from dashboard.ui.picker import identity_conflicts, show_identity_conflict
 from dashboard.ui.widgets import flags_with_detail, show_plotly_spec, show_table
 from dashboard.views import after_as_of_summary, after_as_of_table, flags_table, identity_line, patient_facts
 
@@ -60,10 +60,7 @@ def header(
     (``later``: the patient's ``Review.after_as_of_df()``), the facts."""
     st.markdown(f":material/badge: **{md_escape(identity_line(patient_id, patient, day))}**")  # data: as text
     for conflict in identity_conflicts(patient_id):
-        if conflict.settled:
-            st.warning(f"**Identity conflict, settled**: {md_escape(conflict.message)}", icon=":material/badge:")
-        else:
-            st.error(f"**Identity conflict**: {md_escape(conflict.message)}", icon=":material/badge:")
+        show_identity_conflict(conflict)
     row = summary[summary["patient_id"] == patient_id]
     if len(row) and row.iloc[0]["headline"]:
         level = row.iloc[0]["urgency"]

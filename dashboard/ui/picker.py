@@ -9,6 +9,7 @@ import streamlit as st
 
 from dashboard.dataset import Dataset
 from dashboard.identity import IdentityConflict
+from dashboard.markup import md_escape
 from dashboard.ui.caching import picker_labels
 from dashboard.ui.state import PATIENT, get_dataset
 from dashboard.views import PICKER_LIMIT, picker_list
@@ -21,6 +22,14 @@ def identity_conflicts(patient_id: str) -> list[IdentityConflict]:
     if ds is None:
         return []
     return [c for c in ds.identity_conflicts if c.patient_id == patient_id]
+
+
+def show_identity_conflict(conflict: IdentityConflict) -> None:
+    """One identity conflict, said: an error while open, a warning once a clinician settled it."""
+    if conflict.settled:
+        st.warning(f"**Identity conflict, settled**: {md_escape(conflict.message)}", icon=":material/badge:")
+    else:
+        st.error(f"**Identity conflict**: {md_escape(conflict.message)}", icon=":material/badge:")
 
 
 def patient_picker(
