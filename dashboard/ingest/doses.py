@@ -33,6 +33,15 @@ from dashboard.ingest.sig import read_sig
 DAILY = Frequency("daily", PER_DAY["daily"])
 
 
+def tablet_strength(r: DoseRecord) -> tuple[float, str] | None:
+    """The strength of one tablet or capsule: the one the product name states, else the
+    one a structured field of the source states (a FHIR Medication's ingredient)."""
+    named = strength_in_text(r.drug_text)
+    if named is None and r.unit_strength_mg is not None:
+        return r.unit_strength_mg, "mg"
+    return named
+
+
 def normalise_doses(batch: DoseBatch) -> tuple[pa.Table, list[tuple[int, int]]]:
     """Turn dose records into canonical dose rows.
 
@@ -164,9 +173,7 @@ def normalise_doses(batch: DoseBatch) -> tuple[pa.Table, list[tuple[int, int]]]:
             continue
         basis = "strength_only" if r.strength_only else "prescribed"
         dose, unit = amount if amount else (math.nan, "")
-        strength = strength_in_text(r.drug_text)
-        if strength is None and r.unit_strength_mg is not None:
-            strength = (r.unit_strength_mg, "mg")
+        strength = tablet_strength(r)
         if amount is None and strength is not None and not dose_text:
             dose, unit = strength
             if not r.strength_only:
@@ -340,9 +347,7 @@ class _DoseText:
             if clash:
                 return cls(dose, unit, freq, column="frequency", source=f"{dose} {freq}", problem=clash)
             return cls(dose, unit, freq or stated)
-        strength = strength_in_text(r.drug_text)
-        if strength is None and r.unit_strength_mg is not None:
-            strength = (r.unit_strength_mg, "mg")
+        strength = tablet_strength(r)
         sig = read_sig(source, strength[0] if strength and strength[1] == "mg" else None, decimal)
         amount_here = column == "dose" or not dose  # the instructions are where the dose is read
         if sig.problem and amount_here:

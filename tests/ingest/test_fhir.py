@@ -734,6 +734,17 @@ def test_a_tablet_count_uses_the_strength_its_medication_states() -> None:
             result = load_json(bundle(PATIENT, _weekly_order(med, dose)))
             row = one_dose(result)
             assert (row.drug, row.dose, row.dose_unit, row.mg_per_week) == ("methotrexate", 15.0, "mg", 15.0), name
+    # the count in the instruction text alone ("Take 6 tablets ... weekly"): the same strength
+    med = _contained_medication("Methotrexate tablets", _strength(2.5, PER_TABLET))
+    text_only = order(
+        "m1",
+        "",
+        contained=[med],
+        medicationReference={"reference": "#med"},
+        dosageInstruction=[{"text": "Take 6 tablets by mouth once weekly"}],
+    )
+    row = one_dose(load_json(bundle(PATIENT, text_only)))
+    assert (row.dose, row.frequency, row.mg_per_week) == (15.0, "weekly", 15.0)
     ucum = _contained_medication("Methotrexate tablets", _strength(10, {"value": 1, "system": UCUM, "code": "{tbl}"}))
     assert one_dose(load_json(bundle(PATIENT, _weekly_order(ucum, {"value": 2, "unit": "tablet"})))).mg_per_week == 20.0
 
