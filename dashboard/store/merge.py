@@ -283,12 +283,14 @@ def _store_patients(
         }
     finally:
         tx.con.unregister("staged_ids")
-    disputed = disputes(tx, ids, RULE_FIELDS)
+    disputed: dict[str, list[IdentityConflict]] = {}
+    for kept in disputes(tx, ids, RULE_FIELDS):
+        disputed.setdefault(kept.patient_id, []).append(kept)
     inserts, updates = [], []
     for row in patients.to_pylist():
         old = existing.get(row["patient_id"])
         f = _file_report(report, row["source_file"], "patients") if row["source_file"] else None
-        held = _still_disputed(row, disputed)  # a third source does not settle a dispute
+        held = _still_disputed(row, disputed.get(row["patient_id"], []))  # a third source does not settle it
         for dispute in held:
             report.identity_conflicts.append(dispute)
             if f is not None:
@@ -377,14 +379,12 @@ def disputes(tx: Tx, patient_ids: Sequence[str] | None = None, fields: Sequence[
 
 
 def _still_disputed(row: dict[str, Any], disputed: list[IdentityConflict]) -> list[IdentityConflict]:
-    """The stored disputes of ``row``'s patient over a field the row gives.  The row's
+    """Of the stored disputes of ``row``'s patient, those over a field the row gives.  The row's
     value is never used (blanked in ``row``): a dispute stays unknown, a settled one keeps
     its settled value.  Each dispute the row's value reopens or contradicts comes back with
     that value added (a value that agrees with the settlement says nothing new)."""
     out = []
     for c in disputed:
-        if c.patient_id != row["patient_id"]:
-            continue
         value = identity_value(c.field, row.get(c.field))
         if not value:
             continue

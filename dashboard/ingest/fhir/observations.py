@@ -311,8 +311,9 @@ def diagnostic_report(row: int, res: Resource, index: Index, reading: Reading, t
             if str(c.get("status", "")).lower() in _OBS_REJECT:
                 continue
             cc = c.get("code") or c.get("name")
-            if _issued_only(c, res):
-                issued = _issued_only(c, res)
+            only_issued = _issued_only(c, res)
+            if only_issued:  # never dated by its release: the report is rejected if nothing else is read
+                issued = only_issued
                 reading.issued_time += 1
                 continue
             n_records += _lab_records(row, c, index, res, reading, cc_text(cc), cc_code(cc, LOINC))
