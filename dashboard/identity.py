@@ -29,6 +29,9 @@ IDENTITY_FIELDS: tuple[str, ...] = ("name", "birth_date", "sex")
 #: ovarian check): when two sources disagree, neither value is used (see
 #: :func:`unknown_where_conflicting`).
 RULE_FIELDS: tuple[str, ...] = ("sex",)
+#: The values a clinician who checked may record for a disputed field the rules read
+#: (the workspace keeps the settlement: :func:`dashboard.store.merge.settle`).
+SETTLED_FIELDS: dict[str, tuple[str, ...]] = {"sex": ("F", "M")}
 
 
 def person_name(full: str = "", family: str = "", given: str = "") -> str:

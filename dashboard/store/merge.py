@@ -31,7 +31,7 @@ from typing import Any
 import pyarrow as pa
 
 from dashboard import model
-from dashboard.identity import RULE_FIELDS, IdentityConflict, identity_value, leave_unknown
+from dashboard.identity import RULE_FIELDS, SETTLED_FIELDS, IdentityConflict, identity_value, leave_unknown
 from dashboard.ingest import FileReport, ImportOptions, ImportReport, ImportResult, Source
 from dashboard.patient_merge import merge_details
 from dashboard.store.connection import Tx, bump, cols
@@ -395,9 +395,6 @@ def _still_disputed(row: dict[str, Any], disputed: list[IdentityConflict]) -> li
         again.settled, again.settled_value = c.settled, c.settled_value
         out.append(again)
     return out
-
-
-SETTLED_FIELDS = {"sex": ("F", "M")}
 
 
 def check_settlement(patient_id: str, field_name: str, value: str, note: str, by: str) -> None:

@@ -10,9 +10,9 @@ import streamlit as st
 
 from dashboard import model, reviews
 from dashboard.dataset import Dataset
+from dashboard.identity import SETTLED_FIELDS
 from dashboard.markup import md_escape
 from dashboard.store import resolve
-from dashboard.store.merge import SETTLED_FIELDS
 from dashboard.ui import actions
 from dashboard.ui.auth import reviewer
 from dashboard.ui.picker import identity_conflicts
