@@ -767,6 +767,56 @@ def test_a_medication_strength_that_disagrees_or_is_not_per_tablet_is_not_used()
             _contained_medication("Methotrexate", _strength(2.5, {"value": 1}), form="oral solution"),
             "dose given in tablets but the tablet strength is unknown",
         ),
+        "a unitless denominator other than 1 (12.5 mg / 5 could be per 5 mL)": (
+            _contained_medication("Methotrexate tablets", _strength(12.5, {"value": 5})),
+            "dose given in tablets but the tablet strength is unknown",
+        ),
+        "an excipient's strength (isActive false), the drug's own not given": (
+            _contained_medication(
+                "Methotrexate tablets",
+                [
+                    {"itemCodeableConcept": {"text": "methotrexate"}, "isActive": True},
+                    {**_strength(100, PER_TABLET)[0], "itemCodeableConcept": {"text": "lactose"}, "isActive": False},
+                ],
+            ),
+            "dose given in tablets but the tablet strength is unknown",
+        ),
+        "another drug's strength (folic acid listed under a methotrexate product)": (
+            _contained_medication(
+                "Methotrexate tablets", [{**_strength(5, PER_TABLET)[0], "itemCodeableConcept": {"text": "folic acid"}}]
+            ),
+            "dose given in tablets but the tablet strength is unknown",
+        ),
+        "a strength with a comparator": (
+            _contained_medication(
+                "Methotrexate tablets",
+                [
+                    {
+                        **_strength(2.5, PER_TABLET)[0],
+                        "strength": {
+                            "numerator": {"value": 2.5, "unit": "mg", "comparator": "<"},
+                            "denominator": PER_TABLET,
+                        },
+                    }
+                ],
+            ),
+            "dose given in tablets but the tablet strength is unknown",
+        ),
+        "a numerator whose unit and code disagree": (
+            _contained_medication(
+                "Methotrexate tablets",
+                [
+                    {
+                        **_strength(2.5, PER_TABLET)[0],
+                        "strength": {
+                            "numerator": {"value": 2.5, "unit": "mg", "system": UCUM, "code": "mL"},
+                            "denominator": PER_TABLET,
+                        },
+                    }
+                ],
+            ),
+            "dose given in tablets but the tablet strength is unknown",
+        ),
     }
     for label, (med, reason) in cases.items():
         result = load_json(bundle(PATIENT, _weekly_order(med, {"value": 6, "unit": "tablet"})))

@@ -71,7 +71,7 @@ def medication_order(row: int, res: Resource, index: Index, reading: Reading, ta
         dosages = [dosages]
     dosage = dosages[0] if dosages and isinstance(dosages[0], dict) else {}
     distinct = [d for i, d in enumerate(dosages) if d not in dosages[:i]]
-    ingredient = _unit_strength(product)
+    ingredient = _unit_strength(product, recognise_drug(text, code))
     named = product_strength(text)
     dose, unit, note, problem = _dose(dosage, text, has_strength=bool(named or ingredient))
     if named and ingredient and abs(named[0] - ingredient) > 1e-9 and not problem:
@@ -191,15 +191,18 @@ def _medication(res: Resource, index: Index, reading: Reading) -> tuple[str, str
 _UNIT_DOSE_FORMS = {"{tbl}", "{tablet}", "{tablets}", "{capsule}", "{capsules}", "{cap}"}
 
 
-def _unit_strength(product: Resource | None) -> float | None:
-    """The mg of drug in one tablet or capsule, as a Medication's ingredient strength states it.
+def _unit_strength(product: Resource | None, drug: str | None) -> float | None:
+    """The mg of ``drug`` in one tablet or capsule, as a Medication's ingredient strength states it.
 
     R4 ``ingredient.strength``, R5 ``ingredient.strengthRatio``, STU3 ``ingredient.amount``
-    and DSTU2 ``product.ingredient.amount``: a Ratio of a mass to one tablet or capsule.
-    None for a combination product (more than one strength), a concentration (per mL),
-    or anything else: the tablet strength is then taken from the product name, or unknown.
+    and DSTU2 ``product.ingredient.amount``: a Ratio of a mass to one tablet or capsule,
+    of the one active ingredient (``isActive`` not false) whose item names the ordered
+    drug.  None (the tablet strength is then taken from the product name, or unknown)
+    for anything else: an excipient's or another drug's strength, more than one such
+    strength, a concentration (per mL, or per a unitless count other than 1), a numerator
+    with a comparator ("<2.5 mg") or whose unit and code disagree.
     """
-    if not isinstance(product, dict):
+    if not isinstance(product, dict) or drug is None:
         return None
     ingredients = product.get("ingredient")
     if ingredients is None and isinstance(product.get("product"), dict):
@@ -207,29 +210,47 @@ def _unit_strength(product: Resource | None) -> float | None:
     ratios = [
         r
         for ing in (ingredients if isinstance(ingredients, list) else [])
-        if isinstance(ing, dict)
+        if isinstance(ing, dict) and ing.get("isActive") is not False and _ingredient_drug(ing) == drug
         for r in [ing.get("strength") or ing.get("strengthRatio") or ing.get("amount")]
         if isinstance(r, dict)
     ]
     if len(ratios) != 1:
         return None
     numerator, denominator = ratios[0].get("numerator"), ratios[0].get("denominator") or {}
-    if not isinstance(numerator, dict) or not isinstance(denominator, dict):
+    if not isinstance(numerator, dict) or not isinstance(denominator, dict) or numerator.get("comparator"):
         return None
     unit, code = quantity_unit(numerator)
-    mass = mass_unit(code) or mass_unit(unit)
-    per = [u for u in quantity_unit(denominator) if u and u != "1"]
-    if not per:  # "2.5 mg per 1": one of the product's dose form, which must be solid
-        per = [cc_text(product.get("form")) or "(no form)"]
-    if mass is None or not all(is_solid_form(u) or u.lower() in _UNIT_DOSE_FORMS for u in per):
+    masses = {m for m in (mass_unit(code) if code else "", mass_unit(unit) if unit else "") if m != ""}
+    if len(masses) != 1 or None in masses:  # no mass unit, or a unit and a code that disagree
         return None
+    mass = str(masses.pop())
+    per = [u for u in quantity_unit(denominator) if u and u != "1"]
     try:
         amount, count = float(str(numerator.get("value"))), float(str(denominator.get("value", 1)))
     except ValueError:
         return None
+    if not per:  # "2.5 mg per 1": one of the product's dose form, which must be solid
+        if count != 1:
+            return None  # "12.5 mg / 5" could be per 5 mL: not guessed
+        per = [cc_text(product.get("form")) or "(no form)"]
+    if not all(is_solid_form(u) or u.lower() in _UNIT_DOSE_FORMS for u in per):
+        return None
     if not (0 < amount < math.inf and 0 < count < math.inf):
         return None
     return to_mg(amount / count, mass)
+
+
+def _ingredient_drug(ingredient: Resource) -> str | None:
+    """The tracked drug an ingredient's item names (R4 ``itemCodeableConcept``, R5
+    ``item.concept``, STU3/DSTU2 ``item`` as a reference with a display)."""
+    item = ingredient.get("itemCodeableConcept") or ingredient.get("item")
+    if isinstance(item, dict) and isinstance(item.get("concept"), dict):
+        item = item["concept"]
+    if not isinstance(item, dict):
+        return None
+    text = cc_text(item) or str(item.get("display", ""))
+    codes = [c for sys, c in cc_codes(item) if sys.rstrip("/") == RXNORM]
+    return recognise_drug(text, codes[0] if codes else "")
 
 
 def _dose(dosage: Resource, product: str, has_strength: bool) -> tuple[str, str, str, str]:
