@@ -71,6 +71,9 @@ class LabInput:
     analyte_hint: pa.Array | None = None
     percent_hint: pa.Array | None = None
     when_parsed: pa.Array | None = None
+    #: per record, why the reader gave no draw time ("" where it gave one): used as the
+    #: reason instead of "no date" (a FHIR result dated only by its release)
+    when_reason: pa.Array | None = None
     value_column: pa.Array | None = None
     columns: dict[str, str] = field(default_factory=dict)
     allow_future: bool = False  # MIMIC's shifted dates: no future check and no date window
@@ -238,7 +241,10 @@ def _normalise(
             else dates_mod.parse_dates(inp.when, order.order if order else "ISO", today, window=not inp.allow_future)
         )
         when = parsed.values
-        verdict.reject(pc.not_equal(parsed.reason, ""), parsed.reason, col_of("collected_at", "collected_at"))
+        reason = parsed.reason
+        if inp.when_reason is not None:
+            reason = pc.if_else(pc.not_equal(inp.when_reason, ""), inp.when_reason, reason)
+        verdict.reject(pc.not_equal(reason, ""), reason, col_of("collected_at", "collected_at"))
         if parsed.two_digit_years:
             report.warn(
                 f"{parsed.two_digit_years} date(s) have two-digit years; read as 20yy up to next year, else 19yy"

@@ -844,3 +844,105 @@ def test_a_patient_replaced_by_another_record_or_inactive_is_said() -> None:
     assert notes[1] == "patient old is marked inactive (active: false): check that this record is the one in use"
     assert list(result.labs_df().patient_id) == ["old"]
     assert rep.rows_accepted == 3
+
+
+def _issued_only_hb(rid: str) -> dict:
+    hb = observation("718-7", 8.0, "g/dL", rid=rid)
+    del hb["effectiveDateTime"]
+    hb["issued"] = "2024-05-09T10:00:00Z"
+    return hb
+
+
+def test_a_result_takes_the_time_of_its_nearest_dated_parent() -> None:
+    """A member of a panel listed by a report is dated by the report; a DSTU2 panel lists
+    its members under ``related``; a DSTU1 report gives its time as ``diagnosticDateTime``.
+    Each states the draw time: none of these results is rejected as "issued only"."""
+    panel = {
+        "resourceType": "Observation",
+        "id": "pan",
+        "status": "final",
+        "code": {"text": "CBC"},
+        "subject": {"reference": "Patient/p1"},
+        "hasMember": [{"reference": "Observation/m1"}],
+    }
+    report = {
+        "resourceType": "DiagnosticReport",
+        "id": "r",
+        "status": "final",
+        "code": {"text": "CBC"},
+        "subject": {"reference": "Patient/p1"},
+        "effectiveDateTime": "2024-05-06T08:30:00Z",
+        "result": [{"reference": "Observation/pan"}],
+    }
+    dstu2_panel = {
+        **panel,
+        "effectiveDateTime": "2024-05-06T08:30:00Z",
+        "hasMember": None,
+        "related": [{"type": "has-member", "target": {"reference": "Observation/m1"}}],
+    }
+    dstu1_report = {
+        "resourceType": "DiagnosticReport",
+        "id": "r",
+        "status": "final",
+        "name": {"text": "CBC"},
+        "subject": {"reference": "Patient/p1"},
+        "diagnosticDateTime": "2024-05-06T08:30:00Z",
+        "contained": [
+            {
+                "resourceType": "Observation",
+                "id": "c",
+                "status": "final",
+                "name": {"coding": [{"system": LOINC, "code": "718-7"}]},
+                "valueQuantity": {"value": 8.0, "units": "g/dL", "system": UCUM, "code": "g/dL"},
+            }
+        ],
+    }
+    for label, resources in {
+        "report > panel > member": (report, panel, _issued_only_hb("m1")),
+        "DSTU2 related": (dstu2_panel, _issued_only_hb("m1")),
+        "DSTU1 diagnosticDateTime": (dstu1_report,),
+    }.items():
+        result = load_json(bundle(PATIENT, *resources))
+        rep = result.report.files[0]
+        assert rep.problems == [] and rep.rows_accepted == rep.rows_read, (label, rep.problems)
+        assert list(result.labs_df().collected_at) == [pd.Timestamp("2024-05-06 08:30")], label
+
+
+def test_an_undated_result_beside_a_dated_one_in_a_report_is_named() -> None:
+    """A report with no time of its own: its dated result is read, the other is rejected
+    with the reason on the report's row (it had vanished with no word)."""
+    report = {
+        "resourceType": "DiagnosticReport",
+        "id": "r",
+        "status": "final",
+        "code": {"text": "CBC"},
+        "subject": {"reference": "Patient/p1"},
+        "issued": "2024-05-07T16:00:00Z",
+        "contained": [
+            {
+                **observation("26499-4", 0.9, "10*9/L", rid="c1"),
+                "effectiveDateTime": "2024-05-06T08:30:00Z",
+                "subject": None,
+            },
+            {**_issued_only_hb("c2"), "subject": None, "issued": None},
+        ],
+    }
+    result = load_json(bundle(PATIENT, report))
+    rep = result.report.files[0]
+    assert (rep.results_read, rep.results_accepted, rep.results_rejected) == (2, 1, 1)
+    (problem,) = rep.problems
+    assert (problem.row, problem.column, problem.value) == (2, "effective[x]", "8.0")
+    assert problem.message.startswith("no collection time (effective[x]): issued 2024-05-07T16:00:00Z")
+    assert list(result.labs_df().analyte) == ["neutrophils"]
+
+
+def test_a_body_weight_with_only_an_issued_time_is_rejected_with_the_reason() -> None:
+    weight = observation("29463-7", 70, "kg", rid="w")
+    del weight["effectiveDateTime"]
+    weight["issued"] = "2024-05-09T10:00:00Z"
+    result = load_json(bundle(PATIENT, weight))
+    (problem,) = result.report.files[0].problems
+    assert problem.message == (
+        "body weight with no effective time: issued 2024-05-09T10:00:00Z is when it was reported, not measured"
+    )
+    assert pd.isna(result.patients_df().iloc[0].weight_kg)

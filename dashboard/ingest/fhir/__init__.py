@@ -36,7 +36,6 @@ import json
 from dashboard.ingest.context import Context, Parsed
 from dashboard.ingest.failures import log_failure, plain_reason
 from dashboard.ingest.fhir import medications, observations, patients
-from dashboard.ingest.fhir.datatypes import Resource
 from dashboard.ingest.fhir.document import Entry, Index, read_entries
 from dashboard.ingest.fhir.medications import MEDICATION_ORDERS
 from dashboard.ingest.fhir.reading import Reading
@@ -74,7 +73,7 @@ def _read_entries(name: str, entries: list[Entry], rep: FileReport, ctx: Context
     index = Index(entries, ctx)
     tally = Tally()
     reading = Reading()
-    parents = _report_parents(entries, index)
+    parents = observations.parents_of(entries, index)
     skipped: dict[str, int] = {}
     for e in entries:
         if e.resource is None:
@@ -119,6 +118,13 @@ def _read_entries(name: str, entries: list[Entry], rep: FileReport, ctx: Context
 
     cands = observations.judge_labs(name, reading.labs, rep, ctx) if reading.labs.rows else None
     accepted_lab_rows = _accepted_rows(cands)
+    grew = True
+    while grew:  # a report whose result is a panel is accepted through the panel's members
+        grew = False
+        for row, _kind, members in reading.groups:
+            if row not in accepted_lab_rows and any(m in accepted_lab_rows for m in members):
+                accepted_lab_rows.add(row)
+                grew = True
     for row, kind, members in reading.groups:
         if any(m in accepted_lab_rows for m in members):
             tally.accept(row)
@@ -181,24 +187,6 @@ def _accepted_rows(cands: LabCandidates | None) -> set[int]:
     if cands is None:
         return set()
     return {int(r) for r in cands.rows[cands.status == ACCEPTED]}
-
-
-def _report_parents(entries: list[Entry], index: Index) -> dict[int, Resource]:
-    """Observation row -> the DiagnosticReport (``result``) or panel (``hasMember``) listing it.
-
-    A result without its own subject or time takes its parent's.
-    """
-    out: dict[int, Resource] = {}
-    for e in entries:
-        if e.resource is None or e.resource["resourceType"] not in ("DiagnosticReport", "Observation"):
-            continue
-        refs = e.resource.get("result") or e.resource.get("hasMember") or []
-        for ref in refs if isinstance(refs, list) else []:
-            if isinstance(ref, dict):
-                row, target = index.resolve(str(ref.get("reference", "")))
-                if row is not None and target is not None:
-                    out.setdefault(row, e.resource)
-    return out
 
 
 __all__ = ["read_fhir"]

@@ -19,7 +19,7 @@ from dashboard.ingest.fhir.datatypes import (
     quantity_unit,
     subject_of,
 )
-from dashboard.ingest.fhir.document import Index
+from dashboard.ingest.fhir.document import Entry, Index
 from dashboard.ingest.fhir.reading import LabRows, Reading
 from dashboard.ingest.interop import ISO_ORDER, Tally
 from dashboard.ingest.labs import LabCandidates, LabInput, normalise_labs
@@ -36,6 +36,41 @@ _OBS_REJECT = {
     "cancelled": "cancelled (no result)",
     "registered": "registered, no result yet",
 }
+
+
+def parents_of(entries: list[Entry], index: Index) -> dict[int, Resource]:
+    """Observation row -> what its parents say of it: the subject and time of the nearest
+    of the DiagnosticReport (``result``) or panel (``hasMember``, DSTU2 ``related``) listing
+    it, and of their own parents, that gives one.  A result without its own subject or
+    time takes those: a member of a panel of a report is dated by the report."""
+    direct: dict[int, tuple[int, Resource]] = {}  # child row -> (parent row, parent)
+    for e in entries:
+        res = e.resource
+        if res is None or res["resourceType"] not in ("DiagnosticReport", "Observation"):
+            continue
+        refs = res.get("result") or res.get("hasMember") or res.get("related") or []
+        for ref in refs if isinstance(refs, list) else []:
+            target = ref.get("target", ref) if isinstance(ref, dict) else None  # DSTU2 "related.target"
+            if isinstance(target, dict):
+                row, found = index.resolve(str(target.get("reference", "")))
+                if row is not None and found is not None and row != e.row:
+                    direct.setdefault(row, (e.row, res))
+    out: dict[int, Resource] = {}
+    for row, (up, parent) in direct.items():
+        chain, seen = [parent], {row, up}
+        while up in direct and len(chain) < 8:  # a report's panel's member; never round a loop
+            up, above = direct[up]
+            if up in seen:
+                break
+            seen.add(up)
+            chain.append(above)
+        said: Resource = {"resourceType": parent["resourceType"]}
+        subject = next((subject_of(p) for p in chain if subject_of(p)), None)
+        when = next((w for w in map(_when, chain) if w), "")
+        issued = next((str(p["issued"]) for p in chain if p.get("issued")), "")
+        said |= {k: v for k, v in (("subject", subject), ("effectiveDateTime", when), ("issued", issued)) if v}
+        out[row] = said
+    return out
 
 
 def _refused(row: int, res: Resource, statuses: dict[str, str], index: Index, tally: Tally) -> bool:
@@ -82,11 +117,6 @@ def observation(row: int, res: Resource, index: Index, parent: Resource | None, 
             if r is not None:
                 rows.append(r)
         reading.groups.append((row, "hasMember", rows))
-        return
-    issued = _issued_only(res, parent)
-    if issued and (has_value or res.get("component")) and recognise_test(name, loinc) is not None:
-        reading.issued_time += 1
-        tally.reject(row, "effective[x]", _issued_reason(issued), describe_code(name, loinc))
         return
     n = _lab_records(row, res, index, parent, reading, name, loinc)
     if n == 0:
@@ -141,6 +171,8 @@ def _lab_records(
         when = _when(parent)
         if when:
             reading.fallback_time += 1
+    issued = _issued_only(res, parent)  # no draw time: each value is rejected with the reason
+    no_time = _issued_reason(issued) if issued else ""
     flag = _interpretation(res)
     low, high, rtext, runit = _reference_range(res)
     n = 0
@@ -163,6 +195,7 @@ def _lab_records(
             rows=row,
             patient=pid,
             when=when,
+            when_reason=no_time,
             name=pname,
             code=ploinc,
             value=value,
@@ -173,14 +206,17 @@ def _lab_records(
             flag=flag_p,
         )
         n += 1
+    if issued:
+        reading.issued_time += n
     return n
 
 
 def _when(res: Resource) -> str:
-    for key in ("effectiveDateTime", "effectiveInstant", "appliesDateTime", "effectiveDate"):
+    # DSTU1 writes applies[x] on an Observation and diagnostic[x] on a DiagnosticReport
+    for key in ("effectiveDateTime", "effectiveInstant", "appliesDateTime", "effectiveDate", "diagnosticDateTime"):
         if res.get(key):
             return str(res[key])
-    for key in ("effectivePeriod", "appliesPeriod"):
+    for key in ("effectivePeriod", "appliesPeriod", "diagnosticPeriod"):
         p = res.get(key)
         if isinstance(p, dict) and p.get("start"):
             return str(p["start"])
@@ -285,7 +321,13 @@ def _weight(
     if not value:
         tally.reject(row, "value", "body weight without a value", name)
         return
-    reading.weights.append((row, pid, _when(res) or str(res.get("issued", "")), value, unit or code))
+    when = _when(res) or (_when(parent) if parent is not None else "")
+    issued = _issued_only(res, parent)
+    if not when and issued:  # never dated by its release, as a lab result is not
+        reason = f"body weight with no effective time: issued {issued[:40]} is when it was reported, not measured"
+        tally.reject(row, "effective[x]", reason, value)
+        return
+    reading.weights.append((row, pid, when, value, unit or code))
 
 
 #: DiagnosticReport statuses that withdraw the report (the words are the status itself).
@@ -297,7 +339,6 @@ def diagnostic_report(row: int, res: Resource, index: Index, reading: Reading, t
         return
     n_records = 0
     contained_obs = 0
-    issued = ""
     members: list[int] = []
     for ref in res.get("result") or []:
         if not isinstance(ref, dict):
@@ -311,17 +352,9 @@ def diagnostic_report(row: int, res: Resource, index: Index, reading: Reading, t
             if str(c.get("status", "")).lower() in _OBS_REJECT:
                 continue
             cc = c.get("code") or c.get("name")
-            only_issued = _issued_only(c, res)
-            if only_issued:  # never dated by its release: the report is rejected if nothing else is read
-                issued = only_issued
-                reading.issued_time += 1
-                continue
             n_records += _lab_records(row, c, index, res, reading, cc_text(cc), cc_code(cc, LOINC))
     if n_records:
-        return  # the row is settled by its lab records
-    if issued:
-        tally.reject(row, "effective[x]", _issued_reason(issued))
-        return
+        return  # the row is settled by its lab records (each judged, with its reason)
     if contained_obs:
         tally.reject(row, "contained", "a report none of whose contained results has a numeric value")
         return
@@ -345,6 +378,7 @@ def judge_labs(name: str, labs: LabRows, rep: FileReport, ctx: Context) -> LabCa
         ref_low=arr(labs.ref_low),
         ref_high=arr(labs.ref_high),
         flag=arr(labs.flag),
+        when_reason=arr(labs.when_reason),
         columns={
             "patient_id": "subject",
             "collected_at": "effective[x]",

@@ -17,6 +17,7 @@ class LabRows:
     rows: list[int] = field(default_factory=list)
     patient: list[str] = field(default_factory=list)
     when: list[str] = field(default_factory=list)
+    when_reason: list[str] = field(default_factory=list)  # why there is no draw time ("" where there is one)
     name: list[str] = field(default_factory=list)
     code: list[str] = field(default_factory=list)
     value: list[str] = field(default_factory=list)
