@@ -177,7 +177,7 @@ def test_a_third_file_does_not_settle_a_sex_the_workspace_has_seen_disputed(tmp_
     ws.import_sources([Source("b.csv", (SEXED + "P1,M\n").encode())], by="t")
     out = ws.import_sources([Source("c.csv", (SEXED + "P1,female\n").encode())], by="t")  # not a.csv again
     [c] = _sex_conflicts(out)
-    assert [(v, f) for v, f, _ in c.values] == [("F", "a.csv"), ("M", "b.csv"), ("F", "c.csv")]
+    assert [(v, f) for v, f, _ in c.values] == [("F", "the workspace"), ("M", "b.csv"), ("F", "c.csv")]
     assert any(w.message.startswith("identity conflict: patient P1") for w in out.report.files[0].warnings)
     assert out.report.files[0].duplicates == 0  # the row says something else: not a duplicate
     panel = open_panel(ws)
@@ -277,4 +277,37 @@ def test_a_clinician_settles_a_disputed_sex_and_later_files_do_not_change_it(tmp
     differs = ws.import_sources([Source("d.csv", (SEXED + "P1,male\n").encode())], by="t")
     [c] = _sex_conflicts(differs)
     assert [v for v, _, _ in c.values] == ["F", "M", "M"] and "settled as 'F' by Dr Ada" in c.message
+    assert open_panel(ws).patients.iloc[0]["sex"] == "F"
+
+
+def test_a_workspace_from_before_schema_5_keeps_its_sex_disputes(tmp_path: Path):
+    """Schema 5 carries over the sex conflicts of the imports before it (from their stored
+    reports): a file after the upgrade does not settle them."""
+    import duckdb
+
+    ws = Workspace(tmp_path / "ws", timeout=20, clock=Clock())
+    ws.import_sources([Source("a.csv", (SEXED + "P1,F\n").encode())], by="t")
+    ws.import_sources([Source("b.csv", (SEXED + "P1,M\n").encode())], by="t")
+    con = duckdb.connect(str(ws.db_path))  # as a schema-4 dashboard left it: the reports only
+    con.execute("DROP TABLE identity_disputes")
+    con.execute("DROP TABLE identity_settlements")
+    con.execute("DELETE FROM schema_migrations WHERE version = 5")
+    con.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
+    con.close()
+    again = Workspace(tmp_path / "ws", timeout=20, clock=Clock())
+    [kept] = open_panel(again).dataset().identity_conflicts  # migrated on this first read
+    assert (kept.patient_id, kept.field, [v for v, _, _ in kept.values]) == ("P1", "sex", ["F", "M"])
+    out = again.import_sources([Source("c.csv", (SEXED + "P1,female\n").encode())], by="t")
+    assert len(_sex_conflicts(out)) == 1
+    assert open_panel(again).patients.iloc[0]["sex"] == ""
+
+
+def test_a_conflict_within_an_import_after_a_settlement_says_so(tmp_path: Path):
+    ws = Workspace(tmp_path / "ws", timeout=20, clock=Clock())
+    ws.import_sources([Source("a.csv", (SEXED + "P1,F\n").encode())], by="t")
+    ws.import_sources([Source("b.csv", (SEXED + "P1,M\n").encode())], by="t")
+    ws.settle_identity("P1", "sex", "F", "checked with the patient", by="Dr Ada")
+    out = ws.import_sources([Source("d.csv", (SEXED + "P1,F\nP1,M\n").encode())], by="t")
+    [c] = _sex_conflicts(out)
+    assert c.settled.startswith("'F' by Dr Ada") and "that value is used" in c.message
     assert open_panel(ws).patients.iloc[0]["sex"] == "F"

@@ -161,6 +161,7 @@ def save_result(
     out = WorkspaceImport(import_id=import_id, report=report, stored=True)
     _store_labs(tx, result.labs, import_id, report, out)
     _store_patients(tx, result.patients, import_id, now, report, out)
+    _mark_settled(tx, report.identity_conflicts)
     _store_disputes(tx, report.identity_conflicts, import_id)
     _store_doses(tx, result.doses, import_id, now, log.by, report, out)
     report.labs, report.doses, report.patients = out.labs_added, out.doses_added, out.patients_added
@@ -300,8 +301,9 @@ def _store_patients(
             continue
         m = merge_details(old, row)
         for c in m.conflicts:  # never overwritten: reported, the stored one kept
-            where = {"source_file": old.get("source_file") or "the workspace", "source_row": old.get("source_row") or 0}
-            _identity_conflict(report, c, {**old, **where}, row, f)
+            # "the workspace": the stored row's file is the last that updated the patient,
+            # not necessarily the one that gave this value
+            _identity_conflict(report, c, {**old, "source_file": "the workspace", "source_row": 0}, row, f)
         unknown = leave_unknown(m.row, m.conflicts)  # a sex two sources disagree on: the rules use neither
         if m.duplicate and not held:
             if f is not None:
@@ -428,6 +430,31 @@ def settle(tx: Tx, now: dt.datetime, patient_id: str, field_name: str, value: st
     )
     tx.execute(f'UPDATE patients SET "{field_name}" = ? WHERE patient_id = ?', [value, patient_id])
     bump(tx)
+
+
+def _mark_settled(tx: Tx, conflicts: Sequence[IdentityConflict]) -> None:
+    """An import's conflict over a field a clinician has settled says so (the settled
+    value stays in force: the import left the field blank, so the merge kept it)."""
+    if not conflicts:
+        return
+    settled = {(c.patient_id, c.field): c for c in disputes(tx, [c.patient_id for c in conflicts]) if c.settled}
+    for c in conflicts:
+        kept = settled.get((c.patient_id, c.field))
+        if kept is not None and not c.settled:
+            c.settled, c.settled_value = kept.settled, kept.settled_value
+
+
+def backfill_disputes(tx: Tx) -> None:
+    """Schema 5: keep the identity conflicts of the imports made before it, from their
+    stored reports (a sex two files disagreed on then stays unknown)."""
+    rows = tx.execute("SELECT import_id, report FROM imports ORDER BY import_id").fetchall()
+    for import_id, text in rows:
+        try:
+            found = json.loads(text).get("identity_conflicts") or []
+        except (ValueError, AttributeError):
+            continue  # an import log entry that is not a report: nothing to keep
+        conflicts = [IdentityConflict.from_dict(c) for c in found if isinstance(c, dict)]
+        _store_disputes(tx, conflicts, int(import_id))
 
 
 def _store_disputes(tx: Tx, conflicts: Sequence[IdentityConflict], import_id: int) -> None:

@@ -12,7 +12,12 @@ import duckdb
 
 from dashboard.store.connection import Tx
 from dashboard.store.errors import WorkspaceError
+from dashboard.store.merge import backfill_disputes
 from dashboard.store.schema import MIGRATIONS, latest_version
+
+#: Data a migration carries over from what the workspace already holds, after its
+#: statements (in the same transaction).
+_BACKFILLS = {5: backfill_disputes}
 
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:
@@ -38,6 +43,8 @@ def migrate(tx: Tx, now: dt.datetime) -> None:
             continue
         for statement in m.statements():
             tx.execute(statement)
+        if m.version in _BACKFILLS:
+            _BACKFILLS[m.version](tx)
         tx.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)", [m.version, m.description, now])
         tx.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(m.version)])
         if m.version == 1:
