@@ -276,7 +276,7 @@ def _stream(path, header, delimiter, block_bytes, rep, ctx, mapping, fields, dec
             )
             first_row += n
             part = FileReport(path=rep.path, encoding=rep.encoding, delimiter=delimiter)
-            if i == 0 and readers.is_known_export(raw):
+            if i == 0 and readers.is_known_export(raw, mapped=mapping.ok):
                 raise NotStreamable("a known export's own reader")
             part.columns_found = list(header)
             for note in mapping.notes:

@@ -37,6 +37,8 @@ class KnownTable:
     shape: Callable[[RawTable], bool]  # from dashboard.ingest.signatures
     module: str  # under dashboard.ingest
     function: str
+    #: the reader leaves the table to the generic mapping when that can read it
+    only_unmapped: bool = False
 
     def reader(self) -> Reader:
         """The reader function.  Its module is loaded on first use, when a table of its
@@ -52,7 +54,7 @@ READERS: tuple[KnownTable, ...] = (
     KnownTable("mimic labevents", signatures.is_mimic_labevents, "mimic", "read_labevents"),
     KnownTable("mimic prescriptions", signatures.is_mimic_prescriptions, "mimic", "read_prescriptions"),
     KnownTable("mimic patients", signatures.is_mimic_patients, "mimic", "read_patients"),
-    KnownTable("mimic other tables", signatures.is_other_mimic, "mimic", "read_other_mimic"),
+    KnownTable("mimic other tables", signatures.is_other_mimic, "mimic", "read_other_mimic", only_unmapped=True),
     KnownTable("smart meds", signatures.is_smart_meds, "smart", "read_meds"),
     KnownTable("synthea observations", signatures.is_synthea_observations, "synthea", "read_observations"),
     KnownTable("synthea medications", signatures.is_synthea_medications, "synthea", "read_medications"),
@@ -69,9 +71,10 @@ def candidates(raw: RawTable) -> Iterator[Reader]:
             yield known.reader()
 
 
-def is_known_export(raw: RawTable) -> bool:
-    """True when some reader's table shape matches ``raw``."""
-    return any(known.shape(raw) for known in READERS)
+def is_known_export(raw: RawTable, mapped: bool) -> bool:
+    """True when some reader's table shape matches ``raw`` (``mapped``: the generic column
+    mapping reads it, which the readers of :attr:`KnownTable.only_unmapped` leave it to)."""
+    return any(known.shape(raw) and not (mapped and known.only_unmapped) for known in READERS)
 
 
 def priority(raw: RawTable) -> int:

@@ -138,3 +138,23 @@ def test_import_command_streams_a_large_file_with_the_same_output(tmp_path, monk
     assert all(_values(a[t]) == _values(b[t]) for t in a)
     assert pq.ParquetFile(tmp_path / "b" / "labs.parquet").metadata.num_row_groups > 1
     assert sorted(p.name for p in (tmp_path / "b").iterdir()) == ["doses.parquet", "labs.parquet", "patients.parquet"]
+
+
+def test_a_users_own_extract_with_mimic_like_ids_is_streamed(tmp_path):
+    """A table with ``row_id`` and ``subject_id`` that the column mapping reads is the
+    user's own extract, not a MIMIC table (the MIMIC reader leaves it to the mapping):
+    it is streamed, as it was before the readers were chosen by header shape.  A Synthea
+    observations table goes to its own reader."""
+    rows = "".join(f"{i},P{i % 7},2024-01-{i % 28 + 1:02d},WBC,{3 + i % 5},10^9/L\n" for i in range(400))
+    src = tmp_path / "extract.csv"
+    src.write_text("row_id,subject_id,collected_at,analyte,value,unit\n" + rows)
+    streamed = import_to_parquet(src, tmp_path / "out", ImportOptions(today=TODAY), block_bytes=4096)
+    f = streamed.report.files[0]
+    assert (f.rows_read, f.rows_accepted + f.duplicates, f.rows_rejected) == (400, 400, 0)
+    synthea = tmp_path / "observations.csv"
+    synthea.write_text(
+        "DATE,PATIENT,ENCOUNTER,CODE,DESCRIPTION,VALUE,UNITS,TYPE\n"
+        + "".join(f"2024-01-0{i % 9 + 1},p{i},e{i},6690-2,Leukocytes,{5 + i % 3},10*3/uL,numeric\n" for i in range(400))
+    )
+    with pytest.raises(NotStreamable, match="a known export's own reader"):
+        import_to_parquet(synthea, tmp_path / "out2", ImportOptions(today=TODAY), block_bytes=4096)

@@ -946,3 +946,17 @@ def test_a_body_weight_with_only_an_issued_time_is_rejected_with_the_reason() ->
         "body weight with no effective time: issued 2024-05-09T10:00:00Z is when it was reported, not measured"
     )
     assert pd.isna(result.patients_df().iloc[0].weight_kg)
+
+
+def test_a_patient_link_names_the_other_record_and_skips_a_related_person() -> None:
+    linked = dict(
+        PATIENT,
+        id="old",
+        link=[
+            {"other": {"identifier": {"system": "urn:mrn", "value": "12345"}}, "type": "replaced-by"},
+            {"other": {"reference": "RelatedPerson/mum"}, "type": "seealso"},
+        ],
+    )
+    result = load_json(bundle(PATIENT, linked))
+    notes = [w.message for w in result.report.files[0].warnings if w.column == "link"]
+    assert len(notes) == 1 and notes[0].startswith("patient old is replaced by urn:mrn|12345 (Patient.link)")

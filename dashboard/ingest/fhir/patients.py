@@ -70,7 +70,13 @@ def _record_links(pid: str, res: Resource) -> list[str]:
             continue
         other = link.get("other")
         other = other if isinstance(other, dict) else {}
-        target = str(other.get("reference") or other.get("display") or "another record")[:80]
+        reference = str(other.get("reference") or "")
+        if reference and not re.search(r"(^|/)Patient/", reference) and not reference.startswith(("urn:", "#")):
+            continue  # a RelatedPerson, not another record of this patient
+        ident = other.get("identifier")
+        ident = ident if isinstance(ident, dict) else {}
+        named = "|".join(str(ident[k]) for k in ("system", "value") if ident.get(k))
+        target = (reference or named or str(other.get("display") or "") or "another record")[:80]
         notes.append(
             f"patient {pid} {_LINKS[str(link['type'])]} {target} (Patient.link): one person's results may be under "
             "two ids; they are kept apart, never moved: check which record is in use"
