@@ -77,6 +77,34 @@ def order(rid: str, text: str, status: str = "active", **extra: Any) -> dict:
     return res
 
 
+def report(rid: str = "r", contained: list[dict] | None = None, **extra: Any) -> dict:
+    """A CBC DiagnosticReport of patient p1 (its results contained, when given)."""
+    res: dict[str, Any] = {
+        "resourceType": "DiagnosticReport",
+        "id": rid,
+        "status": "final",
+        "code": {"text": "CBC"},
+        "subject": {"reference": "Patient/p1"},
+    }
+    if contained is not None:
+        res["contained"] = contained
+    res.update(extra)
+    return res
+
+
+def contained_result(rid: str, code: str, value: float, unit: str, **extra: Any) -> dict:
+    """An Observation as a report contains it: no subject of its own, no time unless given."""
+    res = {
+        "resourceType": "Observation",
+        "id": rid,
+        "status": "final",
+        "code": {"coding": [{"system": LOINC, "code": code}]},
+        "valueQuantity": {"value": value, "unit": unit, "system": UCUM, "code": unit},
+    }
+    res.update(extra)
+    return res
+
+
 def one_dose(result: ImportResult) -> pd.Series:
     doses = result.doses_df()
     assert len(doses) == 1, doses
@@ -226,25 +254,9 @@ def test_panel_with_members_and_a_result_with_only_an_issued_time() -> None:
 
 
 def test_a_report_with_only_an_issued_time_is_rejected_with_the_reason() -> None:
-    report = {
-        "resourceType": "DiagnosticReport",
-        "id": "r",
-        "status": "final",
-        "code": {"text": "CBC"},
-        "subject": {"reference": "Patient/p1"},
-        "issued": "2024-05-07T16:00:00Z",
-        "contained": [
-            {
-                "resourceType": "Observation",
-                "id": "c1",
-                "status": "final",
-                "code": {"coding": [{"system": LOINC, "code": "26499-4"}]},
-                "valueQuantity": {"value": 0.9, "unit": "10*9/L", "system": UCUM, "code": "10*9/L"},
-            },
-        ],
-    }
-    timed = dict(report, id="r2", effectiveDateTime="2024-05-06T08:30:00Z")
-    result = load_json(bundle(PATIENT, report, timed))
+    undated = report(contained=[contained_result("c1", "26499-4", 0.9, "10*9/L")], issued="2024-05-07T16:00:00Z")
+    timed = dict(undated, id="r2", effectiveDateTime="2024-05-06T08:30:00Z")
+    result = load_json(bundle(PATIENT, undated, timed))
     rep = result.report.files[0]
     assert (rep.rows_read, rep.rows_accepted) == (3, 2)  # the Patient and the report with a collection time
     (problem,) = rep.problems
@@ -865,40 +877,18 @@ def test_a_result_takes_the_time_of_its_nearest_dated_parent() -> None:
         "subject": {"reference": "Patient/p1"},
         "hasMember": [{"reference": "Observation/m1"}],
     }
-    report = {
-        "resourceType": "DiagnosticReport",
-        "id": "r",
-        "status": "final",
-        "code": {"text": "CBC"},
-        "subject": {"reference": "Patient/p1"},
-        "effectiveDateTime": "2024-05-06T08:30:00Z",
-        "result": [{"reference": "Observation/pan"}],
-    }
+    dated = report(effectiveDateTime="2024-05-06T08:30:00Z", result=[{"reference": "Observation/pan"}])
     dstu2_panel = {
         **panel,
         "effectiveDateTime": "2024-05-06T08:30:00Z",
         "hasMember": None,
         "related": [{"type": "has-member", "target": {"reference": "Observation/m1"}}],
     }
-    dstu1_report = {
-        "resourceType": "DiagnosticReport",
-        "id": "r",
-        "status": "final",
-        "name": {"text": "CBC"},
-        "subject": {"reference": "Patient/p1"},
-        "diagnosticDateTime": "2024-05-06T08:30:00Z",
-        "contained": [
-            {
-                "resourceType": "Observation",
-                "id": "c",
-                "status": "final",
-                "name": {"coding": [{"system": LOINC, "code": "718-7"}]},
-                "valueQuantity": {"value": 8.0, "units": "g/dL", "system": UCUM, "code": "g/dL"},
-            }
-        ],
-    }
+    dstu1_result = contained_result("c", "718-7", 8.0, "g/dL")
+    dstu1_result["name"] = dstu1_result.pop("code")  # DSTU1 names the test "name"
+    dstu1_report = report(contained=[dstu1_result], diagnosticDateTime="2024-05-06T08:30:00Z")
     for label, resources in {
-        "report > panel > member": (report, panel, _issued_only_hb("m1")),
+        "report > panel > member": (dated, panel, _issued_only_hb("m1")),
         "DSTU2 related": (dstu2_panel, _issued_only_hb("m1")),
         "DSTU1 diagnosticDateTime": (dstu1_report,),
     }.items():
@@ -911,23 +901,14 @@ def test_a_result_takes_the_time_of_its_nearest_dated_parent() -> None:
 def test_an_undated_result_beside_a_dated_one_in_a_report_is_named() -> None:
     """A report with no time of its own: its dated result is read, the other is rejected
     with the reason on the report's row (it had vanished with no word)."""
-    report = {
-        "resourceType": "DiagnosticReport",
-        "id": "r",
-        "status": "final",
-        "code": {"text": "CBC"},
-        "subject": {"reference": "Patient/p1"},
-        "issued": "2024-05-07T16:00:00Z",
-        "contained": [
-            {
-                **observation("26499-4", 0.9, "10*9/L", rid="c1"),
-                "effectiveDateTime": "2024-05-06T08:30:00Z",
-                "subject": None,
-            },
-            {**_issued_only_hb("c2"), "subject": None, "issued": None},
+    mixed = report(
+        contained=[
+            contained_result("c1", "26499-4", 0.9, "10*9/L", effectiveDateTime="2024-05-06T08:30:00Z"),
+            contained_result("c2", "718-7", 8.0, "g/dL"),
         ],
-    }
-    result = load_json(bundle(PATIENT, report))
+        issued="2024-05-07T16:00:00Z",
+    )
+    result = load_json(bundle(PATIENT, mixed))
     rep = result.report.files[0]
     assert (rep.results_read, rep.results_accepted, rep.results_rejected) == (2, 1, 1)
     (problem,) = rep.problems
