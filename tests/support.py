@@ -24,6 +24,16 @@ def import_text(text: str, name: str = "labs.csv", encoding: str = "utf-8", **op
     return import_bytes(text.encode(encoding), name, **options)
 
 
+def import_bundle(*resources: dict, name: str = "b.json", **options):
+    """Import FHIR resources as one collection Bundle (every row accounted for)."""
+    import json
+
+    doc = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": r} for r in resources]}
+    result = import_bytes(json.dumps(doc).encode(), name, **options)
+    assert_balanced(result)
+    return result
+
+
 def assert_balanced(result) -> None:
     """Every row of every file is accounted for."""
     for f in result.report.files:

@@ -9,11 +9,11 @@ weeks") leaves the frequency unknown, with a note, instead of reading its lower 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 from typing import Any
 
-from dashboard.ingest import ImportOptions, ImportResult, Source, import_sources
+from dashboard.ingest import ImportResult
+from tests.support import import_bundle
 
 TODAY = dt.date(2026, 11, 25)
 UCUM = "http://unitsofmeasure.org"
@@ -38,11 +38,7 @@ def order(drug: str, dosage: dict[str, Any]) -> dict[str, Any]:
 
 
 def load(*resources: dict[str, Any]) -> ImportResult:
-    doc = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": r} for r in resources]}
-    result = import_sources([Source("b.json", json.dumps(doc).encode())], ImportOptions(today=TODAY))
-    for f in result.report.files:
-        assert f.balanced
-    return result
+    return import_bundle(*resources, today=TODAY)
 
 
 DAILY = {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}}

@@ -8,10 +8,10 @@ MRN is "1" must never be filed under the Patient whose logical id happens to be 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
 
-from dashboard.ingest import ImportOptions, ImportResult, Source, import_sources
+from dashboard.ingest import ImportResult
+from tests.support import import_bundle
 
 TODAY = dt.date(2026, 11, 25)
 MRN = "urn:example:mrn"
@@ -33,11 +33,7 @@ def neutrophils(rid: str, subject: dict[str, Any]) -> dict[str, Any]:
 
 
 def load(*resources: dict[str, Any]) -> ImportResult:
-    doc = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": r} for r in resources]}
-    result = import_sources([Source("b.json", json.dumps(doc).encode())], ImportOptions(today=TODAY))
-    for f in result.report.files:
-        assert f.balanced
-    return result
+    return import_bundle(*resources, today=TODAY)
 
 
 def test_identifier_subject_is_the_patient_carrying_that_identifier() -> None:
