@@ -319,9 +319,14 @@ def display_decimals(analyte: str, canonical_value: float, system: str = "SI", s
 
 
 def round_half_up(x: float, decimals: int) -> float:
-    """Round as a laboratory does (half away from zero): 3.25 -> 3.3, not Python's 3.2."""
-    q = Decimal(1).scaleb(-decimals)
-    return float(Decimal(repr(x)).quantize(q, rounding=ROUND_HALF_UP))
+    """Round as a laboratory does (half away from zero): 3.25 -> 3.3, not Python's 3.2.
+
+    The value is first scaled and freed of binary noise at 6 decimals, exactly as the
+    column-wise :func:`display_text_array` does, so that a product that is a tie in
+    decimal (2425 x 16.1134 = 39074.995, stored as 39074.994999...) rounds the same way
+    in both: up."""
+    scaled = Decimal(repr(round(abs(x) * 10.0**decimals, 6))).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    return math.copysign(float(scaled.scaleb(-decimals)), x)
 
 
 def display_number(analyte: str, canonical_value: float, system: str = "SI", source_value: str = "") -> float:
