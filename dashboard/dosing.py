@@ -251,9 +251,11 @@ def thiopurine_limits(
     * normal metaboliser: the usual maximum (mg/kg/day x weight);
     * intermediate: the top of CPIC's fraction of the standard dose (80%, or 50% both);
     * TPMT unknown (whatever NUDT15 says): never above the cautious start;
-    * with allopurinol: a third of ``current_mg`` (the thiopurine dose before allopurinol,
-      the rule's reference) when it is known, else a third of the (genotype-adjusted)
-      standard dose; never above the limits above.
+    * with allopurinol: a quarter of ``current_mg`` (the thiopurine dose before
+      allopurinol, the rule's reference) when it is known, else a quarter of the
+      (genotype-adjusted) standard dose; never above the limits above.  Above a quarter
+      the check ``dose.aza_allopurinol_quarter`` raises a caution (Medsafe's 25%), above a
+      third ``dose.aza_allopurinol`` an urgent flag (the top of the US label's range).
     """
     data = _rules(drug)
     tpmt, nudt15 = _phenotype(tpmt), _phenotype(nudt15)
@@ -270,11 +272,14 @@ def thiopurine_limits(
         if start < top:
             top, why = start, "TPMT unknown: the cautious start"
     if allopurinol:
-        third = _pair(data["allopurinol"]["factor"])[1]
+        quarter = _pair(data["allopurinol"]["factor"])[0]
         if current_mg is not None and _known(current_mg):
-            top, why = min(top, current_mg * third), f"{why}; with allopurinol a third of the current dose"
+            top, why = min(top, current_mg * quarter), f"{why}; with allopurinol a quarter of the current dose"
         else:
-            top, why = min(top, standard * factor[1] * third), f"{why}; with allopurinol a third of the standard dose"
+            top, why = (
+                min(top, standard * factor[1] * quarter),
+                f"{why}; with allopurinol a quarter of the standard dose",
+            )
     return top, why
 
 
@@ -304,7 +309,8 @@ def thiopurine_dose(
     * intermediate: CPIC's 30-80% (20-50% when both are intermediate) of the standard dose;
     * allopurinol: a quarter to a third of that (the factors multiply) and, when
       ``current_mg`` (the thiopurine dose before allopurinol) is known, never more than a
-      quarter to a third of it: adding allopurinol never raises the dose;
+      quarter to a third of it: adding allopurinol never raises the dose; the range is
+      capped at a quarter (see :func:`thiopurine_limits`);
     * poor metaboliser or febuxostat: no dose.
 
     Every suggestion is rounded to the tablet step and shown in mg/day, mg/kg/day and

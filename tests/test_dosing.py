@@ -57,16 +57,19 @@ def test_azathioprine_poor_metabolizer_is_avoided(tpmt, nudt15):
 def test_issue_case_70kg_tpmt_intermediate_on_allopurinol():
     """GitHub issue 7 'done when': the CPIC-consistent dose with its warnings."""
     r = dosing.azathioprine_dose(70, "intermediate", "normal", allopurinol=True)
-    # standard 140 mg -> x 0.3-0.8 (CPIC IM) -> x 1/4-1/3 (allopurinol) = 10.5-37.3 mg
-    assert r.adjusted_range == pytest.approx((10.5, 140 * 0.8 / 3))
+    # standard 140 mg -> x 0.3-0.8 (CPIC IM) -> x 1/4-1/3 (allopurinol) = 10.5-37.3 mg,
+    # capped at a quarter of the genotype-adjusted standard, 140 x 0.8 / 4 = 28 mg (Medsafe's
+    # 25%: above it the caution dose.aza_allopurinol_quarter fires)
+    assert r.adjusted_range == pytest.approx((10.5, 28.0))
     assert r.suggested_dose == 25.0
     assert [a.name for a in r.adjustments] == ["TPMT intermediate metaboliser", "allopurinol"]
     assert r.adjustments[0].factor == (0.3, 0.8) and r.adjustments[1].factor == pytest.approx((0.25, 1 / 3))
     text = "\n".join(r.reasoning)
     assert "140-175 mg/day" in text and "42-112 mg/day" in text and "10.5-37.3 mg/day" in text
     assert "multiply" in text and "7.5-26.7%" in text
+    assert "Capped at 28 mg/day" in text and "a quarter of the standard dose" in text
     messages = _messages(r)
-    assert "quarter to a third" in messages
+    assert "a quarter of the usual azathioprine dose" in messages and "up to a third" in messages
     assert "Febuxostat is contraindicated" in messages
     assert "weekly in the first month" in messages
     assert r.max_severity == "high"
@@ -127,8 +130,8 @@ def test_invalid_inputs_are_refused():
 
 def test_range_below_one_tablet_gives_no_dose():
     r = dosing.azathioprine_dose(40, "intermediate", "intermediate", allopurinol=True)
-    # standard 80 mg x 0.2-0.5 x 1/4-1/3 = 4.0-13.3 mg
-    assert r.adjusted_range == pytest.approx((4.0, 80 * 0.5 / 3))
+    # standard 80 mg x 0.2-0.5 x 1/4-1/3 = 4.0-13.3 mg, capped at 80 x 0.5 / 4 = 10 mg
+    assert r.adjusted_range == pytest.approx((4.0, 10.0))
     assert r.suggested_dose is None
     assert "below one 25 mg step a day" in _messages(r)
 
@@ -144,7 +147,7 @@ def test_round_to_step(low, high, expected):
 def test_current_dose_against_the_calculated_range():
     r = dosing.azathioprine_dose(70, "intermediate", "normal", allopurinol=True)
     above = dosing.current_dose_check(r, 100)
-    assert above.severity == "high" and "above the calculated range (10.5-37.3 mg/day)" in above.message
+    assert above.severity == "high" and "above the calculated range (10.5-28 mg/day)" in above.message
     assert {"cpic2018", "ddinter_aza_allo"} <= set(above.refs)
     assert dosing.current_dose_check(r, 25).message.endswith("within the calculated range.")
     assert "below" in dosing.current_dose_check(r, 5).message
@@ -154,8 +157,8 @@ def test_current_dose_against_the_calculated_range():
 
 
 def test_with_allopurinol_a_dose_below_the_range_is_no_prompt_to_increase():
-    """Audit 17 F2: 86 kg on 200 mg before allopurinol, now 25 mg: the range is 43-57.3 mg
-    (a quarter to a third of the standard 172 mg, below a third of 200); 25 mg lies below
+    """Audit 17 F2: 86 kg on 200 mg before allopurinol, now 25 mg: the range is 43-50 mg
+    (a quarter to a third of the standard 172 mg, capped at a quarter of 200); 25 mg lies below
     it, but with allopurinol on board that is never a reason to go up."""
     r = dosing.azathioprine_dose(86, "normal", "normal", allopurinol=True, current_mg=200)
     check = dosing.current_dose_check(r, 25)

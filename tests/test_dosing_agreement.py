@@ -11,8 +11,10 @@ Hand-derived anchors (written before the code, from the sources):
   rules accept up to 175 mg (label maximum 2.5 mg/kg/day);
 * TPMT intermediate, 70 kg: CPIC 30-80% of 2 mg/kg/day = 42-112 mg; limit 112 mg
   (the old assistant allowed 140 mg while the rule fired above 112);
-* allopurinol, normal, 70 kg: a quarter to a third of 140 mg = 35-46.7 mg; limit 46.7 mg
-  (the old assistant allowed 36% of 140 = 50 mg while the rule fired above 33%);
+* allopurinol, normal, 70 kg: a quarter to a third of 140 mg = 35-46.7 mg, capped at a
+  quarter (Medsafe 1998: 25% of the recommended dose; above it the rules give a caution,
+  above a third, the top of the US label's range, an urgent flag): 35-35 mg; limit 35 mg
+  (an older assistant allowed 36% of 140 = 50 mg while the rule fired above 33%);
 * TPMT and NUDT15 unknown, 70 kg: no full dose; cautious start 1 mg/kg/day = 70 mg,
   suggestion 50 mg (the 25 mg step at or below it).
 
@@ -29,22 +31,24 @@ closely for toxicity" (CPIC April 2020, NUDT15 indeterminate):
 * mercaptopurine, TPMT unknown, NUDT15 normal, 70 kg: start 0.75 mg/kg = 52.5 mg -> 50 mg;
 * TPMT normal, NUDT15 unknown, 70 kg: full target 140-175 mg -> 150 mg, "monitor closely".
 
-Audit 17 (F2): allopurinol added to a thiopurine the patient already takes.  Imuran label:
-reduce to a third or a quarter of the usual dose; the usual dose is the dose the patient
-takes (the rule's reference: the dose before allopurinol).  The assistant takes the lower
-of a quarter-to-a-third of that dose and of the standard-based range, so it never suggests
-an increase:
+Audit 17 (F2): allopurinol added to a thiopurine the patient already takes.  Medsafe
+(1998): 25% of the recommended dose; US Imuran label: a third or a quarter of the usual
+dose; the usual dose is the dose the patient takes (the rule's reference: the dose before
+allopurinol).  The assistant takes the lower of a quarter-to-a-third of that dose and of
+the standard-based range, capped at a quarter of the reference (the rules' silent limit),
+so it never suggests an increase:
 
-* 86 kg, 100 mg: 100/4-100/3 = 25-33.3 mg (standard-based 43-57.3) -> 25-33.3 -> 25 mg
-  (the audit reproduced 50 mg, which the rule flags "urgent" at 50%); limit 33.3 mg;
-* 115 kg, 150 mg: 37.5-50 (standard-based 57.5-76.7) -> 50 mg = 33.3%, accepted;
-* 115 kg, 50 mg: 12.5-16.7 mg: below one 25 mg tablet a day -> no dose (the audit
-  reproduced 75 mg, an increase);
-* 86 kg, 200 mg: 50-66.7 against the standard-based 43-57.3 -> 43-57.3 -> 50 mg; the rule
-  accepts up to 66.7 mg (a third of 200);
+* 86 kg, 100 mg: 100/4-100/3 = 25-33.3 mg (standard-based 43-57.3) -> 25-33.3, capped at
+  25 -> 25 mg (the audit reproduced 50 mg, which the rule flags "urgent" at 50%); limit 25;
+* 115 kg, 150 mg: 37.5-50 (standard-based 57.5-76.7), capped at 37.5: no 25 mg step in
+  37.5-37.5 -> rounded down to 25 mg; limit 37.5;
+* 115 kg, 50 mg: 12.5-16.7, capped at 12.5: below one 25 mg tablet a day -> no dose (the
+  audit reproduced 75 mg, an increase);
+* 86 kg, 200 mg: 50-66.7 against the standard-based 43-57.3 -> 43-57.3, capped at 50 ->
+  43-50 -> 50 mg; the rules accept up to 50 mg (a quarter of 200);
 * 70 kg, TPMT intermediate, 100 mg: standard-based 10.5-37.3, a third of 100 = 33.3 ->
-  10.5-33.3 -> 25 mg;
-* 70 kg, TPMT unknown, 100 mg: 25-33.3 (below the cautious start 70) -> 25 mg.
+  10.5-33.3, capped at 25 -> 25 mg;
+* 70 kg, TPMT unknown, 100 mg: 25-33.3 (below the cautious start 70), capped at 25 -> 25 mg.
 """
 
 from __future__ import annotations
@@ -100,7 +104,7 @@ def test_anchor_cases_by_hand():
     im = dosing.azathioprine_dose(70, "intermediate", "normal")
     assert im.adjusted_range == pytest.approx((42.0, 112.0)) and im.limit_mg == pytest.approx(112.0)
     allo = dosing.azathioprine_dose(70, "normal", "normal", allopurinol=True)
-    assert allo.adjusted_range == pytest.approx((35.0, 140 / 3)) and allo.limit_mg == pytest.approx(140 / 3)
+    assert allo.adjusted_range == pytest.approx((35.0, 35.0)) and allo.limit_mg == pytest.approx(35.0)
     unknown = dosing.azathioprine_dose(70, "unknown", "unknown")
     assert unknown.test_first and unknown.suggested_dose == 50.0 and unknown.limit_mg == pytest.approx(70.0)
 
@@ -146,20 +150,20 @@ def test_tpmt_unknown_alone_makes_the_rule_fire():
 @pytest.mark.parametrize(
     ("weight", "tpmt", "before", "low", "high", "suggested", "limit"),
     [
-        (86.0, "normal", 100.0, 25.0, 100 / 3, 25.0, 100 / 3),
-        (115.0, "normal", 150.0, 37.5, 50.0, 50.0, 50.0),
-        (115.0, "normal", 50.0, 12.5, 50 / 3, None, 50 / 3),
-        (86.0, "normal", 200.0, 43.0, 172 / 3, 50.0, 200 / 3),
-        (70.0, "intermediate", 100.0, 10.5, 100 / 3, 25.0, 100 / 3),
-        (70.0, "unknown", 100.0, 25.0, 100 / 3, 25.0, 100 / 3),
+        (86.0, "normal", 100.0, 25.0, 25.0, 25.0, 25.0),
+        (115.0, "normal", 150.0, 37.5, 37.5, 25.0, 37.5),
+        (115.0, "normal", 50.0, 12.5, 12.5, None, 12.5),
+        (86.0, "normal", 200.0, 43.0, 50.0, 50.0, 50.0),
+        (70.0, "intermediate", 100.0, 10.5, 25.0, 25.0, 25.0),
+        (70.0, "unknown", 100.0, 25.0, 25.0, 25.0, 25.0),
     ],
 )
-def test_allopurinol_added_caps_at_a_third_of_the_current_dose(weight, tpmt, before, low, high, suggested, limit):
+def test_allopurinol_added_caps_at_a_quarter_of_the_current_dose(weight, tpmt, before, low, high, suggested, limit):
     r = dosing.azathioprine_dose(weight, tpmt, "normal", allopurinol=True, current_mg=before)
     assert r.adjusted_range == pytest.approx((low, high))
     assert r.suggested_dose == suggested
     assert r.limit_mg == pytest.approx(limit)
-    assert r.suggested_dose is None or r.suggested_dose <= before / 3 + 1e-9  # never an increase
+    assert r.suggested_dose is None or r.suggested_dose <= before / 4 + 1e-9  # never above a quarter
     assert any(f"{before:g} mg/day" in line for line in r.reasoning)
 
 
@@ -194,7 +198,7 @@ def test_allopurinol_added_to_a_thiopurine_rules_accept_every_suggestion_and_it_
     for i, cell in enumerate(_added_cells()):
         r = _added(cell)
         if r.suggested_dose is not None:
-            assert r.suggested_dose <= cell[-1] / 3 + 1e-9, cell
+            assert r.suggested_dose <= cell[-1] / 4 + 1e-9, cell
             amounts[f"B{i:04d}"] = (cell, r.suggested_dose)
     assert len(amounts) > 150
     worst = _worst(_review_added(amounts))

@@ -77,8 +77,14 @@ def show_result(
                 f" = {per_kg:.2f} mg/kg/day = {pct:.0f}% of the standard dose "
                 f"({result.standard_mg:.4g} mg/day = {result.standard_mg / result.weight_kg:g} mg/kg/day)"
             )
-        # with TPMT unknown the range is only the cautious start's ceiling ("70-70" would read as a target)
-        span = f"At most {high:.4g} {result.unit}" if result.test_first else f"Range {low:.4g}-{high:.4g} {result.unit}"
+        # with TPMT unknown the range is only the cautious start's ceiling ("70-70" would read as a target);
+        # a range capped down to one value (allopurinol: a quarter of the dose before it) is that value
+        if result.test_first:
+            span = f"At most {high:.4g} {result.unit}"
+        elif f"{low:.4g}" == f"{high:.4g}":
+            span = f"Calculated dose {high:.4g} {result.unit}"
+        else:
+            span = f"Range {low:.4g}-{high:.4g} {result.unit}"
         st.caption(f"{result.suggested_dose:g} {result.unit}{extra}. {span}; {result.schedule}.")
         if result.limit_mg is not None:
             st.caption(

@@ -40,7 +40,7 @@ def test_manual_azathioprine_issue_case():
     assert not at.exception
     assert at.metric[0].value == "25 mg/day"
     errors = _texts(at.error)
-    assert "quarter to a third" in errors and "No guideline gives a combined rule" in errors
+    assert "a quarter of the usual azathioprine dose" in errors and "No guideline gives a combined rule" in errors
     assert "Febuxostat is contraindicated" in _texts(at.info)
     assert "weekly in the first month" in _texts(at.warning)  # issue 17: label monitoring after a reduced start
     # audit 18 (F3): one dose (25 mg, no step), dated by the rules' BSR 2025 schedule: every
@@ -142,10 +142,11 @@ def test_prefill_from_the_selected_patient():
     assert at.number_input(key="hcq_weight_P1").value == 70.0
     assert at.metric[0].value == "25 mg/day"
     assert "eGFR 55" in _texts(at.warning)
-    # audit 17 F2: allopurinol started a month after azathioprine 100 mg: at most a third of
-    # 100 mg = 33.3 mg (below the 37.3 mg of the genotype-adjusted standard dose)
+    # audit 17 F2: allopurinol started a month after azathioprine 100 mg: a quarter to a third
+    # of 100 mg (below the 37.3 mg of the genotype-adjusted standard dose), capped at a quarter,
+    # 25 mg (Medsafe; above it the rules give a caution): 10.5-25 mg
     assert at.number_input(key="aza_before_aza_P1").value == 100.0
-    assert "Current dose 100 mg/day is above the calculated range (10.5-33.3 mg/day)." in _texts(at.error)
+    assert "Current dose 100 mg/day is above the calculated range (10.5-25 mg/day)." in _texts(at.error)
     current = next(d.value for d in at.dataframe if "Since" in d.value.columns)
     assert sorted(current["Drug"]) == ["Allopurinol", "Azathioprine", "Methotrexate"]
 
@@ -173,8 +174,9 @@ def test_tpmt_unknown_with_nudt15_normal_is_test_first():
 
 
 def test_allopurinol_added_to_azathioprine_100_mg():
-    """Audit 17 F2: 86 kg on azathioprine 100 mg, allopurinol ticked: at most a quarter to a
-    third of 100 mg = 25-33.3 mg -> 25 mg/day; the current 100 mg is above it."""
+    """Audit 17 F2: 86 kg on azathioprine 100 mg, allopurinol ticked: a quarter to a third
+    of 100 mg = 25-33.3 mg, capped at a quarter (Medsafe; above it the rules give a
+    caution) -> 25 mg/day; the current 100 mg is above it."""
     at = _app()
     at.number_input(key="aza_weight_manual").set_value(86.0)
     at.selectbox(key="aza_tpmt_manual").set_value("normal")
@@ -185,7 +187,7 @@ def test_allopurinol_added_to_azathioprine_100_mg():
     at.run()
     assert not at.exception
     assert at.metric[0].value == "25 mg/day"
-    assert "Range 25-33.33 mg/day" in _texts(at.caption)
+    assert "Calculated dose 25 mg/day" in _texts(at.caption)
     assert "never raises the dose" in _texts(at.markdown)
 
 

@@ -142,21 +142,41 @@ def test_mercaptopurine_mg_per_kg(mg, weight, expected):
 
 def test_allopurinol_reference_is_reduced_for_an_intermediate_metaboliser():
     """Started on allopurinol, TPMT intermediate, 60 kg: usual dose 2 x 60 x 0.8 = 96 mg,
-    a third of it 32 mg (the assistant multiplies the two reductions the same way)."""
+    a quarter of it 24 mg, a third 32 mg (the assistant multiplies the two reductions the
+    same way)."""
     allo = dose("P1", "allopurinol", "2023-01-01", amount=100)
-    assert rules(checks([allo, dose("P1", "azathioprine", "2024-01-01", amount=25)], 60, "intermediate")) == []
-    assert rules(checks([allo, dose("P1", "azathioprine", "2024-01-01", amount=33)], 60, "intermediate")) == [
-        "dose.aza_allopurinol"
-    ]
+
+    def found(mg: float) -> list[str]:
+        return rules(checks([allo, dose("P1", "azathioprine", "2024-01-01", amount=mg)], 60, "intermediate"))
+
+    assert found(24) == []
+    assert found(25) == ["dose.aza_allopurinol_quarter"]
+    assert found(33) == ["dose.aza_allopurinol"]
 
 
-def test_allopurinol_with_the_dose_cut_to_a_third_is_accepted():
+def _cut_on_allopurinol(mg: float) -> pd.DataFrame:
+    """Azathioprine 150 mg/day, cut to ``mg`` on the day allopurinol starts (60 kg)."""
     doses = [
         dose("P1", "azathioprine", "2024-01-01", "2024-03-01", amount=150),
-        dose("P1", "azathioprine", "2024-03-01", amount=50),
+        dose("P1", "azathioprine", "2024-03-01", amount=mg),
         dose("P1", "allopurinol", "2024-03-01", amount=100),
     ]
-    assert rules(checks(doses, 60)) == []
+    return checks(doses, 60)
+
+
+def test_allopurinol_with_the_dose_cut_to_a_quarter_is_accepted():
+    """150 mg before allopurinol: a quarter is 37.5 mg (Medsafe's 25%)."""
+    assert rules(_cut_on_allopurinol(37.5)) == []
+
+
+def test_allopurinol_with_the_dose_cut_to_a_third_is_a_caution():
+    """50 mg of 150 is a third: within the US label's 'one-third or one-quarter', not
+    above it (so not urgent), but above Medsafe's quarter (37.5 mg): a caution, naming it."""
+    df = _cut_on_allopurinol(50)
+    assert rules(df) == ["dose.aza_allopurinol_quarter"]
+    row = df.iloc[0]
+    assert (row["severity"], row["with_drug"], row["status"]) == ("caution", "allopurinol", "open")
+    assert "quarter" in row["message"] and "Medsafe" in row["source"]
 
 
 def test_allopurinol_without_the_cut_fires_urgently():
@@ -174,11 +194,11 @@ def test_allopurinol_without_the_cut_fires_urgently():
 
 def test_an_allopurinol_dose_change_keeps_the_dose_before_the_course_as_reference():
     """Allopurinol 100 mg then 300 mg: the usual thiopurine dose is the one before the
-    allopurinol course began (150 mg), not the already reduced 50 mg in force when its dose
-    went up (that read 100% of 50 mg as an urgent failure to cut)."""
+    allopurinol course began (150 mg), not the already reduced 37.5 mg (a quarter) in force
+    when its dose went up (that read 100% of 37.5 mg as an urgent failure to cut)."""
     doses = [
         dose("P1", "azathioprine", "2024-01-01", "2024-03-01", amount=150),
-        dose("P1", "azathioprine", "2024-03-01", amount=50),
+        dose("P1", "azathioprine", "2024-03-01", amount=37.5),
         dose("P1", "allopurinol", "2024-03-01", "2024-06-01", amount=100),
         dose("P1", "allopurinol", "2024-06-01", amount=300),
     ]
@@ -188,7 +208,7 @@ def test_an_allopurinol_dose_change_keeps_the_dose_before_the_course_as_referenc
 def test_allopurinol_cut_a_week_late_is_flagged_for_that_week():
     doses = [
         dose("P1", "azathioprine", "2024-01-01", "2024-03-08", amount=150),
-        dose("P1", "azathioprine", "2024-03-08", amount=50),
+        dose("P1", "azathioprine", "2024-03-08", amount=37.5),
         dose("P1", "allopurinol", "2024-03-01", amount=100),
     ]
     df = checks(doses, 60)
@@ -199,8 +219,12 @@ def test_allopurinol_cut_a_week_late_is_flagged_for_that_week():
 
 def test_azathioprine_started_on_allopurinol_is_judged_on_the_usual_weight_based_dose():
     allo = dose("P1", "allopurinol", "2023-01-01", amount=100)
+    # usual 2 mg/kg x 60 kg = 120 mg: above a third (40 mg) urgent, above a quarter (30 mg) a caution
     assert rules(checks([allo, dose("P1", "azathioprine", "2024-01-01", amount=50)], 60)) == ["dose.aza_allopurinol"]
-    assert rules(checks([allo, dose("P1", "azathioprine", "2024-01-01", amount=37.5)], 60)) == []
+    assert rules(checks([allo, dose("P1", "azathioprine", "2024-01-01", amount=37.5)], 60)) == [
+        "dose.aza_allopurinol_quarter"
+    ]
+    assert rules(checks([allo, dose("P1", "azathioprine", "2024-01-01", amount=30)], 60)) == []
     unknown = checks([allo, dose("P1", "azathioprine", "2024-01-01", amount=25)])  # no weight: cannot judge
     assert rules(unknown) == ["dose.aza_allopurinol", "dose.not_checkable"]
     row = unknown.set_index("rule").loc["dose.aza_allopurinol"]
