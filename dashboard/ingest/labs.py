@@ -28,7 +28,7 @@ from dashboard.ingest import identity
 from dashboard.ingest.mapping import other_specimen, recognise_test
 from dashboard.ingest.report import Conversion, FileReport, Problem
 from dashboard.ingest.values import detect_decimal, parse_range_unit, parse_values
-from dashboard.ordering import packed_order
+from dashboard.ordering import pack, packed_order
 from dashboard.units import (
     FAMILY_UNITS,
     INFER_UNITS,
@@ -343,6 +343,10 @@ def _normalise(
             implausible,
             lambda: _implausible_messages(units.analyte_idx, values, unit_text, canonical, implausible),
             value_col,
+        )
+    if units.missing.any():
+        _differential_above_white_count(
+            units.analyte_idx, canonical, units.missing, pid_codes, when, verdict, col_of("unit", "unit")
         )
     verdict.reject(bad_percent, "a percentage must be between 0 and 100", value_col)
 
@@ -670,6 +674,69 @@ def _infer_missing(analyte_idx, values, unit_text, factor_np, missing, report, v
     mask = messages != ""
     if mask.any():
         verdict.reject(mask, pa.array(messages.tolist(), pa.string()), "unit")
+
+
+def _differential_above_white_count(
+    analyte_idx: np.ndarray,
+    canonical: np.ndarray,
+    missing: np.ndarray,
+    pid_codes: pa.Array,
+    when: pa.Array,
+    verdict: _Verdicts,
+    column: str,
+) -> None:
+    """Reject a differential count whose unit was inferred from its magnitude when it is
+    more than the white count of the same draw (same patient, same time, this file).
+
+    A part of the white cells cannot outnumber all of them, so such a number is not a
+    count in 10^9/L: it is most likely a percentage written without its "%" (45 beside a
+    WBC of 2.0 is 0.9 x10^9/L as a percentage, CTCAE grade 3).  Which one it is cannot be
+    told from the number, so the row is rejected with the reason, never converted.
+    """
+    info = model.analyte_info()
+    differential = np.array([bool(info[a].loinc_percent) for a in model.ANALYTES] + [False])
+    wbc = model.ANALYTES.index("wbc")
+    candidates = missing & differential[analyte_idx] & ~np.isnan(canonical)
+    counts = (analyte_idx == wbc) & ~missing & ~np.isnan(canonical) & ~verdict.rejected
+    if not candidates.any() or not counts.any():
+        return
+    dated = when.is_valid().to_numpy(zero_copy_only=False)
+    candidates &= dated
+    counts &= dated
+    if not candidates.any() or not counts.any():
+        return
+    used = np.flatnonzero(candidates | counts)
+    pid = pid_codes.indices.to_numpy(zero_copy_only=False)[used].astype(np.int64)
+    seconds = when.cast(pa.int64()).to_numpy(zero_copy_only=False)[used]
+    packed = pack(pid, seconds)
+    draw = np.zeros(len(canonical), dtype=np.int64)
+    if packed is None:  # ranges too wide for one int64: number the distinct pairs
+        _, inverse = np.unique(np.stack([pid, seconds]), axis=1, return_inverse=True)
+        packed = inverse.astype(np.int64)
+    draw[used] = packed
+    wbc_rows = np.flatnonzero(counts)
+    order = np.argsort(draw[wbc_rows], kind="stable")
+    keys, first = np.unique(draw[wbc_rows][order], return_index=True)
+    # the highest white count of the draw: a differential is refused only above every one of them
+    highest = np.maximum.reduceat(canonical[wbc_rows][order], first)
+    rows = np.flatnonzero(candidates)
+    pos = np.clip(np.searchsorted(keys, draw[rows]), 0, len(keys) - 1)
+    same_draw = keys[pos] == draw[rows]
+    above = same_draw & (canonical[rows] > highest[pos] + 1e-9)
+    if not above.any():
+        return
+    bad = rows[above]
+    messages = {
+        int(r): (
+            f"unit missing, and {canonical[r]:g} is more than the white count of this draw "
+            f"({highest[p]:g} x10^9/L): it cannot be a count in 10^9/L (a percentage written "
+            "without its %?); add the unit"
+        )
+        for r, p in zip(bad, pos[above], strict=True)
+    }
+    mask = np.zeros(len(canonical), dtype=bool)
+    mask[bad] = True
+    verdict.reject(mask, messages, column)
 
 
 def _pretty(spelling: str) -> str:

@@ -150,3 +150,55 @@ def test_an_enormous_first_line_says_so(tmp_path):
     files = {f.path: f for f in result.report.files}
     assert "more than 16 MB without a line break" in files["big.csv"].error
     assert files["good.csv"].rows_accepted == 1
+
+
+# --------------------------------------------------------------------------- a differential above its white count
+
+DIFF_HEAD = "MRN,Collection Date,Component,Result,Units\n"
+
+
+def test_a_unitless_differential_above_the_white_count_of_its_draw_is_rejected():
+    """Probe 5 F7: WBC 2.0 x10^9/L and "Neutrophils 45" with no unit.  45 x10^9/L would be
+    more white cells of one kind than there are white cells at all, so the magnitude does
+    not settle the unit (as 45 % it is 0.9 x10^9/L, CTCAE grade 3): rejected with the
+    reason, never read as 45 x10^9/L.  Lymphocytes 12 beside a WBC of 5.0 likewise."""
+    text = DIFF_HEAD + (
+        "Z1,2024-03-01 09:00,WBC,2.0,10^9/L\n"
+        "Z1,2024-03-01 09:00,Neutrophils,45,\n"
+        "Z2,2024-03-01 09:00,Lymphs,12,\n"
+        "Z2,2024-03-01 09:00,WBC,5.0,10^9/L\n"
+    )
+    result = import_text(text)
+    assert_balanced(result)
+    labs = result.labs_df()
+    assert sorted(labs["analyte"]) == ["wbc", "wbc"]
+    f = result.report.files[0]
+    messages = {p.row: p.message for p in f.problems}
+    assert "more than the white count of this draw (2 x10^9/L)" in messages[3]
+    assert "add the unit" in messages[3]
+    assert "more than the white count of this draw (5 x10^9/L)" in messages[4]
+
+
+def test_a_unitless_differential_within_its_white_count_is_still_read_from_its_magnitude():
+    """Neutrophils 3.1 with no unit beside a WBC of 5.0 at the same draw, and 0.4 at a draw
+    with no white count: read as 10^9/L from the magnitude (reported), as before."""
+    text = DIFF_HEAD + (
+        "Z1,2024-03-08 09:00,WBC,5.0,10^9/L\n"
+        "Z1,2024-03-08 09:00,Neutrophils,3.1,\n"
+        "Z1,2024-03-09 09:00,Neutrophils,0.4,\n"
+    )
+    result = import_text(text)
+    assert_balanced(result)
+    labs = result.labs_df()
+    assert sorted(labs.loc[labs["analyte"] == "neutrophils", "value"]) == [0.4, 3.1]
+
+
+def test_a_differential_is_compared_with_the_white_count_of_its_own_draw_only():
+    """A WBC of 2.0 a week earlier, or of another patient at the same time, says nothing
+    about this draw: Neutrophils 4.5 (no unit) is read as 10^9/L."""
+    text = DIFF_HEAD + (
+        "Z1,2024-03-01 09:00,WBC,2.0,10^9/L\nZ2,2024-03-08 09:00,WBC,2.0,10^9/L\nZ1,2024-03-08 09:00,Neutrophils,4.5,\n"
+    )
+    result = import_text(text)
+    assert_balanced(result)
+    assert 4.5 in result.labs_df()["value"].tolist()
