@@ -19,7 +19,7 @@ import pandas as pd
 from dashboard import model
 from dashboard.dataset import Dataset
 from dashboard.reviews import with_review_status
-from dashboard.rules.data import ranges_file, worse_direction
+from dashboard.rules.data import draw_severity, ranges_file
 from dashboard.rules.review import Review
 from dashboard.sparkline import data_url, sparkline_svg
 from dashboard.units import display_factor, display_text_array, display_unit
@@ -241,7 +241,7 @@ def _latest_values(labs: pd.DataFrame, order: pd.Series, system: str) -> dict[st
     keep = a_all >= 0
     if not keep.any():
         return out
-    cols = labs[["patient_id", "collected_at", "value", "comparator", "source_value"]]
+    cols = labs[["patient_id", "collected_at", "value", "comparator", "source_value", "source_unit"]]
     sub = cols[keep] if not keep.all() else cols
     pid_codes, pid_values = pd.factorize(sub["patient_id"])
     a_codes = a_all[keep].astype(np.int64)
@@ -255,8 +255,10 @@ def _latest_values(labs: pd.DataFrame, order: pd.Series, system: str) -> dict[st
     if len(sort) > 1:
         tie = (group[sort][1:] == group[sort][:-1]) & (times[sort][1:] == times[sort][:-1])
         if tie.any():  # one draw, two values: the more severe last, as the review counts it
-            worse = np.array([worse_direction().get(a, 1) for a in PANEL_ANALYTES], dtype=np.float64)
-            sort = np.lexsort((worse[a_codes] * sub["value"].to_numpy(), times, group))
+            severity = draw_severity(
+                np.asarray(PANEL_ANALYTES)[a_codes], sub["value"].to_numpy(), sub["source_unit"].tolist()
+            )
+            sort = np.lexsort((severity, times, group))
     key = group[sort]
     starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
     ends = np.r_[starts[1:], len(key)]

@@ -25,7 +25,7 @@ from dashboard.figures.timeline import TimelineOptions, timeline_figure
 from dashboard.identity import age_years, patient_label
 from dashboard.reviews import empty_log, flags_for_review, history_frame, with_review_status
 from dashboard.rules import Profile, get_profile, review
-from dashboard.rules.data import worse_direction
+from dashboard.rules.data import draw_severity
 from dashboard.units import display_decimals, display_number, display_text
 from dashboard.views import after_as_of_summary, after_as_of_table
 
@@ -92,7 +92,8 @@ def latest_results(labs: pd.DataFrame) -> pd.DataFrame:
     if labs.empty:
         return labs
 
-    severity = labs["analyte"].map(worse_direction()).fillna(1) * labs["value"]
+    units = labs["source_unit"].tolist() if "source_unit" in labs else None
+    severity = draw_severity(labs["analyte"].to_numpy(), labs["value"].to_numpy(), units)
     order = labs.assign(_severity=severity).sort_values(["collected_at", "_severity"], kind="stable")
     return order.drop_duplicates(["patient_id", "analyte"], keep="last").drop(columns="_severity")
 

@@ -145,3 +145,18 @@ def test_latest_value_keeps_its_comparator_and_sparklines_follow_time_and_units(
     # 120 g/L is 12.0 g/dL as a US lab prints it (one decimal), not "12" (issue 18: rounded as the lab reports)
     assert us.loc["P1", value_column("hemoglobin", "US")].startswith("12.0  ·")
     assert si.loc["P2", value_column("hemoglobin", "SI")] == "" and si.loc["P2", trend_column("hemoglobin")] == []
+
+
+def test_haemoglobin_in_two_units_at_one_draw_shows_the_result_the_review_counts():
+    """Probe 5 F8: 7.9 g/dL (79 g/L, CTCAE grade 3) and 4.9 mmol/L (78.96 g/L, grade 2 on
+    the mmol/L cuts) at one draw: the Panel and the summary export show 79, the grade-3
+    result the review counts, not the lower number."""
+    from dashboard.summary_export import latest_results
+    from tests.support import import_text
+
+    text = "patient,date,test,value,unit\nH1,2024-03-01 09:00,Hb,7.9,g/dL\nH1,2024-03-01 09:00,Hb,4.9,mmol/L\n"
+    ds = Dataset.from_import(import_text(text), "t", dt.date(2024, 3, 5))
+    rv = review_dataset(ds, None, dt.date(2024, 3, 5))
+    si = panel_table(ds, rv, "SI").set_index("Patient")
+    assert si.loc["H1", value_column("hemoglobin", "SI")] == "79  ·  2024-03-01"
+    assert latest_results(ds.labs)["value"].tolist() == [79.0]

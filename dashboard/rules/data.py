@@ -17,6 +17,10 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+import numpy as np
+
+from dashboard.units import HB_G_PER_L_PER_MMOL, normalize_unit
+
 #: Severity vocabulary, least to most severe (ranks 1..4; 0 = nothing).
 SEVERITIES: tuple[str, ...] = ("info", "caution", "action", "urgent")
 
@@ -69,6 +73,41 @@ def worse_direction() -> dict[str, int]:
     for analyte, term in ctcae_file()["terms"].items():
         out.setdefault(analyte, -1 if term["direction"] == "low" else 1)
     return out
+
+
+def draw_severity(analyte: np.ndarray, value: np.ndarray, source_unit: list[str] | None = None) -> np.ndarray:
+    """A sort key of results, larger = more severe, for the results of one draw (same
+    patient, analyte and time) that differ: the one home of "the draw's more severe value",
+    which the review counts and the Panel and the summary export show.
+
+    ``analyte``: analyte ids; ``value``: canonical values; ``source_unit``: the units as
+    reported (for haemoglobin).  The key is the value in the analyte's worse direction,
+    except that a haemoglobin's CTCAE anaemia grade on the cuts of the unit it was
+    reported in comes first: those cuts do not convert exactly (4.9 mmol/L is 79.0 g/L
+    and grade 2; 79 g/L is grade 3), so the lower g/L value is not always the higher grade.
+    """
+    direction = worse_direction()
+    key = np.array([direction.get(a, 1) for a in analyte], dtype=np.float64) * np.asarray(value, dtype=np.float64)
+    hb = np.flatnonzero(np.asarray(analyte) == "hemoglobin")
+    if len(hb) and source_unit is not None:
+        mmol = np.array([normalize_unit(source_unit[i] or "") == "mmol/l" for i in hb], dtype=bool)
+        key[hb] += 1e6 * hb_grade_as_reported(np.asarray(value, dtype=np.float64)[hb], mmol)
+    return key
+
+
+def hb_grade_as_reported(value: np.ndarray, mmol: np.ndarray) -> np.ndarray:
+    """CTCAE anaemia grade above grade 1 (2 or 3; 0 when neither cut is crossed) of
+    haemoglobin values in g/L, each on the cuts of the unit it was reported in (``mmol``:
+    reported in mmol/L).  A value equal to a cut up to float rounding is not below it."""
+    term = ctcae_file()["terms"]["hemoglobin"]
+    shown = np.where(mmol, np.round(value / HB_G_PER_L_PER_MMOL, 9), value)
+    grade = np.zeros(len(value), dtype=np.int8)
+    for cuts, these in ((term["cuts"], ~mmol), (term["cuts_mmol_per_l"], mmol)):
+        for g, cut in cuts:
+            with np.errstate(invalid="ignore"):
+                below = these & (shown < cut) & ~np.isclose(shown, cut, rtol=1e-9, atol=0.0)
+            grade[below] = np.maximum(grade[below], g)
+    return grade
 
 
 def caveat(key: str) -> str:

@@ -328,10 +328,18 @@ def _conflicts(inp: Inputs, idx: np.ndarray) -> np.ndarray:
         row = int(idx[i])
         lo, hi = int(starts[draw[row]]), int(ends[draw[row]])
         if lo not in memo:
-            values = [f"{cmp_text[labs.cmp[j] + 1]}{labs.value[j]:g}" for j in range(lo, hi)]
-            worst = values[-1]
             unit = unit_text(model.ANALYTES[labs.analyte[row]])
-            memo[lo] = f"{' and '.join(values)} {unit} (the more severe, {worst}, counts)"
+            if labs.hb_mmol[lo:hi].any():  # each haemoglobin as reported: its grade is on its own unit's cuts
+                values = [
+                    f"{cmp_text[labs.cmp[j] + 1]}{hb_as_reported(labs.value[j : j + 1])[0]:g} mmol/L"
+                    if labs.hb_mmol[j]
+                    else f"{cmp_text[labs.cmp[j] + 1]}{labs.value[j]:g} {unit}"
+                    for j in range(lo, hi)
+                ]
+                memo[lo] = f"{' and '.join(values)} (the higher CTCAE grade, {values[-1]}, counts)"
+            else:
+                values = [f"{cmp_text[labs.cmp[j] + 1]}{labs.value[j]:g}" for j in range(lo, hi)]
+                memo[lo] = f"{' and '.join(values)} {unit} (the more severe, {values[-1]}, counts)"
         out[i] = memo[lo]
     return out
 

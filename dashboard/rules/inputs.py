@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 
 from dashboard import model
 from dashboard.ordering import packed_order, ranks
-from dashboard.rules.data import DAY, NEVER, worse_direction
+from dashboard.rules.data import DAY, NEVER, draw_severity, worse_direction
 from dashboard.units import HB_G_PER_L_PER_MMOL, normalize_unit
 
 A = {a: i for i, a in enumerate(model.ANALYTES)}
@@ -386,7 +386,9 @@ def _prepare_labs(lt: pa.Table, ids: pa.Array, cutoff: int, after: bool = False)
             in_draw = np.flatnonzero(np.r_[same, False] | np.r_[False, same])
             draw_no = np.cumsum(np.r_[True, ~same])[in_draw]
             worse = direction[analyte[in_draw]]
-            o3 = np.lexsort((worse * cmp[in_draw], worse * value[in_draw], draw_no))  # ("<0.5" is worse than 0.5)
+            units = lt.column("source_unit").take(pa.array(src_rows[in_draw])).to_pylist()
+            severity = draw_severity(np.asarray(model.ANALYTES)[analyte[in_draw]], value[in_draw], units)
+            o3 = np.lexsort((worse * cmp[in_draw], severity, draw_no))  # ("<0.5" is worse than 0.5)
             perm = np.arange(len(t))
             perm[in_draw] = in_draw[o3]
             order, src_rows, analyte, t, pid = order[perm], src_rows[perm], analyte[perm], t[perm], pid[perm]

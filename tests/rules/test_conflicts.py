@@ -103,3 +103,33 @@ def test_two_timed_results_of_one_day_keep_their_order():
     assert rv.open_flags_df().empty
     f = rv.flags_df()
     assert set(f["status"]) == {"closed"} and not f["message"].str.contains("conflicting").any()
+
+
+@pytest.mark.parametrize("g_dl_first", [True, False])
+def test_haemoglobin_in_two_units_at_one_draw_counts_its_higher_grade(g_dl_first):
+    """Probe 5 F8.  By hand (CTCAE v5.0 anaemia): 7.9 g/dL < 8.0 -> grade 3; 4.9 mmol/L is
+    not below 4.9, < 6.2 -> grade 2.  In g/L they are 79 and 78.96: the lower value is the
+    lower grade, because the two units' cuts do not convert exactly.  The draw's result
+    that counts is the grade-3 one, whatever the file order, and the conflict text gives
+    each value in the unit it was reported in."""
+    rows = [
+        lab("H1", "2024-03-01 09:00", "hemoglobin", 7.9, unit="g/dL"),
+        lab("H1", "2024-03-01 09:00", "hemoglobin", 4.9, unit="mmol/L"),
+    ]
+    rv = run(rows if g_dl_first else rows[::-1])
+    assert rv.summary_df().iloc[0]["ctcae_hemoglobin"] == 3
+    f = rv.open_flags_df()
+    ctc = f[f["rule"] == "ctcae.hemoglobin"]
+    assert ctc["ctcae_grade"].tolist() == [3]
+    assert ctc["value"].tolist() == [79.0]
+    assert (
+        "4.9 mmol/L" in ctc["conflict"].iloc[0] and "the higher CTCAE grade, 79 g/L, counts" in ctc["conflict"].iloc[0]
+    )
+
+
+def test_haemoglobin_in_one_unit_keeps_the_lower_value():
+    """Both in g/L: 85 and 78 g/L at one draw, the lower (78 < 80, grade 3) counts."""
+    rows = [lab("H1", "2024-03-01 09:00", "hemoglobin", v) for v in (78.0, 85.0)]
+    for order in (rows, rows[::-1]):
+        f = run(order).open_flags_df()
+        assert f[f["rule"] == "ctcae.hemoglobin"]["value"].tolist() == [78.0]
