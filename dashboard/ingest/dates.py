@@ -520,6 +520,7 @@ def _parse_unique(uniq: pa.Array, order: str, today: dt.date, window: bool = Tru
     done = np.zeros(m, dtype=bool)
     serial_rows = np.zeros(m, dtype=bool)
     two_digit = np.zeros(m, dtype=bool)
+    twelve_hour = np.full(m, -1, dtype=np.int64)  # the hour of an AM/PM time outside 1-12, else -1
 
     def fill(pattern: str, kind: str) -> None:
         ex = pc.extract_regex(uniq, pattern)
@@ -568,7 +569,10 @@ def _parse_unique(uniq: pa.Array, order: str, today: dt.date, window: bool = Tru
         if kind != "compact":
             ampm = pc.utf8_lower(pc.struct_field(sub, "ampm")).to_pylist()
             for r, ap in zip(rows, ampm, strict=True):
-                if ap.startswith("p") and hh[r] < 12:
+                if ap and not 1 <= hh[r] <= 12:  # "21:00 PM", "0:30 AM": a 12-hour clock counts 1 to 12
+                    twelve_hour[r] = hh[r]
+                    hh[r] = 99  # never valid: the row gets its reason below
+                elif ap.startswith("p") and hh[r] < 12:
                     hh[r] += 12
                 elif ap.startswith("a") and hh[r] == 12:
                     hh[r] = 0
@@ -628,6 +632,11 @@ def _parse_unique(uniq: pa.Array, order: str, today: dt.date, window: bool = Tru
                 reason[r] = f"impossible date '{texts[r]}' (there is no month {mmo[k]})"
             elif dd[k] < 1 or dd[k] > days_in_month[k]:
                 reason[r] = f"impossible date '{texts[r]}' (day {dd[k]} does not exist in that month)"
+            elif twelve_hour[r] >= 0:
+                reason[r] = (
+                    f"impossible time in '{texts[r]}': hour {twelve_hour[r]} with AM/PM "
+                    "(a 12-hour clock counts 1 to 12); the time cannot be told"
+                )
             else:
                 reason[r] = f"impossible time in '{texts[r]}'"
     not_done = np.flatnonzero(~done)

@@ -238,3 +238,15 @@ def test_a_chosen_order_never_overrides_a_file_that_settles_its_own():
     assert decide_order([pa.array(["13/01/2024", "01/13/2024"])], "dayfirst").order == DAYFIRST
     assert decide_order([pa.array(["13/01/2024", "01/13/2024"])], "monthfirst").order == MONTHFIRST
     assert decide_order([pa.array(["01/02/2024", "03/04/2024"])], "monthfirst").order == MONTHFIRST
+
+
+def test_an_am_pm_time_outside_the_twelve_hour_clock_is_rejected_with_the_reason():
+    """Probe 5 (cosmetic): "21:00 PM" was read as 21:00 without a word.  A 12-hour clock
+    counts 1 to 12: "21:00 PM" or "0:30 AM" contradict themselves, so the time cannot be
+    told (the draw time orders results within a day); "9:00 PM" is 21:00, "12:30 AM" 00:30."""
+    texts = ["2024-03-07 21:00 PM", "2024-03-07 0:30 AM", "2024-03-07 9:00 PM", "2024-03-07 12:30 AM"]
+    p = parse_dates(pa.array(texts), "ISO", dt.date(2024, 5, 1))
+    assert p.values.to_pylist() == [None, None, dt.datetime(2024, 3, 7, 21, 0), dt.datetime(2024, 3, 7, 0, 30)]
+    reasons = p.reason.to_pylist()
+    assert "hour 21 with AM/PM" in reasons[0] and "hour 0 with AM/PM" in reasons[1]
+    assert reasons[2:] == ["", ""]
