@@ -292,7 +292,12 @@ def _parse_each(arr: pa.Array, order: str, today: dt.date, window: bool) -> Pars
     seconds[rest] = rest_sec
     ok = fast.copy()
     ok[rest] = rest_ok
-    return dataclasses.replace(slow, values=_timestamps(seconds, ok), reason=_spread_reasons(slow.reason, rest, n))
+    zones = slow.zones
+    if zones and NO_ZONE not in zones and pc.any(pc.match_substring_regex(arr.filter(pa.array(fast)), _A_TIME)).as_py():
+        zones = (*zones, NO_ZONE)  # fixed-width times (no zone) beside the zoned ones
+    return dataclasses.replace(
+        slow, values=_timestamps(seconds, ok), reason=_spread_reasons(slow.reason, rest, n), zones=zones
+    )
 
 
 def _parse_general(arr: pa.Array, order: str, today: dt.date, window: bool) -> ParsedDates:
@@ -322,13 +327,26 @@ _ZONE = (
 )
 
 
+#: A clock time in a date text (with or without a zone after it).
+_A_TIME = r"\d{1,2}[:h.]\d{2}"
+#: What :func:`_zones` lists for times that name no zone beside times that name one.
+NO_ZONE = "no offset"
+
+
 def _zones(texts: pa.Array) -> tuple[str, ...]:
-    """The distinct time-zone offsets of date texts, written alike ("Z" -> "+0000")."""
-    found = pc.struct_field(pc.extract_regex(texts, _ZONE), "zone").drop_null()
+    """The distinct time-zone offsets of date texts, written alike ("Z" -> "+0000"), and
+    :data:`NO_ZONE` when other times of the same texts name none (the offset of a time
+    without one is unknown: it may differ from the named one by hours)."""
+    zone = pc.struct_field(pc.extract_regex(texts, _ZONE), "zone")
+    found = zone.drop_null()
     if not len(found):
         return ()
     named = {z.upper().replace(":", "") for z in pc.unique(found).to_pylist()}
-    return tuple(sorted({"+0000" if z in ("Z", "UTC", "GMT") else z for z in named}))
+    zones = sorted({"+0000" if z in ("Z", "UTC", "GMT") else z for z in named})
+    unzoned = pc.and_(pc.is_null(zone), pc.match_substring_regex(texts, _A_TIME))
+    if pc.any(unzoned).as_py():
+        zones.append(NO_ZONE)
+    return tuple(zones)
 
 
 def _timestamps(seconds: np.ndarray, ok: np.ndarray) -> pa.Array:

@@ -250,3 +250,17 @@ def test_an_am_pm_time_outside_the_twelve_hour_clock_is_rejected_with_the_reason
     reasons = p.reason.to_pylist()
     assert "hour 21 with AM/PM" in reasons[0] and "hour 0 with AM/PM" in reasons[1]
     assert reasons[2:] == ["", ""]
+
+
+@pytest.mark.parametrize(
+    "texts", [["2024-03-01 08:00", "2024-03-01 09:00+01:00"], ["1/3/2024 08:00", "1/3/2024 09:00 +0100"]]
+)
+def test_one_zoned_time_among_times_without_a_zone_is_said(texts):
+    """Probe 5 (cosmetic): a single +01:00 among times that name no zone was not said (H87
+    covered two or more offsets only).  The offset of a time without one is unknown, so
+    the pair is listed as two zones: the import report then says the times may be out of
+    order.  A date without a time beside a zoned time is no clock time: nothing to add."""
+    p = parse_dates(pa.array(texts), DAYFIRST if "/" in texts[0] else "ISO", TODAY)
+    assert p.zones == ("+0100", "no offset")
+    only_dates = parse_dates(pa.array(["2024-03-01", "2024-03-01 09:00+01:00"]), "ISO", TODAY)
+    assert only_dates.zones == ("+0100",)
