@@ -149,8 +149,8 @@ FREQUENCIES: tuple[str, ...] = (
 
 ROUTES: tuple[str, ...] = ("oral", "sc", "iv", "im", "")
 
-#: How a dose row came to be: as prescribed, only a product strength (no schedule),
-#: or entered by a clinician in the app.
+#: How a dose row came to be: as prescribed, only a product strength (no schedule, or no
+#: count of tablets: no daily amount is computed), or entered by a clinician in the app.
 DOSE_BASES: tuple[str, ...] = ("prescribed", "strength_only", "entered")
 
 PHENOTYPES: tuple[str, ...] = (
@@ -281,7 +281,9 @@ DOSE_FIELDS: tuple[Field, ...] = (
     Field("mg_per_week", pa.float64(), "Weekly amount in mg for weekly or longer schedules; NaN otherwise."),
     Field("route", pa.string(), 'One of ROUTES ("oral", "sc", "iv", "im" or "").'),
     Field(
-        "dose_basis", pa.string(), 'One of DOSE_BASES: "prescribed", "strength_only" (no schedule known), "entered".'
+        "dose_basis",
+        pa.string(),
+        'One of DOSE_BASES: "prescribed", "strength_only" (a product strength, no amount per dose: no mg/day), "entered".',
     ),
     Field("source_text", pa.string(), "Drug/dose text as written in the source (kept for review)."),
     Field("source_file", pa.string(), "File name the dose came from (or 'entered')."),

@@ -500,7 +500,7 @@ def _dose_hover(drug: str, r: dict, weight: float, pulse_day: pd.Timestamp | Non
         else f"from {r['start']:%d %b %Y} " + (f"to {r['end']:%d %b %Y}" if pd.notna(r["end"]) else "(ongoing)")
     )
     basis = {
-        "strength_only": "<br>product strength only: no schedule in the source",
+        "strength_only": "<br>product strength only: the amount per dose is not stated",
         "entered": "<br>entered in the app",
     }.get(str(r["dose_basis"]), "")
     route = f" · {r['route']}" if r["route"] else ""

@@ -291,8 +291,11 @@ def parse_amount(text: str, unit_text: str = "", decimal: str = UNKNOWN) -> tupl
 
 
 def strength_in_text(text: str) -> tuple[float, str] | None:
-    """The product strength in a description ("Methotrexate 2.5 MG Oral Tablet")."""
-    m = re.search(r"(\d+(?:\.\d+)?)\s*(MG|G|MCG)\b(?!\s*/\s*ML)", text, re.IGNORECASE)
+    """The product strength in a description ("Methotrexate 2.5 MG Oral Tablet").
+
+    An amount per something ("2mg/kg", "750mg/m2", "200mg/day", "5 mg/5 mL", "25 mg per mL")
+    is a dose or a concentration, never the strength of one tablet."""
+    m = re.search(r"(?<![\d.,/])(\d+(?:\.\d+)?)\s*(MG|G|MCG)\b(?!\s*(?:/|per\b))", text, re.IGNORECASE)
     if not m:
         return None
     canon, f = _UNIT_FACTORS[m.group(2).lower()]

@@ -45,3 +45,6 @@ class DoseBatch:
     records: list[DoseRecord]
     change_log: bool  # no end column: ends come from the next change
     delimiter: str = ""  # of a delimited file: a semicolon file writes decimal commas
+    # an end column empty in every row: ends come from the next change (as with no end
+    # column), but a row that says "held" or "0" is judged as in a file with end dates
+    blank_end: bool = False

@@ -25,9 +25,9 @@ from dashboard.ingest.dose_records import DoseBatch, DoseRecord
 from dashboard.ingest.frequency import PER_DAY, Frequency, disagreeing, parse_frequency
 from dashboard.ingest.identity import clean_id
 from dashboard.ingest.mapping import normalize, recognise_drug, why_no_drug
-from dashboard.ingest.report import Problem
+from dashboard.ingest.report import FileReport, Problem
 from dashboard.ingest.routes import parse_route, route_in_text
-from dashboard.ingest.sig import read_sig
+from dashboard.ingest.sig import Sig, read_sig
 
 #: The frequency of a dose given per day ("150 mg/day"): what parse_frequency("daily") reads.
 DAILY = Frequency("daily", PER_DAY["daily"])
@@ -124,7 +124,7 @@ def normalise_doses(batch: DoseBatch) -> tuple[pa.Table, list[tuple[int, int]]]:
         said = held_or_stopped(r)
         if said and not is_stop:
             word, column, stopped = said
-            if batch.change_log:
+            if batch.change_log and not batch.blank_end:
                 is_stop = True  # from this row's date the drug is not given
             elif not (stopped and r.end is not None):  # a stop with its date is history
                 rep.problems.append(
@@ -139,7 +139,10 @@ def normalise_doses(batch: DoseBatch) -> tuple[pa.Table, list[tuple[int, int]]]:
                 continue
         text = _DoseText.of(r, is_stop, decimal)
         if text.problem:
-            rep.problems.append(Problem(r.row, col(text.column, text.column), text.problem, text.source[:120]))
+            why = text.problem
+            if text.often and drug == "methotrexate":  # the fatal pattern: said first, never hidden
+                why = f"methotrexate more often than once weekly: check the prescription now; {why}"
+            rep.problems.append(Problem(r.row, col(text.column, text.column), why, text.source[:120]))
             continue
         if text.conflicting:
             rep.problems.append(
@@ -153,6 +156,11 @@ def normalise_doses(batch: DoseBatch) -> tuple[pa.Table, list[tuple[int, int]]]:
             )
             continue
         dose_text, dose_unit, freq_text = text.dose, text.dose_unit, text.frequency
+        per_body = None if is_stop or dose_text else _PER_BODY_IN_NAME.search(r.drug_text)
+        if per_body:
+            # "Aza 2mg/kg": a dose per kg (or per m²), read as the dose column reads one
+            dose_text, dose_unit = per_body.group(0), ""
+            rep.warn(f"dose read from the drug name ('{per_body.group(0)}')", r.row, col("drug", "drug"), r.drug_text)
         from_instructions += text.from_instructions
         read = None if is_stop or not dose_text else read_amount(dose_text, dose_unit, decimal)
         if read is not None and read.problem:
@@ -163,7 +171,7 @@ def normalise_doses(batch: DoseBatch) -> tuple[pa.Table, list[tuple[int, int]]]:
             if note:
                 rep.warn(f"dose {note}", r.row, col("dose", "dose"), r.dose[:120])
         if is_stop or (amount is not None and amount[0] == 0):
-            if batch.change_log:
+            if batch.change_log and not batch.blank_end:
                 stops.append((r.patient_id, drug, r.start, i))
                 accepted.append((i, 0))
                 continue
@@ -220,16 +228,15 @@ def normalise_doses(batch: DoseBatch) -> tuple[pa.Table, list[tuple[int, int]]]:
             else:
                 freq = Frequency("unknown", math.nan)
                 if not r.strength_only:
-                    rep.warn(
-                        f"{model.drug_label(drug)}: no frequency given, so no daily dose is computed (add daily, BID, weekly ...)",
-                        r.row,
-                        col("frequency", "frequency"),
-                    )
+                    rep.warn(_no_frequency(drug, r.drug_text), r.row, col("frequency", "frequency"))
         route = parse_route(r.route) if r.route else route_in_text(f"{r.drug_text} {r.dose} {r.frequency}")
         if route is None:
             rep.warn(f"route '{r.route}' not recognised; left empty", r.row, col("route", "route"), r.route)
             route = ""
-        mg_day = dose * freq.per_day if unit == "mg" and not math.isnan(freq.per_day) else math.nan
+        # a product strength is not an amount per administration: how many tablets a dose is
+        # is not stated, so no daily or weekly amount is computed (docs/data-model.md)
+        counted = unit == "mg" and not math.isnan(freq.per_day) and basis != "strength_only"
+        mg_day = dose * freq.per_day if counted else math.nan
         mg_week = mg_day * 7 if freq.weekly_or_longer and not math.isnan(mg_day) else math.nan
         out.append(
             {
@@ -256,6 +263,8 @@ def normalise_doses(batch: DoseBatch) -> tuple[pa.Table, list[tuple[int, int]]]:
             f"dose or frequency of {from_instructions} row(s) read from free-text instructions "
             "(e.g. 'Take 2 tablets by mouth daily'): check them in the dose table"
         )
+    if not batch.change_log:
+        _say_overlaps(out, rep)
     if batch.change_log:
         out = _close_change_log(out, stops)
         out, joined = _join_repeats(out)
@@ -310,6 +319,8 @@ def held_or_stopped(r: DoseRecord) -> tuple[str, str, bool] | None:
 
 
 _PER_BODY = re.compile(r"/\s*(kg|m2|m²)\b", re.IGNORECASE)
+#: a dose per body weight or area written in a drug name ("Aza 2mg/kg", "Cyclophosphamide 750mg/m2")
+_PER_BODY_IN_NAME = re.compile(r"\d+(?:[.,]\d+)?\s*(?:mg|g|mcg|micrograms?)\s*/\s*(?:kg|m2|m²)(?![\w/])", re.IGNORECASE)
 _INSTRUCTION_WORDS = re.compile(
     r"\b(take|inject|give|tablets?|tabs?|capsules?|caps?|total|by mouth|times|morning|night|evening)\b", re.IGNORECASE
 )
@@ -328,6 +339,7 @@ class _DoseText:
     from_instructions: int = 0
     problem: str = ""  # an amount that is not one stated dose (a range, a sign ...)
     note: str = ""
+    often: bool = False  # the problem is a schedule given more often than once a week
 
     @classmethod
     def of(cls, r: DoseRecord, is_stop: bool, decimal: str = UNKNOWN) -> _DoseText:
@@ -350,6 +362,25 @@ class _DoseText:
         strength = tablet_strength(r)
         sig = read_sig(source, strength[0] if strength and strength[1] == "mg" else None, decimal)
         amount_here = column == "dose" or not dose  # the instructions are where the dose is read
+        if sig.often or (sig.unheld and r.end is None):
+            # "3x weekly", "Mon-Fri", "daily for 5 days": never read as weekly, daily or ongoing
+            return cls(dose, unit, freq, column=column, source=source, problem=_unheld(sig), often=sig.often)
+        if not amount_here and not is_stop and (sig.amount or sig.conflicting or sig.problem):
+            # "12 tabs weekly" beside a dose of 2.5 mg: one tablet of 2.5 mg, or the whole dose?
+            named = sig.amount.replace(" tablet", " tablet(s)") or "an amount"
+            given = read_amount(dose, unit, decimal)
+            same = sig.amount and not given.problem and sig.amount == f"{given.value:g} {given.unit}"
+            if not same:
+                return cls(
+                    dose,
+                    unit,
+                    freq,
+                    column="frequency",
+                    source=f"{dose} {unit} {freq}".replace("  ", " "),
+                    problem=f"the frequency '{freq.strip()[:40]}' names {named} beside the dose '{f'{dose} {unit}'.strip()}': "
+                    "the dose per administration is not guessed from the two; enter it once in the dose column "
+                    "(the tablet count times the tablet strength, in mg)",
+                )
         if sig.problem and amount_here:
             return cls(dose, unit, freq, column=column, source=source, problem=sig.problem)
         if sig.conflicting and amount_here:
@@ -367,6 +398,30 @@ class _DoseText:
             freq = stated
         wordy = bool(_INSTRUCTION_WORDS.search(source)) or column == "frequency"
         return cls(dose, unit, freq, from_instructions=int(wordy and bool(sig.amount or sig.frequency)), note=note)
+
+
+def _no_frequency(drug: str, drug_text: str) -> str:
+    """The note of a dose row with no frequency: a schedule its drug text states
+    ("Methotrexate 15mg weekly") is named, never called "no frequency given"."""
+    label = model.drug_label(drug)
+    named = read_sig(drug_text)
+    stated = named.frequency or _freq_in_text(drug_text)
+    if stated or named.unheld:
+        what = f"'{stated}'" if stated else "a schedule"
+        return (
+            f"{label}: the drug text '{drug_text.strip()[:60]}' names {what}, but the frequency column is empty: "
+            "no daily dose is computed (enter the dose and frequency in their columns)"
+        )
+    return f"{label}: no frequency given, so no daily dose is computed (add daily, BID, weekly ...)"
+
+
+def _unheld(sig: Sig) -> str:
+    """Why a row whose schedule the model cannot hold is rejected (see :func:`unheld_schedule`)."""
+    return (
+        f"frequency not understood as a schedule the dashboard holds: {sig.unheld}; "
+        "enter it as one of daily, BID, TID, QID, weekly, every N days or weeks, monthly (one row per "
+        "schedule, with its end date), after checking the prescription"
+    )
 
 
 def _frequency_clash(dose: str, stated: str, column: str) -> str:
@@ -398,6 +453,38 @@ def _freq_in_text(text: str) -> str:
         t,
     )
     return m.group(1) if m else ""
+
+
+def _say_overlaps(rows: list[dict], rep: FileReport) -> None:
+    """Warn of two different doses of one drug for one patient whose dates overlap.
+
+    Both are read as in force (the file gives each its dates), but an earlier row left
+    open when a later one started is often a change whose end was never written: the
+    clinician is told, and the two are never silently summed or one dropped.
+    """
+    by_drug: dict[tuple[str, str], list[dict]] = {}
+    for row in rows:
+        by_drug.setdefault((row["patient_id"], row["drug"]), []).append(row)
+    for (_pid, drug), group in by_drug.items():
+        group.sort(key=lambda x: (x["start"], x["source_row"]))
+        for k, later in enumerate(group):
+            earlier = next(
+                (
+                    e
+                    for e in group[:k]
+                    if (e["end"] is None or e["end"] > later["start"])
+                    and any(e[f] != later[f] for f in ("dose", "dose_unit", "frequency"))
+                ),
+                None,
+            )
+            if earlier is not None:
+                rep.warn(
+                    f"{model.drug_label(drug)}: doses overlap in time (row {earlier['source_row']} has no end before "
+                    f"this row starts on {later['start']:%Y-%m-%d}): both are read as taken together; if this "
+                    "row changed the dose, give the earlier row its end date",
+                    later["source_row"],
+                    "start",
+                )
 
 
 def _close_change_log(rows: list[dict], stops: list[tuple[str, str, dt.datetime, int]]) -> list[dict]:

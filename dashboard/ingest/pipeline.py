@@ -927,20 +927,40 @@ def doses_from_table(
                 **record_defaults,
             )
         )
-    return _dose_parsed(rep, records, change_log=not fields.get("end"), extra=raw.rejected, delimiter=raw.delimiter)
+    # an end column with no date in any row says no more than no end column: both are a
+    # change log, so an all-blank column never turns changes into overlapping doses
+    blank_end = bool(fields.get("end")) and not any(cell("end", i) for i in range(n))
+    return _dose_parsed(
+        rep,
+        records,
+        change_log=not fields.get("end") or blank_end,
+        extra=raw.rejected,
+        delimiter=raw.delimiter,
+        blank_end=blank_end,
+    )
 
 
 def _dose_parsed(
-    rep: FileReport, records: list[DoseRecord], change_log: bool, extra: list[Problem], delimiter: str = ""
+    rep: FileReport,
+    records: list[DoseRecord],
+    change_log: bool,
+    extra: list[Problem],
+    delimiter: str = "",
+    blank_end: bool = False,
 ) -> Parsed:
     # The dose pipeline, with its dose, frequency and instruction parsers, is loaded when
     # a dose table comes: an import of lab files alone never needs it (start-up time).
     from dashboard.ingest.doses import normalise_doses
 
-    table, accepted = normalise_doses(DoseBatch(rep, records, change_log, delimiter))
+    table, accepted = normalise_doses(DoseBatch(rep, records, change_log, delimiter, blank_end))
     rep.settle_rows(accepted=len(accepted), rejected=len(records) - len(accepted) + len(extra))
     rep.problems.extend(extra)
-    if change_log and records:
+    if change_log and records and blank_end:
+        rep.warn(
+            "the end-date column is empty in every row: read as a change log, each dose taken to last until the "
+            "next change of the same drug (never as doses of one drug that overlap); give end dates if both were taken"
+        )
+    elif change_log and records:
         rep.warn("no end-date column: each dose is taken to last until the next change of the same drug")
     return Parsed(rep, doses=table, dose_accepted=len(accepted))
 

@@ -8,7 +8,7 @@ said, never resolved by picking one.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from dashboard.ingest.amounts import UNKNOWN, read_number, text_problem
 from dashboard.units import to_mg
@@ -63,6 +63,7 @@ _SIG_FREQUENCIES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\bevery (\d+) weeks\b"), "every {0} weeks"),
     (re.compile(r"\bevery (\d+) days\b"), "every {0} days"),
     (re.compile(r"\bevery other day\b|\balternate days\b"), "every 2 days"),
+    (re.compile(r"\b7 days (a|per|each|every|in a) week\b|\b7\s*/\s*7\b"), "daily"),  # every day of the week
     (
         re.compile(
             rf"\b(once weekly|weekly|once a week|once per week|once every week|every week|each week|per week|a week|q ?week|every {_WEEKDAYS}|on {_WEEKDAYS})\b"
@@ -99,6 +100,66 @@ _SIG_FREQUENCIES: list[tuple[re.Pattern[str], str]] = [
 ]
 
 
+_DAY_NAMES = {
+    "mon": "monday",
+    "tue": "tuesday",
+    "wed": "wednesday",
+    "thu": "thursday",
+    "fri": "friday",
+    "sat": "saturday",
+    "sun": "sunday",
+}
+#: a weekday written in full or cut short ("Mon", "Tues", "Thurs", "Wednesdays")
+_WEEKDAY = re.compile(r"\b(mon|tue|wed|thu|fri|sat|sun)(?:day|s|sday|nesday|r|rs|rsday|urday)?s?\b")
+#: N administrations a week: "3x weekly", "3 x a week", "3 times per week", "twice weekly"
+_TIMES_A_WEEK = re.compile(
+    r"\b(?:(\d+)\s*(?:(?:x|times)\s*(?:a|per|each|every|/|in a)?|a|per|/)|(twice)\s*(?:a|per|each|every|in a)?)"
+    r"\s*(?:weeks?|weekly|wk)\b"
+)
+#: N days a week: "2 days a week", "5 days per week", "5/7" (days a week, the British shorthand)
+_DAYS_A_WEEK = re.compile(r"\b(\d+)\s*days?\s*(?:a|per|each|every|/|in a|of the)\s*week\b|\b([1-6])\s*/\s*7\b")
+#: a schedule that leaves days out: "daily except Sunday", "weekdays only", "not at weekends"
+_EXCEPT_DAYS = re.compile(r"\b(except|excluding|apart from|not on|not at|skip\w*)\b|\bweekdays?\b|\bweekends?\b")
+#: a course of a stated length: "daily for 5 days", "x 2 weeks"
+_COURSE = re.compile(r"\b(?:for|x)\s*(\d+)\s*(days?|weeks?|months?)\b")
+
+
+def unheld_schedule(text: str) -> tuple[str, bool]:
+    """Why the schedule an instruction states cannot be held by the model's frequencies
+    ("" when it can), and whether it is given more often than once a week.
+
+    "3x weekly", "2 days a week", "weekly on Mon and Thu" and "every Monday and Thursday"
+    are given several times a week: never once weekly.  "daily except Sunday" and
+    "Mon-Fri" are not every day; "daily for 5 days" is a course with an end, not an
+    ongoing dose.  None is read as the nearest schedule the model has: the row says why.
+    """
+    t = " " + text.lower() + " "
+    t = _NUMBER_WORD.sub(lambda m: _NUMBER_WORDS[m.group(0)], t)
+    t = re.sub(r"\s+", " ", t)
+    shown = text.strip()[:40]
+    m = _TIMES_A_WEEK.search(t)
+    if m and m.group(1) != "1":
+        n = m.group(1) or "2"
+        return f"'{shown}' is {n} times a week, which is not once weekly", True
+    m = _DAYS_A_WEEK.search(t)
+    if m:
+        n = m.group(1) or m.group(2)
+        if n in ("1", "7"):
+            return "", False  # once weekly, or daily: the schedules say so ("a week", "daily")
+        return f"'{shown}' is {n} days a week, which is neither daily nor once weekly", True
+    days = [day for day in _DAY_NAMES.values() if day[:3] in set(_WEEKDAY.findall(t))]
+    if re.search(rf"{_WEEKDAY.pattern}\s*(?:-|to|till|until|through)\s*{_WEEKDAY.pattern}", t):
+        return f"'{shown}' names a span of weekdays, which is neither daily nor once weekly", True
+    if len(days) > 1:
+        return f"'{shown}' names {len(days)} days of the week ({', '.join(days)}): more often than once weekly", True
+    if _EXCEPT_DAYS.search(t) and (days or re.search(r"\b(daily|every day|each day|a day|week\w*)\b", t)):
+        return f"'{shown}' leaves out some days of the week, which is not daily", True
+    m = _COURSE.search(t)
+    if m:
+        return f"'{shown}' is a course of {m.group(1)} {m.group(2)}, not an ongoing dose: give its end date", False
+    return "", False
+
+
 @dataclass(frozen=True)
 class Sig:
     """What prescription instructions say plainly (see :func:`read_sig`)."""
@@ -108,6 +169,10 @@ class Sig:
     conflicting: bool = False  # several amounts that do not agree ("500 mg in the morning and 1 g at night")
     problem: str = ""  # an amount that cannot be read as one dose (a range, a sign, a contradicting separator)
     note: str = ""  # worth telling ("'1,000' read as 1000 (a thousands separator)")
+    # a schedule the model cannot hold ("3x weekly", "daily except Sunday"): why, and whether
+    # it is given more often than once a week (not part of equality: what is read is compared)
+    unheld: str = field(default="", compare=False)
+    often: bool = field(default=False, compare=False)
 
 
 def read_sig(text: str, strength_mg: float | None = None, decimal: str = UNKNOWN) -> Sig:
@@ -175,6 +240,9 @@ def read_sig(text: str, strength_mg: float | None = None, decimal: str = UNKNOWN
             break
     if not problem and not amount and not conflicting and (conc := _CONCENTRATION.search(t)):
         problem = f"a concentration ('{conc.group(0).strip()}') is not a dose: enter the dose given in mg"
+    unheld, often = unheld_schedule(text)
+    if often:
+        frequency = ""  # never the nearest schedule the model has ("weekly" of "3x weekly")
     if problem:
-        return Sig("", frequency, problem=problem)
-    return Sig(amount, frequency, conflicting, note="; ".join(dict.fromkeys(notes)))
+        return Sig("", frequency, problem=problem, unheld=unheld, often=often)
+    return Sig(amount, frequency, conflicting, note="; ".join(dict.fromkeys(notes)), unheld=unheld, often=often)

@@ -62,6 +62,9 @@ def _one_dose(drug: int, dose: float, unit: str, freq: str, mg_day: float, weigh
     unknown_freq = freq in ("", "unknown")
     if not np.isfinite(dose):
         return f"{name} (dose and frequency unknown)" if unknown_freq else f"{name} (dose unknown, {freq})"
+    if unit == "mg" and not unknown_freq and freq != "single" and not np.isfinite(mg_day):
+        # a product strength with a schedule but no count of tablets (dose_basis strength_only)
+        return f"{name} {dose:g} mg tablets {freq} (strength only: amount per dose not stated)"
     if unit == "mg" and (freq in _DAILY or (freq.startswith("every ") and "days" in freq)) and np.isfinite(mg_day):
         text = f"{name} {mg_day:g} mg/day"
         if freq not in ("daily",):

@@ -226,7 +226,16 @@ def _unknown_weight(inp: Inputs, rows: np.ndarray, check: dict[str, Any]) -> _Fo
     no_weight = ~(inp.weight[d.pid[rows]] > 0) & (d.dose_unit[rows] == "mg")
     no_amount = (d.dose_unit[rows] == "mg") & ~np.isfinite(d.mg_per_day[rows])
     r = rows[no_weight | no_amount]
-    why = np.where(no_amount[no_weight | no_amount], "daily dose unknown (no frequency)", "weight unknown")
+    stated = np.isfinite(d.per_day[r])  # a frequency but only a product strength (no tablet count)
+    why = np.where(
+        no_amount[no_weight | no_amount],
+        np.where(
+            stated,
+            "daily dose unknown (strength only: amount per dose not stated)",
+            "daily dose unknown (no frequency)",
+        ),
+        "weight unknown",
+    )
     msg = cat(_LABEL[d.drug[r]], ": ", why, f": cannot check mg/kg/day (limit {check.get('threshold', '')} mg/kg/day)")
     return _Found.not_checkable(r, check, np.full(len(r), np.nan), "mg/kg/day", _texts(msg))
 

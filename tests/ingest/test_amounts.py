@@ -196,3 +196,19 @@ def test_strength_in_product_text():
     assert strength_in_text("Methotrexate 2.5 MG Oral Tablet") == (2.5, "mg")
     assert strength_in_text("Prednisone 20 MG Oral Tablet") == (20.0, "mg")
     assert strength_in_text("Insulin 100 UNT/ML") is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Aza 2mg/kg",
+        "Cyclophosphamide 15mg/kg IV pulse",
+        "Cyclophosphamide 750mg/m2",
+        "HCQ 200mg/day",
+        "Methotrexate 5 mg/5 mL oral solution",
+        "Methotrexate 25 mg per mL",
+    ],
+)
+def test_an_amount_per_something_is_not_a_tablet_strength(text):
+    # a dose per kg, per m2 or per day, or a concentration: never one tablet of N mg
+    assert strength_in_text(text) is None

@@ -63,3 +63,40 @@ def test_tablets_times_a_count_is_never_read_as_one_tablet(text):
     # reading it as 50 mg (the first amount) would halve the dose
     sig = read_sig(text)
     assert sig.amount == "" and sig.conflicting
+
+
+@pytest.mark.parametrize(
+    ("text", "more_often_than_weekly"),
+    [
+        ("3x weekly", True),
+        ("Take 10 mg by mouth 3 times a week", True),
+        ("2 days a week", True),
+        ("5 days per week", True),
+        ("weekly on Mon and Thu", True),
+        ("every Monday and Thursday", True),
+        ("daily except Sunday", True),
+        ("daily Mon-Fri", True),
+        ("daily for 5 days", False),  # a course with an end: not ongoing
+    ],
+)
+def test_a_schedule_the_model_cannot_hold_is_never_read_as_its_nearest(text, more_often_than_weekly):
+    sig = read_sig(text)
+    assert sig.unheld and sig.often == more_often_than_weekly
+    if more_often_than_weekly:
+        assert sig.frequency == ""  # never "weekly" or "daily"
+
+
+@pytest.mark.parametrize(
+    ("text", "frequency"),
+    [
+        ("Take 3 tablets every Monday", "weekly"),
+        ("once a week on Fridays", "weekly"),
+        ("every 2 weeks", "every 2 weeks"),
+        ("1 x weekly", "weekly"),
+        ("15 mg per week", "weekly"),
+        ("7 days a week", "daily"),
+    ],
+)
+def test_once_weekly_and_every_day_schedules_are_still_read(text, frequency):
+    sig = read_sig(text)
+    assert (sig.unheld, sig.frequency) == ("", frequency)
