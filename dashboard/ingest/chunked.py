@@ -48,7 +48,16 @@ from dashboard.ingest.pipeline import (
     warn_about_ids,
 )
 from dashboard.ingest.report import Conversion, FileReport, ImportReport
-from dashboard.ingest.tabular import RawTable, _any_blank_row, _strip, max_rows, read_delimited, sniff_container
+from dashboard.ingest.tabular import (
+    RawTable,
+    _any_blank_row,
+    _strip,
+    header_names,
+    header_rows,
+    max_rows,
+    read_delimited,
+    sniff_container,
+)
 
 #: From this file size on, ``import --out`` streams (``DASHBOARD_STREAM_BYTES`` overrides).
 STREAM_FROM_BYTES = 256 * 1024 * 1024
@@ -193,7 +202,9 @@ def import_to_parquet(
     tmp = out / f".labs.parquet.{os.getpid()}.part"
     out.mkdir(parents=True, exist_ok=True)
     try:
-        state = _stream(path, header, sample.delimiter, block_bytes, rep, ctx, mapping, fields, decision, tmp)
+        state = _stream(
+            path, header, header_names(sample), sample.delimiter, block_bytes, rep, ctx, mapping, fields, decision, tmp
+        )
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -251,7 +262,7 @@ class _State:
     patients: pa.Table | None = None
 
 
-def _stream(path, header, delimiter, block_bytes, rep, ctx, mapping, fields, decision, tmp) -> _State:
+def _stream(path, header, names, delimiter, block_bytes, rep, ctx, mapping, fields, decision, tmp) -> _State:
     state = _State()
     keys = _Keys()
     pids, cmps = _Codes(), _Codes()
@@ -264,7 +275,7 @@ def _stream(path, header, delimiter, block_bytes, rep, ctx, mapping, fields, dec
             if not n:
                 continue
             columns = {h: _strip(batch.column(h)) for h in header}
-            if _any_blank_row(columns) or _has_nul_or_header(columns, header):
+            if _any_blank_row(columns) or _has_nul_or_header(columns, names):
                 raise NotStreamable("blank, binary or repeated-header rows")
             raw = RawTable(
                 rep.path,
@@ -318,8 +329,10 @@ def _stream(path, header, delimiter, block_bytes, rep, ctx, mapping, fields, dec
     return state
 
 
-def _has_nul_or_header(columns: dict[str, pa.Array], header: list[str]) -> bool:
-    if pc.any(pc.equal(columns[header[0]], header[0])).as_py():
+def _has_nul_or_header(columns: dict[str, pa.Array], names: list[str]) -> bool:
+    """A row holding a NUL byte, or a row repeating the header in any column order (the
+    whole-file import settles both: tabular.reject_nul_rows, tabular.drop_repeated_headers)."""
+    if len(header_rows(list(columns.values()), names)):
         return True
     return any(pc.any(pc.match_substring(a, "\x00")).as_py() for a in columns.values())
 

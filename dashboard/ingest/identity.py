@@ -10,7 +10,8 @@ change how an id displays without being seen make two patients look like one:
 * a non-breaking space inside an id looks like an ordinary space.
 
 Such ids are rejected with the reason (never silently cleaned, which could merge two
-patients).  Spaces of any kind at the start or end of an id (a non-breaking space
+patients), as is an id a spreadsheet turned into a number in exponent form ("9.43477E+09":
+its last digits are gone, and 9434765919 and 9434765870 both display so).  Spaces of any kind at the start or end of an id (a non-breaking space
 pasted from a web page) are stripped and the report says so.  Ids that differ only by
 case, by letters of another alphabet that look Latin (Cyrillic "А" in "RА-001"), by
 spaces or by dashes ("943 476 5919" and "9434765919") are kept apart and named together in the report, as ids that differ
@@ -19,9 +20,11 @@ only by leading zeros are (hazard H7).
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable
+from decimal import Decimal, InvalidOperation
 
 #: Characters that change the direction text is shown in.
 BIDI_CONTROLS = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
@@ -40,12 +43,19 @@ SPREADSHEET_ERROR = (
     r"^#(?:N/A|REF!|VALUE!|DIV/0!|NAME\?|NULL!|NUM!|SPILL!|CALC!|GETTING_DATA|FORMULA NEVER COMPUTED(?: =.*)?)$"
 )
 
+#: An id a spreadsheet turned into a number and wrote in exponent form ("9.43477E+09",
+#: "1.23E+05", "1E+11"; "9,43477E+09" where the decimal is a comma): the digits after the
+#: sixth are gone, so two patients' ids can become one (9434765919 and 9434765870 both
+#: display as 9.43477E+09).  Every writer of this form gives the exponent its sign.
+EXPONENT_FORM = r"^[+-]?\d+(?:[.,]\d+)?[eE][+-]\d{1,3}$"
+
 #: A pattern matching every id rejected (used with Arrow's RE2 on whole columns, and
 #: with ``re`` on single ids): one of the characters of the class - controls, format
 #: characters (bidi controls, zero-width characters, soft hyphen, BOM ...), private-use
 #: and unassigned-looking ranges, line and paragraph separators, spaces other than the
 #: ordinary space, variation selectors and invisible letters - or more than
-#: :data:`MAX_ID_LENGTH` characters, or a whole id that is a :data:`SPREADSHEET_ERROR`.
+#: :data:`MAX_ID_LENGTH` characters, or a whole id that is a :data:`SPREADSHEET_ERROR` or
+#: a number in :data:`EXPONENT_FORM`.
 REJECTED_CLASS = (
     "["
     "\\x00-\\x1f\\x7f-\\x9f"  # C0 and C1 controls
@@ -56,6 +66,7 @@ REJECTED_CLASS = (
     "]"
     f"|.{{{MAX_ID_LENGTH + 1}}}"
     f"|{SPREADSHEET_ERROR}"
+    f"|{EXPONENT_FORM}"
 )
 
 
@@ -90,13 +101,17 @@ def char_name(ch: str) -> str:
     return f"{name} (U+{ord(ch):04X})"
 
 
+@functools.lru_cache(maxsize=65_536)
 def id_problem(pid: str) -> str:
-    """Why a patient id cannot be used ("" when it can), naming the character."""
+    """Why a patient id cannot be used ("" when it can), naming the character (judged
+    once per distinct id: a dose or patient file asks once per row)."""
     bad = _REJECTED.search(pid)
     if bad is None:
         return ""
     if re.fullmatch(SPREADSHEET_ERROR, pid):
         return f"the patient id is the spreadsheet error {pid}, not an id: fix the id (or the formula) at the source"
+    if re.fullmatch(EXPONENT_FORM, pid):
+        return exponent_form_problem(pid)
     if len(bad.group(0)) > 1:
         return (
             f"the patient id is {len(pid)} characters long, more than any id system writes "
@@ -114,6 +129,27 @@ def id_problem(pid: str) -> str:
     if unicodedata.category(ch) == "Cc":
         return f"the patient id holds a control character, {what}: fix the id at the source"
     return f"the patient id holds an invisible character, {what}, that can make it look like another id: fix the id"
+
+
+def exponent_form_problem(pid: str) -> str:
+    """Why an id in a spreadsheet's exponent form names no one patient, with the ids it
+    could stand for when it is a whole number ("9.43477E+09": 9434765000 to 9434774999)."""
+    could_be = ""
+    try:
+        shown = Decimal(pid.replace(",", "."))
+    except InvalidOperation:
+        shown = None
+    if shown is not None and shown > 0:
+        exponent = shown.as_tuple().exponent
+        if isinstance(exponent, int) and exponent > 0:
+            half = Decimal(5) * Decimal(10) ** (exponent - 1)
+            low, high = int(shown - half), int(shown + half) - 1
+            could_be = f" ({pid} stands for any id from {low} to {high})"
+    return (
+        f"the patient id {pid} is a number in a spreadsheet's exponent form: the spreadsheet turned the id "
+        f"into a number and dropped its last digits{could_be}, so it cannot name one patient: "
+        "export the id column as text and import it again"
+    )
 
 
 def clean_id(pid: str) -> tuple[str, str, str]:
@@ -177,12 +213,14 @@ def describe(pid: str) -> str:
 
 __all__ = [
     "BIDI_CONTROLS",
+    "EXPONENT_FORM",
     "MAX_ID_LENGTH",
     "REJECTED_CLASS",
     "SPREADSHEET_ERROR",
     "char_name",
     "clean_id",
     "describe",
+    "exponent_form_problem",
     "id_problem",
     "lookalike_groups",
     "mixes_alphabets",

@@ -15,6 +15,7 @@ units, unusual value texts) is done once per distinct text.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -27,7 +28,7 @@ from dashboard.ingest import dates as dates_mod
 from dashboard.ingest import identity
 from dashboard.ingest.mapping import other_specimen, recognise_test
 from dashboard.ingest.report import Conversion, FileReport, Problem
-from dashboard.ingest.values import detect_decimal, parse_range_unit, parse_values
+from dashboard.ingest.values import UNDECIDED, detect_decimal, parse_range_unit, parse_values
 from dashboard.ordering import pack, packed_order
 from dashboard.units import (
     FAMILY_UNITS,
@@ -123,6 +124,14 @@ def _decide_decimal(inp: LabInput, report: FileReport) -> tuple[str, pa.Array | 
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         pass
     sep, dots, commas = detect_decimal(inp.value, inp.delimiter)
+    if sep == UNDECIDED:
+        report.decimal = "undecided"
+        report.warn(
+            f"as many values use a decimal comma as a decimal point ({dots} each), so the file's decimal "
+            "separator cannot be told: every value written with a comma or a point is rejected, not guessed; "
+            "export the file again with one decimal separator"
+        )
+        return sep, None
     report.decimal = "comma" if sep == "," else "point"
     if dots and commas:
         report.warn(
@@ -341,7 +350,9 @@ def _normalise(
     if implausible.any():
         verdict.reject(
             implausible,
-            lambda: _implausible_messages(units.analyte_idx, values, unit_text, canonical, implausible),
+            lambda: _implausible_messages(
+                units.analyte_idx, values, unit_text, canonical, implausible, inp.value, decimal
+            ),
             value_col,
         )
     if units.missing.any():
@@ -829,12 +840,20 @@ def _plausible_bounds(analyte_idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
     return los[analyte_idx], his[analyte_idx], zero[analyte_idx]
 
 
-def _implausible_messages(analyte_idx, values, unit_text, canonical, mask) -> dict[int, str]:
+#: A value whose point could group thousands ("4.500", "234.000"): read as a decimal point
+#: in a file of decimal points, but often a count written the German way.
+_POINT_GROUPS = re.compile(r"^[1-9]\d{0,2}(\.\d{3})+$")
+
+
+def _implausible_messages(analyte_idx, values, unit_text, canonical, mask, texts_in, decimal) -> dict[int, str]:
+    """Why each implausible value is rejected; a value that would be plausible with its
+    point read as a thousands separator ("4.500 /µl") names that cause, not the unit."""
     rows = np.flatnonzero(mask)
     units = pc.take(unit_text, pa.array(rows)).to_pylist()
+    sources = pc.take(texts_in, pa.array(rows)).to_pylist()
     info = model.analyte_info()
     texts: dict[int, str] = {}
-    for r, unit in zip(rows.tolist(), units, strict=True):
+    for r, unit, source in zip(rows.tolist(), units, sources, strict=True):
         a = info[model.ANALYTES[analyte_idx[r]]]
         lo, hi = a.plausible
         if canonical[r] == 0:
@@ -843,9 +862,17 @@ def _implausible_messages(analyte_idx, values, unit_text, canonical, mask) -> di
                 "(below the analyser's limit a lab writes e.g. '<0.1')"
             )
             continue
+        shown = f"{a.label} {values[r]:g} {unit or '(no unit)'} is implausible for that unit"
+        if decimal == "." and _POINT_GROUPS.match(source or "") and lo <= canonical[r] * 1000 <= hi:
+            grouped = round(values[r] * 1000)
+            texts[r] = (
+                f"{shown} (= {canonical[r]:g} {a.unit}): the point in '{source}' is likely a thousands separator "
+                f"({grouped} {unit or ''} = {canonical[r] * 1000:g} {a.unit}), and the file was read with "
+                "decimal points; check the decimal separator of the export, not the unit (not guessed)"
+            )
+            continue
         texts[r] = (
-            f"{a.label} {values[r]:g} {unit or '(no unit)'} is implausible for that unit "
-            f"(= {canonical[r]:g} {a.unit}; a real result lies between {lo:g} and {hi:g}); check the unit"
+            f"{shown} (= {canonical[r]:g} {a.unit}; a real result lies between {lo:g} and {hi:g}); check the unit"
         )
     return texts
 

@@ -86,6 +86,9 @@ class RawTable:
     #: an Excel workbook in the 1904 date system: a date written as a plain day number
     #: counts from 1904-01-01, not from 1899-12-30
     date1904: bool = False
+    #: the header's cells as the file wrote them (before :func:`dedupe_header` named empty
+    #: and repeated ones): what a header row repeated further down looks like
+    raw_header: list[str] = field(default_factory=list)
 
     @property
     def num_rows(self) -> int:
@@ -369,6 +372,7 @@ def read_delimited(name: str, data: bytes) -> RawTable:
             )
         text, encoding, notes = decode(data)
         table = _read_slow(name, text.lstrip("\ufeff"), delimiter, header_idx)
+    table.raw_header = table.raw_header or list(head_records[header_idx])
     table.encoding = encoding
     table.delimiter = delimiter
     table.preamble = preamble
@@ -507,29 +511,137 @@ def reject_nul_rows(table: RawTable) -> None:
     table.warnings.append(Problem(None, None, f"{len(rows)} row(s) hold NUL bytes (binary data) and were rejected"))
 
 
-def drop_repeated_headers(table: RawTable) -> None:
-    """Reject rows that repeat the header (two exports pasted into one file).
+def header_names(table: RawTable) -> list[str]:
+    """The header's cells as the file wrote them, trimmed: what a repeat of it holds."""
+    cells = table.raw_header if len(table.raw_header) == len(table.header) else table.header
+    return [c.strip().strip("\ufeff").strip() for c in cells]
 
-    They would otherwise be rejected one cell at a time ("date not recognised
-    ('collected_at')"); this names what happened.  The rows stay counted as rejected.
+
+def header_rows(columns: list[pa.Array], names: list[str]) -> np.ndarray:
+    """The positions of the rows that repeat a header (``names``: its cells as written).
+
+    Such a row holds header names in at least two of its cells, and in at least half of
+    the cells it fills, in any order: the same header again, the same names in another
+    column order, or most of them (a second export with other columns).  A data row
+    holds values, not column names.  One look-up per column, whatever the rows.
+    """
+    n = len(columns[0]) if columns else 0
+    distinct = sorted({k for k in names if k})
+    if not n or len(distinct) < 2:
+        return np.zeros(0, dtype=np.int64)
+    value_set = pa.array(distinct, pa.string())
+    hits = np.zeros(n, dtype=np.int32)
+    for arr in columns:
+        hits += pc.is_in(arr, value_set=value_set).to_numpy(zero_copy_only=False)
+    candidates = np.flatnonzero(hits >= 2)
+    if not len(candidates):
+        return candidates
+    at = pa.array(candidates)
+    filled = np.zeros(len(candidates), dtype=np.int32)
+    for arr in columns:
+        filled += pc.not_equal(pc.take(arr, at), "").to_numpy(zero_copy_only=False)
+    return candidates[2 * hits[candidates] >= filled]
+
+
+def _header_order(cells: list[str], names: list[str]) -> tuple[str, list[int]]:
+    """How a repeated header row relates to the header: ("same", []), ("order", where)
+    with ``where[j]`` the position in the row of the header's ``j``-th column, ("unclear",
+    []) when columns of one name moved (which is which cannot be told), or ("other", [])."""
+    if cells == names:
+        return "same", []
+    if sorted(cells) != sorted(names):
+        return "other", []
+    spots: dict[str, list[int]] = {}
+    for j, c in enumerate(cells):
+        spots.setdefault(c, []).append(j)
+    where: list[int] = []
+    for j, name in enumerate(names):
+        if len(spots[name]) == 1:
+            where.append(spots[name][0])
+        elif j in spots[name]:
+            where.append(j)  # a name the header has twice stays where it stands in both
+        else:
+            return "unclear", []
+    return "order", where
+
+
+def drop_repeated_headers(table: RawTable) -> None:
+    """Settle the rows that repeat the header (two exports pasted into one file).
+
+    A header row is never data: it is rejected with what it is, never "date not
+    recognised ('Collection Date')".  The rows below it belong to it: the same header
+    again changes nothing; the same names in another column order put each row's cells
+    back under the first header's columns (its "Ref Low" is never read as the result);
+    other names (a different export), or columns of one name that moved, reject every row
+    below it up to the next header, with the reason.  The rows stay counted.
     """
     if not table.num_rows or not table.header:
         return
-    first = table.header[0]
-    same = pc.equal(table.columns[first], first)
-    if not pc.any(same).as_py():
+    names = header_names(table)
+    arrays = [table.columns[h] for h in table.header]
+    at = header_rows(arrays, names)
+    if not len(at):
         return
-    for h in table.header[1:]:
-        same = pc.and_(same, pc.equal(table.columns[h], h))
-    if not pc.any(same).as_py():
-        return
-    for row in pc.filter(table.row_numbers, same).to_pylist():
-        table.rejected.append(
-            Problem(row, None, "the header row is repeated here (two exports pasted together?); row skipped")
-        )
-    keep = pc.invert(same)
+    row_cells = list(zip(*(pc.take(a, pa.array(at)).to_pylist() for a in arrays), strict=True))
+    numbers = table.row_numbers.to_numpy(zero_copy_only=False)
+    n = table.num_rows
+    drop = np.zeros(n, dtype=bool)
+    drop[at] = True
+    reordered: list[tuple[int, int, list[int]]] = []
+    for k, i in enumerate(at):
+        end = int(at[k + 1]) if k + 1 < len(at) else n
+        row = int(numbers[i])
+        how, where = _header_order(list(row_cells[k]), names)
+        reason = _REPEATED_HEADER[how]
+        if how == "other":
+            new = [c for c in dict.fromkeys(row_cells[k]) if c and c not in names]
+            if new:
+                reason += f" (not in the first header: {', '.join(repr(c) for c in new[:5])})"
+        table.rejected.append(Problem(row, None, reason, " | ".join(row_cells[k])[:200]))
+        if how == "order":
+            reordered.append((int(i) + 1, end, where))
+        elif how in ("other", "unclear"):
+            below = _BELOW_HEADER[how].format(row=row)
+            for r in numbers[int(i) + 1 : end].tolist():
+                table.rejected.append(Problem(r, None, below))
+            drop[int(i) + 1 : end] = True
+    if reordered:
+        table.columns = _reorder(table, arrays, reordered)
+    keep = pa.array(~drop)
     table.columns = {h: pc.filter(a, keep) for h, a in table.columns.items()}
     table.row_numbers = pc.filter(table.row_numbers, keep)
+
+
+_REPEATED_HEADER = {
+    "same": "the header row is repeated here (two exports pasted together?); row skipped",
+    "order": "the header row is repeated here in another column order (two exports pasted together?); "
+    "row skipped, and the rows below it are read in its column order",
+    "unclear": "the header row is repeated here in another column order, and columns of the same name "
+    "moved, so which is which cannot be told; row skipped",
+    "other": "a second header row with other column names (two different exports pasted together?); row skipped",
+}
+_BELOW_HEADER = {
+    "unclear": "below the header repeated in another column order at row {row}, whose columns of the same "
+    "name cannot be told apart: not read under the first header's columns; import that export on its own",
+    "other": "below a second header row at row {row} with other column names: not read under the first "
+    "header's columns; import that export on its own",
+}
+
+
+def _reorder(table: RawTable, arrays: list[pa.Array], blocks: list[tuple[int, int, list[int]]]) -> dict[str, pa.Array]:
+    """The columns with each block's rows (``start``, ``end``, ``where``) taken from the
+    columns its own header row put them in; the other rows as they are."""
+    out: dict[str, pa.Array] = {}
+    for j, h in enumerate(table.header):
+        pieces: list[pa.Array] = []
+        done = 0
+        for start, end, where in blocks:
+            pieces.append(arrays[j].slice(done, start - done))
+            pieces.append(arrays[where[j]].slice(start, end - start))
+            done = end
+        pieces.append(arrays[j].slice(done))
+        out[h] = pa.concat_arrays(pieces)
+    return out
 
 
 def _utf8_body(data: bytes) -> tuple[bytes, str, list[str]]:
@@ -650,9 +762,10 @@ def _read_slow(name: str, text: str, delimiter: str, header_idx: int) -> RawTabl
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     records = iter(reader)
     header: list[str] = []
+    raw_header: list[str] = []
     for i, rec in enumerate(records):
         if i == header_idx:
-            header = dedupe_header(rec)
+            header, raw_header = dedupe_header(rec), rec
             break
     width = len(header)
     body: list[tuple[int, list[str]]] = []
@@ -692,6 +805,7 @@ def _read_slow(name: str, text: str, delimiter: str, header_idx: int) -> RawTabl
             cols[j].append(cell.strip())
         rows.append(rec_no)
     table = RawTable.of_cells(name, header, cols, rows, rejected)
+    table.raw_header = raw_header
     if blank:
         table.warnings.append(Problem(None, None, f"{blank} blank line(s) ignored"))
     return table
@@ -726,6 +840,7 @@ def table_from_records(name: str, records: list[list[str]], sheet: str = "", fir
             cols[j].append(cell)
         rows.append(i)
     table = RawTable.of_cells(name, header, cols, rows, rejected, sheet=sheet, container="xlsx")
+    table.raw_header = list(records[header_idx])
     absorb_units_row(table)
     drop_repeated_headers(table)
     preamble = [" | ".join(c for c in r if c) for r in records[:header_idx] if not is_blank(r)]

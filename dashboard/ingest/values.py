@@ -17,12 +17,21 @@ import pyarrow.compute as pc
 
 PLAIN_DOT = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 PLAIN_COMMA = r"^[+-]?\d+,\d+$"
-_DOT_DECIMAL = r"^[<>=≤≥]*\s*[+-]?\d*\.\d+"
+#: a decimal point: "4.5", ".5", "1,234.5" (comma thousands); never "1.000,5", whose point
+#: groups thousands before a decimal comma (RE2 has no look-ahead: the digits after the
+#: point end the text or meet something other than a digit, point or comma)
+_DOT_DECIMAL = r"^[<>=≤≥]*\s*[+-]?(\d{1,3}(,\d{3})+|\d*)\.\d+([^\d.,]|$)"
 # a comma followed by exactly three digits may be a thousands separator: not evidence,
-# unless the number starts "0," (a thousands group never follows a leading 0: "0,800")
-_COMMA_DECIMAL = r"^[<>=≤≥]*\s*[+-]?(\d+,(\d{1,2}|\d{4,})|0,\d{3})(\s|$|[A-Za-z*!])"
+# unless the number starts "0," (a thousands group never follows a leading 0: "0,800");
+# "1.000,5" (points grouping thousands before the comma) is a decimal comma
+_COMMA_DECIMAL = r"^[<>=≤≥]*\s*[+-]?(\d+,(\d{1,2}|\d{4,})|0,\d{3}|\d{1,3}(\.\d{3})+,\d+)(\s|$|[A-Za-z*!])"
 _COMMA_AMBIGUOUS = r"^[<>=≤≥]*\s*[1-9]\d{0,2}(,\d{3})+(\s|$|[A-Za-z*!])"
 _THOUSANDS = re.compile(r"^[1-9]\d{0,2}(,\d{3})+(\.\d+)?$")
+#: "1.000,5": points grouping thousands before a decimal comma.
+_POINT_THOUSANDS = re.compile(r"^[1-9]\d{0,2}(\.\d{3})+,\d+$")
+#: The decimal separator of a file whose values give as much evidence for a comma as for
+#: a point: not decided (a value with either is rejected, never read by a guess).
+UNDECIDED = ""
 
 #: Abnormal flags labs append or prepend to a value.
 FLAG_WORDS = {
@@ -102,6 +111,8 @@ def detect_decimal(values: pa.Array, delimiter: str = ",") -> tuple[str, int, in
     dots = pc.sum(pc.match_substring_regex(values, _DOT_DECIMAL)).as_py() or 0
     commas = pc.sum(pc.match_substring_regex(values, _COMMA_DECIMAL)).as_py() or 0
     if commas or dots:
+        if commas == dots:
+            return UNDECIDED, dots, commas
         return ("," if commas > dots else "."), dots, commas
     ambiguous = pc.sum(pc.match_substring_regex(values, _COMMA_AMBIGUOUS)).as_py() or 0
     return ("," if ambiguous and delimiter == ";" else "."), dots, commas
@@ -131,9 +142,13 @@ def parse_values(values: pa.Array, decimal: str = ".", numbers: pa.Array | None 
             return ParsedValues(np.array(out, dtype=np.float64), blank, blank, blank, blank, 0, clean=True)
 
     out = np.full(n, np.nan)
-    if decimal == ",":
+    if decimal in (",", UNDECIDED):
         integer_like = pc.match_substring_regex(values, r"^[+-]?\d+$").to_numpy(zero_copy_only=False)
-        comma_np = pc.match_substring_regex(values, PLAIN_COMMA).to_numpy(zero_copy_only=False)
+        comma_np = (
+            pc.match_substring_regex(values, PLAIN_COMMA).to_numpy(zero_copy_only=False)
+            if decimal == ","
+            else np.zeros(n, dtype=bool)
+        )
         idx = np.flatnonzero(integer_like)
         if len(idx):
             out[idx] = pc.cast(pc.take(values, pa.array(idx)), pa.float64()).to_numpy()
@@ -227,6 +242,13 @@ def parse_one(text: str, decimal: str = ".") -> tuple[float, str, str, str, str,
 
 def _number(s: str, decimal: str) -> tuple[float, str, bool]:
     """Read a numeric token under the file's decimal convention."""
+    if decimal == UNDECIDED and ("," in s or "." in s):
+        return (
+            float("nan"),
+            "'{text}': the file has as many values with a decimal comma as with a decimal point, so which "
+            "is the decimal separator cannot be told; check the value",
+            False,
+        )
     if "," in s and "." not in s:
         if decimal == ",":
             if s.count(",") == 1:
@@ -255,6 +277,8 @@ def _number(s: str, decimal: str) -> tuple[float, str, bool]:
     if "," in s and "." in s:
         if decimal == "." and _THOUSANDS.match(s):
             return float(s.replace(",", "")), "", True
+        if decimal == "," and _POINT_THOUSANDS.match(s):
+            return float(s.replace(".", "").replace(",", ".")), "", True
         return float("nan"), "'{text}' mixes commas and points; check the value", False
     try:
         return float(s), "", False
@@ -284,6 +308,8 @@ def parse_range_unit(text: str, decimal: str = ".") -> tuple[float, float, str]:
         return nan, nan, ""
 
     def num(s: str) -> float:
+        if decimal == UNDECIDED and re.fullmatch(r"\d{1,3}[.,]\d{3}", s):
+            raise ValueError(s)  # a thousands separator or a decimal, in a file that does not say
         return (
             float(s.replace(",", "."))
             if (decimal == "," or re.fullmatch(r"\d+,\d{1,2}", s))

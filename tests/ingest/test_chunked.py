@@ -103,6 +103,8 @@ def test_streamed_import_matches_the_in_memory_import(tmp_path):
         ("\n", "utf-8"),  # a blank line
         (",,,,\n", "utf-8"),  # a line of bare delimiters
         ("patient_id,collected_at,analyte,value,unit\n", "utf-8"),  # the header again
+        ("collected_at,patient_id,analyte,unit,value\n", "utf-8"),  # the header in another column order
+        ("patient_id,received_at,analyte,value,unit\n", "utf-8"),  # another export's header
         ("P\xe91,2024-01-02 08:00,WBC,5.5,10^9/L\n", "latin-1"),  # not UTF-8 after all
         ("P1,02/01/24 08:00,WBC,5.5,10^9/L\n", "utf-8"),  # a date order to choose
         ("P1,2024-01-02 08:00,Neutrophils,55,%\n", "utf-8"),  # a % differential

@@ -177,3 +177,59 @@ def test_rows_whose_patient_id_is_a_spreadsheet_error_are_rejected_in_labs_doses
     patients = "patient_id,sex,dob\n#N/A,F,1980-01-01\n"
     result = import_text(patients, "patients.csv")
     assert result.report.files[0].rows_rejected == 1
+
+
+def test_a_patient_id_in_scientific_notation_is_rejected():
+    # probe 5 F9. 9434765919 and 9434765870 both display as 9.43477E+09 in Excel: the digits
+    # that tell the two patients apart are gone, so the id cannot be trusted to name one patient.
+    text = (
+        "MRN,Collection Date,Component,Result,Units\n"
+        "9.43477E+09,2024-03-01,Neutrophils,0.9,10^9/L\n"
+        "9434765919,2024-03-02,Neutrophils,1.9,10^9/L\n"
+    )
+    result = import_text(text)
+    assert_balanced(result)
+    assert "9.43477E+09" not in set(result.labs_df()["patient_id"])
+
+
+@pytest.mark.parametrize(
+    ("pid", "could_be"),
+    [
+        # 9.43477 x 10^9 = 9,434,770,000 shown to 6 significant digits: the id lies within
+        # half a unit of the last digit shown, +-5,000
+        ("9.43477E+09", "from 9434765000 to 9434774999"),
+        ("1.23457E+11", "from 123456500000 to 123457499999"),
+        ("1.23E+05", "from 122500 to 123499"),
+        ("9,43477E+09", "from 9434765000 to 9434774999"),  # a decimal-comma spreadsheet
+        ("1E+11", "from 50000000000 to 149999999999"),
+    ],
+)
+def test_an_id_in_exponent_form_is_rejected_saying_the_digits_were_lost(pid, could_be):
+    problem = id_problem(pid)
+    assert "exponent form" in problem and "dropped its last digits" in problem
+    assert could_be in problem and "export the id column as text" in problem
+
+
+@pytest.mark.parametrize("pid", ["3E4", "12E45", "RA-1E+05", "E+05", "1.0", "9434765919"])
+def test_ids_with_an_e_that_no_spreadsheet_wrote_as_an_exponent_pass(pid):
+    assert id_problem(pid) == ""
+
+
+def test_rows_whose_patient_id_is_in_exponent_form_are_rejected_in_labs_doses_and_patients():
+    labs = (
+        "MRN,Date,Test,Result,Units\n1.23E+05,2026-10-01,Platelets,130,10^9/L\n123000,2026-10-01,Platelets,131,10^9/L\n"
+    )
+    result = import_text(labs, "labs.csv")
+    assert_balanced(result)
+    assert result.labs.column("patient_id").to_pylist() == ["123000"]
+    assert "exponent form" in result.report.files[0].problems[0].message
+    doses = "patient_id,drug,dose,unit,frequency,start\n1.23457E+11,Azathioprine,100,mg,daily,2024-01-01\n"
+    result = import_text(doses, "doses.csv")
+    assert_balanced(result)
+    assert result.report.files[0].rows_rejected == 1 and result.doses.num_rows == 0
+    assert "exponent form" in result.report.files[0].problems[0].message
+    patients = "patient_id,sex,dob\n9.43477E+09,F,1980-01-01\n"
+    result = import_text(patients, "patients.csv")
+    assert_balanced(result)
+    assert result.report.files[0].rows_rejected == 1
+    assert "exponent form" in result.report.files[0].problems[0].message

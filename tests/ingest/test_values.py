@@ -5,7 +5,8 @@ import math
 import pyarrow as pa
 import pytest
 
-from dashboard.ingest.values import detect_decimal, parse_one, parse_range, parse_values
+from dashboard.ingest.values import UNDECIDED, detect_decimal, parse_one, parse_range, parse_values
+from tests.support import assert_balanced, import_text
 
 
 @pytest.mark.parametrize(
@@ -128,3 +129,71 @@ def test_a_space_inside_a_number_only_separates_groups_of_three_digits(text, val
     v, _c, _f, after, reason, thousands = parse_one(text)
     assert reason == "" and v == value and after == trailing
     assert thousands == (v >= 1000)  # a separator that was read is counted for the report
+
+
+# --------------------------------------------------------------------------- probe 5 F10, F11
+
+
+def test_a_tie_of_decimal_separators_is_not_decided_by_guess():
+    # "4,5" says decimal comma, "1.234" says decimal point or a thousands dot: one each.
+    # In a semicolon-delimited file "1.234" may be 1234; it must not be graded as 1.234.
+    text = (
+        "Patient;Datum;Test;Wert;Einheit\n4711;01.03.2024;Thrombozyten;1.234;G/l\n4711;15.03.2024;Leukozyten;4,5;G/l\n"
+    )
+    result = import_text(text)
+    assert_balanced(result)
+    assert 1.234 not in result.labs_df()["value"].tolist()
+
+
+def test_a_tie_rejects_both_sides_with_the_reason_and_keeps_whole_numbers():
+    text = (
+        "Patient;Datum;Test;Wert;Einheit\n"
+        "4711;01.03.2024;Thrombozyten;1.234;G/l\n"
+        "4711;15.03.2024;Leukozyten;4,5;G/l\n"
+        "4711;15.03.2024;Thrombozyten;150;G/l\n"
+    )
+    result = import_text(text)
+    assert_balanced(result)
+    f = result.report.files[0]
+    assert f.decimal == "undecided"
+    assert result.labs_df()["value"].tolist() == [150.0]
+    assert {p.row for p in f.problems} == {2, 3}
+    assert all("as many values with a decimal comma as with a decimal point" in p.message for p in f.problems)
+    assert any("(1 each)" in w.message for w in f.warnings)
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (["4,5", "1.5"], (UNDECIDED, 1, 1)),  # one each: a tie decides nothing
+        (["1.000,5", "2.5"], (UNDECIDED, 1, 1)),  # "1.000,5" is a decimal comma, not a point
+        (["1.000,5", "2,5", "2.5"], (",", 1, 2)),
+        (["1,234.5", "2,5"], (UNDECIDED, 1, 1)),  # "1,234.5" is a decimal point
+        (["4.5", "3.2", "1,5"], (".", 2, 1)),
+    ],
+)
+def test_decimal_evidence_counts_each_value_once_for_the_separator_it_shows(values, expected):
+    assert detect_decimal(pa.array(values)) == expected
+
+
+def test_points_grouping_thousands_before_a_decimal_comma_read_in_a_comma_file():
+    # 1.000,5 in a decimal-comma file is one thousand and a half
+    assert parse_one("1.000,5", ",")[0] == 1000.5
+    assert parse_one("1.000,5", ".")[4] != ""  # in a decimal-point file: mixed, not guessed
+
+
+def test_a_german_count_with_a_thousands_point_names_the_point_not_the_unit():
+    # probe 5 F11: "4.500 /µl" is 4,500 /µl = 4.5 x10^9/L written with a thousands point; read
+    # with a decimal point it is 4.5 /µl (0.0045 x10^9/L), implausible: the cause is the point.
+    text = (
+        "Patient;Datum;Test;Wert;Einheit\n"
+        "4711;01.03.2024;Leukozyten;4.500;/µl\n"
+        "4711;01.03.2024;Thrombozyten;234.000;/µl\n"
+        "4711;01.03.2024;Hämoglobin;12,5;g/dl\n"
+    )
+    result = import_text(text)
+    assert_balanced(result)
+    messages = {p.row: p.message for p in result.report.files[0].problems}
+    assert "the point in '4.500' is likely a thousands separator (4500 /µl = 4.5 10^9/L)" in messages[2]
+    assert "the point in '234.000' is likely a thousands separator (234000 /µl = 234 10^9/L)" in messages[3]
+    assert "check the unit" not in messages[2] + messages[3]
