@@ -323,9 +323,10 @@ def _normalise(
     factor_np = units.factor
     verdict.reject(units.problem_mask & (units.analyte_ok), units.problem_text, col_of("unit", "unit"))
     values = pv.value
+    inferred: dict[str, np.ndarray] = {}
     if units.missing.any():
-        _infer_missing(
-            units.analyte_idx, values, unit_text, factor_np, units.missing & units.analyte_ok, report, verdict
+        inferred = _infer_missing(
+            units.analyte_idx, values, unit_text, factor_np, units.missing & units.analyte_ok, verdict
         )
     percent_np = percent_from_name | units.percent
     # a name that says "%" with a unit column that names a count unit contradicts itself
@@ -359,6 +360,10 @@ def _normalise(
         _differential_above_white_count(
             units.analyte_idx, canonical, units.missing, pid_codes, when, verdict, col_of("unit", "unit")
         )
+    for note, rows in inferred.items():  # said once the rows refused above are no longer counted
+        read = int(np.count_nonzero(~verdict.rejected[rows]))
+        if read:
+            report.warn(note.format(count=read))
     verdict.reject(bad_percent, "a percentage must be between 0 and 100", value_col)
 
     # --- reference range (canonical unit; none for percentages)
@@ -634,9 +639,14 @@ def _resolve_units(analyte_idx: np.ndarray, unit_text: pa.Array) -> _Units:
     )
 
 
-def _infer_missing(analyte_idx, values, unit_text, factor_np, missing, report, verdict: _Verdicts) -> None:
-    """Fill the factor of results with no unit when the magnitude leaves no doubt."""
+def _infer_missing(analyte_idx, values, unit_text, factor_np, missing, verdict: _Verdicts) -> dict[str, np.ndarray]:
+    """Fill the factor of results with no unit when the magnitude leaves no doubt.
+
+    Returns the notes to give in the report (a template with ``{count}``), each with the
+    rows it is about: the caller counts only the rows still accepted once every check
+    has run."""
     messages = np.full(len(values), "", dtype=object)
+    notes: dict[str, list[int]] = {}
     for ai in sorted(set(analyte_idx[missing].tolist())):
         a = model.ANALYTES[ai]
         rows = np.flatnonzero(missing & (analyte_idx == ai))
@@ -659,32 +669,32 @@ def _infer_missing(analyte_idx, values, unit_text, factor_np, missing, report, v
             if len(fac) == 1 and None not in fac:
                 file_factor = fac.pop()
         label = model.analyte_info()[a].label
-        used: dict[str, int] = {}
+        used: dict[str, list[int]] = {}
         for j, r in enumerate(rows):
             if np.isnan(v[j]):
                 continue
             if nfits[j] == 1:
                 k = int(np.flatnonzero(fits[:, j])[0])
                 factor_np[r] = cands[k][1]
-                used[_pretty(cands[k][0])] = used.get(_pretty(cands[k][0]), 0) + 1
+                used.setdefault(_pretty(cands[k][0]), []).append(int(r))
             elif (
                 nfits[j] > 1
                 and file_factor is not None
                 and any(fits[k, j] and cands[k][1] == file_factor for k in range(len(cands)))
             ):
                 factor_np[r] = file_factor
-                key = "the unit of the other results in this file"
-                used[key] = used.get(key, 0) + 1
+                used.setdefault("the unit of the other results in this file", []).append(int(r))
             elif nfits[j] > 1:
                 options = " or ".join(_pretty(cands[k][0]) for k in range(len(cands)) if fits[k, j])
                 messages[r] = f"unit missing and the value fits more than one unit ({options}); add the unit"
             else:
                 messages[r] = f"unit missing and {v[j]:g} is not a plausible {label} in any usual unit"
-        for u, count in used.items():
-            report.warn(f"{label}: unit missing on {count} result(s); read as {u} from the magnitude")
+        for u, where in used.items():
+            notes[f"{label}: unit missing on {{count}} result(s); read as {u} from the magnitude"] = where
     mask = messages != ""
     if mask.any():
         verdict.reject(mask, pa.array(messages.tolist(), pa.string()), "unit")
+    return {note: np.asarray(where, dtype=np.int64) for note, where in notes.items()}
 
 
 def _differential_above_white_count(

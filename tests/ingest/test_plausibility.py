@@ -177,6 +177,8 @@ def test_a_unitless_differential_above_the_white_count_of_its_draw_is_rejected()
     assert "more than the white count of this draw (2 x10^9/L)" in messages[3]
     assert "add the unit" in messages[3]
     assert "more than the white count of this draw (5 x10^9/L)" in messages[4]
+    # no "read as 10^9/L from the magnitude" note for results that were not read
+    assert not any("from the magnitude" in w.message for w in f.warnings)
 
 
 def test_a_unitless_differential_within_its_white_count_is_still_read_from_its_magnitude():
