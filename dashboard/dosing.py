@@ -606,7 +606,10 @@ def current_dose_check(result: DoseResult, current_mg: float | None) -> DoseWarn
     if result.test_first:
         # TPMT unknown: the range is only the cautious start's ceiling; a dose under it is
         # never "below the range" (a prompt to go up before the test result)
-        start = f"the cautious start (at most {_fmt(high)} {result.unit} while TPMT is unknown)"
+        why = "while TPMT is unknown"
+        if any(a.name == "allopurinol" for a in result.adjustments):
+            why = "while TPMT is unknown, and with allopurinol never more than a quarter of the dose before it"
+        start = f"the cautious start (at most {_fmt(high)} {result.unit} {why})"
         if current_mg > high + 1e-9:
             return DoseWarning("high", f"Current dose {_fmt(current_mg)} {result.unit} is above {start}.", refs)
         return DoseWarning("info", f"Current dose {_fmt(current_mg)} {result.unit} is within {start}.", refs)

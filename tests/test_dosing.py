@@ -493,3 +493,13 @@ def test_methotrexate_frequency_warnings_follow_the_rules_check(frequency, worst
     assert [w.severity for w in weekly] == [worst]
     if frequency in ("every 2 weeks", "every 10 days"):
         assert "less often than the usual once weekly" in weekly[0].message
+
+
+def test_the_cautious_start_with_allopurinol_says_why_it_is_lower():
+    """60 kg, TPMT unknown, 150 mg before allopurinol: the cautious start is 1 mg/kg = 60 mg,
+    and with allopurinol at most a quarter of 150 = 37.5 mg: the lower, 37.5 mg, holds, and
+    the message says both reasons (not only "while TPMT is unknown")."""
+    r = dosing.azathioprine_dose(60, "unknown", "unknown", allopurinol=True, current_mg=150)
+    above = dosing.current_dose_check(r, 50)
+    assert above.severity == "high"
+    assert "at most 37.5 mg/day while TPMT is unknown, and with allopurinol never more than a quarter" in above.message
