@@ -119,3 +119,21 @@ def test_mercaptopurine_and_sulfasalazine_have_entries():
     ssz = knowledge.drugs()["sulfasalazine"]
     assert "after 12 months" in ssz.fact("monitoring_schedule").value
     assert "sps_ssz" in ssz.fact("monitoring_labs").refs
+
+
+@pytest.mark.parametrize("entry", ["cyclophosphamide (Euro-Lupus)", "cyclophosphamide (NIH)"])
+def test_cyclophosphamide_pregnancy_instruction_gives_the_time_after_the_last_dose(entry):
+    """Probe 7 F5.  The cyclophosphamide SmPC, section 4.6: no pregnancy during treatment
+    and for 12 months after it ends; men should not father a child for 6 months after it.
+    The other drugs to stop before conception state their interval; this one now does."""
+    fact = knowledge.drugs()[entry].fact("pregnancy_plan")
+    assert "12 months after the last dose" in str(fact.value) and "men: 6 months" in str(fact.value)
+    assert "cyc_uk_smpc" in fact.refs
+
+
+def test_voclosporin_blood_pressure_is_said_as_the_schedule_checks_it():
+    """Probe 7 F7.  The Lupkynis label (as the schedule reads it, bp_voclosporin): blood
+    pressure every 2 weeks for the first month, then as clinically indicated; the Compare
+    page no longer promises it at every 4-weekly eGFR visit."""
+    text = str(knowledge.drugs()["voclosporin"].fact("monitoring_schedule").value)
+    assert "then as clinically indicated" in text and "at the same visits" not in text

@@ -217,3 +217,15 @@ def test_the_message_of_a_course_never_tested_says_so_rather_than_a_first_phase_
     assert row["message"].startswith(
         "Azathioprine: full blood count (none recorded since the course began on 2023-01-01) OVERDUE by 370 days"
     )
+
+
+def test_a_schedule_that_names_a_test_the_dashboard_does_not_track_says_so():
+    """Probe 7 F6: the ciclosporin and tacrolimus rows promised "BP and glucose", but glucose
+    is no analyte here and is never said to be due: each description that names glucose (or
+    trough levels) says it is not tracked, so a clinician does not take it as watched."""
+    from dashboard.rules.data import schedule_file
+
+    for name, spec in schedule_file()["schedules"].items():
+        text = spec.get("description", "")
+        if "glucose" in text or "trough" in text:
+            assert "not tracked here" in text, name
