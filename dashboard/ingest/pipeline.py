@@ -231,6 +231,36 @@ def warn_about_ids(report: ImportReport, tables: list[pa.Table]) -> None:
     _warn_same_person_ids(report, tables)
 
 
+#: How the patients already kept are named beside a new import's files.
+STORED = "the workspace"
+
+
+def warn_about_stored_ids(report: ImportReport, tables: list[pa.Table], stored: pa.Table) -> None:
+    """The same warnings between a new import's patient ids and the patients already kept
+    (``stored``: patient_id, name, birth_date): "0012" imported tonight beside "12" kept
+    last week, or the same name and date of birth under two numbers.  Only groups that
+    join a new id with a kept one are named (a group inside the import was named by
+    :func:`warn_about_ids`); the kept ids are named as in :data:`STORED`."""
+    new = _patient_ids(tables)
+    kept = {x for x in stored.column("patient_id").to_pylist() if x} - new
+    if not new or not kept or not report.files:
+        return
+
+    def joins(group: list[str]) -> bool:
+        return any(i in new for i in group) and any(i in kept for i in group)
+
+    both = [*tables, pa.table({"patient_id": sorted(kept), "source_file": [STORED] * len(kept)})]
+    ids = new | kept
+    _warn_id_groups(report, both, [g for g in _zero_stripped_groups(ids) if joins(g)], _LEADING_ZEROS)
+    _warn_id_groups(report, both, [g for g in identity.lookalike_groups(ids) if joins(g)], _LOOK_ALIKE)
+    people = next((t for t in tables if {"name", "birth_date"} <= set(t.column_names)), None)
+    details = [stored.select(["patient_id", "name", "birth_date"])]
+    if people is not None:
+        details.insert(0, people.select(["patient_id", "name", "birth_date"]).cast(details[0].schema))
+    groups = [g for g in _same_person_groups(pa.concat_tables(details)) if joins(g)]
+    _warn_id_groups(report, both, groups, _SAME_PERSON)
+
+
 @dataclass(frozen=True)
 class _IdWarning:
     """The wording of one warning about a group of patient ids."""
@@ -292,14 +322,18 @@ def _warn_zero_stripped_ids(report: ImportReport, tables: list[pa.Table], all_id
     would then never meet the results of "0012" and no dose check would fire.  The ids
     are kept apart (guessing could merge two patients); the clinician is told.
     """
-    ids = {x for x in all_ids if x.isdigit()}
-    groups: dict[str, list[str]] = {}
-    for pid in ids:
-        groups.setdefault(pid.lstrip("0") or "0", []).append(pid)
-    clashes = sorted(sorted(g, key=lambda i: (len(i), i)) for g in groups.values() if len(g) > 1)
+    clashes = _zero_stripped_groups(all_ids)
     if not clashes or not report.files:
         return
     _warn_id_groups(report, tables, clashes, _LEADING_ZEROS)
+
+
+def _zero_stripped_groups(all_ids: set[str]) -> list[list[str]]:
+    """The groups of numeric patient ids that differ only by leading zeros."""
+    groups: dict[str, list[str]] = {}
+    for pid in (x for x in all_ids if x.isdigit()):
+        groups.setdefault(pid.lstrip("0") or "0", []).append(pid)
+    return sorted(sorted(g, key=lambda i: (len(i), i)) for g in groups.values() if len(g) > 1)
 
 
 def _warn_lookalike_ids(report: ImportReport, tables: list[pa.Table], ids: set[str]) -> None:
@@ -331,7 +365,13 @@ def _warn_same_person_ids(report: ImportReport, tables: list[pa.Table]) -> None:
     patients = next((t for t in tables if {"name", "birth_date"} <= set(t.column_names)), None)
     if patients is None or not patients.num_rows or not report.files:
         return
-    people: dict[tuple[frozenset[str], str], list[str]] = {}
+    groups = _same_person_groups(patients)
+    _warn_id_groups(report, [patients], groups, _SAME_PERSON)  # named with the file that gave the details
+
+
+def _same_person_groups(patients: pa.Table) -> list[list[str]]:
+    """The groups of patient ids that share a name and a date of birth."""
+    people: dict[tuple[frozenset[str], str], set[str]] = {}
     for pid, name, born in zip(
         *(patients.column(c).to_pylist() for c in ("patient_id", "name", "birth_date")), strict=True
     ):
@@ -340,9 +380,8 @@ def _warn_same_person_ids(report: ImportReport, tables: list[pa.Table]) -> None:
         day = identity_value("birth_date", born)
         words = name_tokens(name)
         if words and day:
-            people.setdefault((words, day), []).append(pid)
-    groups = sorted(sorted(g) for g in people.values() if len(g) > 1)
-    _warn_id_groups(report, [patients], groups, _SAME_PERSON)  # named with the file that gave the details
+            people.setdefault((words, day), set()).add(pid)
+    return sorted(sorted(g) for g in people.values() if len(g) > 1)
 
 
 def _priority(raw: RawTable | None, ctx: Context) -> int:

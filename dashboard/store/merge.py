@@ -33,6 +33,7 @@ import pyarrow as pa
 from dashboard import model
 from dashboard.identity import RULE_FIELDS, SETTLED_FIELDS, IdentityConflict, identity_value, leave_unknown
 from dashboard.ingest import FileReport, ImportOptions, ImportReport, ImportResult, Source
+from dashboard.ingest.pipeline import warn_about_stored_ids
 from dashboard.patient_merge import merge_details
 from dashboard.store.connection import Tx, bump, cols
 from dashboard.store.entries import record_edit
@@ -159,6 +160,8 @@ def save_result(
     now = clock()
     import_id = int(tx.one("SELECT coalesce(max(import_id), 0) + 1 FROM imports"))
     out = WorkspaceImport(import_id=import_id, report=report, stored=True)
+    kept = tx.arrow("SELECT patient_id, name, birth_date FROM patients")
+    warn_about_stored_ids(report, [result.labs, result.doses, result.patients], kept)
     _store_labs(tx, result.labs, import_id, report, out)
     _store_patients(tx, result.patients, import_id, now, report, out)
     _mark_settled(tx, report.identity_conflicts)
