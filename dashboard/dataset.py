@@ -11,6 +11,7 @@ import pandas as pd
 from dashboard import model
 from dashboard.identity import IdentityConflict
 from dashboard.ingest import ImportReport, ImportResult
+from dashboard.ingest.report import Problem
 from dashboard.rules.as_of import AsOf, default_as_of, result_span
 
 
@@ -41,6 +42,13 @@ class Dataset:
         from_report = list(self.report.identity_conflicts) if self.report is not None else []
         seen = {(c.patient_id, c.field) for c in from_report}
         return from_report + [c for c in self.stored_conflicts if (c.patient_id, c.field) not in seen]
+
+    def rejected_rows(self, patient_id: str) -> list[tuple[str, Problem]]:
+        """The rows of this patient that the import rejected, each with its file's name:
+        they are in no table, so the patient's page says so (never a silent gap)."""
+        if self.report is None:
+            return []
+        return [(f.display_name, p) for f in self.report.files for p in f.problems if p.patient_id == patient_id]
 
     @classmethod
     def from_import(cls, result: ImportResult, label: str, extract_date: dt.date | None = None) -> Dataset:

@@ -377,8 +377,10 @@ def _normalise(
     bad = np.flatnonzero(rejected)
     if len(bad):
         raw_values = pc.take(inp.value, pa.array(bad)).to_pylist()
-        for r, (msg, c), v in zip(bad, verdict.messages(bad), raw_values, strict=True):
-            problems.append(Problem(int(rows_np[r]), c, msg, v))
+        ids = pc.take(inp.patient_id, pa.array(bad)).cast(pa.string()).to_pylist() if inp.patient_id is not None else []
+        ids = [(i or "").strip() for i in ids] or [""] * len(bad)
+        for r, (msg, c), v, pid in zip(bad, verdict.messages(bad), raw_values, ids, strict=True):
+            problems.append(Problem(int(rows_np[r]), c, msg, v, pid))
 
     flag_col = _or_empty(inp.flag, n)
     if inp.flag is None:
@@ -1003,6 +1005,7 @@ def combine_labs(cands: list[LabCandidates]) -> pa.Table:
     # step removes rows, so that positions and _order still coincide)
     file_col = allc.column("_file").to_numpy()
     rec_col = allc.column("_rec").to_numpy()
+    pid_col = allc.column("patient_id")  # read only for the few rows rejected here
     drop: dict[int, tuple[int, str]] = {}  # _order -> (status, message)
     ok = allc.column("_ok").combine_chunks().to_numpy(zero_copy_only=False)
 
@@ -1035,7 +1038,8 @@ def combine_labs(cands: list[LabCandidates]) -> pa.Table:
         r = int(rec_col[o])
         cands[i].status[r] = st
         if st == REJECTED:
-            cands[i].problems.append(Problem(int(cands[i].rows[r]), "value", msg, ""))
+            pid = str(pid_col[o].as_py() or "")
+            cands[i].problems.append(Problem(int(cands[i].rows[r]), "value", msg, "", pid))
     for c in cands:
         _settle(c)
     if final.num_rows and final.column(0).num_chunks > 1:

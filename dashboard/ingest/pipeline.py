@@ -178,6 +178,7 @@ def import_sources(sources: Sequence[Source], options: ImportOptions | None = No
             parsed.append(payload if isinstance(payload, Parsed) else Parsed(rep))
             continue
         parsed.append(_process_isolated(raw, rep, ctx))
+        _name_patients_of_rejections(raw, rep)
 
     used_overrides = {k for p in parsed for k in p.report.mapping.values()} | {
         c for p in parsed for c in p.report.columns_found
@@ -198,6 +199,30 @@ def import_sources(sources: Sequence[Source], options: ImportOptions | None = No
     report.patients = patients.num_rows
     report.check_rows()
     return ImportResult(labs, doses, patients, report)
+
+
+def _name_patients_of_rejections(raw: RawTable, rep: FileReport) -> None:
+    """Give each rejected row of a table the patient id its patient column holds, so that
+    the patient's page can say which of their rows were not read.  Looked up for the
+    rejected rows only (a handful, whatever the file's size)."""
+    header = rep.mapping.get("patient_id")
+    wanted = {p.row for p in rep.problems if p.row is not None and not p.patient_id}
+    if not header or header not in raw.columns or not wanted or not raw.num_rows:
+        return
+    numbers = raw.row_numbers.to_numpy(zero_copy_only=False)
+    rows = np.array(sorted(wanted), dtype=np.int64)
+    if bool(np.all(numbers[1:] > numbers[:-1])):  # spreadsheet order, as every reader keeps it
+        at = np.clip(np.searchsorted(numbers, rows), 0, len(numbers) - 1)
+        at = at[numbers[at] == rows]
+    else:
+        at = np.flatnonzero(np.isin(numbers, rows))
+    if not len(at):
+        return
+    ids = raw.columns[header].take(pa.array(at)).to_pylist()
+    pid_of = {int(numbers[i]): (v or "").strip() for i, v in zip(at, ids, strict=True)}
+    for p in rep.problems:
+        if p.row in pid_of and not p.patient_id:
+            p.patient_id = pid_of[p.row]
 
 
 def _patient_ids(tables: list[pa.Table]) -> set[str]:

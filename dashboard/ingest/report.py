@@ -47,6 +47,9 @@ class Problem:
     column: str | None
     message: str
     value: str = ""
+    #: the patient id the rejected row names ("" when none or not known), so that the
+    #: patient's own page can say that a row of theirs was not read
+    patient_id: str = ""
 
     def __post_init__(self) -> None:
         # the value as read, cut where it stops helping a reader (a 2 MB cell shown 200 wide)
@@ -54,7 +57,10 @@ class Problem:
             self.value = f"{self.value[:SHOWN_VALUE]}… ({len(self.value)} characters)"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"row": self.row, "column": self.column, "message": self.message, "value": self.value}
+        out: dict[str, Any] = {"row": self.row, "column": self.column, "message": self.message, "value": self.value}
+        if self.patient_id:
+            out["patient_id"] = self.patient_id
+        return out
 
 
 @dataclass

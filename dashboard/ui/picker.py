@@ -24,6 +24,24 @@ def identity_conflicts(patient_id: str) -> list[IdentityConflict]:
     return [c for c in ds.identity_conflicts if c.patient_id == patient_id]
 
 
+def show_rejected_rows(patient_id: str) -> None:
+    """Say that rows of this patient were rejected at import (they are in no chart or
+    table), with the first reasons; the import report on Home lists them all."""
+    ds = get_dataset()
+    rows = ds.rejected_rows(patient_id) if ds is not None else []
+    if not rows:
+        return
+    first = "; ".join(f"{name} row {p.row}: {p.message}" for name, p in rows[:3])
+    more = f" (and {len(rows) - 3} more)" if len(rows) > 3 else ""
+    st.warning(
+        f"**{len(rows)} row{'' if len(rows) == 1 else 's'} of this patient's files "
+        f"{'was' if len(rows) == 1 else 'were'} rejected at import** and "
+        f"{'is' if len(rows) == 1 else 'are'} not shown here: {md_escape(first)}{more}. "
+        "The import report on Home lists every rejected row with its reason.",
+        icon=":material/report:",
+    )
+
+
 def show_identity_conflict(conflict: IdentityConflict) -> None:
     """One identity conflict, said: an error while open, a warning once a clinician settled it."""
     if conflict.settled:

@@ -192,3 +192,25 @@ def test_a_patient_with_nothing_open_says_so_and_when_bloods_are_due(loaded):
         and i.value.endswith("Next blood test due 27 Jan 2027.")
         for i in at.info
     ), [i.value for i in at.info]
+
+
+def test_the_patient_page_says_which_of_the_patients_rows_were_rejected():
+    """A dose row of X9 that cannot be held (methotrexate "3x weekly") is rejected at import
+    and so is in no chart or table; X9's page says so, with the reason, instead of showing
+    a patient with no methotrexate in silence.  Another patient's rejected row is not
+    named there."""
+    at = fresh()
+    labs = b"MRN,Date,Test,Value,Unit\nX9,2026-02-01,WBC,2.5,10^9/L\nY1,2026-02-01,WBC,5.0,10^9/L\n"
+    doses = (
+        b"patient,drug,dose,unit,frequency,start\n"
+        b"X9,methotrexate,10,mg,3x weekly,2026-01-01\nY1,methotrexate,15,mg,1x weakly,2026-01-01\n"
+    )
+    at.file_uploader(key="upload_files").set_value([("x9.csv", labs, "text/csv"), ("d.csv", doses, "text/csv")])
+    at.run()
+    at.switch_page("pages/patient.py").run()
+    at.session_state["patient"] = "X9"
+    at.run()
+    assert not at.exception
+    [note] = [w.value for w in at.warning if "rejected at import" in w.value]
+    assert note.startswith("**1 row of this patient's files was rejected at import**")
+    assert "d.csv row 2: methotrexate more often than once weekly" in note and "row 3" not in note
