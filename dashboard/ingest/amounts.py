@@ -217,8 +217,30 @@ _COUNT_UNITS = {
     "stuck",
 }
 
+#: A mass per day or per week ("150 mg/day", "15 mg/week"): the total of that period,
+#: spelling -> (mg factor, period).  Written without spaces, lower case, as units are
+#: compared.  Reconciled with the row's frequency by the dose reader (a total per day
+#: beside "BID" cannot tell whether it is the day's or each dose's).
+PER_PERIOD_UNITS: dict[str, tuple[float, str]] = {
+    f"{mass}{sep}{period}": (factor, canon)
+    for mass, (_canon, factor) in MASS_UNITS.items()
+    for sep in ("/", "per")
+    for period, canon in (
+        ("day", "day"),
+        ("d", "day"),
+        ("24h", "day"),
+        ("24hr", "day"),
+        ("24hours", "day"),
+        ("week", "week"),
+        ("wk", "week"),
+        ("w", "week"),
+    )
+}
+
 _AMOUNT_UNITS = sorted(
-    {*_UNIT_FACTORS, *_COUNT_UNITS, "iu", "unit", "units", "tab(s)", "cap(s)"}, key=len, reverse=True
+    {*_UNIT_FACTORS, *_COUNT_UNITS, *PER_PERIOD_UNITS, "iu", "unit", "units", "tab(s)", "cap(s)"},
+    key=len,
+    reverse=True,
 )
 _UNIT_TAIL = re.compile(
     r"(?:^|(?<=[\d\s.,]))(" + "|".join(re.escape(u) for u in _AMOUNT_UNITS) + r")\.?\s*$", re.IGNORECASE
@@ -233,6 +255,8 @@ class Amount:
     unit: str = ""
     problem: str = ""
     note: str = ""
+    #: "day" or "week" when the amount is the total of that period ("150 mg/day"), else ""
+    per: str = ""
 
 
 def read_amount(text: str, unit_text: str = "", decimal: str = UNKNOWN) -> Amount:
@@ -252,6 +276,9 @@ def read_amount(text: str, unit_text: str = "", decimal: str = UNKNOWN) -> Amoun
         shown = f"dose not understood ('{t[:40]}')" if read.problem.startswith("dose not understood") else read.problem
         return Amount(problem=shown)
     num = read.value
+    if unit in PER_PERIOD_UNITS:
+        factor, period = PER_PERIOD_UNITS[unit]
+        return Amount(round(num * factor, 6), "mg", note=read.note, per=period)
     if unit in _UNIT_FACTORS:
         canon, f = _UNIT_FACTORS[unit]
         return Amount(round(num * f, 6), canon, note=read.note)

@@ -31,6 +31,7 @@ from dashboard.ingest.sig import Sig, read_sig
 
 #: The frequency of a dose given per day ("150 mg/day"): what parse_frequency("daily") reads.
 DAILY = Frequency("daily", PER_DAY["daily"])
+WEEKLY = Frequency("weekly", 1 / 7, weekly_or_longer=True)  # as parse_frequency("weekly") reads it
 
 
 def tablet_strength(r: DoseRecord) -> tuple[float, str] | None:
@@ -158,7 +159,8 @@ def normalise_doses(batch: DoseBatch) -> tuple[pa.Table, list[tuple[int, int]]]:
         dose_text, dose_unit, freq_text = text.dose, text.dose_unit, text.frequency
         per_body = None if is_stop or dose_text else _PER_BODY_IN_NAME.search(r.drug_text)
         if per_body:
-            # "Aza 2mg/kg": a dose per kg (or per m²), read as the dose column reads one
+            # "Aza 2mg/kg", "HCQ 200mg/day": a dose per kg (per m², per day, per week), read as
+            # the dose column reads one
             dose_text, dose_unit = per_body.group(0), ""
             rep.warn(f"dose read from the drug name ('{per_body.group(0)}')", r.row, col("drug", "drug"), r.drug_text)
         from_instructions += text.from_instructions
@@ -167,6 +169,7 @@ def normalise_doses(batch: DoseBatch) -> tuple[pa.Table, list[tuple[int, int]]]:
             rep.problems.append(Problem(r.row, col("dose", "dose"), read.problem, dose_text[:120]))
             continue
         amount = (read.value, read.unit) if read is not None else None
+        per = read.per if read is not None else ""  # "150 mg/day": the day's total
         for note in (text.note, read.note if read is not None else ""):
             if note:
                 rep.warn(f"dose {note}", r.row, col("dose", "dose"), r.dose[:120])
@@ -215,6 +218,25 @@ def normalise_doses(batch: DoseBatch) -> tuple[pa.Table, list[tuple[int, int]]]:
             rep.problems.append(Problem(r.row, col("dose", "dose"), "dose must be positive", r.dose))
             continue
         freq = parse_frequency(freq_text) if freq_text else None
+        if per:
+            # a total per day (or week) is one administration a day (a week) unless the
+            # frequency says otherwise: then whether it is each dose's or the day's total
+            # cannot be told, and the row is refused rather than divided or multiplied
+            implied = DAILY if per == "day" else WEEKLY
+            if freq is not None and freq.canonical != implied.canonical:
+                rep.problems.append(
+                    Problem(
+                        r.row,
+                        col("frequency", "frequency"),
+                        f"the dose is a total per {per} ({dose:g} mg/{per}) but the frequency says '{freq_text[:40]}': "
+                        f"whether {dose:g} mg is each dose or the {per}'s total cannot be told; enter the dose per "
+                        f"administration, or the frequency {implied.canonical}",
+                        freq_text,
+                    )
+                )
+                continue
+            if freq is None and not freq_text:
+                freq = implied
         if freq_text and freq is None:
             rep.problems.append(
                 Problem(
@@ -320,7 +342,9 @@ def held_or_stopped(r: DoseRecord) -> tuple[str, str, bool] | None:
 
 _PER_BODY = re.compile(r"/\s*(kg|m2|m²)\b", re.IGNORECASE)
 #: a dose per body weight or area written in a drug name ("Aza 2mg/kg", "Cyclophosphamide 750mg/m2")
-_PER_BODY_IN_NAME = re.compile(r"\d+(?:[.,]\d+)?\s*(?:mg|g|mcg|micrograms?)\s*/\s*(?:kg|m2|m²)(?![\w/])", re.IGNORECASE)
+_PER_BODY_IN_NAME = re.compile(
+    r"\d+(?:[.,]\d+)?\s*(?:mg|g|mcg|micrograms?)\s*/\s*(?:kg|m2|m²|day|d|24\s*h|week|wk)(?![\w/])", re.IGNORECASE
+)
 _INSTRUCTION_WORDS = re.compile(
     r"\b(take|inject|give|tablets?|tabs?|capsules?|caps?|total|by mouth|times|morning|night|evening)\b", re.IGNORECASE
 )

@@ -229,3 +229,46 @@ def test_a_schedule_in_the_drug_text_is_not_called_no_frequency():
     notes = [w.message for w in result.report.files[0].warnings]
     assert not any("no frequency given" in n for n in notes)
     assert any("names 'weekly'" in n for n in notes)
+
+
+# --------------------------------------------------------------------------- a total per day or per week
+
+PER_PERIOD = "patient,drug,dose,unit,frequency,route,start\n"
+
+
+@pytest.mark.parametrize(
+    ("row", "mg_day", "mg_week", "frequency"),
+    [
+        ("H3,Hydroxychloroquine,200,mg/day,,oral,2024-01-01", 200.0, None, "daily"),
+        ("H4,Hydroxychloroquine,200,mg/day,daily,oral,2024-01-01", 200.0, None, "daily"),
+        ("A1,azathioprine,150 mg/day,,,oral,2024-01-01", 150.0, None, "daily"),
+        ("A2,azathioprine,0.15,g/day,,oral,2024-01-01", 150.0, None, "daily"),
+        ("M1,methotrexate,15,mg/week,,oral,2024-01-01", 15 / 7, 15.0, "weekly"),
+        ("M2,methotrexate,15 mg/wk,,weekly,sc,2024-01-01", 15 / 7, 15.0, "weekly"),
+        ("N1,HCQ 200mg/day,,,,oral,2024-01-01", 200.0, None, "daily"),
+    ],
+)
+def test_a_total_per_day_or_week_is_read_as_that_periods_dose(row, mg_day, mg_week, frequency):
+    """'200 mg/day' states the day's total and '15 mg/week' the week's: with no frequency,
+    or the one the unit implies, that is one administration a day (a week), read as the
+    source states it.  These rows were refused ("dose unit 'mg/day' is not mg ...")."""
+    result = import_text(PER_PERIOD + row + "\n", name="doses.csv")
+    assert_balanced(result)
+    [d] = result.doses_df().to_dict("records")
+    assert d["frequency"] == frequency and d["dose_unit"] == "mg"
+    assert d["mg_per_day"] == pytest.approx(mg_day)
+    assert (mg_week is None and d["mg_per_week"] != d["mg_per_week"]) or d["mg_per_week"] == pytest.approx(mg_week)
+
+
+@pytest.mark.parametrize(
+    "row",
+    ["H5,Hydroxychloroquine,400,mg/day,BID,oral,2024-01-01", "M3,methotrexate,15,mg/week,daily,oral,2024-01-01"],
+)
+def test_a_total_per_period_beside_another_frequency_is_refused_with_the_reason(row):
+    """'400 mg/day' beside 'BID': is 400 mg each dose (800 a day) or the day's total (200
+    twice)?  The source does not say, so the row is refused, never divided or multiplied."""
+    result = import_text(PER_PERIOD + row + "\n", name="doses.csv")
+    assert_balanced(result)
+    assert result.doses_df().empty
+    [p] = result.report.files[0].problems
+    assert "cannot be told" in p.message and "enter the dose per administration" in p.message
