@@ -312,12 +312,15 @@ def open_flags_frame(flags: pd.DataFrame, patients: pd.DataFrame | None = None) 
             bits.append(f"{int(r.days_since_pulse)} d after the last pulse")
         context.append("; ".join(bits))
     state = [
-        f"reviewed: {a} by {b} on {pd.Timestamp(t):%Y-%m-%d}" if ok and not pd.isna(t) else "not reviewed"
-        for ok, a, b, t in zip(
+        f"reviewed: {a} by {b} on {pd.Timestamp(t):%Y-%m-%d}"
+        if ok and not pd.isna(t)
+        else "not reviewed" + (f" (open again: {lapsed})" if lapsed else "")
+        for ok, a, b, t, lapsed in zip(
             flags.get("reviewed", pd.Series(False, index=ids.index)),
             flags.get("review_action", pd.Series("", index=ids.index)),
             flags.get("reviewed_by", pd.Series("", index=ids.index)),
             flags.get("reviewed_at", pd.Series(pd.NaT, index=ids.index)),
+            flags.get("review_lapsed", pd.Series("", index=ids.index)).fillna(""),
             strict=True,
         )
     ]

@@ -179,14 +179,23 @@ def add_reviews(tx: Tx, clock: Clock, reviews: Sequence[Review], by: str) -> lis
         )
         if review.value is not None:  # the result it was about (a review of the patient has none)
             tx.execute("INSERT INTO review_results VALUES (?, ?, ?)", [review_id, review.value, review.comparator])
+        if review.severity:  # what it judged (a review of the patient judged no flag)
+            tx.execute(
+                "INSERT INTO review_judgements VALUES (?, ?, ?, ?)",
+                [review_id, review.grade, review.severity, review.seq],
+            )
         ids.append(review_id)
     bump(tx)
     return ids
 
 
 #: The review log with the value and comparator of the result each entry was about (NULL
-#: for a review of the patient, and for entries from before schema 4).
-REVIEW_LOG = "SELECT r.*, x.value, x.comparator FROM reviews r LEFT JOIN review_results x USING (review_id)"
+#: for a review of the patient, and for entries from before schema 4), and what it judged
+#: (grade, severity, series position: NULL likewise, and for entries from before schema 6).
+REVIEW_LOG = (
+    "SELECT r.*, x.value, x.comparator, j.grade, j.severity, j.seq FROM reviews r "
+    "LEFT JOIN review_results x USING (review_id) LEFT JOIN review_judgements j USING (review_id)"
+)
 
 
 def reviews(tx: Tx, patient_id: str | None) -> pa.Table:

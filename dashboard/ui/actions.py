@@ -21,7 +21,7 @@ from dashboard import model
 from dashboard.dataset import Dataset
 from dashboard.dose_entry import DoseEntry
 from dashboard.ingest import ImportReport, ImportResult
-from dashboard.reviews import ACTIONS, flags_for_review, results_of, reviews_for
+from dashboard.reviews import ACTIONS, Judged, flags_for_review, results_of, reviews_for
 from dashboard.store import EntryRejected, Workspace, WorkspaceBusy, WorkspaceError, workspace_path
 from dashboard.store.panel import open_panel
 from dashboard.ui.auth import reviewer
@@ -206,7 +206,7 @@ def record_review(
     ticked: Sequence[str],
     action: str,
     note: str,
-    results: dict[str, tuple[float, str]] | None = None,
+    results: dict[str, Judged] | None = None,
 ) -> bool:
     """The Patient page's review of the ``ticked`` flags (of ``flag_keys``, the open ones
     shown): checked, saved to the workspace (the session's panel first, when it is not

@@ -77,7 +77,7 @@ def review_form(patient_id: str, flags: pd.DataFrame) -> None:
 
 
 def _submit_review(
-    patient_id: str, flag_keys: Sequence[str], generation: int, results: dict[str, tuple[float, str]]
+    patient_id: str, flag_keys: Sequence[str], generation: int, results: dict[str, reviews.Judged]
 ) -> None:
     """Callback of the review form (the form's values, under its own keys of this
     ``generation``, exist only in the session state when it runs)."""

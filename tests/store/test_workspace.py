@@ -181,3 +181,35 @@ def test_monitoring_interval_is_stored_with_its_history(ws):
     assert [(r["interval_days"], r["set_by"]) for r in history] == [(182, "Dr A"), (0, "Dr B")]
     ds = open_panel(ws).dataset()
     assert ds.interval_of("P1")["interval_days"] == 0
+
+
+def test_a_version_5_workspace_gains_review_judgements_and_its_reviews_still_cover(ws, monkeypatch):
+    """H119: schema 6 adds ``review_judgements``; a review recorded by a schema-5 dashboard
+    (a value, no judgement) keeps covering its flag after the migration."""
+    from dashboard.reviews import results_of, reviews_for
+
+    monkeypatch.setattr("dashboard.store.migrations.MIGRATIONS", schema.MIGRATIONS[:5])
+    monkeypatch.setattr("dashboard.store.migrations.latest_version", lambda: 5)
+    monkeypatch.setattr("dashboard.store.workspace.latest_version", lambda: 5)
+    schema_5_log = "SELECT r.*, x.value, x.comparator FROM reviews r LEFT JOIN review_results x USING (review_id)"
+    monkeypatch.setattr("dashboard.store.entries.REVIEW_LOG", schema_5_log)
+    ws.import_sources([src("labs.csv", LABS), src("doses.csv", DOSES), src("patients.csv", PATIENTS)], by="t")
+    as_of = dt.date(2025, 6, 1)
+    shown = open_panel(ws).open_flags(as_of)
+    assert len(shown)
+    values = {k: (j.value, j.comparator) for k, j in results_of(shown).items()}  # what schema 5 kept
+    ws.add_reviews(
+        reviews_for("001", list(shown["flag_key"][shown["patient_id"] == "001"]), "continue", "", values), by="Dr A"
+    )
+    import duckdb
+
+    con = duckdb.connect(str(ws.db_path), read_only=True)
+    assert "review_judgements" not in {r[0] for r in con.execute("SHOW TABLES").fetchall()}
+    con.close()
+    monkeypatch.undo()
+    again = Workspace(ws.path)
+    assert again.info()["schema_version"] == schema.latest_version() == 6
+    flags = open_panel(again).open_flags(as_of)
+    mine = flags[flags["patient_id"] == "001"]
+    assert len(mine) and mine["reviewed"].all()
+    assert open_panel(again).reviews["severity"].isna().all()
