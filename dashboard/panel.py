@@ -89,7 +89,8 @@ def panel_table(ds: Dataset, review: Review, system: str = "SI") -> pd.DataFrame
             "Doses now": summary["current_doses"],
         }
     )
-    latest = _latest_values(reviewed_labs(ds.labs, review.as_of), ids, system)
+    judged = reviewed_labs(ds.labs, review.as_of)  # up to the as-of date, as the review judged
+    latest = _latest_values(judged, ids, system)
     for a in PANEL_ANALYTES:
         col = f"ctcae_{a}"
         grade = summary[col].fillna(0).astype(int).tolist() if col in summary else [0] * len(summary)
@@ -99,7 +100,7 @@ def panel_table(ds: Dataset, review: Review, system: str = "SI") -> pd.DataFrame
     for a in PANEL_ANALYTES:
         out[value_column(a, system)] = latest[a]["text"].to_numpy()
         out[trend_column(a)] = latest[a]["spark"].to_numpy()
-    last = ds.labs.groupby("patient_id")["collected_at"].max() if len(ds.labs) else pd.Series(dtype="datetime64[s]")
+    last = judged.groupby("patient_id")["collected_at"].max() if len(judged) else pd.Series(dtype="datetime64[s]")
     out["Last bloods"] = _dates(ids.map(last))
     grade = summary["max_ctcae_grade"]
     out["CTCAE now"] = grade.astype("Int64")

@@ -271,3 +271,22 @@ def test_unreviewed_first_keeps_an_overdue_patient_with_those_still_to_review(tm
     a = table[table["Patient"] == "A"].iloc[0]
     assert a["Overdue (days)"] > 0 and a["Unreviewed flags"] == 0
     assert list(table["Patient"]) == ["A", "B", "C"]
+
+
+def test_the_panels_last_bloods_stop_at_the_as_of_date(tmp_path):
+    """H123 (probe 6 F7b).  Full checks on 10 Jan and 1 Mar 2024, a neutrophil count on 1 Jun
+    2024 after the as-of date 1 May: "Last bloods" is 1 Mar, beside the next test due 29 Mar
+    (a 28-day interval set on 2 Mar) and 33 days overdue."""
+    doses = "patient,drug,dose,unit,frequency,start,end\n001,methotrexate,15,mg,weekly,2023-01-01,\n"
+    labs = (
+        P6_HEAD
+        + full_check("001", "2024-01-10")
+        + full_check("001", "2024-03-01")
+        + "001,2024-03-01 09:00,MCV,106,fL\n001,2024-06-01 09:00,Neutrophils,0.4,10^9/L\n"
+    )
+    ws = p6_workspace(tmp_path / "ws", ("d.csv", doses), ("l.csv", labs), at=dt.datetime(2024, 3, 2, 9))
+    ws.set_interval("001", 28, "CKD stage 3, age", by="Dr A")
+    table = panel_with_reviews(ws)
+    assert table.loc[0, "Overdue (days)"] == 33
+    assert table.loc[0, "Next test due"] == "2024-03-29"
+    assert table.loc[0, "Last bloods"] == "2024-03-01"
