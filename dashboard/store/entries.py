@@ -48,10 +48,13 @@ def check_interval(patient_id: str, days: int, reason: str, by: str) -> None:
         raise EntryRejected(problems)
 
 
-def add_interval(tx: Tx, clock: Clock, patient_id: str, days: int, reason: str, by: str) -> None:
+def add_interval(
+    tx: Tx, clock: Clock, patient_id: str, days: int, reason: str, by: str, at: dt.datetime | None = None
+) -> None:
+    """``at``: when it was set, when not now (an interval set in a session panel, saved later)."""
     tx.execute(
         "INSERT INTO intervals VALUES (?, ?, ?, ?, ?)",
-        [patient_id, int(days), reason.strip(), by.strip(), clock().replace(microsecond=0)],
+        [patient_id, int(days), reason.strip(), by.strip(), (at or clock()).replace(microsecond=0)],
     )
     bump(tx)
 
@@ -60,6 +63,50 @@ def intervals(tx: Tx, patient_id: str | None) -> pa.Table:
     where, params = ("WHERE patient_id = ?", [patient_id]) if patient_id else ("", [])
     t = tx.arrow(f"SELECT {cols('intervals')} FROM intervals {where} ORDER BY set_at", params)
     return model.conform("intervals", t)
+
+
+# --------------------------------------------------------------------------- clinician-set baselines
+
+
+def check_baseline(patient_id: str, analyte: str, value: float, by: str) -> None:
+    """Reject a baseline entry that is incomplete or not a positive count."""
+    problems = []
+    if not patient_id.strip():
+        problems.append("a patient is needed")
+    if analyte not in model.ANALYTES:
+        problems.append("choose an analyte")
+    if not (value == value and value > 0):  # NaN or not positive
+        problems.append("the baseline must be a positive number")
+    if not by.strip():
+        problems.append("say who sets the baseline")
+    if problems:
+        raise EntryRejected(problems)
+
+
+def add_baseline(
+    tx: Tx,
+    clock: Clock,
+    patient_id: str,
+    analyte: str,
+    value: float,
+    note: str,
+    by: str,
+    at: dt.datetime | None = None,
+) -> None:
+    """A clinician-set baseline: a new row (the history stays); the latest per patient and
+    analyte is in force (:data:`BASELINES_IN_FORCE`)."""
+    tx.execute(
+        f"INSERT INTO baselines ({cols('baselines')}) VALUES (?, ?, ?, ?, ?, ?)",
+        [patient_id, analyte, float(value), note.strip(), by.strip(), (at or clock()).replace(microsecond=0)],
+    )
+    bump(tx)
+
+
+#: The baselines in force: the latest row of each patient and analyte.
+BASELINES_IN_FORCE = (
+    "(SELECT * FROM baselines QUALIFY row_number() OVER "
+    "(PARTITION BY patient_id, analyte ORDER BY set_at DESC NULLS LAST, rowid DESC) = 1)"
+)
 
 
 # --------------------------------------------------------------------------- doses entered

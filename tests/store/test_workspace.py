@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import pytest
 
 from dashboard.ingest import Source
@@ -213,3 +214,41 @@ def test_a_version_5_workspace_gains_review_judgements_and_its_reviews_still_cov
     mine = flags[flags["patient_id"] == "001"]
     assert len(mine) and mine["reviewed"].all()
     assert open_panel(again).reviews["severity"].isna().all()
+
+
+def test_a_clinician_set_baseline_is_stored_with_its_history_and_the_latest_holds(ws):
+    """H122: the workspace keeps clinician-set baselines (its ``baselines`` table): the
+    latest per patient and analyte is in force, the earlier rows stay; an entry without a
+    positive value or a name is refused."""
+    ws.import_sources([src("labs.csv", LABS)], by="t")
+    with pytest.raises(EntryRejected):
+        ws.set_baseline("001", "neutrophils", 0.0, "", by="Dr A")
+    with pytest.raises(EntryRejected):
+        ws.set_baseline("001", "neutrophils", 1.1, "", by=" ")
+    ws.set_baseline("001", "neutrophils", 1.2, "first estimate", by="Dr A")
+    ws.set_baseline("001", "neutrophils", 1.1, "Duffy-null", by="Dr B")
+    ws.set_baseline("001", "wbc", 3.0, "", by="Dr B")
+    kept = open_panel(Workspace(ws.path)).baselines.sort_values("analyte")
+    assert list(zip(kept["analyte"], kept["value"], kept["set_by"], strict=True)) == [
+        ("neutrophils", 1.1, "Dr B"),
+        ("wbc", 3.0, "Dr B"),
+    ]
+    import duckdb
+
+    con = duckdb.connect(str(ws.db_path), read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM baselines").fetchall()[0][0] == 3  # the history stays
+    finally:
+        con.close()
+
+
+def test_a_session_panels_intervals_and_baselines_are_kept_with_their_time(ws):
+    """H122: what a clinician set in a session panel is stored in one go, with when it was set."""
+    at = dt.datetime(2024, 4, 2, 10, 30)
+    n = ws.keep_clinician_entries(
+        [{"patient_id": "001", "interval_days": 28, "reason": "CKD", "set_by": "Dr A", "set_at": at}],
+        [{"patient_id": "001", "analyte": "neutrophils", "value": 1.1, "note": "", "set_by": "Dr A", "set_at": at}],
+    )
+    assert n == 2
+    p = open_panel(ws)
+    assert list(p.intervals["set_at"]) == [pd.Timestamp(at)] and list(p.baselines["set_at"]) == [pd.Timestamp(at)]
