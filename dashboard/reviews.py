@@ -178,7 +178,7 @@ def flags_for_review(
     """The open flags of the rules engine on ``as_of``, each with its latest review,
     unreviewed first (the review list of the panel or of one patient)."""
     flags = review(labs, doses, patients, baselines, profile, as_of).open_flags_df()
-    return with_review_status(flags, log, rule_col="rule")
+    return with_review_status(flags, log, rule_col="rule", as_of=as_of)
 
 
 def flag_words(flag: object) -> str:
@@ -204,7 +204,8 @@ def review_words(flag: object) -> str:
         return f"open again: {lapsed}" if lapsed else ""
     when = get("reviewed_at")
     at = f", {pd.Timestamp(when):%d %b %Y}" if when is not None and not pd.isna(when) else ""
-    return f"reviewed: {get('review_action', '')} by {get('reviewed_by', '')}{at}"
+    later = ", after the as-of date" if get("reviewed_after_as_of", False) else ""
+    return f"reviewed: {get('review_action', '')} by {get('reviewed_by', '')}{at}{later}"
 
 
 def flag_choices(flags: pd.DataFrame) -> dict[str, str]:
@@ -263,14 +264,20 @@ def latest(log: pd.DataFrame) -> pd.DataFrame:
 
 
 def with_review_status(
-    flags: pd.DataFrame, log: pd.DataFrame, *, rule_col: str = "rule_id", when_col: str = "collected_at"
+    flags: pd.DataFrame,
+    log: pd.DataFrame,
+    *,
+    rule_col: str = "rule_id",
+    when_col: str = "collected_at",
+    as_of: dt.date | None = None,
 ) -> pd.DataFrame:
     """``flags`` with the latest review of each (``reviewed``, ``review_action``,
     ``reviewed_by``, ``reviewed_at``), unreviewed first, then newest first.
 
     ``review_lapsed`` says, for a flag whose latest review no longer covers it, why
     ("regraded from G1 (info) to G3 (action) since the review by Dr A on 1 May 2024");
-    "" otherwise."""
+    "" otherwise.  With ``as_of``, ``reviewed_after_as_of`` says which reviews were made
+    after the date judged (an audit at a past date shows them, and says so)."""
     out = flags.copy()
     keys = [
         flag_key(p, r, w, a)
@@ -288,6 +295,9 @@ def with_review_status(
     out["review_action"] = [by_key.loc[k, "action"] if h else "" for k, h in zip(keys, has, strict=True)]
     out["reviewed_by"] = [by_key.loc[k, "reviewer"] if h else "" for k, h in zip(keys, has, strict=True)]
     out["reviewed_at"] = [by_key.loc[k, "reviewed_at"] if h else pd.NaT for k, h in zip(keys, has, strict=True)]
+    if as_of is not None:
+        end = pd.Timestamp(as_of) + pd.Timedelta(days=1)
+        out["reviewed_after_as_of"] = [bool(pd.notna(t) and pd.Timestamp(t) >= end) for t in out["reviewed_at"]]
     return out.sort_values(["reviewed", when_col], ascending=[True, False], kind="stable").reset_index(drop=True)
 
 

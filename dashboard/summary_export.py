@@ -322,16 +322,18 @@ def open_flags_frame(flags: pd.DataFrame, patients: pd.DataFrame | None = None) 
         if pd.notna(getattr(r, "days_since_pulse", None)):
             bits.append(f"{int(r.days_since_pulse)} d after the last pulse")
         context.append("; ".join(bits))
+    later = flags.get("reviewed_after_as_of", pd.Series(False, index=ids.index)).fillna(False)
     state = [
-        f"reviewed: {a} by {b} on {pd.Timestamp(t):%Y-%m-%d}"
+        f"reviewed: {a} by {b} on {pd.Timestamp(t):%Y-%m-%d}" + (", after the as-of date" if after else "")
         if ok and not pd.isna(t)
         else "not reviewed" + (f" (open again: {lapsed})" if lapsed else "")
-        for ok, a, b, t, lapsed in zip(
+        for ok, a, b, t, lapsed, after in zip(
             flags.get("reviewed", pd.Series(False, index=ids.index)),
             flags.get("review_action", pd.Series("", index=ids.index)),
             flags.get("reviewed_by", pd.Series("", index=ids.index)),
             flags.get("reviewed_at", pd.Series(pd.NaT, index=ids.index)),
             flags.get("review_lapsed", pd.Series("", index=ids.index)).fillna(""),
+            later,
             strict=True,
         )
     ]

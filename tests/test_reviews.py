@@ -102,3 +102,19 @@ def test_a_review_covers_its_flag_only_while_it_is_judged_no_worse_and_no_earlie
     ]
     old = with_review_status(_flag(4, "urgent", 5), _judged_log(None, None, None), rule_col="rule")
     assert old["reviewed"].all()  # an entry from before schema 6: as before
+
+
+def test_a_review_made_after_the_as_of_date_says_so():
+    """Probe 6 F9: reviewed on 1 May 2024; judged as of 20 Apr 2024 the flag still shows its
+    review (the sample's as-of date is its extract date, before any review), and says that
+    the review came after the date judged; as of 1 May it does not."""
+    from dashboard.reviews import review_words
+
+    before = with_review_status(_flag(2, "caution", 1), _judged_log(2, "caution", 1), rule_col="rule",
+                                as_of=dt.date(2024, 4, 20))  # fmt: skip
+    assert before["reviewed"].all() and before["reviewed_after_as_of"].all()
+    assert review_words(before.iloc[0].to_dict()).endswith(", after the as-of date")
+    on = with_review_status(_flag(2, "caution", 1), _judged_log(2, "caution", 1), rule_col="rule",
+                            as_of=dt.date(2024, 5, 1))  # fmt: skip
+    assert not on["reviewed_after_as_of"].any()
+    assert not review_words(on.iloc[0].to_dict()).endswith("as-of date")
