@@ -89,7 +89,8 @@ def panel_table(ds: Dataset, review: Review, system: str = "SI") -> pd.DataFrame
             "Doses now": summary["current_doses"],
         }
     )
-    latest = _latest_values(reviewed_labs(ds.labs, review.as_of), ids, system)
+    judged = reviewed_labs(ds.labs, review.as_of)  # up to the as-of date, as the review judged
+    latest = _latest_values(judged, ids, system)
     for a in PANEL_ANALYTES:
         col = f"ctcae_{a}"
         grade = summary[col].fillna(0).astype(int).tolist() if col in summary else [0] * len(summary)
@@ -99,7 +100,7 @@ def panel_table(ds: Dataset, review: Review, system: str = "SI") -> pd.DataFrame
     for a in PANEL_ANALYTES:
         out[value_column(a, system)] = latest[a]["text"].to_numpy()
         out[trend_column(a)] = latest[a]["spark"].to_numpy()
-    last = ds.labs.groupby("patient_id")["collected_at"].max() if len(ds.labs) else pd.Series(dtype="datetime64[s]")
+    last = judged.groupby("patient_id")["collected_at"].max() if len(judged) else pd.Series(dtype="datetime64[s]")
     out["Last bloods"] = _dates(ids.map(last))
     grade = summary["max_ctcae_grade"]
     out["CTCAE now"] = grade.astype("Int64")
@@ -114,7 +115,18 @@ def panel_table(ds: Dataset, review: Review, system: str = "SI") -> pd.DataFrame
         summary["patient_id"].map(_drugs_now(ds.doses, review.as_of)).apply(lambda v: v if isinstance(v, list) else [])
     )
     out["_severity"] = summary["urgency"].map(SEVERITY_ORDER).fillna(0).astype(int)
+    out["_dose_check_severity"] = ids.map(_dose_check_severity(review)).fillna(0).astype(int).to_numpy()
     return out.reset_index(drop=True)
+
+
+def _dose_check_severity(review: Review) -> pd.Series:
+    """Per patient: the highest severity (0-4) of the open dose checks (none reviewable in
+    the form: one of action or urgent keeps the patient out of "acknowledged")."""
+    checks = review.dose_checks_df()
+    if not len(checks):
+        return pd.Series(dtype="int64")
+    live = checks[checks["status"] == "open"]
+    return live["severity"].map(SEVERITY_ORDER).fillna(0).astype(int).groupby(live["patient_id"]).max()
 
 
 def reviewed_labs(labs: pd.DataFrame, as_of) -> pd.DataFrame:
@@ -310,11 +322,13 @@ def with_reviews(
     """Add the review state of each patient's open flags (workspace review log).
 
     ``Unreviewed flags`` counts the open flags nobody has reviewed; a patient is
-    *acknowledged* when every open flag has a review and no blood test is overdue.  A
-    review is of named flags, so a later result (a new flag) counts as unreviewed and
-    reopens the patient.  With ``unreviewed_first`` and a log holding any review,
-    patients with unreviewed flags come first (urgency order within each group); without
-    reviews the urgency order is left alone.
+    *acknowledged* when every open flag has a review, no blood test is overdue and no open
+    dose check of severity action or urgent stands (nobody can review a dose check in the
+    form: it is settled by changing the dose record).  A review is of named flags, so a
+    later result (a new flag) counts as unreviewed and reopens the patient.  With
+    ``unreviewed_first`` and a log holding any review, patients still to see (unreviewed
+    flags, overdue bloods or such a dose check) come first, urgency order within each
+    group; without reviews the urgency order is left alone.
     """
     if table.empty:
         return table
@@ -328,11 +342,15 @@ def with_reviews(
     total = status.groupby("patient_id").size()
     out["Unreviewed flags"] = out["Patient"].map(unreviewed).fillna(0).astype(int)
     has_flags = out["Patient"].map(total).fillna(0).astype(int) > 0
-    out["_acknowledged"] = has_flags & (out["Unreviewed flags"] == 0) & (out["Overdue (days)"] == 0)
+    dose_check = (
+        out["_dose_check_severity"] >= SEVERITY_ORDER["action"]
+        if "_dose_check_severity" in out
+        else pd.Series(False, index=out.index)
+    )
+    to_see = (out["Unreviewed flags"] > 0) | (out["Overdue (days)"] > 0) | dose_check
+    out["_acknowledged"] = has_flags & ~to_see
     if unreviewed_first and not log.empty:
-        out = out.sort_values(
-            ["Unreviewed flags", "Rank"], key=lambda c: c if c.name == "Rank" else -(c > 0), kind="stable"
-        )
+        out = out.assign(_to_see=~to_see).sort_values(["_to_see", "Rank"], kind="stable").drop(columns="_to_see")
     return out.reset_index(drop=True)
 
 

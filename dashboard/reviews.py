@@ -11,6 +11,14 @@ A review also records the value (and comparator) of the result it was about: a l
 amends a result sends another value for the same draw, and the review of the first value
 never covers it (:func:`with_review_status`).  An entry from before values were recorded
 covers its flag only while the draw holds no conflicting results.
+
+It records what it judged, too (schema 6): the result's CTCAE grade, the flag's severity
+and the result's position in the patient's series of that test.  A review covers its flag
+only while the flag is judged no worse (a back-filled or clinician-set baseline, a
+profile or a rules change can regrade the same value: "regraded from G1 to G3 since the
+review by ...") and while no result of that test dated before the reviewed draw has
+arrived since (a late result joins the episode or sits among the earlier draws unseen).
+An entry from before judgements were recorded covers as before.
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import pandas as pd
 
@@ -43,6 +52,25 @@ COLUMNS: tuple[str, ...] = (
 #: Columns the workspace's log adds (schema 4): the value and comparator of the result an
 #: entry was about (missing or null for a review of the patient and for older entries).
 RESULT_COLUMNS: tuple[str, ...] = ("value", "comparator")
+#: Columns the workspace's log adds (schema 6): what an entry judged: the result's CTCAE
+#: grade, the flag's severity and the result's position in its series (missing or null for
+#: a review of the patient and for older entries).
+JUDGED_COLUMNS: tuple[str, ...] = ("grade", "severity", "seq")
+#: Severities, mildest first: a flag now more severe than reviewed is open again.
+SEVERITY_RANK: dict[str, int] = {"": 0, "info": 1, "caution": 2, "action": 3, "urgent": 4}
+
+
+class Judged(NamedTuple):
+    """What a review of one flag records about it, as shown to the reviewer."""
+
+    value: float
+    comparator: str = ""
+    #: the result's CTCAE grade (None: the analyte has no CTCAE term)
+    grade: int | None = None
+    #: the flag's severity (info, caution, action, urgent)
+    severity: str = ""
+    #: the result's position in the patient's series of its test (0 = first)
+    seq: int | None = None
 
 
 @dataclass(frozen=True)
@@ -59,6 +87,11 @@ class Review:
     #: the value and comparator of the result reviewed (None for a review of the patient)
     value: float | None = None
     comparator: str = ""
+    #: what was judged: the CTCAE grade, the severity and the series position (None, "", None
+    #: for a review of the patient)
+    grade: int | None = None
+    severity: str = ""
+    seq: int | None = None
 
     @property
     def flag_key(self) -> str:
@@ -83,11 +116,13 @@ def parse_flag_key(key: str) -> tuple[str, str, pd.Timestamp | None, str]:
     return patient_id, rule_id, (pd.Timestamp(when) if when else None), analyte
 
 
-def review_of(key: str, action: str, note: str = "", result: tuple[float, str] | None = None) -> Review:
+def review_of(key: str, action: str, note: str = "", result: tuple | None = None) -> Review:
     """A review of the flag ``key`` (an empty key: of the patient, who must be in ``note``'s
-    caller); ``result``: the (value, comparator) of the flag's result, as shown."""
+    caller); ``result``: what was shown of the flag: its result's (value, comparator), with
+    its grade, severity and series position when known (a :class:`Judged`)."""
     patient_id, rule_id, when, analyte = parse_flag_key(key)
-    value, comparator = result if result is not None else (None, "")
+    judged = Judged(*result) if result is not None else Judged(math.nan)
+    value, comparator = judged.value, judged.comparator
     return Review(
         patient_id,
         action,
@@ -97,16 +132,37 @@ def review_of(key: str, action: str, note: str = "", result: tuple[float, str] |
         when.to_pydatetime() if when is not None else None,
         value=None if value is None or pd.isna(value) else float(value),
         comparator=comparator or "",
+        grade=_int_or_none(judged.grade),
+        severity=str(judged.severity or ""),
+        seq=_int_or_none(judged.seq),
     )
 
 
-def results_of(flags: pd.DataFrame) -> dict[str, tuple[float, str]]:
-    """Each flag's (value, comparator) by its key: what a review of it records."""
+def _int_or_none(v: object) -> int | None:
+    return None if v is None or pd.isna(v) else int(v)  # type: ignore[call-overload]
+
+
+def results_of(flags: pd.DataFrame) -> dict[str, Judged]:
+    """What a review of each flag records, by its key: the result's value and comparator,
+    its CTCAE grade, the flag's severity and the result's position in its series."""
     if not len(flags) or "value" not in flags.columns:
         return {}
-    comparators = flags["comparator"] if "comparator" in flags.columns else [""] * len(flags)
+    n = len(flags)
+
+    def col(name: str, default: object) -> list:
+        return flags[name].tolist() if name in flags.columns else [default] * n
+
     return {
-        str(k): (float(v), str(c or "")) for k, v, c in zip(flags["flag_key"], flags["value"], comparators, strict=True)
+        str(k): Judged(float(v), str(c or ""), _int_or_none(g), str(s or ""), _int_or_none(q))
+        for k, v, c, g, s, q in zip(
+            flags["flag_key"],
+            flags["value"],
+            col("comparator", ""),
+            col("ctcae_grade", None),
+            col("severity", ""),
+            col("seq", None),
+            strict=True,
+        )
     }
 
 
@@ -122,7 +178,7 @@ def flags_for_review(
     """The open flags of the rules engine on ``as_of``, each with its latest review,
     unreviewed first (the review list of the panel or of one patient)."""
     flags = review(labs, doses, patients, baselines, profile, as_of).open_flags_df()
-    return with_review_status(flags, log, rule_col="rule")
+    return with_review_status(flags, log, rule_col="rule", as_of=as_of)
 
 
 def flag_words(flag: object) -> str:
@@ -140,19 +196,25 @@ def flag_words(flag: object) -> str:
 
 
 def review_words(flag: object) -> str:
-    """What the latest review of a flag said ("" when it has none)."""
+    """What the latest review of a flag said ("" when it has none); for a flag its review no
+    longer covers, why ("not reviewed since: regraded from G1 to G3 since the review by ...")."""
     get = flag.get if isinstance(flag, dict) else lambda k, d=None: getattr(flag, k, d)
     if not get("reviewed", False):
-        return ""
+        lapsed = str(get("review_lapsed", "") or "")
+        return f"open again: {lapsed}" if lapsed else ""
     when = get("reviewed_at")
     at = f", {pd.Timestamp(when):%d %b %Y}" if when is not None and not pd.isna(when) else ""
-    return f"reviewed: {get('review_action', '')} by {get('reviewed_by', '')}{at}"
+    later = ", after the as-of date" if get("reviewed_after_as_of", False) else ""
+    return f"reviewed: {get('review_action', '')} by {get('reviewed_by', '')}{at}{later}"
 
 
 def flag_choices(flags: pd.DataFrame) -> dict[str, str]:
     """What a review can be about: the patient as a whole ("": every open flag) or one
     of its flags, each named in words."""
-    labels = [flag_words(r) + (f" ({review_words(r)})" if r.reviewed else "") for r in flags.itertuples(index=False)]
+    labels = []
+    for r in flags.itertuples(index=False):
+        done = review_words(r)
+        labels.append(flag_words(r) + (f" ({done})" if done else ""))
     return {"": "The patient as a whole (every open flag)"} | dict(zip(flags["flag_key"], labels, strict=True))
 
 
@@ -161,16 +223,16 @@ def reviews_for(
     flag_keys: list[str],
     action: str,
     note: str = "",
-    results: dict[str, tuple[float, str]] | None = None,
+    results: dict[str, Judged] | dict[str, tuple[float, str]] | None = None,
 ) -> list[Review]:
     """The entries one review makes: one per flag acknowledged, so that each flag is
     acknowledged by name and a later result (a new flag) is open again; a patient with
-    no open flag gets one entry about the patient as a whole.  ``results``: the flags'
-    (value, comparator) by key (:func:`results_of`), recorded with each entry."""
+    no open flag gets one entry about the patient as a whole.  ``results``: what was shown
+    of each flag by key (:func:`results_of`), recorded with each entry."""
     if not flag_keys:
         return [Review(patient_id=patient_id, action=action, note=note)]
-    results = results or {}
-    return [review_of(k, action, note, results.get(k)) for k in flag_keys]
+    shown: dict = dict(results or {})
+    return [review_of(k, action, note, shown.get(k)) for k in flag_keys]
 
 
 def validate(review: Review, reviewer: str) -> list[str]:
@@ -202,10 +264,20 @@ def latest(log: pd.DataFrame) -> pd.DataFrame:
 
 
 def with_review_status(
-    flags: pd.DataFrame, log: pd.DataFrame, *, rule_col: str = "rule_id", when_col: str = "collected_at"
+    flags: pd.DataFrame,
+    log: pd.DataFrame,
+    *,
+    rule_col: str = "rule_id",
+    when_col: str = "collected_at",
+    as_of: dt.date | None = None,
 ) -> pd.DataFrame:
     """``flags`` with the latest review of each (``reviewed``, ``review_action``,
-    ``reviewed_by``, ``reviewed_at``), unreviewed first, then newest first."""
+    ``reviewed_by``, ``reviewed_at``), unreviewed first, then newest first.
+
+    ``review_lapsed`` says, for a flag whose latest review no longer covers it, why
+    ("regraded from G1 (info) to G3 (action) since the review by Dr A on 1 May 2024");
+    "" otherwise.  With ``as_of``, ``reviewed_after_as_of`` says which reviews were made
+    after the date judged (an audit at a past date shows them, and says so)."""
     out = flags.copy()
     keys = [
         flag_key(p, r, w, a)
@@ -214,40 +286,90 @@ def with_review_status(
     out["flag_key"] = keys
     current = latest(log[log["flag_key"] != ""]) if not log.empty else log
     by_key = pd.DataFrame() if current.empty else current.set_index("flag_key")
-    has = [k in by_key.index and _covers(by_key.loc[k], flag) for k, flag in zip(keys, _results(out), strict=True)]
+    lapses = [
+        _lapse(by_key.loc[k], flag) if k in by_key.index else None for k, flag in zip(keys, _results(out), strict=True)
+    ]
+    has = [k in by_key.index and lapse is None for k, lapse in zip(keys, lapses, strict=True)]
     out["reviewed"] = has
+    out["review_lapsed"] = [lapse or "" for lapse in lapses]
     out["review_action"] = [by_key.loc[k, "action"] if h else "" for k, h in zip(keys, has, strict=True)]
     out["reviewed_by"] = [by_key.loc[k, "reviewer"] if h else "" for k, h in zip(keys, has, strict=True)]
     out["reviewed_at"] = [by_key.loc[k, "reviewed_at"] if h else pd.NaT for k, h in zip(keys, has, strict=True)]
+    if as_of is not None:
+        end = pd.Timestamp(as_of) + pd.Timedelta(days=1)
+        out["reviewed_after_as_of"] = [bool(pd.notna(t) and pd.Timestamp(t) >= end) for t in out["reviewed_at"]]
     return out.sort_values(["reviewed", when_col], ascending=[True, False], kind="stable").reset_index(drop=True)
 
 
-def _results(flags: pd.DataFrame) -> list[tuple[float, str, bool]]:
-    """Per flag: its value, comparator and whether its draw holds conflicting results
-    (NaN, "" and False where the frame does not say)."""
+class _Flag(NamedTuple):
+    """What the coverage of a review is judged on, per flag."""
+
+    value: float
+    comparator: str
+    conflict: bool
+    grade: int | None
+    severity: str
+    seq: int | None
+
+
+def _results(flags: pd.DataFrame) -> list[_Flag]:
+    """Per flag: its value, comparator, whether its draw holds conflicting results, its
+    grade, severity and series position (NaN, "", False or None where the frame does not say)."""
     n = len(flags)
     value = flags["value"].astype("float64").tolist() if "value" in flags.columns else [math.nan] * n
     comparator = [str(c or "") for c in flags["comparator"]] if "comparator" in flags.columns else [""] * n
     conflict = (
         [isinstance(c, str) and c != "" for c in flags["conflict"]] if "conflict" in flags.columns else [False] * n
     )
-    return list(zip(value, comparator, conflict, strict=True))
+    grade = [_int_or_none(g) for g in flags["ctcae_grade"]] if "ctcae_grade" in flags.columns else [None] * n
+    severity = [str(s or "") for s in flags["severity"]] if "severity" in flags.columns else [""] * n
+    seq = [_int_or_none(q) for q in flags["seq"]] if "seq" in flags.columns else [None] * n
+    return [_Flag(*t) for t in zip(value, comparator, conflict, grade, severity, seq, strict=True)]
 
 
-def _covers(entry: pd.Series, flag: tuple[float, str, bool]) -> bool:
-    """Whether a review entry covers the flag's result: the same value and comparator (a
-    lab's amended result of the draw is another finding); an entry without a value (from
-    before values were recorded) only while the draw holds no conflicting results."""
-    value, comparator, conflict = flag
+def _lapse(entry: pd.Series, flag: _Flag) -> str | None:
+    """None when a review entry covers the flag; else why not, in words ("" when there is
+    nothing more to say).  It covers the same value and comparator (a lab's amended result
+    of the draw is another finding; an entry without a value, from before values were
+    recorded, only while the draw holds no conflicting results), judged no worse than it
+    was (CTCAE grade, severity), with no result of the test dated before the draw arrived
+    since (an entry from before judgements were recorded: as before)."""
+    by = f" since the review by {entry.get('reviewer', '')}{_on(entry.get('reviewed_at'))}"
     reviewed = entry.get("value")
     if reviewed is None or pd.isna(reviewed):
-        return not conflict
-    if math.isnan(value):
-        return True  # a frame without values (the key alone identifies the flag)
-    return (
-        math.isclose(float(reviewed), value, rel_tol=1e-9, abs_tol=1e-12)
-        and str(entry.get("comparator") or "") == comparator
-    )
+        if flag.conflict:
+            return "the draw now holds another result" + by
+    elif not math.isnan(flag.value) and not (
+        math.isclose(float(reviewed), flag.value, rel_tol=1e-9, abs_tol=1e-12)
+        and str(entry.get("comparator") or "") == flag.comparator
+    ):
+        return f"the result now reads {flag.comparator}{flag.value:g}" + by
+    severity = entry.get("severity")
+    if isinstance(severity, str) and severity:  # the entry recorded its judgement (schema 6)
+        was_grade, now_grade = _int_or_none(entry.get("grade")), flag.grade
+        worse_grade = now_grade is not None and now_grade > (was_grade or 0)
+        worse_severity = SEVERITY_RANK.get(flag.severity, 0) > SEVERITY_RANK.get(severity, 0)
+        if worse_grade or worse_severity:
+            was = _judgement(was_grade, severity)
+            now = _judgement(now_grade, flag.severity)
+            return f"regraded from {was} to {now}" + by
+        was_seq = _int_or_none(entry.get("seq"))
+        if was_seq is not None and flag.seq is not None and flag.seq > was_seq:
+            n = flag.seq - was_seq
+            return f"{n} earlier result{'s' if n != 1 else ''} of this test arrived" + by
+    return None
+
+
+def _judgement(grade: int | None, severity: str) -> str:
+    """ "G3 (action)", "ungraded (caution)"."""
+    return f"{'G' + str(grade) if grade is not None else 'ungraded'} ({severity or 'no severity'})"
+
+
+def _on(when: object) -> str:
+    if when is None or pd.isna(when):
+        return ""
+    t = pd.Timestamp(when)
+    return f" on {t.day} {t:%b %Y}"
 
 
 def unacknowledged(flags_with_status: pd.DataFrame) -> pd.DataFrame:

@@ -23,6 +23,7 @@ from dashboard import model
 from dashboard.export import printable, to_csv_bytes, to_xlsx_bytes
 from dashboard.figures.timeline import TimelineOptions, timeline_figure
 from dashboard.identity import age_years, patient_label
+from dashboard.panel import reviewed_labs
 from dashboard.reviews import empty_log, flags_for_review, history_frame, with_review_status
 from dashboard.rules import Profile, get_profile, review
 from dashboard.rules.data import draw_severity
@@ -106,21 +107,27 @@ def panel_frame(
     as_of: dt.date | None = None,
     baselines: pd.DataFrame | None = None,
     profile: Profile | str | None = None,
+    intervals: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per patient, most urgent first (the Panel's order on ``as_of``): who (MRN,
     name, date of birth), the urgency and why, the open flags and their review state,
     days overdue, current drugs, the latest result of each analyte (unit in the header,
-    rounded as the lab reports it), the date of the last draw and the last review."""
+    rounded as the lab reports it), the date of the last draw and the last review.
+
+    Judged as the Panel judges: the clinician-set monitoring ``intervals`` (the dataset's),
+    and the latest results and last draw up to the as-of date; results after it are
+    counted apart ("Results after as-of"), never mixed in."""
     as_of = as_of or dt.date.today()
     canonical = model.to_pandas("doses", model.from_pandas("doses", doses))
-    rv = review(labs, canonical, patients, baselines, profile, as_of)
+    rv = review(labs, canonical, patients, baselines, profile, as_of, intervals=intervals)
     summary = rv.summary_df().set_index("patient_id")
     rank = summary["urgency_rank"]
     pts = patients.assign(_rank=patients["patient_id"].map(rank).fillna(len(rank) + 1))
     pts = pts.sort_values(["_rank", "patient_id"]).reset_index(drop=True)
     flags = with_review_status(rv.open_flags_df(), reviews if reviews is not None else empty_log(), rule_col="rule")
     open_n = flags.groupby("patient_id").size()
-    todo = flags[~flags["reviewed"]].groupby("patient_id").size()
+    # (an empty frame's column is of objects: as a mask it would select columns)
+    todo = flags[~flags["reviewed"].astype(bool).to_numpy()].groupby("patient_id").size()
     ids = pts["patient_id"]
     n_open = ids.map(open_n).fillna(0).astype(int)
     n_todo = ids.map(todo).fillna(0).astype(int)
@@ -145,13 +152,17 @@ def panel_frame(
             "Overdue (days)": overdue,
         }
     )
+    later = ids.map(summary["results_after_as_of"]).fillna(0).astype(int)
+    if int(later.sum()):  # not judged on the as-of date: never out of sight
+        out["Results after as-of"] = later.to_numpy()
     current = model.doses_in_force(doses, as_of).sort_values("drug")
     drugs: dict[str, list[str]] = {}
     for _, r in current.iterrows():
         drugs.setdefault(r["patient_id"], []).append(dose_text(r))
     out["Current drugs"] = ["; ".join(drugs.get(pid, [])) for pid in out["Patient"]]
-    last = latest_results(labs)
-    last_draw = labs.groupby("patient_id")["collected_at"].max()
+    judged = reviewed_labs(labs, as_of)  # the results the review judged, as the Panel shows them
+    last = latest_results(judged)
+    last_draw = judged.groupby("patient_id")["collected_at"].max()
     out["Last draw"] = [_iso_day(t) for t in out["Patient"].map(last_draw)]
     if not last.empty:
         by_analyte: dict[str, dict[str, object]] = {}
@@ -311,13 +322,18 @@ def open_flags_frame(flags: pd.DataFrame, patients: pd.DataFrame | None = None) 
         if pd.notna(getattr(r, "days_since_pulse", None)):
             bits.append(f"{int(r.days_since_pulse)} d after the last pulse")
         context.append("; ".join(bits))
+    later = flags.get("reviewed_after_as_of", pd.Series(False, index=ids.index)).fillna(False)
     state = [
-        f"reviewed: {a} by {b} on {pd.Timestamp(t):%Y-%m-%d}" if ok and not pd.isna(t) else "not reviewed"
-        for ok, a, b, t in zip(
+        f"reviewed: {a} by {b} on {pd.Timestamp(t):%Y-%m-%d}" + (", after the as-of date" if after else "")
+        if ok and not pd.isna(t)
+        else "not reviewed" + (f" (open again: {lapsed})" if lapsed else "")
+        for ok, a, b, t, lapsed, after in zip(
             flags.get("reviewed", pd.Series(False, index=ids.index)),
             flags.get("review_action", pd.Series("", index=ids.index)),
             flags.get("reviewed_by", pd.Series("", index=ids.index)),
             flags.get("reviewed_at", pd.Series(pd.NaT, index=ids.index)),
+            flags.get("review_lapsed", pd.Series("", index=ids.index)).fillna(""),
+            later,
             strict=True,
         )
     ]

@@ -160,3 +160,133 @@ def test_haemoglobin_in_two_units_at_one_draw_shows_the_result_the_review_counts
     si = panel_table(ds, rv, "SI").set_index("Patient")
     assert si.loc["H1", value_column("hemoglobin", "SI")] == "79  ·  2024-03-01"
     assert latest_results(ds.labs)["value"].tolist() == [79.0]
+
+
+# --------------------------------------------------------------------------- probe 6: the review state of the panel
+
+P6_AS_OF = dt.date(2024, 5, 1)
+P6_HEAD = "MRN,Collection Date,Component,Result,Units\n"
+#: one full monitoring check (FBC, creatinine/eGFR, ALT, albumin), all within range
+P6_NORMAL = (
+    ("WBC", 5, "10^9/L"),
+    ("Neutrophils", 3.0, "10^9/L"),
+    ("Lymphocytes", 1.5, "10^9/L"),
+    ("Platelets", 250, "10^9/L"),
+    ("Hb", 130, "g/L"),
+    ("ALT", 20, "U/L"),
+    ("Creatinine", 70, "umol/L"),
+    ("eGFR", 90, "mL/min/1.73m2"),
+    ("Albumin", 40, "g/L"),
+)
+
+
+def full_check(pid: str, day: str) -> str:
+    return "".join(f"{pid},{day} 09:00,{a},{v},{u}\n" for a, v, u in P6_NORMAL)
+
+
+def p6_workspace(path, *files, at=dt.datetime(2024, 5, 1, 10)):
+    from dashboard.ingest import Source
+    from dashboard.store import Workspace
+
+    ws = Workspace(path, timeout=20, clock=lambda: at)
+    for name, text in files:
+        ws.import_sources([Source(name, text.encode())], by="t")
+    return ws
+
+
+def review_all(ws, pid: str) -> None:
+    """Acknowledge every open flag of the patient, as the Patient page's form records it."""
+    from dashboard.reviews import results_of, reviews_for
+    from dashboard.store.panel import open_panel
+
+    shown = open_panel(ws).open_flags(P6_AS_OF)
+    mine = shown[shown["patient_id"] == pid]
+    assert len(mine)
+    ws.add_reviews(reviews_for(pid, list(mine["flag_key"]), "continue", "", results_of(mine)), by="Dr A")
+
+
+def panel_with_reviews(ws):
+    from dashboard.panel import with_reviews
+    from dashboard.store.panel import open_panel
+
+    p = open_panel(ws)
+    ds = p.dataset()
+    rv = review_dataset(ds, None, P6_AS_OF)
+    return with_reviews(panel_table(ds, rv), p.open_flags(P6_AS_OF), p.reviews)
+
+
+HIDE_ACKNOWLEDGED = PanelFilter(hide_acknowledged=True)
+
+
+def test_hide_acknowledged_never_hides_an_urgent_dose_check_that_came_after_the_review(tmp_path):
+    """H121 (probe 6 F3).  Azathioprine 150 mg daily (70 kg, TPMT normal); MCV 106 fL > 105
+    on 29 Apr (BSR: check B12, folate), reviewed "continue".  Then the GP's list adds
+    allopurinol 300 mg daily from 30 Apr: a thiopurine with allopurinol must be reduced to a
+    quarter to a third of its dose (H101); 150 mg is 100 % of the dose before: the urgent dose
+    check fires.  A patient with an open urgent item nobody can review in the form is not
+    'acknowledged', is never hidden, and is among those still to see."""
+    from dashboard.ingest import Source
+
+    doses = "patient,drug,dose,unit,frequency,start,end\n001,azathioprine,150,mg,daily,2024-01-01,\n"
+    patients = "patient,sex,date of birth,TPMT,diagnosis,weight\n001,F,1980-05-01,normal,SLE,70\n"
+    labs = (
+        P6_HEAD
+        + full_check("001", "2024-04-15")
+        + full_check("001", "2024-04-29")
+        + "001,2024-04-29 09:00,MCV,106,fL\n"
+    )
+    ws = p6_workspace(tmp_path / "ws", ("d.csv", doses), ("p.csv", patients), ("l.csv", labs))
+    review_all(ws, "001")
+    assert panel_with_reviews(ws).loc[0, "_acknowledged"]  # reviewed, nothing else open
+    gp = "patient,drug,dose,unit,frequency,start,end\n001,allopurinol,300,mg,daily,2024-04-30,\n"
+    ws.import_sources([Source("gp-meds.csv", gp.encode())], by="t")
+    table = panel_with_reviews(ws)
+    row = table[table["Patient"] == "001"].iloc[0]
+    assert row["Urgency"] == "urgent" and row["Dose checks"] >= 1
+    assert not row["_acknowledged"]
+    assert "001" in set(filter_panel(table, HIDE_ACKNOWLEDGED)["Patient"])
+
+
+def test_unreviewed_first_keeps_an_overdue_patient_with_those_still_to_review(tmp_path):
+    """H124 (probe 6 F8).  Methotrexate 15 mg weekly since 2022 (stable: 12-weekly under BSR
+    2025).  A's last full check was 1 Jun 2023: 11 months ago on 1 May 2024, long overdue, no
+    flag.  B and C had a full check on 20 Apr 2024 with MCV 106 and 107 fL (> 105: BSR "check
+    B12, folate"); C's flag is reviewed.  The toggle's help: "Patients with flags nobody has
+    reviewed yet (or overdue bloods) before the others, urgency order within": A and B need
+    someone, C does not, and A is the more urgent of the two: A, B, C."""
+    doses = "patient,drug,dose,unit,frequency,start,end\n" + "".join(
+        f"{p},methotrexate,15,mg,weekly,2022-01-01,\n" for p in "ABC"
+    )
+    labs = (
+        P6_HEAD
+        + full_check("A", "2023-06-01")
+        + full_check("B", "2024-04-20")
+        + "B,2024-04-20 09:00,MCV,106,fL\n"
+        + full_check("C", "2024-04-20")
+        + "C,2024-04-20 09:00,MCV,107,fL\n"
+    )
+    ws = p6_workspace(tmp_path / "ws", ("d.csv", doses), ("l.csv", labs))
+    review_all(ws, "C")
+    table = panel_with_reviews(ws)
+    a = table[table["Patient"] == "A"].iloc[0]
+    assert a["Overdue (days)"] > 0 and a["Unreviewed flags"] == 0
+    assert list(table["Patient"]) == ["A", "B", "C"]
+
+
+def test_the_panels_last_bloods_stop_at_the_as_of_date(tmp_path):
+    """H123 (probe 6 F7b).  Full checks on 10 Jan and 1 Mar 2024, a neutrophil count on 1 Jun
+    2024 after the as-of date 1 May: "Last bloods" is 1 Mar, beside the next test due 29 Mar
+    (a 28-day interval set on 2 Mar) and 33 days overdue."""
+    doses = "patient,drug,dose,unit,frequency,start,end\n001,methotrexate,15,mg,weekly,2023-01-01,\n"
+    labs = (
+        P6_HEAD
+        + full_check("001", "2024-01-10")
+        + full_check("001", "2024-03-01")
+        + "001,2024-03-01 09:00,MCV,106,fL\n001,2024-06-01 09:00,Neutrophils,0.4,10^9/L\n"
+    )
+    ws = p6_workspace(tmp_path / "ws", ("d.csv", doses), ("l.csv", labs), at=dt.datetime(2024, 3, 2, 9))
+    ws.set_interval("001", 28, "CKD stage 3, age", by="Dr A")
+    table = panel_with_reviews(ws)
+    assert table.loc[0, "Overdue (days)"] == 33
+    assert table.loc[0, "Next test due"] == "2024-03-29"
+    assert table.loc[0, "Last bloods"] == "2024-03-01"

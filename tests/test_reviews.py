@@ -53,3 +53,68 @@ def test_unreviewed_flags_come_first_and_acknowledged_ones_can_be_hidden():
     assert list(latest(entries)["review_id"]) == [2, 3]
     hist = history_frame(entries)
     assert list(hist["#"]) == [3, 2, 1] and hist.iloc[1]["Corrects"] == "#1" and hist.iloc[0]["About"] == "patient"
+
+
+def _judged_log(grade, severity, seq):
+    out = log([1, "001", "001|ctcae.neutrophils|2024-04-15T09:00:00|neutrophils", "ctcae.neutrophils",
+               "neutrophils", pd.Timestamp("2024-04-15 09:00"), "continue", "", "Dr A",
+               pd.Timestamp("2024-05-01 10:00"), None])  # fmt: skip
+    return out.assign(value=[1.2], comparator=[""], grade=[grade], severity=[severity], seq=[seq])
+
+
+def _flag(grade, severity, seq):
+    return pd.DataFrame(
+        {
+            "patient_id": ["001"],
+            "rule": ["ctcae.neutrophils"],
+            "analyte": ["neutrophils"],
+            "collected_at": [pd.Timestamp("2024-04-15 09:00")],
+            "value": [1.2],
+            "comparator": [""],
+            "ctcae_grade": [grade],
+            "severity": [severity],
+            "seq": [seq],
+        }
+    )
+
+
+def test_a_review_covers_its_flag_only_while_it_is_judged_no_worse_and_no_earlier_result_arrived():
+    """H119, H120: the review judged grade 2, caution, the second result of the series."""
+    from dashboard.reviews import review_words
+
+    logged = _judged_log(2, "caution", 1)
+    same = with_review_status(_flag(2, "caution", 1), logged, rule_col="rule")
+    assert same["reviewed"].all() and same["review_lapsed"].tolist() == [""]
+    milder = with_review_status(_flag(1, "info", 1), logged, rule_col="rule")
+    assert milder["reviewed"].all()
+    worse = with_review_status(_flag(3, "action", 1), logged, rule_col="rule")
+    assert not worse["reviewed"].any()
+    assert worse["review_lapsed"].tolist() == [
+        "regraded from G2 (caution) to G3 (action) since the review by Dr A on 1 May 2024"
+    ]
+    assert review_words(worse.iloc[0].to_dict()).startswith("open again: regraded from G2")
+    severer = with_review_status(_flag(2, "action", 1), logged, rule_col="rule")  # a profile's severity
+    assert not severer["reviewed"].any()
+    late = with_review_status(_flag(2, "caution", 3), logged, rule_col="rule")  # two results arrived before it
+    assert not late["reviewed"].any()
+    assert late["review_lapsed"].tolist() == [
+        "2 earlier results of this test arrived since the review by Dr A on 1 May 2024"
+    ]
+    old = with_review_status(_flag(4, "urgent", 5), _judged_log(None, None, None), rule_col="rule")
+    assert old["reviewed"].all()  # an entry from before schema 6: as before
+
+
+def test_a_review_made_after_the_as_of_date_says_so():
+    """Probe 6 F9: reviewed on 1 May 2024; judged as of 20 Apr 2024 the flag still shows its
+    review (the sample's as-of date is its extract date, before any review), and says that
+    the review came after the date judged; as of 1 May it does not."""
+    from dashboard.reviews import review_words
+
+    before = with_review_status(_flag(2, "caution", 1), _judged_log(2, "caution", 1), rule_col="rule",
+                                as_of=dt.date(2024, 4, 20))  # fmt: skip
+    assert before["reviewed"].all() and before["reviewed_after_as_of"].all()
+    assert review_words(before.iloc[0].to_dict()).endswith(", after the as-of date")
+    on = with_review_status(_flag(2, "caution", 1), _judged_log(2, "caution", 1), rule_col="rule",
+                            as_of=dt.date(2024, 5, 1))  # fmt: skip
+    assert not on["reviewed_after_as_of"].any()
+    assert not review_words(on.iloc[0].to_dict()).endswith("as-of date")

@@ -187,3 +187,107 @@ def test_the_summary_lists_results_after_the_as_of_date(ds):
     assert "2024-04-15" in text and "2.9" in text
     latest = text.split("Latest results")[1]
     assert "2024-04-15" not in latest.split("Review history")[0]  # latest results stop at the as-of date
+
+
+# --------------------------------------------------------------------------- probe 6 F6, F7: the panel export judges like the Panel
+
+P6_AS_OF = dt.date(2024, 5, 1)
+P6_HEAD = "MRN,Collection Date,Component,Result,Units\n"
+P6_NORMAL = (
+    ("WBC", 5, "10^9/L"),
+    ("Neutrophils", 3.0, "10^9/L"),
+    ("Lymphocytes", 1.5, "10^9/L"),
+    ("Platelets", 250, "10^9/L"),
+    ("Hb", 130, "g/L"),
+    ("ALT", 20, "U/L"),
+    ("Creatinine", 70, "umol/L"),
+    ("eGFR", 90, "mL/min/1.73m2"),
+    ("Albumin", 40, "g/L"),
+)
+
+
+def full_check(pid: str, day: str) -> str:
+    """One full monitoring check (FBC, creatinine/eGFR, ALT, albumin), all within range."""
+    return "".join(f"{pid},{day} 09:00,{a},{v},{u}\n" for a, v, u in P6_NORMAL)
+
+
+def p6_workspace(path, *files, at=dt.datetime(2024, 5, 1, 10)):
+    from dashboard.ingest import Source
+    from dashboard.store import Workspace
+
+    ws = Workspace(path, timeout=20, clock=lambda: at)
+    for name, text in files:
+        ws.import_sources([Source(name, text.encode())], by="t")
+    return ws
+
+
+def test_the_panel_export_of_a_panel_without_open_flags_is_made(tmp_path):
+    """H123 (probe 6 F6).  One patient on methotrexate, every result within range: no open
+    flag.  The panel export still has its one row, 'no open flag'."""
+    from dashboard.store.panel import open_panel
+
+    doses = "patient,drug,dose,unit,frequency,start,end\n001,methotrexate,15,mg,weekly,2024-01-01,\n"
+    ws = p6_workspace(tmp_path / "ws", ("d.csv", doses), ("l.csv", P6_HEAD + full_check("001", "2024-04-20")))
+    p = open_panel(ws)
+    ds = p.dataset()
+    assert p.open_flags(P6_AS_OF).empty
+    table = sx.panel_frame(ds.labs, p.doses, ds.patients, p.reviews, P6_AS_OF, ds.baselines, None)
+    assert list(table["Patient"]) == ["001"] and list(table["Review state"]) == ["no open flag"]
+    assert sx.panel_csv(table) and sx.panel_xlsx(table, ds.labs, p.doses, p.reviews)
+
+
+def _interval_panel(path):
+    """Methotrexate 15 mg weekly since 1 Jan 2023 (stable): the BSR 2025 interval is 12 weeks,
+    but Dr A set a risk-adapted interval of 28 days on 2 Mar 2024.  Full checks on 10 Jan and
+    1 Mar 2024; MCV 106 on 1 Mar (an open flag); a neutrophil count of 0.4 on 1 Jun 2024,
+    after the as-of date 1 May 2024."""
+    doses = "patient,drug,dose,unit,frequency,start,end\n001,methotrexate,15,mg,weekly,2023-01-01,\n"
+    labs = (
+        P6_HEAD
+        + full_check("001", "2024-01-10")
+        + full_check("001", "2024-03-01")
+        + "001,2024-03-01 09:00,MCV,106,fL\n001,2024-06-01 09:00,Neutrophils,0.4,10^9/L\n"
+    )
+    ws = p6_workspace(path, ("d.csv", doses), ("l.csv", labs), at=dt.datetime(2024, 3, 2, 9))
+    ws.set_interval("001", 28, "CKD stage 3, age", by="Dr A")
+    return ws
+
+
+def _export(ws):
+    from dashboard.store.panel import open_panel
+
+    p = open_panel(ws)
+    ds = p.dataset()
+    return sx.panel_frame(ds.labs, p.doses, ds.patients, p.reviews, P6_AS_OF, ds.baselines, None, ds.intervals).iloc[0]
+
+
+def test_the_panel_export_counts_overdue_days_with_the_clinicians_interval(tmp_path):
+    """H123 (probe 6 F7).  Last full check 1 Mar 2024 + 28 days = due 29 Mar; on 1 May 2024
+    that is 33 days overdue (the Panel says so; with the 12-week schedule it would be due
+    24 May, 0)."""
+    ws = _interval_panel(tmp_path / "ws")
+    assert _export(ws)["Overdue (days)"] == 33
+
+
+def test_the_panel_export_latest_results_stop_at_the_as_of_date(tmp_path):
+    """H123 (probe 6 F7).  On 1 May 2024 the latest neutrophil count is 3.0 (1 Mar); the 0.4
+    of 1 Jun lies after the as-of date: counted apart as not reviewed (README, H31)."""
+    ws = _interval_panel(tmp_path / "ws")
+    row = _export(ws)
+    assert row["Last draw"] == "2024-03-01"
+    assert str(row["Neutrophils (10^9/L)"]) == "3.0"
+    assert row["Results after as-of"] == 1
+
+
+def test_the_cli_panel_export_of_a_workspace_without_open_flags_is_made(tmp_path, monkeypatch, capsys):
+    """H123 (probe 6 F6): `workspace export --format csv` of a panel with no open flag."""
+    from dashboard.cli import main
+
+    monkeypatch.setenv("DASHBOARD_WORKSPACE", str(tmp_path / "ws"))
+    ok = tmp_path / "ok.csv"
+    ok.write_text(P6_HEAD + "001,2024-04-20 09:00,Neutrophils,3.0,10^9/L\n", encoding="utf-8")
+    assert main(["workspace", "import", str(ok)]) == 0
+    out = tmp_path / "panel.csv"
+    assert main(["workspace", "export", "--format", "csv", "--out", str(out)]) == 0
+    frame = pd.read_csv(out, dtype=str)
+    assert list(frame["Patient"]) == ["001"] and list(frame["Review state"]) == ["no open flag"]

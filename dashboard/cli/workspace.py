@@ -116,7 +116,15 @@ def _export(ws: Workspace, args: argparse.Namespace) -> int:
             else sx.patient_xlsx(panel.labs, panel.doses, panel.reviews, args.patient)
         )
     else:
-        table = sx.panel_frame(panel.labs, panel.doses, panel.patients, panel.reviews, as_of)
+        table = sx.panel_frame(
+            panel.labs,
+            panel.doses,
+            panel.patients,
+            panel.reviews,
+            as_of,
+            panel.baselines,
+            intervals=panel.intervals,
+        )
         data = (
             sx.panel_csv(table)
             if args.format == "csv"

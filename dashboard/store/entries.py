@@ -48,10 +48,13 @@ def check_interval(patient_id: str, days: int, reason: str, by: str) -> None:
         raise EntryRejected(problems)
 
 
-def add_interval(tx: Tx, clock: Clock, patient_id: str, days: int, reason: str, by: str) -> None:
+def add_interval(
+    tx: Tx, clock: Clock, patient_id: str, days: int, reason: str, by: str, at: dt.datetime | None = None
+) -> None:
+    """``at``: when it was set, when not now (an interval set in a session panel, saved later)."""
     tx.execute(
         "INSERT INTO intervals VALUES (?, ?, ?, ?, ?)",
-        [patient_id, int(days), reason.strip(), by.strip(), clock().replace(microsecond=0)],
+        [patient_id, int(days), reason.strip(), by.strip(), (at or clock()).replace(microsecond=0)],
     )
     bump(tx)
 
@@ -60,6 +63,50 @@ def intervals(tx: Tx, patient_id: str | None) -> pa.Table:
     where, params = ("WHERE patient_id = ?", [patient_id]) if patient_id else ("", [])
     t = tx.arrow(f"SELECT {cols('intervals')} FROM intervals {where} ORDER BY set_at", params)
     return model.conform("intervals", t)
+
+
+# --------------------------------------------------------------------------- clinician-set baselines
+
+
+def check_baseline(patient_id: str, analyte: str, value: float, by: str) -> None:
+    """Reject a baseline entry that is incomplete or not a positive count."""
+    problems = []
+    if not patient_id.strip():
+        problems.append("a patient is needed")
+    if analyte not in model.ANALYTES:
+        problems.append("choose an analyte")
+    if not (value == value and value > 0):  # NaN or not positive
+        problems.append("the baseline must be a positive number")
+    if not by.strip():
+        problems.append("say who sets the baseline")
+    if problems:
+        raise EntryRejected(problems)
+
+
+def add_baseline(
+    tx: Tx,
+    clock: Clock,
+    patient_id: str,
+    analyte: str,
+    value: float,
+    note: str,
+    by: str,
+    at: dt.datetime | None = None,
+) -> None:
+    """A clinician-set baseline: a new row (the history stays); the latest per patient and
+    analyte is in force (:data:`BASELINES_IN_FORCE`)."""
+    tx.execute(
+        f"INSERT INTO baselines ({cols('baselines')}) VALUES (?, ?, ?, ?, ?, ?)",
+        [patient_id, analyte, float(value), note.strip(), by.strip(), (at or clock()).replace(microsecond=0)],
+    )
+    bump(tx)
+
+
+#: The baselines in force: the latest row of each patient and analyte.
+BASELINES_IN_FORCE = (
+    "(SELECT * FROM baselines QUALIFY row_number() OVER "
+    "(PARTITION BY patient_id, analyte ORDER BY set_at DESC NULLS LAST, rowid DESC) = 1)"
+)
 
 
 # --------------------------------------------------------------------------- doses entered
@@ -179,14 +226,23 @@ def add_reviews(tx: Tx, clock: Clock, reviews: Sequence[Review], by: str) -> lis
         )
         if review.value is not None:  # the result it was about (a review of the patient has none)
             tx.execute("INSERT INTO review_results VALUES (?, ?, ?)", [review_id, review.value, review.comparator])
+        if review.severity:  # what it judged (a review of the patient judged no flag)
+            tx.execute(
+                "INSERT INTO review_judgements VALUES (?, ?, ?, ?)",
+                [review_id, review.grade, review.severity, review.seq],
+            )
         ids.append(review_id)
     bump(tx)
     return ids
 
 
 #: The review log with the value and comparator of the result each entry was about (NULL
-#: for a review of the patient, and for entries from before schema 4).
-REVIEW_LOG = "SELECT r.*, x.value, x.comparator FROM reviews r LEFT JOIN review_results x USING (review_id)"
+#: for a review of the patient, and for entries from before schema 4), and what it judged
+#: (grade, severity, series position: NULL likewise, and for entries from before schema 6).
+REVIEW_LOG = (
+    "SELECT r.*, x.value, x.comparator, j.grade, j.severity, j.seq FROM reviews r "
+    "LEFT JOIN review_results x USING (review_id) LEFT JOIN review_judgements j USING (review_id)"
+)
 
 
 def reviews(tx: Tx, patient_id: str | None) -> pa.Table:

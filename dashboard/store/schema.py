@@ -27,6 +27,7 @@ from dashboard import model
 APPEND_ONLY = (
     "reviews",
     "review_results",
+    "review_judgements",
     "dose_edits",
     "imports",
     "import_files",
@@ -166,12 +167,25 @@ def _v5() -> list[str]:
     ]
 
 
+def _v6() -> list[str]:
+    # what a review judged: the result's CTCAE grade, the flag's severity and the result's
+    # position in its series.  A flag judged worse since (a back-filled or clinician-set
+    # baseline, a profile or rules change), or with a result of its test dated before the
+    # draw arrived since, is open again (dashboard/reviews.py).  A table of its own, as
+    # review_results: an entry without a row here covers its flag as before.
+    return [
+        """CREATE TABLE review_judgements (
+  review_id BIGINT NOT NULL, grade INTEGER, severity VARCHAR NOT NULL, seq BIGINT)"""
+    ]
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "initial schema: canonical tables with provenance, import log, dose edits, reviews", _v1),
     Migration(2, "patients: the patient's name (a second identifier beside the MRN)", _v2),
     Migration(3, "monitoring intervals set by the clinician from the patient's risk (BSR 2025)", _v3),
     Migration(4, "review_results: the value and comparator of the result each review was about", _v4),
     Migration(5, "identity disputes (the values two sources gave for a name, birth date or sex) and settlements", _v5),
+    Migration(6, "review_judgements: the CTCAE grade, severity and series position each review judged", _v6),
 ]
 
 

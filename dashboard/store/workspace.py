@@ -199,8 +199,11 @@ class Workspace:
                 empty("intervals"),
             )
         with self._read() as tx:
+            source = {"baselines": f"{entries.BASELINES_IN_FORCE} AS baselines"}  # the latest of each
             tables = {
-                t: model.conform(t, tx.con.sql(f"SELECT {cols(t)} FROM {t} {_ORDER[t]}").to_arrow_table())
+                t: model.conform(
+                    t, tx.con.sql(f"SELECT {cols(t)} FROM {source.get(t, t)} {_ORDER[t]}").to_arrow_table()
+                )
                 for t in model.TABLES
             }
             extract = tx.one("SELECT max(extract_date) FROM imports")
@@ -219,14 +222,52 @@ class Workspace:
 
     # ----------------------------------------------------------------- monitoring intervals
 
-    def set_interval(self, patient_id: str, days: int, reason: str, *, by: str) -> None:
+    def set_interval(self, patient_id: str, days: int, reason: str, *, by: str, at: dt.datetime | None = None) -> None:
         """Record a patient's risk-adapted monitoring interval (0 = back to the schedule's).
 
         Append-only, like the review log: the latest row is in force, and the history of
-        who changed it, when and why stays."""
+        who changed it, when and why stays.  ``at``: when it was set, if not now."""
         entries.check_interval(patient_id, days, reason, by)
         with self._write() as tx:
-            entries.add_interval(tx, self.clock, patient_id, days, reason, by)
+            entries.add_interval(tx, self.clock, patient_id, days, reason, by, at)
+
+    def set_baseline(
+        self, patient_id: str, analyte: str, value: float, note: str, *, by: str, at: dt.datetime | None = None
+    ) -> None:
+        """Record a clinician-set baseline (e.g. a Duffy-null neutrophil count): the latest
+        per patient and analyte is in force, the earlier rows stay.  ``at``: when it was set,
+        if not now."""
+        entries.check_baseline(patient_id, analyte, value, by)
+        with self._write() as tx:
+            entries.add_baseline(tx, self.clock, patient_id, analyte, value, note, by, at)
+
+    def keep_clinician_entries(self, intervals: Sequence[dict[str, Any]], baselines: Sequence[dict[str, Any]]) -> int:
+        """Store, in one transaction, the intervals and baselines a clinician set in a session
+        panel (rows of the model's ``intervals`` and ``baselines``, with who and when);
+        returns how many were kept."""
+        for i in intervals:
+            entries.check_interval(i["patient_id"], int(i["interval_days"]), i["reason"], i["set_by"])
+        for b in baselines:
+            entries.check_baseline(b["patient_id"], b["analyte"], float(b["value"]), b["set_by"])
+        if not intervals and not baselines:
+            return 0
+        with self._write() as tx:
+            for i in intervals:
+                entries.add_interval(
+                    tx, self.clock, i["patient_id"], int(i["interval_days"]), i["reason"], i["set_by"], i["set_at"]
+                )
+            for b in baselines:
+                entries.add_baseline(
+                    tx,
+                    self.clock,
+                    b["patient_id"],
+                    b["analyte"],
+                    float(b["value"]),
+                    b["note"],
+                    b["set_by"],
+                    b["set_at"],
+                )
+        return len(intervals) + len(baselines)
 
     def settle_identity(self, patient_id: str, field_name: str, value: str, note: str, *, by: str) -> None:
         """Record the value of a disputed identity field (the sex) that a clinician checked

@@ -21,7 +21,7 @@ from dashboard import model
 from dashboard.dataset import Dataset
 from dashboard.dose_entry import DoseEntry
 from dashboard.ingest import ImportReport, ImportResult
-from dashboard.reviews import ACTIONS, flags_for_review, results_of, reviews_for
+from dashboard.reviews import ACTIONS, Judged, flags_for_review, results_of, reviews_for
 from dashboard.store import EntryRejected, Workspace, WorkspaceBusy, WorkspaceError, workspace_path
 from dashboard.store.panel import open_panel
 from dashboard.ui.auth import reviewer
@@ -139,8 +139,34 @@ def save_session_to_workspace() -> None:
     )
     if out is not None:
         log.info("session panel saved to the workspace: stored=%s, %d results added", out.stored, out.labs_added)
-        notice("success" if out.stored else "info", out.summary())
+        ok, kept = _keep_clinician_entries(ds)
+        level = "warning" if not ok else "success" if out.stored or kept else "info"
+        notice(level, out.summary() + (f"\n{kept}" if kept else ""))
         open_workspace_panel(keep_as_of=True)
+
+
+def _every(days: int) -> str:
+    return f"every {days} days" if days else "back to the schedule's"
+
+
+def _keep_clinician_entries(ds: Dataset) -> tuple[bool, str]:
+    """Save the intervals and baselines set in this session's panel with it (the workspace
+    would drop them otherwise): whether that went through, and what was kept in words
+    ("" when none was set)."""
+
+    def rows(frame: pd.DataFrame) -> list[dict]:
+        out = frame.sort_values("set_at", kind="stable").to_dict("records")
+        for r in out:
+            r["set_at"] = None if pd.isna(r["set_at"]) else pd.Timestamp(r["set_at"]).to_pydatetime()
+        return out
+
+    intervals, baselines = rows(ds.intervals), rows(ds.baselines)
+    if guard(lambda: workspace().keep_clinician_entries(intervals, baselines)) is None:
+        _, why = pending_notice()
+        return False, f"The intervals and baselines set in this session were NOT kept ({why}): set them again."
+    said = [f"{r['patient_id']}'s monitoring interval ({_every(int(r['interval_days']))})" for r in intervals]
+    said += [f"{r['patient_id']}'s own {model.analyte_label(r['analyte'])} baseline {r['value']:g}" for r in baselines]
+    return True, ("Kept with it: " + "; ".join(said) + ".") if said else ""
 
 
 # --------------------------------------------------------------------------- doses
@@ -206,7 +232,7 @@ def record_review(
     ticked: Sequence[str],
     action: str,
     note: str,
-    results: dict[str, tuple[float, str]] | None = None,
+    results: dict[str, Judged] | None = None,
 ) -> bool:
     """The Patient page's review of the ``ticked`` flags (of ``flag_keys``, the open ones
     shown): checked, saved to the workspace (the session's panel first, when it is not
@@ -293,5 +319,14 @@ def set_interval(ds: Dataset, patient_id: str, days: int, reason: str) -> None:
 
 
 def set_baseline(ds: Dataset, patient_id: str, analyte: str, value: float, note: str, who: str) -> None:
-    """A clinician-set baseline (in this session's panel)."""
-    replace_dataset(ds.with_baseline(patient_id, analyte, value, note, who, dt.datetime.now()))
+    """A clinician-set baseline: in the workspace, or in this session's panel (saved to the
+    workspace with it)."""
+    if in_workspace():
+
+        def action() -> object:
+            workspace().set_baseline(patient_id, analyte, value, note, by=who)
+            return True
+
+        then_refresh(action, "Baseline saved.")
+    else:
+        replace_dataset(ds.with_baseline(patient_id, analyte, value, note, who, dt.datetime.now()))

@@ -284,7 +284,7 @@ def open_flags_reviewed(patient_id: str, open_flags: pd.DataFrame | None = None)
         open_flags = mine.open_flags if mine is not None else pd.DataFrame()
     flags = open_flags
     entries = review_log()
-    return with_review_status(flags, entries[entries["patient_id"] == patient_id], rule_col="rule")
+    return with_review_status(flags, entries[entries["patient_id"] == patient_id], rule_col="rule", as_of=as_of())
 
 
 @st.cache_data(show_spinner="Checking the panel's flags...", max_entries=4, scope="session")

@@ -66,14 +66,15 @@ def filters() -> tuple[pd.DataFrame, PanelFilter]:
             "Unreviewed first",
             value=True,
             key="panel_unreviewed_first",
-            help="Patients with flags nobody has reviewed yet (or overdue bloods) before the others, urgency order "
-            "within.",
+            help="Patients with flags nobody has reviewed yet (or overdue bloods, or an open dose check of action or "
+            "urgent) before the others, urgency order within.",
             **_PERSIST,
         )
         hide_ack = g4.toggle(
             "Hide acknowledged",
             key="panel_hide_ack",
-            help="Hide patients whose open flags have all been reviewed and who are not overdue.",
+            help="Hide patients whose open flags have all been reviewed, who are not overdue and have no open dose "
+            "check of action or urgent.",
             **_PERSIST,
         )
     table = current_panel_with_reviews(unreviewed_first=unreviewed_first)

@@ -77,7 +77,7 @@ def review_form(patient_id: str, flags: pd.DataFrame) -> None:
 
 
 def _submit_review(
-    patient_id: str, flag_keys: Sequence[str], generation: int, results: dict[str, tuple[float, str]]
+    patient_id: str, flag_keys: Sequence[str], generation: int, results: dict[str, reviews.Judged]
 ) -> None:
     """Callback of the review form (the form's values, under its own keys of this
     ``generation``, exist only in the session state when it runs)."""
@@ -136,6 +136,7 @@ def interval_form(ds: Dataset, patient_id: str) -> None:
         )
     else:
         st.caption("No risk-adapted interval set: the schedule's own interval applies.")
+    st.caption(_kept_where("The interval"))
     with st.form("interval_form"):
         i1, i2 = st.columns([1, 3])
         days = i1.number_input("Interval (days, 0 = schedule's)", 0, 182, 0, 7, key="interval_days")
@@ -145,8 +146,19 @@ def interval_form(ds: Dataset, patient_id: str) -> None:
             st.rerun()
 
 
+def _kept_where(what: str) -> str:
+    """Where an interval or a baseline set here is kept, said beside its form."""
+    if in_workspace():
+        return f"{what} set here is kept in the workspace ({md_escape(resolve().path)}), with who set it and when."
+    return (
+        f"{what} set here is kept in this session's panel until the panel is saved to the workspace "
+        "(Workspace page, or recording a review): it is saved with it. Leaving the session without saving loses it."
+    )
+
+
 def baseline_form(ds: Dataset, patient_id: str) -> None:
     """A clinician-set baseline for a patient whose normal sits below the population range."""
+    st.caption(_kept_where("A baseline"))
     with st.form("baseline_form", clear_on_submit=True):
         b1, b2 = st.columns(2)
         analyte = b1.selectbox(

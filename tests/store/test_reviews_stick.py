@@ -96,3 +96,108 @@ def test_the_value_reviewed_is_kept_in_the_log(reviewed):
     log = open_panel(reviewed).reviews
     assert sorted(log["value"].tolist()) == [1.2, 1.2]
     assert log["comparator"].fillna("").tolist() == ["", ""]
+
+
+# --------------------------------------------------------------------------- probe 6 F1, F2
+
+
+def _review_all(ws: Workspace, pid: str, as_of: dt.date = AS_OF) -> None:
+    """Acknowledge every open flag of the patient, as the Patient page's form records it."""
+    shown = open_panel(ws).open_flags(as_of)
+    mine = shown[shown["patient_id"] == pid]
+    assert len(mine)
+    ws.add_reviews(reviews_for(pid, list(mine["flag_key"]), "continue", "", results_of(mine)), by="Dr A")
+
+
+def _acknowledged(ws: Workspace, pid: str, as_of: dt.date = AS_OF) -> bool:
+    from dashboard.panel import panel_table, with_reviews
+    from dashboard.rules import review_dataset
+
+    p = open_panel(ws)
+    ds = p.dataset()
+    table = with_reviews(panel_table(ds, review_dataset(ds, None, as_of)), p.open_flags(as_of), p.reviews)
+    return bool(table.loc[table["Patient"] == pid, "_acknowledged"].iloc[0])
+
+
+def test_a_grade_1_review_does_not_cover_the_same_result_regraded_3_by_a_back_filled_baseline(ws):
+    """H119 (probe 6 F1).  Methotrexate since 1 Jan 2024; creatinine 100 (15 Feb) and 150
+    µmol/L (15 Apr), the lab's range 45-110.  Without a pre-treatment result CTCAE grades on
+    the ULN: 150 / 110 = 1.36 x ULN, grade 1 (> ULN - 1.5 x ULN), severity info.  Dr A
+    reviews it "continue".  Then an older file brings the pre-treatment creatinine 45 (1 Dec
+    2023): 150 / 45 = 3.33 x baseline, CTCAE v5.0 grade 3 (> 3.0 x baseline), severity
+    action.  Nobody reviewed a grade 3: the flag is open again and says why."""
+    doses = "patient,drug,dose,unit,frequency,start,end\n001,methotrexate,15,mg,weekly,2024-01-01,\n"
+    patients = "patient,sex,date of birth,diagnosis,weight\n001,F,1980-05-01,RA,70\n"
+    head = "MRN,Collection Date,Component,Result,Units,Reference Range\n"
+    labs = (
+        head + "001,2024-02-15 09:00,Creatinine,100,umol/L,45-110\n001,2024-04-15 09:00,Creatinine,150,umol/L,45-110\n"
+    )
+    for name, text in (("d.csv", doses), ("p.csv", patients), ("l.csv", labs)):
+        ws.import_sources([Source(name, text.encode())], by="t")
+    before = open_panel(ws).open_flags(AS_OF)
+    [grade1] = before.loc[before["rule"] == "ctcae.creatinine", "ctcae_grade"]
+    assert grade1 == 1
+    _review_all(ws, "001")
+    assert open_panel(ws).open_flags(AS_OF)["reviewed"].all()
+    ws.import_sources(
+        [Source("old.csv", (head + "001,2023-12-01 09:00,Creatinine,45,umol/L,45-110\n").encode())], by="t"
+    )
+    after = open_panel(ws).open_flags(AS_OF)
+    ctcae = after[after["rule"] == "ctcae.creatinine"]
+    assert list(ctcae["ctcae_grade"]) == [3]
+    assert not ctcae["reviewed"].any()
+    [lapsed] = ctcae["review_lapsed"]
+    assert lapsed.startswith("regraded from G1 (info) to G3 (action) since the review by Dr A on ")
+    assert not _acknowledged(ws, "001")
+
+
+def test_a_review_still_covers_its_flag_when_the_judgement_is_unchanged_or_milder(ws):
+    """H119: the judgement recorded does not reopen a flag judged the same (reopening and a
+    later as-of date) or milder (the BSR 2017 profile grades the same 1.2 the same way)."""
+    for name, text in (("doses.csv", DOSES), ("patients.csv", PATIENTS), ("labs.csv", LABS)):
+        ws.import_sources([Source(name, text.encode())], by="t")
+    _review_all(ws, "001")
+    log = open_panel(ws).reviews
+    assert sorted(log["grade"].tolist()) == [2, 2]  # 1.2 is CTCAE grade 2 (< 1.5 - 1.0)
+    assert sorted(log["seq"].tolist()) == [1, 1]  # the second neutrophil count of the series
+    assert set(log["severity"]) <= {"info", "caution", "action", "urgent"}
+    assert all(_flags(ws).values()) and all(_flags(ws, dt.date(2024, 9, 1)).values())
+
+
+def test_a_late_grade_4_result_is_not_acknowledged_by_the_review_of_a_later_draw(ws):
+    """H120 (probe 6 F2).  Azathioprine since 1 Jan 2024.  Neutrophils 3.0 (15 Mar), 1.2 (15
+    Apr): BSR < 1.6 and CTCAE grade 2, reviewed "continue" on 1 May.  An outside lab's
+    result arrives afterwards: neutrophils 0.3 on 10 Apr, CTCAE grade 4 (< 0.5).  Nobody has
+    seen it: the 15 Apr flags are open again, saying a result arrived, and the patient is
+    not acknowledged (never hidden by 'Hide acknowledged')."""
+    from dashboard.panel import PanelFilter, filter_panel, panel_table, with_reviews
+    from dashboard.rules import review_dataset
+
+    for name, text in (("doses.csv", DOSES), ("patients.csv", PATIENTS), ("labs.csv", LABS)):
+        ws.import_sources([Source(name, text.encode())], by="t")
+    _review_all(ws, "001")
+    ws.import_sources(
+        [Source("outside-lab.csv", (HEAD + "001,2024-04-10 09:00,Neutrophils,0.3,10^9/L\n").encode())], by="t"
+    )
+    flags = open_panel(ws).open_flags(AS_OF)
+    assert "open since 2024-04-10" in " ".join(flags["message"])  # the episode now starts at the 0.3
+    assert not flags["reviewed"].all()
+    assert any("1 earlier result of this test arrived since the review by Dr A" in t for t in flags["review_lapsed"])
+    p = open_panel(ws)
+    ds = p.dataset()
+    table = with_reviews(panel_table(ds, review_dataset(ds, None, AS_OF)), p.open_flags(AS_OF), p.reviews)
+    assert not table.loc[table["Patient"] == "001", "_acknowledged"].iloc[0]
+    hide = PanelFilter(hide_acknowledged=True)
+    assert "001" in set(filter_panel(table, hide)["Patient"])
+
+
+def test_a_review_from_before_judgements_were_kept_covers_as_before(ws):
+    """H119: an entry of a workspace from before schema 6 has a value but no judgement:
+    it covers its flag as it did (the late result and the regrade cannot be told)."""
+    for name, text in (("doses.csv", DOSES), ("patients.csv", PATIENTS), ("labs.csv", LABS)):
+        ws.import_sources([Source(name, text.encode())], by="t")
+    shown = open_panel(ws).open_flags(AS_OF)
+    values = {k: (v, c) for k, (v, c, *_rest) in results_of(shown).items()}  # value and comparator only
+    ws.add_reviews(reviews_for("001", list(shown["flag_key"]), "continue", "", values), by="Dr A")
+    assert open_panel(ws).reviews["severity"].isna().all()
+    assert all(_flags(ws).values())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import pytest
 
 from dashboard.ingest import Source
@@ -181,3 +182,73 @@ def test_monitoring_interval_is_stored_with_its_history(ws):
     assert [(r["interval_days"], r["set_by"]) for r in history] == [(182, "Dr A"), (0, "Dr B")]
     ds = open_panel(ws).dataset()
     assert ds.interval_of("P1")["interval_days"] == 0
+
+
+def test_a_version_5_workspace_gains_review_judgements_and_its_reviews_still_cover(ws, monkeypatch):
+    """H119: schema 6 adds ``review_judgements``; a review recorded by a schema-5 dashboard
+    (a value, no judgement) keeps covering its flag after the migration."""
+    from dashboard.reviews import results_of, reviews_for
+
+    monkeypatch.setattr("dashboard.store.migrations.MIGRATIONS", schema.MIGRATIONS[:5])
+    monkeypatch.setattr("dashboard.store.migrations.latest_version", lambda: 5)
+    monkeypatch.setattr("dashboard.store.workspace.latest_version", lambda: 5)
+    schema_5_log = "SELECT r.*, x.value, x.comparator FROM reviews r LEFT JOIN review_results x USING (review_id)"
+    monkeypatch.setattr("dashboard.store.entries.REVIEW_LOG", schema_5_log)
+    ws.import_sources([src("labs.csv", LABS), src("doses.csv", DOSES), src("patients.csv", PATIENTS)], by="t")
+    as_of = dt.date(2025, 6, 1)
+    shown = open_panel(ws).open_flags(as_of)
+    assert len(shown)
+    values = {k: (j.value, j.comparator) for k, j in results_of(shown).items()}  # what schema 5 kept
+    ws.add_reviews(
+        reviews_for("001", list(shown["flag_key"][shown["patient_id"] == "001"]), "continue", "", values), by="Dr A"
+    )
+    import duckdb
+
+    con = duckdb.connect(str(ws.db_path), read_only=True)
+    assert "review_judgements" not in {r[0] for r in con.execute("SHOW TABLES").fetchall()}
+    con.close()
+    monkeypatch.undo()
+    again = Workspace(ws.path)
+    assert again.info()["schema_version"] == schema.latest_version() == 6
+    flags = open_panel(again).open_flags(as_of)
+    mine = flags[flags["patient_id"] == "001"]
+    assert len(mine) and mine["reviewed"].all()
+    assert open_panel(again).reviews["severity"].isna().all()
+
+
+def test_a_clinician_set_baseline_is_stored_with_its_history_and_the_latest_holds(ws):
+    """H122: the workspace keeps clinician-set baselines (its ``baselines`` table): the
+    latest per patient and analyte is in force, the earlier rows stay; an entry without a
+    positive value or a name is refused."""
+    ws.import_sources([src("labs.csv", LABS)], by="t")
+    with pytest.raises(EntryRejected):
+        ws.set_baseline("001", "neutrophils", 0.0, "", by="Dr A")
+    with pytest.raises(EntryRejected):
+        ws.set_baseline("001", "neutrophils", 1.1, "", by=" ")
+    ws.set_baseline("001", "neutrophils", 1.2, "first estimate", by="Dr A")
+    ws.set_baseline("001", "neutrophils", 1.1, "Duffy-null", by="Dr B")
+    ws.set_baseline("001", "wbc", 3.0, "", by="Dr B")
+    kept = open_panel(Workspace(ws.path)).baselines.sort_values("analyte")
+    assert list(zip(kept["analyte"], kept["value"], kept["set_by"], strict=True)) == [
+        ("neutrophils", 1.1, "Dr B"),
+        ("wbc", 3.0, "Dr B"),
+    ]
+    import duckdb
+
+    con = duckdb.connect(str(ws.db_path), read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM baselines").fetchall()[0][0] == 3  # the history stays
+    finally:
+        con.close()
+
+
+def test_a_session_panels_intervals_and_baselines_are_kept_with_their_time(ws):
+    """H122: what a clinician set in a session panel is stored in one go, with when it was set."""
+    at = dt.datetime(2024, 4, 2, 10, 30)
+    n = ws.keep_clinician_entries(
+        [{"patient_id": "001", "interval_days": 28, "reason": "CKD", "set_by": "Dr A", "set_at": at}],
+        [{"patient_id": "001", "analyte": "neutrophils", "value": 1.1, "note": "", "set_by": "Dr A", "set_at": at}],
+    )
+    assert n == 2
+    p = open_panel(ws)
+    assert list(p.intervals["set_at"]) == [pd.Timestamp(at)] and list(p.baselines["set_at"]) == [pd.Timestamp(at)]
