@@ -11,7 +11,7 @@ Hand-derived (from the intervals ``schedule.toml`` states, before the code was w
 azathioprine, 70 kg, TPMT and NUDT15 normal: the titration plan is 50 mg from week 0, 75
 from week 6 (day 42), 100 from week 10 (day 70), 125 from week 14 (day 98) and 150 mg from
 week 18 (day 126).  The BSR 2025 schedule of azathioprine (``bsr2025_standard``): every 14
-days while the last test is before day 42 of the course, every 30 days before day 133,
+days while the last test is before day 42 of the course, every 30 days before day 132,
 then every 84 days; after an increase every 14 days until the new dose has been stable for
 42 days (a test on the day of the step counts as after it).
 
@@ -21,16 +21,19 @@ then every 84 days; after an increase every 14 days until the new dose has been 
 * test 56 (14 days after the increase) -> 70: increase to 100, test -> 84 -> 98;
 * day 98: increase to 125, test -> 112 -> 126; day 126: increase to 150, test -> 140;
 * test 140 (14 d after) -> 154; test 154 (28 d after) -> 168;
-* test 168: 42 days after the last increase, stable: day 168 >= 133, maintenance, 84 days
+* test 168: 42 days after the last increase, stable: day 168 >= 132, maintenance, 84 days
   -> 252 -> 336 -> 420 (= week 60, the end of the table).
 
 With a start on Monday 6 January 2025 (Feb 2025: 28 days): 20 Jan, 3 Feb, 17 Feb, 3 Mar,
 17 Mar, 31 Mar, 14 Apr, 28 Apr, 12 May, 26 May, 9 Jun, 23 Jun, 15 Sep, 8 Dec 2025 and
 2 Mar 2026.
 
-The same dose without any increase: 14, 28, 42 (fortnightly while before day 42), then
-monthly from the test at day 42: 72, 102, 132 (132 < 133, still monthly), 162, then every
-84 days: 246, 330, 414.
+The same dose without any increase (BSR 2017 via NICE CKS / SPS: every 2 weeks until the
+dose has been stable for 6 weeks, then monthly for 3 months, then at least every 12 weeks):
+14, 28, 42 (fortnightly while before day 42), then three monthly tests from the test at day
+42: 72, 102, 132 (= 42 + 3 x 30, the end of the 3 months), then every 84 days: 216, 300,
+384.  (Probe 7 F8: this was 72, 102, 132, 162, 246, ..., a fourth monthly test on day 162
+because the monthly phase ran "before day 133"; no source asks for it.)
 
 The old table (monthly from week 6 in 28-day months, 12-weekly from week 30, whatever the
 plan) put the test after the week-6 step at week 10 (day 70); the rules want it at day 56.
@@ -113,7 +116,7 @@ def test_hand_derived_dates_of_the_azathioprine_titration():
 
 def test_hand_derived_dates_of_a_fixed_dose():
     plan = dosing.monitoring_plan("azathioprine", START, _steps((0, 100.0)))
-    assert [v.day for v in plan.visits] == [0, 14, 28, 42, 72, 102, 132, 162, 246, 330, 414]
+    assert [v.day for v in plan.visits] == [0, 14, 28, 42, 72, 102, 132, 216, 300, 384]
     assert "every 30 days" in plan.visits[5].why and "every 84 days" in plan.visits[-1].why
 
 

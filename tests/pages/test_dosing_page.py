@@ -44,9 +44,10 @@ def test_manual_azathioprine_issue_case():
     assert "Febuxostat is contraindicated" in _texts(at.info)
     assert "weekly in the first month" in _texts(at.warning)  # issue 17: label monitoring after a reduced start
     # audit 18 (F3): one dose (25 mg, no step), dated by the rules' BSR 2025 schedule: every
-    # 14 days before day 42, every 30 days before day 133, then every 84 days
+    # 14 days to day 42, monthly for 3 months (72, 102, 132), then every 84 days (probe 7
+    # F8: no fourth monthly test on day 162)
     schedule = next(d.value for d in at.dataframe if "Why then" in d.value.columns)
-    assert schedule["Day"].tolist() == [0, 14, 28, 42, 72, 102, 132, 162, 246, 330, 414]
+    assert schedule["Day"].tolist() == [0, 14, 28, 42, 72, 102, 132, 216, 300, 384]
 
 
 def test_the_blood_tests_follow_the_titration_and_the_active_profile():

@@ -7,6 +7,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
+from dashboard.rules import schedule
 from tests.rules.builders import dose, lab, run
 
 FBC = "wbc"
@@ -54,7 +55,10 @@ def test_new_drug_without_a_test_is_due_after_two_weeks():
     [
         ("2024-02-05", 14, "2024-02-19"),  # day 35: fortnightly for the first 6 weeks
         ("2024-02-12", 30, "2024-03-13"),  # day 42: monthly for 3 months
-        ("2024-05-12", 30, "2024-06-11"),  # day 132
+        ("2024-05-11", 30, "2024-06-10"),  # day 131
+        # day 132 = 42 + 3 x 30: the third monthly test ends "monthly for 3 months"
+        # (was 30 days, a fourth monthly test, before probe 7 F8)
+        ("2024-05-12", 84, "2024-08-04"),
         ("2024-05-13", 84, "2024-08-05"),  # day 133: every 12 weeks
     ],
 )
@@ -217,3 +221,23 @@ def test_the_message_of_a_course_never_tested_says_so_rather_than_a_first_phase_
     assert row["message"].startswith(
         "Azathioprine: full blood count (none recorded since the course began on 2023-01-01) OVERDUE by 370 days"
     )
+
+
+def test_monthly_for_three_months_is_three_monthly_tests():
+    """Probe 7 F8.  BSR 2017 via NICE CKS: every 2 weeks until stable for 6 weeks (days 14,
+    28, 42), then monthly for 3 months (72, 102, 132: three monthly intervals after day 42,
+    the last one ending at day 132 = 42 + 90), then at least every 12 weeks (216, 300, 384)."""
+    spec = schedule.spec_for("bsr2025_standard")
+    days = [t.day for t in schedule.planned_tests(spec, [], 400)]
+    assert days == [14, 28, 42, 72, 102, 132, 216, 300, 384]
+
+
+def test_no_overdue_between_the_third_monthly_test_and_twelve_weeks_later():
+    """Probe 7 F8, the review: methotrexate from 1 Jan 2024, full checks on days 14, 28, 42,
+    72, 102 and 132 (12 May).  The next is 12 weeks later, 4 Aug 2024 (day 216): on 1 Jul
+    (day 182, when a fourth monthly test on day 162 would be 20 days late) nothing is overdue."""
+    mtx = [dose("P1", "methotrexate", "2024-01-01", amount=15, frequency="weekly")]
+    days = [pd.Timestamp("2024-01-01") + pd.Timedelta(days=k) for k in (14, 28, 42, 72, 102, 132)]
+    row = one(sched(draws_on(*[d.date().isoformat() for d in days]), mtx, "2024-07-01"))
+    assert (row["interval_days"], row["next_due"]) == (84, pd.Timestamp("2024-08-04"))
+    assert not row["overdue"]
