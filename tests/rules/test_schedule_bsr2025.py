@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from tests.rules.builders import dose, interval, lab, run
+from tests.rules.builders import dose, full_check, interval, lab, run
 
 MTX = [dose("P1", "methotrexate", "2023-01-01", amount=15, frequency="weekly")]
 
@@ -164,3 +164,51 @@ def test_sulfasalazine_under_bsr_2025_says_its_continued_tests_are_a_project_cho
     assert "project choice" not in old["source"] and pd.isna(old["next_due"])
     # methotrexate under BSR 2025 carries no such note
     assert "project choice" not in one(check_at("2024-03-01"), MTX, "2024-03-10")["source"]
+
+
+MTX_TITRATION = [
+    dose("P1", "methotrexate", "2024-01-01", "2024-01-29", amount=10, frequency="weekly"),
+    dose("P1", "methotrexate", "2024-01-29", "2024-02-26", amount=15, frequency="weekly"),
+    dose("P1", "methotrexate", "2024-02-26", "2024-03-25", amount=20, frequency="weekly"),
+    dose("P1", "methotrexate", "2024-03-25", amount=25, frequency="weekly"),
+]
+
+
+def _day(k: int) -> str:
+    return (pd.Timestamp("2024-01-01") + pd.Timedelta(days=k)).date().isoformat()
+
+
+def test_the_monthly_phase_follows_the_stable_dose_after_a_titration():
+    """Probe 7 F4.  BSR 2017 as restated by NICE CKS (medicinesafety.co.uk/2020/03/methotrexate-
+    monitoring-mitigating.html) and SPS (leflunomide page, 'after started or dose changed'):
+    every 2 weeks until the dose is stable for 6 weeks, then monthly for 3 months, then at least
+    every 12 weeks.  Methotrexate 10 mg/week from day 0 (1 Jan 2024), 15 from day 28, 20 from
+    day 56, 25 from day 84 (25 Mar).  Stable 6 weeks on day 126 (6 May); monthly tests then on
+    days 156, 186 and 216; 12-weekly from there.  With the check of day 156 (5 Jun) done, the
+    next is due 30 days later, 5 Jul (day 186), not 28 Aug."""
+    days = [14, 28, 42, 56, 70, 84, 98, 112, 126, 156]
+    labs = [row for k in days for row in full_check("P1", _day(k))]
+    row = one(labs, MTX_TITRATION, "2024-06-06")
+    assert row["interval_days"] == 30
+    assert row["next_due"] == pd.Timestamp("2024-07-05")
+    # the third monthly test (day 216, 3 Aug) ends the monthly phase: 84 days later, day 300
+    labs += [row for k in (186, 216) for row in full_check("P1", _day(k))]
+    row = one(labs, MTX_TITRATION, "2024-08-04")
+    assert (row["interval_days"], row["next_due"]) == (84, pd.Timestamp(_day(300)))
+
+
+def test_an_increase_in_maintenance_does_not_start_the_monthly_phase_again():
+    """NICE CKS: after a dose increase in maintenance, every 2 weeks until stable for 6 weeks,
+    'then revert to the previous schedule'.  Methotrexate 15 mg/week from 1 Jan 2024, tested
+    on days 14, 28, 42, 72, 102, 132 (12-weekly from there), increased to 20 mg on day 150
+    (30 May 2024) and tested on days 164, 178 and 192: the test of day 192 (42 days after
+    the increase) is followed 84 days later (day 276), not by monthly tests."""
+    doses = [
+        dose("P1", "methotrexate", "2024-01-01", _day(150), amount=15, frequency="weekly"),
+        dose("P1", "methotrexate", _day(150), amount=20, frequency="weekly"),
+    ]
+    labs = [row for k in (14, 28, 42, 72, 102, 132, 164, 178) for row in full_check("P1", _day(k))]
+    assert one(labs, doses, _day(180))["interval_days"] == 14  # 28 days after the increase
+    labs += full_check("P1", _day(192))
+    row = one(labs, doses, _day(193))
+    assert (row["interval_days"], row["next_due"]) == (84, pd.Timestamp(_day(276)))
