@@ -275,6 +275,32 @@ def group_last_tests(inp: Inputs, spec: dict[str, Any], pid: np.ndarray, since: 
     return out
 
 
+def pulse_follow_up_end(inp: Inputs, names: np.ndarray) -> np.ndarray:
+    """Per dose row, when its schedule stops being in force: the row's end, except for the
+    rows of a pulse schedule, which are followed until ``followed_after_last_pulse_days``
+    after their last pulse, so that the nadir count after it is still asked for (and
+    overdue when missed).  A single pulse (or one with no frequency) is followed that long
+    after it whatever its end says; a course with an end is followed at least that long
+    after its last pulse; an ongoing course keeps its open end."""
+    d = inp.doses
+    end = d.end.copy()
+    for name, spec in schedules().items():
+        if spec.get("kind") != "pulse":
+            continue
+        follow = int(spec["followed_after_last_pulse_days"]) * DAY
+        mine = names == name
+        single = mine & ~(np.isfinite(d.per_day) & (d.per_day > 0)) & (d.frequency != "monthly")
+        end[single] = d.start[single] + follow
+        course = np.flatnonzero(mine & ~single)
+        if not len(course):
+            continue
+        _, t, row = administrations(inp, course)
+        last = np.full(len(d), -(2**62), dtype=np.int64)
+        np.maximum.at(last, row, t)
+        end[course] = np.maximum(end[course], last[course] + follow)
+    return end
+
+
 def evaluate(inp: Inputs, profile: str = DEFAULT_SCHEDULE_PROFILE) -> pa.Table:
     """The schedule table (:data:`SCHEDULE_FIELDS`) as of ``inp.as_of``: one row per
     patient and drug being taken that has a blood-test schedule, under the monitoring
@@ -284,11 +310,7 @@ def evaluate(inp: Inputs, profile: str = DEFAULT_SCHEDULE_PROFILE) -> pa.Table:
     names = row_schedules(d, profile)
     kinds = np.array([schedules().get(x, {}).get("kind", "none") for x in names], dtype=object)
     c = courses(inp)
-    end = d.end.copy()
-    for name, spec in schedules().items():  # a single pulse is a course of a few weeks, not "ongoing"
-        if spec.get("kind") == "pulse":
-            single = (names == name) & ~(np.isfinite(d.per_day) & (d.per_day > 0)) & (d.frequency != "monthly")
-            end[single] = np.minimum(end[single], d.start[single] + int(spec["single_pulse_course_days"]) * DAY)
+    end = pulse_follow_up_end(inp, names)
     in_force = (d.start <= now) & (end > now) if len(d) else np.zeros(0, bool)
     active = in_force & (kinds != "none") if len(d) else np.zeros(0, bool)
     # (schedule id, rows that follow it): the blood-test schedules, then the extra items
@@ -695,11 +717,16 @@ def _pulse_due(inp: Inputs, rows, spec, c, now) -> dict[str, np.ndarray]:
     due_by = np.where(nadir_due, window_end, next_pulse)  # overdue after the window closes
     next_due = np.where(has_pulse, next_due, d.start[rows])
     due_by = np.where(has_pulse, due_by, d.start[rows])
+    course_over = has_pulse & ~nadir_due & (next_pulse == NEVER)
     what = pc.if_else(
         pa.array(nadir_due),
         pa.scalar(f"nadir blood count (days {spec['nadir_days'][0]}-{spec['nadir_days'][1]} after the pulse)"),
         pa.scalar("blood count before the next pulse"),
     )
+    ended_what = cat(
+        "nadir blood count after the last pulse (", _date_text(last_pulse), ") done; no further pulse recorded"
+    )
+    tests_due = np.full(n, "; ".join(test_groups()[g]["label"] for g in spec["check"]), dtype=object)
     return {
         "course_start": c["course_start"][rows],
         "last_increase": np.full(n, NEVER, dtype=np.int64),
@@ -708,8 +735,10 @@ def _pulse_due(inp: Inputs, rows, spec, c, now) -> dict[str, np.ndarray]:
         "next_due": next_due,
         "due_by": due_by,
         "what": what,
-        "tests_due": np.full(n, "; ".join(test_groups()[g]["label"] for g in spec["check"]), dtype=object),
+        "tests_due": np.where(course_over, "", tests_due).astype(object),
         "basis": np.full(n, "pulse", dtype=object),
+        "ended": course_over,
+        "ended_what": ended_what,
     }
 
 

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from dashboard.rules import schedule
-from tests.rules.builders import dose, lab, run
+from tests.rules.builders import dose, full_check, lab, run
 
 FBC = "wbc"
 #: These tests pin the BSR 2017 schedule (kept so that old audits reproduce); the
@@ -241,3 +241,56 @@ def test_no_overdue_between_the_third_monthly_test_and_twelve_weeks_later():
     row = one(sched(draws_on(*[d.date().isoformat() for d in days]), mtx, "2024-07-01"))
     assert (row["interval_days"], row["next_due"]) == (84, pd.Timestamp("2024-08-04"))
     assert not row["overdue"]
+
+
+def blood_rows(labs, doses, as_of: str) -> pd.DataFrame:
+    """The blood-test rows of the schedule under the default profile (BSR 2025)."""
+    df = run(labs, doses, as_of=as_of).schedule_df()
+    return df[~df["schedule"].str.startswith("bp_")]
+
+
+def full_checks(*days: str) -> list[dict]:
+    return [row for d in days for row in full_check("P1", d)]
+
+
+EURO_LUPUS = [
+    dose("P1", "cyclophosphamide", "2024-01-01", "2024-03-12", amount=500, frequency="every 2 weeks", route="iv")
+]
+
+
+def test_the_nadir_count_after_the_last_pulse_of_a_course_is_still_due():
+    """Probe 7 F1.  Euro-Lupus: 500 mg IV every 2 weeks x 6 (Houssiau 2002), pulses on 1, 15,
+    29 Jan, 12, 26 Feb and 11 Mar 2024; the row ends on 12 Mar, the day after the last pulse
+    (as the sample panel's Euro-Lupus story writes it).  The schedule's own rule (schedule.toml
+    [schedules.cyclophosphamide_pulse]: FBC at the nadir, days 8-14 after each pulse) makes a
+    count due 19-25 Mar 2024 (11 Mar + 8 and + 14 days).  Every earlier nadir was checked."""
+    labs = full_checks("2024-01-11", "2024-01-25", "2024-02-08", "2024-02-22", "2024-03-07")
+    rows = blood_rows(labs, EURO_LUPUS, "2024-03-20")
+    assert len(rows) == 1
+    row = rows.iloc[0]
+    assert row["next_due"] == pd.Timestamp("2024-03-19")
+    assert row["due_by"] == pd.Timestamp("2024-03-25")
+    # and, with no count by 28 Mar, it is overdue (3 days after the window closed)
+    late = blood_rows(labs, EURO_LUPUS, "2024-03-28").iloc[0]
+    assert late["overdue"] and late["days_overdue"] == 3
+
+
+def test_after_the_last_nadir_count_the_course_is_said_over_then_leaves_the_schedule():
+    """Probe 7 F1: with the last nadir count taken (21 Mar, day 10 after the 11 Mar pulse)
+    nothing is due and the row says no further pulse is recorded (never 'before the next pulse
+    due -'); 28 days after the last pulse (8 Apr) the course has left the schedule."""
+    labs = full_checks("2024-01-11", "2024-01-25", "2024-02-08", "2024-02-22", "2024-03-07", "2024-03-21")
+    row = one(blood_rows(labs, EURO_LUPUS, "2024-03-28"))
+    assert not row["overdue"] and pd.isna(row["next_due"])
+    assert row["message"] == (
+        "Cyclophosphamide: nadir blood count after the last pulse (2024-03-11) done; no further pulse recorded"
+    )
+    assert blood_rows(labs, EURO_LUPUS, "2024-04-08").empty
+
+
+def test_a_single_pulse_with_an_end_date_is_followed_as_one_without():
+    """Probe 7 F1: a single pulse recorded with an end the next day (1-2 Jan 2024) is followed
+    like one without: its nadir count (9-15 Jan) is overdue on 20 Jan (5 days)."""
+    cyc = [dose("P1", "cyclophosphamide", "2024-01-01", "2024-01-02", amount=750, frequency="single", route="iv")]
+    row = one(blood_rows([], cyc, "2024-01-20"))
+    assert row["overdue"] and row["days_overdue"] == 5
