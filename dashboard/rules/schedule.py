@@ -717,11 +717,27 @@ def _pulse_due(inp: Inputs, rows, spec, c, now) -> dict[str, np.ndarray]:
     due_by = np.where(nadir_due, window_end, next_pulse)  # overdue after the window closes
     next_due = np.where(has_pulse, next_due, d.start[rows])
     due_by = np.where(has_pulse, due_by, d.start[rows])
-    course_over = has_pulse & ~nadir_due & (next_pulse == NEVER)
+    # the count before the last pulse: a pulse given without one is reported (due on the
+    # pulse day, then overdue) until a count is taken, never passed over for the next window
+    missed, pre_from = _pre_pulse_missed(pkey, ppid, pt, pid, last_pulse, last_test, spec)
+    next_due = np.where(missed, last_pulse, next_due)
+    due_by = np.where(missed, last_pulse, due_by)
+    course_over = has_pulse & ~nadir_due & ~missed & (next_pulse == NEVER)
     what = pc.if_else(
         pa.array(nadir_due),
         pa.scalar(f"nadir blood count (days {spec['nadir_days'][0]}-{spec['nadir_days'][1]} after the pulse)"),
         pa.scalar("blood count before the next pulse"),
+    )
+    what = pc.if_else(
+        pa.array(missed),
+        cat(
+            "blood count before the pulse of ",
+            _date_text(last_pulse),
+            " (none recorded from ",
+            _date_text(pre_from),
+            " to the pulse day)",
+        ),
+        what,
     )
     ended_what = cat(
         "nadir blood count after the last pulse (", _date_text(last_pulse), ") done; no further pulse recorded"
@@ -740,6 +756,38 @@ def _pulse_due(inp: Inputs, rows, spec, c, now) -> dict[str, np.ndarray]:
         "ended": course_over,
         "ended_what": ended_what,
     }
+
+
+def _pre_pulse_missed(
+    pkey: np.ndarray,
+    ppid: np.ndarray,
+    pt: np.ndarray,
+    pid: np.ndarray,
+    last_pulse: np.ndarray,
+    last_test: np.ndarray,
+    spec: dict[str, Any],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Whether the last pulse was given without a blood count before it, and from when
+    such a count would have counted (seconds, day starts).
+
+    The count before a pulse is one taken after the previous pulse's nadir window closed,
+    up to the pulse day; when the pulse comes before that window has closed (pulses every
+    2 weeks: the window, days 8-14, ends on the next pulse day), a count in the window
+    serves as both.  The first pulse of a history asks for none here (the baseline before
+    treatment is not part of the review).  Missed only while no count has been taken since:
+    a later count is the one the clinician acts on.
+    """
+    lo, hi = (int(x) for x in spec["nadir_days"])
+    has_pulse = last_pulse != NEVER
+    prev = last_at_or_before(pkey, ppid, pt, pid, np.where(has_pulse, last_pulse - 1, 0))
+    has_prev = has_pulse & (prev != NEVER)
+    last_day = np.where(has_prev, last_pulse // DAY, 0)
+    prev_day = np.where(has_prev, prev // DAY, 0)
+    closes = prev_day + hi
+    pre_from = np.where(last_day <= closes, prev_day + lo, closes + 1) * DAY
+    pre_from = np.where(has_prev, pre_from, NEVER)
+    missed = has_prev & ((last_test == NEVER) | (last_test < pre_from))
+    return missed, pre_from
 
 
 def _date_text(sec: np.ndarray) -> pa.Array:

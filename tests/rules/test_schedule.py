@@ -294,3 +294,50 @@ def test_a_single_pulse_with_an_end_date_is_followed_as_one_without():
     cyc = [dose("P1", "cyclophosphamide", "2024-01-01", "2024-01-02", amount=750, frequency="single", route="iv")]
     row = one(blood_rows([], cyc, "2024-01-20"))
     assert row["overdue"] and row["days_overdue"] == 5
+
+
+NIH = [dose("P1", "cyclophosphamide", "2024-01-01", "2024-06-02", amount=1000, frequency="monthly", route="iv")]
+
+
+def test_a_pulse_without_a_count_before_it_is_not_passed_over():
+    """Probe 7 F2.  NIH regimen: monthly IV pulses on the 1st from 1 Jan 2024; the only count
+    is the nadir count of 11 Jan.  The dashboard itself says on 31 Jan 'blood count before the
+    next pulse due 2024-02-01' (the knowledge entries: 'FBC before each pulse'; PMC7771069 Box
+    6: before each infusion).  On 1 Feb, the pulse day, that count is still due that day; by 3
+    Feb, with none taken, it was missed (2 days late), whatever the next nadir window says."""
+    labs = full_checks("2024-01-11")
+    before = one(blood_rows(labs, NIH, "2024-01-31"))
+    assert before["next_due"] == pd.Timestamp("2024-02-01") and "before the next pulse" in before["message"]
+    on_the_day = one(blood_rows(labs, NIH, "2024-02-01"))
+    assert on_the_day["next_due"] == pd.Timestamp("2024-02-01") and not on_the_day["overdue"]
+    after = one(blood_rows(labs, NIH, "2024-02-03"))
+    assert after["overdue"] and after["days_overdue"] == 2
+    # the message names the pulse and the days no count was taken (after the 1 Jan pulse's
+    # nadir window, days 8-14, closed on 15 Jan)
+    assert after["message"] == (
+        "Cyclophosphamide: blood count before the pulse of 2024-02-01 (none recorded from 2024-01-16 to the "
+        "pulse day) OVERDUE by 2 days (due 2024-02-01)"
+    )
+    # a count taken since (5 Feb) ends the report: the nadir window of the 1 Feb pulse follows
+    row = one(blood_rows(labs + full_checks("2024-02-05"), NIH, "2024-02-06"))
+    assert not row["overdue"] and row["next_due"] == pd.Timestamp("2024-02-09")
+
+
+def test_a_count_before_the_pulse_is_what_the_pulse_asks_for():
+    """Probe 7 F2: the NIH pulses with a count on 30 Jan (after the 1 Jan pulse's nadir window
+    and before the 1 Feb pulse): nothing missed; on 3 Feb the nadir window of the 1 Feb pulse
+    (9-15 Feb) is next, not overdue.  A count on the pulse day itself counts too."""
+    for pre in ("2024-01-30", "2024-02-01"):
+        row = one(blood_rows(full_checks("2024-01-11", pre), NIH, "2024-02-03"))
+        assert not row["overdue"] and row["next_due"] == pd.Timestamp("2024-02-09"), pre
+
+
+def test_fortnightly_pulses_take_the_nadir_count_as_the_count_before_the_next_pulse():
+    """Euro-Lupus, pulses every 2 weeks: the nadir window (days 8-14) of a pulse ends on the
+    next pulse day, so a count in it (25 Jan for the 15 Jan pulse) is the count before the 29
+    Jan pulse.  Without one (only the 11 Jan count), the 29 Jan pulse is reported on 30 Jan."""
+    row = one(blood_rows(full_checks("2024-01-11", "2024-01-25"), EURO_LUPUS, "2024-01-30"))
+    assert not row["overdue"] and row["next_due"] == pd.Timestamp("2024-02-06")
+    row = one(blood_rows(full_checks("2024-01-11"), EURO_LUPUS, "2024-01-30"))
+    assert row["overdue"] and row["next_due"] == pd.Timestamp("2024-01-29")
+    assert "before the pulse of 2024-01-29 (none recorded from 2024-01-23" in row["message"]
