@@ -691,7 +691,10 @@ def monitoring_plan(
             if spec.get("patient_interval"):
                 why += " (or the patient's own interval, if set)"
         else:
-            why = f"every {phases[test.phase]['every_days']} days until day {phases[test.phase]['until_days']} of the course"
+            until = test.phases_from_day + int(phases[test.phase]["until_days"])
+            why = f"every {phases[test.phase]['every_days']} days until day {until} of the course"
+            if test.phases_from_day:
+                why += f" (the phases count from the last step of the titration, day {test.phases_from_day})"
         visits.append(
             MonitoringVisit(
                 start + dt.timedelta(days=test.day),

@@ -170,17 +170,19 @@ def test_with_allopurinol_a_dose_below_the_range_is_no_prompt_to_increase():
 
 
 def test_monitoring_plan_after_a_start_at_a_stable_dose():
-    """Audit 18 (F3): the plan comes from the rules' schedule (BSR 2025 profile: every 14 days
-    while the last test is before day 42, every 30 days before day 133, then every 84 days),
-    no longer from a 28-day-month table of its own.  By hand, from Monday 5 Jan 2026: days
-    14, 28, 42 (16 Feb), 72, 102, 132 (132 < 133: still monthly), 162 (16 Jun), then 84 days
-    later: 246, 330, 414."""
+    """Audit 18 (F3): the plan comes from the rules' schedule (BSR 2025 profile), no longer
+    from a 28-day-month table of its own.  BSR 2017 as restated by NICE CKS / SPS: every 2
+    weeks until the dose has been stable for 6 weeks, then monthly for 3 months, then at
+    least every 12 weeks.  By hand, from Monday 5 Jan 2026: days 14, 28, 42 (16 Feb); then
+    three monthly tests 72, 102, 132 (42 + 3 x 30); then every 84 days: 216 (9 Aug), 300,
+    384 (468 is past the 60-week horizon).  Probe 7 F8: this test pinned a fourth monthly
+    test on day 162, which no source asks for."""
     start = dt.date(2026, 1, 5)
     steps = (dosing.TitrationStep(0, 100.0, 100 / 70, 100 / 140 * 100, ""),)
     plan = dosing.monitoring_plan("azathioprine", start, steps)
-    assert [v.day for v in plan.visits] == [0, 14, 28, 42, 72, 102, 132, 162, 246, 330, 414]
+    assert [v.day for v in plan.visits] == [0, 14, 28, 42, 72, 102, 132, 216, 300, 384]
     assert plan.visits[0].date == start and "before the first dose" in plan.visits[0].why
-    assert plan.visits[3].date == dt.date(2026, 2, 16) and plan.visits[7].date == dt.date(2026, 6, 16)
+    assert plan.visits[3].date == dt.date(2026, 2, 16) and plan.visits[7].date == dt.date(2026, 8, 9)
     assert "every 14 days" in plan.visits[1].why and "every 30 days" in plan.visits[4].why
     assert "every 84 days" in plan.visits[-1].why
     assert [v.day for v in dosing.monitoring_plan("azathioprine", start, steps, horizon_weeks=12).visits] == [
@@ -192,7 +194,7 @@ def test_monitoring_plan_after_a_start_at_a_stable_dose():
     ]
     frame = dosing.monitoring_frame(plan)
     assert list(frame.columns) == ["Date", "Week", "Day", "Dose (mg/day)", "Why then", "Tests", "Source"]
-    assert len(frame) == 11 and frame["Dose (mg/day)"].eq(100.0).all()
+    assert len(frame) == 10 and frame["Dose (mg/day)"].eq(100.0).all()
 
 
 def test_monitoring_plan_needs_a_phase_schedule():

@@ -10,10 +10,11 @@ rules' next due date is that date.
 Hand-derived (from the intervals ``schedule.toml`` states, before the code was written):
 azathioprine, 70 kg, TPMT and NUDT15 normal: the titration plan is 50 mg from week 0, 75
 from week 6 (day 42), 100 from week 10 (day 70), 125 from week 14 (day 98) and 150 mg from
-week 18 (day 126).  The BSR 2025 schedule of azathioprine (``bsr2025_standard``): every 14
-days while the last test is before day 42 of the course, every 30 days before day 133,
-then every 84 days; after an increase every 14 days until the new dose has been stable for
-42 days (a test on the day of the step counts as after it).
+week 18 (day 126).  The BSR 2025 schedule of azathioprine (``bsr2025_standard``, BSR 2017
+as restated by NICE CKS / SPS): every 2 weeks until the dose has been stable for 6 weeks,
+then monthly for 3 months, then every 84 days; every step of the titration comes before the
+course reaches its 12-weekly phase, so the phases count from the last step (day 126); a
+test on the day of a step counts as after it.
 
 * day 0 start, no test yet: due start + 14 -> day 14;
 * test 14 (< 42) -> 28; test 28 -> 42;
@@ -21,16 +22,23 @@ then every 84 days; after an increase every 14 days until the new dose has been 
 * test 56 (14 days after the increase) -> 70: increase to 100, test -> 84 -> 98;
 * day 98: increase to 125, test -> 112 -> 126; day 126: increase to 150, test -> 140;
 * test 140 (14 d after) -> 154; test 154 (28 d after) -> 168;
-* test 168: 42 days after the last increase, stable: day 168 >= 133, maintenance, 84 days
-  -> 252 -> 336 -> 420 (= week 60, the end of the table).
+* test 168: the dose has been stable for 42 days: monthly for 3 months -> 198 -> 228 -> 258
+  (= 126 + 42 + 90, the end of the 3 months);
+* test 258: every 84 days -> 342 (426 is past week 60, the end of the table).
+
+(Probe 7 F4: this was 168 -> 252 -> 336 -> 420, maintenance straight after the titration,
+because the monthly phase was counted from the course start; no source skips it.)
 
 With a start on Monday 6 January 2025 (Feb 2025: 28 days): 20 Jan, 3 Feb, 17 Feb, 3 Mar,
-17 Mar, 31 Mar, 14 Apr, 28 Apr, 12 May, 26 May, 9 Jun, 23 Jun, 15 Sep, 8 Dec 2025 and
-2 Mar 2026.
+17 Mar, 31 Mar, 14 Apr, 28 Apr, 12 May, 26 May, 9 Jun, 23 Jun, 23 Jul, 22 Aug, 21 Sep and
+14 Dec 2025.
 
-The same dose without any increase: 14, 28, 42 (fortnightly while before day 42), then
-monthly from the test at day 42: 72, 102, 132 (132 < 133, still monthly), 162, then every
-84 days: 246, 330, 414.
+The same dose without any increase (BSR 2017 via NICE CKS / SPS: every 2 weeks until the
+dose has been stable for 6 weeks, then monthly for 3 months, then at least every 12 weeks):
+14, 28, 42 (fortnightly while before day 42), then three monthly tests from the test at day
+42: 72, 102, 132 (= 42 + 3 x 30, the end of the 3 months), then every 84 days: 216, 300,
+384.  (Probe 7 F8: this was 72, 102, 132, 162, 246, ..., a fourth monthly test on day 162
+because the monthly phase ran "before day 133"; no source asks for it.)
 
 The old table (monthly from week 6 in 28-day months, 12-weekly from week 30, whatever the
 plan) put the test after the week-6 step at week 10 (day 70); the rules want it at day 56.
@@ -44,6 +52,7 @@ import pandas as pd
 import pytest
 
 from dashboard import dosing
+from dashboard.rules import schedule
 from tests.rules.builders import dose, full_check, patient, run
 
 START = dt.date(2025, 1, 6)
@@ -93,11 +102,11 @@ def test_hand_derived_dates_of_the_azathioprine_titration():
     assert [(s.week, s.mg_per_day) for s in aza.titration] == [(0, 50), (6, 75), (10, 100), (14, 125), (18, 150)]
     plan = dosing.monitoring_plan("azathioprine", START, aza.titration)
     days = [v.day for v in plan.visits]
-    assert days == [0, 14, 28, 42, 56, 70, 84, 98, 112, 126, 140, 154, 168, 252, 336, 420]
+    assert days == [0, 14, 28, 42, 56, 70, 84, 98, 112, 126, 140, 154, 168, 198, 228, 258, 342]
     expected = [
         "2025-01-20", "2025-02-03", "2025-02-17", "2025-03-03", "2025-03-17", "2025-03-31", "2025-04-14",
-        "2025-04-28", "2025-05-12", "2025-05-26", "2025-06-09", "2025-06-23", "2025-09-15", "2025-12-08",
-        "2026-03-02",
+        "2025-04-28", "2025-05-12", "2025-05-26", "2025-06-09", "2025-06-23", "2025-07-23", "2025-08-22",
+        "2025-09-21", "2025-12-14",
     ]  # fmt: skip
     assert [v.date.isoformat() for v in plan.visits[1:]] == expected
     assert plan.visits[0].date == START and "before" in plan.visits[0].why
@@ -105,7 +114,8 @@ def test_hand_derived_dates_of_the_azathioprine_titration():
     assert doses[:6] == [50, 50, 50, 75, 75, 100] and doses[-1] == 150
     assert "step to 75 mg/day" in plan.visits[4].why  # day 56: the check after the week-6 step
     assert "step to 150 mg/day" in plan.visits[12].why  # day 168: stable for 6 weeks after it
-    assert "every 84 days" in plan.visits[13].why
+    assert "every 30 days until day 258" in plan.visits[13].why  # day 198: monthly, counted from day 126
+    assert "every 84 days" in plan.visits[16].why
     assert all(v.source for v in plan.visits)
     assert plan.source.startswith("BSR 2025")
     assert "full blood count" in plan.visits[1].tests and "albumin" in plan.visits[1].tests
@@ -113,7 +123,7 @@ def test_hand_derived_dates_of_the_azathioprine_titration():
 
 def test_hand_derived_dates_of_a_fixed_dose():
     plan = dosing.monitoring_plan("azathioprine", START, _steps((0, 100.0)))
-    assert [v.day for v in plan.visits] == [0, 14, 28, 42, 72, 102, 132, 162, 246, 330, 414]
+    assert [v.day for v in plan.visits] == [0, 14, 28, 42, 72, 102, 132, 216, 300, 384]
     assert "every 30 days" in plan.visits[5].why and "every 84 days" in plan.visits[-1].why
 
 
@@ -187,3 +197,13 @@ def test_the_old_stable_dose_table_would_have_been_overdue():
     row = run(labs, doses, [patient("A1", weight=70)], as_of="2025-03-10").schedule_df()
     # the old table's next test was week 10 (17 Mar); the rules: 14 days after the week-6 step
     assert row["overdue"].iloc[0] and row["next_due"].iloc[0].normalize() == pd.Timestamp("2025-03-03")
+
+
+def test_the_dosing_plan_keeps_three_monthly_tests_after_a_titration():
+    """Probe 7 F4, the plan: methotrexate stepped up on days 28, 56 and 84 (10 -> 15 -> 20 ->
+    25 mg/week), tested on each due day: fortnightly to day 126 (stable for 6 weeks), then
+    monthly on days 156, 186, 216 (BSR 2017 via NICE CKS / SPS: monthly for 3 months), then
+    every 84 days: 300, 384."""
+    spec = schedule.spec_for("bsr2025_standard")
+    days = [t.day for t in schedule.planned_tests(spec, [28, 56, 84], 400)]
+    assert days == [14, 28, 42, 56, 70, 84, 98, 112, 126, 156, 186, 216, 300, 384]

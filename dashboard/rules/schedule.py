@@ -4,7 +4,8 @@ Per patient and drug with a blood-test schedule (``schedule.toml``) that is bein
 on the review date:
 
 * phase schedules (BSR 2017 style): the interval at the last test comes from the days
-  since the current course started, or is fortnightly while a dose increase is less
+  since the current course started (or, after a titration in the initial phases, since
+  its last step: :func:`phase_anchor`), or is fortnightly while a dose increase is less
   than ``after_increase_stable_days`` old; next due = last test on the drug + interval
   (or course start / increase + the fortnightly interval when no test followed it);
 * pulse schedules (IV cyclophosphamide): a blood count is due in the nadir window
@@ -236,7 +237,8 @@ def first_at_or_after(
 
 
 def courses(inp: Inputs) -> dict[str, np.ndarray]:
-    """Per dose row: its course start and whether it is a dose increase.
+    """Per dose row: its course start, whether it is a dose increase and whether it
+    starts a course (``new_course``).
 
     A course is a run of rows of one drug with no gap of more than a day between them.
     An increase is the first row of a course, or a row whose daily amount is higher
@@ -246,7 +248,7 @@ def courses(inp: Inputs) -> dict[str, np.ndarray]:
     n = len(d)
     if not n:
         z = np.zeros(0, np.int64)
-        return {"course_start": z, "increase": np.zeros(0, bool)}
+        return {"course_start": z, "increase": np.zeros(0, bool), "new_course": np.zeros(0, bool)}
     new_group = group_starts(d.pid, d.drug)
     prev_end = np.r_[NEVER, d.end[:-1]]
     gap = new_group | (prev_end < d.start - DAY)
@@ -257,7 +259,7 @@ def courses(inp: Inputs) -> dict[str, np.ndarray]:
     prev_unit = np.r_[np.array([""], dtype=object), d.dose_unit[:-1]]
     with np.errstate(invalid="ignore"):
         more = (amount > prev_amount) & (prev_unit == d.dose_unit)
-    return {"course_start": course_start, "increase": gap | more}
+    return {"course_start": course_start, "increase": gap | more, "new_course": gap}
 
 
 def group_last_tests(inp: Inputs, spec: dict[str, Any], pid: np.ndarray, since: np.ndarray) -> list[np.ndarray]:
@@ -273,6 +275,32 @@ def group_last_tests(inp: Inputs, spec: dict[str, Any], pid: np.ndarray, since: 
     return out
 
 
+def pulse_follow_up_end(inp: Inputs, names: np.ndarray) -> np.ndarray:
+    """Per dose row, when its schedule stops being in force: the row's end, except for the
+    rows of a pulse schedule, which are followed until ``followed_after_last_pulse_days``
+    after their last pulse, so that the nadir count after it is still asked for (and
+    overdue when missed).  A single pulse (or one with no frequency) is followed that long
+    after it whatever its end says; a course with an end is followed at least that long
+    after its last pulse; an ongoing course keeps its open end."""
+    d = inp.doses
+    end = d.end.copy()
+    for name, spec in schedules().items():
+        if spec.get("kind") != "pulse":
+            continue
+        follow = int(spec["followed_after_last_pulse_days"]) * DAY
+        mine = names == name
+        single = mine & ~(np.isfinite(d.per_day) & (d.per_day > 0)) & (d.frequency != "monthly")
+        end[single] = d.start[single] + follow
+        course = np.flatnonzero(mine & ~single)
+        if not len(course):
+            continue
+        _, t, row = administrations(inp, course)
+        last = np.full(len(d), -(2**62), dtype=np.int64)
+        np.maximum.at(last, row, t)
+        end[course] = np.maximum(end[course], last[course] + follow)
+    return end
+
+
 def evaluate(inp: Inputs, profile: str = DEFAULT_SCHEDULE_PROFILE) -> pa.Table:
     """The schedule table (:data:`SCHEDULE_FIELDS`) as of ``inp.as_of``: one row per
     patient and drug being taken that has a blood-test schedule, under the monitoring
@@ -282,11 +310,7 @@ def evaluate(inp: Inputs, profile: str = DEFAULT_SCHEDULE_PROFILE) -> pa.Table:
     names = row_schedules(d, profile)
     kinds = np.array([schedules().get(x, {}).get("kind", "none") for x in names], dtype=object)
     c = courses(inp)
-    end = d.end.copy()
-    for name, spec in schedules().items():  # a single pulse is a course of a few weeks, not "ongoing"
-        if spec.get("kind") == "pulse":
-            single = (names == name) & ~(np.isfinite(d.per_day) & (d.per_day > 0)) & (d.frequency != "monthly")
-            end[single] = np.minimum(end[single], d.start[single] + int(spec["single_pulse_course_days"]) * DAY)
+    end = pulse_follow_up_end(inp, names)
     in_force = (d.start <= now) & (end > now) if len(d) else np.zeros(0, bool)
     active = in_force & (kinds != "none") if len(d) else np.zeros(0, bool)
     # (schedule id, rows that follow it): the blood-test schedules, then the extra items
@@ -393,6 +417,44 @@ class CombinationCap:
     until_stable_days: int
 
 
+def phase_anchor(
+    spec: dict[str, Any],
+    key: np.ndarray,
+    t: np.ndarray,
+    new_course: np.ndarray,
+    q_key: np.ndarray,
+    q_t: np.ndarray,
+) -> np.ndarray:
+    """When the initial phases of a course count from, per query (seconds; NEVER when the
+    query's drug has no increase at or before ``q_t``).
+
+    ``key`` (patient and drug), ``t`` and ``new_course`` describe the course starts and dose
+    increases, sorted by key and time.  Under a schedule with
+    ``initial_phases_from_stable_dose`` (BSR 2017 via NICE CKS / SPS: "every 2 weeks until
+    the dose is stable for 6 weeks, then monthly for 3 months"), an increase made before the
+    course reached its last phase is part of the initial titration: the phases count again
+    from it.  The course reaches its last phase ``phases[-2].until_days`` after the start or
+    the latest such increase; an increase from then on is made in maintenance and only
+    overlays ``after_increase_every_days`` (then back to the previous schedule), as does
+    every later one.  Without the flag the phases count from the course start.  Only the
+    increases at or before ``q_t`` (the last test: an increase not tested since brings the
+    next test forward in :func:`phase_due`, it does not move the phases yet) count.
+    """
+    if not len(t):
+        return np.full(len(q_key), NEVER, dtype=np.int64)
+    phases = spec["phases"]
+    span = int(phases[-2]["until_days"]) * DAY if spec.get("initial_phases_from_stable_dose") and len(phases) > 1 else 0
+    same = np.r_[False, key[1:] == key[:-1]] & ~new_course
+    prev = np.r_[np.int64(0), t[:-1]]
+    brk = same & (t - prev >= span)  # made in maintenance: the titration is over
+    seg = np.cumsum(~same) - 1  # one segment per course of a drug
+    cum = np.cumsum(brk)
+    first = np.flatnonzero(~same)
+    titration = (cum - cum[first][seg]) == 0
+    k = np.flatnonzero(titration)
+    return last_at_or_before(pair_key(key[k], t[k]), key[k], t[k], q_key, q_t)
+
+
 def phase_due(
     spec: dict[str, Any],
     course_start: np.ndarray,
@@ -400,11 +462,13 @@ def phase_due(
     last_test: np.ndarray,
     own_days: np.ndarray | None = None,
     caps: Sequence[CombinationCap] = (),
+    anchor: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """The arithmetic of a phase schedule, per row (times in seconds, NEVER for none): the
     course start, the latest dose increase up to the review date (the course start when
     none), the last complete check of the course, and the clinician-set interval in days
-    (NaN for none; used only by a schedule with ``patient_interval``).
+    (NaN for none; used only by a schedule with ``patient_interval``), and when the phases
+    count from (``anchor``, :func:`phase_anchor`; the course start when None).
 
     Returns ``interval`` (days, at the last test), ``next_due``, ``basis`` ("schedule",
     "patient" or "combination"), ``phase`` (index of the phase whose interval applies),
@@ -419,7 +483,11 @@ def phase_due(
     phases = spec["phases"]
     has_test = last_test != NEVER
     ref = np.where(has_test, last_test, course_start)
-    since_start = (ref - course_start) // DAY
+    if anchor is None:
+        start = course_start
+    else:  # an anchor of another course, or none, counts from this course's start
+        start = np.where(has_test & (anchor >= course_start) & (anchor <= ref), anchor, course_start)
+    since_start = (ref - start) // DAY
     phase = np.full(n, len(phases) - 1, dtype=np.int64)
     for i in reversed(range(len(phases) - 1)):
         phase = np.where(since_start < phases[i]["until_days"], i, phase)
@@ -487,6 +555,14 @@ def _phase_due(inp: Inputs, rows, spec, c, now, combos=()) -> dict[str, np.ndarr
     last_inc = np.where(last_inc >= course_start, last_inc, course_start)
     lasts = group_last_tests(inp, spec, pid, course_start)
     last_test = check_time(lasts, n)
+    anchor = phase_anchor(
+        spec,
+        pd_code[inc][order],
+        d.start[inc][order],
+        c["new_course"][inc][order],
+        pd_code[rows],
+        np.where(last_test != NEVER, last_test, course_start),
+    )
     own = None
     if spec.get("patient_interval") is not None:
         own = inp.interval_days[pid] if inp.interval_days is not None else np.full(n, np.nan)
@@ -499,7 +575,7 @@ def _phase_due(inp: Inputs, rows, spec, c, now, combos=()) -> dict[str, np.ndarr
         )
         for combo in combos
     ]
-    due_of = phase_due(spec, course_start, last_inc, last_test, own, caps)
+    due_of = phase_due(spec, course_start, last_inc, last_test, own, caps, anchor)
     interval, next_due, basis = due_of["interval"], due_of["next_due"], due_of["basis"]
     increased = due_of["increased"]
     source = np.full(n, spec["source"], dtype=object)
@@ -569,6 +645,9 @@ class PlannedTest:
     after_increase: bool
     #: day of the latest dose increase at that point (0: none since the start)
     increase_day: int
+    #: day the phases count from at the previous test: the start, or the last step of the
+    #: initial titration (:func:`phase_anchor`)
+    phases_from_day: int = 0
 
 
 def planned_tests(spec: dict[str, Any], increase_days: Sequence[int], horizon_days: int) -> list[PlannedTest]:
@@ -587,10 +666,18 @@ def planned_tests(spec: dict[str, Any], increase_days: Sequence[int], horizon_da
         raise ValueError(f"a plan needs a phase schedule, not {spec.get('kind')!r}")
     increases = sorted({int(d) for d in increase_days if d > 0})
     zero = np.zeros(1, dtype=np.int64)
+    steps = np.array([0, *increases], dtype=np.int64) * DAY
+    step_key = np.zeros(len(steps), dtype=np.int64)
+    first_step = np.arange(len(steps)) == 0
+
+    def anchor_of(last_test: int | None) -> np.ndarray:
+        at = np.array([0 if last_test is None else last_test * DAY], dtype=np.int64)
+        return phase_anchor(spec, step_key, steps, first_step, zero, at)
 
     def due(last_inc: int, last_test: int | None) -> dict[str, np.ndarray]:
         tested = NEVER if last_test is None else last_test * DAY
-        return phase_due(spec, zero, np.array([last_inc * DAY]), np.array([tested], dtype=np.int64))
+        last = np.array([tested], dtype=np.int64)
+        return phase_due(spec, zero, np.array([last_inc * DAY]), last, anchor=anchor_of(last_test))
 
     out: list[PlannedTest] = []
     last_test: int | None = None
@@ -605,7 +692,9 @@ def planned_tests(spec: dict[str, Any], increase_days: Sequence[int], horizon_da
         if day > horizon_days or phase_ended(spec, zero, np.array([last_inc * DAY]), day * DAY)[0]:
             return out
         interval = day - (last_test if last_test is not None else 0)
-        out.append(PlannedTest(day, interval, int(step["phase"][0]), bool(step["after_increase"][0]), last_inc))
+        since = int(anchor_of(last_test)[0] // DAY) if last_test is not None else 0
+        phase, after_increase = int(step["phase"][0]), bool(step["after_increase"][0])
+        out.append(PlannedTest(day, interval, phase, after_increase, last_inc, since))
         last_test = day
 
 
@@ -628,11 +717,32 @@ def _pulse_due(inp: Inputs, rows, spec, c, now) -> dict[str, np.ndarray]:
     due_by = np.where(nadir_due, window_end, next_pulse)  # overdue after the window closes
     next_due = np.where(has_pulse, next_due, d.start[rows])
     due_by = np.where(has_pulse, due_by, d.start[rows])
+    # the count before the last pulse: a pulse given without one is reported (due on the
+    # pulse day, then overdue) until a count is taken, never passed over for the next window
+    missed, pre_from = _pre_pulse_missed(pkey, ppid, pt, pid, last_pulse, last_test, spec)
+    next_due = np.where(missed, last_pulse, next_due)
+    due_by = np.where(missed, last_pulse, due_by)
+    course_over = has_pulse & ~nadir_due & ~missed & (next_pulse == NEVER)
     what = pc.if_else(
         pa.array(nadir_due),
         pa.scalar(f"nadir blood count (days {spec['nadir_days'][0]}-{spec['nadir_days'][1]} after the pulse)"),
         pa.scalar("blood count before the next pulse"),
     )
+    what = pc.if_else(
+        pa.array(missed),
+        cat(
+            "blood count before the pulse of ",
+            _date_text(last_pulse),
+            " (none recorded from ",
+            _date_text(pre_from),
+            " to the pulse day)",
+        ),
+        what,
+    )
+    ended_what = cat(
+        "nadir blood count after the last pulse (", _date_text(last_pulse), ") done; no further pulse recorded"
+    )
+    tests_due = np.full(n, "; ".join(test_groups()[g]["label"] for g in spec["check"]), dtype=object)
     return {
         "course_start": c["course_start"][rows],
         "last_increase": np.full(n, NEVER, dtype=np.int64),
@@ -641,9 +751,43 @@ def _pulse_due(inp: Inputs, rows, spec, c, now) -> dict[str, np.ndarray]:
         "next_due": next_due,
         "due_by": due_by,
         "what": what,
-        "tests_due": np.full(n, "; ".join(test_groups()[g]["label"] for g in spec["check"]), dtype=object),
+        "tests_due": np.where(course_over, "", tests_due).astype(object),
         "basis": np.full(n, "pulse", dtype=object),
+        "ended": course_over,
+        "ended_what": ended_what,
     }
+
+
+def _pre_pulse_missed(
+    pkey: np.ndarray,
+    ppid: np.ndarray,
+    pt: np.ndarray,
+    pid: np.ndarray,
+    last_pulse: np.ndarray,
+    last_test: np.ndarray,
+    spec: dict[str, Any],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Whether the last pulse was given without a blood count before it, and from when
+    such a count would have counted (seconds, day starts).
+
+    The count before a pulse is one taken after the previous pulse's nadir window closed,
+    up to the pulse day; when the pulse comes before that window has closed (pulses every
+    2 weeks: the window, days 8-14, ends on the next pulse day), a count in the window
+    serves as both.  The first pulse of a history asks for none here (the baseline before
+    treatment is not part of the review).  Missed only while no count has been taken since:
+    a later count is the one the clinician acts on.
+    """
+    lo, hi = (int(x) for x in spec["nadir_days"])
+    has_pulse = last_pulse != NEVER
+    prev = last_at_or_before(pkey, ppid, pt, pid, np.where(has_pulse, last_pulse - 1, 0))
+    has_prev = has_pulse & (prev != NEVER)
+    last_day = np.where(has_prev, last_pulse // DAY, 0)
+    prev_day = np.where(has_prev, prev // DAY, 0)
+    closes = prev_day + hi
+    pre_from = np.where(last_day <= closes, prev_day + lo, closes + 1) * DAY
+    pre_from = np.where(has_prev, pre_from, NEVER)
+    missed = has_prev & ((last_test == NEVER) | (last_test < pre_from))
+    return missed, pre_from
 
 
 def _date_text(sec: np.ndarray) -> pa.Array:

@@ -44,15 +44,19 @@ def test_manual_azathioprine_issue_case():
     assert "Febuxostat is contraindicated" in _texts(at.info)
     assert "weekly in the first month" in _texts(at.warning)  # issue 17: label monitoring after a reduced start
     # audit 18 (F3): one dose (25 mg, no step), dated by the rules' BSR 2025 schedule: every
-    # 14 days before day 42, every 30 days before day 133, then every 84 days
+    # 14 days to day 42, monthly for 3 months (72, 102, 132), then every 84 days (probe 7
+    # F8: no fourth monthly test on day 162)
     schedule = next(d.value for d in at.dataframe if "Why then" in d.value.columns)
-    assert schedule["Day"].tolist() == [0, 14, 28, 42, 72, 102, 132, 162, 246, 330, 414]
+    assert schedule["Day"].tolist() == [0, 14, 28, 42, 72, 102, 132, 216, 300, 384]
 
 
 def test_the_blood_tests_follow_the_titration_and_the_active_profile():
     """Audit 18 (F3): 70 kg, TPMT and NUDT15 normal: steps at weeks 6, 10, 14 and 18 (days 42,
-    70, 98, 126); every step starts the fortnightly tests again, and 6 weeks after the last
-    one (day 168) the maintenance interval of 84 days follows."""
+    70, 98, 126); every step starts the fortnightly tests again; 6 weeks after the last one
+    (day 168) the dose is stable, then monthly for 3 months (198, 228, 258), then the
+    maintenance interval of 84 days (342).  BSR 2017 via NICE CKS / SPS: "every 2 weeks until
+    the dose is stable for 6 weeks, then monthly for 3 months".  (Probe 7 F4: this pinned 252,
+    336, 420, maintenance straight after the titration.)"""
     for profile, tests in (
         (None, "full blood count, creatinine/eGFR, ALT/AST, albumin"),
         ("BSR 2017 / NICE", "full blood count"),
@@ -64,7 +68,7 @@ def test_the_blood_tests_follow_the_titration_and_the_active_profile():
         at.run()
         assert not at.exception
         plan = next(d.value for d in at.dataframe if "Why then" in d.value.columns)
-        assert plan["Day"].tolist() == [0, 14, 28, 42, 56, 70, 84, 98, 112, 126, 140, 154, 168, 252, 336, 420]
+        assert plan["Day"].tolist() == [0, 14, 28, 42, 56, 70, 84, 98, 112, 126, 140, 154, 168, 198, 228, 258, 342]
         assert plan["Dose (mg/day)"].tolist()[3:6] == [75, 75, 100]
         assert (plan["Tests"].iloc[1:] == tests).all()
         assert "every dose increase starts the fortnightly tests again" in _texts(at.caption)

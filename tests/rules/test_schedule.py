@@ -7,7 +7,8 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from tests.rules.builders import dose, lab, run
+from dashboard.rules import schedule
+from tests.rules.builders import dose, full_check, lab, run
 
 FBC = "wbc"
 #: These tests pin the BSR 2017 schedule (kept so that old audits reproduce); the
@@ -54,7 +55,10 @@ def test_new_drug_without_a_test_is_due_after_two_weeks():
     [
         ("2024-02-05", 14, "2024-02-19"),  # day 35: fortnightly for the first 6 weeks
         ("2024-02-12", 30, "2024-03-13"),  # day 42: monthly for 3 months
-        ("2024-05-12", 30, "2024-06-11"),  # day 132
+        ("2024-05-11", 30, "2024-06-10"),  # day 131
+        # day 132 = 42 + 3 x 30: the third monthly test ends "monthly for 3 months"
+        # (was 30 days, a fourth monthly test, before probe 7 F8)
+        ("2024-05-12", 84, "2024-08-04"),
         ("2024-05-13", 84, "2024-08-05"),  # day 133: every 12 weeks
     ],
 )
@@ -229,3 +233,123 @@ def test_a_schedule_that_names_a_test_the_dashboard_does_not_track_says_so():
         text = spec.get("description", "")
         if "glucose" in text or "trough" in text:
             assert "not tracked here" in text, name
+
+
+def test_monthly_for_three_months_is_three_monthly_tests():
+    """Probe 7 F8.  BSR 2017 via NICE CKS: every 2 weeks until stable for 6 weeks (days 14,
+    28, 42), then monthly for 3 months (72, 102, 132: three monthly intervals after day 42,
+    the last one ending at day 132 = 42 + 90), then at least every 12 weeks (216, 300, 384)."""
+    spec = schedule.spec_for("bsr2025_standard")
+    days = [t.day for t in schedule.planned_tests(spec, [], 400)]
+    assert days == [14, 28, 42, 72, 102, 132, 216, 300, 384]
+
+
+def test_no_overdue_between_the_third_monthly_test_and_twelve_weeks_later():
+    """Probe 7 F8, the review: methotrexate from 1 Jan 2024, full checks on days 14, 28, 42,
+    72, 102 and 132 (12 May).  The next is 12 weeks later, 4 Aug 2024 (day 216): on 1 Jul
+    (day 182, when a fourth monthly test on day 162 would be 20 days late) nothing is overdue."""
+    mtx = [dose("P1", "methotrexate", "2024-01-01", amount=15, frequency="weekly")]
+    days = [pd.Timestamp("2024-01-01") + pd.Timedelta(days=k) for k in (14, 28, 42, 72, 102, 132)]
+    row = one(sched(draws_on(*[d.date().isoformat() for d in days]), mtx, "2024-07-01"))
+    assert (row["interval_days"], row["next_due"]) == (84, pd.Timestamp("2024-08-04"))
+    assert not row["overdue"]
+
+
+def blood_rows(labs, doses, as_of: str) -> pd.DataFrame:
+    """The blood-test rows of the schedule under the default profile (BSR 2025)."""
+    df = run(labs, doses, as_of=as_of).schedule_df()
+    return df[~df["schedule"].str.startswith("bp_")]
+
+
+def full_checks(*days: str) -> list[dict]:
+    return [row for d in days for row in full_check("P1", d)]
+
+
+EURO_LUPUS = [
+    dose("P1", "cyclophosphamide", "2024-01-01", "2024-03-12", amount=500, frequency="every 2 weeks", route="iv")
+]
+
+
+def test_the_nadir_count_after_the_last_pulse_of_a_course_is_still_due():
+    """Probe 7 F1.  Euro-Lupus: 500 mg IV every 2 weeks x 6 (Houssiau 2002), pulses on 1, 15,
+    29 Jan, 12, 26 Feb and 11 Mar 2024; the row ends on 12 Mar, the day after the last pulse
+    (as the sample panel's Euro-Lupus story writes it).  The schedule's own rule (schedule.toml
+    [schedules.cyclophosphamide_pulse]: FBC at the nadir, days 8-14 after each pulse) makes a
+    count due 19-25 Mar 2024 (11 Mar + 8 and + 14 days).  Every earlier nadir was checked."""
+    labs = full_checks("2024-01-11", "2024-01-25", "2024-02-08", "2024-02-22", "2024-03-07")
+    rows = blood_rows(labs, EURO_LUPUS, "2024-03-20")
+    assert len(rows) == 1
+    row = rows.iloc[0]
+    assert row["next_due"] == pd.Timestamp("2024-03-19")
+    assert row["due_by"] == pd.Timestamp("2024-03-25")
+    # and, with no count by 28 Mar, it is overdue (3 days after the window closed)
+    late = blood_rows(labs, EURO_LUPUS, "2024-03-28").iloc[0]
+    assert late["overdue"] and late["days_overdue"] == 3
+
+
+def test_after_the_last_nadir_count_the_course_is_said_over_then_leaves_the_schedule():
+    """Probe 7 F1: with the last nadir count taken (21 Mar, day 10 after the 11 Mar pulse)
+    nothing is due and the row says no further pulse is recorded (never 'before the next pulse
+    due -'); 28 days after the last pulse (8 Apr) the course has left the schedule."""
+    labs = full_checks("2024-01-11", "2024-01-25", "2024-02-08", "2024-02-22", "2024-03-07", "2024-03-21")
+    row = one(blood_rows(labs, EURO_LUPUS, "2024-03-28"))
+    assert not row["overdue"] and pd.isna(row["next_due"])
+    assert row["message"] == (
+        "Cyclophosphamide: nadir blood count after the last pulse (2024-03-11) done; no further pulse recorded"
+    )
+    assert blood_rows(labs, EURO_LUPUS, "2024-04-08").empty
+
+
+def test_a_single_pulse_with_an_end_date_is_followed_as_one_without():
+    """Probe 7 F1: a single pulse recorded with an end the next day (1-2 Jan 2024) is followed
+    like one without: its nadir count (9-15 Jan) is overdue on 20 Jan (5 days)."""
+    cyc = [dose("P1", "cyclophosphamide", "2024-01-01", "2024-01-02", amount=750, frequency="single", route="iv")]
+    row = one(blood_rows([], cyc, "2024-01-20"))
+    assert row["overdue"] and row["days_overdue"] == 5
+
+
+NIH = [dose("P1", "cyclophosphamide", "2024-01-01", "2024-06-02", amount=1000, frequency="monthly", route="iv")]
+
+
+def test_a_pulse_without_a_count_before_it_is_not_passed_over():
+    """Probe 7 F2.  NIH regimen: monthly IV pulses on the 1st from 1 Jan 2024; the only count
+    is the nadir count of 11 Jan.  The dashboard itself says on 31 Jan 'blood count before the
+    next pulse due 2024-02-01' (the knowledge entries: 'FBC before each pulse'; PMC7771069 Box
+    6: before each infusion).  On 1 Feb, the pulse day, that count is still due that day; by 3
+    Feb, with none taken, it was missed (2 days late), whatever the next nadir window says."""
+    labs = full_checks("2024-01-11")
+    before = one(blood_rows(labs, NIH, "2024-01-31"))
+    assert before["next_due"] == pd.Timestamp("2024-02-01") and "before the next pulse" in before["message"]
+    on_the_day = one(blood_rows(labs, NIH, "2024-02-01"))
+    assert on_the_day["next_due"] == pd.Timestamp("2024-02-01") and not on_the_day["overdue"]
+    after = one(blood_rows(labs, NIH, "2024-02-03"))
+    assert after["overdue"] and after["days_overdue"] == 2
+    # the message names the pulse and the days no count was taken (after the 1 Jan pulse's
+    # nadir window, days 8-14, closed on 15 Jan)
+    assert after["message"] == (
+        "Cyclophosphamide: blood count before the pulse of 2024-02-01 (none recorded from 2024-01-16 to the "
+        "pulse day) OVERDUE by 2 days (due 2024-02-01)"
+    )
+    # a count taken since (5 Feb) ends the report: the nadir window of the 1 Feb pulse follows
+    row = one(blood_rows(labs + full_checks("2024-02-05"), NIH, "2024-02-06"))
+    assert not row["overdue"] and row["next_due"] == pd.Timestamp("2024-02-09")
+
+
+def test_a_count_before_the_pulse_is_what_the_pulse_asks_for():
+    """Probe 7 F2: the NIH pulses with a count on 30 Jan (after the 1 Jan pulse's nadir window
+    and before the 1 Feb pulse): nothing missed; on 3 Feb the nadir window of the 1 Feb pulse
+    (9-15 Feb) is next, not overdue.  A count on the pulse day itself counts too."""
+    for pre in ("2024-01-30", "2024-02-01"):
+        row = one(blood_rows(full_checks("2024-01-11", pre), NIH, "2024-02-03"))
+        assert not row["overdue"] and row["next_due"] == pd.Timestamp("2024-02-09"), pre
+
+
+def test_fortnightly_pulses_take_the_nadir_count_as_the_count_before_the_next_pulse():
+    """Euro-Lupus, pulses every 2 weeks: the nadir window (days 8-14) of a pulse ends on the
+    next pulse day, so a count in it (25 Jan for the 15 Jan pulse) is the count before the 29
+    Jan pulse.  Without one (only the 11 Jan count), the 29 Jan pulse is reported on 30 Jan."""
+    row = one(blood_rows(full_checks("2024-01-11", "2024-01-25"), EURO_LUPUS, "2024-01-30"))
+    assert not row["overdue"] and row["next_due"] == pd.Timestamp("2024-02-06")
+    row = one(blood_rows(full_checks("2024-01-11"), EURO_LUPUS, "2024-01-30"))
+    assert row["overdue"] and row["next_due"] == pd.Timestamp("2024-01-29")
+    assert "before the pulse of 2024-01-29 (none recorded from 2024-01-23" in row["message"]

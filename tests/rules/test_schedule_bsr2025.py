@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from tests.rules.builders import dose, interval, lab, run
+from tests.rules.builders import dose, full_check, interval, lab, run
 
 MTX = [dose("P1", "methotrexate", "2023-01-01", amount=15, frequency="weekly")]
 
@@ -125,15 +125,23 @@ def test_voclosporin_follows_its_label_under_bsr_2025():
     assert late["interval_days"] == 28 and late["next_due"] == pd.Timestamp("2025-03-29")
 
 
-def test_mercaptopurine_and_oral_cyclophosphamide_keep_the_2017_schedule():
-    """Audit 17 (F3): BSR 2025 covers neither mercaptopurine nor cyclophosphamide, so they
-    keep the 2017 schedule (no risk-adapted interval), with the whole BSR check."""
-    for drug in ("mercaptopurine", "cyclophosphamide"):
-        doses = [dose("P1", drug, "2023-01-01", amount=50)]
-        row = one(check_at("2024-03-01"), doses, "2024-03-10", intervals=[interval("P1", 182, "2024-01-10")])
-        assert row["schedule"] == "standard" and row["source"] == "BSR 2017 / NICE CKS"
-        assert row["interval_days"] == 84 and row["interval_basis"] == "schedule"
-        assert row["next_due"] == pd.Timestamp("2024-05-24")
+def test_mercaptopurine_and_oral_cyclophosphamide_get_no_risk_adapted_interval():
+    """Audit 17 (F3): BSR 2025 covers neither mercaptopurine nor cyclophosphamide, so neither
+    gets the risk-adapted interval.  Mercaptopurine keeps the 2017 schedule, with the whole BSR
+    check: 84 days after the check of 1 Mar 2024 -> 24 May.  Oral cyclophosphamide (probe 7
+    F3; this test pinned the BSR 2017 schedule for it, which BSR 2017 does not cover) follows
+    the French PNDS, Box 6: monthly after the first 3 months -> 31 Mar."""
+    intervals = [interval("P1", 182, "2024-01-10")]
+    doses = [dose("P1", "mercaptopurine", "2023-01-01", amount=50)]
+    row = one(check_at("2024-03-01"), doses, "2024-03-10", intervals=intervals)
+    assert row["schedule"] == "standard" and row["source"] == "BSR 2017 / NICE CKS"
+    assert row["interval_days"] == 84 and row["interval_basis"] == "schedule"
+    assert row["next_due"] == pd.Timestamp("2024-05-24")
+    doses = [dose("P1", "cyclophosphamide", "2023-01-01", amount=50)]
+    row = one(check_at("2024-03-01"), doses, "2024-03-10", intervals=intervals)
+    assert row["schedule"] == "cyclophosphamide_oral" and "BSR" not in row["source"]
+    assert row["interval_days"] == 30 and row["interval_basis"] == "schedule"
+    assert row["next_due"] == pd.Timestamp("2024-03-31")
 
 
 def test_the_default_check_includes_albumin_and_the_2017_profile_says_what_it_counts():
@@ -164,3 +172,85 @@ def test_sulfasalazine_under_bsr_2025_says_its_continued_tests_are_a_project_cho
     assert "project choice" not in old["source"] and pd.isna(old["next_due"])
     # methotrexate under BSR 2025 carries no such note
     assert "project choice" not in one(check_at("2024-03-01"), MTX, "2024-03-10")["source"]
+
+
+MTX_TITRATION = [
+    dose("P1", "methotrexate", "2024-01-01", "2024-01-29", amount=10, frequency="weekly"),
+    dose("P1", "methotrexate", "2024-01-29", "2024-02-26", amount=15, frequency="weekly"),
+    dose("P1", "methotrexate", "2024-02-26", "2024-03-25", amount=20, frequency="weekly"),
+    dose("P1", "methotrexate", "2024-03-25", amount=25, frequency="weekly"),
+]
+
+
+def _day(k: int) -> str:
+    return (pd.Timestamp("2024-01-01") + pd.Timedelta(days=k)).date().isoformat()
+
+
+def test_the_monthly_phase_follows_the_stable_dose_after_a_titration():
+    """Probe 7 F4.  BSR 2017 as restated by NICE CKS (medicinesafety.co.uk/2020/03/methotrexate-
+    monitoring-mitigating.html) and SPS (leflunomide page, 'after started or dose changed'):
+    every 2 weeks until the dose is stable for 6 weeks, then monthly for 3 months, then at least
+    every 12 weeks.  Methotrexate 10 mg/week from day 0 (1 Jan 2024), 15 from day 28, 20 from
+    day 56, 25 from day 84 (25 Mar).  Stable 6 weeks on day 126 (6 May); monthly tests then on
+    days 156, 186 and 216; 12-weekly from there.  With the check of day 156 (5 Jun) done, the
+    next is due 30 days later, 5 Jul (day 186), not 28 Aug."""
+    days = [14, 28, 42, 56, 70, 84, 98, 112, 126, 156]
+    labs = [row for k in days for row in full_check("P1", _day(k))]
+    row = one(labs, MTX_TITRATION, "2024-06-06")
+    assert row["interval_days"] == 30
+    assert row["next_due"] == pd.Timestamp("2024-07-05")
+    # the third monthly test (day 216, 3 Aug) ends the monthly phase: 84 days later, day 300
+    labs += [row for k in (186, 216) for row in full_check("P1", _day(k))]
+    row = one(labs, MTX_TITRATION, "2024-08-04")
+    assert (row["interval_days"], row["next_due"]) == (84, pd.Timestamp(_day(300)))
+
+
+def test_an_increase_in_maintenance_does_not_start_the_monthly_phase_again():
+    """NICE CKS: after a dose increase in maintenance, every 2 weeks until stable for 6 weeks,
+    'then revert to the previous schedule'.  Methotrexate 15 mg/week from 1 Jan 2024, tested
+    on days 14, 28, 42, 72, 102, 132 (12-weekly from there), increased to 20 mg on day 150
+    (30 May 2024) and tested on days 164, 178 and 192: the test of day 192 (42 days after
+    the increase) is followed 84 days later (day 276), not by monthly tests."""
+    doses = [
+        dose("P1", "methotrexate", "2024-01-01", _day(150), amount=15, frequency="weekly"),
+        dose("P1", "methotrexate", _day(150), amount=20, frequency="weekly"),
+    ]
+    labs = [row for k in (14, 28, 42, 72, 102, 132, 164, 178) for row in full_check("P1", _day(k))]
+    assert one(labs, doses, _day(180))["interval_days"] == 14  # 28 days after the increase
+    labs += full_check("P1", _day(192))
+    row = one(labs, doses, _day(193))
+    assert (row["interval_days"], row["next_due"]) == (84, pd.Timestamp(_day(276)))
+
+
+def test_daily_oral_cyclophosphamide_is_monitored_at_least_monthly():
+    """Probe 7 F3.  French PNDS for ANCA vasculitis (Terrier et al., Orphanet J Rare Dis 2020,
+    Box 6, pmc.ncbi.nlm.nih.gov/articles/PMC7771069): blood count, creatinine and urine for
+    blood 'every 2 weeks for the first 3 months, then monthly if the oral treatment is
+    continued'.  150 mg/day from 1 Jan 2024, checks every 14 days up to day 140 (20 May): on
+    day 141 the next check is due within a month, i.e. an interval of at most 30 days (not 84)."""
+    oral = [dose("P1", "cyclophosphamide", "2024-01-01", amount=150, frequency="daily", route="oral")]
+    labs = [row for k in range(14, 141, 14) for row in full_check("P1", _day(k))]
+    row = one(labs, oral, "2024-05-21")
+    assert row["interval_days"] <= 30
+
+
+def test_oral_cyclophosphamide_is_fortnightly_for_three_months_then_monthly_with_its_source():
+    """Probe 7 F3, by hand from the PNDS (every 2 weeks for the first 3 months = 13 weeks, day
+    91; then monthly, 30 days, with no 12-weekly phase).  150 mg/day from 1 Jan 2024: a check
+    on day 84 (25 Mar) is followed 14 days later (8 Apr); one on day 98 (8 Apr) 30 days later
+    (8 May); one on day 400 still 30 days later.  The check is the blood count and
+    creatinine/eGFR (no albumin, no ALT); the row cites the PNDS, not BSR 2017."""
+    oral = [dose("P1", "cyclophosphamide", "2024-01-01", amount=150, frequency="daily", route="oral")]
+    fbc_renal = [lab("P1", _day(84), "wbc", 6.0), lab("P1", _day(84), "creatinine", 70.0)]
+    row = one(fbc_renal, oral, _day(85))
+    assert (row["interval_days"], row["next_due"]) == (14, pd.Timestamp("2024-04-08"))
+    assert row["tests_due"] == "full blood count; creatinine/eGFR"
+    assert row["source"].startswith("French PNDS for ANCA vasculitis") and "BSR" not in row["source"]
+    assert "urine" in row["description"] and "not tracked" in row["description"]
+    row = one([lab("P1", _day(98), a, v) for a, v in (("wbc", 6.0), ("egfr", 80.0))], oral, _day(99))
+    assert (row["interval_days"], row["next_due"]) == (30, pd.Timestamp("2024-05-08"))
+    row = one([lab("P1", _day(400), a, v) for a, v in (("wbc", 6.0), ("egfr", 80.0))], oral, _day(401))
+    assert row["interval_days"] == 30
+    # the same under the BSR 2017 profile: that guideline does not cover cyclophosphamide
+    old = one(fbc_renal, oral, _day(85), profile="BSR 2017 / NICE")
+    assert old["schedule"] == "cyclophosphamide_oral" and old["interval_days"] == 14
