@@ -34,6 +34,8 @@ class Dataset:
     extract_date: dt.date | None = None
     #: identity conflicts a workspace keeps from earlier imports (its panel has no report)
     stored_conflicts: list[IdentityConflict] = field(default_factory=list)
+    #: rows a workspace's imports rejected that name a patient: (file and import date, problem)
+    stored_rejections: list[tuple[str, Problem]] = field(default_factory=list)
 
     @property
     def identity_conflicts(self) -> list[IdentityConflict]:
@@ -45,10 +47,14 @@ class Dataset:
 
     def rejected_rows(self, patient_id: str) -> list[tuple[str, Problem]]:
         """The rows of this patient that the import rejected, each with its file's name:
-        they are in no table, so the patient's page says so (never a silent gap)."""
-        if self.report is None:
-            return []
-        return [(f.display_name, p) for f in self.report.files for p in f.problems if p.patient_id == patient_id]
+        they are in no table, so the patient's page says so (never a silent gap).  In
+        workspace mode, those of every stored import, newest first."""
+        from_report = (
+            [(f.display_name, p) for f in self.report.files for p in f.problems if p.patient_id == patient_id]
+            if self.report is not None
+            else []
+        )
+        return from_report + [(name, p) for name, p in self.stored_rejections if p.patient_id == patient_id]
 
     @classmethod
     def from_import(cls, result: ImportResult, label: str, extract_date: dt.date | None = None) -> Dataset:
@@ -118,6 +124,7 @@ class Dataset:
             label=self.label,
             extract_date=self.extract_date,
             stored_conflicts=[c for c in self.stored_conflicts if c.patient_id == patient_id],
+            stored_rejections=[(n, p) for n, p in self.stored_rejections if p.patient_id == patient_id],
         )
 
     def patient_rows(self) -> PatientRows:

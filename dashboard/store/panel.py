@@ -33,6 +33,8 @@ class WorkspacePanel:
     data_version: int
     label: str
     disputes: list[IdentityConflict] = field(default_factory=list)  # kept by the workspace
+    #: rows its imports rejected that name a patient: (file, import date, problem), newest first
+    rejections: list[tuple[str, dt.datetime, Problem]] = field(default_factory=list)
 
     @property
     def as_of(self) -> dt.date:
@@ -52,6 +54,7 @@ class WorkspacePanel:
             label=self.label,
             extract_date=self.extract_date,
             stored_conflicts=list(self.disputes),
+            stored_rejections=[(f"{name} (imported {when:%d %b %Y})", p) for name, when, p in self.rejections],
         )
 
     def summary(
@@ -127,6 +130,7 @@ def open_panel(ws: Workspace) -> WorkspacePanel:
         data_version=stored.data_version,
         label=f"Workspace ({ws.path})",
         disputes=stored.disputes,
+        rejections=stored.rejections,
     )
 
 

@@ -35,6 +35,7 @@ import pyarrow as pa
 from dashboard import model
 from dashboard.identity import IdentityConflict
 from dashboard.ingest import FileReport, ImportOptions, ImportReport, ImportResult, Source, import_sources
+from dashboard.ingest.report import Problem
 from dashboard.store import entries, merge
 from dashboard.store.connection import Tx, cols, connect, data_version
 from dashboard.store.errors import EntryRejected, WorkspaceError
@@ -76,10 +77,29 @@ class StoredPanel:
     intervals: pa.Table | None = None  # clinician-set monitoring intervals, oldest first
     #: the identity conflicts the workspace keeps (two names, dates of birth or sexes for one MRN)
     disputes: list[IdentityConflict] = field(default_factory=list)
+    #: the rows its imports rejected that name a patient: (file, import date, problem)
+    rejections: list[tuple[str, dt.datetime, Problem]] = field(default_factory=list)
 
 
 def _now() -> dt.datetime:
     return dt.datetime.now().replace(microsecond=0)
+
+
+def _rejections(tx: Tx) -> list[tuple[str, dt.datetime, Problem]]:
+    """The rejected rows that name a patient, from every stored import report (newest
+    import first), so that a patient's page can say which of their rows were not read."""
+    out: list[tuple[str, dt.datetime, Problem]] = []
+    for imported_at, text in tx.con.execute(
+        "SELECT imported_at, report FROM imports ORDER BY import_id DESC"
+    ).fetchall():
+        if '"patient_id"' not in text:  # reports from before rows named their patient, or none rejected
+            continue
+        for f in json.loads(text).get("files", []):
+            name = f.get("path", "")
+            for p in f.get("problems", []):
+                if p.get("patient_id"):
+                    out.append((name, imported_at, Problem(**p)))
+    return out
 
 
 class Workspace:
@@ -218,6 +238,7 @@ class Workspace:
                 tx.arrow(f"{entries.REVIEW_LOG} ORDER BY review_id"),
                 tables["intervals"],
                 merge.disputes(tx),
+                _rejections(tx),
             )
 
     # ----------------------------------------------------------------- monitoring intervals

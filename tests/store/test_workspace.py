@@ -252,3 +252,22 @@ def test_a_session_panels_intervals_and_baselines_are_kept_with_their_time(ws):
     assert n == 2
     p = open_panel(ws)
     assert list(p.intervals["set_at"]) == [pd.Timestamp(at)] and list(p.baselines["set_at"]) == [pd.Timestamp(at)]
+
+
+def test_a_patients_rejected_rows_are_kept_with_the_import_and_said_on_the_workspace_panel(ws):
+    """A dose row of P2 that cannot be held (methotrexate "3x weekly") is rejected at
+    import; in workspace mode the panel has no import report, so the stored report's
+    rejected rows, each naming its patient, reach P2's page, with the file and the day of
+    the import; P1's rows are not P2's."""
+    doses = (
+        "patient,drug,dose,unit,frequency,route,start\n"
+        "P1,azathioprine,150,mg,daily,oral,2024-01-01\n"
+        "P2,methotrexate,10,mg,3x weekly,oral,2024-01-01\n"
+        "P2,azathioprine,50,mg,daily,oral,2024-01-01\n"
+    )
+    ws.import_sources([Source("doses.csv", doses.encode())], by="t")
+    ds = open_panel(ws).dataset()
+    [(name, problem)] = ds.rejected_rows("P2")
+    assert name.startswith("doses.csv (imported ") and problem.row == 3
+    assert "methotrexate more often than once weekly" in problem.message
+    assert ds.rejected_rows("P1") == [] and ds.for_patient("P2").rejected_rows("P2") == [(name, problem)]
