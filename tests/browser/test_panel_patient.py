@@ -65,7 +65,7 @@ def test_a_large_panel_finds_a_patient_by_id(app_page, tmp_path):
     page.get_by_role("link", name="Patient").click()
     wait_for_app(page, 60_000)
     picker = page.locator("[data-testid='stSelectbox']").first
-    assert "MRN00007" in picker.inner_html()  # opens on the most urgent (grade-4 neutropenia)
+    expect(picker).to_contain_text("MRN00007", timeout=30_000)  # opens on the most urgent (grade-4 neutropenia)
     expect(page.get_by_text(f"Listing {PICKER_LIMIT} of {n} patients")).to_be_visible()
 
     find = page.get_by_label("Find a patient")
