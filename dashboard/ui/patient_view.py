@@ -61,7 +61,6 @@ def header(
     st.markdown(f":material/badge: **{md_escape(identity_line(patient_id, patient, day))}**")  # data: as text
     for conflict in identity_conflicts(patient_id):
         show_identity_conflict(conflict)
-    show_rejected_rows(patient_id)  # rows of theirs the import could not read: said, never a silent gap
     row = summary[summary["patient_id"] == patient_id]
     if len(row) and row.iloc[0]["headline"]:
         level = row.iloc[0]["urgency"]
@@ -71,6 +70,7 @@ def header(
         show(f"**{level.capitalize()}**: {md_escape(row.iloc[0]['headline'])}{also}", icon=":material/priority_high:")
     elif len(row):  # nothing open: said in words, never a blank that could mean "not checked"
         st.info(nothing_open_line(row.iloc[0], day), icon=":material/check_circle:")
+    show_rejected_rows(patient_id)  # rows of theirs the import could not read: said, never a silent gap
     if len(later):  # results dated after the as-of date: listed, not reviewed
         st.warning(md_escape(after_as_of_summary(later, day)), icon=":material/event_upcoming:")
         with st.expander(f"Results after the as-of date ({len(later):,}, not reviewed)"):
