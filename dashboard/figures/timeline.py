@@ -154,8 +154,9 @@ def timeline_spec(
     _draw_dose_changes(canvas, doses)
 
     layout = _stacked_layout(heights, titles, 0.035 if rows < 6 else 0.025, [start, end], canvas)
+    height = int(150 + 55 * lane_height + 165 * len(analytes))
     layout.update(
-        height=int(150 + 55 * lane_height + 165 * len(analytes)),
+        height=height,
         # wide enough for the longest drug name ("Mycophenolate mofetil"); computed rather
         # than plotly's automargin, which costs the browser a second layout pass per draw
         margin={
@@ -168,7 +169,9 @@ def timeline_spec(
         legend={
             "orientation": "h",
             "yanchor": "bottom",
-            "y": 1.0 + 0.02,
+            # a fixed 26 px above the plots, clear of the first panel's title whatever the
+            # figure's height (a fraction of a short figure put it on that title)
+            "y": 1.0 + 26 / max(height - 100, 1),
             "xanchor": "left",
             "x": 0,
             "title": {"text": "CTCAE:"},

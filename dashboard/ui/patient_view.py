@@ -96,7 +96,7 @@ def timeline(
     analytes = st.multiselect(
         "Results shown",
         present,
-        default=[a for a in present if a in DEFAULT_ANALYTES],
+        default=default_analytes(present, flags),
         format_func=model.analyte_label,
         key="patient_analytes",
         wrap=True,  # every chip readable at 1400 px
@@ -108,6 +108,15 @@ def timeline(
     show_plotly_spec(spec, width="stretch", theme=None, key="patient_timeline", config={"displaylogo": False})
     log.info("timeline drawn in %.0f ms: %d panels", 1000 * (time.perf_counter() - start), len(analytes))
     st.caption(TIMELINE_CAPTION)
+
+
+def default_analytes(present: list[str], flags: pd.DataFrame) -> list[str]:
+    """The results the chart opens with: the blood counts and liver tests present, and
+    every test with an open flag (a creatinine rise is never left off the chart); a
+    patient with none of these (only a creatinine, say) shows what they have."""
+    flagged = set(flags.loc[flags["status"] == "open", "analyte"]) if len(flags) else set()
+    chosen = [a for a in present if a in DEFAULT_ANALYTES or a in flagged]
+    return chosen or present[:4]
 
 
 @st.fragment
