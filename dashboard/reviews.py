@@ -56,6 +56,16 @@ RESULT_COLUMNS: tuple[str, ...] = ("value", "comparator")
 #: grade, the flag's severity and the result's position in its series (missing or null for
 #: a review of the patient and for older entries).
 JUDGED_COLUMNS: tuple[str, ...] = ("grade", "severity", "seq")
+#: How far a decision goes, for saying when a later, milder one replaced it ("continue"
+#: after "withhold"): the milder one holds, and the earlier one is named beside it.
+ACTION_STRENGTH: dict[str, int] = {
+    "continue": 0,
+    "repeat test": 1,
+    "referred": 1,
+    "reduce": 2,
+    "withhold": 3,
+    "stop": 4,
+}
 #: Severities, mildest first: a flag now more severe than reviewed is open again.
 SEVERITY_RANK: dict[str, int] = {"": 0, "info": 1, "caution": 2, "action": 3, "urgent": 4}
 
@@ -205,7 +215,9 @@ def review_words(flag: object) -> str:
     when = get("reviewed_at")
     at = f", {pd.Timestamp(when):%d %b %Y}" if when is not None and not pd.isna(when) else ""
     later = ", after the as-of date" if get("reviewed_after_as_of", False) else ""
-    return f"reviewed: {get('review_action', '')} by {get('reviewed_by', '')}{at}{later}"
+    stronger = str(get("review_stronger_before", "") or "")
+    before = f" (after {stronger})" if stronger else ""
+    return f"reviewed: {get('review_action', '')} by {get('reviewed_by', '')}{at}{later}{before}"
 
 
 def flag_choices(flags: pd.DataFrame) -> dict[str, str]:
@@ -295,10 +307,40 @@ def with_review_status(
     out["review_action"] = [by_key.loc[k, "action"] if h else "" for k, h in zip(keys, has, strict=True)]
     out["reviewed_by"] = [by_key.loc[k, "reviewer"] if h else "" for k, h in zip(keys, has, strict=True)]
     out["reviewed_at"] = [by_key.loc[k, "reviewed_at"] if h else pd.NaT for k, h in zip(keys, has, strict=True)]
+    stronger = _stronger_before(log, current)
+    out["review_stronger_before"] = [stronger.get(k, "") if h else "" for k, h in zip(keys, has, strict=True)]
     if as_of is not None:
         end = pd.Timestamp(as_of) + pd.Timedelta(days=1)
         out["reviewed_after_as_of"] = [bool(pd.notna(t) and pd.Timestamp(t) >= end) for t in out["reviewed_at"]]
     return out.sort_values(["reviewed", when_col], ascending=[True, False], kind="stable").reset_index(drop=True)
+
+
+def _stronger_before(log: pd.DataFrame, current: pd.DataFrame) -> dict[str, str]:
+    """Per flag key whose entry in force is milder than an earlier one that no entry
+    corrected ("continue" by Dr B after "withhold" by Dr A): that earlier decision in words
+    ("withhold by Dr A on 1 May 2024").  The milder, later one holds; the stronger one is
+    said beside it so that it is never out of sight (probe 6)."""
+    if log.empty or current.empty or "action" not in log:
+        return {}
+    corrected = {int(c) for c in log["corrects"].dropna()} if "corrects" in log else set()
+    out: dict[str, str] = {}
+    now = current.set_index("flag_key")
+    for key, entries in log[log["flag_key"] != ""].groupby("flag_key", sort=False):
+        if key not in now.index or len(entries) < 2:
+            continue
+        held = now.loc[key]
+        rank = ACTION_STRENGTH.get(str(held["action"]), 0)
+        earlier = entries[
+            (entries["review_id"] != held["review_id"])
+            & (~entries["review_id"].isin(corrected))
+            & (entries["action"].map(lambda a: ACTION_STRENGTH.get(str(a), 0)) > rank)
+        ]
+        if len(earlier):
+            top = earlier.assign(_s=earlier["action"].map(lambda a: ACTION_STRENGTH.get(str(a), 0)))
+            top = top.sort_values(["_s", "reviewed_at"]).iloc[-1]
+            when = pd.Timestamp(top["reviewed_at"])
+            out[str(key)] = f"{top['action']} by {top['reviewer']} on {when:%d %b %Y}"
+    return out
 
 
 class _Flag(NamedTuple):

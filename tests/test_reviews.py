@@ -118,3 +118,51 @@ def test_a_review_made_after_the_as_of_date_says_so():
                             as_of=dt.date(2024, 5, 1))  # fmt: skip
     assert not on["reviewed_after_as_of"].any()
     assert not review_words(on.iloc[0].to_dict()).endswith("as-of date")
+
+
+def test_a_milder_later_decision_names_the_stronger_one_it_replaced():
+    """Probe 6: Dr A records "withhold", Dr B later "continue" without correcting it.  The
+    latest holds (the log is append-only and the newest entry is in force), but the stronger
+    decision is said beside it, never only in the Workspace history; a correction (``corrects``)
+    withdraws the earlier entry, so nothing is said then."""
+    from dashboard.reviews import review_words
+
+    t1 = pd.Timestamp("2024-04-15 09:00")
+    flags = pd.DataFrame({"patient_id": ["001"], "rule_id": ["bsr.neutrophils_low"], "analyte": ["neutrophils"],
+                          "collected_at": [t1]})  # fmt: skip
+    k = flag_key("001", "bsr.neutrophils_low", t1, "neutrophils")
+    a = (
+        1,
+        "001",
+        k,
+        "bsr.neutrophils_low",
+        "neutrophils",
+        t1,
+        "withhold",
+        "AZA held",
+        "Dr A",
+        pd.Timestamp("2024-05-01"),
+        None,
+    )
+    b = (
+        2,
+        "001",
+        k,
+        "bsr.neutrophils_low",
+        "neutrophils",
+        t1,
+        "continue",
+        "",
+        "Dr B",
+        pd.Timestamp("2024-05-02"),
+        None,
+    )
+    out = with_review_status(flags, log(a, b))
+    assert out.iloc[0]["review_action"] == "continue"
+    assert review_words(out.iloc[0].to_dict()) == (
+        "reviewed: continue by Dr B, 02 May 2024 (after withhold by Dr A on 01 May 2024)"
+    )
+    corrected = (*b[:-1], 1)
+    assert "after" not in review_words(with_review_status(flags, log(a, corrected)).iloc[0].to_dict())
+    stronger_later = (3, *b[1:6], "stop", "", "Dr C", pd.Timestamp("2024-05-03"), None)
+    assert "after" not in review_words(with_review_status(flags, log(a, b, stronger_later)).iloc[0].to_dict())
