@@ -30,6 +30,7 @@ from typing import NamedTuple
 
 import pandas as pd
 
+from dashboard import model
 from dashboard.rules import Profile, review
 
 #: What was decided.
@@ -341,6 +342,43 @@ def _stronger_before(log: pd.DataFrame, current: pd.DataFrame) -> dict[str, str]
             when = pd.Timestamp(top["reviewed_at"])
             out[str(key)] = f"{top['action']} by {top['reviewer']} on {when:%d %b %Y}"
     return out
+
+
+#: Decisions that change a dose: after one, the dose record should show the change.
+DOSE_DECISIONS: tuple[str, ...] = ("reduce", "withhold", "stop")
+
+
+def decisions_not_in_doses(log: pd.DataFrame, doses: pd.DataFrame, patient_id: str, as_of: dt.date) -> list[str]:
+    """The patient's decisions in force to reduce, withhold or stop that the dose record
+    does not show: a monitored drug (an immunosuppressant) still in force on ``as_of`` at a
+    dose that began before the decision.  In words, one per decision ("'withhold' by Dr A
+    on 01 May 2024, but the dose record still shows Azathioprine 150 mg/day since ...").
+    The review holds either way: the dose checks and the timeline read the dose record,
+    so the clinician is asked to record the change there."""
+    if log.empty or doses.empty:
+        return []
+    mine = latest(log[log["patient_id"] == patient_id])
+    decided = mine[mine["action"].isin(DOSE_DECISIONS)]
+    if decided.empty:
+        return []
+    info = model.drug_info()
+    live = model.doses_in_force(doses[doses["patient_id"] == patient_id], as_of)
+    live = live[[info[d].tracked_for == "immunosuppressant" if d in info else False for d in live["drug"]]]
+    out: list[str] = []
+    for r in decided.sort_values("reviewed_at").itertuples(index=False):
+        when = pd.Timestamp(r.reviewed_at)
+        # a dose row that began on the day of the decision or later is the change recorded
+        unchanged = live[pd.to_datetime(live["start"]).dt.normalize() < when.normalize()]
+        if unchanged.empty:
+            continue
+        shown = "; ".join(
+            f"{model.drug_label(d.drug)} since {pd.Timestamp(d.start):%d %b %Y}" for d in unchanged.itertuples()
+        )
+        out.append(
+            f"'{r.action}' recorded by {r.reviewer} on {when:%d %b %Y}, but the dose record still shows {shown} "
+            "in force: if the change was made, record it in the dose record (the dose checks and the timeline read it)"
+        )
+    return list(dict.fromkeys(out))
 
 
 class _Flag(NamedTuple):

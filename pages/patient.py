@@ -24,6 +24,7 @@ patient = one.patients.iloc[0] if len(one.patients) else None
 day, system = ui.as_of(), ui.unit_system()
 
 patient_view.header(pid, patient, summary, mine.after_as_of, day, system)
+patient_view.decisions_not_in_doses(ui.review_log(), one.doses, pid, day)  # "withhold" with the dose still in force
 patient_forms.identity_form(pid)  # a disputed sex: recorded by the clinician who checked it
 flags = mine.flags
 # the results shown and the period rerun the timeline only (a fragment), never the page

@@ -166,3 +166,41 @@ def test_a_milder_later_decision_names_the_stronger_one_it_replaced():
     assert "after" not in review_words(with_review_status(flags, log(a, corrected)).iloc[0].to_dict())
     stronger_later = (3, *b[1:6], "stop", "", "Dr C", pd.Timestamp("2024-05-03"), None)
     assert "after" not in review_words(with_review_status(flags, log(a, b, stronger_later)).iloc[0].to_dict())
+
+
+def _doses(*rows):
+    cols = ["patient_id", "drug", "start", "end", "dose", "dose_unit", "frequency", "mg_per_day"]
+    return pd.DataFrame([dict(zip(cols, r, strict=True)) for r in rows], columns=cols)
+
+
+def test_a_withhold_the_dose_record_does_not_show_is_said():
+    """Probe 6: Dr A records "withhold" on 1 May 2024; the dose record still shows
+    azathioprine 150 mg/day since January in force on the review date: said, so that the
+    change is recorded (the dose checks and the timeline read the dose record).  A dose
+    changed after the decision, a milder decision, or a co-medication says nothing."""
+    from dashboard.reviews import decisions_not_in_doses
+
+    t1 = pd.Timestamp("2024-04-15 09:00")
+    k = flag_key("001", "bsr.neutrophils_low", t1, "neutrophils")
+    held = log((1, "001", k, "bsr.neutrophils_low", "neutrophils", t1, "withhold", "AZA held", "Dr A",
+                pd.Timestamp("2024-05-01 10:00"), None))  # fmt: skip
+    aza = ("001", "azathioprine", pd.Timestamp("2024-01-01"), pd.NaT, 150.0, "mg", "daily", 150.0)
+    allo = ("001", "allopurinol", pd.Timestamp("2024-01-01"), pd.NaT, 100.0, "mg", "daily", 100.0)
+    [text] = decisions_not_in_doses(held, _doses(aza, allo), "001", dt.date(2024, 5, 10))
+    assert text.startswith("'withhold' recorded by Dr A on 01 May 2024, but the dose record still shows Azathioprine")
+    assert "Allopurinol" not in text
+    stopped = (
+        "001",
+        "azathioprine",
+        pd.Timestamp("2024-01-01"),
+        pd.Timestamp("2024-05-01"),
+        150.0,
+        "mg",
+        "daily",
+        150.0,
+    )
+    assert decisions_not_in_doses(held, _doses(stopped, allo), "001", dt.date(2024, 5, 10)) == []
+    reduced = ("001", "azathioprine", pd.Timestamp("2024-05-01"), pd.NaT, 100.0, "mg", "daily", 100.0)
+    assert decisions_not_in_doses(held, _doses(stopped, reduced), "001", dt.date(2024, 5, 10)) == []
+    carry_on = held.assign(action="continue")
+    assert decisions_not_in_doses(carry_on, _doses(aza), "001", dt.date(2024, 5, 10)) == []

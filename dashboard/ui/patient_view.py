@@ -15,7 +15,7 @@ import time
 import pandas as pd
 import streamlit as st
 
-from dashboard import model
+from dashboard import model, reviews
 from dashboard.figures.timeline import DEFAULT_ANALYTES, WINDOWS, TimelineOptions, analytes_present, timeline_spec
 from dashboard.markup import md_escape
 from dashboard.rules.engine import Profile
@@ -108,6 +108,12 @@ def timeline(
     show_plotly_spec(spec, width="stretch", theme=None, key="patient_timeline", config={"displaylogo": False})
     log.info("timeline drawn in %.0f ms: %d panels", 1000 * (time.perf_counter() - start), len(analytes))
     st.caption(TIMELINE_CAPTION)
+
+
+def decisions_not_in_doses(log: pd.DataFrame, doses: pd.DataFrame, patient_id: str, day: dt.date) -> None:
+    """A decision to reduce, withhold or stop that the dose record does not show, said."""
+    for text in reviews.decisions_not_in_doses(log, doses, patient_id, day):
+        st.warning(md_escape(text), icon=":material/medication:")
 
 
 def default_analytes(present: list[str], flags: pd.DataFrame) -> list[str]:
