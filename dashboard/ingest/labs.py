@@ -324,9 +324,10 @@ def _normalise(
     verdict.reject(units.problem_mask & (units.analyte_ok), units.problem_text, col_of("unit", "unit"))
     values = pv.value
     inferred: dict[str, np.ndarray] = {}
+    percent_or_count: np.ndarray | None = None
     if units.missing.any():
-        inferred = _infer_missing(
-            units.analyte_idx, values, unit_text, factor_np, units.missing & units.analyte_ok, verdict
+        inferred, percent_or_count = _infer_missing(
+            units.analyte_idx, values, unit_text, factor_np, units.missing & units.analyte_ok, rec.absolute, verdict
         )
     percent_np = percent_from_name | units.percent
     # a name that says "%" with a unit column that names a count unit contradicts itself
@@ -360,6 +361,12 @@ def _normalise(
         _differential_above_white_count(
             units.analyte_idx, canonical, units.missing, pid_codes, when, verdict, col_of("unit", "unit")
         )
+    if percent_or_count is not None:  # after the white-count check: its reason, where it applies, is sharper
+        doubtful = percent_or_count != ""
+        if doubtful.any():
+            verdict.reject(
+                doubtful, {int(r): percent_or_count[r] for r in np.flatnonzero(doubtful)}, col_of("unit", "unit")
+            )
     for note, rows in inferred.items():  # said once the rows refused above are no longer counted
         read = int(np.count_nonzero(~verdict.rejected[rows]))
         if read:
@@ -515,6 +522,8 @@ class _Recognised:
     percent: np.ndarray
     name_unit: pa.Array | None  # None when no name carries a unit
     source_test: pa.Array
+    #: the code or name says the absolute count (a differential without a unit is not a %)
+    absolute: np.ndarray
 
     @property
     def analyte(self) -> pa.Array:
@@ -546,7 +555,7 @@ def _recognise(inp: LabInput, code: pa.Array | None, name: pa.Array) -> _Recogni
         combos = [(int(u), 0) for u in uniq]
     lookup = {a: i for i, a in enumerate(model.ANALYTES)}
     unknown = len(model.ANALYTES)
-    aidx, percents, units, labels = [], [], [], []
+    aidx, percents, units, labels, absolutes = [], [], [], [], []
     for cn, h in combos:
         c, nm = c_vals[cn // nb], n_vals[cn % nb]
         hint = hint_vals[h] if hint_vals else ""
@@ -557,10 +566,12 @@ def _recognise(inp: LabInput, code: pa.Array | None, name: pa.Array) -> _Recogni
             aidx.append(lookup.get(a, unknown))
             percents.append(pct and bool(a))
             units.append(m.unit if m and m.analyte == a else "")
+            absolutes.append(not pct and bool(m and m.analyte == a and m.absolute))
         else:
             aidx.append(lookup[m.analyte] if m else unknown)
             percents.append(bool(m and m.percent))
             units.append(m.unit if m else "")
+            absolutes.append(bool(m and m.absolute))
         label = f"{nm} ({c})" if nm and c else (nm or c)
         labels.append(label if len(label) <= 120 else label[:117] + "...")
     idx = pa.array(inverse.astype(np.int32))
@@ -569,6 +580,7 @@ def _recognise(inp: LabInput, code: pa.Array | None, name: pa.Array) -> _Recogni
         percent=np.asarray(percents, dtype=bool)[inverse] if n else np.zeros(0, dtype=bool),
         name_unit=pc.take(pa.array(units, pa.string()), idx) if any(units) else None,
         source_test=pa.DictionaryArray.from_arrays(idx, pa.array(labels, pa.string())),
+        absolute=np.asarray(absolutes, dtype=bool)[inverse] if n else np.zeros(0, dtype=bool),
     )
 
 
@@ -641,23 +653,35 @@ def _resolve_units(analyte_idx: np.ndarray, unit_text: pa.Array) -> _Units:
     )
 
 
-def _infer_missing(analyte_idx, values, unit_text, factor_np, missing, verdict: _Verdicts) -> dict[str, np.ndarray]:
+def _infer_missing(
+    analyte_idx, values, unit_text, factor_np, missing, absolute, verdict: _Verdicts
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Fill the factor of results with no unit when the magnitude leaves no doubt.
 
     Returns the notes to give in the report (a template with ``{count}``), each with the
     rows it is about: the caller counts only the rows still accepted once every check
-    has run."""
+    has run.  Also returns, per record, why a differential cannot be read ("" when it
+    can): with no unit, a value of 0-100 could be the % of the white cells as well as a
+    count, unless the name says the count (``absolute``) or the file's other results of
+    the analyte all name one count unit that fits.  Such a record keeps the factor its
+    magnitude alone gives, for the white-count check (H110) only: the caller rejects it
+    after that check, whose reason is the more precise one where it applies."""
     messages = np.full(len(values), "", dtype=object)
+    doubt = np.full(len(values), "", dtype=object)
     notes: dict[str, list[int]] = {}
     for ai in sorted(set(analyte_idx[missing].tolist())):
         a = model.ANALYTES[ai]
         rows = np.flatnonzero(missing & (analyte_idx == ai))
         v = values[rows]
-        family = model.analyte_info()[a].family
-        lo, hi = model.analyte_info()[a].typical
+        info = model.analyte_info()[a]
+        family = info.family
+        lo, hi = info.typical
         cands = [(s, FAMILY_UNITS[family][s]) for s in INFER_UNITS[family]]
         fits = np.array([(v * f >= lo) & (v * f <= hi) for _s, f in cands])  # (k, len(rows))
         nfits = fits.sum(axis=0)
+        # a differential that could be its % of the white cells: 0 is 0 either way
+        with np.errstate(invalid="ignore"):
+            may_be_percent = (v > 0) & (v <= 100) & ~absolute[rows] if info.loinc_percent else np.zeros(len(v), bool)
         # the file's own unit for this analyte, when it names exactly one
         explicit = ~missing & (analyte_idx == ai)
         file_units = (
@@ -670,20 +694,23 @@ def _infer_missing(analyte_idx, values, unit_text, factor_np, missing, verdict: 
             fac = {FAMILY_UNITS[family].get(u) for u in file_units}
             if len(fac) == 1 and None not in fac:
                 file_factor = fac.pop()
-        label = model.analyte_info()[a].label
+        label = info.label
         used: dict[str, list[int]] = {}
         for j, r in enumerate(rows):
             if np.isnan(v[j]):
                 continue
-            if nfits[j] == 1:
+            file_fits = file_factor is not None and any(
+                fits[k, j] and cands[k][1] == file_factor for k in range(len(cands))
+            )
+            if may_be_percent[j] and not file_fits:
+                doubt[r] = f"unit missing: {label} {v[j]:g} could be % or a count: add the unit"
+                if nfits[j] == 1:  # for the white-count check only
+                    factor_np[r] = cands[int(np.flatnonzero(fits[:, j])[0])][1]
+            elif nfits[j] == 1 and not may_be_percent[j]:
                 k = int(np.flatnonzero(fits[:, j])[0])
                 factor_np[r] = cands[k][1]
                 used.setdefault(_pretty(cands[k][0]), []).append(int(r))
-            elif (
-                nfits[j] > 1
-                and file_factor is not None
-                and any(fits[k, j] and cands[k][1] == file_factor for k in range(len(cands)))
-            ):
+            elif file_fits:
                 factor_np[r] = file_factor
                 used.setdefault("the unit of the other results in this file", []).append(int(r))
             elif nfits[j] > 1:
@@ -696,7 +723,7 @@ def _infer_missing(analyte_idx, values, unit_text, factor_np, missing, verdict: 
     mask = messages != ""
     if mask.any():
         verdict.reject(mask, pa.array(messages.tolist(), pa.string()), "unit")
-    return {note: np.asarray(where, dtype=np.int64) for note, where in notes.items()}
+    return {note: np.asarray(where, dtype=np.int64) for note, where in notes.items()}, doubt
 
 
 def _differential_above_white_count(
