@@ -28,7 +28,7 @@ from dashboard.ingest import dates as dates_mod
 from dashboard.ingest import identity
 from dashboard.ingest.mapping import other_specimen, recognise_test
 from dashboard.ingest.report import Conversion, FileReport, Problem
-from dashboard.ingest.values import UNDECIDED, detect_decimal, parse_range_unit, parse_values
+from dashboard.ingest.values import UNDECIDED, detect_decimal, parse_range_unit, parse_sex_ranges, parse_values
 from dashboard.ordering import pack, packed_order
 from dashboard.units import (
     FAMILY_UNITS,
@@ -98,6 +98,11 @@ class LabCandidates:
     #: rows of the same file the reader accepted outside the lab table (a FHIR file's
     #: MedicationRequests and Patients, a body weight taken as the patient's weight)
     extra_accepted: int = 0
+    #: per record, the limits of a reference range given per sex (male low, male high,
+    #: female low, female high; canonical unit, NaN where none); None when there are none
+    ref_by_sex: np.ndarray | None = None
+    #: set by combine_labs: the rows of the combined table with a range per sex, and their limits
+    sex_pending: tuple[np.ndarray, np.ndarray] | None = None
 
 
 def _empty(n: int) -> pa.Array:
@@ -374,7 +379,9 @@ def _normalise(
     verdict.reject(bad_percent, "a percentage must be between 0 and 100", value_col)
 
     # --- reference range (canonical unit; none for percentages)
-    ref_low, ref_high = _reference(inp, n, decimal, factor_np, percent_np, units.analyte_idx, (lo, hi), report)
+    ref_low, ref_high, ref_by_sex = _reference(
+        inp, n, decimal, factor_np, percent_np, units.analyte_idx, (lo, hi), report
+    )
 
     # --- verdicts
     rejected = verdict.rejected
@@ -428,7 +435,7 @@ def _normalise(
         }
     )
     _record_conversions(report, units, ~rejected, percent_np)
-    return LabCandidates(report, table, status, rows_np, problems)
+    return LabCandidates(report, table, status, rows_np, problems, ref_by_sex=ref_by_sex)
 
 
 # --------------------------------------------------------------------------- steps
@@ -925,8 +932,13 @@ def _reference(
     analyte_idx: np.ndarray,
     plausible: tuple[np.ndarray, np.ndarray],
     report: FileReport,
-) -> tuple[np.ndarray, np.ndarray]:
-    """The source's reference limits in the canonical unit (NaN where none).
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """The source's reference limits in the canonical unit (NaN where none), and the
+    limits of a range given per sex ("10-50 (M) 10-35 (F)"), per record (male low, male
+    high, female low, female high; NaN where none), or None when no text gives one.  A
+    range per sex is not in the first two: which one applies is known only once the
+    patients are (:func:`resolve_sex_ranges`).  A text of several ranges that are not one
+    per sex is used for no one, with a warning.
 
     A range is in the unit its text names ("0.1-0.6 ukat/L", "1000-4000 /uL"), else in
     the result's unit.  A limit that no result of the analyte could have in that unit
@@ -936,13 +948,28 @@ def _reference(
     """
     lo = np.full(n, np.nan)
     hi = np.full(n, np.nan)
+    by_sex: np.ndarray | None = None
     if inp.ref_range is None and inp.ref_low is None and inp.ref_high is None:
-        return lo, hi
+        return lo, hi, by_sex
     factor = factor.copy()
     if inp.ref_range is not None:
         enc = pc.dictionary_encode(inp.ref_range)
-        parsed = [parse_range_unit(t, decimal) for t in enc.dictionary.to_pylist()]
+        texts = enc.dictionary.to_pylist()
+        parsed = [parse_range_unit(t, decimal) for t in texts]
         idx = enc.indices.to_numpy(zero_copy_only=False)
+        several = [parse_sex_ranges(t, decimal) for t in texts]
+        if any(sr is not None for sr in several):
+            # a text of two ranges: never its first range for everyone
+            parsed = [(np.nan, np.nan, sr.unit) if sr is not None else p for p, sr in zip(parsed, several, strict=True)]
+            nan4 = (np.nan,) * 4
+            by_sex = np.array([(*sr.male, *sr.female) if sr is not None else nan4 for sr in several])[idx]
+            unreadable = np.array([sr is not None and not sr.readable for sr in several])[idx]
+            if unreadable.any():
+                first = int(np.flatnonzero(unreadable)[0])
+                report.warn(
+                    f"{int(unreadable.sum())} reference range(s) hold more than one range, not one for each sex "
+                    f"(e.g. '{texts[idx[first]]}', row {inp.rows[first].as_py()}): not used, the default limits apply"
+                )
         if parsed:
             lo = np.array([p[0] for p in parsed])[idx]
             hi = np.array([p[1] for p in parsed])[idx]
@@ -975,6 +1002,11 @@ def _reference(
         p_lo, p_hi = plausible
         # a lower limit of 0 is a real range ("0-40"); any other limit lies where results can
         wrong = ((lo > 0) & ((lo < p_lo) | (lo > p_hi))) | (hi < p_lo) | (hi > p_hi)
+        if by_sex is not None:
+            by_sex = np.where(percent[:, None], np.nan, np.round(by_sex * factor[:, None], 9))
+            for low, high in ((by_sex[:, 0], by_sex[:, 1]), (by_sex[:, 2], by_sex[:, 3])):
+                wrong |= ((low > 0) & ((low < p_lo) | (low > p_hi))) | (high < p_lo) | (high > p_hi)
+            by_sex[wrong] = np.nan
     if wrong.any():
         first = int(np.flatnonzero(wrong)[0])
         shown = " - ".join(
@@ -987,7 +1019,9 @@ def _reference(
         )
         lo = np.where(wrong, np.nan, lo)
         hi = np.where(wrong, np.nan, hi)
-    return lo, hi
+    if by_sex is not None and np.isnan(by_sex).all():
+        by_sex = None
+    return lo, hi, by_sex
 
 
 def _record_conversions(report: FileReport, units: _Units, accepted: np.ndarray, percent: np.ndarray) -> None:
@@ -1055,6 +1089,8 @@ def combine_labs(cands: list[LabCandidates]) -> pa.Table:
     keep[rows[dup]] = False
     _warn_conflicts(allc, rows[clash], cands)
     _record_percent_conversions(allc, keep, cands)
+    if any(c.ref_by_sex is not None for c in cands):
+        _pending_sex_ranges(allc, keep, cands)
     # rejected and duplicates out in one pass, over the model's columns only
     final = allc.drop_columns(["_percent", "_rec", "_file", "_order", "_aidx", "_ok"])
     final = final if keep.all() else final.filter(pa.array(keep))
@@ -1072,6 +1108,51 @@ def combine_labs(cands: list[LabCandidates]) -> pa.Table:
     if final.num_rows and final.column(0).num_chunks > 1:
         final = final.unify_dictionaries()  # several files: one dictionary per column
     return model.conform("labs", final, dictionaries=True)
+
+
+def _pending_sex_ranges(allc: pa.Table, keep: np.ndarray, cands: list[LabCandidates]) -> None:
+    """Give each file the rows of the combined table (``allc`` filtered by ``keep``) whose
+    reference range is given per sex, with their limits: :func:`resolve_sex_ranges`
+    chooses between them once the patients are known."""
+    files = allc.column("_file").to_numpy()[keep]
+    recs = allc.column("_rec").to_numpy()[keep]
+    for i, c in enumerate(cands):
+        if c.ref_by_sex is None:
+            continue
+        at = np.flatnonzero(files == i)
+        limits = c.ref_by_sex[recs[at]]
+        some = ~np.isnan(limits).all(axis=1)
+        c.sex_pending = (at[some], limits[some])
+
+
+def resolve_sex_ranges(labs: pa.Table, cands: list[LabCandidates], patients: pa.Table) -> pa.Table:
+    """The reference limits of a range given per sex ("10-50 (M) 10-35 (F)"): the
+    patient's own when their sex is known; none (the default limits apply, and the report
+    says so) when it is not, never the first range for everyone."""
+    pending = [(c, c.sex_pending) for c in cands if c.sex_pending is not None and len(c.sex_pending[0])]
+    if not pending:
+        return labs
+    sex_of: dict[str, str] = {}
+    if patients.num_rows:
+        sex_of = dict(zip(patients.column("patient_id").to_pylist(), patients.column("sex").to_pylist(), strict=True))
+    ref_low = labs.column("ref_low").to_numpy().copy()
+    ref_high = labs.column("ref_high").to_numpy().copy()
+    ids = labs.column("patient_id")
+    for c, (at, limits) in pending:
+        sex = np.array([sex_of.get(p) or "" for p in ids.take(pa.array(at)).to_pylist()], dtype=object)
+        male, female = sex == "M", sex == "F"
+        ref_low[at] = np.where(male, limits[:, 0], np.where(female, limits[:, 2], np.nan))
+        ref_high[at] = np.where(male, limits[:, 1], np.where(female, limits[:, 3], np.nan))
+        known = int(np.count_nonzero(male | female))
+        if known:
+            c.report.warn(f"{known} reference range(s) are given per sex: each read for the patient's sex")
+        if known < len(at):
+            c.report.warn(
+                f"{len(at) - known} reference range(s) are given per sex and the patient's sex is not known: "
+                "not used, the default limits apply (give the sex in a patient file to use them)"
+            )
+    labs = labs.set_column(labs.schema.get_field_index("ref_low"), "ref_low", pa.array(ref_low))
+    return labs.set_column(labs.schema.get_field_index("ref_high"), "ref_high", pa.array(ref_high))
 
 
 def _record_percent_conversions(allc: pa.Table, keep: np.ndarray, cands: list[LabCandidates]) -> None:
