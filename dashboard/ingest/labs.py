@@ -28,7 +28,7 @@ from dashboard.ingest import dates as dates_mod
 from dashboard.ingest import identity
 from dashboard.ingest.mapping import other_specimen, recognise_test
 from dashboard.ingest.report import Conversion, FileReport, Problem
-from dashboard.ingest.values import UNDECIDED, detect_decimal, parse_range_unit, parse_values
+from dashboard.ingest.values import UNDECIDED, detect_decimal, parse_range_unit, parse_sex_ranges, parse_values
 from dashboard.ordering import pack, packed_order
 from dashboard.units import (
     FAMILY_UNITS,
@@ -98,6 +98,11 @@ class LabCandidates:
     #: rows of the same file the reader accepted outside the lab table (a FHIR file's
     #: MedicationRequests and Patients, a body weight taken as the patient's weight)
     extra_accepted: int = 0
+    #: per record, the limits of a reference range given per sex (male low, male high,
+    #: female low, female high; canonical unit, NaN where none); None when there are none
+    ref_by_sex: np.ndarray | None = None
+    #: set by combine_labs: the rows of the combined table with a range per sex, and their limits
+    sex_pending: tuple[np.ndarray, np.ndarray] | None = None
 
 
 def _empty(n: int) -> pa.Array:
@@ -324,9 +329,10 @@ def _normalise(
     verdict.reject(units.problem_mask & (units.analyte_ok), units.problem_text, col_of("unit", "unit"))
     values = pv.value
     inferred: dict[str, np.ndarray] = {}
+    percent_or_count: np.ndarray | None = None
     if units.missing.any():
-        inferred = _infer_missing(
-            units.analyte_idx, values, unit_text, factor_np, units.missing & units.analyte_ok, verdict
+        inferred, percent_or_count = _infer_missing(
+            units.analyte_idx, values, unit_text, factor_np, units.missing & units.analyte_ok, rec.absolute, verdict
         )
     percent_np = percent_from_name | units.percent
     # a name that says "%" with a unit column that names a count unit contradicts itself
@@ -360,6 +366,12 @@ def _normalise(
         _differential_above_white_count(
             units.analyte_idx, canonical, units.missing, pid_codes, when, verdict, col_of("unit", "unit")
         )
+    if percent_or_count is not None:  # after the white-count check: its reason, where it applies, is sharper
+        doubtful = percent_or_count != ""
+        if doubtful.any():
+            verdict.reject(
+                doubtful, {int(r): percent_or_count[r] for r in np.flatnonzero(doubtful)}, col_of("unit", "unit")
+            )
     for note, rows in inferred.items():  # said once the rows refused above are no longer counted
         read = int(np.count_nonzero(~verdict.rejected[rows]))
         if read:
@@ -367,7 +379,9 @@ def _normalise(
     verdict.reject(bad_percent, "a percentage must be between 0 and 100", value_col)
 
     # --- reference range (canonical unit; none for percentages)
-    ref_low, ref_high = _reference(inp, n, decimal, factor_np, percent_np, units.analyte_idx, (lo, hi), report)
+    ref_low, ref_high, ref_by_sex = _reference(
+        inp, n, decimal, factor_np, percent_np, units.analyte_idx, (lo, hi), report
+    )
 
     # --- verdicts
     rejected = verdict.rejected
@@ -421,7 +435,7 @@ def _normalise(
         }
     )
     _record_conversions(report, units, ~rejected, percent_np)
-    return LabCandidates(report, table, status, rows_np, problems)
+    return LabCandidates(report, table, status, rows_np, problems, ref_by_sex=ref_by_sex)
 
 
 # --------------------------------------------------------------------------- steps
@@ -515,6 +529,8 @@ class _Recognised:
     percent: np.ndarray
     name_unit: pa.Array | None  # None when no name carries a unit
     source_test: pa.Array
+    #: the code or name says the absolute count (a differential without a unit is not a %)
+    absolute: np.ndarray
 
     @property
     def analyte(self) -> pa.Array:
@@ -546,7 +562,7 @@ def _recognise(inp: LabInput, code: pa.Array | None, name: pa.Array) -> _Recogni
         combos = [(int(u), 0) for u in uniq]
     lookup = {a: i for i, a in enumerate(model.ANALYTES)}
     unknown = len(model.ANALYTES)
-    aidx, percents, units, labels = [], [], [], []
+    aidx, percents, units, labels, absolutes = [], [], [], [], []
     for cn, h in combos:
         c, nm = c_vals[cn // nb], n_vals[cn % nb]
         hint = hint_vals[h] if hint_vals else ""
@@ -557,10 +573,12 @@ def _recognise(inp: LabInput, code: pa.Array | None, name: pa.Array) -> _Recogni
             aidx.append(lookup.get(a, unknown))
             percents.append(pct and bool(a))
             units.append(m.unit if m and m.analyte == a else "")
+            absolutes.append(not pct and bool(m and m.analyte == a and m.absolute))
         else:
             aidx.append(lookup[m.analyte] if m else unknown)
             percents.append(bool(m and m.percent))
             units.append(m.unit if m else "")
+            absolutes.append(bool(m and m.absolute))
         label = f"{nm} ({c})" if nm and c else (nm or c)
         labels.append(label if len(label) <= 120 else label[:117] + "...")
     idx = pa.array(inverse.astype(np.int32))
@@ -569,6 +587,7 @@ def _recognise(inp: LabInput, code: pa.Array | None, name: pa.Array) -> _Recogni
         percent=np.asarray(percents, dtype=bool)[inverse] if n else np.zeros(0, dtype=bool),
         name_unit=pc.take(pa.array(units, pa.string()), idx) if any(units) else None,
         source_test=pa.DictionaryArray.from_arrays(idx, pa.array(labels, pa.string())),
+        absolute=np.asarray(absolutes, dtype=bool)[inverse] if n else np.zeros(0, dtype=bool),
     )
 
 
@@ -641,23 +660,35 @@ def _resolve_units(analyte_idx: np.ndarray, unit_text: pa.Array) -> _Units:
     )
 
 
-def _infer_missing(analyte_idx, values, unit_text, factor_np, missing, verdict: _Verdicts) -> dict[str, np.ndarray]:
+def _infer_missing(
+    analyte_idx, values, unit_text, factor_np, missing, absolute, verdict: _Verdicts
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Fill the factor of results with no unit when the magnitude leaves no doubt.
 
     Returns the notes to give in the report (a template with ``{count}``), each with the
     rows it is about: the caller counts only the rows still accepted once every check
-    has run."""
+    has run.  Also returns, per record, why a differential cannot be read ("" when it
+    can): with no unit, a value of 0-100 could be the % of the white cells as well as a
+    count, unless the name says the count (``absolute``) or the file's other results of
+    the analyte all name one count unit that fits.  Such a record keeps the factor its
+    magnitude alone gives, for the white-count check (H110) only: the caller rejects it
+    after that check, whose reason is the more precise one where it applies."""
     messages = np.full(len(values), "", dtype=object)
+    doubt = np.full(len(values), "", dtype=object)
     notes: dict[str, list[int]] = {}
     for ai in sorted(set(analyte_idx[missing].tolist())):
         a = model.ANALYTES[ai]
         rows = np.flatnonzero(missing & (analyte_idx == ai))
         v = values[rows]
-        family = model.analyte_info()[a].family
-        lo, hi = model.analyte_info()[a].typical
+        info = model.analyte_info()[a]
+        family = info.family
+        lo, hi = info.typical
         cands = [(s, FAMILY_UNITS[family][s]) for s in INFER_UNITS[family]]
         fits = np.array([(v * f >= lo) & (v * f <= hi) for _s, f in cands])  # (k, len(rows))
         nfits = fits.sum(axis=0)
+        # a differential that could be its % of the white cells: 0 is 0 either way
+        with np.errstate(invalid="ignore"):
+            may_be_percent = (v > 0) & (v <= 100) & ~absolute[rows] if info.loinc_percent else np.zeros(len(v), bool)
         # the file's own unit for this analyte, when it names exactly one
         explicit = ~missing & (analyte_idx == ai)
         file_units = (
@@ -670,20 +701,23 @@ def _infer_missing(analyte_idx, values, unit_text, factor_np, missing, verdict: 
             fac = {FAMILY_UNITS[family].get(u) for u in file_units}
             if len(fac) == 1 and None not in fac:
                 file_factor = fac.pop()
-        label = model.analyte_info()[a].label
+        label = info.label
         used: dict[str, list[int]] = {}
         for j, r in enumerate(rows):
             if np.isnan(v[j]):
                 continue
-            if nfits[j] == 1:
+            file_fits = file_factor is not None and any(
+                fits[k, j] and cands[k][1] == file_factor for k in range(len(cands))
+            )
+            if may_be_percent[j] and not file_fits:
+                doubt[r] = f"unit missing: {label} {v[j]:g} could be % or a count: add the unit"
+                if nfits[j] == 1:  # for the white-count check only
+                    factor_np[r] = cands[int(np.flatnonzero(fits[:, j])[0])][1]
+            elif nfits[j] == 1 and not may_be_percent[j]:
                 k = int(np.flatnonzero(fits[:, j])[0])
                 factor_np[r] = cands[k][1]
                 used.setdefault(_pretty(cands[k][0]), []).append(int(r))
-            elif (
-                nfits[j] > 1
-                and file_factor is not None
-                and any(fits[k, j] and cands[k][1] == file_factor for k in range(len(cands)))
-            ):
+            elif file_fits:
                 factor_np[r] = file_factor
                 used.setdefault("the unit of the other results in this file", []).append(int(r))
             elif nfits[j] > 1:
@@ -696,7 +730,7 @@ def _infer_missing(analyte_idx, values, unit_text, factor_np, missing, verdict: 
     mask = messages != ""
     if mask.any():
         verdict.reject(mask, pa.array(messages.tolist(), pa.string()), "unit")
-    return {note: np.asarray(where, dtype=np.int64) for note, where in notes.items()}
+    return {note: np.asarray(where, dtype=np.int64) for note, where in notes.items()}, doubt
 
 
 def _differential_above_white_count(
@@ -898,8 +932,13 @@ def _reference(
     analyte_idx: np.ndarray,
     plausible: tuple[np.ndarray, np.ndarray],
     report: FileReport,
-) -> tuple[np.ndarray, np.ndarray]:
-    """The source's reference limits in the canonical unit (NaN where none).
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """The source's reference limits in the canonical unit (NaN where none), and the
+    limits of a range given per sex ("10-50 (M) 10-35 (F)"), per record (male low, male
+    high, female low, female high; NaN where none), or None when no text gives one.  A
+    range per sex is not in the first two: which one applies is known only once the
+    patients are (:func:`resolve_sex_ranges`).  A text of several ranges that are not one
+    per sex is used for no one, with a warning.
 
     A range is in the unit its text names ("0.1-0.6 ukat/L", "1000-4000 /uL"), else in
     the result's unit.  A limit that no result of the analyte could have in that unit
@@ -909,13 +948,28 @@ def _reference(
     """
     lo = np.full(n, np.nan)
     hi = np.full(n, np.nan)
+    by_sex: np.ndarray | None = None
     if inp.ref_range is None and inp.ref_low is None and inp.ref_high is None:
-        return lo, hi
+        return lo, hi, by_sex
     factor = factor.copy()
     if inp.ref_range is not None:
         enc = pc.dictionary_encode(inp.ref_range)
-        parsed = [parse_range_unit(t, decimal) for t in enc.dictionary.to_pylist()]
+        texts = enc.dictionary.to_pylist()
+        parsed = [parse_range_unit(t, decimal) for t in texts]
         idx = enc.indices.to_numpy(zero_copy_only=False)
+        several = [parse_sex_ranges(t, decimal) for t in texts]
+        if any(sr is not None for sr in several):
+            # a text of two ranges: never its first range for everyone
+            parsed = [(np.nan, np.nan, sr.unit) if sr is not None else p for p, sr in zip(parsed, several, strict=True)]
+            nan4 = (np.nan,) * 4
+            by_sex = np.array([(*sr.male, *sr.female) if sr is not None else nan4 for sr in several])[idx]
+            unreadable = np.array([sr is not None and not sr.readable for sr in several])[idx]
+            if unreadable.any():
+                first = int(np.flatnonzero(unreadable)[0])
+                report.warn(
+                    f"{int(unreadable.sum())} reference range(s) hold more than one range, not one for each sex "
+                    f"(e.g. '{texts[idx[first]]}', row {inp.rows[first].as_py()}): not used, the default limits apply"
+                )
         if parsed:
             lo = np.array([p[0] for p in parsed])[idx]
             hi = np.array([p[1] for p in parsed])[idx]
@@ -948,6 +1002,11 @@ def _reference(
         p_lo, p_hi = plausible
         # a lower limit of 0 is a real range ("0-40"); any other limit lies where results can
         wrong = ((lo > 0) & ((lo < p_lo) | (lo > p_hi))) | (hi < p_lo) | (hi > p_hi)
+        if by_sex is not None:
+            by_sex = np.where(percent[:, None], np.nan, np.round(by_sex * factor[:, None], 9))
+            for low, high in ((by_sex[:, 0], by_sex[:, 1]), (by_sex[:, 2], by_sex[:, 3])):
+                wrong |= ((low > 0) & ((low < p_lo) | (low > p_hi))) | (high < p_lo) | (high > p_hi)
+            by_sex[wrong] = np.nan
     if wrong.any():
         first = int(np.flatnonzero(wrong)[0])
         shown = " - ".join(
@@ -960,7 +1019,9 @@ def _reference(
         )
         lo = np.where(wrong, np.nan, lo)
         hi = np.where(wrong, np.nan, hi)
-    return lo, hi
+    if by_sex is not None and np.isnan(by_sex).all():
+        by_sex = None
+    return lo, hi, by_sex
 
 
 def _record_conversions(report: FileReport, units: _Units, accepted: np.ndarray, percent: np.ndarray) -> None:
@@ -1028,6 +1089,8 @@ def combine_labs(cands: list[LabCandidates]) -> pa.Table:
     keep[rows[dup]] = False
     _warn_conflicts(allc, rows[clash], cands)
     _record_percent_conversions(allc, keep, cands)
+    if any(c.ref_by_sex is not None for c in cands):
+        _pending_sex_ranges(allc, keep, cands)
     # rejected and duplicates out in one pass, over the model's columns only
     final = allc.drop_columns(["_percent", "_rec", "_file", "_order", "_aidx", "_ok"])
     final = final if keep.all() else final.filter(pa.array(keep))
@@ -1045,6 +1108,51 @@ def combine_labs(cands: list[LabCandidates]) -> pa.Table:
     if final.num_rows and final.column(0).num_chunks > 1:
         final = final.unify_dictionaries()  # several files: one dictionary per column
     return model.conform("labs", final, dictionaries=True)
+
+
+def _pending_sex_ranges(allc: pa.Table, keep: np.ndarray, cands: list[LabCandidates]) -> None:
+    """Give each file the rows of the combined table (``allc`` filtered by ``keep``) whose
+    reference range is given per sex, with their limits: :func:`resolve_sex_ranges`
+    chooses between them once the patients are known."""
+    files = allc.column("_file").to_numpy()[keep]
+    recs = allc.column("_rec").to_numpy()[keep]
+    for i, c in enumerate(cands):
+        if c.ref_by_sex is None:
+            continue
+        at = np.flatnonzero(files == i)
+        limits = c.ref_by_sex[recs[at]]
+        some = ~np.isnan(limits).all(axis=1)
+        c.sex_pending = (at[some], limits[some])
+
+
+def resolve_sex_ranges(labs: pa.Table, cands: list[LabCandidates], patients: pa.Table) -> pa.Table:
+    """The reference limits of a range given per sex ("10-50 (M) 10-35 (F)"): the
+    patient's own when their sex is known; none (the default limits apply, and the report
+    says so) when it is not, never the first range for everyone."""
+    pending = [(c, c.sex_pending) for c in cands if c.sex_pending is not None and len(c.sex_pending[0])]
+    if not pending:
+        return labs
+    sex_of: dict[str, str] = {}
+    if patients.num_rows:
+        sex_of = dict(zip(patients.column("patient_id").to_pylist(), patients.column("sex").to_pylist(), strict=True))
+    ref_low = labs.column("ref_low").to_numpy().copy()
+    ref_high = labs.column("ref_high").to_numpy().copy()
+    ids = labs.column("patient_id")
+    for c, (at, limits) in pending:
+        sex = np.array([sex_of.get(p) or "" for p in ids.take(pa.array(at)).to_pylist()], dtype=object)
+        male, female = sex == "M", sex == "F"
+        ref_low[at] = np.where(male, limits[:, 0], np.where(female, limits[:, 2], np.nan))
+        ref_high[at] = np.where(male, limits[:, 1], np.where(female, limits[:, 3], np.nan))
+        known = int(np.count_nonzero(male | female))
+        if known:
+            c.report.warn(f"{known} reference range(s) are given per sex: each read for the patient's sex")
+        if known < len(at):
+            c.report.warn(
+                f"{len(at) - known} reference range(s) are given per sex and the patient's sex is not known: "
+                "not used, the default limits apply (give the sex in a patient file to use them)"
+            )
+    labs = labs.set_column(labs.schema.get_field_index("ref_low"), "ref_low", pa.array(ref_low))
+    return labs.set_column(labs.schema.get_field_index("ref_high"), "ref_high", pa.array(ref_high))
 
 
 def _record_percent_conversions(allc: pa.Table, keep: np.ndarray, cands: list[LabCandidates]) -> None:

@@ -255,6 +255,11 @@ _NOISE = frozenset(
 )
 _PERCENT_WORDS = frozenset({"%", "percent", "pct", "rel", "relative", "fraction", "prozent", "pourcentage"})
 _PERCENT_PHRASE = re.compile(r"\b100 (leukocytes|leucocytes|wbc|wbcs|white cells)\b")
+#: Words of a differential's name that say it is the absolute count, not the % of the
+#: white cells ("Neutrophils, Absolute", "NEUT#", "ANC", "Lymphocyte count").
+_ABSOLUTE_WORDS = frozenset(
+    {"#", "abs", "absolute", "absolut", "absolue", "absolu", "count", "cnt", "ct", "anc", "alc", "aec", "number"}
+)
 
 
 @cache
@@ -285,6 +290,9 @@ class TestMatch:
     percent: bool = False
     unit: str = ""  # unit written inside the name or header, e.g. "Hemoglobin (mmol/L)"
     via: str = ""  # "loinc" | "name"
+    #: the code or name says the absolute count (a LOINC code of the count, "ANC",
+    #: "Neutrophils, Absolute", "NEUT#"): a differential without a unit is then not a %
+    absolute: bool = False
 
 
 def clean_code(code: str) -> str:
@@ -337,7 +345,7 @@ def recognise_test(name: str, code: str = "") -> TestMatch | None:
         if hit:
             unit = _unit_in_text(name, hit[0]) if name else ""
             percent = hit[1] or unit == "%"
-            return TestMatch(hit[0], percent, "%" if percent else unit, "loinc")
+            return TestMatch(hit[0], percent, "%" if percent else unit, "loinc", absolute=not percent)
     if not name:
         return _code_as_name(code)
     base, parts = split_brackets(name)
@@ -347,6 +355,7 @@ def recognise_test(name: str, code: str = "") -> TestMatch | None:
         percent = True
         norm = _PERCENT_PHRASE.sub(" ", norm)
     tokens = norm.split()
+    absolute = any(t in _ABSOLUTE_WORDS for t in tokens)
     if any(t in _PERCENT_WORDS for t in tokens):
         percent = True
         tokens = [t for t in tokens if t not in _PERCENT_WORDS]
@@ -371,10 +380,14 @@ def recognise_test(name: str, code: str = "") -> TestMatch | None:
             return None
         analyte = by_code.analyte
         percent = percent or by_code.percent
+        absolute = absolute or by_code.absolute
     unit = trailing_unit
     for part in parts:
         if part.strip() == "%" or normalize(part) in _PERCENT_WORDS:
             percent = True
+            continue
+        if any(t in _ABSOLUTE_WORDS for t in normalize(part).split()):
+            absolute = True
             continue
         if resolve_unit(analyte, part).factor is not None:
             unit = part
@@ -382,7 +395,7 @@ def recognise_test(name: str, code: str = "") -> TestMatch | None:
         percent = True
     if percent and analyte not in ("neutrophils", "lymphocytes", "eosinophils"):
         return None  # "% of something" for a non-differential is not a monitored result
-    return TestMatch(analyte, percent, "%" if percent else unit, "name")
+    return TestMatch(analyte, percent, "%" if percent else unit, "name", absolute=absolute and not percent)
 
 
 def _code_as_name(code: str) -> TestMatch | None:
@@ -393,7 +406,7 @@ def _code_as_name(code: str) -> TestMatch | None:
     analyte = _alias_index().get(norm)
     if analyte is None:
         return None
-    return TestMatch(analyte, False, "", "code")
+    return TestMatch(analyte, False, "", "code", absolute=any(t in _ABSOLUTE_WORDS for t in norm.split()))
 
 
 def _unit_in_text(name: str, analyte: str) -> str:

@@ -48,7 +48,7 @@ from dashboard.ingest.context import mapped_column as _col
 from dashboard.ingest.context import parse_date_column as _parse_date_column
 from dashboard.ingest.dose_records import DoseBatch, DoseRecord
 from dashboard.ingest.failures import log_failure, plain_reason
-from dashboard.ingest.labs import LabInput, combine_labs, normalise_labs
+from dashboard.ingest.labs import LabInput, combine_labs, normalise_labs, resolve_sex_ranges
 from dashboard.ingest.mapping import (
     ColumnMapping,
     header_info,
@@ -189,6 +189,7 @@ def import_sources(sources: Sequence[Source], options: ImportOptions | None = No
     doses = _combine_doses([p for p in parsed if p.doses is not None])
     patients, conflicts = _combine_patients([p for p in parsed if p.patients is not None], labs, doses, ctx)
     patients = _with_identities(patients, [p for p in parsed if p.identities], conflicts)
+    labs = resolve_sex_ranges(labs, lab_cands, patients)  # a range per sex needs the patient's sex
 
     report = ImportReport(files=[p.report for p in parsed], identity_conflicts=conflicts)
     warn_about_ids(report, [labs, doses, patients])

@@ -8,6 +8,7 @@ parsed once per distinct text.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -332,3 +333,78 @@ def parse_range_unit(text: str, decimal: str = ".") -> tuple[float, float, str]:
         unit = m.group("unit").strip()
         return (nan, v, unit) if m.group("op") in ("<", "<=", "≤") else (v, nan, unit)
     return nan, nan, ""
+
+
+#: A range anywhere in a text ("10-50", "0.6 to 1.2"); "/" is left out, units hold it.
+_ANY_RANGE = re.compile(r"(?P<lo>\d+(?:[.,]\d+)?)\s*(?:-|–|—|\bto\b)\s*(?P<hi>\d+(?:[.,]\d+)?)", re.IGNORECASE)
+#: A word naming a sex beside a range: "M", "(F)", "Male:", "women".
+_SEX_WORD = re.compile(r"(?<![A-Za-z])(males?|men|man|females?|women|woman|m|f)(?![A-Za-z0-9])", re.IGNORECASE)
+_FILLER = re.compile(r"[\s():;,\[\]&]+|\band\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class SexRanges:
+    """A reference range text that holds more than one range ("10-50 (M) 10-35 (F)").
+
+    ``readable``: each range belongs to one sex (M and F), read into ``male`` and
+    ``female``; otherwise neither may be used (the default limits apply)."""
+
+    male: tuple[float, float]
+    female: tuple[float, float]
+    unit: str
+    readable: bool
+
+
+def _split_at_sex(gap: str) -> tuple[str, str, str] | None:
+    """(text before, "M" or "F", text after) around the one sex word of ``gap``; None
+    when it holds none or several."""
+    found = list(_SEX_WORD.finditer(gap))
+    if len(found) != 1:
+        return None
+    m = found[0]
+    return gap[: m.start()], "M" if m.group(1).lower().startswith("m") else "F", gap[m.end() :]
+
+
+def _filler(text: str) -> bool:
+    return not _FILLER.sub("", text).strip()
+
+
+def parse_sex_ranges(text: str, decimal: str = ".") -> SexRanges | None:
+    """A reference range given per sex: "10-50 (M) 10-35 (F)", "M: 130-170 F: 120-150",
+    "Male 62-106; Female 44-80 umol/L".  ``None`` when the text holds fewer than two
+    ranges (:func:`parse_range_unit` reads it); not ``readable`` when it holds more than
+    one range that are not one male and one female range with nothing else beside them
+    (age bands, two units ...): the first range is then never taken for everyone."""
+    found = list(_ANY_RANGE.finditer(text))
+    if len(found) < 2:
+        return None
+    nan = (float("nan"), float("nan"))
+    unusable = SexRanges(nan, nan, "", False)
+    if len(found) != 2:
+        return unusable
+    r0, r1 = found
+    g0, g1, g2 = text[: r0.start()], text[r0.end() : r1.start()], text[r1.end() :]
+    s0, s1, s2 = _split_at_sex(g0), _split_at_sex(g1), _split_at_sex(g2)
+    if s0 and s1 and not _SEX_WORD.search(g2):  # labels before: "M: 130-170 F: 120-150 g/L"
+        if not (_filler(s0[0]) and _filler(s0[2]) and _filler(s1[2])):
+            return unusable
+        sexes, units = (s0[1], s1[1]), (s1[0], g2)
+    elif s1 and s2 and not _SEX_WORD.search(g0):  # labels after: "10-50 (M) 10-35 (F)"
+        if not (_filler(g0) and _filler(s1[2]) and _filler(s2[2])):
+            return unusable
+        sexes, units = (s1[1], s2[1]), (s1[0], s2[0])
+    else:
+        return unusable
+    if set(sexes) != {"M", "F"}:
+        return unusable
+    u0, u1 = (_FILLER.sub(" ", u).strip() for u in units)
+    if u0 and u1 and u0.replace(" ", "").lower() != u1.replace(" ", "").lower():
+        return unusable
+    bounds = []
+    for r in (r0, r1):
+        lo, hi, _ = parse_range_unit(r.group(0), decimal)
+        if math.isnan(lo) or math.isnan(hi):
+            return unusable
+        bounds.append((lo, hi))
+    by_sex = dict(zip(sexes, bounds, strict=True))
+    return SexRanges(by_sex["M"], by_sex["F"], u0 or u1, True)

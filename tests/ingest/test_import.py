@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from dashboard.ingest import ImportOptions
-from tests.support import TODAY, assert_balanced, import_bytes
+from tests.support import TODAY, assert_balanced, import_bytes, import_text
 
 EHR = """MRN,Collection Date,Component,Result,Units,Reference Range,Flag
 0012,03/15/2024 08:30,WBC,3.2,K/uL,4.0-11.0,L
@@ -589,3 +589,71 @@ def test_an_egfr_in_unindexed_ml_per_min_is_read_and_said_to_be_unindexed(imp):
     assert sorted(r.labs.column("value").to_pylist()) == [55.0, 61.0]
     notes = [w.message for w in f.warnings if "not indexed to body surface" in w.message]
     assert len(notes) == 1 and notes[0].startswith("1 eGFR result(s)") and "creatinine clearance" in notes[0]
+
+
+# --------------------------------------------------------------------------- H130 (probe 8 F5)
+
+
+def _alt_grades(result) -> list[int]:
+    import datetime as dt
+
+    from dashboard.rules import review
+
+    rv = review(result.labs, result.doses, result.patients, None, None, dt.date(2026, 3, 10))
+    f = rv.flags_df()
+    return sorted(int(g) for g in f.loc[f["rule"] == "ctcae.alt", "ctcae_grade"].dropna())
+
+
+def test_a_range_per_sex_is_not_read_as_its_first_range():
+    # Female, ALT 110 U/L, the lab's female range 10-35: 110 / 35 = 3.14 x ULN, CTCAE v5.0
+    # grade 2 (>3.0 - 5.0 x ULN).  The male ULN 50 (2.2 x ULN, grade 1) is not hers; with
+    # no range used, the documented default ULN applies instead, never the male one.
+    text = 'MRN,Sex,Collected,Component,Result Value,Units,Reference Range\n17017,F,2026-03-02,ALT,110,U/L,"10-50 (M) 10-35 (F)"\n'
+    r = import_text(text)
+    assert r.labs_df()["ref_high"].iloc[0] != 50
+
+
+@pytest.mark.parametrize(("sex", "uln", "grade"), [("F", 35.0, 2), ("M", 50.0, 1)])
+def test_a_range_per_sex_is_read_for_the_patients_sex(sex, uln, grade):
+    """ALT 110 U/L, range "10-50 (M) 10-35 (F)": a woman's ULN is 35 (110/35 = 3.14 x ULN,
+    CTCAE v5.0 grade 2: >3.0 - 5.0 x ULN), a man's 50 (2.2 x ULN, grade 1: >ULN - 3.0)."""
+    text = (
+        "MRN,Sex,Collected,Component,Result Value,Units,Reference Range\n"
+        f'17017,{sex},2026-03-02,ALT,110,U/L,"10-50 (M) 10-35 (F)"\n'
+    )
+    r = import_text(text)
+    assert_balanced(r)
+    assert r.labs_df()[["ref_low", "ref_high"]].values.tolist() == [[10.0, uln]]
+    assert any("given per sex" in w.message for w in r.report.files[0].warnings)
+    assert _alt_grades(r) == [grade]
+
+
+def test_a_range_per_sex_takes_the_sex_from_a_patient_file():
+    """The lab file has no sex; the patient file of the same import says F: Hb 125 g/L is
+    read against her range "M: 130-170 F: 120-150" (120-150 g/L), not the man's."""
+    from dashboard.ingest import ImportOptions, Source, import_sources
+
+    labs = b'MRN,Collected,Component,Result Value,Units,Reference Range\nP7,2026-03-02,Hb,125,g/L,"M: 130-170 F: 120-150"\n'
+    patients = b"patient_id,sex,birth_date\nP7,F,1970-01-01\n"
+    r = import_sources([Source("labs.csv", labs), Source("patients.csv", patients)], ImportOptions(today=TODAY))
+    assert_balanced(r)
+    assert r.labs_df()[["ref_low", "ref_high"]].values.tolist() == [[120.0, 150.0]]
+
+
+def test_a_range_per_sex_of_a_patient_of_unknown_sex_is_not_used_and_said():
+    """No sex anywhere: neither range is hers or his for certain, so none is used and the
+    default ULN applies (ALT 40 U/L in reference_ranges.toml: 110/40 = 2.75 x ULN, CTCAE
+    grade 1), with a note; a text of two ranges that are not one per sex likewise."""
+    text = (
+        "MRN,Collected,Component,Result Value,Units,Reference Range\n"
+        '17017,2026-03-02,ALT,110,U/L,"10-50 (M) 10-35 (F)"\n'
+        '17018,2026-03-02,ALT,110,U/L,"Adult 10-50 Child 5-20"\n'
+    )
+    r = import_text(text)
+    assert_balanced(r)
+    df = r.labs_df()
+    assert df["ref_high"].isna().all() and df["ref_low"].isna().all()
+    notes = [w.message for w in r.report.files[0].warnings]
+    assert any("per sex and the patient's sex is not known" in m and "default limits apply" in m for m in notes)
+    assert any("more than one range, not one for each sex" in m for m in notes)
+    assert _alt_grades(r) == [1, 1]

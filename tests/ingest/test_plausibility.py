@@ -182,12 +182,11 @@ def test_a_unitless_differential_above_the_white_count_of_its_draw_is_rejected()
 
 
 def test_a_unitless_differential_within_its_white_count_is_still_read_from_its_magnitude():
-    """Neutrophils 3.1 with no unit beside a WBC of 5.0 at the same draw, and 0.4 at a draw
-    with no white count: read as 10^9/L from the magnitude (reported), as before."""
+    """An absolute neutrophil count (the name says so: "ANC") of 3.1 with no unit beside a
+    WBC of 5.0 at the same draw, and 0.4 at a draw with no white count: read as 10^9/L from
+    the magnitude (reported), as before.  (A bare "Neutrophils 3.1" could be 3.1 %: H129.)"""
     text = DIFF_HEAD + (
-        "Z1,2024-03-08 09:00,WBC,5.0,10^9/L\n"
-        "Z1,2024-03-08 09:00,Neutrophils,3.1,\n"
-        "Z1,2024-03-09 09:00,Neutrophils,0.4,\n"
+        "Z1,2024-03-08 09:00,WBC,5.0,10^9/L\nZ1,2024-03-08 09:00,ANC,3.1,\nZ1,2024-03-09 09:00,ANC,0.4,\n"
     )
     result = import_text(text)
     assert_balanced(result)
@@ -197,10 +196,104 @@ def test_a_unitless_differential_within_its_white_count_is_still_read_from_its_m
 
 def test_a_differential_is_compared_with_the_white_count_of_its_own_draw_only():
     """A WBC of 2.0 a week earlier, or of another patient at the same time, says nothing
-    about this draw: Neutrophils 4.5 (no unit) is read as 10^9/L."""
+    about this draw: an absolute neutrophil count 4.5 (no unit) is read as 10^9/L."""
     text = DIFF_HEAD + (
-        "Z1,2024-03-01 09:00,WBC,2.0,10^9/L\nZ2,2024-03-08 09:00,WBC,2.0,10^9/L\nZ1,2024-03-08 09:00,Neutrophils,4.5,\n"
+        "Z1,2024-03-01 09:00,WBC,2.0,10^9/L\nZ2,2024-03-08 09:00,WBC,2.0,10^9/L\n"
+        "Z1,2024-03-08 09:00,Neutrophils Absolute,4.5,\n"
     )
     result = import_text(text)
     assert_balanced(result)
     assert 4.5 in result.labs_df()["value"].tolist()
+
+
+# --------------------------------------------------------------------------- H129 (probe 8 F1)
+
+# A differential with no unit: 92 + 5 + 1 + 2 (monocytes) = 100, a percentage differential
+# beside a WBC of 6.0 x10^9/L.  As percentages: neutrophils 92 % of 6.0 = 5.52 x10^9/L (no
+# CTCAE grade), lymphocytes 5 % of 6.0 = 0.30 x10^9/L (CTCAE v5.0 "Lymphocyte count
+# decreased" grade 3: <0.5 - 0.2 x10^9/L).  Which unit the lab meant is not written, so
+# neither 0.092 x10^9/L (92 /uL, grade 4) nor 5.0 x10^9/L (no grade) may be read.
+UNITLESS_DIFF = """MRN,Collection Date,Test,Result,Units
+12012,2026-03-02,WBC,6.0,x10^9/L
+12012,2026-03-02,Neutrophils,92,
+12012,2026-03-02,Lymphocytes,5,
+12012,2026-03-02,Eosinophils,1,
+"""
+
+
+def _grades(result, analyte: str) -> list[int]:
+    from dashboard.rules import review
+
+    rv = review(result.labs, result.doses, result.patients, None, None, dt.date(2026, 3, 10))
+    f = rv.flags_df()
+    f = f[f["rule"] == f"ctcae.{analyte}"]
+    return sorted(int(g) for g in f["ctcae_grade"].dropna())
+
+
+def test_unitless_neutrophil_percentage_is_not_read_as_cells_per_microlitre():
+    r = import_text(UNITLESS_DIFF)
+    assert_balanced(r)
+    assert _grades(r, "neutrophils") == []  # 5.52 x10^9/L or rejected: never grade 4
+
+
+def test_unitless_lymphocyte_percentage_is_not_read_as_a_normal_count():
+    r = import_text(UNITLESS_DIFF)
+    df = r.labs_df()
+    lymph = df[df["analyte"] == "lymphocytes"]["value"].tolist()
+    # either the lymphocytes are rejected as a unit that cannot be told, or read as 0.3
+    assert lymph in ([], [pytest.approx(0.3)])
+
+
+def test_a_unitless_differential_that_could_be_a_percentage_is_rejected_with_the_reason():
+    """Each of the three could be % or a count (92: /uL or %; 5 and 1: 10^9/L or %), so each
+    is rejected saying so, and no "read from the magnitude" note is given for them; the WBC,
+    whose unit is written, is read."""
+    r = import_text(UNITLESS_DIFF)
+    assert_balanced(r)
+    assert r.labs_df()["analyte"].tolist() == ["wbc"]
+    f = r.report.files[0]
+    reasons = {p.row: p.message for p in f.problems}
+    assert sorted(reasons) == [3, 4, 5]
+    assert all("could be % or a count: add the unit" in m for m in reasons.values())
+    assert not any("from the magnitude" in w.message for w in f.warnings)
+
+
+@pytest.mark.parametrize("name", ["Neutrophils, Absolute", "ANC", "NEUT#", "Neutrophil count", "Abs Neutrophils"])
+def test_a_unitless_differential_whose_name_says_count_is_read_from_its_magnitude(name):
+    """The name says the absolute count, so a % is out: 0.8 with no unit fits 10^9/L only
+    (0.0008 is below any neutrophil count), read as 0.8 x10^9/L and said: CTCAE v5.0
+    neutrophil count decreased grade 3 (<1.0 - 0.5)."""
+    r = import_text(f'MRN,Collection Date,Test,Result,Units\n12012,2026-03-02,"{name}",0.8,\n')
+    assert_balanced(r)
+    assert r.labs_df()["value"].tolist() == [0.8]
+    assert any("read as 10^9/L from the magnitude" in w.message for w in r.report.files[0].warnings)
+    assert _grades(r, "neutrophils") == [3]
+
+
+def test_a_unitless_differential_follows_the_count_unit_the_file_gives_it_elsewhere():
+    """The file's other lymphocyte results are all in 10^9/L, so a lymphocyte 0.4 with no
+    unit is read in 10^9/L (said); in a file whose lymphocytes come in % and in 10^9/L the
+    same 0.4 could be either, and is rejected."""
+    one_unit = DIFF_HEAD + "Z1,2024-03-01 09:00,Lymphocytes,1.2,10^9/L\nZ1,2024-03-08 09:00,Lymphocytes,0.4,\n"
+    r = import_text(one_unit)
+    assert_balanced(r)
+    assert sorted(r.labs_df()["value"]) == [0.4, 1.2]
+    assert any("the unit of the other results in this file" in w.message for w in r.report.files[0].warnings)
+
+    two_units = DIFF_HEAD + (
+        "Z1,2024-03-01 09:00,WBC,4.0,10^9/L\n"
+        "Z1,2024-03-01 09:00,Lymphocytes,30,%\n"
+        "Z1,2024-03-01 09:00,Lymphocytes,1.2,10^9/L\n"
+        "Z1,2024-03-08 09:00,Lymphocytes,0.4,\n"
+    )
+    r = import_text(two_units)
+    assert_balanced(r)
+    assert 0.4 not in r.labs_df()["value"].tolist()
+    assert any("could be % or a count" in p.message for p in r.report.files[0].problems)
+
+
+def test_a_unitless_differential_above_100_is_still_read_as_a_count():
+    """4200 cannot be a percentage: with no unit it fits cells/uL only (4.2 x10^9/L), as before."""
+    r = import_text(DIFF_HEAD + "Z1,2024-03-01 09:00,Neutrophils,4200,\n")
+    assert_balanced(r)
+    assert r.labs_df()["value"].tolist() == [4.2]

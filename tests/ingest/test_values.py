@@ -197,3 +197,44 @@ def test_a_german_count_with_a_thousands_point_names_the_point_not_the_unit():
     assert "the point in '4.500' is likely a thousands separator (4500 /µl = 4.5 10^9/L)" in messages[2]
     assert "the point in '234.000' is likely a thousands separator (234000 /µl = 234 10^9/L)" in messages[3]
     assert "check the unit" not in messages[2] + messages[3]
+
+
+@pytest.mark.parametrize(
+    ("text", "male", "female", "unit"),
+    [
+        ("10-50 (M) 10-35 (F)", (10.0, 50.0), (10.0, 35.0), ""),
+        ("M: 130-170 F: 120-150", (130.0, 170.0), (120.0, 150.0), ""),
+        ("Male: 130-170; Female: 120-150", (130.0, 170.0), (120.0, 150.0), ""),
+        ("F 44-80, M 62-106 umol/L", (62.0, 106.0), (44.0, 80.0), "umol/L"),
+        ("10-50 U/L (M) 10-35 U/L (F)", (10.0, 50.0), (10.0, 35.0), "U/L"),
+    ],
+)
+def test_a_range_per_sex_is_read_per_sex(text, male, female, unit):
+    from dashboard.ingest.values import parse_sex_ranges
+
+    sr = parse_sex_ranges(text)
+    assert sr is not None and sr.readable
+    assert (sr.male, sr.female, sr.unit) == (male, female, unit)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Adult 10-50 Child 5-20",  # two ranges, no sex: which applies is not known
+        "M: 10-50 M: 10-35",  # one sex twice
+        "10-50 (M) 10-35 (F) 5-10",  # a third range
+        "10-50 U/L (M) 0.2-0.6 ukat/L (F)",  # two units
+    ],
+)
+def test_several_ranges_that_are_not_one_per_sex_are_not_read(text):
+    from dashboard.ingest.values import parse_sex_ranges
+
+    sr = parse_sex_ranges(text)
+    assert sr is not None and not sr.readable
+
+
+@pytest.mark.parametrize("text", ["10-50", "4.0-11.0 x10^9/L", "150,000-400,000 /uL", "<35", ""])
+def test_one_range_is_not_a_range_per_sex(text):
+    from dashboard.ingest.values import parse_sex_ranges
+
+    assert parse_sex_ranges(text) is None

@@ -161,9 +161,18 @@ def test_ambiguous_dates_need_a_choice(tmp_path, capsys):
 
 
 def test_text_says_when_the_source_gave_no_unit(tmp_path: Path, capsys):
-    # A lymphocyte column without a unit: read as 10^9/L from the magnitude (reported),
-    # and each flag's raw line says the source had no unit rather than showing a bare number.
+    # A lymphocyte column without a unit, "Lymph" 0.4 beside a WBC of 5.1: 0.4 could be
+    # 0.4 x10^9/L (CTCAE grade 3) or 0.4 % of 5.1 = 0.02 x10^9/L (grade 4), so the unit
+    # cannot be told and the result is rejected saying so (H129), never graded.
     (tmp_path / "wide.csv").write_text("Patient,Date,WBC (x10^9/L),Lymph\nP1,2024-05-01,5.1,0.4\n")
+    assert main(["review", str(tmp_path / "wide.csv"), "--as-of", "2024-05-10"]) == 0
+    out = capsys.readouterr().out
+    assert "could be % or a count: add the unit" in out
+    assert "ctcae.lymphocytes" not in out
+    # A column that names the absolute count ("Lymph Abs") is not a %: 0.4 is read as
+    # 10^9/L from the magnitude (reported), grade 3 (<0.5 - 0.2), and the flag's raw line
+    # says the source had no unit rather than showing a bare number.
+    (tmp_path / "wide.csv").write_text("Patient,Date,WBC (x10^9/L),Lymph Abs\nP1,2024-05-01,5.1,0.4\n")
     assert main(["review", str(tmp_path / "wide.csv"), "--as-of", "2024-05-10"]) == 0
     out = capsys.readouterr().out
     assert "read as 10^9/L from the magnitude" in out
