@@ -75,6 +75,9 @@ class LabInput:
     #: per record, why the reader gave no draw time ("" where it gave one): used as the
     #: reason instead of "no date" (a FHIR result dated only by its release)
     when_reason: pa.Array | None = None
+    #: per record, why the reader found no result value ("" where it found one): a FHIR
+    #: component with a ``dataAbsentReason`` ("Clotted"), a coded value or none at all
+    value_reason: pa.Array | None = None
     value_column: pa.Array | None = None
     columns: dict[str, str] = field(default_factory=dict)
     allow_future: bool = False  # MIMIC's shifted dates: no future check and no date window
@@ -296,6 +299,8 @@ def _normalise(
     )
 
     # --- value
+    if inp.value_reason is not None:
+        verdict.reject(pc.not_equal(inp.value_reason, ""), inp.value_reason, value_col)
     decimal, numbers = _decide_decimal(inp, report)
     pv = parse_values(inp.value, decimal, numbers)
     if not pv.clean:

@@ -61,9 +61,12 @@ from dashboard.ingest.mapping import (
 from dashboard.ingest.patients import parse_sex, patients_from_table
 from dashboard.ingest.report import FileReport, ImportReport, Problem
 from dashboard.ingest.tabular import (
+    HL7_V2_REFUSAL,
     MAX_LINE,
     RawTable,
     UnreadableFile,
+    decode,
+    hl7_segments,
     read_delimited,
     refusal_from_head,
     sniff_container,
@@ -494,6 +497,8 @@ def _read_source(src: Source, ctx: Context) -> list[tuple[FileReport, RawTable |
             raise UnreadableFile("this is a binary file, not a text, Excel or FHIR JSON export")
         if container == "json":
             return [(rep, None, readers.read_json(name, src.data, rep, ctx))]
+        if container == "hl7v2":
+            return [(rep, None, _hl7_v2_refused(src.data, rep))]
         table = read_delimited(name, src.data)
         if Path(src.name).suffix.lower() in (".xlsx", ".xlsm"):
             table.warnings.append(Problem(None, None, "the file name says Excel but the content is text; read as text"))
@@ -504,6 +509,19 @@ def _read_source(src: Source, ctx: Context) -> list[tuple[FileReport, RawTable |
         rep.error = str(exc)
         rep.format = "unreadable"
         return [(rep, None, Parsed(rep))]
+
+
+def _hl7_v2_refused(data: bytes, rep: FileReport) -> Parsed:
+    """An HL7 v2 message (MSH, PID, OBR, OBX ... segments) is refused whole with the reason,
+    never read as a pipe-delimited table whose columns the user is asked to map: each
+    segment is a row, counted and rejected."""
+    text, rep.encoding, _notes = decode(data)
+    segments = hl7_segments(text)
+    rep.format = "HL7 v2 (not supported)"
+    rep.error = HL7_V2_REFUSAL
+    why = f"not imported: {HL7_V2_REFUSAL}"
+    rep.reject_all(len(segments), [Problem(i, None, why, seg[:3]) for i, seg in enumerate(segments, 1)])
+    return Parsed(rep)
 
 
 def _process_table(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed:

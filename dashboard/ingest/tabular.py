@@ -131,8 +131,28 @@ def _looks_binary(text: str) -> bool:
     return control > 0.05 * min(len(text), 4000)
 
 
+#: The start of an HL7 v2 message or batch: MSH (or a batch's FHS / BHS), the field
+#: separator, the encoding characters (^~\\& and, from v2.7, #) and the separator again,
+#: after an MLLP start byte (0x0B) when the message was captured off the wire.
+HL7_V2_START = re.compile(r"\x0b?(?:MSH|FHS|BHS)([^\w\s])[^\w\s]{3,5}\1")
+
+#: Why an HL7 v2 message is refused (it is a message of segments, not a table).
+HL7_V2_REFUSAL = (
+    "an HL7 v2 message: this dashboard reads CSV/TSV/Excel tables and FHIR JSON, not HL7 v2; "
+    "export the results as a table or FHIR"
+)
+
+
+def hl7_segments(text: str) -> list[str]:
+    """The segments (lines) of an HL7 v2 message, ended by CR, LF or CRLF, without the
+    MLLP framing bytes and blank lines."""
+    lines = (seg.strip("\ufeff\x0b\x1c\t ") for seg in re.split(r"\r\n|\r|\n", text))
+    return [seg for seg in lines if seg]
+
+
 def sniff_container(data: bytes) -> str:
-    """ "xlsx", "xls", "zip", "zip-bomb", "damaged-zip", "json", "text" or "binary" from the first bytes."""
+    """ "xlsx", "xls", "zip", "zip-bomb", "damaged-zip", "json", "hl7v2", "text" or "binary"
+    from the first bytes."""
     head = data[:8]
     if head.startswith(b"PK\x03\x04"):
         if _zip_entries(data) > 10_000:
@@ -151,6 +171,8 @@ def sniff_container(data: bytes) -> str:
     stripped = text_start.lstrip("\ufeff \t\r\n")
     if stripped.startswith(("{", "[")):
         return "json"
+    if HL7_V2_START.match(stripped):
+        return "hl7v2"
     return "text"
 
 

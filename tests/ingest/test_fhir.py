@@ -17,6 +17,7 @@ import pytest
 
 from dashboard import cli
 from dashboard.ingest import ImportOptions, ImportResult, Source, import_paths, import_sources
+from tests.support import import_bundle
 
 TODAY = dt.date(2026, 11, 25)
 LOINC = "http://loinc.org"
@@ -222,6 +223,74 @@ def test_observation_rejections_name_the_reason() -> None:
     labs = result.labs_df().set_index("analyte")
     assert (labs.loc["bp_systolic", "value"], labs.loc["bp_diastolic", "value"]) == (120.0, 80.0)
     assert rep.results_read == 3  # CRP and the two components: the others have no number to judge
+
+
+def test_a_fhir_component_without_a_value_is_reported() -> None:
+    """Probe 8 F4: a component with ``dataAbsentReason`` is a result, rejected with its reason."""
+    code = lambda loinc, name: {"coding": [{"system": "http://loinc.org", "code": loinc, "display": name}]}  # noqa: E731
+    obs = {
+        "resourceType": "Observation",
+        "id": "cbc",
+        "status": "final",
+        "code": code("58410-2", "CBC panel"),
+        "subject": {"reference": "Patient/p1"},
+        "effectiveDateTime": "2026-03-02T08:15:00",
+        "component": [
+            {"code": code("6690-2", "WBC"), "valueQuantity": {"value": 3.0, "unit": "10*3/uL"}},
+            {"code": code("731-0", "Lymphocytes"), "dataAbsentReason": {"text": "Clotted"}},
+        ],
+    }
+    r = import_bundle({"resourceType": "Patient", "id": "p1"}, obs)
+    f = r.report.files[0]
+    # two results were sent: the WBC (accepted) and the lymphocytes (no result: Clotted)
+    assert f.results_read == 2 and f.results_rejected == 1
+    assert any("Clotted" in p.message for p in f.problems)
+
+
+def _component(loinc: str, **value: Any) -> dict:
+    return {"code": {"coding": [{"system": LOINC, "code": loinc}]}, **value}
+
+
+def test_each_component_of_a_monitored_test_without_a_number_is_rejected_with_its_reason() -> None:
+    """A CBC panel: WBC 3.0 is read; lymphocytes "Clotted", neutrophils with nothing and Hb
+    "Haemolysed" are three results rejected each with its reason (as a top-level
+    Observation is); a component of a test not monitored with no value holds no result."""
+    cbc = observation(
+        "58410-2",
+        None,
+        rid="cbc",
+        component=[
+            _component("6690-2", valueQuantity={"value": 3.0, "unit": "10*9/L"}),
+            _component("731-0", dataAbsentReason={"text": "Clotted"}),
+            _component("751-8"),
+            _component("718-7", valueCodeableConcept={"text": "Haemolysed"}),
+            _component("1988-5", dataAbsentReason={"text": "not asked"}),  # CRP: not monitored
+        ],
+    )
+    rep = load_json(bundle(PATIENT, cbc)).report.files[0]
+    assert (rep.rows_read, rep.rows_accepted) == (2, 2)  # the Patient, and the panel through its WBC
+    assert (rep.results_read, rep.results_accepted, rep.results_rejected) == (4, 1, 3)
+    assert sorted(p.message for p in rep.problems) == [
+        "no result (Clotted)",
+        "no result value",
+        "result is not a number (valueCodeableConcept: Haemolysed)",
+    ]
+    assert {p.row for p in rep.problems} == {2}
+
+
+def test_a_contained_result_without_a_number_beside_a_valued_one_is_rejected_with_its_reason() -> None:
+    absent = {
+        "resourceType": "Observation",
+        "id": "n",
+        "status": "final",
+        "code": {"coding": [{"system": LOINC, "code": "751-8"}]},
+        "dataAbsentReason": {"text": "Clotted"},
+    }
+    cbc = report(contained=[contained_result("w", "6690-2", 3.0, "10*9/L"), absent], effectiveDateTime="2024-03-01")
+    rep = load_json(bundle(PATIENT, cbc)).report.files[0]
+    assert (rep.results_read, rep.results_accepted, rep.results_rejected) == (2, 1, 1)
+    (problem,) = rep.problems
+    assert (problem.row, problem.message) == (2, "no result (Clotted)")
 
 
 def test_panel_with_members_and_a_result_with_only_an_issued_time() -> None:

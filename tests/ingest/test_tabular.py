@@ -140,3 +140,57 @@ def test_a_data_row_holding_one_column_name_is_still_data():
     result = import_text(text)
     assert_balanced(result)
     assert result.labs_df()["value"].tolist() == [1.9]
+
+
+# --------------------------------------------------------------------------- HL7 v2 (probe 8 F8)
+
+ORU = (
+    "MSH|^~\\&|LAB|HOSP|EHR|HOSP|202603021200||ORU^R01|MSG0001|P|2.5.1\r"
+    "PID|1||40004^^^HOSP^MR||DOE^JANE||19800312|F\r"
+    "OBR|1||ORD1|58410-2^CBC panel^LN|||202603020815\r"
+    "OBX|1|NM|751-8^Neutrophils^LN||0.45|10*3/uL|1.5-7.5|LL|||F\r"
+)
+
+
+def test_an_hl7_v2_message_is_refused_as_such():
+    msg = (
+        "MSH|^~\\&|LAB|HOSP|EHR|HOSP|202603021200||ORU^R01|MSG0001|P|2.5.1\r"
+        "PID|1||40004^^^HOSP^MR||DOE^JANE||19800312|F\r"
+        "OBR|1||ORD1|58410-2^CBC panel^LN|||202603020815\r"
+        "OBX|1|NM|751-8^Neutrophils^LN||0.45|10*3/uL|1.5-7.5|LL|||F\r"
+    )
+    r = import_text(msg, "oru.txt")
+    f = r.report.files[0]
+    assert "HL7" in f.error and f.needs != "mapping"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        ORU,  # CR, as HL7 ends its segments
+        ORU.replace("\r", "\n"),  # LF, as a message pasted into a text file
+        "\ufeff" + ORU.replace("\r", "\r\n") + "\r\n\r\n",  # a BOM, CRLF and blank lines after
+        "\x0b" + ORU + "\x1c\r",  # captured off the wire with its MLLP framing bytes
+    ],
+    ids=["cr", "lf", "bom-crlf", "mllp"],
+)
+def test_each_segment_of_an_hl7_v2_message_is_counted_and_refused_with_the_reason(text):
+    result = import_text(text, "oru.hl7")
+    assert_balanced(result)
+    f = result.report.files[0]
+    assert f.error == (
+        "an HL7 v2 message: this dashboard reads CSV/TSV/Excel tables and FHIR JSON, not HL7 v2; "
+        "export the results as a table or FHIR"
+    )
+    assert (f.rows_read, f.rows_rejected, f.needs) == (4, 4, "")  # MSH, PID, OBR, OBX: nothing to map
+    # one rejected row per segment, numbered as the lines of the message, named by its type
+    assert [(p.row, p.value) for p in f.problems] == [(1, "MSH"), (2, "PID"), (3, "OBR"), (4, "OBX")]
+    assert {p.message for p in f.problems} == {"not imported: " + f.error}
+    assert result.labs.num_rows == 0
+
+
+def test_a_pipe_delimited_lab_table_is_still_a_table():
+    table = "MRN|Collection Date|Test|Result|Units\n12012|2026-03-02|WBC|6.0|x10^9/L\n"
+    result = import_text(table, "labs.txt")
+    assert_balanced(result)
+    assert result.labs_df()["value"].tolist() == [6.0]

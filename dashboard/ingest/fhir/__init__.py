@@ -13,7 +13,8 @@ rejected with a reason:
 * Observation: each numeric value (``valueQuantity``, a numeric ``valueString``, each
   ``component``) is a lab record judged by the shared lab pipeline (analyte from the
   LOINC code or the name, UCUM unit, ``referenceRange``, ``interpretation`` as the
-  flag).  A body weight (LOINC 29463-7, 3141-9) gives the patient's weight instead
+  flag); a component of a monitored test with no number (``dataAbsentReason``, a coded
+  value, none) is a record rejected with that reason.  A body weight (LOINC 29463-7, 3141-9) gives the patient's weight instead
   (the latest one; older ones are reported as not kept).  A panel (``hasMember``)
   is accepted when one of its members in the file is.
 * DiagnosticReport: its contained Observations are read with the report's subject and

@@ -29,6 +29,7 @@ from dashboard.ingest.interop import Tally, amount_in_text, frequency_in_text, i
 from dashboard.ingest.mapping import recognise_drug
 from dashboard.ingest.report import FileReport
 from dashboard.ingest.routes import parse_route
+from dashboard.ingest.sig import unheld_schedule
 from dashboard.units import mass_unit, to_mg
 
 MEDICATION_ORDERS = ("MedicationRequest", "MedicationStatement", "MedicationOrder", "MedicationPrescription")
@@ -97,6 +98,7 @@ def medication_order(row: int, res: Resource, index: Index, reading: Reading, ta
         dose, unit, strength_only = f"{named[0]:g}", named[1], True
     freq = _frequency(dosage)
     spread = _frequency_range(dosage)
+    doubt = _timing_doubt(element(element(dosage, "timing"), "repeat"))
     if spread:
         rep.warn(
             f"timing gives a range ({spread}): the frequency is left unknown, never one end of the range",
@@ -104,9 +106,17 @@ def medication_order(row: int, res: Resource, index: Index, reading: Reading, ta
             "dosageInstruction.timing",
         )
         freq = ""
+    elif doubt:
+        rep.warn(f"{doubt}: the frequency is left unknown", row, "dosageInstruction.timing")
+        freq = ""
+    often = _often_in_text(dosage)
+    if often:
+        freq = often  # "7.5 mg twice weekly" is never read as its "weekly": rejected as in a table
     if not problem:
         problem = _text_contradicts_timing(dosage, freq)
-    if freq and parse_frequency(freq) is None:
+    if freq and parse_frequency(freq) is None and not unheld_schedule(freq)[0]:
+        # a schedule the model cannot hold ("2 times a week (Mon, Thu)") is kept: the dose
+        # pipeline rejects it with the reason, as it does the same words in a table
         rep.warn(
             f"timing '{freq}' is none of the frequencies the dashboard knows (daily, BID, TID, QID, weekly, "
             "every N days or weeks, monthly): left unknown",
@@ -346,6 +356,18 @@ def _text_contradicts_timing(dosage: Resource, freq: str) -> str:
     )
 
 
+def _often_in_text(dosage: Resource) -> str:
+    """The dosage text (or timing code text) when it states a schedule given more often
+    than once a week that the model cannot hold ("twice weekly", "on Mon and Thu",
+    "daily except Sunday"), else "": the dose pipeline rejects it with the reason
+    (``sig.unheld_schedule``), whatever the structured timing says."""
+    code = element(element(dosage, "timing"), "code")
+    for text in (str(dosage.get("text", "")).strip(), str(code.get("text", "")).strip()):
+        if text and unheld_schedule(text)[1]:
+            return text
+    return ""
+
+
 def _frequency(dosage: Resource) -> str:
     """A frequency text the dose pipeline reads, or "" when the dosage has none."""
     if dosage.get("asNeededBoolean") is True or dosage.get("asNeeded") is True:
@@ -395,9 +417,106 @@ def _frequency_range(dosage: Resource) -> str:
 _PERIOD_DAYS = {"h": 1 / 24, "d": 1.0, "wk": 7.0, "mo": 30.4375, "a": 365.25}
 
 
+#: timing.repeat.dayOfWeek codes, in week order, as the dose texts write them.
+_WEEKDAYS = {"mon": "Mon", "tue": "Tue", "wed": "Wed", "thu": "Thu", "fri": "Fri", "sat": "Sat", "sun": "Sun"}
+#: timing.repeat.when codes that name one time of the day (EventTiming); "C", "AC" and
+#: "PC" (with, before, after meals) name no count, so they count for nothing here.
+_ONE_TIME_A_DAY = {
+    *("MORN", "MORN.early", "MORN.late", "NOON", "AFT", "AFT.early", "AFT.late", "EVE", "EVE.early", "EVE.late"),
+    *("NIGHT", "PHS", "HS", "WAKE", "CM", "CD", "CV", "ACM", "ACD", "ACV", "PCM", "PCD", "PCV"),
+}
+
+
+def _listed(repeat: Resource, key: str) -> list[str]:
+    value = repeat.get(key)
+    items = value if isinstance(value, list) else [value] if value not in (None, "") else []
+    return list(dict.fromkeys(str(v).strip() for v in items))
+
+
+def _times_a_day(repeat: Resource) -> int | None:
+    """How many times a day ``timeOfDay`` or ``when`` names (08:00 and 20:00: 2), or None
+    when neither is given or a ``when`` code names no count ("with meals")."""
+    times = _listed(repeat, "timeOfDay")
+    if times:
+        return len(times)
+    when = _listed(repeat, "when")
+    if when and all(w.upper() in {c.upper() for c in _ONE_TIME_A_DAY} for w in when):
+        return len(when)
+    return None
+
+
+def _period_of(repeat: Resource) -> tuple[float | None, float | None, str]:
+    """(frequency, period, periodUnit) as written; a number missing or not a number is None."""
+
+    def number(key: str) -> float | None:
+        try:
+            v = repeat.get(key)
+            return None if v is None else float(v)
+        except (TypeError, ValueError):
+            return None
+
+    unit = str(repeat.get("periodUnit", repeat.get("periodUnits", repeat.get("units", "")))).lower()
+    return number("frequency"), number("period") if repeat.get("period") is not None else number("duration"), unit
+
+
+def _timing_doubt(repeat: Resource) -> str:
+    """Why a ``timing.repeat`` whose parts disagree cannot give a frequency ("" when they
+    agree): a count per day beside another number of times of the day, days of the week
+    beside a period other than a day or a week, a weekday code that is none."""
+    if not repeat:
+        return ""
+    frequency, period, unit = _period_of(repeat)
+    per_day = _times_a_day(repeat)
+    days = _listed(repeat, "dayOfWeek")
+    if per_day is not None and frequency is not None and unit == "d" and period == 1 and frequency != per_day:
+        return (
+            f"timing says {frequency:g} time(s) a day but names {per_day} times of the day "
+            f"({', '.join(_listed(repeat, 'timeOfDay') or _listed(repeat, 'when'))})"
+        )
+    if not days:
+        return ""
+    unknown = [d for d in days if d.lower() not in _WEEKDAYS]
+    if unknown:
+        return f"timing names days of the week that are none ({', '.join(unknown)[:40]})"
+    if period is not None and not (period == 1 and unit in ("d", "wk")):
+        return f"timing names days of the week ({', '.join(days)}) beside a period of {period:g} {unit}"
+    if frequency is not None and (period is None or frequency != int(frequency) or frequency < 1):
+        per = f"{period:g} {unit}".strip() if period is not None else "no period"
+        return f"timing names days of the week ({', '.join(days)}) beside a frequency of {frequency:g} per {per}"
+    if unit == "wk" and frequency is not None and frequency != len(days):
+        return f"timing says {frequency:g} time(s) a week but names {len(days)} days of the week ({', '.join(days)})"
+    return ""
+
+
+def _weekday_frequency(repeat: Resource) -> str | None:
+    """The frequency of a ``timing.repeat`` with ``dayOfWeek`` (None without it): N days a
+    week is N administrations a week (times the count per day).  Once a week is "weekly",
+    every day is the daily count; anything else is said as "2 times a week (Mon, Thu)",
+    which the model cannot hold, so the dose pipeline rejects it with the reason."""
+    days = [d.lower() for d in _listed(repeat, "dayOfWeek")]
+    if not days or _timing_doubt(repeat):
+        return None
+    frequency, _period, unit = _period_of(repeat)
+    # a week's frequency is one a day (checked equal to the days); a day's is its frequency,
+    # else the times of the day it names, else once
+    per_day = 1 if unit == "wk" else int(frequency) if frequency is not None else _times_a_day(repeat) or 1
+    total = per_day * len(days)
+    if len(days) == 7:
+        return {1: "daily", 2: "BID", 3: "TID", 4: "QID"}.get(per_day, f"{per_day} per 1 d")
+    if total == 1:
+        return "weekly"
+    named = ", ".join(_WEEKDAYS[d] for d in _WEEKDAYS if d in days)
+    return f"{total} times a week ({named})"
+
+
 def _repeat_frequency(repeat: Resource) -> str | None:
-    """timing.repeat {frequency, period, periodUnit} as a frequency text; None if absent."""
-    if not repeat or (repeat.get("period") is None and repeat.get("duration") is None):
+    """timing.repeat {frequency, period, periodUnit, dayOfWeek, timeOfDay / when} as a
+    frequency text; None if absent."""
+    if not repeat:
+        return None
+    if repeat.get("dayOfWeek"):
+        return _weekday_frequency(repeat)
+    if repeat.get("period") is None and repeat.get("duration") is None:
         return None
     try:
         count = float(repeat.get("frequency", 1) or 1)
@@ -405,6 +524,8 @@ def _repeat_frequency(repeat: Resource) -> str | None:
     except (TypeError, ValueError):
         return None
     unit = str(repeat.get("periodUnit", repeat.get("periodUnits", repeat.get("units", "")))).lower()
+    if repeat.get("frequency") is None and unit == "d" and period == 1:
+        count = float(_times_a_day(repeat) or 1)  # 08:00 and 20:00 each day: twice daily
     if unit not in _PERIOD_DAYS or period <= 0:
         return f"{count:g} per {period:g} {unit}"
     days = period * _PERIOD_DAYS[unit]

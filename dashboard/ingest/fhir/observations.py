@@ -151,7 +151,8 @@ def _no_value_reason(res: Resource, name: str, loinc: str) -> str:
     for key, value in res.items():
         if key.startswith("value"):
             shown = cc_text(value) if isinstance(value, dict) else str(value)
-            return f"result is not a number ({key}: {shown[:40]})"
+            if shown.strip():
+                return f"result is not a number ({key}: {shown[:40]})"
     return "no result value"
 
 
@@ -163,8 +164,13 @@ def _lab_records(
     reading: Reading,
     name: str,
     loinc: str,
+    standalone: bool = False,
 ) -> int:
-    """Add the numeric values of an Observation (and its components); return how many."""
+    """Add the results of an Observation (and its components) as lab records; return how many.
+
+    A component of a monitored test without a number is a record with the reason it has
+    none; so is the Observation itself when ``standalone`` (a result contained in a
+    DiagnosticReport, which has no row of its own to be rejected on)."""
     pid = index.patient_id(subject_of(res)) or (index.patient_id(subject_of(parent)) if parent else "")
     when = _when(res)
     if not when and parent is not None:
@@ -182,8 +188,15 @@ def _lab_records(
             parts.append((comp, cc_text(comp.get("code")), cc_code(comp.get("code"), LOINC)))
     for part, pname, ploinc in parts:
         value, unit = _value(part, pname, ploinc)
+        why_none = ""
         if value is None:
-            continue
+            # A component (or a report's contained result) of a monitored test with no
+            # number ("Clotted", a coded value, nothing) is a result too: it is judged
+            # and rejected with its reason, never dropped.  The Observation itself is
+            # rejected by its caller when nothing of it is read.
+            if (part is res and not standalone) or recognise_test(pname, ploinc) is None:
+                continue
+            value, why_none = "", _no_value_reason(part, pname, ploinc)
         if part is not res:
             flag_p = _interpretation(part)
             low_p, high_p, rtext_p, runit_p = _reference_range(part)
@@ -204,6 +217,7 @@ def _lab_records(
             ref_high=high_p,
             ref_text=rtext_p,
             flag=flag_p,
+            value_reason=why_none,
         )
         n += 1
     if issued:
@@ -352,7 +366,9 @@ def diagnostic_report(row: int, res: Resource, index: Index, reading: Reading, t
             if str(c.get("status", "")).lower() in _OBS_REJECT:
                 continue
             cc = c.get("code") or c.get("name")
-            n_records += _lab_records(row, c, index, res, reading, cc_text(cc), cc_code(cc, LOINC))
+            n_records += _lab_records(
+                row, c, index, res, reading, cc_text(cc), cc_code(cc, LOINC), standalone=not c.get("component")
+            )
     if n_records:
         return  # the row is settled by its lab records (each judged, with its reason)
     if contained_obs:
@@ -379,6 +395,7 @@ def judge_labs(name: str, labs: LabRows, rep: FileReport, ctx: Context) -> LabCa
         ref_high=arr(labs.ref_high),
         flag=arr(labs.flag),
         when_reason=arr(labs.when_reason),
+        value_reason=arr(labs.value_reason),
         columns={
             "patient_id": "subject",
             "collected_at": "effective[x]",

@@ -18,6 +18,7 @@ class LabRows:
     patient: list[str] = field(default_factory=list)
     when: list[str] = field(default_factory=list)
     when_reason: list[str] = field(default_factory=list)  # why there is no draw time ("" where there is one)
+    value_reason: list[str] = field(default_factory=list)  # why there is no result value ("" where there is one)
     name: list[str] = field(default_factory=list)
     code: list[str] = field(default_factory=list)
     value: list[str] = field(default_factory=list)
