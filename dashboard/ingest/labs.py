@@ -16,8 +16,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import tomllib
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
 
 import numpy as np
 import pyarrow as pa
@@ -26,7 +29,7 @@ import pyarrow.compute as pc
 from dashboard import model
 from dashboard.ingest import dates as dates_mod
 from dashboard.ingest import identity
-from dashboard.ingest.mapping import other_specimen, recognise_test
+from dashboard.ingest.mapping import normalize, other_specimen, recognise_test
 from dashboard.ingest.report import Conversion, FileReport, Problem
 from dashboard.ingest.values import UNDECIDED, detect_decimal, parse_range_unit, parse_values
 from dashboard.ordering import pack, packed_order
@@ -777,49 +780,74 @@ def _pretty(spelling: str) -> str:
     }.get(spelling, spelling)
 
 
-#: Result statuses that mean "no valid result": words, CDISC LBSTAT "NOT DONE" and the
-#: HL7 v2 OBX-11 codes D (deleted), W (wrong, replaced) and X (could not be obtained).
-WITHDRAWN_STATUSES = frozenset(
-    {
-        "cancelled",
-        "canceled",
-        "cancel",
-        "entered in error",
-        "entered-in-error",
-        "error",
-        "in error",
-        "deleted",
-        "withdrawn",
-        "retracted",
-        "invalid",
-        "void",
-        "voided",
-        "wrong",
-        "not done",
-        "not performed",
-        "d",
-        "w",
-        "x",
-    }
-)
-PRELIMINARY_STATUSES = frozenset(
-    {"preliminary", "prelim", "p", "partial", "interim", "unverified", "not verified", "r"}
-)
+#: The classes of a result status, in the order their phrases are tried (``vocab/statuses.toml``).
+STATUS_CLASSES = ("withdrawn", "preliminary", "corrected", "final")
 
 
-def _judge_status(status: pa.Array, verdict: _Verdicts, report: FileReport, column: str) -> None:
-    norm = pc.utf8_lower(pc.utf8_trim_whitespace(pc.fill_null(status, "")))
-    withdrawn = pc.is_in(norm, value_set=pa.array(sorted(WITHDRAWN_STATUSES)))
+@cache
+def _status_vocab() -> tuple[dict[str, str], tuple[tuple[str, str], ...]]:
+    """(whole-text code -> class, (" phrase ", class) in the order tried), from ``vocab/statuses.toml``."""
+    text = resources.files("dashboard").joinpath("vocab", "statuses.toml").read_text(encoding="utf-8")
+    data = tomllib.loads(text)
+    codes: dict[str, str] = {}
+    phrases: list[tuple[str, str]] = []
+    for cls in STATUS_CLASSES:
+        for code in data[cls]["codes"]:
+            codes.setdefault(code, cls)
+        phrases += [(f" {p} ", cls) for p in data[cls]["phrases"]]
+    return codes, tuple(phrases)
+
+
+@cache
+def status_class(text: str) -> str:
+    """What a status says of its result: "withdrawn", "preliminary", "corrected", "final",
+    or "" (not recognised).  Read from the whole text (a code or word) or from the phrases
+    it holds as whole words ("Not Done - clotted" is withdrawn); a blank status is final."""
+    norm = normalize(text)
+    if not norm:
+        return "final"
+    codes, phrases = _status_vocab()
+    if norm in codes:
+        return codes[norm]
+    padded = f" {norm} "
+    return next((cls for phrase, cls in phrases if phrase in padded), "")
+
+
+def _judge_status(status: pa.Array, verdict: _Verdicts, report: FileReport, column: str) -> pa.Array:
+    """Reject the withdrawn results, count the preliminary ones and name the statuses not
+    recognised (imported as final, said); each distinct status text is read once.
+    Returns, per record, the status of a result that corrects an earlier one, else ""
+    (a dictionary array)."""
+    plain = status.combine_chunks() if isinstance(status, pa.ChunkedArray) else status
+    enc = pc.dictionary_encode(pc.fill_null(plain, ""))
+    texts = enc.dictionary.to_pylist()
+    classes = np.array([STATUS_CLASSES.index(c) if c else -1 for c in map(status_class, texts)], dtype=np.int8)
+    per_record = classes[enc.indices.to_numpy(zero_copy_only=False)] if len(texts) else np.zeros(0, np.int8)
     verdict.reject(
-        withdrawn,
+        per_record == STATUS_CLASSES.index("withdrawn"),
         lambda: pc.binary_join_element_wise(
             "result status '", status, "': the result was withdrawn or not done, so it is not imported", ""
         ),
         column,
     )
-    preliminary = int(pc.sum(pc.is_in(norm, value_set=pa.array(sorted(PRELIMINARY_STATUSES)))).as_py() or 0)
+    preliminary = int(np.count_nonzero(per_record == STATUS_CLASSES.index("preliminary")))
     if preliminary:
         report.warn(f"{preliminary} result(s) are preliminary (status column '{column}'); the final result may differ")
+    unknown = np.flatnonzero(classes < 0)
+    if len(unknown):
+        counts = np.bincount(enc.indices.to_numpy(zero_copy_only=False), minlength=len(texts))[unknown]
+        named = sorted(zip(counts.tolist(), (texts[int(i)].strip() for i in unknown), strict=True), key=lambda c: -c[0])
+        listed = ", ".join(f"'{t[:40]}' ({c})" for c, t in named[:5])
+        more = f" and {len(named) - 5} other status(es)" if len(named) > 5 else ""
+        report.warn(
+            f"{int(counts.sum())} result(s) have a status that is not recognised ({listed}{more}; status column "
+            f"'{column}'): they are imported as final results - check their status with the lab",
+            column=column,
+        )
+    corrected = [
+        t.strip() if c == STATUS_CLASSES.index("corrected") else "" for t, c in zip(texts, classes, strict=True)
+    ]
+    return pa.DictionaryArray.from_arrays(enc.indices, pa.array(corrected, pa.string()))
 
 
 def _judge_specimen(specimen: pa.Array, verdict: _Verdicts, column: str) -> None:

@@ -1,0 +1,103 @@
+"""How a lab result's status is read (``dashboard/ingest/labs.py``, vocabulary in
+``dashboard/vocab/statuses.toml``), and a corrected result replacing the one it corrects.
+
+Probe 8 F2 (H131): LIS and EHR exports add the reason to the status ("Not Done -
+clotted"); a status is read from its words, and one not recognised at all is said.
+Probe 8 F6 (H132): a corrected result (HL7 v2 OBX-11 "C", "Corrected", "Amended")
+replaces the result it corrects at the same draw.  Expected grades are CTCAE v5.0 by hand.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from tests.support import assert_balanced, import_text
+
+AS_OF = dt.date(2026, 3, 10)
+
+
+def _grades(result, analyte: str) -> list[int]:
+    from dashboard.rules import review
+
+    rv = review(result.labs, result.doses, result.patients, None, None, AS_OF)
+    f = rv.flags_df()
+    f = f[f["rule"] == f"ctcae.{analyte}"]
+    return sorted(int(g) for g in f["ctcae_grade"].dropna())
+
+
+def _one_status(status: str, test: str = "Platelets", value: str = "40") -> object:
+    text = (
+        "MRN,Collected,Component,Result Value,Units,Result Status\n"
+        f"15015,2026-03-02 08:15,{test},{value},x10E3/uL,{status}\n"
+    )
+    return import_text(text)
+
+
+def _notes(result) -> str:
+    return " ".join(w.message for w in result.report.files[0].warnings)
+
+
+# --------------------------------------------------------------------------- F2 (H131)
+
+
+@pytest.mark.parametrize(
+    "status",
+    ["Cancelled - specimen haemolysed", "Not Done - clotted", "Test not performed", "Specimen rejected"],
+)
+def test_a_cancelled_or_not_done_status_with_a_reason_is_not_graded(status):
+    # probe 8 F2: platelets 40 would be CTCAE grade 3 (<50 - 25); a clotted sample is a
+    # known cause of a false low count, so the withdrawn result is never graded
+    r = _one_status(status)
+    assert_balanced(r)
+    assert r.labs.num_rows == 0  # rejected with its status, never graded (README: H17)
+    assert r.report.files[0].rows_rejected == 1
+
+
+@pytest.mark.parametrize("status", ["Superseded", "Credited", "Discontinued", "N"])
+def test_other_withdrawn_statuses_are_rejected_naming_the_status(status):
+    # Superseded: replaced by another result; Credited (Cerner): cancelled and credited;
+    # Discontinued: the order was stopped; HL7 v2 OBX-11 "N": not asked
+    r = _one_status(status)
+    assert_balanced(r)
+    assert r.labs.num_rows == 0
+    (p,) = r.report.files[0].problems
+    assert f"result status '{status}'" in p.message and "not imported" in p.message
+
+
+def test_epic_preliminary_result_status_is_said():
+    r = _one_status("Preliminary result", "WBC", "2.1")
+    assert "preliminary" in _notes(r)
+
+
+@pytest.mark.parametrize("status", ["Preliminary - awaiting film", "Unauth", "In Progress", "Pending", "S", "I"])
+def test_statuses_of_a_result_not_yet_final_are_noted_as_preliminary(status):
+    r = _one_status(status, "WBC", "2.1")
+    assert_balanced(r)
+    assert r.labs.num_rows == 1
+    assert "1 result(s) are preliminary" in _notes(r)
+
+
+@pytest.mark.parametrize("status", ["Final", "Final result", "F", "Corrected", "C", "Amended", "Verified", ""])
+def test_a_final_status_is_imported_without_a_note(status):
+    r = _one_status(status, "WBC", "2.1")
+    assert r.labs.num_rows == 1
+    assert "status" not in _notes(r)
+
+
+def test_a_status_not_recognised_is_imported_and_said_with_its_count():
+    text = (
+        "MRN,Collected,Component,Result Value,Units,Result Status\n"
+        "15015,2026-03-02 08:15,WBC,2.1,x10E3/uL,Zeta\n"
+        "15015,2026-03-03 08:15,WBC,2.2,x10E3/uL,Zeta\n"
+        "15015,2026-03-04 08:15,WBC,2.3,x10E3/uL,Final\n"
+        "15015,2026-03-05 08:15,WBC,2.4,x10E3/uL,Q7\n"
+    )
+    r = import_text(text)
+    assert_balanced(r)
+    assert r.labs.num_rows == 4  # not recognised is not withdrawn: imported, never dropped
+    notes = [w.message for w in r.report.files[0].warnings if "not recognised" in w.message]
+    assert len(notes) == 1
+    assert "3 result(s)" in notes[0] and "'Zeta' (2)" in notes[0] and "'Q7' (1)" in notes[0]
+    assert "'Result Status'" in notes[0] and "final" in notes[0]
