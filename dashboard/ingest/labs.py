@@ -93,7 +93,7 @@ class LabCandidates:
     """What :func:`normalise_labs` made of one file's records."""
 
     report: FileReport
-    table: pa.Table  # every record: canonical columns + _percent, _rec, _aidx, _ok (False if rejected)
+    table: pa.Table  # every record: canonical columns + _percent, _rec, _aidx, _ok (False if rejected), _corr
     status: np.ndarray  # per record: ACCEPTED / REJECTED (DUPLICATE set by combine)
     rows: np.ndarray  # per record: source row
     problems: list[Problem]  # per rejected record
@@ -231,8 +231,10 @@ def _normalise(
     pid_codes = _judge_patient_ids(inp, report, verdict, col_of("patient_id", "patient_id"))
 
     # --- result status: a withdrawn or not-done result is never graded
+    # (a correction's status, "" for any other: it replaces the other results of its draw, H132)
+    corrects: pa.Array = _blank_dictionary(n)
     if inp.status is not None:
-        _judge_status(inp.status, verdict, report, col_of("result_status", "result_status"))
+        corrects = _judge_status(inp.status, verdict, report, col_of("result_status", "result_status"))
 
     # --- specimen: a urine creatinine is not the serum creatinine
     if inp.specimen is not None:
@@ -421,6 +423,7 @@ def _normalise(
             # rejected records stay in the table until combine_labs, which drops them and
             # the duplicates in one pass (a filter of every column costs as much as a parse)
             "_ok": pa.array(~rejected),
+            "_corr": corrects,
         }
     )
     _record_conversions(report, units, ~rejected, percent_np)
@@ -1046,18 +1049,27 @@ def combine_labs(cands: list[LabCandidates]) -> pa.Table:
     # duplicates (same patient, analyte, time, value and comparator: the first is kept)
     # and conflicts (same patient, analyte and time, another value: both kept, said),
     # from one stable sort of the accepted results on a packed (patient, analyte, time) key
+    # A corrected result replaces the other results of its draw (H132): they are rejected,
+    # naming the correction.
     rows = np.flatnonzero(ok)
     keys = _key_columns(allc, rows)
-    dup, clash = _duplicates_and_clashes(keys)
+    dup, clash, replaced_by = _duplicates_and_clashes(keys)
     orders = allc.column("_order").to_numpy()
     for o in orders[rows[dup]]:
         drop[int(o)] = (DUPLICATE, "same result already imported")
+    replaced = np.flatnonzero(replaced_by >= 0)
+    if len(replaced):
+        by = rows[replaced_by[replaced]]
+        shown = allc.select(["source_value", "source_unit", "_corr", "source_file", "source_row"]).take(pa.array(by))
+        for o, row in zip(orders[rows[replaced]], shown.to_pylist(), strict=True):
+            drop[int(o)] = (REJECTED, _replaced_message(row))
     keep = ok.copy()
     keep[rows[dup]] = False
+    keep[rows[replaced]] = False
     _warn_conflicts(allc, rows[clash], cands)
     _record_percent_conversions(allc, keep, cands)
     # rejected and duplicates out in one pass, over the model's columns only
-    final = allc.drop_columns(["_percent", "_rec", "_file", "_order", "_aidx", "_ok"])
+    final = allc.drop_columns(["_percent", "_rec", "_file", "_order", "_aidx", "_ok", "_corr"])
     final = final if keep.all() else final.filter(pa.array(keep))
 
     # settle statuses
@@ -1073,6 +1085,15 @@ def combine_labs(cands: list[LabCandidates]) -> pa.Table:
     if final.num_rows and final.column(0).num_chunks > 1:
         final = final.unify_dictionaries()  # several files: one dictionary per column
     return model.conform("labs", final, dictionaries=True)
+
+
+def _replaced_message(corr: dict) -> str:
+    """Why a result replaced by a correction of its draw is not imported (H132)."""
+    value = f"{corr['source_value'] or ''} {corr['source_unit'] or ''}".strip()
+    return (
+        f"replaced by the corrected result {value} (status '{corr['_corr']}', {corr['source_file']} row "
+        f"{corr['source_row']}) of the same draw (patient, test and time): the result it corrects is not graded"
+    )
 
 
 def _record_percent_conversions(allc: pa.Table, keep: np.ndarray, cands: list[LabCandidates]) -> None:
@@ -1097,12 +1118,14 @@ def _key_columns(t: pa.Table, rows: np.ndarray) -> dict[str, np.ndarray]:
     cmp_ = _codes(t.column("comparator"))[rows]
     time = pc.fill_null(t.column("collected_at").combine_chunks().cast(pa.int64()), 0).to_numpy(zero_copy_only=False)
     value = np.ascontiguousarray(t.column("value").combine_chunks().to_numpy(zero_copy_only=False)).view(np.int64)
+    corr = pc.not_equal(pc.fill_null(t.column("_corr").combine_chunks().cast(pa.string()), ""), "")
     return {
         "pid": pid.astype(np.int64),
         "analyte": ana.astype(np.int64),
         "time": time[rows].astype(np.int64),
         "value": value[rows],
         "cmp": cmp_.astype(np.int64),
+        "corr": corr.to_numpy(zero_copy_only=False)[rows],
     }
 
 
@@ -1116,22 +1139,29 @@ def _codes(col: pa.ChunkedArray) -> np.ndarray:
     return pc.dictionary_encode(arr).indices.to_numpy(zero_copy_only=False)
 
 
-def _duplicates_and_clashes(keys: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+def _duplicates_and_clashes(keys: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per row of ``keys``: a duplicate of an earlier row (same patient, analyte, time,
-    value and comparator), and a clash (kept, but not the first of its draw's different
-    values).  Both refer to input order: the first of equal rows is kept."""
+    value and comparator), a clash (kept, but not the first of its draw's different
+    values), and the row of the correction that replaces it, else -1.  Duplicates and
+    clashes refer to input order: the first of equal rows is kept.
+
+    A correction (``keys["corr"]``, optional) replaces every result of its draw that is
+    not a correction and differs from every correction of the draw (H132): a result equal
+    to a correction is its duplicate (or the correction is), and two different
+    corrections still clash."""
     n = len(keys["pid"])
     dup = np.zeros(n, dtype=bool)
     clash = np.zeros(n, dtype=bool)
+    replaced_by = np.full(n, -1, dtype=np.int64)
     if n < 2:
-        return dup, clash
+        return dup, clash, replaced_by
     order = packed_order(keys["pid"], keys["analyte"], keys["time"])
     if order is None:
         order = np.arange(n)
     p, a, t = keys["pid"][order], keys["analyte"][order], keys["time"][order]
     same = (p[1:] == p[:-1]) & (a[1:] == a[:-1]) & (t[1:] == t[:-1])
     if not same.any():
-        return dup, clash
+        return dup, clash, replaced_by
     # rows of draws with more than one row (few): compare their values exactly
     in_group = np.r_[same, False] | np.r_[False, same]
     members = order[in_group]  # by draw, input order within a draw
@@ -1141,13 +1171,39 @@ def _duplicates_and_clashes(keys: dict[str, np.ndarray]) -> tuple[np.ndarray, np
     d2, v2, c2, m2 = draw[o], v[o], c[o], members[o]
     repeat = np.r_[False, (d2[1:] == d2[:-1]) & (v2[1:] == v2[:-1]) & (c2[1:] == c2[:-1])]
     dup[m2[repeat]] = True
+    corr = keys.get("corr")
+    if corr is not None and corr[members].any():
+        _replace_corrected(members, draw, v, c, corr[members], dup, replaced_by)
     # among the rows kept, every row of a draw but its first (in input order) clashes
-    kept = ~dup[members]
+    kept = ~dup[members] & (replaced_by[members] < 0)
     km, kd = members[kept], draw[kept]
     o = np.lexsort((km, kd))
     km, kd = km[o], kd[o]
     clash[km[np.r_[False, kd[1:] == kd[:-1]]]] = True
-    return dup, clash
+    return dup, clash, replaced_by
+
+
+def _replace_corrected(
+    members: np.ndarray,
+    draw: np.ndarray,
+    v: np.ndarray,
+    c: np.ndarray,
+    is_corr: np.ndarray,
+    dup: np.ndarray,
+    replaced_by: np.ndarray,
+) -> None:
+    """Mark (in ``replaced_by``) the kept results of a draw holding a correction that are
+    neither a correction nor equal to one: the first correction of the draw replaces them."""
+    first: dict[int, int] = {}  # draw -> its first correction (input order)
+    values: set[tuple[int, int, int]] = set()  # (draw, value bits, comparator) of corrections
+    for k in np.flatnonzero(is_corr):
+        d, m = int(draw[k]), int(members[k])
+        first[d] = min(first.get(d, m), m)
+        values.add((d, int(v[k]), int(c[k])))
+    for k in np.flatnonzero(~is_corr & np.isin(draw, list(first))):
+        m = int(members[k])
+        if not dup[m] and (int(draw[k]), int(v[k]), int(c[k])) not in values:
+            replaced_by[m] = first[int(draw[k])]
 
 
 def _plain_text(t: pa.Table) -> pa.Table:

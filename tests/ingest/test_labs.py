@@ -13,7 +13,8 @@ import datetime as dt
 
 import pytest
 
-from tests.support import assert_balanced, import_text
+from dashboard.ingest import ImportOptions, Source, import_sources
+from tests.support import TODAY, assert_balanced, import_text
 
 AS_OF = dt.date(2026, 3, 10)
 
@@ -101,3 +102,86 @@ def test_a_status_not_recognised_is_imported_and_said_with_its_count():
     assert len(notes) == 1
     assert "3 result(s)" in notes[0] and "'Zeta' (2)" in notes[0] and "'Q7' (1)" in notes[0]
     assert "'Result Status'" in notes[0] and "final" in notes[0]
+
+
+# --------------------------------------------------------------------------- F6 (H132)
+
+CORRECTED = (
+    "MRN,Collected,Component,Result Value,Units,Reference Range,Result Status\n"
+    "15015,2026-03-02 08:15,Platelets,40,x10E3/uL,140-400,F\n"
+    "15015,2026-03-02 08:15,Platelets,140,x10E3/uL,140-400,C\n"
+)
+
+
+def test_a_corrected_result_replaces_the_original():
+    # HL7 v2 OBX-11 "C": a correction that replaces a final result.  Platelets 40 (F) then
+    # 140 (C) at the same draw: the draw's platelets are 140, no CTCAE grade (not <LLN 140).
+    r = import_text(CORRECTED)
+    assert_balanced(r)
+    assert _grades(r, "platelets") == []
+
+
+@pytest.mark.parametrize("order", ["final first", "correction first"])
+def test_the_replaced_result_is_rejected_naming_its_correction(order):
+    head, final, corr = CORRECTED.splitlines()
+    lines = [final, corr] if order == "final first" else [corr, final]
+    r = import_text("\n".join([head, *lines]) + "\n")
+    assert_balanced(r)
+    f = r.report.files[0]
+    assert (f.rows_read, f.rows_accepted, f.rows_rejected, f.duplicates) == (2, 1, 1, 0)
+    assert r.labs_df()["value"].tolist() == [140.0]
+    (p,) = f.problems
+    assert p.row == (2 if order == "final first" else 3)  # the row holding the 40
+    assert "corrected" in p.message and "'C'" in p.message and "140" in p.message
+    # the draw no longer holds two different results
+    assert not any("both are kept" in w.message for w in f.warnings)
+
+
+def test_a_correction_replaces_only_its_own_draw():
+    text = (
+        "MRN,Collected,Component,Result Value,Units,Result Status\n"
+        "15015,2026-03-02 08:15,Platelets,40,x10E3/uL,Final\n"
+        "15015,2026-03-03 08:15,Platelets,140,x10E3/uL,Corrected\n"  # another time
+        "15015,2026-03-02 08:15,WBC,2.0,x10E3/uL,Final\n"  # another analyte
+        "16016,2026-03-02 08:15,Platelets,150,x10E3/uL,Amended\n"  # another patient
+    )
+    r = import_text(text)
+    assert_balanced(r)
+    assert r.labs.num_rows == 4
+    assert r.report.files[0].rows_rejected == 0
+
+
+def test_a_correction_equal_to_the_final_is_a_duplicate_and_two_corrections_still_clash():
+    text = (
+        "MRN,Collected,Component,Result Value,Units,Result Status\n"
+        "15015,2026-03-02 08:15,Platelets,140,x10E3/uL,Final\n"
+        "15015,2026-03-02 08:15,Platelets,140,x10E3/uL,Corrected\n"
+        "16016,2026-03-02 08:15,Platelets,40,x10E3/uL,Final\n"
+        "16016,2026-03-02 08:15,Platelets,60,x10E3/uL,Corrected\n"
+        "16016,2026-03-02 08:15,Platelets,90,x10E3/uL,Corrected\n"
+    )
+    r = import_text(text)
+    assert_balanced(r)
+    f = r.report.files[0]
+    assert (f.rows_accepted, f.rows_rejected, f.duplicates) == (3, 1, 1)
+    df = r.labs_df()
+    assert sorted(df[df["patient_id"] == "16016"]["value"]) == [60.0, 90.0]  # two corrections: both kept, said
+    assert any("both are kept" in w.message for w in f.warnings)
+
+
+def test_a_correction_in_a_later_file_replaces_the_final_of_an_earlier_one():
+    first = (
+        "MRN,Collected,Component,Result Value,Units,Result Status\n15015,2026-03-02 08:15,Neutrophils,1.2,x10E3/uL,F\n"
+    )
+    later = (
+        "MRN,Collected,Component,Result Value,Units,Result Status\n15015,2026-03-02 08:15,Neutrophils,0.4,x10E3/uL,C\n"
+    )
+    r = import_sources(
+        [Source("first.csv", first.encode()), Source("later.csv", later.encode())], ImportOptions(today=TODAY)
+    )
+    assert_balanced(r)
+    # neutrophils 0.4 x10^9/L: CTCAE v5.0 grade 4 (<0.5); the 1.2 (grade 2) is replaced
+    assert r.labs_df()["value"].tolist() == [0.4]
+    assert _grades(r, "neutrophils") == [4]
+    (p,) = r.report.files[0].problems
+    assert "corrected" in p.message
