@@ -38,7 +38,7 @@ import pyarrow.parquet as pq
 from dashboard import model
 from dashboard.ingest import readers
 from dashboard.ingest.context import Context, ImportOptions, NeedsChoice, decide_dates
-from dashboard.ingest.labs import ACCEPTED, DUPLICATE, LabCandidates, _duplicates_and_clashes, _settle
+from dashboard.ingest.labs import ACCEPTED, DUPLICATE, LabCandidates, _duplicates_and_clashes, _settle, corrections
 from dashboard.ingest.mapping import KIND_FIELDS, map_columns, mapped_twice
 from dashboard.ingest.pipeline import (
     _combine_patients,
@@ -308,10 +308,7 @@ def _stream(path, header, names, delimiter, block_bytes, rep, ctx, mapping, fiel
             ok = t.column("_ok").to_numpy(zero_copy_only=False)
             if (t.column("_percent").to_numpy(zero_copy_only=False) & ok).any():
                 raise NotStreamable("% differentials")
-            if (
-                pc.not_equal(t.column("_corr").combine_chunks().cast(pa.string()), "").to_numpy(zero_copy_only=False)
-                & ok
-            ).any():
+            if (corrections(t.column("_corr")) & ok).any():
                 raise NotStreamable("corrected results (one may replace a result of an earlier block)")
             for u in pc.unique(t.column("source_unit").combine_chunks().dictionary).to_pylist():
                 state.units.setdefault(u, len(state.units))

@@ -1118,15 +1118,29 @@ def _key_columns(t: pa.Table, rows: np.ndarray) -> dict[str, np.ndarray]:
     cmp_ = _codes(t.column("comparator"))[rows]
     time = pc.fill_null(t.column("collected_at").combine_chunks().cast(pa.int64()), 0).to_numpy(zero_copy_only=False)
     value = np.ascontiguousarray(t.column("value").combine_chunks().to_numpy(zero_copy_only=False)).view(np.int64)
-    corr = pc.not_equal(pc.fill_null(t.column("_corr").combine_chunks().cast(pa.string()), ""), "")
     return {
         "pid": pid.astype(np.int64),
         "analyte": ana.astype(np.int64),
         "time": time[rows].astype(np.int64),
         "value": value[rows],
         "cmp": cmp_.astype(np.int64),
-        "corr": corr.to_numpy(zero_copy_only=False)[rows],
+        "corr": corrections(t.column("_corr"))[rows],
     }
+
+
+def corrections(col: pa.ChunkedArray) -> np.ndarray:
+    """Per row of the ``_corr`` column: the result corrects an earlier one (its status is
+    not blank), read once per distinct text of each dictionary chunk."""
+    parts = []
+    for chunk in col.chunks:
+        if pa.types.is_dictionary(chunk.type):
+            said = pc.fill_null(pc.not_equal(chunk.dictionary, ""), False).to_numpy(zero_copy_only=False)
+            parts.append(
+                said[chunk.indices.to_numpy(zero_copy_only=False)] if len(said) else np.zeros(len(chunk), bool)
+            )
+        else:
+            parts.append(pc.fill_null(pc.not_equal(chunk, ""), False).to_numpy(zero_copy_only=False))
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
 
 
 def _codes(col: pa.ChunkedArray) -> np.ndarray:
