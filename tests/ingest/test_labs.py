@@ -104,6 +104,22 @@ def test_a_status_not_recognised_is_imported_and_said_with_its_count():
     assert "'Result Status'" in notes[0] and "final" in notes[0]
 
 
+def test_the_status_vocabulary_is_normalised_and_each_spelling_has_one_class():
+    import tomllib
+    from importlib import resources
+
+    from dashboard.ingest.labs import STATUS_CLASSES
+    from dashboard.ingest.mapping import normalize
+
+    data = tomllib.loads(resources.files("dashboard").joinpath("vocab", "statuses.toml").read_text(encoding="utf-8"))
+    assert tuple(data) == STATUS_CLASSES  # the order the phrases are tried in
+    seen: dict[str, str] = {}
+    for cls, lists in data.items():
+        for spelling in [*lists["codes"], *lists["phrases"]]:
+            assert normalize(spelling) == spelling, spelling
+            assert seen.setdefault(spelling, cls) == cls, spelling
+
+
 # --------------------------------------------------------------------------- F6 (H132)
 
 CORRECTED = (
