@@ -18,7 +18,7 @@ report and the same rows:
 
 Anything this path does not reproduce exactly (a file-level note from the reader, a
 warning whose count would be split between blocks, % differentials that need the WBC
-of the same draw, identity columns, a second file ...) raises :class:`NotStreamable`
+of the same draw, a corrected result, identity columns, a second file ...) raises :class:`NotStreamable`
 before anything is written where the user asked, and the caller imports in memory.
 """
 
@@ -38,7 +38,7 @@ import pyarrow.parquet as pq
 from dashboard import model
 from dashboard.ingest import readers
 from dashboard.ingest.context import Context, ImportOptions, NeedsChoice, decide_dates
-from dashboard.ingest.labs import ACCEPTED, DUPLICATE, LabCandidates, _duplicates_and_clashes, _settle
+from dashboard.ingest.labs import ACCEPTED, DUPLICATE, LabCandidates, _duplicates_and_clashes, _settle, corrections
 from dashboard.ingest.mapping import KIND_FIELDS, map_columns, mapped_twice
 from dashboard.ingest.pipeline import (
     _combine_patients,
@@ -68,7 +68,7 @@ _HEAD_BYTES = 1024 * 1024
 #: patient is (names, date of birth, sex).  A streamed file may map only the others.
 _WHOLE_FILE_FIELDS = frozenset({"collection_time", "name", "family_name", "given_name", "birth_date", "sex"})
 _STREAMABLE_FIELDS = frozenset(KIND_FIELDS["labs"]) - _WHOLE_FILE_FIELDS
-_INTERNAL = ["_percent", "_rec", "_aidx", "_ok"]
+_INTERNAL = ["_percent", "_rec", "_aidx", "_ok", "_corr"]
 _NO_ROWS = pa.table({})
 # the draw key packs patient code, analyte and seconds since 1800 into one int64
 _PID_BITS, _ANALYTE_BITS, _TIME_BITS = 24, 6, 33
@@ -308,6 +308,8 @@ def _stream(path, header, names, delimiter, block_bytes, rep, ctx, mapping, fiel
             ok = t.column("_ok").to_numpy(zero_copy_only=False)
             if (t.column("_percent").to_numpy(zero_copy_only=False) & ok).any():
                 raise NotStreamable("% differentials")
+            if (corrections(t.column("_corr")) & ok).any():
+                raise NotStreamable("corrected results (one may replace a result of an earlier block)")
             for u in pc.unique(t.column("source_unit").combine_chunks().dictionary).to_pylist():
                 state.units.setdefault(u, len(state.units))
             for c in part.conversions:
@@ -379,7 +381,7 @@ def _online_duplicates(
                 "value": np.concatenate([old["value"], value]) if old else value,
                 "cmp": np.concatenate([old["cmp"], cmp_]) if old else cmp_,
             }
-            d_all, c_all = _duplicates_and_clashes(both)
+            d_all, c_all, _ = _duplicates_and_clashes(both)  # no corrections: refused below
             dup = d_all[m:]
             clash = np.flatnonzero(c_all[m:])
             if len(clash):

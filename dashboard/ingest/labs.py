@@ -16,8 +16,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import tomllib
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
 
 import numpy as np
 import pyarrow as pa
@@ -26,7 +29,7 @@ import pyarrow.compute as pc
 from dashboard import model
 from dashboard.ingest import dates as dates_mod
 from dashboard.ingest import identity
-from dashboard.ingest.mapping import other_specimen, recognise_test
+from dashboard.ingest.mapping import normalize, other_specimen, recognise_test
 from dashboard.ingest.report import Conversion, FileReport, Problem
 from dashboard.ingest.values import UNDECIDED, detect_decimal, parse_range_unit, parse_sex_ranges, parse_values
 from dashboard.ordering import pack, packed_order
@@ -93,7 +96,7 @@ class LabCandidates:
     """What :func:`normalise_labs` made of one file's records."""
 
     report: FileReport
-    table: pa.Table  # every record: canonical columns + _percent, _rec, _aidx, _ok (False if rejected)
+    table: pa.Table  # every record: canonical columns + _percent, _rec, _aidx, _ok (False if rejected), _corr
     status: np.ndarray  # per record: ACCEPTED / REJECTED (DUPLICATE set by combine)
     rows: np.ndarray  # per record: source row
     problems: list[Problem]  # per rejected record
@@ -236,8 +239,10 @@ def _normalise(
     pid_codes = _judge_patient_ids(inp, report, verdict, col_of("patient_id", "patient_id"))
 
     # --- result status: a withdrawn or not-done result is never graded
+    # (a correction's status, "" for any other: it replaces the other results of its draw, H132)
+    corrects: pa.Array = _blank_dictionary(n)
     if inp.status is not None:
-        _judge_status(inp.status, verdict, report, col_of("result_status", "result_status"))
+        corrects = _judge_status(inp.status, verdict, report, col_of("result_status", "result_status"))
 
     # --- specimen: a urine creatinine is not the serum creatinine
     if inp.specimen is not None:
@@ -437,6 +442,7 @@ def _normalise(
             # rejected records stay in the table until combine_labs, which drops them and
             # the duplicates in one pass (a filter of every column costs as much as a parse)
             "_ok": pa.array(~rejected),
+            "_corr": corrects,
         }
     )
     _record_conversions(report, units, ~rejected, percent_np)
@@ -816,49 +822,74 @@ def _pretty(spelling: str) -> str:
     }.get(spelling, spelling)
 
 
-#: Result statuses that mean "no valid result": words, CDISC LBSTAT "NOT DONE" and the
-#: HL7 v2 OBX-11 codes D (deleted), W (wrong, replaced) and X (could not be obtained).
-WITHDRAWN_STATUSES = frozenset(
-    {
-        "cancelled",
-        "canceled",
-        "cancel",
-        "entered in error",
-        "entered-in-error",
-        "error",
-        "in error",
-        "deleted",
-        "withdrawn",
-        "retracted",
-        "invalid",
-        "void",
-        "voided",
-        "wrong",
-        "not done",
-        "not performed",
-        "d",
-        "w",
-        "x",
-    }
-)
-PRELIMINARY_STATUSES = frozenset(
-    {"preliminary", "prelim", "p", "partial", "interim", "unverified", "not verified", "r"}
-)
+#: The classes of a result status, in the order their phrases are tried (``vocab/statuses.toml``).
+STATUS_CLASSES = ("withdrawn", "preliminary", "corrected", "final")
 
 
-def _judge_status(status: pa.Array, verdict: _Verdicts, report: FileReport, column: str) -> None:
-    norm = pc.utf8_lower(pc.utf8_trim_whitespace(pc.fill_null(status, "")))
-    withdrawn = pc.is_in(norm, value_set=pa.array(sorted(WITHDRAWN_STATUSES)))
+@cache
+def _status_vocab() -> tuple[dict[str, str], tuple[tuple[str, str], ...]]:
+    """(whole-text code -> class, (" phrase ", class) in the order tried), from ``vocab/statuses.toml``."""
+    text = resources.files("dashboard").joinpath("vocab", "statuses.toml").read_text(encoding="utf-8")
+    data = tomllib.loads(text)
+    codes: dict[str, str] = {}
+    phrases: list[tuple[str, str]] = []
+    for cls in STATUS_CLASSES:
+        for code in data[cls]["codes"]:
+            codes.setdefault(code, cls)
+        phrases += [(f" {p} ", cls) for p in data[cls]["phrases"]]
+    return codes, tuple(phrases)
+
+
+@cache
+def status_class(text: str) -> str:
+    """What a status says of its result: "withdrawn", "preliminary", "corrected", "final",
+    or "" (not recognised).  Read from the whole text (a code or word) or from the phrases
+    it holds as whole words ("Not Done - clotted" is withdrawn); a blank status is final."""
+    norm = normalize(text)
+    if not norm:
+        return "final"
+    codes, phrases = _status_vocab()
+    if norm in codes:
+        return codes[norm]
+    padded = f" {norm} "
+    return next((cls for phrase, cls in phrases if phrase in padded), "")
+
+
+def _judge_status(status: pa.Array, verdict: _Verdicts, report: FileReport, column: str) -> pa.Array:
+    """Reject the withdrawn results, count the preliminary ones and name the statuses not
+    recognised (imported as final, said); each distinct status text is read once.
+    Returns, per record, the status of a result that corrects an earlier one, else ""
+    (a dictionary array)."""
+    plain = status.combine_chunks() if isinstance(status, pa.ChunkedArray) else status
+    enc = pc.dictionary_encode(pc.fill_null(plain, ""))
+    texts = enc.dictionary.to_pylist()
+    classes = np.array([STATUS_CLASSES.index(c) if c else -1 for c in map(status_class, texts)], dtype=np.int8)
+    per_record = classes[enc.indices.to_numpy(zero_copy_only=False)] if len(texts) else np.zeros(0, np.int8)
     verdict.reject(
-        withdrawn,
+        per_record == STATUS_CLASSES.index("withdrawn"),
         lambda: pc.binary_join_element_wise(
             "result status '", status, "': the result was withdrawn or not done, so it is not imported", ""
         ),
         column,
     )
-    preliminary = int(pc.sum(pc.is_in(norm, value_set=pa.array(sorted(PRELIMINARY_STATUSES)))).as_py() or 0)
+    preliminary = int(np.count_nonzero(per_record == STATUS_CLASSES.index("preliminary")))
     if preliminary:
         report.warn(f"{preliminary} result(s) are preliminary (status column '{column}'); the final result may differ")
+    unknown = np.flatnonzero(classes < 0)
+    if len(unknown):
+        counts = np.bincount(enc.indices.to_numpy(zero_copy_only=False), minlength=len(texts))[unknown]
+        named = sorted(zip(counts.tolist(), (texts[int(i)].strip() for i in unknown), strict=True), key=lambda c: -c[0])
+        listed = ", ".join(f"'{t[:40]}' ({c})" for c, t in named[:5])
+        more = f" and {len(named) - 5} other status(es)" if len(named) > 5 else ""
+        report.warn(
+            f"{int(counts.sum())} result(s) have a status that is not recognised ({listed}{more}; status column "
+            f"'{column}'): they are imported as final results - check their status with the lab",
+            column=column,
+        )
+    corrected = [
+        t.strip() if c == STATUS_CLASSES.index("corrected") else "" for t, c in zip(texts, classes, strict=True)
+    ]
+    return pa.DictionaryArray.from_arrays(enc.indices, pa.array(corrected, pa.string()))
 
 
 def _judge_specimen(specimen: pa.Array, verdict: _Verdicts, column: str) -> None:
@@ -1084,20 +1115,29 @@ def combine_labs(cands: list[LabCandidates]) -> pa.Table:
     # duplicates (same patient, analyte, time, value and comparator: the first is kept)
     # and conflicts (same patient, analyte and time, another value: both kept, said),
     # from one stable sort of the accepted results on a packed (patient, analyte, time) key
+    # A corrected result replaces the other results of its draw (H132): they are rejected,
+    # naming the correction.
     rows = np.flatnonzero(ok)
     keys = _key_columns(allc, rows)
-    dup, clash = _duplicates_and_clashes(keys)
+    dup, clash, replaced_by = _duplicates_and_clashes(keys)
     orders = allc.column("_order").to_numpy()
     for o in orders[rows[dup]]:
         drop[int(o)] = (DUPLICATE, "same result already imported")
+    replaced = np.flatnonzero(replaced_by >= 0)
+    if len(replaced):
+        by = rows[replaced_by[replaced]]
+        shown = allc.select(["source_value", "source_unit", "_corr", "source_file", "source_row"]).take(pa.array(by))
+        for o, row in zip(orders[rows[replaced]], shown.to_pylist(), strict=True):
+            drop[int(o)] = (REJECTED, _replaced_message(row))
     keep = ok.copy()
     keep[rows[dup]] = False
+    keep[rows[replaced]] = False
     _warn_conflicts(allc, rows[clash], cands)
     _record_percent_conversions(allc, keep, cands)
     if any(c.ref_by_sex is not None for c in cands):
         _pending_sex_ranges(allc, keep, cands)
     # rejected and duplicates out in one pass, over the model's columns only
-    final = allc.drop_columns(["_percent", "_rec", "_file", "_order", "_aidx", "_ok"])
+    final = allc.drop_columns(["_percent", "_rec", "_file", "_order", "_aidx", "_ok", "_corr"])
     final = final if keep.all() else final.filter(pa.array(keep))
 
     # settle statuses
@@ -1160,6 +1200,15 @@ def resolve_sex_ranges(labs: pa.Table, cands: list[LabCandidates], patients: pa.
     return labs.set_column(labs.schema.get_field_index("ref_high"), "ref_high", pa.array(ref_high))
 
 
+def _replaced_message(corr: dict) -> str:
+    """Why a result replaced by a correction of its draw is not imported (H132)."""
+    value = f"{corr['source_value'] or ''} {corr['source_unit'] or ''}".strip()
+    return (
+        f"replaced by the corrected result {value} (status '{corr['_corr']}', {corr['source_file']} row "
+        f"{corr['source_row']}) of the same draw (patient, test and time): the result it corrects is not graded"
+    )
+
+
 def _record_percent_conversions(allc: pa.Table, keep: np.ndarray, cands: list[LabCandidates]) -> None:
     """Report the % differentials that became absolute counts (those kept, per file)."""
     pct = allc.column("_percent").combine_chunks().to_numpy(zero_copy_only=False) & keep
@@ -1188,7 +1237,23 @@ def _key_columns(t: pa.Table, rows: np.ndarray) -> dict[str, np.ndarray]:
         "time": time[rows].astype(np.int64),
         "value": value[rows],
         "cmp": cmp_.astype(np.int64),
+        "corr": corrections(t.column("_corr"))[rows],
     }
+
+
+def corrections(col: pa.ChunkedArray) -> np.ndarray:
+    """Per row of the ``_corr`` column: the result corrects an earlier one (its status is
+    not blank), read once per distinct text of each dictionary chunk."""
+    parts = []
+    for chunk in col.chunks:
+        if pa.types.is_dictionary(chunk.type):
+            said = pc.fill_null(pc.not_equal(chunk.dictionary, ""), False).to_numpy(zero_copy_only=False)
+            parts.append(
+                said[chunk.indices.to_numpy(zero_copy_only=False)] if len(said) else np.zeros(len(chunk), bool)
+            )
+        else:
+            parts.append(pc.fill_null(pc.not_equal(chunk, ""), False).to_numpy(zero_copy_only=False))
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
 
 
 def _codes(col: pa.ChunkedArray) -> np.ndarray:
@@ -1201,22 +1266,29 @@ def _codes(col: pa.ChunkedArray) -> np.ndarray:
     return pc.dictionary_encode(arr).indices.to_numpy(zero_copy_only=False)
 
 
-def _duplicates_and_clashes(keys: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+def _duplicates_and_clashes(keys: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per row of ``keys``: a duplicate of an earlier row (same patient, analyte, time,
-    value and comparator), and a clash (kept, but not the first of its draw's different
-    values).  Both refer to input order: the first of equal rows is kept."""
+    value and comparator), a clash (kept, but not the first of its draw's different
+    values), and the row of the correction that replaces it, else -1.  Duplicates and
+    clashes refer to input order: the first of equal rows is kept.
+
+    A correction (``keys["corr"]``, optional) replaces every result of its draw that is
+    not a correction and differs from every correction of the draw (H132): a result equal
+    to a correction is its duplicate (or the correction is), and two different
+    corrections still clash."""
     n = len(keys["pid"])
     dup = np.zeros(n, dtype=bool)
     clash = np.zeros(n, dtype=bool)
+    replaced_by = np.full(n, -1, dtype=np.int64)
     if n < 2:
-        return dup, clash
+        return dup, clash, replaced_by
     order = packed_order(keys["pid"], keys["analyte"], keys["time"])
     if order is None:
         order = np.arange(n)
     p, a, t = keys["pid"][order], keys["analyte"][order], keys["time"][order]
     same = (p[1:] == p[:-1]) & (a[1:] == a[:-1]) & (t[1:] == t[:-1])
     if not same.any():
-        return dup, clash
+        return dup, clash, replaced_by
     # rows of draws with more than one row (few): compare their values exactly
     in_group = np.r_[same, False] | np.r_[False, same]
     members = order[in_group]  # by draw, input order within a draw
@@ -1226,13 +1298,39 @@ def _duplicates_and_clashes(keys: dict[str, np.ndarray]) -> tuple[np.ndarray, np
     d2, v2, c2, m2 = draw[o], v[o], c[o], members[o]
     repeat = np.r_[False, (d2[1:] == d2[:-1]) & (v2[1:] == v2[:-1]) & (c2[1:] == c2[:-1])]
     dup[m2[repeat]] = True
+    corr = keys.get("corr")
+    if corr is not None and corr[members].any():
+        _replace_corrected(members, draw, v, c, corr[members], dup, replaced_by)
     # among the rows kept, every row of a draw but its first (in input order) clashes
-    kept = ~dup[members]
+    kept = ~dup[members] & (replaced_by[members] < 0)
     km, kd = members[kept], draw[kept]
     o = np.lexsort((km, kd))
     km, kd = km[o], kd[o]
     clash[km[np.r_[False, kd[1:] == kd[:-1]]]] = True
-    return dup, clash
+    return dup, clash, replaced_by
+
+
+def _replace_corrected(
+    members: np.ndarray,
+    draw: np.ndarray,
+    v: np.ndarray,
+    c: np.ndarray,
+    is_corr: np.ndarray,
+    dup: np.ndarray,
+    replaced_by: np.ndarray,
+) -> None:
+    """Mark (in ``replaced_by``) the kept results of a draw holding a correction that are
+    neither a correction nor equal to one: the first correction of the draw replaces them."""
+    first: dict[int, int] = {}  # draw -> its first correction (input order)
+    values: set[tuple[int, int, int]] = set()  # (draw, value bits, comparator) of corrections
+    for k in np.flatnonzero(is_corr):
+        d, m = int(draw[k]), int(members[k])
+        first[d] = min(first.get(d, m), m)
+        values.add((d, int(v[k]), int(c[k])))
+    for k in np.flatnonzero(~is_corr & np.isin(draw, list(first))):
+        m = int(members[k])
+        if not dup[m] and (int(draw[k]), int(v[k]), int(c[k])) not in values:
+            replaced_by[m] = first[int(draw[k])]
 
 
 def _plain_text(t: pa.Table) -> pa.Table:

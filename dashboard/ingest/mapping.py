@@ -502,87 +502,41 @@ def why_no_drug(text: str) -> str:
 
 # --------------------------------------------------------------------------- the draw date
 
+
+@cache
+def date_words() -> dict[str, frozenset[str]]:
+    """The words that say what a date or time column is (``[date_roles]`` of
+    ``vocab/columns.toml``): "date", "draw", "report" and "order".  The draw words include
+    every word of the collected_at and collection_time aliases."""
+    text = resources.files("dashboard").joinpath("vocab", "columns.toml").read_text(encoding="utf-8")
+    roles = {role: frozenset(words) for role, words in tomllib.loads(text)["date_roles"].items()}
+    aliases = field_aliases()
+    alias_words = {w for f in ("collected_at", "collection_time") for a in aliases[f] for w in a.split()}
+    return roles | {"draw": roles["draw"] | alias_words}
+
+
 #: Words that make a date column the date a result was reported, verified or received,
 #: or the date the test was ordered: never the draw date without saying so.
-REPORT_DATE_WORDS = frozenset(
-    [
-        "result",
-        "results",
-        "resulted",
-        "report",
-        "reported",
-        "reporting",
-        "verified",
-        "verification",
-        "verify",
-        "authorised",
-        "authorized",
-        "authorisation",
-        "authorization",
-        "released",
-        "release",
-        "validated",
-        "validation",
-        "final",
-        "finalised",
-        "finalized",
-        "signed",
-        "received",
-        "receipt",
-        "befund",
-        "befundet",
-        "freigabe",
-        "freigegeben",
-        "eingang",
-        "valide",
-    ]
-)
-ORDER_DATE_WORDS = frozenset(
-    [
-        "order",
-        "ordered",
-        "ordering",
-        "request",
-        "requested",
-        "requisition",
-        "anforderung",
-        "angefordert",
-        "auftrag",
-        "bestellt",
-        "demande",
-        "prescription",
-    ]
-)
-_DATE_WORDS = frozenset(
-    [
-        "date",
-        "datetime",
-        "time",
-        "dt",
-        "dttm",
-        "day",
-        "datum",
-        "zeit",
-        "uhrzeit",
-        "fecha",
-        "data",
-        "heure",
-        "hora",
-        "ora",
-        "timestamp",
-    ]
-)
+REPORT_DATE_WORDS = date_words()["report"]
+ORDER_DATE_WORDS = date_words()["order"]
+_DATE_WORDS = date_words()["date"]
 
 
 def date_role(h: HeaderInfo) -> str:
     """What a date or time column is: "report" (result/report/verified/received date),
-    "order" (order/request date) or "draw" (collection, specimen, or a plain date)."""
+    "order" (order/request date), "draw" (collection, specimen, a plain date, or the date
+    of a test named in the header) or "other" (any other date: printed, exported,
+    discharge, next due ...), never read as the draw date (H133)."""
     words = set(h.norm.split())
     if words & REPORT_DATE_WORDS:
         return "report"
     if words & ORDER_DATE_WORDS:
         return "order"
-    return "draw"
+    vocab = date_words()
+    rest = [w for w in h.norm.split() if w not in vocab["date"] and w not in vocab["draw"] and not w.isdigit()]
+    if not rest or recognise_test(" ".join(rest)) is not None:
+        return "draw"
+    return "other"
 
 
 def _is_date_column(h: HeaderInfo) -> bool:
@@ -736,8 +690,8 @@ def _choose_draw_date(
         return out
     others = set(fields.values()) - {fields.get("collected_at"), fields.get("collection_time")}
     free = [h for h in candidates if h not in taken and h not in others]
-    dates: dict[str, list[tuple[int, str]]] = {"draw": [], "order": [], "report": []}
-    times: dict[str, list[tuple[int, str]]] = {"draw": [], "order": [], "report": []}
+    dates: dict[str, list[tuple[int, str]]] = {"draw": [], "order": [], "report": [], "other": []}
+    times: dict[str, list[tuple[int, str]]] = {"draw": [], "order": [], "report": [], "other": []}
     for h in free:
         info = infos[h]
         role = date_role(info)
@@ -753,6 +707,7 @@ def _choose_draw_date(
     fields.pop("collection_time", None)
     role = "draw" if dates["draw"] else "order" if dates["order"] else ""
     report = [h for _, h in sorted(dates["report"])]
+    other = [h for _, h in sorted(dates["other"])]
     several = sorted({h for _, h in dates["draw"]})
     if wide and len(several) > 1:
         names = ", ".join(f"'{h}'" for h in several)
@@ -779,14 +734,27 @@ def _choose_draw_date(
         pass
     elif report:
         names = ", ".join(f"'{r}'" for r in report)
+        also = f" ({_quoted(other)} {'does' if len(other) == 1 else 'do'} not say it is the draw date either)"
         out.explain = (
             f"no collection (draw) date column: {names} {'is' if len(report) == 1 else 'are'} when the result was "
-            "reported, not when the blood was taken, so it is not read as the draw date. Map the draw-date column, "
+            f"reported, not when the blood was taken, so it is not read as the draw date{also if other else ''}. "
+            "Map the draw-date column, "
             f"or, knowing that results would sit on their report date, --map '{report[0]}=collected_at'"
+        )
+    elif other:
+        out.explain = (
+            f"no collection (draw) date column: {_quoted(other)} {'does' if len(other) == 1 else 'do'} not say "
+            "when the blood was taken (a date of printing, export, admission, discharge or the next test would move "
+            "every result), so it is not read as the draw date. Map the draw-date column, or, knowing that it is "
+            f"the draw date, --map '{other[0]}=collected_at'"
         )
     elif times["draw"]:  # a time-only column ("Time") as before
         fields["collection_time"] = min(times["draw"])[1]
     return out
+
+
+def _quoted(columns: list[str]) -> str:
+    return ", ".join(f"'{c}'" for c in columns)
 
 
 def _unit_in_header(h: HeaderInfo, analyte: str) -> str:

@@ -160,3 +160,20 @@ def test_a_users_own_extract_with_mimic_like_ids_is_streamed(tmp_path):
     )
     with pytest.raises(NotStreamable, match="a known export's own reader"):
         import_to_parquet(synthea, tmp_path / "out2", ImportOptions(today=TODAY), block_bytes=4096)
+
+
+def test_a_corrected_result_is_left_to_the_in_memory_import(tmp_path):
+    """A correction far down the file may replace a result of a block already written
+    (H132): the streamed import refuses the file before writing, and the in-memory import
+    rejects the result it corrects, naming the correction."""
+    rows = "".join(
+        f"P{i % 50},2024-01-{i % 28 + 1:02d} 08:{i % 60:02d},WBC,{5 + i % 3}.1,10^9/L,F\n" for i in range(400)
+    )
+    late = "P0,2024-01-01 08:00,WBC,2.0,10^9/L,C\n"  # corrects the first row's 5.1
+    src = tmp_path / "corrected.csv"
+    src.write_text("patient_id,collected_at,analyte,value,unit,status\n" + rows + late)
+    with pytest.raises(NotStreamable, match="corrected"):
+        import_to_parquet(src, tmp_path / "out", ImportOptions(today=TODAY), block_bytes=4096)
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+    f = import_paths([src], ImportOptions(today=TODAY)).report.files[0]
+    assert [(p.row, "corrected result 2.0" in p.message) for p in f.problems] == [(2, True)]

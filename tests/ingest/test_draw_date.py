@@ -165,3 +165,75 @@ def test_a_wide_table_with_one_date_column_is_read_on_it():
     result = import_text(text, "wide.csv")
     assert result.labs.num_rows == 2
     assert set(result.labs_df()["collected_at"]) == {pd.Timestamp("2026-10-01")}
+
+
+# --------------------------------------------------------------------------- probe 8 F3 (H133)
+
+
+@pytest.mark.parametrize("header", ["Print Date", "Export Date", "Discharge Date", "Next Due Date"])
+def test_a_date_column_that_is_not_a_draw_date_is_not_taken_silently(header):
+    # a print or export date puts every result on the day of the extract; a discharge date
+    # moves an inpatient draw by days; a next due date puts the result in the future
+    text = f"MRN,{header},Test,Result,Units\n20020,2026-03-02,Neutrophils,0.8,x10^9/L\n"
+    r = import_text(text)
+    f = r.report.files[0]
+    asked = f.needs == "mapping" and r.labs.num_rows == 0
+    said = any(header in w.message and "draw" in w.message for w in f.warnings)
+    assert asked or said
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["Print Date", "Export Date", "Extract Date", "Discharge Date", "Admission Date", "Visit Date", "Next Due Date"],
+)
+def test_another_date_is_asked_about_naming_it_and_map_answers(header):
+    text = f"MRN,{header},Test,Result,Units\n20020,2026-03-02,Neutrophils,0.8,x10^9/L\n"
+    r = import_text(text)
+    f = r.report.files[0]
+    assert f.needs == "mapping" and r.labs.num_rows == 0
+    assert header in f.error and "draw" in f.error and "--map" in f.error
+    assert_balanced(r)
+    ok = import_text(text, mapping={header: "collected_at"})  # the user knows it is the draw date
+    assert ok.labs.num_rows == 1 and ok.report.files[0].mapping["collected_at"] == header
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        ["MRN", "Print Date", "Collection Date", "Test", "Value"],
+        ["MRN", "Collection Date", "Export Date", "Test", "Value"],
+        ["MRN", "Discharge Date", "Discharge Time", "Collection Date", "Test", "Value"],
+    ],
+)
+def test_another_date_beside_the_collection_date_is_not_used(header):
+    m = map_columns(header)
+    assert m.kind == "labs" and m.fields["collected_at"] == "Collection Date"
+    assert "collection_time" not in m.fields  # a discharge time is not the draw's time
+    assert all(h in m.unmapped for h in header if h.startswith(("Print", "Export", "Discharge")))
+
+
+@pytest.mark.parametrize(
+    "date",
+    [
+        "Date",
+        "Datetime",
+        "Date/Time",
+        "Date (UTC)",
+        "Collection Date",
+        "Collected Date/Time",
+        "Specimen Collected Date/Time",
+        "Date of collection",
+        "Sample Date",
+        "Draw Date",
+        "Date Drawn",
+        "Observation Date",
+        "Specimen Date",
+        "Lab Date",
+        "Test Date",
+        "Entnahmedatum",
+        "Date de prélèvement",
+    ],
+)
+def test_a_draw_word_or_a_plain_date_is_still_the_draw_date(date):
+    m = map_columns(["MRN", date, "Test", "Value"])
+    assert m.kind == "labs" and m.fields["collected_at"] == date and not m.missing

@@ -1010,3 +1010,17 @@ def test_a_patient_link_names_the_other_record_and_skips_a_related_person() -> N
     result = load_json(bundle(PATIENT, linked))
     notes = [w.message for w in result.report.files[0].warnings if w.column == "link"]
     assert len(notes) == 1 and notes[0].startswith("patient old is replaced by urn:mrn|12345 (Patient.link)")
+
+
+def test_an_amended_observation_replaces_the_final_result_of_its_draw() -> None:
+    # H132: neutrophils 1.2 (final) amended to 0.4 at the same effective time; the draw's
+    # neutrophils are 0.4 x10^9/L (CTCAE v5.0 grade 4, <0.5), the 1.2 is rejected naming
+    # its correction.  Another time's final result stays.
+    final = observation("751-8", 1.2, "10*9/L", rid="n1")
+    amended = observation("751-8", 0.4, "10*9/L", rid="n2", status="amended")
+    other = observation("751-8", 2.0, "10*9/L", rid="n3", effectiveDateTime="2024-03-08T08:00:00+01:00")
+    result = load_json(bundle(PATIENT, final, amended, other))
+    rep = result.report.files[0]
+    assert sorted(result.labs_df()["value"]) == [0.4, 2.0]
+    (p,) = rep.problems
+    assert p.row == 2 and "corrected result 0.4" in p.message and "'amended'" in p.message

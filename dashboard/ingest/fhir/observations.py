@@ -22,7 +22,7 @@ from dashboard.ingest.fhir.datatypes import (
 from dashboard.ingest.fhir.document import Entry, Index
 from dashboard.ingest.fhir.reading import LabRows, Reading
 from dashboard.ingest.interop import ISO_ORDER, Tally
-from dashboard.ingest.labs import LabCandidates, LabInput, normalise_labs
+from dashboard.ingest.labs import LabCandidates, LabInput, normalise_labs, status_class
 from dashboard.ingest.mapping import recognise_test
 from dashboard.ingest.report import FileReport
 from dashboard.units import normalize_unit, resolve_unit
@@ -181,6 +181,9 @@ def _lab_records(
     no_time = _issued_reason(issued) if issued else ""
     flag = _interpretation(res)
     low, high, rtext, runit = _reference_range(res)
+    status = str(res.get("status", "")).lower()
+    # "amended", "corrected" (vocab/statuses.toml): replaces the result of its draw it corrects (H132)
+    corrects = status if status_class(status) == "corrected" else ""
     n = 0
     parts = [(res, name, loinc)]
     for comp in res.get("component") or []:
@@ -218,6 +221,7 @@ def _lab_records(
             ref_text=rtext_p,
             flag=flag_p,
             value_reason=why_none,
+            status=corrects,
         )
         n += 1
     if issued:
@@ -396,6 +400,7 @@ def judge_labs(name: str, labs: LabRows, rep: FileReport, ctx: Context) -> LabCa
         flag=arr(labs.flag),
         when_reason=arr(labs.when_reason),
         value_reason=arr(labs.value_reason),
+        status=arr(labs.status),
         columns={
             "patient_id": "subject",
             "collected_at": "effective[x]",
@@ -403,6 +408,7 @@ def judge_labs(name: str, labs: LabRows, rep: FileReport, ctx: Context) -> LabCa
             "code": "code",
             "value": "value[x]",
             "unit": "valueQuantity.unit",
+            "result_status": "status",
         },
         decimal=".",
     )

@@ -27,6 +27,8 @@ class LabRows:
     ref_high: list[str] = field(default_factory=list)
     ref_text: list[str] = field(default_factory=list)
     flag: list[str] = field(default_factory=list)
+    #: the Observation's status when it corrects an earlier result ("amended", "corrected"), else ""
+    status: list[str] = field(default_factory=list)
 
     def add(self, **kw: Any) -> None:
         for k, v in kw.items():
