@@ -54,3 +54,38 @@ def shown_review(at):
 
     s = at.session_state
     return review_dataset(s["dataset"], s["rules_profile"], s["as_of"])
+
+
+# --------------------------------------------------------------------------- review-workflow panels (probe 6)
+
+#: The review date of the probe-6 panels.
+P6_AS_OF = dt.date(2024, 5, 1)
+P6_HEAD = "MRN,Collection Date,Component,Result,Units\n"
+#: one full monitoring check (FBC, creatinine/eGFR, ALT, albumin), all within range
+P6_NORMAL = (
+    ("WBC", 5, "10^9/L"),
+    ("Neutrophils", 3.0, "10^9/L"),
+    ("Lymphocytes", 1.5, "10^9/L"),
+    ("Platelets", 250, "10^9/L"),
+    ("Hb", 130, "g/L"),
+    ("ALT", 20, "U/L"),
+    ("Creatinine", 70, "umol/L"),
+    ("eGFR", 90, "mL/min/1.73m2"),
+    ("Albumin", 40, "g/L"),
+)
+
+
+def full_check(pid: str, day: str) -> str:
+    """One full monitoring check of a patient on a day (lab CSV rows without the header)."""
+    return "".join(f"{pid},{day} 09:00,{a},{v},{u}\n" for a, v, u in P6_NORMAL)
+
+
+def p6_workspace(path, *files, at=dt.datetime(2024, 5, 1, 10)):
+    """A workspace at ``path`` with each (name, text) file imported in turn, its clock at ``at``."""
+    from dashboard.ingest import Source
+    from dashboard.store import Workspace
+
+    ws = Workspace(path, timeout=20, clock=lambda: at)
+    for name, text in files:
+        ws.import_sources([Source(name, text.encode())], by="t")
+    return ws

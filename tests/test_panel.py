@@ -7,7 +7,7 @@ import pytest
 from dashboard.dataset import Dataset
 from dashboard.panel import PanelFilter, filter_panel, panel_counts, panel_table, trend_column, value_column
 from dashboard.rules import review_dataset
-from tests.support import ROOT
+from tests.support import P6_AS_OF, P6_HEAD, ROOT, full_check, p6_workspace
 
 
 @pytest.fixture(scope="module")
@@ -163,35 +163,6 @@ def test_haemoglobin_in_two_units_at_one_draw_shows_the_result_the_review_counts
 
 
 # --------------------------------------------------------------------------- probe 6: the review state of the panel
-
-P6_AS_OF = dt.date(2024, 5, 1)
-P6_HEAD = "MRN,Collection Date,Component,Result,Units\n"
-#: one full monitoring check (FBC, creatinine/eGFR, ALT, albumin), all within range
-P6_NORMAL = (
-    ("WBC", 5, "10^9/L"),
-    ("Neutrophils", 3.0, "10^9/L"),
-    ("Lymphocytes", 1.5, "10^9/L"),
-    ("Platelets", 250, "10^9/L"),
-    ("Hb", 130, "g/L"),
-    ("ALT", 20, "U/L"),
-    ("Creatinine", 70, "umol/L"),
-    ("eGFR", 90, "mL/min/1.73m2"),
-    ("Albumin", 40, "g/L"),
-)
-
-
-def full_check(pid: str, day: str) -> str:
-    return "".join(f"{pid},{day} 09:00,{a},{v},{u}\n" for a, v, u in P6_NORMAL)
-
-
-def p6_workspace(path, *files, at=dt.datetime(2024, 5, 1, 10)):
-    from dashboard.ingest import Source
-    from dashboard.store import Workspace
-
-    ws = Workspace(path, timeout=20, clock=lambda: at)
-    for name, text in files:
-        ws.import_sources([Source(name, text.encode())], by="t")
-    return ws
 
 
 def review_all(ws, pid: str) -> None:

@@ -13,6 +13,7 @@ import pytest
 from dashboard import summary_export as sx
 from dashboard.dataset import Dataset
 from dashboard.reviews import empty_log
+from tests.support import P6_AS_OF, P6_HEAD, full_check, p6_workspace
 
 LABS = (
     "MRN,Collection Date,Component,Result,Units,Flag\n"
@@ -190,35 +191,6 @@ def test_the_summary_lists_results_after_the_as_of_date(ds):
 
 
 # --------------------------------------------------------------------------- probe 6 F6, F7: the panel export judges like the Panel
-
-P6_AS_OF = dt.date(2024, 5, 1)
-P6_HEAD = "MRN,Collection Date,Component,Result,Units\n"
-P6_NORMAL = (
-    ("WBC", 5, "10^9/L"),
-    ("Neutrophils", 3.0, "10^9/L"),
-    ("Lymphocytes", 1.5, "10^9/L"),
-    ("Platelets", 250, "10^9/L"),
-    ("Hb", 130, "g/L"),
-    ("ALT", 20, "U/L"),
-    ("Creatinine", 70, "umol/L"),
-    ("eGFR", 90, "mL/min/1.73m2"),
-    ("Albumin", 40, "g/L"),
-)
-
-
-def full_check(pid: str, day: str) -> str:
-    """One full monitoring check (FBC, creatinine/eGFR, ALT, albumin), all within range."""
-    return "".join(f"{pid},{day} 09:00,{a},{v},{u}\n" for a, v, u in P6_NORMAL)
-
-
-def p6_workspace(path, *files, at=dt.datetime(2024, 5, 1, 10)):
-    from dashboard.ingest import Source
-    from dashboard.store import Workspace
-
-    ws = Workspace(path, timeout=20, clock=lambda: at)
-    for name, text in files:
-        ws.import_sources([Source(name, text.encode())], by="t")
-    return ws
 
 
 def test_the_panel_export_of_a_panel_without_open_flags_is_made(tmp_path):
