@@ -62,7 +62,8 @@ def file_report(f: FileReport, index: int, files: int) -> None:
             )
         if f.warnings:
             st.markdown("**Notes**")
-            show_table(browser_frame(warnings_frame(f), ["Note"]))
+            notes = browser_frame(warnings_frame(f), ["Note"])
+            show_table(problems_shown(notes), column_config={"Row": st.column_config.TextColumn(width="small")})
 
 
 def rejected_heading(f: FileReport) -> str:
@@ -74,9 +75,9 @@ def rejected_heading(f: FileReport) -> str:
 
 
 def problems_shown(problems: pd.DataFrame) -> pd.DataFrame:
-    """The rejected rows as shown: a reason about the whole file has no row number, and says
-    so ("whole file") rather than showing an empty "None"."""
-    if not problems["Row"].isna().any():
+    """The rejected rows (or notes) as shown: a reason about the whole file has no row
+    number, and says so ("whole file") rather than showing an empty "None"."""
+    if "Row" not in problems or not problems["Row"].isna().any():
         return problems
     shown = problems.copy()
     shown["Row"] = [("whole file" if pd.isna(r) else str(int(r))) for r in problems["Row"]]
