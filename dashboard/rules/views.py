@@ -30,6 +30,10 @@ def _test_text(comparison: str, count: int, window: int, min_results: int = 0) -
     }[comparison]
 
 
+#: The comparisons whose threshold is a percentage (a rise or a fall), not a value.
+PERCENT_COMPARISONS: frozenset[str] = frozenset({"rise_pct", "consecutive_falls", "baseline_fall"})
+
+
 def rules_frame(profile: Profile) -> pd.DataFrame:
     """Every guideline and trend rule of a profile, one row each."""
     rows = [
@@ -39,7 +43,8 @@ def rules_frame(profile: Profile) -> pd.DataFrame:
             "Analyte": ", ".join(model.analyte_label(a) for a in r.analytes),
             "Test": _test_text(r.comparison, r.count, r.window_days, r.min_results),
             "Threshold": r.threshold,
-            "Unit": DISPLAY_UNIT.get(r.unit, r.unit),
+            # a percentage rule's threshold is a percentage, whatever unit its analyte is in
+            "Unit": "%" if r.comparison in PERCENT_COMPARISONS else DISPLAY_UNIT.get(r.unit, r.unit),
             "Severity": r.severity,
             "On": r.enabled,
             "Source": r.source,
