@@ -46,6 +46,22 @@ def show_key_points(drugs: list[str]) -> None:
         )
 
 
+def show_pregnancy(entry: str) -> None:
+    """The drug's pregnancy instruction, from the same fact the Compare page shows
+    (knowledge/data/drugs/*.toml, ``pregnancy_plan``): a warning for a drug to avoid or
+    stop before conception, a note for one that is compatible."""
+    drug = knowledge.drugs().get(entry)
+    if drug is None or "pregnancy_plan" not in drug.facts:
+        return
+    plan = drug.fact("pregnancy_plan")
+    grade = str(drug.fact("pregnancy").value) if "pregnancy" in drug.facts else ""
+    text = f"**Pregnancy**: {plan.value} {knowledge.format_refs(plan.refs)}"
+    if grade in ("contraindicated", "avoid"):
+        st.warning(text, icon=":material/pregnant_woman:")
+    else:
+        st.caption(text)
+
+
 def show_result(
     result: dosing.DoseResult, key: str, current: float | None = None, label: str = "Suggested dose"
 ) -> None:
@@ -275,6 +291,7 @@ def mycophenolate_tab(ctx: dosing.PatientContext | None, k: str, egfr: float | N
 
 def methotrexate_tab(ctx: dosing.PatientContext | None, k: str, egfr: float | None) -> None:
     show_key_points(["methotrexate"])
+    show_pregnancy("methotrexate")
     a, b, c = st.columns(3)
     current_mtx = ctx.mg_per_week("methotrexate") if ctx else None
     mtx = a.number_input(
@@ -322,6 +339,7 @@ def cyclophosphamide_tab(ds: Dataset | None, ctx: dosing.PatientContext | None, 
         "mg/day x days) and flag the cumulative dose above the thresholds the cited cohorts report."
     )
     show_key_points(["cyclophosphamide"])
+    show_pregnancy("cyclophosphamide (NIH)")  # the two regimens' instructions are the same text
     if ds is not None and ctx is not None:
         cyc = dosing.cumulative_cyclophosphamide(ds.doses, ds.patients, ctx.patient_id, day)
         if cyc is not None:

@@ -343,3 +343,16 @@ def test_the_patients_mycophenolate_dose_is_checked_like_the_rules_do():
     )
     assert at.radio(key="mmf_form_P1").value == "MPA"
     assert "Current dose 2880 mg/day is above the calculated range (1440-2160 mg/day)." in _texts(at.error)
+
+
+def test_the_methotrexate_and_cyclophosphamide_tabs_say_the_pregnancy_instruction():
+    """Probe 9 F6: the mycophenolate tab warned about pregnancy, the methotrexate and
+    cyclophosphamide tabs said nothing, though the Compare page grades both to stop before
+    conception.  Each tab now shows the same fact the Compare page shows (one home)."""
+    from dashboard import knowledge
+
+    at = _app()
+    warnings = _texts(at.warning)
+    for entry in ("methotrexate", "cyclophosphamide (NIH)"):
+        plan = str(knowledge.drugs()[entry].fact("pregnancy_plan").value)
+        assert f"**Pregnancy**: {plan}" in warnings, entry
