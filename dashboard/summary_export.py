@@ -23,12 +23,12 @@ from dashboard import model
 from dashboard.export import printable, to_csv_bytes, to_xlsx_bytes
 from dashboard.figures.timeline import TimelineOptions, timeline_figure
 from dashboard.identity import age_years, patient_label
-from dashboard.panel import reviewed_labs
-from dashboard.reviews import empty_log, flags_for_review, history_frame, with_review_status
+from dashboard.panel import SEVERITY_ORDER, reviewed_labs
+from dashboard.reviews import empty_log, history_frame, with_review_status
 from dashboard.rules import Profile, get_profile, review
 from dashboard.rules.data import draw_severity
 from dashboard.units import display_decimals, display_number, display_text
-from dashboard.views import after_as_of_summary, after_as_of_table
+from dashboard.views import after_as_of_summary, after_as_of_table, schedule_table, worst_after_as_of
 
 #: Printed on every summary (the same words as the app's disclaimer).
 DISCLAIMER = (
@@ -99,6 +99,29 @@ def latest_results(labs: pd.DataFrame) -> pd.DataFrame:
     return order.drop_duplicates(["patient_id", "analyte"], keep="last").drop(columns="_severity")
 
 
+def _open_check_texts(checks: pd.DataFrame) -> pd.Series:
+    """Per patient: each open dose check above info (the Panel's "Dose checks"), most
+    severe first, as "rule (severity): finding [source]", joined by " | "."""
+    if not len(checks):
+        return pd.Series(dtype=object)
+    rank = checks["severity"].map(SEVERITY_ORDER).fillna(0)
+    live = checks[(checks["status"] == "open") & (rank > SEVERITY_ORDER["info"])]
+    live = live.assign(_rank=rank).sort_values(["patient_id", "_rank", "rule"], ascending=[True, False, True])
+    texts = [f"{r.rule} ({r.severity}): {r.message} [{r.source}]" for r in live.itertuples(index=False)]
+    return pd.Series(texts, index=live.index, dtype=object).groupby(live["patient_id"]).agg(" | ".join)
+
+
+def _review_state(n_open: int, not_reviewed: int, checks: int, overdue: int) -> str:
+    """The review state of a patient's open lab flags, and what else is open (never
+    "no open flag" alone while a dose check or overdue bloods stand)."""
+    if n_open:
+        return "all reviewed" if not_reviewed == 0 else f"{not_reviewed} of {n_open} not reviewed"
+    other = ([f"{checks} dose check{'s' if checks != 1 else ''}"] if checks else []) + (
+        [f"bloods {overdue} d overdue"] if overdue else []
+    )
+    return "no open flag" if not other else "no open lab flag; open: " + ", ".join(other)
+
+
 def panel_frame(
     labs: pd.DataFrame,
     doses: pd.DataFrame,
@@ -132,13 +155,19 @@ def panel_frame(
     n_open = ids.map(open_n).fillna(0).astype(int)
     n_todo = ids.map(todo).fillna(0).astype(int)
     overdue = ids.map(summary["days_overdue"].where(summary["overdue"].astype(bool), 0)).fillna(0).astype(int)
+    # the Panel's "Dose checks": open checks above info (summary.dose_checks_open)
+    n_checks = ids.map(summary["dose_checks_open"]).fillna(0).astype(int)
+    check_texts = _open_check_texts(rv.dose_checks_df()).to_dict()
     out = pd.DataFrame(
         {
             "Patient": ids,
             "Name": pts.get("name", ""),
             "Birth date": [_iso_day(b) for b in pts["birth_date"]],
             "Sex": pts["sex"],
-            "Age (years)": [_age(r, as_of) for _, r in pts.iterrows()],
+            # whole years ("65", never "65.0"); blank when unknown
+            "Age (years)": pd.array([_age(r, as_of) for _, r in pts.iterrows()], dtype="Float64")
+            .round()
+            .astype("Int64"),
             "Diagnosis": pts["diagnosis"],
             "TPMT": pts["tpmt"],
             "Urgency": ids.map(summary["urgency"]).fillna("").replace("", "none"),
@@ -146,15 +175,20 @@ def panel_frame(
             "Open flags": n_open,
             "Not reviewed": n_todo,
             "Review state": [
-                "no open flag" if n == 0 else "all reviewed" if t == 0 else f"{t} of {n} not reviewed"
-                for n, t in zip(n_open, n_todo, strict=True)
+                _review_state(n, t, k, d) for n, t, k, d in zip(n_open, n_todo, n_checks, overdue, strict=True)
             ],
+            "Dose checks": n_checks,
+            "Open dose checks": [check_texts.get(pid, "") for pid in ids],
             "Overdue (days)": overdue,
+            "Next test due": [_iso_day(t) for t in ids.map(summary["next_test_due"])],
         }
     )
     later = ids.map(summary["results_after_as_of"]).fillna(0).astype(int)
     if int(later.sum()):  # not judged on the as-of date: never out of sight
         out["Results after as-of"] = later.to_numpy()
+        after = rv.after_as_of_df()
+        worst = {pid: worst_after_as_of(rows) for pid, rows in after.groupby("patient_id")}
+        out["Worst result after as-of"] = [worst.get(pid, "") for pid in ids]
     current = model.doses_in_force(doses, as_of).sort_values("drug")
     drugs: dict[str, list[str]] = {}
     for _, r in current.iterrows():
@@ -173,6 +207,9 @@ def panel_frame(
                 out[analyte_header(a)] = pd.Series(
                     [by_analyte[a].get(pid, "") for pid in out["Patient"]], index=out.index, dtype=object
                 )
+                if f"ctcae_{a}" in summary:  # the grade of that latest result, as the Panel's "1.00 G3"
+                    grade = ids.map(summary[f"ctcae_{a}"])
+                    out[f"{model.analyte_label(a)} CTCAE grade"] = grade.astype("Int64").to_numpy()
     if reviews is not None:
         if reviews.empty:
             latest_rev = pd.DataFrame(columns=["reviewed_at", "action", "reviewer"])
@@ -370,12 +407,77 @@ def open_flags_frame(flags: pd.DataFrame, patients: pd.DataFrame | None = None) 
     )
 
 
+#: What the flagged-results export covers (its "About" sheet, the app's caption).
+FLAGGED_SCOPE = (
+    "Flagged results: one row per open flag on a lab result (CTCAE grade, guideline limit, trend). "
+    "Dose checks (dose, interaction, cumulative dose) are not lab flags: they are in the open dose "
+    "checks export and the panel export; overdue blood tests are in the panel export and the patient summary."
+)
+
+#: The columns of the open dose checks export.
+DOSE_CHECK_COLUMNS: tuple[str, ...] = (
+    "Patient",
+    "Name",
+    "Birth date",
+    "Drug",
+    "With",
+    "Rule",
+    "Severity",
+    "Finding",
+    "Source",
+    "From",
+    "To",
+)
+
+
+def open_dose_checks_frame(checks: pd.DataFrame, patients: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per dose check open on the review date (``Review.dose_checks_df()``), every
+    severity, most severe first within a patient: who, the drug (and the interacting one),
+    the rule, severity, finding and source, and since when."""
+    live = _open_checks(checks)
+    if live.empty:
+        return pd.DataFrame(columns=list(DOSE_CHECK_COLUMNS))
+    live = live.sort_values("patient_id", kind="stable")
+    who = patients.set_index("patient_id") if patients is not None and len(patients) else None
+    ids = live["patient_id"]
+    name = ids.map(who["name"]).fillna("") if who is not None and "name" in who else pd.Series("", index=ids.index)
+    born = ids.map(who["birth_date"]) if who is not None else pd.Series(pd.NaT, index=ids.index)
+    return pd.DataFrame(
+        {
+            "Patient": ids.to_numpy(),
+            "Name": name.to_numpy(),
+            "Birth date": [_iso_day(b) for b in born],
+            "Drug": [model.drug_label(d) for d in live["drug"]],
+            "With": [model.drug_label(d) if d else "" for d in live["with_drug"]],
+            "Rule": live["rule"].to_numpy(),
+            "Severity": live["severity"].to_numpy(),
+            "Finding": live["message"].to_numpy(),
+            "Source": live["source"].to_numpy(),
+            "From": [_iso_day(t) for t in live["start"]],
+            "To": [_iso_day(t) or "ongoing" for t in live["end"]],
+        },
+        columns=list(DOSE_CHECK_COLUMNS),
+    )
+
+
 def flagged_csv(flags: pd.DataFrame, patients: pd.DataFrame | None = None) -> bytes:
     return to_csv_bytes(open_flags_frame(flags, patients))
 
 
-def flagged_xlsx(flags: pd.DataFrame, patients: pd.DataFrame | None = None) -> bytes:
-    return to_xlsx_bytes({"Open flags": open_flags_frame(flags, patients)})
+def flagged_xlsx(
+    flags: pd.DataFrame, patients: pd.DataFrame | None = None, checks: pd.DataFrame | None = None
+) -> bytes:
+    """The open flags on results; with ``checks`` (``Review.dose_checks_df()``) the open dose
+    checks on a sheet of their own; an "About" sheet says what the workbook covers."""
+    sheets = {"Open flags": open_flags_frame(flags, patients)}
+    if checks is not None:
+        sheets["Open dose checks"] = open_dose_checks_frame(checks, patients)
+    sheets["About"] = pd.DataFrame({"What this workbook covers": [FLAGGED_SCOPE]})
+    return to_xlsx_bytes(sheets)
+
+
+def dose_checks_csv(checks: pd.DataFrame, patients: pd.DataFrame | None = None) -> bytes:
+    return to_csv_bytes(open_dose_checks_frame(checks, patients))
 
 
 def reviews_frame(reviews: pd.DataFrame) -> pd.DataFrame:
@@ -501,6 +603,10 @@ class PatientSummary:
     dose_edits: pd.DataFrame | None = None
     #: Results dated after ``as_of`` (``Review.after_as_of_df()``): listed, not reviewed.
     after_as_of: pd.DataFrame | None = None
+    #: The monitoring schedule on ``as_of`` (``Review.schedule_df()``): the blood tests due.
+    schedule: pd.DataFrame | None = None
+    #: The dose checks (``Review.dose_checks_df()``): the open ones are printed.
+    dose_checks: pd.DataFrame | None = None
 
 
 def _font_files() -> tuple[Path, Path] | None:
@@ -590,6 +696,37 @@ def _limit(df: pd.DataFrame, n: int) -> tuple[pd.DataFrame, str]:
     return df.head(n), f"({len(df) - n} more not shown: see the Excel export)"
 
 
+def _open_checks(checks: pd.DataFrame | None) -> pd.DataFrame:
+    """The open dose checks, most severe first (every severity: the printed summary is the full account)."""
+    if checks is None or checks.empty:
+        return pd.DataFrame(
+            columns=["patient_id", "drug", "with_drug", "rule", "severity", "message", "source", "start", "end"]
+        )
+    live = checks[checks["status"] == "open"]
+    rank = live["severity"].map(SEVERITY_ORDER).fillna(0)
+    return live.assign(_rank=rank).sort_values(["_rank", "rule"], ascending=[False, True]).drop(columns="_rank")
+
+
+def _overdue_rows(schedule: pd.DataFrame | None) -> pd.DataFrame:
+    """The schedule rows overdue on the review date, most overdue first."""
+    if schedule is None or schedule.empty:
+        return pd.DataFrame(columns=["drug", "tests_due", "days_overdue", "due_by", "message", "severity"])
+    late = schedule[schedule["overdue"].astype(bool)]
+    return late.sort_values("days_overdue", ascending=False)
+
+
+def _no_lab_flag_words(as_of: dt.date, checks: int, overdue: pd.DataFrame) -> str:
+    """What the flag section says when no result is flagged: never "no open flags" while
+    a dose check or an overdue test stands."""
+    other = ([f"{checks} dose check{'s' if checks != 1 else ''} (above)"] if checks else []) + [
+        f"{r.tests_due or 'blood tests'} {int(r.days_overdue)} days overdue (above)"
+        for r in overdue.itertuples(index=False)
+    ]
+    if not other:
+        return f"No open flags on {as_of:%d %b %Y}."
+    return f"No result is flagged on {as_of:%d %b %Y}, but open: " + "; ".join(other) + "."
+
+
 def patient_summary_pdf(s: PatientSummary) -> bytes:
     """The one-page patient summary (may run onto a second page for long histories)."""
     p = s.patient
@@ -639,17 +776,60 @@ def patient_summary_pdf(s: PatientSummary) -> bytes:
         if more:
             doc.para(more, size=7)
 
+    checks = _open_checks(s.dose_checks)
+    doc.heading("Open dose checks (rule, severity, source)")
+    if s.dose_checks is None:
+        doc.para("Dose checks: not evaluated for this summary.")
+    elif checks.empty:
+        doc.para(f"No open dose check on {s.as_of:%d %b %Y}.")
+    else:
+        table = pd.DataFrame(
+            {
+                "Drug": [
+                    model.drug_label(d) + (f" with {model.drug_label(w)}" if w else "")
+                    for d, w in zip(checks["drug"], checks["with_drug"], strict=True)
+                ],
+                "Rule": checks["rule"].to_numpy(),
+                "Severity": checks["severity"].to_numpy(),
+                "Finding": checks["message"].to_numpy(),
+                "Source": checks["source"].to_numpy(),
+            }
+        )
+        doc.table(table, widths=(28, 36, 14, 66, 42))
+
+    overdue = _overdue_rows(s.schedule)
+    doc.heading("Blood tests due (monitoring schedule)")
+    if s.schedule is None:
+        doc.para("Monitoring schedule: not evaluated for this summary.")
+    elif s.schedule.empty:
+        doc.para("No drug on a monitoring schedule on this date.")
+    else:
+        for message in overdue["message"]:  # "... OVERDUE by 107 days (due 2025-12-15)"
+            doc.para(str(message), bold=True)
+        doc.table(schedule_table(s.schedule), widths=(26, 50, 18, 14, 18, 16, 44))
+
     doc.heading("Open flags (rule, source and review)")
     if s.flags is None or s.flags.empty:
-        doc.para(s.flags_note if s.flags is None else f"No open flags on {s.as_of:%d %b %Y}.")
+        doc.para(s.flags_note if s.flags is None else _no_lab_flag_words(s.as_of, len(checks), overdue))
     else:
         f = flags_frame(s.flags)
+        values = [
+            display_text(a, float(v), "SI", str(r), str(c)) + f" {u}"
+            for a, v, r, c, u in zip(
+                s.flags["analyte"],
+                s.flags["value"],
+                s.flags["source_value"],
+                s.flags["comparator"],
+                s.flags["unit"],
+                strict=True,
+            )
+        ]
         table = pd.DataFrame(
             {
                 "Collected": f["Collected"],
                 "Result": [
-                    f"{model.analyte_label(a)} {r} ({raw})"
-                    for a, r, raw in zip(s.flags["analyte"], f["Result"], f["As reported"], strict=True)
+                    f"{model.analyte_label(a)} {v} ({raw})"
+                    for a, v, raw in zip(s.flags["analyte"], values, f["As reported"], strict=True)
                 ],
                 "Rule · source": f["Rule"] + " · " + f["Source"],
                 "Severity": f["Severity"],
@@ -711,19 +891,21 @@ def patient_summary(
     source: str = "",
     profile: Profile | str | None = None,
     figure: bool = True,
+    intervals: pd.DataFrame | None = None,
 ) -> PatientSummary:
-    """Everything the summary of one patient shows, the open flags computed by the rules,
-    and (with ``figure``) the timeline of the last year as a picture."""
+    """Everything the summary of one patient shows: the open flags, the open dose checks
+    and the blood tests due computed by the rules (with the clinician-set monitoring
+    ``intervals``, as the Panel), and (with ``figure``) the timeline of the last year as a picture."""
 
     def mine(df: pd.DataFrame) -> pd.DataFrame:
         return df[df["patient_id"] == patient_id]
 
     canonical = model.to_pandas("doses", model.from_pandas("doses", mine(doses)))
-    flags = flags_for_review(mine(labs), canonical, mine(patients), mine(baselines), mine(log), as_of, profile)
-    later = None
-    if (mine(labs)["collected_at"] >= pd.Timestamp(as_of) + pd.Timedelta(days=1)).any():
-        rv = review(mine(labs), canonical, mine(patients), mine(baselines), profile, as_of)
-        later = rv.after_as_of_df()
+    mine_intervals = mine(intervals) if intervals is not None else None
+    # one review: the flags (as flags_for_review gives them), the schedule and the dose checks
+    rv = review(mine(labs), canonical, mine(patients), mine(baselines), profile, as_of, intervals=mine_intervals)
+    flags = with_review_status(rv.open_flags_df(), mine(log), rule_col="rule", as_of=as_of)
+    later = rv.after_as_of_df() if rv.after_as_of.num_rows else None
     png, note = (
         timeline_png(mine(labs), canonical, mine(patients), mine(baselines), as_of, profile) if figure else (None, "")
     )
@@ -740,6 +922,8 @@ def patient_summary(
         source=source,
         flags=flags,
         after_as_of=later,
+        schedule=rv.schedule_df(),
+        dose_checks=rv.dose_checks_df(),
     )
 
 

@@ -215,11 +215,23 @@ def after_as_of_summary(after: pd.DataFrame, as_of) -> str:
     )
     if g.max() > 0:
         w = after.loc[g.idxmax()]
-        text += (
-            f" Most severe: {w['patient_id']}, {model.analyte_label(w['analyte'])} {w['comparator']}{w['value']:g} "
-            f"{display_unit(w['analyte'], 'SI')} on {w['collected_at']:%d %b %Y} (CTCAE grade {int(w['ctcae_grade'])})."
-        )
+        text += f" Most severe: {w['patient_id']}, {worst_after_as_of(after)}."
     return text + " Move the as-of date to review them."
+
+
+def worst_after_as_of(after: pd.DataFrame) -> str:
+    """The most severe result after the as-of date in words ("Neutrophils 0.4 ×10⁹/L on
+    20 Apr 2026 (CTCAE grade 4)"); "" when none of them has a CTCAE grade."""
+    if after.empty:
+        return ""
+    g = after["ctcae_grade"].astype("float").fillna(-1)
+    if g.max() <= 0:
+        return ""
+    w = after.loc[g.idxmax()]
+    return (
+        f"{model.analyte_label(w['analyte'])} {w['comparator']}{w['value']:g} "
+        f"{display_unit(w['analyte'], 'SI')} on {w['collected_at']:%d %b %Y} (CTCAE grade {int(w['ctcae_grade'])})"
+    )
 
 
 def schedule_table(schedule: pd.DataFrame) -> pd.DataFrame:

@@ -8,6 +8,7 @@ a complete BSR 2025 monitoring check, so P1 is not overdue.
 """
 
 import datetime as dt
+import io
 
 import pandas as pd
 
@@ -69,3 +70,78 @@ def test_the_pdf_names_the_patient_with_two_identifiers():
     s = sx.patient_summary(ds.labs, ds.doses, ds.patients, ds.baselines, empty_log(), "P1", AS_OF, figure=False)
     text = PdfReader(io.BytesIO(sx.patient_summary_pdf(s))).pages[0].extract_text()
     assert "DOE, Jane · 12-Mar-1980 · MRN P1" in text
+
+
+# --------------------------------------------------------------------------- probe 9 F2/F8: what the panel export leaves out
+
+#: Hand-worked (probe 9): methotrexate 15 mg daily + trimethoprim opens two dose checks
+#: (3E: methotrexate once weekly; Medsafe 2022: avoid trimethoprim); mycophenolate from
+#: 2025-12-01 with no result is due 2025-12-15, 107 days overdue on 2026-04-01.  995
+#: cells/uL neutrophils is 0.995 x10^9/L: CTCAE grade 3 (< 1.0 - 0.5).  0.4 x10^9/L on
+#: 2026-04-20 is after the as-of date: grade 4 (< 0.5).  Born 1970-01-01: 56 on 2026-04-01.
+P9_AS_OF = dt.date(2026, 4, 1)
+P9_LABS = (
+    "MRN,Collection Date,Component,Result,Units\n"
+    "P2,2026-03-02,Absolute Neutrophil Count,995,cells/uL\n"
+    "P2,2026-04-20,Absolute Neutrophil Count,0.4,10^9/L\n"
+)
+P9_DOSES = (
+    "patient_id,drug,dose,dose_unit,frequency,route,start,end\n"
+    "P2,methotrexate,15,mg,weekly,oral,2025-11-01,\n"
+    "P3,mycophenolate mofetil,1000,mg,twice daily,oral,2025-12-01,\n"
+    "D1,methotrexate,15,mg,daily,oral,2026-03-25,\n"
+    "D1,trimethoprim,200,mg,twice daily,oral,2026-03-25,\n"
+)
+P9_PATIENTS = (
+    "patient_id,family_name,given_name,sex,birth_date,weight_kg,tpmt,nudt15,diagnosis\n"
+    "P2,YAMADA,Taro,M,1960-05-05,70,normal,normal,RA\n"
+    "P3,NUNEZ,Zoe,F,1980-02-02,65,normal,normal,Lupus nephritis\n"
+    "D1,DAILY,Mo,F,1970-01-01,60,normal,normal,RA\n"
+)
+
+
+def p9_panel() -> pd.DataFrame:
+    from dashboard.ingest import ImportOptions, Source, import_sources
+
+    sources = [
+        Source("labs.csv", P9_LABS.encode()),
+        Source("doses.csv", P9_DOSES.encode()),
+        Source("patients.csv", P9_PATIENTS.encode()),
+    ]
+    ds = Dataset.from_import(import_sources(sources, ImportOptions(today=dt.date(2026, 5, 1))), "probe9")
+    return sx.panel_frame(ds.labs, ds.doses, ds.patients, empty_log(), P9_AS_OF, ds.baselines, None, ds.intervals)
+
+
+def test_the_panel_export_lists_both_dose_checks():
+    """H141 (probe 9 F2): both of D1's dose checks, counted and named; not "no open flag"."""
+    row = p9_panel().set_index("Patient").loc["D1"]
+    cells = " ".join(str(v) for k, v in row.items() if k != "Current drugs").lower()
+    assert "once weekly" in cells and "avoid where possible" in cells
+    assert row["Dose checks"] == 2 and row["Open flags"] == 0
+    assert row["Review state"] != "no open flag" and "2 dose checks" in row["Review state"]
+
+
+def test_the_panel_export_says_overdue_bloods_are_open_and_when_the_next_test_was_due():
+    """H141/H142 (probe 9 F2, F8): P3 has no lab flag but bloods 107 days overdue, due 2025-12-15."""
+    row = p9_panel().set_index("Patient").loc["P3"]
+    assert row["Overdue (days)"] == 107 and row["Next test due"] == "2025-12-15"
+    assert row["Review state"] != "no open flag" and "107 d overdue" in row["Review state"]
+
+
+def test_the_panel_export_has_the_grade_beside_the_value_and_names_the_worst_later_result():
+    """H142 (probe 9 F8): the CTCAE grade of the latest neutrophils (0.995: grade 3), and the
+    result after the as-of date named (0.4 on 20 Apr 2026, grade 4), not only counted."""
+    panel = p9_panel()
+    cols = list(panel.columns)
+    assert cols.index("Neutrophils CTCAE grade") == cols.index("Neutrophils (10^9/L)") + 1
+    row = panel.set_index("Patient").loc["P2"]
+    assert row["Neutrophils CTCAE grade"] == 3
+    assert row["Results after as-of"] == 1
+    worst = row["Worst result after as-of"]
+    assert "Neutrophils 0.4" in worst and "20 Apr 2026" in worst and "grade 4" in worst
+
+
+def test_the_panel_csv_writes_age_in_whole_years():
+    """Probe 9 (cosmetic): "56", never "56.0" (D1 born 1970-01-01, on 2026-04-01)."""
+    table = pd.read_csv(io.BytesIO(sx.panel_csv(p9_panel())), encoding="utf-8-sig", dtype=str)
+    assert table.set_index("Patient").loc["D1", "Age (years)"] == "56"

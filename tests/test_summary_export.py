@@ -263,3 +263,94 @@ def test_the_cli_panel_export_of_a_workspace_without_open_flags_is_made(tmp_path
     assert main(["workspace", "export", "--format", "csv", "--out", str(out)]) == 0
     frame = pd.read_csv(out, dtype=str)
     assert list(frame["Patient"]) == ["001"] and list(frame["Review state"]) == ["no open flag"]
+
+
+# --------------------------------------------------------------------------- probe 9 F2/F8: the PDF says what is open
+
+#: Probe 9's inputs (hand-worked): mycophenolate from 2025-12-01 and no result since: BSR
+#: tests every 2 weeks at the start, so the first was due 2025-12-15; on 2026-04-01 that
+#: is 16 + 31 + 28 + 31 + 1 = 107 days late.  Methotrexate 15 mg daily is a daily dose of a
+#: once-weekly drug (3E recommendations) and trimethoprim with methotrexate is to be avoided
+#: (Medsafe 2022).  9.95 g/dL haemoglobin is 99.5 g/L (CTCAE grade 2, < 100 g/L).
+P9_AS_OF = dt.date(2026, 4, 1)
+P9_LABS = (
+    "MRN,Collection Date,Component,Result,Units,Reference Range\n"
+    "P2,2026-03-02,Hemoglobin,9.95,g/dL,12.0-16.0\n"
+    "P2,2026-03-02,Absolute Neutrophil Count,995,cells/uL,2000-7500\n"
+)
+P9_DOSES = (
+    "patient_id,drug,dose,dose_unit,frequency,route,start,end\n"
+    "P2,methotrexate,15,mg,weekly,oral,2025-11-01,\n"
+    "P3,mycophenolate mofetil,1000,mg,twice daily,oral,2025-12-01,\n"
+    "D1,methotrexate,15,mg,daily,oral,2026-03-25,\n"
+    "D1,trimethoprim,200,mg,twice daily,oral,2026-03-25,\n"
+)
+P9_PATIENTS = (
+    "patient_id,family_name,given_name,sex,birth_date,weight_kg,tpmt,nudt15,diagnosis\n"
+    "P2,YAMADA,Taro,M,1960-05-05,70,normal,normal,RA\n"
+    "P3,NUNEZ,Zoe,F,1980-02-02,65,normal,normal,Lupus nephritis\n"
+    "D1,DAILY,Mo,F,1970-01-01,60,normal,normal,RA\n"
+)
+
+
+@pytest.fixture(scope="module")
+def p9() -> Dataset:
+    from dashboard.ingest import ImportOptions, Source, import_sources
+
+    sources = [
+        Source("labs.csv", P9_LABS.encode()),
+        Source("doses.csv", P9_DOSES.encode()),
+        Source("patients.csv", P9_PATIENTS.encode()),
+    ]
+    return Dataset.from_import(import_sources(sources, ImportOptions(today=P9_AS_OF)), "probe9")
+
+
+def p9_pdf_text(ds: Dataset, pid: str) -> str:
+    from pypdf import PdfReader
+
+    s = sx.patient_summary(
+        ds.labs, ds.doses, ds.patients, ds.baselines, empty_log(), pid, P9_AS_OF, "probe9", figure=False
+    )
+    return "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(sx.patient_summary_pdf(s))).pages)
+
+
+def test_the_pdf_says_the_bloods_are_overdue(p9):
+    """H141 (probe 9 F2): P3, mycophenolate and no result, is 107 days overdue (due 2025-12-15)."""
+    text = p9_pdf_text(p9, "P3")
+    low = text.lower()
+    assert "overdue" in low and "107" in text and "2025-12-15" in text
+    assert "No open flags" not in text  # something is open: the bloods
+
+
+def test_the_pdf_shows_the_urgent_dose_checks(p9):
+    """H141 (probe 9 F2): methotrexate 15 mg daily + trimethoprim: both dose checks, with rule and source."""
+    text = p9_pdf_text(p9, "D1")
+    flat = " ".join(text.split()).lower()
+    assert "once weekly" in flat  # methotrexate recorded daily
+    assert "avoid where possible" in flat  # the trimethoprim interaction
+    assert "dose.mtx_not_weekly" in flat and "urgent" in flat and "medsafe" in flat
+    assert "no open flags" not in flat
+
+
+def test_the_pdf_flag_table_names_the_unit_of_the_value(p9):
+    """H142 (probe 9 F8): "Hb 100.0" had no unit and a float artefact; 99.5 g/L is rounded as
+    the lab's display functions round it, with its unit beside it."""
+    text = " ".join(p9_pdf_text(p9, "P2").split())
+    assert "Hb 100.0" not in text
+    assert "g/L (9.95 g/dL)" in text
+
+
+def test_the_open_dose_checks_export_has_both_checks_and_the_flagged_export_says_what_it_covers(p9):
+    """H141 (probe 9 F2): the flagged results are lab flags only; the dose checks have their own export."""
+    from dashboard.reviews import flags_for_review
+    from dashboard.rules import review
+
+    rv = review(p9.labs, p9.doses, p9.patients, p9.baselines, None, P9_AS_OF)
+    frame = sx.open_dose_checks_frame(rv.dose_checks_df(), p9.patients)
+    d1 = frame[frame["Patient"] == "D1"]
+    assert set(d1["Rule"]) == {"dose.mtx_not_weekly", "dose.mtx_trimethoprim"}
+    assert d1["Severity"].iloc[0] == "urgent"  # most severe first
+    flags = flags_for_review(p9.labs, p9.doses, p9.patients, p9.baselines, empty_log(), P9_AS_OF)
+    book = openpyxl.load_workbook(io.BytesIO(sx.flagged_xlsx(flags, p9.patients, rv.dose_checks_df())))
+    assert {"Open flags", "Open dose checks", "About"} <= set(book.sheetnames)
+    assert "not lab flags" in str(book["About"]["A2"].value)

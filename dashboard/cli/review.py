@@ -76,7 +76,12 @@ def cmd_review(args: argparse.Namespace) -> int:
         print()
         print(review_text(rv))
     if written is not None:  # on stderr: stdout stays the review (JSON or text)
-        print(f"Wrote {written} open flag{'s' if written != 1 else ''} to {args.csv}", file=sys.stderr)
+        sys.stdout.flush()  # the review first: never "...review textWrote 3 open flags" on one screen
+        print(
+            f"\nWrote {written} open flag{'s' if written != 1 else ''} to {args.csv} "
+            "(flags on results; the dose checks and overdue tests are in the review)",
+            file=sys.stderr,
+        )
     return EXIT_OK
 
 

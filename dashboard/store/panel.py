@@ -70,6 +70,7 @@ class WorkspacePanel:
             as_of or self.as_of,
             self.label,
             profile,
+            intervals=self.intervals,
         )
 
     def open_flags(self, as_of: dt.date | None = None, profile: Profile | str | None = None) -> pd.DataFrame:

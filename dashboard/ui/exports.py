@@ -13,7 +13,7 @@ from dashboard.export import safe_file_name
 from dashboard.markup import md_escape
 from dashboard.reviews import empty_log
 from dashboard.store.panel import WorkspacePanel
-from dashboard.ui.caching import panel_flags
+from dashboard.ui.caching import current_review, panel_flags
 from dashboard.ui.state import as_of, profile_name, selected_patient
 
 log = logging.getLogger(__name__)
@@ -40,8 +40,14 @@ def export_buttons(ds: Dataset, panel: WorkspacePanel | None) -> None:
         "review state, on the as-of date)"
     )
     flags = panel_flags(ds, entries)
-    st.caption(f"Open flags on the as-of date: {len(flags):,} ({int((~flags['reviewed']).sum()):,} not reviewed).")
-    a, b = st.columns(2)
+    rv = current_review()
+    checks = rv.dose_checks_df() if rv is not None else None
+    n_checks = len(sx.open_dose_checks_frame(checks)) if checks is not None else 0
+    st.caption(
+        f"Open flags on results on the as-of date: {len(flags):,} ({int((~flags['reviewed']).sum()):,} not "
+        f"reviewed). Open dose checks: {n_checks:,}. {sx.FLAGGED_SCOPE}"
+    )
+    a, b, c = st.columns(3)
     a.download_button(
         "Flagged results (CSV)",
         lambda: _made("flags csv", sx.flagged_csv(flags, ds.patients)),
@@ -50,11 +56,19 @@ def export_buttons(ds: Dataset, panel: WorkspacePanel | None) -> None:
         key="x_fc",
     )
     b.download_button(
-        "Flagged results (Excel)",
-        lambda: _made("flags xlsx", sx.flagged_xlsx(flags, ds.patients)),
+        "Flagged results and dose checks (Excel)",
+        lambda: _made("flags xlsx", sx.flagged_xlsx(flags, ds.patients, checks)),
         f"flags_{day}.xlsx",
         key="x_fx",
     )
+    if checks is not None:
+        c.download_button(
+            "Open dose checks (CSV)",
+            lambda: _made("dose checks csv", sx.dose_checks_csv(checks, ds.patients)),
+            f"dose_checks_{day}.csv",
+            "text/csv",
+            key="x_dc",
+        )
     left, right = st.columns(2)
     left.download_button(
         "Panel (CSV)", lambda: _made("panel csv", sx.panel_csv(table())), f"panel_{day}.csv", "text/csv", key="x_pcsv"
@@ -69,7 +83,9 @@ def export_buttons(ds: Dataset, panel: WorkspacePanel | None) -> None:
     if not pid:
         return
     fid = safe_file_name(pid)
-    summary = sx.patient_summary(ds.labs, doses, ds.patients, ds.baselines, entries, pid, day, ds.label, profile)
+    summary = sx.patient_summary(
+        ds.labs, doses, ds.patients, ds.baselines, entries, pid, day, ds.label, profile, intervals=ds.intervals
+    )
     st.markdown(f"**Patient {md_escape(pid)}**")
     a, b, c = st.columns(3)
     a.download_button(
