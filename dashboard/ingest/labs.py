@@ -844,7 +844,9 @@ def _status_vocab() -> tuple[dict[str, str], tuple[tuple[str, str], ...]]:
 def status_class(text: str) -> str:
     """What a status says of its result: "withdrawn", "preliminary", "corrected", "final",
     or "" (not recognised).  Read from the whole text (a code or word) or from the phrases
-    it holds as whole words ("Not Done - clotted" is withdrawn); a blank status is final."""
+    it holds as whole words ("Not Done - clotted" is withdrawn); a blank status is final.
+    A text holding a corrected phrase and a withdrawn one ("Corrected - previous result in
+    error") is a correction: the withdrawn words describe the result it corrects."""
     norm = normalize(text)
     if not norm:
         return "final"
@@ -852,7 +854,12 @@ def status_class(text: str) -> str:
     if norm in codes:
         return codes[norm]
     padded = f" {norm} "
-    return next((cls for phrase, cls in phrases if phrase in padded), "")
+    held = [cls for phrase, cls in phrases if phrase in padded]
+    if "corrected" in held and "withdrawn" in held:
+        # "Corrected - previous result in error", "Amended (replaced erroneous value)": the
+        # withdrawn words describe the earlier result, which this one corrects (audit 5 S2)
+        return "corrected"
+    return held[0] if held else ""
 
 
 def _judge_status(status: pa.Array, verdict: _Verdicts, report: FileReport, column: str) -> pa.Array:

@@ -201,3 +201,35 @@ def test_a_correction_in_a_later_file_replaces_the_final_of_an_earlier_one():
     assert _grades(r, "neutrophils") == [4]
     (p,) = r.report.files[0].problems
     assert "corrected" in p.message
+
+
+# --------------------------------------------------------------------------- audit 5
+
+
+@pytest.mark.parametrize(
+    "status",
+    [
+        "Corrected - previous result in error",
+        "Amended (replaced erroneous value)",
+        "Corrected: original result cancelled",
+        "Error corrected",
+    ],
+)
+def test_a_status_holding_corrected_and_withdrawn_words_is_a_correction(status):
+    # audit 5 S2: the withdrawn words describe the earlier result, which this one corrects
+    from dashboard.ingest.labs import status_class
+
+    assert status_class(status) == "corrected"
+
+
+def test_a_correction_whose_status_mentions_the_error_is_still_a_correction():
+    """Final 1.2, then 'Corrected - previous result in error' 0.4: the draw's neutrophil
+    count is 0.4 (grade 4, < 0.5), never the withdrawn 1.2 (grade 2)."""
+    r = import_text(
+        "MRN,Collection Date,Component,Result,Units,Status\n"
+        "1,2026-03-02 08:15,Neutrophils,1.2,10^9/L,Final\n"
+        "1,2026-03-02 08:15,Neutrophils,0.4,10^9/L,Corrected - previous result in error\n"
+    )
+    assert_balanced(r)
+    assert r.labs_df()["value"].tolist() == [0.4]
+    assert _grades(r, "neutrophils") == [4]
