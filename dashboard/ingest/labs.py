@@ -1358,15 +1358,20 @@ def _resolve_percent(allc: pa.Table, drop: dict[int, tuple[int, str]]) -> tuple[
         [("value", "min"), ("value", "max"), ("comparator", "min"), ("comparator", "max")]
     )
     wbc = wbc.rename_columns(["patient_id", "collected_at", "_wbc", "_wbc_max", "_wbc_cmp", "_wbc_cmp_max"])
-    have_abs = (
-        absolute.select(["patient_id", "analyte", "collected_at"])
-        .group_by(["patient_id", "analyte", "collected_at"])
-        .aggregate([])
-    )
+    # an absolute count of the draw makes its % a duplicate, except that a corrected % is
+    # set aside only by a corrected absolute: beside a final absolute it is made a count and
+    # replaces that final (H132, audit 5 S1)
+    key = ["patient_id", "analyte", "collected_at"]
+    abs_corr = corrections(absolute.column("_corr"))
+    have_abs = absolute.select(key).append_column("_abs_corr", pa.array(abs_corr))
+    have_abs = have_abs.group_by(key, use_threads=False).aggregate([("_abs_corr", "max")])
+    have_abs = have_abs.rename_columns([*key, "_abs_corr"])
     have_abs = have_abs.append_column("_has_abs", pa.array(np.ones(have_abs.num_rows, dtype=bool)))
     joined = pct.join(wbc, ["patient_id", "collected_at"], join_type="left outer")
-    joined = joined.join(have_abs, ["patient_id", "analyte", "collected_at"], join_type="left outer")
+    joined = joined.join(have_abs, key, join_type="left outer")
     has_abs = pc.fill_null(joined.column("_has_abs"), False).to_numpy(zero_copy_only=False)
+    has_corr_abs = pc.fill_null(joined.column("_abs_corr"), False).to_numpy(zero_copy_only=False)
+    has_abs = np.where(corrections(joined.column("_corr")), has_corr_abs, has_abs)
     wbc_v = pc.fill_null(joined.column("_wbc"), np.nan).to_numpy(zero_copy_only=False)
     orders = joined.column("_order").to_numpy()
     for o in orders[has_abs]:

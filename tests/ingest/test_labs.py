@@ -233,3 +233,37 @@ def test_a_correction_whose_status_mentions_the_error_is_still_a_correction():
     assert_balanced(r)
     assert r.labs_df()["value"].tolist() == [0.4]
     assert _grades(r, "neutrophils") == [4]
+
+
+def test_a_corrected_percentage_replaces_the_absolute_count_it_corrects():
+    """audit 5 S1: WBC 4.0, neutrophils 2.0 (final) and neutrophils 30 % (corrected): the
+    correction is 30 % of 4.0 = 1.2 x10^9/L (CTCAE v5.0 grade 2, < 1.5); the final 2.0
+    is rejected naming the correction, and the correction is never called a duplicate."""
+    r = import_text(
+        "MRN,Collection Date,Component,Result,Units,Status\n"
+        "1,2026-03-02 08:15,WBC,4.0,10^9/L,Final\n"
+        "1,2026-03-02 08:15,Neutrophils,2.0,10^9/L,Final\n"
+        "1,2026-03-02 08:15,Neutrophils %,30,%,Corrected\n"
+    )
+    assert_balanced(r)
+    df = r.labs_df()
+    assert df[df["analyte"] == "neutrophils"]["value"].tolist() == [1.2]
+    f = r.report.files[0]
+    assert (f.rows_accepted, f.rows_rejected, f.duplicates) == (2, 1, 0)
+    (p,) = f.problems
+    assert p.row == 3 and "corrected result 30 %" in p.message and "'Corrected'" in p.message
+    assert _grades(r, "neutrophils") == [2]
+
+
+def test_a_final_percentage_beside_a_corrected_absolute_count_leaves_the_correction():
+    # the reverse of audit 5 S1: the corrected count 0.4 (grade 4, < 0.5) stands; the
+    # final 50 % (of 4.0 = 2.0) is the draw's duplicate as before
+    r = import_text(
+        "MRN,Collection Date,Component,Result,Units,Status\n"
+        "1,2026-03-02 08:15,WBC,4.0,10^9/L,Final\n"
+        "1,2026-03-02 08:15,Neutrophils,0.4,10^9/L,Corrected\n"
+        "1,2026-03-02 08:15,Neutrophils %,50,%,Final\n"
+    )
+    assert_balanced(r)
+    df = r.labs_df()
+    assert df[df["analyte"] == "neutrophils"]["value"].tolist() == [0.4]
