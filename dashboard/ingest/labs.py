@@ -30,7 +30,7 @@ from dashboard import model
 from dashboard.ingest import dates as dates_mod
 from dashboard.ingest import identity
 from dashboard.ingest.mapping import normalize, other_specimen, recognise_test
-from dashboard.ingest.report import Conversion, FileReport, Problem
+from dashboard.ingest.report import SHOWN_VALUE, Conversion, FileReport, Problem
 from dashboard.ingest.values import UNDECIDED, detect_decimal, parse_range_unit, parse_sex_ranges, parse_values
 from dashboard.ordering import pack, packed_order
 from dashboard.units import (
@@ -1112,6 +1112,7 @@ def combine_labs(cands: list[LabCandidates]) -> pa.Table:
     pid_col = allc.column("patient_id")  # read only for the few rows rejected here
     drop: dict[int, tuple[int, str]] = {}  # _order -> (status, message)
     ok = allc.column("_ok").combine_chunks().to_numpy(zero_copy_only=False)
+    _void_corrected_without_a_number(allc, ok, drop)
 
     percent = allc.column("_percent").combine_chunks().to_numpy(zero_copy_only=False)
     if (percent & ok).any():
@@ -1205,6 +1206,42 @@ def resolve_sex_ranges(labs: pa.Table, cands: list[LabCandidates], patients: pa.
             )
     labs = labs.set_column(labs.schema.get_field_index("ref_low"), "ref_low", pa.array(ref_low))
     return labs.set_column(labs.schema.get_field_index("ref_high"), "ref_high", pa.array(ref_high))
+
+
+def _void_corrected_without_a_number(allc: pa.Table, ok: np.ndarray, drop: dict[int, tuple[int, str]]) -> None:
+    """A correction that is itself rejected (no number: "Haemolysed - please disregard",
+    status Corrected) still says that the results of its draw are wrong: those that are
+    not corrections are rejected too, naming it, never graded in silence (H132, audit 5
+    S5).  Marks them in ``ok`` (False) and ``drop``."""
+    void = ~ok & corrections(allc.column("_corr"))
+    if not void.any():
+        return
+    aidx = allc.column("_aidx").combine_chunks().to_numpy(zero_copy_only=False).astype(np.int64)
+    time_col = allc.column("collected_at").combine_chunks().cast(pa.int64())
+    known = pc.is_valid(time_col).to_numpy(zero_copy_only=False) & (aidx < len(model.ANALYTES))
+    void &= known
+    if not void.any():
+        return
+    pid = _codes(allc.column("patient_id")).astype(np.int64)
+    time = pc.fill_null(time_col, 0).to_numpy(zero_copy_only=False)
+    corr = corrections(allc.column("_corr"))
+    first: dict[tuple[int, int, int], int] = {}
+    for k in np.flatnonzero(void):
+        first.setdefault((int(pid[k]), int(aidx[k]), int(time[k])), int(k))
+    orders = allc.column("_order").to_numpy()
+    shown = ["source_value", "_corr", "source_file", "source_row"]
+    for k in np.flatnonzero(ok & ~corr):
+        by = first.get((int(pid[k]), int(aidx[k]), int(time[k])))
+        if by is None:
+            continue
+        c = allc.select(shown).slice(by, 1).to_pylist()[0]
+        ok[k] = False
+        drop[int(orders[k])] = (
+            REJECTED,
+            f"corrected by the lab to a result that is not imported ('{str(c['source_value'] or '')[:SHOWN_VALUE]}', "
+            f"status '{str(c['_corr'])[:SHOWN_VALUE]}', {c['source_file']} row {c['source_row']}: see its reason) "
+            "of the same draw (patient, test and time): the result it corrects is not graded",
+        )
 
 
 def _replaced_message(corr: dict) -> str:

@@ -267,3 +267,36 @@ def test_a_final_percentage_beside_a_corrected_absolute_count_leaves_the_correct
     assert_balanced(r)
     df = r.labs_df()
     assert df[df["analyte"] == "neutrophils"]["value"].tolist() == [0.4]
+
+
+def test_a_correction_without_a_number_rejects_the_result_it_corrects():
+    """audit 5 S5: platelets 40 (final; CTCAE grade 3), then a correction of the same draw
+    that holds no number ('Haemolysed - please disregard', Corrected): the lab has said the
+    40 is wrong, so it is rejected naming the correction, never graded in silence.  The
+    other results of the draw, and the same test of another patient, stay."""
+    r = import_text(
+        "MRN,Collection Date,Component,Result,Units,Status\n"
+        "1,2026-03-02 08:15,Platelets,40,10^9/L,Final\n"
+        "1,2026-03-02 08:15,Platelets,Haemolysed - please disregard,,Corrected\n"
+        "1,2026-03-02 08:15,WBC,3.0,10^9/L,Final\n"
+        "2,2026-03-02 08:15,Platelets,40,10^9/L,Final\n"
+    )
+    assert_balanced(r)
+    df = r.labs_df()
+    assert sorted(zip(df["patient_id"], df["analyte"], strict=True)) == [("1", "wbc"), ("2", "platelets")]
+    f = r.report.files[0]
+    assert (f.rows_accepted, f.rows_rejected, f.duplicates) == (2, 2, 0)
+    by_row = {p.row: p.message for p in f.problems}
+    assert "corrected by the lab" in by_row[2] and "Haemolysed - please disregard" in by_row[2] and "row 3" in by_row[2]
+    assert "not a number" in by_row[3]
+
+
+def test_a_correction_without_a_number_leaves_a_numeric_correction_of_its_draw():
+    r = import_text(
+        "MRN,Collection Date,Component,Result,Units,Status\n"
+        "1,2026-03-02 08:15,Platelets,40,10^9/L,Final\n"
+        "1,2026-03-02 08:15,Platelets,see note,,Corrected\n"
+        "1,2026-03-02 08:15,Platelets,140,10^9/L,Corrected\n"
+    )
+    assert_balanced(r)
+    assert r.labs_df()["value"].tolist() == [140.0]
