@@ -1090,7 +1090,22 @@ def _record_conversions(report: FileReport, units: _Units, accepted: np.ndarray,
 # --------------------------------------------------------------------------- combine
 
 
-def combine_labs(cands: list[LabCandidates]) -> pa.Table:
+#: What a store needs of a kept correction to replace a result of its draw stored earlier.
+_CORRECTION_COLUMNS = [
+    "patient_id",
+    "analyte",
+    "collected_at",
+    "value",
+    "comparator",
+    "source_value",
+    "source_unit",
+    "_corr",
+    "source_file",
+    "source_row",
+]
+
+
+def combine_labs(cands: list[LabCandidates], corrected: list[pa.Table] | None = None) -> pa.Table:
     """Resolve % differentials and duplicates across all files; settle every report.
 
     The labs table keeps its low-cardinality text columns dictionary-encoded (codes and
@@ -1144,6 +1159,10 @@ def combine_labs(cands: list[LabCandidates]) -> pa.Table:
     _record_percent_conversions(allc, keep, cands)
     if any(c.ref_by_sex is not None for c in cands):
         _pending_sex_ranges(allc, keep, cands)
+    if corrected is not None:  # the corrections kept, for a store that holds earlier imports (H132)
+        kept_corr = keep & corrections(allc.column("_corr"))
+        if kept_corr.any():
+            corrected.append(_plain_text(allc.filter(pa.array(kept_corr)).select(_CORRECTION_COLUMNS)))
     # rejected and duplicates out in one pass, over the model's columns only
     final = allc.drop_columns(["_percent", "_rec", "_file", "_order", "_aidx", "_ok", "_corr"])
     final = final if keep.all() else final.filter(pa.array(keep))
