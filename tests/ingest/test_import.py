@@ -681,3 +681,13 @@ def test_a_range_per_sex_of_a_patient_of_unknown_sex_is_not_used_and_said():
     assert any("per sex and the patient's sex is not known" in m and "default limits apply" in m for m in notes)
     assert any("more than one range, not one for each sex" in m for m in notes)
     assert _alt_grades(r) == [1, 1]
+
+
+def test_a_rejected_rows_patient_id_is_cut_like_its_value():
+    # audit 5 K1: a 100 000-character id is rejected; its problem keeps the first 128
+    # characters (the longest id accepted), as a value is cut
+    r = import_text("MRN,Collection Date,Component,Result,Units\n" + "9" * 100_000 + ",2026-03-02 08:15,WBC,4,10^9/L\n")
+    assert_balanced(r)
+    (p,) = r.report.files[0].problems
+    assert p.patient_id.startswith("9" * 128) and len(p.patient_id) <= 160
+    assert "100000 characters" in p.patient_id
