@@ -30,7 +30,7 @@ from dashboard import model
 from dashboard.ingest import dates as dates_mod
 from dashboard.ingest import identity
 from dashboard.ingest.mapping import normalize, other_specimen, recognise_test
-from dashboard.ingest.report import Conversion, FileReport, Problem
+from dashboard.ingest.report import SHOWN_VALUE, Conversion, FileReport, Problem
 from dashboard.ingest.values import UNDECIDED, detect_decimal, parse_range_unit, parse_sex_ranges, parse_values
 from dashboard.ordering import pack, packed_order
 from dashboard.units import (
@@ -844,7 +844,9 @@ def _status_vocab() -> tuple[dict[str, str], tuple[tuple[str, str], ...]]:
 def status_class(text: str) -> str:
     """What a status says of its result: "withdrawn", "preliminary", "corrected", "final",
     or "" (not recognised).  Read from the whole text (a code or word) or from the phrases
-    it holds as whole words ("Not Done - clotted" is withdrawn); a blank status is final."""
+    it holds as whole words ("Not Done - clotted" is withdrawn); a blank status is final.
+    A text holding a corrected phrase and a withdrawn one ("Corrected - previous result in
+    error") is a correction: the withdrawn words describe the result it corrects."""
     norm = normalize(text)
     if not norm:
         return "final"
@@ -852,7 +854,12 @@ def status_class(text: str) -> str:
     if norm in codes:
         return codes[norm]
     padded = f" {norm} "
-    return next((cls for phrase, cls in phrases if phrase in padded), "")
+    held = [cls for phrase, cls in phrases if phrase in padded]
+    if "corrected" in held and "withdrawn" in held:
+        # "Corrected - previous result in error", "Amended (replaced erroneous value)": the
+        # withdrawn words describe the earlier result, which this one corrects (audit 5 S2)
+        return "corrected"
+    return held[0] if held else ""
 
 
 def _judge_status(status: pa.Array, verdict: _Verdicts, report: FileReport, column: str) -> pa.Array:
@@ -1083,7 +1090,22 @@ def _record_conversions(report: FileReport, units: _Units, accepted: np.ndarray,
 # --------------------------------------------------------------------------- combine
 
 
-def combine_labs(cands: list[LabCandidates]) -> pa.Table:
+#: What a store needs of a kept correction to replace a result of its draw stored earlier.
+_CORRECTION_COLUMNS = [
+    "patient_id",
+    "analyte",
+    "collected_at",
+    "value",
+    "comparator",
+    "source_value",
+    "source_unit",
+    "_corr",
+    "source_file",
+    "source_row",
+]
+
+
+def combine_labs(cands: list[LabCandidates], corrected: list[pa.Table] | None = None) -> pa.Table:
     """Resolve % differentials and duplicates across all files; settle every report.
 
     The labs table keeps its low-cardinality text columns dictionary-encoded (codes and
@@ -1105,6 +1127,7 @@ def combine_labs(cands: list[LabCandidates]) -> pa.Table:
     pid_col = allc.column("patient_id")  # read only for the few rows rejected here
     drop: dict[int, tuple[int, str]] = {}  # _order -> (status, message)
     ok = allc.column("_ok").combine_chunks().to_numpy(zero_copy_only=False)
+    _void_corrected_without_a_number(allc, ok, drop)
 
     percent = allc.column("_percent").combine_chunks().to_numpy(zero_copy_only=False)
     if (percent & ok).any():
@@ -1136,6 +1159,10 @@ def combine_labs(cands: list[LabCandidates]) -> pa.Table:
     _record_percent_conversions(allc, keep, cands)
     if any(c.ref_by_sex is not None for c in cands):
         _pending_sex_ranges(allc, keep, cands)
+    if corrected is not None:  # the corrections kept, for a store that holds earlier imports (H132)
+        kept_corr = keep & corrections(allc.column("_corr"))
+        if kept_corr.any():
+            corrected.append(_plain_text(allc.filter(pa.array(kept_corr)).select(_CORRECTION_COLUMNS)))
     # rejected and duplicates out in one pass, over the model's columns only
     final = allc.drop_columns(["_percent", "_rec", "_file", "_order", "_aidx", "_ok", "_corr"])
     final = final if keep.all() else final.filter(pa.array(keep))
@@ -1198,6 +1225,42 @@ def resolve_sex_ranges(labs: pa.Table, cands: list[LabCandidates], patients: pa.
             )
     labs = labs.set_column(labs.schema.get_field_index("ref_low"), "ref_low", pa.array(ref_low))
     return labs.set_column(labs.schema.get_field_index("ref_high"), "ref_high", pa.array(ref_high))
+
+
+def _void_corrected_without_a_number(allc: pa.Table, ok: np.ndarray, drop: dict[int, tuple[int, str]]) -> None:
+    """A correction that is itself rejected (no number: "Haemolysed - please disregard",
+    status Corrected) still says that the results of its draw are wrong: those that are
+    not corrections are rejected too, naming it, never graded in silence (H132, audit 5
+    S5).  Marks them in ``ok`` (False) and ``drop``."""
+    void = ~ok & corrections(allc.column("_corr"))
+    if not void.any():
+        return
+    aidx = allc.column("_aidx").combine_chunks().to_numpy(zero_copy_only=False).astype(np.int64)
+    time_col = allc.column("collected_at").combine_chunks().cast(pa.int64())
+    known = pc.is_valid(time_col).to_numpy(zero_copy_only=False) & (aidx < len(model.ANALYTES))
+    void &= known
+    if not void.any():
+        return
+    pid = _codes(allc.column("patient_id")).astype(np.int64)
+    time = pc.fill_null(time_col, 0).to_numpy(zero_copy_only=False)
+    corr = corrections(allc.column("_corr"))
+    first: dict[tuple[int, int, int], int] = {}
+    for k in np.flatnonzero(void):
+        first.setdefault((int(pid[k]), int(aidx[k]), int(time[k])), int(k))
+    orders = allc.column("_order").to_numpy()
+    shown = ["source_value", "_corr", "source_file", "source_row"]
+    for k in np.flatnonzero(ok & ~corr):
+        by = first.get((int(pid[k]), int(aidx[k]), int(time[k])))
+        if by is None:
+            continue
+        c = allc.select(shown).slice(by, 1).to_pylist()[0]
+        ok[k] = False
+        drop[int(orders[k])] = (
+            REJECTED,
+            f"corrected by the lab to a result that is not imported ('{str(c['source_value'] or '')[:SHOWN_VALUE]}', "
+            f"status '{str(c['_corr'])[:SHOWN_VALUE]}', {c['source_file']} row {c['source_row']}: see its reason) "
+            "of the same draw (patient, test and time): the result it corrects is not graded",
+        )
 
 
 def _replaced_message(corr: dict) -> str:
@@ -1351,15 +1414,20 @@ def _resolve_percent(allc: pa.Table, drop: dict[int, tuple[int, str]]) -> tuple[
         [("value", "min"), ("value", "max"), ("comparator", "min"), ("comparator", "max")]
     )
     wbc = wbc.rename_columns(["patient_id", "collected_at", "_wbc", "_wbc_max", "_wbc_cmp", "_wbc_cmp_max"])
-    have_abs = (
-        absolute.select(["patient_id", "analyte", "collected_at"])
-        .group_by(["patient_id", "analyte", "collected_at"])
-        .aggregate([])
-    )
+    # an absolute count of the draw makes its % a duplicate, except that a corrected % is
+    # set aside only by a corrected absolute: beside a final absolute it is made a count and
+    # replaces that final (H132, audit 5 S1)
+    key = ["patient_id", "analyte", "collected_at"]
+    abs_corr = corrections(absolute.column("_corr"))
+    have_abs = absolute.select(key).append_column("_abs_corr", pa.array(abs_corr))
+    have_abs = have_abs.group_by(key, use_threads=False).aggregate([("_abs_corr", "max")])
+    have_abs = have_abs.rename_columns([*key, "_abs_corr"])
     have_abs = have_abs.append_column("_has_abs", pa.array(np.ones(have_abs.num_rows, dtype=bool)))
     joined = pct.join(wbc, ["patient_id", "collected_at"], join_type="left outer")
-    joined = joined.join(have_abs, ["patient_id", "analyte", "collected_at"], join_type="left outer")
+    joined = joined.join(have_abs, key, join_type="left outer")
     has_abs = pc.fill_null(joined.column("_has_abs"), False).to_numpy(zero_copy_only=False)
+    has_corr_abs = pc.fill_null(joined.column("_abs_corr"), False).to_numpy(zero_copy_only=False)
+    has_abs = np.where(corrections(joined.column("_corr")), has_corr_abs, has_abs)
     wbc_v = pc.fill_null(joined.column("_wbc"), np.nan).to_numpy(zero_copy_only=False)
     orders = joined.column("_order").to_numpy()
     for o in orders[has_abs]:

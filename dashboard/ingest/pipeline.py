@@ -93,6 +93,10 @@ class ImportResult:
     doses: pa.Table
     patients: pa.Table
     report: ImportReport
+    #: the corrected results kept (patient_id, analyte, collected_at, value, comparator,
+    #: source_value, source_unit, _corr, source_file, source_row): a store replaces with them
+    #: a different result of the same draw kept from an earlier import (H132)
+    corrections: pa.Table | None = None
 
     def labs_df(self) -> pd.DataFrame:
         return model.to_pandas("labs", self.labs)
@@ -188,7 +192,8 @@ def import_sources(sources: Sequence[Source], options: ImportOptions | None = No
     }
     unknown = sorted(set(options.mapping) - used_overrides)
     lab_cands = [p.labs for p in parsed if p.labs is not None]
-    labs = combine_labs(lab_cands)
+    corrected: list[pa.Table] = []
+    labs = combine_labs(lab_cands, corrected)
     doses = _combine_doses([p for p in parsed if p.doses is not None])
     patients, conflicts = _combine_patients([p for p in parsed if p.patients is not None], labs, doses, ctx)
     patients = _with_identities(patients, [p for p in parsed if p.identities], conflicts)
@@ -202,7 +207,7 @@ def import_sources(sources: Sequence[Source], options: ImportOptions | None = No
     report.doses = doses.num_rows
     report.patients = patients.num_rows
     report.check_rows()
-    return ImportResult(labs, doses, patients, report)
+    return ImportResult(labs, doses, patients, report, pa.concat_tables(corrected) if corrected else None)
 
 
 def _name_patients_of_rejections(raw: RawTable, rep: FileReport) -> None:

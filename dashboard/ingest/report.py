@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from dashboard.identity import IdentityConflict
+from dashboard.ingest.identity import MAX_ID_LENGTH
 from dashboard.model import analyte_label
 
 LOG = logging.getLogger(__name__)
@@ -37,6 +38,9 @@ class RowAccountingError(RuntimeError):
 
 #: The characters of a rejected value shown in the report; a longer value is cut and its length said.
 SHOWN_VALUE = 200
+#: The longest patient id a rejected row's problem keeps whole: the longest id accepted,
+#: so that a patient's own rejected rows still find their page (audit 5 K1).
+SHOWN_ID = MAX_ID_LENGTH
 
 
 @dataclass
@@ -55,6 +59,9 @@ class Problem:
         # the value as read, cut where it stops helping a reader (a 2 MB cell shown 200 wide)
         if len(self.value) > SHOWN_VALUE:
             self.value = f"{self.value[:SHOWN_VALUE]}… ({len(self.value)} characters)"
+        # a patient id too long to be one (rejected for it) is cut the same way, shorter
+        if len(self.patient_id) > SHOWN_ID:
+            self.patient_id = f"{self.patient_id[:SHOWN_ID]}… ({len(self.patient_id)} characters)"
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"row": self.row, "column": self.column, "message": self.message, "value": self.value}

@@ -335,8 +335,15 @@ def parse_range_unit(text: str, decimal: str = ".") -> tuple[float, float, str]:
     return nan, nan, ""
 
 
-#: A range anywhere in a text ("10-50", "0.6 to 1.2"); "/" is left out, units hold it.
-_ANY_RANGE = re.compile(r"(?P<lo>\d+(?:[.,]\d+)?)\s*(?:-|–|—|\bto\b)\s*(?P<hi>\d+(?:[.,]\d+)?)", re.IGNORECASE)
+#: A range anywhere in a text ("10-50", "0.6 to 1.2"), or a one-sided limit ("<35", ">= 115",
+#: "up to 35"); "/" is left out, units hold it.
+_ANY_RANGE = re.compile(
+    r"(?P<lo>\d+(?:[.,]\d+)?)\s*(?:-|–|—|\bto\b)\s*(?P<hi>\d+(?:[.,]\d+)?)"
+    r"|(?P<op><=|>=|≤|≥|<|>|\bup\s+to\b)\s*(?P<v>\d+(?:[.,]\d+)?)",
+    re.IGNORECASE,
+)
+#: A number standing on its own (not a part of "10^9", "x10E3", "1.73m2").
+_LONE_NUMBER = re.compile(r"(?<![\w^.,])\d+(?:[.,]\d+)?(?![\w^])")
 #: A word naming a sex beside a range: "M", "(F)", "Male:", "women".
 _SEX_WORD = re.compile(r"(?<![A-Za-z])(males?|men|man|females?|women|woman|m|f)(?![A-Za-z0-9])", re.IGNORECASE)
 _FILLER = re.compile(r"[\s():;,\[\]&]+|\band\b", re.IGNORECASE)
@@ -376,10 +383,13 @@ def parse_sex_ranges(text: str, decimal: str = ".") -> SexRanges | None:
     one range that are not one male and one female range with nothing else beside them
     (age bands, two units ...): the first range is then never taken for everyone."""
     found = list(_ANY_RANGE.finditer(text))
-    if len(found) < 2:
-        return None
     nan = (float("nan"), float("nan"))
     unusable = SexRanges(nan, nan, "", False)
+    if len(found) < 2:
+        # a sex word beside more than one number, in no shape read here ("35 (M) 30 (F)"):
+        # never the first number for everyone (H130)
+        several = len(_LONE_NUMBER.findall(text)) > 1
+        return unusable if several and _SEX_WORD.search(text) else None
     if len(found) != 2:
         return unusable
     r0, r1 = found
@@ -402,9 +412,15 @@ def parse_sex_ranges(text: str, decimal: str = ".") -> SexRanges | None:
         return unusable
     bounds = []
     for r in (r0, r1):
-        lo, hi, _ = parse_range_unit(r.group(0), decimal)
-        if math.isnan(lo) or math.isnan(hi):
-            return unusable
+        if r.group("op"):  # one-sided: "<35 (M) <30 (F)", ">130 (M) >115 (F)"
+            op = "<" if r.group("op").lower().startswith("up") else r.group("op")
+            lo, hi, _ = parse_range_unit(f"{op}{r.group('v')}", decimal)
+            if math.isnan(lo) and math.isnan(hi):
+                return unusable
+        else:
+            lo, hi, _ = parse_range_unit(r.group(0), decimal)
+            if math.isnan(lo) or math.isnan(hi):
+                return unusable
         bounds.append((lo, hi))
     by_sex = dict(zip(sexes, bounds, strict=True))
     return SexRanges(by_sex["M"], by_sex["F"], u0 or u1, True)

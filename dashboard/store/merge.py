@@ -34,6 +34,7 @@ from dashboard import model
 from dashboard.identity import RULE_FIELDS, SETTLED_FIELDS, IdentityConflict, identity_value, leave_unknown
 from dashboard.ingest import FileReport, ImportOptions, ImportReport, ImportResult, Source
 from dashboard.ingest.pipeline import warn_about_stored_ids
+from dashboard.ingest.report import SHOWN_VALUE
 from dashboard.patient_merge import merge_details
 from dashboard.store.connection import Tx, bump, cols
 from dashboard.store.entries import record_edit
@@ -162,6 +163,7 @@ def save_result(
     out = WorkspaceImport(import_id=import_id, report=report, stored=True)
     kept = tx.arrow("SELECT patient_id, name, birth_date FROM patients")
     warn_about_stored_ids(report, [result.labs, result.doses, result.patients], kept)
+    _replace_corrected(tx, result.corrections, report)
     _store_labs(tx, result.labs, import_id, report, out)
     _store_patients(tx, result.patients, import_id, now, report, out)
     _mark_settled(tx, report.identity_conflicts)
@@ -225,6 +227,54 @@ def _file_report(report: ImportReport, name: str, kind: str) -> FileReport | Non
         if f.path == name and f.kind == kind:
             return f
     return None
+
+
+def _replace_corrected(tx: Tx, corrections: pa.Table | None, report: ImportReport) -> None:
+    """A correction of this import replaces a different result of its draw (patient, test,
+    time) kept from an earlier import, as it would within one import (H132, audit 5 S4):
+    the stored result is removed, so it is no longer graded, and the import report says
+    which one, naming the correction and the import it came from."""
+    if corrections is None or not corrections.num_rows:
+        return
+    tx.con.register("staged_corr", corrections)
+    try:
+        replaced = tx.arrow(
+            "SELECT l.patient_id, l.analyte, l.collected_at, l.value, l.comparator, l.source_value, l.source_unit, "
+            "l.source_file, l.source_row, l.import_id, c.source_value AS c_value, c.source_unit AS c_unit, "
+            "c._corr AS c_status, c.source_file AS c_file, c.source_row AS c_row FROM labs l "
+            "JOIN staged_corr c ON l.patient_id = c.patient_id AND l.analyte = c.analyte "
+            "AND l.collected_at = c.collected_at "
+            "WHERE NOT EXISTS (SELECT 1 FROM staged_corr e WHERE e.patient_id = l.patient_id "
+            "AND e.analyte = l.analyte AND e.collected_at = l.collected_at AND e.value IS NOT DISTINCT FROM l.value "
+            "AND coalesce(e.comparator, '') = coalesce(l.comparator, ''))"
+        ).to_pylist()
+        if not replaced:
+            return
+        tx.execute(
+            "DELETE FROM labs l USING staged_corr c WHERE l.patient_id = c.patient_id AND l.analyte = c.analyte "
+            "AND l.collected_at = c.collected_at AND NOT EXISTS (SELECT 1 FROM staged_corr e "
+            "WHERE e.patient_id = l.patient_id AND e.analyte = l.analyte AND e.collected_at = l.collected_at "
+            "AND e.value IS NOT DISTINCT FROM l.value AND coalesce(e.comparator, '') = coalesce(l.comparator, ''))"
+        )
+    finally:
+        tx.con.unregister("staged_corr")
+    seen: set[tuple] = set()
+    for r in replaced:
+        key = (r["patient_id"], r["analyte"], r["collected_at"], r["value"], r["import_id"], r["source_row"])
+        if key in seen:
+            continue
+        seen.add(key)
+        f = _file_report(report, r["c_file"], "labs") or (report.files[0] if report.files else None)
+        if f is None:
+            continue
+        old = f"{r['source_value'] or ''} {r['source_unit'] or ''}".strip()
+        new = f"{r['c_value'] or ''} {r['c_unit'] or ''}".strip()
+        f.warn(
+            f"patient {str(r['patient_id'])[:100]}: the {r['analyte']} result {old[:SHOWN_VALUE]} of "
+            f"{r['collected_at']} kept from import {r['import_id']} ({r['source_file']} row {r['source_row']}) "
+            f"is replaced by the corrected result {new[:SHOWN_VALUE]} (status '{str(r['c_status'])[:SHOWN_VALUE]}', "
+            f"row {r['c_row']}) of the same draw: it is no longer graded"
+        )
 
 
 def _store_labs(tx: Tx, labs: pa.Table, import_id: int, report: ImportReport, out: WorkspaceImport) -> None:

@@ -177,3 +177,18 @@ def test_a_corrected_result_is_left_to_the_in_memory_import(tmp_path):
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
     f = import_paths([src], ImportOptions(today=TODAY)).report.files[0]
     assert [(p.row, "corrected result 2.0" in p.message) for p in f.problems] == [(2, True)]
+
+
+def test_a_correction_without_a_number_is_left_to_the_in_memory_import(tmp_path):
+    """A correction that is itself rejected (no number) still voids the result of its draw
+    (H132, audit 5 S5), which may sit in a block already written: not streamed."""
+    rows = "".join(
+        f"P{i % 50},2024-01-{i % 28 + 1:02d} 08:{i % 60:02d},WBC,{5 + i % 3}.1,10^9/L,F\n" for i in range(400)
+    )
+    late = "P0,2024-01-01 08:00,WBC,Haemolysed - please disregard,,C\n"
+    src = tmp_path / "voided.csv"
+    src.write_text("patient_id,collected_at,analyte,value,unit,status\n" + rows + late)
+    with pytest.raises(NotStreamable, match="corrected"):
+        import_to_parquet(src, tmp_path / "out", ImportOptions(today=TODAY), block_bytes=4096)
+    f = import_paths([src], ImportOptions(today=TODAY)).report.files[0]
+    assert [(p.row, "corrected by the lab" in p.message) for p in f.problems] == [(2, True), (402, False)]

@@ -640,6 +640,30 @@ def test_a_range_per_sex_takes_the_sex_from_a_patient_file():
     assert r.labs_df()[["ref_low", "ref_high"]].values.tolist() == [[120.0, 150.0]]
 
 
+@pytest.mark.parametrize(("sex", "uln", "grade"), [("F", 30.0, 2), ("M", 35.0, 1)])
+def test_a_one_sided_range_per_sex_is_read_for_the_patients_sex(sex, uln, grade):
+    """audit 5 S3: ALT 95 U/L, range "<35 (M) <30 (F)": a woman's ULN is 30 (95/30 = 3.17
+    x ULN, CTCAE v5.0 grade 2: >3.0 - 5.0 x ULN), never the men's 35 (2.7 x ULN, grade 1)."""
+    text = (
+        "MRN,Sex,Collection Date,Component,Result,Units,Reference Range\n"
+        f"1,{sex},2026-03-02 08:15,ALT,95,U/L,<35 (M) <30 (F)\n"
+    )
+    r = import_text(text)
+    assert_balanced(r)
+    assert r.labs_df()["ref_high"].tolist() == [uln]
+    assert _alt_grades(r) == [grade]
+
+
+def test_a_one_sided_lower_limit_per_sex_is_read_for_the_patients_sex():
+    """Hb 118 g/L, range ">130 (M) >115 (F)": a woman's lower limit is 115, so she is not
+    low on the men's 130."""
+    r = import_text(
+        "MRN,Sex,Collection Date,Component,Result,Units,Reference Range\n"
+        "1,F,2026-03-02 08:15,Hb,118,g/L,>130 (M) >115 (F)\n"
+    )
+    assert r.labs_df()["ref_low"].tolist() == [115.0]
+
+
 def test_a_range_per_sex_of_a_patient_of_unknown_sex_is_not_used_and_said():
     """No sex anywhere: neither range is hers or his for certain, so none is used and the
     default ULN applies (ALT 40 U/L in reference_ranges.toml: 110/40 = 2.75 x ULN, CTCAE
@@ -657,3 +681,13 @@ def test_a_range_per_sex_of_a_patient_of_unknown_sex_is_not_used_and_said():
     assert any("per sex and the patient's sex is not known" in m and "default limits apply" in m for m in notes)
     assert any("more than one range, not one for each sex" in m for m in notes)
     assert _alt_grades(r) == [1, 1]
+
+
+def test_a_rejected_rows_patient_id_is_cut_like_its_value():
+    # audit 5 K1: a 100 000-character id is rejected; its problem keeps the first 128
+    # characters (the longest id accepted), as a value is cut
+    r = import_text("MRN,Collection Date,Component,Result,Units\n" + "9" * 100_000 + ",2026-03-02 08:15,WBC,4,10^9/L\n")
+    assert_balanced(r)
+    (p,) = r.report.files[0].problems
+    assert p.patient_id.startswith("9" * 128) and len(p.patient_id) <= 160
+    assert "100000 characters" in p.patient_id

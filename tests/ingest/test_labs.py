@@ -201,3 +201,102 @@ def test_a_correction_in_a_later_file_replaces_the_final_of_an_earlier_one():
     assert _grades(r, "neutrophils") == [4]
     (p,) = r.report.files[0].problems
     assert "corrected" in p.message
+
+
+# --------------------------------------------------------------------------- audit 5
+
+
+@pytest.mark.parametrize(
+    "status",
+    [
+        "Corrected - previous result in error",
+        "Amended (replaced erroneous value)",
+        "Corrected: original result cancelled",
+        "Error corrected",
+    ],
+)
+def test_a_status_holding_corrected_and_withdrawn_words_is_a_correction(status):
+    # audit 5 S2: the withdrawn words describe the earlier result, which this one corrects
+    from dashboard.ingest.labs import status_class
+
+    assert status_class(status) == "corrected"
+
+
+def test_a_correction_whose_status_mentions_the_error_is_still_a_correction():
+    """Final 1.2, then 'Corrected - previous result in error' 0.4: the draw's neutrophil
+    count is 0.4 (grade 4, < 0.5), never the withdrawn 1.2 (grade 2)."""
+    r = import_text(
+        "MRN,Collection Date,Component,Result,Units,Status\n"
+        "1,2026-03-02 08:15,Neutrophils,1.2,10^9/L,Final\n"
+        "1,2026-03-02 08:15,Neutrophils,0.4,10^9/L,Corrected - previous result in error\n"
+    )
+    assert_balanced(r)
+    assert r.labs_df()["value"].tolist() == [0.4]
+    assert _grades(r, "neutrophils") == [4]
+
+
+def test_a_corrected_percentage_replaces_the_absolute_count_it_corrects():
+    """audit 5 S1: WBC 4.0, neutrophils 2.0 (final) and neutrophils 30 % (corrected): the
+    correction is 30 % of 4.0 = 1.2 x10^9/L (CTCAE v5.0 grade 2, < 1.5); the final 2.0
+    is rejected naming the correction, and the correction is never called a duplicate."""
+    r = import_text(
+        "MRN,Collection Date,Component,Result,Units,Status\n"
+        "1,2026-03-02 08:15,WBC,4.0,10^9/L,Final\n"
+        "1,2026-03-02 08:15,Neutrophils,2.0,10^9/L,Final\n"
+        "1,2026-03-02 08:15,Neutrophils %,30,%,Corrected\n"
+    )
+    assert_balanced(r)
+    df = r.labs_df()
+    assert df[df["analyte"] == "neutrophils"]["value"].tolist() == [1.2]
+    f = r.report.files[0]
+    assert (f.rows_accepted, f.rows_rejected, f.duplicates) == (2, 1, 0)
+    (p,) = f.problems
+    assert p.row == 3 and "corrected result 30 %" in p.message and "'Corrected'" in p.message
+    assert _grades(r, "neutrophils") == [2]
+
+
+def test_a_final_percentage_beside_a_corrected_absolute_count_leaves_the_correction():
+    # the reverse of audit 5 S1: the corrected count 0.4 (grade 4, < 0.5) stands; the
+    # final 50 % (of 4.0 = 2.0) is the draw's duplicate as before
+    r = import_text(
+        "MRN,Collection Date,Component,Result,Units,Status\n"
+        "1,2026-03-02 08:15,WBC,4.0,10^9/L,Final\n"
+        "1,2026-03-02 08:15,Neutrophils,0.4,10^9/L,Corrected\n"
+        "1,2026-03-02 08:15,Neutrophils %,50,%,Final\n"
+    )
+    assert_balanced(r)
+    df = r.labs_df()
+    assert df[df["analyte"] == "neutrophils"]["value"].tolist() == [0.4]
+
+
+def test_a_correction_without_a_number_rejects_the_result_it_corrects():
+    """audit 5 S5: platelets 40 (final; CTCAE grade 3), then a correction of the same draw
+    that holds no number ('Haemolysed - please disregard', Corrected): the lab has said the
+    40 is wrong, so it is rejected naming the correction, never graded in silence.  The
+    other results of the draw, and the same test of another patient, stay."""
+    r = import_text(
+        "MRN,Collection Date,Component,Result,Units,Status\n"
+        "1,2026-03-02 08:15,Platelets,40,10^9/L,Final\n"
+        "1,2026-03-02 08:15,Platelets,Haemolysed - please disregard,,Corrected\n"
+        "1,2026-03-02 08:15,WBC,3.0,10^9/L,Final\n"
+        "2,2026-03-02 08:15,Platelets,40,10^9/L,Final\n"
+    )
+    assert_balanced(r)
+    df = r.labs_df()
+    assert sorted(zip(df["patient_id"], df["analyte"], strict=True)) == [("1", "wbc"), ("2", "platelets")]
+    f = r.report.files[0]
+    assert (f.rows_accepted, f.rows_rejected, f.duplicates) == (2, 2, 0)
+    by_row = {p.row: p.message for p in f.problems}
+    assert "corrected by the lab" in by_row[2] and "Haemolysed - please disregard" in by_row[2] and "row 3" in by_row[2]
+    assert "not a number" in by_row[3]
+
+
+def test_a_correction_without_a_number_leaves_a_numeric_correction_of_its_draw():
+    r = import_text(
+        "MRN,Collection Date,Component,Result,Units,Status\n"
+        "1,2026-03-02 08:15,Platelets,40,10^9/L,Final\n"
+        "1,2026-03-02 08:15,Platelets,see note,,Corrected\n"
+        "1,2026-03-02 08:15,Platelets,140,10^9/L,Corrected\n"
+    )
+    assert_balanced(r)
+    assert r.labs_df()["value"].tolist() == [140.0]

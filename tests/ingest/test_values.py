@@ -238,3 +238,33 @@ def test_one_range_is_not_a_range_per_sex(text):
     from dashboard.ingest.values import parse_sex_ranges
 
     assert parse_sex_ranges(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "male", "female", "unit"),
+    [
+        ("<35 (M) <30 (F)", (math.nan, 35.0), (math.nan, 30.0), ""),
+        (">130 (M) >115 (F)", (130.0, math.nan), (115.0, math.nan), ""),
+        ("M: up to 50 F: up to 35 U/L", (math.nan, 50.0), (math.nan, 35.0), "U/L"),
+        ("Male <= 1.2, Female <= 1.0 mg/dL", (math.nan, 1.2), (math.nan, 1.0), "mg/dL"),
+    ],
+)
+def test_a_one_sided_range_per_sex_is_read_per_sex(text, male, female, unit):
+    # audit 5 S3: a one-sided limit per sex is never the first limit for everyone (H130)
+    from dashboard.ingest.values import parse_sex_ranges
+
+    sr = parse_sex_ranges(text)
+    assert sr is not None and sr.readable
+    assert sr.unit == unit
+    for got, want in ((sr.male, male), (sr.female, female)):
+        assert [math.isnan(x) for x in got] == [math.isnan(x) for x in want]
+        assert [x for x in got if not math.isnan(x)] == [x for x in want if not math.isnan(x)]
+
+
+@pytest.mark.parametrize("text", ["35 (M) 30 (F)", "0-35 U/L (M)"])
+def test_a_sex_word_beside_several_numbers_in_no_known_shape_is_not_read(text):
+    from dashboard.ingest.values import parse_range_unit, parse_sex_ranges
+
+    sr = parse_sex_ranges(text)
+    assert sr is not None and not sr.readable
+    assert parse_range_unit("4.0-11.0 x10^9/L")[:2] == (4.0, 11.0)

@@ -271,3 +271,42 @@ def test_a_patients_rejected_rows_are_kept_with_the_import_and_said_on_the_works
     assert name.startswith("doses.csv (imported ") and problem.row == 3
     assert "methotrexate more often than once weekly" in problem.message
     assert ds.rejected_rows("P1") == [] and ds.for_patient("P2").rejected_rows("P2") == [(name, problem)]
+
+
+STATUS_H = "MRN,Collection Date,Component,Result,Units,Status\n"
+
+
+def test_a_correction_imported_later_replaces_the_kept_result(ws):
+    """audit 5 S4 (H132): platelets 40 (final; CTCAE grade 3) kept from the first import,
+    then 140 (Corrected) of the same draw: the draw's result is 140 alone, and the second
+    import's report names the stored result it replaced and its import.  Another test of
+    the draw, and the same test of another patient, stay."""
+    ws.import_sources(
+        [
+            src(
+                "a.csv",
+                STATUS_H + "1,2024-04-02 08:15,Platelets,40,10^9/L,Final\n"
+                "1,2024-04-02 08:15,WBC,4.0,10^9/L,Final\n"
+                "2,2024-04-02 08:15,Platelets,40,10^9/L,Final\n",
+            )
+        ],
+        by="t",
+    )
+    out = ws.import_sources([src("b.csv", STATUS_H + "1,2024-04-02 08:15,Platelets,140,10^9/L,Corrected\n")], by="t")
+    assert_balanced(out)
+    labs = ws.load().labs.to_pandas()
+    assert sorted(zip(labs["patient_id"], labs["analyte"], labs["value"], strict=True)) == [
+        ("1", "platelets", 140.0),
+        ("1", "wbc", 4.0),
+        ("2", "platelets", 40.0),
+    ]
+    (said,) = [w.message for w in out.report.files[0].warnings if "replaced by the corrected result" in w.message]
+    assert "40 10^9/L" in said and "import 1" in said and "'Corrected'" in said and "no longer graded" in said
+
+
+def test_a_correction_equal_to_the_kept_result_is_a_duplicate_and_replaces_nothing(ws):
+    ws.import_sources([src("a.csv", STATUS_H + "1,2024-04-02 08:15,Platelets,140,10^9/L,Final\n")], by="t")
+    out = ws.import_sources([src("b.csv", STATUS_H + "1,2024-04-02 08:15,Platelets,140,10^9/L,C\n")], by="t")
+    assert ws.load().labs.column("value").to_pylist() == [140.0]
+    assert out.labs_duplicate == 1
+    assert not any("replaced" in w.message for w in out.report.files[0].warnings)
