@@ -351,3 +351,20 @@ def test_the_pdf_never_prints_a_platelet_count_of_75_0_for_74_5(h139):
     text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(sx.patient_summary_pdf(s))).pages)
     assert "Platelets 75.0" not in text and "Platelets 75 " not in text
     assert "74.5" in text
+
+
+def test_a_bidi_override_in_a_name_never_reaches_the_panel_export():
+    """H140: R1's family name is U+202E + "HTIMS" (displays "nhoJ ,SMITH"); the name is left
+    out at import, so no export shows it as if it were a normal name."""
+    from dashboard.ingest import ImportOptions, Source, import_sources
+    from tests.support import TODAY
+
+    patients = H139_PATIENTS + "R1,\u202eHTIMS,John,M,1970-01-01,,,,RA\nR2,SMITH\u200b,John,M,1970-01-01,,,,RA\n"
+    result = import_sources(
+        [Source("labs.csv", H139_LABS.encode()), Source("patients.csv", patients.encode())],
+        ImportOptions(today=TODAY),
+    )
+    d = Dataset.from_import(result, "h140")
+    panel = sx.panel_frame(d.labs, d.doses, d.patients, empty_log(), H139_AS_OF, d.baselines, None, d.intervals)
+    text = sx.panel_csv(panel).decode("utf-8-sig")
+    assert "\u202e" not in text and "\u200b" not in text
