@@ -26,9 +26,11 @@ from __future__ import annotations
 
 import math
 import re
+import tomllib
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -310,12 +312,14 @@ def judged_limits(analyte: str) -> tuple[float, ...]:
     among those rules (it never changes a limit), so the active profile's limits are among
     them.  Limits that depend on the row (the lab's LLN/ULN, a baseline) are not known
     here: a flag passes its own threshold as ``limits`` to :func:`display_decimals`."""
-    from dashboard.rules.data import ctcae_file, rules_file  # the rules import this module
-
-    cuts = [float(c) for _grade, c in ctcae_file()["terms"].get(analyte, {}).get("cuts", [])]
+    # read from the rules' data files themselves: the rules package imports this module
+    data = Path(__file__).parent / "rules" / "data"
+    ctcae = tomllib.loads((data / "ctcae.toml").read_text(encoding="utf-8"))
+    rules = tomllib.loads((data / "rules.toml").read_text(encoding="utf-8"))
+    cuts = [float(c) for _grade, c in ctcae["terms"].get(analyte, {}).get("cuts", [])]
     guideline = [
         float(r["threshold"])
-        for r in rules_file()["rule"]
+        for r in rules["rule"]
         if r.get("kind") == "guideline" and r.get("analyte") == analyte and r.get("comparison") in ("<", ">")
     ]
     return tuple(sorted(set(cuts + guideline)))
