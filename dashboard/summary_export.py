@@ -41,28 +41,38 @@ DISCLAIMER = (
 FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/local/share/fonts"))
 
 
-def result_text(value: float, comparator: str, analyte: str = "", source_value: str = "") -> object:
+def result_text(
+    value: float, comparator: str, analyte: str = "", source_value: str = "", limits: tuple[float, ...] = ()
+) -> object:
     """A number, or text with its comparator for a censored result ("<0.1").
 
-    With the analyte (and the value as the lab wrote it), the number is rounded as a lab
-    reports it in the canonical unit: 0.73 mg/dL creatinine is 65 umol/L, never 64.532.
+    With the analyte (and the value as the lab wrote it), the number is rounded by
+    :func:`dashboard.units.display_decimals`, as a lab reports it in the canonical unit
+    (0.73 mg/dL creatinine is 65 umol/L, never 64.532) unless that would cross a limit the
+    value is judged against (``limits``: a flag's own threshold): 1595 cells/uL is 1.595.
     """
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     if analyte:
         if comparator:
-            return display_text(analyte, float(value), "SI", source_value, comparator)
-        number = display_number(analyte, float(value), "SI", source_value)
+            return display_text(analyte, float(value), "SI", source_value, comparator, limits)
+        number = display_number(analyte, float(value), "SI", source_value, limits)
         # a whole number stays whole in a CSV ("65", not "65.0")
-        return int(number) if display_decimals(analyte, float(value), "SI", source_value) == 0 else number
+        return int(number) if display_decimals(analyte, float(value), "SI", source_value, limits) == 0 else number
     return f"{comparator}{value:g}" if comparator else float(value)
 
 
+def _own_limit(threshold: object) -> tuple[float, ...]:
+    """A flag's own threshold (canonical unit) as the ``limits`` of :func:`display_text`."""
+    return () if threshold is None or pd.isna(threshold) else (float(threshold),)  # type: ignore[arg-type]
+
+
 def _results(df: pd.DataFrame) -> list[object]:
-    """:func:`result_text` of every row of a labs frame, rounded as the lab reports them."""
+    """:func:`result_text` of every row of a labs frame (or of flags: with their threshold)."""
+    limits = df["threshold"] if "threshold" in df.columns else pd.Series(np.nan, index=df.index)
     return [
-        result_text(v, c, a, r)
-        for v, c, a, r in zip(df["value"], df["comparator"], df["analyte"], df["source_value"], strict=True)
+        result_text(v, c, a, r, _own_limit(t))
+        for v, c, a, r, t in zip(df["value"], df["comparator"], df["analyte"], df["source_value"], limits, strict=True)
     ]
 
 
@@ -382,9 +392,14 @@ def open_flags_frame(flags: pd.DataFrame, patients: pd.DataFrame | None = None) 
             "Date": pd.to_datetime(flags["collected_at"]).dt.strftime("%Y-%m-%d %H:%M").to_numpy(),
             "Analyte": [model.analyte_label(a) for a in flags["analyte"]],
             "Value": [
-                display_text(a, float(v), "SI", str(r), str(c))
-                for a, v, r, c in zip(
-                    flags["analyte"], flags["value"], flags["source_value"], flags["comparator"], strict=True
+                display_text(a, float(v), "SI", str(r), str(c), _own_limit(t))
+                for a, v, r, c, t in zip(
+                    flags["analyte"],
+                    flags["value"],
+                    flags["source_value"],
+                    flags["comparator"],
+                    flags.get("threshold", pd.Series(np.nan, index=flags.index)),
+                    strict=True,
                 )
             ],
             "Unit": flags["unit"].to_numpy(),

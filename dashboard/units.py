@@ -26,9 +26,11 @@ from __future__ import annotations
 
 import math
 import re
+import tomllib
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -302,20 +304,69 @@ def _reported_number(text: str) -> float | None:
     return float(m.group(0).replace(",", "."))
 
 
-def display_decimals(analyte: str, canonical_value: float, system: str = "SI", source_value: str = "") -> int:
-    """How many decimals to show a result with, as a laboratory reports it.
+@cache
+def judged_limits(analyte: str) -> tuple[float, ...]:
+    """Every limit a result of ``analyte`` is judged against by a fixed number, in the
+    canonical unit: the CTCAE v5.0 cut-offs (``rules/data/ctcae.toml``) and the limits of
+    every guideline rule of ``rules/data/rules.toml`` ("<" or ">").  A profile only chooses
+    among those rules (it never changes a limit), so the active profile's limits are among
+    them.  Limits that depend on the row (the lab's LLN/ULN, a baseline) are not known
+    here: a flag passes its own threshold as ``limits`` to :func:`display_decimals`."""
+    # read from the rules' data files themselves: the rules package imports this module
+    data = Path(__file__).parent / "rules" / "data"
+    ctcae = tomllib.loads((data / "ctcae.toml").read_text(encoding="utf-8"))
+    rules = tomllib.loads((data / "rules.toml").read_text(encoding="utf-8"))
+    cuts = [float(c) for _grade, c in ctcae["terms"].get(analyte, {}).get("cuts", [])]
+    guideline = [
+        float(r["threshold"])
+        for r in rules["rule"]
+        if r.get("kind") == "guideline" and r.get("analyte") == analyte and r.get("comparison") in ("<", ">")
+    ]
+    return tuple(sorted(set(cuts + guideline)))
+
+
+def _own_decimals(x: float) -> int:
+    """The decimals of a value's own precision (1.595 -> 3, 79.5 -> 1, 80.0 -> 0)."""
+    exponent = Decimal(repr(round_sig(x, 10))).normalize().as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0
+
+
+def crosses(exact: float, shown: float, limits) -> bool:
+    """True when the shown (rounded) number sits on the other side of a limit than the
+    exact value, or on a limit the exact value is not on (1.595 shown as 1.60 beside < 1.6)."""
+    return any((exact < t) != (shown < t) or (exact > t) != (shown > t) for t in limits)
+
+
+def display_decimals(
+    analyte: str, canonical_value: float, system: str = "SI", source_value: str = "", limits=()
+) -> int:
+    """How many decimals to show a result with: the one home of a shown value's precision.
 
     In the unit the lab wrote (the displayed number equals the number of the source
     text), the lab's own decimals; otherwise (a converted or calculated result) the
     decimals a lab reporting in the display unit uses (``vocab/analytes.toml``).  Never
     more precision than the source had: 0.73 mg/dL creatinine is 65 umol/L, not 64.532.
+
+    But a shown number never sits on the other side of (or on) a limit the value is judged
+    against (:func:`judged_limits`, and ``limits``: the flag's own threshold, canonical
+    unit) than the exact value: then more decimals are shown, up to the value's own
+    precision, so that the number and its flag agree (1595 cells/uL: "1.595", not "1.60",
+    beside "< 1.6"; 7.95 g/dL: "79.5" g/L, not "80", beside grade 3 "< 80").
     """
     shown = to_display(analyte, canonical_value, system)
     reported = _reported_number(source_value)
     if reported is not None and math.isfinite(shown) and math.isclose(abs(reported), abs(shown), rel_tol=1e-9):
-        return reported_decimals(source_value) or 0
-    si, us = analyte_info()[analyte].decimals
-    return us if system == "US" else si
+        d = reported_decimals(source_value) or 0
+    else:
+        si, us = analyte_info()[analyte].decimals
+        d = us if system == "US" else si
+    if not math.isfinite(shown):
+        return d
+    bounds = [to_display(analyte, t, system) for t in (*judged_limits(analyte), *limits) if math.isfinite(t)]
+    own = _own_decimals(shown)
+    while d < own and crosses(shown, round_half_up(shown, d), bounds):
+        d += 1
+    return d
 
 
 def round_half_up(x: float, decimals: int) -> float:
@@ -329,44 +380,63 @@ def round_half_up(x: float, decimals: int) -> float:
     return math.copysign(float(scaled.scaleb(-decimals)), x)
 
 
-def display_number(analyte: str, canonical_value: float, system: str = "SI", source_value: str = "") -> float:
-    """The value in the display unit, rounded as the lab reports it (NaN stays NaN)."""
+def display_number(
+    analyte: str, canonical_value: float, system: str = "SI", source_value: str = "", limits=()
+) -> float:
+    """The value in the display unit, rounded by :func:`display_decimals` (NaN stays NaN)."""
     if canonical_value is None or not math.isfinite(canonical_value):
         return math.nan
-    d = display_decimals(analyte, canonical_value, system, source_value)
+    d = display_decimals(analyte, canonical_value, system, source_value, limits)
     return round_half_up(to_display(analyte, canonical_value, system), d)
 
 
 def display_text(
-    analyte: str, canonical_value: float, system: str = "SI", source_value: str = "", comparator: str = ""
+    analyte: str,
+    canonical_value: float,
+    system: str = "SI",
+    source_value: str = "",
+    comparator: str = "",
+    limits=(),
 ) -> str:
-    """The value as text in the display unit, rounded as the lab reports it ("<0.5", "65", "")."""
+    """The value as text in the display unit, rounded by :func:`display_decimals` ("<0.5",
+    "65", "1.595" beside < 1.6, "")."""
     if canonical_value is None or not math.isfinite(canonical_value):
         return ""
-    d = display_decimals(analyte, canonical_value, system, source_value)
+    d = display_decimals(analyte, canonical_value, system, source_value, limits)
     return f"{comparator}{round_half_up(to_display(analyte, canonical_value, system), d):.{d}f}"
 
 
-def display_texts(analytes, values, system: str = "SI", sources=None, comparators=None) -> list[str]:
-    """:func:`display_text` over columns (lists, arrays or Series of equal length)."""
+def display_texts(analytes, values, system: str = "SI", sources=None, comparators=None, limits=None) -> list[str]:
+    """:func:`display_text` over columns (lists, arrays or Series of equal length);
+    ``limits``: each row's own threshold (canonical unit, NaN for none), e.g. a flag's."""
     n = len(values)
     analytes, values = list(analytes), list(values)
     sources = [""] * n if sources is None else list(sources)
     comparators = [""] * n if comparators is None else list(comparators)
+    own = [math.nan] * n if limits is None else [math.nan if x is None else float(x) for x in limits]
     out = [""] * n
     for a in dict.fromkeys(analytes):  # one column-wise pass per analyte
         rows = [i for i, x in enumerate(analytes) if x == a]
         texts = display_text_array(
-            a, [values[i] for i in rows], system, [sources[i] for i in rows], [comparators[i] for i in rows]
+            a,
+            [values[i] for i in rows],
+            system,
+            [sources[i] for i in rows],
+            [comparators[i] for i in rows],
+            [own[i] for i in rows],
         )
         for i, t in zip(rows, texts, strict=True):
             out[i] = t
     return out
 
 
-def display_text_array(analyte: str, values, system: str = "SI", sources=None, comparators=None) -> list[str]:
+def display_text_array(
+    analyte: str, values, system: str = "SI", sources=None, comparators=None, limits=None
+) -> list[str]:
     """:func:`display_text` for many results of one analyte at once (the panel's latest
-    values of thousands of patients): the same text, computed column-wise."""
+    values of thousands of patients): the same text, computed column-wise; a row whose
+    rounded number would cross a limit (:func:`display_decimals`) is left to
+    :func:`display_text` itself."""
     v = np.asarray(values, dtype=float)
     n = len(v)
     if n == 0:
@@ -374,7 +444,8 @@ def display_text_array(analyte: str, values, system: str = "SI", sources=None, c
     shown = v * display_factor(analyte, system)
     if system == "US":
         shown = np.array([round_sig(x, 10) if math.isfinite(x) else x for x in shown.tolist()])
-    src = pa.array(["" if s is None else str(s) for s in sources] if sources is not None else [""] * n, pa.string())
+    src_text = ["" if s is None else str(s) for s in sources] if sources is not None else [""] * n
+    src = pa.array(src_text, pa.string())
     parts = pc.extract_regex(src, r"(?P<w>\d+)(?:[.,](?P<f>\d+))?")  # the first number, as _NUMBER
     whole, frac = pc.struct_field(parts, "w"), pc.fill_null(pc.struct_field(parts, "f"), "")
     number = pc.binary_join_element_wise(whole, frac, ".")
@@ -387,9 +458,24 @@ def display_text_array(analyte: str, values, system: str = "SI", sources=None, c
     scale = 10.0**dec
     rounded = np.sign(shown) * np.floor(np.round(np.abs(shown) * scale, 6) + 0.5) / scale  # half up, as a lab
     cmp = [""] * n if comparators is None else ["" if c is None else str(c) for c in comparators]
-    return [
+    own = np.full(n, np.nan) if limits is None else np.asarray(limits, dtype=float)
+    # rows whose rounded number sits across (or on) a limit the exact value does not
+    across = np.zeros(n, dtype=bool)
+    for t in judged_limits(analyte):
+        t = to_display(analyte, t, system)
+        across |= ((shown < t) != (rounded < t)) | ((shown > t) != (rounded > t))
+    mine = np.where(np.isfinite(own), own * display_factor(analyte, system), np.nan)
+    with np.errstate(invalid="ignore"):
+        across |= np.isfinite(mine) & (((shown < mine) != (rounded < mine)) | ((shown > mine) != (rounded > mine)))
+    across &= np.isfinite(shown)
+    texts = [
         f"{c}{x:.{d}f}" if math.isfinite(x) else "" for c, x, d in zip(cmp, rounded.tolist(), dec.tolist(), strict=True)
     ]
+    for i in np.flatnonzero(across).tolist():
+        texts[i] = display_text(
+            analyte, float(v[i]), system, src_text[i], cmp[i], () if np.isnan(own[i]) else (own[i],)
+        )
+    return texts
 
 
 # --------------------------------------------------------------------------- doses and body weights

@@ -13,18 +13,7 @@ from dashboard import model
 from dashboard.identity import age_years, birth_text
 from dashboard.markup import md_escape
 from dashboard.rules.context import describe_dose
-from dashboard.units import display_factor, display_text, display_texts, display_unit
-
-
-def format_value(value: float, comparator: str = "") -> str:
-    """ "<0.1", "3.2", "1 234" -> short text with its comparator."""
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return ""
-    text = f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
-    if abs(value) < 1000 and abs(value) >= 100:
-        text = f"{value:.0f}"
-    return f"{comparator}{text}"
-
+from dashboard.units import display_text, display_texts, display_unit
 
 _ANALYTE_SET = frozenset(model.ANALYTES)
 
@@ -153,7 +142,8 @@ def flags_table(flags: pd.DataFrame, system: str = "SI", open_only: bool = False
     f = flags[flags["status"] == "open"] if open_only else flags
     f = f.sort_values(["collected_at", "analyte"], ascending=[False, True])
     units = f["analyte"].map(lambda a: display_unit(a, system))
-    shown = display_texts(f["analyte"], f["value"], system, f["source_value"], f["comparator"])
+    limits = f["threshold"] if "threshold" in f.columns else None  # the flag's own limit
+    shown = display_texts(f["analyte"], f["value"], system, f["source_value"], f["comparator"], limits)
     return pd.DataFrame(
         {
             "Date": f["collected_at"].dt.strftime("%Y-%m-%d %H:%M"),
@@ -182,17 +172,14 @@ def after_as_of_table(after: pd.DataFrame, system: str = "SI", with_patient: boo
         return pd.DataFrame(columns=cols if with_patient else cols[1:])
     f = after.assign(_g=after["ctcae_grade"].astype("float").fillna(-1))
     f = f.sort_values(["_g", "patient_id", "collected_at"], ascending=[False, True, True], kind="stable")
-    factor = f["analyte"].map(lambda a: display_factor(a, system))
     units = f["analyte"].map(lambda a: display_unit(a, system))
+    shown = display_texts(f["analyte"], f["value"], system, f["source_value"], f["comparator"])
     out = pd.DataFrame(
         {
             "Patient": f["patient_id"],
             "Date": f["collected_at"].dt.strftime("%Y-%m-%d %H:%M"),
             "Analyte": f["analyte"].map(model.analyte_label),
-            "Value": [
-                f"{c}{format_value(v * k)} {u}"
-                for c, v, k, u in zip(f["comparator"], f["value"], factor, units, strict=True)
-            ],
+            "Value": [f"{v} {u}" for v, u in zip(shown, units, strict=True)],
             "As reported": (f["source_value"] + " " + f["source_unit"]).str.strip(),
             "CTCAE": f["ctcae_grade"].astype("Int64"),
         },

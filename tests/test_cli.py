@@ -140,3 +140,21 @@ def test_import_and_review_of_the_sample_panel_run_without_pandas(command):
     assert "36 patients" in text
     if command == "review":
         assert "SLE-017" in text and "tpmt" in text.lower()
+
+
+def test_the_review_text_and_its_csv_show_the_same_value(tmp_path):
+    """H139: 1595 cells/uL is 1.595 x10^9/L (divide by 1000), below the BSR limit 1.6; the
+    text review says 1.595 and its CSV must too, never 1.60 beside "< 1.6: withhold"."""
+    import pandas as pd
+
+    from tests.test_summary_export import H139_DOSES, H139_LABS, H139_PATIENTS
+
+    for name, text in (("labs.csv", H139_LABS), ("doses.csv", H139_DOSES), ("patients.csv", H139_PATIENTS)):
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    out = tmp_path / "flags.csv"
+    cmd = [sys.executable, "-m", "dashboard", "review", str(tmp_path), "--as-of", "2026-04-01", "--csv", str(out)]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True)
+    assert "Neutrophils 1.595" in proc.stdout
+    table = pd.read_csv(out, encoding="utf-8-sig", dtype=str)
+    row = table[(table["Patient"] == "P1") & (table["Rule"] == "bsr.neutrophils_low")].iloc[0]
+    assert row["Value"] == "1.595"

@@ -354,3 +354,108 @@ def test_the_open_dose_checks_export_has_both_checks_and_the_flagged_export_says
     book = openpyxl.load_workbook(io.BytesIO(sx.flagged_xlsx(flags, p9.patients, rv.dose_checks_df())))
     assert {"Open flags", "Open dose checks", "About"} <= set(book.sheetnames)
     assert "not lab flags" in str(book["About"]["A2"].value)
+
+
+# --------------------------------------------------------------------------- H139: a shown value never crosses its limit
+
+# Worked by hand: 1595 cells/uL / 1000 = 1.595 x10^9/L, below the BSR limit 1.6 (withhold);
+# 995 cells/uL = 0.995, CTCAE v5.0 grade 3 (< 1.0); 74,500 /uL = 74.5 x10^9/L, CTCAE grade 2
+# (< 75); 7.95 g/dL = 79.5 g/L, CTCAE grade 3 (< 80 g/L).  Rounded to the reporting decimals
+# (2, 2, 0, 0) they would read 1.60, 1.00, 75 and 80: on or across the limit their flag names.
+H139_LABS = (
+    "MRN,Collection Date,Component,Result,Units,Reference Range\n"
+    "P1,2026-03-02,WBC,3.45,K/uL,4.0-11.0\n"
+    "P1,2026-03-02,Absolute Neutrophil Count,1595,cells/uL,2000-7500\n"
+    "P1,2026-03-02,Hemoglobin,7.95,g/dL,12.0-16.0\n"
+    "P2,2026-03-02,Absolute Neutrophil Count,995,cells/uL,2000-7500\n"
+    "P2,2026-03-02,Platelets,74500,/uL,150000-400000\n"
+)
+H139_DOSES = (
+    "patient_id,drug,dose,dose_unit,frequency,route,start,end\n"
+    "P1,azathioprine,100,mg,daily,oral,2025-12-01,\n"
+    "P2,methotrexate,15,mg,weekly,oral,2025-11-01,\n"
+)
+H139_PATIENTS = (
+    "patient_id,family_name,given_name,sex,birth_date,weight_kg,tpmt,nudt15,diagnosis\n"
+    "P1,DOE,Anna,F,1970-01-01,60,normal,normal,SLE\n"
+    "P2,ROE,Taro,M,1960-05-05,70,normal,normal,RA\n"
+)
+H139_AS_OF = dt.date(2026, 4, 1)
+
+
+@pytest.fixture(scope="module")
+def h139() -> Dataset:
+    from dashboard.ingest import ImportOptions, Source, import_sources
+    from tests.support import TODAY
+
+    result = import_sources(
+        [
+            Source("labs.csv", H139_LABS.encode()),
+            Source("doses.csv", H139_DOSES.encode()),
+            Source("patients.csv", H139_PATIENTS.encode()),
+        ],
+        ImportOptions(today=TODAY),
+    )
+    return Dataset.from_import(result, "h139")
+
+
+def _number(text: object) -> float:
+    import re
+
+    found = re.search(r"\d+(?:\.\d+)?", str(text))
+    assert found, text
+    return float(found.group(0))
+
+
+@pytest.mark.parametrize(
+    ("pid", "rule", "limit"),
+    [
+        ("P1", "bsr.neutrophils_low", 1.6),
+        ("P2", "ctcae.neutrophils", 1.0),
+        ("P2", "ctcae.platelets", 75.0),
+        ("P1", "ctcae.hemoglobin", 80.0),
+    ],
+)
+def test_the_flagged_results_value_sits_below_the_limit_its_flag_fired_at(h139, pid, rule, limit):
+    from dashboard.reviews import flags_for_review
+
+    flags = flags_for_review(h139.labs, h139.doses, h139.patients, h139.baselines, empty_log(), H139_AS_OF)
+    table = sx.open_flags_frame(flags, h139.patients)
+    row = table[(table["Patient"] == pid) & (table["Rule"] == rule)].iloc[0]
+    assert _number(row["Value"]) < limit, row.to_dict()
+
+
+def test_the_panel_exports_neutrophils_sit_on_the_side_of_the_grade(h139):
+    panel = sx.panel_frame(
+        h139.labs, h139.doses, h139.patients, empty_log(), H139_AS_OF, h139.baselines, None, h139.intervals
+    )
+    row = panel.set_index("Patient").loc["P2"]
+    assert _number(row["Neutrophils (10^9/L)"]) < 1.0  # 995 cells/uL = 0.995, CTCAE grade 3
+
+
+def test_the_pdf_never_prints_a_platelet_count_of_75_0_for_74_5(h139):
+    from pypdf import PdfReader
+
+    s = sx.patient_summary(
+        h139.labs, h139.doses, h139.patients, h139.baselines, empty_log(), "P2", H139_AS_OF, "h139", figure=False
+    )
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(sx.patient_summary_pdf(s))).pages)
+    assert "Platelets 75.0" not in text and "Platelets 75 " not in text
+    assert "74.5" in text
+
+
+def test_a_bidi_override_in_a_name_never_reaches_the_panel_export():
+    """H140: R1's family name is U+202E + "HTIMS" (displays "nhoJ ,SMITH"); the name is left
+    out at import, so no export shows it as if it were a normal name."""
+    from dashboard.ingest import ImportOptions, Source, import_sources
+    from tests.support import TODAY
+
+    patients = H139_PATIENTS + "R1,\u202eHTIMS,John,M,1970-01-01,,,,RA\nR2,SMITH\u200b,John,M,1970-01-01,,,,RA\n"
+    result = import_sources(
+        [Source("labs.csv", H139_LABS.encode()), Source("patients.csv", patients.encode())],
+        ImportOptions(today=TODAY),
+    )
+    d = Dataset.from_import(result, "h140")
+    panel = sx.panel_frame(d.labs, d.doses, d.patients, empty_log(), H139_AS_OF, d.baselines, None, d.intervals)
+    text = sx.panel_csv(panel).decode("utf-8-sig")
+    assert "\u202e" not in text and "\u200b" not in text

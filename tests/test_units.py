@@ -203,3 +203,44 @@ def test_body_weights_in_kg(value, unit, kg):
 
 def test_a_body_weight_unit_not_known_is_not_guessed():
     assert weight_kg(11, "stone") is None and weight_kg(70, "mg") is None
+
+
+# --------------------------------------------------------------------------- H139: a shown value and its limit
+
+
+@pytest.mark.parametrize(
+    ("analyte", "value", "system", "source", "expected"),
+    [
+        # converted by an exact power of ten: reporting decimals would put it on the limit
+        ("neutrophils", 1.595, "SI", "1595", "1.595"),  # 1595 cells/uL; BSR < 1.6, not "1.60"
+        ("neutrophils", 0.995, "SI", "995", "0.995"),  # CTCAE G3 < 1.0, not "1.00"
+        ("neutrophils", 0.495, "SI", "495", "0.495"),  # CTCAE G4 < 0.5, not "0.50"
+        ("platelets", 74.5, "SI", "74500", "74.5"),  # CTCAE G2 < 75, not "75"
+        ("hemoglobin", 79.5, "SI", "7.95", "79.5"),  # 7.95 g/dL; CTCAE G3 < 80 g/L, not "80"
+        ("hemoglobin", 99.5, "SI", "9.95", "99.5"),  # CTCAE G2 < 100 g/L, not "100"
+        ("hemoglobin", 79.5, "US", "7.95", "7.95"),  # the lab's own number and decimals
+        # just above a limit: never shown on it either
+        ("platelets", 140.4, "SI", "140400", "140.4"),  # BSR < 140: "140" would sit on it
+        # far from every limit: the reporting decimals, as before
+        ("neutrophils", 3.215, "SI", "3215", "3.22"),
+        ("platelets", 212.5, "SI", "212500", "213"),
+        ("hemoglobin", 123.5, "SI", "12.35", "124"),
+        ("creatinine", 64.532, "SI", "0.73", "65"),  # 0.73 mg/dL x 88.4; no fixed creatinine limit
+    ],
+)
+def test_a_shown_value_sits_on_its_own_side_of_every_limit(analyte, value, system, source, expected):
+    from dashboard.units import display_text, display_text_array, display_texts
+
+    assert display_text(analyte, value, system, source) == expected
+    assert display_text_array(analyte, [value], system, [source]) == [expected]
+    assert display_texts([analyte], [value], system, [source]) == [expected]
+
+
+def test_a_flags_own_threshold_is_a_limit_too():
+    """A limit known only to the flag (a creatinine rise of 30 % over a baseline of 50 is
+    65 umol/L): 0.731 mg/dL x 88.4 = 64.6204 shows "64.6" (one decimal more is enough), never "65"."""
+    from dashboard.units import display_text, display_texts
+
+    assert display_text("creatinine", 64.6204, "SI", "0.731") == "65"
+    assert display_text("creatinine", 64.6204, "SI", "0.731", limits=(65.0,)) == "64.6"
+    assert display_texts(["creatinine"], [64.6204], "SI", ["0.731"], None, [65.0]) == ["64.6"]

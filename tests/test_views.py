@@ -106,3 +106,26 @@ def test_workspace_counts_heading_says_what_is_counted():
     assert workspace_counts_heading(True, False, 1) == (
         "Saved in the workspace on this machine; this session's panel (1 patient) is not counted here until it is saved:"
     )
+
+
+def test_the_after_as_of_table_never_rounds_a_value_onto_its_grade():
+    """H139: 995 cells/uL is 0.995 x10^9/L, CTCAE grade 3 (< 1.0), and 1595 cells/uL is
+    1.595, below the BSR limit 1.6: shown so, never "1.00" or "1.6" (on the cut-off)."""
+    import pandas as pd
+
+    from dashboard.views import after_as_of_table
+
+    after = pd.DataFrame(
+        {
+            "patient_id": ["P2", "P1"],
+            "collected_at": pd.to_datetime(["2026-04-20", "2026-04-21"]),
+            "analyte": ["neutrophils", "neutrophils"],
+            "value": [0.995, 1.595],
+            "comparator": ["", ""],
+            "source_value": ["995", "1595"],
+            "source_unit": ["cells/uL", "cells/uL"],
+            "ctcae_grade": [3.0, 1.0],
+        }
+    )
+    table = after_as_of_table(after)
+    assert table["Value"].tolist() == ["0.995 ×10⁹/L", "1.595 ×10⁹/L"]

@@ -34,7 +34,7 @@ from dashboard.figures import OKABE_ITO, rgba, word_lines
 from dashboard.rules.context import describe_dose
 from dashboard.rules.data import ranges_file
 from dashboard.rules.engine import Profile
-from dashboard.units import display_factor, display_unit
+from dashboard.units import display_factor, display_text, display_unit
 
 P = ParamSpec("P")
 
@@ -771,7 +771,7 @@ def _result_hover(r: dict, analyte: str, ctx: _HoverContext) -> str:
     f = display_factor(analyte, ctx.system)
     unit = display_unit(analyte, ctx.system)
     here = ctx.flags.get((analyte, r["collected_at"]), [])
-    value = f"{r['comparator']}{r['value'] * f:.3g}"
+    value = display_text(analyte, r["value"], ctx.system, r["source_value"], r["comparator"])
     lines = [
         f"<b>{r['collected_at']:%d %b %Y %H:%M}</b>",
         f"{model.analyte_label(analyte)} <b>{html.escape(value)}</b> {unit}",

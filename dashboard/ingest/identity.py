@@ -131,6 +131,36 @@ def id_problem(pid: str) -> str:
     return f"the patient id holds an invisible character, {what}, that can make it look like another id: fix the id"
 
 
+#: The characters of :data:`REJECTED_CLASS` alone (no length or spreadsheet forms), in
+#: Python's syntax: what a name may not hold either (spaces of any kind are squashed into
+#: one ordinary space before, by ``dashboard.identity.person_name``).
+_HIDING = re.compile(_python_class().pattern.split("]|", 1)[0] + "]")
+
+
+def visible(text: str) -> str:
+    """``text`` with each character that hides or disguises written as its code ("<U+202E>HTIMS")."""
+    return _HIDING.sub(lambda m: f"<U+{ord(m.group(0)):04X}>", text)
+
+
+def name_problem(name: str) -> str:
+    """Why a patient name cannot be shown ("" when it can): it holds a character that hides
+    or disguises, as a patient id may not (H21, H140), named."""
+    bad = _HIDING.search(name)
+    if bad is None:
+        return ""
+    ch = bad.group(0)
+    if ch in BIDI_CONTROLS:
+        kind = "a right-to-left or other direction control"
+    elif unicodedata.category(ch) == "Cc":
+        kind = "a control character"
+    else:
+        kind = "an invisible character"
+    return (
+        f"the patient name holds {kind}, {char_name(ch)}, that can make it display as another name: "
+        "name left out (the patient is kept under the id); fix the name at the source"
+    )
+
+
 def exponent_form_problem(pid: str) -> str:
     """Why an id in a spreadsheet's exponent form names no one patient, with the ids it
     could stand for when it is a whole number ("9.43477E+09": 9434765000 to 9434774999)."""
@@ -224,5 +254,7 @@ __all__ = [
     "id_problem",
     "lookalike_groups",
     "mixes_alphabets",
+    "name_problem",
     "skeleton",
+    "visible",
 ]

@@ -17,7 +17,7 @@ import pyarrow as pa
 from dashboard import model
 from dashboard.identity import person_name, whole_years
 from dashboard.ingest.context import Context, Parsed, mapped_cells, parse_date_columns, set_table_kind
-from dashboard.ingest.identity import clean_id
+from dashboard.ingest.identity import clean_id, name_problem, visible
 from dashboard.ingest.mapping import normalize
 from dashboard.ingest.report import FileReport, Problem
 from dashboard.ingest.tabular import RawTable
@@ -162,6 +162,11 @@ def normalise_patients(
         if implausible:
             report.problems.append(Problem(r.row, col("birth_date", "birth_date"), implausible, ""))
             continue
+        name = r.name.strip()
+        if why := name_problem(name):  # shown as if normal, it could read as another patient's name
+            where = col("family_name") or col("given_name") or col("name", "name")
+            report.warn(why, r.row, where, visible(name))
+            name = ""
         sex = parse_sex(r.sex)
         if sex is None:
             report.warn(f"sex '{r.sex}' not recognised; left unknown", r.row, col("sex", "sex"), r.sex)
@@ -206,7 +211,7 @@ def normalise_patients(
         out.append(
             {
                 "patient_id": r.patient_id,
-                "name": r.name.strip(),
+                "name": name,
                 "sex": sex,
                 "birth_date": r.birth_date,
                 "age": age,

@@ -233,3 +233,41 @@ def test_rows_whose_patient_id_is_in_exponent_form_are_rejected_in_labs_doses_an
     assert_balanced(result)
     assert result.report.files[0].rows_rejected == 1
     assert "exponent form" in result.report.files[0].problems[0].message
+
+
+# --------------------------------------------------------------------------- H140: names that display as another
+
+
+@pytest.mark.parametrize(
+    ("family", "words"),
+    [
+        ("\u202eHTIMS", "RIGHT-TO-LEFT OVERRIDE (U+202E)"),  # displays as "nhoJ ,SMITH"
+        ("SMITH\u200b", "ZERO WIDTH SPACE (U+200B)"),  # reads "SMITH, John"
+        ("SMI\u00adTH", "SOFT HYPHEN (U+00AD)"),
+        ("SMITH\x1b", "ESCAPE (U+001B)"),
+    ],
+)
+def test_a_name_that_hides_or_disguises_is_left_out_with_the_character_named(family, words):
+    patients = f"patient_id,family_name,given_name,sex,birth_date\nR1,{family},John,M,1970-01-01\n"
+    result = import_text(patients, "patients.csv")
+    assert_balanced(result)
+    f = result.report.files[0]
+    assert (f.rows_accepted, f.rows_rejected) == (1, 0)  # the patient is kept under the id
+    assert result.patients.column("name").to_pylist() == [""]  # never shown as if normal
+    [note] = [w for w in f.warnings if "name" in w.message]
+    assert words in note.message and "<U+" in note.value and family not in note.value
+
+
+@pytest.mark.parametrize("name", ["DOE, Anna", "ÑÚÑEZ, Zoë", "山田, 太郎", "O'BRIEN, Seán", "AL-SAYED, Omar"])
+def test_ordinary_names_of_any_alphabet_are_kept(name):
+    family, given = name.split(", ")
+    patients = f"patient_id,family_name,given_name,sex,birth_date\nR1,{family},{given},M,1970-01-01\n"
+    result = import_text(patients, "patients.csv")
+    assert result.patients.column("name").to_pylist() == [name]
+    assert not [w for w in result.report.files[0].warnings if "name" in w.message]
+
+
+def test_a_name_with_a_non_breaking_space_is_one_ordinary_space():
+    """A spreadsheet's non-breaking space in a name is a space (squashed), not a disguise."""
+    result = import_text("patient_id,patient name,sex,birth_date\nR1,Jane\u00a0Doe,F,1970-01-01\n", "patients.csv")
+    assert result.patients.column("name").to_pylist() == ["Jane Doe"]
