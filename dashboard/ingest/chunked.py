@@ -310,6 +310,8 @@ def _stream(path, header, names, delimiter, block_bytes, rep, ctx, mapping, fiel
                 raise NotStreamable("% differentials")
             if corrections(t.column("_corr")).any():  # one not imported still voids its draw (H132)
                 raise NotStreamable("corrected results (one may replace a result of an earlier block)")
+            if cands.ref_by_sex is not None:  # resolved against the patients, after every file (H130)
+                raise NotStreamable("reference ranges given per sex")
             for u in pc.unique(t.column("source_unit").combine_chunks().dictionary).to_pylist():
                 state.units.setdefault(u, len(state.units))
             for c in part.conversions:

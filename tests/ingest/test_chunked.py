@@ -192,3 +192,19 @@ def test_a_correction_without_a_number_is_left_to_the_in_memory_import(tmp_path)
         import_to_parquet(src, tmp_path / "out", ImportOptions(today=TODAY), block_bytes=4096)
     f = import_paths([src], ImportOptions(today=TODAY)).report.files[0]
     assert [(p.row, "corrected by the lab" in p.message) for p in f.problems] == [(2, True), (402, False)]
+
+
+def test_a_range_given_per_sex_is_left_to_the_in_memory_import(tmp_path):
+    """A range per sex is resolved against the patients after every file (H130, audit 5
+    C2): a block cannot resolve it alone, so the streamed import refuses the file before
+    writing and the in-memory import says how it read the ranges."""
+    rows = "".join(
+        f"P{i % 50},2024-01-{i % 28 + 1:02d} 08:{i % 60:02d},ALT,{20 + i % 9},U/L,10-50 (M) 10-35 (F)\n"
+        for i in range(400)
+    )
+    src = tmp_path / "by_sex.csv"
+    src.write_text("patient_id,collected_at,analyte,value,unit,reference range\n" + rows)
+    with pytest.raises(NotStreamable, match="per sex"):
+        import_to_parquet(src, tmp_path / "out", ImportOptions(today=TODAY), block_bytes=4096)
+    f = import_paths([src], ImportOptions(today=TODAY)).report.files[0]
+    assert any("given per sex" in w.message for w in f.warnings)
