@@ -862,6 +862,11 @@ def status_class(text: str) -> str:
     return held[0] if held else ""
 
 
+#: The abnormal-flag letters a lab writes beside a result (HL7 OBX-8 and the usual
+#: export spellings): a "status" column holding only these is a flag column.
+_ABNORMAL_FLAGS = frozenset({"H", "L", "N", "HH", "LL", "A", "AA", "HIGH", "LOW", "NORMAL", "ABNORMAL", "<", ">"})
+
+
 def _judge_status(status: pa.Array, verdict: _Verdicts, report: FileReport, column: str) -> pa.Array:
     """Reject the withdrawn results, count the preliminary ones and name the statuses not
     recognised (imported as final, said); each distinct status text is read once.
@@ -870,6 +875,16 @@ def _judge_status(status: pa.Array, verdict: _Verdicts, report: FileReport, colu
     plain = status.combine_chunks() if isinstance(status, pa.ChunkedArray) else status
     enc = pc.dictionary_encode(pc.fill_null(plain, ""))
     texts = enc.dictionary.to_pylist()
+    shown = {t.strip().upper() for t in texts} - {""}
+    if shown and shown <= _ABNORMAL_FLAGS and shown != {"N"}:
+        # H, L, N ...: the column holds abnormal flags, not result statuses; its "N" is
+        # "normal", not HL7's "not asked": read none of it as a status (audit 5 C3)
+        report.warn(
+            f"the status column '{column}' holds abnormal flags ({', '.join(sorted(shown))}), not result "
+            "statuses: not read as statuses (every result is taken as final)",
+            column=column,
+        )
+        return pa.DictionaryArray.from_arrays(enc.indices, pa.array([""] * len(texts), pa.string()))
     classes = np.array([STATUS_CLASSES.index(c) if c else -1 for c in map(status_class, texts)], dtype=np.int8)
     per_record = classes[enc.indices.to_numpy(zero_copy_only=False)] if len(texts) else np.zeros(0, np.int8)
     verdict.reject(

@@ -300,3 +300,20 @@ def test_a_correction_without_a_number_leaves_a_numeric_correction_of_its_draw()
     )
     assert_balanced(r)
     assert r.labs_df()["value"].tolist() == [140.0]
+
+
+def test_a_status_column_of_abnormal_flags_is_not_read_as_statuses():
+    """Audit 5 C3: a "Status" column holding H, L and N (abnormal flags) read its "N" as
+    HL7's "not asked" and rejected every normal result.  A column whose every value is a
+    flag letter (and not only "N") is a flag column: said, and no result rejected."""
+    text = (
+        "MRN,Collection Date,Component,Result,Units,Status\n"
+        "1,2026-03-02 08:15,WBC,5.0,10^9/L,N\n"
+        "1,2026-03-02 08:15,Neutrophils,0.9,10^9/L,L\n"
+        "1,2026-03-02 08:15,Platelets,450,10^9/L,H\n"
+    )
+    result = import_text(text)
+    assert_balanced(result)
+    assert len(result.labs_df()) == 3
+    f = result.report.files[0]
+    assert any("holds abnormal flags (H, L, N)" in w.message for w in f.warnings)
