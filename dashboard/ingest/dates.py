@@ -376,8 +376,9 @@ _ISO_SHAPES = (10, 16, 19)  # YYYY-MM-DD, + [T ]HH:MM, + :SS
 _D = np.uint8(ord("0"))
 
 
-def _string_buffers(arr: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
-    """(offsets, bytes) of a string array; None for other types."""
+def string_buffers(arr: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
+    """(offsets, bytes) of a string array, read in place (offsets as stored: int32, or
+    int64 for a large string); None for other types.  Null cells are not told apart."""
     width: type[np.int32 | np.int64]
     if pa.types.is_string(arr.type):
         width = np.int32
@@ -388,13 +389,13 @@ def _string_buffers(arr: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
     bufs = arr.buffers()
     offsets = np.frombuffer(bufs[1], dtype=width, count=len(arr) + 1, offset=arr.offset * np.dtype(width).itemsize)
     data = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None else np.zeros(1, dtype=np.uint8)
-    return offsets.astype(np.int64, copy=False), data
+    return offsets, data
 
 
 def _shape_rows(arr: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """Rows whose length is a fixed-width date's, their lengths, and their first 19 bytes
     as a (19, rows) matrix (byte position first, so that each position is contiguous)."""
-    bufs = _string_buffers(arr)
+    bufs = string_buffers(arr)
     if bufs is None:
         return None
     offsets, data = bufs
@@ -444,7 +445,7 @@ def _not_fixed_iso(arr: pa.Array) -> pa.Array:
     they cannot tell the order (and in a large file they are nearly all of it)."""
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
-    bufs = _string_buffers(arr)
+    bufs = string_buffers(arr)
     if bufs is None or not len(arr):
         return arr
     offsets, data = bufs

@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from dashboard import model
+from dashboard.ingest.dates import string_buffers
 from dashboard.ingest.report import Problem
 from dashboard.units import resolve_unit
 
@@ -598,19 +599,14 @@ def _rows_with_two(
     return keep if rows is None else rows[keep]
 
 
-def _string_buffers(arr: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
-    """Offsets and bytes of a string array without nulls, else None."""
-    if not pa.types.is_string(arr.type) or arr.null_count or not len(arr):
-        return None
-    bufs = arr.buffers()
-    offsets = np.frombuffer(bufs[1], dtype=np.int32, count=len(arr) + 1, offset=arr.offset * 4)
-    data = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None else np.zeros(0, dtype=np.uint8)
-    return offsets, data
+def _buffers(arr: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
+    """Offsets and bytes of a string array without nulls (:func:`dates.string_buffers`), else None."""
+    return None if arr.null_count or not len(arr) else string_buffers(arr)
 
 
 def _cell_lengths_fit(arr: pa.Array, rows: np.ndarray | None, texts: list[bytes]) -> np.ndarray | None:
     """Per cell (of ``rows``): its length in bytes is the length of one of ``texts``."""
-    bufs = _string_buffers(arr)
+    bufs = _buffers(arr)
     if bufs is None:
         return None
     offsets, _ = bufs
@@ -623,7 +619,7 @@ def _cell_lengths_fit(arr: pa.Array, rows: np.ndarray | None, texts: list[bytes]
 
 def _first_bytes_fit(arr: pa.Array, rows: np.ndarray | None, texts: list[bytes]) -> np.ndarray | None:
     """Per cell (of ``rows``): its length and first byte are those of one of ``texts``."""
-    bufs = _string_buffers(arr)
+    bufs = _buffers(arr)
     if bufs is None:
         return None
     offsets, data = bufs
