@@ -304,7 +304,6 @@ def _reported_number(text: str) -> float | None:
     return float(m.group(0).replace(",", "."))
 
 
-@cache
 def judged_limits(analyte: str) -> tuple[float, ...]:
     """Every limit a result of ``analyte`` is judged against by a fixed number, in the
     canonical unit: the CTCAE v5.0 cut-offs (``rules/data/ctcae.toml``) and the limits of
@@ -312,17 +311,23 @@ def judged_limits(analyte: str) -> tuple[float, ...]:
     among those rules (it never changes a limit), so the active profile's limits are among
     them.  Limits that depend on the row (the lab's LLN/ULN, a baseline) are not known
     here: a flag passes its own threshold as ``limits`` to :func:`display_decimals`."""
+    return _judged_limits().get(analyte, ())
+
+
+@cache
+def _judged_limits() -> dict[str, tuple[float, ...]]:
+    """:func:`judged_limits` of every analyte, from one read of the two files."""
     # read from the rules' data files themselves: the rules package imports this module
     data = Path(__file__).parent / "rules" / "data"
     ctcae = tomllib.loads((data / "ctcae.toml").read_text(encoding="utf-8"))
     rules = tomllib.loads((data / "rules.toml").read_text(encoding="utf-8"))
-    cuts = [float(c) for _grade, c in ctcae["terms"].get(analyte, {}).get("cuts", [])]
-    guideline = [
-        float(r["threshold"])
-        for r in rules["rule"]
-        if r.get("kind") == "guideline" and r.get("analyte") == analyte and r.get("comparison") in ("<", ">")
-    ]
-    return tuple(sorted(set(cuts + guideline)))
+    found: dict[str, set[float]] = {}
+    for analyte, term in ctcae["terms"].items():
+        found.setdefault(analyte, set()).update(float(c) for _grade, c in term.get("cuts", []))
+    for r in rules["rule"]:
+        if r.get("kind") == "guideline" and r.get("comparison") in ("<", ">") and "analyte" in r:
+            found.setdefault(r["analyte"], set()).add(float(r["threshold"]))
+    return {a: tuple(sorted(limits)) for a, limits in found.items()}
 
 
 def _own_decimals(x: float) -> int:
