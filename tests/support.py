@@ -89,3 +89,25 @@ def p6_workspace(path, *files, at=dt.datetime(2024, 5, 1, 10)):
     for name, text in files:
         ws.import_sources([Source(name, text.encode())], by="t")
     return ws
+
+
+# --------------------------------------------------------------------------- exports against the review (probe 9)
+
+#: The review date of the probe-9 panels.
+P9_AS_OF = dt.date(2026, 4, 1)
+#: Methotrexate once weekly (P2); mycophenolate from 2025-12-01 with no result since (P3:
+#: due 2025-12-15, 107 days overdue on P9_AS_OF); methotrexate 15 mg daily with trimethoprim
+#: (D1: two dose checks).
+P9_DOSES = (
+    "patient_id,drug,dose,dose_unit,frequency,route,start,end\n"
+    "P2,methotrexate,15,mg,weekly,oral,2025-11-01,\n"
+    "P3,mycophenolate mofetil,1000,mg,twice daily,oral,2025-12-01,\n"
+    "D1,methotrexate,15,mg,daily,oral,2026-03-25,\n"
+    "D1,trimethoprim,200,mg,twice daily,oral,2026-03-25,\n"
+)
+P9_PATIENTS = (
+    "patient_id,family_name,given_name,sex,birth_date,weight_kg,tpmt,nudt15,diagnosis\n"
+    "P2,YAMADA,Taro,M,1960-05-05,70,normal,normal,RA\n"
+    "P3,NUNEZ,Zoe,F,1980-02-02,65,normal,normal,Lupus nephritis\n"
+    "D1,DAILY,Mo,F,1970-01-01,60,normal,normal,RA\n"
+)

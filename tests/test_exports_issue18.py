@@ -15,6 +15,7 @@ import pandas as pd
 from dashboard import summary_export as sx
 from dashboard.dataset import Dataset
 from dashboard.reviews import empty_log, flag_key, flags_for_review
+from tests.support import P9_AS_OF, P9_DOSES, P9_PATIENTS
 
 AS_OF = dt.date(2024, 6, 1)
 LABS = """MRN,Patient Name,DOB,Collection Date,Component,Result,Units
@@ -79,24 +80,10 @@ def test_the_pdf_names_the_patient_with_two_identifiers():
 #: 2025-12-01 with no result is due 2025-12-15, 107 days overdue on 2026-04-01.  995
 #: cells/uL neutrophils is 0.995 x10^9/L: CTCAE grade 3 (< 1.0 - 0.5).  0.4 x10^9/L on
 #: 2026-04-20 is after the as-of date: grade 4 (< 0.5).  Born 1970-01-01: 56 on 2026-04-01.
-P9_AS_OF = dt.date(2026, 4, 1)
 P9_LABS = (
     "MRN,Collection Date,Component,Result,Units\n"
     "P2,2026-03-02,Absolute Neutrophil Count,995,cells/uL\n"
     "P2,2026-04-20,Absolute Neutrophil Count,0.4,10^9/L\n"
-)
-P9_DOSES = (
-    "patient_id,drug,dose,dose_unit,frequency,route,start,end\n"
-    "P2,methotrexate,15,mg,weekly,oral,2025-11-01,\n"
-    "P3,mycophenolate mofetil,1000,mg,twice daily,oral,2025-12-01,\n"
-    "D1,methotrexate,15,mg,daily,oral,2026-03-25,\n"
-    "D1,trimethoprim,200,mg,twice daily,oral,2026-03-25,\n"
-)
-P9_PATIENTS = (
-    "patient_id,family_name,given_name,sex,birth_date,weight_kg,tpmt,nudt15,diagnosis\n"
-    "P2,YAMADA,Taro,M,1960-05-05,70,normal,normal,RA\n"
-    "P3,NUNEZ,Zoe,F,1980-02-02,65,normal,normal,Lupus nephritis\n"
-    "D1,DAILY,Mo,F,1970-01-01,60,normal,normal,RA\n"
 )
 
 

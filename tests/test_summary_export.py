@@ -13,7 +13,7 @@ import pytest
 from dashboard import summary_export as sx
 from dashboard.dataset import Dataset
 from dashboard.reviews import empty_log
-from tests.support import P6_AS_OF, P6_HEAD, full_check, p6_workspace
+from tests.support import P6_AS_OF, P6_HEAD, P9_AS_OF, P9_DOSES, P9_PATIENTS, full_check, p6_workspace
 
 LABS = (
     "MRN,Collection Date,Component,Result,Units,Flag\n"
@@ -272,24 +272,10 @@ def test_the_cli_panel_export_of_a_workspace_without_open_flags_is_made(tmp_path
 #: is 16 + 31 + 28 + 31 + 1 = 107 days late.  Methotrexate 15 mg daily is a daily dose of a
 #: once-weekly drug (3E recommendations) and trimethoprim with methotrexate is to be avoided
 #: (Medsafe 2022).  9.95 g/dL haemoglobin is 99.5 g/L (CTCAE grade 2, < 100 g/L).
-P9_AS_OF = dt.date(2026, 4, 1)
 P9_LABS = (
     "MRN,Collection Date,Component,Result,Units,Reference Range\n"
     "P2,2026-03-02,Hemoglobin,9.95,g/dL,12.0-16.0\n"
     "P2,2026-03-02,Absolute Neutrophil Count,995,cells/uL,2000-7500\n"
-)
-P9_DOSES = (
-    "patient_id,drug,dose,dose_unit,frequency,route,start,end\n"
-    "P2,methotrexate,15,mg,weekly,oral,2025-11-01,\n"
-    "P3,mycophenolate mofetil,1000,mg,twice daily,oral,2025-12-01,\n"
-    "D1,methotrexate,15,mg,daily,oral,2026-03-25,\n"
-    "D1,trimethoprim,200,mg,twice daily,oral,2026-03-25,\n"
-)
-P9_PATIENTS = (
-    "patient_id,family_name,given_name,sex,birth_date,weight_kg,tpmt,nudt15,diagnosis\n"
-    "P2,YAMADA,Taro,M,1960-05-05,70,normal,normal,RA\n"
-    "P3,NUNEZ,Zoe,F,1980-02-02,65,normal,normal,Lupus nephritis\n"
-    "D1,DAILY,Mo,F,1970-01-01,60,normal,normal,RA\n"
 )
 
 
