@@ -53,21 +53,7 @@ def _messages(result: ImportResult) -> list[str]:
 def test_fhir_day_of_week_is_not_read_as_daily():
     # frequency 1 per 1 d, restricted by dayOfWeek to Monday and Thursday: 2 doses a
     # week, 7.5 mg each = 15 mg/week; never 7.5 mg daily (52.5 mg/week).
-    req = {
-        "resourceType": "MedicationRequest",
-        "id": "m1",
-        "status": "active",
-        "intent": "order",
-        "subject": {"reference": "Patient/p3"},
-        "medicationCodeableConcept": {"text": "Methotrexate 2.5 MG Oral Tablet"},
-        "authoredOn": "2026-01-05",
-        "dosageInstruction": [
-            {
-                "timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d", "dayOfWeek": ["mon", "thu"]}},
-                "doseAndRate": [{"doseQuantity": {"value": 7.5, "unit": "mg"}}],
-            }
-        ],
-    }
+    req = _request(MTX, 7.5, {"frequency": 1, "period": 1, "periodUnit": "d", "dayOfWeek": ["mon", "thu"]})
     r = import_bundle({"resourceType": "Patient", "id": "p3"}, req)
     d = r.doses_df()
     assert list(d["frequency"]) != ["daily"]
