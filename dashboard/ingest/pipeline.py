@@ -140,6 +140,11 @@ def import_paths(paths: Iterable[str | Path], options: ImportOptions | None = No
     return result
 
 
+#: How much of a large file is read first to see its first line end (most do within
+#: a few hundred bytes; only a file whose first line runs on is read up to the limit).
+_FIRST_BLOCK = 1 << 16
+
+
 def _refused_unread(path: Path) -> str:
     """A large file refused from its first bytes (a first line of gigabytes is never read whole)."""
     try:
@@ -147,7 +152,10 @@ def _refused_unread(path: Path) -> str:
         if size <= MAX_LINE:
             return ""
         with path.open("rb") as f:
-            return refusal_from_head(f.read(MAX_LINE + 1), size)
+            head = f.read(_FIRST_BLOCK)
+            if b"\n" in head or b"\r" in head:
+                return ""  # the first line ends in the first block: far from the limit
+            return refusal_from_head(head + f.read(MAX_LINE + 1 - len(head)), size)
     except OSError:
         return ""
 
