@@ -77,6 +77,10 @@ class Parsed:
     #: who the patients of a lab file are, when it says (name, date of birth, sex on its
     #: rows): one dict per distinct identity, merged into the patients without counting rows
     identities: list[dict[str, Any]] = field(default_factory=list)
+    #: other identifiers the file gives its patients (a FHIR Patient's MRN beside its
+    #: logical id): (patient id, what the identifier is, its value); named when another
+    #: file uses the value as a patient id, never used to merge
+    aliases: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 #: A format reader: returns a Parsed for the tables it recognises, else None.

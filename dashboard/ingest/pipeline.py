@@ -12,7 +12,7 @@ import datetime as dt
 import math
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -97,6 +97,9 @@ class ImportResult:
     #: source_value, source_unit, _corr, source_file, source_row): a store replaces with them
     #: a different result of the same draw kept from an earlier import (H132)
     corrections: pa.Table | None = None
+    #: the other identifiers files give their patients: (patient id, what the identifier
+    #: is, its value, file); see :func:`warn_about_aliases`
+    aliases: list[tuple[str, str, str, str]] = field(default_factory=list)
 
     def labs_df(self) -> pd.DataFrame:
         return model.to_pandas("labs", self.labs)
@@ -209,13 +212,15 @@ def import_sources(sources: Sequence[Source], options: ImportOptions | None = No
 
     report = ImportReport(files=[p.report for p in parsed], identity_conflicts=conflicts)
     warn_about_ids(report, [labs, doses, patients])
+    aliases = [(pid, kind, value, p.report.path) for p in parsed for pid, kind, value in p.aliases]
+    warn_about_aliases(report, [labs, doses, patients], aliases)
     if unknown and report.files:
         report.files[0].warn(f"--map names column(s) not found in any file: {', '.join(unknown)}")
     report.labs = labs.num_rows
     report.doses = doses.num_rows
     report.patients = patients.num_rows
     report.check_rows()
-    return ImportResult(labs, doses, patients, report, pa.concat_tables(corrected) if corrected else None)
+    return ImportResult(labs, doses, patients, report, pa.concat_tables(corrected) if corrected else None, aliases)
 
 
 def _name_patients_of_rejections(raw: RawTable, rep: FileReport) -> None:
@@ -277,7 +282,57 @@ def warn_about_ids(report: ImportReport, tables: list[pa.Table]) -> None:
 STORED = "the workspace"
 
 
-def warn_about_stored_ids(report: ImportReport, tables: list[pa.Table], stored: pa.Table) -> None:
+def _id_key(pid: str) -> str:
+    """An id as compared with another file's identifier: a number without its leading zeros."""
+    return (pid.lstrip("0") or "0") if pid.isdigit() else pid
+
+
+def warn_about_aliases(
+    report: ImportReport,
+    tables: list[pa.Table],
+    aliases: Sequence[tuple[str, str, str, str]],
+    kept: set[str] | None = None,
+) -> None:
+    """Name each patient whose other identifier is the patient id of another patient: a
+    FHIR export files Carol under the server's id "f3c9a1" with her MRN 0012345 as an
+    identifier, and the clinic's dose sheet files her methotrexate under 0012345.
+
+    Never merged (an identifier of one system can be another system's id for someone
+    else): the clinician is told, because the doses under one id never meet the results
+    under the other and no dose check fires.  ``kept`` (workspace ids) are compared
+    instead of the import's own ids, and named as :data:`STORED`."""
+    if not aliases or not report.files:
+        return
+    ids = kept if kept is not None else _patient_ids(tables)
+    by_key: dict[str, list[str]] = {}
+    for pid in ids:
+        by_key.setdefault(_id_key(pid), []).append(pid)
+    found = []
+    for pid, kind, value, file in aliases:
+        for other in sorted(by_key.get(_id_key(value), [])):
+            if other != pid:
+                found.append((pid, kind, value, file, other))
+    if not found:
+        return
+    where = {} if kept is not None else _first_files(tables, {f[4] for f in found})
+    by_name = {f.path: f for f in report.files}
+    for pid, kind, value, file, other in found[:10]:
+        match = "which is" if other == value else "which matches (leading zeros aside)"
+        by_name.get(file, report.files[0]).warn(
+            f"patient {pid} ({file}) carries the identifier {kind} {value}, {match} the patient id {other} "
+            f"({where.get(other, STORED)}): kept apart, never merged; check whether they are one patient "
+            "(doses under one id never meet the results under the other)"
+        )
+    if len(found) > 10:
+        report.files[0].warn(f"{len(found) - 10} more patients carry an identifier that is another patient's id")
+
+
+def warn_about_stored_ids(
+    report: ImportReport,
+    tables: list[pa.Table],
+    stored: pa.Table,
+    aliases: Sequence[tuple[str, str, str, str]] = (),
+) -> None:
     """The same warnings between a new import's patient ids and the patients already kept
     (``stored``: patient_id, name, birth_date): "0012" imported tonight beside "12" kept
     last week, or the same name and date of birth under two numbers.  Only groups that
@@ -287,6 +342,7 @@ def warn_about_stored_ids(report: ImportReport, tables: list[pa.Table], stored: 
     kept = {x for x in stored.column("patient_id").to_pylist() if x} - new
     if not new or not kept or not report.files:
         return
+    warn_about_aliases(report, tables, aliases, kept)
 
     def joins(group: list[str]) -> bool:
         return any(i in new for i in group) and any(i in kept for i in group)

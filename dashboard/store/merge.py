@@ -162,7 +162,7 @@ def save_result(
     import_id = int(tx.one("SELECT coalesce(max(import_id), 0) + 1 FROM imports"))
     out = WorkspaceImport(import_id=import_id, report=report, stored=True)
     kept = tx.arrow("SELECT patient_id, name, birth_date FROM patients")
-    warn_about_stored_ids(report, [result.labs, result.doses, result.patients], kept)
+    warn_about_stored_ids(report, [result.labs, result.doses, result.patients], kept, result.aliases)
     _replace_corrected(tx, result.corrections, report)
     _store_labs(tx, result.labs, import_id, report, out)
     _store_patients(tx, result.patients, import_id, now, report, out)

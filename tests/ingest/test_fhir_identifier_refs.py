@@ -8,9 +8,10 @@ MRN is "1" must never be filed under the Patient whose logical id happens to be 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
-from dashboard.ingest import ImportResult
+from dashboard.ingest import ImportOptions, ImportResult, Source, import_sources
 from tests.support import import_bundle
 
 TODAY = dt.date(2026, 11, 25)
@@ -60,3 +61,69 @@ def test_identifier_that_only_collides_with_a_logical_id_is_rejected() -> None:
 def test_identifier_without_patients_in_the_file_is_kept_as_written() -> None:
     result = load(neutrophils("o1", {"identifier": {"system": MRN, "value": "777"}}))
     assert result.labs_df()["patient_id"].tolist() == ["777"]
+
+
+# --------------------------------------------------------------------------- an MRN that is another file's patient id
+
+#: A bulk export's Patient: its logical id is the server's, its MRN is the hospital's.
+CAROL = {
+    "resourceType": "Patient",
+    "id": "f3c9a1",
+    "identifier": [
+        {
+            "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR"}]},
+            "system": MRN,
+            "value": "0012345",
+        }
+    ],
+    "gender": "female",
+}
+#: The clinic's dose sheet, keyed by the MRN.
+DOSES = "MRN,Drug,Dose,Unit,Frequency,Start\n0012345,methotrexate,15,mg,weekly,2026-01-05\n"
+
+
+def _ndjson(*resources: dict[str, Any]) -> bytes:
+    return "\n".join(json.dumps(r) for r in resources).encode() + b"\n"
+
+
+def _import(*files: tuple[str, bytes]) -> ImportResult:
+    return import_sources([Source(name, data) for name, data in files], ImportOptions(today=TODAY))
+
+
+def test_a_patients_mrn_that_is_another_files_patient_id_is_named_and_kept_apart() -> None:
+    """The FHIR export files Carol's neutrophils under her server id f3c9a1; the dose sheet
+    files her methotrexate under her MRN 0012345.  Filing either under the other would be a
+    guess (an MRN can be reused by another system), so they stay two patients, and the
+    clinician is told that f3c9a1 carries MRN 0012345, which is the other file's id: else
+    the methotrexate never meets the neutropenia and no dose check fires."""
+    result = _import(
+        ("Patient.ndjson", _ndjson(CAROL)),
+        ("Observation.ndjson", _ndjson(neutrophils("o1", {"reference": "Patient/f3c9a1"}))),
+        ("doses.csv", DOSES.encode()),
+    )
+    assert sorted(result.patients_df()["patient_id"]) == ["0012345", "f3c9a1"]
+    assert result.labs_df()["patient_id"].tolist() == ["f3c9a1"]
+    assert result.doses_df()["patient_id"].tolist() == ["0012345"]
+    notes = [w.message for f in result.report.files for w in f.warnings if "0012345" in w.message]
+    assert len(notes) == 1, notes
+    assert "f3c9a1" in notes[0] and "MR" in notes[0] and "doses.csv" in notes[0]
+    assert "kept apart" in notes[0]
+
+
+def test_an_identifier_equal_to_the_patients_own_id_is_not_named() -> None:
+    same = {**CAROL, "id": "0012345"}
+    result = _import(("Patient.ndjson", _ndjson(same)), ("doses.csv", DOSES.encode()))
+    assert result.patients_df()["patient_id"].tolist() == ["0012345"]
+    assert not [w for f in result.report.files for w in f.warnings if "identifier" in w.message]
+
+
+def test_a_stored_patient_whose_id_is_a_new_fhir_patients_mrn_is_named(tmp_path) -> None:
+    """The same split across imports: the dose sheet went into the workspace last week."""
+    from dashboard.store import Workspace
+
+    ws = Workspace(tmp_path / "ws", timeout=20, clock=lambda: dt.datetime(2026, 11, 20, 9))
+    ws.import_sources([Source("doses.csv", DOSES.encode())], by="t")
+    result = ws.import_sources([Source("Patient.ndjson", _ndjson(CAROL))], by="t")
+    notes = [w.message for f in result.report.files for w in f.warnings if "0012345" in w.message]
+    assert len(notes) == 1, notes
+    assert "f3c9a1" in notes[0] and "the workspace" in notes[0]

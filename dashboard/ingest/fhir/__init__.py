@@ -142,7 +142,9 @@ def _read_entries(name: str, entries: list[Entry], rep: FileReport, ctx: Context
             tally.reject(row, "resourceType", "Medication not referred to by any order in this file")
     if cands is None:
         rep.kind = "doses" if reading.doses else "patients" if people is not None or tally.accepted else ""
-    return finish(rep, tally, labs=cands, doses=doses, patients=people)
+    parsed = finish(rep, tally, labs=cands, doses=doses, patients=people)
+    parsed.aliases = reading.aliases
+    return parsed
 
 
 def _resource_reason(exc: BaseException) -> str:

@@ -47,6 +47,21 @@ def patient(row: int, res: Resource, full_url: str, reading: Reading, rep: FileR
     )
     for note in _record_links(pid, res):
         rep.warn(note, row, "link")
+    reading.aliases.extend((pid, kind, value) for kind, value in _identifiers(res) if pid and value != pid)
+
+
+def _identifiers(res: Resource) -> list[tuple[str, str]]:
+    """(what it is, value) of each business identifier of a Patient (MRN, NHS number):
+    the kind is the identifier type's code or text, else its system."""
+    idents = res.get("identifier")
+    found = []
+    for ident in idents if isinstance(idents, list) else [idents]:
+        if not isinstance(ident, dict) or not str(ident.get("value") or "").strip():
+            continue
+        codes = [c for _s, c in cc_codes(ident.get("type"))] if isinstance(ident.get("type"), dict) else []
+        kind = (codes[0] if codes else cc_text(ident.get("type"))) or str(ident.get("system") or "")
+        found.append((kind[:60] or "identifier", str(ident["value"]).strip()[:80]))
+    return found
 
 
 #: Patient.link types that say another record holds (part of) the same person's data.

@@ -42,6 +42,7 @@ class Reading:
     labs: LabRows = field(default_factory=LabRows)
     doses: list[DoseRecord] = field(default_factory=list)
     patients: list[PatientRecord] = field(default_factory=list)
+    aliases: list[tuple[str, str, str]] = field(default_factory=list)  # pid, identifier kind, value
     weights: list[tuple[int, str, str, str, str]] = field(default_factory=list)  # row, pid, when, value, unit
     phenotypes: list[tuple[int, str, str, str]] = field(default_factory=list)  # row, pid, gene, value text
     groups: list[tuple[int, str, list[int]]] = field(default_factory=list)  # row, kind, member rows
