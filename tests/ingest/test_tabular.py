@@ -194,3 +194,17 @@ def test_a_pipe_delimited_lab_table_is_still_a_table():
     result = import_text(table, "labs.txt")
     assert_balanced(result)
     assert result.labs_df()["value"].tolist() == [6.0]
+
+
+@pytest.mark.parametrize("space", [" ", "\t", "\x0b", "\x0c"])
+def test_a_space_around_a_cell_is_trimmed_in_a_column_with_no_other_space(space):
+    """The fast path looks for any byte up to the space in a column before it looks at
+    each cell's first and last byte: a column whose only space is the one around one
+    cell is still trimmed (the id P1 is one patient, the unit is read)."""
+    from dashboard.ingest.tabular import read_delimited
+
+    text = f"patient_id,analyte,value,unit\nP1,WBC,4.5,10^9/L\n{space}P1,WBC{space},4.1,10^9/L{space}\n"
+    table = read_delimited("t.csv", text.encode())
+    assert table.columns["patient_id"].to_pylist() == ["P1", "P1"]
+    assert table.columns["analyte"].to_pylist() == ["WBC", "WBC"]
+    assert table.columns["unit"].to_pylist() == ["10^9/L", "10^9/L"]
