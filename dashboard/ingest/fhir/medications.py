@@ -126,6 +126,21 @@ def medication_order(row: int, res: Resource, index: Index, reading: Reading, ta
         freq = ""
     route = _route(dosage)
     start, end = _period(res, dosage)
+    repeat = element(element(dosage, "timing"), "repeat")
+    if repeat.get("countMax") is not None and num_text(repeat.get("countMax")) != num_text(repeat.get("count")):
+        rep.warn(
+            f"timing.repeat gives a range of administrations (count {num_text(repeat.get('count')) or '?'} to "
+            f"countMax {num_text(repeat.get('countMax'))}): the course's end is not taken from it",
+            row,
+            "dosageInstruction.timing",
+        )
+    elif end and start and end == _count_end(start, repeat):
+        rep.warn(
+            f"timing.repeat.count {num_text(repeat.get('count'))}: the course is read as that many administrations, "
+            f"ending before {end[:10]} (never as an ongoing dose)",
+            row,
+            "dosageInstruction.timing",
+        )
     if status in ("stopped", "completed", "on-hold", "suspended") and not end and recognise_drug(text, code):
         rep.warn(
             f"status is '{status}' but no end date is given: the dose is shown as ongoing from its start; "
@@ -583,7 +598,50 @@ def _period(res: Resource, dosage: Resource) -> tuple[str, str]:
     end = end or str(res.get("dateEnded", "") or res.get("statusChanged", "") or "")
     if start and not end and isinstance(repeat.get("boundsDuration"), dict):
         end = _plus_duration(start, repeat["boundsDuration"])
+    counted = _count_end(start, repeat) if start else ""
+    if counted and (not end or counted < _iso_or_self(end)):
+        end = counted
     return start, end
+
+
+def _iso_or_self(text: str) -> str:
+    """A FHIR date text as "YYYY-MM-DDTHH:MM:SS" for comparison (the text itself if unread)."""
+    value, err = fhir_date(text)
+    return value.strftime("%Y-%m-%dT%H:%M:%S") if value is not None and not err else text
+
+
+def _count_end(start: str, repeat: Resource) -> str:
+    """The end of a course that ``timing.repeat.count`` bounds ("" when it bounds none).
+
+    FHIR R4 Timing.repeat.count is "a total count of the desired number of repetitions
+    across the duration of the entire timing specification": a single pulse is
+    ``count`` 1, six fortnightly pulses ``count`` 6 with a period of 2 weeks.  The course
+    ends ``count / frequency`` periods after its start (the model's end is exclusive: a
+    dose that ends on a day was not given that day), so exactly ``count``
+    administrations fall inside it.  A ``countMax`` other than ``count`` (a range) and a
+    repeat the count cannot be laid out on (days of the week, no period) bound nothing.
+    """
+    raw = repeat.get("count")
+    if raw is None or isinstance(raw, bool) or repeat.get("dayOfWeek"):
+        return ""
+    try:
+        count = float(raw)
+        most = float(repeat["countMax"]) if repeat.get("countMax") is not None else count
+    except (TypeError, ValueError):
+        return ""
+    if count < 1 or count != int(count) or most != count:
+        return ""
+    frequency, period, unit = _period_of(repeat)
+    if repeat.get("period") is None or period is None or period <= 0 or unit not in _PERIOD_DAYS:
+        return ""
+    frequency = frequency if frequency is not None else float(_times_a_day(repeat) or 1) if unit == "d" else 1.0
+    if frequency <= 0:
+        return ""
+    begun, err = fhir_date(start)
+    if begun is None or err:
+        return ""
+    days = math.ceil(count / frequency * period * _PERIOD_DAYS[unit] - 1e-9)
+    return (begun + dt.timedelta(days=max(days, 1))).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def _plus_duration(start: str, duration: dict) -> str:
