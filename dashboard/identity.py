@@ -87,6 +87,15 @@ def whole_years(born: dt.date, on: dt.date) -> int:
     return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
 
+def birthday(born: dt.date, years: int) -> dt.date:
+    """The day of the ``years``-th birthday (born on 29 February: 1 March of a common year,
+    the first day :func:`whole_years` counts the new year)."""
+    try:
+        return born.replace(year=born.year + years)
+    except ValueError:
+        return dt.date(born.year + years, 3, 1)
+
+
 def age_years(birth: Any, on: dt.date) -> int | None:
     """Whole years of age on ``on`` (None when the birth date is unknown)."""
     b = _day(birth)

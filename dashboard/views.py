@@ -13,6 +13,7 @@ from dashboard import model
 from dashboard.identity import age_years, birth_text
 from dashboard.markup import md_escape
 from dashboard.rules.context import describe_dose
+from dashboard.rules.ctcae import adult_from_years
 from dashboard.units import display_text, display_texts, display_unit
 
 _ANALYTE_SET = frozenset(model.ANALYTES)
@@ -97,6 +98,24 @@ def identity_line(patient_id: str, patient: pd.Series | None, as_of) -> str:
         when = "date of birth not in the data"
     sex = {"F": "female", "M": "male"}.get(patient["sex"], patient["sex"]) or "sex not given"
     return f"{name} · {when} · {sex} · MRN {patient_id}"
+
+
+def child_note(patient: pd.Series | None, as_of) -> str:
+    """What the grades of a patient under 18 on ``as_of`` rest on ("" for an adult or an
+    unknown age): the default limits are adults' (``reference_ranges.toml``)."""
+    if patient is None:
+        return ""
+    age = age_years(patient["birth_date"], pd.Timestamp(as_of).date())
+    if age is None and pd.notna(patient["age"]):
+        age = int(patient["age"])
+    adult = adult_from_years()
+    if age is None or age >= adult:
+        return ""
+    return (
+        f"Aged {age}: the default reference limits are adults', so before the {adult}th birthday a count or "
+        "haemoglobin is given CTCAE grade 1 only on the lab's own range (grades 2 to 4 have fixed cut-offs), and "
+        "an ALT or AST without the lab's range is graded on the adult default ULN, which its flag says."
+    )
 
 
 def patient_facts(patient: pd.Series | None, as_of) -> list[tuple[str, str]]:

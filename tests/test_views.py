@@ -129,3 +129,22 @@ def test_the_after_as_of_table_never_rounds_a_value_onto_its_grade():
     )
     table = after_as_of_table(after)
     assert table["Value"].tolist() == ["0.995 ×10⁹/L", "1.595 ×10⁹/L"]
+
+
+def test_the_patient_page_says_what_a_childs_grades_rest_on():
+    """Born 2016-03-02: aged 9 on 2026-03-01, so the note names the age and the lab's own
+    range; aged 18 from 2034-03-02 on, when nothing is said; an unknown age says nothing."""
+    import datetime as dt
+
+    import pandas as pd
+
+    from dashboard.views import child_note
+
+    boy = pd.Series({"birth_date": pd.Timestamp("2016-03-02"), "age": float("nan")})
+    note = child_note(boy, dt.date(2026, 3, 1))
+    assert note.startswith("Aged 9:") and "lab's own range" in note and "adult default ULN" in note
+    assert child_note(boy, dt.date(2034, 3, 1)).startswith("Aged 17:")
+    assert child_note(boy, dt.date(2034, 3, 2)) == ""
+    assert child_note(pd.Series({"birth_date": pd.NaT, "age": 12.0}), dt.date(2026, 3, 1)).startswith("Aged 12:")
+    assert child_note(pd.Series({"birth_date": pd.NaT, "age": float("nan")}), dt.date(2026, 3, 1)) == ""
+    assert child_note(None, dt.date(2026, 3, 1)) == ""

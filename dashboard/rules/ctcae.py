@@ -8,6 +8,11 @@ g/dL maps exactly (x 10).  ALT/AST increased: multiples of the ULN, or of the
 patient's baseline when that baseline is above the ULN.  Creatinine increased: the
 higher of the grade on the ULN and the grade on the patient's baseline.
 
+The default limits are adults': a result drawn before the patient's 18th birthday
+(``adult_from_years``) is never given grade 1 on a default LLN; a child's ALT/AST
+with no range of its own is graded on the adult default ULN, marked CHILD_DEFAULT so
+that the flag says so (:func:`children`).
+
 A censored result is graded by its bound; when it is censored in the direction of the
 grade (a "<0.5" neutrophil count), the bound itself counts as beyond the cut, because
 the true value is: "<0.5" is grade 4, while an exact 0.5 is grade 3 (where a worse
@@ -24,13 +29,14 @@ from typing import Any
 import numpy as np
 
 from dashboard import model
+from dashboard.identity import birthday, whole_years
 from dashboard.rules.baselines import Baselines, for_rows
-from dashboard.rules.data import ctcae_file, ranges_file
-from dashboard.rules.inputs import Inputs, hb_as_reported
+from dashboard.rules.data import NEVER, ctcae_file, ranges_file
+from dashboard.rules.inputs import Inputs, day_seconds, hb_as_reported, to_date
 from dashboard.units import HB_G_PER_L_PER_MMOL, round_sig
 
 #: How the cut of a grade was obtained.
-FIXED, LAB_LIMIT, DEFAULT_LIMIT, BASELINE = 0, 1, 2, 3
+FIXED, LAB_LIMIT, DEFAULT_LIMIT, BASELINE, CHILD_DEFAULT = 0, 1, 2, 3, 4
 
 
 @dataclass
@@ -39,7 +45,7 @@ class Grades:
 
     grade: np.ndarray  # int8: -1 no CTCAE term for the analyte, else 0..4
     cut: np.ndarray  # float64: the cut crossed (canonical unit), NaN when grade <= 0
-    basis: np.ndarray  # int8: FIXED, LAB_LIMIT, DEFAULT_LIMIT or BASELINE
+    basis: np.ndarray  # int8: FIXED, LAB_LIMIT, DEFAULT_LIMIT, BASELINE or CHILD_DEFAULT
     limit: np.ndarray  # float64: the LLN / ULN used (NaN if none)
 
 
@@ -68,15 +74,51 @@ def default_limit(analyte: str, which: str, sex: str = "") -> float:
 
 
 def lower_limits(inp: Inputs, analyte: str, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The LLN of lab rows ``rows``: the row's own reference range, else the default for
-    the patient's sex; and whether it is the lab's own."""
+    """The LLN of lab rows ``rows``: the row's own reference range, else the (adult)
+    default for the patient's sex, none for a child's result; and whether it is the lab's own."""
     labs = inp.labs
     own = labs.ref_low[rows]
     lab_ok = np.isfinite(own) & (own > 0)
     sex = inp.sex[labs.pid[rows]]
     default = np.array([default_limit(analyte, "low", x) for x in ("", "F", "M")])
     dflt = np.where(sex == "F", default[1], np.where(sex == "M", default[2], default[0]))
+    dflt = np.where(children(inp, rows), np.nan, dflt)
     return np.where(lab_ok, own, dflt), lab_ok
+
+
+def adult_from_years() -> int:
+    """The age from which the default (adult) limits apply (``reference_ranges.toml``)."""
+    return int(ranges_file()["adult_from_years"])
+
+
+def children(inp: Inputs, rows: np.ndarray) -> np.ndarray:
+    """Per lab row of ``rows``: drawn before the patient's 18th birthday, or of a patient
+    whose only stated age is under 18.  False where the age is unknown."""
+    labs = inp.labs
+    out = np.zeros(len(rows), dtype=bool)
+    if inp.born is None or inp.age_given is None or not len(rows):
+        return out
+    pid = labs.pid[rows]
+    years = adult_from_years()
+    known = np.flatnonzero(inp.born != NEVER)
+    adult_at = np.full(len(inp.born), -NEVER, dtype=np.int64)
+    for p in known:  # one birthday per patient, not per row
+        adult_at[p] = day_seconds(birthday(to_date(int(inp.born[p])), years))
+    with np.errstate(invalid="ignore"):
+        young = (inp.born == NEVER) & (inp.age_given < years)
+    adult_at[young] = NEVER
+    return labs.t[rows] < adult_at[pid]
+
+
+def age_at(inp: Inputs, row: int) -> int | None:
+    """Whole years of age of the patient of lab row ``row`` at its draw (the stated age
+    when only that is known), None when unknown."""
+    p = int(inp.labs.pid[row])
+    if inp.born is not None and inp.born[p] != NEVER:
+        return whole_years(to_date(int(inp.born[p])), to_date(int(inp.labs.t[row])))
+    if inp.age_given is not None and np.isfinite(inp.age_given[p]):
+        return int(inp.age_given[p])
+    return None
 
 
 # Relative tolerance under which a result equals a cut: a value and a limit converted
@@ -209,7 +251,8 @@ def grade_all(inp: Inputs, base: Baselines) -> Grades:
             uln = np.where(lab_ok, own, default_limit(analyte, "high"))
             bl = for_rows(base, labs.pid[s], model.ANALYTES.index(analyte), labs.t[s], baseline_min_results())
             g, c, on_base = grade_high(v, cmp, uln, bl, term)
-            b = np.where(on_base, BASELINE, np.where(lab_ok, LAB_LIMIT, DEFAULT_LIMIT))
+            dflt = np.where(children(inp, np.arange(s.start, s.stop)), CHILD_DEFAULT, DEFAULT_LIMIT)
+            b = np.where(on_base, BASELINE, np.where(lab_ok, LAB_LIMIT, dflt))
             grade[s], cut[s], basis[s], limit[s] = g, c, b, uln
     cut[grade <= 0] = np.nan
     return Grades(grade, cut, basis.astype(np.int8), limit)

@@ -96,6 +96,9 @@ def ctcae_hits(inp: Inputs, grades: ctcae.Grades, base: bl.Baselines) -> list[Hi
             of = np.where(basis == ctcae.BASELINE, " × baseline ", " × ULN ").astype(object)
             where = np.where(basis == ctcae.LAB_LIMIT, ", lab's range", "")
             where = np.where(basis == ctcae.DEFAULT_LIMIT, ", default ULN", where).astype(object)
+            for k in np.flatnonzero(basis == ctcae.CHILD_DEFAULT):
+                age = ctcae.age_at(inp, int(idx[k]))
+                where[k] = f", adult default ULN; aged {age}: a child's range differs, give the lab's"
             op = np.where((basis == ctcae.BASELINE) & (g == 1), " ≥ ", " > ").astype(object)
             msg = cat(head, op, num(cut), " (", num(cut / ref, 2), of, num(ref), where, ")")
         sev = np.array([severity_rank(ctcae.severity_of(analyte, x)) for x in range(5)], dtype=np.int8)[g]

@@ -119,6 +119,10 @@ class Inputs:
     #: clinician-set monitoring interval per patient (NaN none) and when it was set
     interval_days: np.ndarray | None = None
     interval_set_at: np.ndarray | None = None
+    #: per patient: the date of birth (int64 seconds, NEVER unknown), and the age in
+    #: years a source gave instead of a birth date (NaN none)
+    born: np.ndarray | None = None
+    age_given: np.ndarray | None = None
 
     @property
     def n_patients(self) -> int:
@@ -272,6 +276,8 @@ def prepare(
     tpmt = np.full(n, "unknown", dtype=object)
     nudt15 = np.full(n, "unknown", dtype=object)
     diagnosis = np.full(n, "", dtype=object)
+    born = np.full(n, NEVER, dtype=np.int64)
+    age_given = np.full(n, np.nan)
     if ptb.num_rows:
         code = codes_of(ptb.column("patient_id"), ids)
         weight[code] = floats(ptb.column("weight_kg"))
@@ -281,6 +287,8 @@ def prepare(
         tpmt[code] = np.where(tp == "", "unknown", tp)
         nudt15[code] = np.where(nu == "", "unknown", nu)
         diagnosis[code] = texts(ptb.column("diagnosis"))
+        born[code] = seconds(ptb.column("birth_date"))
+        age_given[code] = floats(ptb.column("age"))
 
     baseline = np.full((n, len(model.ANALYTES)), np.nan)
     note = np.full((n, len(model.ANALYTES)), "", dtype=object)
@@ -327,6 +335,8 @@ def prepare(
         after,
         interval_days,
         interval_set_at,
+        born,
+        age_given,
     )
 
 

@@ -21,7 +21,14 @@ from dashboard.markup import md_escape
 from dashboard.rules.engine import Profile
 from dashboard.ui.picker import identity_conflicts, show_identity_conflict, show_rejected_rows
 from dashboard.ui.widgets import flags_with_detail, show_plotly_spec, show_table
-from dashboard.views import after_as_of_summary, after_as_of_table, flags_table, identity_line, patient_facts
+from dashboard.views import (
+    after_as_of_summary,
+    after_as_of_table,
+    child_note,
+    flags_table,
+    identity_line,
+    patient_facts,
+)
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +84,8 @@ def header(
             show_table(after_as_of_table(later, system, with_patient=False))
     facts = patient_facts(patient, day)
     st.markdown("  ·  ".join(f"**{k}:** {md_escape(v)}" for k, v in facts))
+    if note := child_note(patient, day):
+        st.info(note, icon=":material/child_care:")
 
 
 @st.fragment

@@ -186,12 +186,7 @@ def test_a_frequency_of_zero_is_not_read_as_once():
 
 
 # F8 -------------------------------------------------------------------------------------
-@pytest.mark.xfail(
-    strict=True,
-    reason="F8: the default reference limits are adult ones (reference_ranges.toml) and are applied to a "
-    "9-year-old without a word: Hb 120 g/L is graded CTCAE 1 on the adult male LLN 130 (WHO: anaemia in "
-    "children 5-11 years is Hb < 115 g/L)",
-)
+# (fixed: H181; the adult default LLN is not used before the 18th birthday)
 def test_a_childs_result_is_not_graded_on_an_adult_default_limit_without_a_word():
     labs = "patient_id,collected_at,analyte,value,unit\nK1,2026-02-20,Haemoglobin,120,g/L\n"
     patients = "patient_id,sex,birth_date\nK1,M,2016-03-02\n"

@@ -7,6 +7,7 @@ import json
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from dashboard.rules import baselines, ctcae
@@ -269,3 +270,80 @@ def test_a_result_censored_towards_a_grade_says_a_worse_grade_is_possible():
     assert msgs[0].startswith("Lymphocyte count decreased, CTCAE grade 3 or worse:")
     assert msgs[1].startswith("Lymphocyte count decreased, CTCAE grade 4:")
     assert msgs[2].startswith("Lymphocyte count decreased, CTCAE grade 3:")
+
+
+# --------------------------------------------------------------------------- children (probe 10 F8)
+
+
+def graded_child(name: str, value: str, unit: str, born: str, drawn: str = "2024-01-01", ref: str = "", **who):
+    """Grade and message of one result of a boy born on ``born`` (or with only ``age``)."""
+    csv = f"patient_id,collected_at,analyte,value,unit,reference range\nK1,{drawn},{name},{value},{unit},{ref}\n"
+    result = imported(csv)
+    person = {"patient_id": "K1", "sex": "M", "birth_date": pd.Timestamp(born) if born else pd.NaT, **who}
+    inp = prepare(result.labs, result.doses, frame("patients", [person]), None, AS_OF)
+    g = ctcae.grade_all(inp, baselines.compute(inp))
+    return int(g.grade[0]), g
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "unit", "adult", "child"),
+    [
+        # the adult default LLN (Hb 130 g/L for a man, neutrophils 2.0, WBC 4.0, platelets
+        # 150) is not a child's: no grade 1 on it before the 18th birthday
+        ("Hb", "125", "g/L", 1, 0),
+        ("Neutrophils", "1.6", "10^9/L", 1, 0),
+        ("WBC", "3.5", "10^9/L", 1, 0),
+        ("Platelets", "120", "10^9/L", 1, 0),
+        # the absolute CTCAE cut-offs of grade 2 and above hold at any age
+        ("Hb", "95", "g/L", 2, 2),
+        ("Neutrophils", "1.4", "10^9/L", 2, 2),
+        ("Platelets", "40", "10^9/L", 3, 3),
+    ],
+)
+def test_a_child_is_not_graded_on_the_adult_default_lln(name, value, unit, adult, child):
+    assert graded_child(name, value, unit, born="1980-05-05")[0] == adult
+    assert graded_child(name, value, unit, born="2016-03-02")[0] == child
+
+
+def test_the_labs_own_range_grades_a_child():
+    assert graded_child("Hb", "110", "g/L", born="2016-03-02", ref="115-150")[0] == 1
+    assert graded_child("Hb", "120", "g/L", born="2016-03-02", ref="115-150")[0] == 0
+
+
+@pytest.mark.parametrize(
+    ("born", "drawn", "grade"),
+    [
+        ("2006-01-01", "2023-12-31", 0),  # the day before the 18th birthday
+        ("2006-01-01", "2024-01-01", 1),  # the 18th birthday: adult
+        ("2004-02-29", "2022-02-28", 0),  # born on 29 February: 18 on 1 March of a common year
+        ("2004-02-29", "2022-03-01", 1),
+    ],
+)
+def test_the_adult_default_applies_from_the_18th_birthday(born, drawn, grade):
+    assert graded_child("Hb", "125", "g/L", born=born, drawn=drawn)[0] == grade
+
+
+def test_an_age_without_a_birth_date_says_child_or_adult():
+    assert graded_child("Hb", "125", "g/L", born="", age=9.0)[0] == 0
+    assert graded_child("Hb", "125", "g/L", born="", age=40.0)[0] == 1
+    assert graded_child("Hb", "125", "g/L", born="")[0] == 1  # age unknown: the default, as for any adult
+
+
+def test_a_childs_transaminase_on_the_adult_default_uln_says_so():
+    """ALT grades are all multiples of the ULN: leaving a child's ALT 130 ungraded would
+    hide it, so the adult default ULN 40 still grades it (130 > 3 x 40: grade 2) and the
+    flag says the limit is an adult's and the patient's age."""
+    result = imported("patient_id,collected_at,analyte,value,unit\nK1,2024-01-01,ALT,130,U/L\n")
+    people = frame("patients", [{"patient_id": "K1", "sex": "M", "birth_date": pd.Timestamp("2016-03-02")}])
+    flags = run_review(result, people)
+    alt = flags[flags["rule"] == "ctcae.alt"]
+    assert alt["ctcae_grade"].tolist() == [2]
+    assert "adult default ULN" in alt["message"].iloc[0] and "aged 7" in alt["message"].iloc[0]
+
+
+def run_review(result, people):
+    from dashboard import model
+    from dashboard.rules.review import review
+
+    patients = model.from_pandas("patients", people)
+    return review(result.labs, result.doses, patients, None, as_of=AS_OF).flags.to_pandas()
