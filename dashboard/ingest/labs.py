@@ -1419,6 +1419,15 @@ def _plain_text(t: pa.Table) -> pa.Table:
     return t
 
 
+def _product_comparator(a: str, b: str) -> str:
+    """The comparator of a product of two non-negative censored values ("<" and "<=" of
+    one side: "<" unless both are inclusive); "" or "" gives "".  Opposite sides are
+    refused by the caller."""
+    if not a or not b:
+        return a or b
+    return a if len(a) == 2 and a == b else a[:1]
+
+
 def _resolve_percent(allc: pa.Table, drop: dict[int, tuple[int, str]]) -> tuple[pa.Table, dict[int, tuple[int, str]]]:
     pct = allc.filter(allc.column("_percent"))
     absolute = allc.filter(pc.invert(allc.column("_percent")))
@@ -1466,9 +1475,11 @@ def _resolve_percent(allc: pa.Table, drop: dict[int, tuple[int, str]]) -> tuple[
             "percentage differential of a draw with two different WBC results: which one it is a "
             "percentage of is not known, so no absolute count is made",
         )
-    # "<1 %" of a WBC of 4.0 is below 0.04; "<" of one and ">" of the other bound nothing
-    cmp = np.where(wbc_cmp == "", pct_cmp, wbc_cmp)
-    unbounded = ~has_abs & ~no_wbc & ~two_wbcs & (wbc_cmp != "") & (pct_cmp != "") & (wbc_cmp != pct_cmp)
+    # "<1 %" of a WBC of 4.0 is below 0.04; "<" of one and ">" of the other bound nothing;
+    # "<=" of "<=" may be the product itself, while "<" of either side excludes it
+    cmp = np.array([_product_comparator(w, p) for w, p in zip(wbc_cmp, pct_cmp, strict=True)], dtype=object)
+    side = np.array([c[:1] for c in wbc_cmp], dtype=object), np.array([c[:1] for c in pct_cmp], dtype=object)
+    unbounded = ~has_abs & ~no_wbc & ~two_wbcs & (side[0] != "") & (side[1] != "") & (side[0] != side[1])
     for o in orders[unbounded]:
         drop[int(o)] = (
             REJECTED,
