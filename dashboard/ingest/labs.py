@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import tomllib
+from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
@@ -1212,16 +1213,25 @@ def _pending_sex_ranges(allc: pa.Table, keep: np.ndarray, cands: list[LabCandida
         c.sex_pending = (at[some], limits[some])
 
 
-def resolve_sex_ranges(labs: pa.Table, cands: list[LabCandidates], patients: pa.Table) -> pa.Table:
+def resolve_sex_ranges(
+    labs: pa.Table, cands: list[LabCandidates], patients: pa.Table, known_sex: Mapping[str, str] | None = None
+) -> pa.Table:
     """The reference limits of a range given per sex ("10-50 (M) 10-35 (F)"): the
     patient's own when their sex is known; none (the default limits apply, and the report
-    says so) when it is not, never the first range for everyone."""
+    says so) when it is not, never the first range for everyone.
+
+    ``known_sex``: the sex held elsewhere (a workspace's stored patients) by patient id,
+    used where this import gives none; where it and this import disagree, the sex is
+    unknown (as the workspace then leaves it), so no range is used."""
     pending = [(c, c.sex_pending) for c in cands if c.sex_pending is not None and len(c.sex_pending[0])]
     if not pending:
         return labs
     sex_of: dict[str, str] = {}
     if patients.num_rows:
         sex_of = dict(zip(patients.column("patient_id").to_pylist(), patients.column("sex").to_pylist(), strict=True))
+    for pid, stored in (known_sex or {}).items():
+        here = sex_of.get(pid) or ""
+        sex_of[pid] = stored if not here or here == stored else ""
     ref_low = labs.column("ref_low").to_numpy().copy()
     ref_high = labs.column("ref_high").to_numpy().copy()
     ids = labs.column("patient_id")

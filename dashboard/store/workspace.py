@@ -333,6 +333,14 @@ class Workspace:
         """Content hashes already imported: hash -> where (first import)."""
         return self._query(lambda tx: merge.known(tx, hashes), dict) if hashes else {}
 
+    def stored_sex(self) -> dict[str, str]:
+        """The sex of each stored patient whose sex is known ("F" or "M"), by id (a sex
+        two sources disagree on is stored unknown)."""
+        return self._query(
+            lambda tx: dict(tx.execute("SELECT patient_id, sex FROM patients WHERE sex IN ('F', 'M')").fetchall()),
+            dict,
+        )
+
     # ----------------------------------------------------------------- importing
 
     def import_sources(
@@ -366,7 +374,9 @@ class Workspace:
         fresh = list(unique.values())
         if not fresh:
             return WorkspaceImport(skipped=skipped, report=ImportReport(files=list(missing)) if missing else None)
-        result = import_sources([s for s, _ in fresh], options)
+        # a reference range given per sex is read with the sex the workspace already holds
+        # (a patient file imported before), never dropped for want of one (audit 5 C1)
+        result = import_sources([s for s, _ in fresh], options, known_sex=self.stored_sex())
         result.report.files = list(missing) + result.report.files
         if result.report.needs or not result.report.anything_read:
             return WorkspaceImport(report=result.report, skipped=skipped)
