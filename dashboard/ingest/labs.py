@@ -1438,10 +1438,26 @@ def _product_comparator(a: str, b: str) -> str:
     return a if len(a) == 2 and a == b else a[:1]
 
 
+def _as_corrected(wbc: pa.Table) -> pa.Table:
+    """The WBC rows of each draw as they stand once its corrections replace the results
+    they correct (H132): a draw holding a correction keeps its corrections only, so that
+    a % differential is made a count of the corrected WBC, never of the one it replaced
+    (audit 5 C4).  Row order is not kept (the caller groups by draw)."""
+    corr = corrections(wbc.column("_corr"))
+    if not corr.any():
+        return wbc
+    draw = ["patient_id", "collected_at"]
+    corrected = wbc.filter(pa.array(corr)).select(draw).group_by(draw, use_threads=False).aggregate([])
+    corrected = corrected.append_column("_draw_corrected", pa.array(np.ones(corrected.num_rows, dtype=bool)))
+    wbc = wbc.append_column("_is_corr", pa.array(corr)).join(corrected, draw, join_type="left outer")
+    keep = pc.or_(pc.invert(pc.fill_null(wbc.column("_draw_corrected"), False)), wbc.column("_is_corr"))
+    return wbc.filter(keep).drop_columns(["_is_corr", "_draw_corrected"])
+
+
 def _resolve_percent(allc: pa.Table, drop: dict[int, tuple[int, str]]) -> tuple[pa.Table, dict[int, tuple[int, str]]]:
     pct = allc.filter(allc.column("_percent"))
     absolute = allc.filter(pc.invert(allc.column("_percent")))
-    wbc = absolute.filter(pc.equal(absolute.column("analyte"), "wbc")).select(
+    wbc = _as_corrected(absolute.filter(pc.equal(absolute.column("analyte"), "wbc"))).select(
         ["patient_id", "collected_at", "value", "comparator"]
     )
     wbc = wbc.group_by(["patient_id", "collected_at"], use_threads=False).aggregate(
