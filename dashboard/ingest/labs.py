@@ -112,6 +112,18 @@ class LabCandidates:
     sex_pending: tuple[np.ndarray, np.ndarray] | None = None
 
 
+def _draws_of(analyte_idx: np.ndarray, when: pa.Array) -> list[tuple[str, str]]:
+    """(analyte id, draw time in ISO) of rejected records, ("", "") where either is not
+    known (a test not recognised, no date): the draw a later result may replace."""
+    names = [*model.ANALYTES, ""]
+    times = when.cast(pa.timestamp("s")).to_pylist() if pa.types.is_timestamp(when.type) else [None] * len(when)
+    out = []
+    for a, t in zip(analyte_idx.tolist(), times, strict=True):
+        name = names[a] if 0 <= a < len(model.ANALYTES) else ""
+        out.append((name, t.isoformat()) if name and t is not None else ("", ""))
+    return out
+
+
 def _empty(n: int) -> pa.Array:
     return pa.repeat(pa.scalar("", pa.string()), n)
 
@@ -404,8 +416,9 @@ def _normalise(
         raw_values = pc.take(inp.value, pa.array(bad)).to_pylist()
         ids = pc.take(inp.patient_id, pa.array(bad)).cast(pa.string()).to_pylist() if inp.patient_id is not None else []
         ids = [(i or "").strip() for i in ids] or [""] * len(bad)
-        for r, (msg, c), v, pid in zip(bad, verdict.messages(bad), raw_values, ids, strict=True):
-            problems.append(Problem(int(rows_np[r]), c, msg, v, pid))
+        draws = _draws_of(units.analyte_idx[bad], pc.take(when, pa.array(bad)))
+        for r, (msg, c), v, pid, (a, t) in zip(bad, verdict.messages(bad), raw_values, ids, draws, strict=True):
+            problems.append(Problem(int(rows_np[r]), c, msg, v, pid, a, t))
 
     flag_col = _or_empty(inp.flag, n)
     if inp.flag is None:
@@ -1141,6 +1154,7 @@ def combine_labs(cands: list[LabCandidates], corrected: list[pa.Table] | None = 
     file_col = allc.column("_file").to_numpy()
     rec_col = allc.column("_rec").to_numpy()
     pid_col = allc.column("patient_id")  # read only for the few rows rejected here
+    draw_cols = (allc.column("_aidx"), allc.column("collected_at"))  # likewise
     drop: dict[int, tuple[int, str]] = {}  # _order -> (status, message)
     ok = allc.column("_ok").combine_chunks().to_numpy(zero_copy_only=False)
     _void_corrected_without_a_number(allc, ok, drop)
@@ -1190,7 +1204,8 @@ def combine_labs(cands: list[LabCandidates], corrected: list[pa.Table] | None = 
         cands[i].status[r] = st
         if st == REJECTED:
             pid = str(pid_col[o].as_py() or "")
-            cands[i].problems.append(Problem(int(cands[i].rows[r]), "value", msg, "", pid))
+            [(a, t)] = _draws_of(np.array([draw_cols[0][o].as_py()]), pa.array([draw_cols[1][o].as_py()]))
+            cands[i].problems.append(Problem(int(cands[i].rows[r]), "value", msg, "", pid, a, t))
     for c in cands:
         _settle(c)
     if final.num_rows and final.column(0).num_chunks > 1:

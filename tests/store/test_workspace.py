@@ -273,6 +273,34 @@ def test_a_patients_rejected_rows_are_kept_with_the_import_and_said_on_the_works
     assert ds.rejected_rows("P1") == [] and ds.for_patient("P2").rejected_rows("P2") == [(name, problem)]
 
 
+def test_a_rejected_result_a_later_import_gives_again_is_shown_resolved_not_open(tmp_path):
+    """A platelet count rejected at a first import ('Clotted') and given again, readable,
+    by a later import for the same draw (patient, analyte, draw time): the Patient page no
+    longer counts it as an open rejection, yet still shows that it was rejected then, why,
+    and what replaced it (value, file, import day).  A rejected row of another draw, and
+    the same draw's rejection when the later result is of another analyte, stay open."""
+    from tests.support import p6_workspace
+
+    first = (
+        "MRN,Collection Date,Component,Result,Units\n"
+        "1,2024-04-02 08:15,Platelets,Clotted,10^9/L\n"
+        "1,2024-04-02 08:15,WBC,4.0,10^9/L\n"
+        "1,2024-04-03 08:15,Platelets,Clotted,10^9/L\n"
+        "1,2024-04-02 08:15,ALT,Haemolysed,U/L\n"
+    )
+    later = "MRN,Collection Date,Component,Result,Units\n1,2024-04-02 08:15,Platelets,180,10^9/L\n"
+    ws = p6_workspace(tmp_path / "ws", ("a.csv", first), at=dt.datetime(2024, 4, 3, 9))
+    ws.clock = lambda: dt.datetime(2024, 4, 5, 9)
+    ws.import_sources([src("b.csv", later)], by="t")
+    ds = open_panel(ws).dataset()
+    still_open = sorted((p.row, p.message) for _, p in ds.rejected_rows("1"))
+    assert [row for row, _ in still_open] == [4, 5]  # the other day's platelets, the ALT
+    [(name, problem, replaced)] = ds.resolved_rows("1")
+    assert name == "a.csv (imported 03 Apr 2024)" and problem.row == 2 and "Clotted" in problem.message
+    assert replaced == "180 10^9/L from b.csv (imported 05 Apr 2024)"
+    assert ds.for_patient("1").resolved_rows("1") == [(name, problem, replaced)]
+
+
 STATUS_H = "MRN,Collection Date,Component,Result,Units,Status\n"
 
 
