@@ -36,6 +36,9 @@ class Dataset:
     stored_conflicts: list[IdentityConflict] = field(default_factory=list)
     #: rows a workspace's imports rejected that name a patient: (file and import date, problem)
     stored_rejections: list[tuple[str, Problem]] = field(default_factory=list)
+    #: rows a workspace's import rejected for which a later import stored a result of the
+    #: same draw: (file and import date, problem, that result in words)
+    stored_resolved: list[tuple[str, Problem, str]] = field(default_factory=list)
 
     @property
     def identity_conflicts(self) -> list[IdentityConflict]:
@@ -55,6 +58,12 @@ class Dataset:
             else []
         )
         return from_report + [(name, p) for name, p in self.stored_rejections if p.patient_id == patient_id]
+
+    def resolved_rows(self, patient_id: str) -> list[tuple[str, Problem, str]]:
+        """The rows of this patient a workspace's import rejected and a later import gave
+        again, readable, for the same draw: not open, but still said, with what replaced
+        them (the file and import date, the problem, the replacing result in words)."""
+        return [(name, p, by) for name, p, by in self.stored_resolved if p.patient_id == patient_id]
 
     @classmethod
     def from_import(cls, result: ImportResult, label: str, extract_date: dt.date | None = None) -> Dataset:
@@ -125,6 +134,7 @@ class Dataset:
             extract_date=self.extract_date,
             stored_conflicts=[c for c in self.stored_conflicts if c.patient_id == patient_id],
             stored_rejections=[(n, p) for n, p in self.stored_rejections if p.patient_id == patient_id],
+            stored_resolved=[(n, p, by) for n, p, by in self.stored_resolved if p.patient_id == patient_id],
         )
 
     def patient_rows(self) -> PatientRows:

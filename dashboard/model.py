@@ -76,7 +76,8 @@ CANONICAL_UNITS: dict[str, str] = {
 #: Analytes that are cell counts: a percentage of WBC can be turned into one.
 DIFFERENTIALS: tuple[str, ...] = ("neutrophils", "lymphocytes", "eosinophils")
 
-COMPARATORS: tuple[str, ...] = ("", "<", ">")
+#: A censored result's comparator: "<=" / ">=" are inclusive (the bound itself is possible).
+COMPARATORS: tuple[str, ...] = ("", "<", ">", "<=", ">=")
 
 
 @dataclass(frozen=True)
@@ -255,7 +256,11 @@ LAB_FIELDS: tuple[Field, ...] = (
     Field("analyte", pa.string(), "One of ANALYTES.", True),
     Field("value", pa.float64(), "Result in the canonical unit; for a censored result, its bound.", True),
     Field("unit", pa.string(), "Canonical unit (CANONICAL_UNITS[analyte]).", True),
-    Field("comparator", pa.string(), '"<" or ">" for a censored result ("<0.1"), else "".'),
+    Field(
+        "comparator",
+        pa.string(),
+        '"<" or ">" for a censored result ("<0.1"), "<=" or ">=" when the bound itself is possible ("≤50"), else "".',
+    ),
     Field("ref_low", pa.float64(), "Lower reference limit from the source row, canonical unit; NaN if none."),
     Field("ref_high", pa.float64(), "Upper reference limit from the source row, canonical unit; NaN if none."),
     Field("source_flag", pa.string(), 'Abnormal flag as the source wrote it ("L", "H", "LL", "abnormal"), else "".'),

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import tomllib
+from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
@@ -109,6 +110,18 @@ class LabCandidates:
     ref_by_sex: np.ndarray | None = None
     #: set by combine_labs: the rows of the combined table with a range per sex, and their limits
     sex_pending: tuple[np.ndarray, np.ndarray] | None = None
+
+
+def _draws_of(analyte_idx: np.ndarray, when: pa.Array) -> list[tuple[str, str]]:
+    """(analyte id, draw time in ISO) of rejected records, ("", "") where either is not
+    known (a test not recognised, no date): the draw a later result may replace."""
+    names = [*model.ANALYTES, ""]
+    times = when.cast(pa.timestamp("s")).to_pylist() if pa.types.is_timestamp(when.type) else [None] * len(when)
+    out = []
+    for a, t in zip(analyte_idx.tolist(), times, strict=True):
+        name = names[a] if 0 <= a < len(model.ANALYTES) else ""
+        out.append((name, t.isoformat()) if name and t is not None else ("", ""))
+    return out
 
 
 def _empty(n: int) -> pa.Array:
@@ -403,8 +416,9 @@ def _normalise(
         raw_values = pc.take(inp.value, pa.array(bad)).to_pylist()
         ids = pc.take(inp.patient_id, pa.array(bad)).cast(pa.string()).to_pylist() if inp.patient_id is not None else []
         ids = [(i or "").strip() for i in ids] or [""] * len(bad)
-        for r, (msg, c), v, pid in zip(bad, verdict.messages(bad), raw_values, ids, strict=True):
-            problems.append(Problem(int(rows_np[r]), c, msg, v, pid))
+        draws = _draws_of(units.analyte_idx[bad], pc.take(when, pa.array(bad)))
+        for r, (msg, c), v, pid, (a, t) in zip(bad, verdict.messages(bad), raw_values, ids, draws, strict=True):
+            problems.append(Problem(int(rows_np[r]), c, msg, v, pid, a, t))
 
     flag_col = _or_empty(inp.flag, n)
     if inp.flag is None:
@@ -1140,6 +1154,7 @@ def combine_labs(cands: list[LabCandidates], corrected: list[pa.Table] | None = 
     file_col = allc.column("_file").to_numpy()
     rec_col = allc.column("_rec").to_numpy()
     pid_col = allc.column("patient_id")  # read only for the few rows rejected here
+    draw_cols = (allc.column("_aidx"), allc.column("collected_at"))  # likewise
     drop: dict[int, tuple[int, str]] = {}  # _order -> (status, message)
     ok = allc.column("_ok").combine_chunks().to_numpy(zero_copy_only=False)
     _void_corrected_without_a_number(allc, ok, drop)
@@ -1189,7 +1204,8 @@ def combine_labs(cands: list[LabCandidates], corrected: list[pa.Table] | None = 
         cands[i].status[r] = st
         if st == REJECTED:
             pid = str(pid_col[o].as_py() or "")
-            cands[i].problems.append(Problem(int(cands[i].rows[r]), "value", msg, "", pid))
+            [(a, t)] = _draws_of(np.array([draw_cols[0][o].as_py()]), pa.array([draw_cols[1][o].as_py()]))
+            cands[i].problems.append(Problem(int(cands[i].rows[r]), "value", msg, "", pid, a, t))
     for c in cands:
         _settle(c)
     if final.num_rows and final.column(0).num_chunks > 1:
@@ -1212,16 +1228,25 @@ def _pending_sex_ranges(allc: pa.Table, keep: np.ndarray, cands: list[LabCandida
         c.sex_pending = (at[some], limits[some])
 
 
-def resolve_sex_ranges(labs: pa.Table, cands: list[LabCandidates], patients: pa.Table) -> pa.Table:
+def resolve_sex_ranges(
+    labs: pa.Table, cands: list[LabCandidates], patients: pa.Table, known_sex: Mapping[str, str] | None = None
+) -> pa.Table:
     """The reference limits of a range given per sex ("10-50 (M) 10-35 (F)"): the
     patient's own when their sex is known; none (the default limits apply, and the report
-    says so) when it is not, never the first range for everyone."""
+    says so) when it is not, never the first range for everyone.
+
+    ``known_sex``: the sex held elsewhere (a workspace's stored patients) by patient id,
+    used where this import gives none; where it and this import disagree, the sex is
+    unknown (as the workspace then leaves it), so no range is used."""
     pending = [(c, c.sex_pending) for c in cands if c.sex_pending is not None and len(c.sex_pending[0])]
     if not pending:
         return labs
     sex_of: dict[str, str] = {}
     if patients.num_rows:
         sex_of = dict(zip(patients.column("patient_id").to_pylist(), patients.column("sex").to_pylist(), strict=True))
+    for pid, stored in (known_sex or {}).items():
+        here = sex_of.get(pid) or ""
+        sex_of[pid] = stored if not here or here == stored else ""
     ref_low = labs.column("ref_low").to_numpy().copy()
     ref_high = labs.column("ref_high").to_numpy().copy()
     ids = labs.column("patient_id")
@@ -1419,10 +1444,35 @@ def _plain_text(t: pa.Table) -> pa.Table:
     return t
 
 
+def _product_comparator(a: str, b: str) -> str:
+    """The comparator of a product of two non-negative censored values ("<" and "<=" of
+    one side: "<" unless both are inclusive); "" or "" gives "".  Opposite sides are
+    refused by the caller."""
+    if not a or not b:
+        return a or b
+    return a if len(a) == 2 and a == b else a[:1]
+
+
+def _as_corrected(wbc: pa.Table) -> pa.Table:
+    """The WBC rows of each draw as they stand once its corrections replace the results
+    they correct (H132): a draw holding a correction keeps its corrections only, so that
+    a % differential is made a count of the corrected WBC, never of the one it replaced
+    (audit 5 C4).  Row order is not kept (the caller groups by draw)."""
+    corr = corrections(wbc.column("_corr"))
+    if not corr.any():
+        return wbc
+    draw = ["patient_id", "collected_at"]
+    corrected = wbc.filter(pa.array(corr)).select(draw).group_by(draw, use_threads=False).aggregate([])
+    corrected = corrected.append_column("_draw_corrected", pa.array(np.ones(corrected.num_rows, dtype=bool)))
+    wbc = wbc.append_column("_is_corr", pa.array(corr)).join(corrected, draw, join_type="left outer")
+    keep = pc.or_(pc.invert(pc.fill_null(wbc.column("_draw_corrected"), False)), wbc.column("_is_corr"))
+    return wbc.filter(keep).drop_columns(["_is_corr", "_draw_corrected"])
+
+
 def _resolve_percent(allc: pa.Table, drop: dict[int, tuple[int, str]]) -> tuple[pa.Table, dict[int, tuple[int, str]]]:
     pct = allc.filter(allc.column("_percent"))
     absolute = allc.filter(pc.invert(allc.column("_percent")))
-    wbc = absolute.filter(pc.equal(absolute.column("analyte"), "wbc")).select(
+    wbc = _as_corrected(absolute.filter(pc.equal(absolute.column("analyte"), "wbc"))).select(
         ["patient_id", "collected_at", "value", "comparator"]
     )
     wbc = wbc.group_by(["patient_id", "collected_at"], use_threads=False).aggregate(
@@ -1466,9 +1516,11 @@ def _resolve_percent(allc: pa.Table, drop: dict[int, tuple[int, str]]) -> tuple[
             "percentage differential of a draw with two different WBC results: which one it is a "
             "percentage of is not known, so no absolute count is made",
         )
-    # "<1 %" of a WBC of 4.0 is below 0.04; "<" of one and ">" of the other bound nothing
-    cmp = np.where(wbc_cmp == "", pct_cmp, wbc_cmp)
-    unbounded = ~has_abs & ~no_wbc & ~two_wbcs & (wbc_cmp != "") & (pct_cmp != "") & (wbc_cmp != pct_cmp)
+    # "<1 %" of a WBC of 4.0 is below 0.04; "<" of one and ">" of the other bound nothing;
+    # "<=" of "<=" may be the product itself, while "<" of either side excludes it
+    cmp = np.array([_product_comparator(w, p) for w, p in zip(wbc_cmp, pct_cmp, strict=True)], dtype=object)
+    side = np.array([c[:1] for c in wbc_cmp], dtype=object), np.array([c[:1] for c in pct_cmp], dtype=object)
+    unbounded = ~has_abs & ~no_wbc & ~two_wbcs & (side[0] != "") & (side[1] != "") & (side[0] != side[1])
     for o in orders[unbounded]:
         drop[int(o)] = (
             REJECTED,

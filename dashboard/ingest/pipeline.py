@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -180,8 +180,13 @@ def is_documentation(name: str) -> bool:
     return lower.endswith(DOC_SUFFIXES) or stem.split("_")[0] in DOC_NAMES
 
 
-def import_sources(sources: Sequence[Source], options: ImportOptions | None = None) -> ImportResult:
-    """Import files given as bytes.  Never raises for bad content: the report says."""
+def import_sources(
+    sources: Sequence[Source], options: ImportOptions | None = None, known_sex: Mapping[str, str] | None = None
+) -> ImportResult:
+    """Import files given as bytes.  Never raises for bad content: the report says.
+
+    ``known_sex``: the sex already held for patients (a workspace's stored patients: "F"
+    or "M" by id), for a reference range given per sex where these files give no sex."""
     options = options or ImportOptions()
     ctx = Context(options)
     raws: list[tuple[FileReport, RawTable | None, Any]] = []
@@ -208,7 +213,10 @@ def import_sources(sources: Sequence[Source], options: ImportOptions | None = No
     doses = _combine_doses([p for p in parsed if p.doses is not None])
     patients, conflicts = _combine_patients([p for p in parsed if p.patients is not None], labs, doses, ctx)
     patients = _with_identities(patients, [p for p in parsed if p.identities], conflicts)
-    labs = resolve_sex_ranges(labs, lab_cands, patients)  # a range per sex needs the patient's sex
+    if known_sex:  # a sex this import's own sources disagree on stays unknown
+        torn = {c.patient_id for c in conflicts if c.field == "sex"}
+        known_sex = {p: s for p, s in known_sex.items() if p not in torn}
+    labs = resolve_sex_ranges(labs, lab_cands, patients, known_sex)  # a range per sex needs the patient's sex
 
     report = ImportReport(files=[p.report for p in parsed], identity_conflicts=conflicts)
     warn_about_ids(report, [labs, doses, patients])

@@ -54,6 +54,10 @@ class Problem:
     #: the patient id the rejected row names ("" when none or not known), so that the
     #: patient's own page can say that a row of theirs was not read
     patient_id: str = ""
+    #: a rejected lab result's draw where known: its analyte id and draw time (ISO), so
+    #: that a later import giving a result of the same draw can be said to replace it
+    analyte: str = ""
+    collected_at: str = ""
 
     def __post_init__(self) -> None:
         # the value as read, cut where it stops helping a reader (a 2 MB cell shown 200 wide)
@@ -67,6 +71,8 @@ class Problem:
         out: dict[str, Any] = {"row": self.row, "column": self.column, "message": self.message, "value": self.value}
         if self.patient_id:
             out["patient_id"] = self.patient_id
+        if self.analyte and self.collected_at:
+            out["analyte"], out["collected_at"] = self.analyte, self.collected_at
         return out
 
 

@@ -73,6 +73,23 @@ NO_RESULT = re.compile(
     re.IGNORECASE,
 )
 
+#: A comparator as written -> the canonical one: "<=" / "≤" stay inclusive ("<=50" may be
+#: 50 itself, CTCAE grade 2 for platelets, where "<50" is grade 3), FHIR's spelling.
+COMPARATOR_OF: dict[str, str] = {
+    "<": "<",
+    "less than": "<",
+    "below": "<",
+    "kleiner als": "<",
+    "<=": "<=",
+    "≤": "<=",
+    ">": ">",
+    "greater than": ">",
+    "above": ">",
+    "grosser als": ">",
+    ">=": ">=",
+    "≥": ">=",
+}
+
 _CMP = r"(?P<cmp><=|>=|≤|≥|<|>|less than|greater than|below|above|kleiner als|grosser als)?"
 # A space or an apostrophe inside a number only separates groups of three digits ("5 000",
 # "1'234"): "4.5 10^9/L" is 4.5 and a unit, never 4.510, and "12 5" is never 125.
@@ -91,7 +108,7 @@ class ParsedValues:
     """Arrays aligned with the input."""
 
     value: np.ndarray  # float64, NaN where rejected
-    comparator: pa.Array  # "", "<", ">"
+    comparator: pa.Array  # "", "<", "<=", ">", ">="
     flag: pa.Array  # flag found in the value text ("H", "L", ...), else ""
     trailing: pa.Array  # text after the number that was not a flag (maybe a unit)
     reason: pa.Array  # "" when parsed, else why not
@@ -216,7 +233,7 @@ def parse_one(text: str, decimal: str = ".") -> tuple[float, str, str, str, str,
         else:
             return nan, "", "", "", f"not a number ('{t[:60]}')", False
     cmp_text = (m.group("cmp") or "").lower()
-    comparator = "<" if cmp_text in ("<", "<=", "≤", "less than", "below", "kleiner als") else (">" if cmp_text else "")
+    comparator = COMPARATOR_OF.get(cmp_text, ">" if cmp_text else "")
     num_text = m.group("num").replace(" ", "").replace("'", "")
     number, problem, used_thousands = _number(num_text, decimal)
     used_thousands = used_thousands or num_text != m.group("num")  # "5 000", "1'234"

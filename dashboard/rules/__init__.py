@@ -30,7 +30,8 @@ collected_at                timestamp[s]   When the flagged result was collected
 analyte                     string         Analyte id (model.ANALYTES).
 value                       float64        Result in the canonical unit (a censored result: its bound).
 unit                        string         Canonical unit of the analyte.
-comparator                  string         '<' or '>' for a censored result, else ''.
+comparator                  string         '<' or '>' for a censored result, '<=' or '>=' when the
+                                           bound itself is possible, else ''.
 source_value                string         The result exactly as the lab wrote it (never hidden).
 source_unit                 string         The unit exactly as the lab wrote it.
 ctcae_grade                 int8, null     CTCAE v5.0 grade of this result (0-4) on every flag of the

@@ -16,7 +16,8 @@ that the flag says so (:func:`children`).
 A censored result is graded by its bound; when it is censored in the direction of the
 grade (a "<0.5" neutrophil count), the bound itself counts as beyond the cut, because
 the true value is: "<0.5" is grade 4, while an exact 0.5 is grade 3 (where a worse
-grade is still possible, the flag says "or worse").  A result censored away from a
+grade is still possible, the flag says "or worse").  An inclusive bound may be the value
+itself: "<=50" platelets may be 50, grade 2, so it is "grade 2 or worse", never grade 3.  A result censored away from a
 grade (">0.5" neutrophils) is never given it: its true value lies above the bound.
 """
 
@@ -134,28 +135,34 @@ def _equal(value: np.ndarray, cut: np.ndarray | float) -> np.ndarray:
 
 def below(value: np.ndarray, cmp: np.ndarray, cut: np.ndarray | float) -> np.ndarray:
     """value < cut (a value equal to the cut up to float rounding is not below it), a
-    "<" censored value counting as below its own bound; a ">" censored value is never
-    known to be below a cut (the true value lies above its bound)."""
+    "<" censored value counting as below its own bound; a "<=" censored value only when
+    its bound is below the cut ("<=50" may be 50 itself); a ">" or ">=" censored value is
+    never known to be below a cut (the true value lies above its bound)."""
     eq = _equal(value, cut)
     with np.errstate(invalid="ignore"):
-        return ((value < cut) & ~eq & (cmp <= 0)) | ((cmp < 0) & ((value <= cut) | eq))
+        return ((value < cut) & ~eq & (cmp <= 0)) | ((cmp == -1) & ((value <= cut) | eq))
 
 
 def above(value: np.ndarray, cmp: np.ndarray, cut: np.ndarray | float) -> np.ndarray:
     """value > cut (a value equal to the cut up to float rounding is not above it), a
-    ">" censored value counting as above its own bound; a "<" censored value is never
-    known to be above a cut."""
+    ">" censored value counting as above its own bound; a ">=" censored value only when
+    its bound is above the cut; a "<" or "<=" censored value is never known to be above
+    a cut."""
     eq = _equal(value, cut)
     with np.errstate(invalid="ignore"):
-        return ((value > cut) & ~eq & (cmp >= 0)) | ((cmp > 0) & ((value >= cut) | eq))
+        return ((value > cut) & ~eq & (cmp >= 0)) | ((cmp == 1) & ((value >= cut) | eq))
 
 
-def undecided(value: np.ndarray, cmp: np.ndarray, cut: np.ndarray | float) -> np.ndarray:
-    """A censored value that cannot be placed against ``cut`` either way: "<2.0" against
-    1.6 (the true value may lie on either side), ">0.5" against 1.6."""
+def undecided(value: np.ndarray, cmp: np.ndarray, cut: np.ndarray | float, comparison: str) -> np.ndarray:
+    """A censored value that cannot be placed against the limit "``comparison`` ``cut``"
+    ("<" or ">", strict) either way: "<2.0" against 1.6 (the true value may lie on either
+    side), ">0.5" against 1.6, and "<=1.6" against "< 1.6" (it may be 1.6 itself, which is
+    not below, or lower).  ">=1.6" against "< 1.6" is decided: never below."""
     eq = _equal(value, cut)
+    towards = -1 if comparison == "<" else 1
+    on_bound = (cmp == 2 * towards) & eq  # "<=1.6" for "< 1.6", ">=100" for "> 100"
     with np.errstate(invalid="ignore"):
-        return ~eq & (((cmp < 0) & (value > cut)) | ((cmp > 0) & (value < cut)))
+        return (~eq & (((cmp < 0) & (value > cut)) | ((cmp > 0) & (value < cut)))) | on_bound
 
 
 def grade_low(

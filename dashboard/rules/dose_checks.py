@@ -20,7 +20,7 @@ from dashboard.ingest.frequency import more_often_than_weekly, weekly_or_less_of
 from dashboard.rules import ctcae, exposure, tables
 from dashboard.rules.data import DAY, NEVER, dose_checks_file, severity_rank
 from dashboard.rules.hits import cat, num
-from dashboard.rules.inputs import DRUGS, Inputs, same_patient_pairs
+from dashboard.rules.inputs import DRUGS, Inputs, comparator_texts, same_patient_pairs
 from dashboard.rules.schedule import administrations, courses, is_pulse, last_at_or_before, test_times
 from dashboard.rules.tables import Column
 from dashboard.units import MAX_BODY_WEIGHT_KG
@@ -625,10 +625,10 @@ def _latest_result_below(inp: Inputs, check: dict[str, Any]) -> list[_Found]:
     rows, best_i, best_t = rows[has], best_i[has], best_t[has]
     value, cmp = labs.value[best_i], labs.cmp[best_i]
     # the comparison every limit uses: "25" or "<25" is below 30, "<45" or ">20" cannot be placed
-    below, unsure = ctcae.below(value, cmp, limit), ctcae.undecided(value, cmp, limit)
+    below, unsure = ctcae.below(value, cmp, limit), ctcae.undecided(value, cmp, limit, "<")
     label = "/".join(model.analyte_label(a) for a in check["analytes"])
     unit = model.CANONICAL_UNITS[check["analytes"][0]]
-    sign = np.where(cmp < 0, "<", np.where(cmp > 0, ">", "")).astype(object)
+    sign = comparator_texts(cmp)
     when = _date_texts(best_t)
     start = np.maximum(d.start[rows], best_t // DAY * DAY)
     head = cat(_LABEL[d.drug[rows]], f": latest {label} ", sign, num(value), f" {unit} on ", when)

@@ -20,7 +20,7 @@ from dashboard.rules.context import context_text, dose_context
 from dashboard.rules.data import NEVER, SEVERITIES, caveat, severity_rank
 from dashboard.rules.engine import Profile
 from dashboard.rules.hits import Hits, cat, comparator_text, label, num, unit_text
-from dashboard.rules.inputs import Inputs, group_starts, hb_as_reported, text_column
+from dashboard.rules.inputs import Inputs, comparator_texts, group_starts, hb_as_reported, text_column
 from dashboard.rules.tables import Column
 
 #: The columns that say which result a row is about: the flags' first columns, and the
@@ -220,7 +220,7 @@ def evaluate(inp: Inputs, profile: Profile, grades: ctcae.Grades, base: bl.Basel
         "analyte": pa.array(list(model.ANALYTES), pa.string()).take(pa.array(ana)),
         "value": pa.array(labs.value[idx]),
         "unit": _UNIT_TEXT.take(pa.array(ana)),
-        "comparator": _CMP_TEXT.take(pa.array(labs.cmp[idx] + 1)),
+        "comparator": comparator_text(labs.cmp[idx]),
         "source_value": text_column(table.column("source_value"), lab_rows),
         "source_unit": text_column(table.column("source_unit"), lab_rows),
         "ctcae_grade": pa.array(g, pa.int8(), mask=g < 0),
@@ -256,7 +256,6 @@ def evaluate(inp: Inputs, profile: Profile, grades: ctcae.Grades, base: bl.Basel
 
 _SEVERITY_TEXT = pa.array(["", *SEVERITIES], pa.string())
 _UNIT_TEXT = pa.array([model.CANONICAL_UNITS[a] for a in model.ANALYTES], pa.string())
-_CMP_TEXT = pa.array(["<", "", ">"], pa.string())
 _STATUS_TEXT = pa.array(["closed", "open"], pa.string())
 
 
@@ -325,7 +324,7 @@ def _conflicts(inp: Inputs, idx: np.ndarray) -> np.ndarray:
     starts = np.flatnonzero(first_of)
     draw = np.cumsum(first_of) - 1
     ends = np.r_[starts[1:], len(labs)]
-    cmp_text = np.array(["<", "", ">"], dtype=object)
+    cmp_text = comparator_texts(labs.cmp)
     memo: dict[int, str] = {}
     for i in hit.tolist():
         row = int(idx[i])
@@ -334,14 +333,14 @@ def _conflicts(inp: Inputs, idx: np.ndarray) -> np.ndarray:
             unit = unit_text(model.ANALYTES[labs.analyte[row]])
             if labs.hb_mmol[lo:hi].any():  # each haemoglobin as reported: its grade is on its own unit's cuts
                 values = [
-                    f"{cmp_text[labs.cmp[j] + 1]}{hb_as_reported(labs.value[j : j + 1])[0]:g} mmol/L"
+                    f"{cmp_text[j]}{hb_as_reported(labs.value[j : j + 1])[0]:g} mmol/L"
                     if labs.hb_mmol[j]
-                    else f"{cmp_text[labs.cmp[j] + 1]}{labs.value[j]:g} {unit}"
+                    else f"{cmp_text[j]}{labs.value[j]:g} {unit}"
                     for j in range(lo, hi)
                 ]
                 memo[lo] = f"{' and '.join(values)} (the higher CTCAE grade, {values[-1]}, counts)"
             else:
-                values = [f"{cmp_text[labs.cmp[j] + 1]}{labs.value[j]:g}" for j in range(lo, hi)]
+                values = [f"{cmp_text[j]}{labs.value[j]:g}" for j in range(lo, hi)]
                 memo[lo] = f"{' and '.join(values)} {unit} (the more severe, {values[-1]}, counts)"
         out[i] = memo[lo]
     return out

@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dashboard import model
+from dashboard.rules.inputs import comparator_texts
 from dashboard.units import DISPLAY_UNIT
 
 
@@ -80,7 +81,7 @@ def change_text(
 
 
 def comparator_text(cmp: np.ndarray) -> pa.Array:
-    return pa.array(np.where(cmp < 0, "<", np.where(cmp > 0, ">", "")).astype(object), pa.string())
+    return pa.array(comparator_texts(cmp), pa.string())
 
 
 def label(analyte: str) -> str:

@@ -43,7 +43,7 @@ class Labs:
     analyte: np.ndarray  # int8 index into model.ANALYTES
     t: np.ndarray  # int64 seconds
     value: np.ndarray  # float64, canonical unit (a censored result: its bound)
-    cmp: np.ndarray  # int8: -1 "<", +1 ">", 0 exact
+    cmp: np.ndarray  # int8: -1 "<", +1 ">", -2 "<=", +2 ">=", 0 exact (CMP_TEXTS[cmp + 2])
     ref_low: np.ndarray
     ref_high: np.ndarray
     hb_mmol: np.ndarray  # bool: haemoglobin reported in mmol/L
@@ -353,7 +353,23 @@ def _float_column(col: pa.ChunkedArray, rows: np.ndarray) -> np.ndarray:
 
 
 _ANALYTE_VALUES = pa.array(model.ANALYTES, pa.string())
-_CMP_VALUES = pa.array(["<", ">"], pa.string())
+#: The comparator codes of :attr:`Labs.cmp`, each at ``code + 2``: the sign is the side
+#: the true value lies on; 1 is strict ("<0.5"), 2 inclusive ("<=50": 50 itself possible).
+CMP_TEXTS: tuple[str, ...] = ("<=", "<", "", ">", ">=")
+_CMP_VALUES = pa.array(CMP_TEXTS, pa.string())
+#: How far beyond its bound a comparator puts a value, to order a draw's rows by severity
+#: ("<0.5" beyond "<=0.5" beyond an exact 0.5), by ``code + 2``.
+_CMP_REACH = np.array([-0.5, -1.0, 0.0, 1.0, 0.5])
+
+
+def comparator_texts(cmp: np.ndarray) -> np.ndarray:
+    """The comparator text of each code of :attr:`Labs.cmp` (an object array)."""
+    return np.asarray(CMP_TEXTS, dtype=object)[np.asarray(cmp, dtype=np.int64) + 2]
+
+
+def strict(cmp: np.ndarray) -> np.ndarray:
+    """Censored with a strict comparator ("<", ">"): the bound itself is excluded."""
+    return np.abs(cmp) == 1
 
 
 def _prepare_labs(lt: pa.Table, ids: pa.Array, cutoff: int, after: bool = False) -> Labs:
@@ -384,7 +400,7 @@ def _prepare_labs(lt: pa.Table, ids: pa.Array, cutoff: int, after: bool = False)
     cmp_idx = codes_in(lt.column("comparator"), _CMP_VALUES)
     if (cmp_idx >= 0).any():
         cmp_idx = cmp_idx[src_rows]
-        cmp = np.select([cmp_idx == 0, cmp_idx == 1], [-1, 1], 0).astype(np.int8)
+        cmp = np.where(cmp_idx >= 0, cmp_idx - 2, 0).astype(np.int8)
     draw_last = conflict = None
     if len(t) > 1:
         same = (analyte[1:] == analyte[:-1]) & (pid[1:] == pid[:-1]) & (t[1:] == t[:-1])
@@ -398,7 +414,8 @@ def _prepare_labs(lt: pa.Table, ids: pa.Array, cutoff: int, after: bool = False)
             worse = direction[analyte[in_draw]]
             units = lt.column("source_unit").take(pa.array(src_rows[in_draw])).to_pylist()
             severity = draw_severity(np.asarray(model.ANALYTES)[analyte[in_draw]], value[in_draw], units)
-            o3 = np.lexsort((worse * cmp[in_draw], severity, draw_no))  # ("<0.5" is worse than 0.5)
+            reach = _CMP_REACH[cmp[in_draw] + 2]
+            o3 = np.lexsort((worse * reach, severity, draw_no))  # ("<0.5" is worse than 0.5)
             perm = np.arange(len(t))
             perm[in_draw] = in_draw[o3]
             order, src_rows, analyte, t, pid = order[perm], src_rows[perm], analyte[perm], t[perm], pid[perm]

@@ -19,6 +19,7 @@ from dashboard import model
 from dashboard.rules import baselines, ctcae, dose_checks, flags, schedule, summary, tables
 from dashboard.rules.data import NEVER, versions
 from dashboard.rules.engine import Profile, get_profile
+from dashboard.rules.hits import comparator_text
 from dashboard.rules.inputs import Inputs, prepare, text_column
 from dashboard.rules.tables import Column
 
@@ -199,7 +200,7 @@ def after_as_of_table(inp: Inputs, base: baselines.Baselines) -> pa.Table:
         "unit": pa.array([model.CANONICAL_UNITS[a] for a in model.ANALYTES], pa.string()).take(
             pa.array(later.analyte[order])
         ),
-        "comparator": pa.array(["<", "", ">"], pa.string()).take(pa.array(later.cmp[order] + 1)),
+        "comparator": comparator_text(later.cmp[order]),
         "source_value": text_column(table.column("source_value"), later.row[order]),
         "source_unit": text_column(table.column("source_unit"), later.row[order]),
         "ctcae_grade": pa.array(g, pa.int8(), mask=g < 0),

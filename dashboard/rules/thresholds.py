@@ -59,7 +59,7 @@ def guideline_hits(inp: Inputs, rule: Rule, base: bl.Baselines | None = None) ->
     hits = _guideline_hits(rule, idx, np.full(len(idx), rule.threshold), msg)
     # a censored result that may lie on either side of the limit ("<2.0" against < 1.6):
     # neither read as beyond it nor as within it; said, at caution, with the bound
-    unsure = np.flatnonzero(undecided(v, cmp, rule.threshold)) + s.start
+    unsure = np.flatnonzero(undecided(v, cmp, rule.threshold, rule.comparison)) + s.start
     if not len(unsure):
         return hits
     why = cat(

@@ -119,7 +119,9 @@ def baseline_fall_hits(inp: Inputs, rule: Rule, base: bl.Baselines) -> list[Hits
         ref = bl.for_rows(base, pid, a, t, rule.min_results)  # NaN: no usable baseline
         with np.errstate(invalid="ignore", divide="ignore"):
             drop = np.round((ref - v) / ref * 100, 9)
-            fired = (ref > 0) & ((drop > rule.threshold) | ((cmp < 0) & (drop >= rule.threshold)))
+            # "<" puts the value below its bound, so a drop of exactly the threshold is more;
+            # "<=" may be the bound itself
+            fired = (ref > 0) & ((drop > rule.threshold) | ((cmp == -1) & (drop >= rule.threshold)))
         local = np.flatnonzero(fired)
         idx = local + s.start
         words = basis_text(inp, base, pid[local], a)

@@ -35,6 +35,8 @@ class WorkspacePanel:
     disputes: list[IdentityConflict] = field(default_factory=list)  # kept by the workspace
     #: rows its imports rejected that name a patient: (file, import date, problem), newest first
     rejections: list[tuple[str, dt.datetime, Problem]] = field(default_factory=list)
+    #: rejected rows a later import gave a result of the same draw for, with that result in words
+    resolved: list[tuple[str, dt.datetime, Problem, str]] = field(default_factory=list)
 
     @property
     def as_of(self) -> dt.date:
@@ -55,6 +57,7 @@ class WorkspacePanel:
             extract_date=self.extract_date,
             stored_conflicts=list(self.disputes),
             stored_rejections=[(f"{name} (imported {when:%d %b %Y})", p) for name, when, p in self.rejections],
+            stored_resolved=[(f"{name} (imported {when:%d %b %Y})", p, by) for name, when, p, by in self.resolved],
         )
 
     def summary(
@@ -132,6 +135,7 @@ def open_panel(ws: Workspace) -> WorkspacePanel:
         label=f"Workspace ({ws.path})",
         disputes=stored.disputes,
         rejections=stored.rejections,
+        resolved=stored.resolved,
     )
 
 

@@ -77,20 +77,29 @@ class StoredPanel:
     intervals: pa.Table | None = None  # clinician-set monitoring intervals, oldest first
     #: the identity conflicts the workspace keeps (two names, dates of birth or sexes for one MRN)
     disputes: list[IdentityConflict] = field(default_factory=list)
-    #: the rows its imports rejected that name a patient: (file, import date, problem)
+    #: the rows its imports rejected that name a patient: (file, import date, problem),
+    #: those no later import has given again
     rejections: list[tuple[str, dt.datetime, Problem]] = field(default_factory=list)
+    #: the rejected rows a later import gave a result of the same draw for: (file, import
+    #: date, problem, the result that replaced it in words)
+    resolved: list[tuple[str, dt.datetime, Problem, str]] = field(default_factory=list)
 
 
 def _now() -> dt.datetime:
     return dt.datetime.now().replace(microsecond=0)
 
 
-def _rejections(tx: Tx) -> list[tuple[str, dt.datetime, Problem]]:
+def _rejections(
+    tx: Tx,
+) -> tuple[list[tuple[str, dt.datetime, Problem]], list[tuple[str, dt.datetime, Problem, str]]]:
     """The rejected rows that name a patient, from every stored import report (newest
-    import first), so that a patient's page can say which of their rows were not read."""
-    out: list[tuple[str, dt.datetime, Problem]] = []
-    for imported_at, text in tx.con.execute(
-        "SELECT imported_at, report FROM imports ORDER BY import_id DESC"
+    import first), so that a patient's page can say which of their rows were not read:
+    (those still open, those a later import replaced).  A rejected lab result is replaced
+    when a later import stored a result of its draw (same patient, analyte and draw time):
+    it is then said with what replaced it, never dropped."""
+    found: list[tuple[int, str, dt.datetime, Problem]] = []
+    for import_id, imported_at, text in tx.con.execute(
+        "SELECT import_id, imported_at, report FROM imports ORDER BY import_id DESC"
     ).fetchall():
         if '"patient_id"' not in text:  # reports from before rows named their patient, or none rejected
             continue
@@ -98,7 +107,45 @@ def _rejections(tx: Tx) -> list[tuple[str, dt.datetime, Problem]]:
             name = f.get("path", "")
             for p in f.get("problems", []):
                 if p.get("patient_id"):
-                    out.append((name, imported_at, Problem(**p)))
+                    found.append((import_id, name, imported_at, Problem(**p)))
+    later = _replaced_later(tx, found)
+    open_ = [(name, at, p) for k, (_, name, at, p) in enumerate(found) if k not in later]
+    resolved = [(name, at, p, later[k]) for k, (_, name, at, p) in enumerate(found) if k in later]
+    return open_, resolved
+
+
+def _replaced_later(tx: Tx, found: list[tuple[int, str, dt.datetime, Problem]]) -> dict[int, str]:
+    """For each rejected lab result of ``found`` (by position) whose draw a later import
+    gave a stored result for: that result in words ("180 10^9/L from b.csv (imported 05
+    Apr 2024)"), the first such import's."""
+    draws = [(k, i, p) for k, (i, _, _, p) in enumerate(found) if p.analyte and p.collected_at]
+    if not draws:
+        return {}
+    staged = pa.table(
+        {
+            "k": pa.array([k for k, _, _ in draws], pa.int64()),
+            "import_id": pa.array([i for _, i, _ in draws], pa.int64()),
+            "patient_id": pa.array([p.patient_id for _, _, p in draws], pa.string()),
+            "analyte": pa.array([p.analyte for _, _, p in draws], pa.string()),
+            "collected_at": pa.array(
+                [dt.datetime.fromisoformat(p.collected_at) for _, _, p in draws], pa.timestamp("s")
+            ),
+        }
+    )
+    tx.con.register("rejected_draws", staged)
+    try:
+        rows = tx.con.execute(
+            "SELECT r.k, l.source_value, l.source_unit, l.source_file, i.imported_at FROM rejected_draws r "
+            "JOIN labs l ON l.patient_id = r.patient_id AND l.analyte = r.analyte "
+            "AND l.collected_at = r.collected_at AND l.import_id > r.import_id "
+            "JOIN imports i ON i.import_id = l.import_id ORDER BY r.k, l.import_id, l.source_row"
+        ).fetchall()
+    finally:
+        tx.con.unregister("rejected_draws")
+    out: dict[int, str] = {}
+    for k, value, unit, file, imported_at in rows:
+        shown = f"{value} {unit}".strip()
+        out.setdefault(int(k), f"{shown} from {file} (imported {imported_at:%d %b %Y})")
     return out
 
 
@@ -238,7 +285,7 @@ class Workspace:
                 tx.arrow(f"{entries.REVIEW_LOG} ORDER BY review_id"),
                 tables["intervals"],
                 merge.disputes(tx),
-                _rejections(tx),
+                *_rejections(tx),
             )
 
     # ----------------------------------------------------------------- monitoring intervals
@@ -333,6 +380,14 @@ class Workspace:
         """Content hashes already imported: hash -> where (first import)."""
         return self._query(lambda tx: merge.known(tx, hashes), dict) if hashes else {}
 
+    def stored_sex(self) -> dict[str, str]:
+        """The sex of each stored patient whose sex is known ("F" or "M"), by id (a sex
+        two sources disagree on is stored unknown)."""
+        return self._query(
+            lambda tx: dict(tx.execute("SELECT patient_id, sex FROM patients WHERE sex IN ('F', 'M')").fetchall()),
+            dict,
+        )
+
     # ----------------------------------------------------------------- importing
 
     def import_sources(
@@ -366,7 +421,9 @@ class Workspace:
         fresh = list(unique.values())
         if not fresh:
             return WorkspaceImport(skipped=skipped, report=ImportReport(files=list(missing)) if missing else None)
-        result = import_sources([s for s, _ in fresh], options)
+        # a reference range given per sex is read with the sex the workspace already holds
+        # (a patient file imported before), never dropped for want of one (audit 5 C1)
+        result = import_sources([s for s, _ in fresh], options, known_sex=self.stored_sex())
         result.report.files = list(missing) + result.report.files
         if result.report.needs or not result.report.anything_read:
             return WorkspaceImport(report=result.report, skipped=skipped)

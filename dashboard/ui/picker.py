@@ -9,6 +9,7 @@ import streamlit as st
 
 from dashboard.dataset import Dataset
 from dashboard.identity import IdentityConflict
+from dashboard.ingest.report import Problem
 from dashboard.markup import md_escape
 from dashboard.ui.caching import picker_labels
 from dashboard.ui.state import PATIENT, get_dataset
@@ -26,9 +27,14 @@ def identity_conflicts(patient_id: str) -> list[IdentityConflict]:
 
 def show_rejected_rows(patient_id: str) -> None:
     """Say that rows of this patient were rejected at import (they are in no chart or
-    table), with the first reasons; the import report on Home lists them all."""
+    table), with the first reasons; the import report on Home lists them all.  Those a
+    later import of the workspace gave again for the same draw are said apart, with what
+    replaced them: no longer open, never dropped."""
     ds = get_dataset()
     rows = ds.rejected_rows(patient_id) if ds is not None else []
+    resolved = ds.resolved_rows(patient_id) if ds is not None else []
+    if resolved:
+        st.info(md_escape(resolved_text(resolved)), icon=":material/history:")
     if not rows:
         return
     first = "; ".join(f"{name} row {p.row}: {p.message}" for name, p in rows[:3])
@@ -39,6 +45,18 @@ def show_rejected_rows(patient_id: str) -> None:
         f"{'is' if len(rows) == 1 else 'are'} not shown here: {md_escape(first)}{more}. "
         "The import report on Home lists every rejected row with its reason.",
         icon=":material/report:",
+    )
+
+
+def resolved_text(resolved: Sequence[tuple[str, Problem, str]], shown: int = 3) -> str:
+    """The rejected rows a later import replaced, in words, the first ``shown`` in full."""
+    n = len(resolved)
+    first = "; ".join(f"{name} row {p.row}: {p.message}, now {by}" for name, p, by in resolved[:shown])
+    more = f" (and {n - shown} more)" if n > shown else ""
+    return (
+        f"{n} row{'' if n == 1 else 's'} of this patient's files rejected at an earlier import "
+        f"{'was' if n == 1 else 'were'} given again, readable, by a later import for the same draw "
+        f"(no longer open): {first}{more}."
     )
 
 

@@ -124,6 +124,23 @@ def test_a_censored_percentage_keeps_its_comparator():
     assert "no bound" in problems[9]
 
 
+def test_a_percentage_of_an_inclusive_bound_keeps_it_inclusive_only_when_both_are():
+    # "<=50 %" of a WBC "<=4.0" is at most 2.0 (2.0 itself possible): "<=2"; 50 % of a WBC
+    # "<4.0" is below 2.0 whatever the rest: "<2"; "<=50 %" of a WBC ">=4.0" has no bound
+    text = TIMED + (
+        "1,2024-03-01 08:00,WBC,<=4.0,10^9/L\n1,2024-03-01 08:00,Neutrophils,<=50,%\n"
+        "1,2024-03-02 08:00,WBC,<4.0,10^9/L\n1,2024-03-02 08:00,Neutrophils,<=50,%\n"
+        "1,2024-03-03 08:00,WBC,>=4.0,10^9/L\n1,2024-03-03 08:00,Neutrophils,<=50,%\n"
+    )
+    result = import_text(text)
+    assert_balanced(result)
+    derived = result.labs_df().query("derived").set_index("source_row")
+    assert (derived.loc[3, "value"], derived.loc[3, "comparator"]) == (2.0, "<=")
+    assert (derived.loc[5, "value"], derived.loc[5, "comparator"]) == (2.0, "<")
+    assert 7 not in derived.index
+    assert "no bound" in {p.row: p.message for p in result.report.files[0].problems}[7]
+
+
 # --------------------------------------------------------------------------- thousands
 
 

@@ -255,6 +255,34 @@ def test_a_corrected_percentage_replaces_the_absolute_count_it_corrects():
     assert _grades(r, "neutrophils") == [2]
 
 
+def test_a_percentage_of_a_draw_whose_wbc_was_corrected_uses_the_corrected_wbc():
+    """audit 5 C4: WBC 4.0 (final), then WBC 2.0 (corrected), and neutrophils 50 %: the
+    correction replaces the 4.0 (H132), so the draw has one WBC, 2.0, and the neutrophil
+    count is 50 % of 2.0 = 1.0 x10^9/L: CTCAE v5.0 grade 2 (<1.5-1.0; 1.0 is not < 1.0),
+    never 50 % of 4.0 = 2.0 (grade 0), nor rejected as a draw of two WBCs.  Two
+    corrections that differ still leave the percentage without a WBC it is known to be of."""
+    r = import_text(
+        "MRN,Collection Date,Component,Result,Units,Status\n"
+        "1,2026-03-02 08:15,WBC,4.0,10^9/L,Final\n"
+        "1,2026-03-02 08:15,WBC,2.0,10^9/L,Corrected\n"
+        "1,2026-03-02 08:15,Neutrophils %,50,%,Final\n"
+        "2,2026-03-02 08:15,WBC,4.0,10^9/L,Final\n"
+        "2,2026-03-02 08:15,WBC,2.0,10^9/L,Corrected\n"
+        "2,2026-03-02 08:15,WBC,3.0,10^9/L,Corrected\n"
+        "2,2026-03-02 08:15,Neutrophils %,50,%,Final\n"
+    )
+    assert_balanced(r)
+    df = r.labs_df()
+    one = df[df["patient_id"] == "1"].set_index("analyte")
+    assert one.loc["wbc", "value"] == 2.0
+    assert one.loc["neutrophils", "value"] == 1.0 and bool(one.loc["neutrophils", "derived"])
+    problems = {p.row: p.message for p in r.report.files[0].problems}
+    assert 4 not in problems and "corrected result 2.0" in problems[2]
+    assert "neutrophils" not in set(df[df["patient_id"] == "2"]["analyte"])
+    assert "two different WBC results" in problems[8]
+    assert _grades(r, "neutrophils") == [2]
+
+
 def test_a_final_percentage_beside_a_corrected_absolute_count_leaves_the_correction():
     # the reverse of audit 5 S1: the corrected count 0.4 (grade 4, < 0.5) stands; the
     # final 50 % (of 4.0 = 2.0) is the draw's duplicate as before

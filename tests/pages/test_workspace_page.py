@@ -319,3 +319,34 @@ def test_a_sex_disputed_in_this_session_is_recorded_after_saving_the_panel(tmp_w
     assert at.session_state["data_mode"] == "workspace"  # the panel was saved first, and that is said
     assert any("Workspace import #1" in s.value and "001's sex is M" in s.value for s in at.success)
     assert open_panel_sex(tmp_workspace) == "M"
+
+
+def test_a_rejected_result_given_again_later_shows_resolved_on_the_patient_page(tmp_workspace):
+    """H126's stored rejections: platelets 'Clotted' rejected at a first import, then
+    platelets 180 of the same draw (patient, analyte, draw time) from a later import.  The
+    patient's page no longer counts the row as rejected and unresolved, yet says it was
+    rejected then, why, and what replaced it; the rejected ALT of that draw stays open."""
+    head = b"MRN,Collection Date,Component,Result,Units\n"
+    ws = Workspace(tmp_workspace)
+    ws.import_sources(
+        [
+            Source(
+                "a.csv",
+                head + b"001,2024-04-02 08:15,Platelets,Clotted,10^9/L\n001,2024-04-02 08:15,ALT,x,U/L\n"
+                b"001,2024-04-02 08:15,WBC,4.0,10^9/L\n",
+            )
+        ],
+        by="t",
+    )
+    ws.import_sources([Source("b.csv", head + b"001,2024-04-02 08:15,Platelets,180,10^9/L\n")], by="t")
+    at = workspace_page()
+    button(at, "Open workspace panel").click().run()
+    at.session_state["selected_patient"] = "001"
+    at.switch_page("pages/patient.py").run()
+    assert not at.exception, at.exception
+    [open_note] = [w.value for w in at.warning if "rejected at import" in w.value]
+    assert open_note.startswith("**1 row of this patient's files was rejected at import**")
+    assert "row 3" in open_note and "row 2" not in open_note
+    [resolved] = [i.value.replace("\\", "") for i in at.info if "given again" in i.value]  # as shown (unescaped)
+    assert "a.csv (imported " in resolved and "row 2: no numeric result" in resolved
+    assert "now 180 10" in resolved and "from b.csv (imported " in resolved

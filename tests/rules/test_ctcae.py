@@ -12,6 +12,7 @@ import pytest
 
 from dashboard.rules import baselines, ctcae
 from dashboard.rules.inputs import prepare
+from dashboard.rules.review import review
 from tests.rules.builders import baseline, frame, imported, lab, run
 
 AS_OF = dt.date(2026, 11, 25)
@@ -347,3 +348,33 @@ def run_review(result, people):
 
     patients = model.from_pandas("patients", people)
     return review(result.labs, result.doses, patients, None, as_of=AS_OF).flags.to_pandas()
+
+
+def test_less_or_equal_is_not_graded_as_strictly_less():
+    # Probe 8 F9.  CTCAE v5.0 platelet count decreased: grade 2 is <75-50, grade 3 <50-25
+    # (ctcae.toml cuts [3, 50.0], [2, 75.0]).  "<=50" may be 50 itself, which is grade 2,
+    # so it is "grade 2 or worse", never grade 3; "<50" stays "grade 3 or worse".  ALT
+    # increased with a ULN of 40: grade 2 is >3.0-5.0 x ULN (>120-200), grade 3 >5.0-20.0
+    # x ULN (>200-800): ">=200" may be 200, grade 2; ">200" is grade 3 or worse.
+    csv = (
+        "patient_id,collected_at,analyte,value,unit,reference range\n"
+        "P1,2024-01-01,Platelets,<=50,10^9/L,150-400\n"
+        "P1,2024-01-02,Platelets,≤50,10^9/L,150-400\n"
+        "P1,2024-01-03,Platelets,<50,10^9/L,150-400\n"
+        "P1,2024-01-04,ALT,>=200,U/L,0-40\n"
+        "P1,2024-01-05,ALT,≥200,U/L,0-40\n"
+        "P1,2024-01-06,ALT,>200,U/L,0-40\n"
+    )
+    result = imported(csv)
+    assert result.labs.column("comparator").to_pylist() == ["<=", "<=", "<", ">=", ">=", ">"]
+    f = review(result.labs, result.doses, result.patients, None, None).flags_df()
+    f = f[f["kind"] == "ctcae"].sort_values("collected_at")
+    assert f["ctcae_grade"].tolist() == [2, 2, 3, 2, 2, 3]
+    msgs = f["message"].tolist()
+    assert msgs[0].startswith("Platelet count decreased, CTCAE grade 2 or worse: Platelets <=50 ")
+    assert msgs[1].startswith("Platelet count decreased, CTCAE grade 2 or worse: Platelets <=50 ")
+    assert msgs[2].startswith("Platelet count decreased, CTCAE grade 3 or worse: Platelets <50 ")
+    assert "CTCAE grade 2 or worse: ALT >=200 " in msgs[3] and "CTCAE grade 2 or worse: ALT >=200 " in msgs[4]
+    assert "CTCAE grade 3 or worse: ALT >200 " in msgs[5]
+    # the value shown beside the grade is what the lab wrote, not a strict bound
+    assert f["comparator"].tolist() == ["<=", "<=", "<", ">=", ">=", ">"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dashboard.rules.engine import make_user_profile
+from dashboard.rules.review import review
 from tests.rules.builders import baseline, dose, imported, lab, run
 
 
@@ -16,7 +17,6 @@ def fired(review, rule: str) -> list[float]:
 def rules_on(csv_rows: str, profile=None) -> set[str]:
     """Rules that fired on one result imported from CSV text (Arrow path, like the CLI)."""
     from dashboard.rules.engine import builtin_profiles
-    from dashboard.rules.review import review
 
     result = imported("patient_id,collected_at,analyte,value,unit\n" + csv_rows)
     assert result.labs.num_rows == 1, result.report.to_text()
@@ -224,3 +224,22 @@ def test_a_guideline_action_on_a_patient_with_no_monitored_drug_says_so():
     assert "no monitored drug is recorded" in f.loc["P1", "message"]
     assert "no monitored drug is recorded" not in f.loc["P2", "message"]
     assert f.loc["P1", "severity"] == f.loc["P2", "severity"] == "action"
+
+
+def test_a_less_or_equal_result_on_the_limit_cannot_be_said_to_fire_a_strict_limit():
+    # BSR neutrophils "< 1.6" is strict: "<=1.6" may be 1.6 itself, which does not fire,
+    # or lower, which does.  It is neither fired nor cleared: the caution for a bound that
+    # cannot be placed ("<2.0" against < 1.6).  "<=1.5" is below 1.6 whatever its value.
+    # ALT "> 100" likewise: ">=100" may be 100 (no), ">=101" is above 100 (yes).
+    for text in ("<=1.6", "≤1.6"):
+        result = imported(f"patient_id,collected_at,analyte,value,unit\nP1,2024-01-01,Neutrophils,{text},10^9/L\n")
+        f = review(result.labs, result.doses, result.patients, None, None).flags_df()
+        f = f[f["rule"] == "bsr.neutrophils_low"]
+        assert f["severity"].tolist() == ["caution"], text
+        assert "Neutrophils <=1.6 " in f.iloc[0]["message"] and "is unknown" in f.iloc[0]["message"]
+    assert "bsr.neutrophils_low" in rules_on("P1,2024-01-01,Neutrophils,<=1.5,10^9/L\n")
+    assert "bsr.neutrophils_low" not in rules_on("P1,2024-01-01,Neutrophils,>=1.6,10^9/L\n")
+    rv = run([lab("P1", "2024-06-01", "alt", 100.0, comparator=">=")])
+    f = rv.flags_df()
+    assert f.loc[f["rule"] == "bsr.alt_high", "severity"].tolist() == ["caution"]
+    assert "bsr.alt_high" in rules_on("P1,2024-01-01,ALT,>=101,U/L\n")

@@ -273,6 +273,34 @@ def test_a_patients_rejected_rows_are_kept_with_the_import_and_said_on_the_works
     assert ds.rejected_rows("P1") == [] and ds.for_patient("P2").rejected_rows("P2") == [(name, problem)]
 
 
+def test_a_rejected_result_a_later_import_gives_again_is_shown_resolved_not_open(tmp_path):
+    """A platelet count rejected at a first import ('Clotted') and given again, readable,
+    by a later import for the same draw (patient, analyte, draw time): the Patient page no
+    longer counts it as an open rejection, yet still shows that it was rejected then, why,
+    and what replaced it (value, file, import day).  A rejected row of another draw, and
+    the same draw's rejection when the later result is of another analyte, stay open."""
+    from tests.support import p6_workspace
+
+    first = (
+        "MRN,Collection Date,Component,Result,Units\n"
+        "1,2024-04-02 08:15,Platelets,Clotted,10^9/L\n"
+        "1,2024-04-02 08:15,WBC,4.0,10^9/L\n"
+        "1,2024-04-03 08:15,Platelets,Clotted,10^9/L\n"
+        "1,2024-04-02 08:15,ALT,Haemolysed,U/L\n"
+    )
+    later = "MRN,Collection Date,Component,Result,Units\n1,2024-04-02 08:15,Platelets,180,10^9/L\n"
+    ws = p6_workspace(tmp_path / "ws", ("a.csv", first), at=dt.datetime(2024, 4, 3, 9))
+    ws.clock = lambda: dt.datetime(2024, 4, 5, 9)
+    ws.import_sources([src("b.csv", later)], by="t")
+    ds = open_panel(ws).dataset()
+    still_open = sorted((p.row, p.message) for _, p in ds.rejected_rows("1"))
+    assert [row for row, _ in still_open] == [4, 5]  # the other day's platelets, the ALT
+    [(name, problem, replaced)] = ds.resolved_rows("1")
+    assert name == "a.csv (imported 03 Apr 2024)" and problem.row == 2 and "Clotted" in problem.message
+    assert replaced == "180 10^9/L from b.csv (imported 05 Apr 2024)"
+    assert ds.for_patient("1").resolved_rows("1") == [(name, problem, replaced)]
+
+
 STATUS_H = "MRN,Collection Date,Component,Result,Units,Status\n"
 
 
@@ -310,3 +338,33 @@ def test_a_correction_equal_to_the_kept_result_is_a_duplicate_and_replaces_nothi
     assert ws.load().labs.column("value").to_pylist() == [140.0]
     assert out.labs_duplicate == 1
     assert not any("replaced" in w.message for w in out.report.files[0].warnings)
+
+
+def test_a_range_per_sex_uses_the_sex_the_workspace_holds(tmp_path):
+    # Audit 5 C1.  Patient 1 is a woman (stored from an earlier patient file); her lab file
+    # gives ALT's range per sex, "0-35 (M) 0-30 (F)": her ULN is 30, so ALT 95 is 3.17 x ULN,
+    # CTCAE v5.0 grade 2 (>3.0-5.0 x ULN), where the default ULN 40 would make it 2.4 x,
+    # grade 1.  Patient 2's sex is known nowhere: no range, said.  Patient 3 is stored as a
+    # man and this file says F: a sex two sources disagree on is unknown, so no range either.
+    from tests.support import p6_workspace
+
+    ws = p6_workspace(
+        tmp_path / "ws", ("pat.csv", "MRN,Sex,Date of Birth\n1,F,1960-01-01\n2,,1961-01-01\n3,M,1962-01-01\n")
+    )
+    labs_csv = (
+        "MRN,Sex,Collection Date,Component,Result,Units,Reference Range\n"
+        "1,,2024-04-02 08:15,ALT,95,U/L,0-35 (M) 0-30 (F)\n"
+        "2,,2024-04-02 08:15,ALT,95,U/L,0-35 (M) 0-30 (F)\n"
+        "3,F,2024-04-02 08:15,ALT,95,U/L,0-35 (M) 0-30 (F)\n"
+    )
+    out = ws.import_sources([src("labs.csv", labs_csv)], by="t")
+    warnings = " | ".join(w.message for f in out.report.files for w in f.warnings)
+    assert "1 reference range(s) are given per sex: each read for the patient's sex" in warnings
+    assert "2 reference range(s) are given per sex and the patient's sex is not known" in warnings
+    labs = ws.load().labs.to_pandas().set_index("patient_id")
+    assert labs.loc["1", "ref_high"] == 30.0
+    assert pd.isna(labs.loc["2", "ref_high"]) and pd.isna(labs.loc["3", "ref_high"])
+    flags = open_panel(ws).open_flags(dt.date(2024, 5, 1))
+    alt = flags[flags["rule"] == "ctcae.alt"].set_index("patient_id")
+    assert alt.loc["1", "ctcae_grade"] == 2
+    assert alt.loc["2", "ctcae_grade"] == 1  # the default ULN 40: 2.4 x ULN
