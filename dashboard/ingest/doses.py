@@ -122,6 +122,14 @@ def normalise_doses(batch: DoseBatch) -> tuple[pa.Table, list[tuple[int, int]]]:
                 Problem(r.row, col("dose_status", "dose_status"), f"order status '{r.status}': {withdrawn}", r.status)
             )
             continue
+        if normalize(r.status) in UNKNOWN_STATUSES:
+            rep.warn(
+                f"order status '{r.status}': whether the drug is being given is not known; the dose is read "
+                "as in force from its start: check it",
+                r.row,
+                col("dose_status", "dose_status"),
+                r.status,
+            )
         said = held_or_stopped(r)
         if said and not is_stop:
             word, column, stopped = said
@@ -313,13 +321,19 @@ WITHDRAWN_ORDERS = {
     "not taken": "recorded as not taken",
     "void": "voided, never a dose",
     "voided": "voided, never a dose",
+    # FHIR MedicationStatement: "the medication may be taken at some time in the future"
+    "intended": "intended for the future, not a dose in force",
 }
+#: Order statuses that say nothing of whether the drug is given (FHIR "unknown": "the
+#: authoring/source system does not know which of the status values currently applies"):
+#: the dose is kept, as a row without a status is, and the status is said.
+UNKNOWN_STATUSES = ("unknown", "status unknown")
 #: Words that say the drug is not being given (held) or no longer given (stopped).  The
 #: imperative forms ("hold if WBC < 3", "stop if rash") are instructions for later, not
 #: a state, and are not listed.
 #: "held at 10 mg" keeps a dose (British usage: maintained), so "held" followed by "at" is not a hold.
 _HELD = re.compile(r"\b(held(?!\s+at\b)|on hold|hold|withheld|suspended|paused|not taking|not taken)\b")
-_STOPPED = re.compile(r"\b(stopped|discontinued|ceased|completed|inactive)\b")
+_STOPPED = re.compile(r"\b(stopped|discontinued|ceased|completed|inactive|ended)\b")
 _STATE_COLUMNS = ("dose_status", "drug", "dose", "dose_unit", "frequency", "route")
 
 
@@ -335,7 +349,7 @@ def held_or_stopped(r: DoseRecord) -> tuple[str, str, bool] | None:
         if held and (held.group(1) != "hold" or norm == "hold"):
             return held.group(1), column, False
         stopped = _STOPPED.search(norm)
-        if stopped and (column == "dose_status" or stopped.group(1) not in ("completed", "inactive")):
+        if stopped and (column == "dose_status" or stopped.group(1) not in ("completed", "inactive", "ended")):
             return stopped.group(1), column, True
     return None
 

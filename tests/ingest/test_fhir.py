@@ -498,13 +498,17 @@ def test_timing_bounds_dose_range_and_tablets() -> None:
     assert (dose.drug, dose.dose, dose.frequency, dose.mg_per_day) == ("hydroxychloroquine", 200.0, "BID", 400.0)
 
 
-def test_stopped_without_end_is_kept_with_a_note_and_prn_has_no_frequency() -> None:
+def test_stopped_without_end_is_rejected_and_prn_has_no_frequency() -> None:
+    # H185: 'stopped' without an end is no dose in force (as a table's 'Stopped' row is not)
     result = load_json(
         order("m4", "Methotrexate 2.5 MG Oral Tablet", status="stopped", dosageInstruction=[{"asNeededBoolean": True}])
     )
+    assert result.doses.num_rows == 0
+    (problem,) = result.report.files[0].problems
+    assert "held or stopped ('stopped') but not when it was given" in problem.message
+    result = load_json(order("m4", "Methotrexate 2.5 MG Oral Tablet", dosageInstruction=[{"asNeededBoolean": True}]))
     dose = one_dose(result)
     assert pd.isna(dose.end) and dose.frequency == "unknown" and dose.dose_basis == "strength_only"
-    assert any("status is 'stopped' but no end date" in w.message for w in result.report.files[0].warnings)
 
 
 def test_orders_rejected_for_their_status() -> None:

@@ -231,7 +231,8 @@ def test_a_dose_status_column_is_read():
 
 
 def test_a_fhir_order_on_hold_says_so():
-    # an order on hold with no end is shown from its start, and the report says it is on hold
+    # an order on hold is not a dose in force: rejected with the reason, as a table's
+    # "On Hold" row is (H185)
     bundle = (
         '{"resourceType":"Bundle","type":"collection","entry":[{"resource":{"resourceType":"MedicationRequest",'
         '"status":"on-hold","intent":"order","subject":{"reference":"Patient/p1"},'
@@ -241,8 +242,9 @@ def test_a_fhir_order_on_hold_says_so():
     )
     result = import_text(bundle, "meds.json")
     assert_balanced(result)
-    warnings = [w.message for w in result.report.files[0].warnings]
-    assert any("status is 'on-hold'" in w for w in warnings)
+    assert result.doses.num_rows == 0
+    problems = [p.message for p in result.report.files[0].problems]
+    assert any("held or stopped ('on hold')" in p for p in problems), problems
 
 
 # --------------------------------------------------------------------------- time-zone offsets

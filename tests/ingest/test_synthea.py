@@ -165,8 +165,9 @@ def test_whole_export_with_fhir_bundle(synthea: Path) -> None:
     assert ra.weight_kg == pytest.approx(74.8)
     doses = result.doses_df()
     mtx = doses[(doses.patient_id == RA) & (doses.drug == "methotrexate")]
-    # CSV (2011-07-09 -> 2015-07-10) and FHIR (stopped, no end date) are both kept and named
-    assert sorted(mtx.source_file) == ["Victoria535_Rubio813_subset_bundle.json", "medications.csv"]
+    # CSV (2011-07-09 -> 2015-07-10) kept; the FHIR order (status 'stopped', no end date) is no
+    # dose in force, as a table's 'Stopped' row without an end is not (H185)
+    assert sorted(mtx.source_file) == ["medications.csv"]
     labs = result.labs_df()
     fhir_wbc = labs[(labs.source_file.str.endswith(".json")) & (labs.analyte == "wbc")]
     assert sorted(fhir_wbc.value) == [pytest.approx(6.3702), pytest.approx(7.4107)]  # full precision in FHIR
@@ -184,13 +185,12 @@ def test_fhir_bundle_every_entry_accounted(synthea: Path) -> None:
     rep = result.report.files[0]
     assert rep.format == "FHIR Bundle (collection)"
     assert rep.rows_read == 31
-    # Patient + MTX request + 8 of 12 observations (RBC and haematocrit are not monitored)
-    assert rep.rows_accepted == 10
-    mtx = result.doses_df().iloc[0]
-    assert (mtx.drug, mtx.dose, mtx.dose_basis, mtx.frequency) == ("methotrexate", 2.5, "strength_only", "unknown")
-    assert mtx.start == pd.Timestamp("2011-07-09 07:37:22")
-    assert pd.isna(mtx.end)
-    assert any("status is 'stopped' but no end date" in w.message for w in rep.warnings)
+    # Patient + 8 of 12 observations (RBC and haematocrit are not monitored); the MTX request
+    # is 'stopped' without an end date: not a dose in force, rejected with the reason (H185)
+    assert rep.rows_accepted == 9
+    assert result.doses_df().empty
+    (stopped,) = [p for p in rep.problems if p.column == "status"]
+    assert "held or stopped ('stopped') but not when it was given" in stopped.message
 
 
 def test_older_synthea_medications_without_dispenses() -> None:

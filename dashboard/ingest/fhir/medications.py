@@ -41,6 +41,15 @@ _ORDER_REJECT = {
     "draft": "a draft, never issued",
     "not-taken": "recorded as not taken",
     "nullified": "entered in error",
+    # MedicationStatement (DSTU2-R4): "the medication may be taken at some time in the future"
+    "intended": "intended for the future (FHIR: 'may be taken at some time in the future'), not a dose in force",
+}
+
+#: MedicationRequest intents that authorise no dose (FHIR R4 medicationrequest-intent).
+_INTENT_REJECT = {
+    "proposal": "is a proposal, not an order",
+    # "a component or option for a RequestGroup": one of the choices, not the one chosen
+    "option": "is one option of a request group, not an order (which option was chosen is not said)",
 }
 
 
@@ -50,8 +59,9 @@ def medication_order(row: int, res: Resource, index: Index, reading: Reading, ta
     if status in _ORDER_REJECT:
         tally.reject(row, "status", f"{rtype} {_ORDER_REJECT[status]}", status)
         return
-    if str(res.get("intent", "")).lower() == "proposal":
-        tally.reject(row, "intent", f"{rtype} is a proposal, not an order", "proposal")
+    intent = str(res.get("intent", "")).lower()
+    if intent in _INTENT_REJECT:
+        tally.reject(row, "intent", f"{rtype} {_INTENT_REJECT[intent]}", intent)
         return
     if str(res.get("taken", "")).lower() == "n":  # STU3 MedicationStatement
         tally.reject(row, "taken", f"{rtype} recorded as not taken", "n")
@@ -113,6 +123,10 @@ def medication_order(row: int, res: Resource, index: Index, reading: Reading, ta
     if often:
         freq = often  # "7.5 mg twice weekly" is never read as its "weekly": rejected as in a table
     if not problem:
+        problem = _timing_invalid(element(element(dosage, "timing"), "repeat")) or _timing_invalid(
+            element(element(dosage, "timingSchedule"), "repeat")
+        )
+    if not problem:
         problem = _text_contradicts_timing(dosage, freq)
     if freq and parse_frequency(freq) is None and not unheld_schedule(freq)[0]:
         # a schedule the model cannot hold ("2 times a week (Mon, Thu)") is kept: the dose
@@ -141,12 +155,14 @@ def medication_order(row: int, res: Resource, index: Index, reading: Reading, ta
             row,
             "dosageInstruction.timing",
         )
-    if status in ("stopped", "completed", "on-hold", "suspended") and not end and recognise_drug(text, code):
+    if intent == "plan" and recognise_drug(text, code):
+        # FHIR: "an intention to ensure something occurs without providing an authorization
+        # for others to act"; systems record home medications so: kept, and said
         rep.warn(
-            f"status is '{status}' but no end date is given: the dose is shown as ongoing from its start; "
-            "set the end date if it is known",
+            f"{rtype} intent is 'plan' (an intention, not an order): the dose is read as in force from its "
+            "start; check that the drug is being given",
             row,
-            "status",
+            "intent",
         )
     start_v, start_err = fhir_date(start)
     end_v, end_err = fhir_date(end) if end else (None, "")
@@ -167,6 +183,9 @@ def medication_order(row: int, res: Resource, index: Index, reading: Reading, ta
             strength_only=strength_only,
             dose_problem=problem,
             unit_strength_mg=ingredient,
+            # judged by the dose pipeline as a table's status column is ("stopped" or
+            # "on-hold" without an end is not a dose in force, "unknown" is said)
+            status=status,
             columns={
                 "patient_id": "subject",
                 "drug": "medication",
@@ -176,6 +195,7 @@ def medication_order(row: int, res: Resource, index: Index, reading: Reading, ta
                 "dose_unit": "dosageInstruction",
                 "frequency": "dosageInstruction.timing",
                 "route": "dosageInstruction.route",
+                "dose_status": "status",
             },
         )
     )
@@ -301,14 +321,14 @@ def _dose(dosage: Resource, product: str, has_strength: bool) -> tuple[str, str,
     for s in sources:
         q = s.get("doseQuantity")
         if isinstance(q, dict) and q.get("value") is not None:
-            return (*_amount(q, product, has_strength), "")
+            return _amount(q, product, has_strength)
         rng = s.get("doseRange")
         if isinstance(rng, dict):
             high = rng.get("high") if isinstance(rng.get("high"), dict) else None
             low = rng.get("low") if isinstance(rng.get("low"), dict) else None
             lo, hi = num_text((low or {}).get("value")), num_text((high or {}).get("value"))
             if lo and hi and lo == hi:
-                return (*_amount(low or {}, product, has_strength), "")
+                return _amount(low or {}, product, has_strength, also=high)
             if lo or hi:
                 unit = quantity_unit(high or low or {})[0]
                 shown = f"{lo or '?'}-{hi or '?'} {unit}".strip()
@@ -324,15 +344,46 @@ def _dose(dosage: Resource, product: str, has_strength: bool) -> tuple[str, str,
     return "", "", "", ""
 
 
-def _amount(q: dict, product: str, has_strength: bool) -> tuple[str, str, str]:
+def _amount(q: dict, product: str, has_strength: bool, also: dict | None = None) -> tuple[str, str, str, str]:
+    """(dose, unit, note, problem) of one dose Quantity (``also``: the other end of a
+    doseRange whose ends agree, judged alike)."""
+    for part in (q, also or {}):
+        problem = _quantity_problem(part)
+        if problem:
+            return "", "", "", problem
     unit, code = quantity_unit(q)
     unit = unit or code
     value = num_text(q.get("value"))
     if not unit:
         if is_solid_form(product) and has_strength:
-            return value, "tablet", "dose given as a number of tablets"
-        return "", "", f"dose {value} without a unit: not used"
-    return value, unit, ""
+            return value, "tablet", "dose given as a number of tablets", ""
+        return "", "", f"dose {value} without a unit: not used", ""
+    return value, unit, "", ""
+
+
+def _quantity_problem(q: dict) -> str:
+    """Why a dose Quantity is not one amount in one unit ("" when it is).
+
+    A dose is a SimpleQuantity, on which FHIR forbids a comparator (sqty-1): "<= 20 mg" is a
+    bound, never the dose.  A unit text and a UCUM code that name different units ("mg"
+    beside the code "g": 1 mg or 1 g?) are not settled by taking either: only a text and a
+    code that are one mass unit, or neither of them a mass unit ("tablet" and "{tbl}"),
+    are read (the unit text then, as before).
+    """
+    shown = f"{num_text(q.get('value'))} {quantity_unit(q)[0] or quantity_unit(q)[1]}".strip()
+    comparator = str(q.get("comparator", "") or "").strip()
+    if comparator:
+        return (
+            f"the dose is given with a comparator ('{comparator} {shown}'): a bound is not a dose; "
+            "enter the one dose given"
+        )
+    unit, code = quantity_unit(q)
+    if unit and code and unit != code and mass_unit(unit) != mass_unit(code):
+        return (
+            f"the dose's unit text '{unit}' and its UCUM code '{code}' name different units: which one is "
+            "meant is not guessed; correct the order at the source"
+        )
+    return ""
 
 
 _TIMING_CODES = {
@@ -385,7 +436,7 @@ def _often_in_text(dosage: Resource) -> str:
 
 def _frequency(dosage: Resource) -> str:
     """A frequency text the dose pipeline reads, or "" when the dosage has none."""
-    if dosage.get("asNeededBoolean") is True or dosage.get("asNeeded") is True:
+    if _as_needed(dosage):
         return "as needed"
     timing = element(dosage, "timing")
     repeat = element(timing, "repeat")
@@ -406,6 +457,16 @@ def _frequency(dosage: Resource) -> str:
         return freq
     text = str(dosage.get("text", ""))
     return frequency_in_text(text) if text else ""
+
+
+def _as_needed(dosage: Resource) -> bool:
+    """Whether a Dosage is taken as needed: ``asNeededBoolean`` true (R5 ``asNeeded``), or a
+    reason it is taken for (``asNeededCodeableConcept``, R5 ``asNeededFor``: "the
+    precondition for taking the Medication"), whatever its timing says ("daily, as needed
+    for a flare" is no regular daily dose)."""
+    if dosage.get("asNeededBoolean") is True or dosage.get("asNeeded") is True:
+        return True
+    return any(bool(dosage.get(key)) for key in ("asNeededCodeableConcept", "asNeededFor"))
 
 
 def _number(v: object) -> float | str:
@@ -472,6 +533,40 @@ def _period_of(repeat: Resource) -> tuple[float | None, float | None, str]:
 
     unit = str(repeat.get("periodUnit", repeat.get("periodUnits", repeat.get("units", "")))).lower()
     return number("frequency"), number("period") if repeat.get("period") is not None else number("duration"), unit
+
+
+#: timing.repeat counts that FHIR types positiveInt (1, 2, ...), and the periods a count
+#: is spread over: a period of 0 or less names no schedule (a duration, how long one
+#: administration lasts, may be 0).
+_POSITIVE_INTS = ("frequency", "frequencyMax", "count", "countMax")
+_SPANS = ("period", "periodMax")
+
+
+def _timing_invalid(repeat: Resource) -> str:
+    """Why a ``timing.repeat`` gives no schedule at all ("" when it may): a count that is no
+    whole number of at least 1 (FHIR positiveInt: "frequency 0" is not once) or a period of
+    0 or less.  Never read as 1: the row is rejected with the reason."""
+    bad = []
+    for key in _POSITIVE_INTS:
+        v = repeat.get(key)
+        if v is None:
+            continue
+        number = _number(v) if not isinstance(v, bool) else str(v)
+        if not isinstance(number, float) or not math.isfinite(number) or number < 1 or number != int(number):
+            bad.append(f"{key} {num_text(v) or repr(v)} (a whole number of at least 1)")
+    for key in _SPANS:
+        v = repeat.get(key)
+        if v is None:
+            continue
+        number = _number(v) if not isinstance(v, bool) else str(v)
+        if not isinstance(number, float) or not math.isfinite(number) or number <= 0:
+            bad.append(f"{key} {num_text(v) or repr(v)} (more than 0)")
+    if not bad:
+        return ""
+    return (
+        f"timing.repeat gives {'; '.join(bad)}: no schedule is read from it (never as once); "
+        "correct the order at the source"
+    )
 
 
 def _timing_doubt(repeat: Resource) -> str:
