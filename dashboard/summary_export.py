@@ -666,7 +666,9 @@ class _Pdf:
             self.pdf.add_font("body", "B", str(fonts[1]))
             self.family, self.unicode = "body", True
             # the characters both faces have a glyph for (text is set in either)
-            self.glyphs = frozenset(self.pdf.fonts["body"].cmap) & frozenset(self.pdf.fonts["bodyB"].cmap)
+            self.glyphs = frozenset(getattr(self.pdf.fonts["body"], "cmap", ())) & frozenset(
+                getattr(self.pdf.fonts["bodyB"], "cmap", ())
+            )
             self.mark = MISSING_MARK
         else:
             self.family, self.unicode = "helvetica", False
