@@ -41,6 +41,7 @@ from dashboard.ingest.tabular import (
     MAX_COLUMNS,
     RawTable,
     UnreadableFile,
+    column_letters,
     is_blank,
     max_rows,
     table_from_records,
@@ -610,7 +611,8 @@ def _read_sheet(name: str, wb, sheet: str, scan: SheetScan | None) -> RawTable |
     # the first 40 records)
     above = min(offset, 50)
     records = [[] for _ in range(above)] + records
-    table = table_from_records(name, records, sheet=sheet, first_row=offset + 1 - above)
+    first_row = offset + 1 - above
+    table = table_from_records(name, records, sheet=sheet, first_row=first_row, merged=_merged(ws, first_row))
     if scan is not None:
         _say_hidden(table, scan)
     if scan is not None and _declared_too_large(scan.declared):
@@ -622,6 +624,22 @@ def _read_sheet(name: str, wb, sheet: str, scan: SheetScan | None) -> RawTable |
             )
         )
     return table
+
+
+def _merged(ws, first_row: int) -> list[tuple[int, int, int, int]]:
+    """The sheet's merged cell ranges as positions in its records (first row, first
+    column, last row, last column; records start at spreadsheet row ``first_row`` and
+    column A); only those starting in the first 50 records, where a header is looked for."""
+    try:
+        ranges = ws.merged_cell_ranges or []
+    except Exception:  # a damaged <mergeCells>: the header is read as the cells say
+        return []
+    out = []
+    for (r1, c1), (r2, c2) in ranges:
+        top = r1 + 1 - first_row
+        if 0 <= top < 50:
+            out.append((top, c1, r2 + 1 - first_row, c2))
+    return out
 
 
 def _say_hidden(table: RawTable, scan: SheetScan) -> None:
@@ -639,7 +657,7 @@ def _say_hidden(table: RawTable, scan: SheetScan) -> None:
         ),
         (
             cols,
-            [f"column {_letters(c)}" for c in cols[:10]],
+            [f"column {column_letters(c)}" for c in cols[:10]],
             "{n} column(s) are hidden in the workbook ({shown}): read like any other column; check what they hold",
         ),
     ):
@@ -660,15 +678,7 @@ def _declared_too_large(ref: str) -> bool:
 
 
 def _ref(scan: SheetScan) -> str:
-    return f"{_letters(scan.min_col)}{scan.min_row}:{_letters(scan.max_col)}{scan.max_row}"
-
-
-def _letters(col: int) -> str:
-    out = ""
-    while col > 0:
-        col, rem = divmod(col - 1, 26)
-        out = chr(65 + rem) + out
-    return out
+    return f"{column_letters(scan.min_col)}{scan.min_row}:{column_letters(scan.max_col)}{scan.max_row}"
 
 
 def cell_text(v: object) -> str:
