@@ -566,3 +566,41 @@ def test_a_merged_header_over_a_column_that_is_not_units_is_not_guessed():
     neut = labs[labs["analyte"] == "neutrophils"]
     assert 60.0 not in neut["value"].tolist()  # a percentage never read as a count
     assert len(neut) <= 1
+
+
+# --------------------------------------------------------------------------- probe 8 F11: an MRN with a zero-padding format
+
+
+def _padded_mrn_workbook() -> bytes:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Labs"
+    ws.append(["MRN", "Collected", "Test", "Result", "Units"])
+    ws.append([12345, dt.date(2026, 3, 2), "Neutrophils", 0.8, "x10^9/L"])
+    ws["A2"].number_format = "0000000"  # Excel shows 0012345
+    ws.append([678, dt.date(2026, 3, 2), "Neutrophils", 0.9, "x10^9/L"])
+    ws["A3"].number_format = "0.00"  # not a zero-padding format: read as before
+    ws.append(["4321", dt.date(2026, 3, 2), "Neutrophils", 1.0, "x10^9/L"])
+    ws["A4"].number_format = "0000000"  # text: a number format never changes a text cell
+    ws.append([12345, dt.date(2026, 3, 9), "Neutrophils", 0.7, "x10^9/L"])  # General: 12345
+    doses = wb.create_sheet("Doses")
+    doses.append(["MRN", "Drug", "Dose", "Unit", "Frequency", "Start"])
+    doses.append(["0012345", "Azathioprine", 150, "mg", "daily", dt.date(2026, 1, 5)])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def test_an_mrn_number_with_a_zero_padding_format_is_read_as_excel_shows_it():
+    """Probe 8 F11: 12345 formatted "0000000" is shown by Excel as 0012345 (seven digits,
+    zeros in front), the id the dose sheet writes as text; it was read "12345", two
+    patients.  Only formats of zeros alone pad; 678 with "0.00" stays "678" (ids are never
+    read with decimals), a text cell "4321" is text whatever its format, and 12345 in
+    General stays "12345"."""
+    result = import_bytes(_padded_mrn_workbook(), "book.xlsx")
+    assert_balanced(result)
+    labs = result.labs_df()
+    read = sorted(zip(labs["value"].round(3), labs["patient_id"], strict=True))
+    assert read == [(0.7, "12345"), (0.8, "0012345"), (0.9, "678"), (1.0, "4321")]
+    doses = result.doses_df()
+    assert doses["patient_id"].tolist() == ["0012345"]
