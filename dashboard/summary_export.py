@@ -13,6 +13,7 @@ import datetime as dt
 import io
 import math
 import shutil
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -624,6 +625,21 @@ class PatientSummary:
     dose_checks: pd.DataFrame | None = None
 
 
+#: What a PDF shows in place of a character its font has no glyph for (fpdf2 would leave a
+#: blank and only log it); the PDF then says what the mark means (:meth:`_Pdf.output`).
+MISSING_MARK = "\ufffd"
+
+#: What a PDF shows for a patient's name it cannot print as written: never a blank or a
+#: mangled name beside the MRN (probe 9 F3: "山田, 太郎" was printed ", ").
+NAME_NOT_PRINTABLE = "[name not printable in this PDF's font: see MRN {patient_id}]"
+
+
+def _right_to_left(ch: str) -> bool:
+    """A letter of a right-to-left script (Hebrew, Arabic): fpdf2 without text shaping
+    (uharfbuzz) writes it left to right and unjoined, so the word would read backwards."""
+    return unicodedata.bidirectional(ch) in ("R", "AL")
+
+
 def _font_files() -> tuple[Path, Path] | None:
     for d in FONT_DIRS:
         regular, bold = d / "DejaVuSans.ttf", d / "DejaVuSans-Bold.ttf"
@@ -649,16 +665,32 @@ class _Pdf:
             self.pdf.add_font("body", "", str(fonts[0]))
             self.pdf.add_font("body", "B", str(fonts[1]))
             self.family, self.unicode = "body", True
+            # the characters both faces have a glyph for (text is set in either)
+            self.glyphs = frozenset(getattr(self.pdf.fonts["body"], "cmap", ())) & frozenset(
+                getattr(self.pdf.fonts["bodyB"], "cmap", ())
+            )
+            self.mark = MISSING_MARK
         else:
             self.family, self.unicode = "helvetica", False
+            self.glyphs = frozenset(range(256))  # the core font's latin-1
+            self.mark = "?"
+        self.marked = False  # some text was printed with the mark in place of a character
         self.pdf.add_page()
+
+    def prints(self, s: str) -> bool:
+        """Whether the PDF prints ``s`` as written: every character has a glyph in the
+        font, and none is of a right-to-left script (no bidi or shaping here)."""
+        return all(ch.isspace() or (ord(ch) in self.glyphs and not _right_to_left(ch)) for ch in s)
 
     def text(self, s: object) -> str:
         s = "" if s is None or (isinstance(s, float) and math.isnan(s)) else str(s)
         if s in ("NaT", "nan", "None"):
             return ""
         s = printable(s, "?")  # an ESC or NUL in an id is shown as "?", never written raw into the PDF
-        return s if self.unicode else s.encode("latin-1", "replace").decode("latin-1")
+        if self.prints(s):
+            return s
+        self.marked = True  # never a silent blank: a visible mark, explained at the end
+        return "".join(ch if self.prints(ch) else self.mark for ch in s)
 
     def heading(self, s: str, size: float = 11) -> None:
         self.pdf.set_font(self.family, "B", size)
@@ -694,6 +726,12 @@ class _Pdf:
         self.pdf.image(io.BytesIO(png), w=width)
 
     def output(self) -> bytes:
+        if self.marked:
+            self.para(
+                f"{self.mark} marks a character this PDF's font cannot print as written: "
+                "the app and the CSV/Excel exports show the text in full.",
+                size=7,
+            )
         return bytes(self.pdf.output())
 
 
@@ -745,13 +783,12 @@ def _no_lab_flag_words(as_of: dt.date, checks: int, overdue: pd.DataFrame) -> st
 def patient_summary_pdf(s: PatientSummary) -> bytes:
     """The one-page patient summary (may run onto a second page for long histories)."""
     p = s.patient
-    # two identifiers beside the MRN on every page that leaves the app
-    who = (
-        patient_label(s.patient_id, str(p.get("name", "") or ""), p["birth_date"], p["age"])
-        if p is not None
-        else patient_label(s.patient_id)
-    )
     doc = _Pdf(f"Patient summary {s.patient_id}")
+    name = str(p.get("name", "") or "") if p is not None else ""
+    if name and not doc.prints(name):  # said so, never blanked, mangled or reversed
+        name = NAME_NOT_PRINTABLE.format(patient_id=s.patient_id)
+    # two identifiers beside the MRN on every page that leaves the app
+    who = patient_label(s.patient_id, name, p["birth_date"], p["age"]) if p is not None else patient_label(s.patient_id)
     doc.heading(f"Patient summary — {who}", 15)
     now = dt.datetime.now()
     doc.para(f"As of {s.as_of:%d %b %Y} · generated {now:%d %b %Y %H:%M}" + (f" · {s.source}" if s.source else ""))
@@ -759,7 +796,7 @@ def patient_summary_pdf(s: PatientSummary) -> bytes:
     if p is not None:
         age = _age(p, s.as_of)
         facts = [
-            ("Name", str(p.get("name", "") or "") or "not in the data"),
+            ("Name", name or "not in the data"),
             ("Born", _iso_day(p["birth_date"]) or "not in the data"),
             ("Sex", p["sex"] or "unknown"),
             ("Age", f"{age:.0f} years" if not math.isnan(age) else "unknown"),

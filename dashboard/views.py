@@ -207,8 +207,9 @@ def after_as_of_table(after: pd.DataFrame, system: str = "SI", with_patient: boo
     return out if with_patient else out.drop(columns=["Patient"])
 
 
-def after_as_of_summary(after: pd.DataFrame, as_of) -> str:
-    """One sentence: how many results lie after the as-of date, and the most severe."""
+def after_as_of_summary(after: pd.DataFrame, as_of, system: str = "SI") -> str:
+    """One sentence: how many results lie after the as-of date, and the most severe (in
+    the unit ``system`` the table under it uses)."""
     if after.empty:
         return ""
     n, patients = len(after), after["patient_id"].nunique()
@@ -221,13 +222,14 @@ def after_as_of_summary(after: pd.DataFrame, as_of) -> str:
     )
     if g.max() > 0:
         w = after.loc[g.idxmax()]
-        text += f" Most severe: {w['patient_id']}, {worst_after_as_of(after)}."
+        text += f" Most severe: {w['patient_id']}, {worst_after_as_of(after, system)}."
     return text + " Move the as-of date to review them."
 
 
-def worst_after_as_of(after: pd.DataFrame) -> str:
+def worst_after_as_of(after: pd.DataFrame, system: str = "SI") -> str:
     """The most severe result after the as-of date in words ("Neutrophils 0.4 ×10⁹/L on
-    20 Apr 2026 (CTCAE grade 4)"); "" when none of them has a CTCAE grade."""
+    20 Apr 2026 (CTCAE grade 4)"), in the unit ``system`` and rounded as every shown value
+    (:func:`dashboard.units.display_text`); "" when none of them has a CTCAE grade."""
     if after.empty:
         return ""
     g = after["ctcae_grade"].astype("float").fillna(-1)
@@ -235,8 +237,9 @@ def worst_after_as_of(after: pd.DataFrame) -> str:
         return ""
     w = after.loc[g.idxmax()]
     return (
-        f"{model.analyte_label(w['analyte'])} {w['comparator']}{w['value']:g} "
-        f"{display_unit(w['analyte'], 'SI')} on {w['collected_at']:%d %b %Y} (CTCAE grade {int(w['ctcae_grade'])})"
+        f"{model.analyte_label(w['analyte'])} "
+        f"{display_text(w['analyte'], float(w['value']), system, str(w['source_value']), str(w['comparator']))} "
+        f"{display_unit(w['analyte'], system)} on {w['collected_at']:%d %b %Y} (CTCAE grade {int(w['ctcae_grade'])})"
     )
 
 

@@ -23,16 +23,16 @@ st.caption(
 )
 
 table, flt = panel_view.filters()
+system = ui.unit_system()
 later = review.after_as_of_df()
 if len(later):  # results the review does not judge are never out of sight
     st.warning(
-        md_escape(after_as_of_summary(later, ui.as_of())) + " They are listed below the panel.",
+        md_escape(after_as_of_summary(later, ui.as_of(), system)) + " They are listed below the panel.",
         icon=":material/event_upcoming:",
     )
 panel_view.counts(table)
 shown = filter_panel(table, flt)
 
-system = ui.unit_system()
 more = panel_view.more_picker(system)
 st.caption(
     f"{len(shown)} of {len(table)} patients shown. Select a row to open the patient's timeline. "

@@ -445,3 +445,57 @@ def test_a_bidi_override_in_a_name_never_reaches_the_panel_export():
     panel = sx.panel_frame(d.labs, d.doses, d.patients, empty_log(), H139_AS_OF, d.baselines, None, d.intervals)
     text = sx.panel_csv(panel).decode("utf-8-sig")
     assert "\u202e" not in text and "\u200b" not in text
+
+
+# --------------------------------------------------------------------------- probe 9 F3: a name the PDF's font cannot print
+
+
+def p9_pdf_text_with(ds: Dataset, pid: str, **fields: str) -> str:
+    """The PDF text of ``pid`` with some of the patient's fields replaced (name, diagnosis)."""
+    from pypdf import PdfReader
+
+    patients = ds.patients.copy()
+    for k, v in fields.items():
+        patients.loc[patients["patient_id"] == pid, k] = v
+    s = sx.patient_summary(ds.labs, ds.doses, patients, ds.baselines, empty_log(), pid, P9_AS_OF, "p9", figure=False)
+    return "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(sx.patient_summary_pdf(s))).pages)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "山田, 太郎",  # Japanese (CJK ideographs): no glyph in DejaVu Sans
+        "김, 민준",  # Korean (Hangul): no glyph
+        "शर्मा, राज",  # Devanagari: no glyph, and it needs shaping
+        "כהן, דוד",  # Hebrew: glyphs, but printed left to right without bidi the name reads backwards
+        "حداد, سامي",  # Arabic: right to left and joined forms; neither without text shaping
+        "SMITH\U0001f9a0, Jo",  # an emoji of Unicode 11 (microbe): no glyph
+    ],
+)
+def test_the_pdf_never_prints_an_empty_name(p9, name):
+    """Probe 9 F3: "山田, 太郎" was printed ", " (DejaVu has no CJK glyph; fpdf only logs).
+    A name the PDF cannot print as written is replaced by a notice that says so and points
+    to the MRN, never blanked, mangled or reversed."""
+    text = p9_pdf_text_with(p9, "P2", name=name)
+    flat = " ".join(text.split())
+    assert "name not printable in this PDF's font" in flat
+    assert "MRN P2" in flat
+    assert "Name: ," not in flat and "— ," not in flat
+    letters = {ch for ch in name if ch.isalpha() or ord(ch) > 0x2000}
+    assert not letters & set(text) - set("SMITHJo")
+
+
+@pytest.mark.parametrize("name", ["ΠΑΠΑΔΟΠΟΥΛΟΣ, Νίκος", "ИВАНОВ, Иван", "NÚÑEZ, Zoë"])
+def test_a_name_the_font_has_is_printed_as_written(p9, name):
+    """Greek, Cyrillic and accented Latin are in DejaVu Sans and read left to right: printed."""
+    flat = " ".join(p9_pdf_text_with(p9, "P2", name=name).split())
+    assert f"Name: {name}" in flat
+    assert "not printable" not in flat
+
+
+def test_other_text_the_font_cannot_print_is_marked_and_said(p9):
+    """Any other field with characters outside the font (a diagnosis written in Japanese)
+    shows a visible replacement mark, and the PDF says what the mark means."""
+    flat = " ".join(p9_pdf_text_with(p9, "P2", diagnosis="関節リウマチ").split())
+    assert "Diagnosis: \ufffd\ufffd\ufffd\ufffd\ufffd\ufffd" in flat
+    assert "\ufffd marks a character this PDF's font cannot print" in flat

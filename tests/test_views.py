@@ -148,3 +148,41 @@ def test_the_patient_page_says_what_a_childs_grades_rest_on():
     assert child_note(pd.Series({"birth_date": pd.NaT, "age": 12.0}), dt.date(2026, 3, 1)).startswith("Aged 12:")
     assert child_note(pd.Series({"birth_date": pd.NaT, "age": float("nan")}), dt.date(2026, 3, 1)) == ""
     assert child_note(None, dt.date(2026, 3, 1)) == ""
+
+
+def _later(analyte: str, value: float, source_value: str, source_unit: str, grade: float):
+    import pandas as pd
+
+    return pd.DataFrame(
+        {
+            "patient_id": ["P2"],
+            "collected_at": pd.to_datetime(["2026-04-20"]),
+            "analyte": [analyte],
+            "value": [value],
+            "comparator": [""],
+            "source_value": [source_value],
+            "source_unit": [source_unit],
+            "ctcae_grade": [grade],
+        }
+    )
+
+
+def test_the_after_as_of_sentence_follows_the_chosen_units():
+    """H160: in US units the sentence says what the table under it says.  Neutrophils
+    0.4 x10^9/L are 0.4 K/uL (1 x10^9/L = 1 K/uL), CTCAE grade 4 (< 0.5); Hb 75 g/L is
+    7.5 g/dL (10 g/L = 1 g/dL), CTCAE grade 3 (< 80 g/L)."""
+    from dashboard.views import after_as_of_summary, worst_after_as_of
+
+    neut = _later("neutrophils", 0.4, "0.4", "x10^9/L", 4.0)
+    hb = _later("hemoglobin", 75.0, "75", "g/L", 3.0)
+    assert worst_after_as_of(neut, "US") == "Neutrophils 0.4 K/µL on 20 Apr 2026 (CTCAE grade 4)"
+    assert worst_after_as_of(neut) == "Neutrophils 0.4 ×10⁹/L on 20 Apr 2026 (CTCAE grade 4)"
+    assert worst_after_as_of(hb, "US") == "Hb 7.5 g/dL on 20 Apr 2026 (CTCAE grade 3)"
+    assert worst_after_as_of(hb, "SI") == "Hb 75 g/L on 20 Apr 2026 (CTCAE grade 3)"
+    sentence = after_as_of_summary(hb, "2026-04-01", "US")
+    assert "Most severe: P2, Hb 7.5 g/dL on 20 Apr 2026 (CTCAE grade 3)." in sentence
+    assert "g/L" not in sentence
+    # and the table under it, in the same units
+    from dashboard.views import after_as_of_table
+
+    assert after_as_of_table(hb, "US")["Value"].tolist() == ["7.5 g/dL"]

@@ -91,6 +91,11 @@ class RawTable:
     #: the header's cells as the file wrote them (before :func:`dedupe_header` named empty
     #: and repeated ones): what a header row repeated further down looks like
     raw_header: list[str] = field(default_factory=list)
+    #: header cells merged over several columns (an Excel workbook): (first column,
+    #: last column, 0-based positions in ``header``, the merged cell's text, its range
+    #: as Excel writes it "D1:E1"); the columns it covers are named by
+    #: :func:`absorb_units_row` and :func:`name_merged_columns`
+    merged_header: list[tuple[int, int, str, str]] = field(default_factory=list)
 
     @property
     def num_rows(self) -> int:
@@ -498,7 +503,14 @@ def absorb_units_row(table: RawTable) -> None:
         return
     if not all(any(resolve_unit(a, v).factor is not None for a in model.ANALYTES) for v in units.values()):
         return
-    header = dedupe_header([f"{h} [{units[h]}]" if h in units else h for h in table.header])
+    # a column under a header cell merged over it ("Neutrophils" over "%" and "x10^9/L")
+    # is named by the merged cell and its own unit: "Neutrophils [x10^9/L]"
+    base = list(table.header)
+    for start, stop, text, _ref in table.merged_header:
+        for j in range(start + 1, stop + 1):
+            if not _raw_cell(table, j) and table.header[j] in units:
+                base[j] = text
+    header = dedupe_header([f"{b} [{units[h]}]" if h in units else h for h, b in zip(table.header, base, strict=True)])
     row = int(table.row_numbers[0].as_py())
     table.columns = {new: table.columns[old].slice(1) for old, new in zip(table.header, header, strict=True)}
     table.header = header
@@ -511,6 +523,52 @@ def absorb_units_row(table: RawTable) -> None:
             " | ".join(units.values())[:200],
         )
     )
+
+
+def _raw_cell(table: RawTable, j: int) -> str:
+    """The header cell of column ``j`` as the file wrote it ("" for an empty one)."""
+    return table.raw_header[j].strip() if j < len(table.raw_header) else ""
+
+
+def _is_unit_text(text: str) -> bool:
+    """A unit some analyte is reported in ("mmol/L", "x10^9/L", "/uL"), not a number."""
+    return not _NUMBER.match(text) and any(resolve_unit(a, text).factor is not None for a in model.ANALYTES)
+
+
+def name_merged_columns(table: RawTable) -> None:
+    """The columns a header cell merged over several columns covers, left unnamed by the
+    file (Excel keeps the text in the first cell only): "Result" over the value and unit
+    columns.  A covered column whose every filled cell is a unit is that text's unit
+    column ("Result unit", read as the unit); any other is not guessed at: it keeps its
+    "column N" name and a note says which merged header it sits under, so that it can be
+    mapped by hand.  (A units row under the header has named them already:
+    :func:`absorb_units_row`.)"""
+    if not table.merged_header:
+        return
+    names = list(table.header)
+    unclear: list[tuple[str, str, str]] = []
+    for first, last, text, ref in table.merged_header:
+        for j in range(first + 1, last + 1):
+            if _raw_cell(table, j) or names[j] != f"column {j + 1}":
+                continue  # named by the file, or by its units row
+            cells = {v.strip() for v in table.columns[names[j]].to_pylist() if v and v.strip()}
+            if cells and len(cells) <= 200 and all(_is_unit_text(v) for v in cells):
+                names[j] = f"{text} unit"
+            else:
+                unclear.append((names[j], text, ref))
+    if names != table.header:
+        header = dedupe_header(names)
+        table.columns = {new: table.columns[old] for old, new in zip(table.header, header, strict=True)}
+        table.header = header
+    for name, text, ref in unclear:
+        table.warnings.append(
+            Problem(
+                None,
+                None,
+                f"'{name}' sits under the header '{text}' merged over {ref}, and what it holds is not said "
+                "(no name or unit of its own): it is not read as anything; map it by hand if it holds results",
+            )
+        )
 
 
 def reject_nul_rows(table: RawTable) -> None:
@@ -910,9 +968,16 @@ def _read_slow(name: str, text: str, delimiter: str, header_idx: int) -> RawTabl
 # --------------------------------------------------------------------------- records (Excel sheets)
 
 
-def table_from_records(name: str, records: list[list[str]], sheet: str = "", first_row: int = 1) -> RawTable:
+def table_from_records(
+    name: str,
+    records: list[list[str]],
+    sheet: str = "",
+    first_row: int = 1,
+    merged: list[tuple[int, int, int, int]] | None = None,
+) -> RawTable:
     """A table from a sheet's records (lists of cell texts), the first record being
-    spreadsheet row ``first_row``."""
+    spreadsheet row ``first_row``; ``merged``: the sheet's merged cell ranges (first row,
+    first column, last row, last column; 0-based positions in ``records``)."""
     header_idx = find_header(records)
     header = dedupe_header(records[header_idx])
     # drop trailing empty header cells that have no data under them
@@ -937,7 +1002,9 @@ def table_from_records(name: str, records: list[list[str]], sheet: str = "", fir
         rows.append(i)
     table = RawTable.of_cells(name, header, cols, rows, rejected, sheet=sheet, container="xlsx")
     table.raw_header = list(records[header_idx])
+    table.merged_header = _merged_over_header(records, header_idx, width, merged or [], first_row)
     absorb_units_row(table)
+    name_merged_columns(table)
     drop_repeated_headers(table)
     preamble = [" | ".join(c for c in r if c) for r in records[:header_idx] if not is_blank(r)]
     if preamble:
@@ -948,3 +1015,28 @@ def table_from_records(name: str, records: list[list[str]], sheet: str = "", fir
     if blank:
         table.warnings.append(Problem(None, None, f"{blank} blank row(s) ignored"))
     return table
+
+
+def _merged_over_header(
+    records: list[list[str]], header_idx: int, width: int, merged: list[tuple[int, int, int, int]], first_row: int
+) -> list[tuple[int, int, str, str]]:
+    """The merged ranges that cover the header row over two or more columns, with their
+    text (the first cell's): (first column, last column, text, "D1:E1")."""
+    out = []
+    for r1, c1, r2, c2 in merged:
+        if not (r1 <= header_idx <= r2) or c2 <= c1 or c1 >= width or r1 < 0:
+            continue
+        text = records[r1][c1].strip() if c1 < len(records[r1]) else ""
+        if text:
+            ref = f"{column_letters(c1 + 1)}{r1 + first_row}:{column_letters(c2 + 1)}{r2 + first_row}"
+            out.append((c1, min(c2, width - 1), text, ref))
+    return out
+
+
+def column_letters(col: int) -> str:
+    """Excel's column letters of a 1-based column number (1 -> A, 28 -> AB)."""
+    out = ""
+    while col:
+        col, rem = divmod(col - 1, 26)
+        out = chr(65 + rem) + out
+    return out

@@ -41,6 +41,7 @@ from dashboard.ingest.tabular import (
     MAX_COLUMNS,
     RawTable,
     UnreadableFile,
+    column_letters,
     is_blank,
     max_rows,
     table_from_records,
@@ -94,6 +95,8 @@ class SheetScan:
     errors: dict[tuple[int, int], str] = field(default_factory=dict)  # (row, col) -> "#VALUE!"
     hidden_rows: list[int] = field(default_factory=list)  # rows hidden in Excel (1-based)
     hidden_columns: list[int] = field(default_factory=list)
+    #: number cells formatted with zeros alone ("0000000"): (row, col) -> digits shown
+    padded: dict[tuple[int, int], int] = field(default_factory=dict)
 
     @property
     def rows(self) -> int:
@@ -145,10 +148,12 @@ def check_workbook(data: bytes) -> WorkbookScan:
             _check_sizes(infos)
             scans: dict[str, SheetScan] = {}
             texts: dict[str, bytes] = {}
+            styles = next((i for i in infos if i.filename.lower().endswith("styles.xml")), None)
+            padding = _padding_styles(z.read(styles)) if styles and styles.file_size < 10_000_000 else {}
             for info in infos:
                 if info.is_dir():
                     continue
-                scan = _scan_part(z, info)
+                scan = _scan_part(z, info, padding)
                 if scan is not None:
                     scans[info.filename] = scan
                 elif info.filename.endswith((".rels", "workbook.xml")) and info.file_size < 10_000_000:
@@ -254,7 +259,7 @@ def _blocks(z: zipfile.ZipFile, info: zipfile.ZipInfo):
             yield buf
 
 
-def _scan_part(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> SheetScan | None:
+def _scan_part(z: zipfile.ZipFile, info: zipfile.ZipInfo, padding: dict[int, int] | None = None) -> SheetScan | None:
     """Measure the cells of a worksheet part (None for a part with no ``sheetData``).
 
     Fast path: when every cell tag starts ``<c r="``, the references are read with
@@ -297,6 +302,8 @@ def _scan_part(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> SheetScan | None:
                     scan.hidden_rows.append(int(text))
         if _FORMULA_TAG.search(buf):
             _formulas_without_values(buf, scan)
+        if padding and b" s=" in buf:
+            _padded_cells(buf, scan, padding)
     if scan is None:
         return None
     if not fast or tags != refs:
@@ -447,6 +454,57 @@ def _formulas_without_values(buf: bytes, scan: SheetScan) -> None:
         shown = html.unescape(formula.group(1).decode("utf-8", "replace")).strip() if formula else ""
         where = (int(parsed.group(2)), _column_number(parsed.group(1).upper()))
         scan.errors.setdefault(where, f"{NOT_COMPUTED} ={shown}" if shown else NOT_COMPUTED)
+
+
+#: A cell's start tag (its attributes), any namespace prefix.
+_CELL_START = re.compile(rb"<(?:[\w.-]+:)?c\s((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>")
+_ATTR_S = re.compile(rb"(?:^|\s)s\s*=\s*[\"'](\d{1,6})[\"']")
+_ATTR_T = re.compile(rb"(?:^|\s)t\s*=\s*[\"']([^\"']*)[\"']")
+_NUM_FMT = re.compile(rb"<(?:[\w.-]+:)?numFmt\s((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>")
+_FMT_ID = re.compile(rb"(?:^|\s)numFmtId\s*=\s*[\"'](\d{1,6})[\"']")
+_FMT_CODE = re.compile(rb"(?:^|\s)formatCode\s*=\s*(?:\"([^\"]*)\"|'([^']*)')")
+_CELL_XFS = re.compile(rb"<(?:[\w.-]+:)?cellXfs[\s>].*?</(?:[\w.-]+:)?cellXfs>", re.DOTALL)
+_XF = re.compile(rb"<(?:[\w.-]+:)?xf(?=[\s/>])((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>")
+_ZEROS = re.compile(r"^0{2,15}$")
+
+
+def _padding_styles(styles: bytes) -> dict[int, int]:
+    """The cell styles (positions in ``cellXfs``) whose number format is zeros alone
+    ("0000000": a number shown with zeros in front, to 7 digits) -> the digits shown.
+    Any other format (decimals, text, dates, "0" alone) is not here: read as before."""
+    widths: dict[int, int] = {}
+    for m in _NUM_FMT.finditer(styles):
+        fid, code = _FMT_ID.search(m.group(1)), _FMT_CODE.search(m.group(1))
+        if fid and code:
+            text = html.unescape((code.group(1) or code.group(2) or b"").decode("utf-8", "replace"))
+            if _ZEROS.match(text):
+                widths[int(fid.group(1))] = len(text)
+    if not widths:
+        return {}
+    xfs = _CELL_XFS.search(styles)
+    out: dict[int, int] = {}
+    for i, m in enumerate(_XF.finditer(xfs.group(0)) if xfs else ()):
+        fid = _FMT_ID.search(m.group(1))
+        if fid and int(fid.group(1)) in widths:
+            out[i] = widths[int(fid.group(1))]
+    return out
+
+
+def _padded_cells(buf: bytes, scan: SheetScan, padding: dict[int, int]) -> None:
+    """The number cells of one block with a zero-padding style (:func:`_padding_styles`)."""
+    for m in _CELL_START.finditer(buf):
+        attrs = m.group(1)
+        style = _ATTR_S.search(attrs)
+        if style is None or int(style.group(1)) not in padding:
+            continue
+        kind = _ATTR_T.search(attrs)
+        if kind is not None and kind.group(1) != b"n":
+            continue  # text, a shared string, a boolean: a number format never applies
+        ref = _ATTR_R.search(attrs)
+        parsed = _REF.match((ref.group(1) or ref.group(2) or b"").decode("ascii", "replace").strip()) if ref else None
+        if parsed and parsed.group(1):
+            where = (int(parsed.group(2)), _column_number(parsed.group(1).upper()))
+            scan.padded[where] = padding[int(style.group(1))]
 
 
 # --------------------------------------------------------------------------- sheet names
@@ -602,6 +660,8 @@ def _read_sheet(name: str, wb, sheet: str, scan: SheetScan | None) -> RawTable |
                     records[i].extend([""] * (ec - len(records[i])))
                 if ec <= len(records[i]):
                     records[i][ec - 1] = shown
+    if scan is not None and scan.padded:
+        _pad(records, scan.padded, offset)
     while records and is_blank(records[-1]):
         records.pop()
     if not records or all(is_blank(r) for r in records):
@@ -610,7 +670,8 @@ def _read_sheet(name: str, wb, sheet: str, scan: SheetScan | None) -> RawTable |
     # the first 40 records)
     above = min(offset, 50)
     records = [[] for _ in range(above)] + records
-    table = table_from_records(name, records, sheet=sheet, first_row=offset + 1 - above)
+    first_row = offset + 1 - above
+    table = table_from_records(name, records, sheet=sheet, first_row=first_row, merged=_merged(ws, first_row))
     if scan is not None:
         _say_hidden(table, scan)
     if scan is not None and _declared_too_large(scan.declared):
@@ -622,6 +683,34 @@ def _read_sheet(name: str, wb, sheet: str, scan: SheetScan | None) -> RawTable |
             )
         )
     return table
+
+
+def _pad(records: list[list[str]], padded: dict[tuple[int, int], int], offset: int) -> None:
+    """A whole number formatted with zeros alone is read as Excel shows it: 12345 in
+    "0000000" is "0012345" (an MRN with its leading zeros).  A negative or fractional
+    number is left as it is read."""
+    for (r, c), width in padded.items():
+        i = r - 1 - offset
+        if 0 <= i < len(records) and c <= len(records[i]):
+            text = records[i][c - 1]
+            if text.isascii() and text.isdigit() and len(text) < width:
+                records[i][c - 1] = text.zfill(width)
+
+
+def _merged(ws, first_row: int) -> list[tuple[int, int, int, int]]:
+    """The sheet's merged cell ranges as positions in its records (first row, first
+    column, last row, last column; records start at spreadsheet row ``first_row`` and
+    column A); only those starting in the first 50 records, where a header is looked for."""
+    try:
+        ranges = ws.merged_cell_ranges or []
+    except Exception:  # a damaged <mergeCells>: the header is read as the cells say
+        return []
+    out = []
+    for (r1, c1), (r2, c2) in ranges:
+        top = r1 + 1 - first_row
+        if 0 <= top < 50:
+            out.append((top, c1, r2 + 1 - first_row, c2))
+    return out
 
 
 def _say_hidden(table: RawTable, scan: SheetScan) -> None:
@@ -639,7 +728,7 @@ def _say_hidden(table: RawTable, scan: SheetScan) -> None:
         ),
         (
             cols,
-            [f"column {_letters(c)}" for c in cols[:10]],
+            [f"column {column_letters(c)}" for c in cols[:10]],
             "{n} column(s) are hidden in the workbook ({shown}): read like any other column; check what they hold",
         ),
     ):
@@ -660,15 +749,7 @@ def _declared_too_large(ref: str) -> bool:
 
 
 def _ref(scan: SheetScan) -> str:
-    return f"{_letters(scan.min_col)}{scan.min_row}:{_letters(scan.max_col)}{scan.max_row}"
-
-
-def _letters(col: int) -> str:
-    out = ""
-    while col > 0:
-        col, rem = divmod(col - 1, 26)
-        out = chr(65 + rem) + out
-    return out
+    return f"{column_letters(scan.min_col)}{scan.min_row}:{column_letters(scan.max_col)}{scan.max_row}"
 
 
 def cell_text(v: object) -> str:

@@ -79,7 +79,7 @@ def header(
         st.info(nothing_open_line(row.iloc[0], day), icon=":material/check_circle:")
     show_rejected_rows(patient_id)  # rows of theirs the import could not read: said, never a silent gap
     if len(later):  # results dated after the as-of date: listed, not reviewed
-        st.warning(md_escape(after_as_of_summary(later, day)), icon=":material/event_upcoming:")
+        st.warning(md_escape(after_as_of_summary(later, day, system)), icon=":material/event_upcoming:")
         with st.expander(f"Results after the as-of date ({len(later):,}, not reviewed)"):
             show_table(after_as_of_table(later, system, with_patient=False))
     facts = patient_facts(patient, day)

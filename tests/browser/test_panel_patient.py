@@ -82,3 +82,40 @@ def test_a_large_panel_finds_a_patient_by_id(app_page, tmp_path):
     assert traces and any(t["n"] for t in traces)
     screenshot(page, "patient_large_panel_search")
     assert page.locator("[data-testid='stException']").count() == 0
+
+
+def test_the_after_as_of_sentence_keeps_us_units_on_the_patient_page(app_page, tmp_path):
+    """H160 (probe 9): US units chosen in the sidebar on the Panel page stay chosen on the
+    Patient page, and the sentence about the result after the as-of date says it in them:
+    neutrophils 0.4 x10^9/L are 0.4 K/uL (1 x10^9/L = 1 K/uL), CTCAE grade 4 (< 0.5)."""
+    import datetime as dt
+
+    as_of = dt.date.today() - dt.timedelta(days=40)
+    before, after = as_of - dt.timedelta(days=20), as_of + dt.timedelta(days=20)
+    (tmp_path / "later.csv").write_text(
+        "patient_id,collected_at,analyte,value,unit\n"
+        f"P1,{before},Neutrophils,3.5,10^9/L\n"
+        f"P1,{after},Neutrophils,0.4,10^9/L\n",
+        encoding="utf-8",
+    )
+    page = app_page
+    page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(str(tmp_path / "later.csv"))
+    wait_for_app(page, 60_000)
+    page.get_by_role("link", name="Panel").click()
+    wait_for_app(page)
+    sidebar = page.locator("[data-testid='stSidebar']")
+    for part, value in (("year", f"{as_of.year}"), ("month", f"{as_of.month:02d}"), ("day", f"{as_of.day:02d}")):
+        sidebar.get_by_role("spinbutton", name=f"{part}, As of").click()
+        page.keyboard.type(value)
+    page.keyboard.press("Escape")
+    wait_for_app(page)
+    sidebar.get_by_text("US (g/dL, K/µL)").click()
+    wait_for_app(page)
+    expect(page.get_by_text("Most severe: P1, Neutrophils 0.4 K/µL")).to_be_visible()
+    page.get_by_role("link", name="Patient").click()
+    wait_for_app(page)
+    expect(page.get_by_role("heading", name="Patient", exact=True)).to_be_visible()
+    expect(page.get_by_text("Most severe: P1, Neutrophils 0.4 K/µL")).to_be_visible()
+    assert page.get_by_text("Neutrophils 0.4 ×10⁹/L").count() == 0
+    screenshot(page, "patient_after_as_of_us_units")
+    assert page.locator("[data-testid='stException']").count() == 0

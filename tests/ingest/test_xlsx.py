@@ -470,3 +470,137 @@ def test_hidden_rows_and_columns_are_read_and_said():
     notes = [w.message for w in f.warnings]
     assert any("hidden" in n and "row 3" in n for n in notes)
     assert any("hidden" in n and "column F" in n for n in notes)
+
+
+# --------------------------------------------------------------------------- probe 8 F10: merged header cells
+
+
+def _merged_workbook(header: list, merges: list[str], rows: list[list]) -> bytes:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    for j, h in enumerate(header, start=1):
+        ws.cell(row=1, column=j, value=h)
+    for ref in merges:
+        ws.merge_cells(ref)
+    for r in rows:
+        ws.append(r)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def _values(result, analyte: str) -> list[float]:
+    labs = result.labs_df()
+    return sorted(round(v, 3) for v in labs.loc[labs["analyte"] == analyte, "value"])
+
+
+def test_a_merged_analyte_header_over_percent_and_count_reads_the_labs_own_count():
+    """Probe 8 F10: "Neutrophils" merged over D1:E1 with "%" and "x10^9/L" under it.  The
+    count column E was unnamed ("column 5") and % x WBC was used instead.  The lab's own
+    counts are chosen here to differ from % x WBC (60 % of 4.0 = 2.4, the lab says 2.5;
+    55 % of 4.2 = 2.31, the lab says 2.0; 5 % of 4.0 = 0.2, the lab 0.3; 30 % of 4.2 =
+    1.26, the lab 1.1): the lab's numbers are the ones read."""
+    data = _merged_workbook(
+        ["MRN", "Date", "WBC", "Neutrophils", None, "Lymphocytes", None],
+        ["D1:E1", "F1:G1"],
+        [
+            ["", "", "x10^9/L", "%", "x10^9/L", "%", "x10^9/L"],
+            ["80008", dt.date(2026, 3, 2), 4.0, 60, 2.5, 5, 0.3],
+            ["80008", dt.date(2026, 3, 16), 4.2, 55, 2.0, 30, 1.1],
+        ],
+    )
+    result = import_bytes(data, "fbc.xlsx")
+    assert_balanced(result)
+    assert _values(result, "neutrophils") == [2.0, 2.5]
+    assert _values(result, "lymphocytes") == [0.3, 1.1]
+    assert _values(result, "wbc") == [4.0, 4.2]
+    f = result.report.files[0]
+    assert not f.unmapped_columns
+    assert f.mapping["neutrophils"] == "Neutrophils [x10^9/L]"
+    assert f.mapping["lymphocytes"] == "Lymphocytes [x10^9/L]"
+
+
+def test_a_merged_result_header_over_value_and_unit_reads_the_unit_column():
+    """Probe 8 F10: "Result" merged over the value and unit columns (D1:E1): every unit was
+    out of sight ("unit missing, read from the magnitude") and Hb 9.0 rejected as
+    ambiguous.  Read with its units: Hb 9.0 mmol/L is 9.0 x 16.1134 = 145.0 g/L; WBC
+    3100 /uL is 3.1 x10^9/L; creatinine 1.4 mg/dL is 1.4 x 88.4 = 123.76 umol/L; albumin
+    3.2 g/dL is 32 g/L; platelets 45 x10^9/L."""
+    data = _merged_workbook(
+        ["MRN", "Collected", "Test", "Result", None, "Reference range"],
+        ["D1:E1"],
+        [
+            ["90009", dt.date(2026, 3, 2), "Haemoglobin", 9.0, "mmol/L", "7.5-10.0"],
+            ["90009", dt.date(2026, 3, 2), "WBC", 3100, "/uL", "3500-11000"],
+            ["90009", dt.date(2026, 3, 2), "Platelets", 45, "x10^9/L", "150-400"],
+            ["90009", dt.date(2026, 3, 2), "Creatinine", 1.4, "mg/dL", "0.5-1.1"],
+            ["90009", dt.date(2026, 3, 2), "Albumin", 3.2, "g/dL", "3.5-5.0"],
+        ],
+    )
+    result = import_bytes(data, "results.xlsx")
+    assert_balanced(result)
+    f = result.report.files[0]
+    assert f.rows_rejected == 0
+    assert _values(result, "hemoglobin") == [round(9.0 * 16.1134, 3)]
+    assert _values(result, "wbc") == [3.1]
+    assert _values(result, "creatinine") == [123.76]
+    assert _values(result, "albumin") == [32.0]
+    assert _values(result, "platelets") == [45.0]
+    notes = " ".join(w.message for w in f.warnings)
+    assert "unit missing" not in notes
+
+
+def test_a_merged_header_over_a_column_that_is_not_units_is_not_guessed():
+    """A header merged over two columns of numbers ("Neutrophils" over D1:E1, no units row):
+    which one is the count is not known.  Neither is read as the other's unit, and no
+    result is made from a guess: the second column is named after the merged header and
+    left to the mapping (asked, or said not used), never silently taken as a count."""
+    data = _merged_workbook(
+        ["MRN", "Date", "WBC", "Neutrophils", None],
+        ["D1:E1"],
+        [["80008", dt.date(2026, 3, 2), 4.0, 60, 2.5]],
+    )
+    result = import_bytes(data, "fbc.xlsx")
+    assert_balanced(result)
+    labs = result.labs_df()
+    neut = labs[labs["analyte"] == "neutrophils"]
+    assert 60.0 not in neut["value"].tolist()  # a percentage never read as a count
+    assert len(neut) <= 1
+
+
+# --------------------------------------------------------------------------- probe 8 F11: an MRN with a zero-padding format
+
+
+def _padded_mrn_workbook() -> bytes:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Labs"
+    ws.append(["MRN", "Collected", "Test", "Result", "Units"])
+    ws.append([12345, dt.date(2026, 3, 2), "Neutrophils", 0.8, "x10^9/L"])
+    ws["A2"].number_format = "0000000"  # Excel shows 0012345
+    ws.append([678, dt.date(2026, 3, 2), "Neutrophils", 0.9, "x10^9/L"])
+    ws["A3"].number_format = "0.00"  # not a zero-padding format: read as before
+    ws.append(["4321", dt.date(2026, 3, 2), "Neutrophils", 1.0, "x10^9/L"])
+    ws["A4"].number_format = "0000000"  # text: a number format never changes a text cell
+    ws.append([12345, dt.date(2026, 3, 9), "Neutrophils", 0.7, "x10^9/L"])  # General: 12345
+    doses = wb.create_sheet("Doses")
+    doses.append(["MRN", "Drug", "Dose", "Unit", "Frequency", "Start"])
+    doses.append(["0012345", "Azathioprine", 150, "mg", "daily", dt.date(2026, 1, 5)])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def test_an_mrn_number_with_a_zero_padding_format_is_read_as_excel_shows_it():
+    """Probe 8 F11: 12345 formatted "0000000" is shown by Excel as 0012345 (seven digits,
+    zeros in front), the id the dose sheet writes as text; it was read "12345", two
+    patients.  Only formats of zeros alone pad; 678 with "0.00" stays "678" (ids are never
+    read with decimals), a text cell "4321" is text whatever its format, and 12345 in
+    General stays "12345"."""
+    result = import_bytes(_padded_mrn_workbook(), "book.xlsx")
+    assert_balanced(result)
+    labs = result.labs_df()
+    read = sorted(zip(labs["value"].round(3), labs["patient_id"], strict=True))
+    assert read == [(0.7, "12345"), (0.8, "0012345"), (0.9, "678"), (1.0, "4321")]
+    doses = result.doses_df()
+    assert doses["patient_id"].tolist() == ["0012345"]
