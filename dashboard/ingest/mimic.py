@@ -540,12 +540,18 @@ def read_patients(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed | None
         parsed = dates_mod.parse_dates(dob, decision.order, ctx.options.as_of, window=False)
         births = parsed.values.to_pylist()
         birth_err = [e if e != "no date" else "" for e in parsed.reason.to_pylist()]
-        two = sum(1 for t in dob.to_pylist() if _TWO_DIGIT_YEAR.match(t))
+        # A two-digit year cannot be told: MIMIC shifts every date by its own offset (a
+        # birth in "2075" and results in "2144"), so neither 19yy nor 20yy is the year
+        # written before the spreadsheet cut it.  The birth date is left unknown, never kept.
+        cut = [bool(_TWO_DIGIT_YEAR.match(t)) for t in dob.to_pylist()]
+        two = sum(cut)
         if two:
+            births = [None if c else b for b, c in zip(births, cut, strict=True)]
+            birth_err = ["" if c else e for e, c in zip(birth_err, cut, strict=True)]
             rep.warn(
                 f"{two} DOB value(s) have two-digit years (the file was re-saved by a spreadsheet program): "
-                "read as 20yy up to next year, else 19yy, but MIMIC birth years are shifted like every "
-                "MIMIC date, so these birth dates and ages are not right; use the original export"
+                "MIMIC birth years are shifted like every MIMIC date, so the century cannot be told; these "
+                "birth dates are left unknown (the patients are kept); use the original export"
             )
         old = sum(1 for t in births if t is not None and t.year < 1900)
         if old:

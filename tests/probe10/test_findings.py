@@ -75,11 +75,7 @@ def test_excel_date_cells_beside_day_first_text_dates_are_not_trusted_silently()
 
 
 # F3 -------------------------------------------------------------------------------------
-@pytest.mark.xfail(
-    strict=True,
-    reason="F3: a birth date the import itself says is not right (MIMIC DOB re-saved with two-digit "
-    "years) is still kept and shown as the patient's date of birth (never guess a date)",
-)
+# (fixed: H182; a two-digit MIMIC DOB is left unknown)
 def test_a_mimic_birth_date_said_to_be_wrong_is_not_kept():
     text = (
         "ROW_ID,SUBJECT_ID,GENDER,DOB,DOD,DOD_HOSP,DOD_SSN,EXPIRE_FLAG\n"
