@@ -251,7 +251,65 @@ def parse_dates(arr: pa.Array, order: str, today: dt.date | None = None, window:
     With ``window`` (the default) a date before :data:`YEAR_FLOOR` or more than a year
     after ``today`` is refused with the reason; MIMIC, whose dates are shifted by design
     into 2100-2200 (and its oldest patients' birth years into the 1800s), turns it off.
+    In a day-first or month-first column, a year-month-day date that a spreadsheet may
+    have made with its day and month swapped is refused (:func:`_swapped_by_a_spreadsheet`).
     """
+    parsed = _parse_dates(arr, order, today, window)
+    if order in (DAYFIRST, MONTHFIRST) and len(parsed.values):
+        parsed = _swapped_by_a_spreadsheet(arr, order, parsed)
+    return parsed
+
+
+#: A year-month-day date (what a spreadsheet's date cell becomes, and what a program
+#: writes from one), and a day-month or month-day date with a separator.
+_YMD = r"^\s*\d{4}-\d{1,2}-\d{1,2}(?:[T ]|$)"
+_DM_Y = r"^\s*\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}(?:[T ,]|$)"
+
+
+def _swapped_by_a_spreadsheet(arr: pa.Array, order: str, parsed: ParsedDates) -> ParsedDates:
+    """Refuse the year-month-day dates of a column whose other dates are written
+    day-first (or month-first) where the day and month could be swapped.
+
+    A file typed day-first ("05/01/2026" for 5 January) opened in a spreadsheet set to
+    month-first turns each date it can read into a date cell of the other order (1 May)
+    and leaves the ones it cannot ("13/01/2026") as text.  Such a column is the mix of
+    year-month-day cells and day-first text; in it, a date whose day and month are both
+    12 or less (and differ) may be the swapped one, and which it is cannot be told: it is
+    refused with both readings, never picked.  A day above 12 cannot come from the swap."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    ymd = pc.fill_null(pc.match_substring_regex(arr, _YMD), False)
+    if not pc.any(ymd).as_py():
+        return parsed
+    ok = parsed.values.is_valid()
+    other = pc.and_(pc.and_(pc.invert(ymd), ok), pc.fill_null(pc.match_substring_regex(arr, _DM_Y), False))
+    if not pc.any(other).as_py():
+        return parsed
+    day, month = pc.day(parsed.values), pc.month(parsed.values)
+    both = pc.and_(pc.less_equal(day, 12), pc.less_equal(month, 12))
+    swap = pc.fill_null(pc.and_(pc.and_(ymd, both), pc.not_equal(day, month)), False)
+    if not pc.any(swap).as_py():
+        return parsed
+    example = arr.filter(other)[0].as_py().strip()
+    reading = "day-first" if order == DAYFIRST else "month-first"
+    rows = np.flatnonzero(swap.to_numpy(zero_copy_only=False))
+    reasons = parsed.reason.to_pylist()
+    values = parsed.values.to_pylist()
+    for i in rows.tolist():
+        d = values[i]
+        swapped = d.replace(month=d.day, day=d.month)
+        reasons[i] = (
+            f"the date {d:%d-%b-%Y} is written year-month-day among dates written {reading} (e.g. "
+            f"'{example}'): a spreadsheet may have made it from a date typed {reading}, with the day and month "
+            f"swapped ({swapped:%d-%b-%Y}); which it is cannot be told: check the source"
+        )
+        values[i] = None
+    return dataclasses.replace(
+        parsed, values=pa.array(values, pa.timestamp("s")), reason=pa.array(reasons, pa.string())
+    )
+
+
+def _parse_dates(arr: pa.Array, order: str, today: dt.date | None, window: bool) -> ParsedDates:
     n = len(arr)
     if n == 0:
         return ParsedDates(pa.array([], pa.timestamp("s")), pa.array([], pa.string()), 0)

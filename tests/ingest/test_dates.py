@@ -115,9 +115,14 @@ def test_two_digit_years():
 
 
 def _general(texts, order, today=TODAY, window=True):
-    from dashboard.ingest.dates import _parse_general
+    """What the general parser reads, with the one check parse_dates makes on top of any
+    parser (a year-month-day date among day-first ones that may be swapped, H183)."""
+    from dashboard.ingest.dates import _parse_general, _swapped_by_a_spreadsheet
 
-    p = _parse_general(pa.array(texts, pa.string()), order, today, window)
+    arr = pa.array(texts, pa.string())
+    p = _parse_general(arr, order, today, window)
+    if order != "ISO":
+        p = _swapped_by_a_spreadsheet(arr, order, p)
     return p.values.to_pylist(), p.reason.to_pylist(), p.two_digit_years
 
 
@@ -264,3 +269,31 @@ def test_one_zoned_time_among_times_without_a_zone_is_said(texts):
     assert p.zones == ("+0100", "no offset")
     only_dates = parse_dates(pa.array(["2024-03-01", "2024-03-01 09:00+01:00"]), "ISO", TODAY)
     assert only_dates.zones == ("+0100",)
+
+
+def test_a_year_month_day_date_among_day_first_ones_that_may_be_swapped_is_refused():
+    """A UK list typed day-first and opened in a month-first spreadsheet: 05/01/2026 became
+    the date cell 2026-05-01, 13/01/2026 stayed text (H183).  Read by hand: 1 May and
+    3 Feb may be 5 Jan and 2 Mar, so they are refused with both readings; 15 Mar (a day
+    above 12) and 4 Apr (day and month alike) cannot come from a swap and are kept."""
+    texts = ["2026-05-01", "13/01/2026", "2026-02-03", "20/03/2026", "2026-03-15", "2026-04-04 08:00"]
+    p = parse_dates(pa.array(texts), DAYFIRST, TODAY)
+    assert p.values.to_pylist() == [
+        None,
+        dt.datetime(2026, 1, 13),
+        None,
+        dt.datetime(2026, 3, 20),
+        dt.datetime(2026, 3, 15),
+        dt.datetime(2026, 4, 4, 8, 0),
+    ]
+    reason = p.reason.to_pylist()
+    assert "01-May-2026" in reason[0] and "05-Jan-2026" in reason[0] and "'13/01/2026'" in reason[0]
+    assert "03-Feb-2026" in reason[2] and "02-Mar-2026" in reason[2]
+    assert reason[1] == reason[3] == reason[4] == reason[5] == ""
+
+
+def test_year_month_day_dates_alone_or_beside_named_months_are_read_as_written():
+    only_iso = parse_dates(pa.array(["2026-05-01", "2026-02-03"]), DAYFIRST, TODAY)
+    assert only_iso.values.to_pylist() == [dt.datetime(2026, 5, 1), dt.datetime(2026, 2, 3)]
+    named = parse_dates(pa.array(["2026-05-01", "13 Jan 2026"]), DAYFIRST, TODAY)
+    assert named.values.to_pylist() == [dt.datetime(2026, 5, 1), dt.datetime(2026, 1, 13)]

@@ -48,12 +48,7 @@ WEEKLY = {"repeat": {"frequency": 1, "period": 1, "periodUnit": "wk"}}
 
 
 # F2 -------------------------------------------------------------------------------------
-@pytest.mark.xfail(
-    strict=True,
-    reason="F2: a column mixing Excel date cells with d/m/y text (the mark of a UK file opened under a "
-    "US locale) is read without a word; the date cells' day and month may be swapped (H5: never guess "
-    "a date order)",
-)
+# (fixed: H183; a year-month-day date that may be swapped is refused with both readings)
 def test_excel_date_cells_beside_day_first_text_dates_are_not_trusted_silently():
     openpyxl = pytest.importorskip("openpyxl")
     wb = openpyxl.Workbook()
