@@ -138,3 +138,42 @@ def test_the_patient_page_shows_the_pre_treatment_baseline_the_rules_use():
     shown = " ".join(str(m.value) for m in tab.markdown) + " ".join(d.value.to_string() for d in tab.dataframe)
     # the median of the three pre-treatment counts, 5.0, drawn 2023-10-01 to 2023-12-01
     assert "2023-10-01" in shown and "2023-12-01" in shown
+
+
+# --------------------------------------------------------------------------- F1 old results in the baseline
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="probe11 F1: the baseline is the median of every pre-treatment result however old; two ALTs of 200 and "
+    "210 from 2015-16 make it 'abnormal' (200) though the last one before the drug was 30, and ALT 250 on "
+    "azathioprine is graded 0 instead of 3",
+)
+def test_an_old_abnormal_alt_does_not_hide_a_grade_3_rise_on_treatment():
+    # ctcae.toml: CTCAE compares with "the value before treatment ... the trial convention of the
+    # last assessment before the first dose".  Last ALT before azathioprine (2024-01-01): 30 <= ULN
+    # 40, a normal baseline, so the ULN grades apply: 250 > 5 x 40 = 200 and <= 20 x 40: grade 3.
+    pre = [
+        lab("P", d, "alt", v, ref_high=40) for d, v in (("2015-01-01", 200), ("2016-01-01", 210), ("2023-12-01", 30))
+    ]
+    rv = run(
+        [*pre, lab("P", "2024-03-01", "alt", 250, ref_high=40)], [dose("P", "azathioprine", "2024-01-01", amount=100)]
+    )
+    f = _flags(rv, "ctcae.alt")
+    on = f[f["collected_at"] == pd.Timestamp("2024-03-01")]
+    assert on["ctcae_grade"].tolist() == [3]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="probe11 F1: creatinine 150 and 160 from 2015-16 (an old kidney injury) make the baseline 150 though "
+    "the last creatinine before methotrexate was 70: 100 on the drug (43% above 70) raises nothing",
+)
+def test_old_high_creatinines_do_not_hide_a_rise_above_the_level_before_the_drug():
+    # SPS: creatinine more than 30% above baseline (the pre-treatment level): 100 is 42.9% above 70,
+    # the result taken just before methotrexate: repeat in 1 week.
+    labs = series(
+        "P", "creatinine", [("2015-01-01", 150), ("2016-01-01", 160), ("2023-12-01", 70), ("2024-03-01", 100)]
+    )
+    rv = run(labs, [dose("P", "methotrexate", "2024-01-01", **MTX)])
+    assert _flags(rv, "bsr.creatinine_rise")["collected_at"].tolist() == [pd.Timestamp("2024-03-01")]
