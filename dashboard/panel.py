@@ -216,6 +216,12 @@ def _flag_words(f, comparisons: dict[str, str]) -> tuple[str, str]:
         return f"{short} G{int(f.ctcae_grade)}", ""
     if f.kind == "guideline" and comparisons.get(f.rule) in ("<", ">") and pd.notna(f.threshold):
         return f"{short} {value} {comparisons[f.rule]} {f.threshold:g}", ""
+    if f.kind == "guideline" and comparisons.get(f.rule) == "rise_pct" and pd.notna(f.baseline) and f.baseline:
+        # the value, the rise (2 decimals, as the flag says it) and the reference it is measured
+        # from, whole (H202): never the message cut at 40 characters, which could end inside the
+        # reference ("above 10" for 105.3)
+        rise = 100 * (f.value - f.baseline) / f.baseline
+        return f"{short} {value}, {rise:.2f}% above {f.baseline:g}", ""
     if f.kind == "trend":
         if "baseline" in f.rule and pd.notna(f.baseline) and f.baseline:
             return f"{short} {round(100 * (f.baseline - f.value) / f.baseline):.0f}%", "below baseline"

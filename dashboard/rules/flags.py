@@ -20,7 +20,7 @@ from dashboard.rules.context import context_text, dose_context
 from dashboard.rules.data import NEVER, SEVERITIES, caveat, severity_rank
 from dashboard.rules.engine import Profile
 from dashboard.rules.hits import Hits, cat, comparator_text, label, num, unit_text
-from dashboard.rules.inputs import Inputs, comparator_texts, group_starts, hb_as_reported, text_column
+from dashboard.rules.inputs import Inputs, comparator_texts, group_starts, hb_as_reported, pair_key, text_column
 from dashboard.rules.tables import Column
 
 #: The columns that say which result a row is about: the flags' first columns, and the
@@ -100,7 +100,17 @@ def ctcae_hits(inp: Inputs, grades: ctcae.Grades, base: bl.Baselines) -> list[Hi
                 age = ctcae.age_at(inp, int(idx[k]))
                 where[k] = f", adult default ULN; aged {age}: a child's range differs, give the lab's"
             op = np.where((basis == ctcae.BASELINE) & (g == 1), " ≥ ", " > ").astype(object)
-            msg = cat(head, op, num(cut), " (", num(cut / ref, 2), of, num(ref), where, ")")
+            on_base = basis == ctcae.BASELINE
+            # a grade on the baseline names that baseline: its value, and the drug, start and
+            # dates of the results it rests on, or the clinician (H200)
+            how = bl.words(inp, base, labs.pid[idx], model.ANALYTES.index(analyte))
+            whose = pc.if_else(pa.array(on_base), cat(": ", how), pa.scalar("", pa.string()))
+            msg = cat(head, op, num(cut), " (", num(cut / ref, 2), of, num(ref), whose, where, ")")
+            used = np.where(on_base, ref, np.nan)
+            said = np.where(on_base, np.asarray(how.to_pylist(), dtype=object), "").astype(object)
+            sev = np.array([severity_rank(ctcae.severity_of(analyte, x)) for x in range(5)], dtype=np.int8)[g]
+            out.append(Hits(idx, f"ctcae.{analyte}", "ctcae", sev, cut, msg, src, baseline=used, baseline_basis=said))
+            continue
         sev = np.array([severity_rank(ctcae.severity_of(analyte, x)) for x in range(5)], dtype=np.int8)[g]
         out.append(Hits(idx, f"ctcae.{analyte}", "ctcae", sev, cut, msg, src))
     return out
@@ -173,7 +183,7 @@ def evaluate(inp: Inputs, profile: Profile, grades: ctcae.Grades, base: bl.Basel
     is_open = last[idx]
     nxt = np.where(is_open, NEVER, labs.t[np.minimum(idx + 1, len(labs) - 1)])
     pid, ana = labs.pid[idx], labs.analyte[idx]
-    ep_start, ep_count = _episodes(inp, idx, rule, base.first_start)
+    ep_start, ep_count = _episodes(inp, idx, rule, base.treatment_starts)
 
     uniq, inv = np.unique(idx, return_inverse=True)  # once per distinct result
     one = dose_context(inp, labs.pid[uniq], labs.t[uniq])
@@ -277,13 +287,17 @@ def _ints(x: np.ndarray) -> pa.Array:
     return pa.array(np.where(ok, x, 0).astype(np.int64), pa.int64(), mask=~ok)
 
 
-def _episodes(inp: Inputs, idx: np.ndarray, rule: np.ndarray, first_start: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _episodes(
+    inp: Inputs, idx: np.ndarray, rule: np.ndarray, treatment_starts: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
     """Per flag: the start of its episode (the run of consecutive draws of the analyte the
     same rule fired on) and the number of draws in that run up to this flag.
 
-    The start of treatment (``first_start``: per patient, the first dose of a monitored
-    drug) ends an episode: an on-treatment finding is never "open since" a result from
-    before the drug (that result is the patient's baseline, said by the at-baseline note)."""
+    A start of treatment (``treatment_starts``, sorted pair keys: the first dose of a
+    monitored drug, and each restart after a time without one) ends an episode: an
+    on-treatment finding is never "open since" a result from before the drug (that
+    result is the patient's baseline, said by the at-baseline note), nor since one from
+    before a restart, so the episode's first result on the drug asks for its repeat."""
     labs = inp.labs
     n = len(idx)
     if not n:
@@ -298,8 +312,11 @@ def _episodes(inp: Inputs, idx: np.ndarray, rule: np.ndarray, first_start: np.nd
     same = np.r_[False, (p[1:] == p[:-1]) & (a[1:] == a[:-1]) & (r[1:] == r[:-1])]
     step = np.r_[0, np.diff(d)]
     t = labs.t[idx][order]
-    began = first_start[p]
-    crossed = np.r_[False, (t[1:] >= began[1:]) & (t[:-1] < began[1:])]  # the first dose between the two
+    crossed = np.zeros(n, dtype=bool)
+    if treatment_starts is not None and len(treatment_starts) and n > 1:
+        # a start in (previous flagged draw, this draw] of the same patient
+        upto = np.searchsorted(treatment_starts, pair_key(p, t), side="right")
+        crossed[1:] = upto[1:] > upto[:-1]
     starts = ~same | (step > 1) | crossed  # a gap of one or more unflagged draws ends the episode
     first = np.maximum.accumulate(np.where(starts, np.arange(n), 0))
     # draws counted so far in the episode (two flagged rows of one draw count once)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from dashboard import model
 from dashboard.rules import baselines as bl
@@ -120,17 +121,19 @@ def rise_hits(inp: Inputs, rule: Rule, base: bl.Baselines | None = None) -> Hits
     idx = local + s.start
     limit = ref[local] * (1 + rule.threshold / 100)
     fallback = f"the lowest of the previous {rule.window_days} days (no pre-treatment baseline: it may be on treatment)"
-    words = np.where(has_own[local], "the patient's baseline", fallback).astype(object)
+    words = pa.array(np.where(has_own[local], "the patient's baseline", fallback).astype(object), pa.string())
     if base is not None and len(local):
         a = model.ANALYTES.index(rule.analyte)
         clinician = base.basis[labs.pid[idx], a] == bl.CLINICIAN
-        words = np.where(has_own[local] & clinician, "the clinician-set baseline", words).astype(object)
-        words = np.where(
-            has_own[local] & ~clinician, "the pre-treatment baseline (median of the results before the drug)", words
-        ).astype(object)
+        # the drug the baseline precedes, its start and the dates of its results (H200)
+        how = bl.words(inp, base, labs.pid[idx], a)
+        computed = cat("the pre-treatment baseline (", how, ")")
+        words = pc.if_else(pa.array(has_own[local] & ~clinician), computed, words)
+        words = pc.if_else(pa.array(has_own[local] & clinician), "the clinician-set baseline", words)
     result = (comparator_text(labs.cmp[idx]), num(labs.value[idx]))
     msg = change_text(
         rule.analyte, result, (pct[local], 2), "above", ref[local], (", ", words), rule.threshold, rule.message
     )
-    basis = np.where(has_own[local], words, f"lowest of the previous {rule.window_days} days").astype(object)
+    shown = np.asarray(words.to_pylist(), dtype=object)
+    basis = np.where(has_own[local], shown, f"lowest of the previous {rule.window_days} days").astype(object)
     return _guideline_hits(rule, idx, limit, msg, baseline=ref[local], baseline_basis=basis)

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from dashboard import model
 from dashboard.rules import baselines as bl
@@ -29,7 +28,7 @@ from dashboard.rules.ctcae import below, lower_limits
 from dashboard.rules.data import severity_rank
 from dashboard.rules.engine import Rule
 from dashboard.rules.hits import Hits, cat, change_text, label, num, unit_text
-from dashboard.rules.inputs import DRUGS, Inputs, group_starts
+from dashboard.rules.inputs import Inputs, group_starts
 
 
 def fall_runs(pid: np.ndarray, value: np.ndarray, pct: float) -> np.ndarray:
@@ -98,17 +97,6 @@ def consecutive_fall_hits(inp: Inputs, rule: Rule) -> list[Hits]:
     return out
 
 
-def basis_text(inp: Inputs, base: bl.Baselines, pid: np.ndarray, a: int) -> pa.Array:
-    """How each baseline was obtained, in words."""
-    basis = base.basis[pid, a]
-    note = inp.baseline_note[pid, a]
-    clinician = pc.if_else(pa.array(note != ""), cat("clinician-set: ", note), pa.scalar("clinician-set", pa.string()))
-    drug = np.array([*(model.drug_label(d) for d in DRUGS), "treatment"], dtype=object)
-    first = drug[np.where(base.first_drug[pid] >= 0, base.first_drug[pid], len(DRUGS))]
-    computed = cat("median of the results before ", first, " started, n=", num(base.count[pid, a]))
-    return pc.if_else(pa.array(basis == bl.CLINICIAN), clinician, computed)
-
-
 def baseline_fall_hits(inp: Inputs, rule: Rule, base: bl.Baselines) -> list[Hits]:
     labs = inp.labs
     out = []
@@ -124,7 +112,7 @@ def baseline_fall_hits(inp: Inputs, rule: Rule, base: bl.Baselines) -> list[Hits
             fired = (ref > 0) & ((drop > rule.threshold) | ((cmp == -1) & (drop >= rule.threshold)))
         local = np.flatnonzero(fired)
         idx = local + s.start
-        words = basis_text(inp, base, pid[local], a)
+        words = bl.words(inp, base, pid[local], a)
         result, relation, wording = (num(v[local]),), "below the patient's baseline", (" (", words, ")")
         advice = rule.message_for(analyte)
         msg = change_text(analyte, result, (drop[local], 1), relation, ref[local], wording, rule.threshold, advice)
