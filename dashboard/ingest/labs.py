@@ -1444,7 +1444,7 @@ def _plain_text(t: pa.Table) -> pa.Table:
     return t
 
 
-def _product_comparator(a: str, b: str) -> str:
+def product_comparator(a: str, b: str) -> str:
     """The comparator of a product of two non-negative censored values ("<" and "<=" of
     one side: "<" unless both are inclusive); "" or "" gives "".  Opposite sides are
     refused by the caller."""
@@ -1518,7 +1518,7 @@ def _resolve_percent(allc: pa.Table, drop: dict[int, tuple[int, str]]) -> tuple[
         )
     # "<1 %" of a WBC of 4.0 is below 0.04; "<" of one and ">" of the other bound nothing;
     # "<=" of "<=" may be the product itself, while "<" of either side excludes it
-    cmp = np.array([_product_comparator(w, p) for w, p in zip(wbc_cmp, pct_cmp, strict=True)], dtype=object)
+    cmp = np.array([product_comparator(w, p) for w, p in zip(wbc_cmp, pct_cmp, strict=True)], dtype=object)
     side = np.array([c[:1] for c in wbc_cmp], dtype=object), np.array([c[:1] for c in pct_cmp], dtype=object)
     unbounded = ~has_abs & ~no_wbc & ~two_wbcs & (side[0] != "") & (side[1] != "") & (side[0] != side[1])
     for o in orders[unbounded]:

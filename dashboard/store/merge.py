@@ -29,16 +29,20 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from dashboard import model
 from dashboard.identity import RULE_FIELDS, SETTLED_FIELDS, IdentityConflict, identity_value, leave_unknown
 from dashboard.ingest import FileReport, ImportOptions, ImportReport, ImportResult, Source
+from dashboard.ingest.labs import product_comparator
 from dashboard.ingest.pipeline import warn_about_stored_ids
 from dashboard.ingest.report import SHOWN_VALUE
+from dashboard.ingest.values import parse_one
 from dashboard.patient_merge import merge_details
 from dashboard.store.connection import Tx, bump, cols
 from dashboard.store.entries import record_edit
 from dashboard.store.errors import EntryRejected
+from dashboard.units import resolve_unit
 
 #: Columns that identify a dose across imports (the end may be filled in later).
 DOSE_KEY = ("patient_id", "drug", "start", "dose", "dose_unit", "frequency", "route")
@@ -275,6 +279,124 @@ def _replace_corrected(tx: Tx, corrections: pa.Table | None, report: ImportRepor
             f"is replaced by the corrected result {new[:SHOWN_VALUE]} (status '{str(r['c_status'])[:SHOWN_VALUE]}', "
             f"row {r['c_row']}) of the same draw: it is no longer graded"
         )
+    _count_again(tx, replaced, corrections, report)
+
+
+def _count_again(tx: Tx, replaced: list[dict], corrections: pa.Table, report: ImportReport) -> None:
+    """A count kept from an earlier import that was made from a % differential and the
+    WBC a correction of this import has just replaced (H170): made again from the lab's
+    percentage (its text as read, ``source_value``) and the corrected WBC, so it is never
+    left derived from a WBC that no longer stands.  When that cannot be done from stated
+    numbers (two different corrected WBCs of the draw, a percentage text that does not
+    read back as the number it was made from, a '<' of one and a '>' of the other) the
+    count is removed, no longer graded, and the import report says why; either way the
+    report names it, its percentage and the WBCs."""
+    old_wbc: dict[tuple, list[tuple[float, str]]] = {}
+    for r in replaced:
+        if r["analyte"] == "wbc" and r["value"] is not None:
+            old_wbc.setdefault((r["patient_id"], r["collected_at"]), []).append((r["value"], r["comparator"] or ""))
+    if not old_wbc:
+        return
+    new_wbc: dict[tuple, dict[tuple[float, str], dict]] = {}
+    for c in corrections.filter(pc.equal(corrections.column("analyte"), "wbc")).to_pylist():
+        if c["value"] is not None:
+            new_wbc.setdefault((c["patient_id"], c["collected_at"]), {}).setdefault(
+                (c["value"], c["comparator"] or ""), c
+            )
+    draws = pa.table(
+        {
+            "patient_id": pa.array([k[0] for k in old_wbc], pa.string()),
+            "collected_at": pa.array([k[1] for k in old_wbc], pa.timestamp("s")),
+        }
+    )
+    tx.con.register("wbc_draws", draws)
+    try:
+        counts = tx.arrow(
+            "SELECT l.patient_id, l.analyte, l.collected_at, l.value, l.comparator, l.source_value, l.source_unit, "
+            "l.source_file, l.source_row, l.import_id FROM labs l JOIN wbc_draws d "
+            "ON l.patient_id = d.patient_id AND l.collected_at = d.collected_at "
+            "WHERE l.derived AND l.analyte <> 'wbc' ORDER BY l.import_id, l.source_file, l.source_row, l.analyte"
+        ).to_pylist()
+    finally:
+        tx.con.unregister("wbc_draws")
+    where = (
+        "patient_id = ? AND analyte = ? AND collected_at = ? AND derived AND value IS NOT DISTINCT FROM ? "
+        "AND comparator = ? AND source_file = ? AND source_row = ? AND import_id = ?"
+    )
+    for r in counts:
+        draw = (r["patient_id"], r["collected_at"])
+        key = [r[k] for k in ("patient_id", "analyte", "collected_at", "value", "comparator")]
+        key += [r["source_file"], r["source_row"], r["import_id"]]
+        pct = _stated_percent(r, old_wbc[draw])
+        new = new_wbc.get(draw, {})
+        pct_text = f"{str(r['source_value'])[:SHOWN_VALUE]} {str(r['source_unit'])[:SHOWN_VALUE]}".strip()
+        was = f"{r['comparator']}{_number_text(r['value'])} {model.CANONICAL_UNITS[r['analyte']]}"
+        whose = (
+            f"patient {str(r['patient_id'])[:100]}: the {model.analyte_label(r['analyte'])} count {was} of "
+            f"{r['collected_at']} kept from import {r['import_id']} ({r['source_file']} row {r['source_row']}), "
+            f"made from {pct_text} of the WBC this import's correction replaces,"
+        )
+        why = ""
+        if len(new) != 1:
+            why = (
+                "the draw has two different corrected WBC results: which one the percentage is of is not known"
+                if new
+                else "the corrected WBC has no number to make it from"
+            )
+        elif pct is None:
+            why = "its percentage text does not read back as the number it was made from"
+        else:
+            ((w, w_cmp), c) = next(iter(new.items()))
+            p, p_cmp = pct
+            if w_cmp and p_cmp and w_cmp[:1] != p_cmp[:1]:
+                why = "a censored percentage of a WBC censored the other way ('<' and '>') gives the count no bound"
+            else:
+                value, cmp_ = round(w * p / 100.0, 3), product_comparator(w_cmp, p_cmp)
+                tx.execute(f"UPDATE labs SET value = ?, comparator = ? WHERE {where}", [value, cmp_, *key])
+                wbc_text = f"{c['source_value'] or ''} {c['source_unit'] or ''}".strip()
+                _warn_on(report, c["source_file"]).warn(
+                    f"{whose} is made again from the corrected WBC {wbc_text[:SHOWN_VALUE]} ({c['source_file']} "
+                    f"row {c['source_row']}): now {cmp_}{_number_text(value)} {model.CANONICAL_UNITS[r['analyte']]}"
+                )
+                continue
+        tx.execute(f"DELETE FROM labs WHERE {where}", key)
+        files = [c["source_file"] for c in new.values()]
+        _warn_on(report, files[0] if files else "").warn(f"{whose} is no longer graded: {why}")
+
+
+def _stated_percent(count: dict, old_wbc: list[tuple[float, str]]) -> tuple[float, str] | None:
+    """The percentage (number, comparator) a stored count was made of, read from its text
+    as the lab wrote it, and only when it reads back as that count: it times one of the
+    replaced WBCs, rounded as the import rounds (3 decimals), is the stored value with its
+    comparator.  A text read differently under a decimal point and a decimal comma is
+    taken only if exactly one reading gives the count."""
+    if not resolve_unit(count["analyte"], str(count["source_unit"] or "")).percent:
+        return None
+    found: set[tuple[float, str]] = set()
+    for decimal in (".", ","):
+        p, p_cmp, _, trailing, reason, _ = parse_one(str(count["source_value"] or ""), decimal)
+        if reason or (trailing and not resolve_unit(count["analyte"], trailing).percent):
+            continue
+        for w, w_cmp in old_wbc:
+            stored = count["value"]
+            if (
+                stored is not None
+                and math.isclose(round(w * p / 100.0, 3), stored, rel_tol=0, abs_tol=1e-9)
+                and product_comparator(w_cmp, p_cmp) == (count["comparator"] or "")
+            ):
+                found.add((p, p_cmp))
+    return found.pop() if len(found) == 1 else None
+
+
+def _number_text(v: float) -> str:
+    """A count as text with the 3 decimals the import keeps at most, and at least one."""
+    text = f"{v:.3f}".rstrip("0")
+    return text + "0" if text.endswith(".") else text
+
+
+def _warn_on(report: ImportReport, name: str) -> FileReport:
+    """The report of the labs file ``name`` of this import, else its first file's."""
+    return _file_report(report, name, "labs") or report.files[0]
 
 
 def _store_labs(tx: Tx, labs: pa.Table, import_id: int, report: ImportReport, out: WorkspaceImport) -> None:

@@ -368,3 +368,56 @@ def test_a_range_per_sex_uses_the_sex_the_workspace_holds(tmp_path):
     alt = flags[flags["rule"] == "ctcae.alt"].set_index("patient_id")
     assert alt.loc["1", "ctcae_grade"] == 2
     assert alt.loc["2", "ctcae_grade"] == 1  # the default ULN 40: 2.4 x ULN
+
+
+def test_a_wbc_correction_imported_later_makes_the_stored_percentage_count_again(tmp_path):
+    # H170.  a.csv: WBC 4.0 (Final) and neutrophils 50 % of one draw: the stored count is
+    # 50 % x 4.0 = 2.0 x10^9/L.  b.csv corrects the WBC to 2.0: the count the lab's 50 %
+    # now stands for is 50 % x 2.0 = 1.0 x10^9/L, CTCAE v5.0 neutrophil count decreased
+    # grade 2 (<1.5-1.0), where the 2.0 of the withdrawn WBC is grade 1 at most.
+    from tests.support import p6_workspace
+
+    ws = p6_workspace(
+        tmp_path / "ws",
+        ("a.csv", STATUS_H + "1,2024-04-02 08:15,WBC,4.0,10^9/L,Final\n1,2024-04-02 08:15,Neutrophils,50,%,Final\n"),
+    )
+    assert ws.load().labs.to_pandas().set_index("analyte").loc["neutrophils", "value"] == 2.0
+    out = ws.import_sources([src("b.csv", STATUS_H + "1,2024-04-02 08:15,WBC,2.0,10^9/L,Corrected\n")], by="t")
+    assert_balanced(out)
+    labs = ws.load().labs.to_pandas().set_index("analyte")
+    assert labs.loc["wbc", "value"] == 2.0
+    neut = labs.loc["neutrophils"]
+    assert (neut["value"], neut["derived"], neut["source_value"], neut["source_unit"]) == (1.0, True, "50", "%")
+    said = " | ".join(w.message for f in out.report.files for w in f.warnings)
+    assert "Neutrophils" in said and "50 %" in said and "a.csv row 3" in said
+    assert "count 2.0 10^9/L" in said and "now 1.0 10^9/L" in said and "corrected WBC 2.0 10^9/L" in said
+    flags = open_panel(ws).open_flags(dt.date(2024, 5, 1))
+    neut_flags = flags[flags["rule"] == "ctcae.neutrophils"]
+    assert list(neut_flags["ctcae_grade"]) == [2]
+
+
+def test_a_stored_percentage_count_of_a_draw_with_two_wbc_corrections_is_no_longer_graded(tmp_path):
+    # H170.  The stored count 50 % x 4.0 = 2.0 is of a WBC now replaced by two different
+    # corrections (2.0 and 3.0) of the same draw: which one the 50 % is of is not known, so
+    # the count is removed, not left at 2.0, and the report says why.
+    from tests.support import p6_workspace
+
+    ws = p6_workspace(
+        tmp_path / "ws",
+        ("a.csv", STATUS_H + "1,2024-04-02 08:15,WBC,4.0,10^9/L,Final\n1,2024-04-02 08:15,Neutrophils,50,%,Final\n"),
+    )
+    out = ws.import_sources(
+        [
+            src(
+                "b.csv",
+                STATUS_H + "1,2024-04-02 08:15,WBC,2.0,10^9/L,Corrected\n1,2024-04-02 08:15,WBC,3.0,10^9/L,Corrected\n",
+            )
+        ],
+        by="t",
+    )
+    assert_balanced(out)
+    labs = ws.load().labs.to_pandas()
+    assert sorted(zip(labs["analyte"], labs["value"], strict=True)) == [("wbc", 2.0), ("wbc", 3.0)]
+    said = " | ".join(w.message for f in out.report.files for w in f.warnings)
+    assert "Neutrophils" in said and "50 %" in said and "a.csv row 3" in said and "no longer graded" in said
+    assert "two different corrected WBC results" in said
