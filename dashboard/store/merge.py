@@ -34,7 +34,7 @@ import pyarrow.compute as pc
 from dashboard import model
 from dashboard.identity import RULE_FIELDS, SETTLED_FIELDS, IdentityConflict, identity_value, leave_unknown
 from dashboard.ingest import FileReport, ImportOptions, ImportReport, ImportResult, Source
-from dashboard.ingest.labs import product_comparator
+from dashboard.ingest.labs import number_text, product_comparator
 from dashboard.ingest.pipeline import warn_about_stored_ids
 from dashboard.ingest.report import SHOWN_VALUE
 from dashboard.ingest.values import parse_one
@@ -330,7 +330,7 @@ def _count_again(tx: Tx, replaced: list[dict], corrections: pa.Table, report: Im
         pct = _stated_percent(r, old_wbc[draw])
         new = new_wbc.get(draw, {})
         pct_text = f"{str(r['source_value'])[:SHOWN_VALUE]} {str(r['source_unit'])[:SHOWN_VALUE]}".strip()
-        was = f"{r['comparator']}{_number_text(r['value'])} {model.CANONICAL_UNITS[r['analyte']]}"
+        was = f"{r['comparator']}{number_text(r['value'])} {model.CANONICAL_UNITS[r['analyte']]}"
         whose = (
             f"patient {str(r['patient_id'])[:100]}: the {model.analyte_label(r['analyte'])} count {was} of "
             f"{r['collected_at']} kept from import {r['import_id']} ({r['source_file']} row {r['source_row']}), "
@@ -356,7 +356,7 @@ def _count_again(tx: Tx, replaced: list[dict], corrections: pa.Table, report: Im
                 wbc_text = f"{c['source_value'] or ''} {c['source_unit'] or ''}".strip()
                 _warn_on(report, c["source_file"]).warn(
                     f"{whose} is made again from the corrected WBC {wbc_text[:SHOWN_VALUE]} ({c['source_file']} "
-                    f"row {c['source_row']}): now {cmp_}{_number_text(value)} {model.CANONICAL_UNITS[r['analyte']]}"
+                    f"row {c['source_row']}): now {cmp_}{number_text(value)} {model.CANONICAL_UNITS[r['analyte']]}"
                 )
                 continue
         tx.execute(f"DELETE FROM labs WHERE {where}", key)
@@ -386,12 +386,6 @@ def _stated_percent(count: dict, old_wbc: list[tuple[float, str]]) -> tuple[floa
             ):
                 found.add((p, p_cmp))
     return found.pop() if len(found) == 1 else None
-
-
-def _number_text(v: float) -> str:
-    """A count as text with the 3 decimals the import keeps at most, and at least one."""
-    text = f"{v:.3f}".rstrip("0")
-    return text + "0" if text.endswith(".") else text
 
 
 def _warn_on(report: ImportReport, name: str) -> FileReport:
