@@ -1274,6 +1274,26 @@ def resolve_sex_ranges(
     return labs.set_column(labs.schema.get_field_index("ref_high"), "ref_high", pa.array(ref_high))
 
 
+#: The limits of a range given per sex, kept with each result (in this order) by a store
+#: that learns the patient's sex later (H172).
+SEX_LIMITS = ("ref_low_m", "ref_high_m", "ref_low_f", "ref_high_f")
+
+
+def per_sex_limits(n: int, cands: list[LabCandidates]) -> pa.Table | None:
+    """The limits of each result's range given per sex (``n`` rows, those of the labs
+    table :func:`combine_labs` returned; columns :data:`SEX_LIMITS`, null where the
+    result's range was not given per sex), or None when no file gave one."""
+    pending = [c.sex_pending for c in cands if c.sex_pending is not None and len(c.sex_pending[0])]
+    if not pending:
+        return None
+    limits = np.full((n, 4), np.nan)
+    given = np.zeros(n, dtype=bool)
+    for at, lim in pending:
+        limits[at] = lim
+        given[at] = True
+    return pa.table({k: pa.array(limits[:, i], mask=~given) for i, k in enumerate(SEX_LIMITS)})
+
+
 def _void_corrected_without_a_number(allc: pa.Table, ok: np.ndarray, drop: dict[int, tuple[int, str]]) -> None:
     """A correction that is itself rejected (no number: "Haemolysed - please disregard",
     status Corrected) still says that the results of its draw are wrong: those that are

@@ -34,7 +34,7 @@ import pyarrow.compute as pc
 from dashboard import model
 from dashboard.identity import RULE_FIELDS, SETTLED_FIELDS, IdentityConflict, identity_value, leave_unknown
 from dashboard.ingest import FileReport, ImportOptions, ImportReport, ImportResult, Source
-from dashboard.ingest.labs import number_text, product_comparator
+from dashboard.ingest.labs import SEX_LIMITS, number_text, product_comparator
 from dashboard.ingest.pipeline import warn_about_stored_ids
 from dashboard.ingest.report import SHOWN_VALUE
 from dashboard.ingest.values import parse_one
@@ -168,10 +168,11 @@ def save_result(
     kept = tx.arrow("SELECT patient_id, name, birth_date FROM patients")
     warn_about_stored_ids(report, [result.labs, result.doses, result.patients], kept, result.aliases)
     _replace_corrected(tx, result.corrections, report)
-    _store_labs(tx, result.labs, import_id, report, out)
+    _store_labs(tx, result.labs, import_id, report, out, result.sex_limits)
     _store_patients(tx, result.patients, import_id, now, report, out)
     _mark_settled(tx, report.identity_conflicts)
     _store_disputes(tx, report.identity_conflicts, import_id)
+    _say_sex_ranges(report, apply_sex_ranges(tx))
     _store_doses(tx, result.doses, import_id, now, log.by, report, out)
     report.labs, report.doses, report.patients = out.labs_added, out.doses_added, out.patients_added
     report.check_rows()
@@ -393,14 +394,23 @@ def _warn_on(report: ImportReport, name: str) -> FileReport:
     return _file_report(report, name, "labs") or report.files[0]
 
 
-def _store_labs(tx: Tx, labs: pa.Table, import_id: int, report: ImportReport, out: WorkspaceImport) -> None:
+def _store_labs(
+    tx: Tx, labs: pa.Table, import_id: int, report: ImportReport, out: WorkspaceImport, sex_limits: pa.Table | None
+) -> None:
+    """Add the results not stored yet, with the limits of a range given per sex (H172)."""
     labs = model.conform("labs", labs)
     if not labs.num_rows:
         return
+    extra = ""
+    if sex_limits is not None and sex_limits.num_rows == labs.num_rows and _keeps_sex_limits(tx):
+        for name in SEX_LIMITS:
+            labs = labs.append_column(name, sex_limits.column(name))
+        extra = ", " + ", ".join(SEX_LIMITS)
+    into = f"INSERT INTO labs ({cols('labs')}, import_id{extra}) SELECT {cols('labs')}, {import_id}{extra}"
     tx.con.register("staged_labs", labs)
     try:
         if not tx.one("SELECT count(*) > 0 FROM labs"):
-            tx.execute(f"INSERT INTO labs SELECT {cols('labs')}, {import_id} FROM staged_labs")
+            tx.execute(f"{into} FROM staged_labs")
             out.labs_added = labs.num_rows
             return
         tx.execute(
@@ -409,7 +419,7 @@ def _store_labs(tx: Tx, labs: pa.Table, import_id: int, report: ImportReport, ou
             "ON s.patient_id = l.patient_id AND s.analyte = l.analyte AND s.collected_at = l.collected_at "
             "AND s.value = l.value AND s.comparator = l.comparator"
         )
-        tx.execute(f"INSERT INTO labs SELECT {cols('labs')}, {import_id} FROM staged_marked WHERE NOT _dup")
+        tx.execute(f"{into} FROM staged_marked WHERE NOT _dup")
         dups = tx.arrow(
             "SELECT source_file, source_row, count(*) AS n, count(*) FILTER (WHERE _dup) AS d "
             "FROM staged_marked GROUP BY ALL HAVING d > 0"
@@ -598,7 +608,64 @@ def settle(tx: Tx, now: dt.datetime, patient_id: str, field_name: str, value: st
         [patient_id, field_name, value, note.strip(), by.strip(), now.replace(microsecond=0)],
     )
     tx.execute(f'UPDATE patients SET "{field_name}" = ? WHERE patient_id = ?', [value, patient_id])
+    if field_name == "sex":
+        apply_sex_ranges(tx)
     bump(tx)
+
+
+def apply_sex_ranges(tx: Tx) -> tuple[int, int]:
+    """Read again the limits of each stored result whose range the lab gave per sex
+    (H172) by its patient's sex as the workspace now holds it (a sex two sources disagree
+    on is stored unknown): the man's or the woman's limits, none while the sex is
+    unknown, as the import chooses them (H130, H144).  Returns how many results now use
+    a range for the patient's sex, and how many no longer use one."""
+    if not _keeps_sex_limits(tx):
+        return 0, 0
+    given = " OR ".join(f"l.{c} IS NOT NULL" for c in SEX_LIMITS)
+    low = "CASE p.sex WHEN 'M' THEN l.ref_low_m WHEN 'F' THEN l.ref_low_f ELSE 'NaN'::DOUBLE END"
+    high = "CASE p.sex WHEN 'M' THEN l.ref_high_m WHEN 'F' THEN l.ref_high_f ELSE 'NaN'::DOUBLE END"
+    changed = (
+        f"FROM labs l JOIN patients p ON l.patient_id = p.patient_id WHERE ({given}) "
+        f"AND (l.ref_low IS DISTINCT FROM {low} OR l.ref_high IS DISTINCT FROM {high})"
+    )
+    known, unknown = tx.execute(
+        f"SELECT count(*) FILTER (WHERE p.sex IN ('M', 'F')), count(*) FILTER (WHERE p.sex NOT IN ('M', 'F')) {changed}"
+    ).fetchall()[0]
+    if known or unknown:
+        tx.execute(
+            f"UPDATE labs SET ref_low = {low.replace('l.', 'labs.')}, ref_high = {high.replace('l.', 'labs.')} "
+            f"FROM patients p WHERE labs.patient_id = p.patient_id AND ({given.replace('l.', 'labs.')})"
+        )
+    return int(known), int(unknown)
+
+
+def _keeps_sex_limits(tx: Tx) -> bool:
+    """Does the labs table have the columns of schema 7 (a store always migrates before it
+    writes; only a test that plays an older dashboard writes to an older schema)?"""
+    return bool(
+        tx.one(
+            "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'main' "
+            f"AND table_name = 'labs' AND column_name = '{SEX_LIMITS[0]}'"
+        )
+    )
+
+
+def _say_sex_ranges(report: ImportReport, counts: tuple[int, int]) -> None:
+    """The import's report says what reading the stored ranges per sex again changed."""
+    known, unknown = counts
+    if not report.files or not (known or unknown):
+        return
+    f = next((f for f in report.files if f.kind == "patients"), report.files[0])
+    if known:
+        f.warn(
+            f"{known} stored result(s) with a reference range given per sex are now read for the patient's sex "
+            "this import gives"
+        )
+    if unknown:
+        f.warn(
+            f"{unknown} stored result(s) with a reference range given per sex no longer use it: the patient's sex "
+            "is now unknown (two sources disagree), so the default limits apply"
+        )
 
 
 def _mark_settled(tx: Tx, conflicts: Sequence[IdentityConflict]) -> None:
