@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
@@ -1162,8 +1162,15 @@ def combine_labs(cands: list[LabCandidates], corrected: list[pa.Table] | None = 
     percent = allc.column("_percent").combine_chunks().to_numpy(zero_copy_only=False)
     if (percent & ok).any():
         allc = allc.filter(pa.array(ok))
-        allc, drop = _resolve_percent(_plain_text(allc), drop)
+        notes: list[tuple[int, int, str]] = []
+        allc, drop = _resolve_percent(_plain_text(allc), drop, notes)
         ok = np.ones(allc.num_rows, dtype=bool)
+        for i, row, message in notes[:20]:
+            cands[i].report.warn(message, row=row)
+        if len(notes) > 20:
+            cands[notes[0][0]].report.warn(
+                f"{len(notes) - 20} more percentages disagree with the absolute count of their draw"
+            )
 
     # duplicates (same patient, analyte, time, value and comparator: the first is kept)
     # and conflicts (same patient, analyte and time, another value: both kept, said),
@@ -1265,6 +1272,26 @@ def resolve_sex_ranges(
             )
     labs = labs.set_column(labs.schema.get_field_index("ref_low"), "ref_low", pa.array(ref_low))
     return labs.set_column(labs.schema.get_field_index("ref_high"), "ref_high", pa.array(ref_high))
+
+
+#: The limits of a range given per sex, kept with each result (in this order) by a store
+#: that learns the patient's sex later (H172).
+SEX_LIMITS = ("ref_low_m", "ref_high_m", "ref_low_f", "ref_high_f")
+
+
+def per_sex_limits(n: int, cands: list[LabCandidates]) -> pa.Table | None:
+    """The limits of each result's range given per sex (``n`` rows, those of the labs
+    table :func:`combine_labs` returned; columns :data:`SEX_LIMITS`, null where the
+    result's range was not given per sex), or None when no file gave one."""
+    pending = [c.sex_pending for c in cands if c.sex_pending is not None and len(c.sex_pending[0])]
+    if not pending:
+        return None
+    limits = np.full((n, 4), np.nan)
+    given = np.zeros(n, dtype=bool)
+    for at, lim in pending:
+        limits[at] = lim
+        given[at] = True
+    return pa.table({k: pa.array(limits[:, i], mask=~given) for i, k in enumerate(SEX_LIMITS)})
 
 
 def _void_corrected_without_a_number(allc: pa.Table, ok: np.ndarray, drop: dict[int, tuple[int, str]]) -> None:
@@ -1444,7 +1471,7 @@ def _plain_text(t: pa.Table) -> pa.Table:
     return t
 
 
-def _product_comparator(a: str, b: str) -> str:
+def product_comparator(a: str, b: str) -> str:
     """The comparator of a product of two non-negative censored values ("<" and "<=" of
     one side: "<" unless both are inclusive); "" or "" gives "".  Opposite sides are
     refused by the caller."""
@@ -1453,15 +1480,16 @@ def _product_comparator(a: str, b: str) -> str:
     return a if len(a) == 2 and a == b else a[:1]
 
 
-def _as_corrected(wbc: pa.Table) -> pa.Table:
+def _as_corrected(wbc: pa.Table, draw: Sequence[str] = ("patient_id", "collected_at")) -> pa.Table:
     """The WBC rows of each draw as they stand once its corrections replace the results
     they correct (H132): a draw holding a correction keeps its corrections only, so that
     a % differential is made a count of the corrected WBC, never of the one it replaced
-    (audit 5 C4).  Row order is not kept (the caller groups by draw)."""
+    (audit 5 C4).  Row order is not kept (the caller groups by draw).  ``draw``: the
+    columns of a draw (with "analyte" for rows of several tests)."""
     corr = corrections(wbc.column("_corr"))
     if not corr.any():
         return wbc
-    draw = ["patient_id", "collected_at"]
+    draw = list(draw)
     corrected = wbc.filter(pa.array(corr)).select(draw).group_by(draw, use_threads=False).aggregate([])
     corrected = corrected.append_column("_draw_corrected", pa.array(np.ones(corrected.num_rows, dtype=bool)))
     wbc = wbc.append_column("_is_corr", pa.array(corr)).join(corrected, draw, join_type="left outer")
@@ -1469,12 +1497,16 @@ def _as_corrected(wbc: pa.Table) -> pa.Table:
     return wbc.filter(keep).drop_columns(["_is_corr", "_draw_corrected"])
 
 
-def _resolve_percent(allc: pa.Table, drop: dict[int, tuple[int, str]]) -> tuple[pa.Table, dict[int, tuple[int, str]]]:
+def _resolve_percent(
+    allc: pa.Table, drop: dict[int, tuple[int, str]], notes: list[tuple[int, int, str]]
+) -> tuple[pa.Table, dict[int, tuple[int, str]]]:
+    """Make each % differential a count of its draw's WBC, or set it aside (a duplicate
+    of the lab's absolute count, or rejected with the reason).  ``notes``: (file, row,
+    message) of each % that disagrees with the absolute count used instead (H171)."""
     pct = allc.filter(allc.column("_percent"))
     absolute = allc.filter(pc.invert(allc.column("_percent")))
-    wbc = _as_corrected(absolute.filter(pc.equal(absolute.column("analyte"), "wbc"))).select(
-        ["patient_id", "collected_at", "value", "comparator"]
-    )
+    wbc_rows = _as_corrected(absolute.filter(pc.equal(absolute.column("analyte"), "wbc")))
+    wbc = wbc_rows.select(["patient_id", "collected_at", "value", "comparator"])
     wbc = wbc.group_by(["patient_id", "collected_at"], use_threads=False).aggregate(
         [("value", "min"), ("value", "max"), ("comparator", "min"), ("comparator", "max")]
     )
@@ -1497,6 +1529,8 @@ def _resolve_percent(allc: pa.Table, drop: dict[int, tuple[int, str]]) -> tuple[
     orders = joined.column("_order").to_numpy()
     for o in orders[has_abs]:
         drop[int(o)] = (DUPLICATE, "the absolute count of the same draw is used instead of the percentage")
+    if has_abs.any():
+        notes.extend(_disagreeing_percentages(joined.filter(pa.array(has_abs)), wbc_rows, absolute))
     no_wbc = ~has_abs & np.isnan(wbc_v)
     for o in orders[no_wbc]:
         drop[int(o)] = (
@@ -1518,7 +1552,7 @@ def _resolve_percent(allc: pa.Table, drop: dict[int, tuple[int, str]]) -> tuple[
         )
     # "<1 %" of a WBC of 4.0 is below 0.04; "<" of one and ">" of the other bound nothing;
     # "<=" of "<=" may be the product itself, while "<" of either side excludes it
-    cmp = np.array([_product_comparator(w, p) for w, p in zip(wbc_cmp, pct_cmp, strict=True)], dtype=object)
+    cmp = np.array([product_comparator(w, p) for w, p in zip(wbc_cmp, pct_cmp, strict=True)], dtype=object)
     side = np.array([c[:1] for c in wbc_cmp], dtype=object), np.array([c[:1] for c in pct_cmp], dtype=object)
     unbounded = ~has_abs & ~no_wbc & ~two_wbcs & (side[0] != "") & (side[1] != "") & (side[0] != side[1])
     for o in orders[unbounded]:
@@ -1540,6 +1574,138 @@ def _resolve_percent(allc: pa.Table, drop: dict[int, tuple[int, str]]) -> tuple[
     )
     derived = derived.select(absolute.column_names)
     return pa.concat_tables([absolute, derived]).sort_by("_order"), drop
+
+
+def _disagreeing_percentages(pct: pa.Table, wbc: pa.Table, absolute: pa.Table) -> list[tuple[int, int, str]]:
+    """(file, row, message) of each % differential set aside for the lab's absolute count
+    of its draw (``pct``) that the absolute count cannot be: the % of the draw's one WBC
+    and the absolute count are further apart than the rounding of the numbers as the lab
+    wrote them allows (H171, probe 8).  A number written to its last digit is the true
+    value rounded there, so it lies within half a unit of that digit (``_stated_bounds``):
+    "10" % is 9.5-10.5 %, a WBC "4.0" 3.95-4.05, an absolute "0.9" 0.85-0.95.  The % of
+    the WBC is then between the product of the low ends and that of the high ends
+    (0.375-0.425 for 10 % of 4.0: 0.5 % x WBC either side, as a whole-number % allows,
+    widened by the WBC's own rounding); if that range and the absolute count's do not
+    meet, no rounding of one count gives both figures, and the report says so.  The
+    absolute count is still the one used.  A % that is not a correction is not compared
+    with an absolute count the lab corrected (the correction stands for the draw); a draw
+    of two different WBCs has no one product to compare.  Column-wise: an export of
+    full blood counts gives a % beside the count of every differential."""
+    draw = ["patient_id", "collected_at"]
+    key = ["patient_id", "analyte", "collected_at"]
+    with np.errstate(invalid="ignore"):
+        one_wbc = pc.and_(
+            pc.equal(pct.column("_wbc"), pct.column("_wbc_max")),
+            pc.equal(pct.column("_wbc_cmp"), pct.column("_wbc_cmp_max")),
+        )
+    pct = pct.filter(pc.fill_null(one_wbc, False))
+    if not pct.num_rows or not wbc.num_rows:
+        return []
+    low, high = _stated_bounds(wbc)
+    w = wbc.select(draw).append_column("_w_low", pa.array(low)).append_column("_w_high", pa.array(high))
+    w = w.group_by(draw, use_threads=False).aggregate([("_w_low", "min"), ("_w_high", "max")])
+    w = w.rename_columns([*draw, "_w_low", "_w_high"])
+    counts = _as_corrected(absolute.filter(pc.is_in(absolute.column("analyte"), pct.column("analyte").unique())), key)
+    low, high = _stated_bounds(counts)
+    a = counts.select([*key, "_order"]).rename_columns([*key, "_a_order"])
+    a = a.append_column("_a_low", pa.array(low)).append_column("_a_high", pa.array(high))
+    a = a.append_column("_a_corr", pa.array(corrections(counts.column("_corr"))))
+    low, high = _stated_bounds(pct)
+    p = pct.select([*key, "_order"]).append_column("_p_low", pa.array(low)).append_column("_p_high", pa.array(high))
+    p = p.append_column("_p_corr", pa.array(corrections(pct.column("_corr"))))
+    pairs = p.join(w, draw, join_type="inner").join(a, key, join_type="inner")
+    if not pairs.num_rows:
+        return []
+
+    def col(name: str) -> np.ndarray:
+        return pairs.column(name).to_numpy(zero_copy_only=False)
+
+    with np.errstate(invalid="ignore"):
+        made_low = col("_p_low") * col("_w_low") / 100.0
+        made_high = np.where(
+            np.isinf(col("_p_high")) | np.isinf(col("_w_high")), np.inf, col("_p_high") * col("_w_high") / 100.0
+        )
+        apart = (made_high < col("_a_low") - 1e-9) | (col("_a_high") < made_low - 1e-9)
+    apart &= ~(col("_a_corr") & ~col("_p_corr"))
+    if not apart.any():
+        return []
+    found = pairs.filter(pa.array(apart)).select(["_order", "_a_order"]).sort_by("_order").to_pylist()
+    first: dict[int, int] = {}
+    for r in found:
+        first.setdefault(int(r["_order"]), int(r["_a_order"]))
+    shown = ["patient_id", "analyte", "collected_at", "value", "comparator", "source_value", "source_unit"]
+    shown += ["source_file", "source_row", "_file", "_order"]
+    rows = {
+        r["_order"]: r
+        for r in pct.filter(pc.is_in(pct.column("_order"), pa.array(list(first)))).select(shown).to_pylist()
+    }
+    a_rows = absolute.filter(pc.is_in(absolute.column("_order"), pa.array(list(first.values())))).select(shown)
+    a_by = {r["_order"]: r for r in a_rows.to_pylist()}
+    whites: dict[tuple, dict] = {}
+    ids = pa.array(sorted({r["patient_id"] for r in rows.values()}), pa.string())
+    for r in wbc.filter(pc.is_in(wbc.column("patient_id"), ids)).select(shown).to_pylist():
+        whites.setdefault((r["patient_id"], r["collected_at"]), r)
+    return [
+        (
+            int(rows[o]["_file"]),
+            int(rows[o]["source_row"]),
+            _disagreement_text(rows[o], whites[(rows[o]["patient_id"], rows[o]["collected_at"])], a_by[ao]),
+        )
+        for o, ao in first.items()
+    ]
+
+
+def _stated_bounds(t: pa.Table) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of ``t``: where the true value of the result may lie, from its number as
+    the lab wrote it (``source_value``) and its canonical ``value``: within half a unit of
+    the last digit written (that unit is the value over the number its digits make, so a
+    WBC of "4000" /uL, 4.0 x10^9/L, is known to 0.0005 x10^9/L; a trailing zero of a whole
+    number is taken as written), a '<' bound from 0, a '>' bound to infinity.  A zero is
+    taken as known to its last digit in the canonical unit.  Read once per distinct text."""
+    value = t.column("value").to_numpy()
+    texts = pc.dictionary_encode(pc.fill_null(t.column("source_value"), "").combine_chunks())
+    unit_of = []  # per distinct text: (number its digits make, decimals written)
+    for text in texts.dictionary.to_pylist():
+        m = re.search(r"\d[\d.,' ]*\d|\d", text)
+        token = m.group() if m else ""
+        digits = re.sub(r"\D", "", token)
+        written = len(re.split(r"[.,]", token)[-1]) if re.search(r"[.,]", token) else 0
+        unit_of.append((float(digits) if digits else 0.0, written))
+    at = texts.indices.to_numpy(zero_copy_only=False)
+    number = np.array([u[0] for u in unit_of], dtype=np.float64)[at] if unit_of else np.zeros(0)
+    decimals = np.array([u[1] for u in unit_of], dtype=np.float64)[at] if unit_of else np.zeros(0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        half = np.where(number > 0, 0.5 * np.abs(value) / number, 0.5 * 10.0**-decimals)
+    cmp_ = pc.fill_null(t.column("comparator"), "")
+    below = pc.starts_with(cmp_, "<").to_numpy(zero_copy_only=False)
+    above = pc.starts_with(cmp_, ">").to_numpy(zero_copy_only=False)
+    return np.where(below, 0.0, np.maximum(value - half, 0.0)), np.where(above, np.inf, value + half)
+
+
+def _disagreement_text(p: dict, w: dict, a: dict) -> str:
+    """The warning of a % differential that its draw's absolute count cannot be (H171)."""
+    unit = model.CANONICAL_UNITS[p["analyte"]]
+
+    def at(r: dict) -> str:
+        return f"{r['source_file']} row {r['source_row']}"
+
+    def stated(r: dict) -> str:
+        return f"{str(r['source_value'] or '')[:SHOWN_VALUE]} {str(r['source_unit'] or '')[:SHOWN_VALUE]}".strip()
+
+    made = round(float(w["value"]) * float(p["value"]) / 100.0, 3)
+    made_cmp = product_comparator(str(w["comparator"] or ""), str(p["comparator"] or ""))
+    return (
+        f"patient {str(p['patient_id'])[:100]}, draw of {p['collected_at']}: {model.analyte_label(p['analyte'])} "
+        f"{stated(p)} ({at(p)}) of the WBC {stated(w)} is {made_cmp}{number_text(made)} {unit}, but the lab's "
+        f"absolute count of the draw is {stated(a)} ({at(a)}): they disagree by more than the rounding of these "
+        "numbers allows. The absolute count is used and the percentage is not graded; check both with the lab"
+    )
+
+
+def number_text(v: float) -> str:
+    """A count as text with the 3 decimals an import keeps at most, and at least one."""
+    text = f"{v:.3f}".rstrip("0")
+    return text + "0" if text.endswith(".") else text
 
 
 def _warn_conflicts(allc: pa.Table, clash: np.ndarray, cands: list[LabCandidates]) -> None:

@@ -48,7 +48,7 @@ from dashboard.ingest.context import mapped_column as _col
 from dashboard.ingest.context import parse_date_column as _parse_date_column
 from dashboard.ingest.dose_records import DoseBatch, DoseRecord
 from dashboard.ingest.failures import log_failure, plain_reason
-from dashboard.ingest.labs import LabInput, combine_labs, normalise_labs, resolve_sex_ranges
+from dashboard.ingest.labs import LabInput, combine_labs, normalise_labs, per_sex_limits, resolve_sex_ranges
 from dashboard.ingest.mapping import (
     ColumnMapping,
     header_info,
@@ -100,6 +100,10 @@ class ImportResult:
     #: the other identifiers files give their patients: (patient id, what the identifier
     #: is, its value, file); see :func:`warn_about_aliases`
     aliases: list[tuple[str, str, str, str]] = field(default_factory=list)
+    #: the limits of each result's range given per sex, row for row with ``labs``
+    #: (:data:`dashboard.ingest.labs.SEX_LIMITS`), or None: a store reads them again when it
+    #: learns the patient's sex after this import (H172)
+    sex_limits: pa.Table | None = None
 
     def labs_df(self) -> pd.DataFrame:
         return model.to_pandas("labs", self.labs)
@@ -228,7 +232,15 @@ def import_sources(
     report.doses = doses.num_rows
     report.patients = patients.num_rows
     report.check_rows()
-    return ImportResult(labs, doses, patients, report, pa.concat_tables(corrected) if corrected else None, aliases)
+    return ImportResult(
+        labs,
+        doses,
+        patients,
+        report,
+        pa.concat_tables(corrected) if corrected else None,
+        aliases,
+        per_sex_limits(labs.num_rows, lab_cands),
+    )
 
 
 def _name_patients_of_rejections(raw: RawTable, rep: FileReport) -> None:

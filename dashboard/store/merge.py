@@ -29,16 +29,20 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from dashboard import model
 from dashboard.identity import RULE_FIELDS, SETTLED_FIELDS, IdentityConflict, identity_value, leave_unknown
 from dashboard.ingest import FileReport, ImportOptions, ImportReport, ImportResult, Source
+from dashboard.ingest.labs import SEX_LIMITS, number_text, product_comparator
 from dashboard.ingest.pipeline import warn_about_stored_ids
 from dashboard.ingest.report import SHOWN_VALUE
+from dashboard.ingest.values import parse_one
 from dashboard.patient_merge import merge_details
 from dashboard.store.connection import Tx, bump, cols
 from dashboard.store.entries import record_edit
 from dashboard.store.errors import EntryRejected
+from dashboard.units import resolve_unit
 
 #: Columns that identify a dose across imports (the end may be filled in later).
 DOSE_KEY = ("patient_id", "drug", "start", "dose", "dose_unit", "frequency", "route")
@@ -164,10 +168,11 @@ def save_result(
     kept = tx.arrow("SELECT patient_id, name, birth_date FROM patients")
     warn_about_stored_ids(report, [result.labs, result.doses, result.patients], kept, result.aliases)
     _replace_corrected(tx, result.corrections, report)
-    _store_labs(tx, result.labs, import_id, report, out)
+    _store_labs(tx, result.labs, import_id, report, out, result.sex_limits)
     _store_patients(tx, result.patients, import_id, now, report, out)
     _mark_settled(tx, report.identity_conflicts)
     _store_disputes(tx, report.identity_conflicts, import_id)
+    _say_sex_ranges(report, apply_sex_ranges(tx))
     _store_doses(tx, result.doses, import_id, now, log.by, report, out)
     report.labs, report.doses, report.patients = out.labs_added, out.doses_added, out.patients_added
     report.check_rows()
@@ -275,16 +280,137 @@ def _replace_corrected(tx: Tx, corrections: pa.Table | None, report: ImportRepor
             f"is replaced by the corrected result {new[:SHOWN_VALUE]} (status '{str(r['c_status'])[:SHOWN_VALUE]}', "
             f"row {r['c_row']}) of the same draw: it is no longer graded"
         )
+    _count_again(tx, replaced, corrections, report)
 
 
-def _store_labs(tx: Tx, labs: pa.Table, import_id: int, report: ImportReport, out: WorkspaceImport) -> None:
+def _count_again(tx: Tx, replaced: list[dict], corrections: pa.Table, report: ImportReport) -> None:
+    """A count kept from an earlier import that was made from a % differential and the
+    WBC a correction of this import has just replaced (H170): made again from the lab's
+    percentage (its text as read, ``source_value``) and the corrected WBC, so it is never
+    left derived from a WBC that no longer stands.  When that cannot be done from stated
+    numbers (two different corrected WBCs of the draw, a percentage text that does not
+    read back as the number it was made from, a '<' of one and a '>' of the other) the
+    count is removed, no longer graded, and the import report says why; either way the
+    report names it, its percentage and the WBCs."""
+    old_wbc: dict[tuple, list[tuple[float, str]]] = {}
+    for r in replaced:
+        if r["analyte"] == "wbc" and r["value"] is not None:
+            old_wbc.setdefault((r["patient_id"], r["collected_at"]), []).append((r["value"], r["comparator"] or ""))
+    if not old_wbc:
+        return
+    new_wbc: dict[tuple, dict[tuple[float, str], dict]] = {}
+    for c in corrections.filter(pc.equal(corrections.column("analyte"), "wbc")).to_pylist():
+        if c["value"] is not None:
+            new_wbc.setdefault((c["patient_id"], c["collected_at"]), {}).setdefault(
+                (c["value"], c["comparator"] or ""), c
+            )
+    draws = pa.table(
+        {
+            "patient_id": pa.array([k[0] for k in old_wbc], pa.string()),
+            "collected_at": pa.array([k[1] for k in old_wbc], pa.timestamp("s")),
+        }
+    )
+    tx.con.register("wbc_draws", draws)
+    try:
+        counts = tx.arrow(
+            "SELECT l.patient_id, l.analyte, l.collected_at, l.value, l.comparator, l.source_value, l.source_unit, "
+            "l.source_file, l.source_row, l.import_id FROM labs l JOIN wbc_draws d "
+            "ON l.patient_id = d.patient_id AND l.collected_at = d.collected_at "
+            "WHERE l.derived AND l.analyte <> 'wbc' ORDER BY l.import_id, l.source_file, l.source_row, l.analyte"
+        ).to_pylist()
+    finally:
+        tx.con.unregister("wbc_draws")
+    where = (
+        "patient_id = ? AND analyte = ? AND collected_at = ? AND derived AND value IS NOT DISTINCT FROM ? "
+        "AND comparator = ? AND source_file = ? AND source_row = ? AND import_id = ?"
+    )
+    for r in counts:
+        draw = (r["patient_id"], r["collected_at"])
+        key = [r[k] for k in ("patient_id", "analyte", "collected_at", "value", "comparator")]
+        key += [r["source_file"], r["source_row"], r["import_id"]]
+        pct = _stated_percent(r, old_wbc[draw])
+        new = new_wbc.get(draw, {})
+        pct_text = f"{str(r['source_value'])[:SHOWN_VALUE]} {str(r['source_unit'])[:SHOWN_VALUE]}".strip()
+        was = f"{r['comparator']}{number_text(r['value'])} {model.CANONICAL_UNITS[r['analyte']]}"
+        whose = (
+            f"patient {str(r['patient_id'])[:100]}: the {model.analyte_label(r['analyte'])} count {was} of "
+            f"{r['collected_at']} kept from import {r['import_id']} ({r['source_file']} row {r['source_row']}), "
+            f"made from {pct_text} of the WBC this import's correction replaces,"
+        )
+        why = ""
+        if len(new) != 1:
+            why = (
+                "the draw has two different corrected WBC results: which one the percentage is of is not known"
+                if new
+                else "the corrected WBC has no number to make it from"
+            )
+        elif pct is None:
+            why = "its percentage text does not read back as the number it was made from"
+        else:
+            ((w, w_cmp), c) = next(iter(new.items()))
+            p, p_cmp = pct
+            if w_cmp and p_cmp and w_cmp[:1] != p_cmp[:1]:
+                why = "a censored percentage of a WBC censored the other way ('<' and '>') gives the count no bound"
+            else:
+                value, cmp_ = round(w * p / 100.0, 3), product_comparator(w_cmp, p_cmp)
+                tx.execute(f"UPDATE labs SET value = ?, comparator = ? WHERE {where}", [value, cmp_, *key])
+                wbc_text = f"{c['source_value'] or ''} {c['source_unit'] or ''}".strip()
+                _warn_on(report, c["source_file"]).warn(
+                    f"{whose} is made again from the corrected WBC {wbc_text[:SHOWN_VALUE]} ({c['source_file']} "
+                    f"row {c['source_row']}): now {cmp_}{number_text(value)} {model.CANONICAL_UNITS[r['analyte']]}"
+                )
+                continue
+        tx.execute(f"DELETE FROM labs WHERE {where}", key)
+        files = [c["source_file"] for c in new.values()]
+        _warn_on(report, files[0] if files else "").warn(f"{whose} is no longer graded: {why}")
+
+
+def _stated_percent(count: dict, old_wbc: list[tuple[float, str]]) -> tuple[float, str] | None:
+    """The percentage (number, comparator) a stored count was made of, read from its text
+    as the lab wrote it, and only when it reads back as that count: it times one of the
+    replaced WBCs, rounded as the import rounds (3 decimals), is the stored value with its
+    comparator.  A text read differently under a decimal point and a decimal comma is
+    taken only if exactly one reading gives the count."""
+    if not resolve_unit(count["analyte"], str(count["source_unit"] or "")).percent:
+        return None
+    found: set[tuple[float, str]] = set()
+    for decimal in (".", ","):
+        p, p_cmp, _, trailing, reason, _ = parse_one(str(count["source_value"] or ""), decimal)
+        if reason or (trailing and not resolve_unit(count["analyte"], trailing).percent):
+            continue
+        for w, w_cmp in old_wbc:
+            stored = count["value"]
+            if (
+                stored is not None
+                and math.isclose(round(w * p / 100.0, 3), stored, rel_tol=0, abs_tol=1e-9)
+                and product_comparator(w_cmp, p_cmp) == (count["comparator"] or "")
+            ):
+                found.add((p, p_cmp))
+    return found.pop() if len(found) == 1 else None
+
+
+def _warn_on(report: ImportReport, name: str) -> FileReport:
+    """The report of the labs file ``name`` of this import, else its first file's."""
+    return _file_report(report, name, "labs") or report.files[0]
+
+
+def _store_labs(
+    tx: Tx, labs: pa.Table, import_id: int, report: ImportReport, out: WorkspaceImport, sex_limits: pa.Table | None
+) -> None:
+    """Add the results not stored yet, with the limits of a range given per sex (H172)."""
     labs = model.conform("labs", labs)
     if not labs.num_rows:
         return
+    extra = ""
+    if sex_limits is not None and sex_limits.num_rows == labs.num_rows and _keeps_sex_limits(tx):
+        for name in SEX_LIMITS:
+            labs = labs.append_column(name, sex_limits.column(name))
+        extra = ", " + ", ".join(SEX_LIMITS)
+    into = f"INSERT INTO labs ({cols('labs')}, import_id{extra}) SELECT {cols('labs')}, {import_id}{extra}"
     tx.con.register("staged_labs", labs)
     try:
         if not tx.one("SELECT count(*) > 0 FROM labs"):
-            tx.execute(f"INSERT INTO labs SELECT {cols('labs')}, {import_id} FROM staged_labs")
+            tx.execute(f"{into} FROM staged_labs")
             out.labs_added = labs.num_rows
             return
         tx.execute(
@@ -293,7 +419,7 @@ def _store_labs(tx: Tx, labs: pa.Table, import_id: int, report: ImportReport, ou
             "ON s.patient_id = l.patient_id AND s.analyte = l.analyte AND s.collected_at = l.collected_at "
             "AND s.value = l.value AND s.comparator = l.comparator"
         )
-        tx.execute(f"INSERT INTO labs SELECT {cols('labs')}, {import_id} FROM staged_marked WHERE NOT _dup")
+        tx.execute(f"{into} FROM staged_marked WHERE NOT _dup")
         dups = tx.arrow(
             "SELECT source_file, source_row, count(*) AS n, count(*) FILTER (WHERE _dup) AS d "
             "FROM staged_marked GROUP BY ALL HAVING d > 0"
@@ -482,7 +608,64 @@ def settle(tx: Tx, now: dt.datetime, patient_id: str, field_name: str, value: st
         [patient_id, field_name, value, note.strip(), by.strip(), now.replace(microsecond=0)],
     )
     tx.execute(f'UPDATE patients SET "{field_name}" = ? WHERE patient_id = ?', [value, patient_id])
+    if field_name == "sex":
+        apply_sex_ranges(tx)
     bump(tx)
+
+
+def apply_sex_ranges(tx: Tx) -> tuple[int, int]:
+    """Read again the limits of each stored result whose range the lab gave per sex
+    (H172) by its patient's sex as the workspace now holds it (a sex two sources disagree
+    on is stored unknown): the man's or the woman's limits, none while the sex is
+    unknown, as the import chooses them (H130, H144).  Returns how many results now use
+    a range for the patient's sex, and how many no longer use one."""
+    if not _keeps_sex_limits(tx):
+        return 0, 0
+    given = " OR ".join(f"l.{c} IS NOT NULL" for c in SEX_LIMITS)
+    low = "CASE p.sex WHEN 'M' THEN l.ref_low_m WHEN 'F' THEN l.ref_low_f ELSE 'NaN'::DOUBLE END"
+    high = "CASE p.sex WHEN 'M' THEN l.ref_high_m WHEN 'F' THEN l.ref_high_f ELSE 'NaN'::DOUBLE END"
+    changed = (
+        f"FROM labs l JOIN patients p ON l.patient_id = p.patient_id WHERE ({given}) "
+        f"AND (l.ref_low IS DISTINCT FROM {low} OR l.ref_high IS DISTINCT FROM {high})"
+    )
+    known, unknown = tx.execute(
+        f"SELECT count(*) FILTER (WHERE p.sex IN ('M', 'F')), count(*) FILTER (WHERE p.sex NOT IN ('M', 'F')) {changed}"
+    ).fetchall()[0]
+    if known or unknown:
+        tx.execute(
+            f"UPDATE labs SET ref_low = {low.replace('l.', 'labs.')}, ref_high = {high.replace('l.', 'labs.')} "
+            f"FROM patients p WHERE labs.patient_id = p.patient_id AND ({given.replace('l.', 'labs.')})"
+        )
+    return int(known), int(unknown)
+
+
+def _keeps_sex_limits(tx: Tx) -> bool:
+    """Does the labs table have the columns of schema 7 (a store always migrates before it
+    writes; only a test that plays an older dashboard writes to an older schema)?"""
+    return bool(
+        tx.one(
+            "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'main' "
+            f"AND table_name = 'labs' AND column_name = '{SEX_LIMITS[0]}'"
+        )
+    )
+
+
+def _say_sex_ranges(report: ImportReport, counts: tuple[int, int]) -> None:
+    """The import's report says what reading the stored ranges per sex again changed."""
+    known, unknown = counts
+    if not report.files or not (known or unknown):
+        return
+    f = next((f for f in report.files if f.kind == "patients"), report.files[0])
+    if known:
+        f.warn(
+            f"{known} stored result(s) with a reference range given per sex are now read for the patient's sex "
+            "this import gives"
+        )
+    if unknown:
+        f.warn(
+            f"{unknown} stored result(s) with a reference range given per sex no longer use it: the patient's sex "
+            "is now unknown (two sources disagree), so the default limits apply"
+        )
 
 
 def _mark_settled(tx: Tx, conflicts: Sequence[IdentityConflict]) -> None:

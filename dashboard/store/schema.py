@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from dashboard import model
+from dashboard.ingest.labs import SEX_LIMITS
 
 #: Tables whose rows are never updated or deleted: corrections are new rows.
 APPEND_ONLY = (
@@ -179,6 +180,14 @@ def _v6() -> list[str]:
     ]
 
 
+def _v7() -> list[str]:
+    # the limits of a reference range the lab gave per sex ("0-35 (M) 0-30 (F)"), kept with
+    # the result: a patient file imported after the results (or a clinician who settles a
+    # disputed sex) gives the sex they are chosen by, and the store reads them again
+    # (dashboard/store/merge.py, apply_sex_ranges).  Null where the range was not per sex.
+    return [f"ALTER TABLE labs ADD COLUMN {c} DOUBLE" for c in SEX_LIMITS]
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "initial schema: canonical tables with provenance, import log, dose edits, reviews", _v1),
     Migration(2, "patients: the patient's name (a second identifier beside the MRN)", _v2),
@@ -186,6 +195,7 @@ MIGRATIONS: list[Migration] = [
     Migration(4, "review_results: the value and comparator of the result each review was about", _v4),
     Migration(5, "identity disputes (the values two sources gave for a name, birth date or sex) and settlements", _v5),
     Migration(6, "review_judgements: the CTCAE grade, severity and series position each review judged", _v6),
+    Migration(7, "labs: the limits of a reference range given per sex, read again once the sex is known", _v7),
 ]
 
 

@@ -209,7 +209,7 @@ def test_a_version_5_workspace_gains_review_judgements_and_its_reviews_still_cov
     con.close()
     monkeypatch.undo()
     again = Workspace(ws.path)
-    assert again.info()["schema_version"] == schema.latest_version() == 6
+    assert again.info()["schema_version"] == schema.latest_version() == 7
     flags = open_panel(again).open_flags(as_of)
     mine = flags[flags["patient_id"] == "001"]
     assert len(mine) and mine["reviewed"].all()
@@ -368,3 +368,97 @@ def test_a_range_per_sex_uses_the_sex_the_workspace_holds(tmp_path):
     alt = flags[flags["rule"] == "ctcae.alt"].set_index("patient_id")
     assert alt.loc["1", "ctcae_grade"] == 2
     assert alt.loc["2", "ctcae_grade"] == 1  # the default ULN 40: 2.4 x ULN
+
+
+def test_a_wbc_correction_imported_later_makes_the_stored_percentage_count_again(tmp_path):
+    # H170.  a.csv: WBC 4.0 (Final) and neutrophils 50 % of one draw: the stored count is
+    # 50 % x 4.0 = 2.0 x10^9/L.  b.csv corrects the WBC to 2.0: the count the lab's 50 %
+    # now stands for is 50 % x 2.0 = 1.0 x10^9/L, CTCAE v5.0 neutrophil count decreased
+    # grade 2 (<1.5-1.0), where the 2.0 of the withdrawn WBC is grade 1 at most.
+    from tests.support import p6_workspace
+
+    ws = p6_workspace(
+        tmp_path / "ws",
+        ("a.csv", STATUS_H + "1,2024-04-02 08:15,WBC,4.0,10^9/L,Final\n1,2024-04-02 08:15,Neutrophils,50,%,Final\n"),
+    )
+    assert ws.load().labs.to_pandas().set_index("analyte").loc["neutrophils", "value"] == 2.0
+    out = ws.import_sources([src("b.csv", STATUS_H + "1,2024-04-02 08:15,WBC,2.0,10^9/L,Corrected\n")], by="t")
+    assert_balanced(out)
+    labs = ws.load().labs.to_pandas().set_index("analyte")
+    assert labs.loc["wbc", "value"] == 2.0
+    neut = labs.loc["neutrophils"]
+    assert (neut["value"], neut["derived"], neut["source_value"], neut["source_unit"]) == (1.0, True, "50", "%")
+    said = " | ".join(w.message for f in out.report.files for w in f.warnings)
+    assert "Neutrophils" in said and "50 %" in said and "a.csv row 3" in said
+    assert "count 2.0 10^9/L" in said and "now 1.0 10^9/L" in said and "corrected WBC 2.0 10^9/L" in said
+    flags = open_panel(ws).open_flags(dt.date(2024, 5, 1))
+    neut_flags = flags[flags["rule"] == "ctcae.neutrophils"]
+    assert list(neut_flags["ctcae_grade"]) == [2]
+
+
+def test_a_stored_percentage_count_of_a_draw_with_two_wbc_corrections_is_no_longer_graded(tmp_path):
+    # H170.  The stored count 50 % x 4.0 = 2.0 is of a WBC now replaced by two different
+    # corrections (2.0 and 3.0) of the same draw: which one the 50 % is of is not known, so
+    # the count is removed, not left at 2.0, and the report says why.
+    from tests.support import p6_workspace
+
+    ws = p6_workspace(
+        tmp_path / "ws",
+        ("a.csv", STATUS_H + "1,2024-04-02 08:15,WBC,4.0,10^9/L,Final\n1,2024-04-02 08:15,Neutrophils,50,%,Final\n"),
+    )
+    out = ws.import_sources(
+        [
+            src(
+                "b.csv",
+                STATUS_H + "1,2024-04-02 08:15,WBC,2.0,10^9/L,Corrected\n1,2024-04-02 08:15,WBC,3.0,10^9/L,Corrected\n",
+            )
+        ],
+        by="t",
+    )
+    assert_balanced(out)
+    labs = ws.load().labs.to_pandas()
+    assert sorted(zip(labs["analyte"], labs["value"], strict=True)) == [("wbc", 2.0), ("wbc", 3.0)]
+    said = " | ".join(w.message for f in out.report.files for w in f.warnings)
+    assert "Neutrophils" in said and "50 %" in said and "a.csv row 3" in said and "no longer graded" in said
+    assert "two different corrected WBC results" in said
+
+
+def test_a_range_per_sex_stored_before_the_patient_file_is_read_once_the_sex_is_known(tmp_path):
+    # H172 (audit 5 C1, the other order).  The lab file comes first: ALT 95 U/L with the
+    # range "0-35 (M) 0-30 (F)" for patients 1 and 2, whose sex nothing yet gives: no range,
+    # the default ULN 40 (95 / 40 = 2.4 x ULN, CTCAE v5.0 grade 1, > ULN-3.0 x ULN).  The
+    # patient file then says 1 is a woman (ULN 30: 95 / 30 = 3.17 x ULN, grade 2, > 3.0-5.0
+    # x ULN) and 2 a man (ULN 35: 95 / 35 = 2.71 x ULN, grade 1).  A third file then gives
+    # patient 1 as a man: a sex two sources disagree on is unknown, so her range is no
+    # longer used (the default 40 again, grade 1), and each import's report says so.
+    from tests.support import p6_workspace
+
+    labs_csv = (
+        "MRN,Collection Date,Component,Result,Units,Reference Range\n"
+        "1,2024-04-02 08:15,ALT,95,U/L,0-35 (M) 0-30 (F)\n"
+        "2,2024-04-02 08:15,ALT,95,U/L,0-35 (M) 0-30 (F)\n"
+    )
+    ws = p6_workspace(tmp_path / "ws", ("labs.csv", labs_csv))
+    stored = ws.load().labs.to_pandas().set_index("patient_id")
+    assert pd.isna(stored.loc["1", "ref_high"]) and pd.isna(stored.loc["2", "ref_high"])
+
+    out = ws.import_sources([src("pat.csv", "MRN,Sex,Date of Birth\n1,F,1960-01-01\n2,M,1961-01-01\n")], by="t")
+    said = " | ".join(w.message for f in out.report.files for w in f.warnings)
+    assert "2 stored result(s) with a reference range given per sex are now read for the patient's sex" in said
+    stored = ws.load().labs.to_pandas().set_index("patient_id")
+    assert (stored.loc["1", "ref_low"], stored.loc["1", "ref_high"]) == (0.0, 30.0)
+    assert (stored.loc["2", "ref_low"], stored.loc["2", "ref_high"]) == (0.0, 35.0)
+    alt = open_panel(ws).open_flags(dt.date(2024, 5, 1))
+    alt = alt[alt["rule"] == "ctcae.alt"].set_index("patient_id")
+    assert (alt.loc["1", "ctcae_grade"], alt.loc["2", "ctcae_grade"]) == (2, 1)
+
+    out = ws.import_sources([src("pat2.csv", "MRN,Sex\n1,M\n")], by="t")
+    said = " | ".join(w.message for f in out.report.files for w in f.warnings)
+    assert "1 stored result(s) with a reference range given per sex no longer use it" in said
+    stored = ws.load().labs.to_pandas().set_index("patient_id")
+    assert pd.isna(stored.loc["1", "ref_high"]) and stored.loc["2", "ref_high"] == 35.0
+    alt = open_panel(ws).open_flags(dt.date(2024, 5, 1))
+    assert alt[(alt["rule"] == "ctcae.alt") & (alt["patient_id"] == "1")]["ctcae_grade"].tolist() == [1]
+    # the clinician checks and settles patient 1 as a woman: her ULN 30 again (grade 2)
+    ws.settle_identity("1", "sex", "F", "checked the notes", by="Dr A")
+    assert ws.load().labs.to_pandas().set_index("patient_id").loc["1", "ref_high"] == 30.0
