@@ -215,7 +215,8 @@ def resolve_unit(analyte: str, unit_text: str) -> UnitResolution:
     key = normalize_unit(unit_text)
     if key in ("%", "percent", "pct", "/100wbc", "/100leukocytes", "%ofwbc", "fraction"):
         if analyte in DIFFERENTIALS:
-            return UnitResolution(1.0, percent=True)
+            # a fraction of the white cells (0.50) is a hundredth of the percentage (50 %)
+            return UnitResolution(100.0 if key == "fraction" else 1.0, percent=True)
         return UnitResolution(
             None, problem=f"'{unit_text}' is a percentage, not a unit for {analyte_info()[analyte].label}"
         )

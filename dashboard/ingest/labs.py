@@ -376,7 +376,9 @@ def _normalise(
         lo, hi, zero_ok = _plausible_bounds(units.analyte_idx)
         outside = np.where(canonical == 0, ~zero_ok, (canonical < lo) | (canonical > hi))
         implausible = outside & ~percent_np & ~np.isnan(canonical)
-        bad_percent = percent_np & ((values < 0) | (values > 100))
+        # judged as a percentage once converted: a "fraction" of 0.5 is 50 %, of 1.5 is 150 %
+        as_percent = np.where(np.isnan(canonical), values, canonical)
+        bad_percent = percent_np & ((as_percent < 0) | (as_percent > 100))
     if implausible.any():
         verdict.reject(
             implausible,

@@ -371,13 +371,15 @@ def _stated_percent(count: dict, old_wbc: list[tuple[float, str]]) -> tuple[floa
     replaced WBCs, rounded as the import rounds (3 decimals), is the stored value with its
     comparator.  A text read differently under a decimal point and a decimal comma is
     taken only if exactly one reading gives the count."""
-    if not resolve_unit(count["analyte"], str(count["source_unit"] or "")).percent:
+    unit = resolve_unit(count["analyte"], str(count["source_unit"] or ""))
+    if not unit.percent or unit.factor is None:
         return None
     found: set[tuple[float, str]] = set()
     for decimal in (".", ","):
         p, p_cmp, _, trailing, reason, _ = parse_one(str(count["source_value"] or ""), decimal)
         if reason or (trailing and not resolve_unit(count["analyte"], trailing).percent):
             continue
+        p = round(p * unit.factor, 9)  # a "fraction" of 0.5 is 50 %
         for w, w_cmp in old_wbc:
             stored = count["value"]
             if (
