@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from dashboard import model
 from dashboard.identity import IdentityConflict
@@ -39,6 +40,12 @@ class Dataset:
     #: rows a workspace's import rejected for which a later import stored a result of the
     #: same draw: (file and import date, problem, that result in words)
     stored_resolved: list[tuple[str, Problem, str]] = field(default_factory=list)
+    #: what a session's import knew beyond its tables, kept for "save to the workspace":
+    #: the corrected results (H132), the patients' other identifiers (H150) and the
+    #: per-sex reference limits of results whose sex was not yet known (H172)
+    corrections: pa.Table | None = None
+    aliases: list[tuple[str, str, str, str]] = field(default_factory=list)
+    sex_limits: pa.Table | None = None
 
     @property
     def identity_conflicts(self) -> list[IdentityConflict]:
@@ -74,6 +81,22 @@ class Dataset:
             report=result.report,
             label=label,
             extract_date=extract_date,
+            corrections=result.corrections,
+            aliases=list(result.aliases),
+            sex_limits=result.sex_limits,
+        )
+
+    def to_import_result(self) -> ImportResult:
+        """This panel as an import's result (Arrow tables, the report and what the import
+        knew beyond its tables), to store in a workspace as it was imported."""
+        return ImportResult(
+            model.from_pandas("labs", self.labs),
+            model.from_pandas("doses", self.doses),
+            model.from_pandas("patients", self.patients),
+            self.report or ImportReport(),
+            self.corrections,
+            list(self.aliases),
+            self.sex_limits,
         )
 
     @classmethod

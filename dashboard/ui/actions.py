@@ -20,7 +20,6 @@ import streamlit as st
 from dashboard import model
 from dashboard.dataset import Dataset
 from dashboard.dose_entry import DoseEntry
-from dashboard.ingest import ImportReport, ImportResult
 from dashboard.reviews import ACTIONS, Judged, flags_for_review, results_of, reviews_for
 from dashboard.store import EntryRejected, Workspace, WorkspaceBusy, WorkspaceError, workspace_path
 from dashboard.store.panel import open_panel
@@ -121,12 +120,7 @@ def save_session_to_workspace() -> None:
     ds = get_dataset()
     if ds is None or ds.is_empty:
         return
-    result = ImportResult(
-        model.from_pandas("labs", ds.labs),
-        model.from_pandas("doses", ds.doses),
-        model.from_pandas("patients", ds.patients),
-        ds.report or ImportReport(),
-    )
+    result = ds.to_import_result()
     out = guard(
         lambda: workspace().save_result(
             result,

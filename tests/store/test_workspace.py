@@ -462,3 +462,30 @@ def test_a_range_per_sex_stored_before_the_patient_file_is_read_once_the_sex_is_
     # the clinician checks and settles patient 1 as a woman: her ULN 30 again (grade 2)
     ws.settle_identity("1", "sex", "F", "checked the notes", by="Dr A")
     assert ws.load().labs.to_pandas().set_index("patient_id").loc["1", "ref_high"] == 30.0
+
+
+def test_a_session_panel_saved_to_the_workspace_keeps_what_its_import_knew(tmp_path):
+    """ "Save this panel to the workspace" stores the session's import as it was made:
+    its per-sex limits (H172), corrections (H132) and other identifiers (H150) with it.
+    Patient 1's ALT 95 U/L, range "0-35 (M) 0-30 (F)", sex unknown in the session: no
+    range, the default ULN 40 (grade 1).  Saved, then a patient file gives her as a woman:
+    ULN 30, 95 / 30 = 3.17 x ULN, CTCAE v5.0 grade 2 (> 3.0-5.0 x ULN)."""
+    from dashboard.dataset import Dataset
+    from dashboard.ingest import ImportOptions, Source, import_sources
+    from dashboard.store import Workspace
+
+    labs_csv = (
+        "MRN,Collection Date,Component,Result,Units,Reference Range\n1,2024-04-02 08:15,ALT,95,U/L,0-35 (M) 0-30 (F)\n"
+    )
+    result = import_sources([Source("labs.csv", labs_csv.encode())], ImportOptions(today=dt.date(2024, 5, 1)))
+    ds = Dataset.from_import(result, "session")
+    again = ds.to_import_result()
+    assert again.sex_limits is not None and again.sex_limits.equals(result.sex_limits)
+    assert again.aliases == result.aliases and again.corrections == result.corrections
+
+    ws = Workspace(tmp_path / "ws", timeout=20, clock=lambda: dt.datetime(2024, 5, 1, 10))
+    ws.save_result(again, (), by="t", origin="app", label="session")
+    ws.import_sources([src("pat.csv", "MRN,Sex,Date of Birth\n1,F,1960-01-01\n")], by="t")
+    assert ws.load().labs.to_pandas().set_index("patient_id").loc["1", "ref_high"] == 30.0
+    alt = open_panel(ws).open_flags(dt.date(2024, 5, 1))
+    assert alt[alt["rule"] == "ctcae.alt"]["ctcae_grade"].tolist() == [2]
