@@ -339,6 +339,7 @@ def summary_frame(report: ImportReport):  # -> pd.DataFrame
                 "Accepted": f.rows_accepted,
                 "Rejected": f.rows_rejected,
                 "Duplicates": f.duplicates,
+                "Notes": len(f.warnings),
                 "Status": "needs a choice"
                 if f.needs
                 else "error"

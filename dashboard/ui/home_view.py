@@ -20,9 +20,10 @@ DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 def file_report(f: FileReport, index: int, files: int) -> None:
     """One file of the import report: rows accepted, rejected and duplicate, how it was
     read, its columns (with the mapping to change), conversions, rejected rows, notes."""
+    notes = len(f.warnings)
     title = (
         f"{md_escape(f.display_name)}: {f.rows_accepted:,} accepted, {f.rows_rejected:,} rejected, "
-        f"{f.duplicates:,} duplicates"
+        f"{f.duplicates:,} duplicates" + (f" · {notes:,} note{'' if notes == 1 else 's'} to read" if notes else "")
     )
     with st.expander(title, expanded=bool(f.error or f.rows_rejected) and files <= 3):
         if f.error:

@@ -125,3 +125,16 @@ def test_a_file_rejected_whole_counts_its_rows_and_says_whole_file():
 def test_rejected_rows_keep_their_row_numbers():
     at = upload(app(), "labs.csv", LABS)
     assert "**Rejected: 1 row**" in [m.value for m in at.markdown]
+
+
+def test_a_files_notes_are_counted_in_the_summary_and_on_its_section():
+    """A note (here: a WBC of 4 without a unit, read as x10^9/L from its magnitude) is easy
+    to miss inside a closed section: the summary counts each file's notes, and the
+    section's title says how many there are to read."""
+    at = upload(app(), "labs.csv", b"MRN,Collection Date,Component,Result,Units\n001,15/03/2024,WBC,4,\n")
+    summary = at.dataframe[0].value
+    report = at.session_state["dataset"].report.files[0]
+    assert report.warnings and summary.loc[0, "Notes"] == len(report.warnings)
+    n = len(report.warnings)
+    titles = [e.label for e in at.expander]
+    assert any(t.endswith(f"· {n} note{'' if n == 1 else 's'} to read") for t in titles), titles
