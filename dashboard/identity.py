@@ -87,6 +87,12 @@ def whole_years(born: dt.date, on: dt.date) -> int:
     return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
 
+def id_key(pid: str) -> str:
+    """A patient id as compared with another source's identifier for the same person (a
+    FHIR Patient's MRN against a dose sheet's id): a number without its leading zeros."""
+    return (pid.lstrip("0") or "0") if pid.isdigit() else pid
+
+
 def birthday(born: dt.date, years: int) -> dt.date:
     """The day of the ``years``-th birthday (born on 29 February: 1 March of a common year,
     the first day :func:`whole_years` counts the new year)."""

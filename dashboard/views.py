@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from dashboard import model
-from dashboard.identity import age_years, birth_text
+from dashboard.identity import age_years, birth_text, id_key
 from dashboard.markup import md_escape
 from dashboard.rules.context import describe_dose
 from dashboard.rules.ctcae import adult_from_years
@@ -98,6 +98,34 @@ def identity_line(patient_id: str, patient: pd.Series | None, as_of) -> str:
         when = "date of birth not in the data"
     sex = {"F": "female", "M": "male"}.get(patient["sex"], patient["sex"]) or "sex not given"
     return f"{name} · {when} · {sex} · MRN {patient_id}"
+
+
+def other_id_notes(
+    patient_id: str, aliases: Sequence[tuple[str, str, str, str]], patient_ids: Sequence[str]
+) -> list[str]:
+    """What the patient's page says when this patient and another of the panel may be one
+    person under two ids: a record of one carries, as an identifier (an MRN, an NHS
+    number), the other's id (leading zeros aside).  ``aliases``: (patient id, what the
+    identifier is, its value, file), as the import found them (H150)."""
+    keys: dict[str, list[str]] = {}
+    for pid in patient_ids:
+        keys.setdefault(id_key(pid), []).append(pid)
+    notes = []
+    for pid, kind, value, file in aliases:
+        others = [o for o in keys.get(id_key(value), []) if o != pid]
+        if pid == patient_id:
+            notes += [
+                f"This patient's record in {file} carries the identifier {kind} {value}, which is the id of another "
+                f"patient here (MRN {o}): one person may be under two ids, kept apart; their doses and results never "
+                "meet, so check and look at both"
+                for o in others
+            ]
+        elif patient_id in others:
+            notes.append(
+                f"Patient {pid} ({file}) carries the identifier {kind} {value}, this patient's id: one person may be "
+                f"under two ids, kept apart; their doses and results never meet, so check and look at MRN {pid} too"
+            )
+    return list(dict.fromkeys(notes))
 
 
 def child_note(patient: pd.Series | None, as_of) -> str:

@@ -186,3 +186,20 @@ def test_the_after_as_of_sentence_follows_the_chosen_units():
     from dashboard.views import after_as_of_table
 
     assert after_as_of_table(hb, "US")["Value"].tolist() == ["7.5 g/dL"]
+
+
+def test_the_pages_of_both_patients_say_they_may_be_one_person():
+    """H150: the FHIR record f3c9a1 carries MR 0012345, the dose sheet's patient id."""
+    from dashboard.views import other_id_notes
+
+    aliases = [("f3c9a1", "MR", "0012345", "Patient.ndjson")]
+    ids = ["0012345", "f3c9a1", "P9"]
+    [mine] = other_id_notes("f3c9a1", aliases, ids)
+    assert "MR 0012345" in mine and "MRN 0012345" in mine and "Patient.ndjson" in mine
+    [theirs] = other_id_notes("0012345", aliases, ids)
+    assert "Patient f3c9a1" in theirs and "MRN f3c9a1" in theirs
+    assert other_id_notes("P9", aliases, ids) == []
+    # leading zeros aside: a sheet that dropped them ("12345") is the same number
+    assert len(other_id_notes("12345", aliases, ["12345", "f3c9a1"])) == 1
+    # an identifier that is the patient's own id says nothing
+    assert other_id_notes("0012345", [("0012345", "MR", "0012345", "p.ndjson")], ["0012345"]) == []

@@ -26,6 +26,7 @@ from dashboard.identity import (
     RULE_FIELDS,
     IdentityConflict,
     differs,
+    id_key,
     identity_value,
     name_tokens,
     person_name,
@@ -302,11 +303,6 @@ def warn_about_ids(report: ImportReport, tables: list[pa.Table]) -> None:
 STORED = "the workspace"
 
 
-def _id_key(pid: str) -> str:
-    """An id as compared with another file's identifier: a number without its leading zeros."""
-    return (pid.lstrip("0") or "0") if pid.isdigit() else pid
-
-
 def warn_about_aliases(
     report: ImportReport,
     tables: list[pa.Table],
@@ -326,10 +322,10 @@ def warn_about_aliases(
     ids = kept if kept is not None else _patient_ids(tables)
     by_key: dict[str, list[str]] = {}
     for pid in ids:
-        by_key.setdefault(_id_key(pid), []).append(pid)
+        by_key.setdefault(id_key(pid), []).append(pid)
     found = []
     for pid, kind, value, file in aliases:
-        for other in sorted(by_key.get(_id_key(value), [])):
+        for other in sorted(by_key.get(id_key(value), [])):
             if other != pid:
                 found.append((pid, kind, value, file, other))
     if not found:

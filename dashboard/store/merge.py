@@ -35,7 +35,7 @@ from dashboard import model
 from dashboard.identity import RULE_FIELDS, SETTLED_FIELDS, IdentityConflict, identity_value, leave_unknown
 from dashboard.ingest import FileReport, ImportOptions, ImportReport, ImportResult, Source
 from dashboard.ingest.labs import SEX_LIMITS, number_text, product_comparator
-from dashboard.ingest.pipeline import warn_about_stored_ids
+from dashboard.ingest.pipeline import warn_about_aliases, warn_about_stored_ids
 from dashboard.ingest.report import SHOWN_VALUE
 from dashboard.ingest.values import parse_one
 from dashboard.patient_merge import merge_details
@@ -167,6 +167,8 @@ def save_result(
     out = WorkspaceImport(import_id=import_id, report=report, stored=True)
     kept = tx.arrow("SELECT patient_id, name, birth_date FROM patients")
     warn_about_stored_ids(report, [result.labs, result.doses, result.patients], kept, result.aliases)
+    _warn_about_stored_aliases(tx, report, result)
+    _store_aliases(tx, result.aliases, import_id)
     _replace_corrected(tx, result.corrections, report)
     _store_labs(tx, result.labs, import_id, report, out, result.sex_limits)
     _store_patients(tx, result.patients, import_id, now, report, out)
@@ -205,6 +207,36 @@ def save_result(
         )
     bump(tx)
     return out
+
+
+def stored_aliases(tx: Tx) -> list[tuple[str, str, str, str]]:
+    """The other identifiers the workspace keeps for its patients: (patient id, what the
+    identifier is, its value, file), as :attr:`ImportResult.aliases` holds them."""
+    if not _keeps_aliases(tx):
+        return []
+    rows = tx.arrow("SELECT DISTINCT patient_id, kind, value, source_file FROM patient_identifiers ORDER BY ALL")
+    return [(r["patient_id"], r["kind"], r["value"], r["source_file"]) for r in rows.to_pylist()]
+
+
+def _store_aliases(tx: Tx, aliases: Sequence[tuple[str, str, str, str]], import_id: int) -> None:
+    """Keep a patient's other identifiers (H150) that the workspace does not hold yet."""
+    if not aliases or not _keeps_aliases(tx):
+        return
+    have = {(p, k, v) for p, k, v, _f in stored_aliases(tx)}
+    for pid, kind, value, file in dict.fromkeys(aliases):
+        if (pid, kind, value) not in have:
+            tx.execute("INSERT INTO patient_identifiers VALUES (?, ?, ?, ?, ?)", [pid, kind, value, file, import_id])
+            have.add((pid, kind, value))
+
+
+def _warn_about_stored_aliases(tx: Tx, report: ImportReport, result: ImportResult) -> None:
+    """A new import's patient id that a patient kept from an earlier import carries as an
+    identifier (the FHIR export last month, the dose sheet tonight): named as the other
+    order is by :func:`warn_about_stored_ids`."""
+    new = {(p, v) for p, _k, v, _f in result.aliases}
+    kept = [(p, k, v, f"{f}, the workspace") for p, k, v, f in stored_aliases(tx) if (p, v) not in new]
+    if kept:
+        warn_about_aliases(report, [result.labs, result.doses, result.patients], kept)
 
 
 def known(tx: Tx, hashes: set[str]) -> dict[str, Skipped]:
@@ -648,6 +680,17 @@ def _keeps_sex_limits(tx: Tx) -> bool:
         tx.one(
             "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'main' "
             f"AND table_name = 'labs' AND column_name = '{SEX_LIMITS[0]}'"
+        )
+    )
+
+
+def _keeps_aliases(tx: Tx) -> bool:
+    """Is there the table of schema 8 (as :func:`_keeps_sex_limits`, for a test that plays
+    an older dashboard)?"""
+    return bool(
+        tx.one(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' "
+            "AND table_name = 'patient_identifiers'"
         )
     )
 

@@ -37,6 +37,8 @@ class WorkspacePanel:
     rejections: list[tuple[str, dt.datetime, Problem]] = field(default_factory=list)
     #: rejected rows a later import gave a result of the same draw for, with that result in words
     resolved: list[tuple[str, dt.datetime, Problem, str]] = field(default_factory=list)
+    #: the other identifiers the workspace's imports gave patients (H150)
+    aliases: list[tuple[str, str, str, str]] = field(default_factory=list)
 
     @property
     def as_of(self) -> dt.date:
@@ -58,6 +60,7 @@ class WorkspacePanel:
             stored_conflicts=list(self.disputes),
             stored_rejections=[(f"{name} (imported {when:%d %b %Y})", p) for name, when, p in self.rejections],
             stored_resolved=[(f"{name} (imported {when:%d %b %Y})", p, by) for name, when, p, by in self.resolved],
+            aliases=list(self.aliases),
         )
 
     def summary(
@@ -136,6 +139,7 @@ def open_panel(ws: Workspace) -> WorkspacePanel:
         disputes=stored.disputes,
         rejections=stored.rejections,
         resolved=stored.resolved,
+        aliases=stored.aliases,
     )
 
 

@@ -34,6 +34,7 @@ APPEND_ONLY = (
     "import_files",
     "identity_disputes",
     "identity_settlements",
+    "patient_identifiers",
 )
 
 
@@ -188,6 +189,17 @@ def _v7() -> list[str]:
     return [f"ALTER TABLE labs ADD COLUMN {c} DOUBLE" for c in SEX_LIMITS]
 
 
+def _v8() -> list[str]:
+    # the other identifiers a source gives a patient besides the id it is filed under (a
+    # FHIR Patient's MRN beside the server's id): when one is another patient's id, the
+    # pages of both say they may be one person (H150); never used to merge
+    return [
+        """CREATE TABLE patient_identifiers (
+  patient_id VARCHAR NOT NULL, kind VARCHAR NOT NULL, value VARCHAR NOT NULL,
+  source_file VARCHAR NOT NULL, import_id INTEGER NOT NULL)"""
+    ]
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "initial schema: canonical tables with provenance, import log, dose edits, reviews", _v1),
     Migration(2, "patients: the patient's name (a second identifier beside the MRN)", _v2),
@@ -196,6 +208,7 @@ MIGRATIONS: list[Migration] = [
     Migration(5, "identity disputes (the values two sources gave for a name, birth date or sex) and settlements", _v5),
     Migration(6, "review_judgements: the CTCAE grade, severity and series position each review judged", _v6),
     Migration(7, "labs: the limits of a reference range given per sex, read again once the sex is known", _v7),
+    Migration(8, "patient_identifiers: the other identifiers (MRN, NHS number) a source gives a patient", _v8),
 ]
 
 

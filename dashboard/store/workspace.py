@@ -83,6 +83,8 @@ class StoredPanel:
     #: the rejected rows a later import gave a result of the same draw for: (file, import
     #: date, problem, the result that replaced it in words)
     resolved: list[tuple[str, dt.datetime, Problem, str]] = field(default_factory=list)
+    #: the other identifiers its imports gave patients (H150): (patient id, kind, value, file)
+    aliases: list[tuple[str, str, str, str]] = field(default_factory=list)
 
 
 def _now() -> dt.datetime:
@@ -286,6 +288,7 @@ class Workspace:
                 tables["intervals"],
                 merge.disputes(tx),
                 *_rejections(tx),
+                merge.stored_aliases(tx),
             )
 
     # ----------------------------------------------------------------- monitoring intervals

@@ -19,7 +19,7 @@ from dashboard import model, reviews
 from dashboard.figures.timeline import DEFAULT_ANALYTES, WINDOWS, TimelineOptions, analytes_present, timeline_spec
 from dashboard.markup import md_escape
 from dashboard.rules.engine import Profile
-from dashboard.ui.picker import identity_conflicts, show_identity_conflict, show_rejected_rows
+from dashboard.ui.picker import identity_conflicts, show_identity_conflict, show_other_ids, show_rejected_rows
 from dashboard.ui.widgets import flags_with_detail, show_plotly_spec, show_table
 from dashboard.views import (
     after_as_of_summary,
@@ -68,6 +68,7 @@ def header(
     st.markdown(f":material/badge: **{md_escape(identity_line(patient_id, patient, day))}**")  # data: as text
     for conflict in identity_conflicts(patient_id):
         show_identity_conflict(conflict)
+    show_other_ids(patient_id)  # one person under a FHIR id and an MRN: said where the doses are missed
     row = summary[summary["patient_id"] == patient_id]
     if len(row) and row.iloc[0]["headline"]:
         level = row.iloc[0]["urgency"]

@@ -13,7 +13,7 @@ from dashboard.ingest.report import Problem
 from dashboard.markup import md_escape
 from dashboard.ui.caching import picker_labels
 from dashboard.ui.state import PATIENT, get_dataset
-from dashboard.views import PICKER_LIMIT, picker_list
+from dashboard.views import PICKER_LIMIT, other_id_notes, picker_list
 
 
 def identity_conflicts(patient_id: str) -> list[IdentityConflict]:
@@ -23,6 +23,17 @@ def identity_conflicts(patient_id: str) -> list[IdentityConflict]:
     if ds is None:
         return []
     return [c for c in ds.identity_conflicts if c.patient_id == patient_id]
+
+
+def show_other_ids(patient_id: str) -> None:
+    """Say when this patient and another of the panel may be one person under two ids (a
+    FHIR record's MRN that is the id of a dose sheet's patient, H150): the import report
+    names it once, and the page of either patient says it where the doses are missed."""
+    ds = get_dataset()
+    if ds is None or not ds.aliases:
+        return
+    for note in other_id_notes(patient_id, ds.aliases, ds.patient_ids):
+        st.warning(md_escape(note), icon=":material/group:")
 
 
 def show_rejected_rows(patient_id: str) -> None:

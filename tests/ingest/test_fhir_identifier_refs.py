@@ -127,3 +127,23 @@ def test_a_stored_patient_whose_id_is_a_new_fhir_patients_mrn_is_named(tmp_path)
     notes = [w.message for f in result.report.files for w in f.warnings if "0012345" in w.message]
     assert len(notes) == 1, notes
     assert "f3c9a1" in notes[0] and "the workspace" in notes[0]
+
+
+def test_a_fhir_patient_kept_in_the_workspace_is_named_when_a_later_sheet_uses_its_mrn(tmp_path) -> None:
+    """The other order: the FHIR export went into the workspace first; the dose sheet
+    tonight files the methotrexate under the MRN the kept Patient carries.  The kept
+    identifier is stored (schema 8), so the sheet's import names it, and the panel the
+    pages read has it."""
+    from dashboard.store import Workspace
+    from dashboard.store.panel import open_panel
+
+    ws = Workspace(tmp_path / "ws", timeout=20, clock=lambda: dt.datetime(2026, 11, 20, 9))
+    ws.import_sources([Source("Patient.ndjson", _ndjson(CAROL))], by="t")
+    result = ws.import_sources([Source("doses.csv", DOSES.encode())], by="t")
+    notes = [w.message for f in result.report.files for w in f.warnings if "0012345" in w.message]
+    assert len(notes) == 1, notes
+    assert "f3c9a1" in notes[0] and "the workspace" in notes[0] and "doses.csv" in notes[0]
+    assert open_panel(ws).dataset().aliases == [("f3c9a1", "MR", "0012345", "Patient.ndjson")]
+    # the same file again adds no second identifier row
+    ws.import_sources([Source("Patient2.ndjson", _ndjson(CAROL))], by="t")
+    assert len(open_panel(ws).dataset().aliases) == 1

@@ -214,3 +214,36 @@ def test_the_patient_page_says_which_of_the_patients_rows_were_rejected():
     [note] = [w.value for w in at.warning if "rejected at import" in w.value]
     assert note.startswith("**1 row of this patient's files was rejected at import**")
     assert "d.csv row 2: methotrexate more often than once weekly" in note and "row 3" not in note
+
+
+def test_the_patient_page_says_a_fhir_record_and_a_dose_sheets_patient_may_be_one_person():
+    """H150: the neutropenia of the FHIR record f3c9a1 and the methotrexate of the dose
+    sheet's 0012345, the MRN that record carries: the page of f3c9a1, which would say no
+    drug is recorded, says where the doses may be."""
+    patient = {
+        "resourceType": "Patient",
+        "id": "f3c9a1",
+        "identifier": [{"type": {"coding": [{"code": "MR"}]}, "value": "0012345"}],
+        "gender": "female",
+    }
+    obs = {
+        "resourceType": "Observation",
+        "id": "o1",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "751-8"}]},
+        "subject": {"reference": "Patient/f3c9a1"},
+        "effectiveDateTime": "2026-03-01",
+        "valueQuantity": {"value": 0.4, "unit": "10*3/uL"},
+    }
+    ndjson = (json.dumps(patient) + "\n" + json.dumps(obs) + "\n").encode()
+    doses = b"MRN,Drug,Dose,Unit,Frequency,Start\n0012345,methotrexate,15,mg,weekly,2026-01-05\n"
+    at = fresh()
+    at.file_uploader(key="upload_files").set_value(
+        [("export.ndjson", ndjson, "application/json"), ("doses.csv", doses, "text/csv")]
+    )
+    at.run()
+    at.switch_page("pages/patient.py").run()
+    assert not at.exception
+    assert at.selectbox(key="patient_picker").value == "f3c9a1"  # the most urgent
+    said = [w.value for w in at.warning if "0012345" in w.value]
+    assert len(said) == 1 and "MR 0012345" in said[0] and "MRN 0012345" in said[0], said
