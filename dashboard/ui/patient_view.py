@@ -91,6 +91,7 @@ def header(
 
 @st.fragment
 def timeline(
+    patient_id: str,
     labs: pd.DataFrame,
     doses: pd.DataFrame,
     flags: pd.DataFrame,
@@ -101,14 +102,18 @@ def timeline(
     day: dt.date,
 ) -> None:
     """The results shown and the period (the one period selector: the chart has no range
-    buttons of its own), and the timeline of one patient's results against the doses."""
+    buttons of its own), and the timeline of one patient's results against the doses.
+
+    The results shown are kept per patient (a widget key per patient id): one key for all
+    would carry the last patient's choice to the next, whose open flags it may leave off
+    the chart (a choice made among no results at all stayed empty for every patient after)."""
     present = analytes_present(labs, model.ANALYTES)
     analytes = st.multiselect(
         "Results shown",
         present,
         default=default_analytes(present, flags),
         format_func=model.analyte_label,
-        key="patient_analytes",
+        key=f"patient_analytes::{patient_id}",
         wrap=True,  # every chip readable at 1400 px
     )
     window = st.segmented_control("Period", list(WINDOWS), default="All", key="patient_window") or "All"

@@ -247,3 +247,29 @@ def test_the_patient_page_says_a_fhir_record_and_a_dose_sheets_patient_may_be_on
     assert at.selectbox(key="patient_picker").value == "f3c9a1"  # the most urgent
     said = [w.value for w in at.warning if "0012345" in w.value]
     assert len(said) == 1 and "MR 0012345" in said[0] and "MRN 0012345" in said[0], said
+
+
+def test_the_results_shown_open_on_each_patients_own_flags_after_a_switch():
+    """H128 across a patient switch: the chart of each patient opens on their blood counts,
+    liver tests and every test with an open flag, whatever was chosen for the patient seen
+    before (a patient with no results, whose choice was empty, left every later patient's
+    chart on nothing; P1's choice of neutrophils hid P2's open ALT flag)."""
+    labs = (
+        b"MRN,Date,Test,Value,Unit\n"
+        b"P1,2026-02-01,Neutrophils,0.4,10^9/L\n"
+        b"P2,2026-02-01,Neutrophils,3.0,10^9/L\nP2,2026-02-01,ALT,130,U/L\n"
+    )
+    doses = b"MRN,Drug,Dose,Unit,Frequency,Start\nP3,methotrexate,15,mg,weekly,2026-01-05\n"
+    at = fresh()
+    at.file_uploader(key="upload_files").set_value([("labs.csv", labs, "text/csv"), ("doses.csv", doses, "text/csv")])
+    at.run()
+    at.switch_page("pages/patient.py").run()
+    for pid, shown in (
+        ("P3", []),
+        ("P2", ["neutrophils", "alt"]),
+        ("P1", ["neutrophils"]),
+        ("P2", ["neutrophils", "alt"]),
+    ):
+        at.selectbox(key="patient_picker").set_value(pid).run()
+        assert not at.exception
+        assert at.multiselect(key=f"patient_analytes::{pid}").value == shown, pid
