@@ -50,9 +50,13 @@ DEFAULT_ANALYTES: tuple[str, ...] = (
     "ast",
 )
 
+#: A result dated after the as-of date: not reviewed, so not graded on the chart either
+#: (the page lists it, with its grade, above the chart); a grey ring, never a "grade 0" dot.
+AFTER_AS_OF = -2
 #: CTCAE grade -> (colour, marker symbol, legend label).  Okabe-Ito colours; the shape
 #: alone also tells the grade, so the chart reads in grey scale and for colour-blind eyes.
 GRADE_STYLE: dict[int, tuple[str, str, str]] = {
+    AFTER_AS_OF: ("#7f7f7f", "circle-open-dot", "after the as-of date (not reviewed)"),
     -1: (OKABE_ITO["blue"], "circle", "grade 0 / not graded"),
     0: (OKABE_ITO["blue"], "circle", "grade 0 / not graded"),
     1: (OKABE_ITO["orange"], "square", "grade 1"),
@@ -135,8 +139,11 @@ def timeline_spec(
     # add_shape re-validate the whole figure on every call (slow for a live page).
     canvas = _Canvas()
     start, end = _window(labs, doses, options.window, as_of)
+    # results after the as-of date (the page lists them, not reviewed): drawn apart, with
+    # the as-of date marked, never off the edge of the chart
+    later = as_of.normalize() + pd.Timedelta(days=1) if options.as_of else None
     _draw_doses(canvas, lanes, weight, start, end)
-    seen: set[tuple[int, bool]] = set()
+    seen: set[tuple[str, bool]] = set()
     # plain records, split once: row access on pandas objects in a loop costs more than the figure
     hover = _HoverContext.build(flags, doses, weight, options.system)
     # the results of the analytes drawn, in time order, as records split by analyte
@@ -147,11 +154,13 @@ def timeline_spec(
     iv_by = dict(tuple(intervals.groupby("analyte", sort=False, observed=True))) if len(intervals) else {}
     for i, analyte in enumerate(analytes, start=2):
         results = by_analyte[analyte]
-        _draw_results(canvas, i, analyte, results, hover, seen)
+        _draw_results(canvas, i, analyte, results, hover, seen, later)
         _draw_reference(canvas, i, analyte, results, sex, options.system)
         _draw_limits(canvas, i, analyte, profile, options.system)
         _draw_intervals(canvas, i, iv_by.get(analyte, intervals.iloc[:0]), as_of)
     _draw_dose_changes(canvas, doses)
+    if later is not None and len(shown) and shown["collected_at"].max() >= later:
+        _draw_as_of(canvas, as_of)
 
     layout = _stacked_layout(heights, titles, 0.035 if rows < 6 else 0.025, [start, end], canvas)
     height = int(150 + 55 * lane_height + 165 * len(analytes))
@@ -578,6 +587,37 @@ def _reference(analyte: str, results: list[dict], sex: str) -> tuple[float, floa
     return float(low), float(high), "default"
 
 
+def _draw_as_of(layer: _Canvas, as_of: pd.Timestamp) -> None:
+    """The as-of date across every panel, when results lie after it: what is left of the
+    line was reviewed, what is right of it was not."""
+    layer.shapes.append(
+        {
+            "type": "line",
+            "x0": as_of,
+            "x1": as_of,
+            "xref": "x",
+            "y0": 0,
+            "y1": 1,
+            "yref": "paper",
+            "line": {"color": "#7f7f7f", "width": 1, "dash": "dot"},
+            "name": "as of",
+        }
+    )
+    layer.annotations.append(
+        {
+            "text": f"as of {as_of:%d %b %Y}",
+            "x": as_of,
+            "xref": "x",
+            "y": 1,
+            "yref": "paper",
+            "xanchor": "right",
+            "yanchor": "bottom",
+            "showarrow": False,
+            "font": {"size": 11, "color": "#555555"},
+        }
+    )
+
+
 def _draw_limits(layer: _Canvas, row: int, analyte: str, profile: Profile, system: str) -> None:
     f = display_factor(analyte, system)
     x, y = _axes(row)
@@ -698,9 +738,11 @@ def _draw_results(
     analyte: str,
     results: list[dict],
     ctx: _HoverContext,
-    seen: set[tuple[int, bool]],
+    seen: set[tuple[str, bool]],
+    later: pd.Timestamp | None = None,
 ) -> None:
-    """One analyte's results (records in time order, :data:`_RESULT_COLUMNS`)."""
+    """One analyte's results (records in time order, :data:`_RESULT_COLUMNS`); those from
+    ``later`` on (after the as-of date) as :data:`AFTER_AS_OF`."""
     if not results:
         return
     f = display_factor(analyte, ctx.system)
@@ -718,7 +760,10 @@ def _draw_results(
         row,
     )
     base = 0 if analyte in _GRADED else -1
-    grades = np.array([ctx.grade.get((analyte, t), base) for t in times], dtype=int)
+    grades = np.array(
+        [AFTER_AS_OF if later is not None and t >= later else ctx.grade.get((analyte, t), base) for t in times],
+        dtype=int,
+    )
     hover = np.empty(len(times), dtype=object)
     hover[:] = [_result_hover(r, analyte, ctx) for r in results]
     censored = np.array([r["comparator"] != "" for r in results], dtype=bool)
@@ -741,15 +786,20 @@ def _draw_results(
                         "line": {"width": 1.5 if open_marker else 0.5, "color": colour if open_marker else "white"},
                     },
                     "name": label + (" (censored, at its bound)" if open_marker else ""),
-                    "legendgroup": f"grade{max(g, 0)}{'open' if open_marker else ''}",
-                    "legendrank": 100 + 10 * max(g, 0) + int(open_marker),
-                    "showlegend": (max(g, 0), open_marker) not in seen,
+                    "legendgroup": f"{_legend_key(g)}{'open' if open_marker else ''}",
+                    "legendrank": 100 + 10 * (5 if g == AFTER_AS_OF else max(g, 0)) + int(open_marker),
+                    "showlegend": (_legend_key(g), open_marker) not in seen,
                     "customdata": hover[mask].tolist(),
                     "hovertemplate": "%{customdata}<extra></extra>",
                 },
                 row,
             )
-            seen.add((max(g, 0), open_marker))
+            seen.add((_legend_key(g), open_marker))
+
+
+def _legend_key(grade: int) -> str:
+    """One legend entry per look: grades 0 and "not graded" share one, as they share a marker."""
+    return "after" if grade == AFTER_AS_OF else f"grade{max(grade, 0)}"
 
 
 #: The columns of a result the timeline reads (its point, its hover, its reference range).
@@ -827,7 +877,10 @@ def _latest(labs: pd.DataFrame, doses: pd.DataFrame) -> pd.Timestamp:
 def _window(
     labs: pd.DataFrame, doses: pd.DataFrame, window: str, as_of: pd.Timestamp
 ) -> tuple[pd.Timestamp, pd.Timestamp]:
-    end = as_of + pd.Timedelta(days=14)
+    """The time shown: the period chosen up to a fortnight after the as-of date, and on to
+    the last result when one lies beyond (a result is never off the right edge)."""
+    last = labs["collected_at"].max() if len(labs) else pd.NaT
+    end = max(as_of, last) + pd.Timedelta(days=14) if pd.notna(last) else as_of + pd.Timedelta(days=14)
     days = WINDOWS.get(window, 0)
     if days:
         return as_of - pd.Timedelta(days=days), end

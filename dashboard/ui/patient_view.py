@@ -36,7 +36,8 @@ TIMELINE_CAPTION = (
     'Points are coloured and shaped by CTCAE v5.0 grade; open markers are censored results ("<0.1") drawn at '
     "their bound. Green band: reference range (the lab's own, else a default). Dashed line: the guideline limit "
     "of the active profile. Dotted lines: dose starts, changes and stops. A thin bar under a panel: while a flag "
-    "was open. Doses: daily drugs in mg/day, weekly drugs in mg/week; pulses as triangles (dose on hover)."
+    "was open. Doses: daily drugs in mg/day, weekly drugs in mg/week; pulses as triangles (dose on hover). Grey "
+    "rings right of the dotted as-of line: results after the as-of date, not reviewed (listed above the chart)."
 )
 
 

@@ -293,3 +293,32 @@ def test_guideline_limits_are_labelled_beside_the_plot_not_over_the_results(buil
     assert {a["text"].split("<br>")[0] for a in labels} >= {"< 3.5", "< 1.6"}
     assert all((a["x"], a["xanchor"]) == (1, "left") and a["xref"].endswith("domain") for a in labels)
     assert d["layout"]["margin"]["r"] >= 100  # room for "< 1.6" over "BSR 2017"
+
+
+def test_a_result_after_the_as_of_date_is_drawn_apart_and_never_off_the_edge():
+    """As of 1 June 2024, a neutrophil count of 0.3 drawn on 1 Sep 2024 (grade 4 were it
+    reviewed) is not reviewed: a grey ring named so, never a blue "grade 0" dot; the
+    range runs a fortnight past it (not 14 days past the as-of date, which cut it off);
+    a dotted line marks the as-of date."""
+    labs = "patient,date,test,value,unit\nP1,2024-05-01,Neutrophils,3.0,10^9/L\nP1,2024-09-01,Neutrophils,0.3,10^9/L\n"
+    ds = Dataset.from_import(import_text(labs), "t")
+    rv = review_dataset(ds, None, AS_OF)
+    one = ds.for_patient("P1")
+    d = timeline_figure(
+        one.labs, one.doses, rv.flags_df(), rv.intervals_df(), get_profile(None), None, TimelineOptions(as_of=AS_OF)
+    ).to_dict()
+    [later] = traces(d, "after the as-of date")
+    assert [pd.Timestamp(x) for x in later["x"]] == [pd.Timestamp("2024-09-01")] and later["y"] == [0.3]
+    assert later["marker"]["symbol"] == "circle-open-dot"
+    [earlier] = traces(d, "grade 0")
+    assert [pd.Timestamp(x) for x in earlier["x"]] == [pd.Timestamp("2024-05-01")]
+    assert pd.Timestamp(d["layout"]["xaxis"]["range"][1]) == pd.Timestamp("2024-09-15")
+    [line] = [s for s in d["layout"]["shapes"] if s.get("name") == "as of"]
+    assert pd.Timestamp(line["x0"]) == pd.Timestamp(AS_OF)
+    assert any(a["text"] == "as of 01 Jun 2024" for a in d["layout"]["annotations"])
+
+
+def test_no_as_of_line_when_nothing_lies_after_it(built):
+    d = fig_of(built)
+    assert not [s for s in d["layout"]["shapes"] if s.get("name") == "as of"]
+    assert not traces(d, "after the as-of date")
