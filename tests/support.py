@@ -34,6 +34,23 @@ def import_bundle(*resources: dict, name: str = "b.json", **options):
     return result
 
 
+def fhir_medication_request(dosage: dict, drug: str = "Methotrexate 2.5 MG Oral Tablet", **extra) -> dict:
+    """An active FHIR MedicationRequest (an order) of patient p1, authored 2026-01-05,
+    with one dosage instruction; ``extra`` replaces or adds fields."""
+    res = {
+        "resourceType": "MedicationRequest",
+        "id": "m1",
+        "status": "active",
+        "intent": "order",
+        "subject": {"reference": "Patient/p1"},
+        "medicationCodeableConcept": {"text": drug},
+        "authoredOn": "2026-01-05",
+        "dosageInstruction": [dosage],
+    }
+    res.update(extra)
+    return res
+
+
 def assert_balanced(result) -> None:
     """Every row of every file is accounted for."""
     for f in result.report.files:

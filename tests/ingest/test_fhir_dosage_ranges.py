@@ -13,7 +13,7 @@ import math
 from typing import Any
 
 from dashboard.ingest import ImportResult
-from tests.support import import_bundle
+from tests.support import fhir_medication_request, import_bundle
 
 TODAY = dt.date(2026, 11, 25)
 UCUM = "http://unitsofmeasure.org"
@@ -25,16 +25,7 @@ def mg(v: float) -> dict[str, Any]:
 
 
 def order(drug: str, dosage: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "resourceType": "MedicationRequest",
-        "id": "r1",
-        "status": "active",
-        "intent": "order",
-        "subject": {"reference": "Patient/p1"},
-        "medicationCodeableConcept": {"text": drug},
-        "authoredOn": "2026-09-01",
-        "dosageInstruction": [dosage],
-    }
+    return fhir_medication_request(dosage, drug, id="r1", authoredOn="2026-09-01")
 
 
 def load(*resources: dict[str, Any]) -> ImportResult:

@@ -13,28 +13,18 @@ from typing import Any
 
 from dashboard.ingest import ImportResult
 from dashboard.rules.exposure import cumulative_summary
-from tests.support import import_bundle
+from tests.support import fhir_medication_request, import_bundle
 
 TODAY = dt.date(2026, 12, 1)
 
 
 def _order(drug: str, mg: float, repeat: dict[str, Any], route: str = "IV") -> ImportResult:
-    request = {
-        "resourceType": "MedicationRequest",
-        "id": "m1",
-        "status": "active",
-        "intent": "order",
-        "subject": {"reference": "Patient/p1"},
-        "medicationCodeableConcept": {"text": drug},
-        "authoredOn": "2026-01-05",
-        "dosageInstruction": [
-            {
-                "timing": {"repeat": repeat},
-                "route": {"text": route},
-                "doseAndRate": [{"doseQuantity": {"value": mg, "unit": "mg"}}],
-            }
-        ],
+    dosage = {
+        "timing": {"repeat": repeat},
+        "route": {"text": route},
+        "doseAndRate": [{"doseQuantity": {"value": mg, "unit": "mg"}}],
     }
+    request = fhir_medication_request(dosage, drug)
     patient = {"resourceType": "Patient", "id": "p1", "gender": "female", "birthDate": "1990-01-01"}
     return import_bundle(patient, request, today=TODAY)
 

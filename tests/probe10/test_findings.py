@@ -15,24 +15,13 @@ import pytest
 
 from dashboard.ingest import ImportResult
 from dashboard.rules.review import review
-from tests.support import import_bundle, import_bytes, import_text
+from tests.support import fhir_medication_request, import_bundle, import_bytes, import_text
 
 TODAY = dt.date(2026, 3, 10)
 
 
 def _request(dosage: dict[str, Any], drug: str = "Methotrexate 2.5 MG Oral Tablet", **extra: Any) -> dict[str, Any]:
-    res = {
-        "resourceType": "MedicationRequest",
-        "id": "m1",
-        "status": "active",
-        "intent": "order",
-        "subject": {"reference": "Patient/p1"},
-        "medicationCodeableConcept": {"text": drug},
-        "authoredOn": "2026-01-05",
-        "dosageInstruction": [dosage],
-    }
-    res.update(extra)
-    return res
+    return fhir_medication_request(dosage, drug, **extra)
 
 
 def _import(resource: dict[str, Any]) -> ImportResult:
