@@ -97,11 +97,6 @@ def test_a_baseline_set_after_the_as_of_date_is_not_in_force_on_it():
 # --------------------------------------------------------------------------- F4 the Patient page
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe11 F4: the Patient page's Baseline tab lists only clinician-set baselines: the pre-treatment "
-    "baseline the rules use (value, dates, the drug it precedes) is never shown, nor that there is none",
-)
 def test_the_patient_page_shows_the_pre_treatment_baseline_the_rules_use():
     from streamlit.testing.v1 import AppTest
 
