@@ -30,7 +30,7 @@ LEGACY_PROFILE = "BSR 2017 / NICE"
 CTCAE_ONLY = "CTCAE only"
 KINDS = ("guideline", "trend")
 COMPARISONS = {
-    "guideline": ("<", ">", "rise_pct"),
+    "guideline": ("<", ">", "rise_pct", "fall_pct"),
     "trend": ("consecutive_falls", "baseline_fall"),
 }
 #: What a user profile may change on a rule.
@@ -197,6 +197,8 @@ def validate_rule(rule: Rule) -> None:
         raise RuleError(f"{where}: every rule needs a source")
     if rule.repeat_days < 0 or bool(rule.repeat_days) != bool(rule.repeat_group):
         raise RuleError(f"{where}: repeat_days (> 0) and repeat_group go together")
+    if rule.comparison == "fall_pct" and not rule.drug:
+        raise RuleError(f"{where}: fall_pct is a label's rule: it needs the drug whose baseline it uses")
     if rule.drug and rule.drug not in drugs():
         raise RuleError(f"{where}: unknown drug {rule.drug!r}")
     if rule.below_pct and not rule.threshold < rule.below_pct < 100:

@@ -47,6 +47,8 @@ def _guideline_hits(rule: Rule, idx: np.ndarray, threshold: np.ndarray, message:
 def guideline_hits(inp: Inputs, rule: Rule, base: bl.Baselines | None = None) -> Hits:
     if rule.comparison == "rise_pct":
         return rise_hits(inp, rule, base)
+    if rule.comparison == "fall_pct":
+        return fall_hits(inp, rule, base)
     labs = inp.labs
     s = labs.slice(rule.analyte)
     v, cmp = labs.value[s], labs.cmp[s]
@@ -158,3 +160,52 @@ def rise_hits(inp: Inputs, rule: Rule, base: bl.Baselines | None = None) -> Hits
     shown = np.asarray(words.to_pylist(), dtype=object)
     basis = np.where(has_own[local], shown, f"lowest of the previous {rule.window_days} days").astype(object)
     return _guideline_hits(rule, idx, limit, msg, baseline=reference[local], baseline_basis=basis)
+
+
+def fall_hits(inp: Inputs, rule: Rule, base: bl.Baselines | None = None) -> Hits:
+    """``fall_pct`` (a label's rule, ``drug`` required): the result is ``threshold`` % or
+    more (``inclusive``; else more than) below the level before the drug's course, while
+    the drug is taken; with ``below_pct`` also less than that far below (a band), with
+    ``and_below`` the result is also below that value (the voclosporin label: eGFR < 60
+    and reduced by >= 30% from baseline, H214).  A bound is used only where it proves the
+    finding: a lower-bound baseline (">90") or an upper-bound result ("<30") can only make
+    the fall larger, so they count for a fall of at least the threshold, never for a band
+    whose upper end must be proved too."""
+    labs = inp.labs
+    s = labs.slice(rule.analyte)
+    v, cmp = labs.value[s], labs.cmp[s]
+    a = model.ANALYTES.index(rule.analyte)
+    pid, t = labs.pid[s], labs.t[s]
+    if base is None:
+        return _guideline_hits(rule, np.zeros(0, np.int64), np.zeros(0), pa.array([], pa.string()))
+    ref = bl.for_rows(base, pid, a, t, rule.min_results, D[rule.drug])
+    band = rule.below_pct > 0
+    use = ref.usable(0 if band else +1) & ((cmp == 0) if band else (cmp <= 0))
+    own = np.where(use, ref.value, np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        drop = np.round((own - v) / own * 100, 9)
+        fired = (own > 0) & ((drop >= rule.threshold) if rule.inclusive else (drop > rule.threshold))
+        if band:
+            fired &= drop < rule.below_pct
+    if rule.and_below:
+        fired &= below(v, cmp, rule.and_below)
+    local = np.flatnonzero(fired)
+    idx = local + s.start
+    mine = ref.take(local)
+    words = bl.words(inp, mine, pid[local], a)
+    result = (comparator_text(labs.cmp[idx]), num(labs.value[idx]))
+    msg = change_text(
+        rule.analyte,
+        result,
+        (drop[local], 1),
+        "below",
+        own[local],
+        (", the pre-treatment baseline (", words, ")"),
+        rule.threshold,
+        rule.message,
+        bound=mine.bound,
+        inclusive=rule.inclusive,
+    )
+    limit = own[local] * (1 - rule.threshold / 100)
+    basis = np.asarray(words.to_pylist(), dtype=object)
+    return _guideline_hits(rule, idx, limit, msg, baseline=own[local], baseline_basis=basis)

@@ -75,6 +75,10 @@ def rule_source_lines(profile: Profile) -> list[str]:
         if "(%)" in text:  # strict, as the guidelines write it ("a fall of more than 30% below ..."),
             # or inclusive where the source says "or more" (a label's rule)
             amount = f" of {r.threshold:g}% or more" if r.inclusive else f" of more than {r.threshold:g}%"
+            if r.below_pct:
+                amount += f" and less than {r.below_pct:g}%"
+            if r.and_below:
+                amount += f", the result also below {r.and_below:g} {unit}"
             test = f"{analytes}: {text.replace(' (%)', amount, 1)}"
         else:
             test = f"{analytes}: {text} {r.threshold:g}{' ' + unit if unit else ''}"

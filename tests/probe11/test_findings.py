@@ -54,12 +54,6 @@ def test_ciclosporin_added_to_methotrexate_is_judged_on_the_creatinine_before_ci
 # --------------------------------------------------------------------------- F7 voclosporin eGFR fall
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe11 F7: the voclosporin label's eGFR rule (eGFR < 60 and >= 30% below baseline: discontinue; "
-    "> 20% and < 30%: reduce by 7.9 mg twice daily), stated in voclosporin.toml, is not a rule: the flag says "
-    "'caution: repeat in 1 week; if creatinine is still more than 30% above baseline, withhold'",
-)
 def test_voclosporin_egfr_fall_of_30_percent_from_baseline_gives_the_label_action():
     # baseline eGFR 90 before voclosporin; 58 on it: 58 < 60 and (90 - 58) / 90 = 35.6% >= 30%
     labs = series("P", "egfr", [("2023-12-01", 90), ("2024-01-20", 80), ("2024-02-15", 58)])

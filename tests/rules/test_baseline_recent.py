@@ -181,3 +181,51 @@ def test_no_ciclosporin_rule_without_a_creatinine_before_ciclosporin():
     rv = run(labs, [dose("P", "ciclosporin", "2024-01-01", amount=200)], as_of="2024-03-10")
     assert _rule(rv, "label.ciclosporin_creatinine_rise").empty
     assert len(_rule(rv, "bsr.creatinine_rise")) == 1  # 50% above the lowest of the previous 365 days
+
+
+# --------------------------------------------------------------------------- F7 the voclosporin label
+
+
+VOC = {"amount": 23.7, "frequency": "BID"}
+
+
+def _voc(points, *, start="2024-01-01", end=None):
+    rv = run(series("P", "egfr", points), [dose("P", "voclosporin", start, end, **VOC)], as_of="2024-12-31")
+    return _rule(rv, "label.voclosporin_egfr_fall"), _rule(rv, "label.voclosporin_egfr_fall_band")
+
+
+def test_voclosporin_egfr_bands_from_the_baseline_before_voclosporin():
+    # baseline 70 (the last eGFR before voclosporin; the older 95 does not count).
+    # 56: (70 - 56) / 70 = 20.0%, not more than 20%: nothing.
+    # 55: 21.4%, > 20% and < 30%, and 55 < 60: reduce by 7.9 mg twice daily.
+    # 49: exactly 30.0%, ">= 30%", and 49 < 60: discontinue (and not the band: not < 30%).
+    stop, band = _voc(
+        [("2023-06-01", 95), ("2023-12-01", 70), ("2024-02-01", 56), ("2024-03-01", 55), ("2024-04-01", 49)]
+    )
+    assert band["collected_at"].tolist() == [pd.Timestamp("2024-03-01")]
+    assert band["severity"].tolist() == ["caution"]
+    assert "reduce voclosporin by 7.9 mg twice daily" in band["message"].iloc[0]
+    assert stop["collected_at"].tolist() == [pd.Timestamp("2024-04-01")]
+    assert stop["severity"].tolist() == ["action"]
+    assert stop["baseline"].tolist() == [70.0]
+    assert "discontinue voclosporin" in stop["message"].iloc[0]
+    assert "the last result before Voclosporin started on 2024-01-01, drawn 2023-12-01" in stop["message"].iloc[0]
+
+
+def test_voclosporin_egfr_fall_needs_egfr_below_60_and_voclosporin_in_force():
+    # baseline 100: 62 is 38% below it but not < 60: no label rule (the label adjusts only
+    # below 60).  After voclosporin stops (2024-03-01), 50 is not judged by its label.
+    stop, band = _voc([("2023-12-01", 100), ("2024-02-01", 62), ("2024-05-01", 50)], end="2024-03-01")
+    assert stop.empty and band.empty
+
+
+def test_a_lower_bound_egfr_baseline_proves_a_30_percent_fall():
+    # baseline ">90": the level was at least 90; 58 is then at least 35.6% below it: discontinue,
+    # said as a bound.
+    from tests.rules.builders import lab
+
+    labs = [lab("P", "2023-12-01", "egfr", 90, comparator=">"), lab("P", "2024-02-15", "egfr", 58)]
+    rv = run(labs, [dose("P", "voclosporin", "2024-01-01", **VOC)], as_of="2024-03-01")
+    stop = _rule(rv, "label.voclosporin_egfr_fall")
+    assert len(stop) == 1
+    assert "at least 35.6% below >90" in stop["message"].iloc[0]
