@@ -12,8 +12,13 @@ import pandas as pd
 from dashboard import model
 from dashboard.identity import age_years, birth_text
 from dashboard.markup import md_escape
+from dashboard.rules import baselines as bl
 from dashboard.rules.context import describe_dose
-from dashboard.rules.ctcae import adult_from_years
+from dashboard.rules.ctcae import adult_from_years, baseline_min_results, terms
+from dashboard.rules.data import NEVER
+from dashboard.rules.engine import Profile
+from dashboard.rules.hits import unit_text
+from dashboard.rules.inputs import D, pair_key, prepare
 from dashboard.units import display_text, display_texts, display_unit
 
 _ANALYTE_SET = frozenset(model.ANALYTES)
@@ -306,6 +311,45 @@ def current_doses_table(doses: pd.DataFrame, weight: float, as_of) -> pd.DataFra
     ).reset_index(drop=True)
 
 
+@dataclass(frozen=True)
+class BaselineUse:
+    """One way the rules of a profile use a computed baseline: an analyte, how many draws
+    before the start, the drug whose start counts (None: the first monitored drug), the
+    rules, and what they do without one."""
+
+    analyte: str
+    draws: int
+    drug: str | None
+    rules: tuple[str, ...]
+    without: str
+
+
+def baseline_uses(profile: Profile) -> list[BaselineUse]:
+    """The baselines the rules of ``profile`` (:class:`~dashboard.rules.engine.Profile`)
+    compare with, one per analyte, number of draws and drug."""
+    found: dict[tuple[str, int, str | None], list[tuple[str, str]]] = {}
+
+    def add(analyte: str, n: int, drug: str | None, rule: str, without: str) -> None:
+        found.setdefault((analyte, max(n, 1), drug), []).append((rule, without))
+
+    if profile.ctcae:
+        for analyte, term in terms().items():
+            if term.get("baseline_rule"):
+                add(analyte, baseline_min_results(), None, f"ctcae.{analyte}", "CTCAE grades on the ULN alone")
+    for r in profile.active():
+        label = "the label's rule is silent" if r.drug else ""
+        if r.comparison == "rise_pct":
+            without = label or f"the rise is measured from the lowest of the previous {r.window_days} days"
+            add(r.analyte, r.min_results, r.drug or None, r.id, without)
+        elif r.comparison in ("baseline_fall", "fall_pct"):
+            for a in r.analytes:
+                add(a, r.min_results, r.drug or None, r.id, label or "the fall rule is silent")
+    return [
+        BaselineUse(a, n, d, tuple(dict.fromkeys(x for x, _ in pairs)), "; ".join(dict.fromkeys(w for _, w in pairs)))
+        for (a, n, d), pairs in found.items()
+    ]
+
+
 BASELINE_COLUMNS = ["Analyte", "Baseline", "Rests on", "Used by"]
 
 
@@ -315,7 +359,7 @@ def pretreatment_baseline_table(
     patients: pd.DataFrame | None,
     baselines: pd.DataFrame | None,
     as_of,
-    profile,
+    profile: Profile,
     patient_id: str,
 ) -> pd.DataFrame:
     """The baselines the rules of ``profile`` compare one patient's results with, one row
@@ -323,17 +367,12 @@ def pretreatment_baseline_table(
     rests on (the draws' dates and the drug they precede, or the clinician), the rules
     using it; where there is none, why, and what the rules do then ("the fall rule is
     silent").  A label's rule for one drug is listed only when the patient has had it."""
-    from dashboard.rules import baselines as bl
-    from dashboard.rules.data import NEVER
-    from dashboard.rules.hits import unit_text
-    from dashboard.rules.inputs import D, pair_key, prepare
-
     inp = prepare(labs, doses, patients, baselines, as_of)
     base = bl.compute(inp)
     codes = list(inp.patient_ids)
     p = codes.index(patient_id) if patient_id in codes else -1
     rows = []
-    for use in bl.uses(profile):
+    for use in baseline_uses(profile):
         a = model.ANALYTES.index(use.analyte)
         drug = D[use.drug] if use.drug else None
         if p < 0:

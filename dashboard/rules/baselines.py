@@ -38,7 +38,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cache
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -48,9 +47,6 @@ from dashboard import model
 from dashboard.rules.data import DAY, NEVER, schedule_file
 from dashboard.rules.hits import cat
 from dashboard.rules.inputs import DRUGS, Inputs, group_starts, pair_key
-
-if TYPE_CHECKING:
-    from dashboard.rules.engine import Profile
 
 NONE, CLINICIAN, PRETREATMENT = 0, 1, 2
 
@@ -276,44 +272,3 @@ def words(inp: Inputs, ref: Reference, pid: np.ndarray, a: int) -> pa.Array:
     computed = cat(head.astype(object), " before ", drug, " started on ", _day_text(safe), drawn, censored)
     out = pc.if_else(pa.array(known), computed, pa.scalar("", pa.string()))
     return pc.if_else(pa.array(ref.basis == CLINICIAN), clinician, out)
-
-
-@dataclass(frozen=True)
-class Use:
-    """One way the rules of a profile use a computed baseline: an analyte, how many draws
-    before the start, the drug whose start counts (None: the first monitored drug), the
-    rules, and what they do without one."""
-
-    analyte: str
-    draws: int
-    drug: str | None
-    rules: tuple[str, ...]
-    without: str
-
-
-def uses(profile: Profile) -> list[Use]:
-    """The baselines the rules of ``profile`` (:class:`~dashboard.rules.engine.Profile`)
-    compare with, one per analyte, number of draws and drug."""
-    from dashboard.rules.ctcae import baseline_min_results, terms
-
-    found: dict[tuple[str, int, str | None], list[tuple[str, str]]] = {}
-
-    def add(analyte: str, n: int, drug: str | None, rule: str, without: str) -> None:
-        found.setdefault((analyte, max(n, 1), drug), []).append((rule, without))
-
-    if profile.ctcae:
-        for analyte, term in terms().items():
-            if term.get("baseline_rule"):
-                add(analyte, baseline_min_results(), None, f"ctcae.{analyte}", "CTCAE grades on the ULN alone")
-    for r in profile.active():
-        label = "the label's rule is silent" if r.drug else ""
-        if r.comparison == "rise_pct":
-            without = label or f"the rise is measured from the lowest of the previous {r.window_days} days"
-            add(r.analyte, r.min_results, r.drug or None, r.id, without)
-        elif r.comparison in ("baseline_fall", "fall_pct"):
-            for a in r.analytes:
-                add(a, r.min_results, r.drug or None, r.id, label or "the fall rule is silent")
-    return [
-        Use(a, n, d, tuple(dict.fromkeys(x for x, _ in pairs)), "; ".join(dict.fromkeys(w for _, w in pairs)))
-        for (a, n, d), pairs in found.items()
-    ]
