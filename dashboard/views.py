@@ -12,8 +12,13 @@ import pandas as pd
 from dashboard import model
 from dashboard.identity import age_years, birth_text, id_key
 from dashboard.markup import md_escape
+from dashboard.rules import baselines as bl
 from dashboard.rules.context import describe_dose
-from dashboard.rules.ctcae import adult_from_years
+from dashboard.rules.ctcae import adult_from_years, baseline_min_results, terms
+from dashboard.rules.data import NEVER
+from dashboard.rules.engine import Profile
+from dashboard.rules.hits import unit_text
+from dashboard.rules.inputs import D, pair_key, prepare
 from dashboard.units import display_text, display_texts, display_unit
 
 _ANALYTE_SET = frozenset(model.ANALYTES)
@@ -332,6 +337,116 @@ def current_doses_table(doses: pd.DataFrame, weight: float, as_of) -> pd.DataFra
         },
         columns=cols,
     ).reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class BaselineUse:
+    """One way the rules of a profile use a computed baseline: an analyte, how many draws
+    before the start, the drug whose start counts (None: the first monitored drug), the
+    rules, and what they do without one."""
+
+    analyte: str
+    draws: int
+    drug: str | None
+    rules: tuple[str, ...]
+    without: str
+
+
+def baseline_uses(profile: Profile) -> list[BaselineUse]:
+    """The baselines the rules of ``profile`` (:class:`~dashboard.rules.engine.Profile`)
+    compare with, one per analyte, number of draws and drug."""
+    found: dict[tuple[str, int, str | None], list[tuple[str, str]]] = {}
+
+    def add(analyte: str, n: int, drug: str | None, rule: str, without: str) -> None:
+        found.setdefault((analyte, max(n, 1), drug), []).append((rule, without))
+
+    if profile.ctcae:
+        for analyte, term in terms().items():
+            if term.get("baseline_rule"):
+                add(analyte, baseline_min_results(), None, f"ctcae.{analyte}", "CTCAE grades on the ULN alone")
+    for r in profile.active():
+        label = "the label's rule is silent" if r.drug else ""
+        if r.comparison == "rise_pct":
+            without = label or f"the rise is measured from the lowest of the previous {r.window_days} days"
+            add(r.analyte, r.min_results, r.drug or None, r.id, without)
+        elif r.comparison in ("baseline_fall", "fall_pct"):
+            for a in r.analytes:
+                add(a, r.min_results, r.drug or None, r.id, label or "the fall rule is silent")
+    return [
+        BaselineUse(a, n, d, tuple(dict.fromkeys(x for x, _ in pairs)), "; ".join(dict.fromkeys(w for _, w in pairs)))
+        for (a, n, d), pairs in found.items()
+    ]
+
+
+BASELINE_COLUMNS = ["Analyte", "Baseline", "Rests on", "Used by"]
+
+
+def pretreatment_baseline_table(
+    labs: pd.DataFrame,
+    doses: pd.DataFrame,
+    patients: pd.DataFrame | None,
+    baselines: pd.DataFrame | None,
+    as_of,
+    profile: Profile,
+    patient_id: str,
+) -> pd.DataFrame:
+    """The baselines the rules of ``profile`` compare one patient's results with, one row
+    per analyte and kind of baseline: the value (a bound keeps its comparator), what it
+    rests on (the draws' dates and the drug they precede, or the clinician), the rules
+    using it; where there is none, why, and what the rules do then ("the fall rule is
+    silent").  A label's rule for one drug is listed only when the patient has had it."""
+    inp = prepare(labs, doses, patients, baselines, as_of)
+    base = bl.compute(inp)
+    codes = list(inp.patient_ids)
+    p = codes.index(patient_id) if patient_id in codes else -1
+    rows = []
+    for use in baseline_uses(profile):
+        a = model.ANALYTES.index(use.analyte)
+        drug = D[use.drug] if use.drug else None
+        if p < 0:
+            start, name = NEVER, ""
+        elif drug is None:
+            start = int(base.first_start[p])
+            name = model.drug_label(model.drugs()[int(base.first_drug[p])]) if base.first_drug[p] >= 0 else ""
+        else:
+            c = base.courses.get(drug)
+            mine = np.flatnonzero(c.pid == p) if c is not None else np.zeros(0, dtype=np.int64)
+            if not len(mine) or c is None:
+                continue  # the patient never had the drug: its label's rule does not apply
+            start, name = int(c.start[mine[-1]]), model.drug_label(use.drug or "")
+        used_by = ", ".join(use.rules)
+        unit = unit_text(use.analyte)
+        ref = bl.for_rows(base, np.array([max(p, 0)]), a, np.array([start], dtype=np.int64), use.draws, drug)
+        if p >= 0 and np.isfinite(ref.value[0]):
+            mark = {1: ">", -1: "<"}.get(int(ref.bound[0]), "")
+            words = bl.words(inp, ref, np.array([p]), a)[0].as_py()
+            value = f"{mark}{ref.value[0]:g} {unit}"
+            if mark and any(r.startswith("ctcae.") for r in use.rules):
+                words += " (CTCAE needs a value: it grades on the ULN alone)"
+        else:
+            value = "none"
+            if start >= NEVER:
+                why = "no drug that needs blood monitoring in the doses"
+            else:
+                draws = base.draws.get(a)
+                k = 0
+                if draws is not None:
+                    k = int(
+                        np.searchsorted(draws.key, pair_key(np.array([p]), np.array([start])))[0]
+                        - np.searchsorted(draws.key, pair_key(np.array([p]), np.array([-(2**40)])))[0]
+                    )
+                day = f"{pd.Timestamp(start, unit='s'):%Y-%m-%d}"
+                if k == 0:
+                    why = f"no result before {name} started on {day}"
+                elif k < use.draws:
+                    why = f"only {k} result{'s' if k > 1 else ''} before {name} started on {day} ({use.draws} needed)"
+                else:
+                    why = f"the results before {name} started on {day} are censored both ways"
+            words = f"{why}, so {use.without}"
+        rows.append(
+            {"Analyte": model.analyte_label(use.analyte), "Baseline": value, "Rests on": words, "Used by": used_by}
+        )
+    return pd.DataFrame(rows, columns=BASELINE_COLUMNS)
 
 
 def loaded_line(label: str, patients: int, results: int) -> str:

@@ -4,7 +4,7 @@ import streamlit as st
 
 from dashboard import dosing, ui
 from dashboard.ui import patient_forms, patient_view
-from dashboard.views import current_doses_table, dose_checks_table, schedule_table
+from dashboard.views import current_doses_table, dose_checks_table, pretreatment_baseline_table, schedule_table
 
 ui.page_guard()
 
@@ -60,6 +60,17 @@ with tab_checks:
         st.subheader("Cyclophosphamide: cumulative dose")
         ui.show_cumulative_dose(cyc, key="patient")
 with tab_base:
+    # the baselines the rules compare with, computed or clinician-set, and why there is none (H213)
+    st.subheader("The baselines the rules use")
+    st.caption(
+        "A computed baseline rests on the last results before the drug started, as many as the rule needs "
+        "(CTCAE and the creatinine rise: the last one; the fall rule: the median of the last 3). "
+        "No look-back limit: check the dates."
+    )
+    ui.show_table(
+        pretreatment_baseline_table(one.labs, one.doses, one.patients, one.baselines, day, review.profile, pid)
+    )
+    st.subheader("Clinician-set baselines")
     st.write(
         "Set the patient's own baseline when their normal sits below the population range (e.g. a "
         "Duffy-null associated neutrophil count). Low counts within it are then shown as information, not action."

@@ -1,25 +1,42 @@
 """Each patient's own baseline per analyte.
 
 A baseline the clinician set (the baselines table, e.g. a Duffy-null associated
-neutrophil count) always wins and applies to every result.  Otherwise the baseline is
-the median of the results taken strictly before the patient's first drug that needs
-blood monitoring started (one value per draw: the draw's most severe), and it applies
-only to results from that start on: a patient's own result is never its own baseline.
+neutrophil count) always wins and applies to every result.  Otherwise the baseline rests
+on the most recent draws taken strictly before the start of treatment (one value per
+draw: the draw's most severe), and applies only to results from that start on: a
+patient's own result is never its own baseline.
 
-A patient with no such drug, or no result before it, has no computed baseline; nor
-has one with fewer pre-treatment results than the rule using it needs
-(:func:`for_rows`: ``min_results`` of the rule in ``rules.toml`` / ``ctcae.toml``).
+How many draws: as many as the rule needs (``min_results`` of the rule in ``rules.toml``,
+``baseline_min_results`` in ``ctcae.toml``), and the most recent ones (H210).  CTCAE
+v5.0 compares with "the value before treatment", by the trial convention the last
+assessment before the first dose, and SPS's creatinine baseline is the pre-treatment
+check: one draw, the last before the start.  The local fall rule needs the median of 3:
+the last 3 before the start.  Older results never enter: a kidney injury or a flare
+years before treatment is not the patient's level before the drug.  No look-back limit
+is applied (none of the sources gives one): every flag says the dates of the draws
+instead (:func:`words`), so an old baseline is seen as such.
 
-A computed baseline keeps the dates of the results it rests on (``t_first``, ``t_last``)
-and the first drug's start, so that a flag names them (:func:`words`): no look-back limit
-is applied (no source gives one), so the clinician must see how old the baseline is.
-Every start of monitored treatment after a time without one (``treatment_starts``, the
-first start included) ends a flag's episode (``flags._episodes``).
+Which start: the first monitored drug's, for the guideline and trend rules whose source
+speaks of treatment in general; the start of the named drug's current course for a rule
+tied to one drug by its source (``Rule.drug``: the ciclosporin label's "30% or more above
+the pre-treatment level", the voclosporin label's baseline eGFR; H212).
+
+A censored draw ("<40", ">10") gives only a bound.  The median of the draws is computed
+with each censored value at both ends of its range: when the two agree (the censored
+draw cannot move the median) it is a value; otherwise the baseline is a bound (``bound``
++1: the true baseline is at least it, -1: at most it), and a rule uses it only in the
+direction where the bound still proves its finding, saying "at least" (H211).  Draws
+censored both ways that move the median give no baseline.
+
+A patient with no such drug, or fewer pre-treatment draws than the rule needs, has no
+computed baseline.  Every start of monitored treatment after a time without one
+(``treatment_starts``, the first start included) ends a flag's episode
+(``flags._episodes``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 
 import numpy as np
@@ -28,25 +45,71 @@ import pyarrow.compute as pc
 
 from dashboard import model
 from dashboard.rules.data import DAY, NEVER, schedule_file
-from dashboard.rules.hits import cat, num
+from dashboard.rules.hits import cat
 from dashboard.rules.inputs import DRUGS, Inputs, group_starts, pair_key
 
 NONE, CLINICIAN, PRETREATMENT = 0, 1, 2
 
 
 @dataclass
+class Draws:
+    """One analyte's draws (one value per draw, its most severe), by patient and time."""
+
+    key: np.ndarray  # pair_key(pid, t), sorted
+    t: np.ndarray
+    value: np.ndarray
+    cmp: np.ndarray  # the comparator code of inputs.Labs.cmp
+
+
+@dataclass
+class Courses:
+    """One drug's courses: each start after more than a day without the drug, and the
+    end of the last dose of that course (NEVER while ongoing)."""
+
+    key: np.ndarray  # pair_key(pid, start), sorted
+    pid: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+
+
+@dataclass
 class Baselines:
-    value: np.ndarray  # float64 [patient, analyte]; NaN = none
-    basis: np.ndarray  # int8 [patient, analyte]: NONE, CLINICIAN or PRETREATMENT
-    count: np.ndarray  # int64 [patient, analyte]: results in the pre-treatment median
+    clinician: np.ndarray  # float64 [patient, analyte]: the clinician-set baseline; NaN = none
     first_drug: np.ndarray  # int64 per patient: index into DRUGS of the first monitored drug (-1)
     first_start: np.ndarray  # int64 per patient: its start (NEVER)
-    #: int64 [patient, analyte]: the first and last draw in the pre-treatment median (NEVER none)
-    t_first: np.ndarray | None = None
-    t_last: np.ndarray | None = None
     #: sorted pair keys (``inputs.pair_key``) of every start of monitored treatment after a
     #: time without one: the first start, and each restart after a gap of more than a day
     treatment_starts: np.ndarray | None = None
+    #: per analyte index: its draws (the review's own, kept for results judged later)
+    draws: dict[int, Draws] = field(default_factory=dict)
+    #: per drug index: its courses
+    courses: dict[int, Courses] = field(default_factory=dict)
+
+
+@dataclass
+class Reference:
+    """The baseline each of a set of results is compared with."""
+
+    value: np.ndarray  # float64; NaN = none
+    bound: np.ndarray  # int8: 0 a value, +1 the true baseline is at least it, -1 at most it
+    basis: np.ndarray  # int8: NONE, CLINICIAN or PRETREATMENT
+    count: np.ndarray  # int64: draws it rests on
+    t_first: np.ndarray  # int64: the first and last of them (NEVER: none)
+    t_last: np.ndarray
+    drug: np.ndarray  # int64: index into DRUGS of the drug it precedes (-1)
+    start: np.ndarray  # int64: that drug's start (NEVER)
+
+    def usable(self, direction: int = 0) -> np.ndarray:
+        """The rows whose baseline can be used by a rule: a value, or a bound whose side
+        (``direction``: +1 a lower bound, -1 an upper bound) proves the rule's finding."""
+        ok = np.isfinite(self.value)
+        return ok & ((self.bound == 0) | ((direction != 0) & (self.bound == direction)))
+
+    def take(self, idx: np.ndarray) -> Reference:
+        return Reference(*(getattr(self, f)[idx] for f in _REF_FIELDS))
+
+
+_REF_FIELDS = ("value", "bound", "basis", "count", "t_first", "t_last", "drug", "start")
 
 
 @cache
@@ -64,12 +127,12 @@ def monitored_drugs() -> np.ndarray:
 
 
 def compute(inp: Inputs) -> Baselines:
-    n, k = inp.n_patients, len(model.ANALYTES)
+    n = inp.n_patients
     doses = inp.doses
     first_start = np.full(n, NEVER, dtype=np.int64)
     first_drug = np.full(n, -1, dtype=np.int64)
-    mon = monitored_drugs()[doses.drug] if len(doses) else np.zeros(0, dtype=bool)
-    mon &= doses.start < NEVER
+    known = doses.start < NEVER if len(doses) else np.zeros(0, dtype=bool)
+    mon = monitored_drugs()[doses.drug] & known if len(doses) else np.zeros(0, dtype=bool)
     if mon.any():
         pid, start, drug = doses.pid[mon], doses.start[mon], doses.drug[mon]
         order = np.lexsort((start, pid))
@@ -77,96 +140,135 @@ def compute(inp: Inputs) -> Baselines:
         first_start[pid[firsts]] = start[firsts]
         first_drug[pid[firsts]] = drug[firsts]
 
-    value = np.full((n, k), np.nan)
-    count = np.zeros((n, k), dtype=np.int64)
-    t_first = np.full((n, k), NEVER, dtype=np.int64)
-    t_last = np.full((n, k), NEVER, dtype=np.int64)
+    draws: dict[int, Draws] = {}
     labs = inp.labs
-    if len(labs) and mon.any():
-        # strictly before a known start, one value per draw; a patient without a
-        # monitored drug (first_start NEVER) has no pre-treatment results at all
-        pre = (labs.t < first_start[labs.pid]) & (first_start[labs.pid] < NEVER) & labs.draws()
-        if pre.any():
-            ana, pid, v, t = labs.analyte[pre], labs.pid[pre], labs.value[pre], labs.t[pre]
-            order = np.lexsort((v, pid, ana))
-            ana, pid, v, t = ana[order], pid[order], v[order], t[order]
-            starts = np.flatnonzero(group_starts(ana, pid))
-            counts = np.diff(np.append(starts, len(v)))
-            med = (v[starts + (counts - 1) // 2] + v[starts + counts // 2]) / 2
-            value[pid[starts], ana[starts]] = med
-            count[pid[starts], ana[starts]] = counts
-            t_first[pid[starts], ana[starts]] = np.minimum.reduceat(t, starts)
-            t_last[pid[starts], ana[starts]] = np.maximum.reduceat(t, starts)
+    if len(labs):
+        one = labs.draws()
+        for a, name in enumerate(model.ANALYTES):
+            s = labs.slice(name)
+            rows = np.flatnonzero(one[s]) + s.start
+            if len(rows):
+                draws[a] = Draws(pair_key(labs.pid[rows], labs.t[rows]), labs.t[rows], labs.value[rows], labs.cmp[rows])
 
-    basis = np.where(np.isfinite(value), PRETREATMENT, NONE).astype(np.int8)
-    clinician = np.isfinite(inp.baseline)
-    value = np.where(clinician, inp.baseline, value)
-    basis[clinician] = CLINICIAN
-    count[clinician] = 0
-    t_first[clinician] = NEVER
-    t_last[clinician] = NEVER
+    courses: dict[int, Courses] = {}
+    for d in np.unique(doses.drug[known]) if len(doses) else ():
+        m = known & (doses.drug == d)
+        courses[int(d)] = _courses(doses.pid[m], doses.start[m], doses.end[m])
     restarts = (
-        _treatment_starts(doses.pid[mon], doses.start[mon], doses.end[mon]) if mon.any() else np.zeros(0, np.int64)
+        np.sort(_courses(doses.pid[mon], doses.start[mon], doses.end[mon]).key) if mon.any() else np.zeros(0, np.int64)
     )
-    return Baselines(value, basis, count, first_drug, first_start, t_first, t_last, restarts)
+    return Baselines(inp.baseline.copy(), first_drug, first_start, restarts, draws, courses)
 
 
-def _treatment_starts(pid: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
-    """Sorted pair keys of the starts of monitored treatment: a patient's first monitored
-    dose, and each one that begins more than a day after every earlier one ended (a
-    restart after a time without any monitored drug; a dose change or a second drug
-    added while one is in force is not a new start)."""
+def _courses(pid: np.ndarray, start: np.ndarray, end: np.ndarray) -> Courses:
+    """The courses of dose rows (one drug, or every monitored drug together): a patient's
+    first dose, and each dose that begins more than a day after every earlier one ended (a
+    restart after a time without any; a dose change, or a second drug added while one is in
+    force, is not a new start), each with the latest end of its doses."""
     order = np.lexsort((start, pid))
     pid, start, end = pid[order], start[order], end[order]
     reach = np.maximum.accumulate(pair_key(pid, end))  # the latest end so far (a patient's in its bits)
     before = np.r_[np.iinfo(np.int64).min, reach[:-1]]
     new = group_starts(pid) | (pair_key(pid, start - DAY) > before)
-    return np.sort(pair_key(pid[new], start[new]))
+    first = np.flatnonzero(new)
+    last_end = np.maximum.reduceat(end, first) if len(first) else np.zeros(0, np.int64)
+    return Courses(pair_key(pid[first], start[first]), pid[first], start[first], last_end)
 
 
-def for_rows(base: Baselines, pid: np.ndarray, analyte: int, t: np.ndarray, min_results: int) -> np.ndarray:
-    """The baseline each result (patient ``pid``, time ``t``) is compared with, NaN if none.
+def _before(draws: Draws | None, pid: np.ndarray, anchor: np.ndarray, n: int) -> tuple[np.ndarray, ...]:
+    """The median of the last ``n`` draws of each patient strictly before ``anchor`` (NEVER:
+    none), as (value, bound, count, t_first, t_last); NaN where there are fewer than ``n``."""
+    q = len(pid)
+    value, bound = np.full(q, np.nan), np.zeros(q, dtype=np.int8)
+    count = np.zeros(q, dtype=np.int64)
+    t_first, t_last = np.full(q, NEVER, dtype=np.int64), np.full(q, NEVER, dtype=np.int64)
+    if draws is None or not q:
+        return value, bound, count, t_first, t_last
+    stop = np.searchsorted(draws.key, pair_key(pid, anchor), side="left")  # strictly before the start
+    begin = np.searchsorted(draws.key, pair_key(pid, np.full(q, -(2**40), dtype=np.int64)), side="left")
+    rows = np.flatnonzero((anchor < NEVER) & (stop - begin >= n))
+    if not len(rows):
+        return value, bound, count, t_first, t_last
+    at = (stop[rows] - n)[:, None] + np.arange(n)[None, :]
+    v, c = draws.value[at], draws.cmp[at]
+    # each censored draw at both ends of its range: "<x" anywhere up to x, ">x" from x up
+    low = np.median(np.where(c < 0, -np.inf, v), axis=1)
+    high = np.median(np.where(c > 0, np.inf, v), axis=1)
+    with np.errstate(invalid="ignore"):
+        exact = low == high
+    above, below = (c > 0).any(axis=1), (c < 0).any(axis=1)
+    med = np.median(v, axis=1)
+    value[rows] = np.where(exact | (above != below), med, np.nan)
+    bound[rows] = np.where(exact, 0, np.where(above & ~below, 1, np.where(below & ~above, -1, 0)))
+    count[rows] = n
+    t_first[rows], t_last[rows] = draws.t[at[:, 0]], draws.t[at[:, -1]]
+    return value, bound, count, t_first, t_last
 
-    A clinician-set baseline applies to every result; a computed one only to results
-    from the start of the first monitored drug on, and only when it rests on at least
-    ``min_results`` pre-treatment draws.
+
+def for_rows(
+    base: Baselines, pid: np.ndarray, analyte: int, t: np.ndarray, min_results: int, drug: int | None = None
+) -> Reference:
+    """The baseline each result (patient ``pid``, time ``t``) is compared with.
+
+    A clinician-set baseline applies to every result.  A computed one is the median of
+    the last ``min_results`` draws (at least one) before the start of treatment, for the
+    results from that start on: the first monitored drug's start, or with ``drug`` (an
+    index into DRUGS) the start of that drug's course in force at the result (a result
+    taken when the drug is not in force has none from it).
     """
-    value = base.value[pid, analyte]
-    basis = base.basis[pid, analyte]
-    usable = (basis == CLINICIAN) | (
-        (basis == PRETREATMENT) & (base.count[pid, analyte] >= max(min_results, 1)) & (t >= base.first_start[pid])
+    q = len(pid)
+    if drug is None:
+        start = base.first_start[pid]
+        which = base.first_drug[pid]
+        applies = (start < NEVER) & (t >= start)
+    else:
+        start, which, applies = np.full(q, NEVER, dtype=np.int64), np.full(q, -1, dtype=np.int64), np.zeros(q, bool)
+        c = base.courses.get(drug)
+        if c is not None and len(c.key) and q:
+            i = np.searchsorted(c.key, pair_key(pid, t), side="right") - 1
+            ii = np.maximum(i, 0)
+            applies = (i >= 0) & (c.pid[ii] == pid) & (t < c.end[ii])  # in force: start <= t < end
+            start = np.where(applies, c.start[ii], NEVER)
+            which = np.where(applies, drug, -1)
+    anchor = np.where(applies, start, NEVER)
+    value, bound, count, t_first, t_last = _before(base.draws.get(analyte), pid, anchor, max(min_results, 1))
+    basis = np.where(np.isfinite(value), PRETREATMENT, NONE).astype(np.int8)
+    clinician = base.clinician[pid, analyte]
+    mine = np.isfinite(clinician)
+    value = np.where(mine, clinician, value)
+    basis[mine], bound[mine], count[mine], t_first[mine], t_last[mine] = CLINICIAN, 0, 0, NEVER, NEVER
+    computed = basis == PRETREATMENT
+    return Reference(
+        value, bound, basis, count, t_first, t_last, np.where(computed, which, -1), np.where(computed, start, NEVER)
     )
-    return np.where(usable, value, np.nan)
 
 
 def _day_text(sec: np.ndarray) -> pa.Array:
-    return pc.strftime(pa.array(sec.astype("datetime64[s]")), format="%Y-%m-%d")
+    return pc.strftime(pa.array(np.asarray(sec).astype("datetime64[s]")), format="%Y-%m-%d")
 
 
-def words(inp: Inputs, base: Baselines, pid: np.ndarray, a: int) -> pa.Array:
-    """How each baseline (patient ``pid``, analyte index ``a``) was obtained, in words:
-    "clinician-set: <why>", or "median of the results before Azathioprine started on
-    2024-01-01, n=3, drawn 2023-10-01 to 2023-12-01" (the drug, its start and the dates
-    of the results: a baseline years old is seen as such)."""
-    basis = base.basis[pid, a]
+def words(inp: Inputs, ref: Reference, pid: np.ndarray, a: int) -> pa.Array:
+    """How each baseline (``ref`` of patient ``pid``, analyte index ``a``) was obtained:
+    "clinician-set: <why>", "the last result before Methotrexate started on 2024-01-01,
+    drawn 2023-12-01", or "median of the last 3 results before Azathioprine started on
+    2024-01-01, drawn 2023-10-01 to 2023-12-01" (the drug, its start and the dates of the
+    draws: a baseline years old is seen as such), with "; censored, so only a bound" when
+    it is a bound; "" where there is none."""
+    if not len(pid):
+        return pa.array([], pa.string())
     note = inp.baseline_note[pid, a]
     clinician = pc.if_else(pa.array(note != ""), cat("clinician-set: ", note), pa.scalar("clinician-set", pa.string()))
-    drug = np.array([*(model.drug_label(d) for d in DRUGS), "treatment"], dtype=object)
-    first = drug[np.where(base.first_drug[pid] >= 0, base.first_drug[pid], len(DRUGS))]
-    computed = cat("median of the results before ", first, " started")
-    if len(pid) and base.t_first is not None and base.t_last is not None:
-        began = base.first_start[pid]
-        lo, hi = base.t_first[pid, a], base.t_last[pid, a]
-        known = (began < NEVER) & (lo < NEVER)
-        safe = np.where(known, began, 0)
-        drawn = pc.if_else(
-            pa.array(lo == hi),
-            cat(", drawn ", _day_text(np.where(known, lo, 0))),
-            cat(", drawn ", _day_text(np.where(known, lo, 0)), " to ", _day_text(np.where(known, hi, 0))),
-        )
-        on = pc.if_else(pa.array(known), cat(" on ", _day_text(safe)), pa.scalar("", pa.string()))
-        tail = pc.if_else(pa.array(known), drawn, pa.scalar("", pa.string()))
-        computed = cat(computed, on, ", n=", num(base.count[pid, a]), tail)
-    else:
-        computed = cat(computed, ", n=", num(base.count[pid, a]))
-    return pc.if_else(pa.array(basis == CLINICIAN), clinician, computed)
+    label = np.array([*(model.drug_label(d) for d in DRUGS), "treatment"], dtype=object)
+    drug = label[np.where(ref.drug >= 0, ref.drug, len(DRUGS))]
+    known = ref.basis == PRETREATMENT
+    safe = np.where(known, ref.start, 0)
+    lo, hi = np.where(known, ref.t_first, 0), np.where(known, ref.t_last, 0)
+    many = np.char.add(np.char.add("median of the last ", ref.count.astype(str)), " results")
+    head = np.where(ref.count > 1, many, "the last result")
+    drawn = pc.if_else(
+        pa.array(lo == hi), cat(", drawn ", _day_text(lo)), cat(", drawn ", _day_text(lo), " to ", _day_text(hi))
+    )
+    censored = np.where(ref.bound != 0, "; censored, so only a bound", "").astype(object)
+    computed = cat(head.astype(object), " before ", drug, " started on ", _day_text(safe), drawn, censored)
+    out = pc.if_else(pa.array(known), computed, pa.scalar("", pa.string()))
+    return pc.if_else(pa.array(ref.basis == CLINICIAN), clinician, out)

@@ -256,7 +256,10 @@ def grade_all(inp: Inputs, base: Baselines) -> Grades:
             own = labs.ref_high[s]
             lab_ok = np.isfinite(own) & (own > 0)
             uln = np.where(lab_ok, own, default_limit(analyte, "high"))
-            bl = for_rows(base, labs.pid[s], model.ANALYTES.index(analyte), labs.t[s], baseline_min_results())
+            ref = for_rows(base, labs.pid[s], model.ANALYTES.index(analyte), labs.t[s], baseline_min_results())
+            # a censored baseline ("<40") is only a bound: CTCAE's multiples need a value, so
+            # such a result is graded on the ULN alone (H211)
+            bl = np.where(ref.usable(), ref.value, np.nan)
             g, c, on_base = grade_high(v, cmp, uln, bl, term)
             dflt = np.where(children(inp, np.arange(s.start, s.stop)), CHILD_DEFAULT, DEFAULT_LIMIT)
             b = np.where(on_base, BASELINE, np.where(lab_ok, LAB_LIMIT, dflt))

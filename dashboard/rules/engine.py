@@ -22,7 +22,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from dashboard.model import ANALYTES, CANONICAL_UNITS, analyte_info
+from dashboard.model import ANALYTES, CANONICAL_UNITS, analyte_info, drugs
 from dashboard.rules.data import SEVERITIES, rules_file, schedule_file
 
 DEFAULT_PROFILE = "BSR 2025"
@@ -30,7 +30,7 @@ LEGACY_PROFILE = "BSR 2017 / NICE"
 CTCAE_ONLY = "CTCAE only"
 KINDS = ("guideline", "trend")
 COMPARISONS = {
-    "guideline": ("<", ">", "rise_pct"),
+    "guideline": ("<", ">", "rise_pct", "fall_pct"),
     "trend": ("consecutive_falls", "baseline_fall"),
 }
 #: What a user profile may change on a rule.
@@ -68,6 +68,16 @@ class Rule:
     #: ``repeat_group`` (a test group of schedule.toml) due ``repeat_days`` after it
     repeat_days: int = 0
     repeat_group: str = ""
+    #: a rule tied by its source to one drug (a label's rule): it judges only results
+    #: taken while that drug is in force, against the baseline before that drug's course
+    drug: str = ""
+    #: the limit counts ("30% or more", as a label writes it); else strict ("more than")
+    inclusive: bool = False
+    #: a second condition of a ``baseline_fall`` guideline rule: the result is also below
+    #: this value (the voclosporin label: eGFR < 60 and reduced by >= 30%); 0: none
+    and_below: float = 0.0
+    #: an upper end of a fall band (strict: "> 20% and < 30%"); 0: none
+    below_pct: float = 0.0
 
     def message_for(self, analyte: str) -> str:
         """The advice for one analyte (``messages``), else the rule's ``message``."""
@@ -132,6 +142,10 @@ def _rule_from(item: Mapping[str, Any]) -> Rule:
         status=str(item.get("status", "")),
         repeat_days=int(item.get("repeat_days", 0)),
         repeat_group=str(item.get("repeat_group", "")),
+        drug=str(item.get("drug", "")),
+        inclusive=bool(item.get("inclusive", False)),
+        and_below=float(item.get("and_below", 0.0)),
+        below_pct=float(item.get("below_pct", 0.0)),
     )
 
 
@@ -166,8 +180,8 @@ def validate_rule(rule: Rule) -> None:
             raise RuleError(f"{where}: threshold {rule.threshold:g} {rule.unit} is outside the plausible {lo:g}-{hi:g}")
     elif rule.threshold >= 100:
         raise RuleError(f"{where}: a percentage threshold must be below 100")
-    if rule.comparison == "rise_pct" and rule.window_days <= 0:
-        raise RuleError(f"{where}: rise_pct needs window_days")
+    if rule.comparison == "rise_pct" and rule.window_days <= 0 and not rule.drug:
+        raise RuleError(f"{where}: rise_pct needs window_days (the fallback without a baseline) or a drug")
     if rule.comparison == "consecutive_falls" and rule.count < 2:
         raise RuleError(f"{where}: consecutive_falls needs count >= 2")
     if rule.comparison == "baseline_fall" and rule.min_results < 2:
@@ -183,6 +197,12 @@ def validate_rule(rule: Rule) -> None:
         raise RuleError(f"{where}: every rule needs a source")
     if rule.repeat_days < 0 or bool(rule.repeat_days) != bool(rule.repeat_group):
         raise RuleError(f"{where}: repeat_days (> 0) and repeat_group go together")
+    if rule.comparison == "fall_pct" and not rule.drug:
+        raise RuleError(f"{where}: fall_pct is a label's rule: it needs the drug whose baseline it uses")
+    if rule.drug and rule.drug not in drugs():
+        raise RuleError(f"{where}: unknown drug {rule.drug!r}")
+    if rule.below_pct and not rule.threshold < rule.below_pct < 100:
+        raise RuleError(f"{where}: below_pct must lie between the threshold and 100")
     if rule.repeat_group and rule.repeat_group not in schedule_file()["test_groups"]:
         raise RuleError(f"{where}: repeat_group {rule.repeat_group!r} is not a test group of schedule.toml")
 

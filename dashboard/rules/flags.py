@@ -92,7 +92,9 @@ def ctcae_hits(inp: Inputs, grades: ctcae.Grades, base: bl.Baselines) -> list[Hi
                 )
                 msg = pc.if_else(pa.array(mm), reported, msg)
         else:
-            ref = np.where(basis == ctcae.BASELINE, base.value[labs.pid[idx], model.ANALYTES.index(analyte)], limit)
+            a = model.ANALYTES.index(analyte)
+            own = bl.for_rows(base, labs.pid[idx], a, labs.t[idx], ctcae.baseline_min_results())
+            ref = np.where(basis == ctcae.BASELINE, own.value, limit)
             of = np.where(basis == ctcae.BASELINE, " × baseline ", " × ULN ").astype(object)
             where = np.where(basis == ctcae.LAB_LIMIT, ", lab's range", "")
             where = np.where(basis == ctcae.DEFAULT_LIMIT, ", default ULN", where).astype(object)
@@ -103,7 +105,7 @@ def ctcae_hits(inp: Inputs, grades: ctcae.Grades, base: bl.Baselines) -> list[Hi
             on_base = basis == ctcae.BASELINE
             # a grade on the baseline names that baseline: its value, and the drug, start and
             # dates of the results it rests on, or the clinician (H200)
-            how = bl.words(inp, base, labs.pid[idx], model.ANALYTES.index(analyte))
+            how = bl.words(inp, own, labs.pid[idx], a)
             whose = pc.if_else(pa.array(on_base), cat(": ", how), pa.scalar("", pa.string()))
             msg = cat(head, op, num(cut), " (", num(cut / ref, 2), of, num(ref), whose, where, ")")
             used = np.where(on_base, ref, np.nan)

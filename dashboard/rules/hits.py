@@ -64,19 +64,31 @@ def change_text(
     basis: tuple[pa.Array | str, ...],
     threshold: float,
     advice: str,
+    bound: np.ndarray | None = None,
+    inclusive: bool = False,
 ) -> pa.Array:
     """A relative change in words: "<Analyte> <result> <unit> is <pct>% <relation>
     <reference><basis> (limit: more than <threshold>%): <advice>" (``pct``: the values
-    and their decimals)."""
+    and their decimals).  Where the reference is only a bound (``bound`` +1: at least it,
+    -1: at most it), the change is "at least <pct>%" and the reference keeps its
+    comparator (">10"): a bound is never shown as a value.  ``inclusive``: the limit is
+    "<threshold>% or more"."""
+    n = len(reference)
+    side = np.zeros(n, dtype=np.int8) if bound is None else np.asarray(bound)
+    least = np.where(side != 0, "at least ", "").astype(object)
+    mark = np.where(side > 0, ">", np.where(side < 0, "<", "")).astype(object)
+    limit = f"{threshold:g}% or more" if inclusive else f"more than {threshold:g}%"
     return cat(
         f"{label(analyte)} ",
         *result,
         f" {unit_text(analyte)} is ",
+        least,
         num(*pct),
         f"% {relation} ",
+        mark,
         num(reference),
         *basis,
-        f" (limit: more than {threshold:g}%): {advice}",
+        f" (limit: {limit}): {advice}",
     )
 
 

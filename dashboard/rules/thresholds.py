@@ -7,10 +7,12 @@ leaves it on either side ("<2.0" against "< 1.6", ">0.5" against it) is neither:
 gets a caution under the same rule that says so and asks for the value.
 
 ``rise_pct`` (creatinine): the result is more than ``threshold`` % above the patient's
-baseline (the clinician's, or the pre-treatment median of at least ``min_results``
-draws, from the start of the first monitored drug on: a result is never its own
+baseline (the clinician's, or the median of the last ``min_results`` draws before the
+start of the first monitored drug, from that start on: a result is never its own
 baseline); without one, above the lowest result of the previous ``window_days`` (at least
-one earlier result is needed), which the flag names as a fallback.
+one earlier result is needed), which the flag names as a fallback.  A rule with a
+``drug`` (a label's rule) compares with the level before that drug's course, only while
+it is taken, with no fallback; ``inclusive``: "``threshold`` % or more".
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from dashboard.rules.ctcae import above, below, undecided
 from dashboard.rules.data import DAY, severity_rank
 from dashboard.rules.engine import Rule
 from dashboard.rules.hits import Hits, cat, change_text, comparator_text, label, num, unit_text
-from dashboard.rules.inputs import Inputs, pair_key
+from dashboard.rules.inputs import D, Inputs, pair_key
 
 
 def _guideline_hits(rule: Rule, idx: np.ndarray, threshold: np.ndarray, message: pa.Array, **basis: np.ndarray) -> Hits:
@@ -45,6 +47,8 @@ def _guideline_hits(rule: Rule, idx: np.ndarray, threshold: np.ndarray, message:
 def guideline_hits(inp: Inputs, rule: Rule, base: bl.Baselines | None = None) -> Hits:
     if rule.comparison == "rise_pct":
         return rise_hits(inp, rule, base)
+    if rule.comparison == "fall_pct":
+        return fall_hits(inp, rule, base)
     labs = inp.labs
     s = labs.slice(rule.analyte)
     v, cmp = labs.value[s], labs.cmp[s]
@@ -108,32 +112,100 @@ def rise_hits(inp: Inputs, rule: Rule, base: bl.Baselines | None = None) -> Hits
     labs = inp.labs
     s = labs.slice(rule.analyte)
     v = labs.value[s]
-    nadir = previous_minimum(labs.pid[s], labs.t[s], v, rule.window_days * DAY)
-    own = np.full(len(v), np.nan)
-    if base is not None:
-        own = bl.for_rows(base, labs.pid[s], model.ANALYTES.index(rule.analyte), labs.t[s], rule.min_results)
-    has_own = np.isfinite(own)
-    ref = np.where(has_own, own, nadir)
+    a = model.ANALYTES.index(rule.analyte)
+    pid, t = labs.pid[s], labs.t[s]
+    # a rule tied to one drug (the ciclosporin label's "pre-treatment level") compares with
+    # the level before that drug's course, and only while it is taken (H212); it has no
+    # fallback: without that level the label's rule cannot be applied
+    drug = D[rule.drug] if rule.drug else None
+    nadir = previous_minimum(pid, t, v, rule.window_days * DAY) if drug is None else np.full(len(v), np.nan)
+    ref = bl.for_rows(base, pid, a, t, rule.min_results, drug) if base is not None else None
+    # an upper bound ("<40": the level was at most 40) still proves a rise above it; a lower
+    # bound does not, and is not used (H211)
+    has_own = ref.usable(-1) if ref is not None else np.zeros(len(v), dtype=bool)
+    own = ref.value if ref is not None else np.full(len(v), np.nan)
+    reference = np.where(has_own, own, nadir)
     with np.errstate(invalid="ignore", divide="ignore"):
-        pct = np.round((v - ref) / ref * 100, 9)
-        fired = (pct > rule.threshold) & (ref > 0)
+        pct = np.round((v - reference) / reference * 100, 9)
+        past = pct >= rule.threshold if rule.inclusive else pct > rule.threshold
+        fired = past & (reference > 0)
     local = np.flatnonzero(fired)
     idx = local + s.start
-    limit = ref[local] * (1 + rule.threshold / 100)
+    limit = reference[local] * (1 + rule.threshold / 100)
     fallback = f"the lowest of the previous {rule.window_days} days (no pre-treatment baseline: it may be on treatment)"
     words = pa.array(np.where(has_own[local], "the patient's baseline", fallback).astype(object), pa.string())
-    if base is not None and len(local):
-        a = model.ANALYTES.index(rule.analyte)
-        clinician = base.basis[labs.pid[idx], a] == bl.CLINICIAN
-        # the drug the baseline precedes, its start and the dates of its results (H200)
-        how = bl.words(inp, base, labs.pid[idx], a)
+    bound = np.zeros(len(local), dtype=np.int8)
+    if ref is not None and len(local):
+        mine = ref.take(local)
+        clinician = mine.basis == bl.CLINICIAN
+        # the drug the baseline precedes, its start and the dates of its draws (H200, H210)
+        how = bl.words(inp, mine, labs.pid[idx], a)
         computed = cat("the pre-treatment baseline (", how, ")")
         words = pc.if_else(pa.array(has_own[local] & ~clinician), computed, words)
         words = pc.if_else(pa.array(has_own[local] & clinician), "the clinician-set baseline", words)
+        bound = np.where(has_own[local], mine.bound, 0).astype(np.int8)
     result = (comparator_text(labs.cmp[idx]), num(labs.value[idx]))
     msg = change_text(
-        rule.analyte, result, (pct[local], 2), "above", ref[local], (", ", words), rule.threshold, rule.message
+        rule.analyte,
+        result,
+        (pct[local], 2),
+        "above",
+        reference[local],
+        (", ", words),
+        rule.threshold,
+        rule.message,
+        bound=bound,
+        inclusive=rule.inclusive,
     )
     shown = np.asarray(words.to_pylist(), dtype=object)
     basis = np.where(has_own[local], shown, f"lowest of the previous {rule.window_days} days").astype(object)
-    return _guideline_hits(rule, idx, limit, msg, baseline=ref[local], baseline_basis=basis)
+    return _guideline_hits(rule, idx, limit, msg, baseline=reference[local], baseline_basis=basis)
+
+
+def fall_hits(inp: Inputs, rule: Rule, base: bl.Baselines | None = None) -> Hits:
+    """``fall_pct`` (a label's rule, ``drug`` required): the result is ``threshold`` % or
+    more (``inclusive``; else more than) below the level before the drug's course, while
+    the drug is taken; with ``below_pct`` also less than that far below (a band), with
+    ``and_below`` the result is also below that value (the voclosporin label: eGFR < 60
+    and reduced by >= 30% from baseline, H214).  A bound is used only where it proves the
+    finding: a lower-bound baseline (">90") or an upper-bound result ("<30") can only make
+    the fall larger, so they count for a fall of at least the threshold, never for a band
+    whose upper end must be proved too."""
+    labs = inp.labs
+    s = labs.slice(rule.analyte)
+    v, cmp = labs.value[s], labs.cmp[s]
+    a = model.ANALYTES.index(rule.analyte)
+    pid, t = labs.pid[s], labs.t[s]
+    if base is None:
+        return _guideline_hits(rule, np.zeros(0, np.int64), np.zeros(0), pa.array([], pa.string()))
+    ref = bl.for_rows(base, pid, a, t, rule.min_results, D[rule.drug])
+    band = rule.below_pct > 0
+    use = ref.usable(0 if band else +1) & ((cmp == 0) if band else (cmp <= 0))
+    own = np.where(use, ref.value, np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        drop = np.round((own - v) / own * 100, 9)
+        fired = (own > 0) & ((drop >= rule.threshold) if rule.inclusive else (drop > rule.threshold))
+        if band:
+            fired &= drop < rule.below_pct
+    if rule.and_below:
+        fired &= below(v, cmp, rule.and_below)
+    local = np.flatnonzero(fired)
+    idx = local + s.start
+    mine = ref.take(local)
+    words = bl.words(inp, mine, pid[local], a)
+    result = (comparator_text(labs.cmp[idx]), num(labs.value[idx]))
+    msg = change_text(
+        rule.analyte,
+        result,
+        (drop[local], 1),
+        "below",
+        own[local],
+        (", the pre-treatment baseline (", words, ")"),
+        rule.threshold,
+        rule.message,
+        bound=mine.bound,
+        inclusive=rule.inclusive,
+    )
+    limit = own[local] * (1 - rule.threshold / 100)
+    basis = np.asarray(words.to_pylist(), dtype=object)
+    return _guideline_hits(rule, idx, limit, msg, baseline=own[local], baseline_basis=basis)

@@ -5,9 +5,9 @@
     different results counts by its more severe one).  Fires on the ``count``-th fall
     even when every value is in range, and on every further fall: one episode.
 ``baseline_fall``  the result is more than ``threshold`` % below the patient's own
-    baseline (:mod:`dashboard.rules.baselines`).  A computed (pre-treatment) baseline
-    needs ``min_results`` pre-treatment draws and is compared with results from the
-    start of treatment on; a clinician-set baseline with every result.
+    baseline (:mod:`dashboard.rules.baselines`).  A computed (pre-treatment) baseline is
+    the median of the last ``min_results`` draws before the start of treatment and is
+    compared with results from that start on; a clinician-set baseline with every result.
 
 Severity: the rule's, but at most ``max_severity_in_range`` while the result is within
 the reference range (the lab's LLN, else the default): a trend among normal counts is a
@@ -104,18 +104,25 @@ def baseline_fall_hits(inp: Inputs, rule: Rule, base: bl.Baselines) -> list[Hits
         a = model.ANALYTES.index(analyte)
         s = labs.slice(analyte)
         pid, v, cmp, t = labs.pid[s], labs.value[s], labs.cmp[s], labs.t[s]
-        ref = bl.for_rows(base, pid, a, t, rule.min_results)  # NaN: no usable baseline
+        ref = bl.for_rows(base, pid, a, t, rule.min_results)
+        # a lower bound (">10": the level was at least 10) still proves a fall below it; an
+        # upper bound does not, and is not used (H211)
+        use = ref.usable(+1)
+        own = np.where(use, ref.value, np.nan)  # NaN: no usable baseline
         with np.errstate(invalid="ignore", divide="ignore"):
-            drop = np.round((ref - v) / ref * 100, 9)
+            drop = np.round((own - v) / own * 100, 9)
             # "<" puts the value below its bound, so a drop of exactly the threshold is more;
             # "<=" may be the bound itself
-            fired = (ref > 0) & ((drop > rule.threshold) | ((cmp == -1) & (drop >= rule.threshold)))
+            fired = (own > 0) & ((drop > rule.threshold) | ((cmp == -1) & (drop >= rule.threshold)))
         local = np.flatnonzero(fired)
         idx = local + s.start
-        words = bl.words(inp, base, pid[local], a)
+        mine = ref.take(local)
+        words = bl.words(inp, mine, pid[local], a)
         result, relation, wording = (num(v[local]),), "below the patient's baseline", (" (", words, ")")
         advice = rule.message_for(analyte)
-        msg = change_text(analyte, result, (drop[local], 1), relation, ref[local], wording, rule.threshold, advice)
+        msg = change_text(
+            analyte, result, (drop[local], 1), relation, own[local], wording, rule.threshold, advice, bound=mine.bound
+        )
         basis = np.asarray(words.to_pylist(), dtype=object)
-        out.append(_trend_hits(inp, rule, analyte, idx, msg, baseline=ref[local], baseline_basis=basis))
+        out.append(_trend_hits(inp, rule, analyte, idx, msg, baseline=own[local], baseline_basis=basis))
     return out

@@ -19,19 +19,27 @@ RULE_COLUMNS = ["Rule", "Kind", "Analyte", "Test", "Threshold", "Unit", "Severit
 EDITABLE_COLUMNS = ["Threshold", "Severity", "On"]
 
 
-def _test_text(comparison: str, count: int, window: int, min_results: int = 0) -> str:
+def _test_text(comparison: str, count: int, window: int, min_results: int = 0, drug: str = "") -> str:
+    if drug:  # a label's rule: the level before that drug, while it is taken (H212)
+        name = model.drug_label(drug)
+        before = f"the last {min_results} results" if min_results > 1 else "the last result"
+        return {
+            "rise_pct": f"rise (%) above {before} before {name} started, while {name} is taken",
+            "fall_pct": f"fall (%) below {before} before {name} started, while {name} is taken",
+        }[comparison]
     return {
         "<": "result below",
         ">": "result above",
-        "rise_pct": f"rise (%) above the lowest of the previous {window} days",
+        "rise_pct": f"rise (%) above the patient's baseline (the last result before the drug), else above the lowest "
+        f"of the previous {window} days",
         "consecutive_falls": f"fall (%) at each of {count} consecutive tests",
-        "baseline_fall": f"fall (%) below the patient's baseline (pre-treatment median of at least {min_results} draws,"
+        "baseline_fall": f"fall (%) below the patient's baseline (median of the last {min_results} draws before the drug,"
         " or clinician-set)",
     }[comparison]
 
 
 #: The comparisons whose threshold is a percentage (a rise or a fall), not a value.
-PERCENT_COMPARISONS: frozenset[str] = frozenset({"rise_pct", "consecutive_falls", "baseline_fall"})
+PERCENT_COMPARISONS: frozenset[str] = frozenset({"rise_pct", "fall_pct", "consecutive_falls", "baseline_fall"})
 
 
 def rules_frame(profile: Profile) -> pd.DataFrame:
@@ -41,7 +49,7 @@ def rules_frame(profile: Profile) -> pd.DataFrame:
             "Rule": r.id,
             "Kind": r.kind,
             "Analyte": ", ".join(model.analyte_label(a) for a in r.analytes),
-            "Test": _test_text(r.comparison, r.count, r.window_days, r.min_results),
+            "Test": _test_text(r.comparison, r.count, r.window_days, r.min_results, r.drug),
             "Threshold": r.threshold,
             # a percentage rule's threshold is a percentage, whatever unit its analyte is in
             "Unit": "%" if r.comparison in PERCENT_COMPARISONS else DISPLAY_UNIT.get(r.unit, r.unit),
@@ -62,10 +70,16 @@ def rule_source_lines(profile: Profile) -> list[str]:
     for r in profile.rules:
         analytes = ", ".join(model.analyte_label(a) for a in r.analytes)
         unit = DISPLAY_UNIT.get(r.unit, r.unit)
-        text = _test_text(r.comparison, r.count, r.window_days, r.min_results)
+        text = _test_text(r.comparison, r.count, r.window_days, r.min_results, r.drug)
         # a percentage rule's threshold is a percentage, whatever unit its analyte is in
-        if "(%)" in text:  # strict, as every rule: "a fall of more than 30% below ..."
-            test = f"{analytes}: {text.replace(' (%)', f' of more than {r.threshold:g}%', 1)}"
+        if "(%)" in text:  # strict, as the guidelines write it ("a fall of more than 30% below ..."),
+            # or inclusive where the source says "or more" (a label's rule)
+            amount = f" of {r.threshold:g}% or more" if r.inclusive else f" of more than {r.threshold:g}%"
+            if r.below_pct:
+                amount += f" and less than {r.below_pct:g}%"
+            if r.and_below:
+                amount += f", the result also below {r.and_below:g} {unit}"
+            test = f"{analytes}: {text.replace(' (%)', amount, 1)}"
         else:
             test = f"{analytes}: {text} {r.threshold:g}{' ' + unit if unit else ''}"
         advice = "; ".join(dict.fromkeys(r.message_for(a) for a in r.analytes)) or r.message

@@ -25,11 +25,6 @@ def _flags(rv, rule: str) -> pd.DataFrame:
 # --------------------------------------------------------------------------- F5 censored baseline
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe11 F5: a censored pre-treatment result ('>10') enters the baseline median as the number 10 and the "
-    "flag calls it 'the patient's baseline 10' without saying it is only a bound",
-)
 def test_a_baseline_resting_on_censored_results_says_it_is_a_bound():
     # three pre-treatment neutrophil counts reported ">10": the baseline is only known to be
     # above 10, so "35% below the baseline 10" is a lower bound of the fall, never a value.
@@ -44,12 +39,6 @@ def test_a_baseline_resting_on_censored_results_says_it_is_a_bound():
 # --------------------------------------------------------------------------- F6 a CNI added to methotrexate
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe11 F6: the creatinine baseline is always the one before the first monitored drug; a ciclosporin "
-    "added to methotrexate is never compared with its own pre-treatment creatinine (label: a rise of 30% or "
-    "more above the pre-treatment level: reduce the dose by 25-50%)",
-)
 def test_ciclosporin_added_to_methotrexate_is_judged_on_the_creatinine_before_ciclosporin():
     # ciclosporin.toml usual_dose (US Neoral label as reproduced): "reduce by 25-50% if creatinine
     # rises 30% or more above the pre-treatment level".  Before methotrexate (2019) 90 umol/L;
@@ -65,12 +54,6 @@ def test_ciclosporin_added_to_methotrexate_is_judged_on_the_creatinine_before_ci
 # --------------------------------------------------------------------------- F7 voclosporin eGFR fall
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe11 F7: the voclosporin label's eGFR rule (eGFR < 60 and >= 30% below baseline: discontinue; "
-    "> 20% and < 30%: reduce by 7.9 mg twice daily), stated in voclosporin.toml, is not a rule: the flag says "
-    "'caution: repeat in 1 week; if creatinine is still more than 30% above baseline, withhold'",
-)
 def test_voclosporin_egfr_fall_of_30_percent_from_baseline_gives_the_label_action():
     # baseline eGFR 90 before voclosporin; 58 on it: 58 < 60 and (90 - 58) / 90 = 35.6% >= 30%
     labs = series("P", "egfr", [("2023-12-01", 90), ("2024-01-20", 80), ("2024-02-15", 58)])
@@ -108,11 +91,6 @@ def test_a_baseline_set_after_the_as_of_date_is_not_in_force_on_it():
 # --------------------------------------------------------------------------- F4 the Patient page
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe11 F4: the Patient page's Baseline tab lists only clinician-set baselines: the pre-treatment "
-    "baseline the rules use (value, dates, the drug it precedes) is never shown, nor that there is none",
-)
 def test_the_patient_page_shows_the_pre_treatment_baseline_the_rules_use():
     from streamlit.testing.v1 import AppTest
 
@@ -143,12 +121,6 @@ def test_the_patient_page_shows_the_pre_treatment_baseline_the_rules_use():
 # --------------------------------------------------------------------------- F1 old results in the baseline
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe11 F1: the baseline is the median of every pre-treatment result however old; two ALTs of 200 and "
-    "210 from 2015-16 make it 'abnormal' (200) though the last one before the drug was 30, and ALT 250 on "
-    "azathioprine is graded 0 instead of 3",
-)
 def test_an_old_abnormal_alt_does_not_hide_a_grade_3_rise_on_treatment():
     # ctcae.toml: CTCAE compares with "the value before treatment ... the trial convention of the
     # last assessment before the first dose".  Last ALT before azathioprine (2024-01-01): 30 <= ULN
@@ -164,11 +136,6 @@ def test_an_old_abnormal_alt_does_not_hide_a_grade_3_rise_on_treatment():
     assert on["ctcae_grade"].tolist() == [3]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe11 F1: creatinine 150 and 160 from 2015-16 (an old kidney injury) make the baseline 150 though "
-    "the last creatinine before methotrexate was 70: 100 on the drug (43% above 70) raises nothing",
-)
 def test_old_high_creatinines_do_not_hide_a_rise_above_the_level_before_the_drug():
     # SPS: creatinine more than 30% above baseline (the pre-treatment level): 100 is 42.9% above 70,
     # the result taken just before methotrexate: repeat in 1 week.

@@ -63,12 +63,13 @@ def test_a_dose_change_or_a_second_drug_does_not_end_an_episode():
 
 
 def test_the_creatinine_rise_names_the_drug_and_the_dates_of_its_baseline():
-    # no look-back limit (no source gives one): 55 (2010), 56 (2011) and 85 (2023-12-01) before
-    # methotrexate (2024-01-01): median 56; 80 is 42.86% above it.  The flag says how old it is.
-    labs = series("P", "creatinine", [("2010-03-01", 55), ("2011-03-01", 56), ("2023-12-01", 85), ("2024-06-01", 80)])
+    # no look-back limit (no source gives one): the last creatinine before methotrexate
+    # (2024-01-01) was 56, in 2011; 80 is (80 - 56) / 56 = 42.86% above it.  The flag says
+    # how old the baseline is.  (The older 55 of 2010 no longer counts: H210.)
+    labs = series("P", "creatinine", [("2010-03-01", 55), ("2011-03-01", 56), ("2024-06-01", 80)])
     rise = _rule(run(labs, [dose("P", "methotrexate", "2024-01-01", **MTX)]), "bsr.creatinine_rise")
     assert rise["baseline"].tolist() == [56.0]
-    words = "median of the results before Methotrexate started on 2024-01-01, n=3, drawn 2010-03-01 to 2023-12-01"
+    words = "the last result before Methotrexate started on 2024-01-01, drawn 2011-03-01"
     assert words in rise["message"].iloc[0] and words in rise["baseline_basis"].iloc[0]
     assert "42.86% above 56" in rise["message"].iloc[0]
 
@@ -79,9 +80,10 @@ def test_a_ctcae_grade_on_the_baseline_names_it_in_the_flag_and_its_columns():
     labs = series("P", "creatinine", [("2019-12-01", 60), ("2024-06-01", 100)])
     g = _rule(run(labs, [dose("P", "methotrexate", "2020-01-01", **MTX)]), "ctcae.creatinine").iloc[0]
     assert g["ctcae_grade"] == 2 and g["baseline"] == 60.0
-    words = "median of the results before Methotrexate started on 2020-01-01, n=1, drawn 2019-12-01"
+    words = "the last result before Methotrexate started on 2020-01-01, drawn 2019-12-01"
     assert g["baseline_basis"] == words and words in g["message"]
-    # ALT on an abnormal baseline: median(60, 70, 80) = 70 > ULN 40; 211 > 3 x 70 = 210: grade 2
+    # ALT on an abnormal baseline: the last before azathioprine, 70 > ULN 40 (CTCAE: the last
+    # assessment before the first dose, H210); 211 > 3 x 70 = 210: grade 2
     pre = [lab("Q", d, "alt", v, ref_high=40) for d, v in (("2024-01-05", 60), ("2024-01-12", 80), ("2024-01-19", 70))]
     rv = run(
         [*pre, lab("Q", "2024-03-15", "alt", 211, ref_high=40)], [dose("Q", "azathioprine", "2024-02-01", amount=100)]
@@ -89,6 +91,6 @@ def test_a_ctcae_grade_on_the_baseline_names_it_in_the_flag_and_its_columns():
     a = _rule(rv, "ctcae.alt")
     on = a[a["collected_at"] == pd.Timestamp("2024-03-15")].iloc[0]
     assert on["ctcae_grade"] == 2 and on["baseline"] == 70.0
-    assert on["baseline_basis"].endswith("n=3, drawn 2024-01-05 to 2024-01-19")
+    assert on["baseline_basis"] == "the last result before Azathioprine started on 2024-02-01, drawn 2024-01-19"
     # a pre-treatment result graded on the ULN names no baseline
     assert a[a["collected_at"] < pd.Timestamp("2024-02-01")]["baseline_basis"].eq("").all()

@@ -115,10 +115,16 @@ def test_every_rule_is_readable_in_full_with_its_advice_and_source(profiles_dir)
     text = " ".join(m.value for m in box.markdown).replace("\\", "")
     assert '- bsr.neutrophils_low (Neutrophils: result below 1.6 ×10⁹/L; action): advises "withhold and discuss' in text
     assert "(2025 limit not confirmed; the BSR 2017 limit is applied)" in text
-    # a percentage rule's threshold is a percentage, not µmol/L
+    # a percentage rule's threshold is a percentage, not µmol/L; the rise is measured from the
+    # baseline first, the 365-day lowest only without one (H210)
     assert (
-        "bsr.creatinine_rise (Creatinine: rise of more than 30% above the lowest of the previous 365 days; action)"
-        in text
+        "bsr.creatinine_rise (Creatinine: rise of more than 30% above the patient's baseline (the last result "
+        "before the drug), else above the lowest of the previous 365 days; action)" in text
+    )
+    # a label's rule: "or more", and the level before its own drug (H212)
+    assert (
+        "label.ciclosporin_creatinine_rise (Creatinine: rise of 30% or more above the last result before "
+        "Ciclosporin started, while Ciclosporin is taken; action)" in text
     )
     assert "local.lymphocytes_low (Lymphocytes: result below 0.5 ×10⁹/L; action; off)" in text
     # the repeat a renal rule asks for is part of the schedule, and said with the rule

@@ -191,5 +191,5 @@ def test_the_pre_treatment_baseline_fall_is_demonstrated(panel):
     f = flags_of(panel, pid)
     fall = f[f["rule"] == "trend.baseline_fall"]
     assert not fall.empty
-    counts = fall["baseline_basis"].str.extract(r"n=(\d+)")[0].astype(int)
+    counts = fall["baseline_basis"].str.extract(r"median of the last (\d+) results")[0].astype(int)
     assert (counts >= 3).all()

@@ -67,7 +67,7 @@ def test_baseline_fall_from_the_pre_treatment_median():
     assert hit["value"].tolist() == [4.8]  # 4.9 is exactly 30% below 7.0: not more than 30%
     assert hit["baseline"].iloc[0] == 7.0
     assert hit["baseline_basis"].iloc[0] == (
-        "median of the results before Azathioprine started on 2024-03-01, n=3, drawn 2024-01-01 to 2024-02-01"
+        "median of the last 3 results before Azathioprine started on 2024-03-01, drawn 2024-01-01 to 2024-02-01"
     )
     assert math.isnan(hit["threshold"].iloc[0])
 
