@@ -133,6 +133,20 @@ def other_id_notes(
     return list(dict.fromkeys(notes))
 
 
+def interval_not_in_force(set_at, as_of) -> str:
+    """What the page says when the risk-adapted interval in force was set after the as-of
+    date: a review as of a date shows the schedule as it stood then (an interval is a
+    decision about the tests to come, in force from when it was made), so a clinician who
+    sets one while looking at an older extract is told why the schedule did not change."""
+    made = pd.Timestamp(set_at)
+    if pd.isna(made) or made.date() <= pd.Timestamp(as_of).date():
+        return ""
+    return (
+        f"Set on {made:%d %b %Y}, after the as-of date ({pd.Timestamp(as_of):%d %b %Y}): not in force in this review, "
+        f"whose schedule is as it stood then. Choose an as-of date on or after {made:%d %b %Y} to see it applied."
+    )
+
+
 def child_note(patient: pd.Series | None, as_of) -> str:
     """What the grades of a patient under 18 on ``as_of`` rest on ("" for an adult or an
     unknown age): the default limits are adults' (``reference_ranges.toml``)."""

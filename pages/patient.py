@@ -52,7 +52,7 @@ with tab_doses:
 with tab_due:
     ui.show_table(schedule_table(mine.schedule))
     # BSR 2025: the clinician sets the maintenance interval from the patient's risk (issue 17)
-    patient_forms.interval_form(ds, pid)
+    patient_forms.interval_form(ds, pid, day)
 with tab_checks:
     ui.show_table(dose_checks_table(mine.dose_checks))
     cyc = dosing.cumulative_cyclophosphamide(one.doses, one.patients, pid, day)

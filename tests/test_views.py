@@ -203,3 +203,18 @@ def test_the_pages_of_both_patients_say_they_may_be_one_person():
     assert len(other_id_notes("12345", aliases, ["12345", "f3c9a1"])) == 1
     # an identifier that is the patient's own id says nothing
     assert other_id_notes("0012345", [("0012345", "MR", "0012345", "p.ndjson")], ["0012345"]) == []
+
+
+def test_an_interval_set_after_the_as_of_date_is_said_not_in_force():
+    import datetime as dt
+
+    import pandas as pd
+
+    from dashboard.views import interval_not_in_force
+
+    note = interval_not_in_force(pd.Timestamp("2026-12-04 10:30"), dt.date(2026, 11, 16))
+    assert note.startswith("Set on 04 Dec 2026, after the as-of date (16 Nov 2026): not in force")
+    assert "on or after 04 Dec 2026" in note
+    # set on the as-of day itself, or before: in force (inputs.prepare keeps set_at < the day after)
+    assert interval_not_in_force(pd.Timestamp("2026-11-16 23:59"), dt.date(2026, 11, 16)) == ""
+    assert interval_not_in_force(pd.Timestamp("2026-01-01"), dt.date(2026, 11, 16)) == ""

@@ -3,6 +3,7 @@ sex, the risk-adapted monitoring interval and a clinician-set baseline."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 import pandas as pd
@@ -17,6 +18,7 @@ from dashboard.ui import actions
 from dashboard.ui.auth import reviewer
 from dashboard.ui.picker import identity_conflicts
 from dashboard.ui.state import in_workspace, notice
+from dashboard.views import interval_not_in_force
 
 #: Keys of the review form (the generation makes fresh boxes after a save).
 ACK_GENERATION = "_ack_generation"
@@ -125,7 +127,7 @@ def _submit_identity(patient_id: str) -> None:
     actions.settle_identity(patient_id, "sex", value, str(s.get("identity_note") or ""))
 
 
-def interval_form(ds: Dataset, patient_id: str) -> None:
+def interval_form(ds: Dataset, patient_id: str, as_of: dt.date) -> None:
     """The risk-adapted interval (BSR 2025: set by the clinician from the patient's risk)."""
     current = ds.interval_of(patient_id)
     if current is not None and int(current["interval_days"]) > 0:
@@ -134,6 +136,8 @@ def interval_form(ds: Dataset, patient_id: str) -> None:
             f"on {current['set_at']:%d %b %Y} ({md_escape(current['reason'])}). Used by the BSR 2025 profile once the "
             "initial phases are over; review the risk factors at least yearly."
         )
+        if note := interval_not_in_force(current["set_at"], as_of):
+            st.warning(note, icon=":material/event_busy:")
     else:
         st.caption("No risk-adapted interval set: the schedule's own interval applies.")
     st.caption(_kept_where("The interval"))

@@ -27,6 +27,29 @@ def test_interval_is_set_and_shown_on_the_patient_page():
     assert any("every 182 days" in c.value for c in at.caption)
 
 
+def test_an_interval_set_while_reviewing_an_older_extract_says_it_is_not_in_force_yet():
+    """The sample panel opens as of its extract date (16 Nov 2026); an interval saved on a
+    later day is not in force in that review (its schedule stays as it stood then): the
+    page says so and how to see it applied, never a silent schedule that did not change."""
+    import datetime as dt
+
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
+    at.run()
+    at.button(key="load_sample").click().run()
+    at.session_state["selected_patient"] = "SLE-017"
+    at.switch_page("pages/patient.py").run()
+    as_of = at.session_state["as_of"]
+    at.number_input(key="interval_days").set_value(182)
+    at.text_input(key="interval_reason").set_value("stable 2 years, no risk factors")
+    at.button[[b.label for b in at.button].index("Save interval")].click().run()
+    assert not at.exception
+    said = [w.value for w in at.warning if "not in force in this review" in w.value]
+    if dt.date.today() > as_of:
+        assert len(said) == 1 and f"({as_of:%d %b %Y})" in said[0], said
+    else:  # run on or before the extract date: the interval is in force, nothing to say
+        assert not said
+
+
 # --------------------------------------------------------------------------- probe 6 F4: kept in the workspace
 
 
