@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
-import pytest
 
 from tests.rules.builders import baseline, day, dose, lab, run, series
 
