@@ -167,3 +167,21 @@ def test_the_dosing_page_accepts_what_its_own_limit_and_the_rules_accept_with_al
     assert result.limit_mg == pytest.approx(75.0)
     check = dosing.current_dose_check(result, 75.0)
     assert check is not None and check.severity == "info"
+
+
+# --------------------------------------------------------------------------- H231 (fixed)
+
+
+@pytest.mark.parametrize("drug", ["azathioprine", "mercaptopurine"])
+def test_the_thiopurine_renal_caution_names_bsr_2017_and_is_never_confirmed(drug):
+    """H231: the eGFR < 60 action (repeat in a week, withhold if creatinine stays > 30% above
+    baseline) is BSR 2017's, read through SPS; the rules apply it under BSR 2025 as
+    'unconfirmed' (rules.toml bsr.egfr_low), so the Dosing page must not call it the current
+    BSR threshold with the status 'confirmed'."""
+    result = dosing.thiopurine_dose(drug, 70.0, "normal", "normal", egfr=59.0)
+    renal = [w for w in result.warnings if w.message.startswith("eGFR 59")]
+    assert len(renal) == 1
+    assert "BSR 2017" in renal[0].message and renal[0].status != "confirmed"
+    assert not any(
+        w.message.startswith("eGFR") for w in dosing.thiopurine_dose(drug, 70.0, "normal", "normal", egfr=60.0).warnings
+    )
