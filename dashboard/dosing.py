@@ -813,8 +813,11 @@ def mycophenolate_dose(
     reasoning.append(
         f"Start at the lower end: {_fmt(per_dose)} mg twice daily ({_fmt(step)} mg tablets), then titrate as tolerated."
     )
-    warnings = [_warn("high", rules["pregnancy"])]
-    refs = [*block["refs"], *rules["refs"], *rules["pregnancy"]["refs"]]
+    # the pregnancy instruction is the Compare page's own fact (drugs/mycophenolate_mofetil.toml
+    # pregnancy_plan), never a second copy of it here (H230)
+    plan = knowledge.drugs()["mycophenolate mofetil"].fact("pregnancy_plan")
+    warnings = [DoseWarning("high", f"Pregnancy: {plan.value}", plan.refs, plan.status)]
+    refs = [*block["refs"], *rules["refs"], *plan.refs]
     if ppi and formulation == "MMF":
         warnings.append(_warn("caution", rules["ppi"]))
         refs += rules["ppi"]["refs"]

@@ -260,7 +260,9 @@ def test_mycophenolate_ranges(phase, form, low, high, schedule):
     r = dosing.mycophenolate_dose(phase, form)
     assert r.adjusted_range == pytest.approx((low, high))
     assert r.schedule == schedule
-    assert "Teratogenic" in _messages(r)
+    # the pregnancy instruction (EULAR 2016: stop at least 6 weeks before conception), the
+    # Compare page's own fact (H230)
+    assert "6 weeks before conception" in _messages(r)
 
 
 def test_mycophenolate_warnings():
