@@ -23,7 +23,7 @@ import pandas as pd
 
 from dashboard import knowledge, model
 from dashboard.ingest.frequency import less_often_than_weekly
-from dashboard.rules import exposure, schedule
+from dashboard.rules import dose_checks, exposure, schedule
 from dashboard.rules.data import DAY, NEVER, schedule_file
 
 #: Warning severities, mildest first.
@@ -42,6 +42,24 @@ class DoseWarning:
     message: str
     refs: tuple[str, ...]
     status: str = "confirmed"
+
+
+@dataclass(frozen=True)
+class CheckLimit:
+    """A dose check of ``rules/data/dose_checks.toml`` as it applies to one patient: the
+    daily (or weekly) dose above which it fires, in the result's unit, and its severity.
+    The Dosing page grades a dose above its range with the severity of the checks it is
+    above, so that the page and the rules say one word at one boundary (probe 12 F8)."""
+
+    mg: float
+    check: str
+    #: the dose check's own severity word (info, caution, action, urgent)
+    severity: str
+
+    @property
+    def page_severity(self) -> str:
+        """The same severity in the Dosing page's grades (:data:`_RULE_TO_DOSING`)."""
+        return _RULE_TO_DOSING[self.severity]
 
 
 @dataclass(frozen=True)
@@ -79,6 +97,8 @@ class DoseResult:
     test_first: bool = False
     #: what to test first: "TPMT" or "TPMT and NUDT15" ("" when not test_first)
     test_first_genes: str = ""
+    #: the dose checks that apply to this patient, with the dose above which each fires
+    check_limits: tuple[CheckLimit, ...] = ()
 
     def per_kg(self, mg: float | None) -> float | None:
         return None if mg is None or not self.weight_kg else mg / self.weight_kg
@@ -181,6 +201,21 @@ def _refs(*groups: tuple[str, ...] | list[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(r for g in groups for r in g))
 
 
+def _check(drug: str, check_id: str) -> dict[str, Any]:
+    """The dose check ``check_id`` as the rules apply it to ``drug`` (its limits filled in
+    from ``dosing.toml`` by :func:`dashboard.rules.dose_checks.checks`)."""
+    for c in dose_checks.checks():
+        if c["id"] == check_id and drug in c.get("drugs", ()):
+            return c
+    raise KeyError(f"No dose check {check_id!r} for {drug!r}.")
+
+
+def _limit(drug: str, check_id: str, mg: float | None = None) -> CheckLimit:
+    """``check_id`` as a :class:`CheckLimit` at ``mg`` (default: the check's own threshold)."""
+    c = _check(drug, check_id)
+    return CheckLimit(float(c["threshold"]) if mg is None else mg, check_id, c["severity"])
+
+
 def round_to_step(low: float, high: float, step: float) -> tuple[float | None, str]:
     """The dose in ``step`` mg that best fits ``[low, high]``, and how it was chosen.
 
@@ -281,6 +316,51 @@ def thiopurine_limits(
                 f"{why}; with allopurinol a quarter of the standard dose",
             )
     return top, why
+
+
+def thiopurine_check_limits(
+    drug: str,
+    weight_kg: float,
+    tpmt: str | None,
+    nudt15: str | None,
+    *,
+    allopurinol: bool = False,
+    current_mg: float | None = None,
+) -> tuple[CheckLimit, ...]:
+    """The mg/day above which each thiopurine dose check fires for this patient, lowest
+    first, from the very checks the rules run (``dose_checks.toml``, limits from
+    ``dosing.toml``): the mg/kg/day ceilings, the cautious start while TPMT is unknown,
+    CPIC's fraction for an intermediate metaboliser, and with allopurinol a quarter and a
+    third of the dose before it (``current_mg``) or, when that is unknown, of the usual
+    weight-based dose reduced for the genotype, as the rules take it."""
+    data = _rules(drug)
+    tpmt, nudt15 = _phenotype(tpmt), _phenotype(nudt15)
+    out = []
+    for c in dose_checks.checks():
+        if drug not in c.get("drugs", ()):
+            continue
+        kind = c["type"]
+        if kind == "mg_per_kg_day_above":
+            if c.get("when_tpmt_unknown") and tpmt != "unknown":
+                continue
+            mg = float(c["threshold"]) * weight_kg
+        elif kind == "phenotype_fraction":
+            hits = [p for p in (tpmt, nudt15) if p in c["phenotypes"]]
+            if not hits:
+                continue
+            fraction = float(c["both_fraction"] if len(hits) == 2 else c["fraction"])
+            mg = fraction * float(c["normal_mg_per_kg_day"]) * weight_kg
+        elif kind == "overlap_reduction" and allopurinol and "allopurinol" in c["with"]:
+            if current_mg is not None and _known(current_mg):
+                reference = current_mg
+            else:
+                genotype, _ = _genotype_factor(data, tpmt, nudt15)
+                reference = float(c["normal_mg_per_kg_day"]) * weight_kg * genotype[1]
+            mg = float(c["max_fraction"]) * reference
+        else:
+            continue
+        out.append(CheckLimit(mg, c["id"], c["severity"]))
+    return tuple(sorted(out, key=lambda lim: lim.mg))
 
 
 def _known(mg: float | None) -> bool:
@@ -496,6 +576,16 @@ def thiopurine_dose(
             f"Capped at {_fmt(limit)} mg/day ({_why}): above it the dose checks raise a flag, so the assistant "
             "never suggests more."
         )
+    elif limit is not None and allopurinol and _known(current_mg) and adjusted[1] < limit - 1e-9:
+        # probe 12 F5: the rules judge the dose with allopurinol against the dose before it
+        # (a quarter of it accepted), not against the standard dose; the range's top is that
+        # same limit, so the page never calls "high" a dose its limit and the rules accept
+        adjusted = (adjusted[0], limit)
+        reasoning.append(
+            f"Top of the range: {_fmt(limit)} mg/day ({_why}), the limit the dose checks apply with allopurinol "
+            "(they refer to the dose before allopurinol, not to the standard dose); still never more than the "
+            "dose before allopurinol."
+        )
     if test_first and block is None and not allopurinol:
         suggested: float | None = math.floor(adjusted[1] / step + 1e-9) * step or None
         how = f"the {_fmt(step)} mg step at or below the cautious start"
@@ -534,6 +624,9 @@ def thiopurine_dose(
         titration=plan,
         test_first=test_first,
         test_first_genes=("TPMT and NUDT15" if nudt15 == "unknown" else "TPMT") if test_first else "",
+        check_limits=thiopurine_check_limits(
+            drug, weight_kg, tpmt, nudt15, allopurinol=allopurinol, current_mg=current_mg
+        ),
     )
 
 
@@ -589,6 +682,25 @@ azathioprine_dose = partial(thiopurine_dose, "azathioprine")
 mercaptopurine_dose = partial(thiopurine_dose, "mercaptopurine")
 
 
+def _above_grade(result: DoseResult, current_mg: float) -> tuple[str, str]:
+    """How serious a dose above the calculated range is, and which dose checks say so.
+
+    The severity is the worst of the dose checks the dose is above (``result.check_limits``),
+    in the page's grades: the word the rules use at the same boundary (probe 12 F8).  Above
+    the range but under every check's limit: "caution" (the page's own range, e.g. the
+    maintenance phase, no rule).  A result without check limits keeps "high"."""
+    if not result.check_limits:
+        return "high", ""
+    # relative tolerance: a third (0.3333333333 in the data) of 300 mg is 100 mg, as the rules read it
+    fired = [lim for lim in result.check_limits if current_mg > lim.mg * (1 + 1e-8) + 1e-9]
+    if not fired:
+        lowest = min(result.check_limits, key=lambda lim: lim.mg)
+        return "caution", f" No dose check fires below {_fmt(round(lowest.mg, 1))} {result.unit} ({lowest.check})."
+    worst = max(fired, key=lambda lim: (SEVERITIES.index(lim.page_severity), lim.mg))
+    said = "; ".join(f"{lim.check} above {_fmt(round(lim.mg, 1))} {result.unit}: {lim.severity}" for lim in fired)
+    return worst.page_severity, f" The dose checks fire ({said})."
+
+
 def current_dose_check(result: DoseResult, current_mg: float | None) -> DoseWarning | None:
     """Compare a patient's current dose with the calculated range (same unit as the result)."""
     if current_mg is None or math.isnan(current_mg) or (result.adjusted_range is None and not result.avoid):
@@ -611,13 +723,17 @@ def current_dose_check(result: DoseResult, current_mg: float | None) -> DoseWarn
             why = "while TPMT is unknown, and with allopurinol never more than a quarter of the dose before it"
         start = f"the cautious start (at most {_fmt(high)} {result.unit} {why})"
         if current_mg > high + 1e-9:
-            return DoseWarning("high", f"Current dose {_fmt(current_mg)} {result.unit} is above {start}.", refs)
+            severity, checks = _above_grade(result, current_mg)
+            return DoseWarning(
+                severity, f"Current dose {_fmt(current_mg)} {result.unit} is above {start}.{checks}", refs
+            )
         return DoseWarning("info", f"Current dose {_fmt(current_mg)} {result.unit} is within {start}.", refs)
     if current_mg > high + 1e-9:
+        severity, checks = _above_grade(result, current_mg)
         return DoseWarning(
-            "high",
+            severity,
             f"Current dose {_fmt(current_mg)} {result.unit} is above the calculated range "
-            f"({_fmt(low)}-{_fmt(high)} {result.unit}).",
+            f"({_fmt(low)}-{_fmt(high)} {result.unit}).{checks}",
             refs,
         )
     if current_mg < low - 1e-9 and any(a.name == "allopurinol" for a in result.adjustments):
@@ -821,16 +937,25 @@ def mycophenolate_dose(
     if ppi and formulation == "MMF":
         warnings.append(_warn("caution", rules["ppi"]))
         refs += rules["ppi"]["refs"]
-    _renal(rules["renal"], egfr, warnings, refs)
-    adjusted = daily
+    # the Myfortic label: the two products are not to be used interchangeably (probe 12 F6)
+    warnings.append(_warn("caution", rules["not_interchangeable"]))
+    refs += rules["not_interchangeable"]["refs"]
     renal = rules["renal"]
+    # the 1 g twice daily limit is the mofetil label's: said as such for mycophenolic acid,
+    # never as if it were an MPA dose (probe 12 F6)
+    _renal({**renal, "message": renal["mpa_message"]} if formulation == "MPA" else renal, egfr, warnings, refs)
+    adjusted = daily
+    drug = "mycophenolic acid" if formulation == "MPA" else "mycophenolate mofetil"
+    limits = [_limit(drug, "dose.mpa_above_max" if formulation == "MPA" else "dose.mmf_above_max")]
     if formulation == "MMF" and egfr is not None and not math.isnan(egfr) and egfr < float(renal["egfr_below"]):
         cap = float(renal["max_mmf_mg_per_day"])
         adjusted = (min(daily[0], cap), min(daily[1], cap))
         reasoning.append(f"eGFR {_fmt(egfr)} (below {_fmt(float(renal['egfr_below']))}): at most {_fmt(cap)} mg/day.")
         per_dose = min(per_dose, math.floor(cap / 2 / step + 1e-9) * step)
+        renal_check = _check(drug, "dose.mmf_renal_above_2g")
+        limits.append(CheckLimit(float(renal_check["max_mg_per_day"]), renal_check["id"], renal_check["severity"]))
     return DoseResult(
-        drug="mycophenolic acid" if formulation == "MPA" else "mycophenolate mofetil",
+        drug=drug,
         unit="mg/day",
         normal_range=daily,
         adjusted_range=adjusted,
@@ -840,6 +965,7 @@ def mycophenolate_dose(
         warnings=tuple(warnings),
         refs=_refs(refs),
         schedule=f"{_fmt(per_dose)} mg twice daily",
+        check_limits=tuple(sorted(limits, key=lambda lim: lim.mg)),
     )
 
 
@@ -883,11 +1009,14 @@ def methotrexate_check(
             )
         )
     refs += rules["weekly_only"]["refs"]
+    ceiling_check = _limit("methotrexate", "dose.mtx_above_max")
     if weekly_dose_mg > ceiling:
+        # graded as the dose check that fires at the same ceiling (probe 12 F8)
         warnings.append(
             DoseWarning(
-                "high",
-                f"{_fmt(weekly_dose_mg)} mg/week is above the {_fmt(ceiling)} mg/week ceiling.",
+                ceiling_check.page_severity,
+                f"{_fmt(weekly_dose_mg)} mg/week is above the {_fmt(ceiling)} mg/week ceiling "
+                f"(dose check {ceiling_check.check}: {ceiling_check.severity}).",
                 tuple(rules["refs"]),
                 rules["status"],
             )
@@ -1114,18 +1243,28 @@ def hcq_schedules(tablet_mg: float = 200.0, max_tablets_per_day: int = 2) -> lis
     return sorted(out.values(), key=lambda s: -s.weekly_mg)
 
 
+def _hcq_tablets_per_day(rules: dict[str, Any]) -> int:
+    """Whole tablets a day within the label's daily ceiling (400 mg / 200 mg = 2)."""
+    return int(float(rules["label"]["max_mg_per_day"]) // float(rules["tablet_mg"]))
+
+
 def hydroxychloroquine_dose(weight_kg: float, *, egfr: float | None = None) -> DoseResult:
-    """Highest practical schedule within 5 mg/kg real body weight per day."""
+    """Highest practical schedule within 5 mg/kg real body weight per day and the label's
+    400 mg/day, whichever is lower (probe 12 F2)."""
     if not weight_kg or weight_kg <= 0 or math.isnan(weight_kg):
         raise ValueError("A body weight in kg is needed.")
     rules = _rules("hydroxychloroquine")
+    label = rules["label"]
     per_kg = float(rules["max_mg_per_kg_day"])
     tablet = float(rules["tablet_mg"])
-    daily_max = per_kg * weight_kg
+    by_weight = per_kg * weight_kg
+    ceiling = float(label["max_mg_per_day"])
+    daily_max = min(by_weight, ceiling)
     weekly_max = daily_max * 7
-    options = [s for s in hcq_schedules(tablet, int(rules["max_tablets_per_day"])) if s.weekly_mg <= weekly_max + 1e-9]
+    options = [s for s in hcq_schedules(tablet, _hcq_tablets_per_day(rules)) if s.weekly_mg <= weekly_max + 1e-9]
     reasoning = [
-        f"Maximum {_fmt(per_kg)} mg/kg real body weight per day x {_fmt(weight_kg)} kg = {_fmt(daily_max)} mg/day "
+        f"Maximum {_fmt(per_kg)} mg/kg real body weight per day x {_fmt(weight_kg)} kg = {_fmt(by_weight)} mg/day; "
+        f"the UK SmPC allows at most {_fmt(ceiling)} mg/day -> at most {_fmt(daily_max)} mg/day "
         f"({_fmt(weekly_max)} mg/week)."
     ]
     warnings: list[DoseWarning] = []
@@ -1148,16 +1287,23 @@ def hydroxychloroquine_dose(weight_kg: float, *, egfr: float | None = None) -> D
                 rules["status"],
             )
         )
+    # which weight each source uses: the guidelines real weight, the SmPC ideal weight (probe 12 F3)
+    warnings.append(_warn("info", label))
+    refs += label["refs"]
     warnings.append(
         DoseWarning(
             "info",
-            "Use real (actual) body weight, not ideal weight. Retinal screening after 5 years of treatment, or after 1 year with risk factors.",
-            ("aao2016", "rcophth2020"),
+            "Retinal screening after 5 years of treatment, or after 1 year with risk factors.",
+            ("rcophth2020", "aao2016"),
             "confirmed",
         )
     )
     refs += ["rcophth2020"]
     _renal(rules["renal"], egfr, warnings, refs)
+    limits = (
+        _limit("hydroxychloroquine", "dose.hcq_above_5", by_weight),
+        _limit("hydroxychloroquine", "dose.hcq_above_400"),
+    )
     return DoseResult(
         drug="hydroxychloroquine",
         unit="mg/day",
@@ -1169,6 +1315,7 @@ def hydroxychloroquine_dose(weight_kg: float, *, egfr: float | None = None) -> D
         warnings=tuple(warnings),
         refs=_refs(refs),
         schedule=schedule,
+        check_limits=tuple(sorted(limits, key=lambda lim: lim.mg)),
     )
 
 
@@ -1177,7 +1324,7 @@ def hcq_schedule_frame(weight_kg: float) -> pd.DataFrame:
     rules = _rules("hydroxychloroquine")
     limit = float(rules["max_mg_per_kg_day"])
     rows = []
-    for s in hcq_schedules(float(rules["tablet_mg"]), int(rules["max_tablets_per_day"])):
+    for s in hcq_schedules(float(rules["tablet_mg"]), _hcq_tablets_per_day(rules)):
         per_kg = s.mean_daily_mg / weight_kg
         rows.append(
             {

@@ -107,7 +107,9 @@ def test_tpmt_unknown_current_dose_is_judged_against_the_cautious_start():
     assert within.severity == "info" and "below" not in within.message
     assert "within the cautious start (at most 70 mg/day while TPMT is unknown)" in within.message
     above = dosing.current_dose_check(r, 100)
-    assert above.severity == "high"
+    # probe 12 F8: graded as the dose check that fires at the same boundary,
+    # dose.thiopurine_unknown_above_start (caution), not a grade of the page's own
+    assert above.severity == "caution" and "dose.thiopurine_unknown_above_start" in above.message
     assert "above the cautious start (at most 70 mg/day while TPMT is unknown)" in above.message
 
 
@@ -505,5 +507,7 @@ def test_the_cautious_start_with_allopurinol_says_why_it_is_lower():
     the message says both reasons (not only "while TPMT is unknown")."""
     r = dosing.azathioprine_dose(60, "unknown", "unknown", allopurinol=True, current_mg=150)
     above = dosing.current_dose_check(r, 50)
-    assert above.severity == "high"
+    # probe 12 F8: 50 mg is above a quarter of 150 (dose.aza_allopurinol_quarter, caution) but
+    # not above a third (50: dose.aza_allopurinol, urgent, does not fire) -> caution, as the rules
+    assert above.severity == "caution" and "dose.aza_allopurinol_quarter" in above.message
     assert "at most 37.5 mg/day while TPMT is unknown, and with allopurinol never more than a quarter" in above.message

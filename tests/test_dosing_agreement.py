@@ -298,7 +298,8 @@ def test_methotrexate_renal_contraindication_page_and_rule_agree(egfr, contraind
 # 1000 mg twice daily (2000) and 1500 twice daily (3000) pass, 1750 twice daily (3500) and
 # 2000 twice daily (4000) fire; MPA 720 twice daily (1440) and 1080 twice daily (2160) pass,
 # 1440 twice daily (2880) fires.  Every dose the rules flag, the page's check of the current
-# dose (induction, the page's default phase) says "high".
+# dose (induction, the page's default phase) flags with the check's own severity, "caution"
+# (probe 12 F8: it said "high" before, where the rules said "caution").
 @pytest.mark.parametrize(
     ("drug", "form", "twice_daily", "fires"),
     [
@@ -319,4 +320,4 @@ def test_mycophenolate_page_warns_about_every_dose_the_rules_flag(drug, form, tw
     flagged = checks[checks["rule"].isin(["dose.mmf_above_max", "dose.mpa_above_max"])]
     assert (len(flagged) == 1) is fires
     page = dosing.current_dose_check(dosing.mycophenolate_dose("induction", form), 2 * twice_daily)
-    assert page is not None and (page.severity == "high") is fires
+    assert page is not None and (page.severity == "caution") is fires

@@ -337,12 +337,14 @@ def test_the_patients_mycophenolate_dose_is_checked_like_the_rules_do():
         }
     )
     assert at.radio(key="mmf_form_P1").value == "MMF"
-    assert "Current dose 4000 mg/day is above the calculated range (2000-3000 mg/day)." in _texts(at.error)
+    # probe 12 F8: a caution (st.warning), the severity of dose.mmf_above_max, not an error
+    assert "Current dose 4000 mg/day is above the calculated range (2000-3000 mg/day)." in _texts(at.warning)
+    assert "dose.mmf_above_max above 3000 mg/day: caution" in _texts(at.warning)
     at = _app(
         {ui.DATASET: _on_mycophenolate("mycophenolic acid", 1440.0), ui.PATIENT: "P1", ui.AS_OF: dt.date(2025, 6, 1)}
     )
     assert at.radio(key="mmf_form_P1").value == "MPA"
-    assert "Current dose 2880 mg/day is above the calculated range (1440-2160 mg/day)." in _texts(at.error)
+    assert "Current dose 2880 mg/day is above the calculated range (1440-2160 mg/day)." in _texts(at.warning)
 
 
 def test_the_methotrexate_and_cyclophosphamide_tabs_say_the_pregnancy_instruction():

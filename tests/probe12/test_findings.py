@@ -63,11 +63,6 @@ def test_voclosporin_morning_and_evening_rows_are_checked_together_with_a_modera
 # --------------------------------------------------------------------------- F2 HCQ above 400 mg/day
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe12 F2: the Dosing page never suggests more than 2 x 200 mg a day, yet calls 600 mg/day at "
-    "120 kg 'within the calculated range' (its range is 5 mg/kg x weight with no 400 mg ceiling)",
-)
 def test_the_hcq_page_does_not_call_a_dose_above_its_own_daily_ceiling_within_range():
     # dosing.toml: tablet 200 mg, at most 2 tablets a day = 400 mg/day (the UK SmPC: 'either
     # 200mg or 400mg per day').  5 mg/kg x 120 kg = 600, so the weight limit alone allows 600.
@@ -77,11 +72,6 @@ def test_the_hcq_page_does_not_call_a_dose_above_its_own_daily_ceiling_within_ra
     assert check is not None and check.severity != "info"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe12 F2: no dose check looks at the hydroxychloroquine daily total: 600 mg/day (3 x 200 mg) "
-    "passes because 600/120 kg = 5.0 mg/kg/day is not above 5",
-)
 def test_hcq_above_400_mg_a_day_is_checked():
     rv = run(
         [],
@@ -96,12 +86,6 @@ def test_hcq_above_400_mg_a_day_is_checked():
 # --------------------------------------------------------------------------- F3 HCQ weight basis
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe12 F3: the HCQ page says 'use real (actual) body weight, not ideal weight' as if every source "
-    "agreed; the product SmPC caps the dose at 6.5 mg/kg/day of IDEAL body weight, and neither the page nor "
-    "the data cites it",
-)
 def test_the_hcq_page_names_the_labels_ideal_body_weight_limit_beside_the_guidelines_real_weight():
     # Plaquenil SmPC 4.2 (Sanofi): 'should not exceed 6.5mg/kg/day (calculated from ideal body
     # weight and not actual body weight) and will be either 200mg or 400mg per day'.
@@ -146,12 +130,6 @@ def test_the_mycophenolate_pregnancy_warning_is_the_compare_pages_own_fact():
 # --------------------------------------------------------------------------- F5 allopurinol: page vs rules
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe12 F5: with allopurinol, a quarter of the dose before it (the rules' accepted limit, shown on the "
-    "page as 'Limit for this patient') is called 'high: above the calculated range' when that dose was above "
-    "2.67 mg/kg/day, because the range is also capped at a third of the standard dose",
-)
 def test_the_dosing_page_accepts_what_its_own_limit_and_the_rules_accept_with_allopurinol():
     # 100 kg, TPMT and NUDT15 normal, azathioprine 300 mg/day (3 mg/kg/day, the top of CPIC's
     # 2-3) before allopurinol, 75 mg/day with it: 75/300 = 25% (Medsafe 1998: 25% of the dose;
@@ -185,3 +163,136 @@ def test_the_thiopurine_renal_caution_names_bsr_2017_and_is_never_confirmed(drug
     assert not any(
         w.message.startswith("eGFR") for w in dosing.thiopurine_dose(drug, 70.0, "normal", "normal", egfr=60.0).warnings
     )
+
+
+# --------------------------------------------------------------------------- fix12b: F2, F3, F5-F8 fixed
+# Expected values by hand, written before the code:
+#   UK SmPC 4.2 (Plaquenil, Quinoric): 'either 200mg or 400mg per day'  -> ceiling 400 mg/day.
+#   Guidelines: at most 5 mg/kg/day real weight -> 80 kg x 5 = 400, 79.9 x 5 = 399.5, 120 x 5 = 600.
+#   120 kg: 400 mg/day passes both (400 not above 400; 3.33 mg/kg); 600 mg/day is above 400
+#   (and 600/120 = 5.0 is not above 5: only the 400 check fires).  79.9 kg, 400 mg/day: 5.006
+#   mg/kg/day -> the 5 mg/kg check only.  60 kg, 300 mg/day = 5.0 -> nothing.
+
+
+@pytest.mark.parametrize(
+    ("weight", "amount", "frequency", "expected"),
+    [
+        (120.0, 400.0, "daily", set()),
+        (120.0, 200.0, "TID", {"dose.hcq_above_400"}),
+        (79.9, 200.0, "BID", {"dose.hcq_above_5"}),
+        (80.0, 200.0, "BID", set()),
+        (60.0, 300.0, "daily", set()),
+        (60.0, 200.0, "TID", {"dose.hcq_above_5", "dose.hcq_above_400"}),
+    ],
+)
+def test_hcq_400_mg_ceiling_and_5_mg_per_kg_at_their_boundaries(weight, amount, frequency, expected):
+    rv = run(
+        [],
+        [dose("H", "hydroxychloroquine", "2024-01-01", amount=amount, frequency=frequency)],
+        [patient("H", weight=weight)],
+        as_of="2024-06-30",
+    )
+    found = _open_checks(rv, "H")
+    assert set(found["rule"]) == expected
+    assert set(found["severity"]) <= {"caution"}
+
+
+@pytest.mark.parametrize(
+    ("weight", "top", "current", "severity"),
+    [
+        (120.0, 400.0, 400.0, "info"),  # at the SmPC ceiling: within
+        (120.0, 400.0, 600.0, "caution"),  # dose.hcq_above_400 (caution): the same word
+        (80.0, 400.0, 400.0, "info"),
+        (79.9, 399.5, 400.0, "caution"),  # dose.hcq_above_5 (caution), never "high" (F8)
+        (60.0, 300.0, 300.0, "info"),
+    ],
+)
+def test_the_hcq_page_range_is_the_lower_of_5_mg_per_kg_and_400_mg(weight, top, current, severity):
+    result = dosing.hydroxychloroquine_dose(weight)
+    assert result.adjusted_range == pytest.approx((0.0, top))
+    check = dosing.current_dose_check(result, current)
+    assert check is not None and check.severity == severity
+
+
+def test_the_hcq_weight_basis_cites_the_smpc_and_the_guidelines():
+    """F3: the page says which weight each source uses, with both sources, and computes no
+    ideal body weight (the SmPC gives no formula)."""
+    result = dosing.hydroxychloroquine_dose(110.0)
+    basis = [w for w in result.warnings if "ideal body weight" in w.message]
+    assert len(basis) == 1
+    assert "6.5" in basis[0].message and "real" in basis[0].message.lower()
+    assert {"hcq_uk_smpc", "eular2023", "aao2016"} <= set(basis[0].refs)
+    assert not any("ideal" in line.lower() for line in result.reasoning)
+    # 110 kg: 5 x 110 = 550 -> capped at 400 mg/day, 2 x 200 mg every day
+    assert result.suggested_dose == 400.0
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "severity"),
+    [
+        # 100 kg, normal: before 300 mg; a quarter = 75 (accepted by both), a third = 100
+        (300.0, 75.0, "info"),
+        (300.0, 100.0, "caution"),  # above a quarter: dose.aza_allopurinol_quarter, caution
+        (300.0, 125.0, "high"),  # above a third: dose.aza_allopurinol, urgent -> the page's "high"
+    ],
+)
+def test_with_allopurinol_the_page_grades_as_the_rules_do(before, after, severity):
+    doses = [
+        dose("A", "azathioprine", "2023-01-01", "2024-01-01", amount=before),
+        dose("A", "azathioprine", "2024-01-01", amount=after),
+        dose("A", "allopurinol", "2024-01-01", amount=300),
+    ]
+    rv = run([], doses, [patient("A", weight=100, tpmt="normal", nudt15="normal")], as_of="2024-06-30")
+    found = _open_checks(rv, "A")
+    rules = "info" if found.empty else dosing.CheckLimit(0, "", max(found["severity"], key=severity_rank)).page_severity
+    result = dosing.azathioprine_dose(100, "normal", "normal", allopurinol=True, current_mg=before)
+    assert result.adjusted_range[1] == pytest.approx(75.0) == result.limit_mg
+    check = dosing.current_dose_check(result, after)
+    assert check.severity == severity == rules
+
+
+@pytest.mark.parametrize(
+    ("form", "current", "severity"),
+    [("MMF", 3000.0, "info"), ("MMF", 3001.0, "caution"), ("MPA", 2160.0, "info"), ("MPA", 2161.0, "caution")],
+)
+def test_mycophenolate_above_the_induction_top_is_caution_as_the_dose_check_says(form, current, severity):
+    """F8: dose.mmf_above_max / dose.mpa_above_max are 'caution' above 3000 / 2160 mg/day."""
+    check = dosing.current_dose_check(dosing.mycophenolate_dose("induction", form), current)
+    assert check.severity == severity
+    if severity == "caution":
+        assert "caution" in check.message and "above_max" in check.message
+
+
+def test_methotrexate_above_30_names_the_dose_checks_word():
+    """F8: 32.5 mg/week fires dose.mtx_above_max ('action'); the page's grade for it is
+    'high' and it says the check's own word."""
+    result = dosing.methotrexate_check(32.5)
+    above = [w for w in result.warnings if "ceiling" in w.message]
+    assert len(above) == 1 and above[0].severity == "high"
+    assert "dose.mtx_above_max: action" in above[0].message
+
+
+def test_mycophenolic_acid_shows_the_myfortic_limitation_and_no_mofetil_cap_as_its_own():
+    """F6: the Myfortic label: 'should not be used interchangeably' with mofetil (cited);
+    with eGFR 20 the MPA range stays 1440-2160 (x 0.72 of 2-3 g) and the 1 g twice daily
+    figure is named as the mofetil label's, not applied to MPA."""
+    mpa = dosing.mycophenolate_dose("induction", "MPA", egfr=20.0)
+    text = " ".join(w.message for w in mpa.warnings)
+    assert "should not be used interchangeably" in text
+    assert any("fda_myfortic" in w.refs for w in mpa.warnings)
+    assert mpa.adjusted_range == pytest.approx((1440.0, 2160.0))
+    renal = [w for w in mpa.warnings if w.message.startswith("eGFR 20")]
+    assert len(renal) == 1 and "not applied to mycophenolic acid" in renal[0].message
+    assert "limits the dose to 1 g twice daily" not in renal[0].message
+    mmf = dosing.mycophenolate_dose("induction", "MMF", egfr=20.0)
+    assert mmf.adjusted_range == pytest.approx((2000.0, 2000.0))
+    assert "should not be used interchangeably" in " ".join(w.message for w in mmf.warnings)
+
+
+def test_compare_says_which_tacrolimus_brands_are_once_daily():
+    """F7: Advagraf and Envarsus are prolonged-release, once daily (Advagraf leaflet);
+    Prograf twice daily; MHRA: prescribe by brand."""
+    fact = knowledge.drugs()["tacrolimus"].fact("usual_dose")
+    assert "once a day" in fact.value and "Advagraf" in fact.value and "Envarsus" in fact.value
+    assert "2-4 mg/day in two doses" not in fact.value
+    assert {"advagraf_pil", "mhra_tacrolimus_brand"} <= set(fact.refs)
