@@ -23,8 +23,9 @@ import pandas as pd
 
 from dashboard import knowledge, model
 from dashboard.ingest.frequency import less_often_than_weekly
-from dashboard.rules import dose_checks, exposure, schedule
+from dashboard.rules import dose_checks, dose_totals, exposure, schedule
 from dashboard.rules.data import DAY, NEVER, schedule_file
+from dashboard.rules.inputs import per_day as frequency_per_day
 
 #: Warning severities, mildest first.
 SEVERITIES: tuple[str, ...] = ("info", "caution", "high", "contraindicated")
@@ -1348,6 +1349,62 @@ class LabValue:
 
 
 @dataclass(frozen=True)
+class DoseTotal:
+    """The rows of one drug in force together at one moment, added up as the dose checks
+    add them (:mod:`dashboard.rules.dose_totals`: daily with daily, weekly with weekly)."""
+
+    n: int  # rows in force together
+    parts: str  # "100 + 75 mg/day"
+    mg_per_day: float | None  # None: a row's amount is unknown
+    mg_per_week: float | None
+
+    def note(self, drug: str) -> str:
+        """ "Azathioprine: total of 2 rows in force (100 + 75 mg/day)" ("" for one row)."""
+        if self.n < 2:
+            return ""
+        unknown = "" if self.mg_per_day is not None else ": the total is unknown (a row's amount is unknown)"
+        return f"{model.drug_label(drug)}: total of {self.n} rows in force ({self.parts}){unknown}"
+
+
+def dose_total(rows: pd.DataFrame, drug: str, on: pd.Timestamp) -> DoseTotal | None:
+    """The total of the rows of ``drug`` in force at ``on`` of the schedule kind of the
+    one that started last (None when none is in force)."""
+    sub = rows[(rows["drug"] == drug) & model.in_force(rows["start"], rows["end"], on)].sort_values("start")
+    if sub.empty:
+        return None
+    freq = sub["frequency"].fillna("").astype(str).to_numpy()
+    route = sub["route"].fillna("").astype(str).to_numpy()
+    kind = np.array(
+        [dose_totals.KINDS.index(dose_totals.schedule_kind(drug, f, r)) for f, r in zip(freq, route, strict=True)],
+        np.int8,
+    )
+    start = sub["start"].to_numpy("datetime64[s]").astype(np.int64)
+    end = sub["end"].to_numpy("datetime64[s]")
+    end = np.where(np.isnat(end), NEVER, end.astype(np.int64))
+    zero = np.zeros(len(sub), np.int64)
+    tg = dose_totals.in_force_together(zero, zero, kind, start, end)
+    t = int(np.datetime64(on, "s").astype(np.int64))
+    now = np.flatnonzero((tg.start <= t) & (tg.end > t) & (tg.kind == kind[-1]))
+    if not len(now):
+        return None
+    i = now[:1]
+    mg_day = sub["mg_per_day"].to_numpy(float)
+    mg_week = sub["mg_per_week"].to_numpy(float)
+    weekly = dose_totals.KINDS[kind[-1]] == "weekly"
+    per = np.array([frequency_per_day(f) for f in freq])
+    dose, unit = sub["dose"].to_numpy(float), sub["dose_unit"].fillna("").astype(object).to_numpy()
+    parts = tg.parts(*dose_totals.amount_texts(mg_week if weekly else mg_day, dose, unit, per, weekly))[i][0]
+    day, day_known = tg.total(mg_day)
+    week, week_known = tg.total(mg_week)
+    per_day_total = float(day[i][0]) if day_known[i][0] else None
+    if weekly:
+        per_week_total = float(week[i][0]) if week_known[i][0] else None
+    else:
+        per_week_total = None if per_day_total is None else per_day_total * 7
+    return DoseTotal(int(tg.n[i][0]), str(parts), per_day_total, per_week_total)
+
+
+@dataclass(frozen=True)
 class PatientContext:
     """What the dosing page can prefill for one patient as of a date."""
 
@@ -1368,11 +1425,14 @@ class PatientContext:
         rows = self.current[self.current["drug"] == drug]
         return None if rows.empty else rows.iloc[-1]
 
+    def total(self, drug: str) -> DoseTotal | None:
+        """The rows of ``drug`` in force on ``as_of`` added up, as the dose checks add them."""
+        return dose_total(self.current, drug, pd.Timestamp(self.as_of))
+
     def mg_per_day(self, drug: str) -> float | None:
-        row = self.dose_row(drug)
-        if row is None or pd.isna(row["mg_per_day"]):
-            return None
-        return float(row["mg_per_day"])
+        """The daily total of ``drug`` in force (None when unknown or not taken)."""
+        total = self.total(drug)
+        return None if total is None else total.mg_per_day
 
     def dose_before_allopurinol(self, drug: str) -> float | None:
         """The thiopurine dose that allopurinol's reduction applies to (mg/day), as the
@@ -1388,19 +1448,18 @@ class PatientContext:
         for row in allo[allo["start"] < start].iloc[::-1].itertuples(index=False):
             if pd.isna(row.end) or row.end >= start - pd.Timedelta(days=1):  # the same course
                 start = min(start, row.start)
-        t0 = start - pd.Timedelta(seconds=1)
-        rows = h[(h["drug"] == drug) & (h["start"] <= t0) & (h["end"].isna() | (h["end"] > t0))]
-        if rows.empty or pd.isna(rows.iloc[-1]["mg_per_day"]):
-            return None
-        return float(rows.iloc[-1]["mg_per_day"])
+        total = dose_total(h, drug, start - pd.Timedelta(seconds=1))
+        return None if total is None else total.mg_per_day
 
     def mg_per_week(self, drug: str) -> float | None:
-        row = self.dose_row(drug)
-        if row is None:
-            return None
-        if not pd.isna(row["mg_per_week"]):
-            return float(row["mg_per_week"])
-        return None if pd.isna(row["mg_per_day"]) else float(row["mg_per_day"]) * 7
+        """The weekly total of ``drug`` in force (a daily total x 7)."""
+        total = self.total(drug)
+        return None if total is None else total.mg_per_week
+
+    def total_notes(self) -> list[str]:
+        """One line per drug taken as several rows in force together."""
+        notes = (t.note(drug) for drug in dict.fromkeys(self.current["drug"]) if (t := self.total(drug)))
+        return [n for n in notes if n]
 
 
 def current_doses(doses: pd.DataFrame, patient_id: str, as_of: dt.date) -> pd.DataFrame:

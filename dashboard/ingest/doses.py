@@ -496,9 +496,10 @@ def _freq_in_text(text: str) -> str:
 def _say_overlaps(rows: list[dict], rep: FileReport) -> None:
     """Warn of two different doses of one drug for one patient whose dates overlap.
 
-    Both are read as in force (the file gives each its dates), but an earlier row left
-    open when a later one started is often a change whose end was never written: the
-    clinician is told, and the two are never silently summed or one dropped.
+    Both are read as in force (the file gives each its dates), and the dose checks and the
+    Dosing page add them up (``rules/dose_totals.py``, each total said as "total of 2 rows
+    in force"); but an earlier row left open when a later one started is often a change
+    whose end was never written: the clinician is told, and neither row is dropped.
     """
     by_drug: dict[tuple[str, str], list[dict]] = {}
     for row in rows:

@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from dashboard import knowledge, model
 from dashboard.ingest.frequency import more_often_than_weekly, weekly_or_less_often
-from dashboard.rules import ctcae, exposure, tables
+from dashboard.rules import ctcae, dose_totals, exposure, tables
 from dashboard.rules.data import DAY, NEVER, dose_checks_file, severity_rank
 from dashboard.rules.hits import cat, num
 from dashboard.rules.inputs import DRUGS, Inputs, comparator_texts, same_patient_pairs
@@ -212,98 +212,196 @@ def _rows_of(inp: Inputs, drugs: list[str]) -> np.ndarray:
     return np.flatnonzero(np.isin(inp.doses.drug, codes))
 
 
-def _above_at_any_weight(inp: Inputs, rows: np.ndarray, check: dict[str, Any]) -> np.ndarray:
-    """Of ``rows``: the mg doses of a patient whose weight is unknown that are above the
-    check's mg/kg/day limit even at the heaviest weight the import accepts."""
-    d = inp.doses
-    no_weight = ~(inp.weight[d.pid[rows]] > 0) & (d.dose_unit[rows] == "mg")
-    with np.errstate(invalid="ignore"):
-        return no_weight & (d.mg_per_day[rows] > check["threshold"] * MAX_BODY_WEIGHT_KG)
+@dataclass
+class _Totals:
+    """The doses in force together (:mod:`dashboard.rules.dose_totals`) with the totals
+    the checks compare: per interval, the sum of its rows and whether every row's amount
+    was known (when not, the sum of the known rows, a lower bound)."""
+
+    tg: dose_totals.Together
+    per_kg: np.ndarray
+    per_kg_known: np.ndarray
+    mg_day: np.ndarray
+    mg_day_known: np.ndarray
+    mg_week: np.ndarray
+    mg_week_known: np.ndarray
+    name_day: np.ndarray  # "Azathioprine", or "Azathioprine total of 2 rows in force (100 + 75 mg/day)"
+    name_week: np.ndarray
+    equals: np.ndarray  # " =" after a total's name, "" after one row's
+
+    @classmethod
+    def of(cls, inp: Inputs, per_kg: np.ndarray) -> _Totals:
+        d = inp.doses
+        tg = dose_totals.of_inputs(inp)
+        several = tg.n > 1
+        label = _LABEL[tg.drug]
+
+        def name(weekly: bool) -> np.ndarray:
+            amount = d.mg_per_week if weekly else d.mg_per_day
+            parts = tg.parts(*dose_totals.amount_texts(amount, d.dose, d.dose_unit, d.per_day, weekly))
+            return np.where(
+                several, _texts(cat(label, " total of ", num(tg.n, 0), " rows in force (", parts, ")")), label
+            )
+
+        return cls(
+            tg,
+            *tg.total(per_kg),
+            *tg.total(d.mg_per_day),
+            *tg.total(d.mg_per_week),
+            name(False),
+            name(True),
+            np.where(several, " =", "").astype(object),
+        )
+
+    def of_drugs(self, drugs: list[str]) -> np.ndarray:
+        codes = [DRUGS.index(x) for x in drugs if x in DRUGS]
+        return np.flatnonzero(np.isin(self.tg.drug, codes))
+
+    def timing(self, idx: np.ndarray) -> dict[str, np.ndarray]:
+        return {"start": self.tg.start[idx], "end": self.tg.end[idx]}
+
+    def at_least(self, idx: np.ndarray, known: np.ndarray) -> np.ndarray:
+        """ "at least " where a total is only a lower bound (a row's amount unknown)."""
+        return np.where(known[idx], "", "at least ").astype(object)
 
 
-def _unknown_weight(inp: Inputs, rows: np.ndarray, check: dict[str, Any]) -> _Found:
+def _not_checkable_per_kg(inp: Inputs, tot: _Totals, idx: np.ndarray, check: dict[str, Any]) -> _Found:
+    """Intervals ``idx`` (not judged) whose mg/kg/day cannot be known: one row in mg
+    without a weight or a daily amount (as always); several rows whose total is unknown
+    (a weight or a row's amount missing), said with the rows."""
     d = inp.doses
-    no_weight = ~(inp.weight[d.pid[rows]] > 0) & (d.dose_unit[rows] == "mg")
-    no_amount = (d.dose_unit[rows] == "mg") & ~np.isfinite(d.mg_per_day[rows])
-    r = rows[no_weight | no_amount]
-    stated = np.isfinite(d.per_day[r])  # a frequency but only a product strength (no tablet count)
-    why = np.where(
-        no_amount[no_weight | no_amount],
+    tg = tot.tg
+    row = tg.row[idx]
+    no_weight = ~(inp.weight[tg.pid[idx]] > 0)
+    one = tg.n[idx] == 1
+    single = one & (d.dose_unit[row] == "mg") & (no_weight | ~np.isfinite(d.mg_per_day[row]))
+    several = ~one & ~tot.per_kg_known[idx]
+    any_mg = np.zeros(len(tg), bool)
+    np.logical_or.at(any_mg, tg.owner(), d.dose_unit[tg.members] == "mg")
+    keep = single | several
+    i, row, no_weight, one = idx[keep], row[keep], no_weight[keep], one[keep]
+    stated = np.isfinite(d.per_day[row])  # a frequency but only a product strength (no tablet count)
+    one_why = np.where(
+        no_weight & (d.dose_unit[row] == "mg"),
+        "weight unknown",
         np.where(
             stated,
             "daily dose unknown (strength only: amount per dose not stated)",
             "daily dose unknown (no frequency)",
         ),
-        "weight unknown",
     )
-    msg = cat(_LABEL[d.drug[r]], ": ", why, f": cannot check mg/kg/day (limit {check.get('threshold', '')} mg/kg/day)")
-    return _Found.not_checkable(r, check, np.full(len(r), np.nan), "mg/kg/day", _texts(msg))
-
-
-def _mg_per_kg_above(inp: Inputs, check: dict[str, Any], per_kg: np.ndarray) -> list[_Found]:
-    d = inp.doses
-    rows = _rows_of(inp, check["drugs"])
-    if check.get("when_tpmt_unknown"):
-        rows = rows[inp.tpmt[d.pid[rows]] == "unknown"]
-    v = per_kg[rows]
-    with np.errstate(invalid="ignore"):
-        fired = rows[v > check["threshold"]]
+    total_why = np.where(no_weight & any_mg[i], "weight unknown", "daily total unknown (a row's amount is unknown)")
     msg = cat(
-        _LABEL[d.drug[fired]], " ", num(per_kg[fired], 2), f" mg/kg/day > {check['threshold']:g}: {check['message']}"
+        tot.name_day[i],
+        ": ",
+        np.where(one, one_why, total_why).astype(object),
+        f": cannot check mg/kg/day (limit {check.get('threshold', '')} mg/kg/day)",
+    )
+    return _Found.not_checkable(row, check, np.full(len(row), np.nan), "mg/kg/day", _texts(msg), **tot.timing(i))
+
+
+def _mg_per_kg_above(inp: Inputs, check: dict[str, Any], tot: _Totals) -> list[_Found]:
+    """The mg/kg/day of the rows in force together strictly above the threshold."""
+    tg = tot.tg
+    idx = tot.of_drugs(check["drugs"])
+    if check.get("when_tpmt_unknown"):
+        idx = idx[inp.tpmt[tg.pid[idx]] == "unknown"]
+    v = tot.per_kg[idx]
+    with np.errstate(invalid="ignore"):
+        hit = v > check["threshold"]
+    fired = idx[hit]
+    msg = cat(
+        tot.name_day[fired],
+        tot.equals[fired],
+        " ",
+        tot.at_least(fired, tot.per_kg_known),
+        num(v[hit], 2),
+        f" mg/kg/day > {check['threshold']:g}: {check['message']}",
     )
     limit = np.full(len(fired), float(check["threshold"]))
-    found = _Found.of_check(fired, check, per_kg[fired], "mg/kg/day", limit, _texts(msg))
+    found = _Found.of_check(tg.row[fired], check, v[hit], "mg/kg/day", limit, _texts(msg), **tot.timing(fired))
     # weight unknown, but the daily dose is above the limit at any weight the import accepts
     # (5,000 mg/day of azathioprine): said, not left as "cannot check"
-    at_any_weight = _above_at_any_weight(inp, rows, check)
-    heavy = rows[at_any_weight]
-    least = d.mg_per_day[heavy] / MAX_BODY_WEIGHT_KG  # the mg/kg/day at the heaviest weight
+    rest = idx[~hit]
+    no_weight = ~(inp.weight[tg.pid[rest]] > 0)
+    mg = tot.mg_day[rest]
+    with np.errstate(invalid="ignore"):
+        at_any_weight = no_weight & (mg > check["threshold"] * MAX_BODY_WEIGHT_KG)
+    heavy = rest[at_any_weight]
+    least = mg[at_any_weight] / MAX_BODY_WEIGHT_KG  # the mg/kg/day at the heaviest weight
     heavy_msg = cat(
-        _LABEL[d.drug[heavy]],
+        tot.name_day[heavy],
+        tot.equals[heavy],
         " ",
-        num(d.mg_per_day[heavy], 0),
+        tot.at_least(heavy, tot.mg_day_known),
+        num(mg[at_any_weight], 0),
         f" mg/day > {check['threshold']:g} mg/kg/day at any body weight up to {MAX_BODY_WEIGHT_KG:g} kg "
         f"(weight unknown; check the dose and record the weight): {check['message']}",
     )
     at_any = _Found.of_check(
-        heavy, check, least, "mg/kg/day", np.full(len(heavy), float(check["threshold"])), _texts(heavy_msg)
+        tg.row[heavy],
+        check,
+        least,
+        "mg/kg/day",
+        np.full(len(heavy), float(check["threshold"])),
+        _texts(heavy_msg),
+        **tot.timing(heavy),
     )
-    return [found, at_any, _unknown_weight(inp, rows[~at_any_weight], check)]  # judged above: not "cannot check"
+    return [found, at_any, _not_checkable_per_kg(inp, tot, rest[~at_any_weight], check)]
 
 
-def _amount_above(inp: Inputs, check: dict[str, Any], weekly: bool) -> list[_Found]:
-    """The daily (or weekly) dose strictly above the check's threshold; a dose whose
-    amount is unknown is left to the checks that say so (frequency, weight)."""
-    d = inp.doses
-    rows = _rows_of(inp, check["drugs"])
-    amount = (d.mg_per_week if weekly else d.mg_per_day)[rows]
+def _amount_above(inp: Inputs, check: dict[str, Any], tot: _Totals, weekly: bool) -> list[_Found]:
+    """The daily (or weekly) total of the rows in force together strictly above the
+    check's threshold.  One row whose amount is unknown is left to the checks that say
+    so (frequency, weight); a total of several rows that cannot be known is said."""
+    tg = tot.tg
+    idx = tot.of_drugs(check["drugs"])
+    total, known = (tot.mg_week, tot.mg_week_known) if weekly else (tot.mg_day, tot.mg_day_known)
+    name = tot.name_week if weekly else tot.name_day
     unit = "mg/week" if weekly else "mg/day"
+    amount = total[idx]
     with np.errstate(invalid="ignore"):
         hit = np.round(amount, 6) > check["threshold"] + 1e-9
-    fired = rows[hit]
-    msg = cat(_LABEL[d.drug[fired]], " ", num(amount[hit]), f" {unit} > {check['threshold']:g}: {check['message']}")
+    fired = idx[hit]
+    msg = cat(
+        name[fired],
+        tot.equals[fired],
+        " ",
+        tot.at_least(fired, known),
+        num(amount[hit]),
+        f" {unit} > {check['threshold']:g}: {check['message']}",
+    )
     limit = np.full(len(fired), float(check["threshold"]))
-    return [_Found.of_check(fired, check, amount[hit], unit, limit, _texts(msg))]
+    found = _Found.of_check(tg.row[fired], check, amount[hit], unit, limit, _texts(msg), **tot.timing(fired))
+    unsure = idx[~hit & ~known[idx] & (tg.n[idx] > 1)]
+    unsure_msg = cat(
+        name[unsure], f": the {unit} total is unknown, so the {check['threshold']:g} {unit} limit cannot be checked"
+    )
+    cannot = _Found.not_checkable(tg.row[unsure], check, total[unsure], unit, _texts(unsure_msg), **tot.timing(unsure))
+    return [found, cannot]
 
 
-def _phenotype_fraction(inp: Inputs, check: dict[str, Any], per_kg: np.ndarray) -> list[_Found]:
-    d = inp.doses
-    rows = _rows_of(inp, check["drugs"])
-    tp, nu = inp.tpmt[d.pid[rows]], inp.nudt15[d.pid[rows]]
+def _phenotype_fraction(inp: Inputs, check: dict[str, Any], tot: _Totals) -> list[_Found]:
+    tg = tot.tg
+    idx = tot.of_drugs(check["drugs"])
+    tp, nu = inp.tpmt[tg.pid[idx]], inp.nudt15[tg.pid[idx]]
     im = set(check["phenotypes"])
     tp_im, nu_im = np.isin(tp, list(im)), np.isin(nu, list(im))
-    rows_im = rows[tp_im | nu_im]
+    idx_im = idx[tp_im | nu_im]
     both = (tp_im & nu_im)[tp_im | nu_im]
     fraction = np.where(both, check["both_fraction"], check["fraction"])
-    pct = per_kg[rows_im] / check["normal_mg_per_kg_day"] * 100
+    per_kg = tot.per_kg[idx_im]
+    pct = per_kg / check["normal_mg_per_kg_day"] * 100
     with np.errstate(invalid="ignore"):
         hit = np.round(pct, 9) > fraction * 100
-    fired = rows_im[hit]
+    fired = idx_im[hit]
     which = np.where(both[hit], "TPMT and NUDT15 intermediate", "TPMT or NUDT15 intermediate")
     msg = cat(
-        _LABEL[d.drug[fired]],
+        tot.name_day[fired],
+        tot.equals[fired],
         " ",
-        num(per_kg[fired], 2),
+        tot.at_least(fired, tot.per_kg_known),
+        num(per_kg[hit], 2),
         " mg/kg/day = ",
         num(pct[hit], 0),
         f"% of the normal {check['normal_mg_per_kg_day']:g} mg/kg/day (limit ",
@@ -312,8 +410,10 @@ def _phenotype_fraction(inp: Inputs, check: dict[str, Any], per_kg: np.ndarray) 
         which,
         f"): {check['message']}",
     )
-    found = _Found.of_check(fired, check, pct[hit], "% of normal dose", fraction[hit] * 100, _texts(msg))
-    return [found, _unknown_weight(inp, rows_im, check)]
+    found = _Found.of_check(
+        tg.row[fired], check, pct[hit], "% of normal dose", fraction[hit] * 100, _texts(msg), **tot.timing(fired)
+    )
+    return [found, _not_checkable_per_kg(inp, tot, idx_im[~hit], check)]
 
 
 def _phenotype_any(inp: Inputs, check: dict[str, Any]) -> list[_Found]:
@@ -359,40 +459,63 @@ def _overlap(inp: Inputs, check: dict[str, Any]) -> list[_Found]:
     return [_Found.plain(ra, check, msg, start=start, end=end, with_drug=_drug_ids(d.drug[rb]))]
 
 
-def _overlap_above_mg_per_day(inp: Inputs, check: dict[str, Any]) -> list[_Found]:
-    """During an overlap the drug's daily dose must not exceed ``max_mg_per_day`` (a dose
-    the source allows with the interacting drug); an unknown daily dose is said."""
+def _overlaps_together(
+    inp: Inputs, tot: _Totals, check: dict[str, Any]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(interval of the drug's rows in force together, interacting row, overlap start,
+    overlap end) for each interval that overlaps an interacting row."""
     d = inp.doses
-    ra, rb, start, end = _overlaps(inp, check)
+    tg = tot.tg
+    a = tot.of_drugs(check["drugs"])
+    b = _rows_of(inp, check["with"])
+    b = b[np.argsort(d.pid[b], kind="stable")]
+    i, j = same_patient_pairs(tg.pid[a], d.pid[b])
+    ia, rb = a[i], b[j]
+    start = np.maximum(tg.start[ia], d.start[rb])
+    end = np.minimum(tg.end[ia], d.end[rb])
+    keep = start < end
+    return ia[keep], rb[keep], start[keep], end[keep]
+
+
+def _overlap_above_mg_per_day(inp: Inputs, check: dict[str, Any], tot: _Totals) -> list[_Found]:
+    """During an overlap the drug's daily dose (the total of its rows in force together)
+    must not exceed ``max_mg_per_day`` (a dose the source allows with the interacting
+    drug); an unknown daily dose is said."""
+    d = inp.doses
+    ia, rb, start, end = _overlaps_together(inp, tot, check)
     limit = float(check["max_mg_per_day"])
-    cur = d.mg_per_day[ra]
-    unknown = ~np.isfinite(cur)
+    cur = tot.mg_day[ia]
     with np.errstate(invalid="ignore"):
-        hit = unknown | (np.round(cur, 6) > limit + 1e-9)
-    ra, rb, start, end, cur, unknown = ra[hit], rb[hit], start[hit], end[hit], cur[hit], unknown[hit]
+        above = np.round(cur, 6) > limit + 1e-9
+    unknown = ~above & ~tot.mg_day_known[ia]
+    hit = unknown | above
+    ia, rb, start, end, cur, unknown = ia[hit], rb[hit], start[hit], end[hit], cur[hit], unknown[hit]
     regimen = f" ({check['regimen']})" if check.get("regimen") else ""
+    with_label = _LABEL[d.drug[rb]]
     known_msg = cat(
-        _LABEL[d.drug[ra]],
+        tot.name_day[ia],
+        tot.equals[ia],
         " ",
+        tot.at_least(ia, tot.mg_day_known),
         num(cur),
         f" mg/day > {limit:g} mg/day{regimen} with ",
-        _LABEL[d.drug[rb]],
+        with_label,
         f": {check['message']}",
     )
-    unknown_msg = _pair_text(
-        inp,
-        ra,
-        rb,
+    unknown_msg = cat(
+        tot.name_day[ia],
+        " with ",
+        with_label,
         f": the daily dose is unknown, so the {limit:g} mg/day limit{regimen} cannot be checked: {check['message']}",
     )
     msg = np.where(unknown, _texts(unknown_msg), _texts(known_msg))
     return [
         _Found.of_check(
-            ra,
+            tot.tg.row[ia],
             check,
             cur,
             "mg/day",
-            np.full(len(ra), limit),
+            np.full(len(ia), limit),
             msg,
             start=start,
             end=end,
@@ -401,35 +524,38 @@ def _overlap_above_mg_per_day(inp: Inputs, check: dict[str, Any]) -> list[_Found
     ]
 
 
-def _overlap_reduction(inp: Inputs, check: dict[str, Any]) -> list[_Found]:
-    """The thiopurine dose during the overlap against the dose before the interacting
-    drug started (or the usual weight-based dose when the thiopurine started later)."""
+def _overlap_reduction(inp: Inputs, check: dict[str, Any], tot: _Totals) -> list[_Found]:
+    """The thiopurine dose during the overlap (the total of its rows in force together)
+    against the total in force before the interacting drug started (or the usual
+    weight-based dose when the thiopurine started later)."""
     d = inp.doses
-    ra, rb, start, end = _overlaps(inp, check)
-    # the same drug's row in force just before the interacting drug's course started (a
+    tg = tot.tg
+    ia, rb, start, end = _overlaps_together(inp, tot, check)
+    complete_day = np.where(tot.mg_day_known, tot.mg_day, np.nan)
+    # the same drug's rows in force just before the interacting drug's course started (a
     # later dose change of allopurinol does not make the reduced dose the reference)
-    same = np.flatnonzero(np.isin(d.drug, d.drug[ra]))
-    before = np.full(len(ra), np.nan)
-    if len(same):
+    before = np.full(len(ia), np.nan)
+    if len(ia):
         course_start = courses(inp)["course_start"]
-        order = same[np.argsort(d.pid[same], kind="stable")]
-        i, j = same_patient_pairs(d.pid[ra], d.pid[order])
-        cand = order[j]
+        i, j = same_patient_pairs(tg.pid[ia], tg.pid)  # intervals are sorted by patient
         t0 = course_start[rb][i] - 1
-        ok = (d.drug[cand] == d.drug[ra][i]) & (d.start[cand] <= t0) & (d.end[cand] > t0)
-        before[i[ok]] = d.mg_per_day[cand[ok]]
-    usual = check["normal_mg_per_kg_day"] * inp.weight[d.pid[ra]] * _genotype_fraction(inp, d.pid[ra], d.drug[ra])
+        ok = (tg.drug[j] == tg.drug[ia][i]) & (tg.kind[j] == tg.kind[ia][i]) & (tg.start[j] <= t0) & (tg.end[j] > t0)
+        before[i[ok]] = complete_day[j[ok]]
+    drug = tg.drug[ia]
+    usual = check["normal_mg_per_kg_day"] * inp.weight[tg.pid[ia]] * _genotype_fraction(inp, tg.pid[ia], drug)
     ref = np.where(np.isfinite(before), before, usual)
     basis = np.where(np.isfinite(before), "the dose before ", "the usual weight-based dose; started after ")
-    cur = d.mg_per_day[ra]
+    cur = complete_day[ia]
     with np.errstate(invalid="ignore", divide="ignore"):
         pct = cur / ref * 100
         too_high = np.round(pct, 9) > check["max_fraction"] * 100 + 1e-6
     unknown = ~np.isfinite(pct)
     hit = too_high | unknown
     limit = check["max_fraction"] * 100
+    with_label = _LABEL[d.drug[rb]]
     known_msg = cat(
-        _LABEL[d.drug[ra]],
+        tot.name_day[ia],
+        tot.equals[ia],
         " ",
         num(cur),
         " mg/day = ",
@@ -438,19 +564,22 @@ def _overlap_reduction(inp: Inputs, check: dict[str, Any]) -> list[_Found]:
         num(ref),
         " mg/day (",
         basis.astype(object),
-        _LABEL[d.drug[rb]],
+        with_label,
         f"; limit {limit:.0f}%) with ",
-        _LABEL[d.drug[rb]],
+        with_label,
         f": {check['message']}",
     )
-    unknown_msg = _pair_text(
-        inp, ra, rb, f": the reduction cannot be checked (dose before it or weight unknown): {check['message']}"
+    unknown_msg = cat(
+        tot.name_day[ia],
+        " with ",
+        with_label,
+        f": the reduction cannot be checked (dose before it or weight unknown): {check['message']}",
     )
     msg = np.where(unknown, _texts(unknown_msg), _texts(known_msg))[hit]
     sev = np.where(unknown, "action", check["severity"]).astype(object)[hit]
     return [
         _Found.of_check(
-            ra[hit],
+            tg.row[ia[hit]],
             check,
             pct[hit],
             "% of previous dose",
@@ -593,19 +722,26 @@ def _course_start_reminder(inp: Inputs, check: dict[str, Any]) -> list[_Found]:
     return [_Found.of_check(prow, check, nothing, "", nothing, msg, start=pt - window, end=pt + DAY)]
 
 
-def _latest_result_below(inp: Inputs, check: dict[str, Any]) -> list[_Found]:
+def _latest_result_below(inp: Inputs, check: dict[str, Any], tot: _Totals) -> list[_Found]:
     """The drug in force on the review date while the latest result of the check's
     analytes on or before that day is strictly below the threshold (a result from before
     the drug started counts when it is still the latest).  A censored result that cannot
-    be placed against the threshold ("<45" against 30) is said, never passed over."""
+    be placed against the threshold ("<45" against 30) is said, never passed over.  With
+    ``max_mg_per_day``, only a daily total (the rows in force together) above it."""
     d = inp.doses
     labs = inp.labs
     now = inp.cutoff - 1
-    rows = _rows_of(inp, check["drugs"])
-    rows = rows[(d.start[rows] <= now) & (d.end[rows] > now)]
     if "max_mg_per_day" in check:  # only a dose above what the label allows at that result
+        tg = tot.tg
+        idx = tot.of_drugs(check["drugs"])
+        idx = idx[(tg.start[idx] <= now) & (tg.end[idx] > now)]
         with np.errstate(invalid="ignore"):
-            rows = rows[d.mg_per_day[rows] > float(check["max_mg_per_day"])]
+            idx = idx[tot.mg_day[idx] > float(check["max_mg_per_day"])]
+        rows, since, until, name = tg.row[idx], tg.start[idx], tg.end[idx], tot.name_day[idx]
+    else:
+        rows = _rows_of(inp, check["drugs"])
+        rows = rows[(d.start[rows] <= now) & (d.end[rows] > now)]
+        since, until, name = d.start[rows], d.end[rows], _LABEL[d.drug[rows]]
     limit = float(check["threshold"])
     # the latest draw of each analyte per patient; the last row of a draw is its most
     # severe value (lowest for a result judged by a lower limit)
@@ -623,6 +759,7 @@ def _latest_result_below(inp: Inputs, check: dict[str, Any]) -> list[_Found]:
         best_i = np.where(newer, jj + (sl.start or 0), best_i)
     has = best_i >= 0
     rows, best_i, best_t = rows[has], best_i[has], best_t[has]
+    since, until, name = since[has], until[has], name[has]
     value, cmp = labs.value[best_i], labs.cmp[best_i]
     # the comparison every limit uses: "25" or "<25" is below 30, "<45" or ">20" cannot be placed
     below, unsure = ctcae.below(value, cmp, limit), ctcae.undecided(value, cmp, limit, "<")
@@ -630,8 +767,8 @@ def _latest_result_below(inp: Inputs, check: dict[str, Any]) -> list[_Found]:
     unit = model.CANONICAL_UNITS[check["analytes"][0]]
     sign = comparator_texts(cmp)
     when = _date_texts(best_t)
-    start = np.maximum(d.start[rows], best_t // DAY * DAY)
-    head = cat(_LABEL[d.drug[rows]], f": latest {label} ", sign, num(value), f" {unit} on ", when)
+    start = np.maximum(since, best_t // DAY * DAY)
+    head = cat(name, f": latest {label} ", sign, num(value), f" {unit} on ", when)
     fired = _texts(cat(head, f" < {limit:g}: {check['message']}"))
     cannot = _texts(cat(head, f": cannot tell whether it is below {limit:g}: {check['message']}"))
     return [
@@ -643,10 +780,10 @@ def _latest_result_below(inp: Inputs, check: dict[str, Any]) -> list[_Found]:
             np.full(int(below.sum()), limit),
             fired[below],
             start=start[below],
-            end=d.end[rows][below],
+            end=until[below],
         ),
         _Found.not_checkable(
-            rows[unsure], check, value[unsure], unit, cannot[unsure], start=start[unsure], end=d.end[rows][unsure]
+            rows[unsure], check, value[unsure], unit, cannot[unsure], start=start[unsure], end=until[unsure]
         ),
     ]
 
@@ -688,21 +825,21 @@ def evaluate(inp: Inputs) -> pa.Table:
     found: list[_Found] = []
     exposures: dict[str, exposure.Exposure] = {}
     if len(d):
-        per_kg = mg_per_kg_day(inp)
+        tot = _Totals.of(inp, mg_per_kg_day(inp))
         by_type: dict[str, Callable[[dict[str, Any]], list[_Found]]] = {
-            "mg_per_kg_day_above": lambda c: _mg_per_kg_above(inp, c, per_kg),
-            "phenotype_fraction": lambda c: _phenotype_fraction(inp, c, per_kg),
+            "mg_per_kg_day_above": lambda c: _mg_per_kg_above(inp, c, tot),
+            "phenotype_fraction": lambda c: _phenotype_fraction(inp, c, tot),
             "phenotype_any": lambda c: _phenotype_any(inp, c),
-            "overlap_reduction": lambda c: _overlap_reduction(inp, c),
+            "overlap_reduction": lambda c: _overlap_reduction(inp, c, tot),
             "overlap": lambda c: _overlap(inp, c),
-            "overlap_above_mg_per_day": lambda c: _overlap_above_mg_per_day(inp, c),
+            "overlap_above_mg_per_day": lambda c: _overlap_above_mg_per_day(inp, c, tot),
             "not_weekly": lambda c: _not_weekly(inp, c),
-            "mg_per_day_above": lambda c: _amount_above(inp, c, weekly=False),
-            "mg_per_week_above": lambda c: _amount_above(inp, c, weekly=True),
+            "mg_per_day_above": lambda c: _amount_above(inp, c, tot, weekly=False),
+            "mg_per_week_above": lambda c: _amount_above(inp, c, tot, weekly=True),
             "cumulative_above": lambda c: _cumulative_above(inp, c, exposures),
             "test_before_administration": lambda c: _test_before_administration(inp, c),
             "course_start_reminder": lambda c: _course_start_reminder(inp, c),
-            "latest_result_below": lambda c: _latest_result_below(inp, c),
+            "latest_result_below": lambda c: _latest_result_below(inp, c, tot),
         }
         for check in checks():
             run = by_type.get(check["type"])

@@ -141,6 +141,8 @@ def patient_prefill(ds: Dataset | None, day: dt.date) -> dosing.PatientContext |
     )
     with st.expander(f"Current doses ({len(ctx.current)})"):
         show_table(dosing.current_doses_frame(ctx), key="dosing_current")
+    for note in ctx.total_notes():  # rows taken together: the doses below are their totals
+        st.caption(f"{note}; the dose checked below is the total.")
     return ctx
 
 

@@ -26,11 +26,6 @@ def _open_checks(rv, pid: str) -> pd.DataFrame:
 # --------------------------------------------------------------------------- F1 split doses
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe12 F1: two overlapping dose rows of one drug are 'read as taken together' at import, but every "
-    "dose check judges each row alone: azathioprine 100 mg + 75 mg a day at 60 kg (2.92 mg/kg/day) passes",
-)
 def test_two_overlapping_rows_of_one_drug_are_checked_on_their_total():
     # Imuran US label (RA): maximum 2.5 mg/kg/day.  100 + 75 = 175 mg/day / 60 kg = 2.92 > 2.5
     # (each row alone: 1.67 and 1.25 mg/kg/day, both under it).
@@ -43,11 +38,6 @@ def test_two_overlapping_rows_of_one_drug_are_checked_on_their_total():
     assert "dose.aza_above_2_5" in rules
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe12 F1: voclosporin recorded as a morning and an evening row (23.7 mg each) with diltiazem: "
-    "47.4 mg/day, twice the 23.7 mg/day the label allows with a moderate CYP3A4 inhibitor, raises nothing",
-)
 def test_voclosporin_morning_and_evening_rows_are_checked_together_with_a_moderate_inhibitor():
     # Lupkynis label: with a moderate CYP3A4 inhibitor reduce to 15.8 mg am + 7.9 mg pm = 23.7 mg/day.
     # 23.7 (am row) + 23.7 (pm row) = 47.4 mg/day > 23.7.
