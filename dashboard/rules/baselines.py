@@ -184,7 +184,15 @@ def _before(draws: Draws | None, pid: np.ndarray, anchor: np.ndarray, n: int) ->
     t_first, t_last = np.full(q, NEVER, dtype=np.int64), np.full(q, NEVER, dtype=np.int64)
     if draws is None or not q:
         return value, bound, count, t_first, t_last
-    stop = np.searchsorted(draws.key, pair_key(pid, anchor), side="left")  # strictly before the start
+    key = pair_key(pid, anchor)
+    change = np.r_[True, key[1:] != key[:-1]]
+    if q > 1 and not change.all():
+        # the results of one patient come together and share their anchor: each run of
+        # one (patient, anchor) is looked up once, then spread back over its rows
+        first = np.flatnonzero(change)
+        run = np.cumsum(change) - 1
+        return tuple(x[run] for x in _before(draws, pid[first], anchor[first], n))
+    stop = np.searchsorted(draws.key, key, side="left")  # strictly before the start
     begin = np.searchsorted(draws.key, pair_key(pid, np.full(q, -(2**40), dtype=np.int64)), side="left")
     rows = np.flatnonzero((anchor < NEVER) & (stop - begin >= n))
     if not len(rows):

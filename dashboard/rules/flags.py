@@ -93,8 +93,18 @@ def ctcae_hits(inp: Inputs, grades: ctcae.Grades, base: bl.Baselines) -> list[Hi
                 msg = pc.if_else(pa.array(mm), reported, msg)
         else:
             a = model.ANALYTES.index(analyte)
-            own = bl.for_rows(base, labs.pid[idx], a, labs.t[idx], ctcae.baseline_min_results())
-            ref = np.where(basis == ctcae.BASELINE, own.value, limit)
+            on_base = basis == ctcae.BASELINE
+            # a grade on the baseline names that baseline: its value, and the drug, start and
+            # dates of the results it rests on, or the clinician (H200); looked up for those
+            # rows only (most grades are on the ULN)
+            based = np.flatnonzero(on_base)
+            ref = limit.copy()
+            said = np.full(len(idx), "", dtype=object)
+            if len(based):
+                rows = idx[based]
+                own = bl.for_rows(base, labs.pid[rows], a, labs.t[rows], ctcae.baseline_min_results())
+                ref[based] = own.value
+                said[based] = bl.words(inp, own, labs.pid[rows], a).to_pylist()
             of = np.where(basis == ctcae.BASELINE, " × baseline ", " × ULN ").astype(object)
             where = np.where(basis == ctcae.LAB_LIMIT, ", lab's range", "")
             where = np.where(basis == ctcae.DEFAULT_LIMIT, ", default ULN", where).astype(object)
@@ -102,14 +112,9 @@ def ctcae_hits(inp: Inputs, grades: ctcae.Grades, base: bl.Baselines) -> list[Hi
                 age = ctcae.age_at(inp, int(idx[k]))
                 where[k] = f", adult default ULN; aged {age}: a child's range differs, give the lab's"
             op = np.where((basis == ctcae.BASELINE) & (g == 1), " ≥ ", " > ").astype(object)
-            on_base = basis == ctcae.BASELINE
-            # a grade on the baseline names that baseline: its value, and the drug, start and
-            # dates of the results it rests on, or the clinician (H200)
-            how = bl.words(inp, own, labs.pid[idx], a)
-            whose = pc.if_else(pa.array(on_base), cat(": ", how), pa.scalar("", pa.string()))
+            whose = np.where(on_base, np.char.add(": ", said.astype(str)), "").astype(object)
             msg = cat(head, op, num(cut), " (", num(cut / ref, 2), of, num(ref), whose, where, ")")
             used = np.where(on_base, ref, np.nan)
-            said = np.where(on_base, np.asarray(how.to_pylist(), dtype=object), "").astype(object)
             sev = np.array([severity_rank(ctcae.severity_of(analyte, x)) for x in range(5)], dtype=np.int8)[g]
             out.append(Hits(idx, f"ctcae.{analyte}", "ctcae", sev, cut, msg, src, baseline=used, baseline_basis=said))
             continue
