@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 
 from dashboard import model
 from dashboard.rules.data import DAY, NEVER
+from dashboard.rules.dose_totals import schedule_kind
 from dashboard.rules.inputs import DRUGS, Inputs, pair_key, to_date
 from dashboard.rules.schedule import courses, last_at_or_before, pulse_dates
 
@@ -107,6 +108,34 @@ def join_distinct(group: np.ndarray, text: np.ndarray, n: int, sep: str, *, coun
     return out
 
 
+def _say_totals(inp: Inputs, pe: np.ndarray, pr: np.ndarray, per_epoch: np.ndarray) -> None:
+    """Add to each epoch's doses the total of a drug given as several rows in force together
+    (100 mg mane and 75 mg nocte: "Azathioprine 175 mg/day in all (2.92 mg/kg/day)"), the
+    figure its dose checks judge (``rules/dose_totals.py``), when every row's amount is
+    known and the rows are on one schedule (daily with daily, weekly with weekly)."""
+    d = inp.doses
+    if not len(pe):
+        return
+    key = pe.astype(np.int64) * len(DRUGS) + d.drug[pr]
+    uniq, inv, cnt = np.unique(key, return_inverse=True, return_counts=True)
+    for g in np.flatnonzero(cnt > 1):
+        rows = pr[inv == g]
+        drug = int(d.drug[rows[0]])
+        kinds = {schedule_kind(DRUGS[drug], str(d.frequency[r]), str(d.route[r])) for r in rows}
+        if kinds == {"daily"} and np.isfinite(d.mg_per_day[rows]).all():
+            total, unit = float(d.mg_per_day[rows].sum()), "mg/day"
+        elif kinds == {"weekly"} and np.isfinite(d.mg_per_week[rows]).all():
+            total, unit = float(d.mg_per_week[rows].sum()), "mg/week"
+        else:
+            continue
+        text = f"{_LABEL[drug]} {total:g} {unit} in all"
+        weight = inp.weight[d.pid[rows[0]]]
+        if unit == "mg/day" and np.isfinite(weight) and weight > 0:
+            text += f" ({total / weight:.2f} mg/kg/day)"
+        e = int(uniq[g] // len(DRUGS))
+        per_epoch[e] = f"{per_epoch[e]}; {text}"
+
+
 def dose_context(inp: Inputs, pid: np.ndarray, t: np.ndarray) -> dict[str, np.ndarray]:
     """Context columns for results at (pid, t) (see the module docstring)."""
     n = len(pid)
@@ -144,6 +173,7 @@ def dose_context(inp: Inputs, pid: np.ndarray, t: np.ndarray) -> dict[str, np.nd
     pe, pr = pe[live], pr[live]
 
     per_epoch = join_distinct(pe, dose_text(inp)[pr], len(used), "; ", count_repeats=True)
+    _say_totals(inp, pe, pr, per_epoch)
     drugs_epoch = join_distinct(pe, np.asarray(DRUGS, dtype=object)[d.drug[pr]], len(used), ";")
     steroid = np.zeros(len(used), dtype=bool)
     steroid[pe[_TRACKED[d.drug[pr]] == "glucocorticoid"]] = True

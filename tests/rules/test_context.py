@@ -122,3 +122,23 @@ def test_join_distinct_keeps_first_seen_order_per_group_and_counts_repeats():
     plain = join_distinct(group, text, 4, ";")
     assert list(plain) == ["AZA 100 mg", "", "MTX 15 mg;HCQ 200 mg", ""]
     assert list(join_distinct(np.array([], dtype=np.int64), np.array([], dtype=object), 2, ";")) == ["", ""]
+
+
+def test_a_drug_given_as_rows_in_force_together_names_its_total():
+    """Azathioprine 100 mg mane and 75 mg nocte at 60 kg: 175 mg/day in all, 175 / 60 =
+    2.92 mg/kg/day, the figure its dose checks judge (H240); methotrexate 15 mg oral and
+    10 mg subcutaneous a week: 25 mg/week in all; a pulse is never added to anything."""
+    doses = [
+        dose("P1", "azathioprine", "2024-01-01", amount=100),
+        dose("P1", "azathioprine", "2024-01-01", amount=75),
+        dose("P1", "methotrexate", "2024-01-01", amount=15, frequency="weekly"),
+        dose("P1", "methotrexate", "2024-01-01", amount=10, frequency="weekly", route="sc"),
+        dose("P1", "cyclophosphamide", "2024-01-01", amount=500, frequency="every 2 weeks", route="iv"),
+        dose("P1", "cyclophosphamide", "2024-01-01", amount=50),
+    ]
+    rv = run([lab("P1", "2024-02-01", "wbc", LOW_WBC)], doses, [patient("P1", weight=60)])
+    text = flag_on(rv, "2024-02-01")["active_doses"]
+    assert "Azathioprine 175 mg/day in all (2.92 mg/kg/day)" in text
+    assert "Methotrexate 25 mg/week in all" in text
+    totals = [p.strip() for p in text.split(";") if "in all" in p]
+    assert totals == ["Azathioprine 175 mg/day in all (2.92 mg/kg/day)", "Methotrexate 25 mg/week in all"]
