@@ -36,6 +36,7 @@ problem found; the schema tests require it to return none.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import tomllib
 from dataclasses import dataclass, field
 from functools import cache
@@ -312,13 +313,54 @@ def dosing_number(path: str) -> float:
     return float(node)
 
 
+#: ``{azathioprine.usual_max_mg_per_kg}``, ``{mycophenolate.phases.induction.mmf_mg_per_day[0]/2000}``,
+#: ``{azathioprine.allopurinol.factor[1]*100:.0f}``: a number of ``dosing.toml`` inside a
+#: fact's text, optionally multiplied or divided by numbers or other ``dosing.toml``
+#: numbers (``*mycophenolate.mmf_to_mpa``), with a format (``g`` unless given).
+_PLACEHOLDER = re.compile(r"\{([a-z_][^{}:]*)(?::([^{}]+))?\}")
+_FACTOR = re.compile(r"([*/])\s*([0-9.]+|[a-z_][a-z0-9_.\[\]]*)")
+
+
+def _dosing_expression(expr: str) -> float:
+    """``path``, ``path*100`` or ``path/2000``: a dosing.toml number, scaled."""
+    path, rest = re.match(r"([^*/]+)(.*)", expr).groups()  # type: ignore[union-attr]
+    if _FACTOR.sub("", rest).strip():
+        raise ValueError(f"not a dosing.toml expression: {{{expr}}}")
+    value = dosing_number(path.strip())
+    for sign, term in _FACTOR.findall(rest):
+        number = dosing_number(term) if term[0].isalpha() or term[0] == "_" else float(term)
+        value = value * number if sign == "*" else value / number
+    return value
+
+
+def dosing_text(text: str) -> str:
+    """A fact text with each ``{path}`` of ``dosing.toml`` replaced by its number, so that
+    the Compare page's words never hold another copy of a dose (one fact, one place)."""
+
+    def number(m: re.Match[str]) -> str:
+        return format(round(_dosing_expression(m.group(1)), 9), m.group(2) or "g")
+
+    return _PLACEHOLDER.sub(number, text)
+
+
+def _fill_texts(fact: dict[str, Any]) -> None:
+    for key in ("value", "note"):
+        value = fact.get(key)
+        if isinstance(value, str):
+            fact[key] = dosing_text(value)
+        elif isinstance(value, list):
+            fact[key] = [dosing_text(v) if isinstance(v, str) else v for v in value]
+
+
 @cache
 def raw_drug_files() -> dict[str, dict[str, Any]]:
     """The drug files as parsed TOML, keyed by file name (for validation).
 
     A fact may give ``value_from`` (a list of dotted paths into ``dosing.toml``) instead
-    of ``value``: the numbers the dosing assistant and the dose checks use, so that the
-    Compare page never shows another copy (one home per dose limit)."""
+    of ``value``, and ``max_mg_per_day_from`` (one path) instead of ``max_mg_per_day``:
+    the numbers the dosing assistant and the dose checks use, so that the Compare page
+    never shows another copy (one home per dose limit).  A number inside a fact's text or
+    note is written ``{path}`` (see :func:`dosing_text`) for the same reason."""
     folder = _files().joinpath("drugs")
     out = {}
     for item in sorted(folder.iterdir(), key=lambda p: p.name):
@@ -327,6 +369,9 @@ def raw_drug_files() -> dict[str, dict[str, Any]]:
             for fact in data.get("facts", {}).values():
                 if "value_from" in fact and "value" not in fact:
                     fact["value"] = [dosing_number(path) for path in fact["value_from"]]
+                if "max_mg_per_day_from" in fact and "max_mg_per_day" not in fact:
+                    fact["max_mg_per_day"] = dosing_number(fact["max_mg_per_day_from"])
+                _fill_texts(fact)
             out[item.name] = data
     return out
 

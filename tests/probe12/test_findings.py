@@ -88,15 +88,20 @@ def test_the_hcq_page_names_the_labels_ideal_body_weight_limit_beside_the_guidel
 # --------------------------------------------------------------------------- F4 primary sources
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe12 F4: the Compare page's leflunomide dose rests on a patient leaflet (msr_lef) although the "
-    "Arava label (a primary source) exists",
-)
 def test_leflunomide_dose_cites_a_primary_source():
+    """F4 (H260): the leflunomide dose cites the Arava label, not only a patient leaflet.
+    The label's section 2.1 was read only as reproduced (drugs.com), so the fact is a
+    secondary source, never "confirmed".  Arava US label 2.1: 20 mg once daily, at most
+    20 mg/day, 10 mg if 20 mg is not tolerated, a 100 mg x 3 days loading dose only at low
+    risk (none with methotrexate or other immunosuppressants)."""
     refs = knowledge.references()
     fact = knowledge.drugs()["leflunomide"].fact("usual_dose")
     assert any(refs[r].kind in ("label", "guideline", "trial") for r in fact.refs)
+    assert "fda_arava" in fact.refs and fact.status == "secondary source"
+    assert refs["fda_arava"].access != "full text" and "drugs.com/dosage/arava.html" in refs["fda_arava"].note
+    for words in ("20 mg once daily", "at most 20 mg a day", "10 mg once daily", "100 mg once daily for 3 days"):
+        assert words in fact.value
+    assert "methotrexate" in fact.value
 
 
 # --------------------------------------------------------------------------- H230 (fixed)
