@@ -257,50 +257,114 @@ def test_the_hcq_dose_cell_shows_the_400_mg_ceiling_beside_5_mg_per_kg():
 #: (entry, attribute, the words written by hand from the source, the same words built from dosing.toml)
 DOSE_WORDS = [
     # 3E (Visser 2009) / SPS: 7.5-25 mg once weekly, folic acid at least 5 mg weekly
-    ("methotrexate", "Usual adult dose", "7.5-25 mg ONCE WEEKLY",
-     lambda d: f"{d['methotrexate']['weekly_mg'][0]:g}-{d['methotrexate']['weekly_mg'][1]:g} mg ONCE WEEKLY"),
-    ("methotrexate", "Usual adult dose", "folic acid at least 5 mg once weekly",
-     lambda d: f"folic acid at least {d['methotrexate']['folic_acid_mg_per_week']:g} mg once weekly"),
+    (
+        "methotrexate",
+        "Usual adult dose",
+        "7.5-25 mg ONCE WEEKLY",
+        lambda d: f"{d['methotrexate']['weekly_mg'][0]:g}-{d['methotrexate']['weekly_mg'][1]:g} mg ONCE WEEKLY",
+    ),
+    (
+        "methotrexate",
+        "Usual adult dose",
+        "folic acid at least 5 mg once weekly",
+        lambda d: f"folic acid at least {d['methotrexate']['folic_acid_mg_per_week']:g} mg once weekly",
+    ),
     # 2-3 g/day MMF in two doses = 1-1.5 g twice daily; x 0.72 -> 720-1080 mg MPA twice daily
-    ("mycophenolate mofetil", "Usual adult dose", "MMF 1-1.5 g twice daily (MPA 720-1080 mg twice daily)",
-     lambda d: "MMF {:g}-{:g} g twice daily (MPA {:g}-{:g} mg twice daily)".format(
-         *(x / 2000 for x in d["mycophenolate"]["phases"]["induction"]["mmf_mg_per_day"]),
-         *(round(x / 2 * d["mycophenolate"]["mmf_to_mpa"], 6)
-           for x in d["mycophenolate"]["phases"]["induction"]["mmf_mg_per_day"]))),
-    ("mycophenolate mofetil", "Usual adult dose", "maintenance MMF 750-1000 mg twice daily",
-     lambda d: "maintenance MMF {:g}-{:g} mg twice daily".format(
-         *(x / 2 for x in d["mycophenolate"]["phases"]["maintenance"]["mmf_mg_per_day"]))),
+    (
+        "mycophenolate mofetil",
+        "Usual adult dose",
+        "MMF 1-1.5 g twice daily (MPA 720-1080 mg twice daily)",
+        lambda d: "MMF {:g}-{:g} g twice daily (MPA {:g}-{:g} mg twice daily)".format(
+            *(x / 2000 for x in d["mycophenolate"]["phases"]["induction"]["mmf_mg_per_day"]),
+            *(
+                round(x / 2 * d["mycophenolate"]["mmf_to_mpa"], 6)
+                for x in d["mycophenolate"]["phases"]["induction"]["mmf_mg_per_day"]
+            ),
+        ),
+    ),
+    (
+        "mycophenolate mofetil",
+        "Usual adult dose",
+        "maintenance MMF 750-1000 mg twice daily",
+        lambda d: "maintenance MMF {:g}-{:g} mg twice daily".format(
+            *(x / 2 for x in d["mycophenolate"]["phases"]["maintenance"]["mmf_mg_per_day"])
+        ),
+    ),
     # CellCept label (via Medscape): GFR < 25, not above 1 g twice daily
-    ("mycophenolate mofetil", "Usual adult dose", "(GFR < 25): at most 1 g MMF twice daily",
-     lambda d: f"(GFR < {d['mycophenolate']['renal']['egfr_below']:g}): at most "
-     f"{d['mycophenolate']['renal']['max_mmf_mg_per_day'] / 2000:g} g MMF twice daily"),
+    (
+        "mycophenolate mofetil",
+        "Usual adult dose",
+        "(GFR < 25): at most 1 g MMF twice daily",
+        lambda d: (
+            f"(GFR < {d['mycophenolate']['renal']['egfr_below']:g}): at most "
+            f"{d['mycophenolate']['renal']['max_mmf_mg_per_day'] / 2000:g} g MMF twice daily"
+        ),
+    ),
     # Imuran US label (RA): start 1 mg/kg/day, +0.5 mg/kg/day every 4 weeks, at most 2.5;
     # CPIC: intermediate 30-80%; Medsafe: allopurinol a quarter (25%), US label up to a third
-    ("azathioprine", "Usual adult dose", "add 0.5 mg/kg/day every 4 weeks as needed, to at most 2.5 mg/kg/day",
-     lambda d: f"add {d['azathioprine']['titration']['step_mg_per_kg']:g} mg/kg/day every "
-     f"{d['azathioprine']['titration']['step_every_weeks']:g} weeks as needed, to at most "
-     f"{d['azathioprine']['usual_max_mg_per_kg']:g} mg/kg/day"),
-    ("azathioprine", "Usual adult dose", "intermediate metabolisers 30-80% of the normal dose",
-     lambda d: "intermediate metabolisers {:.0f}-{:.0f}% of the normal dose".format(
-         *(100 * x for x in d["azathioprine"]["phenotypes"]["intermediate"]["factor"]))),
-    ("azathioprine", "Usual adult dose", "with allopurinol 25% of the dose (Medsafe; the US label allows up to 33%",
-     lambda d: "with allopurinol {:.0f}% of the dose (Medsafe; the US label allows up to {:.0f}%".format(
-         *(100 * x for x in d["azathioprine"]["allopurinol"]["factor"]))),
+    (
+        "azathioprine",
+        "Usual adult dose",
+        "add 0.5 mg/kg/day every 4 weeks as needed, to at most 2.5 mg/kg/day",
+        lambda d: (
+            f"add {d['azathioprine']['titration']['step_mg_per_kg']:g} mg/kg/day every "
+            f"{d['azathioprine']['titration']['step_every_weeks']:g} weeks as needed, to at most "
+            f"{d['azathioprine']['usual_max_mg_per_kg']:g} mg/kg/day"
+        ),
+    ),
+    (
+        "azathioprine",
+        "Usual adult dose",
+        "intermediate metabolisers 30-80% of the normal dose",
+        lambda d: "intermediate metabolisers {:.0f}-{:.0f}% of the normal dose".format(
+            *(100 * x for x in d["azathioprine"]["phenotypes"]["intermediate"]["factor"])
+        ),
+    ),
+    (
+        "azathioprine",
+        "Usual adult dose",
+        "with allopurinol 25% of the dose (Medsafe; the US label allows up to 33%",
+        lambda d: "with allopurinol {:.0f}% of the dose (Medsafe; the US label allows up to {:.0f}%".format(
+            *(100 * x for x in d["azathioprine"]["allopurinol"]["factor"])
+        ),
+    ),
     # CPIC: mercaptopurine 1.5 mg/kg/day; the assistant's cautious start 0.75
-    ("mercaptopurine", "Usual adult dose", "e.g. 1.5 mg/kg/day",
-     lambda d: f"e.g. {d['mercaptopurine']['standard_mg_per_kg']:g} mg/kg/day"),
-    ("mercaptopurine", "Usual adult dose", "starts at 0.75 mg/kg/day",
-     lambda d: f"starts at {d['mercaptopurine']['titration']['start_mg_per_kg']:g} mg/kg/day"),
+    (
+        "mercaptopurine",
+        "Usual adult dose",
+        "e.g. 1.5 mg/kg/day",
+        lambda d: f"e.g. {d['mercaptopurine']['standard_mg_per_kg']:g} mg/kg/day",
+    ),
+    (
+        "mercaptopurine",
+        "Usual adult dose",
+        "starts at 0.75 mg/kg/day",
+        lambda d: f"starts at {d['mercaptopurine']['titration']['start_mg_per_kg']:g} mg/kg/day",
+    ),
     # US Neoral label (RA): 2.5 mg/kg/day, maximum 4 mg/kg/day
-    ("ciclosporin", "Usual adult dose", "2.5 mg/kg/day in two doses",
-     lambda d: f"{d['ciclosporin']['start_mg_per_kg_day']:g} mg/kg/day in two doses"),
-    ("ciclosporin", "Usual adult dose", "maximum of 4 mg/kg/day",
-     lambda d: f"maximum of {d['ciclosporin']['max_mg_per_kg_day']:g} mg/kg/day"),
+    (
+        "ciclosporin",
+        "Usual adult dose",
+        "2.5 mg/kg/day in two doses",
+        lambda d: f"{d['ciclosporin']['start_mg_per_kg_day']:g} mg/kg/day in two doses",
+    ),
+    (
+        "ciclosporin",
+        "Usual adult dose",
+        "maximum of 4 mg/kg/day",
+        lambda d: f"maximum of {d['ciclosporin']['max_mg_per_kg_day']:g} mg/kg/day",
+    ),
     # EULAR 2023: 5 mg/kg real weight; 200 mg tablets, SmPC 200 or 400 mg a day
-    ("hydroxychloroquine", "Usual adult dose", "Up to 5 mg/kg real body weight per day (200 mg tablets; e.g. 200-400 mg/day",
-     lambda d: f"Up to {d['hydroxychloroquine']['max_mg_per_kg_day']:g} mg/kg real body weight per day "
-     f"({d['hydroxychloroquine']['tablet_mg']:g} mg tablets; e.g. {d['hydroxychloroquine']['tablet_mg']:g}-"
-     f"{d['hydroxychloroquine']['label']['max_mg_per_day']:g} mg/day"),
+    (
+        "hydroxychloroquine",
+        "Usual adult dose",
+        "Up to 5 mg/kg real body weight per day (200 mg tablets; e.g. 200-400 mg/day",
+        lambda d: (
+            f"Up to {d['hydroxychloroquine']['max_mg_per_kg_day']:g} mg/kg real body weight per day "
+            f"({d['hydroxychloroquine']['tablet_mg']:g} mg tablets; e.g. {d['hydroxychloroquine']['tablet_mg']:g}-"
+            f"{d['hydroxychloroquine']['label']['max_mg_per_day']:g} mg/day"
+        ),
+    ),
 ]
 
 
