@@ -291,3 +291,20 @@ def test_compare_says_which_tacrolimus_brands_are_once_daily():
     assert "once a day" in fact.value and "Advagraf" in fact.value and "Envarsus" in fact.value
     assert "2-4 mg/day in two doses" not in fact.value
     assert {"advagraf_pil", "mhra_tacrolimus_brand"} <= set(fact.refs)
+
+
+def test_facts_resting_only_on_eular_2016_say_it_is_superseded_and_tacrolimus_mg_per_kg_stays_unconfirmed():
+    """F4 (H263): a pregnancy or breastfeeding fact citing only EULAR 2016 says that the
+    2024 update supersedes it and was not read for that drug; the tacrolimus mg/kg range,
+    cited to a transplant label, is never more than 'unconfirmed' and says so."""
+    drugs = knowledge.drugs()
+    seen = 0
+    for entry in drugs.values():
+        for key in ("pregnancy_plan", "pregnancy", "lactation"):
+            fact = entry.facts.get(key)
+            if fact is not None and fact.refs == ("eular2016preg",):
+                assert "superseded" in fact.note, (entry.id, key)
+                seen += 1
+    assert seen >= 10
+    tac = drugs["tacrolimus"].fact("dose_mg_per_kg")
+    assert tac.status == "unconfirmed" and "transplant" in tac.note
