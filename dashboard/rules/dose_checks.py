@@ -432,18 +432,29 @@ def _phenotype_any(inp: Inputs, check: dict[str, Any]) -> list[_Found]:
     return [_Found.plain(fired, check, msg)]
 
 
+def _meeting(
+    inp: Inputs, pid: np.ndarray, start: np.ndarray, end: np.ndarray, check: dict[str, Any]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(position in ``pid``, interacting row, overlap start, overlap end) for each span
+    (``pid``, ``start``, ``end``: dose rows or intervals of rows in force together) that
+    overlaps a dose row of the check's interacting drugs."""
+    d = inp.doses
+    b = _rows_of(inp, check["with"])
+    b = b[np.argsort(d.pid[b], kind="stable")]
+    i, j = same_patient_pairs(pid, d.pid[b])
+    rb = b[j]
+    lo = np.maximum(start[i], d.start[rb])
+    hi = np.minimum(end[i], d.end[rb])
+    keep = lo < hi
+    return i[keep], rb[keep], lo[keep], hi[keep]
+
+
 def _overlaps(inp: Inputs, check: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(drug row, interacting row, overlap start, overlap end) for rows that overlap."""
     d = inp.doses
     a = _rows_of(inp, check["drugs"])
-    b = _rows_of(inp, check["with"])
-    b = b[np.argsort(d.pid[b], kind="stable")]
-    i, j = same_patient_pairs(d.pid[a], d.pid[b])
-    ra, rb = a[i], b[j]
-    start = np.maximum(d.start[ra], d.start[rb])
-    end = np.minimum(d.end[ra], d.end[rb])
-    keep = start < end
-    return ra[keep], rb[keep], start[keep], end[keep]
+    i, rb, start, end = _meeting(inp, d.pid[a], d.start[a], d.end[a], check)
+    return a[i], rb, start, end
 
 
 def _pair_text(inp: Inputs, ra: np.ndarray, rb: np.ndarray, tail: str) -> pa.Array:
@@ -464,17 +475,10 @@ def _overlaps_together(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(interval of the drug's rows in force together, interacting row, overlap start,
     overlap end) for each interval that overlaps an interacting row."""
-    d = inp.doses
     tg = tot.tg
     a = tot.of_drugs(check["drugs"])
-    b = _rows_of(inp, check["with"])
-    b = b[np.argsort(d.pid[b], kind="stable")]
-    i, j = same_patient_pairs(tg.pid[a], d.pid[b])
-    ia, rb = a[i], b[j]
-    start = np.maximum(tg.start[ia], d.start[rb])
-    end = np.minimum(tg.end[ia], d.end[rb])
-    keep = start < end
-    return ia[keep], rb[keep], start[keep], end[keep]
+    i, rb, start, end = _meeting(inp, tg.pid[a], tg.start[a], tg.end[a], check)
+    return a[i], rb, start, end
 
 
 def _overlap_above_mg_per_day(inp: Inputs, check: dict[str, Any], tot: _Totals) -> list[_Found]:
