@@ -235,12 +235,25 @@ class _Totals:
         tg = dose_totals.of_inputs(inp)
         several = tg.n > 1
         label = _LABEL[tg.drug]
+        # rows that began on different days may be a dose split in two, or a renewal or a
+        # change whose earlier row was not ended: the total is what the record says, and
+        # the message says how to tell (the import reads overlapping rows as taken together)
+        staggered = np.zeros(len(tg), dtype=bool)
+        if len(tg) and len(tg.members):
+            starts = d.start[tg.members]
+            firsts = tg.offsets[:-1]
+            staggered = several & (np.maximum.reduceat(starts, firsts) > np.minimum.reduceat(starts, firsts))
+        hint = np.where(
+            staggered,
+            "; they began on different days: if one replaced the other, end the earlier in the dose record",
+            "",
+        ).astype(object)
 
         def name(weekly: bool) -> np.ndarray:
             amount = d.mg_per_week if weekly else d.mg_per_day
             parts = tg.parts(*dose_totals.amount_texts(amount, d.dose, d.dose_unit, d.per_day, weekly))
             return np.where(
-                several, _texts(cat(label, " total of ", num(tg.n, 0), " rows in force (", parts, ")")), label
+                several, _texts(cat(label, " total of ", num(tg.n, 0), " rows in force (", parts, hint, ")")), label
             )
 
         return cls(

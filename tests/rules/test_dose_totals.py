@@ -199,3 +199,25 @@ def test_the_dosing_page_prefills_the_total():
     assert ctx.mg_per_week("methotrexate") == pytest.approx(25.0)
     total = ctx.total("azathioprine")
     assert total is not None and total.n == 2 and total.parts == "100 + 75 mg/day"
+
+
+def test_rows_that_began_on_different_days_say_how_to_tell_a_split_dose_from_a_change():
+    """A change from 100 to 125 mg whose first row was not ended: 100 + 125 = 225 mg/day /
+    60 kg = 3.75 mg/kg/day > 3 (the record says both are taken).  The rows began on
+    different days, so the message says that if one replaced the other the earlier row
+    should be ended; a dose split on one day (the test above) says nothing of the kind."""
+    doses = [
+        dose("S", "azathioprine", "2024-01-01", amount=100),
+        dose("S", "azathioprine", "2024-03-01", amount=125),
+    ]
+    rv = run([], doses, [_normal("S", 60)], as_of="2024-06-30")
+    hit = _checks(rv, "S", "dose.aza_above_3")
+    assert len(hit) == 1 and hit["value"].iloc[0] == pytest.approx(225 / 60)
+    assert "(100 + 125 mg/day; they began on different days: if one replaced the other" in hit["message"].iloc[0]
+    split = run(
+        [],
+        [dose("S", "azathioprine", "2024-01-01", amount=100), dose("S", "azathioprine", "2024-01-01", amount=75)],
+        [_normal("S", 60)],
+        as_of="2024-06-30",
+    )
+    assert "began on different days" not in " ".join(_checks(split, "S", "dose.aza_above_2_5")["message"])
