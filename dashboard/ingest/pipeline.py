@@ -224,7 +224,9 @@ def import_sources(
     labs = resolve_sex_ranges(labs, lab_cands, patients, known_sex)  # a range per sex needs the patient's sex
 
     report = ImportReport(files=[p.report for p in parsed], identity_conflicts=conflicts)
-    warn_about_ids(report, [labs, doses, patients])
+    # every id of the labs and doses has its patients row (_combine_patients): the distinct
+    # ids are the patients table's, not a second hashing of a million lab rows
+    warn_about_ids(report, [labs, doses, patients], {x for x in patients.column("patient_id").to_pylist() if x})
     aliases = [(pid, kind, value, p.report.path) for p in parsed for pid, kind, value in p.aliases]
     warn_about_aliases(report, [labs, doses, patients], aliases)
     if unknown and report.files:
@@ -290,10 +292,10 @@ def _first_files(tables: list[pa.Table], wanted: set[str]) -> dict[str, str]:
     return first_file
 
 
-def warn_about_ids(report: ImportReport, tables: list[pa.Table]) -> None:
+def warn_about_ids(report: ImportReport, tables: list[pa.Table], ids: set[str] | None = None) -> None:
     """The warnings about patient ids of the whole import (leading zeros, look-alikes),
-    from one list of the distinct ids."""
-    ids = _patient_ids(tables)
+    from one list of the distinct ids (``ids`` when the caller has it already)."""
+    ids = _patient_ids(tables) if ids is None else ids
     _warn_zero_stripped_ids(report, tables, ids)
     _warn_lookalike_ids(report, tables, ids)
     _warn_same_person_ids(report, tables)
