@@ -222,3 +222,19 @@ def test_import_bytes_still_reads_a_fraction_differential():
     result = import_bytes(labs)
     neut = result.labs.to_pandas().query("analyte == 'neutrophils'")
     assert neut["value"].tolist() == [3.6]
+
+
+def test_the_workspace_pdf_names_another_id_that_may_be_the_patient(tmp_path):
+    """H270 through the workspace (``python -m dashboard workspace export --format pdf``):
+    the workspace keeps the identifiers (schema 8), and its summary says them too."""
+    from dashboard.ingest import Source
+    from dashboard.store import Workspace
+    from dashboard.store.panel import open_panel
+
+    ws = Workspace(tmp_path / "ws", timeout=20, clock=lambda: dt.datetime(2024, 7, 1, 10))
+    ndjson = (json.dumps(_FHIR_PATIENT) + "\n" + json.dumps(_FHIR_NEUTROPHILS) + "\n").encode()
+    ws.import_sources([Source("export.ndjson", ndjson)], by="t")
+    ws.import_sources([Source("doses.csv", _MTX)], by="t")
+    summary = open_panel(ws).summary("f3c9a1", AS_OF, "BSR 2025")
+    text = _pdf_text(sx.patient_summary_pdf(summary))
+    assert "MR 0012345" in text and "MRN 0012345" in text
