@@ -213,7 +213,11 @@ def _flag_words(f, comparisons: dict[str, str]) -> tuple[str, str]:
     short = SHORT_LABEL.get(f.analyte, model.analyte_label(f.analyte))
     value = f"{f.comparator}{f.value:g}"
     if f.kind == "ctcae" and pd.notna(f.ctcae_grade):
-        return f"{short} G{int(f.ctcae_grade)}", ""
+        grade = int(f.ctcae_grade)
+        # a result censored towards the grade ("<=50" platelets: 50 is grade 2, below it
+        # grade 3 or 4) is "grade 2 or worse" in its flag, and so here (H143, H271)
+        worse = " or worse" if f"CTCAE grade {grade} or worse" in str(f.message) else ""
+        return f"{short} G{grade}{worse}", ""
     if f.kind == "guideline" and comparisons.get(f.rule) in ("<", ">") and pd.notna(f.threshold):
         return f"{short} {value} {comparisons[f.rule]} {f.threshold:g}", ""
     if f.kind == "guideline" and comparisons.get(f.rule) == "rise_pct" and pd.notna(f.baseline) and f.baseline:

@@ -14,6 +14,7 @@ import io
 import math
 import shutil
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +30,13 @@ from dashboard.reviews import empty_log, history_frame, with_review_status
 from dashboard.rules import Profile, get_profile, review
 from dashboard.rules.data import draw_severity
 from dashboard.units import display_decimals, display_number, display_text
-from dashboard.views import after_as_of_summary, after_as_of_table, schedule_table, worst_after_as_of
+from dashboard.views import (
+    after_as_of_summary,
+    after_as_of_table,
+    other_id_notes,
+    schedule_table,
+    worst_after_as_of,
+)
 
 #: Printed on every summary (the same words as the app's disclaimer).
 DISCLAIMER = (
@@ -220,7 +227,8 @@ def panel_frame(
                 )
                 if f"ctcae_{a}" in summary:  # the grade of that latest result, as the Panel's "1.00 G3"
                     grade = ids.map(summary[f"ctcae_{a}"])
-                    out[f"{model.analyte_label(a)} CTCAE grade"] = grade.astype("Int64").to_numpy()
+                    # whole grades ("2", never "2.0" beside a blank: H272)
+                    out[f"{model.analyte_label(a)} CTCAE grade"] = pd.array(grade.to_numpy(), dtype="Int64")
     if reviews is not None:
         if reviews.empty:
             latest_rev = pd.DataFrame(columns=["reviewed_at", "action", "reviewer"])
@@ -623,6 +631,9 @@ class PatientSummary:
     schedule: pd.DataFrame | None = None
     #: The dose checks (``Review.dose_checks_df()``): the open ones are printed.
     dose_checks: pd.DataFrame | None = None
+    #: What the Patient page says of another id of the panel that may be this person
+    #: (``views.other_id_notes``, H150): printed under the patient's facts (H270).
+    other_ids: tuple[str, ...] = ()
 
 
 #: What a PDF shows in place of a character its font has no glyph for (fpdf2 would leave a
@@ -806,6 +817,8 @@ def patient_summary_pdf(s: PatientSummary) -> bytes:
             ("Weight", f"{p['weight_kg']:g} kg" if not pd.isna(p["weight_kg"]) else "not recorded"),
         ]
         doc.para(" · ".join(f"{k}: {v}" for k, v in facts), bold=True)
+    for note in s.other_ids:  # one person under two ids (H150): the other id's doses and results
+        doc.para(f"Another id: {note}.", bold=True)
 
     doc.heading("Timeline")
     if s.figure_png:
@@ -944,10 +957,14 @@ def patient_summary(
     profile: Profile | str | None = None,
     figure: bool = True,
     intervals: pd.DataFrame | None = None,
+    aliases: Sequence[tuple[str, str, str, str]] = (),
+    patient_ids: Sequence[str] = (),
 ) -> PatientSummary:
     """Everything the summary of one patient shows: the open flags, the open dose checks
     and the blood tests due computed by the rules (with the clinician-set monitoring
-    ``intervals``, as the Panel), and (with ``figure``) the timeline of the last year as a picture."""
+    ``intervals``, as the Panel), and (with ``figure``) the timeline of the last year as a picture.
+    With the import's ``aliases`` and the panel's ``patient_ids``, what the Patient page says
+    of another id that may be this patient (H150, H270)."""
 
     def mine(df: pd.DataFrame) -> pd.DataFrame:
         return df[df["patient_id"] == patient_id]
@@ -976,6 +993,7 @@ def patient_summary(
         after_as_of=later,
         schedule=rv.schedule_df(),
         dose_checks=rv.dose_checks_df(),
+        other_ids=tuple(other_id_notes(patient_id, aliases, patient_ids)),
     )
 
 

@@ -77,6 +77,8 @@ class WorkspacePanel:
             self.label,
             profile,
             intervals=self.intervals,
+            aliases=self.aliases,  # another id that may be this patient, as the Patient page says (H270)
+            patient_ids=self.patients["patient_id"].tolist(),
         )
 
     def open_flags(self, as_of: dt.date | None = None, profile: Profile | str | None = None) -> pd.DataFrame:

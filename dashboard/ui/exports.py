@@ -84,7 +84,18 @@ def export_buttons(ds: Dataset, panel: WorkspacePanel | None) -> None:
         return
     fid = safe_file_name(pid)
     summary = sx.patient_summary(
-        ds.labs, doses, ds.patients, ds.baselines, entries, pid, day, ds.label, profile, intervals=ds.intervals
+        ds.labs,
+        doses,
+        ds.patients,
+        ds.baselines,
+        entries,
+        pid,
+        day,
+        ds.label,
+        profile,
+        intervals=ds.intervals,
+        aliases=ds.aliases,
+        patient_ids=ds.patient_ids,
     )
     st.markdown(f"**Patient {md_escape(pid)}**")
     a, b, c = st.columns(3)
