@@ -28,6 +28,7 @@ from dashboard.identity import age_years, patient_label
 from dashboard.panel import SEVERITY_ORDER, reviewed_labs
 from dashboard.reviews import empty_log, history_frame, with_review_status
 from dashboard.rules import Profile, get_profile, review
+from dashboard.rules.context import totals_in_force
 from dashboard.rules.data import draw_severity
 from dashboard.units import display_decimals, display_number, display_text
 from dashboard.views import (
@@ -211,11 +212,14 @@ def panel_frame(
     drugs: dict[str, list[str]] = {}
     for _, r in current.iterrows():
         drugs.setdefault(r["patient_id"], []).append(dose_text(r))
+    weight = dict(zip(pts["patient_id"], pts["weight_kg"], strict=True))
+    for pid, found in totals_in_force(current, lambda p: float(weight.get(p, float("nan")))).items():
+        drugs.setdefault(pid, []).extend(text for _drug, text in found)  # the total its checks judge (H240)
     out["Current drugs"] = ["; ".join(drugs.get(pid, [])) for pid in out["Patient"]]
     judged = reviewed_labs(labs, as_of)  # the results the review judged, as the Panel shows them
     last = latest_results(judged)
-    last_draw = judged.groupby("patient_id")["collected_at"].max()
-    out["Last draw"] = [_iso_day(t) for t in out["Patient"].map(last_draw)]
+    last_draw = judged.groupby("patient_id")["collected_at"].max().to_dict()  # none at all: an empty dict
+    out["Last draw"] = [_iso_day(last_draw.get(pid)) for pid in out["Patient"]]
     if not last.empty:
         by_analyte: dict[str, dict[str, object]] = {}
         for pid, a, text in zip(last["patient_id"], last["analyte"], _results(last), strict=True):
@@ -832,6 +836,9 @@ def patient_summary_pdf(s: PatientSummary) -> bytes:
         ["Drug", "Dose", "Unit", "Frequency", "mg/day", "Start", "Source"]
     ]
     doc.table(cur, widths=(30, 12, 12, 20, 14, 20, 52))
+    weight = float(p["weight_kg"]) if p is not None and not pd.isna(p["weight_kg"]) else float("nan")
+    for _drug, text in totals_in_force(model.doses_in_force(mine, s.as_of), lambda _pid: weight).get(s.patient_id, []):
+        doc.para(f"Taken together: {text} (the total the dose checks judge).", size=8)
     earlier = doses_frame(mine[mine["start"] <= pd.Timestamp(s.as_of)]).iloc[::-1]
     earlier = earlier[["Drug", "Dose", "Unit", "Frequency", "Start", "End", "Source"]]
     if len(earlier) > len(cur):

@@ -13,7 +13,7 @@ from dashboard import model
 from dashboard.identity import age_years, birth_text, id_key
 from dashboard.markup import md_escape
 from dashboard.rules import baselines as bl
-from dashboard.rules.context import describe_dose
+from dashboard.rules.context import describe_dose, totals_in_force
 from dashboard.rules.ctcae import adult_from_years, baseline_min_results, terms
 from dashboard.rules.data import NEVER
 from dashboard.rules.engine import Profile
@@ -339,7 +339,7 @@ def current_doses_table(doses: pd.DataFrame, weight: float, as_of) -> pd.DataFra
     live = model.doses_in_force(doses, as_of)
     if live.empty:
         return pd.DataFrame(columns=cols)
-    return pd.DataFrame(
+    rows = pd.DataFrame(
         {
             "Drug": live["drug"].map(model.drug_label),
             "Dose": [
@@ -350,7 +350,20 @@ def current_doses_table(doses: pd.DataFrame, weight: float, as_of) -> pd.DataFra
             "Source": live["source_file"] + ":" + live["source_row"].astype(str),
         },
         columns=cols,
-    ).reset_index(drop=True)
+    )
+    # a drug given as several rows in force together: the total its dose checks judge (H240)
+    totals = [t for found in totals_in_force(live, lambda _pid: weight).values() for t in found]
+    together = pd.DataFrame(
+        {
+            "Drug": [model.drug_label(drug) for drug, _text in totals],
+            "Dose": [text for _drug, text in totals],
+            "Since": "",
+            "Route": "",
+            "Source": "the rows above, taken together",
+        },
+        columns=cols,
+    )
+    return pd.concat([rows, together], ignore_index=True) if totals else rows.reset_index(drop=True)
 
 
 @dataclass(frozen=True)

@@ -218,3 +218,22 @@ def test_an_interval_set_after_the_as_of_date_is_said_not_in_force():
     # set on the as-of day itself, or before: in force (inputs.prepare keeps set_at < the day after)
     assert interval_not_in_force(pd.Timestamp("2026-11-16 23:59"), dt.date(2026, 11, 16)) == ""
     assert interval_not_in_force(pd.Timestamp("2026-01-01"), dt.date(2026, 11, 16)) == ""
+
+
+def test_the_doses_now_table_adds_the_total_of_rows_in_force_together():
+    """H240: azathioprine 100 mg + 75 mg daily at 60 kg: 175 mg/day in all, 175 / 60 =
+    2.92 mg/kg/day, after the two rows; a single row adds nothing."""
+    import datetime as dt
+
+    from dashboard.views import current_doses_table
+    from tests.rules.builders import dose, frame
+
+    two = frame(
+        "doses",
+        [dose("S", "azathioprine", "2024-01-01", amount=100), dose("S", "azathioprine", "2024-01-01", amount=75)],
+    )
+    table = current_doses_table(two, 60.0, dt.date(2024, 6, 30))
+    assert table["Dose"].tolist()[-1] == "Azathioprine 175 mg/day in all (2.92 mg/kg/day)"
+    assert table["Drug"].tolist() == ["Azathioprine"] * 3 and len(table) == 3
+    one = frame("doses", [dose("S", "azathioprine", "2024-01-01", amount=100)])
+    assert len(current_doses_table(one, 60.0, dt.date(2024, 6, 30))) == 1

@@ -21,6 +21,8 @@ per patient *epoch* (the time between two consecutive boundaries), not per resul
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -108,6 +110,34 @@ def join_distinct(group: np.ndarray, text: np.ndarray, n: int, sep: str, *, coun
     return out
 
 
+def total_text(
+    drug: str,
+    frequencies: Sequence[str],
+    routes: Sequence[str],
+    mg_per_day: Sequence[float],
+    mg_per_week: Sequence[float],
+    weight: float = float("nan"),
+) -> str:
+    """The total of a drug's rows in force together, as every output writes it
+    ("Azathioprine 175 mg/day in all (2.92 mg/kg/day)", "Methotrexate 25 mg/week in all"),
+    the figure its dose checks judge (``rules/dose_totals.py``); "" for one row, rows on
+    different schedules (daily with weekly, or a pulse), or a row whose amount is unknown."""
+    if len(frequencies) < 2:
+        return ""
+    kinds = {schedule_kind(drug, str(f), str(r)) for f, r in zip(frequencies, routes, strict=True)}
+    day, week = np.asarray(mg_per_day, dtype=float), np.asarray(mg_per_week, dtype=float)
+    if kinds == {"daily"} and np.isfinite(day).all():
+        total, unit = float(day.sum()), "mg/day"
+    elif kinds == {"weekly"} and np.isfinite(week).all():
+        total, unit = float(week.sum()), "mg/week"
+    else:
+        return ""
+    text = f"{model.drug_label(drug)} {total:g} {unit} in all"
+    if unit == "mg/day" and np.isfinite(weight) and weight > 0:
+        text += f" ({total / weight:.2f} mg/kg/day)"
+    return text
+
+
 def _say_totals(inp: Inputs, pe: np.ndarray, pr: np.ndarray, per_epoch: np.ndarray) -> None:
     """Add to each epoch's doses the total of a drug given as several rows in force together
     (100 mg mane and 75 mg nocte: "Azathioprine 175 mg/day in all (2.92 mg/kg/day)"), the
@@ -120,20 +150,33 @@ def _say_totals(inp: Inputs, pe: np.ndarray, pr: np.ndarray, per_epoch: np.ndarr
     uniq, inv, cnt = np.unique(key, return_inverse=True, return_counts=True)
     for g in np.flatnonzero(cnt > 1):
         rows = pr[inv == g]
-        drug = int(d.drug[rows[0]])
-        kinds = {schedule_kind(DRUGS[drug], str(d.frequency[r]), str(d.route[r])) for r in rows}
-        if kinds == {"daily"} and np.isfinite(d.mg_per_day[rows]).all():
-            total, unit = float(d.mg_per_day[rows].sum()), "mg/day"
-        elif kinds == {"weekly"} and np.isfinite(d.mg_per_week[rows]).all():
-            total, unit = float(d.mg_per_week[rows].sum()), "mg/week"
-        else:
-            continue
-        text = f"{_LABEL[drug]} {total:g} {unit} in all"
+        drug = DRUGS[int(d.drug[rows[0]])]
         weight = inp.weight[d.pid[rows[0]]]
-        if unit == "mg/day" and np.isfinite(weight) and weight > 0:
-            text += f" ({total / weight:.2f} mg/kg/day)"
-        e = int(uniq[g] // len(DRUGS))
-        per_epoch[e] = f"{per_epoch[e]}; {text}"
+        text = total_text(drug, d.frequency[rows], d.route[rows], d.mg_per_day[rows], d.mg_per_week[rows], weight)
+        if text:
+            e = int(uniq[g] // len(DRUGS))
+            per_epoch[e] = f"{per_epoch[e]}; {text}"
+
+
+def totals_in_force(live, weight_of) -> dict[str, list[tuple[str, str]]]:  # live: pd.DataFrame
+    """Per patient, (drug, total) of each drug given as several rows in force together
+    (:func:`total_text`), for the outputs that list the rows of ``live`` (the doses in
+    force on one date, ``model.doses_in_force``); ``weight_of(patient_id)`` in kg or NaN."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    if live is None or len(live) < 2:
+        return out
+    for (pid, drug), rows in live.groupby(["patient_id", "drug"], sort=True, observed=True):
+        text = total_text(
+            str(drug),
+            rows["frequency"].tolist(),
+            rows["route"].tolist(),
+            rows["mg_per_day"].tolist(),
+            rows["mg_per_week"].tolist(),
+            weight_of(pid),
+        )
+        if text:
+            out.setdefault(str(pid), []).append((str(drug), text))
+    return out
 
 
 def dose_context(inp: Inputs, pid: np.ndarray, t: np.ndarray) -> dict[str, np.ndarray]:

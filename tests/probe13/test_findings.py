@@ -148,11 +148,6 @@ _AZA = (
 _AZA_PATIENT = b"patient_id,sex,birth_date,weight_kg,tpmt,nudt15\nAZ-1,M,1970-01-01,60,normal,normal\n"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe13 F3: the panel CSV/XLSX 'Current drugs' lists 100 mg and 75 mg daily without the "
-    "'175 mg/day in all (2.92 mg/kg/day)' the Panel page and the CLI show beside them",
-)
 def test_the_panel_csv_names_the_total_of_doses_in_force_together():
     # 100 + 75 = 175 mg/day; 175 / 60 kg = 2.92 mg/kg/day (above the Imuran label's 2.5)
     ds = _dataset(("doses.csv", _AZA), ("patients.csv", _AZA_PATIENT))
@@ -160,11 +155,6 @@ def test_the_panel_csv_names_the_total_of_doses_in_force_together():
     assert "175 mg/day in all (2.92 mg/kg/day)" in frame["Current drugs"].iloc[0]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe13 F3: the patient PDF's 'Current doses' (and the Patient page's doses table) "
-    "list the two rows without their total, which the Panel page and the CLI name",
-)
 def test_the_patient_pdf_names_the_total_of_doses_in_force_together():
     ds = _dataset(("doses.csv", _AZA), ("patients.csv", _AZA_PATIENT))
     s = sx.patient_summary(
