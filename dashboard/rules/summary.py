@@ -49,7 +49,11 @@ def evaluate(
     for j, a in enumerate(CTCAE_ANALYTES):
         s = labs.slice(a)
         m = np.flatnonzero(last[s]) + s.start
-        current[labs.pid[m], j] = grades.grade[m]
+        # grade 0 says "not beyond the lower (upper) limit": with no limit at all (a child's
+        # count without the lab's range, H181; a creatinine without a ULN or baseline) it
+        # cannot be said, so the grade is unknown rather than 0
+        unjudged = (grades.grade[m] == 0) & np.isnan(grades.limit[m]) & (grades.basis[m] != ctcae.BASELINE)
+        current[labs.pid[m], j] = np.where(unjudged, -1, grades.grade[m])
     last_result = np.full(n, -NEVER, dtype=np.int64)
     np.maximum.at(last_result, labs.pid[last], labs.t[last])  # the last row of a series is its latest
     last_result[last_result == -NEVER] = NEVER

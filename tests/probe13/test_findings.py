@@ -169,12 +169,6 @@ _CHILD_HB = b"Patient ID,Collected,Test Name,Result,Units,Reference Range\nCH-2,
 _CHILD = b"patient_id,sex,birth_date\nCH-2,F,2016-03-01\n"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe13 F4: a child's Hb 105 g/L with no lab range (grade 1 not judgeable, H181) is "
-    "'Hb CTCAE grade 0' in the panel CSV and 0 in the CLI JSON; the Patient page says grade 1 "
-    "is given only on the lab's own range",
-)
 def test_a_childs_hb_without_a_range_is_not_written_grade_0_in_the_panel_csv():
     # CTCAE v5.0 anaemia grade 1: < LLN - 100 g/L; 105 is below any adult female LLN, but a
     # child's LLN is not the adult's: grade 0 or 1 cannot be told without the lab's range.
