@@ -14,8 +14,8 @@ from dashboard.identity import age_years, birth_text, id_key
 from dashboard.markup import md_escape
 from dashboard.rules import baselines as bl
 from dashboard.rules.context import describe_dose, totals_in_force
-from dashboard.rules.ctcae import adult_from_years, baseline_min_results, terms
-from dashboard.rules.data import NEVER
+from dashboard.rules.ctcae import baseline_min_results, terms
+from dashboard.rules.data import NEVER, adult_from_years
 from dashboard.rules.engine import Profile
 from dashboard.rules.hits import unit_text
 from dashboard.rules.inputs import D, pair_key, prepare

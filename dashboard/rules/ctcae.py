@@ -30,10 +30,10 @@ from typing import Any
 import numpy as np
 
 from dashboard import model
-from dashboard.identity import birthday, whole_years
+from dashboard.identity import whole_years
 from dashboard.rules.baselines import Baselines, for_rows
 from dashboard.rules.data import NEVER, ctcae_file, ranges_file
-from dashboard.rules.inputs import Inputs, day_seconds, hb_as_reported, to_date
+from dashboard.rules.inputs import Inputs, hb_as_reported, to_date
 from dashboard.units import HB_G_PER_L_PER_MMOL, round_sig
 
 #: How the cut of a grade was obtained.
@@ -87,28 +87,12 @@ def lower_limits(inp: Inputs, analyte: str, rows: np.ndarray) -> tuple[np.ndarra
     return np.where(lab_ok, own, dflt), lab_ok
 
 
-def adult_from_years() -> int:
-    """The age from which the default (adult) limits apply (``reference_ranges.toml``)."""
-    return int(ranges_file()["adult_from_years"])
-
-
 def children(inp: Inputs, rows: np.ndarray) -> np.ndarray:
     """Per lab row of ``rows``: drawn before the patient's 18th birthday, or of a patient
     whose only stated age is under 18.  False where the age is unknown."""
-    labs = inp.labs
-    out = np.zeros(len(rows), dtype=bool)
-    if inp.born is None or inp.age_given is None or not len(rows):
-        return out
-    pid = labs.pid[rows]
-    years = adult_from_years()
-    known = np.flatnonzero(inp.born != NEVER)
-    adult_at = np.full(len(inp.born), -NEVER, dtype=np.int64)
-    for p in known:  # one birthday per patient, not per row
-        adult_at[p] = day_seconds(birthday(to_date(int(inp.born[p])), years))
-    with np.errstate(invalid="ignore"):
-        young = (inp.born == NEVER) & (inp.age_given < years)
-    adult_at[young] = NEVER
-    return labs.t[rows] < adult_at[pid]
+    if inp.adult_from is None or not len(rows):
+        return np.zeros(len(rows), dtype=bool)
+    return inp.labs.t[rows] < inp.adult_from[inp.labs.pid[rows]]
 
 
 def age_at(inp: Inputs, row: int) -> int | None:

@@ -48,6 +48,11 @@ def ranges_file() -> dict[str, Any]:
     return load("reference_ranges.toml")
 
 
+def adult_from_years() -> int:
+    """The age from which the default (adult) limits apply (``reference_ranges.toml``)."""
+    return int(ranges_file()["adult_from_years"])
+
+
 def schedule_file() -> dict[str, Any]:
     return load("schedule.toml")
 

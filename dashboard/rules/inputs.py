@@ -25,8 +25,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dashboard import model
+from dashboard.identity import birthday
 from dashboard.ordering import packed_order, ranks
-from dashboard.rules.data import DAY, NEVER, draw_severity, worse_direction
+from dashboard.rules.data import DAY, NEVER, adult_from_years, draw_severity, worse_direction
 from dashboard.units import HB_G_PER_L_PER_MMOL, normalize_unit
 
 A = {a: i for i, a in enumerate(model.ANALYTES)}
@@ -123,6 +124,9 @@ class Inputs:
     #: years a source gave instead of a birth date (NaN none)
     born: np.ndarray | None = None
     age_given: np.ndarray | None = None
+    #: per patient: the first second the default (adult) limits apply, from the birthday of
+    #: ``adult_from_years`` (NEVER for a stated age under it; -NEVER when the age is unknown)
+    adult_from: np.ndarray | None = None
 
     @property
     def n_patients(self) -> int:
@@ -337,7 +341,19 @@ def prepare(
         interval_set_at,
         born,
         age_given,
+        _adult_from(born, age_given),
     )
+
+
+def _adult_from(born: np.ndarray, age_given: np.ndarray) -> np.ndarray:
+    """:attr:`Inputs.adult_from`: one birthday per patient whose birth date is known."""
+    years = adult_from_years()
+    out = np.full(len(born), -NEVER, dtype=np.int64)
+    for p in np.flatnonzero(born != NEVER):
+        out[p] = day_seconds(birthday(to_date(int(born[p])), years))
+    with np.errstate(invalid="ignore"):
+        out[(born == NEVER) & (age_given < years)] = NEVER
+    return out
 
 
 #: Alphabetical rank of each analyte: flags are listed by patient, time and analyte name.
