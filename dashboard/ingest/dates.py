@@ -252,12 +252,29 @@ def parse_dates(arr: pa.Array, order: str, today: dt.date | None = None, window:
     after ``today`` is refused with the reason; MIMIC, whose dates are shifted by design
     into 2100-2200 (and its oldest patients' birth years into the 1800s), turns it off.
     In a day-first or month-first column, a year-month-day date that a spreadsheet may
-    have made with its day and month swapped is refused (:func:`_swapped_by_a_spreadsheet`).
+    have made with its day and month swapped is refused (:func:`_swapped_by_a_spreadsheet`,
+    judged once per distinct text, as the rest of the parse).
     """
-    parsed = _parse_dates(arr, order, today, window)
-    if order in (DAYFIRST, MONTHFIRST) and len(parsed.values):
-        parsed = _swapped_by_a_spreadsheet(arr, order, parsed)
-    return parsed
+    n = len(arr)
+    if n == 0:
+        return ParsedDates(pa.array([], pa.timestamp("s")), pa.array([], pa.string()), 0)
+    today = today or dt.date.today()
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if n >= _DISTINCT_FIRST and not arr.null_count:
+        # a large export repeats each draw's timestamp for every result of the draw:
+        # parse each distinct text once and spread (the same values and reasons; the
+        # two-digit-year count is of distinct texts either way)
+        enc = pc.dictionary_encode(arr)
+        if 2 * len(enc.dictionary) <= n:
+            once = _parse_each(enc.dictionary, order, today, window)  # distinct already: not encoded again
+            reason = (
+                once.reason.take(enc.indices)
+                if pc.any(pc.not_equal(once.reason, "")).as_py()
+                else pa.repeat(pa.scalar("", pa.string()), n)
+            )
+            return dataclasses.replace(once, values=once.values.take(enc.indices), reason=reason)
+    return _parse_each(arr, order, today, window)
 
 
 #: A year-month-day date (what a spreadsheet's date cell becomes, and what a program
@@ -292,49 +309,30 @@ def _swapped_by_a_spreadsheet(arr: pa.Array, order: str, parsed: ParsedDates) ->
         return parsed
     example = arr.filter(other)[0].as_py().strip()
     reading = "day-first" if order == DAYFIRST else "month-first"
-    rows = np.flatnonzero(swap.to_numpy(zero_copy_only=False))
-    reasons = parsed.reason.to_pylist()
-    values = parsed.values.to_pylist()
-    for i in rows.tolist():
-        d = values[i]
-        swapped = d.replace(month=d.day, day=d.month)
-        reasons[i] = (
-            f"the date {d:%d-%b-%Y} is written year-month-day among dates written {reading} (e.g. "
-            f"'{example}'): a spreadsheet may have made it from a date typed {reading}, with the day and month "
-            f"swapped ({swapped:%d-%b-%Y}); which it is cannot be told: check the source"
-        )
-        values[i] = None
+    messages = [  # only the refused dates (a few) become Python objects
+        f"the date {d:%d-%b-%Y} is written year-month-day among dates written {reading} (e.g. "
+        f"'{example}'): a spreadsheet may have made it from a date typed {reading}, with the day and month "
+        f"swapped ({d.replace(month=d.day, day=d.month):%d-%b-%Y}); which it is cannot be told: check the source"
+        for d in parsed.values.filter(swap).to_pylist()
+    ]
     return dataclasses.replace(
-        parsed, values=pa.array(values, pa.timestamp("s")), reason=pa.array(reasons, pa.string())
+        parsed,
+        values=pc.if_else(swap, pa.scalar(None, pa.timestamp("s")), parsed.values),
+        reason=pc.replace_with_mask(parsed.reason, swap, pa.array(messages, pa.string())),
     )
 
 
-def _parse_dates(arr: pa.Array, order: str, today: dt.date | None, window: bool) -> ParsedDates:
-    n = len(arr)
-    if n == 0:
-        return ParsedDates(pa.array([], pa.timestamp("s")), pa.array([], pa.string()), 0)
-    today = today or dt.date.today()
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    if n >= _DISTINCT_FIRST and not arr.null_count:
-        # a large export repeats each draw's timestamp for every result of the draw:
-        # parse each distinct text once and spread (the same values and reasons; the
-        # two-digit-year count is of distinct texts either way)
-        enc = pc.dictionary_encode(arr)
-        if 2 * len(enc.dictionary) <= n:
-            once = _parse_each(enc.dictionary, order, today, window)  # distinct already: not encoded again
-            reason = (
-                once.reason.take(enc.indices)
-                if pc.any(pc.not_equal(once.reason, "")).as_py()
-                else pa.repeat(pa.scalar("", pa.string()), n)
-            )
-            return dataclasses.replace(once, values=once.values.take(enc.indices), reason=reason)
-    return _parse_each(arr, order, today, window)
-
-
 def _parse_each(arr: pa.Array, order: str, today: dt.date, window: bool) -> ParsedDates:
-    """:func:`parse_dates` of every text in turn: the fixed-width forms at once, the rest
-    once per distinct text."""
+    """:func:`parse_dates` of every text in turn (the distinct texts of a large column),
+    then the spreadsheet-swap check of a day-first or month-first column."""
+    parsed = _read_each(arr, order, today, window)
+    if order in (DAYFIRST, MONTHFIRST) and len(parsed.values):
+        parsed = _swapped_by_a_spreadsheet(arr, order, parsed)
+    return parsed
+
+
+def _read_each(arr: pa.Array, order: str, today: dt.date, window: bool) -> ParsedDates:
+    """Every text in turn: the fixed-width forms at once, the rest once per distinct text."""
     n = len(arr)
     fast, seconds = _fixed_width(arr, order, today, window)
     if fast is None or not fast.any():
