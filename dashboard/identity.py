@@ -93,6 +93,23 @@ def id_key(pid: str) -> str:
     return (pid.lstrip("0") or "0") if pid.isdigit() else pid
 
 
+def alias_matches(
+    aliases: Iterable[tuple[str, str, str, str]], ids: Iterable[str]
+) -> list[tuple[str, str, str, str, str]]:
+    """(patient id, identifier kind, value, file, other id) for each identifier a source
+    gives a patient that is the id of another patient among ``ids`` (leading zeros aside,
+    :func:`id_key`): one person under two ids, never merged (H150)."""
+    by_key: dict[str, list[str]] = {}
+    for pid in ids:
+        by_key.setdefault(id_key(pid), []).append(pid)
+    return [
+        (pid, kind, value, file, other)
+        for pid, kind, value, file in aliases
+        for other in sorted(by_key.get(id_key(value), []))
+        if other != pid
+    ]
+
+
 def birthday(born: dt.date, years: int) -> dt.date:
     """The day of the ``years``-th birthday (born on 29 February: 1 March of a common year,
     the first day :func:`whole_years` counts the new year)."""

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from dashboard import model
-from dashboard.identity import age_years, birth_text, id_key
+from dashboard.identity import age_years, alias_matches, birth_text
 from dashboard.markup import md_escape
 from dashboard.rules import baselines as bl
 from dashboard.rules.context import describe_dose, totals_in_force
@@ -112,20 +112,15 @@ def other_id_notes(
     person under two ids: a record of one carries, as an identifier (an MRN, an NHS
     number), the other's id (leading zeros aside).  ``aliases``: (patient id, what the
     identifier is, its value, file), as the import found them (H150)."""
-    keys: dict[str, list[str]] = {}
-    for pid in patient_ids:
-        keys.setdefault(id_key(pid), []).append(pid)
     notes = []
-    for pid, kind, value, file in aliases:
-        others = [o for o in keys.get(id_key(value), []) if o != pid]
+    for pid, kind, value, file, other in alias_matches(aliases, patient_ids):
         if pid == patient_id:
-            notes += [
+            notes.append(
                 f"This patient's record in {file} carries the identifier {kind} {value}, which is the id of another "
-                f"patient here (MRN {o}): one person may be under two ids, kept apart; their doses and results never "
-                "meet, so check and look at both"
-                for o in others
-            ]
-        elif patient_id in others:
+                f"patient here (MRN {other}): one person may be under two ids, kept apart; their doses and results "
+                "never meet, so check and look at both"
+            )
+        elif other == patient_id:
             notes.append(
                 f"Patient {pid} ({file}) carries the identifier {kind} {value}, this patient's id: one person may be "
                 f"under two ids, kept apart; their doses and results never meet, so check and look at MRN {pid} too"

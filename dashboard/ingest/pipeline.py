@@ -25,8 +25,8 @@ from dashboard.identity import (
     IDENTITY_FIELDS,
     RULE_FIELDS,
     IdentityConflict,
+    alias_matches,
     differs,
-    id_key,
     identity_value,
     name_tokens,
     person_name,
@@ -321,15 +321,7 @@ def warn_about_aliases(
     instead of the import's own ids, and named as :data:`STORED`."""
     if not aliases or not report.files:
         return
-    ids = kept if kept is not None else _patient_ids(tables)
-    by_key: dict[str, list[str]] = {}
-    for pid in ids:
-        by_key.setdefault(id_key(pid), []).append(pid)
-    found = []
-    for pid, kind, value, file in aliases:
-        for other in sorted(by_key.get(id_key(value), [])):
-            if other != pid:
-                found.append((pid, kind, value, file, other))
+    found = alias_matches(aliases, kept if kept is not None else _patient_ids(tables))
     if not found:
         return
     where = {} if kept is not None else _first_files(tables, {f[4] for f in found})
