@@ -137,3 +137,39 @@ def test_voclosporin_blood_pressure_is_said_as_the_schedule_checks_it():
     page no longer promises it at every 4-weekly eGFR visit."""
     text = str(knowledge.drugs()["voclosporin"].fact("monitoring_schedule").value)
     assert "then as clinically indicated" in text and "at the same visits" not in text
+
+
+# BSR 2022 (Russell et al., Rheumatology 2023;62:e48), Table 1, read on the PMC table page:
+# the row for each drug below, as written there (expected values copied from the table by
+# hand, not from the data files).
+BSR2022_TABLE1 = {
+    # drug: (pregnancy fact, breastfeeding fact)
+    "sulfasalazine": ("compatible", "compatible"),  # Yes / Yes (footnote a)
+    "leflunomide": ("contraindicated", "avoid"),  # No: cholestyramine washout / No
+    "mycophenolate mofetil": ("contraindicated", "avoid"),  # stop >= 6 weeks before / No
+    "tacrolimus": ("compatible with limits", "compatible"),  # Yes (footnote c) / Yes
+    "ciclosporin": ("compatible with limits", "compatible"),  # Yes (footnote c) / Yes
+    "cyclophosphamide (NIH)": ("avoid", "avoid"),  # exceptional circumstances / No
+    "cyclophosphamide (Euro-Lupus)": ("avoid", "avoid"),
+}
+
+
+@pytest.mark.parametrize("entry_id", sorted(BSR2022_TABLE1))
+def test_pregnancy_and_breastfeeding_rest_on_bsr_2022_table_1(entry_id):
+    """facts6: these facts rested on the superseded EULAR 2016 points to consider alone."""
+    entry = knowledge.drugs()[entry_id]
+    pregnancy, lactation = BSR2022_TABLE1[entry_id]
+    for key, expected in (("pregnancy", pregnancy), ("lactation", lactation)):
+        fact = entry.fact(key)
+        assert fact.value == expected, (entry_id, key, fact.value)
+        assert fact.refs[0] == "bsr2022preg", (entry_id, key, fact.refs)
+        assert fact.status == "confirmed", (entry_id, key)
+        assert "keac551-T1" in fact.note
+
+
+def test_sulfasalazine_in_pregnancy_names_the_folic_acid_dose():
+    """BSR 2022 Table 1 heads the row 'Sulfasalazine (with folic acid 5 mg/day in first
+    trimester)'; the fact said only that folic acid 'is usually given' (H285)."""
+    plan = knowledge.drugs()["sulfasalazine"].fact("pregnancy_plan")
+    assert "folic acid 5 mg/day in the first trimester" in plan.value
+    assert "bsr2022preg" in plan.refs
