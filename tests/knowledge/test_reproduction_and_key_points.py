@@ -151,6 +151,10 @@ BSR2022_TABLE1 = {
     "ciclosporin": ("compatible with limits", "compatible"),  # Yes (footnote c) / Yes
     "cyclophosphamide (NIH)": ("avoid", "avoid"),  # exceptional circumstances / No
     "cyclophosphamide (Euro-Lupus)": ("avoid", "avoid"),
+    # facts7: the prednisolone row is Yes in every column; the limit (lowest effective dose)
+    # is EULAR 2016's Table 4, so pregnancy stays "compatible with limits"
+    "prednisone": ("compatible with limits", "compatible"),  # Yes / Yes
+    "hydroxychloroquine": ("compatible", "compatible"),  # (<= 400 mg/day) Yes / Yes
 }
 
 
@@ -165,6 +169,48 @@ def test_pregnancy_and_breastfeeding_rest_on_bsr_2022_table_1(entry_id):
         assert fact.refs[0] == "bsr2022preg", (entry_id, key, fact.refs)
         assert fact.status == "confirmed", (entry_id, key)
         assert "keac551-T1" in fact.note
+
+
+def test_methotrexate_breastfeeding_rests_on_bsr_2022_table_1():
+    """facts7: BSR 2022 Table 1, row 'Methotrexate (<=25 mg/week)': breastfeeding 'No'
+    (expected value by hand: 'No' is this project's 'avoid', as for leflunomide and
+    mycophenolate); it cited the superseded EULAR 2016 alone."""
+    fact = knowledge.drugs()["methotrexate"].fact("lactation")
+    assert fact.value == "avoid"
+    assert fact.refs[0] == "bsr2022preg" and fact.status == "confirmed"
+    assert "keac551-T1" in fact.note and "breastfeeding 'No'" in fact.note
+
+
+def test_azathioprine_in_pregnancy_cites_bsr_2022_but_its_dose_limit_stays_secondary():
+    """facts7: the azathioprine row of BSR 2022 Table 1 is 'Yes' peri-conception and in both
+    trimester columns; the 2 mg/kg/day ceiling comes from EULAR 2024, read only through a
+    summary, so the facts that state it stay 'secondary source'."""
+    aza = knowledge.drugs()["azathioprine"]
+    for key in ("pregnancy_plan", "pregnancy"):
+        fact = aza.fact(key)
+        assert fact.refs[0] == "bsr2022preg", key
+        assert fact.status == "secondary source", key
+        assert "2 mg/kg/day" in fact.note and "summary" in fact.note, key
+    assert aza.fact("pregnancy").value == "compatible with limits"
+
+
+def test_mercaptopurine_pregnancy_says_bsr_2022_has_no_row_and_stays_unconfirmed():
+    """facts7: BSR 2022 Table 1 has no mercaptopurine row (its conventional synthetic DMARD
+    section was read in full); the pregnancy facts are the project's extrapolation from
+    azathioprine and may not be more than 'unconfirmed'.  Breastfeeding rests on LactMed's
+    mercaptopurine record ('most professional guidelines ... consider breastfeeding to be
+    acceptable'), a summary of guidelines not read: 'secondary source', never 'confirmed'."""
+    mp = knowledge.drugs()["mercaptopurine"]
+    for key in ("pregnancy_plan", "pregnancy"):
+        fact = mp.fact(key)
+        assert fact.status == "unconfirmed", key
+        assert "bsr2022preg" in fact.refs, key
+        assert "no mercaptopurine row" in fact.note, key
+    assert "extrapolation" in mp.fact("pregnancy_plan").value
+    lactation = mp.fact("lactation")
+    assert lactation.value == "compatible"
+    assert lactation.refs[0] == "lactmed_mp" and lactation.status == "secondary source"
+    assert knowledge.references()["lactmed_mp"].kind == "database"
 
 
 def test_sulfasalazine_in_pregnancy_names_the_folic_acid_dose():

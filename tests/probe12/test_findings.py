@@ -306,8 +306,8 @@ def test_facts_resting_only_on_eular_2016_say_it_is_superseded_and_tacrolimus_mg
                 assert "superseded" in fact.note, (entry.id, key)
                 seen += 1
     # facts6 moved the sulfasalazine, leflunomide, mycophenolate, tacrolimus, ciclosporin and
-    # cyclophosphamide rows to BSR 2022 Table 1; prednisone, mercaptopurine and methotrexate's
-    # breastfeeding fact still rest on EULAR 2016 alone
-    assert seen >= 5
+    # cyclophosphamide rows to BSR 2022 Table 1; facts7 moved the last ones (prednisone,
+    # mercaptopurine, methotrexate's breastfeeding fact): none rests on EULAR 2016 alone now
+    assert seen == 0
     tac = drugs["tacrolimus"].fact("dose_mg_per_kg")
     assert tac.status == "unconfirmed" and "transplant" in tac.note
