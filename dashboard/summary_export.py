@@ -29,11 +29,13 @@ from dashboard.panel import SEVERITY_ORDER, reviewed_labs
 from dashboard.reviews import empty_log, history_frame, with_review_status
 from dashboard.rules import Profile, get_profile, review
 from dashboard.rules.context import totals_in_force
+from dashboard.rules.ctcae import grade_text
 from dashboard.rules.data import draw_severity
 from dashboard.units import display_decimals, display_number, display_text
 from dashboard.views import (
     after_as_of_summary,
     after_as_of_table,
+    or_worse_column,
     other_id_notes,
     schedule_table,
     worst_after_as_of,
@@ -230,9 +232,18 @@ def panel_frame(
                     [by_analyte[a].get(pid, "") for pid in out["Patient"]], index=out.index, dtype=object
                 )
                 if f"ctcae_{a}" in summary:  # the grade of that latest result, as the Panel's "1.00 G3"
-                    grade = ids.map(summary[f"ctcae_{a}"])
-                    # whole grades ("2", never "2.0" beside a blank: H272)
-                    out[f"{model.analyte_label(a)} CTCAE grade"] = pd.array(grade.to_numpy(), dtype="Int64")
+                    grade = pd.array(ids.map(summary[f"ctcae_{a}"]).to_numpy(), dtype="Int64")
+                    worse = ids.map(summary["grades_or_worse"]).fillna("").map(lambda x, a=a: a in x.split(";"))
+                    # whole grades ("2", never "2.0" beside a blank: H272); "2 or worse" where a
+                    # bound ("<=50") may lie beyond it (H275): text there, a number elsewhere
+                    out[f"{model.analyte_label(a)} CTCAE grade"] = pd.Series(
+                        [
+                            None if pd.isna(g) else (grade_text(g, True) if w else int(g))
+                            for g, w in zip(grade, worse, strict=True)
+                        ],
+                        index=out.index,
+                        dtype=object,
+                    )
     if reviews is not None:
         if reviews.empty:
             latest_rev = pd.DataFrame(columns=["reviewed_at", "action", "reviewer"])
@@ -419,11 +430,11 @@ def open_flags_frame(flags: pd.DataFrame, patients: pd.DataFrame | None = None) 
             "As reported": [
                 f"{v} {u}".strip() for v, u in zip(flags["source_value"], flags["source_unit"], strict=True)
             ],
-            "Grade": flags["ctcae_grade"]
-            .astype("Int64")
-            .astype(object)
-            .where(flags["ctcae_grade"].notna(), "")
-            .to_numpy(),
+            # "2 or worse" for a bound that may lie beyond the grade ("<=50" platelets, H275)
+            "Grade": [
+                "" if pd.isna(g) else (grade_text(g, True) if w else int(g))
+                for g, w in zip(flags["ctcae_grade"], or_worse_column(flags), strict=True)
+            ],
             "Rule": flags["rule"].to_numpy(),
             "Finding": flags["message"].to_numpy(),
             "Source": flags["source"].to_numpy(),

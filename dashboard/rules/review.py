@@ -204,6 +204,7 @@ def after_as_of_table(inp: Inputs, base: baselines.Baselines) -> pa.Table:
         "source_value": text_column(table.column("source_value"), later.row[order]),
         "source_unit": text_column(table.column("source_unit"), later.row[order]),
         "ctcae_grade": pa.array(g, pa.int8(), mask=g < 0),
+        "ctcae_grade_or_worse": pa.array(grades.open[order] & (g >= 0)),
         "lab_row": pa.array(later.row[order].astype(np.int64)),
     }
     return pa.table([cols[n] for n, _, _ in AFTER_FIELDS], schema=after_schema())

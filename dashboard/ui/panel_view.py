@@ -147,7 +147,10 @@ def column_config(system: str) -> dict[str, Any]:
         ),
         "Needs attention": st.column_config.TextColumn(width="large"),
         "Doses now": st.column_config.TextColumn(width="large"),
-        "CTCAE now": st.column_config.NumberColumn(help="Highest CTCAE v5.0 grade among the latest results"),
+        "CTCAE now": st.column_config.TextColumn(
+            help='Highest CTCAE v5.0 grade among the latest results; "2 or worse" when a result '
+            'written as a bound ("<=50") may lie beyond it'
+        ),
         "Overdue (days)": st.column_config.NumberColumn(
             "Overdue", width=60, help="Days past the due date of the next blood test"
         ),
