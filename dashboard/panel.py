@@ -18,6 +18,7 @@ import pandas as pd
 
 from dashboard import model
 from dashboard.dataset import Dataset
+from dashboard.identity import other_ids_by_patient
 from dashboard.reviews import with_review_status
 from dashboard.rules.ctcae import grade_text
 from dashboard.rules.data import draw_severity, ranges_file
@@ -65,7 +66,8 @@ def now_column(analyte: str) -> str:
 def panel_table(ds: Dataset, review: Review, system: str = "SI") -> pd.DataFrame:
     """One row per patient in urgency order, ready for ``st.dataframe``.
 
-    Columns: Rank, Patient, Diagnosis, Urgency, Needs attention, Doses now, per analyte
+    Columns: Rank, Patient, Diagnosis, Urgency, Why, Another id (another id of the panel
+    that may be the same person, "" for most), Needs attention, Doses now, per analyte
     the latest value with its date and a sparkline list, CTCAE now, Guideline flags,
     Trend flags, Dose checks, Next test due, Overdue (days), and hidden helpers
     ``_drugs`` (generic ids in force), ``_grade`` (the CTCAE now as a number: "2 or
@@ -87,6 +89,9 @@ def panel_table(ds: Dataset, review: Review, system: str = "SI") -> pd.DataFrame
             "Diagnosis": ids.map(patients["diagnosis"]).fillna(""),
             "Urgency": summary["urgency"].replace("", "-"),
             "Why": why_texts(review, ids),
+            # another id of the panel that may be the same person (H150, H276): its doses
+            # may be there, so the row says it as the Patient page does
+            "Another id": _other_id_texts(ds, ids),
             "Needs attention": summary["headline"],
             "Doses now": summary["current_doses"],
         }
@@ -127,6 +132,15 @@ def panel_table(ds: Dataset, review: Review, system: str = "SI") -> pd.DataFrame
     out["_severity"] = summary["urgency"].map(SEVERITY_ORDER).fillna(0).astype(int)
     out["_dose_check_severity"] = ids.map(_dose_check_severity(review)).fillna(0).astype(int).to_numpy()
     return out.reset_index(drop=True)
+
+
+def _other_id_texts(ds: Dataset, ids: pd.Series) -> list[str]:
+    """Per patient of ``ids``: the sentences naming another id of the panel that may be the
+    same person (``identity.other_ids_by_patient``), "; "-joined, "" for most."""
+    if not ds.aliases:
+        return [""] * len(ids)
+    notes = other_ids_by_patient(ds.aliases, ds.patient_ids)
+    return ["; ".join(notes.get(pid, [])) for pid in ids]
 
 
 def _dose_check_severity(review: Review) -> pd.Series:

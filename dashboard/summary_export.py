@@ -24,7 +24,7 @@ import pandas as pd
 from dashboard import model
 from dashboard.export import printable, to_csv_bytes, to_xlsx_bytes
 from dashboard.figures.timeline import TimelineOptions, timeline_figure
-from dashboard.identity import age_years, patient_label
+from dashboard.identity import age_years, other_id_notes, other_ids_by_patient, patient_label
 from dashboard.panel import SEVERITY_ORDER, reviewed_labs
 from dashboard.reviews import empty_log, history_frame, with_review_status
 from dashboard.rules import Profile, get_profile, review
@@ -36,7 +36,6 @@ from dashboard.views import (
     after_as_of_summary,
     after_as_of_table,
     or_worse_column,
-    other_id_notes,
     schedule_table,
     worst_after_as_of,
 )
@@ -152,9 +151,11 @@ def panel_frame(
     baselines: pd.DataFrame | None = None,
     profile: Profile | str | None = None,
     intervals: pd.DataFrame | None = None,
+    aliases: Sequence[tuple[str, str, str, str]] = (),
 ) -> pd.DataFrame:
     """One row per patient, most urgent first (the Panel's order on ``as_of``): who (MRN,
-    name, date of birth), the urgency and why, the open flags and their review state,
+    name, date of birth; "Another id": another id of the panel that may be the same person,
+    from the import's identifiers ``aliases``, H150), the urgency and why, the open flags and their review state,
     days overdue, current drugs, the latest result of each analyte (unit in the header,
     rounded as the lab reports it), the date of the last draw and the last review.
 
@@ -179,6 +180,7 @@ def panel_frame(
     # the Panel's "Dose checks": open checks above info (summary.dose_checks_open)
     n_checks = ids.map(summary["dose_checks_open"]).fillna(0).astype(int)
     check_texts = _open_check_texts(rv.dose_checks_df()).to_dict()
+    other_ids = other_ids_by_patient(aliases, ids.tolist()) if aliases else {}
     out = pd.DataFrame(
         {
             "Patient": ids,
@@ -190,6 +192,8 @@ def panel_frame(
             .round()
             .astype("Int64"),
             "Diagnosis": pts["diagnosis"],
+            # as the Patient page says it (H276): its doses or results may be under the other id
+            "Another id": ["; ".join(other_ids.get(pid, [])) for pid in ids],
             "TPMT": pts["tpmt"],
             "Urgency": ids.map(summary["urgency"]).fillna("").replace("", "none"),
             "Needs attention": ids.map(summary["headline"]).fillna(""),
@@ -647,7 +651,7 @@ class PatientSummary:
     #: The dose checks (``Review.dose_checks_df()``): the open ones are printed.
     dose_checks: pd.DataFrame | None = None
     #: What the Patient page says of another id of the panel that may be this person
-    #: (``views.other_id_notes``, H150): printed under the patient's facts (H270).
+    #: (``identity.other_id_notes``, H150): printed under the patient's facts (H270).
     other_ids: tuple[str, ...] = ()
 
 

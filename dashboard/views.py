@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 
 from dashboard import model
-from dashboard.identity import age_years, alias_matches, birth_text
+from dashboard.identity import age_years, birth_text
+from dashboard.identity import other_id_notes as other_id_notes  # its home before H276
 from dashboard.markup import md_escape
 from dashboard.rules import baselines as bl
 from dashboard.rules.context import describe_dose, totals_in_force
@@ -103,29 +104,6 @@ def identity_line(patient_id: str, patient: pd.Series | None, as_of) -> str:
         when = "date of birth not in the data"
     sex = {"F": "female", "M": "male"}.get(patient["sex"], patient["sex"]) or "sex not given"
     return f"{name} · {when} · {sex} · MRN {patient_id}"
-
-
-def other_id_notes(
-    patient_id: str, aliases: Sequence[tuple[str, str, str, str]], patient_ids: Sequence[str]
-) -> list[str]:
-    """What the patient's page says when this patient and another of the panel may be one
-    person under two ids: a record of one carries, as an identifier (an MRN, an NHS
-    number), the other's id (leading zeros aside).  ``aliases``: (patient id, what the
-    identifier is, its value, file), as the import found them (H150)."""
-    notes = []
-    for pid, kind, value, file, other in alias_matches(aliases, patient_ids):
-        if pid == patient_id:
-            notes.append(
-                f"This patient's record in {file} carries the identifier {kind} {value}, which is the id of another "
-                f"patient here (MRN {other}): one person may be under two ids, kept apart; their doses and results "
-                "never meet, so check and look at both"
-            )
-        elif other == patient_id:
-            notes.append(
-                f"Patient {pid} ({file}) carries the identifier {kind} {value}, this patient's id: one person may be "
-                f"under two ids, kept apart; their doses and results never meet, so check and look at MRN {pid} too"
-            )
-    return list(dict.fromkeys(notes))
 
 
 def interval_not_in_force(set_at, as_of) -> str:

@@ -160,7 +160,9 @@ JSON review (``python -m dashboard review --json``)
 ``{"import": <import report>, "review": {as_of, profile, profile_based_on, data_versions,
 patients, flags, open_flags, as_of_note, results_after_as_of, last_result_after_as_of},
 "patients": [...]}``; each patient has the summary fields, ``worst_ctcae_grade``
-({analyte: int}), ``flags`` (the flag columns of ``output.JSON_FLAG_FIELDS``; times ISO
+({analyte: int}), ``worst_ctcae_grade_or_worse`` (the analytes among them whose grade may be
+worse: ["platelets"] for "<=50"), ``other_ids`` (sentences naming another id of the panel
+that may be the same person, H150; [] for most), ``flags`` (the flag columns of ``output.JSON_FLAG_FIELDS``; times ISO
 text, NaN as null), ``schedule``, ``dose_checks`` and ``after_as_of`` (its results dated
 after the as-of date).
 """

@@ -314,6 +314,7 @@ def patient_batches(rv: Review, compact: bool = False) -> Iterator[pa.Array]:
         "after_as_of": _Items.of(rv.after_as_of, JSON_AFTER_FIELDS, order),
     }
     name, birth = _identity_columns(rv, order)
+    other = _other_id_column(rv, order)
     flags_per_patient = lists["flags"].stop - lists["flags"].start
     lo = 0
     while lo < n:
@@ -322,7 +323,7 @@ def patient_batches(rv: Review, compact: bool = False) -> Iterator[pa.Array]:
         if len(many):
             hi = lo + max(int(many[0]), 1)
         literals = {key: items.json(lo, hi, compact) for key, items in lists.items()}
-        literals |= {"name": name[lo:hi], "birth_date": birth[lo:hi]}
+        literals |= {"name": name[lo:hi], "birth_date": birth[lo:hi], "other_ids": other[lo:hi]}
         yield _patient_objects(s.slice(lo, hi - lo), literals)
         lo = hi
 
@@ -358,6 +359,7 @@ def _patient_objects(s: pa.Table, literals: dict[str, pa.Array]) -> pa.Array:
         *JSON_PATIENT_FIELDS,
         "worst_ctcae_grade",
         "worst_ctcae_grade_or_worse",
+        "other_ids",
         "flags",
         "schedule",
         "dose_checks",
@@ -405,6 +407,18 @@ def _identity_columns(rv: Review, order: pa.Array) -> tuple[pa.Array, pa.Array]:
     day = pc.cast(pc.cast(ident.column("birth_date").take(where), pa.date32()), pa.string())
     birth = pc.fill_null(pc.binary_join_element_wise('"', day, '"', ""), _NULL)
     return pc.fill_null(json_literals(name), _NULL), birth
+
+
+def _other_id_column(rv: Review, order: pa.Array) -> pa.Array:
+    """Per patient of ``order``: a JSON array of the sentences naming another id of the
+    panel that may be the same person (H150), "[]" for most."""
+    out = np.full(len(order), "[]", dtype=object)
+    if rv.other_ids:
+        ids = order.to_pylist()
+        for i, pid in enumerate(ids):
+            if pid in rv.other_ids:
+                out[i] = json.dumps(rv.other_ids[pid], ensure_ascii=False)
+    return pa.array(out, pa.string())
 
 
 def _joined_bytes(items: pa.Array, separator: str) -> memoryview:
@@ -573,11 +587,14 @@ def review_text(rv: Review) -> str:
     for i, pid in enumerate(cols["patient_id"]):
         block = flag_lines.get(pid)
         more = extra.get(pid)
-        if not (block or more):
+        other = rv.other_ids.get(pid, [])
+        if not (block or more or other):
             continue
         lines.append(
             f"== {who.get(pid, pid)} [{cols['urgency'][i] or 'info'}] {cols['current_doses'][i] or 'no current doses'}"
         )
+        # another id that may be this patient, in full (its doses may be there: H150)
+        lines += [f"   Another id: {note}." for note in other]
         if block:
             lines.append(block)
         if more:
