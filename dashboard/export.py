@@ -48,7 +48,11 @@ def neutralise_frame(df: pd.DataFrame) -> pd.DataFrame:
     """A copy of ``df`` whose text cells (and column names) cannot run as formulas."""
     out = df.copy()
     for col in out.columns:
-        if pd.api.types.is_string_dtype(out[col]) or out[col].dtype == object:
+        if out[col].dtype == object:
+            # cell by cell, kept as objects: a column of whole grades with a blank stays
+            # 2 and blank (``map`` would infer floats and write "2.0")
+            out[col] = pd.Series([neutralise(v) for v in out[col].tolist()], index=out.index, dtype=object)
+        elif pd.api.types.is_string_dtype(out[col]):
             out[col] = out[col].map(neutralise)
     out.columns = [neutralise(str(c)) for c in out.columns]
     return out

@@ -110,6 +110,36 @@ def alias_matches(
     ]
 
 
+def other_ids_by_patient(aliases: Iterable[tuple[str, str, str, str]], ids: Iterable[str]) -> dict[str, list[str]]:
+    """What every output says of a patient who may be one person with another patient of
+    the panel (:func:`alias_matches`, H150): a record of one carries, as an identifier (an
+    MRN, an NHS number), the other's id (leading zeros aside).  Per patient id, its
+    sentences (both patients of a pair have one); patients without any are left out.
+    ``aliases``: (patient id, what the identifier is, its value, file), as the import found
+    them.  The one wording of the Patient page, the PDF, the Panel, the panel export and
+    the CLI review."""
+    notes: dict[str, list[str]] = {}
+    for pid, kind, value, file, other in alias_matches(aliases, ids):
+        notes.setdefault(pid, []).append(
+            f"This patient's record in {file} carries the identifier {kind} {value}, which is the id of another "
+            f"patient here (MRN {other}): one person may be under two ids, kept apart; their doses and results "
+            "never meet, so check and look at both"
+        )
+        notes.setdefault(other, []).append(
+            f"Patient {pid} ({file}) carries the identifier {kind} {value}, this patient's id: one person may be "
+            f"under two ids, kept apart; their doses and results never meet, so check and look at MRN {pid} too"
+        )
+    return {pid: list(dict.fromkeys(said)) for pid, said in notes.items()}
+
+
+def other_id_notes(
+    patient_id: str, aliases: Iterable[tuple[str, str, str, str]], patient_ids: Iterable[str]
+) -> list[str]:
+    """What the patient's page says when this patient and another of the panel may be one
+    person under two ids (:func:`other_ids_by_patient`), [] when none."""
+    return other_ids_by_patient(aliases, patient_ids).get(patient_id, [])
+
+
 def birthday(born: dt.date, years: int) -> dt.date:
     """The day of the ``years``-th birthday (born on 29 February: 1 March of a common year,
     the first day :func:`whole_years` counts the new year)."""

@@ -18,7 +18,9 @@ import pandas as pd
 
 from dashboard import model
 from dashboard.dataset import Dataset
+from dashboard.identity import other_ids_by_patient
 from dashboard.reviews import with_review_status
+from dashboard.rules.ctcae import grade_text
 from dashboard.rules.data import draw_severity, ranges_file
 from dashboard.rules.review import Review
 from dashboard.sparkline import data_url, sparkline_svg
@@ -64,10 +66,12 @@ def now_column(analyte: str) -> str:
 def panel_table(ds: Dataset, review: Review, system: str = "SI") -> pd.DataFrame:
     """One row per patient in urgency order, ready for ``st.dataframe``.
 
-    Columns: Rank, Patient, Diagnosis, Urgency, Needs attention, Doses now, per analyte
+    Columns: Rank, Patient, Diagnosis, Urgency, Why, Another id (another id of the panel
+    that may be the same person, "" for most), Needs attention, Doses now, per analyte
     the latest value with its date and a sparkline list, CTCAE now, Guideline flags,
     Trend flags, Dose checks, Next test due, Overdue (days), and hidden helpers
-    ``_drugs`` (generic ids in force) and ``_severity`` (0-4) for filtering.
+    ``_drugs`` (generic ids in force), ``_grade`` (the CTCAE now as a number: "2 or
+    worse" is 2) and ``_severity`` (0-4) for filtering.
     """
     summary = review.summary_df()
     if summary.empty:
@@ -85,25 +89,35 @@ def panel_table(ds: Dataset, review: Review, system: str = "SI") -> pd.DataFrame
             "Diagnosis": ids.map(patients["diagnosis"]).fillna(""),
             "Urgency": summary["urgency"].replace("", "-"),
             "Why": why_texts(review, ids),
+            # another id of the panel that may be the same person (H150, H276): its doses
+            # may be there, so the row says it as the Patient page does
+            "Another id": _other_id_texts(ds, ids),
             "Needs attention": summary["headline"],
             "Doses now": summary["current_doses"],
         }
     )
     judged = reviewed_labs(ds.labs, review.as_of)  # up to the as-of date, as the review judged
     latest = _latest_values(judged, ids, system)
+    # the analytes whose grade may be worse ("<=50" platelets: "<=50 G2 or worse", H143)
+    open_grades = [set(x.split(";")) for x in summary["grades_or_worse"].fillna("")]
     for a in PANEL_ANALYTES:
         col = f"ctcae_{a}"
         grade = summary[col].fillna(0).astype(int).tolist() if col in summary else [0] * len(summary)
         out[now_column(a)] = [
-            f"{v} G{g}" if v and g >= 1 else v for v, g in zip(latest[a]["value"].tolist(), grade, strict=True)
+            f"{v} G{grade_text(g, a in worse)}" if v and g >= 1 else v
+            for v, g, worse in zip(latest[a]["value"].tolist(), grade, open_grades, strict=True)
         ]
     for a in PANEL_ANALYTES:
         out[value_column(a, system)] = latest[a]["text"].to_numpy()
         out[trend_column(a)] = latest[a]["spark"].to_numpy()
     last = judged.groupby("patient_id")["collected_at"].max() if len(judged) else pd.Series(dtype="datetime64[s]")
     out["Last bloods"] = _dates(ids.map(last))
-    grade = summary["max_ctcae_grade"]
-    out["CTCAE now"] = grade.astype("Int64")
+    grade = summary["max_ctcae_grade"].astype("Int64")
+    # in words: "2 or worse" when a latest result's bound may lie beyond it; the number
+    # itself (``_grade``) is what the filters and counts compare
+    out["CTCAE now"] = [
+        grade_text(g, w) for g, w in zip(grade, summary["max_ctcae_grade_or_worse"].astype(bool), strict=True)
+    ]
     out["Guideline flags"] = summary["open_guideline"].astype("int64")
     out["Trend flags"] = summary["open_trend"].astype("int64")
     out["Dose checks"] = summary["dose_checks_open"].astype("int64")
@@ -114,9 +128,19 @@ def panel_table(ds: Dataset, review: Review, system: str = "SI") -> pd.DataFrame
     out["_drugs"] = (
         summary["patient_id"].map(_drugs_now(ds.doses, review.as_of)).apply(lambda v: v if isinstance(v, list) else [])
     )
+    out["_grade"] = grade.to_numpy()
     out["_severity"] = summary["urgency"].map(SEVERITY_ORDER).fillna(0).astype(int)
     out["_dose_check_severity"] = ids.map(_dose_check_severity(review)).fillna(0).astype(int).to_numpy()
     return out.reset_index(drop=True)
+
+
+def _other_id_texts(ds: Dataset, ids: pd.Series) -> list[str]:
+    """Per patient of ``ids``: the sentences naming another id of the panel that may be the
+    same person (``identity.other_ids_by_patient``), "; "-joined, "" for most."""
+    if not ds.aliases:
+        return [""] * len(ids)
+    notes = other_ids_by_patient(ds.aliases, ds.patient_ids)
+    return ["; ".join(notes.get(pid, [])) for pid in ids]
 
 
 def _dose_check_severity(review: Review) -> pd.Series:
@@ -213,11 +237,9 @@ def _flag_words(f, comparisons: dict[str, str]) -> tuple[str, str]:
     short = SHORT_LABEL.get(f.analyte, model.analyte_label(f.analyte))
     value = f"{f.comparator}{f.value:g}"
     if f.kind == "ctcae" and pd.notna(f.ctcae_grade):
-        grade = int(f.ctcae_grade)
         # a result censored towards the grade ("<=50" platelets: 50 is grade 2, below it
-        # grade 3 or 4) is "grade 2 or worse" in its flag, and so here (H143, H271)
-        worse = " or worse" if f"CTCAE grade {grade} or worse" in str(f.message) else ""
-        return f"{short} G{grade}{worse}", ""
+        # grade 3 or 4) is "grade 2 or worse" in its flag, and so here (H143, H271, H275)
+        return f"{short} G{grade_text(f.ctcae_grade, getattr(f, 'ctcae_grade_or_worse', False))}", ""
     if f.kind == "guideline" and comparisons.get(f.rule) in ("<", ">") and pd.notna(f.threshold):
         return f"{short} {value} {comparisons[f.rule]} {f.threshold:g}", ""
     if f.kind == "guideline" and comparisons.get(f.rule) == "rise_pct" and pd.notna(f.baseline) and f.baseline:
@@ -392,7 +414,7 @@ def filter_panel(table: pd.DataFrame, flt: PanelFilter) -> pd.DataFrame:
         wanted = set(flt.drugs)
         keep &= table["_drugs"].apply(lambda ds: bool(wanted & set(ds))).to_numpy()
     if flt.min_grade > 0:
-        keep &= (table["CTCAE now"].fillna(0).astype(int) >= flt.min_grade).to_numpy()
+        keep &= (_grades(table) >= flt.min_grade).to_numpy()
     if flt.overdue_only:
         keep &= (table["Overdue (days)"] > 0).to_numpy()
     if flt.attention_only:
@@ -403,7 +425,7 @@ def filter_panel(table: pd.DataFrame, flt: PanelFilter) -> pd.DataFrame:
         any_type = np.zeros(len(table), dtype=bool)
         for t in flt.flag_types:
             any_type |= {
-                "CTCAE": table["CTCAE now"].fillna(0).astype(int) > 0,
+                "CTCAE": _grades(table) > 0,
                 "Guideline": table["Guideline flags"] > 0,
                 "Trend": table["Trend flags"] > 0,
                 "Dose check": table["Dose checks"] > 0,
@@ -411,6 +433,12 @@ def filter_panel(table: pd.DataFrame, flt: PanelFilter) -> pd.DataFrame:
             }[t].to_numpy()
         keep &= any_type
     return table[keep]
+
+
+def _grades(table: pd.DataFrame) -> pd.Series:
+    """The highest current grade of each row as a number (0 where none): "2 or worse"
+    counts as 2, never as 3."""
+    return table["_grade"].astype("Int64").fillna(0).astype(int)
 
 
 @dataclass(frozen=True)
@@ -427,7 +455,7 @@ def panel_counts(table: pd.DataFrame) -> PanelCounts:
         return PanelCounts(0, 0, 0, 0)
     return PanelCounts(
         patients=len(table),
-        grade3_or_more=int((table["CTCAE now"].fillna(0).astype(int) >= 3).sum()),
+        grade3_or_more=int((_grades(table) >= 3).sum()),
         action=int((table["_severity"] >= SEVERITY_ORDER["action"]).sum()),
         overdue=int((table["Overdue (days)"] > 0).sum()),
     )

@@ -24,17 +24,18 @@ import pandas as pd
 from dashboard import model
 from dashboard.export import printable, to_csv_bytes, to_xlsx_bytes
 from dashboard.figures.timeline import TimelineOptions, timeline_figure
-from dashboard.identity import age_years, patient_label
+from dashboard.identity import age_years, other_id_notes, other_ids_by_patient, patient_label
 from dashboard.panel import SEVERITY_ORDER, reviewed_labs
 from dashboard.reviews import empty_log, history_frame, with_review_status
 from dashboard.rules import Profile, get_profile, review
 from dashboard.rules.context import totals_in_force
+from dashboard.rules.ctcae import grade_text
 from dashboard.rules.data import draw_severity
 from dashboard.units import display_decimals, display_number, display_text
 from dashboard.views import (
     after_as_of_summary,
     after_as_of_table,
-    other_id_notes,
+    or_worse_column,
     schedule_table,
     worst_after_as_of,
 )
@@ -150,9 +151,11 @@ def panel_frame(
     baselines: pd.DataFrame | None = None,
     profile: Profile | str | None = None,
     intervals: pd.DataFrame | None = None,
+    aliases: Sequence[tuple[str, str, str, str]] = (),
 ) -> pd.DataFrame:
     """One row per patient, most urgent first (the Panel's order on ``as_of``): who (MRN,
-    name, date of birth), the urgency and why, the open flags and their review state,
+    name, date of birth; "Another id": another id of the panel that may be the same person,
+    from the import's identifiers ``aliases``, H150), the urgency and why, the open flags and their review state,
     days overdue, current drugs, the latest result of each analyte (unit in the header,
     rounded as the lab reports it), the date of the last draw and the last review.
 
@@ -177,6 +180,7 @@ def panel_frame(
     # the Panel's "Dose checks": open checks above info (summary.dose_checks_open)
     n_checks = ids.map(summary["dose_checks_open"]).fillna(0).astype(int)
     check_texts = _open_check_texts(rv.dose_checks_df()).to_dict()
+    other_ids = other_ids_by_patient(aliases, ids.tolist()) if aliases else {}
     out = pd.DataFrame(
         {
             "Patient": ids,
@@ -188,6 +192,8 @@ def panel_frame(
             .round()
             .astype("Int64"),
             "Diagnosis": pts["diagnosis"],
+            # as the Patient page says it (H276): its doses or results may be under the other id
+            "Another id": ["; ".join(other_ids.get(pid, [])) for pid in ids],
             "TPMT": pts["tpmt"],
             "Urgency": ids.map(summary["urgency"]).fillna("").replace("", "none"),
             "Needs attention": ids.map(summary["headline"]).fillna(""),
@@ -230,9 +236,18 @@ def panel_frame(
                     [by_analyte[a].get(pid, "") for pid in out["Patient"]], index=out.index, dtype=object
                 )
                 if f"ctcae_{a}" in summary:  # the grade of that latest result, as the Panel's "1.00 G3"
-                    grade = ids.map(summary[f"ctcae_{a}"])
-                    # whole grades ("2", never "2.0" beside a blank: H272)
-                    out[f"{model.analyte_label(a)} CTCAE grade"] = pd.array(grade.to_numpy(), dtype="Int64")
+                    grade = pd.array(ids.map(summary[f"ctcae_{a}"]).to_numpy(), dtype="Int64")
+                    worse = ids.map(summary["grades_or_worse"]).fillna("").map(lambda x, a=a: a in x.split(";"))
+                    # whole grades ("2", never "2.0" beside a blank: H272); "2 or worse" where a
+                    # bound ("<=50") may lie beyond it (H275): text there, a number elsewhere
+                    out[f"{model.analyte_label(a)} CTCAE grade"] = pd.Series(
+                        [
+                            None if pd.isna(g) else (grade_text(g, True) if w else int(g))
+                            for g, w in zip(grade, worse, strict=True)
+                        ],
+                        index=out.index,
+                        dtype=object,
+                    )
     if reviews is not None:
         if reviews.empty:
             latest_rev = pd.DataFrame(columns=["reviewed_at", "action", "reviewer"])
@@ -419,11 +434,11 @@ def open_flags_frame(flags: pd.DataFrame, patients: pd.DataFrame | None = None) 
             "As reported": [
                 f"{v} {u}".strip() for v, u in zip(flags["source_value"], flags["source_unit"], strict=True)
             ],
-            "Grade": flags["ctcae_grade"]
-            .astype("Int64")
-            .astype(object)
-            .where(flags["ctcae_grade"].notna(), "")
-            .to_numpy(),
+            # "2 or worse" for a bound that may lie beyond the grade ("<=50" platelets, H275)
+            "Grade": [
+                "" if pd.isna(g) else (grade_text(g, True) if w else int(g))
+                for g, w in zip(flags["ctcae_grade"], or_worse_column(flags), strict=True)
+            ],
             "Rule": flags["rule"].to_numpy(),
             "Finding": flags["message"].to_numpy(),
             "Source": flags["source"].to_numpy(),
@@ -636,7 +651,7 @@ class PatientSummary:
     #: The dose checks (``Review.dose_checks_df()``): the open ones are printed.
     dose_checks: pd.DataFrame | None = None
     #: What the Patient page says of another id of the panel that may be this person
-    #: (``views.other_id_notes``, H150): printed under the patient's facts (H270).
+    #: (``identity.other_id_notes``, H150): printed under the patient's facts (H270).
     other_ids: tuple[str, ...] = ()
 
 

@@ -10,11 +10,12 @@ import numpy as np
 import pandas as pd
 
 from dashboard import model
-from dashboard.identity import age_years, alias_matches, birth_text
+from dashboard.identity import age_years, birth_text
+from dashboard.identity import other_id_notes as other_id_notes  # its home before H276
 from dashboard.markup import md_escape
 from dashboard.rules import baselines as bl
 from dashboard.rules.context import describe_dose, totals_in_force
-from dashboard.rules.ctcae import baseline_min_results, terms
+from dashboard.rules.ctcae import baseline_min_results, grade_text, terms
 from dashboard.rules.data import NEVER, adult_from_years
 from dashboard.rules.engine import Profile
 from dashboard.rules.hits import unit_text
@@ -105,29 +106,6 @@ def identity_line(patient_id: str, patient: pd.Series | None, as_of) -> str:
     return f"{name} · {when} · {sex} · MRN {patient_id}"
 
 
-def other_id_notes(
-    patient_id: str, aliases: Sequence[tuple[str, str, str, str]], patient_ids: Sequence[str]
-) -> list[str]:
-    """What the patient's page says when this patient and another of the panel may be one
-    person under two ids: a record of one carries, as an identifier (an MRN, an NHS
-    number), the other's id (leading zeros aside).  ``aliases``: (patient id, what the
-    identifier is, its value, file), as the import found them (H150)."""
-    notes = []
-    for pid, kind, value, file, other in alias_matches(aliases, patient_ids):
-        if pid == patient_id:
-            notes.append(
-                f"This patient's record in {file} carries the identifier {kind} {value}, which is the id of another "
-                f"patient here (MRN {other}): one person may be under two ids, kept apart; their doses and results "
-                "never meet, so check and look at both"
-            )
-        elif other == patient_id:
-            notes.append(
-                f"Patient {pid} ({file}) carries the identifier {kind} {value}, this patient's id: one person may be "
-                f"under two ids, kept apart; their doses and results never meet, so check and look at MRN {pid} too"
-            )
-    return list(dict.fromkeys(notes))
-
-
 def interval_not_in_force(set_at, as_of) -> str:
     """What the page says when the risk-adapted interval in force was set after the as-of
     date: a review as of a date shows the schedule as it stood then (an interval is a
@@ -211,7 +189,7 @@ def flags_table(flags: pd.DataFrame, system: str = "SI", open_only: bool = False
             "Analyte": f["analyte"].map(model.analyte_label),
             "Value": [f"{v} {u}" for v, u in zip(shown, units, strict=True)],
             "As reported": (f["source_value"] + " " + f["source_unit"]).str.strip(),
-            "CTCAE": f["ctcae_grade"].astype("Int64"),
+            "CTCAE": _grade_texts(f),  # "2 or worse" for "<=50" platelets, as the flag says
             "Severity": f["severity"],
             "Rule": f["rule"],
             "Finding": f["message"],
@@ -231,8 +209,10 @@ def after_as_of_table(after: pd.DataFrame, system: str = "SI", with_patient: boo
     cols = ["Patient", "Date", "Analyte", "Value", "As reported", "CTCAE"]
     if after.empty:
         return pd.DataFrame(columns=cols if with_patient else cols[1:])
-    f = after.assign(_g=after["ctcae_grade"].astype("float").fillna(-1))
-    f = f.sort_values(["_g", "patient_id", "collected_at"], ascending=[False, True, True], kind="stable")
+    f = after.assign(_g=after["ctcae_grade"].astype("float").fillna(-1), _w=or_worse_column(after))
+    f = f.sort_values(
+        ["_g", "_w", "patient_id", "collected_at"], ascending=[False, False, True, True], kind="stable"
+    )  # "2 or worse" before a plain 2
     units = f["analyte"].map(lambda a: display_unit(a, system))
     shown = display_texts(f["analyte"], f["value"], system, f["source_value"], f["comparator"])
     out = pd.DataFrame(
@@ -242,7 +222,7 @@ def after_as_of_table(after: pd.DataFrame, system: str = "SI", with_patient: boo
             "Analyte": f["analyte"].map(model.analyte_label),
             "Value": [f"{v} {u}" for v, u in zip(shown, units, strict=True)],
             "As reported": (f["source_value"] + " " + f["source_unit"]).str.strip(),
-            "CTCAE": f["ctcae_grade"].astype("Int64"),
+            "CTCAE": _grade_texts(f),
         },
         columns=cols,
     ).reset_index(drop=True)
@@ -263,7 +243,7 @@ def after_as_of_summary(after: pd.DataFrame, as_of, system: str = "SI") -> str:
         "and not in this review."
     )
     if g.max() > 0:
-        w = after.loc[g.idxmax()]
+        w = after.loc[_worst_row(after)]
         text += f" Most severe: {w['patient_id']}, {worst_after_as_of(after, system)}."
     return text + " Move the as-of date to review them."
 
@@ -277,12 +257,33 @@ def worst_after_as_of(after: pd.DataFrame, system: str = "SI") -> str:
     g = after["ctcae_grade"].astype("float").fillna(-1)
     if g.max() <= 0:
         return ""
-    w = after.loc[g.idxmax()]
+    w = after.loc[_worst_row(after)]
+    grade = grade_text(w["ctcae_grade"], w.get("ctcae_grade_or_worse", False))
     return (
         f"{model.analyte_label(w['analyte'])} "
         f"{display_text(w['analyte'], float(w['value']), system, str(w['source_value']), str(w['comparator']))} "
-        f"{display_unit(w['analyte'], system)} on {w['collected_at']:%d %b %Y} (CTCAE grade {int(w['ctcae_grade'])})"
+        f"{display_unit(w['analyte'], system)} on {w['collected_at']:%d %b %Y} (CTCAE grade {grade})"
     )
+
+
+def _worst_row(after: pd.DataFrame) -> object:
+    """The index of the most severe result: the highest grade, "2 or worse" before a
+    plain 2, the first of equals."""
+    g = after["ctcae_grade"].astype("float").fillna(-1)
+    return (g + 0.5 * or_worse_column(after)).idxmax()
+
+
+def or_worse_column(rows: pd.DataFrame) -> pd.Series:
+    """Per row: its CTCAE grade may be worse (``ctcae_grade_or_worse``; False where the
+    frame does not say)."""
+    if "ctcae_grade_or_worse" not in rows:
+        return pd.Series(False, index=rows.index)
+    return rows["ctcae_grade_or_worse"].astype("boolean").fillna(False).astype(bool)
+
+
+def _grade_texts(rows: pd.DataFrame) -> list[str]:
+    """The CTCAE grade of each row in words: "2", "2 or worse", "" when ungraded."""
+    return [grade_text(g, w) for g, w in zip(rows["ctcae_grade"], or_worse_column(rows), strict=True)]
 
 
 def schedule_table(schedule: pd.DataFrame) -> pd.DataFrame:

@@ -49,7 +49,9 @@ event = st.dataframe(
     hide_index=True,
     width="stretch",
     height=min(35 * (len(data) + 1) + 4, 720),
-    column_order=panel_view.column_order(more, system),
+    column_order=panel_view.column_order(
+        more, system, other_ids="Another id" in data and bool((data["Another id"] != "").any())
+    ),
     column_config=panel_view.column_config(system),
     on_select="rerun",
     selection_mode="single-row",

@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 
 from dashboard.cli.common import EXIT_OK, CliError, check_import, run_import
+from dashboard.identity import other_ids_by_patient
 from dashboard.ingest import ImportResult
 from dashboard.rules.as_of import AsOf, default_as_of, result_span
 from dashboard.rules.engine import Profile, RuleError, get_profile
@@ -61,6 +62,9 @@ def cmd_review(args: argparse.Namespace) -> int:
 
     chosen = AsOf(as_of) if as_of is not None else default_as_of(*result_span(result.labs))
     rv = review(result.labs, result.doses, result.patients, None, profile, chosen.date, chosen.note)
+    # another id of the panel that may be the same person: in the patient's own section and
+    # JSON record, as the Patient page and the PDF say it (H150, H276)
+    rv.other_ids = other_ids_by_patient(result.aliases, rv.summary.column("patient_id").to_pylist())
     written = write_flags_csv(rv, result, args.csv) if getattr(args, "csv", None) else None
     if getattr(args, "compact", False):
         sys.stdout.flush()

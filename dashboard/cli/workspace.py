@@ -124,6 +124,7 @@ def _export(ws: Workspace, args: argparse.Namespace) -> int:
             as_of,
             panel.baselines,
             intervals=panel.intervals,
+            aliases=panel.aliases,  # another id that may be the same person (H276)
         )
         data = (
             sx.panel_csv(table)

@@ -32,6 +32,7 @@ import plotly.graph_objects as go
 from dashboard import model
 from dashboard.figures import OKABE_ITO, rgba, word_lines
 from dashboard.rules.context import describe_dose
+from dashboard.rules.ctcae import grade_text
 from dashboard.rules.data import ranges_file
 from dashboard.rules.engine import Profile
 from dashboard.units import display_factor, display_text, display_unit
@@ -709,7 +710,8 @@ class _HoverContext:
     def build(cls, flags: pd.DataFrame, doses: pd.DataFrame, weight: float, system: str) -> _HoverContext:
         by_key: dict[tuple[str, pd.Timestamp], list[dict]] = {}
         grade: dict[tuple[str, pd.Timestamp], int] = {}
-        for fl in _records(flags, _FLAG_COLUMNS) if len(flags) else []:
+        columns = [*_FLAG_COLUMNS, *(["ctcae_grade_or_worse"] if "ctcae_grade_or_worse" in flags else [])]
+        for fl in _records(flags, columns) if len(flags) else []:
             key = (fl["analyte"], fl["collected_at"])
             by_key.setdefault(key, []).append(fl)
             if pd.notna(fl["ctcae_grade"]):
@@ -836,9 +838,14 @@ def _result_hover(r: dict, analyte: str, ctx: _HoverContext) -> str:
         hi = f"{r['ref_high'] * f:g}" if np.isfinite(r["ref_high"]) else ""
         lines.append(f"lab range {lo}–{hi}")
     if here:
-        grades = [int(fl["ctcae_grade"]) for fl in here if pd.notna(fl["ctcae_grade"])]
+        grades = [
+            (int(fl["ctcae_grade"]), bool(fl.get("ctcae_grade_or_worse") is True))
+            for fl in here
+            if pd.notna(fl["ctcae_grade"])
+        ]
         if grades:
-            lines.append(f"CTCAE v5.0 grade <b>{max(grades)}</b>")
+            # "2 or worse" for a bound that may lie beyond the grade ("<=50" platelets, H275)
+            lines.append(f"CTCAE v5.0 grade <b>{grade_text(*max(grades))}</b>")
         for fl in here:
             if fl["kind"] != "ctcae":
                 lines.append(

@@ -300,7 +300,7 @@ class ImportReport:
                 lines.append(f"   rejected {count}: {message} (rows {where})")
             if len(summary) > max_problems:
                 lines.append(f"   ... and {len(summary) - max_problems} other kinds of problem (see --json)")
-            warned = Counter(_generic(w.message) for w in f.warnings)
+            warned = Counter(_note(w.message) for w in f.warnings)
             for message, count in list(warned.items())[:max_problems]:
                 lines.append(f"   note: {message}" + (f" (x{count})" if count > 1 else ""))
         if self.skipped:
@@ -311,6 +311,18 @@ class ImportReport:
 
 def _show_delim(d: str) -> str:
     return {"\t": "tab", ",": "comma", ";": "semicolon", "|": "pipe"}.get(d, d)
+
+
+#: The longest note (warning) the text report prints whole: a note is written by the
+#: importer, not copied from a cell (values in it are cut at SHOWN_VALUE), and one naming
+#: two patient ids and their files ("... doses under one id never meet the results under
+#: the other", H150) runs past 200 characters.
+NOTE_WIDTH = 1000
+
+
+def _note(message: str) -> str:
+    """A note as the text report prints it: whole, up to :data:`NOTE_WIDTH`."""
+    return message if len(message) <= NOTE_WIDTH else message[: NOTE_WIDTH - 3] + "..."
 
 
 def _generic(message: str) -> str:

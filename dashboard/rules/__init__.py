@@ -36,6 +36,9 @@ source_value                string         The result exactly as the lab wrote i
 source_unit                 string         The unit exactly as the lab wrote it.
 ctcae_grade                 int8, null     CTCAE v5.0 grade of this result (0-4) on every flag of the
                                            result; null when the analyte has no CTCAE term.
+ctcae_grade_or_worse        bool           The grade may be worse: the result is censored towards it
+                                           and the term has a more severe grade ("<=50" platelets:
+                                           grade 2 or worse); every output says "2 or worse".
 rule                        string         Rule id: 'ctcae.<analyte>', 'bsr.wbc_low', 'local.lymphocytes_low',
                                            'trend.consecutive_falls', 'trend.baseline_fall' ...
 kind                        string         'ctcae', 'guideline' or 'trend'.
@@ -110,12 +113,17 @@ current_doses               string         Doses in force on the review date.
 results_after_as_of         int64          Results dated after the review date: not reviewed, listed in
                                            ``rv.after_as_of`` (never dropped silently).
 worst_grade_after_as_of     int8, null     Highest CTCAE grade among them.
+max_ctcae_grade_or_worse    bool           max_ctcae_grade may be worse: a latest result censored
+                                           towards its grade may lie beyond it ("<=50" platelets:
+                                           grade 2 or worse).
+grades_or_worse             string         The analytes whose ctcae_<analyte> may be worse,
+                                           ';'-separated ('' when none).
 ==========================  =============  ==========================================================
 
 Results after the as-of date (``rv.after_as_of``; one row per result dated after ``as_of``)
 --------------------------------------------------------------------------------------------
 patient_id, collected_at, analyte, value, unit, comparator, source_value, source_unit,
-ctcae_grade (its grade, for information), lab_row.  ``rv.as_of_note`` says why the review
+ctcae_grade (its grade, for information), ctcae_grade_or_worse, lab_row.  ``rv.as_of_note`` says why the review
 is as of its date when that is not today (an extract date; the last result when every
 result lies after today: :mod:`dashboard.rules.as_of`).
 
@@ -152,7 +160,9 @@ JSON review (``python -m dashboard review --json``)
 ``{"import": <import report>, "review": {as_of, profile, profile_based_on, data_versions,
 patients, flags, open_flags, as_of_note, results_after_as_of, last_result_after_as_of},
 "patients": [...]}``; each patient has the summary fields, ``worst_ctcae_grade``
-({analyte: int}), ``flags`` (the flag columns of ``output.JSON_FLAG_FIELDS``; times ISO
+({analyte: int}), ``worst_ctcae_grade_or_worse`` (the analytes among them whose grade may be
+worse: ["platelets"] for "<=50"), ``other_ids`` (sentences naming another id of the panel
+that may be the same person, H150; [] for most), ``flags`` (the flag columns of ``output.JSON_FLAG_FIELDS``; times ISO
 text, NaN as null), ``schedule``, ``dose_checks`` and ``after_as_of`` (its results dated
 after the as-of date).
 """

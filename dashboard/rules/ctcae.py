@@ -19,6 +19,8 @@ the true value is: "<0.5" is grade 4, while an exact 0.5 is grade 3 (where a wor
 grade is still possible, the flag says "or worse").  An inclusive bound may be the value
 itself: "<=50" platelets may be 50, grade 2, so it is "grade 2 or worse", never grade 3.  A result censored away from a
 grade (">0.5" neutrophils) is never given it: its true value lies above the bound.
+A result whose bound leaves a more severe grade possible has an open grade
+(``Grades.open``): every output that gives its grade says "2 or worse" (:func:`grade_text`).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from dashboard import model
 from dashboard.identity import whole_years
 from dashboard.rules.baselines import Baselines, for_rows
 from dashboard.rules.data import NEVER, ctcae_file, ranges_file
-from dashboard.rules.inputs import Inputs, hb_as_reported, to_date
+from dashboard.rules.inputs import Inputs, Labs, hb_as_reported, to_date
 from dashboard.units import HB_G_PER_L_PER_MMOL, round_sig
 
 #: How the cut of a grade was obtained.
@@ -48,6 +50,9 @@ class Grades:
     cut: np.ndarray  # float64: the cut crossed (canonical unit), NaN when grade <= 0
     basis: np.ndarray  # int8: FIXED, LAB_LIMIT, DEFAULT_LIMIT, BASELINE or CHILD_DEFAULT
     limit: np.ndarray  # float64: the LLN / ULN used (NaN if none)
+    #: bool: censored towards the grade with a more severe grade still possible ("<=50"
+    #: platelets: grade 2 or worse; "<0.5" lymphocytes: grade 3 or worse)
+    open: np.ndarray
 
 
 @cache
@@ -59,6 +64,37 @@ def terms() -> dict[str, dict[str, Any]]:
 def baseline_min_results() -> int:
     """Pre-treatment draws an ALT/AST baseline needs (``ctcae.toml``)."""
     return int(ctcae_file()["baseline_min_results"])
+
+
+#: What follows a grade that may be worse than its number (:attr:`Grades.open`).
+OR_WORSE = " or worse"
+
+
+def _missing(x: object) -> bool:
+    """None, NaN or pandas' NA (whose comparison is itself NA)."""
+    if x is None:
+        return True
+    try:
+        return bool(x != x)
+    except TypeError:
+        return True
+
+
+def grade_text(grade: object, open_end: object = False) -> str:
+    """A grade alone in words, for a table cell: "2", "2 or worse" (an open grade,
+    :attr:`Grades.open`), "" when there is none.  Every output that gives a grade
+    without its flag's sentence says it so."""
+    if _missing(grade):
+        return ""
+    g = int(grade)  # type: ignore[call-overload]
+    return f"{g}{OR_WORSE}" if not _missing(open_end) and bool(open_end) else str(g)
+
+
+def max_grade(analyte: str) -> int:
+    """The most severe grade a term gives on a laboratory value (anaemia has no grade 4 cut)."""
+    term = terms()[analyte]
+    cuts = term["cuts"] if term["direction"] == "low" else term["uln_multiples"]
+    return int(max(g for g, _ in cuts))
 
 
 def severity_of(analyte: str, grade: int) -> str:
@@ -249,4 +285,22 @@ def grade_all(inp: Inputs, base: Baselines) -> Grades:
             b = np.where(on_base, BASELINE, np.where(lab_ok, LAB_LIMIT, dflt))
             grade[s], cut[s], basis[s], limit[s] = g, c, b, uln
     cut[grade <= 0] = np.nan
-    return Grades(grade, cut, basis.astype(np.int8), limit)
+    return Grades(grade, cut, basis.astype(np.int8), limit, open_grades(labs, grade))
+
+
+def open_grades(labs: Labs, grade: np.ndarray) -> np.ndarray:
+    """Per lab row: the grade may be worse than its number.  A result censored towards
+    the grade ("<=50", "<0.5" for a decreased count; ">=200", ">500" for ALT) lies beyond
+    its bound by an unknown amount; where the term has a more severe grade than the one
+    the bound gives, that grade is open (grade 0 too: "<=150" with an LLN of 150 may be
+    149).  A result censored away from the grade, or exact, never is."""
+    out = np.zeros(len(grade), dtype=bool)
+    for analyte, term in terms().items():
+        s = labs.slice(analyte)
+        if s.start == s.stop:
+            continue
+        cmp = labs.cmp[s]
+        towards = cmp < 0 if term["direction"] == "low" else cmp > 0
+        g = grade[s]
+        out[s] = towards & (g >= 0) & (g < max_grade(analyte))
+    return out

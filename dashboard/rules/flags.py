@@ -47,12 +47,6 @@ def _without_monitored_drug(active_drugs: np.ndarray) -> np.ndarray:
     )
 
 
-def _max_grade(term: dict) -> int:
-    """The most severe grade a term gives on a laboratory value (anaemia has no grade 4 cut)."""
-    cuts = term["cuts"] if term["direction"] == "low" else term["uln_multiples"]
-    return int(max(g for g, _ in cuts))
-
-
 def ctcae_hits(inp: Inputs, grades: ctcae.Grades, base: bl.Baselines) -> list[Hits]:
     labs = inp.labs
     out = []
@@ -64,9 +58,8 @@ def ctcae_hits(inp: Inputs, grades: ctcae.Grades, base: bl.Baselines) -> list[Hi
         g = grades.grade[idx]
         cut, basis, limit = grades.cut[idx], grades.basis[idx], grades.limit[idx]
         # censored towards the grade ("<0.5" lymphocytes: grade 3, or 4 below 0.2): a more
-        # severe grade is possible where the term has one
-        towards = labs.cmp[idx] < 0 if term["direction"] == "low" else labs.cmp[idx] > 0
-        worse = np.where(towards & (g < _max_grade(term)), " or worse", "").astype(object)
+        # severe grade is possible where the term has one (the grade is open)
+        worse = np.where(grades.open[idx], ctcae.OR_WORSE, "").astype(object)
         head = cat(
             f"{term['term']}, CTCAE grade ",
             num(g),
@@ -241,6 +234,7 @@ def evaluate(inp: Inputs, profile: Profile, grades: ctcae.Grades, base: bl.Basel
         "source_value": text_column(table.column("source_value"), lab_rows),
         "source_unit": text_column(table.column("source_unit"), lab_rows),
         "ctcae_grade": pa.array(g, pa.int8(), mask=g < 0),
+        "ctcae_grade_or_worse": pa.array(grades.open[idx] & (g >= 0)),
         "rule": pa.array(rules, pa.string()).take(pa.array(rule)),
         "kind": pa.array(list(KIND_ORDER), pa.string()).take(pa.array(kind)),
         "threshold": pa.array(threshold),

@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 from dashboard.identity import patient_label
 from dashboard.model import analyte_label
 from dashboard.rules import dose_checks, schedule, summary
+from dashboard.rules.ctcae import grade_text
 from dashboard.rules.review import Review
 from dashboard.units import DISPLAY_UNIT
 
@@ -53,6 +54,7 @@ JSON_FLAG_FIELDS: tuple[str, ...] = (
     "dose_context",
     "episode_start",
     "episode_results",
+    "ctcae_grade_or_worse",
 )
 
 #: Per-patient fields of the JSON review, from the summary table.
@@ -74,6 +76,7 @@ JSON_PATIENT_FIELDS: tuple[str, ...] = (
     "current_doses",
     "results_after_as_of",
     "worst_grade_after_as_of",
+    "max_ctcae_grade_or_worse",
 )
 
 #: Fields of each result dated after the as-of date in the JSON review.
@@ -86,6 +89,7 @@ JSON_AFTER_FIELDS: tuple[str, ...] = (
     "source_value",
     "source_unit",
     "ctcae_grade",
+    "ctcae_grade_or_worse",
 )
 
 _NULL = pa.scalar("null", pa.string())
@@ -310,6 +314,7 @@ def patient_batches(rv: Review, compact: bool = False) -> Iterator[pa.Array]:
         "after_as_of": _Items.of(rv.after_as_of, JSON_AFTER_FIELDS, order),
     }
     name, birth = _identity_columns(rv, order)
+    other = _other_id_column(rv, order)
     flags_per_patient = lists["flags"].stop - lists["flags"].start
     lo = 0
     while lo < n:
@@ -318,7 +323,7 @@ def patient_batches(rv: Review, compact: bool = False) -> Iterator[pa.Array]:
         if len(many):
             hi = lo + max(int(many[0]), 1)
         literals = {key: items.json(lo, hi, compact) for key, items in lists.items()}
-        literals |= {"name": name[lo:hi], "birth_date": birth[lo:hi]}
+        literals |= {"name": name[lo:hi], "birth_date": birth[lo:hi], "other_ids": other[lo:hi]}
         yield _patient_objects(s.slice(lo, hi - lo), literals)
         lo = hi
 
@@ -336,16 +341,25 @@ def _patient_objects(s: pa.Table, literals: dict[str, pa.Array]) -> pa.Array:
     pairs = pc.binary_join_element_wise(*grades, ",", null_handling="replace", null_replacement="")
     pairs = pc.replace_substring_regex(pc.replace_substring_regex(pairs, ",{2,}", ","), "^,|,$", "")
     due = pc.cast(pc.cast(s.column("next_test_due"), pa.date32()), pa.string())
+    # the analytes of worst_ctcae_grade whose grade may be worse ("<=50" platelets: 2 or
+    # worse): ["platelets"]; analyte ids need no escaping
+    names = pc.replace_substring(s.column("grades_or_worse"), ";", '","')
+    open_list = pc.if_else(
+        pc.equal(s.column("grades_or_worse"), ""), "[]", pc.binary_join_element_wise('["', names, '"]', "")
+    )
     literals = {
         **literals,
         "next_test_due": pc.fill_null(pc.binary_join_element_wise('"', due, '"', ""), _NULL),
         "worst_ctcae_grade": pc.binary_join_element_wise("{", pairs, "}", ""),
+        "worst_ctcae_grade_or_worse": open_list,
     }
     fields = (
         "patient_id",
         *JSON_IDENTITY_FIELDS,
         *JSON_PATIENT_FIELDS,
         "worst_ctcae_grade",
+        "worst_ctcae_grade_or_worse",
+        "other_ids",
         "flags",
         "schedule",
         "dose_checks",
@@ -393,6 +407,18 @@ def _identity_columns(rv: Review, order: pa.Array) -> tuple[pa.Array, pa.Array]:
     day = pc.cast(pc.cast(ident.column("birth_date").take(where), pa.date32()), pa.string())
     birth = pc.fill_null(pc.binary_join_element_wise('"', day, '"', ""), _NULL)
     return pc.fill_null(json_literals(name), _NULL), birth
+
+
+def _other_id_column(rv: Review, order: pa.Array) -> pa.Array:
+    """Per patient of ``order``: a JSON array of the sentences naming another id of the
+    panel that may be the same person (H150), "[]" for most."""
+    out = np.full(len(order), "[]", dtype=object)
+    if rv.other_ids:
+        ids = order.to_pylist()
+        for i, pid in enumerate(ids):
+            if pid in rv.other_ids:
+                out[i] = json.dumps(rv.other_ids[pid], ensure_ascii=False)
+    return pa.array(out, pa.string())
 
 
 def _joined_bytes(items: pa.Array, separator: str) -> memoryview:
@@ -512,9 +538,15 @@ def review_text(rv: Review) -> str:
     cols = {f: s.column(f).to_pylist() for f in (*JSON_PATIENT_FIELDS, "patient_id")}
     grades = {a: s.column(f"ctcae_{a}").to_pylist() for a in summary.CTCAE_ANALYTES}
     labels = {a: analyte_label(a) for a in summary.CTCAE_ANALYTES}
+    open_grades = [set(x.split(";")) for x in s.column("grades_or_worse").to_pylist()]
     rows = []
     for i, pid in enumerate(cols["patient_id"]):
-        now = ", ".join(f"{labels[a]} {g[i]}" for a, g in grades.items() if g[i])
+        # "Platelets 2 or worse" for "<=50" (ctcae.Grades.open), as the flag says
+        now = ", ".join(
+            f"{labels[a]} {grade_text(g[i], a in open_grades[i])}"
+            for a, g in grades.items()
+            if g[i] or a in open_grades[i]
+        )
         opened = [
             f"{cols[k][i]} {w}"
             for k, w in (("open_ctcae", "CTCAE"), ("open_guideline", "guideline"), ("open_trend", "trend"))
@@ -555,11 +587,14 @@ def review_text(rv: Review) -> str:
     for i, pid in enumerate(cols["patient_id"]):
         block = flag_lines.get(pid)
         more = extra.get(pid)
-        if not (block or more):
+        other = rv.other_ids.get(pid, [])
+        if not (block or more or other):
             continue
         lines.append(
             f"== {who.get(pid, pid)} [{cols['urgency'][i] or 'info'}] {cols['current_doses'][i] or 'no current doses'}"
         )
+        # another id that may be this patient, in full (its doses may be there: H150)
+        lines += [f"   Another id: {note}." for note in other]
         if block:
             lines.append(block)
         if more:
@@ -590,9 +625,11 @@ def after_as_of_lines(rv: Review, limit: int = 20) -> list[str]:
 
 
 def after_as_of_order(later: pa.Table) -> np.ndarray:
-    """Row order of the after-as-of table: highest CTCAE grade first, then patient and time."""
+    """Row order of the after-as-of table: highest CTCAE grade first ("2 or worse" before
+    a plain 2), then patient and time."""
     g = later.column("ctcae_grade").fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-    return np.lexsort((np.arange(len(g)), -g))
+    worse = later.column("ctcae_grade_or_worse").fill_null(False).to_numpy(zero_copy_only=False).astype(np.int64)
+    return np.lexsort((np.arange(len(g)), -worse, -g))
 
 
 def after_as_of_text(row: dict[str, Any]) -> str:
@@ -603,7 +640,9 @@ def after_as_of_text(row: dict[str, Any]) -> str:
         f"{row['patient_id']}  {row['collected_at']:%Y-%m-%d %H:%M}  {analyte_label(row['analyte'])} "
         f"{row['comparator']}{row['value']:g} {unit} (raw {row['source_value']} {row['source_unit']})"
     )
-    return text + (f" · CTCAE grade {grade}" if grade is not None and grade > 0 else "")
+    open_end = row.get("ctcae_grade_or_worse")
+    shown = grade is not None and (grade > 0 or bool(open_end))
+    return text + (f" · CTCAE grade {grade_text(grade, open_end)}" if shown else "")
 
 
 def _identity_labels(rv: Review) -> dict[str, str]:

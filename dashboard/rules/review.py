@@ -51,6 +51,10 @@ class Review:
     #: who each patient is (patient_id, name, birth_date) where the data say: for the
     #: JSON review and the labels; the rules never read it
     identity: pa.Table | None = None
+    #: per patient id, another id of the panel that may be the same person, in the words
+    #: of every output (``identity.other_ids_by_patient``, H150): set by the caller, who
+    #: holds the import's identifiers; the rules never read it
+    other_ids: dict[str, list[str]] = field(default_factory=dict)
 
     # ----------------------------------------------------------------- pandas views
     def flags_df(self) -> pd.DataFrame:
@@ -91,6 +95,7 @@ class Review:
             only(self.after_as_of),
             self.as_of_note,
             only(self.identity) if self.identity is not None else None,
+            {k: v for k, v in self.other_ids.items() if k == patient_id},
         )
 
     # ----------------------------------------------------------------- JSON
@@ -204,6 +209,7 @@ def after_as_of_table(inp: Inputs, base: baselines.Baselines) -> pa.Table:
         "source_value": text_column(table.column("source_value"), later.row[order]),
         "source_unit": text_column(table.column("source_unit"), later.row[order]),
         "ctcae_grade": pa.array(g, pa.int8(), mask=g < 0),
+        "ctcae_grade_or_worse": pa.array(grades.open[order] & (g >= 0)),
         "lab_row": pa.array(later.row[order].astype(np.int64)),
     }
     return pa.table([cols[n] for n, _, _ in AFTER_FIELDS], schema=after_schema())

@@ -46,6 +46,7 @@ def evaluate(
     # current CTCAE grade per analyte: the grade of the latest result
     last = np.r_[group_starts(labs.analyte, labs.pid)[1:], True] if len(labs) else np.zeros(0, bool)
     current = np.full((n, len(CTCAE_ANALYTES)), -1, dtype=np.int8)
+    current_open = np.zeros((n, len(CTCAE_ANALYTES)), dtype=bool)  # "2 or worse" (ctcae.Grades.open)
     for j, a in enumerate(CTCAE_ANALYTES):
         s = labs.slice(a)
         m = np.flatnonzero(last[s]) + s.start
@@ -54,6 +55,7 @@ def evaluate(
         # cannot be said, so the grade is unknown rather than 0
         unjudged = (grades.grade[m] == 0) & np.isnan(grades.limit[m]) & (grades.basis[m] != ctcae.BASELINE)
         current[labs.pid[m], j] = np.where(unjudged, -1, grades.grade[m])
+        current_open[labs.pid[m], j] = grades.open[m] & ~unjudged
     last_result = np.full(n, -NEVER, dtype=np.int64)
     np.maximum.at(last_result, labs.pid[last], labs.t[last])  # the last row of a series is its latest
     last_result[last_result == -NEVER] = NEVER
@@ -114,6 +116,14 @@ def evaluate(
     ctx = dose_context(inp, np.arange(n, dtype=np.int64), np.full(n, now, dtype=np.int64))
     graded = current >= 0
     max_grade = np.where(graded.any(axis=1), current.max(axis=1, initial=-1), -1)
+    # the highest grade is open when a result graded lower or as high may be worse than it
+    # ("<=50" platelets, grade 2 or worse, beside a grade 2 ALT: grade 2 or worse)
+    most = np.array([ctcae.max_grade(a) for a in CTCAE_ANALYTES], dtype=np.int64)
+    max_open = (current_open & (most[None, :] > max_grade[:, None])).any(axis=1) & (max_grade >= 0)
+    or_worse = np.full(n, "", dtype=object)
+    names = np.array(CTCAE_ANALYTES, dtype=object)
+    for p in np.flatnonzero(current_open.any(axis=1)):  # few: results written as a bound
+        or_worse[p] = ";".join(names[current_open[p]])
 
     cols: dict[str, pa.Array] = {
         "patient_id": ids,
@@ -147,6 +157,8 @@ def evaluate(
         np.maximum.at(worst_after, apid, ag)
     cols["results_after_as_of"] = pa.array(n_after.astype(np.int64))
     cols["worst_grade_after_as_of"] = pa.array(worst_after.astype(np.int8), pa.int8(), mask=worst_after < 0)
+    cols["max_ctcae_grade_or_worse"] = pa.array(max_open)
+    cols["grades_or_worse"] = pa.array(or_worse, pa.string())
     table = pa.table([cols[f[0]] for f in SUMMARY_FIELDS], names=[f[0] for f in SUMMARY_FIELDS])
     return table.take(pa.array(rank_order))
 

@@ -33,7 +33,9 @@ def export_buttons(ds: Dataset, panel: WorkspacePanel | None) -> None:
     profile = profile_name()
 
     def table() -> pd.DataFrame:
-        return sx.panel_frame(ds.labs, doses, ds.patients, entries, day, ds.baselines, profile, ds.intervals)
+        return sx.panel_frame(
+            ds.labs, doses, ds.patients, entries, day, ds.baselines, profile, ds.intervals, aliases=ds.aliases
+        )
 
     st.markdown(
         f"**The panel** ({len(ds.patient_ids):,} patients, most urgent first, with the open flags and their "

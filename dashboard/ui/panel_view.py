@@ -126,10 +126,15 @@ def more_picker(system: str) -> list[str]:
     return list(chosen or [])
 
 
-def column_order(more: list[str], system: str) -> list[str]:
+def column_order(more: list[str], system: str, other_ids: bool = False) -> list[str]:
+    """The columns shown: what decides who to see, then the groups chosen; "Another id"
+    after "Why" whenever a patient shown may be one person with another id (H150)."""
     groups = more_columns(system)
     order = ["Rank"] if "Rank" in more else []
-    order += DECIDING[:1] + [c for c in ("Born",) if "Born" in more] + DECIDING[1:]
+    deciding = [*DECIDING]
+    if other_ids:
+        deciding.insert(deciding.index("Why") + 1, "Another id")
+    order += deciding[:1] + [c for c in ("Born",) if "Born" in more] + deciding[1:]
     for group in more:
         if group not in ("Rank", "Born"):
             order += [c for c in groups[group] if c not in order]
@@ -145,9 +150,17 @@ def column_config(system: str) -> dict[str, Any]:
         "Why": st.column_config.TextColumn(
             "Why", width=262, help="The open items in a few words, most severe first; in full on the Patient page."
         ),
+        "Another id": st.column_config.TextColumn(
+            "Another id",
+            width="medium",
+            help="Another patient id of the panel that may be the same person: kept apart, never merged",
+        ),
         "Needs attention": st.column_config.TextColumn(width="large"),
         "Doses now": st.column_config.TextColumn(width="large"),
-        "CTCAE now": st.column_config.NumberColumn(help="Highest CTCAE v5.0 grade among the latest results"),
+        "CTCAE now": st.column_config.TextColumn(
+            help='Highest CTCAE v5.0 grade among the latest results; "2 or worse" when a result '
+            'written as a bound ("<=50") may lie beyond it'
+        ),
         "Overdue (days)": st.column_config.NumberColumn(
             "Overdue", width=60, help="Days past the due date of the next blood test"
         ),

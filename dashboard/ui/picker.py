@@ -8,12 +8,12 @@ from collections.abc import Sequence
 import streamlit as st
 
 from dashboard.dataset import Dataset
-from dashboard.identity import IdentityConflict
+from dashboard.identity import IdentityConflict, other_id_notes
 from dashboard.ingest.report import Problem
 from dashboard.markup import md_escape
 from dashboard.ui.caching import picker_labels
 from dashboard.ui.state import PATIENT, get_dataset
-from dashboard.views import PICKER_LIMIT, other_id_notes, picker_list
+from dashboard.views import PICKER_LIMIT, picker_list
 
 
 def identity_conflicts(patient_id: str) -> list[IdentityConflict]:

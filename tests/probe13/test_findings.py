@@ -115,13 +115,8 @@ def test_the_panels_why_keeps_or_worse_for_an_inclusive_bound():
     assert "Plt G2 or worse" in why
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe13 F2b: the CLI ranking, the JSON max/worst grade, the Panel's 'CTCAE now' and "
-    "the panel CSV's grade column give '2' for '<=50' platelets; the Patient page's flag "
-    "says 'grade 2 or worse' (no field carries the open end)",
-)
 def test_the_panel_csv_grade_of_an_inclusive_bound_says_it_may_be_worse():
+    """Probe 13 F2b (H275): the grade column said a plain 2 for "<=50" platelets."""
     ds = _dataset(("labs.csv", _PLT), ("doses.csv", _PLT_DOSES))
     frame = sx.panel_frame(ds.labs, ds.doses, ds.patients, empty_log(), AS_OF, ds.baselines, "BSR 2025")
     assert str(frame["Platelets CTCAE grade"].iloc[0]) in ("2 or worse", ">=2", "2+")
@@ -129,12 +124,13 @@ def test_the_panel_csv_grade_of_an_inclusive_bound_says_it_may_be_worse():
 
 def test_the_panel_csv_grades_are_whole_numbers():
     """A CTCAE grade is a whole number: the panel CSV wrote "2.0", "0.0" in a column with a
-    blank (H272)."""
+    blank (H272).  PL-1's "<=50" is grade 2 or worse (CTCAE v5.0: 50 is grade 2, below it
+    grade 3 or 4), written so since H275: still a whole grade, never "2.0"."""
     labs = _PLT + b"AF-1,2024-05-01 09:00,White cell count,6.0,10^9/L,4.0-11.0\n"
     ds = _dataset(("labs.csv", labs), ("doses.csv", _PLT_DOSES))
     frame = sx.panel_frame(ds.labs, ds.doses, ds.patients, empty_log(), AS_OF, ds.baselines, "BSR 2025")
     csv = pd.read_csv(io.BytesIO(sx.panel_csv(frame)), dtype=str, encoding="utf-8-sig").set_index("Patient")
-    assert csv.loc["PL-1", "Platelets CTCAE grade"] == "2"
+    assert csv.loc["PL-1", "Platelets CTCAE grade"] == "2 or worse"
     assert csv.loc["AF-1", "WBC CTCAE grade"] == "0"
 
 

@@ -75,6 +75,7 @@ def test_the_json_review_lists_them():
             "source_value": "0.3",
             "source_unit": "10^9/L",
             "ctcae_grade": 4,
+            "ctcae_grade_or_worse": False,  # an exact 0.3: grade 4 (< 0.5), nothing worse
         }
     ]
     p01 = next(p for p in doc["patients"] if p["patient_id"] == "P01")
