@@ -167,40 +167,58 @@ def administrations(inp: Inputs, rows: np.ndarray, horizon_days: int = 62) -> tu
     """Administrations of pulsed dose rows ``rows``: (patient, time, dose row), sorted by
     patient and time.
 
-    A row given "every N weeks" (or every N days) pulses every N weeks (days),
-    "monthly" on the same day of each month, "single" (or with no known frequency)
-    once; pulses run from the start until the end, or ``horizon_days`` after the
-    review date when ongoing.
+    Laid out by :func:`pulse_times`; pulses run from the start until the end, or
+    ``horizon_days`` after the review date when ongoing.
     """
     d = inp.doses
     empty = np.zeros(0, np.int64)
     if not len(rows):
         return empty, empty, empty
     stop = np.minimum(d.end[rows], inp.cutoff + horizon_days * DAY)
-    monthly = d.frequency[rows] == "monthly"
-    periodic = ~monthly & np.isfinite(d.per_day[rows]) & (d.per_day[rows] > 0)
+    which, t = pulse_times(d.start[rows], stop, d.frequency[rows], d.per_day[rows])
+    pid, row = d.pid[rows][which], rows[which]
+    order = np.lexsort((t, pid))
+    return pid[order], t[order], row[order]
+
+
+def pulse_times(
+    start: np.ndarray, stop: np.ndarray, frequency: np.ndarray, per_day: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The one rule of pulse dates (the review's nadir windows and the timeline's markers):
+    (index of the row, time in int64 seconds), row by row in time order, of pulsed rows
+    given by their start, the first second no pulse is laid on (``stop``: the end, or a
+    horizon), frequency and administrations per day (:func:`dashboard.rules.inputs.per_day`).
+
+    A row given "every N weeks" (or every N days) pulses every N weeks (days), "monthly"
+    on the same day of each month (the month's last day when it is shorter: 31 January,
+    29 February), "single" (or with no known frequency) once, on its start.
+    """
+    start = np.asarray(start, np.int64)
+    stop = np.asarray(stop, np.int64)
+    frequency = np.asarray(frequency, dtype=object)
+    per_day = np.asarray(per_day, dtype=float)
+    monthly = frequency == "monthly"
+    periodic = ~monthly & np.isfinite(per_day) & (per_day > 0)
     single = ~monthly & ~periodic
-    count = np.ones(len(rows), dtype=np.int64)
-    period = np.where(periodic, np.round(1 / np.where(periodic, d.per_day[rows], 1)), 0).astype(np.int64) * DAY
-    count[periodic] = -(-(stop[periodic] - d.start[rows][periodic]) // period[periodic])
-    start_day = (d.start[rows] // DAY).astype("datetime64[D]")
+    count = np.ones(len(start), dtype=np.int64)
+    period = np.where(periodic, np.round(1 / np.where(periodic, per_day, 1)), 0).astype(np.int64) * DAY
+    count[periodic] = -(-(stop[periodic] - start[periodic]) // period[periodic])
+    start_day = (start // DAY).astype("datetime64[D]")
     month0 = start_day.astype("datetime64[M]")
     stop_month = (stop // DAY).astype("datetime64[D]").astype("datetime64[M]")
     count[monthly] = (stop_month[monthly] - month0[monthly]).astype(np.int64) + 1
     count = np.clip(count, 1, 1000)
-    rep = np.repeat(np.arange(len(rows)), count)
+    rep = np.repeat(np.arange(len(start)), count)
     k = np.arange(len(rep)) - np.repeat(np.cumsum(count) - count, count)
-    t = d.start[rows][rep] + k * period[rep]
+    t = start[rep] + k * period[rep]
     # calendar months: the same day of the month, or the month's last day
     months = month0[rep] + k
     month_len = ((months + 1).astype("datetime64[D]") - months.astype("datetime64[D]")).astype(np.int64)
     offset = (start_day - month0.astype("datetime64[D]")).astype(np.int64)[rep]
     day = months.astype("datetime64[D]") + np.minimum(offset, month_len - 1)
-    t = np.where(monthly[rep], day.astype(np.int64) * DAY + d.start[rows][rep] % DAY, t)
+    t = np.where(monthly[rep], day.astype(np.int64) * DAY + start[rep] % DAY, t)
     keep = single[rep] | (t < stop[rep])
-    pid, t, row = d.pid[rows][rep][keep], t[keep], rows[rep][keep]
-    order = np.lexsort((t, pid))
-    return pid[order], t[order], row[order]
+    return rep[keep], t[keep]
 
 
 def test_times(inp: Inputs, analytes: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
