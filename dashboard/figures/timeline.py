@@ -31,10 +31,13 @@ import plotly.graph_objects as go
 
 from dashboard import model
 from dashboard.figures import OKABE_ITO, rgba, word_lines
-from dashboard.rules.context import describe_dose
+from dashboard.rules.context import describe_dose, total_text
 from dashboard.rules.ctcae import grade_text
-from dashboard.rules.data import ranges_file
+from dashboard.rules.data import DAY, NEVER, ranges_file
+from dashboard.rules.dose_totals import KINDS, amount_texts, in_force_together, schedule_kind
 from dashboard.rules.engine import Profile
+from dashboard.rules.inputs import per_day as per_day_of
+from dashboard.rules.schedule import pulse_times
 from dashboard.units import display_factor, display_text, display_unit
 
 P = ParamSpec("P")
@@ -143,7 +146,7 @@ def timeline_spec(
     # results after the as-of date (the page lists them, not reviewed): drawn apart, with
     # the as-of date marked, never off the edge of the chart
     later = as_of.normalize() + pd.Timedelta(days=1) if options.as_of else None
-    _draw_doses(canvas, lanes, weight, start, end)
+    _draw_doses(canvas, lanes, weight, start, end, as_of)
     seen: set[tuple[str, bool]] = set()
     # plain records, split once: row access on pandas objects in a loop costs more than the figure
     hover = _HoverContext.build(flags, doses, weight, options.system)
@@ -290,9 +293,9 @@ class _Lane:
     drug: str
     label: str
     steps: pd.DataFrame  # start, end, dose, dose_unit, frequency, mg_per_day, route, source
-    pulsed: bool
-    per_week: bool
+    pulsed: bool  # every row is a pulse (markers only, no step line)
     rows: list[dict] = field(default_factory=list)  # the steps as plain records, in order
+    kinds: list[str] = field(default_factory=list)  # per row: dose_totals.schedule_kind
 
 
 def _records(frame: pd.DataFrame, columns: Sequence[str] | None = None) -> list[dict]:
@@ -303,52 +306,156 @@ def _records(frame: pd.DataFrame, columns: Sequence[str] | None = None) -> list[
     return [dict(zip(names, values, strict=True)) for values in zip(*(frame[c].tolist() for c in names), strict=True)]
 
 
-def _is_pulse(row: dict) -> bool:
-    freq = str(row["frequency"])
-    return row["route"] == "iv" or freq in ("single", "monthly") or (freq.startswith("every ") and "weeks" in freq)
-
-
 def _dose_lanes(doses: pd.DataFrame, as_of: pd.Timestamp) -> list[_Lane]:
     info = model.drug_info()
     order = {"immunosuppressant": 0, "glucocorticoid": 1, "interaction": 2, "background": 3}
     lanes = []
     for drug, part in doses.groupby("drug", sort=False):
-        part = part.sort_values("start")
-        d = info.get(drug)
+        part = part.sort_values("start", kind="stable")
         rows = _records(part)
-        pulsed = bool(rows) and all(_is_pulse(r) for r in rows)
+        # the rules' reading of a row: a pulse, or a daily or weekly dose that adds up
+        # with the others of its kind in force with it (rules/dose_totals.py)
+        kinds = [schedule_kind(str(drug), str(r["frequency"]), str(r["route"])) for r in rows]
         lanes.append(
             _Lane(
                 drug=str(drug),
                 label=model.drug_label(str(drug)),
                 steps=part,
-                pulsed=pulsed,
-                per_week=bool(d and d.weekly),
+                pulsed=bool(rows) and all(k == "pulse" for k in kinds),
                 rows=rows,
+                kinds=kinds,
             )
         )
     lanes.sort(key=lambda ln: (order.get(info[ln.drug].tracked_for if ln.drug in info else "", 9), ln.label))
     return lanes
 
 
-def _lane_amount(row: dict, per_week: bool) -> tuple[float, str]:
-    """The amount a step line shows and its unit label."""
-    if per_week and np.isfinite(row["mg_per_week"]):
-        return float(row["mg_per_week"]), "mg/week"
-    if np.isfinite(row["mg_per_day"]):
-        return float(row["mg_per_day"]), "mg/day"
-    if np.isfinite(row["dose"]):
-        unit = row["dose_unit"] or "mg"
-        return float(row["dose"]), f"{unit} ({row['frequency']})"
-    return float("nan"), ""
+@dataclass(frozen=True)
+class _Step:
+    """An interval ``[start, end)`` of a lane during which one set of its daily (or weekly)
+    rows is in force together (``dose_totals.in_force_together``), drawn at their total."""
+
+    start: pd.Timestamp
+    end: pd.Timestamp | None  # None: ongoing
+    total: float  # the sum of the rows' known amounts (NaN: none known)
+    exact: bool  # every row's amount is known (else ``total`` is a lower bound)
+    unit: str  # "mg/day" or "mg/week"
+    rows: tuple[dict, ...]  # the rows in force together, by start
+    parts: str  # the rows' amounts as the dose checks write them ("100 + 50 mg/day")
+
+
+def _seconds(times: Sequence[Any]) -> np.ndarray:
+    """Timestamps as int64 seconds (the rules' time); NaT as NEVER (ongoing)."""
+    arr = pd.Series(list(times), dtype="datetime64[s]")
+    out = arr.to_numpy("datetime64[s]").astype(np.int64)
+    return np.where(arr.isna().to_numpy(), NEVER, out)
+
+
+def _lane_steps(lane: _Lane) -> list[_Step]:
+    """The lane's daily and weekly rows cut into the intervals of rows in force together,
+    each with its total (mg/day for daily rows, mg/week for weekly ones): the figure every
+    dose check judges and the review writes ("Azathioprine 150 mg/day in all"), summed by
+    ``Together.total``, never here."""
+    idx = [i for i, k in enumerate(lane.kinds) if k != "pulse"]
+    if not idx:
+        return []
+    rows = [lane.rows[i] for i in idx]
+    kinds = np.array([KINDS.index(lane.kinds[i]) for i in idx], dtype=np.int8)
+    weekly = kinds == KINDS.index("weekly")
+    zeros = np.zeros(len(rows), np.int64)
+    tg = in_force_together(
+        zeros, zeros, kinds, _seconds([r["start"] for r in rows]), _seconds([r["end"] for r in rows])
+    )
+    day = np.array([r["mg_per_day"] for r in rows], dtype=float)
+    week = np.array([r["mg_per_week"] for r in rows], dtype=float)
+    amount = np.where(weekly, week, day)
+    total, exact = tg.total(amount)
+    dose = np.array([r["dose"] for r in rows], dtype=float)
+    unit = np.array([r["dose_unit"] for r in rows], dtype=object)
+    per_day = np.array([per_day_of(str(r["frequency"])) for r in rows], dtype=float)
+    parts_day = tg.parts(*amount_texts(day, dose, unit, per_day))
+    parts_week = tg.parts(*amount_texts(week, dose, unit, per_day, weekly=True))
+    steps = []
+    for i in range(len(tg)):
+        members = tg.members[tg.offsets[i] : tg.offsets[i + 1]]
+        wk = bool(weekly[tg.row[i]])
+        steps.append(
+            _Step(
+                start=pd.Timestamp(int(tg.start[i]), unit="s"),
+                end=None if tg.end[i] >= NEVER else pd.Timestamp(int(tg.end[i]), unit="s"),
+                total=float(total[i]),
+                exact=bool(exact[i]),
+                unit="mg/week" if wk else "mg/day",
+                rows=tuple(rows[m] for m in members),
+                parts=str(parts_week[i] if wk else parts_day[i]),
+            )
+        )
+    steps.sort(key=lambda s: s.start)
+    return steps
+
+
+def _step_label(step: _Step) -> str:
+    """The label of a step: its total ("150 mg/d"); "at least 100 mg/d" when a row's
+    amount is unknown; with no amount known, it says so first, then what the one row
+    states (a product strength is never read as an amount per day: "amount not stated
+    (50 mg tablets, daily)")."""
+    if np.isfinite(step.total):
+        short = _short_amount(step.total, step.unit)
+        return short if step.exact else f"at least {short}"
+    if len(step.rows) > 1:
+        return f"amount not stated ({len(step.rows)} rows)"
+    r = step.rows[0]
+    if not np.isfinite(r["dose"]):
+        return "?"
+    stated = f"{r['dose']:g} {r['dose_unit'] or 'mg'}"
+    freq = str(r["frequency"])
+    known_freq = freq not in ("", "unknown")
+    if r["dose_basis"] == "strength_only":
+        if known_freq:
+            return f"amount not stated ({stated} tablets, {freq})"
+        return f"amount and frequency not stated ({stated} tablets)"
+    return f"{stated} ({freq})" if known_freq else f"{stated}, frequency not stated"
+
+
+def _step_hover(drug: str, step: _Step, weight: float) -> str:
+    """One row's hover as before; rows in force together: their total (the review's words,
+    ``context.total_text``, or "at least" with the rows whose amount is unknown), the
+    rows' amounts, the interval, then each row."""
+    if len(step.rows) == 1:
+        return _dose_hover(drug, step.rows[0], weight)
+    rows = step.rows
+    total = total_text(
+        drug,
+        [r["frequency"] for r in rows],
+        [r["route"] for r in rows],
+        [r["mg_per_day"] for r in rows],
+        [r["mg_per_week"] for r in rows],
+        weight,
+    )
+    if not total:  # a row's amount unknown: the known part is a lower bound
+        known = f"at least {step.total:g} {step.unit}" if np.isfinite(step.total) else "unknown"
+        total = f"{model.drug_label(drug)} {known} in all: the amount of a row is not stated"
+    when = f"from {step.start:%d %b %Y} " + (f"to {step.end:%d %b %Y}" if step.end is not None else "(ongoing)")
+    lines = [f"<b>{html.escape(total)}</b>", f"{len(rows)} rows in force together ({html.escape(step.parts)})", when]
+    for r in rows:
+        text = describe_dose(drug, r["dose"], r["dose_unit"], r["frequency"], r["mg_per_day"], weight)
+        lines.append(f"· {html.escape(text)} <i>({html.escape(str(r['source_file']))})</i>")
+    return "<br>".join(lines)
 
 
 def _draw_doses(
-    canvas: _Canvas, lanes: list[_Lane], weight: float, left: pd.Timestamp, right: pd.Timestamp | None = None
+    canvas: _Canvas,
+    lanes: list[_Lane],
+    weight: float,
+    left: pd.Timestamp,
+    right: pd.Timestamp,
+    as_of: pd.Timestamp,
 ) -> None:
-    """Step lines per drug, labelled with the amount at a few steps (:func:`_spaced`); a
-    step already in force at the left edge of the window is labelled there (its start is
-    off the chart)."""
+    """Step lines per drug at the total of the rows in force together (:func:`_lane_steps`),
+    labelled with the amount at a few steps (:func:`_spaced`); a step already in force at
+    the left edge of the window is labelled there (its start is off the chart).  A step
+    whose total is not known in full (a row without an amount per day) is drawn dashed;
+    with no amount known it lies on the floor of the lane.  Pulses as markers."""
     tickvals, ticktext = [], []
     if not lanes:  # say so rather than leave an empty band that looks like a drawing fault
         # (an empty trace makes plotly draw the lane, else its annotations are dropped)
@@ -369,51 +476,64 @@ def _draw_doses(
         colour = DRUG_COLOURS[k % len(DRUG_COLOURS)]
         tickvals.append(base + 0.35)
         ticktext.append(lane.label)
+        if any(kind == "pulse" for kind in lane.kinds):
+            _draw_pulses(canvas, lane, base, colour, weight, as_of)
         if lane.pulsed:
-            _draw_pulses(canvas, lane, base, colour, weight)
             continue
-        amounts = [_lane_amount(r, lane.per_week) for r in lane.rows]
-        top = max((a for a, _ in amounts if np.isfinite(a)), default=1.0) or 1.0
-        xs: list[Any] = []  # times, None between two steps that do not meet
-        ys: list[float | None] = []
-        hover, tx, ty, tt = [], [], [], []
-        prev_end = None
-        for r, (amount, unit) in zip(lane.rows, amounts, strict=True):
-            start = r["start"]
-            end = r["end"] if pd.notna(r["end"]) else None
-            if prev_end is not None and start > prev_end:
+        steps = _lane_steps(lane)
+        top = max((s.total for s in steps if np.isfinite(s.total)), default=1.0) or 1.0
+        # two paths: the totals known in full (solid), and the rest (dashed); each with
+        # None between two steps that do not meet
+        paths: dict[bool, tuple[list[Any], list[float | None], list[str]]] = {True: ([], [], []), False: ([], [], [])}
+        last_end: dict[bool, pd.Timestamp | None] = {True: None, False: None}
+        tx, ty, tt = [], [], []
+        for step in steps:
+            full = step.exact and np.isfinite(step.total)
+            xs, ys, hover = paths[full]
+            end = step.end
+            prev = last_end[full]
+            if xs and (prev is None or step.start != prev):
                 xs.append(None)
                 ys.append(None)
                 hover.append("")
-            height = base + (0.15 + 0.6 * amount / top if np.isfinite(amount) else 0.15)
-            text = _dose_hover(lane.drug, r, weight)
-            xs += [start, end if end is not None else _open_end(lane)]
+            height = base + (0.15 + 0.6 * step.total / top if np.isfinite(step.total) else 0.15)
+            text = _step_hover(lane.drug, step, weight)
+            xs += [step.start, end if end is not None else _open_end(lane)]
             ys += [height, height]
             hover += [text, text]
+            last_end[full] = end
             if end is None or end > left:  # a step ended before the window has no label
-                tx.append(left if start < left else start)
+                tx.append(left if step.start < left else step.start)
                 ty.append(height)
-                tt.append(_short_amount(amount, unit))
-            prev_end = end if end is not None else start
-        span = (right - left) if right is not None else pd.Timedelta(days=365)
+                tt.append(_step_label(step))
+        span = right - left
         widths = [span * (LABEL_CHAR_PX * len(t) + LABEL_PAD_PX) / LABEL_PLOT_PX for t in tt]
         keep = _spaced(tx, widths, MAX_LABELS)
         tx, ty, tt = [tx[i] for i in keep], [ty[i] for i in keep], [tt[i] for i in keep]
-        canvas.add(
-            {
-                "x": xs,
-                "y": ys,
-                "mode": "lines",
-                "line": {"shape": "hv", "color": colour, "width": 3},
-                "name": lane.label,
-                "legendgroup": "doses",
-                "showlegend": False,
-                "customdata": hover,
-                "hovertemplate": "%{customdata}<extra></extra>",
-                "connectgaps": False,
-            },
-            1,
-        )
+        for full in (True, False):
+            xs, ys, hover = paths[full]
+            if not xs:
+                continue
+            canvas.add(
+                {
+                    "x": xs,
+                    "y": ys,
+                    "mode": "lines",
+                    "line": {
+                        "shape": "hv",
+                        "color": colour,
+                        "width": 3 if full else 2,
+                        "dash": "solid" if full else "dash",
+                    },
+                    "name": lane.label if full else f"{lane.label} (amount not known in full)",
+                    "legendgroup": "doses",
+                    "showlegend": False,
+                    "customdata": hover,
+                    "hovertemplate": "%{customdata}<extra></extra>",
+                    "connectgaps": False,
+                },
+                1,
+            )
         canvas.add(
             {
                 "x": tx,
@@ -462,47 +582,69 @@ def _open_end(lane: _Lane) -> pd.Timestamp:
     return pd.Timestamp("2200-01-01")
 
 
-def _draw_pulses(canvas: _Canvas, lane: _Lane, base: float, colour: str, weight: float) -> None:
-    xs, hover = [], []
-    for r in lane.rows:
-        for day in _pulse_days(r):
-            xs.append(day)
-            hover.append(_dose_hover(lane.drug, r, weight, pulse_day=day))
-    canvas.add(
-        {
-            "x": xs,
-            "y": [base + 0.35] * len(xs),
-            "mode": "markers",  # the dose of each pulse is in its hover: labels of close pulses overlapped
-            "marker": {"symbol": "triangle-up", "size": 11, "color": colour, "line": {"width": 1, "color": "white"}},
-            "name": lane.label + " (pulses)",
-            "showlegend": False,
-            "customdata": hover,
-            "hovertemplate": "%{customdata}<extra></extra>",
-        },
-        1,
-    )
+def _draw_pulses(canvas: _Canvas, lane: _Lane, base: float, colour: str, weight: float, as_of: pd.Timestamp) -> None:
+    """The lane's pulses as triangles, on the dates the review lays them on
+    (:func:`_pulse_days`): those up to the as-of date filled, those after it (an ongoing
+    row's next ones, or a course planned to run on) open and named "planned"."""
+    given: tuple[list[Any], list[str]] = ([], [])
+    planned: tuple[list[Any], list[str]] = ([], [])
+    cutoff = as_of.normalize() + pd.Timedelta(days=1)
+    rows = [r for r, kind in zip(lane.rows, lane.kinds, strict=True) if kind == "pulse"]
+    for r, day in _pulse_days(rows, cutoff):
+        later = day >= cutoff
+        xs, hover = planned if later else given
+        xs.append(day)
+        text = _dose_hover(lane.drug, r, weight, pulse_day=day)
+        hover.append(text + ("<br><i>planned: after the as-of date, not known to be given</i>" if later else ""))
+    for (xs, hover), symbol, name in (
+        (given, "triangle-up", " (pulses)"),
+        (planned, "triangle-up-open", " (planned pulses)"),
+    ):
+        if not xs and symbol != "triangle-up":
+            continue
+        canvas.add(
+            {
+                "x": xs,
+                "y": [base + 0.35] * len(xs),
+                "mode": "markers",  # the dose of each pulse is in its hover: labels of close pulses overlapped
+                "marker": {
+                    "symbol": symbol,
+                    "size": 11,
+                    "color": colour,
+                    "line": {"width": 1, "color": "white" if symbol == "triangle-up" else colour},
+                },
+                "name": lane.label + name,
+                "showlegend": False,
+                "customdata": hover,
+                "hovertemplate": "%{customdata}<extra></extra>",
+            },
+            1,
+        )
 
 
-def _pulse_days(r: dict) -> list[pd.Timestamp]:
-    """Administration dates of a pulsed dose row (every N weeks / monthly / single)."""
-    start = r["start"]
-    end = r["end"] if pd.notna(r["end"]) else start + pd.Timedelta(days=366)
-    freq = str(r["frequency"])
-    if freq.startswith("every ") and "weeks" in freq:
-        step = pd.Timedelta(weeks=int(freq.split()[1]))
-    elif freq == "monthly":
-        step = pd.Timedelta(days=30)
-    elif freq == "weekly":
-        step = pd.Timedelta(weeks=1)
-    else:
-        return [start]
-    days, day = [], start
-    while day < end or day == start:
-        days.append(day)
-        day = day + step
-        if len(days) > 200:
-            break
-    return days
+#: How far past the as-of date an ongoing pulse row's planned pulses are drawn (the
+#: review's own horizon of pulses, ``schedule.administrations``).
+PLANNED_PULSE_DAYS = 62
+
+
+def _pulse_days(rows: list[dict], cutoff: pd.Timestamp) -> list[tuple[dict, pd.Timestamp]]:
+    """(row, date) of each administration of pulsed rows, in time order, laid out by the
+    review's own rule (``schedule.pulse_times``: every N weeks, monthly on the same day of
+    the month, single once): from the start to the end, an ongoing row to
+    :data:`PLANNED_PULSE_DAYS` after the as-of date (``cutoff``: the first moment after it).
+    A row that yields none (its end not after its start) keeps its start."""
+    if not rows:
+        return []
+    start = _seconds([r["start"] for r in rows])
+    end = _seconds([r["end"] for r in rows])
+    stop = np.minimum(end, _seconds([cutoff])[0] + PLANNED_PULSE_DAYS * DAY)
+    per_day = np.array([per_day_of(str(r["frequency"])) for r in rows], dtype=float)
+    which, t = pulse_times(start, stop, np.array([str(r["frequency"]) for r in rows], dtype=object), per_day)
+    out = [(rows[int(i)], pd.Timestamp(int(s), unit="s")) for i, s in zip(which, t, strict=True)]
+    shown = set(which.tolist())
+    out += [(r, r["start"]) for i, r in enumerate(rows) if i not in shown]
+    out.sort(key=lambda p: p[1])
+    return out
 
 
 def _dose_hover(drug: str, r: dict, weight: float, pulse_day: pd.Timestamp | None = None) -> str:
