@@ -204,7 +204,7 @@ def test_the_charts_pulse_is_the_one_the_reviews_nadir_window_counts_from():
     # days 8-14 after it: 23 to 29 May.  The chart draws 15 May (it drew 14 May).
     doses = HEADER + "P1,cyclophosphamide,750,mg,monthly,IV,2024-01-15,2024-06-20\n"
     as_of = dt.date(2024, 5, 20)
-    ds, rv = _review(doses, as_of)
+    _, rv = _review(doses, as_of)
     sched = rv.schedule_df()
     row = sched[sched["drug"] == "cyclophosphamide"].iloc[0]
     assert "2024-05-23" in row["message"] and "2024-05-29" in row["message"]
