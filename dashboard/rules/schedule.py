@@ -258,26 +258,60 @@ def courses(inp: Inputs) -> dict[str, np.ndarray]:
     """Per dose row: its course start, whether it is a dose increase and whether it
     starts a course (``new_course``).
 
-    A course is a run of rows of one drug with no gap of more than a day between them.
-    An increase is the first row of a course, or a row whose daily amount is higher
-    than the previous row's in the same dose unit.
+    A course is a run of rows of one drug with no gap of more than a day between the
+    start of a row and the latest end of every earlier row of the drug (a short extra
+    row inside a longer one never splits it).  An increase is the first row of a
+    course, or a row at whose start the drug's total in force rises: the rows in force
+    together (:func:`dashboard.rules.dose_totals.in_force_together`) are added up, just
+    after the start and just before it, in one unit (mg/day, or the row's dose unit when
+    its mg/day is unknown), never one row against another.
     """
     d = inp.doses
     n = len(d)
     if not n:
         z = np.zeros(0, np.int64)
         return {"course_start": z, "increase": np.zeros(0, bool), "new_course": np.zeros(0, bool)}
-    new_group = group_starts(d.pid, d.drug)
-    prev_end = np.r_[NEVER, d.end[:-1]]
-    gap = new_group | (prev_end < d.start - DAY)
+    gap = np.zeros(n, dtype=bool)
+    for code in np.unique(d.drug):
+        rows = np.flatnonzero(d.drug == code)  # by patient, then start (rows are sorted so)
+        pid, start = d.pid[rows], d.start[rows]
+        reach = np.maximum.accumulate(pair_key(pid, d.end[rows]))  # the latest end so far
+        before = np.r_[np.iinfo(np.int64).min, reach[:-1]]
+        gap[rows] = group_starts(pid) | (pair_key(pid, start - DAY) > before)
     course_id = np.cumsum(gap) - 1
     course_start = d.start[np.flatnonzero(gap)][course_id]
-    amount = np.where(np.isfinite(d.mg_per_day), d.mg_per_day, d.dose * d.per_day)
-    prev_amount = np.r_[np.nan, amount[:-1]]
-    prev_unit = np.r_[np.array([""], dtype=object), d.dose_unit[:-1]]
-    with np.errstate(invalid="ignore"):
-        more = (amount > prev_amount) & (prev_unit == d.dose_unit)
+    more = ~gap & _total_rises(inp, course_start)
     return {"course_start": course_start, "increase": gap | more, "new_course": gap}
+
+
+def _total_rises(inp: Inputs, course_start: np.ndarray) -> np.ndarray:
+    """Per dose row: whether the total of its drug's rows in force (of the row's schedule
+    kind) is higher from the row's start than just before it, within the course.  Both
+    totals must be known in one unit; an unknown amount is never read as a rise or a
+    fall."""
+    from dashboard.rules import dose_totals  # (dose_totals reads is_pulse from this module)
+
+    d = inp.doses
+    n = len(d)
+    tg = dose_totals.of_inputs(inp)
+    mg = np.isfinite(d.mg_per_day)
+    value = np.where(mg, d.mg_per_day, d.dose * d.per_day)
+    unit = np.where(mg, "mg", d.dose_unit.astype(str))
+    _, unit_code = np.unique(unit, return_inverse=True)
+    total, complete = tg.total(value)
+    lo = np.minimum.reduceat(unit_code[tg.members], tg.offsets[:-1])
+    hi = np.maximum.reduceat(unit_code[tg.members], tg.offsets[:-1])
+    known = complete & np.isfinite(total) & (lo == hi)
+    # the interval that begins at each row's start (every row has one: cut at its start)
+    owner = tg.owner()
+    first = tg.start[owner] == d.start[tg.members]
+    at = np.full(n, -1, dtype=np.int64)
+    at[tg.members[first]] = owner[first]
+    i = np.clip(at, 1, max(len(tg) - 1, 0))
+    p = np.maximum(i - 1, 0)
+    same = (tg.pid[p] == tg.pid[i]) & (tg.drug[p] == tg.drug[i]) & (tg.kind[p] == tg.kind[i])
+    ok = (at > 0) & same & (tg.end[p] >= course_start) & known[i] & known[p] & (lo[i] == lo[p])
+    return ok & (total[i] > total[p] * (1 + 1e-9))
 
 
 def group_last_tests(inp: Inputs, spec: dict[str, Any], pid: np.ndarray, since: np.ndarray) -> list[np.ndarray]:
