@@ -893,7 +893,8 @@ def patient_summary_pdf(s: PatientSummary) -> bytes:
     else:
         for message in overdue["message"]:  # "... OVERDUE by 107 days (due 2025-12-15)"
             doc.para(str(message), bold=True)
-        doc.table(schedule_table(s.schedule), widths=(26, 50, 18, 14, 18, 16, 44))
+        # (the overdue rows' words are printed above, every group named: the table keeps its columns)
+        doc.table(schedule_table(s.schedule, what=False), widths=(26, 50, 18, 14, 18, 16, 44))
 
     doc.heading("Open flags (rule, source and review)")
     if s.flags is None or s.flags.empty:

@@ -286,13 +286,20 @@ def _grade_texts(rows: pd.DataFrame) -> list[str]:
     return [grade_text(g, w) for g, w in zip(rows["ctcae_grade"], or_worse_column(rows), strict=True)]
 
 
-def schedule_table(schedule: pd.DataFrame) -> pd.DataFrame:
-    cols = ["Drug", "Schedule", "Last test", "Every (days)", "Next due", "Overdue (days)", "Source"]
+def schedule_table(schedule: pd.DataFrame, what: bool = True) -> pd.DataFrame:
+    """The monitoring schedule as the Patient page shows it: per drug, what is due in words
+    (``what``: every test group due, each with its own date and lateness, as the review's
+    message says it), the schedule, the last complete check, the interval, the earliest
+    due date and the worst lateness."""
+    cols = ["Drug", *(["What is due"] if what else []), "Schedule", "Last test", "Every (days)", "Next due"]
+    cols += ["Overdue (days)", "Source"]
     if schedule.empty:
         return pd.DataFrame(columns=cols)
+    labels = schedule["drug"].map(model.drug_label)
     return pd.DataFrame(
         {
-            "Drug": schedule["drug"].map(model.drug_label),
+            "Drug": labels,
+            "What is due": [str(m).removeprefix(f"{d}: ") for m, d in zip(schedule["message"], labels, strict=True)],
             "Schedule": schedule["description"],
             "Last test": schedule["last_test"].dt.strftime("%Y-%m-%d"),
             "Every (days)": schedule["interval_days"].astype("Int64"),

@@ -139,7 +139,10 @@ check that are due, e.g. 'full blood count; creatinine/eGFR'), interval_basis ('
 'patient' for the clinician-set risk-adapted interval under BSR 2025, 'combination' while
 a drug combination keeps it short (methotrexate with leflunomide), 'repeat' when a
 guideline's repeat test brought it forward (eGFR < 60 or a creatinine rise: repeat in 1
-week), or 'pulse').
+week), or 'pulse'), due_groups (each group named in tests_due with its own dates: a list
+of {tests, last, due, days_overdue}; a group never recorded since the course began has
+last null and does not hide the others: next_due is the earliest due, days_overdue the
+worst).
 
 Dose-check table (``rv.dose_checks``; one row per finding)
 -----------------------------------------------------------

@@ -7,6 +7,7 @@ stays proportional to the data, not to Python's per-object cost.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 from collections.abc import Iterator
@@ -180,12 +181,22 @@ def json_literals(col: pa.Array | pa.ChunkedArray) -> pa.Array:
         out = _iso_literals(col)
     elif pa.types.is_boolean(t):
         out = pc.if_else(col, "true", "false")
+    elif pa.types.is_list(t) or pa.types.is_struct(t):
+        # a schedule row's test groups (schedule.due_groups): a few small objects per row
+        out = pa.array([json.dumps(v, ensure_ascii=False, default=_json_time) for v in col.to_pylist()], pa.string())
     elif pa.types.is_floating(t):
         finite = pc.fill_null(pc.is_finite(col), False)
         out = pc.if_else(finite, pc.cast(pc.if_else(finite, col, 0.0), pa.string()), _NULL)
     else:
         out = pc.cast(col, pa.string())
     return pc.fill_null(out, _NULL)
+
+
+def _json_time(value: Any) -> str:
+    """A time inside a nested value, written as the flat timestamp columns are."""
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat() if isinstance(value, dt.datetime) else f"{value.isoformat()}T00:00:00"
+    raise TypeError(f"not JSON: {type(value).__name__}")
 
 
 def _literal_parts(col: pa.Array | pa.ChunkedArray) -> list[Any]:

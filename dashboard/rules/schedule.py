@@ -14,8 +14,13 @@ on the review date:
 Overdue: the review date is later than the due date plus the grace days.
 
 What counts as a test is per schedule (``check``: test groups such as the full blood
-count, creatinine/eGFR, ALT/AST): a check is done only when every group has a result,
-and the review says which groups are due.  The drug -> schedule map depends on the
+count, creatinine/eGFR, ALT/AST).  Each group of a phase schedule is due on its own
+date, from its own last result in the course (a group never recorded does not hide
+the others); the row's next test is the earliest of them, and the review names every
+group due by the review date, each with its own date and lateness (``due_groups``).
+``last_test`` is the last complete check (every group done; as old as its oldest
+group).  A dose increase is a rise of the drug's total in force
+(:func:`courses`).  The drug -> schedule map depends on the
 monitoring profile ("BSR 2025", the default, or "BSR 2017"); under BSR 2025 a
 clinician-set, risk-adapted maintenance interval per patient replaces the last phase's.
 """
@@ -398,11 +403,14 @@ def evaluate(inp: Inputs, profile: str = DEFAULT_SCHEDULE_PROFILE) -> pa.Table:
         due = _date_text(part["next_due"])
         window = part["due_by"] != part["next_due"]  # a nadir window: say both ends
         due = pc.if_else(pa.array(window), cat(due, " to ", _date_text(part["due_by"])), due)
-        msg = pc.if_else(
-            pa.array(overdue),
-            cat(drug_label, ": ", part["what"], " OVERDUE by ", num(late), " days (due ", due, ")"),
-            cat(drug_label, ": ", part["what"], " due ", due),
-        )
+        if "body" in part:  # a phase schedule: each group named with its own state
+            msg = cat(drug_label, ": ", part["body"])
+        else:
+            msg = pc.if_else(
+                pa.array(overdue),
+                cat(drug_label, ": ", part["what"], " OVERDUE by ", num(late), " days (due ", due, ")"),
+                cat(drug_label, ": ", part["what"], " due ", due),
+            )
         if part.get("ended") is not None:
             msg = pc.if_else(pa.array(part["ended"]), cat(drug_label, ": ", part["ended_what"]), msg)
         n = len(rows)
@@ -431,6 +439,7 @@ def evaluate(inp: Inputs, profile: str = DEFAULT_SCHEDULE_PROFILE) -> pa.Table:
                 "source": source,
                 "tests_due": part["tests_due"],
                 "interval_basis": part["basis"],
+                "due_groups": part["due_groups"],
             }
         )
     return _table(parts)
@@ -443,19 +452,6 @@ def check_time(lasts: list[np.ndarray], n: int) -> np.ndarray:
         return np.full(n, NEVER, dtype=np.int64)
     stacked = np.vstack(lasts)
     return np.where((stacked == NEVER).any(axis=0), NEVER, stacked.min(axis=0))
-
-
-def _due_groups(spec: dict[str, Any], lasts: list[np.ndarray], last_check: np.ndarray) -> np.ndarray:
-    """Names of the groups that are due: those never done in the course, or as old as the
-    check itself (all of them when none was ever done)."""
-    labels = [test_groups()[g]["label"] for g in spec["check"]]
-    n = len(last_check)
-    out = np.empty(n, dtype=object)
-    for i in range(n):
-        missing = [lab for lab, last in zip(labels, lasts, strict=True) if last[i] == NEVER]
-        oldest = [lab for lab, last in zip(labels, lasts, strict=True) if last[i] != NEVER and last[i] == last_check[i]]
-        out[i] = "; ".join(missing or labels if last_check[i] == NEVER else oldest)
-    return out
 
 
 @dataclass(frozen=True)
@@ -593,7 +589,11 @@ def phase_ended(spec: dict[str, Any], course_start: np.ndarray, last_inc: np.nda
     return ((now - course_start) // DAY >= int(spec["stop_after_days"])) & (settled | ~increased)
 
 
-def _phase_due(inp: Inputs, rows, spec, c, now, combos=()) -> dict[str, np.ndarray]:
+def _phase_due(inp: Inputs, rows, spec, c, now, combos=()) -> dict[str, Any]:
+    """A phase schedule's rows: each test group of the check is due on its own date, from
+    its own last result since the course began (:func:`phase_due` per group); the row's
+    next_due is the earliest of them, and it names every group due by the review date
+    (or, when none is, the groups due first), each with its own date and lateness."""
     d = inp.doses
     n = len(rows)
     pid = d.pid[rows]
@@ -607,14 +607,6 @@ def _phase_due(inp: Inputs, rows, spec, c, now, combos=()) -> dict[str, np.ndarr
     last_inc = np.where(last_inc >= course_start, last_inc, course_start)
     lasts = group_last_tests(inp, spec, pid, course_start)
     last_test = check_time(lasts, n)
-    anchor = phase_anchor(
-        spec,
-        pd_code[inc][order],
-        d.start[inc][order],
-        c["new_course"][inc][order],
-        pd_code[rows],
-        np.where(last_test != NEVER, last_test, course_start),
-    )
     own = None
     if spec.get("patient_interval") is not None:
         own = inp.interval_days[pid] if inp.interval_days is not None else np.full(n, np.nan)
@@ -627,46 +619,69 @@ def _phase_due(inp: Inputs, rows, spec, c, now, combos=()) -> dict[str, np.ndarr
         )
         for combo in combos
     ]
-    due_of = phase_due(spec, course_start, last_inc, last_test, own, caps, anchor)
-    interval, next_due, basis = due_of["interval"], due_of["next_due"], due_of["basis"]
-    increased = due_of["increased"]
-    source = np.full(n, spec["source"], dtype=object)
-    combo_text = np.full(n, "", dtype=object)
-    for k, combo in enumerate(combos):  # the combination that sets the interval, said with its source
-        mine = (due_of["cap"] == k) & (basis == "combination")
-        source = np.where(mine, spec["source"] + "; " + combo["source"], source)
-        combo_text = np.where(mine, ", " + combo["label"], combo_text)
-    # never tested in a course past its first phase: the first phase's interval is not "at present"
-    from_increase = due_of["from_increase"]
+    stale = np.zeros(n, dtype=bool)
+    if spec.get("patient_interval") is not None and inp.interval_set_at is not None:
+        stale = inp.interval_set_at[pid] < now - int(spec.get("risk_review_days", 365)) * DAY
     first_phase_days = spec["phases"][0].get("until_days", 0)
-    never = (last_test == NEVER) & ~from_increase & ((now - course_start) // DAY >= first_phase_days)
-    due = _due_groups(spec, lasts, last_test)
+    fortnightly = np.full(n, spec["after_increase_every_days"])
+    increase_text = cat(" (", num(fortnightly), " days after the dose increase of ", _date_text(last_inc), ")")
+    never_text = cat(" (none recorded since the course began on ", _date_text(course_start), ")")
+    # each group's own due date and the reason for it, in words
+    per: list[dict[str, np.ndarray]] = []
+    reasons: list[list[str]] = []
+    for last_g in lasts:
+        anchor = phase_anchor(
+            spec,
+            pd_code[inc][order],
+            d.start[inc][order],
+            c["new_course"][inc][order],
+            pd_code[rows],
+            np.where(last_g != NEVER, last_g, course_start),
+        )
+        due_g = phase_due(spec, course_start, last_inc, last_g, own, caps, anchor)
+        per.append(due_g)
+        combo_text = np.full(n, "", dtype=object)
+        for k, combo in enumerate(combos):
+            mine = (due_g["cap"] == k) & (due_g["basis"] == "combination")
+            combo_text = np.where(mine, ", " + combo["label"], combo_text)
+        own_text = np.where(due_g["basis"] == "patient", ", the patient's risk-adapted interval", combo_text).astype(
+            object
+        )
+        every = cat(" (every ", num(due_g["interval"]), " days at present", own_text, ")")
+        every = pc.if_else(
+            pa.array((due_g["basis"] == "patient") & stale),
+            cat(every, "; risk factors due for their yearly review"),
+            every,
+        )
+        # never tested in a course past its first phase: the first phase's interval is not "at present"
+        never = (last_g == NEVER) & ~due_g["from_increase"] & ((now - course_start) // DAY >= first_phase_days)
+        text = pc.if_else(
+            pa.array(due_g["from_increase"]), increase_text, pc.if_else(pa.array(never), never_text, every)
+        )
+        reasons.append(text.to_pylist())
+    # the row: its earliest group (the first in the check's order on a tie)
+    cols = np.arange(n)
+    lead = np.vstack([p["next_due"] for p in per]).argmin(axis=0)
+    interval, next_due, basis, cap = (
+        np.vstack([p[k] for p in per])[lead, cols] for k in ("interval", "next_due", "basis", "cap")
+    )
+    increased = per[0]["increased"]
+    source = np.full(n, spec["source"], dtype=object)
+    for k, combo in enumerate(combos):  # the combination that sets the interval, said with its source
+        mine = (cap == k) & (basis == "combination")
+        source = np.where(mine, spec["source"] + "; " + combo["source"], source)
     ended = None
     ended_what = None
     if "stop_after_days" in spec:
         # no routine test once the course is that old and no dose increase is recent
         # (sulfasalazine after 12 months; voclosporin's blood pressure after the first month)
         ended = phase_ended(spec, course_start, last_inc, now)
-        last_text = _date_text(last_test)
-        ended_what = cat(spec["ended"], " (last: ", last_text, ")")
+        ended_what = cat(spec["ended"], " (last: ", _date_text(last_test), ")")
         next_due = np.where(ended, NEVER, next_due)
         interval = np.where(ended, 0, interval)
-        due = np.where(ended, "", due).astype(object)
-    own_text = np.where(
-        basis == "patient", ", the patient's risk-adapted interval", np.where(basis == "combination", combo_text, "")
-    ).astype(object)
-    every = cat(" (every ", num(interval), " days at present", own_text, ")")
-    fortnightly = np.full(n, spec["after_increase_every_days"])
-    increase_text = cat(" (", num(fortnightly), " days after the dose increase of ", _date_text(last_inc), ")")
-    never_text = cat(" (none recorded since the course began on ", _date_text(course_start), ")")
-    what = cat(
-        due.astype(object),
-        pc.if_else(pa.array(from_increase), increase_text, pc.if_else(pa.array(never), never_text, every)),
+    body, tests_due, due_groups = _group_words(
+        spec, lasts, [p["next_due"] for p in per], reasons, now, ended if ended is not None else np.zeros(n, bool)
     )
-    if spec.get("patient_interval") is not None and inp.interval_set_at is not None:
-        set_at = inp.interval_set_at[pid]
-        stale = (basis == "patient") & (set_at < now - int(spec.get("risk_review_days", 365)) * DAY)
-        what = pc.if_else(pa.array(stale), cat(what, "; risk factors due for their yearly review"), what)
     return {
         "course_start": course_start,
         "last_increase": np.where(increased, last_inc, NEVER),
@@ -674,13 +689,72 @@ def _phase_due(inp: Inputs, rows, spec, c, now, combos=()) -> dict[str, np.ndarr
         "interval": interval,
         "next_due": next_due,
         "due_by": next_due,
-        "what": what,
-        "tests_due": due,
+        "body": body,
+        "tests_due": tests_due,
+        "due_groups": due_groups,
         "basis": basis.astype(object),
         "ended": ended,
         "ended_what": ended_what,
         "source": source,
     }
+
+
+def _group_words(
+    spec: dict[str, Any],
+    lasts: list[np.ndarray],
+    dues: list[np.ndarray],
+    reasons: list[list[str]],
+    now: int,
+    ended: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per row: what is due in words (without the drug), the groups named ("; "), and each
+    named group with its own last result, due date and days overdue (:data:`DUE_GROUP`
+    entries).  Named: every group due by the review date; when none is, the groups due
+    first.  Groups with one due date and one reason are said together, in the check's
+    order; each clause ends with its own state ("due 2024-05-24", "OVERDUE by 282 days (due
+    2023-08-24)", with ", last 2023-06-01" when there are several clauses)."""
+    labels = [test_groups()[g]["label"] for g in spec["check"]]
+    grace = int(spec.get("grace_days", 0)) * DAY
+    n = len(ended)
+    body = np.full(n, "", dtype=object)
+    tests = np.full(n, "", dtype=object)
+    groups = np.empty(n, dtype=object)
+    for r in range(n):
+        groups[r] = []
+        if ended[r]:
+            continue
+        due = [int(x[r]) for x in dues]
+        chosen = [g for g, t in enumerate(due) if t // DAY * DAY <= now] or [
+            g for g, t in enumerate(due) if t == min(due)
+        ]
+        clauses: dict[tuple[int, str], list[int]] = {}
+        for g in chosen:
+            clauses.setdefault((due[g], reasons[g][r]), []).append(g)
+        words = []
+        for (t, reason), members in clauses.items():
+            day = t // DAY * DAY
+            late = (now - day) // DAY if now > day + grace else 0
+            when = _day_text(t)
+            last = {int(lasts[g][r]) for g in members}
+            # the last date is said where clauses differ (one clause: the row's last_test)
+            tested = len(clauses) > 1 and len(last) == 1 and NEVER not in last
+            state = f" due {when}"
+            if late:
+                state = f" OVERDUE by {late} days (due {when}{', last ' + _day_text(last.pop()) if tested else ''})"
+            words.append("; ".join(labels[g] for g in members) + reason + state)
+            for g in members:
+                last_g = int(lasts[g][r])
+                groups[r].append(
+                    {"tests": labels[g], "last": None if last_g == NEVER else last_g, "due": t, "days_overdue": late}
+                )
+        groups[r].sort(key=lambda e: labels.index(e["tests"]))
+        body[r] = "; also ".join(words)
+        tests[r] = "; ".join(e["tests"] for e in groups[r])
+    return body, tests, groups
+
+
+def _day_text(sec: int) -> str:
+    return str(np.datetime64(sec // DAY, "D"))
 
 
 @dataclass(frozen=True)
@@ -795,6 +869,24 @@ def _pulse_due(inp: Inputs, rows, spec, c, now) -> dict[str, np.ndarray]:
         "nadir blood count after the last pulse (", _date_text(last_pulse), ") done; no further pulse recorded"
     )
     tests_due = np.full(n, "; ".join(test_groups()[g]["label"] for g in spec["check"]), dtype=object)
+    late = np.where(
+        now > due_by // DAY * DAY + int(spec.get("grace_days", 0)) * DAY, (now - due_by // DAY * DAY) // DAY, 0
+    )
+    due_groups = np.empty(n, dtype=object)
+    for r in range(n):  # one check of every group at once: each said with the row's dates
+        due_groups[r] = (
+            []
+            if course_over[r]
+            else [
+                {
+                    "tests": test_groups()[g]["label"],
+                    "last": None if lasts[k][r] == NEVER else int(lasts[k][r]),
+                    "due": int(next_due[r]),
+                    "days_overdue": int(late[r]),
+                }
+                for k, g in enumerate(spec["check"])
+            ]
+        )
     return {
         "course_start": c["course_start"][rows],
         "last_increase": np.full(n, NEVER, dtype=np.int64),
@@ -804,6 +896,7 @@ def _pulse_due(inp: Inputs, rows, spec, c, now) -> dict[str, np.ndarray]:
         "due_by": due_by,
         "what": what,
         "tests_due": np.where(course_over, "", tests_due).astype(object),
+        "due_groups": due_groups,
         "basis": np.full(n, "pulse", dtype=object),
         "ended": course_over,
         "ended_what": ended_what,
@@ -898,8 +991,8 @@ def with_repeats(
     value = f.column("value").to_pylist()
     unit = f.column("unit").to_pylist()
     source = f.column("source").to_pylist()
-    # per patient, the earliest repeat still owed: (due, group, why, source)
-    owed: dict[str, tuple[int, int, str, str, str]] = {}
+    # per patient, the earliest repeat still owed: (due, days, group, why, source, draw)
+    owed: dict[str, tuple[int, int, str, str, str, int]] = {}
     for group in sorted({repeats[r][1] for r in rules}):
         key, tpid, tt = test_times(inp, tuple(test_groups()[group]["analytes"]))
         latest = last_at_or_before(key, tpid, tt, fpid, np.full(len(fpid), inp.cutoff - 1))
@@ -912,7 +1005,7 @@ def with_repeats(
             when = np.datetime_as_string(np.datetime64(int(ft[i] // DAY), "D"))
             why = f"{label[i]} {value[i]:g} {unit[i]} on {when}: repeat in {days} days"
             if pid not in owed or due < owed[pid][0]:
-                owed[pid] = (due, days, group, why, source[i])
+                owed[pid] = (due, days, group, why, source[i], int(ft[i]))
     if not owed:
         return sched
     cols = {name: sched.column(name).to_pylist() for name in sched.column_names}
@@ -922,7 +1015,7 @@ def with_repeats(
         spec = spec_for(cols["schedule"][k], profile)
         if pid not in owed or spec.get("kind") != "phases" or "bp" in spec["check"] or cols["next_due"][k] is None:
             continue
-        due, days, group, why, src = owed[pid]
+        due, days, group, why, src, drawn = owed[pid]
         due_at = _EPOCH + dt.timedelta(seconds=due)
         if due_at >= cols["next_due"][k]:
             continue
@@ -937,8 +1030,14 @@ def with_repeats(
         sev = spec.get(which, top[which])
         cols["severity"][k] = sev if late > 0 else ""
         state = f"OVERDUE by {late} days (due {due_at:%Y-%m-%d})" if late > 0 else f"due {due_at:%Y-%m-%d}"
-        cols["message"][k] = f"{drug}: {tests} repeat ({why}) {state}"
-        cols["tests_due"][k] = tests
+        # the row's own groups already due by the review date are still named after it
+        routine = [e for e in cols["due_groups"][k] or [] if e["due"] is not None and (e["due"] - _EPOCH).days <= now]
+        also = f"; also {cols['message'][k].removeprefix(drug + ': ')}" if routine else ""
+        cols["message"][k] = f"{drug}: {tests} repeat ({why}) {state}{also}"
+        named = [tests, *(e["tests"] for e in routine)]
+        cols["tests_due"][k] = "; ".join(dict.fromkeys(named))
+        last = _EPOCH + dt.timedelta(seconds=drawn)
+        cols["due_groups"][k] = [{"tests": tests, "last": last, "due": due_at, "days_overdue": late}, *routine]
         cols["interval_basis"][k] = "repeat"
         cols["source"][k] = src
     return pa.table({name: pa.array(cols[name], sched.schema.field(name).type) for name in sched.column_names})

@@ -25,6 +25,17 @@ TYPES: dict[str, pa.DataType] = {
     "int8": pa.int8(),
     "bool": pa.bool_(),
     "timestamp": pa.timestamp("s"),
+    # a schedule row's test groups, each with its own dates (schedule.due_groups)
+    "due_groups": pa.list_(
+        pa.struct(
+            [
+                ("tests", pa.string()),
+                ("last", pa.timestamp("s")),
+                ("due", pa.timestamp("s")),
+                ("days_overdue", pa.int64()),
+            ]
+        )
+    ),
 }
 
 
