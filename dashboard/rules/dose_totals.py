@@ -30,11 +30,19 @@ from dashboard import model
 from dashboard.ingest.frequency import weekly_or_less_often
 from dashboard.rules.data import NEVER
 from dashboard.rules.inputs import DRUGS, Inputs, group_starts, pair_key
-from dashboard.rules.schedule import is_pulse
+
+#: Frequencies given as pulses (besides an intravenous route and "every N weeks").
+PULSE_FREQUENCIES = ("monthly", "single")
 
 #: The schedule kinds whose rows may be added up: index = kind code.
 KINDS: tuple[str, ...] = ("daily", "weekly", "pulse")
 _WEEKLY_DRUGS = frozenset(d for d, info in model.drug_info().items() if info.weekly)
+
+
+def is_pulse(frequency: str, route: str) -> bool:
+    """Whether a dose row is given as pulses (its monitoring follows a pulse schedule, and
+    it is never added to another row): intravenous, monthly, single, or every N weeks."""
+    return route == "iv" or frequency in PULSE_FREQUENCIES or (frequency.startswith("every ") and "weeks" in frequency)
 
 
 @cache

@@ -38,13 +38,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dashboard import model
-from dashboard.rules import tables
-from dashboard.rules.data import DAY, NEVER, schedule_file
+from dashboard.rules import dose_totals, tables
+from dashboard.rules.data import DAY, NEVER, schedule_file, severity_rank
+from dashboard.rules.dose_totals import is_pulse
 from dashboard.rules.hits import cat, num
 from dashboard.rules.inputs import DRUGS, Doses, Inputs, group_starts, pair_key
 from dashboard.rules.tables import Column
 
-PULSE_FREQUENCIES = ("monthly", "single")
 DEFAULT_SCHEDULE_PROFILE = "BSR 2025"
 
 SCHEDULE_FIELDS: tuple[Column, ...] = tables.columns("schedule")
@@ -141,10 +141,6 @@ def schedule_name(drug: str, frequency: str, route: str, profile: str = DEFAULT_
         pulse = is_pulse(frequency, route)
         return entry["pulse"] if pulse else entry["daily"]
     return entry
-
-
-def is_pulse(frequency: str, route: str) -> bool:
-    return route == "iv" or frequency in PULSE_FREQUENCIES or (frequency.startswith("every ") and "weeks" in frequency)
 
 
 def row_schedules(doses: Doses, profile: str = DEFAULT_SCHEDULE_PROFILE) -> np.ndarray:
@@ -294,8 +290,6 @@ def _total_rises(inp: Inputs, course_start: np.ndarray) -> np.ndarray:
     kind) is higher from the row's start than just before it, within the course.  Both
     totals must be known in one unit; an unknown amount is never read as a rise or a
     fall."""
-    from dashboard.rules import dose_totals  # (dose_totals reads is_pulse from this module)
-
     d = inp.doses
     n = len(d)
     tg = dose_totals.of_inputs(inp)
@@ -969,7 +963,9 @@ def with_repeats(
     and discuss" step, not another repeat) makes the group due ``days`` after the draw,
     unless a result of the group was taken since.  Each blood-test row of a phase
     schedule of that patient whose next test is later is brought forward to it
-    (``interval_basis`` "repeat"), and its lateness judged from that date.
+    (``interval_basis`` "repeat"), and its lateness judged from that date; the row's own
+    groups already due by the review date are still named after it.  A repeat due later
+    than the row's next test is named after the row's words once it is due.
     """
     if not repeats or not sched.num_rows or not flag_table.num_rows:
         return sched
@@ -1017,27 +1013,33 @@ def with_repeats(
             continue
         due, days, group, why, src, drawn = owed[pid]
         due_at = _EPOCH + dt.timedelta(seconds=due)
-        if due_at >= cols["next_due"][k]:
-            continue
         late = max(0, now - due // DAY)
         drug = model.drug_label(cols["drug"][k])
         tests = test_groups()[group]["label"]
+        state = f"OVERDUE by {late} days (due {due_at:%Y-%m-%d})" if late > 0 else f"due {due_at:%Y-%m-%d}"
+        entry = {"tests": tests, "last": _EPOCH + dt.timedelta(seconds=drawn), "due": due_at, "days_overdue": late}
+        which = "long_overdue_severity" if late > max(days, 14) else "overdue_severity"
+        sev = spec.get(which, top[which]) if late > 0 else ""
+        if due_at >= cols["next_due"][k]:
+            # the routine tests are due first: the repeat is named after them once it is due too
+            if due // DAY <= now:
+                cols["message"][k] += f"; also {tests} repeat ({why}) {state}"
+                cols["tests_due"][k] = "; ".join(dict.fromkeys([*cols["tests_due"][k].split("; "), tests]))
+                cols["due_groups"][k] = [*(cols["due_groups"][k] or []), entry]
+                cols["source"][k] += "" if src in cols["source"][k] else f"; {src}"
+                if severity_rank(sev) > severity_rank(cols["severity"][k]):
+                    cols["severity"][k] = sev
+            continue
         cols["next_due"][k] = cols["due_by"][k] = due_at
         cols["overdue"][k] = late > 0
         cols["days_overdue"][k] = late
-        long_late = late > max(days, 14)
-        which = "long_overdue_severity" if long_late else "overdue_severity"
-        sev = spec.get(which, top[which])
-        cols["severity"][k] = sev if late > 0 else ""
-        state = f"OVERDUE by {late} days (due {due_at:%Y-%m-%d})" if late > 0 else f"due {due_at:%Y-%m-%d}"
+        cols["severity"][k] = sev
         # the row's own groups already due by the review date are still named after it
         routine = [e for e in cols["due_groups"][k] or [] if e["due"] is not None and (e["due"] - _EPOCH).days <= now]
         also = f"; also {cols['message'][k].removeprefix(drug + ': ')}" if routine else ""
         cols["message"][k] = f"{drug}: {tests} repeat ({why}) {state}{also}"
-        named = [tests, *(e["tests"] for e in routine)]
-        cols["tests_due"][k] = "; ".join(dict.fromkeys(named))
-        last = _EPOCH + dt.timedelta(seconds=drawn)
-        cols["due_groups"][k] = [{"tests": tests, "last": last, "due": due_at, "days_overdue": late}, *routine]
+        cols["tests_due"][k] = "; ".join(dict.fromkeys([tests, *(e["tests"] for e in routine)]))
+        cols["due_groups"][k] = [entry, *routine]
         cols["interval_basis"][k] = "repeat"
         cols["source"][k] = src
     return pa.table({name: pa.array(cols[name], sched.schema.field(name).type) for name in sched.column_names})
