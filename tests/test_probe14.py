@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
-import pytest
 
 from dashboard.dataset import Dataset
 from dashboard.figures.timeline import TimelineOptions, timeline_figure
