@@ -294,7 +294,10 @@ def _total_rises(inp: Inputs, course_start: np.ndarray) -> np.ndarray:
     n = len(d)
     tg = dose_totals.of_inputs(inp)
     mg = np.isfinite(d.mg_per_day)
-    value = np.where(mg, d.mg_per_day, d.dose * d.per_day)
+    # A row in mg without mg/day states no amount (a product strength with no count of
+    # tablets, H293): never its strength times the frequency.  Other units (mg/kg, mg/m2)
+    # are compared as written, per day.
+    value = np.where(mg, d.mg_per_day, np.where(d.dose_unit == "mg", np.nan, d.dose * d.per_day))
     unit = np.where(mg, "mg", d.dose_unit.astype(str))
     _, unit_code = np.unique(unit, return_inverse=True)
     total, complete = tg.total(value)

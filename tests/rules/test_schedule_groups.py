@@ -170,3 +170,18 @@ def test_a_restart_after_a_real_gap_is_still_a_new_course_whatever_the_rows_insi
     assert row["course_start"] == pd.Timestamp("2024-06-10")
     assert pd.isna(row["last_test"])
     assert row["next_due"] == pd.Timestamp("2024-06-24") and not bool(row["overdue"])
+
+
+def test_a_product_strength_is_never_read_as_the_amount_a_dose_increase_is_judged_on():
+    # Azathioprine "25 mg tablets, take tablets daily" (a product strength: the amount per
+    # dose is not stated, mg/day unknown) since 2022, then 50 mg daily prescribed from
+    # 2024-03-01.  Whether 50 mg/day is more than before cannot be told: the old reading of
+    # the strength as 25 mg/day called it an increase (due 2024-03-15, 5 days late on
+    # 03-20).  Unknown is neither a rise nor a fall: after the whole check of 2024-02-01
+    # the next is due 2024-04-25 (Feb 1 + 28 + 31 + 25 = 84 days).
+    strength = dose("P1", "azathioprine", "2022-01-01", "2024-03-01", amount=25)
+    strength.update(mg_per_day=float("nan"), mg_per_week=float("nan"), dose_basis="strength_only")
+    doses = [strength, dose("P1", "azathioprine", "2024-03-01", amount=50)]
+    row = _blood(run(full_check("P1", "2024-02-01"), doses, as_of="2024-03-20"))
+    assert pd.isna(row["last_increase"])
+    assert row["next_due"] == pd.Timestamp("2024-04-25") and not bool(row["overdue"])
