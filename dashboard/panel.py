@@ -23,6 +23,7 @@ from dashboard.reviews import with_review_status
 from dashboard.rules.ctcae import grade_text
 from dashboard.rules.data import draw_severity, ranges_file
 from dashboard.rules.review import Review
+from dashboard.rules.schedule import check_labels, short_group_label
 from dashboard.sparkline import data_url, sparkline_svg
 from dashboard.units import display_factor, display_text_array, display_unit
 
@@ -167,6 +168,28 @@ def _dates(times: pd.Series, fmt: str = "%Y-%m-%d") -> np.ndarray:
     return pd.to_datetime(times).dt.strftime(fmt).fillna("").to_numpy(dtype=object)
 
 
+def overdue_words(tests_due: str, due_groups, days_overdue: int, whole_check: frozenset[str] = frozenset()) -> str:
+    """What a schedule row's overdue tests are, for the Why cell: each overdue test group
+    by its short name with its own lateness, worst first ("albumin 868 d, FBC +
+    creatinine/eGFR + ALT/AST 282 d overdue"; H294).  One number for the row ("bloods 868 d
+    overdue") could not tell a year-old full blood count from an albumin never done beside
+    yesterday's count.  When every blood test group of the row's check (``whole_check``,
+    their labels) is overdue by the same days, "bloods N d overdue" says it in one word."""
+    late: dict[int, list[str]] = {}
+    labels: set[str] = set()
+    for g in [] if due_groups is None else list(due_groups):
+        days = g.get("days_overdue")
+        if days is not None and days > 0:
+            late.setdefault(int(days), []).append(short_group_label(str(g["tests"])))
+            labels.add(str(g["tests"]))
+    if not late:
+        return f"{tests_due} {int(days_overdue)} d overdue"
+    if len(late) == 1 and whole_check and labels == set(whole_check):
+        return f"bloods {next(iter(late))} d overdue"
+    parts = [f"{' + '.join(names)} {days} d" for days, names in sorted(late.items(), reverse=True)]
+    return ", ".join(parts) + " overdue"
+
+
 def why_texts(review: Review, order: pd.Series, most: int = 3) -> list[str]:
     """Per patient (aligned with ``order``): the open items in a few words, most severe
     first ("Neut 1.18 < 1.6; Neut G2; WBC G1"): what the panel's Why column shows.  Items
@@ -193,12 +216,13 @@ def why_texts(review: Review, order: pd.Series, most: int = 3) -> list[str]:
     sched = review.schedule_df()
     for s in sched[sched["overdue"].astype(bool)].itertuples(index=False) if len(sched) else ():
         items.setdefault(s.patient_id, []).append(
-            # an item graded info (blood pressure) says what it is: never "bloods"
             (
                 SEVERITY_ORDER.get(s.severity, 0),
                 0,
                 0,
-                f"{'bloods' if s.severity != 'info' else s.tests_due} {int(s.days_overdue)} d overdue",
+                overdue_words(
+                    s.tests_due, s.due_groups, s.days_overdue, check_labels(s.schedule, review.profile.schedule)
+                ),
                 "",
             )
         )

@@ -94,9 +94,11 @@ def test_one_rule_on_several_counts_shares_its_words():
     r = import_sources([Source("labs.csv", labs.encode()), Source("doses.csv", doses.encode())])
     ds = Dataset.from_import(r, "t", AS_OF)
     # B1 has never had creatinine or ALT: no complete BSR 2025 check since azathioprine started
-    # on 1 June, so the first fortnightly check (15 June) is 169 days overdue on 1 December
+    # on 1 June, so the first fortnightly check (15 June) is 169 days overdue on 1 December.
+    # Its counts of 20 November did the full blood count: the Why names the groups overdue
+    # (H294), where it said "bloods", as if the FBC were overdue too.
     why = why_texts(review_dataset(ds, None, AS_OF), pd.Series(["B1"]))
-    assert why == ["bloods 169 d overdue; Neut 36%, WBC 32% below baseline"]
+    assert why == ["creatinine/eGFR + ALT/AST + albumin 169 d overdue; Neut 36%, WBC 32% below baseline"]
 
     r = import_paths([ROOT / "sample_data" / n for n in ("labs.csv", "doses.csv", "patients.csv")])
     ds = Dataset.from_import(r, "sample", extract_date(ROOT / "sample_data"))

@@ -134,6 +134,26 @@ def test_groups() -> dict[str, dict[str, Any]]:
     return schedule_file()["test_groups"]
 
 
+@cache
+def check_labels(schedule_id: str, profile: str = DEFAULT_SCHEDULE_PROFILE) -> frozenset[str]:
+    """The labels of the blood test groups a schedule's check asks for under ``profile``
+    (empty for a row that is not one of the schedules: a repeat test of a rule)."""
+    if schedule_id not in schedules():
+        return frozenset()
+    groups = test_groups()
+    return frozenset(groups[g]["label"] for g in spec_for(schedule_id, profile).get("check", []) if g != "bp")
+
+
+@cache
+def short_group_label(label: str) -> str:
+    """A test group's short name for a narrow cell ("FBC"), from its label as the
+    schedule rows write it ("full blood count"); the label itself when it has none."""
+    for group in test_groups().values():
+        if group["label"] == label:
+            return str(group.get("short", label))
+    return label
+
+
 def schedule_name(drug: str, frequency: str, route: str, profile: str = DEFAULT_SCHEDULE_PROFILE) -> str:
     """The schedule a dose row follows ("" for a drug with none listed)."""
     entry = drug_map(profile).get(drug, "")
