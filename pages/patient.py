@@ -50,7 +50,8 @@ with tab_flags:
 with tab_doses:
     ui.show_table(current_doses_table(one.doses, weight, day))
 with tab_due:
-    ui.show_table(schedule_table(mine.schedule))
+    patient_view.due_list(mine.schedule)  # in full: the table's cell would cut the groups short
+    ui.show_table(schedule_table(mine.schedule, what=False))
     # BSR 2025: the clinician sets the maintenance interval from the patient's risk (issue 17)
     patient_forms.interval_form(ds, pid, day)
 with tab_checks:

@@ -47,3 +47,32 @@ def test_words_without_groups_keep_the_rows_own_tests():
     assert overdue_words("blood pressure", None, 12) == "blood pressure 12 d overdue"
     groups = [{"tests": "blood pressure", "days_overdue": 12}]
     assert overdue_words("blood pressure", groups, 12) == "blood pressure 12 d overdue"
+
+
+def test_the_patient_page_lists_every_overdue_group_in_full():
+    # The Blood tests due tab writes each schedule row's words whole above the table (a
+    # table cell cut "... OVERDUE by 28" short at 1400 px): the FBC's lateness and the albumin's.
+    import datetime as dt
+
+    from streamlit.testing.v1 import AppTest
+
+    from dashboard.dataset import Dataset
+    from tests.rules.builders import frame, patient
+    from tests.support import ROOT
+
+    ds = Dataset(
+        frame("labs", _without_albumin("2023-06-01")),
+        frame("doses", MTX),
+        frame("patients", [patient("P1")]),
+        label="h294",
+    )
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
+    at.run()
+    at.session_state["dataset"] = ds
+    at.session_state["as_of"] = dt.date(2024, 6, 1)
+    at.switch_page("pages/patient.py").run()
+    assert not at.exception
+    tab = next(t for t in at.tabs if t.label == "Blood tests due")
+    shown = " ".join(str(m.value) for m in tab.markdown).replace("\\", "")  # markdown escapes
+    assert "ALT/AST (every 84 days at present) OVERDUE by 282 days (due 2023-08-24, last 2023-06-01)" in shown
+    assert "albumin (none recorded since the course began on 2022-01-01) OVERDUE by 868 days" in shown

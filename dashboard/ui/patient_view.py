@@ -146,3 +146,12 @@ def flag_list(flags: pd.DataFrame, system: str) -> None:
     """Every flag of the patient (or the open ones), the selected one in full below."""
     open_only = st.toggle("Open flags only", key="patient_open_only")
     flags_with_detail(flags_table(flags, system, open_only), key="patient_flags")
+
+
+def due_list(schedule: pd.DataFrame) -> None:
+    """What each schedule asks for, in the review's words, one line per drug: every test
+    group due with its own date and lateness (H290), in full where a table cell would cut
+    it short."""
+    lines = [md_escape(str(m)) for m in schedule["message"] if isinstance(m, str) and m] if len(schedule) else []
+    if lines:
+        st.markdown("\n".join(f"- {line}" for line in lines))
