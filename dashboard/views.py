@@ -301,7 +301,9 @@ def schedule_table(schedule: pd.DataFrame, what: bool = True) -> pd.DataFrame:
             "Drug": labels,
             "What is due": [str(m).removeprefix(f"{d}: ") for m, d in zip(schedule["message"], labels, strict=True)],
             "Schedule": schedule["description"],
-            "Last test": schedule["last_test"].dt.strftime("%Y-%m-%d"),
+            # no complete check in the course: said, never a bare "None" (the groups' own
+            # last dates are in the words above the table)
+            "Last test": schedule["last_test"].dt.strftime("%Y-%m-%d").fillna("no complete check"),
             "Every (days)": schedule["interval_days"].astype("Int64"),
             "Next due": schedule["next_due"].dt.strftime("%Y-%m-%d"),
             "Overdue (days)": np.where(

@@ -76,3 +76,13 @@ def test_the_patient_page_lists_every_overdue_group_in_full():
     shown = " ".join(str(m.value) for m in tab.markdown).replace("\\", "")  # markdown escapes
     assert "ALT/AST (every 84 days at present) OVERDUE by 282 days (due 2023-08-24, last 2023-06-01)" in shown
     assert "albumin (none recorded since the course began on 2022-01-01) OVERDUE by 868 days" in shown
+
+
+def test_the_schedule_table_says_when_no_check_was_complete():
+    # No albumin in the course: no complete check, said in words, never a bare "None"
+    from dashboard.views import schedule_table
+
+    rv = run(_without_albumin("2023-06-01"), MTX, as_of="2024-06-01")
+    table = schedule_table(rv.schedule_df(), what=False)
+    assert list(table["Last test"]) == ["no complete check"]
+    assert list(table["Next due"]) == ["2022-01-15"] and list(table["Overdue (days)"]) == [868]
