@@ -632,7 +632,7 @@ def _pulse_days(rows: list[dict], cutoff: pd.Timestamp) -> list[tuple[dict, pd.T
     review's own rule (``schedule.pulse_times``: every N weeks, monthly on the same day of
     the month, single once): from the start to the end, an ongoing row to
     :data:`PLANNED_PULSE_DAYS` after the as-of date (``cutoff``: the first moment after it).
-    A row that yields none (its end not after its start) keeps its start."""
+    Every row pulses on its start, also when its end is that day (H295)."""
     if not rows:
         return []
     start = _seconds([r["start"] for r in rows])
@@ -641,8 +641,6 @@ def _pulse_days(rows: list[dict], cutoff: pd.Timestamp) -> list[tuple[dict, pd.T
     per_day = np.array([per_day_of(str(r["frequency"])) for r in rows], dtype=float)
     which, t = pulse_times(start, stop, np.array([str(r["frequency"]) for r in rows], dtype=object), per_day)
     out = [(rows[int(i)], pd.Timestamp(int(s), unit="s")) for i, s in zip(which, t, strict=True)]
-    shown = set(which.tolist())
-    out += [(r, r["start"]) for i, r in enumerate(rows) if i not in shown]
     out.sort(key=lambda p: p[1])
     return out
 

@@ -212,7 +212,8 @@ def pulse_times(
 
     A row given "every N weeks" (or every N days) pulses every N weeks (days), "monthly"
     on the same day of each month (the month's last day when it is shorter: 31 January,
-    29 February), "single" (or with no known frequency) once, on its start.
+    29 February), "single" (or with no known frequency) once, on its start.  Every row
+    pulses on its start, whatever its end.
     """
     start = np.asarray(start, np.int64)
     stop = np.asarray(stop, np.int64)
@@ -238,7 +239,9 @@ def pulse_times(
     offset = (start_day - month0.astype("datetime64[D]")).astype(np.int64)[rep]
     day = months.astype("datetime64[D]") + np.minimum(offset, month_len - 1)
     t = np.where(monthly[rep], day.astype(np.int64) * DAY + start[rep] % DAY, t)
-    keep = single[rep] | (t < stop[rep])
+    # a pulsed row states at least its first pulse, on its start, even when its end is
+    # that same day (one infusion recorded as a course of one day, H295)
+    keep = single[rep] | (t < stop[rep]) | (k == 0)
     return rep[keep], t[keep]
 
 

@@ -11,6 +11,7 @@ the course began was due 14 days after the start.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from dashboard.rules.output import patients_json, review_text
@@ -185,3 +186,30 @@ def test_a_product_strength_is_never_read_as_the_amount_a_dose_increase_is_judge
     row = _blood(run(full_check("P1", "2024-02-01"), doses, as_of="2024-03-20"))
     assert pd.isna(row["last_increase"])
     assert row["next_due"] == pd.Timestamp("2024-04-25") and not bool(row["overdue"])
+
+
+def test_one_infusion_recorded_with_its_end_on_its_start_day_asks_for_its_nadir_count():
+    # IV cyclophosphamide 750 mg "monthly", start 2024-03-01 and end 2024-03-01: one infusion,
+    # on 1 March.  The nadir count is due days 8-14 after it, 2024-03-09 to 2024-03-15:
+    # 5 days overdue on 2024-03-20.  Before, a pulse course ending on its start day laid no
+    # pulse, and the schedule asked for nothing.
+    doses = [dose("P1", "cyclophosphamide", "2024-03-01", "2024-03-01", amount=750, frequency="monthly", route="IV")]
+    df = run(full_check("P1", "2024-02-20"), doses, as_of="2024-03-20").schedule_df()
+    row = df[df["schedule"] == "cyclophosphamide_pulse"].iloc[0]
+    assert row["next_due"] == pd.Timestamp("2024-03-09") and bool(row["overdue"]) and row["days_overdue"] == 5
+    assert "nadir blood count" in row["message"]
+
+
+def test_the_chart_and_the_rules_lay_one_pulse_for_a_course_of_one_day():
+    from dashboard.rules.schedule import pulse_times
+
+    day = 86_400
+    start = 19_783 * day  # 2024-03-01
+    which, t = pulse_times(
+        np.array([start, start]),
+        np.array([start, start + 50 * day]),
+        np.array(["monthly", "every 4 weeks"], object),
+        np.array([float("nan"), 1 / 28]),
+    )
+    # the one-day row once on its start; the other (to day 50) on its start and 28 days later
+    assert list(zip(which.tolist(), (t // day).tolist(), strict=True)) == [(0, 19_783), (1, 19_783), (1, 19_811)]
