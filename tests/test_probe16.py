@@ -247,3 +247,30 @@ def test_a_review_from_a_version_3_workspace_does_not_cover_a_later_correction(w
     after = open_panel(ws).open_flags(W1).set_index("flag_key")
     assert after.loc[key, "value"] == 0.15 and after.loc[key, "severity"] == "urgent"
     assert not after.loc[key, "reviewed"]  # fails today: "reviewed: repeat test"
+
+
+# --------------------------------------------------------------------------- F7 two dose exports in one import
+
+
+@pytest.mark.xfail(strict=True, reason="probe16 F7: one import of two dose exports keeps the ended row in force")
+def test_two_dose_exports_imported_together_end_the_dose_as_the_workspace_does():
+    """Week 1's dose export: methotrexate 20 mg weekly from 1 Mar, ongoing.  Week 2's: the
+    same row ended on 10 Nov, and 15 mg weekly from 10 Nov (reduced after the ALT of 130).
+    Imported one after the other into the workspace, the end is recorded (docs/workspace.md)
+    and on 20 Nov only 15 mg/week is in force.  The same two files uploaded together (Home,
+    session only) or given to `python -m dashboard review` keep the week-1 row ongoing beside
+    the ended copy: "Methotrexate 35 mg/week in all" and an open dose check "35 mg/week > 30"
+    (action), although nobody prescribed more than 20.  By hand: on 20 Nov the 20 mg row
+    ended 10 days before, so 15 mg/week is the only methotrexate in force."""
+    from dashboard.ingest import import_sources
+
+    week1 = DOSE_HEAD + "2001,methotrexate,20,mg,weekly,oral,2026-03-01,\n"
+    week2 = (
+        DOSE_HEAD
+        + "2001,methotrexate,20,mg,weekly,oral,2026-03-01,2026-11-10\n"
+        + "2001,methotrexate,15,mg,weekly,oral,2026-11-10,\n"
+    )
+    result = import_sources([Source("doses-w1.csv", week1.encode()), Source("doses-w2.csv", week2.encode())])
+    doses = model.to_pandas("doses", result.doses)
+    live = model.doses_in_force(doses, dt.date(2026, 11, 20))
+    assert sorted(live["dose"]) == [15.0]  # fails today: [15.0, 20.0]
