@@ -11,6 +11,8 @@ For each flagged result (patient, time):
   the start of one or of an interacting drug, by at most 12 weeks (84 days);
 * ``days_since_pulse``  days since the latest pulse of a pulsed drug (IV
   cyclophosphamide), when at most 42 days;
+* ``pulsed_monitored``  a monitored drug (an immunosuppressant) was pulsed in those 42
+  days: recorded at the result though its row has ended;
 * ``dose_context``  all of it in words, never contradicting itself (:func:`context_text`):
   "none recorded" only when the patient has no dose at all; "no dose in force
   (Azathioprine stopped 2024-03-01, 4 d before)" when doses exist but none was running.
@@ -192,6 +194,7 @@ def dose_context(inp: Inputs, pid: np.ndarray, t: np.ndarray) -> dict[str, np.nd
         "days_since_pulse": np.full(n, np.nan),
         "on_glucocorticoid": np.zeros(n, dtype=bool),
         "active_drugs": np.full(n, "", dtype=object),
+        "pulsed_monitored": np.zeros(n, dtype=bool),
     }
     if not len(d) or not n:
         return out
@@ -246,10 +249,17 @@ def dose_context(inp: Inputs, pid: np.ndarray, t: np.ndarray) -> dict[str, np.nd
     out["last_increase"] = last_inc
     out["after_increase"] = (last_inc < NEVER) & (t - last_inc <= INCREASE_WINDOW_DAYS * DAY)
 
-    ppid, pt, _ = pulse_dates(inp)
+    ppid, pt, prow = pulse_dates(inp)
     last_pulse = last_at_or_before(pair_key(ppid, pt), ppid, pt, pid, t)
     since = (t - last_pulse) / DAY
     out["days_since_pulse"] = np.where((last_pulse < NEVER) & (since <= PULSE_WINDOW_DAYS), np.floor(since), np.nan)
+    # a pulse of a monitored drug (IV cyclophosphamide) in that window: the drug is
+    # recorded at the result, though its row is no longer in force (H296)
+    mon = _TRACKED[d.drug[prow]] == "immunosuppressant"
+    if mon.any():
+        mp, mt = ppid[mon], pt[mon]
+        last_mon = last_at_or_before(pair_key(mp, mt), mp, mt, pid, t)
+        out["pulsed_monitored"] = (last_mon < NEVER) & (t - last_mon <= PULSE_WINDOW_DAYS * DAY)
     return out
 
 

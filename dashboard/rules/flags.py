@@ -191,7 +191,10 @@ def evaluate(inp: Inputs, profile: Profile, grades: ctcae.Grades, base: bl.Basel
     ctx = {k: v[inv] for k, v in one.items()}
 
     # a guideline limit (BSR) is for a patient taking a DMARD: said where none is recorded
-    drugless = (kind == KIND_ORDER["guideline"]) & _without_monitored_drug(one["active_drugs"])[inv]
+    # (a monitored drug pulsed in the weeks before, not in force on the day, is recorded)
+    drugless = (kind == KIND_ORDER["guideline"]) & (
+        _without_monitored_drug(one["active_drugs"]) & ~one["pulsed_monitored"]
+    )[inv]
     if drugless.any():
         message = pc.if_else(pa.array(drugless), cat(message, f" — {caveat('no_monitored_drug')}"), message)
     conflict = _conflicts(inp, idx)

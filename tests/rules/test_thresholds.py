@@ -243,3 +243,22 @@ def test_a_less_or_equal_result_on_the_limit_cannot_be_said_to_fire_a_strict_lim
     f = rv.flags_df()
     assert f.loc[f["rule"] == "bsr.alt_high", "severity"].tolist() == ["caution"]
     assert "bsr.alt_high" in rules_on("P1,2024-01-01,ALT,>=101,U/L\n")
+
+
+def test_a_nadir_count_after_a_single_pulse_is_not_said_to_have_no_monitored_drug():
+    # IV cyclophosphamide 750 mg, one infusion on 2024-05-18 recorded with its end that day
+    # (or ended the day after): not in force on 2024-06-01, but given 14 days before, within
+    # the 42 days the dose context follows a pulse ("14 d after the last pulse").  The
+    # neutrophils 1.2 < 1.6 of that nadir count must not say "no monitored drug is recorded".
+    # Prednisolone alone (a glucocorticoid, not a monitored drug) still says it.
+    labs = [lab(p, "2024-06-01", "neutrophils", 1.2) for p in ("P1", "P2", "P3")]
+    doses = [
+        dose("P1", "cyclophosphamide", "2024-05-18", "2024-05-18", amount=750, frequency="monthly", route="IV"),
+        dose("P2", "cyclophosphamide", "2024-05-18", "2024-05-19", amount=750, frequency="monthly", route="IV"),
+        dose("P3", "methylprednisolone", "2024-05-18", "2024-05-19", amount=500, frequency="daily", route="IV"),
+    ]
+    f = run(labs, doses, as_of="2024-06-02").flags_df().set_index("patient_id")
+    f = f[f["rule"] == "bsr.neutrophils_low"]
+    assert "no monitored drug is recorded" not in f.loc["P1", "message"]
+    assert "no monitored drug is recorded" not in f.loc["P2", "message"]
+    assert "no monitored drug is recorded" in f.loc["P3", "message"]
