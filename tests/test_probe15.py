@@ -76,7 +76,6 @@ def _percent_workbook() -> bytes:
     return _bytes(wb)
 
 
-@pin
 def test_a_percent_formatted_differential_is_read_as_excel_shows_it():
     # Hand-derived: the workbook shows 55 %; 55 % of a WBC of 6.0 ×10⁹/L is 3.3 ×10⁹/L,
     # a normal count.  Read as 0.55 % it becomes 0.033 ×10⁹/L: CTCAE grade 4 (< 0.5).
@@ -89,7 +88,6 @@ def test_a_percent_formatted_differential_is_read_as_excel_shows_it():
         assert any("%" in m for m in _row_problems(result, 3))
 
 
-@pin
 def test_a_percent_formatted_column_of_a_wide_sheet_is_read_as_excel_shows_it():
     # Neutrophils 55 % and lymphocytes 30 % of WBC 6.0: 3.3 and 1.8 ×10⁹/L (both normal).
     wb, ws = _book(
@@ -103,7 +101,6 @@ def test_a_percent_formatted_column_of_a_wide_sheet_is_read_as_excel_shows_it():
     assert [round(v, 3) for v in _labs(result, "lymphocytes")["value"]] in ([1.8], [])
 
 
-@pin
 def test_the_cli_review_raises_no_grade_4_neutropenia_for_a_percent_formatted_55(tmp_path):
     path = tmp_path / "labs.xlsx"
     path.write_bytes(_percent_workbook())
@@ -310,7 +307,6 @@ def test_an_opendocument_spreadsheet_is_read_or_named_not_called_a_zip_to_extrac
 # --------------------------------------------------------------------------- F8-F11 (low)
 
 
-@pin
 def test_a_date_cell_in_the_result_column_is_rejected_as_a_date():
     # "3.1" typed in a German Excel becomes the date 3 January: the cell is a date.  The
     # reason today is "unexpected text after the number: '-01-03'"; it should say the cell
@@ -350,7 +346,6 @@ def test_a_boolean_cell_is_not_a_patient_id():
     assert "TRUE" not in set(result.labs_df()["patient_id"])
 
 
-@pin
 def test_the_reason_for_a_32000_character_result_cell_is_not_32000_characters_long():
     # Other reasons cut what they quote (a 32,000-character test name is quoted to about
     # 120 characters, the row's value to 220): this one quotes the whole cell.

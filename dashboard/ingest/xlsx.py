@@ -31,6 +31,7 @@ import re
 import struct
 import zipfile
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 import numpy as np
 import pyarrow as pa
@@ -97,6 +98,9 @@ class SheetScan:
     hidden_columns: list[int] = field(default_factory=list)
     #: number cells formatted with zeros alone ("0000000"): (row, col) -> digits shown
     padded: dict[tuple[int, int], int] = field(default_factory=dict)
+    #: number cells with a percentage format ("0%", "0.0%"): (row, col) -> for each
+    #: section of the format (positive; negative; zero), whether it shows a percentage
+    percent: dict[tuple[int, int], tuple[bool, ...]] = field(default_factory=dict)
 
     @property
     def rows(self) -> int:
@@ -149,11 +153,13 @@ def check_workbook(data: bytes) -> WorkbookScan:
             scans: dict[str, SheetScan] = {}
             texts: dict[str, bytes] = {}
             styles = next((i for i in infos if i.filename.lower().endswith("styles.xml")), None)
-            padding = _padding_styles(z.read(styles)) if styles and styles.file_size < 10_000_000 else {}
+            style_xml = z.read(styles) if styles and styles.file_size < 10_000_000 else b""
+            padding = _padding_styles(style_xml) if style_xml else {}
+            percent = _percent_styles(style_xml) if style_xml else {}
             for info in infos:
                 if info.is_dir():
                     continue
-                scan = _scan_part(z, info, padding)
+                scan = _scan_part(z, info, padding, percent)
                 if scan is not None:
                     scans[info.filename] = scan
                 elif info.filename.endswith((".rels", "workbook.xml")) and info.file_size < 10_000_000:
@@ -259,7 +265,12 @@ def _blocks(z: zipfile.ZipFile, info: zipfile.ZipInfo):
             yield buf
 
 
-def _scan_part(z: zipfile.ZipFile, info: zipfile.ZipInfo, padding: dict[int, int] | None = None) -> SheetScan | None:
+def _scan_part(
+    z: zipfile.ZipFile,
+    info: zipfile.ZipInfo,
+    padding: dict[int, int] | None = None,
+    percent: dict[int, tuple[bool, ...]] | None = None,
+) -> SheetScan | None:
     """Measure the cells of a worksheet part (None for a part with no ``sheetData``).
 
     Fast path: when every cell tag starts ``<c r="``, the references are read with
@@ -304,6 +315,8 @@ def _scan_part(z: zipfile.ZipFile, info: zipfile.ZipInfo, padding: dict[int, int
             _formulas_without_values(buf, scan)
         if padding and b" s=" in buf:
             _padded_cells(buf, scan, padding)
+        if percent and b" s=" in buf:
+            _percent_cells(buf, scan, percent)
     if scan is None:
         return None
     if not fast or tags != refs:
@@ -507,6 +520,79 @@ def _padded_cells(buf: bytes, scan: SheetScan, padding: dict[int, int]) -> None:
             scan.padded[where] = padding[int(style.group(1))]
 
 
+#: Excel's built-in percentage formats (``numFmtId`` 9 "0%" and 10 "0.00%"), which a
+#: workbook uses without writing them in ``styles.xml``.
+_BUILTIN_PERCENT = {9: (True,), 10: (True,)}
+#: What in a format code is shown as written, never a placeholder: quoted text, an
+#: escaped character, a [colour] or [condition], "_x" (a space) and "*x" (a fill).
+_FORMAT_LITERAL = re.compile(r'"[^"]*"|\\.|\[[^\]]*\]|_.|\*.')
+
+
+def _format_sections(code: str) -> list[str]:
+    """A format code cut at its ";" (never one quoted or escaped)."""
+    sections: list[str] = []
+    part: list[str] = []
+    quoted = escaped = False
+    for ch in code:
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif ch == '"':
+            quoted = not quoted
+        elif ch == ";" and not quoted:
+            sections.append("".join(part))
+            part = []
+            continue
+        part.append(ch)
+    sections.append("".join(part))
+    return sections
+
+
+def _percent_sections(code: str) -> tuple[bool, ...]:
+    """For each section of a number format code (positive; negative; zero), whether it
+    shows the number as a percentage: one "%" outside quotes and escapes (Excel then shows
+    the number x 100).  A literal "%" (``0"%"``, ``0\\%``) multiplies nothing."""
+    return tuple(_FORMAT_LITERAL.sub("", part).count("%") == 1 for part in _format_sections(code)[:3])
+
+
+def _percent_styles(styles: bytes) -> dict[int, tuple[bool, ...]]:
+    """The cell styles (positions in ``cellXfs``) whose number format shows a percentage
+    ("0%", "0.0%", "#,##0.00%"; the built-in 9 and 10) -> :func:`_percent_sections`."""
+    formats: dict[int, tuple[bool, ...]] = dict(_BUILTIN_PERCENT)
+    for m in _NUM_FMT.finditer(styles):
+        fid, code = _FMT_ID.search(m.group(1)), _FMT_CODE.search(m.group(1))
+        if fid and code:
+            text = html.unescape((code.group(1) or code.group(2) or b"").decode("utf-8", "replace"))
+            formats[int(fid.group(1))] = _percent_sections(text)
+    xfs = _CELL_XFS.search(styles)
+    out: dict[int, tuple[bool, ...]] = {}
+    for i, m in enumerate(_XF.finditer(xfs.group(0)) if xfs else ()):
+        fid = _FMT_ID.search(m.group(1))
+        sections = formats.get(int(fid.group(1))) if fid else None
+        if sections and any(sections):
+            out[i] = sections
+    return out
+
+
+def _percent_cells(buf: bytes, scan: SheetScan, percent: dict[int, tuple[bool, ...]]) -> None:
+    """The number cells of one block with a percentage style (:func:`_percent_styles`)."""
+    if len(scan.percent) >= 5_000_000:
+        return
+    for m in _CELL_START.finditer(buf):
+        attrs = m.group(1)
+        style = _ATTR_S.search(attrs)
+        if style is None or int(style.group(1)) not in percent:
+            continue
+        kind = _ATTR_T.search(attrs)
+        if kind is not None and kind.group(1) != b"n":
+            continue  # text, a shared string, a boolean, an error: a number format never applies
+        ref = _ATTR_R.search(attrs)
+        parsed = _REF.match((ref.group(1) or ref.group(2) or b"").decode("ascii", "replace").strip()) if ref else None
+        if parsed and parsed.group(1):
+            scan.percent[(int(parsed.group(2)), _column_number(parsed.group(1).upper()))] = percent[int(style.group(1))]
+
+
 # --------------------------------------------------------------------------- sheet names
 
 
@@ -662,6 +748,7 @@ def _read_sheet(name: str, wb, sheet: str, scan: SheetScan | None) -> RawTable |
                     records[i][ec - 1] = shown
     if scan is not None and scan.padded:
         _pad(records, scan.padded, offset)
+    percent_note = _as_percentages(records, scan.percent, offset) if scan is not None and scan.percent else ""
     while records and is_blank(records[-1]):
         records.pop()
     if not records or all(is_blank(r) for r in records):
@@ -672,6 +759,8 @@ def _read_sheet(name: str, wb, sheet: str, scan: SheetScan | None) -> RawTable |
     records = [[] for _ in range(above)] + records
     first_row = offset + 1 - above
     table = table_from_records(name, records, sheet=sheet, first_row=first_row, merged=_merged(ws, first_row))
+    if percent_note:
+        table.warnings.append(Problem(None, None, percent_note))
     if scan is not None:
         _say_hidden(table, scan)
     if scan is not None and _declared_too_large(scan.declared):
@@ -695,6 +784,37 @@ def _pad(records: list[list[str]], padded: dict[tuple[int, int], int], offset: i
             text = records[i][c - 1]
             if text.isascii() and text.isdigit() and len(text) < width:
                 records[i][c - 1] = text.zfill(width)
+
+
+_PLAIN_NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
+
+
+def _as_percentages(records: list[list[str]], percent: dict[tuple[int, int], tuple[bool, ...]], offset: int) -> str:
+    """A number in a percentage format is read as Excel shows it: 0.55 in "0%" is "55%"
+    (typing 55% in Excel stores 0.55).  The stored number is kept to its last digit
+    (0.5534 in "0%" is read "55.34%", shown "55%"), multiplied in decimal (never 55.00000000000001).
+    Returns the report's note ("" when no cell was read so)."""
+    count = 0
+    example = ""
+    for (r, c), sections in sorted(percent.items()):
+        i = r - 1 - offset
+        if not (0 <= i < len(records) and c <= len(records[i])):
+            continue
+        text = records[i][c - 1]
+        if not _PLAIN_NUMBER.fullmatch(text):
+            continue
+        number = Decimal(text)
+        section = 1 if number < 0 and len(sections) > 1 else 2 if number == 0 and len(sections) > 2 else 0
+        if not sections[section]:
+            continue
+        shown = format(number.scaleb(2).normalize(), "f")
+        records[i][c - 1] = f"{shown}%"
+        count += 1
+        if not example:
+            example = f"{column_letters(c)}{r} holds {text}, shown {shown}%: read as {shown} %, never {text} %"
+    if not count:
+        return ""
+    return f"{count} cell(s) formatted as percentages were read as Excel shows them, x 100 ({example})"
 
 
 def _merged(ws, first_row: int) -> list[tuple[int, int, int, int]]:

@@ -604,3 +604,120 @@ def test_an_mrn_number_with_a_zero_padding_format_is_read_as_excel_shows_it():
     assert read == [(0.7, "12345"), (0.8, "0012345"), (0.9, "678"), (1.0, "4321")]
     doses = result.doses_df()
     assert doses["patient_id"].tolist() == ["0012345"]
+
+
+# --------------------------------------------------------------------------- probe 15 F1: a percentage format
+
+
+def _fbc_with_formats(rows: list[list], formats: dict[str, str], head: list[str] | None = None) -> bytes:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Labs"
+    ws.append(head or ["MRN", "Collected", "Test", "Result", "Units"])
+    for r in rows:
+        ws.append(r)
+    for ref, code in formats.items():
+        ws[ref].number_format = code
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def test_a_percent_formatted_differential_in_the_long_layout_is_read_as_excel_shows_it():
+    """Typing 55% in Excel stores 0.55 with the format "0%"; 30.5% stores 0.305 ("0.0%").
+    Read as shown: neutrophils 55 % of WBC 6.0 = 3.3 x10^9/L (normal), lymphocytes 30.5 %
+    of 6.0 = 1.83 x10^9/L; read as stored they were 0.033 and 0.0183 (CTCAE grade 4).
+    The raw value kept is the one Excel shows, and the report says the cells were read so."""
+    data = _fbc_with_formats(
+        [
+            ["12001", dt.date(2026, 3, 2), "WBC", 6.0, "10^9/L"],
+            ["12001", dt.date(2026, 3, 2), "Neutrophils", 0.55, "%"],
+            ["12001", dt.date(2026, 3, 2), "Lymphocytes", 0.305, "%"],
+        ],
+        {"D3": "0%", "D4": "0.0%"},
+    )
+    result = import_bytes(data, "fbc.xlsx")
+    assert_balanced(result)
+    assert _values(result, "neutrophils") == [3.3]
+    assert _values(result, "lymphocytes") == [1.83]
+    labs = result.labs_df()
+    assert sorted(labs.loc[labs["analyte"] != "wbc", "source_value"]) == ["30.5%", "55%"]
+    notes = [w.message for w in result.report.files[0].warnings]
+    assert any("2 cell(s) formatted as percentages" in n and "D3" in n and "0.55" in n for n in notes), notes
+
+
+def test_a_percent_formatted_column_of_a_wide_sheet_is_read_and_a_literal_percent_sign_is_not_scaled():
+    """A wide sheet: "Neutrophils (%)" 0.55 in "0.0%" is 55 % (x WBC 5.0 = 2.75 x10^9/L);
+    "Lymphocytes (%)" 24 in the format 0"%" shows "24%" with the sign as quoted text, so
+    Excel does not multiply: 24 % of 5.0 = 1.2 x10^9/L (never 2,400 %)."""
+    data = _fbc_with_formats(
+        [["12001", dt.date(2026, 3, 2), 5.0, 0.55, 24]],
+        {"D2": "0.0%", "E2": '0"%"'},
+        head=["MRN", "Date", "WBC (10^9/L)", "Neutrophils (%)", "Lymphocytes (%)"],
+    )
+    result = import_bytes(data, "wide.xlsx")
+    assert_balanced(result)
+    assert _values(result, "neutrophils") == [2.75]
+    assert _values(result, "lymphocytes") == [1.2]
+
+
+def test_a_percent_formatted_cell_in_a_count_column_is_rejected_not_scaled():
+    """Platelets 0.45 in "0%" beside the unit 10^9/L: Excel shows 45%, a percentage of a
+    count that has none.  Neither 0.45 nor 45 x10^9/L is guessed: the row is rejected
+    saying the value is a percentage and the unit is not.  The same holds for a wide
+    column named with a count unit."""
+    data = _fbc_with_formats([["12001", dt.date(2026, 3, 2), "Platelets", 0.45, "10^9/L"]], {"D2": "0%"})
+    result = import_bytes(data, "labs.xlsx")
+    assert_balanced(result)
+    assert result.labs_df().empty
+    (why,) = [p.message for p in result.report.files[0].problems if p.row == 2]
+    assert "percentage (45%)" in why and "'10^9/L'" in why
+    wide = _fbc_with_formats([["12001", dt.date(2026, 3, 2), 0.06]], {"C2": "0%"}, head=["MRN", "Date", "WBC (10^9/L)"])
+    result = import_bytes(wide, "wide.xlsx")
+    assert_balanced(result)
+    assert result.labs_df().empty
+    assert any("percentage (6%)" in p.message for p in result.report.files[0].problems)
+
+
+def test_which_number_formats_show_a_percentage():
+    from dashboard.ingest.xlsx import _percent_sections
+
+    assert _percent_sections("0%") == (True,)
+    assert _percent_sections("#,##0.00%") == (True,)
+    assert _percent_sections("0.0%;[Red]-0.0%") == (True, True)
+    assert _percent_sections('0"%"') == (False,)  # quoted: shown as written
+    assert _percent_sections("0\\%") == (False,)  # escaped: shown as written
+    assert _percent_sections('0.0;"n/a %"') == (False, False)
+    assert _percent_sections("General") == (False,)
+
+
+# --------------------------------------------------------------------------- probe 15 F8, F11: reasons that say what the cell is
+
+
+def test_a_date_cell_in_the_result_column_is_said_to_be_a_date():
+    """ "3.1" typed in a German-locale Excel becomes the date 3 January 2026.  The row is
+    rejected (no result can be read from a date) with a reason that says so, quoting the
+    date, never "unexpected text after the number: '-01-03'"."""
+    data = _fbc_with_formats(
+        [
+            ["12001", dt.date(2026, 3, 2), "WBC", dt.date(2026, 1, 3), "10^9/L"],
+            ["12001", dt.date(2026, 3, 2), "Platelets", dt.datetime(2026, 1, 3, 8, 15), ""],
+        ],
+        {},
+    )
+    result = import_bytes(data, "labs.xlsx")
+    assert_balanced(result)
+    assert result.labs_df().empty
+    reasons = {p.row: p.message for p in result.report.files[0].problems}
+    assert "a date in the result column" in reasons[2] and "(2026-01-03)" in reasons[2]
+    assert "a date in the result column" in reasons[3] and "(2026-01-03 08:15:00)" in reasons[3]
+
+
+def test_a_reason_quotes_at_most_200_characters_of_a_long_cell_and_says_its_length():
+    """A result cell "3.1 " followed by 32,000 x: the text after the number is 32,000
+    characters; the reason quotes the first 200 and says the length (32000)."""
+    data = _fbc_with_formats([["12001", dt.date(2026, 3, 2), "WBC", "3.1 " + "x" * 32000, "10^9/L"]], {})
+    result = import_bytes(data, "labs.xlsx")
+    assert_balanced(result)
+    (p,) = result.report.files[0].problems
+    assert p.message == "unexpected text after the number: '" + "x" * 200 + "…(32000 characters)'"
