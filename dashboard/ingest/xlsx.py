@@ -9,7 +9,9 @@ An .xlsx is a zip of XML parts.  Before any parser sees it, :func:`check_workboo
   position of rows and cells written without one), never from the ``<dimension>`` the
   sheet declares: a 5 KB workbook declaring ``A1:XFD1048576`` is read as the few cells
   it holds, while a sheet whose cells really span a million rows by 16,384 columns is
-  refused with the reason before a parser allocates a cell of it;
+  refused with the reason before a parser allocates a cell of it.  A cell that holds
+  nothing (``<c r="E1048576" s="3"/>``: a border dragged down the sheet) is formatting,
+  not data, and is not counted, as calamine does not read it;
 * collects error cells (``#VALUE!``, ``#N/A``), which calamine reads as empty, so that
   they are reported by their text as before, and formula cells holding no value (a
   workbook written by a program and never opened in Excel), kept as
@@ -216,6 +218,8 @@ _TAG_END = re.compile(rb"<[^>\"']*(?:(?:\"[^\"]*\"|'[^']*')[^>\"']*)*>")
 _TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(row|c)(?=[\s/>])((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>")
 _ATTR_R = re.compile(rb"(?:^|\s)r\s*=\s*(?:\"([^\"]*)\"|'([^']*)')")
 _REF = re.compile(r"^([A-Za-z]{1,3})?(\d{1,9})$")
+#: The end tag of a cell, right after its start tag: a cell holding nothing.
+_END_CELL = re.compile(rb"</(?:[A-Za-z_][\w.-]*:)?c>")
 _ERROR_CELL = re.compile(
     rb"<(?:[\w.-]+:)?c\s((?:[^>\"']|\"[^\"]*\"|'[^']*')*\bt\s*=\s*[\"']e[\"'](?:[^>\"']|\"[^\"]*\"|'[^']*')*)>(.*?)</(?:[\w.-]+:)?c>",
     re.DOTALL,
@@ -375,8 +379,31 @@ def _fast_block(buf: bytes, prefix: bytes, scan: SheetScan) -> tuple[int, int, b
     for j in range(3):
         take = n_letters > j
         col[take] = col[take] * 26 + (window[take, j].astype(np.int64) - 64)
-    scan.add(row, col)
+    filled = ~_empty_cells(a, n, at, prefix)
+    scan.add(row[filled], col[filled])
     return tags, len(at), True
+
+
+def _empty_cells(a: np.ndarray, n: int, at: np.ndarray, prefix: bytes) -> np.ndarray:
+    """Which cells, their reference starting at ``at``, hold nothing: a tag closed on
+    itself (``<c r="E9" s="3"/>``) or followed at once by its end tag (``<c r="E9"
+    s="3"></c>``): formatting, no value.  A cell is taken as empty only when its tag is
+    plainly written (double quotes in pairs, no single quote): anything else counts."""
+    gt = np.flatnonzero(a[:n] == ord(">"))
+    if not len(gt):
+        return np.zeros(len(at), dtype=bool)
+    idx = np.searchsorted(gt, at)
+    closed = idx < len(gt)
+    end = gt[np.minimum(idx, len(gt) - 1)]
+    dq = np.concatenate(([0], np.cumsum(a[:n] == ord('"'))))
+    sq = np.concatenate(([0], np.cumsum(a[:n] == ord("'"))))
+    plain = closed & ((dq[end] - dq[at]) % 2 == 1) & (sq[end] == sq[at])
+    self_closed = a[end - 1] == ord("/")
+    close = np.frombuffer(b"</" + prefix + b"c>", dtype=np.uint8)
+    pair = np.ones(len(at), dtype=bool)
+    for j, byte in enumerate(close):
+        pair &= a[np.minimum(end + 1 + j, len(a) - 1)] == byte
+    return plain & (self_closed | pair)
 
 
 def _leading(mask: np.ndarray) -> np.ndarray:
@@ -412,6 +439,8 @@ class _Placer:
                 self.row = int(parsed.group(2))
             else:
                 self.col += 1
+            if m.group(2).rstrip().endswith(b"/") or _END_CELL.match(xml, m.end()):
+                continue  # formatting alone, no value: placed (the next cell follows it), not counted
             self.rows.append(max(self.row, 1))
             self.cols.append(self.col)
             if len(self.rows) >= 1_000_000:

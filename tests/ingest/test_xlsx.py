@@ -238,6 +238,16 @@ LABS = b'<row r="1"><c r="A1" t="inlineStr"><is><t>patient_id</t></is></c><c r="
         (LABS + b'<row r="2"><c\n r="XFD3"><v>1</v></c></row>', (1, 3, 1, 16384)),
         # text that looks like a reference is not one
         (LABS + b'<row r="2"><c r="A2" t="inlineStr"><is><t> r="XFD1048576"</t></is></c></row>', (1, 2, 1, 2)),
+        # probe 15 F2: a cell holding nothing (formatting alone, written by Excel when a
+        # border is dragged down the sheet) is not counted, in either reading ...
+        (LABS + b'<row r="1048576"><c r="E1048576" s="1"/></row>', (1, 1, 1, 2)),
+        (LABS + b'<row r="9"><c r="XFD9" s="1"></c></row>', (1, 1, 1, 2)),
+        (LABS + b"<row r='9'><c r='XFD9' s='1'/></row>", (1, 1, 1, 2)),
+        (LABS + b'<row r="3"><c r="B3" s="1"/><c><v>1</v></c><c s="1"/></row>', (1, 3, 1, 3)),
+        # ... but a cell with a value, a formula or an odd tag still counts
+        (LABS + b'<row r="9"><c r="XFD9" s="/>"><v>1</v></c></row>', (1, 9, 1, 16384)),
+        (LABS + b'<row r="9"><c r="XFD9" s="1"><f>A1</f></c></row>', (1, 9, 1, 16384)),
+        (LABS + b"<row r='9'><c r='XFD9' s='/>'><v>1</v></c></row>", (1, 9, 1, 16384)),
     ],
 )
 def test_a_sheets_extent_is_measured_from_its_cells(body, expected):
@@ -721,3 +731,33 @@ def test_a_reason_quotes_at_most_200_characters_of_a_long_cell_and_says_its_leng
     assert_balanced(result)
     (p,) = result.report.files[0].problems
     assert p.message == "unexpected text after the number: '" + "x" * 200 + "…(32000 characters)'"
+
+
+# --------------------------------------------------------------------------- probe 15 F2: formatting far below the data
+
+
+def test_formatting_far_below_the_data_is_not_a_stray_value_but_a_value_there_still_is():
+    """Excel writes a cell for every formatted cell, value or not: a border dragged down
+    column E to row 1,048,576 leaves empty cells there.  They hold nothing, so the sheet
+    is 2 rows and its one result (WBC 3.1 of 12001, row 2) is read.  A value at E1048576
+    is a stray value: 1,048,576 rows x 5 columns = 5,242,880 cells, over the 5,000,000
+    limit, and the sheet is refused saying so."""
+    head = b"".join(
+        b'<c r="%s1" t="inlineStr"><is><t>%s</t></is></c>' % (c.encode(), t.encode())
+        for c, t in zip("ABCDE", ["MRN", "Collected", "Test", "Result", "Units"], strict=True)
+    )
+    row = (
+        b'<row r="2"><c r="A2" t="inlineStr"><is><t>12001</t></is></c><c r="B2" t="inlineStr"><is><t>2026-03-02</t>'
+        b'</is></c><c r="C2" t="inlineStr"><is><t>WBC</t></is></c><c r="D2"><v>3.1</v></c>'
+        b'<c r="E2" t="inlineStr"><is><t>10^9/L</t></is></c></row>'
+    )
+    formatted = b"".join(b'<row r="%d"><c r="E%d" s="1"/></row>' % (r, r) for r in (3, 4, 500_000, 1_048_576))
+    result = import_bytes(workbook({"Labs": b'<row r="1">' + head + b"</row>" + row + formatted}), "labs.xlsx")
+    assert_balanced(result)
+    assert _values(result, "wbc") == [3.1]
+    assert result.labs_df()["source_row"].tolist() == [2]
+    stray = b'<row r="1048576"><c r="E1048576" t="inlineStr"><is><t>x</t></is></c></row>'
+    result = import_bytes(workbook({"Labs": b'<row r="1">' + head + b"</row>" + row + stray}), "labs.xlsx")
+    (f,) = result.report.files
+    assert "5,242,880 cells" in f.error and "stray value" in f.error
+    assert result.labs.num_rows == 0
