@@ -152,7 +152,6 @@ def test_an_empty_formatted_cell_far_below_the_data_does_not_refuse_the_sheet():
 # --------------------------------------------------------------------------- F3 (medium-low)
 
 
-@pin
 def test_rows_under_a_merged_mrn_cell_are_not_rejected_as_having_no_patient_id():
     # A hand-made sheet: the MRN and date merged down over the three results of one draw
     # (A2:A4, B2:B4).  Excel shows 12001 beside each of them.  Rows 3 and 4 are either

@@ -849,7 +849,8 @@ def _as_percentages(records: list[list[str]], percent: dict[tuple[int, int], tup
 def _merged(ws, first_row: int) -> list[tuple[int, int, int, int]]:
     """The sheet's merged cell ranges as positions in its records (first row, first
     column, last row, last column; records start at spreadsheet row ``first_row`` and
-    column A); only those starting in the first 50 records, where a header is looked for."""
+    column A): those starting in the first 50 records may be the header's (H162), those
+    below it data cells merged down over several rows, read for each row they cover."""
     try:
         ranges = ws.merged_cell_ranges or []
     except Exception:  # a damaged <mergeCells>: the header is read as the cells say
@@ -857,7 +858,7 @@ def _merged(ws, first_row: int) -> list[tuple[int, int, int, int]]:
     out = []
     for (r1, c1), (r2, c2) in ranges:
         top = r1 + 1 - first_row
-        if 0 <= top < 50:
+        if top >= 0:
             out.append((top, c1, r2 + 1 - first_row, c2))
     return out
 

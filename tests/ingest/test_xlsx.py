@@ -761,3 +761,77 @@ def test_formatting_far_below_the_data_is_not_a_stray_value_but_a_value_there_st
     (f,) = result.report.files
     assert "5,242,880 cells" in f.error and "stray value" in f.error
     assert result.labs.num_rows == 0
+
+
+# --------------------------------------------------------------------------- probe 15 F3: data cells merged down
+
+
+def test_an_mrn_and_date_merged_down_over_a_draw_are_read_for_each_row_and_said():
+    """A hand-made sheet: MRN 12001 and the date 2 March merged down over the draw's three
+    results (A2:A4, B2:B4), as Excel shows them beside each.  Rows 3 and 4 are read for
+    12001 on 2 March (neutrophils 1.2, platelets 90), never "no patient id"; the next draw
+    (row 5, 12002, not merged) is its own.  A merge A6:A8 over a result row (7) and a
+    blank row (8): row 7 is read for 12003, row 8 stays blank (not a row to account for).
+    The report names the merged cells and their rows."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["MRN", "Collected", "Test", "Result", "Units"])
+    for r in [
+        ["12001", dt.date(2026, 3, 2), "WBC", 3.1, "10^9/L"],
+        [None, None, "Neutrophils", 1.2, "10^9/L"],
+        [None, None, "Platelets", 90, "10^9/L"],
+        ["12002", dt.date(2026, 3, 3), "WBC", 5.0, "10^9/L"],
+        ["12003", dt.date(2026, 3, 4), "WBC", 4.0, "10^9/L"],
+        [None, dt.date(2026, 3, 5), "WBC", 4.2, "10^9/L"],
+    ]:
+        ws.append(r)
+    for ref in ("A2:A4", "B2:B4", "A6:A8"):
+        ws.merge_cells(ref)
+    buf = io.BytesIO()
+    wb.save(buf)
+    result = import_bytes(buf.getvalue(), "labs.xlsx")
+    assert_balanced(result)
+    (f,) = result.report.files
+    assert (f.rows_read, f.rows_accepted, f.rows_rejected) == (6, 6, 0)
+    labs = result.labs_df()
+    got = sorted(
+        (int(r), p, str(d)[:10], a)
+        for r, p, d, a in zip(
+            labs["source_row"], labs["patient_id"], labs["collected_at"], labs["analyte"], strict=True
+        )
+    )
+    assert got == [
+        (2, "12001", "2026-03-02", "wbc"),
+        (3, "12001", "2026-03-02", "neutrophils"),
+        (4, "12001", "2026-03-02", "platelets"),
+        (5, "12002", "2026-03-03", "wbc"),
+        (6, "12003", "2026-03-04", "wbc"),
+        (7, "12003", "2026-03-05", "wbc"),
+    ]
+    (note,) = [w.message for w in f.warnings if "merged" in w.message]
+    assert note.startswith("3 cell(s) merged over several rows were read for each row they cover")
+    assert "'MRN' '12001' over A2:A4, rows 2–4" in note and "over A6:A8, rows 6–7" in note
+
+
+def test_a_cell_under_a_data_merge_that_holds_its_own_value_keeps_it():
+    """A covered cell holding a value (a program wrote it; Excel would have cleared it on
+    merging) is never overwritten: row 3 stays 12009."""
+    body = (
+        b'<row r="1"><c r="A1" t="inlineStr"><is><t>MRN</t></is></c><c r="B1" t="inlineStr"><is><t>Collected</t></is></c>'
+        b'<c r="C1" t="inlineStr"><is><t>Test</t></is></c><c r="D1" t="inlineStr"><is><t>Result</t></is></c>'
+        b'<c r="E1" t="inlineStr"><is><t>Units</t></is></c></row>'
+        + b"".join(
+            b'<row r="%d"><c r="A%d" t="inlineStr"><is><t>%s</t></is></c><c r="B%d" t="inlineStr"><is><t>2026-03-02</t>'
+            b'</is></c><c r="C%d" t="inlineStr"><is><t>WBC</t></is></c><c r="D%d"><v>%s</v></c>'
+            b'<c r="E%d" t="inlineStr"><is><t>10^9/L</t></is></c></row>' % (r, r, mrn, r, r, r, value, r)
+            for r, mrn, value in ((2, b"12001", b"3.1"), (3, b"12009", b"4.1"))
+        )
+    )
+    xml = (
+        b'<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        b"<sheetData>" + body + b'</sheetData><mergeCells count="1"><mergeCell ref="A2:A3"/></mergeCells></worksheet>'
+    )
+    result = import_bytes(workbook({"Labs": xml}), "labs.xlsx")
+    assert_balanced(result)
+    labs = result.labs_df()
+    assert sorted(zip(labs["source_row"], labs["patient_id"], strict=True)) == [(2, "12001"), (3, "12009")]
