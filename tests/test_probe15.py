@@ -207,7 +207,6 @@ def _with_cached_formula(data: bytes, ref: str, formula: str, cached: str) -> by
     return out.getvalue()
 
 
-@pin
 def test_a_result_that_is_a_computed_formula_is_said():
     # The neutrophil cell is =D2*0.4 with its value 1.24 stored by Excel: a number the
     # spreadsheet computed (40 % of the WBC), not one the lab reported.  It may be read,

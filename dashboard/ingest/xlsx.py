@@ -103,6 +103,9 @@ class SheetScan:
     #: number cells with a percentage format ("0%", "0.0%"): (row, col) -> for each
     #: section of the format (positive; negative; zero), whether it shows a percentage
     percent: dict[tuple[int, int], tuple[bool, ...]] = field(default_factory=dict)
+    #: formula cells holding a stored value (row, col) -> the formula's text (up to 60
+    #: characters; "" for a shared formula's other cells)
+    formulas: dict[tuple[int, int], str] = field(default_factory=dict)
 
     @property
     def rows(self) -> int:
@@ -485,7 +488,8 @@ def _formulas_without_values(buf: bytes, scan: SheetScan) -> None:
     with their formula, as error cells are kept by their text."""
     for m in _FORMULA_CELL.finditer(buf):
         inner = m.group(2)
-        if _ANY_VALUE.search(inner):
+        computed = _ANY_VALUE.search(inner) is not None
+        if computed and len(scan.formulas) >= _MAX_FORMULAS_KEPT:
             continue
         ref = _ATTR_R.search(m.group(1))
         text = (ref.group(1) or ref.group(2) or b"").decode("utf-8", "replace").strip() if ref else ""
@@ -495,7 +499,36 @@ def _formulas_without_values(buf: bytes, scan: SheetScan) -> None:
         formula = _FORMULA_TEXT.search(inner)
         shown = html.unescape(formula.group(1).decode("utf-8", "replace")).strip() if formula else ""
         where = (int(parsed.group(2)), _column_number(parsed.group(1).upper()))
-        scan.errors.setdefault(where, f"{NOT_COMPUTED} ={shown}" if shown else NOT_COMPUTED)
+        if computed:
+            scan.formulas[where] = shown  # its stored value is read; the report says it was computed
+        else:
+            scan.errors.setdefault(where, f"{NOT_COMPUTED} ={shown}" if shown else NOT_COMPUTED)
+
+
+#: The formula cells with a stored value kept per sheet for the report's note.
+_MAX_FORMULAS_KEPT = 100_000
+
+
+def _say_formulas(records: list[list[str]], scan: SheetScan, offset: int) -> str:
+    """The report's note on the cells read from formulas ("" when none holds data): their
+    values were computed by the workbook (and may be stale if a program edited it since),
+    not typed or reported by the lab."""
+    count, example = 0, ""
+    for (r, c), formula in sorted(scan.formulas.items()):
+        i = r - 1 - offset
+        if (r, c) in scan.errors or not (0 <= i < len(records) and c <= len(records[i])):
+            continue
+        if not records[i][c - 1].strip():
+            continue
+        count += 1
+        if formula and not example:
+            example = f"{column_letters(c)}{r} ={formula} gave {records[i][c - 1][:40]}"
+    if not count:
+        return ""
+    return (
+        f"{count} cell(s) hold formulas: the values the workbook computed and stored were read, not values "
+        f"typed or reported by the lab{f' ({example})' if example else ''}; check them against the source"
+    )
 
 
 #: A cell's start tag (its attributes), any namespace prefix.
@@ -778,6 +811,7 @@ def _read_sheet(name: str, wb, sheet: str, scan: SheetScan | None) -> RawTable |
     if scan is not None and scan.padded:
         _pad(records, scan.padded, offset)
     percent_note = _as_percentages(records, scan.percent, offset) if scan is not None and scan.percent else ""
+    formula_note = _say_formulas(records, scan, offset) if scan is not None and scan.formulas else ""
     while records and is_blank(records[-1]):
         records.pop()
     if not records or all(is_blank(r) for r in records):
@@ -788,8 +822,9 @@ def _read_sheet(name: str, wb, sheet: str, scan: SheetScan | None) -> RawTable |
     records = [[] for _ in range(above)] + records
     first_row = offset + 1 - above
     table = table_from_records(name, records, sheet=sheet, first_row=first_row, merged=_merged(ws, first_row))
-    if percent_note:
-        table.warnings.append(Problem(None, None, percent_note))
+    for note in (percent_note, formula_note):
+        if note:
+            table.warnings.append(Problem(None, None, note))
     if scan is not None:
         _say_hidden(table, scan)
     if scan is not None and _declared_too_large(scan.declared):

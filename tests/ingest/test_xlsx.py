@@ -835,3 +835,55 @@ def test_a_cell_under_a_data_merge_that_holds_its_own_value_keeps_it():
     assert_balanced(result)
     labs = result.labs_df()
     assert sorted(zip(labs["source_row"], labs["patient_id"], strict=True)) == [(2, "12001"), (3, "12009")]
+
+
+# --------------------------------------------------------------------------- probe 15 F5: values computed by formulas
+
+
+def _labs_sheet(cells: list[tuple[str, str, str, bytes]], tail: bytes = b"") -> bytes:
+    """A sheet MRN | Collected | Test | Result | Units; ``cells``: (MRN, date, test, the
+    result cell's XML from its attributes on: b' t="e"><v>#N/A</v></c>')."""
+    head = b"".join(
+        b'<c r="%s1" t="inlineStr"><is><t>%s</t></is></c>' % (c.encode(), t.encode())
+        for c, t in zip("ABCDE", ["MRN", "Collected", "Test", "Result", "Units"], strict=True)
+    )
+    rows = b""
+    for r, (mrn, date, test, result) in enumerate(cells, start=2):
+        text = [(b"A", mrn), (b"B", date), (b"C", test)]
+        rows += b'<row r="%d">' % r
+        rows += b"".join(b'<c r="%s%d" t="inlineStr"><is><t>%s</t></is></c>' % (c, r, v.encode()) for c, v in text)
+        rows += b'<c r="D%d"' % r + result
+        rows += b'<c r="E%d" t="inlineStr"><is><t>10^9/L</t></is></c></row>' % r
+    ns = b'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    return (
+        b'<?xml version="1.0"?><worksheet '
+        + ns
+        + b'><sheetData><row r="1">'
+        + head
+        + b"</row>"
+        + rows
+        + b"</sheetData>"
+        + tail
+        + b"</worksheet>"
+    )
+
+
+def test_a_result_computed_by_a_formula_is_read_and_said_with_its_formula():
+    """D3 is =D2*0.4 with the value 1.24 Excel stored (40 % of the WBC 3.1): read as
+    1.24 x10^9/L, but the report says 1 cell holds a formula and quotes it, so that the
+    clinician knows the number was computed in the workbook, not reported by the lab.
+    The error formula in D4 (#DIV/0!) is rejected as an error, not counted as computed."""
+    sheet = _labs_sheet(
+        [
+            ("12001", "2026-03-02", "WBC", b"><v>3.1</v></c>"),
+            ("12001", "2026-03-02", "Neutrophils", b"><f>D2*0.4</f><v>1.24</v></c>"),
+            ("12001", "2026-03-02", "Platelets", b' t="e"><f>1/0</f><v>#DIV/0!</v></c>'),
+        ]
+    )
+    result = import_bytes(workbook({"Labs": sheet}), "labs.xlsx")
+    assert_balanced(result)
+    assert _values(result, "neutrophils") == [1.24]
+    (f,) = result.report.files
+    assert f.rows_rejected == 1
+    (note,) = [w.message for w in f.warnings if "formula" in w.message]
+    assert note.startswith("1 cell(s) hold formulas") and "D3 =D2*0.4 gave 1.24" in note
