@@ -180,7 +180,6 @@ def test_rows_under_a_merged_mrn_cell_are_not_rejected_as_having_no_patient_id()
 # --------------------------------------------------------------------------- F4, F5 (low-medium)
 
 
-@pin
 def test_a_comment_on_a_result_cell_is_not_dropped_without_a_word():
     # Platelets 45 (CTCAE grade 3) with the lab's comment on the cell: "Clumped sample -
     # repeat requested".  The comment is part of what the file says about the result.

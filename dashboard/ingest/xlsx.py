@@ -103,6 +103,8 @@ class SheetScan:
     #: number cells with a percentage format ("0%", "0.0%"): (row, col) -> for each
     #: section of the format (positive; negative; zero), whether it shows a percentage
     percent: dict[tuple[int, int], tuple[bool, ...]] = field(default_factory=dict)
+    #: comments on cells (Excel's notes; calamine does not read them): (row, col, text)
+    comments: list[tuple[int, int, str]] = field(default_factory=list)
     #: formula cells holding a stored value (row, col) -> the formula's text (up to 60
     #: characters; "" for a shared formula's other cells)
     formulas: dict[tuple[int, int], str] = field(default_factory=dict)
@@ -169,6 +171,7 @@ def check_workbook(data: bytes) -> WorkbookScan:
                     scans[info.filename] = scan
                 elif info.filename.endswith((".rels", "workbook.xml")) and info.file_size < 10_000_000:
                     texts[info.filename] = z.read(info)
+            _read_comments(z, scans, texts)
     except zipfile.BadZipFile as exc:
         raise UnreadableFile(f"the Excel file is damaged ({_zip_words(exc)})") from None
     except (zipfile.LargeZipFile, NotImplementedError, EOFError, OSError, RuntimeError):
@@ -655,6 +658,69 @@ def _percent_cells(buf: bytes, scan: SheetScan, percent: dict[int, tuple[bool, .
             scan.percent[(int(parsed.group(2)), _column_number(parsed.group(1).upper()))] = percent[int(style.group(1))]
 
 
+_RELS_TYPED = re.compile(
+    rb"<(?:[\w.-]+:)?Relationship\s(?=[^>]*\bType\s*=\s*[\"']([^\"']+)[\"'])(?=[^>]*\bTarget\s*=\s*[\"']([^\"']+)[\"'])"
+)
+_COMMENT = re.compile(
+    rb"<(?:[\w.-]+:)?comment\s((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>(.*?)</(?:[\w.-]+:)?comment>", re.DOTALL
+)
+_COMMENT_REF = re.compile(rb"(?:^|\s)ref\s*=\s*[\"']([A-Za-z]{1,3}\d{1,9})[\"']")
+_COMMENT_TEXT = re.compile(rb"<(?:[\w.-]+:)?t(?:\s[^>]*)?>([^<]*)</(?:[\w.-]+:)?t>")
+#: The comments kept per sheet (each said in the report, the first few in full).
+_MAX_COMMENTS = 1000
+
+
+def _read_comments(z: zipfile.ZipFile, scans: dict[str, SheetScan], texts: dict[str, bytes]) -> None:
+    """The comments (notes) on each sheet's cells, from the comments part its
+    relationships name: calamine reads none, and a lab's comment on a result ("clumped
+    sample") is part of what the file says about it."""
+    for part, scan in scans.items():
+        rels = texts.get(posixpath.join(posixpath.dirname(part), "_rels", posixpath.basename(part) + ".rels"), b"")
+        for kind, target in _RELS_TYPED.findall(rels):
+            if not kind.endswith(b"/comments"):
+                continue
+            t = html.unescape(target.decode("utf-8", "replace"))
+            path = (
+                t.lstrip("/") if t.startswith("/") else posixpath.normpath(posixpath.join(posixpath.dirname(part), t))
+            )
+            try:
+                info = z.getinfo(path)
+            except KeyError:
+                continue
+            if info.file_size > 10_000_000:
+                continue
+            for m in _COMMENT.finditer(z.read(info)):
+                ref = _COMMENT_REF.search(m.group(1))
+                parsed = _REF.match(ref.group(1).decode("ascii")) if ref else None
+                if not (parsed and parsed.group(1)):
+                    continue
+                words = b"".join(_COMMENT_TEXT.findall(m.group(2))).decode("utf-8", "replace")
+                text = " ".join(html.unescape(words).split())
+                if text and len(scan.comments) < _MAX_COMMENTS:
+                    scan.comments.append((int(parsed.group(2)), _column_number(parsed.group(1).upper()), text))
+
+
+def _say_comments(table: RawTable, scan: SheetScan) -> None:
+    """A note per comment on a cell of the sheet (the first 20; then their count), on a
+    result or on the header alike: the comment is not read as data, but never dropped
+    without a word."""
+    rows = set(table.row_numbers.to_pylist())
+    shown = sorted(scan.comments)
+    for r, c, text in shown[:20]:
+        quoted = text if len(text) <= 200 else f"{text[:200]}…({len(text):,} characters)"
+        table.warnings.append(
+            Problem(
+                r if r in rows else None,
+                None,
+                f"the cell {column_letters(c)}{r} carries a comment, not read as data: '{quoted}'",
+            )
+        )
+    if len(shown) > 20:
+        table.warnings.append(
+            Problem(None, None, f"{len(shown) - 20} more cell(s) carry comments, not read as data: see the workbook")
+        )
+
+
 # --------------------------------------------------------------------------- sheet names
 
 
@@ -827,6 +893,8 @@ def _read_sheet(name: str, wb, sheet: str, scan: SheetScan | None) -> RawTable |
             table.warnings.append(Problem(None, None, note))
     if scan is not None:
         _say_hidden(table, scan)
+    if scan is not None and scan.comments:
+        _say_comments(table, scan)
     if scan is not None and _declared_too_large(scan.declared):
         table.warnings.append(
             Problem(

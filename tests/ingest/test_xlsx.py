@@ -18,6 +18,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from openpyxl.comments import Comment
 
 from dashboard.ingest import tabular
 from dashboard.ingest.tabular import UnreadableFile, is_blank, table_from_records
@@ -887,3 +888,33 @@ def test_a_result_computed_by_a_formula_is_read_and_said_with_its_formula():
     assert f.rows_rejected == 1
     (note,) = [w.message for w in f.warnings if "formula" in w.message]
     assert note.startswith("1 cell(s) hold formulas") and "D3 =D2*0.4 gave 1.24" in note
+
+
+# --------------------------------------------------------------------------- probe 15 F4: comments on cells
+
+
+def test_a_comment_on_a_result_cell_is_said_with_its_cell_row_and_text():
+    """Platelets 45 x10^9/L (CTCAE v5.0 grade 3, 50-25) with the lab's comment on D2
+    "Clumped sample - repeat requested" (a clumped sample: pseudothrombocytopenia).  The
+    result is read as it is; the report says the cell D2 of row 2 carries the comment and
+    quotes it.  A comment on the header cell E1 is said too; a 300-character comment is
+    quoted to its first 200 characters with its length."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["MRN", "Collected", "Test", "Result", "Units"])
+    ws.append(["12001", dt.date(2026, 3, 2), "Platelets", 45, "10^9/L"])
+    ws.append(["12001", dt.date(2026, 3, 2), "WBC", 4.0, "10^9/L"])
+    ws["D2"].comment = Comment("Clumped sample - repeat requested", "lab")
+    ws["E1"].comment = Comment("units  as\nreported", "lab")
+    ws["D3"].comment = Comment("y" * 300, "lab")
+    buf = io.BytesIO()
+    wb.save(buf)
+    result = import_bytes(buf.getvalue(), "labs.xlsx")
+    assert_balanced(result)
+    assert _values(result, "platelets") == [45.0]
+    notes = {(w.row, w.message) for w in result.report.files[0].warnings if "comment" in w.message}
+    assert notes == {
+        (2, "the cell D2 carries a comment, not read as data: 'Clumped sample - repeat requested'"),
+        (None, "the cell E1 carries a comment, not read as data: 'units as reported'"),
+        (3, "the cell D3 carries a comment, not read as data: '" + "y" * 200 + "…(300 characters)'"),
+    }
