@@ -246,7 +246,6 @@ def encrypted_xlsx() -> bytes:
     return header + struct.pack("<128I", *fat) + directory + info + package.ljust(4096, b"\x00")
 
 
-@pin
 def test_a_password_protected_xlsx_is_not_called_an_old_xls():
     # Excel saves a workbook with a password as an encrypted package inside a compound
     # file, the container old .xls files use.  "save it as .xlsx" is what the user did:
@@ -285,7 +284,6 @@ def _ods(rows) -> bytes:
     return out.getvalue()
 
 
-@pin
 def test_an_opendocument_spreadsheet_is_read_or_named_not_called_a_zip_to_extract():
     # A LibreOffice .ods is a zip whose first part is "mimetype" =
     # application/vnd.oasis.opendocument.spreadsheet.  Extracting it gives content.xml, not

@@ -182,6 +182,40 @@ def sniff_container(data: bytes) -> str:
     return "text"
 
 
+#: The stream in which Office keeps a password-protected workbook, as its compound file's
+#: directory names it (UTF-16LE).
+_ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
+_ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
+
+
+def compound_file_reason(data: bytes) -> str:
+    """Why a compound (OLE2) file is not read: Excel saves a workbook with a password as
+    an encrypted package inside one, the container of old .xls files; each is named."""
+    if _ENCRYPTED_PACKAGE in data:
+        return (
+            "the workbook is password-protected (encrypted) and cannot be read: remove the password in Excel "
+            "(File > Info > Protect Workbook > Encrypt with Password, clear it), save it again and import it"
+        )
+    return "old Excel .xls files are not supported: save it as .xlsx or CSV"
+
+
+def zip_reason(data: bytes) -> str:
+    """Why a zip that is no Excel workbook is not read: an OpenDocument spreadsheet
+    (LibreOffice's .ods) is named; any other archive is to be extracted."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            info = z.getinfo("mimetype")
+            kind = z.read(info)[:200] if info.file_size < 1000 else b""
+    except (KeyError, zipfile.BadZipFile, OSError, NotImplementedError, RuntimeError, EOFError):
+        kind = b""
+    if kind.strip().startswith(_ODS_MIMETYPE):
+        return (
+            "this is an OpenDocument spreadsheet (.ods, from LibreOffice or OpenOffice), which this dashboard does "
+            "not read: open it and save it as Excel (.xlsx) or CSV, then import that"
+        )
+    return "this is a zip archive: extract it and import the files inside"
+
+
 def _zip_entries(data: bytes) -> int:
     """The number of parts a zip's end record declares (0 when it has none)."""
     tail = data[-(65536 + 22) :]

@@ -918,3 +918,37 @@ def test_a_comment_on_a_result_cell_is_said_with_its_cell_row_and_text():
         (None, "the cell E1 carries a comment, not read as data: 'units as reported'"),
         (3, "the cell D3 carries a comment, not read as data: '" + "y" * 200 + "…(300 characters)'"),
     }
+
+
+# --------------------------------------------------------------------------- probe 15 F6, F7: what a file that is no .xlsx is
+
+
+def test_a_password_protected_workbook_an_old_xls_an_ods_and_a_zip_are_each_named():
+    """Excel saves a workbook with a password as a compound file holding the stream
+    "EncryptedPackage"; an old .xls is a compound file without it; LibreOffice's .ods is a
+    zip whose "mimetype" part names an OpenDocument spreadsheet; any other zip is an
+    archive.  Each is refused (one row-less file in the report) with its own advice."""
+    from tests.test_probe15 import _ods, encrypted_xlsx
+
+    old_xls = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 1016
+    plain = io.BytesIO()
+    with zipfile.ZipFile(plain, "w") as z:
+        z.writestr("labs.csv", "MRN,Date,WBC\n12001,2026-03-02,3.1\n")
+    cases = {
+        "clinic.xlsx": encrypted_xlsx(),
+        "old.xls": old_xls,
+        "labs.ods": _ods([["MRN", "Date", "WBC"], ["12001", "2026-03-02", "3.1"]]),
+        "export.zip": plain.getvalue(),
+    }
+    errors = {}
+    for name, data in cases.items():
+        result = import_bytes(data, name)
+        assert_balanced(result)
+        (f,) = result.report.files
+        errors[name] = f.error
+    assert errors["clinic.xlsx"].startswith("the workbook is password-protected (encrypted)")
+    assert "remove the password" in errors["clinic.xlsx"] and ".xls files" not in errors["clinic.xlsx"]
+    assert errors["old.xls"] == "old Excel .xls files are not supported: save it as .xlsx or CSV"
+    assert errors["labs.ods"].startswith("this is an OpenDocument spreadsheet (.ods")
+    assert "save it as Excel (.xlsx) or CSV" in errors["labs.ods"] and "extract" not in errors["labs.ods"]
+    assert errors["export.zip"] == "this is a zip archive: extract it and import the files inside"
