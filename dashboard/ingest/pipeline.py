@@ -66,11 +66,11 @@ from dashboard.ingest.tabular import (
     MAX_LINE,
     RawTable,
     UnreadableFile,
+    compound_file_reason,
     decode,
     hl7_segments,
     read_delimited,
     refusal_from_head,
-    compound_file_reason,
     sniff_container,
     zip_reason,
 )
