@@ -330,7 +330,6 @@ def test_a_dose_of_2_5_mg_x_6_is_not_said_to_name_amounts_that_disagree():
     assert "do not agree" not in why, why
 
 
-@pin
 def test_a_boolean_cell_is_not_a_patient_id():
     # TRUE in the MRN column is a spreadsheet boolean, not an identifier (the import
     # already refuses an id that is a spreadsheet error such as #REF!).
