@@ -19,7 +19,6 @@ import sys
 import zipfile
 
 import openpyxl
-import pytest
 from openpyxl.comments import Comment
 from openpyxl.styles import Border, Side
 
@@ -27,7 +26,6 @@ from tests.support import ROOT, assert_balanced, import_bytes
 
 HEAD = ["MRN", "Collection Date", "Test", "Result", "Units"]
 DRAW = dt.date(2026, 3, 2)
-
 
 
 def _book(rows, head=HEAD, title="Labs"):
