@@ -696,6 +696,9 @@ def _read_comments(z: zipfile.ZipFile, scans: dict[str, SheetScan], texts: dict[
                     continue
                 words = b"".join(_COMMENT_TEXT.findall(m.group(2))).decode("utf-8", "replace")
                 text = " ".join(html.unescape(words).split())
+                if text.startswith("[Threaded comment]") and "Comment:" in text:
+                    # Excel 365 writes a threaded comment's legacy copy after a paragraph of its own
+                    text = "(threaded) " + text.split("Comment:", 1)[1].strip()
                 if text and len(scan.comments) < _MAX_COMMENTS:
                     scan.comments.append((int(parsed.group(2)), _column_number(parsed.group(1).upper()), text))
 

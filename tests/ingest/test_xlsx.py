@@ -907,6 +907,13 @@ def test_a_comment_on_a_result_cell_is_said_with_its_cell_row_and_text():
     ws["D2"].comment = Comment("Clumped sample - repeat requested", "lab")
     ws["E1"].comment = Comment("units  as\nreported", "lab")
     ws["D3"].comment = Comment("y" * 300, "lab")
+    # Excel 365's legacy copy of a threaded comment: its own paragraph, then the comment
+    ws["C2"].comment = Comment(
+        "[Threaded comment]\n\nYour version of Excel allows you to read this threaded comment; however, any "
+        "edits to it will get removed if the file is opened in a newer version of Excel. Learn more: "
+        "https://go.microsoft.com/fwlink/?linkid=870924\n\nComment:\n    EDTA tube, repeat in citrate",
+        "lab",
+    )
     buf = io.BytesIO()
     wb.save(buf)
     result = import_bytes(buf.getvalue(), "labs.xlsx")
@@ -916,6 +923,7 @@ def test_a_comment_on_a_result_cell_is_said_with_its_cell_row_and_text():
     assert notes == {
         (2, "the cell D2 carries a comment, not read as data: 'Clumped sample - repeat requested'"),
         (None, "the cell E1 carries a comment, not read as data: 'units as reported'"),
+        (2, "the cell C2 carries a comment, not read as data: '(threaded) EDTA tube, repeat in citrate'"),
         (3, "the cell D3 carries a comment, not read as data: '" + "y" * 200 + "…(300 characters)'"),
     }
 
