@@ -158,7 +158,8 @@ def normalise_doses(batch: DoseBatch) -> tuple[pa.Table, list[tuple[int, int]]]:
                 Problem(
                     r.row,
                     col(text.column, text.column),
-                    "the instructions name amounts that do not agree: enter the dose per administration "
+                    text.conflict
+                    or "the instructions name amounts that do not agree: enter the dose per administration "
                     "in a dose column",
                     text.source[:120],
                 )
@@ -378,6 +379,7 @@ class _DoseText:
     problem: str = ""  # an amount that is not one stated dose (a range, a sign ...)
     note: str = ""
     often: bool = False  # the problem is a schedule given more often than once a week
+    conflict: str = ""  # why the amounts are conflicting, where the instructions say more (Sig.why)
 
     @classmethod
     def of(cls, r: DoseRecord, is_stop: bool, decimal: str = UNKNOWN) -> _DoseText:
@@ -422,7 +424,7 @@ class _DoseText:
         if sig.problem and amount_here:
             return cls(dose, unit, freq, column=column, source=source, problem=sig.problem)
         if sig.conflicting and amount_here:
-            return cls(dose, unit, freq, conflicting=True, column=column, source=source)
+            return cls(dose, unit, freq, conflicting=True, column=column, source=source, conflict=sig.why)
         stated = sig.frequency or _freq_in_text(source)  # the frequency the instructions name
         clash = _frequency_clash(source, stated, freq) if column == "dose" else ""
         if clash:

@@ -43,6 +43,10 @@ SPREADSHEET_ERROR = (
     r"^#(?:N/A|REF!|VALUE!|DIV/0!|NAME\?|NULL!|NUM!|SPILL!|CALC!|GETTING_DATA|FORMULA NEVER COMPUTED(?: =.*)?)$"
 )
 
+#: A spreadsheet boolean standing where the id should be (a TRUE/FALSE cell, written as
+#: the Excel reader and spreadsheets write it): a yes/no, never a patient.
+SPREADSHEET_BOOLEAN = r"^(?:TRUE|FALSE)$"
+
 #: An id a spreadsheet turned into a number and wrote in exponent form ("9.43477E+09",
 #: "1.23E+05", "1E+11"; "9,43477E+09" where the decimal is a comma): the digits after the
 #: sixth are gone, so two patients' ids can become one (9434765919 and 9434765870 both
@@ -54,8 +58,8 @@ EXPONENT_FORM = r"^[+-]?\d+(?:[.,]\d+)?[eE][+-]\d{1,3}$"
 #: characters (bidi controls, zero-width characters, soft hyphen, BOM ...), private-use
 #: and unassigned-looking ranges, line and paragraph separators, spaces other than the
 #: ordinary space, variation selectors and invisible letters - or more than
-#: :data:`MAX_ID_LENGTH` characters, or a whole id that is a :data:`SPREADSHEET_ERROR` or
-#: a number in :data:`EXPONENT_FORM`.
+#: :data:`MAX_ID_LENGTH` characters, or a whole id that is a :data:`SPREADSHEET_ERROR`, a
+#: :data:`SPREADSHEET_BOOLEAN` or a number in :data:`EXPONENT_FORM`.
 REJECTED_CLASS = (
     "["
     "\\x00-\\x1f\\x7f-\\x9f"  # C0 and C1 controls
@@ -66,6 +70,7 @@ REJECTED_CLASS = (
     "]"
     f"|.{{{MAX_ID_LENGTH + 1}}}"
     f"|{SPREADSHEET_ERROR}"
+    f"|{SPREADSHEET_BOOLEAN}"
     f"|{EXPONENT_FORM}"
 )
 
@@ -110,6 +115,11 @@ def id_problem(pid: str) -> str:
         return ""
     if re.fullmatch(SPREADSHEET_ERROR, pid):
         return f"the patient id is the spreadsheet error {pid}, not an id: fix the id (or the formula) at the source"
+    if re.fullmatch(SPREADSHEET_BOOLEAN, pid):
+        return (
+            f"the patient id is the spreadsheet value {pid} (a yes/no cell), not an id: "
+            "check the column and fix the id at the source"
+        )
     if re.fullmatch(EXPONENT_FORM, pid):
         return exponent_form_problem(pid)
     if len(bad.group(0)) > 1:

@@ -165,6 +165,42 @@ def _decide_decimal(inp: LabInput, report: FileReport) -> tuple[str, pa.Array | 
     return sep, None
 
 
+#: A result cell that is a date (a workbook's date cell, "2026-01-03" or with its time).
+_DATE_VALUE = r"^\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2})?)?$"
+
+
+def _quoted(texts: pa.Array) -> pa.Array:
+    """Each text quoted in a reason, cut at :data:`SHOWN_VALUE` characters with its length
+    said ("xxx…(32,000 characters)"): a reason never carries a whole 32,000-character cell."""
+    texts = texts.cast(pa.string())
+    lengths = pc.utf8_length(texts)
+    cut = pc.binary_join_element_wise(
+        pc.utf8_slice_codeunits(texts, 0, SHOWN_VALUE),
+        "…(",
+        pc.cast(lengths, pa.string()),
+        " characters)",
+        "",
+    )
+    return pc.if_else(pc.greater(lengths, SHOWN_VALUE), cut, texts)
+
+
+def _junk_reasons(values: pa.Array, trailing: pa.Array, units: pa.Array) -> pa.Array:
+    """Why a value with text after its number beside a unit column is not read: a
+    percentage ("55%", a cell formatted as a percentage in Excel) beside a unit that is
+    not "%" is said as such, never scaled to fit; any other text is quoted, cut short."""
+    trailing = trailing.cast(pa.string())
+    percent = pc.binary_join_element_wise(
+        "the result is written as a percentage (",
+        _quoted(values),
+        ") but its unit is '",
+        _quoted(units),
+        "': not read as either (a cell formatted as a percentage in Excel?)",
+        "",
+    )
+    other = pc.binary_join_element_wise("unexpected text after the number: '", _quoted(trailing), "'", "")
+    return pc.if_else(pc.equal(pc.utf8_trim_whitespace(trailing), "%"), percent, other)
+
+
 class _Verdicts:
     """Per-record rejection codes; the message of a record is looked up only if rejected.
 
@@ -319,6 +355,16 @@ def _normalise(
     # --- value
     if inp.value_reason is not None:
         verdict.reject(pc.not_equal(inp.value_reason, ""), inp.value_reason, value_col)
+    verdict.reject(
+        pc.match_substring_regex(inp.value, _DATE_VALUE),
+        lambda: pc.binary_join_element_wise(
+            "the result is a date (",
+            inp.value,
+            "), not a number: a date in the result column (Excel may have turned a typed result into a date)",
+            "",
+        ),
+        value_col,
+    )
     decimal, numbers = _decide_decimal(inp, report)
     pv = parse_values(inp.value, decimal, numbers)
     if not pv.clean:
@@ -336,11 +382,7 @@ def _normalise(
         has_unit_col = pc.not_equal(unit_col, "")
         unit_text = pc.if_else(has_unit_col, unit_col, pc.if_else(has_trailing, trailing, name_unit))
         junk = pc.and_(has_trailing, pc.and_(has_unit_col, pa.array(~_same_unit(trailing, unit_col))))
-        verdict.reject(
-            junk,
-            lambda: pc.binary_join_element_wise("unexpected text after the number: '", trailing, "'", ""),
-            value_col,
-        )
+        verdict.reject(junk, lambda: _junk_reasons(inp.value, trailing, unit_col), value_col)
     elif inp.unit is None:
         unit_text = name_unit
     elif rec.name_unit is not None:

@@ -66,11 +66,13 @@ from dashboard.ingest.tabular import (
     MAX_LINE,
     RawTable,
     UnreadableFile,
+    compound_file_reason,
     decode,
     hl7_segments,
     read_delimited,
     refusal_from_head,
     sniff_container,
+    zip_reason,
 )
 from dashboard.patient_merge import is_blank, merge_details
 
@@ -563,9 +565,9 @@ def _read_source(src: Source, ctx: Context) -> list[tuple[FileReport, RawTable |
                 out[0][0].warn("the file name says text but the content is an Excel workbook; read as Excel")
             return out
         if container == "xls":
-            raise UnreadableFile("old Excel .xls files are not supported: save it as .xlsx or CSV")
+            raise UnreadableFile(compound_file_reason(src.data))
         if container == "zip":
-            raise UnreadableFile("this is a zip archive: extract it and import the files inside")
+            raise UnreadableFile(zip_reason(src.data))
         if container == "zip-bomb":
             raise UnreadableFile(
                 "the archive declares thousands of parts (a workbook has a few dozen); refused as a possible zip bomb"

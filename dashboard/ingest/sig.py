@@ -173,6 +173,9 @@ class Sig:
     # it is given more often than once a week (not part of equality: what is read is compared)
     unheld: str = field(default="", compare=False)
     often: bool = field(default=False, compare=False)
+    #: why the amounts are ``conflicting``, in words, where more can be said than that they
+    #: disagree ("2.5mg x 6": tablets, or times?); "" otherwise
+    why: str = field(default="", compare=False)
 
 
 def read_sig(text: str, strength_mg: float | None = None, decimal: str = UNKNOWN) -> Sig:
@@ -192,7 +195,7 @@ def read_sig(text: str, strength_mg: float | None = None, decimal: str = UNKNOWN
     problem = text_problem(t)  # "50-100 mg", "1 to 2 tablets", "-10 mg", "1.5e2 mg"
     t = re.sub(r"\s+", " ", t.replace("-", " "))
 
-    amount, conflicting, notes = "", False, []
+    amount, conflicting, notes, why = "", False, [], ""
 
     def number(token: str) -> float | None:
         nonlocal problem
@@ -214,6 +217,18 @@ def read_sig(text: str, strength_mg: float | None = None, decimal: str = UNKNOWN
         pass
     elif (_PRODUCT.search(t) or _SLASHED_PAIR.search(t)) and not totals:
         conflicting = True  # "2 x 500 mg": per tablet or per dose? "500mg/250mg": which? not guessed
+        shown = " ".join(text.split())[:80]
+        masses = {mg for v, u in found if v is not None and (mg := to_mg(v, u)) is not None}
+        if _SLASHED_PAIR.search(t):
+            why = (
+                f"'{shown}' names two amounts with a '/' between them: which one is the dose is not guessed; "
+                "enter the dose per administration in mg in a dose column"
+            )
+        elif len(masses) == 1 and not counts:  # "2.5mg x 6", "2 x 500 mg": one amount and a multiplier
+            why = (
+                f"'{shown}' multiplies an amount by a number: so many tablets of that strength, or that amount so "
+                "many times? The dose per administration is not guessed: enter it in mg in a dose column"
+            )
     elif totals:
         conflicting = len(totals) > 1
         total = next(iter(totals))
@@ -245,4 +260,6 @@ def read_sig(text: str, strength_mg: float | None = None, decimal: str = UNKNOWN
         frequency = ""  # never the nearest schedule the model has ("weekly" of "3x weekly")
     if problem:
         return Sig("", frequency, problem=problem, unheld=unheld, often=often)
-    return Sig(amount, frequency, conflicting, note="; ".join(dict.fromkeys(notes)), unheld=unheld, often=often)
+    return Sig(
+        amount, frequency, conflicting, note="; ".join(dict.fromkeys(notes)), unheld=unheld, often=often, why=why
+    )

@@ -182,6 +182,40 @@ def sniff_container(data: bytes) -> str:
     return "text"
 
 
+#: The stream in which Office keeps a password-protected workbook, as its compound file's
+#: directory names it (UTF-16LE).
+_ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
+_ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
+
+
+def compound_file_reason(data: bytes) -> str:
+    """Why a compound (OLE2) file is not read: Excel saves a workbook with a password as
+    an encrypted package inside one, the container of old .xls files; each is named."""
+    if _ENCRYPTED_PACKAGE in data:
+        return (
+            "the workbook is password-protected (encrypted) and cannot be read: remove the password in Excel "
+            "(File > Info > Protect Workbook > Encrypt with Password, clear it), save it again and import it"
+        )
+    return "old Excel .xls files are not supported: save it as .xlsx or CSV"
+
+
+def zip_reason(data: bytes) -> str:
+    """Why a zip that is no Excel workbook is not read: an OpenDocument spreadsheet
+    (LibreOffice's .ods) is named; any other archive is to be extracted."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            info = z.getinfo("mimetype")
+            kind = z.read(info)[:200] if info.file_size < 1000 else b""
+    except (KeyError, zipfile.BadZipFile, OSError, NotImplementedError, RuntimeError, EOFError):
+        kind = b""
+    if kind.strip().startswith(_ODS_MIMETYPE):
+        return (
+            "this is an OpenDocument spreadsheet (.ods, from LibreOffice or OpenOffice), which this dashboard does "
+            "not read: open it and save it as Excel (.xlsx) or CSV, then import that"
+        )
+    return "this is a zip archive: extract it and import the files inside"
+
+
 def _zip_entries(data: bytes) -> int:
     """The number of parts a zip's end record declares (0 when it has none)."""
     tail = data[-(65536 + 22) :]
@@ -982,6 +1016,7 @@ def table_from_records(
     header = dedupe_header(records[header_idx])
     # drop trailing empty header cells that have no data under them
     width = len(header)
+    merged_down = _fill_merged_down(records, header_idx, header, merged or [], first_row)
     cols: list[list[str]] = [[] for _ in range(width)]
     rows: list[int] = []
     rejected: list[Problem] = []
@@ -1014,7 +1049,55 @@ def table_from_records(
         )
     if blank:
         table.warnings.append(Problem(None, None, f"{blank} blank row(s) ignored"))
+    if merged_down:
+        table.warnings.append(Problem(None, None, merged_down))
     return table
+
+
+def _fill_merged_down(
+    records: list[list[str]],
+    header_idx: int,
+    header: list[str],
+    merged: list[tuple[int, int, int, int]],
+    first_row: int,
+) -> str:
+    """A data cell merged down over several rows (an MRN and a date merged over the
+    results of one draw) is shown by Excel beside each row it covers, but stored in its
+    first cell only: its value is read for each covered row that holds data and whose own
+    cell is empty (a covered cell holding a value keeps it).  Returns the report's note
+    ("" when no cell was filled).  Merges in or above the header are the header's
+    (:func:`_merged_over_header`)."""
+    filled: list[str] = []
+    count = 0
+    budget = 2 * len(records) + 1000  # overlapping ranges (never written by Excel) cannot make this quadratic
+    for r1, c1, r2, c2 in merged:
+        if r1 <= header_idx or r2 <= r1 or c1 >= len(header) or r1 >= len(records) or budget <= 0:
+            continue
+        top = records[r1][c1].strip() if c1 < len(records[r1]) else ""
+        if not top:
+            continue
+        rows = []
+        for i in range(r1 + 1, min(r2, len(records) - 1) + 1):
+            budget -= 1
+            rec = records[i]
+            if is_blank(rec) or (c1 < len(rec) and rec[c1].strip()):
+                continue
+            if c1 >= len(rec):
+                rec.extend([""] * (c1 + 1 - len(rec)))
+            rec[c1] = top
+            rows.append(i + first_row)
+        if rows:
+            count += 1
+            ref = f"{column_letters(c1 + 1)}{r1 + first_row}:{column_letters(c2 + 1)}{r2 + first_row}"
+            shown = top if len(top) <= 60 else top[:60] + "…"
+            filled.append(f"'{header[c1][:60]}' {shown!r} over {ref}, rows {r1 + first_row}–{rows[-1]}")
+    if not count:
+        return ""
+    listed = "; ".join(filled[:5]) + (f"; and {count - 5} more" if count > 5 else "")
+    return (
+        f"{count} cell(s) merged over several rows were read for each row they cover, as Excel shows "
+        f"them beside each ({listed}): check the rows belong together"
+    )
 
 
 def _merged_over_header(

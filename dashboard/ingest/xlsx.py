@@ -9,7 +9,9 @@ An .xlsx is a zip of XML parts.  Before any parser sees it, :func:`check_workboo
   position of rows and cells written without one), never from the ``<dimension>`` the
   sheet declares: a 5 KB workbook declaring ``A1:XFD1048576`` is read as the few cells
   it holds, while a sheet whose cells really span a million rows by 16,384 columns is
-  refused with the reason before a parser allocates a cell of it;
+  refused with the reason before a parser allocates a cell of it.  A cell that holds
+  nothing (``<c r="E1048576" s="3"/>``: a border dragged down the sheet) is formatting,
+  not data, and is not counted, as calamine does not read it;
 * collects error cells (``#VALUE!``, ``#N/A``), which calamine reads as empty, so that
   they are reported by their text as before, and formula cells holding no value (a
   workbook written by a program and never opened in Excel), kept as
@@ -31,6 +33,7 @@ import re
 import struct
 import zipfile
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 import numpy as np
 import pyarrow as pa
@@ -97,6 +100,14 @@ class SheetScan:
     hidden_columns: list[int] = field(default_factory=list)
     #: number cells formatted with zeros alone ("0000000"): (row, col) -> digits shown
     padded: dict[tuple[int, int], int] = field(default_factory=dict)
+    #: number cells with a percentage format ("0%", "0.0%"): (row, col) -> for each
+    #: section of the format (positive; negative; zero), whether it shows a percentage
+    percent: dict[tuple[int, int], tuple[bool, ...]] = field(default_factory=dict)
+    #: comments on cells (Excel's notes; calamine does not read them): (row, col, text)
+    comments: list[tuple[int, int, str]] = field(default_factory=list)
+    #: formula cells holding a stored value (row, col) -> the formula's text (up to 60
+    #: characters; "" for a shared formula's other cells)
+    formulas: dict[tuple[int, int], str] = field(default_factory=dict)
 
     @property
     def rows(self) -> int:
@@ -149,15 +160,18 @@ def check_workbook(data: bytes) -> WorkbookScan:
             scans: dict[str, SheetScan] = {}
             texts: dict[str, bytes] = {}
             styles = next((i for i in infos if i.filename.lower().endswith("styles.xml")), None)
-            padding = _padding_styles(z.read(styles)) if styles and styles.file_size < 10_000_000 else {}
+            style_xml = z.read(styles) if styles and styles.file_size < 10_000_000 else b""
+            padding = _padding_styles(style_xml) if style_xml else {}
+            percent = _percent_styles(style_xml) if style_xml else {}
             for info in infos:
                 if info.is_dir():
                     continue
-                scan = _scan_part(z, info, padding)
+                scan = _scan_part(z, info, padding, percent)
                 if scan is not None:
                     scans[info.filename] = scan
                 elif info.filename.endswith((".rels", "workbook.xml")) and info.file_size < 10_000_000:
                     texts[info.filename] = z.read(info)
+            _read_comments(z, scans, texts)
     except zipfile.BadZipFile as exc:
         raise UnreadableFile(f"the Excel file is damaged ({_zip_words(exc)})") from None
     except (zipfile.LargeZipFile, NotImplementedError, EOFError, OSError, RuntimeError):
@@ -210,6 +224,8 @@ _TAG_END = re.compile(rb"<[^>\"']*(?:(?:\"[^\"]*\"|'[^']*')[^>\"']*)*>")
 _TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(row|c)(?=[\s/>])((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>")
 _ATTR_R = re.compile(rb"(?:^|\s)r\s*=\s*(?:\"([^\"]*)\"|'([^']*)')")
 _REF = re.compile(r"^([A-Za-z]{1,3})?(\d{1,9})$")
+#: The end tag of a cell, right after its start tag: a cell holding nothing.
+_END_CELL = re.compile(rb"</(?:[A-Za-z_][\w.-]*:)?c>")
 _ERROR_CELL = re.compile(
     rb"<(?:[\w.-]+:)?c\s((?:[^>\"']|\"[^\"]*\"|'[^']*')*\bt\s*=\s*[\"']e[\"'](?:[^>\"']|\"[^\"]*\"|'[^']*')*)>(.*?)</(?:[\w.-]+:)?c>",
     re.DOTALL,
@@ -259,7 +275,12 @@ def _blocks(z: zipfile.ZipFile, info: zipfile.ZipInfo):
             yield buf
 
 
-def _scan_part(z: zipfile.ZipFile, info: zipfile.ZipInfo, padding: dict[int, int] | None = None) -> SheetScan | None:
+def _scan_part(
+    z: zipfile.ZipFile,
+    info: zipfile.ZipInfo,
+    padding: dict[int, int] | None = None,
+    percent: dict[int, tuple[bool, ...]] | None = None,
+) -> SheetScan | None:
     """Measure the cells of a worksheet part (None for a part with no ``sheetData``).
 
     Fast path: when every cell tag starts ``<c r="``, the references are read with
@@ -304,6 +325,8 @@ def _scan_part(z: zipfile.ZipFile, info: zipfile.ZipInfo, padding: dict[int, int
             _formulas_without_values(buf, scan)
         if padding and b" s=" in buf:
             _padded_cells(buf, scan, padding)
+        if percent and b" s=" in buf:
+            _percent_cells(buf, scan, percent)
     if scan is None:
         return None
     if not fast or tags != refs:
@@ -362,8 +385,31 @@ def _fast_block(buf: bytes, prefix: bytes, scan: SheetScan) -> tuple[int, int, b
     for j in range(3):
         take = n_letters > j
         col[take] = col[take] * 26 + (window[take, j].astype(np.int64) - 64)
-    scan.add(row, col)
+    filled = ~_empty_cells(a, n, at, prefix)
+    scan.add(row[filled], col[filled])
     return tags, len(at), True
+
+
+def _empty_cells(a: np.ndarray, n: int, at: np.ndarray, prefix: bytes) -> np.ndarray:
+    """Which cells, their reference starting at ``at``, hold nothing: a tag closed on
+    itself (``<c r="E9" s="3"/>``) or followed at once by its end tag (``<c r="E9"
+    s="3"></c>``): formatting, no value.  A cell is taken as empty only when its tag is
+    plainly written (double quotes in pairs, no single quote): anything else counts."""
+    gt = np.flatnonzero(a[:n] == ord(">"))
+    if not len(gt):
+        return np.zeros(len(at), dtype=bool)
+    idx = np.searchsorted(gt, at)
+    closed = idx < len(gt)
+    end = gt[np.minimum(idx, len(gt) - 1)]
+    dq = np.concatenate(([0], np.cumsum(a[:n] == ord('"'))))
+    sq = np.concatenate(([0], np.cumsum(a[:n] == ord("'"))))
+    plain = closed & ((dq[end] - dq[at]) % 2 == 1) & (sq[end] == sq[at])
+    self_closed = a[end - 1] == ord("/")
+    close = np.frombuffer(b"</" + prefix + b"c>", dtype=np.uint8)
+    pair = np.ones(len(at), dtype=bool)
+    for j, byte in enumerate(close):
+        pair &= a[np.minimum(end + 1 + j, len(a) - 1)] == byte
+    return plain & (self_closed | pair)
 
 
 def _leading(mask: np.ndarray) -> np.ndarray:
@@ -399,6 +445,8 @@ class _Placer:
                 self.row = int(parsed.group(2))
             else:
                 self.col += 1
+            if m.group(2).rstrip().endswith(b"/") or _END_CELL.match(xml, m.end()):
+                continue  # formatting alone, no value: placed (the next cell follows it), not counted
             self.rows.append(max(self.row, 1))
             self.cols.append(self.col)
             if len(self.rows) >= 1_000_000:
@@ -443,7 +491,8 @@ def _formulas_without_values(buf: bytes, scan: SheetScan) -> None:
     with their formula, as error cells are kept by their text."""
     for m in _FORMULA_CELL.finditer(buf):
         inner = m.group(2)
-        if _ANY_VALUE.search(inner):
+        computed = _ANY_VALUE.search(inner) is not None
+        if computed and len(scan.formulas) >= _MAX_FORMULAS_KEPT:
             continue
         ref = _ATTR_R.search(m.group(1))
         text = (ref.group(1) or ref.group(2) or b"").decode("utf-8", "replace").strip() if ref else ""
@@ -453,7 +502,36 @@ def _formulas_without_values(buf: bytes, scan: SheetScan) -> None:
         formula = _FORMULA_TEXT.search(inner)
         shown = html.unescape(formula.group(1).decode("utf-8", "replace")).strip() if formula else ""
         where = (int(parsed.group(2)), _column_number(parsed.group(1).upper()))
-        scan.errors.setdefault(where, f"{NOT_COMPUTED} ={shown}" if shown else NOT_COMPUTED)
+        if computed:
+            scan.formulas[where] = shown  # its stored value is read; the report says it was computed
+        else:
+            scan.errors.setdefault(where, f"{NOT_COMPUTED} ={shown}" if shown else NOT_COMPUTED)
+
+
+#: The formula cells with a stored value kept per sheet for the report's note.
+_MAX_FORMULAS_KEPT = 100_000
+
+
+def _say_formulas(records: list[list[str]], scan: SheetScan, offset: int) -> str:
+    """The report's note on the cells read from formulas ("" when none holds data): their
+    values were computed by the workbook (and may be stale if a program edited it since),
+    not typed or reported by the lab."""
+    count, example = 0, ""
+    for (r, c), formula in sorted(scan.formulas.items()):
+        i = r - 1 - offset
+        if (r, c) in scan.errors or not (0 <= i < len(records) and c <= len(records[i])):
+            continue
+        if not records[i][c - 1].strip():
+            continue
+        count += 1
+        if formula and not example:
+            example = f"{column_letters(c)}{r} ={formula} gave {records[i][c - 1][:40]}"
+    if not count:
+        return ""
+    return (
+        f"{count} cell(s) hold formulas: the values the workbook computed and stored were read, not values "
+        f"typed or reported by the lab{f' ({example})' if example else ''}; check them against the source"
+    )
 
 
 #: A cell's start tag (its attributes), any namespace prefix.
@@ -505,6 +583,145 @@ def _padded_cells(buf: bytes, scan: SheetScan, padding: dict[int, int]) -> None:
         if parsed and parsed.group(1):
             where = (int(parsed.group(2)), _column_number(parsed.group(1).upper()))
             scan.padded[where] = padding[int(style.group(1))]
+
+
+#: Excel's built-in percentage formats (``numFmtId`` 9 "0%" and 10 "0.00%"), which a
+#: workbook uses without writing them in ``styles.xml``.
+_BUILTIN_PERCENT = {9: (True,), 10: (True,)}
+#: What in a format code is shown as written, never a placeholder: quoted text, an
+#: escaped character, a [colour] or [condition], "_x" (a space) and "*x" (a fill).
+_FORMAT_LITERAL = re.compile(r'"[^"]*"|\\.|\[[^\]]*\]|_.|\*.')
+
+
+def _format_sections(code: str) -> list[str]:
+    """A format code cut at its ";" (never one quoted or escaped)."""
+    sections: list[str] = []
+    part: list[str] = []
+    quoted = escaped = False
+    for ch in code:
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif ch == '"':
+            quoted = not quoted
+        elif ch == ";" and not quoted:
+            sections.append("".join(part))
+            part = []
+            continue
+        part.append(ch)
+    sections.append("".join(part))
+    return sections
+
+
+def _percent_sections(code: str) -> tuple[bool, ...]:
+    """For each section of a number format code (positive; negative; zero), whether it
+    shows the number as a percentage: one "%" outside quotes and escapes (Excel then shows
+    the number x 100).  A literal "%" (``0"%"``, ``0\\%``) multiplies nothing."""
+    return tuple(_FORMAT_LITERAL.sub("", part).count("%") == 1 for part in _format_sections(code)[:3])
+
+
+def _percent_styles(styles: bytes) -> dict[int, tuple[bool, ...]]:
+    """The cell styles (positions in ``cellXfs``) whose number format shows a percentage
+    ("0%", "0.0%", "#,##0.00%"; the built-in 9 and 10) -> :func:`_percent_sections`."""
+    formats: dict[int, tuple[bool, ...]] = dict(_BUILTIN_PERCENT)
+    for m in _NUM_FMT.finditer(styles):
+        fid, code = _FMT_ID.search(m.group(1)), _FMT_CODE.search(m.group(1))
+        if fid and code:
+            text = html.unescape((code.group(1) or code.group(2) or b"").decode("utf-8", "replace"))
+            formats[int(fid.group(1))] = _percent_sections(text)
+    xfs = _CELL_XFS.search(styles)
+    out: dict[int, tuple[bool, ...]] = {}
+    for i, m in enumerate(_XF.finditer(xfs.group(0)) if xfs else ()):
+        fid = _FMT_ID.search(m.group(1))
+        sections = formats.get(int(fid.group(1))) if fid else None
+        if sections and any(sections):
+            out[i] = sections
+    return out
+
+
+def _percent_cells(buf: bytes, scan: SheetScan, percent: dict[int, tuple[bool, ...]]) -> None:
+    """The number cells of one block with a percentage style (:func:`_percent_styles`)."""
+    if len(scan.percent) >= 5_000_000:
+        return
+    for m in _CELL_START.finditer(buf):
+        attrs = m.group(1)
+        style = _ATTR_S.search(attrs)
+        if style is None or int(style.group(1)) not in percent:
+            continue
+        kind = _ATTR_T.search(attrs)
+        if kind is not None and kind.group(1) != b"n":
+            continue  # text, a shared string, a boolean, an error: a number format never applies
+        ref = _ATTR_R.search(attrs)
+        parsed = _REF.match((ref.group(1) or ref.group(2) or b"").decode("ascii", "replace").strip()) if ref else None
+        if parsed and parsed.group(1):
+            scan.percent[(int(parsed.group(2)), _column_number(parsed.group(1).upper()))] = percent[int(style.group(1))]
+
+
+_RELS_TYPED = re.compile(
+    rb"<(?:[\w.-]+:)?Relationship\s(?=[^>]*\bType\s*=\s*[\"']([^\"']+)[\"'])(?=[^>]*\bTarget\s*=\s*[\"']([^\"']+)[\"'])"
+)
+_COMMENT = re.compile(
+    rb"<(?:[\w.-]+:)?comment\s((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>(.*?)</(?:[\w.-]+:)?comment>", re.DOTALL
+)
+_COMMENT_REF = re.compile(rb"(?:^|\s)ref\s*=\s*[\"']([A-Za-z]{1,3}\d{1,9})[\"']")
+_COMMENT_TEXT = re.compile(rb"<(?:[\w.-]+:)?t(?:\s[^>]*)?>([^<]*)</(?:[\w.-]+:)?t>")
+#: The comments kept per sheet (each said in the report, the first few in full).
+_MAX_COMMENTS = 1000
+
+
+def _read_comments(z: zipfile.ZipFile, scans: dict[str, SheetScan], texts: dict[str, bytes]) -> None:
+    """The comments (notes) on each sheet's cells, from the comments part its
+    relationships name: calamine reads none, and a lab's comment on a result ("clumped
+    sample") is part of what the file says about it."""
+    for part, scan in scans.items():
+        rels = texts.get(posixpath.join(posixpath.dirname(part), "_rels", posixpath.basename(part) + ".rels"), b"")
+        for kind, target in _RELS_TYPED.findall(rels):
+            if not kind.endswith(b"/comments"):
+                continue
+            t = html.unescape(target.decode("utf-8", "replace"))
+            path = (
+                t.lstrip("/") if t.startswith("/") else posixpath.normpath(posixpath.join(posixpath.dirname(part), t))
+            )
+            try:
+                info = z.getinfo(path)
+            except KeyError:
+                continue
+            if info.file_size > 10_000_000:
+                continue
+            for m in _COMMENT.finditer(z.read(info)):
+                ref = _COMMENT_REF.search(m.group(1))
+                parsed = _REF.match(ref.group(1).decode("ascii")) if ref else None
+                if not (parsed and parsed.group(1)):
+                    continue
+                words = b"".join(_COMMENT_TEXT.findall(m.group(2))).decode("utf-8", "replace")
+                text = " ".join(html.unescape(words).split())
+                if text.startswith("[Threaded comment]") and "Comment:" in text:
+                    # Excel 365 writes a threaded comment's legacy copy after a paragraph of its own
+                    text = "(threaded) " + text.split("Comment:", 1)[1].strip()
+                if text and len(scan.comments) < _MAX_COMMENTS:
+                    scan.comments.append((int(parsed.group(2)), _column_number(parsed.group(1).upper()), text))
+
+
+def _say_comments(table: RawTable, scan: SheetScan) -> None:
+    """A note per comment on a cell of the sheet (the first 20; then their count), on a
+    result or on the header alike: the comment is not read as data, but never dropped
+    without a word."""
+    rows = set(table.row_numbers.to_pylist())
+    shown = sorted(scan.comments)
+    for r, c, text in shown[:20]:
+        quoted = text if len(text) <= 200 else f"{text[:200]}…({len(text):,} characters)"
+        table.warnings.append(
+            Problem(
+                r if r in rows else None,
+                None,
+                f"the cell {column_letters(c)}{r} carries a comment, not read as data: '{quoted}'",
+            )
+        )
+    if len(shown) > 20:
+        table.warnings.append(
+            Problem(None, None, f"{len(shown) - 20} more cell(s) carry comments, not read as data: see the workbook")
+        )
 
 
 # --------------------------------------------------------------------------- sheet names
@@ -662,6 +879,8 @@ def _read_sheet(name: str, wb, sheet: str, scan: SheetScan | None) -> RawTable |
                     records[i][ec - 1] = shown
     if scan is not None and scan.padded:
         _pad(records, scan.padded, offset)
+    percent_note = _as_percentages(records, scan.percent, offset) if scan is not None and scan.percent else ""
+    formula_note = _say_formulas(records, scan, offset) if scan is not None and scan.formulas else ""
     while records and is_blank(records[-1]):
         records.pop()
     if not records or all(is_blank(r) for r in records):
@@ -672,8 +891,13 @@ def _read_sheet(name: str, wb, sheet: str, scan: SheetScan | None) -> RawTable |
     records = [[] for _ in range(above)] + records
     first_row = offset + 1 - above
     table = table_from_records(name, records, sheet=sheet, first_row=first_row, merged=_merged(ws, first_row))
+    for note in (percent_note, formula_note):
+        if note:
+            table.warnings.append(Problem(None, None, note))
     if scan is not None:
         _say_hidden(table, scan)
+    if scan is not None and scan.comments:
+        _say_comments(table, scan)
     if scan is not None and _declared_too_large(scan.declared):
         table.warnings.append(
             Problem(
@@ -697,10 +921,42 @@ def _pad(records: list[list[str]], padded: dict[tuple[int, int], int], offset: i
                 records[i][c - 1] = text.zfill(width)
 
 
+_PLAIN_NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
+
+
+def _as_percentages(records: list[list[str]], percent: dict[tuple[int, int], tuple[bool, ...]], offset: int) -> str:
+    """A number in a percentage format is read as Excel shows it: 0.55 in "0%" is "55%"
+    (typing 55% in Excel stores 0.55).  The stored number is kept to its last digit
+    (0.5534 in "0%" is read "55.34%", shown "55%"), multiplied in decimal (never 55.00000000000001).
+    Returns the report's note ("" when no cell was read so)."""
+    count = 0
+    example = ""
+    for (r, c), sections in sorted(percent.items()):
+        i = r - 1 - offset
+        if not (0 <= i < len(records) and c <= len(records[i])):
+            continue
+        text = records[i][c - 1]
+        if not _PLAIN_NUMBER.fullmatch(text):
+            continue
+        number = Decimal(text)
+        section = 1 if number < 0 and len(sections) > 1 else 2 if number == 0 and len(sections) > 2 else 0
+        if not sections[section]:
+            continue
+        shown = format(number.scaleb(2).normalize(), "f")
+        records[i][c - 1] = f"{shown}%"
+        count += 1
+        if not example:
+            example = f"{column_letters(c)}{r} holds {text}, shown {shown}%: read as {shown} %, never {text} %"
+    if not count:
+        return ""
+    return f"{count} cell(s) formatted as percentages were read as Excel shows them, x 100 ({example})"
+
+
 def _merged(ws, first_row: int) -> list[tuple[int, int, int, int]]:
     """The sheet's merged cell ranges as positions in its records (first row, first
     column, last row, last column; records start at spreadsheet row ``first_row`` and
-    column A); only those starting in the first 50 records, where a header is looked for."""
+    column A): those starting in the first 50 records may be the header's (H162), those
+    below it data cells merged down over several rows, read for each row they cover."""
     try:
         ranges = ws.merged_cell_ranges or []
     except Exception:  # a damaged <mergeCells>: the header is read as the cells say
@@ -708,7 +964,7 @@ def _merged(ws, first_row: int) -> list[tuple[int, int, int, int]]:
     out = []
     for (r1, c1), (r2, c2) in ranges:
         top = r1 + 1 - first_row
-        if 0 <= top < 50:
+        if top >= 0:
             out.append((top, c1, r2 + 1 - first_row, c2))
     return out
 

@@ -124,11 +124,21 @@ def test_dose_column_amounts_and_instructions(imp, dose, frequency, mg_per_day):
     assert r.doses_df().iloc[0]["mg_per_day"] == mg_per_day
 
 
-@pytest.mark.parametrize("dose", ["2 x 500 mg", "2.5mg x 6 tabs (15mg)", "500 mg in the morning and 1 g at night"])
-def test_dose_column_with_disagreeing_amounts_is_rejected(imp, dose):
+@pytest.mark.parametrize(
+    ("dose", "said"),
+    [
+        # one amount and a multiplier (probe 15 F9): two tablets of 500 mg, or 500 mg twice?
+        ("2 x 500 mg", "'2 x 500 mg' multiplies an amount by a number"),
+        ("2.5mg x 6", "'2.5mg x 6' multiplies an amount by a number: so many tablets of that strength, or that"),
+        ("2.5mg x 6 tabs (15mg)", "do not agree"),
+        ("500 mg in the morning and 1 g at night", "do not agree"),
+        ("500mg/250mg", "names two amounts with a '/' between them"),
+    ],
+)
+def test_dose_column_with_disagreeing_amounts_is_rejected(imp, dose, said):
     r = imp(f'patient,drug,dose,frequency,start\np1,Mycophenolate mofetil,"{dose}",BID,2024-01-01\n')
     f = r.report.files[0]
-    assert r.doses.num_rows == 0 and "do not agree" in f.problems[0].message
+    assert r.doses.num_rows == 0 and said in f.problems[0].message
 
 
 AMBIGUOUS_NAMES = """patient_id,drug,dose,dose_unit,frequency,start

@@ -179,6 +179,36 @@ def test_rows_whose_patient_id_is_a_spreadsheet_error_are_rejected_in_labs_doses
     assert result.report.files[0].rows_rejected == 1
 
 
+def test_a_spreadsheet_boolean_is_not_a_patient_id_in_a_workbook_or_a_text_file():
+    """Probe 15 F10: a TRUE cell in the MRN column of a workbook is read "TRUE"; like a
+    spreadsheet error it names no patient (two such rows would be one patient "TRUE").
+    The row of 12001 beside it is read; a dose row of "FALSE" is rejected the same way.
+    An id that only contains the letters ("TRUE1", "true") is an id like any other."""
+    import datetime as dt
+    import io
+
+    import openpyxl
+
+    from tests.support import import_bytes
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["MRN", "Collected", "Test", "Result", "Units"])
+    ws.append([True, dt.date(2026, 3, 2), "WBC", 3.1, "10^9/L"])
+    ws.append(["12001", dt.date(2026, 3, 2), "WBC", 3.2, "10^9/L"])
+    buf = io.BytesIO()
+    wb.save(buf)
+    result = import_bytes(buf.getvalue(), "labs.xlsx")
+    assert_balanced(result)
+    assert result.labs.column("patient_id").to_pylist() == ["12001"]
+    (p,) = result.report.files[0].problems
+    assert p.row == 2 and p.message.startswith("the patient id is the spreadsheet value TRUE (a yes/no cell)")
+    doses = "patient_id,drug,dose,unit,frequency,start\nFALSE,Azathioprine,100,mg,daily,2024-01-01\n"
+    result = import_text(doses, "doses.csv")
+    assert result.report.files[0].rows_rejected == 1 and result.doses.num_rows == 0
+    assert id_problem("TRUE1") == "" and id_problem("true") == ""
+
+
 def test_a_patient_id_in_scientific_notation_is_rejected():
     # probe 5 F9. 9434765919 and 9434765870 both display as 9.43477E+09 in Excel: the digits
     # that tell the two patients apart are gone, so the id cannot be trusted to name one patient.

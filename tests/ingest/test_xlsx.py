@@ -18,6 +18,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from openpyxl.comments import Comment
 
 from dashboard.ingest import tabular
 from dashboard.ingest.tabular import UnreadableFile, is_blank, table_from_records
@@ -238,6 +239,16 @@ LABS = b'<row r="1"><c r="A1" t="inlineStr"><is><t>patient_id</t></is></c><c r="
         (LABS + b'<row r="2"><c\n r="XFD3"><v>1</v></c></row>', (1, 3, 1, 16384)),
         # text that looks like a reference is not one
         (LABS + b'<row r="2"><c r="A2" t="inlineStr"><is><t> r="XFD1048576"</t></is></c></row>', (1, 2, 1, 2)),
+        # probe 15 F2: a cell holding nothing (formatting alone, written by Excel when a
+        # border is dragged down the sheet) is not counted, in either reading ...
+        (LABS + b'<row r="1048576"><c r="E1048576" s="1"/></row>', (1, 1, 1, 2)),
+        (LABS + b'<row r="9"><c r="XFD9" s="1"></c></row>', (1, 1, 1, 2)),
+        (LABS + b"<row r='9'><c r='XFD9' s='1'/></row>", (1, 1, 1, 2)),
+        (LABS + b'<row r="3"><c r="B3" s="1"/><c><v>1</v></c><c s="1"/></row>', (1, 3, 1, 3)),
+        # ... but a cell with a value, a formula or an odd tag still counts
+        (LABS + b'<row r="9"><c r="XFD9" s="/>"><v>1</v></c></row>', (1, 9, 1, 16384)),
+        (LABS + b'<row r="9"><c r="XFD9" s="1"><f>A1</f></c></row>', (1, 9, 1, 16384)),
+        (LABS + b"<row r='9'><c r='XFD9' s='/>'><v>1</v></c></row>", (1, 9, 1, 16384)),
     ],
 )
 def test_a_sheets_extent_is_measured_from_its_cells(body, expected):
@@ -604,3 +615,348 @@ def test_an_mrn_number_with_a_zero_padding_format_is_read_as_excel_shows_it():
     assert read == [(0.7, "12345"), (0.8, "0012345"), (0.9, "678"), (1.0, "4321")]
     doses = result.doses_df()
     assert doses["patient_id"].tolist() == ["0012345"]
+
+
+# --------------------------------------------------------------------------- probe 15 F1: a percentage format
+
+
+def _fbc_with_formats(rows: list[list], formats: dict[str, str], head: list[str] | None = None) -> bytes:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Labs"
+    ws.append(head or ["MRN", "Collected", "Test", "Result", "Units"])
+    for r in rows:
+        ws.append(r)
+    for ref, code in formats.items():
+        ws[ref].number_format = code
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def test_a_percent_formatted_differential_in_the_long_layout_is_read_as_excel_shows_it():
+    """Typing 55% in Excel stores 0.55 with the format "0%"; 30.5% stores 0.305 ("0.0%").
+    Read as shown: neutrophils 55 % of WBC 6.0 = 3.3 x10^9/L (normal), lymphocytes 30.5 %
+    of 6.0 = 1.83 x10^9/L; read as stored they were 0.033 and 0.0183 (CTCAE grade 4).
+    The raw value kept is the one Excel shows, and the report says the cells were read so."""
+    data = _fbc_with_formats(
+        [
+            ["12001", dt.date(2026, 3, 2), "WBC", 6.0, "10^9/L"],
+            ["12001", dt.date(2026, 3, 2), "Neutrophils", 0.55, "%"],
+            ["12001", dt.date(2026, 3, 2), "Lymphocytes", 0.305, "%"],
+        ],
+        {"D3": "0%", "D4": "0.0%"},
+    )
+    result = import_bytes(data, "fbc.xlsx")
+    assert_balanced(result)
+    assert _values(result, "neutrophils") == [3.3]
+    assert _values(result, "lymphocytes") == [1.83]
+    labs = result.labs_df()
+    assert sorted(labs.loc[labs["analyte"] != "wbc", "source_value"]) == ["30.5%", "55%"]
+    notes = [w.message for w in result.report.files[0].warnings]
+    assert any("2 cell(s) formatted as percentages" in n and "D3" in n and "0.55" in n for n in notes), notes
+
+
+def test_a_percent_formatted_column_of_a_wide_sheet_is_read_and_a_literal_percent_sign_is_not_scaled():
+    """A wide sheet: "Neutrophils (%)" 0.55 in "0.0%" is 55 % (x WBC 5.0 = 2.75 x10^9/L);
+    "Lymphocytes (%)" 24 in the format 0"%" shows "24%" with the sign as quoted text, so
+    Excel does not multiply: 24 % of 5.0 = 1.2 x10^9/L (never 2,400 %)."""
+    data = _fbc_with_formats(
+        [["12001", dt.date(2026, 3, 2), 5.0, 0.55, 24]],
+        {"D2": "0.0%", "E2": '0"%"'},
+        head=["MRN", "Date", "WBC (10^9/L)", "Neutrophils (%)", "Lymphocytes (%)"],
+    )
+    result = import_bytes(data, "wide.xlsx")
+    assert_balanced(result)
+    assert _values(result, "neutrophils") == [2.75]
+    assert _values(result, "lymphocytes") == [1.2]
+
+
+def test_a_percent_formatted_cell_in_a_count_column_is_rejected_not_scaled():
+    """Platelets 0.45 in "0%" beside the unit 10^9/L: Excel shows 45%, a percentage of a
+    count that has none.  Neither 0.45 nor 45 x10^9/L is guessed: the row is rejected
+    saying the value is a percentage and the unit is not.  The same holds for a wide
+    column named with a count unit."""
+    data = _fbc_with_formats([["12001", dt.date(2026, 3, 2), "Platelets", 0.45, "10^9/L"]], {"D2": "0%"})
+    result = import_bytes(data, "labs.xlsx")
+    assert_balanced(result)
+    assert result.labs_df().empty
+    (why,) = [p.message for p in result.report.files[0].problems if p.row == 2]
+    assert "percentage (45%)" in why and "'10^9/L'" in why
+    wide = _fbc_with_formats([["12001", dt.date(2026, 3, 2), 0.06]], {"C2": "0%"}, head=["MRN", "Date", "WBC (10^9/L)"])
+    result = import_bytes(wide, "wide.xlsx")
+    assert_balanced(result)
+    assert result.labs_df().empty
+    assert any("percentage (6%)" in p.message for p in result.report.files[0].problems)
+
+
+def test_which_number_formats_show_a_percentage():
+    from dashboard.ingest.xlsx import _percent_sections
+
+    assert _percent_sections("0%") == (True,)
+    assert _percent_sections("#,##0.00%") == (True,)
+    assert _percent_sections("0.0%;[Red]-0.0%") == (True, True)
+    assert _percent_sections('0"%"') == (False,)  # quoted: shown as written
+    assert _percent_sections("0\\%") == (False,)  # escaped: shown as written
+    assert _percent_sections('0.0;"n/a %"') == (False, False)
+    assert _percent_sections("General") == (False,)
+
+
+# --------------------------------------------------------------------------- probe 15 F8, F11: reasons that say what the cell is
+
+
+def test_a_date_cell_in_the_result_column_is_said_to_be_a_date():
+    """ "3.1" typed in a German-locale Excel becomes the date 3 January 2026.  The row is
+    rejected (no result can be read from a date) with a reason that says so, quoting the
+    date, never "unexpected text after the number: '-01-03'"."""
+    data = _fbc_with_formats(
+        [
+            ["12001", dt.date(2026, 3, 2), "WBC", dt.date(2026, 1, 3), "10^9/L"],
+            ["12001", dt.date(2026, 3, 2), "Platelets", dt.datetime(2026, 1, 3, 8, 15), ""],
+        ],
+        {},
+    )
+    result = import_bytes(data, "labs.xlsx")
+    assert_balanced(result)
+    assert result.labs_df().empty
+    reasons = {p.row: p.message for p in result.report.files[0].problems}
+    assert "a date in the result column" in reasons[2] and "(2026-01-03)" in reasons[2]
+    assert "a date in the result column" in reasons[3] and "(2026-01-03 08:15:00)" in reasons[3]
+
+
+def test_a_reason_quotes_at_most_200_characters_of_a_long_cell_and_says_its_length():
+    """A result cell "3.1 " followed by 32,000 x: the text after the number is 32,000
+    characters; the reason quotes the first 200 and says the length (32000)."""
+    data = _fbc_with_formats([["12001", dt.date(2026, 3, 2), "WBC", "3.1 " + "x" * 32000, "10^9/L"]], {})
+    result = import_bytes(data, "labs.xlsx")
+    assert_balanced(result)
+    (p,) = result.report.files[0].problems
+    assert p.message == "unexpected text after the number: '" + "x" * 200 + "…(32000 characters)'"
+
+
+# --------------------------------------------------------------------------- probe 15 F2: formatting far below the data
+
+
+def test_formatting_far_below_the_data_is_not_a_stray_value_but_a_value_there_still_is():
+    """Excel writes a cell for every formatted cell, value or not: a border dragged down
+    column E to row 1,048,576 leaves empty cells there.  They hold nothing, so the sheet
+    is 2 rows and its one result (WBC 3.1 of 12001, row 2) is read.  A value at E1048576
+    is a stray value: 1,048,576 rows x 5 columns = 5,242,880 cells, over the 5,000,000
+    limit, and the sheet is refused saying so."""
+    head = b"".join(
+        b'<c r="%s1" t="inlineStr"><is><t>%s</t></is></c>' % (c.encode(), t.encode())
+        for c, t in zip("ABCDE", ["MRN", "Collected", "Test", "Result", "Units"], strict=True)
+    )
+    row = (
+        b'<row r="2"><c r="A2" t="inlineStr"><is><t>12001</t></is></c><c r="B2" t="inlineStr"><is><t>2026-03-02</t>'
+        b'</is></c><c r="C2" t="inlineStr"><is><t>WBC</t></is></c><c r="D2"><v>3.1</v></c>'
+        b'<c r="E2" t="inlineStr"><is><t>10^9/L</t></is></c></row>'
+    )
+    formatted = b"".join(b'<row r="%d"><c r="E%d" s="1"/></row>' % (r, r) for r in (3, 4, 500_000, 1_048_576))
+    result = import_bytes(workbook({"Labs": b'<row r="1">' + head + b"</row>" + row + formatted}), "labs.xlsx")
+    assert_balanced(result)
+    assert _values(result, "wbc") == [3.1]
+    assert result.labs_df()["source_row"].tolist() == [2]
+    stray = b'<row r="1048576"><c r="E1048576" t="inlineStr"><is><t>x</t></is></c></row>'
+    result = import_bytes(workbook({"Labs": b'<row r="1">' + head + b"</row>" + row + stray}), "labs.xlsx")
+    (f,) = result.report.files
+    assert "5,242,880 cells" in f.error and "stray value" in f.error
+    assert result.labs.num_rows == 0
+
+
+# --------------------------------------------------------------------------- probe 15 F3: data cells merged down
+
+
+def test_an_mrn_and_date_merged_down_over_a_draw_are_read_for_each_row_and_said():
+    """A hand-made sheet: MRN 12001 and the date 2 March merged down over the draw's three
+    results (A2:A4, B2:B4), as Excel shows them beside each.  Rows 3 and 4 are read for
+    12001 on 2 March (neutrophils 1.2, platelets 90), never "no patient id"; the next draw
+    (row 5, 12002, not merged) is its own.  A merge A6:A8 over a result row (7) and a
+    blank row (8): row 7 is read for 12003, row 8 stays blank (not a row to account for).
+    The report names the merged cells and their rows."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["MRN", "Collected", "Test", "Result", "Units"])
+    for r in [
+        ["12001", dt.date(2026, 3, 2), "WBC", 3.1, "10^9/L"],
+        [None, None, "Neutrophils", 1.2, "10^9/L"],
+        [None, None, "Platelets", 90, "10^9/L"],
+        ["12002", dt.date(2026, 3, 3), "WBC", 5.0, "10^9/L"],
+        ["12003", dt.date(2026, 3, 4), "WBC", 4.0, "10^9/L"],
+        [None, dt.date(2026, 3, 5), "WBC", 4.2, "10^9/L"],
+    ]:
+        ws.append(r)
+    for ref in ("A2:A4", "B2:B4", "A6:A8"):
+        ws.merge_cells(ref)
+    buf = io.BytesIO()
+    wb.save(buf)
+    result = import_bytes(buf.getvalue(), "labs.xlsx")
+    assert_balanced(result)
+    (f,) = result.report.files
+    assert (f.rows_read, f.rows_accepted, f.rows_rejected) == (6, 6, 0)
+    labs = result.labs_df()
+    got = sorted(
+        (int(r), p, str(d)[:10], a)
+        for r, p, d, a in zip(
+            labs["source_row"], labs["patient_id"], labs["collected_at"], labs["analyte"], strict=True
+        )
+    )
+    assert got == [
+        (2, "12001", "2026-03-02", "wbc"),
+        (3, "12001", "2026-03-02", "neutrophils"),
+        (4, "12001", "2026-03-02", "platelets"),
+        (5, "12002", "2026-03-03", "wbc"),
+        (6, "12003", "2026-03-04", "wbc"),
+        (7, "12003", "2026-03-05", "wbc"),
+    ]
+    (note,) = [w.message for w in f.warnings if "merged" in w.message]
+    assert note.startswith("3 cell(s) merged over several rows were read for each row they cover")
+    assert "'MRN' '12001' over A2:A4, rows 2–4" in note and "over A6:A8, rows 6–7" in note
+
+
+def test_a_cell_under_a_data_merge_that_holds_its_own_value_keeps_it():
+    """A covered cell holding a value (a program wrote it; Excel would have cleared it on
+    merging) is never overwritten: row 3 stays 12009."""
+    body = (
+        b'<row r="1"><c r="A1" t="inlineStr"><is><t>MRN</t></is></c><c r="B1" t="inlineStr"><is><t>Collected</t></is></c>'
+        b'<c r="C1" t="inlineStr"><is><t>Test</t></is></c><c r="D1" t="inlineStr"><is><t>Result</t></is></c>'
+        b'<c r="E1" t="inlineStr"><is><t>Units</t></is></c></row>'
+        + b"".join(
+            b'<row r="%d"><c r="A%d" t="inlineStr"><is><t>%s</t></is></c><c r="B%d" t="inlineStr"><is><t>2026-03-02</t>'
+            b'</is></c><c r="C%d" t="inlineStr"><is><t>WBC</t></is></c><c r="D%d"><v>%s</v></c>'
+            b'<c r="E%d" t="inlineStr"><is><t>10^9/L</t></is></c></row>' % (r, r, mrn, r, r, r, value, r)
+            for r, mrn, value in ((2, b"12001", b"3.1"), (3, b"12009", b"4.1"))
+        )
+    )
+    xml = (
+        b'<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        b"<sheetData>" + body + b'</sheetData><mergeCells count="1"><mergeCell ref="A2:A3"/></mergeCells></worksheet>'
+    )
+    result = import_bytes(workbook({"Labs": xml}), "labs.xlsx")
+    assert_balanced(result)
+    labs = result.labs_df()
+    assert sorted(zip(labs["source_row"], labs["patient_id"], strict=True)) == [(2, "12001"), (3, "12009")]
+
+
+# --------------------------------------------------------------------------- probe 15 F5: values computed by formulas
+
+
+def _labs_sheet(cells: list[tuple[str, str, str, bytes]], tail: bytes = b"") -> bytes:
+    """A sheet MRN | Collected | Test | Result | Units; ``cells``: (MRN, date, test, the
+    result cell's XML from its attributes on: b' t="e"><v>#N/A</v></c>')."""
+    head = b"".join(
+        b'<c r="%s1" t="inlineStr"><is><t>%s</t></is></c>' % (c.encode(), t.encode())
+        for c, t in zip("ABCDE", ["MRN", "Collected", "Test", "Result", "Units"], strict=True)
+    )
+    rows = b""
+    for r, (mrn, date, test, result) in enumerate(cells, start=2):
+        text = [(b"A", mrn), (b"B", date), (b"C", test)]
+        rows += b'<row r="%d">' % r
+        rows += b"".join(b'<c r="%s%d" t="inlineStr"><is><t>%s</t></is></c>' % (c, r, v.encode()) for c, v in text)
+        rows += b'<c r="D%d"' % r + result
+        rows += b'<c r="E%d" t="inlineStr"><is><t>10^9/L</t></is></c></row>' % r
+    ns = b'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    return (
+        b'<?xml version="1.0"?><worksheet '
+        + ns
+        + b'><sheetData><row r="1">'
+        + head
+        + b"</row>"
+        + rows
+        + b"</sheetData>"
+        + tail
+        + b"</worksheet>"
+    )
+
+
+def test_a_result_computed_by_a_formula_is_read_and_said_with_its_formula():
+    """D3 is =D2*0.4 with the value 1.24 Excel stored (40 % of the WBC 3.1): read as
+    1.24 x10^9/L, but the report says 1 cell holds a formula and quotes it, so that the
+    clinician knows the number was computed in the workbook, not reported by the lab.
+    The error formula in D4 (#DIV/0!) is rejected as an error, not counted as computed."""
+    sheet = _labs_sheet(
+        [
+            ("12001", "2026-03-02", "WBC", b"><v>3.1</v></c>"),
+            ("12001", "2026-03-02", "Neutrophils", b"><f>D2*0.4</f><v>1.24</v></c>"),
+            ("12001", "2026-03-02", "Platelets", b' t="e"><f>1/0</f><v>#DIV/0!</v></c>'),
+        ]
+    )
+    result = import_bytes(workbook({"Labs": sheet}), "labs.xlsx")
+    assert_balanced(result)
+    assert _values(result, "neutrophils") == [1.24]
+    (f,) = result.report.files
+    assert f.rows_rejected == 1
+    (note,) = [w.message for w in f.warnings if "formula" in w.message]
+    assert note.startswith("1 cell(s) hold formulas") and "D3 =D2*0.4 gave 1.24" in note
+
+
+# --------------------------------------------------------------------------- probe 15 F4: comments on cells
+
+
+def test_a_comment_on_a_result_cell_is_said_with_its_cell_row_and_text():
+    """Platelets 45 x10^9/L (CTCAE v5.0 grade 3, 50-25) with the lab's comment on D2
+    "Clumped sample - repeat requested" (a clumped sample: pseudothrombocytopenia).  The
+    result is read as it is; the report says the cell D2 of row 2 carries the comment and
+    quotes it.  A comment on the header cell E1 is said too; a 300-character comment is
+    quoted to its first 200 characters with its length."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["MRN", "Collected", "Test", "Result", "Units"])
+    ws.append(["12001", dt.date(2026, 3, 2), "Platelets", 45, "10^9/L"])
+    ws.append(["12001", dt.date(2026, 3, 2), "WBC", 4.0, "10^9/L"])
+    ws["D2"].comment = Comment("Clumped sample - repeat requested", "lab")
+    ws["E1"].comment = Comment("units  as\nreported", "lab")
+    ws["D3"].comment = Comment("y" * 300, "lab")
+    # Excel 365's legacy copy of a threaded comment: its own paragraph, then the comment
+    ws["C2"].comment = Comment(
+        "[Threaded comment]\n\nYour version of Excel allows you to read this threaded comment; however, any "
+        "edits to it will get removed if the file is opened in a newer version of Excel. Learn more: "
+        "https://go.microsoft.com/fwlink/?linkid=870924\n\nComment:\n    EDTA tube, repeat in citrate",
+        "lab",
+    )
+    buf = io.BytesIO()
+    wb.save(buf)
+    result = import_bytes(buf.getvalue(), "labs.xlsx")
+    assert_balanced(result)
+    assert _values(result, "platelets") == [45.0]
+    notes = {(w.row, w.message) for w in result.report.files[0].warnings if "comment" in w.message}
+    assert notes == {
+        (2, "the cell D2 carries a comment, not read as data: 'Clumped sample - repeat requested'"),
+        (None, "the cell E1 carries a comment, not read as data: 'units as reported'"),
+        (2, "the cell C2 carries a comment, not read as data: '(threaded) EDTA tube, repeat in citrate'"),
+        (3, "the cell D3 carries a comment, not read as data: '" + "y" * 200 + "…(300 characters)'"),
+    }
+
+
+# --------------------------------------------------------------------------- probe 15 F6, F7: what a file that is no .xlsx is
+
+
+def test_a_password_protected_workbook_an_old_xls_an_ods_and_a_zip_are_each_named():
+    """Excel saves a workbook with a password as a compound file holding the stream
+    "EncryptedPackage"; an old .xls is a compound file without it; LibreOffice's .ods is a
+    zip whose "mimetype" part names an OpenDocument spreadsheet; any other zip is an
+    archive.  Each is refused (one row-less file in the report) with its own advice."""
+    from tests.test_probe15 import _ods, encrypted_xlsx
+
+    old_xls = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 1016
+    plain = io.BytesIO()
+    with zipfile.ZipFile(plain, "w") as z:
+        z.writestr("labs.csv", "MRN,Date,WBC\n12001,2026-03-02,3.1\n")
+    cases = {
+        "clinic.xlsx": encrypted_xlsx(),
+        "old.xls": old_xls,
+        "labs.ods": _ods([["MRN", "Date", "WBC"], ["12001", "2026-03-02", "3.1"]]),
+        "export.zip": plain.getvalue(),
+    }
+    errors = {}
+    for name, data in cases.items():
+        result = import_bytes(data, name)
+        assert_balanced(result)
+        (f,) = result.report.files
+        errors[name] = f.error
+    assert errors["clinic.xlsx"].startswith("the workbook is password-protected (encrypted)")
+    assert "remove the password" in errors["clinic.xlsx"] and ".xls files" not in errors["clinic.xlsx"]
+    assert errors["old.xls"] == "old Excel .xls files are not supported: save it as .xlsx or CSV"
+    assert errors["labs.ods"].startswith("this is an OpenDocument spreadsheet (.ods")
+    assert "save it as Excel (.xlsx) or CSV" in errors["labs.ods"] and "extract" not in errors["labs.ods"]
+    assert errors["export.zip"] == "this is a zip archive: extract it and import the files inside"
