@@ -180,7 +180,7 @@ def panel_frame(
     # the Panel's "Dose checks": open checks above info (summary.dose_checks_open)
     n_checks = ids.map(summary["dose_checks_open"]).fillna(0).astype(int)
     check_texts = _open_check_texts(rv.dose_checks_df()).to_dict()
-    other_ids = other_ids_by_patient(aliases, ids.tolist()) if aliases else {}
+    other_ids = other_ids_by_patient(aliases, ids.tolist())  # H150, H330 (leading zeros)
     out = pd.DataFrame(
         {
             "Patient": ids,
