@@ -191,7 +191,6 @@ def test_a_reformatted_mrn_is_named_beside_the_patient_after_the_import(ws):
 # --------------------------------------------------------------------------- F5 audit export from the CLI
 
 
-@pytest.mark.xfail(strict=True, reason="probe16 F5: `workspace export` has no --as-of/--profile for an audit")
 def test_the_cli_exports_an_audit_of_a_past_date_under_bsr_2017(ws, tmp_path, capsys):
     """Week 4: the audit of week 1 (as of 6 Nov 2026) under "BSR 2017 / NICE" (the profile
     "kept so that old audits reproduce", README).  `review` takes --as-of and --profile;
@@ -204,7 +203,7 @@ def test_the_cli_exports_an_audit_of_a_past_date_under_bsr_2017(ws, tmp_path, ca
     except SystemExit as exc:  # argparse refuses the options
         code = exc.code
     printed = capsys.readouterr().out
-    assert code == 0 and "as of 2026-11-06" in printed  # fails today: exit 2, unknown options
+    assert code == 0 and "as of 2026-11-06" in printed
 
 
 # --------------------------------------------------------------------------- F6 a review from an older schema
