@@ -89,8 +89,26 @@ def whole_years(born: dt.date, on: dt.date) -> int:
 
 def id_key(pid: str) -> str:
     """A patient id as compared with another source's identifier for the same person (a
-    FHIR Patient's MRN against a dose sheet's id): a number without its leading zeros."""
+    FHIR Patient's MRN against a dose sheet's id), and with another patient id: a number
+    without its leading zeros ("0001234" and "1234" are 1234; a re-padded MRN in a later
+    export, or a spreadsheet that dropped the zeros of an id typed as a number)."""
     return (pid.lstrip("0") or "0") if pid.isdigit() else pid
+
+
+def _ids_by_key(ids: Iterable[str]) -> dict[str, list[str]]:
+    """The distinct ``ids`` under their :func:`id_key`, each list in a stable order
+    (shortest first: "1234" before "01234" before "0001234")."""
+    by_key: dict[str, list[str]] = {}
+    for pid in dict.fromkeys(ids):
+        by_key.setdefault(id_key(pid), []).append(pid)
+    return {k: sorted(v, key=lambda i: (len(i), i)) for k, v in by_key.items()}
+
+
+def leading_zero_groups(ids: Iterable[str]) -> list[list[str]]:
+    """The groups of patient ids that differ only by leading zeros ("1234", "0001234"):
+    the one rule of the import's warning (H7) and of every output's "Another id" (H330).
+    Kept apart, never merged: only the clinician can say they are one person."""
+    return sorted(g for g in _ids_by_key(ids).values() if len(g) > 1)
 
 
 def alias_matches(
@@ -99,9 +117,7 @@ def alias_matches(
     """(patient id, identifier kind, value, file, other id) for each identifier a source
     gives a patient that is the id of another patient among ``ids`` (leading zeros aside,
     :func:`id_key`): one person under two ids, never merged (H150)."""
-    by_key: dict[str, list[str]] = {}
-    for pid in ids:
-        by_key.setdefault(id_key(pid), []).append(pid)
+    by_key = _ids_by_key(ids)
     return [
         (pid, kind, value, file, other)
         for pid, kind, value, file in aliases
@@ -112,12 +128,14 @@ def alias_matches(
 
 def other_ids_by_patient(aliases: Iterable[tuple[str, str, str, str]], ids: Iterable[str]) -> dict[str, list[str]]:
     """What every output says of a patient who may be one person with another patient of
-    the panel (:func:`alias_matches`, H150): a record of one carries, as an identifier (an
-    MRN, an NHS number), the other's id (leading zeros aside).  Per patient id, its
-    sentences (both patients of a pair have one); patients without any are left out.
-    ``aliases``: (patient id, what the identifier is, its value, file), as the import found
-    them.  The one wording of the Patient page, the PDF, the Panel, the panel export and
-    the CLI review."""
+    the panel: a record of one carries, as an identifier (an MRN, an NHS number), the
+    other's id (leading zeros aside, :func:`alias_matches`, H150); or the two ids differ
+    only by leading zeros (:func:`leading_zero_groups`, H330: "0001234" in this month's
+    export beside "1234" kept last month).  Per patient id, its sentences (both patients
+    of a pair have one); patients without any are left out.  ``aliases``: (patient id,
+    what the identifier is, its value, file), as the import found them.  The one wording
+    of the Patient page, the PDF, the Panel, the panel export and the CLI review."""
+    ids = list(ids)
     notes: dict[str, list[str]] = {}
     for pid, kind, value, file, other in alias_matches(aliases, ids):
         notes.setdefault(pid, []).append(
@@ -129,6 +147,14 @@ def other_ids_by_patient(aliases: Iterable[tuple[str, str, str, str]], ids: Iter
             f"Patient {pid} ({file}) carries the identifier {kind} {value}, this patient's id: one person may be "
             f"under two ids, kept apart; their doses and results never meet, so check and look at MRN {pid} too"
         )
+    for group in leading_zero_groups(ids):
+        for pid in group:
+            for other in (o for o in group if o != pid):
+                notes.setdefault(pid, []).append(
+                    f"This patient's id {pid} and MRN {other} differ only by leading zeros (an export that pads "
+                    "or drops them): one person may be under two ids, kept apart; their doses, results and "
+                    f"reviews never meet, so check and look at MRN {other} too"
+                )
     return {pid: list(dict.fromkeys(said)) for pid, said in notes.items()}
 
 

@@ -137,9 +137,8 @@ def panel_table(ds: Dataset, review: Review, system: str = "SI") -> pd.DataFrame
 
 def _other_id_texts(ds: Dataset, ids: pd.Series) -> list[str]:
     """Per patient of ``ids``: the sentences naming another id of the panel that may be the
-    same person (``identity.other_ids_by_patient``), "; "-joined, "" for most."""
-    if not ds.aliases:
-        return [""] * len(ids)
+    same person (``identity.other_ids_by_patient``: an identifier that is another patient's id,
+    H150, or ids that differ only by leading zeros, H330), "; "-joined, "" for most."""
     notes = other_ids_by_patient(ds.aliases, ds.patient_ids)
     return ["; ".join(notes.get(pid, [])) for pid in ids]
 

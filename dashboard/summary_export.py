@@ -155,9 +155,11 @@ def panel_frame(
 ) -> pd.DataFrame:
     """One row per patient, most urgent first (the Panel's order on ``as_of``): who (MRN,
     name, date of birth; "Another id": another id of the panel that may be the same person,
-    from the import's identifiers ``aliases``, H150), the urgency and why, the open flags and their review state,
-    days overdue, current drugs, the latest result of each analyte (unit in the header,
-    rounded as the lab reports it), the date of the last draw and the last review.
+    from the import's identifiers ``aliases``, H150, or by leading zeros, H330), the urgency
+    and why, the open flags and their review state, days overdue, current drugs, the latest
+    result of each analyte (unit in the header, rounded as the lab reports it), the date of
+    the last draw and the last review; last, "As of" and "Profile": the date and threshold
+    profile every row was judged on (H331).
 
     Judged as the Panel judges: the clinician-set monitoring ``intervals`` (the dataset's),
     and the latest results and last draw up to the as-of date; results after it are
@@ -180,7 +182,7 @@ def panel_frame(
     # the Panel's "Dose checks": open checks above info (summary.dose_checks_open)
     n_checks = ids.map(summary["dose_checks_open"]).fillna(0).astype(int)
     check_texts = _open_check_texts(rv.dose_checks_df()).to_dict()
-    other_ids = other_ids_by_patient(aliases, ids.tolist()) if aliases else {}
+    other_ids = other_ids_by_patient(aliases, ids.tolist())  # H150, H330 (leading zeros)
     out = pd.DataFrame(
         {
             "Patient": ids,
@@ -261,6 +263,9 @@ def panel_frame(
         for col, field in (("Last review action", "action"), ("Reviewed by", "reviewer")):
             values = out["Patient"].map(latest_rev[field]).astype(object)
             out[col] = values.where(values.notna(), "")
+    # what the file was judged on: an audit of a past date under an old profile says so (H331)
+    out["As of"] = as_of.isoformat()
+    out["Profile"] = rv.profile.name
     return out
 
 
@@ -653,6 +658,9 @@ class PatientSummary:
     #: What the Patient page says of another id of the panel that may be this person
     #: (``identity.other_id_notes``, H150): printed under the patient's facts (H270).
     other_ids: tuple[str, ...] = ()
+    #: The threshold profile the flags, checks and schedule were judged under ("BSR 2017 /
+    #: NICE" for an old audit): printed beside the as-of date ("" when not known).
+    profile: str = ""
 
 
 #: What a PDF shows in place of a character its font has no glyph for (fpdf2 would leave a
@@ -821,7 +829,10 @@ def patient_summary_pdf(s: PatientSummary) -> bytes:
     who = patient_label(s.patient_id, name, p["birth_date"], p["age"]) if p is not None else patient_label(s.patient_id)
     doc.heading(f"Patient summary — {who}", 15)
     now = dt.datetime.now()
-    doc.para(f"As of {s.as_of:%d %b %Y} · generated {now:%d %b %Y %H:%M}" + (f" · {s.source}" if s.source else ""))
+    judged = f" · profile {s.profile}" if s.profile else ""
+    doc.para(
+        f"As of {s.as_of:%d %b %Y}{judged} · generated {now:%d %b %Y %H:%M}" + (f" · {s.source}" if s.source else "")
+    )
     doc.para(DISCLAIMER, size=7)
     if p is not None:
         age = _age(p, s.as_of)
@@ -1017,6 +1028,7 @@ def patient_summary(
         schedule=rv.schedule_df(),
         dose_checks=rv.dose_checks_df(),
         other_ids=tuple(other_id_notes(patient_id, aliases, patient_ids)),
+        profile=rv.profile.name,
     )
 
 

@@ -164,7 +164,6 @@ def test_a_dose_changed_in_the_next_export_is_not_added_to_the_kept_one_in_silen
 # --------------------------------------------------------------------------- F4 MRN re-formatted
 
 
-@pytest.mark.xfail(strict=True, reason="probe16 F4: a leading-zeros pair is said only in one import report")
 def test_a_reformatted_mrn_is_named_beside_the_patient_after_the_import(ws):
     """Week 1: MRN 1234 (SMITH, Ann) on azathioprine, neutrophils 1.3 on 2 Nov.  Week 2: the
     LIS export now writes 0001234: the week-1 rows come again under 0001234 (stored a second
@@ -186,13 +185,12 @@ def test_a_reformatted_mrn_is_named_beside_the_patient_after_the_import(ws):
     table = sx.panel_frame(
         p.labs, p.doses, p.patients, p.reviews, dt.date(2026, 11, 13), p.baselines, None, p.intervals, aliases=p.aliases
     ).set_index("Patient")
-    assert "1234" in str(table.loc["0001234", "Another id"])  # fails today: ""
+    assert "1234" in str(table.loc["0001234", "Another id"])
 
 
 # --------------------------------------------------------------------------- F5 audit export from the CLI
 
 
-@pytest.mark.xfail(strict=True, reason="probe16 F5: `workspace export` has no --as-of/--profile for an audit")
 def test_the_cli_exports_an_audit_of_a_past_date_under_bsr_2017(ws, tmp_path, capsys):
     """Week 4: the audit of week 1 (as of 6 Nov 2026) under "BSR 2017 / NICE" (the profile
     "kept so that old audits reproduce", README).  `review` takes --as-of and --profile;
@@ -205,7 +203,7 @@ def test_the_cli_exports_an_audit_of_a_past_date_under_bsr_2017(ws, tmp_path, ca
     except SystemExit as exc:  # argparse refuses the options
         code = exc.code
     printed = capsys.readouterr().out
-    assert code == 0 and "as of 2026-11-06" in printed  # fails today: exit 2, unknown options
+    assert code == 0 and "as of 2026-11-06" in printed
 
 
 # --------------------------------------------------------------------------- F6 a review from an older schema

@@ -36,6 +36,18 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+def add_judging_options(p: argparse.ArgumentParser, as_of_help: str) -> None:
+    """``--profile NAME`` and ``--as-of YYYY-MM-DD``: one meaning for ``review`` and
+    ``workspace export`` (an audit of a past date under an old profile, H331)."""
+    p.add_argument(
+        "--profile",
+        default=None,
+        metavar="NAME",
+        help="threshold profile (default: 'BSR 2025'; 'BSR 2017 / NICE' for old audits, 'CTCAE only', or a profile file)",
+    )
+    p.add_argument("--as-of", default=None, metavar="YYYY-MM-DD", help=as_of_help)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m dashboard",
@@ -53,13 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("review", help="import and print the per-patient clinical review")
     p.add_argument("paths", nargs="+", metavar="PATH")
     add_import_options(p)
-    p.add_argument(
-        "--profile",
-        default=None,
-        metavar="NAME",
-        help="threshold profile (default: 'BSR 2025'; 'BSR 2017 / NICE' for old audits, 'CTCAE only', or a profile file)",
-    )
-    p.add_argument("--as-of", default=None, metavar="YYYY-MM-DD", help="the date 'today' is for the schedule")
+    add_judging_options(p, "the date 'today' is for the schedule")
     p.add_argument("--json", action="store_true", help="print the review as JSON")
     p.add_argument(
         "--compact",
@@ -94,6 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--format", required=True, choices=["csv", "xlsx", "pdf"])
     w.add_argument("--patient", default=None, metavar="ID")
     w.add_argument("--out", required=True, metavar="FILE")
+    add_judging_options(
+        w, "the date 'today' is for the panel's flags and schedule and the PDF (default: as the app opens)"
+    )
     return parser
 
 

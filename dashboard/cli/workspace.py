@@ -1,6 +1,8 @@
 """``python -m dashboard workspace import|info|export``: the workspace without the UI.
 
-For scheduled imports (a nightly lab export dropped in a folder) and exports.  The
+For scheduled imports (a nightly lab export dropped in a folder) and exports.  ``export``
+takes ``--as-of YYYY-MM-DD`` and ``--profile NAME`` as ``review`` does (an audit of a past
+date under an old profile; the file says both).  The
 workspace is ``DASHBOARD_WORKSPACE`` when set (see :mod:`dashboard.store.location`).
 Exit codes follow :mod:`dashboard.cli.common`: 0 when the command ran (a file already
 imported is not an error), 2 when a choice is needed or nothing could be read, 1 for
@@ -16,6 +18,7 @@ from pathlib import Path
 
 from dashboard import summary_export as sx
 from dashboard.cli.common import EXIT_FAIL, EXIT_OK, CliError, check_import, import_options_from
+from dashboard.cli.review import parse_as_of, resolve_profile
 from dashboard.ingest import FileReport, Source
 from dashboard.store.location import resolve
 from dashboard.store.lock import WorkspaceBusy
@@ -98,17 +101,21 @@ def _info(ws: Workspace, args: argparse.Namespace) -> int:
 
 
 def _export(ws: Workspace, args: argparse.Namespace) -> int:
+    # --as-of and --profile as `review` reads them (an audit of a past date under an old
+    # profile, H331): checked before the workspace is read
+    chosen = parse_as_of(getattr(args, "as_of", None))
+    profile = resolve_profile(getattr(args, "profile", None))
     if not ws.exists():
         raise CliError(f"no workspace at {ws.path}: import files first", EXIT_FAIL)
     panel = open_panel(ws)
-    as_of = panel.as_of
+    as_of = chosen or panel.as_of
     out = Path(args.out)
     if args.patient is not None and args.patient not in set(panel.patients["patient_id"]):
         raise CliError(f"patient '{args.patient}' is not in the workspace", EXIT_FAIL)
     if args.format == "pdf":
         if args.patient is None:
             raise CliError("--format pdf is a one-patient summary: add --patient ID")
-        data = sx.patient_summary_pdf(panel.summary(args.patient))
+        data = sx.patient_summary_pdf(panel.summary(args.patient, as_of, profile))
     elif args.patient is not None:
         data = (
             sx.patient_csv(panel.labs, args.patient)
@@ -123,6 +130,7 @@ def _export(ws: Workspace, args: argparse.Namespace) -> int:
             panel.reviews,
             as_of,
             panel.baselines,
+            profile,
             intervals=panel.intervals,
             aliases=panel.aliases,  # another id that may be the same person (H276)
         )
@@ -135,5 +143,7 @@ def _export(ws: Workspace, args: argparse.Namespace) -> int:
         out.parent.mkdir(parents=True, exist_ok=True)
     sx.write(out, data)
     what = f"patient {args.patient}" if args.patient else f"panel of {len(panel.patients):,} patients"
-    print(f"Wrote {args.format.upper()} of the {what} to {out} ({len(data):,} bytes, as of {as_of:%Y-%m-%d}).")
+    # the raw results of one patient are not judged: no profile to name
+    judged = "" if args.patient is not None and args.format != "pdf" else f", profile {profile.name}"
+    print(f"Wrote {args.format.upper()} of the {what} to {out} ({len(data):,} bytes, as of {as_of:%Y-%m-%d}{judged}).")
     return EXIT_OK

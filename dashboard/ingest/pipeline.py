@@ -28,6 +28,7 @@ from dashboard.identity import (
     alias_matches,
     differs,
     identity_value,
+    leading_zero_groups,
     name_tokens,
     person_name,
     unknown_where_conflicting,
@@ -361,7 +362,7 @@ def warn_about_stored_ids(
 
     both = [*tables, pa.table({"patient_id": sorted(kept), "source_file": [STORED] * len(kept)})]
     ids = new | kept
-    _warn_id_groups(report, both, [g for g in _zero_stripped_groups(ids) if joins(g)], _LEADING_ZEROS)
+    _warn_id_groups(report, both, [g for g in leading_zero_groups(ids) if joins(g)], _LEADING_ZEROS)
     _warn_id_groups(report, both, [g for g in identity.lookalike_groups(ids) if joins(g)], _LOOK_ALIKE)
     people = next((t for t in tables if {"name", "birth_date"} <= set(t.column_names)), None)
     details = [stored.select(["patient_id", "name", "birth_date"])]
@@ -432,18 +433,10 @@ def _warn_zero_stripped_ids(report: ImportReport, tables: list[pa.Table], all_id
     would then never meet the results of "0012" and no dose check would fire.  The ids
     are kept apart (guessing could merge two patients); the clinician is told.
     """
-    clashes = _zero_stripped_groups(all_ids)
+    clashes = leading_zero_groups(all_ids)
     if not clashes or not report.files:
         return
     _warn_id_groups(report, tables, clashes, _LEADING_ZEROS)
-
-
-def _zero_stripped_groups(all_ids: set[str]) -> list[list[str]]:
-    """The groups of numeric patient ids that differ only by leading zeros."""
-    groups: dict[str, list[str]] = {}
-    for pid in (x for x in all_ids if x.isdigit()):
-        groups.setdefault(pid.lstrip("0") or "0", []).append(pid)
-    return sorted(sorted(g, key=lambda i: (len(i), i)) for g in groups.values() if len(g) > 1)
 
 
 def _warn_lookalike_ids(report: ImportReport, tables: list[pa.Table], ids: set[str]) -> None:

@@ -27,10 +27,11 @@ def identity_conflicts(patient_id: str) -> list[IdentityConflict]:
 
 def show_other_ids(patient_id: str) -> None:
     """Say when this patient and another of the panel may be one person under two ids (a
-    FHIR record's MRN that is the id of a dose sheet's patient, H150): the import report
-    names it once, and the page of either patient says it where the doses are missed."""
+    FHIR record's MRN that is the id of a dose sheet's patient, H150; two ids that differ
+    only by leading zeros, H330): the import report names it once, and the page of either
+    patient says it where the doses are missed."""
     ds = get_dataset()
-    if ds is None or not ds.aliases:
+    if ds is None:
         return
     for note in other_id_notes(patient_id, ds.aliases, ds.patient_ids):
         st.warning(md_escape(note), icon=":material/group:")
