@@ -1173,14 +1173,13 @@ def _combine_doses(parts: list[Parsed]) -> pa.Table:
             if not same_file:
                 said += f" ({fr['source_file']} row {fr['source_row']})"
             p.report.warn(f"{said}: {again.note}" if again.note else said, r["source_row"])
-    # another dose from the start of a dose of an earlier file, both in force (F3)
+    # another dose from the start of a dose of an earlier file, both in force (H326)
     for group in by_start.values():
-        for k, (n, r) in enumerate(group):
-            earlier = next(((m, e) for m, e in group[:k] if m != n and overlaps_at_start(e, r)), None)
+        for j, (n, r) in enumerate(group):
+            earlier = next((e for m, e in group[:j] if m != n and overlaps_at_start(e, r)), None)
             if earlier is not None:
-                e = earlier[1]
-                source = f"{e['source_file']} row {e['source_row']}"
-                parts[n].report.warn(same_start_note(e, r, "", source), r["source_row"], "start")
+                source = f"{earlier['source_file']} row {earlier['source_row']}"
+                parts[n].report.warn(same_start_note(earlier, r, "", source), r["source_row"], "start")
     keep_tables = []
     for p, mask, recorded in zip(parts, masks, ends, strict=True):
         t = p.doses
