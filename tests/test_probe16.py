@@ -142,7 +142,6 @@ def test_a_result_the_lab_corrected_is_not_brought_back_by_a_resent_export(ws):
 # --------------------------------------------------------------------------- F3 dose changed in the next export
 
 
-@pytest.mark.xfail(strict=True, reason="probe16 F3: a changed dose row is added beside the old one in silence")
 def test_a_dose_changed_in_the_next_export_is_not_added_to_the_kept_one_in_silence(ws):
     """Week 1's dose export: tacrolimus 3 mg BID from 1 Jul.  Week 2's export of the same
     order: 2 mg BID from 1 Jul (the prescription as corrected).  docs/workspace.md: a dose is a
@@ -158,7 +157,7 @@ def test_a_dose_changed_in_the_next_export_is_not_added_to_the_kept_one_in_silen
     assert sorted(live["dose"]) == [2.0, 3.0]  # both in force together: 10 mg/day
     [f] = out.report.files
     said = [p.message for p in [*f.problems, *f.warnings] if p.row == 2]
-    assert said, "the import report says nothing of tacrolimus 3 mg BID kept from the same start"  # fails today
+    assert said, "the import report says nothing of tacrolimus 3 mg BID kept from the same start"
 
 
 # --------------------------------------------------------------------------- F4 MRN re-formatted
@@ -250,7 +249,6 @@ def test_a_review_from_a_version_3_workspace_does_not_cover_a_later_correction(w
 # --------------------------------------------------------------------------- F7 two dose exports in one import
 
 
-@pytest.mark.xfail(strict=True, reason="probe16 F7: one import of two dose exports keeps the ended row in force")
 def test_two_dose_exports_imported_together_end_the_dose_as_the_workspace_does():
     """Week 1's dose export: methotrexate 20 mg weekly from 1 Mar, ongoing.  Week 2's: the
     same row ended on 10 Nov, and 15 mg weekly from 10 Nov (reduced after the ALT of 130).
@@ -271,4 +269,4 @@ def test_two_dose_exports_imported_together_end_the_dose_as_the_workspace_does()
     result = import_sources([Source("doses-w1.csv", week1.encode()), Source("doses-w2.csv", week2.encode())])
     doses = model.to_pandas("doses", result.doses)
     live = model.doses_in_force(doses, dt.date(2026, 11, 20))
-    assert sorted(live["dose"]) == [15.0]  # fails today: [15.0, 20.0]
+    assert sorted(live["dose"]) == [15.0]

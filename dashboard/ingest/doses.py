@@ -22,6 +22,7 @@ from dashboard import model
 from dashboard.ingest.amounts import UNKNOWN, file_decimal, read_amount, strength_in_text, unit_clash
 from dashboard.ingest.dates import FAR_FUTURE
 from dashboard.ingest.dose_records import DoseBatch, DoseRecord
+from dashboard.ingest.dose_repeats import dose_key, overlaps_at_start, same_start_note, start_key
 from dashboard.ingest.frequency import PER_DAY, Frequency, disagreeing, parse_frequency
 from dashboard.ingest.identity import clean_id
 from dashboard.ingest.mapping import normalize, recognise_drug, why_no_drug
@@ -298,6 +299,7 @@ def normalise_doses(batch: DoseBatch) -> tuple[pa.Table, list[tuple[int, int]]]:
         _say_overlaps(out, rep)
     if batch.change_log:
         out = _close_change_log(out, stops)
+        _say_same_starts(out, rep)
         out, joined = _join_repeats(out)
         if joined:
             rep.warn(
@@ -526,6 +528,17 @@ def _say_overlaps(rows: list[dict], rep: FileReport) -> None:
                     later["source_row"],
                     "start",
                 )
+
+
+def _say_same_starts(rows: list[dict], rep: FileReport) -> None:
+    """In a change log, two different doses of one drug from one start both last until the
+    next change, so they are in force together and added up: said on the later row, as
+    ``_say_overlaps`` says it in a file with end dates (H106, H327)."""
+    first: dict[tuple, dict] = {}
+    for row in sorted(rows, key=lambda r: r["source_row"]):
+        kept = first.setdefault(start_key(row), row)
+        if kept is not row and dose_key(kept) != dose_key(row) and overlaps_at_start(kept, row):
+            rep.warn(same_start_note(kept, row, "", f"row {kept['source_row']}"), row["source_row"], "start")
 
 
 def _close_change_log(rows: list[dict], stops: list[tuple[str, str, dt.datetime, int]]) -> list[dict]:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 
+from dashboard import model
 from dashboard.ingest.mapping import normalize
 
 _FREQ_PATTERNS: list[tuple[re.Pattern[str], str]] = [
@@ -144,6 +146,31 @@ def weekly_or_less_often(canonical: str) -> bool:
 def less_often_than_weekly(canonical: str) -> bool:
     """A canonical frequency spaced more than a week apart ("every 2 weeks", "every 10 days", "monthly")."""
     return _freq(canonical).per_day < 1 / 7 - 1e-9
+
+
+#: Frequencies given as pulses (besides an intravenous route and "every N weeks").
+PULSE_FREQUENCIES = ("monthly", "single")
+
+
+def is_pulse(frequency: str, route: str) -> bool:
+    """Whether a dose row is given as pulses (its monitoring follows a pulse schedule, and
+    it is never added to another row): intravenous, monthly, single, or every N weeks."""
+    return route == "iv" or frequency in PULSE_FREQUENCIES or (frequency.startswith("every ") and "weeks" in frequency)
+
+
+@cache
+def schedule_kind(drug: str, frequency: str, route: str) -> str:
+    """ "pulse", "weekly" or "daily": which rows of a drug can be added up (the dose
+    checks' totals, ``rules/dose_totals.py``, and the import's notes of doses in force
+    together).  A frequency once a week or more spaced is weekly; an unknown frequency of
+    a weekly drug (methotrexate) is weekly too (the drug's schedule); anything else is
+    daily."""
+    if is_pulse(frequency, route):
+        return "pulse"
+    if frequency in ("", "unknown"):
+        info = model.drug_info().get(drug)
+        return "weekly" if info is not None and info.weekly else "daily"
+    return "weekly" if weekly_or_less_often(frequency) else "daily"
 
 
 def disagreeing(one: str, other: str) -> tuple[str, str] | None:

@@ -9,7 +9,6 @@ combines all files: % differentials become absolute counts, duplicates are count
 from __future__ import annotations
 
 import datetime as dt
-import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -49,6 +48,7 @@ from dashboard.ingest.context import (
 from dashboard.ingest.context import mapped_column as _col
 from dashboard.ingest.context import parse_date_column as _parse_date_column
 from dashboard.ingest.dose_records import DoseBatch, DoseRecord
+from dashboard.ingest.dose_repeats import dose_key, overlaps_at_start, repeat_of, same_start_note, start_key
 from dashboard.ingest.failures import log_failure, plain_reason
 from dashboard.ingest.labs import LabInput, combine_labs, normalise_labs, per_sex_limits, resolve_sex_ranges
 from dashboard.ingest.mapping import (
@@ -1126,37 +1126,70 @@ def _dose_parsed(
 
 
 def _combine_doses(parts: list[Parsed]) -> pa.Table:
+    """The dose rows of every file of the import, each dose once.
+
+    The same dose given twice (:data:`~dashboard.ingest.dose_repeats.DOSE_KEY`, in one
+    file or in two) is one row, as the workspace merges it: an end given by the later
+    row is recorded on the row kept first, and two different ends are said, the first
+    kept (:func:`~dashboard.ingest.dose_repeats.repeat_of`).  A dose of another amount
+    from the same start as a dose of an earlier file is kept and said (the rows of one
+    file are said by ``doses._say_overlaps``)."""
     if not parts:
         return model.empty_table("doses")
-    keys = ["patient_id", "drug", "start", "end", "dose", "dose_unit", "frequency", "route"]
-    seen: set[tuple] = set()
-    keep_tables = []
-    for p in parts:
+    kept: dict[tuple, tuple[int, int, dict]] = {}  # dose key -> (part, row index, row)
+    by_start: dict[tuple, list[tuple[int, dict]]] = {}  # start key -> (part, row) kept
+    masks: list[list[bool]] = []
+    ends: list[dict[int, dt.datetime]] = []  # per part: row index -> the end recorded on it
+    for n, p in enumerate(parts):
         t = p.doses
+        mask: list[bool] = []
+        masks.append(mask)
+        ends.append({})
         if t is None:  # the caller passes only the parts with doses
             continue
-        rows = t.select(keys).to_pylist()
-        mask = []
-        for r, src_row in zip(rows, t.column("source_row").to_pylist(), strict=True):
-            k = tuple(_hashable(r[c]) for c in keys)
-            if k in seen:
-                mask.append(False)
-                p.report.accepted_was_duplicate()
-                p.report.warn("same dose already imported", src_row)
-            else:
-                seen.add(k)
+        for i, r in enumerate(t.select(list(model.columns("doses"))).to_pylist()):
+            k = dose_key(r)
+            first = kept.get(k)
+            if first is None:
+                kept[k] = (n, i, r)
+                by_start.setdefault(start_key(r), []).append((n, r))
                 mask.append(True)
+                continue
+            mask.append(False)
+            p.report.accepted_was_duplicate()
+            fn, fi, fr = first
+            same_file = fn == n
+            kept_from = f"row {fr['source_row']}" if same_file else fr["source_file"]
+            again = repeat_of(fr["end"], r["end"], kept_from, "this row" if same_file else r["source_file"])
+            if again.end is not None:
+                fr["end"] = again.end
+                ends[fn][fi] = again.end
+            said = "same dose already imported"
+            if not same_file:
+                said += f" ({fr['source_file']} row {fr['source_row']})"
+            p.report.warn(f"{said}: {again.note}" if again.note else said, r["source_row"])
+    # another dose from the start of a dose of an earlier file, both in force (H326)
+    for group in by_start.values():
+        for j, (n, r) in enumerate(group):
+            earlier = next((e for m, e in group[:j] if m != n and overlaps_at_start(e, r)), None)
+            if earlier is not None:
+                source = f"{earlier['source_file']} row {earlier['source_row']}"
+                parts[n].report.warn(same_start_note(earlier, r, "", source), r["source_row"], "start")
+    keep_tables = []
+    for p, mask, recorded in zip(parts, masks, ends, strict=True):
+        t = p.doses
+        if t is None:
+            continue
+        if recorded:
+            end = t.column("end").to_pylist()
+            for i, when in recorded.items():
+                end[i] = when
+            t = t.set_column(t.schema.get_field_index("end"), "end", pa.array(end, t.schema.field("end").type))
         keep_tables.append(t.filter(pa.array(mask, pa.bool_())).drop_columns(["_rec"]))
     out = pa.concat_tables(keep_tables)
     return model.conform(
         "doses", out.sort_by([("patient_id", "ascending"), ("drug", "ascending"), ("start", "ascending")])
     )
-
-
-def _hashable(v: Any) -> Any:
-    if isinstance(v, float) and math.isnan(v):
-        return "nan"
-    return v
 
 
 def _combine_patients(

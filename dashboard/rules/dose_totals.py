@@ -20,41 +20,19 @@ A row whose end is not after its start is kept as its own interval (never droppe
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dashboard import model
-from dashboard.ingest.frequency import weekly_or_less_often
+# which rows add up: in ingest, so that the import's notes say the totals these add (H326)
+from dashboard.ingest.frequency import is_pulse as is_pulse
+from dashboard.ingest.frequency import schedule_kind
 from dashboard.rules.data import NEVER
 from dashboard.rules.inputs import DRUGS, Inputs, group_starts, pair_key
 
-#: Frequencies given as pulses (besides an intravenous route and "every N weeks").
-PULSE_FREQUENCIES = ("monthly", "single")
-
 #: The schedule kinds whose rows may be added up: index = kind code.
 KINDS: tuple[str, ...] = ("daily", "weekly", "pulse")
-_WEEKLY_DRUGS = frozenset(d for d, info in model.drug_info().items() if info.weekly)
-
-
-def is_pulse(frequency: str, route: str) -> bool:
-    """Whether a dose row is given as pulses (its monitoring follows a pulse schedule, and
-    it is never added to another row): intravenous, monthly, single, or every N weeks."""
-    return route == "iv" or frequency in PULSE_FREQUENCIES or (frequency.startswith("every ") and "weeks" in frequency)
-
-
-@cache
-def schedule_kind(drug: str, frequency: str, route: str) -> str:
-    """ "pulse", "weekly" or "daily": which rows of a drug can be added up.  A frequency
-    once a week or more spaced is weekly; an unknown frequency of a weekly drug
-    (methotrexate) is weekly too (the drug's schedule); anything else is daily."""
-    if is_pulse(frequency, route):
-        return "pulse"
-    if frequency in ("", "unknown"):
-        return "weekly" if drug in _WEEKLY_DRUGS else "daily"
-    return "weekly" if weekly_or_less_often(frequency) else "daily"
 
 
 def kind_codes(drug: np.ndarray, frequency: np.ndarray, route: np.ndarray) -> np.ndarray:

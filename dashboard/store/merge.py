@@ -3,7 +3,7 @@ counted as a duplicate in the stored import report, never added twice.
 
 A file whose content hash is in the import log is skipped ("already imported on ...");
 a result already stored (same patient, analyte, collection time, value and comparator,
-the importer's own duplicate key) or a dose already stored (:data:`DOSE_KEY`) becomes a
+the importer's own duplicate key) or a dose already stored (:data:`~dashboard.ingest.dose_repeats.DOSE_KEY`) becomes a
 duplicate of its file's report (:meth:`FileReport.accepted_was_duplicate
 <dashboard.ingest.report.FileReport.accepted_was_duplicate>`); a patient's details are
 merged as the importer merges them (:func:`dashboard.patient_merge.merge_details`), a
@@ -34,6 +34,7 @@ import pyarrow.compute as pc
 from dashboard import model
 from dashboard.identity import RULE_FIELDS, SETTLED_FIELDS, IdentityConflict, identity_value, leave_unknown
 from dashboard.ingest import FileReport, ImportOptions, ImportReport, ImportResult, Source
+from dashboard.ingest.dose_repeats import dose_key, overlaps_at_start, repeat_of, same_start_note, start_key
 from dashboard.ingest.labs import SEX_LIMITS, number_text, product_comparator
 from dashboard.ingest.pipeline import warn_about_aliases, warn_about_stored_ids
 from dashboard.ingest.report import SHOWN_VALUE
@@ -43,9 +44,6 @@ from dashboard.store.connection import Tx, bump, cols
 from dashboard.store.entries import record_edit
 from dashboard.store.errors import EntryRejected
 from dashboard.units import resolve_unit
-
-#: Columns that identify a dose across imports (the end may be filled in later).
-DOSE_KEY = ("patient_id", "drug", "start", "dose", "dose_unit", "frequency", "route")
 
 
 @dataclass(frozen=True)
@@ -772,27 +770,29 @@ def _identity_conflict(report: ImportReport, f: str, stored: dict, row: dict, fi
         file.warn("identity conflict: " + c.message, row["source_row"], f)
 
 
-def _key(row: dict[str, Any]) -> tuple:
-    return tuple("nan" if isinstance(row[c], float) and math.isnan(row[c]) else row[c] for c in DOSE_KEY)
-
-
 def _store_doses(
     tx: Tx, doses: pa.Table, import_id: int, now: dt.datetime, by: str, report: ImportReport, out: WorkspaceImport
 ) -> None:
+    """Add the import's doses not stored yet; the same dose stored already is a duplicate,
+    merged by the import's own rule (:func:`dashboard.ingest.dose_repeats.repeat_of`: an
+    end given now is recorded, two different ends are said and the stored one kept), and a
+    dose of another amount from the start of a stored dose is said on its row."""
     doses = model.conform("doses", doses)
     if not doses.num_rows:
         return
     existing: dict[tuple, dict[str, Any]] = {}
-    for r in tx.arrow(f"SELECT dose_id, {cols('doses')}, entered_by FROM doses").to_pylist():
-        existing.setdefault(_key(r), r)
+    by_start: dict[tuple, list[dict[str, Any]]] = {}
+    for r in tx.arrow(f"SELECT dose_id, {cols('doses')}, import_id, entered_by FROM doses").to_pylist():
+        existing.setdefault(dose_key(r), r)
+        by_start.setdefault(start_key(r), []).append(r)
     next_id = int(tx.one("SELECT coalesce(max(dose_id), 0) + 1 FROM doses"))
     new_rows = []
     for row in doses.to_pylist():
-        match = existing.get(_key(row))
+        match = existing.get(dose_key(row))
         f = _file_report(report, row["source_file"], "doses")
         if match is None:
             row["dose_id"] = next_id
-            existing[_key(row)] = row
+            existing[dose_key(row)] = row
             next_id += 1
             new_rows.append(row)
             continue
@@ -804,25 +804,29 @@ def _store_doses(
             if match["dose_basis"] == "entered"
             else "same dose already in the workspace"
         )
-        if row["end"] is not None and match["end"] is None:
-            tx.execute('UPDATE doses SET "end" = ? WHERE dose_id = ?', [row["end"], match["dose_id"]])
+        again = repeat_of(match["end"], row["end"], _stored_from(match), row["source_file"])
+        if again.end is not None:
+            match["end"] = again.end
+            tx.execute('UPDATE doses SET "end" = ? WHERE dose_id = ?', [again.end, match["dose_id"]])
             record_edit(
                 tx,
                 match["dose_id"],
                 row["patient_id"],
                 "end from import",
-                f"end date {row['end']:%Y-%m-%d} from {row['source_file']}",
+                f"end date {again.end:%Y-%m-%d} from {row['source_file']}",
                 "",
                 by,
                 now,
             )
-            what += f"; its end date {row['end']:%Y-%m-%d} was recorded"
-        elif row["end"] != match["end"]:
-            kept = "ongoing" if match["end"] is None else f"{match['end']:%Y-%m-%d}"
-            said = "ongoing" if row["end"] is None else f"{row['end']:%Y-%m-%d}"
-            what += f"; the workspace keeps its end ({kept}), the file says {said}"
+        if again.note:
+            what += f": {again.note}"
         if f is not None:
             f.warn(what, row["source_row"])
+    for row in new_rows:  # another dose from the start of a stored one (ends as now recorded)
+        kept = next((k for k in by_start.get(start_key(row), []) if overlaps_at_start(k, row)), None)
+        f = _file_report(report, row["source_file"], "doses")
+        if kept is not None and f is not None:
+            f.warn(same_start_note(kept, row, "stored", _stored_from(kept)), row["source_row"], "start")
     if new_rows:
         names = ["dose_id", *model.columns("doses")]
         table = pa.table(
@@ -833,3 +837,10 @@ def _store_doses(
         tx.execute(f"INSERT INTO doses SELECT dose_id, {cols('doses')}, {import_id}, '', NULL, '' FROM staged_doses")
         tx.con.unregister("staged_doses")
     out.doses_added = len(new_rows)
+
+
+def _stored_from(row: dict[str, Any]) -> str:
+    """Where a stored dose came from: "import #3", or "entered in the app by Dr A"."""
+    if row["import_id"] is None:
+        return f"entered in the app by {row['entered_by'] or 'a clinician'}"
+    return f"import #{row['import_id']}"

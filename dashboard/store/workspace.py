@@ -35,12 +35,13 @@ import pyarrow as pa
 from dashboard import model
 from dashboard.identity import IdentityConflict
 from dashboard.ingest import FileReport, ImportOptions, ImportReport, ImportResult, Source, import_sources
+from dashboard.ingest.dose_repeats import DOSE_KEY
 from dashboard.ingest.report import Problem
 from dashboard.store import entries, merge
 from dashboard.store.connection import Tx, cols, connect, data_version
 from dashboard.store.errors import EntryRejected, WorkspaceError
 from dashboard.store.lock import WorkspaceLock
-from dashboard.store.merge import DOSE_KEY, FileRecord, Skipped, WorkspaceImport
+from dashboard.store.merge import FileRecord, Skipped, WorkspaceImport
 from dashboard.store.migrations import migrate, schema_version
 from dashboard.store.schema import latest_version
 
