@@ -354,7 +354,11 @@ def decisions_not_in_doses(log: pd.DataFrame, doses: pd.DataFrame, patient_id: s
     dose that began before the decision.  In words, one per decision ("'withhold' by Dr A
     on 01 May 2024, but the dose record still shows Azathioprine 150 mg/day since ...").
     The review holds either way: the dose checks and the timeline read the dose record,
-    so the clinician is asked to record the change there."""
+    so the clinician is asked to record the change there.
+
+    No dose in force (the drug ended as decided, H320) says nothing.  A decision made after
+    the as-of date (an audit of a past day) is judged on the doses of its own day, when
+    the change could first show, and is named as made after the as-of date."""
     if log.empty or doses.empty:
         return []
     mine = latest(log[log["patient_id"] == patient_id])
@@ -362,11 +366,18 @@ def decisions_not_in_doses(log: pd.DataFrame, doses: pd.DataFrame, patient_id: s
     if decided.empty:
         return []
     info = model.drug_info()
-    live = model.doses_in_force(doses[doses["patient_id"] == patient_id], as_of)
-    live = live[[info[d].tracked_for == "immunosuppressant" if d in info else False for d in live["drug"]]]
+    theirs = doses[doses["patient_id"] == patient_id]
+    monitored = theirs[
+        theirs["drug"].map(lambda d: d in info and info[d].tracked_for == "immunosuppressant").astype(bool)
+    ]
+    if monitored.empty:
+        return []
+    as_of_day = pd.Timestamp(as_of).normalize()
     out: list[str] = []
     for r in decided.sort_values("reviewed_at").itertuples(index=False):
         when = pd.Timestamp(r.reviewed_at)
+        later = when.normalize() > as_of_day
+        live = model.doses_in_force(monitored, when.normalize() if later else as_of_day)
         # a dose row that began on the day of the decision or later is the change recorded
         unchanged = live[pd.to_datetime(live["start"]).dt.normalize() < when.normalize()]
         if unchanged.empty:
@@ -374,8 +385,9 @@ def decisions_not_in_doses(log: pd.DataFrame, doses: pd.DataFrame, patient_id: s
         shown = "; ".join(
             f"{model.drug_label(d.drug)} since {pd.Timestamp(d.start):%d %b %Y}" for d in unchanged.itertuples()
         )
+        made = f"{when:%d %b %Y} (after the as-of date)" if later else f"{when:%d %b %Y}"
         out.append(
-            f"'{r.action}' recorded by {r.reviewer} on {when:%d %b %Y}, but the dose record still shows {shown} "
+            f"'{r.action}' recorded by {r.reviewer} on {made}, but the dose record still shows {shown} "
             "in force: if the change was made, record it in the dose record (the dose checks and the timeline read it)"
         )
     return list(dict.fromkeys(out))
