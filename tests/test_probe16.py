@@ -117,14 +117,13 @@ def test_the_patient_page_of_a_withheld_patient_opens(ws):
 # --------------------------------------------------------------------------- F2 superseded result back
 
 
-@pytest.mark.xfail(strict=True, reason="probe16 F2: a corrected-away result re-sent later is graded again")
 def test_a_result_the_lab_corrected_is_not_brought_back_by_a_resent_export(ws):
     """Week 1: ALT 130 U/L (range 0-40) on 20 Oct, methotrexate 20 mg weekly.  Week 2: the lab
     corrects it to 30 U/L (status Corrected): the 130 is removed and no longer graded
     (docs/workspace.md, "A corrected result ... replaces").  Week 3: the nightly job drops the
     week-1 export again, re-saved with Windows line ends (another SHA-256).  The 130 is the
     value the lab withdrew: by hand ALT 30 <= ULN 40 is no CTCAE grade and <= 100 no BSR
-    flag, so the draw has no open flag.  Today the 130 is stored again without a word
+    flag, so the draw has no open flag.  Before H321 the 130 was stored again without a word
     ("accepted 1") and graded: CTCAE grade 2 and "ALT 130 > 100: withhold" (action)."""
     _import(ws, "doses.csv", DOSE_HEAD + "2001,methotrexate,20,mg,weekly,oral,2026-03-01,\n")
     week1 = HEAD + "2001,2026-10-20 10:00,ALT,130,U/L,0-40,Final\n"
