@@ -10,7 +10,8 @@ the entry it corrects; the latest entry for a key is the one in force.
 A review also records the value (and comparator) of the result it was about: a lab that
 amends a result sends another value for the same draw, and the review of the first value
 never covers it (:func:`with_review_status`).  An entry from before values were recorded
-covers its flag only while the draw holds no conflicting results.
+covers its flag only while the draw holds no conflicting results and no correction of
+the draw was imported after it.
 
 It records what it judged, too (schema 6): the result's CTCAE grade, the flag's severity
 and the result's position in the patient's series of that test.  A review covers its flag
@@ -57,6 +58,10 @@ RESULT_COLUMNS: tuple[str, ...] = ("value", "comparator")
 #: grade, the flag's severity and the result's position in its series (missing or null for
 #: a review of the patient and for older entries).
 JUDGED_COLUMNS: tuple[str, ...] = ("grade", "severity", "seq")
+#: Column the workspace's log adds (schema 9): when the result of the entry's draw was
+#: stored as a correction by an import after the entry (null otherwise): an entry without
+#: a value (before schema 4) does not cover that correction (H322).
+CORRECTED_COLUMNS: tuple[str, ...] = ("corrected_at",)
 #: How far a decision goes, for saying when a later, milder one replaced it ("continue"
 #: after "withhold"): the milder one holds, and the earlier one is named beside it.
 ACTION_STRENGTH: dict[str, int] = {
@@ -423,14 +428,18 @@ def _lapse(entry: pd.Series, flag: _Flag) -> str | None:
     """None when a review entry covers the flag; else why not, in words ("" when there is
     nothing more to say).  It covers the same value and comparator (a lab's amended result
     of the draw is another finding; an entry without a value, from before values were
-    recorded, only while the draw holds no conflicting results), judged no worse than it
-    was (CTCAE grade, severity), with no result of the test dated before the draw arrived
-    since (an entry from before judgements were recorded: as before)."""
+    recorded, only while the draw holds no conflicting results and no correction imported
+    since, H322), judged no worse than it was (CTCAE grade, severity), with no result of
+    the test dated before the draw arrived since (an entry from before judgements were
+    recorded: as before)."""
     by = f" since the review by {entry.get('reviewer', '')}{_on(entry.get('reviewed_at'))}"
     reviewed = entry.get("value")
     if reviewed is None or pd.isna(reviewed):
         if flag.conflict:
             return "the draw now holds another result" + by
+        corrected = entry.get("corrected_at")
+        if corrected is not None and not pd.isna(corrected) and not math.isnan(flag.value):
+            return f"the result now reads {flag.comparator}{flag.value:g}" + by  # a correction since (H322)
     elif not math.isnan(flag.value) and not (
         math.isclose(float(reviewed), flag.value, rel_tol=1e-9, abs_tol=1e-12)
         and str(entry.get("comparator") or "") == flag.comparator

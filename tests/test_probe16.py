@@ -211,7 +211,6 @@ def test_the_cli_exports_an_audit_of_a_past_date_under_bsr_2017(ws, tmp_path, ca
 MMF_LABS = HEAD + "2002,2026-10-25 08:30,Lymphocytes,0.4,10^9/L,1.0-4.0,Final\n"
 
 
-@pytest.mark.xfail(strict=True, reason="probe16 F6: a pre-v4 review covers the lab's corrected grade 4 value")
 def test_a_review_from_a_version_3_workspace_does_not_cover_a_later_correction(ws, monkeypatch):
     """A workspace written at schema 3 (before reviews recorded their value) holds Dr A's
     "repeat test" of KHAN's lymphocytes 0.4 on 25 Oct (CTCAE grade 3, < 0.5).  After the

@@ -252,3 +252,35 @@ def test_a_decision_after_the_as_of_date_is_judged_on_its_own_day_and_says_so():
     [text] = decisions_not_in_doses(held, _doses(running), "1234", audit)
     assert text.startswith("'withhold' recorded by Dr A on 06 Nov 2026 (after the as-of date), but the dose record")
     assert "Azathioprine since 01 Jun 2026" in text
+
+
+def test_an_entry_without_a_value_does_not_cover_a_correction_imported_after_it():
+    """Probe 16 F6 (H322): an entry from before schema 4 has no value.  Dr A reviewed KHAN's
+    lymphocytes of 25 Oct 2026 on 6 Nov (then 0.4, CTCAE grade 3).  The lab's correction to
+    0.15 (grade 4, < 0.2) replaced the 0.4, so the draw holds one result, no conflict; the
+    store says the draw's result is a correction imported on 13 Nov, after the review
+    (``corrected_at``): the review does not cover it, in the words used when a value
+    changes.  A correction imported before the review (it was what was reviewed) covers."""
+    t1 = pd.Timestamp("2026-10-25 08:30")
+    key = flag_key("2002", "ctcae.lymphocytes", t1, "lymphocytes")
+    legacy = log((1, "2002", key, "ctcae.lymphocytes", "lymphocytes", t1, "repeat test", "", "Dr A",
+                  pd.Timestamp("2026-11-06 10:00"), None))  # fmt: skip
+    flag = pd.DataFrame(
+        {
+            "patient_id": ["2002"],
+            "rule": ["ctcae.lymphocytes"],
+            "analyte": ["lymphocytes"],
+            "collected_at": [t1],
+            "value": [0.15],
+            "comparator": [""],
+            "ctcae_grade": [4],
+            "severity": ["urgent"],
+        }
+    )
+    after = legacy.assign(value=[None], comparator=[None], corrected_at=[pd.Timestamp("2026-11-13 09:00")])
+    out = with_review_status(flag, after, rule_col="rule")
+    assert not out["reviewed"].any()
+    assert out["review_lapsed"].tolist() == ["the result now reads 0.15 since the review by Dr A on 6 Nov 2026"]
+    none_since = legacy.assign(value=[None], comparator=[None], corrected_at=[pd.NaT])
+    assert with_review_status(flag, none_since, rule_col="rule")["reviewed"].all()
+    assert with_review_status(flag, legacy, rule_col="rule")["reviewed"].all()  # a log without the column

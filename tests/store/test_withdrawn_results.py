@@ -137,3 +137,47 @@ def test_a_version_8_workspace_gains_the_table_of_corrections(ws, monkeypatch):
     imp_again = imp(ws, "labs-w1-again.csv", (H + ALT_130).replace("\n", "\r\n"))
     assert imp_again.report.files[0].rows_rejected == 1
     assert "lab_corrections" in schema.APPEND_ONLY
+
+
+LYMPH = "2002,2026-10-25 08:30,Lymphocytes,{v},10^9/L,1.0-4.0,{s}\n"
+LYMPH_KEY = "2002|ctcae.lymphocytes|2026-10-25T08:30:00|lymphocytes"
+
+
+def _legacy_review(ws) -> None:
+    """An entry as a dashboard before schema 4 wrote it: no row in review_results."""
+    import duckdb
+
+    con = duckdb.connect(str(ws.db_path))
+    con.execute(
+        "INSERT INTO reviews VALUES (1, '2002', ?, 'ctcae.lymphocytes', 'lymphocytes', ?, 'repeat test', "
+        "'repeat lymphocytes', 'Dr A', ?, NULL)",
+        [LYMPH_KEY, dt.datetime(2026, 10, 25, 8, 30), ws.clock()],
+    )
+    con.close()
+
+
+def test_a_review_without_a_value_is_reopened_by_a_correction_imported_after_it_and_only_then(ws):
+    """H322.  Lymphocytes 0.4 (CTCAE grade 3, < 0.5) reviewed by an entry without a value.
+    The same value sent again as a correction changes nothing: still covered.  The lab's
+    correction to 0.15 (grade 4, < 0.2) imported after the review: open again, "the result
+    now reads 0.15".  A review recorded after that correction covers it."""
+    imp(ws, "doses.csv", "patient,drug,dose,unit,frequency,start\n2002,mycophenolate mofetil,1000,mg,BID,2026-05-01\n")
+    imp(ws, "w1.csv", H + LYMPH.format(v="0.4", s="Final"))
+    _legacy_review(ws)
+    as_of = dt.date(2026, 11, 6)
+
+    def flag():
+        return open_panel(ws).open_flags(as_of).set_index("flag_key").loc[LYMPH_KEY]
+
+    assert flag()["reviewed"]
+    imp(ws, "w1c.csv", H + LYMPH.format(v="0.4", s="Corrected"))  # the reviewed value, a duplicate
+    assert flag()["reviewed"]
+    imp(ws, "w2.csv", H + LYMPH.format(v="0.15", s="Corrected"))
+    now = flag()
+    assert (now["value"], now["ctcae_grade"], now["severity"]) == (0.15, 4, "urgent")
+    assert not now["reviewed"] and now["review_lapsed"].startswith("the result now reads 0.15 since the review by Dr A")
+    from dashboard.reviews import results_of, reviews_for
+
+    f = open_panel(ws).open_flags(as_of)
+    ws.add_reviews(reviews_for("2002", [LYMPH_KEY], "withhold", "MMF held", results_of(f)), by="Dr B")
+    assert flag()["reviewed"]
