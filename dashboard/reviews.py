@@ -10,7 +10,8 @@ the entry it corrects; the latest entry for a key is the one in force.
 A review also records the value (and comparator) of the result it was about: a lab that
 amends a result sends another value for the same draw, and the review of the first value
 never covers it (:func:`with_review_status`).  An entry from before values were recorded
-covers its flag only while the draw holds no conflicting results.
+covers its flag only while the draw holds no conflicting results and no correction of
+the draw was imported after it.
 
 It records what it judged, too (schema 6): the result's CTCAE grade, the flag's severity
 and the result's position in the patient's series of that test.  A review covers its flag
@@ -57,6 +58,10 @@ RESULT_COLUMNS: tuple[str, ...] = ("value", "comparator")
 #: grade, the flag's severity and the result's position in its series (missing or null for
 #: a review of the patient and for older entries).
 JUDGED_COLUMNS: tuple[str, ...] = ("grade", "severity", "seq")
+#: Column the workspace's log adds (schema 9): when the result of the entry's draw was
+#: stored as a correction by an import after the entry (null otherwise): an entry without
+#: a value (before schema 4) does not cover that correction (H322).
+CORRECTED_COLUMNS: tuple[str, ...] = ("corrected_at",)
 #: How far a decision goes, for saying when a later, milder one replaced it ("continue"
 #: after "withhold"): the milder one holds, and the earlier one is named beside it.
 ACTION_STRENGTH: dict[str, int] = {
@@ -354,7 +359,11 @@ def decisions_not_in_doses(log: pd.DataFrame, doses: pd.DataFrame, patient_id: s
     dose that began before the decision.  In words, one per decision ("'withhold' by Dr A
     on 01 May 2024, but the dose record still shows Azathioprine 150 mg/day since ...").
     The review holds either way: the dose checks and the timeline read the dose record,
-    so the clinician is asked to record the change there."""
+    so the clinician is asked to record the change there.
+
+    No dose in force (the drug ended as decided, H320) says nothing.  A decision made after
+    the as-of date (an audit of a past day) is judged on the doses of its own day, when
+    the change could first show, and is named as made after the as-of date."""
     if log.empty or doses.empty:
         return []
     mine = latest(log[log["patient_id"] == patient_id])
@@ -362,11 +371,18 @@ def decisions_not_in_doses(log: pd.DataFrame, doses: pd.DataFrame, patient_id: s
     if decided.empty:
         return []
     info = model.drug_info()
-    live = model.doses_in_force(doses[doses["patient_id"] == patient_id], as_of)
-    live = live[[info[d].tracked_for == "immunosuppressant" if d in info else False for d in live["drug"]]]
+    theirs = doses[doses["patient_id"] == patient_id]
+    monitored = theirs[
+        theirs["drug"].map(lambda d: d in info and info[d].tracked_for == "immunosuppressant").astype(bool)
+    ]
+    if monitored.empty:
+        return []
+    as_of_day = pd.Timestamp(as_of).normalize()
     out: list[str] = []
     for r in decided.sort_values("reviewed_at").itertuples(index=False):
         when = pd.Timestamp(r.reviewed_at)
+        later = when.normalize() > as_of_day
+        live = model.doses_in_force(monitored, when.normalize() if later else as_of_day)
         # a dose row that began on the day of the decision or later is the change recorded
         unchanged = live[pd.to_datetime(live["start"]).dt.normalize() < when.normalize()]
         if unchanged.empty:
@@ -374,8 +390,9 @@ def decisions_not_in_doses(log: pd.DataFrame, doses: pd.DataFrame, patient_id: s
         shown = "; ".join(
             f"{model.drug_label(d.drug)} since {pd.Timestamp(d.start):%d %b %Y}" for d in unchanged.itertuples()
         )
+        made = f"{when:%d %b %Y} (after the as-of date)" if later else f"{when:%d %b %Y}"
         out.append(
-            f"'{r.action}' recorded by {r.reviewer} on {when:%d %b %Y}, but the dose record still shows {shown} "
+            f"'{r.action}' recorded by {r.reviewer} on {made}, but the dose record still shows {shown} "
             "in force: if the change was made, record it in the dose record (the dose checks and the timeline read it)"
         )
     return list(dict.fromkeys(out))
@@ -411,14 +428,18 @@ def _lapse(entry: pd.Series, flag: _Flag) -> str | None:
     """None when a review entry covers the flag; else why not, in words ("" when there is
     nothing more to say).  It covers the same value and comparator (a lab's amended result
     of the draw is another finding; an entry without a value, from before values were
-    recorded, only while the draw holds no conflicting results), judged no worse than it
-    was (CTCAE grade, severity), with no result of the test dated before the draw arrived
-    since (an entry from before judgements were recorded: as before)."""
+    recorded, only while the draw holds no conflicting results and no correction imported
+    since, H322), judged no worse than it was (CTCAE grade, severity), with no result of
+    the test dated before the draw arrived since (an entry from before judgements were
+    recorded: as before)."""
     by = f" since the review by {entry.get('reviewer', '')}{_on(entry.get('reviewed_at'))}"
     reviewed = entry.get("value")
     if reviewed is None or pd.isna(reviewed):
         if flag.conflict:
             return "the draw now holds another result" + by
+        corrected = entry.get("corrected_at")
+        if corrected is not None and not pd.isna(corrected) and not math.isnan(flag.value):
+            return f"the result now reads {flag.comparator}{flag.value:g}" + by  # a correction since (H322)
     elif not math.isnan(flag.value) and not (
         math.isclose(float(reviewed), flag.value, rel_tol=1e-9, abs_tol=1e-12)
         and str(entry.get("comparator") or "") == flag.comparator

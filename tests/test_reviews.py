@@ -204,3 +204,83 @@ def test_a_withhold_the_dose_record_does_not_show_is_said():
     assert decisions_not_in_doses(held, _doses(stopped, reduced), "001", dt.date(2024, 5, 10)) == []
     carry_on = held.assign(action="continue")
     assert decisions_not_in_doses(carry_on, _doses(aza), "001", dt.date(2024, 5, 10)) == []
+
+
+def test_a_decision_the_dose_record_shows_by_having_no_dose_in_force_says_nothing():
+    """Probe 16 F1 (H320): Dr A records "withhold" on 6 Nov 2026; the dose record then
+    ends azathioprine (150 mg daily since 1 Jun) on 6 Nov.  On 13 Nov the patient has no
+    dose in force at all: the decision and the dose record agree, nothing is said (the
+    check once raised KeyError('start') here and the Patient page crashed).  The same for
+    a patient with no dose row at all, one whose only dose in force is a co-medication,
+    doses of other patients only, and an empty log."""
+    from dashboard.reviews import decisions_not_in_doses
+
+    t1 = pd.Timestamp("2026-11-02 09:00")
+    k = flag_key("1234", "bsr.neutrophils_low", t1, "neutrophils")
+    held = log((1, "1234", k, "bsr.neutrophils_low", "neutrophils", t1, "withhold", "AZA held", "Dr A",
+                pd.Timestamp("2026-11-06 10:00"), None))  # fmt: skip
+    day = dt.date(2026, 11, 13)
+    ended = ("1234", "azathioprine", pd.Timestamp("2026-06-01"), pd.Timestamp("2026-11-06"), 150.0, "mg", "daily",
+             150.0)  # fmt: skip
+    allo = ("1234", "allopurinol", pd.Timestamp("2026-01-01"), pd.NaT, 100.0, "mg", "daily", 100.0)
+    other = ("2001", "methotrexate", pd.Timestamp("2026-03-01"), pd.NaT, 20.0, "mg", "weekly", 20.0 / 7)
+    assert decisions_not_in_doses(held, _doses(ended), "1234", day) == []  # no dose in force at all
+    assert decisions_not_in_doses(held, _doses(ended, other), "1234", day) == []  # others' doses in force
+    assert decisions_not_in_doses(held, _doses(ended, allo), "1234", day) == []  # a co-medication only
+    assert decisions_not_in_doses(held, _doses(allo), "1234", day) == []  # no immunosuppressant row at all
+    assert decisions_not_in_doses(held, _doses(other), "1234", day) == []  # no dose row of this patient
+    assert decisions_not_in_doses(held, _doses(), "1234", day) == []  # no doses at all
+    assert decisions_not_in_doses(log(), _doses(ended), "1234", day) == []  # an empty log
+
+
+def test_a_decision_after_the_as_of_date_is_judged_on_its_own_day_and_says_so():
+    """An audit as of 5 Nov 2026 of the decision of 6 Nov: on 5 Nov azathioprine was rightly
+    in force (the withhold came the next day).  The dose record shows the withhold when the
+    row ends on 6 Nov, so nothing is said; a dose record that still runs on 6 Nov is said,
+    naming the decision as made after the as-of date."""
+    from dashboard.reviews import decisions_not_in_doses
+
+    t1 = pd.Timestamp("2026-11-02 09:00")
+    k = flag_key("1234", "bsr.neutrophils_low", t1, "neutrophils")
+    held = log((1, "1234", k, "bsr.neutrophils_low", "neutrophils", t1, "withhold", "AZA held", "Dr A",
+                pd.Timestamp("2026-11-06 10:00"), None))  # fmt: skip
+    audit = dt.date(2026, 11, 5)
+    ended = ("1234", "azathioprine", pd.Timestamp("2026-06-01"), pd.Timestamp("2026-11-06"), 150.0, "mg", "daily",
+             150.0)  # fmt: skip
+    assert decisions_not_in_doses(held, _doses(ended), "1234", audit) == []
+    running = ("1234", "azathioprine", pd.Timestamp("2026-06-01"), pd.NaT, 150.0, "mg", "daily", 150.0)
+    [text] = decisions_not_in_doses(held, _doses(running), "1234", audit)
+    assert text.startswith("'withhold' recorded by Dr A on 06 Nov 2026 (after the as-of date), but the dose record")
+    assert "Azathioprine since 01 Jun 2026" in text
+
+
+def test_an_entry_without_a_value_does_not_cover_a_correction_imported_after_it():
+    """Probe 16 F6 (H322): an entry from before schema 4 has no value.  Dr A reviewed KHAN's
+    lymphocytes of 25 Oct 2026 on 6 Nov (then 0.4, CTCAE grade 3).  The lab's correction to
+    0.15 (grade 4, < 0.2) replaced the 0.4, so the draw holds one result, no conflict; the
+    store says the draw's result is a correction imported on 13 Nov, after the review
+    (``corrected_at``): the review does not cover it, in the words used when a value
+    changes.  A correction imported before the review (it was what was reviewed) covers."""
+    t1 = pd.Timestamp("2026-10-25 08:30")
+    key = flag_key("2002", "ctcae.lymphocytes", t1, "lymphocytes")
+    legacy = log((1, "2002", key, "ctcae.lymphocytes", "lymphocytes", t1, "repeat test", "", "Dr A",
+                  pd.Timestamp("2026-11-06 10:00"), None))  # fmt: skip
+    flag = pd.DataFrame(
+        {
+            "patient_id": ["2002"],
+            "rule": ["ctcae.lymphocytes"],
+            "analyte": ["lymphocytes"],
+            "collected_at": [t1],
+            "value": [0.15],
+            "comparator": [""],
+            "ctcae_grade": [4],
+            "severity": ["urgent"],
+        }
+    )
+    after = legacy.assign(value=[None], comparator=[None], corrected_at=[pd.Timestamp("2026-11-13 09:00")])
+    out = with_review_status(flag, after, rule_col="rule")
+    assert not out["reviewed"].any()
+    assert out["review_lapsed"].tolist() == ["the result now reads 0.15 since the review by Dr A on 6 Nov 2026"]
+    none_since = legacy.assign(value=[None], comparator=[None], corrected_at=[pd.NaT])
+    assert with_review_status(flag, none_since, rule_col="rule")["reviewed"].all()
+    assert with_review_status(flag, legacy, rule_col="rule")["reviewed"].all()  # a log without the column

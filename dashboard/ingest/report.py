@@ -5,7 +5,8 @@ The invariant the whole product relies on::
     rows_read == rows_accepted + rows_rejected + duplicates
 
 The counters are written only through :class:`FileReport`'s accounting methods
-(``settle_rows``, ``reject_all``, ``settle_results``, ``accepted_was_duplicate``), and
+(``settle_rows``, ``reject_all``, ``settle_results``, ``accepted_was_duplicate``,
+``accepted_was_rejected``), and
 :meth:`ImportReport.check_rows` checks the invariant at the end of every import and
 after every workspace merge (tests check it on every reader too).
 
@@ -158,6 +159,17 @@ class FileReport:
         if self.results_read:
             self.results_accepted -= results
             self.results_duplicate += results
+
+    def accepted_was_rejected(self, problems: Iterable[Problem], rows: int = 1, results: int = 0) -> None:
+        """Rows (or results of a row still accepted for others) accepted from this file
+        turn out to be withdrawn by a correction the workspace holds (H321): they become
+        rejected, each with its reason."""
+        self.rows_accepted -= rows
+        self.rows_rejected += rows
+        if self.results_read:
+            self.results_accepted -= results
+            self.results_rejected += results
+        self.problems = sorted([*self.problems, *problems], key=lambda p: p.row or 0)
 
     def check(self) -> None:
         """Raise :class:`RowAccountingError` unless every row read is accepted, rejected

@@ -239,8 +239,15 @@ def add_reviews(tx: Tx, clock: Clock, reviews: Sequence[Review], by: str) -> lis
 #: The review log with the value and comparator of the result each entry was about (NULL
 #: for a review of the patient, and for entries from before schema 4), and what it judged
 #: (grade, severity, series position: NULL likewise, and for entries from before schema 6).
+#: ``corrected_at``: when the draw's standing result was stored by an import after the
+#: entry, as a correction (``lab_corrections``, schema 9): an entry without a value does not
+#: cover it (H322).
 REVIEW_LOG = (
-    "SELECT r.*, x.value, x.comparator, j.grade, j.severity, j.seq FROM reviews r "
+    "SELECT r.*, x.value, x.comparator, j.grade, j.severity, j.seq, (SELECT max(i.imported_at) "
+    "FROM lab_corrections c JOIN labs l ON l.patient_id = c.patient_id AND l.analyte = c.analyte "
+    "AND l.collected_at = c.collected_at AND l.value IS NOT DISTINCT FROM c.value AND l.comparator = c.comparator "
+    "JOIN imports i ON i.import_id = l.import_id WHERE c.patient_id = r.patient_id AND c.analyte = r.analyte "
+    "AND c.collected_at = r.collected_at AND i.imported_at > r.reviewed_at) AS corrected_at FROM reviews r "
     "LEFT JOIN review_results x USING (review_id) LEFT JOIN review_judgements j USING (review_id)"
 )
 

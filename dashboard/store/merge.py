@@ -37,7 +37,7 @@ from dashboard.ingest import FileReport, ImportOptions, ImportReport, ImportResu
 from dashboard.ingest.dose_repeats import dose_key, overlaps_at_start, repeat_of, same_start_note, start_key
 from dashboard.ingest.labs import SEX_LIMITS, number_text, product_comparator
 from dashboard.ingest.pipeline import warn_about_aliases, warn_about_stored_ids
-from dashboard.ingest.report import SHOWN_VALUE
+from dashboard.ingest.report import SHOWN_VALUE, Problem
 from dashboard.ingest.values import parse_one
 from dashboard.patient_merge import merge_details
 from dashboard.store.connection import Tx, bump, cols
@@ -167,8 +167,10 @@ def save_result(
     warn_about_stored_ids(report, [result.labs, result.doses, result.patients], kept, result.aliases)
     _warn_about_stored_aliases(tx, report, result)
     _store_aliases(tx, result.aliases, import_id)
-    _replace_corrected(tx, result.corrections, report)
-    _store_labs(tx, result.labs, import_id, report, out, result.sex_limits)
+    labs, sex_limits, corrections, withdrawn = _withdraw(tx, result.labs, result.sex_limits, result.corrections)
+    _replace_corrected(tx, corrections, report)
+    _store_labs(tx, labs, import_id, report, out, sex_limits, withdrawn)
+    _store_corrections(tx, corrections, import_id)
     _store_patients(tx, result.patients, import_id, now, report, out)
     _mark_settled(tx, report.identity_conflicts)
     _store_disputes(tx, report.identity_conflicts, import_id)
@@ -426,13 +428,199 @@ def _warn_on(report: ImportReport, name: str) -> FileReport:
     return _file_report(report, name, "labs") or report.files[0]
 
 
-def _store_labs(
-    tx: Tx, labs: pa.Table, import_id: int, report: ImportReport, out: WorkspaceImport, sex_limits: pa.Table | None
-) -> None:
-    """Add the results not stored yet, with the limits of a range given per sex (H172)."""
+#: The draw of a result: patient, test, collection time.
+_DRAW = ("patient_id", "analyte", "collected_at")
+_SAME_DRAW = "{a}.patient_id = {b}.patient_id AND {a}.analyte = {b}.analyte AND {a}.collected_at = {b}.collected_at"
+_SAME_RESULT = (
+    _SAME_DRAW + " AND {a}.value IS NOT DISTINCT FROM {b}.value AND coalesce({a}.comparator, '') = "
+    "coalesce({b}.comparator, '')"
+)
+
+
+def _withdraw(
+    tx: Tx, labs: pa.Table, sex_limits: pa.Table | None, corrections: pa.Table | None
+) -> tuple[pa.Table, pa.Table | None, pa.Table | None, dict[tuple[str, int], list[Problem]]]:
+    """The results of this import withdrawn by a correction the workspace holds (H321):
+    a result not stored yet of a draw whose correction, stored by an earlier import, still
+    stands in ``labs`` (the result that correction replaced, sent again in an older file
+    re-saved under another hash; another value of that draw; a correction the workspace
+    has since replaced by a later one), unless this import brings a correction of that
+    draw the workspace has never seen (the newer word, H132).  A count this import made
+    from a % differential and a WBC so withdrawn goes with it (H170).
+
+    Returns the labs (and their limits per sex) without them, this import's corrections
+    without those the workspace has already recorded (they replace nothing again), and the
+    withdrawn results' problems by (file, row)."""
+    if not _keeps_corrections(tx) or not tx.one("SELECT count(*) > 0 FROM lab_corrections"):
+        return labs, sex_limits, corrections, {}
     labs = model.conform("labs", labs)
+    if corrections is not None and corrections.num_rows:
+        tx.con.register("w_corr", corrections)
+        try:
+            corrections = tx.arrow(
+                "SELECT * FROM w_corr e WHERE NOT EXISTS (SELECT 1 FROM lab_corrections c WHERE "
+                + _SAME_RESULT.format(a="c", b="e")
+                + ")"
+            )
+        finally:
+            tx.con.unregister("w_corr")
     if not labs.num_rows:
+        return labs, sex_limits, corrections, {}
+    fresh = corrections if corrections is not None and corrections.num_rows else None
+    staged = labs.select([*_DRAW, "value", "comparator", "derived"]).append_column(
+        "_i", pa.array(range(labs.num_rows), pa.int64())
+    )
+    fresh_draws = fresh.select(list(_DRAW)) if fresh is not None else staged.select(list(_DRAW)).slice(0, 0)
+    tx.con.register("w_staged", staged)
+    tx.con.register("w_fresh", fresh_draws)
+    try:
+        hits = tx.arrow(
+            "WITH standing AS (SELECT c.*, i.imported_at FROM lab_corrections c JOIN imports i USING (import_id) "
+            "WHERE EXISTS (SELECT 1 FROM labs l WHERE " + _SAME_RESULT.format(a="l", b="c") + ")) "
+            "SELECT s._i, c.analyte, c.source_value, c.source_unit, c.status, c.source_file, c.source_row, "
+            "c.import_id, c.imported_at FROM w_staged s JOIN standing c ON " + _SAME_DRAW.format(a="s", b="c") + " "
+            "WHERE NOT EXISTS (SELECT 1 FROM labs l WHERE " + _SAME_RESULT.format(a="l", b="s") + ") "
+            "AND NOT EXISTS (SELECT 1 FROM w_fresh f WHERE " + _SAME_DRAW.format(a="f", b="s") + ") "
+            "ORDER BY s._i, c.import_id, c.source_file, c.source_row"
+        ).to_pylist()
+    finally:
+        tx.con.unregister("w_staged")
+        tx.con.unregister("w_fresh")
+    if not hits:
+        return labs, sex_limits, corrections, {}
+    by_result: dict[int, list[dict]] = {}
+    for h in hits:
+        by_result.setdefault(int(h["_i"]), []).append(h)
+    rows = labs.to_pylist()
+    said = {i: _withdrawn_message(rows[i], c) for i, c in by_result.items()}
+    wbc = {
+        (rows[i]["patient_id"], rows[i]["collected_at"]): (rows[i], c)
+        for i, c in by_result.items()
+        if rows[i]["analyte"] == "wbc"
+    }
+    for i, r in enumerate(rows):  # a count this file made from a withdrawn WBC (H170)
+        made_from = wbc.get((r["patient_id"], r["collected_at"]))
+        if i not in said and r["derived"] and r["analyte"] != "wbc" and made_from is not None:
+            said[i] = _withdrawn_message(r, made_from[1], made_from[0])
+    withdrawn: dict[tuple[str, int], list[Problem]] = {}
+    for i, message in sorted(said.items()):
+        r = rows[i]
+        withdrawn.setdefault((r["source_file"], r["source_row"]), []).append(
+            Problem(
+                r["source_row"],
+                None,
+                message,
+                str(r["source_value"] or ""),
+                str(r["patient_id"]),
+                r["analyte"],
+                r["collected_at"].isoformat(),
+            )
+        )
+    keep = pa.array([i not in said for i in range(len(rows))])
+    limits = sex_limits.filter(keep) if sex_limits is not None and sex_limits.num_rows == labs.num_rows else sex_limits
+    return labs.filter(keep), limits, corrections, withdrawn
+
+
+def _withdrawn_message(row: dict, standing: list[dict], wbc: dict | None = None) -> str:
+    """Why a result of this import is not stored: the correction of its draw that stands
+    (its value, status, file, row, import and the day it was imported); for a count made
+    from a % differential and this file's ``wbc``, the correction of that WBC."""
+    c = standing[0]
+    correction = f"{model.analyte_label(c['analyte'])} {c['source_value'] or ''} {c['source_unit'] or ''}".strip()
+    others = f" and {len(standing) - 1} other correction(s) of the draw" if len(standing) > 1 else ""
+    shown = f"{row['source_value'] or ''} {row['source_unit'] or ''}".strip()[:SHOWN_VALUE]
+    what = f"the {model.analyte_label(row['analyte'])} result {shown} of {row['collected_at']:%Y-%m-%d %H:%M} was"
+    if wbc is not None:
+        used = f"{wbc['source_value'] or ''} {wbc['source_unit'] or ''}".strip()[:SHOWN_VALUE]
+        what = (
+            f"the {model.analyte_label(row['analyte'])} count of {row['collected_at']:%Y-%m-%d %H:%M} made from "
+            f"{shown} and this file's WBC {used}: that WBC was"
+        )
+    return (
+        f"patient {str(row['patient_id'])[:100]}: {what} replaced by the correction imported on "
+        f"{c['imported_at']:%d %b %Y} ({correction[:SHOWN_VALUE]}, status '{str(c['status'])[:SHOWN_VALUE]}', "
+        f"{c['source_file']} row {c['source_row']}, import {c['import_id']}){others} of the same draw (patient, "
+        "test and time): not stored again and not graded"
+    )
+
+
+def _store_corrections(tx: Tx, corrections: pa.Table | None, import_id: int) -> None:
+    """Keep the corrections this import brought that the workspace has not recorded (H321)."""
+    if corrections is None or not corrections.num_rows or not _keeps_corrections(tx):
         return
+    tx.con.register("new_corr", corrections)
+    try:
+        tx.execute(
+            "INSERT INTO lab_corrections SELECT DISTINCT ON (patient_id, analyte, collected_at, value, "
+            "coalesce(comparator, '')) patient_id, analyte, collected_at, value, coalesce(comparator, ''), "
+            "coalesce(source_value, ''), coalesce(source_unit, ''), coalesce(_corr, ''), coalesce(source_file, ''), "
+            f"coalesce(source_row, 0), {import_id} FROM new_corr e WHERE NOT EXISTS (SELECT 1 FROM lab_corrections c "
+            "WHERE " + _SAME_RESULT.format(a="c", b="e") + ") ORDER BY source_file, source_row"
+        )
+    finally:
+        tx.con.unregister("new_corr")
+
+
+def _keeps_corrections(tx: Tx) -> bool:
+    """Is there the table of schema 9 (as :func:`_keeps_sex_limits`)?"""
+    return bool(
+        tx.one(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' "
+            "AND table_name = 'lab_corrections'"
+        )
+    )
+
+
+def _store_labs(
+    tx: Tx,
+    labs: pa.Table,
+    import_id: int,
+    report: ImportReport,
+    out: WorkspaceImport,
+    sex_limits: pa.Table | None,
+    withdrawn: dict[tuple[str, int], list[Problem]] | None = None,
+) -> None:
+    """Add the results not stored yet, with the limits of a range given per sex (H172);
+    count those already stored as duplicates and the ``withdrawn`` ones (H321) as rejected."""
+    labs = model.conform("labs", labs)
+    dups: list[dict[str, Any]] = []
+    if labs.num_rows:
+        dups = _insert_labs(tx, labs, import_id, sex_limits)
+    withdrawn = withdrawn or {}
+    kept: dict[tuple[str, int], int] = {}
+    if withdrawn:
+        for key in zip(labs.column("source_file").to_pylist(), labs.column("source_row").to_pylist(), strict=True):
+            kept[key] = kept.get(key, 0) + 1
+    per_file: dict[str, int] = {}
+    dup_of = {(r["source_file"], r["source_row"]): (r["n"], r["d"]) for r in dups}
+    for r in dups:
+        per_file[r["source_file"]] = per_file.get(r["source_file"], 0) + r["d"]
+    for file, row in sorted({*dup_of, *withdrawn}, key=lambda k: (str(k[0]), k[1] or 0)):
+        f = _file_report(report, file, "labs")
+        if f is None:
+            continue
+        n, d = dup_of.get((file, row), (kept.get((file, row), 0), 0))
+        gone = withdrawn.get((file, row), [])
+        # a row is accepted while one of its results is added, a duplicate when all its
+        # results are, else rejected (as the importer settles a row, dashboard/ingest/labs.py)
+        added = n - d
+        if gone:
+            f.accepted_was_rejected(gone, rows=1 if not added else 0, results=len(gone))
+            if d:
+                f.accepted_was_duplicate(rows=0, results=d)
+        elif d:
+            f.accepted_was_duplicate(rows=1 if d == n else 0, results=d)
+    for name, d in per_file.items():
+        f = _file_report(report, name, "labs")
+        if f is not None:
+            f.warn(f"{d:,} results already in the workspace (imported earlier) were not added again")
+    out.labs_duplicate = sum(per_file.values())
+    out.labs_added = labs.num_rows - out.labs_duplicate
+
+
+def _insert_labs(tx: Tx, labs: pa.Table, import_id: int, sex_limits: pa.Table | None) -> list[dict[str, Any]]:
+    """Insert the results not stored yet; per (file, row) with a duplicate: its results
+    here (n) and how many of them were already stored (d)."""
     extra = ""
     if sex_limits is not None and sex_limits.num_rows == labs.num_rows and _keeps_sex_limits(tx):
         for name in SEX_LIMITS:
@@ -443,8 +631,7 @@ def _store_labs(
     try:
         if not tx.one("SELECT count(*) > 0 FROM labs"):
             tx.execute(f"{into} FROM staged_labs")
-            out.labs_added = labs.num_rows
-            return
+            return []
         tx.execute(
             "CREATE TEMP TABLE staged_marked AS SELECT s.*, (l.patient_id IS NOT NULL) AS _dup FROM staged_labs s "
             "LEFT JOIN (SELECT patient_id, analyte, collected_at, value, comparator FROM labs) l "
@@ -459,20 +646,7 @@ def _store_labs(
         tx.execute("DROP TABLE staged_marked")
     finally:
         tx.con.unregister("staged_labs")
-    per_file: dict[str, int] = {}
-    for r in dups:
-        f = _file_report(report, r["source_file"], "labs")
-        per_file[r["source_file"]] = per_file.get(r["source_file"], 0) + r["d"]
-        if f is None:
-            continue
-        # a row is a duplicate when all its results are
-        f.accepted_was_duplicate(rows=1 if r["d"] == r["n"] else 0, results=r["d"])
-    for name, d in per_file.items():
-        f = _file_report(report, name, "labs")
-        if f is not None:
-            f.warn(f"{d:,} results already in the workspace (imported earlier) were not added again")
-    out.labs_duplicate = sum(per_file.values())
-    out.labs_added = labs.num_rows - out.labs_duplicate
+    return dups
 
 
 def _store_patients(

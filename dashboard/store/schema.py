@@ -35,6 +35,7 @@ APPEND_ONLY = (
     "identity_disputes",
     "identity_settlements",
     "patient_identifiers",
+    "lab_corrections",
 )
 
 
@@ -200,6 +201,19 @@ def _v8() -> list[str]:
     ]
 
 
+def _v9() -> list[str]:
+    # the corrected results each import stored (status Corrected, Amended, HL7 C ...): a
+    # correction that still stands in labs withdraws every other result of its draw, so a
+    # result it replaced (or another value of its draw) sent again by a later import, an
+    # older file re-saved under another hash, is rejected naming it (H321)
+    return [
+        """CREATE TABLE lab_corrections (
+  patient_id VARCHAR NOT NULL, analyte VARCHAR NOT NULL, collected_at TIMESTAMP NOT NULL,
+  value DOUBLE, comparator VARCHAR NOT NULL, source_value VARCHAR NOT NULL, source_unit VARCHAR NOT NULL,
+  status VARCHAR NOT NULL, source_file VARCHAR NOT NULL, source_row BIGINT NOT NULL, import_id INTEGER NOT NULL)"""
+    ]
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "initial schema: canonical tables with provenance, import log, dose edits, reviews", _v1),
     Migration(2, "patients: the patient's name (a second identifier beside the MRN)", _v2),
@@ -209,6 +223,7 @@ MIGRATIONS: list[Migration] = [
     Migration(6, "review_judgements: the CTCAE grade, severity and series position each review judged", _v6),
     Migration(7, "labs: the limits of a reference range given per sex, read again once the sex is known", _v7),
     Migration(8, "patient_identifiers: the other identifiers (MRN, NHS number) a source gives a patient", _v8),
+    Migration(9, "lab_corrections: the corrected results stored, which withdraw the other results of their draw", _v9),
 ]
 
 
