@@ -32,6 +32,7 @@ import posixpath
 import re
 import struct
 import zipfile
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -568,21 +569,28 @@ def _padding_styles(styles: bytes) -> dict[int, int]:
     return out
 
 
-def _padded_cells(buf: bytes, scan: SheetScan, padding: dict[int, int]) -> None:
-    """The number cells of one block with a zero-padding style (:func:`_padding_styles`)."""
+def _styled_number_cells(buf: bytes, styles: Mapping[int, object]) -> Iterator[tuple[tuple[int, int], int]]:
+    """((row, column), style) of the number cells of one block whose style is one of
+    ``styles`` (a number format applies to numbers only: never to text, a shared string, a
+    boolean or an error)."""
     for m in _CELL_START.finditer(buf):
         attrs = m.group(1)
         style = _ATTR_S.search(attrs)
-        if style is None or int(style.group(1)) not in padding:
+        if style is None or int(style.group(1)) not in styles:
             continue
         kind = _ATTR_T.search(attrs)
         if kind is not None and kind.group(1) != b"n":
-            continue  # text, a shared string, a boolean: a number format never applies
+            continue
         ref = _ATTR_R.search(attrs)
         parsed = _REF.match((ref.group(1) or ref.group(2) or b"").decode("ascii", "replace").strip()) if ref else None
         if parsed and parsed.group(1):
-            where = (int(parsed.group(2)), _column_number(parsed.group(1).upper()))
-            scan.padded[where] = padding[int(style.group(1))]
+            yield (int(parsed.group(2)), _column_number(parsed.group(1).upper())), int(style.group(1))
+
+
+def _padded_cells(buf: bytes, scan: SheetScan, padding: dict[int, int]) -> None:
+    """The number cells of one block with a zero-padding style (:func:`_padding_styles`)."""
+    for where, style in _styled_number_cells(buf, padding):
+        scan.padded[where] = padding[style]
 
 
 #: Excel's built-in percentage formats (``numFmtId`` 9 "0%" and 10 "0.00%"), which a
@@ -644,18 +652,8 @@ def _percent_cells(buf: bytes, scan: SheetScan, percent: dict[int, tuple[bool, .
     """The number cells of one block with a percentage style (:func:`_percent_styles`)."""
     if len(scan.percent) >= 5_000_000:
         return
-    for m in _CELL_START.finditer(buf):
-        attrs = m.group(1)
-        style = _ATTR_S.search(attrs)
-        if style is None or int(style.group(1)) not in percent:
-            continue
-        kind = _ATTR_T.search(attrs)
-        if kind is not None and kind.group(1) != b"n":
-            continue  # text, a shared string, a boolean, an error: a number format never applies
-        ref = _ATTR_R.search(attrs)
-        parsed = _REF.match((ref.group(1) or ref.group(2) or b"").decode("ascii", "replace").strip()) if ref else None
-        if parsed and parsed.group(1):
-            scan.percent[(int(parsed.group(2)), _column_number(parsed.group(1).upper()))] = percent[int(style.group(1))]
+    for where, style in _styled_number_cells(buf, percent):
+        scan.percent[where] = percent[style]
 
 
 _RELS_TYPED = re.compile(
