@@ -128,3 +128,35 @@ P9_PATIENTS = (
     "P3,NUNEZ,Zoe,F,1980-02-02,65,normal,normal,Lupus nephritis\n"
     "D1,DAILY,Mo,F,1970-01-01,60,normal,normal,RA\n"
 )
+
+
+def page_with(dataset, as_of: dt.date, page: str = "pages/patient.py"):
+    """An AppTest session of the app with ``dataset`` loaded as the session's panel and
+    the as-of date set, switched to ``page`` and run."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
+    at.run()
+    at.session_state["dataset"] = dataset
+    at.session_state["as_of"] = as_of
+    at.switch_page(page).run()
+    return at
+
+
+def timeline_dict(dataset, review, as_of: dt.date, patient_id: str = "P1", **options) -> dict:
+    """The Patient page's timeline of one patient as ``fig.to_dict()`` (as the page draws
+    it: the review's flags and intervals, the default profile)."""
+    from dashboard.figures.timeline import TimelineOptions, timeline_figure
+    from dashboard.rules import get_profile
+
+    one = dataset.for_patient(patient_id)
+    fig = timeline_figure(
+        one.labs,
+        one.doses,
+        review.flags_df(),
+        review.intervals_df(),
+        get_profile(None),
+        one.patients.iloc[0],
+        TimelineOptions(as_of=as_of, **options),
+    )
+    return fig.to_dict()

@@ -54,11 +54,9 @@ def test_the_patient_page_lists_every_overdue_group_in_full():
     # table cell cut "... OVERDUE by 28" short at 1400 px): the FBC's lateness and the albumin's.
     import datetime as dt
 
-    from streamlit.testing.v1 import AppTest
-
     from dashboard.dataset import Dataset
     from tests.rules.builders import frame, patient
-    from tests.support import ROOT
+    from tests.support import page_with
 
     ds = Dataset(
         frame("labs", _without_albumin("2023-06-01")),
@@ -66,11 +64,7 @@ def test_the_patient_page_lists_every_overdue_group_in_full():
         frame("patients", [patient("P1")]),
         label="h294",
     )
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
-    at.run()
-    at.session_state["dataset"] = ds
-    at.session_state["as_of"] = dt.date(2024, 6, 1)
-    at.switch_page("pages/patient.py").run()
+    at = page_with(ds, dt.date(2024, 6, 1))
     assert not at.exception
     tab = next(t for t in at.tabs if t.label == "Blood tests due")
     shown = " ".join(str(m.value) for m in tab.markdown).replace("\\", "")  # markdown escapes

@@ -15,10 +15,10 @@ import datetime as dt
 import pandas as pd
 
 from dashboard.dataset import Dataset
-from dashboard.figures.timeline import TimelineOptions, timeline_figure
 from dashboard.ingest import ImportOptions, Source, import_sources
-from dashboard.rules import get_profile, review_dataset
+from dashboard.rules import review_dataset
 from tests.rules.builders import dose, full_check, lab, run
+from tests.support import timeline_dict
 
 
 def _row(labs, doses, as_of: str) -> pd.Series:
@@ -123,18 +123,7 @@ def _figure(labs: str, doses: str, as_of: dt.date) -> dict:
         ImportOptions(today=dt.date(2026, 1, 1)),
     )
     ds = Dataset.from_import(result, "t")
-    rv = review_dataset(ds, None, as_of)
-    one = ds.for_patient("P1")
-    fig = timeline_figure(
-        one.labs,
-        one.doses,
-        rv.flags_df(),
-        rv.intervals_df(),
-        get_profile(None),
-        one.patients.iloc[0],
-        TimelineOptions(as_of=as_of),
-    )
-    return fig.to_dict()
+    return timeline_dict(ds, review_dataset(ds, None, as_of), as_of)
 
 
 def _lane_traces(d: dict) -> list[dict]:

@@ -22,21 +22,11 @@ from dashboard.ingest import Source
 from dashboard.reviews import decisions_not_in_doses, results_of, reviews_for
 from dashboard.store import Workspace, schema
 from dashboard.store.panel import open_panel
+from tests.store.helpers import Clock
 
 W1 = dt.date(2026, 11, 6)
 HEAD = "MRN,Collection Date,Component,Result,Units,Reference Range,Status\n"
 DOSE_HEAD = "patient,drug,dose,unit,frequency,route,start,end\n"
-
-
-class Clock:
-    """The story's clock: reviews and imports are logged on the clinic's days."""
-
-    def __init__(self, start: dt.datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> dt.datetime:
-        self.now += dt.timedelta(minutes=1)
-        return self.now
 
 
 @pytest.fixture

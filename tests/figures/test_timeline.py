@@ -10,7 +10,7 @@ from dashboard import model
 from dashboard.dataset import Dataset
 from dashboard.figures.timeline import EPISODE_BAR, GRADE_STYLE, TimelineOptions, timeline_figure, timeline_spec
 from dashboard.rules import get_profile, review_dataset
-from tests.support import import_text
+from tests.support import import_text, timeline_dict
 
 AS_OF = dt.date(2024, 6, 1)
 
@@ -54,17 +54,7 @@ def built():
 
 def fig_of(built, **opts):
     ds, rv = built
-    one = ds.for_patient("P1")
-    fig = timeline_figure(
-        one.labs,
-        one.doses,
-        rv.flags_df(),
-        rv.intervals_df(),
-        get_profile(None),
-        one.patients.iloc[0],
-        TimelineOptions(as_of=AS_OF, **opts),
-    )
-    return fig.to_dict()
+    return timeline_dict(ds, rv, AS_OF, **opts)
 
 
 def traces(d, name_start):

@@ -15,9 +15,9 @@ import datetime as dt
 import pandas as pd
 
 from dashboard.dataset import Dataset
-from dashboard.figures.timeline import TimelineOptions, timeline_figure
 from dashboard.ingest import ImportOptions, Source, import_sources
-from dashboard.rules import get_profile, review_dataset
+from dashboard.rules import review_dataset
+from tests.support import timeline_dict
 
 LABS = (
     "patient,date,test,value,unit,range\nP1,2024-01-02,WBC,6.0,10^9/L,4.0-11.0\nP1,2024-05-02,WBC,6.0,10^9/L,4.0-11.0\n"
@@ -40,17 +40,7 @@ def _review(doses: str, as_of: dt.date):
 
 def _figure(doses: str, as_of: dt.date) -> dict:
     ds, rv = _review(doses, as_of)
-    one = ds.for_patient("P1")
-    fig = timeline_figure(
-        one.labs,
-        one.doses,
-        rv.flags_df(),
-        rv.intervals_df(),
-        get_profile(None),
-        one.patients.iloc[0],
-        TimelineOptions(as_of=as_of),
-    )
-    return fig.to_dict()
+    return timeline_dict(ds, rv, as_of)
 
 
 def _lane(d: dict) -> list[dict]:

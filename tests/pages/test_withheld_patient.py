@@ -18,6 +18,7 @@ from dashboard.ingest import Source
 from dashboard.reviews import results_of, reviews_for
 from dashboard.store import Workspace
 from dashboard.store.panel import open_panel
+from tests.store.helpers import Clock
 from tests.support import ROOT
 
 DOSES = "patient,drug,dose,unit,frequency,route,start,end\n"
@@ -27,15 +28,6 @@ LABS = (
     "1234,2026-11-02 09:00,Neutrophils,1.3,10^9/L,2.0-7.5,Final\n"
 )
 ASKED = "record it in the dose record"
-
-
-class Clock:
-    def __init__(self, start: dt.datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> dt.datetime:
-        self.now += dt.timedelta(minutes=1)
-        return self.now
 
 
 @pytest.fixture

@@ -88,11 +88,9 @@ def test_a_clinician_baseline_is_a_fact_about_the_patient_in_force_whenever_it_w
 
 
 def test_the_patient_page_shows_the_pre_treatment_baseline_the_rules_use():
-    from streamlit.testing.v1 import AppTest
-
     from dashboard.dataset import Dataset
     from tests.rules.builders import frame, patient
-    from tests.support import ROOT
+    from tests.support import page_with
 
     labs = series("P1", "neutrophils", [("2023-10-01", 5.0), ("2023-11-01", 5.0), ("2023-12-01", 5.0)])
     labs += [lab("P1", "2024-05-01", "neutrophils", 3.4)]
@@ -102,11 +100,7 @@ def test_the_patient_page_shows_the_pre_treatment_baseline_the_rules_use():
         frame("patients", [patient("P1")]),
         label="probe11",
     )
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
-    at.run()
-    at.session_state["dataset"] = ds
-    at.session_state["as_of"] = dt.date(2024, 6, 1)
-    at.switch_page("pages/patient.py").run()
+    at = page_with(ds, dt.date(2024, 6, 1))
     assert not at.exception
     tab = next(t for t in at.tabs if t.label == "Baseline")
     shown = " ".join(str(m.value) for m in tab.markdown) + " ".join(d.value.to_string() for d in tab.dataframe)

@@ -17,10 +17,11 @@ PATIENTS = "patient,sex,date of birth,TPMT,diagnosis\n001,F,1980-05-01,normal,SL
 
 
 class Clock:
-    """A settable clock so that times in the log are predictable."""
+    """A settable clock so that times in the log are predictable: each reading a minute
+    after the last, from ``start``."""
 
-    def __init__(self) -> None:
-        self.now = dt.datetime(2026, 11, 25, 9, 0, 0)
+    def __init__(self, start: dt.datetime = dt.datetime(2026, 11, 25, 9, 0, 0)) -> None:
+        self.now = start
 
     def __call__(self) -> dt.datetime:
         self.now += dt.timedelta(minutes=1)
