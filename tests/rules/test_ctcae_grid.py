@@ -53,8 +53,8 @@ import pandas as pd
 import pytest
 
 from dashboard import model
-from dashboard.rules.review import review
 from dashboard.ingest import ImportOptions, Source, import_sources
+from dashboard.rules.review import review
 from tests.support import TODAY, assert_balanced, import_text
 
 AS_OF = dt.date(2026, 11, 25)
@@ -308,7 +308,9 @@ def aminotransferase_cases() -> list[Case]:
         # sex-specific ULN: a woman's 35
         sexed = "10-50 (M) 10-35 (F)"
         for v, sex in (("106", "F"), ("105", "F"), ("106", "M"), ("151", "M")):
-            out.append(Case(analyte, v, "U/L", sexed, sex, want=(grade_aminotransferase(Q(v), _uln_of(sexed, sex)), False)))
+            out.append(
+                Case(analyte, v, "U/L", sexed, sex, want=(grade_aminotransferase(Q(v), _uln_of(sexed, sex)), False))
+            )
     return out
 
 
@@ -452,27 +454,38 @@ def test_a_neutrophil_percentage_is_graded_as_its_count():
 #: (analyte, unit, range, baseline as written, result as written): the baseline is drawn
 #: on 2023-12-01, azathioprine (or ciclosporin for creatinine) starts on 2024-01-01, the
 #: result is drawn on 2024-02-01.  Exact multiples of the baseline, in the unit written.
-BASELINE_CASES = [
-    # ALT/AST, baseline abnormal (above the ULN): grade 1 from 1.5 x baseline inclusive
-    ("alt", "U/L", "0-40", "60", v) for v in ("89", "90", "180", "181", "300", "301", "1200", "1201")
-] + [
-    ("alt", "U/L", "0-40", "41.2", v) for v in ("61.7", "61.8", "123.6", "123.7", "206", "206.1", "824", "824.1")
-] + [
-    ("ast", "ukat/L", "0.10-0.67", "0.72", v) for v in ("1.07", "1.08", "2.16", "2.17", "3.6", "3.61", "14.4", "14.41")
-] + [
-    ("alt", "ukat/L", "0.10-0.67", b, v) for b, v in (("0.71", "1.065"), ("0.77", "1.155"), ("1.02", "1.53"), ("1.09", "1.635"))
-] + [
-    # censored: "<100" may be 89 (grade 0) or 95 (grade 1); ">=90" is grade 1 or worse
-    ("alt", "U/L", "0-40", "60", v) for v in ("<100", "<=90", ">89", ">=90", ">1200", "<5")
-] + [
-    # baseline normal (at or below the ULN): multiples of the ULN
-    ("alt", "U/L", "0-40", "40", v) for v in ("40", "41", "120", "121")
-] + [
-    # creatinine: the higher of the grade on the ULN and the grade on the baseline
-    ("creatinine", "umol/L", "45-90", "60", v) for v in ("90", "91", "135", "136", "180", "181", "270", "271", "541")
-] + [
-    ("creatinine", "mg/dL", "0.5-1.1", "0.68", v) for v in ("1.02", "1.03", "2.04", "2.05", "3.3", "3.31", "6.61")
-]
+BASELINE_CASES = (
+    [
+        # ALT/AST, baseline abnormal (above the ULN): grade 1 from 1.5 x baseline inclusive
+        ("alt", "U/L", "0-40", "60", v)
+        for v in ("89", "90", "180", "181", "300", "301", "1200", "1201")
+    ]
+    + [("alt", "U/L", "0-40", "41.2", v) for v in ("61.7", "61.8", "123.6", "123.7", "206", "206.1", "824", "824.1")]
+    + [
+        ("ast", "ukat/L", "0.10-0.67", "0.72", v)
+        for v in ("1.07", "1.08", "2.16", "2.17", "3.6", "3.61", "14.4", "14.41")
+    ]
+    + [
+        ("alt", "ukat/L", "0.10-0.67", b, v)
+        for b, v in (("0.71", "1.065"), ("0.77", "1.155"), ("1.02", "1.53"), ("1.09", "1.635"))
+    ]
+    + [
+        # censored: "<100" may be 89 (grade 0) or 95 (grade 1); ">=90" is grade 1 or worse
+        ("alt", "U/L", "0-40", "60", v)
+        for v in ("<100", "<=90", ">89", ">=90", ">1200", "<5")
+    ]
+    + [
+        # baseline normal (at or below the ULN): multiples of the ULN
+        ("alt", "U/L", "0-40", "40", v)
+        for v in ("40", "41", "120", "121")
+    ]
+    + [
+        # creatinine: the higher of the grade on the ULN and the grade on the baseline
+        ("creatinine", "umol/L", "45-90", "60", v)
+        for v in ("90", "91", "135", "136", "180", "181", "270", "271", "541")
+    ]
+    + [("creatinine", "mg/dL", "0.5-1.1", "0.68", v) for v in ("1.02", "1.03", "2.04", "2.05", "3.3", "3.31", "6.61")]
+)
 
 
 def baseline_expectation(analyte: str, ref: str, base: str, value: str) -> tuple[int | None, bool]:
@@ -497,7 +510,10 @@ def test_grades_on_the_patients_baseline_agree_with_the_ctcae_text():
         lab_rows.append(f"{pid},2024-02-01,{NAMES[analyte]},{value},{unit},{ref}")
         drug = "ciclosporin,100" if analyte == "creatinine" else "azathioprine,50"
         dose_rows.append(f"{pid},{drug},mg,daily,oral,2024-01-01,")
-    sources = [Source("labs.csv", ("\n".join(lab_rows) + "\n").encode()), Source("doses.csv", ("\n".join(dose_rows) + "\n").encode())]
+    sources = [
+        Source("labs.csv", ("\n".join(lab_rows) + "\n").encode()),
+        Source("doses.csv", ("\n".join(dose_rows) + "\n").encode()),
+    ]
     result = import_sources(sources, ImportOptions(today=TODAY))
     assert_balanced(result)
     assert result.labs.num_rows == 2 * len(cases), result.report.to_text()
@@ -527,3 +543,39 @@ def test_the_baseline_oracle_by_hand():
     assert grade_creatinine(Q(91), Q(90), Q(60)) == 2
     assert grade_creatinine(Q(90), Q(90), Q(60)) == 0
     assert grade_creatinine(Q(181), Q(90), Q(60)) == 3  # > 3 x baseline; 2.01 x ULN alone is grade 2
+
+
+def _alt_on_baseline(base: str, value: str, unit: str, ref: str) -> tuple[int, str]:
+    """ALT grade and flag message of one result on azathioprine, after a pre-treatment baseline."""
+    labs = "MRN,Collection Date,Component,Result,Units,Reference Range\n"
+    labs += f"P1,2023-12-01,ALT,{base},{unit},{ref}\nP1,2024-02-01,ALT,{value},{unit},{ref}\n"
+    doses = "patient,drug,dose,unit,frequency,route,start,end\nP1,azathioprine,50,mg,daily,oral,2024-01-01,\n"
+    result = import_sources(
+        [Source("labs.csv", labs.encode()), Source("doses.csv", doses.encode())], ImportOptions(today=TODAY)
+    )
+    assert_balanced(result)
+    rv = review(result.labs, result.doses, result.patients, None, "CTCAE only", AS_OF)
+    flags = rv.flags_df()
+    later = flags[(flags.collected_at == pd.Timestamp("2024-02-01")) & (flags.analyte == "alt")]
+    grade = int(rv.summary_df().set_index("patient_id").at["P1", "ctcae_alt"])
+    return grade, " ".join(later.message)
+
+
+def test_exactly_1_5_times_an_abnormal_baseline_in_ukat_is_grade_1():
+    # CTCAE v5.0 ALT G1 "1.5 - 3.0 x baseline if baseline was abnormal": 0.72 ukat/L is
+    # above the ULN 0.67, and 1.08 = 1.5 x 0.72 is grade 1 (43.2 x 1.5 is 64.80000000000001
+    # in floats, above 64.8)
+    grade, message = _alt_on_baseline("0.72", "1.08", "ukat/L", "0.10-0.67")
+    assert grade == 1
+    assert "CTCAE grade 1" in message and "baseline" in message
+    assert _alt_on_baseline("0.72", "1.07", "ukat/L", "0.10-0.67")[0] == 0
+    assert _alt_on_baseline("41.2", "61.8", "U/L", "0-40")[0] == 1
+
+
+def test_a_result_censored_below_is_not_given_grade_1_on_an_abnormal_baseline():
+    # baseline 60 > ULN 40: grade 1 from 90; "<100" may be 89, "<=90" may be 85: neither is
+    # known to be grade 1 (nor is either "grade 1 or worse": the grade of "increased" is
+    # not open below)
+    assert _alt_on_baseline("60", "<100", "U/L", "0-40")[0] == 0
+    assert _alt_on_baseline("60", "<=90", "U/L", "0-40")[0] == 0
+    assert _alt_on_baseline("60", ">=90", "U/L", "0-40")[0] == 1
