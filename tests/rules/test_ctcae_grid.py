@@ -123,6 +123,8 @@ def grade_creatinine(v: Q, uln: Q | None, baseline: Q | None = None) -> int | No
             if v > m * baseline:
                 on_base = g
                 break
+    if uln is None and on_base == 0:
+        return None  # may be above a ULN nobody gave (grade 1): not graded
     return max(on_uln, on_base)
 
 
@@ -485,17 +487,19 @@ BASELINE_CASES = (
         for v in ("90", "91", "135", "136", "180", "181", "270", "271", "541")
     ]
     + [("creatinine", "mg/dL", "0.5-1.1", "0.68", v) for v in ("1.02", "1.03", "2.04", "2.05", "3.3", "3.31", "6.61")]
+    # no ULN (there is no default: it depends on sex, age and method): the baseline alone
+    + [("creatinine", "umol/L", "", "60", v) for v in ("90", "91", "180", "181")]
 )
 
 
 def baseline_expectation(analyte: str, ref: str, base: str, value: str) -> tuple[int | None, bool]:
-    uln = _uln_of(ref, "")
-    assert uln is not None
+    uln = _uln_of(ref, "") if ref else DEFAULT_ULN.get(analyte)
     b = Q(base)
     cmp, bound = _split(value)
     if analyte == "creatinine":
-        cuts = [uln * m for m in (1, Q(3, 2), 3, 6)] + [b * m for m in (Q(3, 2), 3)]
+        cuts = [uln * m for m in (1, Q(3, 2), 3, 6) if uln is not None] + [b * m for m in (Q(3, 2), 3)]
         return expected(lambda x: grade_creatinine(x, uln, b), cmp, bound, cuts, high=True)
+    assert uln is not None
     cuts = [uln * m for m in (1, 3, 5, 20)] + [b * m for m in (Q(3, 2), 3, 5, 20)]
     return expected(lambda x: grade_aminotransferase(x, uln, b), cmp, bound, cuts, high=True)
 
@@ -543,6 +547,8 @@ def test_the_baseline_oracle_by_hand():
     assert grade_creatinine(Q(91), Q(90), Q(60)) == 2
     assert grade_creatinine(Q(90), Q(90), Q(60)) == 0
     assert grade_creatinine(Q(181), Q(90), Q(60)) == 3  # > 3 x baseline; 2.01 x ULN alone is grade 2
+    assert grade_creatinine(Q(90), None, Q(60)) is None  # 1.5 x baseline, and the ULN unknown
+    assert grade_creatinine(Q(91), None, Q(60)) == 2
 
 
 def _alt_on_baseline(base: str, value: str, unit: str, ref: str) -> tuple[int, str]:
