@@ -173,6 +173,16 @@ def above(value: np.ndarray, cmp: np.ndarray, cut: np.ndarray | float) -> np.nda
         return ((value > cut) & ~eq & (cmp >= 0)) | ((cmp == 1) & ((value >= cut) | eq))
 
 
+def at_least(value: np.ndarray, cmp: np.ndarray, cut: np.ndarray | float) -> np.ndarray:
+    """value >= cut, a value equal to the cut up to float rounding counting as on it
+    (1.08 ukat/L is 1.5 x 0.72 ukat/L, though 64.8 < 43.2 x 1.5 in floats); a ">" or ">="
+    censored value when its bound is at least the cut; a "<" or "<=" censored value is
+    never known to reach a cut above nothing ("<100" may be 89)."""
+    eq = _equal(value, cut)
+    with np.errstate(invalid="ignore"):
+        return ((value > cut) | eq) & (cmp >= 0)
+
+
 def undecided(value: np.ndarray, cmp: np.ndarray, cut: np.ndarray | float, comparison: str) -> np.ndarray:
     """A censored value that cannot be placed against the limit "``comparison`` ``cut``"
     ("<" or ">", strict) either way: "<2.0" against 1.6 (the true value may lie on either
@@ -223,8 +233,7 @@ def grade_high(
         m = ~abnormal & above(value, cmp, c)
         grade[m], cut[m] = g, c[m]
     c1 = baseline * term["baseline_grade1"]
-    with np.errstate(invalid="ignore"):
-        m = abnormal & (value >= c1)
+    m = abnormal & at_least(value, cmp, c1)  # "1.5 - 3.0 x baseline": 1.5 x itself is grade 1
     grade[m], cut[m] = 1, c1[m]
     for g, mult in sorted(term["baseline_multiples"]):
         c = baseline * mult
