@@ -3,6 +3,9 @@ body weights and TPMT/NUDT15 phenotypes; the lab records judged by the shared la
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import pyarrow as pa
 
 from dashboard.ingest.context import Context
@@ -22,9 +25,10 @@ from dashboard.ingest.fhir.datatypes import (
 from dashboard.ingest.fhir.document import Entry, Index
 from dashboard.ingest.fhir.reading import LabRows, Reading
 from dashboard.ingest.interop import ISO_ORDER, Tally
-from dashboard.ingest.labs import LabCandidates, LabInput, normalise_labs, status_class
+from dashboard.ingest.labs import LabCandidates, LabInput, normalise_labs
 from dashboard.ingest.mapping import recognise_test
 from dashboard.ingest.report import FileReport
+from dashboard.model import analyte_label
 from dashboard.units import normalize_unit, resolve_unit
 
 #: LOINC codes of a body weight.
@@ -181,17 +185,21 @@ def _lab_records(
     no_time = _issued_reason(issued) if issued else ""
     flag = _interpretation(res)
     low, high, rtext, runit = _reference_range(res)
-    status = str(res.get("status", "")).lower()
-    # "amended", "corrected" (vocab/statuses.toml): replaces the result of its draw it corrects (H132)
-    corrects = status if status_class(status) == "corrected" else ""
+    # the status as the lab wrote it, judged by the lab pipeline as a table's status column
+    # is (vocab/statuses.toml): "preliminary" counted and said, "unknown" said, "amended" and
+    # "corrected" replace the result of their draw they correct (H132, H347)
+    status = str(res.get("status", "")).strip()
     n = 0
-    parts = [(res, name, loinc)]
+    parts = [(res, name, loinc, res.get("code") or res.get("name"))]
     for comp in res.get("component") or []:
         if isinstance(comp, dict):
-            parts.append((comp, cc_text(comp.get("code")), cc_code(comp.get("code"), LOINC)))
-    for part, pname, ploinc in parts:
-        value, unit = _value(part, pname, ploinc)
+            parts.append((comp, cc_text(comp.get("code")), cc_code(comp.get("code"), LOINC), comp.get("code")))
+    for part, pname, ploinc, pcode in parts:
+        value, unit, problem = _value(part, pname, ploinc)
         why_none = ""
+        clash = _code_clash(pcode)  # the codes and the name say different tests (H346)
+        if value is not None and (problem or clash):
+            value, why_none = "", clash or problem
         if value is None:
             # A component (or a report's contained result) of a monitored test with no
             # number ("Clotted", a coded value, nothing) is a result too: it is judged
@@ -221,7 +229,7 @@ def _lab_records(
             ref_text=rtext_p,
             flag=flag_p,
             value_reason=why_none,
-            status=corrects,
+            status=status,
         )
         n += 1
     if issued:
@@ -301,32 +309,86 @@ def _unit_key(u: str) -> str:
     return normalize_unit(u.replace("[", "").replace("]", ""))
 
 
-def _value(part: Resource, name: str, loinc: str) -> tuple[str | None, str]:
+def _value(part: Resource, name: str, loinc: str) -> tuple[str | None, str, str]:
+    """(value text, unit, problem) of a result; ``None`` when it has no value, and a
+    problem ("" when none) that keeps a value from being read (H345, H352)."""
     q = part.get("valueQuantity")
     if isinstance(q, dict) and q.get("value") is not None:
         unit, code = quantity_unit(q)
         comparator = str(q.get("comparator", "")).strip()
-        return comparator + num_text(q.get("value")), _pick_unit(unit, code, name, loinc)
+        picked, problem = _pick_unit(unit, code, name, loinc)
+        return comparator + num_text(q.get("value")), picked, problem or _percent_of_a_count(picked, loinc)
     for key in ("valueInteger", "valueDecimal"):
         if part.get(key) is not None:
-            return num_text(part[key]), ""
+            return num_text(part[key]), "", ""
     s = part.get("valueString")
     if isinstance(s, str) and s.strip():
-        return s.strip(), ""
-    return None, ""
+        return s.strip(), "", ""
+    return None, "", ""
 
 
-def _pick_unit(unit: str, code: str, name: str, loinc: str) -> str:
-    """The unit text to judge: the human unit unless only the UCUM code is understood."""
+def _pick_unit(unit: str, code: str, name: str, loinc: str) -> tuple[str, str]:
+    """(the unit text to judge, problem): the human unit unless only the UCUM code is
+    understood; a text and a code that are units of the test with different factors
+    ("g/dL" beside g/L, "10^9/L" beside /uL) are a problem, never read by either (H345)."""
     if not unit:
-        return code
+        return code, ""
     if not code or code == unit:
-        return unit
-
+        return unit, ""
     m = recognise_test(name, loinc)
-    if m is not None and resolve_unit(m.analyte, unit).factor is None and resolve_unit(m.analyte, code).factor:
-        return code
-    return unit
+    if m is None:
+        return unit, ""
+    by_text, by_code = resolve_unit(m.analyte, unit), resolve_unit(m.analyte, code)
+    if by_text.factor is None and by_code.factor:
+        return code, ""
+    if (
+        by_text.factor is not None
+        and by_code.factor is not None
+        and (by_text.percent != by_code.percent or not math.isclose(by_text.factor, by_code.factor))
+    ):
+        return unit, (
+            f"the unit text '{unit[:40]}' and the UCUM code '{code[:40]}' of the value are different units: "
+            "which one the lab meant is not known, so the result is not read"
+        )
+    return unit, ""
+
+
+def _percent_of_a_count(unit: str, loinc: str) -> str:
+    """Why a value in % of a LOINC code that is an absolute count is not read (H352)."""
+    if unit.strip() != "%" or not loinc:
+        return ""
+    m = recognise_test("", loinc)
+    if m is None or not m.absolute:
+        return ""
+    return (
+        f"LOINC {loinc} is an absolute count but the value is in %: the code or the unit is wrong, so it is "
+        "neither made a count from the WBC nor read as one"
+    )
+
+
+def _code_clash(cc: Any) -> str:
+    """Why a code naming one monitored test beside a code or name of another is not read
+    (H346): the LOINC codes, the text and the displays, each recognised on its own."""
+    said: dict[str, str] = {}  # analyte -> what named it
+    for c in cc_codings(cc):
+        code, shown = str(c.get("code", "")).strip(), str(c.get("display", "")).strip()
+        if code and str(c.get("system", "")).rstrip("/") == LOINC:
+            m = recognise_test("", code)
+            if m is not None:
+                said.setdefault(m.analyte, f"LOINC {code}")
+        if shown:
+            m = recognise_test(shown, "")
+            if m is not None:
+                said.setdefault(m.analyte, f"'{shown[:60]}'")
+    text = str(cc.get("text", "")).strip() if isinstance(cc, dict) else ""
+    if text:
+        m = recognise_test(text, "")
+        if m is not None:
+            said.setdefault(m.analyte, f"'{text[:60]}'")
+    if len(said) < 2:
+        return ""
+    named = " and ".join(f"{who} ({analyte_label(a)})" for a, who in said.items())
+    return f"the test's codes and name say different tests: {named}; which one was measured is not known"
 
 
 def _weight(
