@@ -140,17 +140,23 @@ def test_a_range_for_men_only_is_not_a_womans_range() -> None:
     # (appliesTo male): her result is not below her lower limit, and no range applies.
     male = {"coding": [{"system": "http://hl7.org/fhir/administrative-gender", "code": "male"}]}
     rr = [{"low": quantity(130, "g/L"), "high": quantity(175, "g/L"), "appliesTo": [male]}]
-    (row,) = import_bundle(PATIENT, observation("718-7", quantity(125, "g/L"), referenceRange=rr)).labs_df().to_dict(
-        "records"
+    (row,) = (
+        import_bundle(PATIENT, observation("718-7", quantity(125, "g/L"), referenceRange=rr))
+        .labs_df()
+        .to_dict("records")
     )
     assert row["value"] == 125
     assert row["ref_low"] != row["ref_low"] and row["ref_high"] != row["ref_high"]  # NaN: none used
 
 
 def test_a_range_for_children_is_not_an_adults_range() -> None:
-    rr = [{"low": quantity(110, "g/L"), "high": quantity(140, "g/L"), "age": {"low": {"value": 1}, "high": {"value": 12}}}]
-    (row,) = import_bundle(PATIENT, observation("718-7", quantity(125, "g/L"), referenceRange=rr)).labs_df().to_dict(
-        "records"
+    rr = [
+        {"low": quantity(110, "g/L"), "high": quantity(140, "g/L"), "age": {"low": {"value": 1}, "high": {"value": 12}}}
+    ]
+    (row,) = (
+        import_bundle(PATIENT, observation("718-7", quantity(125, "g/L"), referenceRange=rr))
+        .labs_df()
+        .to_dict("records")
     )
     assert row["ref_low"] != row["ref_low"]
 
@@ -170,8 +176,10 @@ def test_one_range_per_sex_is_read_for_the_patients_sex() -> None:
             "appliesTo": [{"coding": [{"system": gender, "code": "female"}]}],
         },
     ]
-    (row,) = import_bundle(PATIENT, observation("718-7", quantity(125, "g/L"), referenceRange=rr)).labs_df().to_dict(
-        "records"
+    (row,) = (
+        import_bundle(PATIENT, observation("718-7", quantity(125, "g/L"), referenceRange=rr))
+        .labs_df()
+        .to_dict("records")
     )
     assert (row["ref_low"], row["ref_high"]) == (120, 155)
 

@@ -84,7 +84,7 @@ def _refused(row: int, res: Resource, statuses: dict[str, str], index: Index, ta
     if status in statuses:
         tally.reject(row, "status", f"{res.get('resourceType')} {statuses[status]}", status)
         return True
-    unplaced = index.subject_problem(subject_of(res))
+    unplaced = index.subject_problem(subject_of(res), res)
     if unplaced:
         tally.reject(row, "subject", unplaced)
         return True
@@ -102,7 +102,7 @@ def observation(row: int, res: Resource, index: Index, parent: Resource | None, 
         return
     gene = _pharmacogene(res, name)
     if gene:
-        pid = index.patient_id(subject_of(res)) or (index.patient_id(subject_of(parent)) if parent else "")
+        pid = index.patient_id(subject_of(res), res) or (index.patient_id(subject_of(parent), parent) if parent else "")
         value = cc_text(res.get("valueCodeableConcept")) or str(res.get("valueString", "") or "")
         if not pid:
             tally.reject(row, "subject", "no patient id", f"{gene} phenotype")
@@ -175,7 +175,7 @@ def _lab_records(
     A component of a monitored test without a number is a record with the reason it has
     none; so is the Observation itself when ``standalone`` (a result contained in a
     DiagnosticReport, which has no row of its own to be rejected on)."""
-    pid = index.patient_id(subject_of(res)) or (index.patient_id(subject_of(parent)) if parent else "")
+    pid = index.patient_id(subject_of(res), res) or (index.patient_id(subject_of(parent), parent) if parent else "")
     when = _when(res)
     if not when and parent is not None:
         when = _when(parent)
@@ -284,10 +284,17 @@ def _reference_range(res: Resource) -> tuple[str, str, str, str]:
     """(low, high, text, unit) of the normal reference range.
 
     Ranges of another meaning (``type`` therapeutic, treatment ...) are not the normal
-    range.  Several different normal ranges (one per sex or age, ``appliesTo``) give
-    none: which applies to the patient is not guessed, and the default limits apply.
+    range.  A range for a part of the population (``appliesTo``, ``age``) is not everyone's:
+    one male and one female range are given as a range per sex ("M: 130-175 F: 120-155
+    g/L"), read for the patient's sex by the lab pipeline; any other such range is not used
+    (H348); several populations' ranges that agree are that range.  Several different
+    normal ranges (one per age ...) give none: which applies to
+    the patient is not guessed, and the default limits apply.
     """
     found: dict[tuple[str, str, str], tuple[str, str, str, str]] = {}
+    by_sex: dict[str, tuple[str, str, str]] = {}
+    limited: dict[tuple[str, str, str], tuple[str, str, str, str]] = {}  # the ranges for a part of the population
+    restricted = 0
     ranges = res.get("referenceRange")
     for rr in ranges if isinstance(ranges, list) else []:
         if not isinstance(rr, dict):
@@ -299,10 +306,38 @@ def _reference_range(res: Resource) -> tuple[str, str, str, str]:
         high = element(rr, "high")
         unit = quantity_unit(low)[0] or quantity_unit(high)[0] or quantity_unit(low)[1] or quantity_unit(high)[1]
         lo, hi, text = num_text(low.get("value")), num_text(high.get("value")), str(rr.get("text", ""))
+        if rr.get("appliesTo") or rr.get("age"):
+            restricted += 1
+            sex = _sex_of(rr)
+            if sex and not rr.get("age") and lo and hi and sex not in by_sex:
+                by_sex[sex] = (lo, hi, unit)
+            limited.setdefault((lo, hi, unit) if lo or hi else ("", "", text), (lo, hi, text, unit))
+            continue
         found.setdefault((lo, hi, unit) if lo or hi else ("", "", text), (lo, hi, text, unit))
+    if not found and restricted == 2 and len(by_sex) == 2 and by_sex["male"][2] == by_sex["female"][2]:
+        (mlo, mhi, unit), (flo, fhi, _u) = by_sex["male"], by_sex["female"]
+        if (mlo, mhi) != (flo, fhi):
+            return "", "", f"M: {mlo}-{mhi} F: {flo}-{fhi}", unit
+    if not found and restricted > 1 and len(limited) == 1:
+        found = limited  # several populations' ranges that agree: that range (one alone is not everyone's)
     if len(found) != 1:
         return "", "", "", ""
     return next(iter(found.values()))
+
+
+def _sex_of(rr: Resource) -> str:
+    """ "male" or "female" when a range's ``appliesTo`` is that one sex alone, else ""."""
+    applies = rr.get("appliesTo")
+    if not isinstance(applies, list) or len(applies) != 1:
+        return ""
+    cc = applies[0]
+    words = {str(c.get("code", "")).strip().lower() for c in cc_codings(cc)}
+    words |= {str(c.get("display", "")).strip().lower() for c in cc_codings(cc)}
+    words.add(cc_text(cc).strip().lower())
+    # administrative-gender codes; SNOMED CT 248153007 male, 248152002 female
+    male = bool(words & {"male", "248153007"})
+    female = bool(words & {"female", "248152002"})
+    return "male" if male and not female else "female" if female and not male else ""
 
 
 def _unit_key(u: str) -> str:
@@ -394,7 +429,7 @@ def _code_clash(cc: Any) -> str:
 def _weight(
     row: int, res: Resource, index: Index, parent: Resource | None, reading: Reading, tally: Tally, name: str
 ) -> None:
-    pid = index.patient_id(subject_of(res)) or (index.patient_id(subject_of(parent)) if parent else "")
+    pid = index.patient_id(subject_of(res), res) or (index.patient_id(subject_of(parent), parent) if parent else "")
     q = element(res, "valueQuantity")
     value = num_text(q.get("value"))
     unit, code = quantity_unit(q)
