@@ -3,9 +3,9 @@
 A lab may send one range per sex (``appliesTo``) or per age.  Reading the first for
 every patient gives a woman the male haemoglobin range (13.5-17.5 g/dL), so her 12.5
 g/dL (inside the female 12.0-15.5) would fall below the lower limit: a false CTCAE
-grade 1 anaemia (Hb < LLN).  Several different normal ranges give no lab range (the
-documented default limits apply); a range of another meaning (therapeutic) is not the
-normal range.
+grade 1 anaemia (Hb < LLN).  One range per sex is read for the patient's sex
+(H348); other different normal ranges give no lab range (the documented default limits
+apply); a range of another meaning (therapeutic) is not the normal range.
 """
 
 from __future__ import annotations
@@ -56,11 +56,23 @@ def applies_to(sex: str) -> list[dict[str, Any]]:
     return [{"coding": [{"system": GENDER, "code": sex}]}]
 
 
-def test_one_range_per_sex_gives_no_lab_range() -> None:
+def test_one_range_per_sex_gives_the_patients_own() -> None:
+    # H348: a male and a female range are a range per sex, read for the patient's sex:
+    # the woman's 12.0-15.5 g/dL is 120-155 g/L, never the man's 13.5-17.5
     row = lab(
         [
             {"low": g_dl(13.5), "high": g_dl(17.5), "appliesTo": applies_to("male")},
             {"low": g_dl(12.0), "high": g_dl(15.5), "appliesTo": applies_to("female")},
+        ]
+    )
+    assert (row["ref_low"], row["ref_high"]) == (120.0, 155.0)
+
+
+def test_ranges_per_age_give_no_lab_range() -> None:
+    row = lab(
+        [
+            {"low": g_dl(11.0), "high": g_dl(14.0), "age": {"high": {"value": 12}}},
+            {"low": g_dl(12.0), "high": g_dl(15.5), "age": {"low": {"value": 12}}},
         ]
     )
     assert math.isnan(row["ref_low"]) and math.isnan(row["ref_high"])

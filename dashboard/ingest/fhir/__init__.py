@@ -37,7 +37,7 @@ import json
 from dashboard.ingest.context import Context, Parsed
 from dashboard.ingest.failures import log_failure, plain_reason
 from dashboard.ingest.fhir import medications, observations, patients
-from dashboard.ingest.fhir.document import Entry, Index, read_entries
+from dashboard.ingest.fhir.document import Entry, Index, read_entries, supersede_versions
 from dashboard.ingest.fhir.medications import MEDICATION_ORDERS
 from dashboard.ingest.fhir.reading import Reading
 from dashboard.ingest.interop import Tally, finish, run_doses
@@ -71,6 +71,7 @@ def _read_entries(name: str, entries: list[Entry], rep: FileReport, ctx: Context
     rep.kind = "labs"
     rep.date_order = "ISO"
     rep.date_order_reason = "FHIR dates are ISO 8601"
+    supersede_versions(entries)  # an earlier version of a resource is rejected naming the latest (H350)
     index = Index(entries, ctx)
     tally = Tally()
     reading = Reading()
@@ -96,6 +97,8 @@ def _read_entries(name: str, entries: list[Entry], rep: FileReport, ctx: Context
                 patients.condition(e.row, res, index, ctx, tally)
             elif rtype == "Medication":
                 reading.medication_rows[e.row] = res
+            elif rtype == "OperationOutcome":
+                _operation_outcome(e.row, res, tally, rep)
             else:
                 skipped[rtype] = skipped.get(rtype, 0) + 1
                 tally.reject(e.row, "resourceType", f"resource type {rtype[:60]} is not used", rtype[:60])
@@ -145,6 +148,32 @@ def _read_entries(name: str, entries: list[Entry], rep: FileReport, ctx: Context
     parsed = finish(rep, tally, labs=cands, doses=doses, patients=people)
     parsed.aliases = reading.aliases
     return parsed
+
+
+def _operation_outcome(row: int, res: dict, tally: Tally, rep: FileReport) -> None:
+    """An OperationOutcome is the server speaking of its answer ("results truncated",
+    "Observation o7 could not be returned"): no result, but its words are the report's,
+    a warning when they are a warning or an error (H351)."""
+    issues = res.get("issue")
+    said = []
+    worst = ""
+    for issue in issues if isinstance(issues, list) else []:
+        if not isinstance(issue, dict):
+            continue
+        severity = str(issue.get("severity", "")).strip().lower()
+        details = issue.get("details")
+        details = details if isinstance(details, dict) else {}
+        words = str(issue.get("diagnostics") or details.get("text") or issue.get("code") or "").strip()
+        said.append(f"{severity or 'issue'}: {words[:200]}" if words else severity or "issue")
+        if severity in ("fatal", "error", "warning"):
+            worst = worst or severity
+    text = "; ".join(said[:5]) or "no issue given"
+    tally.reject(row, "resourceType", f"the server's OperationOutcome (not a result): {text}", "OperationOutcome")
+    if worst:
+        rep.warn(
+            f"the server that made this file says: {text} - results may be missing from it; check the export",
+            row=row,
+        )
 
 
 def _resource_reason(exc: BaseException) -> str:

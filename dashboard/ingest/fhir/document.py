@@ -4,6 +4,7 @@ between them (:class:`Index`)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from dataclasses import dataclass
@@ -65,6 +66,7 @@ def read_entries(text: str, rep: FileReport) -> tuple[list[Entry], str]:
     elif resource_type(doc):
         if resource_type(doc) == "Bundle":
             rep.format = f"FHIR Bundle ({str(doc.get('type', 'no type'))[:40]})"
+            _warn_of_other_pages(doc, rep)
         else:
             rep.format = f"FHIR {resource_type(doc)[:40]}"
         _flatten(doc, "", entries)
@@ -73,6 +75,36 @@ def read_entries(text: str, rep: FileReport) -> tuple[list[Entry], str]:
     else:
         return [], "JSON without a FHIR resourceType: not a FHIR export"
     return entries, ""
+
+
+def _warn_of_other_pages(bundle: dict[str, Any], rep: FileReport) -> None:
+    """Say when a Bundle is one page of a search (a ``next`` link) or holds fewer matches
+    than the ``total`` it states: the other results are not in this file (H351)."""
+    links = bundle.get("link")
+    pages = [
+        link
+        for link in (links if isinstance(links, list) else [])
+        if isinstance(link, dict) and link.get("relation") == "next"
+    ]
+    entries = bundle.get("entry")
+    entries = entries if isinstance(entries, list) else []
+    matches = sum(
+        1
+        for e in entries
+        if isinstance(e, dict)
+        and (not isinstance(e.get("search"), dict) or e["search"].get("mode", "match") == "match")
+    )
+    total = bundle.get("total")
+    if pages:
+        rep.warn(
+            "this Bundle is one page of a search: the server has a next page, whose results are not in this "
+            "file; export every page (or the whole record) to see them all"
+        )
+    elif isinstance(total, int) and not isinstance(total, bool) and total > matches:
+        rep.warn(
+            f"this Bundle says its search found {total} resources but holds {matches}: the others are not in "
+            "this file; export them all to see them"
+        )
 
 
 def _looks_like_ndjson(text: str) -> bool:
@@ -216,13 +248,16 @@ class Index:
             return (None, med) if med is not None else (None, None)
         return hit
 
-    def patient_id(self, ref: Any) -> str:
+    def patient_id(self, ref: Any, holder: Resource | None = None) -> str:
         """The patient id a subject/patient reference names ("" when it names none, or
-        none safely: see :meth:`subject_problem`)."""
+        none safely: see :meth:`subject_problem`).  ``holder``: the resource whose
+        ``contained`` a local reference ("#pat") names."""
         if not isinstance(ref, dict):
             return ""
         reference = str(ref.get("reference", "")).strip()
         found = _identifier(ref)
+        if reference.startswith("#"):
+            return self._contained_patient(reference, holder)[0]
         if reference:
             _row, target = self.resolve(reference)
             if target is not None and target.get("resourceType") == "Patient":
@@ -239,10 +274,41 @@ class Index:
             return reference
         return self._by_identifier(*found)[0] if found else ""
 
-    def subject_problem(self, ref: Any) -> str:
-        """Why a subject given by an identifier cannot be placed ("" when it can)."""
+    def subject_problem(self, ref: Any, holder: Resource | None = None) -> str:
+        """Why a subject given by an identifier, or by a contained Patient, cannot be
+        placed ("" when it can)."""
+        reference = str(ref.get("reference", "")).strip() if isinstance(ref, dict) else ""
+        if reference.startswith("#"):
+            return self._contained_patient(reference, holder)[1]
         found = _identifier(ref) if isinstance(ref, dict) else None
         return self._by_identifier(*found)[1] if found else ""
+
+    def _contained_patient(self, reference: str, holder: Resource | None) -> tuple[str, str]:
+        """(patient id, problem) of a subject that is a Patient contained in ``holder``.
+
+        Its id ("#pat") is local to the resource holding it: two results may each hold a
+        "#pat" who are two people, so it is never a patient id (H349).  The patient is the
+        one its identifier names, as for a subject given by an identifier: the MRN (type
+        MR), else its only identifier."""
+        target = self._contained(holder).get(reference[1:]) if holder is not None else None
+        if target is None:
+            return "", f"the subject {reference[:40]} names a contained resource that is not there"
+        if target.get("resourceType") != "Patient":
+            return "", ""  # a Group, Device ...: not one patient ("no patient id")
+        idents = target.get("identifier")
+        usable = [
+            i for i in (idents if isinstance(idents, list) else [idents]) if isinstance(i, dict) and i.get("value")
+        ]
+        mrns = [i for i in usable if any(c.get("code") == "MR" for c in _codings(i.get("type")))]
+        chosen = mrns if mrns else usable
+        keys = {(str(i.get("system", "")).strip(), str(i["value"]).strip()) for i in chosen}
+        if len(keys) != 1:
+            many = "several identifiers, none of them the MRN (type MR)" if keys else "no identifier"
+            return "", (
+                f"the subject is a Patient contained in the resource with {many}: its local id "
+                f"{reference[:40]} names no patient record, so the result is filed under no one"
+            )
+        return self._by_identifier(*next(iter(keys)))
 
     def _by_identifier(self, system: str, value: str) -> tuple[str, str]:
         """(patient id, problem) of a subject given by a business identifier (an MRN).
@@ -268,6 +334,11 @@ class Index:
         return value, ""
 
 
+def _codings(cc: Any) -> list[dict[str, Any]]:
+    codings = cc.get("coding") if isinstance(cc, dict) else None
+    return [c for c in codings if isinstance(c, dict)] if isinstance(codings, list) else []
+
+
 def _identifier(ref: dict[str, Any]) -> tuple[str, str] | None:
     """(system, value) of a subject given by a business identifier: a conditional
     reference ("Patient?identifier=urn:mrn|1") or an ``identifier`` without a reference."""
@@ -288,3 +359,73 @@ def url_id(url: str) -> str:
         return url.split(":", 2)[-1]
     tail = re.search(r"/([^/]+?)(?:/_history/.*)?$", url)
     return tail.group(1) if tail else url
+
+
+def _version_key(e: Entry) -> tuple[int, str] | None:
+    """What orders the versions of one resource: ``meta.versionId`` (a whole number, or the
+    ``_history/N`` of its fullUrl), else ``meta.lastUpdated`` (an ISO instant); None when
+    neither is given."""
+    res = e.resource or {}
+    meta = res.get("meta")
+    meta = meta if isinstance(meta, dict) else {}
+    vid = str(meta.get("versionId", "")).strip()
+    if not vid:
+        hist = re.search(r"/_history/([^/]+)$", e.full_url)
+        vid = hist.group(1) if hist else ""
+    if vid.isdigit():
+        return 0, f"{int(vid):020d}"
+    updated = str(meta.get("lastUpdated", "")).strip()
+    try:
+        when = dt.datetime.fromisoformat(updated.replace("Z", "+00:00")) if updated else None
+    except ValueError:
+        when = None
+    if when is None:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return 1, when.astimezone(dt.UTC).isoformat()
+
+
+def supersede_versions(entries: list[Entry]) -> None:
+    """Set aside every version of a resource but the latest (H350).
+
+    A history Bundle, or a search that returns one Observation as it was and as it is,
+    holds several versions of one resource (one ``Type/id``).  The latest is the lab's
+    current word (a corrected value, or ``entered-in-error``); an earlier one is rejected
+    naming it, never graded beside it.  Versions that cannot be ordered (no ``versionId``
+    or ``lastUpdated`` on each, or two alike) are all read, as before: identical ones are
+    one result, different ones are said."""
+    groups: dict[str, list[Entry]] = {}
+    for e in entries:
+        res = e.resource
+        rid = str(res.get("id", "")).strip() if res is not None else ""
+        if res is not None and rid:
+            groups.setdefault(f"{res['resourceType']}/{rid}", []).append(e)
+    for ref, group in groups.items():
+        if len(group) < 2:
+            continue
+        keys = [_version_key(e) for e in group]
+        if any(k is None for k in keys) or len({k[0] for k in keys if k}) != 1 or len(set(keys)) != len(keys):
+            continue
+        latest = max(zip(keys, group, strict=True), key=lambda ke: ke[0] or (0, ""))[1]
+        shown = _version_shown(latest)
+        for e in group:
+            if e is not latest:
+                e.resource, e.problem = (
+                    None,
+                    (
+                        f"an earlier version ({_version_shown(e)}) of {ref[:80]}: the version in row {latest.row} "
+                        f"({shown}) replaces it"
+                    ),
+                )
+
+
+def _version_shown(e: Entry) -> str:
+    meta = (e.resource or {}).get("meta")
+    meta = meta if isinstance(meta, dict) else {}
+    if meta.get("versionId"):
+        return f"versionId {str(meta['versionId'])[:20]}"
+    hist = re.search(r"/_history/([^/]+)$", e.full_url)
+    if hist:
+        return f"_history/{hist.group(1)[:20]}"
+    return f"lastUpdated {str(meta.get('lastUpdated', ''))[:40]}"

@@ -69,7 +69,7 @@ def medication_order(row: int, res: Resource, index: Index, reading: Reading, ta
     if res.get("doNotPerform") is True:
         tally.reject(row, "doNotPerform", f"{rtype} says NOT to give the drug", "doNotPerform")
         return
-    unplaced = index.subject_problem(subject_of(res))
+    unplaced = index.subject_problem(subject_of(res), res)
     if unplaced:
         tally.reject(row, "subject", unplaced)
         return
@@ -169,7 +169,7 @@ def medication_order(row: int, res: Resource, index: Index, reading: Reading, ta
     reading.doses.append(
         DoseRecord(
             row=row,
-            patient_id=index.patient_id(subject_of(res)),
+            patient_id=index.patient_id(subject_of(res), res),
             drug_text=text,  # the medication only: a drug named in a dosage text must not count
             drug_code=code,
             start=start_v,

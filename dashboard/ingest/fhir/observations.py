@@ -3,6 +3,9 @@ body weights and TPMT/NUDT15 phenotypes; the lab records judged by the shared la
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import pyarrow as pa
 
 from dashboard.ingest.context import Context
@@ -22,9 +25,10 @@ from dashboard.ingest.fhir.datatypes import (
 from dashboard.ingest.fhir.document import Entry, Index
 from dashboard.ingest.fhir.reading import LabRows, Reading
 from dashboard.ingest.interop import ISO_ORDER, Tally
-from dashboard.ingest.labs import LabCandidates, LabInput, normalise_labs, status_class
+from dashboard.ingest.labs import LabCandidates, LabInput, normalise_labs
 from dashboard.ingest.mapping import recognise_test
 from dashboard.ingest.report import FileReport
+from dashboard.model import analyte_label
 from dashboard.units import normalize_unit, resolve_unit
 
 #: LOINC codes of a body weight.
@@ -80,7 +84,7 @@ def _refused(row: int, res: Resource, statuses: dict[str, str], index: Index, ta
     if status in statuses:
         tally.reject(row, "status", f"{res.get('resourceType')} {statuses[status]}", status)
         return True
-    unplaced = index.subject_problem(subject_of(res))
+    unplaced = index.subject_problem(subject_of(res), res)
     if unplaced:
         tally.reject(row, "subject", unplaced)
         return True
@@ -98,7 +102,7 @@ def observation(row: int, res: Resource, index: Index, parent: Resource | None, 
         return
     gene = _pharmacogene(res, name)
     if gene:
-        pid = index.patient_id(subject_of(res)) or (index.patient_id(subject_of(parent)) if parent else "")
+        pid = index.patient_id(subject_of(res), res) or (index.patient_id(subject_of(parent), parent) if parent else "")
         value = cc_text(res.get("valueCodeableConcept")) or str(res.get("valueString", "") or "")
         if not pid:
             tally.reject(row, "subject", "no patient id", f"{gene} phenotype")
@@ -171,7 +175,7 @@ def _lab_records(
     A component of a monitored test without a number is a record with the reason it has
     none; so is the Observation itself when ``standalone`` (a result contained in a
     DiagnosticReport, which has no row of its own to be rejected on)."""
-    pid = index.patient_id(subject_of(res)) or (index.patient_id(subject_of(parent)) if parent else "")
+    pid = index.patient_id(subject_of(res), res) or (index.patient_id(subject_of(parent), parent) if parent else "")
     when = _when(res)
     if not when and parent is not None:
         when = _when(parent)
@@ -181,17 +185,21 @@ def _lab_records(
     no_time = _issued_reason(issued) if issued else ""
     flag = _interpretation(res)
     low, high, rtext, runit = _reference_range(res)
-    status = str(res.get("status", "")).lower()
-    # "amended", "corrected" (vocab/statuses.toml): replaces the result of its draw it corrects (H132)
-    corrects = status if status_class(status) == "corrected" else ""
+    # the status as the lab wrote it, judged by the lab pipeline as a table's status column
+    # is (vocab/statuses.toml): "preliminary" counted and said, "unknown" said, "amended" and
+    # "corrected" replace the result of their draw they correct (H132, H347)
+    status = str(res.get("status", "")).strip()
     n = 0
-    parts = [(res, name, loinc)]
+    parts = [(res, name, loinc, res.get("code") or res.get("name"))]
     for comp in res.get("component") or []:
         if isinstance(comp, dict):
-            parts.append((comp, cc_text(comp.get("code")), cc_code(comp.get("code"), LOINC)))
-    for part, pname, ploinc in parts:
-        value, unit = _value(part, pname, ploinc)
+            parts.append((comp, cc_text(comp.get("code")), cc_code(comp.get("code"), LOINC), comp.get("code")))
+    for part, pname, ploinc, pcode in parts:
+        value, unit, problem = _value(part, pname, ploinc)
         why_none = ""
+        clash = _code_clash(pcode)  # the codes and the name say different tests (H346)
+        if value is not None and (problem or clash):
+            value, why_none = "", clash or problem
         if value is None:
             # A component (or a report's contained result) of a monitored test with no
             # number ("Clotted", a coded value, nothing) is a result too: it is judged
@@ -221,7 +229,7 @@ def _lab_records(
             ref_text=rtext_p,
             flag=flag_p,
             value_reason=why_none,
-            status=corrects,
+            status=status,
         )
         n += 1
     if issued:
@@ -276,10 +284,17 @@ def _reference_range(res: Resource) -> tuple[str, str, str, str]:
     """(low, high, text, unit) of the normal reference range.
 
     Ranges of another meaning (``type`` therapeutic, treatment ...) are not the normal
-    range.  Several different normal ranges (one per sex or age, ``appliesTo``) give
-    none: which applies to the patient is not guessed, and the default limits apply.
+    range.  A range for a part of the population (``appliesTo``, ``age``) is not everyone's:
+    one male and one female range are given as a range per sex ("M: 130-175 F: 120-155
+    g/L"), read for the patient's sex by the lab pipeline; any other such range is not used
+    (H348); several populations' ranges that agree are that range.  Several different
+    normal ranges (one per age ...) give none: which applies to
+    the patient is not guessed, and the default limits apply.
     """
     found: dict[tuple[str, str, str], tuple[str, str, str, str]] = {}
+    by_sex: dict[str, tuple[str, str, str]] = {}
+    limited: dict[tuple[str, str, str], tuple[str, str, str, str]] = {}  # the ranges for a part of the population
+    restricted = 0
     ranges = res.get("referenceRange")
     for rr in ranges if isinstance(ranges, list) else []:
         if not isinstance(rr, dict):
@@ -291,48 +306,130 @@ def _reference_range(res: Resource) -> tuple[str, str, str, str]:
         high = element(rr, "high")
         unit = quantity_unit(low)[0] or quantity_unit(high)[0] or quantity_unit(low)[1] or quantity_unit(high)[1]
         lo, hi, text = num_text(low.get("value")), num_text(high.get("value")), str(rr.get("text", ""))
+        if rr.get("appliesTo") or rr.get("age"):
+            restricted += 1
+            sex = _sex_of(rr)
+            if sex and not rr.get("age") and lo and hi and sex not in by_sex:
+                by_sex[sex] = (lo, hi, unit)
+            limited.setdefault((lo, hi, unit) if lo or hi else ("", "", text), (lo, hi, text, unit))
+            continue
         found.setdefault((lo, hi, unit) if lo or hi else ("", "", text), (lo, hi, text, unit))
+    if not found and restricted == 2 and len(by_sex) == 2 and by_sex["male"][2] == by_sex["female"][2]:
+        (mlo, mhi, unit), (flo, fhi, _u) = by_sex["male"], by_sex["female"]
+        if (mlo, mhi) != (flo, fhi):
+            return "", "", f"M: {mlo}-{mhi} F: {flo}-{fhi}", unit
+    if not found and restricted > 1 and len(limited) == 1:
+        found = limited  # several populations' ranges that agree: that range (one alone is not everyone's)
     if len(found) != 1:
         return "", "", "", ""
     return next(iter(found.values()))
+
+
+def _sex_of(rr: Resource) -> str:
+    """ "male" or "female" when a range's ``appliesTo`` is that one sex alone, else ""."""
+    applies = rr.get("appliesTo")
+    if not isinstance(applies, list) or len(applies) != 1:
+        return ""
+    cc = applies[0]
+    words = {str(c.get("code", "")).strip().lower() for c in cc_codings(cc)}
+    words |= {str(c.get("display", "")).strip().lower() for c in cc_codings(cc)}
+    words.add(cc_text(cc).strip().lower())
+    # administrative-gender codes; SNOMED CT 248153007 male, 248152002 female
+    male = bool(words & {"male", "248153007"})
+    female = bool(words & {"female", "248152002"})
+    return "male" if male and not female else "female" if female and not male else ""
 
 
 def _unit_key(u: str) -> str:
     return normalize_unit(u.replace("[", "").replace("]", ""))
 
 
-def _value(part: Resource, name: str, loinc: str) -> tuple[str | None, str]:
+def _value(part: Resource, name: str, loinc: str) -> tuple[str | None, str, str]:
+    """(value text, unit, problem) of a result; ``None`` when it has no value, and a
+    problem ("" when none) that keeps a value from being read (H345, H352)."""
     q = part.get("valueQuantity")
     if isinstance(q, dict) and q.get("value") is not None:
         unit, code = quantity_unit(q)
         comparator = str(q.get("comparator", "")).strip()
-        return comparator + num_text(q.get("value")), _pick_unit(unit, code, name, loinc)
+        picked, problem = _pick_unit(unit, code, name, loinc)
+        return comparator + num_text(q.get("value")), picked, problem or _percent_of_a_count(picked, loinc)
     for key in ("valueInteger", "valueDecimal"):
         if part.get(key) is not None:
-            return num_text(part[key]), ""
+            return num_text(part[key]), "", ""
     s = part.get("valueString")
     if isinstance(s, str) and s.strip():
-        return s.strip(), ""
-    return None, ""
+        return s.strip(), "", ""
+    return None, "", ""
 
 
-def _pick_unit(unit: str, code: str, name: str, loinc: str) -> str:
-    """The unit text to judge: the human unit unless only the UCUM code is understood."""
+def _pick_unit(unit: str, code: str, name: str, loinc: str) -> tuple[str, str]:
+    """(the unit text to judge, problem): the human unit unless only the UCUM code is
+    understood; a text and a code that are units of the test with different factors
+    ("g/dL" beside g/L, "10^9/L" beside /uL) are a problem, never read by either (H345)."""
     if not unit:
-        return code
+        return code, ""
     if not code or code == unit:
-        return unit
-
+        return unit, ""
     m = recognise_test(name, loinc)
-    if m is not None and resolve_unit(m.analyte, unit).factor is None and resolve_unit(m.analyte, code).factor:
-        return code
-    return unit
+    if m is None:
+        return unit, ""
+    by_text, by_code = resolve_unit(m.analyte, unit), resolve_unit(m.analyte, code)
+    if by_text.factor is None and by_code.factor:
+        return code, ""
+    if (
+        by_text.factor is not None
+        and by_code.factor is not None
+        and (by_text.percent != by_code.percent or not math.isclose(by_text.factor, by_code.factor))
+    ):
+        return unit, (
+            f"the unit text '{unit[:40]}' and the UCUM code '{code[:40]}' of the value are different units: "
+            "which one the lab meant is not known, so the result is not read"
+        )
+    return unit, ""
+
+
+def _percent_of_a_count(unit: str, loinc: str) -> str:
+    """Why a value in % of a LOINC code that is an absolute count is not read (H352)."""
+    if unit.strip() != "%" or not loinc:
+        return ""
+    m = recognise_test("", loinc)
+    if m is None or not m.absolute:
+        return ""
+    return (
+        f"LOINC {loinc} is an absolute count but the value is in %: the code or the unit is wrong, so it is "
+        "neither made a count from the WBC nor read as one"
+    )
+
+
+def _code_clash(cc: Any) -> str:
+    """Why a code naming one monitored test beside a code or name of another is not read
+    (H346): the LOINC codes, the text and the displays, each recognised on its own."""
+    said: dict[str, str] = {}  # analyte -> what named it
+    for c in cc_codings(cc):
+        code, shown = str(c.get("code", "")).strip(), str(c.get("display", "")).strip()
+        if code and str(c.get("system", "")).rstrip("/") == LOINC:
+            m = recognise_test("", code)
+            if m is not None:
+                said.setdefault(m.analyte, f"LOINC {code}")
+        if shown:
+            m = recognise_test(shown, "")
+            if m is not None:
+                said.setdefault(m.analyte, f"'{shown[:60]}'")
+    text = str(cc.get("text", "")).strip() if isinstance(cc, dict) else ""
+    if text:
+        m = recognise_test(text, "")
+        if m is not None:
+            said.setdefault(m.analyte, f"'{text[:60]}'")
+    if len(said) < 2:
+        return ""
+    named = " and ".join(f"{who} ({analyte_label(a)})" for a, who in said.items())
+    return f"the test's codes and name say different tests: {named}; which one was measured is not known"
 
 
 def _weight(
     row: int, res: Resource, index: Index, parent: Resource | None, reading: Reading, tally: Tally, name: str
 ) -> None:
-    pid = index.patient_id(subject_of(res)) or (index.patient_id(subject_of(parent)) if parent else "")
+    pid = index.patient_id(subject_of(res), res) or (index.patient_id(subject_of(parent), parent) if parent else "")
     q = element(res, "valueQuantity")
     value = num_text(q.get("value"))
     unit, code = quantity_unit(q)

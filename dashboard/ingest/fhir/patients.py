@@ -124,7 +124,7 @@ def _human_name(names: object) -> str:
 
 
 def condition(row: int, res: Resource, index: Index, ctx: Context, tally: Tally) -> None:
-    pid = index.patient_id(subject_of(res))
+    pid = index.patient_id(subject_of(res), res)
     cc = res.get("code")
     text = cc_text(cc)
     codes = cc_codes(cc)
