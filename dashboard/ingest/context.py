@@ -81,6 +81,10 @@ class Parsed:
     #: logical id): (patient id, what the identifier is, its value); named when another
     #: file uses the value as a patient id, never used to merge
     aliases: list[tuple[str, str, str]] = field(default_factory=list)
+    #: (patient id, row) of the patient rows that ride on a row of another kind (a FHIR
+    #: Patient contained in a result, H355): the result settles the row, so a patient row
+    #: that adds nothing is no duplicate row
+    patient_riders: set[tuple[str, int]] = field(default_factory=set)
 
 
 #: A format reader: returns a Parsed for the tables it recognises, else None.

@@ -83,6 +83,10 @@ class LabInput:
     #: component with a ``dataAbsentReason`` ("Clotted"), a coded value or none at all
     value_reason: pa.Array | None = None
     value_column: pa.Array | None = None
+    #: per record, the limits of a range given per sex by the reader rather than in a text
+    #: (male low, male high, female low, female high, in the result's unit; NaN where a sex
+    #: has none): a FHIR range that applies to some sexes only (H359)
+    ref_by_sex: np.ndarray | None = None
     columns: dict[str, str] = field(default_factory=dict)
     allow_future: bool = False  # MIMIC's shifted dates: no future check and no date window
     decimal: str | None = None
@@ -1103,6 +1107,11 @@ def _reference(
                     ]
                 )[inverse]
                 factor[rows] = np.where(np.isnan(own), factor[rows], own)
+    if inp.ref_by_sex is not None:  # a range for some sexes, given apart (H359)
+        given = ~np.isnan(inp.ref_by_sex).all(axis=1)
+        if given.any():
+            by_sex = np.full((n, 4), np.nan) if by_sex is None else np.array(by_sex, dtype=float)
+            by_sex[given] = inp.ref_by_sex[given]
     for arr, target in ((inp.ref_low, "lo"), (inp.ref_high, "hi")):
         if arr is None:
             continue

@@ -1211,7 +1211,8 @@ def _combine_patients(
             for f in m.conflicts:
                 _conflict(conflicts, f, merged[pid], row, p.report)
             if m.duplicate:
-                p.report.accepted_was_duplicate()
+                if (pid, row["source_row"]) not in p.patient_riders:  # a rider's row is its result's (H355)
+                    p.report.accepted_was_duplicate()
                 continue
             merged[pid] = m.row  # the first row's provenance is kept
             if m.changed:

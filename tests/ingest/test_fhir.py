@@ -656,7 +656,9 @@ def test_older_shapes_dstu2_order_stu3_statement_and_group_subject() -> None:
     rep = result.report.files[0]
     assert {p.row: p.message for p in rep.problems} == {
         2: "MedicationStatement recorded as not taken",
-        3: "no patient id",
+        # a ward's Group is not one patient: said as such (H357), not only "no patient id"
+        3: "the subject is a Group (Group/ward-3), not one patient: a result or dose belongs to one patient, "
+        "so it is filed under no one",
     }
 
 

@@ -147,6 +147,7 @@ def _read_entries(name: str, entries: list[Entry], rep: FileReport, ctx: Context
         rep.kind = "doses" if reading.doses else "patients" if people is not None or tally.accepted else ""
     parsed = finish(rep, tally, labs=cands, doses=doses, patients=people)
     parsed.aliases = reading.aliases
+    parsed.patient_riders = {(r.patient_id, r.row) for r, _note in reading.contained_patients}
     return parsed
 
 
@@ -187,7 +188,10 @@ class _Checkpoint:
     def __init__(self, reading: Reading, tally: Tally, rep: FileReport) -> None:
         self.reading, self.tally, self.rep = reading, tally, rep
         self.lab_rows = len(reading.labs.rows)
-        self.sizes = {k: len(getattr(reading, k)) for k in ("doses", "patients", "weights", "phenotypes", "groups")}
+        self.sizes = {
+            k: len(getattr(reading, k))
+            for k in ("doses", "patients", "contained_patients", "weights", "phenotypes", "groups")
+        }
         self.medications = set(reading.medication_rows)
         self.used = set(reading.used_medications)
         self.accepted = set(tally.accepted)

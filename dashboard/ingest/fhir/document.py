@@ -281,7 +281,18 @@ class Index:
         if reference.startswith("#"):
             return self._contained_patient(reference, holder)[1]
         found = _identifier(ref) if isinstance(ref, dict) else None
-        return self._by_identifier(*found)[1] if found else ""
+        if found:
+            return self._by_identifier(*found)[1]
+        return _not_a_patient(self.resolve(reference)[1], reference) if reference else ""
+
+    def contained_subject(self, holder: Resource) -> Resource | None:
+        """The Patient contained in ``holder`` that is its subject ("#pat"), else None."""
+        ref = holder.get("subject") or holder.get("patient")
+        reference = str(ref.get("reference", "")).strip() if isinstance(ref, dict) else ""
+        if not reference.startswith("#"):
+            return None
+        found = self._contained(holder).get(reference[1:])
+        return found if found is not None and found.get("resourceType") == "Patient" else None
 
     def _contained_patient(self, reference: str, holder: Resource | None) -> tuple[str, str]:
         """(patient id, problem) of a subject that is a Patient contained in ``holder``.
@@ -294,7 +305,7 @@ class Index:
         if target is None:
             return "", f"the subject {reference[:40]} names a contained resource that is not there"
         if target.get("resourceType") != "Patient":
-            return "", ""  # a Group, Device ...: not one patient ("no patient id")
+            return "", _not_a_patient(target, reference)  # a Group, Device ...: not one patient (H357)
         idents = target.get("identifier")
         usable = [
             i for i in (idents if isinstance(idents, list) else [idents]) if isinstance(i, dict) and i.get("value")
@@ -332,6 +343,21 @@ class Index:
                 f"'{value}' is the id of another Patient in the file: not filed under either"
             )
         return value, ""
+
+
+def _not_a_patient(target: Resource | None, reference: str) -> str:
+    """Why a subject that is a Group, a Device, a Location ... is filed under no one (H357):
+    the type of the resource it names (found in the file, else the reference's "Type/id")."""
+    rtype = resource_type(target) if target is not None else ""
+    if not rtype:
+        tail = re.search(r"([A-Za-z]+)/[^/]+?(?:/_history/.*)?$", reference)
+        rtype = tail.group(1) if tail else ""
+    if not rtype or rtype == "Patient":
+        return ""
+    return (
+        f"the subject is a {rtype[:40]} ({reference[:60]}), not one patient: a result or dose belongs to one "
+        "patient, so it is filed under no one"
+    )
 
 
 def _codings(cc: Any) -> list[dict[str, Any]]:

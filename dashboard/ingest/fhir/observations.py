@@ -4,11 +4,14 @@ body weights and TPMT/NUDT15 phenotypes; the lab records judged by the shared la
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 from dashboard.ingest.context import Context
+from dashboard.ingest.fhir import patients
 from dashboard.ingest.fhir.datatypes import (
     LOINC,
     Resource,
@@ -94,6 +97,7 @@ def _refused(row: int, res: Resource, statuses: dict[str, str], index: Index, ta
 def observation(row: int, res: Resource, index: Index, parent: Resource | None, reading: Reading, tally: Tally) -> None:
     if _refused(row, res, _OBS_REJECT, index, tally):
         return
+    _contained_subject(row, res, index, reading)
     code_cc = res.get("code") or res.get("name")  # DSTU1 writes "name"
     loinc = cc_code(code_cc, LOINC)
     name = cc_text(code_cc)
@@ -125,6 +129,16 @@ def observation(row: int, res: Resource, index: Index, parent: Resource | None, 
     n = _lab_records(row, res, index, parent, reading, name, loinc)
     if n == 0:
         tally.reject(row, "value", _no_value_reason(res, name, loinc), describe_code(name, loinc))
+
+
+def _contained_subject(row: int, res: Resource, index: Index, reading: Reading) -> None:
+    """Keep the sex, birth date and name of a Patient contained in ``res`` as its subject,
+    filed under the patient it names (H349), read as a Patient of the file is: per-sex
+    ranges and the child rule (H181) need them (H355)."""
+    found = index.contained_subject(res)
+    pid = index.patient_id(subject_of(res), res) if found is not None else ""
+    if found is not None and pid:
+        reading.contained_patients.append(patients.details(row, found, pid))
 
 
 #: HGNC ids of the thiopurine pharmacogenes.
@@ -182,9 +196,9 @@ def _lab_records(
         if when:
             reading.fallback_time += 1
     issued = _issued_only(res, parent)  # no draw time: each value is rejected with the reason
-    no_time = _issued_reason(issued) if issued else ""
+    no_time = _untimed(res, parent) or (_issued_reason(issued) if issued else "") or _partial_date(when)
     flag = _interpretation(res)
-    low, high, rtext, runit = _reference_range(res)
+    low, high, rtext, runit, sex_lim = _reference_range(res)
     # the status as the lab wrote it, judged by the lab pipeline as a table's status column
     # is (vocab/statuses.toml): "preliminary" counted and said, "unknown" said, "amended" and
     # "corrected" replace the result of their draw they correct (H132, H347)
@@ -198,8 +212,9 @@ def _lab_records(
         value, unit, problem = _value(part, pname, ploinc)
         why_none = ""
         clash = _code_clash(pcode)  # the codes and the name say different tests (H346)
-        if value is not None and (problem or clash):
-            value, why_none = "", clash or problem
+        absent = _absent_beside(part, value, unit)  # a value and a reason it is absent (H356)
+        if value is not None and (problem or clash or absent):
+            value, why_none = "", absent or clash or problem
         if value is None:
             # A component (or a report's contained result) of a monitored test with no
             # number ("Clotted", a coded value, nothing) is a result too: it is judged
@@ -210,11 +225,12 @@ def _lab_records(
             value, why_none = "", _no_value_reason(part, pname, ploinc)
         if part is not res:
             flag_p = _interpretation(part)
-            low_p, high_p, rtext_p, runit_p = _reference_range(part)
+            low_p, high_p, rtext_p, runit_p, sex_p = _reference_range(part)
         else:
-            flag_p, low_p, high_p, rtext_p, runit_p = flag, low, high, rtext, runit
+            flag_p, low_p, high_p, rtext_p, runit_p, sex_p = flag, low, high, rtext, runit, sex_lim
         if runit_p and unit and _unit_key(runit_p) != _unit_key(unit):
             low_p = high_p = rtext_p = ""  # a range in another unit than the result is not used
+            sex_p = NO_SEX_RANGE
         reading.labs.add(
             rows=row,
             patient=pid,
@@ -227,6 +243,7 @@ def _lab_records(
             ref_low=low_p,
             ref_high=high_p,
             ref_text=rtext_p,
+            ref_sex=sex_p,
             flag=flag_p,
             value_reason=why_none,
             status=status,
@@ -235,6 +252,21 @@ def _lab_records(
     if issued:
         reading.issued_time += n
     return n
+
+
+def _absent_beside(part: Resource, value: str | None, unit: str) -> str:
+    """Why a value given beside a ``dataAbsentReason`` is not read (H356): FHIR R4
+    (obs-6) allows one or the other, so one of them is wrong and which is not known."""
+    absent = part.get("dataAbsentReason")
+    if value is None or not absent:
+        return ""
+    codes = [c for _s, c in cc_codes(absent)]
+    reason = (cc_text(absent) or (codes[0] if codes else "")) or "given"
+    shown = f"{value} {unit}".strip()[:60]
+    return (
+        f"the result gives both a value ({shown}) and a dataAbsentReason ({reason[:60]}), which FHIR forbids: "
+        "which one is right is not known, so the value is not read"
+    )
 
 
 def _when(res: Resource) -> str:
@@ -246,6 +278,36 @@ def _when(res: Resource) -> str:
         p = res.get(key)
         if isinstance(p, dict) and p.get("start"):
             return str(p["start"])
+    return ""
+
+
+def _untimed(res: Resource, parent: Resource | None) -> str:
+    """Why a result whose only time is a period without a start, or a Timing, has no
+    draw time (H358); "" when it has a time, or none of these."""
+    if _when(res) or (parent is not None and _when(parent)):
+        return ""
+    for holder in (res, parent or {}):
+        period = holder.get("effectivePeriod")
+        if isinstance(period, dict) and period.get("end"):
+            return (
+                f"the effectivePeriod gives only its end ({str(period['end'])[:40]}), not when it started: "
+                "a draw needs the time the blood was taken"
+            )
+        if holder.get("effectiveTiming"):
+            return (
+                "the time is an effectiveTiming (a schedule of times), not the one time the blood was taken: "
+                "a draw needs one date"
+            )
+    return ""
+
+
+def _partial_date(when: str) -> str:
+    """Why a time that gives only a year, or a year and month, is no draw date (H358)."""
+    text = when.strip()
+    if re.fullmatch(r"\d{4}-\d{2}", text):
+        return f"the date gives only the year and month ({text}): a draw needs a day"
+    if re.fullmatch(r"\d{4}", text):
+        return f"the date gives only the year ({text}): a draw needs a day"
     return ""
 
 
@@ -280,19 +342,25 @@ def _interpretation(res: Resource) -> str:
     return ""
 
 
-def _reference_range(res: Resource) -> tuple[str, str, str, str]:
-    """(low, high, text, unit) of the normal reference range.
+#: No range per sex: (male low, male high, female low, female high), each "" when none.
+NO_SEX_RANGE = ("", "", "", "")
+
+
+def _reference_range(res: Resource) -> tuple[str, str, str, str, tuple[str, str, str, str]]:
+    """(low, high, text, unit, limits per sex) of the normal reference range.
 
     Ranges of another meaning (``type`` therapeutic, treatment ...) are not the normal
-    range.  A range for a part of the population (``appliesTo``, ``age``) is not everyone's:
-    one male and one female range are given as a range per sex ("M: 130-175 F: 120-155
-    g/L"), read for the patient's sex by the lab pipeline; any other such range is not used
-    (H348); several populations' ranges that agree are that range.  Several different
-    normal ranges (one per age ...) give none: which applies to
-    the patient is not guessed, and the default limits apply.
+    range.  A range for a part of the population (``appliesTo``, ``age``) is used only for
+    the patients it applies to: ranges that apply to sexes alone give each sex its own
+    (male low, male high, female low, female high; "" for a sex no range applies to), read
+    for the patient's sex by the lab pipeline (H348, H359), and one range for both men and
+    women is everyone's; a range for an age, or for another kind of population, is not
+    used alone; several such ranges that agree, none of them for some sexes only, are that
+    range.  Several different normal ranges for everyone (one per age ...) give none:
+    which applies to the patient is not guessed, and the default limits apply.
     """
     found: dict[tuple[str, str, str], tuple[str, str, str, str]] = {}
-    by_sex: dict[str, tuple[str, str, str]] = {}
+    by_sexes: list[tuple[set[str], str, str, str]] = []  # ranges for sexes alone: (sexes, low, high, unit)
     limited: dict[tuple[str, str, str], tuple[str, str, str, str]] = {}  # the ranges for a part of the population
     restricted = 0
     ranges = res.get("referenceRange")
@@ -308,36 +376,66 @@ def _reference_range(res: Resource) -> tuple[str, str, str, str]:
         lo, hi, text = num_text(low.get("value")), num_text(high.get("value")), str(rr.get("text", ""))
         if rr.get("appliesTo") or rr.get("age"):
             restricted += 1
-            sex = _sex_of(rr)
-            if sex and not rr.get("age") and lo and hi and sex not in by_sex:
-                by_sex[sex] = (lo, hi, unit)
+            sexes = None if rr.get("age") else _sexes_of(rr)
+            if sexes is not None:
+                by_sexes.append((sexes, lo, hi, unit))
             limited.setdefault((lo, hi, unit) if lo or hi else ("", "", text), (lo, hi, text, unit))
             continue
         found.setdefault((lo, hi, unit) if lo or hi else ("", "", text), (lo, hi, text, unit))
-    if not found and restricted == 2 and len(by_sex) == 2 and by_sex["male"][2] == by_sex["female"][2]:
-        (mlo, mhi, unit), (flo, fhi, _u) = by_sex["male"], by_sex["female"]
-        if (mlo, mhi) != (flo, fhi):
-            return "", "", f"M: {mlo}-{mhi} F: {flo}-{fhi}", unit
-    if not found and restricted > 1 and len(limited) == 1:
+    if not found and by_sexes and len(by_sexes) == restricted:
+        return _per_sex(by_sexes)
+    if not found and restricted > 1 and len(limited) == 1 and not by_sexes:
         found = limited  # several populations' ranges that agree: that range (one alone is not everyone's)
     if len(found) != 1:
-        return "", "", "", ""
-    return next(iter(found.values()))
+        return "", "", "", "", NO_SEX_RANGE
+    return (*next(iter(found.values())), NO_SEX_RANGE)
 
 
-def _sex_of(rr: Resource) -> str:
-    """ "male" or "female" when a range's ``appliesTo`` is that one sex alone, else ""."""
+def _per_sex(by_sexes: list[tuple[set[str], str, str, str]]) -> tuple[str, str, str, str, tuple[str, str, str, str]]:
+    """The range of each sex from ranges that apply to sexes alone (H359): a man's is the
+    one range for male, a woman's the one for female ("" when none, or two that differ, or
+    no limit given); the same range for men and women, and for every other sex named, is
+    everyone's."""
+    units = {unit for _s, lo, hi, unit in by_sexes if lo or hi}
+    if len(units) > 1:
+        return "", "", "", "", NO_SEX_RANGE  # ranges in two units: none compared, none used
+    unit = next(iter(units), "")
+    own: dict[str, tuple[str, str]] = {}
+    for sex in ("male", "female"):
+        limits = {(lo, hi) for sexes, lo, hi, _u in by_sexes if sex in sexes and (lo or hi)}
+        own[sex] = next(iter(limits)) if len(limits) == 1 else ("", "")
+    everyone = {(lo, hi) for _s, lo, hi, _u in by_sexes}
+    if len(everyone) == 1 and own["male"] == own["female"] != ("", ""):
+        lo, hi = own["male"]
+        return lo, hi, "", unit, NO_SEX_RANGE
+    return "", "", "", unit, (*own["male"], *own["female"])
+
+
+def _sexes_of(rr: Resource) -> set[str] | None:
+    """The administrative genders a range's ``appliesTo`` names ("male", "female", "other",
+    "unknown"), or None when one of its populations is no sex (a race, pregnancy ...)."""
     applies = rr.get("appliesTo")
-    if not isinstance(applies, list) or len(applies) != 1:
-        return ""
-    cc = applies[0]
-    words = {str(c.get("code", "")).strip().lower() for c in cc_codings(cc)}
-    words |= {str(c.get("display", "")).strip().lower() for c in cc_codings(cc)}
-    words.add(cc_text(cc).strip().lower())
-    # administrative-gender codes; SNOMED CT 248153007 male, 248152002 female
-    male = bool(words & {"male", "248153007"})
-    female = bool(words & {"female", "248152002"})
-    return "male" if male and not female else "female" if female and not male else ""
+    sexes: set[str] = set()
+    for cc in applies if isinstance(applies, list) else [applies]:
+        words = {str(c.get("code", "")).strip().lower() for c in cc_codings(cc)}
+        words |= {str(c.get("display", "")).strip().lower() for c in cc_codings(cc)}
+        words.add(cc_text(cc).strip().lower())
+        # administrative-gender codes; SNOMED CT 248153007 male, 248152002 female
+        named = {_SEX_WORDS[w] for w in words if w in _SEX_WORDS}
+        if len(named) != 1:
+            return None
+        sexes |= named
+    return sexes or None
+
+
+_SEX_WORDS = {
+    "male": "male",
+    "248153007": "male",
+    "female": "female",
+    "248152002": "female",
+    "other": "other",
+    "unknown": "unknown",
+}
 
 
 def _unit_key(u: str) -> str:
@@ -452,6 +550,7 @@ _REPORT_REJECT = {"entered-in-error": "entered-in-error", "cancelled": "cancelle
 def diagnostic_report(row: int, res: Resource, index: Index, reading: Reading, tally: Tally) -> None:
     if _refused(row, res, _REPORT_REJECT, index, tally):
         return
+    _contained_subject(row, res, index, reading)
     n_records = 0
     contained_obs = 0
     members: list[int] = []
@@ -498,6 +597,7 @@ def judge_labs(name: str, labs: LabRows, rep: FileReport, ctx: Context) -> LabCa
         when_reason=arr(labs.when_reason),
         value_reason=arr(labs.value_reason),
         status=arr(labs.status),
+        ref_by_sex=_sex_limits(labs.ref_sex),
         columns={
             "patient_id": "subject",
             "collected_at": "effective[x]",
@@ -510,3 +610,19 @@ def judge_labs(name: str, labs: LabRows, rep: FileReport, ctx: Context) -> LabCa
         decimal=".",
     )
     return normalise_labs(inp, rep, ISO_ORDER, ctx.options.as_of)
+
+
+def _sex_limits(texts: list[tuple[str, str, str, str]]) -> np.ndarray | None:
+    """The limits per sex of each record as numbers (NaN where none), or None when no
+    record has any (H359)."""
+    if not any(any(t) for t in texts):
+        return None
+
+    def number(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            return math.nan
+        return value if math.isfinite(value) else math.nan
+
+    return np.array([[number(t) for t in four] for four in texts], dtype=float)

@@ -15,39 +15,49 @@ from dashboard.ingest.fhir.datatypes import Resource, cc_codes, cc_text, describ
 from dashboard.ingest.fhir.document import Index, url_id
 from dashboard.ingest.fhir.reading import Reading
 from dashboard.ingest.interop import CONDITION_NOT_USED, Tally, is_relevant_condition, run_patients
-from dashboard.ingest.patients import PatientRecord
+from dashboard.ingest.patients import PatientRecord, normalise_patients
 from dashboard.ingest.report import FileReport
 from dashboard.units import weight_factor
 
 
 def patient(row: int, res: Resource, full_url: str, reading: Reading, rep: FileReport) -> None:
     pid = str(res.get("id", "")).strip() or (url_id(full_url) if full_url else "")
+    record, note = details(row, res, pid)
+    if note:
+        rep.warn(note, row, "birthDate")
+    reading.patients.append(record)
+    for note in _record_links(pid, res):
+        rep.warn(note, row, "link")
+    reading.aliases.extend((pid, kind, value) for kind, value in _identifiers(res) if pid and value != pid)
+
+
+def details(row: int, res: Resource, pid: str) -> tuple[PatientRecord, str]:
+    """(the patient record of a Patient resource filed under ``pid``, a note): its sex,
+    birth date and name, read alike for a Patient of the file and one contained in a
+    result (H355).  The note says a birth date that gives only the year or month is not
+    stored."""
     gender = res.get("gender", "")
     if isinstance(gender, dict):  # DSTU1: a CodeableConcept
         codes = [c for _s, c in cc_codes(gender)]
         gender = codes[0] if codes else cc_text(gender)
-    birth, err = ("", "")
+    birth, err, note = "", "", ""
     birth_v = None
     if res.get("birthDate"):
         birth = str(res["birthDate"])
         birth_v, err = fhir_date(birth)
         if birth_v is None and re.fullmatch(r"\d{4}(-\d{2})?", birth.strip()):
-            rep.warn(f"patient {pid}: birth date '{birth}' gives only the year or month; not stored", row, "birthDate")
+            note = f"patient {pid}: birth date '{birth}' gives only the year or month; not stored"
             err = ""
-    reading.patients.append(
-        PatientRecord(
-            row=row,
-            patient_id=pid,
-            sex=str(gender),
-            name=_human_name(res.get("name")),
-            birth_date=birth_v,
-            birth_error=err if birth and birth_v is None else "",
-            columns={"patient_id": "id", "sex": "gender", "birth_date": "birthDate", "name": "name"},
-        )
+    record = PatientRecord(
+        row=row,
+        patient_id=pid,
+        sex=str(gender),
+        name=_human_name(res.get("name")),
+        birth_date=birth_v,
+        birth_error=err if birth and birth_v is None else "",
+        columns={"patient_id": "id", "sex": "gender", "birth_date": "birthDate", "name": "name"},
     )
-    for note in _record_links(pid, res):
-        rep.warn(note, row, "link")
-    reading.aliases.extend((pid, kind, value) for kind, value in _identifiers(res) if pid and value != pid)
+    return record, note
 
 
 def _identifiers(res: Resource) -> list[tuple[str, str]]:
@@ -195,9 +205,36 @@ def judge_patients(rep: FileReport, reading: Reading, ctx: Context, tally: Tally
                 columns={"patient_id": "subject", gene.lower(): "valueCodeableConcept"},
             )
         )
+    table = run_patients(rep, records, tally, ctx.options.as_of) if records else None
+    riders = _contained(rep, reading, ctx)
+    if riders is None:
+        return table
+    return riders if table is None else pa.concat_tables([table, riders])
+
+
+def _contained(rep: FileReport, reading: Reading, ctx: Context) -> pa.Table | None:
+    """The patient rows of the Patients contained in results (H355), judged as a Patient
+    of the file is; they ride on their result's row, which the result settles, so what
+    keeps one from being stored is a warning, not a rejected row.  The same details given
+    again are one row; different ones are merged as any patient seen twice."""
+    records: list[PatientRecord] = []
+    seen: set[tuple[str, str, str, object, str]] = set()
+    for record, note in reading.contained_patients:
+        if note:
+            rep.warn(note, record.row, "contained")
+        key = (record.patient_id, record.sex, record.name, record.birth_date, record.birth_error)
+        if key in seen or not (record.sex or record.name or record.birth_date or record.birth_error):
+            continue
+        seen.add(key)
+        records.append(record)
     if not records:
         return None
-    return run_patients(rep, records, tally, ctx.options.as_of)
+    before = len(rep.problems)
+    table, _accepted = normalise_patients(rep, records, ctx.options.as_of)
+    for p in rep.problems[before:]:
+        rep.warn(f"the Patient contained in this result: {p.message}; its details are not stored", p.row, "contained")
+    del rep.problems[before:]
+    return table
 
 
 def _older(tally: Tally, row: int) -> None:

@@ -26,6 +26,8 @@ class LabRows:
     ref_low: list[str] = field(default_factory=list)
     ref_high: list[str] = field(default_factory=list)
     ref_text: list[str] = field(default_factory=list)
+    #: the limits of a range per sex (male low, male high, female low, female high; "" where none)
+    ref_sex: list[tuple[str, str, str, str]] = field(default_factory=list)
     flag: list[str] = field(default_factory=list)
     #: the Observation's status when it corrects an earlier result ("amended", "corrected"), else ""
     status: list[str] = field(default_factory=list)
@@ -42,6 +44,10 @@ class Reading:
     labs: LabRows = field(default_factory=LabRows)
     doses: list[DoseRecord] = field(default_factory=list)
     patients: list[PatientRecord] = field(default_factory=list)
+    #: the Patients contained in a result as its subject, filed under the patient they name
+    #: (H355), each with a note ("" or why its birth date is not stored); they ride on their
+    #: result's row, which the result settles
+    contained_patients: list[tuple[PatientRecord, str]] = field(default_factory=list)
     aliases: list[tuple[str, str, str]] = field(default_factory=list)  # pid, identifier kind, value
     weights: list[tuple[int, str, str, str, str]] = field(default_factory=list)  # row, pid, when, value, unit
     phenotypes: list[tuple[int, str, str, str]] = field(default_factory=list)  # row, pid, gene, value text
