@@ -62,6 +62,11 @@ FLAG_WORDS = {
     "hoch": "H",
     "bas": "L",
     "haut": "H",
+    # arrows, as European lab systems print them before or after the value (H369)
+    "↑": "H",
+    "↓": "L",
+    "↑↑": "HH",
+    "↓↓": "LL",
 }
 
 #: Words that say there is no numeric result.
@@ -98,7 +103,7 @@ _NUM = (
     r"|[+-]?[.,]\d+)"
 )
 _VALUE_RE = re.compile(
-    r"^(?P<pre>(?:\(?[A-Za-z]{1,8}\)?|\*{1,2}|!)\s+)?\s*" + _CMP + r"\s*" + _NUM + r"\s*(?P<post>.*?)\s*$",
+    r"^(?P<pre>(?:\(?[A-Za-z]{1,8}\)?|\*{1,2}|!)\s+|[↑↓]{1,2}\s*)?\s*" + _CMP + r"\s*" + _NUM + r"\s*(?P<post>.*?)\s*$",
     re.IGNORECASE,
 )
 
@@ -305,7 +310,7 @@ def _number(s: str, decimal: str) -> tuple[float, str, bool]:
 
 
 _RANGE_RE = re.compile(
-    r"^\s*[\(\[]?\s*(?P<lo>[+-]?\d+(?:[.,]\d+)?)\s*(?:-|–|—|to|bis|a|à|\.\.|/)\s*(?P<hi>[+-]?\d+(?:[.,]\d+)?)\s*[\)\]]?\s*(?P<unit>.*)$",
+    r"^\s*[\(\[]?\s*(?P<lo>[+-]?\d+(?:[.,]\d+)?)\s*(?:-|–|—|‒|−|to|bis|a|à|\.\.|/|;)\s*(?P<hi>[+-]?\d+(?:[.,]\d+)?)\s*[\)\]]?\s*(?P<unit>.*)$",
     re.IGNORECASE,
 )
 _ONE_SIDED_RE = re.compile(r"^\s*(?P<op><=|>=|≤|≥|<|>)\s*(?P<v>\d+(?:[.,]\d+)?)\s*(?P<unit>.*)$")
@@ -355,7 +360,7 @@ def parse_range_unit(text: str, decimal: str = ".") -> tuple[float, float, str]:
 #: A range anywhere in a text ("10-50", "0.6 to 1.2"), or a one-sided limit ("<35", ">= 115",
 #: "up to 35"); "/" is left out, units hold it.
 _ANY_RANGE = re.compile(
-    r"(?P<lo>\d+(?:[.,]\d+)?)\s*(?:-|–|—|\bto\b)\s*(?P<hi>\d+(?:[.,]\d+)?)"
+    r"(?P<lo>\d+(?:[.,]\d+)?)\s*(?:-|–|—|‒|−|\bto\b)\s*(?P<hi>\d+(?:[.,]\d+)?)"
     r"|(?P<op><=|>=|≤|≥|<|>|\bup\s+to\b)\s*(?P<v>\d+(?:[.,]\d+)?)",
     re.IGNORECASE,
 )
