@@ -367,7 +367,16 @@ _ANY_RANGE = re.compile(
 #: A number standing on its own (not a part of "10^9", "x10E3", "1.73m2").
 _LONE_NUMBER = re.compile(r"(?<![\w^.,])\d+(?:[.,]\d+)?(?![\w^])")
 #: A word naming a sex beside a range: "M", "(F)", "Male:", "women".
-_SEX_WORD = re.compile(r"(?<![A-Za-z])(males?|men|man|females?|women|woman|m|f)(?![A-Za-z0-9])", re.IGNORECASE)
+_SEX_WORD = re.compile(
+    r"(?<![^\W\d_])(males?|men|man|females?|women|woman|m|f"
+    # German (männlich/weiblich, m/w) and French (homme/femme) words; never "H", a High flag (H370)
+    r"|männlich|maennlich|männer|maenner|mann|weiblich|frauen|frau|w|hommes?|femmes?)(?![^\W_])",
+    re.IGNORECASE,
+)
+#: The sex words above that name men; every other one names women.
+_MALE_WORDS = frozenset(
+    ("male", "males", "men", "man", "m", "männlich", "maennlich", "männer", "maenner", "mann", "homme", "hommes")
+)
 _FILLER = re.compile(r"[\s():;,\[\]&]+|\band\b", re.IGNORECASE)
 
 
@@ -391,7 +400,7 @@ def _split_at_sex(gap: str) -> tuple[str, str, str] | None:
     if len(found) != 1:
         return None
     m = found[0]
-    return gap[: m.start()], "M" if m.group(1).lower().startswith("m") else "F", gap[m.end() :]
+    return gap[: m.start()], "M" if m.group(1).lower() in _MALE_WORDS else "F", gap[m.end() :]
 
 
 def _filler(text: str) -> bool:

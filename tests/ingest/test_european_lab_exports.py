@@ -181,3 +181,47 @@ def test_an_arrow_beside_the_value_is_its_flag(text, value, flag):
     result = import_text(f'{HEAD}1,F,2026-03-02,WBC,"{text}",10^9/L,\n')
     (row,) = _labs(result)
     assert (row["value"], row["source_flag"], row["source_value"]) == (value, flag, text)
+
+
+# --------------------------------------------------------------- H370 German and French sex words
+
+
+@pytest.mark.parametrize(
+    ("range_text", "sex", "expected"),
+    [
+        ("m: 13.5-17.5 w: 12.0-16.0", "M", (135.0, 175.0)),
+        ("m: 13.5-17.5 w: 12.0-16.0", "F", (120.0, 160.0)),
+        ("Männer 13.5-17.5 Frauen 12.0-16.0", "M", (135.0, 175.0)),
+        ("Frauen: 12.0-16.0; Männer: 13.5-17.5", "F", (120.0, 160.0)),
+        ("hommes 13.5-17.5 femmes 12.0-16.0", "F", (120.0, 160.0)),
+    ],
+)
+def test_a_range_per_sex_in_german_or_french_words_is_read_for_the_patients_sex(range_text, sex, expected):
+    """German labs write m/w (männlich/weiblich), Männer/Frauen; French hommes/femmes.
+    Hb in g/dL x 10 = g/L: a man's 13.5-17.5 g/dL is 135-175 g/L, a woman's 12.0-16.0
+    is 120-160 g/L."""
+    result = import_text(f'{HEAD}1,{sex},2026-03-02,Hemoglobin,12.5,g/dl,"{range_text}"\n')
+    (row,) = _labs(result)
+    assert (row["ref_low"], row["ref_high"]) == expected
+
+
+def test_a_womans_range_marked_w_is_not_a_mans_range():
+    """ "12.0-16.0 (w)" is the range for women (weiblich).  Read for a man, his Hb 12.5 g/dL
+    (125 g/L) was within it; on the male default LLN of 130 g/L (reference_ranges.toml) it
+    is below, CTCAE v5.0 grade 1.  The range is not used for anyone, with a warning."""
+    result = import_text(f'{HEAD}1,M,2026-03-02,Hemoglobin,12.5,g/dl,"12.0-16.0 (w)"\n')
+    (row,) = _labs(result)
+    assert math.isnan(row["ref_low"]) and math.isnan(row["ref_high"])
+    assert "12.0-16.0 (w)" in _warnings(result)
+    review = review_dataset(Dataset.from_import(result, "t"), as_of=dt.date(2026, 3, 10))
+    flags = review.flags_df()
+    hb = flags[flags["analyte"] == "hemoglobin"]
+    assert list(hb["rule"]) == ["ctcae.hemoglobin"]
+    assert list(hb["ctcae_grade"]) == [1]
+
+
+def test_a_high_flag_letter_is_not_read_as_a_french_sex_word():
+    """ "H" in "H: 13.5-17.5 F: 12.0-16.0" may be Homme or a High flag: not read per sex."""
+    result = import_text(f'{HEAD}1,F,2026-03-02,Hemoglobin,12.5,g/dl,"H: 13.5-17.5 F: 12.0-16.0"\n')
+    (row,) = _labs(result)
+    assert math.isnan(row["ref_low"])
