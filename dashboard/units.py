@@ -9,6 +9,7 @@ unit is the one error a clinician cannot see on a chart.
 The factors are physical identities, not clinical thresholds:
 
 * 1 x10^9/L = 1 x10^3/uL = 1 K/uL = 1 G/L (giga per litre) = 1000 /uL = 1000 /mm3
+  = 1 Tsd/uL (German: thousand per uL) = 1 Mrd/L (German: milliard, 10^9, per litre)
 * haemoglobin: 1 g/dL = 10 g/L; 1 mmol/L (monomer) = 16.1134 g/L (1 g/dL = 0.6206 mmol/L)
 * albumin: 1 g/dL = 10 g/L
 * creatinine: 1 mg/dL = 88.4 umol/L; 1 mmol/L = 1000 umol/L
@@ -57,6 +58,9 @@ FAMILY_UNITS: dict[str, dict[str, float]] = {
         "g/l": 1.0,  # giga per litre (German/Austrian labs write G/l); see family_of()
         "gpt/l": 1.0,
         "gi/l": 1.0,
+        "giga/l": 1.0,  # French labs: "Giga/L"
+        "mrd/l": 1.0,  # Milliarden pro Liter (10^9/L)
+        "tsd/ul": 1.0,  # Tausend pro µl (10^3/µL), German labs' "Tsd/µl"
         "/nl": 1.0,
         "n/nl": 1.0,
         "cells/nl": 1.0,
@@ -98,6 +102,9 @@ FAMILY_UNITS: dict[str, dict[str, float]] = {
     "pressure": {"mmhg": 1.0, "mm": 1.0, "kpa": 7.50062},
     "immunoglobulin": {"g/l": 1.0, "mg/dl": 0.01, "g/dl": 10.0, "mg/l": 0.001},
 }
+
+#: Spellings of a percentage of the white cells (and its fraction), normalised.
+PERCENT_UNITS = frozenset(("%", "percent", "pct", "/100wbc", "/100leukocytes", "%ofwbc", "fraction"))
 
 #: What a unit means that its conversion factor does not say: (analyte, normalised unit)
 #: -> the note the import report gives beside the count of results read in it.
@@ -183,6 +190,7 @@ def normalize_unit(text: str) -> str:
     )
     u = u.replace("mcmol", "umol").replace("micromol", "umol")
     u = re.sub(r"^(thou|thousand)s?/", "thou/", u)
+    u = re.sub(r"^(tsd|mrd)\./", r"\1/", u)  # "Tsd./µl", "Mrd./l": the abbreviation's point
     u = re.sub(r"^(cells|cell)/", "cells/", u)
     m = _POWER.match(u)
     if m:
@@ -213,7 +221,7 @@ def resolve_unit(analyte: str, unit_text: str) -> UnitResolution:
     if not unit_text.strip():
         return UnitResolution(None, problem="missing")
     key = normalize_unit(unit_text)
-    if key in ("%", "percent", "pct", "/100wbc", "/100leukocytes", "%ofwbc", "fraction"):
+    if key in PERCENT_UNITS:
         if analyte in DIFFERENTIALS:
             # a fraction of the white cells (0.50) is a hundredth of the percentage (50 %)
             return UnitResolution(100.0 if key == "fraction" else 1.0, percent=True)
@@ -228,6 +236,13 @@ def resolve_unit(analyte: str, unit_text: str) -> UnitResolution:
             problem=f"unit '{unit_text}' is not a unit for {analyte_info()[analyte].label} (expected e.g. {canon})",
         )
     return UnitResolution(factor)
+
+
+def is_unit(text: str) -> bool:
+    """True when ``text`` is a unit of some test or a percentage: a range followed by it is
+    in that unit, whether or not it is a unit of the test beside it (H365)."""
+    key = normalize_unit(text)
+    return key in PERCENT_UNITS or any(key in units for units in FAMILY_UNITS.values())
 
 
 def candidate_factors(analyte: str) -> dict[str, float]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
@@ -125,6 +126,15 @@ MONTHS = {
     "diciembre": 12,
     "dicembre": 12,
 }
+
+
+def month_number(name: str) -> int:
+    """The month a name gives, 0 when none: case, a closing point and accents aside
+    ("déc." and "Dec" are December, "févr." February, "août" August: H367)."""
+    key = name.lower().rstrip(".")
+    folded = "".join(c for c in unicodedata.normalize("NFKD", key) if not unicodedata.combining(c))
+    return MONTHS.get(key) or MONTHS.get(folded, 0)
+
 
 EXCEL_EPOCH = np.datetime64("1899-12-30", "s")
 
@@ -596,6 +606,7 @@ def _parse_unique(uniq: pa.Array, order: str, today: dt.date, window: bool = Tru
     serial_rows = np.zeros(m, dtype=bool)
     two_digit = np.zeros(m, dtype=bool)
     twelve_hour = np.full(m, -1, dtype=np.int64)  # the hour of an AM/PM time outside 1-12, else -1
+    unknown_month = np.zeros(m, dtype=bool)  # a month name not in MONTHS ("4 xyzt 2026")
 
     def fill(pattern: str, kind: str) -> None:
         ex = pc.extract_regex(uniq, pattern)
@@ -632,8 +643,9 @@ def _parse_unique(uniq: pa.Array, order: str, today: dt.date, window: bool = Tru
             y[rows] = field("y")
         elif kind in ("named_dmy", "named_mdy"):
             names = pc.utf8_lower(pc.struct_field(sub, "mon")).to_pylist()
-            month = np.array([MONTHS.get(nm.rstrip("."), 0) for nm in names], dtype=np.int64)
+            month = np.array([month_number(nm) for nm in names], dtype=np.int64)
             mo[rows] = month
+            unknown_month[rows] = month == 0
             d[rows] = field("d")
             y[rows] = field("y")
         else:
@@ -703,6 +715,8 @@ def _parse_unique(uniq: pa.Array, order: str, today: dt.date, window: bool = Tru
                     if window
                     else f"year {yy[k]} is not plausible"
                 )
+            elif unknown_month[r]:
+                reason[r] = f"the month name in '{texts[r][:40]}' is not one this import knows: check the date"
             elif mmo[k] < 1 or mmo[k] > 12:
                 reason[r] = f"impossible date '{texts[r]}' (there is no month {mmo[k]})"
             elif dd[k] < 1 or dd[k] > days_in_month[k]:

@@ -38,6 +38,7 @@ from dashboard.units import (
     FAMILY_UNITS,
     INFER_UNITS,
     UNIT_NOTES,
+    is_unit,
     normalize_unit,
     resolve_unit,
 )
@@ -1093,20 +1094,41 @@ def _reference(
         if parsed:
             lo = np.array([p[0] for p in parsed])[idx]
             hi = np.array([p[1] for p in parsed])[idx]
-            named = np.array([bool(p[2]) for p in parsed])[idx] & (analyte_idx < len(model.ANALYTES)) & ~percent
+            monitored = (analyte_idx < len(model.ANALYTES)) & ~percent
+            _warn_unread_ranges(inp, texts, parsed, several, idx, monitored, report)
+            named = np.array([bool(p[2]) for p in parsed])[idx] & monitored
             if named.any():
                 # the unit the range names, per distinct (analyte, range text)
                 rows = np.flatnonzero(named)
                 keys = analyte_idx[rows].astype(np.int64) * len(parsed) + idx[rows]
                 distinct, inverse = np.unique(keys, return_inverse=True)
-                own = np.array(
+                resolved = [
+                    resolve_unit(model.ANALYTES[int(k) // len(parsed)], parsed[int(k) % len(parsed)][2])
+                    for k in distinct
+                ]
+                own = np.array([r.factor if r.factor and not r.percent else np.nan for r in resolved])[inverse]
+                factor[rows] = np.where(np.isnan(own), factor[rows], own)
+                # a unit, but not one of this result ("20-45 %" beside a count, "4.0-11.0
+                # mmol/l" beside a WBC): which unit the range is in cannot be told (H365)
+                foreign = np.array(
                     [
-                        resolve_unit(model.ANALYTES[int(k) // len(parsed)], parsed[int(k) % len(parsed)][2]).factor
-                        or np.nan
-                        for k in distinct
+                        (r.percent or r.factor is None) and is_unit(parsed[int(k) % len(parsed)][2])
+                        for r, k in zip(resolved, distinct, strict=True)
                     ]
                 )[inverse]
-                factor[rows] = np.where(np.isnan(own), factor[rows], own)
+                if foreign.any():
+                    bad = rows[foreign]
+                    first = int(bad[0])
+                    report.warn(
+                        f"{len(bad)} reference range(s) are in a unit that is not the unit of their result "
+                        f"(e.g. {model.analyte_label(model.ANALYTES[analyte_idx[first]])} '{texts[idx[first]]}', "
+                        f"row {inp.rows[first].as_py()}; a range of the percentage beside a count?): not used, "
+                        "the default limits apply"
+                    )
+                    lo[bad] = np.nan
+                    hi[bad] = np.nan
+                    if by_sex is not None:
+                        by_sex[bad] = np.nan
     if inp.ref_by_sex is not None:  # a range for some sexes, given apart (H359)
         given = ~np.isnan(inp.ref_by_sex).all(axis=1)
         if given.any():
@@ -1147,6 +1169,34 @@ def _reference(
     if by_sex is not None and np.isnan(by_sex).all():
         by_sex = None
     return lo, hi, by_sex
+
+
+def _warn_unread_ranges(
+    inp: LabInput,
+    texts: list,
+    parsed: list,
+    several: list,
+    idx: np.ndarray,
+    monitored: np.ndarray,
+    report: FileReport,
+) -> None:
+    """Say the reference ranges holding numbers that could not be read ("4.0 11.0", "ab
+    150"): the results are graded on the default limits, and the report says why (H368).
+    A text without a digit ("normal", "-") holds no range to lose; a text of several
+    ranges is said by the caller."""
+    unread = np.array(
+        [
+            bool(t) and any(c.isdigit() for c in t) and np.isnan(p[0]) and np.isnan(p[1]) and sr is None
+            for t, p, sr in zip(texts, parsed, several, strict=True)
+        ]
+    )
+    rows = np.flatnonzero(unread[idx] & monitored)
+    if len(rows):
+        first = int(rows[0])
+        report.warn(
+            f"{len(rows)} reference range(s) could not be read (e.g. '{texts[idx[first]]}', row "
+            f"{inp.rows[first].as_py()}): not used, the default limits apply"
+        )
 
 
 def _record_conversions(report: FileReport, units: _Units, accepted: np.ndarray, percent: np.ndarray) -> None:

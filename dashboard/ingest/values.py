@@ -62,6 +62,11 @@ FLAG_WORDS = {
     "hoch": "H",
     "bas": "L",
     "haut": "H",
+    # arrows, as European lab systems print them before or after the value (H369)
+    "↑": "H",
+    "↓": "L",
+    "↑↑": "HH",
+    "↓↓": "LL",
 }
 
 #: Words that say there is no numeric result.
@@ -98,7 +103,7 @@ _NUM = (
     r"|[+-]?[.,]\d+)"
 )
 _VALUE_RE = re.compile(
-    r"^(?P<pre>(?:\(?[A-Za-z]{1,8}\)?|\*{1,2}|!)\s+)?\s*" + _CMP + r"\s*" + _NUM + r"\s*(?P<post>.*?)\s*$",
+    r"^(?P<pre>(?:\(?[A-Za-z]{1,8}\)?|\*{1,2}|!)\s+|[↑↓]{1,2}\s*)?\s*" + _CMP + r"\s*" + _NUM + r"\s*(?P<post>.*?)\s*$",
     re.IGNORECASE,
 )
 
@@ -305,7 +310,7 @@ def _number(s: str, decimal: str) -> tuple[float, str, bool]:
 
 
 _RANGE_RE = re.compile(
-    r"^\s*[\(\[]?\s*(?P<lo>[+-]?\d+(?:[.,]\d+)?)\s*(?:-|–|—|to|bis|a|à|\.\.|/)\s*(?P<hi>[+-]?\d+(?:[.,]\d+)?)\s*[\)\]]?\s*(?P<unit>.*)$",
+    r"^\s*[\(\[]?\s*(?P<lo>[+-]?\d+(?:[.,]\d+)?)\s*(?:-|–|—|‒|−|to|bis|a|à|\.\.|/|;)\s*(?P<hi>[+-]?\d+(?:[.,]\d+)?)\s*[\)\]]?\s*(?P<unit>.*)$",
     re.IGNORECASE,
 )
 _ONE_SIDED_RE = re.compile(r"^\s*(?P<op><=|>=|≤|≥|<|>)\s*(?P<v>\d+(?:[.,]\d+)?)\s*(?P<unit>.*)$")
@@ -355,14 +360,23 @@ def parse_range_unit(text: str, decimal: str = ".") -> tuple[float, float, str]:
 #: A range anywhere in a text ("10-50", "0.6 to 1.2"), or a one-sided limit ("<35", ">= 115",
 #: "up to 35"); "/" is left out, units hold it.
 _ANY_RANGE = re.compile(
-    r"(?P<lo>\d+(?:[.,]\d+)?)\s*(?:-|–|—|\bto\b)\s*(?P<hi>\d+(?:[.,]\d+)?)"
+    r"(?P<lo>\d+(?:[.,]\d+)?)\s*(?:-|–|—|‒|−|\bto\b)\s*(?P<hi>\d+(?:[.,]\d+)?)"
     r"|(?P<op><=|>=|≤|≥|<|>|\bup\s+to\b)\s*(?P<v>\d+(?:[.,]\d+)?)",
     re.IGNORECASE,
 )
 #: A number standing on its own (not a part of "10^9", "x10E3", "1.73m2").
 _LONE_NUMBER = re.compile(r"(?<![\w^.,])\d+(?:[.,]\d+)?(?![\w^])")
 #: A word naming a sex beside a range: "M", "(F)", "Male:", "women".
-_SEX_WORD = re.compile(r"(?<![A-Za-z])(males?|men|man|females?|women|woman|m|f)(?![A-Za-z0-9])", re.IGNORECASE)
+_SEX_WORD = re.compile(
+    r"(?<![^\W\d_])(males?|men|man|females?|women|woman|m|f"
+    # German (männlich/weiblich, m/w) and French (homme/femme) words; never "H", a High flag (H370)
+    r"|männlich|maennlich|männer|maenner|mann|weiblich|frauen|frau|w|hommes?|femmes?)(?![^\W_])",
+    re.IGNORECASE,
+)
+#: The sex words above that name men; every other one names women.
+_MALE_WORDS = frozenset(
+    ("male", "males", "men", "man", "m", "männlich", "maennlich", "männer", "maenner", "mann", "homme", "hommes")
+)
 _FILLER = re.compile(r"[\s():;,\[\]&]+|\band\b", re.IGNORECASE)
 
 
@@ -386,7 +400,7 @@ def _split_at_sex(gap: str) -> tuple[str, str, str] | None:
     if len(found) != 1:
         return None
     m = found[0]
-    return gap[: m.start()], "M" if m.group(1).lower().startswith("m") else "F", gap[m.end() :]
+    return gap[: m.start()], "M" if m.group(1).lower() in _MALE_WORDS else "F", gap[m.end() :]
 
 
 def _filler(text: str) -> bool:
