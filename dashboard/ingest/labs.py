@@ -32,7 +32,14 @@ from dashboard.ingest import dates as dates_mod
 from dashboard.ingest import identity
 from dashboard.ingest.mapping import normalize, other_specimen, recognise_test
 from dashboard.ingest.report import SHOWN_VALUE, Conversion, FileReport, Problem
-from dashboard.ingest.values import UNDECIDED, detect_decimal, parse_range_unit, parse_sex_ranges, parse_values
+from dashboard.ingest.values import (
+    UNDECIDED,
+    detect_decimal,
+    parse_range_unit,
+    parse_sex_ranges,
+    parse_values,
+    starts_below_zero,
+)
 from dashboard.ordering import pack, packed_order
 from dashboard.units import (
     FAMILY_UNITS,
@@ -1183,20 +1190,27 @@ def _warn_unread_ranges(
     """Say the reference ranges holding numbers that could not be read ("4.0 11.0", "ab
     150"): the results are graded on the default limits, and the report says why (H368).
     A text without a digit ("normal", "-") holds no range to lose; a text of several
-    ranges is said by the caller."""
+    ranges is said by the caller.  A range starting with a minus ("-4.0-11.0") is said
+    with why it is not read (H377)."""
     unread = np.array(
         [
             bool(t) and any(c.isdigit() for c in t) and np.isnan(p[0]) and np.isnan(p[1]) and sr is None
             for t, p, sr in zip(texts, parsed, several, strict=True)
-        ]
+        ],
+        dtype=bool,
     )
-    rows = np.flatnonzero(unread[idx] & monitored)
-    if len(rows):
-        first = int(rows[0])
-        report.warn(
-            f"{len(rows)} reference range(s) could not be read (e.g. '{texts[idx[first]]}', row "
-            f"{inp.rows[first].as_py()}): not used, the default limits apply"
-        )
+    minus = np.array([bool(t) and starts_below_zero(t) for t in texts], dtype=bool)
+    for picked, why in (
+        (unread & minus, ": a limit below 0, which the test cannot have, or a stray dash (which is not guessed)"),
+        (unread & ~minus, ""),
+    ):
+        rows = np.flatnonzero(picked[idx] & monitored)
+        if len(rows):
+            first = int(rows[0])
+            report.warn(
+                f"{len(rows)} reference range(s) could not be read (e.g. '{texts[idx[first]]}', row "
+                f"{inp.rows[first].as_py()}){why}: not used, the default limits apply"
+            )
 
 
 def _record_conversions(report: FileReport, units: _Units, accepted: np.ndarray, percent: np.ndarray) -> None:

@@ -316,6 +316,16 @@ _RANGE_RE = re.compile(
 _ONE_SIDED_RE = re.compile(r"^\s*(?P<op><=|>=|≤|≥|<|>)\s*(?P<v>\d+(?:[.,]\d+)?)\s*(?P<unit>.*)$")
 
 
+#: A range text whose first limit carries a minus ("-4.0-11.0", "(-4.0)-11.0", "−4 - 11").
+_BELOW_ZERO = re.compile(r"^\s*[\(\[]?\s*[-−‒–]\s*\d")
+
+
+def starts_below_zero(text: str) -> bool:
+    """Whether a range text starts with a minus: a limit below 0, which no monitored test
+    has (a count, Hb, creatinine ...), or a stray dash; which is meant is never guessed (H377)."""
+    return bool(_BELOW_ZERO.match(text))
+
+
 def parse_range(text: str, decimal: str = ".") -> tuple[float, float]:
     """Reference range text ("4.0-11.0", "<5", "> 60", "3,5 - 5,0") -> (low, high)."""
     lo, hi, _ = parse_range_unit(text, decimal)
@@ -345,6 +355,8 @@ def parse_range_unit(text: str, decimal: str = ".") -> tuple[float, float, str]:
             lo, hi = num(m.group("lo")), num(m.group("hi"))
         except ValueError:
             return nan, nan, ""
+        if lo < 0 or hi < 0:
+            return nan, nan, ""  # no monitored test is below 0: which minus is meant is not guessed (H377)
         return (lo, hi, m.group("unit").strip()) if lo <= hi else (nan, nan, "")
     m = _ONE_SIDED_RE.match(t)
     if m:

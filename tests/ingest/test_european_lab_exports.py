@@ -225,3 +225,18 @@ def test_a_high_flag_letter_is_not_read_as_a_french_sex_word():
     result = import_text(f'{HEAD}1,F,2026-03-02,Hemoglobin,12.5,g/dl,"H: 13.5-17.5 F: 12.0-16.0"\n')
     (row,) = _labs(result)
     assert math.isnan(row["ref_low"])
+
+
+# --------------------------------------------------------------- H377 a range that starts below 0
+
+
+@pytest.mark.parametrize("range_text", ["-4.0-11.0", "-4.0 - 11.0", "(-4.0)-11.0"])
+def test_a_range_with_a_limit_below_zero_is_not_read_and_is_said(range_text):
+    """A WBC cannot be below 0: "-4.0-11.0" is either 4.0-11.0 with a stray dash or a
+    typing error, and which minus is meant is not guessed.  The range is not used (the
+    WBC 5.0 gets no lab limits, so NaN), and the report names the text and says why."""
+    result = import_text(f'{HEAD}1,F,2026-03-02,WBC,5.0,10^9/L,"{range_text}"\n')
+    (row,) = _labs(result)
+    assert row["value"] == 5.0 and math.isnan(row["ref_low"]) and math.isnan(row["ref_high"])
+    said = _warnings(result)
+    assert range_text in said and "below 0" in said
