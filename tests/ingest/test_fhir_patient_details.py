@@ -159,3 +159,69 @@ def test_a_range_for_women_and_others_is_a_womans() -> None:
         .to_dict("records")
     )
     assert (row["ref_low"], row["ref_high"]) == (120, 155)
+
+
+# ---------------------------------------------------------------- 4. ranges for an age (H375)
+
+YEARS = {"system": "http://unitsofmeasure.org", "code": "a", "unit": "years"}
+ADULT_AGES = [
+    {
+        "low": quantity(120, "g/L"),
+        "high": quantity(155, "g/L"),
+        "age": {"low": {"value": 18, **YEARS}, "high": {"value": 65, **YEARS}},
+    },
+    {"low": quantity(120, "g/L"), "high": quantity(155, "g/L"), "age": {"low": {"value": 66, **YEARS}}},
+]
+
+
+def test_adult_age_ranges_that_agree_are_not_a_childs_range() -> None:
+    # A girl born 2016-05-10, Hb 105 g/L on 2026-10-01: aged 10, which neither 18-65 y nor
+    # >= 66 y covers, so the lab gives no range of hers.  H181: no adult default LLN either,
+    # so no CTCAE grade 1 (Hb < LLN); 105 is above the grade 2 cut-off 100 g/L.  Read on
+    # 120-155 it would be "Hb < LLN 120", a false grade 1 anaemia.
+    result = import_bundle(
+        held_by("K1", "718-7", quantity(105, "g/L"), referenceRange=ADULT_AGES, gender="female", birthDate="2016-05-10")
+    )
+    (row,) = result.labs_df().to_dict("records")
+    assert math.isnan(row["ref_low"]) and math.isnan(row["ref_high"])
+    flags = review(result.labs, result.doses, result.patients, as_of=dt.date(2026, 10, 2)).flags.to_pandas()
+    hb = flags[(flags["analyte"] == "hemoglobin") & flags["rule"].str.startswith("ctcae")]
+    assert hb.empty, hb["message"].tolist()
+
+
+def test_an_age_range_that_covers_the_patient_is_her_range() -> None:
+    # A woman born 1970-01-01 is 56 on 2026-10-01: 18-65 y covers her, so 120-155 g/L is hers.
+    result = import_bundle(PATIENT, observation("718-7", quantity(125, "g/L"), referenceRange=ADULT_AGES))
+    (row,) = result.labs_df().to_dict("records")
+    assert (row["ref_low"], row["ref_high"]) == (120, 155)
+
+
+def test_an_age_range_is_not_used_when_the_age_is_unknown_and_that_is_said() -> None:
+    # No birth date: whether 18-65 y covers the patient is not known, so no range is used.
+    no_birth = {k: v for k, v in PATIENT.items() if k != "birthDate"}
+    result = import_bundle(no_birth, observation("718-7", quantity(125, "g/L"), referenceRange=ADULT_AGES))
+    (row,) = result.labs_df().to_dict("records")
+    assert math.isnan(row["ref_low"]) and math.isnan(row["ref_high"])
+    notes = [w.message for f in result.report.files for w in f.warnings if "age" in w.message]
+    assert len(notes) == 1 and "birth date" in notes[0], notes
+
+
+# ---------------------------------------------------------------- 5. a contained Patient's other ids (H376)
+
+
+def test_a_contained_patients_other_identifier_is_kept_as_a_top_level_patients_is() -> None:
+    # The contained Patient's MRN K1 files the result; its NHS number 9434765919 is the id
+    # of the dose sheet's patient: one person under two ids, named as H150 names them.
+    from dashboard.identity import alias_matches
+
+    mrn = {"type": {"coding": [{"code": "MR"}]}, "system": "urn:mrn", "value": "K1"}
+    nhs = {"system": "https://fhir.nhs.uk/Id/nhs-number", "value": "9434765919"}
+    obs = observation(
+        "718-7",
+        quantity(125, "g/L"),
+        contained=[{"resourceType": "Patient", "id": "pat", "identifier": [mrn, nhs]}],
+        subject={"reference": "#pat"},
+    )
+    result = import_bundle(obs)
+    assert [(pid, value) for pid, _kind, value, _f in result.aliases] == [("K1", "9434765919")]
+    assert [m[0] for m in alias_matches(result.aliases, ["K1", "9434765919"])] == ["K1"]

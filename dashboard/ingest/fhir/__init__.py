@@ -114,6 +114,7 @@ def _read_entries(name: str, entries: list[Entry], rep: FileReport, ctx: Context
             f"{reading.fallback_time} result(s) have no time of their own; the time of their DiagnosticReport "
             "or panel (effective) is used"
         )
+    _warn_of_age_ranges(reading, rep)
     if reading.issued_time:
         rep.warn(
             f"{reading.issued_time} result(s) have no effective (collection) time, only an issued (reported) "
@@ -146,7 +147,7 @@ def _read_entries(name: str, entries: list[Entry], rep: FileReport, ctx: Context
     if cands is None:
         rep.kind = "doses" if reading.doses else "patients" if people is not None or tally.accepted else ""
     parsed = finish(rep, tally, labs=cands, doses=doses, patients=people)
-    parsed.aliases = reading.aliases
+    parsed.aliases = list(dict.fromkeys(reading.aliases))  # a contained Patient in many results: once
     parsed.patient_riders = {(r.patient_id, r.row) for r, _note in reading.contained_patients}
     return parsed
 
@@ -190,7 +191,16 @@ class _Checkpoint:
         self.lab_rows = len(reading.labs.rows)
         self.sizes = {
             k: len(getattr(reading, k))
-            for k in ("doses", "patients", "contained_patients", "weights", "phenotypes", "groups")
+            for k in (
+                "doses",
+                "patients",
+                "contained_patients",
+                "aliases",
+                "age_ranges_unused",
+                "weights",
+                "phenotypes",
+                "groups",
+            )
         }
         self.medications = set(reading.medication_rows)
         self.used = set(reading.used_medications)
@@ -214,6 +224,19 @@ class _Checkpoint:
         self.tally.duplicates.intersection_update(self.duplicates)
         del self.rep.warnings[self.warnings :]
         self.reading.fallback_time, self.reading.issued_time = self.counters
+
+
+def _warn_of_age_ranges(reading: Reading, rep: FileReport) -> None:
+    """Say the results whose lab ranges limited by age were not used (H375), per reason."""
+    by_reason: dict[str, list[int]] = {}
+    for row, why in reading.age_ranges_unused:
+        by_reason.setdefault(why, []).append(row)
+    for why, rows in by_reason.items():
+        shown = ", ".join(str(r) for r in rows[:5]) + (" ..." if len(rows) > 5 else "")
+        rep.warn(
+            f"{len(rows)} result(s) (row {shown}) have reference ranges limited by age that were not used: {why}; "
+            "the range of another age is never used, so the default limits apply (none before the 18th birthday)"
+        )
 
 
 _GROUP_NAME = {"hasMember": "a panel", "result": "a report"}

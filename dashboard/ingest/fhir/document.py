@@ -187,6 +187,8 @@ class Index:
         #: (system, value) of each Patient identifier -> the logical ids of the Patients carrying it
         self.patients_by_identifier: dict[tuple[str, str], set[str]] = {}
         self.patient_ids: set[str] = set()
+        #: the birth dates the file's Patients give, by logical id
+        self.birth_dates: dict[str, set[str]] = {}
         for e in entries:
             if e.resource is None:
                 continue
@@ -196,6 +198,8 @@ class Index:
             if rtype == "Patient":
                 pid = rid or (url_id(e.full_url) if e.full_url else "")
                 self.patient_ids.add(pid)
+                if res.get("birthDate"):  # a range for an age is the patient's by it (H375)
+                    self.birth_dates.setdefault(pid, set()).add(str(res["birthDate"]))
                 idents = res.get("identifier")
                 for ident in idents if isinstance(idents, list) else [idents]:
                     if isinstance(ident, dict) and ident.get("value") is not None:

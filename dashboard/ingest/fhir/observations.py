@@ -3,6 +3,7 @@ body weights and TPMT/NUDT15 phenotypes; the lab records judged by the shared la
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from dashboard.identity import whole_years
 from dashboard.ingest.context import Context
 from dashboard.ingest.fhir import patients
 from dashboard.ingest.fhir.datatypes import (
@@ -139,6 +141,7 @@ def _contained_subject(row: int, res: Resource, index: Index, reading: Reading) 
     pid = index.patient_id(subject_of(res), res) if found is not None else ""
     if found is not None and pid:
         reading.contained_patients.append(patients.details(row, found, pid))
+        reading.aliases.extend(patients.other_ids(pid, found))  # H376: one list, the same as repeats kept once
 
 
 #: HGNC ids of the thiopurine pharmacogenes.
@@ -198,7 +201,8 @@ def _lab_records(
     issued = _issued_only(res, parent)  # no draw time: each value is rejected with the reason
     no_time = _untimed(res, parent) or (_issued_reason(issued) if issued else "") or _partial_date(when)
     flag = _interpretation(res)
-    low, high, rtext, runit, sex_lim = _reference_range(res)
+    ages = _AgeOn(_birth_date(res, pid, index), _day_of(when))
+    low, high, rtext, runit, sex_lim = _reference_range(res, ages)
     # the status as the lab wrote it, judged by the lab pipeline as a table's status column
     # is (vocab/statuses.toml): "preliminary" counted and said, "unknown" said, "amended" and
     # "corrected" replace the result of their draw they correct (H132, H347)
@@ -225,7 +229,7 @@ def _lab_records(
             value, why_none = "", _no_value_reason(part, pname, ploinc)
         if part is not res:
             flag_p = _interpretation(part)
-            low_p, high_p, rtext_p, runit_p, sex_p = _reference_range(part)
+            low_p, high_p, rtext_p, runit_p, sex_p = _reference_range(part, ages)
         else:
             flag_p, low_p, high_p, rtext_p, runit_p, sex_p = flag, low, high, rtext, runit, sex_lim
         if runit_p and unit and _unit_key(runit_p) != _unit_key(unit):
@@ -251,7 +255,82 @@ def _lab_records(
         n += 1
     if issued:
         reading.issued_time += n
+    if ages.unread:
+        reading.age_ranges_unused.append((row, ages.unread))
     return n
+
+
+class _AgeOn:
+    """The patient's age on the draw date, in the units of a range's ``age`` (H375);
+    ``unread`` says why a range limited by age was not used ("" while none was left out
+    for want of the age)."""
+
+    def __init__(self, born: dt.date | None, drawn: dt.date | None) -> None:
+        self.born, self.drawn, self.unread = born, drawn, ""
+
+    def covers(self, age: Any) -> bool:
+        """Whether a range's ``age`` (a Range of Age quantities, both ends inclusive)
+        covers the patient on the draw date: never when the age, or a limit's unit, is
+        not known."""
+        if self.born is None or self.drawn is None:
+            self.unread = self.unread or "the patient's age on the draw date is not known (no birth date in the file)"
+            return False
+        for end, inside in (("low", lambda a, b: a >= b), ("high", lambda a, b: a <= b)):
+            bound = age.get(end) if isinstance(age, dict) else None
+            if not isinstance(bound, dict) or bound.get("value") is None:
+                continue
+            unit = _AGE_UNITS.get(str(bound.get("code") or bound.get("unit") or "").strip().lower())
+            try:
+                limit = float(bound["value"])
+            except (TypeError, ValueError):
+                unit = None
+            if unit is None:
+                self.unread = self.unread or "an age limit of the range gives no unit of time that is known"
+                return False
+            if not inside(self._age_in(unit), limit):
+                return False
+        return True
+
+    def _age_in(self, unit: str) -> int:
+        born, on = self.born, self.drawn
+        assert born is not None and on is not None
+        if unit == "a":
+            return whole_years(born, on)
+        if unit == "mo":
+            return (on.year - born.year) * 12 + on.month - born.month - (on.day < born.day)
+        days = (on - born).days
+        return days // 7 if unit == "wk" else days
+
+
+#: The units of an age (UCUM codes and the words exports write) -> a, mo, wk or d.
+_AGE_UNITS = {
+    **dict.fromkeys(("a", "y", "yr", "yrs", "year", "years"), "a"),
+    **dict.fromkeys(("mo", "month", "months"), "mo"),
+    **dict.fromkeys(("wk", "week", "weeks"), "wk"),
+    **dict.fromkeys(("d", "day", "days"), "d"),
+}
+
+
+def _day_of(text: str) -> dt.date | None:
+    """The calendar day of a FHIR date or dateTime as written ("2026-10-01T09:30+01:00":
+    1 October), None when it gives no whole day."""
+    found = re.match(r"\s*(\d{4}-\d{2}-\d{2})", text or "")
+    if not found:
+        return None
+    try:
+        return dt.date.fromisoformat(found.group(1))
+    except ValueError:
+        return None
+
+
+def _birth_date(res: Resource, pid: str, index: Index) -> dt.date | None:
+    """The birth date of a result's patient: its contained Patient's, else the file's
+    Patient's; None when neither gives one day, or they give two."""
+    found = index.contained_subject(res)
+    days = {_day_of(str(found.get("birthDate") or ""))} if found is not None else set()
+    days |= {_day_of(b) for b in index.birth_dates.get(pid, ())}
+    days.discard(None)
+    return next(iter(days)) if len(days) == 1 else None
 
 
 def _absent_beside(part: Resource, value: str | None, unit: str) -> str:
@@ -346,7 +425,7 @@ def _interpretation(res: Resource) -> str:
 NO_SEX_RANGE = ("", "", "", "")
 
 
-def _reference_range(res: Resource) -> tuple[str, str, str, str, tuple[str, str, str, str]]:
+def _reference_range(res: Resource, ages: _AgeOn) -> tuple[str, str, str, str, tuple[str, str, str, str]]:
     """(low, high, text, unit, limits per sex) of the normal reference range.
 
     Ranges of another meaning (``type`` therapeutic, treatment ...) are not the normal
@@ -357,7 +436,10 @@ def _reference_range(res: Resource) -> tuple[str, str, str, str, tuple[str, str,
     women is everyone's; a range for an age, or for another kind of population, is not
     used alone; several such ranges that agree, none of them for some sexes only, are that
     range.  Several different normal ranges for everyone (one per age ...) give none:
-    which applies to the patient is not guessed, and the default limits apply.
+    which applies to the patient is not guessed, and the default limits apply.  A range
+    for an age is first kept only when it covers the patient's age on the draw date
+    (``ages``), its age then no longer a limit; when that age is not known, it is left out
+    and ``ages.unread`` says why (H375).
     """
     found: dict[tuple[str, str, str], tuple[str, str, str, str]] = {}
     by_sexes: list[tuple[set[str], str, str, str]] = []  # ranges for sexes alone: (sexes, low, high, unit)
@@ -374,9 +456,13 @@ def _reference_range(res: Resource) -> tuple[str, str, str, str, tuple[str, str,
         high = element(rr, "high")
         unit = quantity_unit(low)[0] or quantity_unit(high)[0] or quantity_unit(low)[1] or quantity_unit(high)[1]
         lo, hi, text = num_text(low.get("value")), num_text(high.get("value")), str(rr.get("text", ""))
-        if rr.get("appliesTo") or rr.get("age"):
+        if rr.get("age"):
+            if not ages.covers(rr["age"]):
+                continue  # a range for another age, or for an age not known, is not the patient's
+            rr = {k: v for k, v in rr.items() if k != "age"}
+        if rr.get("appliesTo"):
             restricted += 1
-            sexes = None if rr.get("age") else _sexes_of(rr)
+            sexes = _sexes_of(rr)
             if sexes is not None:
                 by_sexes.append((sexes, lo, hi, unit))
             limited.setdefault((lo, hi, unit) if lo or hi else ("", "", text), (lo, hi, text, unit))

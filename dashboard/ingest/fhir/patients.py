@@ -28,7 +28,15 @@ def patient(row: int, res: Resource, full_url: str, reading: Reading, rep: FileR
     reading.patients.append(record)
     for note in _record_links(pid, res):
         rep.warn(note, row, "link")
-    reading.aliases.extend((pid, kind, value) for kind, value in _identifiers(res) if pid and value != pid)
+    reading.aliases.extend(other_ids(pid, res))
+
+
+def other_ids(pid: str, res: Resource) -> list[tuple[str, str, str]]:
+    """(patient id, what the identifier is, value) of each identifier of the Patient filed
+    under ``pid`` that is not that id (an NHS number beside the MRN): kept as
+    ``Parsed.aliases`` alike for a Patient of the file and one contained in a result
+    (H150, H376), so the note that two ids may be one person is said for either."""
+    return [(pid, kind, value) for kind, value in _identifiers(res) if pid and value != pid]
 
 
 def details(row: int, res: Resource, pid: str) -> tuple[PatientRecord, str]:

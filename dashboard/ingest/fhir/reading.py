@@ -54,5 +54,7 @@ class Reading:
     groups: list[tuple[int, str, list[int]]] = field(default_factory=list)  # row, kind, member rows
     medication_rows: dict[int, Resource] = field(default_factory=dict)
     used_medications: set[int] = field(default_factory=set)
+    #: (row, why) of each result whose ranges limited by age were left out for want of the age (H375)
+    age_ranges_unused: list[tuple[int, str]] = field(default_factory=list)
     fallback_time: int = 0
     issued_time: int = 0
