@@ -980,7 +980,12 @@ def methotrexate_check(
     egfr: float | None = None,
     trimethoprim: bool = False,
 ) -> DoseResult:
-    """Check a methotrexate prescription: once weekly only, usual 7.5-25 mg, folic acid, kidneys."""
+    """Check a methotrexate prescription: once weekly only, usual 7.5-25 mg, folic acid, kidneys.
+
+    ``weekly_dose_mg`` is the amount given each time at ``frequency``: the limits (mg/week)
+    are applied to the weekly total it makes (10 mg daily: 70 mg/week), as the dose checks
+    apply them to the row's mg/week (dosing21).  A frequency with no number of
+    administrations ("every N days") gives no weekly total, and says so."""
     rules = _rules("methotrexate")
     if weekly_dose_mg <= 0 or math.isnan(weekly_dose_mg):
         raise ValueError("The methotrexate dose must be a positive number of mg.")
@@ -990,6 +995,18 @@ def methotrexate_check(
     warnings: list[DoseWarning] = []
     refs: list[str] = list(rules["refs"])
     reasoning = [f"Usual dose {_fmt(usual[0])}-{_fmt(usual[1])} mg once a week."]
+    amount = weekly_dose_mg
+    times_a_week = 7 * frequency_per_day(frequency)
+    weekly_total: float | None = None if math.isnan(times_a_week) else round(amount * times_a_week, 6)
+    if frequency != "weekly":
+        if weekly_total is None:
+            reasoning.append(
+                f"{_fmt(amount)} mg {frequency}: the weekly total cannot be worked out (the frequency gives no "
+                "number of doses a week), so no weekly limit is applied; enter the frequency the prescription states."
+            )
+        else:
+            reasoning.append(f"{_fmt(amount)} mg {frequency} = {_fmt(weekly_total)} mg/week.")
+    weekly_dose_mg = weekly_total if weekly_total is not None else math.nan
     if frequency == "weekly":
         warnings.append(_warn("info", rules["weekly_only"]))
     elif less_often_than_weekly(frequency):  # not the daily-dosing error the rules flag
@@ -1051,10 +1068,10 @@ def methotrexate_check(
                 rules["status"],
             )
         )
-    rounded = round(weekly_dose_mg / step) * step
-    if abs(rounded - weekly_dose_mg) > 1e-9:
+    rounded = round(amount / step) * step
+    if abs(rounded - amount) > 1e-9:
         reasoning.append(
-            f"{_fmt(weekly_dose_mg)} mg is not a whole number of {_fmt(step)} mg tablets; nearest {_fmt(rounded)} mg."
+            f"{_fmt(amount)} mg is not a whole number of {_fmt(step)} mg tablets; nearest {_fmt(rounded)} mg."
         )
     warnings.append(_warn("info", rules["folic_acid"]))
     refs += rules["folic_acid"]["refs"]
@@ -1072,17 +1089,24 @@ def methotrexate_check(
                 )
                 refs += band["refs"]
                 break
+    if frequency == "weekly":
+        schedule = (
+            f"{_fmt(rounded)} mg once weekly, folic acid {_fmt(float(rules['folic_acid_mg_per_week']))} mg weekly "
+            "on another day"
+        )
+    else:  # no weekly plan is made of another schedule: the prescription is checked first
+        schedule = f"recorded as {_fmt(amount)} mg {frequency}: check the prescription (no schedule is suggested)"
     return DoseResult(
         drug="methotrexate",
         unit="mg/week",
         normal_range=usual,
         adjusted_range=usual,
-        suggested_dose=rounded,
+        suggested_dose=rounded if frequency == "weekly" else weekly_total,
         step_mg=step,
         reasoning=tuple(reasoning),
         warnings=tuple(warnings),
         refs=_refs(refs),
-        schedule=f"{_fmt(rounded)} mg once weekly, folic acid {_fmt(float(rules['folic_acid_mg_per_week']))} mg weekly on another day",
+        schedule=schedule,
     )
 
 
@@ -1346,6 +1370,40 @@ def hcq_schedule_frame(weight_kg: float) -> pd.DataFrame:
 class LabValue:
     value: float
     collected_at: dt.datetime
+    #: a censored result's comparator ("<", "<=", ">", ">="; "" for a number): "<30" is not 30
+    comparator: str = ""
+
+    @property
+    def text(self) -> str:
+        """The result as the laboratory stated it ("<30", "55")."""
+        return f"{self.comparator}{_fmt(self.value)}"
+
+
+def egfr_prefill(lab: LabValue | None) -> float | None:
+    """The eGFR the page may prefill: a number, never a censored result's bound ("<30"
+    read as 30 would miss the contraindication below 30 that the dose checks see)."""
+    if lab is None or lab.comparator:
+        return None
+    return lab.value
+
+
+def weight_outside(weight_kg: float | None, low: float, high: float) -> str | None:
+    """Why a recorded weight is not used by the page's weight-based calculators (None when
+    it is usable or missing): never a dose from a weight the page cannot take."""
+    if weight_kg is None or math.isnan(weight_kg) or low <= weight_kg <= high:
+        return None
+    if weight_kg <= 0:
+        return f"The recorded weight, {_fmt(weight_kg)} kg, is not a possible body weight: check the record."
+    why = (
+        "the doses here are adult doses (BSR, CPIC and the labels' adult posology); a child's dose needs a "
+        "paediatric source"
+        if weight_kg < low
+        else "check the recorded weight"
+    )
+    return (
+        f"The recorded weight, {_fmt(weight_kg)} kg, is outside the weights this page calculates for "
+        f"({_fmt(low)}-{_fmt(high)} kg), so no weight-based dose is worked out from it: {why}."
+    )
 
 
 @dataclass(frozen=True)
@@ -1456,6 +1514,19 @@ class PatientContext:
         total = self.total(drug)
         return None if total is None else total.mg_per_week
 
+    def amount_per_administration(self, drug: str) -> float | None:
+        """The amount given each time at the frequency of the last row in force (10 mg
+        daily: 10, not the weekly 70): the weekly total over the doses a week (None when
+        either is unknown)."""
+        row = self.dose_row(drug)
+        week = self.mg_per_week(drug)
+        if row is None or week is None or math.isnan(week):
+            return None
+        times_a_week = 7 * frequency_per_day(str(row["frequency"] or ""))
+        if math.isnan(times_a_week) or times_a_week <= 0:
+            return None
+        return round(week / times_a_week, 6)
+
     def total_notes(self) -> list[str]:
         """One line per drug taken as several rows in force together."""
         notes = (t.note(drug) for drug in dict.fromkeys(self.current["drug"]) if (t := self.total(drug)))
@@ -1480,7 +1551,8 @@ def latest_lab(labs: pd.DataFrame, patient_id: str, analyte: str, as_of: dt.date
     if sub.empty:
         return None
     row = sub.sort_values("collected_at").iloc[-1]
-    return LabValue(float(row["value"]), row["collected_at"].to_pydatetime())
+    cmp = row["comparator"] if "comparator" in sub.columns and isinstance(row["comparator"], str) else ""
+    return LabValue(float(row["value"]), row["collected_at"].to_pydatetime(), cmp)
 
 
 def patient_context(

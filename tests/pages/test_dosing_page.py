@@ -358,3 +358,83 @@ def test_the_methotrexate_and_cyclophosphamide_tabs_say_the_pregnancy_instructio
     for entry in ("methotrexate", "cyclophosphamide (NIH)"):
         plan = str(knowledge.drugs()[entry].fact("pregnancy_plan").value)
         assert f"**Pregnancy**: {plan}" in warnings, entry
+
+
+# --------------------------------------------------------------------------- dosing21: hostile inputs
+
+
+def _one_patient(weight: float, mtx_dose: float, mtx_freq: str, egfr: float = 80.0, cmp: str = "") -> Dataset:
+    patients = pd.DataFrame(
+        {"patient_id": ["P1"], "sex": ["F"], "weight_kg": [weight], "tpmt": ["normal"], "nudt15": ["normal"]}
+    )
+    per_day = {"daily": 1.0, "weekly": 1 / 7}[mtx_freq]
+    doses = pd.DataFrame(
+        {
+            "patient_id": ["P1"],
+            "drug": ["methotrexate"],
+            "start": pd.to_datetime(["2025-01-01"]),
+            "dose": [mtx_dose],
+            "dose_unit": ["mg"],
+            "frequency": [mtx_freq],
+            "mg_per_day": [mtx_dose * per_day],
+            "mg_per_week": [mtx_dose * per_day * 7],
+        }
+    )
+    labs = pd.DataFrame(
+        {
+            "patient_id": ["P1"],
+            "collected_at": pd.to_datetime(["2025-04-01 08:00"]),
+            "analyte": ["egfr"],
+            "value": [egfr],
+            "unit": ["mL/min/1.73m2"],
+            "comparator": [cmp],
+        }
+    )
+    return Dataset(
+        labs=model.to_pandas("labs", model.from_pandas("labs", labs)),
+        doses=model.to_pandas("doses", model.from_pandas("doses", doses)),
+        patients=model.to_pandas("patients", model.from_pandas("patients", patients)),
+        label="test panel",
+    )
+
+
+def _for(data: Dataset) -> AppTest:
+    return _app({ui.DATASET: data, ui.PATIENT: "P1", ui.AS_OF: dt.date(2025, 6, 1)})
+
+
+def test_methotrexate_10_mg_daily_is_prefilled_as_10_mg_daily_and_checked_as_70_a_week():
+    """dosing21 (H385, H386): the record says 10 mg daily; the page showed 15 mg (its own
+    default: 70 is above the field's 50) beside "daily" and "15 mg once weekly".  By hand:
+    10 mg x 7 = 70 mg/week, above the 30 mg/week ceiling (dose.mtx_above_max, "action")."""
+    at = _for(_one_patient(70.0, 10.0, "daily"))
+    assert at.number_input(key="mtx_dose_P1").value == 10.0
+    assert at.selectbox(key="mtx_freq_P1").value == "daily"
+    assert ("Dose checked", "70 mg/week") in [(m.label, m.value) for m in at.metric]
+    errors = _texts(at.error)
+    assert "70 mg/week is above the 30 mg/week ceiling" in errors and "ONCE A WEEK" in errors
+
+
+def test_methotrexate_60_mg_weekly_is_never_replaced_by_a_default():
+    """dosing21 (H386): 60 mg/week was above the field's 50 mg, and the page put 15 mg in its place."""
+    at = _for(_one_patient(70.0, 60.0, "weekly"))
+    assert at.number_input(key="mtx_dose_P1").value == 60.0
+    assert "60 mg/week is above the 30 mg/week ceiling" in _texts(at.error)
+
+
+def test_a_censored_egfr_is_said_and_not_prefilled_as_a_number():
+    """dosing21 (H387): "<30" was prefilled as 30, and methotrexate got the caution of the
+    band below 60 while the dose check dose.mtx_renal_contraindicated reads "<30" as below 30."""
+    at = _for(_one_patient(70.0, 15.0, "weekly", egfr=30.0, cmp="<"))
+    assert at.number_input(key="aza_egfr_P1").value is None
+    assert "latest eGFR <30 (01 Apr 2025)" in _texts(at.caption)
+    assert "censored" in _texts(at.warning)
+
+
+def test_a_childs_weight_is_said_not_silently_dropped():
+    """dosing21 (H388): 15 kg is under the page's 20 kg: the field stayed empty with only
+    "Enter the body weight"."""
+    at = _for(_one_patient(15.0, 5.0, "weekly"))
+    assert at.number_input(key="aza_weight_P1").value is None
+    infos = _texts(at.info) + _texts(at.warning)
+    assert "The recorded weight, 15 kg, is outside the weights this page calculates for (20-250 kg)" in infos
+    assert "Enter the body weight to calculate a dose." not in _texts(at.info)

@@ -1,0 +1,142 @@
+"""Probe dosing21: the Dosing page's calculators under hostile or unusual inputs.
+
+Each expectation is worked out by hand from the data files' facts (dosing.toml) and the
+rules' own reading of the same record, never copied from the code's output."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from dashboard import dosing, model
+
+
+def _messages(result: dosing.DoseResult) -> str:
+    return "\n".join(w.message for w in result.warnings)
+
+
+# ------------------------------------------------------------------ methotrexate not weekly (H385)
+
+
+def test_methotrexate_10_mg_daily_is_checked_as_70_mg_a_week():
+    """10 mg daily is 7 x 10 = 70 mg a week, above the 30 mg/week ceiling (dosing.toml
+    absolute_max_weekly_mg; the rules' dose.mtx_above_max reads the row's mg_per_week, 70,
+    and fires "action", the page's "high"), besides the daily-dosing error."""
+    r = dosing.methotrexate_check(10, "daily")
+    assert r.suggested_dose == 70
+    assert "70 mg/week is above the 30 mg/week ceiling" in _messages(r)
+    assert any(w.severity == "high" and "ceiling" in w.message for w in r.warnings)
+    assert "10 mg daily = 70 mg/week" in " ".join(r.reasoning)
+    assert "once weekly, folic acid" not in r.schedule  # no weekly plan is made of a daily record
+
+
+def test_methotrexate_2_5_mg_twice_daily_is_35_mg_a_week():
+    """2.5 mg BID: 2 x 7 x 2.5 = 35 mg/week, above 30."""
+    r = dosing.methotrexate_check(2.5, "BID")
+    assert r.suggested_dose == 35
+    assert "35 mg/week is above the 30 mg/week ceiling" in _messages(r)
+
+
+def test_methotrexate_every_n_days_with_no_number_gives_no_weekly_total():
+    """'every N days' states no N: the weekly total is unknown and is said, never guessed."""
+    r = dosing.methotrexate_check(15, "every N days")
+    assert r.suggested_dose is None
+    assert "weekly total cannot be worked out" in " ".join(r.reasoning)
+    assert "ceiling" not in _messages(r)
+
+
+def test_methotrexate_every_2_weeks_is_half_the_amount_a_week():
+    """15 mg every 2 weeks = 7.5 mg/week: within the usual 7.5-25, no ceiling."""
+    r = dosing.methotrexate_check(15, "every 2 weeks")
+    assert r.suggested_dose == 7.5
+    assert "ceiling" not in _messages(r)
+
+
+# ------------------------------------------------------------------ prefill of the methotrexate amount (H386)
+
+
+def _ctx(dose: float, freq: str, per_day: float, per_week: float) -> dosing.PatientContext:
+    doses = pd.DataFrame(
+        {
+            "patient_id": ["P1"],
+            "drug": ["methotrexate"],
+            "start": pd.to_datetime(["2025-01-01"]),
+            "dose": [dose],
+            "dose_unit": ["mg"],
+            "frequency": [freq],
+            "mg_per_day": [per_day],
+            "mg_per_week": [per_week],
+        }
+    )
+    doses = model.to_pandas("doses", model.from_pandas("doses", doses))
+    patients = model.to_pandas(
+        "patients", model.from_pandas("patients", pd.DataFrame({"patient_id": ["P1"], "weight_kg": [70.0]}))
+    )
+    labs = model.empty_frame("labs")
+    return dosing.patient_context(patients, doses, labs, "P1", dt.date(2025, 6, 1))
+
+
+@pytest.mark.parametrize(
+    ("dose", "freq", "per_day", "per_week"),
+    [
+        (10.0, "daily", 10.0, 70.0),
+        (2.5, "BID", 5.0, 35.0),
+        (15.0, "weekly", 15 / 7, 15.0),
+        (20.0, "every 2 weeks", 20 / 14, 10.0),
+    ],
+)
+def test_the_methotrexate_amount_prefilled_is_one_administration(dose, freq, per_day, per_week):
+    """The page's "Dose each time (mg)" sits beside "How often": it is the amount given each time
+    (10 mg daily is 10, never the weekly 70 beside "daily")."""
+    assert _ctx(dose, freq, per_day, per_week).amount_per_administration("methotrexate") == pytest.approx(dose)
+
+
+# ------------------------------------------------------------------ censored eGFR (H387)
+
+
+def test_a_censored_egfr_keeps_its_comparator():
+    labs = pd.DataFrame(
+        {
+            "patient_id": ["P1"],
+            "collected_at": pd.to_datetime(["2025-04-01 08:00"]),
+            "analyte": ["egfr"],
+            "value": [30.0],
+            "unit": ["mL/min/1.73m2"],
+            "comparator": ["<"],
+        }
+    )
+    labs = model.to_pandas("labs", model.from_pandas("labs", labs))
+    lab = dosing.latest_lab(labs, "P1", "egfr", dt.date(2025, 6, 1))
+    assert lab is not None and lab.comparator == "<" and lab.text == "<30"
+    assert dosing.egfr_prefill(lab) is None  # "<30" is not the number 30
+
+
+def test_an_uncensored_egfr_is_prefilled():
+    lab = dosing.LabValue(55.0, dt.datetime(2025, 4, 1))
+    assert dosing.egfr_prefill(lab) == 55.0 and lab.text == "55"
+
+
+# ------------------------------------------------------------------ a weight the page cannot use (H388)
+
+
+@pytest.mark.parametrize(
+    ("weight", "words"),
+    [
+        (15.0, ["15 kg", "20-250 kg", "adult"]),
+        (300.0, ["300 kg", "20-250 kg", "check the recorded weight"]),
+        (0.0, ["0 kg", "not a possible body weight"]),
+        (-5.0, ["-5 kg", "not a possible body weight"]),
+    ],
+)
+def test_a_recorded_weight_outside_the_page_says_why(weight, words):
+    note = dosing.weight_outside(weight, 20.0, 250.0)
+    assert note is not None
+    for w in words:
+        assert w in note
+
+
+def test_a_usable_or_missing_weight_needs_no_note():
+    assert dosing.weight_outside(70.0, 20.0, 250.0) is None
+    assert dosing.weight_outside(None, 20.0, 250.0) is None
