@@ -1492,6 +1492,42 @@ class PatientContext:
         total = self.total(drug)
         return None if total is None else total.mg_per_day
 
+    def current_mg_per_day(self, drug: str, weight_kg: float | None) -> tuple[float | None, str]:
+        """The daily dose of ``drug`` in force to compare with the page's mg/day range, and
+        how it was reached ("" for an amount in mg).  A row in mg/kg is the rules' mg/kg/day
+        (dose x doses a day) at ``weight_kg``, the weight the range is worked out for: the
+        same comparison as the per-kg checks.  An amount the page cannot turn into mg/day
+        (mg/m2, unknown) is said, never compared (dosing21)."""
+        total = self.total(drug)
+        if total is None:
+            return None, ""
+        if total.mg_per_day is not None:
+            return total.mg_per_day, ""
+        rows = self.current[self.current["drug"] == drug]
+        parts: list[float] = []
+        for r in rows.itertuples(index=False):
+            if r.dose_unit == "mg/kg" and weight_kg and not math.isnan(r.dose * frequency_per_day(r.frequency)):
+                parts.append(r.dose * frequency_per_day(r.frequency) * weight_kg)
+            elif not pd.isna(r.mg_per_day):
+                parts.append(float(r.mg_per_day))
+        label = model.drug_label(drug)
+        if len(parts) == len(rows) == total.n:
+            mg = round(sum(parts), 6)
+            per_kg = (rows["dose_unit"] == "mg/kg").all()
+            how = (
+                f"{total.parts} x {_fmt(weight_kg or 0)} kg"
+                if per_kg
+                else f"({total.parts}) at {_fmt(weight_kg or 0)} kg"
+            )
+            return mg, (
+                f"Current {label.lower()} {how} = {_fmt(mg)} mg/day (the weight entered here), compared with the "
+                "range below; the dose checks compare the mg/kg/day itself."
+            )
+        return None, (
+            f"Current {label.lower()} ({total.parts}) is not compared with the range below: its amount cannot be "
+            "turned into mg/day here. The Patient page's dose checks say whether they could check it."
+        )
+
     def dose_before_allopurinol(self, drug: str) -> float | None:
         """The thiopurine dose that allopurinol's reduction applies to (mg/day), as the
         dose check ``dose.aza_allopurinol`` reads it: while the patient takes allopurinol,

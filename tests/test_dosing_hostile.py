@@ -140,3 +140,51 @@ def test_a_recorded_weight_outside_the_page_says_why(weight, words):
 def test_a_usable_or_missing_weight_needs_no_note():
     assert dosing.weight_outside(70.0, 20.0, 250.0) is None
     assert dosing.weight_outside(None, 20.0, 250.0) is None
+
+
+# ------------------------------------------------------------------ a current dose in mg/kg or mg/m2 (H389)
+
+
+def _aza(dose: float, unit: str) -> dosing.PatientContext:
+    doses = pd.DataFrame(
+        {
+            "patient_id": ["P1"],
+            "drug": ["azathioprine"],
+            "start": pd.to_datetime(["2025-01-01"]),
+            "dose": [dose],
+            "dose_unit": [unit],
+            "frequency": ["daily"],
+            "mg_per_day": [float("nan")],
+            "mg_per_week": [float("nan")],
+        }
+    )
+    doses = model.to_pandas("doses", model.from_pandas("doses", doses))
+    patients = model.to_pandas(
+        "patients", model.from_pandas("patients", pd.DataFrame({"patient_id": ["P1"], "weight_kg": [60.0]}))
+    )
+    return dosing.patient_context(patients, doses, model.empty_frame("labs"), "P1", dt.date(2025, 6, 1))
+
+
+def test_a_current_dose_in_mg_per_kg_is_compared_at_the_weight_used():
+    """3 mg/kg daily at 60 kg = 180 mg/day; the rules compare 3 mg/kg/day with 2.5 (caution),
+    the page 180 mg/day with 2.5 x 60 = 150: the same comparison."""
+    mg, note = _aza(3.0, "mg/kg").current_mg_per_day("azathioprine", 60.0)
+    assert mg == pytest.approx(180.0)
+    assert "3 mg/kg/day x 60 kg = 180 mg/day" in note
+    r = dosing.thiopurine_dose("azathioprine", 60.0, "normal", "normal")
+    check = dosing.current_dose_check(r, mg)
+    assert check is not None and check.severity == "caution"
+    assert "Current dose 180 mg/day is above the calculated range (120-150 mg/day)" in check.message
+
+
+def test_a_current_dose_in_mg_per_m2_is_said_not_compared():
+    mg, note = _aza(50.0, "mg/m2").current_mg_per_day("azathioprine", 60.0)
+    assert mg is None
+    assert "50 mg/m2" in note and "not compared" in note
+
+
+def test_a_current_dose_in_mg_needs_no_note():
+    doses = _aza(100.0, "mg").current
+    doses["mg_per_day"] = 100.0
+    ctx = dosing.PatientContext("P1", dt.date(2025, 6, 1), 60.0, current=doses, history=doses)
+    assert ctx.current_mg_per_day("azathioprine", 60.0) == (100.0, "")

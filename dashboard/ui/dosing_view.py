@@ -228,7 +228,10 @@ def thiopurines_tab(
         target_mg_per_kg=target,
         current_mg=before_mg or None,
     )
-    show_result(result, "aza", ctx.mg_per_day(thio) if ctx else None)
+    current, how = ctx.current_mg_per_day(thio, weight) if ctx else (None, "")
+    if how:  # a dose in mg/kg (compared at this weight) or one the page cannot compare (dosing21)
+        st.caption(md_escape(how))
+    show_result(result, "aza", current)
     st.subheader("Blood tests of this plan")
     start = st.date_input("Start date", day, key=f"aza_start_{k}")
     show_monitoring_plan(thio, start, result.titration)
@@ -357,10 +360,13 @@ def hydroxychloroquine_tab(
     if hcq_weight is None:
         ask_weight(ctx)
         return
+    current, how = ctx.current_mg_per_day("hydroxychloroquine", hcq_weight) if ctx else (None, "")
+    if how:
+        st.caption(md_escape(how))
     show_result(
         dosing.hydroxychloroquine_dose(hcq_weight, egfr=egfr),
         "hcq",
-        ctx.mg_per_day("hydroxychloroquine") if ctx else None,
+        current,
         label="Suggested dose (weekly average)",
     )
     st.markdown("**Weekly schedules of 200 mg tablets against the limit**")

@@ -438,3 +438,26 @@ def test_a_childs_weight_is_said_not_silently_dropped():
     infos = _texts(at.info) + _texts(at.warning)
     assert "The recorded weight, 15 kg, is outside the weights this page calculates for (20-250 kg)" in infos
     assert "Enter the body weight to calculate a dose." not in _texts(at.info)
+
+
+def test_a_current_azathioprine_dose_in_mg_per_kg_is_compared_on_the_page():
+    """dosing21 (H389): azathioprine 3 mg/kg daily at 60 kg.  The rules compare 3 mg/kg/day
+    with 2.5 (dose.aza_above_2_5, caution); the page ignored the row.  By hand: 3 x 60 =
+    180 mg/day against the range 2-2.5 mg/kg x 60 = 120-150 mg/day: above it, caution."""
+    data = _one_patient(60.0, 15.0, "weekly")
+    doses = pd.DataFrame(
+        {
+            "patient_id": ["P1"],
+            "drug": ["azathioprine"],
+            "start": pd.to_datetime(["2025-01-01"]),
+            "dose": [3.0],
+            "dose_unit": ["mg/kg"],
+            "frequency": ["daily"],
+            "mg_per_day": [float("nan")],
+            "mg_per_week": [float("nan")],
+        }
+    )
+    doses = model.to_pandas("doses", model.from_pandas("doses", doses))
+    at = _for(Dataset(labs=data.labs, doses=doses, patients=data.patients, label="test panel"))
+    assert "3 mg/kg/day x 60 kg = 180 mg/day" in _texts(at.caption)
+    assert "Current dose 180 mg/day is above the calculated range (120-150 mg/day)" in _texts(at.warning)
