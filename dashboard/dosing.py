@@ -182,9 +182,20 @@ def _warn(severity: str, block: dict[str, Any], message: str | None = None) -> D
     return DoseWarning(severity, message or block["message"], tuple(block["refs"]), block.get("status", "confirmed"))
 
 
-def _renal(block: dict[str, Any], egfr: float | None, warnings: list[DoseWarning], refs: list[str]) -> None:
-    """The caution of a renal ``block`` (``egfr_below``, ``message``, refs) when the eGFR is under its limit."""
-    if egfr is not None and not math.isnan(egfr) and egfr < float(block["egfr_below"]):
+def _no_egfr(egfr: float | None) -> bool:
+    return egfr is None or math.isnan(egfr)
+
+
+def _renal(
+    block: dict[str, Any], egfr: float | None, warnings: list[DoseWarning], refs: list[str], what: str = ""
+) -> None:
+    """The caution of a renal ``block`` (``egfr_below``, ``message``, refs) when the eGFR is under its limit;
+    with no eGFR, that the limit (``what``, by default its caution) is not applied (dosing21)."""
+    if _no_egfr(egfr):
+        limit = what or f"the caution below eGFR {_fmt(float(block['egfr_below']))}"
+        warnings.append(_warn("info", block, f"No eGFR entered: {limit} is not applied. Enter the latest eGFR."))
+        return
+    if egfr is not None and egfr < float(block["egfr_below"]):
         warnings.append(_warn("caution", block, f"eGFR {_fmt(egfr)}: {block['message']}"))
         refs += block["refs"]
 
@@ -944,7 +955,16 @@ def mycophenolate_dose(
     renal = rules["renal"]
     # the 1 g twice daily limit is the mofetil label's: said as such for mycophenolic acid,
     # never as if it were an MPA dose (probe 12 F6)
-    _renal({**renal, "message": renal["mpa_message"]} if formulation == "MPA" else renal, egfr, warnings, refs)
+    cap_words = (
+        f"the cap of {_fmt(float(renal['max_mmf_mg_per_day']))} mg/day below eGFR {_fmt(float(renal['egfr_below']))}"
+    )
+    _renal(
+        {**renal, "message": renal["mpa_message"]} if formulation == "MPA" else renal,
+        egfr,
+        warnings,
+        refs,
+        cap_words if formulation == "MMF" else "",
+    )
     adjusted = daily
     drug = "mycophenolic acid" if formulation == "MPA" else "mycophenolate mofetil"
     limits = [_limit(drug, "dose.mpa_above_max" if formulation == "MPA" else "dose.mmf_above_max")]
@@ -1079,8 +1099,19 @@ def methotrexate_check(
         tmp = knowledge.interactions()["mtx_trimethoprim"]  # the fact the dose check reads too
         warnings.append(interaction_warning(tmp))  # Medsafe: avoid where possible, not contraindicated
         refs += tmp.refs
+    bands = sorted(rules["renal"], key=lambda b: b["egfr_below"])
+    if _no_egfr(egfr):  # neither band can be applied: said, not assumed normal (dosing21)
+        said = "; ".join(f"{b['severity']} below {_fmt(float(b['egfr_below']))}" for b in bands)
+        warnings.append(
+            DoseWarning(
+                "info",
+                f"No eGFR entered: the renal limits ({said}) are not applied. Enter the latest eGFR.",
+                _refs(*(b["refs"] for b in bands)),
+                bands[0]["status"],
+            )
+        )
     if egfr is not None and not math.isnan(egfr):
-        for band in sorted(rules["renal"], key=lambda b: b["egfr_below"]):
+        for band in bands:
             if egfr < float(band["egfr_below"]):
                 warnings.append(
                     DoseWarning(

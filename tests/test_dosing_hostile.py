@@ -188,3 +188,33 @@ def test_a_current_dose_in_mg_needs_no_note():
     doses["mg_per_day"] = 100.0
     ctx = dosing.PatientContext("P1", dt.date(2025, 6, 1), 60.0, current=doses, history=doses)
     assert ctx.current_mg_per_day("azathioprine", 60.0) == (100.0, "")
+
+
+# ------------------------------------------------------------------ no eGFR (H390)
+
+
+def test_methotrexate_with_no_egfr_says_the_renal_limits_are_not_applied():
+    """dosing.toml [[methotrexate.renal]]: contraindicated below 30, caution below 60; with
+    no eGFR neither can be applied, and the page said nothing."""
+    r = dosing.methotrexate_check(15, egfr=None)
+    missing = [w for w in r.warnings if w.message.startswith("No eGFR")]
+    assert len(missing) == 1 and missing[0].severity == "info"
+    assert "below 30" in missing[0].message and "below 60" in missing[0].message
+    assert missing[0].refs == ("mtx_uk_smpc",)
+    assert not [w for w in dosing.methotrexate_check(15, egfr=90).warnings if w.message.startswith("No eGFR")]
+
+
+def test_mycophenolate_mofetil_with_no_egfr_says_its_renal_cap_is_not_applied():
+    """[mycophenolate.renal]: at most 2000 mg/day below eGFR 25; with no eGFR the range
+    (up to 3000 mg/day in induction) is given without it, and now says so."""
+    r = dosing.mycophenolate_dose("induction", "MMF", egfr=None)
+    missing = [w.message for w in r.warnings if w.message.startswith("No eGFR")]
+    assert len(missing) == 1 and "2000 mg/day below eGFR 25" in missing[0]
+    assert not [w for w in dosing.mycophenolate_dose("induction", "MMF", egfr=40).warnings if "No eGFR" in w.message]
+
+
+@pytest.mark.parametrize("drug", ["azathioprine", "mercaptopurine"])
+def test_a_thiopurine_with_no_egfr_says_its_renal_caution_is_not_applied(drug):
+    r = dosing.thiopurine_dose(drug, 70.0, "normal", "normal", egfr=None)
+    missing = [w.message for w in r.warnings if w.message.startswith("No eGFR")]
+    assert len(missing) == 1 and "below eGFR 60" in missing[0]
