@@ -1199,6 +1199,19 @@ def cumulative_cyclophosphamide(
     )
 
 
+def no_dose_by(doses: pd.DataFrame, patient_id: str, drug: str, as_of: dt.date) -> str:
+    """Why a patient has no dose of ``drug`` to count as of a date: none in the history at
+    all, or a first dose after the as-of date (named with its date, never "none": dosing21)."""
+    rows = doses[(doses["patient_id"] == patient_id) & (doses["drug"] == drug)]
+    later = rows["start"][rows["start"] > pd.Timestamp(as_of) + pd.Timedelta(days=1) - pd.Timedelta(seconds=1)]
+    if later.empty:
+        return f"The selected patient has no {drug} in the dose history."
+    return (
+        f"No {drug} on or before {as_of:%d %b %Y}, the as-of date: its first dose in the history is on "
+        f"{later.min():%d %b %Y}, after it."
+    )
+
+
 def cumulative_total_g(
     *, pulses: int = 0, mg_per_pulse: float = 0.0, oral_mg_per_day: float = 0.0, oral_days: int = 0
 ) -> float:

@@ -218,3 +218,28 @@ def test_a_thiopurine_with_no_egfr_says_its_renal_caution_is_not_applied(drug):
     r = dosing.thiopurine_dose(drug, 70.0, "normal", "normal", egfr=None)
     missing = [w.message for w in r.warnings if w.message.startswith("No eGFR")]
     assert len(missing) == 1 and "below eGFR 60" in missing[0]
+
+
+# ------------------------------------------------------------------ an as-of date before the drug started (H391)
+
+
+def test_a_drug_that_starts_after_the_as_of_date_is_named_with_its_start():
+    doses = pd.DataFrame(
+        {
+            "patient_id": ["P1", "P1"],
+            "drug": ["cyclophosphamide", "cyclophosphamide"],
+            "start": pd.to_datetime(["2025-08-01", "2025-07-01"]),
+            "dose": [500.0, 500.0],
+            "dose_unit": ["mg", "mg"],
+            "frequency": ["single", "single"],
+            "route": ["iv", "iv"],
+        }
+    )
+    doses = model.to_pandas("doses", model.from_pandas("doses", doses))
+    assert dosing.no_dose_by(doses, "P1", "cyclophosphamide", dt.date(2025, 6, 1)) == (
+        "No cyclophosphamide on or before 01 Jun 2025, the as-of date: its first dose in the history is on "
+        "01 Jul 2025, after it."
+    )
+    assert dosing.no_dose_by(doses, "P2", "cyclophosphamide", dt.date(2025, 6, 1)) == (
+        "The selected patient has no cyclophosphamide in the dose history."
+    )

@@ -386,7 +386,7 @@ def cyclophosphamide_tab(ds: Dataset | None, ctx: dosing.PatientContext | None, 
         if cyc is not None:
             show_cumulative_dose(cyc, key="dosing")
         else:
-            st.caption("The selected patient has no cyclophosphamide in the dose history.")
+            st.caption(dosing.no_dose_by(ds.doses, ctx.patient_id, "cyclophosphamide", day))
     st.markdown("**By hand**")
     a, b, c, e = st.columns(4)
     n_pulses = a.number_input("Pulses given", 0, 100, 6, key="cyc_pulses")

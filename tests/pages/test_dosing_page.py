@@ -461,3 +461,25 @@ def test_a_current_azathioprine_dose_in_mg_per_kg_is_compared_on_the_page():
     at = _for(Dataset(labs=data.labs, doses=doses, patients=data.patients, label="test panel"))
     assert "3 mg/kg/day x 60 kg = 180 mg/day" in _texts(at.caption)
     assert "Current dose 180 mg/day is above the calculated range (120-150 mg/day)" in _texts(at.warning)
+
+
+def test_an_as_of_date_before_the_cyclophosphamide_started_is_said():
+    """dosing21 (H391): the first pulse is on 1 Jul 2025, the as-of date 1 Jun 2025: the page
+    said "no cyclophosphamide in the dose history"."""
+    data = _one_patient(60.0, 15.0, "weekly")
+    doses = pd.DataFrame(
+        {
+            "patient_id": ["P1"],
+            "drug": ["cyclophosphamide"],
+            "start": pd.to_datetime(["2025-07-01"]),
+            "dose": [500.0],
+            "dose_unit": ["mg"],
+            "frequency": ["single"],
+            "route": ["iv"],
+        }
+    )
+    doses = model.to_pandas("doses", model.from_pandas("doses", doses))
+    at = _for(Dataset(labs=data.labs, doses=doses, patients=data.patients, label="test panel"))
+    captions = _texts(at.caption)
+    assert "its first dose in the history is on 01 Jul 2025, after it" in captions
+    assert "no cyclophosphamide in the dose history" not in captions
