@@ -483,3 +483,17 @@ def test_an_as_of_date_before_the_cyclophosphamide_started_is_said():
     captions = _texts(at.caption)
     assert "its first dose in the history is on 01 Jul 2025, after it" in captions
     assert "no cyclophosphamide in the dose history" not in captions
+
+
+def test_a_methotrexate_row_in_mg_per_kg_leaves_the_amount_empty_and_says_why():
+    """dosing21 (H386): a row of 0.3 mg/kg weekly has no mg amount: the field stays empty
+    with the row's own words, and nothing is checked (it used to show the default 15 mg)."""
+    data = _one_patient(60.0, 15.0, "weekly")
+    doses = data.doses.copy()
+    doses["dose"], doses["dose_unit"] = 0.3, "mg/kg"
+    doses["mg_per_day"], doses["mg_per_week"] = float("nan"), float("nan")
+    at = _for(Dataset(labs=data.labs, doses=doses, patients=data.patients, label="test panel"))
+    assert at.number_input(key="mtx_dose_P1").value is None
+    info = _texts(at.info).replace("\\.", ".")  # the row's words are markdown-escaped
+    assert "states no amount the page can use (0.3 mg/kg weekly)" in info
+    assert "Dose checked" not in [m.label for m in at.metric]
