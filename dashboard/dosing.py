@@ -1550,8 +1550,9 @@ class PatientContext:
         rows = self.current[self.current["drug"] == drug]
         parts: list[float] = []
         for r in rows.itertuples(index=False):
-            if r.dose_unit == "mg/kg" and weight_kg and not math.isnan(r.dose * frequency_per_day(r.frequency)):
-                parts.append(r.dose * frequency_per_day(r.frequency) * weight_kg)
+            per_kg_day = r.dose * frequency_per_day(r.frequency if isinstance(r.frequency, str) else "")
+            if r.dose_unit == "mg/kg" and weight_kg and not math.isnan(per_kg_day):
+                parts.append(per_kg_day * weight_kg)
             elif not pd.isna(r.mg_per_day):
                 parts.append(float(r.mg_per_day))
         label = model.drug_label(drug)
