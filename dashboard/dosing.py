@@ -182,9 +182,20 @@ def _warn(severity: str, block: dict[str, Any], message: str | None = None) -> D
     return DoseWarning(severity, message or block["message"], tuple(block["refs"]), block.get("status", "confirmed"))
 
 
-def _renal(block: dict[str, Any], egfr: float | None, warnings: list[DoseWarning], refs: list[str]) -> None:
-    """The caution of a renal ``block`` (``egfr_below``, ``message``, refs) when the eGFR is under its limit."""
-    if egfr is not None and not math.isnan(egfr) and egfr < float(block["egfr_below"]):
+def _no_egfr(egfr: float | None) -> bool:
+    return egfr is None or math.isnan(egfr)
+
+
+def _renal(
+    block: dict[str, Any], egfr: float | None, warnings: list[DoseWarning], refs: list[str], what: str = ""
+) -> None:
+    """The caution of a renal ``block`` (``egfr_below``, ``message``, refs) when the eGFR is under its limit;
+    with no eGFR, that the limit (``what``, by default its caution) is not applied (dosing21)."""
+    if _no_egfr(egfr):
+        limit = what or f"the caution below eGFR {_fmt(float(block['egfr_below']))}"
+        warnings.append(_warn("info", block, f"No eGFR entered: {limit} is not applied. Enter the latest eGFR."))
+        return
+    if egfr is not None and egfr < float(block["egfr_below"]):
         warnings.append(_warn("caution", block, f"eGFR {_fmt(egfr)}: {block['message']}"))
         refs += block["refs"]
 
@@ -944,7 +955,16 @@ def mycophenolate_dose(
     renal = rules["renal"]
     # the 1 g twice daily limit is the mofetil label's: said as such for mycophenolic acid,
     # never as if it were an MPA dose (probe 12 F6)
-    _renal({**renal, "message": renal["mpa_message"]} if formulation == "MPA" else renal, egfr, warnings, refs)
+    cap_words = (
+        f"the cap of {_fmt(float(renal['max_mmf_mg_per_day']))} mg/day below eGFR {_fmt(float(renal['egfr_below']))}"
+    )
+    _renal(
+        {**renal, "message": renal["mpa_message"]} if formulation == "MPA" else renal,
+        egfr,
+        warnings,
+        refs,
+        cap_words if formulation == "MMF" else "",
+    )
     adjusted = daily
     drug = "mycophenolic acid" if formulation == "MPA" else "mycophenolate mofetil"
     limits = [_limit(drug, "dose.mpa_above_max" if formulation == "MPA" else "dose.mmf_above_max")]
@@ -980,7 +1000,12 @@ def methotrexate_check(
     egfr: float | None = None,
     trimethoprim: bool = False,
 ) -> DoseResult:
-    """Check a methotrexate prescription: once weekly only, usual 7.5-25 mg, folic acid, kidneys."""
+    """Check a methotrexate prescription: once weekly only, usual 7.5-25 mg, folic acid, kidneys.
+
+    ``weekly_dose_mg`` is the amount given each time at ``frequency``: the limits (mg/week)
+    are applied to the weekly total it makes (10 mg daily: 70 mg/week), as the dose checks
+    apply them to the row's mg/week (dosing21).  A frequency with no number of
+    administrations ("every N days") gives no weekly total, and says so."""
     rules = _rules("methotrexate")
     if weekly_dose_mg <= 0 or math.isnan(weekly_dose_mg):
         raise ValueError("The methotrexate dose must be a positive number of mg.")
@@ -990,6 +1015,18 @@ def methotrexate_check(
     warnings: list[DoseWarning] = []
     refs: list[str] = list(rules["refs"])
     reasoning = [f"Usual dose {_fmt(usual[0])}-{_fmt(usual[1])} mg once a week."]
+    amount = weekly_dose_mg
+    times_a_week = 7 * frequency_per_day(frequency)
+    weekly_total: float | None = None if math.isnan(times_a_week) else round(amount * times_a_week, 6)
+    if frequency != "weekly":
+        if weekly_total is None:
+            reasoning.append(
+                f"{_fmt(amount)} mg {frequency}: the weekly total cannot be worked out (the frequency gives no "
+                "number of doses a week), so no weekly limit is applied; enter the frequency the prescription states."
+            )
+        else:
+            reasoning.append(f"{_fmt(amount)} mg {frequency} = {_fmt(weekly_total)} mg/week.")
+    weekly_dose_mg = weekly_total if weekly_total is not None else math.nan
     if frequency == "weekly":
         warnings.append(_warn("info", rules["weekly_only"]))
     elif less_often_than_weekly(frequency):  # not the daily-dosing error the rules flag
@@ -1051,10 +1088,10 @@ def methotrexate_check(
                 rules["status"],
             )
         )
-    rounded = round(weekly_dose_mg / step) * step
-    if abs(rounded - weekly_dose_mg) > 1e-9:
+    rounded = round(amount / step) * step
+    if abs(rounded - amount) > 1e-9:
         reasoning.append(
-            f"{_fmt(weekly_dose_mg)} mg is not a whole number of {_fmt(step)} mg tablets; nearest {_fmt(rounded)} mg."
+            f"{_fmt(amount)} mg is not a whole number of {_fmt(step)} mg tablets; nearest {_fmt(rounded)} mg."
         )
     warnings.append(_warn("info", rules["folic_acid"]))
     refs += rules["folic_acid"]["refs"]
@@ -1062,8 +1099,19 @@ def methotrexate_check(
         tmp = knowledge.interactions()["mtx_trimethoprim"]  # the fact the dose check reads too
         warnings.append(interaction_warning(tmp))  # Medsafe: avoid where possible, not contraindicated
         refs += tmp.refs
+    bands = sorted(rules["renal"], key=lambda b: b["egfr_below"])
+    if _no_egfr(egfr):  # neither band can be applied: said, not assumed normal (dosing21)
+        said = "; ".join(f"{b['severity']} below {_fmt(float(b['egfr_below']))}" for b in bands)
+        warnings.append(
+            DoseWarning(
+                "info",
+                f"No eGFR entered: the renal limits ({said}) are not applied. Enter the latest eGFR.",
+                _refs(*(b["refs"] for b in bands)),
+                bands[0]["status"],
+            )
+        )
     if egfr is not None and not math.isnan(egfr):
-        for band in sorted(rules["renal"], key=lambda b: b["egfr_below"]):
+        for band in bands:
             if egfr < float(band["egfr_below"]):
                 warnings.append(
                     DoseWarning(
@@ -1072,17 +1120,24 @@ def methotrexate_check(
                 )
                 refs += band["refs"]
                 break
+    if frequency == "weekly":
+        schedule = (
+            f"{_fmt(rounded)} mg once weekly, folic acid {_fmt(float(rules['folic_acid_mg_per_week']))} mg weekly "
+            "on another day"
+        )
+    else:  # no weekly plan is made of another schedule: the prescription is checked first
+        schedule = f"recorded as {_fmt(amount)} mg {frequency}: check the prescription (no schedule is suggested)"
     return DoseResult(
         drug="methotrexate",
         unit="mg/week",
         normal_range=usual,
         adjusted_range=usual,
-        suggested_dose=rounded,
+        suggested_dose=rounded if frequency == "weekly" else weekly_total,
         step_mg=step,
         reasoning=tuple(reasoning),
         warnings=tuple(warnings),
         refs=_refs(refs),
-        schedule=f"{_fmt(rounded)} mg once weekly, folic acid {_fmt(float(rules['folic_acid_mg_per_week']))} mg weekly on another day",
+        schedule=schedule,
     )
 
 
@@ -1141,6 +1196,19 @@ def cumulative_cyclophosphamide(
         thresholds=pd.DataFrame(rows),
         context=block["reference_regimens"],
         refs=refs,
+    )
+
+
+def no_dose_by(doses: pd.DataFrame, patient_id: str, drug: str, as_of: dt.date) -> str:
+    """Why a patient has no dose of ``drug`` to count as of a date: none in the history at
+    all, or a first dose after the as-of date (named with its date, never "none": dosing21)."""
+    rows = doses[(doses["patient_id"] == patient_id) & (doses["drug"] == drug)]
+    later = rows["start"][rows["start"] > pd.Timestamp(as_of) + pd.Timedelta(days=1) - pd.Timedelta(seconds=1)]
+    if later.empty:
+        return f"The selected patient has no {drug} in the dose history."
+    return (
+        f"No {drug} on or before {as_of:%d %b %Y}, the as-of date: its first dose in the history is on "
+        f"{later.min():%d %b %Y}, after it."
     )
 
 
@@ -1346,6 +1414,40 @@ def hcq_schedule_frame(weight_kg: float) -> pd.DataFrame:
 class LabValue:
     value: float
     collected_at: dt.datetime
+    #: a censored result's comparator ("<", "<=", ">", ">="; "" for a number): "<30" is not 30
+    comparator: str = ""
+
+    @property
+    def text(self) -> str:
+        """The result as the laboratory stated it ("<30", "55")."""
+        return f"{self.comparator}{_fmt(self.value)}"
+
+
+def egfr_prefill(lab: LabValue | None) -> float | None:
+    """The eGFR the page may prefill: a number, never a censored result's bound ("<30"
+    read as 30 would miss the contraindication below 30 that the dose checks see)."""
+    if lab is None or lab.comparator:
+        return None
+    return lab.value
+
+
+def weight_outside(weight_kg: float | None, low: float, high: float) -> str | None:
+    """Why a recorded weight is not used by the page's weight-based calculators (None when
+    it is usable or missing): never a dose from a weight the page cannot take."""
+    if weight_kg is None or math.isnan(weight_kg) or low <= weight_kg <= high:
+        return None
+    if weight_kg <= 0:
+        return f"The recorded weight, {_fmt(weight_kg)} kg, is not a possible body weight: check the record."
+    why = (
+        "the doses here are adult doses (BSR, CPIC and the labels' adult posology); a child's dose needs a "
+        "paediatric source"
+        if weight_kg < low
+        else "check the recorded weight"
+    )
+    return (
+        f"The recorded weight, {_fmt(weight_kg)} kg, is outside the weights this page calculates for "
+        f"({_fmt(low)}-{_fmt(high)} kg), so no weight-based dose is worked out from it: {why}."
+    )
 
 
 @dataclass(frozen=True)
@@ -1434,6 +1536,43 @@ class PatientContext:
         total = self.total(drug)
         return None if total is None else total.mg_per_day
 
+    def current_mg_per_day(self, drug: str, weight_kg: float | None) -> tuple[float | None, str]:
+        """The daily dose of ``drug`` in force to compare with the page's mg/day range, and
+        how it was reached ("" for an amount in mg).  A row in mg/kg is the rules' mg/kg/day
+        (dose x doses a day) at ``weight_kg``, the weight the range is worked out for: the
+        same comparison as the per-kg checks.  An amount the page cannot turn into mg/day
+        (mg/m2, unknown) is said, never compared (dosing21)."""
+        total = self.total(drug)
+        if total is None:
+            return None, ""
+        if total.mg_per_day is not None:
+            return total.mg_per_day, ""
+        rows = self.current[self.current["drug"] == drug]
+        parts: list[float] = []
+        for r in rows.itertuples(index=False):
+            per_kg_day = r.dose * frequency_per_day(r.frequency if isinstance(r.frequency, str) else "")
+            if r.dose_unit == "mg/kg" and weight_kg and not math.isnan(per_kg_day):
+                parts.append(per_kg_day * weight_kg)
+            elif not pd.isna(r.mg_per_day):
+                parts.append(float(r.mg_per_day))
+        label = model.drug_label(drug)
+        if len(parts) == len(rows) == total.n:
+            mg = round(sum(parts), 6)
+            per_kg = (rows["dose_unit"] == "mg/kg").all()
+            how = (
+                f"{total.parts} x {_fmt(weight_kg or 0)} kg"
+                if per_kg
+                else f"({total.parts}) at {_fmt(weight_kg or 0)} kg"
+            )
+            return mg, (
+                f"Current {label.lower()} {how} = {_fmt(mg)} mg/day (the weight entered here), compared with the "
+                "range below; the dose checks compare the mg/kg/day itself."
+            )
+        return None, (
+            f"Current {label.lower()} ({total.parts}) is not compared with the range below: its amount cannot be "
+            "turned into mg/day here. The Patient page's dose checks say whether they could check it."
+        )
+
     def dose_before_allopurinol(self, drug: str) -> float | None:
         """The thiopurine dose that allopurinol's reduction applies to (mg/day), as the
         dose check ``dose.aza_allopurinol`` reads it: while the patient takes allopurinol,
@@ -1455,6 +1594,19 @@ class PatientContext:
         """The weekly total of ``drug`` in force (a daily total x 7)."""
         total = self.total(drug)
         return None if total is None else total.mg_per_week
+
+    def amount_per_administration(self, drug: str) -> float | None:
+        """The amount given each time at the frequency of the last row in force (10 mg
+        daily: 10, not the weekly 70): the weekly total over the doses a week (None when
+        either is unknown)."""
+        row = self.dose_row(drug)
+        week = self.mg_per_week(drug)
+        if row is None or week is None or math.isnan(week):
+            return None
+        times_a_week = 7 * frequency_per_day(str(row["frequency"] or ""))
+        if math.isnan(times_a_week) or times_a_week <= 0:
+            return None
+        return round(week / times_a_week, 6)
 
     def total_notes(self) -> list[str]:
         """One line per drug taken as several rows in force together."""
@@ -1480,7 +1632,8 @@ def latest_lab(labs: pd.DataFrame, patient_id: str, analyte: str, as_of: dt.date
     if sub.empty:
         return None
     row = sub.sort_values("collected_at").iloc[-1]
-    return LabValue(float(row["value"]), row["collected_at"].to_pydatetime())
+    cmp = row["comparator"] if "comparator" in sub.columns and isinstance(row["comparator"], str) else ""
+    return LabValue(float(row["value"]), row["collected_at"].to_pydatetime(), cmp)
 
 
 def patient_context(

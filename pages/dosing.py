@@ -18,8 +18,9 @@ day = ui.as_of()
 ds = ui.get_dataset()
 ctx = view.patient_prefill(ds, day)
 k = ctx.patient_id if ctx else "manual"
-weight_default = dosing.within(ctx.weight_kg if ctx else None, 20.0, 250.0)
-egfr_default = dosing.within(ctx.egfr.value if ctx and ctx.egfr else None, 0.0, 200.0)
+weight_default = dosing.within(ctx.weight_kg if ctx else None, *view.WEIGHT_RANGE)
+# a censored eGFR ("<30") is never prefilled as its bound (dosing21)
+egfr_default = dosing.within(dosing.egfr_prefill(ctx.egfr) if ctx else None, 0.0, 200.0)
 
 thio, metabolites, mmf, mtx, hcq, cyc = st.tabs(view.TABS)
 with thio:

@@ -21,6 +21,10 @@ from dashboard.ui.picker import patient_picker
 from dashboard.ui.state import profile_name
 from dashboard.ui.widgets import show_cumulative_dose, show_table
 
+#: the body weights (kg) the weight-based calculators take; a recorded weight outside them is said, not used
+WEIGHT_RANGE = (20.0, 250.0)
+#: the methotrexate amounts (mg each time) the field takes
+MTX_RANGE = (0.5, 1000.0)
 SHOW = {"contraindicated": st.error, "high": st.error, "caution": st.warning, "info": st.info}
 PHENOTYPES = ["normal", "intermediate", "possible intermediate", "poor", "unknown"]
 TABS = [
@@ -133,17 +137,34 @@ def patient_prefill(ds: Dataset | None, day: dt.date) -> dosing.PatientContext |
     if not pid:
         return None
     ctx = dosing.patient_context(ds.patients, ds.doses, ds.labs, pid, day)
-    egfr = f"{ctx.egfr.value:g} ({ctx.egfr.collected_at:%d %b %Y})" if ctx.egfr else "none"
+    egfr = f"{ctx.egfr.text} ({ctx.egfr.collected_at:%d %b %Y})" if ctx.egfr else "none"
     weight = f"{ctx.weight_kg:g} kg" if ctx.weight_kg else "unknown"
     st.caption(
         f"Prefilled for the selected patient as of {day:%d %b %Y}: weight {weight}, TPMT {ctx.tpmt}, "
         f"NUDT15 {ctx.nudt15}, latest eGFR {egfr}. Change any value below."
     )
+    if ctx.egfr is not None and ctx.egfr.comparator:
+        st.warning(
+            f"The latest eGFR, {ctx.egfr.text} ({ctx.egfr.collected_at:%d %b %Y}), is censored: a bound, not a "
+            "number, so it is not prefilled (its bound would read as the value). Enter a measured eGFR to apply the "
+            f"renal limits here; the Patient page's dose checks compare {ctx.egfr.text} with each limit themselves "
+            "(below a limit when the bound is at or under it, otherwise said as not checkable).",
+            icon=":material/help:",
+        )
     with st.expander(f"Current doses ({len(ctx.current)})"):
         show_table(dosing.current_doses_frame(ctx), key="dosing_current")
     for note in ctx.total_notes():  # rows taken together: the doses below are their totals
         st.caption(f"{note}; the dose checked below is the total.")
     return ctx
+
+
+def ask_weight(ctx: dosing.PatientContext | None) -> None:
+    """No weight to calculate from: why the recorded one is not used, or a prompt to enter one."""
+    why = dosing.weight_outside(ctx.weight_kg if ctx else None, *WEIGHT_RANGE)
+    if why:
+        st.warning(why, icon=":material/scale:")
+    else:
+        st.info("Enter the body weight to calculate a dose.", icon=":material/scale:")
 
 
 def thiopurines_tab(
@@ -162,7 +183,7 @@ def thiopurines_tab(
         key=f"thio_drug_{k}",
     )
     a, b, c = st.columns(3)
-    weight = a.number_input("Weight (kg)", 20.0, 250.0, weight_default, 0.5, key=f"aza_weight_{k}")
+    weight = a.number_input("Weight (kg)", *WEIGHT_RANGE, weight_default, 0.5, key=f"aza_weight_{k}")
     tpmt = b.selectbox("TPMT", PHENOTYPES, PHENOTYPES.index(ctx.tpmt) if ctx else 4, key=f"aza_tpmt_{k}")
     nudt15 = c.selectbox("NUDT15", PHENOTYPES, PHENOTYPES.index(ctx.nudt15) if ctx else 4, key=f"aza_nudt15_{k}")
     a, b, c = st.columns(3)
@@ -194,7 +215,7 @@ def thiopurines_tab(
         key=f"{thio[:3]}_target_{k}",
     )
     if weight is None:
-        st.info("Enter the body weight to calculate a dose.", icon=":material/scale:")
+        ask_weight(ctx)
         return egfr
     result = dosing.thiopurine_dose(
         thio,
@@ -207,7 +228,10 @@ def thiopurines_tab(
         target_mg_per_kg=target,
         current_mg=before_mg or None,
     )
-    show_result(result, "aza", ctx.mg_per_day(thio) if ctx else None)
+    current, how = ctx.current_mg_per_day(thio, weight) if ctx else (None, "")
+    if how:  # a dose in mg/kg (compared at this weight) or one the page cannot compare (dosing21)
+        st.caption(md_escape(how))
+    show_result(result, "aza", current)
     st.subheader("Blood tests of this plan")
     start = st.date_input("Start date", day, key=f"aza_start_{k}")
     show_monitoring_plan(thio, start, result.titration)
@@ -295,11 +319,23 @@ def methotrexate_tab(ctx: dosing.PatientContext | None, k: str, egfr: float | No
     show_key_points(["methotrexate"])
     show_pregnancy("methotrexate")
     a, b, c = st.columns(3)
-    current_mtx = ctx.mg_per_week("methotrexate") if ctx else None
-    mtx = a.number_input(
-        "Dose (mg)", 2.5, 50.0, dosing.within(current_mtx, 2.5, 50.0) or 15.0, 2.5, key=f"mtx_dose_{k}"
-    )
+    # the amount given each time, beside its frequency (10 mg daily: 10, not the weekly 70);
+    # a patient's own dose is never replaced by the page's default (dosing21)
     row = ctx.dose_row("methotrexate") if ctx else None
+    current_mtx = ctx.amount_per_administration("methotrexate") if ctx else None
+    prefill = dosing.within(current_mtx, *MTX_RANGE)
+    mtx = a.number_input(
+        "Dose each time (mg)", *MTX_RANGE, prefill if row is not None else 15.0, 2.5, key=f"mtx_dose_{k}"
+    )
+    if mtx is None:
+        st.info(
+            "Enter the amount given each time: the patient's methotrexate row states no amount the page can use "
+            f"({md_escape(str(row['dose']))} {md_escape(str(row['dose_unit']))} {md_escape(str(row['frequency']))})."
+            if row is not None
+            else "Enter the methotrexate dose.",
+            icon=":material/medication:",
+        )
+        return
     freqs = ["weekly", "daily", "BID", "every N days"]
     if row is not None and row["frequency"] and row["frequency"] not in freqs:
         freqs.append(str(row["frequency"]))  # the patient's own ("every 2 weeks"), never shown as weekly
@@ -320,14 +356,17 @@ def methotrexate_tab(ctx: dosing.PatientContext | None, k: str, egfr: float | No
 def hydroxychloroquine_tab(
     ctx: dosing.PatientContext | None, k: str, weight_default: float | None, egfr: float | None
 ) -> None:
-    hcq_weight = st.number_input("Real body weight (kg)", 20.0, 250.0, weight_default, 0.5, key=f"hcq_weight_{k}")
+    hcq_weight = st.number_input("Real body weight (kg)", *WEIGHT_RANGE, weight_default, 0.5, key=f"hcq_weight_{k}")
     if hcq_weight is None:
-        st.info("Enter the body weight to calculate a dose.", icon=":material/scale:")
+        ask_weight(ctx)
         return
+    current, how = ctx.current_mg_per_day("hydroxychloroquine", hcq_weight) if ctx else (None, "")
+    if how:
+        st.caption(md_escape(how))
     show_result(
         dosing.hydroxychloroquine_dose(hcq_weight, egfr=egfr),
         "hcq",
-        ctx.mg_per_day("hydroxychloroquine") if ctx else None,
+        current,
         label="Suggested dose (weekly average)",
     )
     st.markdown("**Weekly schedules of 200 mg tablets against the limit**")
@@ -347,7 +386,7 @@ def cyclophosphamide_tab(ds: Dataset | None, ctx: dosing.PatientContext | None, 
         if cyc is not None:
             show_cumulative_dose(cyc, key="dosing")
         else:
-            st.caption("The selected patient has no cyclophosphamide in the dose history.")
+            st.caption(dosing.no_dose_by(ds.doses, ctx.patient_id, "cyclophosphamide", day))
     st.markdown("**By hand**")
     a, b, c, e = st.columns(4)
     n_pulses = a.number_input("Pulses given", 0, 100, 6, key="cyc_pulses")

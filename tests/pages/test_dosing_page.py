@@ -358,3 +358,142 @@ def test_the_methotrexate_and_cyclophosphamide_tabs_say_the_pregnancy_instructio
     for entry in ("methotrexate", "cyclophosphamide (NIH)"):
         plan = str(knowledge.drugs()[entry].fact("pregnancy_plan").value)
         assert f"**Pregnancy**: {plan}" in warnings, entry
+
+
+# --------------------------------------------------------------------------- dosing21: hostile inputs
+
+
+def _one_patient(weight: float, mtx_dose: float, mtx_freq: str, egfr: float = 80.0, cmp: str = "") -> Dataset:
+    patients = pd.DataFrame(
+        {"patient_id": ["P1"], "sex": ["F"], "weight_kg": [weight], "tpmt": ["normal"], "nudt15": ["normal"]}
+    )
+    per_day = {"daily": 1.0, "weekly": 1 / 7}[mtx_freq]
+    doses = pd.DataFrame(
+        {
+            "patient_id": ["P1"],
+            "drug": ["methotrexate"],
+            "start": pd.to_datetime(["2025-01-01"]),
+            "dose": [mtx_dose],
+            "dose_unit": ["mg"],
+            "frequency": [mtx_freq],
+            "mg_per_day": [mtx_dose * per_day],
+            "mg_per_week": [mtx_dose * per_day * 7],
+        }
+    )
+    labs = pd.DataFrame(
+        {
+            "patient_id": ["P1"],
+            "collected_at": pd.to_datetime(["2025-04-01 08:00"]),
+            "analyte": ["egfr"],
+            "value": [egfr],
+            "unit": ["mL/min/1.73m2"],
+            "comparator": [cmp],
+        }
+    )
+    return Dataset(
+        labs=model.to_pandas("labs", model.from_pandas("labs", labs)),
+        doses=model.to_pandas("doses", model.from_pandas("doses", doses)),
+        patients=model.to_pandas("patients", model.from_pandas("patients", patients)),
+        label="test panel",
+    )
+
+
+def _for(data: Dataset) -> AppTest:
+    return _app({ui.DATASET: data, ui.PATIENT: "P1", ui.AS_OF: dt.date(2025, 6, 1)})
+
+
+def test_methotrexate_10_mg_daily_is_prefilled_as_10_mg_daily_and_checked_as_70_a_week():
+    """dosing21 (H385, H386): the record says 10 mg daily; the page showed 15 mg (its own
+    default: 70 is above the field's 50) beside "daily" and "15 mg once weekly".  By hand:
+    10 mg x 7 = 70 mg/week, above the 30 mg/week ceiling (dose.mtx_above_max, "action")."""
+    at = _for(_one_patient(70.0, 10.0, "daily"))
+    assert at.number_input(key="mtx_dose_P1").value == 10.0
+    assert at.selectbox(key="mtx_freq_P1").value == "daily"
+    assert ("Dose checked", "70 mg/week") in [(m.label, m.value) for m in at.metric]
+    errors = _texts(at.error)
+    assert "70 mg/week is above the 30 mg/week ceiling" in errors and "ONCE A WEEK" in errors
+
+
+def test_methotrexate_60_mg_weekly_is_never_replaced_by_a_default():
+    """dosing21 (H386): 60 mg/week was above the field's 50 mg, and the page put 15 mg in its place."""
+    at = _for(_one_patient(70.0, 60.0, "weekly"))
+    assert at.number_input(key="mtx_dose_P1").value == 60.0
+    assert "60 mg/week is above the 30 mg/week ceiling" in _texts(at.error)
+
+
+def test_a_censored_egfr_is_said_and_not_prefilled_as_a_number():
+    """dosing21 (H387): "<30" was prefilled as 30, and methotrexate got the caution of the
+    band below 60 while the dose check dose.mtx_renal_contraindicated reads "<30" as below 30."""
+    at = _for(_one_patient(70.0, 15.0, "weekly", egfr=30.0, cmp="<"))
+    assert at.number_input(key="aza_egfr_P1").value is None
+    assert "latest eGFR <30 (01 Apr 2025)" in _texts(at.caption)
+    assert "censored" in _texts(at.warning)
+
+
+def test_a_childs_weight_is_said_not_silently_dropped():
+    """dosing21 (H388): 15 kg is under the page's 20 kg: the field stayed empty with only
+    "Enter the body weight"."""
+    at = _for(_one_patient(15.0, 5.0, "weekly"))
+    assert at.number_input(key="aza_weight_P1").value is None
+    infos = _texts(at.info) + _texts(at.warning)
+    assert "The recorded weight, 15 kg, is outside the weights this page calculates for (20-250 kg)" in infos
+    assert "Enter the body weight to calculate a dose." not in _texts(at.info)
+
+
+def test_a_current_azathioprine_dose_in_mg_per_kg_is_compared_on_the_page():
+    """dosing21 (H389): azathioprine 3 mg/kg daily at 60 kg.  The rules compare 3 mg/kg/day
+    with 2.5 (dose.aza_above_2_5, caution); the page ignored the row.  By hand: 3 x 60 =
+    180 mg/day against the range 2-2.5 mg/kg x 60 = 120-150 mg/day: above it, caution."""
+    data = _one_patient(60.0, 15.0, "weekly")
+    doses = pd.DataFrame(
+        {
+            "patient_id": ["P1"],
+            "drug": ["azathioprine"],
+            "start": pd.to_datetime(["2025-01-01"]),
+            "dose": [3.0],
+            "dose_unit": ["mg/kg"],
+            "frequency": ["daily"],
+            "mg_per_day": [float("nan")],
+            "mg_per_week": [float("nan")],
+        }
+    )
+    doses = model.to_pandas("doses", model.from_pandas("doses", doses))
+    at = _for(Dataset(labs=data.labs, doses=doses, patients=data.patients, label="test panel"))
+    assert "3 mg/kg/day x 60 kg = 180 mg/day" in _texts(at.caption)
+    assert "Current dose 180 mg/day is above the calculated range (120-150 mg/day)" in _texts(at.warning)
+
+
+def test_an_as_of_date_before_the_cyclophosphamide_started_is_said():
+    """dosing21 (H391): the first pulse is on 1 Jul 2025, the as-of date 1 Jun 2025: the page
+    said "no cyclophosphamide in the dose history"."""
+    data = _one_patient(60.0, 15.0, "weekly")
+    doses = pd.DataFrame(
+        {
+            "patient_id": ["P1"],
+            "drug": ["cyclophosphamide"],
+            "start": pd.to_datetime(["2025-07-01"]),
+            "dose": [500.0],
+            "dose_unit": ["mg"],
+            "frequency": ["single"],
+            "route": ["iv"],
+        }
+    )
+    doses = model.to_pandas("doses", model.from_pandas("doses", doses))
+    at = _for(Dataset(labs=data.labs, doses=doses, patients=data.patients, label="test panel"))
+    captions = _texts(at.caption)
+    assert "its first dose in the history is on 01 Jul 2025, after it" in captions
+    assert "no cyclophosphamide in the dose history" not in captions
+
+
+def test_a_methotrexate_row_in_mg_per_kg_leaves_the_amount_empty_and_says_why():
+    """dosing21 (H386): a row of 0.3 mg/kg weekly has no mg amount: the field stays empty
+    with the row's own words, and nothing is checked (it used to show the default 15 mg)."""
+    data = _one_patient(60.0, 15.0, "weekly")
+    doses = data.doses.copy()
+    doses["dose"], doses["dose_unit"] = 0.3, "mg/kg"
+    doses["mg_per_day"], doses["mg_per_week"] = float("nan"), float("nan")
+    at = _for(Dataset(labs=data.labs, doses=doses, patients=data.patients, label="test panel"))
+    assert at.number_input(key="mtx_dose_P1").value is None
+    info = _texts(at.info).replace("\\.", ".")  # the row's words are markdown-escaped
+    assert "states no amount the page can use (0.3 mg/kg weekly)" in info
+    assert "Dose checked" not in [m.label for m in at.metric]
