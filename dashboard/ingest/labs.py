@@ -34,6 +34,7 @@ from dashboard.ingest.mapping import normalize, other_specimen, recognise_test
 from dashboard.ingest.report import SHOWN_VALUE, Conversion, FileReport, Problem
 from dashboard.ingest.values import (
     UNDECIDED,
+    ParsedValues,
     detect_decimal,
     parse_range_unit,
     parse_sex_ranges,
@@ -179,6 +180,18 @@ def _decide_decimal(inp: LabInput, report: FileReport) -> tuple[str, pa.Array | 
 
 #: A result cell that is a date (a workbook's date cell, "2026-01-03" or with its time).
 _DATE_VALUE = r"^\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2})?)?$"
+
+
+def _date_values(values: pa.Array, pv: ParsedValues) -> np.ndarray:
+    """Per record, whether the result cell is a date (:data:`_DATE_VALUE`).  Looked for
+    only among the values that did not read as a plain number (a reason, or text after
+    the number: "2026-01-03" reads as 2026 and "-01-03"), not over a million results."""
+    out = np.zeros(len(values), dtype=bool)
+    odd = pc.or_(pc.not_equal(pv.reason, ""), pc.not_equal(pv.trailing, "")).to_numpy(zero_copy_only=False)
+    rows = np.flatnonzero(odd)
+    if len(rows):
+        out[rows] = pc.match_substring_regex(values.take(pa.array(rows)), _DATE_VALUE).to_numpy(zero_copy_only=False)
+    return out
 
 
 def _quoted(texts: pa.Array) -> pa.Array:
@@ -367,19 +380,19 @@ def _normalise(
     # --- value
     if inp.value_reason is not None:
         verdict.reject(pc.not_equal(inp.value_reason, ""), inp.value_reason, value_col)
-    verdict.reject(
-        pc.match_substring_regex(inp.value, _DATE_VALUE),
-        lambda: pc.binary_join_element_wise(
-            "the result is a date (",
-            inp.value,
-            "), not a number: a date in the result column (Excel may have turned a typed result into a date)",
-            "",
-        ),
-        value_col,
-    )
     decimal, numbers = _decide_decimal(inp, report)
     pv = parse_values(inp.value, decimal, numbers)
-    if not pv.clean:
+    if not pv.clean:  # a column of plain numbers holds no date
+        verdict.reject(
+            _date_values(inp.value, pv),
+            lambda: pc.binary_join_element_wise(
+                "the result is a date (",
+                inp.value,
+                "), not a number: a date in the result column (Excel may have turned a typed result into a date)",
+                "",
+            ),
+            value_col,
+        )
         verdict.reject(pc.not_equal(pv.reason, ""), pv.reason, value_col)
     if pv.thousands:
         report.warn(
