@@ -162,8 +162,8 @@ def check_workbook(data: bytes) -> WorkbookScan:
             texts: dict[str, bytes] = {}
             styles = next((i for i in infos if i.filename.lower().endswith("styles.xml")), None)
             style_xml = z.read(styles) if styles and styles.file_size < 10_000_000 else b""
-            padding = _padding_styles(style_xml) if style_xml else {}
-            percent = _percent_styles(style_xml) if style_xml else {}
+            formats = _style_formats(style_xml) if style_xml else {}
+            padding, percent = _padding_styles(formats), _percent_styles(formats)
             for info in infos:
                 if info.is_dir():
                     continue
@@ -547,26 +547,30 @@ _XF = re.compile(rb"<(?:[\w.-]+:)?xf(?=[\s/>])((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>
 _ZEROS = re.compile(r"^0{2,15}$")
 
 
-def _padding_styles(styles: bytes) -> dict[int, int]:
-    """The cell styles (positions in ``cellXfs``) whose number format is zeros alone
-    ("0000000": a number shown with zeros in front, to 7 digits) -> the digits shown.
-    Any other format (decimals, text, dates, "0" alone) is not here: read as before."""
-    widths: dict[int, int] = {}
+def _style_formats(styles: bytes) -> dict[int, str]:
+    """The number format code of each cell style (its position in ``cellXfs``) whose
+    format is one of the workbook's own (``numFmts``) or a built-in percentage (9 "0%",
+    10 "0.00%"): the styles part read once for :func:`_padding_styles` and
+    :func:`_percent_styles`."""
+    codes: dict[int, str] = dict(_BUILTIN_FORMATS)
     for m in _NUM_FMT.finditer(styles):
         fid, code = _FMT_ID.search(m.group(1)), _FMT_CODE.search(m.group(1))
         if fid and code:
-            text = html.unescape((code.group(1) or code.group(2) or b"").decode("utf-8", "replace"))
-            if _ZEROS.match(text):
-                widths[int(fid.group(1))] = len(text)
-    if not widths:
-        return {}
+            codes[int(fid.group(1))] = html.unescape((code.group(1) or code.group(2) or b"").decode("utf-8", "replace"))
     xfs = _CELL_XFS.search(styles)
-    out: dict[int, int] = {}
+    out: dict[int, str] = {}
     for i, m in enumerate(_XF.finditer(xfs.group(0)) if xfs else ()):
         fid = _FMT_ID.search(m.group(1))
-        if fid and int(fid.group(1)) in widths:
-            out[i] = widths[int(fid.group(1))]
+        if fid and int(fid.group(1)) in codes:
+            out[i] = codes[int(fid.group(1))]
     return out
+
+
+def _padding_styles(formats: dict[int, str]) -> dict[int, int]:
+    """The cell styles whose number format (:func:`_style_formats`) is zeros alone
+    ("0000000": a number shown with zeros in front, to 7 digits) -> the digits shown.
+    Any other format (decimals, text, dates, "0" alone) is not here: read as before."""
+    return {i: len(code) for i, code in formats.items() if _ZEROS.match(code)}
 
 
 def _styled_number_cells(buf: bytes, styles: Mapping[int, object]) -> Iterator[tuple[tuple[int, int], int]]:
@@ -595,7 +599,7 @@ def _padded_cells(buf: bytes, scan: SheetScan, padding: dict[int, int]) -> None:
 
 #: Excel's built-in percentage formats (``numFmtId`` 9 "0%" and 10 "0.00%"), which a
 #: workbook uses without writing them in ``styles.xml``.
-_BUILTIN_PERCENT = {9: (True,), 10: (True,)}
+_BUILTIN_FORMATS = {9: "0%", 10: "0.00%"}
 #: What in a format code is shown as written, never a placeholder: quoted text, an
 #: escaped character, a [colour] or [condition], "_x" (a space) and "*x" (a fill).
 _FORMAT_LITERAL = re.compile(r'"[^"]*"|\\.|\[[^\]]*\]|_.|\*.')
@@ -629,23 +633,11 @@ def _percent_sections(code: str) -> tuple[bool, ...]:
     return tuple(_FORMAT_LITERAL.sub("", part).count("%") == 1 for part in _format_sections(code)[:3])
 
 
-def _percent_styles(styles: bytes) -> dict[int, tuple[bool, ...]]:
-    """The cell styles (positions in ``cellXfs``) whose number format shows a percentage
+def _percent_styles(formats: dict[int, str]) -> dict[int, tuple[bool, ...]]:
+    """The cell styles whose number format (:func:`_style_formats`) shows a percentage
     ("0%", "0.0%", "#,##0.00%"; the built-in 9 and 10) -> :func:`_percent_sections`."""
-    formats: dict[int, tuple[bool, ...]] = dict(_BUILTIN_PERCENT)
-    for m in _NUM_FMT.finditer(styles):
-        fid, code = _FMT_ID.search(m.group(1)), _FMT_CODE.search(m.group(1))
-        if fid and code:
-            text = html.unescape((code.group(1) or code.group(2) or b"").decode("utf-8", "replace"))
-            formats[int(fid.group(1))] = _percent_sections(text)
-    xfs = _CELL_XFS.search(styles)
-    out: dict[int, tuple[bool, ...]] = {}
-    for i, m in enumerate(_XF.finditer(xfs.group(0)) if xfs else ()):
-        fid = _FMT_ID.search(m.group(1))
-        sections = formats.get(int(fid.group(1))) if fid else None
-        if sections and any(sections):
-            out[i] = sections
-    return out
+    sections = {i: _percent_sections(code) for i, code in formats.items()}
+    return {i: sec for i, sec in sections.items() if any(sec)}
 
 
 def _percent_cells(buf: bytes, scan: SheetScan, percent: dict[int, tuple[bool, ...]]) -> None:
