@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -491,17 +492,23 @@ def _withdraw(
     by_result: dict[int, list[dict]] = {}
     for h in hits:
         by_result.setdefault(int(h["_i"]), []).append(h)
-    rows = labs.to_pylist()
+    # only the rows withdrawn, and the counts this file made from a % (a few), as Python
+    # objects: never the whole import
+    rows = _rows_at(labs, sorted(by_result))
     said = {i: _withdrawn_message(rows[i], c) for i, c in by_result.items()}
     wbc = {
         (rows[i]["patient_id"], rows[i]["collected_at"]): (rows[i], c)
         for i, c in by_result.items()
         if rows[i]["analyte"] == "wbc"
     }
-    for i, r in enumerate(rows):  # a count this file made from a withdrawn WBC (H170)
-        made_from = wbc.get((r["patient_id"], r["collected_at"]))
-        if i not in said and r["derived"] and r["analyte"] != "wbc" and made_from is not None:
-            said[i] = _withdrawn_message(r, made_from[1], made_from[0])
+    if wbc:  # a count this file made from a withdrawn WBC (H170)
+        made = pc.fill_null(pc.and_(labs.column("derived"), pc.not_equal(labs.column("analyte"), "wbc")), False)
+        counts = _rows_at(labs, np.flatnonzero(made.to_numpy(zero_copy_only=False)).tolist())
+        rows.update(counts)
+        for i, r in counts.items():
+            made_from = wbc.get((r["patient_id"], r["collected_at"]))
+            if i not in said and made_from is not None:
+                said[i] = _withdrawn_message(r, made_from[1], made_from[0])
     withdrawn: dict[tuple[str, int], list[Problem]] = {}
     for i, message in sorted(said.items()):
         r = rows[i]
@@ -516,9 +523,16 @@ def _withdraw(
                 r["collected_at"].isoformat(),
             )
         )
-    keep = pa.array([i not in said for i in range(len(rows))])
+    keep = np.ones(labs.num_rows, dtype=bool)
+    keep[list(said)] = False
+    keep = pa.array(keep)
     limits = sex_limits.filter(keep) if sex_limits is not None and sex_limits.num_rows == labs.num_rows else sex_limits
     return labs.filter(keep), limits, corrections, withdrawn
+
+
+def _rows_at(t: pa.Table, at: list[int]) -> dict[int, dict]:
+    """The rows of ``t`` at the positions ``at``, as dicts by position."""
+    return dict(zip(at, t.take(pa.array(at, pa.int64())).to_pylist(), strict=True)) if at else {}
 
 
 def _withdrawn_message(row: dict, standing: list[dict], wbc: dict | None = None) -> str:
