@@ -16,12 +16,12 @@ import numpy as np
 import pyarrow as pa
 
 from dashboard import knowledge, model
-from dashboard.ingest.frequency import more_often_than_weekly, weekly_or_less_often
+from dashboard.ingest.frequency import is_pulse, more_often_than_weekly, weekly_or_less_often
 from dashboard.rules import ctcae, dose_totals, exposure, tables
 from dashboard.rules.data import DAY, NEVER, dose_checks_file, severity_rank
 from dashboard.rules.hits import cat, num
 from dashboard.rules.inputs import DRUGS, Inputs, comparator_texts, same_patient_pairs
-from dashboard.rules.schedule import administrations, courses, is_pulse, last_at_or_before, test_times
+from dashboard.rules.schedule import administrations, courses, last_at_or_before, test_times
 from dashboard.rules.tables import Column
 from dashboard.units import MAX_BODY_WEIGHT_KG
 

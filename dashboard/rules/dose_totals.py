@@ -26,7 +26,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 # which rows add up: in ingest, so that the import's notes say the totals these add (H326)
-from dashboard.ingest.frequency import is_pulse as is_pulse
 from dashboard.ingest.frequency import schedule_kind
 from dashboard.rules.data import NEVER
 from dashboard.rules.inputs import DRUGS, Inputs, group_starts, pair_key

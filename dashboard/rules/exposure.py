@@ -19,9 +19,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dashboard import model
+from dashboard.ingest.frequency import is_pulse
 from dashboard.rules.data import DAY, NEVER
 from dashboard.rules.inputs import DRUGS, Inputs, prepare
-from dashboard.rules.schedule import administrations, is_pulse
+from dashboard.rules.schedule import administrations
 
 
 @dataclass

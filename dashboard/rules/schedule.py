@@ -38,9 +38,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dashboard import model
+from dashboard.ingest.frequency import is_pulse
 from dashboard.rules import dose_totals, tables
 from dashboard.rules.data import DAY, NEVER, schedule_file, severity_rank
-from dashboard.rules.dose_totals import is_pulse
 from dashboard.rules.hits import cat, num
 from dashboard.rules.inputs import DRUGS, Doses, Inputs, group_starts, pair_key
 from dashboard.rules.tables import Column
