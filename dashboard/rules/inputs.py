@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -127,6 +127,10 @@ class Inputs:
     #: per patient: the first second the default (adult) limits apply, from the birthday of
     #: ``adult_from_years`` (NEVER for a stated age under it; -NEVER when the age is unknown)
     adult_from: np.ndarray | None = None
+    #: per dose row, its course (``schedule.courses``): worked out once per review, where
+    #: the dose context, the schedule and the dose checks all read it (never copied by
+    #: ``dataclasses.replace``: a copy with other doses works it out again)
+    course_rows: dict[str, np.ndarray] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def n_patients(self) -> int:

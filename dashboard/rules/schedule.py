@@ -280,7 +280,18 @@ def first_at_or_after(
 
 def courses(inp: Inputs) -> dict[str, np.ndarray]:
     """Per dose row: its course start, whether it is a dose increase and whether it
-    starts a course (``new_course``).
+    starts a course (``new_course``): worked out once per :class:`Inputs` (the dose
+    context, the schedule and the dose checks all read it), read-only."""
+    if inp.course_rows is None:
+        found = _courses(inp)
+        for a in found.values():
+            a.setflags(write=False)
+        inp.course_rows = found
+    return inp.course_rows
+
+
+def _courses(inp: Inputs) -> dict[str, np.ndarray]:
+    """:func:`courses`, worked out.
 
     A course is a run of rows of one drug with no gap of more than a day between the
     start of a row and the latest end of every earlier row of the drug (a short extra
