@@ -145,21 +145,27 @@ def _or_empty(arr: pa.Array | None, n: int) -> pa.Array:
     return arr if arr is not None else _empty(n)
 
 
-def decide_decimal(inp: LabInput, report: FileReport) -> str:
-    return _decide_decimal(inp, report)[0]
+def _plain_numbers(values: pa.Array) -> pa.Array | None:
+    """The values as numbers when every one is a plain dot-decimal number (the common
+    case, settled by one cast), else None."""
+    try:
+        return pc.cast(values, pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
 
 
-def _decide_decimal(inp: LabInput, report: FileReport) -> tuple[str, pa.Array | None]:
-    """The file's decimal separator, and the values as numbers when one cast read them all."""
+def _decide_decimal(
+    inp: LabInput, report: FileReport, plain: Future[pa.Array | None] | None = None
+) -> tuple[str, pa.Array | None]:
+    """The file's decimal separator, and the values as numbers when one cast read them all
+    (``plain``: :func:`_plain_numbers` of the values, when already on its way)."""
     if inp.decimal:
         report.decimal = report.decimal or ("comma" if inp.decimal == "," else "point")
         return inp.decimal, None
-    try:  # all plain dot-decimal numbers: the common case, settled by one cast
-        numbers = pc.cast(inp.value, pa.float64())
+    numbers = plain.result() if plain is not None else _plain_numbers(inp.value)
+    if numbers is not None:
         report.decimal = "point"
         return ".", numbers
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        pass
     sep, dots, commas = detect_decimal(inp.value, inp.delimiter)
     if sep == UNDECIDED:
         report.decimal = "undecided"
@@ -279,18 +285,22 @@ def normalise_labs(
     col_of = inp.columns.get
     value_col = inp.value_column if inp.value_column is not None else col_of("value", "value")
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dates") as pool:
-        # A large file's dates are parsed on a second core while the ids and test names
-        # are read (parse_dates is pure; Arrow and numpy release the GIL); the verdicts are
-        # given in the same order either way, so a row's first reason does not change.
+        # A large file's dates, then its values, are parsed on a second core while the ids
+        # and test names are read (both steps are pure; Arrow and numpy release the GIL);
+        # the verdicts are given in the same order either way, so a row's first reason does
+        # not change.
+        on_thread = n >= _DATES_ON_A_THREAD
         dates_job = (
             pool.submit(dates_mod.parse_dates, inp.when, order.order if order else "ISO", today, not inp.allow_future)
-            if inp.when_parsed is None and n >= _DATES_ON_A_THREAD
+            if inp.when_parsed is None and on_thread
             else None
         )
-        return _normalise(inp, report, order, today, verdict, value_col, dates_job)
+        plain = pool.submit(_plain_numbers, inp.value) if on_thread and not inp.decimal else None
+        return _normalise(inp, report, order, today, verdict, value_col, dates_job, plain)
 
 
-#: From this many records on, :func:`normalise_labs` parses the dates on a second thread.
+#: From this many records on, :func:`normalise_labs` parses the dates and the values on a
+#: second thread.
 _DATES_ON_A_THREAD = 50_000
 
 
@@ -302,6 +312,7 @@ def _normalise(
     verdict: _Verdicts,
     value_col: str,
     dates_job: Future[dates_mod.ParsedDates] | None,
+    plain: Future[pa.Array | None] | None = None,
 ) -> LabCandidates:
     n = len(inp)
     col_of = inp.columns.get
@@ -366,7 +377,7 @@ def _normalise(
     # --- analyte
     percent_from_name = rec.percent
     source_test = rec.source_test
-    name_unit = rec.name_unit if rec.name_unit is not None else _empty(n)
+    name_unit = rec.name_unit  # None when no test name carries a unit (most files)
     verdict.reject(
         rec.analyte_idx == len(model.ANALYTES),
         lambda: pc.if_else(
@@ -380,7 +391,7 @@ def _normalise(
     # --- value
     if inp.value_reason is not None:
         verdict.reject(pc.not_equal(inp.value_reason, ""), inp.value_reason, value_col)
-    decimal, numbers = _decide_decimal(inp, report)
+    decimal, numbers = _decide_decimal(inp, report, plain)
     pv = parse_values(inp.value, decimal, numbers)
     if not pv.clean:  # a column of plain numbers holds no date
         verdict.reject(
@@ -405,12 +416,12 @@ def _normalise(
     has_trailing = None if pv.clean else pc.not_equal(trailing, "")
     if has_trailing is not None and pc.any(has_trailing).as_py():
         has_unit_col = pc.not_equal(unit_col, "")
-        unit_text = pc.if_else(has_unit_col, unit_col, pc.if_else(has_trailing, trailing, name_unit))
+        unit_text = pc.if_else(has_unit_col, unit_col, pc.if_else(has_trailing, trailing, _or_empty(name_unit, n)))
         junk = pc.and_(has_trailing, pc.and_(has_unit_col, pa.array(~_same_unit(trailing, unit_col))))
         verdict.reject(junk, lambda: _junk_reasons(inp.value, trailing, unit_col), value_col)
     elif inp.unit is None:
-        unit_text = name_unit
-    elif rec.name_unit is not None:
+        unit_text = _or_empty(name_unit, n)
+    elif name_unit is not None:
         unit_text = pc.if_else(pc.equal(unit_col, ""), name_unit, unit_col)
     else:
         unit_text = unit_col
@@ -489,13 +500,12 @@ def _normalise(
         for r, (msg, c), v, pid, (a, t) in zip(bad, verdict.messages(bad), raw_values, ids, draws, strict=True):
             problems.append(Problem(int(rows_np[r]), c, msg, v, pid, a, t))
 
-    flag_col = _or_empty(inp.flag, n)
     if inp.flag is None:
         source_flag = pv.flag
     elif pv.clean:
-        source_flag = flag_col
+        source_flag = inp.flag
     else:
-        source_flag = pc.if_else(pc.equal(flag_col, ""), pv.flag, flag_col)
+        source_flag = pc.if_else(pc.equal(inp.flag, ""), pv.flag, inp.flag)
     canon_units = pa.array([model.CANONICAL_UNITS[a] for a in model.ANALYTES] + [""], pa.string())
     aidx32 = pa.array(units.analyte_idx.astype(np.int32))
     # Low-cardinality text goes in as dictionary arrays (indices + a few distinct texts):
@@ -1230,13 +1240,11 @@ def _record_conversions(report: FileReport, units: _Units, accepted: np.ndarray,
     """Count accepted results per (analyte, unit as read) that needed converting."""
     if not len(units.pair):
         return
-    key = units.pair.astype(np.int64) * 2 + percent.astype(np.int64)
-    counts = np.bincount(key[accepted], minlength=2 * len(units.pairs))
+    # percentages are counted by combine_labs, once a WBC of the same draw has made them absolute
+    counts = np.bincount(units.pair[accepted & ~percent], minlength=len(units.pairs))
     for k in np.flatnonzero(counts):
-        (a, u), pct = units.pairs[k // 2], bool(k % 2)
+        a, u = units.pairs[k]
         canon = model.CANONICAL_UNITS[a]
-        if pct:
-            continue  # counted by combine_labs, once a WBC of the same draw has made it absolute
         if not u:
             report.conversions.append(Conversion(a, "(no unit)", canon, int(counts[k])))
         elif normalize_unit(u) != normalize_unit(canon):
@@ -1304,7 +1312,7 @@ def combine_labs(cands: list[LabCandidates], corrected: list[pa.Table] | None = 
 
     # duplicates (same patient, analyte, time, value and comparator: the first is kept)
     # and conflicts (same patient, analyte and time, another value: both kept, said),
-    # from one stable sort of the accepted results on a packed (patient, analyte, time) key
+    # from one stable sort of the accepted results on a packed (patient, time, analyte) key
     # A corrected result replaces the other results of its draw (H132): they are rejected,
     # naming the correction.
     rows = np.flatnonzero(ok)
@@ -1332,7 +1340,7 @@ def combine_labs(cands: list[LabCandidates], corrected: list[pa.Table] | None = 
             corrected.append(_plain_text(allc.filter(pa.array(kept_corr)).select(_CORRECTION_COLUMNS)))
     # rejected and duplicates out in one pass, over the model's columns only
     final = allc.drop_columns(["_percent", "_rec", "_file", "_order", "_aidx", "_ok", "_corr"])
-    final = final if keep.all() else final.filter(pa.array(keep))
+    final = final if keep.all() else model.filter_rows(final, keep)
 
     # settle statuses
     for o, (st, msg) in drop.items():
@@ -1542,11 +1550,14 @@ def _duplicates_and_clashes(keys: dict[str, np.ndarray]) -> tuple[np.ndarray, np
     replaced_by = np.full(n, -1, dtype=np.int64)
     if n < 2:
         return dup, clash, replaced_by
-    order = packed_order(keys["pid"], keys["analyte"], keys["time"])
+    # grouped by (patient, time, analyte): any order that puts equal keys together will
+    # do, and this one is the order of most exports (a patient's draws in turn, each
+    # draw's tests together), which packed_order recognises in one pass without a sort
+    order = packed_order(keys["pid"], keys["time"], keys["analyte"])
     if order is None:
         order = np.arange(n)
-    p, a, t = keys["pid"][order], keys["analyte"][order], keys["time"][order]
-    same = (p[1:] == p[:-1]) & (a[1:] == a[:-1]) & (t[1:] == t[:-1])
+    p, t, a = keys["pid"][order], keys["time"][order], keys["analyte"][order]
+    same = (p[1:] == p[:-1]) & (t[1:] == t[:-1]) & (a[1:] == a[:-1])
     if not same.any():
         return dup, clash, replaced_by
     # rows of draws with more than one row (few): compare their values exactly
