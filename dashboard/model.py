@@ -26,7 +26,9 @@ from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -359,6 +361,16 @@ def columns(table: str) -> list[str]:
 def empty_table(table: str) -> pa.Table:
     """A canonical table with no rows."""
     return schema(table).empty_table()
+
+
+def filter_rows(data: pa.Table, keep: np.ndarray | pa.Array) -> pa.Table:
+    """The rows of ``data`` where ``keep`` (one boolean per row) is true.
+
+    The same table as ``data.filter(keep)``, filtered column by column: pyarrow's
+    whole-table filter takes a slower path, twice the time of the columns' own filters
+    on a million results (10 against 5 ms for the import's labs table)."""
+    mask = keep if isinstance(keep, pa.Array) else pa.array(keep)
+    return pa.Table.from_arrays([pc.filter(col, mask) for col in data.columns], schema=data.schema)
 
 
 def conform(table: str, data: pa.Table, dictionaries: bool = False) -> pa.Table:

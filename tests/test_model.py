@@ -3,6 +3,7 @@
 import datetime as dt
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
@@ -66,6 +67,33 @@ def test_conform_fills_defaults_and_types():
 def test_conform_requires_required_columns():
     with pytest.raises(KeyError):
         model.conform("labs", pa.table({"patient_id": ["p1"]}))
+
+
+def test_filter_rows_keeps_the_rows_asked_for_in_order_with_their_types():
+    """The column-by-column filter gives the rows, order, types and dictionaries that
+    pyarrow's whole-table filter gives, from a numpy mask or an Arrow one, over chunks."""
+    first = pa.table(
+        {
+            "patient_id": pa.array(["p1", "p2", "p1"]).dictionary_encode(),
+            "value": [1.5, float("nan"), 3.0],
+            "source_value": ["1.5", "", None],
+        }
+    )
+    second = pa.table(
+        {
+            "patient_id": pa.array(["p3"]).dictionary_encode(),
+            "value": [4.0],
+            "source_value": ["4"],
+        }
+    )
+    table = pa.concat_tables([first, second])  # two chunks per column
+    keep = np.array([True, False, True, True])
+    out = model.filter_rows(table, keep)
+    assert out.schema == table.schema
+    assert out.to_pylist() == table.filter(pa.array(keep)).to_pylist()
+    assert out.column("patient_id").to_pylist() == ["p1", "p1", "p3"]
+    assert out.column("source_value").to_pylist() == ["1.5", None, "4"]
+    assert model.filter_rows(table, pa.array([False] * 4)).num_rows == 0
 
 
 def test_pandas_round_trip():

@@ -321,7 +321,7 @@ def _stream(path, header, names, delimiter, block_bytes, rep, ctx, mapping, fiel
             keep = ok.copy()
             keep[np.flatnonzero(ok)[dup]] = False
             cands.status[np.flatnonzero(ok)[dup]] = DUPLICATE
-            final = t.drop_columns(_INTERNAL).filter(pa.array(keep))
+            final = model.filter_rows(t.drop_columns(_INTERNAL), keep)
             for pid in pc.unique(final.column("patient_id").combine_chunks().cast(pa.string())).to_pylist():
                 state.patients_seen.setdefault(pid, None)
             writer.write_table(model.conform("labs", final))
