@@ -108,7 +108,13 @@ def leading_zero_groups(ids: Iterable[str]) -> list[list[str]]:
     """The groups of patient ids that differ only by leading zeros ("1234", "0001234"):
     the one rule of the import's warning (H7) and of every output's "Another id" (H330).
     Kept apart, never merged: only the clinician can say they are one person."""
-    return sorted(g for g in _ids_by_key(ids).values() if len(g) > 1)
+    ids = set(ids)
+    # two ids meet only when one of them is all digits with a leading zero ("0012" and
+    # "12", "0" and "00"): most panels have none, and their ids need no key at all
+    padded = {id_key(pid) for pid in ids if pid[:1] == "0" and pid.isdigit()}
+    if not padded:
+        return []
+    return sorted(g for g in _ids_by_key(pid for pid in ids if id_key(pid) in padded).values() if len(g) > 1)
 
 
 def alias_matches(
