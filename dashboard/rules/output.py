@@ -10,7 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -326,17 +328,48 @@ def patient_batches(rv: Review, compact: bool = False) -> Iterator[pa.Array]:
     }
     name, birth = _identity_columns(rv, order)
     other = _other_id_column(rv, order)
-    flags_per_patient = lists["flags"].stop - lists["flags"].start
+
+    def batch(bounds: tuple[int, int]) -> pa.Array:
+        lo, hi = bounds
+        literals = {key: items.json(lo, hi, compact) for key, items in lists.items()}
+        literals |= {"name": name[lo:hi], "birth_date": birth[lo:hi], "other_ids": other[lo:hi]}
+        return _patient_objects(s.slice(lo, hi - lo), literals)
+
+    yield from _in_order(batch, _batch_bounds(n, lists["flags"].stop - lists["flags"].start))
+
+
+def _batch_bounds(n: int, flags_per_patient: np.ndarray) -> Iterator[tuple[int, int]]:
+    """[lo, hi) of each batch of patients: at most :data:`_BATCH_PATIENTS` patients, and
+    about :data:`_BATCH_FLAGS` flags unless one patient has more."""
     lo = 0
     while lo < n:
         hi = min(n, lo + _BATCH_PATIENTS)
         many = np.flatnonzero(np.cumsum(flags_per_patient[lo:hi]) > _BATCH_FLAGS)
         if len(many):
             hi = lo + max(int(many[0]), 1)
-        literals = {key: items.json(lo, hi, compact) for key, items in lists.items()}
-        literals |= {"name": name[lo:hi], "birth_date": birth[lo:hi], "other_ids": other[lo:hi]}
-        yield _patient_objects(s.slice(lo, hi - lo), literals)
+        yield lo, hi
         lo = hi
+
+
+#: Batches built at the same time by :func:`_in_order` (each on its own thread).
+_BATCHES_AT_ONCE = 2
+
+
+def _in_order(build: Callable[[tuple[int, int]], pa.Array], bounds: Iterable[tuple[int, int]]) -> Iterator[pa.Array]:
+    """``build`` of each of ``bounds``, in their order, two batches built at a time.
+
+    A batch is built by Arrow kernels, which release the GIL: on two cores the second
+    batch is built while the first is (``review --compact`` of 1M results: the output
+    0.16 -> 0.10 s).  At most :data:`_BATCHES_AT_ONCE` batches wait in memory, so the
+    output stays streamed."""
+    with ThreadPoolExecutor(max_workers=_BATCHES_AT_ONCE, thread_name_prefix="json") as pool:
+        waiting: deque[Future[pa.Array]] = deque()
+        for b in bounds:
+            waiting.append(pool.submit(build, b))
+            if len(waiting) >= _BATCHES_AT_ONCE:
+                yield waiting.popleft().result()
+        while waiting:
+            yield waiting.popleft().result()
 
 
 def _patient_objects(s: pa.Table, literals: dict[str, pa.Array]) -> pa.Array:
