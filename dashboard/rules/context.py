@@ -13,6 +13,7 @@ For each flagged result (patient, time):
   cyclophosphamide), when at most 42 days;
 * ``pulsed_monitored``  a monitored drug (an immunosuppressant) was pulsed in those 42
   days: recorded at the result though its row has ended;
+* ``on_monitored``  a monitored drug (an immunosuppressant of drugs.toml) is in force;
 * ``dose_context``  all of it in words, never contradicting itself (:func:`context_text`):
   "none recorded" only when the patient has no dose at all; "no dose in force
   (Azathioprine stopped 2024-03-01, 4 d before)" when doses exist but none was running.
@@ -195,6 +196,7 @@ def dose_context(inp: Inputs, pid: np.ndarray, t: np.ndarray) -> dict[str, np.nd
         "on_glucocorticoid": np.zeros(n, dtype=bool),
         "active_drugs": np.full(n, "", dtype=object),
         "pulsed_monitored": np.zeros(n, dtype=bool),
+        "on_monitored": np.zeros(n, dtype=bool),
     }
     if not len(d) or not n:
         return out
@@ -223,10 +225,13 @@ def dose_context(inp: Inputs, pid: np.ndarray, t: np.ndarray) -> dict[str, np.nd
     drugs_epoch = join_distinct(pe, np.asarray(DRUGS, dtype=object)[d.drug[pr]], len(used), ";")
     steroid = np.zeros(len(used), dtype=bool)
     steroid[pe[_TRACKED[d.drug[pr]] == "glucocorticoid"]] = True
+    monitored = np.zeros(len(used), dtype=bool)
+    monitored[pe[_TRACKED[d.drug[pr]] == "immunosuppressant"]] = True
 
     out["active_doses"][valid] = per_epoch[pos]
     out["active_drugs"][valid] = drugs_epoch[pos]
     out["on_glucocorticoid"][valid] = steroid[pos]
+    out["on_monitored"][valid] = monitored[pos]
 
     # latest change of an immunosuppressant or interacting drug
     tracked = np.isin(_TRACKED[d.drug], ("immunosuppressant", "interaction"))

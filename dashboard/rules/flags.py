@@ -34,19 +34,6 @@ LOW_COUNTS = ("wbc", "neutrophils", "lymphocytes", "platelets", "hemoglobin")
 _SLE_PATTERN = r"(?i)\b(sle|lupus)\b"
 
 
-def _without_monitored_drug(active_drugs: np.ndarray) -> np.ndarray:
-    """Per ";"-joined list of the drug ids in force: none of them is a monitored drug (an
-    immunosuppressant of drugs.toml).  The lists repeat (a few per patient), so each is
-    judged once."""
-    monitored = {d for d, info in model.drug_info().items() if info.tracked_for == "immunosuppressant"}
-    seen: dict[str, bool] = {}
-    return np.fromiter(
-        (seen[x] if x in seen else seen.setdefault(x, not monitored.intersection(x.split(";"))) for x in active_drugs),
-        dtype=bool,
-        count=len(active_drugs),
-    )
-
-
 def ctcae_hits(inp: Inputs, grades: ctcae.Grades, base: bl.Baselines) -> list[Hits]:
     labs = inp.labs
     out = []
@@ -192,9 +179,7 @@ def evaluate(inp: Inputs, profile: Profile, grades: ctcae.Grades, base: bl.Basel
 
     # a guideline limit (BSR) is for a patient taking a DMARD: said where none is recorded
     # (a monitored drug pulsed in the weeks before, not in force on the day, is recorded)
-    drugless = (kind == KIND_ORDER["guideline"]) & (
-        _without_monitored_drug(one["active_drugs"]) & ~one["pulsed_monitored"]
-    )[inv]
+    drugless = (kind == KIND_ORDER["guideline"]) & ~(one["on_monitored"] | one["pulsed_monitored"])[inv]
     if drugless.any():
         message = pc.if_else(pa.array(drugless), cat(message, f" — {caveat('no_monitored_drug')}"), message)
     conflict = _conflicts(inp, idx)

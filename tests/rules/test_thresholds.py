@@ -217,13 +217,20 @@ def test_a_value_censored_above_is_never_below_a_cut():
 def test_a_guideline_action_on_a_patient_with_no_monitored_drug_says_so():
     # BSR limits are for patients taking a DMARD: with none recorded at the result, the
     # flag keeps its severity and words but says no monitored drug is recorded then
-    labs = [lab("P1", "2024-06-01", "neutrophils", 1.2), lab("P2", "2024-06-01", "neutrophils", 1.2)]
-    rv = run(labs, [dose("P2", "azathioprine", "2024-01-01", amount=100)])
+    # (a glucocorticoid alone is not a monitored drug; one of two drugs in force is enough)
+    labs = [lab(p, "2024-06-01", "neutrophils", 1.2) for p in ("P1", "P2", "P3", "P4")]
+    doses = [
+        dose("P2", "azathioprine", "2024-01-01", amount=100),
+        dose("P3", "prednisolone", "2024-01-01", amount=10),
+        dose("P4", "prednisolone", "2024-01-01", amount=10),
+        dose("P4", "methotrexate", "2024-02-01", amount=15, frequency="weekly"),
+    ]
+    rv = run(labs, doses)
     f = rv.flags_df().set_index("patient_id")
     f = f[f["rule"] == "bsr.neutrophils_low"]
-    assert "no monitored drug is recorded" in f.loc["P1", "message"]
-    assert "no monitored drug is recorded" not in f.loc["P2", "message"]
-    assert f.loc["P1", "severity"] == f.loc["P2", "severity"] == "action"
+    for pid, said in (("P1", True), ("P2", False), ("P3", True), ("P4", False)):
+        assert ("no monitored drug is recorded" in f.loc[pid, "message"]) is said, pid
+        assert f.loc[pid, "severity"] == "action"
 
 
 def test_a_less_or_equal_result_on_the_limit_cannot_be_said_to_fire_a_strict_limit():
