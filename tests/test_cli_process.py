@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -113,3 +114,28 @@ def test_an_import_of_lab_files_loads_no_dose_excel_or_export_reader():
     )
     assert p.returncode == 0, p.stderr[-2000:]
     assert "LOADED=\n" in p.stderr, p.stderr[-2000:]
+
+
+def test_a_command_takes_arrow_memory_from_the_heap_numpy_uses():
+    """The command-line process gives Arrow the C library's heap (one heap for Arrow and
+    numpy, one arena for every thread: ``dashboard/__main__.py``), so what the reader frees
+    serves the rules' arrays; the app and the tests keep pyarrow's own pool."""
+    watch = (
+        "import atexit, runpy, sys\n"
+        "import pyarrow as pa\n"
+        "atexit.register(lambda: print('POOL=' + pa.default_memory_pool().backend_name, file=sys.stderr))\n"
+        "sys.argv = ['dashboard', *sys.argv[1:]]\n"
+        "runpy.run_module('dashboard', run_name='__main__', alter_sys=True)\n"
+    )
+    p = subprocess.run(
+        [sys.executable, "-c", watch, "review", "sample_data/labs.csv", "sample_data/doses.csv", "--compact"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert "POOL=system" in p.stderr, p.stderr[-2000:]
+    assert p.stdout.count("\n") > 1  # the header line and the patients' lines
+    assert pa.default_memory_pool().backend_name != "system"  # this (test) process: untouched
