@@ -119,11 +119,18 @@ def test_an_import_of_lab_files_loads_no_dose_excel_or_export_reader():
 def test_a_command_takes_arrow_memory_from_the_heap_numpy_uses():
     """The command-line process gives Arrow the C library's heap (one heap for Arrow and
     numpy, one arena for every thread: ``dashboard/__main__.py``), so what the reader frees
-    serves the rules' arrays; the app and the tests keep pyarrow's own pool."""
+    serves the rules' arrays, and marks that heap for huge pages; the app and the tests
+    keep pyarrow's own pool."""
     watch = (
         "import atexit, runpy, sys\n"
         "import pyarrow as pa\n"
         "atexit.register(lambda: print('POOL=' + pa.default_memory_pool().backend_name, file=sys.stderr))\n"
+        "def heap_flags():\n"
+        "    lines = open('/proc/self/smaps').read().split('\\n')\n"
+        "    at = [i for i, x in enumerate(lines) if x.endswith('[heap]')]\n"
+        "    flags = [x for i in at for x in lines[i:i + 40] if x.startswith('VmFlags')][:len(at)]\n"
+        "    return ';'.join(flags)\n"
+        "atexit.register(lambda: print('HEAP=' + heap_flags(), file=sys.stderr))\n"
         "sys.argv = ['dashboard', *sys.argv[1:]]\n"
         "runpy.run_module('dashboard', run_name='__main__', alter_sys=True)\n"
     )
@@ -137,5 +144,8 @@ def test_a_command_takes_arrow_memory_from_the_heap_numpy_uses():
     )
     assert p.returncode == 0, p.stderr[-2000:]
     assert "POOL=system" in p.stderr, p.stderr[-2000:]
+    if Path("/sys/kernel/mm/transparent_hugepage/enabled").exists():  # Linux with huge pages
+        heap = next(x for x in p.stderr.splitlines() if x.startswith("HEAP="))
+        assert " hg" in heap, heap  # the heap marked for 2 MB pages
     assert p.stdout.count("\n") > 1  # the header line and the patients' lines
     assert pa.default_memory_pool().backend_name != "system"  # this (test) process: untouched
