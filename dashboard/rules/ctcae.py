@@ -116,9 +116,10 @@ def lower_limits(inp: Inputs, analyte: str, rows: np.ndarray) -> tuple[np.ndarra
     labs = inp.labs
     own = labs.ref_low[rows]
     lab_ok = np.isfinite(own) & (own > 0)
-    sex = inp.sex[labs.pid[rows]]
+    # the sex read once per patient, then per row (not a text comparison per result)
+    sex = np.select([inp.sex == "F", inp.sex == "M"], [1, 2], 0).astype(np.int8)[labs.pid[rows]]
     default = np.array([default_limit(analyte, "low", x) for x in ("", "F", "M")])
-    dflt = np.where(sex == "F", default[1], np.where(sex == "M", default[2], default[0]))
+    dflt = default[sex]
     dflt = np.where(children(inp, rows), np.nan, dflt)
     return np.where(lab_ok, own, dflt), lab_ok
 
