@@ -20,7 +20,7 @@ from dashboard.rules import ctcae, tables, thresholds, trends
 from dashboard.rules.context import context_text, dose_context
 from dashboard.rules.data import NEVER, SEVERITIES, caveat, severity_rank
 from dashboard.rules.engine import Profile
-from dashboard.rules.hits import Hits, cat, comparator_text, label, num, unit_text
+from dashboard.rules.hits import Hits, cat, choose, comparator_text, label, num, unit_text
 from dashboard.rules.inputs import Inputs, comparator_texts, group_starts, hb_as_reported, pair_key, text_column
 from dashboard.rules.tables import Column
 
@@ -47,7 +47,7 @@ def ctcae_hits(inp: Inputs, grades: ctcae.Grades, base: bl.Baselines) -> list[Hi
         cut, basis, limit = grades.cut[idx], grades.basis[idx], grades.limit[idx]
         # censored towards the grade ("<0.5" lymphocytes: grade 3, or 4 below 0.2): a more
         # severe grade is possible where the term has one (the grade is open)
-        worse = np.where(grades.open[idx], ctcae.OR_WORSE, "").astype(object)
+        worse = choose(grades.open[idx], ctcae.OR_WORSE, "")
         head = cat(
             f"{term['term']}, CTCAE grade ",
             num(g),
@@ -58,8 +58,8 @@ def ctcae_hits(inp: Inputs, grades: ctcae.Grades, base: bl.Baselines) -> list[Hi
             f" {unit_text(analyte)}",
         )
         if term["direction"] == "low":
-            words = np.where(g == 1, np.where(basis == ctcae.LAB_LIMIT, " (LLN, lab's range)", " (default LLN)"), "")
-            msg = cat(head, " < ", num(cut), words.astype(object))
+            words = choose(g == 1, choose(basis == ctcae.LAB_LIMIT, " (LLN, lab's range)", " (default LLN)"), "")
+            msg = cat(head, " < ", num(cut), words)
             mm = labs.hb_mmol[idx]
             if mm.any():
                 reported = cat(
@@ -86,13 +86,13 @@ def ctcae_hits(inp: Inputs, grades: ctcae.Grades, base: bl.Baselines) -> list[Hi
                 own = bl.for_rows(base, labs.pid[rows], a, labs.t[rows], ctcae.baseline_min_results())
                 ref[based] = own.value
                 said[based] = bl.words(inp, own, labs.pid[rows], a).to_pylist()
-            of = np.where(basis == ctcae.BASELINE, " × baseline ", " × ULN ").astype(object)
+            of = choose(basis == ctcae.BASELINE, " × baseline ", " × ULN ")
             where = np.where(basis == ctcae.LAB_LIMIT, ", lab's range", "")
             where = np.where(basis == ctcae.DEFAULT_LIMIT, ", default ULN", where).astype(object)
             for k in np.flatnonzero(basis == ctcae.CHILD_DEFAULT):
                 age = ctcae.age_at(inp, int(idx[k]))
                 where[k] = f", adult default ULN; aged {age}: a child's range differs, give the lab's"
-            op = np.where((basis == ctcae.BASELINE) & (g == 1), " ≥ ", " > ").astype(object)
+            op = choose((basis == ctcae.BASELINE) & (g == 1), " ≥ ", " > ")
             whose = np.where(on_base, np.char.add(": ", said.astype(str)), "").astype(object)
             msg = cat(head, op, num(cut), " (", num(cut / ref, 2), of, num(ref), whose, where, ")")
             used = np.where(on_base, ref, np.nan)

@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dashboard import model
-from dashboard.rules.inputs import comparator_texts
+from dashboard.rules.inputs import CMP_TEXTS
 from dashboard.units import DISPLAY_UNIT
 
 
@@ -93,7 +93,18 @@ def change_text(
 
 
 def comparator_text(cmp: np.ndarray) -> pa.Array:
-    return pa.array(comparator_texts(cmp), pa.string())
+    """The comparator text of each code of :attr:`Labs.cmp` ("", "<", "<=" ...), as Arrow text."""
+    return _CMP_ARROW.take(pa.array(np.asarray(cmp, dtype=np.int64) + 2))
+
+
+_CMP_ARROW = pa.array(list(CMP_TEXTS), pa.string())
+
+
+def choose(mask: np.ndarray, yes: str | pa.Array, no: str | pa.Array) -> pa.Array:
+    """Per row, ``yes`` where ``mask`` else ``no`` (texts or text arrays), as Arrow text:
+    the same as ``np.where(mask, yes, no)`` handed to :func:`cat`, without a Python string
+    object per row."""
+    return pc.if_else(pa.array(np.asarray(mask, dtype=bool)), yes, no)
 
 
 def label(analyte: str) -> str:
