@@ -162,7 +162,7 @@ def evaluate(inp: Inputs, profile: Profile, grades: ctcae.Grades, base: bl.Basel
     severity = np.concatenate([h.severity for h in hits])[order].astype(np.int8)
     threshold = np.concatenate([h.threshold for h in hits])[order]
     baseline = np.concatenate([h.baseline for h in hits])[order]
-    basis = pa.array(np.concatenate([h.baseline_basis for h in hits]), pa.string()).take(take)
+    basis = pa.chunked_array([pa.array(h.baseline_basis, pa.string()) for h in hits]).combine_chunks().take(take)
     message = pa.chunked_array([h.message for h in hits], pa.string()).combine_chunks().take(take)
     source = (
         pa.chunked_array([pa.repeat(pa.scalar(h.source, pa.string()), len(h)) for h in hits], pa.string())
@@ -172,10 +172,9 @@ def evaluate(inp: Inputs, profile: Profile, grades: ctcae.Grades, base: bl.Basel
 
     # series position, next result and status (a flag on the latest result is open)
     new = group_starts(labs.analyte, labs.pid)
-    start_of = np.maximum.accumulate(np.where(new, np.arange(len(labs)), 0))
-    last = np.r_[new[1:], True]
-    seq = idx - start_of[idx]
-    is_open = last[idx]
+    starts = np.flatnonzero(new)  # each series' first row (looked up for the flagged rows only)
+    seq = idx - starts[np.searchsorted(starts, idx, side="right") - 1]
+    is_open = np.r_[new[1:], True][idx]
     nxt = np.where(is_open, NEVER, labs.t[np.minimum(idx + 1, len(labs) - 1)])
     pid, ana = labs.pid[idx], labs.analyte[idx]
     ep_start, ep_count = _episodes(inp, idx, rule, base.treatment_starts)
@@ -189,7 +188,7 @@ def evaluate(inp: Inputs, profile: Profile, grades: ctcae.Grades, base: bl.Basel
     # (a monitored drug pulsed in the weeks before, not in force on the day, is recorded)
     drugless = (kind == KIND_ORDER["guideline"]) & ~(one["on_monitored"] | one["pulsed_monitored"])[inv]
     if drugless.any():
-        message = pc.if_else(pa.array(drugless), cat(message, f" — {caveat('no_monitored_drug')}"), message)
+        message = cat(message, choose(drugless, f" — {caveat('no_monitored_drug')}", ""))
     conflict = _conflicts(inp, idx)
     if (conflict != "").any():
         note = pa.array(np.where(conflict != "", " — conflicting results at this draw: " + conflict, ""), pa.string())

@@ -29,14 +29,15 @@ class Hits:
     message: pa.Array  # string per hit
     source: str
     baseline: np.ndarray = field(default_factory=lambda: np.zeros(0))  # reference value used (NaN)
-    baseline_basis: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object))
+    #: how the reference was obtained, per hit (texts); none given: "" for every hit
+    baseline_basis: np.ndarray | pa.Array = field(default_factory=lambda: np.zeros(0, dtype=object))
 
     def __post_init__(self) -> None:
         n = len(self.idx)
         if len(self.baseline) != n:
             self.baseline = np.full(n, np.nan)
         if len(self.baseline_basis) != n:
-            self.baseline_basis = np.full(n, "", dtype=object)
+            self.baseline_basis = pa.repeat(pa.scalar("", pa.string()), n)
 
     def __len__(self) -> int:
         return len(self.idx)
