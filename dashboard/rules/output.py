@@ -167,6 +167,8 @@ def json_literals(col: pa.Array | pa.ChunkedArray) -> pa.Array:
     if isinstance(col, pa.ChunkedArray):
         col = col.combine_chunks()
     t = col.type
+    if len(col) and col.null_count == len(col):  # a column of no values (no dose, no date)
+        return pa.repeat(_NULL, len(col))
     if pa.types.is_dictionary(t) and pa.types.is_string(t.value_type):
         out = _escape(pc.fill_null(col.dictionary, "")).take(col.indices)
     elif pa.types.is_string(t):
@@ -187,11 +189,21 @@ def json_literals(col: pa.Array | pa.ChunkedArray) -> pa.Array:
         # a schedule row's test groups (schedule.due_groups): a few small objects per row
         out = pa.array([json.dumps(v, ensure_ascii=False, default=_json_time) for v in col.to_pylist()], pa.string())
     elif pa.types.is_floating(t):
-        finite = pc.fill_null(pc.is_finite(col), False)
-        out = pc.if_else(finite, pc.cast(pc.if_else(finite, col, 0.0), pa.string()), _NULL)
+        out = _float_literals(col)
     else:
         out = pc.cast(col, pa.string())
     return pc.fill_null(out, _NULL)
+
+
+def _float_literals(col: pa.Array) -> pa.Array:
+    """JSON numbers of a float column ("null" for null, NaN and infinity).  A column of
+    few distinct values (limits, grades' cuts, results of a few hundred values) is written
+    once per value and taken per row: the float-to-text cast is the costly step."""
+    enc = col.dictionary_encode()
+    if len(enc.dictionary) * 4 < len(col):
+        return _float_literals(enc.dictionary).take(enc.indices)
+    finite = pc.fill_null(pc.is_finite(col), False)
+    return pc.if_else(finite, pc.cast(pc.if_else(finite, col, 0.0), pa.string()), _NULL)
 
 
 def _json_time(value: Any) -> str:

@@ -11,6 +11,16 @@ from dashboard.rules.output import json_literals, objects, patients_json, review
 from tests.rules.builders import dose, lab, patient, run
 
 
+def test_json_literals_of_a_float_column_of_few_values_are_each_values_own():
+    """A column of a few distinct numbers is written once per number (the fast path):
+    every row still reads its own value, and null, NaN and infinity read null."""
+    values = [1.5, 140.0, 1.5, None, float("nan"), 0.25, 1.5, float("inf"), 140.0, 1.5] * 5
+    expected = ["1.5", "140", "1.5", "null", "null", "0.25", "1.5", "null", "140", "1.5"] * 5
+    assert json_literals(pa.array(values, pa.float64())).to_pylist() == expected
+    assert json_literals(pa.array([None] * 6, pa.float64())).to_pylist() == ["null"] * 6
+    assert json_literals(pa.array([None] * 3, pa.timestamp("s"))).to_pylist() == ["null"] * 3
+
+
 def test_json_literals_escape_and_nulls():
     texts = pa.array(["plain", 'say "hi"', "back\\slash", "tab\there", "µmol/L ×10⁹", None])
     decoded = [json.loads(x) for x in json_literals(texts).to_pylist()]
