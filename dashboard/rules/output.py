@@ -127,8 +127,28 @@ def _needs_escaping(col: pa.Array) -> bool:
     return bool(used.min(initial=0xFF) < 0x20 or (used == ord('"')).any() or (used == ord("\\")).any())
 
 
+def _iso_texts(col: pa.Array) -> pa.Array | None:
+    """'YYYY-MM-DDTHH:MM:SS' per timestamp of a column without nulls: Arrow's own text
+    ("YYYY-MM-DD HH:MM:SS") with the T set in its bytes; None when a text is not of that
+    one length (a year outside 1000-9999)."""
+    n = len(col)
+    if col.null_count or not n:
+        return None
+    text = pc.cast(col.cast(pa.timestamp("s")), pa.string())
+    _, offsets, data = text.buffers()
+    at = np.frombuffer(offsets, dtype=np.int32, count=n + 1, offset=text.offset * 4)
+    if data is None or not np.array_equal(at - at[0], np.arange(0, 19 * (n + 1), 19, dtype=np.int32)):
+        return None
+    chars = np.frombuffer(data, dtype=np.uint8)[at[0] : at[-1]].copy()
+    chars[10::19] = ord("T")
+    return pa.StringArray.from_buffers(n, pa.py_buffer((at - at[0]).tobytes()), pa.py_buffer(chars.tobytes()))
+
+
 def _iso_literals(col: pa.Array) -> pa.Array:
     """'"YYYY-MM-DDTHH:MM:SS"' per timestamp (null stays null), written with numpy."""
+    text = _iso_texts(col)
+    if text is not None:
+        return pc.binary_join_element_wise('"', text, '"', "")
     sec_arr = col.cast(pa.timestamp("s")).cast(pa.int64())
     valid = sec_arr.is_valid().to_numpy(zero_copy_only=False)
     sec = sec_arr.fill_null(0).to_numpy(zero_copy_only=False)
@@ -221,6 +241,10 @@ def _literal_parts(col: pa.Array | pa.ChunkedArray) -> list[Any]:
         col = col.combine_chunks()
     if pa.types.is_string(col.type) and not col.null_count and not _needs_escaping(col):
         return ['"', col, '"']
+    if pa.types.is_timestamp(col.type):
+        text = _iso_texts(col)
+        if text is not None:
+            return ['"', text, '"']
     return [json_literals(col)]
 
 

@@ -21,6 +21,20 @@ def test_json_literals_of_a_float_column_of_few_values_are_each_values_own():
     assert json_literals(pa.array([None] * 3, pa.timestamp("s"))).to_pylist() == ["null"] * 3
 
 
+def test_json_literals_of_times_without_nulls_read_as_iso_text():
+    """A column of times without a null (the fast path, Arrow's text with its T) reads as
+    the one with nulls does; a slice reads its own rows; a year before 1000 keeps four digits."""
+    times = [dt.datetime(2024, 5, 1, 8, 30), dt.datetime(1999, 12, 31, 23, 59, 59), dt.datetime(2024, 5, 1, 8, 30)]
+    col = pa.array(times, pa.timestamp("s"))
+    expected = ['"2024-05-01T08:30:00"', '"1999-12-31T23:59:59"', '"2024-05-01T08:30:00"']
+    assert json_literals(col).to_pylist() == expected
+    assert json_literals(col.slice(1, 2)).to_pylist() == expected[1:]
+    with_null = pa.array([*times, None], pa.timestamp("s"))
+    assert json_literals(with_null).to_pylist() == [*expected, "null"]
+    early = pa.array([dt.datetime(999, 1, 2, 3, 4, 5)], pa.timestamp("s"))
+    assert json_literals(early).to_pylist() == ['"0999-01-02T03:04:05"']
+
+
 def test_json_literals_escape_and_nulls():
     texts = pa.array(["plain", 'say "hi"', "back\\slash", "tab\there", "µmol/L ×10⁹", None])
     decoded = [json.loads(x) for x in json_literals(texts).to_pylist()]
