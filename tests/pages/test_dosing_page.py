@@ -86,6 +86,22 @@ def test_poor_metabolizer_and_methotrexate_daily_error():
     assert "ONCE A WEEK" in errors
 
 
+def test_methotrexate_every_n_days_asks_for_the_days_and_judges_the_weekly_total():
+    """ "every N days" states no N: the page asks for the days between doses, never assumes
+    them; 15 mg every 3 days is 15 x 7 / 3 = 35 mg a week, above the usual 25 mg a week."""
+    at = _app()
+    at.selectbox(key="mtx_freq_manual").set_value("every N days")
+    at.run()
+    assert not at.exception
+    assert at.number_input(key="mtx_every_manual").value is None
+    assert "the weekly total cannot be worked out" in _texts(at.markdown)
+    at.number_input(key="mtx_every_manual").set_value(3)
+    at.run()
+    assert not at.exception
+    assert "15 mg every 3 days = 35 mg/week." in _texts(at.markdown)
+    assert "ONCE A WEEK" in _texts(at.error)  # more often than weekly: the dosing error
+
+
 def test_metabolite_tab():
     at = _app()
     at.number_input(key="met_tgn").set_value(150.0)
