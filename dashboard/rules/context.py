@@ -105,7 +105,9 @@ def join_distinct(group: np.ndarray, text: np.ndarray, n: int, sep: str, *, coun
     g = group[first]
     words = enc.dictionary.take(pa.array(code[first]))
     if count_repeats and (count > 1).any():
-        repeats = pc.binary_join_element_wise(words, " (", pa.array(count).cast(pa.string()), " overlapping records)", "")
+        repeats = pc.binary_join_element_wise(
+            words, " (", pa.array(count).cast(pa.string()), " overlapping records)", ""
+        )
         words = pc.if_else(pa.array(count > 1), repeats, words)
     starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
     lists = pa.ListArray.from_arrays(pa.array(np.r_[starts, len(g)].astype(np.int32)), words)
