@@ -3,7 +3,6 @@
 import ctypes
 import gc
 import importlib.abc
-import itertools
 import sys
 
 import pyarrow as pa
@@ -43,7 +42,7 @@ def _pandas_probe_finds_none() -> None:
 
 
 #: glibc's mallopt parameters (malloc.h)
-_M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD, _M_ARENA_MAX = -1, -2, -3, -8
+_M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_MAX, _M_ARENA_MAX = -1, -2, -4, -8
 
 
 def _keep_freed_memory_for_reuse() -> None:
@@ -55,17 +54,18 @@ def _keep_freed_memory_for_reuse() -> None:
     array of the same size starts on fresh pages, and the kernel fills every page again.
     On this project's 2-core virtual machine that page filling was a quarter of an
     import's wall time (1M results, bench_import.py: median 1.63 s -> 1.24-1.41 s).
-    Blocks up to 32 MB now come from the heap and the heap keeps up to 1 GB of free
-    space; the process gives it all back when it exits a moment later.  Only for the
-    short command-line process; without glibc's mallopt (e.g. macOS) nothing is changed,
-    Arrow's pool included.
+    Every block now comes from the heap (none is mapped on its own: the file's bytes and
+    the largest arrays too, on the heap's huge pages below), and the heap keeps up to
+    1 GB of free space; the process gives it all back when it exits a moment later.
+    Only for the short command-line process; without glibc's mallopt (e.g. macOS)
+    nothing is changed, Arrow's pool included.
     """
     try:
         libc = ctypes.CDLL(None)  # the C library the interpreter runs on
         mallopt = libc.mallopt
     except (OSError, AttributeError):
         return
-    mallopt(_M_MMAP_THRESHOLD, 32 << 20)
+    mallopt(_M_MMAP_MAX, 0)  # blocks of any size from the heap (glibc maps those over 32 MB by default)
     mallopt(_M_TRIM_THRESHOLD, 1 << 30)
     mallopt(_M_TOP_PAD, 64 << 20)
     # one heap for every thread: Arrow's reader threads and the command's own (the dates,
@@ -81,22 +81,22 @@ def _keep_freed_memory_for_reuse() -> None:
     pa.set_memory_pool(pa.system_memory_pool())
 
 
-#: How much of the heap is made ready for huge pages, in blocks below the mmap threshold.
-_HEAP_AHEAD, _BLOCK, _HUGE_PAGE, _MADV_HUGEPAGE = 480 << 20, 30 << 20, 2 << 20, 14
+#: How much of the heap is made ready for huge pages, the size of a huge page, and madvise's flag.
+_HEAP_AHEAD, _HUGE_PAGE, _MADV_HUGEPAGE = 480 << 20, 2 << 20, 14
 
 
 def _huge_pages_for_the_heap(libc: ctypes.CDLL) -> None:
     """Ask the kernel to back the heap with 2 MB pages (transparent huge pages).
 
     What glibc's ``glibc.malloc.hugetlb=1`` tunable does, which can only be set before
-    the process starts: the heap is grown by :data:`_HEAP_AHEAD` (address space only:
-    nothing is touched, so nothing is counted in memory), marked ``MADV_HUGEPAGE`` and
-    given back to malloc, which keeps it (trim threshold above).  The arrays of the
-    command then fill 2 MB pages, one fault each, instead of 512 faults of 4 kB: on this
-    project's 2-core virtual machine, ``import`` of 1M results took 0.414 -> 0.390 s
-    (bench_import.py), with 91,000 -> 36,000 page faults and the same peak.  Skipped
-    unless the blocks lie end to end in one heap; a kernel without transparent huge pages
-    (or with them off) ignores the advice."""
+    the process starts: the heap is grown by :data:`_HEAP_AHEAD` (one block, address
+    space only: nothing is touched, so nothing is counted in memory), marked
+    ``MADV_HUGEPAGE`` and given back to malloc, which keeps it (trim threshold above).
+    The arrays of the command then fill 2 MB pages, one fault each, instead of 512
+    faults of 4 kB: on this project's 2-core virtual machine, ``import`` of 1M results
+    took 0.414 -> 0.390 s (bench_import.py), with 91,000 -> 36,000 page faults and the
+    same peak.  A kernel without transparent huge pages (or with them off) ignores the
+    advice."""
     try:
         malloc, free, madvise = libc.malloc, libc.free, libc.madvise
     except AttributeError:
@@ -104,19 +104,12 @@ def _huge_pages_for_the_heap(libc: ctypes.CDLL) -> None:
     malloc.restype, malloc.argtypes = ctypes.c_void_p, [ctypes.c_size_t]
     free.restype, free.argtypes = None, [ctypes.c_void_p]
     madvise.restype, madvise.argtypes = ctypes.c_int, [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
-    blocks = [malloc(_BLOCK) for _ in range(_HEAP_AHEAD // _BLOCK)]
-    try:
-        at = sorted(b for b in blocks if b)
-        end_to_end = len(at) == len(blocks) and all(0 < b - a - _BLOCK <= 4096 for a, b in itertools.pairwise(at))
-        if end_to_end:
-            start = -(-at[0] // _HUGE_PAGE) * _HUGE_PAGE
-            length = (at[-1] + _BLOCK - start) // _HUGE_PAGE * _HUGE_PAGE
-            if length > 0:
-                madvise(start, length, _MADV_HUGEPAGE)
-    finally:
-        for b in blocks:
-            if b:
-                free(b)
+    block = malloc(_HEAP_AHEAD)
+    if not block:
+        return
+    start = -(-block // _HUGE_PAGE) * _HUGE_PAGE  # the first whole huge page inside the block
+    madvise(start, (block + _HEAP_AHEAD - start) // _HUGE_PAGE * _HUGE_PAGE, _MADV_HUGEPAGE)
+    free(block)
 
 
 def _run_without_collector_passes() -> int:
