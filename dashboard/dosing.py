@@ -23,8 +23,9 @@ import pandas as pd
 
 from dashboard import knowledge, model
 from dashboard.ingest.frequency import less_often_than_weekly
-from dashboard.rules import dose_checks, dose_totals, exposure, schedule
+from dashboard.rules import ctcae, dose_checks, dose_totals, exposure, schedule
 from dashboard.rules.data import DAY, NEVER, schedule_file
+from dashboard.rules.inputs import CMP_TEXTS
 from dashboard.rules.inputs import per_day as frequency_per_day
 
 #: Warning severities, mildest first.
@@ -182,22 +183,52 @@ def _warn(severity: str, block: dict[str, Any], message: str | None = None) -> D
     return DoseWarning(severity, message or block["message"], tuple(block["refs"]), block.get("status", "confirmed"))
 
 
-def _no_egfr(egfr: float | None) -> bool:
-    return egfr is None or math.isnan(egfr)
+def _no_egfr(egfr: float | LabValue | None) -> bool:
+    value = egfr.value if isinstance(egfr, LabValue) else egfr
+    return value is None or math.isnan(value)
+
+
+def egfr_below(egfr: float | LabValue, limit: float) -> bool | None:
+    """Whether the eGFR is below ``limit``: True or False, or None when a censored result
+    cannot be placed against it ("<45" against 30).  The comparison the dose checks make
+    (``ctcae.below`` / ``ctcae.undecided``, H401): "<30" is below 30 and below 60, ">60"
+    is below neither, and the page and the rules cannot disagree."""
+    value, code = (egfr.value, CMP_TEXTS.index(egfr.comparator) - 2) if isinstance(egfr, LabValue) else (egfr, 0)
+    v, c = np.array([float(value)]), np.array([code], dtype=np.int8)
+    if ctcae.below(v, c, limit)[0]:
+        return True
+    return None if ctcae.undecided(v, c, limit, "<")[0] else False
+
+
+def _egfr_text(egfr: float | LabValue) -> str:
+    """The eGFR as given: "55", or a censored result as the laboratory stated it ("<30")."""
+    return egfr.text if isinstance(egfr, LabValue) else _fmt(egfr)
 
 
 def _renal(
-    block: dict[str, Any], egfr: float | None, warnings: list[DoseWarning], refs: list[str], what: str = ""
+    block: dict[str, Any], egfr: float | LabValue | None, warnings: list[DoseWarning], refs: list[str], what: str = ""
 ) -> None:
-    """The caution of a renal ``block`` (``egfr_below``, ``message``, refs) when the eGFR is under its limit;
-    with no eGFR, that the limit (``what``, by default its caution) is not applied (dosing21)."""
-    if _no_egfr(egfr):
+    """The caution of a renal ``block`` (``egfr_below``, ``message``, refs) when the eGFR is under its limit
+    (for a censored result that cannot be placed against it, that it cannot be told, as the dose checks
+    say: H401); with no eGFR, that the limit (``what``, by default its caution) is not applied (dosing21)."""
+    if egfr is None or _no_egfr(egfr):
         limit = what or f"the caution below eGFR {_fmt(float(block['egfr_below']))}"
         warnings.append(_warn("info", block, f"No eGFR entered: {limit} is not applied. Enter the latest eGFR."))
         return
-    if egfr is not None and egfr < float(block["egfr_below"]):
-        warnings.append(_warn("caution", block, f"eGFR {_fmt(egfr)}: {block['message']}"))
+    below = egfr_below(egfr, float(block["egfr_below"]))
+    if below:
+        warnings.append(_warn("caution", block, f"eGFR {_egfr_text(egfr)}: {block['message']}"))
         refs += block["refs"]
+    elif below is None:
+        warnings.append(_warn("info", block, _cannot_tell(egfr, float(block["egfr_below"]), block["message"])))
+        refs += block["refs"]
+
+
+def _cannot_tell(egfr: float | LabValue, limit: float, message: str) -> str:
+    return (
+        f"eGFR {_egfr_text(egfr)} (a bound, not a number): cannot tell whether it is below {_fmt(limit)}: {message} "
+        "Enter a measured eGFR to apply the limit."
+    )
 
 
 def _fmt(x: float) -> str:
@@ -387,7 +418,7 @@ def thiopurine_dose(
     *,
     allopurinol: bool = False,
     febuxostat: bool = False,
-    egfr: float | None = None,
+    egfr: float | LabValue | None = None,
     target_mg_per_kg: tuple[float, float] | None = None,
     current_mg: float | None = None,
 ) -> DoseResult:
@@ -913,7 +944,7 @@ def mycophenolate_dose(
     phase: str = "induction",
     formulation: str = "MMF",
     *,
-    egfr: float | None = None,
+    egfr: float | LabValue | None = None,
     ppi: bool = False,
 ) -> DoseResult:
     """Usual daily range for lupus nephritis induction or maintenance, given twice daily.
@@ -968,10 +999,17 @@ def mycophenolate_dose(
     adjusted = daily
     drug = "mycophenolic acid" if formulation == "MPA" else "mycophenolate mofetil"
     limits = [_limit(drug, "dose.mpa_above_max" if formulation == "MPA" else "dose.mmf_above_max")]
-    if formulation == "MMF" and egfr is not None and not math.isnan(egfr) and egfr < float(renal["egfr_below"]):
+    if (
+        formulation == "MMF"
+        and egfr is not None
+        and not _no_egfr(egfr)
+        and egfr_below(egfr, float(renal["egfr_below"]))
+    ):
         cap = float(renal["max_mmf_mg_per_day"])
         adjusted = (min(daily[0], cap), min(daily[1], cap))
-        reasoning.append(f"eGFR {_fmt(egfr)} (below {_fmt(float(renal['egfr_below']))}): at most {_fmt(cap)} mg/day.")
+        reasoning.append(
+            f"eGFR {_egfr_text(egfr)} (below {_fmt(float(renal['egfr_below']))}): at most {_fmt(cap)} mg/day."
+        )
         per_dose = min(per_dose, math.floor(cap / 2 / step + 1e-9) * step)
         renal_check = _check(drug, "dose.mmf_renal_above_2g")
         limits.append(CheckLimit(float(renal_check["max_mg_per_day"]), renal_check["id"], renal_check["severity"]))
@@ -997,7 +1035,7 @@ def methotrexate_check(
     weekly_dose_mg: float,
     frequency: str = "weekly",
     *,
-    egfr: float | None = None,
+    egfr: float | LabValue | None = None,
     trimethoprim: bool = False,
 ) -> DoseResult:
     """Check a methotrexate prescription: once weekly only, usual 7.5-25 mg, folic acid, kidneys.
@@ -1110,12 +1148,20 @@ def methotrexate_check(
                 bands[0]["status"],
             )
         )
-    if egfr is not None and not math.isnan(egfr):
-        for band in bands:
-            if egfr < float(band["egfr_below"]):
+    if egfr is not None and not _no_egfr(egfr):
+        for band in bands:  # the lowest band the eGFR is below; one it cannot be placed against is said
+            below = egfr_below(egfr, float(band["egfr_below"]))
+            if below is None:
+                words = _cannot_tell(egfr, float(band["egfr_below"]), band["message"])
+                warnings.append(DoseWarning("info", words, tuple(band["refs"]), band["status"]))
+                refs += band["refs"]
+            elif below:
                 warnings.append(
                     DoseWarning(
-                        band["severity"], f"eGFR {_fmt(egfr)}: {band['message']}", tuple(band["refs"]), band["status"]
+                        band["severity"],
+                        f"eGFR {_egfr_text(egfr)}: {band['message']}",
+                        tuple(band["refs"]),
+                        band["status"],
                     )
                 )
                 refs += band["refs"]
@@ -1317,7 +1363,7 @@ def _hcq_tablets_per_day(rules: dict[str, Any]) -> int:
     return int(float(rules["label"]["max_mg_per_day"]) // float(rules["tablet_mg"]))
 
 
-def hydroxychloroquine_dose(weight_kg: float, *, egfr: float | None = None) -> DoseResult:
+def hydroxychloroquine_dose(weight_kg: float, *, egfr: float | LabValue | None = None) -> DoseResult:
     """Highest practical schedule within 5 mg/kg real body weight per day and the label's
     400 mg/day, whichever is lower (probe 12 F2)."""
     if not weight_kg or weight_kg <= 0 or math.isnan(weight_kg):
@@ -1429,6 +1475,15 @@ def egfr_prefill(lab: LabValue | None) -> float | None:
     if lab is None or lab.comparator:
         return None
     return lab.value
+
+
+def egfr_for_limits(entered: float | None, lab: LabValue | None) -> float | LabValue | None:
+    """The eGFR the calculators place their renal limits against: the number entered, else
+    the laboratory's censored result ("<30": never prefilled as a number, H387, but still a
+    bound the limits can be placed against, as the dose checks do: H401), else none."""
+    if entered is not None:
+        return entered
+    return lab if lab is not None and lab.comparator else None
 
 
 def weight_outside(weight_kg: float | None, low: float, high: float) -> str | None:

@@ -243,3 +243,78 @@ def test_a_drug_that_starts_after_the_as_of_date_is_named_with_its_start():
     assert dosing.no_dose_by(doses, "P2", "cyclophosphamide", dt.date(2025, 6, 1)) == (
         "The selected patient has no cyclophosphamide in the dose history."
     )
+
+
+# ------------------------------------------------------------------ a censored eGFR placed as the rules place it (H401)
+
+DRAWN = dt.datetime(2025, 4, 1, 8, 0)
+
+
+def _censored(text: str) -> dosing.LabValue:
+    cmp = text.rstrip("0123456789.")
+    return dosing.LabValue(float(text[len(cmp) :]), DRAWN, cmp)
+
+
+@pytest.mark.parametrize(
+    ("egfr", "limit", "below"),
+    [
+        ("<30", 30.0, True),  # every value under 30 is under 30
+        ("<30", 60.0, True),
+        ("<45", 30.0, None),  # 44 or 20: cannot tell
+        ("<45", 60.0, True),
+        ("<=30", 30.0, None),  # may be 30 itself, which is not below 30
+        ("<=29", 30.0, True),
+        (">60", 60.0, False),  # above 60: below neither limit
+        (">=60", 60.0, False),
+        (">29", 30.0, None),  # 29.5 or 90: cannot tell
+    ],
+)
+def test_a_censored_egfr_is_placed_against_a_limit_as_the_dose_checks_place_it(egfr, limit, below):
+    assert dosing.egfr_below(_censored(egfr), limit) is below
+
+
+def test_a_number_is_below_a_limit_only_when_under_it():
+    assert dosing.egfr_below(29.9, 30.0) is True
+    assert dosing.egfr_below(30.0, 30.0) is False
+
+
+def test_methotrexate_with_an_egfr_of_under_30_is_given_the_band_below_30():
+    """dosing.toml: methotrexate "high" below 30, "caution" below 60; the rules fire
+    dose.mtx_renal_contraindicated for "<30".  The page now says the same, with the result
+    as stated, and no "No eGFR entered"."""
+    r = dosing.methotrexate_check(15.0, "weekly", egfr=_censored("<30"))
+    high = [w for w in r.warnings if w.severity == "high" and "eGFR <30" in w.message]
+    assert len(high) == 1
+    assert "No eGFR entered" not in _messages(r)
+
+
+def test_methotrexate_with_an_egfr_of_under_45_says_the_band_below_30_cannot_be_told():
+    """ "<45": below 60 for sure (caution), below 30 cannot be told (said, as the dose checks' not-checkable row)."""
+    r = dosing.methotrexate_check(15.0, "weekly", egfr=_censored("<45"))
+    assert any(w.severity == "info" and "cannot tell whether it is below 30" in w.message for w in r.warnings)
+    assert any(w.severity == "caution" and w.message.startswith("eGFR <45: ") for w in r.warnings)
+    assert not any(w.severity == "high" for w in r.warnings)
+
+
+def test_mycophenolate_mofetil_capped_for_an_egfr_under_20_not_for_one_under_40():
+    """dosing.toml: at most 2000 mg/day below eGFR 25.  "<20" is below 25: capped; "<40"
+    cannot be placed against 25: not capped, and said."""
+    capped = dosing.mycophenolate_dose("maintenance", "MMF", egfr=_censored("<20"))
+    assert "eGFR <20 (below 25): at most 2000 mg/day." in capped.reasoning
+    assert capped.adjusted_range is not None and capped.adjusted_range[1] <= 2000
+    unsure = dosing.mycophenolate_dose("maintenance", "MMF", egfr=_censored("<40"))
+    assert not any("at most 2000 mg/day" in line for line in unsure.reasoning)
+    assert "cannot tell whether it is below 25" in _messages(unsure)
+
+
+def test_hydroxychloroquine_with_an_egfr_above_90_has_no_renal_word():
+    r = dosing.hydroxychloroquine_dose(70.0, egfr=_censored(">90"))
+    assert "eGFR" not in _messages(r)
+
+
+def test_the_limits_use_the_number_entered_else_a_censored_result():
+    lab = _censored("<30")
+    assert dosing.egfr_for_limits(55.0, lab) == 55.0  # the clinician's number wins
+    assert dosing.egfr_for_limits(None, lab) is lab
+    assert dosing.egfr_for_limits(None, dosing.LabValue(55.0, DRAWN)) is None  # a number cleared on purpose
+    assert dosing.egfr_for_limits(None, None) is None

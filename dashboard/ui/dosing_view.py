@@ -146,9 +146,9 @@ def patient_prefill(ds: Dataset | None, day: dt.date) -> dosing.PatientContext |
     if ctx.egfr is not None and ctx.egfr.comparator:
         st.warning(
             f"The latest eGFR, {ctx.egfr.text} ({ctx.egfr.collected_at:%d %b %Y}), is censored: a bound, not a "
-            "number, so it is not prefilled (its bound would read as the value). Enter a measured eGFR to apply the "
-            f"renal limits here; the Patient page's dose checks compare {ctx.egfr.text} with each limit themselves "
-            "(below a limit when the bound is at or under it, otherwise said as not checkable).",
+            "number, so it is not prefilled (its bound would read as the value). While no eGFR is entered, the "
+            f"renal limits below are placed against {ctx.egfr.text} as the Patient page's dose checks place it: "
+            "below a limit when the bound is at or under it, otherwise said as not checkable.",
             icon=":material/help:",
         )
     with st.expander(f"Current doses ({len(ctx.current)})"):
@@ -169,10 +169,11 @@ def ask_weight(ctx: dosing.PatientContext | None) -> None:
 
 def thiopurines_tab(
     ctx: dosing.PatientContext | None, k: str, weight_default: float | None, egfr_default: float | None, day: dt.date
-) -> float | None:
+) -> float | dosing.LabValue | None:
     """Azathioprine or mercaptopurine: phenotypes, allopurinol/febuxostat, the dose and its monitoring.
 
-    Returns the eGFR entered here, which the other tabs use too."""
+    Returns the eGFR the renal limits are placed against (the number entered here, else a
+    censored result of the patient's: :func:`dosing.egfr_for_limits`), which the other tabs use too."""
     on_mp = bool(ctx and ctx.on("mercaptopurine") and not ctx.on("azathioprine"))
     thio = st.radio(
         "Thiopurine",
@@ -189,7 +190,8 @@ def thiopurines_tab(
     a, b, c = st.columns(3)
     allopurinol = a.checkbox("On allopurinol", bool(ctx and ctx.on("allopurinol")), key=f"aza_allo_{k}")
     febuxostat = b.checkbox("On febuxostat", bool(ctx and ctx.on("febuxostat")), key=f"aza_febux_{k}")
-    egfr = c.number_input("eGFR (mL/min/1.73m²)", 0.0, 200.0, egfr_default, key=f"aza_egfr_{k}")
+    entered = c.number_input("eGFR (mL/min/1.73m²)", 0.0, 200.0, egfr_default, key=f"aza_egfr_{k}")
+    egfr = dosing.egfr_for_limits(entered, ctx.egfr if ctx else None)
     before_mg = None
     if allopurinol:
         # the dose the allopurinol reduction applies to: the suggestion never exceeds a third of it
@@ -297,7 +299,7 @@ def metabolites_tab() -> None:
     show_table(dosing.references_frame(met.refs), key="met_refs")
 
 
-def mycophenolate_tab(ctx: dosing.PatientContext | None, k: str, egfr: float | None) -> None:
+def mycophenolate_tab(ctx: dosing.PatientContext | None, k: str, egfr: float | dosing.LabValue | None) -> None:
     a, b, c = st.columns(3)
     phase = a.radio("Phase", ["induction", "maintenance"], key=f"mmf_phase_{k}", horizontal=True)
     # the product the patient takes (mycophenolic acid alone: MPA), so that its dose is
@@ -315,7 +317,7 @@ def mycophenolate_tab(ctx: dosing.PatientContext | None, k: str, egfr: float | N
     show_result(result, "mmf", ctx.mg_per_day(result.drug) if ctx else None)
 
 
-def methotrexate_tab(ctx: dosing.PatientContext | None, k: str, egfr: float | None) -> None:
+def methotrexate_tab(ctx: dosing.PatientContext | None, k: str, egfr: float | dosing.LabValue | None) -> None:
     show_key_points(["methotrexate"])
     show_pregnancy("methotrexate")
     a, b, c = st.columns(3)
@@ -360,7 +362,7 @@ def methotrexate_tab(ctx: dosing.PatientContext | None, k: str, egfr: float | No
 
 
 def hydroxychloroquine_tab(
-    ctx: dosing.PatientContext | None, k: str, weight_default: float | None, egfr: float | None
+    ctx: dosing.PatientContext | None, k: str, weight_default: float | None, egfr: float | dosing.LabValue | None
 ) -> None:
     hcq_weight = st.number_input("Real body weight (kg)", *WEIGHT_RANGE, weight_default, 0.5, key=f"hcq_weight_{k}")
     if hcq_weight is None:

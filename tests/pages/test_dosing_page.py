@@ -444,6 +444,11 @@ def test_a_censored_egfr_is_said_and_not_prefilled_as_a_number():
     assert at.number_input(key="aza_egfr_P1").value is None
     assert "latest eGFR <30 (01 Apr 2025)" in _texts(at.caption)
     assert "censored" in _texts(at.warning)
+    # H401: the limits are placed against "<30" as the dose checks place it: methotrexate's
+    # band below 30 ("high"), never "No eGFR entered"
+    shown = _texts(at.error) + _texts(at.warning) + _texts(at.info)
+    assert "HIGH**: eGFR <30: " in shown
+    assert "No eGFR entered" not in shown
 
 
 def test_a_childs_weight_is_said_not_silently_dropped():
