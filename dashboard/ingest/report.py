@@ -19,11 +19,12 @@ accounting per result.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from dashboard.identity import IdentityConflict
@@ -203,11 +204,16 @@ class FileReport:
         self.warnings.append(Problem(row, column, message, value))
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["problems"] = [p.to_dict() for p in self.problems]
-        d["warnings"] = [p.to_dict() for p in self.warnings]
-        d["conversions"] = [c.to_dict() for c in self.conversions]
-        return d
+        # the scalars and small containers as asdict gives them (copies); the three lists of
+        # records by their own to_dict (asdict would first copy every problem deeply)
+        return {
+            f.name: (
+                [r.to_dict() for r in getattr(self, f.name)]
+                if f.name in _RECORD_LISTS
+                else copy.deepcopy(getattr(self, f.name))
+            )
+            for f in fields(self)
+        }
 
     def problem_summary(self) -> list[tuple[str, int, list[int]]]:
         """Rejections grouped by message: (message, count, first rows)."""
@@ -215,6 +221,10 @@ class FileReport:
         for p in self.problems:
             groups.setdefault(_generic(p.message), []).append(p.row or 0)
         return sorted(((m, len(r), r[:5]) for m, r in groups.items()), key=lambda t: -t[1])
+
+
+#: The fields of :class:`FileReport` that hold records with their own ``to_dict``.
+_RECORD_LISTS = frozenset({"problems", "warnings", "conversions"})
 
 
 @dataclass
