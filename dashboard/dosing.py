@@ -1477,6 +1477,15 @@ def egfr_prefill(lab: LabValue | None) -> float | None:
     return lab.value
 
 
+def days_before(when: dt.datetime, day: dt.date) -> str:
+    """How long before ``day`` a result was drawn, in words: "on that day", "1 day before
+    05 Dec 2026", "613 days before 05 Dec 2026"."""
+    days = (day - when.date()).days
+    if days <= 0:
+        return "on that day" if days == 0 else f"{-days} day{'s' if days != -1 else ''} after {day:%d %b %Y}"
+    return f"{days} day{'s' if days != 1 else ''} before {day:%d %b %Y}"
+
+
 def egfr_for_limits(entered: float | None, lab: LabValue | None) -> float | LabValue | None:
     """The eGFR the calculators place their renal limits against: the number entered, else
     the laboratory's censored result ("<30": never prefilled as a number, H387, but still a

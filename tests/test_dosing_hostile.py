@@ -318,3 +318,12 @@ def test_the_limits_use_the_number_entered_else_a_censored_result():
     assert dosing.egfr_for_limits(None, lab) is lab
     assert dosing.egfr_for_limits(None, dosing.LabValue(55.0, DRAWN)) is None  # a number cleared on purpose
     assert dosing.egfr_for_limits(None, None) is None
+
+
+def test_the_age_of_a_result_is_said_in_days_before_the_as_of_date():
+    """1 Apr 2025 to 5 Dec 2026: 30 (the rest of April) + 31 + 30 + 31 + 31 + 30 + 31 + 30 + 31
+    (May-Dec 2025) = 275 days to 1 Jan 2026, then 31 + 28 + 31 + 30 + 31 + 30 + 31 + 31 + 30
+    + 31 + 30 + 4 = 338 days to 5 Dec 2026: 613."""
+    assert dosing.days_before(DRAWN, dt.date(2026, 12, 5)) == "613 days before 05 Dec 2026"
+    assert dosing.days_before(DRAWN, dt.date(2025, 4, 2)) == "1 day before 02 Apr 2025"
+    assert dosing.days_before(DRAWN, dt.date(2025, 4, 1)) == "on that day"

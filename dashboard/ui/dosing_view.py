@@ -139,9 +139,11 @@ def patient_prefill(ds: Dataset | None, day: dt.date) -> dosing.PatientContext |
     ctx = dosing.patient_context(ds.patients, ds.doses, ds.labs, pid, day)
     egfr = f"{ctx.egfr.text} ({ctx.egfr.collected_at:%d %b %Y})" if ctx.egfr else "none"
     weight = f"{ctx.weight_kg:g} kg" if ctx.weight_kg else "unknown"
+    # the eGFR's age beside it: the renal limits below are placed against a result that may be old
+    age = f" The eGFR was drawn {dosing.days_before(ctx.egfr.collected_at, day)}." if ctx.egfr else ""
     st.caption(
         f"Prefilled for the selected patient as of {day:%d %b %Y}: weight {weight}, TPMT {ctx.tpmt}, "
-        f"NUDT15 {ctx.nudt15}, latest eGFR {egfr}. Change any value below."
+        f"NUDT15 {ctx.nudt15}, latest eGFR {egfr}.{age} Change any value below."
     )
     if ctx.egfr is not None and ctx.egfr.comparator:
         st.warning(

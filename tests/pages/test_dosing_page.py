@@ -443,6 +443,7 @@ def test_a_censored_egfr_is_said_and_not_prefilled_as_a_number():
     at = _for(_one_patient(70.0, 15.0, "weekly", egfr=30.0, cmp="<"))
     assert at.number_input(key="aza_egfr_P1").value is None
     assert "latest eGFR <30 (01 Apr 2025)" in _texts(at.caption)
+    assert "The eGFR was drawn " in _texts(at.caption)  # its age beside it (days before the as-of date)
     assert "censored" in _texts(at.warning)
     # H401: the limits are placed against "<30" as the dose checks place it: methotrexate's
     # band below 30 ("high"), never "No eGFR entered"
