@@ -49,10 +49,16 @@ _WATCH = (
 )
 
 
-def _run(*args: str) -> subprocess.CompletedProcess:
+def _watched(watch: str, *args: str) -> subprocess.CompletedProcess:
+    """``python -m dashboard`` with ``args``, run by ``watch`` (a script that says on stderr,
+    at exit, what the process did)."""
     return subprocess.run(
-        [sys.executable, "-c", _WATCH, *args], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
+        [sys.executable, "-c", watch, *args], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
     )
+
+
+def _run(*args: str) -> subprocess.CompletedProcess:
+    return _watched(_WATCH, *args)
 
 
 @pytest.mark.parametrize("fmt", sorted(FORMATS))
@@ -104,14 +110,7 @@ def test_an_import_of_lab_files_loads_no_dose_excel_or_export_reader():
         "sys.argv = ['dashboard', *sys.argv[1:]]\n"
         "runpy.run_module('dashboard', run_name='__main__', alter_sys=True)\n"
     )
-    p = subprocess.run(
-        [sys.executable, "-c", watch, "import", "sample_data/labs.csv"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    p = _watched(watch, "import", "sample_data/labs.csv")
     assert p.returncode == 0, p.stderr[-2000:]
     assert "LOADED=\n" in p.stderr, p.stderr[-2000:]
 
@@ -134,14 +133,7 @@ def test_a_command_takes_arrow_memory_from_the_heap_numpy_uses():
         "sys.argv = ['dashboard', *sys.argv[1:]]\n"
         "runpy.run_module('dashboard', run_name='__main__', alter_sys=True)\n"
     )
-    p = subprocess.run(
-        [sys.executable, "-c", watch, "review", "sample_data/labs.csv", "sample_data/doses.csv", "--compact"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    p = _watched(watch, "review", "sample_data/labs.csv", "sample_data/doses.csv", "--compact")
     assert p.returncode == 0, p.stderr[-2000:]
     assert "POOL=system" in p.stderr, p.stderr[-2000:]
     if Path("/sys/kernel/mm/transparent_hugepage/enabled").exists():  # Linux with huge pages
