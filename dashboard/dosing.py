@@ -1642,17 +1642,35 @@ class PatientContext:
         dose check ``dose.aza_allopurinol`` reads it: while the patient takes allopurinol,
         the dose in force just before its course began (None when the thiopurine started
         later); otherwise the current dose (allopurinol about to be added)."""
+        total = self._total_before_allopurinol(drug)
+        return None if total is None else total.mg_per_day
+
+    def dose_before_allopurinol_unread(self, drug: str) -> str:
+        """Why :meth:`dose_before_allopurinol` gives no number though the patient took
+        ``drug`` then ("" otherwise): a dose written per kg or in mg/m2, or one of its rows
+        without an amount, is not a daily amount in mg the reduction can start from."""
+        total = self._total_before_allopurinol(drug)
+        if total is None or total.mg_per_day is not None:
+            return ""
+        return (
+            f"The {model.drug_label(drug).lower()} dose before allopurinol ({total.parts}) is not a daily amount "
+            "in mg, so it is not filled in: enter it in mg/day. Until then the standard dose is used."
+        )
+
+    def _total_before_allopurinol(self, drug: str) -> DoseTotal | None:
+        """The rows of ``drug`` the allopurinol reduction applies to, added up: those in force
+        just before the allopurinol course began, or those in force now when the patient is
+        not on allopurinol (it is about to be added)."""
         allopurinol = self.dose_row("allopurinol")
         if allopurinol is None:  # not on allopurinol
-            return self.mg_per_day(drug)
+            return self.total(drug)
         h = self.history.sort_values("start")
         allo = h[h["drug"] == "allopurinol"]
         start = allopurinol["start"]
         for row in allo[allo["start"] < start].iloc[::-1].itertuples(index=False):
             if pd.isna(row.end) or row.end >= start - pd.Timedelta(days=1):  # the same course
                 start = min(start, row.start)
-        total = dose_total(h, drug, start - pd.Timedelta(seconds=1))
-        return None if total is None else total.mg_per_day
+        return dose_total(h, drug, start - pd.Timedelta(seconds=1))
 
     def mg_per_week(self, drug: str) -> float | None:
         """The weekly total of ``drug`` in force (a daily total x 7)."""

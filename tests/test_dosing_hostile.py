@@ -177,6 +177,21 @@ def test_a_current_dose_in_mg_per_kg_is_compared_at_the_weight_used():
     assert "Current dose 180 mg/day is above the calculated range (120-150 mg/day)" in check.message
 
 
+def test_a_dose_before_allopurinol_in_mg_per_kg_is_said_not_silently_replaced():
+    """3 mg/kg daily, allopurinol about to be added: the reduction starts from a daily amount
+    in mg the record does not state, so the field stays empty (never a guessed weight) and
+    the page says why the standard dose is used instead."""
+    ctx = _aza(3.0, "mg/kg")
+    assert ctx.dose_before_allopurinol("azathioprine") is None
+    note = ctx.dose_before_allopurinol_unread("azathioprine")
+    assert "3 mg/kg" in note and "not a daily amount in mg" in note and "standard dose is used" in note
+    doses = _aza(100.0, "mg").current
+    doses["mg_per_day"] = 100.0
+    in_mg = dosing.PatientContext("P1", dt.date(2025, 6, 1), 60.0, current=doses, history=doses)
+    assert in_mg.dose_before_allopurinol("azathioprine") == 100.0
+    assert in_mg.dose_before_allopurinol_unread("azathioprine") == ""
+
+
 def test_a_current_dose_in_mg_per_m2_is_said_not_compared():
     mg, note = _aza(50.0, "mg/m2").current_mg_per_day("azathioprine", 60.0)
     assert mg is None

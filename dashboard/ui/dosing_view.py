@@ -207,6 +207,9 @@ def thiopurines_tab(
             help="The thiopurine dose the patient took before allopurinol (or takes now, if allopurinol is being "
             "added). Empty when the thiopurine starts on allopurinol: the standard dose is used.",
         )
+        unread = ctx.dose_before_allopurinol_unread(thio) if ctx else ""
+        if unread and before_mg is None:  # a dose per kg (or without an amount): said, never silently replaced
+            st.info(md_escape(unread), icon=":material/medication:")
     show_key_points([thio])
     limits = knowledge.dosing_rules()[thio]
     low, high = (float(x) for x in limits["target_mg_per_kg"])

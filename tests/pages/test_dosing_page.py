@@ -483,6 +483,13 @@ def test_a_current_azathioprine_dose_in_mg_per_kg_is_compared_on_the_page():
     at = _for(Dataset(labs=data.labs, doses=doses, patients=data.patients, label="test panel"))
     assert "3 mg/kg/day x 60 kg = 180 mg/day" in _texts(at.caption)
     assert "Current dose 180 mg/day is above the calculated range (120-150 mg/day)" in _texts(at.warning)
+    # allopurinol about to be added: the dose it reduces is per kg, not a daily amount in mg;
+    # the field stays empty and the page says why the standard dose is used (H403)
+    at.checkbox(key="aza_allo_P1").check()
+    at.run()
+    assert not at.exception
+    assert at.number_input(key="aza_before_aza_P1").value is None
+    assert "3 mg/kg/day" in _texts(at.info) and "is not a daily amount in mg" in _texts(at.info)
 
 
 def test_an_as_of_date_before_the_cyclophosphamide_started_is_said():
