@@ -65,7 +65,7 @@ def _keep_freed_memory_for_reuse() -> None:
         mallopt = libc.mallopt
     except (OSError, AttributeError):
         return
-    mallopt(_M_MMAP_MAX, 0)  # blocks of any size from the heap (glibc maps those over 32 MB by default)
+    mallopt(_M_MMAP_MAX, 0)  # blocks of any size from the heap (glibc maps large ones on their own by default)
     mallopt(_M_TRIM_THRESHOLD, 1 << 30)
     mallopt(_M_TOP_PAD, 64 << 20)
     # one heap for every thread: Arrow's reader threads and the command's own (the dates,
@@ -75,9 +75,9 @@ def _keep_freed_memory_for_reuse() -> None:
     _huge_pages_for_the_heap(libc)
     # and Arrow's arrays from that heap too, not from its own pool (mimalloc), which
     # keeps what Arrow frees for Arrow alone: what the CSV reader frees then serves
-    # numpy's arrays.  Together: the peak of ``import`` of 1M results 571 -> 473 MB,
-    # of ``review --compact`` 673 -> 492 MB (bench_import.py, bench_review.py), in the
-    # same time.  Set before Arrow's first allocation.
+    # numpy's arrays.  With the settings above: the peak of ``import`` of 1M results
+    # 592 -> 514 MB, of ``review --compact`` 696 -> 525 MB (bench_import.py,
+    # bench_review.py, A/B), in less time.  Set before Arrow's first allocation.
     pa.set_memory_pool(pa.system_memory_pool())
 
 
@@ -95,7 +95,7 @@ def _huge_pages_for_the_heap(libc: ctypes.CDLL) -> None:
     The arrays of the command then fill 2 MB pages, one fault each, instead of 512
     faults of 4 kB: on this project's 2-core virtual machine, ``import`` of 1M results
     took 0.414 -> 0.390 s (bench_import.py), with 91,000 -> 36,000 page faults and the
-    same peak.  A kernel without transparent huge pages (or with them off) ignores the
+    same peak (28,000 once every block comes from the heap).  A kernel without transparent huge pages (or with them off) ignores the
     advice."""
     try:
         malloc, free, madvise = libc.malloc, libc.free, libc.madvise

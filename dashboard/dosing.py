@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from dashboard import knowledge, model
-from dashboard.ingest.frequency import less_often_than_weekly
+from dashboard.ingest.frequency import less_often_than_weekly, parse_frequency
 from dashboard.rules import ctcae, dose_checks, dose_totals, exposure, schedule
 from dashboard.rules.data import DAY, NEVER, schedule_file
 from dashboard.rules.inputs import CMP_TEXTS
@@ -225,9 +225,10 @@ def _renal(
 
 
 def _cannot_tell(egfr: float | LabValue, limit: float, message: str) -> str:
+    """A limit a censored eGFR cannot be placed against, said as the dose checks say it."""
     return (
-        f"eGFR {_egfr_text(egfr)} (a bound, not a number): cannot tell whether it is below {_fmt(limit)}: {message} "
-        "Enter a measured eGFR to apply the limit."
+        f"eGFR {_egfr_text(egfr)} is a bound, not a number: whether it is below {_fmt(limit)} cannot be told. "
+        f"The limit not applied: {message} Enter a measured eGFR to apply it."
     )
 
 
@@ -1029,6 +1030,14 @@ def mycophenolate_dose(
 
 
 # --------------------------------------------------------------------------- methotrexate
+
+
+def every_days(days: int) -> str:
+    """A dose every ``days`` days, as the import writes that frequency (the frequency the
+    dose checks read): 1 is "daily", 7 "weekly", 14 "every 2 weeks", 3 "every 3 days"."""
+    text = f"every {days} days"
+    parsed = parse_frequency(text)
+    return parsed.canonical if parsed is not None else text
 
 
 def methotrexate_check(

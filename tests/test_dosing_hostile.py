@@ -306,7 +306,7 @@ def test_methotrexate_with_an_egfr_of_under_30_is_given_the_band_below_30():
 def test_methotrexate_with_an_egfr_of_under_45_says_the_band_below_30_cannot_be_told():
     """ "<45": below 60 for sure (caution), below 30 cannot be told (said, as the dose checks' not-checkable row)."""
     r = dosing.methotrexate_check(15.0, "weekly", egfr=_censored("<45"))
-    assert any(w.severity == "info" and "cannot tell whether it is below 30" in w.message for w in r.warnings)
+    assert any(w.severity == "info" and "whether it is below 30 cannot be told" in w.message for w in r.warnings)
     assert any(w.severity == "caution" and w.message.startswith("eGFR <45: ") for w in r.warnings)
     assert not any(w.severity == "high" for w in r.warnings)
 
@@ -319,7 +319,7 @@ def test_mycophenolate_mofetil_capped_for_an_egfr_under_20_not_for_one_under_40(
     assert capped.adjusted_range is not None and capped.adjusted_range[1] <= 2000
     unsure = dosing.mycophenolate_dose("maintenance", "MMF", egfr=_censored("<40"))
     assert not any("at most 2000 mg/day" in line for line in unsure.reasoning)
-    assert "cannot tell whether it is below 25" in _messages(unsure)
+    assert "whether it is below 25 cannot be told" in _messages(unsure)
 
 
 def test_hydroxychloroquine_with_an_egfr_above_90_has_no_renal_word():
@@ -342,3 +342,16 @@ def test_the_age_of_a_result_is_said_in_days_before_the_as_of_date():
     assert dosing.days_before(DRAWN, dt.date(2026, 12, 5)) == "613 days before 05 Dec 2026"
     assert dosing.days_before(DRAWN, dt.date(2025, 4, 2)) == "1 day before 02 Apr 2025"
     assert dosing.days_before(DRAWN, dt.date(2025, 4, 1)) == "on that day"
+
+
+@pytest.mark.parametrize(
+    ("days", "frequency", "weekly_only"),
+    [(1, "daily", False), (3, "every 3 days", False), (7, "weekly", True), (14, "every 2 weeks", False)],
+)
+def test_methotrexate_every_n_days_is_the_frequency_the_import_writes(days, frequency, weekly_only):
+    """Every 7 days is once weekly (the import and the dose checks say "weekly"): never the
+    not-weekly error; every 3 days is (15 x 7 / 3 = 35 mg/week); every 14 days is every 2 weeks."""
+    assert dosing.every_days(days) == frequency
+    r = dosing.methotrexate_check(15.0, dosing.every_days(days), egfr=80.0)
+    contraindicated = [w for w in r.warnings if w.severity == "contraindicated"]
+    assert (not contraindicated) is (weekly_only or days == 14)

@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dashboard import model
-from dashboard.rules.inputs import CMP_TEXTS
+from dashboard.rules.inputs import CMP_VALUES
 from dashboard.units import DISPLAY_UNIT
 
 
@@ -95,10 +95,7 @@ def change_text(
 
 def comparator_text(cmp: np.ndarray) -> pa.Array:
     """The comparator text of each code of :attr:`Labs.cmp` ("", "<", "<=" ...), as Arrow text."""
-    return _CMP_ARROW.take(pa.array(np.asarray(cmp, dtype=np.int64) + 2))
-
-
-_CMP_ARROW = pa.array(list(CMP_TEXTS), pa.string())
+    return CMP_VALUES.take(pa.array(np.asarray(cmp, dtype=np.int64) + 2))
 
 
 def choose(mask: np.ndarray, yes: str | pa.Array, no: str | pa.Array) -> pa.Array:

@@ -376,7 +376,8 @@ _ANALYTE_VALUES = pa.array(model.ANALYTES, pa.string())
 #: The comparator codes of :attr:`Labs.cmp`, each at ``code + 2``: the sign is the side
 #: the true value lies on; 1 is strict ("<0.5"), 2 inclusive ("<=50": 50 itself possible).
 CMP_TEXTS: tuple[str, ...] = ("<=", "<", "", ">", ">=")
-_CMP_VALUES = pa.array(CMP_TEXTS, pa.string())
+#: The same texts as an Arrow array (looked up in, and taken from, by code + 2).
+CMP_VALUES = pa.array(CMP_TEXTS, pa.string())
 #: How far beyond its bound a comparator puts a value, to order a draw's rows by severity
 #: ("<0.5" beyond "<=0.5" beyond an exact 0.5), by ``code + 2``.
 _CMP_REACH = np.array([-0.5, -1.0, 0.0, 1.0, 0.5])
@@ -417,7 +418,7 @@ def _prepare_labs(lt: pa.Table, ids: pa.Array, cutoff: int, after: bool = False)
     src_rows = order if rows is None else rows[order]
     value = floats(lt.column("value"))[src_rows]
     cmp = np.zeros(len(src_rows), dtype=np.int8)
-    cmp_idx = codes_in(lt.column("comparator"), _CMP_VALUES)
+    cmp_idx = codes_in(lt.column("comparator"), CMP_VALUES)
     if (cmp_idx >= 0).any():
         cmp_idx = cmp_idx[src_rows]
         cmp = np.where(cmp_idx >= 0, cmp_idx - 2, 0).astype(np.int8)

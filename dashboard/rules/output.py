@@ -129,8 +129,8 @@ def _needs_escaping(col: pa.Array) -> bool:
 
 def _iso_texts(col: pa.Array) -> pa.Array | None:
     """'YYYY-MM-DDTHH:MM:SS' per timestamp of a column without nulls: Arrow's own text
-    ("YYYY-MM-DD HH:MM:SS") with the T set in its bytes; None when a text is not of that
-    one length (a year outside 1000-9999)."""
+    ("YYYY-MM-DD HH:MM:SS", a year before 1000 padded to four digits) with the T set in
+    its bytes; None when a text is not of that one length (a year after 9999, or before 1)."""
     n = len(col)
     if col.null_count or not n:
         return None
@@ -346,8 +346,8 @@ class _Items:
 
 #: Patients written at a time (and at most about this many flags): the JSON is streamed,
 #: two batches built at once (:func:`_in_order`); smaller batches keep the peak lower
-#: (review --compact of 1M results: 714 MB with 25,000 flags a batch, 652 MB with
-#: 10,000, in the same time; 5,000 costs time).
+#: (review --compact of 1M results: 783 MB with 50,000 flags a batch, 714 MB with
+#: 25,000, 652 MB with 10,000, in the same time; 5,000 costs time).
 _BATCH_PATIENTS = 500
 _BATCH_FLAGS = 10_000
 
@@ -399,8 +399,8 @@ def _in_order(build: Callable[[tuple[int, int]], pa.Array], bounds: Iterable[tup
 
     A batch is built by Arrow kernels, which release the GIL: on two cores the second
     batch is built while the first is (``review --compact`` of 1M results: the output
-    0.15 -> 0.10 s).  At most :data:`_BATCHES_AT_ONCE` batches are held at a time, so the
-    output stays streamed."""
+    0.15 -> 0.10 s).  At most :data:`_BATCHES_AT_ONCE` batches are built ahead of the one
+    being written, so the output stays streamed."""
     with ThreadPoolExecutor(max_workers=_BATCHES_AT_ONCE, thread_name_prefix="json") as pool:
         waiting: deque[Future[pa.Array]] = deque()
         for b in bounds:

@@ -361,8 +361,8 @@ def methotrexate_tab(ctx: dosing.PatientContext | None, k: str, egfr: float | do
         # the interval is asked for, never assumed: with it the weekly total is worked out
         # and judged ("15 mg every 3 days = 35 mg/week"); without it the check says it cannot be
         days = b.number_input("Days between doses", 1, 28, None, 1, key=f"mtx_every_{k}")
-        if days is not None:
-            freq = "daily" if int(days) == 1 else f"every {int(days)} days"
+        if days is not None:  # written as the import writes it: every 7 days is weekly, 14 every 2 weeks
+            freq = dosing.every_days(int(days))
     show_result(dosing.methotrexate_check(mtx, freq, egfr=egfr, trimethoprim=tmp), "mtx", label="Dose checked")
 
 

@@ -100,6 +100,11 @@ def test_methotrexate_every_n_days_asks_for_the_days_and_judges_the_weekly_total
     assert not at.exception
     assert "15 mg every 3 days = 35 mg/week." in _texts(at.markdown)
     assert "ONCE A WEEK" in _texts(at.error)  # more often than weekly: the dosing error
+    at.number_input(key="mtx_every_manual").set_value(7)  # every 7 days is once weekly
+    at.run()
+    assert not at.exception
+    assert "ONCE A WEEK" not in _texts(at.error)
+    assert "15 mg/week" in _texts(at.caption)
 
 
 def test_metabolite_tab():
