@@ -24,7 +24,7 @@ import pandas as pd
 from dashboard import knowledge, model
 from dashboard.ingest.frequency import less_often_than_weekly, parse_frequency
 from dashboard.rules import ctcae, dose_checks, dose_totals, exposure, schedule
-from dashboard.rules.data import DAY, NEVER, schedule_file
+from dashboard.rules.data import DAY, NEVER, draw_severity, schedule_file
 from dashboard.rules.inputs import CMP_TEXTS
 from dashboard.rules.inputs import per_day as frequency_per_day
 
@@ -1032,10 +1032,19 @@ def mycophenolate_dose(
 # --------------------------------------------------------------------------- methotrexate
 
 
+#: The dose check for methotrexate taken more often than once weekly.
+_NOT_WEEKLY = "dose.mtx_not_weekly"
+
+
 def every_days(days: int) -> str:
     """A dose every ``days`` days, as the import writes that frequency (the frequency the
     dose checks read): 1 is "daily", 7 "weekly", 14 "every 2 weeks", 3 "every 3 days"."""
-    text = f"every {days} days"
+    return _canonical_frequency(f"every {days} days")
+
+
+def _canonical_frequency(text: str) -> str:
+    """``text`` as the import writes the frequency ("every 7 days" -> "weekly"); a text the
+    import does not read ("every N days") is kept as it is."""
     parsed = parse_frequency(text)
     return parsed.canonical if parsed is not None else text
 
@@ -1054,6 +1063,8 @@ def methotrexate_check(
     apply them to the row's mg/week (dosing21).  A frequency with no number of
     administrations ("every N days") gives no weekly total, and says so."""
     rules = _rules("methotrexate")
+    # a frequency as the import writes it, the one the dose checks read ("every 7 days" is weekly)
+    frequency = _canonical_frequency(frequency)
     if weekly_dose_mg <= 0 or math.isnan(weekly_dose_mg):
         raise ValueError("The methotrexate dose must be a positive number of mg.")
     usual = _pair(rules["weekly_mg"])
@@ -1096,12 +1107,21 @@ def methotrexate_check(
     refs += rules["weekly_only"]["refs"]
     ceiling_check = _limit("methotrexate", "dose.mtx_above_max")
     if weekly_dose_mg > ceiling:
-        # graded as the dose check that fires at the same ceiling (probe 12 F8)
+        # graded as the dose check that fires at the same ceiling (probe 12 F8); a schedule
+        # that is not weekly is judged by the dose checks as not once weekly, not against the
+        # ceiling (probe22 F2): the page names the check that fires on the record
+        kind = dose_totals.schedule_kind("methotrexate", frequency, "oral")
+        if kind == "weekly":
+            which = f"dose check {ceiling_check.check}: {ceiling_check.severity}"
+        elif kind == "daily":  # more often than weekly
+            severity = _check("methotrexate", _NOT_WEEKLY)["severity"]
+            which = f"the dose checks judge this schedule as not once weekly: dose check {_NOT_WEEKLY}: {severity}"
+        else:
+            which = "a schedule less often than weekly: check the prescription"
         warnings.append(
             DoseWarning(
                 ceiling_check.page_severity,
-                f"{_fmt(weekly_dose_mg)} mg/week is above the {_fmt(ceiling)} mg/week ceiling "
-                f"(dose check {ceiling_check.check}: {ceiling_check.severity}).",
+                f"{_fmt(weekly_dose_mg)} mg/week is above the {_fmt(ceiling)} mg/week ceiling ({which}).",
                 tuple(rules["refs"]),
                 rules["status"],
             )
@@ -1572,10 +1592,12 @@ def dose_total(rows: pd.DataFrame, drug: str, on: pd.Timestamp) -> DoseTotal | N
     day, day_known = tg.total(mg_day)
     week, week_known = tg.total(mg_week)
     per_day_total = float(day[i][0]) if day_known[i][0] else None
-    if weekly:
+    if weekly or (week_known[i][0] and np.isfinite(week[i][0])):
+        # the rows' own weekly amounts where they state them (15 mg every 2 weeks: 7.5, not
+        # its rounded daily 1.071429 x 7 = 7.500003)
         per_week_total = float(week[i][0]) if week_known[i][0] else None
     else:
-        per_week_total = None if per_day_total is None else per_day_total * 7
+        per_week_total = None if per_day_total is None else round(per_day_total * 7, 6)
     return DoseTotal(int(tg.n[i][0]), str(parts), per_day_total, per_week_total)
 
 
@@ -1716,13 +1738,17 @@ def current_doses(doses: pd.DataFrame, patient_id: str, as_of: dt.date) -> pd.Da
 
 
 def latest_lab(labs: pd.DataFrame, patient_id: str, analyte: str, as_of: dt.date) -> LabValue | None:
-    """The most recent result of ``analyte`` collected on or before ``as_of`` (end of that day)."""
+    """The most recent result of ``analyte`` collected on or before ``as_of`` (end of that day);
+    of a draw with two different results, the worse one (``rules.data.draw_severity``)."""
     end = pd.Timestamp(as_of) + pd.Timedelta(days=1)
     sub = labs[(labs["patient_id"] == patient_id) & (labs["analyte"] == analyte) & (labs["collected_at"] < end)]
     sub = sub[sub["value"].notna()]
     if sub.empty:
         return None
-    row = sub.sort_values("collected_at").iloc[-1]
+    latest = sub[sub["collected_at"] == sub["collected_at"].max()]
+    # a draw with two different results: its worse one (an eGFR of 25 beside 35), as the rules count it
+    worse = draw_severity(np.full(len(latest), analyte, dtype=object), latest["value"].to_numpy(float))
+    row = latest.iloc[int(np.argmax(worse))]
     cmp = row["comparator"] if "comparator" in sub.columns and isinstance(row["comparator"], str) else ""
     return LabValue(float(row["value"]), row["collected_at"].to_pydatetime(), cmp)
 

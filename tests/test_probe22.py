@@ -1,8 +1,8 @@
 """Probe 22: the Dosing page against the dose checks for the same record (H400-H403), and
 today's performance changes against 88ce8f0.
 
-Each finding is a strict xfail that fails on its own (last) assertion today; the ones
-before it pass.  Expected values are worked out by hand from dosing.toml, dose_checks.toml
+Each finding was pinned as a strict xfail and is fixed (probe22 F1-F4; H404-H407); the
+tests now hold the fixes.  Expected values are worked out by hand from dosing.toml, dose_checks.toml
 and rules.toml (3E 2009, UK SmPC 4.3, BSR), never copied from the code's output.
 """
 
@@ -50,11 +50,6 @@ def _page_mtx(ctx: dosing.PatientContext) -> dosing.DoseResult:
 # ------------------------------------------------------------------ F1 methotrexate every 7 days
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="F1: the Dosing page calls methotrexate 'every 7 days' not once weekly (contraindicated); the import "
-    "and dose.mtx_not_weekly read it as weekly",
-)
 def test_methotrexate_every_7_days_on_the_page_is_once_weekly():
     """15 mg every 7 days is 15 mg once a week: 15 x 7/7 = 15 mg/week, inside 7.5-25.
     The import reads 'every 7 days' as 'weekly' (frequency.py: k % 7 == 0) and the dose
@@ -68,10 +63,9 @@ def test_methotrexate_every_7_days_on_the_page_is_once_weekly():
     assert row is not None and row["frequency"] == "weekly"  # the import's reading
     r = dosing.methotrexate_check(15, "every 7 days")  # what the page passes for 7 days between doses
     assert r.suggested_dose == 15
-    assert not [w for w in r.warnings if w.severity == "contraindicated"]  # fails today
+    assert not [w for w in r.warnings if w.severity == "contraindicated"]
 
 
-@pytest.mark.xfail(strict=True, reason="F1 (page): 'Days between doses' 7 shows the not-once-weekly error")
 def test_the_page_with_7_days_between_doses_shows_no_not_weekly_error():
     """AppTest: 'every N days' with 7 days between doses is the weekly schedule: no
     'ONCE A WEEK' error (that error is for more often than weekly)."""
@@ -83,46 +77,40 @@ def test_the_page_with_7_days_between_doses_shows_no_not_weekly_error():
     at.number_input(key="mtx_every_manual").set_value(7)
     at.run()
     assert not at.exception
-    assert "15 mg every 7 days = 15 mg/week." in "\n".join(m.value for m in at.markdown)
-    assert "ONCE A WEEK" not in "\n".join(e.value for e in at.error)  # fails today
+    # planned as the weekly schedule, as the import writes every 7 days (fixed: dosing.every_days)
+    assert "15 mg once weekly" in "\n".join(c.value for c in at.caption)
+    assert "ONCE A WEEK" not in "\n".join(e.value for e in at.error)
 
 
 # ------------------------------------------------------------------ F2 the weekly ceiling of a non-weekly row
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="F2: the page cites dose.mtx_above_max for 15 mg every 3 days (35 mg/week) but the review's dose "
-    "checks never fire it on a row that is not weekly (mg_per_week NaN)",
-)
 @pytest.mark.parametrize(
     ("freq", "weekly"),
     [("every 3 days", 35.0), ("daily", 105.0), ("BID", 210.0), ("every other day", 52.5)],
 )
-def test_the_weekly_ceiling_fires_in_the_review_as_the_page_says(freq, weekly):
+def test_the_weekly_ceiling_names_the_dose_check_the_review_gives(freq, weekly):
     """15 mg every 3 days: 15 x 7/3 = 35 mg/week; daily 15 x 7 = 105; BID 15 x 2 x 7 = 210;
     every other day 15 x 7/2 = 52.5.  Each is above the 30 mg/week ceiling
-    (dosing.toml absolute_max_weekly_mg; dose.mtx_above_max, "action").  The page says
-    '... above the 30 mg/week ceiling (dose check dose.mtx_above_max: action)'; the same
-    record's dose checks must then hold that row (besides dose.mtx_not_weekly)."""
+    (dosing.toml absolute_max_weekly_mg).  The same record's dose checks judge such a
+    schedule as not once weekly (dose.mtx_not_weekly, urgent), not against the ceiling:
+    the page's ceiling warning names that check, never one the review does not give
+    (fixed: the page said "dose check dose.mtx_above_max: action")."""
     checks, ctx = _record(
         "P1,2026-11-01 09:00,eGFR,70,mL/min/1.73m2\n", f"P1,methotrexate,15,mg,{freq},oral,2026-01-01\n"
     )
     page = _page_mtx(ctx)
     assert page.suggested_dose == pytest.approx(weekly)
-    assert any("dose.mtx_above_max" in w.message for w in page.warnings)
+    ceiling = [w for w in page.warnings if "mg/week ceiling" in w.message]
+    assert len(ceiling) == 1 and "dose.mtx_not_weekly: urgent" in ceiling[0].message
+    assert "dose.mtx_above_max" not in ceiling[0].message
     assert "dose.mtx_not_weekly" in set(checks["rule"])
-    assert "dose.mtx_above_max" in set(checks["rule"])  # fails today
+    assert "dose.mtx_above_max" not in set(checks["rule"])
 
 
 # ------------------------------------------------------------------ F3 every 2 weeks prefilled as 15.000006 mg
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="F3: 15 mg every 2 weeks is prefilled as 15.000006 mg, and the page says '15 mg is not a whole "
-    "number of 2.5 mg tablets; nearest 15 mg'",
-)
 def test_methotrexate_every_2_weeks_is_prefilled_as_15_mg():
     """The row says 15 mg every 2 weeks (mg_per_week 7.5): the amount each time is
     7.5 / (7 x 1/14) = 15 mg exactly, six 2.5 mg tablets; no 'not a whole number' line."""
@@ -131,27 +119,19 @@ def test_methotrexate_every_2_weeks_is_prefilled_as_15_mg():
     )
     page = _page_mtx(ctx)
     assert page.suggested_dose == pytest.approx(7.5)
-    assert not any("not a whole number" in line for line in page.reasoning)  # fails today (15.000006 mg)
+    assert not any("not a whole number" in line for line in page.reasoning)
 
 
 # ------------------------------------------------------------------ F4 eGFR's worse direction
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="F4: rules.toml's eGFR fall_pct rules overwrite eGFR's worse direction to +1 (higher = worse)",
-)
 def test_a_lower_egfr_is_the_more_severe():
     """eGFR is judged by a lower limit (bsr.egfr_low: < 60; methotrexate < 30): the lower
     value is the worse, direction -1, as data.worse_direction's own docstring says."""
     assert worse_direction()["neutrophils"] == -1
-    assert worse_direction()["egfr"] == -1  # fails today (+1)
+    assert worse_direction()["egfr"] == -1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="F4: eGFR 25 and 35 at one draw: the dose check reads 35 and misses methotrexate's contraindication",
-)
 @pytest.mark.parametrize("order", [("25", "35"), ("35", "25")])
 def test_methotrexate_contraindication_with_two_egfrs_at_one_draw(order):
     """Two eGFR results at one time, 25 and 35 (kept, with a warning).  The draw's more
@@ -161,20 +141,18 @@ def test_methotrexate_contraindication_with_two_egfrs_at_one_draw(order):
     labs = f"P1,2026-11-01 09:00,eGFR,{a},mL/min/1.73m2\nP1,2026-11-01 09:00,eGFR,{b},mL/min/1.73m2\n"
     checks, ctx = _record(labs, "P1,methotrexate,15,mg,weekly,oral,2026-01-01\n")
     assert ctx.egfr is not None and ctx.egfr.collected_at == dt.datetime(2026, 11, 1, 9)
-    assert "dose.mtx_renal_contraindicated" in set(checks["rule"])  # fails today (both orders)
+    assert "dose.mtx_renal_contraindicated" in set(checks["rule"])
 
 
-@pytest.mark.xfail(strict=True, reason="F4: the Dosing page takes a draw's eGFR by file order, not its worse value")
 def test_the_dosing_page_takes_the_draws_worse_egfr():
     """The same draw's 25 then 35: the page's limits go against 25 (below 30), whichever
     row the file lists last (the rules' 'the draw's most severe value', H-draw rule)."""
     labs = "P1,2026-11-01 09:00,eGFR,25,mL/min/1.73m2\nP1,2026-11-01 09:00,eGFR,35,mL/min/1.73m2\n"
     _, ctx = _record(labs, "P1,methotrexate,15,mg,weekly,oral,2026-01-01\n")
     assert ctx.egfr is not None
-    assert ctx.egfr.value == 25.0  # fails today (35)
+    assert ctx.egfr.value == 25.0
 
 
-@pytest.mark.xfail(strict=True, reason="F4: the flag says 'the more severe, 35, counts' of eGFR 25 and 35")
 def test_the_flag_names_the_lower_egfr_as_the_more_severe():
     """bsr.egfr_low on a draw of 25 and 35: the more severe of the two is 25."""
     r = import_sources(
@@ -190,5 +168,5 @@ def test_the_flag_names_the_lower_egfr_as_the_more_severe():
     )
     flags = review(r.labs, r.doses, r.patients, None, None, AS_OF).flags_df()
     messages = " ".join(flags.loc[flags["rule"] == "bsr.egfr_low", "message"])
-    assert "conflicting results at this draw: 25 and 35" in messages
-    assert "the more severe, 25, counts" in messages  # fails today ("35")
+    assert "conflicting results at this draw: 35 and 25" in messages  # listed with the more severe last
+    assert "the more severe, 25, counts" in messages

@@ -66,6 +66,11 @@ def severity_rank(severity: str) -> int:
     return SEVERITIES.index(severity) + 1 if severity in SEVERITIES else 0
 
 
+#: The guideline comparisons of ``rules.toml`` for which a lower result is the worse one
+#: (an eGFR below 60, an eGFR fallen by 30%); the others (">", "rise_pct") judge a higher one worse.
+LOWER_IS_WORSE = frozenset({"<", "fall_pct"})
+
+
 @cache
 def worse_direction() -> dict[str, int]:
     """Per analyte, which way a result is more severe: -1 lower (counts, albumin, eGFR),
@@ -73,8 +78,8 @@ def worse_direction() -> dict[str, int]:
     of ``rules.toml`` and the CTCAE terms (one home for each direction)."""
     out: dict[str, int] = {}
     for item in rules_file()["rule"]:
-        if item["kind"] == "guideline":
-            out[item["analyte"]] = -1 if item["comparison"] == "<" else 1
+        if item["kind"] == "guideline":  # a limit below, or a fall, judges lower results worse
+            out[item["analyte"]] = -1 if item["comparison"] in LOWER_IS_WORSE else 1
     for analyte, term in ctcae_file()["terms"].items():
         out.setdefault(analyte, -1 if term["direction"] == "low" else 1)
     return out
