@@ -118,7 +118,11 @@ def rise_hits(inp: Inputs, rule: Rule, base: bl.Baselines | None = None) -> Hits
     # the level before that drug's course, and only while it is taken (H212); it has no
     # fallback: without that level the label's rule cannot be applied
     drug = D[rule.drug] if rule.drug else None
-    nadir = previous_minimum(pid, t, v, rule.window_days * DAY) if drug is None else np.full(len(v), np.nan)
+    cmp = labs.cmp[s]
+    # the fallback reference: the lowest earlier value, never a lower bound (">150" may have
+    # been 300: a rise above it is not proven, H408)
+    earlier = np.where(cmp > 0, np.nan, v)
+    nadir = previous_minimum(pid, t, earlier, rule.window_days * DAY) if drug is None else np.full(len(v), np.nan)
     ref = bl.for_rows(base, pid, a, t, rule.min_results, drug) if base is not None else None
     # an upper bound ("<40": the level was at most 40) still proves a rise above it; a lower
     # bound does not, and is not used (H211)
@@ -128,7 +132,8 @@ def rise_hits(inp: Inputs, rule: Rule, base: bl.Baselines | None = None) -> Hits
     with np.errstate(invalid="ignore", divide="ignore"):
         pct = np.round((v - reference) / reference * 100, 9)
         past = pct >= rule.threshold if rule.inclusive else pct > rule.threshold
-        fired = past & (reference > 0)
+        # a result that is an upper bound ("<40": at most 40) never proves a rise (H408)
+        fired = past & (reference > 0) & (cmp >= 0)
     local = np.flatnonzero(fired)
     idx = local + s.start
     limit = reference[local] * (1 + rule.threshold / 100)
