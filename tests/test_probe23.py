@@ -1,7 +1,7 @@
 """Probe 23: the kidney and liver rules of the review, read as a rheumatology pharmacist
 against their sources, with records pushed through the real import and the review.
 
-Each finding was pinned as a strict xfail; F1 and F2 are fixed (H408), F3-F6 stay pinned
+Each finding was pinned as a strict xfail; F1, F2 and F6 are fixed (H408, H409), F3-F5 stay pinned
 (open, see the closing note of 2026-12-05).  The expected values are worked out by hand
 from the source that the rule cites (rules.toml, dose_checks.toml, the Lupkynis and
 Neoral labels as rules.toml quotes them, the methotrexate UK SmPC section 4.3, CKD-EPI
@@ -173,9 +173,6 @@ def test_a_creatinine_clearance_below_30_makes_methotrexate_contraindicated():
 # ------------------------------------------------------------ F6 a stale eGFR against a newer creatinine
 
 
-@pytest.mark.xfail(
-    strict=True, reason="probe23 F6: the renal check uses a year-old eGFR a newer creatinine contradicts"
-)
 def test_a_newer_creatinine_is_not_hidden_behind_a_stale_egfr():
     """A woman born 1960-01-01 is 66 at the draw. She has been on methotrexate since
     2026-02-01. Her eGFR was 70 on 2025-12-01; her creatinine is 350 umol/L on 2026-11-20,

@@ -788,6 +788,7 @@ def _latest_result_below(inp: Inputs, check: dict[str, Any], tot: _Totals) -> li
     head = cat(name, f": latest {label} ", sign, num(value), f" {unit} on ", when)
     fired = _texts(cat(head, f" < {limit:g}: {check['message']}"))
     cannot = _texts(cat(head, f": cannot tell whether it is below {limit:g}: {check['message']}"))
+    stale, stale_msg = _newer_creatinine(inp, d.pid[rows], best_t, ~below & ~unsure, head, limit, check)
     return [
         _Found.of_check(
             rows[below],
@@ -802,7 +803,51 @@ def _latest_result_below(inp: Inputs, check: dict[str, Any], tot: _Totals) -> li
         _Found.not_checkable(
             rows[unsure], check, value[unsure], unit, cannot[unsure], start=start[unsure], end=until[unsure]
         ),
+        _Found.not_checkable(
+            rows[stale], check, value[stale], unit, stale_msg[stale], start=start[stale], end=until[stale]
+        ),
     ]
+
+
+def _newer_creatinine(
+    inp: Inputs,
+    pid: np.ndarray,
+    egfr_t: np.ndarray,
+    clear: np.ndarray,
+    head: pa.Array,
+    limit: float,
+    check: dict[str, Any],
+) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of an eGFR check (``clear``: not below the limit on the latest eGFR) whose
+    patient has a creatinine drawn after that eGFR, with none of its own: the eGFR may no
+    longer hold (70 a year ago, creatinine 350 µmol/L since), so the check cannot rest on
+    it and says so, never silently (probe23 F6, H409).  Returns the mask and the words."""
+    n = len(pid)
+    none = np.zeros(n, dtype=bool), np.full(n, "", dtype=object)
+    if "egfr" not in check["analytes"] or not n:
+        return none
+    labs = inp.labs
+    sl = labs.slice("creatinine")
+    cpid = labs.pid[sl]
+    if not len(cpid):
+        return none
+    j = np.searchsorted(cpid, pid, side="right") - 1  # each patient's latest creatinine (series in time order)
+    jj = np.maximum(j, 0)
+    ct = np.where((j >= 0) & (cpid[jj] == pid), labs.t[sl][jj], -(2**62))
+    stale = clear & (ct > egfr_t)
+    row = jj + (sl.start or 0)
+    unit = model.CANONICAL_UNITS["creatinine"]
+    words = cat(
+        head,
+        " is older than the creatinine of ",
+        comparator_texts(labs.cmp[row]),
+        num(labs.value[row]),
+        f" {unit} on ",
+        _date_texts(np.maximum(ct, 0)),
+        f" (no eGFR with it): whether the eGFR is below {limit:g} now cannot be told; ask for a current eGFR: "
+        f"{check['message']}",
+    )
+    return stale, _texts(words)
 
 
 def _date_texts(sec: np.ndarray) -> np.ndarray:
