@@ -1,7 +1,7 @@
 """Probe 23: the kidney and liver rules of the review, read as a rheumatology pharmacist
 against their sources, with records pushed through the real import and the review.
 
-Each finding was pinned as a strict xfail; F1, F2 and F6 are fixed (H408, H409), F3-F5 stay pinned
+Each finding was pinned as a strict xfail; F1, F2, F4 and F6 are fixed (H408-H410), F3 and F5 stay pinned
 (open, see the closing note of 2026-12-05).  The expected values are worked out by hand
 from the source that the rule cites (rules.toml, dose_checks.toml, the Lupkynis and
 Neoral labels as rules.toml quotes them, the methotrexate UK SmPC section 4.3, CKD-EPI
@@ -112,7 +112,6 @@ VOC_LABS = (
 )
 
 
-@pytest.mark.xfail(strict=True, reason="probe23 F4: the reduced dose's course takes the fallen eGFR as baseline")
 def test_voclosporin_reassessment_after_a_reduction_keeps_the_first_baseline():
     """Lupkynis label: 'eGFR < 60 and reduced by > 20% and < 30% from baseline: reduce
     by 7.9 mg twice daily. Reassess within 2 weeks; if eGFR is still reduced by > 20%
@@ -132,7 +131,6 @@ def test_voclosporin_reassessment_after_a_reduction_keeps_the_first_baseline():
     assert hits["baseline"].iloc[0] == 80
 
 
-@pytest.mark.xfail(strict=True, reason="probe23 F4: after a restart the discontinue rule is judged on the restart eGFR")
 def test_voclosporin_after_restart_is_judged_on_the_pretreatment_baseline():
     """Lupkynis label: discontinue if eGFR < 60 and reduced by >= 30% from baseline.
     Consider re-initiating at 7.9 mg twice daily 'only if eGFR has returned to >= 80% of

@@ -19,7 +19,10 @@ instead (:func:`words`), so an old baseline is seen as such.
 Which start: the first monitored drug's, for the guideline and trend rules whose source
 speaks of treatment in general; the start of the named drug's current course for a rule
 tied to one drug by its source (``Rule.drug``: the ciclosporin label's "30% or more above
-the pre-treatment level", the voclosporin label's baseline eGFR; H212).
+the pre-treatment level"; H212); the start of its first course in the record where the
+source keeps one baseline through dose changes and restarts (``Rule.first_course``: the
+voclosporin label reassesses a reduced dose, and allows a restart, against the baseline
+eGFR from before voclosporin; H410).
 
 A censored draw ("<40", ">10") gives only a bound.  The median of the draws is computed
 with each censored value at both ends of its range: when the two agree (the censored
@@ -214,7 +217,13 @@ def _before(draws: Draws | None, pid: np.ndarray, anchor: np.ndarray, n: int) ->
 
 
 def for_rows(
-    base: Baselines, pid: np.ndarray, analyte: int, t: np.ndarray, min_results: int, drug: int | None = None
+    base: Baselines,
+    pid: np.ndarray,
+    analyte: int,
+    t: np.ndarray,
+    min_results: int,
+    drug: int | None = None,
+    first_course: bool = False,
 ) -> Reference:
     """The baseline each result (patient ``pid``, time ``t``) is compared with.
 
@@ -222,7 +231,9 @@ def for_rows(
     the last ``min_results`` draws (at least one) before the start of treatment, for the
     results from that start on: the first monitored drug's start, or with ``drug`` (an
     index into DRUGS) the start of that drug's course in force at the result (a result
-    taken when the drug is not in force has none from it).
+    taken when the drug is not in force has none from it); with ``first_course`` too, the
+    start of that drug's first course in the record (a label's baseline kept through dose
+    changes and restarts: voclosporin, H410).
     """
     q = len(pid)
     if drug is None:
@@ -236,7 +247,9 @@ def for_rows(
             i = np.searchsorted(c.key, pair_key(pid, t), side="right") - 1
             ii = np.maximum(i, 0)
             applies = (i >= 0) & (c.pid[ii] == pid) & (t < c.end[ii])  # in force: start <= t < end
-            start = np.where(applies, c.start[ii], NEVER)
+            if first_course:  # the patient's first course of the drug (courses sorted by patient, start)
+                ii = np.searchsorted(c.pid, pid, side="left")
+            start = np.where(applies, c.start[np.minimum(ii, len(c.start) - 1)], NEVER)
             which = np.where(applies, drug, -1)
     anchor = np.where(applies, start, NEVER)
     value, bound, count, t_first, t_last = _before(base.draws.get(analyte), pid, anchor, max(min_results, 1))

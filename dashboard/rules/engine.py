@@ -70,6 +70,7 @@ class Rule:
     repeat_group: str = ""
     #: a rule tied by its source to one drug (a label's rule): it judges only results
     #: taken while that drug is in force, against the baseline before that drug's course
+    #: (its first course with ``first_course``)
     drug: str = ""
     #: the limit counts ("30% or more", as a label writes it); else strict ("more than")
     inclusive: bool = False
@@ -78,6 +79,10 @@ class Rule:
     and_below: float = 0.0
     #: an upper end of a fall band (strict: "> 20% and < 30%"); 0: none
     below_pct: float = 0.0
+    #: with ``drug``: the baseline is the one before the drug's first course in the record,
+    #: kept through dose changes, gaps and restarts (the voclosporin label's "baseline",
+    #: which a restart must return to); else the one before the course in force
+    first_course: bool = False
 
     def message_for(self, analyte: str) -> str:
         """The advice for one analyte (``messages``), else the rule's ``message``."""
@@ -146,6 +151,7 @@ def _rule_from(item: Mapping[str, Any]) -> Rule:
         inclusive=bool(item.get("inclusive", False)),
         and_below=float(item.get("and_below", 0.0)),
         below_pct=float(item.get("below_pct", 0.0)),
+        first_course=bool(item.get("first_course", False)),
     )
 
 

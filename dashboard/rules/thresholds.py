@@ -183,7 +183,7 @@ def fall_hits(inp: Inputs, rule: Rule, base: bl.Baselines | None = None) -> Hits
     pid, t = labs.pid[s], labs.t[s]
     if base is None:
         return _guideline_hits(rule, np.zeros(0, np.int64), np.zeros(0), pa.array([], pa.string()))
-    ref = bl.for_rows(base, pid, a, t, rule.min_results, D[rule.drug])
+    ref = bl.for_rows(base, pid, a, t, rule.min_results, D[rule.drug], rule.first_course)
     band = rule.below_pct > 0
     use = ref.usable(0 if band else +1) & ((cmp == 0) if band else (cmp <= 0))
     own = np.where(use, ref.value, np.nan)
