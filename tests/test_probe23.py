@@ -1,7 +1,7 @@
 """Probe 23: the kidney and liver rules of the review, read as a rheumatology pharmacist
 against their sources, with records pushed through the real import and the review.
 
-Each finding was pinned as a strict xfail; F1, F2, F4 and F6 are fixed (H408-H410), F3 and F5 stay pinned
+Each finding was pinned as a strict xfail; F1-F4 and F6 are fixed (H408-H411), F5 stays pinned
 (open, see the closing note of 2026-12-05).  The expected values are worked out by hand
 from the source that the rule cites (rules.toml, dose_checks.toml, the Lupkynis and
 Neoral labels as rules.toml quotes them, the methotrexate UK SmPC section 4.3, CKD-EPI
@@ -87,7 +87,6 @@ def test_a_lower_bound_earlier_creatinine_is_not_the_nadir():
 # ------------------------------------------------------------ F3 a baseline draw with two values
 
 
-@pytest.mark.xfail(strict=True, reason="probe23 F3: a conflicting baseline draw becomes its higher value, unsaid")
 def test_a_conflicting_baseline_draw_is_said():
     """The last draw before methotrexate holds creatinine 60 and 80 (kept, two values).
     On treatment, 100 is 25% above 80 but 66.7% above 60 (limit: more than 30%). The

@@ -29,7 +29,9 @@ with each censored value at both ends of its range: when the two agree (the cens
 draw cannot move the median) it is a value; otherwise the baseline is a bound (``bound``
 +1: the true baseline is at least it, -1: at most it), and a rule uses it only in the
 direction where the bound still proves its finding, saying "at least" (H211).  Draws
-censored both ways that move the median give no baseline.
+censored both ways that move the median give no baseline, and so does a draw that holds
+two different results (60 and 80 kept at one draw: the level is only known to lie between
+them) where it moves the median (H411).
 
 A patient with no such drug, or fewer pre-treatment draws than the rule needs, has no
 computed baseline.  Every start of monitored treatment after a time without one
@@ -62,6 +64,9 @@ class Draws:
     t: np.ndarray
     value: np.ndarray
     cmp: np.ndarray  # the comparator code of inputs.Labs.cmp
+    #: the draw's least severe value: ``value`` itself, unless the draw holds two different
+    #: results (60 and 80: kept, both), when the level before treatment is only a range
+    other: np.ndarray | None = None
 
 
 @dataclass
@@ -149,9 +154,13 @@ def compute(inp: Inputs) -> Baselines:
         one = labs.draws()
         for a, name in enumerate(model.ANALYTES):
             s = labs.slice(name)
-            rows = np.flatnonzero(one[s]) + s.start
+            ends = np.flatnonzero(one[s])  # a draw's rows run from its least to its most severe
+            rows = ends + s.start
             if len(rows):
-                draws[a] = Draws(pair_key(labs.pid[rows], labs.t[rows]), labs.t[rows], labs.value[rows], labs.cmp[rows])
+                other = labs.value[np.r_[0, ends[:-1] + 1] + s.start]
+                draws[a] = Draws(
+                    pair_key(labs.pid[rows], labs.t[rows]), labs.t[rows], labs.value[rows], labs.cmp[rows], other
+                )
 
     courses: dict[int, Courses] = {}
     for d in np.unique(doses.drug[known]) if len(doses) else ():
@@ -202,12 +211,19 @@ def _before(draws: Draws | None, pid: np.ndarray, anchor: np.ndarray, n: int) ->
         return value, bound, count, t_first, t_last
     at = (stop[rows] - n)[:, None] + np.arange(n)[None, :]
     v, c = draws.value[at], draws.cmp[at]
+    o = v if draws.other is None else draws.other[at]
+    # a draw of two different results lies anywhere between them (H411)
+    with np.errstate(invalid="ignore"):
+        two = np.isfinite(o) & np.isfinite(v) & (o != v)
+    lo_v, hi_v = np.where(two, np.fmin(v, o), v), np.where(two, np.fmax(v, o), v)
     # each censored draw at both ends of its range: "<x" anywhere up to x, ">x" from x up
-    low = np.median(np.where(c < 0, -np.inf, v), axis=1)
-    high = np.median(np.where(c > 0, np.inf, v), axis=1)
+    low = np.median(np.where(c < 0, -np.inf, lo_v), axis=1)
+    high = np.median(np.where(c > 0, np.inf, hi_v), axis=1)
     with np.errstate(invalid="ignore"):
         exact = low == high
-    above, below = (c > 0).any(axis=1), (c < 0).any(axis=1)
+    # a range open both ways (a draw of two results, or censored both ways) that moves the
+    # median gives no baseline: which level the patient had before treatment is not known
+    above, below = ((c > 0) | two).any(axis=1), ((c < 0) | two).any(axis=1)
     med = np.median(v, axis=1)
     value[rows] = np.where(exact | (above != below), med, np.nan)
     bound[rows] = np.where(exact, 0, np.where(above & ~below, 1, np.where(below & ~above, -1, 0)))

@@ -9,9 +9,11 @@ abnormal; grade 2 > 3.0 - 5.0 x; grade 3 > 5.0 - 20.0 x; grade 4 > 20.0 x.
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 import pytest
 
+from dashboard import model
 from dashboard.rules import baselines, ctcae
 from dashboard.rules.data import rules_file
 from dashboard.rules.engine import default_profile, get_profile
@@ -122,3 +124,27 @@ def test_a_drug_without_blood_monitoring_starts_no_baseline(drug):
     pre = [(d, 8.0) for d in ("2024-01-01", "2024-01-15", "2024-02-01", "2024-02-15")]
     f = run(series("P1", "wbc", [*pre, ("2024-04-01", 4.5)]), [dose("P1", drug, "2024-03-01", amount=200)]).flags_df()
     assert not (f["rule"] == "trend.baseline_fall").any()
+
+
+def _creatinine_baseline(pre: list[tuple[str, float]], min_results: int) -> float:
+    """The pre-treatment creatinine baseline for a result on methotrexate (started 2024-03-01)."""
+    labs = [lab("P1", when, "creatinine", v) for when, v in pre] + [lab("P1", "2024-06-01", "creatinine", 100.0)]
+    inp = prepare(
+        frame("labs", labs), frame("doses", [dose("P1", "methotrexate", "2024-03-01", amount=15)]), None, None, AS_OF
+    )
+    base = baselines.compute(inp)
+    s = inp.labs.slice("creatinine")
+    last = s.stop - 1
+    a = model.ANALYTES.index("creatinine")
+    ref = baselines.for_rows(base, inp.labs.pid[last : last + 1], a, inp.labs.t[last : last + 1], min_results)
+    return float(ref.value[0])
+
+
+def test_a_draw_of_two_results_gives_a_baseline_only_where_it_cannot_move_the_median():
+    """H411.  One draw of 60 and 80 (kept, both): the level before treatment lies anywhere
+    between them, so a baseline of one draw is not known (NaN).  Of three draws, 50, (52 and
+    90) and 51: the median is 51 whether the middle draw is 52 or 90, so it stands."""
+    assert math.isnan(_creatinine_baseline([("2024-01-01 09:00", 60.0), ("2024-01-01 09:00", 80.0)], 1))
+    three = [("2024-01-01", 50.0), ("2024-01-15", 52.0), ("2024-01-15", 90.0), ("2024-02-01", 51.0)]
+    assert _creatinine_baseline(three, 3) == 51.0
+    assert _creatinine_baseline([("2024-01-01", 60.0)], 1) == 60.0  # one result: itself
