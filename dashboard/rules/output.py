@@ -145,41 +145,16 @@ def _iso_texts(col: pa.Array) -> pa.Array | None:
 
 
 def _iso_literals(col: pa.Array) -> pa.Array:
-    """'"YYYY-MM-DDTHH:MM:SS"' per timestamp (null stays null), written with numpy."""
-    text = _iso_texts(col)
-    if text is not None:
-        return pc.binary_join_element_wise('"', text, '"', "")
-    sec_arr = col.cast(pa.timestamp("s")).cast(pa.int64())
-    valid = sec_arr.is_valid().to_numpy(zero_copy_only=False)
-    sec = sec_arr.fill_null(0).to_numpy(zero_copy_only=False)
-    days, rem = np.divmod(sec, 86400)
-    y, m, d = _civil_from_days(days)
-    if len(y) and (y[valid].min(initial=1000) < 1000 or y[valid].max(initial=1000) > 9999):
-        text = pc.replace_substring(pc.cast(col.cast(pa.timestamp("s")), pa.string()), " ", "T")
-        return pc.binary_join_element_wise('"', text, '"', "")
-    out = np.empty((len(sec), 21), dtype=np.uint8)
-    out[:] = np.frombuffer(b'"0000-00-00T00:00:00"', dtype=np.uint8)
-    for col_at, value, width in ((1, y, 4), (6, m, 2), (9, d, 2), (12, rem // 3600, 2), (15, rem % 3600 // 60, 2)):
-        for k in range(width):
-            out[:, col_at + width - 1 - k] = 48 + (value // 10**k) % 10
-    out[:, 18] = 48 + rem % 60 // 10
-    out[:, 19] = 48 + rem % 10
-    offsets = pa.py_buffer((np.arange(len(sec) + 1, dtype=np.int32) * 21).tobytes())
-    text = pa.StringArray.from_buffers(len(sec), offsets, pa.py_buffer(out.tobytes()))
-    return text if valid.all() else pc.if_else(pa.array(valid), text, pa.scalar(None, pa.string()))
-
-
-def _civil_from_days(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(year, month, day) of days since 1970-01-01 (proleptic Gregorian)."""
-    z = days + 719468
-    era = np.floor_divide(z, 146097)
-    doe = z - era * 146097
-    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
-    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-    mp = (5 * doy + 2) // 153
-    d = doy - (153 * mp + 2) // 5 + 1
-    m = np.where(mp < 10, mp + 3, mp - 9)
-    return yoe + era * 400 + (m <= 2), m, d
+    """'"YYYY-MM-DDTHH:MM:SS"' per timestamp (null stays null): :func:`_iso_texts` of the
+    column with its nulls filled, the nulls put back; Arrow's text with its space replaced
+    where a year has other than four digits."""
+    seconds = col.cast(pa.timestamp("s"))
+    valid = seconds.is_valid()
+    text = _iso_texts(seconds.fill_null(0) if seconds.null_count else seconds)
+    if text is None:
+        text = pc.replace_substring(pc.cast(seconds, pa.string()), " ", "T")
+    quoted = pc.binary_join_element_wise('"', text, '"', "")
+    return quoted if not seconds.null_count else pc.if_else(valid, quoted, pa.scalar(None, pa.string()))
 
 
 def json_literals(col: pa.Array | pa.ChunkedArray) -> pa.Array:
