@@ -577,11 +577,15 @@ def _store_corrections(tx: Tx, corrections: pa.Table | None, import_id: int) -> 
 
 def _keeps_corrections(tx: Tx) -> bool:
     """Is there the table of schema 9 (as :func:`_keeps_sex_limits`)?"""
+    return _has_table(tx, "lab_corrections")
+
+
+def _has_table(tx: Tx, name: str) -> bool:
+    """Does the store have the table ``name`` (one added by a later schema; a store always
+    migrates before it writes, only a test that plays an older dashboard writes to an
+    older schema)?"""
     return bool(
-        tx.one(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' "
-            "AND table_name = 'lab_corrections'"
-        )
+        tx.one("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' AND table_name = ?", [name])
     )
 
 
@@ -873,12 +877,7 @@ def _keeps_sex_limits(tx: Tx) -> bool:
 def _keeps_aliases(tx: Tx) -> bool:
     """Is there the table of schema 8 (as :func:`_keeps_sex_limits`, for a test that plays
     an older dashboard)?"""
-    return bool(
-        tx.one(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' "
-            "AND table_name = 'patient_identifiers'"
-        )
-    )
+    return _has_table(tx, "patient_identifiers")
 
 
 def _say_sex_ranges(report: ImportReport, counts: tuple[int, int]) -> None:
