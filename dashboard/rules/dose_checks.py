@@ -765,15 +765,10 @@ def _latest_result_below(inp: Inputs, check: dict[str, Any], tot: _Totals) -> li
     best_t = np.full(len(rows), -(2**62), dtype=np.int64)
     best_i = np.full(len(rows), -1, dtype=np.int64)
     for analyte in check["analytes"]:
-        sl = labs.slice(analyte)
-        pid = labs.pid[sl]
-        j = np.searchsorted(pid, d.pid[rows], side="right") - 1
-        jj = np.maximum(j, 0)
-        found = (j >= 0) & (pid[jj] == d.pid[rows]) if len(pid) else np.zeros(len(rows), bool)
-        t = np.where(found, labs.t[sl][jj] if len(pid) else 0, -(2**62))
-        newer = found & (t > best_t)
+        row, t = _latest(inp, analyte, d.pid[rows])
+        newer = (row >= 0) & (t > best_t)
         best_t = np.where(newer, t, best_t)
-        best_i = np.where(newer, jj + (sl.start or 0), best_i)
+        best_i = np.where(newer, row, best_i)
     has = best_i >= 0
     rows, best_i, best_t = rows[has], best_i[has], best_t[has]
     since, until, name = since[has], until[has], name[has]
@@ -809,6 +804,22 @@ def _latest_result_below(inp: Inputs, check: dict[str, Any], tot: _Totals) -> li
     ]
 
 
+def _latest(inp: Inputs, analyte: str, pid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per patient of ``pid``: the lab row of their latest ``analyte`` result on or before the
+    review date (a draw's last row: its most severe value) and its time; -1 and -2**62 where
+    there is none.  An analyte's rows run by patient and time."""
+    labs = inp.labs
+    sl = labs.slice(analyte)
+    have = labs.pid[sl]
+    if not len(have):
+        return np.full(len(pid), -1, dtype=np.int64), np.full(len(pid), -(2**62), dtype=np.int64)
+    j = np.searchsorted(have, pid, side="right") - 1
+    jj = np.maximum(j, 0)
+    found = (j >= 0) & (have[jj] == pid)
+    row = np.where(found, jj + (sl.start or 0), -1)
+    return row, np.where(found, labs.t[sl][jj], -(2**62))
+
+
 def _newer_creatinine(
     inp: Inputs,
     pid: np.ndarray,
@@ -827,15 +838,11 @@ def _newer_creatinine(
     if "egfr" not in check["analytes"] or not n:
         return none
     labs = inp.labs
-    sl = labs.slice("creatinine")
-    cpid = labs.pid[sl]
-    if not len(cpid):
+    row, ct = _latest(inp, "creatinine", pid)
+    stale = clear & (row >= 0) & (ct > egfr_t)
+    if not stale.any():
         return none
-    j = np.searchsorted(cpid, pid, side="right") - 1  # each patient's latest creatinine (series in time order)
-    jj = np.maximum(j, 0)
-    ct = np.where((j >= 0) & (cpid[jj] == pid), labs.t[sl][jj], -(2**62))
-    stale = clear & (ct > egfr_t)
-    row = jj + (sl.start or 0)
+    row = np.maximum(row, 0)
     unit = model.CANONICAL_UNITS["creatinine"]
     words = cat(
         head,
