@@ -143,6 +143,20 @@ def page_with(dataset, as_of: dt.date, page: str = "pages/patient.py"):
     return at
 
 
+def workspace_patient_page(patient_id: str, as_of: dt.date):
+    """An AppTest session of the app on the workspace's panel (``?panel=workspace``), with
+    the as-of date set and ``patient_id`` selected, switched to the Patient page and run."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=180)
+    at.query_params["panel"] = "workspace"
+    at.run()
+    at.session_state["as_of"] = as_of
+    at.session_state["selected_patient"] = patient_id
+    at.switch_page("pages/patient.py").run()
+    return at
+
+
 def timeline_dict(dataset, review, as_of: dt.date, patient_id: str = "P1", **options) -> dict:
     """The Patient page's timeline of one patient as ``fig.to_dict()`` (as the page draws
     it: the review's flags and intervals, the default profile)."""

@@ -23,6 +23,7 @@ from dashboard.reviews import decisions_not_in_doses, results_of, reviews_for
 from dashboard.store import Workspace, schema
 from dashboard.store.panel import open_panel
 from tests.store.helpers import Clock
+from tests.support import workspace_patient_page
 
 W1 = dt.date(2026, 11, 6)
 HEAD = "MRN,Collection Date,Component,Result,Units,Reference Range,Status\n"
@@ -90,17 +91,8 @@ def test_a_withhold_recorded_in_the_dose_record_leaves_nothing_to_ask(ws):
 
 
 def test_the_patient_page_of_a_withheld_patient_opens(ws):
-    from streamlit.testing.v1 import AppTest
-
-    from tests.support import ROOT
-
     _withheld(ws)
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=180)
-    at.query_params["panel"] = "workspace"
-    at.run()
-    at.session_state["as_of"] = dt.date(2026, 11, 13)
-    at.session_state["selected_patient"] = "1234"
-    at.switch_page("pages/patient.py").run()
+    at = workspace_patient_page("1234", dt.date(2026, 11, 13))
     assert not at.exception  # fails today: "This app has encountered an error"
 
 

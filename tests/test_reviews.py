@@ -206,6 +206,19 @@ def test_a_withhold_the_dose_record_does_not_show_is_said():
     assert decisions_not_in_doses(carry_on, _doses(aza), "001", dt.date(2024, 5, 10)) == []
 
 
+#: Azathioprine 150 mg daily from 1 Jun 2026, ended on 6 Nov 2026 (a dose row of ``_doses``).
+_AZA_ENDED_6_NOV = ("1234", "azathioprine", pd.Timestamp("2026-06-01"), pd.Timestamp("2026-11-06"), 150.0, "mg",
+                    "daily", 150.0)  # fmt: skip
+
+
+def _withheld_on_6_nov() -> pd.DataFrame:
+    """The log of Dr A's "withhold" of 6 Nov 2026 on patient 1234's neutrophils of 2 Nov."""
+    t1 = pd.Timestamp("2026-11-02 09:00")
+    k = flag_key("1234", "bsr.neutrophils_low", t1, "neutrophils")
+    return log((1, "1234", k, "bsr.neutrophils_low", "neutrophils", t1, "withhold", "AZA held", "Dr A",
+                pd.Timestamp("2026-11-06 10:00"), None))  # fmt: skip
+
+
 def test_a_decision_the_dose_record_shows_by_having_no_dose_in_force_says_nothing():
     """Probe 16 F1 (H320): Dr A records "withhold" on 6 Nov 2026; the dose record then
     ends azathioprine (150 mg daily since 1 Jun) on 6 Nov.  On 13 Nov the patient has no
@@ -215,13 +228,9 @@ def test_a_decision_the_dose_record_shows_by_having_no_dose_in_force_says_nothin
     doses of other patients only, and an empty log."""
     from dashboard.reviews import decisions_not_in_doses
 
-    t1 = pd.Timestamp("2026-11-02 09:00")
-    k = flag_key("1234", "bsr.neutrophils_low", t1, "neutrophils")
-    held = log((1, "1234", k, "bsr.neutrophils_low", "neutrophils", t1, "withhold", "AZA held", "Dr A",
-                pd.Timestamp("2026-11-06 10:00"), None))  # fmt: skip
+    held = _withheld_on_6_nov()
     day = dt.date(2026, 11, 13)
-    ended = ("1234", "azathioprine", pd.Timestamp("2026-06-01"), pd.Timestamp("2026-11-06"), 150.0, "mg", "daily",
-             150.0)  # fmt: skip
+    ended = _AZA_ENDED_6_NOV
     allo = ("1234", "allopurinol", pd.Timestamp("2026-01-01"), pd.NaT, 100.0, "mg", "daily", 100.0)
     other = ("2001", "methotrexate", pd.Timestamp("2026-03-01"), pd.NaT, 20.0, "mg", "weekly", 20.0 / 7)
     assert decisions_not_in_doses(held, _doses(ended), "1234", day) == []  # no dose in force at all
@@ -240,13 +249,9 @@ def test_a_decision_after_the_as_of_date_is_judged_on_its_own_day_and_says_so():
     naming the decision as made after the as-of date."""
     from dashboard.reviews import decisions_not_in_doses
 
-    t1 = pd.Timestamp("2026-11-02 09:00")
-    k = flag_key("1234", "bsr.neutrophils_low", t1, "neutrophils")
-    held = log((1, "1234", k, "bsr.neutrophils_low", "neutrophils", t1, "withhold", "AZA held", "Dr A",
-                pd.Timestamp("2026-11-06 10:00"), None))  # fmt: skip
+    held = _withheld_on_6_nov()
     audit = dt.date(2026, 11, 5)
-    ended = ("1234", "azathioprine", pd.Timestamp("2026-06-01"), pd.Timestamp("2026-11-06"), 150.0, "mg", "daily",
-             150.0)  # fmt: skip
+    ended = _AZA_ENDED_6_NOV
     assert decisions_not_in_doses(held, _doses(ended), "1234", audit) == []
     running = ("1234", "azathioprine", pd.Timestamp("2026-06-01"), pd.NaT, 150.0, "mg", "daily", 150.0)
     [text] = decisions_not_in_doses(held, _doses(running), "1234", audit)

@@ -28,6 +28,16 @@ def _texts(elements) -> str:
     return "\n".join(e.value for e in elements)
 
 
+def _with_doses(ds: Dataset, doses: pd.DataFrame) -> Dataset:
+    """``ds`` with its dose rows replaced by ``doses`` (conformed to the canonical table)."""
+    return Dataset(
+        labs=ds.labs,
+        doses=model.to_pandas("doses", model.from_pandas("doses", doses)),
+        patients=ds.patients,
+        label="test panel",
+    )
+
+
 def test_manual_azathioprine_issue_case():
     at = _app()
     assert "No panel loaded" in _texts(at.caption)
@@ -279,12 +289,7 @@ def test_the_patients_own_interaction_is_shown_in_full():
             "mg_per_week": [15.0, float("nan")],
         }
     )
-    ds = Dataset(
-        labs=ds.labs,
-        doses=model.to_pandas("doses", model.from_pandas("doses", doses)),
-        patients=ds.patients,
-        label="test panel",
-    )
+    ds = _with_doses(ds, doses)
     at = _app({ui.DATASET: ds, ui.PATIENT: "P1", ui.AS_OF: dt.date(2025, 6, 1)})
     warnings = _texts(at.warning)
     assert "Methotrexate with Trimethoprim now: avoid where possible** (action)" in warnings
@@ -336,12 +341,7 @@ def _on_mycophenolate(drug: str, twice_daily: float) -> Dataset:
             "mg_per_week": [float("nan")],
         }
     )
-    return Dataset(
-        labs=ds.labs,
-        doses=model.to_pandas("doses", model.from_pandas("doses", doses)),
-        patients=ds.patients,
-        label="test panel",
-    )
+    return _with_doses(ds, doses)
 
 
 def test_the_patients_mycophenolate_dose_is_checked_like_the_rules_do():
@@ -484,8 +484,7 @@ def test_a_current_azathioprine_dose_in_mg_per_kg_is_compared_on_the_page():
             "mg_per_week": [float("nan")],
         }
     )
-    doses = model.to_pandas("doses", model.from_pandas("doses", doses))
-    at = _for(Dataset(labs=data.labs, doses=doses, patients=data.patients, label="test panel"))
+    at = _for(_with_doses(data, doses))
     assert "3 mg/kg/day x 60 kg = 180 mg/day" in _texts(at.caption)
     assert "Current dose 180 mg/day is above the calculated range (120-150 mg/day)" in _texts(at.warning)
     # allopurinol about to be added: the dose it reduces is per kg, not a daily amount in mg;
@@ -512,8 +511,7 @@ def test_an_as_of_date_before_the_cyclophosphamide_started_is_said():
             "route": ["iv"],
         }
     )
-    doses = model.to_pandas("doses", model.from_pandas("doses", doses))
-    at = _for(Dataset(labs=data.labs, doses=doses, patients=data.patients, label="test panel"))
+    at = _for(_with_doses(data, doses))
     captions = _texts(at.caption)
     assert "its first dose in the history is on 01 Jul 2025, after it" in captions
     assert "no cyclophosphamide in the dose history" not in captions

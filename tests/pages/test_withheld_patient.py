@@ -19,7 +19,7 @@ from dashboard.reviews import results_of, reviews_for
 from dashboard.store import Workspace
 from dashboard.store.panel import open_panel
 from tests.store.helpers import Clock
-from tests.support import ROOT
+from tests.support import workspace_patient_page
 
 DOSES = "patient,drug,dose,unit,frequency,route,start,end\n"
 LABS = (
@@ -45,12 +45,7 @@ def ws(tmp_path, monkeypatch) -> Workspace:
 
 
 def patient_page() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=180)
-    at.query_params["panel"] = "workspace"
-    at.run()
-    at.session_state["as_of"] = dt.date(2026, 11, 13)
-    at.session_state["selected_patient"] = "1234"
-    at.switch_page("pages/patient.py").run()
+    at = workspace_patient_page("1234", dt.date(2026, 11, 13))
     assert not at.exception, at.exception
     return at
 

@@ -209,8 +209,9 @@ def _fmt(x: Q, comma: bool) -> str:
     return text.replace(".", ",") if comma else text
 
 
-def _lln_of(ref: str, factor: Q, sex: str) -> Q | None:
-    """The LLN a lab's range text states, by hand for the spellings of the grid."""
+def _for_sex(ref: str, sex: str) -> str | None:
+    """The range of a range text for ``sex`` ("3.5-5 (M) 3.0-4.5 (F)": its own part), spaces
+    dropped; None when there is none for that sex, or no range at all."""
     if not ref:
         return None
     if "(M)" in ref:
@@ -218,7 +219,14 @@ def _lln_of(ref: str, factor: Q, sex: str) -> Q | None:
         if sex not in parts:
             return None
         ref = parts[sex]
-    ref = ref.replace(" ", "")
+    return ref.replace(" ", "")
+
+
+def _lln_of(ref: str, factor: Q, sex: str) -> Q | None:
+    """The LLN a lab's range text states, by hand for the spellings of the grid."""
+    ref = _for_sex(ref, sex)
+    if ref is None:
+        return None
     if ref.startswith(">="):
         return _num(ref[2:]) * factor
     if ref.startswith("<"):
@@ -227,14 +235,9 @@ def _lln_of(ref: str, factor: Q, sex: str) -> Q | None:
 
 
 def _uln_of(ref: str, sex: str) -> Q | None:
-    if not ref:
+    ref = _for_sex(ref, sex)
+    if ref is None:
         return None
-    if "(M)" in ref:
-        parts = {s[-2]: s[:-4].strip() for s in (p.strip() + ")" for p in ref.split(")") if p.strip())}
-        if sex not in parts:
-            return None
-        ref = parts[sex]
-    ref = ref.replace(" ", "")
     if ref.startswith("<="):
         return _num(ref[2:])
     if ref.startswith("<"):
