@@ -219,3 +219,28 @@ def test_sulfasalazine_in_pregnancy_names_the_folic_acid_dose():
     plan = knowledge.drugs()["sulfasalazine"].fact("pregnancy_plan")
     assert "folic acid 5 mg/day in the first trimester" in plan.value
     assert "bsr2022preg" in plan.refs
+
+
+def test_the_prodrug_point_rests_on_the_label_read_on_dailymed():
+    """facts7: the Imuran label's DESCRIPTION section was read on the DailyMed page itself
+    (set id 606101a0-6244-7eff-e053-2a91aa0acadd): azathioprine is 'an imidazolyl derivative
+    of 6-mercaptopurine', and sulfhydryl compounds such as glutathione convert it to
+    mercaptopurine.  The point that it is a prodrug of 6-MP is therefore confirmed, and
+    the drug file's class fact (already 'confirmed' on the same label) now agrees with it."""
+    point = _point("aza_prodrug")
+    assert point.refs == ("fda_imuran",) and point.status == "confirmed"
+    assert "DailyMed" in point.note and "imidazolyl derivative of 6-mercaptopurine" in point.note
+    ref = knowledge.references()["fda_imuran"]
+    assert ref.kind == "label"
+    assert ref.url.startswith("https://dailymed.nlm.nih.gov/") and "606101a0-6244-7eff-e053-2a91aa0acadd" in ref.url
+    assert "DESCRIPTION" in ref.note
+    assert knowledge.drugs()["azathioprine"].fact("class").status == point.status
+
+
+def test_the_warning_signs_stay_secondary_until_the_label_section_is_read():
+    """facts7: the label's patient-information and adverse-reaction sections (and the UK
+    Imuran leaflet's section 4) could not be read in any stored copy of the label itself, so
+    the warning signs keep the consumer database beside the label and say 'secondary source'."""
+    point = _point("aza_warning_signs")
+    assert point.status == "secondary source"
+    assert "drugscom_aza_se" in point.refs and "fda_imuran" in point.refs

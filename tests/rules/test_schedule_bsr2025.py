@@ -115,8 +115,10 @@ def test_the_bsr_2017_profile_ignores_the_patients_interval():
 
 def test_voclosporin_follows_its_label_under_bsr_2025():
     """Lupkynis label: eGFR every 2 weeks for the first month, every 4 weeks thereafter.
-    Audit 17 (F10): no copy of the label has a quarterly step after the first year, so an
-    eGFR on 1 March 2025 is due again 4 weeks later, 29 March (was 91 days)."""
+    Audit 17 (F10): no copy of the label read has a quarterly step after the first year, so an
+    eGFR on 1 March 2025 is due again 4 weeks later, 29 March (was 91 days).  A trade-press
+    report says a later revision is quarterly after the first year; its text was not read,
+    so the more frequent interval is kept (facts7)."""
     voc = [dose("P1", "voclosporin", "2024-01-01", amount=23.7, frequency="BID")]
     row = one([lab("P1", "2024-03-01", "egfr", 70.0)], voc, "2024-03-10")
     assert row["schedule"] == "voclosporin"
