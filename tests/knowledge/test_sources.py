@@ -113,3 +113,23 @@ def test_no_data_file_cites_our_own_notes_issues_or_audits():
     for path in files:
         for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             assert not OWN_DOCUMENTS.search(line), f"{path.relative_to(root)}:{n}: {line.strip()[:120]}"
+
+
+#: Where regulators publish product labels: the FDA's DailyMed, the UK's emc, the EMA.
+LABEL_HOSTS = ("dailymed.nlm.nih.gov", "www.medicines.org.uk", "www.ema.europa.eu")
+
+
+def test_a_label_reference_opens_the_regulators_page_even_when_read_in_a_copy():
+    """A product label is cited at the regulator's own page; a copy the section was read
+    in (drugs.com, imedi ...) is named in the note, and the access stays 'secondary'."""
+    refs = knowledge.references()
+    for ref in refs.values():
+        if ref.kind == "label":
+            assert urlparse(ref.url).netloc in LABEL_HOSTS, (ref.id, ref.url)
+    for rid, copy in (
+        ("fda_uloric", "drugs.com/labeling-changes"),
+        ("fda_lupkynis", "drugs.com/dosage/lupkynis"),
+        ("gazyva_smpc", "drugs.com/pregnancy/obinutuzumab"),
+        ("hcq_uk_smpc", "imedi.co.uk"),
+    ):
+        assert refs[rid].access == "secondary" and copy in refs[rid].note, rid
