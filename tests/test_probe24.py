@@ -255,3 +255,27 @@ def test_a_derived_count_on_the_limit_by_rounding_is_not_an_action():
     f = rv.flags_df()
     hits = f[f["rule"] == "bsr.neutrophils_low"]
     assert not (hits["severity"] == "action").any()  # F3
+
+
+# ------------------------------------------------------------ checks that held: start, stop, dose change
+
+
+def test_a_low_count_after_stopping_is_still_flagged_and_names_the_stop():
+    """Azathioprine 2026-01-01 to 2026-06-30; neutrophils 1.2 on 2026-07-10.  Its marrow effect
+    outlasts the last dose, so the count is still graded (CTCAE G2, "<1.5-1.0") and past the
+    BSR limit (< 1.6); the dose context says the drug had ended, 10 days before."""
+    _, rv = _review(
+        "P1,2026-07-10,Neutrophils,1.2,10^9/L\n", "P1,azathioprine,100,mg,daily,oral,2026-01-01,2026-06-30\n"
+    )
+    f = rv.flags_df()
+    assert _grade(f, "neutrophils") == 2
+    assert "bsr.neutrophils_low" in _rules(f)
+    assert f["dose_context"].str.contains("ended 2026-06-30, 10 d before").all()
+
+
+def test_a_draw_on_the_day_of_an_increase_says_it_may_reflect_the_previous_dose():
+    """Azathioprine 50 mg/day, 150 mg/day from 2026-04-01; a draw on 2026-04-01 may be before
+    the first new dose: the context says so rather than tying the count to 150 mg."""
+    doses = "P1,azathioprine,50,mg,daily,oral,2026-01-01,2026-04-01\nP1,azathioprine,150,mg,daily,oral,2026-04-01,\n"
+    _, rv = _review("P1,2026-04-01,Neutrophils,1.2,10^9/L\n", doses)
+    assert rv.flags_df()["dose_context"].str.contains("reflects the previous one").all()
