@@ -108,6 +108,26 @@ def previous_minimum(pid: np.ndarray, t: np.ndarray, value: np.ndarray, window_s
     return out
 
 
+#: Why a rise rule fell back on the lowest earlier result (H411): the pre-treatment
+#: draws that exist may give no single level, or only a bound that cannot prove a rise.
+_NO_BASELINE = "no pre-treatment baseline"
+_NO_SINGLE_LEVEL = (
+    "the draws before treatment give no single level: a draw of two different results, or results censored both ways"
+)
+_ONLY_A_LOWER_BOUND = "the pre-treatment baseline is only a lower bound, which cannot prove a rise"
+
+
+def _fallback_words(ref: bl.Reference | None, n: int, window_days: int) -> np.ndarray:
+    """The words of the fallback reference of ``n`` fired results, each saying why the
+    patient's own pre-treatment baseline was not used (``ref``: their references)."""
+    why = np.full(n, _NO_BASELINE, dtype=object)
+    if ref is not None and n:
+        drawn = ref.count > 0  # draws before treatment exist
+        why[drawn & ~np.isfinite(ref.value)] = _NO_SINGLE_LEVEL
+        why[drawn & np.isfinite(ref.value) & (ref.bound > 0)] = _ONLY_A_LOWER_BOUND
+    return f"the lowest of the previous {window_days} days (" + why + ": it may be on treatment)"
+
+
 def rise_hits(inp: Inputs, rule: Rule, base: bl.Baselines | None = None) -> Hits:
     labs = inp.labs
     s = labs.slice(rule.analyte)
@@ -137,7 +157,7 @@ def rise_hits(inp: Inputs, rule: Rule, base: bl.Baselines | None = None) -> Hits
     local = np.flatnonzero(fired)
     idx = local + s.start
     limit = reference[local] * (1 + rule.threshold / 100)
-    fallback = f"the lowest of the previous {rule.window_days} days (no pre-treatment baseline: it may be on treatment)"
+    fallback = _fallback_words(ref.take(local) if ref is not None else None, len(local), rule.window_days)
     words = pa.array(np.where(has_own[local], "the patient's baseline", fallback).astype(object), pa.string())
     bound = np.zeros(len(local), dtype=np.int8)
     if ref is not None and len(local):

@@ -269,3 +269,42 @@ def test_a_nadir_count_after_a_single_pulse_is_not_said_to_have_no_monitored_dru
     assert "no monitored drug is recorded" not in f.loc["P1", "message"]
     assert "no monitored drug is recorded" not in f.loc["P2", "message"]
     assert "no monitored drug is recorded" in f.loc["P3", "message"]
+
+
+def test_creatinine_rise_says_why_a_pre_treatment_draw_gave_no_baseline():
+    """H411's wording.  Before azathioprine (2024-03-01) one draw holds creatinine 60 and
+    80: the level before treatment is anywhere between them, so there is no single
+    baseline (there is one draw, so "no pre-treatment baseline" would be untrue).  The
+    rule's fallback is the lowest result of the previous 365 days: 60, 80 and 70 give 60.
+    At 2024-06-01, 100 is (100 - 60) / 60 = 66.67% above 60: more than 30%, so it fires,
+    and its words say why the draw before treatment was not used."""
+    labs = [
+        lab("P1", "2024-02-01 09:00", "creatinine", 60),
+        lab("P1", "2024-02-01 09:00", "creatinine", 80),
+        lab("P1", "2024-04-01", "creatinine", 70),
+        lab("P1", "2024-06-01", "creatinine", 100),
+    ]
+    rv = run(labs, [dose("P1", "azathioprine", "2024-03-01", amount=100)])
+    hits = rv.flags_df().query("rule == 'bsr.creatinine_rise'")
+    msg = hits.loc[hits["value"] == 100, "message"].iloc[0]
+    assert "the lowest of the previous 365 days (the draws before treatment give no single level" in msg
+    assert "no pre-treatment baseline" not in msg
+
+
+def test_creatinine_rise_says_a_lower_bound_baseline_cannot_prove_a_rise():
+    """Before azathioprine the lab reported creatinine '>150' (at least 150): a rise above
+    it is never proven (H408), so the rule falls back on the lowest result of the previous
+    365 days, never on the bound itself: 150 on 2024-04-01.  At 2024-06-01, 200 is
+    (200 - 150) / 150 = 33.33% above it, more than 30%: it fires, and its words say the
+    baseline is only a lower bound, not that there is none."""
+    labs = [
+        lab("P1", "2024-02-01", "creatinine", 150, comparator=">"),
+        lab("P1", "2024-04-01", "creatinine", 150),
+        lab("P1", "2024-06-01", "creatinine", 200),
+    ]
+    rv = run(labs, [dose("P1", "azathioprine", "2024-03-01", amount=100)])
+    hits = rv.flags_df().query("rule == 'bsr.creatinine_rise'")
+    msg = hits.loc[hits["value"] == 200, "message"].iloc[0]
+    assert (
+        "33.33% above 150, the lowest of the previous 365 days (the pre-treatment baseline is only a lower bound" in msg
+    )
