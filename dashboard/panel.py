@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 
 from dashboard import model
 from dashboard.dataset import Dataset
@@ -201,8 +202,12 @@ def why_texts(review: Review, order: pd.Series, most: int = 3) -> list[str]:
     flags = review.open_flags_df()
     if len(flags):
         keep = ~flags["at_baseline"].fillna(False).astype(bool) if "at_baseline" in flags else True
+        worst = _episode_worst_grades(review, flags)
         for f in flags[keep].itertuples(index=False):
             head, tail = _flag_words(f, comparisons)
+            earlier = worst.get((f.patient_id, f.rule, f.episode_start))
+            if f.kind == "ctcae" and earlier and pd.notna(f.ctcae_grade) and earlier[0] > f.ctcae_grade:
+                head += f" (G{earlier[0]} on {earlier[1]:%Y-%m-%d})"  # the open episode was worse (probe24 F2)
             items.setdefault(f.patient_id, []).append(
                 (
                     SEVERITY_ORDER.get(f.severity, 0),
@@ -243,6 +248,35 @@ def why_texts(review: Review, order: pd.Series, most: int = 3) -> list[str]:
         texts = [", ".join(heads) + (f" {tail}" if tail else "") for heads, tail in groups.values()]
         out.append("; ".join(texts[:most]) + (f" (+{len(texts) - most})" if len(texts) > most else ""))
     return out
+
+
+def _episode_worst_grades(review: Review, open_flags: pd.DataFrame) -> dict[tuple, tuple[int, pd.Timestamp]]:
+    """Per CTCAE episode still open over several results (patient, rule, episode start):
+    its highest grade and the date of its latest result at that grade, for the Why of an
+    open flag now graded lower.  Read from the closed CTCAE flags in Arrow (few columns)."""
+    o = open_flags[(open_flags["kind"] == "ctcae") & (open_flags["episode_results"] > 1)]
+    if o.empty:
+        return {}
+    keys = ["patient_id", "rule", "episode_start"]
+    t = review.flags
+    closed = pc.and_(pc.equal(t.column("kind"), "ctcae"), pc.equal(t.column("status"), "closed"))
+    f = t.filter(closed).select([*keys, "ctcae_grade", "collected_at"]).to_pandas()
+    f = f[f["ctcae_grade"].notna()].merge(o[keys].drop_duplicates(), on=keys)
+    if f.empty:
+        return {}
+    f = f.sort_values(["ctcae_grade", "collected_at"])
+    last = f.groupby(keys, sort=False).tail(1)
+    return {
+        (p, r, e): (int(g), t)
+        for p, r, e, g, t in zip(
+            last["patient_id"],
+            last["rule"],
+            last["episode_start"],
+            last["ctcae_grade"],
+            last["collected_at"],
+            strict=True,
+        )
+    }
 
 
 _KIND_ORDER = {"guideline": 1, "trend": 2, "ctcae": 3}

@@ -200,7 +200,6 @@ def test_the_g4_and_the_g2_are_each_graded():
     assert int(f.loc[1.4, "ctcae_grade"]) == 2
 
 
-@pytest.mark.xfail(strict=True, reason="probe24 F2: an episode's grade 4 is hidden once a milder result follows")
 def test_an_open_neutropenia_episode_says_its_worst_grade():
     """Azathioprine from 2026-01-01.  The week's export, imported on 2026-06-10, holds
     neutrophils 0.4 on 1 June (CTCAE v5.0 G4, "<0.5") and 1.4 on 8 June (G2).  Both are
@@ -217,7 +216,6 @@ def test_an_open_neutropenia_episode_says_its_worst_grade():
     assert said  # F2
 
 
-@pytest.mark.xfail(strict=True, reason="probe24 F2b: the Panel row shows G2 and 'action' after an unreviewed G4")
 def test_the_panel_does_not_reduce_an_unreviewed_g4_to_g2():
     """Same record on the Panel: the row must not read Urgency 'action' with "Neut G2"
     as its only grade while the unreviewed 0.4 (G4, severity urgent in ctcae.toml) of two

@@ -177,7 +177,7 @@ def evaluate(inp: Inputs, profile: Profile, grades: ctcae.Grades, base: bl.Basel
     is_open = np.r_[new[1:], True][idx]
     nxt = np.where(is_open, NEVER, labs.t[np.minimum(idx + 1, len(labs) - 1)])
     pid, ana = labs.pid[idx], labs.analyte[idx]
-    ep_start, ep_count = _episodes(inp, idx, rule, base.treatment_starts)
+    ep_start, ep_count, ep_id = _episodes(inp, idx, rule, base.treatment_starts)
 
     uniq, inv = np.unique(idx, return_inverse=True)  # once per distinct result
     one = dose_context(inp, labs.pid[uniq], labs.t[uniq])
@@ -215,6 +215,32 @@ def evaluate(inp: Inputs, profile: Profile, grades: ctcae.Grades, base: bl.Basel
         )
 
     g = grades.grade[idx]
+    worst = _worse_earlier(ep_id, idx, is_open & (ep_count > 1), severity, np.where(kind == KIND_ORDER["ctcae"], g, -1))
+    if (worst >= 0).any():  # few: an open episode that was worse before (probe24 F2)
+        rows = np.flatnonzero(worst >= 0)
+        w = worst[rows]
+        what = pa.array(
+            np.where(
+                g[w] >= 0,
+                np.char.add("grade ", g[w].astype(str)).astype(object),
+                np.asarray(SEVERITIES, dtype=object)[severity[w] - 1],
+            ),
+            pa.string(),
+        )
+        note = cat(
+            message.take(pa.array(rows)),
+            " — worst in this episode: ",
+            what,
+            " on ",
+            pc.strftime(_ts(labs.t[idx[w]]), format="%Y-%m-%d"),
+            " (",
+            comparator_text(labs.cmp[idx[w]]),
+            num(labs.value[idx[w]]),
+            " ",
+            _DISPLAY_UNIT.take(pa.array(ana[w])),
+            ")",
+        )
+        message = pc.replace_with_mask(message, pa.array(worst >= 0), note)
     lab_rows = labs.row[idx]
     table = labs.table
     cols = {
@@ -262,6 +288,7 @@ def evaluate(inp: Inputs, profile: Profile, grades: ctcae.Grades, base: bl.Basel
 
 _SEVERITY_TEXT = pa.array(["", *SEVERITIES], pa.string())
 _UNIT_TEXT = pa.array([model.CANONICAL_UNITS[a] for a in model.ANALYTES], pa.string())
+_DISPLAY_UNIT = pa.array([unit_text(a) for a in model.ANALYTES], pa.string())
 _STATUS_TEXT = pa.array(["closed", "open"], pa.string())
 
 
@@ -285,9 +312,10 @@ def _ints(x: np.ndarray) -> pa.Array:
 
 def _episodes(
     inp: Inputs, idx: np.ndarray, rule: np.ndarray, treatment_starts: np.ndarray | None
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per flag: the start of its episode (the run of consecutive draws of the analyte the
-    same rule fired on) and the number of draws in that run up to this flag.
+    same rule fired on), the number of draws in that run up to this flag, and a number of
+    the episode (one per run).
 
     A start of treatment (``treatment_starts``, sorted pair keys: the first dose of a
     monitored drug, and each restart after a time without one) ends an episode: an
@@ -297,7 +325,7 @@ def _episodes(
     labs = inp.labs
     n = len(idx)
     if not n:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     if labs.draw_last is None:  # every row is its own draw: the row number is a running draw number
         dn = idx.astype(np.int64)
     else:
@@ -320,9 +348,37 @@ def _episodes(
     count = np.cumsum(new_in_ep) - np.cumsum(new_in_ep)[first] + 1
     ep_start = np.empty(n, dtype=np.int64)
     ep_count = np.empty(n, dtype=np.int64)
+    ep_id = np.empty(n, dtype=np.int64)
     ep_start[order] = labs.t[idx[order][first]]
     ep_count[order] = count
-    return ep_start, ep_count
+    ep_id[order] = np.cumsum(starts) - 1
+    return ep_start, ep_count, ep_id
+
+
+def _worse_earlier(
+    ep_id: np.ndarray, idx: np.ndarray, wanted: np.ndarray, severity: np.ndarray, grade: np.ndarray
+) -> np.ndarray:
+    """Per flag in ``wanted`` (the open flags of longer episodes): the flag of its episode
+    that was worse than it (severity, then the CTCAE grade of a CTCAE flag; among equally
+    bad ones the latest), -1 where none was.  Neutrophils 0.4 (grade 4) then 1.4 (grade 2)
+    is one open episode: its open flag says grade 2, and must say that it was grade 4 on
+    the earlier date (probe24 F2), while the open flag stays the latest result's, so that
+    urgency and "CTCAE now" are what the patient has now.  ``idx`` (the flags' lab rows)
+    orders an episode: by time, and within a draw the more severe result last."""
+    n = len(ep_id)
+    out = np.full(n, -1, dtype=np.int64)
+    if not wanted.any():
+        return out
+    key = severity.astype(np.int64) * 16 + np.maximum(grade, 0).astype(np.int64)
+    order = np.lexsort((idx, key, ep_id))  # the last of each episode is its worst
+    last = np.r_[ep_id[order][1:] != ep_id[order][:-1], True]
+    worst_of = np.full(int(ep_id.max()) + 1, -1, dtype=np.int64)
+    worst_of[ep_id[order][last]] = order[last]
+    rows = np.flatnonzero(wanted)
+    w = worst_of[ep_id[rows]]
+    worse = key[w] > key[rows]
+    out[rows[worse]] = w[worse]
+    return out
 
 
 def _conflicts(inp: Inputs, idx: np.ndarray) -> np.ndarray:

@@ -121,6 +121,30 @@ def test_a_count_below_a_limit_at_consecutive_draws_is_one_episode():
     assert s["open_guideline"] == 1 and "open since 2024-01-05" in s["headline"]
 
 
+def test_an_open_episode_that_was_worse_says_its_worst_grade():
+    """probe24 F2 (H427).  Neutrophils 0.4 (CTCAE v5.0 grade 4: < 0.5), then 0.8 (grade 3:
+    < 1.0-0.5), then 0.45 (grade 4 again), then 1.2 (grade 2: < 1.5-1.0): one episode of
+    four results, open on 1.2.  The open flag stays the latest (grade 2: what the patient
+    has now), and its words name the worst of the episode, grade 4, at its latest date
+    (0.45 on 2024-03-05; the dates are the 5th of January to April)."""
+    rows = series("P1", "neutrophils", list(zip(DATES[:4], [0.4, 0.8, 0.45, 1.2], strict=True)))
+    f = flags(run(rows), "ctcae.neutrophils")
+    assert f["ctcae_grade"].tolist() == [4, 3, 4, 2]
+    assert f["status"].tolist() == ["closed", "closed", "closed", "open"]
+    msg = f.iloc[-1]["message"]
+    assert "open since 2024-01-05 (4 consecutive results)" in msg
+    assert msg.endswith("worst in this episode: grade 4 on 2024-03-05 (0.45 ×10⁹/L)")
+    assert not f.iloc[:3]["message"].str.contains("worst in this episode").any()
+
+
+def test_an_episode_at_its_worst_now_or_at_one_grade_names_no_worse_one():
+    """Grade 2 (1.2) then grade 4 (0.4): the open flag is the worst; grade 2 twice (1.2,
+    1.1): nothing was worse.  Neither says 'worst in this episode'."""
+    for values in ([1.2, 0.4], [1.2, 1.1]):
+        f = flags(run(series("P1", "neutrophils", list(zip(DATES[:2], values, strict=True)))), "ctcae.neutrophils")
+        assert not f["message"].str.contains("worst in this episode").any(), values
+
+
 def test_a_normal_draw_ends_the_episode():
     rows = series("P1", "neutrophils", list(zip(DATES[:4], [1.4, 2.5, 1.3, 1.2], strict=False)))
     f = flags(run(rows), "bsr.neutrophils_low")
