@@ -90,7 +90,7 @@ def test_a_censored_result_counts_only_where_its_bound_proves_the_fall():
 
 
 def test_the_series_shows_a_bound_as_a_bound():
-    """">8.0", 7.1, 6.3, 5.5: the message writes the first test as reported, ">8"."""
+    """ ">8.0", 7.1, 6.3, 5.5: the message writes the first test as reported, ">8"."""
     tail = (("2026-03-01", "7.1"), ("2026-04-01", "6.3"), ("2026-05-01", "5.5"))
     assert ">8 → 7.1 → 6.3 → 5.5" in _falls(_wbc(("2026-02-01", ">8.0"), *tail))["message"].iloc[0]
 
@@ -101,15 +101,17 @@ def test_the_series_shows_a_bound_as_a_bound():
 @pytest.mark.parametrize(
     ("made", "low", "high", "written"),
     [
-        # 41 % of 3.9: 40.5-41.5 % of 3.85-3.95 is 1.559-1.639; 0 decimals: 2 (outside),
+        # 41 % of 3.9: 40.5-41.5 % of 3.9 is 1.5795-1.6185; 0 decimals: 2 (outside),
         # 1 decimal: 1.6 (inside) -> 1.6
-        (1.599, 1.559, 1.639, 1.6),
-        # 40 % of 3.9: 39.5-40.5 % of 3.85-3.95 is 1.521-1.59975; 1.6 lies outside -> 1.56
-        (1.56, 1.521, 1.59975, 1.56),
-        # 45 % of 3.2: 1.402-1.479; 1.4 outside -> 1.44
-        (1.44, 1.40175, 1.47875, 1.44),
-        # 1 % of 4.0 (a basophil count): 0.0198-0.0608; 0.0 outside -> 0.04
-        (0.04, 0.01975, 0.06075, 0.04),
+        (1.599, 1.5795, 1.6185, 1.6),
+        # 40 % of 3.9: 39.5-40.5 % of 3.9 is 1.5405-1.5795; 1.6 lies outside -> 1.56
+        (1.56, 1.5405, 1.5795, 1.56),
+        # 45 % of 3.2: 1.424-1.456; 1.4 outside -> 1.44
+        (1.44, 1.424, 1.456, 1.44),
+        # 1 % of 4.0 (a basophil count): 0.02-0.06; 0 and 0.0 outside -> 0.04
+        (0.04, 0.02, 0.06, 0.04),
+        # 29.8 % of 5.0: 29.75-29.85 % is 1.4875-1.4925; 1.5 outside -> 1.49 (CTCAE grade 2)
+        (1.49, 1.4875, 1.4925, 1.49),
     ],
 )
 def test_a_made_count_is_written_with_the_fewest_decimals_its_range_allows(made, low, high, written):
@@ -118,8 +120,8 @@ def test_a_made_count_is_written_with_the_fewest_decimals_its_range_allows(made,
 
 
 def test_a_made_count_proven_below_the_limit_is_still_an_action():
-    """WBC 3.9 and neutrophils 40 %: 40 % of 3.9 is 1.56, and the stated numbers allow
-    39.5-40.5 % of 3.85-3.95, 1.521-1.59975: below 1.6 whatever the rounding, so the BSR
+    """WBC 3.9 and neutrophils 40 %: 40 % of 3.9 is 1.56, and the stated percentage allows
+    39.5-40.5 % of 3.9, 1.5405-1.5795: below 1.6 whatever its rounding, so the BSR
     "< 1.6" action stands (rounding to the WBC's one decimal, 1.6, would have hidden it).
     The flag says the count was calculated and from what: "40 % of WBC 3.9"."""
     _, rv = _review("P1,2026-06-01,WBC,3.9,10^9/L\nP1,2026-06-01,Neutrophils %,40,%\n")
@@ -145,8 +147,8 @@ def test_the_flag_on_a_count_written_coarser_names_the_product_and_the_inputs():
 
 
 def test_an_eosinophil_count_proven_above_the_limit_is_not_rounded_away():
-    """WBC 6.0 and eosinophils 9 %: 9 % of 6.0 is 0.54; 8.5-9.5 % of 5.95-6.05 is
-    0.506-0.575, above 0.5 whatever the rounding.  One decimal would give 0.5 (outside that
+    """WBC 6.0 and eosinophils 9 %: 9 % of 6.0 is 0.54; 8.5-9.5 % of 6.0 is 0.51-0.57,
+    above 0.5 whatever the rounding of the percentage.  One decimal would give 0.5 (outside that
     range, and not "> 0.5"); written 0.54, and the BSR "> 0.5" fires."""
     _, rv = _review("P1,2026-06-01,WBC,6.0,10^9/L\nP1,2026-06-01,Eosinophils %,9,%\n")
     f = rv.flags_df()

@@ -1648,22 +1648,11 @@ def _resolve_percent(
     pct = allc.filter(allc.column("_percent"))
     absolute = allc.filter(pc.invert(allc.column("_percent")))
     wbc_rows = _as_corrected(absolute.filter(pc.equal(absolute.column("analyte"), "wbc")))
-    w_low, w_high = _stated_bounds(wbc_rows)
     wbc = wbc_rows.select(["patient_id", "collected_at", "value", "comparator"])
-    wbc = wbc.append_column("_w_low", pa.array(w_low)).append_column("_w_high", pa.array(w_high))
     wbc = wbc.group_by(["patient_id", "collected_at"], use_threads=False).aggregate(
-        [
-            ("value", "min"),
-            ("value", "max"),
-            ("comparator", "min"),
-            ("comparator", "max"),
-            ("_w_low", "min"),
-            ("_w_high", "max"),
-        ]
+        [("value", "min"), ("value", "max"), ("comparator", "min"), ("comparator", "max")]
     )
-    wbc = wbc.rename_columns(
-        ["patient_id", "collected_at", "_wbc", "_wbc_max", "_wbc_cmp", "_wbc_cmp_max", "_wbc_low", "_wbc_high"]
-    )
+    wbc = wbc.rename_columns(["patient_id", "collected_at", "_wbc", "_wbc_max", "_wbc_cmp", "_wbc_cmp_max"])
     # an absolute count of the draw makes its % a duplicate, except that a corrected % is
     # set aside only by a corrected absolute: beside a final absolute it is made a count and
     # replaces that final (H132, audit 5 S1)
@@ -1718,9 +1707,7 @@ def _resolve_percent(
     pct_v = derived.column("value").to_numpy()
     w = wbc_v[ok]
     p_low, p_high = _stated_bounds(derived)
-    w_low = pc.fill_null(derived.column("_wbc_low"), np.nan).to_numpy(zero_copy_only=False)
-    w_high = pc.fill_null(derived.column("_wbc_high"), np.nan).to_numpy(zero_copy_only=False)
-    derived_vals = stated_product(w * pct_v / 100.0, p_low * w_low / 100.0, p_high * w_high / 100.0, cmp[ok] != "")
+    derived_vals = stated_product(w * pct_v / 100.0, p_low * w / 100.0, p_high * w / 100.0, cmp[ok] != "")
     derived = derived.set_column(derived.schema.get_field_index("value"), "value", pa.array(derived_vals))
     derived = derived.set_column(
         derived.schema.get_field_index("comparator"), "comparator", pa.array(cmp[ok], pa.string())
@@ -1734,15 +1721,17 @@ def _resolve_percent(
 
 def stated_product(made: np.ndarray, low: np.ndarray, high: np.ndarray, censored: np.ndarray) -> np.ndarray:
     """An absolute count made from a % differential and its draw's WBC (``made``), written
-    to the precision the two numbers as the lab wrote them support (H426): with the fewest
-    decimals (0 to 3) at which ``made`` rounded there still lies within ``low``-``high``,
-    the range the rounding of the two stated numbers allows (the product of their low
-    ends and of their high ends, as H171 reads them: 41 % of WBC 3.9 is 40.5-41.5 % of
-    3.85-3.95, 1.559-1.639).  So 41 % of 3.9 (1.599) is written 1.6, as a lab would report
-    it, not a count below 1.6 by spurious precision; 40 % of 3.9 (1.56, range 1.52-1.5998)
-    stays 1.56, because 1.6 lies outside what the inputs allow.  The written count never
-    leaves that range: a limit outside it keeps its side.  A censored product (a bound)
-    and one without a range keep 3 decimals."""
+    to the precision the percentage supports (H426): with the fewest decimals (0 to 3) at
+    which ``made`` rounded there still lies within ``low``-``high``, the range the rounding
+    of the percentage as the lab wrote it allows (within half a unit of its last digit,
+    as H171 reads it), times the WBC.  The WBC is taken as written, as its own limits
+    take it; the percentage, written to a whole or a tenth of a per cent, is the rounding
+    the count inherits.  So 41 % of 3.9 (1.599; 40.5-41.5 % of 3.9 is 1.580-1.619) is
+    written 1.6, as a lab would report it, not a count below 1.6 by spurious precision;
+    40 % of 3.9 (1.56; 1.541-1.580) stays 1.56, because 1.6 lies outside what the
+    percentage allows.  The written count never leaves that range: a limit outside it
+    keeps its side.  A censored product (a bound) and one without a range keep 3
+    decimals."""
     made = np.asarray(made, dtype=np.float64)
     out = np.round(made, 3)
     todo = ~np.asarray(censored, dtype=bool) & np.isfinite(low) & np.isfinite(high)
@@ -1754,20 +1743,14 @@ def stated_product(made: np.ndarray, low: np.ndarray, high: np.ndarray, censored
     return out
 
 
-def stated_count(w: float, w_text: str, w_cmp: str, p: float, p_text: str, p_cmp: str) -> float:
-    """One count made from a percentage ``p`` (its text as read, ``p_text``) of a WBC ``w``
-    (``w_text``), written as :func:`stated_product` writes it."""
-    t = pa.table(
-        {
-            "value": pa.array([w, p], pa.float64()),
-            "source_value": pa.array([w_text, p_text], pa.string()),
-            "comparator": pa.array([w_cmp, p_cmp], pa.string()),
-        }
-    )
+def stated_count(w: float, p: float, p_text: str, censored: bool) -> float:
+    """One count made from a percentage ``p`` (its text as read, ``p_text``) of a WBC ``w``,
+    written as :func:`stated_product` writes it."""
+    t = pa.table({"value": pa.array([p], pa.float64()), "source_value": pa.array([p_text], pa.string())})
+    t = t.append_column("comparator", pa.array([""], pa.string()))
     low, high = _stated_bounds(t)
-    censored = np.array([product_comparator(w_cmp, p_cmp) != ""])
     made = np.array([w * p / 100.0])
-    return float(stated_product(made, low[1:] * low[:1] / 100.0, high[1:] * high[:1] / 100.0, censored)[0])
+    return float(stated_product(made, low * w / 100.0, high * w / 100.0, np.array([censored]))[0])
 
 
 def _disagreeing_percentages(pct: pa.Table, wbc: pa.Table, absolute: pa.Table) -> list[tuple[int, int, str]]:

@@ -386,7 +386,7 @@ def _count_again(tx: Tx, replaced: list[dict], corrections: pa.Table, report: Im
                 why = "a censored percentage of a WBC censored the other way ('<' and '>') gives the count no bound"
             else:
                 cmp_ = product_comparator(w_cmp, p_cmp)
-                value = stated_count(w, str(c["source_value"] or ""), w_cmp, p, str(r["source_value"] or ""), p_cmp)
+                value = stated_count(w, p, str(r["source_value"] or ""), cmp_ != "")
                 tx.execute(f"UPDATE labs SET value = ?, comparator = ? WHERE {where}", [value, cmp_, *key])
                 wbc_text = f"{c['source_value'] or ''} {c['source_unit'] or ''}".strip()
                 _warn_on(report, c["source_file"]).warn(
