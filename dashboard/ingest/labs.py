@@ -1488,7 +1488,8 @@ def _record_percent_conversions(allc: pa.Table, keep: np.ndarray, cands: list[La
         *(counts.column(k).to_pylist() for k in ("_file", "analyte", "source_unit", "count_all")), strict=True
     ):
         canon = model.CANONICAL_UNITS[a]
-        cands[i].report.conversions.append(Conversion(a, u or "%", f"{canon} (from % x WBC)", int(n)))
+        to = f"{canon} (from % x WBC) to the precision the two numbers allow"
+        cands[i].report.conversions.append(Conversion(a, u or "%", to, int(n)))
 
 
 def _key_columns(t: pa.Table, rows: np.ndarray) -> dict[str, np.ndarray]:
@@ -1705,7 +1706,8 @@ def _resolve_percent(
     derived = joined.filter(pa.array(ok))
     pct_v = derived.column("value").to_numpy()
     w = wbc_v[ok]
-    derived_vals = np.round(w * pct_v / 100.0, 3)
+    p_low, p_high = _stated_bounds(derived)
+    derived_vals = stated_product(w * pct_v / 100.0, p_low * w / 100.0, p_high * w / 100.0, cmp[ok] != "")
     derived = derived.set_column(derived.schema.get_field_index("value"), "value", pa.array(derived_vals))
     derived = derived.set_column(
         derived.schema.get_field_index("comparator"), "comparator", pa.array(cmp[ok], pa.string())
@@ -1715,6 +1717,40 @@ def _resolve_percent(
     )
     derived = derived.select(absolute.column_names)
     return pa.concat_tables([absolute, derived]).sort_by("_order"), drop
+
+
+def stated_product(made: np.ndarray, low: np.ndarray, high: np.ndarray, censored: np.ndarray) -> np.ndarray:
+    """An absolute count made from a % differential and its draw's WBC (``made``), written
+    to the precision the percentage supports (H426): with the fewest decimals (0 to 3) at
+    which ``made`` rounded there still lies within ``low``-``high``, the range the rounding
+    of the percentage as the lab wrote it allows (within half a unit of its last digit,
+    as H171 reads it), times the WBC.  The WBC is taken as written, as its own limits
+    take it; the percentage, written to a whole or a tenth of a per cent, is the rounding
+    the count inherits.  So 41 % of 3.9 (1.599; 40.5-41.5 % of 3.9 is 1.580-1.619) is
+    written 1.6, as a lab would report it, not a count below 1.6 by spurious precision;
+    40 % of 3.9 (1.56; 1.541-1.580) stays 1.56, because 1.6 lies outside what the
+    percentage allows.  The written count never leaves that range: a limit outside it
+    keeps its side.  A censored product (a bound) and one without a range keep 3
+    decimals."""
+    made = np.asarray(made, dtype=np.float64)
+    out = np.round(made, 3)
+    todo = ~np.asarray(censored, dtype=bool) & np.isfinite(low) & np.isfinite(high)
+    for decimals in range(3):
+        cand = np.round(made, decimals)
+        fits = todo & (cand >= low - 1e-9) & (cand <= high + 1e-9)
+        out = np.where(fits, cand, out)
+        todo &= ~fits
+    return out
+
+
+def stated_count(w: float, p: float, p_text: str, censored: bool) -> float:
+    """One count made from a percentage ``p`` (its text as read, ``p_text``) of a WBC ``w``,
+    written as :func:`stated_product` writes it."""
+    t = pa.table({"value": pa.array([p], pa.float64()), "source_value": pa.array([p_text], pa.string())})
+    t = t.append_column("comparator", pa.array([""], pa.string()))
+    low, high = _stated_bounds(t)
+    made = np.array([w * p / 100.0])
+    return float(stated_product(made, low * w / 100.0, high * w / 100.0, np.array([censored]))[0])
 
 
 def _disagreeing_percentages(pct: pa.Table, wbc: pa.Table, absolute: pa.Table) -> list[tuple[int, int, str]]:

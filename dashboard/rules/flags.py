@@ -193,6 +193,9 @@ def evaluate(inp: Inputs, profile: Profile, grades: ctcae.Grades, base: bl.Basel
     if (conflict != "").any():
         note = pa.array(np.where(conflict != "", " — conflicting results at this draw: " + conflict, ""), pa.string())
         message = cat(message, note)
+    made = _derived_notes(inp, idx)
+    if (made != "").any():
+        message = cat(message, pa.array(made, pa.string()))
     since = (is_open & (ep_count > 1)).astype(bool)
     if since.any():  # only the open flags of a longer episode (few): built for those rows alone
         rows = np.flatnonzero(since)
@@ -413,6 +416,55 @@ def _conflicts(inp: Inputs, idx: np.ndarray) -> np.ndarray:
                 memo[lo] = f"{' and '.join(values)} {unit} (the more severe, {values[-1]}, counts)"
         out[i] = memo[lo]
     return out
+
+
+def _derived_notes(inp: Inputs, idx: np.ndarray) -> np.ndarray:
+    """Per flag: where its count was made by the import from a % differential and the
+    draw's WBC, " — count calculated by the import: 41 % of WBC 3.9 ×10⁹/L = 1.599,
+    written 1.6 to the precision of the two numbers" (H426), else "".  The lab's own
+    figures stay in the record (``source_value``, the WBC's row)."""
+    labs = inp.labs
+    out = np.full(len(idx), "", dtype=object)
+    if "derived" not in labs.table.column_names or not len(idx):
+        return out
+    made = np.asarray(pc.fill_null(labs.table.column("derived"), False).to_numpy(zero_copy_only=False), dtype=bool)
+    hit = np.flatnonzero(made[labs.row[idx]] & (labs.analyte[idx] != model.ANALYTES.index("wbc")))
+    if not len(hit):
+        return out
+    rows = idx[hit]
+    pct = text_column(labs.table.column("source_value"), labs.row[rows]).to_pylist()
+    s = labs.slice("wbc")
+    keys = pair_key(labs.pid[s], labs.t[s])
+    want = pair_key(labs.pid[rows], labs.t[rows])
+    at = np.minimum(np.searchsorted(keys, want), max(len(keys) - 1, 0))
+    found = (keys[at] == want) if len(keys) else np.zeros(len(rows), dtype=bool)
+    wbc_unit = unit_text("wbc")
+    cmp_text = comparator_texts(labs.cmp)
+    for i, row, text, f, j in zip(
+        hit.tolist(), rows.tolist(), pct, found.tolist(), (at + s.start).tolist(), strict=True
+    ):
+        written = f"{cmp_text[row]}{labs.value[row]:g}"
+        if f:
+            w = labs.value[j]
+            product = (
+                f"{cmp_text[j] or cmp_text[row]}{round(w * float(text or 'nan') / 100, 3):g}"
+                if _is_number(text)
+                else ""
+            )
+            of = f"{text} % of WBC {cmp_text[j]}{w:g} {wbc_unit}"
+        else:
+            of, product = f"{text} % of the draw's WBC", ""
+        rounded = f" = {product}, written {written} to the precision of the two numbers" if product != written else ""
+        out[i] = f" — count calculated by the import: {of}{rounded or f' = {written}'}"
+    return out
+
+
+def _is_number(text: str | None) -> bool:
+    try:
+        float(text or "")
+    except ValueError:
+        return False
+    return True
 
 
 def _at_baseline(

@@ -1,9 +1,23 @@
 """Trend rules: what no single threshold shows.
 
-``consecutive_falls``  each of the last ``count`` draws fell by more than
-    ``threshold`` % from the draw before it (same patient and analyte; a draw with two
-    different results counts by its more severe one).  Fires on the ``count``-th fall
+``consecutive_falls``  each of the last ``count`` tests fell by more than ``threshold`` %
+    from the test before it (same patient and analyte).  Fires on the ``count``-th fall
     even when every value is in range, and on every further fall: one episode.
+
+    A test is a calendar day (H424): the results of one patient and analyte on the same
+    day are one test occasion holding the range of its draws' values (a draw with two
+    different results counts by its more severe one, H32).  The source counts falls "on 3
+    occasions"; a same-day repeat sample is the same occasion, and its few-percent
+    difference from the first sample is analytical and within-day variation, not a
+    fourth test that resets the run.  A fall from occasion A to occasion B counts only
+    where it holds for every choice of sample: (lowest of A - highest of B) / lowest of
+    A above ``threshold`` -- neither a guessed fall nor a guessed recovery.  A censored
+    result counts only by the side it proves (H425): "<x" gives no lower end (nothing
+    is proven to fall from it), ">x" no upper end (nothing is proven to have fallen to
+    it); a fall of exactly ``threshold`` % counts where a strict bound makes it more.
+    The flag lands on the occasion's latest result (so a repeat keeps it open), its
+    message lists one value per occasion, a day's range as "6.2-6.3", and names the
+    results of such a day with their times.
 ``baseline_fall``  the result is more than ``threshold`` % below the patient's own
     baseline (:mod:`dashboard.rules.baselines`).  A computed (pre-treatment) baseline is
     the median of the last ``min_results`` draws before the start of treatment and is
@@ -19,32 +33,91 @@ Trend flags carry no threshold in a unit (``threshold`` is NaN); the baseline us
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from dashboard import model
 from dashboard.rules import baselines as bl
 from dashboard.rules.ctcae import below, lower_limits
-from dashboard.rules.data import severity_rank
+from dashboard.rules.data import DAY, severity_rank
 from dashboard.rules.engine import Rule
-from dashboard.rules.hits import Hits, cat, change_text, label, num, unit_text
-from dashboard.rules.inputs import Inputs, group_starts
+from dashboard.rules.hits import Hits, cat, change_text, choose, comparator_text, label, num, unit_text
+from dashboard.rules.inputs import Inputs, Labs, group_starts
 
 
-def fall_runs(pid: np.ndarray, value: np.ndarray, pct: float) -> np.ndarray:
-    """Per row (sorted by patient and time): how many consecutive falls of more than
-    ``pct`` % end at this row (0 when this row did not fall)."""
+def fall_runs(
+    pid: np.ndarray,
+    value: np.ndarray,
+    pct: float,
+    high: np.ndarray | None = None,
+    strict: np.ndarray | None = None,
+) -> np.ndarray:
+    """Per test (sorted by patient and time): how many consecutive falls of more than
+    ``pct`` % end at this test (0 when this test did not fall).
+
+    ``value`` is each test's lowest possible value and ``high`` its highest (default: the
+    same); a fall counts from the previous test's ``value`` to this one's ``high``.
+    ``strict`` (per test): a fall of exactly ``pct`` % into this test is more, as a strict
+    bound of one of the two ends makes it."""
     n = len(value)
     if n == 0:
         return np.zeros(0, dtype=np.int64)
+    hi = value if high is None else high
     prev = np.r_[np.nan, value[:-1]]
     same = ~group_starts(pid)
     with np.errstate(invalid="ignore", divide="ignore"):
-        drop = np.round((prev - value) / prev * 100, 9)
-        fell = same & (prev > 0) & (drop > pct)
+        drop = np.round((prev - hi) / prev * 100, 9)
+        more = drop > pct
+        if strict is not None:
+            more |= strict & (drop >= pct)
+        fell = same & (prev > 0) & more
     pos = np.arange(n)
     last_break = np.maximum.accumulate(np.where(fell, -1, pos))
     return np.where(fell, pos - last_break, 0)
+
+
+@dataclass
+class Occasions:
+    """One analyte's test occasions (a patient's draws of one calendar day), over the
+    draw rows ``rows`` (sorted by patient and time)."""
+
+    rows: np.ndarray  # draw rows (one per draw, its most severe value)
+    start: np.ndarray  # per occasion: its first position in ``rows``
+    stop: np.ndarray  # per occasion: one past its last position
+    low: np.ndarray  # per occasion: lowest possible value (0: a "<x" result, nothing proven)
+    high: np.ndarray  # per occasion: highest possible value (inf: a ">x" result)
+    low_strict: np.ndarray  # bool: the low end is a strict lower bound (">x")
+    high_strict: np.ndarray  # bool: the high end is a strict upper bound ("<x")
+
+    @property
+    def latest(self) -> np.ndarray:
+        """Per occasion, the row of its latest draw."""
+        return self.rows[self.stop - 1]
+
+
+def occasions(labs: Labs, rows: np.ndarray) -> Occasions:
+    """The test occasions of draw rows ``rows`` of one analyte (H424): per patient and
+    calendar day, the range of the draws' values, each censored result counted by the
+    side it proves (H425)."""
+    pid, t, v, c = labs.pid[rows], labs.t[rows], labs.value[rows], labs.cmp[rows]
+    new = group_starts(pid, np.floor_divide(t, DAY))
+    start = np.flatnonzero(new)
+    if not len(rows):
+        z = np.zeros(0)
+        return Occasions(rows, start, start, z, z, z.astype(bool), z.astype(bool))
+    stop = np.r_[start[1:], len(rows)].astype(np.int64)
+    lower = np.where(c < 0, 0.0, v)  # "<x": at most x, its lower end unknown
+    upper = np.where(c > 0, np.inf, v)  # ">x": at least x, its upper end unknown
+    low = np.minimum.reduceat(lower, start)
+    high = np.maximum.reduceat(upper, start)
+    occ = np.cumsum(new) - 1
+    # a strict end: every draw at it is the strict bound (">x" at the low end, "<x" at the high)
+    loose_low = np.logical_or.reduceat((lower == low[occ]) & (c != 1), start)
+    loose_high = np.logical_or.reduceat((upper == high[occ]) & (c != -1), start)
+    return Occasions(rows, start, stop, low, high, ~loose_low, ~loose_high)
 
 
 def severities(inp: Inputs, rule: Rule, analyte: str, idx: np.ndarray) -> np.ndarray:
@@ -59,13 +132,22 @@ def severities(inp: Inputs, rule: Rule, analyte: str, idx: np.ndarray) -> np.nda
     return np.where(in_range, np.minimum(rank, cap), rank).astype(np.int8)
 
 
-def _trend_hits(inp: Inputs, rule: Rule, analyte: str, idx: np.ndarray, message: pa.Array, **basis: np.ndarray) -> Hits:
-    """A trend rule's hits on ``analyte``: no fixed threshold, severity capped in range."""
+def _trend_hits(
+    inp: Inputs,
+    rule: Rule,
+    analyte: str,
+    idx: np.ndarray,
+    message: pa.Array,
+    severity: np.ndarray | None = None,
+    **basis: np.ndarray,
+) -> Hits:
+    """A trend rule's hits on ``analyte``: no fixed threshold, severity capped in range
+    (``severity``: already worked out)."""
     return Hits(
         idx=idx,
         rule=rule.id,
         kind="trend",
-        severity=severities(inp, rule, analyte, idx),
+        severity=severities(inp, rule, analyte, idx) if severity is None else severity,
         threshold=np.full(len(idx), np.nan),
         message=message,
         source=rule.source,
@@ -73,28 +155,91 @@ def _trend_hits(inp: Inputs, rule: Rule, analyte: str, idx: np.ndarray, message:
     )
 
 
+def _spread(start: np.ndarray, stop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The positions start..stop-1 of each group, concatenated, and each group's offset."""
+    counts = stop - start
+    offsets = (np.cumsum(counts) - counts).astype(np.int64)
+    pos = np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(offsets, counts) + np.repeat(start, counts)
+    return pos, offsets
+
+
+def _draw_text(labs: Labs, rows: np.ndarray) -> pa.Array:
+    """Each result as reported: its comparator and value ("<0.5", "6.2")."""
+    return cat(comparator_text(labs.cmp[rows]), num(labs.value[rows]))
+
+
+def _occasion_texts(labs: Labs, occ: Occasions, which: np.ndarray) -> tuple[pa.Array, pa.Array]:
+    """For occasions ``which``: the value shown in a series (one result: as reported; a
+    day of several: "lowest-highest") and, for a day of several, its results with their
+    times in the order drawn ("2026-04-01: 6.3 at 09:00 and 6.2 at 15:00"; "" otherwise)."""
+    pos, offsets = _spread(occ.start[which], occ.stop[which])
+    rows = occ.rows[pos]
+    group = np.repeat(np.arange(len(which)), occ.stop[which] - occ.start[which])
+    by_value = np.lexsort((labs.value[rows], group))
+    last = offsets + (occ.stop[which] - occ.start[which]) - 1
+    lowest, highest = rows[by_value[offsets]], rows[by_value[last]]
+    several = occ.stop[which] - occ.start[which] > 1
+    shown = choose(several, cat(_draw_text(labs, lowest), "-", _draw_text(labs, highest)), _draw_text(labs, lowest))
+    stamps = pc.cast(pa.array(labs.t[rows] * 1_000_000_000, pa.int64()), pa.timestamp("ns"))
+    each = cat(_draw_text(labs, rows), " at ", pc.strftime(stamps, format="%H:%M"))
+    joined = pc.binary_join(pa.ListArray.from_arrays(pa.array(np.r_[offsets, len(pos)], pa.int32()), each), " and ")
+    day = pc.strftime(pc.take(stamps, pa.array(offsets)), format="%Y-%m-%d")
+    return shown, choose(several, cat(day, ": ", joined), "")
+
+
 def consecutive_fall_hits(inp: Inputs, rule: Rule) -> list[Hits]:
     labs = inp.labs
     out = []
     draws = labs.draws()
+    k = rule.count
     for analyte in rule.analytes:
         s = labs.slice(analyte)
         rows = np.flatnonzero(draws[s]) + s.start  # one row per draw: its most severe value
-        runs = fall_runs(labs.pid[rows], labs.value[rows], rule.threshold)
-        at = np.flatnonzero(runs >= rule.count)
-        idx = rows[at]
-        k = rule.count
-        series = [num(labs.value[rows[at - lag]]) for lag in range(k, -1, -1)]
+        occ = occasions(labs, rows)
+        pid = labs.pid[occ.latest]
+        runs = fall_runs(pid, occ.low, rule.threshold, occ.high, occ.high_strict | np.r_[False, occ.low_strict[:-1]])
+        at = np.flatnonzero(runs >= k)
+        idx = occ.latest[at]
+        if not len(at):
+            out.append(_trend_hits(inp, rule, analyte, idx, pa.array([], pa.string())))
+            continue
+        # severity: capped while any result of the day is within range (none proven below it)
+        pos, offsets = _spread(occ.start[at], occ.stop[at])
+        each = severities(inp, rule, analyte, occ.rows[pos])
+        severity = np.minimum.reduceat(each, offsets)
+        lags = at[:, None] - np.arange(k, -1, -1)  # per hit, its series of occasions, oldest first
+        need, where = np.unique(lags, return_inverse=True)
+        where = where.reshape(lags.shape)
+        shown, days = _occasion_texts(labs, occ, need)
         parts: list = []
-        for i, text in enumerate(series):
-            parts += [text] if i == 0 else [" → ", text]
+        for i in range(k + 1):
+            parts += ([] if i == 0 else [" → "]) + [shown.take(pa.array(where[:, i]))]
         msg = cat(
             f"{label(analyte)} fell by more than {rule.threshold:g}% at each of {k} consecutive tests: ",
             *parts,
             f" {unit_text(analyte)}: {rule.message_for(analyte)}",
         )
-        out.append(_trend_hits(inp, rule, analyte, idx, msg))
+        msg = _same_day_note(msg, days, where)
+        out.append(_trend_hits(inp, rule, analyte, idx, msg, severity=severity))
     return out
+
+
+def _same_day_note(msg: pa.Array, days: pa.Array, where: np.ndarray) -> pa.Array:
+    """Where a test of the series was a day of several results: say so and name them."""
+    texts = days.take(pa.array(where.ravel()))
+    several = pc.not_equal(texts, "").to_numpy(zero_copy_only=False).reshape(where.shape)
+    if not several.any():
+        return msg
+    counts = several.sum(axis=1)
+    listed = pa.ListArray.from_arrays(
+        pa.array(np.r_[0, np.cumsum(counts)], pa.int32()), texts.filter(pa.array(several.ravel()))
+    )
+    note = cat(
+        " (results of one day read as one test, a fall counted only where it holds for each of them: ",
+        pc.binary_join(listed, "; "),
+        ")",
+    )
+    return pc.if_else(pa.array(counts > 0), cat(msg, note), msg)
 
 
 def baseline_fall_hits(inp: Inputs, rule: Rule, base: bl.Baselines) -> list[Hits]:

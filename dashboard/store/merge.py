@@ -36,7 +36,7 @@ from dashboard import model
 from dashboard.identity import RULE_FIELDS, SETTLED_FIELDS, IdentityConflict, identity_value, leave_unknown
 from dashboard.ingest import FileReport, ImportOptions, ImportReport, ImportResult, Source
 from dashboard.ingest.dose_repeats import dose_key, overlaps_at_start, repeat_of, same_start_note, start_key
-from dashboard.ingest.labs import SEX_LIMITS, number_text, product_comparator
+from dashboard.ingest.labs import SEX_LIMITS, number_text, product_comparator, stated_count
 from dashboard.ingest.pipeline import warn_about_aliases, warn_about_stored_ids
 from dashboard.ingest.report import SHOWN_VALUE, Problem
 from dashboard.ingest.values import parse_one
@@ -385,7 +385,8 @@ def _count_again(tx: Tx, replaced: list[dict], corrections: pa.Table, report: Im
             if w_cmp and p_cmp and w_cmp[:1] != p_cmp[:1]:
                 why = "a censored percentage of a WBC censored the other way ('<' and '>') gives the count no bound"
             else:
-                value, cmp_ = round(w * p / 100.0, 3), product_comparator(w_cmp, p_cmp)
+                cmp_ = product_comparator(w_cmp, p_cmp)
+                value = stated_count(w, p, str(r["source_value"] or ""), cmp_ != "")
                 tx.execute(f"UPDATE labs SET value = ?, comparator = ? WHERE {where}", [value, cmp_, *key])
                 wbc_text = f"{c['source_value'] or ''} {c['source_unit'] or ''}".strip()
                 _warn_on(report, c["source_file"]).warn(
@@ -401,8 +402,8 @@ def _count_again(tx: Tx, replaced: list[dict], corrections: pa.Table, report: Im
 def _stated_percent(count: dict, old_wbc: list[tuple[float, str]]) -> tuple[float, str] | None:
     """The percentage (number, comparator) a stored count was made of, read from its text
     as the lab wrote it, and only when it reads back as that count: it times one of the
-    replaced WBCs, rounded as the import rounds (3 decimals), is the stored value with its
-    comparator.  A text read differently under a decimal point and a decimal comma is
+    replaced WBCs, rounded as the import may round it (0 to 3 decimals, H426), is the
+    stored value with its comparator.  A text read differently under a decimal point and a decimal comma is
     taken only if exactly one reading gives the count."""
     unit = resolve_unit(count["analyte"], str(count["source_unit"] or ""))
     if not unit.percent or unit.factor is None:
@@ -417,7 +418,7 @@ def _stated_percent(count: dict, old_wbc: list[tuple[float, str]]) -> tuple[floa
             stored = count["value"]
             if (
                 stored is not None
-                and math.isclose(round(w * p / 100.0, 3), stored, rel_tol=0, abs_tol=1e-9)
+                and any(math.isclose(round(w * p / 100.0, d), stored, rel_tol=0, abs_tol=1e-9) for d in range(4))
                 and product_comparator(w_cmp, p_cmp) == (count["comparator"] or "")
             ):
                 found.add((p, p_cmp))
