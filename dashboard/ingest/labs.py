@@ -829,7 +829,9 @@ def _infer_missing(
                 options = " or ".join(_pretty(cands[k][0]) for k in range(len(cands)) if fits[k, j])
                 messages[r] = f"unit missing and the value fits more than one unit ({options}); add the unit"
             elif not cands:  # a family whose unit is never inferred (creatinine clearance: H413)
-                messages[r] = f"unit missing: {label} {v[j]:g} is read only with its unit ({NO_INFERENCE[family]}); add the unit"
+                messages[r] = (
+                    f"unit missing: {label} {v[j]:g} is read only with its unit ({NO_INFERENCE[family]}); add the unit"
+                )
             else:
                 messages[r] = f"unit missing and {v[j]:g} is not a plausible {label} in any usual unit"
         for u, where in used.items():
