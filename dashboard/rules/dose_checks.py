@@ -200,6 +200,9 @@ def checks() -> list[dict[str, Any]]:
                 )
             if "scale_from" in check:
                 one["threshold"] = round(one["threshold"] * dosing_value(table, check["scale_from"]), 6)
+            if "measure" in one and tuple(one["analytes"]) != renal.measures_for(one["measure"]):
+                # the results a renal limit reads, in the order of the one home (H412)
+                raise ValueError(f"dose check {one['id']}: analytes must be {renal.measures_for(one['measure'])}")
             out.append(one)
     return out
 
