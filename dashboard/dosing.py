@@ -23,10 +23,11 @@ import pandas as pd
 
 from dashboard import knowledge, model
 from dashboard.ingest.frequency import less_often_than_weekly, parse_frequency
-from dashboard.rules import ctcae, dose_checks, dose_totals, exposure, schedule
+from dashboard.rules import ctcae, dose_checks, dose_totals, exposure, renal, schedule
 from dashboard.rules.data import DAY, NEVER, draw_severity, schedule_file
 from dashboard.rules.inputs import CMP_TEXTS
 from dashboard.rules.inputs import per_day as frequency_per_day
+from dashboard.units import display_unit
 
 #: Warning severities, mildest first.
 SEVERITIES: tuple[str, ...] = ("info", "caution", "high", "contraindicated")
@@ -224,11 +225,14 @@ def _renal(
         refs += block["refs"]
 
 
-def _cannot_tell(egfr: float | LabValue, limit: float, message: str) -> str:
-    """A limit a censored eGFR cannot be placed against, said as the dose checks say it."""
+def _cannot_tell(egfr: float | LabValue, limit: float, message: str, label: str = "eGFR {}") -> str:
+    """A limit a censored eGFR (or creatinine clearance: ``label``) cannot be placed against,
+    said as the dose checks say it."""
+    name = label.format(_egfr_text(egfr))
+    measure = label.split()[0]
     return (
-        f"eGFR {_egfr_text(egfr)} is a bound, not a number: whether it is below {_fmt(limit)} cannot be told. "
-        f"The limit not applied: {message} Enter a measured eGFR to apply it."
+        f"{name} is a bound, not a number: whether it is below {_fmt(limit)} cannot be told. "
+        f"The limit not applied: {message} Enter a measured {measure} to apply it."
     )
 
 
@@ -1055,8 +1059,14 @@ def methotrexate_check(
     *,
     egfr: float | LabValue | None = None,
     trimethoprim: bool = False,
+    crcl: float | LabValue | None = None,
 ) -> DoseResult:
     """Check a methotrexate prescription: once weekly only, usual 7.5-25 mg, folic acid, kidneys.
+
+    The renal bands are placed against the creatinine clearance (mL/min) when one is given
+    (the measure the SmPC states), else against the eGFR with the band's ``measure_note``
+    ("the SmPC states creatinine clearance; eGFR used"); never one converted into the other.
+    The patient's own: :attr:`PatientContext.renal`, the dose checks' rule (H412).
 
     ``weekly_dose_mg`` is the amount given each time at ``frequency``: the limits (mg/week)
     are applied to the weekly total it makes (10 mg daily: 70 mg/week), as the dose checks
@@ -1167,28 +1177,34 @@ def methotrexate_check(
         warnings.append(interaction_warning(tmp))  # Medsafe: avoid where possible, not contraindicated
         refs += tmp.refs
     bands = sorted(rules["renal"], key=lambda b: b["egfr_below"])
-    if _no_egfr(egfr):  # neither band can be applied: said, not assumed normal (dosing21)
+    # a creatinine clearance given is the measure the SmPC states; else the eGFR, said as such
+    use_crcl = crcl is not None and not _no_egfr(crcl)
+    measure = crcl if use_crcl else egfr
+    label = f"{model.analyte_label('crcl')} {{}} {display_unit('crcl')}" if use_crcl else "eGFR {}"
+    if _no_egfr(measure):  # neither band can be applied: said, not assumed normal (dosing21)
         said = "; ".join(f"{b['severity']} below {_fmt(float(b['egfr_below']))}" for b in bands)
         warnings.append(
             DoseWarning(
                 "info",
-                f"No eGFR entered: the renal limits ({said}) are not applied. Enter the latest eGFR.",
+                f"No eGFR or creatinine clearance entered: the renal limits ({said}) are not applied. Enter the "
+                "latest creatinine clearance (the measure the SmPC states) or eGFR.",
                 _refs(*(b["refs"] for b in bands)),
                 bands[0]["status"],
             )
         )
-    if egfr is not None and not _no_egfr(egfr):
-        for band in bands:  # the lowest band the eGFR is below; one it cannot be placed against is said
-            below = egfr_below(egfr, float(band["egfr_below"]))
+    if measure is not None and not _no_egfr(measure):
+        for band in bands:  # the lowest band the measure is below; one it cannot be placed against is said
+            note = f" ({band['measure_note']})" if not use_crcl and band.get("measure") == "crcl" else ""
+            below = egfr_below(measure, float(band["egfr_below"]))
             if below is None:
-                words = _cannot_tell(egfr, float(band["egfr_below"]), band["message"])
+                words = _cannot_tell(measure, float(band["egfr_below"]), band["message"], label + note)
                 warnings.append(DoseWarning("info", words, tuple(band["refs"]), band["status"]))
                 refs += band["refs"]
             elif below:
                 warnings.append(
                     DoseWarning(
                         band["severity"],
-                        f"eGFR {_egfr_text(egfr)}: {band['message']}",
+                        f"{label.format(_egfr_text(measure))}{note}: {band['message']}",
                         tuple(band["refs"]),
                         band["status"],
                     )
@@ -1491,11 +1507,33 @@ class LabValue:
     collected_at: dt.datetime
     #: a censored result's comparator ("<", "<=", ">", ">="; "" for a number): "<30" is not 30
     comparator: str = ""
+    #: the analyte it is a result of ("egfr", "crcl")
+    analyte: str = ""
 
     @property
     def text(self) -> str:
         """The result as the laboratory stated it ("<30", "55")."""
         return f"{self.comparator}{_fmt(self.value)}"
+
+    @property
+    def named(self) -> str:
+        """The result with its measure, unit and date: "CrCl 25 mL/min (20 Nov 2026)"."""
+        unit = display_unit(self.analyte) if self.analyte else ""
+        return f"{model.analyte_label(self.analyte)} {self.text} {unit} ({self.collected_at:%d %b %Y})"
+
+
+def latest_renal(results: dict[str, LabValue | None]) -> LabValue | None:
+    """The latest renal measure of a patient's latest results per measure (``results``:
+    analyte -> its latest result), the one a limit stated in creatinine clearance is placed
+    against: the rule of ``rules/renal.py`` that the dose checks apply (the newer; on one
+    draw the creatinine clearance), so the page and the checks name the same result (H412)."""
+    measures = [m for m in renal.MEASURES if m in results]
+    times = [
+        np.array([renal.NONE_T if (r := results[m]) is None else int(pd.Timestamp(r.collected_at).value)])
+        for m in measures
+    ]
+    k = int(renal.latest_of(times)[0]) if measures else -1
+    return None if k < 0 else results[measures[k]]
 
 
 def egfr_prefill(lab: LabValue | None) -> float | None:
@@ -1611,9 +1649,17 @@ class PatientContext:
     tpmt: str = "unknown"
     nudt15: str = "unknown"
     egfr: LabValue | None = None
+    #: the latest creatinine clearance (mL/min; never converted from or to the eGFR)
+    crcl: LabValue | None = None
     current: pd.DataFrame = field(default_factory=lambda: model.empty_frame("doses"))
     #: every dose row of the patient that started on or before ``as_of``
     history: pd.DataFrame = field(default_factory=lambda: model.empty_frame("doses"))
+
+    @property
+    def renal(self) -> LabValue | None:
+        """The latest renal measure, a creatinine clearance or an eGFR (:func:`latest_renal`):
+        the result a limit stated in creatinine clearance (methotrexate) is placed against."""
+        return latest_renal({"crcl": self.crcl, "egfr": self.egfr})
 
     def on(self, drug: str) -> bool:
         return bool((self.current["drug"] == drug).any())
@@ -1750,13 +1796,13 @@ def latest_lab(labs: pd.DataFrame, patient_id: str, analyte: str, as_of: dt.date
     worse = draw_severity(np.full(len(latest), analyte, dtype=object), latest["value"].to_numpy(float))
     row = latest.iloc[int(np.argmax(worse))]
     cmp = row["comparator"] if "comparator" in sub.columns and isinstance(row["comparator"], str) else ""
-    return LabValue(float(row["value"]), row["collected_at"].to_pydatetime(), cmp)
+    return LabValue(float(row["value"]), row["collected_at"].to_pydatetime(), cmp, analyte)
 
 
 def patient_context(
     patients: pd.DataFrame, doses: pd.DataFrame, labs: pd.DataFrame, patient_id: str, as_of: dt.date
 ) -> PatientContext:
-    """Weight, TPMT/NUDT15, latest eGFR and current doses of one patient as of a date."""
+    """Weight, TPMT/NUDT15, latest eGFR and creatinine clearance and current doses of one patient as of a date."""
     row = patients[patients["patient_id"] == patient_id]
     weight, tpmt, nudt15 = None, "unknown", "unknown"
     if not row.empty:
@@ -1770,6 +1816,7 @@ def patient_context(
         tpmt=tpmt,
         nudt15=nudt15,
         egfr=latest_lab(labs, patient_id, "egfr", as_of),
+        crcl=latest_lab(labs, patient_id, "crcl", as_of),
         current=current_doses(doses, patient_id, as_of),
         history=doses[(doses["patient_id"] == patient_id) & (doses["start"] <= pd.Timestamp(as_of))],
     )

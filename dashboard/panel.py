@@ -46,6 +46,7 @@ SHORT_LABEL = {
     "albumin": "Alb",
     "creatinine": "Creat",
     "egfr": "eGFR",
+    "crcl": "CrCl",
 }
 #: Points in each sparkline (the latest results).
 SPARK_POINTS = 12

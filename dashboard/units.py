@@ -16,6 +16,8 @@ The factors are physical identities, not clinical thresholds:
 * enzymes: 1 ukat/L = 60 U/L; 1 IU/L = 1 U/L
 * blood pressure: 1 kPa = 7.50062 mmHg
 * IgG: 1 g/dL = 10 g/L; 100 mg/dL = 1 g/L; 1 mg/L = 0.001 g/L
+* creatinine clearance: 1 mL/s = 60 mL/min (a volume per time; an eGFR per 1.73 m² of body
+  surface is another quantity and is never converted into it, nor it into an eGFR)
 
 Doses and body weights are masses, converted here too (:func:`to_mg`, :func:`weight_kg`):
 
@@ -99,6 +101,7 @@ FAMILY_UNITS: dict[str, dict[str, float]] = {
         "ml/min": 1.0,
         "ml/s/1.73m2": 60.0,
     },
+    "crcl": {"ml/min": 1.0, "ml/s": 60.0},
     "pressure": {"mmhg": 1.0, "mm": 1.0, "kpa": 7.50062},
     "immunoglobulin": {"g/l": 1.0, "mg/dl": 0.01, "g/dl": 10.0, "mg/l": 0.001},
 }
@@ -112,8 +115,35 @@ UNIT_NOTES: dict[tuple[str, str], str] = {
     ("egfr", "ml/min"): (
         "written in mL/min, which is not indexed to body surface (1.73 m²): read as an eGFR in "
         "mL/min/1.73 m² without any adjustment; if the lab reports a creatinine clearance "
-        "(Cockcroft-Gault) under this name, it is not an eGFR"
+        "(Cockcroft-Gault) under this name, it is not an eGFR; a result named creatinine clearance is "
+        "read as one (CrCl, mL/min)"
     ),
+}
+
+#: Units of another quantity written on a result: (analyte, normalised unit) -> why the
+#: result is rejected rather than read (H413).  A creatinine clearance indexed to body
+#: surface (mL/min/1.73 m²) is neither the unindexed clearance the methotrexate SmPC states
+#: its limits in nor an eGFR; turning it into either needs the body surface area, which
+#: the dashboard never guesses.  (The reverse, an eGFR written in plain mL/min, is read as
+#: an eGFR with the note of UNIT_NOTES: an eGFR equation gives a value per 1.73 m² only, so
+#: the unit is a shortening, while a clearance exists both ways and the unit decides which.)
+UNIT_REJECTIONS: dict[tuple[str, str], str] = {
+    ("crcl", "ml/min/1.73m2"): (
+        "a creatinine clearance in mL/min/1.73 m² is indexed to body surface: not the clearance in mL/min "
+        "that the methotrexate SmPC limits are stated in, and not an eGFR; not converted (that needs the "
+        "body surface area): ask the laboratory for the clearance in mL/min, or report it as an eGFR if it is one"
+    ),
+    ("crcl", "ml/s/1.73m2"): (
+        "a creatinine clearance in mL/s/1.73 m² is indexed to body surface: not the clearance in mL/min "
+        "that the methotrexate SmPC limits are stated in, and not an eGFR; not converted (that needs the "
+        "body surface area): ask the laboratory for the clearance in mL/min, or report it as an eGFR if it is one"
+    ),
+}
+
+#: Why a missing unit is never inferred for a family with no units to infer (INFER_UNITS empty).
+NO_INFERENCE: dict[str, str] = {
+    "crcl": "a creatinine clearance may be in mL/min or indexed to body surface (mL/min/1.73 m²), "
+    "two different quantities with the same numbers",
 }
 
 #: Spellings considered when a unit is *missing*: the units such a result is written
@@ -127,6 +157,7 @@ INFER_UNITS: dict[str, tuple[str, ...]] = {
     "albumin": ("g/l", "g/dl"),
     "creatinine": ("umol/l", "mg/dl"),
     "egfr": ("ml/min/1.73m2",),
+    "crcl": (),  # never inferred: NO_INFERENCE
     "pressure": ("mmhg",),
     "immunoglobulin": ("g/l", "mg/dl"),
 }
@@ -139,6 +170,7 @@ DISPLAY_UNIT = {
     "U/L": "U/L",
     "umol/L": "µmol/L",
     "mL/min/1.73m2": "mL/min/1.73 m²",
+    "mL/min": "mL/min",
     "mmHg": "mmHg",
 }
 
@@ -156,6 +188,7 @@ US_CONVENTIONAL: dict[str, tuple[str, float]] = {
     "albumin": ("g/dL", 0.1),
     "creatinine": ("mg/dL", 1 / 88.4),
     "egfr": ("mL/min/1.73 m²", 1.0),
+    "crcl": ("mL/min", 1.0),
     "bp_systolic": ("mmHg", 1.0),
     "bp_diastolic": ("mmHg", 1.0),
     "igg": ("mg/dL", 100.0),
@@ -229,6 +262,8 @@ def resolve_unit(analyte: str, unit_text: str) -> UnitResolution:
             None, problem=f"'{unit_text}' is a percentage, not a unit for {analyte_info()[analyte].label}"
         )
     factor = FAMILY_UNITS[family_of(analyte)].get(key)
+    if (analyte, key) in UNIT_REJECTIONS:
+        return UnitResolution(None, problem=f"unit '{unit_text}': {UNIT_REJECTIONS[(analyte, key)]}")
     if factor is None:
         canon = CANONICAL_UNITS[analyte]
         return UnitResolution(

@@ -1,8 +1,8 @@
 """Probe 23: the kidney and liver rules of the review, read as a rheumatology pharmacist
 against their sources, with records pushed through the real import and the review.
 
-Each finding was pinned as a strict xfail; F1-F4 and F6 are fixed (H408-H411), F5 stays pinned
-(open, see the closing note of 2026-12-05).  The expected values are worked out by hand
+Each finding was pinned as a strict xfail; all are fixed: F1-F4 and F6 (H408-H411), F5
+(creatinine clearance, H412-H416).  The expected values are worked out by hand
 from the source that the rule cites (rules.toml, dose_checks.toml, the Lupkynis and
 Neoral labels as rules.toml quotes them, the methotrexate UK SmPC section 4.3, CKD-EPI
 2021).  None was copied from the code's output.
@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
-import pytest
 
 from dashboard.ingest import ImportOptions, Source, import_sources
 from dashboard.rules.review import review
@@ -152,14 +151,13 @@ def test_voclosporin_after_restart_is_judged_on_the_pretreatment_baseline():
 # ------------------------------------------------------------ F5 creatinine clearance rejected
 
 
-@pytest.mark.xfail(strict=True, reason="probe23 F5: 'Creatinine clearance' is 'not a monitored analyte'")
 def test_a_creatinine_clearance_below_30_makes_methotrexate_contraindicated():
     """UK SmPC 4.3 (dose_checks.toml dose.mtx_renal_contraindicated): contraindicated
     with 'creatinine clearance less than 30 ml/min'. The check's own comment says 'a
     creatinine clearance in mL/min is read as eGFR (vocab/analytes.toml)'. So a
     'Creatinine clearance 25 mL/min' on methotrexate must give the urgent row: 25 < 30.
-    Today the row is rejected ('not a monitored analyte: Creatinine clearance'), and no
-    renal dose check runs. The same happens for 'CrCl'."""
+    It was rejected ('not a monitored analyte: Creatinine clearance'), and no renal dose
+    check ran; the same for 'CrCl'.  Fixed: creatinine clearance is an analyte (H412)."""
     _, rv = _review("P1,2026-11-20,Creatinine clearance,25,mL/min\n", MTX)
     dc = rv.dose_checks_df()
     rows = dc[dc["rule"] == "dose.mtx_renal_contraindicated"]

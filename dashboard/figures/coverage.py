@@ -18,6 +18,7 @@ GROUP_OF_FAMILY: dict[str, str] = {
     "albumin": "Liver",
     "creatinine": "Kidney",
     "egfr": "Kidney",
+    "crcl": "Kidney",
 }
 #: bar width: 26 days in milliseconds (the unit of a date axis)
 _BAR_MS = 26 * 24 * 3600 * 1000

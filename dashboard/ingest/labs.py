@@ -45,6 +45,7 @@ from dashboard.ordering import pack, packed_order
 from dashboard.units import (
     FAMILY_UNITS,
     INFER_UNITS,
+    NO_INFERENCE,
     UNIT_NOTES,
     is_unit,
     normalize_unit,
@@ -788,7 +789,7 @@ def _infer_missing(
         family = info.family
         lo, hi = info.typical
         cands = [(s, FAMILY_UNITS[family][s]) for s in INFER_UNITS[family]]
-        fits = np.array([(v * f >= lo) & (v * f <= hi) for _s, f in cands])  # (k, len(rows))
+        fits = np.array([(v * f >= lo) & (v * f <= hi) for _s, f in cands], dtype=bool).reshape(len(cands), len(rows))
         nfits = fits.sum(axis=0)
         # a differential that could be its % of the white cells: 0 is 0 either way
         with np.errstate(invalid="ignore"):
@@ -827,6 +828,10 @@ def _infer_missing(
             elif nfits[j] > 1:
                 options = " or ".join(_pretty(cands[k][0]) for k in range(len(cands)) if fits[k, j])
                 messages[r] = f"unit missing and the value fits more than one unit ({options}); add the unit"
+            elif not cands:  # a family whose unit is never inferred (creatinine clearance: H413)
+                messages[r] = (
+                    f"unit missing: {label} {v[j]:g} is read only with its unit ({NO_INFERENCE[family]}); add the unit"
+                )
             else:
                 messages[r] = f"unit missing and {v[j]:g} is not a plausible {label} in any usual unit"
         for u, where in used.items():

@@ -18,7 +18,7 @@ from functools import cache
 from importlib import resources
 
 from dashboard.model import analyte_info, drug_info
-from dashboard.units import resolve_unit
+from dashboard.units import UNIT_REJECTIONS, normalize_unit, resolve_unit
 
 # --------------------------------------------------------------------------- normalising
 
@@ -335,11 +335,37 @@ def other_specimen(name: str) -> bool:
     return any(t in _OTHER_SPECIMENS for t in normalize(name).split())
 
 
+#: Words that name a creatinine clearance: measured from a timed urine collection and the
+#: serum creatinine, so "urine" in its name is part of the test, not another specimen
+#: ("Creatinine clearance (24h urine)"; LOINC 2164-2 "... in 24 hour Urine and Serum or Plasma").
+_CLEARANCE_WORDS = frozenset({"clearance", "clairance", "aclaramiento", "creatinineklaring", "kreatininclearance"})
+#: Words of a clearance's name dropped before it is matched: its specimens and collection time.
+_CLEARANCE_NOISE = _OTHER_SPECIMENS | frozenset(
+    {"24", "24h", "24hr", "24hrs", "h", "hr", "hrs", "hour", "hours", "timed", "collection", "in", "and", "or"}
+    | {"serum", "plasma", "serpl", "ser", "plas", "blood"}
+)
+
+
+def _clearance_name(name: str) -> str | None:
+    """A creatinine clearance's name without its specimen and collection words ("Creatinine
+    clearance (24h urine) (mL/min)" -> "creatinine clearance (mL/min)"), or None when the
+    name is not a clearance's.  The rest of the name is matched as any other."""
+    base, parts = split_brackets(name)
+    if not _CLEARANCE_WORDS & set(normalize(base).split()):
+        return None
+    kept = [p for p in parts if any(t not in _CLEARANCE_NOISE for t in normalize(p).split())]
+    words = " ".join(t for t in normalize(base).split() if t not in _CLEARANCE_NOISE)
+    return words + "".join(f" ({p})" for p in kept)
+
+
 @cache
 def recognise_test(name: str, code: str = "") -> TestMatch | None:
     """Recognise an analyte from a test code (LOINC) and/or a test name or header."""
     if name and other_specimen(name):
-        return None  # a urine or fluid result, whatever its code says, is not a blood result
+        clearance = _clearance_name(name)
+        if clearance is None:
+            return None  # a urine or fluid result, whatever its code says, is not a blood result
+        name = clearance  # a creatinine clearance is measured from urine and serum both
     if code:
         hit = _loinc_index().get(clean_code(code))
         if hit:
@@ -389,7 +415,7 @@ def recognise_test(name: str, code: str = "") -> TestMatch | None:
         if any(t in _ABSOLUTE_WORDS for t in normalize(part).split()):
             absolute = True
             continue
-        if resolve_unit(analyte, part).factor is not None:
+        if _unit_of(analyte, part):
             unit = part
     if unit.strip() == "%":
         percent = True
@@ -414,9 +440,15 @@ def _unit_in_text(name: str, analyte: str) -> str:
     for part in parts:
         if part.strip() == "%":
             return "%"
-        if resolve_unit(analyte, part).factor is not None:
+        if _unit_of(analyte, part):
             return part
     return ""
+
+
+def _unit_of(analyte: str, part: str) -> bool:
+    """Is this bracketed part a unit written for ``analyte``: one it reads, or one of another
+    quantity it is rejected in with its reason (a clearance per 1.73 m²: ``UNIT_REJECTIONS``)?"""
+    return resolve_unit(analyte, part).factor is not None or (analyte, normalize_unit(part)) in UNIT_REJECTIONS
 
 
 # --------------------------------------------------------------------------- drugs

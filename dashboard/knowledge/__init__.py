@@ -299,9 +299,7 @@ def _date_text(value: Any) -> str:
     return value.isoformat() if isinstance(value, dt.date) else str(value)
 
 
-def dosing_number(path: str) -> float:
-    """A number of ``dosing.toml`` by dotted path ("ciclosporin.max_mg_per_kg_day",
-    "azathioprine.titration.start_mg_per_kg", "x.factor[1]")."""
+def _dosing_node(path: str) -> Any:
     node: Any = raw("dosing.toml")
     for part in path.split("."):
         index = None
@@ -310,7 +308,21 @@ def dosing_number(path: str) -> float:
         node = node[part]
         if index is not None:
             node = node[int(index)]
-    return float(node)
+    return node
+
+
+def dosing_number(path: str) -> float:
+    """A number of ``dosing.toml`` by dotted path ("ciclosporin.max_mg_per_kg_day",
+    "azathioprine.titration.start_mg_per_kg", "x.factor[1]")."""
+    return float(_dosing_node(path))
+
+
+def dosing_word(path: str) -> str:
+    """A text value of ``dosing.toml`` by dotted path ("methotrexate.renal[0].measure")."""
+    node = _dosing_node(path)
+    if not isinstance(node, str):
+        raise TypeError(f"dosing.toml {path} is not a text")
+    return node
 
 
 #: ``{azathioprine.usual_max_mg_per_kg}``, ``{mycophenolate.phases.induction.mmf_mg_per_day[0]/2000}``,

@@ -75,13 +75,18 @@ LOWER_IS_WORSE = frozenset({"<", "fall_pct"})
 def worse_direction() -> dict[str, int]:
     """Per analyte, which way a result is more severe: -1 lower (counts, albumin, eGFR),
     +1 higher (ALT/AST, MCV, eosinophils, creatinine), read from the guideline limits
-    of ``rules.toml`` and the CTCAE terms (one home for each direction)."""
+    of ``rules.toml``, the CTCAE terms and the renal dose limits of ``dose_checks.toml``
+    (creatinine clearance: lower is worse) (one home for each direction)."""
     out: dict[str, int] = {}
     for item in rules_file()["rule"]:
         if item["kind"] == "guideline":  # a limit below, or a fall, judges lower results worse
             out[item["analyte"]] = -1 if item["comparison"] in LOWER_IS_WORSE else 1
     for analyte, term in ctcae_file()["terms"].items():
         out.setdefault(analyte, -1 if term["direction"] == "low" else 1)
+    for check in dose_checks_file()["check"]:  # a renal dose limit below (creatinine clearance < 30)
+        if check["type"] == "latest_result_below":
+            for analyte in check["analytes"]:
+                out.setdefault(analyte, -1)
     return out
 
 

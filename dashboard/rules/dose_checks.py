@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from dashboard import knowledge, model
 from dashboard.ingest.frequency import is_pulse, more_often_than_weekly, weekly_or_less_often
-from dashboard.rules import ctcae, dose_totals, exposure, tables
+from dashboard.rules import ctcae, dose_totals, exposure, renal, tables
 from dashboard.rules.data import DAY, NEVER, dose_checks_file, severity_rank
 from dashboard.rules.hits import cat, num
 from dashboard.rules.inputs import DRUGS, Inputs, comparator_texts, same_patient_pairs
@@ -116,7 +116,12 @@ FROM_KEYS = {
     "max_fraction_from": "max_fraction",
     "normal_from": "normal_mg_per_kg_day",
     "max_mg_per_day_from": "max_mg_per_day",
+    "measure_from": "measure",
+    "measure_note_from": "measure_note",
 }
+#: ``*_from`` keys that name a text, not a number: the measure a renal limit's source
+#: states it in (``rules/renal.py``) and the caveat said when another one is used.
+TEXT_FROM_KEYS = frozenset({"measure_from", "measure_note_from"})
 
 
 def dosing_value(drug: str, path: str) -> float:
@@ -190,9 +195,14 @@ def checks() -> list[dict[str, Any]]:
             one["drugs"] = [drug]
             table = check.get("dosing_key", drug)
             for key, path in sources.items():
-                one[FROM_KEYS[key]] = dosing_value(table, path)
+                one[FROM_KEYS[key]] = (
+                    knowledge.dosing_word(f"{table}.{path}") if key in TEXT_FROM_KEYS else dosing_value(table, path)
+                )
             if "scale_from" in check:
                 one["threshold"] = round(one["threshold"] * dosing_value(table, check["scale_from"]), 6)
+            if "measure" in one and tuple(one["analytes"]) != renal.measures_for(one["measure"]):
+                # the results a renal limit reads, in the order of the one home (H412)
+                raise ValueError(f"dose check {one['id']}: analytes must be {renal.measures_for(one['measure'])}")
             out.append(one)
     return out
 
@@ -744,9 +754,11 @@ def _latest_result_below(inp: Inputs, check: dict[str, Any], tot: _Totals) -> li
     analytes on or before that day is strictly below the threshold (a result from before
     the drug started counts when it is still the latest).  A censored result that cannot
     be placed against the threshold ("<45" against 30) is said, never passed over.  With
-    ``max_mg_per_day``, only a daily total (the rows in force together) above it."""
+    ``max_mg_per_day``, only a daily total (the rows in force together) above it.
+
+    Several analytes are renal measures in the order of ``rules/renal.py``: the latest of
+    them is used (the first on the same draw), and named (H412)."""
     d = inp.doses
-    labs = inp.labs
     now = inp.cutoff - 1
     if "max_mg_per_day" in check:  # only a dose above what the label allows at that result
         tg = tot.tg
@@ -759,31 +771,77 @@ def _latest_result_below(inp: Inputs, check: dict[str, Any], tot: _Totals) -> li
         rows = _rows_of(inp, check["drugs"])
         rows = rows[(d.start[rows] <= now) & (d.end[rows] > now)]
         since, until, name = d.start[rows], d.end[rows], _LABEL[d.drug[rows]]
-    limit = float(check["threshold"])
     # the latest draw of each analyte per patient; the last row of a draw is its most
     # severe value (lowest for a result judged by a lower limit)
-    best_t = np.full(len(rows), -(2**62), dtype=np.int64)
-    best_i = np.full(len(rows), -1, dtype=np.int64)
-    for analyte in check["analytes"]:
-        row, t = _latest(inp, analyte, d.pid[rows])
-        newer = (row >= 0) & (t > best_t)
-        best_t = np.where(newer, t, best_t)
-        best_i = np.where(newer, row, best_i)
-    has = best_i >= 0
-    rows, best_i, best_t = rows[has], best_i[has], best_t[has]
-    since, until, name = since[has], until[has], name[has]
+    latest = [_latest(inp, analyte, d.pid[rows]) for analyte in check["analytes"]]
+    which = renal.latest_of([t for _row, t in latest])
+    out: list[_Found] = []
+    for k, analyte in enumerate(check["analytes"]):
+        use = which == k
+        others = [
+            (a, r[use], t[use]) for j, (a, (r, t)) in enumerate(zip(check["analytes"], latest, strict=True)) if j != k
+        ]
+        out += _placed(
+            inp,
+            check,
+            analyte,
+            rows[use],
+            latest[k][0][use],
+            latest[k][1][use],
+            since[use],
+            until[use],
+            name[use],
+            others,
+        )
+    return out
+
+
+def _placed(
+    inp: Inputs,
+    check: dict[str, Any],
+    analyte: str,
+    rows: np.ndarray,
+    best_i: np.ndarray,
+    best_t: np.ndarray,
+    since: np.ndarray,
+    until: np.ndarray,
+    name: np.ndarray,
+    others: list[tuple[str, np.ndarray, np.ndarray]],
+) -> list[_Found]:
+    """The dose rows whose latest measure is ``analyte`` (its lab row ``best_i`` drawn at
+    ``best_t``) placed against the check's threshold; ``others``: the check's other
+    measures' latest rows and times for the same dose rows, named beside it."""
+    labs = inp.labs
     value, cmp = labs.value[best_i], labs.cmp[best_i]
+    limit = float(check["threshold"])
     # the comparison every limit uses: "25" or "<25" is below 30, "<45" or ">20" cannot be placed
     below, unsure = ctcae.below(value, cmp, limit), ctcae.undecided(value, cmp, limit, "<")
-    label = "/".join(model.analyte_label(a) for a in check["analytes"])
-    unit = model.CANONICAL_UNITS[check["analytes"][0]]
-    sign = comparator_texts(cmp)
+    label = model.analyte_label(analyte)
+    unit = model.CANONICAL_UNITS[analyte]
     when = _date_texts(best_t)
     start = np.maximum(since, best_t // DAY * DAY)
-    head = cat(name, f": latest {label} ", sign, num(value), f" {unit} on ", when)
+    stated = check.get("measure", analyte)
+    said = f" ({check['measure_note']})" if analyte != stated and check.get("measure_note") else ""
+    head = cat(name, f": latest {label} ", comparator_texts(cmp), num(value), f" {unit} on ", when, said)
+    for other, orow, ot in others:  # the other measure, named: older, or of the same draw
+        have = orow >= 0
+        if have.any():
+            o = np.maximum(orow, 0)
+            words = cat(
+                f"; the {model.analyte_label(other)} of ",
+                comparator_texts(labs.cmp[o]),
+                num(labs.value[o]),
+                f" {model.CANONICAL_UNITS[other]} on ",
+                _date_texts(np.maximum(ot, 0)),
+                np.where(ot == best_t, " is of the same draw", " is older").astype(object),
+                f" (the latest renal measure is used; on one draw, the {model.analyte_label(check['analytes'][0])})",
+            )
+            head = cat(head, pa.array(np.where(have, np.asarray(words.to_pylist(), dtype=object), ""), pa.string()))
     fired = _texts(cat(head, f" < {limit:g}: {check['message']}"))
     cannot = _texts(cat(head, f": cannot tell whether it is below {limit:g}: {check['message']}"))
-    stale, stale_msg = _newer_creatinine(inp, d.pid[rows], best_t, ~below & ~unsure, head, limit, check)
+    clear = ~below & ~unsure
+    stale, stale_msg = _newer_creatinine(inp, best_t, clear, head, limit, check, rows)
+    older, older_msg = _older_stated_below(inp, check, analyte, clear & ~stale, head, limit, others)
     return [
         _Found.of_check(
             rows[below],
@@ -801,6 +859,9 @@ def _latest_result_below(inp: Inputs, check: dict[str, Any], tot: _Totals) -> li
         _Found.not_checkable(
             rows[stale], check, value[stale], unit, stale_msg[stale], start=start[stale], end=until[stale]
         ),
+        _Found.not_checkable(
+            rows[older], check, value[older], unit, older_msg[older], start=start[older], end=until[older]
+        ),
     ]
 
 
@@ -812,38 +873,41 @@ def _latest(inp: Inputs, analyte: str, pid: np.ndarray) -> tuple[np.ndarray, np.
     sl = labs.slice(analyte)
     have = labs.pid[sl]
     if not len(have):
-        return np.full(len(pid), -1, dtype=np.int64), np.full(len(pid), -(2**62), dtype=np.int64)
+        return np.full(len(pid), -1, dtype=np.int64), np.full(len(pid), renal.NONE_T, dtype=np.int64)
     j = np.searchsorted(have, pid, side="right") - 1
     jj = np.maximum(j, 0)
     found = (j >= 0) & (have[jj] == pid)
     row = np.where(found, jj + (sl.start or 0), -1)
-    return row, np.where(found, labs.t[sl][jj], -(2**62))
+    return row, np.where(found, labs.t[sl][jj], renal.NONE_T)
 
 
 def _newer_creatinine(
     inp: Inputs,
-    pid: np.ndarray,
-    egfr_t: np.ndarray,
+    measure_t: np.ndarray,
     clear: np.ndarray,
     head: pa.Array,
     limit: float,
     check: dict[str, Any],
+    rows: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The rows of an eGFR check (``clear``: not below the limit on the latest eGFR) whose
-    patient has a creatinine drawn after that eGFR, with none of its own: the eGFR may no
-    longer hold (70 a year ago, creatinine 350 µmol/L since), so the check cannot rest on
-    it and says so, never silently (probe23 F6, H409).  Returns the mask and the words."""
-    n = len(pid)
+    """The rows of a renal check (``clear``: not below the limit on the latest eGFR or
+    creatinine clearance) whose patient has a creatinine drawn after that measure, with
+    none of its own: the measure may no longer hold (eGFR 70 a year ago, creatinine 350
+    µmol/L since), so the check cannot rest on it and says so, never silently (probe23 F6,
+    H409; a creatinine clearance is worked out from a serum creatinine too: H412).
+    Returns the mask and the words."""
+    n = len(rows)
     none = np.zeros(n, dtype=bool), np.full(n, "", dtype=object)
-    if "egfr" not in check["analytes"] or not n:
+    if not set(check["analytes"]) & set(renal.MEASURES) or not n:
         return none
     labs = inp.labs
-    row, ct = _latest(inp, "creatinine", pid)
-    stale = clear & (row >= 0) & (ct > egfr_t)
+    row, ct = _latest(inp, "creatinine", inp.doses.pid[rows])
+    stale = clear & (row >= 0) & (ct > measure_t)
     if not stale.any():
         return none
     row = np.maximum(row, 0)
     unit = model.CANONICAL_UNITS["creatinine"]
+    measures = " or ".join(model.analyte_label(a) for a in check["analytes"])
     words = cat(
         head,
         " is older than the creatinine of ",
@@ -851,10 +915,47 @@ def _newer_creatinine(
         num(labs.value[row]),
         f" {unit} on ",
         _date_texts(np.maximum(ct, 0)),
-        f" (no eGFR with it): whether the eGFR is below {limit:g} now cannot be told; ask for a current eGFR: "
-        f"{check['message']}",
+        f" (no {measures} with it): whether the {measures} is below {limit:g} now cannot be told; ask for a current "
+        f"{measures}: {check['message']}",
     )
     return stale, _texts(words)
+
+
+def _older_stated_below(
+    inp: Inputs,
+    check: dict[str, Any],
+    analyte: str,
+    clear: np.ndarray,
+    head: pa.Array,
+    limit: float,
+    others: list[tuple[str, np.ndarray, np.ndarray]],
+) -> tuple[np.ndarray, np.ndarray]:
+    """The rows whose latest measure is not the one the source states (an eGFR for the
+    SmPC's creatinine clearance) and does not fire, while the older result of the stated
+    measure is below the limit: the two measures may differ without any change in the
+    kidney (Cockcroft-Gault runs below the eGFR in an old, light patient), so the newer
+    eGFR cannot clear it; said as not checkable, both named (H414)."""
+    n = len(clear)
+    none = np.zeros(n, dtype=bool), np.full(n, "", dtype=object)
+    stated = check.get("measure", analyte)
+    if analyte == stated or not n:
+        return none
+    for other, orow, _ot in others:
+        if other != stated:
+            continue
+        o = np.maximum(orow, 0)
+        hit = clear & (orow >= 0) & ctcae.below(inp.labs.value[o], inp.labs.cmp[o], limit)
+        if not hit.any():
+            return none
+        label = model.analyte_label(stated)
+        words = cat(
+            head,
+            f": the older {label} is below {limit:g}, and the two measures can differ without any change in the "
+            f"kidney: whether the {label} is below {limit:g} now cannot be told; ask for a current {label}: "
+            f"{check['message']}",
+        )
+        return hit, _texts(words)
+    return none
 
 
 def _date_texts(sec: np.ndarray) -> np.ndarray:

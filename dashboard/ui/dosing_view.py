@@ -8,6 +8,7 @@ patient id (``k``) so that choosing another patient starts from that patient's v
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -141,9 +142,14 @@ def patient_prefill(ds: Dataset | None, day: dt.date) -> dosing.PatientContext |
     weight = f"{ctx.weight_kg:g} kg" if ctx.weight_kg else "unknown"
     # the eGFR's age beside it: the renal limits below are placed against a result that may be old
     age = f" The eGFR was drawn {dosing.days_before(ctx.egfr.collected_at, day)}." if ctx.egfr else ""
+    crcl = (
+        f" Latest creatinine clearance {ctx.crcl.named}, drawn {dosing.days_before(ctx.crcl.collected_at, day)}."
+        if ctx.crcl
+        else ""
+    )
     st.caption(
         f"Prefilled for the selected patient as of {day:%d %b %Y}: weight {weight}, TPMT {ctx.tpmt}, "
-        f"NUDT15 {ctx.nudt15}, latest eGFR {egfr}.{age} Change any value below."
+        f"NUDT15 {ctx.nudt15}, latest eGFR {egfr}.{age}{crcl} Change any value below."
     )
     if ctx.egfr is not None and ctx.egfr.comparator:
         st.warning(
@@ -363,7 +369,38 @@ def methotrexate_tab(ctx: dosing.PatientContext | None, k: str, egfr: float | do
         days = b.number_input("Days between doses", 1, 28, None, 1, key=f"mtx_every_{k}")
         if days is not None:  # written as the import writes it: every 7 days is weekly, 14 every 2 weeks
             freq = dosing.every_days(int(days))
-    show_result(dosing.methotrexate_check(mtx, freq, egfr=egfr, trimethoprim=tmp), "mtx", label="Dose checked")
+    crcl = methotrexate_renal(ctx, k, c)
+    show_result(
+        dosing.methotrexate_check(mtx, freq, egfr=egfr, trimethoprim=tmp, crcl=crcl), "mtx", label="Dose checked"
+    )
+
+
+def methotrexate_renal(ctx: dosing.PatientContext | None, k: str, col: Any) -> float | dosing.LabValue | None:
+    """The creatinine clearance methotrexate's renal limits are placed against (the SmPC
+    states them in creatinine clearance), prefilled where the patient's latest renal measure
+    is one, the dose checks' rule (``PatientContext.renal``, H412); empty, the eGFR of the
+    first tab is used and said so.  The measure used is named."""
+    latest = ctx.renal if ctx else None
+    own = latest if latest is not None and latest.analyte == "crcl" else None
+    entered = col.number_input(
+        "Creatinine clearance (mL/min)",
+        0.0,
+        400.0,
+        dosing.egfr_prefill(own),
+        key=f"mtx_crcl_{k}",
+        help="Not indexed to body surface (Cockcroft-Gault or a measured clearance): the measure the SmPC states "
+        "its renal limits in. Never worked out from the eGFR. Empty: the eGFR above is used.",
+    )
+    crcl = dosing.egfr_for_limits(entered, own)
+    if latest is not None:
+        used = "the creatinine clearance" if own else "the eGFR (the SmPC states creatinine clearance; eGFR used)"
+        older = ctx.crcl if ctx and ctx.crcl is not None and own is None else None
+        said = f" An older creatinine clearance, {older.named}, is not used: ask for a current one." if older else ""
+        st.caption(
+            f"Renal limits: the latest renal measure is {latest.named}, so {used} is placed against them, as the "
+            f"dose checks place it.{said}"
+        )
+    return crcl
 
 
 def hydroxychloroquine_tab(

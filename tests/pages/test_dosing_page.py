@@ -451,9 +451,10 @@ def test_a_censored_egfr_is_said_and_not_prefilled_as_a_number():
     assert "The eGFR was drawn " in _texts(at.caption)  # its age beside it (days before the as-of date)
     assert "censored" in _texts(at.warning)
     # H401: the limits are placed against "<30" as the dose checks place it: methotrexate's
-    # band below 30 ("high"), never "No eGFR entered"
+    # band below 30 ("high"), never "No eGFR entered"; the eGFR said as standing in for the
+    # SmPC's creatinine clearance (H415)
     shown = _texts(at.error) + _texts(at.warning) + _texts(at.info)
-    assert "HIGH**: eGFR <30: " in shown
+    assert "HIGH**: eGFR <30 (the SmPC states creatinine clearance; eGFR used): below 30" in shown
     assert "No eGFR entered" not in shown
 
 
