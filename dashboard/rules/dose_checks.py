@@ -20,10 +20,18 @@ from dashboard.ingest.frequency import is_pulse, more_often_than_weekly, weekly_
 from dashboard.rules import ctcae, dose_totals, exposure, renal, tables
 from dashboard.rules.data import DAY, NEVER, dose_checks_file, severity_rank
 from dashboard.rules.hits import cat, num
-from dashboard.rules.inputs import DRUGS, Inputs, comparator_texts, same_patient_pairs
-from dashboard.rules.schedule import administrations, courses, last_at_or_before, test_times
+from dashboard.rules.inputs import DRUGS, Inputs, comparator_texts, pair_key, same_patient_pairs
+from dashboard.rules.schedule import (
+    administrations,
+    courses,
+    last_at_or_before,
+    pre_pulse_from,
+    row_schedules,
+    schedules,
+    test_times,
+)
 from dashboard.rules.tables import Column
-from dashboard.units import MAX_BODY_WEIGHT_KG
+from dashboard.units import MAX_BODY_WEIGHT_KG, display_unit
 
 DOSE_CHECK_FIELDS: tuple[Column, ...] = tables.columns("dose_checks")
 
@@ -728,6 +736,74 @@ def _test_before_administration(inp: Inputs, check: dict[str, Any]) -> list[_Fou
     return [_Found.of_check(prow, check, days, "days", limit, msg, start=pt - window, end=pt + DAY)]
 
 
+def _count_before_pulse_below(inp: Inputs, check: dict[str, Any]) -> list[_Found]:
+    """A pulse (past, or planned up to the next one) whose count before it is strictly
+    below the threshold.  The count before a pulse is the latest draw of the check's
+    analyte up to the pulse day (never after the review date) taken from
+    :func:`dashboard.rules.schedule.pre_pulse_from` on; for the first pulse of a
+    history, from the nadir window's last day (14) before it (the dashboard's reading).  A count before a pulse
+    still to come is the one the clinician acts on: open from the draw to the pulse day."""
+    d, labs = inp.doses, inp.labs
+    analyte = check["analytes"][0]
+    ppid, pt, prow = administrations(inp, _pulsed_rows(inp, check["drugs"]))
+    names = row_schedules(d)[prow] if len(prow) else np.zeros(0, dtype=object)
+    spec = {n: schedules().get(n, {}) for n in set(names)}
+    pulsed = np.array([spec[n].get("kind") == "pulse" for n in names], dtype=bool)
+    ppid, pt, prow, names = ppid[pulsed], pt[pulsed], prow[pulsed], names[pulsed]
+    pkey = pair_key(ppid, pt)
+    since = np.full(len(pt), NEVER, dtype=np.int64)
+    for name in set(names):
+        at = names == name
+        lo_hi = spec[name]["nadir_days"]
+        first = pt[at] // DAY * DAY - int(lo_hi[1]) * DAY
+        later = pre_pulse_from(pkey, ppid, pt, ppid[at], pt[at], spec[name])
+        since[at] = np.where(later == NEVER, first, later)
+    # the latest draw of the analyte up to the pulse day (a draw's last row: its most severe)
+    sl = labs.slice(analyte)
+    lkey = pair_key(labs.pid[sl], labs.t[sl])
+    upto = np.minimum(pt // DAY * DAY + DAY - 1, inp.cutoff - 1)
+    j = np.searchsorted(lkey, pair_key(ppid, upto), side="right") - 1
+    jj = np.maximum(j, 0)
+    found = (j >= 0) & (labs.pid[sl][jj] == ppid) if len(lkey) else np.zeros(len(pt), bool)
+    lab_t = np.where(found, labs.t[sl][jj] if len(lkey) else 0, NEVER)
+    keep = found & (lab_t >= since)
+    row = jj[keep] + (sl.start or 0)
+    ppid, pt, prow, lab_t = ppid[keep], pt[keep], prow[keep], lab_t[keep]
+    limit = float(check["threshold"])
+    value, cmp = labs.value[row], labs.cmp[row]
+    below, unsure = ctcae.below(value, cmp, limit), ctcae.undecided(value, cmp, limit, "<")
+    unit = model.CANONICAL_UNITS[analyte]
+    head = cat(
+        _LABEL[d.drug[prow]],
+        " pulse ",
+        _date_texts(pt),
+        f": {model.analyte_label(analyte)} ",
+        comparator_texts(cmp),
+        num(value),
+        f" {display_unit(analyte)} on ",
+        _date_texts(lab_t),
+        " (the count before it)",
+    )
+    fired = _texts(cat(head, f" < {limit:g}: {check['message']}"))
+    cannot = _texts(cat(head, f": cannot tell whether it is below {limit:g}: {check['message']}"))
+    start, end = lab_t // DAY * DAY, pt // DAY * DAY + DAY
+    return [
+        _Found.of_check(
+            prow[below],
+            check,
+            value[below],
+            unit,
+            np.full(int(below.sum()), limit),
+            fired[below],
+            start=start[below],
+            end=end[below],
+        ),
+        _Found.not_checkable(
+            prow[unsure], check, value[unsure], unit, cannot[unsure], start=start[unsure], end=end[unsure]
+        ),
+    ]
+
+
 def _course_start_reminder(inp: Inputs, check: dict[str, Any]) -> list[_Found]:
     """A reminder at the start of treatment: the first administration of the drugs, or the
     first after more than ``restart_after_days`` without one (the two infusions of one
@@ -1009,6 +1085,7 @@ def evaluate(inp: Inputs) -> pa.Table:
             "cumulative_above": lambda c: _cumulative_above(inp, c, exposures),
             "test_before_administration": lambda c: _test_before_administration(inp, c),
             "course_start_reminder": lambda c: _course_start_reminder(inp, c),
+            "count_before_pulse_below": lambda c: _count_before_pulse_below(inp, c),
             "latest_result_below": lambda c: _latest_result_below(inp, c, tot),
         }
         for check in checks():

@@ -953,17 +953,35 @@ def _pre_pulse_missed(
     treatment is not part of the review).  Missed only while no count has been taken since:
     a later count is the one the clinician acts on.
     """
-    lo, hi = (int(x) for x in spec["nadir_days"])
-    has_pulse = last_pulse != NEVER
-    prev = last_at_or_before(pkey, ppid, pt, pid, np.where(has_pulse, last_pulse - 1, 0))
-    has_prev = has_pulse & (prev != NEVER)
-    last_day = np.where(has_prev, last_pulse // DAY, 0)
-    prev_day = np.where(has_prev, prev // DAY, 0)
-    closes = prev_day + hi
-    pre_from = np.where(last_day <= closes, prev_day + lo, closes + 1) * DAY
-    pre_from = np.where(has_prev, pre_from, NEVER)
+    pre_from = pre_pulse_from(pkey, ppid, pt, pid, last_pulse, spec)
+    has_prev = pre_from != NEVER
     missed = has_prev & ((last_test == NEVER) | (last_test < pre_from))
     return missed, pre_from
+
+
+def pre_pulse_from(
+    pkey: np.ndarray,
+    ppid: np.ndarray,
+    pt: np.ndarray,
+    pid: np.ndarray,
+    pulse: np.ndarray,
+    spec: dict[str, Any],
+) -> np.ndarray:
+    """From when (seconds, a day start) a blood count is the count before ``pulse`` (of
+    patients ``pid``; NEVER where no pulse, or where it is the first of the history):
+    after the previous pulse's nadir window (days ``nadir_days``) has closed, or, when the
+    pulse comes before it closes (pulses every 2 weeks), from the window's first day, so
+    that the nadir count serves as both.  The schedule (a pulse given without such a
+    count) and the dose checks (the count before a pulse below a limit) share this rule."""
+    lo, hi = (int(x) for x in spec["nadir_days"])
+    has_pulse = pulse != NEVER
+    prev = last_at_or_before(pkey, ppid, pt, pid, np.where(has_pulse, pulse - 1, 0))
+    has_prev = has_pulse & (prev != NEVER)
+    pulse_day = np.where(has_prev, pulse // DAY, 0)
+    prev_day = np.where(has_prev, prev // DAY, 0)
+    closes = prev_day + hi
+    pre_from = np.where(pulse_day <= closes, prev_day + lo, closes + 1) * DAY
+    return np.where(has_prev, pre_from, NEVER)
 
 
 def _date_text(sec: np.ndarray) -> pa.Array:
