@@ -164,7 +164,6 @@ def test_the_import_report_says_how_counts_were_made():
 # ------------------------------------------------------------ the baseline rule, checked for the same problem
 
 
-@pytest.mark.xfail(strict=True, reason="p24fix: a pre-treatment baseline counts a same-day repeat as a draw (left)")
 def test_a_same_day_repeat_is_not_a_third_baseline_draw():
     """trend.baseline_fall needs 3 draws before the drug (rules.toml: from 3 results a 30%
     fall first exceeds the day-to-day variation of the leucocyte count, by the reference

@@ -4,7 +4,9 @@ A baseline the clinician set (the baselines table, e.g. a Duffy-null associated
 neutrophil count) always wins and applies to every result.  Otherwise the baseline rests
 on the most recent draws taken strictly before the start of treatment (one value per
 draw: the draw's most severe), and applies only to results from that start on: a
-patient's own result is never its own baseline.
+patient's own result is never its own baseline.  The draws of one calendar day are one
+test (a repeat sample the same afternoon is that day's variation, not another test),
+holding the range of the day's results (H428).
 
 How many draws: as many as the rule needs (``min_results`` of the rule in ``rules.toml``,
 ``baseline_min_results`` in ``ctcae.toml``), and the most recent ones (H210).  CTCAE
@@ -49,7 +51,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dashboard import model
-from dashboard.rules.data import DAY, NEVER, schedule_file
+from dashboard.rules.data import DAY, NEVER, schedule_file, worse_direction
 from dashboard.rules.hits import cat
 from dashboard.rules.inputs import DRUGS, Inputs, group_starts, pair_key
 
@@ -158,8 +160,13 @@ def compute(inp: Inputs) -> Baselines:
             rows = ends + s.start
             if len(rows):
                 other = labs.value[np.r_[0, ends[:-1] + 1] + s.start]
-                draws[a] = Draws(
-                    pair_key(labs.pid[rows], labs.t[rows]), labs.t[rows], labs.value[rows], labs.cmp[rows], other
+                draws[a] = _days(
+                    labs.pid[rows],
+                    labs.t[rows],
+                    labs.value[rows],
+                    labs.cmp[rows],
+                    other,
+                    worse_direction().get(name, 1),
                 )
 
     courses: dict[int, Courses] = {}
@@ -170,6 +177,28 @@ def compute(inp: Inputs) -> Baselines:
         np.sort(_courses(doses.pid[mon], doses.start[mon], doses.end[mon]).key) if mon.any() else np.zeros(0, np.int64)
     )
     return Baselines(inp.baseline.copy(), first_drug, first_start, restarts, draws, courses)
+
+
+def _days(pid: np.ndarray, t: np.ndarray, value: np.ndarray, cmp: np.ndarray, other: np.ndarray, worse: int) -> Draws:
+    """One analyte's draws (sorted by patient and time) as days: the draws of one patient
+    on one calendar day are one test, holding the range of that day's results (probe24
+    p24fix: a repeat sample at 15:00 after one at 09:00 is the same day's variation, not a
+    third pre-treatment test).  A day of several draws keeps its most severe result
+    (``worse``: +1 higher is worse, -1 lower), that result's comparator and the time of
+    its last draw, and its least severe result as ``other``, so that it reads as a range
+    (H411) wherever its results differ."""
+    day = pair_key(pid, t // DAY * DAY)
+    new = np.r_[True, day[1:] != day[:-1]]
+    if new.all():
+        return Draws(pair_key(pid, t), t, value, cmp, other)
+    first = np.flatnonzero(new)
+    last = np.r_[first[1:], len(t)] - 1
+    most = np.lexsort((worse * value, np.cumsum(new)))[last]  # per day, its most severe draw
+    lo = np.minimum.reduceat(np.fmin(value, other), first)
+    hi = np.maximum.reduceat(np.fmax(value, other), first)
+    several = last > first  # days of more than one draw: their least severe result
+    out_other = np.where(several, np.where(worse > 0, lo, hi), other[first])
+    return Draws(pair_key(pid[last], t[last]), t[last], value[most], cmp[most], out_other)
 
 
 def _courses(pid: np.ndarray, start: np.ndarray, end: np.ndarray) -> Courses:

@@ -148,3 +148,18 @@ def test_a_draw_of_two_results_gives_a_baseline_only_where_it_cannot_move_the_me
     three = [("2024-01-01", 50.0), ("2024-01-15", 52.0), ("2024-01-15", 90.0), ("2024-02-01", 51.0)]
     assert _creatinine_baseline(three, 3) == 51.0
     assert _creatinine_baseline([("2024-01-01", 60.0)], 1) == 60.0  # one result: itself
+
+
+def test_the_draws_of_one_day_are_one_test_holding_their_range():
+    """probe24 (H428).  Creatinine 60 at 09:00 and 80 at 15:00 on one day, the last day
+    before methotrexate: one test day, its level anywhere from 60 to 80, so a baseline of one
+    test is not known (NaN), as for two results of one draw (H411).  The same day at 60 and
+    60: one test of 60.  Three tests needed, 50 (1 Jan), 52 and 90 (15 Jan) and 51 (1 Feb):
+    three days; the median is 51 whichever of 52 or 90 the middle day is.  And 50 (1 Jan),
+    then 52 at 09:00 and 53 at 15:00 (1 Feb): two days, fewer than three: none."""
+    assert math.isnan(_creatinine_baseline([("2024-02-01 09:00", 60.0), ("2024-02-01 15:00", 80.0)], 1))
+    assert _creatinine_baseline([("2024-02-01 09:00", 60.0), ("2024-02-01 15:00", 60.0)], 1) == 60.0
+    three = [("2024-01-01", 50.0), ("2024-01-15 09:00", 52.0), ("2024-01-15 15:00", 90.0), ("2024-02-01", 51.0)]
+    assert _creatinine_baseline(three, 3) == 51.0
+    two_days = [("2024-01-01", 50.0), ("2024-02-01 09:00", 52.0), ("2024-02-01 15:00", 53.0)]
+    assert math.isnan(_creatinine_baseline(two_days, 3))
