@@ -372,14 +372,19 @@ def _worse_earlier(
     out = np.full(n, -1, dtype=np.int64)
     if not wanted.any():
         return out
-    key = severity.astype(np.int64) * 16 + np.maximum(grade, 0).astype(np.int64)
-    order = np.lexsort((idx, key, ep_id))  # the last of each episode is its worst
-    last = np.r_[ep_id[order][1:] != ep_id[order][:-1], True]
-    worst_of = np.full(int(ep_id.max()) + 1, -1, dtype=np.int64)
-    worst_of[ep_id[order][last]] = order[last]
     rows = np.flatnonzero(wanted)
+    asked = np.zeros(int(ep_id.max()) + 1, dtype=bool)
+    asked[ep_id[rows]] = True
+    mine = np.flatnonzero(asked[ep_id])  # the flags of those episodes only
+    key = severity[mine].astype(np.int64) * 16 + np.maximum(grade[mine], 0).astype(np.int64)
+    order = np.lexsort((idx[mine], key, ep_id[mine]))  # the last of each episode is its worst
+    e = ep_id[mine][order]
+    last = np.r_[e[1:] != e[:-1], True]
+    worst_of = np.full(len(asked), -1, dtype=np.int64)
+    worst_of[e[last]] = mine[order[last]]
     w = worst_of[ep_id[rows]]
-    worse = key[w] > key[rows]
+    rank = severity.astype(np.int64) * 16 + np.maximum(grade, 0).astype(np.int64)
+    worse = rank[w] > rank[rows]
     out[rows[worse]] = w[worse]
     return out
 

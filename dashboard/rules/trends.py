@@ -44,7 +44,7 @@ from dashboard.rules import baselines as bl
 from dashboard.rules.ctcae import below, lower_limits
 from dashboard.rules.data import DAY, severity_rank
 from dashboard.rules.engine import Rule
-from dashboard.rules.hits import Hits, cat, change_text, choose, comparator_text, label, num, unit_text
+from dashboard.rules.hits import Hits, cat, change_text, comparator_text, label, num, unit_text
 from dashboard.rules.inputs import Inputs, Labs, group_starts
 
 
@@ -111,6 +111,8 @@ def occasions(labs: Labs, rows: np.ndarray) -> Occasions:
     stop = np.r_[start[1:], len(rows)].astype(np.int64)
     lower = np.where(c < 0, 0.0, v)  # "<x": at most x, its lower end unknown
     upper = np.where(c > 0, np.inf, v)  # ">x": at least x, its upper end unknown
+    if len(start) == len(rows):  # one draw a day (most records): each draw is its own test
+        return Occasions(rows, start, stop, lower, upper, c == 1, c == -1)
     low = np.minimum.reduceat(lower, start)
     high = np.maximum.reduceat(upper, start)
     occ = np.cumsum(new) - 1
@@ -168,23 +170,33 @@ def _draw_text(labs: Labs, rows: np.ndarray) -> pa.Array:
     return cat(comparator_text(labs.cmp[rows]), num(labs.value[rows]))
 
 
-def _occasion_texts(labs: Labs, occ: Occasions, which: np.ndarray) -> tuple[pa.Array, pa.Array]:
+def _occasion_texts(labs: Labs, occ: Occasions, which: np.ndarray) -> tuple[pa.Array, pa.Array | None]:
     """For occasions ``which``: the value shown in a series (one result: as reported; a
     day of several: "lowest-highest") and, for a day of several, its results with their
-    times in the order drawn ("2026-04-01: 6.3 at 09:00 and 6.2 at 15:00"; "" otherwise)."""
-    pos, offsets = _spread(occ.start[which], occ.stop[which])
+    times in the order drawn ("2026-04-01: 6.3 at 09:00 and 6.2 at 15:00"; "" otherwise;
+    None when no occasion is a day of several)."""
+    size = occ.stop[which] - occ.start[which]
+    shown = _draw_text(labs, occ.rows[occ.start[which]])
+    several = size > 1
+    if not several.any():  # the common case: one draw a day
+        return shown, None
+    few = which[several]  # days of several draws (few): their texts built for them alone
+    pos, offsets = _spread(occ.start[few], occ.stop[few])
     rows = occ.rows[pos]
-    group = np.repeat(np.arange(len(which)), occ.stop[which] - occ.start[which])
+    group = np.repeat(np.arange(len(few)), size[several])
     by_value = np.lexsort((labs.value[rows], group))
-    last = offsets + (occ.stop[which] - occ.start[which]) - 1
+    last = offsets + size[several] - 1
     lowest, highest = rows[by_value[offsets]], rows[by_value[last]]
-    several = occ.stop[which] - occ.start[which] > 1
-    shown = choose(several, cat(_draw_text(labs, lowest), "-", _draw_text(labs, highest)), _draw_text(labs, lowest))
+    ranges = cat(_draw_text(labs, lowest), "-", _draw_text(labs, highest))
+    shown = pc.replace_with_mask(shown, pa.array(several), ranges)
     stamps = pc.cast(pa.array(labs.t[rows] * 1_000_000_000, pa.int64()), pa.timestamp("ns"))
     each = cat(_draw_text(labs, rows), " at ", pc.strftime(stamps, format="%H:%M"))
     joined = pc.binary_join(pa.ListArray.from_arrays(pa.array(np.r_[offsets, len(pos)], pa.int32()), each), " and ")
     day = pc.strftime(pc.take(stamps, pa.array(offsets)), format="%Y-%m-%d")
-    return shown, choose(several, cat(day, ": ", joined), "")
+    days = pc.replace_with_mask(
+        pa.repeat(pa.scalar("", pa.string()), len(which)), pa.array(several), cat(day, ": ", joined)
+    )
+    return shown, days
 
 
 def consecutive_fall_hits(inp: Inputs, rule: Rule) -> list[Hits]:
@@ -197,7 +209,8 @@ def consecutive_fall_hits(inp: Inputs, rule: Rule) -> list[Hits]:
         rows = np.flatnonzero(draws[s]) + s.start  # one row per draw: its most severe value
         occ = occasions(labs, rows)
         pid = labs.pid[occ.latest]
-        runs = fall_runs(pid, occ.low, rule.threshold, occ.high, occ.high_strict | np.r_[False, occ.low_strict[:-1]])
+        strict = occ.high_strict | np.r_[False, occ.low_strict[:-1]]
+        runs = fall_runs(pid, occ.low, rule.threshold, occ.high, strict if strict.any() else None)
         at = np.flatnonzero(runs >= k)
         idx = occ.latest[at]
         if not len(at):
@@ -219,7 +232,8 @@ def consecutive_fall_hits(inp: Inputs, rule: Rule) -> list[Hits]:
             *parts,
             f" {unit_text(analyte)}: {rule.message_for(analyte)}",
         )
-        msg = _same_day_note(msg, days, where)
+        if days is not None:
+            msg = _same_day_note(msg, days, where)
         out.append(_trend_hits(inp, rule, analyte, idx, msg, severity=severity))
     return out
 
