@@ -40,6 +40,8 @@ limits, grades, schedules, doses, ranges, own = st.tabs(
 )
 with limits:
     st.write("Strict comparisons, exactly as the guidelines write them: WBC 3.5 does not fire 'below 3.5', 3.49 does.")
+    if scope := views.guideline_drugs_text(profile):
+        st.caption(md_escape(scope))
     rules_table = views.rules_frame(profile)
     ui.show_table(
         rules_table,

@@ -14,6 +14,8 @@ For each flagged result (patient, time):
 * ``pulsed_monitored``  a monitored drug (an immunosuppressant) was pulsed in those 42
   days: recorded at the result though its row has ended;
 * ``on_monitored``  a monitored drug (an immunosuppressant of drugs.toml) is in force;
+* ``on_covered``  with ``covered`` (a flag per drug of DRUGS): one of those drugs is in
+  force (a guideline's own drugs, ``Profile.guideline_drugs``); False without it;
 * ``dose_context``  all of it in words, never contradicting itself (:func:`context_text`):
   "none recorded" only when the patient has no dose at all; "no dose in force
   (Azathioprine stopped 2024-03-01, 4 d before)" when doses exist but none was running.
@@ -184,7 +186,9 @@ def totals_in_force(live, weight_of) -> dict[str, list[tuple[str, str]]]:  # liv
     return out
 
 
-def dose_context(inp: Inputs, pid: np.ndarray, t: np.ndarray) -> dict[str, np.ndarray]:
+def dose_context(
+    inp: Inputs, pid: np.ndarray, t: np.ndarray, covered: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
     """Context columns for results at (pid, t) (see the module docstring)."""
     n = len(pid)
     d = inp.doses
@@ -199,6 +203,7 @@ def dose_context(inp: Inputs, pid: np.ndarray, t: np.ndarray) -> dict[str, np.nd
         "active_drugs": np.full(n, "", dtype=object),
         "pulsed_monitored": np.zeros(n, dtype=bool),
         "on_monitored": np.zeros(n, dtype=bool),
+        "on_covered": np.zeros(n, dtype=bool),
     }
     if not len(d) or not n:
         return out
@@ -234,6 +239,10 @@ def dose_context(inp: Inputs, pid: np.ndarray, t: np.ndarray) -> dict[str, np.nd
     out["active_drugs"][valid] = drugs_epoch[pos]
     out["on_glucocorticoid"][valid] = steroid[pos]
     out["on_monitored"][valid] = monitored[pos]
+    if covered is not None and covered.any():
+        mine = np.zeros(len(used), dtype=bool)
+        mine[pe[covered[d.drug[pr]]]] = True
+        out["on_covered"][valid] = mine[pos]
 
     # latest change of an immunosuppressant or interacting drug
     tracked = np.isin(_TRACKED[d.drug], ("immunosuppressant", "interaction"))

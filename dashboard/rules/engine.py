@@ -83,6 +83,9 @@ class Rule:
     #: kept through dose changes, gaps and restarts (the voclosporin label's "baseline",
     #: which a restart must return to); else the one before the course in force
     first_course: bool = False
+    #: a guideline's limit written for the drugs its profile's ``guideline_drugs`` lists:
+    #: where none of them is in force, the flag says so and is at most caution
+    scoped: bool = False
 
     def message_for(self, analyte: str) -> str:
         """The advice for one analyte (``messages``), else the rule's ``message``."""
@@ -107,6 +110,9 @@ class Profile:
     version: str = ""
     #: the monitoring schedule (a profile of ``schedule.toml``)
     schedule: str = "BSR 2025"
+    #: the drugs the ``scoped`` rules' guideline is written for (``rules.toml``
+    #: [guideline_drugs]); empty: every monitored drug
+    guideline_drugs: tuple[str, ...] = ()
 
     @property
     def is_user(self) -> bool:
@@ -152,6 +158,7 @@ def _rule_from(item: Mapping[str, Any]) -> Rule:
         and_below=float(item.get("and_below", 0.0)),
         below_pct=float(item.get("below_pct", 0.0)),
         first_course=bool(item.get("first_course", False)),
+        scoped=bool(item.get("scoped", False)),
     )
 
 
@@ -209,6 +216,8 @@ def validate_rule(rule: Rule) -> None:
         raise RuleError(f"{where}: unknown drug {rule.drug!r}")
     if rule.below_pct and not rule.threshold < rule.below_pct < 100:
         raise RuleError(f"{where}: below_pct must lie between the threshold and 100")
+    if rule.scoped and rule.kind != "guideline":
+        raise RuleError(f"{where}: only a guideline rule is scoped to its guideline's drugs")
     if rule.repeat_group and rule.repeat_group not in schedule_file()["test_groups"]:
         raise RuleError(f"{where}: repeat_group {rule.repeat_group!r} is not a test group of schedule.toml")
 
@@ -265,9 +274,25 @@ def builtin_profiles() -> dict[str, Profile]:
             tuple(rules),
             version=raw["version"],
             schedule=str(item.get("schedule", "BSR 2025")),
+            guideline_drugs=_guideline_drugs(raw, name, item),
         )
     if DEFAULT_PROFILE not in out:
         raise RuleError(f"rules.toml has no {DEFAULT_PROFILE!r} profile")
+    return out
+
+
+def _guideline_drugs(raw: Mapping[str, Any], name: str, item: Mapping[str, Any]) -> tuple[str, ...]:
+    """The drugs of the list a profile names (``guideline_drugs``), checked against drugs.toml."""
+    which = item.get("guideline_drugs")
+    if not which:
+        return ()
+    lists = raw.get("guideline_drugs", {})
+    if which not in lists:
+        raise RuleError(f"profile {name!r}: guideline_drugs {which!r} is not a list of rules.toml [guideline_drugs]")
+    out = tuple(str(d) for d in lists[which]["drugs"])
+    unknown = [d for d in out if d not in drugs()]
+    if unknown:
+        raise RuleError(f"rules.toml [guideline_drugs.{which!r}]: unknown drugs {', '.join(unknown)}")
     return out
 
 
@@ -325,6 +350,7 @@ def make_user_profile(
         based_on=base_p.name,
         version=base_p.version,
         schedule=base_p.schedule,
+        guideline_drugs=base_p.guideline_drugs,
     )
 
 

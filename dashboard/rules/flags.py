@@ -21,7 +21,15 @@ from dashboard.rules.context import context_text, dose_context
 from dashboard.rules.data import NEVER, SEVERITIES, caveat, severity_rank
 from dashboard.rules.engine import Profile
 from dashboard.rules.hits import Hits, cat, choose, comparator_text, label, num, unit_text
-from dashboard.rules.inputs import Inputs, comparator_texts, group_starts, hb_as_reported, pair_key, text_column
+from dashboard.rules.inputs import (
+    DRUGS,
+    Inputs,
+    comparator_texts,
+    group_starts,
+    hb_as_reported,
+    pair_key,
+    text_column,
+)
 from dashboard.rules.tables import Column
 
 #: The columns that say which result a row is about: the flags' first columns, and the
@@ -180,7 +188,8 @@ def evaluate(inp: Inputs, profile: Profile, grades: ctcae.Grades, base: bl.Basel
     ep_start, ep_count, ep_id = _episodes(inp, idx, rule, base.treatment_starts)
 
     uniq, inv = np.unique(idx, return_inverse=True)  # once per distinct result
-    one = dose_context(inp, labs.pid[uniq], labs.t[uniq])
+    covered = np.isin(np.asarray(DRUGS, dtype=object), profile.guideline_drugs) if profile.guideline_drugs else None
+    one = dose_context(inp, labs.pid[uniq], labs.t[uniq], covered)
     one["dose_context"] = context_text(inp, labs.pid[uniq], labs.t[uniq], one)
     ctx = {k: v[inv] for k, v in one.items()}
 
@@ -189,6 +198,15 @@ def evaluate(inp: Inputs, profile: Profile, grades: ctcae.Grades, base: bl.Basel
     drugless = (kind == KIND_ORDER["guideline"]) & ~(one["on_monitored"] | one["pulsed_monitored"])[inv]
     if drugless.any():
         message = cat(message, choose(drugless, f" — {caveat('no_monitored_drug')}", ""))
+    # a guideline's limit where the monitored drugs in force are none of the drugs it is
+    # written for (BSR's csDMARDs, for a patient on cyclophosphamide or rituximab alone):
+    # said, and at most caution; the CTCAE grade and the drug's own checks keep theirs
+    if covered is not None:
+        scoped = np.array([_is_scoped(profile, name) for name in rules], dtype=bool)[rule]
+        uncovered = scoped & ~drugless & ~one["on_covered"][inv]
+        if uncovered.any():
+            message = cat(message, choose(uncovered, f" — {caveat('not_a_guideline_drug')}", ""))
+            severity = np.where(uncovered, np.minimum(severity, severity_rank("caution")), severity).astype(np.int8)
     conflict = _conflicts(inp, idx)
     if (conflict != "").any():
         note = pa.array(np.where(conflict != "", " — conflicting results at this draw: " + conflict, ""), pa.string())
@@ -356,6 +374,14 @@ def _episodes(
     ep_count[order] = count
     ep_id[order] = np.cumsum(starts) - 1
     return ep_start, ep_count, ep_id
+
+
+def _is_scoped(profile: Profile, rule_id: str) -> bool:
+    """The rule is a guideline's limit written for the profile's ``guideline_drugs``."""
+    try:
+        return profile.rule(rule_id).scoped
+    except KeyError:  # a CTCAE grade's id: not a rule of the profile
+        return False
 
 
 def _worse_earlier(

@@ -214,3 +214,15 @@ def flag_counts(review: Review) -> pd.DataFrame:
 
 
 SEVERITY_OPTIONS = list(SEVERITIES)
+
+
+def guideline_drugs_text(profile: Profile) -> str:
+    """What the profile's guideline limits are written for, in words ("" without a list)."""
+    if not profile.guideline_drugs:
+        return ""
+    names = ", ".join(model.drug_label(d) for d in profile.guideline_drugs)
+    return (
+        f"The BSR limits (bsr.*) are written for the csDMARDs the guideline covers: {names}. "
+        "For a patient on none of them (cyclophosphamide, mercaptopurine or a biologic alone), "
+        "such a flag says so and is at most caution; the CTCAE grade and the drug's own checks keep theirs."
+    )
