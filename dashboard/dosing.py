@@ -1522,14 +1522,25 @@ class LabValue:
         return f"{model.analyte_label(self.analyte)} {self.text} {unit} ({self.collected_at:%d %b %Y})"
 
 
+def older_crcl_below(latest: LabValue | None, crcl: LabValue | None) -> CheckLimit | None:
+    """The methotrexate contraindication an older creatinine clearance is below, while the
+    latest renal measure (``latest``) is a newer eGFR: the dose checks' not-checkable row
+    (H414), said on the page as plainly (probe25): the two measures can differ without any
+    change in the kidney, so the newer eGFR does not clear it.  None otherwise."""
+    if crcl is None or latest is None or latest.analyte == "crcl":
+        return None
+    limit = _limit("methotrexate", "dose.mtx_renal_contraindicated")
+    return limit if egfr_below(crcl, limit.mg) else None
+
+
 def latest_renal(results: dict[str, LabValue | None]) -> LabValue | None:
     """The latest renal measure of a patient's latest results per measure (``results``:
     analyte -> its latest result), the one a limit stated in creatinine clearance is placed
-    against: the rule of ``rules/renal.py`` that the dose checks apply (the newer; on one
-    draw the creatinine clearance), so the page and the checks name the same result (H412)."""
+    against: the rule of ``rules/renal.py`` that the dose checks apply (the newer by
+    calendar day; on one day the creatinine clearance), so the page and the checks name the same result (H412)."""
     measures = [m for m in renal.MEASURES if m in results]
     times = [
-        np.array([renal.NONE_T if (r := results[m]) is None else int(pd.Timestamp(r.collected_at).value)])
+        np.array([renal.NONE_T if (r := results[m]) is None else int(pd.Timestamp(r.collected_at).value // 10**9)])
         for m in measures
     ]
     k = int(renal.latest_of(times)[0]) if measures else -1

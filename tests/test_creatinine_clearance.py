@@ -24,12 +24,13 @@ import datetime as dt
 
 import pandas as pd
 import pytest
+from streamlit.testing.v1 import AppTest
 
-from dashboard import dosing, model
+from dashboard import dosing, model, ui
 from dashboard.dataset import Dataset
 from dashboard.ingest import ImportOptions, Source, import_sources
 from dashboard.rules.review import review
-from tests.support import import_bundle, import_text, timeline_dict
+from tests.support import ROOT, import_bundle, import_text, timeline_dict
 
 AS_OF = dt.date(2026, 12, 5)
 LABS_HEAD = "patient_id,collected_at,analyte,value,unit\n"
@@ -233,12 +234,12 @@ def test_a_newer_egfr_over_an_older_crcl_above_30_gives_nothing():
 
 @pytest.mark.parametrize(("egfr", "crcl", "fires"), [(35, 25, True), (25, 35, False)])
 def test_on_one_draw_the_crcl_is_the_measure_used(egfr, crcl, fires):
-    """The SmPC states creatinine clearance: of one draw, the CrCl decides (the eGFR is
+    """The SmPC states creatinine clearance: of one draw (one day), the CrCl decides (the eGFR is
     still graded by its own rules, bsr.egfr_low)."""
     dc = _checks(f"P1,2026-11-20,eGFR,{egfr},mL/min/1.73m2\nP1,2026-11-20,CrCl,{crcl},mL/min\n")
     assert (dc["rule"].tolist() == [RULE]) is fires
     if fires:
-        assert "is of the same draw" in dc["message"].iloc[0]
+        assert "is of the same day" in dc["message"].iloc[0]  # one day is one test (probe25 F1)
 
 
 def test_a_newer_creatinine_than_the_crcl_makes_the_check_not_checkable():
@@ -289,14 +290,8 @@ def test_the_dosing_page_says_an_egfr_is_used_in_place_of_the_crcl():
     assert high == [high[0]] and "the SmPC states creatinine clearance; eGFR used" in high[0]
 
 
-def test_the_dosing_page_prefills_the_crcl_for_methotrexate():
-    from streamlit.testing.v1 import AppTest
-
-    from dashboard import ui
-    from tests.support import ROOT
-
-    r = _import("P1,2025-12-01,eGFR,70,mL/min/1.73m2\nP1,2026-11-20,CrCl,25,mL/min\n")
-    ds = Dataset.from_import(r, "test panel")
+def _dosing_page(labs: str) -> AppTest:
+    ds = Dataset.from_import(_import(labs), "test panel")
     at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
     at.session_state[ui.DATASET] = ds
     at.session_state[ui.PATIENT] = "P1"
@@ -304,11 +299,29 @@ def test_the_dosing_page_prefills_the_crcl_for_methotrexate():
     at.run()
     at.switch_page("pages/dosing.py").run()
     assert not at.exception
+    return at
+
+
+def test_the_dosing_page_prefills_the_crcl_for_methotrexate():
+    at = _dosing_page("P1,2025-12-01,eGFR,70,mL/min/1.73m2\nP1,2026-11-20,CrCl,25,mL/min\n")
     assert at.number_input(key="mtx_crcl_P1").value == 25.0
     captions = "\n".join(c.value for c in at.caption)
     assert "the latest renal measure is CrCl 25 mL/min (20 Nov 2026)" in captions
     errors = "\n".join(e.value for e in at.error)
     assert "CrCl 25 mL/min: below 30: methotrexate is contraindicated" in errors
+
+
+def test_the_dosing_page_warns_of_an_older_crcl_below_30_beside_a_newer_egfr():
+    """H414 on the page, as plainly as the review's not-checkable row (probe25): CrCl 25
+    (1 Dec 2025) is below the SmPC's 30; the newer eGFR 70 (20 Nov 2026) is the latest
+    measure but cannot clear it.  A warning names the CrCl and asks for a current one."""
+    at = _dosing_page("P1,2025-12-01,CrCl,25,mL/min\nP1,2026-11-20,eGFR,70,mL/min/1.73m2\n")
+    warnings = "\n".join(w.value for w in at.warning)
+    assert "The older creatinine clearance, CrCl 25 mL/min (01 Dec 2025), is below 30 mL/min" in warnings
+    assert "ask for a current creatinine clearance" in warnings
+    assert dosing.older_crcl_below(dosing.LabValue(70, dt.datetime(2026, 11, 20), "", "egfr"), None) is None
+    crcl45 = dosing.LabValue(45, dt.datetime(2025, 12, 1), "", "crcl")
+    assert dosing.older_crcl_below(dosing.LabValue(70, dt.datetime(2026, 11, 20), "", "egfr"), crcl45) is None
 
 
 # --------------------------------------------------------------------------- charts

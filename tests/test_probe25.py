@@ -78,7 +78,6 @@ def _context(labs: str) -> dosing.PatientContext:
 SAME_MORNING = "P1,2026-11-01 09:00,CrCl,25,mL/min\nP1,2026-11-01 09:30,eGFR,40,mL/min/1.73m2\n"
 
 
-@pytest.mark.xfail(strict=True, reason="probe25 F1: a CrCl of one morning 'older' than that morning's eGFR")
 def test_f1_a_crcl_below_30_and_an_egfr_half_an_hour_later_are_one_draw():
     """CrCl 25 mL/min at 09:00 and eGFR 40 at 09:30 on 1 Nov 2026 (an export that stamps each
     result with its own time; a 24-hour clearance stamped at the end of its collection).
@@ -92,7 +91,6 @@ def test_f1_a_crcl_below_30_and_an_egfr_half_an_hour_later_are_one_draw():
     assert dc["rule"].tolist() == [MTX_RENAL]  # F1: ['dose.not_checkable'] (info)
 
 
-@pytest.mark.xfail(strict=True, reason="probe25 F1b: the Dosing page takes the eGFR over the same morning's CrCl")
 def test_f1b_the_dosing_page_takes_the_same_mornings_crcl():
     """The same records on the Dosing page (PatientContext.renal, the dose checks' rule):
     the CrCl of the morning is the measure the methotrexate limits are placed against, so

@@ -909,8 +909,8 @@ def _placed(
                 num(labs.value[o]),
                 f" {model.CANONICAL_UNITS[other]} on ",
                 _date_texts(np.maximum(ot, 0)),
-                np.where(ot == best_t, " is of the same draw", " is older").astype(object),
-                f" (the latest renal measure is used; on one draw, the {model.analyte_label(check['analytes'][0])})",
+                np.where(renal.same_day(ot, best_t), " is of the same day", " is older").astype(object),
+                f" (the latest renal measure is used; on one day, the {model.analyte_label(check['analytes'][0])})",
             )
             head = cat(head, pa.array(np.where(have, np.asarray(words.to_pylist(), dtype=object), ""), pa.string()))
     fired = _texts(cat(head, f" < {limit:g}: {check['message']}"))
@@ -978,7 +978,9 @@ def _newer_creatinine(
         return none
     labs = inp.labs
     row, ct = _latest(inp, "creatinine", inp.doses.pid[rows])
-    stale = clear & (row >= 0) & (ct > measure_t)
+    # a creatinine of the same day is the one the measure was worked out from, or that
+    # morning's: only a later day's makes the measure old
+    stale = clear & (row >= 0) & (ct // DAY > measure_t // DAY)
     if not stale.any():
         return none
     row = np.maximum(row, 0)

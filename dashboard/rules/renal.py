@@ -12,7 +12,7 @@ Two measures of kidney function reach the dashboard, and they are different quan
 Neither is ever converted into the other (that needs the body surface area, or the weight
 and age).  A limit whose source states a creatinine clearance (``measure = "crcl"`` in
 ``knowledge/data/dosing.toml``) is placed against the **latest** of the two on or before
-the review date, the creatinine clearance first when both come from one draw; the result
+the review date by calendar day, the creatinine clearance first when both are of one day; the result
 used is named (measure, value, date).  An eGFR used in its place carries the source's own
 caveat (``measure_note``: "the SmPC states creatinine clearance; eGFR used").
 
@@ -32,6 +32,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from dashboard.rules.data import DAY
+
 #: The renal measures, in the order preferred when two come from one draw: the creatinine
 #: clearance first (the quantity the SmPC states), then the eGFR.
 MEASURES: tuple[str, ...] = ("crcl", "egfr")
@@ -42,15 +44,23 @@ NONE_T = -(2**62)
 
 def latest_of(times: Sequence[np.ndarray]) -> np.ndarray:
     """Per element, the position in ``times`` (one array per measure, in order of
-    preference) of the latest measure; the earlier measure on the same time; -1 where
-    every time is :data:`NONE_T` (no result)."""
+    preference; seconds) of the latest measure by calendar day; the earlier measure on the
+    same day (a CrCl at 09:00 and that morning's eGFR at 09:30 are one day's tests, as a
+    day is one test elsewhere: H424, H428; probe25 F1); -1 where every time is
+    :data:`NONE_T` (no result)."""
     best = np.full(len(times[0]) if len(times) else 0, NONE_T, dtype=np.int64)
     which = np.full(len(best), -1, dtype=np.int64)
     for k, t in enumerate(times):
-        newer = t > best
-        best = np.where(newer, t, best)
+        day = np.where(t > NONE_T, t // DAY, NONE_T)
+        newer = day > best
+        best = np.where(newer, day, best)
         which = np.where(newer, k, which)
     return which
+
+
+def same_day(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Times (seconds) of one calendar day."""
+    return a // DAY == b // DAY
 
 
 def measures_for(stated: str) -> tuple[str, ...]:

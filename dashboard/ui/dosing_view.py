@@ -400,6 +400,14 @@ def methotrexate_renal(ctx: dosing.PatientContext | None, k: str, col: Any) -> f
             f"Renal limits: the latest renal measure is {latest.named}, so {used} is placed against them, as the "
             f"dose checks place it.{said}"
         )
+        if older is not None and (limit := dosing.older_crcl_below(latest, older)) is not None:
+            st.warning(
+                f"The older creatinine clearance, {older.named}, is below {limit.mg:g} mL/min, where the SmPC "
+                "contraindicates methotrexate. The newer eGFR does not clear it (the two measures can differ without "
+                f"any change in the kidney): ask for a current creatinine clearance (dose check {limit.check}: "
+                "not checkable).",
+                icon=":material/warning:",
+            )
     return crcl
 
 
