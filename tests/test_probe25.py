@@ -152,9 +152,6 @@ def test_held_crcl_at_the_limit_censored_and_in_ml_per_s(value, unit, fires):
 # ============================================================ F2 a same-day repeat before ciclosporin
 
 
-@pytest.mark.xfail(
-    strict=True, reason="probe25 F2: a same-day pre-treatment repeat silences the ciclosporin label rule"
-)
 def test_f2_a_same_day_repeat_before_ciclosporin_still_proves_a_30_percent_rise():
     """Creatinine before ciclosporin: 60 umol/L at 09:00 and 64 at 15:00 on 10 Jan 2026 (one
     pre-treatment test holding 60-64, H428).  On ciclosporin, 90 on 1 Jun 2026.  Neoral:
@@ -180,7 +177,6 @@ def test_held_one_pre_treatment_creatinine_gives_the_ciclosporin_reduction():
 # ============================================================ F3 two days of repeats before methotrexate
 
 
-@pytest.mark.xfail(strict=True, reason="probe25 F3: small same-day ranges remove the neutrophil baseline")
 def test_f3_two_days_of_close_repeats_still_give_a_proven_fall_below_baseline():
     """Neutrophils before methotrexate (2026-02-01): 8 Jan 5.8 and 6.2, 9 Jan 5.9 and 6.1
     (repeats the same afternoon), 10 Jan 6.0.  Three tests (H428): 5.8-6.2, 5.9-6.1, 6.0.

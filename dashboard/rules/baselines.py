@@ -43,7 +43,7 @@ computed baseline.  Every start of monitored treatment after a time without one
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 
 import numpy as np
@@ -52,7 +52,7 @@ import pyarrow.compute as pc
 
 from dashboard import model
 from dashboard.rules.data import DAY, NEVER, schedule_file, worse_direction
-from dashboard.rules.hits import cat
+from dashboard.rules.hits import cat, num
 from dashboard.rules.inputs import DRUGS, Inputs, group_starts, pair_key
 
 NONE, CLINICIAN, PRETREATMENT = 0, 1, 2
@@ -108,6 +108,12 @@ class Reference:
     t_last: np.ndarray
     drug: np.ndarray  # int64: index into DRUGS of the drug it precedes (-1)
     start: np.ndarray  # int64: that drug's start (NEVER)
+    #: float64: the lowest and highest the median of the draws can be (equal to ``value``
+    #: when it is known; -inf / inf on a censored side; NaN: no draws)
+    low: np.ndarray
+    high: np.ndarray
+    #: bool: the draws include a day (or draw) of two different results (H411, H428)
+    ranged: np.ndarray
 
     def usable(self, direction: int = 0) -> np.ndarray:
         """The rows whose baseline can be used by a rule: a value, or a bound whose side
@@ -118,8 +124,38 @@ class Reference:
     def take(self, idx: np.ndarray) -> Reference:
         return Reference(*(getattr(self, f)[idx] for f in _REF_FIELDS))
 
+    def as_bound(self, direction: int) -> Reference:
+        """The reference as a rule that needs a bound on ``direction``'s side uses it
+        (+1: the true baseline is at least it, for a fall; -1: at most it, for a rise):
+        where draws of two different results leave only a range (no single value), its
+        end on that side, as a bound (probe25 F2, F3): creatinine 60 and 64 of one day
+        before ciclosporin is at most 64, and 90 is more than 30% above it whichever
+        was the level.  Every other row is as it was."""
+        end = self.low if direction > 0 else self.high
+        take = np.isnan(self.value) & self.ranged & np.isfinite(end) & (end > 0)
+        if not take.any():
+            return self
+        return replace(
+            self,
+            value=np.where(take, end, self.value),
+            bound=np.where(take, direction, self.bound).astype(np.int8),
+            basis=np.where(take, PRETREATMENT, self.basis).astype(np.int8),
+        )
 
-_REF_FIELDS = ("value", "bound", "basis", "count", "t_first", "t_last", "drug", "start")
+
+_REF_FIELDS = (
+    "value",
+    "bound",
+    "basis",
+    "count",
+    "t_first",
+    "t_last",
+    "drug",
+    "start",
+    "low",
+    "high",
+    "ranged",
+)
 
 
 @cache
@@ -223,8 +259,9 @@ def _before(draws: Draws | None, pid: np.ndarray, anchor: np.ndarray, n: int) ->
     value, bound = np.full(q, np.nan), np.zeros(q, dtype=np.int8)
     count = np.zeros(q, dtype=np.int64)
     t_first, t_last = np.full(q, NEVER, dtype=np.int64), np.full(q, NEVER, dtype=np.int64)
+    lo_med, hi_med, ranged = np.full(q, np.nan), np.full(q, np.nan), np.zeros(q, dtype=bool)
     if draws is None or not q:
-        return value, bound, count, t_first, t_last
+        return value, bound, count, t_first, t_last, lo_med, hi_med, ranged
     key = pair_key(pid, anchor)
     change = np.r_[True, key[1:] != key[:-1]]
     if q > 1 and not change.all():
@@ -237,7 +274,7 @@ def _before(draws: Draws | None, pid: np.ndarray, anchor: np.ndarray, n: int) ->
     begin = np.searchsorted(draws.key, pair_key(pid, np.full(q, -(2**40), dtype=np.int64)), side="left")
     rows = np.flatnonzero((anchor < NEVER) & (stop - begin >= n))
     if not len(rows):
-        return value, bound, count, t_first, t_last
+        return value, bound, count, t_first, t_last, lo_med, hi_med, ranged
     at = (stop[rows] - n)[:, None] + np.arange(n)[None, :]
     v, c = draws.value[at], draws.cmp[at]
     o = v if draws.other is None else draws.other[at]
@@ -258,7 +295,8 @@ def _before(draws: Draws | None, pid: np.ndarray, anchor: np.ndarray, n: int) ->
     bound[rows] = np.where(exact, 0, np.where(above & ~below, 1, np.where(below & ~above, -1, 0)))
     count[rows] = n
     t_first[rows], t_last[rows] = draws.t[at[:, 0]], draws.t[at[:, -1]]
-    return value, bound, count, t_first, t_last
+    lo_med[rows], hi_med[rows], ranged[rows] = low, high, two.any(axis=1)
+    return value, bound, count, t_first, t_last, lo_med, hi_med, ranged
 
 
 def for_rows(
@@ -297,15 +335,29 @@ def for_rows(
             start = np.where(applies, c.start[np.minimum(ii, len(c.start) - 1)], NEVER)
             which = np.where(applies, drug, -1)
     anchor = np.where(applies, start, NEVER)
-    value, bound, count, t_first, t_last = _before(base.draws.get(analyte), pid, anchor, max(min_results, 1))
+    value, bound, count, t_first, t_last, low, high, ranged = _before(
+        base.draws.get(analyte), pid, anchor, max(min_results, 1)
+    )
     basis = np.where(np.isfinite(value), PRETREATMENT, NONE).astype(np.int8)
     clinician = base.clinician[pid, analyte]
     mine = np.isfinite(clinician)
     value = np.where(mine, clinician, value)
+    low, high = np.where(mine, clinician, low), np.where(mine, clinician, high)
     basis[mine], bound[mine], count[mine], t_first[mine], t_last[mine] = CLINICIAN, 0, 0, NEVER, NEVER
-    computed = basis == PRETREATMENT
+    ranged[mine] = False
+    drawn = (basis == PRETREATMENT) | ranged  # a range of draws: the drug and start it precedes, kept
     return Reference(
-        value, bound, basis, count, t_first, t_last, np.where(computed, which, -1), np.where(computed, start, NEVER)
+        value,
+        bound,
+        basis,
+        count,
+        t_first,
+        t_last,
+        np.where(drawn, which, -1),
+        np.where(drawn, start, NEVER),
+        low,
+        high,
+        ranged,
     )
 
 
@@ -335,6 +387,16 @@ def words(inp: Inputs, ref: Reference, pid: np.ndarray, a: int) -> pa.Array:
         pa.array(lo == hi), cat(", drawn ", _day_text(lo)), cat(", drawn ", _day_text(lo), " to ", _day_text(hi))
     )
     censored = np.where(ref.bound != 0, "; censored, so only a bound", "").astype(object)
+    spread = ref.ranged & (ref.bound != 0)
+    if spread.any():  # draws of two different results: the range the median lies in (H411, H428)
+        said = cat(
+            "; two different results of one day, so it lies from ",
+            num(ref.low[spread]),
+            " to ",
+            num(ref.high[spread]),
+            ": only a bound",
+        )
+        censored[spread] = np.asarray(said.to_pylist(), dtype=object)
     computed = cat(head.astype(object), " before ", drug, " started on ", _day_text(safe), drawn, censored)
     out = pc.if_else(pa.array(known), computed, pa.scalar("", pa.string()))
     return pc.if_else(pa.array(ref.basis == CLINICIAN), clinician, out)

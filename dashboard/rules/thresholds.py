@@ -143,21 +143,32 @@ def rise_hits(inp: Inputs, rule: Rule, base: bl.Baselines | None = None) -> Hits
     # been 300: a rise above it is not proven, H408)
     earlier = np.where(cmp > 0, np.nan, v)
     nadir = previous_minimum(pid, t, earlier, rule.window_days * DAY) if drug is None else np.full(len(v), np.nan)
-    ref = bl.for_rows(base, pid, a, t, rule.min_results, drug) if base is not None else None
+    raw = bl.for_rows(base, pid, a, t, rule.min_results, drug) if base is not None else None
     # an upper bound ("<40": the level was at most 40) still proves a rise above it; a lower
-    # bound does not, and is not used (H211)
+    # bound does not, and is not used (H211).  Draws of two different results before
+    # treatment leave a range (60-64): its upper end proves a rise above every level of it
+    # (probe25 F2); where it does not, the range is no baseline and the rule falls back
+    # as before (60-80 and then 100: 25% above 80 but 67% above 60, H411)
+    ref = raw.as_bound(-1) if raw is not None else None
     has_own = ref.usable(-1) if ref is not None else np.zeros(len(v), dtype=bool)
     own = ref.value if ref is not None else np.full(len(v), np.nan)
+
+    def rise(reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            pct = np.round((v - reference) / reference * 100, 9)
+            past = pct >= rule.threshold if rule.inclusive else pct > rule.threshold
+            # a result that is an upper bound ("<40": at most 40) never proves a rise (H408)
+            return pct, past & (reference > 0) & (cmp >= 0)
+
+    if raw is not None and ref is not raw:
+        from_range = has_own & ~raw.usable(-1)
+        has_own &= ~from_range | rise(own)[1]
     reference = np.where(has_own, own, nadir)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        pct = np.round((v - reference) / reference * 100, 9)
-        past = pct >= rule.threshold if rule.inclusive else pct > rule.threshold
-        # a result that is an upper bound ("<40": at most 40) never proves a rise (H408)
-        fired = past & (reference > 0) & (cmp >= 0)
+    pct, fired = rise(reference)
     local = np.flatnonzero(fired)
     idx = local + s.start
     limit = reference[local] * (1 + rule.threshold / 100)
-    fallback = _fallback_words(ref.take(local) if ref is not None else None, len(local), rule.window_days)
+    fallback = _fallback_words(raw.take(local) if raw is not None else None, len(local), rule.window_days)
     words = pa.array(np.where(has_own[local], "the patient's baseline", fallback).astype(object), pa.string())
     bound = np.zeros(len(local), dtype=np.int8)
     if ref is not None and len(local):
@@ -205,6 +216,8 @@ def fall_hits(inp: Inputs, rule: Rule, base: bl.Baselines | None = None) -> Hits
         return _guideline_hits(rule, np.zeros(0, np.int64), np.zeros(0), pa.array([], pa.string()))
     ref = bl.for_rows(base, pid, a, t, rule.min_results, D[rule.drug], rule.first_course)
     band = rule.below_pct > 0
+    if not band:  # a band needs the baseline itself; a fall of at least the threshold, its lower end
+        ref = ref.as_bound(+1)
     use = ref.usable(0 if band else +1) & ((cmp == 0) if band else (cmp <= 0))
     own = np.where(use, ref.value, np.nan)
     with np.errstate(invalid="ignore", divide="ignore"):

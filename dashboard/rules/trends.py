@@ -263,7 +263,7 @@ def baseline_fall_hits(inp: Inputs, rule: Rule, base: bl.Baselines) -> list[Hits
         a = model.ANALYTES.index(analyte)
         s = labs.slice(analyte)
         pid, v, cmp, t = labs.pid[s], labs.value[s], labs.cmp[s], labs.t[s]
-        ref = bl.for_rows(base, pid, a, t, rule.min_results)
+        ref = bl.for_rows(base, pid, a, t, rule.min_results).as_bound(+1)  # a range: its lower end
         # a lower bound (">10": the level was at least 10) still proves a fall below it; an
         # upper bound does not, and is not used (H211)
         use = ref.usable(+1)
