@@ -42,7 +42,9 @@ from dashboard.units import display_factor, display_text, display_unit
 
 P = ParamSpec("P")
 
-#: Analytes shown by default, in this order (others on demand).
+#: Analytes shown by default, in this order (others on demand): the counts, the liver
+#: tests, and a creatinine clearance, which a record holds only where one was measured or
+#: worked out for a renal dose decision (the methotrexate limit is stated in it, H412).
 DEFAULT_ANALYTES: tuple[str, ...] = (
     "wbc",
     "neutrophils",
@@ -52,6 +54,7 @@ DEFAULT_ANALYTES: tuple[str, ...] = (
     "mcv",
     "alt",
     "ast",
+    "crcl",
 )
 
 #: A result dated after the as-of date: not reviewed, so not graded on the chart either

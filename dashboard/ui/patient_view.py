@@ -133,8 +133,9 @@ def decisions_not_in_doses(log: pd.DataFrame, doses: pd.DataFrame, patient_id: s
 
 
 def default_analytes(present: list[str], flags: pd.DataFrame) -> list[str]:
-    """The results the chart opens with: the blood counts and liver tests present, and
-    every test with an open flag (a creatinine rise is never left off the chart); a
+    """The results the chart opens with: the blood counts, liver tests and creatinine
+    clearance present (``DEFAULT_ANALYTES``), and every test with an open flag (a
+    creatinine rise is never left off the chart); a
     patient with none of these (only a creatinine, say) shows what they have."""
     flagged = set(flags.loc[flags["status"] == "open", "analyte"]) if len(flags) else set()
     chosen = [a for a in present if a in DEFAULT_ANALYTES or a in flagged]

@@ -27,3 +27,9 @@ def test_a_patient_with_only_other_tests_shows_what_they_have():
     """Only creatinine results (the chart opened empty, on the doses alone)."""
     assert default_analytes(["creatinine"], _flags()) == ["creatinine"]
     assert default_analytes([], _flags()) == []
+
+
+def test_a_creatinine_clearance_is_on_the_chart_by_default():
+    """The methotrexate limit is stated in creatinine clearance (H412): a CrCl in the
+    record opens on the chart beside the counts, flagged or not."""
+    assert default_analytes(["wbc", "egfr", "crcl"], _flags()) == ["wbc", "crcl"]
