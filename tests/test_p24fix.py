@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dashboard.ingest.labs import stated_product
+from dashboard.ingest.labs import count_range, stated_product
 from tests.test_probe24 import REPEAT_MIDDLE, _import, _review
 
 FALLS = "trend.consecutive_falls"
@@ -99,24 +99,23 @@ def test_the_series_shows_a_bound_as_a_bound():
 
 
 @pytest.mark.parametrize(
-    ("made", "low", "high", "written"),
+    ("w", "p", "text", "low", "high"),
     [
-        # 41 % of 3.9: 40.5-41.5 % of 3.9 is 1.5795-1.6185; 0 decimals: 2 (outside),
-        # 1 decimal: 1.6 (inside) -> 1.6
-        (1.599, 1.5795, 1.6185, 1.6),
-        # 40 % of 3.9: 39.5-40.5 % of 3.9 is 1.5405-1.5795; 1.6 lies outside -> 1.56
-        (1.56, 1.5405, 1.5795, 1.56),
-        # 45 % of 3.2: 1.424-1.456; 1.4 outside -> 1.44
-        (1.44, 1.424, 1.456, 1.44),
-        # 1 % of 4.0 (a basophil count): 0.02-0.06; 0 and 0.0 outside -> 0.04
-        (0.04, 0.02, 0.06, 0.04),
-        # 29.8 % of 5.0: 29.75-29.85 % is 1.4875-1.4925; 1.5 outside -> 1.49 (CTCAE grade 2)
-        (1.49, 1.4875, 1.4925, 1.49),
+        # 41 % of 3.9: the percentage 40.5-41.5 % (half a unit of its last digit), times
+        # 3.9 as written: 1.5795-1.6185
+        (3.9, 41.0, "41", 1.5795, 1.6185),
+        # 40 % of 3.9: 39.5-40.5 % of 3.9 is 1.5405-1.5795
+        (3.9, 40.0, "40", 1.5405, 1.5795),
+        # 29.8 % of 5.0: 29.75-29.85 % is 1.4875-1.4925
+        (5.0, 29.8, "29.8", 1.4875, 1.4925),
+        # 4 % of 12.0 (lymphocytes): 3.5-4.5 % is 0.42-0.54
+        (12.0, 4.0, "4", 0.42, 0.54),
     ],
 )
-def test_a_made_count_is_written_with_the_fewest_decimals_its_range_allows(made, low, high, written):
-    out = stated_product(np.array([made]), np.array([low]), np.array([high]), np.array([False]))
-    assert out.tolist() == [written]
+def test_a_made_count_is_written_as_computed_and_its_range_is_the_percentages(w, p, text, low, high):
+    lo, hi = count_range(np.array([w]), np.array([p]), [text])
+    assert (lo[0], hi[0]) == (pytest.approx(low), pytest.approx(high))
+    assert stated_product(np.array([w * p / 100])).tolist() == [round(w * p / 100, 3)]
 
 
 def test_a_made_count_proven_below_the_limit_is_still_an_action():
@@ -132,27 +131,48 @@ def test_a_made_count_proven_below_the_limit_is_still_an_action():
     assert "count calculated by the import: 40 % of WBC 3.9 ×10⁹/L = 1.56" in hit["message"].iloc[0]
 
 
-def test_the_flag_on_a_count_written_coarser_names_the_product_and_the_inputs():
-    """WBC 3.9 and neutrophils 41 % (probe24 F3): written 1.6, CTCAE grade 1 (< LLN 2.0,
-    >= 1.5); that flag names "41 % of WBC 3.9", the product 1.599 and the 1.6 written.
-    The record keeps the lab's "41" and "%" beside the count."""
+def test_a_made_count_on_a_limit_its_range_reaches_is_said_and_claims_no_action():
+    """WBC 3.9 and neutrophils 41 % (probe24 F3): 41 % of 3.9 = 1.599, below the BSR 1.6,
+    but 40.5-41.5 % of 3.9 is 1.5795-1.6185, which reaches 1.6: the fall below it is not
+    proven, so the flag is at most caution and says so.  CTCAE: 1.599 is grade 1 (< LLN
+    2.0, >= 1.5).  The flags name "41 % of WBC 3.9" and the range; the record keeps the
+    lab's "41" and "%" beside the count."""
     r, rv = _review("P1,2026-06-01,WBC,3.9,10^9/L\nP1,2026-06-01,Neutrophils %,41,%\n")
     f = rv.flags_df()
     g1 = f[f["rule"] == "ctcae.neutrophils"].iloc[0]
-    assert g1["ctcae_grade"] == 1 and g1["value"] == 1.6
-    assert "41 % of WBC 3.9 ×10⁹/L = 1.599, written 1.6 to the precision of the two numbers" in g1["message"]
+    assert g1["ctcae_grade"] == 1 and g1["value"] == 1.599
+    assert "41 % of WBC 3.9 ×10⁹/L = 1.599 (from 1.58 to 1.619 by the rounding of the percentage)" in g1["message"]
+    bsr = f[f["rule"] == "bsr.neutrophils_low"].iloc[0]
+    assert bsr["severity"] == "caution" and "not proven past it" in bsr["message"]
     neut = r.labs_df()
     neut = neut[neut["analyte"] == "neutrophils"].iloc[0]
     assert (neut["source_value"], neut["source_unit"], bool(neut["derived"])) == ("41", "%", True)
 
 
+def test_a_made_count_is_not_rounded_onto_a_limit():
+    """probe25 (doubtful 1): 4 % lymphocytes of a WBC of 12.0 is 0.48, CTCAE grade 3 (< 0.5);
+    written 0.5 it was grade 2.  Its range, 3.5-4.5 % of 12.0, is 0.42-0.54: the flag keeps
+    the estimate's grade and says the range.  6 % eosinophils of 9.0 is 0.54, above the BSR
+    0.5, range 0.495-0.585 reaching 0.5: flagged, caution, not proven."""
+    _, rv = _review("P1,2026-06-01,WBC,12.0,10^9/L\nP1,2026-06-01,Lymphocytes %,4,%\n")
+    f = rv.flags_df()
+    lym = f[f["rule"] == "ctcae.lymphocytes"].iloc[0]
+    assert lym["value"] == 0.48 and lym["ctcae_grade"] == 3
+    assert "(from 0.42 to 0.54 by the rounding of the percentage)" in lym["message"]
+    _, rv = _review("P1,2026-06-01,WBC,9.0,10^9/L\nP1,2026-06-01,Eosinophils %,6,%\n")
+    f = rv.flags_df()
+    eos = f[f["rule"] == "bsr.eosinophils_high"].iloc[0]
+    assert eos["value"] == 0.54 and eos["severity"] == "caution" and "not proven past it" in eos["message"]
+
+
 def test_an_eosinophil_count_proven_above_the_limit_is_not_rounded_away():
     """WBC 6.0 and eosinophils 9 %: 9 % of 6.0 is 0.54; 8.5-9.5 % of 6.0 is 0.51-0.57,
     above 0.5 whatever the rounding of the percentage.  One decimal would give 0.5 (outside that
-    range, and not "> 0.5"); written 0.54, and the BSR "> 0.5" fires."""
+    range, and not "> 0.5"); written 0.54, and the BSR "> 0.5" fires, proven: an action."""
     _, rv = _review("P1,2026-06-01,WBC,6.0,10^9/L\nP1,2026-06-01,Eosinophils %,9,%\n")
     f = rv.flags_df()
     assert f.loc[f["rule"] == "bsr.eosinophils_high", "value"].tolist() == [0.54]
+    assert f.loc[f["rule"] == "bsr.eosinophils_high", "severity"].tolist() == ["action"]
 
 
 def test_the_import_report_says_how_counts_were_made():

@@ -1711,8 +1711,7 @@ def _resolve_percent(
     derived = joined.filter(pa.array(ok))
     pct_v = derived.column("value").to_numpy()
     w = wbc_v[ok]
-    p_low, p_high = _stated_bounds(derived)
-    derived_vals = stated_product(w * pct_v / 100.0, p_low * w / 100.0, p_high * w / 100.0, cmp[ok] != "")
+    derived_vals = stated_product(w * pct_v / 100.0)
     derived = derived.set_column(derived.schema.get_field_index("value"), "value", pa.array(derived_vals))
     derived = derived.set_column(
         derived.schema.get_field_index("comparator"), "comparator", pa.array(cmp[ok], pa.string())
@@ -1724,38 +1723,37 @@ def _resolve_percent(
     return pa.concat_tables([absolute, derived]).sort_by("_order"), drop
 
 
-def stated_product(made: np.ndarray, low: np.ndarray, high: np.ndarray, censored: np.ndarray) -> np.ndarray:
-    """An absolute count made from a % differential and its draw's WBC (``made``), written
-    to the precision the percentage supports (H426): with the fewest decimals (0 to 3) at
-    which ``made`` rounded there still lies within ``low``-``high``, the range the rounding
-    of the percentage as the lab wrote it allows (within half a unit of its last digit,
-    as H171 reads it), times the WBC.  The WBC is taken as written, as its own limits
-    take it; the percentage, written to a whole or a tenth of a per cent, is the rounding
-    the count inherits.  So 41 % of 3.9 (1.599; 40.5-41.5 % of 3.9 is 1.580-1.619) is
-    written 1.6, as a lab would report it, not a count below 1.6 by spurious precision;
-    40 % of 3.9 (1.56; 1.541-1.580) stays 1.56, because 1.6 lies outside what the
-    percentage allows.  The written count never leaves that range: a limit outside it
-    keeps its side.  A censored product (a bound) and one without a range keep 3
-    decimals."""
-    made = np.asarray(made, dtype=np.float64)
-    out = np.round(made, 3)
-    todo = ~np.asarray(censored, dtype=bool) & np.isfinite(low) & np.isfinite(high)
-    for decimals in range(3):
-        cand = np.round(made, decimals)
-        fits = todo & (cand >= low - 1e-9) & (cand <= high + 1e-9)
-        out = np.where(fits, cand, out)
-        todo &= ~fits
-    return out
+def stated_product(made: np.ndarray) -> np.ndarray:
+    """An absolute count made from a % differential and its draw's WBC (``made``), as
+    computed, to 3 decimals: the best estimate (41 % of 3.9 is 1.599, 4 % of 12.0 is 0.48).
+    Rounding it to the precision the percentage allows (1.6, 0.5) lands it on the round
+    numbers limits are written at, and a strict limit then never fires (probe25).  Instead
+    every flag on such a count says the range the percentage's rounding allows
+    (:func:`count_range`: 40.5-41.5 % of 3.9 is 1.580-1.619) and claims no guideline action
+    that range does not prove (``flags._derived_notes``, H426)."""
+    return np.round(np.asarray(made, dtype=np.float64), 3)
 
 
-def stated_count(w: float, p: float, p_text: str, censored: bool) -> float:
-    """One count made from a percentage ``p`` (its text as read, ``p_text``) of a WBC ``w``,
-    written as :func:`stated_product` writes it."""
-    t = pa.table({"value": pa.array([p], pa.float64()), "source_value": pa.array([p_text], pa.string())})
-    t = t.append_column("comparator", pa.array([""], pa.string()))
+def count_range(w: np.ndarray, p: np.ndarray, p_text: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Where counts made from percentages ``p`` (their text as read, ``p_text``) of WBCs
+    ``w`` may lie: the percentage within half a unit of its last digit written (H171's
+    reading), times the WBC as written, as its own limits take it."""
+    t = pa.table(
+        {
+            "value": pa.array(np.asarray(p, dtype=np.float64)),
+            "source_value": pa.array(list(p_text), pa.string()),
+            "comparator": pa.array([""] * len(p_text), pa.string()),
+        }
+    )
     low, high = _stated_bounds(t)
-    made = np.array([w * p / 100.0])
-    return float(stated_product(made, low * w / 100.0, high * w / 100.0, np.array([censored]))[0])
+    w = np.asarray(w, dtype=np.float64)
+    return low * w / 100.0, high * w / 100.0
+
+
+def stated_count(w: float, p: float) -> float:
+    """One count made from a percentage ``p`` of a WBC ``w``, as :func:`stated_product`
+    writes it (a censored product too: its bound)."""
+    return float(stated_product(np.array([w * p / 100.0]))[0])
 
 
 def _disagreeing_percentages(pct: pa.Table, wbc: pa.Table, absolute: pa.Table) -> list[tuple[int, int, str]]:

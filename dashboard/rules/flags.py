@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dashboard import model
+from dashboard.ingest.labs import count_range
 from dashboard.rules import baselines as bl
 from dashboard.rules import ctcae, tables, thresholds, trends
 from dashboard.rules.context import context_text, dose_context
@@ -211,9 +212,15 @@ def evaluate(inp: Inputs, profile: Profile, grades: ctcae.Grades, base: bl.Basel
     if (conflict != "").any():
         note = pa.array(np.where(conflict != "", " — conflicting results at this draw: " + conflict, ""), pa.string())
         message = cat(message, note)
-    made = _derived_notes(inp, idx)
+    made, low, high = _derived_notes(inp, idx)
     if (made != "").any():
         message = cat(message, pa.array(made, pa.string()))
+        # a guideline limit the calculated count crosses but its range does not prove
+        # (41 % of 3.9 = 1.599 "< 1.6", the range 1.580-1.619): no action is claimed (H426)
+        unproven = _not_proven(profile, rules, rule, kind, threshold, low, high)
+        if unproven.any():
+            message = cat(message, choose(unproven, " — the range reaches the limit, so it is not proven past it", ""))
+            severity = np.where(unproven, np.minimum(severity, severity_rank("caution")), severity).astype(np.int8)
     since = (is_open & (ep_count > 1)).astype(bool)
     if since.any():  # only the open flags of a longer episode (few): built for those rows alone
         rows = np.flatnonzero(since)
@@ -449,19 +456,21 @@ def _conflicts(inp: Inputs, idx: np.ndarray) -> np.ndarray:
     return out
 
 
-def _derived_notes(inp: Inputs, idx: np.ndarray) -> np.ndarray:
+def _derived_notes(inp: Inputs, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per flag: where its count was made by the import from a % differential and the
-    draw's WBC, " — count calculated by the import: 41 % of WBC 3.9 ×10⁹/L = 1.599,
-    written 1.6 to the precision of the two numbers" (H426), else "".  The lab's own
-    figures stay in the record (``source_value``, the WBC's row)."""
+    draw's WBC, " — count calculated by the import: 41 % of WBC 3.9 ×10⁹/L = 1.599 (from
+    1.58 to 1.619 by the rounding of the percentage)" (H426), else ""; and that range
+    (NaN elsewhere).  The lab's own figures stay in the record (``source_value``, the
+    WBC's row)."""
     labs = inp.labs
     out = np.full(len(idx), "", dtype=object)
+    low, high = np.full(len(idx), np.nan), np.full(len(idx), np.nan)
     if "derived" not in labs.table.column_names or not len(idx):
-        return out
+        return out, low, high
     made = np.asarray(pc.fill_null(labs.table.column("derived"), False).to_numpy(zero_copy_only=False), dtype=bool)
     hit = np.flatnonzero(made[labs.row[idx]] & (labs.analyte[idx] != model.ANALYTES.index("wbc")))
     if not len(hit):
-        return out
+        return out, low, high
     rows = idx[hit]
     pct = text_column(labs.table.column("source_value"), labs.row[rows]).to_pylist()
     s = labs.slice("wbc")
@@ -475,19 +484,50 @@ def _derived_notes(inp: Inputs, idx: np.ndarray) -> np.ndarray:
         hit.tolist(), rows.tolist(), pct, found.tolist(), (at + s.start).tolist(), strict=True
     ):
         written = f"{cmp_text[row]}{labs.value[row]:g}"
-        if f:
+        if f and _is_number(text):
             w = labs.value[j]
-            product = (
-                f"{cmp_text[j] or cmp_text[row]}{round(w * float(text or 'nan') / 100, 3):g}"
-                if _is_number(text)
-                else ""
-            )
+            lo, hi = count_range(np.array([w]), np.array([float(text)]), [text])
             of = f"{text} % of WBC {cmp_text[j]}{w:g} {wbc_unit}"
+            if not (cmp_text[j] or cmp_text[row]):  # a censored product is a bound already
+                low[i], high[i] = float(lo[0]), float(hi[0])
+                out[i] = (
+                    f" — count calculated by the import: {of} = {written} "
+                    f"(from {round(low[i] + 1e-9, 3):g} to {round(high[i] + 1e-9, 3):g} by the rounding of the "
+                    "percentage)"
+                )
+                continue
         else:
-            of, product = f"{text} % of the draw's WBC", ""
-        rounded = f" = {product}, written {written} to the precision of the two numbers" if product != written else ""
-        out[i] = f" — count calculated by the import: {of}{rounded or f' = {written}'}"
-    return out
+            of = f"{text} % of the draw's WBC"
+        out[i] = f" — count calculated by the import: {of} = {written}"
+    return out, low, high
+
+
+def _not_proven(
+    profile: Profile,
+    rules: np.ndarray,
+    rule: np.ndarray,
+    kind: np.ndarray,
+    threshold: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+) -> np.ndarray:
+    """Per flag: a guideline limit ("<" or ">") fired on a calculated count whose range
+    (``low``-``high``) reaches the limit, so that the finding is not proven."""
+    known = np.isfinite(low) & (kind == KIND_ORDER["guideline"])
+    if not known.any():
+        return known
+    comparison = np.array([_comparison(profile, name) for name in rules], dtype=object)[rule]
+    with np.errstate(invalid="ignore"):
+        below = (comparison == "<") & (high >= threshold)
+        above = (comparison == ">") & (low <= threshold)
+    return known & (below | above)
+
+
+def _comparison(profile: Profile, rule_id: str) -> str:
+    try:
+        return profile.rule(rule_id).comparison
+    except KeyError:  # a CTCAE grade's id
+        return ""
 
 
 def _is_number(text: str | None) -> bool:

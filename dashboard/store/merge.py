@@ -386,7 +386,7 @@ def _count_again(tx: Tx, replaced: list[dict], corrections: pa.Table, report: Im
                 why = "a censored percentage of a WBC censored the other way ('<' and '>') gives the count no bound"
             else:
                 cmp_ = product_comparator(w_cmp, p_cmp)
-                value = stated_count(w, p, str(r["source_value"] or ""), cmp_ != "")
+                value = stated_count(w, p)
                 tx.execute(f"UPDATE labs SET value = ?, comparator = ? WHERE {where}", [value, cmp_, *key])
                 wbc_text = f"{c['source_value'] or ''} {c['source_unit'] or ''}".strip()
                 _warn_on(report, c["source_file"]).warn(
@@ -402,7 +402,8 @@ def _count_again(tx: Tx, replaced: list[dict], corrections: pa.Table, report: Im
 def _stated_percent(count: dict, old_wbc: list[tuple[float, str]]) -> tuple[float, str] | None:
     """The percentage (number, comparator) a stored count was made of, read from its text
     as the lab wrote it, and only when it reads back as that count: it times one of the
-    replaced WBCs, rounded as the import may round it (0 to 3 decimals, H426), is the
+    replaced WBCs, rounded as the import writes it (3 decimals; 0 to 2 as a version of
+    2026-12-05 wrote it), is the
     stored value with its comparator.  A text read differently under a decimal point and a decimal comma is
     taken only if exactly one reading gives the count."""
     unit = resolve_unit(count["analyte"], str(count["source_unit"] or ""))
