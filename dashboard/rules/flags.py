@@ -467,8 +467,9 @@ def _derived_notes(inp: Inputs, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray
     low, high = np.full(len(idx), np.nan), np.full(len(idx), np.nan)
     if "derived" not in labs.table.column_names or not len(idx):
         return out, low, high
-    made = np.asarray(pc.fill_null(labs.table.column("derived"), False).to_numpy(zero_copy_only=False), dtype=bool)
-    hit = np.flatnonzero(made[labs.row[idx]] & (labs.analyte[idx] != model.ANALYTES.index("wbc")))
+    flagged = labs.table.column("derived").take(pa.array(labs.row[idx]))  # the flagged rows' marks only
+    made = np.asarray(pc.fill_null(flagged, False).to_numpy(zero_copy_only=False), dtype=bool)
+    hit = np.flatnonzero(made & (labs.analyte[idx] != model.ANALYTES.index("wbc")))
     if not len(hit):
         return out, low, high
     rows = idx[hit]
