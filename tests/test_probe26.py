@@ -224,10 +224,6 @@ def _frequencies(doses: str) -> list[str]:
     return r.doses.to_pandas()["frequency"].tolist()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe26 F5: a belimumab infusion '4-weekly' (UK usage: every 4 weeks) is stored as weekly",
-)
 def test_f5_belimumab_4_weekly_is_every_4_weeks_or_rejected():
     """Belimumab 600 mg IV '4-weekly' (belimumab.toml: IV 10 mg/kg ... 'then every 4 weeks';
     '4-weekly' is the usual UK way of writing it, as '2-weekly' is read as every 2 weeks).
@@ -238,11 +234,6 @@ def test_f5_belimumab_4_weekly_is_every_4_weeks_or_rejected():
     assert freqs in ([], ["every 4 weeks"])  # F5
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe26 F5b: IV cyclophosphamide '4-weekly' read as weekly: 16.5 g cumulative and the "
-    "10 g fertility alert for 4.5 g given",
-)
 def test_f5b_cyclophosphamide_4_weekly_pulses_do_not_reach_the_10_g_alert():
     """IV cyclophosphamide 750 mg '4-weekly' from 2026-01-10, ending 2026-06-10: pulses on
     Jan 10, Feb 7, Mar 7, Apr 4, May 2 and May 30, six pulses, 6 x 0.75 = 4.5 g. Below
@@ -254,10 +245,6 @@ def test_f5b_cyclophosphamide_4_weekly_pulses_do_not_reach_the_10_g_alert():
     assert not dc["rule"].str.startswith("dose.cyc_cumulative").any()  # F5b
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe26 F5c: rituximab '6-monthly' (maintenance) is stored as monthly",
-)
 def test_f5c_rituximab_6_monthly_is_not_monthly():
     """Rituximab 500 mg IV '6-monthly' (maintenance, one infusion every 6 months). The
     dashboard has no 6-monthly schedule ('every 6 months' is rejected), so the row must be

@@ -66,6 +66,10 @@ _FREQ_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     ),
 ]
 _EVERY_N_WEEKS = re.compile(r"^(?:every|q|alle)\s*(\d+)\s*(?:weeks?|wks?|w|wochen)$")
+#: the UK's "4-weekly" (every 4 weeks) and "3-monthly" (every 3 months: no schedule the
+#: model holds, so not read: never the "weekly" or "monthly" inside it, probe26 F5)
+_N_WEEKLY = re.compile(r"^(\d+)\s*weekly$")
+_N_MONTHLY = re.compile(r"^(\d+)\s*monthly$")
 _EVERY_N_DAYS = re.compile(r"^(?:every|q|alle)\s*(\d+)\s*(?:days?|d|tage)$")
 _EVERY_N_HOURS = re.compile(r"^(?:every|q)\s*(\d+)\s*(?:hours?|hrs?|h)$")
 _TIMES_PER_DAY = re.compile(r"^(\d+)\s*(?:x|times)?\s*(?:/|per|a|each)?\s*(?:d|day|days|daily)$")
@@ -100,6 +104,12 @@ def parse_frequency(text: str) -> Frequency | None:
     for pat, canon in _FREQ_PATTERNS:
         if pat.match(t2):
             return _freq(canon)
+    m = _N_WEEKLY.match(t2)
+    if m and int(m.group(1)) > 0:
+        return _freq("weekly" if int(m.group(1)) == 1 else f"every {int(m.group(1))} weeks")
+    m = _N_MONTHLY.match(t2)
+    if m:
+        return _freq("monthly") if int(m.group(1)) == 1 else None
     m = _EVERY_N_WEEKS.match(t2)
     if m:
         return _freq("weekly" if int(m.group(1)) == 1 else f"every {int(m.group(1))} weeks")

@@ -59,6 +59,16 @@ _SIG_FREQUENCIES: list[tuple[re.Pattern[str], str]] = [
         ),
         "",
     ),
+    # "4-weekly" is every 4 weeks; "6-monthly", "twice monthly", "every 3 months" have no
+    # schedule the model holds: not read (the row is rejected), never "weekly" or "monthly"
+    (re.compile(r"\b([2-9]|[1-9]\d) weekly\b"), "every {0} weeks"),
+    (
+        re.compile(
+            r"\b([2-9]|[1-9]\d) monthly\b|\b(twice|2 times|two times|3 times|three times) (a |per |each )?month(ly)?\b"
+            r"|\bevery \d+ months\b"
+        ),
+        "",
+    ),
     (re.compile(r"\bevery other week\b|\bfortnightly\b|\bq ?2 ?w(ee)?ks?\b"), "every 2 weeks"),
     (re.compile(r"\bevery (\d+) weeks\b"), "every {0} weeks"),
     (re.compile(r"\bevery (\d+) days\b"), "every {0} days"),

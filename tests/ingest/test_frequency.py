@@ -5,6 +5,7 @@ import math
 import pytest
 
 from dashboard.ingest.frequency import disagreeing, parse_frequency
+from dashboard.ingest.sig import read_sig
 
 
 @pytest.mark.parametrize(
@@ -31,6 +32,10 @@ from dashboard.ingest.frequency import disagreeing, parse_frequency
         ("q4w", "every 4 weeks", 1 / 28),
         ("every 14 days", "every 2 weeks", 1 / 14),
         ("monthly", "monthly", 12 / 365.25),
+        # the UK's "N-weekly" is every N weeks (probe26 F5, H432)
+        ("4-weekly", "every 4 weeks", 1 / 28),
+        ("3 weekly", "every 3 weeks", 1 / 21),
+        ("12-weekly", "every 12 weeks", 1 / 84),
         ("single", "single", math.nan),
         ("stat", "single", math.nan),
         ("prn", "unknown", math.nan),
@@ -43,9 +48,25 @@ def test_frequencies(text, canonical, per_day):
     assert (math.isnan(per_day) and math.isnan(f.per_day)) or f.per_day == pytest.approx(per_day)
 
 
-@pytest.mark.parametrize("text", ["biweekly", "sometimes", "3x"])
+@pytest.mark.parametrize("text", ["biweekly", "sometimes", "3x", "6-monthly", "3 monthly", "twice monthly"])
 def test_unreadable_frequencies(text):
     assert parse_frequency(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "frequency"),
+    [
+        ("1000 mg IV 4-weekly", "every 4 weeks"),
+        ("500 mg IV 6-monthly", ""),  # every 6 months: no schedule held, never "monthly"
+        ("100 mg twice monthly", ""),
+        ("500 mg every 6 months", ""),
+        ("15 mg weekly", "weekly"),
+    ],
+)
+def test_a_sig_never_reads_the_weekly_or_monthly_inside_another_schedule(text, frequency):
+    """probe26 F5 (H432): "4-weekly" is not "weekly" (four times the dose), "6-monthly" not
+    "monthly" (six infusions for one)."""
+    assert read_sig(text).frequency == frequency
 
 
 @pytest.mark.parametrize(
