@@ -37,7 +37,6 @@ import datetime as dt
 import re
 
 import pandas as pd
-import pytest
 
 from dashboard.ingest import ImportOptions, Source, import_sources
 from dashboard.rules.engine import make_user_profile, profile_from_json, profile_to_json
@@ -72,11 +71,6 @@ def _flag(rv, rule: str, day: str) -> pd.Series:
 # ------------------------------------------------------------ F1 a CD20 antibody between infusions
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe26 F1: rituximab given 4 weeks before a low count (its row ended the next day) is not "
-    "'recorded': the BSR limit keeps 'withhold' at action, the H429 scoping is bypassed",
-)
 def test_f1_rituximab_four_weeks_before_keeps_the_bsr_limit_at_caution():
     """Rituximab 1000 mg IV on 2026-06-01 and 2026-06-15, each row ending the next day (one
     infusion each). Neutrophils 1.2 on 2026-07-13, 28 days after the second infusion: the
@@ -91,11 +85,6 @@ def test_f1_rituximab_four_weeks_before_keeps_the_bsr_limit_at_caution():
     assert flag["severity"] == "caution"  # F1: "action" with "no monitored drug is recorded"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe26 F1b: three months after rituximab (late-onset neutropenia window) the flag says "
-    "'no monitored drug is recorded'",
-)
 def test_f1b_rituximab_three_months_before_is_not_called_no_monitored_drug():
     """Same two infusions. Neutrophils 1.2 on 2026-09-14, 91 days after the second: the
     project's own rituximab facts say late-onset neutropenia 'peaks about 3-6 months after
@@ -107,11 +96,6 @@ def test_f1b_rituximab_three_months_before_is_not_called_no_monitored_drug():
     assert NO_DRUG not in flag["message"]  # F1b
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe26 F1c: belimumab every 4 weeks whose row ended the day before the count is 'no "
-    "monitored drug', BSR action",
-)
 def test_f1c_belimumab_between_infusions_keeps_the_bsr_limit_at_caution():
     """Belimumab 600 mg IV every 4 weeks from 2026-01-01, the row ending 2026-06-30. Its
     infusions (every 28 days): Jan 1, Jan 29, Feb 26, Mar 26, Apr 23, May 21, Jun 18. A
@@ -129,11 +113,6 @@ def test_f1c_belimumab_between_infusions_keeps_the_bsr_limit_at_caution():
 # ------------------------------------------------------------ F2 rituximab beside methotrexate, unnamed
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe26 F2: the dose context of a count 30 days after rituximab (on methotrexate) names only "
-    "methotrexate and an unnamed 'start (2026-06-01)'",
-)
 def test_f2_the_dose_context_names_the_rituximab_infusion_beside_methotrexate():
     """Methotrexate 15 mg weekly since 2026-01-01; rituximab 1000 mg IV once on 2026-06-01
     (row ending 2026-06-02). Neutrophils 1.2 on 2026-07-01. The BSR action is right here
@@ -153,11 +132,6 @@ def test_f2_the_dose_context_names_the_rituximab_infusion_beside_methotrexate():
 # ------------------------------------------------------------ F3 a csDMARD stopped on the draw day
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe26 F3: methotrexate stopped on the draw day beside rituximab: 'none of the drugs in "
-    "force is a csDMARD', capped at caution, while the context says the result reflects the old dose",
-)
 def test_f3_methotrexate_stopped_on_the_draw_day_keeps_the_bsr_action_beside_rituximab():
     """Methotrexate 15 mg weekly 2025-01-01 to 2026-07-01 (its row ends on the draw day);
     rituximab 1000 mg since 2026-06-01 (no end). Neutrophils 1.2 at 09:00 on 2026-07-01.
@@ -175,10 +149,6 @@ def test_f3_methotrexate_stopped_on_the_draw_day_keeps_the_bsr_action_beside_rit
     assert flag["severity"] == "action"  # F3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe26 F3b: methotrexate stopped on the draw day alone: 'no monitored drug is recorded at this result'",
-)
 def test_f3b_methotrexate_stopped_on_the_draw_day_is_recorded_at_the_result():
     """Methotrexate 15 mg weekly 2025-01-01 to 2026-07-01; neutrophils 1.2 at 09:00 on
     2026-07-01. Weekly methotrexate taken up to that week; the project's same-day rule says
@@ -196,10 +166,6 @@ def test_f3b_methotrexate_stopped_on_the_draw_day_is_recorded_at_the_result():
 # ------------------------------------------------------------ F4 a range baseline written with -inf
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe26 F4: a pre-treatment range with a censored end is written 'lies from -inf to 70'",
-)
 def test_f4_a_censored_range_baseline_is_not_written_with_infinity():
     """Before methotrexate (2026-02-01) creatinine 60 at 09:00 and '<70' at 15:00 on
     2026-01-10 (one test holding its range, H428). On methotrexate 95 on 2026-06-01: the

@@ -388,12 +388,19 @@ def words(inp: Inputs, ref: Reference, pid: np.ndarray, a: int) -> pa.Array:
     )
     censored = np.where(ref.bound != 0, "; censored, so only a bound", "").astype(object)
     spread = ref.ranged & (ref.bound != 0)
-    if spread.any():  # draws of two different results: the range the median lies in (H411, H428)
+    if spread.any():  # draws of two different results: the range the level lies in (H411, H428)
+        lo, hi = ref.low[spread], ref.high[spread]
+        ends = np.isfinite(lo) & np.isfinite(hi)
+        # a censored end is no level ("<70" beside 60: at most 70, never "from -inf")
+        where = np.where(ends, "lies from ", np.where(np.isfinite(hi), "is at most ", "is at least ")).astype(object)
+        first = np.where(np.isfinite(lo), lo, hi)
+        rest = pa.array(np.where(ends, " to ", "").astype(object), pa.string())
         said = cat(
-            "; two different results of one day, so it lies from ",
-            num(ref.low[spread]),
-            " to ",
-            num(ref.high[spread]),
+            "; two different results of one day, so it ",
+            where,
+            num(first),
+            rest,
+            pa.array(np.where(ends, np.asarray(num(np.where(ends, hi, 0)).to_pylist(), dtype=object), "")),
             ": only a bound",
         )
         censored[spread] = np.asarray(said.to_pylist(), dtype=object)

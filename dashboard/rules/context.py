@@ -15,7 +15,12 @@ For each flagged result (patient, time):
   days: recorded at the result though its row has ended;
 * ``on_monitored``  a monitored drug (an immunosuppressant of drugs.toml) is in force;
 * ``on_covered``  with ``covered`` (a flag per drug of DRUGS): one of those drugs is in
-  force (a guideline's own drugs, ``Profile.guideline_drugs``); False without it;
+  force or recently ended (a guideline's own drugs, ``Profile.guideline_drugs``); False
+  without it;
+* ``recent_monitored``  a monitored drug not in force ended within its window before the
+  result (``rules.toml`` [recorded_after_last_dose]: six weeks; rituximab six months;
+  belimumab four weeks): still recorded at the result (H433); ``recent_doses`` names them
+  ("Rituximab 1000 mg once, ended 2026-06-02");
 * ``dose_context``  all of it in words, never contradicting itself (:func:`context_text`):
   "none recorded" only when the patient has no dose at all; "no dose in force
   (Azathioprine stopped 2024-03-01, 4 d before)" when doses exist but none was running.
@@ -27,19 +32,34 @@ per patient *epoch* (the time between two consecutive boundaries), not per resul
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from dashboard import model
-from dashboard.rules.data import DAY, NEVER
+from dashboard.rules.data import DAY, NEVER, rules_file
 from dashboard.rules.dose_totals import schedule_kind
 from dashboard.rules.inputs import DRUGS, Inputs, pair_key, to_date
 from dashboard.rules.schedule import courses, last_at_or_before, pulse_dates
 
 INCREASE_WINDOW_DAYS = 84
 PULSE_WINDOW_DAYS = 42
+
+
+@cache
+def recorded_days() -> np.ndarray:
+    """Per drug of DRUGS: the days after its last dose it is still recorded at a result
+    (``rules.toml`` [recorded_after_last_dose]); 0 for a drug that is not monitored."""
+    table = rules_file()["recorded_after_last_dose"]
+    days = {name: int(v["days"]) for name, v in table.get("drugs", {}).items()}
+    unknown = set(days) - set(DRUGS)
+    if unknown:
+        raise ValueError(f"rules.toml [recorded_after_last_dose]: unknown drugs {', '.join(sorted(unknown))}")
+    default = int(table["default_days"])
+    return np.array([days.get(d, default) if _TRACKED[i] == "immunosuppressant" else 0 for i, d in enumerate(DRUGS)])
+
 
 _TRACKED = np.array([model.drug_info()[d].tracked_for for d in DRUGS], dtype=object)
 _LABEL = np.array([model.drug_label(d) for d in DRUGS], dtype=object)
@@ -204,13 +224,24 @@ def dose_context(
         "pulsed_monitored": np.zeros(n, dtype=bool),
         "on_monitored": np.zeros(n, dtype=bool),
         "on_covered": np.zeros(n, dtype=bool),
+        "recent_monitored": np.zeros(n, dtype=bool),
+        "recent_doses": np.full(n, "", dtype=object),
     }
     if not len(d) or not n:
         return out
 
-    # epochs: patient boundaries (starts and ends), the result falls in the latest one before it
+    # epochs: patient boundaries (starts, ends, and the end of each monitored drug's
+    # "recently ended" window), the result falls in the latest one before it
     finite_end = d.end < NEVER
-    bkey = np.unique(np.r_[pair_key(d.pid, d.start), pair_key(d.pid[finite_end], d.end[finite_end])])
+    window = recorded_days()[d.drug] * DAY
+    ending = finite_end & (_TRACKED[d.drug] == "immunosuppressant")
+    bkey = np.unique(
+        np.r_[
+            pair_key(d.pid, d.start),
+            pair_key(d.pid[finite_end], d.end[finite_end]),
+            pair_key(d.pid[ending], d.end[ending] + window[ending]),
+        ]
+    )
     span = np.int64(2**41)
     bpid, bt = bkey // span, bkey % span - 2**40
     e = np.searchsorted(bkey, pair_key(pid, t), side="right") - 1
@@ -224,8 +255,14 @@ def dose_context(
     count = dhi - dlo
     pe = np.repeat(np.arange(len(used)), count)
     pr = np.repeat(dlo, count) + (np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count))
-    live = (d.start[pr] <= bt[used][pe]) & (d.end[pr] > bt[used][pe])
+    at = bt[used][pe]
+    live = (d.start[pr] <= at) & (d.end[pr] > at)
+    recent = ending[pr] & (d.end[pr] <= at) & (at < d.end[pr] + window[pr])
+    re_, rr = pe[recent], pr[recent]
     pe, pr = pe[live], pr[live]
+    if len(re_):  # a drug still in force in another row (a dose change) has not ended
+        going = np.isin(re_ * len(DRUGS) + d.drug[rr], pe * len(DRUGS) + d.drug[pr])
+        re_, rr = re_[~going], rr[~going]
 
     per_epoch = join_distinct(pe, dose_text(inp)[pr], len(used), "; ", count_repeats=True)
     _say_totals(inp, pe, pr, per_epoch)
@@ -239,9 +276,17 @@ def dose_context(
     out["active_drugs"][valid] = drugs_epoch[pos]
     out["on_glucocorticoid"][valid] = steroid[pos]
     out["on_monitored"][valid] = monitored[pos]
+    if len(re_):  # monitored drugs that ended within their window: still recorded (H433)
+        lately = np.zeros(len(used), dtype=bool)
+        lately[re_] = True
+        out["recent_monitored"][valid] = lately[pos]
+        ended = np.datetime_as_string((d.end[rr] // DAY).astype("datetime64[D]")).astype(object)
+        said = join_distinct(re_, dose_text(inp)[rr] + ", ended " + ended, len(used), "; ")
+        out["recent_doses"][valid] = said[pos]
     if covered is not None and covered.any():
         mine = np.zeros(len(used), dtype=bool)
         mine[pe[covered[d.drug[pr]]]] = True
+        mine[re_[covered[d.drug[rr]]]] = True
         out["on_covered"][valid] = mine[pos]
 
     # latest change of an immunosuppressant or interacting drug
@@ -318,6 +363,11 @@ def context_text(inp: Inputs, pid: np.ndarray, t: np.ndarray, ctx: dict[str, np.
                     f"no dose in force (the first dose on record starts {to_date(int(first_start[pid[i]])):%Y-%m-%d})"
                 )
 
+    recent = ctx.get("recent_doses")
+    if recent is not None:  # drugs still recorded beside the doses in force (H433)
+        beside = (active != "") & (recent != "")
+        if beside.any():
+            lead[beside] = lead[beside] + "; recently ended: " + recent[beside]
     since = ctx["days_since_dose_change"]
     pulse = ctx["days_since_pulse"]
     out = lead

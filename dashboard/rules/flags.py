@@ -196,7 +196,9 @@ def evaluate(inp: Inputs, profile: Profile, grades: ctcae.Grades, base: bl.Basel
 
     # a guideline limit (BSR) is for a patient taking a DMARD: said where none is recorded
     # (a monitored drug pulsed in the weeks before, not in force on the day, is recorded)
-    drugless = (kind == KIND_ORDER["guideline"]) & ~(one["on_monitored"] | one["pulsed_monitored"])[inv]
+    drugless = (kind == KIND_ORDER["guideline"]) & ~(
+        one["on_monitored"] | one["pulsed_monitored"] | one["recent_monitored"]
+    )[inv]
     if drugless.any():
         message = cat(message, choose(drugless, f" — {caveat('no_monitored_drug')}", ""))
     # a guideline's limit where the monitored drugs in force are none of the drugs it is

@@ -78,3 +78,28 @@ def test_the_rules_page_says_which_drugs_the_limits_are_written_for():
     text = guideline_drugs_text(builtin_profiles()["BSR 2025"])
     assert "Methotrexate" in text and "Voclosporin" in text and "cyclophosphamide" in text
     assert guideline_drugs_text(builtin_profiles()["CTCAE only"]) == ""
+
+
+def test_a_drug_that_ended_within_its_window_is_still_recorded():
+    """H433 (rules.toml [recorded_after_last_dose]).  Azathioprine 2024-01-01 to 2024-05-15,
+    neutrophils 1.4 on 2024-06-01: 17 days after its last dose, within the default six
+    weeks: the guideline's own drug, so "withhold and discuss" (action), and no "no monitored
+    drug" caveat.  On 2024-08-01 (78 days after) it is past the window: the caveat is said."""
+    doses = [dose("P1", "azathioprine", "2024-01-01", "2024-05-15", amount=100)]
+    bsr = _flag(run(NEUT, doses), "bsr.neutrophils_low")
+    assert bsr["severity"] == "action" and "no monitored drug is recorded" not in bsr["message"]
+    late = [lab("P1", "2024-08-01", "neutrophils", 1.4)]
+    assert "no monitored drug is recorded" in _flag(run(late, doses), "bsr.neutrophils_low")["message"]
+
+
+def test_rituximab_is_recorded_for_six_months_and_named_beside_methotrexate():
+    """Rituximab 1000 mg once (2024-03-01, row ending 2024-03-02) and methotrexate since
+    2024-01-01: the count of 2024-06-01 (91 days after) names rituximab in its dose context
+    ("recently ended"); the BSR limit is methotrexate's, action."""
+    doses = [
+        dose("P1", "rituximab", "2024-03-01", "2024-03-02", amount=1000),
+        dose("P1", "methotrexate", "2024-01-01", amount=15),
+    ]
+    bsr = _flag(run(NEUT, doses), "bsr.neutrophils_low")
+    assert bsr["severity"] == "action"
+    assert "recently ended: Rituximab" in bsr["dose_context"] and "ended 2024-03-02" in bsr["dose_context"]
