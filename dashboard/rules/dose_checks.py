@@ -784,12 +784,30 @@ def _count_before_pulse_below(inp: Inputs, check: dict[str, Any]) -> list[_Found
         _date_texts(lab_t),
         " (the count before it)",
     )
+    start, end = lab_t // DAY * DAY, pt // DAY * DAY + DAY
+    return _below_limit(check, prow, value, unit, limit, head, below, unsure, start, end)
+
+
+def _below_limit(
+    check: dict[str, Any],
+    rows: np.ndarray,
+    value: np.ndarray,
+    unit: str,
+    limit: float,
+    head: pa.Array,
+    below: np.ndarray,
+    unsure: np.ndarray,
+    start: np.ndarray,
+    end: np.ndarray,
+) -> list[_Found]:
+    """A lower limit placed against results (``head``: each one in words): the dose rows
+    ``rows`` whose result is below it fire; those a censored result cannot place against
+    it ("<45" against 30) are not checkable, said as such."""
     fired = _texts(cat(head, f" < {limit:g}: {check['message']}"))
     cannot = _texts(cat(head, f": cannot tell whether it is below {limit:g}: {check['message']}"))
-    start, end = lab_t // DAY * DAY, pt // DAY * DAY + DAY
     return [
         _Found.of_check(
-            prow[below],
+            rows[below],
             check,
             value[below],
             unit,
@@ -799,7 +817,7 @@ def _count_before_pulse_below(inp: Inputs, check: dict[str, Any]) -> list[_Found
             end=end[below],
         ),
         _Found.not_checkable(
-            prow[unsure], check, value[unsure], unit, cannot[unsure], start=start[unsure], end=end[unsure]
+            rows[unsure], check, value[unsure], unit, cannot[unsure], start=start[unsure], end=end[unsure]
         ),
     ]
 
@@ -913,25 +931,11 @@ def _placed(
                 f" (the latest renal measure is used; on one day, the {model.analyte_label(check['analytes'][0])})",
             )
             head = cat(head, pa.array(np.where(have, np.asarray(words.to_pylist(), dtype=object), ""), pa.string()))
-    fired = _texts(cat(head, f" < {limit:g}: {check['message']}"))
-    cannot = _texts(cat(head, f": cannot tell whether it is below {limit:g}: {check['message']}"))
     clear = ~below & ~unsure
     stale, stale_msg = _newer_creatinine(inp, best_t, clear, head, limit, check, rows)
     older, older_msg = _older_stated_below(inp, check, analyte, clear & ~stale, head, limit, others)
     return [
-        _Found.of_check(
-            rows[below],
-            check,
-            value[below],
-            unit,
-            np.full(int(below.sum()), limit),
-            fired[below],
-            start=start[below],
-            end=until[below],
-        ),
-        _Found.not_checkable(
-            rows[unsure], check, value[unsure], unit, cannot[unsure], start=start[unsure], end=until[unsure]
-        ),
+        *_below_limit(check, rows, value, unit, limit, head, below, unsure, start, until),
         _Found.not_checkable(
             rows[stale], check, value[stale], unit, stale_msg[stale], start=start[stale], end=until[stale]
         ),
