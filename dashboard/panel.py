@@ -21,8 +21,10 @@ from dashboard import model
 from dashboard.dataset import Dataset
 from dashboard.identity import other_ids_by_patient
 from dashboard.reviews import with_review_status
+from dashboard.rules.context import recorded_days
 from dashboard.rules.ctcae import grade_text
 from dashboard.rules.data import draw_severity, ranges_file
+from dashboard.rules.inputs import DRUGS
 from dashboard.rules.review import Review
 from dashboard.rules.schedule import check_labels, short_group_label
 from dashboard.sparkline import data_url, sparkline_svg
@@ -73,7 +75,7 @@ def panel_table(ds: Dataset, review: Review, system: str = "SI") -> pd.DataFrame
     that may be the same person, "" for most), Needs attention, Doses now, per analyte
     the latest value with its date and a sparkline list, CTCAE now, Guideline flags,
     Trend flags, Dose checks, Next test due, Overdue (days), and hidden helpers
-    ``_drugs`` (generic ids in force), ``_grade`` (the CTCAE now as a number: "2 or
+    ``_drugs`` (generic ids in force, or recorded after their last dose: H433), ``_grade`` (the CTCAE now as a number: "2 or
     worse" is 2) and ``_severity`` (0-4) for filtering.
     """
     summary = review.summary_df()
@@ -315,11 +317,21 @@ def _flag_words(f, comparisons: dict[str, str]) -> tuple[str, str]:
 
 
 def _drugs_now(doses: pd.DataFrame, as_of) -> pd.Series:
+    """Per patient, the drugs the review records on ``as_of``: in force, or a monitored drug
+    within its window after its last dose (``context.recorded_days``: rituximab six months
+    after an infusion, H433), so that the Panel's drug filter finds the patients the review
+    counts as taking it (probe27 F9)."""
     if doses.empty:
         return pd.Series(dtype=object)
     t = pd.Timestamp(as_of) if as_of is not None else pd.Timestamp.now()
-    live = model.doses_in_force(doses, t)
+    days = doses["drug"].map(_RECORDED_DAYS).fillna(0).astype("int64")
+    end = pd.to_datetime(doses["end"])
+    recent = end.notna() & (end <= t) & (t < end + pd.to_timedelta(days, unit="D"))
+    live = doses[model.in_force(doses["start"], doses["end"], t) | recent.to_numpy()]
     return live.groupby("patient_id")["drug"].agg(lambda s: sorted(set(s)))
+
+
+_RECORDED_DAYS = dict(zip(DRUGS, recorded_days().tolist(), strict=True))
 
 
 def _latest_values(labs: pd.DataFrame, order: pd.Series, system: str) -> dict[str, pd.DataFrame]:

@@ -93,7 +93,6 @@ def _flag(rv, rule: str, day: str) -> pd.Series:
 # ------------------------------------------------------------ F1 "6-monthly" in a dose text read as monthly
 
 
-@pytest.mark.xfail(strict=True, reason="probe27 F1: a dose text '1000 mg 6-monthly' is stored as monthly")
 def test_f1_rituximab_1000_mg_6_monthly_in_the_dose_column_is_not_monthly():
     """Rituximab maintenance written in the dose column, '1000 mg 6-monthly', frequency
     column empty (a clinic sheet with one free-text dose column). H432: '6-monthly' has no
@@ -104,7 +103,6 @@ def test_f1_rituximab_1000_mg_6_monthly_in_the_dose_column_is_not_monthly():
     assert "monthly" not in freqs  # F1: ['monthly'] (doses._freq_in_text finds the 'monthly')
 
 
-@pytest.mark.xfail(strict=True, reason="probe27 F1b: a dose text 'twice monthly' is stored as monthly")
 def test_f1b_twice_monthly_in_the_dose_column_is_not_monthly():
     """'500 mg twice monthly' in the dose column: two infusions a month. H432 names 'twice
     monthly' among the texts rejected with their reason; stored as 'monthly' it halves the
@@ -113,7 +111,6 @@ def test_f1b_twice_monthly_in_the_dose_column_is_not_monthly():
     assert "monthly" not in freqs  # F1b
 
 
-@pytest.mark.xfail(strict=True, reason="probe27 F1c: '1000 mg 6-monthly' beside a 'monthly' column is not a clash")
 def test_f1c_a_6_monthly_dose_text_beside_a_monthly_column_is_a_clash():
     """Dose '1000 mg 6-monthly', frequency column 'monthly'. The two name different schedules
     (every 6 months vs every month); doses.py rejects a dose text whose frequency disagrees
@@ -126,7 +123,6 @@ def test_f1c_a_6_monthly_dose_text_beside_a_monthly_column_is_a_clash():
 # ------------------------------------------------------------ F2 "bi-monthly" read as monthly
 
 
-@pytest.mark.xfail(strict=True, reason="probe27 F2: 'bi-monthly' is read as monthly while 'bimonthly' is refused")
 def test_f2_bi_monthly_is_not_read_as_monthly():
     """'bi-monthly' means every two months to some and twice a month to others (as
     'biweekly', which frequency.py refuses: 'could mean two schedules'); 'bimonthly' is
@@ -138,7 +134,6 @@ def test_f2_bi_monthly_is_not_read_as_monthly():
 # ------------------------------------------------------------ F3 a range of intervals read as one end
 
 
-@pytest.mark.xfail(strict=True, reason="probe27 F3: '1-2 weekly' is read as every 2 weeks")
 def test_f3_methotrexate_1_2_weekly_is_not_every_2_weeks():
     """Methotrexate 15 mg '1-2 weekly' (every 1 to 2 weeks: a range, or ambiguous). No one
     schedule is stated; reading the upper end halves the weekly dose (7.5 mg/week) in every
@@ -147,7 +142,6 @@ def test_f3_methotrexate_1_2_weekly_is_not_every_2_weeks():
     assert freqs == []  # F3: ['every 2 weeks']
 
 
-@pytest.mark.xfail(strict=True, reason="probe27 F3b: '2-4 weekly' is read as every 4 weeks")
 def test_f3b_belimumab_2_4_weekly_is_not_every_4_weeks():
     """Belimumab 600 mg '2-4 weekly' (the loading fortnightly, then 4-weekly; or a range):
     not one schedule. Expected: rejected with a reason."""
@@ -158,7 +152,6 @@ def test_f3b_belimumab_2_4_weekly_is_not_every_4_weeks():
 # ------------------------------------------------------------ F4 a course of N doses read as an ongoing schedule
 
 
-@pytest.mark.xfail(strict=True, reason="probe27 F4: 'every 2 weeks x 6' with no end is an ongoing schedule")
 def test_f4_euro_lupus_six_pulses_do_not_reach_the_10_g_alert():
     """IV cyclophosphamide 500 mg, frequency 'every 2 weeks x 6' (Euro-Lupus: six pulses a
     fortnight apart, 3 g in all), from 2026-01-01, no end. The text states a course of six;
@@ -171,7 +164,6 @@ def test_f4_euro_lupus_six_pulses_do_not_reach_the_10_g_alert():
     assert not dc["rule"].str.startswith("dose.cyc_cumulative").any()  # F4
 
 
-@pytest.mark.xfail(strict=True, reason="probe27 F4b: rituximab 'fortnightly x2' with no end is every 2 weeks forever")
 def test_f4b_rituximab_fortnightly_x2_is_not_an_ongoing_schedule():
     """Rituximab 1000 mg 'fortnightly x2' (the RA course: two infusions, days 1 and 15), no
     end. Two infusions, not one every 2 weeks for ever. Expected: rejected as a course
@@ -183,7 +175,6 @@ def test_f4b_rituximab_fortnightly_x2_is_not_an_ongoing_schedule():
 # ------------------------------------------------------------ F5 a loading phase dropped
 
 
-@pytest.mark.xfail(strict=True, reason="probe27 F5: 'weeks 0, 2, 4 then 4-weekly' is read as every 4 weeks")
 def test_f5_belimumab_loading_then_4_weekly_is_not_every_4_weeks_from_the_start():
     """Belimumab 600 mg 'weeks 0, 2, 4 then 4-weekly' (belimumab.toml: 'then every 4
     weeks' after the loading doses). Infusions at weeks 0, 2, 4, 8, 12 ...; read as every 4
@@ -196,9 +187,6 @@ def test_f5_belimumab_loading_then_4_weekly_is_not_every_4_weeks_from_the_start(
 # ------------------------------------------------------------ F6 a recently ended drug unnamed when nothing is in force
 
 
-@pytest.mark.xfail(
-    strict=True, reason="probe27 F6: methotrexate ended 24 d before is not named when prednisolone ended later"
-)
 def test_f6_the_recently_ended_methotrexate_is_named_when_prednisolone_ended_after_it():
     """Methotrexate 15 mg weekly 2025-01-01 to 2026-06-01; prednisolone 5 mg daily
     2025-01-01 to 2026-06-20; neutrophils 1.2 on 2026-06-25. Methotrexate ended 24 days
@@ -219,9 +207,6 @@ def test_f6_the_recently_ended_methotrexate_is_named_when_prednisolone_ended_aft
 # ------------------------------------------------------------ F7 hydroxychloroquine alone: "check the dose records"
 
 
-@pytest.mark.xfail(
-    strict=True, reason="probe27 F7: hydroxychloroquine in force is called 'no monitored drug is recorded'"
-)
 def test_f7_hydroxychloroquine_alone_is_not_told_to_check_the_dose_records():
     """Hydroxychloroquine 200 mg daily since 2026-06-01 (on both BSR lists of rules.toml
     [guideline_drugs]); neutrophils 1.2 on 2026-07-01. The dose record holds the drug, and
@@ -241,10 +226,6 @@ def test_f7_hydroxychloroquine_alone_is_not_told_to_check_the_dose_records():
 # ------------------------------------------------------------ F8 mercaptopurine: the SPS limits cited, then disowned
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe27 F8: albumin < 30 on mercaptopurine is capped at caution though cited from SPS's mercaptopurine page",
-)
 def test_f8_mercaptopurine_albumin_below_30_keeps_the_action_of_its_cited_source():
     """Mercaptopurine 75 mg daily since 2026-06-01; albumin 27 g/L on 2026-07-01. The rule
     bsr.albumin_low is cited in rules.toml as 'SPS mercaptopurine monitoring ("albumin less
@@ -260,10 +241,6 @@ def test_f8_mercaptopurine_albumin_below_30_keeps_the_action_of_its_cited_source
     assert flag["severity"] == "action"  # F8: caution with not_a_guideline_drug
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe27 F8b: neutrophils 1.2 on mercaptopurine are capped at caution; SPS's page acts below 2.0",
-)
 def test_f8b_mercaptopurine_neutrophils_1_2_are_not_capped_at_caution():
     """Mercaptopurine 75 mg daily; neutrophils 1.2 on 2026-07-01. rules.toml's citation of
     bsr.neutrophils_low: 'SPS's mercaptopurine page ... use 2.0', i.e. the drug's own NHS
@@ -281,9 +258,6 @@ def test_f8b_mercaptopurine_neutrophils_1_2_are_not_capped_at_caution():
 # ------------------------------------------------------------ F9 the Panel's drug filter vs the review
 
 
-@pytest.mark.xfail(
-    strict=True, reason="probe27 F9: the Panel's rituximab filter drops a patient the review holds on rituximab"
-)
 def test_f9_the_panel_rituximab_filter_keeps_a_patient_eight_weeks_after_the_infusions():
     """Rituximab 1000 mg IV on 2026-06-01 and 2026-06-15 (one-day rows); neutrophils 1.2 on
     2026-08-10, as of 2026-08-10: 56 days after the second infusion, inside rituximab's

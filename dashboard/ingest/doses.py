@@ -28,7 +28,7 @@ from dashboard.ingest.identity import clean_id
 from dashboard.ingest.mapping import normalize, recognise_drug, why_no_drug
 from dashboard.ingest.report import FileReport, Problem
 from dashboard.ingest.routes import parse_route, route_in_text
-from dashboard.ingest.sig import Sig, read_sig
+from dashboard.ingest.sig import Sig, read_sig, unheld_interval
 
 #: The frequency of a dose given per day ("150 mg/day"): what parse_frequency("daily") reads.
 DAILY = Frequency("daily", PER_DAY["daily"])
@@ -396,6 +396,8 @@ class _DoseText:
         elif dose and not is_stop and not _PER_BODY.search(dose):
             column, source = "dose", dose
         else:
+            if why := unheld_interval(dose):  # "1000 mg 6-monthly" beside "monthly" (probe27 F1c)
+                return cls(dose, unit, freq, column="dose", source=dose, problem=_unheld(Sig(unheld=why)))
             stated = _freq_in_text(dose)
             clash = _frequency_clash(dose, stated, freq)
             if clash:
@@ -404,7 +406,7 @@ class _DoseText:
         strength = tablet_strength(r)
         sig = read_sig(source, strength[0] if strength and strength[1] == "mg" else None, decimal)
         amount_here = column == "dose" or not dose  # the instructions are where the dose is read
-        if sig.often or (sig.unheld and r.end is None):
+        if sig.often or sig.never or (sig.unheld and r.end is None):
             # "3x weekly", "Mon-Fri", "daily for 5 days": never read as weekly, daily or ongoing
             return cls(dose, unit, freq, column=column, source=source, problem=_unheld(sig), often=sig.often)
         if not amount_here and not is_stop and (sig.amount or sig.conflicting or sig.problem):
@@ -486,6 +488,8 @@ _PER_PERIOD = re.compile(
 
 
 def _freq_in_text(text: str) -> str:
+    if unheld_interval(text):  # never the "monthly" of "6-monthly" (probe27 F1)
+        return ""
     per = _PER_PERIOD.search(text)
     if per:
         return "weekly" if per.group(1).lower().startswith("w") else "daily"

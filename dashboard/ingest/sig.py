@@ -134,6 +134,43 @@ _EXCEPT_DAYS = re.compile(r"\b(except|excluding|apart from|not on|not at|skip\w*
 _COURSE = re.compile(r"\b(?:for|x)\s*(\d+)\s*(days?|weeks?|months?)\b")
 
 
+#: a range of intervals ("1-2 weekly", "2 to 4 weeks"): which one is not guessed
+_INTERVAL_RANGE = re.compile(r"\b\d+\s*(?:-|to|or)\s*\d+\s*-?\s*(?:weekly|wkly|weeks?|wks?|monthly|months?)\b")
+#: a schedule in months other than monthly ("6-monthly", "bi-monthly", "twice a month",
+#: "every 3 months", "q6m"): no schedule the model holds
+_MONTHS = re.compile(
+    r"\b(?:[2-9]|\d{2,})\s*-?\s*monthly\b|\bbi\s*-?\s*monthly\b"
+    r"|\b(?:twice|2 times|two times|3 times|three times)\s*(?:a|per|each)?\s*month(?:ly)?\b"
+    r"|\bevery\s*(?:[2-9]|\d{2,})\s*months?\b|\bq\s*(?:[2-9]|\d{2,})\s*m(?:onths?)?\b"
+)
+#: a row that changes schedule within it: a loading phase ("weeks 0, 2, 4 then 4-weekly"),
+#: "day 1 and 15"
+_PHASES = re.compile(
+    r"\bthen\b(?=(?:\s+[\w.-]+){0,3}?\s+(?:\d+\s*-?\s*)?(?:weekly|monthly|daily|fortnightly|every|once|twice|bid|bd|tds|qid)\b)"
+    r"|\bweeks?\s*\d+\s*(?:,|and|&)\s*\d+|\bdays?\s*\d+\s*(?:,|and|&)\s*\d+"
+)
+#: a course of a number of doses: "every 2 weeks x 6", "fortnightly x2"
+_DOSES_COURSE = re.compile(r"\b(?:weekly|weeks?|daily|monthly|fortnightly|days?)\s*[x×]\s*(\d+)\b(?!\s*(?:mg|g|mcg)\b)")
+
+
+def unheld_interval(text: str) -> str:
+    """Why an instruction's schedule can never be held by one row, end date or not (""
+    when it can): a range of intervals, a schedule in months other than monthly, or a
+    change of schedule within the row (probe27 F1-F5, H434).  Never read as the nearest
+    schedule ("weekly" of "1-2 weekly", "monthly" of "6-monthly")."""
+    t = " " + text.lower() + " "
+    t = _NUMBER_WORD.sub(lambda m: _NUMBER_WORDS[m.group(0)], t)
+    t = re.sub(r"\s+", " ", t)
+    shown = text.strip()[:40]
+    if m := _INTERVAL_RANGE.search(t):
+        return f"'{shown}' gives a range of intervals ('{m.group(0).strip()}'): which one is not guessed"
+    if _MONTHS.search(t):
+        return f"'{shown}' is a schedule in months other than monthly, which no schedule here holds"
+    if _PHASES.search(t):
+        return f"'{shown}' changes schedule within one row (a loading phase, or given on named days of a course)"
+    return ""
+
+
 def unheld_schedule(text: str) -> tuple[str, bool]:
     """Why the schedule an instruction states cannot be held by the model's frequencies
     ("" when it can), and whether it is given more often than once a week.
@@ -167,6 +204,9 @@ def unheld_schedule(text: str) -> tuple[str, bool]:
     m = _COURSE.search(t)
     if m:
         return f"'{shown}' is a course of {m.group(1)} {m.group(2)}, not an ongoing dose: give its end date", False
+    m = _DOSES_COURSE.search(t)
+    if m:
+        return f"'{shown}' is a course of {m.group(1)} doses, not an ongoing dose: give its end date", False
     return "", False
 
 
@@ -183,6 +223,8 @@ class Sig:
     # it is given more often than once a week (not part of equality: what is read is compared)
     unheld: str = field(default="", compare=False)
     often: bool = field(default=False, compare=False)
+    #: the schedule can never be held by one row, end date or not (:func:`unheld_interval`)
+    never: bool = field(default=False, compare=False)
     #: why the amounts are ``conflicting``, in words, where more can be said than that they
     #: disagree ("2.5mg x 6": tablets, or times?); "" otherwise
     why: str = field(default="", compare=False)
@@ -266,10 +308,20 @@ def read_sig(text: str, strength_mg: float | None = None, decimal: str = UNKNOWN
     if not problem and not amount and not conflicting and (conc := _CONCENTRATION.search(t)):
         problem = f"a concentration ('{conc.group(0).strip()}') is not a dose: enter the dose given in mg"
     unheld, often = unheld_schedule(text)
-    if often:
+    never = bool(interval := unheld_interval(text))
+    if never:
+        unheld = interval
+    if often or never:
         frequency = ""  # never the nearest schedule the model has ("weekly" of "3x weekly")
     if problem:
-        return Sig("", frequency, problem=problem, unheld=unheld, often=often)
+        return Sig("", frequency, problem=problem, unheld=unheld, often=often, never=never)
     return Sig(
-        amount, frequency, conflicting, note="; ".join(dict.fromkeys(notes)), unheld=unheld, often=often, why=why
+        amount,
+        frequency,
+        conflicting,
+        note="; ".join(dict.fromkeys(notes)),
+        unheld=unheld,
+        often=often,
+        why=why,
+        never=never,
     )

@@ -364,10 +364,12 @@ def context_text(inp: Inputs, pid: np.ndarray, t: np.ndarray, ctx: dict[str, np.
                 )
 
     recent = ctx.get("recent_doses")
-    if recent is not None:  # drugs still recorded beside the doses in force (H433)
-        beside = (active != "") & (recent != "")
-        if beside.any():
-            lead[beside] = lead[beside] + "; recently ended: " + recent[beside]
+    if recent is not None:  # drugs still recorded beside the doses in force, or beside the
+        # last dose named as ended when that was another drug (H433, probe27 F6)
+        for i in np.flatnonzero(recent != "").tolist():
+            unsaid = [part for part in str(recent[i]).split("; ") if part.split(", ended ")[0] not in lead[i]]
+            if unsaid:
+                lead[i] = f"{lead[i]}; recently ended: {'; '.join(unsaid)}"
     since = ctx["days_since_dose_change"]
     pulse = ctx["days_since_pulse"]
     out = lead

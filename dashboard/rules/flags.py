@@ -196,8 +196,10 @@ def evaluate(inp: Inputs, profile: Profile, grades: ctcae.Grades, base: bl.Basel
 
     # a guideline limit (BSR) is for a patient taking a DMARD: said where none is recorded
     # (a monitored drug pulsed in the weeks before, not in force on the day, is recorded)
+    # (a guideline's own drug in force counts though not "monitored": hydroxychloroquine,
+    # probe27 F7)
     drugless = (kind == KIND_ORDER["guideline"]) & ~(
-        one["on_monitored"] | one["pulsed_monitored"] | one["recent_monitored"]
+        one["on_monitored"] | one["pulsed_monitored"] | one["recent_monitored"] | one["on_covered"]
     )[inv]
     if drugless.any():
         message = cat(message, choose(drugless, f" — {caveat('no_monitored_drug')}", ""))

@@ -223,6 +223,6 @@ def guideline_drugs_text(profile: Profile) -> str:
     names = ", ".join(model.drug_label(d) for d in profile.guideline_drugs)
     return (
         f"The BSR limits (bsr.*) are written for the csDMARDs the guideline covers: {names}. "
-        "For a patient on none of them (cyclophosphamide, mercaptopurine or a biologic alone), "
+        "For a patient on none of them (cyclophosphamide or a biologic alone), "
         "such a flag says so and is at most caution; the CTCAE grade and the drug's own checks keep theirs."
     )

@@ -4,7 +4,8 @@ written for (rules.toml [guideline_drugs], H429).
 BSR's csDMARD action table ("withhold and discuss": neutrophils < 1.6) is written for the
 csDMARDs the guideline covers (BSR 2017: azathioprine, ciclosporin, hydroxychloroquine,
 leflunomide, methotrexate, mycophenolate, sulfasalazine, tacrolimus ...; BSR 2025 adds
-voclosporin).  Cyclophosphamide, mercaptopurine and the biologics are on neither list.
+voclosporin).  Cyclophosphamide and the biologics are on neither list; mercaptopurine is
+kept with them for the SPS mercaptopurine page that applies the same limits (probe27 F8).
 Hand expectations: neutrophils 1.4 x10^9/L is below 1.6 (the BSR limit, action) and is
 CTCAE v5.0 grade 2 (< 1.5 - 1.0, caution).
 """
@@ -25,7 +26,7 @@ def _flag(rv, rule: str):
     return f[f["rule"] == rule].iloc[0]
 
 
-@pytest.mark.parametrize("drug", ["rituximab", "belimumab", "mercaptopurine"])
+@pytest.mark.parametrize("drug", ["rituximab", "belimumab", "cyclophosphamide"])
 def test_a_drug_the_guideline_does_not_cover_gets_the_limit_as_a_guide(drug):
     rv = run(NEUT, [dose("P1", drug, "2024-01-01", amount=100)])
     bsr = _flag(rv, "bsr.neutrophils_low")
@@ -43,7 +44,10 @@ def test_a_covered_drug_beside_an_uncovered_one_keeps_the_guidelines_action():
     assert "written for" not in bsr["message"]
 
 
-@pytest.mark.parametrize("drug", ["azathioprine", "methotrexate", "mycophenolate mofetil", "tacrolimus"])
+@pytest.mark.parametrize(
+    "drug",
+    ["azathioprine", "methotrexate", "mycophenolate mofetil", "tacrolimus", "mercaptopurine", "hydroxychloroquine"],
+)
 def test_the_guidelines_own_drugs_keep_its_action(drug):
     bsr = _flag(run(NEUT, [dose("P1", drug, "2024-01-01", amount=100)]), "bsr.neutrophils_low")
     assert bsr["severity"] == "action" and "written for" not in bsr["message"]
@@ -76,7 +80,7 @@ def test_every_bsr_limit_is_scoped_and_the_lists_name_known_drugs():
 
 def test_the_rules_page_says_which_drugs_the_limits_are_written_for():
     text = guideline_drugs_text(builtin_profiles()["BSR 2025"])
-    assert "Methotrexate" in text and "Voclosporin" in text and "cyclophosphamide" in text
+    assert "Methotrexate" in text and "Voclosporin" in text and "Mercaptopurine" in text and "cyclophosphamide" in text
     assert guideline_drugs_text(builtin_profiles()["CTCAE only"]) == ""
 
 
