@@ -20,6 +20,33 @@ def import_bytes(data: bytes, name: str = "labs.csv", **options):
     return import_sources([Source(name, data)], ImportOptions(**options))
 
 
+#: The headers of the long CSVs the clinical tests write their cases in.
+LABS_HEAD = "patient_id,collected_at,analyte,value,unit\n"
+DOSES_HEAD = "patient_id,drug,dose,dose_unit,frequency,route,start,end\n"
+PATIENTS_HEAD = "patient_id,sex,date_of_birth\n"
+
+
+def csv_import(labs: str, doses: str = "", patients: str = "", *, as_of: dt.date, labs_head: str = LABS_HEAD):
+    """Import a case written as the rows of a labs, a doses and a patients CSV (each with
+    its header added; an empty doses or patients part is left out), as of ``as_of``."""
+    from dashboard.ingest import ImportOptions, Source, import_sources
+
+    sources = [Source("labs.csv", (labs_head + labs).encode())]
+    if doses:
+        sources.append(Source("doses.csv", (DOSES_HEAD + doses).encode()))
+    if patients:
+        sources.append(Source("patients.csv", (PATIENTS_HEAD + patients).encode()))
+    return import_sources(sources, ImportOptions(today=as_of))
+
+
+def csv_review(labs: str, doses: str = "", patients: str = "", *, as_of: dt.date, profile=None, **options):
+    """:func:`csv_import` and the review of what it accepted: (import result, review)."""
+    from dashboard.rules.review import review
+
+    r = csv_import(labs, doses, patients, as_of=as_of, **options)
+    return r, review(r.labs, r.doses, r.patients, None, profile, as_of)
+
+
 def import_text(text: str, name: str = "labs.csv", encoding: str = "utf-8", **options):
     return import_bytes(text.encode(encoding), name, **options)
 

@@ -28,9 +28,8 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import dosing, model, ui
 from dashboard.dataset import Dataset
-from dashboard.ingest import ImportOptions, Source, import_sources
 from dashboard.rules.review import review
-from tests.support import ROOT, import_bundle, import_text, timeline_dict
+from tests.support import ROOT, csv_import, csv_review, import_bundle, import_text, timeline_dict
 
 AS_OF = dt.date(2026, 12, 5)
 LABS_HEAD = "patient_id,collected_at,analyte,value,unit\n"
@@ -40,15 +39,11 @@ RULE = "dose.mtx_renal_contraindicated"
 
 
 def _import(labs: str, doses: str = MTX):
-    return import_sources(
-        [Source("labs.csv", (LABS_HEAD + labs).encode()), Source("doses.csv", (DOSES_HEAD + doses).encode())],
-        ImportOptions(today=AS_OF),
-    )
+    return csv_import(labs, doses, as_of=AS_OF)
 
 
 def _checks(labs: str, doses: str = MTX) -> pd.DataFrame:
-    r = _import(labs, doses)
-    dc = review(r.labs, r.doses, r.patients, None, None, AS_OF).dose_checks_df()
+    dc = csv_review(labs, doses, as_of=AS_OF)[1].dose_checks_df()
     return (
         dc[dc["group"] == "mtx_renal"] if "group" in dc.columns else dc[dc["rule"].isin([RULE, "dose.not_checkable"])]
     )

@@ -19,8 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from dashboard.ingest import ImportOptions, Source, import_sources
-from dashboard.rules.review import review
+from tests.support import csv_review
 
 AS_OF = dt.date(2026, 12, 5)
 RULE = "dose.cyc_pulse_neutrophils_low"
@@ -31,11 +30,7 @@ THREE_WEEKLY = "P1,cyclophosphamide,1000,mg,every 3 weeks,iv,2026-10-26,2026-12-
 
 
 def _rows(labs: str, doses: str):
-    r = import_sources(
-        [Source("labs.csv", (LABS_HEAD + labs).encode()), Source("doses.csv", (DOSES_HEAD + doses).encode())],
-        ImportOptions(today=AS_OF),
-    )
-    dc = review(r.labs, r.doses, r.patients, None, None, AS_OF).dose_checks_df()
+    dc = csv_review(labs, doses, as_of=AS_OF)[1].dose_checks_df()
     return dc[dc["rule"] == RULE]
 
 

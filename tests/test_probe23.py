@@ -14,8 +14,7 @@ import datetime as dt
 
 import pandas as pd
 
-from dashboard.ingest import ImportOptions, Source, import_sources
-from dashboard.rules.review import review
+from tests.support import csv_review
 
 AS_OF = dt.date(2026, 12, 5)
 LABS_HEAD = "patient_id,collected_at,analyte,value,unit\n"
@@ -25,14 +24,7 @@ MTX = "P1,methotrexate,15,mg,weekly,oral,2026-02-01,\n"
 
 
 def _review(labs: str, doses: str, patients: str = ""):
-    sources = [
-        Source("labs.csv", (LABS_HEAD + labs).encode()),
-        Source("doses.csv", (DOSES_HEAD + doses).encode()),
-    ]
-    if patients:
-        sources.append(Source("patients.csv", (PATIENTS_HEAD + patients).encode()))
-    r = import_sources(sources, ImportOptions(today=AS_OF))
-    return r, review(r.labs, r.doses, r.patients, None, None, AS_OF)
+    return csv_review(labs, doses, patients, as_of=AS_OF)
 
 
 def _flags(rv, rule: str, day: str) -> pd.DataFrame:

@@ -25,9 +25,9 @@ import pandas as pd
 import pytest
 
 from dashboard.dataset import Dataset
-from dashboard.ingest import ImportOptions, Source, import_sources
 from dashboard.panel import panel_table
-from dashboard.rules.review import review, review_dataset
+from dashboard.rules.review import review_dataset
+from tests.support import csv_import, csv_review
 
 AS_OF = dt.date(2026, 12, 5)
 LABS_HEAD = "patient_id,collected_at,analyte,value,unit\n"
@@ -36,13 +36,11 @@ AZA = "P1,azathioprine,100,mg,daily,oral,2026-01-01,\n"
 
 
 def _import(labs: str, doses: str = AZA, head: str = LABS_HEAD, as_of: dt.date = AS_OF):
-    sources = [Source("labs.csv", (head + labs).encode()), Source("doses.csv", (DOSES_HEAD + doses).encode())]
-    return import_sources(sources, ImportOptions(today=as_of))
+    return csv_import(labs, doses, as_of=as_of, labs_head=head)
 
 
 def _review(labs: str, doses: str = AZA, head: str = LABS_HEAD, as_of: dt.date = AS_OF):
-    r = _import(labs, doses, head, as_of)
-    return r, review(r.labs, r.doses, r.patients, None, None, as_of)
+    return csv_review(labs, doses, as_of=as_of, labs_head=head)
 
 
 def _one(test: str, value: str, unit: str) -> pd.DataFrame:

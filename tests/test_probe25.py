@@ -32,10 +32,8 @@ import pytest
 
 from dashboard import dosing
 from dashboard.dataset import Dataset
-from dashboard.ingest import ImportOptions, Source, import_sources
 from dashboard.panel import why_texts
-from dashboard.rules.review import review
-from tests.support import ROOT
+from tests.support import ROOT, csv_import, csv_review
 
 AS_OF = dt.date(2026, 12, 5)
 LABS_HEAD = "patient_id,collected_at,analyte,value,unit\n"
@@ -48,15 +46,11 @@ PNDS = "dose.cyc_pulse_neutrophils_low"
 
 
 def _import(labs: str, doses: str = MTX):
-    return import_sources(
-        [Source("labs.csv", (LABS_HEAD + labs).encode()), Source("doses.csv", (DOSES_HEAD + doses).encode())],
-        ImportOptions(today=AS_OF),
-    )
+    return csv_import(labs, doses, as_of=AS_OF)
 
 
 def _review(labs: str, doses: str = MTX):
-    r = _import(labs, doses)
-    return r, review(r.labs, r.doses, r.patients, None, None, AS_OF)
+    return csv_review(labs, doses, as_of=AS_OF)
 
 
 def _checks(labs: str, doses: str = MTX, rules: tuple[str, ...] = (MTX_RENAL, "dose.not_checkable")) -> pd.DataFrame:

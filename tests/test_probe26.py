@@ -38,9 +38,8 @@ import re
 
 import pandas as pd
 
-from dashboard.ingest import ImportOptions, Source, import_sources
 from dashboard.rules.engine import make_user_profile, profile_from_json, profile_to_json
-from dashboard.rules.review import review
+from tests.support import csv_review
 
 AS_OF = dt.date(2026, 12, 5)
 LABS_HEAD = "patient_id,collected_at,analyte,value,unit\n"
@@ -53,12 +52,7 @@ RTX_TWO = "P1,rituximab,1000,mg,once,iv,2026-06-01,2026-06-02\nP1,rituximab,1000
 
 
 def _review(labs: str, doses: str, profile=None, as_of: dt.date = AS_OF):
-    sources = [
-        Source("labs.csv", (LABS_HEAD + labs).encode()),
-        Source("doses.csv", (DOSES_HEAD + doses).encode()),
-    ]
-    r = import_sources(sources, ImportOptions(today=as_of))
-    return r, review(r.labs, r.doses, r.patients, None, profile, as_of)
+    return csv_review(labs, doses, as_of=as_of, profile=profile)
 
 
 def _flag(rv, rule: str, day: str) -> pd.Series:

@@ -45,10 +45,10 @@ import pandas as pd
 import pytest
 
 from dashboard.dataset import Dataset
-from dashboard.ingest import ImportOptions, Source, import_sources
 from dashboard.panel import PanelFilter, filter_panel, panel_table
 from dashboard.rules.engine import PROFILE_FORMAT, builtin_profiles, make_user_profile, profile_from_json
-from dashboard.rules.review import review, review_dataset
+from dashboard.rules.review import review_dataset
+from tests.support import csv_import, csv_review
 
 AS_OF = dt.date(2026, 12, 5)
 LABS_HEAD = "patient_id,collected_at,analyte,value,unit\n"
@@ -64,16 +64,11 @@ def _row(*cells: str) -> str:
 
 
 def _import(labs: str, doses: str, as_of: dt.date = AS_OF):
-    sources = [
-        Source("labs.csv", (LABS_HEAD + labs).encode()),
-        Source("doses.csv", (DOSES_HEAD + doses).encode()),
-    ]
-    return import_sources(sources, ImportOptions(today=as_of))
+    return csv_import(labs, doses, as_of=as_of)
 
 
 def _review(labs: str, doses: str, profile=None, as_of: dt.date = AS_OF):
-    r = _import(labs, doses, as_of)
-    return r, review(r.labs, r.doses, r.patients, None, profile, as_of)
+    return csv_review(labs, doses, as_of=as_of, profile=profile)
 
 
 def _doses(doses: str) -> tuple[list[str], list[str]]:
