@@ -28,7 +28,7 @@ from dashboard.ingest.identity import clean_id
 from dashboard.ingest.mapping import normalize, recognise_drug, why_no_drug
 from dashboard.ingest.report import FileReport, Problem
 from dashboard.ingest.routes import parse_route, route_in_text
-from dashboard.ingest.sig import Sig, read_sig, unheld_interval
+from dashboard.ingest.sig import Sig, read_sig, unheld_interval, unreadable_frequency
 
 #: The frequency of a dose given per day ("150 mg/day"): what parse_frequency("daily") reads.
 DAILY = Frequency("daily", PER_DAY["daily"])
@@ -248,9 +248,13 @@ def normalise_doses(batch: DoseBatch) -> tuple[pa.Table, list[tuple[int, int]]]:
             if freq is None and not freq_text:
                 freq = implied
         if freq_text and freq is None:
+            why = unreadable_frequency(freq_text)
             rep.problems.append(
                 Problem(
-                    r.row, col("frequency", "frequency"), f"frequency not understood ('{freq_text[:40]}')", freq_text
+                    r.row,
+                    col("frequency", "frequency"),
+                    f"frequency not understood ('{freq_text[:40]}')" + (f": {why}" if why else ""),
+                    freq_text,
                 )
             )
             continue

@@ -65,10 +65,13 @@ _FREQ_PATTERNS: list[tuple[re.Pattern[str], str]] = [
         "every 2 weeks",
     ),
 ]
-_EVERY_N_WEEKS = re.compile(r"^(?:every|q|alle)\s*(\d+)\s*(?:weeks?|wks?|w|wochen)$")
+_EVERY_N_WEEKS = re.compile(
+    r"^(?:every|q|alle|toutes les|tous les|cada|ogni)\s*(\d+)\s*(?:weeks?|wks?|w|wochen|semaines|semanas|settimane)$"
+)
 #: the UK's "4-weekly" (every 4 weeks) and "3-monthly" (every 3 months: no schedule the
 #: model holds, so not read: never the "weekly" or "monthly" inside it, probe26 F5)
 _N_WEEKLY = re.compile(r"^(\d+)\s*weekly$")
+_EVERY_SPAN = re.compile(r"^(?:every|q)\s*(\d+)\s*/\s*52$")
 _N_MONTHLY = re.compile(r"^(\d+)\s*monthly$")
 _EVERY_N_DAYS = re.compile(r"^(?:every|q|alle)\s*(\d+)\s*(?:days?|d|tage)$")
 _EVERY_N_HOURS = re.compile(r"^(?:every|q)\s*(\d+)\s*(?:hours?|hrs?|h)$")
@@ -104,6 +107,9 @@ def parse_frequency(text: str) -> Frequency | None:
     for pat, canon in _FREQ_PATTERNS:
         if pat.match(t2):
             return _freq(canon)
+    m = _EVERY_SPAN.match(re.sub(r"\s+", " ", text.strip().lower()))  # "every 4/52" (British shorthand)
+    if m and int(m.group(1)) > 0:
+        return _freq("weekly" if int(m.group(1)) == 1 else f"every {int(m.group(1))} weeks")
     m = _N_WEEKLY.match(t2)
     if m and int(m.group(1)) > 0:
         return _freq("weekly" if int(m.group(1)) == 1 else f"every {int(m.group(1))} weeks")

@@ -171,6 +171,28 @@ def unheld_interval(text: str) -> str:
     return ""
 
 
+#: British shorthand for a span: "4/52" four weeks, "6/12" six months ("every 4/52" is
+#: read by ``frequency.parse_frequency``; "5/7" is left to ``unheld_schedule``)
+_SPAN = re.compile(r"^\s*(\d+)\s*/\s*(52|12)\s*$")
+_SPAN_UNIT = {"52": "weeks", "12": "months"}
+
+
+def unreadable_frequency(text: str) -> str:
+    """Why a frequency text that is read as no schedule is not, where more can be said than
+    "not understood" ("" otherwise): the British span shorthand ("4/52" is four weeks: every
+    four weeks, or for four weeks?), or the schedules no row can hold (:func:`unheld_interval`,
+    :func:`unheld_schedule`) (probe27)."""
+    if m := re.match(r"^\s*(?:every|q)\s*(\d+)\s*/\s*12\s*$", text.lower()):
+        return f"'{text.strip()}' is every {m.group(1)} months, a schedule in months other than monthly, which no schedule here holds"
+    if m := _SPAN.match(text.lower()):
+        n, unit = m.group(1), _SPAN_UNIT[m.group(2)]
+        return (
+            f"'{text.strip()}' is the British shorthand for {n} {unit}: every {n} {unit}, or for {n} {unit}, "
+            f"is not guessed; write 'every {n} {unit}' (with an end date for a course)"
+        )
+    return unheld_interval(text) or unheld_schedule(text)[0]
+
+
 def unheld_schedule(text: str) -> tuple[str, bool]:
     """Why the schedule an instruction states cannot be held by the model's frequencies
     ("" when it can), and whether it is given more often than once a week.

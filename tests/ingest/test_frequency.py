@@ -5,7 +5,8 @@ import math
 import pytest
 
 from dashboard.ingest.frequency import disagreeing, parse_frequency
-from dashboard.ingest.sig import read_sig
+from dashboard.ingest.sig import read_sig, unreadable_frequency
+from tests.support import import_text
 
 
 @pytest.mark.parametrize(
@@ -36,6 +37,11 @@ from dashboard.ingest.sig import read_sig
         ("4-weekly", "every 4 weeks", 1 / 28),
         ("3 weekly", "every 3 weeks", 1 / 21),
         ("12-weekly", "every 12 weeks", 1 / 84),
+        ("every 4/52", "every 4 weeks", 1 / 28),  # British shorthand with "every" said
+        ("q4/52", "every 4 weeks", 1 / 28),
+        ("toutes les 4 semaines", "every 4 weeks", 1 / 28),
+        ("cada 4 semanas", "every 4 weeks", 1 / 28),
+        ("ogni 4 settimane", "every 4 weeks", 1 / 28),
         ("single", "single", math.nan),
         ("stat", "single", math.nan),
         ("prn", "unknown", math.nan),
@@ -48,7 +54,9 @@ def test_frequencies(text, canonical, per_day):
     assert (math.isnan(per_day) and math.isnan(f.per_day)) or f.per_day == pytest.approx(per_day)
 
 
-@pytest.mark.parametrize("text", ["biweekly", "sometimes", "3x", "6-monthly", "3 monthly", "twice monthly"])
+@pytest.mark.parametrize(
+    "text", ["biweekly", "sometimes", "3x", "6-monthly", "3 monthly", "twice monthly", "4/52", "6/12", "every 6/12"]
+)
 def test_unreadable_frequencies(text):
     assert parse_frequency(text) is None
 
@@ -83,3 +91,28 @@ def test_a_sig_never_reads_the_weekly_or_monthly_inside_another_schedule(text, f
 )
 def test_two_frequency_texts_disagree_only_when_both_name_a_different_schedule(one, other, expected):
     assert disagreeing(one, other) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("4/52", "British shorthand for 4 weeks: every 4 weeks, or for 4 weeks, is not guessed"),
+        ("6/12", "British shorthand for 6 months"),
+        ("every 6/12", "every 6 months, a schedule in months other than monthly"),
+        ("1-2 weekly", "a range of intervals"),
+        ("sometimes", ""),
+    ],
+)
+def test_a_frequency_not_read_says_why_where_it_can(text, said):
+    """probe27 (doubtful 1): "4/52" was rejected only as "not understood"."""
+    why = unreadable_frequency(text)
+    assert (said in why) if said else why == ""
+
+
+def test_the_rejected_row_carries_the_reason():
+    r = import_text(
+        "patient_id,drug,dose,dose_unit,frequency,route,start,end\nP1,rituximab,1000,mg,4/52,iv,2026-01-01,\n",
+        name="doses.csv",
+    )
+    messages = [p.message for f in r.report.files for p in f.problems]
+    assert any("frequency not understood ('4/52'): '4/52' is the British shorthand for 4 weeks" in m for m in messages)
