@@ -71,7 +71,7 @@ _EVERY_N_WEEKS = re.compile(
 #: the UK's "4-weekly" (every 4 weeks) and "3-monthly" (every 3 months: no schedule the
 #: model holds, so not read: never the "weekly" or "monthly" inside it, probe26 F5)
 _N_WEEKLY = re.compile(r"^(\d+)\s*weekly$")
-_EVERY_SPAN = re.compile(r"^(?:every|q)\s*(\d+)\s*/\s*52$")
+_EVERY_SPAN = re.compile(r"^(?:every|q)\s*(\d+)\s*/\s*(52|12)$")
 _N_MONTHLY = re.compile(r"^(\d+)\s*monthly$")
 _EVERY_N_DAYS = re.compile(r"^(?:every|q|alle)\s*(\d+)\s*(?:days?|d|tage)$")
 _EVERY_N_HOURS = re.compile(r"^(?:every|q)\s*(\d+)\s*(?:hours?|hrs?|h)$")
@@ -107,9 +107,12 @@ def parse_frequency(text: str) -> Frequency | None:
     for pat, canon in _FREQ_PATTERNS:
         if pat.match(t2):
             return _freq(canon)
-    m = _EVERY_SPAN.match(re.sub(r"\s+", " ", text.strip().lower()))  # "every 4/52" (British shorthand)
+    m = _EVERY_SPAN.match(re.sub(r"\s+", " ", text.strip().lower().rstrip(".")))  # "every 4/52", "every 1/12"
     if m and int(m.group(1)) > 0:
-        return _freq("weekly" if int(m.group(1)) == 1 else f"every {int(m.group(1))} weeks")
+        n, unit = int(m.group(1)), m.group(2)
+        if unit == "12":
+            return _freq("monthly") if n == 1 else None  # every N months: no schedule held (N > 1)
+        return _freq("weekly" if n == 1 else f"every {n} weeks")
     m = _N_WEEKLY.match(t2)
     if m and int(m.group(1)) > 0:
         return _freq("weekly" if int(m.group(1)) == 1 else f"every {int(m.group(1))} weeks")
@@ -118,10 +121,14 @@ def parse_frequency(text: str) -> Frequency | None:
         return _freq("monthly") if int(m.group(1)) == 1 else None
     m = _EVERY_N_WEEKS.match(t2)
     if m:
+        if int(m.group(1)) == 0:
+            return None  # "every 0 weeks": no schedule (its row is rejected, never the file: probe28 F5)
         return _freq("weekly" if int(m.group(1)) == 1 else f"every {int(m.group(1))} weeks")
     m = _EVERY_N_DAYS.match(t2)
     if m:
         k = int(m.group(1))
+        if k == 0:
+            return None
         if k == 1:
             return _freq("daily")
         if k % 7 == 0:

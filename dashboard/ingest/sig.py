@@ -135,7 +135,10 @@ _COURSE = re.compile(r"\b(?:for|x)\s*(\d+)\s*(days?|weeks?|months?)\b")
 
 
 #: a range of intervals ("1-2 weekly", "2 to 4 weeks"): which one is not guessed
-_INTERVAL_RANGE = re.compile(r"\b\d+\s*(?:-|to|or)\s*\d+\s*-?\s*(?:weekly|wkly|weeks?|wks?|monthly|months?)\b")
+_INTERVAL_RANGE = re.compile(
+    r"\b\d+\s*(?:-|to|or)\s*\d+\s*-?\s*(?:weekly|wkly|monthly)\b"
+    r"|\b(?:every|q)\s*\d+\s*(?:-|to|or)\s*\d+\s*(?:weeks?|wks?|months?)\b"
+)  # (a course's length, "for 4-6 weeks", is not an interval: its end date settles it)
 #: a schedule in months other than monthly ("6-monthly", "bi-monthly", "twice a month",
 #: "every 3 months", "q6m"): no schedule the model holds
 _MONTHS = re.compile(
@@ -145,12 +148,12 @@ _MONTHS = re.compile(
 )
 #: a row that changes schedule within it: a loading phase ("weeks 0, 2, 4 then 4-weekly"),
 #: "day 1 and 15"
-_PHASES = re.compile(
-    r"\bthen\b(?=(?:\s+[\w.-]+){0,3}?\s+(?:\d+\s*-?\s*)?(?:weekly|monthly|daily|fortnightly|every|once|twice|bid|bd|tds|qid)\b)"
-    r"|\bweeks?\s*\d+\s*(?:,|and|&)\s*\d+|\bdays?\s*\d+\s*(?:,|and|&)\s*\d+"
-)
+_PHASES = re.compile(r"\bweeks?\s*\d+\s*(?:,|and|&)\s*\d+|\bdays?\s*\d+\s*(?:,|and|&)\s*\d+")
 #: a course of a number of doses: "every 2 weeks x 6", "fortnightly x2"
-_DOSES_COURSE = re.compile(r"\b(?:weekly|weeks?|daily|monthly|fortnightly|days?)\s*[x×]\s*(\d+)\b(?!\s*(?:mg|g|mcg)\b)")
+_DOSES_COURSE = re.compile(
+    r"\b(?:weekly|weeks?|daily|monthly|fortnightly|days?)\s*[x×]\s*(\d+)(?![\d.,])"
+    r"(?!\s*(?:mg|g|mcg|micrograms?|tabs?|tablets?|caps?|capsules?)\b)"
+)  # (not "x 6 tablets", "x 2.5 mg": amounts)
 
 
 def unheld_interval(text: str) -> str:
@@ -158,7 +161,7 @@ def unheld_interval(text: str) -> str:
     when it can): a range of intervals, a schedule in months other than monthly, or a
     change of schedule within the row (probe27 F1-F5, H434).  Never read as the nearest
     schedule ("weekly" of "1-2 weekly", "monthly" of "6-monthly")."""
-    t = " " + text.lower() + " "
+    t = " " + re.sub(r"\([^)]*\)", " ", text.lower()) + " "  # a remark in brackets ("(bloods every 2-3 months)")
     t = _NUMBER_WORD.sub(lambda m: _NUMBER_WORDS[m.group(0)], t)
     t = re.sub(r"\s+", " ", t)
     shown = text.strip()[:40]
@@ -166,9 +169,33 @@ def unheld_interval(text: str) -> str:
         return f"'{shown}' gives a range of intervals ('{m.group(0).strip()}'): which one is not guessed"
     if _MONTHS.search(t):
         return f"'{shown}' is a schedule in months other than monthly, which no schedule here holds"
-    if _PHASES.search(t):
+    if _PHASES.search(t) or _changes_schedule(t):
         return f"'{shown}' changes schedule within one row (a loading phase, or given on named days of a course)"
     return ""
+
+
+def _schedule_named(text: str) -> str:
+    """The first schedule a piece of instructions names ("" when none), as :func:`read_sig` reads it."""
+    for pattern, canonical in _SIG_FREQUENCIES:
+        if hit := pattern.search(text):
+            return canonical.format(*(g for g in hit.groups() if g)) if "{0}" in canonical else canonical or "?"
+    return ""
+
+
+def _changes_schedule(t: str) -> bool:
+    """The instructions change after a "then": a number follows it ("2 tablets then 1 daily",
+    "40 mg daily then 20 mg daily", "then reduce by 5 mg weekly"), or it names another schedule
+    than the one before it ("weekly for 6 weeks then monthly").  A "then" between the steps of
+    one dose ("allow to reach room temperature, then inject once weekly"), before the same
+    schedule again ("... take when remembered then continue once weekly") or before "taper as
+    directed" (read as no fixed schedule) is not a change (probe28 F2)."""
+    parts = re.split(r"\bthen\b", t, maxsplit=1)
+    if len(parts) < 2:
+        return False
+    if re.search(r"\d", parts[1]):  # a new amount or interval after it: "2 tablets then 1 daily"
+        return True
+    before, after = _schedule_named(parts[0]), _schedule_named(parts[1])
+    return bool(before and after and before != after and "prn" not in (before, after))
 
 
 #: British shorthand for a span: "4/52" four weeks, "6/12" six months ("every 4/52" is
@@ -182,7 +209,7 @@ def unreadable_frequency(text: str) -> str:
     "not understood" ("" otherwise): the British span shorthand ("4/52" is four weeks: every
     four weeks, or for four weeks?), or the schedules no row can hold (:func:`unheld_interval`,
     :func:`unheld_schedule`) (probe27)."""
-    if m := re.match(r"^\s*(?:every|q)\s*(\d+)\s*/\s*12\s*$", text.lower()):
+    if m := re.match(r"^\s*(?:every|q)\s*(\d+)\s*/\s*12\s*\.?\s*$", text.lower()):
         return f"'{text.strip()}' is every {m.group(1)} months, a schedule in months other than monthly, which no schedule here holds"
     if m := _SPAN.match(text.lower()):
         n, unit = m.group(1), _SPAN_UNIT[m.group(2)]

@@ -263,6 +263,11 @@ def dose_context(
     if len(re_):  # a drug still in force in another row (a dose change) has not ended
         going = np.isin(re_ * len(DRUGS) + d.drug[rr], pe * len(DRUGS) + d.drug[pr])
         re_, rr = re_[~going], rr[~going]
+    if len(re_):  # of one drug's ended rows, its last: an earlier one was a dose change (probe28 F7)
+        key = re_ * len(DRUGS) + d.drug[rr]
+        order = np.lexsort((d.end[rr], key))
+        last = order[np.r_[key[order][1:] != key[order][:-1], True]]
+        re_, rr = re_[last], rr[last]
 
     per_epoch = join_distinct(pe, dose_text(inp)[pr], len(used), "; ", count_repeats=True)
     _say_totals(inp, pe, pr, per_epoch)
