@@ -1525,7 +1525,7 @@ class LabValue:
 def older_crcl_below(latest: LabValue | None, crcl: LabValue | None) -> CheckLimit | None:
     """The methotrexate contraindication an older creatinine clearance is below, while the
     latest renal measure (``latest``) is a newer eGFR: the dose checks' not-checkable row
-    (H414), said on the page as plainly (probe25): the two measures can differ without any
+    (H414), said on the page as plainly (H430): the two measures can differ without any
     change in the kidney, so the newer eGFR does not clear it.  None otherwise."""
     if crcl is None or latest is None or latest.analyte == "crcl":
         return None

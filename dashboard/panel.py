@@ -210,7 +210,7 @@ def why_texts(review: Review, order: pd.Series, most: int = 3) -> list[str]:
             head, tail = _flag_words(f, comparisons)
             earlier = worst.get((f.patient_id, f.rule, f.episode_start))
             if f.kind == "ctcae" and earlier and pd.notna(f.ctcae_grade) and earlier[0] > f.ctcae_grade:
-                head += f" (G{earlier[0]} on {earlier[1]:%Y-%m-%d})"  # the open episode was worse (probe24 F2)
+                head += f" (G{earlier[0]} on {earlier[1]:%Y-%m-%d})"  # the open episode was worse (H427)
             items.setdefault(f.patient_id, []).append(
                 (
                     SEVERITY_ORDER.get(f.severity, 0),

@@ -128,7 +128,7 @@ class Reference:
         """The reference as a rule that needs a bound on ``direction``'s side uses it
         (+1: the true baseline is at least it, for a fall; -1: at most it, for a rise):
         where draws of two different results leave only a range (no single value), its
-        end on that side, as a bound (probe25 F2, F3): creatinine 60 and 64 of one day
+        end on that side, as a bound (H431; probe25 F2, F3): creatinine 60 and 64 of one day
         before ciclosporin is at most 64, and 90 is more than 30% above it whichever
         was the level.  Every other row is as it was."""
         end = self.low if direction > 0 else self.high
@@ -217,7 +217,7 @@ def compute(inp: Inputs) -> Baselines:
 
 def _days(pid: np.ndarray, t: np.ndarray, value: np.ndarray, cmp: np.ndarray, other: np.ndarray, worse: int) -> Draws:
     """One analyte's draws (sorted by patient and time) as days: the draws of one patient
-    on one calendar day are one test, holding the range of that day's results (probe24
+    on one calendar day are one test, holding the range of that day's results (H428; probe24
     p24fix: a repeat sample at 15:00 after one at 09:00 is the same day's variation, not a
     third pre-treatment test).  A day of several draws keeps its most severe result
     (``worse``: +1 higher is worse, -1 lower), that result's comparator and the time of

@@ -197,7 +197,7 @@ def evaluate(inp: Inputs, profile: Profile, grades: ctcae.Grades, base: bl.Basel
     # a guideline limit (BSR) is for a patient taking a DMARD: said where none is recorded
     # (a monitored drug pulsed in the weeks before, not in force on the day, is recorded)
     # (a guideline's own drug in force counts though not "monitored": hydroxychloroquine,
-    # probe27 F7)
+    # H429, probe27 F7)
     drugless = (kind == KIND_ORDER["guideline"]) & ~(
         one["on_monitored"] | one["pulsed_monitored"] | one["recent_monitored"] | one["on_covered"]
     )[inv]
@@ -248,7 +248,7 @@ def evaluate(inp: Inputs, profile: Profile, grades: ctcae.Grades, base: bl.Basel
 
     g = grades.grade[idx]
     worst = _worse_earlier(ep_id, idx, is_open & (ep_count > 1), severity, np.where(kind == KIND_ORDER["ctcae"], g, -1))
-    if (worst >= 0).any():  # few: an open episode that was worse before (probe24 F2)
+    if (worst >= 0).any():  # few: an open episode that was worse before (H427)
         rows = np.flatnonzero(worst >= 0)
         w = worst[rows]
         what = pa.array(
@@ -402,7 +402,7 @@ def _worse_earlier(
     that was worse than it (severity, then the CTCAE grade of a CTCAE flag; among equally
     bad ones the latest), -1 where none was.  Neutrophils 0.4 (grade 4) then 1.4 (grade 2)
     is one open episode: its open flag says grade 2, and must say that it was grade 4 on
-    the earlier date (probe24 F2), while the open flag stays the latest result's, so that
+    the earlier date (H427; probe24 F2), while the open flag stays the latest result's, so that
     urgency and "CTCAE now" are what the patient has now.  ``idx`` (the flags' lab rows)
     orders an episode: by time, and within a draw the more severe result last."""
     n = len(ep_id)
