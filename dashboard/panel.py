@@ -75,8 +75,9 @@ def panel_table(ds: Dataset, review: Review, system: str = "SI") -> pd.DataFrame
     that may be the same person, "" for most), Needs attention, Doses now, per analyte
     the latest value with its date and a sparkline list, CTCAE now, Guideline flags,
     Trend flags, Dose checks, Next test due, Overdue (days), and hidden helpers
-    ``_drugs`` (generic ids in force, or recorded after their last dose: H433), ``_grade`` (the CTCAE now as a number: "2 or
-    worse" is 2) and ``_severity`` (0-4) for filtering.
+    ``_drugs`` (generic ids in force, or recorded after their last dose: H433),
+    ``_grade`` (the CTCAE now as a number: "2 or worse" is 2) and ``_severity`` (0-4) for
+    filtering.
     """
     summary = review.summary_df()
     if summary.empty:
@@ -270,8 +271,8 @@ def _episode_worst_grades(review: Review, open_flags: pd.DataFrame) -> dict[tupl
     f = f.sort_values(["ctcae_grade", "collected_at"])
     last = f.groupby(keys, sort=False).tail(1)
     return {
-        (p, r, e): (int(g), t)
-        for p, r, e, g, t in zip(
+        (p, r, e): (int(g), when)
+        for p, r, e, g, when in zip(
             last["patient_id"],
             last["rule"],
             last["episode_start"],
