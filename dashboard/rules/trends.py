@@ -277,7 +277,8 @@ def baseline_fall_hits(inp: Inputs, rule: Rule, base: bl.Baselines) -> list[Hits
         idx = local + s.start
         mine = ref.take(local)
         words = bl.words(inp, mine, pid[local], a)
-        result, relation, wording = (num(v[local]),), "below the patient's baseline", (" (", words, ")")
+        result = (comparator_text(cmp[local]), num(v[local]))  # as reported: "<2" is a bound, never 2
+        relation, wording = "below the patient's baseline", (" (", words, ")")
         advice = rule.message_for(analyte)
         msg = change_text(
             analyte, result, (drop[local], 1), relation, own[local], wording, rule.threshold, advice, bound=mine.bound
