@@ -10,6 +10,7 @@ analyte's clinical scale with its reference band, flag counts and the next test 
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass
 
@@ -317,7 +318,7 @@ def _flag_words(f, comparisons: dict[str, str]) -> tuple[str, str]:
     return str(f.message).split(":")[0][:40], ""
 
 
-def _drugs_now(doses: pd.DataFrame, as_of) -> pd.Series:
+def _drugs_now(doses: pd.DataFrame, as_of: dt.date | None) -> pd.Series:
     """Per patient, the drugs the review records on ``as_of``: in force, or a monitored drug
     within its window after its last dose (``context.recorded_days``: rituximab six months
     after an infusion, H433), so that the Panel's drug filter finds the patients the review
