@@ -190,8 +190,9 @@ def _no_egfr(egfr: float | LabValue | None) -> bool:
 
 
 def egfr_below(egfr: float | LabValue, limit: float) -> bool | None:
-    """Whether the eGFR is below ``limit``: True or False, or None when a censored result
-    cannot be placed against it ("<45" against 30).  The comparison the dose checks make
+    """Whether the eGFR (or a creatinine clearance: the methotrexate limits) is below
+    ``limit``: True or False, or None when a censored result cannot be placed against it
+    ("<45" against 30).  The comparison the dose checks make
     (``ctcae.below`` / ``ctcae.undecided``, H401): "<30" is below 30 and below 60, ">60"
     is below neither, and the page and the rules cannot disagree."""
     value, code = (egfr.value, CMP_TEXTS.index(egfr.comparator) - 2) if isinstance(egfr, LabValue) else (egfr, 0)
@@ -202,7 +203,8 @@ def egfr_below(egfr: float | LabValue, limit: float) -> bool | None:
 
 
 def _egfr_text(egfr: float | LabValue) -> str:
-    """The eGFR as given: "55", or a censored result as the laboratory stated it ("<30")."""
+    """The eGFR (or creatinine clearance) as given: "55", or a censored result as the
+    laboratory stated it ("<30")."""
     return egfr.text if isinstance(egfr, LabValue) else _fmt(egfr)
 
 
@@ -225,10 +227,11 @@ def _renal(
         refs += block["refs"]
 
 
-def _cannot_tell(egfr: float | LabValue, limit: float, message: str, label: str = "eGFR {}") -> str:
-    """A limit a censored eGFR (or creatinine clearance: ``label``) cannot be placed against,
-    said as the dose checks say it."""
-    name = label.format(_egfr_text(egfr))
+def _cannot_tell(result: float | LabValue, limit: float, message: str, label: str = "eGFR {}") -> str:
+    """A limit a censored eGFR (or creatinine clearance: ``label``, its first word the
+    measure's name, ``{}`` the result) cannot be placed against, said as the dose checks
+    say it."""
+    name = label.format(_egfr_text(result))
     measure = label.split()[0]
     return (
         f"{name} is a bound, not a number: whether it is below {_fmt(limit)} cannot be told. "
@@ -1525,7 +1528,7 @@ class LabValue:
 def older_crcl_below(latest: LabValue | None, crcl: LabValue | None) -> CheckLimit | None:
     """The methotrexate contraindication an older creatinine clearance is below, while the
     latest renal measure (``latest``) is a newer eGFR: the dose checks' not-checkable row
-    (H414), said on the page as plainly (probe25): the two measures can differ without any
+    (H414), said on the page as plainly (H430): the two measures can differ without any
     change in the kidney, so the newer eGFR does not clear it.  None otherwise."""
     if crcl is None or latest is None or latest.analyte == "crcl":
         return None
@@ -1548,8 +1551,9 @@ def latest_renal(results: dict[str, LabValue | None]) -> LabValue | None:
 
 
 def egfr_prefill(lab: LabValue | None) -> float | None:
-    """The eGFR the page may prefill: a number, never a censored result's bound ("<30"
-    read as 30 would miss the contraindication below 30 that the dose checks see)."""
+    """The eGFR (or creatinine clearance) the page may prefill: a number, never a censored
+    result's bound ("<30" read as 30 would miss the contraindication below 30 that the
+    dose checks see)."""
     if lab is None or lab.comparator:
         return None
     return lab.value
@@ -1565,9 +1569,10 @@ def days_before(when: dt.datetime, day: dt.date) -> str:
 
 
 def egfr_for_limits(entered: float | None, lab: LabValue | None) -> float | LabValue | None:
-    """The eGFR the calculators place their renal limits against: the number entered, else
-    the laboratory's censored result ("<30": never prefilled as a number, H387, but still a
-    bound the limits can be placed against, as the dose checks do: H401), else none."""
+    """The eGFR (or, on the methotrexate tab, the creatinine clearance) the calculators
+    place their renal limits against: the number entered, else the laboratory's censored
+    result ("<30": never prefilled as a number, H387, but still a bound the limits can be
+    placed against, as the dose checks do: H401), else none."""
     if entered is not None:
         return entered
     return lab if lab is not None and lab.comparator else None

@@ -10,6 +10,7 @@ analyte's clinical scale with its reference band, flag counts and the next test 
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass
 
@@ -75,8 +76,9 @@ def panel_table(ds: Dataset, review: Review, system: str = "SI") -> pd.DataFrame
     that may be the same person, "" for most), Needs attention, Doses now, per analyte
     the latest value with its date and a sparkline list, CTCAE now, Guideline flags,
     Trend flags, Dose checks, Next test due, Overdue (days), and hidden helpers
-    ``_drugs`` (generic ids in force, or recorded after their last dose: H433), ``_grade`` (the CTCAE now as a number: "2 or
-    worse" is 2) and ``_severity`` (0-4) for filtering.
+    ``_drugs`` (generic ids in force, or recorded after their last dose: H433),
+    ``_grade`` (the CTCAE now as a number: "2 or worse" is 2) and ``_severity`` (0-4) for
+    filtering.
     """
     summary = review.summary_df()
     if summary.empty:
@@ -210,7 +212,7 @@ def why_texts(review: Review, order: pd.Series, most: int = 3) -> list[str]:
             head, tail = _flag_words(f, comparisons)
             earlier = worst.get((f.patient_id, f.rule, f.episode_start))
             if f.kind == "ctcae" and earlier and pd.notna(f.ctcae_grade) and earlier[0] > f.ctcae_grade:
-                head += f" (G{earlier[0]} on {earlier[1]:%Y-%m-%d})"  # the open episode was worse (probe24 F2)
+                head += f" (G{earlier[0]} on {earlier[1]:%Y-%m-%d})"  # the open episode was worse (H427)
             items.setdefault(f.patient_id, []).append(
                 (
                     SEVERITY_ORDER.get(f.severity, 0),
@@ -270,8 +272,8 @@ def _episode_worst_grades(review: Review, open_flags: pd.DataFrame) -> dict[tupl
     f = f.sort_values(["ctcae_grade", "collected_at"])
     last = f.groupby(keys, sort=False).tail(1)
     return {
-        (p, r, e): (int(g), t)
-        for p, r, e, g, t in zip(
+        (p, r, e): (int(g), when)
+        for p, r, e, g, when in zip(
             last["patient_id"],
             last["rule"],
             last["episode_start"],
@@ -316,7 +318,7 @@ def _flag_words(f, comparisons: dict[str, str]) -> tuple[str, str]:
     return str(f.message).split(":")[0][:40], ""
 
 
-def _drugs_now(doses: pd.DataFrame, as_of) -> pd.Series:
+def _drugs_now(doses: pd.DataFrame, as_of: dt.date | None) -> pd.Series:
     """Per patient, the drugs the review records on ``as_of``: in force, or a monitored drug
     within its window after its last dose (``context.recorded_days``: rituximab six months
     after an infusion, H433), so that the Panel's drug filter finds the patients the review

@@ -455,6 +455,20 @@ def pretreatment_baseline_table(
             value = f"{mark}{ref.value[0]:g} {unit}"
             if mark and any(r.startswith("ctcae.") for r in use.rules):
                 words += " (CTCAE needs a value: it grades on the ULN alone)"
+        elif p >= 0 and ref.ranged[0] and (np.isfinite(ref.low[0]) or np.isfinite(ref.high[0])):
+            # two different results of one day before the drug: a range, used by each rule
+            # at the end that proves its finding (H428, H431), never "censored"
+            lo, hi = ref.low[0], ref.high[0]
+            value = (
+                f"{lo:g}-{hi:g} {unit}"
+                if np.isfinite(lo) and np.isfinite(hi)
+                else (f">{lo:g} {unit}" if np.isfinite(lo) else f"<{hi:g} {unit}")
+            )
+            words = (
+                f"two different results of one day before {name} started on {pd.Timestamp(start, unit='s'):%Y-%m-%d}: "
+                "the level lies in that range, and a rule uses the end that proves its finding (at most the upper "
+                "end for a rise, at least the lower end for a fall); a rule that needs the level itself has none"
+            )
         else:
             value = "none"
             if start >= NEVER:

@@ -400,7 +400,7 @@ class _DoseText:
         elif dose and not is_stop and not _PER_BODY.search(dose):
             column, source = "dose", dose
         else:
-            if why := unheld_interval(dose):  # "1000 mg 6-monthly" beside "monthly" (probe27 F1c)
+            if why := unheld_interval(dose):  # "1000 mg 6-monthly" beside "monthly" (H434)
                 return cls(dose, unit, freq, column="dose", source=dose, problem=_unheld(Sig(unheld=why)))
             stated = _freq_in_text(dose)
             clash = _frequency_clash(dose, stated, freq)
@@ -492,7 +492,7 @@ _PER_PERIOD = re.compile(
 
 
 def _freq_in_text(text: str) -> str:
-    if unheld_interval(text):  # never the "monthly" of "6-monthly" (probe27 F1)
+    if unheld_interval(text):  # never the "monthly" of "6-monthly" (H432, H434)
         return ""
     per = _PER_PERIOD.search(text)
     if per:

@@ -69,7 +69,7 @@ _EVERY_N_WEEKS = re.compile(
     r"^(?:every|q|alle|toutes les|tous les|cada|ogni)\s*(\d+)\s*(?:weeks?|wks?|w|wochen|semaines|semanas|settimane)$"
 )
 #: the UK's "4-weekly" (every 4 weeks) and "3-monthly" (every 3 months: no schedule the
-#: model holds, so not read: never the "weekly" or "monthly" inside it, probe26 F5)
+#: model holds, so not read: never the "weekly" or "monthly" inside it, H432)
 _N_WEEKLY = re.compile(r"^(\d+)\s*weekly$")
 _EVERY_SPAN = re.compile(r"^(?:every|q)\s*(\d+)\s*/\s*(52|12)$")
 _N_MONTHLY = re.compile(r"^(\d+)\s*monthly$")

@@ -415,7 +415,7 @@ def recognise_test(name: str, code: str = "") -> TestMatch | None:
         if any(t in _ABSOLUTE_WORDS for t in normalize(part).split()):
             absolute = True
             continue
-        if _unit_of(analyte, part):
+        if _is_unit_for(analyte, part):
             unit = part
     if unit.strip() == "%":
         percent = True
@@ -440,12 +440,12 @@ def _unit_in_text(name: str, analyte: str) -> str:
     for part in parts:
         if part.strip() == "%":
             return "%"
-        if _unit_of(analyte, part):
+        if _is_unit_for(analyte, part):
             return part
     return ""
 
 
-def _unit_of(analyte: str, part: str) -> bool:
+def _is_unit_for(analyte: str, part: str) -> bool:
     """Is this bracketed part a unit written for ``analyte``: one it reads, or one of another
     quantity it is rejected in with its reason (a clearance per 1.73 m²: ``UNIT_REJECTIONS``)?"""
     return resolve_unit(analyte, part).factor is not None or (analyte, normalize_unit(part)) in UNIT_REJECTIONS

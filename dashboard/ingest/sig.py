@@ -202,17 +202,19 @@ def _changes_schedule(t: str) -> bool:
 #: read by ``frequency.parse_frequency``; "5/7" is left to ``unheld_schedule``)
 _SPAN = re.compile(r"^\s*(\d+)\s*/\s*(52|12)\s*$")
 _SPAN_UNIT = {"52": "weeks", "12": "months"}
+#: "every 6/12": every six months
+_EVERY_MONTHS_SPAN = re.compile(r"^\s*(?:every|q)\s*((?:[2-9]|\d{2,}))\s*/\s*12\s*\.?\s*$")  # (every 1/12: monthly)
 
 
 def unreadable_frequency(text: str) -> str:
     """Why a frequency text that is read as no schedule is not, where more can be said than
     "not understood" ("" otherwise): the British span shorthand ("4/52" is four weeks: every
     four weeks, or for four weeks?), or the schedules no row can hold (:func:`unheld_interval`,
-    :func:`unheld_schedule`) (probe27)."""
-    if m := re.match(r"^\s*(?:every|q)\s*(\d+)\s*/\s*12\s*\.?\s*$", text.lower()):
+    :func:`unheld_schedule`) (H434)."""
+    if m := _EVERY_MONTHS_SPAN.match(text.lower()):
         return f"'{text.strip()}' is every {m.group(1)} months, a schedule in months other than monthly, which no schedule here holds"
     if m := _SPAN.match(text.lower()):
-        n, unit = m.group(1), _SPAN_UNIT[m.group(2)]
+        n, unit = m.group(1), _SPAN_UNIT[m.group(2)].removesuffix("s" if m.group(1) == "1" else "")
         return (
             f"'{text.strip()}' is the British shorthand for {n} {unit}: every {n} {unit}, or for {n} {unit}, "
             f"is not guessed; write 'every {n} {unit}' (with an end date for a course)"

@@ -128,7 +128,7 @@ class Reference:
         """The reference as a rule that needs a bound on ``direction``'s side uses it
         (+1: the true baseline is at least it, for a fall; -1: at most it, for a rise):
         where draws of two different results leave only a range (no single value), its
-        end on that side, as a bound (probe25 F2, F3): creatinine 60 and 64 of one day
+        end on that side, as a bound (H431; probe25 F2, F3): creatinine 60 and 64 of one day
         before ciclosporin is at most 64, and 90 is more than 30% above it whichever
         was the level.  Every other row is as it was."""
         end = self.low if direction > 0 else self.high
@@ -217,7 +217,7 @@ def compute(inp: Inputs) -> Baselines:
 
 def _days(pid: np.ndarray, t: np.ndarray, value: np.ndarray, cmp: np.ndarray, other: np.ndarray, worse: int) -> Draws:
     """One analyte's draws (sorted by patient and time) as days: the draws of one patient
-    on one calendar day are one test, holding the range of that day's results (probe24
+    on one calendar day are one test, holding the range of that day's results (H428; probe24
     p24fix: a repeat sample at 15:00 after one at 09:00 is the same day's variation, not a
     third pre-treatment test).  A day of several draws keeps its most severe result
     (``worse``: +1 higher is worse, -1 lower), that result's comparator and the time of
@@ -316,7 +316,9 @@ def for_rows(
     index into DRUGS) the start of that drug's course in force at the result (a result
     taken when the drug is not in force has none from it); with ``first_course`` too, the
     start of that drug's first course in the record (a label's baseline kept through dose
-    changes and restarts: voclosporin, H410).
+    changes and restarts: voclosporin, H410).  Where the draws leave no single level
+    (a day or draw of two different results that moves the median: H411, H428), ``value``
+    is NaN and ``low``, ``high`` and ``ranged`` keep the range, for :meth:`Reference.as_bound`.
     """
     q = len(pid)
     if drug is None:
@@ -371,7 +373,9 @@ def words(inp: Inputs, ref: Reference, pid: np.ndarray, a: int) -> pa.Array:
     drawn 2023-12-01", or "median of the last 3 results before Azathioprine started on
     2024-01-01, drawn 2023-10-01 to 2023-12-01" (the drug, its start and the dates of the
     draws: a baseline years old is seen as such), with "; censored, so only a bound" when
-    it is a bound; "" where there is none."""
+    it is a bound, or, for a bound taken from the range of draws of two different results
+    (:meth:`Reference.as_bound`), "; two different results of one day, so it lies from 7
+    to 7.5: only a bound"; "" where there is none."""
     if not len(pid):
         return pa.array([], pa.string())
     note = inp.baseline_note[pid, a]
@@ -389,18 +393,18 @@ def words(inp: Inputs, ref: Reference, pid: np.ndarray, a: int) -> pa.Array:
     censored = np.where(ref.bound != 0, "; censored, so only a bound", "").astype(object)
     spread = ref.ranged & (ref.bound != 0)
     if spread.any():  # draws of two different results: the range the level lies in (H411, H428)
-        lo, hi = ref.low[spread], ref.high[spread]
-        ends = np.isfinite(lo) & np.isfinite(hi)
+        low, high = ref.low[spread], ref.high[spread]
+        ends = np.isfinite(low) & np.isfinite(high)
         # a censored end is no level ("<70" beside 60: at most 70, never "from -inf")
-        where = np.where(ends, "lies from ", np.where(np.isfinite(hi), "is at most ", "is at least ")).astype(object)
-        first = np.where(np.isfinite(lo), lo, hi)
+        where = np.where(ends, "lies from ", np.where(np.isfinite(high), "is at most ", "is at least ")).astype(object)
+        first = np.where(np.isfinite(low), low, high)
         rest = pa.array(np.where(ends, " to ", "").astype(object), pa.string())
         said = cat(
             "; two different results of one day, so it ",
             where,
             num(first),
             rest,
-            pa.array(np.where(ends, np.asarray(num(np.where(ends, hi, 0)).to_pylist(), dtype=object), "")),
+            pa.array(np.where(ends, np.asarray(num(np.where(ends, high, 0)).to_pylist(), dtype=object), "")),
             ": only a bound",
         )
         censored[spread] = np.asarray(said.to_pylist(), dtype=object)

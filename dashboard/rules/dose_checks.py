@@ -738,11 +738,12 @@ def _test_before_administration(inp: Inputs, check: dict[str, Any]) -> list[_Fou
 
 def _count_before_pulse_below(inp: Inputs, check: dict[str, Any]) -> list[_Found]:
     """A pulse (past, or planned up to the next one) whose count before it is strictly
-    below the threshold.  The count before a pulse is the latest draw of the check's
-    analyte up to the pulse day (never after the review date) taken from
-    :func:`dashboard.rules.schedule.pre_pulse_from` on; for the first pulse of a
-    history, from the nadir window's last day (14) before it (the dashboard's reading).  A count before a pulse
-    still to come is the one the clinician acts on: open from the draw to the pulse day."""
+    below the threshold (H420).  The count before a pulse is the latest draw of the
+    check's analyte up to the pulse day (never after the review date) taken from
+    :func:`dashboard.rules.schedule.pre_pulse_from` on; for the first pulse of a history,
+    from the last day of the schedule's ``nadir_days`` (14 for IV cyclophosphamide) before
+    it (the dashboard's reading).  A count before a pulse still to come is the one the
+    clinician acts on: open from the draw to the pulse day."""
     d, labs = inp.doses, inp.labs
     analyte = check["analytes"][0]
     ppid, pt, prow = administrations(inp, _pulsed_rows(inp, check["drugs"]))
@@ -851,7 +852,7 @@ def _latest_result_below(inp: Inputs, check: dict[str, Any], tot: _Totals) -> li
     ``max_mg_per_day``, only a daily total (the rows in force together) above it.
 
     Several analytes are renal measures in the order of ``rules/renal.py``: the latest of
-    them is used (the first on the same draw), and named (H412)."""
+    them by calendar day is used (on one day, the one listed first: H430), and named (H412)."""
     d = inp.doses
     now = inp.cutoff - 1
     if "max_mg_per_day" in check:  # only a dose above what the label allows at that result
@@ -917,7 +918,7 @@ def _placed(
     stated = check.get("measure", analyte)
     said = f" ({check['measure_note']})" if analyte != stated and check.get("measure_note") else ""
     head = cat(name, f": latest {label} ", comparator_texts(cmp), num(value), f" {unit} on ", when, said)
-    for other, orow, ot in others:  # the other measure, named: older, or of the same draw
+    for other, orow, ot in others:  # the other measure, named: older, or of the same day
         have = orow >= 0
         if have.any():
             o = np.maximum(orow, 0)
@@ -983,7 +984,7 @@ def _newer_creatinine(
     labs = inp.labs
     row, ct = _latest(inp, "creatinine", inp.doses.pid[rows])
     # a creatinine of the same day is the one the measure was worked out from, or that
-    # morning's: only a later day's makes the measure old
+    # morning's: only a later day's makes the measure old (H430)
     stale = clear & (row >= 0) & (ct // DAY > measure_t // DAY)
     if not stale.any():
         return none

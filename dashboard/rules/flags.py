@@ -20,7 +20,7 @@ from dashboard.rules import baselines as bl
 from dashboard.rules import ctcae, tables, thresholds, trends
 from dashboard.rules.context import context_text, dose_context
 from dashboard.rules.data import NEVER, SEVERITIES, caveat, severity_rank
-from dashboard.rules.engine import Profile
+from dashboard.rules.engine import Profile, Rule
 from dashboard.rules.hits import Hits, cat, choose, comparator_text, label, num, unit_text
 from dashboard.rules.inputs import (
     DRUGS,
@@ -197,7 +197,7 @@ def evaluate(inp: Inputs, profile: Profile, grades: ctcae.Grades, base: bl.Basel
     # a guideline limit (BSR) is for a patient taking a DMARD: said where none is recorded
     # (a monitored drug pulsed in the weeks before, not in force on the day, is recorded)
     # (a guideline's own drug in force counts though not "monitored": hydroxychloroquine,
-    # probe27 F7)
+    # H429, probe27 F7)
     drugless = (kind == KIND_ORDER["guideline"]) & ~(
         one["on_monitored"] | one["pulsed_monitored"] | one["recent_monitored"] | one["on_covered"]
     )[inv]
@@ -207,7 +207,7 @@ def evaluate(inp: Inputs, profile: Profile, grades: ctcae.Grades, base: bl.Basel
     # written for (BSR's csDMARDs, for a patient on cyclophosphamide or rituximab alone):
     # said, and at most caution; the CTCAE grade and the drug's own checks keep theirs
     if covered is not None:
-        scoped = np.array([_is_scoped(profile, name) for name in rules], dtype=bool)[rule]
+        scoped = np.array([r is not None and r.scoped for r in _profile_rules(profile, rules)], dtype=bool)[rule]
         uncovered = scoped & ~drugless & ~one["on_covered"][inv]
         if uncovered.any():
             message = cat(message, choose(uncovered, f" — {caveat('not_a_guideline_drug')}", ""))
@@ -248,7 +248,7 @@ def evaluate(inp: Inputs, profile: Profile, grades: ctcae.Grades, base: bl.Basel
 
     g = grades.grade[idx]
     worst = _worse_earlier(ep_id, idx, is_open & (ep_count > 1), severity, np.where(kind == KIND_ORDER["ctcae"], g, -1))
-    if (worst >= 0).any():  # few: an open episode that was worse before (probe24 F2)
+    if (worst >= 0).any():  # few: an open episode that was worse before (H427)
         rows = np.flatnonzero(worst >= 0)
         w = worst[rows]
         what = pa.array(
@@ -387,12 +387,16 @@ def _episodes(
     return ep_start, ep_count, ep_id
 
 
-def _is_scoped(profile: Profile, rule_id: str) -> bool:
-    """The rule is a guideline's limit written for the profile's ``guideline_drugs``."""
-    try:
-        return profile.rule(rule_id).scoped
-    except KeyError:  # a CTCAE grade's id: not a rule of the profile
-        return False
+def _profile_rules(profile: Profile, rule_ids: np.ndarray) -> list[Rule | None]:
+    """The profile's rule of each flag rule id; None for a CTCAE grade's id (not a rule of
+    the profile)."""
+    out: list[Rule | None] = []
+    for rule_id in rule_ids:
+        try:
+            out.append(profile.rule(rule_id))
+        except KeyError:
+            out.append(None)
+    return out
 
 
 def _worse_earlier(
@@ -402,7 +406,7 @@ def _worse_earlier(
     that was worse than it (severity, then the CTCAE grade of a CTCAE flag; among equally
     bad ones the latest), -1 where none was.  Neutrophils 0.4 (grade 4) then 1.4 (grade 2)
     is one open episode: its open flag says grade 2, and must say that it was grade 4 on
-    the earlier date (probe24 F2), while the open flag stays the latest result's, so that
+    the earlier date (H427; probe24 F2), while the open flag stays the latest result's, so that
     urgency and "CTCAE now" are what the patient has now.  ``idx`` (the flags' lab rows)
     orders an episode: by time, and within a draw the more severe result last."""
     n = len(ep_id)
@@ -413,14 +417,13 @@ def _worse_earlier(
     asked = np.zeros(int(ep_id.max()) + 1, dtype=bool)
     asked[ep_id[rows]] = True
     mine = np.flatnonzero(asked[ep_id])  # the flags of those episodes only
-    key = severity[mine].astype(np.int64) * 16 + np.maximum(grade[mine], 0).astype(np.int64)
-    order = np.lexsort((idx[mine], key, ep_id[mine]))  # the last of each episode is its worst
+    rank = severity.astype(np.int64) * 16 + np.maximum(grade, 0).astype(np.int64)
+    order = np.lexsort((idx[mine], rank[mine], ep_id[mine]))  # the last of each episode is its worst
     e = ep_id[mine][order]
     last = np.r_[e[1:] != e[:-1], True]
     worst_of = np.full(len(asked), -1, dtype=np.int64)
     worst_of[e[last]] = mine[order[last]]
     w = worst_of[ep_id[rows]]
-    rank = severity.astype(np.int64) * 16 + np.maximum(grade, 0).astype(np.int64)
     worse = rank[w] > rank[rows]
     out[rows[worse]] = w[worse]
     return out
@@ -521,18 +524,13 @@ def _not_proven(
     known = np.isfinite(low) & (kind == KIND_ORDER["guideline"])
     if not known.any():
         return known
-    comparison = np.array([_comparison(profile, name) for name in rules], dtype=object)[rule]
+    comparison = np.array(
+        [r.comparison if r is not None else "" for r in _profile_rules(profile, rules)], dtype=object
+    )[rule]
     with np.errstate(invalid="ignore"):
         below = (comparison == "<") & (high >= threshold)
         above = (comparison == ">") & (low <= threshold)
     return known & (below | above)
-
-
-def _comparison(profile: Profile, rule_id: str) -> str:
-    try:
-        return profile.rule(rule_id).comparison
-    except KeyError:  # a CTCAE grade's id
-        return ""
 
 
 def _is_number(text: str | None) -> bool:

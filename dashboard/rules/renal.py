@@ -34,8 +34,8 @@ import numpy as np
 
 from dashboard.rules.data import DAY
 
-#: The renal measures, in the order preferred when two come from one draw: the creatinine
-#: clearance first (the quantity the SmPC states), then the eGFR.
+#: The renal measures, in the order preferred when two are of one calendar day (H430):
+#: the creatinine clearance first (the quantity the SmPC states), then the eGFR.
 MEASURES: tuple[str, ...] = ("crcl", "egfr")
 
 #: A time before any result ("none").
@@ -44,10 +44,10 @@ NONE_T = -(2**62)
 
 def latest_of(times: Sequence[np.ndarray]) -> np.ndarray:
     """Per element, the position in ``times`` (one array per measure, in order of
-    preference; seconds) of the latest measure by calendar day; the earlier measure on the
-    same day (a CrCl at 09:00 and that morning's eGFR at 09:30 are one day's tests, as a
-    day is one test elsewhere: H424, H428; probe25 F1); -1 where every time is
-    :data:`NONE_T` (no result)."""
+    preference; seconds) of the latest measure by calendar day; on one day, the measure
+    listed first, whatever the hour (a CrCl at 09:00 and that morning's eGFR at 09:30 are
+    one day's tests, as a day is one test elsewhere: H424, H428; H430); -1 where every
+    time is :data:`NONE_T` (no result)."""
     best = np.full(len(times[0]) if len(times) else 0, NONE_T, dtype=np.int64)
     which = np.full(len(best), -1, dtype=np.int64)
     for k, t in enumerate(times):

@@ -147,7 +147,7 @@ def rise_hits(inp: Inputs, rule: Rule, base: bl.Baselines | None = None) -> Hits
     # an upper bound ("<40": the level was at most 40) still proves a rise above it; a lower
     # bound does not, and is not used (H211).  Draws of two different results before
     # treatment leave a range (60-64): its upper end proves a rise above every level of it
-    # (probe25 F2); where it does not, the range is no baseline and the rule falls back
+    # (H431); where it does not, the range is no baseline and the rule falls back
     # as before (60-80 and then 100: 25% above 80 but 67% above 60, H411)
     ref = raw.as_bound(-1) if raw is not None else None
     has_own = ref.usable(-1) if ref is not None else np.zeros(len(v), dtype=bool)

@@ -20,8 +20,10 @@
     results of such a day with their times.
 ``baseline_fall``  the result is more than ``threshold`` % below the patient's own
     baseline (:mod:`dashboard.rules.baselines`).  A computed (pre-treatment) baseline is
-    the median of the last ``min_results`` draws before the start of treatment and is
-    compared with results from that start on; a clinician-set baseline with every result.
+    the median of the last ``min_results`` draws before the start of treatment (the draws
+    of one day are one test, H428) and is compared with results from that start on; where
+    those draws leave only a range, its lower end, as a bound (H431); a clinician-set
+    baseline with every result.
 
 Severity: the rule's, but at most ``max_severity_in_range`` while the result is within
 the reference range (the lab's LLN, else the default): a trend among normal counts is a
@@ -277,7 +279,8 @@ def baseline_fall_hits(inp: Inputs, rule: Rule, base: bl.Baselines) -> list[Hits
         idx = local + s.start
         mine = ref.take(local)
         words = bl.words(inp, mine, pid[local], a)
-        result, relation, wording = (num(v[local]),), "below the patient's baseline", (" (", words, ")")
+        result = (comparator_text(cmp[local]), num(v[local]))  # as reported: "<2" is a bound, never 2
+        relation, wording = "below the patient's baseline", (" (", words, ")")
         advice = rule.message_for(analyte)
         msg = change_text(
             analyte, result, (drop[local], 1), relation, own[local], wording, rule.threshold, advice, bound=mine.bound

@@ -403,9 +403,9 @@ def _stated_percent(count: dict, old_wbc: list[tuple[float, str]]) -> tuple[floa
     """The percentage (number, comparator) a stored count was made of, read from its text
     as the lab wrote it, and only when it reads back as that count: it times one of the
     replaced WBCs, rounded as the import writes it (3 decimals; 0 to 2 as a version of
-    2026-12-05 wrote it), is the
-    stored value with its comparator.  A text read differently under a decimal point and a decimal comma is
-    taken only if exactly one reading gives the count."""
+    2026-12-05 wrote it), is the stored value with its comparator.  A text read
+    differently under a decimal point and a decimal comma is taken only if exactly one
+    reading gives the count."""
     unit = resolve_unit(count["analyte"], str(count["source_unit"] or ""))
     if not unit.percent or unit.factor is None:
         return None
