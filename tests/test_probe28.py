@@ -210,9 +210,6 @@ def test_f7_a_dose_change_before_a_stop_is_not_recently_ended():
 # ------------------------------------------------------------ F8 amounts that agree called disagreeing (pre-existing)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="probe28 F8: '15 mg (6 x 2.5 mg tablets) once weekly' called amounts that disagree"
-)
 def test_f8_a_total_with_its_tablets_that_agree_is_not_a_conflict():
     """Methotrexate '15 mg (6 x 2.5 mg tablets) once weekly': 6 x 2.5 mg = 15 mg, the
     amounts agree. Expected: never 'the instructions name amounts that do not agree' (the

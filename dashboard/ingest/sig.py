@@ -61,7 +61,7 @@ _SIG_FREQUENCIES: list[tuple[re.Pattern[str], str]] = [
     ),
     # "4-weekly" is every 4 weeks; "6-monthly", "twice monthly", "every 3 months" have no
     # schedule the model holds: not read (the row is rejected), never "weekly" or "monthly"
-    (re.compile(r"\b([2-9]|[1-9]\d) weekly\b"), "every {0} weeks"),
+    (re.compile(r"(?<![x×*] )(?<![x×*])\b([2-9]|[1-9]\d) weekly\b"), "every {0} weeks"),  # not "x 6 weekly"
     (
         re.compile(
             r"\b([2-9]|[1-9]\d) monthly\b|\b(twice|2 times|two times|3 times|three times) (a |per |each )?month(ly)?\b"
@@ -154,6 +154,31 @@ _DOSES_COURSE = re.compile(
     r"\b(?:weekly|weeks?|daily|monthly|fortnightly|days?)\s*[x×]\s*(\d+)(?![\d.,])"
     r"(?!\s*(?:mg|g|mcg|micrograms?|tabs?|tablets?|caps?|capsules?)\b)"
 )  # (not "x 6 tablets", "x 2.5 mg": amounts)
+
+
+#: a number of tablets of a strength: "6 x 2.5 mg tablets"
+_COUNT_OF_STRENGTH = re.compile(
+    r"(?<![\d.,])(\d+)\s*[x×*]\s*(\d(?:[\d.,]*\d)?)\s*(mg|g|mcg)\s*(?:tablets?|tabs?|capsules?|caps?)\b"
+)
+
+
+def _tablets_of_the_total(t: str, found: list, number) -> float | None:
+    """The dose in mg where the instructions give it twice, as an amount and as the tablets
+    it is made of, and the two agree: "15 mg (6 x 2.5 mg tablets)" is 15 mg (probe28 F8).
+    None when there is no such pair, or when any other amount is named (never guessed)."""
+    m = _COUNT_OF_STRENGTH.search(t)
+    if not m:
+        return None
+    count, strength = number(m.group(1)), number(m.group(2))
+    each = to_mg(strength, m.group(3)) if strength is not None else None
+    if count is None or each is None:
+        return None
+    masses = {mg for v, u in found if v is not None and (mg := to_mg(v, u)) is not None}
+    total = count * each
+    others = masses - {each}
+    if len(others) == 1 and abs(next(iter(others)) - total) < 1e-9:
+        return total
+    return None
 
 
 def unheld_interval(text: str) -> str:
@@ -318,6 +343,9 @@ def read_sig(text: str, strength_mg: float | None = None, decimal: str = UNKNOWN
     counts = {v for v, u in found if v is not None and u.lower().startswith(("tab", "cap"))}
     if problem:
         pass
+    elif not totals and (made := _tablets_of_the_total(t, found, number)) is not None:
+        totals = {made}  # "15 mg (6 x 2.5 mg tablets)": the total and the tablets it is made of agree
+        amount = f"{made:g} mg"
     elif (_PRODUCT.search(t) or _SLASHED_PAIR.search(t)) and not totals:
         conflicting = True  # "2 x 500 mg": per tablet or per dose? "500mg/250mg": which? not guessed
         shown = " ".join(text.split())[:80]

@@ -69,6 +69,7 @@ def test_unreadable_frequencies(text):
         ("100 mg twice monthly", ""),
         ("500 mg every 6 months", ""),
         ("15 mg weekly", "weekly"),
+        ("2.5mg x 6 weekly", "weekly"),  # six tablets weekly, never "every 6 weeks" (H438)
     ],
 )
 def test_a_sig_never_reads_the_weekly_or_monthly_inside_another_schedule(text, frequency):
