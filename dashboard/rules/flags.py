@@ -486,27 +486,32 @@ def _derived_notes(inp: Inputs, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray
     want = pair_key(labs.pid[rows], labs.t[rows])
     at = np.minimum(np.searchsorted(keys, want), max(len(keys) - 1, 0))
     found = (keys[at] == want) if len(keys) else np.zeros(len(rows), dtype=bool)
+    wbc_at = at + s.start
+    wbc = np.where(found, labs.value[wbc_at] if len(keys) else np.nan, np.nan)
+    number = np.array([_is_number(text) for text in pct], dtype=bool)
+    censored = (labs.cmp[rows] != 0) | (found & (labs.cmp[wbc_at] != 0) if len(keys) else False)
+    # the range the percentage's rounding allows, once for every flagged count (H426)
+    ranged = found & number & ~censored
+    if ranged.any():
+        texts = [t for t, r in zip(pct, ranged, strict=True) if r]
+        lo, hi = count_range(wbc[ranged], np.array([float(t) for t in texts]), texts)
+        low[hit[ranged]], high[hit[ranged]] = lo, hi
     wbc_unit = unit_text("wbc")
-    cmp_text = comparator_texts(labs.cmp)
-    for i, row, text, f, j in zip(
-        hit.tolist(), rows.tolist(), pct, found.tolist(), (at + s.start).tolist(), strict=True
-    ):
-        written = f"{cmp_text[row]}{labs.value[row]:g}"
-        if f and _is_number(text):
-            w = labs.value[j]
-            lo, hi = count_range(np.array([w]), np.array([float(text)]), [text])
-            of = f"{text} % of WBC {cmp_text[j]}{w:g} {wbc_unit}"
-            if not (cmp_text[j] or cmp_text[row]):  # a censored product is a bound already
-                low[i], high[i] = float(lo[0]), float(hi[0])
-                out[i] = (
-                    f" — count calculated by the import: {of} = {written} "
-                    f"(from {round(low[i] + 1e-9, 3):g} to {round(high[i] + 1e-9, 3):g} by the rounding of the "
-                    "percentage)"
-                )
-                continue
-        else:
-            of = f"{text} % of the draw's WBC"
-        out[i] = f" — count calculated by the import: {of} = {written}"
+    cmp_row = comparator_texts(labs.cmp[rows])
+    cmp_wbc = comparator_texts(labs.cmp[wbc_at]) if len(keys) else np.full(len(rows), "", dtype=object)
+    for k, (i, text) in enumerate(zip(hit.tolist(), pct, strict=True)):
+        written = f"{cmp_row[k]}{labs.value[rows[k]]:g}"
+        of = (
+            f"{text} % of WBC {cmp_wbc[k]}{wbc[k]:g} {wbc_unit}"
+            if found[k] and number[k]
+            else f"{text} % of the draw's WBC"
+        )
+        span = (
+            f" (from {round(low[i] + 1e-9, 3):g} to {round(high[i] + 1e-9, 3):g} by the rounding of the percentage)"
+            if ranged[k]
+            else ""
+        )
+        out[i] = f" — count calculated by the import: {of} = {written}{span}"
     return out, low, high
 
 
