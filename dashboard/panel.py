@@ -326,14 +326,11 @@ def _drugs_now(doses: pd.DataFrame, as_of: dt.date | None) -> pd.Series:
     if doses.empty:
         return pd.Series(dtype=object)
     t = pd.Timestamp(as_of) if as_of is not None else pd.Timestamp.now()
-    days = doses["drug"].map(_RECORDED_DAYS).fillna(0).astype("int64")
+    days = doses["drug"].map(dict(zip(DRUGS, recorded_days().tolist(), strict=True))).fillna(0).astype("int64")
     end = pd.to_datetime(doses["end"])
     recent = end.notna() & (end <= t) & (t < end + pd.to_timedelta(days, unit="D"))
     live = doses[model.in_force(doses["start"], doses["end"], t) | recent.to_numpy()]
     return live.groupby("patient_id")["drug"].agg(lambda s: sorted(set(s)))
-
-
-_RECORDED_DAYS = dict(zip(DRUGS, recorded_days().tolist(), strict=True))
 
 
 def _latest_values(labs: pd.DataFrame, order: pd.Series, system: str) -> dict[str, pd.DataFrame]:

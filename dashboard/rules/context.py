@@ -269,7 +269,8 @@ def dose_context(
         last = order[np.r_[key[order][1:] != key[order][:-1], True]]
         re_, rr = re_[last], rr[last]
 
-    per_epoch = join_distinct(pe, dose_text(inp)[pr], len(used), "; ", count_repeats=True)
+    texts = dose_text(inp)
+    per_epoch = join_distinct(pe, texts[pr], len(used), "; ", count_repeats=True)
     _say_totals(inp, pe, pr, per_epoch)
     drugs_epoch = join_distinct(pe, np.asarray(DRUGS, dtype=object)[d.drug[pr]], len(used), ";")
     steroid = np.zeros(len(used), dtype=bool)
@@ -286,7 +287,7 @@ def dose_context(
         lately[re_] = True
         out["recent_monitored"][valid] = lately[pos]
         ended = np.datetime_as_string((d.end[rr] // DAY).astype("datetime64[D]")).astype(object)
-        said = join_distinct(re_, dose_text(inp)[rr] + ", ended " + ended, len(used), "; ")
+        said = join_distinct(re_, texts[rr] + ", ended " + ended, len(used), "; ")
         out["recent_doses"][valid] = said[pos]
     if covered is not None and covered.any():
         mine = np.zeros(len(used), dtype=bool)
