@@ -59,16 +59,9 @@ _SIG_FREQUENCIES: list[tuple[re.Pattern[str], str]] = [
         ),
         "",
     ),
-    # "4-weekly" is every 4 weeks; "6-monthly", "twice monthly", "every 3 months" have no
-    # schedule the model holds: not read (the row is rejected), never "weekly" or "monthly"
+    # "4-weekly" is every 4 weeks (a schedule in months other than monthly, "6-monthly", is
+    # never read: :func:`unheld_interval` rejects it, H434)
     (re.compile(r"(?<![x×*] )(?<![x×*])\b([2-9]|[1-9]\d) weekly\b"), "every {0} weeks"),  # not "x 6 weekly"
-    (
-        re.compile(
-            r"\b([2-9]|[1-9]\d) monthly\b|\b(twice|2 times|two times|3 times|three times) (a |per |each )?month(ly)?\b"
-            r"|\bevery \d+ months\b"
-        ),
-        "",
-    ),
     (re.compile(r"\bevery other week\b|\bfortnightly\b|\bq ?2 ?w(ee)?ks?\b"), "every 2 weeks"),
     (re.compile(r"\bevery (\d+) weeks\b"), "every {0} weeks"),
     (re.compile(r"\bevery (\d+) days\b"), "every {0} days"),
@@ -199,12 +192,13 @@ def unheld_interval(text: str) -> str:
     return ""
 
 
-def _schedule_named(text: str) -> str:
-    """The first schedule a piece of instructions names ("" when none), as :func:`read_sig` reads it."""
+def _schedule_named(text: str) -> str | None:
+    """The first schedule a piece of instructions names, as a canonical frequency ("" for
+    one the model has no word for, "twice a week"); None when it names none."""
     for pattern, canonical in _SIG_FREQUENCIES:
         if hit := pattern.search(text):
-            return canonical.format(*(g for g in hit.groups() if g)) if "{0}" in canonical else canonical or "?"
-    return ""
+            return canonical.format(*(g for g in hit.groups() if g)) if "{0}" in canonical else canonical
+    return None
 
 
 def _changes_schedule(t: str) -> bool:
@@ -220,7 +214,7 @@ def _changes_schedule(t: str) -> bool:
     if re.search(r"\d", parts[1]):  # a new amount or interval after it: "2 tablets then 1 daily"
         return True
     before, after = _schedule_named(parts[0]), _schedule_named(parts[1])
-    return bool(before and after and before != after and "prn" not in (before, after))
+    return before is not None and after is not None and before != after and "prn" not in (before, after)
 
 
 #: British shorthand for a span: "4/52" four weeks, "6/12" six months ("every 4/52" is
@@ -378,12 +372,7 @@ def read_sig(text: str, strength_mg: float | None = None, decimal: str = UNKNOWN
         elif counts:
             amount = f"{next(iter(counts)):g} tablet"
 
-    frequency = ""
-    for pattern, canonical in _SIG_FREQUENCIES:
-        hit = pattern.search(t)
-        if hit:
-            frequency = canonical.format(*(g for g in hit.groups() if g)) if "{0}" in canonical else canonical
-            break
+    frequency = _schedule_named(t) or ""
     if not problem and not amount and not conflicting and (conc := _CONCENTRATION.search(t)):
         problem = f"a concentration ('{conc.group(0).strip()}') is not a dose: enter the dose given in mg"
     unheld, often = unheld_schedule(text)
