@@ -402,8 +402,8 @@ def _count_again(tx: Tx, replaced: list[dict], corrections: pa.Table, report: Im
 def _stated_percent(count: dict, old_wbc: list[tuple[float, str]]) -> tuple[float, str] | None:
     """The percentage (number, comparator) a stored count was made of, read from its text
     as the lab wrote it, and only when it reads back as that count: it times one of the
-    replaced WBCs, rounded as the import writes it (3 decimals; 0 to 2 as a version of
-    2026-12-05 wrote it), is the stored value with its comparator.  A text read
+    replaced WBCs, written as the import writes it (:func:`stated_count`), is the stored
+    value with its comparator.  A text read
     differently under a decimal point and a decimal comma is taken only if exactly one
     reading gives the count."""
     unit = resolve_unit(count["analyte"], str(count["source_unit"] or ""))
@@ -419,7 +419,7 @@ def _stated_percent(count: dict, old_wbc: list[tuple[float, str]]) -> tuple[floa
             stored = count["value"]
             if (
                 stored is not None
-                and any(math.isclose(round(w * p / 100.0, d), stored, rel_tol=0, abs_tol=1e-9) for d in range(4))
+                and math.isclose(stated_count(w, p), stored, rel_tol=0, abs_tol=1e-9)
                 and product_comparator(w_cmp, p_cmp) == (count["comparator"] or "")
             ):
                 found.add((p, p_cmp))
