@@ -1,5 +1,6 @@
 """Fixes of probe 24 F1 (a same-day repeat in the consecutive-falls trend, H424/H425) and F3
-(a count made from a % differential written to the precision of its inputs, H426).
+(a count made from a % differential: written as computed, its flags giving the range the
+percentage allows, H426).
 
 Records go through the real import and review.  Every expectation is worked out by hand
 before running the code: the trend is "falls > 10% on 3 occasions" (rules.toml
@@ -178,7 +179,10 @@ def test_an_eosinophil_count_proven_above_the_limit_is_not_rounded_away():
 def test_the_import_report_says_how_counts_were_made():
     r = _import("P1,2026-06-01,WBC,3.9,10^9/L\nP1,2026-06-01,Neutrophils %,41,%\n")
     text = r.report.to_text()
-    assert "converted 1 neutrophils from % to 10^9/L (from % x WBC) to the precision the two numbers allow" in text
+    assert (
+        "converted 1 neutrophils from % to 10^9/L (from % x WBC; each flag on it gives the range its percentage allows)"
+        in text
+    )
 
 
 # ------------------------------------------------------------ the baseline rule, checked for the same problem
