@@ -1493,7 +1493,7 @@ def _record_percent_conversions(allc: pa.Table, keep: np.ndarray, cands: list[La
         *(counts.column(k).to_pylist() for k in ("_file", "analyte", "source_unit", "count_all")), strict=True
     ):
         canon = model.CANONICAL_UNITS[a]
-        to = f"{canon} (from % x WBC; each flag on it gives the range its percentage allows)"
+        to = f"{canon} (from % x WBC), as computed; each flag on it gives the range its percentage allows"
         cands[i].report.conversions.append(Conversion(a, u or "%", to, int(n)))
 
 
