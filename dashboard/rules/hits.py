@@ -67,16 +67,24 @@ def change_text(
     advice: str,
     bound: np.ndarray | None = None,
     inclusive: bool = False,
+    censored: np.ndarray | None = None,
 ) -> pa.Array:
     """A relative change in words: "<Analyte> <result> <unit> is <pct>% <relation>
     <reference><basis> (limit: more than <threshold>%): <advice>" (``pct``: the values
     and their decimals).  Where the reference is only a bound (``bound`` +1: at least it,
     -1: at most it), the change is "at least <pct>%" and the reference keeps its
-    comparator (">10"): a bound is never shown as a value.  ``inclusive``: the limit is
-    "<threshold>% or more"."""
+    comparator (">10"): a bound is never shown as a value.  So with a result that is a
+    bound (``censored``: its comparator codes, as in :attr:`Labs.cmp`; "<2" is at most 2,
+    so a fall to it is at least the change), the result keeping its comparator in
+    ``result``.  A rule uses a bound only where it proves its finding, so "at least" is
+    the only side a fired change can have.  ``inclusive``: the limit is "<threshold>% or
+    more"."""
     n = len(reference)
     side = np.zeros(n, dtype=np.int8) if bound is None else np.asarray(bound)
-    least = np.where(side != 0, "at least ", "").astype(object)
+    at_least = side != 0
+    if censored is not None:
+        at_least = at_least | (np.asarray(censored) != 0)
+    least = np.where(at_least, "at least ", "").astype(object)
     mark = np.where(side > 0, ">", np.where(side < 0, "<", "")).astype(object)
     limit = f"{threshold:g}% or more" if inclusive else f"more than {threshold:g}%"
     return cat(

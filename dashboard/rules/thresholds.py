@@ -192,6 +192,7 @@ def rise_hits(inp: Inputs, rule: Rule, base: bl.Baselines | None = None) -> Hits
         rule.message,
         bound=bound,
         inclusive=rule.inclusive,
+        censored=labs.cmp[idx],
     )
     shown = np.asarray(words.to_pylist(), dtype=object)
     basis = np.where(has_own[local], shown, f"lowest of the previous {rule.window_days} days").astype(object)
@@ -243,6 +244,7 @@ def fall_hits(inp: Inputs, rule: Rule, base: bl.Baselines | None = None) -> Hits
         rule.message,
         bound=mine.bound,
         inclusive=rule.inclusive,
+        censored=labs.cmp[idx],
     )
     limit = own[local] * (1 - rule.threshold / 100)
     basis = np.asarray(words.to_pylist(), dtype=object)

@@ -266,15 +266,16 @@ def baseline_fall_hits(inp: Inputs, rule: Rule, base: bl.Baselines) -> list[Hits
         s = labs.slice(analyte)
         pid, v, cmp, t = labs.pid[s], labs.value[s], labs.cmp[s], labs.t[s]
         ref = bl.for_rows(base, pid, a, t, rule.min_results).as_bound(+1)  # a range: its lower end
-        # a lower bound (">10": the level was at least 10) still proves a fall below it; an
-        # upper bound does not, and is not used (H211)
+        # a lower-bound baseline (">10": the level was at least 10) still proves a fall
+        # below it; an upper bound does not, and is not used (H211).  A lower-bound result
+        # (">2": at least 2, perhaps the baseline itself) never proves a fall
         use = ref.usable(+1)
         own = np.where(use, ref.value, np.nan)  # NaN: no usable baseline
         with np.errstate(invalid="ignore", divide="ignore"):
             drop = np.round((own - v) / own * 100, 9)
             # "<" puts the value below its bound, so a drop of exactly the threshold is more;
             # "<=" may be the bound itself
-            fired = (own > 0) & ((drop > rule.threshold) | ((cmp == -1) & (drop >= rule.threshold)))
+            fired = (own > 0) & (cmp <= 0) & ((drop > rule.threshold) | ((cmp == -1) & (drop >= rule.threshold)))
         local = np.flatnonzero(fired)
         idx = local + s.start
         mine = ref.take(local)
@@ -283,7 +284,16 @@ def baseline_fall_hits(inp: Inputs, rule: Rule, base: bl.Baselines) -> list[Hits
         relation, wording = "below the patient's baseline", (" (", words, ")")
         advice = rule.message_for(analyte)
         msg = change_text(
-            analyte, result, (drop[local], 1), relation, own[local], wording, rule.threshold, advice, bound=mine.bound
+            analyte,
+            result,
+            (drop[local], 1),
+            relation,
+            own[local],
+            wording,
+            rule.threshold,
+            advice,
+            bound=mine.bound,
+            censored=cmp[local],
         )
         basis = np.asarray(words.to_pylist(), dtype=object)
         out.append(_trend_hits(inp, rule, analyte, idx, msg, baseline=own[local], baseline_basis=basis))
