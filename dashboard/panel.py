@@ -10,7 +10,6 @@ analyte's clinical scale with its reference band, flag counts and the next test 
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from dataclasses import dataclass
 
@@ -22,10 +21,8 @@ from dashboard import model
 from dashboard.dataset import Dataset
 from dashboard.identity import other_ids_by_patient
 from dashboard.reviews import with_review_status
-from dashboard.rules.context import recorded_days
 from dashboard.rules.ctcae import grade_text
 from dashboard.rules.data import draw_severity, ranges_file
-from dashboard.rules.inputs import DRUGS
 from dashboard.rules.review import Review
 from dashboard.rules.schedule import check_labels, short_group_label
 from dashboard.sparkline import data_url, sparkline_svg
@@ -132,9 +129,10 @@ def panel_table(ds: Dataset, review: Review, system: str = "SI") -> pd.DataFrame
     out["Overdue (days)"] = np.where(summary["overdue"].to_numpy(dtype=bool), summary["days_overdue"].to_numpy(), 0)
     if int(summary["results_after_as_of"].sum()):  # results not in this review: never out of sight
         out["Results after as-of"] = summary["results_after_as_of"].astype("int64").to_numpy()
-    out["_drugs"] = (
-        summary["patient_id"].map(_drugs_now(ds.doses, review.as_of)).apply(lambda v: v if isinstance(v, list) else [])
-    )
+    # the drugs the review records on the as-of date (in force, or within their window after
+    # the last dose: context.dose_context), so that the drug filter finds the patients the
+    # review counts as taking one (probe27 F9)
+    out["_drugs"] = [sorted(filter(None, v.split(";"))) for v in summary["recorded_drugs"].fillna("")]
     out["_grade"] = grade.to_numpy()
     out["_severity"] = summary["urgency"].map(SEVERITY_ORDER).fillna(0).astype(int)
     out["_dose_check_severity"] = ids.map(_dose_check_severity(review)).fillna(0).astype(int).to_numpy()
@@ -316,21 +314,6 @@ def _flag_words(f, comparisons: dict[str, str]) -> tuple[str, str]:
         if "consecutive" in f.rule:
             return short, "falling 3 tests"
     return str(f.message).split(":")[0][:40], ""
-
-
-def _drugs_now(doses: pd.DataFrame, as_of: dt.date | None) -> pd.Series:
-    """Per patient, the drugs the review records on ``as_of``: in force, or a monitored drug
-    within its window after its last dose (``context.recorded_days``: rituximab six months
-    after an infusion, H433), so that the Panel's drug filter finds the patients the review
-    counts as taking it (probe27 F9)."""
-    if doses.empty:
-        return pd.Series(dtype=object)
-    t = pd.Timestamp(as_of) if as_of is not None else pd.Timestamp.now()
-    days = doses["drug"].map(dict(zip(DRUGS, recorded_days().tolist(), strict=True))).fillna(0).astype("int64")
-    end = pd.to_datetime(doses["end"])
-    recent = end.notna() & (end <= t) & (t < end + pd.to_timedelta(days, unit="D"))
-    live = doses[model.in_force(doses["start"], doses["end"], t) | recent.to_numpy()]
-    return live.groupby("patient_id")["drug"].agg(lambda s: sorted(set(s)))
 
 
 def _latest_values(labs: pd.DataFrame, order: pd.Series, system: str) -> dict[str, pd.DataFrame]:

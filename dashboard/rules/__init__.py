@@ -110,6 +110,9 @@ dose_checks_open            int64          Open dose-check findings above 'info'
 dose_check_rules            string         Rule ids of the open dose checks, '; '-separated.
 last_result                 timestamp[s]   Latest result of any analyte.
 current_doses               string         Doses in force on the review date.
+recorded_drugs              string         Drugs the review records on that date, ';'-separated: in
+                                           force, or monitored and within its window after the last
+                                           dose (rules.toml [recorded_after_last_dose]).
 results_after_as_of         int64          Results dated after the review date: not reviewed, listed in
                                            ``rv.after_as_of`` (never dropped silently).
 worst_grade_after_as_of     int8, null     Highest CTCAE grade among them.

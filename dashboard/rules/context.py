@@ -21,6 +21,9 @@ For each flagged result (patient, time):
   result (``rules.toml`` [recorded_after_last_dose]: six weeks; rituximab six months;
   belimumab four weeks): still recorded at the result (H433); ``recent_doses`` names them
   ("Rituximab 1000 mg once, ended 2026-06-02");
+* ``recorded_drugs``  with ``recorded``: the drugs (keys of DRUGS, ";"-separated, in
+  the order of DRUGS) in force or recently ended as above, what the review records at
+  the result (the summary's, read by the Panel's drug filter, probe27 F9); "" without;
 * ``dose_context``  all of it in words, never contradicting itself (:func:`context_text`):
   "none recorded" only when the patient has no dose at all; "no dose in force
   (Azathioprine stopped 2024-03-01, 4 d before)" when doses exist but none was running.
@@ -207,7 +210,7 @@ def totals_in_force(live, weight_of) -> dict[str, list[tuple[str, str]]]:  # liv
 
 
 def dose_context(
-    inp: Inputs, pid: np.ndarray, t: np.ndarray, covered: np.ndarray | None = None
+    inp: Inputs, pid: np.ndarray, t: np.ndarray, covered: np.ndarray | None = None, *, recorded: bool = False
 ) -> dict[str, np.ndarray]:
     """Context columns for results at (pid, t) (see the module docstring)."""
     n = len(pid)
@@ -226,6 +229,7 @@ def dose_context(
         "on_covered": np.zeros(n, dtype=bool),
         "recent_monitored": np.zeros(n, dtype=bool),
         "recent_doses": np.full(n, "", dtype=object),
+        "recorded_drugs": np.full(n, "", dtype=object),
     }
     if not len(d) or not n:
         return out
@@ -280,6 +284,10 @@ def dose_context(
 
     out["active_doses"][valid] = per_epoch[pos]
     out["active_drugs"][valid] = drugs_epoch[pos]
+    if recorded:
+        held = np.unique(np.r_[pe, re_] * len(DRUGS) + np.r_[d.drug[pr], d.drug[rr]])  # by epoch, then drug
+        names = np.asarray(DRUGS, dtype=object)[held % len(DRUGS)]
+        out["recorded_drugs"][valid] = join_distinct(held // len(DRUGS), names, len(used), ";")[pos]
     out["on_glucocorticoid"][valid] = steroid[pos]
     out["on_monitored"][valid] = monitored[pos]
     if len(re_):  # monitored drugs that ended within their window: still recorded (H433)

@@ -113,7 +113,7 @@ def evaluate(
     urgency_rank[rank_order] = np.arange(1, n + 1)
 
     now = inp.cutoff - DAY
-    ctx = dose_context(inp, np.arange(n, dtype=np.int64), np.full(n, now, dtype=np.int64))
+    ctx = dose_context(inp, np.arange(n, dtype=np.int64), np.full(n, now, dtype=np.int64), recorded=True)
     graded = current >= 0
     max_grade = np.where(graded.any(axis=1), current.max(axis=1, initial=-1), -1)
     # the highest grade is open when a result graded lower or as high may be worse than it
@@ -145,6 +145,7 @@ def evaluate(
         "dose_check_rules": pa.array(dose_rules, pa.string()),
         "last_result": _ts(last_result),
         "current_doses": pa.array(ctx["active_doses"], pa.string()),
+        "recorded_drugs": pa.array(ctx["recorded_drugs"], pa.string()),
     }
     for j, a in enumerate(CTCAE_ANALYTES):
         cols[f"ctcae_{a}"] = pa.array(current[:, j], pa.int8(), mask=current[:, j] < 0)
