@@ -275,7 +275,6 @@ def test_f9_the_panel_rituximab_filter_keeps_a_patient_eight_weeks_after_the_inf
 # ------------------------------------------------------------ F10 leflunomide stopped: its metabolite stays
 
 
-@pytest.mark.xfail(strict=True, reason="probe27 F10: leflunomide stopped 60 d before is 'no monitored drug'")
 def test_f10_leflunomide_stopped_60_days_before_is_still_recorded():
     """Leflunomide 20 mg daily 2026-02-01 to 2026-06-01 (no washout recorded); neutrophils
     1.2 on 2026-07-31, 60 days later. leflunomide.toml: a washout is needed 'because of the

@@ -114,17 +114,21 @@ def test_the_bsr_2017_profile_ignores_the_patients_interval():
 
 
 def test_voclosporin_follows_its_label_under_bsr_2025():
-    """Lupkynis label: eGFR every 2 weeks for the first month, every 4 weeks thereafter.
-    Audit 17 (F10): no copy of the label read has a quarterly step after the first year, so an
-    eGFR on 1 March 2025 is due again 4 weeks later, 29 March (was 91 days).  A trade-press
-    report says a later revision is quarterly after the first year; its text was not read,
-    so the more frequent interval is kept (facts7)."""
+    """Lupkynis label as revised in April 2024 (its sponsor's announcement, facts9): eGFR
+    every 2 weeks for the first month, every 4 weeks through the first year, and quarterly
+    thereafter.  Started 1 Jan 2024: an eGFR on 1 March 2024 (day 60) is due 4 weeks
+    later, 29 March; one on 1 March 2025 (day 425, after the first year) is due a quarter
+    (91 days) later, 31 May 2025 (audit 17 had kept 28 days while only the older copies
+    of the label had been read)."""
     voc = [dose("P1", "voclosporin", "2024-01-01", amount=23.7, frequency="BID")]
     row = one([lab("P1", "2024-03-01", "egfr", 70.0)], voc, "2024-03-10")
     assert row["schedule"] == "voclosporin"
     assert row["interval_days"] == 28 and row["next_due"] == pd.Timestamp("2024-03-29")
     late = one([lab("P1", "2025-03-01", "egfr", 70.0)], voc, "2025-03-10")
-    assert late["interval_days"] == 28 and late["next_due"] == pd.Timestamp("2025-03-29")
+    assert late["interval_days"] == 91 and late["next_due"] == pd.Timestamp("2025-05-31")
+    # on 1 June 2025 that eGFR is a day overdue (grace 0 days); on 31 May it is due, not late
+    assert bool(one([lab("P1", "2025-03-01", "egfr", 70.0)], voc, "2025-06-01")["overdue"])
+    assert not bool(one([lab("P1", "2025-03-01", "egfr", 70.0)], voc, "2025-05-31")["overdue"])
 
 
 def test_mercaptopurine_and_oral_cyclophosphamide_get_no_risk_adapted_interval():

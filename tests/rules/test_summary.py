@@ -172,18 +172,25 @@ def test_the_most_overdue_drug_gives_the_date():
 
 def test_recorded_drugs_are_those_in_force_or_within_their_window_after_the_last_dose():
     """As of 2024-12-31 (rules.toml [recorded_after_last_dose]: 42 days by default,
-    rituximab 183): methotrexate in force; azathioprine ended 2024-12-01 (30 days before,
-    within 42); leflunomide ended 2024-11-01 (60 days before, outside 42); rituximab last
+    rituximab 183, leflunomide 730): methotrexate in force; azathioprine ended 2024-12-01
+    (30 days before, within 42); mycophenolate mofetil ended 2024-11-01 (60 days before,
+    outside 42); leflunomide ended 2024-01-01 (365 days before, within 730); rituximab last
     given 2024-08-01 (152 days before, within 183); prednisolone (a glucocorticoid, not
     monitored) ended 2024-12-20: not recorded once ended.  P2 has no dose at all."""
     labs = [lab("P1", "2024-12-01", "wbc", 6.0), lab("P2", "2024-12-01", "wbc", 6.0)]
     doses = [
         dose("P1", "methotrexate", "2024-01-01", amount=15, frequency="weekly"),
         dose("P1", "azathioprine", "2024-06-01", "2024-12-01", amount=100),
-        dose("P1", "leflunomide", "2024-03-01", "2024-11-01", amount=20),
+        dose("P1", "mycophenolate mofetil", "2024-03-01", "2024-11-01", amount=1000, frequency="BID"),
+        dose("P1", "leflunomide", "2023-03-01", "2024-01-01", amount=20),
         dose("P1", "rituximab", "2024-08-01", "2024-08-02", amount=1000, frequency="once", route="IV"),
         dose("P1", "prednisolone", "2024-11-01", "2024-12-20", amount=10),
     ]
     s = by_patient(run(labs, doses, [patient("P1"), patient("P2")]))
-    assert sorted(s.loc["P1", "recorded_drugs"].split(";")) == ["azathioprine", "methotrexate", "rituximab"]
+    assert sorted(s.loc["P1", "recorded_drugs"].split(";")) == [
+        "azathioprine",
+        "leflunomide",
+        "methotrexate",
+        "rituximab",
+    ]
     assert s.loc["P2", "recorded_drugs"] == ""
