@@ -103,11 +103,6 @@ def _book(rows: list[list], head: tuple[str, ...] = ("MRN", "Collection Date", "
 
 
 @pytest.mark.parametrize("shape", ["synthea", "csv"])
-@pytest.mark.xfail(
-    strict=True,
-    reason="F1 (high): a tabular row whose code and test name name different analytes is read by its code "
-    "without a word (FHIR rejects the same thing: H346)",
-)
 def test_f1_a_code_and_a_name_of_different_analytes_are_not_read_by_the_code(shape):
     # Synthea row 446 of the fixture is a lymphocyte count (LOINC 731-0, 1.1 10*3/uL).  The
     # hostile copy carries the neutrophil code 751-8 beside the lymphocyte description (a code

@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 from dashboard import model
 from dashboard.ingest import dates as dates_mod
 from dashboard.ingest import identity
-from dashboard.ingest.mapping import normalize, other_specimen, recognise_test
+from dashboard.ingest.mapping import names_disagree, normalize, other_specimen, recognise_test
 from dashboard.ingest.report import SHOWN_VALUE, Conversion, FileReport, Problem
 from dashboard.ingest.values import (
     UNDECIDED,
@@ -392,6 +392,8 @@ def _normalise(
     # --- value
     if inp.value_reason is not None:
         verdict.reject(pc.not_equal(inp.value_reason, ""), inp.value_reason, value_col)
+    if rec.clash is not None:  # after a reader's own reason (FHIR names every coding)
+        verdict.reject(pc.not_equal(rec.clash, ""), rec.clash, col_of("code", col_of("analyte", "analyte")))
     decimal, numbers = _decide_decimal(inp, report, plain)
     pv = parse_values(inp.value, decimal, numbers)
     if not pv.clean:  # a column of plain numbers holds no date
@@ -636,6 +638,9 @@ class _Recognised:
     source_test: pa.Array
     #: the code or name says the absolute count (a differential without a unit is not a %)
     absolute: np.ndarray
+    #: per record, why its code and name say different tests ("" where they agree; H466),
+    #: None when no record's do
+    clash: pa.Array | None = None
 
     @property
     def analyte(self) -> pa.Array:
@@ -667,7 +672,7 @@ def _recognise(inp: LabInput, code: pa.Array | None, name: pa.Array) -> _Recogni
         combos = [(int(u), 0) for u in uniq]
     lookup = {a: i for i, a in enumerate(model.ANALYTES)}
     unknown = len(model.ANALYTES)
-    aidx, percents, units, labels, absolutes = [], [], [], [], []
+    aidx, percents, units, labels, absolutes, clashes = [], [], [], [], [], []
     for cn, h in combos:
         c, nm = c_vals[cn // nb], n_vals[cn % nb]
         hint = hint_vals[h] if hint_vals else ""
@@ -684,6 +689,8 @@ def _recognise(inp: LabInput, code: pa.Array | None, name: pa.Array) -> _Recogni
             percents.append(bool(m and m.percent))
             units.append(m.unit if m else "")
             absolutes.append(bool(m and m.absolute))
+        # a code of one test beside the name of another: neither is read (H346, H466)
+        clashes.append(names_disagree([(f"code {c[:40]}", "", c), (f"'{nm[:60]}'", nm, "")]) if m and c and nm else "")
         label = f"{nm} ({c})" if nm and c else (nm or c)
         labels.append(label if len(label) <= 120 else label[:117] + "...")
     idx = pa.array(inverse.astype(np.int32))
@@ -693,6 +700,7 @@ def _recognise(inp: LabInput, code: pa.Array | None, name: pa.Array) -> _Recogni
         name_unit=pc.take(pa.array(units, pa.string()), idx) if any(units) else None,
         source_test=pa.DictionaryArray.from_arrays(idx, pa.array(labels, pa.string())),
         absolute=np.asarray(absolutes, dtype=bool)[inverse] if n else np.zeros(0, dtype=bool),
+        clash=pc.take(pa.array(clashes, pa.string()), idx) if any(clashes) else None,
     )
 
 

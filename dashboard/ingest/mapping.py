@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 
-from dashboard.model import analyte_info, drug_info
+from dashboard.model import analyte_info, analyte_label, drug_info
 from dashboard.units import UNIT_REJECTIONS, normalize_unit, resolve_unit
 
 # --------------------------------------------------------------------------- normalising
@@ -422,6 +422,24 @@ def recognise_test(name: str, code: str = "") -> TestMatch | None:
     if percent and analyte not in ("neutrophils", "lymphocytes", "eosinophils"):
         return None  # "% of something" for a non-differential is not a monitored result
     return TestMatch(analyte, percent, "%" if percent else unit, "name", absolute=absolute and not percent)
+
+
+def names_disagree(said: list[tuple[str, str, str]]) -> str:
+    """Why a result whose codes and names say different monitored tests is not read
+    ("" when they agree, or name one test at most): the one check of every reader (H346,
+    H466).  ``said``: (what to call it in the reason, test name, test code), each
+    recognised on its own; a code or name that is no monitored test changes nothing."""
+    found: dict[str, str] = {}  # analyte -> what named it first
+    for who, name, code in said:
+        if not (name or code):
+            continue
+        m = recognise_test(name, code)
+        if m is not None:
+            found.setdefault(m.analyte, who)
+    if len(found) < 2:
+        return ""
+    named = " and ".join(f"{who} ({analyte_label(a)})" for a, who in found.items())
+    return f"the test's codes and name say different tests: {named}; which one was measured is not known"
 
 
 def _code_as_name(code: str) -> TestMatch | None:

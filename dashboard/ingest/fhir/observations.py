@@ -31,9 +31,8 @@ from dashboard.ingest.fhir.document import Entry, Index
 from dashboard.ingest.fhir.reading import LabRows, Reading
 from dashboard.ingest.interop import ISO_ORDER, Tally
 from dashboard.ingest.labs import LabCandidates, LabInput, normalise_labs
-from dashboard.ingest.mapping import recognise_test
+from dashboard.ingest.mapping import names_disagree, recognise_test
 from dashboard.ingest.report import FileReport
-from dashboard.model import analyte_label
 from dashboard.units import normalize_unit, resolve_unit
 
 #: LOINC codes of a body weight.
@@ -587,27 +586,19 @@ def _percent_of_a_count(unit: str, loinc: str) -> str:
 
 def _code_clash(cc: Any) -> str:
     """Why a code naming one monitored test beside a code or name of another is not read
-    (H346): the LOINC codes, the text and the displays, each recognised on its own."""
-    said: dict[str, str] = {}  # analyte -> what named it
+    (H346): the LOINC codes, the text and the displays, each recognised on its own by the
+    check every reader shares (:func:`dashboard.ingest.mapping.names_disagree`)."""
+    said: list[tuple[str, str, str]] = []
     for c in cc_codings(cc):
         code, shown = str(c.get("code", "")).strip(), str(c.get("display", "")).strip()
         if code and str(c.get("system", "")).rstrip("/") == LOINC:
-            m = recognise_test("", code)
-            if m is not None:
-                said.setdefault(m.analyte, f"LOINC {code}")
+            said.append((f"LOINC {code}", "", code))
         if shown:
-            m = recognise_test(shown, "")
-            if m is not None:
-                said.setdefault(m.analyte, f"'{shown[:60]}'")
+            said.append((f"'{shown[:60]}'", shown, ""))
     text = str(cc.get("text", "")).strip() if isinstance(cc, dict) else ""
     if text:
-        m = recognise_test(text, "")
-        if m is not None:
-            said.setdefault(m.analyte, f"'{text[:60]}'")
-    if len(said) < 2:
-        return ""
-    named = " and ".join(f"{who} ({analyte_label(a)})" for a, who in said.items())
-    return f"the test's codes and name say different tests: {named}; which one was measured is not known"
+        said.append((f"'{text[:60]}'", text, ""))
+    return names_disagree(said)
 
 
 def _weight(
