@@ -228,10 +228,6 @@ def test_f5_a_mimic_percent_item_without_a_unit_gets_a_true_reason():
     assert not any("absolute count unit" in m for m in reasons), reasons  # fails today
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="F6 (low): summary rows of a spreadsheet ('Average', 'Grand Total') with a date become patients",
-)
 def test_f6_a_summary_row_does_not_become_a_patient():
     # A clinic's sheet with a summary line per day under the patients' rows.  "Average" and
     # "Grand Total" are not patients: their rows should be rejected (or at least said), never

@@ -53,13 +53,24 @@ SPREADSHEET_BOOLEAN = r"^(?:TRUE|FALSE)$"
 #: display as 9.43477E+09).  Every writer of this form gives the exponent its sign.
 EXPONENT_FORM = r"^[+-]?\d+(?:[.,]\d+)?[eE][+-]\d{1,3}$"
 
+#: A spreadsheet's summary label standing where the id should be: the row of a total,
+#: an average or a count under the patients' rows ("Average", "Grand Total", "Count",
+#: Excel's Subtotal rows "001 Total", a pivot table's "Sum of Result"); its numbers are
+#: of many patients, and it names none (H467).
+SUMMARY_LABEL = (
+    r"(?i:^(?:(?:grand\s+)?(?:total|totals|sub-?\s?totals?|average|avg|mean|median|sum|count|min|max|minimum"
+    r"|maximum|std\.?\s?dev\.?|standard\s+deviation)"
+    r"|.+\s(?:total|average|count)"
+    r"|(?:sum|count|average|avg|mean|min|max)\s+of\s.+)\s*:?$)"
+)
+
 #: A pattern matching every id rejected (used with Arrow's RE2 on whole columns, and
 #: with ``re`` on single ids): one of the characters of the class - controls, format
 #: characters (bidi controls, zero-width characters, soft hyphen, BOM ...), private-use
 #: and unassigned-looking ranges, line and paragraph separators, spaces other than the
 #: ordinary space, variation selectors and invisible letters - or more than
 #: :data:`MAX_ID_LENGTH` characters, or a whole id that is a :data:`SPREADSHEET_ERROR`, a
-#: :data:`SPREADSHEET_BOOLEAN` or a number in :data:`EXPONENT_FORM`.
+#: :data:`SPREADSHEET_BOOLEAN`, a number in :data:`EXPONENT_FORM` or a :data:`SUMMARY_LABEL`.
 REJECTED_CLASS = (
     "["
     "\\x00-\\x1f\\x7f-\\x9f"  # C0 and C1 controls
@@ -72,6 +83,7 @@ REJECTED_CLASS = (
     f"|{SPREADSHEET_ERROR}"
     f"|{SPREADSHEET_BOOLEAN}"
     f"|{EXPONENT_FORM}"
+    f"|{SUMMARY_LABEL}"
 )
 
 
@@ -122,6 +134,11 @@ def id_problem(pid: str) -> str:
         )
     if re.fullmatch(EXPONENT_FORM, pid):
         return exponent_form_problem(pid)
+    if re.fullmatch(SUMMARY_LABEL, pid):
+        return (
+            f"the patient id '{pid}' is a spreadsheet's summary label (a total, average or count row), "
+            "not a patient: the row is not imported"
+        )
     if len(bad.group(0)) > 1:
         return (
             f"the patient id is {len(pid)} characters long, more than any id system writes "
