@@ -203,11 +203,6 @@ def test_f4_a_two_digit_birth_year_is_not_given_a_century_silently():
     assert birth is None or str(birth) == "NaT" or said, (birth, _messages(result))  # fails today
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="F5 (low-medium): a MIMIC percentage item (51256) with a blank valueuom is rejected as if its "
-    "unit were an absolute count unit",
-)
 def test_f5_a_mimic_percent_item_without_a_unit_gets_a_true_reason():
     # Rows 5 (WBC 20.3 K/uL) and 22 (itemid 51256 Neutrophils, 44 %) of the MIMIC-IV demo
     # excerpt: the same subject and charttime.  The hostile copy blanks the valueuom of row 22,

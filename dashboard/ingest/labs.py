@@ -682,7 +682,9 @@ def _recognise(inp: LabInput, code: pa.Array | None, name: pa.Array) -> _Recogni
             a = a if a in lookup else ""
             aidx.append(lookup.get(a, unknown))
             percents.append(pct and bool(a))
-            units.append(m.unit if m and m.analyte == a else "")
+            # an item defined as a percentage (MIMIC's 51256) is in % when its row has no unit
+            # (H468): read by the item's definition, as "Neutrophils %" with a blank unit is
+            units.append(m.unit if m and m.analyte == a and m.unit else "%" if pct and a else "")
             absolutes.append(not pct and bool(m and m.analyte == a and m.absolute))
         else:
             aidx.append(lookup[m.analyte] if m else unknown)

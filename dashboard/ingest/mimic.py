@@ -227,12 +227,28 @@ def read_labevents(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed | Non
         allow_future=True,
         decimal=".",
     )
+    _warn_percent_items_without_unit(rep, hints, inp.unit)
     cands = normalise_labs(inp, rep, decision, ctx.options.as_of)
     cands.extra_rejected = list(raw.rejected)
     if n:
         when = dates_mod.parse_dates(charttime, decision.order, ctx.options.as_of, window=False).values
         _warn_shifted(rep, [pc.min(when).as_py(), pc.max(when).as_py()], ctx.options.as_of)
     return Parsed(rep, labs=cands)
+
+
+def _warn_percent_items_without_unit(rep: FileReport, hints: pa.Array, unit: pa.Array | None) -> None:
+    """Say the rows of an item defined as a percentage (51256 Neutrophils) whose VALUEUOM
+    is blank: the lab pipeline reads them in %, by the item's definition (H468)."""
+    if unit is None or not len(hints):
+        return
+    blank = pc.and_(pc.ends_with(hints, "%"), pc.equal(pc.utf8_trim_whitespace(pc.fill_null(unit, "")), ""))
+    count = pc.sum(blank).as_py() or 0
+    if count:
+        rep.warn(
+            f"{count} result(s) of items defined as a percentage of the white cells (such as itemid 51256, "
+            "Neutrophils) have no unit: read as %, as the item is defined, and made absolute with the WBC of "
+            "the same draw"
+        )
 
 
 def _lab_patients(raw: RawTable, rep: FileReport, ctx: Context) -> pa.Array:
