@@ -126,11 +126,6 @@ def test_f1_a_code_and_a_name_of_different_analytes_are_not_read_by_the_code(sha
 
 
 @pytest.mark.parametrize("shape", ["one bundle", "two ndjson files"])
-@pytest.mark.xfail(
-    strict=True,
-    reason="F2 (high): an unversioned copy of an Observation marked entered-in-error leaves the final copy "
-    "of the same id graded, without a word (H350 says unordered versions that differ are said)",
-)
 def test_f2_a_copy_entered_in_error_of_the_same_observation_is_not_ignored(shape):
     # The real Synthea WBC Observation, and the same resource (same id) as the lab re-sent it,
     # status entered-in-error: a bulk export and its later _since export, or a search that

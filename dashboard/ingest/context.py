@@ -53,6 +53,12 @@ class FormatError(Exception):
     """A recognised format with content that cannot be used (message for the user)."""
 
 
+#: ctx.extra key: the resources the other FHIR files of an import mark entered-in-error
+#: (``Type/id`` -> :class:`dashboard.ingest.fhir.document.Withdrawal` list), set by the
+#: import before each file is read (H469).
+WITHDRAWN_ELSEWHERE = "fhir_withdrawn_elsewhere"
+
+
 @dataclass
 class Context:
     """State shared by the files of one import (e.g. a MIMIC lab dictionary)."""

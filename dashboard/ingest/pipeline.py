@@ -35,6 +35,7 @@ from dashboard.identity import (
 from dashboard.ingest import dates as dates_mod
 from dashboard.ingest import identity, readers
 from dashboard.ingest.context import (
+    WITHDRAWN_ELSEWHERE,
     Context,
     FormatError,
     ImportOptions,
@@ -198,8 +199,12 @@ def import_sources(
     options = options or ImportOptions()
     ctx = Context(options)
     raws: list[tuple[FileReport, RawTable | None, Any]] = []
-    for src in sources:
+    withdrawn = _withdrawn_by_file(sources)
+    for i, src in enumerate(sources):
+        if withdrawn:  # what the other FHIR files withdraw (H469)
+            ctx.extra[WITHDRAWN_ELSEWHERE] = _withdrawn_elsewhere(withdrawn, i)
         raws.extend(_read_source_isolated(src, ctx))
+    ctx.extra.pop(WITHDRAWN_ELSEWHERE, None)
 
     # dictionaries and other context files first, then the data
     raws.sort(key=lambda t: _priority(t[1], ctx))
@@ -247,6 +252,29 @@ def import_sources(
         aliases,
         per_sex_limits(labs.num_rows, lab_cands),
     )
+
+
+def _withdrawn_by_file(sources: Sequence[Source]) -> dict[int, dict[str, list[Any]]]:
+    """Per FHIR file of an import of several, the resources it marks entered-in-error:
+    a copy of one of them in another file (a bulk export and its ``_since`` export) is
+    then not read (H469).  Empty for one FHIR file (its reader settles its own copies)."""
+    jsons = [i for i, src in enumerate(sources) if sniff_container(src.data) == "json"]
+    marked = [i for i in jsons if b"entered-in-error" in sources[i].data]
+    if len(jsons) < 2 or not marked:
+        return {}
+    from dashboard.ingest.fhir import withdrawn_in
+
+    found = {i: withdrawn_in(_base_name(sources[i].name), sources[i].data) for i in marked}
+    return {i: w for i, w in found.items() if w}
+
+
+def _withdrawn_elsewhere(withdrawn: dict[int, dict[str, list[Any]]], here: int) -> dict[str, list[Any]]:
+    out: dict[str, list[Any]] = {}
+    for i, refs in withdrawn.items():
+        if i != here:
+            for ref, copies in refs.items():
+                out.setdefault(ref, []).extend(copies)
+    return out
 
 
 def _name_patients_of_rejections(raw: RawTable, rep: FileReport) -> None:

@@ -34,10 +34,18 @@ from __future__ import annotations
 
 import json
 
-from dashboard.ingest.context import Context, Parsed
+from dashboard.ingest.context import WITHDRAWN_ELSEWHERE, Context, Parsed
 from dashboard.ingest.failures import log_failure, plain_reason
 from dashboard.ingest.fhir import medications, observations, patients
-from dashboard.ingest.fhir.document import Entry, Index, read_entries, supersede_versions
+from dashboard.ingest.fhir.document import (
+    Entry,
+    Index,
+    Withdrawal,
+    read_entries,
+    set_aside_withdrawn,
+    supersede_versions,
+    withdrawals,
+)
 from dashboard.ingest.fhir.medications import MEDICATION_ORDERS
 from dashboard.ingest.fhir.reading import Reading
 from dashboard.ingest.interop import Tally, finish, run_doses
@@ -72,6 +80,17 @@ def _read_entries(name: str, entries: list[Entry], rep: FileReport, ctx: Context
     rep.date_order = "ISO"
     rep.date_order_reason = "FHIR dates are ISO 8601"
     supersede_versions(entries)  # an earlier version of a resource is rejected naming the latest (H350)
+    # a copy of a resource withdrawn in this file or another of the import is not read (H469)
+    withdrawn = withdrawals(entries)
+    for ref, elsewhere in (ctx.extra.get(WITHDRAWN_ELSEWHERE) or {}).items():
+        withdrawn.setdefault(ref, []).extend(elsewhere)
+    set_aside = set_aside_withdrawn(entries, withdrawn)
+    if set_aside:
+        rep.warn(
+            f"{set_aside} resource(s) are also sent marked entered-in-error (withdrawn by the lab), here or in "
+            "another file of this import, and nothing shows these copies came after the withdrawal: they are "
+            "not read (see their rows); ask the lab whether those results stand"
+        )
     index = Index(entries, ctx)
     tally = Tally()
     reading = Reading()
@@ -150,6 +169,21 @@ def _read_entries(name: str, entries: list[Entry], rep: FileReport, ctx: Context
     parsed.aliases = list(dict.fromkeys(reading.aliases))  # a contained Patient in many results: once
     parsed.patient_riders = {(r.patient_id, r.row) for r, _note in reading.contained_patients}
     return parsed
+
+
+def withdrawn_in(name: str, data: bytes) -> dict[str, list[Withdrawal]]:
+    """The resources a FHIR file marks entered-in-error (after its own versions are
+    settled), for the other files of the import to be judged against (H469); nothing when
+    the file cannot be read (its own reading says why)."""
+    try:
+        text, _encoding, _notes = decode(data)
+        entries, error = read_entries(text.lstrip("\ufeff"), FileReport(path=name))
+        if error:
+            return {}
+        supersede_versions(entries)
+        return withdrawals(entries, name)
+    except Exception:  # the file's own reading reports whatever is wrong with it
+        return {}
 
 
 def _operation_outcome(row: int, res: dict, tally: Tally, rep: FileReport) -> None:
@@ -248,4 +282,4 @@ def _accepted_rows(cands: LabCandidates | None) -> set[int]:
     return {int(r) for r in cands.rows[cands.status == ACCEPTED]}
 
 
-__all__ = ["read_fhir"]
+__all__ = ["read_fhir", "withdrawn_in"]

@@ -18,6 +18,9 @@ from dashboard.ingest.report import FileReport
 #: ctx.extra key: Medication resources seen by earlier FHIR files of the import.
 MEDICATIONS = "fhir_medications"
 
+#: The status a lab gives a resource it withdraws (every FHIR resource with a status has it).
+ENTERED_IN_ERROR = "entered-in-error"
+
 
 @dataclass
 class Entry:
@@ -459,3 +462,68 @@ def _version_shown(e: Entry) -> str:
     if hist:
         return f"_history/{hist.group(1)[:20]}"
     return f"lastUpdated {str(meta.get('lastUpdated', ''))[:40]}"
+
+
+@dataclass(frozen=True)
+class Withdrawal:
+    """A copy of a resource marked entered-in-error: where it is ("row 3", "row 3 of
+    Observation_2.ndjson") and its version key (:func:`_version_key`; None when it has none)."""
+
+    where: str
+    key: tuple[int, str] | None
+
+
+def _reference(res: Resource) -> str:
+    rid = str(res.get("id", "")).strip()
+    return f"{res['resourceType']}/{rid}" if rid else ""
+
+
+def withdrawals(entries: list[Entry], file: str = "") -> dict[str, list[Withdrawal]]:
+    """The resources (``Type/id``) that entries mark entered-in-error, with where each is
+    (``file`` named when given: the copy is in another file of the import)."""
+    out: dict[str, list[Withdrawal]] = {}
+    for e in entries:
+        res = e.resource
+        if res is None or str(res.get("status", "")).strip() != ENTERED_IN_ERROR:
+            continue
+        ref = _reference(res)
+        if ref:
+            where = f"row {e.row}" + (f" of {file[:80]}" if file else "")
+            out.setdefault(ref, []).append(Withdrawal(where, _version_key(e)))
+    return out
+
+
+def set_aside_withdrawn(entries: list[Entry], withdrawn: dict[str, list[Withdrawal]]) -> int:
+    """Reject every copy of a resource that is also sent marked entered-in-error, unless its
+    version shows it came after each withdrawal (H469); return how many were rejected.
+
+    A bulk export and its later ``_since`` export, or a search that returns a result as it
+    was and as the lab withdrew it, hold two copies of one Observation; with no
+    ``versionId`` or ``lastUpdated`` nothing says which is current.  The lab's withdrawal
+    wins: the other copy is rejected naming it, never graded beside it (FHIR's status
+    workflow leads to entered-in-error, not away from it).  Run after
+    :func:`supersede_versions`, which settles the versions that can be ordered."""
+    if not withdrawn:
+        return 0
+    n = 0
+    for e in entries:
+        res = e.resource
+        if res is None:
+            continue
+        status = str(res.get("status", "")).strip()
+        gone = withdrawn.get(_reference(res)) if status != ENTERED_IN_ERROR else None
+        if not gone:
+            continue
+        key = _version_key(e)
+        if key is not None and all(w.key is not None and w.key[0] == key[0] and key > w.key for w in gone):
+            continue  # a later version than every withdrawal: the lab's latest word
+        e.resource, e.problem = (
+            None,
+            (
+                f"the same {_reference(res)[:80]} is marked entered-in-error (withdrawn by the lab) in "
+                f"{gone[0].where}, and nothing (versionId, lastUpdated) shows this {status[:20] or 'undated'} copy "
+                "came after the withdrawal: not read, never graded; ask the lab whether the result stands"
+            ),
+        )
+        n += 1
+    return n
