@@ -133,6 +133,62 @@ def birth_date_problem(birth: dt.datetime | None, today: dt.date | None) -> str:
     return ""
 
 
+def _year_cut_to_two_digits(text: str, born: dt.datetime) -> bool:
+    """Is the birth date ``text`` written with a two-digit year ("13/06/25", "13-Jun-25"),
+    the year ``born`` was read as not written in full?"""
+    numbers = re.findall(r"\d+", text)
+    if any(len(n) >= 3 and int(n) == born.year for n in numbers):
+        return False
+    return any(len(n) <= 2 and int(n) == born.year % 100 for n in numbers)
+
+
+def settle_birth_centuries(
+    rep: FileReport,
+    texts: list[str],
+    births: list[dt.datetime | None],
+    rows: list[int],
+    column: str | None,
+    today: dt.date,
+) -> list[dt.datetime | None]:
+    """The birth dates with a two-digit year given their century only where one century
+    alone gives a possible age, and said (H470); where both do ("13/06/25": aged 101 or
+    1 on 2026-11-25) the birth date is left unknown, the patient kept, and the row said
+    naming both readings.  The dates parser reads 00 up to next year as 20yy, else 19yy:
+    right for a draw date, a guess for a birth date."""
+    out = list(births)
+    read: dict[str, str] = {}  # each distinct text said once (a lab file repeats it on every row)
+    unknown: set[str] = set()
+    for i, (text, born) in enumerate(zip(texts, births, strict=True)):
+        if born is None or not text or not _year_cut_to_two_digits(text, born):
+            continue
+        try:
+            other: dt.datetime | None = born.replace(year=born.year - 100 if born.year >= 2000 else born.year + 100)
+        except ValueError:  # 29 February of a year that is not a leap year a century apart
+            other = None
+        fits = [d for d in (born, other) if d is not None and not birth_date_problem(d, today)]
+        if len(fits) == 2:
+            out[i] = None
+            if text not in unknown:
+                unknown.add(text)
+                ages = " or ".join(f"{d:%Y-%m-%d} (aged {whole_years(d.date(), today)})" for d in sorted(fits))
+                rep.warn(
+                    f"date of birth '{text.strip()}' has a two-digit year: it is {ages}; the century is not "
+                    "guessed, so the birth date is left unknown (the patient is kept): write the year in four digits",
+                    rows[i],
+                    column,
+                    text,
+                )
+        elif fits:
+            out[i] = fits[0]
+            read.setdefault(text, f"'{text.strip()}' as {fits[0]:%Y-%m-%d}")
+    if read:
+        rep.warn(
+            f"{len(read)} date(s) of birth have two-digit years, each read in the one century that gives a "
+            f"possible age (e.g. {next(iter(read.values()))}); write the year in four digits"
+        )
+    return out
+
+
 def normalise_patients(
     report: FileReport, records: list[PatientRecord], today: dt.date | None = None
 ) -> tuple[pa.Table, list[int]]:
@@ -248,6 +304,15 @@ def patients_from_table(raw: RawTable, rep: FileReport, ctx: Context, fields: di
     set_table_kind(rep, raw, fmt, "patients")
     (births, birth_err), (wdates, _werr) = parse_date_columns(rep, raw, fields, ctx, ("birth_date", "weight_date"))
     cell = mapped_cells(raw, fields)
+    if births:  # a two-digit birth year is given no century silently (H470)
+        births = settle_birth_centuries(
+            rep,
+            [cell("birth_date", i) for i in range(raw.num_rows)],
+            births,
+            raw.row_numbers.to_pylist(),
+            fields.get("birth_date"),
+            ctx.options.as_of,
+        )
     weight_unit = (
         "lb"
         if "lb" in normalize(fields.get("weight_kg", "")).split() or "lbs" in normalize(fields.get("weight_kg", ""))

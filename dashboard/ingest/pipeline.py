@@ -61,7 +61,7 @@ from dashboard.ingest.mapping import (
     normalize,
     recognise_test,
 )
-from dashboard.ingest.patients import parse_sex, patients_from_table
+from dashboard.ingest.patients import parse_sex, patients_from_table, settle_birth_centuries
 from dashboard.ingest.report import FileReport, ImportReport, Problem
 from dashboard.ingest.tabular import (
     HL7_V2_REFUSAL,
@@ -859,6 +859,10 @@ def _lab_identities(
     births, reasons = _parse_date_column(_col(raw, fields, "birth_date"), decision, ctx)
     pids = raw.columns[fields["patient_id"]].to_pylist()
     rows = raw.row_numbers.to_pylist()
+    if births:  # a two-digit birth year is given no century silently (H470)
+        births = settle_birth_centuries(
+            rep, get["birth_date"], births, rows, fields.get("birth_date"), ctx.options.as_of
+        )
     seen: dict[tuple, dict[str, Any]] = {}
     unreadable: dict[str, int] = {}
     for i in range(n):
@@ -866,7 +870,7 @@ def _lab_identities(
         if not pid:
             continue
         born = births[i] if births else None
-        if births and born is None and reasons[i] != "no date":
+        if births and born is None and reasons[i] not in ("", "no date"):  # "": left unknown, said (H470)
             unreadable.setdefault(get["birth_date"][i], int(rows[i]))
         name = person_name(get["name"][i], get["family_name"][i], get["given_name"][i])
         key = (pid, identity_value("name", name).casefold(), identity_value("birth_date", born))
