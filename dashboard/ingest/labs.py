@@ -691,8 +691,10 @@ def _recognise(inp: LabInput, code: pa.Array | None, name: pa.Array) -> _Recogni
             percents.append(bool(m and m.percent))
             units.append(m.unit if m else "")
             absolutes.append(bool(m and m.absolute))
-        # a code of one test beside the name of another: neither is read (H346, H466)
-        clashes.append(names_disagree([(f"code {c[:40]}", "", c), (f"'{nm[:60]}'", nm, "")]) if m and c and nm else "")
+        # a code of one test beside the name of another: neither is read (H346, H466); an
+        # analyte a reader's item dictionary gives (the hint) is not judged again
+        clash = m and c and nm and not hint
+        clashes.append(names_disagree([(f"code {c[:40]}", "", c), (f"'{nm[:60]}'", nm, "")]) if clash else "")
         label = f"{nm} ({c})" if nm and c else (nm or c)
         labels.append(label if len(label) <= 120 else label[:117] + "...")
     idx = pa.array(inverse.astype(np.int32))
