@@ -62,6 +62,18 @@ JUDGED_COLUMNS: tuple[str, ...] = ("grade", "severity", "seq")
 #: stored as a correction by an import after the entry (null otherwise): an entry without
 #: a value (before schema 4) does not cover that correction (H322).
 CORRECTED_COLUMNS: tuple[str, ...] = ("corrected_at",)
+#: Columns the workspace's log adds: the results of the entry's test dated before its draw
+#: that were stored after it (``dashboard/store/entries.py`` REVIEW_LOG): how many arrived,
+#: how many earlier draws were corrected, and the latest corrected draw with its value and
+#: comparator.  Null when the log does not say (then the series position recorded is
+#: compared, as before).
+EARLIER_COLUMNS: tuple[str, ...] = (
+    "earlier_since",
+    "earlier_corrected",
+    "earlier_corrected_draw",
+    "earlier_corrected_value",
+    "earlier_corrected_comparator",
+)
 #: How far a decision goes, for saying when a later, milder one replaced it ("continue"
 #: after "withhold"): the milder one holds, and the earlier one is named beside it.
 ACTION_STRENGTH: dict[str, int] = {
@@ -454,11 +466,44 @@ def _lapse(entry: pd.Series, flag: _Flag) -> str | None:
             was = _judgement(was_grade, severity)
             now = _judgement(now_grade, flag.severity)
             return f"regraded from {was} to {now}" + by
-        was_seq = _int_or_none(entry.get("seq"))
-        if was_seq is not None and flag.seq is not None and flag.seq > was_seq:
-            n = flag.seq - was_seq
-            return f"{n} earlier result{'s' if n != 1 else ''} of this test arrived" + by
-    return None
+    arrived = _arrived(entry, flag) if isinstance(severity, str) and severity else 0
+    corrected = _earlier_corrected(entry)
+    said = [f"{arrived} earlier result{'s' if arrived != 1 else ''} of this test arrived"] if arrived else []
+    if corrected:
+        said.append(corrected)
+    return " and ".join(said) + by if said else None
+
+
+def _arrived(entry: pd.Series, flag: _Flag) -> int:
+    """How many results of the test dated before the reviewed draw arrived since the entry:
+    as the workspace's log counts them (stored by an import after the entry, H475), else
+    by the series position the entry recorded (its series may be a session's, which a
+    workspace's fuller series would outnumber at once)."""
+    since = entry.get("earlier_since")
+    if since is not None and not pd.isna(since):
+        return int(since)
+    was_seq = _int_or_none(entry.get("seq"))
+    if was_seq is not None and flag.seq is not None and flag.seq > was_seq:
+        return flag.seq - was_seq
+    return 0
+
+
+def _earlier_corrected(entry: pd.Series) -> str:
+    """The earlier draws of the test whose result a correction replaced since the entry,
+    in words ("the 1 Oct 2026 result of this test was corrected to 0.3"); "" when none
+    (H474): a correction swaps one result for another, so no count of the series shows it."""
+    n = entry.get("earlier_corrected")
+    if n is None or pd.isna(n) or int(n) <= 0:
+        return ""
+    draw = entry.get("earlier_corrected_draw")
+    value = entry.get("earlier_corrected_value")
+    comparator = str(entry.get("earlier_corrected_comparator") or "")
+    to = "" if value is None or pd.isna(value) else f" to {comparator}{float(value):g}"
+    day = "" if draw is None or pd.isna(draw) else f"{pd.Timestamp(draw).day} {pd.Timestamp(draw):%b %Y}"
+    if int(n) == 1:
+        return (f"the {day} result" if day else "an earlier result") + f" of this test was corrected{to}"
+    latest = f" (the latest, of {day}{',' + to if to else ''})" if day else ""
+    return f"{int(n)} earlier results of this test were corrected{latest}"
 
 
 def _judgement(grade: int | None, severity: str) -> str:

@@ -241,9 +241,6 @@ def test_the_panel_says_how_many_patients_hide_acknowledged_leaves_out(reviewed)
 # =========================================================================== findings
 
 
-@pytest.mark.xfail(
-    strict=True, reason="F1: a lab correction of an earlier draw (to G4) is taken in by the review of a later draw"
-)
 def test_a_lab_correction_of_an_earlier_draw_to_grade_4_reopens_the_review_of_the_later_draw(reviewed):
     """After the review the lab corrects the 1 Oct result from 2.2 to 0.3 (status Corrected):
     the 2.2 is removed and 0.3, G4, stands.  The episode now runs from 1 Oct and its worst is
@@ -262,9 +259,6 @@ def test_a_lab_correction_of_an_earlier_draw_to_grade_4_reopens_the_review_of_th
     assert not row["_acknowledged"] and kept
 
 
-@pytest.mark.xfail(
-    strict=True, reason="F2: a review recorded with the session's panel says a stored result 'arrived since the review'"
-)
 def test_a_review_saved_with_the_session_panel_does_not_say_a_stored_result_arrived_since(ws):
     """The workspace already holds the 20 May result (imported last month).  A new session
     uploads the newer export (1 Oct, 2 Nov) and the doses, and records the review on the

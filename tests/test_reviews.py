@@ -289,3 +289,41 @@ def test_an_entry_without_a_value_does_not_cover_a_correction_imported_after_it(
     none_since = legacy.assign(value=[None], comparator=[None], corrected_at=[pd.NaT])
     assert with_review_status(flag, none_since, rule_col="rule")["reviewed"].all()
     assert with_review_status(flag, legacy, rule_col="rule")["reviewed"].all()  # a log without the column
+
+
+def test_the_workspace_count_of_results_arrived_since_outranks_the_series_position():
+    """H475: the review judged the 2nd result of a session's series (seq 1); the workspace
+    holds 2 older results stored before the review (seq 3 now, ``earlier_since`` 0): it
+    covers.  1 stored after it: open again, "1 earlier result"; the log saying nothing
+    (null): the position is compared as before (3 - 1 = 2 results)."""
+    covered = with_review_status(
+        _flag(2, "caution", 3), _judged_log(2, "caution", 1).assign(earlier_since=[0]), rule_col="rule"
+    )
+    assert covered["reviewed"].all()
+    one = with_review_status(
+        _flag(2, "caution", 3), _judged_log(2, "caution", 1).assign(earlier_since=[1]), rule_col="rule"
+    )
+    assert one["review_lapsed"].tolist() == [
+        "1 earlier result of this test arrived since the review by Dr A on 1 May 2024"
+    ]
+    unsaid = with_review_status(
+        _flag(2, "caution", 3), _judged_log(2, "caution", 1).assign(earlier_since=[None]), rule_col="rule"
+    )
+    assert unsaid["review_lapsed"].str.startswith("2 earlier results").all()
+
+
+def test_a_correction_of_an_earlier_draw_lapses_even_an_entry_without_a_judgement():
+    """H474: the 15 Mar result was corrected to <0.5 after the review: the review of the
+    15 Apr draw (even one recorded before judgements were) does not cover it."""
+    logged = _judged_log(None, None, None).assign(
+        earlier_since=[0],
+        earlier_corrected=[1],
+        earlier_corrected_draw=[pd.Timestamp("2024-03-15 09:00")],
+        earlier_corrected_value=[0.5],
+        earlier_corrected_comparator=["<"],
+    )
+    out = with_review_status(_flag(2, "caution", 1), logged, rule_col="rule")
+    assert out["review_lapsed"].tolist() == [
+        "the 15 Mar 2024 result of this test was corrected to <0.5 since the review by Dr A on 1 May 2024"
+    ]
+    assert not out["reviewed"].any()
