@@ -265,6 +265,43 @@ def reviews_for(
     return [review_of(k, action, note, shown.get(k)) for k in flag_keys]
 
 
+def not_as_shown(shown: dict[str, Judged], now: dict[str, Judged]) -> tuple[list[str], list[str]]:
+    """What the workspace judges otherwise than a review form showed, per flag ticked
+    (``shown``: the form's :func:`results_of`; ``now``: the workspace's, after a session's
+    panel was saved into it, H475): (differences that change the finding: the flag is no
+    longer open, its result reads another value, or it is judged worse or milder; earlier
+    results of the test the form's series did not hold), each in words.
+
+    A review is recorded on what was shown: the first kind is never recorded (the clinician
+    reviews the workspace's flags again), the second is said with it."""
+    changed: list[str] = []
+    more: list[str] = []
+    for key, was in shown.items():
+        _, rule, when, analyte = parse_flag_key(key)
+        what = f"{model.analyte_label(analyte)} of {when.day} {when:%b %Y}" if when is not None else analyte
+        held = now.get(key)
+        if held is None:
+            changed.append(f"{what} ({rule}): this flag is not open in the workspace")
+            continue
+        both_nan = math.isnan(held.value) and math.isnan(was.value)
+        same = both_nan or math.isclose(held.value, was.value, rel_tol=1e-9, abs_tol=1e-12)
+        if not (same and held.comparator == was.comparator):
+            changed.append(
+                f"{what}: the workspace holds {held.comparator}{held.value:g}, the form showed "
+                f"{was.comparator}{was.value:g}"
+            )
+        elif _int_or_none(held.grade) != _int_or_none(was.grade) or held.severity != was.severity:
+            changed.append(
+                f"{what} ({rule}): judged {_judgement(_int_or_none(held.grade), held.severity)} in the workspace, "
+                f"{_judgement(_int_or_none(was.grade), was.severity)} in the form"
+            )
+        elif held.seq is not None and was.seq is not None and held.seq > was.seq:
+            n = held.seq - was.seq
+            said = f"{what}: the workspace holds {n} earlier result{'s' if n != 1 else ''} of this test the form did not show"
+            more.append(said)
+    return list(dict.fromkeys(changed)), list(dict.fromkeys(more))
+
+
 def validate(review: Review, reviewer: str) -> list[str]:
     """Errors that block recording a review."""
     errors = []

@@ -327,3 +327,27 @@ def test_a_correction_of_an_earlier_draw_lapses_even_an_entry_without_a_judgemen
         "the 15 Mar 2024 result of this test was corrected to <0.5 since the review by Dr A on 1 May 2024"
     ]
     assert not out["reviewed"].any()
+
+
+def test_what_the_workspace_judges_otherwise_than_the_form_is_said():
+    """H475: the form showed neutrophils 1.2 of 15 Apr 2024 (G2, caution, 2nd of its series)."""
+    from dashboard.reviews import Judged, not_as_shown
+
+    key = "001|ctcae.neutrophils|2024-04-15T09:00:00|neutrophils"
+    shown = {key: Judged(1.2, "", 2, "caution", 1)}
+    assert not_as_shown(shown, {key: Judged(1.2, "", 2, "caution", 1)}) == ([], [])
+    assert not_as_shown(shown, {key: Judged(0.4, "", 4, "urgent", 1)}) == (
+        ["Neutrophils of 15 Apr 2024: the workspace holds 0.4, the form showed 1.2"],
+        [],
+    )
+    assert not_as_shown(shown, {key: Judged(1.2, "", 3, "action", 1)})[0] == [
+        "Neutrophils of 15 Apr 2024 (ctcae.neutrophils): judged G3 (action) in the workspace, G2 (caution) in the form"
+    ]
+    assert not_as_shown(shown, {}) == (
+        ["Neutrophils of 15 Apr 2024 (ctcae.neutrophils): this flag is not open in the workspace"],
+        [],
+    )
+    assert not_as_shown(shown, {key: Judged(1.2, "", 2, "caution", 3)}) == (
+        [],
+        ["Neutrophils of 15 Apr 2024: the workspace holds 2 earlier results of this test the form did not show"],
+    )
