@@ -238,6 +238,31 @@ def review_words(flag: object) -> str:
     return f"reviewed: {get('review_action', '')} by {get('reviewed_by', '')}{at}{later}{before}"
 
 
+def review_state(flag: object, *, short: bool = False) -> str:
+    """A flag's review state in words, the same in every output that lists flags (the
+    flagged-results CSV/Excel, the patient summary PDF, the Workspace page's flags tables,
+    H476): "reviewed: continue by Dr A on 2026-11-06", then ", after the as-of date" for a
+    review made after the date judged and "(after withhold by Dr B on 01 May 2024)" for a
+    milder decision that replaced a stronger one; "not reviewed", with "(open again: ...)"
+    and why when a review no longer covers the flag.  ``short`` (a narrow column): the
+    decision as "continue (Dr A)", followed by the same words.
+
+    ``flag`` is a row of :func:`with_review_status` (``itertuples`` or a mapping)."""
+    get = flag.get if isinstance(flag, dict) else lambda k, d=None: getattr(flag, k, d)
+    reviewed = get("reviewed", False)
+    if reviewed is not None and not pd.isna(reviewed) and bool(reviewed):
+        action, by = get("review_action", "") or "", get("reviewed_by", "") or ""
+        head = f"{action} ({by})" if short else f"reviewed: {action} by {by}"
+        when = get("reviewed_at")
+        on = f" on {pd.Timestamp(when):%Y-%m-%d}" if when is not None and not pd.isna(when) else ""
+        later = get("reviewed_after_as_of", False)
+        after = ", after the as-of date" if later is not None and not pd.isna(later) and bool(later) else ""
+        stronger = str(get("review_stronger_before", "") or "")
+        return head + on + after + (f" (after {stronger})" if stronger else "")
+    lapsed = str(get("review_lapsed", "") or "")
+    return "not reviewed" + (f" (open again: {lapsed})" if lapsed else "")
+
+
 def flag_choices(flags: pd.DataFrame) -> dict[str, str]:
     """What a review can be about: the patient as a whole ("": every open flag) or one
     of its flags, each named in words."""

@@ -26,7 +26,7 @@ from dashboard.export import printable, to_csv_bytes, to_xlsx_bytes
 from dashboard.figures.timeline import TimelineOptions, timeline_figure
 from dashboard.identity import age_years, other_id_notes, other_ids_by_patient, patient_label
 from dashboard.panel import SEVERITY_ORDER, reviewed_labs
-from dashboard.reviews import empty_log, history_frame, with_review_status
+from dashboard.reviews import empty_log, history_frame, review_state, with_review_status
 from dashboard.rules import Profile, get_profile, review
 from dashboard.rules.context import totals_in_force
 from dashboard.rules.ctcae import grade_text
@@ -358,6 +358,7 @@ def flags_frame(flags: pd.DataFrame) -> pd.DataFrame:
             "Reviewed": ["yes" if r else "no" for r in flags["reviewed"]],
             "Review action": flags["review_action"].to_numpy(),
             "Reviewed by": flags["reviewed_by"].to_numpy(),
+            "Review state": [review_state(r) for r in flags.to_dict("records")],
             "Flag key": flags["flag_key"].to_numpy(),
         }
     )
@@ -402,21 +403,7 @@ def open_flags_frame(flags: pd.DataFrame, patients: pd.DataFrame | None = None) 
         if pd.notna(getattr(r, "days_since_pulse", None)):
             bits.append(f"{int(r.days_since_pulse)} d after the last pulse")
         context.append("; ".join(bits))
-    later = flags.get("reviewed_after_as_of", pd.Series(False, index=ids.index)).fillna(False)
-    state = [
-        f"reviewed: {a} by {b} on {pd.Timestamp(t):%Y-%m-%d}" + (", after the as-of date" if after else "")
-        if ok and not pd.isna(t)
-        else "not reviewed" + (f" (open again: {lapsed})" if lapsed else "")
-        for ok, a, b, t, lapsed, after in zip(
-            flags.get("reviewed", pd.Series(False, index=ids.index)),
-            flags.get("review_action", pd.Series("", index=ids.index)),
-            flags.get("reviewed_by", pd.Series("", index=ids.index)),
-            flags.get("reviewed_at", pd.Series(pd.NaT, index=ids.index)),
-            flags.get("review_lapsed", pd.Series("", index=ids.index)).fillna(""),
-            later,
-            strict=True,
-        )
-    ]
+    state = [review_state(r) for r in flags.to_dict("records")]  # the PDF's words too (H476)
     return pd.DataFrame(
         {
             "Patient": ids.to_numpy(),
@@ -933,10 +920,8 @@ def patient_summary_pdf(s: PatientSummary) -> bytes:
                 "Rule · source": f["Rule"] + " · " + f["Source"],
                 "Severity": f["Severity"],
                 "Finding": f["Finding"],
-                "Review": [
-                    f"{a} ({b})" if a else "not reviewed"
-                    for a, b in zip(f["Review action"], f["Reviewed by"], strict=True)
-                ],
+                # the words of the flagged-results CSV (H476): when, after the as-of date, why open again
+                "Review": [review_state(r, short=True) for r in s.flags.to_dict("records")],
             }
         )
         shown, more = _limit(table, 10)

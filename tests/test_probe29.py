@@ -282,7 +282,6 @@ def test_a_review_saved_with_the_session_panel_does_not_say_a_stored_result_arri
     assert not any("arrived since the review" in w for w in said), said  # fails today
 
 
-@pytest.mark.xfail(strict=True, reason="F3: the patient PDF passes a review made after the as-of date off as made then")
 def test_the_patient_pdf_says_a_review_was_made_after_the_as_of_date(reviewed):
     """An audit PDF as of 3 Nov (the review was made on 6 Nov).  docs/workspace.md: "a review
     made after the as-of date says so ..., so an audit at a past date does not pass it off
@@ -293,7 +292,6 @@ def test_the_patient_pdf_says_a_review_was_made_after_the_as_of_date(reviewed):
     assert "after the as-of date" in text, text  # fails today
 
 
-@pytest.mark.xfail(strict=True, reason="F4: the patient PDF drops why a review no longer covers its flag")
 def test_the_patient_pdf_says_why_a_flag_is_open_again(reviewed):
     """The lab corrects the reviewed 1.3 to 0.4 (G4).  The flags are open again, and the
     Patient page, the flagged CSV and ``review_words`` say "open again: the result now reads

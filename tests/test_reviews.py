@@ -351,3 +351,30 @@ def test_what_the_workspace_judges_otherwise_than_the_form_is_said():
         [],
         ["Neutrophils of 15 Apr 2024: the workspace holds 2 earlier results of this test the form did not show"],
     )
+
+
+def test_one_wording_of_a_review_state_for_every_output():
+    """H476: the CSV's words, and the PDF's narrow column with the decision first."""
+    from dashboard.reviews import review_state
+
+    done = {
+        "reviewed": True,
+        "review_action": "continue",
+        "reviewed_by": "Dr A",
+        "reviewed_at": pd.Timestamp("2026-11-06 09:01"),
+        "reviewed_after_as_of": True,
+        "review_stronger_before": "withhold by Dr B on 01 Nov 2026",
+        "review_lapsed": "",
+    }
+    assert review_state(done) == (
+        "reviewed: continue by Dr A on 2026-11-06, after the as-of date (after withhold by Dr B on 01 Nov 2026)"
+    )
+    assert review_state(done, short=True) == (
+        "continue (Dr A) on 2026-11-06, after the as-of date (after withhold by Dr B on 01 Nov 2026)"
+    )
+    plain = done | {"reviewed_after_as_of": False, "review_stronger_before": ""}
+    assert review_state(plain) == "reviewed: continue by Dr A on 2026-11-06"
+    lapsed = {"reviewed": False, "review_lapsed": "the result now reads 0.4 since the review by Dr A on 6 Nov 2026"}
+    said = "not reviewed (open again: the result now reads 0.4 since the review by Dr A on 6 Nov 2026)"
+    assert review_state(lapsed) == review_state(lapsed, short=True) == said
+    assert review_state({"reviewed": False}) == "not reviewed"

@@ -156,7 +156,9 @@ def flags_table(flags: pd.DataFrame, key: str, with_patient: bool = True) -> pd.
     """Open flags, not reviewed first, with a switch hiding the acknowledged ones."""
     if st.toggle("Hide acknowledged flags", key=key):
         flags = reviews.unacknowledged(flags)
-    shown = sx.flags_frame(flags).drop(columns=["Flag key"] + ([] if with_patient else ["Patient"]))
+    # "Review state" says who, when and why open again (H476): the action and reviewer are in it
+    dropped = ["Flag key", "Review action", "Reviewed by"] + ([] if with_patient else ["Patient"])
+    shown = sx.flags_frame(flags).drop(columns=dropped)
     show_table(shown)
     return flags
 

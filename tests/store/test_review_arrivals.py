@@ -104,3 +104,39 @@ def test_a_review_recorded_on_a_shorter_series_holds_until_a_result_arrives(ws):
     _imp(ws, "outside.csv", HEAD + "001,2024-04-01 09:00,Neutrophils,2.5,10^9/L,Final\n")
     said = "1 earlier result of this test arrived" + BY
     assert _lapses(ws) == [said, said]
+
+
+def test_the_pdf_the_csv_and_the_flags_table_say_the_same_review_state(ws):
+    """H476, H477: as of 1 May 2024 the review (made on the test clock's 25 Nov 2026) came
+    after the as-of date: every output says so; after the lab corrects the reviewed 1.2 to
+    0.4, every output says why the flags are open again, in the same words."""
+    import io
+
+    import pytest
+
+    from dashboard import summary_export as sx
+
+    pypdf = pytest.importorskip("pypdf")
+    for name, text in (("doses.csv", DOSES), ("labs.csv", HEAD + MARCH + APRIL)):
+        _imp(ws, name, text)
+    _review_all(ws)
+
+    def outputs() -> tuple[list[str], list[str], str]:
+        p = open_panel(ws)
+        flags = p.open_flags(AS_OF)
+        csv = list(sx.open_flags_frame(flags, p.patients)["Review state"])
+        table = list(sx.flags_frame(flags)["Review state"])
+        s = sx.patient_summary(
+            p.labs, p.doses, p.patients, p.baselines, p.reviews, "001", AS_OF, "t", None, figure=False
+        )
+        pages = pypdf.PdfReader(io.BytesIO(sx.patient_summary_pdf(s))).pages
+        return csv, table, " ".join(" ".join(page.extract_text().split()) for page in pages)
+
+    csv, table, pdf = outputs()
+    assert csv == table == ["reviewed: continue by Dr A on 2026-11-25, after the as-of date"] * 2
+    assert pdf.count("continue (Dr A) on 2026-11-25, after the as-of date") == 2
+    _imp(ws, "corr.csv", HEAD + "001,2024-04-15 09:00,Neutrophils,0.4,10^9/L,Corrected\n")
+    csv, table, pdf = outputs()
+    said = "not reviewed (open again: the result now reads 0.4" + BY + ")"
+    assert csv == table == [said, said]
+    assert pdf.count(said) == 2
