@@ -131,11 +131,16 @@ def _open_check_texts(checks: pd.DataFrame) -> pd.Series:
     return pd.Series(texts, index=live.index, dtype=object).groupby(live["patient_id"]).agg(" | ".join)
 
 
-def _review_state(n_open: int, not_reviewed: int, checks: int, overdue: int) -> str:
+def _review_state(n_open: int, not_reviewed: int, checks: int, overdue: int, after: int = 0) -> str:
     """The review state of a patient's open lab flags, and what else is open (never
-    "no open flag" alone while a dose check or overdue bloods stand)."""
+    "no open flag" alone while a dose check or overdue bloods stand); ``after``: how many of
+    the reviews counted were made after the as-of date, said (H478)."""
     if n_open:
-        return "all reviewed" if not_reviewed == 0 else f"{not_reviewed} of {n_open} not reviewed"
+        state = "all reviewed" if not_reviewed == 0 else f"{not_reviewed} of {n_open} not reviewed"
+        if after:
+            later = f"{after} after the as-of date" if not_reviewed == 0 else f"{after} reviewed after the as-of date"
+            state += f" ({later})"
+        return state
     other = ([f"{checks} dose check{'s' if checks != 1 else ''}"] if checks else []) + (
         [f"bloods {overdue} d overdue"] if overdue else []
     )
@@ -171,13 +176,17 @@ def panel_frame(
     rank = summary["urgency_rank"]
     pts = patients.assign(_rank=patients["patient_id"].map(rank).fillna(len(rank) + 1))
     pts = pts.sort_values(["_rank", "patient_id"]).reset_index(drop=True)
-    flags = with_review_status(rv.open_flags_df(), reviews if reviews is not None else empty_log(), rule_col="rule")
+    log = reviews if reviews is not None else empty_log()
+    flags = with_review_status(rv.open_flags_df(), log, rule_col="rule", as_of=as_of)
     open_n = flags.groupby("patient_id").size()
     # (an empty frame's column is of objects: as a mask it would select columns)
     todo = flags[~flags["reviewed"].astype(bool).to_numpy()].groupby("patient_id").size()
+    # reviews counted as done that were made after the as-of date: said (H478)
+    late = flags[(flags["reviewed"].astype(bool) & flags["reviewed_after_as_of"].astype(bool)).to_numpy()]
     ids = pts["patient_id"]
     n_open = ids.map(open_n).fillna(0).astype(int)
     n_todo = ids.map(todo).fillna(0).astype(int)
+    n_late = ids.map(late.groupby("patient_id").size()).fillna(0).astype(int)
     overdue = ids.map(summary["days_overdue"].where(summary["overdue"].astype(bool), 0)).fillna(0).astype(int)
     # the Panel's "Dose checks": open checks above info (summary.dose_checks_open)
     n_checks = ids.map(summary["dose_checks_open"]).fillna(0).astype(int)
@@ -202,7 +211,8 @@ def panel_frame(
             "Open flags": n_open,
             "Not reviewed": n_todo,
             "Review state": [
-                _review_state(n, t, k, d) for n, t, k, d in zip(n_open, n_todo, n_checks, overdue, strict=True)
+                _review_state(n, t, k, d, a)
+                for n, t, k, d, a in zip(n_open, n_todo, n_checks, overdue, n_late, strict=True)
             ],
             "Dose checks": n_checks,
             "Open dose checks": [check_texts.get(pid, "") for pid in ids],

@@ -306,9 +306,6 @@ def test_the_patient_pdf_says_why_a_flag_is_open_again(reviewed):
     assert "now reads 0.4" in text, text  # fails today
 
 
-@pytest.mark.xfail(
-    strict=True, reason="F5: the panel export's review state counts reviews after the as-of date as done, unsaid"
-)
 def test_the_panel_export_says_its_reviews_came_after_the_as_of_date(reviewed):
     """The panel CSV/XLSX as of 3 Nov reads "Review state: all reviewed" for 1234, whose
     two flags were reviewed on 6 Nov; the flagged CSV of the same as-of date says "after the
@@ -323,9 +320,6 @@ def test_the_panel_export_says_its_reviews_came_after_the_as_of_date(reviewed):
     assert "after the as-of date" in row["Review state"], row["Review state"]  # fails today
 
 
-@pytest.mark.xfail(
-    strict=True, reason="F6: 'Hide acknowledged flags' on the Workspace page hides flags without saying how many"
-)
 def test_hiding_acknowledged_flags_on_the_workspace_page_says_how_many(reviewed):
     """Add MCV 106 fL on 2 Nov (> 105: bsr.mcv_high), not reviewed: 3 open flags, 2 reviewed.
     The Workspace page's toggle hides the 2 reviewed ones; the Panel says "N of M patients

@@ -378,3 +378,11 @@ def test_one_wording_of_a_review_state_for_every_output():
     said = "not reviewed (open again: the result now reads 0.4 since the review by Dr A on 6 Nov 2026)"
     assert review_state(lapsed) == review_state(lapsed, short=True) == said
     assert review_state({"reviewed": False}) == "not reviewed"
+
+
+def test_the_words_of_flags_hidden():
+    """H479: 3 open flags, 2 reviewed and hidden."""
+    from dashboard.ui.widgets import hidden_flags_words
+
+    assert hidden_flags_words(3, 1) == "2 reviewed flags hidden: 1 of 3 open flags shown."
+    assert hidden_flags_words(1, 1) == "0 reviewed flags hidden: 1 of 1 open flag shown."

@@ -140,3 +140,33 @@ def test_the_pdf_the_csv_and_the_flags_table_say_the_same_review_state(ws):
     said = "not reviewed (open again: the result now reads 0.4" + BY + ")"
     assert csv == table == [said, said]
     assert pdf.count(said) == 2
+
+
+def test_the_panel_export_and_the_panel_say_reviews_made_after_the_as_of_date(ws):
+    """H478: both flags reviewed on the test clock's 25 Nov 2026.  As of 1 May 2024 they
+    count as reviewed and both reviews came after that date; as of 1 Dec 2026 neither did."""
+    from dashboard import summary_export as sx
+    from dashboard.panel import panel_table, with_reviews
+    from dashboard.rules import review
+    from dashboard.ui.panel_view import reviewed_after_as_of_words
+
+    for name, text in (("doses.csv", DOSES), ("labs.csv", HEAD + MARCH + APRIL)):
+        _imp(ws, name, text)
+    _review_all(ws)
+    p = open_panel(ws)
+    ds = p.dataset()
+    for as_of, state, words in (
+        (
+            AS_OF,
+            "all reviewed (2 after the as-of date)",
+            "2 open flags of 1 patient were reviewed after the as-of date (01 May 2024): counted as reviewed",
+        ),
+        (dt.date(2026, 12, 1), "all reviewed", ""),
+    ):
+        frame = sx.panel_frame(ds.labs, ds.doses, ds.patients, p.reviews, as_of, ds.baselines, None, ds.intervals)
+        assert frame.set_index("Patient").loc["001", "Review state"] == state
+        rv = review(ds.labs, ds.doses, ds.patients, None, None, as_of)
+        table = with_reviews(panel_table(ds, rv), rv.open_flags_df(), p.reviews, as_of=as_of)
+        assert table.set_index("Patient").loc["001", "Unreviewed flags"] == 0
+        assert reviewed_after_as_of_words(table, as_of).startswith(words)
+        assert bool(words) == bool(reviewed_after_as_of_words(table, as_of))
