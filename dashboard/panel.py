@@ -98,7 +98,7 @@ def panel_table(ds: Dataset, review: Review, system: str = "SI") -> pd.DataFrame
             # may be there, so the row says it as the Patient page does
             "Another id": _other_id_texts(ds, ids),
             "Needs attention": summary["headline"],
-            "Doses now": summary["current_doses"],
+            "Doses now": doses_now_texts(summary["current_doses"], summary["recent_doses"]),
         }
     )
     judged = reviewed_labs(ds.labs, review.as_of)  # up to the as-of date, as the review judged
@@ -138,6 +138,17 @@ def panel_table(ds: Dataset, review: Review, system: str = "SI") -> pd.DataFrame
     out["_severity"] = summary["urgency"].map(SEVERITY_ORDER).fillna(0).astype(int)
     out["_dose_check_severity"] = ids.map(_dose_check_severity(review)).fillna(0).astype(int).to_numpy()
     return out.reset_index(drop=True)
+
+
+def doses_now_texts(current: pd.Series, recent: pd.Series) -> list[str]:
+    """The doses in force, then the monitored drugs the review still records after their
+    last dose ("recently ended: Rituximab 1000 mg once, ended 2026-06-02"): a patient
+    between rituximab infusions is never shown as on nothing (H482)."""
+    out = []
+    for now, ended in zip(current.fillna(""), recent.fillna(""), strict=True):
+        said = f"recently ended: {ended}" if ended else ""
+        out.append("; ".join(t for t in (now, said) if t))
+    return out
 
 
 def _other_id_texts(ds: Dataset, ids: pd.Series) -> list[str]:

@@ -49,6 +49,7 @@ with tab_flags:
     patient_view.flag_list(flags, system)
 with tab_doses:
     ui.show_table(current_doses_table(one.doses, weight, day))
+    patient_view.recently_ended(summary, pid)  # between rituximab infusions: still recorded (H482)
 with tab_due:
     patient_view.due_list(mine.schedule)  # in full: the table's cell would cut the groups short
     ui.show_table(schedule_table(mine.schedule, what=False))

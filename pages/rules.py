@@ -53,6 +53,12 @@ with limits:
     # a table cell cuts the source off (and with it a caveat such as "2025 limit not confirmed")
     with st.expander("Source and evidence of every rule, in full", icon=":material/menu_book:"):
         st.markdown("\n".join(f"- {md_escape(line)}" for line in views.rule_source_lines(profile)))
+    # a drug counts at a result for a while after its last dose: the dose context names it
+    # ("recently ended"), and a guideline drug among them keeps the guideline's action
+    with st.expander("How long a drug counts after its last dose", icon=":material/history:"):
+        ui.show_table(
+            views.recorded_windows_frame(), column_config={"Basis": st.column_config.TextColumn(width="large")}
+        )
 with grades:
     st.write(
         "Grade 1 needs the lower limit of normal: the lab's own range on the result first, then the default range. "

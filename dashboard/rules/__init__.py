@@ -113,6 +113,8 @@ current_doses               string         Doses in force on the review date.
 recorded_drugs              string         Drugs the review records on that date, ';'-separated: in
                                            force, or monitored and within its window after the last
                                            dose (rules.toml [recorded_after_last_dose]).
+recent_doses                string         Those among them not in force, with their last dose and
+                                           its end ("Rituximab 1000 mg once, ended 2026-06-02").
 results_after_as_of         int64          Results dated after the review date: not reviewed, listed in
                                            ``rv.after_as_of`` (never dropped silently).
 worst_grade_after_as_of     int8, null     Highest CTCAE grade among them.

@@ -146,6 +146,7 @@ def evaluate(
         "last_result": _ts(last_result),
         "current_doses": pa.array(ctx["active_doses"], pa.string()),
         "recorded_drugs": pa.array(ctx["recorded_drugs"], pa.string()),
+        "recent_doses": pa.array(ctx["recent_doses"], pa.string()),
     }
     for j, a in enumerate(CTCAE_ANALYTES):
         cols[f"ctcae_{a}"] = pa.array(current[:, j], pa.int8(), mask=current[:, j] < 0)

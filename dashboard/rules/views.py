@@ -8,7 +8,7 @@ import pandas as pd
 
 from dashboard import model
 from dashboard.rules import ctcae
-from dashboard.rules.data import SEVERITIES, ranges_file, schedule_file
+from dashboard.rules.data import SEVERITIES, ranges_file, rules_file, schedule_file
 from dashboard.rules.dose_checks import checks
 from dashboard.rules.engine import Profile, builtin_profiles
 from dashboard.rules.review import Review
@@ -181,6 +181,24 @@ def schedules_frame() -> pd.DataFrame:
                 {"Drug": label, "Schedule": spec["label"], "What": spec["description"], "Source": spec["source"]}
             )
     return pd.DataFrame(rows)
+
+
+def recorded_windows_frame() -> pd.DataFrame:
+    """How long after its last dose a monitored drug still counts at a result (rules.toml
+    [recorded_after_last_dose]), the drugs with their own window first, then the default."""
+    table = rules_file()["recorded_after_last_dose"]
+    rows = [
+        {"Drug": model.drug_label(name), "Days after the last dose": int(v["days"]), "Basis": v["basis"]}
+        for name, v in table.get("drugs", {}).items()
+    ]
+    rows.append(
+        {
+            "Drug": "Any other monitored drug",
+            "Days after the last dose": int(table["default_days"]),
+            "Basis": table["default_basis"],
+        }
+    )
+    return pd.DataFrame(rows, columns=["Drug", "Days after the last dose", "Basis"])
 
 
 def dose_checks_frame() -> pd.DataFrame:

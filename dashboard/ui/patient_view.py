@@ -90,6 +90,20 @@ def header(
         st.info(note, icon=":material/child_care:")
 
 
+def recently_ended(summary: pd.DataFrame, patient_id: str) -> None:
+    """Under the doses in force: the monitored drugs no longer in force that the review still
+    records (within their window after the last dose, rules.toml [recorded_after_last_dose]),
+    so that "Doses now" never reads as on nothing between infusions (H482)."""
+    row = summary[summary["patient_id"] == patient_id]
+    ended = str(row.iloc[0]["recent_doses"] or "") if len(row) else ""
+    if ended:
+        st.info(
+            f"**Recently ended, still recorded by the review:** {md_escape(ended)}. A monitored drug counts at "
+            "a result for a while after its last dose: the Rules page says how long for each drug, and why.",
+            icon=":material/history:",
+        )
+
+
 @st.fragment
 def timeline(
     patient_id: str,
