@@ -10,6 +10,7 @@ analyte's clinical scale with its reference band, flag counts and the next test 
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass
 
@@ -412,7 +413,11 @@ def _latest_values(labs: pd.DataFrame, order: pd.Series, system: str) -> dict[st
 
 
 def with_reviews(
-    table: pd.DataFrame, open_flags: pd.DataFrame, log: pd.DataFrame, unreviewed_first: bool = True
+    table: pd.DataFrame,
+    open_flags: pd.DataFrame,
+    log: pd.DataFrame,
+    unreviewed_first: bool = True,
+    as_of: dt.date | None = None,
 ) -> pd.DataFrame:
     """Add the review state of each patient's open flags (workspace review log).
 
@@ -424,6 +429,9 @@ def with_reviews(
     ``unreviewed_first`` and a log holding any review, patients still to see (unreviewed
     flags, overdue bloods or such a dose check) come first, urgency order within each
     group; without reviews the urgency order is left alone.
+
+    With ``as_of``, ``_reviewed_after_as_of`` counts each patient's open flags reviewed
+    after that date (counted as reviewed, and said by the Panel page: H478).
     """
     if table.empty:
         return table
@@ -431,11 +439,14 @@ def with_reviews(
     if open_flags.empty:
         out["Unreviewed flags"] = 0
         out["_acknowledged"] = False
+        out["_reviewed_after_as_of"] = 0
         return out
-    status = with_review_status(open_flags, log, rule_col="rule")
+    status = with_review_status(open_flags, log, rule_col="rule", as_of=as_of)
     unreviewed = status[~status["reviewed"]].groupby("patient_id").size()
     total = status.groupby("patient_id").size()
     out["Unreviewed flags"] = out["Patient"].map(unreviewed).fillna(0).astype(int)
+    late = status[status["reviewed"] & status["reviewed_after_as_of"]] if as_of is not None else status.iloc[0:0]
+    out["_reviewed_after_as_of"] = out["Patient"].map(late.groupby("patient_id").size()).fillna(0).astype(int)
     has_flags = out["Patient"].map(total).fillna(0).astype(int) > 0
     dose_check = (
         out["_dose_check_severity"] >= SEVERITY_ORDER["action"]

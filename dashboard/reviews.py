@@ -62,6 +62,18 @@ JUDGED_COLUMNS: tuple[str, ...] = ("grade", "severity", "seq")
 #: stored as a correction by an import after the entry (null otherwise): an entry without
 #: a value (before schema 4) does not cover that correction (H322).
 CORRECTED_COLUMNS: tuple[str, ...] = ("corrected_at",)
+#: Columns the workspace's log adds: the results of the entry's test dated before its draw
+#: that were stored after it (``dashboard/store/entries.py`` REVIEW_LOG): how many arrived,
+#: how many earlier draws were corrected, and the latest corrected draw with its value and
+#: comparator.  Null when the log does not say (then the series position recorded is
+#: compared, as before).
+EARLIER_COLUMNS: tuple[str, ...] = (
+    "earlier_since",
+    "earlier_corrected",
+    "earlier_corrected_draw",
+    "earlier_corrected_value",
+    "earlier_corrected_comparator",
+)
 #: How far a decision goes, for saying when a later, milder one replaced it ("continue"
 #: after "withhold"): the milder one holds, and the earlier one is named beside it.
 ACTION_STRENGTH: dict[str, int] = {
@@ -226,6 +238,31 @@ def review_words(flag: object) -> str:
     return f"reviewed: {get('review_action', '')} by {get('reviewed_by', '')}{at}{later}{before}"
 
 
+def review_state(flag: object, *, short: bool = False) -> str:
+    """A flag's review state in words, the same in every output that lists flags (the
+    flagged-results CSV/Excel, the patient summary PDF, the Workspace page's flags tables,
+    H476): "reviewed: continue by Dr A on 2026-11-06", then ", after the as-of date" for a
+    review made after the date judged and "(after withhold by Dr B on 01 May 2024)" for a
+    milder decision that replaced a stronger one; "not reviewed", with "(open again: ...)"
+    and why when a review no longer covers the flag.  ``short`` (a narrow column): the
+    decision as "continue (Dr A)", followed by the same words.
+
+    ``flag`` is a row of :func:`with_review_status` (``itertuples`` or a mapping)."""
+    get = flag.get if isinstance(flag, dict) else lambda k, d=None: getattr(flag, k, d)
+    reviewed = get("reviewed", False)
+    if reviewed is not None and not pd.isna(reviewed) and bool(reviewed):
+        action, by = get("review_action", "") or "", get("reviewed_by", "") or ""
+        head = f"{action} ({by})" if short else f"reviewed: {action} by {by}"
+        when = get("reviewed_at")
+        on = f" on {pd.Timestamp(when):%Y-%m-%d}" if when is not None and not pd.isna(when) else ""
+        later = get("reviewed_after_as_of", False)
+        after = ", after the as-of date" if later is not None and not pd.isna(later) and bool(later) else ""
+        stronger = str(get("review_stronger_before", "") or "")
+        return head + on + after + (f" (after {stronger})" if stronger else "")
+    lapsed = str(get("review_lapsed", "") or "")
+    return "not reviewed" + (f" (open again: {lapsed})" if lapsed else "")
+
+
 def flag_choices(flags: pd.DataFrame) -> dict[str, str]:
     """What a review can be about: the patient as a whole ("": every open flag) or one
     of its flags, each named in words."""
@@ -251,6 +288,43 @@ def reviews_for(
         return [Review(patient_id=patient_id, action=action, note=note)]
     shown: dict = dict(results or {})
     return [review_of(k, action, note, shown.get(k)) for k in flag_keys]
+
+
+def not_as_shown(shown: dict[str, Judged], now: dict[str, Judged]) -> tuple[list[str], list[str]]:
+    """What the workspace judges otherwise than a review form showed, per flag ticked
+    (``shown``: the form's :func:`results_of`; ``now``: the workspace's, after a session's
+    panel was saved into it, H475): (differences that change the finding: the flag is no
+    longer open, its result reads another value, or it is judged worse or milder; earlier
+    results of the test the form's series did not hold), each in words.
+
+    A review is recorded on what was shown: the first kind is never recorded (the clinician
+    reviews the workspace's flags again), the second is said with it."""
+    changed: list[str] = []
+    more: list[str] = []
+    for key, was in shown.items():
+        _, rule, when, analyte = parse_flag_key(key)
+        what = f"{model.analyte_label(analyte)} of {when.day} {when:%b %Y}" if when is not None else analyte
+        held = now.get(key)
+        if held is None:
+            changed.append(f"{what} ({rule}): this flag is not open in the workspace")
+            continue
+        both_nan = math.isnan(held.value) and math.isnan(was.value)
+        same = both_nan or math.isclose(held.value, was.value, rel_tol=1e-9, abs_tol=1e-12)
+        if not (same and held.comparator == was.comparator):
+            changed.append(
+                f"{what}: the workspace holds {held.comparator}{held.value:g}, the form showed "
+                f"{was.comparator}{was.value:g}"
+            )
+        elif _int_or_none(held.grade) != _int_or_none(was.grade) or held.severity != was.severity:
+            changed.append(
+                f"{what} ({rule}): judged {_judgement(_int_or_none(held.grade), held.severity)} in the workspace, "
+                f"{_judgement(_int_or_none(was.grade), was.severity)} in the form"
+            )
+        elif held.seq is not None and was.seq is not None and held.seq > was.seq:
+            n = held.seq - was.seq
+            said = f"{what}: the workspace holds {n} earlier result{'s' if n != 1 else ''} of this test the form did not show"
+            more.append(said)
+    return list(dict.fromkeys(changed)), list(dict.fromkeys(more))
 
 
 def validate(review: Review, reviewer: str) -> list[str]:
@@ -454,11 +528,44 @@ def _lapse(entry: pd.Series, flag: _Flag) -> str | None:
             was = _judgement(was_grade, severity)
             now = _judgement(now_grade, flag.severity)
             return f"regraded from {was} to {now}" + by
-        was_seq = _int_or_none(entry.get("seq"))
-        if was_seq is not None and flag.seq is not None and flag.seq > was_seq:
-            n = flag.seq - was_seq
-            return f"{n} earlier result{'s' if n != 1 else ''} of this test arrived" + by
-    return None
+    arrived = _arrived(entry, flag) if isinstance(severity, str) and severity else 0
+    corrected = _earlier_corrected(entry)
+    said = [f"{arrived} earlier result{'s' if arrived != 1 else ''} of this test arrived"] if arrived else []
+    if corrected:
+        said.append(corrected)
+    return " and ".join(said) + by if said else None
+
+
+def _arrived(entry: pd.Series, flag: _Flag) -> int:
+    """How many results of the test dated before the reviewed draw arrived since the entry:
+    as the workspace's log counts them (stored by an import after the entry, H475), else
+    by the series position the entry recorded (its series may be a session's, which a
+    workspace's fuller series would outnumber at once)."""
+    since = entry.get("earlier_since")
+    if since is not None and not pd.isna(since):
+        return int(since)
+    was_seq = _int_or_none(entry.get("seq"))
+    if was_seq is not None and flag.seq is not None and flag.seq > was_seq:
+        return flag.seq - was_seq
+    return 0
+
+
+def _earlier_corrected(entry: pd.Series) -> str:
+    """The earlier draws of the test whose result a correction replaced since the entry,
+    in words ("the 1 Oct 2026 result of this test was corrected to 0.3"); "" when none
+    (H474): a correction swaps one result for another, so no count of the series shows it."""
+    n = entry.get("earlier_corrected")
+    if n is None or pd.isna(n) or int(n) <= 0:
+        return ""
+    draw = entry.get("earlier_corrected_draw")
+    value = entry.get("earlier_corrected_value")
+    comparator = str(entry.get("earlier_corrected_comparator") or "")
+    to = "" if value is None or pd.isna(value) else f" to {comparator}{float(value):g}"
+    day = "" if draw is None or pd.isna(draw) else f"{pd.Timestamp(draw).day} {pd.Timestamp(draw):%b %Y}"
+    if int(n) == 1:
+        return (f"the {day} result" if day else "an earlier result") + f" of this test was corrected{to}"
+    latest = f" (the latest, of {day}{',' + to if to else ''})" if day else ""
+    return f"{int(n)} earlier results of this test were corrected{latest}"
 
 
 def _judgement(grade: int | None, severity: str) -> str:

@@ -26,7 +26,7 @@ from dashboard.export import printable, to_csv_bytes, to_xlsx_bytes
 from dashboard.figures.timeline import TimelineOptions, timeline_figure
 from dashboard.identity import age_years, other_id_notes, other_ids_by_patient, patient_label
 from dashboard.panel import SEVERITY_ORDER, reviewed_labs
-from dashboard.reviews import empty_log, history_frame, with_review_status
+from dashboard.reviews import empty_log, history_frame, review_state, with_review_status
 from dashboard.rules import Profile, get_profile, review
 from dashboard.rules.context import totals_in_force
 from dashboard.rules.ctcae import grade_text
@@ -131,11 +131,16 @@ def _open_check_texts(checks: pd.DataFrame) -> pd.Series:
     return pd.Series(texts, index=live.index, dtype=object).groupby(live["patient_id"]).agg(" | ".join)
 
 
-def _review_state(n_open: int, not_reviewed: int, checks: int, overdue: int) -> str:
+def _review_state(n_open: int, not_reviewed: int, checks: int, overdue: int, after: int = 0) -> str:
     """The review state of a patient's open lab flags, and what else is open (never
-    "no open flag" alone while a dose check or overdue bloods stand)."""
+    "no open flag" alone while a dose check or overdue bloods stand); ``after``: how many of
+    the reviews counted were made after the as-of date, said (H478)."""
     if n_open:
-        return "all reviewed" if not_reviewed == 0 else f"{not_reviewed} of {n_open} not reviewed"
+        state = "all reviewed" if not_reviewed == 0 else f"{not_reviewed} of {n_open} not reviewed"
+        if after:
+            later = f"{after} after the as-of date" if not_reviewed == 0 else f"{after} reviewed after the as-of date"
+            state += f" ({later})"
+        return state
     other = ([f"{checks} dose check{'s' if checks != 1 else ''}"] if checks else []) + (
         [f"bloods {overdue} d overdue"] if overdue else []
     )
@@ -171,13 +176,17 @@ def panel_frame(
     rank = summary["urgency_rank"]
     pts = patients.assign(_rank=patients["patient_id"].map(rank).fillna(len(rank) + 1))
     pts = pts.sort_values(["_rank", "patient_id"]).reset_index(drop=True)
-    flags = with_review_status(rv.open_flags_df(), reviews if reviews is not None else empty_log(), rule_col="rule")
+    log = reviews if reviews is not None else empty_log()
+    flags = with_review_status(rv.open_flags_df(), log, rule_col="rule", as_of=as_of)
     open_n = flags.groupby("patient_id").size()
     # (an empty frame's column is of objects: as a mask it would select columns)
     todo = flags[~flags["reviewed"].astype(bool).to_numpy()].groupby("patient_id").size()
+    # reviews counted as done that were made after the as-of date: said (H478)
+    late = flags[(flags["reviewed"].astype(bool) & flags["reviewed_after_as_of"].astype(bool)).to_numpy()]
     ids = pts["patient_id"]
     n_open = ids.map(open_n).fillna(0).astype(int)
     n_todo = ids.map(todo).fillna(0).astype(int)
+    n_late = ids.map(late.groupby("patient_id").size()).fillna(0).astype(int)
     overdue = ids.map(summary["days_overdue"].where(summary["overdue"].astype(bool), 0)).fillna(0).astype(int)
     # the Panel's "Dose checks": open checks above info (summary.dose_checks_open)
     n_checks = ids.map(summary["dose_checks_open"]).fillna(0).astype(int)
@@ -202,7 +211,8 @@ def panel_frame(
             "Open flags": n_open,
             "Not reviewed": n_todo,
             "Review state": [
-                _review_state(n, t, k, d) for n, t, k, d in zip(n_open, n_todo, n_checks, overdue, strict=True)
+                _review_state(n, t, k, d, a)
+                for n, t, k, d, a in zip(n_open, n_todo, n_checks, overdue, n_late, strict=True)
             ],
             "Dose checks": n_checks,
             "Open dose checks": [check_texts.get(pid, "") for pid in ids],
@@ -358,6 +368,7 @@ def flags_frame(flags: pd.DataFrame) -> pd.DataFrame:
             "Reviewed": ["yes" if r else "no" for r in flags["reviewed"]],
             "Review action": flags["review_action"].to_numpy(),
             "Reviewed by": flags["reviewed_by"].to_numpy(),
+            "Review state": [review_state(r) for r in flags.to_dict("records")],
             "Flag key": flags["flag_key"].to_numpy(),
         }
     )
@@ -402,21 +413,7 @@ def open_flags_frame(flags: pd.DataFrame, patients: pd.DataFrame | None = None) 
         if pd.notna(getattr(r, "days_since_pulse", None)):
             bits.append(f"{int(r.days_since_pulse)} d after the last pulse")
         context.append("; ".join(bits))
-    later = flags.get("reviewed_after_as_of", pd.Series(False, index=ids.index)).fillna(False)
-    state = [
-        f"reviewed: {a} by {b} on {pd.Timestamp(t):%Y-%m-%d}" + (", after the as-of date" if after else "")
-        if ok and not pd.isna(t)
-        else "not reviewed" + (f" (open again: {lapsed})" if lapsed else "")
-        for ok, a, b, t, lapsed, after in zip(
-            flags.get("reviewed", pd.Series(False, index=ids.index)),
-            flags.get("review_action", pd.Series("", index=ids.index)),
-            flags.get("reviewed_by", pd.Series("", index=ids.index)),
-            flags.get("reviewed_at", pd.Series(pd.NaT, index=ids.index)),
-            flags.get("review_lapsed", pd.Series("", index=ids.index)).fillna(""),
-            later,
-            strict=True,
-        )
-    ]
+    state = [review_state(r) for r in flags.to_dict("records")]  # the PDF's words too (H476)
     return pd.DataFrame(
         {
             "Patient": ids.to_numpy(),
@@ -933,10 +930,8 @@ def patient_summary_pdf(s: PatientSummary) -> bytes:
                 "Rule · source": f["Rule"] + " · " + f["Source"],
                 "Severity": f["Severity"],
                 "Finding": f["Finding"],
-                "Review": [
-                    f"{a} ({b})" if a else "not reviewed"
-                    for a, b in zip(f["Review action"], f["Reviewed by"], strict=True)
-                ],
+                # the words of the flagged-results CSV (H476): when, after the as-of date, why open again
+                "Review": [review_state(r, short=True) for r in s.flags.to_dict("records")],
             }
         )
         shown, more = _limit(table, 10)

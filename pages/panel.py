@@ -39,6 +39,9 @@ st.caption(
     "Counts: the latest result, rounded as the lab reports it, with its CTCAE grade (G1-G4). "
     + panel_view.units_line(system)
 )
+late = panel_view.reviewed_after_as_of_words(table, ui.as_of())
+if late:  # an audit at a past date never passes a later review off as made then (H478)
+    st.info(late, icon=":material/history:")
 data = shown[[c for c in shown.columns if not c.startswith("_")]].copy()
 if "Trends" in more:
     for a in KEY_ANALYTES:

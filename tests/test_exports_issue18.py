@@ -132,3 +132,12 @@ def test_the_panel_csv_writes_age_in_whole_years():
     """Probe 9 (cosmetic): "56", never "56.0" (D1 born 1970-01-01, on 2026-04-01)."""
     table = pd.read_csv(io.BytesIO(sx.panel_csv(p9_panel())), encoding="utf-8-sig", dtype=str)
     assert table.set_index("Patient").loc["D1", "Age (years)"] == "56"
+
+
+def test_the_review_state_says_how_many_reviews_came_after_the_as_of_date():
+    """H478: 2 of 3 open flags reviewed, both after the as-of date; all 3 reviewed, 1 after it."""
+    from dashboard.summary_export import _review_state
+
+    assert _review_state(3, 1, 0, 0, 2) == "1 of 3 not reviewed (2 reviewed after the as-of date)"
+    assert _review_state(3, 0, 0, 0, 1) == "all reviewed (1 after the as-of date)"
+    assert _review_state(3, 0, 0, 0) == "all reviewed"

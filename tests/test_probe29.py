@@ -241,9 +241,6 @@ def test_the_panel_says_how_many_patients_hide_acknowledged_leaves_out(reviewed)
 # =========================================================================== findings
 
 
-@pytest.mark.xfail(
-    strict=True, reason="F1: a lab correction of an earlier draw (to G4) is taken in by the review of a later draw"
-)
 def test_a_lab_correction_of_an_earlier_draw_to_grade_4_reopens_the_review_of_the_later_draw(reviewed):
     """After the review the lab corrects the 1 Oct result from 2.2 to 0.3 (status Corrected):
     the 2.2 is removed and 0.3, G4, stands.  The episode now runs from 1 Oct and its worst is
@@ -262,9 +259,6 @@ def test_a_lab_correction_of_an_earlier_draw_to_grade_4_reopens_the_review_of_th
     assert not row["_acknowledged"] and kept
 
 
-@pytest.mark.xfail(
-    strict=True, reason="F2: a review recorded with the session's panel says a stored result 'arrived since the review'"
-)
 def test_a_review_saved_with_the_session_panel_does_not_say_a_stored_result_arrived_since(ws):
     """The workspace already holds the 20 May result (imported last month).  A new session
     uploads the newer export (1 Oct, 2 Nov) and the doses, and records the review on the
@@ -288,7 +282,6 @@ def test_a_review_saved_with_the_session_panel_does_not_say_a_stored_result_arri
     assert not any("arrived since the review" in w for w in said), said  # fails today
 
 
-@pytest.mark.xfail(strict=True, reason="F3: the patient PDF passes a review made after the as-of date off as made then")
 def test_the_patient_pdf_says_a_review_was_made_after_the_as_of_date(reviewed):
     """An audit PDF as of 3 Nov (the review was made on 6 Nov).  docs/workspace.md: "a review
     made after the as-of date says so ..., so an audit at a past date does not pass it off
@@ -299,7 +292,6 @@ def test_the_patient_pdf_says_a_review_was_made_after_the_as_of_date(reviewed):
     assert "after the as-of date" in text, text  # fails today
 
 
-@pytest.mark.xfail(strict=True, reason="F4: the patient PDF drops why a review no longer covers its flag")
 def test_the_patient_pdf_says_why_a_flag_is_open_again(reviewed):
     """The lab corrects the reviewed 1.3 to 0.4 (G4).  The flags are open again, and the
     Patient page, the flagged CSV and ``review_words`` say "open again: the result now reads
@@ -314,9 +306,6 @@ def test_the_patient_pdf_says_why_a_flag_is_open_again(reviewed):
     assert "now reads 0.4" in text, text  # fails today
 
 
-@pytest.mark.xfail(
-    strict=True, reason="F5: the panel export's review state counts reviews after the as-of date as done, unsaid"
-)
 def test_the_panel_export_says_its_reviews_came_after_the_as_of_date(reviewed):
     """The panel CSV/XLSX as of 3 Nov reads "Review state: all reviewed" for 1234, whose
     two flags were reviewed on 6 Nov; the flagged CSV of the same as-of date says "after the
@@ -331,9 +320,6 @@ def test_the_panel_export_says_its_reviews_came_after_the_as_of_date(reviewed):
     assert "after the as-of date" in row["Review state"], row["Review state"]  # fails today
 
 
-@pytest.mark.xfail(
-    strict=True, reason="F6: 'Hide acknowledged flags' on the Workspace page hides flags without saying how many"
-)
 def test_hiding_acknowledged_flags_on_the_workspace_page_says_how_many(reviewed):
     """Add MCV 106 fL on 2 Nov (> 105: bsr.mcv_high), not reviewed: 3 open flags, 2 reviewed.
     The Workspace page's toggle hides the 2 reviewed ones; the Panel says "N of M patients

@@ -289,3 +289,100 @@ def test_an_entry_without_a_value_does_not_cover_a_correction_imported_after_it(
     none_since = legacy.assign(value=[None], comparator=[None], corrected_at=[pd.NaT])
     assert with_review_status(flag, none_since, rule_col="rule")["reviewed"].all()
     assert with_review_status(flag, legacy, rule_col="rule")["reviewed"].all()  # a log without the column
+
+
+def test_the_workspace_count_of_results_arrived_since_outranks_the_series_position():
+    """H475: the review judged the 2nd result of a session's series (seq 1); the workspace
+    holds 2 older results stored before the review (seq 3 now, ``earlier_since`` 0): it
+    covers.  1 stored after it: open again, "1 earlier result"; the log saying nothing
+    (null): the position is compared as before (3 - 1 = 2 results)."""
+    covered = with_review_status(
+        _flag(2, "caution", 3), _judged_log(2, "caution", 1).assign(earlier_since=[0]), rule_col="rule"
+    )
+    assert covered["reviewed"].all()
+    one = with_review_status(
+        _flag(2, "caution", 3), _judged_log(2, "caution", 1).assign(earlier_since=[1]), rule_col="rule"
+    )
+    assert one["review_lapsed"].tolist() == [
+        "1 earlier result of this test arrived since the review by Dr A on 1 May 2024"
+    ]
+    unsaid = with_review_status(
+        _flag(2, "caution", 3), _judged_log(2, "caution", 1).assign(earlier_since=[None]), rule_col="rule"
+    )
+    assert unsaid["review_lapsed"].str.startswith("2 earlier results").all()
+
+
+def test_a_correction_of_an_earlier_draw_lapses_even_an_entry_without_a_judgement():
+    """H474: the 15 Mar result was corrected to <0.5 after the review: the review of the
+    15 Apr draw (even one recorded before judgements were) does not cover it."""
+    logged = _judged_log(None, None, None).assign(
+        earlier_since=[0],
+        earlier_corrected=[1],
+        earlier_corrected_draw=[pd.Timestamp("2024-03-15 09:00")],
+        earlier_corrected_value=[0.5],
+        earlier_corrected_comparator=["<"],
+    )
+    out = with_review_status(_flag(2, "caution", 1), logged, rule_col="rule")
+    assert out["review_lapsed"].tolist() == [
+        "the 15 Mar 2024 result of this test was corrected to <0.5 since the review by Dr A on 1 May 2024"
+    ]
+    assert not out["reviewed"].any()
+
+
+def test_what_the_workspace_judges_otherwise_than_the_form_is_said():
+    """H475: the form showed neutrophils 1.2 of 15 Apr 2024 (G2, caution, 2nd of its series)."""
+    from dashboard.reviews import Judged, not_as_shown
+
+    key = "001|ctcae.neutrophils|2024-04-15T09:00:00|neutrophils"
+    shown = {key: Judged(1.2, "", 2, "caution", 1)}
+    assert not_as_shown(shown, {key: Judged(1.2, "", 2, "caution", 1)}) == ([], [])
+    assert not_as_shown(shown, {key: Judged(0.4, "", 4, "urgent", 1)}) == (
+        ["Neutrophils of 15 Apr 2024: the workspace holds 0.4, the form showed 1.2"],
+        [],
+    )
+    assert not_as_shown(shown, {key: Judged(1.2, "", 3, "action", 1)})[0] == [
+        "Neutrophils of 15 Apr 2024 (ctcae.neutrophils): judged G3 (action) in the workspace, G2 (caution) in the form"
+    ]
+    assert not_as_shown(shown, {}) == (
+        ["Neutrophils of 15 Apr 2024 (ctcae.neutrophils): this flag is not open in the workspace"],
+        [],
+    )
+    assert not_as_shown(shown, {key: Judged(1.2, "", 2, "caution", 3)}) == (
+        [],
+        ["Neutrophils of 15 Apr 2024: the workspace holds 2 earlier results of this test the form did not show"],
+    )
+
+
+def test_one_wording_of_a_review_state_for_every_output():
+    """H476: the CSV's words, and the PDF's narrow column with the decision first."""
+    from dashboard.reviews import review_state
+
+    done = {
+        "reviewed": True,
+        "review_action": "continue",
+        "reviewed_by": "Dr A",
+        "reviewed_at": pd.Timestamp("2026-11-06 09:01"),
+        "reviewed_after_as_of": True,
+        "review_stronger_before": "withhold by Dr B on 01 Nov 2026",
+        "review_lapsed": "",
+    }
+    assert review_state(done) == (
+        "reviewed: continue by Dr A on 2026-11-06, after the as-of date (after withhold by Dr B on 01 Nov 2026)"
+    )
+    assert review_state(done, short=True) == (
+        "continue (Dr A) on 2026-11-06, after the as-of date (after withhold by Dr B on 01 Nov 2026)"
+    )
+    plain = done | {"reviewed_after_as_of": False, "review_stronger_before": ""}
+    assert review_state(plain) == "reviewed: continue by Dr A on 2026-11-06"
+    lapsed = {"reviewed": False, "review_lapsed": "the result now reads 0.4 since the review by Dr A on 6 Nov 2026"}
+    said = "not reviewed (open again: the result now reads 0.4 since the review by Dr A on 6 Nov 2026)"
+    assert review_state(lapsed) == review_state(lapsed, short=True) == said
+    assert review_state({"reviewed": False}) == "not reviewed"
+
+
+def test_the_words_of_flags_hidden():
+    """H479: 3 open flags, 2 reviewed and hidden."""
+    from dashboard.ui.widgets import hidden_flags_words
+
+    assert hidden_flags_words(3, 1) == "2 reviewed flags hidden: 1 of 3 open flags shown."
+    assert hidden_flags_words(1, 1) == "0 reviewed flags hidden: 1 of 1 open flag shown."

@@ -242,13 +242,34 @@ def add_reviews(tx: Tx, clock: Clock, reviews: Sequence[Review], by: str) -> lis
 #: ``corrected_at``: when the draw's standing result was stored by an import after the
 #: entry, as a correction (``lab_corrections``, schema 9): an entry without a value does not
 #: cover it (H322).
+#:
+#: The results of the entry's test dated before its draw that an import stored after the
+#: entry (so that nobody saw them at the review, H474, H475): ``earlier_since``, how many
+#: arrived that are not corrections; ``earlier_corrected``, of how many earlier draws a
+#: correction replaced the result since (a correction swaps one result for another, so the
+#: series' length does not show it), with the latest such draw, its corrected value and
+#: comparator.  A result stored before the entry (a session's panel saved into a workspace
+#: that held older results, then reviewed) never counts as arrived since.
 REVIEW_LOG = (
-    "SELECT r.*, x.value, x.comparator, j.grade, j.severity, j.seq, (SELECT max(i.imported_at) "
-    "FROM lab_corrections c JOIN labs l ON l.patient_id = c.patient_id AND l.analyte = c.analyte "
+    "WITH standing AS (SELECT c.patient_id, c.analyte, c.collected_at, c.value, c.comparator, "
+    "i.imported_at FROM lab_corrections c JOIN labs l ON l.patient_id = c.patient_id AND l.analyte = c.analyte "
     "AND l.collected_at = c.collected_at AND l.value IS NOT DISTINCT FROM c.value AND l.comparator = c.comparator "
-    "JOIN imports i ON i.import_id = l.import_id WHERE c.patient_id = r.patient_id AND c.analyte = r.analyte "
-    "AND c.collected_at = r.collected_at AND i.imported_at > r.reviewed_at) AS corrected_at FROM reviews r "
-    "LEFT JOIN review_results x USING (review_id) LEFT JOIN review_judgements j USING (review_id)"
+    "JOIN imports i ON i.import_id = l.import_id) "
+    "SELECT r.*, x.value, x.comparator, j.grade, j.severity, j.seq, (SELECT max(s.imported_at) FROM standing s "
+    "WHERE s.patient_id = r.patient_id AND s.analyte = r.analyte AND s.collected_at = r.collected_at "
+    "AND s.imported_at > r.reviewed_at) AS corrected_at, "
+    "e.earlier_since, e.earlier_corrected, e.earlier_corrected_draw, e.earlier_corrected_value, "
+    "e.earlier_corrected_comparator FROM reviews r "
+    "LEFT JOIN review_results x USING (review_id) LEFT JOIN review_judgements j USING (review_id) "
+    "LEFT JOIN LATERAL (SELECT count(*) FILTER (WHERE s.patient_id IS NULL) AS earlier_since, "
+    "count(DISTINCT l.collected_at) FILTER (WHERE s.patient_id IS NOT NULL) AS earlier_corrected, "
+    "max(l.collected_at) FILTER (WHERE s.patient_id IS NOT NULL) AS earlier_corrected_draw, "
+    "arg_max(l.value, l.collected_at) FILTER (WHERE s.patient_id IS NOT NULL) AS earlier_corrected_value, "
+    "arg_max(l.comparator, l.collected_at) FILTER (WHERE s.patient_id IS NOT NULL) AS earlier_corrected_comparator "
+    "FROM labs l JOIN imports i ON i.import_id = l.import_id LEFT JOIN standing s ON s.patient_id = l.patient_id "
+    "AND s.analyte = l.analyte AND s.collected_at = l.collected_at AND s.value IS NOT DISTINCT FROM l.value "
+    "AND s.comparator = l.comparator WHERE l.patient_id = r.patient_id AND l.analyte = r.analyte "
+    "AND l.collected_at < r.collected_at AND i.imported_at > r.reviewed_at) e ON true"
 )
 
 

@@ -12,7 +12,15 @@ from dashboard import model
 from dashboard.dataset import Dataset
 from dashboard.identity import IdentityConflict
 from dashboard.ingest.report import Conversion, FileReport, ImportReport, Problem
-from dashboard.reviews import COLUMNS, CORRECTED_COLUMNS, JUDGED_COLUMNS, RESULT_COLUMNS, empty_log, flags_for_review
+from dashboard.reviews import (
+    COLUMNS,
+    CORRECTED_COLUMNS,
+    EARLIER_COLUMNS,
+    JUDGED_COLUMNS,
+    RESULT_COLUMNS,
+    empty_log,
+    flags_for_review,
+)
 from dashboard.rules import Profile
 from dashboard.rules.as_of import default_as_of, result_span
 from dashboard.store.workspace import StoredPanel, Workspace
@@ -120,7 +128,16 @@ def log_frame(t: pa.Table | None) -> pd.DataFrame:
     if t is None or t.num_rows == 0:
         return empty_log()
     frame = t.to_pandas()
-    return frame[[*COLUMNS, *(c for c in (*RESULT_COLUMNS, *JUDGED_COLUMNS, *CORRECTED_COLUMNS) if c in frame.columns)]]
+    return frame[
+        [
+            *COLUMNS,
+            *(
+                c
+                for c in (*RESULT_COLUMNS, *JUDGED_COLUMNS, *CORRECTED_COLUMNS, *EARLIER_COLUMNS)
+                if c in frame.columns
+            ),
+        ]
+    ]
 
 
 def open_panel(ws: Workspace) -> WorkspacePanel:

@@ -20,7 +20,7 @@ import streamlit as st
 from dashboard import model
 from dashboard.dataset import Dataset
 from dashboard.dose_entry import DoseEntry
-from dashboard.reviews import ACTIONS, Judged, flags_for_review, results_of, reviews_for
+from dashboard.reviews import ACTIONS, Judged, flags_for_review, not_as_shown, results_of, reviews_for
 from dashboard.store import EntryRejected, Workspace, WorkspaceBusy, WorkspaceError, workspace_path
 from dashboard.store.panel import open_panel
 from dashboard.ui.auth import reviewer
@@ -241,22 +241,59 @@ def record_review(
     if problems:
         notice("error", "Not recorded: " + "; ".join(problems) + ".")
         return False
+    unseen: list[str] = []
     if not in_workspace():
         save_session_to_workspace()
         if not in_workspace():
             return False  # the notice says why the panel could not be saved
+        changed, unseen = _as_the_workspace_judges(patient_id, ticked, results)
+        if changed:  # never recorded against a finding the form did not show (H475)
+            level, saved = pending_notice()
+            notice(
+                "warning",
+                (saved + "\n" if level == "success" else "")
+                + "Review NOT recorded: the workspace already held results of this patient that this session did not "
+                "show, and its flags differ from those in the form ("
+                + "; ".join(changed)
+                + "). The page now shows the workspace's panel: check the flags and record the review again.",
+            )
+            open_workspace_panel(keep_as_of=True)
+            return False
     entries = reviews_for(patient_id, list(ticked), action, note, results)
     if guard(lambda: workspace().add_reviews(entries, by=reviewer())) is None:
         return False
     log.info("review recorded: %d entries", len(entries))
     what = f"{len(ticked)} flag{'s' if len(ticked) != 1 else ''}" if ticked else "the patient"
     level, saved = pending_notice()
+    also = (
+        " The workspace already held results this session did not show (" + "; ".join(unseen) + "): see the timeline."
+        if unseen
+        else ""
+    )
     notice(
         "success",
-        (saved + "\n" if level == "success" else "") + f"Review recorded: {what} of {patient_id} ({action}).",
+        (saved + "\n" if level == "success" else "") + f"Review recorded: {what} of {patient_id} ({action}).{also}",
     )
     open_workspace_panel()
     return True
+
+
+def _as_the_workspace_judges(
+    patient_id: str, ticked: Sequence[str], results: dict[str, Judged] | None
+) -> tuple[list[str], list[str]]:
+    """After a session's panel was saved into the workspace: how the workspace's flags of
+    the ``ticked`` keys differ from what the form showed (:func:`dashboard.reviews.not_as_shown`)."""
+    shown = {k: v for k, v in (results or {}).items() if k in set(ticked)}
+    if not shown:
+        return [], []
+    panel = guard(lambda: open_panel(workspace()))
+    if panel is None:
+        return [], []
+    mine = panel.dataset().for_patient(patient_id)
+    flags = flags_for_review(
+        mine.labs, mine.doses, mine.patients, mine.baselines, panel.reviews.iloc[0:0], as_of(), profile_name()
+    )
+    return not_as_shown(shown, results_of(flags))
 
 
 def settle_identity(patient_id: str, field_name: str, value: str, note: str) -> bool:

@@ -211,7 +211,8 @@ def _panel_with_reviews(
     log_version: str,
     unreviewed_first: bool,
 ) -> pd.DataFrame:
-    return with_reviews(_table, _rv.open_flags_df(), _log, unreviewed_first)
+    # the as-of date: reviews made after it are counted, and said (H478)
+    return with_reviews(_table, _rv.open_flags_df(), _log, unreviewed_first, key.as_of)
 
 
 def current_panel_with_reviews(unreviewed_first: bool = True) -> pd.DataFrame | None:

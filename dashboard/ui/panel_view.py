@@ -3,6 +3,7 @@ who to see is always shown; the rest is one click away)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pandas as pd
@@ -103,6 +104,24 @@ def counts(table: pd.DataFrame) -> None:
     c3.metric("Action needed", c.action, help="Open items of severity 'action' or 'urgent'")
     c4.metric("Overdue for bloods", c.overdue)
     c5.metric("Not reviewed", int((table["Unreviewed flags"] > 0).sum()) if "Unreviewed flags" in table else 0)
+
+
+def reviewed_after_as_of_words(table: pd.DataFrame, as_of: dt.date) -> str:
+    """What the panel counts as reviewed that was reviewed after the as-of date, in words
+    ("" when nothing): those reviews count as done (To review, Unreviewed first, Hide
+    acknowledged), so an audit of a past date says so (H478)."""
+    if "_reviewed_after_as_of" not in table or not len(table):
+        return ""
+    late = table["_reviewed_after_as_of"].astype(int)
+    flags, patients = int(late.sum()), int((late > 0).sum())
+    if not flags:
+        return ""
+    return (
+        f"{flags} open flag{'s' if flags != 1 else ''} of {patients} patient{'s' if patients != 1 else ''} "
+        f"{'were' if flags != 1 else 'was'} reviewed after the as-of date ({as_of:%d %b %Y}): counted as reviewed "
+        "here (To review, Unreviewed first, Hide acknowledged); each review's date is on the Patient page and in "
+        "the exports."
+    )
 
 
 def units_line(system: str) -> str:

@@ -152,11 +152,25 @@ def flags_with_detail(table: pd.DataFrame, key: str) -> None:
         )
 
 
+def hidden_flags_words(total: int, shown: int) -> str:
+    """What "Hide acknowledged flags" leaves out, in words, as the Panel's "N of M patients
+    shown" says it (H479): "2 reviewed flags hidden: 1 of 3 open flags shown"."""
+    hidden = total - shown
+    return (
+        f"{hidden} reviewed flag{'s' if hidden != 1 else ''} hidden: {shown} of {total} open "
+        f"flag{'s' if total != 1 else ''} shown."
+    )
+
+
 def flags_table(flags: pd.DataFrame, key: str, with_patient: bool = True) -> pd.DataFrame:
     """Open flags, not reviewed first, with a switch hiding the acknowledged ones."""
     if st.toggle("Hide acknowledged flags", key=key):
+        total = len(flags)
         flags = reviews.unacknowledged(flags)
-    shown = sx.flags_frame(flags).drop(columns=["Flag key"] + ([] if with_patient else ["Patient"]))
+        st.caption(hidden_flags_words(total, len(flags)))  # never hidden unsaid (H479)
+    # "Review state" says who, when and why open again (H476): the action and reviewer are in it
+    dropped = ["Flag key", "Review action", "Reviewed by"] + ([] if with_patient else ["Patient"])
+    shown = sx.flags_frame(flags).drop(columns=dropped)
     show_table(shown)
     return flags
 
