@@ -27,7 +27,7 @@ from dashboard.figures.timeline import TimelineOptions, timeline_figure
 from dashboard.identity import age_years, other_id_notes, other_ids_by_patient, patient_label
 from dashboard.panel import SEVERITY_ORDER, reviewed_labs
 from dashboard.reviews import empty_log, history_frame, review_state, with_review_status
-from dashboard.rules import Profile, get_profile, review
+from dashboard.rules import Profile, Review, get_profile, review
 from dashboard.rules.context import totals_in_force
 from dashboard.rules.ctcae import grade_text
 from dashboard.rules.data import draw_severity
@@ -658,6 +658,10 @@ class PatientSummary:
     #: The threshold profile the flags, checks and schedule were judged under ("BSR 2017 /
     #: NICE" for an old audit): printed beside the as-of date ("" when not known).
     profile: str = ""
+    #: The monitored drugs no longer in force that the review still records on ``as_of``
+    #: (the summary's ``recent_doses``: "Rituximab 1000 mg once, ended 2026-06-02"), printed
+    #: under the current doses ("" when none, H482).
+    recent_doses: str = ""
 
 
 #: What a PDF shows in place of a character its font has no glyph for (fpdf2 would leave a
@@ -862,6 +866,12 @@ def patient_summary_pdf(s: PatientSummary) -> bytes:
     weight = float(p["weight_kg"]) if p is not None and not pd.isna(p["weight_kg"]) else float("nan")
     for _drug, text in totals_in_force(model.doses_in_force(mine, s.as_of), lambda _pid: weight).get(s.patient_id, []):
         doc.para(f"Taken together: {text} (the total the dose checks judge).", size=8)
+    if s.recent_doses:  # between rituximab infusions: never "no current dose" alone (H482)
+        doc.para(
+            f"Recently ended, still recorded by the review: {s.recent_doses} (a monitored drug counts at a "
+            "result for a while after its last dose; the Rules page says how long for each drug).",
+            size=8,
+        )
     earlier = doses_frame(mine[mine["start"] <= pd.Timestamp(s.as_of)]).iloc[::-1]
     earlier = earlier[["Drug", "Dose", "Unit", "Frequency", "Start", "End", "Source"]]
     if len(earlier) > len(cur):
@@ -1024,7 +1034,15 @@ def patient_summary(
         dose_checks=rv.dose_checks_df(),
         other_ids=tuple(other_id_notes(patient_id, aliases, patient_ids)),
         profile=rv.profile.name,
+        recent_doses=_recent_doses(rv, patient_id),
     )
+
+
+def _recent_doses(rv: Review, patient_id: str) -> str:
+    """The review summary's ``recent_doses`` of the patient ("" when none or not reviewed)."""
+    s = rv.summary_df()
+    found = s.loc[s["patient_id"] == patient_id, "recent_doses"]
+    return str(found.iloc[0] or "") if len(found) else ""
 
 
 def write(path: Path, data: bytes) -> None:

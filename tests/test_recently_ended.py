@@ -74,3 +74,34 @@ def test_the_patient_page_says_a_recently_ended_drug_under_doses_now():
     assert not at.exception
     said = [i.value for i in at.info if "Recently ended, still recorded by the review" in i.value]
     assert len(said) == 1 and "Rituximab 1000 mg" in said[0] and "ended 2026-06-02" in said[0], said
+
+
+def test_the_patient_pdf_names_a_recently_ended_drug_under_the_current_doses():
+    import io
+
+    from pypdf import PdfReader
+
+    from dashboard import summary_export as sx
+    from dashboard.dataset import Dataset
+    from dashboard.reviews import empty_log
+    from tests.support import csv_import
+
+    result = csv_import(
+        "R1,2026-08-20,WBC,6.0,10^9/L\n",
+        "R1,rituximab,1000,mg,once,IV,2026-06-01,2026-06-02\n",
+        as_of=dt.date(2026, 9, 1),
+    )
+    ds = Dataset.from_import(result, "t")
+    s = sx.patient_summary(
+        ds.labs,
+        ds.doses,
+        ds.patients,
+        ds.baselines,
+        empty_log(),
+        "R1",
+        dt.date(2026, 9, 1),
+        figure=False,
+    )
+    assert s.recent_doses.startswith("Rituximab 1000 mg") and s.recent_doses.endswith("ended 2026-06-02")
+    text = " ".join(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(sx.patient_summary_pdf(s))).pages).split())
+    assert "Recently ended, still recorded by the review: Rituximab 1000 mg" in text, text[:2000]
