@@ -42,7 +42,7 @@ from dashboard.ingest.frequency import is_pulse
 from dashboard.rules import dose_totals, tables
 from dashboard.rules.data import DAY, NEVER, schedule_file, severity_rank
 from dashboard.rules.hits import cat, num
-from dashboard.rules.inputs import DRUGS, Doses, Inputs, group_starts, pair_key
+from dashboard.rules.inputs import DRUGS, Doses, Inputs, course_gap, group_starts, pair_key
 from dashboard.rules.tables import Column
 
 DEFAULT_SCHEDULE_PROFILE = "BSR 2025"
@@ -279,8 +279,9 @@ def first_at_or_after(
 
 
 def courses(inp: Inputs) -> dict[str, np.ndarray]:
-    """Per dose row: its course start, whether it is a dose increase and whether it
-    starts a course (``new_course``): worked out once per :class:`Inputs` (the dose
+    """Per dose row: its course start, whether it is a dose increase, whether it starts a
+    course (``new_course``) and its course stream (``stream``: :func:`course_streams`):
+    worked out once per :class:`Inputs` (the dose
     context, the schedule and the dose checks all read it), read-only."""
     if inp.course_rows is None:
         found = _courses(inp)
@@ -290,33 +291,52 @@ def courses(inp: Inputs) -> dict[str, np.ndarray]:
     return inp.course_rows
 
 
+def course_streams(doses: Doses) -> np.ndarray:
+    """Per dose row, which rows make courses together (an int per row): the rows of one
+    drug that follow the same schedules under every monitoring profile.  A drug whose rows
+    follow different schedules (cyclophosphamide: IV pulses, or daily by mouth) has a
+    course per schedule, so daily oral treatment after IV pulses begins its own course with
+    its own first months (probe32 F3); every other drug has one stream."""
+    if not len(doses):
+        return np.zeros(0, np.int64)
+    names = [row_schedules(doses, p) for p in ("", *schedule_file().get("profiles", {}))]
+    key = np.array(["\x1f".join(map(str, x)) for x in zip(doses.drug, *names, strict=True)], dtype=object)
+    _, code = np.unique(key, return_inverse=True)  # compact: about one per drug
+    return code.astype(np.int64)
+
+
 def _courses(inp: Inputs) -> dict[str, np.ndarray]:
     """:func:`courses`, worked out.
 
-    A course is a run of rows of one drug with no gap of more than a day between the
-    start of a row and the latest end of every earlier row of the drug (a short extra
-    row inside a longer one never splits it).  An increase is the first row of a
-    course, or a row at whose start the drug's total in force rises: the rows in force
-    together (:func:`dashboard.rules.dose_totals.in_force_together`) are added up, just
-    after the start and just before it, in one unit (mg/day, or the row's dose unit when
-    its mg/day is unknown), never one row against another.
+    Courses are per drug and schedule (:func:`course_streams`, ``stream``).  A course is a
+    run of rows of one stream where no row starts later than the latest end of every
+    earlier row plus that row's own dosing interval (:func:`dashboard.rules.inputs.course_gap`:
+    a day for a daily drug, a week for a weekly one; a short extra row inside a longer one
+    never splits it).  An increase is the first row of a course, or a row at whose start
+    the drug's total in force rises: the rows in force together
+    (:func:`dashboard.rules.dose_totals.in_force_together`) are added up, just after the
+    start and just before it, in one unit (mg/day, or the row's dose unit when its mg/day
+    is unknown), never one row against another.
     """
     d = inp.doses
     n = len(d)
     if not n:
         z = np.zeros(0, np.int64)
-        return {"course_start": z, "increase": np.zeros(0, bool), "new_course": np.zeros(0, bool)}
+        return {"course_start": z, "increase": np.zeros(0, bool), "new_course": np.zeros(0, bool), "stream": z}
+    stream = course_streams(d)
+    reach_by = d.end + course_gap(d.per_day)  # NEVER stays far above any start
     gap = np.zeros(n, dtype=bool)
-    for code in np.unique(d.drug):
-        rows = np.flatnonzero(d.drug == code)  # by patient, then start (rows are sorted so)
+    course_start = np.zeros(n, dtype=np.int64)
+    for code in np.unique(stream):
+        rows = np.flatnonzero(stream == code)  # by patient, then start (rows are sorted so)
         pid, start = d.pid[rows], d.start[rows]
-        reach = np.maximum.accumulate(pair_key(pid, d.end[rows]))  # the latest end so far
+        reach = np.maximum.accumulate(pair_key(pid, reach_by[rows]))  # the latest end so far, plus its interval
         before = np.r_[np.iinfo(np.int64).min, reach[:-1]]
-        gap[rows] = group_starts(pid) | (pair_key(pid, start - DAY) > before)
-    course_id = np.cumsum(gap) - 1
-    course_start = d.start[np.flatnonzero(gap)][course_id]
+        new = group_starts(pid) | (pair_key(pid, start) > before)
+        gap[rows] = new
+        course_start[rows] = start[new][np.cumsum(new) - 1]
     more = ~gap & _total_rises(inp, course_start)
-    return {"course_start": course_start, "increase": gap | more, "new_course": gap}
+    return {"course_start": course_start, "increase": gap | more, "new_course": gap, "stream": stream}
 
 
 def _total_rises(inp: Inputs, course_start: np.ndarray) -> np.ndarray:
@@ -507,7 +527,7 @@ def phase_anchor(
     """When the initial phases of a course count from, per query (seconds; NEVER when the
     query's drug has no increase at or before ``q_t``).
 
-    ``key`` (patient and drug), ``t`` and ``new_course`` describe the course starts and dose
+    ``key`` (patient and course stream: drug and schedule, :func:`course_streams`), ``t`` and ``new_course`` describe the course starts and dose
     increases, sorted by key and time.  Under a schedule with
     ``initial_phases_from_stable_dose`` (BSR 2017 via NICE CKS / SPS: "every 2 weeks until
     the dose is stable for 6 weeks, then monthly for 3 months"), an increase made before the
@@ -629,8 +649,10 @@ def _phase_due(inp: Inputs, rows, spec, c, now, combos=()) -> dict[str, Any]:
     n = len(rows)
     pid = d.pid[rows]
     course_start = c["course_start"][rows]
-    # latest increase of this patient's drug at or before the review date
-    pd_code = d.pid * len(DRUGS) + d.drug
+    # latest increase of this patient's drug (of this schedule: its course stream,
+    # courses()) at or before the review date
+    stream = c["stream"]
+    pd_code = d.pid * (int(stream.max()) + 1) + stream
     inc = np.flatnonzero(c["increase"] & (d.start <= now))
     ikey = pair_key(pd_code[inc], d.start[inc])
     order = np.argsort(ikey, kind="stable")
