@@ -459,7 +459,7 @@ def evaluate(inp: Inputs, profile: str = DEFAULT_SCHEDULE_PROFILE) -> pa.Table:
         else:
             msg = pc.if_else(
                 pa.array(overdue),
-                cat(drug_label, ": ", part["what"], " OVERDUE by ", num(late), " days (due ", due, ")"),
+                cat(drug_label, ": ", part["what"], " OVERDUE by ", _days_text(late), " (due ", due, ")"),
                 cat(drug_label, ": ", part["what"], " due ", due),
             )
         if part.get("ended") is not None:
@@ -618,6 +618,8 @@ def phase_due(
     untested = increased & (~has_test | (last_inc > last_test))
     from_increase = untested & (last_inc + fortnightly * DAY < next_due)
     next_due = np.where(from_increase, last_inc + fortnightly * DAY, next_due)
+    # the interval said beside the due date is the one that set it (probe32 F4)
+    interval = np.where(from_increase, fortnightly, interval)
     return {
         "interval": interval,
         "next_due": next_due,
@@ -793,7 +795,7 @@ def _group_words(
             tested = len(clauses) > 1 and len(last) == 1 and NEVER not in last
             state = f" due {when}"
             if late:
-                state = f" OVERDUE by {late} days (due {when}{', last ' + _day_text(last.pop()) if tested else ''})"
+                state = f" OVERDUE by {_days(late)} (due {when}{', last ' + _day_text(last.pop()) if tested else ''})"
             words.append("; ".join(labels[g] for g in members) + reason + state)
             for g in members:
                 last_g = int(lasts[g][r])
@@ -808,6 +810,16 @@ def _group_words(
 
 def _day_text(sec: int) -> str:
     return str(np.datetime64(sec // DAY, "D"))
+
+
+def _days(n: int) -> str:
+    """A number of days in words: "1 day", "2 days"."""
+    return f"{n} day" if n == 1 else f"{n} days"
+
+
+def _days_text(n: np.ndarray) -> pa.Array:
+    """:func:`_days` per row."""
+    return pa.array([_days(int(x)) for x in n], pa.string())
 
 
 @dataclass(frozen=True)
@@ -1093,7 +1105,7 @@ def with_repeats(
         late = max(0, now - due // DAY)
         drug = model.drug_label(cols["drug"][k])
         tests = test_groups()[group]["label"]
-        state = f"OVERDUE by {late} days (due {due_at:%Y-%m-%d})" if late > 0 else f"due {due_at:%Y-%m-%d}"
+        state = f"OVERDUE by {_days(late)} (due {due_at:%Y-%m-%d})" if late > 0 else f"due {due_at:%Y-%m-%d}"
         entry = {"tests": tests, "last": _EPOCH + dt.timedelta(seconds=drawn), "due": due_at, "days_overdue": late}
         which = "long_overdue_severity" if late > max(days, 14) else "overdue_severity"
         sev = spec.get(which, top[which]) if late > 0 else ""
@@ -1118,5 +1130,6 @@ def with_repeats(
         cols["tests_due"][k] = "; ".join(dict.fromkeys([tests, *(e["tests"] for e in routine)]))
         cols["due_groups"][k] = [entry, *routine]
         cols["interval_basis"][k] = "repeat"
+        cols["interval_days"][k] = days  # the interval that set the due date
         cols["source"][k] = src
     return pa.table({name: pa.array(cols[name], sched.schema.field(name).type) for name in sched.column_names})

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from dashboard.views import schedule_table
 from tests.rules.builders import dose, full_check, lab, run
 
 MTX_2022 = [dose("P1", "methotrexate", "2022-01-01", amount=15, frequency="weekly")]
@@ -190,3 +191,89 @@ def test_the_pulse_course_keeps_its_own_start_beside_the_oral_one():
     rv = run(_count_and_creatinine("2024-06-20"), IV_THEN_ORAL, as_of="2024-06-25")
     assert _blood(rv, "cyclophosphamide_pulse")["course_start"] == _ts("2024-01-15")
     assert _blood(rv, "cyclophosphamide_oral")["course_start"] == _ts("2024-06-20")
+
+
+# --------------------------------------------------------------------------- F4
+
+RAISED_FEB = [
+    dose("P1", "methotrexate", "2022-01-01", "2024-02-01", amount=15, frequency="weekly"),
+    dose("P1", "methotrexate", "2024-02-01", amount=20, frequency="weekly"),
+]
+
+
+def test_an_untested_increase_sets_the_interval_beside_its_due_date():
+    """Raised 2024-02-01 after two stable years, check on 2024-01-10: due 2024-02-01 + 14 =
+    2024-02-15 (earlier than 01-10 + 84 = 04-03), so the interval that set it is 14 days."""
+    rv = run(full_check("P1", "2024-01-10"), RAISED_FEB, as_of="2024-02-10")
+    row = _blood(rv)
+    assert (row["interval_days"], row["next_due"]) == (14, _ts("2024-02-15"))
+    table = schedule_table(rv.schedule_df()).iloc[0]
+    assert (table["Every (days)"], table["Next due"]) == (14, "2024-02-15")
+
+
+def test_an_increase_in_the_monthly_phase_shows_the_fortnight_that_set_the_date():
+    """Start 2024-01-01, tests on 01-15, 01-29 and 02-12 (day 42: monthly, due 03-13), raised
+    on 2024-02-20 and not tested since: due 02-20 + 14 = 2024-03-05, every 14 days."""
+    doses = [
+        dose("P1", "methotrexate", "2024-01-01", "2024-02-20", amount=15, frequency="weekly"),
+        dose("P1", "methotrexate", "2024-02-20", amount=20, frequency="weekly"),
+    ]
+    labs = [r for d in ("2024-01-15", "2024-01-29", "2024-02-12") for r in full_check("P1", d)]
+    table = schedule_table(run(labs, doses, as_of="2024-02-25").schedule_df()).iloc[0]
+    assert (table["Every (days)"], table["Next due"]) == (14, "2024-03-05")
+
+
+def test_an_increase_whose_fortnight_ends_after_the_routine_test_keeps_the_routine_interval():
+    """Check on 2024-01-10 (due 04-03), raised on 2024-03-25: 03-25 + 14 = 04-08 is later, so
+    the routine test of 04-03 comes first, 84 days after the check."""
+    doses = [
+        dose("P1", "methotrexate", "2022-01-01", "2024-03-25", amount=15, frequency="weekly"),
+        dose("P1", "methotrexate", "2024-03-25", amount=20, frequency="weekly"),
+    ]
+    row = _blood(run(full_check("P1", "2024-01-10"), doses, as_of="2024-03-30"))
+    assert (row["interval_days"], row["next_due"]) == (84, _ts("2024-04-03"))
+
+
+def test_an_untested_increase_missed_by_more_than_its_fortnight_is_long_overdue():
+    """Due 2024-02-15 (14 days after the increase), not tested: on 2024-03-01 it is 15 days
+    late, more than the 14 days that set it: the long-overdue severity (action)."""
+    row = _blood(run(full_check("P1", "2024-01-10"), RAISED_FEB, as_of="2024-03-01"))
+    assert row["days_overdue"] == 15 and row["severity"] == "action"
+    on_the_fortnight = _blood(run(full_check("P1", "2024-01-10"), RAISED_FEB, as_of="2024-02-29"))
+    assert on_the_fortnight["days_overdue"] == 14 and on_the_fortnight["severity"] == "caution"
+
+
+def test_a_repeat_test_shows_its_own_interval():
+    """eGFR 59 on 2024-03-01 (below 60: repeat in 1 week): due 2024-03-08, every 7 days."""
+    labs = [*full_check("P1", "2024-03-01", renal="egfr")]
+    labs = [r if r["analyte"] != "egfr" else lab("P1", "2024-03-01", "egfr", 59.0) for r in labs]
+    rv = run(labs, MTX_2022, as_of="2024-03-05")
+    table = schedule_table(rv.schedule_df()).iloc[0]
+    assert (table["Every (days)"], table["Next due"]) == (7, "2024-03-08")
+
+
+# --------------------------------------------------------------------------- "1 day"
+
+
+def test_one_day_late_is_said_in_the_singular():
+    """Check on 2024-01-10, due 04-03 (84 days): 1 day late on 2024-04-04."""
+    row = _blood(run(full_check("P1", "2024-01-10"), MTX_2022, as_of="2024-04-04"))
+    assert "OVERDUE by 1 day (due 2024-04-03)" in row["message"]
+    assert "1 days" not in row["message"]
+    two = _blood(run(full_check("P1", "2024-01-10"), MTX_2022, as_of="2024-04-05"))
+    assert "OVERDUE by 2 days (due 2024-04-03)" in two["message"]
+
+
+def test_a_nadir_count_one_day_late_is_said_in_the_singular():
+    doses = [
+        dose("P1", "cyclophosphamide", "2024-01-15", "2024-06-20", amount=750, frequency="monthly", route="intravenous")
+    ]
+    row = _blood(run([], doses, as_of="2024-01-30"))  # window 01-23 to 01-29
+    assert "OVERDUE by 1 day (due 2024-01-23 to 2024-01-29)" in row["message"]
+
+
+def test_a_repeat_one_day_late_is_said_in_the_singular():
+    labs = [*full_check("P1", "2024-03-01", renal="egfr")]
+    labs = [r if r["analyte"] != "egfr" else lab("P1", "2024-03-01", "egfr", 59.0) for r in labs]
+    row = _blood(run(labs, MTX_2022, as_of="2024-03-09"))  # due 2024-03-08
+    assert "OVERDUE by 1 day (due 2024-03-08)" in row["message"] and "1 days" not in row["message"]
