@@ -281,8 +281,8 @@ def first_at_or_after(
 def courses(inp: Inputs) -> dict[str, np.ndarray]:
     """Per dose row: its course start, whether it is a dose increase, whether it starts a
     course (``new_course``) and its course stream (``stream``: :func:`course_streams`):
-    worked out once per :class:`Inputs` (the dose
-    context, the schedule and the dose checks all read it), read-only."""
+    worked out once per :class:`Inputs` (the dose context, the schedule and the dose
+    checks all read it), read-only."""
     if inp.course_rows is None:
         found = _courses(inp)
         for a in found.values():
@@ -527,8 +527,9 @@ def phase_anchor(
     """When the initial phases of a course count from, per query (seconds; NEVER when the
     query's drug has no increase at or before ``q_t``).
 
-    ``key`` (patient and course stream: drug and schedule, :func:`course_streams`), ``t`` and ``new_course`` describe the course starts and dose
-    increases, sorted by key and time.  Under a schedule with
+    ``key`` (patient and course stream: drug and schedule, :func:`course_streams`), ``t``
+    and ``new_course`` describe the course starts and dose increases, sorted by key and
+    time.  Under a schedule with
     ``initial_phases_from_stable_dose`` (BSR 2017 via NICE CKS / SPS: "every 2 weeks until
     the dose is stable for 6 weeks, then monthly for 3 months"), an increase made before the
     course reached its last phase is part of the initial titration: the phases count again
@@ -569,7 +570,9 @@ def phase_due(
     (NaN for none; used only by a schedule with ``patient_interval``), and when the phases
     count from (``anchor``, :func:`phase_anchor`; the course start when None).
 
-    Returns ``interval`` (days, at the last test), ``next_due``, ``basis`` ("schedule",
+    Returns ``interval`` (days: the one that set ``next_due``, in force at the last test,
+    or ``after_increase_every_days`` where an increase not tested since brought the test
+    forward), ``next_due``, ``basis`` ("schedule",
     "patient" or "combination"), ``phase`` (index of the phase whose interval applies),
     ``cap`` (index in ``caps`` of the combination that shortened the interval, -1 for
     none), ``after_increase`` (the due date comes from a dose increase: fortnightly while
