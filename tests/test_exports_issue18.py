@@ -3,8 +3,9 @@ whether they were reviewed; every number is rounded as the lab reports it.
 
 Hand-worked: creatinine 0.73 mg/dL x 88.4 = 64.532 umol/L, which a lab reporting umol/L
 prints as 65. Neutrophils 1.2 x10^9/L is below the BSR 2017 limit 1.6 (action) and CTCAE
-grade 2 (< 1.5 - 1.0): two open flags for P1. The draw holds an FBC count, creatinine and ALT:
-a complete BSR 2025 monitoring check, so P1 is not overdue.
+grade 2 (< 1.5 - 1.0): two open flags for P1 (its WBC of 5.0 is normal). The draw holds a full
+blood count (a WBC: a neutrophil count alone is not one, probe32 F1), creatinine, ALT and
+albumin: a complete BSR 2025 monitoring check, so P1 is not overdue.
 """
 
 import datetime as dt
@@ -19,6 +20,7 @@ from tests.support import P9_AS_OF, P9_DOSES, P9_PATIENTS
 
 AS_OF = dt.date(2024, 6, 1)
 LABS = """MRN,Patient Name,DOB,Collection Date,Component,Result,Units
+P1,"DOE, Jane",1980-03-12,2024-05-20,WBC,5.0,10^9/L
 P1,"DOE, Jane",1980-03-12,2024-05-20,Neutrophils,1.2,10^9/L
 P1,"DOE, Jane",1980-03-12,2024-05-20,Creatinine,0.73,mg/dL
 P1,"DOE, Jane",1980-03-12,2024-05-20,ALT,25,U/L

@@ -53,7 +53,7 @@ import pyarrow.compute as pc
 from dashboard import model
 from dashboard.rules.data import DAY, NEVER, schedule_file, worse_direction
 from dashboard.rules.hits import cat, num
-from dashboard.rules.inputs import DRUGS, Inputs, group_starts, pair_key
+from dashboard.rules.inputs import DRUGS, Inputs, course_gap, group_starts, pair_key
 
 NONE, CLINICIAN, PRETREATMENT = 0, 1, 2
 
@@ -73,8 +73,9 @@ class Draws:
 
 @dataclass
 class Courses:
-    """One drug's courses: each start after more than a day without the drug, and the
-    end of the last dose of that course (NEVER while ongoing)."""
+    """One drug's courses: each start after more than a dosing interval without the drug
+    (a day for a daily drug, a week for a weekly one), and the end of the last dose of
+    that course (NEVER while ongoing)."""
 
     key: np.ndarray  # pair_key(pid, start), sorted
     pid: np.ndarray
@@ -88,7 +89,8 @@ class Baselines:
     first_drug: np.ndarray  # int64 per patient: index into DRUGS of the first monitored drug (-1)
     first_start: np.ndarray  # int64 per patient: its start (NEVER)
     #: sorted pair keys (``inputs.pair_key``) of every start of monitored treatment after a
-    #: time without one: the first start, and each restart after a gap of more than a day
+    #: time without one: the first start, and each restart after a gap of more than a
+    #: dosing interval (a day for a daily drug, a week for a weekly one)
     treatment_starts: np.ndarray | None = None
     #: per analyte index: its draws (the review's own, kept for results judged later)
     draws: dict[int, Draws] = field(default_factory=dict)
@@ -206,11 +208,14 @@ def compute(inp: Inputs) -> Baselines:
                 )
 
     courses: dict[int, Courses] = {}
+    gap = course_gap(doses.per_day)
     for d in np.unique(doses.drug[known]) if len(doses) else ():
         m = known & (doses.drug == d)
-        courses[int(d)] = _courses(doses.pid[m], doses.start[m], doses.end[m])
+        courses[int(d)] = _courses(doses.pid[m], doses.start[m], doses.end[m], gap[m])
     restarts = (
-        np.sort(_courses(doses.pid[mon], doses.start[mon], doses.end[mon]).key) if mon.any() else np.zeros(0, np.int64)
+        np.sort(_courses(doses.pid[mon], doses.start[mon], doses.end[mon], gap[mon]).key)
+        if mon.any()
+        else np.zeros(0, np.int64)
     )
     return Baselines(inp.baseline.copy(), first_drug, first_start, restarts, draws, courses)
 
@@ -237,16 +242,19 @@ def _days(pid: np.ndarray, t: np.ndarray, value: np.ndarray, cmp: np.ndarray, ot
     return Draws(pair_key(pid[last], t[last]), t[last], value[most], cmp[most], out_other)
 
 
-def _courses(pid: np.ndarray, start: np.ndarray, end: np.ndarray) -> Courses:
+def _courses(pid: np.ndarray, start: np.ndarray, end: np.ndarray, gap: np.ndarray) -> Courses:
     """The courses of dose rows (one drug, or every monitored drug together): a patient's
-    first dose, and each dose that begins more than a day after every earlier one ended (a
-    restart after a time without any; a dose change, or a second drug added while one is in
-    force, is not a new start), each with the latest end of its doses."""
+    first dose, and each dose that begins later than every earlier one's end plus that
+    row's dosing interval (``gap``, :func:`dashboard.rules.inputs.course_gap`: a day for a
+    daily drug, a week for a weekly one, as the schedule's courses: a restart after a time
+    without any; a dose change, the next weekly dose given by another route, or a second
+    drug added while one is in force, is not a new start), each with the latest end of its
+    doses."""
     order = np.lexsort((start, pid))
-    pid, start, end = pid[order], start[order], end[order]
-    reach = np.maximum.accumulate(pair_key(pid, end))  # the latest end so far (a patient's in its bits)
+    pid, start, end, gap = pid[order], start[order], end[order], gap[order]
+    reach = np.maximum.accumulate(pair_key(pid, end + gap))  # the latest end so far (a patient's in its bits)
     before = np.r_[np.iinfo(np.int64).min, reach[:-1]]
-    new = group_starts(pid) | (pair_key(pid, start - DAY) > before)
+    new = group_starts(pid) | (pair_key(pid, start) > before)
     first = np.flatnonzero(new)
     last_end = np.maximum.reduceat(end, first) if len(first) else np.zeros(0, np.int64)
     return Courses(pair_key(pid[first], start[first]), pid[first], start[first], last_end)

@@ -225,6 +225,19 @@ def per_day(frequency: str) -> float:
     return float("nan")
 
 
+def course_gap(per_day: np.ndarray) -> np.ndarray:
+    """Per dose row, how long (seconds) after it ends the drug's next row may start and
+    still continue the same course: the row's own dosing interval as its frequency states
+    it (weekly 7 days, every 2 weeks 14, monthly 31: the longest month), at least one day
+    (a daily or more frequent row, a single dose, an unknown frequency).  A weekly drug
+    moved from mouth to injection with the next weekly dose is one course (probe32 F2);
+    the schedule's courses and the baselines' share this rule."""
+    per_day = np.asarray(per_day, dtype=float)
+    slow = np.isfinite(per_day) & (per_day > 0) & (per_day < 1)
+    days = np.ceil(np.divide(1.0, per_day, out=np.ones(len(per_day)), where=slow) - 1e-9)
+    return (np.maximum(days, 1) * DAY).astype(np.int64)
+
+
 def group_starts(*keys: np.ndarray) -> np.ndarray:
     """Boolean: the row starts a new group of equal keys (rows sorted by the keys)."""
     n = len(keys[0])

@@ -42,7 +42,7 @@ from dashboard.ingest.frequency import is_pulse
 from dashboard.rules import dose_totals, tables
 from dashboard.rules.data import DAY, NEVER, schedule_file, severity_rank
 from dashboard.rules.hits import cat, num
-from dashboard.rules.inputs import DRUGS, Doses, Inputs, group_starts, pair_key
+from dashboard.rules.inputs import DRUGS, Doses, Inputs, course_gap, group_starts, pair_key
 from dashboard.rules.tables import Column
 
 DEFAULT_SCHEDULE_PROFILE = "BSR 2025"
@@ -279,9 +279,10 @@ def first_at_or_after(
 
 
 def courses(inp: Inputs) -> dict[str, np.ndarray]:
-    """Per dose row: its course start, whether it is a dose increase and whether it
-    starts a course (``new_course``): worked out once per :class:`Inputs` (the dose
-    context, the schedule and the dose checks all read it), read-only."""
+    """Per dose row: its course start, whether it is a dose increase, whether it starts a
+    course (``new_course``) and its course stream (``stream``: :func:`course_streams`):
+    worked out once per :class:`Inputs` (the dose context, the schedule and the dose
+    checks all read it), read-only."""
     if inp.course_rows is None:
         found = _courses(inp)
         for a in found.values():
@@ -290,33 +291,52 @@ def courses(inp: Inputs) -> dict[str, np.ndarray]:
     return inp.course_rows
 
 
+def course_streams(doses: Doses) -> np.ndarray:
+    """Per dose row, which rows make courses together (an int per row): the rows of one
+    drug that follow the same schedules under every monitoring profile.  A drug whose rows
+    follow different schedules (cyclophosphamide: IV pulses, or daily by mouth) has a
+    course per schedule, so daily oral treatment after IV pulses begins its own course with
+    its own first months (probe32 F3); every other drug has one stream."""
+    if not len(doses):
+        return np.zeros(0, np.int64)
+    names = [row_schedules(doses, p) for p in ("", *schedule_file().get("profiles", {}))]
+    key = np.array(["\x1f".join(map(str, x)) for x in zip(doses.drug, *names, strict=True)], dtype=object)
+    _, code = np.unique(key, return_inverse=True)  # compact: about one per drug
+    return code.astype(np.int64)
+
+
 def _courses(inp: Inputs) -> dict[str, np.ndarray]:
     """:func:`courses`, worked out.
 
-    A course is a run of rows of one drug with no gap of more than a day between the
-    start of a row and the latest end of every earlier row of the drug (a short extra
-    row inside a longer one never splits it).  An increase is the first row of a
-    course, or a row at whose start the drug's total in force rises: the rows in force
-    together (:func:`dashboard.rules.dose_totals.in_force_together`) are added up, just
-    after the start and just before it, in one unit (mg/day, or the row's dose unit when
-    its mg/day is unknown), never one row against another.
+    Courses are per drug and schedule (:func:`course_streams`, ``stream``).  A course is a
+    run of rows of one stream where no row starts later than the latest end of every
+    earlier row plus that row's own dosing interval (:func:`dashboard.rules.inputs.course_gap`:
+    a day for a daily drug, a week for a weekly one; a short extra row inside a longer one
+    never splits it).  An increase is the first row of a course, or a row at whose start
+    the drug's total in force rises: the rows in force together
+    (:func:`dashboard.rules.dose_totals.in_force_together`) are added up, just after the
+    start and just before it, in one unit (mg/day, or the row's dose unit when its mg/day
+    is unknown), never one row against another.
     """
     d = inp.doses
     n = len(d)
     if not n:
         z = np.zeros(0, np.int64)
-        return {"course_start": z, "increase": np.zeros(0, bool), "new_course": np.zeros(0, bool)}
+        return {"course_start": z, "increase": np.zeros(0, bool), "new_course": np.zeros(0, bool), "stream": z}
+    stream = course_streams(d)
+    reach_by = d.end + course_gap(d.per_day)  # NEVER stays far above any start
     gap = np.zeros(n, dtype=bool)
-    for code in np.unique(d.drug):
-        rows = np.flatnonzero(d.drug == code)  # by patient, then start (rows are sorted so)
+    course_start = np.zeros(n, dtype=np.int64)
+    for code in np.unique(stream):
+        rows = np.flatnonzero(stream == code)  # by patient, then start (rows are sorted so)
         pid, start = d.pid[rows], d.start[rows]
-        reach = np.maximum.accumulate(pair_key(pid, d.end[rows]))  # the latest end so far
+        reach = np.maximum.accumulate(pair_key(pid, reach_by[rows]))  # the latest end so far, plus its interval
         before = np.r_[np.iinfo(np.int64).min, reach[:-1]]
-        gap[rows] = group_starts(pid) | (pair_key(pid, start - DAY) > before)
-    course_id = np.cumsum(gap) - 1
-    course_start = d.start[np.flatnonzero(gap)][course_id]
+        new = group_starts(pid) | (pair_key(pid, start) > before)
+        gap[rows] = new
+        course_start[rows] = start[new][np.cumsum(new) - 1]
     more = ~gap & _total_rises(inp, course_start)
-    return {"course_start": course_start, "increase": gap | more, "new_course": gap}
+    return {"course_start": course_start, "increase": gap | more, "new_course": gap, "stream": stream}
 
 
 def _total_rises(inp: Inputs, course_start: np.ndarray) -> np.ndarray:
@@ -439,7 +459,7 @@ def evaluate(inp: Inputs, profile: str = DEFAULT_SCHEDULE_PROFILE) -> pa.Table:
         else:
             msg = pc.if_else(
                 pa.array(overdue),
-                cat(drug_label, ": ", part["what"], " OVERDUE by ", num(late), " days (due ", due, ")"),
+                cat(drug_label, ": ", part["what"], " OVERDUE by ", _days_text(late), " (due ", due, ")"),
                 cat(drug_label, ": ", part["what"], " due ", due),
             )
         if part.get("ended") is not None:
@@ -507,8 +527,9 @@ def phase_anchor(
     """When the initial phases of a course count from, per query (seconds; NEVER when the
     query's drug has no increase at or before ``q_t``).
 
-    ``key`` (patient and drug), ``t`` and ``new_course`` describe the course starts and dose
-    increases, sorted by key and time.  Under a schedule with
+    ``key`` (patient and course stream: drug and schedule, :func:`course_streams`), ``t``
+    and ``new_course`` describe the course starts and dose increases, sorted by key and
+    time.  Under a schedule with
     ``initial_phases_from_stable_dose`` (BSR 2017 via NICE CKS / SPS: "every 2 weeks until
     the dose is stable for 6 weeks, then monthly for 3 months"), an increase made before the
     course reached its last phase is part of the initial titration: the phases count again
@@ -549,7 +570,9 @@ def phase_due(
     (NaN for none; used only by a schedule with ``patient_interval``), and when the phases
     count from (``anchor``, :func:`phase_anchor`; the course start when None).
 
-    Returns ``interval`` (days, at the last test), ``next_due``, ``basis`` ("schedule",
+    Returns ``interval`` (days: the one that set ``next_due``, in force at the last test,
+    or ``after_increase_every_days`` where an increase not tested since brought the test
+    forward), ``next_due``, ``basis`` ("schedule",
     "patient" or "combination"), ``phase`` (index of the phase whose interval applies),
     ``cap`` (index in ``caps`` of the combination that shortened the interval, -1 for
     none), ``after_increase`` (the due date comes from a dose increase: fortnightly while
@@ -598,6 +621,8 @@ def phase_due(
     untested = increased & (~has_test | (last_inc > last_test))
     from_increase = untested & (last_inc + fortnightly * DAY < next_due)
     next_due = np.where(from_increase, last_inc + fortnightly * DAY, next_due)
+    # the interval said beside the due date is the one that set it (probe32 F4)
+    interval = np.where(from_increase, fortnightly, interval)
     return {
         "interval": interval,
         "next_due": next_due,
@@ -629,8 +654,10 @@ def _phase_due(inp: Inputs, rows, spec, c, now, combos=()) -> dict[str, Any]:
     n = len(rows)
     pid = d.pid[rows]
     course_start = c["course_start"][rows]
-    # latest increase of this patient's drug at or before the review date
-    pd_code = d.pid * len(DRUGS) + d.drug
+    # latest increase of this patient's drug (of this schedule: its course stream,
+    # courses()) at or before the review date
+    stream = c["stream"]
+    pd_code = d.pid * (int(stream.max()) + 1) + stream
     inc = np.flatnonzero(c["increase"] & (d.start <= now))
     ikey = pair_key(pd_code[inc], d.start[inc])
     order = np.argsort(ikey, kind="stable")
@@ -771,7 +798,7 @@ def _group_words(
             tested = len(clauses) > 1 and len(last) == 1 and NEVER not in last
             state = f" due {when}"
             if late:
-                state = f" OVERDUE by {late} days (due {when}{', last ' + _day_text(last.pop()) if tested else ''})"
+                state = f" OVERDUE by {_days(late)} (due {when}{', last ' + _day_text(last.pop()) if tested else ''})"
             words.append("; ".join(labels[g] for g in members) + reason + state)
             for g in members:
                 last_g = int(lasts[g][r])
@@ -786,6 +813,16 @@ def _group_words(
 
 def _day_text(sec: int) -> str:
     return str(np.datetime64(sec // DAY, "D"))
+
+
+def _days(n: int) -> str:
+    """A number of days in words: "1 day", "2 days"."""
+    return f"{n} day" if n == 1 else f"{n} days"
+
+
+def _days_text(n: np.ndarray) -> pa.Array:
+    """:func:`_days` per row."""
+    return pa.array([_days(int(x)) for x in n], pa.string())
 
 
 @dataclass(frozen=True)
@@ -1071,7 +1108,7 @@ def with_repeats(
         late = max(0, now - due // DAY)
         drug = model.drug_label(cols["drug"][k])
         tests = test_groups()[group]["label"]
-        state = f"OVERDUE by {late} days (due {due_at:%Y-%m-%d})" if late > 0 else f"due {due_at:%Y-%m-%d}"
+        state = f"OVERDUE by {_days(late)} (due {due_at:%Y-%m-%d})" if late > 0 else f"due {due_at:%Y-%m-%d}"
         entry = {"tests": tests, "last": _EPOCH + dt.timedelta(seconds=drawn), "due": due_at, "days_overdue": late}
         which = "long_overdue_severity" if late > max(days, 14) else "overdue_severity"
         sev = spec.get(which, top[which]) if late > 0 else ""
@@ -1096,5 +1133,6 @@ def with_repeats(
         cols["tests_due"][k] = "; ".join(dict.fromkeys([tests, *(e["tests"] for e in routine)]))
         cols["due_groups"][k] = [entry, *routine]
         cols["interval_basis"][k] = "repeat"
+        cols["interval_days"][k] = days  # the interval that set the due date
         cols["source"][k] = src
     return pa.table({name: pa.array(cols[name], sched.schema.field(name).type) for name in sched.column_names})

@@ -96,8 +96,10 @@ def test_as_of_fixes_today_for_the_schedule(panel, capsys):
         for p in review_json(capsys, str(panel), "--as-of", "2024-04-25", "--profile", OLD)["patients"]
     }
     assert early["P2"]["overdue"] is False
-    # P1's dose went up on 15 March: fortnightly tests, the one after 1 April was due on the 15th
-    assert early["P1"]["overdue"] is True and early["P1"]["next_test_due"] == "2024-04-15"
+    # P1's counts before May are neutrophil counts alone, never a full blood count (no WBC;
+    # probe32 F1): none since the course began on 15 February, so the first fortnightly one
+    # was due on 29 February (15 Feb + 14; the increase of 15 March would put it later)
+    assert early["P1"]["overdue"] is True and early["P1"]["next_test_due"] == "2024-02-29"
 
 
 def test_ctcae_only_profile(panel, capsys):
