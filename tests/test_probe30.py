@@ -195,7 +195,6 @@ def test_a_decimal_comma_dose_with_its_unit_in_one_cell():
 # F6 (moderate): a ceiling or an approximation is read as the exact dose
 
 
-@pytest.mark.xfail(strict=True, reason="F6: 'up to', 'max', '~' and '?' are dropped; the number is kept as the dose")
 @pytest.mark.parametrize("dose", ["up to 150 mg", "max 150 mg", "150 mg max", "~100 mg", "100 mg?"])
 def test_a_ceiling_or_an_approximate_amount_is_not_the_dose(dose: str):
     """'up to 150 mg' states a ceiling, '~100 mg' an approximation, '100 mg?' a doubt: none
