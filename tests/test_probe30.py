@@ -177,9 +177,6 @@ def test_an_old_weight_is_named_with_its_date_in_the_mg_per_kg_check():
 # F5 (moderate): "7,5 mg" in a decimal-comma file is rejected with a reason that quotes '7.5'
 
 
-@pytest.mark.xfail(
-    strict=True, reason="F5: '7,5 mg' is normalised to '7.5' and then rejected as contradicting the file"
-)
 def test_a_decimal_comma_dose_with_its_unit_in_one_cell():
     """A semicolon file writes decimal commas: '7,5 mg' is 7.5 mg, exactly as '7,5' with
     'mg' in a unit column is read (test_a_decimal_comma_dose_with_a_unit_column). Today

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from dashboard import model
-from dashboard.ingest.amounts import UNKNOWN, file_decimal, read_amount, strength_in_text, unit_clash
+from dashboard.ingest.amounts import POINT, UNKNOWN, file_decimal, read_amount, strength_in_text, unit_clash
 from dashboard.ingest.dates import FAR_FUTURE
 from dashboard.ingest.dose_records import DoseBatch, DoseRecord
 from dashboard.ingest.dose_repeats import dose_key, overlaps_at_start, same_start_note, start_key
@@ -174,7 +174,9 @@ def normalise_doses(batch: DoseBatch) -> tuple[pa.Table, list[tuple[int, int]]]:
             dose_text, dose_unit = per_body.group(0), ""
             rep.warn(f"dose read from the drug name ('{per_body.group(0)}')", r.row, col("drug", "drug"), r.drug_text)
         from_instructions += text.from_instructions
-        read = None if is_stop or not dose_text else read_amount(dose_text, dose_unit, decimal)
+        # an amount the instructions stated is already read with the file's separator and
+        # written in decimal points ("7,5 mg" -> "7.5 mg"): never read against the file again (probe30 F5)
+        read = None if is_stop or not dose_text else read_amount(dose_text, dose_unit, POINT if text.read else decimal)
         if read is not None and read.problem:
             rep.problems.append(Problem(r.row, col("dose", "dose"), read.problem, dose_text[:120]))
             continue
@@ -386,6 +388,7 @@ class _DoseText:
     note: str = ""
     often: bool = False  # the problem is a schedule given more often than once a week
     conflict: str = ""  # why the amounts are conflicting, where the instructions say more (Sig.why)
+    read: bool = False  # ``dose`` is the amount read from the instructions, written with a decimal point
 
     @classmethod
     def of(cls, r: DoseRecord, is_stop: bool, decimal: str = UNKNOWN) -> _DoseText:
@@ -438,14 +441,17 @@ class _DoseText:
         if clash:
             return cls(dose, unit, freq, column="frequency", source=f"{dose} {freq}", problem=clash)
         note = sig.note if amount_here else ""
-        if sig.amount and amount_here:
+        read = bool(sig.amount and amount_here)
+        if read:
             dose, unit = sig.amount.split(" ", 1)
         if column == "frequency":
             freq = sig.frequency or freq
         elif not freq:
             freq = stated
         wordy = bool(_INSTRUCTION_WORDS.search(source)) or column == "frequency"
-        return cls(dose, unit, freq, from_instructions=int(wordy and bool(sig.amount or sig.frequency)), note=note)
+        return cls(
+            dose, unit, freq, from_instructions=int(wordy and bool(sig.amount or sig.frequency)), note=note, read=read
+        )
 
 
 def _no_frequency(drug: str, drug_text: str) -> str:

@@ -15,6 +15,7 @@ import io
 
 import pytest
 
+from dashboard.ingest import ImportOptions, Source, import_sources
 from tests.support import csv_import
 
 AS_OF = dt.date(2026, 12, 5)
@@ -37,6 +38,40 @@ def _import(doses: str):
 
 def _dose(drug: str, dose: str, unit: str = "", freq: str = "", start: str = "2026-01-01", end: str = ""):
     return _import(_row("P1", drug, dose, unit, freq, "oral", start, end))
+
+
+# ------------------------------------------------------------------ F5 a decimal comma in one cell
+
+
+def _semicolon(*rows: str) -> tuple[list[dict], list[str]]:
+    """(stored rows, reasons of the rows rejected) of a semicolon-separated doses file."""
+    head = "patient_id;drug;dose;frequency;route;start\n"
+    res = import_sources([Source("doses.csv", (head + "".join(rows)).encode())], ImportOptions(today=AS_OF))
+    df = res.doses.to_pandas()
+    return (df.to_dict("records") if len(df) else []), [p.message for f in res.report.files for p in f.problems]
+
+
+def test_decimal_commas_with_the_unit_in_the_cell():
+    """'7,5 mg' weekly = 7.5 mg/week; '12,5 mg' daily = 12.5 mg/day; '1,5 g' bd = 1500 mg."""
+    rows, problems = _semicolon(
+        "P1;methotrexate;7,5 mg;weekly;oral;2026-01-01\n",
+        "P2;prednisolone;12,5 mg;daily;oral;2026-01-01\n",
+        "P3;mycophenolate mofetil;1,5 g;bd;oral;2026-01-01\n",
+    )
+    assert not problems
+    assert sorted((r["patient_id"], r["dose"]) for r in rows) == [("P1", 7.5), ("P2", 12.5), ("P3", 1500.0)]
+
+
+def test_a_decimal_point_in_a_decimal_comma_file_is_rejected_quoting_what_was_written():
+    """Two doses write decimal commas, one a point: the point contradicts the file, and the
+    reason quotes '7.5' as written."""
+    rows, problems = _semicolon(
+        "P1;methotrexate;7,5 mg;weekly;oral;2026-01-01\n",
+        "P2;methotrexate;12,5 mg;weekly;oral;2026-01-01\n",
+        "P3;methotrexate;7.5 mg;weekly;oral;2026-01-01\n",
+    )
+    assert sorted(r["patient_id"] for r in rows) == ["P1", "P2"]
+    assert len(problems) == 1 and "'7.5'" in problems[0], problems
 
 
 # ------------------------------------------------------------------ F6 a ceiling or an approximation
