@@ -205,7 +205,6 @@ def test_a_ceiling_or_an_approximate_amount_is_not_the_dose(dose: str):
 # F7 (moderate): "200mg od/bd alternate days" is read as 200 mg every other day
 
 
-@pytest.mark.xfail(strict=True, reason="F7: 'od/bd alternate days' is read as 200 mg every 2 days (100 mg/day)")
 def test_hydroxychloroquine_od_bd_alternate_days_is_not_100_mg_a_day():
     """200 mg once daily and twice daily on alternate days = (200 + 400) / 2 = 300 mg/day.
     Read as 200 mg every 2 days it is 100 mg/day, a third of the dose. The row holds two

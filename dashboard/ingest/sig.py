@@ -142,6 +142,14 @@ _MONTHS = re.compile(
 #: a row that changes schedule within it: a loading phase ("weeks 0, 2, 4 then 4-weekly"),
 #: "day 1 and 15"
 _PHASES = re.compile(r"\bweeks?\s*\d+\s*(?:,|and|&)\s*\d+|\bdays?\s*\d+\s*(?:,|and|&)\s*\d+")
+#: two schedules named together, to alternate or to choose between: "od/bd alternate days",
+#: "OD or BD", "bd/tds", "daily/twice daily", "weekly alternating with fortnightly" (probe30 F7)
+_SCHEDULE_WORD = (
+    r"(?:once daily|twice daily|od|bd|bid|tds|tid|qds|qid|qd|mane|nocte|daily|once|twice|weekly|fortnightly|monthly)"
+)
+_TWO_SCHEDULES = re.compile(
+    rf"\b({_SCHEDULE_WORD})\s*(?:/|\bor\b|\balternat\w*\s+with\b|\balternat\w*\s+(?:and|&))\s*({_SCHEDULE_WORD})\b"
+)
 #: a course of a number of doses: "every 2 weeks x 6", "fortnightly x2"
 _DOSES_COURSE = re.compile(
     r"\b(?:weekly|weeks?|daily|monthly|fortnightly|days?)\s*[x×]\s*(\d+)(?![\d.,])"
@@ -187,6 +195,11 @@ def unheld_interval(text: str) -> str:
         return f"'{shown}' gives a range of intervals ('{m.group(0).strip()}'): which one is not guessed"
     if _MONTHS.search(t):
         return f"'{shown}' is a schedule in months other than monthly, which no schedule here holds"
+    if (two := _TWO_SCHEDULES.search(t)) and two.group(1) != two.group(2):
+        return (
+            f"'{shown}' names two schedules ('{two.group(0).strip()}'), to alternate or to choose between: "
+            "one row holds one dose on one schedule, and which is given when is not guessed"
+        )
     if _PHASES.search(t) or _changes_schedule(t):
         return f"'{shown}' changes schedule within one row (a loading phase, or given on named days of a course)"
     return ""

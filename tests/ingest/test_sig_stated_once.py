@@ -115,3 +115,30 @@ def test_a_ceiling_in_the_instructions_column_is_not_a_dose():
 def test_a_plain_amount_is_still_the_dose(dose, mg):
     rows, problems, _ = _dose("azathioprine", dose, "mg" if dose == "150" else "", "daily")
     assert [r["mg_per_day"] for r in rows] == [mg], problems
+
+
+# ------------------------------------------------------------------ F7 two schedules named together
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["200mg od/bd alternate days", "200 mg od/bd", "200 mg OD or BD", "1 tablet bd/tds", "200mg daily/twice daily"],
+)
+def test_two_schedules_named_together_are_rejected_with_the_reason(text):
+    rows, problems, _ = _dose("hydroxychloroquine", "", "", text)
+    assert rows == []
+    assert len(problems) == 1 and "two schedules" in problems[0], problems
+
+
+@pytest.mark.parametrize(
+    ("text", "frequency", "mg_day"),
+    [
+        ("200mg alternate days", "every 2 days", 100.0),  # 200 / 2
+        ("200 mg every other day", "every 2 days", 100.0),
+        ("200 mg bd", "BID", 400.0),
+        ("200mg od", "daily", 200.0),
+    ],
+)
+def test_one_schedule_is_still_read(text, frequency, mg_day):
+    rows, problems, _ = _dose("hydroxychloroquine", "", "", text)
+    assert [(r["frequency"], r["mg_per_day"]) for r in rows] == [(frequency, mg_day)], problems
