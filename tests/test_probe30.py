@@ -55,9 +55,6 @@ def _sig(drug: str, instructions: str, **kw):
 # strength is read as the whole dose
 
 
-@pytest.mark.xfail(
-    strict=True, reason="F1: a count of tablets with no unit is dropped; the strength is read as the dose"
-)
 @pytest.mark.parametrize(
     ("drug", "instructions", "column", "stated"),
     [
@@ -83,7 +80,6 @@ def test_a_tablet_count_is_part_of_the_dose(drug: str, instructions: str, column
     assert float(rows[column].iloc[0]) == stated  # FAILS TODAY
 
 
-@pytest.mark.xfail(strict=True, reason="F1: 'take 6 weekly' is read as 2.5 mg every 6 weeks")
 def test_take_6_weekly_is_not_one_tablet_every_6_weeks():
     """'2.5mg tablets take 6 weekly': six tablets once a week (15 mg/week), or, in the
     British '6-weekly', one tablet every 6 weeks? Either way the dose is not 2.5 mg every

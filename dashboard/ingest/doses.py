@@ -416,9 +416,10 @@ class _DoseText:
         if sig.often or sig.never or (sig.unheld and r.end is None):
             # "3x weekly", "Mon-Fri", "daily for 5 days": never read as weekly, daily or ongoing
             return cls(dose, unit, freq, column=column, source=source, problem=_unheld(sig), often=sig.often)
-        if not amount_here and not is_stop and (sig.amount or sig.conflicting or sig.problem):
+        if not amount_here and not is_stop and (sig.amount or sig.conflicting or sig.problem or sig.count):
             # "12 tabs weekly" beside a dose of 2.5 mg: one tablet of 2.5 mg, or the whole dose?
-            named = sig.amount.replace(" tablet", " tablet(s)") or "an amount"
+            # ("take 6 once weekly" beside it: a count of tablets with no unit, probe30 F1)
+            named = sig.amount.replace(" tablet", " tablet(s)") or (f"'{sig.count}'" if sig.count else "an amount")
             given = read_amount(dose, unit, decimal)
             same = sig.amount and not given.problem and sig.amount == f"{given.value:g} {given.unit}"
             if not same:

@@ -16,7 +16,8 @@ import io
 import pytest
 
 from dashboard.ingest import ImportOptions, Source, import_sources
-from tests.support import csv_import
+from dashboard.ingest.sig import Sig, read_sig
+from tests.support import csv_import, csv_review
 
 AS_OF = dt.date(2026, 12, 5)
 
@@ -38,6 +39,102 @@ def _import(doses: str):
 
 def _dose(drug: str, dose: str, unit: str = "", freq: str = "", start: str = "2026-01-01", end: str = ""):
     return _import(_row("P1", drug, dose, unit, freq, "oral", start, end))
+
+
+# ------------------------------------------------------------------ F1 a tablet count with no unit
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # the count before the tablet strength: 6 x 2.5 mg = 15 mg
+        ("Take 6 2.5mg tablets once a week", Sig("15 mg", "weekly")),
+        ("Take SIX 2.5mg tablets ONCE a WEEK", Sig("15 mg", "weekly")),
+        ("Take 14 2.5mg tablets once a week", Sig("35 mg", "weekly")),  # 14 x 2.5 = 35
+        ("Take two 500 mg tablets twice a day", Sig("1000 mg", "BID")),  # 2 x 500 = 1000 each time
+        ("Take 1 50 mg tablet daily", Sig("50 mg", "daily")),  # one tablet: its strength
+        ("Take 1/2 50mg tablet daily", Sig("25 mg", "daily")),  # half of 50 = 25
+        # the count after the verb, the strength named before it
+        ("2.5 mg tablets, take 6 once weekly", Sig("15 mg", "weekly")),
+        ("50 mg tablets, take 4 daily", Sig("200 mg", "daily")),  # 4 x 50 = 200
+        ("50 mg tablets: take 2 twice a day", Sig("100 mg", "BID")),  # 2 x 50 = 100 each time
+        ("2.5 mg tablets, take 1 weekly", Sig("2.5 mg", "weekly")),  # one tablet weekly either way
+        # a total that the count and strength make (14 x 2.5 = 35)
+        ("Take 14 2.5mg tablets (35 mg total) once a week", Sig("35 mg", "weekly")),
+    ],
+)
+def test_a_bare_tablet_count_times_the_strength_is_the_dose(text, expected):
+    assert read_sig(text) == expected
+
+
+def test_a_bare_count_of_a_tablet_whose_strength_the_drug_names():
+    """'Take 6 once weekly' of a 2.5 mg tablet: 6 tablets; the import makes 6 x 2.5 = 15."""
+    assert read_sig("Take 6 once weekly", 2.5) == Sig("6 tablet", "weekly")
+    rows, problems, _ = _dose("methotrexate 2.5 mg tablets", "", "", "Take 6 once weekly")
+    assert [(r["dose"], r["mg_per_week"]) for r in rows] == [(15.0, 15.0)], problems
+
+
+@pytest.mark.parametrize(
+    ("text", "strength", "why"),
+    [
+        # six tablets once a week, or one tablet every 6 weeks (British "6-weekly")?
+        ("2.5mg tablets take 6 weekly", None, "every 6 weeks"),
+        ("Take 2 weekly", 2.5, "every 2 weeks"),
+        # a range of counts: which one?
+        ("50 mg tablets, take 1 to 2 daily", None, "range"),
+        # two different counts in one row (morning and night)
+        ("50 mg tablets, take 2 in the morning and 1 at night", None, "2"),
+        # a count beside an amount that is not a tablet's strength: 2 of 100 mg, or 100 mg twice?
+        ("100 mg, take 2 daily", None, "100 mg"),
+        # a count beside a strength other than the product's (2.5 mg tablets of a 10 mg product?)
+        ("2.5 mg tablets, take 6 once weekly", 10.0, "2.5"),
+    ],
+)
+def test_a_bare_count_that_could_mean_two_things_is_rejected_with_its_reason(text, strength, why):
+    sig = read_sig(text, strength)
+    assert sig.amount == ""
+    reason = sig.problem or sig.why or sig.unheld
+    assert (sig.problem or sig.conflicting) and why in reason, sig
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # the numbers of a schedule or of a time are not counts of tablets
+        ("Take 1 capsule (0.5 mg total) every 12 (twelve) hours", Sig("0.5 mg", "BID")),
+        ("Take 150 mg 30 minutes before breakfast daily", Sig("150 mg", "daily")),
+        ("1000 mg every 2 weeks", Sig("1000 mg", "every 2 weeks")),
+        ("Take 400 mg 3 times a day", Sig("400 mg", "TID")),
+        ("Take 2 tablets by mouth daily", Sig("2 tablet", "daily")),
+        ("Take 100mg once daily (2 x 50mg tablets)", Sig("100 mg", "daily")),
+        ("Take 2 daily", Sig("", "daily")),  # no strength known: no amount read, none guessed
+    ],
+)
+def test_numbers_that_are_not_tablet_counts_read_as_before(text, expected):
+    assert read_sig(text) == expected
+
+
+@pytest.mark.parametrize(("dose", "freq"), [("2.5", "take 6 once weekly"), ("15", "take 6 once weekly")])
+def test_a_bare_count_in_the_frequency_beside_a_dose_is_rejected(dose, freq):
+    """A dose column of 2.5 (or 15) mg beside "take 6 once weekly": 6 tablets of 2.5 mg, or
+    6 doses of 15 mg? The dose per administration is not guessed from the two."""
+    rows, problems, _ = _dose("methotrexate", dose, "mg", freq)
+    assert rows == [] and len(problems) == 1 and "'6'" in problems[0], problems
+
+
+def test_a_bare_count_before_a_weekday_is_a_count():
+    """'2.5mg tablets: 6 on Mondays' = 6 x 2.5 = 15 mg once a week."""
+    assert read_sig("2.5mg tablets: 6 on Mondays") == Sig("15 mg", "weekly")
+
+
+def test_a_methotrexate_count_above_the_ceiling_is_checked():
+    """14 x 2.5 mg = 35 mg once a week: above the 30 mg/week ceiling (dose.mtx_above_max)."""
+    _, rv = csv_review(
+        "P1,2026-11-01,eGFR,70,mL/min/1.73m2\n",
+        _row("P1", "methotrexate", "", "", "Take 14 2.5mg tablets once a week", "oral", "2026-01-01", ""),
+        as_of=AS_OF,
+    )
+    assert "dose.mtx_above_max" in set(rv.dose_checks_df()["rule"])
 
 
 # ------------------------------------------------------------------ F5 a decimal comma in one cell
