@@ -332,7 +332,7 @@ def _counted_dose(
                 f"{written} times? The dose per administration is not guessed: enter it in mg in a dose column"
             ),
         )
-    if abs(n - each) < 1e-9 and masses:
+    if abs(n - each) < 1e-9:
         return (
             "",
             "",
@@ -343,11 +343,11 @@ def _counted_dose(
         )
     dose = round(n * each, 6)
     if totals and totals != {dose}:
-        total = ", ".join(f"{x:g} mg" for x in sorted(totals))
+        stated = ", ".join(f"{x:g} mg" for x in sorted(totals))
         return (
             "",
             "",
-            f"'{shown}': {written} tablets of {each:g} mg are {dose:g} mg, not the {total} stated: not guessed",
+            f"'{shown}': {written} tablets of {each:g} mg are {dose:g} mg, not the {stated} stated: not guessed",
         )
     return f"{dose:g} mg", "", ""
 

@@ -86,6 +86,8 @@ def test_a_bare_count_of_a_tablet_whose_strength_the_drug_names():
         ("50 mg tablets, take 2 in the morning and 1 at night", None, "2"),
         # a count beside an amount that is not a tablet's strength: 2 of 100 mg, or 100 mg twice?
         ("100 mg, take 2 daily", None, "100 mg"),
+        # 14 x 2.5 = 35, not the 30 stated: which is true?
+        ("Take 14 2.5mg tablets (30 mg total) once a week", None, "not the 30 mg stated"),
         # a count beside a strength other than the product's (2.5 mg tablets of a 10 mg product?)
         ("2.5 mg tablets, take 6 once weekly", 10.0, "2.5"),
     ],
