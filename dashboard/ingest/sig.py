@@ -7,6 +7,8 @@ said, never resolved by picking one.
 
 from __future__ import annotations
 
+import datetime as dt
+import itertools
 import re
 from dataclasses import dataclass, field
 
@@ -141,7 +143,11 @@ _MONTHS = re.compile(
 )
 #: a row that changes schedule within it: a loading phase ("weeks 0, 2, 4 then 4-weekly"),
 #: "day 1 and 15"
-_PHASES = re.compile(r"\bweeks?\s*\d+\s*(?:,|and|&)\s*\d+|\bdays?\s*\d+\s*(?:,|and|&)\s*\d+")
+_PHASES = re.compile(r"\bweeks?\s*\d+\s*(?:,|and|&)\s*\d+|\bdays?\s*\d+\s*(?:,|and|&)\s*(?:day\s*)?\d+")
+#: the named days of a course: "on days 1 and 15", "day 1 and day 15", "days 1, 15 and 29"
+_NAMED_DAYS = re.compile(r"(?:\bon\s+)?\bdays?\s*(\d+(?:\s*(?:,|and|&|, and)\s*(?:day\s*)?\d+)+)\b")
+#: the days between doses of a frequency with a fixed interval
+_INTERVAL_DAYS = {"daily": 1, "weekly": 7}
 #: two schedules named together, to alternate or to choose between: "od/bd alternate days",
 #: "OD or BD", "bd/tds", "daily/twice daily", "weekly alternating with fortnightly" (probe30 F7)
 _SCHEDULE_WORD = (
@@ -373,6 +379,47 @@ def unheld_interval(text: str) -> str:
     if _PHASES.search(t) or _changes_schedule(t):
         return f"'{shown}' changes schedule within one row (a loading phase, or given on named days of a course)"
     return ""
+
+
+def named_days(text: str) -> tuple[list[int], str] | None:
+    """The days of a course the instructions name ("1 g on days 1 and 15": [1, 15]) and the
+    instructions without them ("1 g"), where the named days are all that keeps one row from
+    holding the schedule (:func:`unheld_interval` has nothing else to say of the rest); else
+    None.  Whether a frequency and the row's dates hold exactly those days is
+    :func:`days_held`'s to say (probe28 F6)."""
+    t = re.sub(r"\s+", " ", text.lower())
+    found = list(_NAMED_DAYS.finditer(t))
+    if len(found) != 1:
+        return None
+    m = found[0]
+    rest = (t[: m.start()] + " " + t[m.end() :]).strip(" ,;")
+    if unheld_interval(rest):
+        return None
+    return [int(d) for d in re.findall(r"\d+", m.group(1))], rest
+
+
+def interval_days(canonical: str) -> int | None:
+    """The days between two doses of a canonical frequency with a fixed whole-day interval
+    ("every 2 weeks": 14), None for the others (BID, monthly, single, unknown)."""
+    if canonical in _INTERVAL_DAYS:
+        return _INTERVAL_DAYS[canonical]
+    m = re.fullmatch(r"every (\d+) (weeks|days)", canonical)
+    if not m:
+        return None
+    return int(m.group(1)) * (7 if m.group(2) == "weeks" else 1)
+
+
+def days_held(days: list[int], interval: int | None, start: dt.datetime, end: dt.datetime | None) -> bool:
+    """Whether a row from ``start`` to ``end`` at a fixed interval gives exactly the named
+    days of a course: day 1 is the start, the days are evenly spaced at the interval, and
+    the end falls after the last named day and no later than the next dose (the row is not
+    in force on its end day, ``model.in_force``)."""
+    if interval is None or end is None or len(days) < 2 or days[0] != 1:
+        return False
+    if any(b - a != interval for a, b in itertools.pairwise(days)):
+        return False
+    last = start + dt.timedelta(days=days[-1] - 1)
+    return last < end <= last + dt.timedelta(days=interval)
 
 
 def _schedule_named(text: str) -> str | None:

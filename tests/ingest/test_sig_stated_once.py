@@ -241,3 +241,41 @@ def test_two_schedules_named_together_are_rejected_with_the_reason(text):
 def test_one_schedule_is_still_read(text, frequency, mg_day):
     rows, problems, _ = _dose("hydroxychloroquine", "", "", text)
     assert [(r["frequency"], r["mg_per_day"]) for r in rows] == [(frequency, mg_day)], problems
+
+
+# ------------------------------------------------------------------ probe28 F6 named days of a course
+
+
+def test_named_days_that_the_frequency_and_dates_hold_are_kept_with_a_note():
+    """Days 1, 15 and 29 every 2 weeks from 2026-01-01: 01-01, 01-15, 01-29; ended 01-30,
+    after the last and before the next (02-12): 1000 mg every 2 weeks, said."""
+    rows, problems, warnings = _dose("rituximab", "1 g on days 1, 15 and 29", "", "every 2 weeks", end="2026-01-30")
+    assert [(r["dose"], r["frequency"]) for r in rows] == [(1000.0, "every 2 weeks")], problems
+    assert any("days 1, 15 and 29" in w and "every 2 weeks" in w for w in warnings), warnings
+
+
+@pytest.mark.parametrize("end", ["2026-01-16", "2026-01-29"])
+def test_the_end_may_fall_anywhere_after_the_last_named_day_until_the_next_interval(end):
+    """Days 1 and 15 every 2 weeks: doses 01-01 and 01-15; the next would be 01-29. An end on
+    01-29 is the day the row stops (not in force on it), so 01-29 is not a dose."""
+    rows, problems, _ = _dose("rituximab", "1 g on day 1 and day 15", "", "every 2 weeks", end=end)
+    assert [(r["dose"], r["frequency"]) for r in rows] == [(1000.0, "every 2 weeks")], problems
+
+
+@pytest.mark.parametrize(
+    ("dose", "freq", "end"),
+    [
+        ("1 g on days 1 and 15", "every 2 weeks", ""),  # no end: the row would go on
+        ("1 g on days 1 and 15", "", "2026-01-16"),  # no frequency
+        ("1 g on days 1 and 15", "every 2 weeks", "2026-01-15"),  # ends on day 15: its dose not in force
+        ("1 g on days 1 and 15", "every 2 weeks", "2026-01-30"),  # holds a third dose on 01-29
+        ("1 g on days 1 and 15", "weekly", "2026-01-16"),  # weekly would give 01-08 too
+        ("1 g on days 1 and 14", "every 2 weeks", "2026-01-16"),  # 13 days apart, not 14
+        ("1 g on days 2 and 16", "every 2 weeks", "2026-01-17"),  # day 1 is the start: day 2 is not
+        ("1 g on days 1 and 15", "monthly", "2026-01-16"),  # no fixed interval
+        ("1 g weeks 0, 2 and 4", "every 2 weeks", "2026-01-30"),  # a loading phase, not named days
+    ],
+)
+def test_named_days_the_row_does_not_hold_are_still_rejected(dose, freq, end):
+    rows, problems, _ = _dose("rituximab", dose, "", freq, end=end)
+    assert rows == [] and len(problems) == 1, (rows, problems)
