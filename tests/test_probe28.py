@@ -175,7 +175,6 @@ def test_f5_a_zero_interval_rejects_its_row_not_the_file():
 # ------------------------------------------------------------ F6 rituximab days 1 and 15 with its end date
 
 
-@pytest.mark.xfail(strict=True, reason="probe28 F6: 'days 1 and 15' with 'every 2 weeks' and its end rejected")
 def test_f6_rituximab_days_1_and_15_every_2_weeks_with_its_end_is_kept():
     """Rituximab '1 g on days 1 and 15', frequency 'every 2 weeks', 2026-01-01 to
     2026-01-16: the standard RA course, two 1 g infusions two weeks apart (2 g). The row

@@ -55,9 +55,6 @@ def _sig(drug: str, instructions: str, **kw):
 # strength is read as the whole dose
 
 
-@pytest.mark.xfail(
-    strict=True, reason="F1: a count of tablets with no unit is dropped; the strength is read as the dose"
-)
 @pytest.mark.parametrize(
     ("drug", "instructions", "column", "stated"),
     [
@@ -83,7 +80,6 @@ def test_a_tablet_count_is_part_of_the_dose(drug: str, instructions: str, column
     assert float(rows[column].iloc[0]) == stated  # FAILS TODAY
 
 
-@pytest.mark.xfail(strict=True, reason="F1: 'take 6 weekly' is read as 2.5 mg every 6 weeks")
 def test_take_6_weekly_is_not_one_tablet_every_6_weeks():
     """'2.5mg tablets take 6 weekly': six tablets once a week (15 mg/week), or, in the
     British '6-weekly', one tablet every 6 weeks? Either way the dose is not 2.5 mg every
@@ -177,9 +173,6 @@ def test_an_old_weight_is_named_with_its_date_in_the_mg_per_kg_check():
 # F5 (moderate): "7,5 mg" in a decimal-comma file is rejected with a reason that quotes '7.5'
 
 
-@pytest.mark.xfail(
-    strict=True, reason="F5: '7,5 mg' is normalised to '7.5' and then rejected as contradicting the file"
-)
 def test_a_decimal_comma_dose_with_its_unit_in_one_cell():
     """A semicolon file writes decimal commas: '7,5 mg' is 7.5 mg, exactly as '7,5' with
     'mg' in a unit column is read (test_a_decimal_comma_dose_with_a_unit_column). Today
@@ -195,7 +188,6 @@ def test_a_decimal_comma_dose_with_its_unit_in_one_cell():
 # F6 (moderate): a ceiling or an approximation is read as the exact dose
 
 
-@pytest.mark.xfail(strict=True, reason="F6: 'up to', 'max', '~' and '?' are dropped; the number is kept as the dose")
 @pytest.mark.parametrize("dose", ["up to 150 mg", "max 150 mg", "150 mg max", "~100 mg", "100 mg?"])
 def test_a_ceiling_or_an_approximate_amount_is_not_the_dose(dose: str):
     """'up to 150 mg' states a ceiling, '~100 mg' an approximation, '100 mg?' a doubt: none
@@ -209,7 +201,6 @@ def test_a_ceiling_or_an_approximate_amount_is_not_the_dose(dose: str):
 # F7 (moderate): "200mg od/bd alternate days" is read as 200 mg every other day
 
 
-@pytest.mark.xfail(strict=True, reason="F7: 'od/bd alternate days' is read as 200 mg every 2 days (100 mg/day)")
 def test_hydroxychloroquine_od_bd_alternate_days_is_not_100_mg_a_day():
     """200 mg once daily and twice daily on alternate days = (200 + 400) / 2 = 300 mg/day.
     Read as 200 mg every 2 days it is 100 mg/day, a third of the dose. The row holds two

@@ -87,6 +87,8 @@ def read_number(text: str, decimal: str = UNKNOWN) -> Number:
     shown = t[:40]
     if not t:
         return Number(None, "no dose given")
+    if why := not_one_amount(t, alone=True):  # "up to 150", "~100", "100?"
+        return Number(None, why)
     if _RANGE.match(t):
         return Number(None, f"a range of doses ('{shown}'): enter the one dose given")
     if _SIGNED.match(t):
@@ -157,9 +159,74 @@ _TEXT_SIGNED = re.compile(rf"(?:^|[\s(])((?:{_DASH}|\+){_TEXT_NUMBER}\s*(?:{TEXT
 _TEXT_EXPONENT = re.compile(rf"(\d[\d.]*[eE][+-]?\d+\s*(?:{TEXT_UNITS}))(?![a-z])", re.IGNORECASE)
 
 
+def _bounds(amount: str) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """A ceiling, a floor, an approximation or a doubt written beside an amount (``amount``,
+    a pattern): what kind, and its pattern ("up to 150 mg", "150 mg max", "at least 100 mg",
+    "~100 mg", "100 mg?")."""
+    return (
+        (
+            "a ceiling",
+            re.compile(
+                r"(?:\bup\s*to|\bmax(?:imum|\.)?|\bnot\s+(?:more\s+than|to\s+exceed|exceeding)|\bno\s+more\s+than"
+                rf"|\bat\s+most|\bless\s+than|\u2264|<=?)\s*(?:of\s+)?{amount}"
+                rf"|{amount}\s*(?:\bmax(?:imum|\b|\.)|\bor\s+less\b|\bat\s+most\b)",
+                re.IGNORECASE,
+            ),
+        ),
+        (
+            "a floor",
+            re.compile(
+                rf"(?:\bat\s+least|\bmin(?:imum|\.)?|\bmore\s+than|\u2265|>=?)\s*(?:of\s+)?{amount}"
+                rf"|{amount}\s*(?:\bminimum\b|\bor\s+more\b|\bat\s+least\b)",
+                re.IGNORECASE,
+            ),
+        ),
+        (
+            "an approximate amount",
+            re.compile(
+                r"(?:~|\u2248|\bapprox(?:imately|\.)?|\babout|\baround|\bcirca|\bca\.?|\bc\.)\s*"
+                rf"{amount}|{amount}\s*(?:\bapprox(?:imately|\.)?|\bor\s+so\b)",
+                re.IGNORECASE,
+            ),
+        ),
+        ("a doubt", re.compile(rf"\?\s*{amount}|{amount}\s*\?", re.IGNORECASE)),
+    )
+
+
+#: in free text the amount has its unit ("over 30 minutes" is no floor); a number read on
+#: its own ("up to 150" beside a unit column) is the whole cell
+_IN_TEXT = _bounds(rf"{_TEXT_NUMBER}(?:\s+{_TEXT_NUMBER})?\s*(?:{TEXT_UNITS})(?![a-z])")  # "up to 3 50 mg tablets"
+_ALONE = tuple((kind, re.compile(rf"^\s*(?:{p.pattern})\s*$", re.IGNORECASE)) for kind, p in _bounds(_TEXT_NUMBER))
+
+
+def not_one_amount(text: str, alone: bool = False) -> str:
+    """Why an amount written with a ceiling, a floor, an approximation or a question mark
+    is not the one dose given ("" when none is written): "up to 150 mg", "max 150 mg",
+    "150 mg max", "at least 100 mg", "~100 mg", "100 mg?" (probe30 F6, as "50-100 mg" is
+    a range).  ``alone``: the text is one number with no unit ("up to 150")."""
+    for kind, pattern in _ALONE if alone else _IN_TEXT:
+        if m := pattern.search(text):
+            return (
+                f"'{m.group(0).strip()[:40]}' is {kind}, not the one dose given ({_KIND_WHY[kind]}): "
+                "enter the dose given"
+            )
+    return ""
+
+
+_KIND_WHY = {
+    "a ceiling": "the most that may be given",
+    "a floor": "the least that may be given",
+    "an approximate amount": "about so much",
+    "a doubt": "written with a question mark",
+}
+
+
 def text_problem(text: str) -> str:
     """Why the amounts of free-text instructions cannot be read as one dose ("" when they can):
-    a range ("Take 50-100 mg", "1 to 2 tablets"), a sign ("Take -10 mg") or an exponent."""
+    a range ("Take 50-100 mg", "1 to 2 tablets"), a sign ("Take -10 mg"), an exponent, or a
+    ceiling, a floor, an approximation or a doubt (:func:`not_one_amount`)."""
+    if why := not_one_amount(text):
+        return why
     m = _TEXT_RANGE.search(text)
     if m:
         return f"a range of doses ('{m.group(1).strip()[:40]}'): enter the one dose given"
@@ -180,6 +247,7 @@ __all__ = [
     "UNKNOWN",
     "Number",
     "file_decimal",
+    "not_one_amount",
     "read_number",
     "text_problem",
     "unit_clash",

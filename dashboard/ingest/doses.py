@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from dashboard import model
-from dashboard.ingest.amounts import UNKNOWN, file_decimal, read_amount, strength_in_text, unit_clash
+from dashboard.ingest.amounts import POINT, UNKNOWN, file_decimal, read_amount, strength_in_text, unit_clash
 from dashboard.ingest.dates import FAR_FUTURE
 from dashboard.ingest.dose_records import DoseBatch, DoseRecord
 from dashboard.ingest.dose_repeats import dose_key, overlaps_at_start, same_start_note, start_key
@@ -28,7 +28,15 @@ from dashboard.ingest.identity import clean_id
 from dashboard.ingest.mapping import normalize, recognise_drug, why_no_drug
 from dashboard.ingest.report import FileReport, Problem
 from dashboard.ingest.routes import parse_route, route_in_text
-from dashboard.ingest.sig import Sig, read_sig, unheld_interval, unreadable_frequency
+from dashboard.ingest.sig import (
+    Sig,
+    days_held,
+    interval_days,
+    named_days,
+    read_sig,
+    unheld_interval,
+    unreadable_frequency,
+)
 
 #: The frequency of a dose given per day ("150 mg/day"): what parse_frequency("daily") reads.
 DAILY = Frequency("daily", PER_DAY["daily"])
@@ -174,7 +182,9 @@ def normalise_doses(batch: DoseBatch) -> tuple[pa.Table, list[tuple[int, int]]]:
             dose_text, dose_unit = per_body.group(0), ""
             rep.warn(f"dose read from the drug name ('{per_body.group(0)}')", r.row, col("drug", "drug"), r.drug_text)
         from_instructions += text.from_instructions
-        read = None if is_stop or not dose_text else read_amount(dose_text, dose_unit, decimal)
+        # an amount the instructions stated is already read with the file's separator and
+        # written in decimal points ("7,5 mg" -> "7.5 mg"): never read against the file again (probe30 F5)
+        read = None if is_stop or not dose_text else read_amount(dose_text, dose_unit, POINT if text.read else decimal)
         if read is not None and read.problem:
             rep.problems.append(Problem(r.row, col("dose", "dose"), read.problem, dose_text[:120]))
             continue
@@ -386,6 +396,7 @@ class _DoseText:
     note: str = ""
     often: bool = False  # the problem is a schedule given more often than once a week
     conflict: str = ""  # why the amounts are conflicting, where the instructions say more (Sig.why)
+    read: bool = False  # ``dose`` is the amount read from the instructions, written with a decimal point
 
     @classmethod
     def of(cls, r: DoseRecord, is_stop: bool, decimal: str = UNKNOWN) -> _DoseText:
@@ -410,12 +421,18 @@ class _DoseText:
         strength = tablet_strength(r)
         sig = read_sig(source, strength[0] if strength and strength[1] == "mg" else None, decimal)
         amount_here = column == "dose" or not dose  # the instructions are where the dose is read
+        course = ""
+        if sig.never and r.start is not None and (held := _named_days_held(r, source, column)):
+            # "1 g on days 1 and 15" every 2 weeks, ended after day 15: the row holds those doses
+            source, course = held
+            sig = read_sig(source, strength[0] if strength and strength[1] == "mg" else None, decimal)
         if sig.often or sig.never or (sig.unheld and r.end is None):
             # "3x weekly", "Mon-Fri", "daily for 5 days": never read as weekly, daily or ongoing
             return cls(dose, unit, freq, column=column, source=source, problem=_unheld(sig), often=sig.often)
-        if not amount_here and not is_stop and (sig.amount or sig.conflicting or sig.problem):
+        if not amount_here and not is_stop and (sig.amount or sig.conflicting or sig.problem or sig.count):
             # "12 tabs weekly" beside a dose of 2.5 mg: one tablet of 2.5 mg, or the whole dose?
-            named = sig.amount.replace(" tablet", " tablet(s)") or "an amount"
+            # ("take 6 once weekly" beside it: a count of tablets with no unit, probe30 F1)
+            named = sig.amount.replace(" tablet", " tablet(s)") or (f"'{sig.count}'" if sig.count else "an amount")
             given = read_amount(dose, unit, decimal)
             same = sig.amount and not given.problem and sig.amount == f"{given.value:g} {given.unit}"
             if not same:
@@ -437,15 +454,40 @@ class _DoseText:
         clash = _frequency_clash(source, stated, freq) if column == "dose" else ""
         if clash:
             return cls(dose, unit, freq, column="frequency", source=f"{dose} {freq}", problem=clash)
-        note = sig.note if amount_here else ""
-        if sig.amount and amount_here:
+        note = "; ".join(x for x in (sig.note if amount_here else "", course) if x)
+        read = bool(sig.amount and amount_here)
+        if read:
             dose, unit = sig.amount.split(" ", 1)
         if column == "frequency":
             freq = sig.frequency or freq
         elif not freq:
             freq = stated
         wordy = bool(_INSTRUCTION_WORDS.search(source)) or column == "frequency"
-        return cls(dose, unit, freq, from_instructions=int(wordy and bool(sig.amount or sig.frequency)), note=note)
+        return cls(
+            dose, unit, freq, from_instructions=int(wordy and bool(sig.amount or sig.frequency)), note=note, read=read
+        )
+
+
+def _named_days_held(r: DoseRecord, text: str, column: str) -> tuple[str, str] | None:
+    """The instructions without their named days, and the note that says why, where a
+    course given on named days ("1 g on days 1 and 15") is held exactly by the row's
+    frequency and dates (``sig.days_held``: every 2 weeks from day 1, ended after day 15 and
+    no later than the next dose); None otherwise, and the row keeps its rejection (probe28 F6)."""
+    named = named_days(text)
+    if named is None or r.start is None or r.end is None:
+        return None
+    days, rest = named
+    stated = read_sig(rest).frequency or (r.frequency if column == "dose" else "")
+    freq = parse_frequency(stated) if stated else None
+    if freq is None or not days_held(days, interval_days(freq.canonical), r.start, r.end):
+        return None
+    listed = ", ".join(map(str, days[:-1])) + f" and {days[-1]}"
+    dates = ", ".join(f"{r.start + dt.timedelta(days=d - 1):%Y-%m-%d}" for d in days)
+    note = (
+        f"'{text.strip()[:60]}' names days {listed} ({dates}): {freq.canonical} from {r.start:%Y-%m-%d} with its end "
+        f"{r.end:%Y-%m-%d} gives exactly these doses, so the row is read as {freq.canonical}"
+    )
+    return rest, note
 
 
 def _no_frequency(drug: str, drug_text: str) -> str:

@@ -7,6 +7,8 @@ said, never resolved by picking one.
 
 from __future__ import annotations
 
+import datetime as dt
+import itertools
 import re
 from dataclasses import dataclass, field
 
@@ -141,7 +143,19 @@ _MONTHS = re.compile(
 )
 #: a row that changes schedule within it: a loading phase ("weeks 0, 2, 4 then 4-weekly"),
 #: "day 1 and 15"
-_PHASES = re.compile(r"\bweeks?\s*\d+\s*(?:,|and|&)\s*\d+|\bdays?\s*\d+\s*(?:,|and|&)\s*\d+")
+_PHASES = re.compile(r"\bweeks?\s*\d+\s*(?:,|and|&)\s*\d+|\bdays?\s*\d+\s*(?:,|and|&)\s*(?:day\s*)?\d+")
+#: the named days of a course: "on days 1 and 15", "day 1 and day 15", "days 1, 15 and 29"
+_NAMED_DAYS = re.compile(r"(?:\bon\s+)?\bdays?\s*(\d+(?:\s*(?:,|and|&|, and)\s*(?:day\s*)?\d+)+)\b")
+#: the days between doses of a frequency with a fixed interval
+_INTERVAL_DAYS = {"daily": 1, "weekly": 7}
+#: two schedules named together, to alternate or to choose between: "od/bd alternate days",
+#: "OD or BD", "bd/tds", "daily/twice daily", "weekly alternating with fortnightly" (probe30 F7)
+_SCHEDULE_WORD = (
+    r"(?:once daily|twice daily|od|bd|bid|tds|tid|qds|qid|qd|mane|nocte|daily|once|twice|weekly|fortnightly|monthly)"
+)
+_TWO_SCHEDULES = re.compile(
+    rf"\b({_SCHEDULE_WORD})\s*(?:/|\bor\b|\balternat\w*\s+with\b|\balternat\w*\s+(?:and|&))\s*({_SCHEDULE_WORD})\b"
+)
 #: a course of a number of doses: "every 2 weeks x 6", "fortnightly x2"
 _DOSES_COURSE = re.compile(
     r"\b(?:weekly|weeks?|daily|monthly|fortnightly|days?)\s*[x×]\s*(\d+)(?![\d.,])"
@@ -174,6 +188,176 @@ def _tablets_of_the_total(t: str, found: list, number) -> float | None:
     return None
 
 
+# --------------------------------------------------------------------------- a count of tablets with no unit
+
+#: a number with no unit of its own ("take 6", "SIX 2.5mg tablets", "4 daily")
+_BARE_NUMBER = re.compile(r"(?<![\w.,/×*:~<>?%-])(\d+(?:\.\d+)?)(?![\w.,/%])")
+#: what follows a number that is not a count of tablets: its unit, a multiplier, a span of
+#: time ("every 12 hours", "30 minutes before"), a hyphen ("4-weekly", H432) or a decimal
+_NOT_A_COUNT_AFTER = re.compile(
+    r"\s*(?:(?:mg|g|gm|mcg|micrograms?|milligrams?|grams?|ml|mls|l|tablets?|tabs?|capsules?|caps?|units?|iu|drops?"
+    r"|puffs?|sachets?|times?|x|days?|weeks?|wks?|months?|hours?|hrs?|h|hourly|minutes?|mins?|years?|doses?|am|pm)\b"
+    r"|[×*/:(\-\u2013])"
+)
+#: the word before a number that makes it part of a schedule, a date or a day of a course
+_NOT_A_COUNT_BEFORE = frozenset(
+    {"every", "q", "for", "day", "days", "week", "weeks", "month", "months", "x", "×", "or", "to", "of"}
+    | {"dose", "doses", "then", "from", "since", "until", "on", "at", "by", "after", "before", "over", "cycle"}
+)
+_VERBS = frozenset({"take", "swallow", "give", "chew", "dissolve"})
+#: the strength of one tablet, after a count: "6 2.5mg tablets", "two 500 mg tablets"
+_STRENGTH_AFTER = re.compile(r"\s*\d(?:[\d.,]*\d)?\s*(?:mg|g|mcg)\s*(?:tablets?|tabs?|capsules?|caps?)\b")
+#: the strength of one tablet anywhere: "2.5 mg tablets"
+_TABLET_STRENGTH = re.compile(r"(?<![\d.,/])(\d(?:[\d.,]*\d)?)\s*(mg|g|mcg)\s*(?:tablets?|tabs?|capsules?|caps?)\b")
+#: a schedule after a count: "4 daily", "6 once weekly", "2 in the morning"
+_SCHEDULE_AFTER = re.compile(
+    r"\s*(?:once|twice|daily|a day|per day|each day|every|bd|bid|tds|tid|qds|qid|od|qd|mane|nocte|at night"
+    r"|at bedtime|in the (?:morning|evening)|weekly|a week|per week|each week|monthly|a month"
+    r"|on (?:mon|tue|wed|thu|fri|sat|sun)\w*)\b"
+)
+#: "6 weekly" with a space: six tablets once a week, or the British "6-weekly" (every 6 weeks)?
+_N_WEEKLY_AFTER = re.compile(r" (weekly|monthly)\b")
+
+
+@dataclass(frozen=True)
+class _Count:
+    """A count of tablets written with no unit: the number as written, its value, and
+    whether it could mean two things (the reason, "" when it cannot)."""
+
+    text: str
+    value: float
+    doubt: str = ""
+
+
+def _bare_counts(t: str, tablets_named: bool) -> list[_Count]:
+    """The counts of tablets that instructions write with no unit (probe30 F1): a number
+    after "take" ("2.5 mg tablets, take 6 once weekly"), before the strength of a tablet
+    ("Take SIX 2.5mg tablets") or before a schedule ("50 mg tablets, 4 daily").  Numbers of a
+    schedule, a time or a date ("every 12 hours", "30 minutes before", "days 1 and 15") are
+    not counts.  A count before "weekly" or "monthly" where tablets are named, or after
+    "take", could be the British "6-weekly": it carries its doubt, never read as either."""
+    found: list[_Count] = []
+    for m in _BARE_NUMBER.finditer(t):
+        before = re.search(r"([a-z×&]+)\W*$", t[: m.start()])
+        word = before.group(1) if before else ""
+        rest = t[m.end() :]
+        shown = m.group(1)
+        ranged = re.match(r"\s*(?:to|or|-|\u2013)\s*\d", rest) or re.search(
+            r"\d\s*(?:to|or|-|\u2013)\s*$", t[: m.start()]
+        )
+        after_verb = word in _VERBS
+        if ranged and (after_verb or _SCHEDULE_AFTER.match(rest[ranged.end() :].lstrip("0123456789. "))):
+            end = re.match(r"\s*(?:to|or|-|\u2013)\s*\d+(?:\.\d+)?", rest)
+            what = f"{shown}{end.group(0)}" if end else shown
+            found.append(
+                _Count(shown, float(shown), f"a range of tablet counts ('{what.strip()}'): enter the one dose given")
+            )
+            continue
+        if ranged or _NOT_A_COUNT_AFTER.match(rest) or (word in _NOT_A_COUNT_BEFORE and not after_verb):
+            continue
+        if not (after_verb or _STRENGTH_AFTER.match(rest) or _SCHEDULE_AFTER.match(rest)):
+            continue
+        n = float(shown)
+        weekly = _N_WEEKLY_AFTER.match(rest)
+        if weekly and n >= 2 and not (after_verb or tablets_named):
+            continue  # "1000 mg 6 weekly": every 6 weeks (H432)
+        doubt = ""
+        if weekly and n >= 2:
+            span = "weeks" if weekly.group(1) == "weekly" else "months"
+            doubt = (
+                f"'{shown} {weekly.group(1)}' is {shown} tablets once a {span[:-1]}, or one tablet every {shown} {span} "
+                f"(the British '{shown}-{weekly.group(1)}')? Not guessed: write '{shown} tablets once {weekly.group(1)}' "
+                f"or 'every {shown} {span}'"
+            )
+        elif n * 2 != int(n * 2):
+            doubt = f"'{shown}' has no unit: {shown} tablets, or {shown} mg? Not guessed: write the unit"
+        found.append(_Count(shown, n, doubt))
+    return found
+
+
+def _counted_dose(
+    text: str, t: str, counts: list[_Count], found: list, totals: set[float], strength_mg: float | None, number
+) -> tuple[str, str, str]:
+    """(amount, problem, why it conflicts) of instructions that write a count of tablets
+    with no unit: the count times the strength of one tablet, where the one strength the
+    text (or the product) names is the only amount, or agrees with the total stated; else
+    rejected with the reason, never the strength alone as the dose (probe30 F1)."""
+    shown = " ".join(text.split())[:80]
+    doubt = next((c.doubt for c in counts if c.doubt), "")
+    if doubt:
+        return "", f"'{shown}': {doubt}", ""
+    values = sorted({c.value for c in counts})
+    if len(values) > 1:
+        named = ", ".join(f"'{c.text}'" for c in counts)
+        return (
+            "",
+            "",
+            f"'{shown}' names {len(values)} tablet counts ({named}): one row holds one dose; enter each in its own row",
+        )
+    n, written = values[0], counts[0].text
+    strengths = {
+        mg for v, u in _TABLET_STRENGTH.findall(t) if (x := number(v)) is not None and (mg := to_mg(x, u)) is not None
+    }
+    masses = {mg for v, u in found if v is not None and (mg := to_mg(v, u)) is not None} - totals
+    with_unit = {v for v, u in found if v is not None and u.lower().startswith(("tab", "cap"))}
+    if with_unit and with_unit != {n}:
+        return (
+            "",
+            "",
+            f"'{shown}' names '{written}' and a number of tablets that does not agree: which is given is not guessed",
+        )
+    if not masses and totals:  # "Take 6 once weekly (15 mg total)"
+        total = next(iter(totals))
+        if len(totals) > 1 or (strength_mg is not None and abs(n * strength_mg - total) > 1e-6):
+            return (
+                "",
+                "",
+                f"'{shown}': {written} tablets and the total stated do not agree: which is given is not guessed",
+            )
+        return f"{total:g} mg", "", ""
+    if not masses:
+        return "", "", ""  # the count alone: tablets of the product's strength, or of none stated
+    if len(masses) == 1 and masses == strengths:
+        each = next(iter(masses))
+        if strength_mg is not None and abs(strength_mg - each) > 1e-9:
+            return (
+                "",
+                "",
+                (
+                    f"'{shown}' names tablets of {each:g} mg but the product's tablet is {strength_mg:g} mg: which is given "
+                    "is not guessed; enter the dose per administration in mg in a dose column"
+                ),
+            )
+    else:
+        amount = ", ".join(f"{m:g} mg" for m in sorted(masses))
+        return (
+            "",
+            "",
+            (
+                f"'{shown}' names '{written}' with no unit beside {amount}: {written} tablets of {amount}, or {amount} "
+                f"{written} times? The dose per administration is not guessed: enter it in mg in a dose column"
+            ),
+        )
+    if abs(n - each) < 1e-9:
+        return (
+            "",
+            "",
+            (
+                f"'{shown}' names '{written}' with no unit beside the {each:g} mg tablet: {written} tablets, or {written} mg? "
+                "Not guessed: enter the dose per administration in mg in a dose column"
+            ),
+        )
+    dose = round(n * each, 6)
+    if totals and totals != {dose}:
+        stated = ", ".join(f"{x:g} mg" for x in sorted(totals))
+        return (
+            "",
+            "",
+            f"'{shown}': {written} tablets of {each:g} mg are {dose:g} mg, not the {stated} stated: not guessed",
+        )
+    return f"{dose:g} mg", "", ""
+
+
 def unheld_interval(text: str) -> str:
     """Why an instruction's schedule can never be held by one row, end date or not (""
     when it can): a range of intervals, a schedule in months other than monthly, or a
@@ -187,9 +371,55 @@ def unheld_interval(text: str) -> str:
         return f"'{shown}' gives a range of intervals ('{m.group(0).strip()}'): which one is not guessed"
     if _MONTHS.search(t):
         return f"'{shown}' is a schedule in months other than monthly, which no schedule here holds"
+    if (two := _TWO_SCHEDULES.search(t)) and two.group(1) != two.group(2):
+        return (
+            f"'{shown}' names two schedules ('{two.group(0).strip()}'), to alternate or to choose between: "
+            "one row holds one dose on one schedule, and which is given when is not guessed"
+        )
     if _PHASES.search(t) or _changes_schedule(t):
         return f"'{shown}' changes schedule within one row (a loading phase, or given on named days of a course)"
     return ""
+
+
+def named_days(text: str) -> tuple[list[int], str] | None:
+    """The days of a course the instructions name ("1 g on days 1 and 15": [1, 15]) and the
+    instructions without them ("1 g"), where the named days are all that keeps one row from
+    holding the schedule (:func:`unheld_interval` has nothing else to say of the rest); else
+    None.  Whether a frequency and the row's dates hold exactly those days is
+    :func:`days_held`'s to say (probe28 F6)."""
+    t = re.sub(r"\s+", " ", text.lower())
+    found = list(_NAMED_DAYS.finditer(t))
+    if len(found) != 1:
+        return None
+    m = found[0]
+    rest = (t[: m.start()] + " " + t[m.end() :]).strip(" ,;")
+    if unheld_interval(rest):
+        return None
+    return [int(d) for d in re.findall(r"\d+", m.group(1))], rest
+
+
+def interval_days(canonical: str) -> int | None:
+    """The days between two doses of a canonical frequency with a fixed whole-day interval
+    ("every 2 weeks": 14), None for the others (BID, monthly, single, unknown)."""
+    if canonical in _INTERVAL_DAYS:
+        return _INTERVAL_DAYS[canonical]
+    m = re.fullmatch(r"every (\d+) (weeks|days)", canonical)
+    if not m:
+        return None
+    return int(m.group(1)) * (7 if m.group(2) == "weeks" else 1)
+
+
+def days_held(days: list[int], interval: int | None, start: dt.datetime, end: dt.datetime | None) -> bool:
+    """Whether a row from ``start`` to ``end`` at a fixed interval gives exactly the named
+    days of a course: day 1 is the start, the days are evenly spaced at the interval, and
+    the end falls after the last named day and no later than the next dose (the row is not
+    in force on its end day, ``model.in_force``)."""
+    if interval is None or end is None or len(days) < 2 or days[0] != 1:
+        return False
+    if any(b - a != interval for a, b in itertools.pairwise(days)):
+        return False
+    last = start + dt.timedelta(days=days[-1] - 1)
+    return last < end <= last + dt.timedelta(days=interval)
 
 
 def _schedule_named(text: str) -> str | None:
@@ -298,6 +528,8 @@ class Sig:
     #: why the amounts are ``conflicting``, in words, where more can be said than that they
     #: disagree ("2.5mg x 6": tablets, or times?); "" otherwise
     why: str = field(default="", compare=False)
+    #: a count of tablets written with no unit ("take 6 once weekly"), as written; "" when none
+    count: str = field(default="", compare=False)
 
 
 def read_sig(text: str, strength_mg: float | None = None, decimal: str = UNKNOWN) -> Sig:
@@ -315,6 +547,8 @@ def read_sig(text: str, strength_mg: float | None = None, decimal: str = UNKNOWN
     t = _SIG_HALVES.sub(lambda m: f"{int(m.group(1)) + 0.5:g}", t)  # "1 1/2 tablets"
     t = _NUMBER_WORD.sub(lambda m: _NUMBER_WORDS[m.group(0)], t)
     problem = text_problem(t)  # "50-100 mg", "1 to 2 tablets", "-10 mg", "1.5e2 mg"
+    tablets_named = strength_mg is not None or bool(re.search(r"\b(?:tablets?|tabs?|capsules?|caps?)\b", t))
+    bare = _bare_counts(re.sub(r"\s+", " ", t), tablets_named)  # before "4-weekly" loses its hyphen
     t = re.sub(r"\s+", " ", t.replace("-", " "))
 
     amount, conflicting, notes, why = "", False, [], ""
@@ -354,6 +588,11 @@ def read_sig(text: str, strength_mg: float | None = None, decimal: str = UNKNOWN
                 f"'{shown}' multiplies an amount by a number: so many tablets of that strength, or that amount so "
                 "many times? The dose per administration is not guessed: enter it in mg in a dose column"
             )
+    elif bare:  # "Take SIX 2.5mg tablets", "50 mg tablets, take 4 daily": the count is part of the dose
+        amount, problem, why = _counted_dose(text, t, bare, found, totals, strength_mg, number)
+        conflicting = bool(why)
+        if not (amount or problem or why) and strength_mg is not None:
+            amount = f"{bare[0].value:g} tablet"  # "Take 6 once weekly" of a 2.5 mg tablet
     elif totals:
         conflicting = len(totals) > 1
         total = next(iter(totals))
@@ -381,8 +620,9 @@ def read_sig(text: str, strength_mg: float | None = None, decimal: str = UNKNOWN
         unheld = interval
     if often or never:
         frequency = ""  # never the nearest schedule the model has ("weekly" of "3x weekly")
+    count = bare[0].text if bare else ""
     if problem:
-        return Sig("", frequency, problem=problem, unheld=unheld, often=often, never=never)
+        return Sig("", frequency, problem=problem, unheld=unheld, often=often, never=never, count=count)
     return Sig(
         amount,
         frequency,
@@ -392,4 +632,5 @@ def read_sig(text: str, strength_mg: float | None = None, decimal: str = UNKNOWN
         often=often,
         why=why,
         never=never,
+        count=count,
     )
