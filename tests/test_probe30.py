@@ -231,7 +231,6 @@ def test_leflunomide_above_the_maximum_compare_states_is_flagged():
 # F9 (low): one fact typed in two data files
 
 
-@pytest.mark.xfail(strict=True, reason="F9: the voclosporin moderate-CYP3A4 regimen is typed in two data files")
 def test_the_voclosporin_moderate_inhibitor_regimen_lives_once():
     """'15.8 mg in the morning and 7.9 mg in the evening' (Lupkynis, moderate CYP3A4
     inhibitor) is the regimen of interactions.toml voclosporin_moderate_cyp3a4, which the

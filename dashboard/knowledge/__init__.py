@@ -345,11 +345,32 @@ def _dosing_expression(expr: str) -> float:
     return value
 
 
+#: ``{interactions.<id>.<field>}``: a text of ``interactions.toml`` (an interaction's
+#: ``regimen``) inside a drug fact's text, so that a regimen the dose check reads is
+#: typed once (probe30 F9, H457).
+_INTERACTION_TEXT = "interactions."
+
+
+def interaction_text(path: str) -> str:
+    """A text field of an interaction of ``interactions.toml``: ``<id>.<field>``."""
+    ident, _, key = path.partition(".")
+    for item in raw("interactions.toml").get("interaction", []):
+        if item.get("id") == ident:
+            value = item[key]
+            if not isinstance(value, str):
+                raise TypeError(f"interactions.toml {path} is not a text")
+            return value
+    raise KeyError(f"interactions.toml has no interaction {ident!r}")
+
+
 def dosing_text(text: str) -> str:
-    """A fact text with each ``{path}`` of ``dosing.toml`` replaced by its number, so that
-    the Compare page's words never hold another copy of a dose (one fact, one place)."""
+    """A fact text with each ``{path}`` of ``dosing.toml`` replaced by its number (and
+    each ``{interactions.<id>.<field>}`` by that interaction's text), so that the Compare
+    page's words never hold another copy of a dose (one fact, one place)."""
 
     def number(m: re.Match[str]) -> str:
+        if m.group(1).startswith(_INTERACTION_TEXT) and not m.group(2):
+            return interaction_text(m.group(1).removeprefix(_INTERACTION_TEXT))
         return format(round(_dosing_expression(m.group(1)), 9), m.group(2) or "g")
 
     return _PLACEHOLDER.sub(number, text)
@@ -573,6 +594,14 @@ class Interaction(Cited):
     regimen: str = ""
 
 
+def _advice(item: dict[str, Any]) -> str:
+    """An interaction's advice with its "{regimen}" and "{max_mg_per_day}" filled in from
+    the interaction's own fields (each typed once)."""
+    maximum = item.get("max_mg_per_day")
+    text = str(item["advice"]).replace("{regimen}", str(item.get("regimen", "")))
+    return text.replace("{max_mg_per_day}", "" if maximum is None else format(float(maximum), "g"))
+
+
 @cache
 def interactions() -> dict[str, Interaction]:
     """The interactions of ``interactions.toml`` keyed by id (interacting lists expanded)."""
@@ -594,7 +623,7 @@ def interactions() -> dict[str, Interaction]:
             with_label=with_label,
             severity=item["severity"],
             wording=item["wording"],
-            advice=item["advice"],
+            advice=_advice(item),
             source=item["source"],
             max_mg_per_day=None if maximum is None else float(maximum),
             regimen=item.get("regimen", ""),
