@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from dashboard import knowledge, model
+from dashboard import knowledge
 from dashboard.ingest import ImportOptions, Source, import_sources
 from dashboard.rules.review import review
 
@@ -61,3 +61,66 @@ def test_the_voclosporin_advice_states_the_regimen_and_its_daily_total():
 def test_an_unknown_interaction_placeholder_is_an_error():
     with pytest.raises(KeyError):
         knowledge.dosing_text("{interactions.no_such_interaction.regimen}")
+
+
+# ----------------------------------------------------------------------------------------
+# F8: every maximum Compare states is a dose check's; a drug with none says so
+
+
+def test_leflunomide_40_mg_a_day_is_above_the_label_maximum():
+    # Arava label 2.1: at most 20 mg once daily; 40 mg daily, ongoing, is twice that
+    _, checks = _run("P1,leflunomide,40,mg,daily,oral,2026-01-01,\n")
+    row = checks[checks["rule"] == "dose.lef_above_max"]
+    assert len(row) == 1
+    assert row["value"].iloc[0] == 40.0 and row["threshold"].iloc[0] == 20.0
+    assert row["status"].iloc[0] == "open"
+
+
+def test_leflunomide_20_mg_a_day_is_not_flagged():
+    _, checks = _run("P1,leflunomide,20,mg,daily,oral,2026-01-01,\n")
+    assert not (checks["rule"] == "dose.lef_above_max").any()
+
+
+def test_the_leflunomide_loading_dose_for_three_days_is_not_flagged():
+    # label: 100 mg once daily for 3 days, then 20 mg once daily
+    doses = "P1,leflunomide,100,mg,daily,oral,2026-01-01,2026-01-03\nP1,leflunomide,20,mg,daily,oral,2026-01-04,\n"
+    _, checks = _run(doses)
+    assert not (checks["rule"] == "dose.lef_above_max").any()
+
+
+def test_100_mg_of_leflunomide_for_a_month_is_not_a_loading_dose():
+    _, checks = _run("P1,leflunomide,100,mg,daily,oral,2026-01-01,2026-02-01\n")
+    row = checks[checks["rule"] == "dose.lef_above_max"]
+    assert len(row) == 1 and row["value"].iloc[0] == 100.0
+
+
+def test_the_leflunomide_maximum_on_compare_is_the_dose_checks():
+    from dashboard.rules import dose_checks
+
+    check = next(c for c in dose_checks.checks() if c["id"] == "dose.lef_above_max")
+    fact = str(knowledge.drugs()["leflunomide"].facts["usual_dose"].value)
+    assert check["threshold"] == 20.0 and f"at most {check['threshold']:g} mg a day" in fact
+    raw = (ROOT / "dashboard/knowledge/data/drugs/leflunomide.toml").read_text(encoding="utf-8")
+    assert "at most 20 mg" not in raw  # the number is filled in from dosing.toml
+
+
+@pytest.mark.parametrize(
+    ("drug", "dose", "freq", "route"),
+    [
+        ("voclosporin", "47.4", "BID", "oral"),  # twice the label's 23.7 mg BID
+        ("sulfasalazine", "6000", "daily", "oral"),  # Compare: build up to 2 g a day
+        ("tacrolimus", "20", "daily", "oral"),  # Compare: about 2-4 mg a day
+        ("cyclophosphamide", "180", "daily", "oral"),  # 3 mg/kg/day at 60 kg; Compare: 1-1.5
+    ],
+)
+def test_a_drug_without_a_dose_check_says_so(drug: str, dose: str, freq: str, route: str):
+    _, checks = _run(f"P1,{drug},{dose},mg,{freq},{route},2026-01-01,\n")
+    row = checks[(checks["drug"] == drug) & (checks["rule"] == "dose.no_amount_check")]
+    assert len(row) == 1 and row["severity"].iloc[0] == "info"
+    assert "no dose check for this drug" in row["message"].iloc[0]
+
+
+def test_an_iv_cyclophosphamide_pulse_gets_no_no_dose_check_row():
+    # 500 mg IV every 2 weeks is the Euro-Lupus pulse: its cumulative dose is checked
+    _, checks = _run("P1,cyclophosphamide,500,mg,every 2 weeks,IV,2026-01-01,2026-03-15\n")
+    assert not (checks["rule"] == "dose.no_amount_check").any()

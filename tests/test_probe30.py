@@ -213,7 +213,6 @@ def test_hydroxychloroquine_od_bd_alternate_days_is_not_100_mg_a_day():
 # F8 (moderate): Compare states a daily maximum for leflunomide that no dose check holds
 
 
-@pytest.mark.xfail(strict=True, reason="F8: Compare says leflunomide 'at most 20 mg a day'; 40 mg/day passes unsaid")
 def test_leflunomide_above_the_maximum_compare_states_is_flagged():
     """drugs/leflunomide.toml usual_dose (Arava label 2.1): '20 mg once daily, at most 20 mg
     a day'. 40 mg daily for months (not the 3-day loading dose) is twice that: the review

@@ -126,6 +126,8 @@ FROM_KEYS = {
     "max_mg_per_day_from": "max_mg_per_day",
     "measure_from": "measure",
     "measure_note_from": "measure_note",
+    "loading_mg_per_day_from": "loading_mg_per_day",
+    "loading_days_from": "loading_days",
 }
 #: ``*_from`` keys that name a text, not a number: the measure a renal limit's source
 #: states it in (``rules/renal.py``) and the caveat said when another one is used.
@@ -393,6 +395,9 @@ def _amount_above(inp: Inputs, check: dict[str, Any], tot: _Totals, weekly: bool
     amount = total[idx]
     with np.errstate(invalid="ignore"):
         hit = np.round(amount, 6) > check["threshold"] + 1e-9
+        if "loading_mg_per_day" in check:  # the label's loading dose, for its days only
+            short = tg.end[idx] - tg.start[idx] <= float(check["loading_days"]) * DAY
+            hit &= ~(short & (np.round(amount, 6) <= float(check["loading_mg_per_day"]) + 1e-9))
     fired = idx[hit]
     msg = cat(
         name[fired],
@@ -1063,6 +1068,21 @@ def _not_weekly(inp: Inputs, check: dict[str, Any]) -> list[_Found]:
     return [_Found.plain(fired, check, msg)]
 
 
+def _no_amount_check(inp: Inputs, check: dict[str, Any]) -> list[_Found]:
+    """Every dose row of a drug whose amount no check holds against a maximum: an "info"
+    row that says so, so that a dose above the usual one the Compare page states is never
+    taken for a dose checked and found right (probe30 F8)."""
+    d = inp.doses
+    rows = _rows_of(inp, check["drugs"])
+    pulsed = [DRUGS.index(x) for x in check.get("pulses_exempt", []) if x in DRUGS]
+    if pulsed and len(rows):  # of these drugs, a pulse's amount is its regimen's: only a daily or weekly row
+        kind = dose_totals.kind_codes(d.drug[rows], d.frequency[rows], d.route[rows])
+        rows = rows[~(np.isin(d.drug[rows], pulsed) & (kind == dose_totals.KINDS.index("pulse")))]
+    amount = np.where(np.isfinite(d.dose[rows]), cat(num(d.dose[rows]), " ", d.dose_unit[rows], " "), "")
+    msg = cat(_LABEL[d.drug[rows]], " ", np.asarray(amount, dtype=object), d.frequency[rows], f": {check['message']}")
+    return [_Found.plain(rows, check, msg)]
+
+
 def _drug_ids(codes: np.ndarray) -> np.ndarray:
     """The drug ids of drug codes (the ``with_drug`` of an overlap row)."""
     return np.asarray(DRUGS, dtype=object)[codes]
@@ -1087,6 +1107,7 @@ def evaluate(inp: Inputs) -> pa.Table:
             "overlap": lambda c: _overlap(inp, c),
             "overlap_above_mg_per_day": lambda c: _overlap_above_mg_per_day(inp, c, tot),
             "not_weekly": lambda c: _not_weekly(inp, c),
+            "no_amount_check": lambda c: _no_amount_check(inp, c),
             "mg_per_day_above": lambda c: _amount_above(inp, c, tot, weekly=False),
             "mg_per_week_above": lambda c: _amount_above(inp, c, tot, weekly=True),
             "cumulative_above": lambda c: _cumulative_above(inp, c, exposures),
