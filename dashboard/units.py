@@ -588,6 +588,10 @@ WEIGHT_UNITS: dict[str, float] = {
     "lb_av": KG_PER_LB,  # UCUM [lb_av]
     "pound": KG_PER_LB,
     "pounds": KG_PER_LB,
+    # the British stone, 14 lb (a weight unit column may say "st")
+    "st": 14 * KG_PER_LB,
+    "stone": 14 * KG_PER_LB,
+    "stones": 14 * KG_PER_LB,
 }
 
 

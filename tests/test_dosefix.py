@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from dashboard import knowledge
+from dashboard import knowledge, model
 from dashboard.ingest import ImportOptions, Source, import_sources
 from dashboard.rules.review import review
 
@@ -124,3 +124,52 @@ def test_an_iv_cyclophosphamide_pulse_gets_no_no_dose_check_row():
     # 500 mg IV every 2 weeks is the Euro-Lupus pulse: its cumulative dose is checked
     _, checks = _run("P1,cyclophosphamide,500,mg,every 2 weeks,IV,2026-01-01,2026-03-15\n")
     assert not (checks["rule"] == "dose.no_amount_check").any()
+
+
+# ----------------------------------------------------------------------------------------
+# F3: a weight's unit in its own column is read with the weight, or the weight is rejected
+
+
+def _patients(header: str, row: str):
+    text = f"patient_id,sex,{header},tpmt\nP1,F,{row},normal\n"
+    r = import_sources([Source("patients.csv", text.encode())], ImportOptions(today=AS_OF))
+    return model.to_pandas("patients", r.patients), r.report.files[0]
+
+
+@pytest.mark.parametrize(
+    ("header", "row", "kg"),
+    [
+        ("weight,weight_unit", "154,lb", 69.85),  # 154 x 0.45359237 = 69.853 -> 69.85
+        ("weight,weight_unit", "11,st", 69.85),  # 11 st = 154 lb
+        ("Weight,Weight Unit", "70,KG", 70.0),
+        ("weight,weight unit", "150,lbs", 68.04),  # 150 x 0.45359237 = 68.039
+    ],
+)
+def test_a_weight_unit_column_is_read_with_the_weight(header: str, row: str, kg: float):
+    pats, rep = _patients(header, row)
+    assert pats["weight_kg"].tolist() == [kg]
+    assert not rep.problems
+
+
+@pytest.mark.parametrize(
+    ("header", "row", "why"),
+    [
+        ("weight,weight_unit", "70,", "is empty on this row"),
+        ("weight,weight_unit", "70,furlongs", "'furlongs'"),
+        ("weight,weight_unit", "70 kg,lb", "contradicts"),
+        ("weight (lbs),weight unit", "154,kg", "header says lb"),
+    ],
+)
+def test_a_weight_unit_column_that_cannot_be_read_rejects_the_weight(header: str, row: str, why: str):
+    pats, rep = _patients(header, row)
+    assert pats.empty  # never read as kg by default
+    assert len(rep.problems) == 1 and why in rep.problems[0].message
+
+
+def test_a_weight_unit_column_in_lb_makes_the_mg_per_kg_check_fire():
+    # azathioprine 200 mg/day at 69.85 kg = 2.863 mg/kg/day: above the label's 2.5, not CPIC's 3
+    patients = "patient_id,sex,birth_date,weight,weight_unit,tpmt,nudt15\nP1,F,1980-01-01,154,lb,normal,normal\n"
+    _, checks = _run("P1,azathioprine,200,mg,daily,oral,2026-01-01,\n", patients=patients)
+    row = checks[checks["rule"] == "dose.aza_above_2_5"]
+    assert len(row) == 1 and row["value"].iloc[0] == pytest.approx(200 / 69.85)
+    assert not (checks["rule"] == "dose.aza_above_3").any()

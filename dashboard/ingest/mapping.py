@@ -100,6 +100,7 @@ KIND_FIELDS: dict[str, tuple[str, ...]] = {
         "birth_date",
         "age",
         "weight_kg",
+        "weight_unit",
         "weight_date",
         "tpmt",
         "nudt15",

@@ -21,7 +21,7 @@ from dashboard.ingest.identity import clean_id, name_problem, visible
 from dashboard.ingest.mapping import normalize
 from dashboard.ingest.report import FileReport, Problem
 from dashboard.ingest.tabular import RawTable
-from dashboard.units import MAX_BODY_WEIGHT_KG, weight_kg
+from dashboard.units import MAX_BODY_WEIGHT_KG, weight_factor, weight_kg
 
 _SEX = {
     "f": "F",
@@ -110,6 +110,11 @@ class PatientRecord:
     weight: str = ""
     weight_unit: str = "kg"  # as written ("kg", "lb", "[lb_av]", "g"; empty: kg), see units.weight_kg
     weight_date: dt.datetime | None = None
+    #: the column the weight's unit was read from ("" when none): a unit stated there that
+    #: is empty or not understood, or that a unit in the weight cell contradicts, rejects
+    #: the weight with its reason (never read as kg by default: probe30 F3)
+    weight_unit_column: str = ""
+    weight_header_unit: str = ""  # the unit the weight column's header names ("weight (lbs)"), if any
     tpmt: str = ""
     nudt15: str = ""
     diagnosis: str = ""
@@ -238,6 +243,9 @@ def normalise_patients(
                 report.problems.append(Problem(r.row, col("age", "age"), f"age {age:g} is not plausible", r.age))
                 continue
         weight = math.nan
+        if r.weight and (why := _weight_unit_problem(r)):
+            report.problems.append(Problem(r.row, col("weight_unit", r.weight_unit_column), why, r.weight_unit))
+            continue
         if r.weight:
             parsed = _weight_kg(r.weight, r.weight_unit)
             if parsed is None:
@@ -289,8 +297,32 @@ def normalise_patients(
     ), accepted
 
 
+_WEIGHT = re.compile(r"^\s*(\d+(?:[.,]\d+)?)\s*(kg|kgs|kilograms?|lb|lbs|pounds?)?\s*$", re.IGNORECASE)
+
+
+def _weight_unit_problem(r: PatientRecord) -> str:
+    """Why the unit a weight-unit column gives cannot be used ("" when it can)."""
+    if not r.weight_unit_column:
+        return ""
+    where = f"the weight unit column '{r.weight_unit_column}'"
+    unit = r.weight_unit.strip()
+    if not unit:
+        return f"weight '{r.weight}' has no unit: {where} is empty on this row (a weight is never assumed to be in kg)"
+    factor = weight_factor(unit)
+    if factor is None:
+        return f"weight unit '{unit}' in {where} is not a weight unit: the weight '{r.weight}' cannot be read"
+    if r.weight_header_unit and weight_factor(r.weight_header_unit) != factor:
+        return (
+            f"the weight column's header says {r.weight_header_unit}, {where} says '{unit}': which holds cannot be told"
+        )
+    m = _WEIGHT.match(r.weight.strip())
+    if m and m.group(2) and weight_factor(m.group(2)) != factor:
+        return f"weight '{r.weight}' contradicts {where} ('{unit}'): which unit holds cannot be told"
+    return ""
+
+
 def _weight_kg(text: str, unit: str) -> float | None:
-    m = re.match(r"^\s*(\d+(?:[.,]\d+)?)\s*(kg|kgs|kilograms?|lb|lbs|pounds?)?\s*$", text.strip(), re.IGNORECASE)
+    m = _WEIGHT.match(text.strip())
     if not m:
         return None
     return weight_kg(float(m.group(1).replace(",", ".")), m.group(2) or unit or "kg")
@@ -318,6 +350,7 @@ def patients_from_table(raw: RawTable, rep: FileReport, ctx: Context, fields: di
         if "lb" in normalize(fields.get("weight_kg", "")).split() or "lbs" in normalize(fields.get("weight_kg", ""))
         else "kg"
     )
+    unit_column = fields.get("weight_unit", "")
 
     records = []
     for i in range(raw.num_rows):
@@ -332,7 +365,9 @@ def patients_from_table(raw: RawTable, rep: FileReport, ctx: Context, fields: di
                 birth_error=berr,
                 age=cell("age", i),
                 weight=cell("weight_kg", i),
-                weight_unit=weight_unit,
+                weight_unit=cell("weight_unit", i) if unit_column else weight_unit,
+                weight_unit_column=unit_column,
+                weight_header_unit="lb" if weight_unit == "lb" else "",
                 weight_date=wdates[i] if wdates else None,
                 tpmt=cell("tpmt", i),
                 nudt15=cell("nudt15", i),
