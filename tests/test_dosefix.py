@@ -173,3 +173,122 @@ def test_a_weight_unit_column_in_lb_makes_the_mg_per_kg_check_fire():
     row = checks[checks["rule"] == "dose.aza_above_2_5"]
     assert len(row) == 1 and row["value"].iloc[0] == pytest.approx(200 / 69.85)
     assert not (checks["rule"] == "dose.aza_above_3").any()
+
+
+# ----------------------------------------------------------------------------------------
+# F2: a dose per kg is turned into mg at the known weight; per m2 (no BSA) is said
+
+
+def _patients_with(weight: str = "60", date: str = "2026-10-01") -> str:
+    return (
+        f"patient_id,sex,birth_date,weight_kg,weight_date,tpmt,nudt15\nP1,F,1980-01-01,{weight},{date},normal,normal\n"
+    )
+
+
+NO_WEIGHT = "patient_id,sex,birth_date,tpmt,nudt15\nP1,F,1980-01-01,normal,normal\n"
+
+
+def _rule(checks, rule: str):
+    return checks[checks["rule"] == rule]
+
+
+def test_mycophenolate_30_mg_per_kg_bid_at_60_kg_is_3600_mg_a_day():
+    # 30 mg/kg x 2 a day x 60 kg = 3600 mg/day > 3000 (KDIGO induction top)
+    _, checks = _run("P1,mycophenolate mofetil,30,mg/kg,BID,oral,2026-01-01,\n", patients=_patients_with())
+    row = _rule(checks, "dose.mmf_above_max")
+    assert len(row) == 1 and row["value"].iloc[0] == pytest.approx(3600.0)
+    assert "60 kg of 2026-10-01" in row["message"].iloc[0]
+
+
+def test_mycophenolate_25_mg_per_kg_bid_at_60_kg_is_not_above_3_g():
+    # 25 x 2 x 60 = 3000 mg/day: at the limit, not above it
+    _, checks = _run("P1,mycophenolate mofetil,25,mg/kg,BID,oral,2026-01-01,\n", patients=_patients_with())
+    assert checks.empty
+
+
+def test_methotrexate_0_6_mg_per_kg_weekly_at_60_kg_is_36_mg_a_week():
+    # 0.6 mg/kg x 60 kg = 36 mg once a week > 30 (3E)
+    _, checks = _run("P1,methotrexate,0.6,mg/kg,weekly,oral,2026-01-01,\n", patients=_patients_with())
+    row = _rule(checks, "dose.mtx_above_max")
+    assert len(row) == 1 and row["value"].iloc[0] == pytest.approx(36.0)
+    assert row["value_unit"].iloc[0] == "mg/week"
+
+
+def test_methotrexate_0_4_mg_per_kg_weekly_at_60_kg_is_within_the_range():
+    # 0.4 x 60 = 24 mg/week: within 3E's 20-30
+    _, checks = _run("P1,methotrexate,0.4,mg/kg,weekly,oral,2026-01-01,\n", patients=_patients_with())
+    assert checks.empty
+
+
+def test_a_dose_per_kg_without_a_weight_is_said_not_checkable_against_the_daily_ceiling():
+    _, checks = _run("P1,mycophenolate mofetil,30,mg/kg,BID,oral,2026-01-01,\n", patients=NO_WEIGHT)
+    row = _rule(checks, "dose.not_checkable")
+    assert len(row) == 1
+    assert "weight is unknown" in row["message"].iloc[0] and "3000 mg/day" in row["message"].iloc[0]
+
+
+def test_mercaptopurine_per_m2_is_said_not_checkable():
+    _, checks = _run("P1,mercaptopurine,100,mg/m2,daily,oral,2026-01-01,\n", patients=_patients_with())
+    row = _rule(checks, "dose.not_checkable")
+    assert len(row) == 1 and "body surface area" in row["message"].iloc[0]
+    assert row["drug"].iloc[0] == "mercaptopurine"
+
+
+def test_mycophenolate_per_kg_at_a_low_egfr_is_held_against_the_renal_2_g():
+    # 20 mg/kg x 2 x 60 kg = 2400 mg/day: below 3000, above the 2000 allowed below eGFR 25
+    _, checks = _run("P1,mycophenolate mofetil,20,mg/kg,BID,oral,2026-01-01,\n", patients=_patients_with(), egfr=20)
+    assert _rule(checks, "dose.mmf_renal_above_2g").shape[0] == 1
+    assert _rule(checks, "dose.mmf_above_max").empty
+
+
+def test_mycophenolate_per_m2_at_a_low_egfr_is_said_not_checkable():
+    _, checks = _run("P1,mycophenolate mofetil,600,mg/m2,BID,oral,2026-01-01,\n", patients=_patients_with(), egfr=20)
+    renal = _rule(checks, "dose.not_checkable")
+    renal = renal[renal["message"].str.contains("eGFR 20")]
+    assert len(renal) == 1 and "2000 mg/day cannot be told" in renal["message"].iloc[0]
+
+
+def test_mycophenolate_per_m2_at_a_normal_egfr_has_no_renal_row():
+    _, checks = _run("P1,mycophenolate mofetil,600,mg/m2,BID,oral,2026-01-01,\n", patients=_patients_with(), egfr=70)
+    assert checks["rule"].tolist() == ["dose.not_checkable"]  # the 3 g/day ceiling only
+    assert "eGFR" not in checks["message"].iloc[0]
+
+
+# ----------------------------------------------------------------------------------------
+# F4: the weight a mg/kg finding rests on is named with its date; an old one is said
+
+
+def test_an_old_weight_is_named_with_its_date_and_said_to_be_old():
+    # 250 mg / 80 kg = 3.125 mg/kg/day > 3; weighed 2012-03-01, 5392 days before 2026-12-05
+    _, checks = _run("P1,azathioprine,250,mg,daily,oral,2026-01-01,\n", patients=_patients_with("80", "2012-03-01"))
+    msg = _rule(checks, "dose.aza_above_3")["message"].iloc[0]
+    assert "80 kg of 2012-03-01" in msg and "5392 days before 2026-12-05" in msg and "old weight" in msg
+
+
+def test_a_recent_weight_is_named_and_not_called_old():
+    # 200 mg / 60 kg = 3.33 mg/kg/day > 3; weighed 65 days before the review
+    _, checks = _run("P1,azathioprine,200,mg,daily,oral,2026-01-01,\n", patients=_patients_with("60", "2026-10-01"))
+    msg = _rule(checks, "dose.aza_above_3")["message"].iloc[0]
+    assert "60 kg of 2026-10-01" in msg and "old weight" not in msg
+
+
+def test_a_weight_without_a_date_is_said_to_have_none():
+    _, checks = _run("P1,azathioprine,200,mg,daily,oral,2026-01-01,\n")
+    msg = _rule(checks, "dose.aza_above_3")["message"].iloc[0]
+    assert "60 kg (no date recorded" in msg
+
+
+def test_a_dose_per_kg_checked_per_kg_needs_no_weight_and_names_none():
+    # 1.75 mg/kg BID = 3.5 mg/kg/day: the weight plays no part, so none is named
+    _, checks = _run("P1,azathioprine,1.75,mg/kg,BID,oral,2026-01-01,\n", patients=_patients_with("80", "2012-03-01"))
+    msg = _rule(checks, "dose.aza_above_3")["message"].iloc[0]
+    assert "weight" not in msg
+
+
+def test_the_old_weight_limit_is_a_project_choice_in_the_data_file():
+    from dashboard.rules import dose_checks
+
+    days, basis = dose_checks.old_weight_days()
+    assert days == 365 and "project choice" in basis
+    assert dose_checks.weight_words(80, dt.date(2025, 12, 5), AS_OF) == "the weight 80 kg of 2025-12-05"  # 365 days
+    assert "old weight" in dose_checks.weight_words(80, dt.date(2025, 12, 4), AS_OF)  # 366 days

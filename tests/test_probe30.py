@@ -92,7 +92,6 @@ def test_take_6_weekly_is_not_one_tablet_every_6_weeks():
 # F2 (high): a dose in mg/kg or mg/m2 passes the mg/day and mg/week checks silently
 
 
-@pytest.mark.xfail(strict=True, reason="F2: MMF in mg/kg is neither checked against 3 g/day nor said not checkable")
 def test_mycophenolate_in_mg_per_kg_is_checked_or_said_not_checkable():
     """MMF 30 mg/kg twice daily at 60 kg = 30 x 2 x 60 = 3600 mg/day, above the 3000 mg/day
     of dose.mmf_above_max (KDIGO induction top). The weight is known, so the review can
@@ -104,7 +103,6 @@ def test_mycophenolate_in_mg_per_kg_is_checked_or_said_not_checkable():
     assert rules & {"dose.mmf_above_max", "dose.not_checkable"}  # FAILS TODAY
 
 
-@pytest.mark.xfail(strict=True, reason="F2: methotrexate in mg/kg is never held against the 30 mg/week ceiling")
 def test_methotrexate_in_mg_per_kg_is_checked_or_said_not_checkable():
     """0.6 mg/kg once weekly at 60 kg = 36 mg/week, above the 30 mg/week of
     dose.mtx_above_max (3E). eGFR 70: no renal row in the way."""
@@ -113,9 +111,6 @@ def test_methotrexate_in_mg_per_kg_is_checked_or_said_not_checkable():
     assert set(checks["rule"]) & {"dose.mtx_above_max", "dose.not_checkable"}  # FAILS TODAY
 
 
-@pytest.mark.xfail(
-    strict=True, reason="F2: the Dosing page defers an mg/m2 thiopurine to the dose checks, which say nothing"
-)
 def test_mercaptopurine_in_mg_per_m2_the_page_and_the_checks_both_leave_it_unsaid():
     """Mercaptopurine 100 mg/m2/day (CPIC's normal starting dose is 75 mg/m2/day, so 133%
     of it). No body surface area is held, so no mg/kg/day can be worked out. The Dosing
@@ -153,7 +148,6 @@ def test_a_weight_unit_column_in_lb_is_not_read_as_kg():
 # F4 (moderate): the weight's date is never said; a 14-year-old weight is used as today's
 
 
-@pytest.mark.xfail(strict=True, reason="F4: the mg/kg checks use a weight of 2012 without saying when it was taken")
 def test_an_old_weight_is_named_with_its_date_in_the_mg_per_kg_check():
     """Weight 80 kg measured 2012-03-01, review on 2026-12-05. Azathioprine 250 mg/day =
     3.125 mg/kg/day at 80 kg: above 3 (dose.aza_above_3). The finding rests on a weight

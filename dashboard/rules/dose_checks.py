@@ -7,6 +7,7 @@ A check needs the numbers it judges: a mg/kg/day check without a weight yields a
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -217,6 +218,59 @@ def checks() -> list[dict[str, Any]]:
     return out
 
 
+def old_weight_days() -> tuple[int, str]:
+    """(days after which a body weight is said to be old, the basis of that number):
+    ``dose_checks.toml [weight]``, read by the dose checks and the Dosing page alike."""
+    w = dose_checks_file()["weight"]
+    return int(w["old_after_days"]), str(w["basis"])
+
+
+def weight_words(kg: float, weighed: dt.date | None, as_of: dt.date) -> str:
+    """The weight a finding rests on and when it was measured, in words: "the weight 80 kg
+    of 2012-03-01 (5393 days before 2026-12-05: older than 365 days, ...; re-weigh)"
+    (probe30 F4: a weight is never used as today's without its date)."""
+    if weighed is None:
+        return f"the weight {kg:g} kg (no date recorded for it: ask when it was measured)"
+    days = (as_of - weighed).days
+    text = f"the weight {kg:g} kg of {weighed:%Y-%m-%d}"
+    limit, basis = old_weight_days()
+    if days < 0:
+        return f"{text} ({-days} days after the review date {as_of:%Y-%m-%d})"
+    if days > limit:
+        return (
+            f"{text} ({days} days before {as_of:%Y-%m-%d}: an old weight, older than {limit} days, {basis}; "
+            "re-weigh and check the dose on the current weight)"
+        )
+    return text
+
+
+def _patient_weight_words(inp: Inputs) -> np.ndarray:
+    """:func:`weight_words` per patient ("" where the weight is unknown)."""
+    out = np.full(inp.n_patients, "", dtype=object)
+    weighed = inp.weight_date if inp.weight_date is not None else np.full(inp.n_patients, NEVER, np.int64)
+    for p in np.flatnonzero(inp.weight > 0):
+        when = None if weighed[p] >= NEVER else (np.datetime64(int(weighed[p]), "s").astype("datetime64[D]")).item()
+        out[p] = weight_words(float(inp.weight[p]), when, inp.as_of)
+    return out
+
+
+def amounts_by_weight(inp: Inputs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(mg/day, mg/week, converted) per dose row: a dose in mg/kg turned into mg at the
+    patient's known weight (dose x doses a day x weight; mg/week for a weekly or less
+    frequent row), so that the mg/day and mg/week limits hold it too (probe30 F2); other
+    rows as imported.  ``converted`` marks the rows the weight turned into mg."""
+    d = inp.doses
+    weight = inp.weight[d.pid] if len(d) else np.zeros(0)
+    per_kg_day = d.dose * d.per_day
+    converted = (d.dose_unit == "mg/kg") & (weight > 0) & np.isfinite(per_kg_day) & ~np.isfinite(d.mg_per_day)
+    mg_day = np.where(converted, np.round(per_kg_day * np.where(weight > 0, weight, 0.0), 6), d.mg_per_day)
+    weekly = d.per_day <= 1 / 7 + 1e-12
+    mg_week = np.where(
+        converted & weekly, np.round(per_kg_day * 7 * np.where(weight > 0, weight, 0.0), 6), d.mg_per_week
+    )
+    return mg_day, mg_week, converted
+
+
 def mg_per_kg_day(inp: Inputs) -> np.ndarray:
     """Daily dose per kg of each dose row (NaN when the dose or the weight is unknown)."""
     d = inp.doses
@@ -248,11 +302,26 @@ class _Totals:
     name_day: np.ndarray  # "Azathioprine", or "Azathioprine total of 2 rows in force (100 + 75 mg/day)"
     name_week: np.ndarray
     equals: np.ndarray  # " =" after a total's name, "" after one row's
+    #: per interval: " at the weight 60 kg of <date>" where the weight turned a row in mg
+    #: into mg/kg/day (``kg``) or a row in mg/kg into mg (``mg``), else "" (probe30 F4)
+    weight_kg_words: np.ndarray
+    weight_mg_words: np.ndarray
 
     @classmethod
     def of(cls, inp: Inputs, per_kg: np.ndarray) -> _Totals:
         d = inp.doses
         tg = dose_totals.of_inputs(inp)
+        mg_day, mg_week, converted = amounts_by_weight(inp)
+        words = _patient_weight_words(inp)[tg.pid]
+        by_mg = np.zeros(len(tg), bool)
+        by_kg = np.zeros(len(tg), bool)
+        if len(tg):
+            np.logical_or.at(by_mg, tg.owner(), d.dose_unit[tg.members] == "mg")
+            np.logical_or.at(by_kg, tg.owner(), converted[tg.members])
+        has = words != ""
+        kg_words = np.where(by_mg & has, np.char.add(" at ", words.astype(str)), "").astype(object)
+        mg_words = np.where(by_kg & has, np.char.add(" (the mg/kg dose at ", words.astype(str)), "")
+        mg_words = np.where(by_kg & has, np.char.add(mg_words.astype(str), ")"), "").astype(object)
         several = tg.n > 1
         label = _LABEL[tg.drug]
         # rows that began on different days may be a dose split in two, or a renewal or a
@@ -279,11 +348,13 @@ class _Totals:
         return cls(
             tg,
             *tg.total(per_kg),
-            *tg.total(d.mg_per_day),
-            *tg.total(d.mg_per_week),
+            *tg.total(mg_day),
+            *tg.total(mg_week),
             name(False),
             name(True),
             np.where(several, " =", "").astype(object),
+            kg_words,
+            mg_words,
         )
 
     def of_drugs(self, drugs: list[str]) -> np.ndarray:
@@ -308,6 +379,8 @@ def _not_checkable_per_kg(inp: Inputs, tot: _Totals, idx: np.ndarray, check: dic
     no_weight = ~(inp.weight[tg.pid[idx]] > 0)
     one = tg.n[idx] == 1
     single = one & (d.dose_unit[row] == "mg") & (no_weight | ~np.isfinite(d.mg_per_day[row]))
+    single |= one & (d.dose_unit[row] == "mg/m2")  # no body surface area: never a mg/kg/day (probe30 F2)
+    single |= one & (d.dose_unit[row] == "mg/kg") & ~np.isfinite(d.per_day[row])  # per kg, but how often?
     several = ~one & ~tot.per_kg_known[idx]
     any_mg = np.zeros(len(tg), bool)
     np.logical_or.at(any_mg, tg.owner(), d.dose_unit[tg.members] == "mg")
@@ -315,12 +388,16 @@ def _not_checkable_per_kg(inp: Inputs, tot: _Totals, idx: np.ndarray, check: dic
     i, row, no_weight, one = idx[keep], row[keep], no_weight[keep], one[keep]
     stated = np.isfinite(d.per_day[row])  # a frequency but only a product strength (no tablet count)
     one_why = np.where(
-        no_weight & (d.dose_unit[row] == "mg"),
-        "weight unknown",
+        d.dose_unit[row] == "mg/m2",
+        "dose in mg/m2 and no body surface area is held to turn it into mg/kg",
         np.where(
-            stated,
-            "daily dose unknown (strength only: amount per dose not stated)",
-            "daily dose unknown (no frequency)",
+            no_weight & (d.dose_unit[row] == "mg"),
+            "weight unknown",
+            np.where(
+                stated,
+                "daily dose unknown (strength only: amount per dose not stated)",
+                "daily dose unknown (no frequency)",
+            ),
         ),
     )
     total_why = np.where(no_weight & any_mg[i], "weight unknown", "daily total unknown (a row's amount is unknown)")
@@ -349,7 +426,9 @@ def _mg_per_kg_above(inp: Inputs, check: dict[str, Any], tot: _Totals) -> list[_
         " ",
         tot.at_least(fired, tot.per_kg_known),
         num(v[hit], 2),
-        f" mg/kg/day > {check['threshold']:g}: {check['message']}",
+        f" mg/kg/day > {check['threshold']:g}",
+        tot.weight_kg_words[fired],
+        f": {check['message']}",
     )
     limit = np.full(len(fired), float(check["threshold"]))
     found = _Found.of_check(tg.row[fired], check, v[hit], "mg/kg/day", limit, _texts(msg), **tot.timing(fired))
@@ -405,7 +484,9 @@ def _amount_above(inp: Inputs, check: dict[str, Any], tot: _Totals, weekly: bool
         " ",
         tot.at_least(fired, known),
         num(amount[hit]),
-        f" {unit} > {check['threshold']:g}: {check['message']}",
+        f" {unit} > {check['threshold']:g}",
+        tot.weight_mg_words[fired],
+        f": {check['message']}",
     )
     limit = np.full(len(fired), float(check["threshold"]))
     found = _Found.of_check(tg.row[fired], check, amount[hit], unit, limit, _texts(msg), **tot.timing(fired))
@@ -414,7 +495,49 @@ def _amount_above(inp: Inputs, check: dict[str, Any], tot: _Totals, weekly: bool
         name[unsure], f": the {unit} total is unknown, so the {check['threshold']:g} {unit} limit cannot be checked"
     )
     cannot = _Found.not_checkable(tg.row[unsure], check, total[unsure], unit, _texts(unsure_msg), **tot.timing(unsure))
-    return [found, cannot]
+    return [found, cannot, _per_body_unknown(inp, tot, idx[~hit & ~known[idx] & (tg.n[idx] == 1)], check, unit)]
+
+
+def _per_body_why(inp: Inputs, rows: np.ndarray) -> np.ndarray:
+    """Why the amount of each dose row in mg/kg or mg/m2 cannot be turned into mg ("" for a
+    row in another unit: its unknown amount is said by the frequency and weight checks)."""
+    d = inp.doses
+    unit = d.dose_unit[rows]
+    no_weight = ~(inp.weight[d.pid[rows]] > 0)
+    return np.where(
+        unit == "mg/m2",
+        "dose in mg/m2 and no body surface area is held, so it cannot be turned into mg",
+        np.where(
+            (unit == "mg/kg") & no_weight,
+            "dose in mg/kg and the weight is unknown, so it cannot be turned into mg",
+            np.where(unit == "mg/kg", "dose in mg/kg with no frequency, so its daily amount is unknown", ""),
+        ),
+    ).astype(object)
+
+
+def _per_body_unknown(inp: Inputs, tot: _Totals, idx: np.ndarray, check: dict[str, Any], unit: str) -> _Found:
+    """Intervals ``idx`` of one row whose amount is unknown because it is written per kg
+    (weight unknown) or per m2 (no body surface area): the mg/day or mg/week limit cannot
+    be checked, said as the other not-checkable rows are, never passed (probe30 F2)."""
+    tg = tot.tg
+    row = tg.row[idx]
+    why = _per_body_why(inp, row)
+    keep = why != ""
+    i, row, why = idx[keep], row[keep], why[keep]
+    d = inp.doses
+    msg = cat(
+        tot.name_day[i],
+        " ",
+        num(d.dose[row]),
+        " ",
+        d.dose_unit[row],
+        " ",
+        d.frequency[row],
+        ": ",
+        why,
+        f": cannot check the {check['threshold']:g} {unit} limit: {check['message']}",
+    )
+    return _Found.not_checkable(row, check, np.full(len(row), np.nan), unit, _texts(msg), **tot.timing(i))
 
 
 def _phenotype_fraction(inp: Inputs, check: dict[str, Any], tot: _Totals) -> list[_Found]:
@@ -444,7 +567,9 @@ def _phenotype_fraction(inp: Inputs, check: dict[str, Any], tot: _Totals) -> lis
         num(fraction[hit] * 100, 0),
         "%, ",
         which,
-        f"): {check['message']}",
+        ")",
+        tot.weight_kg_words[fired],
+        f": {check['message']}",
     )
     found = _Found.of_check(
         tg.row[fired], check, pct[hit], "% of normal dose", fraction[hit] * 100, _texts(msg), **tot.timing(fired)
@@ -860,13 +985,18 @@ def _latest_result_below(inp: Inputs, check: dict[str, Any], tot: _Totals) -> li
     them by calendar day is used (on one day, the one listed first: H430), and named (H412)."""
     d = inp.doses
     now = inp.cutoff - 1
+    out: list[_Found] = []
     if "max_mg_per_day" in check:  # only a dose above what the label allows at that result
         tg = tot.tg
         idx = tot.of_drugs(check["drugs"])
         idx = idx[(tg.start[idx] <= now) & (tg.end[idx] > now)]
+        # one row per kg without a weight, or per m2: its mg/day cannot be placed (probe30 F2)
+        lone = idx[~tot.mg_day_known[idx] & (tg.n[idx] == 1)]
+        out.append(_renal_amount_unknown(inp, check, tot, lone[_per_body_why(inp, tg.row[lone]) != ""]))
         with np.errstate(invalid="ignore"):
             idx = idx[tot.mg_day[idx] > float(check["max_mg_per_day"])]
-        rows, since, until, name = tg.row[idx], tg.start[idx], tg.end[idx], tot.name_day[idx]
+        rows, since, until = tg.row[idx], tg.start[idx], tg.end[idx]
+        name = _texts(cat(tot.name_day[idx], tot.weight_mg_words[idx]))
     else:
         rows = _rows_of(inp, check["drugs"])
         rows = rows[(d.start[rows] <= now) & (d.end[rows] > now)]
@@ -875,7 +1005,6 @@ def _latest_result_below(inp: Inputs, check: dict[str, Any], tot: _Totals) -> li
     # severe value (lowest for a result judged by a lower limit)
     latest = [_latest(inp, analyte, d.pid[rows]) for analyte in check["analytes"]]
     which = renal.latest_of([t for _row, t in latest])
-    out: list[_Found] = []
     for k, analyte in enumerate(check["analytes"]):
         use = which == k
         others = [
@@ -894,6 +1023,52 @@ def _latest_result_below(inp: Inputs, check: dict[str, Any], tot: _Totals) -> li
             others,
         )
     return out
+
+
+def _renal_amount_unknown(inp: Inputs, check: dict[str, Any], tot: _Totals, idx: np.ndarray) -> _Found:
+    """Intervals ``idx`` of one row in force, written per kg without a weight or per m2,
+    whose latest renal measure is below (or cannot be placed against) the check's limit:
+    whether the daily dose is above ``max_mg_per_day`` cannot be told, so it is said as not
+    checkable (probe30 F2), never passed."""
+    d = inp.doses
+    tg = tot.tg
+    row = tg.row[idx]
+    limit = float(check["threshold"])
+    latest = [_latest(inp, analyte, d.pid[row]) for analyte in check["analytes"]]
+    which = renal.latest_of([t for _row, t in latest])
+    lab = np.full(len(row), -1, dtype=np.int64)
+    for k, (r, _t) in enumerate(latest):
+        lab = np.where(which == k, r, lab)
+    have = lab >= 0
+    at = np.maximum(lab, 0)
+    value, cmp = inp.labs.value[at], inp.labs.cmp[at]
+    low = have & (ctcae.below(value, cmp, limit) | ctcae.undecided(value, cmp, limit, "<"))
+    i, row, at = idx[low], row[low], at[low]
+    analyte = np.asarray(check["analytes"], dtype=object)[np.maximum(which[low], 0)]
+    label = np.array([model.analyte_label(a) for a in analyte], dtype=object)
+    unit = np.array([f" {model.CANONICAL_UNITS[a]}" for a in analyte], dtype=object)
+    msg = cat(
+        tot.name_day[i],
+        " ",
+        num(d.dose[row]),
+        " ",
+        d.dose_unit[row],
+        " ",
+        d.frequency[row],
+        ": ",
+        _per_body_why(inp, row),
+        ": latest ",
+        label,
+        " ",
+        comparator_texts(inp.labs.cmp[at]),
+        num(inp.labs.value[at]),
+        unit,
+        " on ",
+        _date_texts(inp.labs.t[at]),
+        f" (limit below {limit:g}): whether the daily dose is above {float(check['max_mg_per_day']):g} mg/day "
+        f"cannot be told: {check['message']}",
+    )
+    return _Found.not_checkable(row, check, inp.labs.value[at], "mg/day", _texts(msg), **tot.timing(i))
 
 
 def _placed(

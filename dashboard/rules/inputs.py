@@ -127,6 +127,9 @@ class Inputs:
     #: per patient: the first second the default (adult) limits apply, from the birthday of
     #: ``adult_from_years`` (NEVER for a stated age under it; -NEVER when the age is unknown)
     adult_from: np.ndarray | None = None
+    #: per patient: when the weight was measured (int64 seconds, NEVER unknown), said with
+    #: every finding that rests on the weight (probe30 F4)
+    weight_date: np.ndarray | None = None
     #: per dose row, its course (``schedule.courses``): worked out once per review, where
     #: the dose context, the schedule and the dose checks all read it (never copied by
     #: ``dataclasses.replace``: a copy with other doses works it out again)
@@ -299,6 +302,7 @@ def prepare(
     diagnosis = np.full(n, "", dtype=object)
     born = np.full(n, NEVER, dtype=np.int64)
     age_given = np.full(n, np.nan)
+    weighed = np.full(n, NEVER, dtype=np.int64)
     if ptb.num_rows:
         code = codes_of(ptb.column("patient_id"), ids)
         weight[code] = floats(ptb.column("weight_kg"))
@@ -310,6 +314,7 @@ def prepare(
         diagnosis[code] = texts(ptb.column("diagnosis"))
         born[code] = seconds(ptb.column("birth_date"))
         age_given[code] = floats(ptb.column("age"))
+        weighed[code] = seconds(ptb.column("weight_date"))
 
     baseline = np.full((n, len(model.ANALYTES)), np.nan)
     note = np.full((n, len(model.ANALYTES)), "", dtype=object)
@@ -359,6 +364,7 @@ def prepare(
         born,
         age_given,
         _adult_from(born, age_given),
+        weighed,
     )
 
 

@@ -267,8 +267,12 @@ def test_hydroxychloroquine_above_5_mg_per_kg(mg, weight, fires):
 
 def test_dose_written_per_kg_needs_no_weight():
     df = checks([dose("P1", "hydroxychloroquine", "2024-01-01", amount=6, unit="mg/kg")])
-    assert rules(df) == ["dose.hcq_above_5"]
-    assert df["value"].iloc[0] == 6
+    per_kg = df[df["rule"] == "dose.hcq_above_5"]
+    assert len(per_kg) == 1 and per_kg["value"].iloc[0] == 6
+    # the SmPC's 400 mg/day ceiling needs the weight to turn 6 mg/kg into mg: said, not passed (probe30 F2)
+    rest = df[df["rule"] != "dose.hcq_above_5"]
+    assert rest["rule"].tolist() == ["dose.not_checkable"]
+    assert "weight is unknown" in rest["message"].iloc[0] and "400 mg/day" in rest["message"].iloc[0]
 
 
 def test_a_past_dose_is_closed():
