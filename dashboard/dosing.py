@@ -1662,6 +1662,8 @@ class PatientContext:
     patient_id: str
     as_of: dt.date
     weight_kg: float | None = None
+    #: when the weight was measured (None: not recorded), said beside it (probe30 F4)
+    weight_date: dt.date | None = None
     tpmt: str = "unknown"
     nudt15: str = "unknown"
     egfr: LabValue | None = None
@@ -1670,6 +1672,15 @@ class PatientContext:
     current: pd.DataFrame = field(default_factory=lambda: model.empty_frame("doses"))
     #: every dose row of the patient that started on or before ``as_of``
     history: pd.DataFrame = field(default_factory=lambda: model.empty_frame("doses"))
+
+    @property
+    def weight_words(self) -> str:
+        """The recorded weight and when it was measured, in the dose checks' words (an old
+        weight said to be old, by the same limit: ``dose_checks.toml [weight]``); "unknown"
+        when none is recorded."""
+        if not self.weight_kg:
+            return "unknown"
+        return dose_checks.weight_words(self.weight_kg, self.weight_date, self.as_of).removeprefix("the weight ")
 
     @property
     def renal(self) -> LabValue | None:
@@ -1821,14 +1832,17 @@ def patient_context(
     """Weight, TPMT/NUDT15, latest eGFR and creatinine clearance and current doses of one patient as of a date."""
     row = patients[patients["patient_id"] == patient_id]
     weight, tpmt, nudt15 = None, "unknown", "unknown"
+    weighed: dt.date | None = None
     if not row.empty:
         r = row.iloc[0]
         weight = None if pd.isna(r["weight_kg"]) else float(r["weight_kg"])
+        weighed = None if pd.isna(r["weight_date"]) else pd.Timestamp(r["weight_date"]).date()
         tpmt, nudt15 = _phenotype(r["tpmt"]), _phenotype(r["nudt15"])
     return PatientContext(
         patient_id=patient_id,
         as_of=as_of,
         weight_kg=weight,
+        weight_date=weighed,
         tpmt=tpmt,
         nudt15=nudt15,
         egfr=latest_lab(labs, patient_id, "egfr", as_of),

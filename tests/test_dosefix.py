@@ -292,3 +292,48 @@ def test_the_old_weight_limit_is_a_project_choice_in_the_data_file():
     assert days == 365 and "project choice" in basis
     assert dose_checks.weight_words(80, dt.date(2025, 12, 5), AS_OF) == "the weight 80 kg of 2025-12-05"  # 365 days
     assert "old weight" in dose_checks.weight_words(80, dt.date(2025, 12, 4), AS_OF)  # 366 days
+
+
+def _context(weight: str, date: str):
+    from dashboard import dosing
+
+    r = import_sources([Source("patients.csv", _patients_with(weight, date).encode())], ImportOptions(today=AS_OF))
+    pats = model.to_pandas("patients", r.patients)
+    return dosing.patient_context(pats, model.empty_frame("doses"), model.empty_frame("labs"), "P1", AS_OF)
+
+
+def test_the_dosing_page_names_the_weight_with_its_date():
+    ctx = _context("60", "2026-10-01")
+    assert ctx.weight_date == dt.date(2026, 10, 1)
+    assert ctx.weight_words == "60 kg of 2026-10-01"
+
+
+def test_the_dosing_page_says_an_old_weight_is_old():
+    # 2012-03-01 is 5392 days before 2026-12-05, more than the 365 days of dose_checks.toml
+    words = _context("80", "2012-03-01").weight_words
+    assert words.startswith("80 kg of 2012-03-01 (5392 days before 2026-12-05: an old weight")
+
+
+def test_the_dosing_page_prefill_caption_names_the_weights_date():
+    from streamlit.testing.v1 import AppTest
+
+    from dashboard import ui
+    from dashboard.dataset import Dataset
+
+    r = import_sources(
+        [Source("patients.csv", _patients_with("80", "2012-03-01").encode())], ImportOptions(today=AS_OF)
+    )
+    ds = Dataset(
+        labs=model.empty_frame("labs"),
+        doses=model.empty_frame("doses"),
+        patients=model.to_pandas("patients", r.patients),
+        label="test panel",
+    )
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
+    for key, value in {ui.DATASET: ds, ui.PATIENT: "P1", ui.AS_OF: AS_OF}.items():
+        at.session_state[key] = value
+    at.run()
+    at.switch_page("pages/dosing.py").run()
+    assert not at.exception
+    caption = next(c.value for c in at.caption if c.value.startswith("Prefilled for the selected patient"))
+    assert "weight 80 kg of 2012-03-01 (5392 days before 2026-12-05: an old weight" in caption

@@ -139,7 +139,7 @@ def patient_prefill(ds: Dataset | None, day: dt.date) -> dosing.PatientContext |
         return None
     ctx = dosing.patient_context(ds.patients, ds.doses, ds.labs, pid, day)
     egfr = f"{ctx.egfr.text} ({ctx.egfr.collected_at:%d %b %Y})" if ctx.egfr else "none"
-    weight = f"{ctx.weight_kg:g} kg" if ctx.weight_kg else "unknown"
+    weight = ctx.weight_words  # with the day it was measured; an old weight said (probe30 F4)
     # the eGFR's age beside it: the renal limits below are placed against a result that may be old
     age = f" The eGFR was drawn {dosing.days_before(ctx.egfr.collected_at, day)}." if ctx.egfr else ""
     crcl = (
