@@ -337,3 +337,20 @@ def test_the_dosing_page_prefill_caption_names_the_weights_date():
     assert not at.exception
     caption = next(c.value for c in at.caption if c.value.startswith("Prefilled for the selected patient"))
     assert "weight 80 kg of 2012-03-01 (5392 days before 2026-12-05: an old weight" in caption
+
+
+def test_no_drug_file_types_a_maximum_a_dose_check_holds():
+    """A maximum written in a drug file's usual dose ("at most 20", "maximum 4") is filled in
+    from dosing.toml, the file the dose checks read. Prednisone's ACR 2024 ceiling (lupus
+    nephritis only) is held by no check: left, said in the report."""
+    import re
+
+    typed = re.compile(r"(at most|maximum|max\.?) \d")
+    found = []
+    for path in sorted((ROOT / "dashboard/knowledge/data/drugs").glob("*.toml")):
+        if path.stem == "prednisone":
+            continue
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if typed.search(line):
+                found.append(f"{path.name}: {line[:80]}")
+    assert found == []
