@@ -202,7 +202,12 @@ def test_body_weights_in_kg(value, unit, kg):
 
 
 def test_a_body_weight_unit_not_known_is_not_guessed():
-    assert weight_kg(11, "stone") is None and weight_kg(70, "mg") is None
+    assert weight_kg(11, "hands") is None and weight_kg(70, "mg") is None
+
+
+def test_a_body_weight_in_stone_is_14_lb_a_stone():
+    # a weight-unit column may say "st" (probe30 F3): 11 st = 154 lb = 154 x 0.45359237 = 69.85 kg
+    assert weight_kg(11, "st") == 69.85 and weight_kg(11, "stone") == 69.85
 
 
 # --------------------------------------------------------------------------- H139: a shown value and its limit
