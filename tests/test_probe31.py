@@ -151,11 +151,6 @@ def test_f2_a_copy_entered_in_error_of_the_same_observation_is_not_ignored(shape
 
 
 @pytest.mark.parametrize("shape", ["fhir", "synthea"])
-@pytest.mark.xfail(
-    strict=True,
-    reason="F3 (medium): a body weight with no unit is read as kg without a word; the weight drives the "
-    "mg/kg dose checks",
-)
 def test_f3_a_body_weight_without_a_unit_is_not_taken_as_kg_silently(shape):
     # 180 with no unit: 180 kg, or 180 lb = 81.6 kg (a US export).  Azathioprine's
     # 2.5 mg/kg/day ceiling is 450 mg at 180 kg and 204 mg at 81.6 kg, so the reading decides

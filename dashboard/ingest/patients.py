@@ -246,7 +246,11 @@ def normalise_patients(
         if r.weight and (why := _weight_unit_problem(r)):
             report.problems.append(Problem(r.row, col("weight_unit", r.weight_unit_column), why, r.weight_unit))
             continue
-        if r.weight:
+        if r.weight and (why := _unitless_weight(r)):
+            # kg or lb cannot be told (180 may be 180 kg or 81.6 kg): never read as kg; the
+            # patient's other details stand (probe31 F3)
+            report.warn(why, r.row, col("weight_kg", "weight"), r.weight)
+        elif r.weight:
             parsed = _weight_kg(r.weight, r.weight_unit)
             if parsed is None:
                 report.problems.append(
@@ -321,11 +325,37 @@ def _weight_unit_problem(r: PatientRecord) -> str:
     return ""
 
 
+def _unitless_weight(r: PatientRecord) -> str:
+    """Why a weight cannot be read for want of a unit ("" when it has one, or is not a
+    number): no unit in its cell, its column's header or a unit column.  A body weight is
+    never taken to be in kg by default: 180 is 180 kg or 81.6 kg (180 lb), and the mg/kg
+    dose checks turn on which (probe31 F3)."""
+    m = _WEIGHT.match(r.weight.strip())
+    if not m or m.group(2) or r.weight_unit.strip():
+        return ""
+    where = f" in column '{r.columns['weight_kg']}'" if r.columns.get("weight_kg") else ""
+    return (
+        f"weight '{r.weight.strip()}'{where} has no unit: kg or lb cannot be told, so the weight is left unknown "
+        "(name the unit in the cell, the column's header, e.g. 'weight_kg', or a weight unit column)"
+    )
+
+
 def _weight_kg(text: str, unit: str) -> float | None:
     m = _WEIGHT.match(text.strip())
-    if not m:
+    if not m or not (m.group(2) or unit):
         return None
-    return weight_kg(float(m.group(1).replace(",", ".")), m.group(2) or unit or "kg")
+    return weight_kg(float(m.group(1).replace(",", ".")), m.group(2) or unit)
+
+
+def _header_weight_unit(header: str) -> str:
+    """The unit a weight column's header names ("weight (lbs)" lb, "weight_kg" kg), "" for
+    none ("weight"): the weights are then read only with a unit of their own."""
+    words = normalize(header).split()
+    if {"lb", "lbs", "pound", "pounds"} & set(words):
+        return "lb"
+    if {"kg", "kgs", "kilogram", "kilograms"} & set(words):
+        return "kg"
+    return ""
 
 
 # --------------------------------------------------------------------------- a table of patients
@@ -345,11 +375,7 @@ def patients_from_table(raw: RawTable, rep: FileReport, ctx: Context, fields: di
             fields.get("birth_date"),
             ctx.options.as_of,
         )
-    weight_unit = (
-        "lb"
-        if "lb" in normalize(fields.get("weight_kg", "")).split() or "lbs" in normalize(fields.get("weight_kg", ""))
-        else "kg"
-    )
+    weight_unit = _header_weight_unit(fields.get("weight_kg", ""))
     unit_column = fields.get("weight_unit", "")
 
     records = []
@@ -367,7 +393,7 @@ def patients_from_table(raw: RawTable, rep: FileReport, ctx: Context, fields: di
                 weight=cell("weight_kg", i),
                 weight_unit=cell("weight_unit", i) if unit_column else weight_unit,
                 weight_unit_column=unit_column,
-                weight_header_unit="lb" if weight_unit == "lb" else "",
+                weight_header_unit=weight_unit,
                 weight_date=wdates[i] if wdates else None,
                 tpmt=cell("tpmt", i),
                 nudt15=cell("nudt15", i),
