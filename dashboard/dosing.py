@@ -23,6 +23,7 @@ import pandas as pd
 
 from dashboard import knowledge, model
 from dashboard.ingest.frequency import less_often_than_weekly, parse_frequency
+from dashboard.ingest.routes import parse_route
 from dashboard.rules import ctcae, dose_checks, dose_totals, exposure, renal, schedule
 from dashboard.rules.data import DAY, NEVER, draw_severity, schedule_file
 from dashboard.rules.inputs import CMP_TEXTS
@@ -1039,6 +1040,9 @@ def mycophenolate_dose(
 # --------------------------------------------------------------------------- methotrexate
 
 
+#: A route as the import writes it, in words.
+_ROUTE_WORDS = {"sc": "subcutaneously", "im": "intramuscularly", "iv": "intravenously"}
+
 #: The dose check for methotrexate taken more often than once weekly.
 _NOT_WEEKLY = "dose.mtx_not_weekly"
 
@@ -1063,8 +1067,14 @@ def methotrexate_check(
     egfr: float | LabValue | None = None,
     trimethoprim: bool = False,
     crcl: float | LabValue | None = None,
+    route: str = "oral",
 ) -> DoseResult:
     """Check a methotrexate prescription: once weekly only, usual 7.5-25 mg, folic acid, kidneys.
+
+    ``route`` (as the import writes it: "oral", "sc", "im"; "" unknown, taken as oral, the
+    tablets' limits being the stricter): the UK oral SmPC's weekly limit and
+    the whole-tablet rounding are the tablets' and are applied to an oral dose only; an
+    injected dose is said to be outside them (probe30).
 
     The renal bands are placed against the creatinine clearance (mL/min) when one is given
     (the measure the SmPC states), else against the eGFR with the band's ``measure_note``
@@ -1148,7 +1158,14 @@ def methotrexate_check(
                 rules["status"],
             )
         )
-    if weekly_dose_mg > float(rules["uk_oral_label_max_weekly_mg"]) + 1e-9:
+    oral = (parse_route(route) or "oral") == "oral"
+    if not oral:
+        reasoning.append(
+            f"Given {_ROUTE_WORDS.get(parse_route(route) or '', route)}: the oral tablets' limits (the UK oral SmPC's "
+            f"{_fmt(float(rules['uk_oral_label_max_weekly_mg']))} mg/week, whole {_fmt(step)} mg tablets) do not "
+            "apply; the weekly limits above do."
+        )
+    if oral and weekly_dose_mg > float(rules["uk_oral_label_max_weekly_mg"]) + 1e-9:
         label = rules["uk_oral_label"]
         warnings.append(
             _warn(
@@ -1169,7 +1186,7 @@ def methotrexate_check(
             )
         )
     rounded = round(amount / step) * step
-    if abs(rounded - amount) > 1e-9:
+    if oral and abs(rounded - amount) > 1e-9:
         reasoning.append(
             f"{_fmt(amount)} mg is not a whole number of {_fmt(step)} mg tablets; nearest {_fmt(rounded)} mg."
         )
