@@ -189,7 +189,6 @@ def test_f1_the_patient_csv_keeps_the_graded_value_of_a_draw_with_two(panel):
     assert "0.8" in cells["Neutrophils (10^9/L)"]  # F1: the cell reads "1.2"
 
 
-@pytest.mark.xfail(strict=True, reason="probe33 F2: the chart gives both values of one draw the draw's worst grade")
 def test_f2_each_value_of_a_draw_with_two_keeps_its_own_grade_on_the_chart(panel):
     """DU1 again.  The flags table grades 1.2 as 2 and 0.8 as 3 (CTCAE: 1.2 is in <1.5-1.0).
     On the Patient page's timeline both points are drawn in the "grade 3" trace and the
