@@ -156,7 +156,8 @@ def timeline_spec(
     # the results of the analytes drawn, in time order, as records split by analyte
     shown = labs[labs["analyte"].isin(analytes)].sort_values("collected_at", kind="stable")
     by_analyte: dict[str, list[dict]] = {a: [] for a in analytes}
-    for r in _records(shown, ("analyte", *_RESULT_COLUMNS)):
+    flag_column = ("source_flag",) if "source_flag" in shown else ()  # the lab's own flag (H484)
+    for r in _records(shown, ("analyte", *_RESULT_COLUMNS, *flag_column)):
         by_analyte[r["analyte"]].append(r)
     iv_by = dict(tuple(intervals.groupby("analyte", sort=False, observed=True))) if len(intervals) else {}
     for i, analyte in enumerate(analytes, start=2):
@@ -1007,6 +1008,9 @@ def _result_hover(r: dict, analyte: str, ctx: _HoverContext) -> str:
         lo = f"{r['ref_low'] * f:g}" if np.isfinite(r["ref_low"]) else ""
         hi = f"{r['ref_high'] * f:g}" if np.isfinite(r["ref_high"]) else ""
         lines.append(f"lab range {lo}–{hi}")
+    lab_flag = r.get("source_flag")
+    if isinstance(lab_flag, str) and lab_flag.strip():  # the lab's own flag, as written (H484)
+        lines.append(f"lab flag: {html.escape(lab_flag.strip())}")
     if here:
         grades = [
             (int(fl["ctcae_grade"]), bool(fl.get("ctcae_grade_or_worse") is True))
