@@ -26,7 +26,7 @@ from dashboard.rules.data import draw_severity, ranges_file
 from dashboard.rules.review import Review
 from dashboard.rules.schedule import check_labels, short_group_label
 from dashboard.sparkline import data_url, sparkline_svg
-from dashboard.units import display_factor, display_text_array, display_unit
+from dashboard.units import display_factor, display_text, display_text_array, display_unit, round_sig, to_display
 
 #: Analytes shown as columns (latest value + sparkline).
 PANEL_ANALYTES: tuple[str, ...] = ("wbc", "neutrophils", "lymphocytes", "hemoglobin", "platelets", "mcv", "alt")
@@ -92,7 +92,7 @@ def panel_table(ds: Dataset, review: Review, system: str = "SI") -> pd.DataFrame
             "Born": _dates(ids.map(patients["birth_date"]), "%d-%b-%Y"),  # as identity.birth_text
             "Diagnosis": ids.map(patients["diagnosis"]).fillna(""),
             "Urgency": summary["urgency"].replace("", "-"),
-            "Why": why_texts(review, ids),
+            "Why": why_texts(review, ids, system=system),
             # another id of the panel that may be the same person (H150, H276): its doses
             # may be there, so the row says it as the Patient page does
             "Another id": _other_id_texts(ds, ids),
@@ -204,10 +204,12 @@ def overdue_words(tests_due: str, due_groups, days_overdue: int, whole_check: fr
     return ", ".join(parts) + " overdue"
 
 
-def why_texts(review: Review, order: pd.Series, most: int = 3) -> list[str]:
+def why_texts(review: Review, order: pd.Series, most: int = 3, system: str = "SI") -> list[str]:
     """Per patient (aligned with ``order``): the open items in a few words, most severe
     first ("Neut 1.18 < 1.6; Neut G2; WBC G1"): what the panel's Why column shows.  Items
     of one rule on several counts share their words ("Neut 38%, WBC 33% below baseline").
+    Numbers in the unit ``system`` of the table beside it, the value rounded as its cell
+    is ("Alb 2.8 < 3" in US units, never the SI "Alb 28 < 30": H485).
 
     The full sentence of each (rule, threshold, source) is on the Patient page.
     """
@@ -218,7 +220,7 @@ def why_texts(review: Review, order: pd.Series, most: int = 3) -> list[str]:
         keep = ~flags["at_baseline"].fillna(False).astype(bool) if "at_baseline" in flags else True
         worst = _episode_worst_grades(review, flags)
         for f in flags[keep].itertuples(index=False):
-            head, tail = _flag_words(f, comparisons)
+            head, tail = _flag_words(f, comparisons, system)
             earlier = worst.get((f.patient_id, f.rule, f.episode_start))
             if f.kind == "ctcae" and earlier and pd.notna(f.ctcae_grade) and earlier[0] > f.ctcae_grade:
                 head += f" (G{earlier[0]} on {earlier[1]:%Y-%m-%d})"  # the open episode was worse (H427)
@@ -303,28 +305,38 @@ _WHY_ORDER = {
 }
 
 
-def _flag_words(f, comparisons: dict[str, str]) -> tuple[str, str]:
-    """(head, tail) of a flag in a few words; flags of one rule share the tail."""
+def _flag_words(f, comparisons: dict[str, str], system: str = "SI") -> tuple[str, str]:
+    """(head, tail) of a flag in a few words; flags of one rule share the tail.  Numbers in
+    the display unit of ``system``: the value as the table rounds it (``display_text``,
+    never onto the other side of the flag's own threshold), a limit or a baseline to 4
+    significant figures (whole: "105.3", never cut to "10", H202)."""
     short = SHORT_LABEL.get(f.analyte, model.analyte_label(f.analyte))
-    value = f"{f.comparator}{f.value:g}"
+    limits = (float(f.threshold),) if pd.notna(f.threshold) else ()
+    value = display_text(f.analyte, f.value, system, str(f.source_value or ""), str(f.comparator or ""), limits)
+    value = value or f"{f.comparator}{f.value:g}"
     if f.kind == "ctcae" and pd.notna(f.ctcae_grade):
         # a result censored towards the grade ("<=50" platelets: 50 is grade 2, below it
         # grade 3 or 4) is "grade 2 or worse" in its flag, and so here (H143, H271, H275)
         return f"{short} G{grade_text(f.ctcae_grade, getattr(f, 'ctcae_grade_or_worse', False))}", ""
     if f.kind == "guideline" and comparisons.get(f.rule) in ("<", ">") and pd.notna(f.threshold):
-        return f"{short} {value} {comparisons[f.rule]} {f.threshold:g}", ""
+        return f"{short} {value} {comparisons[f.rule]} {_number(f.analyte, f.threshold, system)}", ""
     if f.kind == "guideline" and comparisons.get(f.rule) == "rise_pct" and pd.notna(f.baseline) and f.baseline:
         # the value, the rise (2 decimals, as the flag says it) and the reference it is measured
         # from, whole (H202): never the message cut at 40 characters, which could end inside the
         # reference ("above 10" for 105.3)
         rise = 100 * (f.value - f.baseline) / f.baseline
-        return f"{short} {value}, {rise:.2f}% above {f.baseline:g}", ""
+        return f"{short} {value}, {rise:.2f}% above {_number(f.analyte, f.baseline, system)}", ""
     if f.kind == "trend":
         if "baseline" in f.rule and pd.notna(f.baseline) and f.baseline:
             return f"{short} {round(100 * (f.baseline - f.value) / f.baseline):.0f}%", "below baseline"
         if "consecutive" in f.rule:
             return short, "falling 3 tests"
     return str(f.message).split(":")[0][:40], ""
+
+
+def _number(analyte: str, canonical: float, system: str) -> str:
+    """A limit or a baseline in the display unit of ``system``, to 4 significant figures."""
+    return f"{round_sig(to_display(analyte, float(canonical), system), 4):g}"
 
 
 def _latest_values(labs: pd.DataFrame, order: pd.Series, system: str) -> dict[str, pd.DataFrame]:

@@ -248,7 +248,6 @@ def test_f4_a_lab_low_flag_without_a_range_is_never_called_grade_0(panel):
     assert row["CTCAE now"] != "0" or "L" in re.sub(r"<[^>]+>", " ", hover).split()  # F4: "0", no "L"
 
 
-@pytest.mark.xfail(strict=True, reason="probe33 F5: in US units the Panel's Why keeps SI numbers without a unit")
 def test_f5_the_panel_why_follows_the_unit_system(panel):
     """ALB: albumin 2.8 g/dL (= 28 g/L, below the BSR limit 30 g/L = 3.0 g/dL).  With the
     unit system set to US, the Panel's columns are in g/dL, K/µL, mg/dL, but the Why reads
