@@ -26,7 +26,18 @@ from dashboard.rules.data import draw_severity, ranges_file
 from dashboard.rules.review import Review
 from dashboard.rules.schedule import check_labels, short_group_label
 from dashboard.sparkline import data_url, sparkline_svg
-from dashboard.units import display_factor, display_text, display_text_array, display_unit, round_sig, to_display
+from dashboard.units import (
+    HB_G_PER_L_PER_MMOL,
+    display_factor,
+    display_text,
+    display_text_array,
+    display_unit,
+    normalize_unit,
+    reported_decimals,
+    round_half_up,
+    round_sig,
+    to_display,
+)
 
 #: Analytes shown as columns (latest value + sparkline).
 PANEL_ANALYTES: tuple[str, ...] = ("wbc", "neutrophils", "lymphocytes", "hemoglobin", "platelets", "mcv", "alt")
@@ -334,6 +345,22 @@ def _flag_words(f, comparisons: dict[str, str], system: str = "SI") -> tuple[str
     return str(f.message).split(":")[0][:40], ""
 
 
+def _hb_cells(shown: list[str], values: np.ndarray, reported, comparators, units) -> list[str]:
+    """The Panel's Hb cells (``shown``: in the display unit) with each result reported in
+    mmol/L as the lab reported it ("6.2 mmol/L"): it is graded on CTCAE's mmol/L cuts, which
+    do not convert exactly, so its g/L or g/dL number may sit across the cut of another
+    grade (6.2 mmol/L is grade 1, not < 6.2; converted, 99.9 g/L is below 100, grade 2's cut)."""
+    out = list(shown)
+    for i, unit in enumerate(units):
+        if normalize_unit(str(unit or "")) != "mmol/l" or not math.isfinite(values[i]):
+            continue
+        d = reported_decimals(str(reported[i] or ""))
+        d = 1 if d is None else d
+        as_reported = round_half_up(float(values[i]) / HB_G_PER_L_PER_MMOL, d)
+        out[i] = f"{comparators[i]}{as_reported:.{d}f} mmol/L"
+    return out
+
+
 def _number(analyte: str, canonical: float, system: str) -> str:
     """A limit or a baseline in the display unit of ``system``, to 4 significant figures."""
     return f"{round_sig(to_display(analyte, float(canonical), system), 4):g}"
@@ -385,6 +412,7 @@ def _latest_values(labs: pd.DataFrame, order: pd.Series, system: str) -> dict[st
     group_analyte = a_codes[sort][starts]
     values = sub["value"].to_numpy()[sort]
     source_text = sub["source_value"].to_numpy(dtype=object)[sort]  # once, not once per analyte
+    source_unit = sub["source_unit"].to_numpy(dtype=object)
     when = sub["collected_at"].to_numpy()[sort]
     cmp_codes, cmp_names = pd.factorize(sub["comparator"])  # a handful of distinct texts
     cmp_names = np.asarray([*map(str, cmp_names), ""], dtype=object)
@@ -404,6 +432,8 @@ def _latest_values(labs: pd.DataFrame, order: pd.Series, system: str) -> dict[st
         reported = source_text[last]
         last_value = display_text_array(a, values[last], system, reported, comparators)  # as the lab reports it
         last_text = [f"{v}  ·  {d}" for v, d in zip(last_value, dates.tolist(), strict=True)]
+        if a == "hemoglobin":  # the cell beside its grade: a mmol/L result as graded (H486)
+            last_value = _hb_cells(last_value, values[last], reported, comparators, source_unit[sort[last]])
         first = np.maximum(starts[g], ends[g] - SPARK_POINTS)
         lengths = ends[g] - first
         bounds = np.r_[0, np.cumsum(lengths)]

@@ -260,7 +260,6 @@ def test_f5_the_panel_why_follows_the_unit_system(panel):
     assert "28 < 30" not in why and "2.8" in why  # F5: "Alb 28 < 30"
 
 
-@pytest.mark.xfail(strict=True, reason="probe33 F6: Hb 6.2 mmol/L is shown as 99.9 g/L beside G1")
 def test_f6_the_hb_shown_sits_on_the_side_of_the_cut_off_its_grade_says(panel):
     """H62: Hb 6.2 mmol/L.  Graded on the reported unit (README), 6.2 is not < 6.2 mmol/L:
     grade 1 (< LLN 7.1).  Converted it is 6.2 × 16.11 = 99.9 g/L, and the Panel shows
