@@ -172,9 +172,6 @@ def _pdf_text(ds: Dataset, pid: str) -> str:
 # =========================================================================== findings
 
 
-@pytest.mark.xfail(
-    strict=True, reason="probe33 F1: the patient CSV keeps one of a draw's two values, not the graded one"
-)
 def test_f1_the_patient_csv_keeps_the_graded_value_of_a_draw_with_two(panel):
     """DU1: neutrophils 1.2 and 0.8 ×10⁹/L at one draw.  The review counts the more severe,
     0.8 (G3: 0.8 < 1.0), and so do the Panel ("0.8 G3") and the PDF's latest results.  The
@@ -207,7 +204,6 @@ def test_f2_each_value_of_a_draw_with_two_keeps_its_own_grade_on_the_chart(panel
     assert point[1.2][0] == "grade 2" and "grade <b>2</b>" in point[1.2][1]  # F2: "grade 3", hover says 3
 
 
-@pytest.mark.xfail(strict=True, reason="probe33 F3: the patient CSV shows converted values with no raw value anywhere")
 def test_f3_the_patient_csv_keeps_the_value_as_the_lab_reported_it(panel):
     """HB3: Hb 5.2 mmol/L (= 83.8 g/L).  The patient CSV (``summary_export.patient_csv``, the
     Patient page's and ``workspace export --format csv --patient``'s download) has one column
@@ -222,7 +218,6 @@ def test_f3_the_patient_csv_keeps_the_value_as_the_lab_reported_it(panel):
     assert "5.2" in text and "mmol/L" in text  # F3: only "Collected,Hb (g/L)" / "...,84"
 
 
-@pytest.mark.xfail(strict=True, reason="probe33 F3: the Home page's results table hides the raw value")
 def test_f3b_the_home_results_table_keeps_the_value_as_the_lab_reported_it(panel):
     """The Home page's "Results" tab (``views.patient_results``, "the results as the
     dashboard now holds them") shows HB3's Hb as "84" under "Hb (g/L)" (US: "8.4" under
