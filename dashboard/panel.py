@@ -27,7 +27,18 @@ from dashboard.rules.data import draw_severity, ranges_file
 from dashboard.rules.review import Review
 from dashboard.rules.schedule import check_labels, short_group_label
 from dashboard.sparkline import data_url, sparkline_svg
-from dashboard.units import display_factor, display_text_array, display_unit
+from dashboard.units import (
+    HB_G_PER_L_PER_MMOL,
+    display_factor,
+    display_text,
+    display_text_array,
+    display_unit,
+    normalize_unit,
+    reported_decimals,
+    round_half_up,
+    round_sig,
+    to_display,
+)
 
 #: Analytes shown as columns (latest value + sparkline).
 PANEL_ANALYTES: tuple[str, ...] = ("wbc", "neutrophils", "lymphocytes", "hemoglobin", "platelets", "mcv", "alt")
@@ -93,7 +104,7 @@ def panel_table(ds: Dataset, review: Review, system: str = "SI") -> pd.DataFrame
             "Born": _dates(ids.map(patients["birth_date"]), "%d-%b-%Y"),  # as identity.birth_text
             "Diagnosis": ids.map(patients["diagnosis"]).fillna(""),
             "Urgency": summary["urgency"].replace("", "-"),
-            "Why": why_texts(review, ids),
+            "Why": why_texts(review, ids, system=system),
             # another id of the panel that may be the same person (H150, H276): its doses
             # may be there, so the row says it as the Patient page does
             "Another id": _other_id_texts(ds, ids),
@@ -205,10 +216,12 @@ def overdue_words(tests_due: str, due_groups, days_overdue: int, whole_check: fr
     return ", ".join(parts) + " overdue"
 
 
-def why_texts(review: Review, order: pd.Series, most: int = 3) -> list[str]:
+def why_texts(review: Review, order: pd.Series, most: int = 3, system: str = "SI") -> list[str]:
     """Per patient (aligned with ``order``): the open items in a few words, most severe
     first ("Neut 1.18 < 1.6; Neut G2; WBC G1"): what the panel's Why column shows.  Items
     of one rule on several counts share their words ("Neut 38%, WBC 33% below baseline").
+    Numbers in the unit ``system`` of the table beside it, the value rounded as its cell
+    is ("Alb 2.8 < 3" in US units, never the SI "Alb 28 < 30": H485).
 
     The full sentence of each (rule, threshold, source) is on the Patient page.
     """
@@ -219,7 +232,7 @@ def why_texts(review: Review, order: pd.Series, most: int = 3) -> list[str]:
         keep = ~flags["at_baseline"].fillna(False).astype(bool) if "at_baseline" in flags else True
         worst = _episode_worst_grades(review, flags)
         for f in flags[keep].itertuples(index=False):
-            head, tail = _flag_words(f, comparisons)
+            head, tail = _flag_words(f, comparisons, system)
             earlier = worst.get((f.patient_id, f.rule, f.episode_start))
             if f.kind == "ctcae" and earlier and pd.notna(f.ctcae_grade) and earlier[0] > f.ctcae_grade:
                 head += f" (G{earlier[0]} on {earlier[1]:%Y-%m-%d})"  # the open episode was worse (H427)
@@ -304,28 +317,54 @@ _WHY_ORDER = {
 }
 
 
-def _flag_words(f, comparisons: dict[str, str]) -> tuple[str, str]:
-    """(head, tail) of a flag in a few words; flags of one rule share the tail."""
+def _flag_words(f, comparisons: dict[str, str], system: str = "SI") -> tuple[str, str]:
+    """(head, tail) of a flag in a few words; flags of one rule share the tail.  Numbers in
+    the display unit of ``system``: the value as the table rounds it (``display_text``,
+    never onto the other side of the flag's own threshold), a limit or a baseline to 4
+    significant figures (whole: "105.3", never cut to "10", H202)."""
     short = SHORT_LABEL.get(f.analyte, model.analyte_label(f.analyte))
-    value = f"{f.comparator}{f.value:g}"
+    limits = (float(f.threshold),) if pd.notna(f.threshold) else ()
+    value = display_text(f.analyte, f.value, system, str(f.source_value or ""), str(f.comparator or ""), limits)
+    value = value or f"{f.comparator}{f.value:g}"
     if f.kind == "ctcae" and pd.notna(f.ctcae_grade):
         # a result censored towards the grade ("<=50" platelets: 50 is grade 2, below it
         # grade 3 or 4) is "grade 2 or worse" in its flag, and so here (H143, H271, H275)
         return f"{short} G{grade_text(f.ctcae_grade, getattr(f, 'ctcae_grade_or_worse', False))}", ""
     if f.kind == "guideline" and comparisons.get(f.rule) in ("<", ">") and pd.notna(f.threshold):
-        return f"{short} {value} {comparisons[f.rule]} {f.threshold:g}", ""
+        return f"{short} {value} {comparisons[f.rule]} {_number(f.analyte, f.threshold, system)}", ""
     if f.kind == "guideline" and comparisons.get(f.rule) == "rise_pct" and pd.notna(f.baseline) and f.baseline:
         # the value, the rise (2 decimals, as the flag says it) and the reference it is measured
         # from, whole (H202): never the message cut at 40 characters, which could end inside the
         # reference ("above 10" for 105.3)
         rise = 100 * (f.value - f.baseline) / f.baseline
-        return f"{short} {value}, {rise:.2f}% above {f.baseline:g}", ""
+        return f"{short} {value}, {rise:.2f}% above {_number(f.analyte, f.baseline, system)}", ""
     if f.kind == "trend":
         if "baseline" in f.rule and pd.notna(f.baseline) and f.baseline:
             return f"{short} {round(100 * (f.baseline - f.value) / f.baseline):.0f}%", "below baseline"
         if "consecutive" in f.rule:
             return short, "falling 3 tests"
     return str(f.message).split(":")[0][:40], ""
+
+
+def _hb_cells(shown: list[str], values: np.ndarray, reported, comparators, units) -> list[str]:
+    """The Panel's Hb cells (``shown``: in the display unit) with each result reported in
+    mmol/L as the lab reported it ("6.2 mmol/L"): it is graded on CTCAE's mmol/L cuts, which
+    do not convert exactly, so its g/L or g/dL number may sit across the cut of another
+    grade (6.2 mmol/L is grade 1, not < 6.2; converted, 99.9 g/L is below 100, grade 2's cut)."""
+    out = list(shown)
+    for i, unit in enumerate(units):
+        if normalize_unit(str(unit or "")) != "mmol/l" or not math.isfinite(values[i]):
+            continue
+        d = reported_decimals(str(reported[i] or ""))
+        d = 1 if d is None else d
+        as_reported = round_half_up(float(values[i]) / HB_G_PER_L_PER_MMOL, d)
+        out[i] = f"{comparators[i]}{as_reported:.{d}f} mmol/L"
+    return out
+
+
+def _number(analyte: str, canonical: float, system: str) -> str:
+    """A limit or a baseline in the display unit of ``system``, to 4 significant figures."""
+    return f"{round_sig(to_display(analyte, float(canonical), system), 4):g}"
 
 
 def _latest_values(labs: pd.DataFrame, order: pd.Series, system: str) -> dict[str, pd.DataFrame]:
@@ -374,6 +413,7 @@ def _latest_values(labs: pd.DataFrame, order: pd.Series, system: str) -> dict[st
     group_analyte = a_codes[sort][starts]
     values = sub["value"].to_numpy()[sort]
     source_text = sub["source_value"].to_numpy(dtype=object)[sort]  # once, not once per analyte
+    source_unit = sub["source_unit"].to_numpy(dtype=object)
     when = sub["collected_at"].to_numpy()[sort]
     cmp_codes, cmp_names = pd.factorize(sub["comparator"])  # a handful of distinct texts
     cmp_names = np.asarray([*map(str, cmp_names), ""], dtype=object)
@@ -393,6 +433,8 @@ def _latest_values(labs: pd.DataFrame, order: pd.Series, system: str) -> dict[st
         reported = source_text[last]
         last_value = display_text_array(a, values[last], system, reported, comparators)  # as the lab reports it
         last_text = [f"{v}  ·  {d}" for v, d in zip(last_value, dates.tolist(), strict=True)]
+        if a == "hemoglobin":  # the cell beside its grade: a mmol/L result as graded (H486)
+            last_value = _hb_cells(last_value, values[last], reported, comparators, source_unit[sort[last]])
         first = np.maximum(starts[g], ends[g] - SPARK_POINTS)
         lengths = ends[g] - first
         bounds = np.r_[0, np.cumsum(lengths)]

@@ -36,7 +36,10 @@ from dashboard.views import (
     after_as_of_summary,
     after_as_of_table,
     or_worse_column,
+    reported_column,
+    reported_text,
     schedule_table,
+    shown_as_reported,
     worst_after_as_of,
 )
 
@@ -302,19 +305,43 @@ def patient_results_frame(labs: pd.DataFrame, patient_id: str) -> pd.DataFrame:
 
 
 def patient_results_wide(labs: pd.DataFrame, patient_id: str) -> pd.DataFrame:
-    """One row per draw, one column per analyte with its unit in the header."""
+    """One row per draw, one column per analyte with its unit in the header.
+
+    A draw with two values of one analyte keeps both ("1.2 / 0.8", file order, as the Home
+    table), never one chosen by file order; beside an analyte with any result not written
+    in the canonical unit as the lab wrote it, "<analyte> as reported" gives each result
+    as written with its unit ("5.2 mmol/L"; H487)."""
     sub = labs[labs["patient_id"] == patient_id]
     if sub.empty:
         return pd.DataFrame(columns=["Collected"])
-    sub = sub.assign(
-        col=[analyte_header(a) for a in sub["analyte"]],
-        text=_results(sub),
-    )
-    wide = sub.pivot_table(index="collected_at", columns="col", values="text", aggfunc="first")
-    order = [analyte_header(a) for a in model.ANALYTES if analyte_header(a) in wide.columns]
-    wide = wide[order].sort_index().reset_index().rename(columns={"collected_at": "Collected"})
-    wide.columns.name = None
-    return wide.astype(object).where(wide.notna(), "")
+    cells: dict[str, dict[pd.Timestamp, list[object]]] = {}
+    raw: dict[str, dict[pd.Timestamp, list[str]]] = {}
+    converted: set[str] = set()
+    texts = _results(sub)
+    columns = [
+        sub[c].tolist() for c in ("analyte", "collected_at", "value", "comparator", "source_value", "source_unit")
+    ]
+    for text, (a, when, value, comparator, source_value, source_unit) in zip(
+        texts, zip(*columns, strict=True), strict=True
+    ):
+        if a not in model.ANALYTES or pd.isna(when):  # as the pivot did: model analytes, dated
+            continue
+        cells.setdefault(a, {}).setdefault(when, []).append(text)
+        raw.setdefault(a, {}).setdefault(when, []).append(reported_text(source_value, source_unit))
+        shown = display_text(a, value, "SI", source_value, comparator)
+        if not shown_as_reported(a, shown, source_value, source_unit):
+            converted.add(a)
+    times = sorted({t for by_time in cells.values() for t in by_time})
+    wide = pd.DataFrame({"Collected": pd.Series(times, dtype=sub["collected_at"].dtype)})
+    for a in model.ANALYTES:
+        if a in cells:
+            # one value stays a number in the file; two are both written
+            wide[analyte_header(a)] = [
+                v[0] if len(v := cells[a].get(t, [])) == 1 else " / ".join(map(str, v)) for t in times
+            ]
+            if a in converted:
+                wide[reported_column(a)] = [" / ".join(raw[a].get(t, ())) for t in times]
+    return wide.astype(object)
 
 
 def doses_frame(doses: pd.DataFrame) -> pd.DataFrame:

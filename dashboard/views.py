@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -20,16 +21,51 @@ from dashboard.rules.data import NEVER, adult_from_years
 from dashboard.rules.engine import Profile
 from dashboard.rules.hits import unit_text
 from dashboard.rules.inputs import D, pair_key, prepare
-from dashboard.units import display_text, display_texts, display_unit
+from dashboard.units import display_factor, display_text, display_texts, display_unit, resolve_unit
 
 _ANALYTE_SET = frozenset(model.ANALYTES)
+
+
+def reported_text(source_value: object, source_unit: object) -> str:
+    """A result as the lab wrote it, with its unit ("5.2 mmol/L", "1400 cells/uL")."""
+    value = "" if source_value is None or source_value != source_value else str(source_value).strip()
+    unit = "" if source_unit is None or source_unit != source_unit else str(source_unit).strip()
+    return f"{value} {unit}".strip() if value else ""
+
+
+def shown_as_reported(analyte: str, shown: str, source_value: object, source_unit: object, system: str = "SI") -> bool:
+    """True when ``shown`` (the value's text in the display unit of ``system``) is the
+    number the lab wrote, in the unit it wrote it in or one equal to it (K/µL is ×10⁹/L):
+    no "as reported" needed beside it.  A converted value (5.2 mmol/L shown as 84 g/L), a
+    count made from a percentage, or a number rounded otherwise than written is not."""
+    written = "" if source_value is None or source_value != source_value else str(source_value).strip()
+    if not written:
+        return True  # nothing reported beside the value to show
+    if shown != written:
+        return False
+    unit = "" if source_unit is None or source_unit != source_unit else str(source_unit).strip()
+    if not unit:
+        return True
+    read = resolve_unit(analyte, unit)
+    return (
+        read.factor is not None
+        and not read.percent
+        and math.isclose(read.factor * display_factor(analyte, system), 1.0, rel_tol=1e-9)
+    )
+
+
+def reported_column(analyte: str) -> str:
+    """The header of an analyte's "as reported" column ("Hb as reported")."""
+    return f"{model.analyte_label(analyte)} as reported"
 
 
 def patient_results(labs: pd.DataFrame, patient_id: str, system: str = "SI") -> pd.DataFrame:
     """One row per draw, one column per analyte ("WBC (×10⁹/L)"), values as text.
 
     Censored values keep their comparator; derived values are marked "(calc)"; two results
-    of one analyte at one time are both shown ("a / b").
+    of one analyte at one time are both shown ("a / b").  Beside an analyte with any
+    result not shown as the lab wrote it (converted, calculated), a column "<analyte> as
+    reported" gives each of its results as written, with its unit ("5.2 mmol/L", H487).
     """
     sub = labs[labs["patient_id"] == patient_id]
     if sub.empty:
@@ -37,12 +73,18 @@ def patient_results(labs: pd.DataFrame, patient_id: str, system: str = "SI") -> 
     # the table is built from plain lists: row access on pandas objects and a pivot with a
     # Python aggregate cost more than the table (the Home page draws it on every load)
     cells: dict[str, dict[pd.Timestamp, list[str]]] = {}
-    columns = [sub[c].tolist() for c in ("analyte", "collected_at", "value", "source_value", "comparator", "derived")]
-    for a, when, value, source_value, comparator, derived in zip(*columns, strict=True):
+    raw: dict[str, dict[pd.Timestamp, list[str]]] = {}
+    converted: set[str] = set()
+    names = ("analyte", "collected_at", "value", "source_value", "source_unit", "comparator", "derived")
+    columns = [sub[c].tolist() if c in sub else [""] * len(sub) for c in names]
+    for a, when, value, source_value, source_unit, comparator, derived in zip(*columns, strict=True):
         if a not in _ANALYTE_SET or pd.isna(when):  # as the pivot did: model analytes, dated
             continue
         text = display_text(a, value, system, source_value, comparator)
         cells.setdefault(a, {}).setdefault(when, []).append(text + " (calc)" if derived else text)
+        raw.setdefault(a, {}).setdefault(when, []).append(reported_text(source_value, source_unit))
+        if not shown_as_reported(a, text, source_value, source_unit, system):
+            converted.add(a)
     times = sorted({t for by_time in cells.values() for t in by_time}, reverse=True)
     wide = pd.DataFrame({"Collected": pd.Series(times, dtype=sub["collected_at"].dtype)})
     for a in model.ANALYTES:
@@ -51,6 +93,8 @@ def patient_results(labs: pd.DataFrame, patient_id: str, system: str = "SI") -> 
             wide[f"{model.analyte_label(a)} ({display_unit(a, system)})"] = [
                 " / ".join(texts.get(t, ())) for t in times
             ]
+            if a in converted:  # the value as the lab wrote it, beside the one shown
+                wide[reported_column(a)] = [" / ".join(raw[a].get(t, ())) for t in times]
     wide["Collected"] = wide["Collected"].dt.strftime("%Y-%m-%d %H:%M").str.removesuffix(" 00:00")
     return wide
 

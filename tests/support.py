@@ -186,16 +186,19 @@ def workspace_patient_page(patient_id: str, as_of: dt.date):
 
 def timeline_dict(dataset, review, as_of: dt.date, patient_id: str = "P1", **options) -> dict:
     """The Patient page's timeline of one patient as ``fig.to_dict()`` (as the page draws
-    it: the review's flags and intervals, the default profile)."""
+    it: that patient's flags and intervals of the review, the default profile).  The
+    figure's frames are one patient's: another patient's flags would lend their grades
+    and hovers to results at the same time."""
     from dashboard.figures.timeline import TimelineOptions, timeline_figure
     from dashboard.rules import get_profile
 
     one = dataset.for_patient(patient_id)
+    flags, intervals = review.flags_df(), review.intervals_df()
     fig = timeline_figure(
         one.labs,
         one.doses,
-        review.flags_df(),
-        review.intervals_df(),
+        flags[flags["patient_id"] == patient_id],
+        intervals[intervals["patient_id"] == patient_id],
         get_profile(None),
         one.patients.iloc[0],
         TimelineOptions(as_of=as_of, **options),

@@ -156,7 +156,8 @@ def timeline_spec(
     # the results of the analytes drawn, in time order, as records split by analyte
     shown = labs[labs["analyte"].isin(analytes)].sort_values("collected_at", kind="stable")
     by_analyte: dict[str, list[dict]] = {a: [] for a in analytes}
-    for r in _records(shown, ("analyte", *_RESULT_COLUMNS)):
+    flag_column = ("source_flag",) if "source_flag" in shown else ()  # the lab's own flag (H484)
+    for r in _records(shown, ("analyte", *_RESULT_COLUMNS, *flag_column)):
         by_analyte[r["analyte"]].append(r)
     iv_by = dict(tuple(intervals.groupby("analyte", sort=False, observed=True))) if len(intervals) else {}
     for i, analyte in enumerate(analytes, start=2):
@@ -834,28 +835,50 @@ def _draw_intervals(layer: _Canvas, row: int, intervals: pd.DataFrame, as_of: pd
 
 
 #: The columns of a flag the hover of its result reads.
-_FLAG_COLUMNS = ("analyte", "collected_at", "ctcae_grade", "kind", "severity", "message", "source", "dose_context")
+_FLAG_COLUMNS = (
+    "analyte",
+    "collected_at",
+    "value",
+    "comparator",
+    "ctcae_grade",
+    "kind",
+    "severity",
+    "message",
+    "source",
+    "dose_context",
+)
+
+#: A result as the flags name it: (analyte, time, value, comparator).  Two values of one
+#: draw (1.2 and 0.8 at 09:00) are two results, each with its own grade and flags (H483).
+#: Not the flags' ``lab_row``: that is the row of the labs table the review was given,
+#: which the timeline's labs (one patient's rows of it, or a table reviewed on its own)
+#: need not share.
+_ResultKey = tuple[str, pd.Timestamp, float, str]
+
+
+def _result_key(analyte: str, r: dict) -> _ResultKey:
+    return (analyte, r["collected_at"], float(r["value"]), str(r["comparator"] or ""))
 
 
 @dataclass
 class _HoverContext:
-    """What the hover of a result needs, as plain Python: the flags of each (analyte,
-    time), the CTCAE grade of each, and the doses (described once) with a memo of the
-    dose text at each time."""
+    """What the hover of a result needs, as plain Python: the flags of each result
+    (:data:`_ResultKey`), the CTCAE grade of each, and the doses (described once) with a
+    memo of the dose text at each time."""
 
-    flags: dict[tuple[str, pd.Timestamp], list[dict]]
-    grade: dict[tuple[str, pd.Timestamp], int]
+    flags: dict[_ResultKey, list[dict]]
+    grade: dict[_ResultKey, int]
     doses: list[tuple[pd.Timestamp, pd.Timestamp, str]]
     system: str
     dose_text: dict[pd.Timestamp, str] = field(default_factory=dict)
 
     @classmethod
     def build(cls, flags: pd.DataFrame, doses: pd.DataFrame, weight: float, system: str) -> _HoverContext:
-        by_key: dict[tuple[str, pd.Timestamp], list[dict]] = {}
-        grade: dict[tuple[str, pd.Timestamp], int] = {}
-        columns = [*_FLAG_COLUMNS, *(["ctcae_grade_or_worse"] if "ctcae_grade_or_worse" in flags else [])]
+        by_key: dict[_ResultKey, list[dict]] = {}
+        grade: dict[_ResultKey, int] = {}
+        columns = [*_FLAG_COLUMNS, *(c for c in ("ctcae_grade_or_worse", "conflict") if c in flags)]
         for fl in _records(flags, columns) if len(flags) else []:
-            key = (fl["analyte"], fl["collected_at"])
+            key = _result_key(fl["analyte"], fl)
             by_key.setdefault(key, []).append(fl)
             if pd.notna(fl["ctcae_grade"]):
                 grade[key] = max(grade.get(key, 0), int(fl["ctcae_grade"]))
@@ -906,7 +929,12 @@ def _draw_results(
     )
     base = 0 if analyte in _GRADED else -1
     grades = np.array(
-        [AFTER_AS_OF if later is not None and t >= later else ctx.grade.get((analyte, t), base) for t in times],
+        [
+            AFTER_AS_OF
+            if later is not None and r["collected_at"] >= later
+            else ctx.grade.get(_result_key(analyte, r), base)
+            for r in results
+        ],
         dtype=int,
     )
     hover = np.empty(len(times), dtype=object)
@@ -965,7 +993,7 @@ _GRADED = ("wbc", "neutrophils", "lymphocytes", "platelets", "hemoglobin", "alt"
 def _result_hover(r: dict, analyte: str, ctx: _HoverContext) -> str:
     f = display_factor(analyte, ctx.system)
     unit = display_unit(analyte, ctx.system)
-    here = ctx.flags.get((analyte, r["collected_at"]), [])
+    here = ctx.flags.get(_result_key(analyte, r), [])
     value = display_text(analyte, r["value"], ctx.system, r["source_value"], r["comparator"])
     lines = [
         f"<b>{r['collected_at']:%d %b %Y %H:%M}</b>",
@@ -980,6 +1008,9 @@ def _result_hover(r: dict, analyte: str, ctx: _HoverContext) -> str:
         lo = f"{r['ref_low'] * f:g}" if np.isfinite(r["ref_low"]) else ""
         hi = f"{r['ref_high'] * f:g}" if np.isfinite(r["ref_high"]) else ""
         lines.append(f"lab range {lo}–{hi}")
+    lab_flag = r.get("source_flag")
+    if isinstance(lab_flag, str) and lab_flag.strip():  # the lab's own flag, as written (H484)
+        lines.append(f"lab flag: {html.escape(lab_flag.strip())}")
     if here:
         grades = [
             (int(fl["ctcae_grade"]), bool(fl.get("ctcae_grade_or_worse") is True))
@@ -989,6 +1020,9 @@ def _result_hover(r: dict, analyte: str, ctx: _HoverContext) -> str:
         if grades:
             # "2 or worse" for a bound that may lie beyond the grade ("<=50" platelets, H275)
             lines.append(f"CTCAE v5.0 grade <b>{grade_text(*max(grades))}</b>")
+        conflict = next((c for fl in here if isinstance(c := fl.get("conflict"), str) and c), "")
+        if conflict:  # each value keeps its own grade; the draw's other value is said
+            lines.append(f"conflicting results at this draw: {html.escape(conflict)}")
         for fl in here:
             if fl["kind"] != "ctcae":
                 lines.append(

@@ -8,6 +8,10 @@ g/dL maps exactly (x 10).  ALT/AST increased: multiples of the ULN, or of the
 patient's baseline when that baseline is above the ULN.  Creatinine increased: the
 higher of the grade on the ULN and the grade on the patient's baseline.
 
+A result whose row gives no range of its own but which the lab flagged beyond its limit
+("L", "H": ``[lab_flag]`` in ``ctcae.toml``) is beyond the lab's own limit: never grade
+0 on a default limit, but grade 1 "by the lab's flag" (:func:`by_lab_flag`, H484).
+
 The default limits are adults': a result drawn before the patient's 18th birthday
 (``adult_from_years``) is never given grade 1 on a default LLN; a child's ALT/AST
 with no range of its own is graded on the adult default ULN, marked CHILD_DEFAULT so
@@ -30,16 +34,18 @@ from functools import cache
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from dashboard import model
 from dashboard.identity import whole_years
 from dashboard.rules.baselines import Baselines, for_rows
 from dashboard.rules.data import NEVER, ctcae_file, ranges_file
-from dashboard.rules.inputs import Inputs, Labs, hb_as_reported, to_date
+from dashboard.rules.inputs import Inputs, Labs, codes_in, hb_as_reported, text_column, to_date
 from dashboard.units import HB_G_PER_L_PER_MMOL, round_sig
 
-#: How the cut of a grade was obtained.
-FIXED, LAB_LIMIT, DEFAULT_LIMIT, BASELINE, CHILD_DEFAULT = 0, 1, 2, 3, 4
+#: How the cut of a grade was obtained (LAB_FLAG: no cut, the lab's own abnormal flag, H484).
+FIXED, LAB_LIMIT, DEFAULT_LIMIT, BASELINE, CHILD_DEFAULT, LAB_FLAG = 0, 1, 2, 3, 4, 5
 
 
 @dataclass
@@ -108,6 +114,37 @@ def default_limit(analyte: str, which: str, sex: str = "") -> float:
     if which == "low" and sex in ("F", "M") and f"low_{sex}" in item:
         return float(item[f"low_{sex}"])
     return float(item.get(which, np.nan))
+
+
+@cache
+def _lab_flag_words() -> dict[str, pa.Array]:
+    """The lab flags of each direction ("low", "high"), upper case (``ctcae.toml``)."""
+    return {d: pa.array(sorted({w.upper() for w in ctcae_file()["lab_flag"][d]}), pa.string()) for d in ("low", "high")}
+
+
+def lab_flagged(inp: Inputs, rows: np.ndarray, direction: str) -> np.ndarray:
+    """Per lab row of ``rows``: the lab's own flag (``source_flag``) says the result is
+    beyond its limit in ``direction`` ("low" or "high")."""
+    table = inp.labs.table
+    if not len(rows) or "source_flag" not in table.column_names:
+        return np.zeros(len(rows), dtype=bool)
+    written = text_column(table.column("source_flag"), inp.labs.row[rows])
+    flags = pc.utf8_upper(pc.utf8_trim_whitespace(written.cast(pa.string())))
+    return codes_in(flags, _lab_flag_words()[direction]) >= 0
+
+
+def by_lab_flag(
+    inp: Inputs, rows: np.ndarray, grade: np.ndarray, cmp: np.ndarray, own_limit: np.ndarray, direction: str
+) -> np.ndarray:
+    """Per lab row of ``rows``: graded 0 (or not at all) on a default limit, with no limit
+    of its row's own, though the lab flagged it beyond its limit: grade 1 by the lab's
+    flag (H484).  A result censored away from the term ("<2.0" for an increase) is left."""
+    towards = cmp <= 0 if direction == "low" else cmp >= 0
+    candidates = np.flatnonzero((grade == 0) & ~own_limit & towards)
+    out = np.zeros(len(rows), dtype=bool)
+    if len(candidates):
+        out[candidates] = lab_flagged(inp, rows[candidates], direction)
+    return out
 
 
 def lower_limits(inp: Inputs, analyte: str, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -267,13 +304,15 @@ def grade_all(inp: Inputs, base: Baselines) -> Grades:
     cut = np.full(n, np.nan)
     basis = np.zeros(n, dtype=np.int8)
     limit = np.full(n, np.nan)
+    flag_open = np.zeros(n, dtype=bool)  # graded 1 on the lab's "high" flag: its ULN unknown
     for analyte, term in terms().items():
         s = labs.slice(analyte)
         if s.start == s.stop:
             continue
         v, cmp = labs.value[s], labs.cmp[s]
+        rows = np.arange(s.start, s.stop)
         if term["direction"] == "low":
-            lln, lab_ok = lower_limits(inp, analyte, np.arange(s.start, s.stop))
+            lln, lab_ok = lower_limits(inp, analyte, rows)
             g, c = grade_low(v, cmp, term["cuts"], lln)
             b = np.where(g == 1, np.where(lab_ok, LAB_LIMIT, DEFAULT_LIMIT), FIXED)
             if analyte == "hemoglobin" and labs.hb_mmol[s].any():
@@ -281,6 +320,9 @@ def grade_all(inp: Inputs, base: Baselines) -> Grades:
                 g_mm, c_mm = grade_low(hb_as_reported(v[mm]), cmp[mm], term["cuts_mmol_per_l"], hb_as_reported(lln[mm]))
                 g[mm] = g_mm
                 c[mm] = np.where(g_mm >= 2, [round_sig(x * HB_G_PER_L_PER_MMOL) for x in c_mm], lln[mm])
+            # below the lab's own LLN by its flag, not below the grade 2 cut: grade 1 (H484)
+            flagged = by_lab_flag(inp, rows, g, cmp, lab_ok, "low")
+            g[flagged], c[flagged], b[flagged], lln[flagged] = 1, np.nan, LAB_FLAG, np.nan
             grade[s], cut[s], basis[s], limit[s] = g, c, b, lln
         else:
             own = labs.ref_high[s]
@@ -291,11 +333,16 @@ def grade_all(inp: Inputs, base: Baselines) -> Grades:
             # such a result is graded on the ULN alone (H211)
             bl = np.where(ref.usable(), ref.value, np.nan)
             g, c, on_base = grade_high(v, cmp, uln, bl, term)
-            dflt = np.where(children(inp, np.arange(s.start, s.stop)), CHILD_DEFAULT, DEFAULT_LIMIT)
+            dflt = np.where(children(inp, rows), CHILD_DEFAULT, DEFAULT_LIMIT)
             b = np.where(on_base, BASELINE, np.where(lab_ok, LAB_LIMIT, dflt))
+            # above the lab's own ULN by its flag: at least grade 1, a higher grade not
+            # excluded (the ULN is unknown); not where an abnormal baseline grades (H484)
+            flagged = by_lab_flag(inp, rows, g, cmp, lab_ok | on_base, "high")
+            g[flagged], c[flagged], b[flagged], uln[flagged] = 1, np.nan, LAB_FLAG, np.nan
+            flag_open[s] = flagged & (max_grade(analyte) > 1)
             grade[s], cut[s], basis[s], limit[s] = g, c, b, uln
     cut[grade <= 0] = np.nan
-    return Grades(grade, cut, basis.astype(np.int8), limit, open_grades(labs, grade))
+    return Grades(grade, cut, basis.astype(np.int8), limit, open_grades(labs, grade) | flag_open)
 
 
 def open_grades(labs: Labs, grade: np.ndarray) -> np.ndarray:

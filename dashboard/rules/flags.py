@@ -81,6 +81,7 @@ def ctcae_hits(inp: Inputs, grades: ctcae.Grades, base: bl.Baselines) -> list[Hi
                     " mmol/L)",
                 )
                 msg = pc.if_else(pa.array(mm), reported, msg)
+            msg = _by_lab_flag(inp, idx, basis, head, msg, "below the lab's own lower limit (LLN)")
         else:
             a = model.ANALYTES.index(analyte)
             on_base = basis == ctcae.BASELINE
@@ -104,6 +105,14 @@ def ctcae_hits(inp: Inputs, grades: ctcae.Grades, base: bl.Baselines) -> list[Hi
             op = choose((basis == ctcae.BASELINE) & (g == 1), " ≥ ", " > ")
             whose = np.where(on_base, np.char.add(": ", said.astype(str)), "").astype(object)
             msg = cat(head, op, num(cut), " (", num(cut / ref, 2), of, num(ref), whose, where, ")")
+            msg = _by_lab_flag(
+                inp,
+                idx,
+                basis,
+                head,
+                msg,
+                "above the lab's own upper limit (ULN); that ULN unknown, a higher grade is not excluded",
+            )
             used = np.where(on_base, ref, np.nan)
             sev = np.array([severity_rank(ctcae.severity_of(analyte, x)) for x in range(5)], dtype=np.int8)[g]
             out.append(Hits(idx, f"ctcae.{analyte}", "ctcae", sev, cut, msg, src, baseline=used, baseline_basis=said))
@@ -111,6 +120,22 @@ def ctcae_hits(inp: Inputs, grades: ctcae.Grades, base: bl.Baselines) -> list[Hi
         sev = np.array([severity_rank(ctcae.severity_of(analyte, x)) for x in range(5)], dtype=np.int8)[g]
         out.append(Hits(idx, f"ctcae.{analyte}", "ctcae", sev, cut, msg, src))
     return out
+
+
+def _by_lab_flag(
+    inp: Inputs, idx: np.ndarray, basis: np.ndarray, head: pa.Array, msg: pa.Array, beyond: str
+) -> pa.Array:
+    """The message of a grade given by the lab's own flag (``ctcae.LAB_FLAG``, H484): the
+    result, the flag as the lab wrote it and what it says, with no cut (the lab's limit is
+    not in the row)."""
+    mine = basis == ctcae.LAB_FLAG
+    if not mine.any():
+        return msg
+    written = text_column(inp.labs.table.column("source_flag"), inp.labs.row[idx]).cast(pa.string())
+    said = cat(
+        head, ', flagged "', pc.fill_null(written, ""), f'" by the lab: {beyond}; the row gives no reference range'
+    )
+    return pc.if_else(pa.array(mine), said, msg)
 
 
 def all_hits(inp: Inputs, profile: Profile, grades: ctcae.Grades, base: bl.Baselines) -> list[Hits]:
