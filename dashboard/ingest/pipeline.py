@@ -262,6 +262,8 @@ def _withdrawn_by_file(sources: Sequence[Source]) -> dict[int, dict[str, list[An
     marked = [i for i in jsons if b"entered-in-error" in sources[i].data]
     if len(jsons) < 2 or not marked:
         return {}
+    # loaded only for several FHIR files, one marking a withdrawal: as readers.read_json,
+    # an import of delimited or Excel exports never loads the FHIR reader
     from dashboard.ingest.fhir import withdrawn_in
 
     found = {i: withdrawn_in(_base_name(sources[i].name), sources[i].data) for i in marked}
