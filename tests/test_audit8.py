@@ -107,7 +107,6 @@ def test_a5_a_leflunomide_loading_dose_beside_methotrexate_is_not_exempt():
     assert "dose.lef_above_max" in set(checks["rule"])  # FAILS TODAY
 
 
-@pytest.mark.xfail(strict=True, reason="audit8 A6: a blank weight-unit cell rejects the whole patient row")
 def test_a6_a_blank_weight_unit_cell_leaves_the_weight_unknown_not_the_tpmt():
     """A weight whose unit cell is blank cannot be read (H453), but the patient's TPMT
     status is not in doubt: azathioprine in a TPMT poor metaboliser is 'urgent'

@@ -154,44 +154,76 @@ def settle_birth_centuries(
     rows: list[int],
     column: str | None,
     today: dt.date,
+    ages: list[str] | None = None,
 ) -> list[dt.datetime | None]:
     """The birth dates with a two-digit year given their century only where one century
-    alone gives a possible age, and said (H470); where both do ("13/06/25": aged 101 or
-    1 on 2026-11-25) the birth date is left unknown, the patient kept, and the row said
-    naming both readings.  The dates parser reads 00 up to next year as 20yy, else 19yy:
-    right for a draw date, a guess for a birth date."""
+    alone gives a possible age, or the row's own age (``ages``: an age column's texts)
+    matches one alone, and said (H470); where both do ("13/06/25": aged 101 or 1 on
+    2026-11-25) the birth date is left unknown, the patient kept, and the row said naming
+    both readings.  The dates parser reads 00 up to next year as 20yy, else 19yy: right for
+    a draw date, a guess for a birth date.  Each distinct text is judged once (a lab file
+    repeats it on every row)."""
     out = list(births)
-    read: dict[str, str] = {}  # each distinct text said once (a lab file repeats it on every row)
+    read: dict[str, str] = {}  # each distinct text said once
     unknown: set[str] = set()
+    fits_of: dict[tuple[str, dt.datetime], list[dt.datetime]] = {}
     for i, (text, born) in enumerate(zip(texts, births, strict=True)):
-        if born is None or not text or not _year_cut_to_two_digits(text, born):
+        if born is None or not text:
             continue
-        try:
-            other: dt.datetime | None = born.replace(year=born.year - 100 if born.year >= 2000 else born.year + 100)
-        except ValueError:  # 29 February of a year that is not a leap year a century apart
-            other = None
-        fits = [d for d in (born, other) if d is not None and not birth_date_problem(d, today)]
-        if len(fits) == 2:
-            out[i] = None
-            if text not in unknown:
-                unknown.add(text)
-                ages = " or ".join(f"{d:%Y-%m-%d} (aged {whole_years(d.date(), today)})" for d in sorted(fits))
-                rep.warn(
-                    f"date of birth '{text.strip()}' has a two-digit year: it is {ages}; the century is not "
-                    "guessed, so the birth date is left unknown (the patient is kept): write the year in four digits",
-                    rows[i],
-                    column,
-                    text,
-                )
-        elif fits:
-            out[i] = fits[0]
-            read.setdefault(text, f"'{text.strip()}' as {fits[0]:%Y-%m-%d}")
+        key = (text, born)
+        if key not in fits_of:
+            fits_of[key] = _century_fits(text, born, today)
+        fits = fits_of[key]
+        if len(fits) < 2:
+            if fits and fits[0] != born:
+                out[i] = fits[0]
+            if fits and _year_cut_to_two_digits(text, born):
+                read.setdefault(text, f"'{text.strip()}' as {fits[0]:%Y-%m-%d}")
+            continue
+        by_age = [d for d in fits if _age_matches(ages[i] if ages else "", d, today)]
+        if len(by_age) == 1:
+            out[i] = by_age[0]
+            read.setdefault(text, f"'{text.strip()}' as {by_age[0]:%Y-%m-%d}, as the row's age says")
+            continue
+        out[i] = None
+        if text not in unknown:
+            unknown.add(text)
+            said = " or ".join(f"{d:%Y-%m-%d} (aged {whole_years(d.date(), today)})" for d in sorted(fits))
+            rep.warn(
+                f"date of birth '{text.strip()}' has a two-digit year: it is {said}; the century is not "
+                "guessed, so the birth date is left unknown (the patient is kept): write the year in four digits",
+                rows[i],
+                column,
+                text,
+            )
     if read:
         rep.warn(
             f"{len(read)} date(s) of birth have two-digit years, each read in the one century that gives a "
-            f"possible age (e.g. {next(iter(read.values()))}); write the year in four digits"
+            f"possible age, or that the row's age gives (e.g. {next(iter(read.values()))}); write the year in four digits"
         )
     return out
+
+
+def _century_fits(text: str, born: dt.datetime, today: dt.date) -> list[dt.datetime]:
+    """The readings of a birth date that give a possible age: the date itself when its year
+    was written in four digits; else of it and the same day a century apart, those that fit."""
+    if not _year_cut_to_two_digits(text, born):
+        return [born]
+    try:
+        other: dt.datetime | None = born.replace(year=born.year - 100 if born.year >= 2000 else born.year + 100)
+    except ValueError:  # 29 February of a year that is not a leap year a century apart
+        other = None
+    return [d for d in (born, other) if d is not None and not birth_date_problem(d, today)]
+
+
+def _age_matches(age: str, born: dt.datetime, today: dt.date) -> bool:
+    """The row's stated age (years) is the age the birth date gives, or a year less (an age
+    written when the export was made, before a birthday since)."""
+    try:
+        years = float(age.replace(",", ".").split()[0])
+    except (ValueError, IndexError):
+        return False
+    return whole_years(born.date(), today) - int(years) in (0, 1)
 
 
 def normalise_patients(
@@ -243,26 +275,19 @@ def normalise_patients(
                 report.problems.append(Problem(r.row, col("age", "age"), f"age {age:g} is not plausible", r.age))
                 continue
         weight = math.nan
-        if r.weight and (why := _weight_unit_problem(r)):
-            report.problems.append(Problem(r.row, col("weight_unit", r.weight_unit_column), why, r.weight_unit))
-            continue
-        if r.weight and (why := _unitless_weight(r)):
-            # kg or lb cannot be told (180 may be 180 kg or 81.6 kg): never read as kg; the
-            # patient's other details stand (probe31 F3)
-            report.warn(why, r.row, col("weight_kg", "weight"), r.weight)
-        elif r.weight:
-            parsed = _weight_kg(r.weight, r.weight_unit)
-            if parsed is None:
-                report.problems.append(
-                    Problem(r.row, col("weight_kg", "weight"), f"weight not understood ('{r.weight}')", r.weight)
+        if r.weight:
+            # a weight that cannot be read is left unknown and said; the patient's other
+            # details (sex, birth date, TPMT/NUDT15) stand (audit8 A6): never read as kg by default
+            weight, why = _read_weight(r)
+            if why:
+                report.warn(
+                    why,
+                    r.row,
+                    col("weight_unit", r.weight_unit_column)
+                    if r.weight_unit_column and "unit column" in why
+                    else col("weight_kg", "weight"),
+                    r.weight,
                 )
-                continue
-            weight = parsed
-            if not 1 <= weight <= MAX_BODY_WEIGHT_KG:
-                report.problems.append(
-                    Problem(r.row, col("weight_kg", "weight"), f"weight {weight:g} kg is not plausible", r.weight)
-                )
-                continue
         phenos = {}
         for gene in ("tpmt", "nudt15"):
             text = getattr(r, gene)
@@ -325,6 +350,19 @@ def _weight_unit_problem(r: PatientRecord) -> str:
     return ""
 
 
+def _read_weight(r: PatientRecord) -> tuple[float, str]:
+    """(weight in kg, "") or (NaN, why it is left unknown): a unit that cannot be used, no
+    unit at all, a weight not understood or not plausible."""
+    if why := _weight_unit_problem(r) or _unitless_weight(r):
+        return math.nan, why
+    parsed = _weight_kg(r.weight, r.weight_unit)
+    if parsed is None:
+        return math.nan, f"weight not understood ('{r.weight}'): left unknown"
+    if not 1 <= parsed <= MAX_BODY_WEIGHT_KG:
+        return math.nan, f"weight {parsed:g} kg is not plausible: left unknown"
+    return parsed, ""
+
+
 def _unitless_weight(r: PatientRecord) -> str:
     """Why a weight cannot be read for want of a unit ("" when it has one, or is not a
     number): no unit in its cell, its column's header or a unit column.  A body weight is
@@ -374,6 +412,7 @@ def patients_from_table(raw: RawTable, rep: FileReport, ctx: Context, fields: di
             raw.row_numbers.to_pylist(),
             fields.get("birth_date"),
             ctx.options.as_of,
+            [cell("age", i) for i in range(raw.num_rows)] if fields.get("age") else None,
         )
     weight_unit = _header_weight_unit(fields.get("weight_kg", ""))
     unit_column = fields.get("weight_unit", "")

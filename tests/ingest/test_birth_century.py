@@ -69,3 +69,19 @@ def test_a_lab_file_repeating_a_two_digit_birth_year_says_it_once():
     assert sum("'13/06/25' has a two-digit year" in w for w in warnings) == 1
     assert not any("not understood" in w for w in warnings)
     assert len(result.labs_df()) == 2  # the results stand; only the birth date is unknown
+
+
+def test_the_rows_own_age_settles_a_two_digit_birth_year():
+    """audit8 A7: "13/06/10" on 2026-12-01 is 1910-06-13 (aged 116) or 2010-06-13 (aged 16):
+    both possible, so without more it is left unknown; an age column saying 16 settles it
+    as 2010 (a child: the child's limits apply), one saying 116 as 1910."""
+    import datetime as dt
+
+    from dashboard.ingest import ImportOptions, Source, import_sources
+
+    text = "patient_id,sex,date_of_birth,age\nP1,F,13/06/10,16\nP2,M,13/06/10,116\nP3,F,13/06/10,\n"
+    r = import_sources([Source("patients.csv", text.encode())], ImportOptions(today=dt.date(2026, 12, 1)))
+    born = r.patients_df().set_index("patient_id")["birth_date"]
+    assert str(born["P1"].date()) == "2010-06-13"
+    assert str(born["P2"].date()) == "1910-06-13"
+    assert born.isna()["P3"]
