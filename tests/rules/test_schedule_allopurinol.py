@@ -123,7 +123,12 @@ def test_a_check_before_allopurinol_makes_the_first_weekly_test_a_week_into_the_
 
 
 def test_an_allopurinol_increase_restarts_the_weekly_tests():
-    doses = [aza(end="2024-06-01"), aza("2024-06-01", amount=25.0), allo(end="2024-10-01"), allo("2024-10-01", None, 200.0)]
+    doses = [
+        aza(end="2024-06-01"),
+        aza("2024-06-01", amount=25.0),
+        allo(end="2024-10-01"),
+        allo("2024-10-01", None, 200.0),
+    ]
     r = row(full_check("A1", "2024-09-20"), doses, "2024-10-03")
     assert r["next_due"] == pd.Timestamp("2024-10-08")
     assert r["interval_days"] == 7 and r["interval_basis"] == "combination"
