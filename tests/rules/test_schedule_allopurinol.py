@@ -203,3 +203,15 @@ def test_the_label_schedule_is_said_as_the_labels_and_the_review_schedule_named(
         assert re.search(r"\blabel\b", text)
         assert "review checks" in text and "BSR" in text
     assert "bsr2017" in rules["close_monitoring"]["refs"] or "sps_monitoring" in rules["close_monitoring"]["refs"]
+
+
+def test_an_azathioprine_increase_during_the_combination_is_said_as_the_combinations():
+    """Azathioprine raised from 25 to 50 mg on 2024-10-01 with a full check that day: its
+    own schedule asks fortnightly (2024-10-15), the combination weekly from the increase
+    (2024-10-08); the row names the combination that set the date, not the fortnightly
+    schedule."""
+    doses = [aza(end="2024-06-01"), aza("2024-06-01", "2024-10-01", 25.0), aza("2024-10-01", amount=50.0), allo()]
+    r = row(full_check("A1", "2024-10-01"), doses, "2024-10-03")
+    assert r["next_due"] == pd.Timestamp("2024-10-08") and r["interval_days"] == 7
+    assert r["interval_basis"] == "combination" and "Medsafe" in r["source"]
+    assert "allopurinol" in r["message"]
