@@ -98,18 +98,37 @@ def combinations(profile: str = DEFAULT_SCHEDULE_PROFILE) -> dict[str, dict[str,
     return {**sched.get("combinations", {}), **sched.get("profiles", {}).get(profile, {}).get("combinations", {})}
 
 
+def combination_members(combo: dict[str, Any]) -> list[list[str]]:
+    """The members of a combination, each a list of drugs any one of which counts
+    (``drugs = [["azathioprine", "mercaptopurine"], "allopurinol"]``: a thiopurine with
+    allopurinol)."""
+    return [list(m) if isinstance(m, list) else [m] for m in combo["drugs"]]
+
+
+def combination_phases(combo: dict[str, Any]) -> tuple[tuple[int | None, int], ...]:
+    """A combination's steps, in order: (``until_stable_days``, ``every_days``); the last
+    may have no ``until_stable_days`` (None: for as long as the combination is taken)."""
+    return tuple(
+        (None if "until_stable_days" not in p else int(p["until_stable_days"]), int(p["every_days"]))
+        for p in combo["phases"]
+    )
+
+
 def combination_state(inp: Inputs, c: dict[str, np.ndarray], now: int, profile: str) -> list[dict[str, Any]]:
-    """Per combination of the profile: which patients take every drug of it on the review
-    date (``active``, per patient code) and since when it has been stable (``since``: the
-    later of the latest course start and the latest dose increase of any of its drugs)."""
+    """Per combination of the profile: which patients take a drug of every member of it on
+    the review date (``active``, per patient code) and since when it has been stable
+    (``since``: the later of the latest course start and the latest dose increase of any
+    of its drugs)."""
     d = inp.doses
     out = []
     for combo in combinations(profile).values():
-        codes = [DRUGS.index(x) for x in combo["drugs"] if x in DRUGS]
         active = np.ones(inp.n_patients, dtype=bool)
         since = np.full(inp.n_patients, -(2**62), dtype=np.int64)
-        for code in codes:
-            mine = d.drug == code
+        codes = []
+        for member in combination_members(combo):
+            member_codes = [DRUGS.index(x) for x in member if x in DRUGS]
+            codes += member_codes
+            mine = np.isin(d.drug, member_codes)
             taking = np.zeros(inp.n_patients, dtype=bool)
             taking[d.pid[mine & (d.start <= now) & (d.end > now)]] = True
             active &= taking
@@ -507,13 +526,24 @@ def check_time(lasts: list[np.ndarray], n: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class CombinationCap:
-    """A combination that keeps a drug's interval short (methotrexate with leflunomide):
-    per row, whether it applies and since when (seconds), and its interval until stable."""
+    """A combination that keeps a drug's interval short (methotrexate with leflunomide; a
+    thiopurine with allopurinol): per row, whether it applies and since when (seconds),
+    and its steps (:func:`combination_phases`)."""
 
     applies: np.ndarray
     since: np.ndarray
-    every_days: int
-    until_stable_days: int
+    phases: tuple[tuple[int | None, int], ...]
+
+    def every_at(self, stable_days: np.ndarray) -> np.ndarray:
+        """The step's interval (days) per row once stable for ``stable_days``; 0 where
+        every step is over (the drug's own schedule resumes)."""
+        every = np.zeros(len(stable_days), dtype=np.int64)
+        found = np.zeros(len(stable_days), dtype=bool)
+        for until, days in self.phases:
+            here = ~found if until is None else ~found & (stable_days < until)
+            every = np.where(here, days, every)
+            found |= here
+        return every
 
 
 def phase_anchor(
@@ -602,27 +632,35 @@ def phase_due(
         own = np.clip(np.nan_to_num(own_days), bounds["min_days"], bounds["max_days"]).astype(np.int64)
         interval = np.where(ok, own, interval)
         basis = np.where(ok, "patient", basis)
-    # a combination (methotrexate with leflunomide) keeps the interval short until it has
-    # been stable long enough at the last test (or at the course start, when untested)
-    cap = np.full(n, -1, dtype=np.int64)
-    for k, combo in enumerate(caps):
-        stable_days = (np.maximum(ref, combo.since) - combo.since) // DAY
-        short = combo.applies & (stable_days < combo.until_stable_days) & (interval > combo.every_days)
-        interval = np.where(short, combo.every_days, interval)
-        basis = np.where(short, "combination", basis)
-        cap = np.where(short, k, cap)
     fortnightly = spec["after_increase_every_days"]
     increased = last_inc > course_start
     since_inc = (np.maximum(ref, last_inc) - last_inc) // DAY
     recent = increased & has_test & (last_test >= last_inc) & (since_inc < spec["after_increase_stable_days"])
-    interval = np.where(recent, np.minimum(interval, fortnightly), interval)
-    basis = np.where(recent, "schedule", basis)
+    recent_short = recent & (fortnightly < interval)
+    interval = np.where(recent_short, fortnightly, interval)
+    basis = np.where(recent_short, "schedule", basis)
     next_due = np.where(has_test, last_test + interval * DAY, course_start + phases[0]["every_days"] * DAY)
+    # a combination (methotrexate with leflunomide; a thiopurine with allopurinol) keeps the
+    # interval short, by its step at the last test (or at the course start, when untested):
+    # its interval counts from the last test, or from the combination's start (or last
+    # increase) when the last test came before it; the earlier due date wins
+    cap = np.full(n, -1, dtype=np.int64)
+    for k, combo in enumerate(caps):
+        counted_from = np.maximum(ref, combo.since)
+        every = combo.every_at((counted_from - combo.since) // DAY)
+        due_k = counted_from + every * DAY
+        short = combo.applies & (every > 0) & (due_k < next_due)
+        next_due = np.where(short, due_k, next_due)
+        interval = np.where(short, every, interval)
+        basis = np.where(short, "combination", basis)
+        cap = np.where(short, k, cap)
     untested = increased & (~has_test | (last_inc > last_test))
     from_increase = untested & (last_inc + fortnightly * DAY < next_due)
     next_due = np.where(from_increase, last_inc + fortnightly * DAY, next_due)
     # the interval said beside the due date is the one that set it (probe32 F4)
     interval = np.where(from_increase, fortnightly, interval)
+    basis = np.where(from_increase, "schedule", basis)
+    cap = np.where(from_increase, -1, cap)
     return {
         "interval": interval,
         "next_due": next_due,
@@ -672,8 +710,7 @@ def _phase_due(inp: Inputs, rows, spec, c, now, combos=()) -> dict[str, Any]:
         CombinationCap(
             np.isin(d.drug[rows], combo["codes"]) & combo["active"][pid],
             combo["since"][pid],
-            int(combo["every_days"]),
-            int(combo["until_stable_days"]),
+            combination_phases(combo),
         )
         for combo in combos
     ]

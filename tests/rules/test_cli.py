@@ -61,8 +61,11 @@ def test_json_contract(panel, capsys):
     for key in ("patient_id", "flags", "worst_ctcae_grade", "next_test_due", "overdue", "dose_checks"):
         assert key in p1
     assert p1["worst_ctcae_grade"] == {"wbc": 1, "neutrophils": 4, "hemoglobin": 2}
-    assert p1["next_test_due"] == "2024-05-31"
-    assert p1["overdue"] is False
+    # allopurinol since 1 April with azathioprine: the FBC weekly for the first 3 months
+    # (Medsafe; H491): the full blood count of 1 May (30 days in) asks for the next on 8 May,
+    # overdue by 2 days on 10 May (alone, monthly after the step of 15 March: 31 May)
+    assert p1["next_test_due"] == "2024-05-08"
+    assert p1["overdue"] is True and p1["days_overdue"] == 2
     contract = {
         "collected_at", "analyte", "value", "unit", "ctcae_grade", "rule", "threshold",
         "source", "severity", "message", "active_doses", "days_since_dose_change",

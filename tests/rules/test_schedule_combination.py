@@ -104,3 +104,16 @@ def test_leflunomide_stopped_ends_the_combination():
     assert list(df.index) == ["methotrexate"]
     assert df.loc["methotrexate", "interval_days"] == 84
     assert df.loc["methotrexate", "next_due"] == pd.Timestamp("2024-05-24")
+
+
+def test_an_increase_not_tested_since_sets_the_date_and_is_said_as_the_schedules():
+    """Both since 2023-01-01, last check 2024-05-20, methotrexate raised on 2024-06-01 and
+    not tested since: the test after the increase is due 14 days after it, 2024-06-15
+    (the combination's month would end on 2024-07-01); the date is the dose increase's,
+    said so, not the combination's."""
+    doses = [mtx("2023-01-01", "2024-06-01"), mtx("2024-06-01", amount=20.0), lef("2023-01-01")]
+    df = blood_rows(check_at("L1", "2024-05-20"), doses, "2024-06-05")
+    row = df.loc["methotrexate"]
+    assert row["next_due"] == pd.Timestamp("2024-06-15") and row["interval_days"] == 14
+    assert row["interval_basis"] == "schedule" and "SPS leflunomide" not in row["source"]
+    assert "dose increase of 2024-06-01" in row["message"]
