@@ -142,7 +142,7 @@ severity ('' unless overdue: caution, or action
 when late by more than the interval), message, source, tests_due (the test groups of the
 check that are due, e.g. 'full blood count; creatinine/eGFR'), interval_basis ('schedule',
 'patient' for the clinician-set risk-adapted interval under BSR 2025, 'combination' while
-a drug combination keeps it short (methotrexate with leflunomide), 'repeat' when a
+a drug combination keeps it short (methotrexate with leflunomide; azathioprine or mercaptopurine with allopurinol), 'repeat' when a
 guideline's repeat test brought it forward (eGFR < 60 or a creatinine rise: repeat in 1
 week), or 'pulse'), due_groups (each group named in tests_due with its own dates: a list
 of {tests, last, due, days_overdue}; a group never recorded since the course began has
