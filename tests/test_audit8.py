@@ -82,7 +82,6 @@ def test_a4_a_per_kg_equivalent_in_brackets_is_not_the_dose():
     assert float(rows["mg_per_day"].iloc[0]) == 100.0
 
 
-@pytest.mark.xfail(strict=True, reason="audit8 A5: the loading exemption is per interval of rows")
 def test_a5_nine_days_of_100_mg_leflunomide_in_three_rows_is_above_the_maximum():
     """Arava 2.1: 100 mg once daily for 3 days only.  Nine days of 100 mg/day written as
     three 3-day rows are six days above the 20 mg/day maximum (dose.lef_above_max)."""
@@ -94,7 +93,6 @@ def test_a5_nine_days_of_100_mg_leflunomide_in_three_rows_is_above_the_maximum()
     assert "dose.lef_above_max" in set(checks["rule"])  # FAILS TODAY
 
 
-@pytest.mark.xfail(strict=True, reason="audit8 A5: the label allows no loading dose with methotrexate")
 def test_a5_a_leflunomide_loading_dose_beside_methotrexate_is_not_exempt():
     """Arava 2.1 (dosing.toml [leflunomide.loading] note): no loading dose where the risk
     is high, 'e.g. with methotrexate or another immunosuppressant'."""

@@ -37,6 +37,7 @@ from dashboard.units import MAX_BODY_WEIGHT_KG, display_unit
 DOSE_CHECK_FIELDS: tuple[Column, ...] = tables.columns("dose_checks")
 
 _LABEL = np.array([model.drug_label(d) for d in DRUGS], dtype=object)
+_TRACKED = np.array([model.drug_info()[d].tracked_for for d in DRUGS], dtype=object)
 _DAILY = ("daily", "BID", "TID", "QID")
 
 
@@ -462,6 +463,39 @@ def _mg_per_kg_above(inp: Inputs, check: dict[str, Any], tot: _Totals) -> list[_
     return [found, at_any, _not_checkable_per_kg(inp, tot, rest[~at_any_weight], check)]
 
 
+def _loading(
+    inp: Inputs, check: dict[str, Any], tg: dose_totals.Together, idx: np.ndarray, amount: np.ndarray, above: np.ndarray
+) -> np.ndarray:
+    """Per interval of ``idx`` above the threshold (``above``): it is the label's loading
+    dose (leflunomide: 100 mg a day for 3 days, Arava 2.1), so not flagged.  That is: at most
+    the loading amount, within the loading days of the run of intervals above the threshold
+    it belongs to (three 3-day rows of 100 mg are 9 days, not three loadings: audit8 A5), and
+    no other immunosuppressant in force beside it (the label: no loading dose where the risk
+    is high, "e.g. with methotrexate or another immunosuppressant")."""
+    out = np.zeros(len(idx), dtype=bool)
+    over = np.flatnonzero(above)
+    if not len(over):
+        return out
+    rows = idx[over]
+    order = np.lexsort((tg.start[rows], tg.pid[rows]))
+    rows, over = rows[order], over[order]
+    # a run: the next interval of the patient starts where the previous one ended
+    new_run = np.r_[True, (tg.pid[rows][1:] != tg.pid[rows][:-1]) | (tg.start[rows][1:] != tg.end[rows][:-1])]
+    run_start = tg.start[rows][np.maximum.accumulate(np.where(new_run, np.arange(len(rows)), 0))]
+    with np.errstate(invalid="ignore"):
+        candidate = (tg.end[rows] - run_start <= float(check["loading_days"]) * DAY) & (
+            np.round(amount[over], 6) <= float(check["loading_mg_per_day"]) + 1e-9
+        )
+    d = inp.doses
+    other = (_TRACKED[d.drug] == "immunosuppressant") & ~np.isin(d.drug, [DRUGS.index(x) for x in check["drugs"]])
+    for k in np.flatnonzero(candidate):  # few: a loading dose's own interval
+        r = rows[k]
+        beside = other & (d.pid == tg.pid[r]) & (d.start < tg.end[r]) & (d.end > tg.start[r])
+        candidate[k] = not beside.any()
+    out[over[candidate]] = True
+    return out
+
+
 def _amount_above(inp: Inputs, check: dict[str, Any], tot: _Totals, weekly: bool) -> list[_Found]:
     """The daily (or weekly) total of the rows in force together strictly above the
     check's threshold.  One row whose amount is unknown is left to the checks that say
@@ -475,8 +509,7 @@ def _amount_above(inp: Inputs, check: dict[str, Any], tot: _Totals, weekly: bool
     with np.errstate(invalid="ignore"):
         hit = np.round(amount, 6) > check["threshold"] + 1e-9
         if "loading_mg_per_day" in check:  # the label's loading dose, for its days only
-            short = tg.end[idx] - tg.start[idx] <= float(check["loading_days"]) * DAY
-            hit &= ~(short & (np.round(amount, 6) <= float(check["loading_mg_per_day"]) + 1e-9))
+            hit &= ~_loading(inp, check, tg, idx, amount, hit)
     fired = idx[hit]
     msg = cat(
         name[fired],
