@@ -19,7 +19,15 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from dashboard import model
-from dashboard.ingest.amounts import POINT, UNKNOWN, file_decimal, read_amount, strength_in_text, unit_clash
+from dashboard.ingest.amounts import (
+    POINT,
+    UNKNOWN,
+    amount_text,
+    file_decimal,
+    read_amount,
+    strength_in_text,
+    unit_clash,
+)
 from dashboard.ingest.dates import FAR_FUTURE
 from dashboard.ingest.dose_records import DoseBatch, DoseRecord
 from dashboard.ingest.dose_repeats import dose_key, overlaps_at_start, same_start_note, start_key
@@ -434,7 +442,7 @@ class _DoseText:
             # ("take 6 once weekly" beside it: a count of tablets with no unit, probe30 F1)
             named = sig.amount.replace(" tablet", " tablet(s)") or (f"'{sig.count}'" if sig.count else "an amount")
             given = read_amount(dose, unit, decimal)
-            same = sig.amount and not given.problem and sig.amount == f"{given.value:g} {given.unit}"
+            same = sig.amount and not given.problem and sig.amount == f"{amount_text(given.value)} {given.unit}"
             if not same:
                 return cls(
                     dose,

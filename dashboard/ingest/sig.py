@@ -12,7 +12,7 @@ import itertools
 import re
 from dataclasses import dataclass, field
 
-from dashboard.ingest.amounts import UNKNOWN, read_number, text_problem
+from dashboard.ingest.amounts import UNKNOWN, amount_text, read_number, text_problem
 from dashboard.units import to_mg
 
 _NUMBER_WORDS = {
@@ -314,7 +314,7 @@ def _counted_dose(
                 "",
                 f"'{shown}': {written} tablets and the total stated do not agree: which is given is not guessed",
             )
-        return f"{total:g} mg", "", ""
+        return f"{amount_text(total)} mg", "", ""
     if not masses:
         return "", "", ""  # the count alone: tablets of the product's strength, or of none stated
     if len(masses) == 1 and masses == strengths:
@@ -355,7 +355,7 @@ def _counted_dose(
             "",
             f"'{shown}': {written} tablets of {each:g} mg are {dose:g} mg, not the {stated} stated: not guessed",
         )
-    return f"{dose:g} mg", "", ""
+    return f"{amount_text(dose)} mg", "", ""
 
 
 def unheld_interval(text: str) -> str:
@@ -573,7 +573,7 @@ def read_sig(text: str, strength_mg: float | None = None, decimal: str = UNKNOWN
         pass
     elif not totals and (made := _tablets_of_the_total(t, found, number)) is not None:
         totals = {made}  # "15 mg (6 x 2.5 mg tablets)": the total and the tablets it is made of agree
-        amount = f"{made:g} mg"
+        amount = f"{amount_text(made)} mg"
     elif (_PRODUCT.search(t) or _SLASHED_PAIR.search(t)) and not totals:
         conflicting = True  # "2 x 500 mg": per tablet or per dose? "500mg/250mg": which? not guessed
         shown = " ".join(text.split())[:80]
@@ -592,13 +592,13 @@ def read_sig(text: str, strength_mg: float | None = None, decimal: str = UNKNOWN
         amount, problem, why = _counted_dose(text, t, bare, found, totals, strength_mg, number)
         conflicting = bool(why)
         if not (amount or problem or why) and strength_mg is not None:
-            amount = f"{bare[0].value:g} tablet"  # "Take 6 once weekly" of a 2.5 mg tablet
+            amount = f"{amount_text(bare[0].value)} tablet"  # "Take 6 once weekly" of a 2.5 mg tablet
     elif totals:
         conflicting = len(totals) > 1
         total = next(iter(totals))
         if strength_mg is not None and any(abs(c * strength_mg - total) > 1e-6 for c in counts):
             conflicting = True  # "2 tablets (100 mg total)" of a 25 mg tablet: which is true?
-        amount = "" if conflicting else f"{total:g} mg"
+        amount = "" if conflicting else f"{amount_text(total)} mg"
     else:
         masses = {mg for v, u in found if v is not None and (mg := to_mg(v, u)) is not None}
         if len(masses) > 1 or (not masses and len(counts) > 1):
@@ -607,9 +607,9 @@ def read_sig(text: str, strength_mg: float | None = None, decimal: str = UNKNOWN
             mass = next(iter(masses))
             agree = not counts or (strength_mg is not None and all(abs(c * strength_mg - mass) < 1e-6 for c in counts))
             conflicting = not agree
-            amount = f"{mass:g} mg" if agree else ""
+            amount = f"{amount_text(mass)} mg" if agree else ""
         elif counts:
-            amount = f"{next(iter(counts)):g} tablet"
+            amount = f"{amount_text(next(iter(counts)))} tablet"
 
     frequency = _schedule_named(t) or ""
     if not problem and not amount and not conflicting and (conc := _CONCENTRATION.search(t)):
