@@ -62,6 +62,7 @@ def _run(drug: str, dose: str = "", unit: str = "", freq: str = "", route: str =
     [
         # a prefilled syringe: 20 mg in 0.4 mL, the whole syringe given once a week
         ("methotrexate", "20mg/0.4ml weekly", 20.0, "mg", "weekly"),
+        ("methotrexate", "Inject 20 mg (20mg/0.4ml) once weekly", 20.0, "mg", "weekly"),  # said twice, agreeing
         ("cyclophosphamide", "750mg/m2 monthly", 750.0, "mg/m2", "monthly"),
         ("cyclophosphamide", "750 mg/m² monthly", 750.0, "mg/m2", "monthly"),
         ("cyclophosphamide", "1 g/m2 monthly", 1000.0, "mg/m2", "monthly"),  # 1 g = 1000 mg
@@ -129,13 +130,16 @@ def test_a_dose_per_m2_from_the_instructions_is_said_not_checkable():
         "750mg/m2 (1.2 g) monthly",
         "20mg/0.4ml and 10mg/0.2ml weekly",  # two syringes named
         "2 x 20mg/0.4ml weekly",
+        "Inject 15 mg (20mg/0.4ml) weekly",  # 15 mg of a 20 mg syringe? not guessed
+        "2 mg/kg/day",  # a day's total per kg: the dose per administration not stated
     ],
 )
 def test_an_amount_per_body_or_volume_beside_another_is_rejected_with_the_reason(instructions):
     drug = "methotrexate" if "ml" in instructions else "azathioprine"
     rows, _, problems, _ = _run(drug, freq=instructions)
     assert rows.empty
-    assert problems and "not guessed" in problems[0]
+    assert problems
+    assert "not guessed" in problems[0] or "not the dose per administration" in problems[0]
 
 
 def test_an_amount_in_a_volume_is_read_with_its_unit():
