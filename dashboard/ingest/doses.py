@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from dashboard import model
+from dashboard import knowledge, model
 from dashboard.ingest.amounts import (
     POINT,
     UNKNOWN,
@@ -49,6 +49,33 @@ from dashboard.ingest.sig import (
 #: The frequency of a dose given per day ("150 mg/day"): what parse_frequency("daily") reads.
 DAILY = Frequency("daily", PER_DAY["daily"])
 WEEKLY = Frequency("weekly", 1 / 7, weekly_or_longer=True)  # as parse_frequency("weekly") reads it
+
+
+def smallest_usual_mg(drug: str) -> float | None:
+    """The smallest dose per administration a drug is usually given at, in mg, where
+    ``dosing.toml [implausibly_small]`` names one (methotrexate: the lowest usual weekly
+    dose, 7.5 mg); None for the others."""
+    entry = knowledge.dosing_rules().get("implausibly_small", {}).get("drugs", {}).get(drug)
+    return None if entry is None else knowledge.dosing_number(entry["smallest_mg_from"])
+
+
+def too_small(drug: str, dose_mg: float) -> str:
+    """Why an amount per administration is far below any dose the drug is given at (""
+    when it is not, or when no smallest usual dose is known): below a tenth of the smallest
+    usual dose, a unit most likely written wrongly ("15 mcg" of methotrexate).  Never
+    corrected: the row is rejected with this reason (H498)."""
+    smallest = smallest_usual_mg(drug)
+    if smallest is None or math.isnan(dose_mg):
+        return ""
+    fraction = knowledge.dosing_number("implausibly_small.fraction")
+    if dose_mg >= fraction * smallest - 1e-9:
+        return ""
+    what = knowledge.dosing_rules()["implausibly_small"]["drugs"][drug]["what"]
+    return (
+        f"{model.drug_label(drug)} {amount_text(dose_mg)} mg a dose is below {amount_text(fraction * smallest)} mg, "
+        f"{fraction:g} of its {what} ({amount_text(smallest)} mg): far outside any dose it is given at, most likely a unit written wrongly "
+        "(mcg for mg?); not corrected: check the prescription and enter the dose again"
+    )
 
 
 def tablet_strength(r: DoseRecord) -> tuple[float, str] | None:
@@ -241,6 +268,10 @@ def normalise_doses(batch: DoseBatch) -> tuple[pa.Table, list[tuple[int, int]]]:
                     r.dose_unit or r.dose,
                 )
             )
+            continue
+        if unit == "mg" and (small := too_small(drug, dose)):
+            where = "dose" if r.dose.strip() else "frequency"
+            rep.problems.append(Problem(r.row, col(where, where), small, (r.dose or r.frequency)[:120]))
             continue
         if not math.isnan(dose) and dose < 0:
             rep.problems.append(Problem(r.row, col("dose", "dose"), "dose must be positive", r.dose))
