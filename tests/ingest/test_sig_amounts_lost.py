@@ -223,3 +223,19 @@ def test_a_tiny_amount_is_never_rejected_as_written_in_exponent_form():
     assert not any("exponent" in p for p in problems)
     if not rows.empty:
         assert float(rows["dose"].iloc[0]) == 0.00005
+
+
+# ------------------------------------------------------------------ H500 a vial's content is not the volume given
+
+
+@pytest.mark.parametrize(
+    ("instructions", "wrong"),
+    [
+        ("50mg/2ml, inject 1ml weekly", 50.0),  # 1 mL of 50 mg in 2 mL is 25 mg, not 50
+        ("inject 0.6 ml of 25mg/1ml weekly", 25.0),  # 0.6 mL at 25 mg/mL is 15 mg, not 25
+    ],
+)
+def test_a_vial_beside_the_volume_given_is_not_read_as_the_dose(instructions, wrong):
+    rows, _, problems, _ = _run("methotrexate", freq=instructions, route="subcutaneous")
+    assert rows.empty or float(rows["mg_per_week"].iloc[0]) != wrong
+    assert rows.empty and problems  # the dose per administration is not worked out from a volume: rejected
