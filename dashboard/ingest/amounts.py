@@ -29,6 +29,7 @@ import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 
 from dashboard.units import MASS_UNITS
 
@@ -133,6 +134,14 @@ def read_number(text: str, decimal: str = UNKNOWN) -> Number:
         value = float(t.replace(".", "").replace(",", "."))
         return Number(value, note=f"'{shown}' read as {value:g} (a thousands separator)")
     return Number(None, f"dose not understood ('{shown}')")
+
+
+def amount_text(value: float) -> str:
+    """An amount written for reading again ("0.00005", "20000000", "2.5"): every digit of
+    the number kept to 12 significant figures (no binary noise: 0.1 + 0.2 is "0.3") and never
+    in exponent form, which :func:`read_number` rightly refuses ("5e-05", H499)."""
+    text = format(Decimal(f"{value:.12g}"), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _thousands(whole: str, fraction: str) -> bool:
@@ -246,6 +255,7 @@ __all__ = [
     "TEXT_UNITS",
     "UNKNOWN",
     "Number",
+    "amount_text",
     "file_decimal",
     "not_one_amount",
     "read_number",

@@ -18,8 +18,16 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from dashboard import model
-from dashboard.ingest.amounts import POINT, UNKNOWN, file_decimal, read_amount, strength_in_text, unit_clash
+from dashboard import knowledge, model
+from dashboard.ingest.amounts import (
+    POINT,
+    UNKNOWN,
+    amount_text,
+    file_decimal,
+    read_amount,
+    strength_in_text,
+    unit_clash,
+)
 from dashboard.ingest.dates import FAR_FUTURE
 from dashboard.ingest.dose_records import DoseBatch, DoseRecord
 from dashboard.ingest.dose_repeats import dose_key, overlaps_at_start, same_start_note, start_key
@@ -41,6 +49,33 @@ from dashboard.ingest.sig import (
 #: The frequency of a dose given per day ("150 mg/day"): what parse_frequency("daily") reads.
 DAILY = Frequency("daily", PER_DAY["daily"])
 WEEKLY = Frequency("weekly", 1 / 7, weekly_or_longer=True)  # as parse_frequency("weekly") reads it
+
+
+def smallest_usual_mg(drug: str) -> float | None:
+    """The smallest dose per administration a drug is usually given at, in mg, where
+    ``dosing.toml [implausibly_small]`` names one (methotrexate: the lowest usual weekly
+    dose, 7.5 mg); None for the others."""
+    entry = knowledge.dosing_rules().get("implausibly_small", {}).get("drugs", {}).get(drug)
+    return None if entry is None else knowledge.dosing_number(entry["smallest_mg_from"])
+
+
+def too_small(drug: str, dose_mg: float) -> str:
+    """Why an amount per administration is far below any dose the drug is given at (""
+    when it is not, or when no smallest usual dose is known): below a tenth of the smallest
+    usual dose, a unit most likely written wrongly ("15 mcg" of methotrexate).  Never
+    corrected: the row is rejected with this reason (H498)."""
+    smallest = smallest_usual_mg(drug)
+    if smallest is None or math.isnan(dose_mg):
+        return ""
+    fraction = knowledge.dosing_number("implausibly_small.fraction")
+    if dose_mg >= fraction * smallest - 1e-9:
+        return ""
+    what = knowledge.dosing_rules()["implausibly_small"]["drugs"][drug]["what"]
+    return (
+        f"{model.drug_label(drug)} {amount_text(dose_mg)} mg a dose is below {amount_text(fraction * smallest)} mg, "
+        f"{fraction:g} of its {what} ({amount_text(smallest)} mg): far outside any dose it is given at, most likely a unit written wrongly "
+        "(mcg for mg?); not corrected: check the prescription and enter the dose again"
+    )
 
 
 def tablet_strength(r: DoseRecord) -> tuple[float, str] | None:
@@ -233,6 +268,10 @@ def normalise_doses(batch: DoseBatch) -> tuple[pa.Table, list[tuple[int, int]]]:
                     r.dose_unit or r.dose,
                 )
             )
+            continue
+        if unit == "mg" and (small := too_small(drug, dose)):
+            where = "dose" if r.dose.strip() else "frequency"
+            rep.problems.append(Problem(r.row, col(where, where), small, (r.dose or r.frequency)[:120]))
             continue
         if not math.isnan(dose) and dose < 0:
             rep.problems.append(Problem(r.row, col("dose", "dose"), "dose must be positive", r.dose))
@@ -434,7 +473,7 @@ class _DoseText:
             # ("take 6 once weekly" beside it: a count of tablets with no unit, probe30 F1)
             named = sig.amount.replace(" tablet", " tablet(s)") or (f"'{sig.count}'" if sig.count else "an amount")
             given = read_amount(dose, unit, decimal)
-            same = sig.amount and not given.problem and sig.amount == f"{given.value:g} {given.unit}"
+            same = sig.amount and not given.problem and sig.amount == f"{amount_text(given.value)} {given.unit}"
             if not same:
                 return cls(
                     dose,

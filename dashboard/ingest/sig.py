@@ -12,7 +12,7 @@ import itertools
 import re
 from dataclasses import dataclass, field
 
-from dashboard.ingest.amounts import UNKNOWN, read_number, text_problem
+from dashboard.ingest.amounts import UNKNOWN, amount_text, read_number, text_problem
 from dashboard.units import to_mg
 
 _NUMBER_WORDS = {
@@ -43,9 +43,21 @@ _SIG_TOTAL = re.compile(
 #: "2 mg/kg") or the first of a slashed pair ("500mg/250mg") is not one
 _SIG_AMOUNT = re.compile(
     r"(?<![\d.,/])(\d(?:[\d.,]*\d)?)\s*(mg|g|gm|mcg|micrograms?|milligrams?|grams?|tablets?|tabs?|capsules?|caps?)\b"
-    r"(?!\s*/\s*(?:ml|l|kg|m2|m²|\d)\b)",
+    r"(?!\s*/\s*(?:(?:ml|l|kg|m2|\d)\b|m²))",
     re.IGNORECASE,
 )
+_MASS = r"(?:mg|g|gm|mcg|micrograms?|milligrams?|grams?)"
+#: a dose per kg of body weight or per m² of body surface area: "1.5 mg/kg", "750mg/m2"
+_PER_BODY_AMOUNT = re.compile(rf"(?<![\d.,/])(\d(?:[\d.,]*\d)?)\s*({_MASS})\s*/\s*(kg|m2|m²)(?![\w²])")
+#: the same, per day or per week too ("2 mg/kg/day"): a total of a period, not one dose
+_PER_BODY_PERIOD = re.compile(r"\s*(?:/|per\b|a\b)\s*(?:day|d|24\s*h|week|wk|w)\b")
+#: an amount in a stated volume, the content of a prefilled syringe or an ampoule given
+#: whole: "20mg/0.4ml" (a concentration, "25 mg/ml", names no volume)
+_IN_VOLUME = re.compile(
+    rf"(?<![\d.,/])(\d(?:[\d.,]*\d)?)\s*({_MASS})\s*/\s*(\d(?:[\d.,]*\d)?)\s*(ml|mls|millilitres?|milliliters?)\b"
+)
+#: any volume: beside an amount in a volume, the volume given ("inject 1ml") is another amount
+_VOLUME = re.compile(r"(?<![\d.,/])\d(?:[\d.,]*\d)?\s*(?:ml|mls|millilitres?|milliliters?)\b")
 _CONCENTRATION = re.compile(r"\d(?:[\d.,]*\d)?\s*(?:mg|g|mcg|micrograms?|milligrams?)\s*/\s*m?l\b", re.IGNORECASE)
 _SLASHED_PAIR = re.compile(r"\d\s*(?:mg|g|mcg)?\s*/\s*\d[\d.,]*\s*(?:mg|g|mcg)\b", re.IGNORECASE)
 _SIG_HALVES = re.compile(r"(?<![\d.,/])(\d+)\s+(?:1/2|\u00bd)(?![\d/])")
@@ -314,7 +326,7 @@ def _counted_dose(
                 "",
                 f"'{shown}': {written} tablets and the total stated do not agree: which is given is not guessed",
             )
-        return f"{total:g} mg", "", ""
+        return f"{amount_text(total)} mg", "", ""
     if not masses:
         return "", "", ""  # the count alone: tablets of the product's strength, or of none stated
     if len(masses) == 1 and masses == strengths:
@@ -355,7 +367,7 @@ def _counted_dose(
             "",
             f"'{shown}': {written} tablets of {each:g} mg are {dose:g} mg, not the {stated} stated: not guessed",
         )
-    return f"{dose:g} mg", "", ""
+    return f"{amount_text(dose)} mg", "", ""
 
 
 def unheld_interval(text: str) -> str:
@@ -532,6 +544,73 @@ class Sig:
     count: str = field(default="", compare=False)
 
 
+def _per_body_or_volume(
+    text: str, t: str, counts: set[float], totals: set[float], number
+) -> tuple[str, str, str, str] | None:
+    """(amount, problem, why it conflicts, note) of instructions that state the dose per kg,
+    per m² or as the content of a syringe ("take 1.5 mg/kg daily", "750mg/m2 monthly",
+    "20mg/0.4ml weekly"), read as stated, as a dose column reads it; None when they state
+    none.  Beside another amount, a count or another volume ("50mg/2ml, inject 1ml") which
+    one is the dose is not guessed: the row says why (H497)."""
+    body = list(_PER_BODY_AMOUNT.finditer(t))
+    held = list(_IN_VOLUME.finditer(t))
+    if not (body or held):
+        return None
+    shown = " ".join(text.split())[:80]
+    named = [m.group(0).strip() for m in sorted(body + held, key=lambda m: m.start())]
+    rest = t
+    for m in body + held:
+        rest = rest.replace(m.group(0), " ")
+    masses = [(number(v), u) for v, u in _SIG_AMOUNT.findall(rest)]  # the others: "50mg/2ml" is not "50 mg"
+    if held and not body and masses and totals == set():
+        whole = number(held[0].group(1))
+        each = to_mg(whole, held[0].group(2)) if whole is not None else None
+        if each is not None and all(v is not None and to_mg(v, u) == each for v, u in masses):
+            masses = []  # "Inject 20 mg (20mg/0.4ml) weekly": the same amount, said twice
+    others = (
+        [f"{v:g} {u}" if v is not None else u for v, u in masses]
+        + [m.group(0).strip() for m in _VOLUME.finditer(rest)]
+        + ([f"{next(iter(totals)):g} mg total"] if totals else [])
+    )
+    if len(named) > 1 or others or counts or _PRODUCT.search(t):
+        beside = ", ".join(f"'{x}'" for x in named[1:] + others) or "a multiplier"
+        return (
+            "",
+            "",
+            f"'{shown}' names '{named[0]}' beside {beside}: which is the dose per administration is not guessed; "
+            "enter it once in a dose column",
+            "",
+        )
+    if body:
+        m = body[0]
+        if period := _PER_BODY_PERIOD.match(t, m.end()):
+            return (
+                "",
+                f"'{shown}' states a total ('{m.group(0).strip()}{period.group(0).strip()}'), not the dose per "
+                "administration: "
+                "enter the dose given each time and its frequency",
+                "",
+                "",
+            )
+        value = number(m.group(1))
+        mg = to_mg(value, m.group(2)) if value is not None else None
+        if mg is None:
+            return "", "", "", ""  # the number's own problem is said by read_sig
+        return f"{amount_text(mg)} mg/{'kg' if m.group(3) == 'kg' else 'm2'}", "", "", ""
+    m = held[0]
+    value = number(m.group(1))
+    mg = to_mg(value, m.group(2)) if value is not None else None
+    if mg is None:
+        return "", "", "", ""
+    return (
+        f"{amount_text(mg)} mg",
+        "",
+        "",
+        f"'{m.group(0).strip()}' read as {amount_text(mg)} mg, the amount in {m.group(3)} {m.group(4)} "
+        "(a syringe or ampoule given whole): check it",
+    )
+
+
 def read_sig(text: str, strength_mg: float | None = None, decimal: str = UNKNOWN) -> Sig:
     """Read prescription instructions ("Take 2 tablets (100 mg total) by mouth daily.").
 
@@ -569,11 +648,17 @@ def read_sig(text: str, strength_mg: float | None = None, decimal: str = UNKNOWN
     }
     found = [(number(v), u) for v, u in _SIG_AMOUNT.findall(t)]
     counts = {v for v, u in found if v is not None and u.lower().startswith(("tab", "cap"))}
+    stated = None if problem else _per_body_or_volume(text, t, counts, totals, number)
     if problem:
         pass
+    elif stated is not None:  # "1.5 mg/kg", "750mg/m2", "20mg/0.4ml": as stated (H497)
+        amount, problem, why, said = stated
+        conflicting = bool(why)
+        if said:
+            notes.append(said)
     elif not totals and (made := _tablets_of_the_total(t, found, number)) is not None:
         totals = {made}  # "15 mg (6 x 2.5 mg tablets)": the total and the tablets it is made of agree
-        amount = f"{made:g} mg"
+        amount = f"{amount_text(made)} mg"
     elif (_PRODUCT.search(t) or _SLASHED_PAIR.search(t)) and not totals:
         conflicting = True  # "2 x 500 mg": per tablet or per dose? "500mg/250mg": which? not guessed
         shown = " ".join(text.split())[:80]
@@ -592,13 +677,13 @@ def read_sig(text: str, strength_mg: float | None = None, decimal: str = UNKNOWN
         amount, problem, why = _counted_dose(text, t, bare, found, totals, strength_mg, number)
         conflicting = bool(why)
         if not (amount or problem or why) and strength_mg is not None:
-            amount = f"{bare[0].value:g} tablet"  # "Take 6 once weekly" of a 2.5 mg tablet
+            amount = f"{amount_text(bare[0].value)} tablet"  # "Take 6 once weekly" of a 2.5 mg tablet
     elif totals:
         conflicting = len(totals) > 1
         total = next(iter(totals))
         if strength_mg is not None and any(abs(c * strength_mg - total) > 1e-6 for c in counts):
             conflicting = True  # "2 tablets (100 mg total)" of a 25 mg tablet: which is true?
-        amount = "" if conflicting else f"{total:g} mg"
+        amount = "" if conflicting else f"{amount_text(total)} mg"
     else:
         masses = {mg for v, u in found if v is not None and (mg := to_mg(v, u)) is not None}
         if len(masses) > 1 or (not masses and len(counts) > 1):
@@ -607,9 +692,9 @@ def read_sig(text: str, strength_mg: float | None = None, decimal: str = UNKNOWN
             mass = next(iter(masses))
             agree = not counts or (strength_mg is not None and all(abs(c * strength_mg - mass) < 1e-6 for c in counts))
             conflicting = not agree
-            amount = f"{mass:g} mg" if agree else ""
+            amount = f"{amount_text(mass)} mg" if agree else ""
         elif counts:
-            amount = f"{next(iter(counts)):g} tablet"
+            amount = f"{amount_text(next(iter(counts)))} tablet"
 
     frequency = _schedule_named(t) or ""
     if not problem and not amount and not conflicting and (conc := _CONCENTRATION.search(t)):
