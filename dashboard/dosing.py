@@ -1040,7 +1040,9 @@ def mycophenolate_dose(
 # --------------------------------------------------------------------------- methotrexate
 
 
-#: A route as the import writes it, in words.
+#: The routes the methotrexate check tells apart, as the import writes them, with their
+#: labels (the Dosing page's choices) and the adverb its reasoning uses.
+MTX_ROUTES = {"oral": "oral (tablets)", "sc": "subcutaneous", "im": "intramuscular", "iv": "intravenous"}
 _ROUTE_WORDS = {"sc": "subcutaneously", "im": "intramuscularly", "iv": "intravenously"}
 
 #: The dose check for methotrexate taken more often than once weekly.

@@ -36,6 +36,7 @@ from dashboard.views import (
     after_as_of_summary,
     after_as_of_table,
     or_worse_column,
+    recently_ended_sentence,
     reported_column,
     reported_text,
     schedule_table,
@@ -893,12 +894,8 @@ def patient_summary_pdf(s: PatientSummary) -> bytes:
     weight = float(p["weight_kg"]) if p is not None and not pd.isna(p["weight_kg"]) else float("nan")
     for _drug, text in totals_in_force(model.doses_in_force(mine, s.as_of), lambda _pid: weight).get(s.patient_id, []):
         doc.para(f"Taken together: {text} (the total the dose checks judge).", size=8)
-    if s.recent_doses:  # between rituximab infusions: never "no current dose" alone (H482)
-        doc.para(
-            f"Recently ended, still recorded by the review: {s.recent_doses} (a monitored drug counts at a "
-            "result for a while after its last dose; the Rules page says how long for each drug).",
-            size=8,
-        )
+    if said := recently_ended_sentence(s.recent_doses):  # between infusions: never on nothing (H482)
+        doc.para(said, size=8)
     earlier = doses_frame(mine[mine["start"] <= pd.Timestamp(s.as_of)]).iloc[::-1]
     earlier = earlier[["Drug", "Dose", "Unit", "Frequency", "Start", "End", "Source"]]
     if len(earlier) > len(cur):

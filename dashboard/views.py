@@ -670,3 +670,15 @@ def browser_frame(df: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
         if c in out:
             out[c] = out[c].map(browser_words)
     return out
+
+
+def recently_ended_sentence(ended: str) -> str:
+    """The drugs no longer in force that the review still records (the summary's
+    ``recent_doses``), as the Patient page and the patient PDF say them under the doses in
+    force ("" when none, H482)."""
+    if not ended:
+        return ""
+    return (
+        f"Recently ended, still recorded by the review: {ended}. A monitored drug counts at a result for a "
+        "while after its last dose: the Rules page says how long for each drug, and why."
+    )

@@ -369,10 +369,11 @@ def methotrexate_tab(ctx: dosing.PatientContext | None, k: str, egfr: float | do
         days = b.number_input("Days between doses", 1, 28, None, 1, key=f"mtx_every_{k}")
         if days is not None:  # written as the import writes it: every 7 days is weekly, 14 every 2 weeks
             freq = dosing.every_days(int(days))
-    routes = ["oral", "sc", "im"]
+    routes = list(dosing.MTX_ROUTES)
     own = str(row["route"]) if row is not None and str(row["route"]) in routes else "oral"
-    words = {"oral": "oral (tablets)", "sc": "subcutaneous", "im": "intramuscular"}
-    route = a.selectbox("Route", routes, routes.index(own), format_func=lambda r: words[r], key=f"mtx_route_{k}")
+    route = a.selectbox(
+        "Route", routes, routes.index(own), format_func=lambda r: dosing.MTX_ROUTES[r], key=f"mtx_route_{k}"
+    )
     crcl = methotrexate_renal(ctx, k, c)
     show_result(
         dosing.methotrexate_check(mtx, freq, egfr=egfr, trimethoprim=tmp, crcl=crcl, route=route or "oral"),

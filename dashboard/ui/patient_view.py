@@ -28,6 +28,7 @@ from dashboard.views import (
     flags_table,
     identity_line,
     patient_facts,
+    recently_ended_sentence,
 )
 
 log = logging.getLogger(__name__)
@@ -95,13 +96,9 @@ def recently_ended(summary: pd.DataFrame, patient_id: str) -> None:
     records (within their window after the last dose, rules.toml [recorded_after_last_dose]),
     so that "Doses now" never reads as on nothing between infusions (H482)."""
     row = summary[summary["patient_id"] == patient_id]
-    ended = str(row.iloc[0]["recent_doses"] or "") if len(row) else ""
-    if ended:
-        st.info(
-            f"**Recently ended, still recorded by the review:** {md_escape(ended)}. A monitored drug counts at "
-            "a result for a while after its last dose: the Rules page says how long for each drug, and why.",
-            icon=":material/history:",
-        )
+    said = recently_ended_sentence(str(row.iloc[0]["recent_doses"] or "") if len(row) else "")
+    if said:
+        st.info(md_escape(said), icon=":material/history:")
 
 
 @st.fragment
