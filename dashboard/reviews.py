@@ -224,18 +224,13 @@ def flag_words(flag: object) -> str:
 
 
 def review_words(flag: object) -> str:
-    """What the latest review of a flag said ("" when it has none); for a flag its review no
-    longer covers, why ("not reviewed since: regraded from G1 to G3 since the review by ...")."""
-    get = flag.get if isinstance(flag, dict) else lambda k, d=None: getattr(flag, k, d)
-    if not get("reviewed", False):
-        lapsed = str(get("review_lapsed", "") or "")
-        return f"open again: {lapsed}" if lapsed else ""
-    when = get("reviewed_at")
-    at = f", {pd.Timestamp(when):%d %b %Y}" if when is not None and not pd.isna(when) else ""
-    later = ", after the as-of date" if get("reviewed_after_as_of", False) else ""
-    stronger = str(get("review_stronger_before", "") or "")
-    before = f" (after {stronger})" if stronger else ""
-    return f"reviewed: {get('review_action', '')} by {get('reviewed_by', '')}{at}{later}{before}"
+    """What the latest review of a flag said, as :func:`review_state` words it ("" for a
+    flag never reviewed: a review form's checklist names only what was): "reviewed:
+    continue by Dr A on 2026-11-06", or "not reviewed (open again: regraded from G1 to G3
+    since the review by ...)" for a flag its review no longer covers (audit8 A8: one
+    wording of a flag's review state)."""
+    state = review_state(flag)
+    return "" if state == "not reviewed" else state
 
 
 def review_state(flag: object, *, short: bool = False) -> str:

@@ -92,7 +92,7 @@ def test_a_review_covers_its_flag_only_while_it_is_judged_no_worse_and_no_earlie
     assert worse["review_lapsed"].tolist() == [
         "regraded from G2 (caution) to G3 (action) since the review by Dr A on 1 May 2024"
     ]
-    assert review_words(worse.iloc[0].to_dict()).startswith("open again: regraded from G2")
+    assert review_words(worse.iloc[0].to_dict()).startswith("not reviewed (open again: regraded from G2")
     severer = with_review_status(_flag(2, "action", 1), logged, rule_col="rule")  # a profile's severity
     assert not severer["reviewed"].any()
     late = with_review_status(_flag(2, "caution", 3), logged, rule_col="rule")  # two results arrived before it
@@ -160,7 +160,7 @@ def test_a_milder_later_decision_names_the_stronger_one_it_replaced():
     out = with_review_status(flags, log(a, b))
     assert out.iloc[0]["review_action"] == "continue"
     assert review_words(out.iloc[0].to_dict()) == (
-        "reviewed: continue by Dr B, 02 May 2024 (after withhold by Dr A on 01 May 2024)"
+        "reviewed: continue by Dr B on 2024-05-02 (after withhold by Dr A on 01 May 2024)"
     )
     corrected = (*b[:-1], 1)
     assert "after" not in review_words(with_review_status(flags, log(a, corrected)).iloc[0].to_dict())
