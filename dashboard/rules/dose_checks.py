@@ -245,14 +245,18 @@ def weight_words(kg: float, weighed: dt.date | None, as_of: dt.date) -> str:
     return text
 
 
-def _patient_weight_words(inp: Inputs) -> np.ndarray:
-    """:func:`weight_words` per patient ("" where the weight is unknown)."""
-    out = np.full(inp.n_patients, "", dtype=object)
+def _patient_weight_words(inp: Inputs, pids: np.ndarray) -> np.ndarray:
+    """:func:`weight_words` of each patient of ``pids`` ("" where the weight is unknown),
+    worked out once per distinct patient (only those of findings that fire: a loop in
+    Python, never over the whole panel, audit8 A10)."""
     weighed = inp.weight_date if inp.weight_date is not None else np.full(inp.n_patients, NEVER, np.int64)
-    for p in np.flatnonzero(inp.weight > 0):
-        when = None if weighed[p] >= NEVER else (np.datetime64(int(weighed[p]), "s").astype("datetime64[D]")).item()
-        out[p] = weight_words(float(inp.weight[p]), when, inp.as_of)
-    return out
+    distinct, back = np.unique(np.asarray(pids, dtype=np.int64), return_inverse=True)
+    said = np.full(len(distinct), "", dtype=object)
+    for k, p in enumerate(distinct):
+        if inp.weight[p] > 0:
+            when = None if weighed[p] >= NEVER else np.datetime64(int(weighed[p]), "s").astype("datetime64[D]").item()
+            said[k] = weight_words(float(inp.weight[p]), when, inp.as_of)
+    return said[back] if len(distinct) else np.zeros(0, dtype=object)
 
 
 def amounts_by_weight(inp: Inputs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -303,26 +307,33 @@ class _Totals:
     name_day: np.ndarray  # "Azathioprine", or "Azathioprine total of 2 rows in force (100 + 75 mg/day)"
     name_week: np.ndarray
     equals: np.ndarray  # " =" after a total's name, "" after one row's
-    #: per interval: " at the weight 60 kg of <date>" where the weight turned a row in mg
-    #: into mg/kg/day (``kg``) or a row in mg/kg into mg (``mg``), else "" (probe30 F4)
-    weight_kg_words: np.ndarray
-    weight_mg_words: np.ndarray
+    inp: Inputs
+    #: per interval: a row in mg made mg/kg/day by the weight, a row in mg/kg made mg by it
+    by_mg: np.ndarray
+    by_kg: np.ndarray
+
+    def weight_kg_words(self, idx: np.ndarray) -> np.ndarray:
+        """Per interval of ``idx``: " at the weight 60 kg of <date>" where the weight turned a
+        row in mg into mg/kg/day, else "" (probe30 F4); built for these intervals only."""
+        words = _patient_weight_words(self.inp, self.tg.pid[idx])
+        return np.where(self.by_mg[idx] & (words != ""), " at " + words, "").astype(object)
+
+    def weight_mg_words(self, idx: np.ndarray) -> np.ndarray:
+        """Per interval of ``idx``: " (the mg/kg dose at the weight 60 kg of <date>)" where the
+        weight turned a row in mg/kg into mg, else ""."""
+        words = _patient_weight_words(self.inp, self.tg.pid[idx])
+        return np.where(self.by_kg[idx] & (words != ""), " (the mg/kg dose at " + words + ")", "").astype(object)
 
     @classmethod
     def of(cls, inp: Inputs, per_kg: np.ndarray) -> _Totals:
         d = inp.doses
         tg = dose_totals.of_inputs(inp)
         mg_day, mg_week, converted = amounts_by_weight(inp)
-        words = _patient_weight_words(inp)[tg.pid]
         by_mg = np.zeros(len(tg), bool)
         by_kg = np.zeros(len(tg), bool)
         if len(tg):
             np.logical_or.at(by_mg, tg.owner(), d.dose_unit[tg.members] == "mg")
             np.logical_or.at(by_kg, tg.owner(), converted[tg.members])
-        has = words != ""
-        kg_words = np.where(by_mg & has, np.char.add(" at ", words.astype(str)), "").astype(object)
-        mg_words = np.where(by_kg & has, np.char.add(" (the mg/kg dose at ", words.astype(str)), "")
-        mg_words = np.where(by_kg & has, np.char.add(mg_words.astype(str), ")"), "").astype(object)
         several = tg.n > 1
         label = _LABEL[tg.drug]
         # rows that began on different days may be a dose split in two, or a renewal or a
@@ -354,8 +365,9 @@ class _Totals:
             name(False),
             name(True),
             np.where(several, " =", "").astype(object),
-            kg_words,
-            mg_words,
+            inp,
+            by_mg,
+            by_kg,
         )
 
     def of_drugs(self, drugs: list[str]) -> np.ndarray:
@@ -428,7 +440,7 @@ def _mg_per_kg_above(inp: Inputs, check: dict[str, Any], tot: _Totals) -> list[_
         tot.at_least(fired, tot.per_kg_known),
         num(v[hit], 2),
         f" mg/kg/day > {check['threshold']:g}",
-        tot.weight_kg_words[fired],
+        tot.weight_kg_words(fired),
         f": {check['message']}",
     )
     limit = np.full(len(fired), float(check["threshold"]))
@@ -518,7 +530,7 @@ def _amount_above(inp: Inputs, check: dict[str, Any], tot: _Totals, weekly: bool
         tot.at_least(fired, known),
         num(amount[hit]),
         f" {unit} > {check['threshold']:g}",
-        tot.weight_mg_words[fired],
+        tot.weight_mg_words(fired),
         f": {check['message']}",
     )
     limit = np.full(len(fired), float(check["threshold"]))
@@ -601,7 +613,7 @@ def _phenotype_fraction(inp: Inputs, check: dict[str, Any], tot: _Totals) -> lis
         "%, ",
         which,
         ")",
-        tot.weight_kg_words[fired],
+        tot.weight_kg_words(fired),
         f": {check['message']}",
     )
     found = _Found.of_check(
@@ -1029,7 +1041,7 @@ def _latest_result_below(inp: Inputs, check: dict[str, Any], tot: _Totals) -> li
         with np.errstate(invalid="ignore"):
             idx = idx[tot.mg_day[idx] > float(check["max_mg_per_day"])]
         rows, since, until = tg.row[idx], tg.start[idx], tg.end[idx]
-        name = _texts(cat(tot.name_day[idx], tot.weight_mg_words[idx]))
+        name = _texts(cat(tot.name_day[idx], tot.weight_mg_words(idx)))
     else:
         rows = _rows_of(inp, check["drugs"])
         rows = rows[(d.start[rows] <= now) & (d.end[rows] > now)]
