@@ -319,9 +319,10 @@ def course_streams(doses: Doses) -> np.ndarray:
     if not len(doses):
         return np.zeros(0, np.int64)
     names = [row_schedules(doses, p) for p in ("", *schedule_file().get("profiles", {}))]
-    key = np.array(["\x1f".join(map(str, x)) for x in zip(doses.drug, *names, strict=True)], dtype=object)
-    _, code = np.unique(key, return_inverse=True)  # compact: about one per drug
-    return code.astype(np.int64)
+    codes = [np.asarray(doses.drug, dtype=np.int64)]
+    codes += [np.unique(np.asarray(x, dtype=object).astype(str), return_inverse=True)[1].reshape(-1) for x in names]
+    _, code = np.unique(np.stack(codes, axis=1), axis=0, return_inverse=True)  # compact: about one per drug
+    return code.reshape(-1).astype(np.int64)
 
 
 def _courses(inp: Inputs) -> dict[str, np.ndarray]:
@@ -859,7 +860,8 @@ def _days(n: int) -> str:
 
 def _days_text(n: np.ndarray) -> pa.Array:
     """:func:`_days` per row."""
-    return pa.array([_days(int(x)) for x in n], pa.string())
+    n = np.asarray(n, dtype=np.int64)
+    return pc.binary_join_element_wise(pa.array(n).cast(pa.string()), pa.array(np.where(n == 1, " day", " days")), "")
 
 
 @dataclass(frozen=True)
