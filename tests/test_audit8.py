@@ -34,7 +34,6 @@ def _sig(drug: str, instructions: str):
     return _run(f'{SIG_HEAD}P1,{drug},,"{instructions}",oral,2026-01-01\n')
 
 
-@pytest.mark.xfail(strict=True, reason="audit8 A1: two equal counts at two times of day merged into one")
 def test_a1_two_counts_at_two_times_of_day_are_not_one_dose_a_day():
     """2 tablets of 50 mg in the morning and 2 at night = 200 mg/day = 3.33 mg/kg/day at
     60 kg, above CPIC's 3 (dose.aza_above_3).  Read as 2 tablets once daily (100 mg/day)

@@ -200,6 +200,83 @@ def _tablets_of_the_total(t: str, found: list, number) -> float | None:
     return None
 
 
+# --------------------------------------------------------------------------- doses at times of day
+
+#: the times of day a dose is given at, each a slot of the day: "in the morning", "mane",
+#: "at lunchtime", "at night", "nocte"
+_TIME_SLOTS = {
+    "morning": r"mornings?|mane|breakfast",
+    "midday": r"midday|noon|lunch\s*time|lunch",
+    "afternoon": r"afternoons?",
+    "evening": r"evenings?|tea\s*time|supper",
+    "night": r"nights?|nightly|bedtime|nocte",
+}
+_TIME_OF_DAY = re.compile("|".join(rf"(?P<{slot}>\b(?:{words})\b)" for slot, words in _TIME_SLOTS.items()))
+#: the times of a day in a list: "morning and night", "mane, midday and nocte"
+_TIME_JOIN = re.compile(r"^\s*(?:,\s*(?:and\s+|&\s*)?|and\s+|&\s*|\+\s*)(?:(?:in|at|the|every|each|with)\s+)*$")
+#: a choice of times ("in the morning or at night", "mane/nocte"): once a day, at either
+_TIME_CHOICE = re.compile(r"^\s*(?:or|/)\s*(?:(?:in|at|the|every|each|with)\s+)*$")
+#: an amount given at a time of day, just before it: "2 in the morning", "100 mg at night"
+_AMOUNT_AT_TIME = re.compile(
+    r"(?<![\d.,/])(\d+(?:\.\d+)?)\s*(mg|g|gm|mcg|micrograms?|milligrams?|grams?|tablets?|tabs?|capsules?|caps?)?\s*"
+    r"(?:(?:in|at|every|each|with|before|after|the|on)\s+)*$"
+)
+#: the frequency of the same dose at so many distinct times of day
+_TIMES_A_DAY = {2: "BID", 3: "TID", 4: "QID"}
+
+
+def _times_of_day(t: str, shown: str) -> tuple[str, str]:
+    """(frequency, why not) of instructions that name two or more times of day ("take 2 in
+    the morning and 2 at night", "at night and in the morning"): the same amount at each of
+    k distinct times is k doses a day (BID, TID, QID), the one schedule the model holds for
+    it; anything else (different amounts, an amount at one time and not at another, times
+    that are not one list, another schedule beside them) is said, never read as one dose
+    once a day (audit8 A1).  ("", "") when fewer than two times of day are named, or the
+    times are a choice ("in the morning or at night": once a day)."""
+    mentions = list(_TIME_OF_DAY.finditer(t))
+    slots = list(dict.fromkeys(m.lastgroup or "" for m in mentions))
+    if len(slots) < 2:
+        return "", ""
+    gaps = [t[a.end() : b.start()] for a, b in itertools.pairwise(mentions)]
+    if any(_TIME_CHOICE.match(g) for g in gaps):
+        return "", ""
+    at = [_AMOUNT_AT_TIME.search(t[: m.start()]) for m in mentions]
+    given = [(a, m) for a, m in zip(at, mentions, strict=True) if a]
+    times = ", ".join(slots)
+    freq = _TIMES_A_DAY.get(len(slots), "")
+    if len(given) > 1:
+        listed = ", ".join(f"'{t[a.start() : m.end()].strip()}'" for a, m in given)
+        amounts = {_amount_key(a.group(1), a.group(2) or "") for a, _ in given}
+        if len(amounts) > 1 or not len(given) == len(mentions) == len(slots) or not freq:
+            return "", (
+                f"'{shown}' names doses at {len(slots)} times of day ({listed}): one row holds one dose on one "
+                "schedule, and they are not read as one dose once a day; enter each time's dose in its own row"
+            )
+    elif not all(_TIME_JOIN.match(g) for g in gaps) or (given and at[0] is None) or not freq:
+        return "", (
+            f"'{shown}' names {len(slots)} times of day ({times}) not given as one dose at each: which dose is given "
+            "when is not guessed, and it is not read as one dose once a day; enter each time's dose in its own row"
+        )
+    rest = t
+    for m in mentions:
+        rest = rest.replace(m.group(0), " ")
+    other = _schedule_named(rest)
+    if other not in (None, freq) and not (other == "daily" and not re.search(r"\bonce\b", rest)):
+        return "", (
+            f"'{shown}' names {len(slots)} times of day ({times}) and another schedule ('{other or 'not held'}'): "
+            "which is given is not guessed"
+        )
+    return freq, ""
+
+
+def _amount_key(value: str, unit: str) -> tuple[str, float | None]:
+    """An amount given at a time of day, to compare with the others: a count of tablets
+    (with or without the word) as a count, a mass in mg ("1 g" and "1000 mg" are one)."""
+    if not unit or unit.lower().startswith(("tab", "cap")):
+        return "tablet", float(value)
+    return "mg", to_mg(float(value), unit)
+
+
 # --------------------------------------------------------------------------- a count of tablets with no unit
 
 #: a number with no unit of its own ("take 6", "SIX 2.5mg tablets", "4 daily")
@@ -697,6 +774,11 @@ def read_sig(text: str, strength_mg: float | None = None, decimal: str = UNKNOWN
             amount = f"{amount_text(next(iter(counts)))} tablet"
 
     frequency = _schedule_named(t) or ""
+    day_freq, day_why = _times_of_day(t, " ".join(text.split())[:80])
+    if day_why and not problem and not conflicting:  # never one dose once a day (audit8 A1)
+        amount, conflicting, why = "", True, day_why
+    elif day_freq and not conflicting:  # "2 in the morning and 2 at night": the same dose twice a day
+        frequency = day_freq
     if not problem and not amount and not conflicting and (conc := _CONCENTRATION.search(t)):
         problem = f"a concentration ('{conc.group(0).strip()}') is not a dose: enter the dose given in mg"
     unheld, often = unheld_schedule(text)

@@ -1,0 +1,88 @@
+"""Instructions read as the dose they state, or rejected with the reason (audit8 A1-A4).
+
+Every expectation is worked out by hand from the instruction text and the strength of one
+tablet: 2 tablets of 50 mg in the morning and 2 at night are 4 x 50 = 200 mg a day, given
+as 100 mg twice a day; 8 tablets of 2.5 mg are 20 mg; never the code's output copied.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from dashboard.ingest.sig import read_sig
+from tests.support import csv_import
+
+AS_OF = dt.date(2026, 12, 5)
+
+
+def _import(drug: str, instructions: str):
+    """(stored rows as dicts, reasons of the rows rejected) of one row whose dose is given
+    only in its instructions (the frequency column)."""
+    r = csv_import("", f'P1,{drug},,,"{instructions}",oral,2026-01-01,\n', as_of=AS_OF)
+    df = r.doses.to_pandas()
+    rows = df.to_dict("records") if len(df) else []
+    return rows, [p.message for f in r.report.files for p in f.problems]
+
+
+# ------------------------------------------------------------------ A1 doses at times of day
+
+
+@pytest.mark.parametrize(
+    ("text", "strength", "amount", "frequency"),
+    [
+        # the same count at two times of day: that count twice a day
+        ("take 2 in the morning and 2 at night", 50.0, "2 tablet", "BID"),
+        ("take 1 in the morning and 1 at night", 50.0, "1 tablet", "BID"),
+        ("2 mane 2 nocte", 50.0, "2 tablet", "BID"),
+        ("take 2 tablets in the morning and 2 tablets at night", None, "2 tablet", "BID"),
+        # one amount, then a list of times: once at each
+        ("take 2 at night and in the morning", 50.0, "2 tablet", "BID"),
+        ("take 1 in the morning, at lunchtime and at night", 50.0, "1 tablet", "TID"),
+        ("1 tablet mane, 1 tablet midday, 1 tablet nocte", None, "1 tablet", "TID"),
+        # the same mass at two times, in two units: 1 g is 1000 mg
+        ("100 mg in the morning and 100 mg at night", None, "100 mg", "BID"),
+        ("1 g in the morning and 1000 mg at night", None, "1000 mg", "BID"),
+        # a choice of times is once a day, at either
+        ("take 1 in the morning or at night", 50.0, "1 tablet", "daily"),
+    ],
+)
+def test_the_same_dose_at_several_times_of_day_is_that_dose_so_many_times_a_day(text, strength, amount, frequency):
+    sig = read_sig(text, strength)
+    assert (sig.amount, sig.frequency, sig.conflicting) == (amount, frequency, False)
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        # different counts: two doses, one row holds one
+        ("take 2 in the morning and 1 at night", "'2', '1'"),
+        # different masses at two times: two doses
+        ("10 mg in the morning and 5 mg at night", "do not agree"),
+        # a dose in the morning and a word of the night: which is given when?
+        ("take 1 each morning, do not take at night", "2 times of day"),
+        # two times a day and once a week: which?
+        ("take 1 in the morning and 1 at night on mondays", "another schedule"),
+        # "once daily" beside two times of day
+        ("take 1 once daily (morning and night)", "another schedule"),
+    ],
+)
+def test_doses_at_times_of_day_that_one_row_cannot_hold_are_rejected_with_the_reason(text, said):
+    sig = read_sig(text, 50.0)
+    assert sig.amount == "" and sig.conflicting
+    rows, problems = _import("azathioprine 50 mg tablets", text)
+    assert rows == [] and len(problems) == 1 and said in problems[0], problems
+
+
+def test_two_tablets_morning_and_night_are_200_mg_a_day():
+    """4 x 50 mg = 200 mg a day, as 100 mg twice a day (was 100 mg once a day)."""
+    rows, problems = _import("azathioprine 50 mg tablets", "take 2 in the morning and 2 at night")
+    assert [(r["dose"], r["frequency"], r["mg_per_day"]) for r in rows] == [(100.0, "BID", 200.0)], problems
+
+
+def test_one_time_of_day_is_still_once_a_day():
+    """'every morning' and '30 minutes before breakfast' name one time of day: daily."""
+    sig = read_sig("Take 150 mg by mouth every morning.")
+    assert (sig.amount, sig.frequency) == ("150 mg", "daily")
+    assert read_sig("Take 150 mg 30 minutes before breakfast daily").frequency == "daily"
