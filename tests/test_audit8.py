@@ -45,7 +45,6 @@ def test_a1_two_counts_at_two_times_of_day_are_not_one_dose_a_day():
     assert float(rows["mg_per_day"].iloc[0]) == 200.0  # FAILS TODAY: 100
 
 
-@pytest.mark.xfail(strict=True, reason="audit8 A2: a bare number beside the product's strength read as tablets")
 @pytest.mark.parametrize(
     ("drug", "instructions", "guess"),
     [

@@ -8,9 +8,12 @@ said, never resolved by picking one.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 import re
+import tomllib
 from dataclasses import dataclass, field
+from importlib import resources
 
 from dashboard.ingest.amounts import UNKNOWN, amount_text, read_number, text_problem
 from dashboard.units import to_mg
@@ -364,6 +367,28 @@ def _bare_counts(t: str, tablets_named: bool) -> list[_Count]:
     return found
 
 
+@functools.cache
+def max_bare_tablet_count() -> float:
+    """The most tablets one administration is read as where the count has no unit
+    (``dashboard/ingest/data/sig.toml``, audit8 A2)."""
+    text = resources.files("dashboard.ingest").joinpath("data", "sig.toml").read_text(encoding="utf-8")
+    return float(tomllib.loads(text)["max_bare_tablet_count"])
+
+
+def _tablets_or_mg(shown: str, written: str, n: float, each: float, whose: str) -> str:
+    """Why a count with no unit beside a tablet of ``each`` mg is not read ("" when it can
+    be): ``n`` mg is itself a whole or half number of tablets ("take 5 daily" of a 5 mg
+    tablet: 5 tablets, 25 mg, or 5 mg, one tablet?) and the two readings differ (audit8 A2)."""
+    tablets = n / each
+    if abs(each - 1) < 1e-9 or abs(tablets * 2 - round(tablets * 2)) > 1e-9 or tablets < 0.5:
+        return ""
+    return (
+        f"'{shown}' names '{written}' with no unit beside {whose} {each:g} mg tablet: {written} tablets "
+        f"({amount_text(n * each)} mg), or {written} mg ({amount_text(tablets)} tablet"
+        f"{'' if tablets == 1 else 's'})? Not guessed: enter the dose per administration in mg in a dose column"
+    )
+
+
 def _counted_dose(
     text: str, t: str, counts: list[_Count], found: list, totals: set[float], strength_mg: float | None, number
 ) -> tuple[str, str, str]:
@@ -384,6 +409,14 @@ def _counted_dose(
             f"'{shown}' names {len(values)} tablet counts ({named}): one row holds one dose; enter each in its own row",
         )
     n, written = values[0], counts[0].text
+    if n > max_bare_tablet_count():  # "take 400 twice daily": 400 tablets is no dose (audit8 A2)
+        return (
+            "",
+            f"'{shown}': '{written}' with no unit is no plausible number of tablets to take at once (more than "
+            f"{max_bare_tablet_count():g}): an amount in mg written without its unit? Not guessed: enter the dose "
+            "per administration in mg in a dose column",
+            "",
+        )
     strengths = {
         mg for v, u in _TABLET_STRENGTH.findall(t) if (x := number(v)) is not None and (mg := to_mg(x, u)) is not None
     }
@@ -404,8 +437,9 @@ def _counted_dose(
                 f"'{shown}': {written} tablets and the total stated do not agree: which is given is not guessed",
             )
         return f"{amount_text(total)} mg", "", ""
-    if not masses:
-        return "", "", ""  # the count alone: tablets of the product's strength, or of none stated
+    if not masses:  # the count alone: tablets of the product's strength, or of none stated
+        whose = _tablets_or_mg(shown, written, n, strength_mg, "the product's") if strength_mg else ""
+        return "", "", whose
     if len(masses) == 1 and masses == strengths:
         each = next(iter(masses))
         if strength_mg is not None and abs(strength_mg - each) > 1e-9:
@@ -427,15 +461,8 @@ def _counted_dose(
                 f"{written} times? The dose per administration is not guessed: enter it in mg in a dose column"
             ),
         )
-    if abs(n - each) < 1e-9:
-        return (
-            "",
-            "",
-            (
-                f"'{shown}' names '{written}' with no unit beside the {each:g} mg tablet: {written} tablets, or {written} mg? "
-                "Not guessed: enter the dose per administration in mg in a dose column"
-            ),
-        )
+    if why := _tablets_or_mg(shown, written, n, each, "the"):  # "5 mg tablets, take 5 daily"
+        return "", "", why
     dose = round(n * each, 6)
     if totals and totals != {dose}:
         stated = ", ".join(f"{x:g} mg" for x in sorted(totals))

@@ -86,3 +86,63 @@ def test_one_time_of_day_is_still_once_a_day():
     sig = read_sig("Take 150 mg by mouth every morning.")
     assert (sig.amount, sig.frequency) == ("150 mg", "daily")
     assert read_sig("Take 150 mg 30 minutes before breakfast daily").frequency == "daily"
+
+
+# ------------------------------------------------------------------ A2 a bare number: tablets or mg?
+
+
+@pytest.mark.parametrize(
+    ("text", "strength", "said"),
+    [
+        # 5 tablets of 5 mg (25 mg), or 5 mg (one tablet)? the count equals the strength
+        ("take 5 daily", 5.0, "5 tablets (25 mg), or 5 mg (1 tablet)"),
+        # 10 tablets of 5 mg (50 mg), or 10 mg (two tablets)? both are doses of prednisolone
+        ("take 10 daily", 5.0, "10 tablets (50 mg), or 10 mg (2 tablets)"),
+        # 3 tablets of 2.5 mg (7.5 mg)... or 7.5 tablets (18.75 mg)? 7.5 mg is three tablets
+        ("take 7.5 once weekly", 2.5, "7.5 tablets (18.75 mg), or 7.5 mg (3 tablets)"),
+        # the strength written in the text, as before: 5 tablets of 5 mg, or 5 mg?
+        ("5 mg tablets, take 5 daily", None, "5 tablets (25 mg), or 5 mg (1 tablet)"),
+    ],
+)
+def test_a_bare_number_that_is_also_a_whole_number_of_tablets_in_mg_is_not_guessed(text, strength, said):
+    sig = read_sig(text, strength)
+    assert sig.amount == "" and sig.conflicting and said in sig.why, sig
+
+
+@pytest.mark.parametrize(
+    ("text", "strength"),
+    [
+        ("take 400 twice daily", 200.0),  # 400 tablets of 200 mg = 80 g: 400 mg meant?
+        ("Take 25 on Mondays", 2.5),  # 25 tablets of 2.5 mg = 62.5 mg: 25 mg meant?
+        ("50 mg tablets, take 400 daily", None),  # the strength in the text, the same bound
+        ("take 21 daily", 1.0),  # one above the bound of 20 (sig.toml), even of a 1 mg tablet
+    ],
+)
+def test_a_bare_count_above_a_plausible_number_of_tablets_is_rejected(text, strength):
+    sig = read_sig(text, strength)
+    assert sig.amount == "" and "no plausible number of tablets" in sig.problem and "more than 20" in sig.problem
+
+
+@pytest.mark.parametrize(
+    ("text", "strength", "amount"),
+    [
+        ("take 6 once weekly", 2.5, "6 tablet"),  # 6 mg is 2.4 tablets: 6 tablets (15 mg)
+        ("take 2 daily", 5.0, "2 tablet"),  # 2 mg is 0.4 of a tablet: 2 tablets (10 mg)
+        ("take 5 daily", 1.0, "5 tablet"),  # 5 tablets of 1 mg are 5 mg: the readings agree
+        ("take 20 daily", 1.0, "20 tablet"),  # at the bound: still a count
+    ],
+)
+def test_a_bare_count_that_can_only_be_tablets_is_read(text, strength, amount):
+    assert read_sig(text, strength).amount == amount
+
+
+def test_a_bare_number_beside_the_products_strength_is_rejected_on_import():
+    """Prednisolone 5 mg tablets, 'take 5 daily': rejected with the question, not 25 mg/day."""
+    rows, problems = _import("prednisolone 5mg tablets", "take 5 daily")
+    assert rows == [] and len(problems) == 1 and "5 tablets (25 mg), or 5 mg" in problems[0], problems
+
+
+def test_the_bound_is_read_from_the_data_file():
+    from dashboard.ingest.sig import max_bare_tablet_count
+
+    assert max_bare_tablet_count() == 20.0
