@@ -62,7 +62,6 @@ def test_a2_a_bare_number_beside_the_products_strength_is_not_guessed_to_be_tabl
     assert float(rows["dose"].iloc[0]) != guess  # FAILS TODAY
 
 
-@pytest.mark.xfail(strict=True, reason="audit8 A3: a count that agrees with the total stated is rejected")
 def test_a3_eight_tablets_of_2_5_mg_stated_as_20_mg_are_20_mg():
     """8 x 2.5 mg = 20 mg, the total the text states: read before the change, rejected now
     as '8 tablets of 20 mg, or 20 mg 8 times?'."""

@@ -389,6 +389,39 @@ def _tablets_or_mg(shown: str, written: str, n: float, each: float, whose: str) 
     )
 
 
+def _the_stated_total(
+    shown: str,
+    written: str,
+    n: float,
+    masses: set[float],
+    strengths: set[float],
+    totals: set[float],
+    strength_mg: float | None,
+) -> tuple[float | None, str]:
+    """(the amount in mg, why not) that instructions state beside a count with no unit and one
+    strength of a tablet (the text's, or the product's when the text names none): the count
+    times the strength makes exactly that amount ("take 8 once a week (20mg)" of 2.5 mg
+    tablets is 8 x 2.5 = 20 mg, said twice, audit8 A3), or the two are said not to agree.
+    (None, "") when the strength is not one, or the amounts beside the count are not one."""
+    each = strengths if strengths else ({strength_mg} if strength_mg is not None else set())
+    others = masses - each
+    if len(each) != 1 or len(others) != 1:
+        return None, ""
+    tablet, stated = next(iter(each)), next(iter(others))
+    if strength_mg is not None and abs(strength_mg - tablet) > 1e-9:
+        return None, (
+            f"'{shown}' names tablets of {tablet:g} mg but the product's tablet is {strength_mg:g} mg: which is given "
+            "is not guessed; enter the dose per administration in mg in a dose column"
+        )
+    made = round(n * tablet, 6)
+    if abs(made - stated) > 1e-6 or any(abs(x - stated) > 1e-6 for x in totals):
+        return None, (
+            f"'{shown}': {written} tablets of {tablet:g} mg are {made:g} mg, not the {stated:g} mg stated: "
+            "which is given is not guessed"
+        )
+    return stated, ""
+
+
 def _counted_dose(
     text: str, t: str, counts: list[_Count], found: list, totals: set[float], strength_mg: float | None, number
 ) -> tuple[str, str, str]:
@@ -440,6 +473,9 @@ def _counted_dose(
     if not masses:  # the count alone: tablets of the product's strength, or of none stated
         whose = _tablets_or_mg(shown, written, n, strength_mg, "the product's") if strength_mg else ""
         return "", "", whose
+    made, why = _the_stated_total(shown, written, n, masses, strengths, totals, strength_mg)
+    if made is not None or why:  # "take 8 once a week (20mg)" of 2.5 mg tablets: 20 mg (audit8 A3)
+        return (f"{amount_text(made)} mg" if made is not None else ""), "", why
     if len(masses) == 1 and masses == strengths:
         each = next(iter(masses))
         if strength_mg is not None and abs(strength_mg - each) > 1e-9:

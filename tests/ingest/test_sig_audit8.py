@@ -146,3 +146,41 @@ def test_the_bound_is_read_from_the_data_file():
     from dashboard.ingest.sig import max_bare_tablet_count
 
     assert max_bare_tablet_count() == 20.0
+
+
+# ------------------------------------------------------------------ A3 a count and the amount it makes
+
+
+@pytest.mark.parametrize(
+    ("text", "strength", "amount"),
+    [
+        ("take 8 once a week (20mg)", 2.5, "20 mg"),  # 8 x 2.5 = 20: the amount said twice
+        ("2.5mg tabs: take 8 once a week (20mg)", None, "20 mg"),  # the strength in the text
+        ("take 5 daily (25 mg)", 5.0, "25 mg"),  # 5 x 5 = 25: the stated amount settles tablets or mg
+        ("100 mg, take 2 daily", 50.0, "100 mg"),  # 2 x 50 = 100
+    ],
+)
+def test_a_count_that_makes_the_amount_stated_is_that_amount(text, strength, amount):
+    sig = read_sig(text, strength)
+    assert (sig.amount, sig.conflicting) == (amount, False)
+
+
+@pytest.mark.parametrize(
+    ("text", "strength", "said"),
+    [
+        # 8 x 2.5 = 20, not 25: which is true?
+        ("take 8 once a week (25mg)", 2.5, "8 tablets of 2.5 mg are 20 mg, not the 25 mg stated"),
+        # tablets of 2.5 mg in the text, 10 mg in the product: which?
+        ("2.5mg tabs: take 8 once a week (20mg)", 10.0, "product's tablet is 10 mg"),
+        # no strength known: 8 tablets of 20 mg, or 20 mg 8 times?
+        ("take 8 once a week (20mg)", None, "8 tablets of 20 mg, or 20 mg 8 times"),
+    ],
+)
+def test_a_count_that_does_not_make_the_amount_stated_is_rejected_with_the_reason(text, strength, said):
+    sig = read_sig(text, strength)
+    assert sig.amount == "" and sig.conflicting and said in sig.why, sig
+
+
+def test_eight_methotrexate_tablets_stated_as_20_mg_are_20_mg_a_week_on_import():
+    rows, problems = _import("methotrexate 2.5 mg tablets", "take 8 once a week (20mg)")
+    assert [(r["dose"], r["mg_per_week"]) for r in rows] == [(20.0, 20.0)], problems
