@@ -70,7 +70,6 @@ def test_a3_eight_tablets_of_2_5_mg_stated_as_20_mg_are_20_mg():
     assert float(rows["mg_per_week"].iloc[0]) == 20.0
 
 
-@pytest.mark.xfail(strict=True, reason="audit8 A4: a per-kg note beside the dose read as an approximate dose")
 def test_a4_a_per_kg_equivalent_in_brackets_is_not_the_dose():
     """'100 mg daily (~2 mg/kg)': the dose is 100 mg; '~2 mg/kg' is its per-kg equivalent,
     not an approximate amount.  Read before the change; rejected now quoting '~2 mg'."""

@@ -751,6 +751,30 @@ def _per_body_or_volume(
     )
 
 
+#: an approximate amount per kg or per m² ("(~2 mg/kg)", "approx 2.5 mg/kg/day"): beside a dose
+#: stated in full, the dose's equivalent per body weight, a remark and not the dose (audit8 A4)
+_APPROX_PER_BODY = re.compile(
+    r"\(?\s*(?:~|\u2248|\bapprox(?:imately|\.)?|\babout|\baround|\bcirca|\bca\.?|\bc\.)\s*"
+    rf"\d(?:[\d.,]*\d)?\s*{_MASS}\s*/\s*(?:kg|m2|m\u00b2)(?![\w\u00b2])(?:{_PER_BODY_PERIOD.pattern})?\s*\)?"
+)
+
+
+def _approximate_remarks(t: str) -> tuple[str, str]:
+    """(the instructions without them, the note) of approximate amounts per kg or per m² written
+    beside a dose stated in full: "100 mg daily (~2 mg/kg)" is 100 mg daily, "~2 mg/kg" a
+    remark on it (its equivalent per body weight, about so much), never the dose and never a
+    reason to reject the dose (audit8 A4).  Where no other amount is named ("~2 mg/kg daily")
+    the instructions are returned as they are: an approximate dose, rejected as one."""
+    found = list(_APPROX_PER_BODY.finditer(t))
+    if not found:
+        return t, ""
+    rest = _APPROX_PER_BODY.sub(" ", t)
+    if not _SIG_AMOUNT.search(rest) or _PER_BODY_AMOUNT.search(rest) or text_problem(rest):
+        return t, ""
+    named = ", ".join(f"'{m.group(0).strip(' ()')}'" for m in found)
+    return rest, f"{named} read as a remark on the dose (about so much per body weight), not the dose"
+
+
 def read_sig(text: str, strength_mg: float | None = None, decimal: str = UNKNOWN) -> Sig:
     """Read prescription instructions ("Take 2 tablets (100 mg total) by mouth daily.").
 
@@ -765,12 +789,13 @@ def read_sig(text: str, strength_mg: float | None = None, decimal: str = UNKNOWN
     t = re.sub(r"(\d)\s*\(\s*[a-z ]+\)", r"\1", t)  # "2 (two) times", "every 12 (twelve) hours"
     t = _SIG_HALVES.sub(lambda m: f"{int(m.group(1)) + 0.5:g}", t)  # "1 1/2 tablets"
     t = _NUMBER_WORD.sub(lambda m: _NUMBER_WORDS[m.group(0)], t)
+    t, remark = _approximate_remarks(t)  # "100 mg daily (~2 mg/kg)": 100 mg daily
     problem = text_problem(t)  # "50-100 mg", "1 to 2 tablets", "-10 mg", "1.5e2 mg"
     tablets_named = strength_mg is not None or bool(re.search(r"\b(?:tablets?|tabs?|capsules?|caps?)\b", t))
     bare = _bare_counts(re.sub(r"\s+", " ", t), tablets_named)  # before "4-weekly" loses its hyphen
     t = re.sub(r"\s+", " ", t.replace("-", " "))
 
-    amount, conflicting, notes, why = "", False, [], ""
+    amount, conflicting, notes, why = "", False, [remark] if remark else [], ""
 
     def number(token: str) -> float | None:
         nonlocal problem

@@ -184,3 +184,47 @@ def test_a_count_that_does_not_make_the_amount_stated_is_rejected_with_the_reaso
 def test_eight_methotrexate_tablets_stated_as_20_mg_are_20_mg_a_week_on_import():
     rows, problems = _import("methotrexate 2.5 mg tablets", "take 8 once a week (20mg)")
     assert [(r["dose"], r["mg_per_week"]) for r in rows] == [(20.0, 20.0)], problems
+
+
+# ------------------------------------------------------------------ A4 an approximate amount per kg beside the dose
+
+
+@pytest.mark.parametrize(
+    ("text", "amount", "remark"),
+    [
+        ("100 mg daily (~2 mg/kg)", "100 mg", "'~2 mg/kg'"),
+        ("150 mg od (approx 2.5 mg/kg)", "150 mg", "'approx 2.5 mg/kg'"),
+        ("150 mg od (approx. 2.5 mg/kg/day)", "150 mg", "'approx. 2.5 mg/kg/day'"),
+        ("50 mg tablets, take 2 daily (about 1.7 mg/kg)", "100 mg", "'about 1.7 mg/kg'"),  # 2 x 50 = 100
+    ],
+)
+def test_an_approximate_amount_per_kg_beside_the_dose_is_a_remark(text, amount, remark):
+    sig = read_sig(text)
+    assert (sig.amount, sig.frequency, sig.problem, sig.conflicting) == (amount, "daily", "", False)
+    assert f"{remark} read as a remark on the dose" in sig.note
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        # the approximate amount per kg is the only amount: an approximate dose, quoted whole
+        ("~2 mg/kg daily", "'~2 mg/kg' is an approximate amount"),
+        ("take approx 2 mg/kg/day", "'approx 2 mg/kg/day' is an approximate amount"),
+        # the dose itself approximate: rejected, whatever the remark beside it
+        ("~100 mg daily (~2 mg/kg)", "'~100 mg' is an approximate amount"),
+    ],
+)
+def test_an_approximate_amount_per_kg_that_is_the_dose_is_rejected_and_quoted_whole(text, said):
+    sig = read_sig(text)
+    assert sig.amount == "" and said in sig.problem, sig
+
+
+def test_a_stated_amount_per_kg_beside_the_dose_is_still_not_guessed():
+    """'100 mg daily (2 mg/kg)': no approximation written, two doses named (H497): rejected."""
+    sig = read_sig("100 mg daily (2 mg/kg)")
+    assert sig.amount == "" and sig.conflicting and "'2 mg/kg' beside '100 mg'" in sig.why
+
+
+def test_azathioprine_with_a_per_kg_remark_is_100_mg_a_day_on_import():
+    rows, problems = _import("azathioprine", "100 mg daily (~2 mg/kg)")
+    assert [(r["dose"], r["mg_per_day"]) for r in rows] == [(100.0, 100.0)], problems
