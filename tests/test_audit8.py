@@ -34,7 +34,6 @@ def _sig(drug: str, instructions: str):
     return _run(f'{SIG_HEAD}P1,{drug},,"{instructions}",oral,2026-01-01\n')
 
 
-@pytest.mark.xfail(strict=True, reason="audit8 A1: two equal counts at two times of day merged into one")
 def test_a1_two_counts_at_two_times_of_day_are_not_one_dose_a_day():
     """2 tablets of 50 mg in the morning and 2 at night = 200 mg/day = 3.33 mg/kg/day at
     60 kg, above CPIC's 3 (dose.aza_above_3).  Read as 2 tablets once daily (100 mg/day)
@@ -46,7 +45,6 @@ def test_a1_two_counts_at_two_times_of_day_are_not_one_dose_a_day():
     assert float(rows["mg_per_day"].iloc[0]) == 200.0  # FAILS TODAY: 100
 
 
-@pytest.mark.xfail(strict=True, reason="audit8 A2: a bare number beside the product's strength read as tablets")
 @pytest.mark.parametrize(
     ("drug", "instructions", "guess"),
     [
@@ -64,7 +62,6 @@ def test_a2_a_bare_number_beside_the_products_strength_is_not_guessed_to_be_tabl
     assert float(rows["dose"].iloc[0]) != guess  # FAILS TODAY
 
 
-@pytest.mark.xfail(strict=True, reason="audit8 A3: a count that agrees with the total stated is rejected")
 def test_a3_eight_tablets_of_2_5_mg_stated_as_20_mg_are_20_mg():
     """8 x 2.5 mg = 20 mg, the total the text states: read before the change, rejected now
     as '8 tablets of 20 mg, or 20 mg 8 times?'."""
@@ -73,7 +70,6 @@ def test_a3_eight_tablets_of_2_5_mg_stated_as_20_mg_are_20_mg():
     assert float(rows["mg_per_week"].iloc[0]) == 20.0
 
 
-@pytest.mark.xfail(strict=True, reason="audit8 A4: a per-kg note beside the dose read as an approximate dose")
 def test_a4_a_per_kg_equivalent_in_brackets_is_not_the_dose():
     """'100 mg daily (~2 mg/kg)': the dose is 100 mg; '~2 mg/kg' is its per-kg equivalent,
     not an approximate amount.  Read before the change; rejected now quoting '~2 mg'."""

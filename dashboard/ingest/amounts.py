@@ -215,11 +215,17 @@ def not_one_amount(text: str, alone: bool = False) -> str:
     a range).  ``alone``: the text is one number with no unit ("up to 150")."""
     for kind, pattern in _ALONE if alone else _IN_TEXT:
         if m := pattern.search(text):
+            end = tail.end() if (tail := _PER_TAIL.match(text, m.end())) else m.end()
             return (
-                f"'{m.group(0).strip()[:40]}' is {kind}, not the one dose given ({_KIND_WHY[kind]}): "
+                f"'{text[m.start() : end].strip()[:40]}' is {kind}, not the one dose given ({_KIND_WHY[kind]}): "
                 "enter the dose given"
             )
     return ""
+
+
+#: what an amount is per, after it: "/kg", "/m2", "/day", "per week" ("~2 mg/kg" is quoted
+#: whole, never as "~2 mg", audit8 A4)
+_PER_TAIL = re.compile(r"(?:\s*(?:/|\bper\b)\s*(?:kg|m2|m\u00b2|day|d|24\s*h|week|wk|w)(?![a-z\d]))+", re.IGNORECASE)
 
 
 _KIND_WHY = {

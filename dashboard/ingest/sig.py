@@ -8,9 +8,12 @@ said, never resolved by picking one.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 import re
+import tomllib
 from dataclasses import dataclass, field
+from importlib import resources
 
 from dashboard.ingest.amounts import UNKNOWN, amount_text, read_number, text_problem
 from dashboard.units import to_mg
@@ -200,6 +203,83 @@ def _tablets_of_the_total(t: str, found: list, number) -> float | None:
     return None
 
 
+# --------------------------------------------------------------------------- doses at times of day
+
+#: the times of day a dose is given at, each a slot of the day: "in the morning", "mane",
+#: "at lunchtime", "at night", "nocte"
+_TIME_SLOTS = {
+    "morning": r"mornings?|mane|breakfast",
+    "midday": r"midday|noon|lunch\s*time|lunch",
+    "afternoon": r"afternoons?",
+    "evening": r"evenings?|tea\s*time|supper",
+    "night": r"nights?|nightly|bedtime|nocte",
+}
+_TIME_OF_DAY = re.compile("|".join(rf"(?P<{slot}>\b(?:{words})\b)" for slot, words in _TIME_SLOTS.items()))
+#: the times of a day in a list: "morning and night", "mane, midday and nocte"
+_TIME_JOIN = re.compile(r"^\s*(?:,\s*(?:and\s+|&\s*)?|and\s+|&\s*|\+\s*)(?:(?:in|at|the|every|each|with)\s+)*$")
+#: a choice of times ("in the morning or at night", "mane/nocte"): once a day, at either
+_TIME_CHOICE = re.compile(r"^\s*(?:or|/)\s*(?:(?:in|at|the|every|each|with)\s+)*$")
+#: an amount given at a time of day, just before it: "2 in the morning", "100 mg at night"
+_AMOUNT_AT_TIME = re.compile(
+    r"(?<![\d.,/])(\d+(?:\.\d+)?)\s*(mg|g|gm|mcg|micrograms?|milligrams?|grams?|tablets?|tabs?|capsules?|caps?)?\s*"
+    r"(?:(?:in|at|every|each|with|before|after|the|on)\s+)*$"
+)
+#: the frequency of the same dose at so many distinct times of day
+_TIMES_A_DAY = {2: "BID", 3: "TID", 4: "QID"}
+
+
+def _times_of_day(t: str, shown: str) -> tuple[str, str]:
+    """(frequency, why not) of instructions that name two or more times of day ("take 2 in
+    the morning and 2 at night", "at night and in the morning"): the same amount at each of
+    k distinct times is k doses a day (BID, TID, QID), the one schedule the model holds for
+    it; anything else (different amounts, an amount at one time and not at another, times
+    that are not one list, another schedule beside them) is said, never read as one dose
+    once a day (audit8 A1).  ("", "") when fewer than two times of day are named, or the
+    times are a choice ("in the morning or at night": once a day)."""
+    mentions = list(_TIME_OF_DAY.finditer(t))
+    slots = list(dict.fromkeys(m.lastgroup or "" for m in mentions))
+    if len(slots) < 2:
+        return "", ""
+    gaps = [t[a.end() : b.start()] for a, b in itertools.pairwise(mentions)]
+    if any(_TIME_CHOICE.match(g) for g in gaps):
+        return "", ""
+    at = [_AMOUNT_AT_TIME.search(t[: m.start()]) for m in mentions]
+    given = [(a, m) for a, m in zip(at, mentions, strict=True) if a]
+    times = ", ".join(slots)
+    freq = _TIMES_A_DAY.get(len(slots), "")
+    if len(given) > 1:
+        listed = ", ".join(f"'{t[a.start() : m.end()].strip()}'" for a, m in given)
+        amounts = {_amount_key(a.group(1), a.group(2) or "") for a, _ in given}
+        if len(amounts) > 1 or not len(given) == len(mentions) == len(slots) or not freq:
+            return "", (
+                f"'{shown}' names doses at {len(slots)} times of day ({listed}): one row holds one dose on one "
+                "schedule, and they are not read as one dose once a day; enter each time's dose in its own row"
+            )
+    elif not all(_TIME_JOIN.match(g) for g in gaps) or (given and at[0] is None) or not freq:
+        return "", (
+            f"'{shown}' names {len(slots)} times of day ({times}) not given as one dose at each: which dose is given "
+            "when is not guessed, and it is not read as one dose once a day; enter each time's dose in its own row"
+        )
+    rest = t
+    for m in mentions:
+        rest = rest.replace(m.group(0), " ")
+    other = _schedule_named(rest)
+    if other not in (None, freq) and not (other == "daily" and not re.search(r"\bonce\b", rest)):
+        return "", (
+            f"'{shown}' names {len(slots)} times of day ({times}) and another schedule ('{other or 'not held'}'): "
+            "which is given is not guessed"
+        )
+    return freq, ""
+
+
+def _amount_key(value: str, unit: str) -> tuple[str, float | None]:
+    """An amount given at a time of day, to compare with the others: a count of tablets
+    (with or without the word) as a count, a mass in mg ("1 g" and "1000 mg" are one)."""
+    if not unit or unit.lower().startswith(("tab", "cap")):
+        return "tablet", float(value)
+    return "mg", to_mg(float(value), unit)
+
+
 # --------------------------------------------------------------------------- a count of tablets with no unit
 
 #: a number with no unit of its own ("take 6", "SIX 2.5mg tablets", "4 daily")
@@ -287,6 +367,61 @@ def _bare_counts(t: str, tablets_named: bool) -> list[_Count]:
     return found
 
 
+@functools.cache
+def max_bare_tablet_count() -> float:
+    """The most tablets one administration is read as where the count has no unit
+    (``dashboard/ingest/data/sig.toml``, audit8 A2)."""
+    text = resources.files("dashboard.ingest").joinpath("data", "sig.toml").read_text(encoding="utf-8")
+    return float(tomllib.loads(text)["max_bare_tablet_count"])
+
+
+def _tablets_or_mg(shown: str, written: str, n: float, each: float, whose: str) -> str:
+    """Why a count with no unit beside a tablet of ``each`` mg is not read ("" when it can
+    be): ``n`` mg is itself a whole or half number of tablets ("take 5 daily" of a 5 mg
+    tablet: 5 tablets, 25 mg, or 5 mg, one tablet?) and the two readings differ (audit8 A2)."""
+    tablets = n / each
+    if abs(each - 1) < 1e-9 or abs(tablets * 2 - round(tablets * 2)) > 1e-9 or tablets < 0.5:
+        return ""
+    return (
+        f"'{shown}' names '{written}' with no unit beside {whose} {each:g} mg tablet: {written} tablets "
+        f"({amount_text(n * each)} mg), or {written} mg ({amount_text(tablets)} tablet"
+        f"{'' if tablets == 1 else 's'})? Not guessed: enter the dose per administration in mg in a dose column"
+    )
+
+
+def _the_stated_total(
+    shown: str,
+    written: str,
+    n: float,
+    masses: set[float],
+    strengths: set[float],
+    totals: set[float],
+    strength_mg: float | None,
+) -> tuple[float | None, str]:
+    """(the amount in mg, why not) that instructions state beside a count with no unit and one
+    strength of a tablet (the text's, or the product's when the text names none): the count
+    times the strength makes exactly that amount ("take 8 once a week (20mg)" of 2.5 mg
+    tablets is 8 x 2.5 = 20 mg, said twice, audit8 A3), or the two are said not to agree.
+    (None, "") when the strength is not one, or the amounts beside the count are not one."""
+    each = strengths if strengths else ({strength_mg} if strength_mg is not None else set())
+    others = masses - each
+    if len(each) != 1 or len(others) != 1:
+        return None, ""
+    tablet, stated = next(iter(each)), next(iter(others))
+    if strength_mg is not None and abs(strength_mg - tablet) > 1e-9:
+        return None, (
+            f"'{shown}' names tablets of {tablet:g} mg but the product's tablet is {strength_mg:g} mg: which is given "
+            "is not guessed; enter the dose per administration in mg in a dose column"
+        )
+    made = round(n * tablet, 6)
+    if abs(made - stated) > 1e-6 or any(abs(x - stated) > 1e-6 for x in totals):
+        return None, (
+            f"'{shown}': {written} tablets of {tablet:g} mg are {made:g} mg, not the {stated:g} mg stated: "
+            "which is given is not guessed"
+        )
+    return stated, ""
+
+
 def _counted_dose(
     text: str, t: str, counts: list[_Count], found: list, totals: set[float], strength_mg: float | None, number
 ) -> tuple[str, str, str]:
@@ -307,6 +442,14 @@ def _counted_dose(
             f"'{shown}' names {len(values)} tablet counts ({named}): one row holds one dose; enter each in its own row",
         )
     n, written = values[0], counts[0].text
+    if n > max_bare_tablet_count():  # "take 400 twice daily": 400 tablets is no dose (audit8 A2)
+        return (
+            "",
+            f"'{shown}': '{written}' with no unit is no plausible number of tablets to take at once (more than "
+            f"{max_bare_tablet_count():g}): an amount in mg written without its unit? Not guessed: enter the dose "
+            "per administration in mg in a dose column",
+            "",
+        )
     strengths = {
         mg for v, u in _TABLET_STRENGTH.findall(t) if (x := number(v)) is not None and (mg := to_mg(x, u)) is not None
     }
@@ -327,8 +470,12 @@ def _counted_dose(
                 f"'{shown}': {written} tablets and the total stated do not agree: which is given is not guessed",
             )
         return f"{amount_text(total)} mg", "", ""
-    if not masses:
-        return "", "", ""  # the count alone: tablets of the product's strength, or of none stated
+    if not masses:  # the count alone: tablets of the product's strength, or of none stated
+        whose = _tablets_or_mg(shown, written, n, strength_mg, "the product's") if strength_mg else ""
+        return "", "", whose
+    made, why = _the_stated_total(shown, written, n, masses, strengths, totals, strength_mg)
+    if made is not None or why:  # "take 8 once a week (20mg)" of 2.5 mg tablets: 20 mg (audit8 A3)
+        return (f"{amount_text(made)} mg" if made is not None else ""), "", why
     if len(masses) == 1 and masses == strengths:
         each = next(iter(masses))
         if strength_mg is not None and abs(strength_mg - each) > 1e-9:
@@ -350,15 +497,8 @@ def _counted_dose(
                 f"{written} times? The dose per administration is not guessed: enter it in mg in a dose column"
             ),
         )
-    if abs(n - each) < 1e-9:
-        return (
-            "",
-            "",
-            (
-                f"'{shown}' names '{written}' with no unit beside the {each:g} mg tablet: {written} tablets, or {written} mg? "
-                "Not guessed: enter the dose per administration in mg in a dose column"
-            ),
-        )
+    if why := _tablets_or_mg(shown, written, n, each, "the"):  # "5 mg tablets, take 5 daily"
+        return "", "", why
     dose = round(n * each, 6)
     if totals and totals != {dose}:
         stated = ", ".join(f"{x:g} mg" for x in sorted(totals))
@@ -611,6 +751,30 @@ def _per_body_or_volume(
     )
 
 
+#: an approximate amount per kg or per m² ("(~2 mg/kg)", "approx 2.5 mg/kg/day"): beside a dose
+#: stated in full, the dose's equivalent per body weight, a remark and not the dose (audit8 A4)
+_APPROX_PER_BODY = re.compile(
+    r"\(?\s*(?:~|\u2248|\bapprox(?:imately|\.)?|\babout|\baround|\bcirca|\bca\.?|\bc\.)\s*"
+    rf"\d(?:[\d.,]*\d)?\s*{_MASS}\s*/\s*(?:kg|m2|m\u00b2)(?![\w\u00b2])(?:{_PER_BODY_PERIOD.pattern})?\s*\)?"
+)
+
+
+def _approximate_remarks(t: str) -> tuple[str, str]:
+    """(the instructions without them, the note) of approximate amounts per kg or per m² written
+    beside a dose stated in full: "100 mg daily (~2 mg/kg)" is 100 mg daily, "~2 mg/kg" a
+    remark on it (its equivalent per body weight, about so much), never the dose and never a
+    reason to reject the dose (audit8 A4).  Where no other amount is named ("~2 mg/kg daily")
+    the instructions are returned as they are: an approximate dose, rejected as one."""
+    found = list(_APPROX_PER_BODY.finditer(t))
+    if not found:
+        return t, ""
+    rest = _APPROX_PER_BODY.sub(" ", t)
+    if not _SIG_AMOUNT.search(rest) or _PER_BODY_AMOUNT.search(rest) or text_problem(rest):
+        return t, ""
+    named = ", ".join(f"'{m.group(0).strip(' ()')}'" for m in found)
+    return rest, f"{named} read as a remark on the dose (about so much per body weight), not the dose"
+
+
 def read_sig(text: str, strength_mg: float | None = None, decimal: str = UNKNOWN) -> Sig:
     """Read prescription instructions ("Take 2 tablets (100 mg total) by mouth daily.").
 
@@ -625,12 +789,13 @@ def read_sig(text: str, strength_mg: float | None = None, decimal: str = UNKNOWN
     t = re.sub(r"(\d)\s*\(\s*[a-z ]+\)", r"\1", t)  # "2 (two) times", "every 12 (twelve) hours"
     t = _SIG_HALVES.sub(lambda m: f"{int(m.group(1)) + 0.5:g}", t)  # "1 1/2 tablets"
     t = _NUMBER_WORD.sub(lambda m: _NUMBER_WORDS[m.group(0)], t)
+    t, remark = _approximate_remarks(t)  # "100 mg daily (~2 mg/kg)": 100 mg daily
     problem = text_problem(t)  # "50-100 mg", "1 to 2 tablets", "-10 mg", "1.5e2 mg"
     tablets_named = strength_mg is not None or bool(re.search(r"\b(?:tablets?|tabs?|capsules?|caps?)\b", t))
     bare = _bare_counts(re.sub(r"\s+", " ", t), tablets_named)  # before "4-weekly" loses its hyphen
     t = re.sub(r"\s+", " ", t.replace("-", " "))
 
-    amount, conflicting, notes, why = "", False, [], ""
+    amount, conflicting, notes, why = "", False, [remark] if remark else [], ""
 
     def number(token: str) -> float | None:
         nonlocal problem
@@ -697,6 +862,11 @@ def read_sig(text: str, strength_mg: float | None = None, decimal: str = UNKNOWN
             amount = f"{amount_text(next(iter(counts)))} tablet"
 
     frequency = _schedule_named(t) or ""
+    day_freq, day_why = _times_of_day(t, " ".join(text.split())[:80])
+    if day_why and not problem and not conflicting:  # never one dose once a day (audit8 A1)
+        amount, conflicting, why = "", True, day_why
+    elif day_freq and not conflicting:  # "2 in the morning and 2 at night": the same dose twice a day
+        frequency = day_freq
     if not problem and not amount and not conflicting and (conc := _CONCENTRATION.search(t)):
         problem = f"a concentration ('{conc.group(0).strip()}') is not a dose: enter the dose given in mg"
     unheld, often = unheld_schedule(text)
