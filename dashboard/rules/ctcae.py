@@ -133,12 +133,38 @@ def lab_flagged(inp: Inputs, rows: np.ndarray, direction: str) -> np.ndarray:
     return codes_in(flags, _lab_flag_words()[direction]) >= 0
 
 
+def any_lab_flag(inp: Inputs) -> bool:
+    """The labs hold a lab flag anywhere (``source_flag``): most exports carry none, and a
+    million empty cells are then seen from their lengths (or the dictionary's), never taken
+    and decoded."""
+    table = inp.labs.table
+    return "source_flag" in table.column_names and _any_flag(table.column("source_flag"))
+
+
+def _any_flag(col: pa.ChunkedArray) -> bool:
+    for chunk in col.chunks:
+        texts = chunk.dictionary if pa.types.is_dictionary(chunk.type) else chunk
+        longest = pc.max(pc.binary_length(texts)).as_py()
+        if longest:
+            return True
+    return False
+
+
 def by_lab_flag(
-    inp: Inputs, rows: np.ndarray, grade: np.ndarray, cmp: np.ndarray, own_limit: np.ndarray, direction: str
+    inp: Inputs,
+    rows: np.ndarray,
+    grade: np.ndarray,
+    cmp: np.ndarray,
+    own_limit: np.ndarray,
+    direction: str,
+    flags: bool = True,
 ) -> np.ndarray:
     """Per lab row of ``rows``: graded 0 (or not at all) on a default limit, with no limit
     of its row's own, though the lab flagged it beyond its limit: grade 1 by the lab's
-    flag (H484).  A result censored away from the term ("<2.0" for an increase) is left."""
+    flag (H484).  A result censored away from the term ("<2.0" for an increase) is left.
+    ``flags``: False where the labs hold no flag at all (:func:`any_lab_flag`)."""
+    if not flags:
+        return np.zeros(len(rows), dtype=bool)
     towards = cmp <= 0 if direction == "low" else cmp >= 0
     candidates = np.flatnonzero((grade == 0) & ~own_limit & towards)
     out = np.zeros(len(rows), dtype=bool)
@@ -305,6 +331,7 @@ def grade_all(inp: Inputs, base: Baselines) -> Grades:
     basis = np.zeros(n, dtype=np.int8)
     limit = np.full(n, np.nan)
     flag_open = np.zeros(n, dtype=bool)  # graded 1 on the lab's "high" flag: its ULN unknown
+    flags = any_lab_flag(inp)  # once: most exports carry no flag
     for analyte, term in terms().items():
         s = labs.slice(analyte)
         if s.start == s.stop:
@@ -321,7 +348,7 @@ def grade_all(inp: Inputs, base: Baselines) -> Grades:
                 g[mm] = g_mm
                 c[mm] = np.where(g_mm >= 2, [round_sig(x * HB_G_PER_L_PER_MMOL) for x in c_mm], lln[mm])
             # below the lab's own LLN by its flag, not below the grade 2 cut: grade 1 (H484)
-            flagged = by_lab_flag(inp, rows, g, cmp, lab_ok, "low")
+            flagged = by_lab_flag(inp, rows, g, cmp, lab_ok, "low", flags)
             g[flagged], c[flagged], b[flagged], lln[flagged] = 1, np.nan, LAB_FLAG, np.nan
             grade[s], cut[s], basis[s], limit[s] = g, c, b, lln
         else:
@@ -337,7 +364,7 @@ def grade_all(inp: Inputs, base: Baselines) -> Grades:
             b = np.where(on_base, BASELINE, np.where(lab_ok, LAB_LIMIT, dflt))
             # above the lab's own ULN by its flag: at least grade 1, a higher grade not
             # excluded (the ULN is unknown); not where an abnormal baseline grades (H484)
-            flagged = by_lab_flag(inp, rows, g, cmp, lab_ok | on_base, "high")
+            flagged = by_lab_flag(inp, rows, g, cmp, lab_ok | on_base, "high", flags)
             g[flagged], c[flagged], b[flagged], uln[flagged] = 1, np.nan, LAB_FLAG, np.nan
             flag_open[s] = flagged & (max_grade(analyte) > 1)
             grade[s], cut[s], basis[s], limit[s] = g, c, b, uln
