@@ -55,7 +55,7 @@ event = st.dataframe(
     column_order=panel_view.column_order(
         more, system, other_ids="Another id" in data and bool((data["Another id"] != "").any())
     ),
-    column_config=panel_view.column_config(system),
+    column_config=panel_view.column_config(system, data),
     on_select="rerun",
     selection_mode="single-row",
     key="panel_table",

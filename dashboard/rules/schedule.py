@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
 
@@ -725,7 +725,13 @@ def _phase_due(inp: Inputs, rows, spec, c, now, combos=()) -> dict[str, Any]:
     # each group's own due date and the reason for it, in words
     per: list[dict[str, np.ndarray]] = []
     reasons: list[list[str]] = []
-    for last_g in lasts:
+    for group, last_g in zip(spec["check"], lasts, strict=True):
+        # a combination that names its tests (``groups``: the allopurinol rule's blood
+        # count) shortens only theirs; the others keep the drug's own schedule
+        caps_g = [
+            cap if group in combos[k].get("groups", spec["check"]) else replace(cap, applies=np.zeros(n, dtype=bool))
+            for k, cap in enumerate(caps)
+        ]
         anchor = phase_anchor(
             spec,
             pd_code[inc][order],
@@ -734,7 +740,7 @@ def _phase_due(inp: Inputs, rows, spec, c, now, combos=()) -> dict[str, Any]:
             pd_code[rows],
             np.where(last_g != NEVER, last_g, course_start),
         )
-        due_g = phase_due(spec, course_start, last_inc, last_g, own, caps, anchor)
+        due_g = phase_due(spec, course_start, last_inc, last_g, own, caps_g, anchor)
         per.append(due_g)
         combo_text = np.full(n, "", dtype=object)
         for k, combo in enumerate(combos):

@@ -160,7 +160,10 @@ def column_order(more: list[str], system: str, other_ids: bool = False) -> list[
     return order
 
 
-def column_config(system: str) -> dict[str, Any]:
+def column_config(system: str, data: pd.DataFrame | None = None) -> dict[str, Any]:
+    """The Panel table's columns; with ``data`` (the rows shown), a count column holding a
+    value written with its own unit ("5.2 mmol/L G2", an Hb reported in mmol/L, H486) is
+    widened so that its grade is never cut off."""
     config: dict[str, Any] = {
         "Rank": st.column_config.NumberColumn("#", width=40),
         "Name · MRN": st.column_config.TextColumn("Patient", width=178, help="Name · MRN"),
@@ -190,9 +193,11 @@ def column_config(system: str) -> dict[str, Any]:
         "Last bloods": st.column_config.TextColumn(width="small"),
     }
     for a in PANEL_ANALYTES:
-        config[now_column(a)] = st.column_config.TextColumn(
-            now_column(a),
-            width=58 if a in ("neutrophils", "lymphocytes") else 48,
+        col = now_column(a)
+        widest = int(data[col].astype(str).str.len().max()) if data is not None and col in data and len(data) else 0
+        config[col] = st.column_config.TextColumn(
+            col,
+            width=max(58 if a in ("neutrophils", "lymphocytes") else 48, 8 * widest if widest > 8 else 0),
             help=f"{model.analyte_label(a)} ({display_unit(a, system)}): latest result, CTCAE grade (G1-G4)",
         )
         config[trend_column(a)] = st.column_config.ImageColumn(

@@ -215,3 +215,21 @@ def test_an_azathioprine_increase_during_the_combination_is_said_as_the_combinat
     assert r["next_due"] == pd.Timestamp("2024-10-08") and r["interval_days"] == 7
     assert r["interval_basis"] == "combination" and "Medsafe" in r["source"]
     assert "allopurinol" in r["message"]
+
+
+def test_only_the_blood_count_is_weekly_with_allopurinol():
+    """Medsafe asks for the blood count weekly: azathioprine from 2024-01-01 (12-weekly
+    maintenance by day 152), allopurinol from 2024-06-01, a full check on 2024-06-01.  On
+    2024-06-20, with nothing since, the FBC (due 2024-06-08) is 12 days late; creatinine/eGFR,
+    ALT/AST and albumin keep the drug's own 84 days (due 2024-08-24) and are not asked for."""
+    from tests.rules.builders import dose, lab, run
+
+    doses = [
+        dose("P1", "azathioprine", "2024-01-01", amount=100),
+        dose("P1", "allopurinol", "2024-06-01", amount=100),
+    ]
+    labs = [lab("P1", "2024-06-01", a, v) for a, v in (("wbc", 6.0), ("egfr", 80.0), ("alt", 20.0), ("albumin", 40.0))]
+    df = run(labs, doses, as_of="2024-06-20").schedule_df()
+    row = df[~df["schedule"].str.startswith("bp_")].iloc[0]
+    assert row["tests_due"] == "full blood count"
+    assert str(row["next_due"].date()) == "2024-06-08" and int(row["days_overdue"]) == 12
