@@ -32,21 +32,14 @@ from dashboard.rules import schedule
 from dashboard.rules.output import review_text
 from dashboard.rules.review import review_dataset
 from dashboard.views import schedule_table
-from tests.rules.builders import dose, full_check, lab, run
+from tests.rules.builders import blood_row, dose, full_check, lab, run
 from tests.support import csv_import
 from tests.support import full_check as csv_full_check
 
 MTX_2022 = [dose("P1", "methotrexate", "2022-01-01", amount=15, frequency="weekly")]
 
 
-def _blood(rv, sched: str | None = None) -> pd.Series:
-    """The one blood-test row (not a blood-pressure item) of the review."""
-    df = rv.schedule_df()
-    df = df[~df["schedule"].str.startswith("bp_")]
-    if sched is not None:
-        df = df[df["schedule"] == sched]
-    assert len(df) == 1, df
-    return df.iloc[0]
+_blood = blood_row
 
 
 def _ts(day: str) -> pd.Timestamp:

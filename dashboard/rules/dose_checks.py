@@ -543,6 +543,13 @@ def _amount_above(inp: Inputs, check: dict[str, Any], tot: _Totals, weekly: bool
     return [found, cannot, _per_body_unknown(inp, tot, idx[~hit & ~known[idx] & (tg.n[idx] == 1)], check, unit)]
 
 
+def _per_body_head(inp: Inputs, tot: _Totals, i: np.ndarray, row: np.ndarray) -> pa.Array:
+    """ "Azathioprine 2 mg/kg daily: " of the intervals ``i`` and their rows ``row``: a dose
+    per kg or per m² as its row states it, before why its limit cannot be checked."""
+    d = inp.doses
+    return cat(tot.name_day[i], " ", num(d.dose[row]), " ", d.dose_unit[row], " ", d.frequency[row], ": ")
+
+
 def _per_body_why(inp: Inputs, rows: np.ndarray) -> np.ndarray:
     """Why the amount of each dose row in mg/kg or mg/m2 cannot be turned into mg ("" for a
     row in another unit: its unknown amount is said by the frequency and weight checks)."""
@@ -569,16 +576,8 @@ def _per_body_unknown(inp: Inputs, tot: _Totals, idx: np.ndarray, check: dict[st
     why = _per_body_why(inp, row)
     keep = why != ""
     i, row, why = idx[keep], row[keep], why[keep]
-    d = inp.doses
     msg = cat(
-        tot.name_day[i],
-        " ",
-        num(d.dose[row]),
-        " ",
-        d.dose_unit[row],
-        " ",
-        d.frequency[row],
-        ": ",
+        _per_body_head(inp, tot, i, row),
         why,
         f": cannot check the {check['threshold']:g} {unit} limit: {check['message']}",
     )
@@ -1093,14 +1092,7 @@ def _renal_amount_unknown(inp: Inputs, check: dict[str, Any], tot: _Totals, idx:
     label = np.array([model.analyte_label(a) for a in analyte], dtype=object)
     unit = np.array([f" {model.CANONICAL_UNITS[a]}" for a in analyte], dtype=object)
     msg = cat(
-        tot.name_day[i],
-        " ",
-        num(d.dose[row]),
-        " ",
-        d.dose_unit[row],
-        " ",
-        d.frequency[row],
-        ": ",
+        _per_body_head(inp, tot, i, row),
         _per_body_why(inp, row),
         ": latest ",
         label,

@@ -165,3 +165,14 @@ def imported(csv_text: str, name: str = "labs.csv"):
     from dashboard.ingest import ImportOptions, Source, import_sources
 
     return import_sources([Source(name, csv_text.encode("utf-8"))], ImportOptions(today=dt.date(2026, 11, 25)))
+
+
+def blood_row(rv, sched: str | None = None):
+    """The one blood-test row (not a blood-pressure item) of a review's schedule, of
+    schedule ``sched`` when given."""
+    df = rv.schedule_df()
+    df = df[~df["schedule"].str.startswith("bp_")]
+    if sched is not None:
+        df = df[df["schedule"] == sched]
+    assert len(df) == 1, df
+    return df.iloc[0]

@@ -13,18 +13,12 @@ from __future__ import annotations
 import pandas as pd
 
 from dashboard.views import schedule_table
-from tests.rules.builders import dose, full_check, lab, run
+from tests.rules.builders import blood_row, dose, full_check, lab, run
 
 MTX_2022 = [dose("P1", "methotrexate", "2022-01-01", amount=15, frequency="weekly")]
 
 
-def _blood(rv, sched: str | None = None) -> pd.Series:
-    df = rv.schedule_df()
-    df = df[~df["schedule"].str.startswith("bp_")]
-    if sched is not None:
-        df = df[df["schedule"] == sched]
-    assert len(df) == 1, df
-    return df.iloc[0]
+_blood = blood_row
 
 
 def _ts(day: str) -> pd.Timestamp:
