@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -814,6 +815,7 @@ def monitoring_plan(
     *,
     profile: str = schedule.DEFAULT_SCHEDULE_PROFILE,
     horizon_weeks: int = 60,
+    with_drugs: Sequence[str] = (),
 ) -> MonitoringPlan:
     """The blood tests of a plan that starts on ``start`` with ``steps`` (the titration:
     the start, then each step from its week), on the dates the review will ask for them.
@@ -824,6 +826,10 @@ def monitoring_plan(
     (:func:`dashboard.rules.schedule.planned_tests`): every dose increase starts the
     fortnightly phase again, exactly as the review does, so tests taken on these dates are
     never overdue there.  The first row is the baseline before the first dose.
+
+    ``with_drugs``: other drugs taken from the start (allopurinol): a combination of the
+    schedule the drug makes with them (a thiopurine with allopurinol, Medsafe) adds the
+    tests it asks for (its ``groups``: the blood count), dated as the review dates them.
     """
     if not steps:
         raise ValueError("a monitoring plan needs at least the starting dose")
@@ -873,6 +879,23 @@ def monitoring_plan(
                 spec["source"],
             )
         )
+    combo = _combination_with(drug, with_drugs, profile)
+    if combo is not None:
+        taken = {v.day for v in visits}
+        tests = labels(list(combo.get("groups", spec["check"])))
+        for test in schedule.planned_tests(spec, increases, horizon_weeks * 7, combo):
+            if test.day not in taken:  # a full check that day covers the blood count
+                visits.append(
+                    MonitoringVisit(
+                        start + dt.timedelta(days=test.day),
+                        test.day,
+                        dose_on(test.day),
+                        tests,
+                        f"{combo['label']}: every {test.interval_days} days",
+                        combo["source"],
+                    )
+                )
+        visits.sort(key=lambda v: v.day)
     return MonitoringPlan(
         drug,
         profile,
@@ -883,6 +906,17 @@ def monitoring_plan(
         tuple(visits),
         horizon_weeks,
     )
+
+
+def _combination_with(drug: str, others: Sequence[str], profile: str) -> dict[str, Any] | None:
+    """The schedule's combination (``schedule.toml [combinations]``) the drug makes with the
+    other drugs taken (every member met by the drug or one of ``others``), None for none."""
+    taken = {drug, *others}
+    for combo in schedule.combinations(profile).values():
+        members = schedule.combination_members(combo)
+        if any(drug in m for m in members) and all(taken & set(m) for m in members):
+            return combo
+    return None
 
 
 def monitoring_frame(plan: MonitoringPlan) -> pd.DataFrame:

@@ -511,3 +511,25 @@ def test_the_cautious_start_with_allopurinol_says_why_it_is_lower():
     # not above a third (50: dose.aza_allopurinol, urgent, does not fire) -> caution, as the rules
     assert above.severity == "caution" and "dose.aza_allopurinol_quarter" in above.message
     assert "at most 37.5 mg/day while TPMT is unknown, and with allopurinol never more than a quarter" in above.message
+
+
+def test_monitoring_plan_with_allopurinol_adds_the_weekly_blood_counts():
+    """schedule.toml [combinations.thiopurine_allopurinol] (Medsafe): with allopurinol from
+    the start, the blood count is weekly until the combination has been stable for 91 days,
+    then monthly (30 days) while both are taken; the other tests keep the drug's schedule.
+    By hand, from 5 Jan 2026 at a stable dose (the full checks as in the test above: 0, 14,
+    28, 42, 72, 102, 132, 216, 300, 384): blood counts on days 7, 14, ..., 84, 91 (the
+    last test before day 91 was day 84: weekly; on day 91 the combination is 91 days old:
+    monthly from then), 121, 151, ..., 391 (421 is past the 60-week horizon).  A full
+    check that day covers the blood count (14, 28, 42)."""
+    start = dt.date(2026, 1, 5)
+    steps = (dosing.TitrationStep(0, 25.0, 25 / 70, 25.0, ""),)
+    plan = dosing.monitoring_plan("azathioprine", start, steps, with_drugs=("allopurinol",))
+    full = [0, 14, 28, 42, 72, 102, 132, 216, 300, 384]
+    counts = [*range(7, 92, 7), *range(121, 421, 30)]
+    assert [v.day for v in plan.visits] == sorted(set(full) | set(counts))
+    added = [v for v in plan.visits if v.day not in full]
+    assert all(v.tests == "full blood count" for v in added), {v.tests for v in added}
+    assert all("allopurinol" in v.why and "Medsafe" in v.source for v in added)
+    # without allopurinol the plan is the drug's own
+    assert [v.day for v in dosing.monitoring_plan("azathioprine", start, steps).visits] == full

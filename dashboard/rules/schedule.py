@@ -889,7 +889,12 @@ class PlannedTest:
     phases_from_day: int = 0
 
 
-def planned_tests(spec: dict[str, Any], increase_days: Sequence[int], horizon_days: int) -> list[PlannedTest]:
+def planned_tests(
+    spec: dict[str, Any],
+    increase_days: Sequence[int],
+    horizon_days: int,
+    combination: dict[str, Any] | None = None,
+) -> list[PlannedTest]:
     """The blood tests of a course that starts on day 0 and is increased on
     ``increase_days``, each on the day the rules ask for it when every earlier test was
     taken on its day: the rules' own arithmetic (:func:`phase_due`), evaluated as the
@@ -900,6 +905,11 @@ def planned_tests(spec: dict[str, Any], increase_days: Sequence[int], horizon_da
     ``after_increase_every_days`` after it, unless it was due earlier); an increase on the
     due date itself keeps the test on that day (the check before the step).  Tests after
     ``horizon_days``, or once a schedule with ``stop_after_days`` has ended, are left out.
+
+    With ``combination`` (a ``[combinations.<id>]`` of ``schedule.toml`` taken from day 0,
+    e.g. a thiopurine with allopurinol), the tests its steps ask for, counted as the review
+    counts them (from the later of day 0 and the last increase); the caller lays them out
+    for the combination's ``groups`` only.
     """
     if spec.get("kind") != "phases":
         raise ValueError(f"a plan needs a phase schedule, not {spec.get('kind')!r}")
@@ -916,7 +926,11 @@ def planned_tests(spec: dict[str, Any], increase_days: Sequence[int], horizon_da
     def due(last_inc: int, last_test: int | None) -> dict[str, np.ndarray]:
         tested = NEVER if last_test is None else last_test * DAY
         last = np.array([tested], dtype=np.int64)
-        return phase_due(spec, zero, np.array([last_inc * DAY]), last, anchor=anchor_of(last_test))
+        caps = []
+        if combination is not None:
+            since = np.array([last_inc * DAY], dtype=np.int64)
+            caps = [CombinationCap(np.ones(1, dtype=bool), since, combination_phases(combination))]
+        return phase_due(spec, zero, np.array([last_inc * DAY]), last, caps=caps, anchor=anchor_of(last_test))
 
     out: list[PlannedTest] = []
     last_test: int | None = None

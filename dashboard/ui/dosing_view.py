@@ -247,7 +247,7 @@ def thiopurines_tab(
     show_result(result, "aza", current)
     st.subheader("Blood tests of this plan")
     start = st.date_input("Start date", day, key=f"aza_start_{k}")
-    show_monitoring_plan(thio, start, result.titration)
+    show_monitoring_plan(thio, start, result.titration, ("allopurinol",) if allopurinol else ())
     return egfr
 
 
@@ -262,13 +262,16 @@ def schedule_profile() -> tuple[str, str]:
     return prof.schedule, prof.name
 
 
-def show_monitoring_plan(drug: str, start: dt.date, steps: tuple[dosing.TitrationStep, ...]) -> None:
-    """The plan's blood tests, dated by the review's own schedule: start, each step, maintenance."""
+def show_monitoring_plan(
+    drug: str, start: dt.date, steps: tuple[dosing.TitrationStep, ...], with_drugs: tuple[str, ...] = ()
+) -> None:
+    """The plan's blood tests, dated by the review's own schedule: start, each step, maintenance
+    (with allopurinol ticked, the blood counts its combination asks for too)."""
     if not steps:
         st.caption("No dose is suggested, so no blood-test plan is laid out.")
         return
     sched, rules_profile = schedule_profile()
-    plan = dosing.monitoring_plan(drug, start, steps, profile=sched)
+    plan = dosing.monitoring_plan(drug, start, steps, profile=sched, with_drugs=with_drugs)
     st.caption(
         f"Dated by the review's own schedule ({plan.schedule}, as the {md_escape(rules_profile)} profile applies "
         "it) for the titration plan above: every dose increase starts the fortnightly tests again, so blood tests "

@@ -55,9 +55,12 @@ def test_manual_azathioprine_issue_case():
     assert "weekly in the first month" in _texts(at.warning)  # issue 17: label monitoring after a reduced start
     # audit 18 (F3): one dose (25 mg, no step), dated by the rules' BSR 2025 schedule: every
     # 14 days to day 42, monthly for 3 months (72, 102, 132), then every 84 days (probe 7
-    # F8: no fourth monthly test on day 162)
+    # F8: no fourth monthly test on day 162); allopurinol is ticked, so the blood counts of
+    # its combination (Medsafe: weekly to day 91, then monthly) are dated too, as the review
+    # asks for them (tests/test_dosing.py::test_monitoring_plan_with_allopurinol_adds_the_weekly_blood_counts)
     schedule = next(d.value for d in at.dataframe if "Why then" in d.value.columns)
-    assert schedule["Day"].tolist() == [0, 14, 28, 42, 72, 102, 132, 216, 300, 384]
+    full = [0, 14, 28, 42, 72, 102, 132, 216, 300, 384]
+    assert schedule["Day"].tolist() == sorted({*full, *range(7, 92, 7), *range(121, 421, 30)})
 
 
 def test_the_blood_tests_follow_the_titration_and_the_active_profile():
