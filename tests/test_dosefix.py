@@ -357,3 +357,31 @@ def test_no_drug_file_types_a_maximum_a_dose_check_holds():
             if typed.search(line):
                 found.append(f"{path.name}: {line[:80]}")
     assert found == []
+
+
+def test_a_no_dose_check_row_does_not_raise_the_patients_urgency():
+    """H511: "no dose check for this drug" (dose.no_amount_check) says what the tool does not
+    hold; a sulfasalazine patient (no amount check holds it) with a full check 5 days ago and
+    nothing else open has no urgency on the Panel (it was "info", headed by that row), and the
+    row stays in the dose checks for the Patient page."""
+    import datetime as dt
+
+    from tests.support import csv_review
+
+    labs = "".join(
+        f"T1,2026-11-20,{a},{v},{u}\n"
+        for a, v, u in (
+            ("WBC", 6, "10^9/L"),
+            ("Neutrophils", 4, "10^9/L"),
+            ("Platelets", 250, "10^9/L"),
+            ("Creatinine", 70, "umol/L"),
+            ("eGFR", 90, "mL/min/1.73m2"),
+            ("ALT", 20, "U/L"),
+            ("Albumin", 40, "g/L"),
+        )
+    )
+    _, rv = csv_review(labs, "T1,sulfasalazine,1000,mg,BID,oral,2026-01-01,\n", as_of=dt.date(2026, 11, 25))
+    checks = rv.dose_checks_df()
+    assert "dose.no_amount_check" in set(checks["rule"])
+    s = rv.summary_df().set_index("patient_id").loc["T1"]
+    assert (s["urgency"], s["headline"]) == ("", "")

@@ -1280,6 +1280,13 @@ def _not_weekly(inp: Inputs, check: dict[str, Any]) -> list[_Found]:
     return [_Found.plain(fired, check, msg)]
 
 
+def coverage_rules() -> frozenset[str]:
+    """The ids of the checks that state what the dose checks do not hold ("no dose check for
+    this drug"): information about the tool's reach, never a finding about the patient, so
+    they neither lead nor raise a patient's urgency on the Panel (the summary)."""
+    return frozenset(c["id"] for c in checks() if c["type"] == "no_amount_check")
+
+
 def _no_amount_check(inp: Inputs, check: dict[str, Any]) -> list[_Found]:
     """Every dose row of a drug whose amount no check holds against a maximum: an "info"
     row that says so, so that a dose above the usual one the Compare page states is never

@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 from dashboard.rules import ctcae, tables
 from dashboard.rules.context import dose_context, join_distinct
 from dashboard.rules.data import DAY, NEVER, SEVERITIES
+from dashboard.rules.dose_checks import coverage_rules
 from dashboard.rules.flags import KIND_ORDER, FlagArrays
 from dashboard.rules.inputs import Inputs, group_starts
 from dashboard.rules.schedule import counts_on_panel
@@ -86,11 +87,12 @@ def evaluate(
     d_rules = np.asarray(dose_checks.column("rule").to_pylist(), dtype=object)
     dose_rules = join_distinct(dpid[d_open], d_rules[d_open], n, "; ")
 
-    # urgency
+    # urgency: a row that only says no check holds the drug's amount is not an item (H511)
+    d_item = d_open & ~np.isin(d_rules, list(coverage_rules()))
     f_items = is_open & ~at_base
-    item_pid = np.r_[fpid[f_items], spid[s_over], dpid[d_open]]
-    item_rank = np.r_[sev_rank[f_items], s_rank[s_over], d_rank[d_open]]
-    item_src = np.r_[np.flatnonzero(f_items), np.flatnonzero(s_over) + SRC, np.flatnonzero(d_open) + 2 * SRC]
+    item_pid = np.r_[fpid[f_items], spid[s_over], dpid[d_item]]
+    item_rank = np.r_[sev_rank[f_items], s_rank[s_over], d_rank[d_item]]
+    item_src = np.r_[np.flatnonzero(f_items), np.flatnonzero(s_over) + SRC, np.flatnonzero(d_item) + 2 * SRC]
     top_rank = np.zeros(n, dtype=np.int64)
     np.maximum.at(top_rank, item_pid, item_rank)
     n_items = np.bincount(item_pid, minlength=n)
