@@ -82,12 +82,6 @@ def balanced(f: dict) -> bool:
 # --------------------------------------------------------------------------- findings
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="F1: `workspace import FOLDER` reads a README in the folder as an export: it needs a "
-    "column mapping, so nothing of the folder is stored and the command exits 2 "
-    "(`import FOLDER` skips and lists it, as the README promises)",
-)
 def test_f1_workspace_import_of_a_folder_skips_its_readme(tmp_path):
     drop = tmp_path / "drop"
     write(drop / "labs.csv", HEADER + DRAW_1)
@@ -99,19 +93,15 @@ def test_f1_workspace_import_of_a_folder_skips_its_readme(tmp_path):
     assert p.returncode == 0 and info(ws)["labs"] == 3, p.stdout + p.stderr  # FINDING
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="F2: the same file given twice to `workspace import` (labs.csv and its browser copy "
-    "'labs (1).csv') is dropped from the report without a word: the second name is neither "
-    "listed nor counted",
-)
 def test_f2_the_same_file_twice_in_one_workspace_import_is_accounted_for(tmp_path):
     a = write(tmp_path / "labs.csv", HEADER + DRAW_1)
     b = write(tmp_path / "labs (1).csv", HEADER + DRAW_1)
     p = run("workspace", "import", a, b, "--json", ws=tmp_path / "ws")
     assert p.returncode == 0
     out = json.loads(p.stdout)
-    named = [f["path"] for f in out["report"]["files"]] + [s["name"] for s in out["skipped"]]
+    named = [f["path"] for f in out["report"]["files"]] + [
+        s["file"] for s in out["skipped"]
+    ]  # "file": the contract field
     assert info(tmp_path / "ws")["labs"] == 3
     assert "labs (1).csv" in named, named  # FINDING
 
@@ -150,11 +140,6 @@ def test_f4_another_value_of_a_stored_draw_is_said_by_the_workspace_import(tmp_p
     assert "Platelets" in p.stdout and "260" in p.stdout, p.stdout  # FINDING
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="F5: a folder given to `import` skips its sub-folders without a word (a README next to "
-    "the exports is listed; a folder of last month's files is not)",
-)
 def test_f5_sub_folders_of_an_imported_folder_are_said(tmp_path):
     write(tmp_path / "drop" / "labs.csv", HEADER + DRAW_1)
     write(tmp_path / "drop" / "2025-03" / "labs.csv", HEADER + DRAW_2)

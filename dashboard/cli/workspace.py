@@ -19,7 +19,8 @@ from pathlib import Path
 from dashboard import summary_export as sx
 from dashboard.cli.common import EXIT_FAIL, EXIT_OK, CliError, check_import, import_options_from
 from dashboard.cli.review import parse_as_of, resolve_profile
-from dashboard.ingest import FileReport, Source
+from dashboard.ingest import ImportReport
+from dashboard.ingest.pipeline import read_paths
 from dashboard.store.location import resolve
 from dashboard.store.lock import WorkspaceBusy
 from dashboard.store.panel import open_panel
@@ -44,33 +45,23 @@ def cli_user() -> str:
         return "command line"
 
 
-def read_paths(paths: list[str]) -> tuple[list[Source], list[FileReport]]:
-    """Files (a folder stands for the files directly inside it) and the paths not found."""
-    sources, missing = [], []
-    for p in paths:
-        path = Path(p)
-        if path.is_dir():
-            for child in sorted(path.iterdir()):
-                if child.is_file() and not child.name.startswith("."):
-                    sources.append(Source(str(child), child.read_bytes()))
-        elif path.is_file():
-            sources.append(Source(str(path), path.read_bytes()))
-        else:
-            missing.append(FileReport(str(path), error="file not found"))
-    return sources, missing
-
-
 def _import(ws: Workspace, args: argparse.Namespace) -> int:
     options = import_options_from(args)
-    sources, missing = read_paths(args.paths)
-    if not sources:
-        raise CliError(f"{missing[0].path}: file not found" if missing else "nothing to import")
-    out = ws.import_sources(sources, options, by=cli_user(), origin="cli", missing=missing)
+    read = read_paths(args.paths)  # the walk `import` makes: documentation and sub-folders said
+    if not read.sources:
+        raise CliError(f"{read.missing[0].path}: {read.missing[0].error}" if read.missing else "nothing to import")
+    out = ws.import_sources(read.sources, options, by=cli_user(), origin="cli", missing=read.missing)
+    if out.report is not None:
+        out.report.skipped, out.report.folders = list(read.skipped), list(read.folders)
+    not_read = {"skipped_documentation": read.skipped, "skipped_folders": read.folders}
     if args.json:
-        print(json.dumps({"workspace": str(ws.path), **out.to_dict()}, indent=2, ensure_ascii=False, default=str))
+        payload = {"workspace": str(ws.path), **out.to_dict(), **not_read}
+        print(json.dumps(payload, indent=2, ensure_ascii=False, default=str))
     else:
         if out.report is not None and out.report.files:
             print(out.report.to_text())
+        elif read.skipped or read.folders:  # nothing new was read: what was passed over, said
+            print(ImportReport(skipped=list(read.skipped), folders=list(read.folders)).to_text().rsplit("\n", 1)[0])
         print(out.summary())
         print(f"Workspace: {ws.path}")
     if not out.stored and out.report is not None:

@@ -123,32 +123,59 @@ class ImportResult:
 # --------------------------------------------------------------------------- entry points
 
 
-def import_paths(paths: Iterable[str | Path], options: ImportOptions | None = None) -> ImportResult:
-    """Import files from disk; a directory stands for the files directly inside it."""
-    sources: list[Source] = []
-    missing: list[FileReport] = []
-    skipped: list[str] = []
+@dataclass
+class ReadPaths:
+    """The files a command's paths stand for (a folder: the files directly inside it), and
+    what was not read, each said: paths not found or refused from their first bytes
+    (``missing``), documentation beside the exports (``skipped``: README, licence ...) and
+    sub-folders (``folders``: never walked into, named so that none is passed over in silence)."""
+
+    sources: list[Source] = field(default_factory=list)
+    missing: list[FileReport] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    folders: list[str] = field(default_factory=list)
+
+    def said_in(self, report: ImportReport) -> None:
+        """Put what was not read into an import's report."""
+        report.files = self.missing + report.files
+        report.skipped = list(self.skipped)
+        report.folders = list(self.folders)
+
+
+def read_paths(paths: Iterable[str | Path]) -> ReadPaths:
+    """The one walk of a command's paths (``import``, ``review``, ``workspace import``)."""
+    out = ReadPaths()
     for p in paths:
         path = Path(p)
         if path.is_dir():
             for child in sorted(path.iterdir()):
-                if not child.is_file() or child.name.startswith("."):
+                if child.name.startswith("."):
+                    continue
+                if child.is_dir():
+                    out.folders.append(f"{path.name}/{child.name}")
+                    continue
+                if not child.is_file():
                     continue
                 if is_documentation(child.name):
-                    skipped.append(child.name)
+                    out.skipped.append(child.name)
                     continue
-                sources.append(Source(str(child), child.read_bytes()))
+                out.sources.append(Source(str(child), child.read_bytes()))
         elif path.is_file():
             refused = _refused_unread(path)
             if refused:
-                missing.append(FileReport(path.name, format="unreadable", error=refused))
+                out.missing.append(FileReport(path.name, format="unreadable", error=refused))
                 continue
-            sources.append(Source(str(path), path.read_bytes()))
+            out.sources.append(Source(str(path), path.read_bytes()))
         else:
-            missing.append(FileReport(str(path), error="file not found"))
-    result = import_sources(sources, options)
-    result.report.files = missing + result.report.files
-    result.report.skipped = skipped
+            out.missing.append(FileReport(str(path), error="file not found"))
+    return out
+
+
+def import_paths(paths: Iterable[str | Path], options: ImportOptions | None = None) -> ImportResult:
+    """Import files from disk; a directory stands for the files directly inside it."""
+    read = read_paths(paths)
+    result = import_sources(read.sources, options)
+    read.said_in(result.report)
     return result
 
 

@@ -237,6 +237,8 @@ class ImportReport:
     patients: int = 0
     #: Files of an imported folder skipped as documentation (README, licence ...).
     skipped: list[str] = field(default_factory=list)
+    #: Sub-folders of an imported folder ("drop/2025-03"): not walked into, named.
+    folders: list[str] = field(default_factory=list)
     #: MRNs given two different names or dates of birth (by two files, or two rows of one).
     identity_conflicts: list[IdentityConflict] = field(default_factory=list)
 
@@ -275,6 +277,7 @@ class ImportReport:
             "doses": self.doses,
             "patients": self.patients,
             "skipped": list(self.skipped),
+            "skipped_folders": list(self.folders),
             "identity_conflicts": [c.to_dict() for c in self.identity_conflicts],
         }
 
@@ -327,6 +330,8 @@ class ImportReport:
                 lines.append(f"   note: {message}" + (f" (x{count})" if count > 1 else ""))
         if self.skipped:
             lines.append("Skipped as documentation: " + ", ".join(self.skipped))
+        if self.folders:
+            lines.append("Sub-folders not read (import them by name): " + ", ".join(self.folders))
         lines.append(f"Canonical tables: {self.labs} lab results, {self.doses} dose rows, {self.patients} patients.")
         return "\n".join(lines)
 

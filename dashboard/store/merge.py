@@ -62,14 +62,17 @@ class FileRecord:
 
 @dataclass(frozen=True)
 class Skipped:
-    """A file not imported again: the same content is already in the workspace."""
+    """A file not imported again: the same content is already in the workspace, or given
+    earlier in the same import (``import_id`` None: "the same content as labs.csv")."""
 
     name: str
-    import_id: int
-    imported_at: dt.datetime
+    import_id: int | None
+    imported_at: dt.datetime | None
     first_name: str
 
     def message(self) -> str:
+        if self.import_id is None or self.imported_at is None:
+            return f"{self.name}: the same content as {self.first_name} in this import; read once"
         same = "" if self.first_name == self.name else f" (as {self.first_name})"
         return (
             f"{self.name}: already imported on {self.imported_at:%Y-%m-%d %H:%M}{same}, "
@@ -116,7 +119,7 @@ class WorkspaceImport:
                 {
                     "file": s.name,
                     "import_id": s.import_id,
-                    "imported_at": s.imported_at.isoformat(),
+                    "imported_at": s.imported_at.isoformat() if s.imported_at else None,
                     "message": s.message(),
                 }
                 for s in self.skipped

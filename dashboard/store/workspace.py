@@ -421,7 +421,9 @@ class Workspace:
         fresh = [(s, r) for s, r in zip(sources, records, strict=True) if r.content_hash not in known]
         unique: dict[str, tuple[Source, FileRecord]] = {}  # the same file twice in one import: the first
         for s, r in fresh:
-            unique.setdefault(r.content_hash, (s, r))
+            first = unique.setdefault(r.content_hash, (s, r))[1]
+            if first is not r:  # named, never dropped in silence (probe34 F2)
+                skipped.append(Skipped(r.name, None, None, first.name))
         fresh = list(unique.values())
         if not fresh:
             return WorkspaceImport(skipped=skipped, report=ImportReport(files=list(missing)) if missing else None)
