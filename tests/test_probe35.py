@@ -215,9 +215,6 @@ def test_every_pair_renders_in_the_page():
 # =========================================================================== findings
 
 
-@pytest.mark.xfail(
-    strict=True, reason="F1: mercaptopurine monitoring claims BSR 2025 and SPS schedules the review does not use"
-)
 def test_mercaptopurine_monitoring_matches_the_review():
     """schedule.toml: 'Mercaptopurine and oral cyclophosphamide are not among the drugs
     BSR 2025 covers ... mercaptopurine keeps the 2017 schedule' ([drugs] mercaptopurine =
@@ -233,9 +230,6 @@ def test_mercaptopurine_monitoring_matches_the_review():
     assert "risk-adapted" not in str(f.value) and "bsr2025" not in f.refs
 
 
-@pytest.mark.xfail(
-    strict=True, reason="F2: AZA, MMF, LEF monitoring cells omit the BSR 2025 risk-adapted interval the review applies"
-)
 @pytest.mark.parametrize("entry", ["azathioprine", MMF, "leflunomide"])
 def test_bsr2025_interval_said_for_every_drug_the_review_applies_it_to(entry):
     """schedule.toml [profiles."BSR 2025".drugs]: azathioprine, methotrexate, leflunomide,
@@ -414,9 +408,6 @@ def test_cyclophosphamide_monitoring_cites_the_schedules_source(entry):
         assert "terrier2020pnds" in fact(entry, key).refs, key
 
 
-@pytest.mark.xfail(
-    strict=True, reason="F14: the SPS reference for azathioprine and mercaptopurine opens the mycophenolate page"
-)
 def test_sps_link_opens_the_drugs_own_page():
     """SPS has one page per drug: sps.nhs.uk/monitorings/azathioprine-monitoring
     ('Rheumatology patients - Every 2 weeks until on stable dose for 6 weeks, then
