@@ -253,7 +253,6 @@ _GROUP_WORDS = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason="F3: CNI monitoring lists omit tests the review holds the patient overdue for")
 @pytest.mark.parametrize("entry", ["tacrolimus", "ciclosporin"])
 def test_monitoring_labs_name_every_test_the_review_checks(entry):
     """schedule.toml: [schedules.cni_monthly] and [schedules.ciclosporin] check =
