@@ -267,7 +267,6 @@ def test_monitoring_labs_name_every_test_the_review_checks(entry):
     assert absent == set(), f"{entry}: review checks {sorted(groups)}, Compare lists '{labs}'; missing {absent}"
 
 
-@pytest.mark.xfail(strict=True, reason="F4: MMF paternal cell omits the MHRA 90-day contraception advice for men")
 def test_mmf_paternal_says_the_regulators_contraception_advice():
     """MHRA Drug Safety Update (gov.uk): 'it is therefore recommended that male patients
     or their female partner use reliable contraception during treatment and for at least
