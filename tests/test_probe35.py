@@ -277,9 +277,6 @@ def test_mmf_paternal_says_the_regulators_contraception_advice():
     assert "90 days" in paternal
 
 
-@pytest.mark.xfail(
-    strict=True, reason="F5: identical BSR rows, different category and up-front warning (rituximab vs belimumab)"
-)
 def test_rituximab_and_belimumab_same_bsr_row_same_category():
     """BSR 2022 Table 1: 'Rituximab | Consider stopping at conceptionh | Severe disease if
     no alternativesh | Severe disease if no alternativesi | Yesj | Yesj' and 'Belimumab |
