@@ -290,9 +290,6 @@ def test_rituximab_and_belimumab_same_bsr_row_same_category():
     assert "bsr2022preg" in fact("belimumab", "pregnancy").refs
 
 
-@pytest.mark.xfail(
-    strict=True, reason="F6: mercaptopurine pregnancy called an extrapolation though EULAR 2024 names it"
-)
 def test_mercaptopurine_pregnancy_cites_eular_2024():
     """EULAR 2024 update as summarised (conexiant.com, the summary references.toml
     eular2024preg was read through): 'Pregnancy-compatible conventional synthetic
@@ -368,7 +365,6 @@ def test_overview_marks_the_potency_tier():
     assert all("‡" in str(v) for v in frame["Potency tier"])
 
 
-@pytest.mark.xfail(strict=True, reason="F11: HCQ pregnancy cell drops the BSR ≤400 mg/day limit of its row")
 def test_hcq_pregnancy_keeps_the_dose_limit_of_its_source_row():
     """BSR 2022 Table 1 row 'Hydroxychloroquine (≤400 mg/day) | Yes | Yes | Yes';
     EULAR 2024 (summary): 'Hydroxychloroquine at doses up to 400 mg per day'. The
