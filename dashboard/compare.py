@@ -184,6 +184,12 @@ def filter_entries(
     return out
 
 
+def _marked(text: str, status: str) -> str:
+    """A cell's text with the evidence mark of its status (‡ = unconfirmed ...)."""
+    mark = STATUS_MARKS.get(status, "")
+    return f"{text} {mark}" if mark else text
+
+
 def overview(entries: Sequence[DrugEntry]) -> pd.DataFrame:
     """One row per entry with the attributes that matter most for choosing, with evidence marks."""
     sc = knowledge.scales()
@@ -198,7 +204,7 @@ def overview(entries: Sequence[DrugEntry]) -> pd.DataFrame:
             "Drug": [e.label for e in entries],
             "Class": [show(e, "class") for e in entries],
             "Route": [show(e, "route") for e in entries],
-            "Potency tier": [e.potency for e in entries],
+            "Potency tier": [_marked(str(e.potency), e.fact("potency").status) for e in entries],
             "EULAR 2023": [show(e, "role_eular_2023") for e in entries],
             "Lupus nephritis (ACR 2024 / KDIGO 2024)": [
                 f"{show(e, 'role_acr_2024_ln')} / {show(e, 'role_kdigo_2024_ln')}" for e in entries
@@ -328,19 +334,36 @@ def ladder_evidence_frame() -> pd.DataFrame:
 # --------------------------------------------------------------------------- scales
 
 
+#: The guideline whose treatment steps the tiers follow: a drug whose potency fact does
+#: not cite it was placed by the project's analogy (probe35 F9).
+_LADDER_GUIDELINE = "eular2023"
+
+
 def ladder_frame() -> pd.DataFrame:
     sc = knowledge.scales()
     members = {t.value: [e.label for e in knowledge.drugs().values() if e.potency == t.value] for t in sc.tiers}
+    analogy = {
+        t.value: [
+            e.label
+            for e in knowledge.drugs().values()
+            if e.potency == t.value and _LADDER_GUIDELINE not in e.fact("potency").refs
+        ]
+        for t in sc.tiers
+    }
+
+    def basis(tier: int) -> str:
+        steps = "; ".join(e.short for e in sc.ladder_evidence if tier in e.tiers) or "EULAR 2023 step"
+        if analogy[tier]:
+            steps += f"; the project's analogy, not named there: {', '.join(analogy[tier])}"
+        return steps
+
     return pd.DataFrame(
         {
             "Tier": [t.value for t in sc.tiers],
             "Step": [t.label for t in sc.tiers],
             "Meaning": [t.meaning for t in sc.tiers],
             "Drugs": ["; ".join(members[t.value]) for t in sc.tiers],
-            "Basis": [
-                "; ".join(e.short for e in sc.ladder_evidence if t.value in e.tiers) or "EULAR 2023 step"
-                for t in sc.tiers
-            ],
+            "Basis": [basis(t.value) for t in sc.tiers],
         }
     )
 

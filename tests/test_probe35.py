@@ -215,9 +215,6 @@ def test_every_pair_renders_in_the_page():
 # =========================================================================== findings
 
 
-@pytest.mark.xfail(
-    strict=True, reason="F1: mercaptopurine monitoring claims BSR 2025 and SPS schedules the review does not use"
-)
 def test_mercaptopurine_monitoring_matches_the_review():
     """schedule.toml: 'Mercaptopurine and oral cyclophosphamide are not among the drugs
     BSR 2025 covers ... mercaptopurine keeps the 2017 schedule' ([drugs] mercaptopurine =
@@ -233,9 +230,6 @@ def test_mercaptopurine_monitoring_matches_the_review():
     assert "risk-adapted" not in str(f.value) and "bsr2025" not in f.refs
 
 
-@pytest.mark.xfail(
-    strict=True, reason="F2: AZA, MMF, LEF monitoring cells omit the BSR 2025 risk-adapted interval the review applies"
-)
 @pytest.mark.parametrize("entry", ["azathioprine", MMF, "leflunomide"])
 def test_bsr2025_interval_said_for_every_drug_the_review_applies_it_to(entry):
     """schedule.toml [profiles."BSR 2025".drugs]: azathioprine, methotrexate, leflunomide,
@@ -259,7 +253,6 @@ _GROUP_WORDS = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason="F3: CNI monitoring lists omit tests the review holds the patient overdue for")
 @pytest.mark.parametrize("entry", ["tacrolimus", "ciclosporin"])
 def test_monitoring_labs_name_every_test_the_review_checks(entry):
     """schedule.toml: [schedules.cni_monthly] and [schedules.ciclosporin] check =
@@ -274,7 +267,6 @@ def test_monitoring_labs_name_every_test_the_review_checks(entry):
     assert absent == set(), f"{entry}: review checks {sorted(groups)}, Compare lists '{labs}'; missing {absent}"
 
 
-@pytest.mark.xfail(strict=True, reason="F4: MMF paternal cell omits the MHRA 90-day contraception advice for men")
 def test_mmf_paternal_says_the_regulators_contraception_advice():
     """MHRA Drug Safety Update (gov.uk): 'it is therefore recommended that male patients
     or their female partner use reliable contraception during treatment and for at least
@@ -285,9 +277,6 @@ def test_mmf_paternal_says_the_regulators_contraception_advice():
     assert "90 days" in paternal
 
 
-@pytest.mark.xfail(
-    strict=True, reason="F5: identical BSR rows, different category and up-front warning (rituximab vs belimumab)"
-)
 def test_rituximab_and_belimumab_same_bsr_row_same_category():
     """BSR 2022 Table 1: 'Rituximab | Consider stopping at conceptionh | Severe disease if
     no alternativesh | Severe disease if no alternativesi | Yesj | Yesj' and 'Belimumab |
@@ -301,9 +290,6 @@ def test_rituximab_and_belimumab_same_bsr_row_same_category():
     assert "bsr2022preg" in fact("belimumab", "pregnancy").refs
 
 
-@pytest.mark.xfail(
-    strict=True, reason="F6: mercaptopurine pregnancy called an extrapolation though EULAR 2024 names it"
-)
 def test_mercaptopurine_pregnancy_cites_eular_2024():
     """EULAR 2024 update as summarised (conexiant.com, the summary references.toml
     eular2024preg was read through): 'Pregnancy-compatible conventional synthetic
@@ -317,7 +303,6 @@ def test_mercaptopurine_pregnancy_cites_eular_2024():
 _CLINICAL = ("usual_dose", "dose_mg_per_kg", "monitoring_labs", "monitoring_schedule", "pregnancy_plan")
 
 
-@pytest.mark.xfail(strict=True, reason="F7: 'confirmed' on clinical facts whose every source was read second-hand")
 def test_confirmed_clinical_facts_rest_on_a_source_read_first_hand():
     """scales.toml: confirmed = 'Checked against the primary source (guideline, label,
     trial) or an official page that reproduces it'; secondary source = 'Only a
@@ -340,7 +325,6 @@ def test_confirmed_clinical_facts_rest_on_a_source_read_first_hand():
     assert over == []
 
 
-@pytest.mark.xfail(strict=True, reason="F8: the rituximab monitoring cites obinutuzumab's label")
 def test_rituximab_monitoring_cites_a_rituximab_source():
     """references.toml fda_gazyva: 'GAZYVA (obinutuzumab) ... Boxed warning read: HBV
     reactivation'. The rituximab HBV-screening item should cite the rituximab label
@@ -350,7 +334,6 @@ def test_rituximab_monitoring_cites_a_rituximab_source():
     assert "fda_gazyva" not in f.refs and "fda_rituxan" in f.refs
 
 
-@pytest.mark.xfail(strict=True, reason="F9: LEF, SSZ and MP tiers cite EULAR 2023, which does not name them")
 def test_ranking_not_attributed_to_a_guideline_that_does_not_name_the_drug():
     """scales.toml eular_steps: 'hydroxychloroquine for all; methotrexate, azathioprine or
     mycophenolate (and/or belimumab or anifrolumab) ...; cyclophosphamide ...; rituximab'.
@@ -369,7 +352,6 @@ def test_ranking_not_attributed_to_a_guideline_that_does_not_name_the_drug():
     assert cited == []
 
 
-@pytest.mark.xfail(strict=True, reason="F10: the All drugs table shows potency tiers without their ‡ mark")
 def test_overview_marks_the_potency_tier():
     """compare.py overview: 'Potency tier': [e.potency ...] — a bare number, while the
     caption above it says '‡ = unconfirmed' and every potency fact is unconfirmed."""
@@ -379,7 +361,6 @@ def test_overview_marks_the_potency_tier():
     assert all("‡" in str(v) for v in frame["Potency tier"])
 
 
-@pytest.mark.xfail(strict=True, reason="F11: HCQ pregnancy cell drops the BSR ≤400 mg/day limit of its row")
 def test_hcq_pregnancy_keeps_the_dose_limit_of_its_source_row():
     """BSR 2022 Table 1 row 'Hydroxychloroquine (≤400 mg/day) | Yes | Yes | Yes';
     EULAR 2024 (summary): 'Hydroxychloroquine at doses up to 400 mg per day'. The
@@ -401,7 +382,6 @@ def test_tacrolimus_mg_per_kg_source_says_it():
     assert f.refs != ("fda_prograf",)
 
 
-@pytest.mark.xfail(strict=True, reason="F13: CYC monitoring cites an unread label, not the PNDS the schedule read")
 @pytest.mark.parametrize("entry", [CYC_EL, CYC_NIH])
 def test_cyclophosphamide_monitoring_cites_the_schedules_source(entry):
     """schedule.toml cyclophosphamide_pulse / cyclophosphamide_oral: Terrier et al. 2020
@@ -414,9 +394,6 @@ def test_cyclophosphamide_monitoring_cites_the_schedules_source(entry):
         assert "terrier2020pnds" in fact(entry, key).refs, key
 
 
-@pytest.mark.xfail(
-    strict=True, reason="F14: the SPS reference for azathioprine and mercaptopurine opens the mycophenolate page"
-)
 def test_sps_link_opens_the_drugs_own_page():
     """SPS has one page per drug: sps.nhs.uk/monitorings/azathioprine-monitoring
     ('Rheumatology patients - Every 2 weeks until on stable dose for 6 weeks, then

@@ -363,14 +363,39 @@ def interaction_text(path: str) -> str:
     raise KeyError(f"interactions.toml has no interaction {ident!r}")
 
 
+#: ``{schedule.<id>.description}``: a text of a monitoring schedule of the review
+#: (``dashboard/rules/data/schedule.toml``) inside a drug fact's text, so that the
+#: Compare page shows the schedule the review checks, typed once (probe35 F1, F2, H512).
+_SCHEDULE_TEXT = "schedule."
+
+
+@cache
+def _schedule_file() -> dict[str, Any]:
+    # read directly (not through dashboard.rules, which imports this package)
+    path = resources.files("dashboard").joinpath("rules").joinpath("data").joinpath("schedule.toml")
+    return tomllib.loads(path.read_text(encoding="utf-8"))
+
+
+def schedule_text(path: str) -> str:
+    """A text field of a schedule of the review's ``schedule.toml``: ``<id>.<field>``."""
+    ident, _, key = path.partition(".")
+    value = _schedule_file()["schedules"][ident][key]
+    if not isinstance(value, str):
+        raise TypeError(f"schedule.toml {path} is not a text")
+    return value
+
+
 def dosing_text(text: str) -> str:
     """A fact text with each ``{path}`` of ``dosing.toml`` replaced by its number (and
-    each ``{interactions.<id>.<field>}`` by that interaction's text), so that the Compare
+    each ``{interactions.<id>.<field>}`` by that interaction's text, each
+    ``{schedule.<id>.<field>}`` by that review schedule's text), so that the Compare
     page's words never hold another copy of a dose (one fact, one place)."""
 
     def number(m: re.Match[str]) -> str:
         if m.group(1).startswith(_INTERACTION_TEXT) and not m.group(2):
             return interaction_text(m.group(1).removeprefix(_INTERACTION_TEXT))
+        if m.group(1).startswith(_SCHEDULE_TEXT) and not m.group(2):
+            return schedule_text(m.group(1).removeprefix(_SCHEDULE_TEXT))
         return format(round(_dosing_expression(m.group(1)), 9), m.group(2) or "g")
 
     return _PLACEHOLDER.sub(number, text)

@@ -194,19 +194,22 @@ def test_azathioprine_in_pregnancy_cites_bsr_2022_but_its_dose_limit_stays_secon
     assert aza.fact("pregnancy").value == "compatible with limits"
 
 
-def test_mercaptopurine_pregnancy_says_bsr_2022_has_no_row_and_stays_unconfirmed():
+def test_mercaptopurine_pregnancy_says_bsr_2022_has_no_row_and_rests_on_eular_2024():
     """facts7: BSR 2022 Table 1 has no mercaptopurine row (its conventional synthetic DMARD
-    section was read in full); the pregnancy facts are the project's extrapolation from
-    azathioprine and may not be more than 'unconfirmed'.  Breastfeeding rests on LactMed's
-    mercaptopurine record ('most professional guidelines ... consider breastfeeding to be
-    acceptable'), a summary of guidelines not read: 'secondary source', never 'confirmed'."""
+    section was read in full).  probe35 F6: the EULAR 2024 update, read only through a news
+    summary (conexiant.com), lists 'Azathioprine (up to 2 mg/kg/d ...) - Mercaptopurine -
+    Cyclosporine - Tacrolimus' among the pregnancy-compatible csDMARDs, so the pregnancy
+    facts cite it and are 'secondary source', never 'confirmed' (H517).  Breastfeeding
+    rests on LactMed's mercaptopurine record ('most professional guidelines ... consider
+    breastfeeding to be acceptable'), a summary of guidelines not read: 'secondary
+    source', never 'confirmed'."""
     mp = knowledge.drugs()["mercaptopurine"]
     for key in ("pregnancy_plan", "pregnancy"):
         fact = mp.fact(key)
-        assert fact.status == "unconfirmed", key
-        assert "bsr2022preg" in fact.refs, key
+        assert fact.status == "secondary source", key
+        assert "bsr2022preg" in fact.refs and "eular2024preg" in fact.refs, key
         assert "no mercaptopurine row" in fact.note, key
-    assert "extrapolation" in mp.fact("pregnancy_plan").value
+    assert "EULAR 2024" in mp.fact("pregnancy_plan").value
     lactation = mp.fact("lactation")
     assert lactation.value == "compatible"
     assert lactation.refs[0] == "lactmed_mp" and lactation.status == "secondary source"

@@ -128,8 +128,10 @@ def test_items_that_could_not_be_confirmed_say_so():
     assert d["obinutuzumab"].fact("usual_dose").status == "unconfirmed"
     # Rituximab 1 g x 2 in SLE is off-label and was not found in a source.
     assert d["rituximab"].fact("usual_dose").status == "unconfirmed"
-    # Belimumab's lupus nephritis SC loading dose was confirmed against the label.
-    assert d["belimumab"].fact("usual_dose").status == "confirmed"
+    # Belimumab's lupus nephritis SC loading dose was checked against the label as
+    # reproduced by a third-party page (fda_benlysta access secondary): secondary source,
+    # not confirmed (probe35 F7, H518).
+    assert d["belimumab"].fact("usual_dose").status == "secondary source"
     assert "400 mg" in d["belimumab"].fact("usual_dose").value
     # Rituximab late-onset neutropenia: [M] in the research, confirmed by two cohort abstracts.
     assert d["rituximab"].fact("se_cytopenia").status == "confirmed"
