@@ -151,12 +151,6 @@ def test_f5_sub_folders_of_an_imported_folder_are_said(tmp_path):
     assert "2025-03" in said, said  # FINDING
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="F6: a workspace or output path the system refuses (not a directory, read-only, a "
-    "folder given as the output file) ends in 'stopped on an unexpected problem' instead of a "
-    "one-line reason naming the path",
-)
 def test_f6_an_unwritable_workspace_or_output_gets_a_one_line_reason(tmp_path):
     data = write(tmp_path / "labs.csv", HEADER + DRAW_1)
     blocker = write(tmp_path / "afile", "x")

@@ -222,6 +222,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAIL
     except BrokenPipeError:
         return EXIT_OK
+    except OSError as exc:  # a path the system refuses: named, in one line (probe34 F6)
+        where = f": {exc.filename}" if exc.filename else ""
+        what = exc.strerror or type(exc).__name__
+        print(f"error: {what}{where}; nothing more was written", file=sys.stderr)
+        return EXIT_FAIL
     except Exception:  # the promise: a one-line reason, never a traceback or the data in one
         if os.environ.get("DASHBOARD_DEBUG"):
             traceback.print_exc()
