@@ -106,11 +106,6 @@ def test_f2_the_same_file_twice_in_one_workspace_import_is_accounted_for(tmp_pat
     assert "labs (1).csv" in named, named  # FINDING
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="F3: two files of the same name in different folders are both reported as 'labs.csv' "
-    "(text and JSON 'path'): which one had the rejected row cannot be told",
-)
 def test_f3_two_files_of_one_name_in_two_folders_can_be_told_apart(tmp_path):
     write(tmp_path / "jan" / "labs.csv", HEADER + DRAW_1.replace("3.9", "abc"))
     write(tmp_path / "feb" / "labs.csv", HEADER + DRAW_1 + DRAW_2)

@@ -227,10 +227,11 @@ def import_sources(
     ctx = Context(options)
     raws: list[tuple[FileReport, RawTable | None, Any]] = []
     withdrawn = _withdrawn_by_file(sources)
+    shown = _shown_names(sources)
     for i, src in enumerate(sources):
         if withdrawn:  # what the other FHIR files withdraw (H469)
             ctx.extra[WITHDRAWN_ELSEWHERE] = _withdrawn_elsewhere(withdrawn, i)
-        raws.extend(_read_source_isolated(src, ctx))
+        raws.extend(_read_source_isolated(src, ctx, shown[i]))
     ctx.extra.pop(WITHDRAWN_ELSEWHERE, None)
 
     # dictionaries and other context files first, then the data
@@ -556,13 +557,15 @@ def _priority(raw: RawTable | None, ctx: Context) -> int:
 # --------------------------------------------------------------------------- isolation
 
 
-def _read_source_isolated(src: Source, ctx: Context) -> list[tuple[FileReport, RawTable | None, Any]]:
+def _read_source_isolated(
+    src: Source, ctx: Context, name: str | None = None
+) -> list[tuple[FileReport, RawTable | None, Any]]:
     """:func:`_read_source`, with any failure ending as this file's rejection (never the import's)."""
     try:
-        return _read_source(src, ctx)
+        return _read_source(src, ctx, name)
     except Exception as exc:  # every failure (RecursionError and MemoryError too) becomes the file's reason
         log_failure(exc, "a file")
-        rep = FileReport(path=_base_name(src.name), format="unreadable", error=plain_reason(exc))
+        rep = FileReport(path=name or _base_name(src.name), format="unreadable", error=plain_reason(exc))
         return [(rep, None, Parsed(rep))]
 
 
@@ -586,11 +589,26 @@ def _base_name(name: str) -> str:
     return Path(name).name if "/" in name or "\\" in name else name
 
 
+def _shown_names(sources: Sequence[Source]) -> list[str]:
+    """The name each file is reported and kept under: its own name, or, where two files of
+    one import share it ("jan/labs.csv", "feb/labs.csv"), as much of its folder as tells
+    them apart, so that a rejected row's file is never in doubt (probe34 F3)."""
+    names = [_base_name(s.name) for s in sources]
+    clash = {n for n in names if names.count(n) > 1}
+    out = []
+    for src, name in zip(sources, names, strict=True):
+        if name in clash:
+            parts = Path(src.name.replace("\\", "/")).parts
+            name = "/".join(parts[-2:]) if len(parts) > 1 else name
+        out.append(name)
+    return [n if out.count(n) == 1 else s.name for n, s in zip(out, sources, strict=True)]
+
+
 # --------------------------------------------------------------------------- reading
 
 
-def _read_source(src: Source, ctx: Context) -> list[tuple[FileReport, RawTable | None, Any]]:
-    name = _base_name(src.name)
+def _read_source(src: Source, ctx: Context, name: str | None = None) -> list[tuple[FileReport, RawTable | None, Any]]:
+    name = name or _base_name(src.name)
     container = sniff_container(src.data)
     rep = FileReport(path=name)
     try:
