@@ -117,12 +117,6 @@ def test_f3_two_files_of_one_name_in_two_folders_can_be_told_apart(tmp_path):
     assert len(set(paths)) == 2, paths  # FINDING
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="F4: a later export that gives another value for a stored draw (no correction status) "
-    "is added beside the stored one and the workspace import report says nothing; within one "
-    "import the same case is said ('different ... results at the same time; both are kept')",
-)
 def test_f4_another_value_of_a_stored_draw_is_said_by_the_workspace_import(tmp_path):
     ws = tmp_path / "ws"
     first = write(tmp_path / "w1.csv", HEADER + DRAW_1)

@@ -608,6 +608,7 @@ def _store_labs(
     labs = model.conform("labs", labs)
     dups: list[dict[str, Any]] = []
     if labs.num_rows:
+        _say_stored_clashes(tx, labs, report)
         dups = _insert_labs(tx, labs, import_id, sex_limits)
     withdrawn = withdrawn or {}
     kept: dict[tuple[str, int], int] = {}
@@ -639,6 +640,37 @@ def _store_labs(
             f.warn(f"{d:,} results already in the workspace (imported earlier) were not added again")
     out.labs_duplicate = sum(per_file.values())
     out.labs_added = labs.num_rows - out.labs_duplicate
+
+
+def _say_stored_clashes(tx: Tx, labs: pa.Table, report: ImportReport) -> None:
+    """Say, on its row, each result that gives another value for a draw the workspace already
+    holds (the same patient, test and time; no correction status): both are kept, as within
+    one import, and the import says so as it does there (probe34 F4)."""
+    if not tx.one("SELECT count(*) > 0 FROM labs"):
+        return
+    tx.con.register(
+        "staged_clash",
+        labs.select(["patient_id", "analyte", "collected_at", "value", "comparator", "source_file", "source_row"]),
+    )
+    try:
+        rows = tx.arrow(
+            "SELECT s.source_file, s.source_row, s.analyte, s.comparator || CAST(s.value AS VARCHAR) AS here, "
+            "string_agg(DISTINCT l.comparator || CAST(l.value AS VARCHAR), ', ') AS stored, "
+            "strftime(s.collected_at, '%Y-%m-%d %H:%M') AS at "
+            "FROM staged_clash s JOIN labs l ON s.patient_id = l.patient_id AND s.analyte = l.analyte "
+            "AND s.collected_at = l.collected_at "
+            "GROUP BY ALL HAVING bool_and(NOT (s.value = l.value AND s.comparator = l.comparator))"
+        ).to_pylist()
+    finally:
+        tx.con.unregister("staged_clash")
+    for r in rows:
+        f = _file_report(report, r["source_file"], "labs")
+        if f is not None:
+            f.warn(
+                f"different {model.analyte_label(r['analyte'])} result at the same time ({r['at']}) as one already in "
+                f"the workspace: {r['here']} here, {r['stored']} stored; both are kept - check the source",
+                r["source_row"],
+            )
 
 
 def _insert_labs(tx: Tx, labs: pa.Table, import_id: int, sex_limits: pa.Table | None) -> list[dict[str, Any]]:
