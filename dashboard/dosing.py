@@ -1435,10 +1435,6 @@ def interactions_frame(drugs: tuple[str, ...] | list[str], current: tuple[str, .
 # --------------------------------------------------------------------------- hydroxychloroquine
 
 
-def _days(n: int) -> str:
-    return "1 day" if n == 1 else f"{n} days"
-
-
 def hcq_schedules(tablet_mg: float = 200.0, max_tablets_per_day: int = 2) -> list[HcqSchedule]:
     """Practical weekly schedules of whole tablets, from most to least."""
     out: dict[float, HcqSchedule] = {}
@@ -1451,11 +1447,13 @@ def hcq_schedules(tablet_mg: float = 200.0, max_tablets_per_day: int = 2) -> lis
         elif days_high == 0:
             label = f"{tab} mg every day"
         else:
-            label = f"{big} mg on {_days(days_high)} and {tab} mg on {_days(7 - days_high)} of the week"
+            label = f"{big} mg on {schedule.days_text(days_high)} and {tab} mg on {schedule.days_text(7 - days_high)} of the week"
         out.setdefault(weekly, HcqSchedule(label, weekly))
     for days in range(6, 0, -1):
         weekly = tablet_mg * days
-        out.setdefault(weekly, HcqSchedule(f"{tab} mg on {_days(days)} of the week (none on the others)", weekly))
+        out.setdefault(
+            weekly, HcqSchedule(f"{tab} mg on {schedule.days_text(days)} of the week (none on the others)", weekly)
+        )
     return sorted(out.values(), key=lambda s: -s.weekly_mg)
 
 

@@ -44,7 +44,7 @@ import pyarrow.compute as pc
 from dashboard import model
 from dashboard.rules.data import DAY, NEVER, rules_file
 from dashboard.rules.dose_totals import schedule_kind
-from dashboard.rules.inputs import DRUGS, Inputs, pair_key, to_date
+from dashboard.rules.inputs import DRUGS, TRACKED, Inputs, pair_key, to_date
 from dashboard.rules.schedule import courses, last_at_or_before, pulse_dates
 
 INCREASE_WINDOW_DAYS = 84
@@ -61,10 +61,9 @@ def recorded_days() -> np.ndarray:
     if unknown:
         raise ValueError(f"rules.toml [recorded_after_last_dose]: unknown drugs {', '.join(sorted(unknown))}")
     default = int(table["default_days"])
-    return np.array([days.get(d, default) if _TRACKED[i] == "immunosuppressant" else 0 for i, d in enumerate(DRUGS)])
+    return np.array([days.get(d, default) if TRACKED[i] == "immunosuppressant" else 0 for i, d in enumerate(DRUGS)])
 
 
-_TRACKED = np.array([model.drug_info()[d].tracked_for for d in DRUGS], dtype=object)
 _LABEL = np.array([model.drug_label(d) for d in DRUGS], dtype=object)
 _DAILY = ("daily", "BID", "TID", "QID")
 
@@ -238,7 +237,7 @@ def dose_context(
     # "recently ended" window), the result falls in the latest one before it
     finite_end = d.end < NEVER
     window = recorded_days()[d.drug] * DAY
-    ending = finite_end & (_TRACKED[d.drug] == "immunosuppressant")
+    ending = finite_end & (TRACKED[d.drug] == "immunosuppressant")
     bkey = np.unique(
         np.r_[
             pair_key(d.pid, d.start),
@@ -278,9 +277,9 @@ def dose_context(
     _say_totals(inp, pe, pr, per_epoch)
     drugs_epoch = join_distinct(pe, np.asarray(DRUGS, dtype=object)[d.drug[pr]], len(used), ";")
     steroid = np.zeros(len(used), dtype=bool)
-    steroid[pe[_TRACKED[d.drug[pr]] == "glucocorticoid"]] = True
+    steroid[pe[TRACKED[d.drug[pr]] == "glucocorticoid"]] = True
     monitored = np.zeros(len(used), dtype=bool)
-    monitored[pe[_TRACKED[d.drug[pr]] == "immunosuppressant"]] = True
+    monitored[pe[TRACKED[d.drug[pr]] == "immunosuppressant"]] = True
 
     out["active_doses"][valid] = per_epoch[pos]
     out["active_drugs"][valid] = drugs_epoch[pos]
@@ -304,7 +303,7 @@ def dose_context(
         out["on_covered"][valid] = mine[pos]
 
     # latest change of an immunosuppressant or interacting drug
-    tracked = np.isin(_TRACKED[d.drug], ("immunosuppressant", "interaction"))
+    tracked = np.isin(TRACKED[d.drug], ("immunosuppressant", "interaction"))
     ends = tracked & finite_end
     ckey_all = np.r_[pair_key(d.pid[tracked], d.start[tracked]), pair_key(d.pid[ends], d.end[ends])]
     cpid = np.r_[d.pid[tracked], d.pid[ends]]
@@ -316,8 +315,8 @@ def dose_context(
 
     # latest increase (or start) of an immunosuppressant, or start of an interacting drug
     c = courses(inp)
-    is_inc = np.where(_TRACKED[d.drug] == "immunosuppressant", c["increase"], False)
-    is_inc |= (_TRACKED[d.drug] == "interaction") & (c["course_start"] == d.start)
+    is_inc = np.where(TRACKED[d.drug] == "immunosuppressant", c["increase"], False)
+    is_inc |= (TRACKED[d.drug] == "interaction") & (c["course_start"] == d.start)
     ikey = pair_key(d.pid[is_inc], d.start[is_inc])
     order = np.argsort(ikey, kind="stable")
     last_inc = last_at_or_before(ikey[order], d.pid[is_inc][order], d.start[is_inc][order], pid, t)
@@ -330,7 +329,7 @@ def dose_context(
     out["days_since_pulse"] = np.where((last_pulse < NEVER) & (since <= PULSE_WINDOW_DAYS), np.floor(since), np.nan)
     # a pulse of a monitored drug (IV cyclophosphamide) in that window: the drug is
     # recorded at the result, though its row is no longer in force (H296)
-    mon = _TRACKED[d.drug[prow]] == "immunosuppressant"
+    mon = TRACKED[d.drug[prow]] == "immunosuppressant"
     if mon.any():
         mp, mt = ppid[mon], pt[mon]
         last_mon = last_at_or_before(pair_key(mp, mt), mp, mt, pid, t)

@@ -21,7 +21,7 @@ from dashboard.ingest.frequency import is_pulse, more_often_than_weekly, weekly_
 from dashboard.rules import ctcae, dose_totals, exposure, renal, tables
 from dashboard.rules.data import DAY, NEVER, dose_checks_file, severity_rank
 from dashboard.rules.hits import cat, num
-from dashboard.rules.inputs import DRUGS, Inputs, comparator_texts, pair_key, same_patient_pairs
+from dashboard.rules.inputs import DRUGS, TRACKED, Inputs, comparator_texts, pair_key, same_patient_pairs
 from dashboard.rules.schedule import (
     administrations,
     courses,
@@ -37,7 +37,6 @@ from dashboard.units import MAX_BODY_WEIGHT_KG, display_unit
 DOSE_CHECK_FIELDS: tuple[Column, ...] = tables.columns("dose_checks")
 
 _LABEL = np.array([model.drug_label(d) for d in DRUGS], dtype=object)
-_TRACKED = np.array([model.drug_info()[d].tracked_for for d in DRUGS], dtype=object)
 _DAILY = ("daily", "BID", "TID", "QID")
 
 
@@ -395,8 +394,7 @@ def _not_checkable_per_kg(inp: Inputs, tot: _Totals, idx: np.ndarray, check: dic
     single |= one & (d.dose_unit[row] == "mg/m2")  # no body surface area: never a mg/kg/day (probe30 F2)
     single |= one & (d.dose_unit[row] == "mg/kg") & ~np.isfinite(d.per_day[row])  # per kg, but how often?
     several = ~one & ~tot.per_kg_known[idx]
-    any_mg = np.zeros(len(tg), bool)
-    np.logical_or.at(any_mg, tg.owner(), d.dose_unit[tg.members] == "mg")
+    any_mg = tot.by_mg  # an interval holding a row in mg
     keep = single | several
     i, row, no_weight, one = idx[keep], row[keep], no_weight[keep], one[keep]
     stated = np.isfinite(d.per_day[row])  # a frequency but only a product strength (no tablet count)
@@ -499,7 +497,7 @@ def _loading(
             np.round(amount[over], 6) <= float(check["loading_mg_per_day"]) + 1e-9
         )
     d = inp.doses
-    other = (_TRACKED[d.drug] == "immunosuppressant") & ~np.isin(d.drug, [DRUGS.index(x) for x in check["drugs"]])
+    other = (TRACKED[d.drug] == "immunosuppressant") & ~np.isin(d.drug, [DRUGS.index(x) for x in check["drugs"]])
     for k in np.flatnonzero(candidate):  # few: a loading dose's own interval
         r = rows[k]
         beside = other & (d.pid == tg.pid[r]) & (d.start < tg.end[r]) & (d.end > tg.start[r])
@@ -1280,6 +1278,7 @@ def _not_weekly(inp: Inputs, check: dict[str, Any]) -> list[_Found]:
     return [_Found.plain(fired, check, msg)]
 
 
+@cache
 def coverage_rules() -> frozenset[str]:
     """The ids of the checks that state what the dose checks do not hold ("no dose check for
     this drug"): information about the tool's reach, never a finding about the patient, so

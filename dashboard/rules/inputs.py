@@ -32,6 +32,9 @@ from dashboard.units import HB_G_PER_L_PER_MMOL, normalize_unit
 
 A = {a: i for i, a in enumerate(model.ANALYTES)}
 DRUGS: tuple[str, ...] = model.drugs()
+#: Per drug of DRUGS, what it is tracked for ("immunosuppressant", "glucocorticoid",
+#: "interaction" ...: drugs.toml ``tracked_for``), in DRUGS order.
+TRACKED = np.array([model.drug_info()[d].tracked_for for d in DRUGS], dtype=object)
 D = {d: i for i, d in enumerate(DRUGS)}
 _EPOCH = dt.datetime(1970, 1, 1)
 

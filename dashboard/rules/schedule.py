@@ -184,11 +184,13 @@ def schedule_name(drug: str, frequency: str, route: str, profile: str = DEFAULT_
 
 def row_schedules(doses: Doses, profile: str = DEFAULT_SCHEDULE_PROFILE) -> np.ndarray:
     """Schedule id per dose row (object array)."""
-    cache: dict[tuple[str, str, str], str] = {}
-    out = [
-        cache.setdefault((DRUGS[d], f, r), schedule_name(DRUGS[d], f, r, profile))
-        for d, f, r in zip(doses.drug, doses.frequency, doses.route, strict=True)
-    ]
+    cache: dict[tuple[str, str, str], str] = {}  # once per distinct (drug, frequency, route)
+    out = []
+    for d, f, r in zip(doses.drug, doses.frequency, doses.route, strict=True):
+        key = (DRUGS[d], f, r)
+        if key not in cache:
+            cache[key] = schedule_name(*key, profile)
+        out.append(cache[key])
     return np.asarray(out, dtype=object)
 
 
@@ -842,7 +844,9 @@ def _group_words(
             tested = len(clauses) > 1 and len(last) == 1 and NEVER not in last
             state = f" due {when}"
             if late:
-                state = f" OVERDUE by {_days(late)} (due {when}{', last ' + _day_text(last.pop()) if tested else ''})"
+                state = (
+                    f" OVERDUE by {days_text(late)} (due {when}{', last ' + _day_text(last.pop()) if tested else ''})"
+                )
             words.append("; ".join(labels[g] for g in members) + reason + state)
             for g in members:
                 last_g = int(lasts[g][r])
@@ -859,7 +863,7 @@ def _day_text(sec: int) -> str:
     return str(np.datetime64(sec // DAY, "D"))
 
 
-def _days(n: int) -> str:
+def days_text(n: int) -> str:
     """A number of days in words: "1 day", "2 days"."""
     return f"{n} day" if n == 1 else f"{n} days"
 
@@ -1167,7 +1171,7 @@ def with_repeats(
         late = max(0, now - due // DAY)
         drug = model.drug_label(cols["drug"][k])
         tests = test_groups()[group]["label"]
-        state = f"OVERDUE by {_days(late)} (due {due_at:%Y-%m-%d})" if late > 0 else f"due {due_at:%Y-%m-%d}"
+        state = f"OVERDUE by {days_text(late)} (due {due_at:%Y-%m-%d})" if late > 0 else f"due {due_at:%Y-%m-%d}"
         entry = {"tests": tests, "last": _EPOCH + dt.timedelta(seconds=drawn), "due": due_at, "days_overdue": late}
         which = "long_overdue_severity" if late > max(days, 14) else "overdue_severity"
         sev = spec.get(which, top[which]) if late > 0 else ""
