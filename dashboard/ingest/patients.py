@@ -164,20 +164,26 @@ def settle_birth_centuries(
     a draw date, a guess for a birth date.  Each distinct text is judged once (a lab file
     repeats it on every row)."""
     out = list(births)
+    # each distinct (text, date) judged once; none written with a two-digit year (the usual
+    # lab file, a million rows of a few birth dates): nothing to settle
+    cut_of = {
+        (text, born): _year_cut_to_two_digits(text, born)
+        for text, born in dict.fromkeys(zip(texts, births, strict=True))
+        if born is not None and text
+    }
+    if not any(cut_of.values()):
+        return out
     read: dict[str, str] = {}  # each distinct text said once
     unknown: set[str] = set()
-    fits_of: dict[tuple[str, dt.datetime], list[dt.datetime]] = {}
+    fits_of = {(text, born): _century_fits(text, born, today, cut) for (text, born), cut in cut_of.items()}
     for i, (text, born) in enumerate(zip(texts, births, strict=True)):
         if born is None or not text:
             continue
-        key = (text, born)
-        if key not in fits_of:
-            fits_of[key] = _century_fits(text, born, today)
-        fits = fits_of[key]
+        fits = fits_of[(text, born)]
         if len(fits) < 2:
             if fits and fits[0] != born:
                 out[i] = fits[0]
-            if fits and _year_cut_to_two_digits(text, born):
+            if fits and cut_of[(text, born)]:
                 read.setdefault(text, f"'{text.strip()}' as {fits[0]:%Y-%m-%d}")
             continue
         by_age = [d for d in fits if _age_matches(ages[i] if ages else "", d, today)]
@@ -204,10 +210,11 @@ def settle_birth_centuries(
     return out
 
 
-def _century_fits(text: str, born: dt.datetime, today: dt.date) -> list[dt.datetime]:
+def _century_fits(text: str, born: dt.datetime, today: dt.date, cut: bool) -> list[dt.datetime]:
     """The readings of a birth date that give a possible age: the date itself when its year
-    was written in four digits; else of it and the same day a century apart, those that fit."""
-    if not _year_cut_to_two_digits(text, born):
+    was written in four digits (``cut`` False: :func:`_year_cut_to_two_digits`); else of it
+    and the same day a century apart, those that fit."""
+    if not cut:
         return [born]
     try:
         other: dt.datetime | None = born.replace(year=born.year - 100 if born.year >= 2000 else born.year + 100)
