@@ -196,8 +196,7 @@ def overview(entries: Sequence[DrugEntry]) -> pd.DataFrame:
 
     def show(e: DrugEntry, key: str) -> str:
         f = e.fact(key)
-        mark = STATUS_MARKS.get(f.status, "")
-        return fact_text(sc.attribute(key), f) + (f" {mark}" if mark else "")
+        return _marked(fact_text(sc.attribute(key), f), f.status)
 
     return pd.DataFrame(
         {

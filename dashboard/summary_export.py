@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 
 from dashboard import model
 from dashboard.export import printable, to_csv_bytes, to_xlsx_bytes
@@ -1064,9 +1065,9 @@ def patient_summary(
 
 def _recent_doses(rv: Review, patient_id: str) -> str:
     """The review summary's ``recent_doses`` of the patient ("" when none or not reviewed)."""
-    s = rv.summary_df()
-    found = s.loc[s["patient_id"] == patient_id, "recent_doses"]
-    return str(found.iloc[0] or "") if len(found) else ""
+    t = rv.summary  # one cell: read in Arrow, never the whole summary through pandas
+    found = t.filter(pc.equal(t.column("patient_id"), patient_id)).column("recent_doses").to_pylist()
+    return str(found[0] or "") if found else ""
 
 
 def write(path: Path, data: bytes) -> None:

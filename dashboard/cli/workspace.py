@@ -61,7 +61,7 @@ def _import(ws: Workspace, args: argparse.Namespace) -> int:
         if out.report is not None and out.report.files:
             print(out.report.to_text())
         elif read.skipped or read.folders:  # nothing new was read: what was passed over, said
-            print(ImportReport(skipped=list(read.skipped), folders=list(read.folders)).to_text().rsplit("\n", 1)[0])
+            print("\n".join(ImportReport(skipped=list(read.skipped), folders=list(read.folders)).not_read_lines()))
         print(out.summary())
         print(f"Workspace: {ws.path}")
     if not out.stored and out.report is not None:

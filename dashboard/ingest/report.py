@@ -242,6 +242,15 @@ class ImportReport:
     #: MRNs given two different names or dates of birth (by two files, or two rows of one).
     identity_conflicts: list[IdentityConflict] = field(default_factory=list)
 
+    def not_read_lines(self) -> list[str]:
+        """What of an imported folder was not read, in words: documentation and sub-folders."""
+        lines = []
+        if self.skipped:
+            lines.append("Skipped as documentation: " + ", ".join(self.skipped))
+        if self.folders:
+            lines.append("Sub-folders not read (import them by name): " + ", ".join(self.folders))
+        return lines
+
     @property
     def needs(self) -> list[FileReport]:
         return [f for f in self.files if f.needs]
@@ -328,10 +337,7 @@ class ImportReport:
             warned = Counter(_note(w.message) for w in f.warnings)
             for message, count in list(warned.items())[:max_problems]:
                 lines.append(f"   note: {message}" + (f" (x{count})" if count > 1 else ""))
-        if self.skipped:
-            lines.append("Skipped as documentation: " + ", ".join(self.skipped))
-        if self.folders:
-            lines.append("Sub-folders not read (import them by name): " + ", ".join(self.folders))
+        lines += self.not_read_lines()
         lines.append(f"Canonical tables: {self.labs} lab results, {self.doses} dose rows, {self.patients} patients.")
         return "\n".join(lines)
 

@@ -20,7 +20,7 @@ import streamlit as st
 from dashboard import model
 from dashboard.dataset import Dataset
 from dashboard.dose_entry import DoseEntry
-from dashboard.reviews import ACTIONS, Judged, flags_for_review, not_as_shown, results_of, reviews_for
+from dashboard.reviews import ACTIONS, Judged, empty_log, flags_for_review, not_as_shown, results_of, reviews_for
 from dashboard.store import EntryRejected, Workspace, WorkspaceBusy, WorkspaceError, workspace_path
 from dashboard.store.panel import open_panel
 from dashboard.ui.auth import reviewer
@@ -283,16 +283,15 @@ def _as_the_workspace_judges(
 ) -> tuple[list[str], list[str]]:
     """After a session's panel was saved into the workspace: how the workspace's flags of
     the ``ticked`` keys differ from what the form showed (:func:`dashboard.reviews.not_as_shown`)."""
-    shown = {k: v for k, v in (results or {}).items() if k in set(ticked)}
+    keys = set(ticked)
+    shown = {k: v for k, v in (results or {}).items() if k in keys}
     if not shown:
         return [], []
-    panel = guard(lambda: open_panel(workspace()))
-    if panel is None:
+    ds = get_dataset()  # the workspace's panel, which save_session_to_workspace has just opened
+    if ds is None:
         return [], []
-    mine = panel.dataset().for_patient(patient_id)
-    flags = flags_for_review(
-        mine.labs, mine.doses, mine.patients, mine.baselines, panel.reviews.iloc[0:0], as_of(), profile_name()
-    )
+    mine = ds.for_patient(patient_id)
+    flags = flags_for_review(mine.labs, mine.doses, mine.patients, mine.baselines, empty_log(), as_of(), profile_name())
     return not_as_shown(shown, results_of(flags))
 
 
