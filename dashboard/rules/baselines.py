@@ -53,7 +53,7 @@ import pyarrow.compute as pc
 from dashboard import model
 from dashboard.rules.data import DAY, NEVER, schedule_file, worse_direction
 from dashboard.rules.hits import cat, num
-from dashboard.rules.inputs import DRUGS, Inputs, course_gap, group_starts, pair_key
+from dashboard.rules.inputs import DRUGS, Inputs, course_breaks, course_gap, group_starts, pair_key
 
 NONE, CLINICIAN, PRETREATMENT = 0, 1, 2
 
@@ -252,10 +252,7 @@ def _courses(pid: np.ndarray, start: np.ndarray, end: np.ndarray, gap: np.ndarra
     doses."""
     order = np.lexsort((start, pid))
     pid, start, end, gap = pid[order], start[order], end[order], gap[order]
-    reach = np.maximum.accumulate(pair_key(pid, end + gap))  # the latest end so far (a patient's in its bits)
-    before = np.r_[np.iinfo(np.int64).min, reach[:-1]]
-    new = group_starts(pid) | (pair_key(pid, start) > before)
-    first = np.flatnonzero(new)
+    first = np.flatnonzero(course_breaks(pid, start, end + gap))
     last_end = np.maximum.reduceat(end, first) if len(first) else np.zeros(0, np.int64)
     return Courses(pair_key(pid[first], start[first]), pid[first], start[first], last_end)
 

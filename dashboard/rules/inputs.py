@@ -237,11 +237,20 @@ def course_gap(per_day: np.ndarray) -> np.ndarray:
     it (weekly 7 days, every 2 weeks 14, monthly 31: the longest month), at least one day
     (a daily or more frequent row, a single dose, an unknown frequency).  A weekly drug
     moved from mouth to injection with the next weekly dose is one course (probe32 F2);
-    the schedule's courses and the baselines' share this rule."""
+    the schedule's courses and the baselines' share this rule (:func:`course_breaks`)."""
     per_day = np.asarray(per_day, dtype=float)
     slow = np.isfinite(per_day) & (per_day > 0) & (per_day < 1)
     days = np.ceil(np.divide(1.0, per_day, out=np.ones(len(per_day)), where=slow) - 1e-9)
     return (np.maximum(days, 1) * DAY).astype(np.int64)
+
+
+def course_breaks(pid: np.ndarray, start: np.ndarray, reach_by: np.ndarray) -> np.ndarray:
+    """Per dose row (sorted by patient, then start): it begins a new course, the patient's
+    first row or one starting later than every earlier row's ``reach_by`` (its end plus
+    :func:`course_gap`).  The one course split of the schedule and the baselines."""
+    reach = np.maximum.accumulate(pair_key(pid, reach_by))  # the latest so far (a patient's in its bits)
+    before = np.r_[np.iinfo(np.int64).min, reach[:-1]]
+    return group_starts(pid) | (pair_key(pid, start) > before)
 
 
 def group_starts(*keys: np.ndarray) -> np.ndarray:

@@ -42,7 +42,7 @@ from dashboard.ingest.frequency import is_pulse
 from dashboard.rules import dose_totals, tables
 from dashboard.rules.data import DAY, NEVER, schedule_file, severity_rank
 from dashboard.rules.hits import cat, num
-from dashboard.rules.inputs import DRUGS, Doses, Inputs, course_gap, group_starts, pair_key
+from dashboard.rules.inputs import DRUGS, Doses, Inputs, course_breaks, course_gap, pair_key
 from dashboard.rules.tables import Column
 
 DEFAULT_SCHEDULE_PROFILE = "BSR 2025"
@@ -351,10 +351,8 @@ def _courses(inp: Inputs) -> dict[str, np.ndarray]:
     course_start = np.zeros(n, dtype=np.int64)
     for code in np.unique(stream):
         rows = np.flatnonzero(stream == code)  # by patient, then start (rows are sorted so)
-        pid, start = d.pid[rows], d.start[rows]
-        reach = np.maximum.accumulate(pair_key(pid, reach_by[rows]))  # the latest end so far, plus its interval
-        before = np.r_[np.iinfo(np.int64).min, reach[:-1]]
-        new = group_starts(pid) | (pair_key(pid, start) > before)
+        start = d.start[rows]
+        new = course_breaks(d.pid[rows], start, reach_by[rows])
         gap[rows] = new
         course_start[rows] = start[new][np.cumsum(new) - 1]
     more = ~gap & _total_rises(inp, course_start)
