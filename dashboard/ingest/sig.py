@@ -11,10 +11,9 @@ import datetime as dt
 import functools
 import itertools
 import re
-import tomllib
 from dataclasses import dataclass, field
-from importlib import resources
 
+from dashboard import knowledge
 from dashboard.ingest.amounts import UNKNOWN, amount_text, read_number, text_problem
 from dashboard.units import to_mg
 
@@ -369,10 +368,9 @@ def _bare_counts(t: str, tablets_named: bool) -> list[_Count]:
 
 @functools.cache
 def max_bare_tablet_count() -> float:
-    """The most tablets one administration is read as where the count has no unit
-    (``dashboard/ingest/data/sig.toml``, audit8 A2)."""
-    text = resources.files("dashboard.ingest").joinpath("data", "sig.toml").read_text(encoding="utf-8")
-    return float(tomllib.loads(text)["max_bare_tablet_count"])
+    """The most tablets a bare number in the instructions is read as (``dosing.toml``
+    [bare_tablet_count], a project bound with its reasoning there, audit8 A2)."""
+    return knowledge.dosing_number("bare_tablet_count.max")
 
 
 def _tablets_or_mg(shown: str, written: str, n: float, each: float, whose: str) -> str:

@@ -115,7 +115,7 @@ def test_a_bare_number_that_is_also_a_whole_number_of_tablets_in_mg_is_not_guess
         ("take 400 twice daily", 200.0),  # 400 tablets of 200 mg = 80 g: 400 mg meant?
         ("Take 25 on Mondays", 2.5),  # 25 tablets of 2.5 mg = 62.5 mg: 25 mg meant?
         ("50 mg tablets, take 400 daily", None),  # the strength in the text, the same bound
-        ("take 21 daily", 1.0),  # one above the bound of 20 (sig.toml), even of a 1 mg tablet
+        ("take 21 daily", 1.0),  # one above the bound of 20 (dosing.toml [bare_tablet_count]), even of a 1 mg tablet
     ],
 )
 def test_a_bare_count_above_a_plausible_number_of_tablets_is_rejected(text, strength):
