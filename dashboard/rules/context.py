@@ -379,10 +379,13 @@ def context_text(inp: Inputs, pid: np.ndarray, t: np.ndarray, ctx: dict[str, np.
     recent = ctx.get("recent_doses")
     if recent is not None:  # drugs still recorded beside the doses in force, or beside the
         # last dose named as ended when that was another drug (H433, probe27 F6)
+        said: dict[tuple[str, str], str] = {}  # each distinct (lead, recent) pair worked out once
         for i in np.flatnonzero(recent != "").tolist():
-            unsaid = [part for part in str(recent[i]).split("; ") if part.split(", ended ")[0] not in lead[i]]
-            if unsaid:
-                lead[i] = f"{lead[i]}; recently ended: {'; '.join(unsaid)}"
+            key = (lead[i], str(recent[i]))
+            if key not in said:
+                unsaid = [part for part in key[1].split("; ") if part.split(", ended ")[0] not in key[0]]
+                said[key] = f"{key[0]}; recently ended: {'; '.join(unsaid)}" if unsaid else key[0]
+            lead[i] = said[key]
     since = ctx["days_since_dose_change"]
     pulse = ctx["days_since_pulse"]
     out = lead
