@@ -44,7 +44,7 @@ import pyarrow.compute as pc
 from dashboard import model
 from dashboard.rules.data import DAY, NEVER, rules_file
 from dashboard.rules.dose_totals import schedule_kind
-from dashboard.rules.inputs import DRUGS, TRACKED, Inputs, pair_key, to_date
+from dashboard.rules.inputs import DRUGS, TRACKED, Inputs, date_texts, pair_key, to_date
 from dashboard.rules.schedule import courses, last_at_or_before, pulse_dates
 
 INCREASE_WINDOW_DAYS = 84
@@ -293,7 +293,7 @@ def dose_context(
         lately = np.zeros(len(used), dtype=bool)
         lately[re_] = True
         out["recent_monitored"][valid] = lately[pos]
-        ended = np.datetime_as_string((d.end[rr] // DAY).astype("datetime64[D]")).astype(object)
+        ended = date_texts(d.end[rr])
         said = join_distinct(re_, texts[rr] + ", ended " + ended, len(used), "; ")
         out["recent_doses"][valid] = said[pos]
     if covered is not None and covered.any():

@@ -21,7 +21,7 @@ from dashboard.ingest.frequency import is_pulse, more_often_than_weekly, weekly_
 from dashboard.rules import ctcae, dose_totals, exposure, renal, tables
 from dashboard.rules.data import DAY, NEVER, dose_checks_file, severity_rank
 from dashboard.rules.hits import cat, num
-from dashboard.rules.inputs import DRUGS, TRACKED, Inputs, comparator_texts, pair_key, same_patient_pairs
+from dashboard.rules.inputs import DRUGS, TRACKED, Inputs, comparator_texts, date_texts, pair_key, same_patient_pairs
 from dashboard.rules.schedule import (
     administrations,
     courses,
@@ -894,7 +894,7 @@ def _test_before_administration(inp: Inputs, check: dict[str, Any]) -> list[_Fou
     ppid, pt, prow, last = ppid[hit], pt[hit], prow[hit], last[hit]
     label = "/".join(model.analyte_label(a) for a in check["analytes"])
     latest = np.where(last == NEVER, "none", np.datetime_as_string((last // DAY).astype("datetime64[D]")))
-    when = np.datetime_as_string((pt // DAY).astype("datetime64[D]"))
+    when = date_texts(pt)
     msg = np.array(
         [
             f"{_LABEL[d.drug[r]]} infusion {w}: no {label} result in the {check['window_days']} days before it "
@@ -949,12 +949,12 @@ def _count_before_pulse_below(inp: Inputs, check: dict[str, Any]) -> list[_Found
     head = cat(
         _LABEL[d.drug[prow]],
         " pulse ",
-        _date_texts(pt),
+        date_texts(pt),
         f": {model.analyte_label(analyte)} ",
         comparator_texts(cmp),
         num(value),
         f" {display_unit(analyte)} on ",
-        _date_texts(lab_t),
+        date_texts(lab_t),
         " (the count before it)",
     )
     start, end = lab_t // DAY * DAY, pt // DAY * DAY + DAY
@@ -1006,7 +1006,7 @@ def _course_start_reminder(inp: Inputs, check: dict[str, Any]) -> list[_Found]:
     long_gap = np.r_[True, pt[1:] - pt[:-1] > gap] if len(pt) else np.zeros(0, bool)
     first = new_patient | long_gap
     pt, prow = pt[first], prow[first]
-    when = np.datetime_as_string((pt // DAY).astype("datetime64[D]"))
+    when = date_texts(pt)
     msg = np.array(
         [f"{_LABEL[d.drug[r]]} treatment starting {w}: {check['message']}" for r, w in zip(prow, when, strict=True)],
         dtype=object,
@@ -1099,7 +1099,7 @@ def _renal_amount_unknown(inp: Inputs, check: dict[str, Any], tot: _Totals, idx:
         num(inp.labs.value[at]),
         unit,
         " on ",
-        _date_texts(inp.labs.t[at]),
+        date_texts(inp.labs.t[at]),
         f" (limit below {limit:g}): whether the daily dose is above {float(check['max_mg_per_day']):g} mg/day "
         f"cannot be told: {check['message']}",
     )
@@ -1128,7 +1128,7 @@ def _placed(
     below, unsure = ctcae.below(value, cmp, limit), ctcae.undecided(value, cmp, limit, "<")
     label = model.analyte_label(analyte)
     unit = model.CANONICAL_UNITS[analyte]
-    when = _date_texts(best_t)
+    when = date_texts(best_t)
     start = np.maximum(since, best_t // DAY * DAY)
     stated = check.get("measure", analyte)
     said = f" ({check['measure_note']})" if analyte != stated and check.get("measure_note") else ""
@@ -1142,7 +1142,7 @@ def _placed(
                 comparator_texts(labs.cmp[o]),
                 num(labs.value[o]),
                 f" {model.CANONICAL_UNITS[other]} on ",
-                _date_texts(np.maximum(ot, 0)),
+                date_texts(np.maximum(ot, 0)),
                 np.where(renal.same_day(ot, best_t), " is of the same day", " is older").astype(object),
                 f" (the latest renal measure is used; on one day, the {model.analyte_label(check['analytes'][0])})",
             )
@@ -1212,7 +1212,7 @@ def _newer_creatinine(
         comparator_texts(labs.cmp[row]),
         num(labs.value[row]),
         f" {unit} on ",
-        _date_texts(np.maximum(ct, 0)),
+        date_texts(np.maximum(ct, 0)),
         f" (no {measures} with it): whether the {measures} is below {limit:g} now cannot be told; ask for a current "
         f"{measures}: {check['message']}",
     )
@@ -1254,10 +1254,6 @@ def _older_stated_below(
         )
         return hit, _texts(words)
     return none
-
-
-def _date_texts(sec: np.ndarray) -> np.ndarray:
-    return np.datetime_as_string((sec // DAY).astype("datetime64[D]")).astype(object)
 
 
 def _not_weekly(inp: Inputs, check: dict[str, Any]) -> list[_Found]:

@@ -244,6 +244,11 @@ def course_gap(per_day: np.ndarray) -> np.ndarray:
     return (np.maximum(days, 1) * DAY).astype(np.int64)
 
 
+def date_texts(sec: np.ndarray) -> np.ndarray:
+    """Times (int64 seconds) as their dates' texts, "2026-06-02" (object array)."""
+    return np.datetime_as_string((np.asarray(sec) // DAY).astype("datetime64[D]")).astype(object)
+
+
 def course_breaks(pid: np.ndarray, start: np.ndarray, reach_by: np.ndarray) -> np.ndarray:
     """Per dose row (sorted by patient, then start): it begins a new course, the patient's
     first row or one starting later than every earlier row's ``reach_by`` (its end plus
