@@ -371,15 +371,16 @@ def test_hcq_pregnancy_keeps_the_dose_limit_of_its_source_row():
     assert "400 mg" in plan
 
 
-@pytest.mark.xfail(strict=True, reason="F12: tacrolimus mg/kg range cites a label that gives other doses")
 def test_tacrolimus_mg_per_kg_source_says_it():
     """Prograf dosing table (prescriberpoint.com reproduction): kidney transplant 'with
     azathioprine 0.2 mg/kg/day', 'With MMF/IL-2 receptor antagonist 0.1 mg/kg/day';
-    liver '0.1-0.15 mg/kg/day'; heart '0.075 mg/kg/day'. No 0.05-0.1 mg/kg/day range."""
+    liver '0.1-0.15 mg/kg/day'; heart '0.075 mg/kg/day'. No lupus range.  The Mok 2016
+    lupus nephritis trial (Ann Rheum Dis 2016;75:30-36, PubMed 25550339 abstract):
+    'TAC (0.06-0.1 mg/kg/day)' with prednisolone for induction (F12)."""
     f = fact("tacrolimus", "dose_mg_per_kg")
-    assert f.value == [0.05, 0.1]
-    # F12: the only reference is the Prograf label
-    assert f.refs != ("fda_prograf",)
+    assert f.value == [0.06, 0.1]
+    assert f.refs == ("mok2016tac",)
+    assert "0.06-0.1 mg/kg/day" in fact("tacrolimus", "usual_dose").value
 
 
 @pytest.mark.parametrize("entry", [CYC_EL, CYC_NIH])
