@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from dashboard import knowledge
 from dashboard.ingest.amounts import UNKNOWN, amount_text, read_number, text_problem
+from dashboard.ingest.frequency import PER_DAY
 from dashboard.units import to_mg
 
 _NUMBER_WORDS = {
@@ -773,6 +774,72 @@ def _approximate_remarks(t: str) -> tuple[str, str]:
     return rest, f"{named} read as a remark on the dose (about so much per body weight), not the dose"
 
 
+#: a ceiling of a period written beside a dose: "max 400 mg/day", "(not to exceed 25 mg a week)"
+_CEILING_OF_A_PERIOD = re.compile(
+    r"[,;(]?\s*(?:\bup\s*to|\bmax(?:imum|\.)?|\bnot\s+(?:more\s+than|to\s+exceed|exceeding)|\bno\s+more\s+than"
+    rf"|\bat\s+most)\s*(?:of\s+)?(\d(?:[\d.,]*\d)?)\s*({_MASS})\s*(?:/\s*|\bper\s+|\ba\s+|\bin\s+(?:a|one|1)\s+)?"
+    r"(day|d|24\s*h(?:ours?)?|daily|week|wk|weekly)\b\s*\)?"
+)
+
+
+@dataclass(frozen=True)
+class _Ceiling:
+    shown: str  # as written ("max 400 mg/day")
+    mg: float
+    days: int  # the period it is per: 1 (a day) or 7 (a week)
+
+
+def _ceiling_beside_a_dose(t: str, number) -> tuple[str, _Ceiling | None]:
+    """(the instructions without it, the ceiling) of one ceiling per day or per week written
+    beside a dose ("200 mg bd, max 400 mg/day"); the text as it is, and None, where there is
+    none, more than one, or nothing else names an amount ("max 400 mg/day" alone is no dose).
+    Whether the dose is the ceiling's own total is settled once its frequency is read
+    (:func:`_settle_ceiling`)."""
+    found = list(_CEILING_OF_A_PERIOD.finditer(t))
+    if len(found) != 1:
+        return t, None
+    m = found[0]
+    rest = t[: m.start()] + " " + t[m.end() :]
+    if not _SIG_AMOUNT.search(rest) or _PER_BODY_AMOUNT.search(rest) or text_problem(rest):
+        return t, None
+    value = number(m.group(1))
+    mg = to_mg(value, m.group(2)) if value is not None else None
+    if mg is None:
+        return t, None
+    days = 7 if m.group(3).startswith("w") else 1
+    return rest, _Ceiling(" ".join(m.group(0).strip(" ,;()").split()), mg, days)
+
+
+def _settle_ceiling(cap: _Ceiling, amount: str, frequency: str) -> tuple[str, str]:
+    """(note, problem) of a ceiling written beside a dose: where the dose given at its
+    frequency comes to the ceiling exactly ("200 mg bd, max 400 mg/day") the ceiling only
+    restates the dose, which is read; below it the dose may be raised up to the ceiling,
+    above it the row contradicts itself: the dose given is then not one number, and the
+    row is rejected with the reason, never read at either amount."""
+    per_day = PER_DAY.get(frequency) if frequency != "weekly" else 1 / 7
+    if not amount.endswith(" mg") or per_day is None:
+        return "", (
+            f"'{cap.shown}' is a ceiling, not the one dose given (the most that may be given), and the dose beside it "
+            "cannot be compared with it: enter the dose given"
+        )
+    each = float(amount[:-3])
+    if frequency == "weekly" and cap.days == 1:
+        total, period = each, "day"  # one weekly dose, on its day
+    else:
+        total, period = each * per_day * cap.days, "day" if cap.days == 1 else "week"
+    dose, per = f"{amount_text(each)} mg {frequency}", f"{amount_text(total)} mg a {period}"
+    if abs(total - cap.mg) <= 1e-6 * cap.mg:
+        return f"'{cap.shown}' read as a ceiling that restates the dose ({dose}, {per}), not a dose", ""
+    if total > cap.mg:
+        return "", (
+            f"{dose} ({per}) is more than the row's own '{cap.shown}': which is meant is not guessed; enter the dose given"
+        )
+    return "", (
+        f"'{cap.shown}' beside {dose} ({per}): the dose may be raised up to the ceiling, so the dose given is not one "
+        "number; enter the dose given"
+    )
+
+
 def read_sig(text: str, strength_mg: float | None = None, decimal: str = UNKNOWN) -> Sig:
     """Read prescription instructions ("Take 2 tablets (100 mg total) by mouth daily.").
 
@@ -788,6 +855,7 @@ def read_sig(text: str, strength_mg: float | None = None, decimal: str = UNKNOWN
     t = _SIG_HALVES.sub(lambda m: f"{int(m.group(1)) + 0.5:g}", t)  # "1 1/2 tablets"
     t = _NUMBER_WORD.sub(lambda m: _NUMBER_WORDS[m.group(0)], t)
     t, remark = _approximate_remarks(t)  # "100 mg daily (~2 mg/kg)": 100 mg daily
+    t, cap = _ceiling_beside_a_dose(t, lambda v: read_number(v, decimal).value)  # "200 mg bd, max 400 mg/day"
     problem = text_problem(t)  # "50-100 mg", "1 to 2 tablets", "-10 mg", "1.5e2 mg"
     tablets_named = strength_mg is not None or bool(re.search(r"\b(?:tablets?|tabs?|capsules?|caps?)\b", t))
     bare = _bare_counts(re.sub(r"\s+", " ", t), tablets_named)  # before "4-weekly" loses its hyphen
@@ -874,6 +942,10 @@ def read_sig(text: str, strength_mg: float | None = None, decimal: str = UNKNOWN
     if often or never:
         frequency = ""  # never the nearest schedule the model has ("weekly" of "3x weekly")
     count = bare[0].text if bare else ""
+    if cap is not None and not problem and not conflicting:
+        said, problem = _settle_ceiling(cap, amount, frequency)
+        if said:
+            notes.append(said)
     if problem:
         return Sig("", frequency, problem=problem, unheld=unheld, often=often, never=never, count=count)
     return Sig(

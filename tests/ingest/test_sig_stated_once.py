@@ -210,6 +210,40 @@ def test_a_ceiling_in_the_instructions_column_is_not_a_dose():
     assert rows == [] and any("ceiling" in p for p in problems), problems
 
 
+@pytest.mark.parametrize(
+    ("text", "frequency", "mg_day"),
+    [
+        # 200 mg twice a day is 400 mg a day: the ceiling restates the dose (a restatement, not a plan)
+        ("200 mg bd, max 400 mg/day", "BID", 400.0),
+        ("200mg twice daily (maximum 400mg per day)", "BID", 400.0),
+        # 25 mg once a week is 25 mg a week
+        ("Take 25 mg once weekly, not to exceed 25 mg a week", "weekly", 25.0 / 7),
+    ],
+)
+def test_a_ceiling_that_restates_the_dose_beside_it_keeps_the_row(text, frequency, mg_day):
+    drug = "methotrexate" if "weekly" in text else "hydroxychloroquine"
+    rows, problems, warnings = _dose(drug, "", "", text)
+    assert [(r["frequency"], r["mg_per_day"]) for r in rows] == [(frequency, pytest.approx(mg_day))], problems
+    assert any("restates the dose" in w for w in warnings), warnings
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        # 100 mg twice a day is 200 mg a day, below 400: the dose may be raised, so not one number
+        ("100 mg bd, max 400 mg/day", "may be raised"),
+        ("Take 15 mg once weekly (maximum 25 mg per week)", "may be raised"),
+        # 300 mg twice a day is 600 mg a day, above its own 400 mg ceiling: contradictory
+        ("300 mg twice daily (max 400 mg/day)", "more than the row's own"),
+    ],
+)
+def test_a_ceiling_beside_another_dose_is_rejected_with_the_reason(text, why):
+    drug = "methotrexate" if "weekly" in text else "hydroxychloroquine"
+    rows, problems, _ = _dose(drug, "", "", text)
+    assert rows == []
+    assert len(problems) == 1 and why in problems[0], problems
+
+
 @pytest.mark.parametrize(("dose", "mg"), [("150 mg", 150.0), ("150", 150.0), ("Take 150 mg every morning", 150.0)])
 def test_a_plain_amount_is_still_the_dose(dose, mg):
     rows, problems, _ = _dose("azathioprine", dose, "mg" if dose == "150" else "", "daily")
