@@ -42,10 +42,12 @@ class Dataset:
     stored_resolved: list[tuple[str, Problem, str]] = field(default_factory=list)
     #: what a session's import knew beyond its tables, kept for "save to the workspace":
     #: the corrected results (H132), the patients' other identifiers (H150) and the
-    #: per-sex reference limits of results whose sex was not yet known (H172)
+    #: per-sex reference limits of results whose sex was not yet known (H172), and the
+    #: results the lab withdrew (H530)
     corrections: pa.Table | None = None
     aliases: list[tuple[str, str, str, str]] = field(default_factory=list)
     sex_limits: pa.Table | None = None
+    withdrawals: pa.Table | None = None
 
     @property
     def identity_conflicts(self) -> list[IdentityConflict]:
@@ -84,6 +86,7 @@ class Dataset:
             corrections=result.corrections,
             aliases=list(result.aliases),
             sex_limits=result.sex_limits,
+            withdrawals=result.withdrawals,
         )
 
     def to_import_result(self) -> ImportResult:
@@ -97,6 +100,7 @@ class Dataset:
             self.corrections,
             list(self.aliases),
             self.sex_limits,
+            self.withdrawals,
         )
 
     @classmethod

@@ -62,6 +62,10 @@ JUDGED_COLUMNS: tuple[str, ...] = ("grade", "severity", "seq")
 #: stored as a correction by an import after the entry (null otherwise): an entry without
 #: a value (before schema 4) does not cover that correction (H322).
 CORRECTED_COLUMNS: tuple[str, ...] = ("corrected_at",)
+#: Column the workspace's log adds (schema 10): when the lab withdrew the result the entry
+#: was about (null otherwise, H532): the entry no longer covers a flag of that draw, and the
+#: log says the result was withdrawn, so it never reads as a review of a current result.
+WITHDRAWN_COLUMNS: tuple[str, ...] = ("withdrawn_at",)
 #: Columns the workspace's log adds: the results of the entry's test dated before its draw
 #: that were stored after it (``dashboard/store/entries.py`` REVIEW_LOG): how many arrived,
 #: how many earlier draws were corrected, and the latest corrected draw with its value and
@@ -502,6 +506,9 @@ def _lapse(entry: pd.Series, flag: _Flag) -> str | None:
     the test dated before the draw arrived since (an entry from before judgements were
     recorded: as before)."""
     by = f" since the review by {entry.get('reviewer', '')}{_on(entry.get('reviewed_at'))}"
+    withdrawn = entry.get("withdrawn_at")
+    if withdrawn is not None and not pd.isna(withdrawn):  # the result reviewed is gone (H532)
+        return f"the lab withdrew the result reviewed{_on(withdrawn)}, after the review by {entry.get('reviewer', '')}"
     reviewed = entry.get("value")
     if reviewed is None or pd.isna(reviewed):
         if flag.conflict:
@@ -585,9 +592,15 @@ def history_frame(log: pd.DataFrame) -> pd.DataFrame:
     if log.empty:
         return pd.DataFrame(columns=["#", "When", "Reviewer", "About", "Action", "Note", "Corrects"])
     log = log.sort_values(["reviewed_at", "review_id"], ascending=False)
+    gone = log["withdrawn_at"] if "withdrawn_at" in log else pd.Series([None] * len(log), index=log.index)
     about = [
-        "patient" if not k else f"{r} · {a} · {pd.Timestamp(w):%Y-%m-%d}"
-        for k, r, a, w in zip(log["flag_key"], log["rule_id"], log["analyte"], log["collected_at"], strict=True)
+        "patient"
+        if not k
+        else f"{r} · {a} · {pd.Timestamp(w):%Y-%m-%d}"
+        + (f" (result withdrawn by the lab{_on(g)}: no longer graded)" if g is not None and not pd.isna(g) else "")
+        for k, r, a, w, g in zip(
+            log["flag_key"], log["rule_id"], log["analyte"], log["collected_at"], gone, strict=True
+        )
     ]
     return pd.DataFrame(
         {

@@ -68,7 +68,7 @@ _HEAD_BYTES = 1024 * 1024
 #: patient is (names, date of birth, sex).  A streamed file may map only the others.
 _WHOLE_FILE_FIELDS = frozenset({"collection_time", "name", "family_name", "given_name", "birth_date", "sex"})
 _STREAMABLE_FIELDS = frozenset(KIND_FIELDS["labs"]) - _WHOLE_FILE_FIELDS
-_INTERNAL = ["_percent", "_rec", "_aidx", "_ok", "_corr"]
+_INTERNAL = ["_percent", "_rec", "_aidx", "_ok", "_corr", "_wdr"]
 _NO_ROWS = pa.table({})
 # the draw key packs patient code, analyte and seconds since 1800 into one int64
 _PID_BITS, _ANALYTE_BITS, _TIME_BITS = 24, 6, 33

@@ -326,9 +326,12 @@ def _normalise(
 
     # --- result status: a withdrawn or not-done result is never graded
     # (a correction's status, "" for any other: it replaces the other results of its draw, H132)
+    # (and a withdrawn result's status: with its value it withdraws the same result kept
+    # by an earlier import of the workspace, H530)
     corrects: pa.Array = _blank_dictionary(n)
+    withdraws: pa.Array = corrects
     if inp.status is not None:
-        corrects = _judge_status(inp.status, verdict, report, col_of("result_status", "result_status"))
+        corrects, withdraws = _judge_status(inp.status, verdict, report, col_of("result_status", "result_status"))
 
     # --- specimen: a urine creatinine is not the serum creatinine
     if inp.specimen is not None:
@@ -539,6 +542,7 @@ def _normalise(
             # the duplicates in one pass (a filter of every column costs as much as a parse)
             "_ok": pa.array(~rejected),
             "_corr": corrects,
+            "_wdr": withdraws,
         }
     )
     _record_conversions(report, units, ~rejected, percent_np)
@@ -977,11 +981,11 @@ def status_class(text: str) -> str:
 _ABNORMAL_FLAGS = frozenset({"H", "L", "N", "HH", "LL", "A", "AA", "HIGH", "LOW", "NORMAL", "ABNORMAL", "<", ">"})
 
 
-def _judge_status(status: pa.Array, verdict: _Verdicts, report: FileReport, column: str) -> pa.Array:
+def _judge_status(status: pa.Array, verdict: _Verdicts, report: FileReport, column: str) -> tuple[pa.Array, pa.Array]:
     """Reject the withdrawn results, count the preliminary ones and name the statuses not
     recognised (imported as final, said); each distinct status text is read once.
-    Returns, per record, the status of a result that corrects an earlier one, else ""
-    (a dictionary array)."""
+    Returns, per record, the status of a result that corrects an earlier one, else "", and
+    the status of a withdrawn result, else "" (dictionary arrays)."""
     plain = status.combine_chunks() if isinstance(status, pa.ChunkedArray) else status
     enc = pc.dictionary_encode(pc.fill_null(plain, ""))
     texts = enc.dictionary.to_pylist()
@@ -994,7 +998,8 @@ def _judge_status(status: pa.Array, verdict: _Verdicts, report: FileReport, colu
             "statuses: not read as statuses (every result is taken as final)",
             column=column,
         )
-        return pa.DictionaryArray.from_arrays(enc.indices, pa.array([""] * len(texts), pa.string()))
+        blank = pa.DictionaryArray.from_arrays(enc.indices, pa.array([""] * len(texts), pa.string()))
+        return blank, blank
     classes = np.array([STATUS_CLASSES.index(c) if c else -1 for c in map(status_class, texts)], dtype=np.int8)
     per_record = classes[enc.indices.to_numpy(zero_copy_only=False)] if len(texts) else np.zeros(0, np.int8)
     verdict.reject(
@@ -1018,10 +1023,14 @@ def _judge_status(status: pa.Array, verdict: _Verdicts, report: FileReport, colu
             f"'{column}'): they are imported as final results - check their status with the lab",
             column=column,
         )
-    corrected = [
-        t.strip() if c == STATUS_CLASSES.index("corrected") else "" for t, c in zip(texts, classes, strict=True)
-    ]
-    return pa.DictionaryArray.from_arrays(enc.indices, pa.array(corrected, pa.string()))
+    corrected, withdrawn = (
+        [t.strip() if c == STATUS_CLASSES.index(cls) else "" for t, c in zip(texts, classes, strict=True)]
+        for cls in ("corrected", "withdrawn")
+    )
+    return (
+        pa.DictionaryArray.from_arrays(enc.indices, pa.array(corrected, pa.string())),
+        pa.DictionaryArray.from_arrays(enc.indices, pa.array(withdrawn, pa.string())),
+    )
 
 
 def _judge_specimen(specimen: pa.Array, verdict: _Verdicts, column: str) -> None:
@@ -1289,8 +1298,13 @@ _CORRECTION_COLUMNS = [
 ]
 
 
-def combine_labs(cands: list[LabCandidates], corrected: list[pa.Table] | None = None) -> pa.Table:
+def combine_labs(
+    cands: list[LabCandidates], corrected: list[pa.Table] | None = None, withdrawn: list[pa.Table] | None = None
+) -> pa.Table:
     """Resolve % differentials and duplicates across all files; settle every report.
+
+    ``corrected`` receives the corrections kept and ``withdrawn`` the results a status
+    withdraws (:func:`withdrawals`), for a store that holds earlier imports (H132, H530).
 
     The labs table keeps its low-cardinality text columns dictionary-encoded (codes and
     a few distinct texts); :func:`dashboard.model.conform` gives plain text for a
@@ -1312,6 +1326,10 @@ def combine_labs(cands: list[LabCandidates], corrected: list[pa.Table] | None = 
     draw_cols = (allc.column("_aidx"), allc.column("collected_at"))  # likewise
     drop: dict[int, tuple[int, str]] = {}  # _order -> (status, message)
     ok = allc.column("_ok").combine_chunks().to_numpy(zero_copy_only=False)
+    if withdrawn is not None:  # rejected records: taken before the percent step drops them
+        gone = withdrawals(allc)
+        if gone.num_rows:
+            withdrawn.append(gone)
     _void_corrected_without_a_number(allc, ok, drop)
 
     percent = allc.column("_percent").combine_chunks().to_numpy(zero_copy_only=False)
@@ -1356,7 +1374,7 @@ def combine_labs(cands: list[LabCandidates], corrected: list[pa.Table] | None = 
         if kept_corr.any():
             corrected.append(_plain_text(allc.filter(pa.array(kept_corr)).select(_CORRECTION_COLUMNS)))
     # rejected and duplicates out in one pass, over the model's columns only
-    final = allc.drop_columns(["_percent", "_rec", "_file", "_order", "_aidx", "_ok", "_corr"])
+    final = allc.drop_columns(["_percent", "_rec", "_file", "_order", "_aidx", "_ok", "_corr", "_wdr"])
     final = final if keep.all() else model.filter_rows(final, keep)
 
     # settle statuses
@@ -1447,6 +1465,30 @@ def per_sex_limits(n: int, cands: list[LabCandidates]) -> pa.Table | None:
         limits[at] = lim
         given[at] = True
     return pa.table({k: pa.array(limits[:, i], mask=~given) for i, k in enumerate(SEX_LIMITS)})
+
+
+#: What a store needs of a withdrawn result to withdraw the same result it kept earlier.
+WITHDRAWAL_COLUMNS = [*(c for c in _CORRECTION_COLUMNS if c != "_corr"), "status"]
+
+
+def withdrawals(allc: pa.Table) -> pa.Table:
+    """The results the lab withdrew (a status of the withdrawn class, ``_wdr``) that say
+    which result they withdraw: a patient, a known test, a draw time and a value in the
+    canonical unit (the key the workspace knows a result by, H530).  A percentage of a
+    differential is not a count the store keeps, and a withdrawal without a number names
+    no result: neither is taken.  Text columns plain, ``status`` as the lab wrote it."""
+    said = corrections(allc.column("_wdr"))  # a status is said: the same test as for ``_corr``
+    if said.any():
+        said &= ~allc.column("_percent").to_numpy(zero_copy_only=False)
+        said &= allc.column("_aidx").to_numpy(zero_copy_only=False) < len(model.ANALYTES)
+        said &= pc.is_valid(allc.column("collected_at")).to_numpy(zero_copy_only=False)
+        said &= np.isfinite(allc.column("value").to_numpy(zero_copy_only=False))
+    if said.any():
+        said &= pc.not_equal(pc.fill_null(allc.column("patient_id").cast(pa.string()), ""), "").to_numpy(
+            zero_copy_only=False
+        )
+    t = allc.filter(pa.array(said)).rename_columns(["status" if c == "_wdr" else c for c in allc.column_names])
+    return _plain_text(t.select(WITHDRAWAL_COLUMNS))
 
 
 def _void_corrected_without_a_number(allc: pa.Table, ok: np.ndarray, drop: dict[int, tuple[int, str]]) -> None:

@@ -109,6 +109,10 @@ class ImportResult:
     #: (:data:`dashboard.ingest.labs.SEX_LIMITS`), or None: a store reads them again when it
     #: learns the patient's sex after this import (H172)
     sex_limits: pa.Table | None = None
+    #: the results a status withdraws (``entered-in-error``, "Deleted", HL7 ``W`` ...) with
+    #: the result they name (:data:`dashboard.ingest.labs.WITHDRAWAL_COLUMNS`): a store no
+    #: longer grades the same result kept from an earlier import (H530)
+    withdrawals: pa.Table | None = None
 
     def labs_df(self) -> pd.DataFrame:
         return model.to_pandas("labs", self.labs)
@@ -250,7 +254,8 @@ def import_sources(
     unknown = sorted(set(options.mapping) - used_overrides)
     lab_cands = [p.labs for p in parsed if p.labs is not None]
     corrected: list[pa.Table] = []
-    labs = combine_labs(lab_cands, corrected)
+    pulled: list[pa.Table] = []  # the results a status withdraws (H530)
+    labs = combine_labs(lab_cands, corrected, pulled)
     doses = _combine_doses([p for p in parsed if p.doses is not None])
     patients, conflicts = _combine_patients([p for p in parsed if p.patients is not None], labs, doses, ctx)
     patients = _with_identities(patients, [p for p in parsed if p.identities], conflicts)
@@ -279,6 +284,7 @@ def import_sources(
         pa.concat_tables(corrected) if corrected else None,
         aliases,
         per_sex_limits(labs.num_rows, lab_cands),
+        pa.concat_tables(pulled) if pulled else None,
     )
 
 

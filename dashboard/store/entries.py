@@ -250,6 +250,11 @@ def add_reviews(tx: Tx, clock: Clock, reviews: Sequence[Review], by: str) -> lis
 #: series' length does not show it), with the latest such draw, its corrected value and
 #: comparator.  A result stored before the entry (a session's panel saved into a workspace
 #: that held older results, then reviewed) never counts as arrived since.
+#:
+#: ``withdrawn_at``: when the lab withdrew the result the entry was about (``lab_withdrawals``,
+#: schema 10, H532): its draw's stored result of the entry's value (any value for an entry
+#: without one) taken out of labs by an import's withdrawal.  Such an entry is about a
+#: result that is no longer graded, and never covers a flag of that draw again.
 REVIEW_LOG = (
     "WITH standing AS (SELECT c.patient_id, c.analyte, c.collected_at, c.value, c.comparator, "
     "i.imported_at FROM lab_corrections c JOIN labs l ON l.patient_id = c.patient_id AND l.analyte = c.analyte "
@@ -258,6 +263,10 @@ REVIEW_LOG = (
     "SELECT r.*, x.value, x.comparator, j.grade, j.severity, j.seq, (SELECT max(s.imported_at) FROM standing s "
     "WHERE s.patient_id = r.patient_id AND s.analyte = r.analyte AND s.collected_at = r.collected_at "
     "AND s.imported_at > r.reviewed_at) AS corrected_at, "
+    "(SELECT max(wi.imported_at) FROM lab_withdrawals w JOIN imports wi ON wi.import_id = w.import_id "
+    "WHERE w.stored_file IS NOT NULL AND w.patient_id = r.patient_id AND w.analyte = r.analyte "
+    "AND w.collected_at = r.collected_at AND (x.value IS NULL OR (w.value IS NOT DISTINCT FROM x.value "
+    "AND w.comparator = coalesce(x.comparator, '')))) AS withdrawn_at, "
     "e.earlier_since, e.earlier_corrected, e.earlier_corrected_draw, e.earlier_corrected_value, "
     "e.earlier_corrected_comparator FROM reviews r "
     "LEFT JOIN review_results x USING (review_id) LEFT JOIN review_judgements j USING (review_id) "

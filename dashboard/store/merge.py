@@ -90,6 +90,8 @@ class WorkspaceImport:
     stored: bool = False
     labs_added: int = 0
     labs_duplicate: int = 0
+    #: stored results of earlier imports that this import's withdrawals took out of labs (H530)
+    labs_withdrawn: int = 0
     doses_added: int = 0
     doses_duplicate: int = 0
     patients_added: int = 0
@@ -107,6 +109,11 @@ class WorkspaceImport:
                 f"{self.patients_added:,} patients (updated {self.patients_updated:,}); "
                 f"already in the workspace: {self.labs_duplicate:,} results, {self.doses_duplicate:,} doses."
             )
+            if self.labs_withdrawn:
+                lines.append(
+                    f"Withdrawn by the lab: {self.labs_withdrawn:,} result(s) kept from earlier imports are no longer "
+                    "graded (each named in the import report; the workspace keeps them among its withdrawn results)."
+                )
         elif not self.skipped:
             lines.append("Nothing was stored in the workspace.")
         return "\n".join(lines)
@@ -126,6 +133,7 @@ class WorkspaceImport:
             ],
             "labs_added": self.labs_added,
             "labs_duplicate": self.labs_duplicate,
+            "labs_withdrawn": self.labs_withdrawn,
             "doses_added": self.doses_added,
             "doses_duplicate": self.doses_duplicate,
             "patients_added": self.patients_added,
@@ -173,6 +181,7 @@ def save_result(
     _store_aliases(tx, result.aliases, import_id)
     labs, sex_limits, corrections, withdrawn = _withdraw(tx, result.labs, result.sex_limits, result.corrections)
     _replace_corrected(tx, corrections, report)
+    out.labs_withdrawn = _withdraw_stored(tx, result.withdrawals, labs, import_id, report)
     _store_labs(tx, labs, import_id, report, out, sex_limits, withdrawn)
     _store_corrections(tx, corrections, import_id)
     _store_patients(tx, result.patients, import_id, now, report, out)
@@ -451,16 +460,20 @@ def _withdraw(
     stands in ``labs`` (the result that correction replaced, sent again in an older file
     re-saved under another hash; another value of that draw; a correction the workspace
     has since replaced by a later one), unless this import brings a correction of that
-    draw the workspace has never seen (the newer word, H132).  A count this import made
-    from a % differential and a WBC so withdrawn goes with it (H170).
+    draw the workspace has never seen (the newer word, H132); and those the lab withdrew
+    (a withdrawal an earlier import recorded of the same result: patient, test, time,
+    value and comparator, H531).  A count this import made from a % differential and a
+    WBC so withdrawn goes with it (H170).
 
     Returns the labs (and their limits per sex) without them, this import's corrections
     without those the workspace has already recorded (they replace nothing again), and the
     withdrawn results' problems by (file, row)."""
-    if not _keeps_corrections(tx) or not tx.one("SELECT count(*) > 0 FROM lab_corrections"):
+    corrected = _keeps_corrections(tx) and bool(tx.one("SELECT count(*) > 0 FROM lab_corrections"))
+    pulled = _keeps_withdrawals(tx) and bool(tx.one("SELECT count(*) > 0 FROM lab_withdrawals"))
+    if not corrected and not pulled:
         return labs, sex_limits, corrections, {}
     labs = model.conform("labs", labs)
-    if corrections is not None and corrections.num_rows:
+    if corrected and corrections is not None and corrections.num_rows:
         tx.con.register("w_corr", corrections)
         try:
             corrections = tx.arrow(
@@ -480,30 +493,51 @@ def _withdraw(
     tx.con.register("w_staged", staged)
     tx.con.register("w_fresh", fresh_draws)
     try:
-        hits = tx.arrow(
-            "WITH standing AS (SELECT c.*, i.imported_at FROM lab_corrections c JOIN imports i USING (import_id) "
-            "WHERE EXISTS (SELECT 1 FROM labs l WHERE " + _SAME_RESULT.format(a="l", b="c") + ")) "
-            "SELECT s._i, c.analyte, c.source_value, c.source_unit, c.status, c.source_file, c.source_row, "
-            "c.import_id, c.imported_at FROM w_staged s JOIN standing c ON " + _SAME_DRAW.format(a="s", b="c") + " "
-            "WHERE NOT EXISTS (SELECT 1 FROM labs l WHERE " + _SAME_RESULT.format(a="l", b="s") + ") "
-            "AND NOT EXISTS (SELECT 1 FROM w_fresh f WHERE " + _SAME_DRAW.format(a="f", b="s") + ") "
-            "ORDER BY s._i, c.import_id, c.source_file, c.source_row"
-        ).to_pylist()
+        hits = (
+            tx.arrow(
+                "WITH standing AS (SELECT c.*, i.imported_at FROM lab_corrections c JOIN imports i USING (import_id) "
+                "WHERE EXISTS (SELECT 1 FROM labs l WHERE " + _SAME_RESULT.format(a="l", b="c") + ")) "
+                "SELECT s._i, c.analyte, c.source_value, c.source_unit, c.status, c.source_file, c.source_row, "
+                "c.import_id, c.imported_at FROM w_staged s JOIN standing c ON " + _SAME_DRAW.format(a="s", b="c") + " "
+                "WHERE NOT EXISTS (SELECT 1 FROM labs l WHERE " + _SAME_RESULT.format(a="l", b="s") + ") "
+                "AND NOT EXISTS (SELECT 1 FROM w_fresh f WHERE " + _SAME_DRAW.format(a="f", b="s") + ") "
+                "ORDER BY s._i, c.import_id, c.source_file, c.source_row"
+            ).to_pylist()
+            if corrected
+            else []
+        )
+        gone = (
+            tx.arrow(
+                "SELECT s._i, w.analyte, w.source_value, w.source_unit, w.status, w.source_file, w.source_row, "
+                "w.import_id, i.imported_at FROM w_staged s JOIN lab_withdrawals w ON "
+                + _SAME_RESULT.format(a="s", b="w")
+                + " JOIN imports i ON i.import_id = w.import_id WHERE NOT EXISTS (SELECT 1 FROM labs l WHERE "
+                + _SAME_RESULT.format(a="l", b="s")
+                + ") ORDER BY s._i, w.import_id, w.source_file, w.source_row"
+            ).to_pylist()
+            if pulled
+            else []
+        )
     finally:
         tx.con.unregister("w_staged")
         tx.con.unregister("w_fresh")
-    if not hits:
+    if not hits and not gone:
         return labs, sex_limits, corrections, {}
-    by_result: dict[int, list[dict]] = {}
+    # per result: why it is not stored, the correction standing first (its draw's word)
+    by_result: dict[int, tuple[Callable[..., str], list[dict]]] = {}
     for h in hits:
-        by_result.setdefault(int(h["_i"]), []).append(h)
+        by_result.setdefault(int(h["_i"]), (_withdrawn_message, []))[1].append(h)
+    for g in gone:
+        i = int(g["_i"])
+        if by_result.get(i, (_pulled_message, []))[0] is _pulled_message:
+            by_result.setdefault(i, (_pulled_message, []))[1].append(g)
     # only the rows withdrawn, and the counts this file made from a % (a few), as Python
     # objects: never the whole import
     rows = _rows_at(labs, sorted(by_result))
-    said = {i: _withdrawn_message(rows[i], c) for i, c in by_result.items()}
+    said = {i: say(rows[i], c) for i, (say, c) in by_result.items()}
     wbc = {
-        (rows[i]["patient_id"], rows[i]["collected_at"]): (rows[i], c)
-        for i, c in by_result.items()
+        (rows[i]["patient_id"], rows[i]["collected_at"]): (rows[i], c, say)
+        for i, (say, c) in by_result.items()
         if rows[i]["analyte"] == "wbc"
     }
     if wbc:  # a count this file made from a withdrawn WBC (H170)
@@ -513,7 +547,7 @@ def _withdraw(
         for i, r in counts.items():
             made_from = wbc.get((r["patient_id"], r["collected_at"]))
             if i not in said and made_from is not None:
-                said[i] = _withdrawn_message(r, made_from[1], made_from[0])
+                said[i] = made_from[2](r, made_from[1], made_from[0])
     withdrawn: dict[tuple[str, int], list[Problem]] = {}
     for i, message in sorted(said.items()):
         r = rows[i]
@@ -561,6 +595,171 @@ def _withdrawn_message(row: dict, standing: list[dict], wbc: dict | None = None)
         f"{c['source_file']} row {c['source_row']}, import {c['import_id']}){others} of the same draw (patient, "
         "test and time): not stored again and not graded"
     )
+
+
+def _pulled_message(row: dict, recorded: list[dict], wbc: dict | None = None) -> str:
+    """Why a result of this import is not stored: the lab withdrew it (H531), by the
+    withdrawal an earlier import recorded (its status, file, row, import and the day it
+    was imported); for a count made from a % differential and this file's ``wbc``, the
+    withdrawal of that WBC."""
+    w = recorded[0]
+    shown = f"{row['source_value'] or ''} {row['source_unit'] or ''}".strip()[:SHOWN_VALUE]
+    what = f"the {model.analyte_label(row['analyte'])} result {shown} of {row['collected_at']:%Y-%m-%d %H:%M} was"
+    if wbc is not None:
+        used = f"{wbc['source_value'] or ''} {wbc['source_unit'] or ''}".strip()[:SHOWN_VALUE]
+        what = (
+            f"the {model.analyte_label(row['analyte'])} count of {row['collected_at']:%Y-%m-%d %H:%M} made from "
+            f"{shown} and this file's WBC {used}: that WBC was"
+        )
+    return (
+        f"patient {str(row['patient_id'])[:100]}: {what} withdrawn by the lab (status "
+        f"'{str(w['status'])[:SHOWN_VALUE]}', {w['source_file']} row {w['source_row']}, import {w['import_id']} "
+        f"of {w['imported_at']:%d %b %Y}): not stored again and not graded; ask the lab if it stands again"
+    )
+
+
+def _withdraw_stored(tx: Tx, withdrawals: pa.Table | None, labs: pa.Table, import_id: int, report: ImportReport) -> int:
+    """The lab's withdrawals of this import (a result marked entered-in-error, "Deleted",
+    HL7 ``W`` ...; :func:`dashboard.ingest.labs.withdrawals`) take the same result (patient,
+    test, time, value and comparator: the key the workspace knows a result by) kept from
+    an earlier import out of ``labs``, so it is no longer graded (H530).  Never silently:
+    the withdrawal's file report says, on a line of its own, which stored result (its
+    value as the lab wrote it, its file, row and import) and which row withdrew it, and
+    ``lab_withdrawals`` keeps both, so the workspace lists it and a later import that
+    sends it again has it rejected naming the withdrawal (H531).  A count kept from a %
+    differential and a withdrawn WBC of its draw goes with the WBC (H170).
+
+    A withdrawal of a result this import itself keeps (a later version the import's own
+    reading took as the lab's latest word, H350, H469) and one the workspace has already
+    recorded withdraw nothing.  Returns how many stored results were taken out."""
+    if withdrawals is None or not withdrawals.num_rows or not _keeps_withdrawals(tx):
+        return 0
+    tx.con.register("wd_new", withdrawals)
+    tx.con.register("wd_kept", model.conform("labs", labs).select([*_DRAW, "value", "comparator"]))
+    try:
+        tx.execute(
+            "CREATE TEMP TABLE wd_taken AS WITH w AS (SELECT DISTINCT ON (patient_id, analyte, collected_at, value, "
+            "coalesce(comparator, '')) patient_id, analyte, collected_at, value, coalesce(comparator, '') AS comparator, "
+            "coalesce(source_value, '') AS source_value, coalesce(source_unit, '') AS source_unit, "
+            "coalesce(status, '') AS status, coalesce(source_file, '') AS source_file, "
+            "coalesce(source_row, 0) AS source_row FROM wd_new e "
+            "WHERE NOT EXISTS (SELECT 1 FROM wd_kept k WHERE " + _SAME_RESULT.format(a="k", b="e") + ") "
+            "AND NOT EXISTS (SELECT 1 FROM lab_withdrawals r WHERE " + _SAME_RESULT.format(a="r", b="e") + ") "
+            "ORDER BY source_file, source_row) "
+            "SELECT w.*, l.source_file AS stored_file, l.source_row AS stored_row, l.import_id AS stored_import, "
+            "l.source_value AS stored_value, l.source_unit AS stored_unit, l.derived AS stored_derived "
+            "FROM w LEFT JOIN labs l ON " + _SAME_RESULT.format(a="l", b="w")
+        )
+    finally:
+        tx.con.unregister("wd_new")
+        tx.con.unregister("wd_kept")
+    try:
+        taken = tx.arrow(
+            "SELECT * FROM wd_taken WHERE stored_file IS NOT NULL ORDER BY source_file, source_row"
+        ).to_pylist()
+        if taken:
+            tx.execute("DELETE FROM labs l USING wd_taken w WHERE " + _SAME_RESULT.format(a="l", b="w"))
+        made = _counts_of_withdrawn_wbc(tx, [t for t in taken if t["analyte"] == "wbc"])
+        tx.execute(
+            "INSERT INTO lab_withdrawals SELECT patient_id, analyte, collected_at, value, comparator, source_value, "
+            f"source_unit, status, source_file, source_row, {import_id}, stored_file, stored_row, stored_import, "
+            "stored_value, stored_unit FROM wd_taken ORDER BY source_file, source_row"
+        )
+    finally:
+        tx.execute("DROP TABLE wd_taken")
+    for t in taken:
+        stored = f"{t['stored_value'] or ''} {t['stored_unit'] or ''}".strip()[:SHOWN_VALUE]
+        _warn_on(report, t["source_file"]).warn(
+            f"patient {str(t['patient_id'])[:100]}: the {model.analyte_label(t['analyte'])} result {stored} of "
+            f"{t['collected_at']:%Y-%m-%d %H:%M} kept from import {t['stored_import']} ({t['stored_file']} row "
+            f"{t['stored_row']}) is withdrawn by the lab: {t['source_file']} row {t['source_row']} marks it "
+            f"'{str(t['status'])[:SHOWN_VALUE]}'; it is no longer graded (the workspace keeps it among the "
+            "withdrawn results)",
+            t["source_row"],
+        )
+    for wbc, count in made:
+        pct = f"{count['source_value'] or ''} {count['source_unit'] or ''}".strip()[:SHOWN_VALUE]
+        was = f"{count['comparator']}{number_text(count['value'])} {model.CANONICAL_UNITS[count['analyte']]}"
+        _warn_on(report, wbc["source_file"]).warn(
+            f"patient {str(count['patient_id'])[:100]}: the {model.analyte_label(count['analyte'])} count {was} of "
+            f"{count['collected_at']:%Y-%m-%d %H:%M} kept from import {count['import_id']} ({count['source_file']} "
+            f"row {count['source_row']}), made from {pct} of the WBC the lab withdrew ({wbc['source_file']} row "
+            f"{wbc['source_row']}), is no longer graded either (kept among the withdrawn results)",
+            wbc["source_row"],
+        )
+        tx.execute(
+            "INSERT INTO lab_withdrawals VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                count["patient_id"],
+                count["analyte"],
+                count["collected_at"],
+                count["value"],
+                count["comparator"] or "",
+                "",
+                "",
+                f"made from a withdrawn WBC ({str(wbc['status'])[:SHOWN_VALUE]})",
+                wbc["source_file"],
+                wbc["source_row"],
+                import_id,
+                count["source_file"],
+                count["source_row"],
+                count["import_id"],
+                count["source_value"],
+                count["source_unit"],
+            ],
+        )
+    return len(taken) + len(made)
+
+
+def _counts_of_withdrawn_wbc(tx: Tx, wbcs: list[dict]) -> list[tuple[dict, dict]]:
+    """The counts kept from a % differential of a WBC the lab withdrew (H170): each
+    stored derived count of its draw whose percentage reads back as that count of that
+    WBC (:func:`_stated_percent`), or of a draw left with no WBC at all; removed from
+    ``labs``, returned as (the WBC's withdrawal, the count)."""
+    out: list[tuple[dict, dict]] = []
+    where = (
+        "patient_id = ? AND analyte = ? AND collected_at = ? AND derived AND value IS NOT DISTINCT FROM ? "
+        "AND comparator = ? AND source_file = ? AND source_row = ? AND import_id = ?"
+    )
+    for w in wbcs:
+        counts = tx.arrow(
+            "SELECT patient_id, analyte, collected_at, value, comparator, source_value, source_unit, source_file, "
+            "source_row, import_id FROM labs WHERE patient_id = ? AND collected_at = ? AND derived "
+            "AND analyte <> 'wbc' ORDER BY import_id, source_file, source_row, analyte",
+            [w["patient_id"], w["collected_at"]],
+        ).to_pylist()
+        if not counts:
+            continue
+        left = tx.one(
+            "SELECT count(*) FROM labs WHERE patient_id = ? AND collected_at = ? AND analyte = 'wbc'",
+            [w["patient_id"], w["collected_at"]],
+        )
+        for c in counts:
+            if left and _stated_percent(c, [(w["value"], w["comparator"] or "")]) is None:
+                continue  # made from the draw's other WBC, which stands
+            key = [c[k] for k in ("patient_id", "analyte", "collected_at", "value", "comparator")]
+            tx.execute(f"DELETE FROM labs WHERE {where}", [*key, c["source_file"], c["source_row"], c["import_id"]])
+            out.append((w, c))
+    return out
+
+
+def withdrawn_results(tx: Tx, patient_id: str | None) -> list[dict[str, Any]]:
+    """The stored results the lab withdrew (``lab_withdrawals`` rows that took a result out
+    of ``labs``), with the day of the import that withdrew each; see
+    :meth:`dashboard.store.workspace.Workspace.withdrawn_results`."""
+    if not _keeps_withdrawals(tx):
+        return []
+    where, params = ("AND w.patient_id = ?", [patient_id]) if patient_id is not None else ("", [])
+    return tx.arrow(
+        "SELECT w.*, i.imported_at FROM lab_withdrawals w JOIN imports i USING (import_id) "
+        f"WHERE w.stored_file IS NOT NULL {where} ORDER BY w.import_id, w.source_file, w.source_row, w.analyte",
+        params,
+    ).to_pylist()
+
+
+def _keeps_withdrawals(tx: Tx) -> bool:
+    """Is there the table of schema 10 (as :func:`_keeps_corrections`)?"""
+    return _has_table(tx, "lab_withdrawals")
 
 
 def _store_corrections(tx: Tx, corrections: pa.Table | None, import_id: int) -> None:

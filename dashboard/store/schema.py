@@ -36,6 +36,7 @@ APPEND_ONLY = (
     "identity_settlements",
     "patient_identifiers",
     "lab_corrections",
+    "lab_withdrawals",
 )
 
 
@@ -214,6 +215,21 @@ def _v9() -> list[str]:
     ]
 
 
+def _v10() -> list[str]:
+    # the results the lab withdrew (entered-in-error, Deleted, HL7 W ...), one row each: the
+    # withdrawal (the result it names, its status, file, row, import) and the stored result
+    # it took out of labs (file, row, import, the text as read; NULL when the workspace held
+    # none): no longer graded but kept in sight, and a later import that sends that result
+    # again has it rejected naming the withdrawal (H530, H531)
+    return [
+        """CREATE TABLE lab_withdrawals (
+  patient_id VARCHAR NOT NULL, analyte VARCHAR NOT NULL, collected_at TIMESTAMP NOT NULL,
+  value DOUBLE, comparator VARCHAR NOT NULL, source_value VARCHAR NOT NULL, source_unit VARCHAR NOT NULL,
+  status VARCHAR NOT NULL, source_file VARCHAR NOT NULL, source_row BIGINT NOT NULL, import_id INTEGER NOT NULL,
+  stored_file VARCHAR, stored_row BIGINT, stored_import INTEGER, stored_value VARCHAR, stored_unit VARCHAR)"""
+    ]
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "initial schema: canonical tables with provenance, import log, dose edits, reviews", _v1),
     Migration(2, "patients: the patient's name (a second identifier beside the MRN)", _v2),
@@ -224,6 +240,7 @@ MIGRATIONS: list[Migration] = [
     Migration(7, "labs: the limits of a reference range given per sex, read again once the sex is known", _v7),
     Migration(8, "patient_identifiers: the other identifiers (MRN, NHS number) a source gives a patient", _v8),
     Migration(9, "lab_corrections: the corrected results stored, which withdraw the other results of their draw", _v9),
+    Migration(10, "lab_withdrawals: the results the lab withdrew, taken out of labs and kept in sight", _v10),
 ]
 
 

@@ -220,7 +220,9 @@ class Workspace:
     def info(self) -> dict[str, Any]:
         """Counts of what the workspace holds (zeros when it does not exist yet)."""
         base: dict[str, Any] = {"path": str(self.path), "exists": self.exists()}
-        counts = dict.fromkeys(("patients", "labs", "doses", "doses_entered", "imports", "reviews"), 0)
+        counts = dict.fromkeys(
+            ("patients", "labs", "labs_withdrawn", "doses", "doses_entered", "imports", "reviews"), 0
+        )
         if not self.exists():
             return {**base, **counts, "schema_version": None, "last_import": None, "data_version": 0}
         with self._read() as tx:
@@ -233,6 +235,8 @@ class Workspace:
                 ("reviews", "SELECT count(*) FROM reviews"),
             ):
                 counts[name] = int(tx.one(sql))
+            # stored results the lab withdrew since (H530): out of labs, kept in sight
+            counts["labs_withdrawn"] = len(merge.withdrawn_results(tx, None))
             last = tx.one("SELECT max(imported_at) FROM imports")
             return {
                 **base,
@@ -364,6 +368,14 @@ class Workspace:
         """The review log (every entry, oldest first)."""
         return self._query(lambda tx: entries.reviews(tx, patient_id), entries.empty_reviews)
 
+    def withdrawn_results(self, patient_id: str | None = None) -> list[dict[str, Any]]:
+        """The stored results the lab withdrew (H530), oldest withdrawal first: each with
+        the result (patient, test, time, value), the stored copy taken out of ``labs``
+        (``stored_file``, ``stored_row``, ``stored_import``, ``stored_value``,
+        ``stored_unit``) and the withdrawal (``status``, ``source_file``, ``source_row``,
+        ``import_id``, ``imported_at``).  No longer graded, never out of sight."""
+        return self._query(lambda tx: merge.withdrawn_results(tx, patient_id), list)
+
     def imports(self) -> list[dict[str, Any]]:
         """The import log, newest first, each with its files and its report (dict)."""
         if not self.exists():
@@ -431,7 +443,8 @@ class Workspace:
         # (a patient file imported before), never dropped for want of one (audit 5 C1)
         result = import_sources([s for s, _ in fresh], options, known_sex=self.stored_sex())
         result.report.files = list(missing) + result.report.files
-        if result.report.needs or not result.report.anything_read:
+        withdraws = result.withdrawals is not None and result.withdrawals.num_rows > 0  # H530: a file of withdrawals
+        if result.report.needs or not (result.report.anything_read or withdraws):
             return WorkspaceImport(report=result.report, skipped=skipped)
         out = self.save_result(
             result,

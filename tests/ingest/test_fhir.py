@@ -218,11 +218,15 @@ def test_observation_rejections_name_the_reason() -> None:
     assert messages[1] == "no result (clotted)"
     assert messages[2] == "result is not a number (valueCodeableConcept: see comment)"
     assert messages[3] == "not a monitored analyte: CRP (1988-5)"
-    assert messages[4] == "Observation entered in error"
+    assert (
+        messages[4] == "result status 'entered-in-error': the result was withdrawn or not done, so it is not imported"
+    )
     assert not [p for p in rep.problems if p.row == 5]
     labs = result.labs_df().set_index("analyte")
     assert (labs.loc["bp_systolic", "value"], labs.loc["bp_diastolic", "value"]) == (120.0, 80.0)
-    assert rep.results_read == 3  # CRP and the two components: the others have no number to judge
+    # CRP, the withdrawn WBC (judged and rejected by its status, H530) and the two
+    # components: the others have no number to judge
+    assert rep.results_read == 4
 
 
 def test_a_fhir_component_without_a_value_is_reported() -> None:

@@ -48,7 +48,7 @@ def test_a_final_and_a_withdrawn_copy_in_one_bundle_are_not_graded():
     assert (f.rows_read, f.rows_accepted, f.rows_rejected) == (3, 1, 2)
     by_row = {p.row: p.message for p in f.problems}
     assert by_row[2].startswith("the same Observation/n1 is marked entered-in-error (withdrawn by the lab) in row 3,")
-    assert by_row[3] == "Observation entered in error"
+    assert by_row[3] == "result status 'entered-in-error': the result was withdrawn or not done, so it is not imported"
     assert any("ask the lab whether those results stand" in w.message for w in f.warnings)
 
 

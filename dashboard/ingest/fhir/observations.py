@@ -96,6 +96,8 @@ def _refused(row: int, res: Resource, statuses: dict[str, str], index: Index, ta
 
 
 def observation(row: int, res: Resource, index: Index, parent: Resource | None, reading: Reading, tally: Tally) -> None:
+    if _withdrawn_result(row, res, index, parent, reading):
+        return
     if _refused(row, res, _OBS_REJECT, index, tally):
         return
     _contained_subject(row, res, index, reading)
@@ -130,6 +132,25 @@ def observation(row: int, res: Resource, index: Index, parent: Resource | None, 
     n = _lab_records(row, res, index, parent, reading, name, loinc)
     if n == 0:
         tally.reject(row, "value", _no_value_reason(res, name, loinc), describe_code(name, loinc))
+
+
+def _withdrawn_result(row: int, res: Resource, index: Index, parent: Resource | None, reading: Reading) -> bool:
+    """An Observation marked entered-in-error that gives its values (True): read as lab
+    records with that status, which the lab pipeline rejects as withdrawn, never graded,
+    and hands to a store as withdrawals of the same result kept from an earlier import
+    (H530).  False for one with no value, or not a lab result (a weight, a phenotype, a
+    panel): rejected by :func:`_refused` as before."""
+    if str(res.get("status", "")).strip().lower() != "entered-in-error":
+        return False
+    if not any(k.startswith("value") for k in res) and not res.get("component"):
+        return False
+    if index.subject_problem(subject_of(res), res):
+        return False
+    code_cc = res.get("code") or res.get("name")
+    loinc, name = cc_code(code_cc, LOINC), cc_text(code_cc)
+    if loinc in BODY_WEIGHT or _pharmacogene(res, name):
+        return False
+    return _lab_records(row, res, index, parent, reading, name, loinc) > 0
 
 
 def _contained_subject(row: int, res: Resource, index: Index, reading: Reading) -> None:
