@@ -1331,6 +1331,7 @@ def combine_labs(
         if gone.num_rows:
             withdrawn.append(gone)
     _void_corrected_without_a_number(allc, ok, drop)
+    _void_withdrawn_in_this_import(allc, ok, drop, [not c.report.format.startswith("FHIR") for c in cands])
 
     percent = allc.column("_percent").combine_chunks().to_numpy(zero_copy_only=False)
     if (percent & ok).any():
@@ -1524,6 +1525,46 @@ def _void_corrected_without_a_number(allc: pa.Table, ok: np.ndarray, drop: dict[
             f"corrected by the lab to a result that is not imported ('{str(c['source_value'] or '')[:SHOWN_VALUE]}', "
             f"status '{str(c['_corr'])[:SHOWN_VALUE]}', {c['source_file']} row {c['source_row']}: see its reason) "
             "of the same draw (patient, test and time): the result it corrects is not graded",
+        )
+
+
+def _void_withdrawn_in_this_import(
+    allc: pa.Table, ok: np.ndarray, drop: dict[int, tuple[int, str]], tabular: list[bool]
+) -> None:
+    """A result that a row of the same import marks withdrawn ("Entered in error",
+    "Cancelled": the same patient, test, draw time and value) is rejected, naming that
+    row, never graded beside it: a table's rows say nothing of which came last, so the
+    result is not taken to stand (H536).  Only rows of tabular files (CSV, Excel) withdraw
+    here; a FHIR copy is settled by its resource id and version (H469, H534).  Marks them
+    in ``ok`` (False) and ``drop``."""
+    files = allc.column("_file").to_numpy()
+    said = corrections(allc.column("_wdr")) & np.asarray(tabular, dtype=bool)[files]
+    if not said.any() or not ok.any():
+        return
+    aidx = allc.column("_aidx").to_numpy(zero_copy_only=False).astype(np.int64)
+    time_col = allc.column("collected_at").combine_chunks().cast(pa.int64())
+    value = allc.column("value").to_numpy(zero_copy_only=False)
+    known = pc.is_valid(time_col).to_numpy(zero_copy_only=False) & (aidx < len(model.ANALYTES)) & np.isfinite(value)
+    said &= known
+    if not said.any():
+        return
+    pid = _codes(allc.column("patient_id")).astype(np.int64)
+    time = pc.fill_null(time_col, 0).to_numpy(zero_copy_only=False)
+    first: dict[tuple[int, int, int, float], int] = {}
+    for k in np.flatnonzero(said):
+        first.setdefault((int(pid[k]), int(aidx[k]), int(time[k]), float(value[k])), int(k))
+    orders = allc.column("_order").to_numpy()
+    shown = ["_wdr", "source_file", "source_row"]
+    for k in np.flatnonzero(ok & known):
+        by = first.get((int(pid[k]), int(aidx[k]), int(time[k]), float(value[k])))
+        if by is None:
+            continue
+        w = allc.select(shown).slice(by, 1).to_pylist()[0]
+        ok[k] = False
+        drop[int(orders[k])] = (
+            REJECTED,
+            f"withdrawn by the lab: {w['source_file']} row {w['source_row']} marks the same result "
+            f"'{str(w['_wdr'])[:SHOWN_VALUE]}'; not graded (ask the lab whether it stands)",
         )
 
 

@@ -345,3 +345,27 @@ def test_a_status_column_of_abnormal_flags_is_not_read_as_statuses():
     assert len(result.labs_df()) == 3
     f = result.report.files[0]
     assert any("holds abnormal flags (H, L, N)" in w.message for w in f.warnings)
+
+
+def test_a_result_the_same_import_marks_entered_in_error_is_not_graded():
+    """H536: platelets 40 (Final; CTCAE grade 3) and a row of the same draw and value marked
+    'Entered in error': the lab withdrew that result and the file does not say which row
+    came last, so the 40 is rejected naming the withdrawing row, never graded.  A
+    withdrawal of another value (45) of another draw leaves that draw's final 150 (a
+    reissue, not the result withdrawn); another patient's 40 of the same time stays."""
+    r = import_text(
+        "MRN,Collection Date,Component,Result,Units,Status\n"
+        "1,2026-10-20 09:00,Platelets,40,10^9/L,Final\n"
+        "1,2026-10-20 09:00,Platelets,40,10^9/L,Entered in error\n"
+        "1,2026-10-21 09:00,Platelets,45,10^9/L,Entered in error\n"
+        "1,2026-10-21 09:00,Platelets,150,10^9/L,Final\n"
+        "2,2026-10-20 09:00,Platelets,40,10^9/L,Final\n"
+    )
+    assert_balanced(r)
+    df = r.labs_df()
+    assert sorted(zip(df["patient_id"], df["value"], strict=True)) == [("1", 150.0), ("2", 40.0)]
+    f = r.report.files[0]
+    assert (f.rows_accepted, f.rows_rejected, f.duplicates) == (2, 3, 0)
+    by_row = {p.row: p.message for p in f.problems}
+    assert "withdrawn by the lab" in by_row[2] and "row 3" in by_row[2] and "'Entered in error'" in by_row[2]
+    assert "not graded" in by_row[2]
