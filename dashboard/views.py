@@ -574,6 +574,27 @@ def import_file_line(f: dict) -> str:
     return f"{md_escape(f['file_name'])}: {f['status']}, sha256 {f['content_hash'][:16]}…, {f['size']:,} bytes"
 
 
+def withdrawn_frame(rows: Sequence[Mapping]) -> pd.DataFrame:
+    """The Workspace page's table of stored results the lab withdrew (H530, H537): the
+    result as stored, where it came from, and the row that withdrew it.  No longer
+    graded, never out of sight."""
+    cols = ["Patient", "Test", "Drawn", "Result as stored", "Stored from", "Withdrawn by", "Import", "Withdrawn on"]
+    out = [
+        {
+            "Patient": r["patient_id"],
+            "Test": model.analyte_label(r["analyte"]),
+            "Drawn": f"{r['collected_at']:%Y-%m-%d %H:%M}",
+            "Result as stored": f"{r.get('stored_value') or ''} {r.get('stored_unit') or ''}".strip(),
+            "Stored from": f"{r.get('stored_file') or ''} row {r.get('stored_row')} (import #{r.get('stored_import')})",
+            "Withdrawn by": f"{r['source_file']} row {r['source_row']}: '{r['status']}'",
+            "Import": f"#{r['import_id']}",
+            "Withdrawn on": f"{r['imported_at']:%Y-%m-%d %H:%M}",
+        }
+        for r in rows
+    ]
+    return pd.DataFrame(out, columns=cols)
+
+
 PICKER_LIMIT = 200
 """A patient select box lists at most this many patients; a larger panel gets a search box.
 

@@ -84,6 +84,13 @@ with tab_log:
             ui.show_table(summary_frame(report_from_dict(entry["report"])))
             for f in entry["files"]:
                 st.caption(views.import_file_line(f))
+    if info.get("labs_withdrawn"):
+        st.subheader("Results withdrawn by the lab")
+        st.caption(
+            "Results kept from an earlier import that a later export marks entered in error (or cancelled, "
+            "deleted): taken out of the panel and no longer graded, listed here so that none goes out of sight."
+        )
+        ui.show_table(views.withdrawn_frame(ui.workspace().withdrawn_results()))
 
 with tab_patient:
     if panel is None or ds is None:

@@ -350,3 +350,20 @@ def test_a_rejected_result_given_again_later_shows_resolved_on_the_patient_page(
     [resolved] = [i.value.replace("\\", "") for i in at.info if "given again" in i.value]  # as shown (unescaped)
     assert "a.csv (imported " in resolved and "row 2: no numeric result" in resolved
     assert "now 180 10" in resolved and "from b.csv (imported " in resolved
+
+
+def test_the_import_log_lists_the_results_the_lab_withdrew(tmp_workspace):
+    """H537: platelets 40 stored from w1.csv, then w2.csv marks that result 'Entered in
+    error': the Import log tab lists it under "Results withdrawn by the lab" with the
+    stored copy's file and row and the withdrawing row, so it is never out of sight."""
+    ws = Workspace(tmp_workspace)
+    head = "MRN,Collection Date,Component,Result,Units,Status\n"
+    ws.import_sources([Source("w1.csv", (head + "001,2024-03-15 09:00,Platelets,40,10^9/L,Final\n").encode())], by="t")
+    gone = head + "001,2024-03-15 09:00,Platelets,40,10^9/L,Entered in error\n"
+    ws.import_sources([Source("w2.csv", gone.encode())], by="t")
+    at = open_tab(workspace_page(), "Import log")
+    assert [h.value for h in at.subheader if h.value == "Results withdrawn by the lab"]
+    [table] = [d.value for d in at.dataframe if "Withdrawn by" in d.value.columns]
+    [row] = table.to_dict("records")
+    assert (row["Patient"], row["Drawn"], row["Result as stored"]) == ("001", "2024-03-15 09:00", "40 10^9/L")
+    assert row["Stored from"].startswith("w1.csv row 2") and row["Withdrawn by"] == "w2.csv row 2: 'Entered in error'"
