@@ -426,15 +426,18 @@ class BaselineUse:
     drug: str | None
     rules: tuple[str, ...]
     without: str
+    #: the drug's first course in the record, kept through restarts (``Rule.first_course``:
+    #: the voclosporin label, H410), else its course in force
+    first_course: bool = False
 
 
 def baseline_uses(profile: Profile) -> list[BaselineUse]:
     """The baselines the rules of ``profile`` (:class:`~dashboard.rules.engine.Profile`)
     compare with, one per analyte, number of draws and drug."""
-    found: dict[tuple[str, int, str | None], list[tuple[str, str]]] = {}
+    found: dict[tuple[str, int, str | None, bool], list[tuple[str, str]]] = {}
 
-    def add(analyte: str, n: int, drug: str | None, rule: str, without: str) -> None:
-        found.setdefault((analyte, max(n, 1), drug), []).append((rule, without))
+    def add(analyte: str, n: int, drug: str | None, rule: str, without: str, first: bool = False) -> None:
+        found.setdefault((analyte, max(n, 1), drug, first), []).append((rule, without))
 
     if profile.ctcae:
         for analyte, term in terms().items():
@@ -447,10 +450,12 @@ def baseline_uses(profile: Profile) -> list[BaselineUse]:
             add(r.analyte, r.min_results, r.drug or None, r.id, without)
         elif r.comparison in ("baseline_fall", "fall_pct"):
             for a in r.analytes:
-                add(a, r.min_results, r.drug or None, r.id, label or "the fall rule is silent")
+                add(a, r.min_results, r.drug or None, r.id, label or "the fall rule is silent", r.first_course)
     return [
-        BaselineUse(a, n, d, tuple(dict.fromkeys(x for x, _ in pairs)), "; ".join(dict.fromkeys(w for _, w in pairs)))
-        for (a, n, d), pairs in found.items()
+        BaselineUse(
+            a, n, d, tuple(dict.fromkeys(x for x, _ in pairs)), "; ".join(dict.fromkeys(w for _, w in pairs)), first
+        )
+        for (a, n, d, first), pairs in found.items()
     ]
 
 
@@ -489,10 +494,14 @@ def pretreatment_baseline_table(
             mine = np.flatnonzero(c.pid == p) if c is not None else np.zeros(0, dtype=np.int64)
             if not len(mine) or c is None:
                 continue  # the patient never had the drug: its label's rule does not apply
-            start, name = int(c.start[mine[-1]]), model.drug_label(use.drug or "")
+            # the course whose start the rule keeps: the first in the record where the
+            # rule keeps one baseline through restarts (voclosporin, H410; probe37 F3)
+            start, name = int(c.start[mine[0] if use.first_course else mine[-1]]), model.drug_label(use.drug or "")
         used_by = ", ".join(use.rules)
         unit = unit_text(use.analyte)
-        ref = bl.for_rows(base, np.array([max(p, 0)]), a, np.array([start], dtype=np.int64), use.draws, drug)
+        ref = bl.for_rows(
+            base, np.array([max(p, 0)]), a, np.array([start], dtype=np.int64), use.draws, drug, use.first_course
+        )
         if p >= 0 and np.isfinite(ref.value[0]):
             mark = {1: ">", -1: "<"}.get(int(ref.bound[0]), "")
             words = bl.words(inp, ref, np.array([p]), a)[0].as_py()

@@ -131,11 +131,6 @@ def test_a_renewed_orders_authored_date_is_not_when_the_drug_started():
 # --------------------------------------------------------------------------- F2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe37 F2: whether an ALT baseline is abnormal is judged against the later result's lab ULN, "
-    "not the baseline's own, so a normal baseline from another lab downgrades a grade 3 to grade 2",
-)
 def test_an_alt_baseline_is_normal_or_abnormal_by_its_own_labs_range():
     # Baseline bloods at the hospital lab (ULN 56), monitoring at the GP's lab (ULN 35).
     labs = [
@@ -153,11 +148,6 @@ def test_an_alt_baseline_is_normal_or_abnormal_by_its_own_labs_range():
 # --------------------------------------------------------------------------- F3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe37 F3: the Baseline tab shows the voclosporin eGFR before the restart, "
-    "while the label's rule judges against the eGFR before the first course",
-)
 def test_the_baseline_tab_shows_the_voclosporin_baseline_the_rule_uses_after_a_restart():
     # eGFR 80 before voclosporin (2024-01-01 to 2024-03-01); 66 off it; restarted
     # 2024-03-15 at a lower dose; 50 on 2024-04-15.
@@ -182,11 +172,6 @@ def test_the_baseline_tab_shows_the_voclosporin_baseline_the_rule_uses_after_a_r
 # --------------------------------------------------------------------------- F4
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe37 F4: a 3-falls trend lists its values without dates: a series spanning 9 years, "
-    "years off the drug and a restart reads as a recent trend",
-)
 def test_a_three_falls_series_across_a_restart_says_its_dates():
     # WBC 8.0 before azathioprine (2015-01-01 to 2015-06-01), 7.0 and 6.0 on it, 5.2 in
     # 2020 off every drug, restarted 2024-01-01, 4.5 on 2024-02-01.
