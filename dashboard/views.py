@@ -17,7 +17,7 @@ from dashboard.markup import md_escape
 from dashboard.rules import baselines as bl
 from dashboard.rules.context import describe_dose, totals_in_force
 from dashboard.rules.ctcae import baseline_min_results, grade_text, terms
-from dashboard.rules.data import NEVER, adult_from_years
+from dashboard.rules.data import DAY, NEVER, adult_from_years
 from dashboard.rules.engine import Profile
 from dashboard.rules.hits import unit_text
 from dashboard.rules.inputs import D, pair_key, prepare
@@ -542,10 +542,30 @@ def pretreatment_baseline_table(
                 else:
                     why = f"the results before {name} started on {day} are censored both ways"
             words = f"{why}, so {use.without}"
+        if p >= 0 and ref.basis[0] != bl.CLINICIAN:
+            words += _start_day_note(base, p, a, start, name)
         rows.append(
             {"Analyte": model.analyte_label(use.analyte), "Baseline": value, "Rests on": words, "Used by": used_by}
         )
     return pd.DataFrame(rows, columns=BASELINE_COLUMNS)
+
+
+def _start_day_note(base: bl.Baselines, p: int, a: int, start: int, name: str) -> str:
+    """Why a result of the day a drug started (a start without a time of day) is not in
+    its baseline: whether it was drawn before the first dose is not known (H544)."""
+    draws = base.draws.get(a)
+    if draws is None or start >= NEVER or start % DAY:
+        return ""
+    on_day = np.searchsorted(draws.key, pair_key(np.array([p, p]), np.array([start, start + DAY])))
+    n = int(on_day[1] - on_day[0])
+    if not n:
+        return ""
+    day = f"{pd.Timestamp(start, unit='s'):%Y-%m-%d}"
+    what = "a result" if n == 1 else f"{n} results"
+    return (
+        f"; {what} of {day}, the day {name} started, {'is' if n == 1 else 'are'} not used: "
+        "the time of the first dose is not known, so it may have been drawn on treatment"
+    )
 
 
 def loaded_line(label: str, patients: int, results: int) -> str:

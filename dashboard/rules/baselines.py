@@ -190,6 +190,10 @@ def compute(inp: Inputs) -> Baselines:
 
     draws: dict[int, Draws] = {}
     labs = inp.labs
+    # a dose started at a time of day splits its day: a draw of that morning before it is
+    # a test before treatment, one of that afternoon is not (probe37 F5, H544)
+    timed = known & (doses.start % DAY != 0) if len(doses) else np.zeros(0, dtype=bool)
+    splits = np.unique(pair_key(doses.pid[timed], doses.start[timed])) if timed.any() else None
     if len(labs):
         one = labs.draws()
         for a, name in enumerate(model.ANALYTES):
@@ -205,6 +209,7 @@ def compute(inp: Inputs) -> Baselines:
                     labs.cmp[rows],
                     other,
                     worse_direction().get(name, 1),
+                    splits,
                 )
 
     courses: dict[int, Courses] = {}
@@ -220,16 +225,31 @@ def compute(inp: Inputs) -> Baselines:
     return Baselines(inp.baseline.copy(), first_drug, first_start, restarts, draws, courses)
 
 
-def _days(pid: np.ndarray, t: np.ndarray, value: np.ndarray, cmp: np.ndarray, other: np.ndarray, worse: int) -> Draws:
+def _days(
+    pid: np.ndarray,
+    t: np.ndarray,
+    value: np.ndarray,
+    cmp: np.ndarray,
+    other: np.ndarray,
+    worse: int,
+    splits: np.ndarray | None = None,
+) -> Draws:
     """One analyte's draws (sorted by patient and time) as days: the draws of one patient
     on one calendar day are one test, holding the range of that day's results (H428; probe24
     p24fix: a repeat sample at 15:00 after one at 09:00 is the same day's variation, not a
     third pre-treatment test).  A day of several draws keeps its most severe result
     (``worse``: +1 higher is worse, -1 lower), that result's comparator and the time of
     its last draw, and its least severe result as ``other``, so that it reads as a range
-    (H411) wherever its results differ."""
+    (H411) wherever its results differ.  A dose started at a time of that day (``splits``:
+    sorted pair keys of timed starts) parts it: the draws before the dose are one test,
+    those from it on another (a draw at 08:00 before a first dose at 10:00 is a
+    pre-treatment test, and the 15:00 draw of that day never hides it: H544)."""
     day = pair_key(pid, t // DAY * DAY)
     new = np.r_[True, day[1:] != day[:-1]]
+    if splits is not None and len(splits):
+        # the number of timed starts of the patient on that day up to each draw (its part)
+        part = np.searchsorted(splits, pair_key(pid, t), side="right") - np.searchsorted(splits, day, side="right")
+        new |= np.r_[True, part[1:] != part[:-1]]
     if new.all():
         return Draws(pair_key(pid, t), t, value, cmp, other)
     first = np.flatnonzero(new)
