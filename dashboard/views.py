@@ -524,8 +524,11 @@ def pretreatment_baseline_table(
             )
         else:
             value = "none"
+            unknown = bl.unknown_start_words(ref)[0] if p >= 0 else ""
             if start >= NEVER:
                 why = "no drug that needs blood monitoring in the doses"
+            elif unknown:  # the start is only when a statement was recorded (H540)
+                why = unknown
             else:
                 draws = base.draws.get(a)
                 k = 0
@@ -542,7 +545,7 @@ def pretreatment_baseline_table(
                 else:
                     why = f"the results before {name} started on {day} are censored both ways"
             words = f"{why}, so {use.without}"
-        if p >= 0 and ref.basis[0] != bl.CLINICIAN:
+        if p >= 0 and ref.basis[0] != bl.CLINICIAN and not ref.unknown[0]:
             words += _start_day_note(base, p, a, start, name)
         rows.append(
             {"Analyte": model.analyte_label(use.analyte), "Baseline": value, "Rests on": words, "Used by": used_by}

@@ -23,15 +23,13 @@ Expected values are worked out by hand from the sources, not from the code:
   from before the drug, or from the clinician. ``baselines.py``: "no look-back limit ...
   every flag says the dates of the draws instead, so an old baseline is seen as such".
 
-Each finding is a strict xfail that fails at its assert today.
+Each finding was a strict xfail that failed at its assert; fixed on branch fix37 (H540-H545).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-
-import pytest
 
 from dashboard.rules.engine import default_profile
 from dashboard.rules.review import review
@@ -75,11 +73,6 @@ def _alt_flag_on_drug(medication: dict) -> str:
 # --------------------------------------------------------------------------- F1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe37 F1: a MedicationStatement's dateAsserted is read as the start of treatment, "
-    "so an ALT probably taken on the drug becomes its 'pre-treatment' baseline and grade 3 reads as grade 1",
-)
 def test_a_statements_asserted_date_is_not_when_the_drug_started():
     # "Patient takes azathioprine 100 mg daily", recorded (asserted) at the 2024-03-01
     # visit; no effective period: when the patient started it is not in the file.
@@ -99,11 +92,6 @@ def test_a_statements_asserted_date_is_not_when_the_drug_started():
     assert "before Azathioprine started on 2024-03-01" not in msg
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe37 F1b: a renewed MedicationRequest's authoredOn (priorPrescription set) is read as the "
-    "start of treatment, so a result under the earlier order becomes the pre-treatment baseline",
-)
 def test_a_renewed_orders_authored_date_is_not_when_the_drug_started():
     renewal = {
         "resourceType": "MedicationRequest",

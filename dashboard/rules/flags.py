@@ -113,6 +113,17 @@ def ctcae_hits(inp: Inputs, grades: ctcae.Grades, base: bl.Baselines) -> list[Hi
             whose = np.where(on_base, np.char.add(np.char.add(": ", said.astype(str)), abnormal.astype(str)), "")
             whose = whose.astype(object)
             msg = cat(head, op, num(cut), " (", num(cut / ref, 2), of, num(ref), whose, where, ")")
+            if term.get("baseline_rule") and base.first_basis is not None:
+                # no baseline because the drug's start is not known: said (H540)
+                plain = np.flatnonzero(~on_base)
+                if len(plain):
+                    rows = idx[plain]
+                    why = np.full(len(idx), "", dtype=object)
+                    ref_all = bl.for_rows(base, labs.pid[rows], a, labs.t[rows], ctcae.baseline_min_results())
+                    why[plain] = bl.unknown_start_words(ref_all)
+                    if (why != "").any():
+                        note = cat("; ", pa.array(why.tolist(), pa.string()), ", so it is graded on the ULN alone")
+                        msg = pc.if_else(pa.array(why != ""), cat(msg, note), msg)
             msg = _by_lab_flag(
                 inp,
                 idx,
