@@ -382,6 +382,22 @@ def dose_checks_table(checks: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+_SINCE_WORDS = {
+    "recorded": " (when a statement recorded it: the start is not known)",
+    "renewed": " (when an order continuing an earlier one was written: the start is not known)",
+}
+
+
+def _since(live: pd.DataFrame) -> pd.Series:
+    """Each dose's start; a start that is only the day a statement was recorded or a
+    renewal written reads "by <day> (...: the start is not known)" (H540)."""
+    day = live["start"].dt.strftime("%Y-%m-%d")
+    if "start_basis" not in live.columns:
+        return day
+    said = live["start_basis"].map(_SINCE_WORDS).fillna("")
+    return pd.Series(np.where(said != "", "by " + day + said, day), index=live.index)
+
+
 def current_doses_table(doses: pd.DataFrame, weight: float, as_of) -> pd.DataFrame:
     """The doses in force on ``as_of`` with mg/kg when the weight is known."""
     cols = ["Drug", "Dose", "Since", "Route", "Source"]
@@ -394,7 +410,7 @@ def current_doses_table(doses: pd.DataFrame, weight: float, as_of) -> pd.DataFra
             "Dose": [
                 describe_dose(r.drug, r.dose, r.dose_unit, r.frequency, r.mg_per_day, weight) for r in live.itertuples()
             ],
-            "Since": live["start"].dt.strftime("%Y-%m-%d"),
+            "Since": _since(live),
             "Route": live["route"],
             "Source": live["source_file"] + ":" + live["source_row"].astype(str),
         },

@@ -149,3 +149,12 @@ def test_a_renewal_beside_its_first_order_keeps_the_first_orders_start():
     hit = f[f["rule"] == "trend.baseline_fall"]
     assert len(hit) == 1 and float(hit.iloc[0]["baseline"]) == 6.1, f[["collected_at", "rule", "message"]]
     assert "before Azathioprine started on 2024-01-01" in hit.iloc[0]["message"]
+
+
+def test_the_current_doses_say_the_start_is_not_known():
+    from dashboard import model
+    from dashboard.views import current_doses_table
+
+    r = _imported(_statement(dateAsserted="2024-03-01"))
+    t = current_doses_table(model.to_pandas("doses", pa.table(r.doses)), float("nan"), AS_OF)
+    assert t.iloc[0]["Since"] == "by 2024-03-01 (when a statement recorded it: the start is not known)"
