@@ -143,6 +143,7 @@ def to_row(entry: DoseEntry) -> dict:
         "source_text": (text + (f" — {entry.note}" if entry.note else ""))[:200],
         "source_file": "entered",
         "source_row": 0,
+        "start_basis": "",  # the clinician gives the day the dose started
     }
 
 

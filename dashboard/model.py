@@ -158,6 +158,15 @@ ROUTES: tuple[str, ...] = ("oral", "sc", "iv", "im", "")
 #: count of tablets: no daily amount is computed), or entered by a clinician in the app.
 DOSE_BASES: tuple[str, ...] = ("prescribed", "strength_only", "entered")
 
+#: What a dose row's ``start`` is: "" the day the dose started (every table, and the
+#: effective period of a FHIR order); "recorded" only the day a FHIR MedicationStatement
+#: was recorded (``dateAsserted``), "renewed" only the day a renewed order was written
+#: (``authoredOn`` with ``priorPrescription``).  Such a dose is in force from that day
+#: (its monitoring and dose checks need it), but the drug may have started any time
+#: before: no result before it is known to precede the drug, so no pre-treatment
+#: baseline rests on it (``dashboard/rules/baselines.py``, H540).
+START_BASES: tuple[str, ...] = ("", "recorded", "renewed")
+
 PHENOTYPES: tuple[str, ...] = (
     "normal",
     "intermediate",
@@ -297,6 +306,12 @@ DOSE_FIELDS: tuple[Field, ...] = (
     Field("source_text", pa.string(), "Drug/dose text as written in the source (kept for review)."),
     Field("source_file", pa.string(), "File name the dose came from (or 'entered')."),
     Field("source_row", pa.int64(), "Row in that file (spreadsheet numbering) or resource number."),
+    Field(
+        "start_basis",
+        pa.string(),
+        'One of START_BASES: "" the day the dose started; "recorded" / "renewed": only the day a statement was '
+        "recorded or a renewal written (the drug started earlier, when is not known).",
+    ),
 )
 
 PATIENT_FIELDS: tuple[Field, ...] = (

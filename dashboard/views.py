@@ -17,7 +17,7 @@ from dashboard.markup import md_escape
 from dashboard.rules import baselines as bl
 from dashboard.rules.context import describe_dose, totals_in_force
 from dashboard.rules.ctcae import baseline_min_results, grade_text, terms
-from dashboard.rules.data import NEVER, adult_from_years
+from dashboard.rules.data import DAY, NEVER, adult_from_years
 from dashboard.rules.engine import Profile
 from dashboard.rules.hits import unit_text
 from dashboard.rules.inputs import D, pair_key, prepare
@@ -382,6 +382,22 @@ def dose_checks_table(checks: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+_SINCE_WORDS = {
+    "recorded": " (when a statement recorded it: the start is not known)",
+    "renewed": " (when an order continuing an earlier one was written: the start is not known)",
+}
+
+
+def _since(live: pd.DataFrame) -> pd.Series:
+    """Each dose's start; a start that is only the day a statement was recorded or a
+    renewal written reads "by <day> (...: the start is not known)" (H540)."""
+    day = live["start"].dt.strftime("%Y-%m-%d")
+    if "start_basis" not in live.columns:
+        return day
+    said = live["start_basis"].map(_SINCE_WORDS).fillna("")
+    return pd.Series(np.where(said != "", "by " + day + said, day), index=live.index)
+
+
 def current_doses_table(doses: pd.DataFrame, weight: float, as_of) -> pd.DataFrame:
     """The doses in force on ``as_of`` with mg/kg when the weight is known."""
     cols = ["Drug", "Dose", "Since", "Route", "Source"]
@@ -394,7 +410,7 @@ def current_doses_table(doses: pd.DataFrame, weight: float, as_of) -> pd.DataFra
             "Dose": [
                 describe_dose(r.drug, r.dose, r.dose_unit, r.frequency, r.mg_per_day, weight) for r in live.itertuples()
             ],
-            "Since": live["start"].dt.strftime("%Y-%m-%d"),
+            "Since": _since(live),
             "Route": live["route"],
             "Source": live["source_file"] + ":" + live["source_row"].astype(str),
         },
@@ -426,15 +442,18 @@ class BaselineUse:
     drug: str | None
     rules: tuple[str, ...]
     without: str
+    #: the drug's first course in the record, kept through restarts (``Rule.first_course``:
+    #: the voclosporin label, H410), else its course in force
+    first_course: bool = False
 
 
 def baseline_uses(profile: Profile) -> list[BaselineUse]:
     """The baselines the rules of ``profile`` (:class:`~dashboard.rules.engine.Profile`)
     compare with, one per analyte, number of draws and drug."""
-    found: dict[tuple[str, int, str | None], list[tuple[str, str]]] = {}
+    found: dict[tuple[str, int, str | None, bool], list[tuple[str, str]]] = {}
 
-    def add(analyte: str, n: int, drug: str | None, rule: str, without: str) -> None:
-        found.setdefault((analyte, max(n, 1), drug), []).append((rule, without))
+    def add(analyte: str, n: int, drug: str | None, rule: str, without: str, first: bool = False) -> None:
+        found.setdefault((analyte, max(n, 1), drug, first), []).append((rule, without))
 
     if profile.ctcae:
         for analyte, term in terms().items():
@@ -447,10 +466,12 @@ def baseline_uses(profile: Profile) -> list[BaselineUse]:
             add(r.analyte, r.min_results, r.drug or None, r.id, without)
         elif r.comparison in ("baseline_fall", "fall_pct"):
             for a in r.analytes:
-                add(a, r.min_results, r.drug or None, r.id, label or "the fall rule is silent")
+                add(a, r.min_results, r.drug or None, r.id, label or "the fall rule is silent", r.first_course)
     return [
-        BaselineUse(a, n, d, tuple(dict.fromkeys(x for x, _ in pairs)), "; ".join(dict.fromkeys(w for _, w in pairs)))
-        for (a, n, d), pairs in found.items()
+        BaselineUse(
+            a, n, d, tuple(dict.fromkeys(x for x, _ in pairs)), "; ".join(dict.fromkeys(w for _, w in pairs)), first
+        )
+        for (a, n, d, first), pairs in found.items()
     ]
 
 
@@ -489,10 +510,14 @@ def pretreatment_baseline_table(
             mine = np.flatnonzero(c.pid == p) if c is not None else np.zeros(0, dtype=np.int64)
             if not len(mine) or c is None:
                 continue  # the patient never had the drug: its label's rule does not apply
-            start, name = int(c.start[mine[-1]]), model.drug_label(use.drug or "")
+            # the course whose start the rule keeps: the first in the record where the
+            # rule keeps one baseline through restarts (voclosporin, H410; probe37 F3)
+            start, name = int(c.start[mine[0] if use.first_course else mine[-1]]), model.drug_label(use.drug or "")
         used_by = ", ".join(use.rules)
         unit = unit_text(use.analyte)
-        ref = bl.for_rows(base, np.array([max(p, 0)]), a, np.array([start], dtype=np.int64), use.draws, drug)
+        ref = bl.for_rows(
+            base, np.array([max(p, 0)]), a, np.array([start], dtype=np.int64), use.draws, drug, use.first_course
+        )
         if p >= 0 and np.isfinite(ref.value[0]):
             mark = {1: ">", -1: "<"}.get(int(ref.bound[0]), "")
             words = bl.words(inp, ref, np.array([p]), a)[0].as_py()
@@ -515,8 +540,11 @@ def pretreatment_baseline_table(
             )
         else:
             value = "none"
+            unknown = bl.unknown_start_words(ref)[0] if p >= 0 else ""
             if start >= NEVER:
                 why = "no drug that needs blood monitoring in the doses"
+            elif unknown:  # the start is only when a statement was recorded (H540)
+                why = unknown
             else:
                 draws = base.draws.get(a)
                 k = 0
@@ -533,10 +561,30 @@ def pretreatment_baseline_table(
                 else:
                     why = f"the results before {name} started on {day} are censored both ways"
             words = f"{why}, so {use.without}"
+        if p >= 0 and ref.basis[0] != bl.CLINICIAN and not ref.unknown[0]:
+            words += _start_day_note(base, p, a, start, name)
         rows.append(
             {"Analyte": model.analyte_label(use.analyte), "Baseline": value, "Rests on": words, "Used by": used_by}
         )
     return pd.DataFrame(rows, columns=BASELINE_COLUMNS)
+
+
+def _start_day_note(base: bl.Baselines, p: int, a: int, start: int, name: str) -> str:
+    """Why a result of the day a drug started (a start without a time of day) is not in
+    its baseline: whether it was drawn before the first dose is not known (H544)."""
+    draws = base.draws.get(a)
+    if draws is None or start >= NEVER or start % DAY:
+        return ""
+    on_day = np.searchsorted(draws.key, pair_key(np.array([p, p]), np.array([start, start + DAY])))
+    n = int(on_day[1] - on_day[0])
+    if not n:
+        return ""
+    day = f"{pd.Timestamp(start, unit='s'):%Y-%m-%d}"
+    what = "a result" if n == 1 else f"{n} results"
+    return (
+        f"; {what} of {day}, the day {name} started, {'is' if n == 1 else 'are'} not used: "
+        "the time of the first dose is not known, so it may have been drawn on treatment"
+    )
 
 
 def loaded_line(label: str, patients: int, results: int) -> str:

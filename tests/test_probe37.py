@@ -23,15 +23,13 @@ Expected values are worked out by hand from the sources, not from the code:
   from before the drug, or from the clinician. ``baselines.py``: "no look-back limit ...
   every flag says the dates of the draws instead, so an old baseline is seen as such".
 
-Each finding is a strict xfail that fails at its assert today.
+Each finding was a strict xfail that failed at its assert; fixed on branch fix37 (H540-H545).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-
-import pytest
 
 from dashboard.rules.engine import default_profile
 from dashboard.rules.review import review
@@ -75,11 +73,6 @@ def _alt_flag_on_drug(medication: dict) -> str:
 # --------------------------------------------------------------------------- F1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe37 F1: a MedicationStatement's dateAsserted is read as the start of treatment, "
-    "so an ALT probably taken on the drug becomes its 'pre-treatment' baseline and grade 3 reads as grade 1",
-)
 def test_a_statements_asserted_date_is_not_when_the_drug_started():
     # "Patient takes azathioprine 100 mg daily", recorded (asserted) at the 2024-03-01
     # visit; no effective period: when the patient started it is not in the file.
@@ -99,11 +92,6 @@ def test_a_statements_asserted_date_is_not_when_the_drug_started():
     assert "before Azathioprine started on 2024-03-01" not in msg
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe37 F1b: a renewed MedicationRequest's authoredOn (priorPrescription set) is read as the "
-    "start of treatment, so a result under the earlier order becomes the pre-treatment baseline",
-)
 def test_a_renewed_orders_authored_date_is_not_when_the_drug_started():
     renewal = {
         "resourceType": "MedicationRequest",
@@ -131,11 +119,6 @@ def test_a_renewed_orders_authored_date_is_not_when_the_drug_started():
 # --------------------------------------------------------------------------- F2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe37 F2: whether an ALT baseline is abnormal is judged against the later result's lab ULN, "
-    "not the baseline's own, so a normal baseline from another lab downgrades a grade 3 to grade 2",
-)
 def test_an_alt_baseline_is_normal_or_abnormal_by_its_own_labs_range():
     # Baseline bloods at the hospital lab (ULN 56), monitoring at the GP's lab (ULN 35).
     labs = [
@@ -153,11 +136,6 @@ def test_an_alt_baseline_is_normal_or_abnormal_by_its_own_labs_range():
 # --------------------------------------------------------------------------- F3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe37 F3: the Baseline tab shows the voclosporin eGFR before the restart, "
-    "while the label's rule judges against the eGFR before the first course",
-)
 def test_the_baseline_tab_shows_the_voclosporin_baseline_the_rule_uses_after_a_restart():
     # eGFR 80 before voclosporin (2024-01-01 to 2024-03-01); 66 off it; restarted
     # 2024-03-15 at a lower dose; 50 on 2024-04-15.
@@ -182,11 +160,6 @@ def test_the_baseline_tab_shows_the_voclosporin_baseline_the_rule_uses_after_a_r
 # --------------------------------------------------------------------------- F4
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe37 F4: a 3-falls trend lists its values without dates: a series spanning 9 years, "
-    "years off the drug and a restart reads as a recent trend",
-)
 def test_a_three_falls_series_across_a_restart_says_its_dates():
     # WBC 8.0 before azathioprine (2015-01-01 to 2015-06-01), 7.0 and 6.0 on it, 5.2 in
     # 2020 off every drug, restarted 2024-01-01, 4.5 on 2024-02-01.
@@ -211,11 +184,6 @@ def test_a_three_falls_series_across_a_restart_says_its_dates():
 # --------------------------------------------------------------------------- F5
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe37 F5: a result drawn on the day the drug started is left out of the baseline "
-    "without a word: the Baseline tab says 'only 2 results before' beside a third drawn that day",
-)
 def test_the_baseline_tab_says_why_a_start_day_result_is_not_counted():
     # baseline bloods at the clinic visit where azathioprine was started (date only):
     # whether the 09:00 draw preceded the first dose is not known, so it is rightly not

@@ -36,6 +36,9 @@ class DoseRecord:
     daily_dose: bool = False  # the dose column is a daily total (header "mg/day")
     dose_problem: str = ""  # why the source's dose is not one stated amount (a FHIR doseRange)
     status: str = ""  # the order's status as written ("Active", "On Hold", "Discontinued")
+    #: what ``start`` is (model.START_BASES): "" the day the dose started, "recorded" or
+    #: "renewed" only when a statement was recorded or a renewal written (H540)
+    start_basis: str = ""
     columns: dict[str, str] = field(default_factory=dict)
 
 

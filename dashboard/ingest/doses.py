@@ -339,6 +339,7 @@ def normalise_doses(batch: DoseBatch) -> tuple[pa.Table, list[tuple[int, int]]]:
                 "source_text": " ".join(x for x in (r.drug_text, r.dose, r.dose_unit, r.frequency, r.route) if x)[:200],
                 "source_file": rep.path,
                 "source_row": r.row,
+                "start_basis": r.start_basis,
                 "_rec": i,
             }
         )

@@ -35,6 +35,14 @@ censored both ways that move the median give no baseline, and so does a draw tha
 two different results (60 and 80 kept at one draw: the level is only known to lie between
 them) where it moves the median (H411).
 
+A start that is only the day a FHIR statement was recorded (``dateAsserted``) or a
+renewal written (``model.START_BASES``) does not say when the drug started: the drug
+may have been taken for years before it, so no result before it is known to precede
+the drug and no baseline is computed from it (H540; probe37 F1).  Where such a row is
+the first of the patient's monitored treatment (or of the drug's course a rule
+compares with), the baseline is none, and :func:`unknown_start_words` says why.  This
+is the one place that reads it: every rule takes its baselines from here.
+
 A patient with no such drug, or fewer pre-treatment draws than the rule needs, has no
 computed baseline.  Every start of monitored treatment after a time without one
 (``treatment_starts``, the first start included) ends a flag's episode
@@ -81,6 +89,9 @@ class Courses:
     pid: np.ndarray
     start: np.ndarray
     end: np.ndarray
+    #: int8 per course: model.START_BASES index of its first dose (> 0: the start is only
+    #: the day a statement was recorded or a renewal written; None: every start known)
+    basis: np.ndarray | None = None
 
 
 @dataclass
@@ -96,6 +107,9 @@ class Baselines:
     draws: dict[int, Draws] = field(default_factory=dict)
     #: per drug index: its courses
     courses: dict[int, Courses] = field(default_factory=dict)
+    #: int8 per patient: model.START_BASES index of the first monitored dose (> 0: its
+    #: start is not known, H540); None: every start known
+    first_basis: np.ndarray | None = None
 
 
 @dataclass
@@ -116,6 +130,9 @@ class Reference:
     high: np.ndarray
     #: bool: the draws include a day (or draw) of two different results (H411, H428)
     ranged: np.ndarray
+    #: int8: model.START_BASES index where the start it would precede is not known (the
+    #: day a statement was recorded or a renewal written: no baseline, H540), else 0
+    unknown: np.ndarray
 
     def usable(self, direction: int = 0) -> np.ndarray:
         """The rows whose baseline can be used by a rule: a value, or a bound whose side
@@ -157,6 +174,7 @@ _REF_FIELDS = (
     "low",
     "high",
     "ranged",
+    "unknown",
 )
 
 
@@ -181,15 +199,25 @@ def compute(inp: Inputs) -> Baselines:
     first_drug = np.full(n, -1, dtype=np.int64)
     known = doses.start < NEVER if len(doses) else np.zeros(0, dtype=bool)
     mon = monitored_drugs()[doses.drug] & known if len(doses) else np.zeros(0, dtype=bool)
+    basis = doses.start_basis if doses.start_basis is not None else np.zeros(len(doses), dtype=np.int8)
+    first_basis = None
     if mon.any():
         pid, start, drug = doses.pid[mon], doses.start[mon], doses.drug[mon]
-        order = np.lexsort((start, pid))
+        # of doses from one day, a start not known (H540) comes first: it may be earlier
+        order = np.lexsort((-basis[mon], start, pid))
         firsts = order[group_starts(pid[order])]
         first_start[pid[firsts]] = start[firsts]
         first_drug[pid[firsts]] = drug[firsts]
+        if (basis[mon] > 0).any():
+            first_basis = np.zeros(n, dtype=np.int8)
+            first_basis[pid[firsts]] = basis[mon][firsts]
 
     draws: dict[int, Draws] = {}
     labs = inp.labs
+    # a dose started at a time of day splits its day: a draw of that morning before it is
+    # a test before treatment, one of that afternoon is not (probe37 F5, H544)
+    timed = known & (doses.start % DAY != 0) if len(doses) else np.zeros(0, dtype=bool)
+    splits = np.unique(pair_key(doses.pid[timed], doses.start[timed])) if timed.any() else None
     if len(labs):
         one = labs.draws()
         for a, name in enumerate(model.ANALYTES):
@@ -205,31 +233,47 @@ def compute(inp: Inputs) -> Baselines:
                     labs.cmp[rows],
                     other,
                     worse_direction().get(name, 1),
+                    splits,
                 )
 
     courses: dict[int, Courses] = {}
     gap = course_gap(doses.per_day)
     for d in np.unique(doses.drug[known]) if len(doses) else ():
         m = known & (doses.drug == d)
-        courses[int(d)] = _courses(doses.pid[m], doses.start[m], doses.end[m], gap[m])
+        courses[int(d)] = _courses(doses.pid[m], doses.start[m], doses.end[m], gap[m], basis[m])
     restarts = (
         np.sort(_courses(doses.pid[mon], doses.start[mon], doses.end[mon], gap[mon]).key)
         if mon.any()
         else np.zeros(0, np.int64)
     )
-    return Baselines(inp.baseline.copy(), first_drug, first_start, restarts, draws, courses)
+    return Baselines(inp.baseline.copy(), first_drug, first_start, restarts, draws, courses, first_basis)
 
 
-def _days(pid: np.ndarray, t: np.ndarray, value: np.ndarray, cmp: np.ndarray, other: np.ndarray, worse: int) -> Draws:
+def _days(
+    pid: np.ndarray,
+    t: np.ndarray,
+    value: np.ndarray,
+    cmp: np.ndarray,
+    other: np.ndarray,
+    worse: int,
+    splits: np.ndarray | None = None,
+) -> Draws:
     """One analyte's draws (sorted by patient and time) as days: the draws of one patient
     on one calendar day are one test, holding the range of that day's results (H428; probe24
     p24fix: a repeat sample at 15:00 after one at 09:00 is the same day's variation, not a
     third pre-treatment test).  A day of several draws keeps its most severe result
     (``worse``: +1 higher is worse, -1 lower), that result's comparator and the time of
     its last draw, and its least severe result as ``other``, so that it reads as a range
-    (H411) wherever its results differ."""
+    (H411) wherever its results differ.  A dose started at a time of that day (``splits``:
+    sorted pair keys of timed starts) parts it: the draws before the dose are one test,
+    those from it on another (a draw at 08:00 before a first dose at 10:00 is a
+    pre-treatment test, and the 15:00 draw of that day never hides it: H544)."""
     day = pair_key(pid, t // DAY * DAY)
     new = np.r_[True, day[1:] != day[:-1]]
+    if splits is not None and len(splits):
+        # the number of timed starts of the patient on that day up to each draw (its part)
+        part = np.searchsorted(splits, pair_key(pid, t), side="right") - np.searchsorted(splits, day, side="right")
+        new |= np.r_[True, part[1:] != part[:-1]]
     if new.all():
         return Draws(pair_key(pid, t), t, value, cmp, other)
     first = np.flatnonzero(new)
@@ -242,19 +286,24 @@ def _days(pid: np.ndarray, t: np.ndarray, value: np.ndarray, cmp: np.ndarray, ot
     return Draws(pair_key(pid[last], t[last]), t[last], value[most], cmp[most], out_other)
 
 
-def _courses(pid: np.ndarray, start: np.ndarray, end: np.ndarray, gap: np.ndarray) -> Courses:
+def _courses(
+    pid: np.ndarray, start: np.ndarray, end: np.ndarray, gap: np.ndarray, basis: np.ndarray | None = None
+) -> Courses:
     """The courses of dose rows (one drug, or every monitored drug together): a patient's
     first dose, and each dose that begins later than every earlier one's end plus that
     row's dosing interval (``gap``, :func:`dashboard.rules.inputs.course_gap`: a day for a
     daily drug, a week for a weekly one, as the schedule's courses: a restart after a time
     without any; a dose change, the next weekly dose given by another route, or a second
     drug added while one is in force, is not a new start), each with the latest end of its
-    doses."""
-    order = np.lexsort((start, pid))
+    doses, and (``basis``) whether its start is only the day a statement was recorded or a
+    renewal written (of doses from one day, such a one first: H540)."""
+    unknown = basis is not None and bool((basis > 0).any())
+    order = np.lexsort((-basis, start, pid)) if unknown and basis is not None else np.lexsort((start, pid))
     pid, start, end, gap = pid[order], start[order], end[order], gap[order]
     first = np.flatnonzero(course_breaks(pid, start, end + gap))
     last_end = np.maximum.reduceat(end, first) if len(first) else np.zeros(0, np.int64)
-    return Courses(pair_key(pid[first], start[first]), pid[first], start[first], last_end)
+    said = basis[order][first] if unknown and basis is not None else None
+    return Courses(pair_key(pid[first], start[first]), pid[first], start[first], last_end, said)
 
 
 def _before(draws: Draws | None, pid: np.ndarray, anchor: np.ndarray, n: int) -> tuple[np.ndarray, ...]:
@@ -326,10 +375,13 @@ def for_rows(
     is NaN and ``low``, ``high`` and ``ranged`` keep the range, for :meth:`Reference.as_bound`.
     """
     q = len(pid)
+    unknown = np.zeros(q, dtype=np.int8)
     if drug is None:
         start = base.first_start[pid]
         which = base.first_drug[pid]
         applies = (start < NEVER) & (t >= start)
+        if base.first_basis is not None:
+            unknown = np.where(applies, base.first_basis[pid], 0).astype(np.int8)
     else:
         start, which, applies = np.full(q, NEVER, dtype=np.int64), np.full(q, -1, dtype=np.int64), np.zeros(q, bool)
         c = base.courses.get(drug)
@@ -339,9 +391,14 @@ def for_rows(
             applies = (i >= 0) & (c.pid[ii] == pid) & (t < c.end[ii])  # in force: start <= t < end
             if first_course:  # the patient's first course of the drug (courses sorted by patient, start)
                 ii = np.searchsorted(c.pid, pid, side="left")
-            start = np.where(applies, c.start[np.minimum(ii, len(c.start) - 1)], NEVER)
+            at = np.minimum(ii, len(c.start) - 1)
+            start = np.where(applies, c.start[at], NEVER)
             which = np.where(applies, drug, -1)
-    anchor = np.where(applies, start, NEVER)
+            if c.basis is not None:
+                unknown = np.where(applies, c.basis[at], 0).astype(np.int8)
+    # a start that is only the day a statement was recorded or a renewal written: the
+    # drug may have begun any time before it, so no draw is known to precede it (H540)
+    anchor = np.where(applies & (unknown == 0), start, NEVER)
     value, bound, count, t_first, t_last, low, high, ranged = _before(
         base.draws.get(analyte), pid, anchor, max(min_results, 1)
     )
@@ -352,7 +409,9 @@ def for_rows(
     low, high = np.where(mine, clinician, low), np.where(mine, clinician, high)
     basis[mine], bound[mine], count[mine], t_first[mine], t_last[mine] = CLINICIAN, 0, 0, NEVER, NEVER
     ranged[mine] = False
-    drawn = (basis == PRETREATMENT) | ranged  # a range of draws: the drug and start it precedes, kept
+    unknown[mine] = 0
+    # a range of draws, or a start not known: the drug and start it precedes, kept
+    drawn = (basis == PRETREATMENT) | ranged | (unknown > 0)
     return Reference(
         value,
         bound,
@@ -365,7 +424,25 @@ def for_rows(
         low,
         high,
         ranged,
+        unknown,
     )
+
+
+def unknown_start_words(ref: Reference) -> np.ndarray:
+    """Per reference: why there is no baseline where the start it would precede is not
+    known ("the start of Azathioprine is not recorded (the statement was recorded on
+    2024-03-01): no pre-drug baseline"); "" elsewhere (H540)."""
+    out = np.full(len(ref.unknown), "", dtype=object)
+    for k in np.flatnonzero(ref.unknown > 0):
+        name = model.drug_label(DRUGS[int(ref.drug[k])]) if ref.drug[k] >= 0 else "treatment"
+        day = _day_text(np.array([ref.start[k]]))[0].as_py()
+        what = (
+            f"the statement was recorded on {day}"
+            if model.START_BASES[int(ref.unknown[k])] == "recorded"
+            else f"the order of {day} continues an earlier one"
+        )
+        out[k] = f"the start of {name} is not recorded ({what}): no pre-drug baseline"
+    return out
 
 
 def _day_text(sec: np.ndarray) -> pa.Array:

@@ -39,9 +39,9 @@ import pyarrow.compute as pc
 
 from dashboard import model
 from dashboard.identity import whole_years
-from dashboard.rules.baselines import Baselines, for_rows
-from dashboard.rules.data import NEVER, ctcae_file, ranges_file
-from dashboard.rules.inputs import Inputs, Labs, codes_in, hb_as_reported, text_column, to_date
+from dashboard.rules.baselines import PRETREATMENT, Baselines, Reference, for_rows
+from dashboard.rules.data import DAY, NEVER, ctcae_file, ranges_file
+from dashboard.rules.inputs import Inputs, Labs, codes_in, hb_as_reported, pair_key, text_column, to_date
 from dashboard.units import HB_G_PER_L_PER_MMOL, round_sig
 
 #: How the cut of a grade was obtained (LAB_FLAG: no cut, the lab's own abnormal flag, H484).
@@ -279,19 +279,25 @@ def grade_high(
     uln: np.ndarray,
     baseline: np.ndarray,
     term: dict[str, Any],
+    baseline_uln: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Grades of an "increased" term: (grade, cut crossed, on_baseline).
 
     ALT/AST (``baseline_rule = "if_abnormal"``): multiples of the ULN, or of the baseline
-    when it is above the ULN.  Creatinine (``"either"``): the higher of the ULN grade and
-    the baseline grade, whatever the baseline's level.
+    when it is above the ULN.  Whether the baseline was abnormal is read against its own
+    reference range (``baseline_uln``: the ULN its draw was reported with; the graded
+    row's ULN when not given): baseline bloods at the hospital lab (ULN 56) and
+    monitoring at the GP's (ULN 35) leave an ALT of 50 a normal baseline (probe37 F2,
+    H541).  Creatinine (``"either"``): the higher of the ULN grade and the baseline
+    grade, whatever the baseline's level.
     """
     if term["baseline_rule"] == "either":
         return _grade_high_either(value, cmp, uln, baseline, term)
     grade = np.zeros(len(value), dtype=np.int8)
     cut = np.full(len(value), np.nan)
+    own = uln if baseline_uln is None else baseline_uln
     with np.errstate(invalid="ignore"):
-        abnormal = np.isfinite(baseline) & np.isfinite(uln) & (baseline > uln)
+        abnormal = np.isfinite(baseline) & np.isfinite(own) & (baseline > own)
     for g, mult in sorted(term["uln_multiples"]):
         c = uln * mult
         m = ~abnormal & above(value, cmp, c)
@@ -321,6 +327,31 @@ def _grade_high_either(
         m = above(value, cmp, c) & (grade < g)  # only where the baseline gives the higher grade
         grade[m], cut[m], on_baseline[m] = g, c[m], True
     return grade, cut, on_baseline
+
+
+def baseline_uln(labs: Labs, analyte: str, pid: np.ndarray, ref: Reference, fallback: np.ndarray) -> np.ndarray:
+    """The ULN each baseline (``ref``, of results of patients ``pid``) was reported with:
+    a pre-treatment baseline's is the ULN of the draws of ``analyte`` it rests on, the
+    lab's own else the default (of a day of several draws, or of draws reported with
+    different ranges, the highest: an abnormal baseline lifts the cuts, so it is called
+    abnormal only above every range it was reported with); a clinician-set baseline's is
+    ``fallback`` (the graded result's ULN; H541)."""
+    out = np.array(fallback, dtype=np.float64, copy=True)
+    m = np.flatnonzero(ref.basis == PRETREATMENT)
+    s = labs.slice(analyte)
+    if not len(m) or s.start == s.stop:
+        return out
+    own = labs.ref_high[s]
+    uln = np.where(np.isfinite(own) & (own > 0), own, default_limit(analyte, "high"))
+    keys = pair_key(labs.pid[s], labs.t[s])  # the slice is sorted by patient and time
+    lo = np.searchsorted(keys, pair_key(pid[m], ref.t_first[m] // DAY * DAY), side="left")
+    hi = np.searchsorted(keys, pair_key(pid[m], ref.t_last[m] // DAY * DAY + DAY), side="left")
+    ok = hi > lo
+    if ok.any():
+        values = np.r_[np.where(np.isfinite(uln), uln, -np.inf), -np.inf]
+        found = np.maximum.reduceat(values, np.column_stack([lo[ok], hi[ok]]).ravel())[::2]
+        out[m[ok]] = np.where(np.isfinite(found), found, out[m[ok]])
+    return out
 
 
 def grade_all(inp: Inputs, base: Baselines) -> Grades:
@@ -359,7 +390,7 @@ def grade_all(inp: Inputs, base: Baselines) -> Grades:
             # a censored baseline ("<40") is only a bound: CTCAE's multiples need a value, so
             # such a result is graded on the ULN alone (H211)
             bl = np.where(ref.usable(), ref.value, np.nan)
-            g, c, on_base = grade_high(v, cmp, uln, bl, term)
+            g, c, on_base = grade_high(v, cmp, uln, bl, term, baseline_uln(labs, analyte, labs.pid[s], ref, uln))
             dflt = np.where(children(inp, rows), CHILD_DEFAULT, DEFAULT_LIMIT)
             b = np.where(on_base, BASELINE, np.where(lab_ok, LAB_LIMIT, dflt))
             # above the lab's own ULN by its flag: at least grade 1, a higher grade not

@@ -91,11 +91,18 @@ def ctcae_hits(inp: Inputs, grades: ctcae.Grades, base: bl.Baselines) -> list[Hi
             based = np.flatnonzero(on_base)
             ref = limit.copy()
             said = np.full(len(idx), "", dtype=object)
+            abnormal = np.full(len(idx), "", dtype=object)  # the range the baseline is abnormal by
             if len(based):
                 rows = idx[based]
                 own = bl.for_rows(base, labs.pid[rows], a, labs.t[rows], ctcae.baseline_min_results())
                 ref[based] = own.value
                 said[based] = bl.words(inp, own, labs.pid[rows], a).to_pylist()
+                if term["baseline_rule"] == "if_abnormal":  # abnormal by its own lab's range (H541)
+                    its = ctcae.baseline_uln(labs, analyte, labs.pid[rows], own, limit[based])
+                    shown = own.basis == bl.PRETREATMENT
+                    abnormal[based] = [
+                        f"; above its own ULN {x:g}" if k else "" for x, k in zip(its, shown, strict=True)
+                    ]
             of = choose(basis == ctcae.BASELINE, " × baseline ", " × ULN ")
             where = np.where(basis == ctcae.LAB_LIMIT, ", lab's range", "")
             where = np.where(basis == ctcae.DEFAULT_LIMIT, ", default ULN", where).astype(object)
@@ -103,8 +110,20 @@ def ctcae_hits(inp: Inputs, grades: ctcae.Grades, base: bl.Baselines) -> list[Hi
                 age = ctcae.age_at(inp, int(idx[k]))
                 where[k] = f", adult default ULN; aged {age}: a child's range differs, give the lab's"
             op = choose((basis == ctcae.BASELINE) & (g == 1), " ≥ ", " > ")
-            whose = np.where(on_base, np.char.add(": ", said.astype(str)), "").astype(object)
+            whose = np.where(on_base, np.char.add(np.char.add(": ", said.astype(str)), abnormal.astype(str)), "")
+            whose = whose.astype(object)
             msg = cat(head, op, num(cut), " (", num(cut / ref, 2), of, num(ref), whose, where, ")")
+            if term.get("baseline_rule") and base.first_basis is not None:
+                # no baseline because the drug's start is not known: said (H540)
+                plain = np.flatnonzero(~on_base)
+                if len(plain):
+                    rows = idx[plain]
+                    why = np.full(len(idx), "", dtype=object)
+                    ref_all = bl.for_rows(base, labs.pid[rows], a, labs.t[rows], ctcae.baseline_min_results())
+                    why[plain] = bl.unknown_start_words(ref_all)
+                    if (why != "").any():
+                        note = cat("; ", pa.array(why.tolist(), pa.string()), ", so it is graded on the ULN alone")
+                        msg = pc.if_else(pa.array(why != ""), cat(msg, note), msg)
             msg = _by_lab_flag(
                 inp,
                 idx,

@@ -97,9 +97,18 @@ class Doses:
     mg_per_day: np.ndarray
     mg_per_week: np.ndarray
     route: np.ndarray  # object (str)
+    #: int8: index into model.START_BASES; > 0 where ``start`` is only the day a
+    #: statement was recorded or a renewal written, not when the drug started (H540)
+    start_basis: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.start)
+
+    def start_unknown(self) -> np.ndarray:
+        """Per row: the drug may have started before ``start`` (when is not known)."""
+        if self.start_basis is None:
+            return np.zeros(len(self.start), dtype=bool)
+        return self.start_basis > 0
 
 
 @dataclass
@@ -575,6 +584,7 @@ def _prepare_doses(dtb: pa.Table, ids: pa.Array, cutoff: int) -> Doses:
         mg_per_day=floats(sub.column("mg_per_day")),
         mg_per_week=floats(sub.column("mg_per_week")),
         route=texts(sub.column("route")),
+        start_basis=np.maximum(codes_in(sub.column("start_basis"), pa.array(model.START_BASES)), 0).astype(np.int8),
     )
 
 

@@ -125,6 +125,8 @@ def _fallback_words(ref: bl.Reference | None, n: int, window_days: int) -> np.nd
         drawn = ref.count > 0  # draws before treatment exist
         why[drawn & ~np.isfinite(ref.value)] = _NO_SINGLE_LEVEL
         why[drawn & np.isfinite(ref.value) & (ref.bound > 0)] = _ONLY_A_LOWER_BOUND
+        unknown = bl.unknown_start_words(ref)  # the drug's start is not known (H540)
+        why = np.where(unknown != "", unknown, why)
     return f"the lowest of the previous {window_days} days (" + why + ": it may be on treatment)"
 
 

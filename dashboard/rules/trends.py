@@ -16,8 +16,9 @@
     is proven to fall from it), ">x" no upper end (nothing is proven to have fallen to
     it); a fall of exactly ``threshold`` % counts where a strict bound makes it more.
     The flag lands on the occasion's latest result (so a repeat keeps it open), its
-    message lists one value per occasion, a day's range as "6.2-6.3", and names the
-    results of such a day with their times.
+    message lists one value per occasion, a day's range as "6.2-6.3", with the date of
+    each occasion (a series may span years off the drug: H543), and names the results
+    of such a day with their times.
 ``baseline_fall``  the result is more than ``threshold`` % below the patient's own
     baseline (:mod:`dashboard.rules.baselines`).  A computed (pre-treatment) baseline is
     the median of the last ``min_results`` draws before the start of treatment (the draws
@@ -229,10 +230,19 @@ def consecutive_fall_hits(inp: Inputs, rule: Rule) -> list[Hits]:
         parts: list = []
         for i in range(k + 1):
             parts += ([] if i == 0 else [" → "]) + [shown.take(pa.array(where[:, i]))]
+        # the date of each test: a series spanning years (off the drug, a restart) is
+        # seen as such, as an old baseline is (probe37 F4, H543)
+        stamps = pc.cast(pa.array(labs.t[occ.rows[occ.start[need]]] * 1_000_000_000, pa.int64()), pa.timestamp("ns"))
+        dated = pc.strftime(stamps, format="%Y-%m-%d")
+        when: list = []
+        for i in range(k + 1):
+            when += ([] if i == 0 else [" and " if i == k else ", "]) + [dated.take(pa.array(where[:, i]))]
         msg = cat(
             f"{label(analyte)} fell by more than {rule.threshold:g}% at each of {k} consecutive tests: ",
             *parts,
-            f" {unit_text(analyte)}: {rule.message_for(analyte)}",
+            f" {unit_text(analyte)} (tests of ",
+            *when,
+            f"): {rule.message_for(analyte)}",
         )
         if days is not None:
             msg = _same_day_note(msg, days, where)

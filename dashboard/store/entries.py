@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from dashboard import model
-from dashboard.store.connection import Tx, bump, cols
+from dashboard.store.connection import Tx, bump, cols, stored_cols, stored_columns
 from dashboard.store.errors import EntryRejected
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -299,7 +299,7 @@ def empty_reviews() -> pa.Table:
 def doses_with_provenance(tx: Tx, patient_id: str | None) -> pa.Table:
     where, params = ("WHERE patient_id = ?", [patient_id]) if patient_id is not None else ("", [])
     return tx.arrow(
-        f"SELECT dose_id, {cols('doses')}, import_id, entered_by, entered_at, note FROM doses {where} "
+        f"SELECT dose_id, {stored_cols(tx, 'doses')}, import_id, entered_by, entered_at, note FROM doses {where} "
         "ORDER BY patient_id, start, drug, dose_id",
         params,
     )
@@ -317,11 +317,13 @@ def empty_doses() -> pa.Table:
 
 
 def _patient_doses(tx: Tx, patient_id: str) -> pd.DataFrame:
-    return tx.arrow(f"SELECT dose_id, {cols('doses')} FROM doses WHERE patient_id = ?", [patient_id]).to_pandas()
+    return tx.arrow(
+        f"SELECT dose_id, {stored_cols(tx, 'doses')} FROM doses WHERE patient_id = ?", [patient_id]
+    ).to_pandas()
 
 
 def _dose_row(tx: Tx, dose_id: int) -> pd.Series:
-    df = tx.arrow(f"SELECT dose_id, {cols('doses')} FROM doses WHERE dose_id = ?", [dose_id]).to_pandas()
+    df = tx.arrow(f"SELECT dose_id, {stored_cols(tx, 'doses')} FROM doses WHERE dose_id = ?", [dose_id]).to_pandas()
     if df.empty:
         raise EntryRejected([f"there is no dose #{dose_id} in the workspace"])
     return df.iloc[0]
@@ -339,9 +341,9 @@ def _require(v: Validation, confirmed: bool, by: str) -> None:
 
 def _insert_entered(tx: Tx, row: dict[str, Any], by: str, now: dt.datetime, note: str) -> int:
     dose_id = int(tx.one("SELECT coalesce(max(dose_id), 0) + 1 FROM doses"))
-    names = model.columns("doses")
+    names = stored_columns(tx, "doses")
     tx.execute(
-        f"INSERT INTO doses (dose_id, {cols('doses')}, import_id, entered_by, entered_at, note) "
+        f"INSERT INTO doses (dose_id, {stored_cols(tx, 'doses')}, import_id, entered_by, entered_at, note) "
         f"VALUES ({', '.join('?' for _ in range(len(names) + 5))})",
         [dose_id, *(row[c] for c in names), None, by.strip(), now, note.strip()],
     )

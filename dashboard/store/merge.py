@@ -41,7 +41,7 @@ from dashboard.ingest.pipeline import warn_about_aliases, warn_about_stored_ids
 from dashboard.ingest.report import SHOWN_VALUE, Problem
 from dashboard.ingest.values import parse_one
 from dashboard.patient_merge import merge_details
-from dashboard.store.connection import Tx, bump, cols
+from dashboard.store.connection import Tx, bump, cols, stored_cols
 from dashboard.store.entries import record_edit
 from dashboard.store.errors import EntryRejected
 from dashboard.units import resolve_unit
@@ -1205,7 +1205,7 @@ def _store_doses(
         return
     existing: dict[tuple, dict[str, Any]] = {}
     by_start: dict[tuple, list[dict[str, Any]]] = {}
-    for r in tx.arrow(f"SELECT dose_id, {cols('doses')}, import_id, entered_by FROM doses").to_pylist():
+    for r in tx.arrow(f"SELECT dose_id, {stored_cols(tx, 'doses')}, import_id, entered_by FROM doses").to_pylist():
         existing.setdefault(dose_key(r), r)
         by_start.setdefault(start_key(r), []).append(r)
     next_id = int(tx.one("SELECT coalesce(max(dose_id), 0) + 1 FROM doses"))
@@ -1257,7 +1257,10 @@ def _store_doses(
             schema=pa.schema([pa.field("dose_id", pa.int64()), *model.schema("doses")]),
         )
         tx.con.register("staged_doses", table)
-        tx.execute(f"INSERT INTO doses SELECT dose_id, {cols('doses')}, {import_id}, '', NULL, '' FROM staged_doses")
+        tx.execute(
+            f"INSERT INTO doses (dose_id, {stored_cols(tx, 'doses')}, import_id, entered_by, entered_at, note) "
+            f"SELECT dose_id, {stored_cols(tx, 'doses')}, {import_id}, '', NULL, '' FROM staged_doses"
+        )
         tx.con.unregister("staged_doses")
     out.doses_added = len(new_rows)
 

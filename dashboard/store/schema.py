@@ -77,7 +77,7 @@ def _sql_type(t: pa.DataType) -> str:
 
 #: Model columns added after version 1, by the migration that adds them: the version 1
 #: tables are created without them, so every workspace walks the same migrations.
-LATER_COLUMNS: dict[str, tuple[str, ...]] = {"patients": ("name",)}
+LATER_COLUMNS: dict[str, tuple[str, ...]] = {"patients": ("name",), "doses": ("start_basis",)}
 
 
 def model_columns(table: str, exclude: tuple[str, ...] = ()) -> str:
@@ -109,7 +109,7 @@ def _v1() -> list[str]:
         f"CREATE TABLE labs (\n  {model_columns('labs')},\n  import_id INTEGER NOT NULL)",
         f"""CREATE TABLE doses (
   dose_id BIGINT NOT NULL,
-  {model_columns("doses")},
+  {model_columns("doses", LATER_COLUMNS["doses"])},
   import_id INTEGER,                -- NULL for a dose entered in the app
   entered_by VARCHAR NOT NULL DEFAULT '',
   entered_at TIMESTAMP,
@@ -230,6 +230,13 @@ def _v10() -> list[str]:
     ]
 
 
+def _v11() -> list[str]:
+    # what a dose's start is: "" the day it started; "recorded" / "renewed" only the day a
+    # FHIR statement was recorded or a renewal written, so no pre-treatment baseline rests
+    # on it (model.START_BASES, H540)
+    return ["ALTER TABLE doses ADD COLUMN start_basis VARCHAR NOT NULL DEFAULT ''"]
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "initial schema: canonical tables with provenance, import log, dose edits, reviews", _v1),
     Migration(2, "patients: the patient's name (a second identifier beside the MRN)", _v2),
@@ -241,6 +248,7 @@ MIGRATIONS: list[Migration] = [
     Migration(8, "patient_identifiers: the other identifiers (MRN, NHS number) a source gives a patient", _v8),
     Migration(9, "lab_corrections: the corrected results stored, which withdraw the other results of their draw", _v9),
     Migration(10, "lab_withdrawals: the results the lab withdrew, taken out of labs and kept in sight", _v10),
+    Migration(11, "doses: whether the start is only the day a statement was recorded or a renewal written", _v11),
 ]
 
 

@@ -38,7 +38,7 @@ from dashboard.ingest import FileReport, ImportOptions, ImportReport, ImportResu
 from dashboard.ingest.dose_repeats import DOSE_KEY
 from dashboard.ingest.report import Problem
 from dashboard.store import entries, merge
-from dashboard.store.connection import Tx, cols, connect, data_version
+from dashboard.store.connection import Tx, cols, connect, data_version, stored_cols
 from dashboard.store.errors import EntryRejected, WorkspaceError
 from dashboard.store.lock import WorkspaceLock
 from dashboard.store.merge import FileRecord, Skipped, WorkspaceImport
@@ -276,7 +276,10 @@ class Workspace:
             source = {"baselines": f"{entries.BASELINES_IN_FORCE} AS baselines"}  # the latest of each
             tables = {
                 t: model.conform(
-                    t, tx.con.sql(f"SELECT {cols(t)} FROM {source.get(t, t)} {_ORDER[t]}").to_arrow_table()
+                    t,
+                    tx.con.sql(
+                        f"SELECT {stored_cols(tx, t) if t == 'doses' else cols(t)} FROM {source.get(t, t)} {_ORDER[t]}"
+                    ).to_arrow_table(),
                 )
                 for t in model.TABLES
             }

@@ -139,7 +139,8 @@ def medication_order(row: int, res: Resource, index: Index, reading: Reading, ta
         )
         freq = ""
     route = _route(dosage)
-    start, end = _period(res, dosage)
+    start, end, asserted = _period(res, dosage)
+    start_basis = _start_basis(rtype, res, start, asserted, row, rep)
     repeat = element(element(dosage, "timing"), "repeat")
     if repeat.get("countMax") is not None and num_text(repeat.get("countMax")) != num_text(repeat.get("count")):
         rep.warn(
@@ -186,6 +187,7 @@ def medication_order(row: int, res: Resource, index: Index, reading: Reading, ta
             # judged by the dose pipeline as a table's status column is ("stopped" or
             # "on-hold" without an end is not a dose in force, "unknown" is said)
             status=status,
+            start_basis=start_basis,
             columns={
                 "patient_id": "subject",
                 "drug": "medication",
@@ -670,8 +672,42 @@ def _route(dosage: Resource) -> str:
     return ""
 
 
-def _period(res: Resource, dosage: Resource) -> tuple[str, str]:
-    """(start, end) date texts of an order or statement."""
+def _start_basis(rtype: str, res: Resource, start: str, asserted: bool, row: int, rep: FileReport) -> str:
+    """What the start read is (``model.START_BASES``), said in the report where it is not
+    the day the drug was started (H540).  FHIR R4: a MedicationStatement's ``dateAsserted``
+    is "the date when the medication statement was asserted by the information source",
+    not when the drug was taken (``effective[x]``); a MedicationRequest's
+    ``priorPrescription`` links "an earlier order related order or prescription", so a
+    renewal (or change) continues treatment begun under that order, and its dates are
+    the renewal's.  Such a dose is kept in force from the date read (its monitoring and
+    dose checks need it); no pre-treatment baseline rests on that date."""
+    if not start:
+        return ""
+    day = start[:10]
+    if res.get("priorPrescription"):
+        rep.warn(
+            f"{rtype} continues an earlier order (priorPrescription): its date {day} is when this order was "
+            "written, not when the drug was started; the dose is read as in force from then, and no result "
+            "before it is taken as the pre-treatment baseline (the start of treatment is not in the file)",
+            row,
+            "priorPrescription",
+        )
+        return "renewed"
+    if asserted:
+        rep.warn(
+            f"{rtype} gives no period of use, only dateAsserted {day} (when the statement was recorded, not when "
+            "the drug was started): the dose is read as in force from then, and no result before it is taken "
+            "as the pre-treatment baseline (the start of treatment is not in the file)",
+            row,
+            "dateAsserted",
+        )
+        return "recorded"
+    return ""
+
+
+def _period(res: Resource, dosage: Resource) -> tuple[str, str, bool]:
+    """(start, end) date texts of an order or statement, and whether the start is only
+    the statement's ``dateAsserted`` (when it was recorded)."""
     start = end = ""
     timing = element(dosage, "timing")
     repeat = element(timing, "repeat")
@@ -689,6 +725,7 @@ def _period(res: Resource, dosage: Resource) -> tuple[str, str]:
             end = end or str(p.get("end", ""))
     start = start or str(res.get("effectiveDateTime", "") or "")
     start = start or str(res.get("authoredOn", "") or res.get("dateWritten", "") or "")
+    asserted = not start and bool(res.get("dateAsserted"))
     start = start or str(res.get("dateAsserted", "") or "")
     end = end or str(res.get("dateEnded", "") or res.get("statusChanged", "") or "")
     if start and not end and isinstance(repeat.get("boundsDuration"), dict):
@@ -696,7 +733,7 @@ def _period(res: Resource, dosage: Resource) -> tuple[str, str]:
     counted = _count_end(start, repeat) if start else ""
     if counted and (not end or counted < _iso_or_self(end)):
         end = counted
-    return start, end
+    return start, end, asserted
 
 
 def _iso_or_self(text: str) -> str:
