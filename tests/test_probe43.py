@@ -97,11 +97,6 @@ def _texts(d: dict) -> list[str]:
 # --------------------------------------------------------------------------- F1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe43 F1: one methotrexate lane scales 15 mg/week and 10 mg/day on one axis: the daily "
-    "10 mg (70 mg a week, 4.7 times the weekly dose) is drawn lower than 15 mg/week, read as a reduction",
-)
 def test_f1_weekly_then_daily_methotrexate_is_not_drawn_as_a_reduction():
     # 15 mg once weekly, then 10 mg daily (the known fatal error): 70 mg in a week.  The lane
     # may label each step in its own unit, but its height must not make 70 mg/week look lower
@@ -214,11 +209,6 @@ def test_f6_the_lab_range_is_shown_as_the_lab_wrote_it(system):
 # --------------------------------------------------------------------------- F7
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe43 F7: a dose stated as 6 tablets of 2.5 mg weekly is shown only as the derived "
-    "'Methotrexate 15 mg/week': the amount as the source stated it is not in the hover",
-)
 def test_f7_a_tablet_count_is_shown_as_stated_beside_the_mg_worked_out():
     d = _figure(
         "P1,2026-03-03 09:00,WBC,5.9,10^9/L\n", "P1,methotrexate 2.5 mg tablets,6,tablets,weekly,oral,2026-01-01,\n"
@@ -252,11 +242,6 @@ def test_f8_two_pulses_on_one_day_are_both_readable():
 # --------------------------------------------------------------------------- F9
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe43 F9: azathioprine 2 mg/kg/day for a 60 kg patient (120 mg/day) lies on the lane floor "
-    "below the later 100 mg/day: the reduction 120 -> 100 mg/day is drawn as a rise",
-)
 def test_f9_a_mg_per_kg_dose_with_a_known_weight_is_not_drawn_below_a_smaller_dose():
     doses = "P1,azathioprine,2,mg/kg,daily,oral,2025-12-01,2026-03-01\nP1,azathioprine,100,mg,daily,oral,2026-03-15,\n"
     d = _figure(

@@ -2,8 +2,9 @@
 
 A pure function of the canonical tables of one patient and the review of them:
 
-* top: one lane per drug, a step line of the daily dose (weekly drugs per week),
-  labelled with the dose at a few changes spaced so that no two labels overlap (a
+* top: one lane per drug, a step line of the daily dose (weekly drugs per week; a lane
+  holding both is drawn per week throughout, a daily dose at its weekly total, and says
+  so; a dose in mg/kg at its mg at the known weight), labelled with the dose at a few changes spaced so that no two labels overlap (a
   taper is read from its line; every step is in the hover); IV pulses as markers with
   their dose on hover;
 * below: one panel per analyte with the reference range as a shaded band, the active
@@ -34,6 +35,7 @@ from dashboard.figures import OKABE_ITO, rgba, word_lines
 from dashboard.rules.context import describe_dose, total_text
 from dashboard.rules.ctcae import grade_text
 from dashboard.rules.data import DAY, NEVER, ranges_file
+from dashboard.rules.dose_checks import mg_at_weight
 from dashboard.rules.dose_totals import KINDS, amount_texts, in_force_together, schedule_kind
 from dashboard.rules.engine import Profile
 from dashboard.rules.inputs import per_day as per_day_of
@@ -136,7 +138,7 @@ def timeline_spec(
     weight = float(patient["weight_kg"]) if patient is not None and pd.notna(patient.get("weight_kg")) else float("nan")
     sex = str(patient["sex"]) if patient is not None else ""
     as_of = pd.Timestamp(options.as_of) if options.as_of else _latest(labs, doses)
-    lanes = _dose_lanes(doses, as_of)
+    lanes = _dose_lanes(doses, as_of, weight)
 
     rows = 1 + len(analytes)
     lane_height = max(1, len(lanes))
@@ -310,13 +312,27 @@ def _records(frame: pd.DataFrame, columns: Sequence[str] | None = None) -> list[
     return [dict(zip(names, values, strict=True)) for values in zip(*(frame[c].tolist() for c in names), strict=True)]
 
 
-def _dose_lanes(doses: pd.DataFrame, as_of: pd.Timestamp) -> list[_Lane]:
+def _dose_lanes(doses: pd.DataFrame, as_of: pd.Timestamp, weight: float = float("nan")) -> list[_Lane]:
+    """One lane per drug, its rows as records by start.  Each record also holds the amount
+    the lane draws (``drawn_day``, ``drawn_week``): a dose in mg/kg turned into mg at the
+    known weight as the dose checks turn it (``dose_checks.mg_at_weight``; ``by_weight``
+    marks it), never left on the lane floor below a smaller dose (probe43 F9)."""
     info = model.drug_info()
     order = {"immunosuppressant": 0, "glucocorticoid": 1, "interaction": 2, "background": 3}
     lanes = []
     for drug, part in doses.groupby("drug", sort=False):
         part = part.sort_values("start", kind="stable")
         rows = _records(part)
+        mg_day, mg_week, by_weight = mg_at_weight(
+            part["dose"].to_numpy(float),
+            np.array([per_day_of(str(r["frequency"])) for r in rows], dtype=float),
+            part["dose_unit"].to_numpy(object),
+            np.full(len(rows), weight),
+            part["mg_per_day"].to_numpy(float),
+            part["mg_per_week"].to_numpy(float),
+        )
+        for r, day, week, kg in zip(rows, mg_day.tolist(), mg_week.tolist(), by_weight.tolist(), strict=True):
+            r.update(drawn_day=day, drawn_week=week, by_weight=kg)
         # the rules' reading of a row: a pulse, or a daily or weekly dose that adds up
         # with the others of its kind in force with it (rules/dose_totals.py)
         kinds = [schedule_kind(str(drug), str(r["frequency"]), str(r["route"])) for r in rows]
@@ -346,6 +362,7 @@ class _Step:
     unit: str  # "mg/day" or "mg/week"
     rows: tuple[dict, ...]  # the rows in force together, by start
     parts: str  # the rows' amounts as the dose checks write them ("100 + 50 mg/day")
+    by_weight: bool = False  # a row in mg/kg turned into mg at the known weight (F9)
 
 
 def _seconds(times: Sequence[Any]) -> np.ndarray:
@@ -370,8 +387,8 @@ def _lane_steps(lane: _Lane) -> list[_Step]:
     tg = in_force_together(
         zeros, zeros, kinds, _seconds([r["start"] for r in rows]), _seconds([r["end"] for r in rows])
     )
-    day = np.array([r["mg_per_day"] for r in rows], dtype=float)
-    week = np.array([r["mg_per_week"] for r in rows], dtype=float)
+    day = np.array([r["drawn_day"] for r in rows], dtype=float)  # mg/kg at the known weight (F9)
+    week = np.array([r["drawn_week"] for r in rows], dtype=float)
     amount = np.where(weekly, week, day)
     total, exact = tg.total(amount)
     dose = np.array([r["dose"] for r in rows], dtype=float)
@@ -392,6 +409,7 @@ def _lane_steps(lane: _Lane) -> list[_Step]:
                 unit="mg/week" if wk else "mg/day",
                 rows=tuple(rows[m] for m in members),
                 parts=str(parts_week[i] if wk else parts_day[i]),
+                by_weight=any(bool(rows[m]["by_weight"]) for m in members),
             )
         )
     steps.sort(key=lambda s: s.start)
@@ -405,6 +423,8 @@ def _step_label(step: _Step) -> str:
     (50 mg tablets, daily)")."""
     if np.isfinite(step.total):
         short = _short_amount(step.total, step.unit)
+        if step.by_weight and step.exact and len(step.rows) == 1:  # "2 mg/kg = 120 mg/d" (F9)
+            return f"{step.rows[0]['dose']:g} mg/kg = {short}"
         return short if step.exact else f"at least {short}"
     if len(step.rows) > 1:
         return f"amount not stated ({len(step.rows)} rows)"
@@ -432,8 +452,8 @@ def _step_hover(drug: str, step: _Step, weight: float) -> str:
         drug,
         [r["frequency"] for r in rows],
         [r["route"] for r in rows],
-        [r["mg_per_day"] for r in rows],
-        [r["mg_per_week"] for r in rows],
+        [r["drawn_day"] for r in rows],  # a row in mg/kg at the known weight, as the dose checks add it
+        [r["drawn_week"] for r in rows],
         weight,
     )
     if not total:  # a row's amount unknown: the known part is a lower bound
@@ -443,8 +463,45 @@ def _step_hover(drug: str, step: _Step, weight: float) -> str:
     lines = [f"<b>{html.escape(total)}</b>", f"{len(rows)} rows in force together ({html.escape(step.parts)})", when]
     for r in rows:
         text = describe_dose(drug, r["dose"], r["dose_unit"], r["frequency"], r["mg_per_day"], weight)
-        lines.append(f"· {html.escape(text)} <i>({html.escape(str(r['source_file']))})</i>")
+        lines.append(f"· {html.escape(text)}{_at_weight(r, weight)} <i>({html.escape(str(r['source_file']))})</i>")
+        if stated := _as_stated(r):
+            lines.append(f"&nbsp;&nbsp;{stated}")
     return "<br>".join(lines)
+
+
+def _scale_note(step: _Step, amount: float, per_week: bool, weight: float) -> str:
+    """What the height of a step means, where it is not simply its amount: a lane drawn
+    per week (F1), or an amount not known, drawn on the lane floor, not to scale (F9)."""
+    if not np.isfinite(amount):
+        why = (
+            "no weight is recorded to turn mg/kg into mg"
+            if any(r["dose_unit"] == "mg/kg" for r in step.rows) and not weight > 0
+            else "its amount in mg is not known"
+        )
+        return f"<br><i>drawn on the lane floor, not to scale: {why}</i>"
+    if not per_week:
+        return ""
+    if step.unit == "mg/day":
+        return f"<br><i>drawn per week, as this whole lane: {step.total:g} mg/day = {amount:g} mg/week</i>"
+    return "<br><i>drawn per week, as this whole lane (a daily dose at its weekly total)</i>"
+
+
+def _at_weight(r: dict, weight: float) -> str:
+    """ " = 120 mg/day at 60 kg" for a row in mg/kg the weight turned into mg (F9), else ""."""
+    if not r.get("by_weight"):
+        return ""
+    weekly = np.isfinite(r["drawn_week"])
+    amount, unit = (r["drawn_week"], "mg/week") if weekly else (r["drawn_day"], "mg/day")
+    return f" = {amount:g} {unit} at {weight:g} kg"
+
+
+def _as_stated(r: dict) -> str:
+    """The dose as the source wrote it ("as written: methotrexate 2.5 mg tablets 6 tablets
+    weekly"), beside the mg worked out from it (F7); escaped, "" when none was kept."""
+    text = r.get("source_text")
+    if not isinstance(text, str) or not text.strip():
+        return ""
+    return f"as written: {html.escape(text.strip())}"
 
 
 def _draw_doses(
@@ -485,13 +542,20 @@ def _draw_doses(
         if lane.pulsed:
             continue
         steps = _lane_steps(lane)
-        top = max((s.total for s in steps if np.isfinite(s.total)), default=1.0) or 1.0
+        # one scale per lane (F1): a lane holding weekly and daily steps is drawn per week,
+        # a daily step at its weekly total, so that 10 mg daily (70 mg a week) is never
+        # drawn below 15 mg weekly; its labels keep each step's own unit
+        per_week = {s.unit for s in steps} == {"mg/day", "mg/week"}
+        drawn = [s.total * 7 if per_week and s.unit == "mg/day" else s.total for s in steps]
+        if per_week:
+            ticktext[-1] = f"{lane.label}<br>(drawn per week)"
+        top = max((a for a in drawn if np.isfinite(a)), default=1.0) or 1.0
         # two paths: the totals known in full (solid), and the rest (dashed); each with
         # None between two steps that do not meet
         paths: dict[bool, tuple[list[Any], list[float | None], list[str]]] = {True: ([], [], []), False: ([], [], [])}
         last_end: dict[bool, pd.Timestamp | None] = {True: None, False: None}
         tx, ty, tt = [], [], []
-        for step in steps:
+        for step, amount in zip(steps, drawn, strict=True):
             full = step.exact and np.isfinite(step.total)
             xs, ys, hover = paths[full]
             end = step.end
@@ -500,8 +564,8 @@ def _draw_doses(
                 xs.append(None)
                 ys.append(None)
                 hover.append("")
-            height = base + (0.15 + 0.6 * step.total / top if np.isfinite(step.total) else 0.15)
-            text = _step_hover(lane.drug, step, weight)
+            height = base + (0.15 + 0.6 * amount / top if np.isfinite(amount) else 0.15)
+            text = _step_hover(lane.drug, step, weight) + _scale_note(step, amount, per_week, weight)
             xs += [step.start, end if end is not None else _open_end(lane)]
             ys += [height, height]
             hover += [text, text]
@@ -661,7 +725,12 @@ def _dose_hover(drug: str, r: dict, weight: float, pulse_day: pd.Timestamp | Non
         "entered": "<br>entered in the app",
     }.get(str(r["dose_basis"]), "")
     route = f" · {r['route']}" if r["route"] else ""
-    return f"<b>{html.escape(text)}</b>{route}<br>{when}{basis}<br><i>{html.escape(str(r['source_file']))}</i>"
+    stated = _as_stated(r)
+    return (
+        f"<b>{html.escape(text)}{_at_weight(r, weight)}</b>{route}<br>{when}{basis}"
+        + (f"<br>{stated}" if stated else "")
+        + f"<br><i>{html.escape(str(r['source_file']))}</i>"
+    )
 
 
 def _short_amount(amount: float, unit: str) -> str:

@@ -37,7 +37,8 @@ TIMELINE_CAPTION = (
     'Points are coloured and shaped by CTCAE v5.0 grade; open markers are censored results ("<0.1") drawn at '
     "their bound. Green band: reference range (the lab's own, else a default). Dashed line: the guideline limit "
     "of the active profile. Dotted lines: dose starts, changes and stops. A thin bar under a panel: while a flag "
-    "was open. Doses: daily drugs in mg/day, weekly drugs in mg/week; pulses as triangles (dose on hover). Grey "
+    "was open. Doses: daily drugs in mg/day, weekly drugs in mg/week (a lane with both: drawn per week, a daily "
+    "dose at its weekly total); pulses as triangles (dose on hover). Grey "
     "rings right of the dotted as-of line: results after the as-of date, not reviewed (listed above the chart)."
 )
 
