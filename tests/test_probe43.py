@@ -111,11 +111,6 @@ def test_f1_weekly_then_daily_methotrexate_is_not_drawn_as_a_reduction():
 # --------------------------------------------------------------------------- F2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe43 F2: the period '3 months' leaves an open grade 4 neutrophil result off the chart "
-    "and nothing on the chart says that a flagged result lies before the period",
-)
 def test_f2_a_period_that_leaves_out_a_flagged_result_says_so():
     # Neutrophils 0.4 on 3 Dec 2025 (CTCAE grade 4, open: no result since), azathioprine
     # throughout.  As of 1 Jun 2026 the period "3 months" starts 2 Mar 2026.  The page keeps
@@ -133,10 +128,6 @@ def test_f2_a_period_that_leaves_out_a_flagged_result_says_so():
 # --------------------------------------------------------------------------- F3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe43 F3: a period without results draws empty panels and never says 'no results in this period'",
-)
 def test_f3_an_empty_period_says_so():
     # Results only in January 2025; as of 1 Jun 2026 the period "3 months" holds none.
     labs = "P1,2025-01-03 09:00,Neutrophils,3.0,10^9/L\nP1,2025-01-03 09:00,WBC,5.0,10^9/L\n"
@@ -149,11 +140,6 @@ def test_f3_an_empty_period_says_so():
 # --------------------------------------------------------------------------- F4
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe43 F4: with the period 'All' the chart starts 30 days before the first result: a whole "
-    "cyclophosphamide course and an azathioprine course before it are off the chart without a word",
-)
 def test_f4_the_period_all_shows_every_dose():
     # Six IV cyclophosphamide pulses Jan-Mar 2025, azathioprine Apr-Oct 2025, the first
     # result in the file on 3 Jan 2026.  "All" must show them (or say what lies before it).

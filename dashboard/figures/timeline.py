@@ -168,6 +168,7 @@ def timeline_spec(
         _draw_reference(canvas, i, analyte, results, sex, options.system)
         _draw_limits(canvas, i, analyte, profile, options.system)
         _draw_intervals(canvas, i, iv_by.get(analyte, intervals.iloc[:0]), as_of)
+        _say_outside(canvas, i, analyte, results, hover, start, end)
     _draw_dose_changes(canvas, doses)
     if later is not None and len(shown) and shown["collected_at"].max() >= later:
         _draw_as_of(canvas, as_of)
@@ -763,6 +764,65 @@ def _draw_dose_changes(layer: _Canvas, doses: pd.DataFrame) -> None:
 # --------------------------------------------------------------------------- results
 
 
+def _say_outside(
+    canvas: _Canvas,
+    row: int,
+    analyte: str,
+    results: list[dict],
+    ctx: _HoverContext,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+) -> None:
+    """What the period leaves out, said on the panel: the results with a flag still open
+    that lie before it (how many, which and when, and that a longer period shows them;
+    probe43 F2: the period is kept across patients), and "No results in this period" for
+    a panel with none in it (F3), never an empty panel that looks like a drawing fault."""
+    x, y = _axes(row)
+    before = [r for r in results if r["collected_at"] < start and _result_key(analyte, r) in ctx.open]
+    if before:
+        unit = display_unit(analyte, ctx.system)
+        said = []
+        for r in before[-3:]:  # the latest ones, nearest the period
+            value = display_text(analyte, r["value"], ctx.system, r["source_value"], r["comparator"])
+            grade = ctx.grade.get(_result_key(analyte, r))
+            graded = f", grade {grade}" if grade is not None and grade > 0 else ""
+            said.append(f"{html.escape(value)} {unit}{graded} on {r['collected_at']:%d %b %Y}")
+        more = f" and {len(before) - 3} more" if len(before) > 3 else ""
+        n = len(before)
+        canvas.annotations.append(
+            {
+                "text": (
+                    f"◀ {n} result{'' if n == 1 else 's'} with an open flag before this period: "
+                    f"{'; '.join(said)}{more}. A longer period shows {'it' if n == 1 else 'them'}."
+                ),
+                "x": 0,
+                "xref": f"{x} domain",
+                "y": 1,
+                "yref": f"{y} domain",
+                "xanchor": "left",
+                "yanchor": "top",
+                "align": "left",
+                "showarrow": False,
+                "bgcolor": "rgba(255,255,255,0.85)",
+                "font": {"size": 11, "color": LIMIT_COLOUR},
+                "name": "open flag before the period",
+            }
+        )
+    if results and not any(start <= r["collected_at"] <= end for r in results):
+        canvas.annotations.append(
+            {
+                "text": "No results in this period",
+                "x": 0.5,
+                "xref": f"{x} domain",
+                "y": 0.5,
+                "yref": f"{y} domain",
+                "showarrow": False,
+                "font": {"size": 12, "color": "#555555"},
+                "name": "no results",
+            }
+        )
+
+
 def _draw_reference(layer: _Canvas, row: int, analyte: str, results: list[dict], sex: str, system: str) -> None:
     """The reference range: the lab's own (latest result that has one), else the default."""
     f = display_factor(analyte, system)
@@ -940,15 +1000,20 @@ class _HoverContext:
     doses: list[tuple[pd.Timestamp, pd.Timestamp, str]]
     system: str
     dose_text: dict[pd.Timestamp, str] = field(default_factory=dict)
+    #: the results with a flag still open (the review's ``status``)
+    open: set[_ResultKey] = field(default_factory=set)
 
     @classmethod
     def build(cls, flags: pd.DataFrame, doses: pd.DataFrame, weight: float, system: str) -> _HoverContext:
         by_key: dict[_ResultKey, list[dict]] = {}
         grade: dict[_ResultKey, int] = {}
-        columns = [*_FLAG_COLUMNS, *(c for c in ("ctcae_grade_or_worse", "conflict") if c in flags)]
+        open_keys: set[_ResultKey] = set()
+        columns = [*_FLAG_COLUMNS, *(c for c in ("ctcae_grade_or_worse", "conflict", "status") if c in flags)]
         for fl in _records(flags, columns) if len(flags) else []:
             key = _result_key(fl["analyte"], fl)
             by_key.setdefault(key, []).append(fl)
+            if fl.get("status") == "open":
+                open_keys.add(key)
             if pd.notna(fl["ctcae_grade"]):
                 grade[key] = max(grade.get(key, 0), int(fl["ctcae_grade"]))
         described = [
@@ -959,7 +1024,7 @@ class _HoverContext:
             )
             for d in _records(doses, ("start", "end", "drug", "dose", "dose_unit", "frequency", "mg_per_day"))
         ]
-        return cls(by_key, grade, described, system)
+        return cls(by_key, grade, described, system, open=open_keys)
 
     def doses_at(self, t: pd.Timestamp) -> str:
         if t not in self.dose_text:
@@ -1137,7 +1202,9 @@ def _window(
     days = WINDOWS.get(window, 0)
     if days:
         return as_of - pd.Timedelta(days=days), end
-    # from the first result (the doses before it are context, drawn off the left edge)
-    first = labs["collected_at"].min() if len(labs) else (doses["start"].min() if len(doses) else pd.NaT)
+    # from the first result or the first dose, whichever is earlier: "All" shows every
+    # course, also one that ended before the first result (probe43 F4)
+    firsts = [labs["collected_at"].min() if len(labs) else pd.NaT, doses["start"].min() if len(doses) else pd.NaT]
+    first = min((t for t in firsts if pd.notna(t)), default=pd.NaT)
     start = first if pd.notna(first) else as_of - pd.Timedelta(days=365)
     return start - pd.Timedelta(days=30), end
