@@ -156,11 +156,6 @@ def test_f4_the_period_all_shows_every_dose():
 # --------------------------------------------------------------------------- F5
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe43 F5: a patient on cyclophosphamide only gets the BSR limit lines drawn as the "
-    "guideline's, though the BSR limits are written for csDMARDs and the flags say 'shown as a guide'",
-)
 def test_f5_bsr_limit_lines_are_not_presented_as_applying_to_a_drug_they_do_not_cover():
     # Cyclophosphamide 750 mg IV monthly only.  The review's BSR flags say "none of the drugs
     # in force is one this guideline's limits are written for ... shown as a guide, at most

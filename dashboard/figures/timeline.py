@@ -32,7 +32,7 @@ import plotly.graph_objects as go
 
 from dashboard import model
 from dashboard.figures import OKABE_ITO, rgba, word_lines
-from dashboard.rules.context import describe_dose, total_text
+from dashboard.rules.context import covered_spans, describe_dose, total_text
 from dashboard.rules.ctcae import grade_text
 from dashboard.rules.data import DAY, NEVER, ranges_file
 from dashboard.rules.dose_checks import mg_at_weight
@@ -161,12 +161,13 @@ def timeline_spec(
     flag_column = ("source_flag",) if "source_flag" in shown else ()  # the lab's own flag (H484)
     for r in _records(shown, ("analyte", *_RESULT_COLUMNS, *flag_column)):
         by_analyte[r["analyte"]].append(r)
+    covered = _covered(doses, profile)
     iv_by = dict(tuple(intervals.groupby("analyte", sort=False, observed=True))) if len(intervals) else {}
     for i, analyte in enumerate(analytes, start=2):
         results = by_analyte[analyte]
         _draw_results(canvas, i, analyte, results, hover, seen, later)
         _draw_reference(canvas, i, analyte, results, sex, options.system)
-        _draw_limits(canvas, i, analyte, profile, options.system)
+        _draw_limits(canvas, i, analyte, profile, options.system, covered, (start, end))
         _draw_intervals(canvas, i, iv_by.get(analyte, intervals.iloc[:0]), as_of)
         _say_outside(canvas, i, analyte, results, hover, start, end)
     _draw_dose_changes(canvas, doses)
@@ -646,9 +647,13 @@ def _spaced(times: list[pd.Timestamp], widths: list[pd.Timedelta], most: int) ->
     return keep
 
 
+#: Where an ongoing dose or span is drawn to: the far future (the x range clips it).
+_FAR = pd.Timestamp("2200-01-01")
+
+
 def _open_end(lane: _Lane) -> pd.Timestamp:
     """Where an ongoing dose is drawn to: the far future (the x range clips it)."""
-    return pd.Timestamp("2200-01-01")
+    return _FAR
 
 
 def _draw_pulses(canvas: _Canvas, lane: _Lane, base: float, colour: str, weight: float, as_of: pd.Timestamp) -> None:
@@ -892,30 +897,60 @@ def _draw_as_of(layer: _Canvas, as_of: pd.Timestamp) -> None:
     )
 
 
-def _draw_limits(layer: _Canvas, row: int, analyte: str, profile: Profile, system: str) -> None:
+#: A span of time as the timeline draws it: ``(from, to)``, ``to`` None while ongoing.
+_Span = tuple[pd.Timestamp, pd.Timestamp | None]
+
+
+def _covered(doses: pd.DataFrame, profile: Profile) -> list[_Span] | None:
+    """When the patient is on a drug the profile's guideline limits are written for
+    (``context.covered_spans``, the flags' own reading); None where the limits hold for
+    every drug (a profile without ``guideline_drugs``) or no dose is recorded at all (the
+    flags then say "no monitored drug" themselves, and the line stays a guide)."""
+    if not profile.guideline_drugs or not len(doses):
+        return None
+    spans = covered_spans(
+        [str(d) for d in doses["drug"]], _seconds(doses["start"]), _seconds(doses["end"]), profile.guideline_drugs
+    )
+    return [(pd.Timestamp(a, unit="s"), None if b >= NEVER else pd.Timestamp(b, unit="s")) for a, b in spans]
+
+
+def _draw_limits(
+    layer: _Canvas,
+    row: int,
+    analyte: str,
+    profile: Profile,
+    system: str,
+    covered: list[_Span] | None = None,
+    window: tuple[pd.Timestamp, pd.Timestamp] | None = None,
+) -> None:
+    """The guideline limits as dashed lines, labelled in the right margin.  A limit written
+    for a guideline's own drugs (``Rule.scoped``: BSR's csDMARDs) is drawn only while the
+    patient is on one of them (``covered``), never for cyclophosphamide or a biologic alone
+    (probe43 F5); its label says so where that is not the whole period shown."""
     f = display_factor(analyte, system)
     x, y = _axes(row)
     for rule in profile.active("guideline"):
         if rule.analyte != analyte or rule.comparison not in ("<", ">"):
             continue
         level = rule.threshold * f
-        layer.shapes.append(
-            {
-                "type": "line",
-                "x0": 0,
-                "x1": 1,
-                "xref": f"{x} domain",
-                "y0": level,
-                "y1": level,
-                "yref": y,
-                "line": {"color": LIMIT_COLOUR, "width": 1.5, "dash": "dash"},
-                "name": rule.id,
-            }
+        spans = covered if rule.scoped and covered is not None else None
+        if spans is not None and not spans:
+            continue  # on none of the guideline's drugs at any time: no line
+        line = {"color": LIMIT_COLOUR, "width": 1.5, "dash": "dash"}
+        common = {"type": "line", "y0": level, "y1": level, "yref": y, "line": line, "name": rule.id}
+        if spans is None:
+            layer.shapes.append({**common, "x0": 0, "x1": 1, "xref": f"{x} domain"})
+        for a, b in spans or ():
+            layer.shapes.append({**common, "x0": a, "x1": b if b is not None else _FAR, "xref": x})
+        whole = spans is None or (
+            window is not None
+            and any(a <= window[0] and (b is None or b >= window[1]) for a, b in spans)
         )
+        source = _short_source(rule.source) + ("" if whole else " (drawn while on its drugs)")
         layer.annotations.append(
             {
                 # in the right margin, level with its line: a label inside the plot covered results
-                "text": f"{rule.comparison} {level:g}<br>{'<br>'.join(word_lines(_short_source(rule.source), 16))}",
+                "text": f"{rule.comparison} {level:g}<br>{'<br>'.join(word_lines(source, 16))}",
                 "x": 1,
                 "xref": f"{x} domain",
                 "y": level,
