@@ -172,11 +172,6 @@ def test_f5_bsr_limit_lines_are_not_presented_as_applying_to_a_drug_they_do_not_
 # --------------------------------------------------------------------------- F6
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe43 F6: the hover gives a lab range reported as 7.5-10.0 mmol/L as 'lab range "
-    "120.85-161.134' (12.0851-16.1134 in US units): converted, with false precision, never as the lab wrote it",
-)
 @pytest.mark.parametrize("system", ["SI", "US"])
 def test_f6_the_lab_range_is_shown_as_the_lab_wrote_it(system):
     labs = "P1,2026-03-03 09:00,Hb,6.0,mmol/L,7.5-10.0\n"

@@ -40,7 +40,7 @@ from dashboard.rules.dose_totals import KINDS, amount_texts, in_force_together, 
 from dashboard.rules.engine import Profile
 from dashboard.rules.inputs import per_day as per_day_of
 from dashboard.rules.schedule import pulse_times
-from dashboard.units import display_factor, display_text, display_unit
+from dashboard.units import display_factor, display_text, display_unit, normalize_unit, resolve_unit, round_sig
 
 P = ParamSpec("P")
 
@@ -1174,9 +1174,7 @@ def _result_hover(r: dict, analyte: str, ctx: _HoverContext) -> str:
     elif reported and reported != f"{r['comparator']}{r['value']:g} {r['unit']}":
         lines.append(f"as reported: {html.escape(reported)}")
     if np.isfinite(r["ref_low"]) or np.isfinite(r["ref_high"]):
-        lo = f"{r['ref_low'] * f:g}" if np.isfinite(r["ref_low"]) else ""
-        hi = f"{r['ref_high'] * f:g}" if np.isfinite(r["ref_high"]) else ""
-        lines.append(f"lab range {lo}–{hi}")
+        lines.append(_lab_range(r, analyte, ctx.system))
     lab_flag = r.get("source_flag")
     if isinstance(lab_flag, str) and lab_flag.strip():  # the lab's own flag, as written (H484)
         lines.append(f"lab flag: {html.escape(lab_flag.strip())}")
@@ -1202,6 +1200,33 @@ def _result_hover(r: dict, analyte: str, ctx: _HoverContext) -> str:
         active = ctx.doses_at(r["collected_at"])
     lines.append("Doses: " + html.escape(active or "none recorded"))
     return "<br>".join(_wrap(line) for line in lines)
+
+
+def _lab_range(r: dict, analyte: str, system: str) -> str:
+    """The lab's reference range as the lab wrote it, in the unit it reported the result
+    in ("lab range 7.5–10 mmol/L"), and where the chart shows another unit, that range
+    converted and rounded as a result is ("= 121–161 g/L"); never the stored conversion's
+    false precision (probe43 F6).  A range kept in the canonical unit only (a count made
+    from a percentage) is given in the unit shown."""
+    unit = display_unit(analyte, system)
+    bounds = (r["ref_low"], r["ref_high"])
+
+    def shown(values: tuple[float, float], text: Callable[[float], str]) -> str:
+        return "–".join(text(v) if np.isfinite(v) else "" for v in values)
+
+    converted = shown(bounds, lambda v: display_text(analyte, v, system))
+    written = str(r["source_unit"] or "").strip()
+    res = resolve_unit(analyte, written) if written and not r["derived"] else None
+    if res is None or res.factor is None or res.percent:
+        return f"lab range {html.escape(converted)} {unit}"
+    as_written = tuple(round_sig(v / res.factor, 6) if np.isfinite(v) else v for v in bounds)
+    raw = shown(as_written, lambda v: f"{v:g}")
+    f = display_factor(analyte, system)
+    same = all(
+        (not np.isfinite(v)) or np.isclose(w, v * f, rtol=1e-9) for w, v in zip(as_written, bounds, strict=True)
+    ) and normalize_unit(written) == normalize_unit(unit)
+    text = f"lab range {html.escape(raw)} {html.escape(written)}"
+    return text if same else f"{text} (= {html.escape(converted)} {unit})"
 
 
 def _wrap(line: str, width: int = 110) -> str:
