@@ -197,11 +197,6 @@ def test_f7_a_tablet_count_is_shown_as_stated_beside_the_mg_worked_out():
 # --------------------------------------------------------------------------- F8
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe43 F8: two cyclophosphamide administrations on one day (500 mg and 250 mg) are drawn "
-    "at the same point; one marker covers the other and the hover names one amount",
-)
 def test_f8_two_pulses_on_one_day_are_both_readable():
     doses = (
         "P1,cyclophosphamide,500,mg,once,iv,2026-01-10,2026-01-10\n"

@@ -664,11 +664,14 @@ def _draw_pulses(canvas: _Canvas, lane: _Lane, base: float, colour: str, weight:
     planned: tuple[list[Any], list[str]] = ([], [])
     cutoff = as_of.normalize() + pd.Timedelta(days=1)
     rows = [r for r, kind in zip(lane.rows, lane.kinds, strict=True) if kind == "pulse"]
+    by_day: dict[pd.Timestamp, list[dict]] = {}
     for r, day in _pulse_days(rows, cutoff):
+        by_day.setdefault(day, []).append(r)
+    for day, on_day in by_day.items():  # in time order
         later = day >= cutoff
         xs, hover = planned if later else given
         xs.append(day)
-        text = _dose_hover(lane.drug, r, weight, pulse_day=day)
+        text = _pulses_hover(lane.drug, on_day, weight, day)
         hover.append(text + ("<br><i>planned: after the as-of date, not known to be given</i>" if later else ""))
     for (xs, hover), symbol, name in (
         (given, "triangle-up", " (pulses)"),
@@ -694,6 +697,19 @@ def _draw_pulses(canvas: _Canvas, lane: _Lane, base: float, colour: str, weight:
             },
             1,
         )
+
+
+def _pulses_hover(drug: str, rows: list[dict], weight: float, day: pd.Timestamp) -> str:
+    """The hover of one day's pulses: one administration as :func:`_dose_hover`; several
+    on one day (one marker: they would cover each other) each in full, after the day's
+    total in mg where every amount is in mg (probe43 F8)."""
+    if len(rows) == 1:
+        return _dose_hover(drug, rows[0], weight, pulse_day=day)
+    amounts = [float(r["dose"]) for r in rows]
+    in_mg = all(r["dose_unit"] == "mg" for r in rows) and all(np.isfinite(amounts))
+    total = f": {sum(amounts):g} mg in all" if in_mg else " (the amounts are not all in mg: not added)"
+    head = f"<b>{html.escape(model.drug_label(drug))}: {len(rows)} administrations on {day:%d %b %Y}{total}</b>"
+    return "<br>".join([head, *("· " + _dose_hover(drug, r, weight, pulse_day=day) for r in rows)])
 
 
 #: How far past the as-of date an ongoing pulse row's planned pulses are drawn (the
