@@ -226,11 +226,6 @@ def test_f9_a_mg_per_kg_dose_with_a_known_weight_is_not_drawn_below_a_smaller_do
 # --------------------------------------------------------------------------- F10
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe43 F10: the hover of a result after the as-of date neither says it is after the as-of "
-    "date and not reviewed nor gives its CTCAE grade (neutrophils 0.3: grade 4)",
-)
 def test_f10_the_hover_of_a_result_after_the_as_of_date_says_so():
     labs = "P1,2026-05-05 09:00,Neutrophils,3.0,10^9/L\nP1,2026-07-05 09:00,Neutrophils,0.3,10^9/L\n"
     d = _figure(labs, "P1,azathioprine,100,mg,daily,oral,2025-12-01,\n")
@@ -243,11 +238,6 @@ def test_f10_the_hover_of_a_result_after_the_as_of_date_says_so():
 # --------------------------------------------------------------------------- F11
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe43 F11: Hb 4.9 mmol/L is graded 2 on the reported unit (< 6.2 mmol/L) but the hover "
-    "shows only '79 g/L ... grade 2', which on CTCAE's own g/L row (< 80) is grade 3, and never the threshold",
-)
 def test_f11_a_grade_on_the_reported_unit_names_its_threshold_in_the_hover():
     d = _figure("P1,2026-03-03 09:00,Hb,4.9,mmol/L\n", "P1,methotrexate,15,mg,weekly,oral,2025-12-01,\n")
     [(_, _, hover, _)] = _markers(d, _row_of(d, "Hb"))

@@ -129,10 +129,13 @@ def timeline_spec(
     profile: Profile,
     patient: pd.Series | None = None,
     options: TimelineOptions | None = None,
+    after: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     """The timeline of one patient in plotly's dict form (all frames already restricted to
     that patient): what ``timeline_figure(...).to_dict()`` gives (tested), without building
-    the figure object and deep-copying it back (the Patient page draws it on every switch)."""
+    the figure object and deep-copying it back (the Patient page draws it on every switch).
+    ``after``: the review's results after the as-of date (``Review.after_as_of_df()``),
+    whose CTCAE grade, for information, their hover gives (probe43 F10)."""
     options = options or TimelineOptions()
     analytes = analytes_present(labs, options.analytes)
     weight = float(patient["weight_kg"]) if patient is not None and pd.notna(patient.get("weight_kg")) else float("nan")
@@ -155,6 +158,12 @@ def timeline_spec(
     seen: set[tuple[str, bool]] = set()
     # plain records, split once: row access on pandas objects in a loop costs more than the figure
     hover = _HoverContext.build(flags, doses, weight, options.system)
+    hover.later = later
+    hover.as_of = as_of
+    if after is not None and len(after):
+        for r in _records(after, ("analyte", "collected_at", "value", "comparator", "ctcae_grade")):
+            if pd.notna(r["ctcae_grade"]):
+                hover.later_grade[_result_key(r["analyte"], r)] = int(r["ctcae_grade"])
     # the results of the analytes drawn, in time order, as records split by analyte
     shown = labs[labs["analyte"].isin(analytes)].sort_values("collected_at", kind="stable")
     by_analyte: dict[str, list[dict]] = {a: [] for a in analytes}
@@ -1017,6 +1026,7 @@ def _draw_intervals(layer: _Canvas, row: int, intervals: pd.DataFrame, as_of: pd
 #: The columns of a flag the hover of its result reads.
 _FLAG_COLUMNS = (
     "analyte",
+    "threshold",
     "collected_at",
     "value",
     "comparator",
@@ -1053,6 +1063,11 @@ class _HoverContext:
     dose_text: dict[pd.Timestamp, str] = field(default_factory=dict)
     #: the results with a flag still open (the review's ``status``)
     open: set[_ResultKey] = field(default_factory=set)
+    #: the first moment after the as-of date (None: no as-of date given), the date itself,
+    #: and the CTCAE grade of each result after it (the review's ``after_as_of``)
+    later: pd.Timestamp | None = None
+    as_of: pd.Timestamp | None = None
+    later_grade: dict[_ResultKey, int] = field(default_factory=dict)
 
     @classmethod
     def build(cls, flags: pd.DataFrame, doses: pd.DataFrame, weight: float, system: str) -> _HoverContext:
@@ -1191,6 +1206,11 @@ def _result_hover(r: dict, analyte: str, ctx: _HoverContext) -> str:
         lines.append(f"as reported: {html.escape(reported)}")
     if np.isfinite(r["ref_low"]) or np.isfinite(r["ref_high"]):
         lines.append(_lab_range(r, analyte, ctx.system))
+    if ctx.later is not None and r["collected_at"] >= ctx.later:  # not reviewed: said, with its grade (F10)
+        lines.append(f"<i>after the as-of date ({ctx.as_of:%d %b %Y}): not reviewed</i>")
+        g = ctx.later_grade.get(_result_key(analyte, r))
+        if g is not None:
+            lines.append(f"CTCAE v5.0 grade <b>{g}</b> (for information: not reviewed)")
     lab_flag = r.get("source_flag")
     if isinstance(lab_flag, str) and lab_flag.strip():  # the lab's own flag, as written (H484)
         lines.append(f"lab flag: {html.escape(lab_flag.strip())}")
@@ -1207,7 +1227,9 @@ def _result_hover(r: dict, analyte: str, ctx: _HoverContext) -> str:
         if conflict:  # each value keeps its own grade; the draw's other value is said
             lines.append(f"conflicting results at this draw: {html.escape(conflict)}")
         for fl in here:
-            if fl["kind"] != "ctcae":
+            if fl["kind"] == "ctcae":  # the threshold the grade rests on, in its unit (F11)
+                lines.append(f"{_grade_basis(fl, analyte, ctx.system)}")
+            else:
                 lines.append(
                     f"[{fl['severity']}] {html.escape(str(fl['message']))} <i>({html.escape(str(fl['source']))})</i>"
                 )
@@ -1216,6 +1238,20 @@ def _result_hover(r: dict, analyte: str, ctx: _HoverContext) -> str:
         active = ctx.doses_at(r["collected_at"])
     lines.append("Doses: " + html.escape(active or "none recorded"))
     return "<br>".join(_wrap(line) for line in lines)
+
+
+def _grade_basis(fl: dict, analyte: str, system: str) -> str:
+    """What a CTCAE grade rests on, in the review's own words ("Anemia, CTCAE grade 2: Hb
+    78.956 g/L (4.9 mmol/L as reported < 6.2 mmol/L)"): the threshold with its unit, the
+    reported unit's where the grade was read on it (probe43 F11); in US units also the
+    threshold converted, as the value is shown."""
+    text = f"{html.escape(str(fl['message']))} <i>({html.escape(str(fl['source']))})</i>"
+    threshold = fl.get("threshold")
+    f = display_factor(analyte, system)
+    if system == "US" and f != 1.0 and isinstance(threshold, float) and np.isfinite(threshold):
+        shown = display_text(analyte, threshold, system)
+        text += f" (threshold {shown} {display_unit(analyte, system)})"
+    return text
 
 
 def _lab_range(r: dict, analyte: str, system: str) -> str:

@@ -113,6 +113,7 @@ def timeline(
     patient: pd.Series | None,
     system: str,
     day: dt.date,
+    later: pd.DataFrame | None = None,
 ) -> None:
     """The results shown and the period (the one period selector: the chart has no range
     buttons of its own), and the timeline of one patient's results against the doses.
@@ -132,7 +133,8 @@ def timeline(
     window = st.segmented_control("Period", list(WINDOWS), default="All", key="patient_window") or "All"
     options = TimelineOptions(analytes=tuple(analytes), system=system, window=window, as_of=day)
     start = time.perf_counter()
-    spec = timeline_spec(labs, doses, flags, intervals, profile, patient, options)  # = timeline_figure's to_dict()
+    # = timeline_figure's to_dict(); the results after the as-of date with their grade (F10)
+    spec = timeline_spec(labs, doses, flags, intervals, profile, patient, options, later)
     show_plotly_spec(spec, width="stretch", theme=None, key="patient_timeline", config={"displaylogo": False})
     log.info("timeline drawn in %.0f ms: %d panels", 1000 * (time.perf_counter() - start), len(analytes))
     st.caption(TIMELINE_CAPTION)
