@@ -968,8 +968,7 @@ def _draw_limits(
         for a, b in spans or ():
             layer.shapes.append({**common, "x0": a, "x1": b if b is not None else _FAR, "xref": x})
         whole = spans is None or (
-            window is not None
-            and any(a <= window[0] and (b is None or b >= window[1]) for a, b in spans)
+            window is not None and any(a <= window[0] and (b is None or b >= window[1]) for a, b in spans)
         )
         source = _short_source(rule.source) + ("" if whole else " (drawn while on its drugs)")
         layer.annotations.append(
@@ -1191,7 +1190,6 @@ _GRADED = ("wbc", "neutrophils", "lymphocytes", "platelets", "hemoglobin", "alt"
 
 
 def _result_hover(r: dict, analyte: str, ctx: _HoverContext) -> str:
-    f = display_factor(analyte, ctx.system)
     unit = display_unit(analyte, ctx.system)
     here = ctx.flags.get(_result_key(analyte, r), [])
     value = display_text(analyte, r["value"], ctx.system, r["source_value"], r["comparator"])
@@ -1263,7 +1261,7 @@ def _lab_range(r: dict, analyte: str, system: str) -> str:
     unit = display_unit(analyte, system)
     bounds = (r["ref_low"], r["ref_high"])
 
-    def shown(values: tuple[float, float], text: Callable[[float], str]) -> str:
+    def shown(values: Sequence[float], text: Callable[[float], str]) -> str:
         return "–".join(text(v) if np.isfinite(v) else "" for v in values)
 
     converted = shown(bounds, lambda v: display_text(analyte, v, system))
