@@ -28,7 +28,9 @@ patient_view.decisions_not_in_doses(ui.review_log(), one.doses, pid, day)  # "wi
 patient_forms.identity_form(pid)  # a disputed sex: recorded by the clinician who checked it
 flags = mine.flags
 # the results shown and the period rerun the timeline only (a fragment), never the page
-patient_view.timeline(pid, one.labs, one.doses, flags, mine.intervals, review.profile, patient, system, day)
+patient_view.timeline(
+    pid, one.labs, one.doses, flags, mine.intervals, review.profile, patient, system, day, mine.after_as_of
+)
 
 weight = float(patient["weight_kg"]) if patient is not None else float("nan")
 to_review = ui.open_flags_reviewed(pid, mine.open_flags)

@@ -193,7 +193,7 @@ def timeline_dict(dataset, review, as_of: dt.date, patient_id: str = "P1", **opt
     from dashboard.rules import get_profile
 
     one = dataset.for_patient(patient_id)
-    flags, intervals = review.flags_df(), review.intervals_df()
+    flags, intervals, after = review.flags_df(), review.intervals_df(), review.after_as_of_df()
     fig = timeline_figure(
         one.labs,
         one.doses,
@@ -202,5 +202,6 @@ def timeline_dict(dataset, review, as_of: dt.date, patient_id: str = "P1", **opt
         get_profile(None),
         one.patients.iloc[0],
         TimelineOptions(as_of=as_of, **options),
+        after[after["patient_id"] == patient_id],
     )
     return fig.to_dict()

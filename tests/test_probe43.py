@@ -97,11 +97,6 @@ def _texts(d: dict) -> list[str]:
 # --------------------------------------------------------------------------- F1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe43 F1: one methotrexate lane scales 15 mg/week and 10 mg/day on one axis: the daily "
-    "10 mg (70 mg a week, 4.7 times the weekly dose) is drawn lower than 15 mg/week, read as a reduction",
-)
 def test_f1_weekly_then_daily_methotrexate_is_not_drawn_as_a_reduction():
     # 15 mg once weekly, then 10 mg daily (the known fatal error): 70 mg in a week.  The lane
     # may label each step in its own unit, but its height must not make 70 mg/week look lower
@@ -116,11 +111,6 @@ def test_f1_weekly_then_daily_methotrexate_is_not_drawn_as_a_reduction():
 # --------------------------------------------------------------------------- F2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe43 F2: the period '3 months' leaves an open grade 4 neutrophil result off the chart "
-    "and nothing on the chart says that a flagged result lies before the period",
-)
 def test_f2_a_period_that_leaves_out_a_flagged_result_says_so():
     # Neutrophils 0.4 on 3 Dec 2025 (CTCAE grade 4, open: no result since), azathioprine
     # throughout.  As of 1 Jun 2026 the period "3 months" starts 2 Mar 2026.  The page keeps
@@ -138,10 +128,6 @@ def test_f2_a_period_that_leaves_out_a_flagged_result_says_so():
 # --------------------------------------------------------------------------- F3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe43 F3: a period without results draws empty panels and never says 'no results in this period'",
-)
 def test_f3_an_empty_period_says_so():
     # Results only in January 2025; as of 1 Jun 2026 the period "3 months" holds none.
     labs = "P1,2025-01-03 09:00,Neutrophils,3.0,10^9/L\nP1,2025-01-03 09:00,WBC,5.0,10^9/L\n"
@@ -154,11 +140,6 @@ def test_f3_an_empty_period_says_so():
 # --------------------------------------------------------------------------- F4
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe43 F4: with the period 'All' the chart starts 30 days before the first result: a whole "
-    "cyclophosphamide course and an azathioprine course before it are off the chart without a word",
-)
 def test_f4_the_period_all_shows_every_dose():
     # Six IV cyclophosphamide pulses Jan-Mar 2025, azathioprine Apr-Oct 2025, the first
     # result in the file on 3 Jan 2026.  "All" must show them (or say what lies before it).
@@ -175,11 +156,6 @@ def test_f4_the_period_all_shows_every_dose():
 # --------------------------------------------------------------------------- F5
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe43 F5: a patient on cyclophosphamide only gets the BSR limit lines drawn as the "
-    "guideline's, though the BSR limits are written for csDMARDs and the flags say 'shown as a guide'",
-)
 def test_f5_bsr_limit_lines_are_not_presented_as_applying_to_a_drug_they_do_not_cover():
     # Cyclophosphamide 750 mg IV monthly only.  The review's BSR flags say "none of the drugs
     # in force is one this guideline's limits are written for ... shown as a guide, at most
@@ -196,11 +172,6 @@ def test_f5_bsr_limit_lines_are_not_presented_as_applying_to_a_drug_they_do_not_
 # --------------------------------------------------------------------------- F6
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe43 F6: the hover gives a lab range reported as 7.5-10.0 mmol/L as 'lab range "
-    "120.85-161.134' (12.0851-16.1134 in US units): converted, with false precision, never as the lab wrote it",
-)
 @pytest.mark.parametrize("system", ["SI", "US"])
 def test_f6_the_lab_range_is_shown_as_the_lab_wrote_it(system):
     labs = "P1,2026-03-03 09:00,Hb,6.0,mmol/L,7.5-10.0\n"
@@ -214,11 +185,6 @@ def test_f6_the_lab_range_is_shown_as_the_lab_wrote_it(system):
 # --------------------------------------------------------------------------- F7
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe43 F7: a dose stated as 6 tablets of 2.5 mg weekly is shown only as the derived "
-    "'Methotrexate 15 mg/week': the amount as the source stated it is not in the hover",
-)
 def test_f7_a_tablet_count_is_shown_as_stated_beside_the_mg_worked_out():
     d = _figure(
         "P1,2026-03-03 09:00,WBC,5.9,10^9/L\n", "P1,methotrexate 2.5 mg tablets,6,tablets,weekly,oral,2026-01-01,\n"
@@ -231,11 +197,6 @@ def test_f7_a_tablet_count_is_shown_as_stated_beside_the_mg_worked_out():
 # --------------------------------------------------------------------------- F8
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe43 F8: two cyclophosphamide administrations on one day (500 mg and 250 mg) are drawn "
-    "at the same point; one marker covers the other and the hover names one amount",
-)
 def test_f8_two_pulses_on_one_day_are_both_readable():
     doses = (
         "P1,cyclophosphamide,500,mg,once,iv,2026-01-10,2026-01-10\n"
@@ -252,11 +213,6 @@ def test_f8_two_pulses_on_one_day_are_both_readable():
 # --------------------------------------------------------------------------- F9
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe43 F9: azathioprine 2 mg/kg/day for a 60 kg patient (120 mg/day) lies on the lane floor "
-    "below the later 100 mg/day: the reduction 120 -> 100 mg/day is drawn as a rise",
-)
 def test_f9_a_mg_per_kg_dose_with_a_known_weight_is_not_drawn_below_a_smaller_dose():
     doses = "P1,azathioprine,2,mg/kg,daily,oral,2025-12-01,2026-03-01\nP1,azathioprine,100,mg,daily,oral,2026-03-15,\n"
     d = _figure(
@@ -270,11 +226,6 @@ def test_f9_a_mg_per_kg_dose_with_a_known_weight_is_not_drawn_below_a_smaller_do
 # --------------------------------------------------------------------------- F10
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe43 F10: the hover of a result after the as-of date neither says it is after the as-of "
-    "date and not reviewed nor gives its CTCAE grade (neutrophils 0.3: grade 4)",
-)
 def test_f10_the_hover_of_a_result_after_the_as_of_date_says_so():
     labs = "P1,2026-05-05 09:00,Neutrophils,3.0,10^9/L\nP1,2026-07-05 09:00,Neutrophils,0.3,10^9/L\n"
     d = _figure(labs, "P1,azathioprine,100,mg,daily,oral,2025-12-01,\n")
@@ -287,11 +238,6 @@ def test_f10_the_hover_of_a_result_after_the_as_of_date_says_so():
 # --------------------------------------------------------------------------- F11
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe43 F11: Hb 4.9 mmol/L is graded 2 on the reported unit (< 6.2 mmol/L) but the hover "
-    "shows only '79 g/L ... grade 2', which on CTCAE's own g/L row (< 80) is grade 3, and never the threshold",
-)
 def test_f11_a_grade_on_the_reported_unit_names_its_threshold_in_the_hover():
     d = _figure("P1,2026-03-03 09:00,Hb,4.9,mmol/L\n", "P1,methotrexate,15,mg,weekly,oral,2025-12-01,\n")
     [(_, _, hover, _)] = _markers(d, _row_of(d, "Hb"))

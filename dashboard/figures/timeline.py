@@ -2,8 +2,9 @@
 
 A pure function of the canonical tables of one patient and the review of them:
 
-* top: one lane per drug, a step line of the daily dose (weekly drugs per week),
-  labelled with the dose at a few changes spaced so that no two labels overlap (a
+* top: one lane per drug, a step line of the daily dose (weekly drugs per week; a lane
+  holding both is drawn per week throughout, a daily dose at its weekly total, and says
+  so; a dose in mg/kg at its mg at the known weight), labelled with the dose at a few changes spaced so that no two labels overlap (a
   taper is read from its line; every step is in the hover); IV pulses as markers with
   their dose on hover;
 * below: one panel per analyte with the reference range as a shaded band, the active
@@ -31,14 +32,15 @@ import plotly.graph_objects as go
 
 from dashboard import model
 from dashboard.figures import OKABE_ITO, rgba, word_lines
-from dashboard.rules.context import describe_dose, total_text
+from dashboard.rules.context import covered_spans, describe_dose, total_text
 from dashboard.rules.ctcae import grade_text
 from dashboard.rules.data import DAY, NEVER, ranges_file
+from dashboard.rules.dose_checks import mg_at_weight
 from dashboard.rules.dose_totals import KINDS, amount_texts, in_force_together, schedule_kind
 from dashboard.rules.engine import Profile
 from dashboard.rules.inputs import per_day as per_day_of
 from dashboard.rules.schedule import pulse_times
-from dashboard.units import display_factor, display_text, display_unit
+from dashboard.units import display_factor, display_text, display_unit, normalize_unit, resolve_unit, round_sig
 
 P = ParamSpec("P")
 
@@ -127,16 +129,19 @@ def timeline_spec(
     profile: Profile,
     patient: pd.Series | None = None,
     options: TimelineOptions | None = None,
+    after: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     """The timeline of one patient in plotly's dict form (all frames already restricted to
     that patient): what ``timeline_figure(...).to_dict()`` gives (tested), without building
-    the figure object and deep-copying it back (the Patient page draws it on every switch)."""
+    the figure object and deep-copying it back (the Patient page draws it on every switch).
+    ``after``: the review's results after the as-of date (``Review.after_as_of_df()``),
+    whose CTCAE grade, for information, their hover gives (probe43 F10)."""
     options = options or TimelineOptions()
     analytes = analytes_present(labs, options.analytes)
     weight = float(patient["weight_kg"]) if patient is not None and pd.notna(patient.get("weight_kg")) else float("nan")
     sex = str(patient["sex"]) if patient is not None else ""
     as_of = pd.Timestamp(options.as_of) if options.as_of else _latest(labs, doses)
-    lanes = _dose_lanes(doses, as_of)
+    lanes = _dose_lanes(doses, as_of, weight)
 
     rows = 1 + len(analytes)
     lane_height = max(1, len(lanes))
@@ -153,19 +158,27 @@ def timeline_spec(
     seen: set[tuple[str, bool]] = set()
     # plain records, split once: row access on pandas objects in a loop costs more than the figure
     hover = _HoverContext.build(flags, doses, weight, options.system)
+    hover.later = later
+    hover.as_of = as_of
+    if after is not None and len(after):
+        for r in _records(after, ("analyte", "collected_at", "value", "comparator", "ctcae_grade")):
+            if pd.notna(r["ctcae_grade"]):
+                hover.later_grade[_result_key(r["analyte"], r)] = int(r["ctcae_grade"])
     # the results of the analytes drawn, in time order, as records split by analyte
     shown = labs[labs["analyte"].isin(analytes)].sort_values("collected_at", kind="stable")
     by_analyte: dict[str, list[dict]] = {a: [] for a in analytes}
     flag_column = ("source_flag",) if "source_flag" in shown else ()  # the lab's own flag (H484)
     for r in _records(shown, ("analyte", *_RESULT_COLUMNS, *flag_column)):
         by_analyte[r["analyte"]].append(r)
+    covered = _covered(doses, profile)
     iv_by = dict(tuple(intervals.groupby("analyte", sort=False, observed=True))) if len(intervals) else {}
     for i, analyte in enumerate(analytes, start=2):
         results = by_analyte[analyte]
         _draw_results(canvas, i, analyte, results, hover, seen, later)
         _draw_reference(canvas, i, analyte, results, sex, options.system)
-        _draw_limits(canvas, i, analyte, profile, options.system)
+        _draw_limits(canvas, i, analyte, profile, options.system, covered, (start, end))
         _draw_intervals(canvas, i, iv_by.get(analyte, intervals.iloc[:0]), as_of)
+        _say_outside(canvas, i, analyte, results, hover, start, end)
     _draw_dose_changes(canvas, doses)
     if later is not None and len(shown) and shown["collected_at"].max() >= later:
         _draw_as_of(canvas, as_of)
@@ -310,13 +323,27 @@ def _records(frame: pd.DataFrame, columns: Sequence[str] | None = None) -> list[
     return [dict(zip(names, values, strict=True)) for values in zip(*(frame[c].tolist() for c in names), strict=True)]
 
 
-def _dose_lanes(doses: pd.DataFrame, as_of: pd.Timestamp) -> list[_Lane]:
+def _dose_lanes(doses: pd.DataFrame, as_of: pd.Timestamp, weight: float = float("nan")) -> list[_Lane]:
+    """One lane per drug, its rows as records by start.  Each record also holds the amount
+    the lane draws (``drawn_day``, ``drawn_week``): a dose in mg/kg turned into mg at the
+    known weight as the dose checks turn it (``dose_checks.mg_at_weight``; ``by_weight``
+    marks it), never left on the lane floor below a smaller dose (probe43 F9)."""
     info = model.drug_info()
     order = {"immunosuppressant": 0, "glucocorticoid": 1, "interaction": 2, "background": 3}
     lanes = []
     for drug, part in doses.groupby("drug", sort=False):
         part = part.sort_values("start", kind="stable")
         rows = _records(part)
+        mg_day, mg_week, by_weight = mg_at_weight(
+            part["dose"].to_numpy(float),
+            np.array([per_day_of(str(r["frequency"])) for r in rows], dtype=float),
+            part["dose_unit"].to_numpy(object),
+            np.full(len(rows), weight),
+            part["mg_per_day"].to_numpy(float),
+            part["mg_per_week"].to_numpy(float),
+        )
+        for r, day, week, kg in zip(rows, mg_day.tolist(), mg_week.tolist(), by_weight.tolist(), strict=True):
+            r.update(drawn_day=day, drawn_week=week, by_weight=kg)
         # the rules' reading of a row: a pulse, or a daily or weekly dose that adds up
         # with the others of its kind in force with it (rules/dose_totals.py)
         kinds = [schedule_kind(str(drug), str(r["frequency"]), str(r["route"])) for r in rows]
@@ -346,6 +373,7 @@ class _Step:
     unit: str  # "mg/day" or "mg/week"
     rows: tuple[dict, ...]  # the rows in force together, by start
     parts: str  # the rows' amounts as the dose checks write them ("100 + 50 mg/day")
+    by_weight: bool = False  # a row in mg/kg turned into mg at the known weight (F9)
 
 
 def _seconds(times: Sequence[Any]) -> np.ndarray:
@@ -370,8 +398,8 @@ def _lane_steps(lane: _Lane) -> list[_Step]:
     tg = in_force_together(
         zeros, zeros, kinds, _seconds([r["start"] for r in rows]), _seconds([r["end"] for r in rows])
     )
-    day = np.array([r["mg_per_day"] for r in rows], dtype=float)
-    week = np.array([r["mg_per_week"] for r in rows], dtype=float)
+    day = np.array([r["drawn_day"] for r in rows], dtype=float)  # mg/kg at the known weight (F9)
+    week = np.array([r["drawn_week"] for r in rows], dtype=float)
     amount = np.where(weekly, week, day)
     total, exact = tg.total(amount)
     dose = np.array([r["dose"] for r in rows], dtype=float)
@@ -392,6 +420,7 @@ def _lane_steps(lane: _Lane) -> list[_Step]:
                 unit="mg/week" if wk else "mg/day",
                 rows=tuple(rows[m] for m in members),
                 parts=str(parts_week[i] if wk else parts_day[i]),
+                by_weight=any(bool(rows[m]["by_weight"]) for m in members),
             )
         )
     steps.sort(key=lambda s: s.start)
@@ -405,6 +434,8 @@ def _step_label(step: _Step) -> str:
     (50 mg tablets, daily)")."""
     if np.isfinite(step.total):
         short = _short_amount(step.total, step.unit)
+        if step.by_weight and step.exact and len(step.rows) == 1:  # "2 mg/kg = 120 mg/d" (F9)
+            return f"{step.rows[0]['dose']:g} mg/kg = {short}"
         return short if step.exact else f"at least {short}"
     if len(step.rows) > 1:
         return f"amount not stated ({len(step.rows)} rows)"
@@ -432,8 +463,8 @@ def _step_hover(drug: str, step: _Step, weight: float) -> str:
         drug,
         [r["frequency"] for r in rows],
         [r["route"] for r in rows],
-        [r["mg_per_day"] for r in rows],
-        [r["mg_per_week"] for r in rows],
+        [r["drawn_day"] for r in rows],  # a row in mg/kg at the known weight, as the dose checks add it
+        [r["drawn_week"] for r in rows],
         weight,
     )
     if not total:  # a row's amount unknown: the known part is a lower bound
@@ -443,8 +474,45 @@ def _step_hover(drug: str, step: _Step, weight: float) -> str:
     lines = [f"<b>{html.escape(total)}</b>", f"{len(rows)} rows in force together ({html.escape(step.parts)})", when]
     for r in rows:
         text = describe_dose(drug, r["dose"], r["dose_unit"], r["frequency"], r["mg_per_day"], weight)
-        lines.append(f"· {html.escape(text)} <i>({html.escape(str(r['source_file']))})</i>")
+        lines.append(f"· {html.escape(text)}{_at_weight(r, weight)} <i>({html.escape(str(r['source_file']))})</i>")
+        if stated := _as_stated(r):
+            lines.append(f"&nbsp;&nbsp;{stated}")
     return "<br>".join(lines)
+
+
+def _scale_note(step: _Step, amount: float, per_week: bool, weight: float) -> str:
+    """What the height of a step means, where it is not simply its amount: a lane drawn
+    per week (F1), or an amount not known, drawn on the lane floor, not to scale (F9)."""
+    if not np.isfinite(amount):
+        why = (
+            "no weight is recorded to turn mg/kg into mg"
+            if any(r["dose_unit"] == "mg/kg" for r in step.rows) and not weight > 0
+            else "its amount in mg is not known"
+        )
+        return f"<br><i>drawn on the lane floor, not to scale: {why}</i>"
+    if not per_week:
+        return ""
+    if step.unit == "mg/day":
+        return f"<br><i>drawn per week, as this whole lane: {step.total:g} mg/day = {amount:g} mg/week</i>"
+    return "<br><i>drawn per week, as this whole lane (a daily dose at its weekly total)</i>"
+
+
+def _at_weight(r: dict, weight: float) -> str:
+    """ " = 120 mg/day at 60 kg" for a row in mg/kg the weight turned into mg (F9), else ""."""
+    if not r.get("by_weight"):
+        return ""
+    weekly = np.isfinite(r["drawn_week"])
+    amount, unit = (r["drawn_week"], "mg/week") if weekly else (r["drawn_day"], "mg/day")
+    return f" = {amount:g} {unit} at {weight:g} kg"
+
+
+def _as_stated(r: dict) -> str:
+    """The dose as the source wrote it ("as written: methotrexate 2.5 mg tablets 6 tablets
+    weekly"), beside the mg worked out from it (F7); escaped, "" when none was kept."""
+    text = r.get("source_text")
+    if not isinstance(text, str) or not text.strip():
+        return ""
+    return f"as written: {html.escape(text.strip())}"
 
 
 def _draw_doses(
@@ -485,13 +553,20 @@ def _draw_doses(
         if lane.pulsed:
             continue
         steps = _lane_steps(lane)
-        top = max((s.total for s in steps if np.isfinite(s.total)), default=1.0) or 1.0
+        # one scale per lane (F1): a lane holding weekly and daily steps is drawn per week,
+        # a daily step at its weekly total, so that 10 mg daily (70 mg a week) is never
+        # drawn below 15 mg weekly; its labels keep each step's own unit
+        per_week = {s.unit for s in steps} == {"mg/day", "mg/week"}
+        drawn = [s.total * 7 if per_week and s.unit == "mg/day" else s.total for s in steps]
+        if per_week:
+            ticktext[-1] = f"{lane.label}<br>(drawn per week)"
+        top = max((a for a in drawn if np.isfinite(a)), default=1.0) or 1.0
         # two paths: the totals known in full (solid), and the rest (dashed); each with
         # None between two steps that do not meet
         paths: dict[bool, tuple[list[Any], list[float | None], list[str]]] = {True: ([], [], []), False: ([], [], [])}
         last_end: dict[bool, pd.Timestamp | None] = {True: None, False: None}
         tx, ty, tt = [], [], []
-        for step in steps:
+        for step, amount in zip(steps, drawn, strict=True):
             full = step.exact and np.isfinite(step.total)
             xs, ys, hover = paths[full]
             end = step.end
@@ -500,8 +575,8 @@ def _draw_doses(
                 xs.append(None)
                 ys.append(None)
                 hover.append("")
-            height = base + (0.15 + 0.6 * step.total / top if np.isfinite(step.total) else 0.15)
-            text = _step_hover(lane.drug, step, weight)
+            height = base + (0.15 + 0.6 * amount / top if np.isfinite(amount) else 0.15)
+            text = _step_hover(lane.drug, step, weight) + _scale_note(step, amount, per_week, weight)
             xs += [step.start, end if end is not None else _open_end(lane)]
             ys += [height, height]
             hover += [text, text]
@@ -581,9 +656,13 @@ def _spaced(times: list[pd.Timestamp], widths: list[pd.Timedelta], most: int) ->
     return keep
 
 
+#: Where an ongoing dose or span is drawn to: the far future (the x range clips it).
+_FAR = pd.Timestamp("2200-01-01")
+
+
 def _open_end(lane: _Lane) -> pd.Timestamp:
     """Where an ongoing dose is drawn to: the far future (the x range clips it)."""
-    return pd.Timestamp("2200-01-01")
+    return _FAR
 
 
 def _draw_pulses(canvas: _Canvas, lane: _Lane, base: float, colour: str, weight: float, as_of: pd.Timestamp) -> None:
@@ -594,11 +673,14 @@ def _draw_pulses(canvas: _Canvas, lane: _Lane, base: float, colour: str, weight:
     planned: tuple[list[Any], list[str]] = ([], [])
     cutoff = as_of.normalize() + pd.Timedelta(days=1)
     rows = [r for r, kind in zip(lane.rows, lane.kinds, strict=True) if kind == "pulse"]
+    by_day: dict[pd.Timestamp, list[dict]] = {}
     for r, day in _pulse_days(rows, cutoff):
+        by_day.setdefault(day, []).append(r)
+    for day, on_day in by_day.items():  # in time order
         later = day >= cutoff
         xs, hover = planned if later else given
         xs.append(day)
-        text = _dose_hover(lane.drug, r, weight, pulse_day=day)
+        text = _pulses_hover(lane.drug, on_day, weight, day)
         hover.append(text + ("<br><i>planned: after the as-of date, not known to be given</i>" if later else ""))
     for (xs, hover), symbol, name in (
         (given, "triangle-up", " (pulses)"),
@@ -624,6 +706,19 @@ def _draw_pulses(canvas: _Canvas, lane: _Lane, base: float, colour: str, weight:
             },
             1,
         )
+
+
+def _pulses_hover(drug: str, rows: list[dict], weight: float, day: pd.Timestamp) -> str:
+    """The hover of one day's pulses: one administration as :func:`_dose_hover`; several
+    on one day (one marker: they would cover each other) each in full, after the day's
+    total in mg where every amount is in mg (probe43 F8)."""
+    if len(rows) == 1:
+        return _dose_hover(drug, rows[0], weight, pulse_day=day)
+    amounts = [float(r["dose"]) for r in rows]
+    in_mg = all(r["dose_unit"] == "mg" for r in rows) and all(np.isfinite(amounts))
+    total = f": {sum(amounts):g} mg in all" if in_mg else " (the amounts are not all in mg: not added)"
+    head = f"<b>{html.escape(model.drug_label(drug))}: {len(rows)} administrations on {day:%d %b %Y}{total}</b>"
+    return "<br>".join([head, *("· " + _dose_hover(drug, r, weight, pulse_day=day) for r in rows)])
 
 
 #: How far past the as-of date an ongoing pulse row's planned pulses are drawn (the
@@ -661,7 +756,12 @@ def _dose_hover(drug: str, r: dict, weight: float, pulse_day: pd.Timestamp | Non
         "entered": "<br>entered in the app",
     }.get(str(r["dose_basis"]), "")
     route = f" · {r['route']}" if r["route"] else ""
-    return f"<b>{html.escape(text)}</b>{route}<br>{when}{basis}<br><i>{html.escape(str(r['source_file']))}</i>"
+    stated = _as_stated(r)
+    return (
+        f"<b>{html.escape(text)}{_at_weight(r, weight)}</b>{route}<br>{when}{basis}"
+        + (f"<br>{stated}" if stated else "")
+        + f"<br><i>{html.escape(str(r['source_file']))}</i>"
+    )
 
 
 def _short_amount(amount: float, unit: str) -> str:
@@ -692,6 +792,65 @@ def _draw_dose_changes(layer: _Canvas, doses: pd.DataFrame) -> None:
 
 
 # --------------------------------------------------------------------------- results
+
+
+def _say_outside(
+    canvas: _Canvas,
+    row: int,
+    analyte: str,
+    results: list[dict],
+    ctx: _HoverContext,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+) -> None:
+    """What the period leaves out, said on the panel: the results with a flag still open
+    that lie before it (how many, which and when, and that a longer period shows them;
+    probe43 F2: the period is kept across patients), and "No results in this period" for
+    a panel with none in it (F3), never an empty panel that looks like a drawing fault."""
+    x, y = _axes(row)
+    before = [r for r in results if r["collected_at"] < start and _result_key(analyte, r) in ctx.open]
+    if before:
+        unit = display_unit(analyte, ctx.system)
+        said = []
+        for r in before[-3:]:  # the latest ones, nearest the period
+            value = display_text(analyte, r["value"], ctx.system, r["source_value"], r["comparator"])
+            grade = ctx.grade.get(_result_key(analyte, r))
+            graded = f", grade {grade}" if grade is not None and grade > 0 else ""
+            said.append(f"{html.escape(value)} {unit}{graded} on {r['collected_at']:%d %b %Y}")
+        more = f" and {len(before) - 3} more" if len(before) > 3 else ""
+        n = len(before)
+        canvas.annotations.append(
+            {
+                "text": (
+                    f"◀ {n} result{'' if n == 1 else 's'} with an open flag before this period: "
+                    f"{'; '.join(said)}{more}. A longer period shows {'it' if n == 1 else 'them'}."
+                ),
+                "x": 0,
+                "xref": f"{x} domain",
+                "y": 1,
+                "yref": f"{y} domain",
+                "xanchor": "left",
+                "yanchor": "top",
+                "align": "left",
+                "showarrow": False,
+                "bgcolor": "rgba(255,255,255,0.85)",
+                "font": {"size": 11, "color": LIMIT_COLOUR},
+                "name": "open flag before the period",
+            }
+        )
+    if results and not any(start <= r["collected_at"] <= end for r in results):
+        canvas.annotations.append(
+            {
+                "text": "No results in this period",
+                "x": 0.5,
+                "xref": f"{x} domain",
+                "y": 0.5,
+                "yref": f"{y} domain",
+                "showarrow": False,
+                "font": {"size": 12, "color": "#555555"},
+                "name": "no results",
+            }
+        )
 
 
 def _draw_reference(layer: _Canvas, row: int, analyte: str, results: list[dict], sex: str, system: str) -> None:
@@ -763,30 +922,59 @@ def _draw_as_of(layer: _Canvas, as_of: pd.Timestamp) -> None:
     )
 
 
-def _draw_limits(layer: _Canvas, row: int, analyte: str, profile: Profile, system: str) -> None:
+#: A span of time as the timeline draws it: ``(from, to)``, ``to`` None while ongoing.
+_Span = tuple[pd.Timestamp, pd.Timestamp | None]
+
+
+def _covered(doses: pd.DataFrame, profile: Profile) -> list[_Span] | None:
+    """When the patient is on a drug the profile's guideline limits are written for
+    (``context.covered_spans``, the flags' own reading); None where the limits hold for
+    every drug (a profile without ``guideline_drugs``) or no dose is recorded at all (the
+    flags then say "no monitored drug" themselves, and the line stays a guide)."""
+    if not profile.guideline_drugs or not len(doses):
+        return None
+    spans = covered_spans(
+        [str(d) for d in doses["drug"]], _seconds(doses["start"]), _seconds(doses["end"]), profile.guideline_drugs
+    )
+    return [(pd.Timestamp(a, unit="s"), None if b >= NEVER else pd.Timestamp(b, unit="s")) for a, b in spans]
+
+
+def _draw_limits(
+    layer: _Canvas,
+    row: int,
+    analyte: str,
+    profile: Profile,
+    system: str,
+    covered: list[_Span] | None = None,
+    window: tuple[pd.Timestamp, pd.Timestamp] | None = None,
+) -> None:
+    """The guideline limits as dashed lines, labelled in the right margin.  A limit written
+    for a guideline's own drugs (``Rule.scoped``: BSR's csDMARDs) is drawn only while the
+    patient is on one of them (``covered``), never for cyclophosphamide or a biologic alone
+    (probe43 F5); its label says so where that is not the whole period shown."""
     f = display_factor(analyte, system)
     x, y = _axes(row)
     for rule in profile.active("guideline"):
         if rule.analyte != analyte or rule.comparison not in ("<", ">"):
             continue
         level = rule.threshold * f
-        layer.shapes.append(
-            {
-                "type": "line",
-                "x0": 0,
-                "x1": 1,
-                "xref": f"{x} domain",
-                "y0": level,
-                "y1": level,
-                "yref": y,
-                "line": {"color": LIMIT_COLOUR, "width": 1.5, "dash": "dash"},
-                "name": rule.id,
-            }
+        spans = covered if rule.scoped and covered is not None else None
+        if spans is not None and not spans:
+            continue  # on none of the guideline's drugs at any time: no line
+        line = {"color": LIMIT_COLOUR, "width": 1.5, "dash": "dash"}
+        common = {"type": "line", "y0": level, "y1": level, "yref": y, "line": line, "name": rule.id}
+        if spans is None:
+            layer.shapes.append({**common, "x0": 0, "x1": 1, "xref": f"{x} domain"})
+        for a, b in spans or ():
+            layer.shapes.append({**common, "x0": a, "x1": b if b is not None else _FAR, "xref": x})
+        whole = spans is None or (
+            window is not None and any(a <= window[0] and (b is None or b >= window[1]) for a, b in spans)
         )
+        source = _short_source(rule.source) + ("" if whole else " (drawn while on its drugs)")
         layer.annotations.append(
             {
                 # in the right margin, level with its line: a label inside the plot covered results
-                "text": f"{rule.comparison} {level:g}<br>{'<br>'.join(word_lines(_short_source(rule.source), 16))}",
+                "text": f"{rule.comparison} {level:g}<br>{'<br>'.join(word_lines(source, 16))}",
                 "x": 1,
                 "xref": f"{x} domain",
                 "y": level,
@@ -837,6 +1025,7 @@ def _draw_intervals(layer: _Canvas, row: int, intervals: pd.DataFrame, as_of: pd
 #: The columns of a flag the hover of its result reads.
 _FLAG_COLUMNS = (
     "analyte",
+    "threshold",
     "collected_at",
     "value",
     "comparator",
@@ -871,15 +1060,25 @@ class _HoverContext:
     doses: list[tuple[pd.Timestamp, pd.Timestamp, str]]
     system: str
     dose_text: dict[pd.Timestamp, str] = field(default_factory=dict)
+    #: the results with a flag still open (the review's ``status``)
+    open: set[_ResultKey] = field(default_factory=set)
+    #: the first moment after the as-of date (None: no as-of date given), the date itself,
+    #: and the CTCAE grade of each result after it (the review's ``after_as_of``)
+    later: pd.Timestamp | None = None
+    as_of: pd.Timestamp | None = None
+    later_grade: dict[_ResultKey, int] = field(default_factory=dict)
 
     @classmethod
     def build(cls, flags: pd.DataFrame, doses: pd.DataFrame, weight: float, system: str) -> _HoverContext:
         by_key: dict[_ResultKey, list[dict]] = {}
         grade: dict[_ResultKey, int] = {}
-        columns = [*_FLAG_COLUMNS, *(c for c in ("ctcae_grade_or_worse", "conflict") if c in flags)]
+        open_keys: set[_ResultKey] = set()
+        columns = [*_FLAG_COLUMNS, *(c for c in ("ctcae_grade_or_worse", "conflict", "status") if c in flags)]
         for fl in _records(flags, columns) if len(flags) else []:
             key = _result_key(fl["analyte"], fl)
             by_key.setdefault(key, []).append(fl)
+            if fl.get("status") == "open":
+                open_keys.add(key)
             if pd.notna(fl["ctcae_grade"]):
                 grade[key] = max(grade.get(key, 0), int(fl["ctcae_grade"]))
         described = [
@@ -890,7 +1089,7 @@ class _HoverContext:
             )
             for d in _records(doses, ("start", "end", "drug", "dose", "dose_unit", "frequency", "mg_per_day"))
         ]
-        return cls(by_key, grade, described, system)
+        return cls(by_key, grade, described, system, open=open_keys)
 
     def doses_at(self, t: pd.Timestamp) -> str:
         if t not in self.dose_text:
@@ -991,7 +1190,6 @@ _GRADED = ("wbc", "neutrophils", "lymphocytes", "platelets", "hemoglobin", "alt"
 
 
 def _result_hover(r: dict, analyte: str, ctx: _HoverContext) -> str:
-    f = display_factor(analyte, ctx.system)
     unit = display_unit(analyte, ctx.system)
     here = ctx.flags.get(_result_key(analyte, r), [])
     value = display_text(analyte, r["value"], ctx.system, r["source_value"], r["comparator"])
@@ -1005,9 +1203,12 @@ def _result_hover(r: dict, analyte: str, ctx: _HoverContext) -> str:
     elif reported and reported != f"{r['comparator']}{r['value']:g} {r['unit']}":
         lines.append(f"as reported: {html.escape(reported)}")
     if np.isfinite(r["ref_low"]) or np.isfinite(r["ref_high"]):
-        lo = f"{r['ref_low'] * f:g}" if np.isfinite(r["ref_low"]) else ""
-        hi = f"{r['ref_high'] * f:g}" if np.isfinite(r["ref_high"]) else ""
-        lines.append(f"lab range {lo}–{hi}")
+        lines.append(_lab_range(r, analyte, ctx.system))
+    if ctx.later is not None and r["collected_at"] >= ctx.later:  # not reviewed: said, with its grade (F10)
+        lines.append(f"<i>after the as-of date ({ctx.as_of:%d %b %Y}): not reviewed</i>")
+        g = ctx.later_grade.get(_result_key(analyte, r))
+        if g is not None:
+            lines.append(f"CTCAE v5.0 grade <b>{g}</b> (for information: not reviewed)")
     lab_flag = r.get("source_flag")
     if isinstance(lab_flag, str) and lab_flag.strip():  # the lab's own flag, as written (H484)
         lines.append(f"lab flag: {html.escape(lab_flag.strip())}")
@@ -1024,7 +1225,9 @@ def _result_hover(r: dict, analyte: str, ctx: _HoverContext) -> str:
         if conflict:  # each value keeps its own grade; the draw's other value is said
             lines.append(f"conflicting results at this draw: {html.escape(conflict)}")
         for fl in here:
-            if fl["kind"] != "ctcae":
+            if fl["kind"] == "ctcae":  # the threshold the grade rests on, in its unit (F11)
+                lines.append(f"{_grade_basis(fl, analyte, ctx.system)}")
+            else:
                 lines.append(
                     f"[{fl['severity']}] {html.escape(str(fl['message']))} <i>({html.escape(str(fl['source']))})</i>"
                 )
@@ -1033,6 +1236,47 @@ def _result_hover(r: dict, analyte: str, ctx: _HoverContext) -> str:
         active = ctx.doses_at(r["collected_at"])
     lines.append("Doses: " + html.escape(active or "none recorded"))
     return "<br>".join(_wrap(line) for line in lines)
+
+
+def _grade_basis(fl: dict, analyte: str, system: str) -> str:
+    """What a CTCAE grade rests on, in the review's own words ("Anemia, CTCAE grade 2: Hb
+    78.956 g/L (4.9 mmol/L as reported < 6.2 mmol/L)"): the threshold with its unit, the
+    reported unit's where the grade was read on it (probe43 F11); in US units also the
+    threshold converted, as the value is shown."""
+    text = f"{html.escape(str(fl['message']))} <i>({html.escape(str(fl['source']))})</i>"
+    threshold = fl.get("threshold")
+    f = display_factor(analyte, system)
+    if system == "US" and f != 1.0 and isinstance(threshold, float) and np.isfinite(threshold):
+        shown = display_text(analyte, threshold, system)
+        text += f" (threshold {shown} {display_unit(analyte, system)})"
+    return text
+
+
+def _lab_range(r: dict, analyte: str, system: str) -> str:
+    """The lab's reference range as the lab wrote it, in the unit it reported the result
+    in ("lab range 7.5–10 mmol/L"), and where the chart shows another unit, that range
+    converted and rounded as a result is ("= 121–161 g/L"); never the stored conversion's
+    false precision (probe43 F6).  A range kept in the canonical unit only (a count made
+    from a percentage) is given in the unit shown."""
+    unit = display_unit(analyte, system)
+    bounds = (r["ref_low"], r["ref_high"])
+
+    def shown(values: Sequence[float], text: Callable[[float], str]) -> str:
+        return "–".join(text(v) if np.isfinite(v) else "" for v in values)
+
+    converted = shown(bounds, lambda v: display_text(analyte, v, system))
+    written = str(r["source_unit"] or "").strip()
+    res = resolve_unit(analyte, written) if written and not r["derived"] else None
+    if res is None or res.factor is None or res.percent:
+        return f"lab range {html.escape(converted)} {unit}"
+    as_written = tuple(round_sig(v / res.factor, 6) if np.isfinite(v) else v for v in bounds)
+    raw = shown(as_written, lambda v: f"{v:g}")
+    f = display_factor(analyte, system)
+    same = all(
+        (not np.isfinite(v)) or np.isclose(w, v * f, rtol=1e-9) for w, v in zip(as_written, bounds, strict=True)
+    ) and normalize_unit(written) == normalize_unit(unit)
+    text = f"lab range {html.escape(raw)} {html.escape(written)}"
+    return text if same else f"{text} (= {html.escape(converted)} {unit})"
 
 
 def _wrap(line: str, width: int = 110) -> str:
@@ -1068,7 +1312,9 @@ def _window(
     days = WINDOWS.get(window, 0)
     if days:
         return as_of - pd.Timedelta(days=days), end
-    # from the first result (the doses before it are context, drawn off the left edge)
-    first = labs["collected_at"].min() if len(labs) else (doses["start"].min() if len(doses) else pd.NaT)
+    # from the first result or the first dose, whichever is earlier: "All" shows every
+    # course, also one that ended before the first result (probe43 F4)
+    firsts = [labs["collected_at"].min() if len(labs) else pd.NaT, doses["start"].min() if len(doses) else pd.NaT]
+    first = min((t for t in firsts if pd.notna(t)), default=pd.NaT)
     start = first if pd.notna(first) else as_of - pd.Timedelta(days=365)
     return start - pd.Timedelta(days=30), end

@@ -208,6 +208,31 @@ def totals_in_force(live, weight_of) -> dict[str, list[tuple[str, str]]]:  # liv
     return out
 
 
+def covered_spans(
+    drugs: Sequence[str], start: np.ndarray, end: np.ndarray, guideline_drugs: Sequence[str]
+) -> list[tuple[int, int]]:
+    """The times (int64 seconds, ``[from, to)``, merged, in order; ``to`` is NEVER while
+    ongoing) when one patient is on a drug a guideline's limits are written for: what
+    :func:`dose_context` calls ``on_covered`` (such a drug in force, or a monitored one
+    ended within its window of ``rules.toml`` [recorded_after_last_dose]), as spans, for
+    the timeline's guideline limit lines (probe43 F5)."""
+    spans = []
+    for drug, a, b in zip(drugs, np.asarray(start, dtype=np.int64), np.asarray(end, dtype=np.int64), strict=True):
+        if drug not in guideline_drugs or drug not in DRUGS:
+            continue
+        k = DRUGS.index(drug)
+        after = int(recorded_days()[k]) * DAY if b < NEVER and TRACKED[k] == "immunosuppressant" else 0
+        spans.append((int(a), int(min(NEVER, b + after))))
+    spans.sort()
+    merged: list[tuple[int, int]] = []
+    for a, b in spans:
+        if merged and a <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], b))
+        else:
+            merged.append((a, b))
+    return merged
+
+
 def dose_context(
     inp: Inputs, pid: np.ndarray, t: np.ndarray, covered: np.ndarray | None = None, *, recorded: bool = False
 ) -> dict[str, np.ndarray]:

@@ -265,13 +265,28 @@ def amounts_by_weight(inp: Inputs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     rows as imported.  ``converted`` marks the rows the weight turned into mg."""
     d = inp.doses
     weight = inp.weight[d.pid] if len(d) else np.zeros(0)
-    per_kg_day = d.dose * d.per_day
-    converted = (d.dose_unit == "mg/kg") & (weight > 0) & np.isfinite(per_kg_day) & ~np.isfinite(d.mg_per_day)
-    mg_day = np.where(converted, np.round(per_kg_day * np.where(weight > 0, weight, 0.0), 6), d.mg_per_day)
-    weekly = d.per_day <= 1 / 7 + 1e-12
-    mg_week = np.where(
-        converted & weekly, np.round(per_kg_day * 7 * np.where(weight > 0, weight, 0.0), 6), d.mg_per_week
-    )
+    return mg_at_weight(d.dose, d.per_day, d.dose_unit, weight, d.mg_per_day, d.mg_per_week)
+
+
+def mg_at_weight(
+    dose: np.ndarray,
+    per_day: np.ndarray,
+    dose_unit: np.ndarray,
+    weight: np.ndarray,
+    mg_per_day: np.ndarray,
+    mg_per_week: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`amounts_by_weight` over plain columns (the one home of turning a dose in
+    mg/kg into mg: the dose checks and the timeline's dose lanes, probe43 F9)."""
+    dose, per_day, weight = (np.asarray(x, dtype=float) for x in (dose, per_day, weight))
+    mg_per_day, mg_per_week = np.asarray(mg_per_day, dtype=float), np.asarray(mg_per_week, dtype=float)
+    dose_unit = np.asarray(dose_unit, dtype=object)
+    per_kg_day = dose * per_day
+    converted = (dose_unit == "mg/kg") & (weight > 0) & np.isfinite(per_kg_day) & ~np.isfinite(mg_per_day)
+    kg = np.where(weight > 0, weight, 0.0)
+    mg_day = np.where(converted, np.round(per_kg_day * kg, 6), mg_per_day)
+    weekly = per_day <= 1 / 7 + 1e-12
+    mg_week = np.where(converted & weekly, np.round(per_kg_day * 7 * kg, 6), mg_per_week)
     return mg_day, mg_week, converted
 
 

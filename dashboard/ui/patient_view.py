@@ -37,7 +37,8 @@ TIMELINE_CAPTION = (
     'Points are coloured and shaped by CTCAE v5.0 grade; open markers are censored results ("<0.1") drawn at '
     "their bound. Green band: reference range (the lab's own, else a default). Dashed line: the guideline limit "
     "of the active profile. Dotted lines: dose starts, changes and stops. A thin bar under a panel: while a flag "
-    "was open. Doses: daily drugs in mg/day, weekly drugs in mg/week; pulses as triangles (dose on hover). Grey "
+    "was open. Doses: daily drugs in mg/day, weekly drugs in mg/week (a lane with both: drawn per week, a daily "
+    "dose at its weekly total); pulses as triangles (dose on hover). Grey "
     "rings right of the dotted as-of line: results after the as-of date, not reviewed (listed above the chart)."
 )
 
@@ -112,6 +113,7 @@ def timeline(
     patient: pd.Series | None,
     system: str,
     day: dt.date,
+    later: pd.DataFrame | None = None,
 ) -> None:
     """The results shown and the period (the one period selector: the chart has no range
     buttons of its own), and the timeline of one patient's results against the doses.
@@ -131,7 +133,8 @@ def timeline(
     window = st.segmented_control("Period", list(WINDOWS), default="All", key="patient_window") or "All"
     options = TimelineOptions(analytes=tuple(analytes), system=system, window=window, as_of=day)
     start = time.perf_counter()
-    spec = timeline_spec(labs, doses, flags, intervals, profile, patient, options)  # = timeline_figure's to_dict()
+    # = timeline_figure's to_dict(); the results after the as-of date with their grade (F10)
+    spec = timeline_spec(labs, doses, flags, intervals, profile, patient, options, later)
     show_plotly_spec(spec, width="stretch", theme=None, key="patient_timeline", config={"displaylogo": False})
     log.info("timeline drawn in %.0f ms: %d panels", 1000 * (time.perf_counter() - start), len(analytes))
     st.caption(TIMELINE_CAPTION)

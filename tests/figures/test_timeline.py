@@ -83,9 +83,10 @@ def test_dose_lanes_are_step_lines_and_pulses_markers(built):
 
 
 def test_a_dose_in_force_before_the_window_is_labelled_at_its_left_edge(built):
-    # Imuran 100 mg/day and methotrexate 15 mg/week started 2023-12-01; the window opens
-    # 30 days before the first result (2023-12-03): their amounts are written at the edge
-    d = fig_of(built)
+    # Imuran 100 mg/day and methotrexate 15 mg/week started 2023-12-01; the period
+    # "6 months" opens 182 days before the as-of date 2024-06-01, on 2023-12-02: their
+    # amounts are written at the edge.  ("All" now opens before the first dose, probe43 F4.)
+    d = fig_of(built, window="6 months")
     left = d["layout"]["xaxis"]["range"][0]
     labels = {
         text: str(x)[:10]
@@ -93,9 +94,15 @@ def test_a_dose_in_force_before_the_window_is_labelled_at_its_left_edge(built):
         if t.get("mode") == "text"
         for x, text in zip(t["x"], t["text"], strict=True)
     }
-    assert str(left)[:10] == "2023-12-03"
-    assert labels["100 mg/d"] == "2023-12-03" and labels["15 mg/wk"] == "2023-12-03"
+    assert str(left)[:10] == "2023-12-02"
+    assert labels["100 mg/d"] == "2023-12-02" and labels["15 mg/wk"] == "2023-12-02"
     assert labels["150 mg/d"] == "2024-01-15"  # a change inside the window keeps its own date
+
+
+def test_the_period_all_opens_before_the_first_dose_as_well_as_the_first_result(built):
+    # first dose 2023-12-01, first result 2024-01-02: "All" opens 30 days before the dose
+    d = fig_of(built)
+    assert str(d["layout"]["xaxis"]["range"][0])[:10] == "2023-11-01"
 
 
 def test_left_margin_fits_the_longest_drug_name(built):
