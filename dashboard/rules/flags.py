@@ -71,14 +71,20 @@ def ctcae_hits(inp: Inputs, grades: ctcae.Grades, base: bl.Baselines) -> list[Hi
             msg = cat(head, " < ", num(cut), words)
             mm = labs.hb_mmol[idx]
             if mm.any():
+                # the value as the lab reported it first, graded on its own unit's cut; the
+                # g/L it comes to after, whole (never "78.956 g/L": no precision the lab gave)
                 reported = cat(
-                    head,
-                    " (",
+                    f"{term['term']}, CTCAE grade ",
+                    num(g),
+                    worse,
+                    f": {label(analyte)} ",
                     comparator_text(labs.cmp[idx]),
                     num(hb_as_reported(labs.value[idx])),
                     " mmol/L as reported < ",
                     num(hb_as_reported(cut)),
-                    " mmol/L)",
+                    " mmol/L (= ",
+                    num(np.round(labs.value[idx])),
+                    f" {unit_text(analyte)})",
                 )
                 msg = pc.if_else(pa.array(mm), reported, msg)
             msg = _by_lab_flag(inp, idx, basis, head, msg, "below the lab's own lower limit (LLN)")

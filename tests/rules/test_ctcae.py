@@ -106,6 +106,18 @@ def test_mmol_cut_is_reported_in_canonical_unit():
     assert cut == pytest.approx(6.2 * 16.1134)
 
 
+def test_an_hb_in_mmol_per_l_is_said_as_reported_first_and_its_g_per_l_whole():
+    """H538: Hb 4.9 mmol/L is CTCAE grade 2 on the mmol/L row (< 6.2 - 4.9 mmol/L); it comes
+    to 4.9 x 16.1134 = 78.96 g/L, said whole as 79 g/L after the value as reported, never
+    with three decimals the lab never gave."""
+    from tests.support import csv_review
+
+    out = csv_review("P1,2026-05-01,hemoglobin,4.9,mmol/L\n", as_of=dt.date(2026, 6, 1))
+    rv = out[1] if not hasattr(out[0], "flags") else out[0]
+    [msg] = [m for m in rv.flags.column("message").to_pylist() if m.startswith("Anemia")]
+    assert msg == "Anemia, CTCAE grade 2: Hb 4.9 mmol/L as reported < 6.2 mmol/L (= 79 g/L)"
+
+
 @pytest.mark.parametrize(
     ("value", "unit", "expected"),
     [
