@@ -208,11 +208,6 @@ def test_f4_ctcae_and_bsr_2017_flags_name_a_reference_with_a_url():
     assert bsr_ids and all(refs[i].url.startswith("https://") for i in bsr_ids)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe38 F5: a BSR flag on a patient taking only cyclophosphamide (or rituximab) says 'withhold and "
-    "discuss' although, as the same flag says, the guideline's limits are not written for those drugs",
-)
 def test_f5_no_withhold_where_the_guideline_does_not_cover_the_drug():
     """Cyclophosphamide 500 mg IV on 20 Oct, WBC 3.4 on 1 Nov: BSR 2017 and 2025 (their
     drug lists) do not cover cyclophosphamide, so no source says 'withhold' here; the flag
