@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ParamSpec
@@ -97,6 +98,8 @@ LABEL_PLOT_PX = 620
 MAX_LABELS = 8
 #: Right margin (px) holding the guideline limit labels ("< 1.6" over "BSR 2017").
 LIMIT_MARGIN = 120
+#: a reference id in a source ("[bsr2017]"), left out of the short label
+_REF_ID = re.compile(r"\s*\[\w+\]")
 WINDOWS = {"3 months": 91, "6 months": 182, "1 year": 365, "All": 0}
 
 _DAILY = ("daily", "BID", "TID", "QID")
@@ -786,7 +789,7 @@ def _draw_limits(layer: _Canvas, row: int, analyte: str, profile: Profile, syste
         layer.annotations.append(
             {
                 # in the right margin, level with its line: a label inside the plot covered results
-                "text": f"{rule.comparison} {level:g}<br>{'<br>'.join(word_lines(_short_source(rule.source), 16))}",
+                "text": f"{rule.comparison} {level:g}<br>{'<br>'.join(word_lines(rule.short_source or _short_source(rule.source), 16))}",
                 "x": 1,
                 "xref": f"{x} domain",
                 "y": level,
@@ -802,7 +805,10 @@ def _draw_limits(layer: _Canvas, row: int, analyte: str, profile: Profile, syste
 
 
 def _short_source(source: str) -> str:
-    """ "BSR 2017 / NICE CKS" -> "BSR 2017"; "NHS shared-care protocols (local); ..." -> "NHS shared-care protocols"."""
+    """ "BSR 2017 / NICE CKS" -> "BSR 2017"; "NHS shared-care protocols (local); ..." -> "NHS shared-care protocols";
+    a reference id ("[bsr2017]") is left out.  A rule whose source carries a caveat that
+    changes whose limit it is gives its own ``short_source`` (H571)."""
+    source = _REF_ID.sub("", source)
     for sep in (" /", " (", ";", ","):
         source = source.split(sep)[0]
     return source.strip()
