@@ -35,7 +35,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard import knowledge
@@ -204,11 +203,6 @@ def test_f5_no_withhold_where_the_guideline_does_not_cover_the_drug():
             assert "withhold" not in row["message"], (doses, profile, row["message"])  # F5
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe38 F6: mercaptopurine is judged on the BSR neutrophil limit 1.6 on the ground that SPS's "
-    "mercaptopurine page applies the same limits, but that page says neutrophils < 2: 1.8 raises no flag",
-)
 def test_f6_mercaptopurine_neutrophils_below_2_are_flagged():
     """Mercaptopurine 75 mg daily since February, neutrophils 1.8 (WBC 5.0): SPS
     mercaptopurine monitoring, the source rules.toml [guideline_drugs] cites for keeping

@@ -163,11 +163,14 @@ def timeline_spec(
     for r in _records(shown, ("analyte", *_RESULT_COLUMNS, *flag_column)):
         by_analyte[r["analyte"]].append(r)
     iv_by = dict(tuple(intervals.groupby("analyte", sort=False, observed=True))) if len(intervals) else {}
+    # a limit written for one drug (SPS mercaptopurine's neutrophils < 2) is drawn only for
+    # a patient with that drug in the record
+    taken = frozenset(str(d) for d in doses["drug"].unique()) if len(doses) else frozenset()
     for i, analyte in enumerate(analytes, start=2):
         results = by_analyte[analyte]
         _draw_results(canvas, i, analyte, results, hover, seen, later)
         _draw_reference(canvas, i, analyte, results, sex, options.system)
-        _draw_limits(canvas, i, analyte, profile, options.system)
+        _draw_limits(canvas, i, analyte, profile, options.system, taken)
         _draw_intervals(canvas, i, iv_by.get(analyte, intervals.iloc[:0]), as_of)
     _draw_dose_changes(canvas, doses)
     if later is not None and len(shown) and shown["collected_at"].max() >= later:
@@ -766,11 +769,15 @@ def _draw_as_of(layer: _Canvas, as_of: pd.Timestamp) -> None:
     )
 
 
-def _draw_limits(layer: _Canvas, row: int, analyte: str, profile: Profile, system: str) -> None:
+def _draw_limits(
+    layer: _Canvas, row: int, analyte: str, profile: Profile, system: str, taken: frozenset[str] = frozenset()
+) -> None:
     f = display_factor(analyte, system)
     x, y = _axes(row)
     for rule in profile.active("guideline"):
         if rule.analyte != analyte or rule.comparison not in ("<", ">"):
+            continue
+        if rule.drug and rule.drug not in taken:  # a drug's own limit, for a patient on another
             continue
         level = rule.threshold * f
         layer.shapes.append(

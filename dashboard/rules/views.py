@@ -25,6 +25,8 @@ def _test_text(comparison: str, count: int, window: int, min_results: int = 0, d
         name = model.drug_label(drug)
         before = f"the last {min_results} results" if min_results > 1 else "the last result"
         return {
+            "<": f"result below, while {name} is taken",
+            ">": f"result above, while {name} is taken",
             "rise_pct": f"rise (%) above {before} before {name} started, while {name} is taken",
             "fall_pct": f"fall (%) below {before} before {name} started, while {name} is taken",
         }[comparison]
