@@ -752,12 +752,11 @@ def _check_rule_sources(p: _Problems, known: dict[str, Reference], used: set[str
     """Every reference id a rule data file's ``source`` names (rules.toml, ctcae.toml,
     schedule.toml: the words each flag and schedule row cites) is a reference of
     references.toml, so that its URL opens the source (probe38 F3, F4, H572)."""
-    from dashboard.rules import data as rule_data  # the rules' data files (no cycle: read only)
-
+    # the files are read as text, not through dashboard.rules (which imports this package)
+    folder = resources.files("dashboard").joinpath("rules", "data")
     files = {
-        "rules.toml": rule_data.rules_file(),
-        "ctcae.toml": rule_data.ctcae_file(),
-        "schedule.toml": rule_data.schedule_file(),
+        name: tomllib.loads(folder.joinpath(name).read_text(encoding="utf-8"))
+        for name in ("rules.toml", "ctcae.toml", "schedule.toml")
     }
 
     def walk(node: Any, where: str) -> None:
