@@ -53,6 +53,15 @@ with limits:
     # a table cell cuts the source off (and with it a caveat such as "2025 limit not confirmed")
     with st.expander("Source and evidence of every rule, in full", icon=":material/menu_book:"):
         st.markdown("\n".join(f"- {md_escape(line)}" for line in views.rule_source_lines(profile)))
+    # each [id] a flag's source names, with the address that opens it
+    st.caption("References the flags and schedules of this profile cite ([id] in a source), with their address:")
+    ui.show_table(
+        views.references_frame(profile),
+        column_config={
+            "URL": st.column_config.LinkColumn("URL"),
+            "Citation": st.column_config.TextColumn(width="large"),
+        },
+    )
     # a drug counts at a result for a while after its last dose: the dose context names it
     # ("recently ended"), and a guideline drug among them keeps the guideline's action
     with st.expander("How long a drug counts after its last dose", icon=":material/history:"):
@@ -68,7 +77,12 @@ with grades:
     )
     ui.show_table(views.ctcae_frame())
 with schedules:
-    ui.show_table(views.schedules_frame())
+    # the schedules this profile's review applies (BSR 2025's by default), not another's
+    st.caption(
+        f"The blood-test schedules applied under {md_escape(profile.name)} (monitoring schedule: "
+        f"{md_escape(profile.schedule)})."
+    )
+    ui.show_table(views.schedules_frame(profile), column_config={"What": st.column_config.TextColumn(width="large")})
 with doses:
     st.write("A check that needs the weight says 'weight unknown' rather than passing silently.")
     ui.show_table(views.dose_checks_frame())

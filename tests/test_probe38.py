@@ -35,7 +35,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard import knowledge
@@ -118,11 +117,6 @@ def test_ctcae_neutrophil_boundaries():
 # =========================================================================== findings
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe38 F1: the timeline labels the 2017 neutrophil limit 'BSR 2025 csDMARD guideline' and drops "
-    "'2025 limit not confirmed; the BSR 2017 limit is applied'",
-)
 def test_f1_timeline_limit_label_does_not_credit_bsr_2025_with_the_2017_limit():
     """Default profile (BSR 2025), methotrexate, neutrophils 1.5: the dashed limit line at 1.6
     is BSR 2017's (the flag's own source says so); its label in the chart's margin must not
@@ -148,11 +142,6 @@ def _rules_page() -> AppTest:
     return at
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe38 F2: under the default BSR 2025 profile the Rules page's Monitoring schedule tab lists the "
-    "BSR 2017 schedules (sulfasalazine: no routine tests after 12 months), not the ones the review applies",
-)
 def test_f2_rules_page_schedule_tab_shows_the_schedule_the_review_uses():
     """The review under BSR 2025 puts methotrexate and sulfasalazine on bsr2025_standard
     (schedule.toml [profiles."BSR 2025".drugs]); the Rules page, whose profile is BSR 2025,
@@ -169,11 +158,6 @@ def test_f2_rules_page_schedule_tab_shows_the_schedule_the_review_uses():
     assert "no routine blood tests" not in rows.loc["Sulfasalazine", "What"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe38 F3: BSR 2025 profile flags cite only [bsr2025], the BSR announcement, which by its own note "
-    "holds none of the limits; the source of the limit applied (BSR 2017 via SPS) has no reference id or URL",
-)
 def test_f3_bsr_2025_flags_cite_a_reference_that_holds_their_limit():
     """Each bsr.* flag under BSR 2025 names, besides [bsr2025], a reference of references.toml
     whose URL opens a page with the limit applied (e.g. an SPS monitoring page: sps_ssz's
@@ -190,11 +174,6 @@ def test_f3_bsr_2025_flags_cite_a_reference_that_holds_their_limit():
         assert any(f"{rule.threshold:g}" in refs[i].note for i in ids), (rule.id, ids)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe38 F4: CTCAE flags ('CTCAE v5.0') and BSR 2017 profile flags ('BSR 2017 / NICE CKS') name no "
-    "reference at all: no URL anywhere in the app opens the NCI CTCAE v5.0 document or the BSR 2017 source",
-)
 def test_f4_ctcae_and_bsr_2017_flags_name_a_reference_with_a_url():
     """A CTCAE grade-3 neutrophil flag and the BSR 2017 profile's WBC flag each name a
     reference id that resolves to an https address; CTCAE's is NCI's own (cancer.gov)."""
@@ -208,11 +187,6 @@ def test_f4_ctcae_and_bsr_2017_flags_name_a_reference_with_a_url():
     assert bsr_ids and all(refs[i].url.startswith("https://") for i in bsr_ids)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe38 F5: a BSR flag on a patient taking only cyclophosphamide (or rituximab) says 'withhold and "
-    "discuss' although, as the same flag says, the guideline's limits are not written for those drugs",
-)
 def test_f5_no_withhold_where_the_guideline_does_not_cover_the_drug():
     """Cyclophosphamide 500 mg IV on 20 Oct, WBC 3.4 on 1 Nov: BSR 2017 and 2025 (their
     drug lists) do not cover cyclophosphamide, so no source says 'withhold' here; the flag
@@ -229,11 +203,6 @@ def test_f5_no_withhold_where_the_guideline_does_not_cover_the_drug():
             assert "withhold" not in row["message"], (doses, profile, row["message"])  # F5
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe38 F6: mercaptopurine is judged on the BSR neutrophil limit 1.6 on the ground that SPS's "
-    "mercaptopurine page applies the same limits, but that page says neutrophils < 2: 1.8 raises no flag",
-)
 def test_f6_mercaptopurine_neutrophils_below_2_are_flagged():
     """Mercaptopurine 75 mg daily since February, neutrophils 1.8 (WBC 5.0): SPS
     mercaptopurine monitoring, the source rules.toml [guideline_drugs] cites for keeping

@@ -67,7 +67,7 @@ def test_grade_4_with_rule_threshold_source_and_doses(case, analyte, lowest, thr
     assert worst["unit"] == "10^9/L"
     assert worst["rule"] == f"ctcae.{analyte}"
     assert worst["threshold"] == pytest.approx(threshold)
-    assert worst["source"] == "CTCAE v5.0"
+    assert worst["source"] == "CTCAE v5.0 [nci_ctcae5]"
     assert worst["severity"] == "urgent"
     # the nadir comes within two weeks of the cyclophosphamide pulse; the flag says how long after
     assert 0 < worst["days_since_pulse"] <= 14

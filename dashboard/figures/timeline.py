@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ParamSpec
@@ -99,6 +100,8 @@ LABEL_PLOT_PX = 620
 MAX_LABELS = 8
 #: Right margin (px) holding the guideline limit labels ("< 1.6" over "BSR 2017").
 LIMIT_MARGIN = 120
+#: a reference id in a source ("[bsr2017]"), left out of the short label
+_REF_ID = re.compile(r"\s*\[\w+\]")
 WINDOWS = {"3 months": 91, "6 months": 182, "1 year": 365, "All": 0}
 
 _DAILY = ("daily", "BID", "TID", "QID")
@@ -171,12 +174,18 @@ def timeline_spec(
     for r in _records(shown, ("analyte", *_RESULT_COLUMNS, *flag_column)):
         by_analyte[r["analyte"]].append(r)
     covered = _covered(doses, profile)
+    # the margin "All" leaves before the first dose is no time off the drugs: a line from
+    # the first dose on is drawn over the whole period of the record
+    treated = doses["start"].min() if len(doses) and doses["start"].notna().any() else start
     iv_by = dict(tuple(intervals.groupby("analyte", sort=False, observed=True))) if len(intervals) else {}
+    # a limit written for one drug (SPS mercaptopurine's neutrophils < 2) is drawn only for
+    # a patient with that drug in the record
+    taken = frozenset(str(d) for d in doses["drug"].unique()) if len(doses) else frozenset()
     for i, analyte in enumerate(analytes, start=2):
         results = by_analyte[analyte]
         _draw_results(canvas, i, analyte, results, hover, seen, later)
         _draw_reference(canvas, i, analyte, results, sex, options.system)
-        _draw_limits(canvas, i, analyte, profile, options.system, covered, (start, end))
+        _draw_limits(canvas, i, analyte, profile, options.system, covered, (max(start, treated), end), taken)
         _draw_intervals(canvas, i, iv_by.get(analyte, intervals.iloc[:0]), as_of)
         _say_outside(canvas, i, analyte, results, hover, start, end)
     _draw_dose_changes(canvas, doses)
@@ -947,15 +956,20 @@ def _draw_limits(
     system: str,
     covered: list[_Span] | None = None,
     window: tuple[pd.Timestamp, pd.Timestamp] | None = None,
+    taken: frozenset[str] = frozenset(),
 ) -> None:
     """The guideline limits as dashed lines, labelled in the right margin.  A limit written
     for a guideline's own drugs (``Rule.scoped``: BSR's csDMARDs) is drawn only while the
     patient is on one of them (``covered``), never for cyclophosphamide or a biologic alone
-    (probe43 F5); its label says so where that is not the whole period shown."""
+    (probe43 F5); its label says so where that is not the whole period shown.  A limit
+    written for one drug (``Rule.drug``: SPS mercaptopurine's neutrophils < 2) is drawn only
+    for a patient with that drug in the record (``taken``)."""
     f = display_factor(analyte, system)
     x, y = _axes(row)
     for rule in profile.active("guideline"):
         if rule.analyte != analyte or rule.comparison not in ("<", ">"):
+            continue
+        if rule.drug and rule.drug not in taken:  # a drug's own limit, for a patient on another
             continue
         level = rule.threshold * f
         spans = covered if rule.scoped and covered is not None else None
@@ -970,7 +984,7 @@ def _draw_limits(
         whole = spans is None or (
             window is not None and any(a <= window[0] and (b is None or b >= window[1]) for a, b in spans)
         )
-        source = _short_source(rule.source) + ("" if whole else " (drawn while on its drugs)")
+        source = (rule.short_source or _short_source(rule.source)) + ("" if whole else " (drawn while on its drugs)")
         layer.annotations.append(
             {
                 # in the right margin, level with its line: a label inside the plot covered results
@@ -990,7 +1004,10 @@ def _draw_limits(
 
 
 def _short_source(source: str) -> str:
-    """ "BSR 2017 / NICE CKS" -> "BSR 2017"; "NHS shared-care protocols (local); ..." -> "NHS shared-care protocols"."""
+    """ "BSR 2017 / NICE CKS" -> "BSR 2017"; "NHS shared-care protocols (local); ..." -> "NHS shared-care protocols";
+    a reference id ("[bsr2017]") is left out.  A rule whose source carries a caveat that
+    changes whose limit it is gives its own ``short_source`` (H571)."""
+    source = _REF_ID.sub("", source)
     for sep in (" /", " (", ";", ","):
         source = source.split(sep)[0]
     return source.strip()

@@ -744,6 +744,40 @@ def _check_value(p: _Problems, where: str, kind: str, value: Any, sc: Scales) ->
         p.add(where, f"value {value!r} is not a valid {kind}")
 
 
+#: A reference id named in a rule's source ("BSR 2017 [bsr2017] as restated by SPS [sps_ssz]").
+SOURCE_REF = re.compile(r"\[(\w+)\]")
+
+
+def _check_rule_sources(p: _Problems, known: dict[str, Reference], used: set[str]) -> None:
+    """Every reference id a rule data file's ``source`` names (rules.toml, ctcae.toml,
+    schedule.toml: the words each flag and schedule row cites) is a reference of
+    references.toml, so that its URL opens the source (probe38 F3, F4, H572)."""
+    # the files are read as text, not through dashboard.rules (which imports this package)
+    folder = resources.files("dashboard").joinpath("rules", "data")
+    files = {
+        name: tomllib.loads(folder.joinpath(name).read_text(encoding="utf-8"))
+        for name in ("rules.toml", "ctcae.toml", "schedule.toml")
+    }
+
+    def walk(node: Any, where: str) -> None:
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if k == "source" and isinstance(v, str):
+                    for ref in SOURCE_REF.findall(v):
+                        if ref in known:
+                            used.add(ref)
+                        else:
+                            p.add(where, f"source names unknown reference {ref!r}")
+                else:
+                    walk(v, f"{where}.{k}")
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                walk(v, f"{where}[{i}]")
+
+    for name, data in files.items():
+        walk(data, name)
+
+
 def validate() -> list[str]:
     """Every schema problem in the data files (an empty list when all is well)."""
     p = _Problems()
@@ -884,6 +918,7 @@ def validate() -> list[str]:
             if not str(item.get(key, "")).strip():
                 p.add(where, f"missing {key!r}")
 
+    _check_rule_sources(p, known, used)
     for unused in sorted(set(known) - used):
         p.add("references.toml", f"reference {unused!r} is not cited anywhere")
     return p.items

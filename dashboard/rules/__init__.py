@@ -46,7 +46,7 @@ threshold                   float64        The limit crossed, in the canonical u
                                            grade; Hb in mmol/L: the mmol/L cut converted); NaN for trends.
 severity                    string         From the rule (CTCAE: by grade); 'info' when at_baseline.
 message                     string         The finding in words: value, limit, advice.
-source                      string         'CTCAE v5.0', 'BSR 2017 / NICE CKS', ... or the user profile.
+source                      string         'CTCAE v5.0 [nci_ctcae5]', 'BSR 2017 [bsr2017] as restated by SPS [sps_ssz]', ... ([id]: references.toml) or the user profile.
 baseline                    float64        Reference the rule compared with (patient baseline, lowest
                                            creatinine of 12 months); NaN if none.
 baseline_basis              string         How that reference was obtained, in words.

@@ -86,6 +86,10 @@ class Rule:
     #: a guideline's limit written for the drugs its profile's ``guideline_drugs`` lists:
     #: where none of them is in force, the flag says so and is at most caution
     scoped: bool = False
+    #: the few words naming the source beside a limit line on the timeline (its margin
+    #: has room for no more); "" : the source's first words.  It must keep any caveat
+    #: that changes whose limit it is ("BSR 2017 limit (2025 not confirmed)", H571)
+    short_source: str = ""
 
     def message_for(self, analyte: str) -> str:
         """The advice for one analyte (``messages``), else the rule's ``message``."""
@@ -159,11 +163,12 @@ def _rule_from(item: Mapping[str, Any]) -> Rule:
         below_pct=float(item.get("below_pct", 0.0)),
         first_course=bool(item.get("first_course", False)),
         scoped=bool(item.get("scoped", False)),
+        short_source=str(item.get("short_source", "")),
     )
 
 
 #: What a profile's ``rule_overrides`` may change on a rule (never the threshold).
-OVERRIDABLE = ("source", "message", "severity", "status", "citation")
+OVERRIDABLE = ("source", "message", "severity", "status", "citation", "short_source")
 
 
 def validate_rule(rule: Rule) -> None:
@@ -264,6 +269,7 @@ def builtin_profiles() -> dict[str, Profile]:
                 severity=text.get("severity", r.severity),
                 status=text.get("status", r.status),
                 citation=text.get("citation", r.citation),
+                short_source=text.get("short_source", r.short_source),
             )
             validate_rule(new)
             rules.append(new)
@@ -339,7 +345,12 @@ def make_user_profile(
             new = replace(new, severity=str(change["severity"]))
             edits.append(f"severity {orig.severity} -> {new.severity}")
         if edits:
-            new = replace(new, source=f"User profile '{name}' ({'; '.join(edits)}), edited from {orig.source}")
+            # the short label named the guideline's limit: an edited one is the user's
+            new = replace(
+                new,
+                source=f"User profile '{name}' ({'; '.join(edits)}), edited from {orig.source}",
+                short_source="",
+            )
         validate_rule(new)
         rules[rid] = new
     return Profile(

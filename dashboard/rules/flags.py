@@ -260,6 +260,7 @@ def evaluate(inp: Inputs, profile: Profile, grades: ctcae.Grades, base: bl.Basel
         scoped = np.array([r is not None and r.scoped for r in _profile_rules(profile, rules)], dtype=bool)[rule]
         uncovered = scoped & ~drugless & ~one["on_covered"][inv]
         if uncovered.any():
+            message = _without_the_guideline_action(message, uncovered, rule, _profile_rules(profile, rules))
             message = cat(message, choose(uncovered, f" — {caveat('not_a_guideline_drug')}", ""))
             severity = np.where(uncovered, np.minimum(severity, severity_rank("caution")), severity).astype(np.int8)
     conflict = _conflicts(inp, idx)
@@ -435,6 +436,29 @@ def _episodes(
     ep_count[order] = count
     ep_id[order] = np.cumsum(starts) - 1
     return ep_start, ep_count, ep_id
+
+
+def _without_the_guideline_action(
+    message: pa.Array, uncovered: np.ndarray, rule: np.ndarray, by_index: list[Rule | None]
+) -> pa.Array:
+    """The flags of a guideline limit whose guideline is not written for the drugs in
+    force (cyclophosphamide or rituximab alone): the guideline's action ("withhold and
+    discuss") is its instruction for its own drugs, so it is not given; the flag says the
+    result is beyond the limit and leaves the action to the specialist team (probe38 F5,
+    H570).  A flag whose text does not carry the rule's advice (a censored result's) is
+    left as it is."""
+    instead = caveat("not_a_guideline_drug_action")
+    for i in np.unique(rule[uncovered]):
+        r = by_index[int(i)]
+        if r is None or not r.message:
+            continue
+        rows = np.flatnonzero(uncovered & (rule == i))
+        mine = message.take(pa.array(rows))
+        changed = pc.replace_substring(mine, pattern=r.message, replacement=instead, max_replacements=1)
+        mask = np.zeros(len(message), dtype=bool)
+        mask[rows] = True
+        message = pc.replace_with_mask(message, pa.array(mask), changed)
+    return message
 
 
 def _profile_rules(profile: Profile, rule_ids: np.ndarray) -> list[Rule | None]:

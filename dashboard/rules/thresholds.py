@@ -53,6 +53,8 @@ def guideline_hits(inp: Inputs, rule: Rule, base: bl.Baselines | None = None) ->
     s = labs.slice(rule.analyte)
     v, cmp = labs.value[s], labs.cmp[s]
     fired = below(v, cmp, rule.threshold) if rule.comparison == "<" else above(v, cmp, rule.threshold)
+    taking = _taking(inp, rule.drug, labs.pid[s], labs.t[s]) if rule.drug else np.ones(len(v), dtype=bool)
+    fired &= taking
     local = np.flatnonzero(fired)
     idx = local + s.start
     msg = cat(
@@ -64,7 +66,7 @@ def guideline_hits(inp: Inputs, rule: Rule, base: bl.Baselines | None = None) ->
     hits = _guideline_hits(rule, idx, np.full(len(idx), rule.threshold), msg)
     # a censored result that may lie on either side of the limit ("<2.0" against < 1.6):
     # neither read as beyond it nor as within it; said, at caution, with the bound
-    unsure = np.flatnonzero(undecided(v, cmp, rule.threshold, rule.comparison)) + s.start
+    unsure = np.flatnonzero(undecided(v, cmp, rule.threshold, rule.comparison) & taking) + s.start
     if not len(unsure):
         return hits
     why = cat(
@@ -85,6 +87,27 @@ def guideline_hits(inp: Inputs, rule: Rule, base: bl.Baselines | None = None) ->
         message=pa.concat_arrays([msg, why]).take(pa.array(order)),
         source=rule.source,
     )
+
+
+def _taking(inp: Inputs, drug: str, pid: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Per result (``pid``, ``t``): a dose row of ``drug`` is in force at it (start <= t <
+    end): a limit a source writes for one drug judges only the results taken on it (SPS
+    mercaptopurine's neutrophils < 2, probe38 F6, H574)."""
+    d = inp.doses
+    mine = d.drug == D[drug] if len(d) else np.zeros(0, dtype=bool)
+    if not mine.any() or not len(pid):
+        return np.zeros(len(pid), dtype=bool)
+    dp, ds, de = d.pid[mine], d.start[mine], d.end[mine]
+    order = np.lexsort((ds, dp))
+    dp, ds, de = dp[order], ds[order], de[order]
+    # the latest end among the rows of the same patient started so far (as a (patient,
+    # time) key: a running maximum never reaches back into an earlier patient's rows): a
+    # result is covered when some row started at or before it and ends after it
+    reach = np.maximum.accumulate(pair_key(dp, de))
+    at = pair_key(pid, t)
+    j = np.searchsorted(pair_key(dp, ds), at, side="right") - 1
+    jj = np.maximum(j, 0)
+    return (j >= 0) & (dp[jj] == pid) & (at < reach[jj])
 
 
 def previous_minimum(pid: np.ndarray, t: np.ndarray, value: np.ndarray, window_s: int) -> np.ndarray:

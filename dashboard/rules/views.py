@@ -6,13 +6,14 @@ from typing import Any
 
 import pandas as pd
 
-from dashboard import model
+from dashboard import knowledge, model
+from dashboard.knowledge import SOURCE_REF
 from dashboard.rules import ctcae
-from dashboard.rules.data import SEVERITIES, ranges_file, rules_file, schedule_file
+from dashboard.rules.data import SEVERITIES, ctcae_file, ranges_file, rules_file
 from dashboard.rules.dose_checks import checks
 from dashboard.rules.engine import Profile, builtin_profiles
 from dashboard.rules.review import Review
-from dashboard.rules.schedule import test_groups
+from dashboard.rules.schedule import drug_map, drug_notes, spec_for, test_groups
 from dashboard.units import DISPLAY_UNIT
 
 RULE_COLUMNS = ["Rule", "Kind", "Analyte", "Test", "Threshold", "Unit", "Severity", "On", "Source", "Evidence"]
@@ -24,6 +25,8 @@ def _test_text(comparison: str, count: int, window: int, min_results: int = 0, d
         name = model.drug_label(drug)
         before = f"the last {min_results} results" if min_results > 1 else "the last result"
         return {
+            "<": f"result below, while {name} is taken",
+            ">": f"result above, while {name} is taken",
             "rise_pct": f"rise (%) above {before} before {name} started, while {name} is taken",
             "fall_pct": f"fall (%) below {before} before {name} started, while {name} is taken",
         }[comparison]
@@ -168,19 +171,34 @@ def ranges_frame() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def schedules_frame() -> pd.DataFrame:
-    """The monitoring schedule of each drug."""
-    sched = schedule_file()
+def schedules_frame(profile: Profile) -> pd.DataFrame:
+    """The monitoring schedule of each drug under a profile: the schedule the review
+    applies (the profile's monitoring schedule, ``schedule.toml`` [profiles], over the
+    top-level map), with what the profile decides without a source (probe38 F2, H573)."""
+    which = profile.schedule
+    notes = drug_notes(which)
     rows = []
-    for drug, entry in sched["drugs"].items():
+    for drug, entry in drug_map(which).items():
         names = entry.items() if isinstance(entry, dict) else [("", entry)]
         for variant, name in names:
-            spec = sched["schedules"][name]
+            spec = spec_for(name, which)
             label = model.drug_label(drug) + (f" ({variant})" if variant else "")
-            rows.append(
-                {"Drug": label, "Schedule": spec["label"], "What": spec["description"], "Source": spec["source"]}
-            )
-    return pd.DataFrame(rows)
+            source = spec["source"] + (f"; {notes[drug]}" if drug in notes else "")
+            rows.append({"Drug": label, "Schedule": spec["label"], "What": spec["description"], "Source": source})
+    return pd.DataFrame(rows, columns=["Drug", "Schedule", "What", "Source"])
+
+
+def references_frame(profile: Profile) -> pd.DataFrame:
+    """Every reference the profile's flags and schedules name ("[bsr2017]"), with the
+    address that opens it and how much of it was read (probe38 F3, F4, H572)."""
+    texts = [r.source for r in profile.rules if r.enabled]
+    if profile.ctcae:
+        texts.append(str(ctcae_file()["source"]))
+    texts += list(schedules_frame(profile)["Source"])
+    refs = knowledge.references()
+    ids = dict.fromkeys(i for t in texts for i in SOURCE_REF.findall(t) if i in refs)
+    rows = [{"Reference": i, "Citation": refs[i].citation, "URL": refs[i].url, "Read": refs[i].access} for i in ids]
+    return pd.DataFrame(rows, columns=["Reference", "Citation", "URL", "Read"])
 
 
 def recorded_windows_frame() -> pd.DataFrame:

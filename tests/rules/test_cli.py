@@ -77,7 +77,7 @@ def test_json_contract(panel, capsys):
     neut = by_rule["ctcae.neutrophils"]
     assert (neut["ctcae_grade"], neut["value"], neut["comparator"], neut["source_value"]) == (4, 0.5, "<", "<0.5")
     assert neut["threshold"] == 0.5 and neut["unit"] == "10^9/L"
-    assert neut["source"] == "CTCAE v5.0"
+    assert neut["source"] == "CTCAE v5.0 [nci_ctcae5]"
     assert by_rule["trend.consecutive_falls"]["threshold"] is None
     assert by_rule["bsr.wbc_low"]["threshold"] == 3.5
     assert by_rule["bsr.wbc_low"]["days_since_dose_change"] == 30

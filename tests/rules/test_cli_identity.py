@@ -52,7 +52,10 @@ def test_review_csv_writes_one_row_per_open_flag(tmp_path: Path, capsys):
         ("10023456", "DOE, Jane", "1980-03-12", "Neutrophils", "0.9")
     }
     by_rule = {r["Rule"]: r for r in rows}
-    assert by_rule["ctcae.neutrophils"]["Grade"] == "3" and by_rule["ctcae.neutrophils"]["Source"] == "CTCAE v5.0"
+    assert (
+        by_rule["ctcae.neutrophils"]["Grade"] == "3"
+        and by_rule["ctcae.neutrophils"]["Source"] == "CTCAE v5.0 [nci_ctcae5]"
+    )
     assert by_rule["bsr.neutrophils_low"]["Severity"] == "action"
     assert all(r["Review state"] == "not reviewed" and r["Dose context"] == "no dose recorded" for r in rows)
     assert all(r["Date"] == "2024-05-01 00:00" and r["Unit"] == "10^9/L" for r in rows)

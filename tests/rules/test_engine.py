@@ -91,7 +91,7 @@ def test_user_profile_round_trip_and_citation(tmp_path):
     r = p.rule("bsr.neutrophils_low")
     assert r.threshold == 2.0
     assert r.source.startswith("User profile 'Leeds local' (threshold 1.6 -> 2 10^9/L)")
-    assert "BSR 2017 / NICE CKS" in r.source
+    assert "BSR 2017 [bsr2017] as restated by SPS [sps_ssz]" in r.source
     assert not p.rule("bsr.mcv_high").enabled
     path = engine.save_profile(p, tmp_path)
     doc = json.loads(path.read_text())

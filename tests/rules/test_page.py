@@ -114,7 +114,10 @@ def test_every_rule_is_readable_in_full_with_its_advice_and_source(profiles_dir)
     [box] = [e for e in at.expander if e.label == "Source and evidence of every rule, in full"]
     text = " ".join(m.value for m in box.markdown).replace("\\", "")
     assert '- bsr.neutrophils_low (Neutrophils: result below 1.6 ×10⁹/L; action): advises "withhold and discuss' in text
-    assert "(2025 limit not confirmed; the BSR 2017 limit is applied)" in text
+    assert (
+        "(2025 limit not confirmed; the BSR 2017 limit is applied: BSR 2017 [bsr2017] as restated by SPS [sps_ssz])"
+        in text
+    )
     # a percentage rule's threshold is a percentage, not µmol/L; the rise is measured from the
     # baseline first, the 365-day lowest only without one (H210)
     assert (

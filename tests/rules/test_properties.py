@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from dashboard.rules import ctcae
 from dashboard.rules.engine import CTCAE_ONLY, DEFAULT_PROFILE, get_profile
-from tests.rules.builders import imported, lab, run
+from tests.rules.builders import dose, imported, lab, run
 
 SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -85,7 +85,9 @@ def test_guideline_limits_fire_exactly_beyond_the_strict_threshold(rule, delta, 
     value = rule.threshold if exact else round(rule.threshold * (1 + delta), 6)
     if value <= 0:
         return
-    rv = run([lab("P1", "2024-01-02 09:00", analyte, value)])
+    # a limit written for one drug (SPS mercaptopurine) judges a patient taking it
+    doses = [dose("P1", rule.drug, "2023-12-01", amount=75)] if rule.drug else []
+    rv = run([lab("P1", "2024-01-02 09:00", analyte, value)], doses)
     fired = rule.id in set(rv.flags_df()["rule"])
     expected = value < rule.threshold if rule.comparison == "<" else value > rule.threshold
     assert fired == expected, (rule.id, value, rule.comparison, rule.threshold)

@@ -75,7 +75,7 @@ def test_flag_carries_threshold_source_and_message():
     rv = run([lab("P1", "2024-06-01", "wbc", 3.2)], aza, profile="BSR 2017 / NICE")
     f = rv.flags_df().set_index("rule").loc["bsr.wbc_low"]
     assert f["threshold"] == 3.5
-    assert f["source"] == "BSR 2017 / NICE CKS"
+    assert f["source"] == "BSR 2017 [bsr2017] as restated by SPS [sps_ssz]"
     assert f["severity"] == "action"
     assert f["message"] == "WBC 3.2 ×10⁹/L < 3.5: withhold and discuss with the specialist team"
     assert f["ctcae_grade"] == 1  # the same result's CTCAE grade travels with the flag
