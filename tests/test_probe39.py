@@ -47,11 +47,6 @@ def _warnings(result, path: str) -> list[str]:
 # --------------------------------------------------------------------------- F1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe39 F1: three single IV cyclophosphamide pulses in a dose file without end dates are "
-    "'joined as repeat issues' into one pulse: two pulses lost, cumulative dose 0.5 g instead of 1.5 g",
-)
 def test_f1_single_pulses_in_a_change_log_are_three_pulses():
     # Euro-Lupus: 500 mg IV every 2 weeks, recorded as an infusion list (one row per pulse,
     # no end dates: read as a change log). Three pulses were given: 1.5 g in all, and the
@@ -76,11 +71,6 @@ def test_f1_single_pulses_in_a_change_log_are_three_pulses():
 # --------------------------------------------------------------------------- F2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe39 F2: a single IV pulse row without an end stays 'in force' for ever: 8 months later the "
-    "doses now and the flags' dose context read 'Cyclophosphamide 500 mg single (3 overlapping records)'",
-)
 def test_f2_a_single_pulse_is_not_in_force_months_later():
     # A single administration is given on its day (the dose checks close such a row the
     # next day). A count 8 months after the last pulse was not taken on cyclophosphamide.

@@ -631,7 +631,9 @@ def _say_same_starts(rows: list[dict], rep: FileReport) -> None:
 
 
 def _close_change_log(rows: list[dict], stops: list[tuple[str, str, dt.datetime, int]]) -> list[dict]:
-    """In a change log, each dose ends where the next change (or stop) of the drug starts."""
+    """In a change log, each dose ends where the next change (or stop) of the drug starts;
+    a single administration (a pulse) is given on its day and is never ended by the next
+    row (``model.in_force_until``; probe39 F1)."""
     events: dict[tuple[str, str], list[tuple[dt.datetime, int, dict | None]]] = {}
     for row in rows:
         events.setdefault((row["patient_id"], row["drug"]), []).append((row["start"], 1, row))
@@ -640,9 +642,14 @@ def _close_change_log(rows: list[dict], stops: list[tuple[str, str, dt.datetime,
     for evs in events.values():
         evs.sort(key=lambda e: (e[0], e[1]))
         for (_t, _k, ended), (t_next, _k2, _r2) in itertools.pairwise(evs):
-            if ended is not None and ended["end"] is None and t_next > ended["start"]:
+            if ended is not None and ended["end"] is None and t_next > ended["start"] and not _single(ended):
                 ended["end"] = t_next
     return rows
+
+
+def _single(row: dict) -> bool:
+    """A row that is one administration on its start day (``model.SINGLE``)."""
+    return bool(row["frequency"] == model.SINGLE)
 
 
 _SAME_DOSE = ("patient_id", "drug", "dose", "dose_unit", "frequency", "route", "dose_basis")
@@ -653,7 +660,9 @@ def _join_repeats(rows: list[dict]) -> tuple[list[dict], int]:
 
     A repeat prescription every four weeks is listed again at the same dose: that is
     not a dose change, and drawing it as one would put a false "change" mark on the
-    timeline every month.  Returns the rows and how many were joined.
+    timeline every month.  A single administration given again (the next pulse) is
+    another administration, never a repeat issue: never joined (probe39 F1).  Returns the
+    rows and how many were joined.
     """
     out: list[dict] = []
     joined = 0
@@ -664,7 +673,7 @@ def _join_repeats(rows: list[dict]) -> tuple[list[dict], int]:
             prev[k] == row[k] or (isinstance(prev[k], float) and math.isnan(prev[k]) and math.isnan(row[k]))
             for k in _SAME_DOSE
         )
-        if same and prev is not None and prev["end"] is not None and prev["end"] == row["start"]:
+        if same and prev is not None and not _single(row) and prev["end"] is not None and prev["end"] == row["start"]:
             prev["end"] = row["end"]
             joined += 1
             continue
