@@ -257,3 +257,28 @@ def test_the_change_log_reading_of_a_patients_undated_rows_is_said_on_the_row():
     assert list(model.doses_in_force(_doses_of(r), dt.date(2026, 3, 10))["dose"]) == [150.0]
     notes = [m for row, m in _warnings(r) if row == 3]
     assert any("read as a change log" in m and "ending row 2" in m for m in notes), notes
+
+
+# --------------------------------------------------------------------------- F7: two products of one drug
+
+
+def test_azathioprine_and_mercaptopurine_in_force_together_are_said_at_action_level():
+    doses = (
+        "P1,Imuran,100,mg,daily,oral,2025-01-01,\n"
+        "P1,mercaptopurine,50,mg,daily,oral,2026-02-01,\n"
+        "P2,azathioprine,50,mg,daily,oral,2025-01-01,2025-02-01\n"
+    )
+    _r, rv = csv_review("P1,2026-03-01,wbc,6,10^9/L\n", doses, as_of=dt.date(2026, 3, 10))
+    c = rv.dose_checks_df()
+    [row] = c[(c["patient_id"] == "P1") & (c["rule"] == "dose.thiopurine_duplicate")].to_dict("records")
+    assert (row["severity"], row["status"], row["start"]) == ("action", "open", pd.Timestamp("2026-02-01"))
+    assert "Azathioprine with Mercaptopurine" in row["message"] and row["source"]
+
+
+def test_a_cellcept_to_myfortic_switch_on_one_day_is_not_said_as_both():
+    doses = (
+        "P1,CellCept,1000,mg,twice daily,oral,2025-01-01,2026-02-01\nP1,Myfortic,720,mg,twice daily,oral,2026-02-01,\n"
+    )
+    _r, rv = csv_review("P1,2026-03-01,wbc,6,10^9/L\n", doses, as_of=dt.date(2026, 3, 10))
+    c = rv.dose_checks_df()
+    assert not (c["rule"] == "dose.mmf_mpa_together").any()

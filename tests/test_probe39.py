@@ -157,11 +157,6 @@ def test_f6_a_patients_doses_do_not_depend_on_another_patients_rows():
 # --------------------------------------------------------------------------- F7
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe39 F7: CellCept and Myfortic (one active drug, mycophenolic acid) in force together are "
-    "neither warned of nor checked: two rows of one drug are, two products of it are not",
-)
 def test_f7_two_products_of_one_drug_in_force_together_are_said():
     doses = (
         "P1,CellCept,1000,mg,twice daily,oral,2025-01-01,\n"
