@@ -231,7 +231,7 @@ def in_force_until(start: Any, end: Any, frequency: Any) -> Any:
         single = np.asarray(frequency, dtype=object) == SINGLE
         return np.where(single, np.minimum(end, next_day), end)
     if hasattr(start, "dt"):  # pandas columns
-        import pandas as pd
+        import pandas as pd  # imported on use: the CLI's import/review never loads it (tests/test_cli_process.py)
 
         next_day = start.dt.normalize() + pd.Timedelta(days=1)
         single = pd.Series(frequency, index=start.index) == SINGLE
@@ -239,7 +239,7 @@ def in_force_until(start: Any, end: Any, frequency: Any) -> Any:
         return end.mask(cut, next_day)
     if frequency != SINGLE:
         return end
-    import pandas as pd
+    import pandas as pd  # imported on use, as above
 
     next_day = pd.Timestamp(start).normalize() + pd.Timedelta(days=1)
     return next_day if end is None or end != end or end > next_day else end  # end != end: NaT
