@@ -45,18 +45,19 @@ def test_a_single_administration_is_in_force_on_its_start_day_only():
 
 
 def test_rituximab_once_is_given_on_its_day_and_then_recorded_for_its_window():
-    # 1000 mg once on 1 Jan; a count on 30 Mar is 88 days later (31 + 28 + 29), inside
-    # rituximab's six-month "recently ended" window, and no dose is in force then.
+    # 1000 mg once on 1 Jan: in force that day, so it ended on 2 Jan (as a once row recorded
+    # with its end the next day reads, H482); a count on 30 Mar is 87 days after 2 Jan
+    # (30 + 28 + 29), inside rituximab's six-month "recently ended" window.
     doses = "P1,rituximab,1000,mg,once,iv,2026-01-01,\n" + _OTHER
     labs = "P1,2026-03-30,neutrophils,0.8,10^9/L\nP1,2026-03-30,wbc,2.0,10^9/L\n"
     r, rv = csv_review(labs, doses, as_of=dt.date(2026, 4, 1))
     assert_balanced(r)
     s = rv.summary_df().set_index("patient_id").loc["P1"]
     assert s["current_doses"] == ""
-    assert "Rituximab 1000 mg" in s["recent_doses"] and "given 2026-01-01" in s["recent_doses"]
+    assert "Rituximab 1000 mg" in s["recent_doses"] and s["recent_doses"].endswith("ended 2026-01-02")
     flags = rv.flags_df()
     context = flags[(flags["patient_id"] == "P1") & (flags["analyte"] == "neutrophils")]["dose_context"].iloc[0]
-    assert context.startswith("no dose in force (Rituximab 1000 mg") and "given 2026-01-01, 88 d before" in context
+    assert context.startswith("no dose in force (Rituximab 1000 mg") and "ended 2026-01-02, 87 d before" in context
     assert current_doses_table(_doses_of(r), float("nan"), dt.date(2026, 4, 1)).empty
     # on its own day it is the dose in force
     assert len(current_doses_table(_doses_of(r), float("nan"), dt.date(2026, 1, 1))) == 1

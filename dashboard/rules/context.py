@@ -44,7 +44,7 @@ import pyarrow.compute as pc
 from dashboard import model
 from dashboard.rules.data import DAY, NEVER, rules_file
 from dashboard.rules.dose_totals import schedule_kind
-from dashboard.rules.inputs import DRUGS, TRACKED, Doses, Inputs, date_texts, pair_key, to_date
+from dashboard.rules.inputs import DRUGS, TRACKED, Inputs, date_texts, pair_key, to_date
 from dashboard.rules.schedule import courses, last_at_or_before, pulse_dates
 
 INCREASE_WINDOW_DAYS = 84
@@ -208,13 +208,6 @@ def totals_in_force(live, weight_of) -> dict[str, list[tuple[str, str]]]:  # liv
     return out
 
 
-def _ended_words(d: Doses, rows: np.ndarray) -> np.ndarray:
-    """Per dose row, how it ended: "ended 2026-02-01", or for a single administration
-    (a pulse, in force on its day only: ``model.in_force_until``) "given 2026-01-01"."""
-    single = d.frequency[rows] == model.SINGLE
-    return np.where(single, "given " + date_texts(d.start[rows]), "ended " + date_texts(d.end[rows])).astype(object)
-
-
 def dose_context(
     inp: Inputs, pid: np.ndarray, t: np.ndarray, covered: np.ndarray | None = None, *, recorded: bool = False
 ) -> dict[str, np.ndarray]:
@@ -300,8 +293,8 @@ def dose_context(
         lately = np.zeros(len(used), dtype=bool)
         lately[re_] = True
         out["recent_monitored"][valid] = lately[pos]
-        ended = _ended_words(d, rr)
-        said = join_distinct(re_, texts[rr] + ", " + ended, len(used), "; ")
+        ended = date_texts(d.end[rr])  # a single administration: the day after it (model.in_force_until)
+        said = join_distinct(re_, texts[rr] + ", ended " + ended, len(used), "; ")
         out["recent_doses"][valid] = said[pos]
     if covered is not None and covered.any():
         mine = np.zeros(len(used), dtype=bool)
@@ -376,9 +369,8 @@ def context_text(inp: Inputs, pid: np.ndarray, t: np.ndarray, ctx: dict[str, np.
         for i, jj in zip(idle.tolist(), j.tolist(), strict=True):
             if jj >= 0 and d.pid[ended[jj]] == pid[i]:
                 row = ended[jj]
-                single = d.frequency[row] == model.SINGLE  # a pulse: given on its day, counted from it
-                days = (int(t[i]) - int(d.start[row] if single else d.end[row])) // DAY
-                lead[i] = f"no dose in force ({text[row]} {_ended_words(d, np.array([row]))[0]}, {days} d before)"
+                days = (int(t[i]) - int(d.end[row])) // DAY
+                lead[i] = f"no dose in force ({text[row]} ended {to_date(int(d.end[row])):%Y-%m-%d}, {days} d before)"
             elif first_start[pid[i]] > t[i]:
                 lead[i] = (
                     f"no dose in force (the first dose on record starts {to_date(int(first_start[pid[i]])):%Y-%m-%d})"
