@@ -116,7 +116,8 @@ def _overlapping(entry: DoseEntry, existing: pd.DataFrame, ignore_dose_id: int |
     if ignore_dose_id is not None and "dose_id" in same.columns:
         same = same[same["dose_id"] != ignore_dose_id]
     start = pd.Timestamp(entry.start)
-    ends_after = same["end"].isna() | (same["end"] > start)
+    until = model.in_force_until(same["start"], same["end"], same["frequency"])  # a pulse: its day only
+    ends_after = until.isna() | (until > start)
     starts_before = same["start"] < pd.Timestamp(entry.end) if entry.end is not None else True
     return same[ends_after & starts_before]
 

@@ -1669,7 +1669,8 @@ class DoseTotal:
 def dose_total(rows: pd.DataFrame, drug: str, on: pd.Timestamp) -> DoseTotal | None:
     """The total of the rows of ``drug`` in force at ``on`` of the schedule kind of the
     one that started last (None when none is in force)."""
-    sub = rows[(rows["drug"] == drug) & model.in_force(rows["start"], rows["end"], on)].sort_values("start")
+    mine = rows[rows["drug"] == drug]
+    sub = mine[model.in_force(mine["start"], mine["end"], on, mine["frequency"])].sort_values("start")
     if sub.empty:
         return None
     freq = sub["frequency"].fillna("").astype(str).to_numpy()
@@ -1680,7 +1681,7 @@ def dose_total(rows: pd.DataFrame, drug: str, on: pd.Timestamp) -> DoseTotal | N
     )
     start = sub["start"].to_numpy("datetime64[s]").astype(np.int64)
     end = sub["end"].to_numpy("datetime64[s]")
-    end = np.where(np.isnat(end), NEVER, end.astype(np.int64))
+    end = model.in_force_until(start, np.where(np.isnat(end), NEVER, end.astype(np.int64)), sub["frequency"].to_numpy())
     zero = np.zeros(len(sub), np.int64)
     tg = dose_totals.in_force_together(zero, zero, kind, start, end)
     t = int(np.datetime64(on, "s").astype(np.int64))

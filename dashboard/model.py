@@ -219,23 +219,64 @@ def drug_info() -> dict[str, DrugInfo]:
     return out
 
 
-def in_force(start: Any, end: Any, on: Any) -> Any:
+#: The frequency of a row that is one administration on its start day (a pulse, a
+#: single dose): never in force after that day, whatever its end (probe39 F1/F2).
+SINGLE = "single"
+_DAY_SECONDS = 86_400
+
+
+def in_force_until(start: Any, end: Any, frequency: Any) -> Any:
+    """The first moment a dose row is no longer in force: its end (None/NaT: ongoing),
+    except for a single administration (:data:`SINGLE`), which is in force on its start
+    day only: until the next midnight, or its end when that comes first.
+
+    The one rule of "in force" every view and check reads (:func:`in_force`,
+    :func:`doses_in_force`, the review's dose rows ``dashboard/rules/inputs.py``).
+    Works on one row's values (``datetime``/``Timestamp``), on pandas columns, and on
+    numpy int64 seconds (the review's arrays, where ``NEVER`` stands for no end).
+    """
+    if isinstance(start, np.ndarray):  # int64 seconds
+        next_day = start // _DAY_SECONDS * _DAY_SECONDS + _DAY_SECONDS
+        single = np.asarray(frequency, dtype=object) == SINGLE
+        return np.where(single, np.minimum(end, next_day), end)
+    if hasattr(start, "dt"):  # pandas columns
+        import pandas as pd  # imported on use: the CLI's import/review never loads it (tests/test_cli_process.py)
+
+        next_day = start.dt.normalize() + pd.Timedelta(days=1)
+        single = pd.Series(frequency, index=start.index) == SINGLE
+        cut = single & (end.isna() | (end > next_day))
+        return end.mask(cut, next_day)
+    if frequency != SINGLE:
+        return end
+    import pandas as pd  # imported on use, as above
+
+    next_day = pd.Timestamp(start).normalize() + pd.Timedelta(days=1)
+    return next_day if end is None or end != end or end > next_day else end  # end != end: NaT
+
+
+def in_force(start: Any, end: Any, on: Any, frequency: Any = None) -> Any:
     """Whether a dose row is in force at ``on``: started on or before it, not yet ended.
 
     ``end`` is the day a dose ended or changed, so a row that ends at ``on`` is no longer
-    in force; a missing end (NaT, None) means ongoing.  Works on one row's values and,
-    element by element, on pandas Series (then returns a boolean Series).
+    in force; a missing end (NaT, None) means ongoing.  With its ``frequency``, a single
+    administration is in force on its start day only (:func:`in_force_until`).  Works on
+    one row's values and, element by element, on pandas Series (then returns a boolean
+    Series).
     """
+    if frequency is not None:
+        end = in_force_until(start, end, frequency)
     if hasattr(end, "isna"):  # columns
         return (start <= on) & (end.isna() | (end > on))
     return bool(start <= on) and (end is None or end != end or bool(end > on))  # end != end: NaT
 
 
 def doses_in_force(doses: pd.DataFrame, on: Any) -> pd.DataFrame:
-    """The rows of a doses frame in force on ``on`` (a date stands for its first moment)."""
+    """The rows of a doses frame in force on ``on`` (a date stands for its first moment);
+    a single administration only on its start day (:func:`in_force_until`)."""
     import pandas as pd  # imported on use: the CLI's import/review never loads it (tests/test_cli_process.py)
 
-    return doses[in_force(doses["start"], doses["end"], pd.Timestamp(on))]
+    freq = doses["frequency"] if "frequency" in doses.columns else None
+    return doses[in_force(doses["start"], doses["end"], pd.Timestamp(on), freq)]
 
 
 def drug_label(drug: str) -> str:

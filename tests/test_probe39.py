@@ -47,11 +47,6 @@ def _warnings(result, path: str) -> list[str]:
 # --------------------------------------------------------------------------- F1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe39 F1: three single IV cyclophosphamide pulses in a dose file without end dates are "
-    "'joined as repeat issues' into one pulse: two pulses lost, cumulative dose 0.5 g instead of 1.5 g",
-)
 def test_f1_single_pulses_in_a_change_log_are_three_pulses():
     # Euro-Lupus: 500 mg IV every 2 weeks, recorded as an infusion list (one row per pulse,
     # no end dates: read as a change log). Three pulses were given: 1.5 g in all, and the
@@ -76,11 +71,6 @@ def test_f1_single_pulses_in_a_change_log_are_three_pulses():
 # --------------------------------------------------------------------------- F2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe39 F2: a single IV pulse row without an end stays 'in force' for ever: 8 months later the "
-    "doses now and the flags' dose context read 'Cyclophosphamide 500 mg single (3 overlapping records)'",
-)
 def test_f2_a_single_pulse_is_not_in_force_months_later():
     # A single administration is given on its day (the dose checks close such a row the
     # next day). A count 8 months after the last pulse was not taken on cyclophosphamide.
@@ -104,11 +94,6 @@ def test_f2_a_single_pulse_is_not_in_force_months_later():
 # --------------------------------------------------------------------------- F3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe39 F3: a change log sent as two files (January's, February's) keeps both doses in force, "
-    "'Azathioprine 250 mg/day in all', though each file says a dose lasts until the next change",
-)
 def test_f3_a_change_log_in_two_files_is_one_change_log():
     head = "patient_id,drug,dose,dose_unit,frequency,route,start\n"
     labs = LABS_HEAD + _checks("P1", "2026-02-01", "2026-03-01")
@@ -132,11 +117,6 @@ def test_f3_a_change_log_in_two_files_is_one_change_log():
 # --------------------------------------------------------------------------- F4
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe39 F4: a repeat prescription entered twice (two identical open rows) is read as 40 mg/week "
-    "of methotrexate and a 'dose increase' without a word in the import report (a different dose is warned of)",
-)
 def test_f4_a_duplicated_repeat_prescription_is_asked_about():
     doses = (
         "P1,methotrexate,20,mg,weekly,oral,2025-06-01,\n"
@@ -152,11 +132,6 @@ def test_f4_a_duplicated_repeat_prescription_is_asked_about():
 # --------------------------------------------------------------------------- F5
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe39 F5: in a change log whose end column is blank, a 'stopped' row is rejected and the "
-    "azathioprine it stops stays in force for ever (data-model.md: a stop ends the drug, blank column alike)",
-)
 def test_f5_a_stop_in_a_blank_end_column_change_log_ends_the_drug():
     doses = "P1,azathioprine,100,mg,daily,oral,2025-01-01,\nP1,azathioprine,,,stopped,,2026-01-01,\n"
     as_of = dt.date(2026, 3, 10)
@@ -168,11 +143,6 @@ def test_f5_a_stop_in_a_blank_end_column_change_log_ends_the_drug():
 # --------------------------------------------------------------------------- F6
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe39 F6: the same two open azathioprine rows of P1 are 150 mg/day alone but 250 mg/day when the "
-    "file also holds another patient's dose with an end date (the change-log reading is per file)",
-)
 def test_f6_a_patients_doses_do_not_depend_on_another_patients_rows():
     p1 = "P1,azathioprine,100,mg,daily,oral,2025-01-01,\nP1,azathioprine,150,mg,daily,oral,2026-02-01,\n"
     other = "P2,azathioprine,50,mg,daily,oral,2025-01-01,2025-02-01\n"
@@ -187,11 +157,6 @@ def test_f6_a_patients_doses_do_not_depend_on_another_patients_rows():
 # --------------------------------------------------------------------------- F7
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe39 F7: CellCept and Myfortic (one active drug, mycophenolic acid) in force together are "
-    "neither warned of nor checked: two rows of one drug are, two products of it are not",
-)
 def test_f7_two_products_of_one_drug_in_force_together_are_said():
     doses = (
         "P1,CellCept,1000,mg,twice daily,oral,2025-01-01,\n"

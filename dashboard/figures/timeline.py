@@ -1101,7 +1101,7 @@ class _HoverContext:
         described = [
             (
                 d["start"],
-                d["end"],
+                model.in_force_until(d["start"], d["end"], d["frequency"]),  # a pulse: its day only
                 describe_dose(d["drug"], d["dose"], d["dose_unit"], d["frequency"], d["mg_per_day"], weight),
             )
             for d in _records(doses, ("start", "end", "drug", "dose", "dose_unit", "frequency", "mg_per_day"))

@@ -51,3 +51,8 @@ class DoseBatch:
     # an end column empty in every row: ends come from the next change (as with no end
     # column), but a row that says "held" or "0" is judged as in a file with end dates
     blank_end: bool = False
+    #: a table with an end column in use: whether its rows are a change log is decided per
+    #: patient and drug (the rows of a drug with no end date in any row are one), never
+    #: by another patient's rows (probe39 F6).  Readers of interval sources (FHIR, SMART)
+    #: leave it off: their open orders are intervals.
+    per_pair: bool = False

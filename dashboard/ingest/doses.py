@@ -100,6 +100,8 @@ def normalise_doses(batch: DoseBatch) -> tuple[pa.Table, list[tuple[int, int]]]:
     stops: list[tuple[str, str, dt.datetime, int]] = []
     accepted: list[tuple[int, int]] = []
     from_instructions = 0
+    dated = _pairs_with_ends(batch.records) if batch.per_pair else set()
+    pending: list[tuple[int, int, Problem]] = []  # stops of a file with an end column: (stop, record, why not)
     for i, r in enumerate(batch.records):
         col = r.columns.get
         r.patient_id, id_problem, id_note = clean_id(r.patient_id)
@@ -122,6 +124,9 @@ def normalise_doses(batch: DoseBatch) -> tuple[pa.Table, list[tuple[int, int]]]:
                 )
             )
             continue
+        # a change log: no end column, an end column empty in every row (H106), or in a
+        # file with end dates the rows of a patient's drug none of which has one (probe39 F6)
+        log = batch.change_log or (batch.per_pair and (r.patient_id, drug) not in dated)
         if r.start_error or r.start is None:
             rep.problems.append(
                 Problem(r.row, col("start", "start"), r.start_error or "no start date", r.drug_text[:120])
@@ -175,20 +180,20 @@ def normalise_doses(batch: DoseBatch) -> tuple[pa.Table, list[tuple[int, int]]]:
                 r.status,
             )
         said = held_or_stopped(r)
+        undated_stop: Problem | None = None  # why a stop that ends no dose is rejected
         if said and not is_stop:
             word, column, stopped = said
-            if batch.change_log and not batch.blank_end:
+            undated_stop = Problem(
+                r.row,
+                col(column, column),
+                f"the row says the drug is held or stopped ('{word}') but not when it was given: "
+                "enter the dose given with its start and end dates",
+                word,
+            )
+            if log:
                 is_stop = True  # from this row's date the drug is not given
             elif not (stopped and r.end is not None):  # a stop with its date is history
-                rep.problems.append(
-                    Problem(
-                        r.row,
-                        col(column, column),
-                        f"the row says the drug is held or stopped ('{word}') but not when it was given: "
-                        "enter the dose given with its start and end dates",
-                        word,
-                    )
-                )
+                rep.problems.append(undated_stop)
                 continue
         text = _DoseText.of(r, is_stop, decimal)
         if text.problem:
@@ -229,9 +234,14 @@ def normalise_doses(batch: DoseBatch) -> tuple[pa.Table, list[tuple[int, int]]]:
             if note:
                 rep.warn(f"dose {note}", r.row, col("dose", "dose"), r.dose[:120])
         if is_stop or (amount is not None and amount[0] == 0):
-            if batch.change_log and not batch.blank_end:
-                stops.append((r.patient_id, drug, r.start, i))
+            if log:
+                stops.append((r.patient_id, drug, r.start, r.row))
                 accepted.append((i, 0))
+                if batch.blank_end or not batch.change_log:  # an end column: a stop must end a dose of the file
+                    stop_problem = Problem(
+                        r.row, col("dose", "dose"), "dose is 0: record a stop with an end date instead", r.dose
+                    )
+                    pending.append((len(stops) - 1, i, undated_stop or stop_problem))
                 continue
             rep.problems.append(
                 Problem(r.row, col("dose", "dose"), "dose is 0: record a stop with an end date instead", r.dose)
@@ -341,6 +351,7 @@ def normalise_doses(batch: DoseBatch) -> tuple[pa.Table, list[tuple[int, int]]]:
                 "source_row": r.row,
                 "start_basis": r.start_basis,
                 "_rec": i,
+                "_log": log,
             }
         )
         accepted.append((i, 0))
@@ -349,23 +360,78 @@ def normalise_doses(batch: DoseBatch) -> tuple[pa.Table, list[tuple[int, int]]]:
             f"dose or frequency of {from_instructions} row(s) read from free-text instructions "
             "(e.g. 'Take 2 tablets by mouth daily'): check them in the dose table"
         )
-    if not batch.change_log:
-        _say_overlaps(out, rep)
-    if batch.change_log:
-        out = _close_change_log(out, stops)
-        _say_same_starts(out, rep)
-        out, joined = _join_repeats(out)
-        if joined:
+    stops = _stops_that_end_a_dose(out, stops, pending, accepted, rep)
+    intervals = _say_overlaps([row for row in out if not row["_log"]], rep)
+    changes = [row for row in out if row["_log"]]
+    if changes or stops:
+        # in a file with end dates, the change-log reading of a drug's undated rows is said
+        # on each row it touches (in a change log the file's own note says it)
+        on_rows = rep if not batch.change_log else None
+        changes = _close_change_log(changes, stops, on_rows)
+        _say_same_starts(changes, rep)
+        changes, joined = _join_repeats(changes, on_rows)
+        if joined and on_rows is None:
             rep.warn(
                 f"{joined} repeat issue(s) of an unchanged dose joined to the dose before them "
                 "(re-prescribing is not a dose change)"
             )
-    cols = [f.name for f in model.DOSE_FIELDS] + ["_rec"]
+    out = intervals + changes
+    return _dose_table(out), accepted
+
+
+def _stops_that_end_a_dose(
+    out: list[dict],
+    stops: list[tuple[str, str, dt.datetime, int]],
+    pending: list[tuple[int, int, Problem]],
+    accepted: list[tuple[int, int]],
+    rep: FileReport,
+) -> list[tuple[str, str, dt.datetime, int]]:
+    """The stops of a change log that are kept.  In a file with an end column (empty in
+    every row, or without a date in any row of the drug), a stop ends the dose of the drug
+    that a row of the file starts before it (docs/data-model.md; probe39 F5); one that
+    ends no such dose says nothing of when a dose was given, and is rejected with the
+    reason, as in a file with end dates."""
+    if not pending:
+        return stops
+    begun: dict[tuple[str, str], list[dt.datetime]] = {}
+    for row in out:
+        if row["_log"] and not _single(row):
+            begun.setdefault((row["patient_id"], row["drug"]), []).append(row["start"])
+    drop: set[int] = set()
+    for k, i, why in pending:
+        pid, drug, when, _row = stops[k]
+        if not any(t < when for t in begun.get((pid, drug), ())):
+            drop.add(k)
+            accepted.remove((i, 0))
+            rep.problems.append(why)
+    return [s for k, s in enumerate(stops) if k not in drop]
+
+
+def _dose_table(out: list[dict]) -> pa.Table:
+    """The canonical doses table of the accepted rows, with the record index of each
+    (``_rec``) and whether it was read as part of a change log (``_log``)."""
     if not out:
-        return model.empty_table("doses").append_column("_rec", pa.array([], pa.int64())), accepted
-    table = pa.table({c: [row[c] for row in out] for c in cols})
-    table = model.conform("doses", table).append_column("_rec", pa.array([row["_rec"] for row in out], pa.int64()))
-    return table, accepted
+        return (
+            model.empty_table("doses")
+            .append_column("_rec", pa.array([], pa.int64()))
+            .append_column("_log", pa.array([], pa.bool_()))
+        )
+    cols = [f.name for f in model.DOSE_FIELDS]
+    table = model.conform("doses", pa.table({c: [row[c] for row in out] for c in cols}))
+    return table.append_column("_rec", pa.array([row["_rec"] for row in out], pa.int64())).append_column(
+        "_log", pa.array([bool(row["_log"]) for row in out], pa.bool_())
+    )
+
+
+def _pairs_with_ends(records: list[DoseRecord]) -> set[tuple[str, str | None]]:
+    """The (patient, drug) pairs of which some row of the file gives an end date (or an
+    end that reads as ongoing, 2099-12-31): their rows are intervals; the rows of the other
+    pairs are a change log (probe39 F6: decided per patient and drug, never per file)."""
+    return {
+        (clean_id(r.patient_id)[0], recognise_drug(r.drug_text, r.drug_code))
+        for r in records
+        if r.end is not None or r.end_error
+    }
 
 
 #: Order statuses that mean no dose was ever given (as the FHIR reader rejects them).
@@ -587,26 +653,44 @@ def _freq_in_text(text: str) -> str:
     return m.group(1) if m else ""
 
 
-def _say_overlaps(rows: list[dict], rep: FileReport) -> None:
-    """Warn of two different doses of one drug for one patient whose dates overlap.
+def _say_overlaps(rows: list[dict], rep: FileReport) -> list[dict]:
+    """Warn of two doses of one drug for one patient whose dates overlap; returns the rows.
 
     Both are read as in force (the file gives each its dates), and the dose checks and the
     Dosing page add them up (``rules/dose_totals.py``, each total said as "total of 2 rows
     in force"); but an earlier row left open when a later one started is often a change
-    whose end was never written: the clinician is told, and neither row is dropped.
+    whose end was never written: the clinician is told, and neither row is dropped.  The
+    same dose open twice from two starts (a repeat prescription entered again) is one dose:
+    the later row is joined to the earlier, counted once, and said (probe39 F4).  A single
+    administration is given on its day and overlaps nothing.
     """
     by_drug: dict[tuple[str, str], list[dict]] = {}
     for row in rows:
         by_drug.setdefault((row["patient_id"], row["drug"]), []).append(row)
+    dropped: set[int] = set()
     for (_pid, drug), group in by_drug.items():
+        group = [row for row in group if not _single(row)]
         group.sort(key=lambda x: (x["start"], x["source_row"]))
         for k, later in enumerate(group):
+            open_before = [
+                e
+                for e in group[:k]
+                if id(e) not in dropped
+                and (e["end"] is None or e["end"] > later["start"])
+                and e["start"] < later["start"]
+            ]
+            again = next((e for e in open_before if _same_dose(e, later)), None)
+            if again is not None and again["end"] is None and later["end"] is None:
+                dropped.add(id(later))
+                rep.warn(_repeat_entered_again(drug, again, later), later["source_row"], "start")
+                continue
             earlier = next(
                 (
                     e
                     for e in group[:k]
-                    if (e["end"] is None or e["end"] > later["start"])
-                    and any(e[f] != later[f] for f in ("dose", "dose_unit", "frequency"))
+                    if id(e) not in dropped
+                    and (e["end"] is None or e["end"] > later["start"])
+                    and (e["start"] < later["start"] or not _same_dose(e, later))
                 ),
                 None,
             )
@@ -618,6 +702,27 @@ def _say_overlaps(rows: list[dict], rep: FileReport) -> None:
                     later["source_row"],
                     "start",
                 )
+    return [row for row in rows if id(row) not in dropped]
+
+
+def _same_dose(a: dict, b: dict) -> bool:
+    """Two rows of one patient and drug that give the same dose (:data:`_SAME_DOSE`)."""
+    return all(a[k] == b[k] or (isinstance(a[k], float) and math.isnan(a[k]) and math.isnan(b[k])) for k in _SAME_DOSE)
+
+
+def _dose_words(row: dict) -> str:
+    amount = "unknown amount" if math.isnan(row["dose"]) else f"{amount_text(row['dose'])} {row['dose_unit']}"
+    return f"{amount} {row['frequency']}".strip()
+
+
+def _repeat_entered_again(drug: str, kept: dict, again: dict) -> str:
+    """What the report says on an open row that gives the same dose as an earlier open row."""
+    return (
+        f"{model.drug_label(drug)}: the same dose as row {kept['source_row']} ({_dose_words(kept)} from "
+        f"{kept['start']:%Y-%m-%d}, no end) again from {again['start']:%Y-%m-%d}, both open: the rows overlap in "
+        "time and are read as one dose (a repeat prescription entered again), counted once and never as a dose "
+        "increase; if the dose was doubled, enter the total as one row"
+    )
 
 
 def _say_same_starts(rows: list[dict], rep: FileReport) -> None:
@@ -631,43 +736,66 @@ def _say_same_starts(rows: list[dict], rep: FileReport) -> None:
             rep.warn(same_start_note(kept, row, "", f"row {kept['source_row']}"), row["source_row"], "start")
 
 
-def _close_change_log(rows: list[dict], stops: list[tuple[str, str, dt.datetime, int]]) -> list[dict]:
-    """In a change log, each dose ends where the next change (or stop) of the drug starts."""
-    events: dict[tuple[str, str], list[tuple[dt.datetime, int, dict | None]]] = {}
+def _close_change_log(
+    rows: list[dict], stops: list[tuple[str, str, dt.datetime, int]], rep: FileReport | None = None
+) -> list[dict]:
+    """In a change log, each dose ends where the next change (or stop) of the drug starts;
+    a single administration (a pulse) is given on its day and is never ended by the next
+    row (``model.in_force_until``; probe39 F1).  With ``rep`` (the undated rows of a drug in
+    a file with end dates, probe39 F6), each dose so ended is said on the row that ends it.
+    ``stops`` are (patient, drug, date, source row)."""
+    events: dict[tuple[str, str], list[tuple[dt.datetime, int, dict | None, int]]] = {}
     for row in rows:
-        events.setdefault((row["patient_id"], row["drug"]), []).append((row["start"], 1, row))
-    for pid, drug, when, _i in stops:
-        events.setdefault((pid, drug), []).append((when, 0, None))
-    for evs in events.values():
+        events.setdefault((row["patient_id"], row["drug"]), []).append((row["start"], 1, row, row["source_row"]))
+    for pid, drug, when, source_row in stops:
+        events.setdefault((pid, drug), []).append((when, 0, None, source_row))
+    for (_pid, drug), evs in events.items():
         evs.sort(key=lambda e: (e[0], e[1]))
-        for (_t, _k, ended), (t_next, _k2, _r2) in itertools.pairwise(evs):
-            if ended is not None and ended["end"] is None and t_next > ended["start"]:
+        for (_t, _k, ended, _r), (t_next, _k2, by, by_row) in itertools.pairwise(evs):
+            if ended is not None and ended["end"] is None and t_next > ended["start"] and not _single(ended):
                 ended["end"] = t_next
+                if rep is not None and not (by is not None and _same_dose(ended, by)):  # a repeat: said when joined
+                    what = "stops the drug" if by is None else "changes the dose"
+                    rep.warn(
+                        f"{model.drug_label(drug)}: no row of this drug for this patient gives an end date, so its "
+                        f"rows are read as a change log: this row {what} on {t_next:%Y-%m-%d}, ending row "
+                        f"{ended['source_row']} ({_dose_words(ended)}), rather than both doses overlapping in time; "
+                        "if both were taken together, give each row its dates",
+                        by_row,
+                        "start",
+                    )
     return rows
+
+
+def _single(row: dict) -> bool:
+    """A row that is one administration on its start day (``model.SINGLE``)."""
+    return bool(row["frequency"] == model.SINGLE)
 
 
 _SAME_DOSE = ("patient_id", "drug", "dose", "dose_unit", "frequency", "route", "dose_basis")
 
 
-def _join_repeats(rows: list[dict]) -> tuple[list[dict], int]:
+def _join_repeats(rows: list[dict], rep: FileReport | None = None) -> tuple[list[dict], int]:
     """Join a change log's re-issues of an unchanged dose to the dose before them.
 
     A repeat prescription every four weeks is listed again at the same dose: that is
     not a dose change, and drawing it as one would put a false "change" mark on the
-    timeline every month.  Returns the rows and how many were joined.
+    timeline every month.  A single administration given again (the next pulse) is
+    another administration, never a repeat issue: never joined (probe39 F1).  Returns the
+    rows and how many were joined.  With ``rep`` (the undated rows of a drug in a file
+    with end dates) each joined row is said on its row (probe39 F4).
     """
     out: list[dict] = []
     joined = 0
     last: dict[tuple[str, str], dict] = {}
     for row in sorted(rows, key=lambda r: (r["patient_id"], r["drug"], r["start"])):
         prev = last.get((row["patient_id"], row["drug"]))
-        same = prev is not None and all(
-            prev[k] == row[k] or (isinstance(prev[k], float) and math.isnan(prev[k]) and math.isnan(row[k]))
-            for k in _SAME_DOSE
-        )
-        if same and prev is not None and prev["end"] is not None and prev["end"] == row["start"]:
+        same = prev is not None and _same_dose(prev, row)
+        if same and prev is not None and not _single(row) and prev["end"] is not None and prev["end"] == row["start"]:
             prev["end"] = row["end"]
             joined += 1
+            if rep is not None:
+                rep.warn(_repeat_entered_again(row["drug"], prev, row), row["source_row"], "start")
             continue
         out.append(row)
         last[(row["patient_id"], row["drug"])] = row

@@ -1179,6 +1179,7 @@ def doses_from_table(
         extra=raw.rejected,
         delimiter=raw.delimiter,
         blank_end=blank_end,
+        per_pair=bool(fields.get("end")) and not blank_end,
     )
 
 
@@ -1189,12 +1190,13 @@ def _dose_parsed(
     extra: list[Problem],
     delimiter: str = "",
     blank_end: bool = False,
+    per_pair: bool = False,
 ) -> Parsed:
     # The dose pipeline, with its dose, frequency and instruction parsers, is loaded when
     # a dose table comes: an import of lab files alone never needs it (start-up time).
     from dashboard.ingest.doses import normalise_doses
 
-    table, accepted = normalise_doses(DoseBatch(rep, records, change_log, delimiter, blank_end))
+    table, accepted = normalise_doses(DoseBatch(rep, records, change_log, delimiter, blank_end, per_pair))
     rep.settle_rows(accepted=len(accepted), rejected=len(records) - len(accepted) + len(extra))
     rep.problems.extend(extra)
     if change_log and records and blank_end:
@@ -1225,13 +1227,16 @@ def _combine_doses(parts: list[Parsed]) -> pa.Table:
     by_start: dict[tuple, list[tuple[int, dict]]] = {}  # start key -> (part, row) kept
     masks: list[list[bool]] = []
     ends: list[dict[int, dt.datetime]] = []  # per part: row index -> the end recorded on it
+    logs: list[list[bool]] = []  # per part: each row read as part of a change log
     for n, p in enumerate(parts):
         t = p.doses
         mask: list[bool] = []
         masks.append(mask)
         ends.append({})
+        logs.append([])
         if t is None:  # the caller passes only the parts with doses
             continue
+        logs[n] = t.column("_log").to_pylist() if "_log" in t.column_names else [False] * t.num_rows
         for i, r in enumerate(t.select(list(model.columns("doses"))).to_pylist()):
             k = dose_key(r)
             first = kept.get(k)
@@ -1260,6 +1265,7 @@ def _combine_doses(parts: list[Parsed]) -> pa.Table:
             if earlier is not None:
                 source = f"{earlier['source_file']} row {earlier['source_row']}"
                 parts[n].report.warn(same_start_note(earlier, r, "", source), r["source_row"], "start")
+    _open_across_files(parts, list(kept.values()), masks, ends, logs)
     keep_tables = []
     for p, mask, recorded in zip(parts, masks, ends, strict=True):
         t = p.doses
@@ -1270,11 +1276,74 @@ def _combine_doses(parts: list[Parsed]) -> pa.Table:
             for i, when in recorded.items():
                 end[i] = when
             t = t.set_column(t.schema.get_field_index("end"), "end", pa.array(end, t.schema.field("end").type))
-        keep_tables.append(t.filter(pa.array(mask, pa.bool_())).drop_columns(["_rec"]))
+        keep_tables.append(
+            t.filter(pa.array(mask, pa.bool_())).drop_columns([c for c in ("_rec", "_log") if c in t.column_names])
+        )
     out = pa.concat_tables(keep_tables)
     return model.conform(
         "doses", out.sort_by([("patient_id", "ascending"), ("drug", "ascending"), ("start", "ascending")])
     )
+
+
+def _open_across_files(
+    parts: list[Parsed],
+    kept: list[tuple[int, int, dict]],
+    masks: list[list[bool]],
+    ends: list[dict[int, dt.datetime]],
+    logs: list[list[bool]],
+) -> None:
+    """A dose of a drug left open in one file while another file of the import starts the
+    drug again later (probe39 F3): never summed without a word.  Where both rows were
+    read as a change log (no end in any row of the drug in either file: ``doses.py``),
+    the later start ends the earlier dose, as within one change log, and the later row
+    says so; otherwise both are kept, read as taken together, and the later row's report
+    names the earlier row and its file, as an overlap within one file is said."""
+    by_pair: dict[tuple[str, str], list[tuple[int, int, dict]]] = {}
+    for n, i, r in kept:
+        if masks[n][i] and r["frequency"] != model.SINGLE:  # a pulse is given on its day
+            by_pair.setdefault((r["patient_id"], r["drug"]), []).append((n, i, r))
+    for (_pid, drug), group in by_pair.items():
+        if len({n for n, _i, _r in group}) < 2:
+            continue
+        group.sort(key=lambda x: (x[2]["start"], x[0]))
+        for k, (n, i, r) in enumerate(group):
+            before = [
+                (m, j, e)
+                for m, j, e in group[:k]
+                if m != n and e["start"] < r["start"] and (e["end"] is None or e["end"] > r["start"])
+            ]
+            if not before:
+                continue
+            rep = parts[n].report
+            what = f"{_dose_words(r)} from {r['start']:%Y-%m-%d}"
+            if logs[n][i] and all(logs[m][j] and e["end"] is None for m, j, e in before):
+                for m, j, e in before:
+                    e["end"] = r["start"]
+                    ends[m][j] = r["start"]
+                    rep.warn(
+                        f"{model.drug_label(drug)}: {e['source_file']} row {e['source_row']} ({_dose_words(e)} from "
+                        f"{e['start']:%Y-%m-%d}) and this row ({what}) are both change logs of this drug (no end "
+                        f"dates): the dose of {e['source_file']} ends on {r['start']:%Y-%m-%d}, where this row "
+                        "starts, never added to it; if both were taken together, give each row its dates",
+                        r["source_row"],
+                        "start",
+                    )
+                continue
+            for _m, _j, e in before:
+                rep.warn(
+                    f"{model.drug_label(drug)}: doses overlap in time ({e['source_file']} row {e['source_row']}, "
+                    f"{_dose_words(e)} from {e['start']:%Y-%m-%d}, has no end before this row, {what}, starts): "
+                    "both are read as taken together; if this row changed the dose, give the earlier row its end date",
+                    r["source_row"],
+                    "start",
+                )
+
+
+def _dose_words(r: dict) -> str:
+    """A dose row's amount and frequency ("100 mg daily")."""
+    dose = r["dose"]
+    amount = "unknown amount" if dose is None or dose != dose else f"{dose:g} {r['dose_unit']}"
+    return f"{amount} {r['frequency']}".strip()
 
 
 def _combine_patients(

@@ -240,9 +240,9 @@ def compute(inp: Inputs) -> Baselines:
     gap = course_gap(doses.per_day)
     for d in np.unique(doses.drug[known]) if len(doses) else ():
         m = known & (doses.drug == d)
-        courses[int(d)] = _courses(doses.pid[m], doses.start[m], doses.end[m], gap[m], basis[m])
+        courses[int(d)] = _courses(doses.pid[m], doses.start[m], doses.course_end[m], gap[m], basis[m])
     restarts = (
-        np.sort(_courses(doses.pid[mon], doses.start[mon], doses.end[mon], gap[mon]).key)
+        np.sort(_courses(doses.pid[mon], doses.start[mon], doses.course_end[mon], gap[mon]).key)
         if mon.any()
         else np.zeros(0, np.int64)
     )

@@ -318,7 +318,7 @@ def dose_context(
         lately = np.zeros(len(used), dtype=bool)
         lately[re_] = True
         out["recent_monitored"][valid] = lately[pos]
-        ended = date_texts(d.end[rr])
+        ended = date_texts(d.end[rr])  # a single administration: the day after it (model.in_force_until)
         said = join_distinct(re_, texts[rr] + ", ended " + ended, len(used), "; ")
         out["recent_doses"][valid] = said[pos]
     if covered is not None and covered.any():

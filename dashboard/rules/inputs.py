@@ -100,6 +100,10 @@ class Doses:
     #: int8: index into model.START_BASES; > 0 where ``start`` is only the day a
     #: statement was recorded or a renewal written, not when the drug started (H540)
     start_basis: np.ndarray | None = None
+    #: the end as the row records it (NEVER: none); ``end`` is when the row stops being in
+    #: force (``model.in_force_until``: a single administration on its start day only).
+    #: Courses (the schedule's, the baselines') reach from the recorded end, as before.
+    recorded_end: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.start)
@@ -109,6 +113,11 @@ class Doses:
         if self.start_basis is None:
             return np.zeros(len(self.start), dtype=bool)
         return self.start_basis > 0
+
+    @property
+    def course_end(self) -> np.ndarray:
+        """The end a course reaches from (:attr:`recorded_end`)."""
+        return self.end if self.recorded_end is None else self.recorded_end
 
 
 @dataclass
@@ -572,11 +581,12 @@ def _prepare_doses(dtb: pa.Table, ids: pa.Array, cutoff: int) -> Doses:
     freq = texts(sub.column("frequency"))
     cache: dict[str, float] = {}
     per = np.array([cache.setdefault(f, per_day(f)) for f in freq], dtype=float)
+    recorded_end = seconds(sub.column("end"))
     return Doses(
         pid=pid[rows],
         drug=drug[rows],
         start=start[rows],
-        end=seconds(sub.column("end")),
+        end=model.in_force_until(start[rows], recorded_end, freq),
         dose=floats(sub.column("dose")),
         dose_unit=texts(sub.column("dose_unit")),
         frequency=freq,
@@ -585,6 +595,7 @@ def _prepare_doses(dtb: pa.Table, ids: pa.Array, cutoff: int) -> Doses:
         mg_per_week=floats(sub.column("mg_per_week")),
         route=texts(sub.column("route")),
         start_basis=np.maximum(codes_in(sub.column("start_basis"), pa.array(model.START_BASES)), 0).astype(np.int8),
+        recorded_end=recorded_end,
     )
 
 

@@ -346,7 +346,7 @@ def _courses(inp: Inputs) -> dict[str, np.ndarray]:
         z = np.zeros(0, np.int64)
         return {"course_start": z, "increase": np.zeros(0, bool), "new_course": np.zeros(0, bool), "stream": z}
     stream = course_streams(d)
-    reach_by = d.end + course_gap(d.per_day)  # NEVER stays far above any start
+    reach_by = d.course_end + course_gap(d.per_day)  # NEVER stays far above any start
     gap = np.zeros(n, dtype=bool)
     course_start = np.zeros(n, dtype=np.int64)
     for code in np.unique(stream):

@@ -1205,7 +1205,8 @@ def _store_doses(
         return
     existing: dict[tuple, dict[str, Any]] = {}
     by_start: dict[tuple, list[dict[str, Any]]] = {}
-    for r in tx.arrow(f"SELECT dose_id, {stored_cols(tx, 'doses')}, import_id, entered_by FROM doses").to_pylist():
+    stored = tx.arrow(f"SELECT dose_id, {stored_cols(tx, 'doses')}, import_id, entered_by FROM doses").to_pylist()
+    for r in stored:
         existing.setdefault(dose_key(r), r)
         by_start.setdefault(start_key(r), []).append(r)
     next_id = int(tx.one("SELECT coalesce(max(dose_id), 0) + 1 FROM doses"))
@@ -1250,6 +1251,7 @@ def _store_doses(
         f = _file_report(report, row["source_file"], "doses")
         if kept is not None and f is not None:
             f.warn(same_start_note(kept, row, "stored", _stored_from(kept)), row["source_row"], "start")
+    _say_open_stored(stored, new_rows, report)
     if new_rows:
         names = ["dose_id", *model.columns("doses")]
         table = pa.table(
@@ -1263,6 +1265,34 @@ def _store_doses(
         )
         tx.con.unregister("staged_doses")
     out.doses_added = len(new_rows)
+
+
+def _say_open_stored(stored: list[dict[str, Any]], new_rows: list[dict[str, Any]], report: ImportReport) -> None:
+    """A stored dose of a drug still open (no end, or one after it) when a new row of the
+    drug starts later (a change log sent month by month, probe39 F3): both are read as
+    taken together and added up, which the new row's report says, naming the stored dose;
+    never closed by guess (a single administration is given on its day and overlaps
+    nothing)."""
+    by_pair: dict[tuple, list[dict[str, Any]]] = {}
+    for k in stored:
+        if k["frequency"] != model.SINGLE:
+            by_pair.setdefault((k["patient_id"], k["drug"]), []).append(k)
+    for row in new_rows:
+        if row["frequency"] == model.SINGLE:
+            continue
+        f = _file_report(report, row["source_file"], "doses")
+        for k in by_pair.get((row["patient_id"], row["drug"]), []):
+            if f is None or not (k["start"] < row["start"] and (k["end"] is None or k["end"] > row["start"])):
+                continue
+            amount = "unknown amount" if k["dose"] != k["dose"] else f"{k['dose']:g} {k['dose_unit']}"
+            f.warn(
+                f"{model.drug_label(row['drug'])}: doses overlap in time (the stored {amount} {k['frequency']} from "
+                f"{k['start']:%Y-%m-%d}, {_stored_from(k)}, has no end before this row starts on "
+                f"{row['start']:%Y-%m-%d}): both are read as taken together; if this row changed the dose, record "
+                "the stored dose's end date",
+                row["source_row"],
+                "start",
+            )
 
 
 def _stored_from(row: dict[str, Any]) -> str:

@@ -189,15 +189,17 @@ def test_a_changed_dose_from_the_start_of_another_file_of_the_import_is_said():
 
 
 def test_within_one_file_the_overlap_is_said_once():
-    """Two doses from one start in one file are said by the file's own overlap note (H106),
-    not a second time."""
+    """Two doses from one start in one file are said by the file's own note, not a second
+    time.  No tacrolimus row of patient 2003 gives an end date, so its rows are read as a
+    change log (probe39 F6, H563): the note is the change log's note of two doses from one
+    start (H327), with their total (3 + 2 = 5 mg BID)."""
     text = (
         TAC1
         + "2003,tacrolimus,2,mg,BID,oral,2026-07-01,\n2009,hydroxychloroquine,200,mg,daily,oral,2025-01-01,2025-06-01\n"
     )
     result = import_sources([src("t.csv", text)])
     notes = said(result, "t.csv", 3)
-    assert len(notes) == 1 and "doses overlap in time" in notes[0]
+    assert len(notes) == 1 and "both are read as taken together (5 mg BID, 10 mg/day)" in notes[0]
 
 
 def test_weekly_rows_from_one_start_are_totalled_per_week(ws):
