@@ -22,14 +22,18 @@ import pyarrow.compute as pc
 from dashboard import model
 from dashboard.identity import (
     IDENTITY_FIELDS,
+    LINK_KIND,
     RULE_FIELDS,
     IdentityConflict,
     alias_matches,
+    carries,
     differs,
+    id_key,
     identity_value,
     leading_zero_groups,
     name_tokens,
     person_name,
+    shared_identifiers,
     unknown_where_conflicting,
 )
 from dashboard.ingest import dates as dates_mod
@@ -382,20 +386,46 @@ def warn_about_aliases(
     instead of the import's own ids, and named as :data:`STORED`."""
     if not aliases or not report.files:
         return
+    if kept is None:
+        _warn_shared_identifiers(report, aliases)
     found = alias_matches(aliases, kept if kept is not None else _patient_ids(tables))
     if not found:
         return
     where = {} if kept is not None else _first_files(tables, {f[4] for f in found})
     by_name = {f.path: f for f in report.files}
+    if kept is None:  # a link inside one import is named by the reader's own note (Patient.link)
+        found = [f for f in found if not f[1].startswith(LINK_KIND)]
     for pid, kind, value, file, other in found[:10]:
-        match = "which is" if other == value else "which matches (leading zeros aside)"
+        if other == value:
+            match = "which is"
+        elif id_key(other) == id_key(value):
+            match = "which matches (leading zeros aside)"
+        else:
+            match = "which looks like (case, spaces, dashes or another script's letters aside)"
         by_name.get(file, report.files[0]).warn(
-            f"patient {pid} ({file}) carries the identifier {kind} {value}, {match} the patient id {other} "
+            f"patient {pid} ({file}) {carries(kind, value)}, {match} the patient id {other} "
             f"({where.get(other, STORED)}): kept apart, never merged; check whether they are one patient "
             "(doses under one id never meet the results under the other)"
         )
     if len(found) > 10:
         report.files[0].warn(f"{len(found) - 10} more patients carry an identifier that is another patient's id")
+
+
+def _warn_shared_identifiers(report: ImportReport, aliases: Sequence[tuple[str, str, str, str]]) -> None:
+    """Name the patients of the import that carry the same identifier (two FHIR Patients
+    with one MRN): one person under two records, or one identifier given to two people.
+    Kept apart, never merged (H552)."""
+    shared = shared_identifiers(aliases)
+    by_name = {f.path: f for f in report.files}
+    for value, carriers in shared[:10]:
+        who = "; ".join(f"patient {pid} ({kind}, {file})" for pid, kind, file in carriers)
+        by_name.get(carriers[0][2], report.files[0]).warn(
+            f"the identifier {value} is carried by more than one patient: {who}. Kept apart, never merged: "
+            "one person under two records, or one identifier given to two people; check which "
+            "(doses under one id never meet the results under the other)"
+        )
+    if len(shared) > 10:
+        report.files[0].warn(f"{len(shared) - 10} more identifiers are carried by more than one patient")
 
 
 def warn_about_stored_ids(
