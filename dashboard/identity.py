@@ -26,9 +26,11 @@ from typing import Any
 #: The identity fields compared across files (a difference is a conflict).
 IDENTITY_FIELDS: tuple[str, ...] = ("name", "birth_date", "sex")
 #: Identity fields the rules read (sex: the haemoglobin limits, the cyclophosphamide
-#: ovarian check): when two sources disagree, neither value is used (see
-#: :func:`unknown_where_conflicting`).
-RULE_FIELDS: tuple[str, ...] = ("sex",)
+#: ovarian check; the date of birth: a child's result is never graded on the adult
+#: default limits): when two sources disagree, neither value is used (see
+#: :func:`unknown_where_conflicting`), so the flags never depend on the files' row order
+#: (H553), and every output names both values (:func:`disputed_values`).
+RULE_FIELDS: tuple[str, ...] = ("sex", "birth_date")
 #: The values a clinician who checked may record for a disputed field the rules read
 #: (the workspace keeps the settlement: :func:`dashboard.store.merge.settle`).
 SETTLED_FIELDS: dict[str, tuple[str, ...]] = {"sex": ("F", "M")}
@@ -351,6 +353,11 @@ class IdentityConflict:
         seen = "; ".join(f"'{v}' in {f}" + (f" row {r}" if r else "") for v, f, r in self.values)
         if self.settled:
             then = f"settled as {self.settled}; that value is used"
+        elif self.field == "birth_date":
+            then = (
+                "neither is used: the rules treat the age as unknown (the adult default limits apply, with no "
+                "child's note) and every output names both dates, until the date of birth is corrected at the source"
+            )
         elif self.field in RULE_FIELDS:
             then = (
                 "neither is used: the rules treat the sex as unknown (the lower haemoglobin limit; the "
@@ -389,8 +396,44 @@ def leave_unknown(row: dict[str, Any] | None, fields: Iterable[str]) -> bool:
         return False
     blanked = [f for f in fields if f in RULE_FIELDS and row.get(f)]
     for f in blanked:
-        row[f] = ""
+        row[f] = unknown_value(f)
     return bool(blanked)
+
+
+def unknown_value(field_name: str) -> Any:
+    """What an identity field holds when it is unknown (a date of birth: None; text: "")."""
+    return None if field_name == "birth_date" else ""
+
+
+def disputed_values(conflicts: Iterable[IdentityConflict], field_name: str) -> dict[str, str]:
+    """Per patient id, what every output shows in place of a field the rules leave unknown
+    because two sources disagree (:data:`RULE_FIELDS`, not settled): "disputed: 01-May-2016
+    (patients.csv row 2) or 01-May-1976 (patients.csv row 3)", never one value as fact (H553)."""
+    out: dict[str, str] = {}
+    for c in conflicts:
+        if c.field != field_name or c.settled or len(c.values) < 2:
+            continue
+        shown = [
+            (birth_text(dt.date.fromisoformat(v)) if field_name == "birth_date" and _ISO_DAY.match(v) else v)
+            + f" ({f}"
+            + (f" row {r}" if r else "")
+            + ")"
+            for v, f, r in c.values
+        ]
+        out[c.patient_id] = "disputed: " + " or ".join(shown)
+    return out
+
+
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def conflict_notes(conflicts: Iterable[IdentityConflict]) -> dict[str, list[str]]:
+    """Per patient id, the words of each identity conflict (:attr:`IdentityConflict.message`):
+    what the CLI review and the PDF say beside the patient (H553)."""
+    out: dict[str, list[str]] = {}
+    for c in conflicts:
+        out.setdefault(c.patient_id, []).append(c.message)
+    return {pid: list(dict.fromkeys(said)) for pid, said in out.items()}
 
 
 def unknown_where_conflicting(rows: dict[str, dict[str, Any]], conflicts: list[IdentityConflict]) -> bool:

@@ -156,11 +156,6 @@ def _flags_with_births(first: str, second: str) -> list[str]:
     return sorted(flags["rule"] + ": " + flags["message"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe36 F3: two dates of birth for one id (a child of 10, an adult of 50): the first row's is "
-    "used, so the file's row order decides whether the adult default limits grade the WBC",
-)
 def test_f3_the_grades_do_not_depend_on_which_birth_date_came_first():
     # by hand: WBC 3.7 < the adult default LLN 4.0 is CTCAE grade 1 for an adult, while a
     # child's result is never graded on an adult default LLN; the two dates disagree on
@@ -174,11 +169,6 @@ def test_f3_the_grades_do_not_depend_on_which_birth_date_came_first():
 # --------------------------------------------------------------------------- F4 a disputed birth date printed as fact
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe36 F4: a disputed date of birth is printed as the patient's identifier, with no word of the "
-    "dispute, by the CLI review JSON and the panel CSV (only the Patient page says it)",
-)
 def test_f4_a_disputed_birth_date_is_never_given_as_the_patients_identifier(tmp_path: Path, capsys):
     (tmp_path / "labs.csv").write_text(LABS_HEAD + WBC_ALT)
     (tmp_path / "patients.csv").write_text(PATIENTS_HEAD + "12345,F,2016-05-01\n12345,F,1976-05-01\n")
