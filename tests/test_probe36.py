@@ -186,11 +186,6 @@ def test_f4_a_disputed_birth_date_is_never_given_as_the_patients_identifier(tmp_
 # --------------------------------------------------------------------------- F5 two id columns
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe36 F5: a lab export with both MRN and NHS Number: MRN is taken, the NHS number dropped "
-    "('not used'), so a dose sheet by NHS number is another patient with no word",
-)
 def test_f5_the_second_id_column_of_a_lab_export_is_kept_as_an_identifier():
     r = _files(
         (

@@ -763,12 +763,44 @@ def _generic(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed:
         rep.mapping[m.analyte + (" %" if m.percent else "")] = col
     rep.unmapped_columns = mapping.unmapped
     if mapping.kind == "labs":
-        return labs_from_long(raw, rep, ctx, mapping.fields, fmt="labs (long)")
-    if mapping.kind == "wide":
-        return _labs_wide(raw, rep, ctx, mapping)
-    if mapping.kind == "doses":
-        return doses_from_table(raw, rep, ctx, mapping.fields, fmt="doses")
-    return patients_from_table(raw, rep, ctx, mapping.fields, fmt="patients")
+        parsed = labs_from_long(raw, rep, ctx, mapping.fields, fmt="labs (long)")
+    elif mapping.kind == "wide":
+        parsed = _labs_wide(raw, rep, ctx, mapping)
+    elif mapping.kind == "doses":
+        parsed = doses_from_table(raw, rep, ctx, mapping.fields, fmt="doses")
+    else:
+        parsed = patients_from_table(raw, rep, ctx, mapping.fields, fmt="patients")
+    _keep_other_id_columns(raw, rep, mapping, parsed)
+    return parsed
+
+
+def _keep_other_id_columns(raw: RawTable, rep: FileReport, mapping: ColumnMapping, parsed: Parsed) -> None:
+    """Keep each value of a second id column ("NHS Number" beside "MRN") as another
+    identifier of the row's patient (``Parsed.aliases``), as the FHIR reader keeps a
+    Patient's identifiers: the file's own row says the two ids are one person, so a dose
+    sheet keyed by the NHS number is named beside the MRN in every output (H554), never
+    merged and never dropped as "not used".  Said in the report."""
+    id_col = mapping.fields.get("patient_id")
+    if not mapping.other_ids or not id_col or id_col not in raw.columns:
+        return
+    pairs: dict[tuple[str, str, str], None] = {}
+    for col in mapping.other_ids:
+        if col not in raw.columns:
+            continue
+        # the distinct pairs only (a large export repeats each patient's pair on every row)
+        both = pa.table({"a": pc.cast(raw.columns[id_col], pa.string()), "b": pc.cast(raw.columns[col], pa.string())})
+        distinct = both.group_by(["a", "b"], use_threads=False).aggregate([])
+        for pid_text, value in zip(distinct.column("a").to_pylist(), distinct.column("b").to_pylist(), strict=True):
+            pid = identity.read_id((pid_text or "").strip())[0]
+            other = identity.read_id((value or "").strip())[0]
+            if pid and other and other != pid and not identity.id_problem(other):
+                pairs.setdefault((pid, col, other), None)
+        rep.unmapped_columns = [c for c in rep.unmapped_columns if c != col]
+        rep.warn(
+            f"column '{col}' holds another patient id beside '{id_col}': kept as each patient's other identifier "
+            "(never merged), so a file keyed by it is named beside the patient"
+        )
+    parsed.aliases.extend(pairs)
 
 
 #: The date fields a table maps.
