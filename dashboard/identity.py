@@ -26,9 +26,11 @@ from typing import Any
 #: The identity fields compared across files (a difference is a conflict).
 IDENTITY_FIELDS: tuple[str, ...] = ("name", "birth_date", "sex")
 #: Identity fields the rules read (sex: the haemoglobin limits, the cyclophosphamide
-#: ovarian check): when two sources disagree, neither value is used (see
-#: :func:`unknown_where_conflicting`).
-RULE_FIELDS: tuple[str, ...] = ("sex",)
+#: ovarian check; the date of birth: a child's result is never graded on the adult
+#: default limits): when two sources disagree, neither value is used (see
+#: :func:`unknown_where_conflicting`), so the flags never depend on the files' row order
+#: (H553), and every output names both values (:func:`disputed_values`).
+RULE_FIELDS: tuple[str, ...] = ("sex", "birth_date")
 #: The values a clinician who checked may record for a disputed field the rules read
 #: (the workspace keeps the settlement: :func:`dashboard.store.merge.settle`).
 SETTLED_FIELDS: dict[str, tuple[str, ...]] = {"sex": ("F", "M")}
@@ -117,42 +119,159 @@ def leading_zero_groups(ids: Iterable[str]) -> list[list[str]]:
     return sorted(g for g in _ids_by_key(pid for pid in ids if id_key(pid) in padded).values() if len(g) > 1)
 
 
+# --------------------------------------------------------------------------- look-alike ids
+
+#: Letters of other alphabets that look like Latin ones (the common confusables).
+_CONFUSABLE = str.maketrans(
+    {
+        **dict(zip("АВЕЅІЈКМНОРСТУХаеѕіјорсухԛԜԝ", "ABESIJKMHOPCTYXaesijopcyxqWw", strict=True)),
+        **dict(zip("ΑΒΕΖΗΙΚΜΝΟΡΤΥΧαικνορτυχ", "ABEZHIKMNOPTYXaiknoptux", strict=True)),
+        **{d: "-" for d in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe63\uff0d\u2043"},
+    }
+)
+
+#: A whole number written with a zero decimal part ("12345.0", "7.00").
+_WHOLE_NUMBER_AS_DECIMAL = re.compile(r"^(\d+)\.0+$")
+#: A whole number written with thousands separators ("12,345", "1,234,567"): a number
+#: cell formatted so and saved as CSV.
+_THOUSANDS = re.compile(r"^\d{1,3}(?:,\d{3})+$")
+
+
+def _ascii_digits(text: str) -> str:
+    """``text`` with the decimal digits of every script written as ASCII digits (Arabic-Indic
+    "١٢٣٤٥" is 12345; NFKC folds full-width digits but not these)."""
+    return "".join(str(unicodedata.decimal(c)) if c.isdecimal() and not c.isascii() else c for c in text)
+
+
+def skeleton(pid: str) -> str:
+    """What an id looks like: compatibility forms folded (NFKC), look-alike letters of
+    other alphabets made Latin and digits of other scripts made ASCII, case, spaces and
+    dashes ignored (an NHS number is written "943 476 5919", "943-476-5919" or
+    "9434765919" by different systems), Excel's text apostrophe ("'0012345"), the
+    thousands separators of a number cell saved as text ("12,345") and the ".0" a
+    spreadsheet gives a whole number typed as a number ("12345.0")."""
+    # an ASCII id (the common case) has nothing to fold but its case: a few times faster
+    if pid.isascii():
+        s = pid.lower()
+    else:
+        s = _ascii_digits(unicodedata.normalize("NFKC", pid).translate(_CONFUSABLE)).casefold()
+    s = "".join(s.split()).replace("-", "")
+    if s[:1] == "'":
+        s = s[1:]
+    if "," in s and _THOUSANDS.match(s):
+        s = s.replace(",", "")
+    return _WHOLE_NUMBER_AS_DECIMAL.sub(r"\1", s) if "." in s else s
+
+
+def lookalike_groups(ids: Iterable[str]) -> list[list[str]]:
+    """Groups of distinct ids that look alike (:func:`skeleton`; each sorted; groups
+    sorted): the one rule of the import's warning and of every output's "Another id"
+    (H550).  Kept apart, never merged: only the clinician can say they are one person."""
+    by_skeleton: dict[str, set[str]] = {}
+    for pid in ids:
+        if pid:
+            by_skeleton.setdefault(skeleton(pid), set()).add(pid)
+    return sorted(sorted(g) for g in by_skeleton.values() if len(g) > 1)
+
+
+def describe(pid: str) -> str:
+    """An id with what is not plain ASCII in it named ("RА-001 (А is CYRILLIC CAPITAL LETTER A)")."""
+    odd = [c for c in dict.fromkeys(pid) if not c.isascii()]
+    if not odd:
+        return pid
+    names = ", ".join(f"{c} is {unicodedata.name(c, f'U+{ord(c):04X}')}" for c in odd[:3])
+    return f"{pid} ({names})"
+
+
 def alias_matches(
     aliases: Iterable[tuple[str, str, str, str]], ids: Iterable[str]
 ) -> list[tuple[str, str, str, str, str]]:
     """(patient id, identifier kind, value, file, other id) for each identifier a source
-    gives a patient that is the id of another patient among ``ids`` (leading zeros aside,
-    :func:`id_key`): one person under two ids, never merged (H150)."""
+    gives a patient that is the id of another patient among ``ids``, leading zeros aside
+    (:func:`id_key`) or written another way (:func:`skeleton`: "943 476 5919" and the NHS
+    number 9434765919, H550): one person under two ids, never merged (H150)."""
+    aliases = list(aliases)
+    if not aliases:
+        return []
+    ids = list(dict.fromkeys(ids))
     by_key = _ids_by_key(ids)
-    return [
-        (pid, kind, value, file, other)
-        for pid, kind, value, file in aliases
-        for other in sorted(by_key.get(id_key(value), []))
-        if other != pid
-    ]
+    by_look: dict[str, list[str]] = {}
+    for pid in ids:
+        by_look.setdefault(skeleton(pid), []).append(pid)
+    out: list[tuple[str, str, str, str, str]] = []
+    for pid, kind, value, file in aliases:
+        others = dict.fromkeys([*sorted(by_key.get(id_key(value), [])), *sorted(by_look.get(skeleton(value), []))])
+        out.extend((pid, kind, value, file, other) for other in others if other != pid)
+    return out
+
+
+#: How a Patient.link is kept among a patient's other identifiers (its kind starts so,
+#: the value is the linked record's id): "Patient.link replaced-by" (H550).
+LINK_KIND = "Patient.link"
+
+
+def carries(kind: str, value: str) -> str:
+    """A patient's record "carries the identifier MR 0012345", or "is linked to record
+    new (Patient.link replaced-by)"."""
+    if kind.startswith(LINK_KIND):
+        return f"is linked to record {value} ({kind})"
+    return f"carries the identifier {kind} {value}"
+
+
+def shared_identifiers(aliases: Iterable[tuple[str, str, str, str]]) -> list[tuple[str, list[tuple[str, str, str]]]]:
+    """The identifiers (an MRN, an NHS number) that two or more patients carry, compared
+    as written another way aside (:func:`skeleton`): (the value as first seen, [(patient
+    id, kind, file) ...] sorted by patient id).  One person under two records, or one
+    identifier given to two people: an id that means two things (H552).  Links
+    (:data:`LINK_KIND`) name a record, not an identifier, and are left out."""
+    by_value: dict[str, tuple[str, dict[str, tuple[str, str, str]]]] = {}
+    for pid, kind, value, file in aliases:
+        if not value or kind.startswith(LINK_KIND):
+            continue
+        _first, carriers = by_value.setdefault(skeleton(value), (value, {}))
+        carriers.setdefault(pid, (pid, kind, file))
+    return [(value, sorted(c.values())) for value, c in by_value.values() if len(c) > 1]
 
 
 def other_ids_by_patient(aliases: Iterable[tuple[str, str, str, str]], ids: Iterable[str]) -> dict[str, list[str]]:
     """What every output says of a patient who may be one person with another patient of
     the panel: a record of one carries, as an identifier (an MRN, an NHS number), the
-    other's id (leading zeros aside, :func:`alias_matches`, H150); or the two ids differ
-    only by leading zeros (:func:`leading_zero_groups`, H330: "0001234" in this month's
-    export beside "1234" kept last month).  Per patient id, its sentences (both patients
-    of a pair have one); patients without any are left out.  ``aliases``: (patient id,
-    what the identifier is, its value, file), as the import found them.  The one wording
-    of the Patient page, the PDF, the Panel, the panel export and the CLI review."""
+    other's id (leading zeros or spaces, dashes and case aside, :func:`alias_matches`,
+    H150, H550), or is linked to it (FHIR Patient.link, H550); two patients carry the same
+    identifier (:func:`shared_identifiers`, H552); the two ids differ only by leading zeros
+    (:func:`leading_zero_groups`, H330: "0001234" in this month's export beside "1234"
+    kept last month); or they look alike (:func:`lookalike_groups`, H550: "943 476 5919"
+    beside "9434765919", "ab12" beside "AB12").  Per patient id, its sentences (both
+    patients of a pair have one); patients without any are left out.  ``aliases``:
+    (patient id, what the identifier is, its value, file), as the import found them.  The
+    one wording of the Patient page, the PDF, the Panel, the panel export and the CLI
+    review."""
     ids = list(ids)
+    aliases = list(aliases)
     notes: dict[str, list[str]] = {}
     for pid, kind, value, file, other in alias_matches(aliases, ids):
         notes.setdefault(pid, []).append(
-            f"This patient's record in {file} carries the identifier {kind} {value}, which is the id of another "
+            f"This patient's record in {file} {carries(kind, value)}, which is the id of another "
             f"patient here (MRN {other}): one person may be under two ids, kept apart; their doses and results "
             "never meet, so check and look at both"
         )
         notes.setdefault(other, []).append(
-            f"Patient {pid} ({file}) carries the identifier {kind} {value}, this patient's id: one person may be "
+            f"Patient {pid} ({file}) {carries(kind, value)}, this patient's id: one person may be "
             f"under two ids, kept apart; their doses and results never meet, so check and look at MRN {pid} too"
         )
+    present = set(ids)
+    for value, carriers in shared_identifiers(aliases):
+        for pid, kind, file in carriers:
+            if pid not in present:
+                continue
+            for other, other_kind, other_file in carriers:
+                if other != pid and other in present:
+                    notes.setdefault(pid, []).append(
+                        f"This patient's record in {file} carries the identifier {kind} {value}, as does patient "
+                        f"{other} ({other_file}, {other_kind}): one person under two records, or one identifier "
+                        "given to two people; kept apart, their doses and results never meet, so check and look "
+                        f"at MRN {other} too"
+                    )
     for group in leading_zero_groups(ids):
         for pid in group:
             for other in (o for o in group if o != pid):
@@ -160,6 +279,15 @@ def other_ids_by_patient(aliases: Iterable[tuple[str, str, str, str]], ids: Iter
                     f"This patient's id {pid} and MRN {other} differ only by leading zeros (an export that pads "
                     "or drops them): one person may be under two ids, kept apart; their doses, results and "
                     f"reviews never meet, so check and look at MRN {other} too"
+                )
+    for group in lookalike_groups(ids):
+        for pid in group:
+            for other in (o for o in group if o != pid):
+                notes.setdefault(pid, []).append(
+                    f"This patient's id {describe(pid)} and MRN {describe(other)} look alike (they differ only by "
+                    'case, spaces, dashes, letters or digits of another script, or a spreadsheet\'s ".0", '
+                    "thousands commas or text apostrophe): one person may be under two ids, kept apart; their "
+                    f"doses, results and reviews never meet, so check and look at MRN {other} too"
                 )
     return {pid: list(dict.fromkeys(said)) for pid, said in notes.items()}
 
@@ -225,6 +353,11 @@ class IdentityConflict:
         seen = "; ".join(f"'{v}' in {f}" + (f" row {r}" if r else "") for v, f, r in self.values)
         if self.settled:
             then = f"settled as {self.settled}; that value is used"
+        elif self.field == "birth_date":
+            then = (
+                "neither is used: the rules treat the age as unknown (the adult default limits apply, with no "
+                "child's note) and every output names both dates, until the date of birth is corrected at the source"
+            )
         elif self.field in RULE_FIELDS:
             then = (
                 "neither is used: the rules treat the sex as unknown (the lower haemoglobin limit; the "
@@ -263,8 +396,44 @@ def leave_unknown(row: dict[str, Any] | None, fields: Iterable[str]) -> bool:
         return False
     blanked = [f for f in fields if f in RULE_FIELDS and row.get(f)]
     for f in blanked:
-        row[f] = ""
+        row[f] = unknown_value(f)
     return bool(blanked)
+
+
+def unknown_value(field_name: str) -> Any:
+    """What an identity field holds when it is unknown (a date of birth: None; text: "")."""
+    return None if field_name == "birth_date" else ""
+
+
+def disputed_values(conflicts: Iterable[IdentityConflict], field_name: str) -> dict[str, str]:
+    """Per patient id, what every output shows in place of a field the rules leave unknown
+    because two sources disagree (:data:`RULE_FIELDS`, not settled): "disputed: 01-May-2016
+    (patients.csv row 2) or 01-May-1976 (patients.csv row 3)", never one value as fact (H553)."""
+    out: dict[str, str] = {}
+    for c in conflicts:
+        if c.field != field_name or c.settled or len(c.values) < 2:
+            continue
+        shown = [
+            (birth_text(dt.date.fromisoformat(v)) if field_name == "birth_date" and _ISO_DAY.match(v) else v)
+            + f" ({f}"
+            + (f" row {r}" if r else "")
+            + ")"
+            for v, f, r in c.values
+        ]
+        out[c.patient_id] = "disputed: " + " or ".join(shown)
+    return out
+
+
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def conflict_notes(conflicts: Iterable[IdentityConflict]) -> dict[str, list[str]]:
+    """Per patient id, the words of each identity conflict (:attr:`IdentityConflict.message`):
+    what the CLI review and the PDF say beside the patient (H553)."""
+    out: dict[str, list[str]] = {}
+    for c in conflicts:
+        out.setdefault(c.patient_id, []).append(c.message)
+    return {pid: list(dict.fromkeys(said)) for pid, said in out.items()}
 
 
 def unknown_where_conflicting(rows: dict[str, dict[str, Any]], conflicts: list[IdentityConflict]) -> bool:

@@ -25,7 +25,15 @@ import pyarrow.compute as pc
 from dashboard import model
 from dashboard.export import printable, to_csv_bytes, to_xlsx_bytes
 from dashboard.figures.timeline import TimelineOptions, timeline_figure
-from dashboard.identity import age_years, other_id_notes, other_ids_by_patient, patient_label
+from dashboard.identity import (
+    IdentityConflict,
+    age_years,
+    conflict_notes,
+    disputed_values,
+    other_id_notes,
+    other_ids_by_patient,
+    patient_label,
+)
 from dashboard.panel import SEVERITY_ORDER, reviewed_labs
 from dashboard.reviews import empty_log, history_frame, review_state, with_review_status
 from dashboard.rules import Profile, Review, get_profile, review
@@ -162,9 +170,12 @@ def panel_frame(
     profile: Profile | str | None = None,
     intervals: pd.DataFrame | None = None,
     aliases: Sequence[tuple[str, str, str, str]] = (),
+    conflicts: Sequence[IdentityConflict] = (),
 ) -> pd.DataFrame:
     """One row per patient, most urgent first (the Panel's order on ``as_of``): who (MRN,
-    name, date of birth; "Another id": another id of the panel that may be the same person,
+    name, date of birth, sex: a date of birth or sex two sources give differently, the
+    ``conflicts``, is "disputed: ..." with both values, never one as fact, H553; "Another
+    id": another id of the panel that may be the same person,
     from the import's identifiers ``aliases``, H150, or by leading zeros, H330), the urgency
     and why, the open flags and their review state, days overdue, current drugs, the latest
     result of each analyte (unit in the header, rounded as the lab reports it), the date of
@@ -197,12 +208,16 @@ def panel_frame(
     n_checks = ids.map(summary["dose_checks_open"]).fillna(0).astype(int)
     check_texts = _open_check_texts(rv.dose_checks_df()).to_dict()
     other_ids = other_ids_by_patient(aliases, ids.tolist())  # H150, H330 (leading zeros)
+    born_disputed = disputed_values(conflicts, "birth_date")  # H553: both dates, never one
+    sex_disputed = disputed_values(conflicts, "sex")
     out = pd.DataFrame(
         {
             "Patient": ids,
             "Name": pts.get("name", ""),
-            "Birth date": [_iso_day(b) for b in pts["birth_date"]],
-            "Sex": pts["sex"],
+            "Birth date": [
+                born_disputed.get(pid) or _iso_day(b) for pid, b in zip(ids, pts["birth_date"], strict=True)
+            ],
+            "Sex": [sex_disputed.get(pid) or sex for pid, sex in zip(ids, pts["sex"], strict=True)],
             # whole years ("65", never "65.0"); blank when unknown
             "Age (years)": pd.array([_age(r, as_of) for _, r in pts.iterrows()], dtype="Float64")
             .round()
@@ -691,6 +706,9 @@ class PatientSummary:
     #: (the summary's ``recent_doses``: "Rituximab 1000 mg once, ended 2026-06-02"), printed
     #: under the current doses ("" when none, H482).
     recent_doses: str = ""
+    #: The patient's identity conflicts (``identity.conflict_notes``): printed under the
+    #: facts, and a disputed date of birth or sex is "disputed: ..." with both values (H553).
+    identity_conflicts: tuple[IdentityConflict, ...] = ()
 
 
 #: What a PDF shows in place of a character its font has no glyph for (fpdf2 would leave a
@@ -856,7 +874,11 @@ def patient_summary_pdf(s: PatientSummary) -> bytes:
     if name and not doc.prints(name):  # said so, never blanked, mangled or reversed
         name = NAME_NOT_PRINTABLE.format(patient_id=s.patient_id)
     # two identifiers beside the MRN on every page that leaves the app
+    born_disputed = disputed_values(s.identity_conflicts, "birth_date").get(s.patient_id, "")
+    sex_disputed = disputed_values(s.identity_conflicts, "sex").get(s.patient_id, "")
     who = patient_label(s.patient_id, name, p["birth_date"], p["age"]) if p is not None else patient_label(s.patient_id)
+    if born_disputed:  # never one of two dates as the identifier (H553)
+        who += " · date of birth disputed"
     doc.heading(f"Patient summary — {who}", 15)
     now = dt.datetime.now()
     judged = f" · profile {s.profile}" if s.profile else ""
@@ -868,8 +890,8 @@ def patient_summary_pdf(s: PatientSummary) -> bytes:
         age = _age(p, s.as_of)
         facts = [
             ("Name", name or "not in the data"),
-            ("Born", _iso_day(p["birth_date"]) or "not in the data"),
-            ("Sex", p["sex"] or "unknown"),
+            ("Born", born_disputed or _iso_day(p["birth_date"]) or "not in the data"),
+            ("Sex", sex_disputed or p["sex"] or "unknown"),
             ("Age", f"{age:.0f} years" if not math.isnan(age) else "unknown"),
             ("Diagnosis", p["diagnosis"] or "not recorded"),
             ("TPMT", p["tpmt"]),
@@ -877,6 +899,8 @@ def patient_summary_pdf(s: PatientSummary) -> bytes:
             ("Weight", f"{p['weight_kg']:g} kg" if not pd.isna(p["weight_kg"]) else "not recorded"),
         ]
         doc.para(" · ".join(f"{k}: {v}" for k, v in facts), bold=True)
+    for note in conflict_notes(s.identity_conflicts).get(s.patient_id, []):
+        doc.para(f"Identity conflict: {note}.", bold=True)
     for note in s.other_ids:  # one person under two ids (H150): the other id's doses and results
         doc.para(f"Another id: {note}.", bold=True)
 
@@ -1023,12 +1047,14 @@ def patient_summary(
     intervals: pd.DataFrame | None = None,
     aliases: Sequence[tuple[str, str, str, str]] = (),
     patient_ids: Sequence[str] = (),
+    conflicts: Sequence[IdentityConflict] = (),
 ) -> PatientSummary:
     """Everything the summary of one patient shows: the open flags, the open dose checks
     and the blood tests due computed by the rules (with the clinician-set monitoring
     ``intervals``, as the Panel), and (with ``figure``) the timeline of the last year as a picture.
     With the import's ``aliases`` and the panel's ``patient_ids``, what the Patient page says
-    of another id that may be this patient (H150, H270)."""
+    of another id that may be this patient (H150, H270); with the panel's identity
+    ``conflicts``, the patient's (a disputed date of birth named with both dates, H553)."""
 
     def mine(df: pd.DataFrame) -> pd.DataFrame:
         return df[df["patient_id"] == patient_id]
@@ -1060,6 +1086,7 @@ def patient_summary(
         other_ids=tuple(other_id_notes(patient_id, aliases, patient_ids)),
         profile=rv.profile.name,
         recent_doses=_recent_doses(rv, patient_id),
+        identity_conflicts=tuple(c for c in conflicts if c.patient_id == patient_id),
     )
 
 

@@ -75,11 +75,6 @@ LOOKALIKES = [
 ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe36 F1: ids that look alike are named in the import report only; every output's "
-    "'Another id' (identity.other_ids_by_patient) says nothing, unlike leading zeros (H330)",
-)
 @pytest.mark.parametrize(("lab_id", "dose_id"), LOOKALIKES)
 def test_f1_lookalike_ids_are_named_beside_each_patient_in_every_output(lab_id, dose_id):
     r = _labs_and_doses(lab_id, dose_id)
@@ -90,9 +85,6 @@ def test_f1_lookalike_ids_are_named_beside_each_patient_in_every_output(lab_id, 
     assert any(lab_id in n for n in notes.get(dose_id, [])), notes
 
 
-@pytest.mark.xfail(
-    strict=True, reason="probe36 F1: the Panel's 'Another id' and the CLI review JSON say nothing of '943 476 5919'"
-)
 def test_f1_the_panel_and_the_cli_review_name_the_spaced_nhs_number(tmp_path: Path, capsys):
     r = _labs_and_doses("943 476 5919", "9434765919")
     ds = Dataset.from_import(r, "session")
@@ -117,11 +109,6 @@ def ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
     return Workspace(path, timeout=20, clock=lambda: dt.datetime(2026, 11, 25, 9, 0))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe36 F1: across two workspace imports the look-alike pair is said in the second import's "
-    "report, then never again (panel export, PDF summary)",
-)
 def test_f1_the_workspace_forgets_a_lookalike_pair_after_the_import(ws):
     ws.import_sources([Source("labs.csv", (LABS_HEAD + NEUT.format(pid="943 476 5919")).encode())], by="Dr A")
     out = ws.import_sources([Source("doses.csv", (DOSES_HEAD + AZA.format(pid="9434765919")).encode())], by="Dr A")
@@ -146,11 +133,6 @@ SPREADSHEET_FORMS = [
 ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe36 F2: an id in a spreadsheet's text form (=\"0012345\", '0012345), with a thousands "
-    "separator or in Arabic-Indic digits is a new patient with no word: neither rejected nor named",
-)
 @pytest.mark.parametrize(("lab_id", "dose_id"), SPREADSHEET_FORMS)
 def test_f2_an_id_in_a_spreadsheets_text_form_is_rejected_or_named(lab_id, dose_id):
     r = _labs_and_doses(lab_id, dose_id)
@@ -174,11 +156,6 @@ def _flags_with_births(first: str, second: str) -> list[str]:
     return sorted(flags["rule"] + ": " + flags["message"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe36 F3: two dates of birth for one id (a child of 10, an adult of 50): the first row's is "
-    "used, so the file's row order decides whether the adult default limits grade the WBC",
-)
 def test_f3_the_grades_do_not_depend_on_which_birth_date_came_first():
     # by hand: WBC 3.7 < the adult default LLN 4.0 is CTCAE grade 1 for an adult, while a
     # child's result is never graded on an adult default LLN; the two dates disagree on
@@ -192,11 +169,6 @@ def test_f3_the_grades_do_not_depend_on_which_birth_date_came_first():
 # --------------------------------------------------------------------------- F4 a disputed birth date printed as fact
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe36 F4: a disputed date of birth is printed as the patient's identifier, with no word of the "
-    "dispute, by the CLI review JSON and the panel CSV (only the Patient page says it)",
-)
 def test_f4_a_disputed_birth_date_is_never_given_as_the_patients_identifier(tmp_path: Path, capsys):
     (tmp_path / "labs.csv").write_text(LABS_HEAD + WBC_ALT)
     (tmp_path / "patients.csv").write_text(PATIENTS_HEAD + "12345,F,2016-05-01\n12345,F,1976-05-01\n")
@@ -214,11 +186,6 @@ def test_f4_a_disputed_birth_date_is_never_given_as_the_patients_identifier(tmp_
 # --------------------------------------------------------------------------- F5 two id columns
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe36 F5: a lab export with both MRN and NHS Number: MRN is taken, the NHS number dropped "
-    "('not used'), so a dose sheet by NHS number is another patient with no word",
-)
 def test_f5_the_second_id_column_of_a_lab_export_is_kept_as_an_identifier():
     r = _files(
         (
@@ -272,11 +239,6 @@ def _bundle(*resources: dict) -> str:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe36 F6: two FHIR Patients carrying the same MRN (one person twice, or one MRN for two "
-    "people) are two patients with no word",
-)
 def test_f6_two_fhir_patients_with_one_mrn_are_named():
     r = _files(
         (
@@ -294,11 +256,6 @@ def test_f6_two_fhir_patients_with_one_mrn_are_named():
     assert any("p1" in w and "p2" in w for w in _warnings(r)), _warnings(r)  # FAILS TODAY
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe36 F7: a dose sheet's NHS number written '943 476 5919' beside a FHIR Patient carrying "
-    "9434765919: the identifier check compares leading zeros only, so nothing names the pair",
-)
 def test_f7_a_spaced_nhs_number_is_matched_against_a_fhir_patients_identifier():
     r = _files(
         ("b.json", _bundle(_patient("p1", mrn="0012345", nhs="9434765919"), _neut(1, {"reference": "Patient/p1"}))),
@@ -311,11 +268,6 @@ def test_f7_a_spaced_nhs_number_is_matched_against_a_fhir_patients_identifier():
     assert named and "943 476 5919" in notes, (_warnings(r), notes)  # FAILS TODAY
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe36 F7: a result whose subject is the identifier 943 476 5919 is filed under a new "
-    "patient '943 476 5919' beside the file's Patient that carries NHS number 9434765919, with no word",
-)
 def test_f7_a_subject_identifier_written_with_spaces_is_not_silently_a_new_patient():
     r = _files(
         (
@@ -336,11 +288,6 @@ def test_f7_a_subject_identifier_written_with_spaces_is_not_silently_a_new_patie
     assert named or r.report.files[0].rows_rejected, _warnings(r)  # FAILS TODAY
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe36 F8: Patient.link replaced-by is said in the import report only; every later output "
-    "(identity.other_ids_by_patient: Panel, PDF, CLI review) says nothing of the other record",
-)
 def test_f8_a_replaced_by_link_is_named_beside_each_record():
     r = _files(
         (

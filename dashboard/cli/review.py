@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 from dashboard.cli.common import EXIT_OK, CliError, check_import, run_import
-from dashboard.identity import other_ids_by_patient
+from dashboard.identity import conflict_notes, other_ids_by_patient
 from dashboard.ingest import ImportResult
 from dashboard.rules.as_of import AsOf, default_as_of, result_span
 from dashboard.rules.engine import Profile, RuleError, get_profile
@@ -65,6 +65,8 @@ def cmd_review(args: argparse.Namespace) -> int:
     # another id of the panel that may be the same person: in the patient's own section and
     # JSON record, as the Patient page and the PDF say it (H150, H276)
     rv.other_ids = other_ids_by_patient(result.aliases, rv.summary.column("patient_id").to_pylist())
+    # a date of birth (or sex) two sources give differently: both named, never one (H553)
+    rv.identity_conflicts = conflict_notes(result.report.identity_conflicts)
     written = write_flags_csv(rv, result, args.csv) if getattr(args, "csv", None) else None
     if getattr(args, "compact", False):
         sys.stdout.flush()

@@ -124,6 +124,7 @@ def _export(ws: Workspace, args: argparse.Namespace) -> int:
             profile,
             intervals=panel.intervals,
             aliases=panel.aliases,  # another id that may be the same person (H276)
+            conflicts=panel.disputes,  # a disputed date of birth: both dates (H553)
         )
         data = (
             sx.panel_csv(table)

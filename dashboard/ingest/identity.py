@@ -23,8 +23,9 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
+
+from dashboard.identity import describe, lookalike_groups, skeleton
 
 #: Characters that change the direction text is shown in.
 BIDI_CONTROLS = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
@@ -211,61 +212,53 @@ def exponent_form_problem(pid: str) -> str:
 
 def clean_id(pid: str) -> tuple[str, str, str]:
     """(id, problem, note): the id with spaces of any kind stripped from its ends (said in
-    the note), and why it cannot be used when it holds a character that hides or disguises."""
+    the note), read as its text (:func:`read_id`, said too), and why it cannot be used when
+    it holds a character that hides or disguises."""
     stripped = pid.strip()
     note = f"spaces such as a non-breaking space around patient id '{stripped}' removed" if stripped != pid else ""
-    return stripped, id_problem(stripped), note
+    read, said = read_id(stripped)
+    note = "; ".join(n for n in (note, said) if n)
+    return read, id_problem(read), note
+
+
+#: Excel's text-forcing wrapper around an id (``="0012345"``): the formula a lab system
+#: writes so that Excel keeps the zeros; its value is the literal text inside (H551).
+_TEXT_FORMULA = re.compile(r'^="([^"]*)"$')
+
+#: What may need :func:`read_id` (for Arrow's RE2 over a whole column of distinct ids):
+#: the text-forcing wrapper, or any character beyond ASCII (a normalisation form).
+NEEDS_READING = r'^="|[^\x00-\x7f]'
+
+
+def read_id(pid: str) -> tuple[str, str]:
+    """(id, note): an id as the text it stands for, with what was done in words ("" when
+    nothing).  Excel's text-forcing wrapper ``="0012345"`` is the literal text 0012345
+    (the wrapper exists to keep the zeros); an id written in decomposed Unicode ("JOSE"
+    and a combining acute accent) is the same text as its composed form ("JOSÉ", NFC),
+    so it is read composed: two spellings of one text are one id, not two look-alike
+    patients (H551).  Neither is a guess: both name exactly one text."""
+    notes = []
+    wrapped = _TEXT_FORMULA.match(pid)
+    if wrapped and wrapped.group(1).strip():
+        notes.append(f"patient id {pid} is a spreadsheet's text-forcing formula: read as the text {wrapped.group(1)}")
+        pid = wrapped.group(1)
+    if not pid.isascii() and not unicodedata.is_normalized("NFC", pid):
+        composed = unicodedata.normalize("NFC", pid)
+        notes.append(
+            f"patient id {describe(composed)} was written with decomposed accents (Unicode NFD): read in its "
+            "composed form (NFC), the same text"
+        )
+        pid = composed
+    return pid, "; ".join(notes)
 
 
 # --------------------------------------------------------------------------- look-alikes
-
-#: Letters of other alphabets that look like Latin ones (the common confusables).
-_CONFUSABLE = str.maketrans(
-    {
-        **dict(zip("АВЕЅІЈКМНОРСТУХаеѕіјорсухԛԜԝ", "ABESIJKMHOPCTYXaesijopcyxqWw", strict=True)),
-        **dict(zip("ΑΒΕΖΗΙΚΜΝΟΡΤΥΧαικνορτυχ", "ABEZHIKMNOPTYXaiknoptux", strict=True)),
-        **{d: "-" for d in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe63\uff0d\u2043"},
-    }
-)
-
-
-def skeleton(pid: str) -> str:
-    """What an id looks like: compatibility forms folded (NFKC), look-alike letters of
-    other alphabets made Latin, case, spaces and dashes ignored (an NHS number is written
-    "943 476 5919", "943-476-5919" or "9434765919" by different systems), and the ".0" a
-    spreadsheet gives a whole number typed as a number ("12345.0")."""
-    # an ASCII id (the common case) has nothing to fold but its case: a few times faster
-    s = pid.lower() if pid.isascii() else unicodedata.normalize("NFKC", pid).translate(_CONFUSABLE).casefold()
-    s = "".join(s.split()).replace("-", "")
-    return _WHOLE_NUMBER_AS_DECIMAL.sub(r"\1", s) if "." in s else s
-
-
-#: A whole number written with a zero decimal part ("12345.0", "7.00").
-_WHOLE_NUMBER_AS_DECIMAL = re.compile(r"^(\d+)\.0+$")
-
-
-def lookalike_groups(ids: Iterable[str]) -> list[list[str]]:
-    """Groups of distinct ids that look alike (each sorted; groups sorted)."""
-    by_skeleton: dict[str, set[str]] = {}
-    for pid in ids:
-        if pid:
-            by_skeleton.setdefault(skeleton(pid), set()).add(pid)
-    return sorted(sorted(g) for g in by_skeleton.values() if len(g) > 1)
 
 
 def mixes_alphabets(pid: str) -> bool:
     """True for an id with Latin letters and letters of another alphabet ("RА-001")."""
     scripts = {unicodedata.name(c, "").split(" ")[0] for c in pid if c.isalpha()}
     return "LATIN" in scripts and len(scripts - {"LATIN"}) > 0
-
-
-def describe(pid: str) -> str:
-    """An id with what is not plain ASCII in it named ("RА-001 (А is CYRILLIC CAPITAL LETTER A)")."""
-    odd = [c for c in dict.fromkeys(pid) if not c.isascii()]
-    if not odd:
-        return pid
-    names = ", ".join(f"{c} is {unicodedata.name(c, f'U+{ord(c):04X}')}" for c in odd[:3])
-    return f"{pid} ({names})"
 
 
 __all__ = [
@@ -282,6 +275,7 @@ __all__ = [
     "lookalike_groups",
     "mixes_alphabets",
     "name_problem",
+    "read_id",
     "skeleton",
     "visible",
 ]

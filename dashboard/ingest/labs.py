@@ -580,6 +580,9 @@ def _judge_patient_ids(inp: LabInput, report: FileReport, verdict: _Verdicts, co
                 f"{changed} patient id(s) had spaces (such as a non-breaking space) at their start or end: removed"
             )
             inp.patient_id = ids = trimmed
+        read = _read_ids(trimmed, report)
+        if read is not trimmed:
+            inp.patient_id = ids = read
         verdict.reject(pc.equal(ids, ""), "no patient id", column)
         disguised = pc.match_substring_regex(ids, identity.REJECTED_CLASS)
         if pc.any(disguised).as_py():
@@ -592,6 +595,11 @@ def _judge_patient_ids(inp: LabInput, report: FileReport, verdict: _Verdicts, co
     if moved.any():
         changed = int(np.count_nonzero(moved[codes]))
         report.warn(f"{changed} patient id(s) had spaces (such as a non-breaking space) at their start or end: removed")
+    read = _read_ids(trimmed, report)
+    if read is not trimmed:
+        trimmed = read
+        moved = pc.not_equal(trimmed, texts).to_numpy(zero_copy_only=False)
+    if moved.any():
         again = pc.dictionary_encode(trimmed)  # " P1" and "P1" are one id once trimmed
         codes = again.indices.to_numpy(zero_copy_only=False)[codes]
         texts = again.dictionary
@@ -609,6 +617,29 @@ def _judge_patient_ids(inp: LabInput, report: FileReport, verdict: _Verdicts, co
             column,
         )
     return enc
+
+
+def _read_ids(ids: pa.Array, report: FileReport) -> pa.Array:
+    """``ids`` each read as the text it stands for (``identity.read_id``: Excel's ``="0012345"``,
+    decomposed accents), each change said once per distinct id (the first ten, then a count);
+    ``ids`` itself when none changes (most files: no id needs it)."""
+    needs = pc.fill_null(pc.match_substring_regex(ids, identity.NEEDS_READING), False)
+    if not pc.any(needs).as_py():
+        return ids
+    texts = ids.to_pylist()
+    notes: dict[str, str] = {}
+    out = []
+    for text, need in zip(texts, needs.to_pylist(), strict=True):
+        if need and text is not None:
+            text, note = identity.read_id(text)
+            if note:
+                notes.setdefault(note, text)
+        out.append(text)
+    for note in list(notes)[:10]:
+        report.warn(note)
+    if len(notes) > 10:
+        report.warn(f"{len(notes) - 10} more patient ids read as the text they stand for")
+    return pa.array(out, pa.string()) if notes else ids
 
 
 def _dict_codes(arr: pa.Array) -> tuple[np.ndarray, list[str]]:

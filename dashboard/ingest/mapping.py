@@ -610,6 +610,10 @@ class ColumnMapping:
     explain: str = ""
     #: The result/report date column left unused when the order date stands for the draw.
     report_dates: list[str] = field(default_factory=list)
+    #: Columns beside the patient id column that are themselves patient ids by their
+    #: header ("NHS Number" beside "MRN"): each row's value is kept as another identifier
+    #: of the row's patient, as a FHIR Patient's identifiers are (H554), never dropped.
+    other_ids: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -710,7 +714,10 @@ def map_columns(header: list[str], overrides: dict[str, str] | None = None) -> C
     unmapped = [h for h in header if h not in used]
     missing = [f for f in REQUIRED[kind] if f not in fields]
     draw = draw_labs if kind == "labs" else draw_wide if kind == "wide" else _DrawDate()
-    return ColumnMapping(kind, fields, analyte_cols, unmapped, missing, draw.notes, draw.explain, draw.report_dates)
+    other_ids = [h for h in unmapped if "patient_id" in fields and match_field(infos[h], "patient_id") is not None]
+    return ColumnMapping(
+        kind, fields, analyte_cols, unmapped, missing, draw.notes, draw.explain, draw.report_dates, other_ids
+    )
 
 
 @dataclass

@@ -22,14 +22,18 @@ import pyarrow.compute as pc
 from dashboard import model
 from dashboard.identity import (
     IDENTITY_FIELDS,
+    LINK_KIND,
     RULE_FIELDS,
     IdentityConflict,
     alias_matches,
+    carries,
     differs,
+    id_key,
     identity_value,
     leading_zero_groups,
     name_tokens,
     person_name,
+    shared_identifiers,
     unknown_where_conflicting,
 )
 from dashboard.ingest import dates as dates_mod
@@ -388,20 +392,46 @@ def warn_about_aliases(
     instead of the import's own ids, and named as :data:`STORED`."""
     if not aliases or not report.files:
         return
+    if kept is None:
+        _warn_shared_identifiers(report, aliases)
     found = alias_matches(aliases, kept if kept is not None else _patient_ids(tables))
     if not found:
         return
     where = {} if kept is not None else _first_files(tables, {f[4] for f in found})
     by_name = {f.path: f for f in report.files}
+    if kept is None:  # a link inside one import is named by the reader's own note (Patient.link)
+        found = [f for f in found if not f[1].startswith(LINK_KIND)]
     for pid, kind, value, file, other in found[:10]:
-        match = "which is" if other == value else "which matches (leading zeros aside)"
+        if other == value:
+            match = "which is"
+        elif id_key(other) == id_key(value):
+            match = "which matches (leading zeros aside)"
+        else:
+            match = "which looks like (case, spaces, dashes or another script's letters aside)"
         by_name.get(file, report.files[0]).warn(
-            f"patient {pid} ({file}) carries the identifier {kind} {value}, {match} the patient id {other} "
+            f"patient {pid} ({file}) {carries(kind, value)}, {match} the patient id {other} "
             f"({where.get(other, STORED)}): kept apart, never merged; check whether they are one patient "
             "(doses under one id never meet the results under the other)"
         )
     if len(found) > 10:
         report.files[0].warn(f"{len(found) - 10} more patients carry an identifier that is another patient's id")
+
+
+def _warn_shared_identifiers(report: ImportReport, aliases: Sequence[tuple[str, str, str, str]]) -> None:
+    """Name the patients of the import that carry the same identifier (two FHIR Patients
+    with one MRN): one person under two records, or one identifier given to two people.
+    Kept apart, never merged (H552)."""
+    shared = shared_identifiers(aliases)
+    by_name = {f.path: f for f in report.files}
+    for value, carriers in shared[:10]:
+        who = "; ".join(f"patient {pid} ({kind}, {file})" for pid, kind, file in carriers)
+        by_name.get(carriers[0][2], report.files[0]).warn(
+            f"the identifier {value} is carried by more than one patient: {who}. Kept apart, never merged: "
+            "one person under two records, or one identifier given to two people; check which "
+            "(doses under one id never meet the results under the other)"
+        )
+    if len(shared) > 10:
+        report.files[0].warn(f"{len(shared) - 10} more identifiers are carried by more than one patient")
 
 
 def warn_about_stored_ids(
@@ -739,12 +769,44 @@ def _generic(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed:
         rep.mapping[m.analyte + (" %" if m.percent else "")] = col
     rep.unmapped_columns = mapping.unmapped
     if mapping.kind == "labs":
-        return labs_from_long(raw, rep, ctx, mapping.fields, fmt="labs (long)")
-    if mapping.kind == "wide":
-        return _labs_wide(raw, rep, ctx, mapping)
-    if mapping.kind == "doses":
-        return doses_from_table(raw, rep, ctx, mapping.fields, fmt="doses")
-    return patients_from_table(raw, rep, ctx, mapping.fields, fmt="patients")
+        parsed = labs_from_long(raw, rep, ctx, mapping.fields, fmt="labs (long)")
+    elif mapping.kind == "wide":
+        parsed = _labs_wide(raw, rep, ctx, mapping)
+    elif mapping.kind == "doses":
+        parsed = doses_from_table(raw, rep, ctx, mapping.fields, fmt="doses")
+    else:
+        parsed = patients_from_table(raw, rep, ctx, mapping.fields, fmt="patients")
+    _keep_other_id_columns(raw, rep, mapping, parsed)
+    return parsed
+
+
+def _keep_other_id_columns(raw: RawTable, rep: FileReport, mapping: ColumnMapping, parsed: Parsed) -> None:
+    """Keep each value of a second id column ("NHS Number" beside "MRN") as another
+    identifier of the row's patient (``Parsed.aliases``), as the FHIR reader keeps a
+    Patient's identifiers: the file's own row says the two ids are one person, so a dose
+    sheet keyed by the NHS number is named beside the MRN in every output (H554), never
+    merged and never dropped as "not used".  Said in the report."""
+    id_col = mapping.fields.get("patient_id")
+    if not mapping.other_ids or not id_col or id_col not in raw.columns:
+        return
+    pairs: dict[tuple[str, str, str], None] = {}
+    for col in mapping.other_ids:
+        if col not in raw.columns:
+            continue
+        # the distinct pairs only (a large export repeats each patient's pair on every row)
+        both = pa.table({"a": pc.cast(raw.columns[id_col], pa.string()), "b": pc.cast(raw.columns[col], pa.string())})
+        distinct = both.group_by(["a", "b"], use_threads=False).aggregate([])
+        for pid_text, value in zip(distinct.column("a").to_pylist(), distinct.column("b").to_pylist(), strict=True):
+            pid = identity.read_id((pid_text or "").strip())[0]
+            other = identity.read_id((value or "").strip())[0]
+            if pid and other and other != pid and not identity.id_problem(other):
+                pairs.setdefault((pid, col, other), None)
+        rep.unmapped_columns = [c for c in rep.unmapped_columns if c != col]
+        rep.warn(
+            f"column '{col}' holds another patient id beside '{id_col}': kept as each patient's other identifier "
+            "(never merged), so a file keyed by it is named beside the patient"
+        )
+    parsed.aliases.extend(pairs)
 
 
 #: The date fields a table maps.

@@ -342,11 +342,13 @@ def patient_batches(rv: Review, compact: bool = False) -> Iterator[pa.Array]:
     }
     name, birth = _identity_columns(rv, order)
     other = _other_id_column(rv, order)
+    disputed = _other_id_column(rv, order, rv.identity_conflicts)
 
     def batch(bounds: tuple[int, int]) -> pa.Array:
         lo, hi = bounds
         literals = {key: items.json(lo, hi, compact) for key, items in lists.items()}
         literals |= {"name": name[lo:hi], "birth_date": birth[lo:hi], "other_ids": other[lo:hi]}
+        literals["identity_conflicts"] = disputed[lo:hi]
         return _patient_objects(s.slice(lo, hi - lo), literals)
 
     yield from _in_order(batch, _batch_bounds(n, lists["flags"].stop - lists["flags"].start))
@@ -418,6 +420,7 @@ def _patient_objects(s: pa.Table, literals: dict[str, pa.Array]) -> pa.Array:
         "worst_ctcae_grade",
         "worst_ctcae_grade_or_worse",
         "other_ids",
+        "identity_conflicts",
         "flags",
         "schedule",
         "dose_checks",
@@ -467,15 +470,17 @@ def _identity_columns(rv: Review, order: pa.Array) -> tuple[pa.Array, pa.Array]:
     return pc.fill_null(json_literals(name), _NULL), birth
 
 
-def _other_id_column(rv: Review, order: pa.Array) -> pa.Array:
+def _other_id_column(rv: Review, order: pa.Array, notes: dict[str, list[str]] | None = None) -> pa.Array:
     """Per patient of ``order``: a JSON array of the sentences naming another id of the
-    panel that may be the same person (H150), "[]" for most."""
+    panel that may be the same person (H150), "[]" for most (with ``notes``: those
+    sentences instead, the identity conflicts: H553)."""
+    said = rv.other_ids if notes is None else notes
     out = np.full(len(order), "[]", dtype=object)
-    if rv.other_ids:
+    if said:
         ids = order.to_pylist()
         for i, pid in enumerate(ids):
-            if pid in rv.other_ids:
-                out[i] = json.dumps(rv.other_ids[pid], ensure_ascii=False)
+            if pid in said:
+                out[i] = json.dumps(said[pid], ensure_ascii=False)
     return pa.array(out, pa.string())
 
 
@@ -646,13 +651,15 @@ def review_text(rv: Review) -> str:
         block = flag_lines.get(pid)
         more = extra.get(pid)
         other = rv.other_ids.get(pid, [])
-        if not (block or more or other):
+        disputed = rv.identity_conflicts.get(pid, [])
+        if not (block or more or other or disputed):
             continue
         lines.append(
             f"== {who.get(pid, pid)} [{cols['urgency'][i] or 'info'}] {cols['current_doses'][i] or 'no current doses'}"
         )
         # another id that may be this patient, in full (its doses may be there: H150)
         lines += [f"   Another id: {note}." for note in other]
+        lines += [f"   Identity conflict: {note}." for note in disputed]
         if block:
             lines.append(block)
         if more:

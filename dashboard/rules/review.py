@@ -55,6 +55,10 @@ class Review:
     #: of every output (``identity.other_ids_by_patient``, H150): set by the caller, who
     #: holds the import's identifiers; the rules never read it
     other_ids: dict[str, list[str]] = field(default_factory=dict)
+    #: per patient id, its identity conflicts in words (``identity.conflict_notes``: a date
+    #: of birth two sources give differently, named with both dates, H553): set by the
+    #: caller, who holds the import report; the rules never read it
+    identity_conflicts: dict[str, list[str]] = field(default_factory=dict)
 
     # ----------------------------------------------------------------- pandas views
     def flags_df(self) -> pd.DataFrame:
@@ -96,6 +100,7 @@ class Review:
             self.as_of_note,
             only(self.identity) if self.identity is not None else None,
             {k: v for k, v in self.other_ids.items() if k == patient_id},
+            {k: v for k, v in self.identity_conflicts.items() if k == patient_id},
         )
 
     # ----------------------------------------------------------------- JSON

@@ -33,7 +33,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dashboard import model
-from dashboard.identity import RULE_FIELDS, SETTLED_FIELDS, IdentityConflict, identity_value, leave_unknown
+from dashboard.identity import (
+    RULE_FIELDS,
+    SETTLED_FIELDS,
+    IdentityConflict,
+    identity_value,
+    leave_unknown,
+    unknown_value,
+)
 from dashboard.ingest import FileReport, ImportOptions, ImportReport, ImportResult, Source
 from dashboard.ingest.dose_repeats import dose_key, overlaps_at_start, repeat_of, same_start_note, start_key
 from dashboard.ingest.labs import SEX_LIMITS, number_text, product_comparator, stated_count
@@ -1029,7 +1036,7 @@ def _still_disputed(row: dict[str, Any], disputed: list[IdentityConflict]) -> li
         value = identity_value(c.field, row.get(c.field))
         if not value:
             continue
-        row[c.field] = ""
+        row[c.field] = unknown_value(c.field)
         if c.settled and value == c.settled_value:
             continue
         again = IdentityConflict(c.patient_id, c.field, [*c.values, (value, row["source_file"], row["source_row"])])

@@ -88,6 +88,7 @@ class WorkspacePanel:
             intervals=self.intervals,
             aliases=self.aliases,  # another id that may be this patient, as the Patient page says (H270)
             patient_ids=self.patients["patient_id"].tolist(),
+            conflicts=self.disputes,  # a disputed date of birth: both dates, never one (H553)
         )
 
     def open_flags(self, as_of: dt.date | None = None, profile: Profile | str | None = None) -> pd.DataFrame:

@@ -34,7 +34,16 @@ def export_buttons(ds: Dataset, panel: WorkspacePanel | None) -> None:
 
     def table() -> pd.DataFrame:
         return sx.panel_frame(
-            ds.labs, doses, ds.patients, entries, day, ds.baselines, profile, ds.intervals, aliases=ds.aliases
+            ds.labs,
+            doses,
+            ds.patients,
+            entries,
+            day,
+            ds.baselines,
+            profile,
+            ds.intervals,
+            aliases=ds.aliases,
+            conflicts=ds.identity_conflicts,
         )
 
     st.markdown(
@@ -98,6 +107,7 @@ def export_buttons(ds: Dataset, panel: WorkspacePanel | None) -> None:
         intervals=ds.intervals,
         aliases=ds.aliases,
         patient_ids=ds.patient_ids,
+        conflicts=ds.identity_conflicts,
     )
     st.markdown(f"**Patient {md_escape(pid)}**")
     a, b, c = st.columns(3)

@@ -9,7 +9,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from dashboard.identity import person_name
+from dashboard.identity import LINK_KIND, person_name
 from dashboard.ingest.context import Context
 from dashboard.ingest.fhir.datatypes import Resource, cc_codes, cc_text, describe_code, fhir_date, subject_of
 from dashboard.ingest.fhir.document import Index, url_id
@@ -29,6 +29,25 @@ def patient(row: int, res: Resource, full_url: str, reading: Reading, rep: FileR
     for note in _record_links(pid, res):
         rep.warn(note, row, "link")
     reading.aliases.extend(other_ids(pid, res))
+    reading.aliases.extend(linked_records(pid, res))
+
+
+def linked_records(pid: str, res: Resource) -> list[tuple[str, str, str]]:
+    """(patient id, "Patient.link replaced-by", the linked Patient's id) of each link of a
+    Patient to another record by a "Patient/<id>" reference: kept with the patient's other
+    identifiers, so that every output names the other record beside this one when both
+    are on the panel (H550), not only the import report (:func:`_record_links`)."""
+    out = []
+    links = res.get("link")
+    for link in links if isinstance(links, list) else []:
+        if not isinstance(link, dict) or str(link.get("type", "")) not in _LINKS:
+            continue
+        other = link.get("other")
+        reference = str(other.get("reference") or "").strip() if isinstance(other, dict) else ""
+        found = re.search(r"(?:^|/)Patient/([^/]+?)(?:/_history/.*)?$", reference)
+        if pid and found and found.group(1) != pid:
+            out.append((pid, f"{LINK_KIND} {link['type']}", found.group(1)[:80]))
+    return out
 
 
 def other_ids(pid: str, res: Resource) -> list[tuple[str, str, str]]:
