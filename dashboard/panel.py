@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 
 from dashboard import model
 from dashboard.dataset import Dataset
-from dashboard.identity import other_ids_by_patient
+from dashboard.identity import disputed_values, other_ids_by_patient
 from dashboard.reviews import with_review_status
 from dashboard.rules.ctcae import grade_text
 from dashboard.rules.data import draw_severity, ranges_file
@@ -78,6 +78,17 @@ def now_column(analyte: str) -> str:
     return SHORT_LABEL[analyte]
 
 
+def _born_texts(ds: Dataset, ids: pd.Series, patients: pd.DataFrame) -> np.ndarray:
+    """The Born column: the date as identity.birth_text writes it, or "disputed" where two
+    sources give two dates and the rules use neither (H553, H539): never one as fact and
+    never a blank that reads as "not recorded"; the Patient page names both."""
+    born = np.asarray(_dates(ids.map(patients["birth_date"]), "%d-%b-%Y"), dtype=object)
+    disputed = disputed_values(ds.identity_conflicts, "birth_date")
+    if disputed:
+        born = np.where(ids.isin(list(disputed)).to_numpy(), "disputed", born)
+    return born
+
+
 def panel_table(ds: Dataset, review: Review, system: str = "SI") -> pd.DataFrame:
     """One row per patient in urgency order, ready for ``st.dataframe``.
 
@@ -101,7 +112,7 @@ def panel_table(ds: Dataset, review: Review, system: str = "SI") -> pd.DataFrame
             "Patient": ids,
             "Name · MRN": [f"{n} · {p}" if n else p for n, p in zip(names, ids, strict=True)],
             "Name": names.to_numpy(),
-            "Born": _dates(ids.map(patients["birth_date"]), "%d-%b-%Y"),  # as identity.birth_text
+            "Born": _born_texts(ds, ids, patients),
             "Diagnosis": ids.map(patients["diagnosis"]).fillna(""),
             "Urgency": summary["urgency"].replace("", "-"),
             "Why": why_texts(review, ids, system=system),

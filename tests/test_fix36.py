@@ -58,3 +58,20 @@ def test_a_disputed_birth_date_is_both_dates_in_the_panel_export_and_the_pdf():
     )
     assert [c.field for c in s.identity_conflicts] == ["birth_date"]
     assert sx.patient_summary_pdf(s).startswith(b"%PDF")
+
+
+def test_the_panels_born_column_says_disputed_not_one_date_and_not_blank():
+    """H539: the rules use neither of two birth dates (H553); the Panel's Born column says
+    "disputed" (the Patient page names both), never one date as fact and never a blank
+    that reads as "not recorded"."""
+    from dashboard.panel import panel_table
+    from dashboard.rules import review_dataset
+
+    r = csv_import(
+        "12345,2026-11-02 09:00,wbc,3.7,10^9/L\n67890,2026-11-02 09:00,wbc,5.0,10^9/L\n",
+        patients="12345,F,2016-05-01\n12345,F,1976-05-01\n67890,M,1960-02-03\n",
+        as_of=AS_OF,
+    )
+    ds = Dataset.from_import(r, "session")
+    born = panel_table(ds, review_dataset(ds, None, AS_OF)).set_index("Patient")["Born"]
+    assert born["12345"] == "disputed" and born["67890"] == "03-Feb-1960"
