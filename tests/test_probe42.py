@@ -35,11 +35,6 @@ def _said(result) -> str:
 # --------------------------------------------------------------------------- F1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe42 F1: a test named as the absolute neutrophil count with unit '%' is read as "
-    "% x WBC (1.8 % of 4.0 = 0.072): a false CTCAE grade 4, never asked",
-)
 @pytest.mark.parametrize("name", ["Neut #", "Absolute Neutrophil Count", "Neutrophils Absolute"])
 def test_f1_a_count_named_absolute_with_a_percent_unit_is_not_read_as_a_percentage(name):
     # 1.8 is either 1.8 x10^9/L (the name: an absolute count; WBC 4.0, so a plausible 45 %)

@@ -449,6 +449,15 @@ def _normalise(
         "the test name says % but the unit is an absolute count unit; check the export",
         col_of("unit", "unit"),
     )
+    # and the reverse: a name or code that says the absolute count ("Neut #", "ANC") with the
+    # unit "%" is never made absolute from the white count (1.8 "%" of WBC 4.0 would be 0.072,
+    # a false grade 4, where the name reads 1.8 x10^9/L): which one is meant is not known (H580)
+    verdict.reject(
+        rec.absolute & units.percent & units.analyte_ok,
+        "the test name says the absolute count but the unit says % (of the white cells): the two readings "
+        "differ (a count, or a percentage of the white count) and which one is meant is not known; check the export",
+        col_of("unit", "unit"),
+    )
 
     # --- convert and check plausibility
     with np.errstate(invalid="ignore"):
