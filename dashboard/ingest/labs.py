@@ -28,6 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dashboard import model
+from dashboard import units as units_mod
 from dashboard.ingest import dates as dates_mod
 from dashboard.ingest import identity
 from dashboard.ingest.mapping import names_disagree, normalize, other_specimen, recognise_test
@@ -793,7 +794,10 @@ def _resolve_units(analyte_idx: np.ndarray, unit_text: pa.Array) -> _Units:
 def _infer_missing(
     analyte_idx, values, unit_text, factor_np, missing, absolute, verdict: _Verdicts
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Fill the factor of results with no unit when the magnitude leaves no doubt.
+    """Fill the factor of results with no unit when the magnitude leaves no doubt: exactly
+    one unit fits and the file's other results of the analyte use no other unit
+    (:func:`dashboard.units.inferred_units`, H581); else the row is rejected naming the
+    units it fits and the file's own.  The file's units are gathered once per analyte.
 
     Returns the notes to give in the report (a template with ``{count}``), each with the
     rows it is about: the caller counts only the rows still accepted once every check
@@ -812,51 +816,80 @@ def _infer_missing(
         v = values[rows]
         info = model.analyte_info()[a]
         family = info.family
-        lo, hi = info.typical
-        cands = [(s, FAMILY_UNITS[family][s]) for s in INFER_UNITS[family]]
-        fits = np.array([(v * f >= lo) & (v * f <= hi) for _s, f in cands], dtype=bool).reshape(len(cands), len(rows))
+        # the units the file's other results of this analyte are written in, once per
+        # analyte: normalised -> as first written
+        explicit = ~missing & (analyte_idx == ai)
+        written: dict[str, str] = {}
+        if explicit.any():
+            for u in pc.unique(pc.filter(unit_text, pa.array(explicit))).to_pylist():
+                written.setdefault(normalize_unit(u), u)
+        cands = units_mod.unit_candidates(a, written)
+        fits = units_mod.fitting_units(a, v, cands)
         nfits = fits.sum(axis=0)
+        chosen = units_mod.inferred_units(cands, fits)
         # a differential that could be its % of the white cells: 0 is 0 either way
         with np.errstate(invalid="ignore"):
             may_be_percent = (v > 0) & (v <= 100) & ~absolute[rows] if info.loinc_percent else np.zeros(len(v), bool)
-        # the file's own unit for this analyte, when it names exactly one
-        explicit = ~missing & (analyte_idx == ai)
-        file_units = (
-            {normalize_unit(u) for u in pc.filter(unit_text, pa.array(explicit)).to_pylist()}
-            if explicit.any()
-            else set()
-        )
+        # the file's own unit for this analyte, when it names exactly one count unit (no %):
+        # it settles whether a differential is a % or a count (H1107's rule)
         file_factor = None
-        if file_units:
-            fac = {FAMILY_UNITS[family].get(u) for u in file_units}
+        if written:
+            fac = {FAMILY_UNITS[family].get(u) for u in written}
             if len(fac) == 1 and None not in fac:
                 file_factor = fac.pop()
         label = info.label
+
+        def name(k: int, cands=cands, written=written) -> str:
+            return _pretty(cands.spellings[k]) if cands.inferable[k] else written[cands.spellings[k]]
+
+        def in_file(factor: float | None = None, written=written, family=family, label=label) -> str:
+            """The units of the file's other results of the analyte (other than ``factor``)."""
+            shown = sorted({t for u, t in written.items() if FAMILY_UNITS[family].get(u) not in (None, factor)})
+            return f"this file's other {label} results are in {' and '.join(shown)}" if shown else ""
+
         used: dict[str, list[int]] = {}
         for j, r in enumerate(rows):
             if np.isnan(v[j]):
                 continue
-            file_fits = file_factor is not None and any(
-                fits[k, j] and cands[k][1] == file_factor for k in range(len(cands))
-            )
+            k = int(chosen[j])
+            file_fits = k >= 0 and file_factor is not None and cands.factors[k] == file_factor
             if may_be_percent[j] and not file_fits:
                 doubt[r] = f"unit missing: {label} {v[j]:g} could be % or a count: add the unit"
-                if nfits[j] == 1:  # for the white-count check only
-                    factor_np[r] = cands[int(np.flatnonzero(fits[:, j])[0])][1]
-            elif nfits[j] == 1 and not may_be_percent[j]:
-                k = int(np.flatnonzero(fits[:, j])[0])
-                factor_np[r] = cands[k][1]
-                used.setdefault(_pretty(cands[k][0]), []).append(int(r))
-            elif file_fits:
-                factor_np[r] = file_factor
-                used.setdefault("the unit of the other results in this file", []).append(int(r))
-            elif nfits[j] > 1:
-                options = " or ".join(_pretty(cands[k][0]) for k in range(len(cands)) if fits[k, j])
-                messages[r] = f"unit missing and the value fits more than one unit ({options}); add the unit"
-            elif not cands:  # a family whose unit is never inferred (creatinine clearance: H413)
+                if nfits[j] == 1 and cands.inferable[int(fits[:, j].argmax())]:  # for the white-count check only
+                    factor_np[r] = cands.factors[int(fits[:, j].argmax())]
+            elif k >= 0:
+                factor_np[r] = cands.factors[k]
+                key = _pretty(cands.spellings[k])
+                if file_fits and may_be_percent[j]:
+                    key = "the unit of the other results in this file"
+                used.setdefault(key, []).append(int(r))
+            elif not INFER_UNITS[family]:  # a family whose unit is never inferred (creatinine clearance: H413)
                 messages[r] = (
                     f"unit missing: {label} {v[j]:g} is read only with its unit ({NO_INFERENCE[family]}); add the unit"
                 )
+            elif nfits[j] > 1:
+                options = " or ".join(name(k) for k in range(len(cands.spellings)) if fits[k, j])
+                other = in_file()
+                messages[r] = (
+                    f"unit missing and the value fits more than one unit ({options}"
+                    f"{'; ' + other if other else ''}); add the unit"
+                )
+            elif nfits[j] == 1:
+                k = int(fits[:, j].argmax())
+                if cands.inferable[k]:  # the file writes this analyte in another unit too
+                    messages[r] = (
+                        f"unit missing: {label} {v[j]:g} fits {name(k)} by its magnitude, but "
+                        f"{in_file(cands.factors[k])}: which one is meant is not known; add the unit"
+                    )
+                else:  # fits only a unit of the file that is never inferred (ALT in ukat/L)
+                    usual = " or ".join(
+                        _pretty(s) for s, ok in zip(cands.spellings, cands.inferable, strict=True) if ok
+                    )
+                    messages[r] = (
+                        f"unit missing: {label} {v[j]:g} is not a plausible {label} in {usual}; "
+                        f"{in_file()} ({v[j]:g} {name(k)} = {v[j] * cands.factors[k]:g} "
+                        f"{model.CANONICAL_UNITS[a]}), a unit never read from a magnitude alone; add the unit"
+                    )
             else:
                 messages[r] = f"unit missing and {v[j]:g} is not a plausible {label} in any usual unit"
         for u, where in used.items():

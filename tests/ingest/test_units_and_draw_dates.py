@@ -45,3 +45,55 @@ def test_a_percent_named_as_a_percentage_is_still_made_absolute():
     assert_balanced(r)
     neut = r.labs_df().query("analyte == 'neutrophils'")
     assert neut["value"].tolist() == [1.8]
+
+
+# --------------------------------------------------------------------------- F2, F5 (H581, H584)
+
+
+def test_a_unitless_alt_in_a_ukat_file_is_asked_naming_both_units_and_the_files_unit():
+    # 3.5 U/L (normal) or 3.5 ukat/L = 210 U/L (CTCAE grade 3); 0.9 U/L is below any ALT
+    # (< 1 U/L), 0.9 ukat/L = 54 U/L: the file's unit, said with its value in U/L.
+    r = import_text(HEAD + "001,2026-01-05,ALT,0.45,ukat/L\n001,2026-02-05,ALT,3.5,\n001,2026-02-06,ALT,0.9,\n")
+    assert_balanced(r)
+    assert r.labs_df()["value"].tolist() == [27.0]  # 0.45 x 60
+    reasons = _reasons(r)
+    assert "U/L or ukat/L" in reasons[3] and "add the unit" in reasons[3], reasons
+    assert "ukat/L" in reasons[4] and "54 U/L" in reasons[4] and "any usual unit" not in reasons[4], reasons
+
+
+def test_a_unitless_alt_in_a_u_per_l_file_is_still_read_as_u_per_l():
+    # 35 fits U/L only (35 ukat/L = 2100 U/L is not among the units weighed: the file writes U/L)
+    r = import_text(HEAD + "001,2026-01-05,ALT,20,IU/L\n001,2026-02-05,ALT,35,\n")
+    assert_balanced(r)
+    assert r.labs_df()["value"].tolist() == [20.0, 35.0]
+    assert "read as u/l from the magnitude" in _said(r)
+
+
+def test_a_unitless_count_that_fits_only_a_unit_the_file_does_not_use_is_asked():
+    # 6500 fits /uL only (6.5 x10^9/L) but the file's other WBCs are in 10^9/L: a typing slip
+    # or another analyser; asked, never read as 6.5.
+    r = import_text(HEAD + "001,2026-01-05,WBC,6.2,10^9/L\n001,2026-02-05,WBC,6500,\n")
+    assert_balanced(r)
+    assert r.labs_df()["value"].tolist() == [6.2]
+    reason = _reasons(r)[3]
+    assert "fits /uL" in reason and "other WBC results are in 10^9/L" in reason, reason
+
+
+def test_a_unitless_creatinine_of_a_child_is_asked_not_read_as_mg_per_dl():
+    # 15 umol/L (normal at 1-3 years) or 15 mg/dL = 1326 umol/L: both plausible
+    r = import_text(HEAD + "001,2026-01-05,Creatinine,15,\n001,2026-01-06,Creatinine,0.9,\n")
+    assert_balanced(r)
+    assert r.labs_df()["value"].tolist() == [79.56]  # 0.9 mg/dL x 88.4: only mg/dL fits
+    assert "umol/L or mg/dL" in _reasons(r)[2]
+
+
+def test_infer_unit_weighs_the_units_the_file_uses():
+    from dashboard.units import infer_unit
+
+    assert infer_unit("alt", 35) == ("u/l", 1.0)
+    assert infer_unit("alt", 35, {"iu/l"}) == ("u/l", 1.0)  # IU/L is U/L
+    assert infer_unit("alt", 3.5, {"ukat/l"}) is None  # U/L or ukat/L
+    assert infer_unit("alt", 0.9, {"ukat/l"}) is None  # fits ukat/L only: never inferred
+    assert infer_unit("wbc", 6500, {"10^9/l"}) is None
+    assert infer_unit("creatinine", 15) is None
+    assert infer_unit("creatinine", 0.9, {"mg/dl"}) == ("mg/dl", 88.4)
