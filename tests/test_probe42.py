@@ -80,11 +80,6 @@ def test_f2_the_reason_for_a_unitless_alt_names_the_unit_the_file_uses():
 # --------------------------------------------------------------------------- F3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe42 F3: the value header 'Result (mmol/L)' and the unit column 'g/dL' disagree; "
-    "the unit column wins without a word (Hb 7.8 read as 78 g/L, CTCAE grade 3, not 126 g/L)",
-)
 def test_f3_a_header_unit_that_disagrees_with_the_unit_column_is_not_settled_silently():
     # Hb 7.8 mmol/L = 125.7 g/L (normal for a woman); 7.8 g/dL = 78 g/L (CTCAE v5.0 grade 3,
     # < 8.0 g/dL).  The file states both units for the same cell.
@@ -100,11 +95,6 @@ def test_f3_a_header_unit_that_disagrees_with_the_unit_column_is_not_settled_sil
     assert hb.empty or "mmol" in _said(r), hb[["value", "source_unit"]].to_dict("records")  # FAILS TODAY
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe42 F3: a test name that carries a unit ('Haemoglobin (g/dL)') and a unit column "
-    "that says mmol/L: the unit column wins without a word",
-)
 def test_f3_a_unit_in_the_test_name_that_disagrees_with_the_unit_column_is_not_settled_silently():
     r = import_text("MRN,Collected,Test,Result,Units\n001,2026-01-05,Haemoglobin (g/dL),7.8,mmol/L\n")
     assert_balanced(r)
@@ -112,11 +102,6 @@ def test_f3_a_unit_in_the_test_name_that_disagrees_with_the_unit_column_is_not_s
     assert hb.empty or "g/dl" in _said(r), hb[["value", "source_unit"]].to_dict("records")  # FAILS TODAY
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe42 F3: with the unit cell blank, the header's unit 'Result (x10^9/L)' is ignored "
-    "and WBC 2100 is read from its magnitude as /uL (2.1), against the unit the file states",
-)
 def test_f3_a_blank_unit_cell_under_a_header_unit_does_not_fall_back_to_the_magnitude():
     r = import_text(
         "MRN,Collected,Test,Result (x10^9/L),Units\n001,2026-01-05,WBC,2100,\n001,2026-01-06,WBC,2.1,10^9/L\n"

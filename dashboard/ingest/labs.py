@@ -94,6 +94,9 @@ class LabInput:
     #: component with a ``dataAbsentReason`` ("Clotted"), a coded value or none at all
     value_reason: pa.Array | None = None
     value_column: pa.Array | None = None
+    #: the unit the value column's header states ("Result (mmol/L)": "mmol/L"; "" when none):
+    #: the unit of a record whose unit cell is blank, and one that must agree with the cell (H582)
+    value_unit: str = ""
     #: per record, the limits of a range given per sex by the reader rather than in a text
     #: (male low, male high, female low, female high, in the result's unit; NaN where a sex
     #: has none): a FHIR range that applies to some sexes only (H359)
@@ -417,21 +420,35 @@ def _normalise(
             f"{pv.thousands} value(s) written with a thousands separator (e.g. 150,000) were read as whole numbers"
         )
 
-    # --- unit: the unit column, else text after the number, else the unit in the name/header
+    # --- unit: the unit column, else text after the number, else the unit in the name, else
+    # the unit in the value column's header; a unit stated twice must agree (H582)
     unit_col = _or_empty(inp.unit, n)
     trailing = pv.trailing
     has_trailing = None if pv.clean else pc.not_equal(trailing, "")
+    header_unit = pa.repeat(pa.scalar(inp.value_unit, pa.string()), n) if inp.value_unit else None
+    fallback = name_unit
+    if header_unit is not None:
+        fallback = header_unit if name_unit is None else pc.if_else(pc.equal(name_unit, ""), header_unit, name_unit)
     if has_trailing is not None and pc.any(has_trailing).as_py():
         has_unit_col = pc.not_equal(unit_col, "")
-        unit_text = pc.if_else(has_unit_col, unit_col, pc.if_else(has_trailing, trailing, _or_empty(name_unit, n)))
+        unit_text = pc.if_else(has_unit_col, unit_col, pc.if_else(has_trailing, trailing, _or_empty(fallback, n)))
         junk = pc.and_(has_trailing, pc.and_(has_unit_col, pa.array(~_same_unit(trailing, unit_col))))
         verdict.reject(junk, lambda: _junk_reasons(inp.value, trailing, unit_col), value_col)
     elif inp.unit is None:
-        unit_text = _or_empty(name_unit, n)
-    elif name_unit is not None:
-        unit_text = pc.if_else(pc.equal(unit_col, ""), name_unit, unit_col)
+        unit_text = _or_empty(fallback, n)
+    elif fallback is not None:
+        unit_text = pc.if_else(pc.equal(unit_col, ""), fallback, unit_col)
     else:
         unit_text = unit_col
+    said_twice = [("the test name", name_unit), ("the unit column", inp.unit)]
+    if has_trailing is not None:
+        said_twice.insert(1, ("the result", trailing))
+    if header_unit is not None:
+        said_twice.append((f"the column '{value_col}'", header_unit))
+    for i, (who_a, a) in enumerate(said_twice):
+        for who_b, b in said_twice[i + 1 :]:
+            if a is not None and b is not None and (who_a, who_b) != ("the result", "the unit column"):
+                _reject_units_said_twice(rec.analyte_idx, (who_a, a), (who_b, b), verdict, col_of("unit", "unit"))
     units = _resolve_units(rec.analyte_idx, unit_text)
     factor_np = units.factor
     verdict.reject(units.problem_mask & (units.analyte_ok), units.problem_text, col_of("unit", "unit"))
@@ -496,6 +513,17 @@ def _normalise(
         if read:
             report.warn(note.format(count=read))
     verdict.reject(bad_percent, "a percentage must be between 0 and 100", value_col)
+    if header_unit is not None:  # said once the rows refused above are no longer counted
+        by_header = pc.equal(unit_col, "").to_numpy(zero_copy_only=False)
+        for other in (trailing if has_trailing is not None else None, name_unit):
+            if other is not None:
+                by_header &= pc.equal(other, "").to_numpy(zero_copy_only=False)
+        read = int(np.count_nonzero(by_header & ~verdict.rejected))
+        if read:
+            report.warn(
+                f"{read} result(s) with no unit of their own read in {inp.value_unit}, the unit the column "
+                f"'{value_col}' names"
+            )
 
     # --- reference range (canonical unit; none for percentages)
     ref_low, ref_high, ref_by_sex = _reference(
@@ -720,6 +748,48 @@ def _recognise(inp: LabInput, code: pa.Array | None, name: pa.Array) -> _Recogni
         absolute=np.asarray(absolutes, dtype=bool)[inverse] if n else np.zeros(0, dtype=bool),
         clash=pc.take(pa.array(clashes, pa.string()), idx) if any(clashes) else None,
     )
+
+
+def _reject_units_said_twice(
+    analyte_idx: np.ndarray, a: tuple[str, pa.Array], b: tuple[str, pa.Array], verdict: _Verdicts, column: str
+) -> None:
+    """Reject the records where two places state a unit and the units differ for the
+    record's analyte ("Haemoglobin (g/dL)" with the unit cell "mmol/L"; the column "Result
+    (mmol/L)" with "g/dL"): which one is meant is not known, so neither is read (H582).
+    Spellings of one unit ("K/uL", "10^9/L") agree; a name saying % with a count unit keeps
+    its own reason (the check of the test name's %), and so does a unit of no monitored test."""
+    (who_a, ua), (who_b, ub) = a, b
+    a_idx, a_vals = _dict_codes(ua)
+    b_idx, b_vals = _dict_codes(ub)
+    nb = max(len(b_vals), 1)
+    ab_uniq, ab = _pair_codes(a_idx, b_idx, len(b_vals))
+    nab = max(len(ab_uniq), 1)
+    uniq, inverse = _pair_codes(analyte_idx, ab, nab)
+    texts: list[str] = []
+    for k in uniq:
+        ai, pair = int(k // nab), int(ab_uniq[k % nab])
+        x, y = a_vals[pair // nb], b_vals[pair % nb]
+        texts.append(f"{who_a} says {x.strip()} but {who_b} says {y.strip()}" if _units_differ(ai, x, y) else "")
+    if not any(texts):
+        return
+    per_pair = np.asarray(texts, dtype=object)
+    bad = (per_pair != "")[inverse]
+    why = "; which one is meant is not known (the two readings differ); check the export"
+    verdict.reject(bad, {int(r): per_pair[inverse[r]] + why for r in np.flatnonzero(bad)}, column)
+
+
+def _units_differ(ai: int, x: str, y: str) -> bool:
+    """Do two unit texts both name a unit, and different ones for analyte ``ai``?"""
+    if ai >= len(model.ANALYTES) or not x.strip() or not y.strip():
+        return False
+    kx, ky = normalize_unit(x), normalize_unit(y)
+    if kx == ky or kx in units_mod.PERCENT_UNITS or ky in units_mod.PERCENT_UNITS:
+        return False  # a percentage against a count: the test name's % check says it
+    a = model.ANALYTES[ai]
+    rx, ry = resolve_unit(a, x), resolve_unit(a, y)
+    if rx.factor is None and ry.factor is None:
+        return False  # neither is a unit of the test: "not a unit for" says it
+    return rx.factor != ry.factor
 
 
 def _same_unit(a: pa.Array, b: pa.Array) -> np.ndarray:

@@ -60,6 +60,7 @@ from dashboard.ingest.mapping import (
     match_field,
     normalize,
     recognise_test,
+    split_brackets,
 )
 from dashboard.ingest.patients import parse_sex, patients_from_table, settle_birth_centuries
 from dashboard.ingest.report import FileReport, ImportReport, Problem
@@ -77,6 +78,7 @@ from dashboard.ingest.tabular import (
     zip_reason,
 )
 from dashboard.patient_merge import is_blank, merge_details
+from dashboard.units import is_unit
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -884,6 +886,7 @@ def labs_from_long(
         specimen=_col(raw, fields, "specimen"),
         analyte_hint=analyte_hint,
         columns=dict(fields),
+        value_unit=_value_header_unit(fields.get("value")),
         allow_future=allow_future,
         decimal="." if raw.container == "xlsx" else None,
         delimiter=raw.delimiter,
@@ -1113,6 +1116,12 @@ def _labs_flowsheet(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed | No
     cands = normalise_labs(inp, rep, decision, ctx.options.as_of)
     cands.extra_rejected = extra
     return Parsed(rep, labs=cands)
+
+
+def _value_header_unit(header: str | None) -> str:
+    """The unit a long table's value column names in brackets ("Result (x10^9/L)": "x10^9/L"),
+    "" when none (H582)."""
+    return next((p for p in split_brackets(header or "")[1] if is_unit(p)), "")
 
 
 def _header_bracket_unit(header: str | None) -> str:

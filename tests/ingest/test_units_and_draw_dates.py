@@ -97,3 +97,39 @@ def test_infer_unit_weighs_the_units_the_file_uses():
     assert infer_unit("wbc", 6500, {"10^9/l"}) is None
     assert infer_unit("creatinine", 15) is None
     assert infer_unit("creatinine", 0.9, {"mg/dl"}) == ("mg/dl", 88.4)
+
+
+# --------------------------------------------------------------------------- F3 (H582)
+
+
+def test_a_unit_stated_twice_that_disagrees_is_rejected_naming_both():
+    # Hb 7.8: 78 g/L as g/dL (CTCAE grade 3), 125.7 g/L as mmol/L (normal): never settled.
+    header = import_text("MRN,Collected,Test,Result (mmol/L),Units\n001,2026-01-05,Hb,7.8,g/dL\n")
+    name = import_text(HEAD + "001,2026-01-05,Haemoglobin (g/dL),7.8,mmol/L\n")
+    for r, first, second in ((header, "g/dL", "mmol/L"), (name, "g/dL", "mmol/L")):
+        assert_balanced(r)
+        assert r.labs_df().empty
+        reason = _reasons(r)[2]
+        assert first in reason and second in reason and "which one is meant is not known" in reason, reason
+    assert "'Result (mmol/L)'" in _reasons(header)[2]
+
+
+def test_two_spellings_of_one_unit_agree():
+    r = import_text("MRN,Collected,Test,Result (x10^9/L),Units\n001,2026-01-05,WBC,2.1,K/uL\n")
+    assert_balanced(r)
+    assert r.labs_df()["value"].tolist() == [2.1]
+
+
+def test_a_blank_unit_cell_takes_the_unit_of_the_value_header_and_says_so():
+    # Under "Result (x10^9/L)": WBC 2100 is 2100 x10^9/L (implausible: rejected, never read
+    # as 2100 /uL); neutrophils 1.2 is 1.2 x10^9/L (the header settles % or count).
+    r = import_text(
+        "MRN,Collected,Test,Result (x10^9/L),Units\n"
+        "001,2026-01-05,WBC,2100,\n"
+        "001,2026-01-06,WBC,4.0,\n"
+        "001,2026-01-06,Neutrophils,1.2,\n"
+    )
+    assert_balanced(r)
+    assert r.labs_df()[["analyte", "value"]].values.tolist() == [["wbc", 4.0], ["neutrophils", 1.2]]
+    assert "implausible" in _reasons(r)[2]
+    assert "2 result(s) with no unit of their own read in x10^9/l, the unit the column 'result (x10^9/l)'" in _said(r)
