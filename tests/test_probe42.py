@@ -114,11 +114,6 @@ def test_f3_a_blank_unit_cell_under_a_header_unit_does_not_fall_back_to_the_magn
 # --------------------------------------------------------------------------- F4
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe42 F4: two columns that each name the draw date disagree (Collected 2 Mar, "
-    "Sample Date 5 Mar); one is picked without a word",
-)
 @pytest.mark.parametrize(
     "head",
     [
@@ -161,11 +156,6 @@ def test_f5_a_unitless_creatinine_plausible_in_umol_and_mg_is_not_read_as_mg_per
 # --------------------------------------------------------------------------- F6
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe42 F6: a draw time after the report time of the same row is accepted without a word "
-    "(one of the two dates is wrong)",
-)
 def test_f6_a_collection_after_its_report_is_not_accepted_silently():
     r = import_text("MRN,Collected,Reported,Test,Result,Units\n001,2026-03-05 10:00,2026-03-04 09:00,WBC,2.1,10^9/L\n")
     assert_balanced(r)

@@ -97,6 +97,10 @@ class LabInput:
     #: the unit the value column's header states ("Result (mmol/L)": "mmol/L"; "" when none):
     #: the unit of a record whose unit cell is blank, and one that must agree with the cell (H582)
     value_unit: str = ""
+    #: other date columns each row's draw date is checked against: (kind, column, texts),
+    #: kind "draw" (another column that could be the draw date: the two must agree, H583)
+    #: or "report" (received, reported or verified: never before the draw, H585)
+    date_checks: list[tuple[str, str, pa.Array]] = field(default_factory=list)
     #: per record, the limits of a range given per sex by the reader rather than in a text
     #: (male low, male high, female low, female high, in the result's unit; NaN where a sex
     #: has none): a FHIR range that applies to some sexes only (H359)
@@ -381,6 +385,8 @@ def _normalise(
         )
         future = pc.fill_null(pc.greater_equal(when, limit), False)
         verdict.reject(future, "date is in the future", col_of("collected_at", "collected_at"))
+    if inp.date_checks:
+        _judge_other_dates(inp, when, order.order if order else "ISO", today, verdict)
 
     # --- analyte
     percent_from_name = rec.percent
@@ -748,6 +754,57 @@ def _recognise(inp: LabInput, code: pa.Array | None, name: pa.Array) -> _Recogni
         absolute=np.asarray(absolutes, dtype=bool)[inverse] if n else np.zeros(0, dtype=bool),
         clash=pc.take(pa.array(clashes, pa.string()), idx) if any(clashes) else None,
     )
+
+
+def _judge_other_dates(inp: LabInput, when: pa.Array, order: str, today: dt.date, verdict: _Verdicts) -> None:
+    """Check each row's draw date against the table's other date columns, read in the
+    file's date order: another column that could be the draw date must give the same day
+    (and the same time where both give one), or the row is rejected naming both dates, never
+    one picked (H583); a date the result was received, reported or verified on before the
+    draw is impossible, so one of the two is wrong and the row is rejected naming both
+    (H585).  A cell of the other column that is no date is left alone."""
+    draw_col = inp.columns.get("collected_at", "collected_at")
+    w_ok = np.asarray(pc.is_valid(when).to_numpy(zero_copy_only=False), dtype=bool)
+    w = np.asarray(pc.fill_null(when.cast(pa.int64()), 0).to_numpy(zero_copy_only=False), dtype=np.int64)
+    for kind, column, texts in inp.date_checks:
+        other = dates_mod.parse_dates(texts, order, today, window=False).values
+        o_ok = np.asarray(pc.is_valid(other).to_numpy(zero_copy_only=False), dtype=bool)
+        # a plain number in such a column ("Reported" holding a value) is not read as an
+        # Excel day number here: only a date written as a date is compared
+        o_ok &= ~np.asarray(
+            pc.fill_null(pc.match_substring_regex(texts, r"^\s*\d+(?:[.,]\d+)?\s*$"), False).to_numpy(
+                zero_copy_only=False
+            ),
+            dtype=bool,
+        )
+        o = np.asarray(pc.fill_null(other.cast(pa.int64()), 0).to_numpy(zero_copy_only=False), dtype=np.int64)
+        both = w_ok & o_ok & ~verdict.rejected
+        w_day, o_day = w // 86400, o // 86400
+        timed = (w % 86400 != 0) & (o % 86400 != 0)  # both give a time of day
+        if kind == "draw":
+            bad = both & ((w_day != o_day) | (timed & (w != o)))
+            why = (
+                "the draw date is not known: '{a_col}' says {a} but '{b_col}' says {b}, and each could be the date "
+                "the blood was taken; check the export, or map the right one (--map '{b_col}=collected_at' or "
+                "--map '{a_col}=collected_at')"
+            )
+        else:
+            bad = both & ((w_day > o_day) | ((w_day == o_day) & timed & (w > o)))
+            why = (
+                "drawn after its own report: '{a_col}' says {a} but '{b_col}' says {b}, and a sample is not "
+                "received, reported or verified before it is taken; one of the two dates is wrong (a day/month "
+                "or year slip?): check them"
+            )
+        if not bad.any():
+            continue
+        rows = np.flatnonzero(bad)
+        drawn = pc.take(inp.when, pa.array(rows)).to_pylist()
+        given = pc.take(texts, pa.array(rows)).to_pylist()
+        messages = {
+            int(r): why.format(a_col=draw_col, a=(a or "").strip(), b_col=column, b=(b or "").strip())
+            for r, a, b in zip(rows, drawn, given, strict=True)
+        }
+        verdict.reject(bad, messages, column)
 
 
 def _reject_units_said_twice(

@@ -741,7 +741,7 @@ def _generic(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed:
         rep.mapping[m.analyte + (" %" if m.percent else "")] = col
     rep.unmapped_columns = mapping.unmapped
     if mapping.kind == "labs":
-        return labs_from_long(raw, rep, ctx, mapping.fields, fmt="labs (long)")
+        return labs_from_long(raw, rep, ctx, mapping.fields, fmt="labs (long)", date_checks=mapping.date_checks)
     if mapping.kind == "wide":
         return _labs_wide(raw, rep, ctx, mapping)
     if mapping.kind == "doses":
@@ -854,9 +854,12 @@ def labs_from_long(
     allow_future: bool = False,
     value_fallback: pa.Array | None = None,
     decision: dates_mod.OrderDecision | None = None,
+    date_checks: Sequence[tuple[str, str]] = (),
 ) -> Parsed:
     """A long table: one result per row.  ``decision``: the file's date order when it was
-    decided on the whole file already (a streamed import reads it block by block)."""
+    decided on the whole file already (a streamed import reads it block by block).
+    ``date_checks``: the other date columns each draw date is checked against
+    (:attr:`dashboard.ingest.mapping.ColumnMapping.date_checks`)."""
     set_table_kind(rep, raw, fmt, "labs")
     n = raw.num_rows
     when = _when(raw, fields)
@@ -887,6 +890,7 @@ def labs_from_long(
         analyte_hint=analyte_hint,
         columns=dict(fields),
         value_unit=_value_header_unit(fields.get("value")),
+        date_checks=[(kind, h, raw.columns[h]) for kind, h in date_checks if h in raw.columns],
         allow_future=allow_future,
         decimal="." if raw.container == "xlsx" else None,
         delimiter=raw.delimiter,

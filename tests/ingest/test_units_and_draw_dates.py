@@ -133,3 +133,58 @@ def test_a_blank_unit_cell_takes_the_unit_of_the_value_header_and_says_so():
     assert r.labs_df()[["analyte", "value"]].values.tolist() == [["wbc", 4.0], ["neutrophils", 1.2]]
     assert "implausible" in _reasons(r)[2]
     assert "2 result(s) with no unit of their own read in x10^9/l, the unit the column 'result (x10^9/l)'" in _said(r)
+
+
+# --------------------------------------------------------------------------- F4 (H583)
+
+
+def test_a_specimen_date_column_is_a_date_not_the_specimen_type():
+    from dashboard.ingest.mapping import map_columns
+
+    for head in ("MRN,Specimen Date,Collection Date,Test,Result,Units", "MRN,Specimen Collected,Test,Result,Units"):
+        m = map_columns(head.split(","))
+        assert "specimen" not in m.fields, m.fields
+        assert m.fields["collected_at"] in ("Collection Date", "Specimen Collected")
+    assert map_columns(["MRN", "Collected", "Specimen", "Test", "Result", "Units"]).fields["specimen"] == "Specimen"
+
+
+def test_two_draw_date_columns_are_compared_row_by_row():
+    # row 2: the same day (one with a time): one draw, read at 08:00; row 3: 2 vs 5 March:
+    # rejected naming both dates, never one of them picked.
+    r = import_text(
+        "MRN,Specimen Date,Collection Date,Test,Result,Units\n"
+        "001,2026-03-02,2026-03-02 08:00,WBC,2.1,10^9/L\n"
+        "001,2026-03-05,2026-03-02,WBC,2.4,10^9/L\n"
+    )
+    assert_balanced(r)
+    labs = r.labs_df()
+    assert labs["value"].tolist() == [2.1]
+    assert str(labs["collected_at"].iloc[0]) == "2026-03-02 08:00:00"
+    reason = _reasons(r)[3]
+    assert "2026-03-05" in reason and "2026-03-02" in reason and "'Specimen Date'" in reason, reason
+
+
+# --------------------------------------------------------------------------- F6 (H585)
+
+
+def test_a_draw_after_its_report_is_rejected_naming_both_times():
+    # row 2: collected 5 March 10:00, reported 4 March 09:00: impossible, rejected.
+    # row 3: reported the same day with no time: possible, read.  row 4: "pending" is no date.
+    r = import_text(
+        "MRN,Collected,Reported,Test,Result,Units\n"
+        "001,2026-03-05 10:00,2026-03-04 09:00,WBC,2.1,10^9/L\n"
+        "001,2026-03-06 10:00,2026-03-06,WBC,2.2,10^9/L\n"
+        "001,2026-03-07 10:00,pending,WBC,2.3,10^9/L\n"
+    )
+    assert_balanced(r)
+    assert r.labs_df()["value"].tolist() == [2.2, 2.3]
+    reason = _reasons(r)[2]
+    assert "2026-03-05 10:00" in reason and "2026-03-04 09:00" in reason and "'Reported'" in reason, reason
+
+
+def test_a_draw_after_its_receipt_in_the_lab_on_the_same_day_is_rejected():
+    r = import_text(
+        "MRN,Collection Date,Received Date,Test,Result,Units\n001,2026-03-05 10:00,2026-03-05 09:30,WBC,2.1,10^9/L\n"
+    )
+    assert_balanced(r)
+    assert r.labs_df().empty and "received" in _reasons(r)[2]
