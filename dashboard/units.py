@@ -148,7 +148,9 @@ NO_INFERENCE: dict[str, str] = {
 
 #: Spellings considered when a unit is *missing*: the units such a result is written
 #: in when an export leaves the unit out.  Rare units (mmol/L creatinine, ukat/L) are
-#: deliberately absent, so a bare "35" for ALT reads as U/L only.
+#: deliberately absent, so a bare "35" for ALT reads as U/L only, unless the same file
+#: writes the analyte's other results in such a unit: it then competes, never inferred
+#: itself (:func:`unit_candidates`, H581).
 INFER_UNITS: dict[str, tuple[str, ...]] = {
     "count": ("10^9/l", "/ul"),
     "hemoglobin": ("g/l", "g/dl", "mmol/l"),
@@ -286,15 +288,72 @@ def candidate_factors(analyte: str) -> dict[str, float]:
     return {s: FAMILY_UNITS[family][s] for s in INFER_UNITS[family]}
 
 
-def infer_unit(analyte: str, value: float) -> tuple[str, float] | None:
-    """Infer a missing unit from the magnitude, only when exactly one unit fits.
+@dataclass(frozen=True)
+class UnitCandidates:
+    """The units a result with no unit is weighed against: the analyte's usual units
+    (:data:`INFER_UNITS`), then any other unit the same file writes for the analyte (a
+    Nordic file's ALT in µkat/L).  A unit only the file uses competes (a value it fits
+    too is not inferred) but is never inferred itself (H581)."""
 
-    Returns ``(spelling, factor)`` or ``None`` when no unit, or more than one, of
-    :data:`INFER_UNITS` puts the value inside the analyte's typical band.
-    """
+    spellings: tuple[str, ...]  # normalised
+    factors: np.ndarray
+    inferable: np.ndarray  # per candidate: one of INFER_UNITS
+    #: the factors of the units the file's other results of the analyte are written in
+    #: (percentages and texts that are no unit of the analyte left out: judged elsewhere)
+    file_factors: frozenset[float]
+
+
+def unit_candidates(analyte: str, file_units=()) -> UnitCandidates:
+    """The candidates for one analyte of one file (``file_units``: the normalised units its
+    other results of the analyte are written in; computed once per analyte, not per row)."""
+    table = FAMILY_UNITS[family_of(analyte)]
+    spellings = list(INFER_UNITS[family_of(analyte)])
+    factors = [table[s] for s in spellings]
+    inferable = [True] * len(spellings)
+    seen: set[float] = set()
+    for u in sorted(file_units):
+        f = table.get(u)
+        if f is None:
+            continue
+        seen.add(f)
+        if f not in factors:
+            spellings.append(u)
+            factors.append(f)
+            inferable.append(False)
+    return UnitCandidates(tuple(spellings), np.asarray(factors, float), np.asarray(inferable, bool), frozenset(seen))
+
+
+def fitting_units(analyte: str, values: np.ndarray, cands: UnitCandidates) -> np.ndarray:
+    """Per candidate and value: does the value in that unit lie in the analyte's typical band?"""
     lo, hi = analyte_info()[analyte].typical
-    fits = [(s, f) for s, f in candidate_factors(analyte).items() if lo <= value * f <= hi]
-    return fits[0] if len(fits) == 1 else None
+    with np.errstate(invalid="ignore"):
+        canon = np.asarray(values, float)[None, :] * cands.factors[:, None]
+        return (canon >= lo) & (canon <= hi)
+
+
+def inferred_units(cands: UnitCandidates, fits: np.ndarray) -> np.ndarray:
+    """Per value, the candidate a missing unit is inferred as, -1 where none: exactly one
+    candidate fits, it is one of the usual units, and the file's other results of the
+    analyte use no other unit (H581, H584)."""
+    if not len(cands.factors):
+        return np.full(fits.shape[1] if fits.ndim == 2 else 0, -1, dtype=np.int64)
+    k = fits.argmax(axis=0)
+    ok = (fits.sum(axis=0) == 1) & cands.inferable[k]
+    if cands.file_factors:
+        ok &= np.isin(cands.factors[k], list(cands.file_factors)) & (len(cands.file_factors) == 1)
+    return np.where(ok, k, -1)
+
+
+def infer_unit(analyte: str, value: float, file_units=()) -> tuple[str, float] | None:
+    """Infer a missing unit from the magnitude, only when exactly one unit fits and the
+    file's other results of the analyte (``file_units``, normalised) use no other unit.
+
+    Returns ``(spelling, factor)`` or ``None``.  :func:`dashboard.ingest.labs._infer_missing`
+    applies the same rule (:func:`inferred_units`) to a whole file at once.
+    """
+    cands = unit_candidates(analyte, file_units)
+    k = int(inferred_units(cands, fitting_units(analyte, np.array([value]), cands))[0])
+    return None if k < 0 else (cands.spellings[k], float(cands.factors[k]))
 
 
 def convert(value: float, factor: float) -> float:

@@ -294,7 +294,9 @@ def _stream(path, header, names, delimiter, block_bytes, rep, ctx, mapping, fiel
                 part.warn(note, column=fields.get("collected_at"))
             part.mapping = dict(fields)
             part.unmapped_columns = mapping.unmapped
-            parsed = labs_from_long(raw, part, ctx, fields, fmt="labs (long)", decision=decision)
+            parsed = labs_from_long(
+                raw, part, ctx, fields, fmt="labs (long)", decision=decision, date_checks=mapping.date_checks
+            )
             cands = parsed.labs
             if cands is None:
                 raise NotStreamable("a block without lab results")

@@ -28,6 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dashboard import model
+from dashboard import units as units_mod
 from dashboard.ingest import dates as dates_mod
 from dashboard.ingest import identity
 from dashboard.ingest.mapping import names_disagree, normalize, other_specimen, recognise_test
@@ -93,6 +94,13 @@ class LabInput:
     #: component with a ``dataAbsentReason`` ("Clotted"), a coded value or none at all
     value_reason: pa.Array | None = None
     value_column: pa.Array | None = None
+    #: the unit the value column's header states ("Result (mmol/L)": "mmol/L"; "" when none):
+    #: the unit of a record whose unit cell is blank, and one that must agree with the cell (H582)
+    value_unit: str = ""
+    #: other date columns each row's draw date is checked against: (kind, column, texts),
+    #: kind "draw" (another column that could be the draw date: the two must agree, H583)
+    #: or "report" (received, reported or verified: never before the draw, H585)
+    date_checks: list[tuple[str, str, pa.Array]] = field(default_factory=list)
     #: per record, the limits of a range given per sex by the reader rather than in a text
     #: (male low, male high, female low, female high, in the result's unit; NaN where a sex
     #: has none): a FHIR range that applies to some sexes only (H359)
@@ -377,6 +385,8 @@ def _normalise(
         )
         future = pc.fill_null(pc.greater_equal(when, limit), False)
         verdict.reject(future, "date is in the future", col_of("collected_at", "collected_at"))
+    if inp.date_checks:
+        _judge_other_dates(inp, when, order.order if order else "ISO", today, verdict)
 
     # --- analyte
     percent_from_name = rec.percent
@@ -416,21 +426,35 @@ def _normalise(
             f"{pv.thousands} value(s) written with a thousands separator (e.g. 150,000) were read as whole numbers"
         )
 
-    # --- unit: the unit column, else text after the number, else the unit in the name/header
+    # --- unit: the unit column, else text after the number, else the unit in the name, else
+    # the unit in the value column's header; a unit stated twice must agree (H582)
     unit_col = _or_empty(inp.unit, n)
     trailing = pv.trailing
     has_trailing = None if pv.clean else pc.not_equal(trailing, "")
+    header_unit = pa.repeat(pa.scalar(inp.value_unit, pa.string()), n) if inp.value_unit else None
+    fallback = name_unit
+    if header_unit is not None:
+        fallback = header_unit if name_unit is None else pc.if_else(pc.equal(name_unit, ""), header_unit, name_unit)
     if has_trailing is not None and pc.any(has_trailing).as_py():
         has_unit_col = pc.not_equal(unit_col, "")
-        unit_text = pc.if_else(has_unit_col, unit_col, pc.if_else(has_trailing, trailing, _or_empty(name_unit, n)))
+        unit_text = pc.if_else(has_unit_col, unit_col, pc.if_else(has_trailing, trailing, _or_empty(fallback, n)))
         junk = pc.and_(has_trailing, pc.and_(has_unit_col, pa.array(~_same_unit(trailing, unit_col))))
         verdict.reject(junk, lambda: _junk_reasons(inp.value, trailing, unit_col), value_col)
     elif inp.unit is None:
-        unit_text = _or_empty(name_unit, n)
-    elif name_unit is not None:
-        unit_text = pc.if_else(pc.equal(unit_col, ""), name_unit, unit_col)
+        unit_text = _or_empty(fallback, n)
+    elif fallback is not None:
+        unit_text = pc.if_else(pc.equal(unit_col, ""), fallback, unit_col)
     else:
         unit_text = unit_col
+    said_twice = [("the test name", name_unit), ("the unit column", inp.unit)]
+    if has_trailing is not None:
+        said_twice.insert(1, ("the result", trailing))
+    if header_unit is not None:
+        said_twice.append((f"the column '{value_col}'", header_unit))
+    for i, (who_a, a) in enumerate(said_twice):
+        for who_b, b in said_twice[i + 1 :]:
+            if a is not None and b is not None and (who_a, who_b) != ("the result", "the unit column"):
+                _reject_units_said_twice(rec.analyte_idx, (who_a, a), (who_b, b), verdict, col_of("unit", "unit"))
     units = _resolve_units(rec.analyte_idx, unit_text)
     factor_np = units.factor
     verdict.reject(units.problem_mask & (units.analyte_ok), units.problem_text, col_of("unit", "unit"))
@@ -447,6 +471,15 @@ def _normalise(
     verdict.reject(
         contradiction,
         "the test name says % but the unit is an absolute count unit; check the export",
+        col_of("unit", "unit"),
+    )
+    # and the reverse: a name or code that says the absolute count ("Neut #", "ANC") with the
+    # unit "%" is never made absolute from the white count (1.8 "%" of WBC 4.0 would be 0.072,
+    # a false grade 4, where the name reads 1.8 x10^9/L): which one is meant is not known (H580)
+    verdict.reject(
+        rec.absolute & units.percent & units.analyte_ok,
+        "the test name says the absolute count but the unit says % (of the white cells): the two readings "
+        "differ (a count, or a percentage of the white count) and which one is meant is not known; check the export",
         col_of("unit", "unit"),
     )
 
@@ -486,6 +519,17 @@ def _normalise(
         if read:
             report.warn(note.format(count=read))
     verdict.reject(bad_percent, "a percentage must be between 0 and 100", value_col)
+    if header_unit is not None:  # said once the rows refused above are no longer counted
+        by_header = pc.equal(unit_col, "").to_numpy(zero_copy_only=False)
+        for other in (trailing if has_trailing is not None else None, name_unit):
+            if other is not None:
+                by_header &= pc.equal(other, "").to_numpy(zero_copy_only=False)
+        read = int(np.count_nonzero(by_header & ~verdict.rejected))
+        if read:
+            report.warn(
+                f"{read} result(s) with no unit of their own read in {inp.value_unit}, the unit the column "
+                f"'{value_col}' names"
+            )
 
     # --- reference range (canonical unit; none for percentages)
     ref_low, ref_high, ref_by_sex = _reference(
@@ -743,6 +787,99 @@ def _recognise(inp: LabInput, code: pa.Array | None, name: pa.Array) -> _Recogni
     )
 
 
+def _judge_other_dates(inp: LabInput, when: pa.Array, order: str, today: dt.date, verdict: _Verdicts) -> None:
+    """Check each row's draw date against the table's other date columns, read in the
+    file's date order: another column that could be the draw date must give the same day
+    (and the same time where both give one), or the row is rejected naming both dates, never
+    one picked (H583); a date the result was received, reported or verified on before the
+    draw is impossible, so one of the two is wrong and the row is rejected naming both
+    (H585).  A cell of the other column that is no date is left alone."""
+    draw_col = inp.columns.get("collected_at", "collected_at")
+    w_ok = np.asarray(pc.is_valid(when).to_numpy(zero_copy_only=False), dtype=bool)
+    w = np.asarray(pc.fill_null(when.cast(pa.int64()), 0).to_numpy(zero_copy_only=False), dtype=np.int64)
+    for kind, column, texts in inp.date_checks:
+        other = dates_mod.parse_dates(texts, order, today, window=False).values
+        o_ok = np.asarray(pc.is_valid(other).to_numpy(zero_copy_only=False), dtype=bool)
+        # a plain number in such a column ("Reported" holding a value) is not read as an
+        # Excel day number here: only a date written as a date is compared
+        o_ok &= ~np.asarray(
+            pc.fill_null(pc.match_substring_regex(texts, r"^\s*\d+(?:[.,]\d+)?\s*$"), False).to_numpy(
+                zero_copy_only=False
+            ),
+            dtype=bool,
+        )
+        o = np.asarray(pc.fill_null(other.cast(pa.int64()), 0).to_numpy(zero_copy_only=False), dtype=np.int64)
+        both = w_ok & o_ok & ~verdict.rejected
+        w_day, o_day = w // 86400, o // 86400
+        timed = (w % 86400 != 0) & (o % 86400 != 0)  # both give a time of day
+        if kind == "draw":
+            bad = both & ((w_day != o_day) | (timed & (w != o)))
+            why = (
+                "the draw date is not known: '{a_col}' says {a} but '{b_col}' says {b}, and each could be the date "
+                "the blood was taken; check the export, or map the right one (--map '{b_col}=collected_at' or "
+                "--map '{a_col}=collected_at')"
+            )
+        else:
+            bad = both & ((w_day > o_day) | ((w_day == o_day) & timed & (w > o)))
+            why = (
+                "drawn after its own report: '{a_col}' says {a} but '{b_col}' says {b}, and a sample is not "
+                "received, reported or verified before it is taken; one of the two dates is wrong (a day/month "
+                "or year slip?): check them"
+            )
+        if not bad.any():
+            continue
+        rows = np.flatnonzero(bad)
+        drawn = pc.take(inp.when, pa.array(rows)).to_pylist()
+        given = pc.take(texts, pa.array(rows)).to_pylist()
+        messages = {
+            int(r): why.format(a_col=draw_col, a=(a or "").strip(), b_col=column, b=(b or "").strip())
+            for r, a, b in zip(rows, drawn, given, strict=True)
+        }
+        verdict.reject(bad, messages, column)
+
+
+def _reject_units_said_twice(
+    analyte_idx: np.ndarray, a: tuple[str, pa.Array], b: tuple[str, pa.Array], verdict: _Verdicts, column: str
+) -> None:
+    """Reject the records where two places state a unit and the units differ for the
+    record's analyte ("Haemoglobin (g/dL)" with the unit cell "mmol/L"; the column "Result
+    (mmol/L)" with "g/dL"): which one is meant is not known, so neither is read (H582).
+    Spellings of one unit ("K/uL", "10^9/L") agree; a name saying % with a count unit keeps
+    its own reason (the check of the test name's %), and so does a unit of no monitored test."""
+    (who_a, ua), (who_b, ub) = a, b
+    a_idx, a_vals = _dict_codes(ua)
+    b_idx, b_vals = _dict_codes(ub)
+    nb = max(len(b_vals), 1)
+    ab_uniq, ab = _pair_codes(a_idx, b_idx, len(b_vals))
+    nab = max(len(ab_uniq), 1)
+    uniq, inverse = _pair_codes(analyte_idx, ab, nab)
+    texts: list[str] = []
+    for k in uniq:
+        ai, pair = int(k // nab), int(ab_uniq[k % nab])
+        x, y = a_vals[pair // nb], b_vals[pair % nb]
+        texts.append(f"{who_a} says {x.strip()} but {who_b} says {y.strip()}" if _units_differ(ai, x, y) else "")
+    if not any(texts):
+        return
+    per_pair = np.asarray(texts, dtype=object)
+    bad = (per_pair != "")[inverse]
+    why = "; which one is meant is not known (the two readings differ); check the export"
+    verdict.reject(bad, {int(r): per_pair[inverse[r]] + why for r in np.flatnonzero(bad)}, column)
+
+
+def _units_differ(ai: int, x: str, y: str) -> bool:
+    """Do two unit texts both name a unit, and different ones for analyte ``ai``?"""
+    if ai >= len(model.ANALYTES) or not x.strip() or not y.strip():
+        return False
+    kx, ky = normalize_unit(x), normalize_unit(y)
+    if kx == ky or kx in units_mod.PERCENT_UNITS or ky in units_mod.PERCENT_UNITS:
+        return False  # a percentage against a count: the test name's % check says it
+    a = model.ANALYTES[ai]
+    rx, ry = resolve_unit(a, x), resolve_unit(a, y)
+    if rx.factor is None and ry.factor is None:
+        return False  # neither is a unit of the test: "not a unit for" says it
+    return rx.factor != ry.factor
+
+
 def _same_unit(a: pa.Array, b: pa.Array) -> np.ndarray:
     """Per record: does text ``a`` name the same unit as ``b`` (or is it empty)?"""
     a_idx, a_vals = _dict_codes(a)
@@ -815,7 +952,10 @@ def _resolve_units(analyte_idx: np.ndarray, unit_text: pa.Array) -> _Units:
 def _infer_missing(
     analyte_idx, values, unit_text, factor_np, missing, absolute, verdict: _Verdicts
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Fill the factor of results with no unit when the magnitude leaves no doubt.
+    """Fill the factor of results with no unit when the magnitude leaves no doubt: exactly
+    one unit fits and the file's other results of the analyte use no other unit
+    (:func:`dashboard.units.inferred_units`, H581); else the row is rejected naming the
+    units it fits and the file's own.  The file's units are gathered once per analyte.
 
     Returns the notes to give in the report (a template with ``{count}``), each with the
     rows it is about: the caller counts only the rows still accepted once every check
@@ -834,51 +974,80 @@ def _infer_missing(
         v = values[rows]
         info = model.analyte_info()[a]
         family = info.family
-        lo, hi = info.typical
-        cands = [(s, FAMILY_UNITS[family][s]) for s in INFER_UNITS[family]]
-        fits = np.array([(v * f >= lo) & (v * f <= hi) for _s, f in cands], dtype=bool).reshape(len(cands), len(rows))
+        # the units the file's other results of this analyte are written in, once per
+        # analyte: normalised -> as first written
+        explicit = ~missing & (analyte_idx == ai)
+        written: dict[str, str] = {}
+        if explicit.any():
+            for u in pc.unique(pc.filter(unit_text, pa.array(explicit))).to_pylist():
+                written.setdefault(normalize_unit(u), u)
+        cands = units_mod.unit_candidates(a, written)
+        fits = units_mod.fitting_units(a, v, cands)
         nfits = fits.sum(axis=0)
+        chosen = units_mod.inferred_units(cands, fits)
         # a differential that could be its % of the white cells: 0 is 0 either way
         with np.errstate(invalid="ignore"):
             may_be_percent = (v > 0) & (v <= 100) & ~absolute[rows] if info.loinc_percent else np.zeros(len(v), bool)
-        # the file's own unit for this analyte, when it names exactly one
-        explicit = ~missing & (analyte_idx == ai)
-        file_units = (
-            {normalize_unit(u) for u in pc.filter(unit_text, pa.array(explicit)).to_pylist()}
-            if explicit.any()
-            else set()
-        )
+        # the file's own unit for this analyte, when it names exactly one count unit (no %):
+        # it settles whether a differential is a % or a count (H1107's rule)
         file_factor = None
-        if file_units:
-            fac = {FAMILY_UNITS[family].get(u) for u in file_units}
+        if written:
+            fac = {FAMILY_UNITS[family].get(u) for u in written}
             if len(fac) == 1 and None not in fac:
                 file_factor = fac.pop()
         label = info.label
+
+        def name(k: int, cands=cands, written=written) -> str:
+            return _pretty(cands.spellings[k]) if cands.inferable[k] else written[cands.spellings[k]]
+
+        def in_file(factor: float | None = None, written=written, family=family, label=label) -> str:
+            """The units of the file's other results of the analyte (other than ``factor``)."""
+            shown = sorted({t for u, t in written.items() if FAMILY_UNITS[family].get(u) not in (None, factor)})
+            return f"this file's other {label} results are in {' and '.join(shown)}" if shown else ""
+
         used: dict[str, list[int]] = {}
         for j, r in enumerate(rows):
             if np.isnan(v[j]):
                 continue
-            file_fits = file_factor is not None and any(
-                fits[k, j] and cands[k][1] == file_factor for k in range(len(cands))
-            )
+            k = int(chosen[j])
+            file_fits = k >= 0 and file_factor is not None and cands.factors[k] == file_factor
             if may_be_percent[j] and not file_fits:
                 doubt[r] = f"unit missing: {label} {v[j]:g} could be % or a count: add the unit"
-                if nfits[j] == 1:  # for the white-count check only
-                    factor_np[r] = cands[int(np.flatnonzero(fits[:, j])[0])][1]
-            elif nfits[j] == 1 and not may_be_percent[j]:
-                k = int(np.flatnonzero(fits[:, j])[0])
-                factor_np[r] = cands[k][1]
-                used.setdefault(_pretty(cands[k][0]), []).append(int(r))
-            elif file_fits:
-                factor_np[r] = file_factor
-                used.setdefault("the unit of the other results in this file", []).append(int(r))
-            elif nfits[j] > 1:
-                options = " or ".join(_pretty(cands[k][0]) for k in range(len(cands)) if fits[k, j])
-                messages[r] = f"unit missing and the value fits more than one unit ({options}); add the unit"
-            elif not cands:  # a family whose unit is never inferred (creatinine clearance: H413)
+                if nfits[j] == 1 and cands.inferable[int(fits[:, j].argmax())]:  # for the white-count check only
+                    factor_np[r] = cands.factors[int(fits[:, j].argmax())]
+            elif k >= 0:
+                factor_np[r] = cands.factors[k]
+                key = _pretty(cands.spellings[k])
+                if file_fits and may_be_percent[j]:
+                    key = "the unit of the other results in this file"
+                used.setdefault(key, []).append(int(r))
+            elif not INFER_UNITS[family]:  # a family whose unit is never inferred (creatinine clearance: H413)
                 messages[r] = (
                     f"unit missing: {label} {v[j]:g} is read only with its unit ({NO_INFERENCE[family]}); add the unit"
                 )
+            elif nfits[j] > 1:
+                options = " or ".join(name(k) for k in range(len(cands.spellings)) if fits[k, j])
+                other = in_file()
+                messages[r] = (
+                    f"unit missing and the value fits more than one unit ({options}"
+                    f"{'; ' + other if other else ''}); add the unit"
+                )
+            elif nfits[j] == 1:
+                k = int(fits[:, j].argmax())
+                if cands.inferable[k]:  # the file writes this analyte in another unit too
+                    messages[r] = (
+                        f"unit missing: {label} {v[j]:g} fits {name(k)} by its magnitude, but "
+                        f"{in_file(cands.factors[k])}: which one is meant is not known; add the unit"
+                    )
+                else:  # fits only a unit of the file that is never inferred (ALT in ukat/L)
+                    usual = " or ".join(
+                        _pretty(s) for s, ok in zip(cands.spellings, cands.inferable, strict=True) if ok
+                    )
+                    messages[r] = (
+                        f"unit missing: {label} {v[j]:g} is not a plausible {label} in {usual}; "
+                        f"{in_file()} ({v[j]:g} {name(k)} = {v[j] * cands.factors[k]:g} "
+                        f"{model.CANONICAL_UNITS[a]}), a unit never read from a magnitude alone; add the unit"
+                    )
             else:
                 messages[r] = f"unit missing and {v[j]:g} is not a plausible {label} in any usual unit"
         for u, where in used.items():

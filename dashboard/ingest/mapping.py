@@ -139,6 +139,8 @@ def header_info(text: str) -> HeaderInfo:
 def match_field(h: HeaderInfo, field: str) -> int | None:
     """Rank of the best alias of ``field`` the header matches (lower is better)."""
     norm = h.norm
+    if field == "specimen" and _names_a_date(h):
+        return None  # "Specimen Date", "Specimen Collected": when, not what (H583)
     aliases = field_aliases()[field]
     for rank, alias in enumerate(aliases):
         if norm == alias:
@@ -590,6 +592,13 @@ def date_role(h: HeaderInfo) -> str:
     return "other"
 
 
+def _names_a_date(h: HeaderInfo) -> bool:
+    """Does the header name a date or time: a date word, or exactly a draw-date alias
+    ("Specimen Collected")?"""
+    aliases = field_aliases()
+    return _is_date_column(h) or any(h.norm == a for f in ("collected_at", "collection_time") for a in aliases[f])
+
+
 def _is_date_column(h: HeaderInfo) -> bool:
     words = set(h.norm.split())
     return bool(words & _DATE_WORDS) or any(w.endswith(("datum", "zeit", "date")) for w in words)
@@ -614,6 +623,11 @@ class ColumnMapping:
     #: header ("NHS Number" beside "MRN"): each row's value is kept as another identifier
     #: of the row's patient, as a FHIR Patient's identifiers are (H554), never dropped.
     other_ids: list[str] = field(default_factory=list)
+    #: Columns each row's draw date is checked against (a long table): ("draw", column)
+    #: for another column that could be the draw date (the two must agree, H583);
+    #: ("report", column) for a date the result was received, reported or verified on (the
+    #: draw cannot come after it, H585).
+    date_checks: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -715,8 +729,21 @@ def map_columns(header: list[str], overrides: dict[str, str] | None = None) -> C
     missing = [f for f in REQUIRED[kind] if f not in fields]
     draw = draw_labs if kind == "labs" else draw_wide if kind == "wide" else _DrawDate()
     other_ids = [h for h in unmapped if "patient_id" in fields and match_field(infos[h], "patient_id") is not None]
+    checks: list[tuple[str, str]] = []
+    if kind == "labs" and "collected_at" in fields:
+        checks = [("draw", h) for h in draw.also_draw if h in unmapped]
+        checks += [("report", h) for h in unmapped if date_role(infos[h]) == "report"]
     return ColumnMapping(
-        kind, fields, analyte_cols, unmapped, missing, draw.notes, draw.explain, draw.report_dates, other_ids
+        kind,
+        fields,
+        analyte_cols,
+        unmapped,
+        missing,
+        draw.notes,
+        draw.explain,
+        draw.report_dates,
+        other_ids=other_ids,
+        date_checks=checks,
     )
 
 
@@ -725,6 +752,8 @@ class _DrawDate:
     notes: list[str] = field(default_factory=list)
     explain: str = ""
     report_dates: list[str] = field(default_factory=list)
+    #: the other columns that could be the draw date, beside the one taken
+    also_draw: list[str] = field(default_factory=list)
 
 
 def _choose_draw_date(
@@ -778,6 +807,7 @@ def _choose_draw_date(
     if role:
         date_col = min(dates[role])[1]
         fields["collected_at"] = date_col
+        out.also_draw = [h for _, h in sorted(dates[role]) if h != date_col]
         matching_times = [t for t in sorted(times[role]) if t[1] != date_col]
         if matching_times and "collection_time" not in forced:
             fields["collection_time"] = matching_times[0][1]

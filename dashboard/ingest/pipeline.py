@@ -64,6 +64,7 @@ from dashboard.ingest.mapping import (
     match_field,
     normalize,
     recognise_test,
+    split_brackets,
 )
 from dashboard.ingest.patients import parse_sex, patients_from_table, settle_birth_centuries
 from dashboard.ingest.report import FileReport, ImportReport, Problem
@@ -81,6 +82,7 @@ from dashboard.ingest.tabular import (
     zip_reason,
 )
 from dashboard.patient_merge import is_blank, merge_details
+from dashboard.units import is_unit
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -769,7 +771,7 @@ def _generic(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed:
         rep.mapping[m.analyte + (" %" if m.percent else "")] = col
     rep.unmapped_columns = mapping.unmapped
     if mapping.kind == "labs":
-        parsed = labs_from_long(raw, rep, ctx, mapping.fields, fmt="labs (long)")
+        parsed = labs_from_long(raw, rep, ctx, mapping.fields, fmt="labs (long)", date_checks=mapping.date_checks)
     elif mapping.kind == "wide":
         parsed = _labs_wide(raw, rep, ctx, mapping)
     elif mapping.kind == "doses":
@@ -914,9 +916,12 @@ def labs_from_long(
     allow_future: bool = False,
     value_fallback: pa.Array | None = None,
     decision: dates_mod.OrderDecision | None = None,
+    date_checks: Sequence[tuple[str, str]] = (),
 ) -> Parsed:
     """A long table: one result per row.  ``decision``: the file's date order when it was
-    decided on the whole file already (a streamed import reads it block by block)."""
+    decided on the whole file already (a streamed import reads it block by block).
+    ``date_checks``: the other date columns each draw date is checked against
+    (:attr:`dashboard.ingest.mapping.ColumnMapping.date_checks`)."""
     set_table_kind(rep, raw, fmt, "labs")
     n = raw.num_rows
     when = _when(raw, fields)
@@ -946,6 +951,8 @@ def labs_from_long(
         specimen=_col(raw, fields, "specimen"),
         analyte_hint=analyte_hint,
         columns=dict(fields),
+        value_unit=_value_header_unit(fields.get("value")),
+        date_checks=[(kind, h, raw.columns[h]) for kind, h in date_checks if h in raw.columns],
         allow_future=allow_future,
         decimal="." if raw.container == "xlsx" else None,
         delimiter=raw.delimiter,
@@ -1175,6 +1182,12 @@ def _labs_flowsheet(raw: RawTable, rep: FileReport, ctx: Context) -> Parsed | No
     cands = normalise_labs(inp, rep, decision, ctx.options.as_of)
     cands.extra_rejected = extra
     return Parsed(rep, labs=cands)
+
+
+def _value_header_unit(header: str | None) -> str:
+    """The unit a long table's value column names in brackets ("Result (x10^9/L)": "x10^9/L"),
+    "" when none (H582)."""
+    return next((p for p in split_brackets(header or "")[1] if is_unit(p)), "")
 
 
 def _header_bracket_unit(header: str | None) -> str:

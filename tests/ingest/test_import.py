@@ -92,10 +92,15 @@ def test_missing_unit_inferred_only_without_doubt(imp):
     assert any("unit missing" in w.message and "WBC" in w.message for w in f.warnings)
 
 
-def test_missing_unit_follows_the_file_when_the_magnitude_fits_several(imp):
+def test_missing_unit_that_fits_two_units_is_asked_even_where_the_file_uses_one(imp):
+    # 11.9 with no unit is 119 g/L as g/dL or 191.7 g/L as mmol/L: both are haemoglobins.
+    # The file's other row in g/dL does not say which this one is (probe42, H581): asked,
+    # naming the file's unit, never read as the file's unit.
     text = "id,date,test,value,unit\np1,2024-01-02,Hb,12.5,g/dL\np1,2024-01-03,Hb,11.9,\n"
-    df = labs_of(imp(text))
-    assert list(df["value"]) == [125.0, 119.0]
+    r = imp(text)
+    assert list(labs_of(r)["value"]) == [125.0]
+    (p,) = r.report.files[0].problems
+    assert "g/dL or mmol/L" in p.message and "other Hb results are in g/dL" in p.message, p.message
 
 
 def test_unit_of_another_analyte_is_rejected(imp):
