@@ -66,7 +66,7 @@ def test_a_creatinine_rise_on_rituximab_alone_gives_no_withhold():
     f = _flags(labs, "P1,rituximab,1000,mg,once,iv,2026-09-01,2026-09-01\n").set_index("rule")
     row = f.loc["bsr.creatinine_rise"]
     assert row["severity"] == "caution"
-    assert "withhold" not in row["message"] and "not written for the drugs in force" in row["message"]
+    assert "withhold" not in row["message"] and "gives no action for the drugs in force" in row["message"]
 
 
 def test_mercaptopurine_limit_only_while_mercaptopurine_is_taken():
