@@ -46,7 +46,7 @@ def test_a_timed_start_of_a_drug_not_monitored_does_not_make_one_day_two_baselin
 @pytest.mark.xfail(
     strict=True,
     reason="audit9 A2: a strength-only row (tablet strength, count not stated) is worded '50 mg daily' "
-    "in the new change-log, repeat and overlap notes (doses._dose_words, pipeline._dose_words, "
+    "in the new change-log, repeat and overlap notes (doses._dose_words, dose_repeats.dose_words, "
     "merge._say_open_stored)",
 )
 def test_a_strength_only_row_is_never_worded_as_a_dose_of_its_tablet_strength():
