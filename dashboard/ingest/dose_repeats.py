@@ -100,6 +100,14 @@ def _amount(row: Mapping[str, Any]) -> str:
     return f"{amount} {freq}{route}"
 
 
+def dose_words(row: Mapping[str, Any]) -> str:
+    """A dose row's amount and frequency as the notes on doses across files and the
+    workspace write it ("100 mg daily", "unknown amount daily")."""
+    dose = row["dose"]
+    amount = "unknown amount" if dose is None or dose != dose else f"{dose:g} {row['dose_unit']}"  # dose != dose: NaN
+    return f"{amount} {row['frequency']}".strip()
+
+
 def _finite(*values: Any) -> bool:
     return all(isinstance(v, (int, float)) and math.isfinite(v) for v in values)
 

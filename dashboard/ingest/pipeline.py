@@ -53,7 +53,14 @@ from dashboard.ingest.context import (
 from dashboard.ingest.context import mapped_column as _col
 from dashboard.ingest.context import parse_date_column as _parse_date_column
 from dashboard.ingest.dose_records import DoseBatch, DoseRecord
-from dashboard.ingest.dose_repeats import dose_key, overlaps_at_start, repeat_of, same_start_note, start_key
+from dashboard.ingest.dose_repeats import (
+    dose_key,
+    dose_words,
+    overlaps_at_start,
+    repeat_of,
+    same_start_note,
+    start_key,
+)
 from dashboard.ingest.failures import log_failure, plain_reason
 from dashboard.ingest.labs import LabInput, combine_labs, normalise_labs, per_sex_limits, resolve_sex_ranges
 from dashboard.ingest.mapping import (
@@ -1390,13 +1397,13 @@ def _open_across_files(
             if not before:
                 continue
             rep = parts[n].report
-            what = f"{_dose_words(r)} from {r['start']:%Y-%m-%d}"
+            what = f"{dose_words(r)} from {r['start']:%Y-%m-%d}"
             if logs[n][i] and all(logs[m][j] and e["end"] is None for m, j, e in before):
                 for m, j, e in before:
                     e["end"] = r["start"]
                     ends[m][j] = r["start"]
                     rep.warn(
-                        f"{model.drug_label(drug)}: {e['source_file']} row {e['source_row']} ({_dose_words(e)} from "
+                        f"{model.drug_label(drug)}: {e['source_file']} row {e['source_row']} ({dose_words(e)} from "
                         f"{e['start']:%Y-%m-%d}) and this row ({what}) are both change logs of this drug (no end "
                         f"dates): the dose of {e['source_file']} ends on {r['start']:%Y-%m-%d}, where this row "
                         "starts, never added to it; if both were taken together, give each row its dates",
@@ -1407,18 +1414,11 @@ def _open_across_files(
             for _m, _j, e in before:
                 rep.warn(
                     f"{model.drug_label(drug)}: doses overlap in time ({e['source_file']} row {e['source_row']}, "
-                    f"{_dose_words(e)} from {e['start']:%Y-%m-%d}, has no end before this row, {what}, starts): "
+                    f"{dose_words(e)} from {e['start']:%Y-%m-%d}, has no end before this row, {what}, starts): "
                     "both are read as taken together; if this row changed the dose, give the earlier row its end date",
                     r["source_row"],
                     "start",
                 )
-
-
-def _dose_words(r: dict) -> str:
-    """A dose row's amount and frequency ("100 mg daily")."""
-    dose = r["dose"]
-    amount = "unknown amount" if dose is None or dose != dose else f"{dose:g} {r['dose_unit']}"
-    return f"{amount} {r['frequency']}".strip()
 
 
 def _combine_patients(

@@ -41,7 +41,8 @@ may have been taken for years before it, so no result before it is known to prec
 the drug and no baseline is computed from it (H540; probe37 F1).  Where such a row is
 the first of the patient's monitored treatment (or of the drug's course a rule
 compares with), the baseline is none, and :func:`unknown_start_words` says why.  This
-is the one place that reads it: every rule takes its baselines from here.
+is the one place the rules read it: every rule takes its baselines from here (the
+Patient page's current doses word it too, ``dashboard/views.py`` ``_since``).
 
 A patient with no such drug, or fewer pre-treatment draws than the rule needs, has no
 computed baseline.  Every start of monitored treatment after a time without one

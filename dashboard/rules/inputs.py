@@ -89,7 +89,7 @@ class Doses:
     pid: np.ndarray
     drug: np.ndarray  # index into DRUGS
     start: np.ndarray  # int64 seconds
-    end: np.ndarray  # int64 seconds; NEVER when ongoing
+    end: np.ndarray  # int64 seconds: when the row stops being in force (model.in_force_until); NEVER when ongoing
     dose: np.ndarray
     dose_unit: np.ndarray  # object (str)
     frequency: np.ndarray  # object (str)
@@ -107,12 +107,6 @@ class Doses:
 
     def __len__(self) -> int:
         return len(self.start)
-
-    def start_unknown(self) -> np.ndarray:
-        """Per row: the drug may have started before ``start`` (when is not known)."""
-        if self.start_basis is None:
-            return np.zeros(len(self.start), dtype=bool)
-        return self.start_basis > 0
 
     @property
     def course_end(self) -> np.ndarray:

@@ -42,7 +42,14 @@ from dashboard.identity import (
     unknown_value,
 )
 from dashboard.ingest import FileReport, ImportOptions, ImportReport, ImportResult, Source
-from dashboard.ingest.dose_repeats import dose_key, overlaps_at_start, repeat_of, same_start_note, start_key
+from dashboard.ingest.dose_repeats import (
+    dose_key,
+    dose_words,
+    overlaps_at_start,
+    repeat_of,
+    same_start_note,
+    start_key,
+)
 from dashboard.ingest.labs import SEX_LIMITS, number_text, product_comparator, stated_count
 from dashboard.ingest.pipeline import warn_about_aliases, warn_about_stored_ids
 from dashboard.ingest.report import SHOWN_VALUE, Problem
@@ -1291,9 +1298,8 @@ def _say_open_stored(stored: list[dict[str, Any]], new_rows: list[dict[str, Any]
         for k in by_pair.get((row["patient_id"], row["drug"]), []):
             if f is None or not (k["start"] < row["start"] and (k["end"] is None or k["end"] > row["start"])):
                 continue
-            amount = "unknown amount" if k["dose"] != k["dose"] else f"{k['dose']:g} {k['dose_unit']}"
             f.warn(
-                f"{model.drug_label(row['drug'])}: doses overlap in time (the stored {amount} {k['frequency']} from "
+                f"{model.drug_label(row['drug'])}: doses overlap in time (the stored {dose_words(k)} from "
                 f"{k['start']:%Y-%m-%d}, {_stored_from(k)}, has no end before this row starts on "
                 f"{row['start']:%Y-%m-%d}): both are read as taken together; if this row changed the dose, record "
                 "the stored dose's end date",
