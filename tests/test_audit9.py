@@ -19,11 +19,6 @@ from tests.test_probe43 import _figure
 # --------------------------------------------------------------------------- A1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="audit9 A1: baselines._days parts a day at the timed start of any drug (prednisolone), "
-    "so one day's two draws count as two pre-treatment tests (H428 broken by H544)",
-)
 def test_a_timed_start_of_a_drug_not_monitored_does_not_make_one_day_two_baseline_tests():
     # trend.baseline_fall (rules.toml) needs the last 3 tests before the first monitored drug,
     # the draws of one calendar day being one test (H428).  WBC on 2023-11-01, and twice on
@@ -113,11 +108,6 @@ def test_a_drugs_own_limit_line_is_drawn_only_while_the_patient_is_on_that_drug(
 # --------------------------------------------------------------------------- A5, A6
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="audit9 A5: H538's '(= 73 g/L)' drops the comparator of a censored Hb ('<4.5 mmol/L'): "
-    "a value stated as known where the lab gave only a bound",
-)
 def test_a_censored_hb_in_mmol_per_l_keeps_its_comparator_in_g_per_l():
     # Hb "<4.5" mmol/L: CTCAE grade 3 on the mmol/L row (< 4.9 mmol/L).  4.5 x 16.1134 =
     # 72.5 g/L: the lab says only that the value is below it, so the g/L said after it is a
@@ -128,11 +118,6 @@ def test_a_censored_hb_in_mmol_per_l_keeps_its_comparator_in_g_per_l():
     assert "(= 73 g/L)" not in msg, msg
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="audit9 A6: the episode's 'worst in this episode' still gives an Hb reported in mmol/L as "
-    "'<72.51 g/L', the precision H538 removed from the head of the message",
-)
 def test_the_worst_of_an_hb_episode_reported_in_mmol_per_l_is_said_as_reported():
     # "<4.5" mmol/L (grade 3) then 5.5 mmol/L (grade 2: < 6.2 - 4.9 mmol/L): one episode.  The
     # worst result is the lab's "<4.5 mmol/L"; 72.51 g/L is a conversion with a precision the

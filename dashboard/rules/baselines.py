@@ -217,7 +217,9 @@ def compute(inp: Inputs) -> Baselines:
     labs = inp.labs
     # a dose started at a time of day splits its day: a draw of that morning before it is
     # a test before treatment, one of that afternoon is not (probe37 F5, H544)
-    timed = known & (doses.start % DAY != 0) if len(doses) else np.zeros(0, dtype=bool)
+    timed = (
+        mon & (doses.start % DAY != 0) if len(doses) else np.zeros(0, dtype=bool)
+    )  # the monitored drugs only (audit9 A1)
     splits = np.unique(pair_key(doses.pid[timed], doses.start[timed])) if timed.any() else None
     if len(labs):
         one = labs.draws()

@@ -25,6 +25,7 @@ from dashboard.rules.hits import Hits, cat, choose, comparator_text, label, num,
 from dashboard.rules.inputs import (
     DRUGS,
     Inputs,
+    Labs,
     comparator_texts,
     group_starts,
     hb_as_reported,
@@ -82,8 +83,8 @@ def ctcae_hits(inp: Inputs, grades: ctcae.Grades, base: bl.Baselines) -> list[Hi
                     num(hb_as_reported(labs.value[idx])),
                     " mmol/L as reported < ",
                     num(hb_as_reported(cut)),
-                    " mmol/L (= ",
-                    num(np.round(labs.value[idx])),
+                    " mmol/L (",
+                    _in_g_per_l(labs.cmp[idx], labs.value[idx]),
                     f" {unit_text(analyte)})",
                 )
                 msg = pc.if_else(pa.array(mm), reported, msg)
@@ -161,6 +162,31 @@ def _by_lab_flag(
         head, ', flagged "', pc.fill_null(written, ""), f'" by the lab: {beyond}; the row gives no reference range'
     )
     return pc.if_else(pa.array(mine), said, msg)
+
+
+def _in_g_per_l(cmp: np.ndarray, value: np.ndarray) -> pa.Array:
+    """The g/L an Hb reported in mmol/L comes to, whole, after the value as reported (H538):
+    "= 79" for a result; for a bound the bound, rounded away from the side it excludes
+    ("<4.5" mmol/L = 72.51 g/L: "< 73"; ">4.5": "> 72"), never an "=" the lab did not give
+    (audit9 A5)."""
+    text = comparator_text(cmp).to_numpy(zero_copy_only=False)
+    below = np.char.startswith(text.astype(str), "<")
+    above = np.char.startswith(text.astype(str), ">")
+    whole = np.where(below, np.ceil(value), np.where(above, np.floor(value), np.round(value)))
+    words = np.where(below | above, text.astype(object), "= ").astype(object)
+    return cat(words, num(whole))
+
+
+def _as_reported(labs: Labs, rows: np.ndarray, ana: np.ndarray) -> tuple[pa.Array, str, pa.Array]:
+    """(value, " ", unit) of results ``rows`` as the lab reported them: an Hb reported in
+    mmol/L in mmol/L (H486, audit9 A6), the others in the unit the review shows."""
+    value = num(labs.value[rows])
+    unit = _DISPLAY_UNIT.take(pa.array(ana))
+    mm = labs.hb_mmol[rows]
+    if mm.any():
+        value = pc.if_else(pa.array(mm), num(hb_as_reported(labs.value[rows])), value)
+        unit = pc.if_else(pa.array(mm), pa.scalar("mmol/L"), unit)
+    return value, " ", unit
 
 
 def all_hits(inp: Inputs, profile: Profile, grades: ctcae.Grades, base: bl.Baselines) -> list[Hits]:
@@ -318,9 +344,7 @@ def evaluate(inp: Inputs, profile: Profile, grades: ctcae.Grades, base: bl.Basel
             pc.strftime(_ts(labs.t[idx[w]]), format="%Y-%m-%d"),
             " (",
             comparator_text(labs.cmp[idx[w]]),
-            num(labs.value[idx[w]]),
-            " ",
-            _DISPLAY_UNIT.take(pa.array(ana[w])),
+            *_as_reported(labs, idx[w], ana[w]),
             ")",
         )
         message = pc.replace_with_mask(message, pa.array(worst >= 0), note)

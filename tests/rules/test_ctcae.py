@@ -13,7 +13,7 @@ import pytest
 from dashboard.rules import baselines, ctcae
 from dashboard.rules.inputs import prepare
 from dashboard.rules.review import review
-from tests.rules.builders import baseline, frame, imported, lab, run
+from tests.rules.builders import baseline, frame, imported, lab, patient, run
 
 AS_OF = dt.date(2026, 11, 25)
 
@@ -116,6 +116,22 @@ def test_an_hb_in_mmol_per_l_is_said_as_reported_first_and_its_g_per_l_whole():
     rv = out[1] if not hasattr(out[0], "flags") else out[0]
     [msg] = [m for m in rv.flags.column("message").to_pylist() if m.startswith("Anemia")]
     assert msg == "Anemia, CTCAE grade 2: Hb 4.9 mmol/L as reported < 6.2 mmol/L (= 79 g/L)"
+
+
+def test_a_censored_hb_in_mmol_per_l_keeps_its_bound_in_g_per_l_and_the_episode_says_it_as_reported():
+    """audit9 A5, A6: "<4.5" mmol/L is grade 3 (< 4.9 mmol/L); 4.5 x 16.1134 = 72.51 g/L, so
+    the lab says only "below 72.51 g/L": said "<73 g/L" (rounded up: still true), never "=".
+    5.5 mmol/L the next day is grade 2 (< 6.2 mmol/L; 5.5 x 16.1134 = 88.62 g/L, "= 89");
+    its episode's worst is the lab's own "<4.5 mmol/L", not 72.51 g/L."""
+    labs = [
+        lab("P1", "2024-03-01", "hemoglobin", 4.5, comparator="<", unit="mmol/L"),
+        lab("P1", "2024-03-02", "hemoglobin", 5.5, unit="mmol/L"),
+    ]
+    f = run(labs, [], [patient("P1", sex="F")], as_of="2024-06-01").flags_df()
+    first, second = list(f[f["kind"] == "ctcae"].sort_values("collected_at")["message"])
+    assert first == "Anemia, CTCAE grade 3: Hb <4.5 mmol/L as reported < 4.9 mmol/L (<73 g/L)"
+    assert second.startswith("Anemia, CTCAE grade 2: Hb 5.5 mmol/L as reported < 6.2 mmol/L (= 89 g/L)")
+    assert second.endswith("worst in this episode: grade 3 on 2024-03-01 (<4.5 mmol/L)")
 
 
 @pytest.mark.parametrize(
