@@ -43,12 +43,6 @@ def test_a_timed_start_of_a_drug_not_monitored_does_not_make_one_day_two_baselin
 # --------------------------------------------------------------------------- A2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="audit9 A2: a strength-only row (tablet strength, count not stated) is worded '50 mg daily' "
-    "in the new change-log, repeat and overlap notes (doses._dose_words, dose_repeats.dose_words, "
-    "merge._say_open_stored)",
-)
 def test_a_strength_only_row_is_never_worded_as_a_dose_of_its_tablet_strength():
     # "azathioprine 50 mg tablets", daily, no count: 50 mg is the tablet's strength, the
     # amount per dose is not stated (dose_basis strength_only; describe_dose says "strength
