@@ -13,6 +13,7 @@ import datetime as dt
 import pandas as pd
 
 from tests.support import csv_import
+from tests.test_probe43 import _figure
 
 _OTHER = "P2,azathioprine,50,mg,daily,oral,2025-01-01,2025-02-01\n"  # gives the file an end column in use
 _STRENGTH = "azathioprine 50 mg tablets,,,daily,oral"  # a 50 mg tablet, daily, how many not stated
@@ -95,3 +96,56 @@ def test_the_workspace_never_words_a_stored_strength_only_row_as_a_dose_of_its_s
     assert any("overlap" in m and "the stored 50 mg strength daily" in m for m in notes), notes
     assert not any("stored 50 mg daily" in m for m in notes), notes
     assert any("amount per dose not stated" in m for m in notes), notes
+
+
+# --------------------------------------------------------------------------- A3
+
+
+def _labels(d: dict) -> list[str]:
+    return [x for t in d["data"] if t.get("mode") == "text" for x in t["text"]]
+
+
+def test_the_lane_label_of_a_mg_per_kg_dose_names_a_frequency_other_than_once_a_day():
+    # 0.5 mg/kg three times a day at 80 kg: 0.5 x 80 = 40 mg a dose, 40 x 3 = 120 mg a day.
+    d = _figure(
+        "P1,2026-01-03 09:00,WBC,5.0,10^9/L\n",
+        "P1,azathioprine,0.5,mg/kg,TID,oral,2025-12-01,\n",
+        patients="patient_id,sex,date_of_birth,weight_kg\nP1,F,1970-01-01,80\n",
+    )
+    assert "0.5 mg/kg TID = 120 mg/d" in _labels(d), _labels(d)
+
+
+def test_the_lane_label_of_a_once_daily_mg_per_kg_dose_is_unchanged():
+    # 2 mg/kg once a day at 60 kg: 2 x 60 = 120 mg a day (probe43 F9's label).
+    d = _figure(
+        "P1,2026-01-03 09:00,WBC,5.0,10^9/L\n",
+        "P1,azathioprine,2,mg/kg,daily,oral,2025-12-01,\n",
+        patients="patient_id,sex,date_of_birth,weight_kg\nP1,F,1970-01-01,60\n",
+    )
+    assert "2 mg/kg = 120 mg/d" in _labels(d), _labels(d)
+
+
+# --------------------------------------------------------------------------- A4
+
+_NEUTROPHILS = "".join(f"P1,2026-{m:02d}-03 09:00,Neutrophils,{v},10^9/L\n" for m, v in [(1, 3.0), (2, 1.8), (5, 1.9)])
+
+
+def _sps(d: dict) -> tuple[list[dict], list[str]]:
+    lines = [s for s in d["layout"]["shapes"] if s.get("name") == "sps.mercaptopurine_neutrophils_low"]
+    texts = [str(a.get("text", "")).replace("&lt;", "<").replace("<br>", " ") for a in d["layout"]["annotations"]]
+    return lines, [t for t in texts if t.startswith("< 2 ")]
+
+
+def test_a_drugs_own_limit_line_says_it_is_drawn_while_on_its_drug_and_ends_with_it():
+    # mercaptopurine 2025-12-01 to 2026-03-01, azathioprine after: the SPS line runs from
+    # 2025-12-01 to 2026-03-01 only, and its label says it is not the whole period.
+    doses = "P1,mercaptopurine,50,mg,daily,oral,2025-12-01,2026-03-01\nP1,azathioprine,100,mg,daily,oral,2026-03-01,\n"
+    lines, labels = _sps(_figure(_NEUTROPHILS, doses))
+    assert [(str(s["x0"])[:10], str(s["x1"])[:10]) for s in lines] == [("2025-12-01", "2026-03-01")], lines
+    assert labels and all("drawn while on its drugs" in t for t in labels), labels
+
+
+def test_a_drugs_own_limit_line_on_that_drug_throughout_is_drawn_as_a_whole():
+    lines, labels = _sps(_figure(_NEUTROPHILS, "P1,mercaptopurine,50,mg,daily,oral,2025-12-01,\n"))
+    assert len(lines) == 1 and str(lines[0]["x0"])[:10] == "2025-12-01", lines
+    assert labels and not any("drawn while on" in t for t in labels), labels
