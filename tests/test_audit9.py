@@ -38,12 +38,6 @@ def test_a_timed_start_of_a_drug_not_monitored_does_not_make_one_day_two_baselin
 # --------------------------------------------------------------------------- A2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="audit9 A2: a strength-only row (tablet strength, count not stated) is worded '50 mg daily' "
-    "in the new change-log, repeat and overlap notes (doses._dose_words, dose_repeats.dose_words, "
-    "merge._say_open_stored)",
-)
 def test_a_strength_only_row_is_never_worded_as_a_dose_of_its_tablet_strength():
     # "azathioprine 50 mg tablets", daily, no count: 50 mg is the tablet's strength, the
     # amount per dose is not stated (dose_basis strength_only; describe_dose says "strength
@@ -65,11 +59,6 @@ def test_a_strength_only_row_is_never_worded_as_a_dose_of_its_tablet_strength():
 # --------------------------------------------------------------------------- A3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="audit9 A3: the lane label of a mg/kg dose given twice a day reads '1 mg/kg = 120 mg/d' "
-    "(1 mg/kg at 60 kg is 60 mg; 120 mg is the day's total of two doses)",
-)
 def test_the_lane_label_of_a_twice_daily_mg_per_kg_dose_keeps_its_arithmetic_true():
     # azathioprine 1 mg/kg twice a day at 60 kg: 1 x 60 = 60 mg a dose, 2 x 60 = 120 mg/day.
     # The label may say "1 mg/kg BID = 120 mg/d" or "2 mg/kg/d = 120 mg/d", never an equation
@@ -87,11 +76,6 @@ def test_the_lane_label_of_a_twice_daily_mg_per_kg_dose_keeps_its_arithmetic_tru
 # --------------------------------------------------------------------------- A4
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="audit9 A4: the SPS mercaptopurine limit line (< 2) is drawn across the whole chart, also "
-    "over months on azathioprine where the rule judges nothing (H594's spans not applied to Rule.drug)",
-)
 def test_a_drugs_own_limit_line_is_drawn_only_while_the_patient_is_on_that_drug():
     # azathioprine 2025-12-01 to 2026-03-01, then mercaptopurine from 2026-03-01.  SPS's
     # neutrophils < 2 judges only results taken on mercaptopurine (H574): the 1.8 of

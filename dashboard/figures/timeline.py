@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ParamSpec
 
@@ -33,7 +33,7 @@ import plotly.graph_objects as go
 
 from dashboard import model
 from dashboard.figures import OKABE_ITO, rgba, word_lines
-from dashboard.rules.context import covered_spans, describe_dose, total_text
+from dashboard.rules.context import covered_spans, describe_dose, merged_spans, total_text
 from dashboard.rules.ctcae import grade_text
 from dashboard.rules.data import DAY, NEVER, ranges_file
 from dashboard.rules.dose_checks import mg_at_weight
@@ -178,9 +178,9 @@ def timeline_spec(
     # the first dose on is drawn over the whole period of the record
     treated = doses["start"].min() if len(doses) and doses["start"].notna().any() else start
     iv_by = dict(tuple(intervals.groupby("analyte", sort=False, observed=True))) if len(intervals) else {}
-    # a limit written for one drug (SPS mercaptopurine's neutrophils < 2) is drawn only for
-    # a patient with that drug in the record
-    taken = frozenset(str(d) for d in doses["drug"].unique()) if len(doses) else frozenset()
+    # a limit written for one drug (SPS mercaptopurine's neutrophils < 2) is drawn only
+    # while the patient is on that drug
+    taken = _on_drug(doses)
     for i, analyte in enumerate(analytes, start=2):
         results = by_analyte[analyte]
         _draw_results(canvas, i, analyte, results, hover, seen, later)
@@ -444,7 +444,7 @@ def _step_label(step: _Step) -> str:
     if np.isfinite(step.total):
         short = _short_amount(step.total, step.unit)
         if step.by_weight and step.exact and len(step.rows) == 1:  # "2 mg/kg = 120 mg/d" (F9)
-            return f"{step.rows[0]['dose']:g} mg/kg = {short}"
+            return _per_kg_label(step.rows[0])
         return short if step.exact else f"at least {short}"
     if len(step.rows) > 1:
         return f"amount not stated ({len(step.rows)} rows)"
@@ -506,13 +506,32 @@ def _scale_note(step: _Step, amount: float, per_week: bool, weight: float) -> st
     return "<br><i>drawn per week, as this whole lane (a daily dose at its weekly total)</i>"
 
 
+def _mg_at_weight(r: dict) -> tuple[float, str]:
+    """The mg a row in mg/kg comes to at the known weight, over the period the lane draws
+    it in: (120, "mg/day") for 1 mg/kg BID at 60 kg, (60, "mg/week") for 1 mg/kg weekly.
+    The one home of that sum for the hover (:func:`_at_weight`) and the step's label
+    (:func:`_per_kg_label`)."""
+    weekly = np.isfinite(r["drawn_week"])
+    return (r["drawn_week"], "mg/week") if weekly else (r["drawn_day"], "mg/day")
+
+
 def _at_weight(r: dict, weight: float) -> str:
     """ " = 120 mg/day at 60 kg" for a row in mg/kg the weight turned into mg (F9), else ""."""
     if not r.get("by_weight"):
         return ""
-    weekly = np.isfinite(r["drawn_week"])
-    amount, unit = (r["drawn_week"], "mg/week") if weekly else (r["drawn_day"], "mg/day")
+    amount, unit = _mg_at_weight(r)
     return f" = {amount:g} {unit} at {weight:g} kg"
+
+
+def _per_kg_label(r: dict) -> str:
+    """A step's label of one row in mg/kg at the known weight: "2 mg/kg = 120 mg/d".  The
+    mg/kg is the amount of one dose, the mg the day's (the week's) total, so a dose given
+    other than once a day (once a week) names its frequency: "1 mg/kg BID = 120 mg/d" at
+    60 kg, never "1 mg/kg = 120 mg/d" (audit9 A3)."""
+    amount, unit = _mg_at_weight(r)
+    freq = str(r["frequency"])
+    once = (freq == "daily" and unit == "mg/day") or (freq == "weekly" and unit == "mg/week")
+    return f"{r['dose']:g} mg/kg{'' if once else ' ' + freq} = {_short_amount(amount, unit)}"
 
 
 def _as_stated(r: dict) -> str:
@@ -945,7 +964,27 @@ def _covered(doses: pd.DataFrame, profile: Profile) -> list[_Span] | None:
     spans = covered_spans(
         [str(d) for d in doses["drug"]], _seconds(doses["start"]), _seconds(doses["end"]), profile.guideline_drugs
     )
-    return [(pd.Timestamp(a, unit="s"), None if b >= NEVER else pd.Timestamp(b, unit="s")) for a, b in spans]
+    return _spans(spans)
+
+
+def _on_drug(doses: pd.DataFrame) -> dict[str, list[_Span]]:
+    """Per drug, when the patient is on it: its rows from their start to the end of being
+    in force (``model.in_force_until``, the end the flags' ``thresholds._taking`` reads: a
+    single administration, its day), merged (``context.merged_spans``).  A limit a source
+    writes for one drug judges only the results taken on it (H574), so its line is drawn
+    over these spans only (audit9 A4)."""
+    if not len(doses):
+        return {}
+    ends = _seconds(model.in_force_until(doses["start"], doses["end"], doses["frequency"]))
+    by_drug: dict[str, list[tuple[int, int]]] = {}
+    for drug, a, b in zip(doses["drug"].tolist(), _seconds(doses["start"]).tolist(), ends.tolist(), strict=True):
+        by_drug.setdefault(str(drug), []).append((a, b))
+    return {drug: _spans(merged_spans(pairs)) for drug, pairs in by_drug.items()}
+
+
+def _spans(pairs: Sequence[tuple[int, int]]) -> list[_Span]:
+    """int64-second spans (``to`` NEVER while ongoing) as the timeline's :data:`_Span`."""
+    return [(pd.Timestamp(a, unit="s"), None if b >= NEVER else pd.Timestamp(b, unit="s")) for a, b in pairs]
 
 
 def _draw_limits(
@@ -956,25 +995,27 @@ def _draw_limits(
     system: str,
     covered: list[_Span] | None = None,
     window: tuple[pd.Timestamp, pd.Timestamp] | None = None,
-    taken: frozenset[str] = frozenset(),
+    taken: Mapping[str, list[_Span]] | None = None,
 ) -> None:
     """The guideline limits as dashed lines, labelled in the right margin.  A limit written
     for a guideline's own drugs (``Rule.scoped``: BSR's csDMARDs) is drawn only while the
     patient is on one of them (``covered``), never for cyclophosphamide or a biologic alone
-    (probe43 F5); its label says so where that is not the whole period shown.  A limit
-    written for one drug (``Rule.drug``: SPS mercaptopurine's neutrophils < 2) is drawn only
-    for a patient with that drug in the record (``taken``)."""
+    (probe43 F5).  A limit written for one drug (``Rule.drug``: SPS mercaptopurine's
+    neutrophils < 2) is drawn only while the patient is on that drug (``taken``, per drug:
+    :func:`_on_drug`), not at all for a patient never on it.  Either label says so where
+    that is not the whole period shown."""
     f = display_factor(analyte, system)
     x, y = _axes(row)
     for rule in profile.active("guideline"):
         if rule.analyte != analyte or rule.comparison not in ("<", ">"):
             continue
-        if rule.drug and rule.drug not in taken:  # a drug's own limit, for a patient on another
-            continue
-        level = rule.threshold * f
-        spans = covered if rule.scoped and covered is not None else None
+        if rule.drug:  # a drug's own limit: while on that drug only
+            spans: list[_Span] | None = (taken or {}).get(rule.drug, [])
+        else:
+            spans = covered if rule.scoped and covered is not None else None
         if spans is not None and not spans:
-            continue  # on none of the guideline's drugs at any time: no line
+            continue  # never on the drug(s) the limit is written for: no line
+        level = rule.threshold * f
         line = {"color": LIMIT_COLOUR, "width": 1.5, "dash": "dash"}
         common = {"type": "line", "y0": level, "y1": level, "yref": y, "line": line, "name": rule.id}
         if spans is None:

@@ -89,23 +89,40 @@ def overlaps_at_start(kept: Mapping[str, Any], row: Mapping[str, Any]) -> bool:
     return (kept["end"] is None or kept["end"] > start) and (row["end"] is None or row["end"] > start)
 
 
-def _amount(row: Mapping[str, Any]) -> str:
-    dose = row["dose"]
-    if dose is None or (isinstance(dose, float) and math.isnan(dose)):
-        amount = "dose unknown"
-    else:
-        amount = f"{dose:g} {row['dose_unit']}".strip()
-    freq = row["frequency"] if row["frequency"] not in ("", "unknown") else "frequency unknown"
-    route = f" {row['route']}" if row["route"] else ""
-    return f"{amount} {freq}{route}"
+def amount_not_stated(row: Mapping[str, Any]) -> bool:
+    """Whether a row's amount per dose is not stated: it gives only a product's strength
+    ("azathioprine 50 mg tablets", daily, no count: ``dose`` 50 is the tablet's strength,
+    ``dose_basis`` strength_only, no mg/day).  Such a row is never worded as a dose of its
+    strength, and two of them are never read as the same dose (audit9 A2)."""
+    return bool(row.get("dose_basis") == "strength_only")
 
 
-def dose_words(row: Mapping[str, Any]) -> str:
-    """A dose row's amount and frequency as the notes on doses across files and the
-    workspace write it ("100 mg daily", "unknown amount daily")."""
-    dose = row["dose"]
-    amount = "unknown amount" if dose is None or dose != dose else f"{dose:g} {row['dose_unit']}"  # dose != dose: NaN
-    return f"{amount} {row['frequency']}".strip()
+def dose_words(row: Mapping[str, Any], *, unknown: str = "unknown amount", say_route: bool = False) -> str:
+    """A dose row's amount and frequency as every note of the import and the workspace on
+    doses writes it ("100 mg daily", "unknown amount daily"): the one home of that wording.
+
+    A row that gives only a product strength says its amount is not stated, with the
+    strength and the frequency as the row gives them ("50 mg strength daily (amount per
+    dose not stated)"), never "50 mg daily", a dose nobody wrote.  ``unknown`` is said for a
+    row without an amount; with ``say_route`` (the notes of doses from one start, which
+    tell two rows apart by their route too) an unknown frequency is said as such and the
+    route follows ("100 mg daily oral", "dose unknown frequency unknown")."""
+    # the amount parsers load with a dose table only (an import of labs never needs them)
+    from dashboard.ingest.amounts import amount_text
+
+    dose, unit, freq = row["dose"], row["dose_unit"], str(row["frequency"] or "")
+    known_freq = freq not in ("", "unknown")
+    route = f" {row['route']}" if say_route and row["route"] else ""
+    if say_route and not known_freq:
+        freq = "frequency unknown"
+    if dose is None or dose != dose:  # dose != dose: NaN
+        return f"{unknown} {freq}".strip() + route
+    stated = f"{amount_text(dose)} {unit}".strip()
+    if amount_not_stated(row):
+        if known_freq:
+            return f"{stated} strength {freq}{route} (amount per dose not stated)"
+        return f"{stated} strength{route} (amount per dose and frequency not stated)"
+    return f"{stated} {freq}".strip() + route
 
 
 def _finite(*values: Any) -> bool:
@@ -122,7 +139,8 @@ def _together(kept: Mapping[str, Any], row: Mapping[str, Any]) -> str:
         return "both are kept in force, each on its own (not added up: they are not of one schedule)"
     parts = []
     same = kept["dose_unit"] == row["dose_unit"] == "mg" and kept["frequency"] == row["frequency"]
-    if same and _finite(kept["dose"], row["dose"]):
+    stated = not (amount_not_stated(kept) or amount_not_stated(row))  # a strength is no amount to add
+    if same and stated and _finite(kept["dose"], row["dose"]):
         parts.append(f"{kept['dose'] + row['dose']:g} mg {row['frequency']}")
     per, unit = ("mg_per_week", "mg/week") if kinds == {"weekly"} else ("mg_per_day", "mg/day")
     if _finite(kept[per], row[per]):
@@ -130,13 +148,18 @@ def _together(kept: Mapping[str, Any], row: Mapping[str, Any]) -> str:
     return "both are read as taken together" + (f" ({', '.join(parts)})" if parts else " (total unknown)")
 
 
+def _words(row: Mapping[str, Any]) -> str:
+    """A row as the notes of doses from one start name it, its route included."""
+    return dose_words(row, unknown="dose unknown", say_route=True)
+
+
 def same_start_note(kept: Mapping[str, Any], row: Mapping[str, Any], kept_as: str, source: str) -> str:
     """What the report says on ``row``, a dose of the patient, drug and start of ``kept``
     with another dose, unit, frequency or route.  ``kept_as`` qualifies the kept dose
     ("stored", or ""), ``source`` says where it came from ("import #1", "a.csv row 2")."""
     label = model.drug_label(row["drug"])
-    kept_words = " ".join(w for w in ("the", kept_as, _amount(kept)) if w)
+    kept_words = " ".join(w for w in ("the", kept_as, _words(kept)) if w)
     return (
-        f"{label} {_amount(row)} from {row['start']:%Y-%m-%d} has the start of {kept_words} ({source}): "
-        f"{_together(kept, row)}; if this row replaces the {_amount(kept)}, give that row its end date"
+        f"{label} {_words(row)} from {row['start']:%Y-%m-%d} has the start of {kept_words} ({source}): "
+        f"{_together(kept, row)}; if this row replaces the {_words(kept)}, give that row its end date"
     )

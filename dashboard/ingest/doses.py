@@ -30,7 +30,14 @@ from dashboard.ingest.amounts import (
 )
 from dashboard.ingest.dates import FAR_FUTURE
 from dashboard.ingest.dose_records import DoseBatch, DoseRecord
-from dashboard.ingest.dose_repeats import dose_key, overlaps_at_start, same_start_note, start_key
+from dashboard.ingest.dose_repeats import (
+    amount_not_stated,
+    dose_key,
+    dose_words,
+    overlaps_at_start,
+    same_start_note,
+    start_key,
+)
 from dashboard.ingest.frequency import PER_DAY, Frequency, disagreeing, parse_frequency
 from dashboard.ingest.identity import clean_id
 from dashboard.ingest.mapping import normalize, recognise_drug, why_no_drug
@@ -690,7 +697,7 @@ def _say_overlaps(rows: list[dict], rep: FileReport) -> list[dict]:
                     for e in group[:k]
                     if id(e) not in dropped
                     and (e["end"] is None or e["end"] > later["start"])
-                    and (e["start"] < later["start"] or not _same_dose(e, later))
+                    and (e["start"] < later["start"] or not _same_values(e, later))
                 ),
                 None,
             )
@@ -705,20 +712,22 @@ def _say_overlaps(rows: list[dict], rep: FileReport) -> list[dict]:
     return [row for row in rows if id(row) not in dropped]
 
 
-def _same_dose(a: dict, b: dict) -> bool:
-    """Two rows of one patient and drug that give the same dose (:data:`_SAME_DOSE`)."""
+def _same_values(a: dict, b: dict) -> bool:
+    """Two rows of one patient and drug that state the same values (:data:`_SAME_DOSE`)."""
     return all(a[k] == b[k] or (isinstance(a[k], float) and math.isnan(a[k]) and math.isnan(b[k])) for k in _SAME_DOSE)
 
 
-def _dose_words(row: dict) -> str:
-    amount = "unknown amount" if math.isnan(row["dose"]) else f"{amount_text(row['dose'])} {row['dose_unit']}"
-    return f"{amount} {row['frequency']}".strip()
+def _same_dose(a: dict, b: dict) -> bool:
+    """Two rows of one patient and drug that give the same dose: the same values, the
+    amount per dose stated.  Two rows naming only a 50 mg tablet may be one tablet a dose
+    and three: never read as one dose, joined or dropped as a repeat (audit9 A2)."""
+    return _same_values(a, b) and not amount_not_stated(a)
 
 
 def _repeat_entered_again(drug: str, kept: dict, again: dict) -> str:
     """What the report says on an open row that gives the same dose as an earlier open row."""
     return (
-        f"{model.drug_label(drug)}: the same dose as row {kept['source_row']} ({_dose_words(kept)} from "
+        f"{model.drug_label(drug)}: the same dose as row {kept['source_row']} ({dose_words(kept)} from "
         f"{kept['start']:%Y-%m-%d}, no end) again from {again['start']:%Y-%m-%d}, both open: the rows overlap in "
         "time and are read as one dose (a repeat prescription entered again), counted once and never as a dose "
         "increase; if the dose was doubled, enter the total as one row"
@@ -756,10 +765,14 @@ def _close_change_log(
                 ended["end"] = t_next
                 if rep is not None and not (by is not None and _same_dose(ended, by)):  # a repeat: said when joined
                     what = "stops the drug" if by is None else "changes the dose"
+                    on = f"on {t_next:%Y-%m-%d}"
+                    if by is not None and _same_values(ended, by):  # the same strength, the amounts not stated
+                        what = "gives the drug again"
+                        on += " (neither row states its amount per dose: whether the dose changed cannot be told)"
                     rep.warn(
                         f"{model.drug_label(drug)}: no row of this drug for this patient gives an end date, so its "
-                        f"rows are read as a change log: this row {what} on {t_next:%Y-%m-%d}, ending row "
-                        f"{ended['source_row']} ({_dose_words(ended)}), rather than both doses overlapping in time; "
+                        f"rows are read as a change log: this row {what} {on}, ending row "
+                        f"{ended['source_row']} ({dose_words(ended)}), rather than both doses overlapping in time; "
                         "if both were taken together, give each row its dates",
                         by_row,
                         "start",

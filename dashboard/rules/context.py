@@ -223,9 +223,14 @@ def covered_spans(
         k = DRUGS.index(drug)
         after = int(recorded_days()[k]) * DAY if b < NEVER and TRACKED[k] == "immunosuppressant" else 0
         spans.append((int(a), int(min(NEVER, b + after))))
-    spans.sort()
+    return merged_spans(spans)
+
+
+def merged_spans(spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Spans ``[from, to)`` (int64 seconds) in order, those that overlap or touch merged
+    into one (the timeline's limit lines: :func:`covered_spans`, a drug's own limit)."""
     merged: list[tuple[int, int]] = []
-    for a, b in spans:
+    for a, b in sorted(spans):
         if merged and a <= merged[-1][1]:
             merged[-1] = (merged[-1][0], max(merged[-1][1], b))
         else:
