@@ -149,3 +149,14 @@ def test_a_drugs_own_limit_line_on_that_drug_throughout_is_drawn_as_a_whole():
     lines, labels = _sps(_figure(_NEUTROPHILS, "P1,mercaptopurine,50,mg,daily,oral,2025-12-01,\n"))
     assert len(lines) == 1 and str(lines[0]["x0"])[:10] == "2025-12-01", lines
     assert labels and not any("drawn while on" in t for t in labels), labels
+
+
+def test_a_bsr_line_of_a_single_administration_ends_with_its_day():
+    """audit9 B4: a one-off methotrexate 15 mg ("once") on 2026-01-10 is in force on that day
+    only (H561), as the flags read it, and counts for the default 42 days after its last dose
+    (rules.toml [recorded_after_last_dose]): the BSR neutrophil line drawn for it spans
+    2026-01-10 to 2026-01-11 + 42 d = 2026-02-22, never on for ever from the row's recorded
+    end (none)."""
+    d = _figure("P1,2026-03-03 09:00,Neutrophils,1.4,10^9/L\n", "P1,methotrexate,15,mg,once,oral,2026-01-10,\n")
+    [line] = [s for s in d["layout"]["shapes"] if s.get("name") == "bsr.neutrophils_low"]
+    assert (line["x0"], line["x1"]) == (dt.datetime(2026, 1, 10), dt.datetime(2026, 2, 22))

@@ -961,9 +961,10 @@ def _covered(doses: pd.DataFrame, profile: Profile) -> list[_Span] | None:
     flags then say "no monitored drug" themselves, and the line stays a guide)."""
     if not profile.guideline_drugs or not len(doses):
         return None
-    spans = covered_spans(
-        [str(d) for d in doses["drug"]], _seconds(doses["start"]), _seconds(doses["end"]), profile.guideline_drugs
-    )
+    # the end of being in force, as the flags read it (a single administration: its day;
+    # audit9 B4), never the row's recorded end
+    ends = _seconds(model.in_force_until(doses["start"], doses["end"], doses["frequency"]))
+    spans = covered_spans([str(d) for d in doses["drug"]], _seconds(doses["start"]), ends, profile.guideline_drugs)
     return _spans(spans)
 
 
