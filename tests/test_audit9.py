@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
-
 from tests.rules.builders import dose, lab, patient, run, series
 from tests.support import csv_import
 from tests.test_probe43 import _figure
