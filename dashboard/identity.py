@@ -32,8 +32,9 @@ IDENTITY_FIELDS: tuple[str, ...] = ("name", "birth_date", "sex")
 #: (H553), and every output names both values (:func:`disputed_values`).
 RULE_FIELDS: tuple[str, ...] = ("sex", "birth_date")
 #: The values a clinician who checked may record for a disputed field the rules read
-#: (the workspace keeps the settlement: :func:`dashboard.store.merge.settle`).
-SETTLED_FIELDS: dict[str, tuple[str, ...]] = {"sex": ("F", "M")}
+#: (the workspace keeps the settlement: :func:`dashboard.store.merge.settle`); an empty
+#: tuple: a date (ISO, not in the future), the date of birth (H607).
+SETTLED_FIELDS: dict[str, tuple[str, ...]] = {"sex": ("F", "M"), "birth_date": ()}
 
 
 def person_name(full: str = "", family: str = "", given: str = "") -> str:

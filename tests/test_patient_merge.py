@@ -318,3 +318,21 @@ def test_a_conflict_within_an_import_after_a_settlement_says_so(tmp_path: Path):
     [c] = _sex_conflicts(out)
     assert c.settled.startswith("'F' by Dr Ada") and "that value is used" in c.message
     assert open_panel(ws).patients.iloc[0]["sex"] == "F"
+
+
+def test_a_disputed_date_of_birth_is_settled_only_with_a_real_past_date(tmp_path: Path):
+    """H607: a date of birth two files dispute is settled with a date (YYYY-MM-DD, 1900 to
+    today): then used by the rules (the stored patient's birth date) and no longer said
+    disputed; a date in another form or in the future is refused with the reason."""
+    ws = Workspace(tmp_path / "ws", timeout=20, clock=Clock())
+    ws.import_sources([Source("a.csv", b"MRN,Date of birth\nP1,2016-05-01\n")], by="t")
+    ws.import_sources([Source("b.csv", b"MRN,Date of birth\nP1,1976-05-01\n")], by="t")
+    assert pd.isna(open_panel(ws).patients.iloc[0]["birth_date"])  # disputed: neither is used
+    for bad, why in (("01/05/1976", "YYYY-MM-DD"), ("2999-01-01", "between 1900 and today")):
+        with pytest.raises(EntryRejected, match=why):
+            ws.settle_identity("P1", "birth_date", bad, "hospital record", by="Dr Ada")
+    ws.settle_identity("P1", "birth_date", "1976-05-01", "hospital record", by="Dr Ada")
+    panel = open_panel(ws)
+    assert str(panel.patients.iloc[0]["birth_date"])[:10] == "1976-05-01"
+    [c] = [c for c in panel.dataset().identity_conflicts if c.field == "birth_date"]
+    assert c.settled.startswith("'1976-05-01' by Dr Ada")

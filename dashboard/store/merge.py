@@ -1060,6 +1060,14 @@ def check_settlement(patient_id: str, field_name: str, value: str, note: str, by
     allowed = SETTLED_FIELDS.get(field_name)
     if allowed is None:
         problems.append(f"only {', '.join(SETTLED_FIELDS)} can be settled here")
+    elif not allowed:  # a date: the date of birth (H607)
+        try:
+            day = dt.date.fromisoformat(value)
+        except ValueError:
+            problems.append("give the date as YYYY-MM-DD")
+        else:
+            if not dt.date(1900, 1, 1) <= day <= dt.date.today():
+                problems.append("give a date of birth between 1900 and today")
     elif value not in allowed:
         problems.append(f"choose {' or '.join(allowed)}")
     if not by.strip():
@@ -1081,7 +1089,8 @@ def settle(tx: Tx, now: dt.datetime, patient_id: str, field_name: str, value: st
         "INSERT INTO identity_settlements VALUES (?, ?, ?, ?, ?, ?)",
         [patient_id, field_name, value, note.strip(), by.strip(), now.replace(microsecond=0)],
     )
-    tx.execute(f'UPDATE patients SET "{field_name}" = ? WHERE patient_id = ?', [value, patient_id])
+    stored: object = dt.date.fromisoformat(value) if field_name == "birth_date" else value
+    tx.execute(f'UPDATE patients SET "{field_name}" = ? WHERE patient_id = ?', [stored, patient_id])
     if field_name == "sex":
         apply_sex_ranges(tx)
     bump(tx)

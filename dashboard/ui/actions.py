@@ -295,8 +295,12 @@ def _as_the_workspace_judges(
     return not_as_shown(shown, results_of(flags))
 
 
+#: How a settled identity field is named in the notice.
+_FIELD_WORDS = {"birth_date": "date of birth"}
+
+
 def settle_identity(patient_id: str, field_name: str, value: str, note: str) -> bool:
-    """The Patient page's settlement of a disputed sex: saved to the workspace (the
+    """The Patient page's settlement of a disputed sex or date of birth: saved to the workspace (the
     session's panel first, when it is not there yet), and said.  True when recorded."""
     who = reviewer()
     if not who:
@@ -318,7 +322,7 @@ def settle_identity(patient_id: str, field_name: str, value: str, note: str) -> 
     notice(
         "success",
         (saved + "\n" if level == "success" else "")
-        + f"Recorded: {patient_id}'s {field_name} is {value} (checked by {who}).",
+        + f"Recorded: {patient_id}'s {_FIELD_WORDS.get(field_name, field_name)} is {value} (checked by {who}).",
     )
     open_workspace_panel()
     return True

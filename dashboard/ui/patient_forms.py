@@ -11,7 +11,7 @@ import streamlit as st
 
 from dashboard import model, reviews
 from dashboard.dataset import Dataset
-from dashboard.identity import SETTLED_FIELDS
+from dashboard.identity import SETTLED_FIELDS, birth_text
 from dashboard.markup import md_escape
 from dashboard.store import resolve
 from dashboard.ui import actions
@@ -93,38 +93,74 @@ def _submit_review(
 
 
 def identity_form(patient_id: str) -> None:
-    """For a sex two sources disagree on (shown above as an identity conflict): the
-    clinician who checked records it, with how; until then the rules treat it as unknown.
-    Kept in the workspace (this session's panel is saved there first)."""
-    open_ = [c for c in identity_conflicts(patient_id) if c.field in SETTLED_FIELDS and not c.settled]
-    if not open_:
-        return
-    with (
-        st.expander("Record the patient's sex after checking it", icon=":material/badge:"),
-        st.form("identity_form", clear_on_submit=True),
-    ):
-        a, b = st.columns([1, 3])
-        a.radio("Sex", SETTLED_FIELDS["sex"], index=None, horizontal=True, key="identity_value")
-        b.text_input("How it was checked", key="identity_note", placeholder="e.g. with the patient; hospital record")
-        if not reviewer():
-            st.text_input("Your name (recorded with it)", key="identity_by")
-        if not in_workspace():
-            st.caption(
-                f"Kept in the workspace on this machine ({md_escape(resolve().path)}): this panel is saved "
-                "there first, in the same click."
+    """For a sex or a date of birth two sources disagree on (shown above as an identity
+    conflict): the clinician who checked records it, with how; until then the rules treat
+    it as unknown (a child's results on the adult defaults, said).  Kept in the workspace
+    (this session's panel is saved there first)."""
+    open_ = {c.field: c for c in identity_conflicts(patient_id) if c.field in SETTLED_FIELDS and not c.settled}
+    for field_name, conflict in open_.items():
+        sex = field_name == "sex"
+        tail = _key_tail(field_name)
+        with (
+            st.expander(
+                "Record the patient's sex after checking it" if sex else "Record the date of birth after checking it",
+                icon=":material/badge:",
+            ),
+            st.form(f"identity_form{tail}", clear_on_submit=True),
+        ):
+            a, b = st.columns([1, 3])
+            if sex:
+                a.radio("Sex", SETTLED_FIELDS["sex"], index=None, horizontal=True, key="identity_value")
+            else:  # one of the dates the sources give (the usual case: one of them is a typing error)
+                a.radio(
+                    "Date of birth",
+                    list(dict.fromkeys(v for v, _f, _r in conflict.values)),
+                    index=None,
+                    key=f"identity_value{tail}",
+                    format_func=lambda v: birth_text(dt.date.fromisoformat(v)) if _is_day(v) else v,
+                )
+            b.text_input(
+                "How it was checked",
+                key=f"identity_note{tail}",
+                placeholder="e.g. with the patient; hospital record",
             )
-        st.form_submit_button("Record sex", on_click=_submit_identity, args=(patient_id,))
+            if not reviewer():
+                st.text_input("Your name (recorded with it)", key=f"identity_by{tail}")
+            if not in_workspace():
+                st.caption(
+                    f"Kept in the workspace on this machine ({md_escape(resolve().path)}): this panel is saved "
+                    "there first, in the same click."
+                )
+            st.form_submit_button(
+                "Record sex" if sex else "Record date of birth",
+                on_click=_submit_identity,
+                args=(patient_id, field_name),
+            )
 
 
-def _submit_identity(patient_id: str) -> None:
+def _key_tail(field_name: str) -> str:
+    """The widget keys of a field's form: the sex's as they always were, others suffixed."""
+    return "" if field_name == "sex" else f"_{field_name}"
+
+
+def _is_day(text: str) -> bool:
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _submit_identity(patient_id: str, field_name: str = "sex") -> None:
     """Callback of the identity form (its values exist only in the session state when it runs)."""
     s = st.session_state
-    actions.remember_reviewer(str(s.get("identity_by") or ""))
-    value = str(s.get("identity_value") or "")
+    tail = _key_tail(field_name)
+    actions.remember_reviewer(str(s.get(f"identity_by{tail}") or ""))
+    value = str(s.get(f"identity_value{tail}") or "")
     if not value:
-        notice("error", "Not recorded: choose the sex.")
+        notice("error", "Not recorded: choose the sex." if field_name == "sex" else "Not recorded: choose the date.")
         return
-    actions.settle_identity(patient_id, "sex", value, str(s.get("identity_note") or ""))
+    actions.settle_identity(patient_id, field_name, value, str(s.get(f"identity_note{tail}") or ""))
 
 
 def interval_form(ds: Dataset, patient_id: str, as_of: dt.date) -> None:

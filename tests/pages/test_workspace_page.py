@@ -367,3 +367,29 @@ def test_the_import_log_lists_the_results_the_lab_withdrew(tmp_workspace):
     [row] = table.to_dict("records")
     assert (row["Patient"], row["Drawn"], row["Result as stored"]) == ("001", "2024-03-15 09:00", "40 10^9/L")
     assert row["Stored from"].startswith("w1.csv row 2") and row["Withdrawn by"] == "w2.csv row 2: 'Entered in error'"
+
+
+def test_the_clinician_records_a_disputed_date_of_birth_on_the_patient_page(tmp_workspace):
+    """H607: two files give patient 001 the dates 2016-05-01 and 1976-05-01; the rules use
+    neither (H553).  The clinician who checked records 1976-05-01 on the Patient page: it
+    is kept in the workspace, used (the panel's birth date), and nothing is left to settle."""
+    ws = Workspace(tmp_workspace)
+    ws.import_sources([Source("a.csv", b"MRN,Date of birth\n001,2016-05-01\n")], by="t")
+    labs = b"MRN,Date of birth,Collection Date,Test,Result,Units\n001,1976-05-01,2024-05-01,WBC,3.7,10^9/L\n"
+    ws.import_sources([Source("b.csv", labs)], by="t")
+    at = workspace_page()
+    button(at, "Open workspace panel").click().run()
+    at.session_state["selected_patient"] = "001"
+    at.switch_page("pages/patient.py").run()
+    assert not at.exception, at.exception
+    at.radio(key="identity_value_birth_date").set_value("1976-05-01")
+    at.text_input(key="identity_note_birth_date").set_value("hospital record")
+    at.text_input(key="identity_by_birth_date").set_value("Dr Ada")
+    button(at, "Record date of birth").click().run()
+    assert not at.exception, at.exception
+    assert any("001's date of birth is 1976-05-01" in s.value for s in at.success)
+    assert not [r for r in at.radio if r.key == "identity_value_birth_date"]  # nothing left to settle
+    from dashboard.store.panel import open_panel
+
+    born = open_panel(Workspace(tmp_workspace)).patients.set_index("patient_id").loc["001", "birth_date"]
+    assert str(born)[:10] == "1976-05-01"
