@@ -464,7 +464,7 @@ def evaluate(inp: Inputs, profile: str = DEFAULT_SCHEDULE_PROFILE) -> pa.Table:
         else:
             part = _phase_due(inp, rows, spec, c, now, combos if blood_tests else [])
             if blood_tests:
-                _say_ending(inp, rows, part, reach, profile)
+                _say_ending(inp, rows, part, reach)
         grace = int(spec.get("grace_days", 0)) * DAY
         due_day = part["due_by"] // DAY * DAY  # lateness counts calendar days, as a clinician does
         overdue = (now > due_day + grace) & (part["due_by"] < NEVER)
@@ -543,10 +543,10 @@ def _stream_key(doses: Doses, r: int) -> tuple[Any, ...]:
     return (int(doses.pid[r]), drug, *names)
 
 
-def _planned_continuations(inp: Inputs, rows: np.ndarray) -> np.ndarray:
+def _planned_continuations(inp: Inputs, rows: np.ndarray, until: np.ndarray) -> np.ndarray:
     """Per dose row of ``rows``: a planned row (:attr:`Inputs.planned`) of its course
-    stream starts within the row's course reach (its end plus the drug's dosing
-    interval, :func:`dashboard.rules.inputs.course_gap`): the course goes on after the
+    stream starts within the course's reach (``until``, its recorded end, plus the drug's
+    dosing interval, :func:`dashboard.rules.inputs.course_gap`): the course goes on after the
     recorded end (a planned dose change, not a stop)."""
     p = inp.planned
     out = np.zeros(len(rows), dtype=bool)
@@ -556,14 +556,14 @@ def _planned_continuations(inp: Inputs, rows: np.ndarray) -> np.ndarray:
     first: dict[tuple[Any, ...], int] = {}
     for r in range(len(p)):  # rows by patient, drug and start: the earliest of each stream
         first.setdefault(_stream_key(p, r), int(p.start[r]))
-    reach_by = d.course_end[rows] + course_gap(d.per_day[rows])
+    reach_by = until + course_gap(d.per_day[rows])
     for k, r in enumerate(rows):
         starts = first.get(_stream_key(d, int(r)))
         out[k] = starts is not None and starts <= reach_by[k]
     return out
 
 
-def _say_ending(inp: Inputs, rows: np.ndarray, part: dict[str, Any], reach: np.ndarray, profile: str) -> None:
+def _say_ending(inp: Inputs, rows: np.ndarray, part: dict[str, Any], reach: np.ndarray) -> None:
     """A course that ends as recorded (its rows' latest end, :func:`course_reach`) after
     the review date but before its next test is due gives no date after its own end as the
     patient's next test: the row says the end instead ("ends 2026-04-01 (as recorded)"),
@@ -574,7 +574,7 @@ def _say_ending(inp: Inputs, rows: np.ndarray, part: dict[str, Any], reach: np.n
     ending = (until < NEVER) & (part["next_due"] > until) & ~ended
     if not ending.any():
         return
-    ending[ending] = ~_planned_continuations(inp, rows[ending])
+    ending[ending] = ~_planned_continuations(inp, rows[ending], until[ending])
     if not ending.any():
         return
     words = cat(
