@@ -131,11 +131,15 @@ def test_a_new_start_without_results_is_due_two_weeks_after_the_start(as_of, ove
     assert (bool(row["overdue"]), int(row["days_overdue"])) == (overdue, late)
 
 
-def test_as_of_before_the_start_asks_for_nothing():
+def test_as_of_before_the_start_asks_only_for_the_first_tests_after_it():
+    # probe39 F8 (H567): the planned start is named with its first tests, 1 May + 14 = 15 May,
+    # never overdue before it (was: no row at all)
     doses = [dose("P1", "methotrexate", "2024-05-01", amount=15, frequency="weekly")]
     rv = run(full_check("P1", "2024-01-10"), doses, as_of="2024-04-05")
-    assert rv.schedule_df().empty
-    assert pd.isna(rv.summary_df()["next_test_due"].item())
+    row = _blood(rv)
+    assert row["message"].startswith("Methotrexate: starts 2024-05-01 (as recorded)")
+    assert row["next_due"] == _ts("2024-05-15") and not row["overdue"]
+    assert rv.summary_df()["next_test_due"].item() == _ts("2024-05-15")
 
 
 def test_no_results_at_all_is_overdue_since_the_first_fortnight_and_says_so():

@@ -173,11 +173,6 @@ def test_f7_two_products_of_one_drug_in_force_together_are_said():
 # --------------------------------------------------------------------------- F8
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe39 F8: a recorded switch (azathioprine to 1 Apr, mycophenolate from 1 Apr) gives 'next test "
-    "due 2026-05-24', after azathioprine's end and after the new drug's first fortnightly test (15 Apr)",
-)
 def test_f8_a_recorded_switch_brings_the_next_test_forward():
     doses = (
         "P1,azathioprine,100,mg,daily,oral,2025-01-01,2026-04-01\n"

@@ -10,7 +10,8 @@ numpy, not pandas: :func:`prepare` accepts the canonical tables either as
 * lab results are sorted by analyte, patient and time (each analyte is one slice), and
   only results collected up to the end of the review date are reviewed; those dated
   after it are kept apart (``Inputs.after``) to be counted and listed;
-* doses starting after the review date are ignored.
+* doses starting after the review date are never in force on it: they are kept apart
+  (``Inputs.planned``), for the schedule to say a planned start only.
 """
 
 from __future__ import annotations
@@ -145,6 +146,10 @@ class Inputs:
     #: per patient: when the weight was measured (int64 seconds, NEVER unknown), said with
     #: every finding that rests on the weight (probe30 F4)
     weight_date: np.ndarray | None = None
+    #: dose rows that start after the review date (a planned start or change, as recorded),
+    #: None when there are none: never in force on the review date (no dose check, no dose
+    #: context), read only by the schedule's planned-start rows (probe39 F8)
+    planned: Doses | None = None
     #: per dose row, its course (``schedule.courses``): worked out once per review, where
     #: the dose context, the schedule and the dose checks all read it (never copied by
     #: ``dataclasses.replace``: a copy with other doses works it out again)
@@ -322,7 +327,7 @@ def prepare(
 
     lab = _prepare_labs(lt, ids, cutoff)
     after = _prepare_labs(lt, ids, cutoff, after=True) if lab.n_after else None
-    dose = _prepare_doses(dtb, ids, cutoff)
+    dose, planned = _prepare_doses(dtb, ids, cutoff)
 
     weight = np.full(n, np.nan)
     sex = np.full(n, "", dtype=object)
@@ -394,6 +399,7 @@ def prepare(
         age_given,
         _adult_from(born, age_given),
         weighed,
+        planned,
     )
 
 
@@ -562,12 +568,20 @@ def hb_as_reported(value: np.ndarray) -> np.ndarray:
     return np.round(value / HB_G_PER_L_PER_MMOL, 9)
 
 
-def _prepare_doses(dtb: pa.Table, ids: pa.Array, cutoff: int) -> Doses:
+def _prepare_doses(dtb: pa.Table, ids: pa.Array, cutoff: int) -> tuple[Doses, Doses | None]:
+    """The dose rows that start by the review date, and those that start after it
+    (:attr:`Inputs.planned`; None when there are none)."""
     drug = np.array([D.get(d, -1) for d in dtb.column("drug").to_pylist()], dtype=np.int64)
     start = seconds(dtb.column("start"))
-    keep = (drug >= 0) & (start < cutoff) & (start != NEVER)
+    known = (drug >= 0) & (start != NEVER)
     pid = codes_of(dtb.column("patient_id"), ids)
-    rows = np.flatnonzero(keep)
+    later = known & (start >= cutoff)
+    planned = _dose_rows(dtb, pid, drug, start, np.flatnonzero(later)) if later.any() else None
+    return _dose_rows(dtb, pid, drug, start, np.flatnonzero(known & (start < cutoff))), planned
+
+
+def _dose_rows(dtb: pa.Table, pid: np.ndarray, drug: np.ndarray, start: np.ndarray, rows: np.ndarray) -> Doses:
+    """:class:`Doses` of the table's rows ``rows``, sorted by patient, drug and start."""
     order = np.lexsort((start[rows], drug[rows], pid[rows]))
     rows = rows[order]
     take = pa.array(rows, pa.int64())

@@ -450,6 +450,7 @@ def evaluate(inp: Inputs, profile: str = DEFAULT_SCHEDULE_PROFILE) -> pa.Table:
         plan.append((item, in_force & np.isin(d.drug, codes), False))
     top = schedule_file()
     combos = combination_state(inp, c, now, profile)
+    reach = course_reach(d, c) if len(d) else np.zeros(0, np.int64)
     parts = []
     for sched_id, mask, blood_tests in plan:
         spec = spec_for(sched_id, profile)
@@ -462,6 +463,8 @@ def evaluate(inp: Inputs, profile: str = DEFAULT_SCHEDULE_PROFILE) -> pa.Table:
             part = _pulse_due(inp, rows, spec, c, now)
         else:
             part = _phase_due(inp, rows, spec, c, now, combos if blood_tests else [])
+            if blood_tests:
+                _say_ending(inp, rows, part, reach)
         grace = int(spec.get("grace_days", 0)) * DAY
         due_day = part["due_by"] // DAY * DAY  # lateness counts calendar days, as a clinician does
         overdue = (now > due_day + grace) & (part["due_by"] < NEVER)
@@ -513,7 +516,232 @@ def evaluate(inp: Inputs, profile: str = DEFAULT_SCHEDULE_PROFILE) -> pa.Table:
                 "due_groups": part["due_groups"],
             }
         )
+    planned = planned_starts(inp, profile)
+    if planned is not None:
+        parts.append(planned)
     return _table(parts)
+
+
+def course_reach(d: Doses, c: dict[str, np.ndarray]) -> np.ndarray:
+    """Per dose row, the latest recorded end of the rows of its course (NEVER while any
+    is open): when the course ends as recorded."""
+    key = np.stack([d.pid.astype(np.int64), c["stream"], c["course_start"]], axis=1)
+    _, inv = np.unique(key, axis=0, return_inverse=True)
+    inv = inv.reshape(-1)
+    out = np.full(int(inv.max()) + 1, -(2**62), dtype=np.int64)
+    np.maximum.at(out, inv, d.course_end)
+    return out[inv]
+
+
+def _stream_key(doses: Doses, r: int) -> tuple[Any, ...]:
+    """A dose row's patient and course stream in words (:func:`course_streams`: the drug
+    and its schedule under every monitoring profile), comparable across two
+    :class:`Doses` (the rows in force and the planned ones)."""
+    drug = DRUGS[int(doses.drug[r])]
+    profiles = ("", *schedule_file().get("profiles", {}))
+    names = (schedule_name(drug, str(doses.frequency[r]), str(doses.route[r]), q) for q in profiles)
+    return (int(doses.pid[r]), drug, *names)
+
+
+def _planned_continuations(inp: Inputs, rows: np.ndarray, until: np.ndarray) -> np.ndarray:
+    """Per dose row of ``rows``: a planned row (:attr:`Inputs.planned`) of its course
+    stream starts within the course's reach (``until``, its recorded end, plus the drug's
+    dosing interval, :func:`dashboard.rules.inputs.course_gap`): the course goes on after the
+    recorded end (a planned dose change, not a stop)."""
+    p = inp.planned
+    out = np.zeros(len(rows), dtype=bool)
+    if p is None or not len(rows):
+        return out
+    d = inp.doses
+    first: dict[tuple[Any, ...], int] = {}
+    for r in range(len(p)):  # rows by patient, drug and start: the earliest of each stream
+        first.setdefault(_stream_key(p, r), int(p.start[r]))
+    reach_by = until + course_gap(d.per_day[rows])
+    for k, r in enumerate(rows):
+        starts = first.get(_stream_key(d, int(r)))
+        out[k] = starts is not None and starts <= reach_by[k]
+    return out
+
+
+def _say_ending(inp: Inputs, rows: np.ndarray, part: dict[str, Any], reach: np.ndarray) -> None:
+    """A course that ends as recorded (its rows' latest end, :func:`course_reach`) after
+    the review date but before its next test is due gives no date after its own end as the
+    patient's next test: the row says the end instead ("ends 2026-04-01 (as recorded)"),
+    through the row's ``ended`` words, as a schedule that asks for no more routine tests
+    does.  A planned row of the drug that continues the course keeps the date (probe39 F8)."""
+    until = reach[rows]
+    ended = part["ended"] if part.get("ended") is not None else np.zeros(len(rows), dtype=bool)
+    ending = (until < NEVER) & (part["next_due"] > until) & ~ended
+    if not ending.any():
+        return
+    ending[ending] = ~_planned_continuations(inp, rows[ending], until[ending])
+    if not ending.any():
+        return
+    words = cat(
+        "ends ",
+        _date_text(until),
+        " (as recorded): no test of its schedule is due before then (the next would be due ",
+        _date_text(part["next_due"]),
+        ")",
+    )
+    part["ended_what"] = (
+        words if part.get("ended_what") is None else pc.if_else(pa.array(ending), words, part["ended_what"])
+    )
+    part["ended"] = ended | ending
+    part["next_due"] = np.where(ending, NEVER, part["next_due"])
+    part["due_by"] = np.where(ending, NEVER, part["due_by"])
+    part["interval"] = np.where(ending, 0, part["interval"])
+    part["tests_due"] = np.where(ending, "", part["tests_due"]).astype(object)
+    groups = part["due_groups"]
+    for k in np.flatnonzero(ending):
+        groups[k] = []
+
+
+def planned_starts(inp: Inputs, profile: str = DEFAULT_SCHEDULE_PROFILE) -> dict[str, np.ndarray] | None:
+    """The schedule rows of drugs whose course starts after the review date as recorded
+    (:attr:`Inputs.planned`): the earliest planned row of each patient's course stream
+    that no course in force reaches (a planned change of a drug being taken is not a
+    start).  Never in force on the review date, so never overdue: the row names the start
+    and the first tests its schedule asks for, counted from the start as the review counts
+    an untested course (:func:`phase_due`: the first phase's interval, or a combination's
+    when every other member is in force on the start day; a pulse schedule's nadir window
+    after the first pulse), so that the patient's next test due is never later than them
+    (probe39 F8).  Blood-test schedules only: the extra items (blood pressure) begin with
+    the drug."""
+    p = inp.planned
+    if p is None or not len(p):
+        return None
+    d = inp.doses
+    names = row_schedules(p, profile)
+    first: dict[tuple[Any, ...], int] = {}
+    for r in range(len(p)):
+        if schedules().get(names[r], {}).get("kind", "none") != "none":
+            first.setdefault(_stream_key(p, r), r)
+    reach: dict[tuple[Any, ...], int] = {}
+    near = np.flatnonzero(np.isin(d.pid, p.pid))  # rows in force of these patients only
+    reach_by = d.course_end + course_gap(d.per_day)
+    for i in near:
+        k = _stream_key(d, int(i))
+        reach[k] = max(reach.get(k, -(2**62)), int(reach_by[i]))
+    rows = [r for k, r in first.items() if p.start[r] > reach.get(k, -(2**62))]
+    if not rows:
+        return None
+    out: dict[str, list[Any]] = {name: [] for name, _, _ in SCHEDULE_FIELDS}
+    notes = drug_notes(profile)
+    for r in rows:
+        drug = DRUGS[int(p.drug[r])]
+        spec = spec_for(str(names[r]), profile)
+        start = int(p.start[r])
+        labels = [test_groups()[g]["label"] for g in spec["check"]]
+        head = f"{model.drug_label(drug)}: starts {_day_text(start)} (as recorded): "
+        source = spec["source"]
+        if spec["kind"] == "pulse":
+            lo, hi = (int(x) for x in spec["nadir_days"])
+            day = start // DAY * DAY
+            due, due_by = [day + lo * DAY] * len(labels), day + hi * DAY
+            interval, basis = 0, "pulse"
+            message = (
+                f"{head}nadir blood count (days {lo}-{hi} after the first pulse) "
+                f"due {_day_text(due[0])} to {_day_text(due_by)}"
+            )
+        else:
+            due, interval, basis, message, source = _first_tests(inp, p, r, spec, profile, head, labels)
+            due_by = min(due)
+        note = notes.get(drug, "")
+        values = {
+            "patient_id": inp.patient_ids[p.pid[r]],
+            "drug": drug,
+            "schedule": str(names[r]),
+            "description": spec["description"],
+            "course_start": start,
+            "last_increase": NEVER,
+            "last_test": NEVER,
+            "interval_days": interval,
+            "next_due": min(due),
+            "due_by": due_by,
+            "overdue": False,
+            "days_overdue": 0,
+            "severity": "",
+            "message": message,
+            "source": f"{source}; {note}" if note else source,
+            "tests_due": "; ".join(labels),
+            "interval_basis": basis,
+            "due_groups": [
+                {"tests": label, "last": None, "due": t, "days_overdue": 0}
+                for label, t in zip(labels, due, strict=True)
+            ],
+        }
+        for name in out:
+            out[name].append(values[name])
+    arrays: dict[str, np.ndarray] = {}
+    for name, values_of in out.items():
+        if name == "due_groups":
+            arr = np.empty(len(rows), dtype=object)
+            arr[:] = values_of
+            arrays[name] = arr
+        elif isinstance(values_of[0], str):
+            arrays[name] = np.asarray(values_of, dtype=object)
+        elif isinstance(values_of[0], bool | np.bool_):
+            arrays[name] = np.asarray(values_of, dtype=bool)
+        else:
+            arrays[name] = np.asarray(values_of, dtype=np.int64)
+    return arrays
+
+
+def _first_tests(
+    inp: Inputs, p: Doses, r: int, spec: dict[str, Any], profile: str, head: str, labels: list[str]
+) -> tuple[list[int], int, str, str, str]:
+    """The first tests of a phase schedule for a course planned to start with row ``r`` of
+    ``p``: per test group its due date (:func:`phase_due` of an untested course; a
+    combination of the profile shortens its groups when each other member has a row in
+    force, or planned, on the start day), the interval and basis that set the earliest,
+    the row's words and source."""
+    start = int(p.start[r])
+    one = np.array([start], dtype=np.int64)
+    caps: list[tuple[dict[str, Any], CombinationCap]] = []
+    for combo in combinations(profile).values():
+        members = combination_members(combo)
+        if not any(DRUGS[int(p.drug[r])] in m for m in members):
+            continue
+        taking = all(DRUGS[int(p.drug[r])] in m or _taken_on(inp, p.pid[r], m, start) for m in members)
+        if taking:
+            caps.append((combo, CombinationCap(np.ones(1, dtype=bool), one, combination_phases(combo))))
+    due: list[int] = []
+    why: list[str] = []
+    interval, basis = 0, "schedule"
+    source = str(spec["source"])
+    for group in spec["check"]:
+        mine = [(combo, cap) for combo, cap in caps if group in combo.get("groups", spec["check"])]
+        step = phase_due(spec, one, one, np.array([NEVER], dtype=np.int64), caps=[cap for _, cap in mine])
+        due.append(int(step["next_due"][0]))
+        shortened = mine[int(step["cap"][0])][0] if step["basis"][0] == "combination" else None
+        why.append("" if shortened is None else f" ({shortened['label']})")
+        if shortened is not None and shortened["source"] not in source:
+            source = f"{source}; {shortened['source']}"
+        if len(due) == 1 or due[-1] < min(due[:-1]):  # the earliest group (the first on a tie)
+            interval, basis = int(step["interval"][0]), str(step["basis"][0])
+    clauses: dict[tuple[int, str], list[str]] = {}
+    for g, label in enumerate(labels):
+        clauses.setdefault((due[g], why[g]), []).append(label)
+    if len(clauses) == 1:
+        ((t, w),) = clauses
+        words = f"first blood tests due by {_day_text(t)}{w}"
+    else:
+        words = "; also ".join(f"first {'; '.join(ls)} due by {_day_text(t)}{w}" for (t, w), ls in clauses.items())
+    return due, interval, basis, head + words, source
+
+
+def _taken_on(inp: Inputs, pid: int, member: list[str], t: int) -> bool:
+    """Whether the patient has a row of a drug of ``member`` in force at ``t``: a row in
+    force on the review date, or a planned one."""
+    codes = [DRUGS.index(x) for x in member if x in DRUGS]
+    for doses in (inp.doses, inp.planned):
+        if doses is None or not len(doses):
+            continue
+        mine = (doses.pid == pid) & np.isin(doses.drug, codes) & (doses.start <= t) & (doses.end > t)
+        if mine.any():
+            return True
+    return False
 
 
 def check_time(lasts: list[np.ndarray], n: int) -> np.ndarray:
@@ -1162,8 +1390,13 @@ def with_repeats(
     top = schedule_file()
     for k, pid in enumerate(cols["patient_id"]):
         spec = spec_for(cols["schedule"][k], profile)
-        if pid not in owed or spec.get("kind") != "phases" or "bp" in spec["check"] or cols["next_due"][k] is None:
+        if pid not in owed or spec.get("kind") != "phases" or "bp" in spec["check"]:
             continue
+        # a row without a next date (a course that ends before its next test, or a schedule
+        # that asks for no more routine tests) still carries a repeat owed: said before its words
+        no_date = cols["next_due"][k] is None
+        if cols["course_start"][k] is not None and (cols["course_start"][k] - _EPOCH).days > now:
+            continue  # a planned start (planned_starts): its first tests are its own
         due, days, group, why, src, drawn = owed[pid]
         due_at = _EPOCH + dt.timedelta(seconds=due)
         late = max(0, now - due // DAY)
@@ -1173,7 +1406,7 @@ def with_repeats(
         entry = {"tests": tests, "last": _EPOCH + dt.timedelta(seconds=drawn), "due": due_at, "days_overdue": late}
         which = "long_overdue_severity" if late > max(days, 14) else "overdue_severity"
         sev = spec.get(which, top[which]) if late > 0 else ""
-        if due_at >= cols["next_due"][k]:
+        if not no_date and due_at >= cols["next_due"][k]:
             # the routine tests are due first: the repeat is named after them once it is due too
             if due // DAY <= now:
                 cols["message"][k] += f"; also {tests} repeat ({why}) {state}"
@@ -1190,6 +1423,7 @@ def with_repeats(
         # the row's own groups already due by the review date are still named after it
         routine = [e for e in cols["due_groups"][k] or [] if e["due"] is not None and (e["due"] - _EPOCH).days <= now]
         also = f"; also {cols['message'][k].removeprefix(drug + ': ')}" if routine else ""
+        also = f"; {cols['message'][k].removeprefix(drug + ': ')}" if no_date else also
         cols["message"][k] = f"{drug}: {tests} repeat ({why}) {state}{also}"
         cols["tests_due"][k] = "; ".join(dict.fromkeys([tests, *(e["tests"] for e in routine)]))
         cols["due_groups"][k] = [entry, *routine]
