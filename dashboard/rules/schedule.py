@@ -485,6 +485,8 @@ def evaluate(inp: Inputs, profile: str = DEFAULT_SCHEDULE_PROFILE) -> pa.Table:
                 cat(drug_label, ": ", part["what"], " OVERDUE by ", _days_text(late), " (due ", due, ")"),
                 cat(drug_label, ": ", part["what"], " due ", due),
             )
+        if part.get("ending") is not None:  # a course recorded to end before its next test (H568)
+            msg = pc.if_else(pa.array(part["ending"]), cat(msg, part["ending_words"]), msg)
         if part.get("ended") is not None:
             msg = pc.if_else(pa.array(part["ended"]), cat(drug_label, ": ", part["ended_what"]), msg)
         n = len(rows)
@@ -565,10 +567,12 @@ def _planned_continuations(inp: Inputs, rows: np.ndarray, until: np.ndarray) -> 
 
 def _say_ending(inp: Inputs, rows: np.ndarray, part: dict[str, Any], reach: np.ndarray) -> None:
     """A course that ends as recorded (its rows' latest end, :func:`course_reach`) after
-    the review date but before its next test is due gives no date after its own end as the
-    patient's next test: the row says the end instead ("ends 2026-04-01 (as recorded)"),
-    through the row's ``ended`` words, as a schedule that asks for no more routine tests
-    does.  A planned row of the drug that continues the course keeps the date (probe39 F8)."""
+    the review date but before its next test is due says so beside that date ("... due
+    2026-05-24 — ends 2026-04-01 (as recorded): that test is owed only if it is
+    continued"): the date is kept, since a recorded end may be the end of one order that
+    is renewed, never a stop the record proves (a patient's next test is never dropped on
+    it); a planned drug that follows gives its own earlier first tests (probe39 F8).  A
+    planned row of the drug that continues the course says nothing."""
     until = reach[rows]
     ended = part["ended"] if part.get("ended") is not None else np.zeros(len(rows), dtype=bool)
     ending = (until < NEVER) & (part["next_due"] > until) & ~ended
@@ -577,24 +581,10 @@ def _say_ending(inp: Inputs, rows: np.ndarray, part: dict[str, Any], reach: np.n
     ending[ending] = ~_planned_continuations(inp, rows[ending], until[ending])
     if not ending.any():
         return
-    words = cat(
-        "ends ",
-        _date_text(until),
-        " (as recorded): no test of its schedule is due before then (the next would be due ",
-        _date_text(part["next_due"]),
-        ")",
+    part["ending"] = ending
+    part["ending_words"] = cat(
+        " — ends ", _date_text(until), " (as recorded): that test is owed only if it is continued"
     )
-    part["ended_what"] = (
-        words if part.get("ended_what") is None else pc.if_else(pa.array(ending), words, part["ended_what"])
-    )
-    part["ended"] = ended | ending
-    part["next_due"] = np.where(ending, NEVER, part["next_due"])
-    part["due_by"] = np.where(ending, NEVER, part["due_by"])
-    part["interval"] = np.where(ending, 0, part["interval"])
-    part["tests_due"] = np.where(ending, "", part["tests_due"]).astype(object)
-    groups = part["due_groups"]
-    for k in np.flatnonzero(ending):
-        groups[k] = []
 
 
 def planned_starts(inp: Inputs, profile: str = DEFAULT_SCHEDULE_PROFILE) -> dict[str, np.ndarray] | None:

@@ -55,12 +55,16 @@ def test_a_recorded_switch_names_the_new_drugs_start_and_its_first_tests():
     assert s["next_test_due"] == pd.Timestamp("2026-04-15") and not s["overdue"]
 
 
-def test_the_old_drug_says_its_end_instead_of_a_date_after_it():
+def test_the_old_drug_says_its_end_beside_a_date_after_it():
+    # the 12-weekly test from 1 Mar (24 May) is kept: a recorded end may be one order's end;
+    # the row says the end beside it, and the new drug's first tests (15 Apr) lead
     rv = run(CHECKS, [AZA_TO_APRIL, MMF_FROM_APRIL], as_of="2026-03-10")
     aza = _rows(rv).loc["azathioprine"]
-    assert pd.isna(aza["next_due"]) and pd.isna(aza["due_by"]) and not aza["overdue"]
-    assert aza["message"].startswith("Azathioprine: ends 2026-04-01 (as recorded)")
-    assert "2026-05-24" in aza["message"]  # the date it would have given, said beside the end
+    assert aza["next_due"] == pd.Timestamp("2026-05-24") and not aza["overdue"]
+    assert aza["message"].endswith(
+        "due 2026-05-24 — ends 2026-04-01 (as recorded): that test is owed only if it is continued"
+    )
+    assert _summary(rv)["next_test_due"] == pd.Timestamp("2026-04-15")
 
 
 def test_a_planned_dose_is_not_in_force_on_the_review_date():
@@ -90,12 +94,14 @@ def test_a_start_recorded_only_for_the_future_gives_a_schedule_row():
     assert s["current_doses"] == ""
 
 
-def test_a_drug_stopped_before_its_next_test_gives_no_next_test_after_its_end():
+def test_a_drug_recorded_to_end_before_its_next_test_keeps_the_date_and_says_the_end():
+    # nothing proves a stop (an order's end may be renewed): the patient's next test is
+    # never dropped on a recorded end, it is said beside it
     rv = run(CHECKS, [AZA_TO_APRIL], as_of="2026-03-10")
     aza = _rows(rv).loc["azathioprine"]
-    assert aza["message"].startswith("Azathioprine: ends 2026-04-01 (as recorded)")
+    assert "ends 2026-04-01 (as recorded)" in aza["message"]
     s = _summary(rv)
-    assert pd.isna(s["next_test_due"]) and not s["overdue"]
+    assert s["next_test_due"] == pd.Timestamp("2026-05-24") and not s["overdue"]
 
 
 def test_a_test_due_before_the_recorded_end_keeps_its_date():
@@ -143,7 +149,9 @@ def test_a_repeat_owed_is_kept_on_a_row_that_ends_before_its_routine_test():
     rv = run(labs, [AZA_TO_APRIL, MMF_FROM_APRIL], as_of="2026-03-10")
     aza = _rows(rv).loc["azathioprine"]
     assert aza["next_due"] == pd.Timestamp("2026-03-08") and aza["overdue"] and aza["days_overdue"] == 2
-    assert "ends 2026-04-01" in aza["message"]
+    # the repeat is owed before the recorded end: the row says the repeat (the routine
+    # test's "ends 2026-04-01" words belong to the 24 May date, which it no longer shows)
+    assert "repeat" in aza["message"] and "2026-03-08" in aza["message"]
     mmf = _rows(rv).loc["mycophenolate mofetil"]
     assert mmf["interval_basis"] == "schedule" and mmf["next_due"] == pd.Timestamp("2026-04-15")
     s = _summary(rv)
