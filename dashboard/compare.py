@@ -76,17 +76,10 @@ def _comparable(value: Any) -> Any:
 
 def references_frame(numbers: dict[str, int]) -> pd.DataFrame:
     """Footnote number -> full citation, in number order."""
-    refs = knowledge.references()
     ids = sorted(numbers, key=numbers.__getitem__)
-    return pd.DataFrame(
-        {
-            "No.": [numbers[i] for i in ids],
-            "Reference": [refs[i].citation for i in ids],
-            "What was read": [refs[i].access for i in ids],
-            "Link": [refs[i].url for i in ids],
-            "Id": ids,
-        }
-    )
+    columns = {"Reference": "citation", "What was read": "access", "Link": "url", "Id": "id"}
+    rows = [{"No.": numbers[i], **row} for i, row in zip(ids, knowledge.reference_rows(ids, columns), strict=True)]
+    return pd.DataFrame(rows, columns=["No.", *columns])
 
 
 # --------------------------------------------------------------------------- side by side

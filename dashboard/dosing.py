@@ -1928,15 +1928,8 @@ def warnings_frame(result: DoseResult) -> pd.DataFrame:
 
 
 def references_frame(ids: tuple[str, ...]) -> pd.DataFrame:
-    refs = knowledge.references()
-    return pd.DataFrame(
-        {
-            "Id": list(ids),
-            "Citation": [refs[i].citation for i in ids],
-            "Read": [refs[i].access for i in ids],
-            "Link": [refs[i].url for i in ids],
-        }
-    )
+    columns = {"Id": "id", "Citation": "citation", "Read": "access", "Link": "url"}
+    return pd.DataFrame(knowledge.reference_rows(ids, columns), columns=list(columns))
 
 
 def current_doses_frame(ctx: PatientContext) -> pd.DataFrame:

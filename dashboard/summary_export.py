@@ -14,7 +14,7 @@ import io
 import math
 import shutil
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.compute as pc
 
-from dashboard import model
+from dashboard import knowledge, model
 from dashboard.export import printable, to_csv_bytes, to_xlsx_bytes
 from dashboard.figures.timeline import TimelineOptions, timeline_figure
 from dashboard.identity import (
@@ -557,12 +557,14 @@ def flagged_xlsx(
     flags: pd.DataFrame, patients: pd.DataFrame | None = None, checks: pd.DataFrame | None = None
 ) -> bytes:
     """The open flags on results; with ``checks`` (``Review.dose_checks_df()``) the open dose
-    checks on a sheet of their own; an "About" sheet says what the workbook covers."""
+    checks on a sheet of their own; an "About" sheet says what the workbook covers; a
+    "Sources" sheet resolves the reference ids their sources cite (H610)."""
     sheets = {"Open flags": open_flags_frame(flags, patients)}
     if checks is not None:
         sheets["Open dose checks"] = open_dose_checks_frame(checks, patients)
+    citing = tuple(sheets)
     sheets["About"] = pd.DataFrame({"What this workbook covers": [FLAGGED_SCOPE]})
-    return to_xlsx_bytes(sheets)
+    return to_xlsx_bytes(_with_sources(sheets, *citing))
 
 
 def dose_checks_csv(checks: pd.DataFrame, patients: pd.DataFrame | None = None) -> bytes:
@@ -573,6 +575,40 @@ def reviews_frame(reviews: pd.DataFrame) -> pd.DataFrame:
     return history_frame(reviews)
 
 
+# --------------------------------------------------------------------------- sources
+
+
+#: The columns of a "Sources" table (the workbooks' sheet, the PDF's section): each
+#: reference id cited, its citation and the address that opens it (references.toml).
+SOURCES_COLUMNS: dict[str, str] = {"Id": "id", "Citation": "citation", "URL": "url"}
+
+#: The columns of the exported tables whose cells cite a rule's source ("[bsr2017]"):
+#: a flag's or dose check's "Source", the Panel's "Open dose checks" ("... [source]").
+CITING_COLUMNS: tuple[str, ...] = ("Source", "Open dose checks")
+
+
+def sources_frame(texts: Iterable[object]) -> pd.DataFrame:
+    """The references the ``texts`` cite ("CTCAE v5.0 [nci_ctcae5]"), in order of first
+    citation: id, citation and URL as references.toml writes them (nothing is fetched)."""
+    rows = knowledge.reference_rows(knowledge.cited_ids(texts), SOURCES_COLUMNS)
+    return pd.DataFrame(rows, columns=list(SOURCES_COLUMNS))
+
+
+def _with_sources(sheets: dict[str, pd.DataFrame], *citing: str) -> dict[str, pd.DataFrame]:
+    """The workbook's sheets and last a "Sources" sheet: the reference ids cited by the
+    sheets named ``citing`` (their :data:`CITING_COLUMNS`, read once per distinct text;
+    a dose row's "Source", the file and row it came from, cites none), in sheet order, with
+    their citation and URL (H610)."""
+    texts = [
+        text
+        for name in citing
+        for col in CITING_COLUMNS
+        if col in sheets[name].columns
+        for text in pd.unique(sheets[name][col].astype(object))
+    ]
+    return {**sheets, "Sources": sources_frame(texts)}
+
+
 # --------------------------------------------------------------------------- files
 
 
@@ -581,18 +617,25 @@ def panel_csv(panel: pd.DataFrame) -> bytes:
 
 
 def panel_xlsx(panel: pd.DataFrame, labs: pd.DataFrame, doses: pd.DataFrame, reviews: pd.DataFrame) -> bytes:
+    """The panel, every result, dose and review of its patients, and a "Sources" sheet of
+    the reference ids the panel's cells cite (its open dose checks' sources, H610)."""
     results = pd.concat(
         [patient_results_frame(labs, pid).assign(Patient=pid) for pid in panel["Patient"]] or [pd.DataFrame()]
     )
     if not results.empty:
         results = results[["Patient", *[c for c in results.columns if c != "Patient"]]]
     return to_xlsx_bytes(
-        {
-            "Panel": panel,
-            "Results": results,
-            "Doses": doses_frame(doses).assign(Patient=doses.sort_values(["start", "drug"])["patient_id"].to_numpy()),
-            "Reviews": reviews_frame(reviews),
-        }
+        _with_sources(
+            {
+                "Panel": panel,
+                "Results": results,
+                "Doses": doses_frame(doses).assign(
+                    Patient=doses.sort_values(["start", "drug"])["patient_id"].to_numpy()
+                ),
+                "Reviews": reviews_frame(reviews),
+            },
+            "Panel",
+        )
     )
 
 
@@ -930,6 +973,8 @@ def patient_summary_pdf(s: PatientSummary) -> bytes:
         if more:
             doc.para(more, size=7)
 
+    # the sources printed, in order: the "Sources" section resolves their reference ids (H610)
+    cited: list[object] = []
     checks = _open_checks(s.dose_checks)
     doc.heading("Open dose checks (rule, severity, source)")
     if s.dose_checks is None:
@@ -950,6 +995,7 @@ def patient_summary_pdf(s: PatientSummary) -> bytes:
             }
         )
         doc.table(table, widths=(28, 36, 14, 66, 42))
+        cited += list(table["Source"])
 
     overdue = _overdue_rows(s.schedule)
     doc.heading("Blood tests due (monitoring schedule)")
@@ -961,7 +1007,9 @@ def patient_summary_pdf(s: PatientSummary) -> bytes:
         for message in overdue["message"]:  # "... OVERDUE by 107 days (due 2025-12-15)"
             doc.para(str(message), bold=True)
         # (the overdue rows' words are printed above, every group named: the table keeps its columns)
-        doc.table(schedule_table(s.schedule, what=False), widths=(26, 50, 18, 14, 18, 16, 44))
+        due = schedule_table(s.schedule, what=False)
+        doc.table(due, widths=(26, 50, 18, 14, 18, 16, 44))
+        cited += list(overdue["message"]) + list(due["Source"])
 
     doc.heading("Open flags (rule, source and review)")
     if s.flags is None or s.flags.empty:
@@ -997,6 +1045,7 @@ def patient_summary_pdf(s: PatientSummary) -> bytes:
         doc.table(shown, widths=(18, 30, 36, 14, 60, 28))
         if more:
             doc.para(more, size=7)
+        cited += list(shown["Rule · source"])  # the flags printed, not those left to the export
 
     later = s.after_as_of
     if later is not None and len(later):
@@ -1030,7 +1079,22 @@ def patient_summary_pdf(s: PatientSummary) -> bytes:
     doc.table(shown, widths=(8, 26, 26, 34, 20, 56, 16))
     if more:
         doc.para(more, size=7)
+    _sources_section(doc, cited)
     return doc.output()
+
+
+def _sources_section(doc: _Pdf, cited: Sequence[object]) -> None:
+    """The summary's last section: each reference id its printed sources cite, in order of
+    first citation, with the citation and URL as references.toml writes them (printed as
+    text: the PDF holds no links, and nothing is fetched; H610)."""
+    doc.heading("Sources")
+    sources = sources_frame(cited)
+    if sources.empty:
+        doc.para("No source on this summary cites a reference id: each is named in full above.", size=7.5)
+        return
+    doc.para("The reference ids in square brackets above, with the citation and address of each:", size=7.5)
+    for ref, citation, url in sources.itertuples(index=False):
+        doc.para(f"[{ref}] {citation}\n{url}", size=7.5)
 
 
 def patient_summary(

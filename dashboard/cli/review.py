@@ -6,8 +6,11 @@ YYYY-MM-DD`` (the date "today" is for the schedule and open flags; results after
 counted and listed, not reviewed; without it: today, or the last result's date when
 every result lies after today, and the review says so), ``--json``, ``--compact``
 (newline-delimited JSON for batch use: :func:`dashboard.rules.output.write_review_ndjson`),
-``--csv FILE`` (the open flags, one row each).  Exit codes as ``import``: 2 with a one-line reason
-when nothing could be read, a choice is needed, or the profile/date is not understood.
+``--csv FILE`` (the open flags, one row each).  The JSON review (and the compact review's
+first line) adds ``references``: ``{id: {"citation", "url"}}`` of each reference id its
+sources cite in square brackets ("CTCAE v5.0 [nci_ctcae5]"); the text ends with a
+"Sources" block.  Exit codes as ``import``: 2 with a one-line reason when nothing could
+be read, a choice is needed, or the profile/date is not understood.
 
 The hot path stays on Arrow and numpy: pandas is never imported here.
 """
@@ -19,6 +22,7 @@ import datetime as dt
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from dashboard.cli.common import EXIT_OK, CliError, check_import, run_import
 from dashboard.identity import conflict_notes, other_ids_by_patient
@@ -53,9 +57,22 @@ def cmd_review(args: argparse.Namespace) -> int:
     reason = check_import(result.report)
     if reason:
         if getattr(args, "compact", False):
-            print(json.dumps({"import": result.report.to_dict(), "review": None, "fields": None}, default=str))
+            # the keys of a review's first line, empty: a batch reader finds its fields (H611)
+            nothing: dict[str, Any] = {
+                "import": result.report.to_dict(),
+                "review": None,
+                "fields": None,
+                "references": {},
+            }
+            print(json.dumps(nothing, default=str))
         elif args.json:
-            print(json.dumps({"import": result.report.to_dict(), "review": None, "patients": []}, default=str))
+            empty: dict[str, Any] = {
+                "import": result.report.to_dict(),
+                "review": None,
+                "references": {},
+                "patients": [],
+            }
+            print(json.dumps(empty, default=str))
         else:
             print(result.report.to_text())
         raise CliError(reason)

@@ -38,6 +38,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import tomllib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -672,6 +673,31 @@ def format_refs(ids: tuple[str, ...] | list[str]) -> str:
     """Reference ids as a bracketed list ("[cpic2018, fda_imuran]"); full citations are
     listed with :func:`references` wherever the ids are shown."""
     return "[" + ", ".join(ids) + "]" if ids else ""
+
+
+def cited_ids(texts: Iterable[object]) -> list[str]:
+    """The reference ids the ``texts`` name in square brackets ("BSR 2017 [bsr2017] as
+    restated by SPS [sps_ssz]": bsr2017, sps_ssz), each once, in order of first citation.
+
+    Only ids of ``references.toml`` count: a bracketed word that is none ("[caution]", a
+    profile's name) is left as written.  The one reading of a source's ids for the Rules
+    page and every output that resolves them (PDF, workbooks, the CLI review)."""
+    known = references()
+    found: dict[str, None] = {}
+    for text in texts:
+        if isinstance(text, str) and "[" in text:
+            for ref in SOURCE_REF.findall(text):
+                if ref in known:
+                    found.setdefault(ref)
+    return list(found)
+
+
+def reference_rows(ids: Iterable[str], columns: Mapping[str, str]) -> list[dict[str, str]]:
+    """One row per reference id: ``columns`` maps each column's name to the attribute of
+    :class:`Reference` it shows ({"Citation": "citation", "Link": "url"}).  The one
+    "reference id -> citation and link" table builder (Compare, Dosing, Rules, exports)."""
+    known = references()
+    return [{name: str(getattr(known[i], attr)) for name, attr in columns.items()} for i in ids]
 
 
 # --------------------------------------------------------------------------- validation

@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from dashboard import knowledge
 from dashboard.identity import patient_label
 from dashboard.model import analyte_label
 from dashboard.rules import dose_checks, schedule, summary
@@ -492,13 +493,37 @@ def _joined_bytes(items: pa.Array, separator: str) -> memoryview:
     return memoryview(data)[offsets[0] : offsets[1]] if data is not None else memoryview(b"")
 
 
+#: The fields of each reference of the JSON review's ``references`` (references.toml's words).
+JSON_REFERENCE_FIELDS: dict[str, str] = {"citation": "citation", "url": "url"}
+
+
+def cited_sources(rv: Review) -> list[str]:
+    """The distinct source texts of the review's flags, schedule rows and dose checks, in
+    that order (a few dozen however large the panel: read once, never per flag)."""
+    texts: list[str] = []
+    for table in (rv.flags, rv.schedule, rv.dose_checks):
+        if table.num_rows:
+            texts += [t for t in pc.unique(table.column("source")).to_pylist() if t]
+    return texts
+
+
+def references_json(texts: Iterable[object]) -> dict[str, dict[str, str]]:
+    """``{id: {"citation", "url"}}`` of the reference ids the ``texts`` cite ("CTCAE v5.0
+    [nci_ctcae5]"), in order of first citation, as references.toml writes them (H611)."""
+    ids = knowledge.cited_ids(texts)
+    return dict(zip(ids, knowledge.reference_rows(ids, JSON_REFERENCE_FIELDS), strict=True))
+
+
 def write_review_json(rv: Review, import_report: dict[str, Any] | None, stream: Any) -> None:
-    """Write the JSON review to a binary stream: ``{"import": ..., "review": ..., "patients": [...]}``.
+    """Write the JSON review to a binary stream: ``{"import": ..., "review": ...,
+    "references": {id: {"citation", "url"}}, "patients": [...]}`` (``references``: each
+    reference id the sources of the review cite, H611).
 
     The patients are written as they are built, a batch at a time."""
     head = json.dumps(import_report, ensure_ascii=False, default=str)
     info = json.dumps(rv.header(), ensure_ascii=False)
-    stream.write(f'{{"import":{head},"review":{info},"patients":['.encode())
+    refs = json.dumps(references_json(cited_sources(rv)), ensure_ascii=False)
+    stream.write(f'{{"import":{head},"review":{info},"references":{refs},"patients":['.encode())
     for i, batch in enumerate(patient_batches(rv)):
         if i:
             stream.write(b",\n")
@@ -509,14 +534,19 @@ def write_review_json(rv: Review, import_report: dict[str, Any] | None, stream: 
 def write_review_ndjson(rv: Review, import_report: dict[str, Any] | None, stream: Any) -> None:
     """Write the compact review (``review --compact``): newline-delimited JSON.
 
-    The first line is ``{"import": ..., "review": ..., "fields": ...}`` (``fields``: the
-    order of the values in each array below); then one line per patient, most urgent
+    The first line is ``{"import": ..., "review": ..., "fields": ..., "references": ...}``
+    (``fields``: the order of the values in each array below; ``references``: as the JSON
+    review's, H611); then one line per patient, most urgent
     first, with the same fields as the JSON review's patients, except that each flag,
     schedule row, dose check and later result is an array of values instead of an
     object.  Lines are written as they are built."""
-    head = json.dumps(
-        {"import": import_report, "review": rv.header(), "fields": compact_fields()}, ensure_ascii=False, default=str
-    )
+    first = {
+        "import": import_report,
+        "review": rv.header(),
+        "fields": compact_fields(),
+        "references": references_json(cited_sources(rv)),
+    }
+    head = json.dumps(first, ensure_ascii=False, default=str)
     stream.write(head.encode() + b"\n")
     for batch in patient_batches(rv, compact=True):
         stream.write(_joined_bytes(batch, "\n"))
@@ -647,6 +677,8 @@ def review_text(rv: Review) -> str:
     ):
         extra.setdefault(pid, []).append(f"   [{sev}] {rule}: {msg} ({src})")
     who = _identity_labels(rv)
+    # the rows whose sources the text prints, in its order under each patient
+    printed = (rv.flags.filter(pc.equal(rv.flags.column("status"), "open")), sched, dc)
     for i, pid in enumerate(cols["patient_id"]):
         block = flag_lines.get(pid)
         more = extra.get(pid)
@@ -664,7 +696,42 @@ def review_text(rv: Review) -> str:
             lines.append(block)
         if more:
             lines += more
+    lines += sources_lines(_first_printed(printed, s.column("patient_id").combine_chunks()))
     return "\n".join(lines)
+
+
+def sources_lines(texts: Iterable[object]) -> list[str]:
+    """The text review's last block: each reference id the printed sources cite ("CTCAE
+    v5.0 [nci_ctcae5]"), in order of first citation, with its citation and URL (H612);
+    none when no printed source cites one."""
+    refs = references_json(texts)
+    if not refs:
+        return []
+    out = ["", "Sources (the reference ids in square brackets above):"]
+    for ref, item in refs.items():
+        out += [f"   [{ref}] {item['citation']}", f"      {item['url']}"]
+    return out
+
+
+def _first_printed(tables: Iterable[pa.Table], order: pa.Array) -> list[str]:
+    """The distinct sources of ``tables`` (the open flags, overdue schedule rows and open
+    dose checks, printed in that order under each patient of ``order``), in the order the
+    text first prints each: found per distinct source with numpy, never per row in Python."""
+    first: dict[str, tuple[int, int, int]] = {}
+    for part, t in enumerate(tables):
+        n = t.num_rows
+        if not n:
+            continue
+        rank = pc.index_in(t.column("patient_id"), value_set=order).fill_null(len(order))
+        key = rank.to_numpy(zero_copy_only=False).astype(np.int64) * n + np.arange(n)
+        coded = pc.fill_null(t.column("source"), "").combine_chunks().dictionary_encode()
+        best = np.full(len(coded.dictionary), np.iinfo(np.int64).max)
+        np.minimum.at(best, coded.indices.to_numpy(zero_copy_only=False), key)
+        for text, b in zip(coded.dictionary.to_pylist(), best.tolist(), strict=True):
+            at = (b // n, part, b % n)
+            if text and at < first.get(text, (len(order) + 1, 0, 0)):
+                first[text] = at
+    return sorted(first, key=first.__getitem__)
 
 
 def after_as_of_lines(rv: Review, limit: int = 20) -> list[str]:

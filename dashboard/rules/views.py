@@ -7,7 +7,6 @@ from typing import Any
 import pandas as pd
 
 from dashboard import knowledge, model
-from dashboard.knowledge import SOURCE_REF
 from dashboard.rules import ctcae
 from dashboard.rules.data import SEVERITIES, ctcae_file, ranges_file, rules_file
 from dashboard.rules.dose_checks import checks
@@ -195,10 +194,8 @@ def references_frame(profile: Profile) -> pd.DataFrame:
     if profile.ctcae:
         texts.append(str(ctcae_file()["source"]))
     texts += list(schedules_frame(profile)["Source"])
-    refs = knowledge.references()
-    ids = dict.fromkeys(i for t in texts for i in SOURCE_REF.findall(t) if i in refs)
-    rows = [{"Reference": i, "Citation": refs[i].citation, "URL": refs[i].url, "Read": refs[i].access} for i in ids]
-    return pd.DataFrame(rows, columns=["Reference", "Citation", "URL", "Read"])
+    columns = {"Reference": "id", "Citation": "citation", "URL": "url", "Read": "access"}
+    return pd.DataFrame(knowledge.reference_rows(knowledge.cited_ids(texts), columns), columns=list(columns))
 
 
 def recorded_windows_frame() -> pd.DataFrame:
