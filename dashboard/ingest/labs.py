@@ -1692,33 +1692,55 @@ def withdrawals(allc: pa.Table) -> pa.Table:
     return _plain_text(t.select(WITHDRAWAL_COLUMNS))
 
 
+def _marked_draws(
+    allc: pa.Table, marked: np.ndarray, candidates: np.ndarray, with_value: bool
+) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """The rows of ``candidates`` whose draw (patient, known test, time; and value where
+    ``with_value``) a row of ``marked`` names, each with the first such row: [(row,
+    marking row)].  Returns ``marked`` narrowed to the rows that name a draw, too.  The
+    candidates are first narrowed to the marked rows' draw times (few), so a file of a
+    million results with one marked row costs one membership test, not a loop over every
+    row (H132, H536)."""
+    aidx = allc.column("_aidx").combine_chunks().to_numpy(zero_copy_only=False).astype(np.int64)
+    time_col = allc.column("collected_at").combine_chunks().cast(pa.int64())
+    known = pc.is_valid(time_col).to_numpy(zero_copy_only=False) & (aidx < len(model.ANALYTES))
+    value = allc.column("value").to_numpy(zero_copy_only=False) if with_value else None
+    if value is not None:
+        known &= np.isfinite(value)
+    marked = marked & known
+    if not marked.any():
+        return marked, []
+    time = pc.fill_null(time_col, 0).to_numpy(zero_copy_only=False)
+    candidates = candidates & known & np.isin(time, time[marked])
+    if not candidates.any():
+        return marked, []
+    pid = _codes(allc.column("patient_id")).astype(np.int64)
+
+    def key(k: int) -> tuple:
+        return (int(pid[k]), int(aidx[k]), int(time[k])) + ((float(value[k]),) if value is not None else ())
+
+    first: dict[tuple, int] = {}
+    for k in np.flatnonzero(marked):
+        first.setdefault(key(int(k)), int(k))
+    return marked, [(int(k), by) for k in np.flatnonzero(candidates) if (by := first.get(key(int(k)))) is not None]
+
+
 def _void_corrected_without_a_number(allc: pa.Table, ok: np.ndarray, drop: dict[int, tuple[int, str]]) -> None:
     """A correction that is itself rejected (no number: "Haemolysed - please disregard",
     status Corrected) still says that the results of its draw are wrong: those that are
     not corrections are rejected too, naming it, never graded in silence (H132, audit 5
     S5).  Marks them in ``ok`` (False) and ``drop``."""
-    void = ~ok & corrections(allc.column("_corr"))
-    if not void.any():
-        return
-    aidx = allc.column("_aidx").combine_chunks().to_numpy(zero_copy_only=False).astype(np.int64)
-    time_col = allc.column("collected_at").combine_chunks().cast(pa.int64())
-    known = pc.is_valid(time_col).to_numpy(zero_copy_only=False) & (aidx < len(model.ANALYTES))
-    void &= known
-    if not void.any():
-        return
-    pid = _codes(allc.column("patient_id")).astype(np.int64)
-    time = pc.fill_null(time_col, 0).to_numpy(zero_copy_only=False)
     corr = corrections(allc.column("_corr"))
-    first: dict[tuple[int, int, int], int] = {}
-    for k in np.flatnonzero(void):
-        first.setdefault((int(pid[k]), int(aidx[k]), int(time[k])), int(k))
+    void = ~ok & corr
+    if not void.any():
+        return
+    _, pairs = _marked_draws(allc, void, ok & ~corr, with_value=False)
+    if not pairs:
+        return
     orders = allc.column("_order").to_numpy()
-    shown = ["source_value", "_corr", "source_file", "source_row"]
-    for k in np.flatnonzero(ok & ~corr):
-        by = first.get((int(pid[k]), int(aidx[k]), int(time[k])))
-        if by is None:
-            continue
-        c = allc.select(shown).slice(by, 1).to_pylist()[0]
+    shown = allc.select(["source_value", "_corr", "source_file", "source_row"])
+    for k, by in pairs:
+        c = shown.slice(by, 1).to_pylist()[0]
         ok[k] = False
         drop[int(orders[k])] = (
             REJECTED,
@@ -1741,25 +1763,13 @@ def _void_withdrawn_in_this_import(
     said = corrections(allc.column("_wdr")) & np.asarray(tabular, dtype=bool)[files]
     if not said.any() or not ok.any():
         return
-    aidx = allc.column("_aidx").to_numpy(zero_copy_only=False).astype(np.int64)
-    time_col = allc.column("collected_at").combine_chunks().cast(pa.int64())
-    value = allc.column("value").to_numpy(zero_copy_only=False)
-    known = pc.is_valid(time_col).to_numpy(zero_copy_only=False) & (aidx < len(model.ANALYTES)) & np.isfinite(value)
-    said &= known
-    if not said.any():
+    _, pairs = _marked_draws(allc, said, ok, with_value=True)
+    if not pairs:
         return
-    pid = _codes(allc.column("patient_id")).astype(np.int64)
-    time = pc.fill_null(time_col, 0).to_numpy(zero_copy_only=False)
-    first: dict[tuple[int, int, int, float], int] = {}
-    for k in np.flatnonzero(said):
-        first.setdefault((int(pid[k]), int(aidx[k]), int(time[k]), float(value[k])), int(k))
     orders = allc.column("_order").to_numpy()
-    shown = ["_wdr", "source_file", "source_row"]
-    for k in np.flatnonzero(ok & known):
-        by = first.get((int(pid[k]), int(aidx[k]), int(time[k]), float(value[k])))
-        if by is None:
-            continue
-        w = allc.select(shown).slice(by, 1).to_pylist()[0]
+    shown = allc.select(["_wdr", "source_file", "source_row"])
+    for k, by in pairs:
+        w = shown.slice(by, 1).to_pylist()[0]
         ok[k] = False
         drop[int(orders[k])] = (
             REJECTED,
