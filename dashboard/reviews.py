@@ -451,6 +451,15 @@ def decisions_not_in_doses(log: pd.DataFrame, doses: pd.DataFrame, patient_id: s
     if monitored.empty:
         return []
     as_of_day = pd.Timestamp(as_of).normalize()
+    # a decision rests on the results it was about: one made only about results the lab
+    # withdrew since is said as such, never as a current decision (probe44 F3, H620)
+    gone = (
+        decided["withdrawn_at"] if "withdrawn_at" in decided else pd.Series([None] * len(decided), index=decided.index)
+    )
+    decided = decided.assign(gone_at=gone)
+    withdrawn: dict[tuple, list[object]] = {}
+    for r in decided.itertuples(index=False):
+        withdrawn.setdefault((r.action, r.reviewer, pd.Timestamp(r.reviewed_at)), []).append(r.gone_at)
     out: list[str] = []
     for r in decided.sort_values("reviewed_at").itertuples(index=False):
         when = pd.Timestamp(r.reviewed_at)
@@ -464,11 +473,57 @@ def decisions_not_in_doses(log: pd.DataFrame, doses: pd.DataFrame, patient_id: s
             f"{model.drug_label(d.drug)} since {pd.Timestamp(d.start):%d %b %Y}" for d in unchanged.itertuples()
         )
         made = f"{when:%d %b %Y} (after the as-of date)" if later else f"{when:%d %b %Y}"
+        pulled = withdrawn[(r.action, r.reviewer, when)]
+        if all(g is not None and not pd.isna(g) for g in pulled):
+            last = max(pd.Timestamp(g) for g in pulled)  # type: ignore[arg-type]
+            out.append(
+                f"'{r.action}' recorded by {r.reviewer} on {made} about a result since withdrawn "
+                f"({withdrawn_words(last)}): the dose record still shows {shown} in force; check whether "
+                "the decision stands, and if the change was made, record it in the dose record"
+            )
+            continue
         out.append(
             f"'{r.action}' recorded by {r.reviewer} on {made}, but the dose record still shows {shown} "
             "in force: if the change was made, record it in the dose record (the dose checks and the timeline read it)"
         )
     return list(dict.fromkeys(out))
+
+
+def last_review_withdrawn(log: pd.DataFrame) -> dict[str, str]:
+    """Per patient whose last review (the latest decision: its entries recorded together)
+    was about results the lab has since withdrawn: that in words, as :func:`withdrawn_words`
+    ("result withdrawn by the lab on 25 Nov 2026: no longer graded"), or "2 of 3 results
+    reviewed withdrawn by the lab ..." when only some were (probe44 F4, H621)."""
+    if log.empty or "withdrawn_at" not in log:
+        return {}
+    out: dict[str, str] = {}
+    for pid, mine in log.groupby("patient_id", sort=False):
+        top = mine.sort_values(["reviewed_at", "review_id"]).iloc[-1]
+        same = mine[
+            (mine["reviewed_at"] == top["reviewed_at"])
+            & (mine["reviewer"] == top["reviewer"])
+            & (mine["action"] == top["action"])
+            & (mine["flag_key"] != "")
+        ]
+        gone = [g for g in same["withdrawn_at"] if g is not None and not pd.isna(g)]
+        if not gone:
+            continue
+        last = max(pd.Timestamp(g) for g in gone)
+        if len(gone) == len(same):
+            out[str(pid)] = withdrawn_words(last)
+        else:
+            out[str(pid)] = (
+                f"{len(gone)} of {len(same)} results reviewed withdrawn by the lab{_on(last)}: no longer graded"
+            )
+    return out
+
+
+def withdrawn_words(when: object) -> str:
+    """A review of a result the lab withdrew, in the one wording of every output that shows
+    the review (the review log, the PDF's review history, the workbook's Reviews sheet, the
+    Patient page's decisions, the panel export): "result withdrawn by the lab on 25 Nov
+    2026: no longer graded" (H532, H620)."""
+    return f"result withdrawn by the lab{_on(when)}: no longer graded"
 
 
 class _Flag(NamedTuple):
@@ -597,7 +652,7 @@ def history_frame(log: pd.DataFrame) -> pd.DataFrame:
         "patient"
         if not k
         else f"{r} · {a} · {pd.Timestamp(w):%Y-%m-%d}"
-        + (f" (result withdrawn by the lab{_on(g)}: no longer graded)" if g is not None and not pd.isna(g) else "")
+        + (f" ({withdrawn_words(g)})" if g is not None and not pd.isna(g) else "")
         for k, r, a, w, g in zip(
             log["flag_key"], log["rule_id"], log["analyte"], log["collected_at"], gone, strict=True
         )

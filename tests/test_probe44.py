@@ -185,12 +185,6 @@ def test_a_review_of_a_withdrawn_result_is_said_in_the_log_the_pdf_and_the_xlsx(
     assert len(about) == 2 and all("withdrawn by the lab" in a for a in about)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe44 F3: the Patient page's 'withhold recorded ... but the dose record still shows Azathioprine "
-    "in force: if the change was made, record it' (reviews.decisions_not_in_doses) is said for a decision about "
-    "a result the lab withdrew, without a word that the result is withdrawn",
-)
 def test_f3_a_withhold_about_a_withdrawn_result_is_not_said_as_a_current_decision(ws):
     _withheld_then_withdrawn(ws)
     panel = open_panel(ws)
@@ -198,11 +192,6 @@ def test_f3_a_withhold_about_a_withdrawn_result_is_not_said_as_a_current_decisio
     assert all("withdrawn" in line for line in lines), lines
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe44 F4: the panel export's 'Last review' / 'Last review action' give the withhold of a result "
-    "the lab withdrew as the patient's last review, with nothing saying the result was withdrawn",
-)
 def test_f4_the_panel_exports_last_review_says_it_was_of_a_withdrawn_result(ws):
     _withheld_then_withdrawn(ws)
     panel = open_panel(ws)
