@@ -317,12 +317,6 @@ def test_f6_a_file_read_before_the_fix_is_not_kept_in_its_old_reading_unsaid(ws,
 # --------------------------------------------------------------------------- F7: CLI info
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe44 F7: `python -m dashboard workspace info` (text) counts lab results and reviews but not the "
-    "results the lab withdrew (only --json has labs_withdrawn, which H530 says info counts): '0 lab results, "
-    "... 2 reviews' with the withdrawn platelets and the reviews of them unsaid",
-)
 def test_f7_workspace_info_text_counts_the_withdrawn_results(ws, capsys):
     from dashboard.cli.main import main
 
