@@ -497,7 +497,7 @@ _LEADING_ZEROS = _IdWarning(
 )
 _LOOK_ALIKE = _IdWarning(
     "patient ids that look alike: {ids}. Kept apart; check they are not the same patient "
-    '(case, letters of another alphabet, spaces, dashes or a spreadsheet\'s ".0" differ)',
+    '(case, letters of another alphabet, spaces, dashes, a spreadsheet\'s ".0" or its text formula ="..." differ)',
     lambda pid, file: f"{identity.describe(pid)} in {file}",
     sep="; ",
     more="more groups of patient ids look alike",
