@@ -33,6 +33,7 @@ import pandas as pd
 
 from dashboard import model
 from dashboard.rules import Profile, review
+from dashboard.rules.data import caveat
 
 #: What was decided.
 ACTIONS: tuple[str, ...] = ("continue", "repeat test", "reduce", "withhold", "stop", "referred")
@@ -535,6 +536,10 @@ class _Flag(NamedTuple):
     grade: int | None
     severity: str
     seq: int | None
+    #: the flag's message and dose context now ("" where the frame does not say): why a
+    #: severity changed at the same grade, where the flag says it (H624)
+    message: str = ""
+    dose_context: str = ""
 
 
 def _results(flags: pd.DataFrame) -> list[_Flag]:
@@ -549,7 +554,9 @@ def _results(flags: pd.DataFrame) -> list[_Flag]:
     grade = [_int_or_none(g) for g in flags["ctcae_grade"]] if "ctcae_grade" in flags.columns else [None] * n
     severity = [str(s or "") for s in flags["severity"]] if "severity" in flags.columns else [""] * n
     seq = [_int_or_none(q) for q in flags["seq"]] if "seq" in flags.columns else [None] * n
-    return [_Flag(*t) for t in zip(value, comparator, conflict, grade, severity, seq, strict=True)]
+    message = [str(m or "") for m in flags["message"]] if "message" in flags.columns else [""] * n
+    context = [str(c or "") for c in flags["dose_context"]] if "dose_context" in flags.columns else [""] * n
+    return [_Flag(*t) for t in zip(value, comparator, conflict, grade, severity, seq, message, context, strict=True)]
 
 
 def _lapse(entry: pd.Series, flag: _Flag) -> str | None:
@@ -581,16 +588,45 @@ def _lapse(entry: pd.Series, flag: _Flag) -> str | None:
         was_grade, now_grade = _int_or_none(entry.get("grade")), flag.grade
         worse_grade = now_grade is not None and now_grade > (was_grade or 0)
         worse_severity = SEVERITY_RANK.get(flag.severity, 0) > SEVERITY_RANK.get(severity, 0)
-        if worse_grade or worse_severity:
+        if worse_grade:
             was = _judgement(was_grade, severity)
             now = _judgement(now_grade, flag.severity)
             return f"regraded from {was} to {now}" + by
+        if worse_severity:  # the same value, no higher grade: only the severity rose (probe44 F5, H624)
+            return _severity_changed(severity, was_grade, flag) + by
     arrived = _arrived(entry, flag) if isinstance(severity, str) and severity else 0
     corrected = _earlier_corrected(entry)
     said = [f"{arrived} earlier result{'s' if arrived != 1 else ''} of this test arrived"] if arrived else []
     if corrected:
         said.append(corrected)
     return " and ".join(said) + by if said else None
+
+
+def _severity_changed(was: str, was_grade: int | None, flag: _Flag) -> str:
+    """A severity raised with no higher grade, in words: "severity changed from caution to
+    action (grade G2 unchanged; no monitored drug is recorded at this result now)".  Never
+    "regraded": the grade did not change.  What changed it is said where the flag says it:
+    its dose caveats (no monitored drug, none of the guideline's drugs) or else the doses in
+    force at the result now; a profile or rules change leaves no such trace."""
+
+    def g(x: int | None) -> str:
+        return "ungraded" if x is None else f"G{x}"
+
+    if flag.grade is None and was_grade is None:
+        grade = ""
+    elif flag.grade == was_grade:
+        grade = f"grade {g(flag.grade)} unchanged"
+    else:
+        grade = f"grade now {g(flag.grade)}, was {g(was_grade)}"
+    why = ""
+    if caveat("no_monitored_drug") in flag.message:
+        why = "no monitored drug is recorded at this result now"
+    elif caveat("not_a_guideline_drug") in flag.message:
+        why = "none of the drugs in force at this result is one the guideline's limits are written for now"
+    elif flag.dose_context:
+        why = f"doses in force at this result now: {flag.dose_context}"
+    said = "; ".join(x for x in (grade, why) if x)
+    return f"severity changed from {was} to {flag.severity or 'no severity'}" + (f" ({said})" if said else "")
 
 
 def _arrived(entry: pd.Series, flag: _Flag) -> int:

@@ -219,12 +219,6 @@ def test_a_regrade_by_its_own_labs_uln_reopens_the_review_with_the_reason(ws):
     assert "regraded from G2 (caution) to G3 (action)" in alt["review_lapsed"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe44 F5: a review reopened because only the severity rose (caution to action: a single "
-    "administration of rituximab no longer in force, H561) says 'regraded from G2 (caution) to G2 (action)': "
-    "a regrade that did not happen, and not the change that raised it",
-)
 def test_f5_a_severity_raised_at_the_same_grade_is_not_said_as_a_regrade():
     import pandas as pd
 
