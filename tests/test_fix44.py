@@ -6,6 +6,8 @@ the BSR limit of 140; neutrophils 1.2 x10^9/L is CTCAE grade 2 (< 1.5-1.0).
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from dashboard.identity import lookalike_groups, skeleton
@@ -136,3 +138,62 @@ def test_h624_a_severity_raised_otherwise_names_the_doses_now_and_a_lower_grade(
     # a milder severity at the same grade: still covered
     [done] = with_review_status(_one_flag(2, "caution"), _one_review(2, "action"), rule_col="rule")["reviewed"]
     assert done
+
+
+# --------------------------------------------------------------------------- H623: start basis
+
+
+def _statement_bundle() -> bytes:
+    from tests.test_probe44 import ASSERTED
+
+    return ASSERTED
+
+
+#: the same azathioprine dose as the statement (100 mg daily from 2024-03-01), as a dose sheet gives it
+SHEET = "patient,drug,dose,unit,frequency,start\np4,azathioprine,100,mg,daily,2024-03-01\n"
+
+
+def _alt(ws: Workspace) -> dict:
+    flags = open_panel(ws).open_flags(dt.date(2024, 5, 1))
+    return next(r for r in flags.to_dict("records") if r["rule"] == "ctcae.alt")
+
+
+def test_h623_a_statement_after_a_sheet_of_the_same_dose_takes_the_cautious_start(ws):
+    """The sheet's start read as the day the drug started gives ALT 90 (15 Feb) as the
+    baseline: 250 >= 1.5 x 90 is CTCAE grade 1 by baseline.  The statement of the same dose
+    says 2024-03-01 is only the day it was recorded: the stored row takes that, said on the
+    report and in the dose edits, and ALT 250 is graded on the ULN: 250/40 = 6.25 x ULN, G3."""
+    imp(ws, "doses.csv", SHEET)
+    imp(
+        ws,
+        "alt.csv",
+        "MRN,Collection Date,Component,Result,Units,Reference Range\n"
+        "p4,2024-02-15 09:00,ALT,90,U/L,0-40\np4,2024-04-15 09:00,ALT,250,U/L,0-40\n",
+    )
+    # baseline 90 (abnormal, > ULN 40): 250 / 90 = 2.8 x baseline, CTCAE G1 (> 1.5-3.0 x baseline)
+    assert _alt(ws)["ctcae_grade"] == 1
+    out = imp(ws, "export.json", _statement_bundle())
+    said = out.report.to_text()
+    assert "recorded on the row of import #1" in said and "pre-treatment baseline" in said, said
+    assert _alt(ws)["ctcae_grade"] == 3
+    doses = open_panel(ws).doses
+    assert doses[doses["drug"] == "azathioprine"]["start_basis"].tolist() == ["recorded"]
+    [edit] = ws.dose_edits("p4").to_pylist()
+    assert edit["action"] == "start basis from import" and "export.json" in edit["detail"], edit
+
+
+def test_h623_a_sheet_after_a_statement_keeps_the_cautious_start_and_says_so(ws):
+    imp(ws, "export.json", _statement_bundle())
+    out = imp(ws, "doses.csv", SHEET)
+    said = out.report.to_text()
+    assert "the cautious reading of import #1 is kept" in said, said
+    assert _alt(ws)["ctcae_grade"] == 3
+
+
+def test_h623_one_import_of_both_keeps_one_dose_on_the_cautious_start(ws):
+    out = ws.import_sources([Source("doses.csv", SHEET.encode()), Source("export.json", _statement_bundle())], by="t")
+    assert_balanced(out)
+    doses = open_panel(ws).doses
+    assert doses[doses["drug"] == "azathioprine"]["start_basis"].tolist() == ["recorded"]
+    assert "pre-treatment baseline" in out.report.to_text()
+    assert _alt(ws)["ctcae_grade"] == 3

@@ -104,13 +104,6 @@ def test_a_statement_imported_after_schema_11_gives_no_baseline_and_grade_3(ws):
     assert by_rule(ws, MAY_2024)["ctcae.alt"]["ctcae_grade"] == 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe44 F1: a workspace stored before schema 11 keeps a FHIR statement's dateAsserted as the start "
-    "(migration 11 sets start_basis ''), and importing the statement again says 'no result before it is taken "
-    "as the pre-treatment baseline' but keeps the stored row's '' (a duplicate): ALT 250 stays grade 1 on "
-    "baseline 90 and the old review keeps covering it",
-)
 def test_f1_a_statement_stored_before_schema_11_is_not_a_start_once_imported_again(ws, monkeypatch):
     # the workspace as it was before today's fixes: schema 9 (no start_basis column)
     monkeypatch.setattr("dashboard.store.migrations.MIGRATIONS", schema.MIGRATIONS[:9])

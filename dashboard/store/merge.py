@@ -43,6 +43,7 @@ from dashboard.identity import (
 )
 from dashboard.ingest import FileReport, ImportOptions, ImportReport, ImportResult, Source
 from dashboard.ingest.dose_repeats import (
+    basis_of,
     dose_key,
     dose_words,
     overlaps_at_start,
@@ -1258,6 +1259,31 @@ def _store_doses(
             )
         if again.note:
             what += f": {again.note}"
+        # a start the import reads as no start (a statement's recorded day, H540) reaches the
+        # stored row: the cautious reading, recorded as a dose edit and said (probe44 F1, H623)
+        basis = basis_of(
+            match.get("start_basis", ""), row.get("start_basis", ""), _stored_from(match), row["source_file"]
+        )
+        if basis.basis is not None and "start_basis" in match:
+            match["start_basis"] = basis.basis
+            tx.execute("UPDATE doses SET start_basis = ? WHERE dose_id = ?", [basis.basis, match["dose_id"]])
+            record_edit(
+                tx,
+                match["dose_id"],
+                row["patient_id"],
+                "start basis from import",
+                f"start {row['start']:%Y-%m-%d} read as {basis.basis!r} (not the day the drug started) "
+                f"from {row['source_file']}",
+                "",
+                by,
+                now,
+            )
+        if basis.note and f is None:  # a file of another kind (a FHIR bundle): the basis said on it all the same
+            said = next((x for x in report.files if x.path == row["source_file"]), None)
+            if said is not None:
+                said.warn(f"{what}: {basis.note}", row["source_row"])
+        elif basis.note:
+            what += f"; {basis.note}" if again.note else f": {basis.note}"
         if f is not None:
             f.warn(what, row["source_row"])
     for row in new_rows:  # another dose from the start of a stored one (ends as now recorded)
