@@ -197,3 +197,53 @@ def test_h623_one_import_of_both_keeps_one_dose_on_the_cautious_start(ws):
     assert doses[doses["drug"] == "azathioprine"]["start_basis"].tolist() == ["recorded"]
     assert "pre-treatment baseline" in out.report.to_text()
     assert _alt(ws)["ctcae_grade"] == 3
+
+
+# --------------------------------------------------------------------------- H625: reader version
+
+
+DOSES_CSV = "patient,drug,dose,unit,frequency,start\n001,azathioprine,100,mg,daily,2024-01-01\n"
+
+
+def test_h625_a_file_read_by_todays_readers_is_skipped_as_before(ws):
+    from dashboard.ingest.version import READER_VERSION
+
+    imp(ws, "doses.csv", DOSES_CSV)
+    out = ws.import_sources([Source("doses-again.csv", DOSES_CSV.encode())], by="t")
+    [skip] = out.skipped
+    assert skip.read_by == READER_VERSION and not skip.read_earlier
+    assert str(skip).endswith("import #1; nothing changed") and "(as doses.csv)" in str(skip)
+    assert out.to_dict()["skipped"][0]["read_by"] == READER_VERSION
+
+
+def test_h625_a_file_read_by_an_earlier_reader_version_is_said_and_left_as_stored(ws, monkeypatch):
+    from dashboard.ingest.version import READER_VERSION
+
+    imp(ws, "doses.csv", DOSES_CSV)
+    monkeypatch.setattr("dashboard.store.merge.READER_VERSION", READER_VERSION + 1)  # a later fix
+    out = ws.import_sources([Source("doses.csv", DOSES_CSV.encode())], by="t")
+    said = out.summary()
+    assert f"by reader version {READER_VERSION} (now {READER_VERSION + 1})" in said, said
+    assert "may read differently now" in said and "python -m dashboard review FILE" in said
+    assert out.to_dict()["skipped"][0]["read_by_earlier_version"] is True
+    assert not out.stored and len(open_panel(ws).doses) == 1  # nothing rewritten
+
+
+def test_h625_migration_12_records_the_version_from_then_on(ws, monkeypatch):
+    """A workspace of schema 11 (no versions): its files are said as read before versions were
+    recorded; a file imported after the migration is recorded with today's version."""
+    from dashboard.store import schema
+
+    monkeypatch.setattr("dashboard.store.migrations.MIGRATIONS", schema.MIGRATIONS[:11])
+    monkeypatch.setattr("dashboard.store.migrations.latest_version", lambda: 11)
+    monkeypatch.setattr("dashboard.store.workspace.latest_version", lambda: 11)
+    imp(ws, "doses.csv", DOSES_CSV)
+    monkeypatch.undo()
+    other = "patient,drug,dose,unit,frequency,start\n002,azathioprine,50,mg,daily,2024-01-01\n"
+    out = ws.import_sources([Source("doses.csv", DOSES_CSV.encode()), Source("more.csv", other.encode())], by="t")
+    assert_balanced(out)
+    [skip] = out.skipped
+    assert skip.read_by is None and "before reader versions were recorded" in str(skip)
+    assert ws.info()["schema_version"] == 12
+    again = ws.import_sources([Source("more.csv", other.encode())], by="t")
+    assert not again.skipped[0].read_earlier

@@ -273,12 +273,6 @@ def test_pulses_in_a_change_log_are_three_administrations_today(ws):
     assert len(doses[doses["drug"] == "cyclophosphamide"]) == 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe44 F6: a file the workspace read before today's fixes is skipped by its content hash when "
-    "imported again: the pre-H560 reading (three IV cyclophosphamide pulses stored as one, cumulative 0.5 g "
-    "for 1.5 g) stays, and nothing says that today's reading of that same file differs",
-)
 def test_f6_a_file_read_before_the_fix_is_not_kept_in_its_old_reading_unsaid(ws, monkeypatch):
     # the workspace as a pre-fix import left it: the file stored is PULSES (its hash), read as one pulse
     from dashboard.store import workspace as wsmod
@@ -287,6 +281,11 @@ def test_f6_a_file_read_before_the_fix_is_not_kept_in_its_old_reading_unsaid(ws,
     monkeypatch.setattr(
         wsmod.FileRecord, "of", classmethod(lambda cls, s: cls(s.name, pulses_hash, len(PULSES.encode())))
     )
+    # (fix44: ... and by a dashboard of before probe 44's fixes, schema 11, which recorded no reader
+    # version: a workspace of today's schema records the version that read each file, H625)
+    monkeypatch.setattr("dashboard.store.migrations.MIGRATIONS", schema.MIGRATIONS[:11])
+    monkeypatch.setattr("dashboard.store.migrations.latest_version", lambda: 11)
+    monkeypatch.setattr("dashboard.store.workspace.latest_version", lambda: 11)
     imp(ws, "doses.csv", OLD_READING)
     monkeypatch.undo()
     out = ws.import_sources([Source("doses.csv", PULSES.encode())], by="t")
