@@ -476,7 +476,7 @@ def decisions_not_in_doses(log: pd.DataFrame, doses: pd.DataFrame, patient_id: s
         made = f"{when:%d %b %Y} (after the as-of date)" if later else f"{when:%d %b %Y}"
         pulled = withdrawn[(r.action, r.reviewer, when)]
         if all(g is not None and not pd.isna(g) for g in pulled):
-            last = max(pd.Timestamp(g) for g in pulled)  # type: ignore[arg-type]
+            last = max(pd.Timestamp(g) for g in pulled)
             out.append(
                 f"'{r.action}' recorded by {r.reviewer} on {made} about a result since withdrawn "
                 f"({withdrawn_words(last)}): the dose record still shows {shown} in force; check whether "
@@ -506,16 +506,18 @@ def last_review_withdrawn(log: pd.DataFrame) -> dict[str, str]:
             & (mine["action"] == top["action"])
             & (mine["flag_key"] != "")
         ]
-        gone = [g for g in same["withdrawn_at"] if g is not None and not pd.isna(g)]
-        if not gone:
+        pulled = same["withdrawn_at"].map(lambda g: g is not None and not pd.isna(g)).astype(bool)
+        if not pulled.any():
             continue
-        last = max(pd.Timestamp(g) for g in gone)
-        if len(gone) == len(same):
+        last = max(pd.Timestamp(g) for g in same.loc[pulled, "withdrawn_at"])
+        if pulled.all():
             out[str(pid)] = withdrawn_words(last)
-        else:
-            out[str(pid)] = (
-                f"{len(gone)} of {len(same)} results reviewed withdrawn by the lab{_on(last)}: no longer graded"
-            )
+            continue
+        # counted by result: a result's flags (CTCAE and guideline) are one result reviewed
+        results = set(zip(same["analyte"], same["collected_at"], strict=True))
+        gone = set(zip(same.loc[pulled, "analyte"], same.loc[pulled, "collected_at"], strict=True))
+        n, of = len(gone), len(results)
+        out[str(pid)] = f"{n} of {of} results reviewed withdrawn by the lab{_on(last)}: no longer graded"
     return out
 
 

@@ -247,3 +247,34 @@ def test_h625_migration_12_records_the_version_from_then_on(ws, monkeypatch):
     assert ws.info()["schema_version"] == 12
     again = ws.import_sources([Source("more.csv", other.encode())], by="t")
     assert not again.skipped[0].read_earlier
+
+
+# --------------------------------------------------------------------------- H620/H621: withdrawn
+
+
+def test_h620_h621_a_decision_about_a_withdrawn_and_a_current_result_stays_a_current_decision(ws):
+    """Platelets 40 (CTCAE G3, < BSR 140) and neutrophils 1.2 (CTCAE G2, < BSR 1.6) of one
+    draw, "withhold" recorded on all four flags; the lab withdraws the platelets only.  The
+    withhold still rests on the neutrophils: the Patient page asks for the dose change as
+    before, and the panel export says one of the two results reviewed was withdrawn."""
+    from dashboard import summary_export as sx
+    from dashboard.reviews import decisions_not_in_doses, results_of, reviews_for
+
+    h = "MRN,Collection Date,Component,Result,Units,Reference Range,Status\n"
+    nov = dt.date(2026, 11, 20)
+    imp(ws, "doses.csv", "patient,drug,dose,unit,frequency,start,end\np1,azathioprine,100,mg,daily,2026-01-05,\n")
+    imp(
+        ws,
+        "w1.csv",
+        h + "p1,2026-10-20 09:00,Platelets,40,10^9/L,150-400,Final\n"
+        "p1,2026-10-20 09:00,Neutrophils,1.2,10^9/L,2.0-7.5,Final\n",
+    )
+    flags = open_panel(ws).open_flags(nov)
+    assert len(flags) == 4
+    ws.add_reviews(reviews_for("p1", list(flags["flag_key"]), "withhold", "held", results_of(flags)), by="Dr A")
+    imp(ws, "w2.csv", h + "p1,2026-10-20 09:00,Platelets,40,10^9/L,150-400,Entered in error\n")
+    panel = open_panel(ws)
+    [line] = decisions_not_in_doses(panel.reviews, panel.doses, "p1", nov)
+    assert "withdrawn" not in line and line.startswith("'withhold' recorded by Dr A"), line
+    row = sx.panel_frame(panel.labs, panel.doses, panel.patients, panel.reviews, nov, panel.baselines).iloc[0]
+    assert row["Last review action"].startswith("withhold (1 of 2 results reviewed withdrawn by the lab on "), row
