@@ -1,8 +1,8 @@
 """Probe 44: reviews that stick, and a review never leaving a result out of sight unsaid,
 re-checked against the fixes of H530-H606 on a workspace that holds reviews.
 
-Each finding is a strict xfail (it fails today for the reason given); the passing tests pin
-what works.  Expected values are worked by hand from the rules as written:
+Each finding was a strict xfail; fixed on fix44 (H620-H626), each passes as written (F6's
+setup also plays the schema-11 dashboard, H625).  The other tests pin what works.  Expected values are worked by hand from the rules as written:
 
 - CTCAE v5.0 ALT increased, baseline normal: G1 > ULN-3 x ULN, G2 > 3-5 x ULN,
   G3 > 5-20 x ULN.  ALT 250 U/L with ULN 40: 250 / 40 = 6.25 x ULN, so grade 3.
