@@ -538,10 +538,9 @@ class _Flag(NamedTuple):
     grade: int | None
     severity: str
     seq: int | None
-    #: the flag's message and dose context now ("" where the frame does not say): why a
-    #: severity changed at the same grade, where the flag says it (H624)
+    #: the flag's message now ("" where the frame does not say): why a severity changed at
+    #: the same grade, where the flag says it (H624)
     message: str = ""
-    dose_context: str = ""
 
 
 def _results(flags: pd.DataFrame) -> list[_Flag]:
@@ -557,8 +556,7 @@ def _results(flags: pd.DataFrame) -> list[_Flag]:
     severity = [str(s or "") for s in flags["severity"]] if "severity" in flags.columns else [""] * n
     seq = [_int_or_none(q) for q in flags["seq"]] if "seq" in flags.columns else [None] * n
     message = [str(m or "") for m in flags["message"]] if "message" in flags.columns else [""] * n
-    context = [str(c or "") for c in flags["dose_context"]] if "dose_context" in flags.columns else [""] * n
-    return [_Flag(*t) for t in zip(value, comparator, conflict, grade, severity, seq, message, context, strict=True)]
+    return [_Flag(*t) for t in zip(value, comparator, conflict, grade, severity, seq, message, strict=True)]
 
 
 def _lapse(entry: pd.Series, flag: _Flag) -> str | None:
@@ -607,9 +605,10 @@ def _lapse(entry: pd.Series, flag: _Flag) -> str | None:
 def _severity_changed(was: str, was_grade: int | None, flag: _Flag) -> str:
     """A severity raised with no higher grade, in words: "severity changed from caution to
     action (grade G2 unchanged; no monitored drug is recorded at this result now)".  Never
-    "regraded": the grade did not change.  What changed it is said where the flag says it:
-    its dose caveats (no monitored drug, none of the guideline's drugs) or else the doses in
-    force at the result now; a profile or rules change leaves no such trace."""
+    "regraded": the grade did not change.  Why is said where the flag says it (its
+    no-monitored-drug caveat: the doses in force changed, H561); else the review does not
+    know which of the profile, the rules or the doses in force judges it otherwise now, and
+    says so rather than naming one."""
 
     def g(x: int | None) -> str:
         return "ungraded" if x is None else f"G{x}"
@@ -620,13 +619,10 @@ def _severity_changed(was: str, was_grade: int | None, flag: _Flag) -> str:
         grade = f"grade {g(flag.grade)} unchanged"
     else:
         grade = f"grade now {g(flag.grade)}, was {g(was_grade)}"
-    why = ""
     if caveat("no_monitored_drug") in flag.message:
         why = "no monitored drug is recorded at this result now"
-    elif caveat("not_a_guideline_drug") in flag.message:
-        why = "none of the drugs in force at this result is one the guideline's limits are written for now"
-    elif flag.dose_context:
-        why = f"doses in force at this result now: {flag.dose_context}"
+    else:
+        why = "the profile, the rules or the doses in force judge it otherwise now"
     said = "; ".join(x for x in (grade, why) if x)
     return f"severity changed from {was} to {flag.severity or 'no severity'}" + (f" ({said})" if said else "")
 

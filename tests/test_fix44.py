@@ -125,13 +125,14 @@ def test_h624_a_severity_raised_by_no_drug_in_force_says_so():
     assert "regraded" not in lapse and "since the review by Dr Old on 25 Aug 2024" in lapse
 
 
-def test_h624_a_severity_raised_otherwise_names_the_doses_now_and_a_lower_grade():
+def test_h624_a_severity_raised_otherwise_names_no_cause_it_cannot_know_and_says_a_lower_grade():
     from dashboard.reviews import with_review_status
 
     flags = _one_flag(1, "action", "Neutrophils 1.3 < 1.6", "Methotrexate 15 mg/week")
     [lapse] = with_review_status(flags, _one_review(2, "caution"), rule_col="rule")["review_lapsed"]
     assert "severity changed from caution to action" in lapse and "grade now G1, was G2" in lapse, lapse
-    assert "doses in force at this result now: Methotrexate 15 mg/week" in lapse
+    assert "the profile, the rules or the doses in force judge it otherwise now" in lapse
+    assert "Methotrexate" not in lapse  # the doses now are not named as the cause
     # a higher grade is still a regrade
     [lapse] = with_review_status(_one_flag(3, "action"), _one_review(2, "caution"), rule_col="rule")["review_lapsed"]
     assert lapse.startswith("regraded from G2 (caution) to G3 (action)"), lapse
