@@ -131,6 +131,10 @@ _CONFUSABLE = str.maketrans(
     }
 )
 
+#: Excel's text-forcing formula around an id (``="0012345"``): the text it wraps.  Today's
+#: import reads it so (``dashboard/ingest/identity.py:read_id``, H551); an id stored so
+#: before is compared as the text it wraps (probe44 F2, H622).
+TEXT_FORMULA = re.compile(r'^="([^"]*)"$')
 #: A whole number written with a zero decimal part ("12345.0", "7.00").
 _WHOLE_NUMBER_AS_DECIMAL = re.compile(r"^(\d+)\.0+$")
 #: A whole number written with thousands separators ("12,345", "1,234,567"): a number
@@ -149,14 +153,20 @@ def skeleton(pid: str) -> str:
     other alphabets made Latin and digits of other scripts made ASCII, case, spaces and
     dashes ignored (an NHS number is written "943 476 5919", "943-476-5919" or
     "9434765919" by different systems), Excel's text apostrophe ("'0012345"), the
-    thousands separators of a number cell saved as text ("12,345") and the ".0" a
-    spreadsheet gives a whole number typed as a number ("12345.0")."""
+    thousands separators of a number cell saved as text ("12,345"), the ".0" a
+    spreadsheet gives a whole number typed as a number ("12345.0") and Excel's
+    text-forcing formula (``="0012345"``: an id a workspace stored so before H551 looks
+    like the same id read today as its text, H622)."""
     # an ASCII id (the common case) has nothing to fold but its case: a few times faster
     if pid.isascii():
         s = pid.lower()
     else:
         s = _ascii_digits(unicodedata.normalize("NFKC", pid).translate(_CONFUSABLE)).casefold()
     s = "".join(s.split()).replace("-", "")
+    if s[:2] == '="':
+        wrapped = TEXT_FORMULA.match(s)
+        if wrapped and wrapped.group(1):
+            s = wrapped.group(1)
     if s[:1] == "'":
         s = s[1:]
     if "," in s and _THOUSANDS.match(s):
@@ -287,7 +297,8 @@ def other_ids_by_patient(aliases: Iterable[tuple[str, str, str, str]], ids: Iter
                 notes.setdefault(pid, []).append(
                     f"This patient's id {describe(pid)} and MRN {describe(other)} look alike (they differ only by "
                     'case, spaces, dashes, letters or digits of another script, or a spreadsheet\'s ".0", '
-                    "thousands commas or text apostrophe): one person may be under two ids, kept apart; their "
+                    'thousands commas, text apostrophe or text formula ="..."): one person may be under two ids, '
+                    "kept apart; their "
                     f"doses, results and reviews never meet, so check and look at MRN {other} too"
                 )
     return {pid: list(dict.fromkeys(said)) for pid, said in notes.items()}

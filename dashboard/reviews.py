@@ -33,6 +33,7 @@ import pandas as pd
 
 from dashboard import model
 from dashboard.rules import Profile, review
+from dashboard.rules.data import caveat
 
 #: What was decided.
 ACTIONS: tuple[str, ...] = ("continue", "repeat test", "reduce", "withhold", "stop", "referred")
@@ -451,6 +452,15 @@ def decisions_not_in_doses(log: pd.DataFrame, doses: pd.DataFrame, patient_id: s
     if monitored.empty:
         return []
     as_of_day = pd.Timestamp(as_of).normalize()
+    # a decision rests on the results it was about: one made only about results the lab
+    # withdrew since is said as such, never as a current decision (probe44 F3, H620)
+    gone = (
+        decided["withdrawn_at"] if "withdrawn_at" in decided else pd.Series([None] * len(decided), index=decided.index)
+    )
+    decided = decided.assign(gone_at=gone)
+    withdrawn: dict[tuple, list[object]] = {}
+    for r in decided.itertuples(index=False):
+        withdrawn.setdefault((r.action, r.reviewer, pd.Timestamp(r.reviewed_at)), []).append(r.gone_at)
     out: list[str] = []
     for r in decided.sort_values("reviewed_at").itertuples(index=False):
         when = pd.Timestamp(r.reviewed_at)
@@ -464,11 +474,59 @@ def decisions_not_in_doses(log: pd.DataFrame, doses: pd.DataFrame, patient_id: s
             f"{model.drug_label(d.drug)} since {pd.Timestamp(d.start):%d %b %Y}" for d in unchanged.itertuples()
         )
         made = f"{when:%d %b %Y} (after the as-of date)" if later else f"{when:%d %b %Y}"
+        pulled = withdrawn[(r.action, r.reviewer, when)]
+        if all(g is not None and not pd.isna(g) for g in pulled):
+            last = max(pd.Timestamp(g) for g in pulled)
+            out.append(
+                f"'{r.action}' recorded by {r.reviewer} on {made} about a result since withdrawn "
+                f"({withdrawn_words(last)}): the dose record still shows {shown} in force; check whether "
+                "the decision stands, and if the change was made, record it in the dose record"
+            )
+            continue
         out.append(
             f"'{r.action}' recorded by {r.reviewer} on {made}, but the dose record still shows {shown} "
             "in force: if the change was made, record it in the dose record (the dose checks and the timeline read it)"
         )
     return list(dict.fromkeys(out))
+
+
+def last_review_withdrawn(log: pd.DataFrame) -> dict[str, str]:
+    """Per patient whose last review (the latest decision: its entries recorded together)
+    was about results the lab has since withdrawn: that in words, as :func:`withdrawn_words`
+    ("result withdrawn by the lab on 25 Nov 2026: no longer graded"), or "2 of 3 results
+    reviewed withdrawn by the lab ..." when only some were (probe44 F4, H621)."""
+    if log.empty or "withdrawn_at" not in log:
+        return {}
+    out: dict[str, str] = {}
+    for pid, mine in log.groupby("patient_id", sort=False):
+        top = mine.sort_values(["reviewed_at", "review_id"]).iloc[-1]
+        same = mine[
+            (mine["reviewed_at"] == top["reviewed_at"])
+            & (mine["reviewer"] == top["reviewer"])
+            & (mine["action"] == top["action"])
+            & (mine["flag_key"] != "")
+        ]
+        pulled = same["withdrawn_at"].map(lambda g: g is not None and not pd.isna(g)).astype(bool)
+        if not pulled.any():
+            continue
+        last = max(pd.Timestamp(g) for g in same.loc[pulled, "withdrawn_at"])
+        if pulled.all():
+            out[str(pid)] = withdrawn_words(last)
+            continue
+        # counted by result: a result's flags (CTCAE and guideline) are one result reviewed
+        results = set(zip(same["analyte"], same["collected_at"], strict=True))
+        gone = set(zip(same.loc[pulled, "analyte"], same.loc[pulled, "collected_at"], strict=True))
+        n, of = len(gone), len(results)
+        out[str(pid)] = f"{n} of {of} results reviewed withdrawn by the lab{_on(last)}: no longer graded"
+    return out
+
+
+def withdrawn_words(when: object) -> str:
+    """A review of a result the lab withdrew, in the one wording of every output that shows
+    the review (the review log, the PDF's review history, the workbook's Reviews sheet, the
+    Patient page's decisions, the panel export): "result withdrawn by the lab on 25 Nov
+    2026: no longer graded" (H532, H620)."""
+    return f"result withdrawn by the lab{_on(when)}: no longer graded"
 
 
 class _Flag(NamedTuple):
@@ -480,6 +538,9 @@ class _Flag(NamedTuple):
     grade: int | None
     severity: str
     seq: int | None
+    #: the flag's message now ("" where the frame does not say): why a severity changed at
+    #: the same grade, where the flag says it (H624)
+    message: str = ""
 
 
 def _results(flags: pd.DataFrame) -> list[_Flag]:
@@ -494,7 +555,8 @@ def _results(flags: pd.DataFrame) -> list[_Flag]:
     grade = [_int_or_none(g) for g in flags["ctcae_grade"]] if "ctcae_grade" in flags.columns else [None] * n
     severity = [str(s or "") for s in flags["severity"]] if "severity" in flags.columns else [""] * n
     seq = [_int_or_none(q) for q in flags["seq"]] if "seq" in flags.columns else [None] * n
-    return [_Flag(*t) for t in zip(value, comparator, conflict, grade, severity, seq, strict=True)]
+    message = [str(m or "") for m in flags["message"]] if "message" in flags.columns else [""] * n
+    return [_Flag(*t) for t in zip(value, comparator, conflict, grade, severity, seq, message, strict=True)]
 
 
 def _lapse(entry: pd.Series, flag: _Flag) -> str | None:
@@ -526,16 +588,43 @@ def _lapse(entry: pd.Series, flag: _Flag) -> str | None:
         was_grade, now_grade = _int_or_none(entry.get("grade")), flag.grade
         worse_grade = now_grade is not None and now_grade > (was_grade or 0)
         worse_severity = SEVERITY_RANK.get(flag.severity, 0) > SEVERITY_RANK.get(severity, 0)
-        if worse_grade or worse_severity:
+        if worse_grade:
             was = _judgement(was_grade, severity)
             now = _judgement(now_grade, flag.severity)
             return f"regraded from {was} to {now}" + by
+        if worse_severity:  # the same value, no higher grade: only the severity rose (probe44 F5, H624)
+            return _severity_changed(severity, was_grade, flag) + by
     arrived = _arrived(entry, flag) if isinstance(severity, str) and severity else 0
     corrected = _earlier_corrected(entry)
     said = [f"{arrived} earlier result{'s' if arrived != 1 else ''} of this test arrived"] if arrived else []
     if corrected:
         said.append(corrected)
     return " and ".join(said) + by if said else None
+
+
+def _severity_changed(was: str, was_grade: int | None, flag: _Flag) -> str:
+    """A severity raised with no higher grade, in words: "severity changed from caution to
+    action (grade G2 unchanged; no monitored drug is recorded at this result now)".  Never
+    "regraded": the grade did not change.  Why is said where the flag says it (its
+    no-monitored-drug caveat: the doses in force changed, H561); else the review does not
+    know which of the profile, the rules or the doses in force judges it otherwise now, and
+    says so rather than naming one."""
+
+    def g(x: int | None) -> str:
+        return "ungraded" if x is None else f"G{x}"
+
+    if flag.grade is None and was_grade is None:
+        grade = ""
+    elif flag.grade == was_grade:
+        grade = f"grade {g(flag.grade)} unchanged"
+    else:
+        grade = f"grade now {g(flag.grade)}, was {g(was_grade)}"
+    if caveat("no_monitored_drug") in flag.message:
+        why = "no monitored drug is recorded at this result now"
+    else:
+        why = "the profile, the rules or the doses in force judge it otherwise now"
+    said = "; ".join(x for x in (grade, why) if x)
+    return f"severity changed from {was} to {flag.severity or 'no severity'}" + (f" ({said})" if said else "")
 
 
 def _arrived(entry: pd.Series, flag: _Flag) -> int:
@@ -597,7 +686,7 @@ def history_frame(log: pd.DataFrame) -> pd.DataFrame:
         "patient"
         if not k
         else f"{r} · {a} · {pd.Timestamp(w):%Y-%m-%d}"
-        + (f" (result withdrawn by the lab{_on(g)}: no longer graded)" if g is not None and not pd.isna(g) else "")
+        + (f" ({withdrawn_words(g)})" if g is not None and not pd.isna(g) else "")
         for k, r, a, w, g in zip(
             log["flag_key"], log["rule_id"], log["analyte"], log["collected_at"], gone, strict=True
         )

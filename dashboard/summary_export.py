@@ -35,7 +35,7 @@ from dashboard.identity import (
     patient_label,
 )
 from dashboard.panel import SEVERITY_ORDER, reviewed_labs
-from dashboard.reviews import empty_log, history_frame, review_state, with_review_status
+from dashboard.reviews import empty_log, history_frame, last_review_withdrawn, review_state, with_review_status
 from dashboard.rules import Profile, Review, get_profile, review
 from dashboard.rules.context import totals_in_force
 from dashboard.rules.ctcae import grade_text
@@ -293,6 +293,13 @@ def panel_frame(
         for col, field in (("Last review action", "action"), ("Reviewed by", "reviewer")):
             values = out["Patient"].map(latest_rev[field]).astype(object)
             out[col] = values.where(values.notna(), "")
+        # a last review only of results the lab withdrew since: said as the review log says it
+        # (probe44 F4, H621), never read as a decision about a current result
+        pulled = last_review_withdrawn(reviews)
+        out["Last review action"] = [
+            f"{a} ({pulled[pid]})" if pid in pulled else a
+            for pid, a in zip(out["Patient"], out["Last review action"], strict=True)
+        ]
     # what the file was judged on: an audit of a past date under an old profile says so (H331)
     out["As of"] = as_of.isoformat()
     out["Profile"] = rv.profile.name

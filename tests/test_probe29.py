@@ -175,7 +175,8 @@ def test_the_review_follows_the_profile_and_a_harsher_one_reopens_it(reviewed):
     harsh = make_user_profile("Harsh", "BSR 2025", {"bsr.neutrophils_low": {"severity": "urgent"}})
     f = _flags(reviewed, profile=harsh).set_index("rule")
     assert not f.loc["bsr.neutrophils_low", "reviewed"]
-    assert "regraded" in f.loc["bsr.neutrophils_low", "review_lapsed"]
+    # the grade is unchanged, only the severity rose (action to urgent): said so, never "regraded" (H624)
+    assert "severity changed from action to urgent" in f.loc["bsr.neutrophils_low", "review_lapsed"]
     assert f.loc["ctcae.neutrophils", "reviewed"]
 
 

@@ -1,8 +1,8 @@
 """Probe 44: reviews that stick, and a review never leaving a result out of sight unsaid,
 re-checked against the fixes of H530-H606 on a workspace that holds reviews.
 
-Each finding is a strict xfail (it fails today for the reason given); the passing tests pin
-what works.  Expected values are worked by hand from the rules as written:
+Each finding was a strict xfail; fixed on fix44 (H620-H626), each passes as written (F6's
+setup also plays the schema-11 dashboard, H625).  The other tests pin what works.  Expected values are worked by hand from the rules as written:
 
 - CTCAE v5.0 ALT increased, baseline normal: G1 > ULN-3 x ULN, G2 > 3-5 x ULN,
   G3 > 5-20 x ULN.  ALT 250 U/L with ULN 40: 250 / 40 = 6.25 x ULN, so grade 3.
@@ -104,13 +104,6 @@ def test_a_statement_imported_after_schema_11_gives_no_baseline_and_grade_3(ws):
     assert by_rule(ws, MAY_2024)["ctcae.alt"]["ctcae_grade"] == 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe44 F1: a workspace stored before schema 11 keeps a FHIR statement's dateAsserted as the start "
-    "(migration 11 sets start_basis ''), and importing the statement again says 'no result before it is taken "
-    "as the pre-treatment baseline' but keeps the stored row's '' (a duplicate): ALT 250 stays grade 1 on "
-    "baseline 90 and the old review keeps covering it",
-)
 def test_f1_a_statement_stored_before_schema_11_is_not_a_start_once_imported_again(ws, monkeypatch):
     # the workspace as it was before today's fixes: schema 9 (no start_basis column)
     monkeypatch.setattr("dashboard.store.migrations.MIGRATIONS", schema.MIGRATIONS[:9])
@@ -146,12 +139,6 @@ def test_a_spreadsheet_id_is_read_as_its_text_and_the_review_sticks_on_reimport(
     assert set(flags["patient_id"]) == {"0012345"} and flags["reviewed"].all()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe44 F2: a patient stored as '=\"0012345\"' before H551 and the same person read today as "
-    "'0012345' are two patients that no output names as look-alikes (identity.skeleton does not read Excel's "
-    '="..." wrapper): the reviews stay on the old id while the same neutropenia is open, unreviewed, on the new one',
-)
 def test_f2_an_id_stored_in_excels_text_wrapper_is_named_beside_the_id_it_wraps():
     notes = other_ids_by_patient([], ['="0012345"', "0012345"])
     assert "0012345" in notes and '="0012345"' in notes, notes
@@ -185,12 +172,6 @@ def test_a_review_of_a_withdrawn_result_is_said_in_the_log_the_pdf_and_the_xlsx(
     assert len(about) == 2 and all("withdrawn by the lab" in a for a in about)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe44 F3: the Patient page's 'withhold recorded ... but the dose record still shows Azathioprine "
-    "in force: if the change was made, record it' (reviews.decisions_not_in_doses) is said for a decision about "
-    "a result the lab withdrew, without a word that the result is withdrawn",
-)
 def test_f3_a_withhold_about_a_withdrawn_result_is_not_said_as_a_current_decision(ws):
     _withheld_then_withdrawn(ws)
     panel = open_panel(ws)
@@ -198,11 +179,6 @@ def test_f3_a_withhold_about_a_withdrawn_result_is_not_said_as_a_current_decisio
     assert all("withdrawn" in line for line in lines), lines
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe44 F4: the panel export's 'Last review' / 'Last review action' give the withhold of a result "
-    "the lab withdrew as the patient's last review, with nothing saying the result was withdrawn",
-)
 def test_f4_the_panel_exports_last_review_says_it_was_of_a_withdrawn_result(ws):
     _withheld_then_withdrawn(ws)
     panel = open_panel(ws)
@@ -236,12 +212,6 @@ def test_a_regrade_by_its_own_labs_uln_reopens_the_review_with_the_reason(ws):
     assert "regraded from G2 (caution) to G3 (action)" in alt["review_lapsed"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe44 F5: a review reopened because only the severity rose (caution to action: a single "
-    "administration of rituximab no longer in force, H561) says 'regraded from G2 (caution) to G2 (action)': "
-    "a regrade that did not happen, and not the change that raised it",
-)
 def test_f5_a_severity_raised_at_the_same_grade_is_not_said_as_a_regrade():
     import pandas as pd
 
@@ -303,12 +273,6 @@ def test_pulses_in_a_change_log_are_three_administrations_today(ws):
     assert len(doses[doses["drug"] == "cyclophosphamide"]) == 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe44 F6: a file the workspace read before today's fixes is skipped by its content hash when "
-    "imported again: the pre-H560 reading (three IV cyclophosphamide pulses stored as one, cumulative 0.5 g "
-    "for 1.5 g) stays, and nothing says that today's reading of that same file differs",
-)
 def test_f6_a_file_read_before_the_fix_is_not_kept_in_its_old_reading_unsaid(ws, monkeypatch):
     # the workspace as a pre-fix import left it: the file stored is PULSES (its hash), read as one pulse
     from dashboard.store import workspace as wsmod
@@ -317,6 +281,11 @@ def test_f6_a_file_read_before_the_fix_is_not_kept_in_its_old_reading_unsaid(ws,
     monkeypatch.setattr(
         wsmod.FileRecord, "of", classmethod(lambda cls, s: cls(s.name, pulses_hash, len(PULSES.encode())))
     )
+    # (fix44: ... and by a dashboard of before probe 44's fixes, schema 11, which recorded no reader
+    # version: a workspace of today's schema records the version that read each file, H625)
+    monkeypatch.setattr("dashboard.store.migrations.MIGRATIONS", schema.MIGRATIONS[:11])
+    monkeypatch.setattr("dashboard.store.migrations.latest_version", lambda: 11)
+    monkeypatch.setattr("dashboard.store.workspace.latest_version", lambda: 11)
     imp(ws, "doses.csv", OLD_READING)
     monkeypatch.undo()
     out = ws.import_sources([Source("doses.csv", PULSES.encode())], by="t")
@@ -328,12 +297,6 @@ def test_f6_a_file_read_before_the_fix_is_not_kept_in_its_old_reading_unsaid(ws,
 # --------------------------------------------------------------------------- F7: CLI info
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe44 F7: `python -m dashboard workspace info` (text) counts lab results and reviews but not the "
-    "results the lab withdrew (only --json has labs_withdrawn, which H530 says info counts): '0 lab results, "
-    "... 2 reviews' with the withdrawn platelets and the reviews of them unsaid",
-)
 def test_f7_workspace_info_text_counts_the_withdrawn_results(ws, capsys):
     from dashboard.cli.main import main
 

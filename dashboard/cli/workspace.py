@@ -83,7 +83,14 @@ def _info(ws: Workspace, args: argparse.Namespace) -> int:
         return EXIT_OK
     print(f"Workspace: {info['path']} (schema {info['schema_version']})")
     print(
-        f"{info['patients']:,} patients, {info['labs']:,} lab results, {info['doses']:,} doses "
+        f"{info['patients']:,} patients, {info['labs']:,} lab results"
+        # the results the lab withdrew, kept out of the panel but in sight (H530, probe44 F7)
+        + (
+            f" ({info['labs_withdrawn']:,} more withdrawn by the lab, no longer graded)"
+            if info["labs_withdrawn"]
+            else ""
+        )
+        + f", {info['doses']:,} doses "
         f"({info['doses_entered']:,} entered in the app), {info['imports']:,} imports, {info['reviews']:,} reviews"
     )
     if info["last_import"]:

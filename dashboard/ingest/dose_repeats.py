@@ -63,6 +63,8 @@ class Repeat:
     end: dt.datetime | None
     #: what the report says on the repeated row ("" when nothing beyond "same dose")
     note: str
+    #: the start basis to record on the kept row (:func:`basis_of`; None: left as it is)
+    basis: str | None = None
 
 
 def repeat_of(kept_end: dt.datetime | None, end: dt.datetime | None, kept_from: str, given_by: str) -> Repeat:
@@ -80,6 +82,40 @@ def repeat_of(kept_end: dt.datetime | None, end: dt.datetime | None, kept_from: 
         None,
         f"the end dates disagree: {kept_end:%Y-%m-%d} in {kept_from}, {end:%Y-%m-%d} in {given_by}; the end of "
         f"{kept_from} ({kept_end:%Y-%m-%d}) is kept: check which is right and correct the dose record",
+    )
+
+
+#: What a dose's start basis (``doses.start_basis``, H540) says its start is, in words.
+_BASIS_WORDS = {
+    "recorded": "only the day a statement recorded it",
+    "renewed": "only the day an order continuing an earlier one was written",
+}
+
+
+def basis_of(kept_basis: str, basis: str, kept_from: str, given_by: str) -> Repeat:
+    """The same dose (:data:`DOSE_KEY`) given again with another start basis (H540): the
+    cautious reading holds on the row kept first.  A start the kept row reads as the day the
+    drug started ("") and the repeated row as only the day a statement was recorded or a
+    renewal written: the kept row takes that basis, so no result before it is taken as a
+    pre-treatment baseline (a workspace that stored a FHIR statement before schema 11,
+    probe44 F1, H623), and the note says so.  The other way round, the kept row keeps its
+    basis and the note says that too.  ``Repeat.end`` is unused: :attr:`Repeat.basis` is the
+    basis to record (None: the kept row is left as it is)."""
+    kept_basis, basis = kept_basis or "", basis or ""
+    if kept_basis == basis or (kept_basis and basis):  # the same, or both "not a start"
+        return Repeat(None, "")
+    if not kept_basis:
+        return Repeat(
+            None,
+            f"{given_by} gives its start as {_BASIS_WORDS.get(basis, basis)}, not when the drug was started: "
+            f"recorded on the row of {kept_from}, so no result before it is taken as the pre-treatment baseline",
+            basis,
+        )
+    return Repeat(
+        None,
+        f"{given_by} gives its start as the day the drug started, {kept_from} as "
+        f"{_BASIS_WORDS.get(kept_basis, kept_basis)}: the cautious reading of {kept_from} is kept (no result "
+        "before it is taken as the pre-treatment baseline); if the start is known, correct the dose record",
     )
 
 

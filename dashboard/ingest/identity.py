@@ -25,7 +25,7 @@ import re
 import unicodedata
 from decimal import Decimal, InvalidOperation
 
-from dashboard.identity import describe, lookalike_groups, skeleton
+from dashboard.identity import TEXT_FORMULA, describe, lookalike_groups, skeleton
 
 #: Characters that change the direction text is shown in.
 BIDI_CONTROLS = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
@@ -223,7 +223,7 @@ def clean_id(pid: str) -> tuple[str, str, str]:
 
 #: Excel's text-forcing wrapper around an id (``="0012345"``): the formula a lab system
 #: writes so that Excel keeps the zeros; its value is the literal text inside (H551).
-_TEXT_FORMULA = re.compile(r'^="([^"]*)"$')
+_TEXT_FORMULA = TEXT_FORMULA  # one pattern with the look-alike check's (H622)
 
 #: What may need :func:`read_id` (for Arrow's RE2 over a whole column of distinct ids):
 #: the text-forcing wrapper, or any character beyond ASCII (a normalisation form).

@@ -54,6 +54,7 @@ from dashboard.ingest.context import mapped_column as _col
 from dashboard.ingest.context import parse_date_column as _parse_date_column
 from dashboard.ingest.dose_records import DoseBatch, DoseRecord
 from dashboard.ingest.dose_repeats import (
+    basis_of,
     dose_key,
     dose_words,
     overlaps_at_start,
@@ -497,7 +498,7 @@ _LEADING_ZEROS = _IdWarning(
 )
 _LOOK_ALIKE = _IdWarning(
     "patient ids that look alike: {ids}. Kept apart; check they are not the same patient "
-    '(case, letters of another alphabet, spaces, dashes or a spreadsheet\'s ".0" differ)',
+    '(case, letters of another alphabet, spaces, dashes, a spreadsheet\'s ".0" or its text formula ="..." differ)',
     lambda pid, file: f"{identity.describe(pid)} in {file}",
     sep="; ",
     more="more groups of patient ids look alike",
@@ -1309,12 +1310,14 @@ def _combine_doses(parts: list[Parsed]) -> pa.Table:
     by_start: dict[tuple, list[tuple[int, dict]]] = {}  # start key -> (part, row) kept
     masks: list[list[bool]] = []
     ends: list[dict[int, dt.datetime]] = []  # per part: row index -> the end recorded on it
+    bases: list[dict[int, str]] = []  # per part: row index -> the start basis recorded on it (H623)
     logs: list[list[bool]] = []  # per part: each row read as part of a change log
     for n, p in enumerate(parts):
         t = p.doses
         mask: list[bool] = []
         masks.append(mask)
         ends.append({})
+        bases.append({})
         logs.append([])
         if t is None:  # the caller passes only the parts with doses
             continue
@@ -1336,10 +1339,16 @@ def _combine_doses(parts: list[Parsed]) -> pa.Table:
             if again.end is not None:
                 fr["end"] = again.end
                 ends[fn][fi] = again.end
+            by = "this row" if same_file else r["source_file"]
+            basis = basis_of(fr["start_basis"], r["start_basis"], kept_from, by)
+            if basis.basis is not None:  # the cautious reading of the start (H540, H623)
+                fr["start_basis"] = basis.basis
+                bases[fn][fi] = basis.basis
             said = "same dose already imported"
             if not same_file:
                 said += f" ({fr['source_file']} row {fr['source_row']})"
-            p.report.warn(f"{said}: {again.note}" if again.note else said, r["source_row"])
+            notes = "; ".join(n for n in (again.note, basis.note) if n)
+            p.report.warn(f"{said}: {notes}" if notes else said, r["source_row"])
     # another dose from the start of a dose of an earlier file, both in force (H326)
     for group in by_start.values():
         for j, (n, r) in enumerate(group):
@@ -1349,7 +1358,7 @@ def _combine_doses(parts: list[Parsed]) -> pa.Table:
                 parts[n].report.warn(same_start_note(earlier, r, "", source), r["source_row"], "start")
     _open_across_files(parts, list(kept.values()), masks, ends, logs)
     keep_tables = []
-    for p, mask, recorded in zip(parts, masks, ends, strict=True):
+    for p, mask, recorded, based in zip(parts, masks, ends, bases, strict=True):
         t = p.doses
         if t is None:
             continue
@@ -1358,6 +1367,12 @@ def _combine_doses(parts: list[Parsed]) -> pa.Table:
             for i, when in recorded.items():
                 end[i] = when
             t = t.set_column(t.schema.get_field_index("end"), "end", pa.array(end, t.schema.field("end").type))
+        if based:
+            basis_col = t.column("start_basis").to_pylist()
+            for i, b in based.items():
+                basis_col[i] = b
+            at = t.schema.get_field_index("start_basis")
+            t = t.set_column(at, "start_basis", pa.array(basis_col, t.schema.field("start_basis").type))
         keep_tables.append(
             t.filter(pa.array(mask, pa.bool_())).drop_columns([c for c in ("_rec", "_log") if c in t.column_names])
         )

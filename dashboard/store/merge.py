@@ -43,6 +43,7 @@ from dashboard.identity import (
 )
 from dashboard.ingest import FileReport, ImportOptions, ImportReport, ImportResult, Source
 from dashboard.ingest.dose_repeats import (
+    basis_of,
     dose_key,
     dose_words,
     overlaps_at_start,
@@ -54,6 +55,7 @@ from dashboard.ingest.labs import SEX_LIMITS, number_text, product_comparator, s
 from dashboard.ingest.pipeline import warn_about_aliases, warn_about_stored_ids
 from dashboard.ingest.report import SHOWN_VALUE, Problem
 from dashboard.ingest.values import parse_one
+from dashboard.ingest.version import READER_VERSION
 from dashboard.patient_merge import merge_details
 from dashboard.store.connection import Tx, bump, cols, stored_cols
 from dashboard.store.entries import record_edit
@@ -83,15 +85,40 @@ class Skipped:
     import_id: int | None
     imported_at: dt.datetime | None
     first_name: str
+    #: the latest reader version that read this content (``import_readers``, schema 12);
+    #: None when none was recorded (read before versions were, H625)
+    read_by: int | None = None
+
+    @property
+    def read_earlier(self) -> bool:
+        """Whether the workspace's reading of this file is an earlier version's (H625)."""
+        return self.import_id is not None and (self.read_by is None or self.read_by < READER_VERSION)
 
     def message(self) -> str:
         if self.import_id is None or self.imported_at is None:
             return f"{self.name}: the same content as {self.first_name} in this import; read once"
         same = "" if self.first_name == self.name else f" (as {self.first_name})"
-        return (
+        said = (
             f"{self.name}: already imported on {self.imported_at:%Y-%m-%d %H:%M}{same}, "
             f"import #{self.import_id}; nothing changed"
         )
+        if not self.read_earlier:
+            return said
+        which = (
+            "before reader versions were recorded"
+            if self.read_by is None
+            else f"by reader version {self.read_by} (now {READER_VERSION})"
+        )
+        return (
+            f"{said}. It was read by an earlier version of the dashboard ({which}): some of its rows may read "
+            "differently now (a fix since can read a dose, pulse, unit, result or id otherwise, or reject a row), "
+            "and the workspace keeps the earlier reading. To see today's reading, read the file without the "
+            "workspace (`python -m dashboard review FILE`, or Home with the workspace off) and correct the dose "
+            "record where they differ; the workspace does not read a file it holds again"
+        )
+
+    def __str__(self) -> str:
+        return self.message()
 
 
 @dataclass
@@ -142,6 +169,9 @@ class WorkspaceImport:
                     "import_id": s.import_id,
                     "imported_at": s.imported_at.isoformat() if s.imported_at else None,
                     "message": s.message(),
+                    # the reader version that read it (None: before versions were recorded, H625)
+                    "read_by": s.read_by,
+                    "read_by_earlier_version": s.read_earlier,
                 }
                 for s in self.skipped
             ],
@@ -226,12 +256,15 @@ def save_result(
         ],
     )
     unreadable = {f.path for f in report.files if f.error and not f.rows_accepted and f.kind != "dictionary"}
+    readers = _has_table(tx, "import_readers")  # schema 12 (a test playing an older dashboard has none)
     for f in files:
         status = "unreadable" if f.name in unreadable else "imported"
         tx.execute(
             "INSERT INTO import_files VALUES (?, ?, ?, ?, ?)",
             [import_id, f.name, f.content_hash, f.size, status],
         )
+        if readers and status == "imported":  # which reading the workspace holds (H625)
+            tx.execute("INSERT INTO import_readers VALUES (?, ?, ?)", [import_id, f.content_hash, READER_VERSION])
     bump(tx)
     return out
 
@@ -275,9 +308,19 @@ def known(tx: Tx, hashes: set[str]) -> dict[str, Skipped]:
         f"({', '.join('?' for _ in hashes)}) ORDER BY i.import_id",
         sorted(hashes),
     ).to_pylist()
+    read_by: dict[str, int] = {}
+    if _has_table(tx, "import_readers"):  # the latest reader version that read each (H625)
+        read_by = dict(
+            tx.execute(
+                "SELECT content_hash, max(reader_version) FROM import_readers WHERE content_hash IN "
+                f"({', '.join('?' for _ in hashes)}) GROUP BY content_hash",
+                sorted(hashes),
+            ).fetchall()
+        )
     out: dict[str, Skipped] = {}
     for r in rows:
-        out.setdefault(r["content_hash"], Skipped(r["file_name"], r["import_id"], r["imported_at"], r["file_name"]))
+        h = r["content_hash"]
+        out.setdefault(h, Skipped(r["file_name"], r["import_id"], r["imported_at"], r["file_name"], read_by.get(h)))
     return out
 
 
@@ -1267,6 +1310,31 @@ def _store_doses(
             )
         if again.note:
             what += f": {again.note}"
+        # a start the import reads as no start (a statement's recorded day, H540) reaches the
+        # stored row: the cautious reading, recorded as a dose edit and said (probe44 F1, H623)
+        basis = basis_of(
+            match.get("start_basis", ""), row.get("start_basis", ""), _stored_from(match), row["source_file"]
+        )
+        if basis.basis is not None and "start_basis" in match:
+            match["start_basis"] = basis.basis
+            tx.execute("UPDATE doses SET start_basis = ? WHERE dose_id = ?", [basis.basis, match["dose_id"]])
+            record_edit(
+                tx,
+                match["dose_id"],
+                row["patient_id"],
+                "start basis from import",
+                f"start {row['start']:%Y-%m-%d} read as {basis.basis!r} (not the day the drug started) "
+                f"from {row['source_file']}",
+                "",
+                by,
+                now,
+            )
+        if basis.note and f is None:  # a file of another kind (a FHIR bundle): the basis said on it all the same
+            said = next((x for x in report.files if x.path == row["source_file"]), None)
+            if said is not None:
+                said.warn(f"{what}: {basis.note}", row["source_row"])
+        elif basis.note:
+            what += f"; {basis.note}" if again.note else f": {basis.note}"
         if f is not None:
             f.warn(what, row["source_row"])
     for row in new_rows:  # another dose from the start of a stored one (ends as now recorded)

@@ -22,6 +22,7 @@ panel); each job lives in its own module:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from collections.abc import Callable, Iterator, Sequence
@@ -426,13 +427,7 @@ class Workspace:
         """
         records = [FileRecord.of(s) for s in sources]
         known = self.known_files({r.content_hash for r in records})
-        skipped = [
-            Skipped(
-                r.name, known[r.content_hash].import_id, known[r.content_hash].imported_at, known[r.content_hash].name
-            )
-            for r in records
-            if r.content_hash in known
-        ]
+        skipped = [dataclasses.replace(known[r.content_hash], name=r.name) for r in records if r.content_hash in known]
         fresh = [(s, r) for s, r in zip(sources, records, strict=True) if r.content_hash not in known]
         unique: dict[str, tuple[Source, FileRecord]] = {}  # the same file twice in one import: the first
         for s, r in fresh:
