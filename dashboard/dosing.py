@@ -754,8 +754,58 @@ def _above_grade(result: DoseResult, current_mg: float) -> tuple[str, str]:
     return worst.page_severity, f" The dose checks fire ({said})."
 
 
-def current_dose_check(result: DoseResult, current_mg: float | None) -> DoseWarning | None:
-    """Compare a patient's current dose with the calculated range (same unit as the result)."""
+#: the products of one active drug each Dosing tab calculates for (a pair of them in force
+#: together is one dose check of ``dose_checks.toml``, never a range of one product)
+MYCOPHENOLATES: tuple[str, ...] = ("mycophenolate mofetil", "mycophenolic acid")
+
+
+def two_products_check(products: Sequence[str], current: Sequence[str]) -> dict[str, Any] | None:
+    """The dose check the review raises for two of ``products`` (one active drug, e.g.
+    azathioprine and mercaptopurine) in force together (``current``: the drugs in force),
+    as :func:`dashboard.rules.dose_checks.checks` gives it (id, severity, words, source);
+    None when at most one of them is in force.  A pair check is an overlap check whose
+    drugs and interacting drugs are two of ``products`` (``interactions.toml``)."""
+    taken = set(current)
+    for check in dose_checks.checks():
+        if check.get("type") != "overlap" or "interaction" not in check:
+            continue
+        pair = {*check["drugs"], *check["with"]}
+        if len(pair) == 2 and pair <= set(products) and pair <= taken:
+            return check
+    return None
+
+
+def _pair_verdict(result: DoseResult, current_mg: float | None, pair: dict[str, Any]) -> DoseWarning:
+    """The verdict on the current dose while two products of one drug are in force: never
+    "within" or "below" the range of one product (H630), but the pair's dose check in its
+    own words, severity and source."""
+    fact = knowledge.interactions()[pair["interaction"]]
+    label = model.drug_label(result.drug).lower()
+    others = " and ".join(model.drug_label(d).lower() for d in (*pair["drugs"], *pair["with"]) if d != result.drug)
+    dose = (
+        f"Current dose {_fmt(current_mg)} {result.unit} of {label}"
+        if current_mg is not None and not math.isnan(current_mg)
+        else f"Current dose of {label}"
+    )
+    return DoseWarning(
+        _RULE_TO_DOSING[pair["severity"]],
+        f"{dose} is not judged against the range of {label} alone: {others} is in force too, two products of one "
+        f"active drug. The dose checks raise {pair['id']} ({pair['severity']}): {pair['message']} "
+        f"Source: {pair['source']}.",
+        fact.refs,
+        fact.status,
+    )
+
+
+def current_dose_check(
+    result: DoseResult, current_mg: float | None, pair: dict[str, Any] | None = None
+) -> DoseWarning | None:
+    """Compare a patient's current dose with the calculated range (same unit as the result).
+
+    ``pair``: the dose check of two products of the drug in force together
+    (:func:`two_products_check`), said instead of any judgement of one product's range."""
+    if pair is not None and not result.avoid:
+        return _pair_verdict(result, current_mg, pair)
     if current_mg is None or math.isnan(current_mg) or (result.adjusted_range is None and not result.avoid):
         return None
     refs = _refs(*(a.refs for a in result.adjustments)) or result.refs[:2]

@@ -214,12 +214,6 @@ _TWO_PRODUCTS = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe45 F5: with two products of one drug in force the Dosing tab judges one product alone "
-    "('below' / 'within the calculated range') while the review raises dose.thiopurine_duplicate / "
-    "dose.mmf_mpa_together at action",
-)
 @pytest.mark.parametrize("case", list(_TWO_PRODUCTS))
 def test_f5_the_dosing_tab_never_judges_one_product_alone_while_both_are_in_force(case):
     """Azathioprine 100 mg/day with mercaptopurine 50 mg/day, or mycophenolate mofetil

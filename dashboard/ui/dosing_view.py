@@ -68,13 +68,18 @@ def show_pregnancy(entry: str) -> None:
 
 
 def show_result(
-    result: dosing.DoseResult, key: str, current: float | None = None, label: str = "Suggested dose"
+    result: dosing.DoseResult,
+    key: str,
+    current: float | None = None,
+    label: str = "Suggested dose",
+    pair: dict[str, Any] | None = None,
 ) -> None:
     """Suggested dose, how it was reached, warnings by severity and the references.
 
     ``label`` names the number: "Dose checked" where the dose is the one entered, not a
-    suggestion (methotrexate)."""
-    check = dosing.current_dose_check(result, current)
+    suggestion (methotrexate).  ``pair``: the dose check of two products of the drug in
+    force together (:func:`dosing.two_products_check`), said as the verdict instead."""
+    check = dosing.current_dose_check(result, current, pair)
     if check is not None:
         SHOW[check.severity](f"**{check.message}** {knowledge.format_refs(check.refs)}")
     if result.avoid:
@@ -244,7 +249,8 @@ def thiopurines_tab(
     current, how = ctx.current_mg_per_day(thio, weight) if ctx else (None, "")
     if how:  # a dose in mg/kg (compared at this weight) or one the page cannot compare (dosing21)
         st.caption(md_escape(how))
-    show_result(result, "aza", current)
+    pair = dosing.two_products_check(dosing.THIOPURINES, tuple(ctx.current["drug"])) if ctx else None
+    show_result(result, "aza", current, pair=pair)
     st.subheader("Blood tests of this plan")
     start = st.date_input("Start date", day, key=f"aza_start_{k}")
     show_monitoring_plan(thio, start, result.titration, ("allopurinol",) if allopurinol else ())
@@ -322,13 +328,14 @@ def mycophenolate_tab(ctx: dosing.PatientContext | None, k: str, egfr: float | d
     form = b.radio("Product", ["MMF", "MPA"], index=1 if on_mpa else 0, key=f"mmf_form_{k}", horizontal=True)
     ppi = c.checkbox("On a proton pump inhibitor", key=f"mmf_ppi_{k}")
     show_key_points(["mycophenolate mofetil", "mycophenolic acid"])
-    for drug in ("mycophenolate mofetil", "mycophenolic acid"):
+    for drug in dosing.MYCOPHENOLATES:
         if ctx and ctx.mg_per_day(drug):
             st.caption(f"Current {drug}: {ctx.mg_per_day(drug):g} mg/day.")
     result = dosing.mycophenolate_dose(phase, form, egfr=egfr, ppi=ppi)
     # the patient's current dose of that product checked against the range (the dose
     # checks flag it above the top of the induction range)
-    show_result(result, "mmf", ctx.mg_per_day(result.drug) if ctx else None)
+    pair = dosing.two_products_check(dosing.MYCOPHENOLATES, tuple(ctx.current["drug"])) if ctx else None
+    show_result(result, "mmf", ctx.mg_per_day(result.drug) if ctx else None, pair=pair)
 
 
 def methotrexate_tab(ctx: dosing.PatientContext | None, k: str, egfr: float | dosing.LabValue | None) -> None:
