@@ -1774,6 +1774,9 @@ class PatientContext:
     current: pd.DataFrame = field(default_factory=lambda: model.empty_frame("doses"))
     #: every dose row of the patient that started on or before ``as_of``
     history: pd.DataFrame = field(default_factory=lambda: model.empty_frame("doses"))
+    #: the dose rows recorded to start after ``as_of`` (a planned start or change), as the
+    #: review's schedule reads them (``Inputs.planned``, H567)
+    planned: pd.DataFrame = field(default_factory=lambda: model.empty_frame("doses"))
 
     @property
     def weight_words(self) -> str:
@@ -1792,6 +1795,15 @@ class PatientContext:
 
     def on(self, drug: str) -> bool:
         return bool((self.current["drug"] == drug).any())
+
+    def planned_start(self, drug: str) -> dt.date | None:
+        """The day ``drug`` is recorded to start after ``as_of`` when it is not in force
+        now (a planned start, not a change of a dose being taken), else None: the day the
+        review dates its first tests from (H567)."""
+        if self.on(drug):
+            return None
+        rows = self.planned[self.planned["drug"] == drug]
+        return None if rows.empty else pd.Timestamp(rows["start"].min()).date()
 
     def dose_row(self, drug: str) -> pd.Series | None:
         rows = self.current[self.current["drug"] == drug]
@@ -1951,7 +1963,24 @@ def patient_context(
         crcl=latest_lab(labs, patient_id, "crcl", as_of),
         current=current_doses(doses, patient_id, as_of),
         history=doses[(doses["patient_id"] == patient_id) & (doses["start"] <= pd.Timestamp(as_of))],
+        planned=doses[
+            (doses["patient_id"] == patient_id) & (doses["start"] >= pd.Timestamp(as_of) + pd.Timedelta(days=1))
+        ].sort_values("start"),
     )
+
+
+def recorded_dates_notes(schedule_rows: pd.DataFrame, ctx: PatientContext) -> list[str]:
+    """The review's own schedule rows (``schedule_df`` of the patient) that say a recorded
+    date the Dosing page's plan and doses depend on: a drug recorded to start after the
+    as-of date, with its first tests (H567), and a drug in force whose dose row is recorded
+    to end, with the end beside its next test where it comes first (H568).  Each in the
+    review's words with its source; the page never words them a second time."""
+    if schedule_rows is None or schedule_rows.empty:
+        return []
+    after = pd.Timestamp(ctx.as_of) + pd.Timedelta(days=1)
+    ending = set(ctx.current.loc[ctx.current["end"].notna(), "drug"])
+    keep = (pd.to_datetime(schedule_rows["course_start"]) >= after) | schedule_rows["drug"].isin(ending)
+    return [f"{r.message} (the review's schedule; source: {r.source})" for r in schedule_rows[keep].itertuples()]
 
 
 # --------------------------------------------------------------------------- display
@@ -1993,5 +2022,7 @@ def current_doses_frame(ctx: PatientContext) -> pd.DataFrame:
             "Frequency": cur["frequency"],
             "mg/day": cur["mg_per_day"].round(2),
             "Since": cur["start"].dt.date,
+            # the end recorded on the row (a stop or a change), as the review reads it (H568)
+            "Ends (as recorded)": [d.date() if not pd.isna(d) else "" for d in cur["end"]],
         }
     )

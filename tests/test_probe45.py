@@ -268,11 +268,6 @@ def _review_of_the_switch():
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe45 F6: the Dosing page's blood-test plan starts on the as-of date, never on the recorded "
-    "planned azathioprine start the review dates its first tests from (H567)",
-)
 def test_f6_the_dosing_plan_starts_on_the_recorded_planned_start():
     """Recorded: mycophenolate mofetil to 1 Apr 2026, azathioprine 100 mg/day from 1 Apr;
     reviewed on 10 Mar.  The review: 'Azathioprine: starts 2026-04-01 (as recorded): first
@@ -285,11 +280,6 @@ def test_f6_the_dosing_plan_starts_on_the_recorded_planned_start():
     assert at.date_input(key="aza_start_P1").value == dt.date(2026, 4, 1)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe45 F6: the Dosing page's current doses never say the recorded end the review says "
-    "('ends 2026-04-01 (as recorded)', H568)",
-)
 def test_f6_the_dosing_page_says_the_recorded_end_of_a_current_dose():
     """The review's mycophenolate row: '... due 2026-05-24 — ends 2026-04-01 (as recorded)'.
     The Dosing page lists mycophenolate mofetil as a current dose 'Since 2025-06-01' with no

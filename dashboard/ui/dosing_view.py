@@ -13,11 +13,12 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard import dosing, knowledge
+from dashboard import dosing, knowledge, model
 from dashboard.dataset import Dataset
 from dashboard.markup import md_escape
 from dashboard.rules import RuleError, get_profile
 from dashboard.rules.engine import default_profile
+from dashboard.ui.caching import patient_review
 from dashboard.ui.picker import patient_picker
 from dashboard.ui.state import profile_name
 from dashboard.ui.widgets import show_cumulative_dose, show_table
@@ -168,6 +169,10 @@ def patient_prefill(ds: Dataset | None, day: dt.date) -> dosing.PatientContext |
         show_table(dosing.current_doses_frame(ctx), key="dosing_current")
     for note in ctx.total_notes():  # rows taken together: the doses below are their totals
         st.caption(f"{note}; the dose checked below is the total.")
+    # a planned start or a recorded end, in the review's own words (H567, H568)
+    mine = patient_review(pid)
+    for note in dosing.recorded_dates_notes(mine.schedule if mine is not None else pd.DataFrame(), ctx):
+        st.info(md_escape(note), icon=":material/event:")
     return ctx
 
 
@@ -187,7 +192,14 @@ def thiopurines_tab(
 
     Returns the eGFR the renal limits are placed against (the number entered here, else a
     censored result of the patient's: :func:`dosing.egfr_for_limits`), which the other tabs use too."""
-    on_mp = bool(ctx and ctx.on("mercaptopurine") and not ctx.on("azathioprine"))
+    # the thiopurine taken, else the one recorded to start (a planned start, H567)
+    on_mp = bool(
+        ctx
+        and not ctx.on("azathioprine")
+        and (
+            ctx.on("mercaptopurine") or (ctx.planned_start("mercaptopurine") and not ctx.planned_start("azathioprine"))
+        )
+    )
     thio = st.radio(
         "Thiopurine",
         list(dosing.THIOPURINES),
@@ -252,7 +264,13 @@ def thiopurines_tab(
     pair = dosing.two_products_check(dosing.THIOPURINES, tuple(ctx.current["drug"])) if ctx else None
     show_result(result, "aza", current, pair=pair)
     st.subheader("Blood tests of this plan")
-    start = st.date_input("Start date", day, key=f"aza_start_{k}")
+    planned = ctx.planned_start(thio) if ctx else None
+    if planned is not None:
+        st.caption(
+            f"{model.drug_label(thio)} is recorded to start on {planned:%d %b %Y}: the plan starts then, the day the "
+            "review dates its first tests from."
+        )
+    start = st.date_input("Start date", planned or day, key=f"aza_start_{k}")
     show_monitoring_plan(thio, start, result.titration, ("allopurinol",) if allopurinol else ())
     return egfr
 
