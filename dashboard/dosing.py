@@ -27,6 +27,7 @@ from dashboard.ingest.frequency import less_often_than_weekly, parse_frequency
 from dashboard.ingest.routes import parse_route
 from dashboard.rules import ctcae, dose_checks, dose_totals, exposure, renal, schedule
 from dashboard.rules.data import DAY, NEVER, draw_severity, schedule_file
+from dashboard.rules.engine import Profile, get_profile
 from dashboard.rules.inputs import CMP_TEXTS
 from dashboard.rules.inputs import per_day as frequency_per_day
 from dashboard.units import display_unit
@@ -227,6 +228,48 @@ def _renal(
     elif below is None:
         warnings.append(_warn("info", block, _cannot_tell(egfr, float(block["egfr_below"]), block["message"])))
         refs += block["refs"]
+
+
+def _guideline_renal(
+    block: dict[str, Any],
+    egfr: float | LabValue | None,
+    warnings: list[DoseWarning],
+    refs: list[str],
+    profile: str | Profile | None,
+) -> None:
+    """A renal ``block`` that names a rule of ``rules.toml`` (``rule``; the label's own
+    sentence ``label_note``): the limit, its action, source and status are the rule's as
+    the active ``profile`` applies it (a user profile's edited threshold too), so that the
+    page and the flag say one limit with one citation (H632).  A profile that does not
+    apply the rule (CTCAE only; a rule turned off) gives no limit and says so."""
+    prof = get_profile(profile)
+    rule = next((r for r in prof.rules if r.id == block["rule"] and r.enabled), None)
+    note = f" {block['label_note']}" if block.get("label_note") else ""
+    if rule is None:
+        warnings.append(
+            DoseWarning(
+                "info",
+                f"The {prof.name} profile applies no guideline eGFR limit ({block['rule']} is not in force in it), "
+                f"so none is placed against the eGFR here, as the Patient page raises no flag on it.{note}",
+                tuple(block["refs"]),
+                block.get("status", "confirmed"),
+            )
+        )
+        return
+    cited = knowledge.cited_ids([rule.source])
+    limit = _fmt(rule.threshold)
+    _renal(
+        {
+            "egfr_below": rule.threshold,
+            "message": f"eGFR below {limit} ({rule.id}, {prof.name}): {rule.message}. Source: {rule.source}.{note}",
+            "refs": [*cited, *block["refs"]],
+            "status": rule.status or block.get("status", "confirmed"),
+        },
+        egfr,
+        warnings,
+        refs,
+        f"the guideline limit below eGFR {limit} ({rule.id})",
+    )
 
 
 def _cannot_tell(result: float | LabValue, limit: float, message: str, label: str = "eGFR {}") -> str:
@@ -431,8 +474,12 @@ def thiopurine_dose(
     egfr: float | LabValue | None = None,
     target_mg_per_kg: tuple[float, float] | None = None,
     current_mg: float | None = None,
+    profile: str | Profile | None = None,
 ) -> DoseResult:
     """Thiopurine (azathioprine or mercaptopurine) dose by weight, TPMT/NUDT15 and allopurinol.
+
+    ``profile``: the rules profile whose eGFR limit is placed against ``egfr`` (default:
+    the default profile), :func:`_guideline_renal`.
 
     * normal metaboliser: the target range (default from the data), reached by the
       titration plan; NUDT15 not tested with TPMT normal: the same, "monitor closely"
@@ -620,7 +667,7 @@ def thiopurine_dose(
         warnings.append(_warn("info", data["febuxostat"]))
         refs += data["febuxostat"]["refs"]
 
-    _renal(data["renal"], egfr, warnings, refs)
+    _guideline_renal(data["renal"], egfr, warnings, refs, profile)
 
     limit, _why = thiopurine_limits(drug, weight_kg, tpmt, nudt15, allopurinol=allopurinol, current_mg=current_mg)
     if limit is not None and adjusted[1] > limit + 1e-9:

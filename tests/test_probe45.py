@@ -319,11 +319,6 @@ def test_f7_the_pages_say_the_count_before_a_cyclophosphamide_pulse():
 # --------------------------------------------------------------------------- F8 renal "withhold" under a profile
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe45 F8: under the CTCAE only profile the Dosing page still says 'withhold and discuss' at "
-    "eGFR < 60 on azathioprine, a limit the active profile does not apply (the review raises nothing)",
-)
 def test_f8_the_dosing_page_renal_limit_follows_the_active_profile():
     """Azathioprine 100 mg/day, eGFR 55 on 1 Mar 2026.  Under BSR 2025 the review flags
     bsr.egfr_low (caution, 'withhold and discuss'); under 'CTCAE only' (rules = []) it raises

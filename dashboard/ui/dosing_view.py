@@ -16,7 +16,7 @@ import streamlit as st
 from dashboard import dosing, knowledge, model
 from dashboard.dataset import Dataset
 from dashboard.markup import md_escape
-from dashboard.rules import RuleError, get_profile
+from dashboard.rules import Profile, RuleError, get_profile
 from dashboard.rules.engine import default_profile
 from dashboard.ui.caching import patient_review
 from dashboard.ui.picker import patient_picker
@@ -257,6 +257,7 @@ def thiopurines_tab(
         egfr=egfr,
         target_mg_per_kg=target,
         current_mg=before_mg or None,
+        profile=active_profile(),  # its eGFR limit, as the review applies it (H632)
     )
     current, how = ctx.current_mg_per_day(thio, weight) if ctx else (None, "")
     if how:  # a dose in mg/kg (compared at this weight) or one the page cannot compare (dosing21)
@@ -275,14 +276,18 @@ def thiopurines_tab(
     return egfr
 
 
+def active_profile() -> Profile:
+    """The active rules profile (the default one when it cannot be used, as the review does)."""
+    try:
+        return get_profile(profile_name())
+    except RuleError:
+        return default_profile()
+
+
 def schedule_profile() -> tuple[str, str]:
     """The monitoring profile of ``schedule.toml`` the active rules profile applies, and the
-    rules profile's name (the default one when the active profile cannot be used, as the
-    review does)."""
-    try:
-        prof = get_profile(profile_name())
-    except RuleError:
-        prof = default_profile()
+    rules profile's name."""
+    prof = active_profile()
     return prof.schedule, prof.name
 
 
