@@ -150,11 +150,6 @@ def test_f3_the_rituximab_immunoglobulin_schedule_cites_the_dose_checks_source()
 # --------------------------------------------------------------------------- F4 tacrolimus dose
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe45 F4: 'About 2-4 mg/day (0.06-0.1 mg/kg/day ...)' gives two different doses as one: at "
-    "70 kg the cited range is 4.2-7 mg/day",
-)
 def test_f4_the_tacrolimus_mg_per_day_beside_the_mg_per_kg_range_is_the_same_dose():
     """By hand, Mok 2016's 0.06-0.1 mg/kg/day at 70 kg is 4.2-7 mg/day: a mg/day range
     written directly before it as its equivalent must overlap it."""
