@@ -1402,6 +1402,23 @@ class CumulativeDose:
     refs: tuple[str, ...]
 
 
+def pulse_count_check() -> DoseWarning:
+    """The count before an IV cyclophosphamide pulse as the dose check
+    ``dose.cyc_pulse_neutrophils_low`` applies it: its limit (``dosing.toml
+    [cyclophosphamide.pulse_neutrophils]``), action, severity and source, read from the
+    check itself (probe45 F7, H637)."""
+    check = _check("cyclophosphamide", "dose.cyc_pulse_neutrophils_low")
+    block = _rules("cyclophosphamide", "pulse_neutrophils")
+    return DoseWarning(
+        _RULE_TO_DOSING[check["severity"]],
+        f"Before each IV pulse, neutrophils below {_fmt(float(check['threshold']))} "
+        f"{display_unit('neutrophils')} on the day: {check['message']}. The dose checks raise {check['id']} "
+        f"({check['severity']}) on the count before the pulse. Source: {check['source']}.",
+        tuple(block["refs"]),
+        block.get("status", "confirmed"),
+    )
+
+
 def cumulative_thresholds() -> list[dict[str, Any]]:
     """The cumulative-dose thresholds of ``dosing.toml`` (lowest first), the ones the dose checks use."""
     return sorted(_rules("cyclophosphamide", "cumulative")["thresholds"], key=lambda t: t["grams"])

@@ -275,11 +275,6 @@ def test_f6_the_dosing_page_says_the_recorded_end_of_a_current_dose():
 # --------------------------------------------------------------------------- F7 the count before a pulse
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe45 F7: neither the Dosing page nor the Compare page mentions dose.cyc_pulse_neutrophils_low "
-    "(neutrophils < 1.5 before an IV pulse: reduce by 25% or postpone), an action-level dose check",
-)
 def test_f7_the_pages_say_the_count_before_a_cyclophosphamide_pulse():
     """dosing.toml [cyclophosphamide.pulse_neutrophils] below = 1.5 (PNDS Box 6), read by
     the dose check at action.  The Dosing page's cyclophosphamide tab says the dose checks

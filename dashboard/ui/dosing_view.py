@@ -477,6 +477,8 @@ def cyclophosphamide_tab(ds: Dataset | None, ctx: dosing.PatientContext | None, 
         "**Cumulative dose.** The dose checks add up the dose history (pulses: administered mg; oral courses: "
         "mg/day x days) and flag the cumulative dose above the thresholds the cited cohorts report."
     )
+    count = dosing.pulse_count_check()  # the count before a pulse, as the dose check reads it
+    st.markdown(f"**Count before a pulse.** {count.message} {knowledge.format_refs(count.refs)} ({count.status})")
     show_key_points(["cyclophosphamide"])
     show_pregnancy("cyclophosphamide (NIH)")  # the two regimens' instructions are the same text
     if ds is not None and ctx is not None:
