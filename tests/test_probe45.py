@@ -133,11 +133,6 @@ def test_f2_compare_shows_the_methotrexate_schedule_the_review_applies_under_bsr
 # --------------------------------------------------------------------------- F3 rituximab citation
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe45 F3: the Compare page cites Tesfa 2011 and Zonozi 2021 for 'immunoglobulins before each "
-    "cycle'; the dose check dose.anti_cd20_igg_before_cycle rests on BSR 2019 [bsr2019_biologics]",
-)
 def test_f3_the_rituximab_immunoglobulin_schedule_cites_the_dose_checks_source():
     """'Immunoglobulins ... before each cycle' is the BSR biologic safety guideline's
     recommendation (the IgG dose check's source); the two late-onset-neutropenia cohorts hold

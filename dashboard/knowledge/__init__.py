@@ -387,7 +387,8 @@ def schedule_text(path: str) -> str:
 
 
 #: ``{dose_checks.<check id>.<field>}``: a text of a dose check of the review
-#: (``dashboard/rules/data/dose_checks.toml``: its ``message`` or ``severity``) inside a
+#: (``dashboard/rules/data/dose_checks.toml``: its ``message``, ``severity`` or a number such
+#: as ``window_days``) inside a
 #: drug fact's text, so that the Compare page states what the check does in its own
 #: words, typed once (probe45 F7, H637).
 _DOSE_CHECK_TEXT = "dose_checks."
@@ -407,8 +408,10 @@ def dose_check_text(path: str) -> str:
     for check in _dose_checks_file().get("check", []):
         if check.get("id") == ident:
             value = check[key]
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                return format(value, "g")  # a number of the check (window_days)
             if not isinstance(value, str):
-                raise TypeError(f"dose_checks.toml {path} is not a text")
+                raise TypeError(f"dose_checks.toml {path} is not a text or a number")
             return value
     raise KeyError(f"dose_checks.toml has no check {ident!r}")
 
