@@ -1286,7 +1286,10 @@ def methotrexate_check(
         warnings.append(
             DoseWarning(
                 "caution",
-                f"{_fmt(weekly_dose_mg)} mg/week is above the usual {_fmt(usual[1])} mg (3E: up to {_fmt(ceiling)} mg/week).",
+                # the page's own caution: no dose check fires here, said as the mycophenolate
+                # tab says it (probe45 F9), so it is not read as a flag the Patient page raises
+                f"{_fmt(weekly_dose_mg)} mg/week is above the usual {_fmt(usual[1])} mg (3E: up to {_fmt(ceiling)} "
+                f"mg/week). No dose check fires below {_fmt(ceiling_check.mg)} mg/week ({ceiling_check.check}).",
                 tuple(rules["refs"]),
                 rules["status"],
             )

@@ -2,9 +2,10 @@
 
 Theme: thresholds, doses, drug facts and their citations live once in the data files and
 are read by every page that shows or checks them, so the Dosing page, the Compare page and
-the review can never disagree.  Each test below is a strict xfail that fails today for the
-reason it names; the expectations are worked by hand from the safety rules and the
-review's own schedule, never copied from the pages' output.
+the review can never disagree.  Each test was written as a strict xfail failing for the
+reason its finding names, and passes since the fix (fix45, H630-H639); the expectations
+are worked by hand from the safety rules and the review's own schedule, never copied
+from the pages' output.
 """
 
 from __future__ import annotations
@@ -322,11 +323,6 @@ def test_f8_the_dosing_page_renal_limit_follows_the_active_profile():
 # --------------------------------------------------------------------------- F9 methotrexate above 25 mg/week
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe45 F9: methotrexate 27.5 mg/week is a CAUTION on the Dosing page that never says no dose check "
-    "fires below 30 mg/week; the review raises nothing",
-)
 def test_f9_the_methotrexate_caution_says_no_dose_check_fires_below_the_ceiling():
     """3E: usual up to 25 mg/week, escalation to 30 (dose.mtx_above_max fires only above 30).
     27.5 mg/week: the review has no dose-check row; the mycophenolate tab in the same place
