@@ -27,6 +27,7 @@ from dashboard.ingest.frequency import less_often_than_weekly, parse_frequency
 from dashboard.ingest.routes import parse_route
 from dashboard.rules import ctcae, dose_checks, dose_totals, exposure, renal, schedule
 from dashboard.rules.data import DAY, NEVER, draw_severity, schedule_file
+from dashboard.rules.engine import Profile, get_profile
 from dashboard.rules.inputs import CMP_TEXTS
 from dashboard.rules.inputs import per_day as frequency_per_day
 from dashboard.units import display_unit
@@ -227,6 +228,48 @@ def _renal(
     elif below is None:
         warnings.append(_warn("info", block, _cannot_tell(egfr, float(block["egfr_below"]), block["message"])))
         refs += block["refs"]
+
+
+def _guideline_renal(
+    block: dict[str, Any],
+    egfr: float | LabValue | None,
+    warnings: list[DoseWarning],
+    refs: list[str],
+    profile: str | Profile | None,
+) -> None:
+    """A renal ``block`` that names a rule of ``rules.toml`` (``rule``; the label's own
+    sentence ``label_note``): the limit, its action, source and status are the rule's as
+    the active ``profile`` applies it (a user profile's edited threshold too), so that the
+    page and the flag say one limit with one citation (H632).  A profile that does not
+    apply the rule (CTCAE only; a rule turned off) gives no limit and says so."""
+    prof = get_profile(profile)
+    rule = next((r for r in prof.rules if r.id == block["rule"] and r.enabled), None)
+    note = f" {block['label_note']}" if block.get("label_note") else ""
+    if rule is None:
+        warnings.append(
+            DoseWarning(
+                "info",
+                f"The {prof.name} profile applies no guideline eGFR limit ({block['rule']} is not in force in it), "
+                f"so none is placed against the eGFR here, as the Patient page raises no flag on it.{note}",
+                tuple(block["refs"]),
+                block.get("status", "confirmed"),
+            )
+        )
+        return
+    cited = knowledge.cited_ids([rule.source])
+    limit = _fmt(rule.threshold)
+    _renal(
+        {
+            "egfr_below": rule.threshold,
+            "message": f"eGFR below {limit} ({rule.id}, {prof.name}): {rule.message}. Source: {rule.source}.{note}",
+            "refs": [*cited, *block["refs"]],
+            "status": rule.status or block.get("status", "confirmed"),
+        },
+        egfr,
+        warnings,
+        refs,
+        f"the guideline limit below eGFR {limit} ({rule.id})",
+    )
 
 
 def _cannot_tell(result: float | LabValue, limit: float, message: str, label: str = "eGFR {}") -> str:
@@ -431,8 +474,12 @@ def thiopurine_dose(
     egfr: float | LabValue | None = None,
     target_mg_per_kg: tuple[float, float] | None = None,
     current_mg: float | None = None,
+    profile: str | Profile | None = None,
 ) -> DoseResult:
     """Thiopurine (azathioprine or mercaptopurine) dose by weight, TPMT/NUDT15 and allopurinol.
+
+    ``profile``: the rules profile whose eGFR limit is placed against ``egfr`` (default:
+    the default profile), :func:`_guideline_renal`.
 
     * normal metaboliser: the target range (default from the data), reached by the
       titration plan; NUDT15 not tested with TPMT normal: the same, "monitor closely"
@@ -620,7 +667,7 @@ def thiopurine_dose(
         warnings.append(_warn("info", data["febuxostat"]))
         refs += data["febuxostat"]["refs"]
 
-    _renal(data["renal"], egfr, warnings, refs)
+    _guideline_renal(data["renal"], egfr, warnings, refs, profile)
 
     limit, _why = thiopurine_limits(drug, weight_kg, tpmt, nudt15, allopurinol=allopurinol, current_mg=current_mg)
     if limit is not None and adjusted[1] > limit + 1e-9:
@@ -754,8 +801,58 @@ def _above_grade(result: DoseResult, current_mg: float) -> tuple[str, str]:
     return worst.page_severity, f" The dose checks fire ({said})."
 
 
-def current_dose_check(result: DoseResult, current_mg: float | None) -> DoseWarning | None:
-    """Compare a patient's current dose with the calculated range (same unit as the result)."""
+#: the products of one active drug each Dosing tab calculates for (a pair of them in force
+#: together is one dose check of ``dose_checks.toml``, never a range of one product)
+MYCOPHENOLATES: tuple[str, ...] = ("mycophenolate mofetil", "mycophenolic acid")
+
+
+def two_products_check(products: Sequence[str], current: Sequence[str]) -> dict[str, Any] | None:
+    """The dose check the review raises for two of ``products`` (one active drug, e.g.
+    azathioprine and mercaptopurine) in force together (``current``: the drugs in force),
+    as :func:`dashboard.rules.dose_checks.checks` gives it (id, severity, words, source);
+    None when at most one of them is in force.  A pair check is an overlap check whose
+    drugs and interacting drugs are two of ``products`` (``interactions.toml``)."""
+    taken = set(current)
+    for check in dose_checks.checks():
+        if check.get("type") != "overlap" or "interaction" not in check:
+            continue
+        pair = {*check["drugs"], *check["with"]}
+        if len(pair) == 2 and pair <= set(products) and pair <= taken:
+            return check
+    return None
+
+
+def _pair_verdict(result: DoseResult, current_mg: float | None, pair: dict[str, Any]) -> DoseWarning:
+    """The verdict on the current dose while two products of one drug are in force: never
+    "within" or "below" the range of one product (H630), but the pair's dose check in its
+    own words, severity and source."""
+    fact = knowledge.interactions()[pair["interaction"]]
+    label = model.drug_label(result.drug).lower()
+    others = " and ".join(model.drug_label(d).lower() for d in (*pair["drugs"], *pair["with"]) if d != result.drug)
+    dose = (
+        f"Current dose {_fmt(current_mg)} {result.unit} of {label}"
+        if current_mg is not None and not math.isnan(current_mg)
+        else f"Current dose of {label}"
+    )
+    return DoseWarning(
+        _RULE_TO_DOSING[pair["severity"]],
+        f"{dose} is not judged against the range of {label} alone: {others} is in force too, two products of one "
+        f"active drug. The dose checks raise {pair['id']} ({pair['severity']}): {pair['message']} "
+        f"Source: {pair['source']}.",
+        fact.refs,
+        fact.status,
+    )
+
+
+def current_dose_check(
+    result: DoseResult, current_mg: float | None, pair: dict[str, Any] | None = None
+) -> DoseWarning | None:
+    """Compare a patient's current dose with the calculated range (same unit as the result).
+
+    ``pair``: the dose check of two products of the drug in force together
+    (:func:`two_products_check`), said instead of any judgement of one product's range."""
+    if pair is not None and not result.avoid:
+        return _pair_verdict(result, current_mg, pair)
     if current_mg is None or math.isnan(current_mg) or (result.adjusted_range is None and not result.avoid):
         return None
     refs = _refs(*(a.refs for a in result.adjustments)) or result.refs[:2]
@@ -1189,7 +1286,10 @@ def methotrexate_check(
         warnings.append(
             DoseWarning(
                 "caution",
-                f"{_fmt(weekly_dose_mg)} mg/week is above the usual {_fmt(usual[1])} mg (3E: up to {_fmt(ceiling)} mg/week).",
+                # the page's own caution: no dose check fires here, said as the mycophenolate
+                # tab says it (probe45 F9), so it is not read as a flag the Patient page raises
+                f"{_fmt(weekly_dose_mg)} mg/week is above the usual {_fmt(usual[1])} mg (3E: up to {_fmt(ceiling)} "
+                f"mg/week). No dose check fires below {_fmt(ceiling_check.mg)} mg/week ({ceiling_check.check}).",
                 tuple(rules["refs"]),
                 rules["status"],
             )
@@ -1303,6 +1403,23 @@ class CumulativeDose:
     thresholds: pd.DataFrame
     context: str
     refs: tuple[str, ...]
+
+
+def pulse_count_check() -> DoseWarning:
+    """The count before an IV cyclophosphamide pulse as the dose check
+    ``dose.cyc_pulse_neutrophils_low`` applies it: its limit (``dosing.toml
+    [cyclophosphamide.pulse_neutrophils]``), action, severity and source, read from the
+    check itself (probe45 F7, H637)."""
+    check = _check("cyclophosphamide", "dose.cyc_pulse_neutrophils_low")
+    block = _rules("cyclophosphamide", "pulse_neutrophils")
+    return DoseWarning(
+        _RULE_TO_DOSING[check["severity"]],
+        f"Before each IV pulse, neutrophils below {_fmt(float(check['threshold']))} "
+        f"{display_unit('neutrophils')} on the day: {check['message']}. The dose checks raise {check['id']} "
+        f"({check['severity']}) on the count before the pulse. Source: {check['source']}.",
+        tuple(block["refs"]),
+        block.get("status", "confirmed"),
+    )
 
 
 def cumulative_thresholds() -> list[dict[str, Any]]:
@@ -1724,6 +1841,9 @@ class PatientContext:
     current: pd.DataFrame = field(default_factory=lambda: model.empty_frame("doses"))
     #: every dose row of the patient that started on or before ``as_of``
     history: pd.DataFrame = field(default_factory=lambda: model.empty_frame("doses"))
+    #: the dose rows recorded to start after ``as_of`` (a planned start or change), as the
+    #: review's schedule reads them (``Inputs.planned``, H567)
+    planned: pd.DataFrame = field(default_factory=lambda: model.empty_frame("doses"))
 
     @property
     def weight_words(self) -> str:
@@ -1742,6 +1862,15 @@ class PatientContext:
 
     def on(self, drug: str) -> bool:
         return bool((self.current["drug"] == drug).any())
+
+    def planned_start(self, drug: str) -> dt.date | None:
+        """The day ``drug`` is recorded to start after ``as_of`` when it is not in force
+        now (a planned start, not a change of a dose being taken), else None: the day the
+        review dates its first tests from (H567)."""
+        if self.on(drug):
+            return None
+        rows = self.planned[self.planned["drug"] == drug]
+        return None if rows.empty else pd.Timestamp(rows["start"].min()).date()
 
     def dose_row(self, drug: str) -> pd.Series | None:
         rows = self.current[self.current["drug"] == drug]
@@ -1901,7 +2030,24 @@ def patient_context(
         crcl=latest_lab(labs, patient_id, "crcl", as_of),
         current=current_doses(doses, patient_id, as_of),
         history=doses[(doses["patient_id"] == patient_id) & (doses["start"] <= pd.Timestamp(as_of))],
+        planned=doses[
+            (doses["patient_id"] == patient_id) & (doses["start"] >= pd.Timestamp(as_of) + pd.Timedelta(days=1))
+        ].sort_values("start"),
     )
+
+
+def recorded_dates_notes(schedule_rows: pd.DataFrame, ctx: PatientContext) -> list[str]:
+    """The review's own schedule rows (``schedule_df`` of the patient) that say a recorded
+    date the Dosing page's plan and doses depend on: a drug recorded to start after the
+    as-of date, with its first tests (H567), and a drug in force whose dose row is recorded
+    to end, with the end beside its next test where it comes first (H568).  Each in the
+    review's words with its source; the page never words them a second time."""
+    if schedule_rows is None or schedule_rows.empty:
+        return []
+    after = pd.Timestamp(ctx.as_of) + pd.Timedelta(days=1)
+    ending = set(ctx.current.loc[ctx.current["end"].notna(), "drug"])
+    keep = (pd.to_datetime(schedule_rows["course_start"]) >= after) | schedule_rows["drug"].isin(ending)
+    return [f"{r.message} (the review's schedule; source: {r.source})" for r in schedule_rows[keep].itertuples()]
 
 
 # --------------------------------------------------------------------------- display
@@ -1943,5 +2089,7 @@ def current_doses_frame(ctx: PatientContext) -> pd.DataFrame:
             "Frequency": cur["frequency"],
             "mg/day": cur["mg_per_day"].round(2),
             "Since": cur["start"].dt.date,
+            # the end recorded on the row (a stop or a change), as the review reads it (H568)
+            "Ends (as recorded)": [d.date() if not pd.isna(d) else "" for d in cur["end"]],
         }
     )

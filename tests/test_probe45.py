@@ -2,9 +2,10 @@
 
 Theme: thresholds, doses, drug facts and their citations live once in the data files and
 are read by every page that shows or checks them, so the Dosing page, the Compare page and
-the review can never disagree.  Each test below is a strict xfail that fails today for the
-reason it names; the expectations are worked by hand from the safety rules and the
-review's own schedule, never copied from the pages' output.
+the review can never disagree.  Each test was written as a strict xfail failing for the
+reason its finding names, and passes since the fix (fix45, H630-H639); the expectations
+are worked by hand from the safety rules and the review's own schedule, never copied
+from the pages' output.
 """
 
 from __future__ import annotations
@@ -92,11 +93,6 @@ def _cell_sources(at: AppTest, attribute: str, entry: str) -> str:
 # --------------------------------------------------------------------------- F1 tacrolimus schedule
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe45 F1: the Compare page's tacrolimus schedule ('every 2 weeks until the dose and level are "
-    "stable, then monthly') is not the review's cni_monthly ('every 2 weeks for 6 weeks, then monthly')",
-)
 def test_f1_compare_shows_the_tacrolimus_schedule_the_review_applies():
     """schedule.toml [schedules.cni_monthly], the review's tacrolimus schedule under every
     profile: phases 14 days until day 42, then 30 days: by hand, 'every 2 weeks for 6 weeks,
@@ -108,11 +104,6 @@ def test_f1_compare_shows_the_tacrolimus_schedule_the_review_applies():
     assert "every 2 weeks for 6 weeks, then monthly" in cell
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe45 F1: the review's tacrolimus schedule cites 'NHS Highland DMARD monitoring', which names no "
-    "reference (no address), while the Compare cell cites NHS Lanarkshire [nhs_lanarkshire]",
-)
 def test_f1_the_tacrolimus_schedule_and_its_compare_cell_cite_the_same_reference():
     """One fact, one citation: the schedule row's source names the reference it rests on
     ([id], as the BSR 2025 and voclosporin schedules do) and the Compare cell cites it."""
@@ -129,11 +120,6 @@ def test_f1_the_tacrolimus_schedule_and_its_compare_cell_cite_the_same_reference
 # --------------------------------------------------------------------------- F2 methotrexate schedule
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe45 F2: the Compare page's methotrexate schedule is a typed copy saying 'at least every 12 "
-    "weeks'; under BSR 2025 the review accepts the patient's risk-adapted interval up to 6-monthly",
-)
 def test_f2_compare_shows_the_methotrexate_schedule_the_review_applies_under_bsr_2025():
     """Under the default BSR 2025 profile methotrexate follows bsr2025_standard: every 12
     weeks, or the clinician-set interval up to 182 days (a patient on 182 days is not
@@ -148,11 +134,6 @@ def test_f2_compare_shows_the_methotrexate_schedule_the_review_applies_under_bsr
 # --------------------------------------------------------------------------- F3 rituximab citation
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe45 F3: the Compare page cites Tesfa 2011 and Zonozi 2021 for 'immunoglobulins before each "
-    "cycle'; the dose check dose.anti_cd20_igg_before_cycle rests on BSR 2019 [bsr2019_biologics]",
-)
 def test_f3_the_rituximab_immunoglobulin_schedule_cites_the_dose_checks_source():
     """'Immunoglobulins ... before each cycle' is the BSR biologic safety guideline's
     recommendation (the IgG dose check's source); the two late-onset-neutropenia cohorts hold
@@ -165,11 +146,6 @@ def test_f3_the_rituximab_immunoglobulin_schedule_cites_the_dose_checks_source()
 # --------------------------------------------------------------------------- F4 tacrolimus dose
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe45 F4: 'About 2-4 mg/day (0.06-0.1 mg/kg/day ...)' gives two different doses as one: at "
-    "70 kg the cited range is 4.2-7 mg/day",
-)
 def test_f4_the_tacrolimus_mg_per_day_beside_the_mg_per_kg_range_is_the_same_dose():
     """By hand, Mok 2016's 0.06-0.1 mg/kg/day at 70 kg is 4.2-7 mg/day: a mg/day range
     written directly before it as its equivalent must overlap it."""
@@ -214,12 +190,6 @@ _TWO_PRODUCTS = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe45 F5: with two products of one drug in force the Dosing tab judges one product alone "
-    "('below' / 'within the calculated range') while the review raises dose.thiopurine_duplicate / "
-    "dose.mmf_mpa_together at action",
-)
 @pytest.mark.parametrize("case", list(_TWO_PRODUCTS))
 def test_f5_the_dosing_tab_never_judges_one_product_alone_while_both_are_in_force(case):
     """Azathioprine 100 mg/day with mercaptopurine 50 mg/day, or mycophenolate mofetil
@@ -274,11 +244,6 @@ def _review_of_the_switch():
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe45 F6: the Dosing page's blood-test plan starts on the as-of date, never on the recorded "
-    "planned azathioprine start the review dates its first tests from (H567)",
-)
 def test_f6_the_dosing_plan_starts_on_the_recorded_planned_start():
     """Recorded: mycophenolate mofetil to 1 Apr 2026, azathioprine 100 mg/day from 1 Apr;
     reviewed on 10 Mar.  The review: 'Azathioprine: starts 2026-04-01 (as recorded): first
@@ -291,11 +256,6 @@ def test_f6_the_dosing_plan_starts_on_the_recorded_planned_start():
     assert at.date_input(key="aza_start_P1").value == dt.date(2026, 4, 1)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe45 F6: the Dosing page's current doses never say the recorded end the review says "
-    "('ends 2026-04-01 (as recorded)', H568)",
-)
 def test_f6_the_dosing_page_says_the_recorded_end_of_a_current_dose():
     """The review's mycophenolate row: '... due 2026-05-24 — ends 2026-04-01 (as recorded)'.
     The Dosing page lists mycophenolate mofetil as a current dose 'Since 2025-06-01' with no
@@ -311,11 +271,6 @@ def test_f6_the_dosing_page_says_the_recorded_end_of_a_current_dose():
 # --------------------------------------------------------------------------- F7 the count before a pulse
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe45 F7: neither the Dosing page nor the Compare page mentions dose.cyc_pulse_neutrophils_low "
-    "(neutrophils < 1.5 before an IV pulse: reduce by 25% or postpone), an action-level dose check",
-)
 def test_f7_the_pages_say_the_count_before_a_cyclophosphamide_pulse():
     """dosing.toml [cyclophosphamide.pulse_neutrophils] below = 1.5 (PNDS Box 6), read by
     the dose check at action.  The Dosing page's cyclophosphamide tab says the dose checks
@@ -335,11 +290,6 @@ def test_f7_the_pages_say_the_count_before_a_cyclophosphamide_pulse():
 # --------------------------------------------------------------------------- F8 renal "withhold" under a profile
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe45 F8: under the CTCAE only profile the Dosing page still says 'withhold and discuss' at "
-    "eGFR < 60 on azathioprine, a limit the active profile does not apply (the review raises nothing)",
-)
 def test_f8_the_dosing_page_renal_limit_follows_the_active_profile():
     """Azathioprine 100 mg/day, eGFR 55 on 1 Mar 2026.  Under BSR 2025 the review flags
     bsr.egfr_low (caution, 'withhold and discuss'); under 'CTCAE only' (rules = []) it raises
@@ -373,11 +323,6 @@ def test_f8_the_dosing_page_renal_limit_follows_the_active_profile():
 # --------------------------------------------------------------------------- F9 methotrexate above 25 mg/week
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe45 F9: methotrexate 27.5 mg/week is a CAUTION on the Dosing page that never says no dose check "
-    "fires below 30 mg/week; the review raises nothing",
-)
 def test_f9_the_methotrexate_caution_says_no_dose_check_fires_below_the_ceiling():
     """3E: usual up to 25 mg/week, escalation to 30 (dose.mtx_above_max fires only above 30).
     27.5 mg/week: the review has no dose-check row; the mycophenolate tab in the same place

@@ -386,10 +386,41 @@ def schedule_text(path: str) -> str:
     return value
 
 
+#: ``{dose_checks.<check id>.<field>}``: a text of a dose check of the review
+#: (``dashboard/rules/data/dose_checks.toml``: its ``message``, ``severity`` or a number such
+#: as ``window_days``) inside a
+#: drug fact's text, so that the Compare page states what the check does in its own
+#: words, typed once (probe45 F7, H637).
+_DOSE_CHECK_TEXT = "dose_checks."
+
+
+@cache
+def _dose_checks_file() -> dict[str, Any]:
+    # read directly (not through dashboard.rules, which imports this package)
+    path = resources.files("dashboard").joinpath("rules").joinpath("data").joinpath("dose_checks.toml")
+    return tomllib.loads(path.read_text(encoding="utf-8"))
+
+
+def dose_check_text(path: str) -> str:
+    """A text field of a check of the review's ``dose_checks.toml``: ``<id>.<field>``
+    (the id may hold dots: "dose.cyc_pulse_neutrophils_low.message")."""
+    ident, _, key = path.rpartition(".")
+    for check in _dose_checks_file().get("check", []):
+        if check.get("id") == ident:
+            value = check[key]
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                return format(value, "g")  # a number of the check (window_days)
+            if not isinstance(value, str):
+                raise TypeError(f"dose_checks.toml {path} is not a text or a number")
+            return value
+    raise KeyError(f"dose_checks.toml has no check {ident!r}")
+
+
 def dosing_text(text: str) -> str:
     """A fact text with each ``{path}`` of ``dosing.toml`` replaced by its number (and
     each ``{interactions.<id>.<field>}`` by that interaction's text, each
-    ``{schedule.<id>.<field>}`` by that review schedule's text), so that the Compare
+    ``{schedule.<id>.<field>}`` by that review schedule's text, each
+    ``{dose_checks.<id>.<field>}`` by that dose check's text), so that the Compare
     page's words never hold another copy of a dose (one fact, one place)."""
 
     def number(m: re.Match[str]) -> str:
@@ -397,6 +428,8 @@ def dosing_text(text: str) -> str:
             return interaction_text(m.group(1).removeprefix(_INTERACTION_TEXT))
         if m.group(1).startswith(_SCHEDULE_TEXT) and not m.group(2):
             return schedule_text(m.group(1).removeprefix(_SCHEDULE_TEXT))
+        if m.group(1).startswith(_DOSE_CHECK_TEXT) and not m.group(2):
+            return dose_check_text(m.group(1).removeprefix(_DOSE_CHECK_TEXT))
         return format(round(_dosing_expression(m.group(1)), 9), m.group(2) or "g")
 
     return _PLACEHOLDER.sub(number, text)

@@ -13,11 +13,12 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard import dosing, knowledge
+from dashboard import dosing, knowledge, model
 from dashboard.dataset import Dataset
 from dashboard.markup import md_escape
-from dashboard.rules import RuleError, get_profile
+from dashboard.rules import Profile, RuleError, get_profile
 from dashboard.rules.engine import default_profile
+from dashboard.ui.caching import patient_review
 from dashboard.ui.picker import patient_picker
 from dashboard.ui.state import profile_name
 from dashboard.ui.widgets import show_cumulative_dose, show_table
@@ -68,13 +69,18 @@ def show_pregnancy(entry: str) -> None:
 
 
 def show_result(
-    result: dosing.DoseResult, key: str, current: float | None = None, label: str = "Suggested dose"
+    result: dosing.DoseResult,
+    key: str,
+    current: float | None = None,
+    label: str = "Suggested dose",
+    pair: dict[str, Any] | None = None,
 ) -> None:
     """Suggested dose, how it was reached, warnings by severity and the references.
 
     ``label`` names the number: "Dose checked" where the dose is the one entered, not a
-    suggestion (methotrexate)."""
-    check = dosing.current_dose_check(result, current)
+    suggestion (methotrexate).  ``pair``: the dose check of two products of the drug in
+    force together (:func:`dosing.two_products_check`), said as the verdict instead."""
+    check = dosing.current_dose_check(result, current, pair)
     if check is not None:
         SHOW[check.severity](f"**{check.message}** {knowledge.format_refs(check.refs)}")
     if result.avoid:
@@ -163,6 +169,10 @@ def patient_prefill(ds: Dataset | None, day: dt.date) -> dosing.PatientContext |
         show_table(dosing.current_doses_frame(ctx), key="dosing_current")
     for note in ctx.total_notes():  # rows taken together: the doses below are their totals
         st.caption(f"{note}; the dose checked below is the total.")
+    # a planned start or a recorded end, in the review's own words (H567, H568)
+    mine = patient_review(pid)
+    for note in dosing.recorded_dates_notes(mine.schedule if mine is not None else pd.DataFrame(), ctx):
+        st.info(md_escape(note), icon=":material/event:")
     return ctx
 
 
@@ -182,7 +192,14 @@ def thiopurines_tab(
 
     Returns the eGFR the renal limits are placed against (the number entered here, else a
     censored result of the patient's: :func:`dosing.egfr_for_limits`), which the other tabs use too."""
-    on_mp = bool(ctx and ctx.on("mercaptopurine") and not ctx.on("azathioprine"))
+    # the thiopurine taken, else the one recorded to start (a planned start, H567)
+    on_mp = bool(
+        ctx
+        and not ctx.on("azathioprine")
+        and (
+            ctx.on("mercaptopurine") or (ctx.planned_start("mercaptopurine") and not ctx.planned_start("azathioprine"))
+        )
+    )
     thio = st.radio(
         "Thiopurine",
         list(dosing.THIOPURINES),
@@ -240,25 +257,37 @@ def thiopurines_tab(
         egfr=egfr,
         target_mg_per_kg=target,
         current_mg=before_mg or None,
+        profile=active_profile(),  # its eGFR limit, as the review applies it (H632)
     )
     current, how = ctx.current_mg_per_day(thio, weight) if ctx else (None, "")
     if how:  # a dose in mg/kg (compared at this weight) or one the page cannot compare (dosing21)
         st.caption(md_escape(how))
-    show_result(result, "aza", current)
+    pair = dosing.two_products_check(dosing.THIOPURINES, tuple(ctx.current["drug"])) if ctx else None
+    show_result(result, "aza", current, pair=pair)
     st.subheader("Blood tests of this plan")
-    start = st.date_input("Start date", day, key=f"aza_start_{k}")
+    planned = ctx.planned_start(thio) if ctx else None
+    if planned is not None:
+        st.caption(
+            f"{model.drug_label(thio)} is recorded to start on {planned:%d %b %Y}: the plan starts then, the day the "
+            "review dates its first tests from."
+        )
+    start = st.date_input("Start date", planned or day, key=f"aza_start_{k}")
     show_monitoring_plan(thio, start, result.titration, ("allopurinol",) if allopurinol else ())
     return egfr
 
 
+def active_profile() -> Profile:
+    """The active rules profile (the default one when it cannot be used, as the review does)."""
+    try:
+        return get_profile(profile_name())
+    except RuleError:
+        return default_profile()
+
+
 def schedule_profile() -> tuple[str, str]:
     """The monitoring profile of ``schedule.toml`` the active rules profile applies, and the
-    rules profile's name (the default one when the active profile cannot be used, as the
-    review does)."""
-    try:
-        prof = get_profile(profile_name())
-    except RuleError:
-        prof = default_profile()
+    rules profile's name."""
+    prof = active_profile()
     return prof.schedule, prof.name
 
 
@@ -322,13 +351,14 @@ def mycophenolate_tab(ctx: dosing.PatientContext | None, k: str, egfr: float | d
     form = b.radio("Product", ["MMF", "MPA"], index=1 if on_mpa else 0, key=f"mmf_form_{k}", horizontal=True)
     ppi = c.checkbox("On a proton pump inhibitor", key=f"mmf_ppi_{k}")
     show_key_points(["mycophenolate mofetil", "mycophenolic acid"])
-    for drug in ("mycophenolate mofetil", "mycophenolic acid"):
+    for drug in dosing.MYCOPHENOLATES:
         if ctx and ctx.mg_per_day(drug):
             st.caption(f"Current {drug}: {ctx.mg_per_day(drug):g} mg/day.")
     result = dosing.mycophenolate_dose(phase, form, egfr=egfr, ppi=ppi)
     # the patient's current dose of that product checked against the range (the dose
     # checks flag it above the top of the induction range)
-    show_result(result, "mmf", ctx.mg_per_day(result.drug) if ctx else None)
+    pair = dosing.two_products_check(dosing.MYCOPHENOLATES, tuple(ctx.current["drug"])) if ctx else None
+    show_result(result, "mmf", ctx.mg_per_day(result.drug) if ctx else None, pair=pair)
 
 
 def methotrexate_tab(ctx: dosing.PatientContext | None, k: str, egfr: float | dosing.LabValue | None) -> None:
@@ -447,6 +477,8 @@ def cyclophosphamide_tab(ds: Dataset | None, ctx: dosing.PatientContext | None, 
         "**Cumulative dose.** The dose checks add up the dose history (pulses: administered mg; oral courses: "
         "mg/day x days) and flag the cumulative dose above the thresholds the cited cohorts report."
     )
+    count = dosing.pulse_count_check()  # the count before a pulse, as the dose check reads it
+    st.markdown(f"**Count before a pulse.** {count.message} {knowledge.format_refs(count.refs)} ({count.status})")
     show_key_points(["cyclophosphamide"])
     show_pregnancy("cyclophosphamide (NIH)")  # the two regimens' instructions are the same text
     if ds is not None and ctx is not None:
