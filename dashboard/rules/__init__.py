@@ -136,7 +136,8 @@ Schedule table (``rv.schedule``; one row per patient and drug with a blood-test 
 ---------------------------------------------------------------------------------------------------
 A drug whose course is recorded to start after the review date has a row too, its
 course_start that start and its first tests due from it (never overdue before it); a
-course that ends as recorded before its next test has no next_due, its message says the end.
+course that ends as recorded before its next test keeps its next_due (a recorded end may be
+one order's end), its message says the end beside it (H568).
 patient_id, drug, schedule (id in schedule.toml), description, course_start,
 last_increase (NaT if none), last_test (NaT if none), interval_days (0 for pulses),
 next_due, due_by (the last day the test is on time: next_due, or the end of the nadir

@@ -1382,8 +1382,8 @@ def with_repeats(
         spec = spec_for(cols["schedule"][k], profile)
         if pid not in owed or spec.get("kind") != "phases" or "bp" in spec["check"]:
             continue
-        # a row without a next date (a course that ends before its next test, or a schedule
-        # that asks for no more routine tests) still carries a repeat owed: said before its words
+        # a row without a next date (a schedule that asks for no more routine tests) still
+        # carries a repeat owed: said before its words (H569)
         no_date = cols["next_due"][k] is None
         if cols["course_start"][k] is not None and (cols["course_start"][k] - _EPOCH).days > now:
             continue  # a planned start (planned_starts): its first tests are its own
