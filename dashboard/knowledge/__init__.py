@@ -371,16 +371,18 @@ _SCHEDULE_TEXT = "schedule."
 
 
 @cache
-def _schedule_file() -> dict[str, Any]:
-    # read directly (not through dashboard.rules, which imports this package)
-    path = resources.files("dashboard").joinpath("rules").joinpath("data").joinpath("schedule.toml")
+def _rules_data(name: str) -> dict[str, Any]:
+    """A data file of the review (``dashboard/rules/data/<name>``: schedule.toml,
+    dose_checks.toml), read directly: not through dashboard.rules, which imports this
+    package."""
+    path = resources.files("dashboard").joinpath("rules").joinpath("data").joinpath(name)
     return tomllib.loads(path.read_text(encoding="utf-8"))
 
 
 def schedule_text(path: str) -> str:
     """A text field of a schedule of the review's ``schedule.toml``: ``<id>.<field>``."""
     ident, _, key = path.partition(".")
-    value = _schedule_file()["schedules"][ident][key]
+    value = _rules_data("schedule.toml")["schedules"][ident][key]
     if not isinstance(value, str):
         raise TypeError(f"schedule.toml {path} is not a text")
     return value
@@ -394,18 +396,11 @@ def schedule_text(path: str) -> str:
 _DOSE_CHECK_TEXT = "dose_checks."
 
 
-@cache
-def _dose_checks_file() -> dict[str, Any]:
-    # read directly (not through dashboard.rules, which imports this package)
-    path = resources.files("dashboard").joinpath("rules").joinpath("data").joinpath("dose_checks.toml")
-    return tomllib.loads(path.read_text(encoding="utf-8"))
-
-
 def dose_check_text(path: str) -> str:
     """A text field of a check of the review's ``dose_checks.toml``: ``<id>.<field>``
     (the id may hold dots: "dose.cyc_pulse_neutrophils_low.message")."""
     ident, _, key = path.rpartition(".")
-    for check in _dose_checks_file().get("check", []):
+    for check in _rules_data("dose_checks.toml").get("check", []):
         if check.get("id") == ident:
             value = check[key]
             if isinstance(value, int | float) and not isinstance(value, bool):
