@@ -1872,6 +1872,16 @@ class PatientContext:
         rows = self.planned[self.planned["drug"] == drug]
         return None if rows.empty else pd.Timestamp(rows["start"].min()).date()
 
+    def on_by(self, drug: str, day: dt.date | None) -> bool:
+        """``drug`` is in force now, or recorded to start on or before ``day`` (the start of
+        a planned course: what the review's schedule reads on that day, audit10 A2)."""
+        if self.on(drug):
+            return True
+        if day is None:
+            return False
+        rows = self.planned[self.planned["drug"] == drug]
+        return bool((pd.to_datetime(rows["start"]).dt.date <= day).any()) if len(rows) else False
+
     def dose_row(self, drug: str) -> pd.Series | None:
         rows = self.current[self.current["drug"] == drug]
         return None if rows.empty else rows.iloc[-1]

@@ -465,6 +465,7 @@ def evaluate(inp: Inputs, profile: str = DEFAULT_SCHEDULE_PROFILE) -> pa.Table:
             part = _phase_due(inp, rows, spec, c, now, combos if blood_tests else [])
             if blood_tests:
                 _say_ending(inp, rows, part, reach)
+                _say_planned_increase(inp, rows, part, spec, profile)
         grace = int(spec.get("grace_days", 0)) * DAY
         due_day = part["due_by"] // DAY * DAY  # lateness counts calendar days, as a clinician does
         overdue = (now > due_day + grace) & (part["due_by"] < NEVER)
@@ -487,6 +488,8 @@ def evaluate(inp: Inputs, profile: str = DEFAULT_SCHEDULE_PROFILE) -> pa.Table:
             )
         if part.get("ending") is not None:  # a course recorded to end before its next test (H568)
             msg = pc.if_else(pa.array(part["ending"]), cat(msg, part["ending_words"]), msg)
+        if part.get("increase") is not None:  # a dose increase recorded for later (audit10 A1)
+            msg = pc.if_else(pa.array(part["increase"]), cat(msg, part["increase_words"]), msg)
         if part.get("ended") is not None:
             msg = pc.if_else(pa.array(part["ended"]), cat(drug_label, ": ", part["ended_what"]), msg)
         n = len(rows)
@@ -585,6 +588,46 @@ def _say_ending(inp: Inputs, rows: np.ndarray, part: dict[str, Any], reach: np.n
     part["ending_words"] = cat(
         " — ends ", _date_text(until), " (as recorded): that test is owed only if it is continued"
     )
+
+
+def _say_planned_increase(
+    inp: Inputs, rows: np.ndarray, part: dict[str, Any], spec: dict[str, Any], profile: str
+) -> None:
+    """A dose increase recorded to start after the review date (a planned row of the
+    course's stream with a higher daily total than the row in force) brings the course's
+    next test forward to the first tests its schedule asks for after a start, counted from
+    the increase (:func:`_first_tests`: BSR, every 2 weeks after a dose increase), and the
+    row says it ("— dose increase recorded from 2026-04-01 (100 to 150 mg/day): blood
+    tests due by 2026-04-15"); the in-force dose is never taken to be the planned one
+    (audit10 A1)."""
+    p = inp.planned
+    if p is None or not len(p) or not len(rows):
+        return
+    d = inp.doses
+    later: dict[tuple[Any, ...], int] = {}
+    for r in range(len(p)):  # the earliest planned row of each stream
+        later.setdefault(_stream_key(p, r), r)
+    words = np.full(len(rows), "", dtype=object)
+    for k, row in enumerate(rows):
+        r = later.get(_stream_key(d, int(row)))
+        if r is None or not p.mg_per_day[r] > d.mg_per_day[row] * (1 + 1e-9):
+            continue
+        labels = [test_groups()[g]["label"] for g in spec["check"]]
+        due, _interval, _basis, _message, _source = _first_tests(inp, p, r, spec, profile, "", labels)
+        first = min(due)
+        part["next_due"][k] = min(int(part["next_due"][k]), first)
+        part["due_by"][k] = min(int(part["due_by"][k]), first)
+        words[k] = (
+            f" — dose increase recorded from {_day_text(int(p.start[r]))} ({d.mg_per_day[row]:g} to "
+            f"{p.mg_per_day[r]:g} mg/day): blood tests due by {_day_text(first)}"
+        )
+    said = words != ""
+    if not said.any():
+        return
+    if part.get("ending") is not None:  # an increase continues the course: no end to say
+        part["ending"] = part["ending"] & ~said
+    part["increase"] = said
+    part["increase_words"] = pa.array(words.tolist(), pa.string())
 
 
 def planned_starts(inp: Inputs, profile: str = DEFAULT_SCHEDULE_PROFILE) -> dict[str, np.ndarray] | None:

@@ -213,8 +213,10 @@ def thiopurines_tab(
     tpmt = b.selectbox("TPMT", PHENOTYPES, PHENOTYPES.index(ctx.tpmt) if ctx else 4, key=f"aza_tpmt_{k}")
     nudt15 = c.selectbox("NUDT15", PHENOTYPES, PHENOTYPES.index(ctx.nudt15) if ctx else 4, key=f"aza_nudt15_{k}")
     a, b, c = st.columns(3)
-    allopurinol = a.checkbox("On allopurinol", bool(ctx and ctx.on("allopurinol")), key=f"aza_allo_{k}")
-    febuxostat = b.checkbox("On febuxostat", bool(ctx and ctx.on("febuxostat")), key=f"aza_febux_{k}")
+    # on the plan's first day: what is taken now, or recorded to start by a planned start (audit10 A2)
+    plan_day = ctx.planned_start(thio) if ctx else None
+    allopurinol = a.checkbox("On allopurinol", bool(ctx and ctx.on_by("allopurinol", plan_day)), key=f"aza_allo_{k}")
+    febuxostat = b.checkbox("On febuxostat", bool(ctx and ctx.on_by("febuxostat", plan_day)), key=f"aza_febux_{k}")
     entered = c.number_input("eGFR (mL/min/1.73m²)", 0.0, 200.0, egfr_default, key=f"aza_egfr_{k}")
     egfr = dosing.egfr_for_limits(entered, ctx.egfr if ctx else None)
     before_mg = None

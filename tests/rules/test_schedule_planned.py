@@ -168,3 +168,19 @@ def test_a_repeat_owed_is_kept_on_a_schedule_that_asks_for_no_more_routine_tests
     row = _rows(rv).loc["sulfasalazine"]
     assert row["next_due"] == pd.Timestamp("2024-03-08") and row["interval_basis"] == "repeat"
     assert "no routine blood tests after 12 months" in row["message"]
+
+
+def test_a_recorded_dose_increase_brings_the_next_test_forward_and_is_said():
+    """audit10 A1: azathioprine 100 mg daily to 1 Apr, 150 mg daily from 1 Apr, reviewed on
+    10 Mar: the increase is not in force (the dose is 100 mg), but BSR asks for tests every
+    2 weeks after a dose increase, so the next test is 1 Apr + 14 d = 15 Apr (not the
+    12-weekly 24 May), and the row says the increase."""
+    aza_150 = dose("P1", "azathioprine", "2026-04-01", amount=150)
+    rv = run(CHECKS, [AZA_TO_APRIL, aza_150], as_of="2026-03-10")
+    aza = _rows(rv).loc["azathioprine"]
+    assert aza["next_due"] == pd.Timestamp("2026-04-15") and not aza["overdue"]
+    assert aza["message"].endswith(
+        "— dose increase recorded from 2026-04-01 (100 to 150 mg/day): blood tests due by 2026-04-15"
+    )
+    assert "ends 2026-04-01" not in aza["message"]  # the course goes on: no end to say
+    assert _summary(rv)["next_test_due"] == pd.Timestamp("2026-04-15")
