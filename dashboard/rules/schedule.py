@@ -609,9 +609,10 @@ def _say_planned_increase(
         later.setdefault(_stream_key(p, r), r)
     words = np.full(len(rows), "", dtype=object)
     for k, row in enumerate(rows):
-        r = later.get(_stream_key(d, int(row)))
-        if r is None or not p.mg_per_day[r] > d.mg_per_day[row] * (1 + 1e-9):
+        found = later.get(_stream_key(d, int(row)))
+        if found is None or not p.mg_per_day[found] > d.mg_per_day[row] * (1 + 1e-9):
             continue
+        r = found
         labels = [test_groups()[g]["label"] for g in spec["check"]]
         due, _interval, _basis, _message, _source = _first_tests(inp, p, r, spec, profile, "", labels)
         first = min(due)
