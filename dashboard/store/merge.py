@@ -631,6 +631,21 @@ def _rows_at(t: pa.Table, at: list[int]) -> dict[int, dict]:
     return dict(zip(at, t.take(pa.array(at, pa.int64())).to_pylist(), strict=True)) if at else {}
 
 
+def _what_is_not_stored(row: dict, wbc: dict | None) -> str:
+    """The result of this import that is not stored, in words ("the Platelets result 40
+    10^9/L of 2026-10-20 09:00 was"), or, for a count made from a % differential and this
+    file's ``wbc``, that count and the WBC it was made from ("...: that WBC was")."""
+    shown = f"{row['source_value'] or ''} {row['source_unit'] or ''}".strip()[:SHOWN_VALUE]
+    when = f"{row['collected_at']:%Y-%m-%d %H:%M}"
+    if wbc is None:
+        return f"the {model.analyte_label(row['analyte'])} result {shown} of {when} was"
+    used = f"{wbc['source_value'] or ''} {wbc['source_unit'] or ''}".strip()[:SHOWN_VALUE]
+    return (
+        f"the {model.analyte_label(row['analyte'])} count of {when} made from {shown} and this file's WBC {used}: "
+        "that WBC was"
+    )
+
+
 def _withdrawn_message(row: dict, standing: list[dict], wbc: dict | None = None) -> str:
     """Why a result of this import is not stored: the correction of its draw that stands
     (its value, status, file, row, import and the day it was imported); for a count made
@@ -638,14 +653,7 @@ def _withdrawn_message(row: dict, standing: list[dict], wbc: dict | None = None)
     c = standing[0]
     correction = f"{model.analyte_label(c['analyte'])} {c['source_value'] or ''} {c['source_unit'] or ''}".strip()
     others = f" and {len(standing) - 1} other correction(s) of the draw" if len(standing) > 1 else ""
-    shown = f"{row['source_value'] or ''} {row['source_unit'] or ''}".strip()[:SHOWN_VALUE]
-    what = f"the {model.analyte_label(row['analyte'])} result {shown} of {row['collected_at']:%Y-%m-%d %H:%M} was"
-    if wbc is not None:
-        used = f"{wbc['source_value'] or ''} {wbc['source_unit'] or ''}".strip()[:SHOWN_VALUE]
-        what = (
-            f"the {model.analyte_label(row['analyte'])} count of {row['collected_at']:%Y-%m-%d %H:%M} made from "
-            f"{shown} and this file's WBC {used}: that WBC was"
-        )
+    what = _what_is_not_stored(row, wbc)
     return (
         f"patient {str(row['patient_id'])[:100]}: {what} replaced by the correction imported on "
         f"{c['imported_at']:%d %b %Y} ({correction[:SHOWN_VALUE]}, status '{str(c['status'])[:SHOWN_VALUE]}', "
@@ -660,14 +668,7 @@ def _pulled_message(row: dict, recorded: list[dict], wbc: dict | None = None) ->
     was imported); for a count made from a % differential and this file's ``wbc``, the
     withdrawal of that WBC."""
     w = recorded[0]
-    shown = f"{row['source_value'] or ''} {row['source_unit'] or ''}".strip()[:SHOWN_VALUE]
-    what = f"the {model.analyte_label(row['analyte'])} result {shown} of {row['collected_at']:%Y-%m-%d %H:%M} was"
-    if wbc is not None:
-        used = f"{wbc['source_value'] or ''} {wbc['source_unit'] or ''}".strip()[:SHOWN_VALUE]
-        what = (
-            f"the {model.analyte_label(row['analyte'])} count of {row['collected_at']:%Y-%m-%d %H:%M} made from "
-            f"{shown} and this file's WBC {used}: that WBC was"
-        )
+    what = _what_is_not_stored(row, wbc)
     return (
         f"patient {str(row['patient_id'])[:100]}: {what} withdrawn by the lab (status "
         f"'{str(w['status'])[:SHOWN_VALUE]}', {w['source_file']} row {w['source_row']}, import {w['import_id']} "
