@@ -133,7 +133,7 @@ def test_the_plan_follows_the_profile_of_the_rules():
     plan = dosing.monitoring_plan("azathioprine", START, aza.titration, profile="BSR 2017")
     assert [v.day for v in plan.visits][:4] == [0, 14, 28, 42]
     assert plan.visits[1].tests == "full blood count"
-    assert plan.source == "BSR 2017 / NICE CKS"
+    assert plan.source == "BSR 2017 / NICE CKS [bsr2017] [nhs_lanarkshire] [sps_mmf]"
 
 
 @pytest.mark.parametrize("name", list(_plans()))

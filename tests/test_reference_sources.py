@@ -263,3 +263,99 @@ def test_the_docs_say_where_a_csv_cells_reference_ids_resolve(doc):
     text = " ".join((ROOT / doc).read_text(encoding="utf-8").split())
     assert "dashboard/knowledge/data/references.toml" in text
     assert '"Sources" sheet' in text and "`references`" in text
+
+
+# --------------------------------------------------------------------------- dose checks, trends, schedule (H640)
+
+IMURAN_CITATION = (
+    "IMURAN (azathioprine) tablets, US prescribing information. Sebela Pharmaceuticals. DailyMed set id "
+    "606101a0-6244-7eff-e053-2a91aa0acadd (openFDA record of 2026, accessed November 2026)."
+)
+IMURAN_URL = "https://dailymed.nlm.nih.gov/dailymed/lookup.cfm?setid=606101a0-6244-7eff-e053-2a91aa0acadd"
+MEDSAFE_MTX_TMP_URL = (
+    "https://www.medsafe.govt.nz/profs/PUArticles/March2022/"
+    "Bone-marrow-suppression-methotrexate-and-trimethoprim-or-co-trimoxazole.html"
+)
+
+
+def test_a_dose_check_finding_lists_its_reference_in_the_json_review():
+    """H640.  Azathioprine 200 mg daily for 70 kg = 2.86 mg/kg/day: above the Imuran label's
+    2.5 mg/kg/day for rheumatoid arthritis and below 3, so the one dose check is
+    dose.aza_above_2_5, whose source is the Imuran US label; the JSON review's
+    ``references`` resolves its id with the citation and URL references.toml writes."""
+    rv = run(
+        [lab("P1", "2024-05-01", "neutrophils", 3.0)],
+        [dose("P1", "azathioprine", "2024-01-01", amount=200)],
+        [patient("P1", weight=70, tpmt="normal", nudt15="normal")],
+        profile="CTCAE only",
+    )
+    doc = json.loads(review_json(rv))
+    (check,) = doc["patients"][0]["dose_checks"]
+    assert check["rule"] == "dose.aza_above_2_5"
+    assert check["source"] == "Imuran (azathioprine) US prescribing information [fda_imuran]"
+    assert doc["references"]["fda_imuran"] == {"citation": IMURAN_CITATION, "url": IMURAN_URL}
+
+
+def test_an_interaction_finding_names_the_interaction_s_references_after_its_words():
+    """H640.  Methotrexate 15 mg weekly with trimethoprim 200 mg twice daily from 1 Jun 2024,
+    still in force: the interaction's words (interactions.toml) with its one reference,
+    Medsafe Prescriber Update 43(1) [medsafe_mtx_tmp], resolved in the JSON review."""
+    rv = run(
+        [lab("P1", "2024-05-01", "neutrophils", 3.0)],
+        [
+            dose("P1", "methotrexate", "2024-01-01", amount=15, frequency="weekly"),
+            dose("P1", "trimethoprim", "2024-06-01", amount=200, frequency="BID"),
+        ],
+        profile="CTCAE only",
+    )
+    doc = json.loads(review_json(rv))
+    (check,) = [c for c in doc["patients"][0]["dose_checks"] if c["rule"] == "dose.mtx_trimethoprim"]
+    assert check["source"] == "Medsafe Prescriber Update 43(1), March 2022 [medsafe_mtx_tmp]"
+    assert doc["references"]["medsafe_mtx_tmp"]["url"] == MEDSAFE_MTX_TMP_URL
+
+
+def test_source_with_ids_appends_each_id_once_in_its_own_brackets():
+    assert knowledge.source_with_ids("Neoral SmPC", ["neoral_smpc", "fda_neoral"]) == (
+        "Neoral SmPC [neoral_smpc] [fda_neoral]"
+    )
+    assert knowledge.source_with_ids("SPS [sps_lef]", ["sps_lef", "sps_lef"]) == "SPS [sps_lef]"
+    assert knowledge.source_with_ids("A project statement", []) == "A project statement"
+
+
+#: Sources that name no reference of references.toml, each with why (H640).
+UNCITED_DOSE_CHECKS = {"dose.no_amount_check"}  # a project statement, not a source
+
+
+def test_every_dose_check_names_a_reference_of_references_toml():
+    """Each dose check (its limits filled in, interactions and cumulative thresholds included)
+    cites at least one id, and every id it cites is one of references.toml."""
+    from dashboard.rules import dose_checks
+
+    for check in dose_checks.checks():
+        ids = re.findall(r"\[(\w+)\]", check["source"])
+        assert set(ids) <= REFERENCE_IDS, (check["id"], ids)
+        if check["id"] not in UNCITED_DOSE_CHECKS:
+            assert ids, check["id"]
+
+
+def test_the_trend_rule_and_the_schedules_name_their_references():
+    """The words stay; the ids the entries' own citations name are appended (H640)."""
+    rules = {r.id: r for r in engine.get_profile("BSR 2017 / NICE").rules}
+    assert rules["trend.consecutive_falls"].source.startswith("Primary Care Notebook")
+    assert rules["trend.consecutive_falls"].source.endswith("be aware of trends [bsr2017] [sps_monitoring]")
+    schedule = tomllib.loads((ROOT / "dashboard/rules/data/schedule.toml").read_text(encoding="utf-8"))
+    assert schedule["schedules"]["bp_leflunomide"]["source"] == "SPS leflunomide monitoring [sps_lef]"
+    assert schedule["schedules"]["standard"]["source"] == "BSR 2017 / NICE CKS [bsr2017] [nhs_lanarkshire] [sps_mmf]"
+    # no reference of references.toml holds these: the words alone stay
+    assert schedule["schedules"]["none_steroid"]["source"] == (
+        "EULAR 2013 glucocorticoid recommendations (Duru et al., Ann Rheum Dis 2013;72:1905)"
+    )
+
+
+def test_the_knowledge_check_names_an_unknown_id_in_a_dose_check_source():
+    """A typo in a dose check's id is caught like one in a flag's (H572, H640): checked here
+    with one real id taken out of the known references."""
+    known = {k: v for k, v in knowledge.references().items() if k != "fda_arava"}
+    problems = knowledge._Problems()
+    knowledge._check_rule_sources(problems, known, set())
+    assert any("dose_checks.toml" in p and "'fda_arava'" in p for p in problems.items)

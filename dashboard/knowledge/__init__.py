@@ -703,6 +703,17 @@ def format_refs(ids: tuple[str, ...] | list[str]) -> str:
     return "[" + ", ".join(ids) + "]" if ids else ""
 
 
+def source_with_ids(source: str, ids: Iterable[str]) -> str:
+    """A source's words with the reference ids it rests on appended, each in its own
+    square brackets ("Medsafe Prescriber Update 43(1), March 2022 [medsafe_mtx_tmp]"), the
+    form :func:`cited_ids` reads; an id the words already name is not repeated.  Used where
+    the words and the ids are kept apart in the data (an interaction's ``source`` and
+    ``refs``, a cumulative-dose threshold's), so that its dose check cites like any flag."""
+    named = set(SOURCE_REF.findall(source))
+    extra = [f"[{i}]" for i in dict.fromkeys(ids) if i not in named]
+    return " ".join([source, *extra]) if extra else source
+
+
 def cited_ids(texts: Iterable[object]) -> list[str]:
     """The reference ids the ``texts`` name in square brackets ("BSR 2017 [bsr2017] as
     restated by SPS [sps_ssz]": bsr2017, sps_ssz), each once, in order of first citation.
@@ -804,13 +815,14 @@ SOURCE_REF = re.compile(r"\[(\w+)\]")
 
 def _check_rule_sources(p: _Problems, known: dict[str, Reference], used: set[str]) -> None:
     """Every reference id a rule data file's ``source`` names (rules.toml, ctcae.toml,
-    schedule.toml: the words each flag and schedule row cites) is a reference of
-    references.toml, so that its URL opens the source (probe38 F3, F4, H572)."""
+    schedule.toml, dose_checks.toml: the words each flag, schedule row and dose check
+    cites) is a reference of references.toml, so that its URL opens the source (probe38
+    F3, F4, H572, H640)."""
     # the files are read as text, not through dashboard.rules (which imports this package)
     folder = resources.files("dashboard").joinpath("rules", "data")
     files = {
         name: tomllib.loads(folder.joinpath(name).read_text(encoding="utf-8"))
-        for name in ("rules.toml", "ctcae.toml", "schedule.toml")
+        for name in ("rules.toml", "ctcae.toml", "schedule.toml", "dose_checks.toml")
     }
 
     def walk(node: Any, where: str) -> None:

@@ -142,14 +142,15 @@ def dosing_value(drug: str, path: str) -> float:
 
 def interaction_check(check: dict[str, Any]) -> dict[str, Any]:
     """A check naming an interaction of ``knowledge/data/interactions.toml``, filled in
-    with that interaction's drugs, severity, wording, advice and source."""
+    with that interaction's drugs, severity, wording, advice and source (its words with
+    the ids of its ``refs`` appended, as every flag's source names them: H640)."""
     fact = knowledge.interactions()[check["interaction"]]
     out = dict(check)
     out["drugs"] = list(fact.drugs)
     out["with"] = list(fact.with_drugs)
     out["severity"] = fact.severity
     out["message"] = f"{fact.wording} ({fact.with_label}): {fact.advice}"
-    out["source"] = fact.source
+    out["source"] = knowledge.source_with_ids(fact.source, fact.refs)
     refs = knowledge.references()
     out["citation"] = "; ".join(refs[r].citation for r in fact.refs) + f"; status {fact.status}"
     if fact.max_mg_per_day is not None:
@@ -177,7 +178,7 @@ def cumulative_checks(check: dict[str, Any]) -> list[dict[str, Any]]:
                 sexes=list(t["sexes"]),
                 severity=t["severity"],
                 message=t["what"],
-                source=t["source"],
+                source=knowledge.source_with_ids(t["source"], t["refs"]),
                 citation="; ".join(refs[r].citation for r in t["refs"]) + f"; status {t['status']}",
                 report_uncounted=i == 0,
             )

@@ -43,7 +43,9 @@ def test_page_shows_profiles_and_tables(profiles_dir):
     assert at.session_state[ui.PROFILE] == "BSR 2025"
     rules = at.dataframe[0].value
     assert "bsr.neutrophils_low" in rules["Rule"].tolist()
-    assert rules.set_index("Rule").loc["local.lymphocytes_low", "Source"].endswith("not in BSR 2017 tables")
+    assert (
+        rules.set_index("Rule").loc["local.lymphocytes_low", "Source"].endswith("not in BSR 2017 tables [nci_ctcae5]")
+    )
     assert len(at.dataframe) >= 5  # limits, CTCAE, schedule, dose checks, ranges
 
 

@@ -47,7 +47,7 @@ def test_new_drug_without_a_test_is_due_after_two_weeks():
         row["message"] == "Azathioprine: full blood count (every 14 days at present) OVERDUE by 5 days (due 2024-01-15)"
     )
     assert row["tests_due"] == "full blood count"
-    assert row["source"] == "BSR 2017 / NICE CKS"
+    assert row["source"] == "BSR 2017 / NICE CKS [bsr2017] [nhs_lanarkshire] [sps_mmf]"
 
 
 @pytest.mark.parametrize(

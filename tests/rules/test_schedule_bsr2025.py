@@ -140,7 +140,9 @@ def test_mercaptopurine_and_oral_cyclophosphamide_get_no_risk_adapted_interval()
     intervals = [interval("P1", 182, "2024-01-10")]
     doses = [dose("P1", "mercaptopurine", "2023-01-01", amount=50)]
     row = one(check_at("2024-03-01"), doses, "2024-03-10", intervals=intervals)
-    assert row["schedule"] == "standard" and row["source"] == "BSR 2017 / NICE CKS"
+    assert (
+        row["schedule"] == "standard" and row["source"] == "BSR 2017 / NICE CKS [bsr2017] [nhs_lanarkshire] [sps_mmf]"
+    )
     assert row["interval_days"] == 84 and row["interval_basis"] == "schedule"
     assert row["next_due"] == pd.Timestamp("2024-05-24")
     doses = [dose("P1", "cyclophosphamide", "2023-01-01", amount=50)]
