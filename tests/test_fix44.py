@@ -14,7 +14,7 @@ from dashboard.identity import lookalike_groups, skeleton
 from dashboard.ingest import Source
 from dashboard.store import Workspace
 from dashboard.store.panel import open_panel
-from tests.store.helpers import Clock
+from tests.store.helpers import Clock, store_import
 from tests.support import assert_balanced
 
 
@@ -25,10 +25,7 @@ def ws(tmp_path, monkeypatch) -> Workspace:
     return Workspace(path, timeout=20, clock=Clock())
 
 
-def imp(ws: Workspace, name: str, data: str | bytes):
-    out = ws.import_sources([Source(name, data.encode() if isinstance(data, str) else data)], by="t")
-    assert_balanced(out)
-    return out
+imp = store_import
 
 
 # --------------------------------------------------------------------------- H622: ="0012345"

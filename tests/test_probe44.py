@@ -24,8 +24,7 @@ from dashboard.ingest import Source
 from dashboard.reviews import decisions_not_in_doses, history_frame, results_of, reviews_for, with_review_status
 from dashboard.store import Workspace, schema
 from dashboard.store.panel import open_panel
-from tests.store.helpers import Clock
-from tests.support import assert_balanced
+from tests.store.helpers import Clock, store_import
 
 
 @pytest.fixture
@@ -35,10 +34,7 @@ def ws(tmp_path, monkeypatch) -> Workspace:
     return Workspace(path, timeout=20, clock=Clock())
 
 
-def imp(ws: Workspace, name: str, data: str | bytes):
-    out = ws.import_sources([Source(name, data.encode() if isinstance(data, str) else data)], by="t")
-    assert_balanced(out)
-    return out
+imp = store_import
 
 
 def review_all(ws: Workspace, as_of: dt.date, action: str = "continue", note: str = "seen", by: str = "Dr A"):

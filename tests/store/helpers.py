@@ -5,6 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from dashboard.ingest import Source
+from tests.support import assert_balanced
+
 LABS = (
     "MRN,Collection Date,Component,Result,Units\n"
     "001,2024-03-15,WBC,3.2,K/uL\n"
@@ -45,3 +48,10 @@ def big_labs_csv(patients: int, draws: int, offset_days: int = 0) -> bytes:
             lines.append(f"P{p:05d},{day},Platelets,{150 + (p * 7 + d) % 200},10^9/L")
             lines.append(f"P{p:05d},{day},Hemoglobin,{110 + (p + 3 * d) % 40},g/L")
     return ("\n".join(lines) + "\n").encode()
+
+
+def store_import(ws, name: str, data: str | bytes):
+    """Import one file into workspace ``ws`` (by "t"), every row accounted for."""
+    out = ws.import_sources([Source(name, data.encode() if isinstance(data, str) else data)], by="t")
+    assert_balanced(out)
+    return out

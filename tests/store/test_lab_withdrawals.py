@@ -15,10 +15,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from dashboard.ingest import Source
 from dashboard.reviews import history_frame, results_of, reviews_for
 from dashboard.store.panel import open_panel
-from tests.support import assert_balanced
+from tests.store.helpers import store_import
 
 PATIENT = {"resourceType": "Patient", "id": "p1", "birthDate": "1970-01-01", "gender": "female"}
 DOSES = "patient,drug,dose,unit,frequency,start\np1,azathioprine,100,mg,daily,2026-01-05\n"
@@ -43,10 +42,7 @@ def bundle(*resources: dict) -> bytes:
     ).encode()
 
 
-def imp(ws, name: str, data: bytes | str):
-    out = ws.import_sources([Source(name, data.encode() if isinstance(data, str) else data)], by="t")
-    assert_balanced(out)
-    return out
+imp = store_import
 
 
 def platelet_flags(ws):

@@ -10,20 +10,16 @@ from __future__ import annotations
 
 import datetime as dt
 
-from dashboard.ingest import Source
 from dashboard.store import schema
 from dashboard.store.panel import open_panel
-from tests.support import assert_balanced
+from tests.store.helpers import store_import
 
 H = "MRN,Collection Date,Component,Result,Units,Reference Range,Status\n"
 ALT_130 = "2001,2026-10-20 10:00,ALT,130,U/L,0-40,Final\n"
 ALT_30_C = "2001,2026-10-20 10:00,ALT,30,U/L,0-40,Corrected\n"
 
 
-def imp(ws, name: str, text: str):
-    out = ws.import_sources([Source(name, text.encode())], by="t")
-    assert_balanced(out)
-    return out
+imp = store_import
 
 
 def alt_values(ws) -> list[float]:
