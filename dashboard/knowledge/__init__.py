@@ -818,12 +818,8 @@ def _check_rule_sources(p: _Problems, known: dict[str, Reference], used: set[str
     schedule.toml, dose_checks.toml: the words each flag, schedule row and dose check
     cites) is a reference of references.toml, so that its URL opens the source (probe38
     F3, F4, H572, H640)."""
-    # the files are read as text, not through dashboard.rules (which imports this package)
-    folder = resources.files("dashboard").joinpath("rules", "data")
-    files = {
-        name: tomllib.loads(folder.joinpath(name).read_text(encoding="utf-8"))
-        for name in ("rules.toml", "ctcae.toml", "schedule.toml", "dose_checks.toml")
-    }
+    # read by :func:`_rules_data`, not through dashboard.rules (which imports this package)
+    files = {name: _rules_data(name) for name in ("rules.toml", "ctcae.toml", "schedule.toml", "dose_checks.toml")}
 
     def walk(node: Any, where: str) -> None:
         if isinstance(node, dict):
