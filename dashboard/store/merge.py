@@ -815,6 +815,14 @@ def withdrawn_results(tx: Tx, patient_id: str | None) -> list[dict[str, Any]]:
     ).to_pylist()
 
 
+def withdrawn_count(tx: Tx) -> int:
+    """How many stored results the lab withdrew (the rows :func:`withdrawn_results` lists),
+    counted in the database."""
+    if not _keeps_withdrawals(tx):
+        return 0
+    return int(tx.one("SELECT count(*) FROM lab_withdrawals WHERE stored_file IS NOT NULL"))
+
+
 def _keeps_withdrawals(tx: Tx) -> bool:
     """Is there the table of schema 10 (as :func:`_keeps_corrections`)?"""
     return _has_table(tx, "lab_withdrawals")

@@ -237,7 +237,7 @@ class Workspace:
             ):
                 counts[name] = int(tx.one(sql))
             # stored results the lab withdrew since (H530): out of labs, kept in sight
-            counts["labs_withdrawn"] = len(merge.withdrawn_results(tx, None))
+            counts["labs_withdrawn"] = merge.withdrawn_count(tx)
             last = tx.one("SELECT max(imported_at) FROM imports")
             return {
                 **base,
