@@ -221,10 +221,6 @@ def clean_id(pid: str) -> tuple[str, str, str]:
     return read, id_problem(read), note
 
 
-#: Excel's text-forcing wrapper around an id (``="0012345"``): the formula a lab system
-#: writes so that Excel keeps the zeros; its value is the literal text inside (H551).
-_TEXT_FORMULA = TEXT_FORMULA  # one pattern with the look-alike check's (H622)
-
 #: What may need :func:`read_id` (for Arrow's RE2 over a whole column of distinct ids):
 #: the text-forcing wrapper, or any character beyond ASCII (a normalisation form).
 NEEDS_READING = r'^="|[^\x00-\x7f]'
@@ -238,7 +234,7 @@ def read_id(pid: str) -> tuple[str, str]:
     so it is read composed: two spellings of one text are one id, not two look-alike
     patients (H551).  Neither is a guess: both name exactly one text."""
     notes = []
-    wrapped = _TEXT_FORMULA.match(pid)
+    wrapped = TEXT_FORMULA.match(pid)  # Excel's text-forcing wrapper (H551, H622)
     if wrapped and wrapped.group(1).strip():
         notes.append(f"patient id {pid} is a spreadsheet's text-forcing formula: read as the text {wrapped.group(1)}")
         pid = wrapped.group(1)
