@@ -15,8 +15,6 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from dashboard import knowledge
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,11 +65,6 @@ def _check(check_id: str) -> dict[str, Any]:
 UNCITED_SOURCES = {
     # the lab's own abnormal flag: a message standard, not a clinical source
     "ctcae.toml.lab_flag": "HL7 v2.5 table 0078 (Abnormal flags); FHIR R4 ObservationInterpretation",
-    # the EULAR 2007/2013 references now exist (eular2007_gc, eular2013_gc), but
-    # tests/test_reference_sources.py asserts these exact words: a coordinator's decision
-    "schedule.toml.schedules.none_steroid": (
-        "EULAR 2013 glucocorticoid recommendations (Duru et al., Ann Rheum Dis 2013;72:1905)"
-    ),
     # a drug monitored through the drug it interacts with: no schedule, nothing to cite
     "schedule.toml.schedules.none_other": "",
     # a project statement that no maximum is checked, not a clinical fact
@@ -86,7 +79,7 @@ SECONDARY_IN_WORDS = {
     ("schedule.toml.schedules.standard", "NICE CKS"),
     ("schedule.toml.schedules.cyclophosphamide_pulse", "Rheumatology Secrets"),
 }
-SECONDARY_WORDS = ("Primary Care Notebook", "NICE CKS", "Rheumatology Secrets", "Dumfries", "EULAR 2013")
+SECONDARY_WORDS = ("Primary Care Notebook", "NICE CKS", "Rheumatology Secrets", "Dumfries")
 
 
 def test_every_source_without_a_reference_id_is_a_listed_justified_one():
@@ -126,20 +119,14 @@ def test_the_mercaptopurine_ceiling_cites_the_us_label_it_is_read_from():
     assert "fda_mercaptopurine" in dosing["refs"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Disagreement in words, for the coordinator: the US mercaptopurine label (fda_mercaptopurine, "
-        "section 2) gives 1.5-2.5 mg/kg/day as 'The recommended starting dosage ... as part of a "
-        "combination chemotherapy maintenance regimen' and then 'Adjust dose to maintain desirable "
-        "absolute neutrophil count': it states no maximum. dose.mp_above_max says 'above the top of "
-        "the label's leukaemia maintenance range' at severity action. The number (2.5) agrees; whether "
-        "the message should say 'starting' range is not decided here "
-        "(https://dailymed.nlm.nih.gov/dailymed/drugInfo.cfm?setid=9c6fc66b-522f-499d-961a-cde6ca0ec2e5)."
-    ),
-)
 def test_the_mercaptopurine_message_says_the_label_range_is_a_starting_dose():
-    assert "starting" in _check("dose.mp_above_max")["message"]
+    """US label section 2: 'The recommended starting dosage ... is 1.5 mg/kg to 2.5 mg/kg ...
+    orally once daily ... Adjust dose to maintain desirable absolute neutrophil count': a
+    starting range, no maximum; the message says so (H664)."""
+    message = _check("dose.mp_above_max")["message"]
+    assert "recommended starting dosage" in message
+    assert "1.5-2.5 mg/kg" in message
+    assert "maintenance range" not in message
 
 
 def test_the_glucocorticoid_monitoring_cites_the_eular_recommendations():

@@ -346,9 +346,9 @@ def test_the_trend_rule_and_the_schedules_name_their_references():
     schedule = tomllib.loads((ROOT / "dashboard/rules/data/schedule.toml").read_text(encoding="utf-8"))
     assert schedule["schedules"]["bp_leflunomide"]["source"] == "SPS leflunomide monitoring [sps_lef]"
     assert schedule["schedules"]["standard"]["source"] == "BSR 2017 / NICE CKS [bsr2017] [nhs_lanarkshire] [sps_mmf]"
-    # no reference of references.toml holds these: the words alone stay
+    # the words stay; the EULAR references added since (H663) are named after them
     assert schedule["schedules"]["none_steroid"]["source"] == (
-        "EULAR 2013 glucocorticoid recommendations (Duru et al., Ann Rheum Dis 2013;72:1905)"
+        "EULAR 2013 glucocorticoid recommendations (Duru et al., Ann Rheum Dis 2013;72:1905) [eular2013_gc] [eular2007_gc]"
     )
 
 
