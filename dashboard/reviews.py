@@ -739,8 +739,7 @@ def history_frame(log: pd.DataFrame) -> pd.DataFrame:
     about = [
         "patient"
         if not k
-        else f"{r} · {a} · {pd.Timestamp(w):%Y-%m-%d}"
-        + (f" ({gone_words(g, u)})" if gone_words(g, u) else "")
+        else f"{r} · {a} · {pd.Timestamp(w):%Y-%m-%d}" + (f" ({gone_words(g, u)})" if gone_words(g, u) else "")
         for k, r, a, w, g, u in zip(
             log["flag_key"], log["rule_id"], log["analyte"], log["collected_at"], gone, unread, strict=True
         )

@@ -48,6 +48,7 @@ from dashboard.store import merge
 from dashboard.store.connection import Tx, stored_cols
 from dashboard.store.merge import REREAD_STATUS, FileRecord, LogEntry
 
+
 def _version() -> int:
     """Today's reader version (read where the store records it, so a test can play a later one)."""
     return merge.READER_VERSION
@@ -101,7 +102,9 @@ def stored_imports(tx: Tx, hashes: set[str]) -> dict[str, StoredImport]:
             opts = _options(text)
             read = merge.known(tx, {f[1] for f in files})
             versions = [read[f[1]].read_by for f in files if f[1] in read]
-            read_by = None if not versions or any(v is None for v in versions) else min(v for v in versions if v is not None)
+            read_by = (
+                None if not versions or any(v is None for v in versions) else min(v for v in versions if v is not None)
+            )
             by_id[skip.import_id] = StoredImport(
                 skip.import_id, at, tuple(FileRecord(n, c, int(s)) for n, c, s in files), opts, read_by
             )
@@ -199,7 +202,10 @@ class ImportReread:
                 for old, new in self.results_changed
             ],
         )
-        section("results removed (no longer read from the file)", [f"{result_words(r)}: {r['reason']}" for r in self.results_removed])
+        section(
+            "results removed (no longer read from the file)",
+            [f"{result_words(r)}: {r['reason']}" for r in self.results_removed],
+        )
         section(
             "results kept as stored although today's reading does not give them",
             [f"{result_words(r)}: {r['reason']}" for r in self.results_kept],
@@ -235,7 +241,9 @@ class ImportReread:
             "reader_version": _version(),
             "new_import_id": self.new_import_id,
             "results_added": [plain(r) for r in self.results_added],
-            "results_changed": [{"stored": plain(o), "now": [plain(n) for n in new]} for o, new in self.results_changed],
+            "results_changed": [
+                {"stored": plain(o), "now": [plain(n) for n in new]} for o, new in self.results_changed
+            ],
             "results_removed": [plain(r) for r in self.results_removed],
             "results_kept": [plain(r) for r in self.results_kept],
             "doses_added": [plain(r) for r in self.doses_added],
@@ -259,10 +267,14 @@ class Reread:
 
     def summary(self) -> str:
         if self.problems:
-            return "\n".join(["Nothing was read again; the workspace is as it was:", *(f"  {p}" for p in self.problems)])
+            return "\n".join(
+                ["Nothing was read again; the workspace is as it was:", *(f"  {p}" for p in self.problems)]
+            )
         lines = [line for i in self.imports for line in i.lines()]
         if self.dry_run:
-            lines.append("Dry run: nothing was changed. Apply it with `--reread` without --dry-run (or Apply on the page).")
+            lines.append(
+                "Dry run: nothing was changed. Apply it with `--reread` without --dry-run (or Apply on the page)."
+            )
         elif self.applied:
             lines.append("Applied in one transaction; the earlier reading's import log entries are kept as they were.")
         return "\n".join(lines)
@@ -630,9 +642,9 @@ def _reviews_of(tx: Tx, gone: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 __all__ = [
+    "DOSE_KEY",
     "REREAD_ORIGIN",
     "RESULT_KEY",
-    "DOSE_KEY",
     "ImportReread",
     "Reread",
     "StoredImport",

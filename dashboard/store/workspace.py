@@ -516,7 +516,9 @@ class Workspace:
         if not records:
             out.problems.append("no file given")
             return out
-        found = self._query(lambda tx: reread_mod.stored_imports(tx, {r.content_hash for r in records}), dict)
+        found: dict[str, reread_mod.StoredImport] = self._query(
+            lambda tx: reread_mod.stored_imports(tx, {r.content_hash for r in records}), dict
+        )
         given: dict[str, Source] = {}
         for s, r in zip(sources, records, strict=True):
             if r.content_hash not in found:

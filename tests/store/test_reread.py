@@ -31,7 +31,10 @@ PULSES = (
 PULSES_OLD = "patient,drug,dose,unit,frequency,route,start\n006,cyclophosphamide,500,mg,once,IV,2024-01-01\n"
 H = "MRN,Collection Date,Component,Result,Units\n"
 #: 30 % of WBC 4.0: today's reader rejects "Neut #" in % (H580)
-LABS = H + "001,2024-03-15 09:00,WBC,4.0,10^9/L\n001,2024-03-15 09:00,Neut #,30,%\n001,2024-03-15 09:00,Platelets,90,10^9/L\n"
+LABS = (
+    H
+    + "001,2024-03-15 09:00,WBC,4.0,10^9/L\n001,2024-03-15 09:00,Neut #,30,%\n001,2024-03-15 09:00,Platelets,90,10^9/L\n"
+)
 #: what an earlier reader stored of LABS: the % read as an absolute count, 1.2 x10^9/L
 LABS_OLD = (
     H + "001,2024-03-15 09:00,WBC,4.0,10^9/L\n001,2024-03-15 09:00,Neutrophils,1.2,10^9/L\n"
@@ -106,7 +109,9 @@ def test_a_percent_count_stored_as_absolute_is_removed_and_its_review_says_so(ws
     assert len(ws.reviews()) == n_reviews
     about = history_frame(panel.reviews)["About"].tolist()
     said = [a for a in about if "neutrophils" in a]
-    assert said and all("its result is no longer read from the file: today's reader rejects labs.csv row 3" in a for a in said)
+    assert said and all(
+        "its result is no longer read from the file: today's reader rejects labs.csv row 3" in a for a in said
+    )
     # the platelets 90 still read: its review stays attached (the flag is reviewed)
     flags = with_review_status(panel.open_flags(DAY), panel.reviews, rule_col="rule")
     assert flags[flags["analyte"] == "platelets"]["reviewed"].all()
@@ -127,7 +132,9 @@ def test_a_result_read_with_another_value_is_changed_and_its_review_reopens(ws, 
     panel = open_panel(ws)
     flags = with_review_status(panel.open_flags(DAY), panel.reviews, rule_col="rule")
     assert not flags["reviewed"].any()  # 90 is a result nobody reviewed
-    assert any("its result is no longer read from the file: read now as 90" in a for a in history_frame(panel.reviews)["About"])
+    assert any(
+        "its result is no longer read from the file: read now as 90" in a for a in history_frame(panel.reviews)["About"]
+    )
 
 
 def test_a_result_another_import_may_hold_stays(ws, monkeypatch):
