@@ -17,8 +17,10 @@ import streamlit as st
 from dashboard import dose_entry, model, reviews
 from dashboard import summary_export as sx
 from dashboard.dose_entry import DoseEntry
+from dashboard.ingest import Source
 from dashboard.ui import actions
-from dashboard.ui.state import as_of
+from dashboard.ui.auth import reviewer
+from dashboard.ui.state import as_of, in_workspace, notice
 
 
 @dataclass(frozen=True)
@@ -165,8 +167,6 @@ def reread_form(entry: dict) -> None:
     )
     if not files:
         return
-    from dashboard.ingest import Source
-
     sources = [Source(f.name, f.getvalue()) for f in files]
     preview = actions.guard(lambda: actions.workspace().reread(sources, by=_who(), origin="app", dry_run=True))
     if preview is None:
@@ -186,8 +186,6 @@ def reread_form(entry: dict) -> None:
 
 
 def _who() -> str:
-    from dashboard.ui.auth import reviewer
-
     return reviewer() or "app"
 
 
@@ -196,8 +194,6 @@ def _apply_reread(sources: list) -> None:
     st.session_state.pop(REREAD, None)
     if done is None:
         return
-    from dashboard.ui.state import in_workspace, notice
-
     notice("error" if done.problems else "success", done.summary())
     if in_workspace():
         actions.open_workspace_panel(keep_as_of=True)

@@ -208,3 +208,22 @@ def test_cli_reread_prints_the_differences(ws, monkeypatch, tmp_path, capsys):
     other.write_text(H + "009,2024-03-15,WBC,4.0,10^9/L\n", encoding="utf-8")
     assert main(["workspace", "import", "--reread", str(other)]) == 2
     assert "no import of this workspace read this content" in capsys.readouterr().out
+
+
+def test_the_rejected_rows_are_todays_after_a_reread(ws, monkeypatch):
+    """The earlier reading rejected rows 3 and 4 (values read as no number); today's reads row 4
+    and still rejects row 3: the patient's rejected rows are today's, each said once."""
+    today = (
+        H
+        + "001,2024-03-15 09:00,WBC,4.0,10^9/L\n001,2024-03-16 09:00,WBC,abc,10^9/L\n001,2024-03-17 09:00,WBC,4.1,10^9/L\n"
+    )
+    old = (
+        H
+        + "001,2024-03-15 09:00,WBC,4.0,10^9/L\n001,2024-03-16 09:00,WBC,abc,10^9/L\n001,2024-03-17 09:00,WBC,x,10^9/L\n"
+    )
+    store_old_reading(ws, monkeypatch, "w.csv", today, old)
+    assert sorted(p.row for _f, _at, p in ws.load().rejections) == [3, 4]
+    [i] = ws.reread([Source("w.csv", today.encode())], by="t").imports
+    assert [r["value"] for r in i.results_added] == [4.1]
+    stored = ws.load()
+    assert [p.row for _f, _at, p in stored.rejections] == [3] and not stored.resolved
