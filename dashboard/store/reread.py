@@ -44,7 +44,7 @@ from dashboard.ingest import ImportOptions, ImportResult
 from dashboard.ingest.dose_repeats import DOSE_KEY, dose_key, dose_words
 from dashboard.ingest.labs import number_text
 from dashboard.ingest.report import SHOWN_VALUE
-from dashboard.store import merge
+from dashboard.store import entries, merge
 from dashboard.store.connection import Tx, stored_cols
 from dashboard.store.merge import REREAD_STATUS, FileRecord, LogEntry
 
@@ -618,27 +618,22 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def _reviews_of(tx: Tx, gone: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The review entries about a result this re-read took out (same draw and value; any
-    value for an entry without one), now that it is not in ``labs``."""
+    """The review entries about a result this re-read took out, as the review log now says
+    them (:func:`dashboard.store.entries.review_log`: same draw and value, any value for an
+    entry without one, while no stored result gives it), each with the reader's ``reason``."""
     if not gone:
         return []
-    found = []
-    rows = tx.arrow(
-        "SELECT r.review_id, r.patient_id, r.analyte, r.collected_at, r.action, r.reviewer, r.reviewed_at, x.value, "
-        "x.comparator FROM reviews r LEFT JOIN review_results x USING (review_id) WHERE r.flag_key <> '' "
-        "ORDER BY r.review_id"
-    ).to_pylist()
-    for e in rows:
-        for g in gone:
-            if (e["patient_id"], e["analyte"], e["collected_at"]) != (g["patient_id"], g["analyte"], g["collected_at"]):
-                continue
-            if e["value"] is not None and not (
-                e["value"] == g["value"] and (e["comparator"] or "") == (g["comparator"] or "")
-            ):
-                continue
-            found.append({**e, "reason": g["reason"]})
-            break
-    return found
+    draws = {(g["patient_id"], g["analyte"], g["collected_at"]) for g in gone}
+    log = entries.review_log(tx).to_pylist()
+    return [
+        {**{k: e[k] for k in _REVIEW_SAID}, "reason": e["unread_reason"]}
+        for e in log
+        if e["unread_reason"] is not None and (e["patient_id"], e["analyte"], e["collected_at"]) in draws
+    ]
+
+
+#: What the outcome says of a review entry whose result is no longer read.
+_REVIEW_SAID = ("review_id", "patient_id", "analyte", "collected_at", "action", "reviewer", "reviewed_at", "value")
 
 
 __all__ = [
