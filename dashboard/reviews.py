@@ -558,7 +558,7 @@ def unread_words(reason: object) -> str:
 def _unread(entry: Any) -> str:
     """:func:`unread_words` for a log entry whose result a re-read took out, else ""."""
     reason = entry.get("unread_reason") if hasattr(entry, "get") else None
-    if reason is None or (isinstance(reason, float) and math.isnan(reason)) or not str(reason):
+    if reason is None or (not isinstance(reason, str) and pd.isna(reason)) or not str(reason):
         return ""
     return unread_words(reason)
 
