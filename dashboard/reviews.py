@@ -27,7 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import pandas as pd
 
@@ -67,6 +67,10 @@ CORRECTED_COLUMNS: tuple[str, ...] = ("corrected_at",)
 #: was about (null otherwise, H532): the entry no longer covers a flag of that draw, and the
 #: log says the result was withdrawn, so it never reads as a review of a current result.
 WITHDRAWN_COLUMNS: tuple[str, ...] = ("withdrawn_at",)
+#: Columns the workspace's log adds: when a re-read of its import took the entry's result out
+#: (today's reader no longer reads it from the file) and the reader's reason (null otherwise,
+#: ``dashboard/store/reread.py``, H643): said as a withdrawn result's review is, never dropped.
+UNREAD_COLUMNS: tuple[str, ...] = ("unread_at", "unread_reason")
 #: Columns the workspace's log adds: the results of the entry's test dated before its draw
 #: that were stored after it (``dashboard/store/entries.py`` REVIEW_LOG): how many arrived,
 #: how many earlier draws were corrected, and the latest corrected draw with its value and
@@ -457,10 +461,19 @@ def decisions_not_in_doses(log: pd.DataFrame, doses: pd.DataFrame, patient_id: s
     gone = (
         decided["withdrawn_at"] if "withdrawn_at" in decided else pd.Series([None] * len(decided), index=decided.index)
     )
-    decided = decided.assign(gone_at=gone)
+    unread = (
+        decided["unread_reason"]
+        if "unread_reason" in decided
+        else pd.Series([None] * len(decided), index=decided.index)
+    )
+    decided = decided.assign(gone_at=gone, unread_why=unread)
     withdrawn: dict[tuple, list[object]] = {}
+    no_longer_read: dict[tuple, list[str]] = {}  # a re-read of the file no longer reads it (H643)
     for r in decided.itertuples(index=False):
         withdrawn.setdefault((r.action, r.reviewer, pd.Timestamp(r.reviewed_at)), []).append(r.gone_at)
+        no_longer_read.setdefault((r.action, r.reviewer, pd.Timestamp(r.reviewed_at)), []).append(
+            _unread({"unread_reason": r.unread_why})
+        )
     out: list[str] = []
     for r in decided.sort_values("reviewed_at").itertuples(index=False):
         when = pd.Timestamp(r.reviewed_at)
@@ -475,6 +488,15 @@ def decisions_not_in_doses(log: pd.DataFrame, doses: pd.DataFrame, patient_id: s
         )
         made = f"{when:%d %b %Y} (after the as-of date)" if later else f"{when:%d %b %Y}"
         pulled = withdrawn[(r.action, r.reviewer, when)]
+        unread_ = no_longer_read[(r.action, r.reviewer, when)]
+        if any(unread_) and all((g is not None and not pd.isna(g)) or u for g, u in zip(pulled, unread_, strict=True)):
+            said = next(u for u in unread_ if u)
+            out.append(
+                f"'{r.action}' recorded by {r.reviewer} on {made} about a result since gone ({said}): the dose "
+                f"record still shows {shown} in force; check whether the decision stands, and if the change was "
+                "made, record it in the dose record"
+            )
+            continue
         if all(g is not None and not pd.isna(g) for g in pulled):
             last = max(pd.Timestamp(g) for g in pulled)
             out.append(
@@ -507,6 +529,11 @@ def last_review_withdrawn(log: pd.DataFrame) -> dict[str, str]:
             & (mine["flag_key"] != "")
         ]
         pulled = same["withdrawn_at"].map(lambda g: g is not None and not pd.isna(g)).astype(bool)
+        if "unread_reason" in same:  # its result no longer read from its file (H643), said alike
+            unread = same["unread_reason"].map(lambda u: _unread({"unread_reason": u})).astype(str)
+            if (unread != "").any() and ((unread != "") | pulled).all():
+                out[str(pid)] = next(u for u in unread if u)
+                continue
         if not pulled.any():
             continue
         last = max(pd.Timestamp(g) for g in same.loc[pulled, "withdrawn_at"])
@@ -519,6 +546,29 @@ def last_review_withdrawn(log: pd.DataFrame) -> dict[str, str]:
         n, of = len(gone), len(results)
         out[str(pid)] = f"{n} of {of} results reviewed withdrawn by the lab{_on(last)}: no longer graded"
     return out
+
+
+def unread_words(reason: object) -> str:
+    """A review of a result a re-read of its file no longer reads (H643), in the one wording
+    of every output that shows the review, beside :func:`withdrawn_words`: "its result is no
+    longer read from the file: today's reader rejects labs.csv row 4: ..."."""
+    return f"its result is no longer read from the file: {reason}"
+
+
+def _unread(entry: Any) -> str:
+    """:func:`unread_words` for a log entry whose result a re-read took out, else ""."""
+    reason = entry.get("unread_reason") if hasattr(entry, "get") else None
+    if reason is None or (not isinstance(reason, str) and pd.isna(reason)) or not str(reason):
+        return ""
+    return unread_words(reason)
+
+
+def gone_words(withdrawn: object, unread_reason: object) -> str:
+    """Why the result of a review entry is no longer graded, in words ("" while it is):
+    withdrawn by the lab (H532) or no longer read from its file (H643)."""
+    if withdrawn is not None and not pd.isna(withdrawn):
+        return withdrawn_words(withdrawn)
+    return _unread({"unread_reason": unread_reason})
 
 
 def withdrawn_words(when: object) -> str:
@@ -571,6 +621,9 @@ def _lapse(entry: pd.Series, flag: _Flag) -> str | None:
     withdrawn = entry.get("withdrawn_at")
     if withdrawn is not None and not pd.isna(withdrawn):  # the result reviewed is gone (H532)
         return f"the lab withdrew the result reviewed{_on(withdrawn)}, after the review by {entry.get('reviewer', '')}"
+    unread = _unread(entry)
+    if unread:  # a re-read of its file no longer reads it (H643)
+        return f"{unread}, after the review by {entry.get('reviewer', '')}"
     reviewed = entry.get("value")
     if reviewed is None or pd.isna(reviewed):
         if flag.conflict:
@@ -682,13 +735,13 @@ def history_frame(log: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=["#", "When", "Reviewer", "About", "Action", "Note", "Corrects"])
     log = log.sort_values(["reviewed_at", "review_id"], ascending=False)
     gone = log["withdrawn_at"] if "withdrawn_at" in log else pd.Series([None] * len(log), index=log.index)
+    unread = log["unread_reason"] if "unread_reason" in log else pd.Series([None] * len(log), index=log.index)
     about = [
         "patient"
         if not k
-        else f"{r} · {a} · {pd.Timestamp(w):%Y-%m-%d}"
-        + (f" ({withdrawn_words(g)})" if g is not None and not pd.isna(g) else "")
-        for k, r, a, w, g in zip(
-            log["flag_key"], log["rule_id"], log["analyte"], log["collected_at"], gone, strict=True
+        else f"{r} · {a} · {pd.Timestamp(w):%Y-%m-%d}" + (f" ({gone_words(g, u)})" if gone_words(g, u) else "")
+        for k, r, a, w, g, u in zip(
+            log["flag_key"], log["rule_id"], log["analyte"], log["collected_at"], gone, unread, strict=True
         )
     ]
     return pd.DataFrame(

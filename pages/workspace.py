@@ -84,6 +84,8 @@ with tab_log:
             ui.show_table(summary_frame(report_from_dict(entry["report"])))
             for f in entry["files"]:
                 st.caption(views.import_file_line(f))
+            if entry.get("read_earlier"):  # read by an earlier reader version (H625, H644)
+                workspace_forms.reread_form(entry)
     if info.get("labs_withdrawn"):
         st.subheader("Results withdrawn by the lab")
         st.caption(

@@ -94,6 +94,13 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("paths", nargs="+", metavar="PATH")
     add_import_options(w)
     w.add_argument("--json", action="store_true")
+    w.add_argument(
+        "--reread",
+        action="store_true",
+        help="read files already imported again with today's reader (each file with every other file of its "
+        "import), replace that import's rows by today's reading and print the differences",
+    )
+    w.add_argument("--dry-run", action="store_true", help="with --reread: print the differences, change nothing")
     w = wsub.add_parser("info", help="counts of what the workspace holds")
     w.add_argument("--json", action="store_true")
     w = wsub.add_parser("export", help="export the panel or one patient")

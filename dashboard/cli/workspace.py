@@ -1,5 +1,8 @@
 """``python -m dashboard workspace import|info|export``: the workspace without the UI.
 
+``import --reread FILE...`` reads files already imported again with today's reader and
+prints what changed (``--dry-run``: only prints it; :mod:`dashboard.store.reread`).
+
 For scheduled imports (a nightly lab export dropped in a folder) and exports.  ``export``
 takes ``--as-of YYYY-MM-DD`` and ``--profile NAME`` as ``review`` does (an audit of a past
 date under an old profile; the file says both).  The
@@ -46,6 +49,10 @@ def cli_user() -> str:
 
 
 def _import(ws: Workspace, args: argparse.Namespace) -> int:
+    if getattr(args, "reread", False):
+        return _reread(ws, args)
+    if getattr(args, "dry_run", False):
+        raise CliError("--dry-run goes with --reread")
     options = import_options_from(args)
     read = read_paths(args.paths)  # the walk `import` makes: documentation and sub-folders said
     if not read.sources:
@@ -70,6 +77,31 @@ def _import(ws: Workspace, args: argparse.Namespace) -> int:
         # failure of the nightly job; a file that needs a choice always is
         if reason and (out.report.needs or not out.skipped):
             raise CliError(reason + " (nothing was stored in the workspace)")
+    return EXIT_OK
+
+
+def _reread(ws: Workspace, args: argparse.Namespace) -> int:
+    """``workspace import --reread FILE...``: the files' imports read again with today's
+    reader (``dashboard/store/reread.py``), the differences printed; nothing changed when a
+    file is not in the workspace, a file of its import is missing or a file now needs a
+    choice (exit 2), or with ``--dry-run``."""
+    if not ws.exists():
+        raise CliError(f"no workspace at {ws.path}: nothing to read again", EXIT_FAIL)
+    options = import_options_from(args)
+    read = read_paths(args.paths)
+    if not read.sources:
+        raise CliError(f"{read.missing[0].path}: {read.missing[0].error}" if read.missing else "nothing to read again")
+    out = ws.reread(read.sources, options, by=cli_user(), origin="cli", dry_run=args.dry_run)
+    if args.json:
+        print(json.dumps({"workspace": str(ws.path), **out.to_dict()}, indent=2, ensure_ascii=False, default=str))
+    else:
+        for i in out.imports:
+            if i.report_text:
+                print(i.report_text)
+        print(out.summary())
+        print(f"Workspace: {ws.path}")
+    if out.problems:
+        raise CliError("nothing was read again (see above)")
     return EXIT_OK
 
 

@@ -12,6 +12,7 @@ before any transaction is opened.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -284,7 +285,75 @@ REVIEW_LOG = (
 
 def reviews(tx: Tx, patient_id: str | None) -> pa.Table:
     where, params = ("WHERE r.patient_id = ?", [patient_id]) if patient_id is not None else ("", [])
-    return tx.arrow(f"{REVIEW_LOG} {where} ORDER BY review_id", params)
+    return review_log(tx, where, params)
+
+
+def review_log(tx: Tx, where: str = "", params: Sequence[Any] = ()) -> pa.Table:
+    """The review log (:data:`REVIEW_LOG`, oldest first) with ``unread_at`` and
+    ``unread_reason``: when a re-read of an import took the entry's result out of labs, and
+    the reader's reason (``dashboard/store/reread.py``, H643), while no stored result of the
+    draw gives the entry's value (any result, for an entry without one).  Such an entry is
+    kept and said: "its result is no longer read from the file: ..."."""
+    log = tx.arrow(f"{REVIEW_LOG} {where} ORDER BY review_id", list(params))
+    at: list[Any] = [None] * log.num_rows
+    why: list[Any] = [None] * log.num_rows
+    unread = no_longer_read(tx)
+    if unread and log.num_rows:
+        draws: dict[tuple, list[dict[str, Any]]] = {}
+        for u in unread:
+            draws.setdefault((u["patient_id"], u["analyte"], u["collected_at"]), []).append(u)
+        cols_ = ("patient_id", "analyte", "collected_at", "value", "comparator", "flag_key")
+        rows = log.select(list(cols_)).to_pylist()
+        for i, e in enumerate(rows):
+            key = (e["patient_id"], e["analyte"], e["collected_at"])
+            if not e["flag_key"] or key not in draws:
+                continue
+            hits = [
+                u
+                for u in draws[key]
+                if e["value"] is None
+                or (u["value"] == e["value"] and (u["comparator"] or "") == (e["comparator"] or ""))
+            ]
+            if not hits:
+                continue
+            if e["value"] is None:
+                held = tx.one(
+                    "SELECT count(*) FROM labs WHERE patient_id = ? AND analyte = ? AND collected_at = ?", list(key)
+                )
+            else:
+                held = tx.one(
+                    "SELECT count(*) FROM labs WHERE patient_id = ? AND analyte = ? AND collected_at = ? "
+                    "AND value IS NOT DISTINCT FROM ? AND coalesce(comparator, '') = ?",
+                    [*key, e["value"], e["comparator"] or ""],
+                )
+            if held:
+                continue
+            last = hits[-1]
+            at[i], why[i] = last["reread_at"], last["reason"]
+    log = log.append_column("unread_at", pa.array(at, pa.timestamp("us")))
+    return log.append_column("unread_reason", pa.array(why, pa.string()))
+
+
+def no_longer_read(tx: Tx) -> list[dict[str, Any]]:
+    """The results every re-read took out of labs (kept in its import log entry's options,
+    ``reread.no_longer_read``), oldest re-read first, each with ``reread_at`` and ``reason``."""
+    out: list[dict[str, Any]] = []
+    for import_id, at, text in tx.execute(
+        "SELECT import_id, imported_at, options FROM imports WHERE options LIKE '%\"reread\"%' ORDER BY import_id"
+    ).fetchall():
+        try:
+            note = json.loads(text).get("reread") or {}
+        except (ValueError, AttributeError):
+            continue
+        for r in note.get("no_longer_read") or []:
+            if not isinstance(r, dict):
+                continue
+            try:
+                when = dt.datetime.fromisoformat(str(r["collected_at"]))
+            except (KeyError, ValueError):
+                continue
+            out.append({**r, "collected_at": when, "reread_at": at, "reread_import": int(import_id)})
+    return out
 
 
 def empty_reviews() -> pa.Table:

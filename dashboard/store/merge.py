@@ -112,9 +112,10 @@ class Skipped:
         return (
             f"{said}. It was read by an earlier version of the dashboard ({which}): some of its rows may read "
             "differently now (a fix since can read a dose, pulse, unit, result or id otherwise, or reject a row), "
-            "and the workspace keeps the earlier reading. To see today's reading, read the file without the "
-            "workspace (`python -m dashboard review FILE`, or Home with the workspace off) and correct the dose "
-            "record where they differ; the workspace does not read a file it holds again"
+            "and the workspace keeps the earlier reading. To read it again with today's reader, see what changes "
+            "and apply it: `python -m dashboard workspace import --reread FILE` (add --dry-run to only see it), or "
+            "the Workspace page's Import log, \"Read again with today's reader\". To only compare, read the file "
+            "without the workspace (`python -m dashboard review FILE`, or Home with the workspace off)"
         )
 
     def __str__(self) -> str:
@@ -218,6 +219,29 @@ def save_result(
         )
     now = clock()
     import_id = int(tx.one("SELECT coalesce(max(import_id), 0) + 1 FROM imports"))
+    return merge_import(tx, now, import_id, result, files, log, report)
+
+
+#: The status in ``import_files`` of a file an import read again (``dashboard/store/reread.py``):
+#: its first import stays the one :func:`known` names; this one holds what the new reading changed.
+REREAD_STATUS = "re-read"
+
+
+def merge_import(
+    tx: Tx,
+    now: dt.datetime,
+    import_id: int,
+    result: ImportResult,
+    files: Sequence[FileRecord],
+    log: LogEntry,
+    report: ImportReport,
+    *,
+    status: str = "imported",
+    extra_options: dict[str, Any] | None = None,
+) -> WorkspaceImport:
+    """Merge an import's tables into the workspace as import ``import_id`` (this
+    transaction), counting what was already there, and log it with its files
+    (``status``: "imported", or :data:`REREAD_STATUS` for a file read again)."""
     out = WorkspaceImport(import_id=import_id, report=report, stored=True)
     kept = tx.arrow("SELECT patient_id, name, birth_date FROM patients")
     warn_about_stored_ids(report, [result.labs, result.doses, result.patients], kept, result.aliases)
@@ -244,7 +268,7 @@ def save_result(
             log.by,
             log.origin,
             log.label[:500],
-            json.dumps({"date_order": opts.date_order, "mapping": opts.mapping}),
+            json.dumps({"date_order": opts.date_order, "mapping": opts.mapping, **(extra_options or {})}),
             report.to_json(indent=None),
             out.labs_added,
             out.labs_duplicate,
@@ -258,12 +282,12 @@ def save_result(
     unreadable = {f.path for f in report.files if f.error and not f.rows_accepted and f.kind != "dictionary"}
     readers = _has_table(tx, "import_readers")  # schema 12 (a test playing an older dashboard has none)
     for f in files:
-        status = "unreadable" if f.name in unreadable else "imported"
+        file_status = "unreadable" if f.name in unreadable else status
         tx.execute(
             "INSERT INTO import_files VALUES (?, ?, ?, ?, ?)",
-            [import_id, f.name, f.content_hash, f.size, status],
+            [import_id, f.name, f.content_hash, f.size, file_status],
         )
-        if readers and status == "imported":  # which reading the workspace holds (H625)
+        if readers and file_status != "unreadable":  # which reading the workspace holds (H625)
             tx.execute("INSERT INTO import_readers VALUES (?, ?, ?)", [import_id, f.content_hash, READER_VERSION])
     bump(tx)
     return out

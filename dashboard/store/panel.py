@@ -18,6 +18,7 @@ from dashboard.reviews import (
     EARLIER_COLUMNS,
     JUDGED_COLUMNS,
     RESULT_COLUMNS,
+    UNREAD_COLUMNS,
     WITHDRAWN_COLUMNS,
     empty_log,
     flags_for_review,
@@ -135,7 +136,14 @@ def log_frame(t: pa.Table | None) -> pd.DataFrame:
             *COLUMNS,
             *(
                 c
-                for c in (*RESULT_COLUMNS, *JUDGED_COLUMNS, *CORRECTED_COLUMNS, *WITHDRAWN_COLUMNS, *EARLIER_COLUMNS)
+                for c in (
+                    *RESULT_COLUMNS,
+                    *JUDGED_COLUMNS,
+                    *CORRECTED_COLUMNS,
+                    *WITHDRAWN_COLUMNS,
+                    *UNREAD_COLUMNS,
+                    *EARLIER_COLUMNS,
+                )
                 if c in frame.columns
             ),
         ]

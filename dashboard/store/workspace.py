@@ -39,6 +39,7 @@ from dashboard.ingest import FileReport, ImportOptions, ImportReport, ImportResu
 from dashboard.ingest.dose_repeats import DOSE_KEY
 from dashboard.ingest.report import Problem
 from dashboard.store import entries, merge
+from dashboard.store import reread as reread_mod
 from dashboard.store.connection import Tx, cols, connect, data_version, stored_cols
 from dashboard.store.errors import EntryRejected, WorkspaceError
 from dashboard.store.lock import WorkspaceLock
@@ -102,10 +103,20 @@ def _rejections(
     when a later import stored a result of its draw (same patient, analyte and draw time):
     it is then said with what replaced it, never dropped."""
     found: list[tuple[int, str, dt.datetime, Problem]] = []
+    # an import whose files were read again later (dashboard/store/reread.py): the re-read's
+    # report says what today's reader rejects, the earlier one no longer holds
+    superseded = {
+        int(r[0])
+        for r in tx.con.execute(
+            "SELECT DISTINCT a.import_id FROM import_files a JOIN import_files b ON a.content_hash = b.content_hash "
+            "AND b.import_id > a.import_id AND b.status = ?",
+            [merge.REREAD_STATUS],
+        ).fetchall()
+    }
     for import_id, imported_at, text in tx.con.execute(
         "SELECT import_id, imported_at, report FROM imports ORDER BY import_id DESC"
     ).fetchall():
-        if '"patient_id"' not in text:  # reports from before rows named their patient, or none rejected
+        if '"patient_id"' not in text or import_id in superseded:  # before rows named their patient, or none rejected
             continue
         for f in json.loads(text).get("files", []):
             name = f.get("path", "")
@@ -172,8 +183,9 @@ class Workspace:
     # ----------------------------------------------------------------- connections
 
     @contextmanager
-    def _write(self) -> Iterator[Tx]:
-        """One write transaction, alone: committed when the block ends without error."""
+    def _write(self, dry_run: bool = False) -> Iterator[Tx]:
+        """One write transaction, alone: committed when the block ends without error (rolled
+        back all the same when ``dry_run``: what it would do, seen without doing it)."""
         self.path.mkdir(parents=True, exist_ok=True)
         with WorkspaceLock(self.lock_path, exclusive=True, timeout=self.timeout):
             con = connect(self.db_path, read_only=False)
@@ -186,7 +198,7 @@ class Workspace:
                 except BaseException:
                     con.execute("ROLLBACK")
                     raise
-                con.execute("COMMIT")
+                con.execute("ROLLBACK" if dry_run else "COMMIT")
             finally:
                 con.close()
 
@@ -293,7 +305,7 @@ class Workspace:
                 extract,
                 data_version(tx),
                 entries.doses_with_provenance(tx, None),
-                tx.arrow(f"{entries.REVIEW_LOG} ORDER BY review_id"),
+                entries.review_log(tx),
                 tables["intervals"],
                 merge.disputes(tx),
                 *_rejections(tx),
@@ -387,13 +399,22 @@ class Workspace:
         with self._read() as tx:
             rows = tx.arrow("SELECT * FROM imports ORDER BY import_id DESC").to_pylist()
             files = tx.arrow("SELECT * FROM import_files ORDER BY import_id, file_name").to_pylist()
+            read = merge.known(tx, {f["content_hash"] for f in files})
         by_import: dict[int, list[dict[str, Any]]] = {}
         for f in files:
+            # the latest reader version that read its content (None: before versions were recorded, H625)
+            f["read_by"] = read[f["content_hash"]].read_by if f["content_hash"] in read else None
             by_import.setdefault(f["import_id"], []).append(f)
         for r in rows:
             r["files"] = by_import.get(r["import_id"], [])
             r["report"] = json.loads(r["report"])
             r["options"] = json.loads(r["options"])
+            imported = [f for f in r["files"] if f["status"] == "imported"]
+            # files an earlier reader version read (or one before versions were recorded): they
+            # can be read again with today's reader (dashboard/store/reread.py)
+            r["read_earlier"] = bool(imported) and any(
+                f["read_by"] is None or f["read_by"] < merge.READER_VERSION for f in imported
+            )
         return rows
 
     def known_files(self, hashes: set[str]) -> dict[str, Skipped]:
@@ -471,6 +492,74 @@ class Workspace:
         with self._write() as tx:
             log = merge.LogEntry(by, origin, label, options, extract_date)
             return merge.save_result(tx, self.clock, result, files, log)
+
+    def reread(
+        self,
+        sources: Sequence[Source],
+        options: ImportOptions | None = None,
+        *,
+        by: str,
+        origin: str = "cli",
+        dry_run: bool = False,
+    ) -> reread_mod.Reread:
+        """Read stored imports again with today's reader (:mod:`dashboard.store.reread`).
+
+        The workspace keeps each file's SHA-256, not its bytes: ``sources`` are the files
+        given again, each matched to the import that read it by its content hash, with every
+        other file of that import.  Each import's files are read with the options it was
+        imported with (``options`` adds a date order or mapping the clinician gives now);
+        one that now needs a choice, a file not in the workspace or a file of an import
+        missing leaves everything as it was (``problems``).  All the imports are re-read in
+        one transaction; ``dry_run`` rolls it back (the differences, nothing changed)."""
+        out = reread_mod.Reread(dry_run=dry_run)
+        records = [FileRecord.of(s) for s in sources]
+        if not records:
+            out.problems.append("no file given")
+            return out
+        found: dict[str, reread_mod.StoredImport] = self._query(
+            lambda tx: reread_mod.stored_imports(tx, {r.content_hash for r in records}), dict
+        )
+        given: dict[str, Source] = {}
+        for s, r in zip(sources, records, strict=True):
+            if r.content_hash not in found:
+                out.problems.append(
+                    f"{r.name}: no import of this workspace read this content (SHA-256 {r.content_hash[:16]}…): "
+                    "give the file exactly as it was imported, or import it (`workspace import FILE`)"
+                )
+            given.setdefault(r.content_hash, s)
+        targets = sorted({t.import_id: t for t in found.values()}.values(), key=lambda t: t.import_id)
+        for t in targets:
+            missing = [f.name for f in t.files if f.content_hash not in given]
+            if missing:
+                out.problems.append(
+                    f"{t.title()} read {len(t.files)} files together: give them all again (missing: {', '.join(missing)})"
+                )
+        if out.problems:
+            return out
+        sex = self.stored_sex()
+        read: list[tuple[reread_mod.StoredImport, ImportResult]] = []
+        for t in targets:
+            opts = t.options
+            if options is not None:
+                opts = ImportOptions(
+                    date_order=options.date_order or opts.date_order, mapping={**opts.mapping, **options.mapping}
+                )
+            # the names the import logged: the stored rows' files, whatever the copy is called now
+            files = [Source(f.name, given[f.content_hash].data) for f in t.files]
+            result = import_sources(files, opts, known_sex=sex)
+            why = reread_mod.needs_choice(result, t)
+            if why:
+                out.problems.append(why)
+            read.append((dataclasses.replace(t, options=opts), result))
+        if out.problems:
+            return out
+        with self._write(dry_run=dry_run) as tx:
+            out.imports = reread_mod.reread(tx, self.clock(), read, by, origin)
+        if dry_run:  # rolled back: no import was stored
+            for i in out.imports:
+                i.new_import_id = None
+        out.applied = not dry_run
+        return out
 
     # ----------------------------------------------------------------- doses entered in the app
 

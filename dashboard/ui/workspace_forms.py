@@ -17,8 +17,10 @@ import streamlit as st
 from dashboard import dose_entry, model, reviews
 from dashboard import summary_export as sx
 from dashboard.dose_entry import DoseEntry
+from dashboard.ingest import Source
 from dashboard.ui import actions
-from dashboard.ui.state import as_of
+from dashboard.ui.auth import reviewer
+from dashboard.ui.state import as_of, in_workspace, notice
 
 
 @dataclass(frozen=True)
@@ -126,3 +128,72 @@ def review_add_form(flags: pd.DataFrame, patient_id: str) -> None:
         st.selectbox("Action", reviews.ACTIONS, key=REVIEW.action, index=None, placeholder="Choose…")
         st.text_area("Note", key=REVIEW.note, placeholder="e.g. reviewed — AZA reduced to 100 mg")
         st.form_submit_button("Record review", on_click=_submit_review, args=(REVIEW, patient_id), type="primary")
+
+
+# --------------------------------------------------------------------------- read again (H644)
+
+#: The session key of the import whose files the clinician is reading again.
+REREAD = "reread_import"
+
+
+def reread_files_key(import_id: int) -> str:
+    return f"reread_files_{import_id}"
+
+
+def reread_form(entry: dict) -> None:
+    """In an import log entry read by an earlier reader version (or before versions were
+    recorded): "Read again with today's reader".  The workspace keeps each file's SHA-256,
+    not its bytes, so the page asks for the files again (matched by content); it shows the
+    differences of a dry run and applies them only on "Apply the differences"
+    (:meth:`dashboard.store.Workspace.reread`)."""
+    import_id = int(entry["import_id"])
+    names = ", ".join(f["file_name"] for f in entry["files"] if f["status"] == "imported")
+    st.caption(
+        "Read by an earlier version of the dashboard: some of its rows may read differently now (a fix since can "
+        "read a dose, pulse, unit, result or id otherwise, or reject a row)."
+    )
+    if st.session_state.get(REREAD) != import_id:
+        st.button(
+            "Read again with today's reader",
+            key=f"reread_start_{import_id}",
+            icon=":material/sync:",
+            on_click=lambda: st.session_state.__setitem__(REREAD, import_id),
+        )
+        return
+    files = st.file_uploader(
+        f"The workspace keeps each file's fingerprint, not the file: give {names} again",
+        accept_multiple_files=True,
+        key=reread_files_key(import_id),
+    )
+    if not files:
+        return
+    sources = [Source(f.name, f.getvalue()) for f in files]
+    preview = actions.guard(lambda: actions.workspace().reread(sources, by=_who(), origin="app", dry_run=True))
+    if preview is None:
+        return
+    st.code(preview.summary(), language=None, wrap_lines=True)
+    if preview.problems:
+        st.error("Nothing can be read again until the problems above are resolved; the workspace is as it was.")
+        return
+    st.button(
+        "Apply the differences",
+        key=f"reread_apply_{import_id}",
+        type="primary",
+        on_click=_apply_reread,
+        args=(sources,),
+        help="Replaces this import's rows by today's reading, in one transaction; reviews are kept.",
+    )
+
+
+def _who() -> str:
+    return reviewer() or "app"
+
+
+def _apply_reread(sources: list) -> None:
+    done = actions.guard(lambda: actions.workspace().reread(sources, by=_who(), origin="app"))
+    st.session_state.pop(REREAD, None)
+    if done is None:
+        return
+    notice("error" if done.problems else "success", done.summary())
+    if in_workspace():
+        actions.open_workspace_panel(keep_as_of=True)

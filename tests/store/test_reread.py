@@ -1,0 +1,229 @@
+"""Reading a stored import again with today's reader (H641-H646).
+
+A workspace built by an earlier reading is played by storing the earlier reading's rows
+under the hash of today's file, with the reader version lowered.  Expected values by hand:
+neutrophils 1.2 x10^9/L is CTCAE grade 2 (< 1.5 - 1.0) and below the BSR limit 1.6;
+platelets 90 x10^9/L is CTCAE grade 1 (< LLN - 75) and below the BSR limit 140; platelets
+9 x10^9/L is CTCAE grade 4 (< 25).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+import pytest
+
+from dashboard.ingest import Source
+from dashboard.reviews import history_frame, results_of, reviews_for, with_review_status
+from dashboard.store import Workspace
+from dashboard.store import workspace as wsmod
+from dashboard.store.panel import open_panel
+from tests.store.helpers import store_import
+
+PULSES = (
+    "patient,drug,dose,unit,frequency,route,start\n"
+    "006,cyclophosphamide,500,mg,once,IV,2024-01-01\n"
+    "006,cyclophosphamide,500,mg,once,IV,2024-01-15\n"
+    "006,cyclophosphamide,500,mg,once,IV,2024-01-29\n"
+)
+#: what a reader before H560 stored of PULSES: the later pulses joined to the first
+PULSES_OLD = "patient,drug,dose,unit,frequency,route,start\n006,cyclophosphamide,500,mg,once,IV,2024-01-01\n"
+H = "MRN,Collection Date,Component,Result,Units\n"
+#: 30 % of WBC 4.0: today's reader rejects "Neut #" in % (H580)
+LABS = (
+    H
+    + "001,2024-03-15 09:00,WBC,4.0,10^9/L\n001,2024-03-15 09:00,Neut #,30,%\n001,2024-03-15 09:00,Platelets,90,10^9/L\n"
+)
+#: what an earlier reader stored of LABS: the % read as an absolute count, 1.2 x10^9/L
+LABS_OLD = (
+    H + "001,2024-03-15 09:00,WBC,4.0,10^9/L\n001,2024-03-15 09:00,Neutrophils,1.2,10^9/L\n"
+    "001,2024-03-15 09:00,Platelets,90,10^9/L\n"
+)
+DAY = dt.date(2024, 3, 20)
+
+
+def store_old_reading(ws: Workspace, monkeypatch, name: str, today: str, old: str) -> None:
+    """Store ``old`` (the earlier reader's rows) as the reading of the file ``today``, by reader version 0."""
+    digest = hashlib.sha256(today.encode()).hexdigest()
+    with monkeypatch.context() as m:
+        m.setattr(wsmod.FileRecord, "of", classmethod(lambda cls, s: cls(s.name, digest, len(today.encode()))))
+        m.setattr("dashboard.store.merge.READER_VERSION", 0)
+        store_import(ws, name, old)
+
+
+def snapshot(ws: Workspace) -> tuple:
+    p = open_panel(ws)
+    return (
+        ws.info(),
+        p.labs.sort_values(["analyte"]).to_csv(),  # as text: NaN equals NaN
+        p.doses.to_csv(),
+        len(ws.imports()),
+        len(ws.reviews()),
+    )
+
+
+def test_three_pulses_stored_as_one_are_three_after_the_reread(ws, monkeypatch):
+    store_old_reading(ws, monkeypatch, "doses.csv", PULSES, PULSES_OLD)
+    [skip] = ws.import_sources([Source("doses.csv", PULSES.encode())], by="t").skipped
+    assert "--reread" in str(skip) and "Read again with today's reader" in str(skip)
+    before = snapshot(ws)
+    preview = ws.reread([Source("doses.csv", PULSES.encode())], by="Dr A", dry_run=True)
+    assert not preview.problems and not preview.applied
+    assert snapshot(ws) == before  # a dry run changes nothing
+    [i] = preview.imports
+    assert [d["start"].date() for d in i.doses_added] == [dt.date(2024, 1, 15), dt.date(2024, 1, 29)]
+    out = ws.reread([Source("renamed.csv", PULSES.encode())], by="Dr A")
+    assert out.applied and not out.problems
+    doses = open_panel(ws).doses
+    assert sorted(doses["start"].dt.date) == [dt.date(2024, 1, 1), dt.date(2024, 1, 15), dt.date(2024, 1, 29)]
+    assert set(doses["source_file"]) == {"doses.csv"}  # read under the name the import logged
+    said = out.summary()
+    assert "doses added (2)" in said and "import #1 (doses.csv" in said, said
+    # the file is now today's reading: skipped plainly, and the log's entry offers no re-read
+    [skip] = ws.import_sources([Source("doses.csv", PULSES.encode())], by="t").skipped
+    assert not skip.read_earlier
+    log = {e["import_id"]: e for e in ws.imports()}
+    assert not log[1]["read_earlier"] and log[2]["options"]["reread"]["of"] == 1
+    assert [f["status"] for f in log[2]["files"]] == ["re-read"]
+
+
+def test_a_percent_count_stored_as_absolute_is_removed_and_its_review_says_so(ws, monkeypatch):
+    store_old_reading(ws, monkeypatch, "labs.csv", LABS, LABS_OLD)
+    flags = open_panel(ws).open_flags(DAY)
+    neut = flags[flags["analyte"] == "neutrophils"]
+    plt = flags[flags["analyte"] == "platelets"]
+    assert len(neut) and len(plt)
+    ws.add_reviews(reviews_for("001", list(neut["flag_key"]), "withhold", "held", results_of(neut)), by="Dr A")
+    ws.add_reviews(reviews_for("001", list(plt["flag_key"]), "continue", "", results_of(plt)), by="Dr A")
+    n_reviews = len(ws.reviews())
+    out = ws.reread([Source("labs.csv", LABS.encode())], by="Dr B")
+    [i] = out.imports
+    [gone] = i.results_removed
+    assert (gone["analyte"], gone["value"]) == ("neutrophils", 1.2)
+    assert gone["reason"].startswith("today's reader rejects labs.csv row 3: the test name says the absolute count")
+    assert [r["analyte"] for r in i.reviews_unread] == ["neutrophils"] * len(neut)
+    panel = open_panel(ws)
+    assert set(panel.labs["analyte"]) == {"wbc", "platelets"}
+    # nothing vanished: the review log keeps every entry, the neutrophil ones said as no longer read
+    assert len(ws.reviews()) == n_reviews
+    about = history_frame(panel.reviews)["About"].tolist()
+    said = [a for a in about if "neutrophils" in a]
+    assert said and all(
+        "its result is no longer read from the file: today's reader rejects labs.csv row 3" in a for a in said
+    )
+    # the platelets 90 still read: its review stays attached (the flag is reviewed)
+    flags = with_review_status(panel.open_flags(DAY), panel.reviews, rule_col="rule")
+    assert flags[flags["analyte"] == "platelets"]["reviewed"].all()
+    assert "neutrophils" not in set(flags["analyte"])
+    assert "results removed (no longer read from the file) (1)" in out.summary()
+
+
+def test_a_result_read_with_another_value_is_changed_and_its_review_reopens(ws, monkeypatch):
+    today = H + "001,2024-03-15 09:00,Platelets,90,10^9/L\n"
+    old = H + "001,2024-03-15 09:00,Platelets,9,10^9/L\n"
+    store_old_reading(ws, monkeypatch, "p.csv", today, old)
+    flags = open_panel(ws).open_flags(DAY)
+    ws.add_reviews(reviews_for("001", list(flags["flag_key"]), "withhold", "held", results_of(flags)), by="Dr A")
+    [i] = ws.reread([Source("p.csv", today.encode())], by="Dr B").imports
+    [(stored, now)] = i.results_changed
+    assert stored["value"] == 9 and [n["value"] for n in now] == [90]
+    assert [r["value"] for r in i.results_added] == [90]
+    panel = open_panel(ws)
+    flags = with_review_status(panel.open_flags(DAY), panel.reviews, rule_col="rule")
+    assert not flags["reviewed"].any()  # 90 is a result nobody reviewed
+    assert any(
+        "its result is no longer read from the file: read now as 90" in a for a in history_frame(panel.reviews)["About"]
+    )
+
+
+def test_a_result_another_import_may_hold_stays(ws, monkeypatch):
+    store_old_reading(ws, monkeypatch, "labs.csv", LABS, LABS_OLD)
+    later = H + "001,2024-03-15 09:00,Neutrophils,1.2,10^9/L\n001,2024-04-15 09:00,WBC,4.1,10^9/L\n"
+    store_import(ws, "later.csv", later)  # counts the 1.2 as already stored
+    [i] = ws.reread([Source("labs.csv", LABS.encode())], by="Dr B").imports
+    assert not i.results_removed
+    [kept] = i.results_kept
+    assert kept["analyte"] == "neutrophils" and "import #2" in kept["reason"] and "may hold this one" in kept["reason"]
+    assert "neutrophils" in set(open_panel(ws).labs["analyte"])
+
+
+def test_a_failure_mid_way_leaves_the_workspace_as_it_was(ws, monkeypatch):
+    store_old_reading(ws, monkeypatch, "labs.csv", LABS, LABS_OLD)
+    before = snapshot(ws)
+
+    def boom(*a, **k):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr("dashboard.store.merge.merge_import", boom)  # after the old rows were taken out
+    with pytest.raises(RuntimeError):
+        ws.reread([Source("labs.csv", LABS.encode())], by="Dr B")
+    monkeypatch.undo()
+    assert snapshot(ws) == before
+
+
+def test_a_reading_that_now_needs_a_date_order_is_not_applied(ws, monkeypatch):
+    today = H + "001,03/04/2024 09:00,WBC,4.0,10^9/L\n"
+    old = H + "001,2024-04-03 09:00,WBC,4.0,10^9/L\n"
+    store_old_reading(ws, monkeypatch, "d.csv", today, old)
+    before = snapshot(ws)
+    out = ws.reread([Source("d.csv", today.encode())], by="Dr B")
+    assert not out.applied and out.problems and "needs a choice" in out.problems[0], out.problems
+    assert "the stored reading stays" in out.summary()
+    assert snapshot(ws) == before
+
+
+def test_a_file_not_in_the_workspace_or_an_import_half_given_changes_nothing(ws):
+    store_import(ws, "labs.csv", LABS)
+    out = ws.reread([Source("other.csv", b"MRN,Collection Date,Component,Result,Units\n")], by="t")
+    assert out.problems and "no import of this workspace read this content" in out.problems[0]
+    pair = [Source("a.csv", (H + "002,2024-03-15,WBC,4.0,10^9/L\n").encode()), Source("b.csv", PULSES.encode())]
+    ws.import_sources(pair, by="t")
+    out = ws.reread(pair[:1], by="t")
+    assert out.problems and "give them all again (missing: b.csv)" in out.problems[0]
+
+
+def test_a_stored_import_read_by_todays_reader_reads_the_same(ws):
+    store_import(ws, "labs.csv", LABS)
+    before = open_panel(ws).labs.to_csv()
+    [i] = ws.reread([Source("labs.csv", LABS.encode())], by="t").imports
+    assert not i.changed and "nothing reads differently" in "\n".join(i.lines())
+    assert open_panel(ws).labs.to_csv() == before
+
+
+def test_cli_reread_prints_the_differences(ws, monkeypatch, tmp_path, capsys):
+    from dashboard.cli.main import main
+
+    store_old_reading(ws, monkeypatch, "doses.csv", PULSES, PULSES_OLD)
+    path = tmp_path / "doses.csv"
+    path.write_text(PULSES, encoding="utf-8")
+    assert main(["workspace", "import", "--reread", "--dry-run", str(path)]) == 0
+    text = capsys.readouterr().out
+    assert "doses added (2)" in text and "Dry run: nothing was changed" in text, text
+    assert len(open_panel(ws).doses) == 1
+    assert main(["workspace", "import", "--reread", str(path)]) == 0
+    assert "Applied in one transaction" in capsys.readouterr().out
+    assert len(open_panel(ws).doses) == 3
+    other = tmp_path / "other.csv"
+    other.write_text(H + "009,2024-03-15,WBC,4.0,10^9/L\n", encoding="utf-8")
+    assert main(["workspace", "import", "--reread", str(other)]) == 2
+    assert "no import of this workspace read this content" in capsys.readouterr().out
+
+
+def test_the_rejected_rows_are_todays_after_a_reread(ws, monkeypatch):
+    """The earlier reading rejected rows 3 and 4 (values read as no number); today's reads row 4
+    and still rejects row 3: the patient's rejected rows are today's, each said once."""
+    today = (
+        H
+        + "001,2024-03-15 09:00,WBC,4.0,10^9/L\n001,2024-03-16 09:00,WBC,abc,10^9/L\n001,2024-03-17 09:00,WBC,4.1,10^9/L\n"
+    )
+    old = (
+        H
+        + "001,2024-03-15 09:00,WBC,4.0,10^9/L\n001,2024-03-16 09:00,WBC,abc,10^9/L\n001,2024-03-17 09:00,WBC,x,10^9/L\n"
+    )
+    store_old_reading(ws, monkeypatch, "w.csv", today, old)
+    assert sorted(p.row for _f, _at, p in ws.load().rejections) == [3, 4]
+    [i] = ws.reread([Source("w.csv", today.encode())], by="t").imports
+    assert [r["value"] for r in i.results_added] == [4.1]
+    stored = ws.load()
+    assert [p.row for _f, _at, p in stored.rejections] == [3] and not stored.resolved
