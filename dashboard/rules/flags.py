@@ -372,15 +372,15 @@ def evaluate(inp: Inputs, profile: Profile, grades: ctcae.Grades, base: bl.Basel
         "baseline": pa.array(baseline),
         "baseline_basis": basis,
         "at_baseline": pa.array(at_base),
-        "caveat": pa.array(_caveats(inp, pid, ana, ctx), pa.string()),
-        "conflict": pa.array(conflict, pa.string()),
-        "active_doses": pa.array(ctx["active_doses"], pa.string()),
-        "active_drugs": pa.array(ctx["active_drugs"], pa.string()),
+        "caveat": _texts(_caveats(inp, pid, ana, ctx)),
+        "conflict": _texts(conflict),
+        "active_doses": _texts(ctx["active_doses"]),
+        "active_drugs": _texts(ctx["active_drugs"]),
         "days_since_dose_change": _ints(ctx["days_since_dose_change"]),
         "after_increase": pa.array(ctx["after_increase"]),
         "last_increase": _ts(ctx["last_increase"]),
         "days_since_pulse": _ints(ctx["days_since_pulse"]),
-        "dose_context": pa.array(ctx["dose_context"], pa.string()),
+        "dose_context": _texts(ctx["dose_context"]),
         "status": _STATUS_TEXT.take(pa.array(is_open.astype(np.int8))),
         "episode_start": _ts(ep_start),
         "episode_results": pa.array(ep_count.astype(np.int64)),
@@ -405,6 +405,15 @@ def schema() -> pa.Schema:
 
 def empty() -> pa.Table:
     return schema().empty_table()
+
+
+def _texts(values: np.ndarray) -> pa.Array:
+    """An object array of texts as Arrow text.  A column of one text on every row (the
+    dose columns of a panel without doses: "", "none recorded") is that text repeated,
+    the same array without a conversion of each row's Python string."""
+    if len(values) and (values == values[0]).all():
+        return pa.repeat(pa.scalar(values[0], pa.string()), len(values))
+    return pa.array(values, pa.string())
 
 
 def _ts(sec: np.ndarray) -> pa.Array:
@@ -693,6 +702,7 @@ def _caveats(inp: Inputs, pid: np.ndarray, ana: np.ndarray, ctx: dict[str, np.nd
     )
     # the MCV notes name a drug only when it is taken at the draw (audit 18, finding 10)
     mcv = np.flatnonzero(ana == model.ANALYTES.index("mcv"))
+    mcv = mcv[ctx["active_drugs"][mcv] != ""]  # no drug taken at the draw: no note (and no loop)
     taking = [set(x.split(";")) for x in ctx["active_drugs"][mcv]]
     thiopurines = {d for d, info in model.drug_info().items() if info.drug_class == "thiopurine"}
     for key, drugs in (("aza_mcv", thiopurines), ("mtx_mcv", {"methotrexate"})):
