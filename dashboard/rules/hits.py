@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dashboard import model
+from dashboard.rules.data import DAY
 from dashboard.rules.inputs import CMP_VALUES
 from dashboard.units import DISPLAY_UNIT
 
@@ -99,6 +100,16 @@ def change_text(
         *basis,
         f" (limit: {limit}): {advice}",
     )
+
+
+def day_texts(sec: np.ndarray) -> pa.Array:
+    """Times (int64 seconds) as the texts of their days, "2026-06-02" (Arrow's
+    ``strftime("%Y-%m-%d")`` of each as a nanosecond timestamp).  Each distinct day is
+    formatted once and taken per row: strftime costs about a microsecond a value, and a
+    time's text is its day's (the timestamps carry no time zone)."""
+    days, inv = np.unique(np.asarray(sec, dtype=np.int64) // DAY, return_inverse=True)
+    stamps = pc.cast(pa.array(days * DAY * 1_000_000_000, pa.int64()), pa.timestamp("ns"))
+    return pc.strftime(stamps, format="%Y-%m-%d").take(pa.array(inv.reshape(-1)))
 
 
 def comparator_text(cmp: np.ndarray) -> pa.Array:
