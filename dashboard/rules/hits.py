@@ -48,6 +48,19 @@ def num(x: np.ndarray | float, digits: int = 3) -> pa.Array:
     """Numbers as short text: 140, 3.5, 0.123."""
     arr = np.atleast_1d(np.asarray(x, dtype=float))
     arr = np.where(np.abs(arr) >= 100, np.round(arr, 1), np.round(arr, digits))
+    return _float_text(arr)
+
+
+def _float_text(arr: np.ndarray) -> pa.Array:
+    """Arrow's text of each float of ``arr`` (its cast to string).  Many values of few
+    distinct ones (results, limits, percentages) are cast once per distinct value and
+    taken per row: the cast is the costly step.  Values are told apart bit for bit (their
+    int64 view), so -0.0 and 0.0 keep their own texts, as each NaN does."""
+    if len(arr) >= 64:
+        enc = pa.array(np.ascontiguousarray(arr, dtype=np.float64).view(np.int64)).dictionary_encode()
+        if len(enc.dictionary) * 4 < len(arr):
+            distinct = enc.dictionary.to_numpy().view(np.float64)
+            return pa.array(distinct).cast(pa.string()).take(enc.indices)
     return pa.array(arr).cast(pa.string())
 
 
