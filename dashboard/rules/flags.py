@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 
 from dashboard import model
 from dashboard.ingest.labs import count_range
+from dashboard.ordering import packed_order
 from dashboard.rules import baselines as bl
 from dashboard.rules import ctcae, tables, thresholds, trends
 from dashboard.rules.context import context_text, dose_context
@@ -447,7 +448,9 @@ def _episodes(
     else:
         dn = np.cumsum(group_starts(labs.analyte, labs.pid, labs.t))[idx]  # consecutive within a series
     pid, ana = labs.pid[idx], labs.analyte[idx]
-    order = np.lexsort((dn, rule, ana, pid))
+    # np.lexsort((dn, rule, ana, pid))'s order, as one stable sort of a packed key
+    by_series = packed_order(pid, ana, rule, dn)
+    order = np.arange(n) if by_series is None else by_series
     p, a, r, d = pid[order], ana[order], rule[order], dn[order]
     same = np.r_[False, (p[1:] == p[:-1]) & (a[1:] == a[:-1]) & (r[1:] == r[:-1])]
     step = np.r_[0, np.diff(d)]
