@@ -112,14 +112,17 @@ def ctcae_hits(inp: Inputs, grades: ctcae.Grades, base: bl.Baselines) -> list[Hi
                         f"; above its own ULN {x:g}" if k else "" for x, k in zip(its, shown, strict=True)
                     ]
             of = choose(basis == ctcae.BASELINE, " × baseline ", " × ULN ")
-            where = np.where(basis == ctcae.LAB_LIMIT, ", lab's range", "")
-            where = np.where(basis == ctcae.DEFAULT_LIMIT, ", default ULN", where).astype(object)
+            # (each row's words taken from an object array: no text array of a string per row)
+            kind = np.where(basis == ctcae.DEFAULT_LIMIT, 2, (basis == ctcae.LAB_LIMIT).astype(np.int8))
+            where = np.array(["", ", lab's range", ", default ULN"], dtype=object)[kind]
             for k in np.flatnonzero(basis == ctcae.CHILD_DEFAULT):
                 age = ctcae.age_at(inp, int(idx[k]))
                 where[k] = f", adult default ULN; aged {age}: a child's range differs, give the lab's"
             op = choose((basis == ctcae.BASELINE) & (g == 1), " ≥ ", " > ")
-            whose = np.where(on_base, np.char.add(np.char.add(": ", said.astype(str)), abnormal.astype(str)), "")
-            whose = whose.astype(object)
+            whose: np.ndarray | str = ""  # no grade on a baseline (most panels): nothing to name
+            if on_base.any():
+                whose = np.where(on_base, np.char.add(np.char.add(": ", said.astype(str)), abnormal.astype(str)), "")
+                whose = whose.astype(object)
             msg = cat(head, op, num(cut), " (", num(cut / ref, 2), of, num(ref), whose, where, ")")
             if term.get("baseline_rule") and base.first_basis is not None:
                 # no baseline because the drug's start is not known: said (H540)
