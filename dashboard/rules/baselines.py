@@ -319,6 +319,8 @@ def _before(draws: Draws | None, pid: np.ndarray, anchor: np.ndarray, n: int) ->
     lo_med, hi_med, ranged = np.full(q, np.nan), np.full(q, np.nan), np.zeros(q, dtype=bool)
     if draws is None or not q:
         return value, bound, count, t_first, t_last, lo_med, hi_med, ranged
+    if not (anchor < NEVER).any():  # no start to look before (a panel without doses): none has a baseline
+        return value, bound, count, t_first, t_last, lo_med, hi_med, ranged
     key = pair_key(pid, anchor)
     change = np.r_[True, key[1:] != key[:-1]]
     if q > 1 and not change.all():

@@ -385,7 +385,9 @@ def context_text(inp: Inputs, pid: np.ndarray, t: np.ndarray, ctx: dict[str, np.
         has_dose[d.pid] = True
         np.minimum.at(first_start, d.pid, d.start)
     active = ctx["active_doses"]
-    lead = np.where(active != "", active, np.where(has_dose[pid], "no dose in force", "none recorded")).astype(object)
+    # (the two words taken from an object array: no text array of a Python string per row)
+    words = np.array(["none recorded", "no dose in force"], dtype=object)[has_dose[pid].astype(np.int8)]
+    lead = np.where(active != "", active, words).astype(object)
 
     # nothing in force although the patient has doses: name the last dose that ended
     idle = np.flatnonzero((active == "") & has_dose[pid])

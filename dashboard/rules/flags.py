@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 
 from dashboard import model
 from dashboard.ingest.labs import count_range
+from dashboard.ordering import packed_order
 from dashboard.rules import baselines as bl
 from dashboard.rules import ctcae, tables, thresholds, trends
 from dashboard.rules.context import context_text, dose_context
@@ -111,14 +112,17 @@ def ctcae_hits(inp: Inputs, grades: ctcae.Grades, base: bl.Baselines) -> list[Hi
                         f"; above its own ULN {x:g}" if k else "" for x, k in zip(its, shown, strict=True)
                     ]
             of = choose(basis == ctcae.BASELINE, " × baseline ", " × ULN ")
-            where = np.where(basis == ctcae.LAB_LIMIT, ", lab's range", "")
-            where = np.where(basis == ctcae.DEFAULT_LIMIT, ", default ULN", where).astype(object)
+            # (each row's words taken from an object array: no text array of a string per row)
+            kind = np.where(basis == ctcae.DEFAULT_LIMIT, 2, (basis == ctcae.LAB_LIMIT).astype(np.int8))
+            where = np.array(["", ", lab's range", ", default ULN"], dtype=object)[kind]
             for k in np.flatnonzero(basis == ctcae.CHILD_DEFAULT):
                 age = ctcae.age_at(inp, int(idx[k]))
                 where[k] = f", adult default ULN; aged {age}: a child's range differs, give the lab's"
             op = choose((basis == ctcae.BASELINE) & (g == 1), " ≥ ", " > ")
-            whose = np.where(on_base, np.char.add(np.char.add(": ", said.astype(str)), abnormal.astype(str)), "")
-            whose = whose.astype(object)
+            whose: np.ndarray | str = ""  # no grade on a baseline (most panels): nothing to name
+            if on_base.any():
+                whose = np.where(on_base, np.char.add(np.char.add(": ", said.astype(str)), abnormal.astype(str)), "")
+                whose = whose.astype(object)
             msg = cat(head, op, num(cut), " (", num(cut / ref, 2), of, num(ref), whose, where, ")")
             if term.get("baseline_rule") and base.first_basis is not None:
                 # no baseline because the drug's start is not known: said (H540)
@@ -372,15 +376,15 @@ def evaluate(inp: Inputs, profile: Profile, grades: ctcae.Grades, base: bl.Basel
         "baseline": pa.array(baseline),
         "baseline_basis": basis,
         "at_baseline": pa.array(at_base),
-        "caveat": pa.array(_caveats(inp, pid, ana, ctx), pa.string()),
-        "conflict": pa.array(conflict, pa.string()),
-        "active_doses": pa.array(ctx["active_doses"], pa.string()),
-        "active_drugs": pa.array(ctx["active_drugs"], pa.string()),
+        "caveat": _texts(_caveats(inp, pid, ana, ctx)),
+        "conflict": _texts(conflict),
+        "active_doses": _texts(ctx["active_doses"]),
+        "active_drugs": _texts(ctx["active_drugs"]),
         "days_since_dose_change": _ints(ctx["days_since_dose_change"]),
         "after_increase": pa.array(ctx["after_increase"]),
         "last_increase": _ts(ctx["last_increase"]),
         "days_since_pulse": _ints(ctx["days_since_pulse"]),
-        "dose_context": pa.array(ctx["dose_context"], pa.string()),
+        "dose_context": _texts(ctx["dose_context"]),
         "status": _STATUS_TEXT.take(pa.array(is_open.astype(np.int8))),
         "episode_start": _ts(ep_start),
         "episode_results": pa.array(ep_count.astype(np.int64)),
@@ -405,6 +409,15 @@ def schema() -> pa.Schema:
 
 def empty() -> pa.Table:
     return schema().empty_table()
+
+
+def _texts(values: np.ndarray) -> pa.Array:
+    """An object array of texts as Arrow text.  A column of one text on every row (the
+    dose columns of a panel without doses: "", "none recorded") is that text repeated,
+    the same array without a conversion of each row's Python string."""
+    if len(values) and (values == values[0]).all():
+        return pa.repeat(pa.scalar(values[0], pa.string()), len(values))
+    return pa.array(values, pa.string())
 
 
 def _ts(sec: np.ndarray) -> pa.Array:
@@ -438,7 +451,9 @@ def _episodes(
     else:
         dn = np.cumsum(group_starts(labs.analyte, labs.pid, labs.t))[idx]  # consecutive within a series
     pid, ana = labs.pid[idx], labs.analyte[idx]
-    order = np.lexsort((dn, rule, ana, pid))
+    # np.lexsort((dn, rule, ana, pid))'s order, as one stable sort of a packed key
+    by_series = packed_order(pid, ana, rule, dn)
+    order = np.arange(n) if by_series is None else by_series
     p, a, r, d = pid[order], ana[order], rule[order], dn[order]
     same = np.r_[False, (p[1:] == p[:-1]) & (a[1:] == a[:-1]) & (r[1:] == r[:-1])]
     step = np.r_[0, np.diff(d)]
@@ -693,6 +708,7 @@ def _caveats(inp: Inputs, pid: np.ndarray, ana: np.ndarray, ctx: dict[str, np.nd
     )
     # the MCV notes name a drug only when it is taken at the draw (audit 18, finding 10)
     mcv = np.flatnonzero(ana == model.ANALYTES.index("mcv"))
+    mcv = mcv[ctx["active_drugs"][mcv] != ""]  # no drug taken at the draw: no note (and no loop)
     taking = [set(x.split(";")) for x in ctx["active_drugs"][mcv]]
     thiopurines = {d for d, info in model.drug_info().items() if info.drug_class == "thiopurine"}
     for key, drugs in (("aza_mcv", thiopurines), ("mtx_mcv", {"methotrexate"})):

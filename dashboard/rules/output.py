@@ -13,7 +13,7 @@ import json
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -215,6 +215,9 @@ def _literal_parts(col: pa.Array | pa.ChunkedArray) -> list[Any]:
     its texts fewer); any other column is :func:`json_literals`."""
     if isinstance(col, pa.ChunkedArray):
         col = col.combine_chunks()
+    same = _same_literal(col)
+    if same is not None:
+        return [same]
     if pa.types.is_string(col.type) and not col.null_count and not _needs_escaping(col):
         return ['"', col, '"']
     if pa.types.is_timestamp(col.type):
@@ -224,30 +227,81 @@ def _literal_parts(col: pa.Array | pa.ChunkedArray) -> list[Any]:
     return [json_literals(col)]
 
 
-def _join_row(parts: list[Any]) -> pa.Array:
-    """Each row's parts (arrays, and texts shared by every row) joined into one text:
-    adjacent shared texts are merged, so that the join has fewer parts to walk."""
+def _same_literal(col: pa.Array) -> str | None:
+    """The JSON text of every value of a column whose values are all the same (bit for
+    bit), else None (also when unsure).  Most dose columns of a panel without doses
+    ("", null, false, "none recorded") are such columns: written once, as a text shared
+    by every row, the row join merges them with the separators around them and walks
+    fewer parts.  The text is :func:`json_literals` of the first value, a function of
+    the value alone, so the rows read exactly as when each is written on its own."""
+    n = len(col)
+    if not n:
+        return None
+    if col.null_count:
+        return None if col.null_count < n else "null"
+    t = col.type
+    if pa.types.is_dictionary(t):
+        idx = col.indices.to_numpy(zero_copy_only=False)
+        same = bool((idx == idx[0]).all())
+    elif pa.types.is_string(t):
+        at = np.frombuffer(col.buffers()[1], dtype=np.int32, count=n + 1, offset=col.offset * 4)
+        size = int(at[1] - at[0])
+        if not (np.diff(at) == size).all():
+            return None
+        data = col.buffers()[2]
+        same = size == 0 or bool(
+            (
+                np.frombuffer(data, dtype=np.uint8)[at[0] : at[-1]].reshape(n, size)
+                == np.frombuffer(data, dtype=np.uint8)[at[0] : at[0] + size]
+            ).all()
+        )
+    elif pa.types.is_boolean(t):
+        true = pc.sum(col).as_py() or 0
+        same = true in (0, n)
+    elif pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_timestamp(t):
+        width = t.bit_width // 8
+        raw = np.frombuffer(col.buffers()[1], dtype=f"u{width}", count=n, offset=col.offset * width)
+        same = bool((raw == raw[0]).all())  # bit for bit: -0.0 is not 0.0, NaN is its own bits
+    else:
+        return None
+    return json_literals(col.slice(0, 1))[0].as_py() if same else None
+
+
+def _join_row(parts: list[Any], n: int) -> pa.Array:
+    """Each of ``n`` rows' parts (arrays, and texts shared by every row) joined into one
+    text: adjacent shared texts are merged, so that the join has fewer parts to walk."""
     merged: list[Any] = []
     for part in parts:
         if isinstance(part, str) and merged and isinstance(merged[-1], str):
             merged[-1] += part
         else:
             merged.append(part)
+    if all(isinstance(part, str) for part in merged):  # every column of one value
+        return pa.repeat(pa.scalar("".join(merged), pa.string()), n)
     out = pc.binary_join_element_wise(*merged, "")
     return out.combine_chunks() if isinstance(out, pa.ChunkedArray) else out
 
 
-def objects(table: pa.Table, fields: tuple[str, ...], literals: dict[str, pa.Array] | None = None) -> pa.Array:
-    """One JSON object per row of ``table`` with ``fields`` (``literals``: ready-made values)."""
+def objects(
+    table: pa.Table, fields: tuple[str, ...], literals: dict[str, Any] | None = None, end: str = "}"
+) -> pa.Array:
+    """One JSON object per row of ``table`` with ``fields`` (``literals``: ready-made
+    values: an array of JSON texts, a text shared by every row, or a list of such parts);
+    ``end``: the text closing each object ("}", or "}\n" for a line of its own)."""
     if table.num_rows == 0:
         return pa.array([], pa.string())
     literals = literals or {}
     parts: list[Any] = []
     for i, f in enumerate(fields):
         parts.append(("{" if i == 0 else ",") + json.dumps(f) + ":")
-        parts += [literals[f]] if f in literals else _literal_parts(table.column(f))
-    parts.append("}")
-    return _join_row(parts)
+        parts += _given(literals[f]) if f in literals else _literal_parts(table.column(f))
+    parts.append(end)
+    return _join_row(parts, table.num_rows)
+
+
+def _given(literal: Any) -> list[Any]:
+    """The row-join parts of a ready-made value (:func:`objects`' ``literals``)."""
+    return literal if isinstance(literal, list) else [literal]
 
 
 def arrays_by_patient(pids: pa.ChunkedArray, items: pa.Array, order: pa.Array) -> pa.Array:
@@ -267,17 +321,19 @@ def arrays_by_patient(pids: pa.ChunkedArray, items: pa.Array, order: pa.Array) -
     return pc.fill_null(pc.binary_join_element_wise("[", text, "]", ""), "[]")
 
 
-def rows(table: pa.Table, fields: tuple[str, ...]) -> pa.Array:
+def rows(table: pa.Table, fields: tuple[str, ...], literals: dict[str, Any] | None = None) -> pa.Array:
     """One JSON array per row of ``table``: the values of ``fields`` in that order (the
-    compact form: the field names are given once, in the header)."""
+    compact form: the field names are given once, in the header; ``literals`` as
+    :func:`objects`')."""
     if table.num_rows == 0:
         return pa.array([], pa.string())
+    literals = literals or {}
     parts: list[Any] = []
     for i, f in enumerate(fields):
         parts.append("[" if i == 0 else ",")
-        parts += _literal_parts(table.column(f))
+        parts += _given(literals[f]) if f in literals else _literal_parts(table.column(f))
     parts.append("]")
-    return _join_row(parts)
+    return _join_row(parts, table.num_rows)
 
 
 @dataclass
@@ -289,6 +345,10 @@ class _Items:
     fields: tuple[str, ...]
     start: np.ndarray  # per patient of the summary order
     stop: np.ndarray
+    #: the JSON text of each field whose value is the same on every row of the table
+    #: (:func:`_same_literal`: most dose columns of a panel without doses), written as a
+    #: text shared by every row of a batch, never taken and written per row
+    same: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def of(cls, table: pa.Table, fields: tuple[str, ...], order: pa.Array) -> _Items:
@@ -304,20 +364,33 @@ class _Items:
             has = where.is_valid().to_numpy(zero_copy_only=False)
             k = where.fill_null(0).to_numpy(zero_copy_only=False)
             start[has], stop[has] = firsts[k[has]], ends[k[has]]
-        return cls(table, fields, start, stop)
+        same = {f: text for f in fields if (text := _same_literal(_one_chunk(table.column(f)))) is not None}
+        return cls(table, fields, start, stop, same)
 
-    def json(self, lo: int, hi: int, compact: bool) -> pa.Array:
-        """The JSON arrays ("[...]") of patients ``lo:hi`` of the summary order."""
+    def json(self, lo: int, hi: int, compact: bool) -> list[Any]:
+        """The JSON arrays ("[...]") of patients ``lo:hi`` of the summary order, as
+        row-join parts (the brackets are joined with the patient's other fields)."""
         count = self.stop[lo:hi] - self.start[lo:hi]
         total = int(count.sum())
         if not total:
-            return pa.repeat(pa.scalar("[]"), hi - lo)
+            return [pa.repeat(pa.scalar("[]"), hi - lo)]
         first = np.repeat(self.start[lo:hi] - np.r_[0, np.cumsum(count)[:-1]], count)
-        sub = self.table.select(list(self.fields)).take(pa.array(first + np.arange(total)))
-        items = rows(sub, self.fields) if compact else objects(sub, self.fields)
+        take = pa.array(first + np.arange(total))
+        # only the columns of more than one value are taken (one is kept when none is:
+        # it gives the number of rows)
+        varied = [f for f in self.fields if f not in self.same] or [self.fields[0]]
+        sub = pa.table([_one_chunk(self.table.column(f)).take(take) for f in varied], names=varied)
+        items = rows(sub, self.fields, self.same) if compact else objects(sub, self.fields, self.same)
         offsets = pa.array(np.r_[0, np.cumsum(count)].astype(np.int32))
         joined = pc.binary_join(pa.ListArray.from_arrays(offsets, items), ",")
-        return pc.binary_join_element_wise("[", joined, "]", "")
+        return ["[", joined, "]"]
+
+
+def _one_chunk(col: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """A column as one array (its only chunk as it is)."""
+    if isinstance(col, pa.ChunkedArray):
+        return col.chunk(0) if col.num_chunks == 1 else col.combine_chunks()
+    return col
 
 
 #: Patients written at a time (and at most about this many flags): the JSON is streamed,
@@ -328,10 +401,11 @@ _BATCH_PATIENTS = 500
 _BATCH_FLAGS = 10_000
 
 
-def patient_batches(rv: Review, compact: bool = False) -> Iterator[pa.Array]:
+def patient_batches(rv: Review, compact: bool = False, line_end: str = "") -> Iterator[pa.Array]:
     """The patients of the JSON review as JSON objects (text), most urgent first, a batch
     at a time (``compact``: flags, schedule, dose checks and later results as arrays of
-    values in the order of :func:`compact_fields`)."""
+    values in the order of :func:`compact_fields`; ``line_end``: a text ending each
+    object, "\n" for the compact review's lines)."""
     s = rv.summary.combine_chunks()
     n = s.num_rows
     order = s.column("patient_id").combine_chunks()
@@ -350,7 +424,7 @@ def patient_batches(rv: Review, compact: bool = False) -> Iterator[pa.Array]:
         literals = {key: items.json(lo, hi, compact) for key, items in lists.items()}
         literals |= {"name": name[lo:hi], "birth_date": birth[lo:hi], "other_ids": other[lo:hi]}
         literals["identity_conflicts"] = disputed[lo:hi]
-        return _patient_objects(s.slice(lo, hi - lo), literals)
+        return _patient_objects(s.slice(lo, hi - lo), literals, "}" + line_end)
 
     yield from _in_order(batch, _batch_bounds(n, lists["flags"].stop - lists["flags"].start))
 
@@ -389,7 +463,7 @@ def _in_order(build: Callable[[tuple[int, int]], pa.Array], bounds: Iterable[tup
             yield waiting.popleft().result()
 
 
-def _patient_objects(s: pa.Table, literals: dict[str, pa.Array]) -> pa.Array:
+def _patient_objects(s: pa.Table, literals: dict[str, Any], end: str = "}") -> pa.Array:
     grades = [
         pc.if_else(
             pc.is_valid(s.column(f"ctcae_{a}")),
@@ -427,7 +501,7 @@ def _patient_objects(s: pa.Table, literals: dict[str, pa.Array]) -> pa.Array:
         "dose_checks",
         "after_as_of",
     )
-    return objects(s, fields, literals)
+    return objects(s, fields, literals, end)
 
 
 def patients_json_text(rv: Review) -> pa.Array:
@@ -548,9 +622,15 @@ def write_review_ndjson(rv: Review, import_report: dict[str, Any] | None, stream
     }
     head = json.dumps(first, ensure_ascii=False, default=str)
     stream.write(head.encode() + b"\n")
-    for batch in patient_batches(rv, compact=True):
-        stream.write(_joined_bytes(batch, "\n"))
-        stream.write(b"\n")
+    for batch in patient_batches(rv, compact=True, line_end="\n"):
+        stream.write(_text_bytes(batch))  # each line ends with its own "\n"
+
+
+def _text_bytes(texts: pa.Array) -> memoryview:
+    """The UTF-8 bytes of ``texts`` one after the other: the array's own data, not a copy."""
+    offsets = np.frombuffer(texts.buffers()[1], dtype=np.int32, count=len(texts) + 1, offset=texts.offset * 4)
+    data = texts.buffers()[2]
+    return memoryview(data)[offsets[0] : offsets[-1]] if data is not None else memoryview(b"")
 
 
 def review_json(rv: Review, import_report: dict[str, Any] | None = None) -> str:

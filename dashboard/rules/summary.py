@@ -88,7 +88,9 @@ def evaluate(
     dose_rules = join_distinct(dpid[d_open], d_rules[d_open], n, "; ")
 
     # urgency: a row that only says no check holds the drug's amount is not an item (H511)
-    d_item = d_open & ~np.isin(d_rules, list(coverage_rules()))
+    # (no dose check at all, as in a file without doses: nothing to tell apart, and the
+    # checks of dose_checks.toml and the knowledge base behind them are never read)
+    d_item = d_open & ~np.isin(d_rules, list(coverage_rules())) if len(d_rules) else d_open
     f_items = is_open & ~at_base
     item_pid = np.r_[fpid[f_items], spid[s_over], dpid[d_item]]
     item_rank = np.r_[sev_rank[f_items], s_rank[s_over], d_rank[d_item]]

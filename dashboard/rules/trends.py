@@ -47,7 +47,7 @@ from dashboard.rules import baselines as bl
 from dashboard.rules.ctcae import below, lower_limits
 from dashboard.rules.data import DAY, severity_rank
 from dashboard.rules.engine import Rule
-from dashboard.rules.hits import Hits, cat, change_text, comparator_text, label, num, unit_text
+from dashboard.rules.hits import Hits, cat, change_text, comparator_text, day_texts, label, num, unit_text
 from dashboard.rules.inputs import Inputs, Labs, group_starts
 
 
@@ -232,8 +232,7 @@ def consecutive_fall_hits(inp: Inputs, rule: Rule) -> list[Hits]:
             parts += ([] if i == 0 else [" → "]) + [shown.take(pa.array(where[:, i]))]
         # the date of each test: a series spanning years (off the drug, a restart) is
         # seen as such, as an old baseline is (probe37 F4, H543)
-        stamps = pc.cast(pa.array(labs.t[occ.rows[occ.start[need]]] * 1_000_000_000, pa.int64()), pa.timestamp("ns"))
-        dated = pc.strftime(stamps, format="%Y-%m-%d")
+        dated = day_texts(labs.t[occ.rows[occ.start[need]]])
         when: list = []
         for i in range(k + 1):
             when += ([] if i == 0 else [" and " if i == k else ", "]) + [dated.take(pa.array(where[:, i]))]
