@@ -39,60 +39,12 @@ import datetime as dt
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from dashboard import model
-from dashboard.knowledge.base import RENAL_ROLES, SIDE_EFFECT_PREFIX, Cited  # noqa: F401 (given here by name)
-
-if TYPE_CHECKING:
-    # for the type checker: at run time this module gives each by its name (__getattr__)
-    from dashboard.knowledge.entries import (  # noqa: F401
-        Attribute,
-        DrugEntry,
-        Evidence,
-        Fact,
-        KeyPoint,
-        Level,
-        MetabolitePattern,
-        MetaboliteRules,
-        Scales,
-        Steroid,
-        SteroidTable,
-        _Problems,
-    )
-
-#: The types of the entries read by the pages and the validator, defined in
-#: :mod:`dashboard.knowledge.entries` and given here by name (``knowledge.Fact``): a review
-#: of lab results never needs them, so they are created on the first use of one.
-_ENTRY_TYPES = frozenset(
-    {
-        "Attribute",
-        "DrugEntry",
-        "Evidence",
-        "Fact",
-        "KeyPoint",
-        "Level",
-        "MetabolitePattern",
-        "MetaboliteRules",
-        "Scales",
-        "Steroid",
-        "SteroidTable",
-        "_Problems",
-    }
-)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _ENTRY_TYPES:
-        # created on the first use of one (a review never needs them)
-        from dashboard.knowledge import entries
-
-        return getattr(entries, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
 
 #: Evidence statuses a fact can have (meanings in ``scales.toml``).
 STATUSES: tuple[str, ...] = ("confirmed", "secondary source", "unconfirmed")
@@ -117,6 +69,10 @@ ATTRIBUTE_TYPES: tuple[str, ...] = (
     "grade",
     "compatibility",
 )
+#: Attributes of type "grade" whose key starts with this prefix are side-effect grades.
+SIDE_EFFECT_PREFIX = "se_"
+#: Role tags that mean a drug has a place in lupus nephritis treatment.
+RENAL_ROLES: frozenset[str] = frozenset({"background", "induction", "maintenance", "add-on", "refractory"})
 #: Pregnancy categories the "pregnancy-compatible" filter accepts.
 PREGNANCY_COMPATIBLE: frozenset[str] = frozenset({"compatible", "compatible with limits"})
 
@@ -126,9 +82,28 @@ _DATA = "data"
 # --------------------------------------------------------------------------- types
 
 
+@dataclass(frozen=True, kw_only=True)
+class Cited:
+    """What every sourced item of the knowledge base carries: its reference ids, its
+    evidence status and an optional note (keyword-only, after the item's own fields)."""
+
+    refs: tuple[str, ...]
+    status: str
+    note: str = ""
+
+
 def _cited(item: dict[str, Any]) -> dict[str, Any]:
     """The :class:`Cited` fields of a TOML table (missing ones empty)."""
     return {"refs": tuple(item.get("refs", ())), "status": item.get("status", ""), "note": item.get("note", "")}
+
+
+@dataclass(frozen=True)
+class Fact(Cited):
+    """One cell of the knowledge base: a value with its references and evidence status."""
+
+    value: Any
+    #: a ceiling in mg/day beside a mg/kg range (prednisone in lupus nephritis: 40 mg/day)
+    max_mg_per_day: float | None = None
 
 
 @dataclass(frozen=True)
@@ -139,6 +114,175 @@ class Reference:
     kind: str
     access: str
     note: str = ""
+
+
+@dataclass(frozen=True)
+class Attribute:
+    key: str
+    label: str
+    group: str
+    type: str
+
+    @property
+    def is_side_effect(self) -> bool:
+        return self.type == "grade" and self.key.startswith(SIDE_EFFECT_PREFIX)
+
+
+@dataclass(frozen=True)
+class Level:
+    """A labelled level of a scale (side-effect grade or potency tier)."""
+
+    value: int
+    label: str
+    meaning: str
+
+
+@dataclass(frozen=True)
+class Evidence(Cited):
+    """One piece of evidence behind the potency ordering (shown where it is drawn)."""
+
+    id: str
+    short: str
+    text: str
+    tiers: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class KeyPoint(Cited):
+    """A short fact or piece of advice for the Dosing and Compare pages (``key_points.toml``)."""
+
+    id: str
+    drugs: tuple[str, ...]
+    topic: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Scales:
+    attributes: tuple[Attribute, ...]
+    statuses: dict[str, tuple[str, str]]
+    grades: tuple[Level, ...]
+    side_effect_title: str
+    side_effect_caveat: str
+    tiers: tuple[Level, ...]
+    ladder_title: str
+    ladder_caveat: str
+    ladder_refs: tuple[str, ...]
+    ladder_evidence: tuple[Evidence, ...]
+    roles: dict[str, str]
+    compatibility: dict[str, tuple[str, str]]
+    routes: dict[str, str]
+    drug_order: tuple[str, ...]
+    version: int
+    updated: str
+
+    def attribute(self, key: str) -> Attribute:
+        return next(a for a in self.attributes if a.key == key)
+
+    @property
+    def side_effect_attributes(self) -> tuple[Attribute, ...]:
+        return tuple(a for a in self.attributes if a.is_side_effect)
+
+    def tier_label(self, tier: int) -> str:
+        return next((t.label for t in self.tiers if t.value == tier), str(tier))
+
+
+@dataclass(frozen=True)
+class DrugEntry:
+    """The knowledge of one drug (or one regimen of a drug)."""
+
+    id: str
+    drug: str
+    label: str
+    facts: dict[str, Fact]
+    short: str = ""
+    regimen: str = ""
+    also_covers: tuple[str, ...] = ()
+    version: int = 1
+    updated: str = ""
+    source_file: str = ""
+
+    def fact(self, key: str) -> Fact:
+        return self.facts[key]
+
+    @property
+    def potency(self) -> int:
+        return int(self.facts["potency"].value)
+
+    @property
+    def routes(self) -> tuple[str, ...]:
+        return tuple(self.facts["route"].value)
+
+    @property
+    def side_effects(self) -> dict[str, int]:
+        return {k: int(f.value) for k, f in self.facts.items() if k.startswith(SIDE_EFFECT_PREFIX)}
+
+    @property
+    def burden(self) -> int:
+        """Total side-effect burden: the sum of the 0-3 grades."""
+        return sum(self.side_effects.values())
+
+    @property
+    def pregnancy(self) -> str:
+        return str(self.facts["pregnancy"].value)
+
+    @property
+    def renal_roles(self) -> frozenset[str]:
+        roles: set[str] = set()
+        for key in ("role_acr_2024_ln", "role_kdigo_2024_ln"):
+            roles |= set(self.facts[key].value) & RENAL_ROLES
+        return frozenset(roles)
+
+    @property
+    def covers(self) -> tuple[str, ...]:
+        """Generic ids this entry answers for."""
+        return (self.drug, *self.also_covers)
+
+
+@dataclass(frozen=True)
+class Steroid(Cited):
+    id: str
+    label: str
+    equivalent_mg: float
+    relative_potency: float
+    duration: str
+
+
+@dataclass(frozen=True)
+class SteroidTable:
+    reference_drug: str
+    steroids: dict[str, Steroid]
+    caveat: str
+    refs: tuple[str, ...]
+    version: int
+    updated: str
+
+
+@dataclass(frozen=True)
+class MetabolitePattern(Cited):
+    id: str
+    label: str
+    rule: str
+    action: str
+    severity: str
+
+
+@dataclass(frozen=True)
+class MetaboliteRules:
+    unit: str
+    tgn_low: float
+    tgn_high: float
+    mmp_high: float
+    ratio_shunt: float
+    ratio_shunt_classic: float
+    patterns: tuple[MetabolitePattern, ...]
+    caveat: str
+    refs: tuple[str, ...]
+    version: int
+    updated: str
+
+    def pattern(self, pattern_id: str) -> MetabolitePattern:
+        return next(p for p in self.patterns if p.id == pattern_id)
 
 
 # --------------------------------------------------------------------------- loading
@@ -342,9 +486,6 @@ def references() -> dict[str, Reference]:
 
 @cache
 def scales() -> Scales:
-    # the entry types are created on their first use (a review never needs them)
-    from dashboard.knowledge.entries import Attribute, Evidence, Level, Scales
-
     data = raw("scales.toml")
     ladder = data["potency_ladder"]
     se = data["side_effect_scale"]
@@ -378,9 +519,6 @@ def scales() -> Scales:
 
 
 def _fact(item: dict[str, Any]) -> Fact:
-    # the entry types are created on their first use (a review never needs them)
-    from dashboard.knowledge.entries import Fact
-
     return Fact(
         value=item.get("value"),
         **_cited(item),
@@ -390,9 +528,6 @@ def _fact(item: dict[str, Any]) -> Fact:
 
 @cache
 def drugs() -> dict[str, DrugEntry]:
-    # the entry types are created on their first use (a review never needs them)
-    from dashboard.knowledge.entries import DrugEntry
-
     """All entries keyed by entry id, in the display order of ``scales.toml``."""
     entries = {}
     for name, data in raw_drug_files().items():
@@ -425,9 +560,6 @@ def entries_for(drug_id: str) -> list[DrugEntry]:
 
 @cache
 def steroid_table() -> SteroidTable:
-    # the entry types are created on their first use (a review never needs them)
-    from dashboard.knowledge.entries import Steroid, SteroidTable
-
     data = raw("steroid_equivalence.toml")
     steroids = {
         key: Steroid(
@@ -452,9 +584,6 @@ def steroid_table() -> SteroidTable:
 
 @cache
 def metabolite_rules() -> MetaboliteRules:
-    # the entry types are created on their first use (a review never needs them)
-    from dashboard.knowledge.entries import MetabolitePattern, MetaboliteRules
-
     data = raw("metabolites.toml")
     th = data["thresholds"]
     return MetaboliteRules(
@@ -484,9 +613,6 @@ def metabolite_rules() -> MetaboliteRules:
 
 @cache
 def key_points() -> tuple[KeyPoint, ...]:
-    # the entry types are created on their first use (a review never needs them)
-    from dashboard.knowledge.entries import KeyPoint
-
     """The key points of ``key_points.toml``, in file order."""
     return tuple(
         KeyPoint(
@@ -616,6 +742,14 @@ def reference_rows(ids: Iterable[str], columns: Mapping[str, str]) -> list[dict[
 # --------------------------------------------------------------------------- validation
 
 
+@dataclass
+class _Problems:
+    items: list[str] = field(default_factory=list)
+
+    def add(self, where: str, text: str) -> None:
+        self.items.append(f"{where}: {text}")
+
+
 def _check_header(p: _Problems, where: str, data: dict[str, Any]) -> None:
     if not isinstance(data.get("version"), int):
         p.add(where, "missing integer 'version'")
@@ -708,9 +842,6 @@ def _check_rule_sources(p: _Problems, known: dict[str, Reference], used: set[str
 
 def validate() -> list[str]:
     """Every schema problem in the data files (an empty list when all is well)."""
-    # the entry types are created on their first use (a review never needs them)
-    from dashboard.knowledge.entries import _Problems
-
     p = _Problems()
     known = references()
     used: set[str] = set()
