@@ -13,8 +13,8 @@ files contributed by today's reading of them:
   a result by) or a dose (:data:`~dashboard.ingest.dose_repeats.DOSE_KEY`) that today's
   reading still gives stays as it is, with its import, so a review of it stays attached;
 * one it no longer gives is taken out, with the reader's reason (the row's rejection in
-  today's report, or what the row reads now), kept in the re-read's log entry so that a
-  review of it says "its result is no longer read from the file: ..." and never vanishes;
+  today's report, or what the row reads now), kept in ``lab_unread`` (schema 13) so that
+  a review of it says "its result is no longer read from the file: ..." and never vanishes;
 * one that another import may hold too (a later import counted results or doses as
   already stored: the workspace does not know which; a dose a clinician or a later import
   changed since) stays as it is, and is listed with why;
