@@ -242,7 +242,7 @@ def test_h625_migration_12_records_the_version_from_then_on(ws, monkeypatch):
     assert_balanced(out)
     [skip] = out.skipped
     assert skip.read_by is None and "before reader versions were recorded" in str(skip)
-    assert ws.info()["schema_version"] == 12
+    assert ws.info()["schema_version"] == 13
     again = ws.import_sources([Source("more.csv", other.encode())], by="t")
     assert not again.skipped[0].read_earlier
 

@@ -12,7 +12,6 @@ before any transaction is opened.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -256,6 +255,13 @@ def add_reviews(tx: Tx, clock: Clock, reviews: Sequence[Review], by: str) -> lis
 #: schema 10, H532): its draw's stored result of the entry's value (any value for an entry
 #: without one) taken out of labs by an import's withdrawal.  Such an entry is about a
 #: result that is no longer graded, and never covers a flag of that draw again.
+#:
+#: ``unread_at`` and ``unread_reason``: when a re-read of an import took the entry's result
+#: out of labs, and the reader's reason (``lab_unread``, schema 13, ``dashboard/store/reread.py``,
+#: H643): a result of its draw with the entry's value (any value, for an entry without one)
+#: that a re-read took out while no stored result of the draw gives that value (any result);
+#: of several, the latest re-read's last.  An entry about the patient (no flag) has none.
+#: Such an entry is kept and said: "its result is no longer read from the file: ...".
 REVIEW_LOG = (
     "WITH standing AS (SELECT c.patient_id, c.analyte, c.collected_at, c.value, c.comparator, "
     "i.imported_at FROM lab_corrections c JOIN labs l ON l.patient_id = c.patient_id AND l.analyte = c.analyte "
@@ -267,10 +273,17 @@ REVIEW_LOG = (
     "(SELECT max(wi.imported_at) FROM lab_withdrawals w JOIN imports wi ON wi.import_id = w.import_id "
     "WHERE w.stored_file IS NOT NULL AND w.patient_id = r.patient_id AND w.analyte = r.analyte "
     "AND w.collected_at = r.collected_at AND (x.value IS NULL OR (w.value IS NOT DISTINCT FROM x.value "
-    "AND w.comparator = coalesce(x.comparator, '')))) AS withdrawn_at, "
+    "AND w.comparator = coalesce(x.comparator, '')))) AS withdrawn_at, un.unread_at, un.unread_reason, "
     "e.earlier_since, e.earlier_corrected, e.earlier_corrected_draw, e.earlier_corrected_value, "
     "e.earlier_corrected_comparator FROM reviews r "
     "LEFT JOIN review_results x USING (review_id) LEFT JOIN review_judgements j USING (review_id) "
+    "LEFT JOIN LATERAL (SELECT ui.imported_at AS unread_at, u.reason AS unread_reason FROM lab_unread u "
+    "JOIN imports ui ON ui.import_id = u.import_id WHERE r.flag_key <> '' AND u.patient_id = r.patient_id "
+    "AND u.analyte = r.analyte AND u.collected_at = r.collected_at AND (x.value IS NULL OR (u.value = x.value "
+    "AND u.comparator = coalesce(x.comparator, ''))) AND NOT EXISTS (SELECT 1 FROM labs h "
+    "WHERE h.patient_id = r.patient_id AND h.analyte = r.analyte AND h.collected_at = r.collected_at "
+    "AND (x.value IS NULL OR (h.value IS NOT DISTINCT FROM x.value AND coalesce(h.comparator, '') = "
+    "coalesce(x.comparator, '')))) ORDER BY u.import_id DESC, u.seq DESC LIMIT 1) un ON true "
     "LEFT JOIN LATERAL (SELECT count(*) FILTER (WHERE s.patient_id IS NULL) AS earlier_since, "
     "count(DISTINCT l.collected_at) FILTER (WHERE s.patient_id IS NOT NULL) AS earlier_corrected, "
     "max(l.collected_at) FILTER (WHERE s.patient_id IS NOT NULL) AS earlier_corrected_draw, "
@@ -289,71 +302,14 @@ def reviews(tx: Tx, patient_id: str | None) -> pa.Table:
 
 
 def review_log(tx: Tx, where: str = "", params: Sequence[Any] = ()) -> pa.Table:
-    """The review log (:data:`REVIEW_LOG`, oldest first) with ``unread_at`` and
-    ``unread_reason``: when a re-read of an import took the entry's result out of labs, and
-    the reader's reason (``dashboard/store/reread.py``, H643), while no stored result of the
-    draw gives the entry's value (any result, for an entry without one).  Such an entry is
-    kept and said: "its result is no longer read from the file: ..."."""
+    """The review log (:data:`REVIEW_LOG`, oldest first), with ``unread_at`` and
+    ``unread_reason`` always (null where a test plays a log of an older schema)."""
     log = tx.arrow(f"{REVIEW_LOG} {where} ORDER BY review_id", list(params))
-    at: list[Any] = [None] * log.num_rows
-    why: list[Any] = [None] * log.num_rows
-    unread = no_longer_read(tx)
-    if unread and log.num_rows:
-        draws: dict[tuple, list[dict[str, Any]]] = {}
-        for u in unread:
-            draws.setdefault((u["patient_id"], u["analyte"], u["collected_at"]), []).append(u)
-        cols_ = ("patient_id", "analyte", "collected_at", "value", "comparator", "flag_key")
-        rows = log.select(list(cols_)).to_pylist()
-        for i, e in enumerate(rows):
-            key = (e["patient_id"], e["analyte"], e["collected_at"])
-            if not e["flag_key"] or key not in draws:
-                continue
-            hits = [
-                u
-                for u in draws[key]
-                if e["value"] is None
-                or (u["value"] == e["value"] and (u["comparator"] or "") == (e["comparator"] or ""))
-            ]
-            if not hits:
-                continue
-            if e["value"] is None:
-                held = tx.one(
-                    "SELECT count(*) FROM labs WHERE patient_id = ? AND analyte = ? AND collected_at = ?", list(key)
-                )
-            else:
-                held = tx.one(
-                    "SELECT count(*) FROM labs WHERE patient_id = ? AND analyte = ? AND collected_at = ? "
-                    "AND value IS NOT DISTINCT FROM ? AND coalesce(comparator, '') = ?",
-                    [*key, e["value"], e["comparator"] or ""],
-                )
-            if held:
-                continue
-            last = hits[-1]
-            at[i], why[i] = last["reread_at"], last["reason"]
-    log = log.append_column("unread_at", pa.array(at, pa.timestamp("us")))
-    return log.append_column("unread_reason", pa.array(why, pa.string()))
-
-
-def no_longer_read(tx: Tx) -> list[dict[str, Any]]:
-    """The results every re-read took out of labs (kept in its import log entry's options,
-    ``reread.no_longer_read``), oldest re-read first, each with ``reread_at`` and ``reason``."""
-    out: list[dict[str, Any]] = []
-    for import_id, at, text in tx.execute(
-        "SELECT import_id, imported_at, options FROM imports WHERE options LIKE '%\"reread\"%' ORDER BY import_id"
-    ).fetchall():
-        try:
-            note = json.loads(text).get("reread") or {}
-        except (ValueError, AttributeError):
-            continue
-        for r in note.get("no_longer_read") or []:
-            if not isinstance(r, dict):
-                continue
-            try:
-                when = dt.datetime.fromisoformat(str(r["collected_at"]))
-            except (KeyError, ValueError):
-                continue
-            out.append({**r, "collected_at": when, "reread_at": at, "reread_import": int(import_id)})
-    return out
+    if "unread_at" not in log.column_names:
+        log = log.append_column("unread_at", pa.nulls(log.num_rows, pa.timestamp("us")))
+    if "unread_reason" not in log.column_names:
+        log = log.append_column("unread_reason", pa.nulls(log.num_rows, pa.string()))
+    return log
 
 
 def empty_reviews() -> pa.Table:

@@ -13,8 +13,8 @@ files contributed by today's reading of them:
   a result by) or a dose (:data:`~dashboard.ingest.dose_repeats.DOSE_KEY`) that today's
   reading still gives stays as it is, with its import, so a review of it stays attached;
 * one it no longer gives is taken out, with the reader's reason (the row's rejection in
-  today's report, or what the row reads now), kept in the re-read's log entry so that a
-  review of it says "its result is no longer read from the file: ..." and never vanishes;
+  today's report, or what the row reads now), kept in ``lab_unread`` (schema 13) so that
+  a review of it says "its result is no longer read from the file: ..." and never vanishes;
 * one that another import may hold too (a later import counted results or doses as
   already stored: the workspace does not know which; a dose a clinician or a later import
   changed since) stays as it is, and is listed with why;
@@ -439,17 +439,7 @@ def _reread_one(
         "of": target.import_id,
         "read_by": target.read_by,
         "reader_version": _version(),
-        "no_longer_read": [
-            {
-                **{k: r[k] for k in ("patient_id", "analyte", "value", "source_value", "source_unit", "source_file")},
-                "comparator": r["comparator"] or "",
-                "collected_at": r["collected_at"].isoformat(),
-                "source_row": int(r["source_row"] or 0),
-                "import_id": int(r["import_id"]),
-                "reason": r["reason"],
-            }
-            for r in gone
-        ],
+        "results_removed": len(gone),  # each in lab_unread, with the reader's reason
         "doses_removed": len(doses_gone),
     }
     log = LogEntry(by, origin, f"re-read of import #{target.import_id}", target.options, None)
@@ -464,6 +454,7 @@ def _reread_one(
         status=REREAD_STATUS,
         extra_options={"reread": note},
     )
+    _store_unread(tx, new_id, gone)
     out.new_import_id = new_id
     out.results_added = tx.arrow(
         "SELECT patient_id, analyte, collected_at, value, comparator, source_value, source_unit, source_file, "
@@ -535,6 +526,75 @@ def _delete_labs(tx: Tx, gone: list[dict[str, Any]]) -> None:
         )
     finally:
         tx.con.unregister("reread_gone")
+
+
+def _store_unread(tx: Tx, import_id: int, gone: list[dict[str, Any]]) -> None:
+    """Keep each result this re-read (import ``import_id``) took out of labs with the
+    reader's reason in ``lab_unread`` (schema 13), in the order taken out: the review log
+    says a review of it as no longer read (:data:`dashboard.store.entries.REVIEW_LOG`, H643)."""
+    if gone:
+        _insert_unread(tx, import_id, gone)
+
+
+def _insert_unread(tx: Tx, import_id: int, rows: Sequence[Mapping[str, Any]]) -> None:
+    table = pa.table(
+        {
+            "import_id": pa.array([import_id] * len(rows), pa.int32()),
+            "seq": pa.array(range(len(rows)), pa.int32()),
+            "patient_id": pa.array([str(r["patient_id"]) for r in rows], pa.string()),
+            "analyte": pa.array([str(r["analyte"]) for r in rows], pa.string()),
+            "collected_at": pa.array([r["collected_at"] for r in rows], pa.timestamp("us")),
+            "value": pa.array([r["value"] for r in rows], pa.float64()),
+            "comparator": pa.array([r["comparator"] or "" for r in rows], pa.string()),
+            "source_value": pa.array([r["source_value"] or "" for r in rows], pa.string()),
+            "source_unit": pa.array([r["source_unit"] or "" for r in rows], pa.string()),
+            "source_file": pa.array([r["source_file"] or "" for r in rows], pa.string()),
+            "source_row": pa.array([int(r["source_row"] or 0) for r in rows], pa.int64()),
+            "stored_import": pa.array([int(r["import_id"]) for r in rows], pa.int32()),
+            "reason": pa.array([str(r["reason"]) for r in rows], pa.string()),
+        }
+    )
+    tx.con.register("reread_unread", table)
+    try:
+        tx.execute(f"INSERT INTO lab_unread SELECT {', '.join(table.column_names)} FROM reread_unread")
+    finally:
+        tx.con.unregister("reread_unread")
+
+
+def backfill_unread(tx: Tx) -> None:
+    """Migration 13: the results each re-read of a schema 12 workspace took out of labs,
+    which it kept in its import log entry's options (``reread.no_longer_read``, a list of
+    the results with ``collected_at`` as ISO text, the stored ``import_id`` and the
+    ``reason``), into ``lab_unread``, so a review of one is still said as no longer read."""
+    for import_id, text in tx.execute(
+        "SELECT import_id, options FROM imports WHERE options LIKE '%\"reread\"%' ORDER BY import_id"
+    ).fetchall():
+        try:
+            note = json.loads(text).get("reread") or {}
+            listed = note.get("no_longer_read") or []
+        except (ValueError, AttributeError):
+            continue
+        rows: list[dict[str, Any]] = []
+        for r in listed if isinstance(listed, list) else []:
+            if not isinstance(r, dict):
+                continue
+            try:
+                when = dt.datetime.fromisoformat(str(r["collected_at"]))
+                rows.append(
+                    {
+                        **{k: r.get(k) for k in ("value", "comparator", "source_value", "source_unit", "source_file")},
+                        "patient_id": r["patient_id"],
+                        "analyte": r["analyte"],
+                        "collected_at": when,
+                        "source_row": r.get("source_row"),
+                        "import_id": r["import_id"],
+                        "reason": r.get("reason") or "",
+                    }
+                )
+            except (KeyError, TypeError, ValueError):
+                continue
+        if rows:
+            _insert_unread(tx, int(import_id), rows)
 
 
 def _drop_doses(

@@ -38,6 +38,7 @@ APPEND_ONLY = (
     "lab_corrections",
     "lab_withdrawals",
     "import_readers",
+    "lab_unread",
 )
 
 
@@ -248,6 +249,24 @@ def _v12() -> list[str]:
     ]
 
 
+def _v13() -> list[str]:
+    # the results a re-read of an import took out of labs (dashboard/store/reread.py), one
+    # row each: the re-read's import, the result as it was stored (the key the workspace
+    # knows a result by, the text as read, its file, row and import) and the reader's
+    # reason, in the order the re-read took them out (seq): a review of such a result says
+    # "its result is no longer read from the file: <reason>" and never covers a flag of its
+    # draw again while no stored result gives it (REVIEW_LOG, H643).  A re-read of a schema
+    # 12 workspace kept them in its import log entry's options (backfilled from there).
+    return [
+        """CREATE TABLE lab_unread (
+  import_id INTEGER NOT NULL, seq INTEGER NOT NULL,
+  patient_id VARCHAR NOT NULL, analyte VARCHAR NOT NULL, collected_at TIMESTAMP NOT NULL,
+  value DOUBLE, comparator VARCHAR NOT NULL, source_value VARCHAR NOT NULL, source_unit VARCHAR NOT NULL,
+  source_file VARCHAR NOT NULL, source_row BIGINT NOT NULL, stored_import INTEGER NOT NULL,
+  reason VARCHAR NOT NULL)"""
+    ]
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "initial schema: canonical tables with provenance, import log, dose edits, reviews", _v1),
     Migration(2, "patients: the patient's name (a second identifier beside the MRN)", _v2),
@@ -261,6 +280,7 @@ MIGRATIONS: list[Migration] = [
     Migration(10, "lab_withdrawals: the results the lab withdrew, taken out of labs and kept in sight", _v10),
     Migration(11, "doses: whether the start is only the day a statement was recorded or a renewal written", _v11),
     Migration(12, "import_readers: the reader version each imported file was read by", _v12),
+    Migration(13, "lab_unread: the results a re-read took out of labs, with the reader's reason", _v13),
 ]
 
 

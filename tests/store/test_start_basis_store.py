@@ -45,7 +45,7 @@ def test_a_version_9_workspace_gains_the_start_basis_column(ws, monkeypatch):
     assert_balanced(ws.import_sources([Source("doses.csv", DOSES_CSV.encode())], by="t"))
     monkeypatch.undo()
     assert_balanced(ws.import_sources([Source("meds.json", _bundle(PATIENT, STATEMENT))], by="t"))
-    assert ws.info()["schema_version"] == schema.latest_version() == 12  # H625: import_readers
+    assert ws.info()["schema_version"] == schema.latest_version() == 13  # H625: import_readers; H643: lab_unread
     doses = ws.load().doses
     got = sorted(zip(doses.column("patient_id").to_pylist(), doses.column("start_basis").to_pylist(), strict=True))
     assert got == [("2001", ""), ("p1", "recorded")]

@@ -209,7 +209,7 @@ def test_a_version_5_workspace_gains_review_judgements_and_its_reviews_still_cov
     con.close()
     monkeypatch.undo()
     again = Workspace(ws.path)
-    assert again.info()["schema_version"] == schema.latest_version() == 12  # H321, H530, H540, H625
+    assert again.info()["schema_version"] == schema.latest_version() == 13  # H321, H530, H540, H625, H643
     flags = open_panel(again).open_flags(as_of)
     mine = flags[flags["patient_id"] == "001"]
     assert len(mine) and mine["reviewed"].all()
