@@ -942,12 +942,14 @@ def _strip(col: pa.ChunkedArray | pa.Array) -> pa.Array:
         # No byte up to the space anywhere in the column's text: nothing to trim.  One
         # pass over contiguous bytes, several times cheaper than the two gathers below,
         # which only columns with spaces inside their cells (date-times, names) need.
-        if not (data[offsets[0] : offsets[-1]] <= 32).any():
+        # (the smallest byte, a reduction without a temporary array of a byte per byte)
+        if int(data[offsets[0] : offsets[-1]].min()) > 32:
             return arr
         # The first and last byte of every cell.  An empty cell shows a neighbour's byte
-        # instead: that can only make the answer "trim", which is always safe.
-        last = data[np.maximum(offsets[1:] - 1, offsets[0])]
-        first = data[np.minimum(offsets[:-1], offsets[-1] - 1)]
+        # instead: that can only make the answer "trim", which is always safe.  (np.take:
+        # the same gather as indexing, about twice as fast on a million cells.)
+        last = np.take(data, np.maximum(offsets[1:] - 1, offsets[0]))
+        first = np.take(data, np.minimum(offsets[:-1], offsets[-1] - 1))
         if not (_any_ascii_space(last) or _any_ascii_space(first)):
             return arr
     return pc.ascii_trim_whitespace(arr)
