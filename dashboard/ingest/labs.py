@@ -693,7 +693,10 @@ def _dict_codes(arr: pa.Array) -> tuple[np.ndarray, list[str]]:
 
 def _pair_codes(a: np.ndarray, b: np.ndarray, nb: int) -> tuple[np.ndarray, np.ndarray]:
     """Distinct (a, b) index pairs (as a * nb + b) and, per record, the pair number."""
-    key = a.astype(np.int64) * max(nb, 1) + b.astype(np.int64)
+    # one new array, added to in place (signed integer codes, as dictionary encodings give;
+    # anything else is converted first, as before)
+    key = np.multiply(a if a.dtype.kind == "i" else a.astype(np.int64), max(nb, 1), dtype=np.int64)
+    key += b if b.dtype.kind == "i" else b.astype(np.int64)
     if not len(key):
         return key, key
     top = int(key.max()) + 1
@@ -701,7 +704,7 @@ def _pair_codes(a: np.ndarray, b: np.ndarray, nb: int) -> tuple[np.ndarray, np.n
         used = np.flatnonzero(np.bincount(key, minlength=top))
         lut = np.full(top, -1, dtype=np.int64)
         lut[used] = np.arange(len(used))
-        return used, lut[key]
+        return used, np.take(lut, key)  # np.take: the gather of lut[key], about twice as fast
     uniq, inverse = np.unique(key, return_inverse=True)
     return uniq, inverse
 
@@ -734,12 +737,19 @@ def _recognise(inp: LabInput, code: pa.Array | None, name: pa.Array) -> _Recogni
     differential given as a percentage; "" means recognise from code and name.
     """
     n = len(name)
+    n_idx, n_vals = _dict_codes(name)
     if code is not None:
         c_idx, c_vals = _dict_codes(code)
+        uniq, inverse = _pair_codes(c_idx, n_idx, len(n_vals))
+    elif n_idx.dtype.kind in "iu":  # no code column (and no null name)
+        c_vals = [""]
+        # the pairs (no code, name) are the names themselves: a dictionary encoding's
+        # every index occurs, so _pair_codes would give the indices 0..k-1 in order and,
+        # per record, its name's index
+        uniq, inverse = np.arange(len(n_vals), dtype=np.int64), n_idx
     else:
         c_idx, c_vals = np.zeros(n, dtype=np.int64), [""]
-    n_idx, n_vals = _dict_codes(name)
-    uniq, inverse = _pair_codes(c_idx, n_idx, len(n_vals))
+        uniq, inverse = _pair_codes(c_idx, n_idx, len(n_vals))
     nb = max(len(n_vals), 1)
     hint_vals: list[str] = [""]
     if inp.analyte_hint is not None:
@@ -778,11 +788,11 @@ def _recognise(inp: LabInput, code: pa.Array | None, name: pa.Array) -> _Recogni
         labels.append(label if len(label) <= 120 else label[:117] + "...")
     idx = pa.array(inverse.astype(np.int32))
     return _Recognised(
-        analyte_idx=np.asarray(aidx, dtype=np.int64)[inverse] if n else np.zeros(0, dtype=np.int64),
-        percent=np.asarray(percents, dtype=bool)[inverse] if n else np.zeros(0, dtype=bool),
+        analyte_idx=np.take(np.asarray(aidx, dtype=np.int64), inverse) if n else np.zeros(0, dtype=np.int64),
+        percent=np.take(np.asarray(percents, dtype=bool), inverse) if n else np.zeros(0, dtype=bool),
         name_unit=pc.take(pa.array(units, pa.string()), idx) if any(units) else None,
         source_test=pa.DictionaryArray.from_arrays(idx, pa.array(labels, pa.string())),
-        absolute=np.asarray(absolutes, dtype=bool)[inverse] if n else np.zeros(0, dtype=bool),
+        absolute=np.take(np.asarray(absolutes, dtype=bool), inverse) if n else np.zeros(0, dtype=bool),
         clash=pc.take(pa.array(clashes, pa.string()), idx) if any(clashes) else None,
     )
 
@@ -938,10 +948,10 @@ def _resolve_units(analyte_idx: np.ndarray, unit_text: pa.Array) -> _Units:
     return _Units(
         analyte_idx=analyte_idx,
         analyte_ok=analyte_idx < na - 1,
-        factor=np.zeros(0) if empty else np.asarray(p_factor, dtype=np.float64)[inverse],
-        percent=np.zeros(0, dtype=bool) if empty else np.asarray(p_pct, dtype=bool)[inverse],
-        missing=np.zeros(0, dtype=bool) if empty else np.asarray(p_missing, dtype=bool)[inverse],
-        problem_mask=np.zeros(0, dtype=bool) if empty else (p_problem_arr != "")[inverse],
+        factor=np.zeros(0) if empty else np.take(np.asarray(p_factor, dtype=np.float64), inverse),
+        percent=np.zeros(0, dtype=bool) if empty else np.take(np.asarray(p_pct, dtype=bool), inverse),
+        missing=np.zeros(0, dtype=bool) if empty else np.take(np.asarray(p_missing, dtype=bool), inverse),
+        problem_mask=np.zeros(0, dtype=bool) if empty else np.take(p_problem_arr != "", inverse),
         problem_text=texts,
         pair=inverse,
         pairs=pairs,
