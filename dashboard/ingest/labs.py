@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
@@ -1813,22 +1813,56 @@ def _record_percent_conversions(allc: pa.Table, keep: np.ndarray, cands: list[La
         cands[i].report.conversions.append(Conversion(a, u or "%", to, int(n)))
 
 
-def _key_columns(t: pa.Table, rows: np.ndarray) -> dict[str, np.ndarray]:
+class _KeyColumns(Mapping[str, np.ndarray]):
     """The deduplication key of ``rows`` as integer arrays (patient codes in order of
-    first appearance, analyte index, seconds, the value's bits, comparator code)."""
-    pid = _codes(t.column("patient_id"))[rows]
-    ana = t.column("_aidx").combine_chunks().to_numpy(zero_copy_only=False)[rows]
-    cmp_ = _codes(t.column("comparator"))[rows]
+    first appearance, analyte index, seconds, the value's bits, comparator code, and
+    whether the result is a correction), each read from the table when first asked for:
+    :func:`_duplicates_and_clashes` reads the value, comparator and correction only when
+    some draw holds more than one result of a test (none in most exports), so a million
+    rows' values are not gathered for nothing."""
+
+    def __init__(self, t: pa.Table, rows: np.ndarray) -> None:
+        self._t, self._rows = t, rows
+        self._read: dict[str, np.ndarray] = {}
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name not in self._read:
+            self._read[name] = _KEY_READERS[name](self._t, self._rows)
+        return self._read[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_KEY_READERS)
+
+    def __len__(self) -> int:
+        return len(_KEY_READERS)
+
+
+def _key_time(t: pa.Table, rows: np.ndarray) -> np.ndarray:
     time = pc.fill_null(t.column("collected_at").combine_chunks().cast(pa.int64()), 0).to_numpy(zero_copy_only=False)
+    return np.take(time, rows).astype(np.int64, copy=False)
+
+
+def _key_value(t: pa.Table, rows: np.ndarray) -> np.ndarray:
     value = np.ascontiguousarray(t.column("value").combine_chunks().to_numpy(zero_copy_only=False)).view(np.int64)
-    return {
-        "pid": pid.astype(np.int64),
-        "analyte": ana.astype(np.int64),
-        "time": time[rows].astype(np.int64),
-        "value": value[rows],
-        "cmp": cmp_.astype(np.int64),
-        "corr": corrections(t.column("_corr"))[rows],
-    }
+    return np.take(value, rows)
+
+
+# (np.take: the gather of indexing by ``rows``, about twice as fast on a million rows)
+_KEY_READERS: dict[str, Callable[[pa.Table, np.ndarray], np.ndarray]] = {
+    "pid": lambda t, rows: np.take(_codes(t.column("patient_id")), rows).astype(np.int64),
+    "analyte": lambda t, rows: np.take(t.column("_aidx").combine_chunks().to_numpy(zero_copy_only=False), rows).astype(
+        np.int64
+    ),
+    "time": _key_time,
+    "value": _key_value,
+    "cmp": lambda t, rows: np.take(_codes(t.column("comparator")), rows).astype(np.int64),
+    "corr": lambda t, rows: np.take(corrections(t.column("_corr")), rows),
+}
+
+
+def _key_columns(t: pa.Table, rows: np.ndarray) -> Mapping[str, np.ndarray]:
+    """The deduplication key of ``rows`` (:class:`_KeyColumns`)."""
+    return _KeyColumns(t, rows)
 
 
 def corrections(col: pa.ChunkedArray) -> np.ndarray:
@@ -1838,6 +1872,11 @@ def corrections(col: pa.ChunkedArray) -> np.ndarray:
     for chunk in col.chunks:
         if pa.types.is_dictionary(chunk.type):
             said = pc.fill_null(pc.not_equal(chunk.dictionary, ""), False).to_numpy(zero_copy_only=False)
+            if not said.any() and not chunk.indices.null_count:
+                # no status said in this chunk (most files): no row is a correction, and
+                # no gather of a million codes is needed to tell it
+                parts.append(np.zeros(len(chunk), bool))
+                continue
             parts.append(
                 said[chunk.indices.to_numpy(zero_copy_only=False)] if len(said) else np.zeros(len(chunk), bool)
             )
@@ -1856,7 +1895,7 @@ def _codes(col: pa.ChunkedArray) -> np.ndarray:
     return pc.dictionary_encode(arr).indices.to_numpy(zero_copy_only=False)
 
 
-def _duplicates_and_clashes(keys: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _duplicates_and_clashes(keys: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per row of ``keys``: a duplicate of an earlier row (same patient, analyte, time,
     value and comparator), a clash (kept, but not the first of its draw's different
     values), and the row of the correction that replaces it, else -1.  Duplicates and
@@ -1876,15 +1915,16 @@ def _duplicates_and_clashes(keys: dict[str, np.ndarray]) -> tuple[np.ndarray, np
     # do, and this one is the order of most exports (a patient's draws in turn, each
     # draw's tests together), which packed_order recognises in one pass without a sort
     order = packed_order(keys["pid"], keys["time"], keys["analyte"])
-    if order is None:
-        order = np.arange(n)
-    p, t, a = keys["pid"][order], keys["time"][order], keys["analyte"][order]
+    if order is None:  # in that order already: the rows as they are, not gathered again
+        p, t, a = keys["pid"], keys["time"], keys["analyte"]
+    else:
+        p, t, a = np.take(keys["pid"], order), np.take(keys["time"], order), np.take(keys["analyte"], order)
     same = (p[1:] == p[:-1]) & (t[1:] == t[:-1]) & (a[1:] == a[:-1])
     if not same.any():
         return dup, clash, replaced_by
     # rows of draws with more than one row (few): compare their values exactly
     in_group = np.r_[same, False] | np.r_[False, same]
-    members = order[in_group]  # by draw, input order within a draw
+    members = np.flatnonzero(in_group) if order is None else order[in_group]  # by draw, input order within a draw
     draw = np.cumsum(np.r_[True, ~same])[in_group]
     v, c = keys["value"][members], keys["cmp"][members]
     o = np.lexsort((members, c, v, draw))
