@@ -1797,8 +1797,9 @@ def _void_withdrawn_in_this_import(
     result is not taken to stand (H536).  Only rows of tabular files (CSV, Excel) withdraw
     here; a FHIR copy is settled by its resource id and version (H469, H534).  Marks them
     in ``ok`` (False) and ``drop``."""
-    files = allc.column("_file").to_numpy()
-    said = corrections(allc.column("_wdr")) & np.asarray(tabular, dtype=bool)[files]
+    said = corrections(allc.column("_wdr"))
+    if said.any():  # (most imports: no status said, no row's file looked up)
+        said &= np.asarray(tabular, dtype=bool)[allc.column("_file").to_numpy()]
     if not said.any() or not ok.any():
         return
     _, pairs = _marked_draws(allc, said, ok, with_value=True)
@@ -1941,12 +1942,20 @@ def _duplicates_and_clashes(keys: Mapping[str, np.ndarray]) -> tuple[np.ndarray,
     # grouped by (patient, time, analyte): any order that puts equal keys together will
     # do, and this one is the order of most exports (a patient's draws in turn, each
     # draw's tests together), which packed_order recognises in one pass without a sort
-    order = packed_order(keys["pid"], keys["time"], keys["analyte"])
-    if order is None:  # in that order already: the rows as they are, not gathered again
-        p, t, a = keys["pid"], keys["time"], keys["analyte"]
-    else:
-        p, t, a = np.take(keys["pid"], order), np.take(keys["time"], order), np.take(keys["analyte"], order)
-    same = (p[1:] == p[:-1]) & (t[1:] == t[:-1]) & (a[1:] == a[:-1])
+    # (packed_order, with the packed key kept: two rows have the same patient, time and
+    # analyte exactly when their packed keys are equal, so one comparison tells it)
+    key = pack(keys["pid"], keys["time"], keys["analyte"])
+    if key is not None:
+        order = None if bool(np.all(key[1:] >= key[:-1])) else np.argsort(key, kind="stable")
+        k = key if order is None else np.take(key, order)
+        same = k[1:] == k[:-1]
+    else:  # ranges too wide for one int64: the lexicographic sort, the columns compared
+        order = packed_order(keys["pid"], keys["time"], keys["analyte"])
+        if order is None:  # in that order already: the rows as they are, not gathered again
+            p, t, a = keys["pid"], keys["time"], keys["analyte"]
+        else:
+            p, t, a = np.take(keys["pid"], order), np.take(keys["time"], order), np.take(keys["analyte"], order)
+        same = (p[1:] == p[:-1]) & (t[1:] == t[:-1]) & (a[1:] == a[:-1])
     if not same.any():
         return dup, clash, replaced_by
     # rows of draws with more than one row (few): compare their values exactly
