@@ -527,7 +527,9 @@ def _not_fixed_iso(arr: pa.Array) -> pa.Array:
             return arr
         start = np.take(offsets, rows)
     # (np.take: the gather of indexing, about twice as fast on a million texts)
-    digits = (np.take(data, start) - _D <= 9) & (np.take(data, start + 1) - _D <= 9) & (np.take(data, start + 2) - _D <= 9)
+    digits = (
+        (np.take(data, start) - _D <= 9) & (np.take(data, start + 1) - _D <= 9) & (np.take(data, start + 2) - _D <= 9)
+    )
     if not digits.any():
         return arr
     if rows is None:
