@@ -57,29 +57,11 @@ class _MaskedArraysOnDemand(types.ModuleType):
     """Stands for ``numpy.ma`` on the numpy module until something uses it."""
 
     def __getattr__(self, name: str) -> object:
-        if "numpy.ma" not in sys.modules:
-            if name == "MaskedArray":
-                return _NoMaskedArray
-            if name == "is_masked":  # numpy's own np.unique asks it of every array
-                return _is_masked
-            if name == "isMaskedArray":  # and np.median
-                return _is_masked_array
+        if name == "MaskedArray" and "numpy.ma" not in sys.modules:
+            return _NoMaskedArray
         # anything else loads the real module, which then takes this one's place on
         # numpy (the import system sets a package's attribute when it loads a submodule)
         return getattr(importlib.import_module("numpy.ma"), name)
-
-
-def _is_masked(x: object) -> bool:
-    """``numpy.ma.is_masked``: a value without a mask (``_mask``, which only masked arrays
-    have) has no masked value; any other is asked of the real function."""
-    if not hasattr(x, "_mask"):
-        return False
-    return bool(importlib.import_module("numpy.ma").is_masked(x))
-
-
-def _is_masked_array(x: object) -> bool:
-    """``numpy.ma.isMaskedArray`` while ``numpy.ma`` is not loaded: no value is one."""
-    return False
 
 
 def _numpy_ma_on_demand() -> None:
@@ -90,9 +72,7 @@ def _numpy_ma_on_demand() -> None:
     ``import`` and ``review`` of this project's 2-core machine (it builds the signatures
     of numpy.ma's functions), in commands that never make a masked array.  Until
     something loads ``numpy.ma``, ``np.ma`` is a stand-in that answers the class check
-    (no value can be a masked array yet) and the two questions numpy's own functions
-    ask (``is_masked`` in ``np.unique``, ``isMaskedArray`` in ``np.median``), and loads
-    the real module for anything else.
+    (no value can be a masked array yet) and loads the real module for anything else.
     Only for the commands that never use pandas (which uses masked arrays); the app and
     the tests are left alone.
     """

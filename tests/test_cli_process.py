@@ -141,31 +141,3 @@ def test_a_command_takes_arrow_memory_from_the_heap_numpy_uses():
         assert " hg" in heap, heap  # the heap marked for 2 MB pages
     assert p.stdout.count("\n") > 1  # the header line and the patients' lines
     assert pa.default_memory_pool().backend_name != "system"  # this (test) process: untouched
-
-
-_WATCH_NUMPY_MA = (
-    "import atexit, runpy, sys\n"
-    "def said():\n"
-    "    import numpy as np\n"
-    "    loaded = 'numpy.ma' in sys.modules\n"
-    "    # the stand-in answers pyarrow's and numpy's questions without loading numpy.ma ...\n"
-    "    ok = not isinstance(np.zeros(1), np.ma.MaskedArray) and not np.ma.isMaskedArray(np.zeros(1))\n"
-    "    ok = ok and not np.ma.is_masked(np.zeros(2)) and 'numpy.ma' not in sys.modules\n"
-    "    # ... and gives the real module's parts, which then stand in its place\n"
-    "    ok = ok and np.ma.masked_array([1, 2], mask=[0, 1]).count() == 1 and 'numpy.ma' in sys.modules\n"
-    "    ok = ok and np.ma.is_masked(np.ma.masked_array([1, 2], mask=[0, 1])) and np.ma.isMaskedArray(np.ma.masked_array([1]))\n"
-    "    print(f'NUMPY_MA_LOADED={loaded} STANDIN_OK={ok}', file=sys.stderr)\n"
-    "atexit.register(said)\n"
-    "sys.argv = ['dashboard', *sys.argv[1:]]\n"
-    "runpy.run_module('dashboard', run_name='__main__', alter_sys=True)\n"
-)
-
-
-@pytest.mark.parametrize("command", ["import", "review"])
-def test_import_and_review_never_load_numpy_ma(command):
-    """``numpy.ma`` is loaded on demand (``dashboard/__main__.py``): pyarrow's check for a
-    masked array does not load it, and once something asks for more than that check, the
-    real module comes (and the same masked arrays work as ever)."""
-    p = _watched(_WATCH_NUMPY_MA, command, "sample_data/labs.csv", "sample_data/doses.csv")
-    assert p.returncode == 0, p.stderr[-2000:]
-    assert "NUMPY_MA_LOADED=False STANDIN_OK=True" in p.stderr, p.stderr[-2000:]
