@@ -2,10 +2,8 @@
 
 import ctypes
 import gc
-import importlib
 import importlib.abc
 import sys
-import types
 
 import pyarrow as pa
 
@@ -19,13 +17,6 @@ class _PandasNotHere(importlib.abc.MetaPathFinder):
         return None
 
 
-def _pandas_not_used() -> bool:
-    """Whether the command never uses pandas: ``import`` and ``review`` without ``--csv``."""
-    argv = sys.argv[1:]
-    command = argv[0] if argv else ""
-    return command in ("import", "review") and not any(a == "--csv" or a.startswith("--csv=") for a in argv)
-
-
 def _pandas_probe_finds_none() -> None:
     """Let pyarrow's one-time look-up for pandas find none, in a command that never uses it.
 
@@ -36,7 +27,9 @@ def _pandas_probe_finds_none() -> None:
     it over every input format), so for them that one look-up finds none.  Every other
     command (``review --csv``, ``workspace``, ``sample``) uses pandas and is left alone.
     """
-    if not _pandas_not_used():
+    argv = sys.argv[1:]
+    command = argv[0] if argv else ""
+    if command not in ("import", "review") or any(a == "--csv" or a.startswith("--csv=") for a in argv):
         return
     if "pandas" in sys.modules:
         return
@@ -46,42 +39,6 @@ def _pandas_probe_finds_none() -> None:
         pa.array([0])
     finally:
         sys.meta_path.remove(finder)
-
-
-class _NoMaskedArray:
-    """The class of masked arrays while ``numpy.ma`` is not loaded: no value is one (the
-    real class is defined in ``numpy.ma``, so no masked array exists before it loads)."""
-
-
-class _MaskedArraysOnDemand(types.ModuleType):
-    """Stands for ``numpy.ma`` on the numpy module until something uses it."""
-
-    def __getattr__(self, name: str) -> object:
-        if name == "MaskedArray" and "numpy.ma" not in sys.modules:
-            return _NoMaskedArray
-        # anything else loads the real module, which then takes this one's place on
-        # numpy (the import system sets a package's attribute when it loads a submodule)
-        return getattr(importlib.import_module("numpy.ma"), name)
-
-
-def _numpy_ma_on_demand() -> None:
-    """Let pyarrow's check for a numpy masked array not load ``numpy.ma`` for nothing.
-
-    pyarrow asks ``isinstance(values, np.ma.MaskedArray)`` on every conversion of a numpy
-    array, and numpy loads ``numpy.ma`` on that first use of ``np.ma``: 8 ms of every
-    ``import`` and ``review`` of this project's 2-core machine (it builds the signatures
-    of numpy.ma's functions), in commands that never make a masked array.  Until
-    something loads ``numpy.ma``, ``np.ma`` is a stand-in that answers the class check
-    (no value can be a masked array yet) and loads the real module for anything else.
-    Only for the commands that never use pandas (which uses masked arrays); the app and
-    the tests are left alone.
-    """
-    if not _pandas_not_used():
-        return
-    np = sys.modules.get("numpy")
-    if np is None or "numpy.ma" in sys.modules or "ma" in vars(np):
-        return
-    np.ma = _MaskedArraysOnDemand("numpy.ma")  # type: ignore[attr-defined]
 
 
 #: glibc's mallopt parameters (malloc.h)
@@ -178,5 +135,4 @@ def _run_without_collector_passes() -> int:
 
 _keep_freed_memory_for_reuse()
 _pandas_probe_finds_none()
-_numpy_ma_on_demand()
 sys.exit(_run_without_collector_passes())
