@@ -816,10 +816,10 @@ def _recognise(inp: LabInput, code: pa.Array | None, name: pa.Array) -> _Recogni
     idx = pa.array(inverse.astype(np.int32))
     return _Recognised(
         analyte_idx=np.take(np.asarray(aidx, dtype=np.int64), inverse) if n else np.zeros(0, dtype=np.int64),
-        percent=np.take(np.asarray(percents, dtype=bool), inverse) if n else np.zeros(0, dtype=bool),
+        percent=_per_record(np.asarray(percents, dtype=bool), inverse, n),
         name_unit=pc.take(pa.array(units, pa.string()), idx) if any(units) else None,
         source_test=pa.DictionaryArray.from_arrays(idx, pa.array(labels, pa.string())),
-        absolute=np.take(np.asarray(absolutes, dtype=bool), inverse) if n else np.zeros(0, dtype=bool),
+        absolute=_per_record(np.asarray(absolutes, dtype=bool), inverse, n),
         clash=pc.take(pa.array(clashes, pa.string()), idx) if any(clashes) else None,
     )
 
@@ -943,6 +943,15 @@ class _Units:
     unit_text: pa.Array  # the unit text as read, dictionary-encoded
 
 
+def _per_record(per_pair: np.ndarray, inverse: np.ndarray, n: int) -> np.ndarray:
+    """A yes/no of each distinct pair given to each of the ``n`` records (``inverse``: the
+    record's pair); all no without a gather when no pair says yes (most files: no
+    percentage, no missing unit, no unit problem)."""
+    if not per_pair.any():
+        return np.zeros(n, dtype=bool)
+    return np.take(per_pair, inverse)
+
+
 def _resolve_units(analyte_idx: np.ndarray, unit_text: pa.Array) -> _Units:
     encoded = pc.dictionary_encode(unit_text)
     u_idx, u_vals = encoded.indices.to_numpy(zero_copy_only=False), encoded.dictionary.to_pylist()
@@ -968,6 +977,7 @@ def _resolve_units(analyte_idx: np.ndarray, unit_text: pa.Array) -> _Units:
         p_problem.append("" if res.problem == "missing" else res.problem)
     p_problem_arr = np.asarray(p_problem, dtype=object)
     empty = len(inverse) == 0
+    n = len(inverse)
 
     def texts() -> pa.Array:
         return pc.take(pa.array(list(p_problem_arr), pa.string()), pa.array(inverse.astype(np.int32)))
@@ -976,9 +986,9 @@ def _resolve_units(analyte_idx: np.ndarray, unit_text: pa.Array) -> _Units:
         analyte_idx=analyte_idx,
         analyte_ok=analyte_idx < na - 1,
         factor=np.zeros(0) if empty else np.take(np.asarray(p_factor, dtype=np.float64), inverse),
-        percent=np.zeros(0, dtype=bool) if empty else np.take(np.asarray(p_pct, dtype=bool), inverse),
-        missing=np.zeros(0, dtype=bool) if empty else np.take(np.asarray(p_missing, dtype=bool), inverse),
-        problem_mask=np.zeros(0, dtype=bool) if empty else np.take(p_problem_arr != "", inverse),
+        percent=_per_record(np.asarray(p_pct, dtype=bool), inverse, n),
+        missing=_per_record(np.asarray(p_missing, dtype=bool), inverse, n),
+        problem_mask=_per_record(p_problem_arr != "", inverse, n),
         problem_text=texts,
         pair=inverse,
         pairs=pairs,
@@ -2302,15 +2312,12 @@ def _settle(c: LabCandidates) -> None:
     """Turn record verdicts into the report's row and result counts."""
     rep = c.report
     st = c.status
-    rep.settle_results(
-        accepted=int((st == ACCEPTED).sum()),
-        rejected=int((st == REJECTED).sum()),
-        duplicate=int((st == DUPLICATE).sum()),
-    )
-    if len(st) and (len(st) < 2 or bool(np.all(np.diff(c.rows) > 0))):
-        acc = int((st == ACCEPTED).sum())
-        dup = int((st == DUPLICATE).sum())
-        rej = int((st == REJECTED).sum())
+    accepted = int(np.count_nonzero(st == ACCEPTED))
+    rejected = int(np.count_nonzero(st == REJECTED))
+    duplicate = int(np.count_nonzero(st == DUPLICATE))
+    rep.settle_results(accepted=accepted, rejected=rejected, duplicate=duplicate)
+    if len(st) and (len(st) < 2 or bool(np.all(np.diff(c.rows) > 0))):  # one result per row: the same counts
+        acc, dup, rej = accepted, duplicate, rejected
     elif len(st):
         # a row is accepted if any of its results was, a duplicate if all the rest were
         rows = c.rows
