@@ -42,11 +42,18 @@ def pack(*columns: np.ndarray) -> np.ndarray | None:
         bits += max(span.bit_length(), 1)
     if bits > 63:
         return None
-    key = np.zeros(len(columns[0]), dtype=np.int64)
+    # each column's part made in one new array, shifted in place, and the first part is
+    # the key itself: no array of zeros, no temporary per step (the parts do not overlap)
+    key: np.ndarray | None = None
     for col, lo, shift in zip(reversed(columns), lows, shifts, strict=True):
-        part = col.astype(np.int64, copy=False) - lo
-        key |= part << shift if shift else part
-    return key
+        part = np.subtract(col, lo, dtype=np.int64)
+        if shift:
+            np.left_shift(part, shift, out=part)
+        if key is None:
+            key = part
+        else:
+            key |= part
+    return key if key is not None else np.zeros(len(columns[0]), dtype=np.int64)
 
 
 def ranks(order: np.ndarray | None, n: int) -> np.ndarray | None:

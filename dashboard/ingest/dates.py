@@ -518,15 +518,25 @@ def _not_fixed_iso(arr: pa.Array) -> pa.Array:
     long_enough = np.diff(offsets) >= 3
     if arr.null_count:
         long_enough &= arr.is_valid().to_numpy(zero_copy_only=False)
-    rows = np.flatnonzero(long_enough)
-    if not len(rows):
-        return arr
-    start = offsets[rows]
-    digits = (data[start] - _D <= 9) & (data[start + 1] - _D <= 9) & (data[start + 2] - _D <= 9)
+    rows: np.ndarray | None = None
+    if long_enough.all():  # every text (most files): their starts as they are, no gather
+        start = offsets[:-1]
+    else:
+        rows = np.flatnonzero(long_enough)
+        if not len(rows):
+            return arr
+        start = np.take(offsets, rows)
+    # (np.take: the gather of indexing, about twice as fast on a million texts)
+    digits = (
+        (np.take(data, start) - _D <= 9) & (np.take(data, start + 1) - _D <= 9) & (np.take(data, start + 2) - _D <= 9)
+    )
     if not digits.any():
         return arr
-    keep = np.ones(len(arr), dtype=bool)
-    keep[rows[digits]] = False
+    if rows is None:
+        keep = ~digits
+    else:
+        keep = np.ones(len(arr), dtype=bool)
+        keep[rows[digits]] = False
     return arr.filter(pa.array(keep))
 
 

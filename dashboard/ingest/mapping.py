@@ -16,6 +16,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
+from typing import Any
 
 from dashboard.model import analyte_info, analyte_label, drug_info
 from dashboard.units import UNIT_REJECTIONS, normalize_unit, resolve_unit
@@ -52,10 +53,16 @@ def split_brackets(text: str) -> tuple[str, list[str]]:
 
 
 @cache
+def _columns_vocab() -> dict[str, Any]:
+    """``vocab/columns.toml``, read once (its fields and its date roles)."""
+    text = resources.files("dashboard").joinpath("vocab", "columns.toml").read_text(encoding="utf-8")
+    return tomllib.loads(text)
+
+
+@cache
 def field_aliases() -> dict[str, tuple[str, ...]]:
     """Header spellings (normalised) of each field, most specific first (``vocab/columns.toml``)."""
-    text = resources.files("dashboard").joinpath("vocab", "columns.toml").read_text(encoding="utf-8")
-    return {name: tuple(aliases) for name, aliases in tomllib.loads(text)["fields"].items()}
+    return {name: tuple(aliases) for name, aliases in _columns_vocab()["fields"].items()}
 
 
 #: Fields each kind of table can use, the ones it must have, and the distinctive ones.
@@ -561,8 +568,7 @@ def date_words() -> dict[str, frozenset[str]]:
     """The words that say what a date or time column is (``[date_roles]`` of
     ``vocab/columns.toml``): "date", "draw", "report" and "order".  The draw words include
     every word of the collected_at and collection_time aliases."""
-    text = resources.files("dashboard").joinpath("vocab", "columns.toml").read_text(encoding="utf-8")
-    roles = {role: frozenset(words) for role, words in tomllib.loads(text)["date_roles"].items()}
+    roles = {role: frozenset(words) for role, words in _columns_vocab()["date_roles"].items()}
     aliases = field_aliases()
     alias_words = {w for f in ("collected_at", "collection_time") for a in aliases[f] for w in a.split()}
     return roles | {"draw": roles["draw"] | alias_words}

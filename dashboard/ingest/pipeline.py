@@ -1436,6 +1436,23 @@ def _open_across_files(
                 )
 
 
+def _distinct_texts(col: pa.ChunkedArray) -> list[Any]:
+    """The distinct values of a text column (nulls as None), in no particular order.  A
+    dictionary chunk's are the texts of its dictionary that its codes use: a count of the
+    codes, not a hashing of a million rows (the labs' patient ids come so)."""
+    if not pa.types.is_dictionary(col.type):
+        return pc.unique(col).to_pylist()
+    out: list[Any] = []
+    for chunk in col.chunks:
+        if chunk.indices.null_count:  # a null id: as it is counted in the other way
+            out.extend(pc.unique(chunk).to_pylist())
+            continue
+        codes = chunk.indices.to_numpy(zero_copy_only=False)
+        used = np.bincount(codes, minlength=len(chunk.dictionary)) > 0
+        out.extend(chunk.dictionary.filter(pa.array(used)).to_pylist())
+    return out
+
+
 def _combine_patients(
     parts: list[Parsed], labs: pa.Table, doses: pa.Table, ctx: Context
 ) -> tuple[pa.Table, list[IdentityConflict]]:
@@ -1470,7 +1487,7 @@ def _combine_patients(
     ids = set(merged)
     for t in (labs, doses):
         if t.num_rows:
-            ids.update(pc.unique(t.column("patient_id")).to_pylist())
+            ids.update(_distinct_texts(t.column("patient_id")))
     found = list(conflicts.values())
     if not ids:
         return model.empty_table("patients"), found

@@ -640,19 +640,21 @@ def header_rows(columns: list[pa.Array], names: list[str]) -> np.ndarray:
     the cells it fills, in any order: the same header again, the same names in another
     column order, or most of them (a second export with other columns).  A data row
     holds values, not column names.  Each column's cells are first filtered by their
-    length in bytes, then by their first byte, both read from the buffers; only the rows
-    left (usually none) are looked up (about 15 ms for a million rows of five columns,
-    half the time of a look-up of every cell).
+    first byte, then by their length and first byte, both read from the buffers; only the
+    rows left (usually none) are looked up.
     """
     n = len(columns[0]) if columns else 0
     distinct = sorted({k for k in names if k})
     if not n or len(distinct) < 2:
         return np.zeros(0, dtype=np.int64)
     value_set = pa.array(distinct, pa.string())
-    # first the length of each cell in bytes, then the first byte of the rows still in
-    # question, then the exact look-up of the few left: no hashing of a million texts
+    # first the first byte of each cell, then the length and first byte of the rows still
+    # in question, then the exact look-up of the few left: no hashing of a million texts.
+    # The first byte goes first because it is the sharper filter on real exports (ids,
+    # dates and values start with digits or capitals, header names rarely do), and it
+    # costs no more than the length.
     encoded = [t.encode("utf-8") for t in distinct]
-    rows = _rows_with_two(columns, lambda arr, at: _cell_lengths_fit(arr, at, encoded), None)
+    rows = _rows_with_two(columns, lambda arr, at: _first_byte_fits(arr, encoded), None)
     if rows is not None and len(rows):
         rows = _rows_with_two(columns, lambda arr, at: _first_bytes_fit(arr, at, encoded), rows)
     if rows is not None and not len(rows):
@@ -696,17 +698,24 @@ def _buffers(arr: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
     return None if arr.null_count or not len(arr) else string_buffers(arr)
 
 
-def _cell_lengths_fit(arr: pa.Array, rows: np.ndarray | None, texts: list[bytes]) -> np.ndarray | None:
-    """Per cell (of ``rows``): its length in bytes is the length of one of ``texts``."""
+def _first_byte_fits(arr: pa.Array, texts: list[bytes]) -> np.ndarray | None:
+    """Per cell: its first byte is the first byte of one of ``texts`` (all non-empty).
+
+    An empty cell shows the next cell's first byte instead: that can only say yes
+    wrongly (an empty cell equals no text), which the later checks settle."""
     bufs = _buffers(arr)
     if bufs is None:
         return None
-    offsets, _ = bufs
-    longest = max(len(t) for t in texts)
-    table = np.zeros(longest + 2, dtype=bool)
-    table[[len(t) for t in texts]] = True
-    length = np.diff(offsets) if rows is None else offsets[rows + 1] - offsets[rows]
-    return table[np.minimum(length, longest + 1)]
+    offsets, data = bufs
+    if not len(data):
+        return np.zeros(len(arr), dtype=bool)
+    table = np.zeros(256, dtype=bool)
+    table[[t[0] for t in texts]] = True
+    start = offsets[:-1]
+    if start[-1] >= len(data):  # trailing empty cells at the very end of the bytes
+        start = np.minimum(start, len(data) - 1)
+    # np.take rather than indexing: the same gather, about twice as fast on a million cells
+    return np.take(table, np.take(data, start))
 
 
 def _first_bytes_fit(arr: pa.Array, rows: np.ndarray | None, texts: list[bytes]) -> np.ndarray | None:
@@ -720,10 +729,10 @@ def _first_bytes_fit(arr: pa.Array, rows: np.ndarray | None, texts: list[bytes])
     longest = max(len(t) for t in texts)
     table = np.zeros((longest + 2) * 256, dtype=bool)  # [length, first byte], flattened
     table[[len(t) * 256 + t[0] for t in texts]] = True
-    start = offsets[:-1] if rows is None else offsets[rows]
-    length = (np.diff(offsets) if rows is None else offsets[rows + 1] - start).astype(np.int64)
-    first = data[np.minimum(start, len(data) - 1)]
-    return table[np.minimum(length, longest + 1) * 256 + first]
+    start = offsets[:-1] if rows is None else np.take(offsets, rows)
+    length = (np.diff(offsets) if rows is None else np.take(offsets, rows + 1) - start).astype(np.int64)
+    first = np.take(data, np.minimum(start, len(data) - 1))
+    return np.take(table, np.minimum(length, longest + 1) * 256 + first)
 
 
 def _header_order(cells: list[str], names: list[str]) -> tuple[str, list[int]]:
@@ -933,12 +942,14 @@ def _strip(col: pa.ChunkedArray | pa.Array) -> pa.Array:
         # No byte up to the space anywhere in the column's text: nothing to trim.  One
         # pass over contiguous bytes, several times cheaper than the two gathers below,
         # which only columns with spaces inside their cells (date-times, names) need.
-        if not (data[offsets[0] : offsets[-1]] <= 32).any():
+        # (the smallest byte, a reduction without a temporary array of a byte per byte)
+        if int(data[offsets[0] : offsets[-1]].min()) > 32:
             return arr
         # The first and last byte of every cell.  An empty cell shows a neighbour's byte
-        # instead: that can only make the answer "trim", which is always safe.
-        last = data[np.maximum(offsets[1:] - 1, offsets[0])]
-        first = data[np.minimum(offsets[:-1], offsets[-1] - 1)]
+        # instead: that can only make the answer "trim", which is always safe.  (np.take:
+        # the same gather as indexing, about twice as fast on a million cells.)
+        last = np.take(data, np.maximum(offsets[1:] - 1, offsets[0]))
+        first = np.take(data, np.minimum(offsets[:-1], offsets[-1] - 1))
         if not (_any_ascii_space(last) or _any_ascii_space(first)):
             return arr
     return pc.ascii_trim_whitespace(arr)
