@@ -37,10 +37,6 @@ def _mtx_creatinine_only(labs: list[dict]) -> pd.DataFrame:
     return _patient_rows(rv.dose_checks_df(), "CR")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="F1: methotrexate/mycophenolate renal dose check silent when the only renal result is a creatinine",
-)
 def test_f1_methotrexate_with_a_creatinine_but_no_egfr_says_the_renal_check_cannot_be_made():
     df = _mtx_creatinine_only(
         [lab("CR", "2025-12-20", "creatinine", 75.0), lab("CR", "2026-03-01", "creatinine", 210.0)]
@@ -63,10 +59,6 @@ def test_f1_no_renal_result_at_all_still_gives_no_row():
     assert df[df["message"].str.contains("creatinine", case=False)].empty
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="F1: methotrexate/mycophenolate renal dose check silent when the only renal result is a creatinine",
-)
 def test_f1_mycophenolate_above_2g_with_a_creatinine_but_no_egfr_says_it_cannot_be_checked():
     """CellCept label: above 1 g twice daily with GFR < 25 avoided.  1.5 g BID (3 g/day),
     creatinine 300 µmol/L and no eGFR: whether the GFR is below 25 cannot be told: said."""
