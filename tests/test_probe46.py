@@ -24,11 +24,16 @@ def _patient_rows(df: pd.DataFrame, pid: str) -> pd.DataFrame:
 # Methotrexate, UK SmPC 4.3: contraindicated with a creatinine clearance below 30 mL/min.
 # A lab export that carries serum creatinine but no eGFR and no creatinine clearance (some
 # labs report the eGFR only on request, and an export may leave it out): creatinine 75
-# µmol/L before methotrexate, 210 µmol/L on 2026-03-01 (in a woman of 66 a CKD-EPI eGFR of
-# about 20: well below 30).  The review cannot judge the contraindication without a CrCl or
-# eGFR, and must say so (as it does when an older eGFR is followed by a newer creatinine,
-# H409), never pass over it in silence: by hand, one "dose.not_checkable" info row for the
-# methotrexate renal check, naming the creatinine and asking for a CrCl or eGFR.
+# µmol/L before methotrexate, 210 µmol/L on 2026-03-01 (range 45-90: raised; in a woman of
+# 66 a CKD-EPI eGFR of about 20, well below 30).  The review cannot judge the
+# contraindication without a CrCl or eGFR, and must say so (as it does when an older eGFR is
+# followed by a newer creatinine, H409), never pass over it in silence: by hand, one
+# "dose.not_checkable" info row for the methotrexate renal check, naming the creatinine and
+# asking for a CrCl or eGFR.  A creatinine within its range (70, range 45-90) says nothing:
+# the existing design for a normal panel (tests/test_probe45.py F9 expects no dose-check row
+# for methotrexate with a creatinine of 70 and no eGFR).
+
+RANGE = {"ref_low": 45.0, "ref_high": 90.0}
 
 
 def _mtx_creatinine_only(labs: list[dict]) -> pd.DataFrame:
@@ -37,9 +42,9 @@ def _mtx_creatinine_only(labs: list[dict]) -> pd.DataFrame:
     return _patient_rows(rv.dose_checks_df(), "CR")
 
 
-def test_f1_methotrexate_with_a_creatinine_but_no_egfr_says_the_renal_check_cannot_be_made():
+def test_f1_methotrexate_with_a_raised_creatinine_but_no_egfr_says_the_renal_check_cannot_be_made():
     df = _mtx_creatinine_only(
-        [lab("CR", "2025-12-20", "creatinine", 75.0), lab("CR", "2026-03-01", "creatinine", 210.0)]
+        [lab("CR", "2025-12-20", "creatinine", 75.0, **RANGE), lab("CR", "2026-03-01", "creatinine", 210.0, **RANGE)]
     )
     rows = df[df["rule"] == "dose.not_checkable"]
     rows = rows[rows["message"].str.contains("creatinine", case=False)]
@@ -50,20 +55,36 @@ def test_f1_methotrexate_with_a_creatinine_but_no_egfr_says_the_renal_check_cann
     assert "210" in row["message"] and "2026-03-01" in row["message"]
     assert "below 30" in row["message"]
     assert "4.3" in row["message"]  # the contraindication it could not judge
+    assert row["start"] == pd.Timestamp("2026-03-01")
 
 
-def test_f1_no_renal_result_at_all_still_gives_no_row():
-    """The existing design (tests/rules/test_dose_checks_renal.py::test_no_egfr_no_row):
-    without any renal result there is nothing to place, and nothing is said."""
-    df = _mtx_creatinine_only([lab("CR", "2026-03-01", "wbc", 6.0)])
+def test_f1_a_creatinine_the_lab_flagged_high_without_a_range_is_said_too():
+    raised = {**lab("CR", "2026-03-01", "creatinine", 210.0), "source_flag": "H"}
+    df = _mtx_creatinine_only([raised])
+    rows = df[(df["rule"] == "dose.not_checkable") & df["message"].str.contains("creatinine", case=False)]
+    assert len(rows) == 1, df[["rule", "message"]]
+
+
+@pytest.mark.parametrize(
+    "labs",
+    [
+        [lab("CR", "2026-03-01", "wbc", 6.0)],  # no renal result at all (test_no_egfr_no_row)
+        [lab("CR", "2026-03-01", "creatinine", 70.0, **RANGE)],  # a creatinine within its range
+        [lab("CR", "2026-03-01", "creatinine", 90.0, **RANGE)],  # at its upper limit: not above it
+        [lab("CR", "2026-03-01", "creatinine", 210.0)],  # no range and no flag: nothing to call it raised
+    ],
+)
+def test_f1_no_raised_creatinine_gives_no_row(labs):
+    df = _mtx_creatinine_only(labs)
     assert df[df["message"].str.contains("creatinine", case=False)].empty
 
 
-def test_f1_mycophenolate_above_2g_with_a_creatinine_but_no_egfr_says_it_cannot_be_checked():
+def test_f1_mycophenolate_above_2g_with_a_raised_creatinine_but_no_egfr_says_it_cannot_be_checked():
     """CellCept label: above 1 g twice daily with GFR < 25 avoided.  1.5 g BID (3 g/day),
-    creatinine 300 µmol/L and no eGFR: whether the GFR is below 25 cannot be told: said."""
+    creatinine 300 µmol/L (range 45-90) and no eGFR: whether the GFR is below 25 cannot be
+    told: said."""
     doses = [dose("MM", "mycophenolate mofetil", "2025-06-01", amount=1500, frequency="BID")]
-    labs = [lab("MM", "2026-03-01", "creatinine", 300.0)]
+    labs = [lab("MM", "2026-03-01", "creatinine", 300.0, **RANGE)]
     rv = run(labs, doses, [patient("MM", weight=70, sex="F")], as_of="2026-03-05")
     df = _patient_rows(rv.dose_checks_df(), "MM")
     rows = df[(df["rule"] == "dose.not_checkable") & df["message"].str.contains("creatinine", case=False)]

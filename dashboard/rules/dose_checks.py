@@ -1090,16 +1090,20 @@ def _creatinine_only(
     inp: Inputs, check: dict[str, Any], rows: np.ndarray, since: np.ndarray, until: np.ndarray, name: np.ndarray
 ) -> _Found:
     """The rows of a renal check whose patient has no result of the check's measures on or
-    before the review date but a serum creatinine: the creatinine shows renal function was
-    measured, and a creatinine clearance or eGFR worked out from it may be below the limit,
-    so the check says it cannot be told and asks for one, never silently (probe46 F1; a
-    creatinine newer than the measure: H409).  No renal result at all: no row."""
+    before the review date but a raised serum creatinine (above the lab's own upper limit,
+    or flagged high by the lab): a creatinine clearance or eGFR worked out from it may be
+    below the limit, so the check says it cannot be told and asks for one, never silently
+    (probe46 F1; a creatinine newer than the measure: H409).  A creatinine within its range,
+    or with no range and no flag, gives no row (there is no default creatinine range: it
+    depends on sex, age and method), nor does no renal result at all."""
     n = len(rows)
     if not set(check["analytes"]) & set(renal.MEASURES) or not n:
         return _Found.not_checkable(rows[:0], check, np.zeros(0), "", np.zeros(0, dtype=object))
     labs = inp.labs
     row, ct = _latest(inp, "creatinine", inp.doses.pid[rows])
-    have = row >= 0
+    at = np.maximum(row, 0)
+    raised = ctcae.above(labs.value[at], labs.cmp[at], labs.ref_high[at]) | ctcae.lab_flagged(inp, at, "high")
+    have = (row >= 0) & raised
     row, ct, rows, since, until, name = (
         np.maximum(row, 0)[have],
         ct[have],
