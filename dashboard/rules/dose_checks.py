@@ -1101,9 +1101,11 @@ def _creatinine_only(
         return _Found.not_checkable(rows[:0], check, np.zeros(0), "", np.zeros(0, dtype=object))
     labs = inp.labs
     row, ct = _latest(inp, "creatinine", inp.doses.pid[rows])
+    have = row >= 0
+    if not have.any():  # no creatinine at all (an empty lab table included)
+        return _Found.not_checkable(rows[:0], check, np.zeros(0), "", np.zeros(0, dtype=object))
     at = np.maximum(row, 0)
-    raised = ctcae.above(labs.value[at], labs.cmp[at], labs.ref_high[at]) | ctcae.lab_flagged(inp, at, "high")
-    have = (row >= 0) & raised
+    have &= ctcae.above(labs.value[at], labs.cmp[at], labs.ref_high[at]) | ctcae.lab_flagged(inp, at, "high")
     row, ct, rows, since, until, name = (
         np.maximum(row, 0)[have],
         ct[have],
