@@ -1063,6 +1063,9 @@ def _latest_result_below(inp: Inputs, check: dict[str, Any], tot: _Totals) -> li
     # severe value (lowest for a result judged by a lower limit)
     latest = [_latest(inp, analyte, d.pid[rows]) for analyte in check["analytes"]]
     which = renal.latest_of([t for _row, t in latest])
+    none = which < 0
+    if none.any():
+        out.append(_creatinine_only(inp, check, rows[none], since[none], until[none], name[none]))
     for k, analyte in enumerate(check["analytes"]):
         use = which == k
         others = [
@@ -1081,6 +1084,50 @@ def _latest_result_below(inp: Inputs, check: dict[str, Any], tot: _Totals) -> li
             others,
         )
     return out
+
+
+def _creatinine_only(
+    inp: Inputs, check: dict[str, Any], rows: np.ndarray, since: np.ndarray, until: np.ndarray, name: np.ndarray
+) -> _Found:
+    """The rows of a renal check whose patient has no result of the check's measures on or
+    before the review date but a raised serum creatinine (above the lab's own upper limit,
+    or flagged high by the lab): a creatinine clearance or eGFR worked out from it may be
+    below the limit, so the check says it cannot be told and asks for one, never silently
+    (probe46 F1; a creatinine newer than the measure: H409).  A creatinine within its range,
+    or with no range and no flag, gives no row (there is no default creatinine range: it
+    depends on sex, age and method), nor does no renal result at all."""
+    n = len(rows)
+    if not set(check["analytes"]) & set(renal.MEASURES) or not n:
+        return _Found.not_checkable(rows[:0], check, np.zeros(0), "", np.zeros(0, dtype=object))
+    labs = inp.labs
+    row, ct = _latest(inp, "creatinine", inp.doses.pid[rows])
+    have = row >= 0
+    if not have.any():  # no creatinine at all (an empty lab table included)
+        return _Found.not_checkable(rows[:0], check, np.zeros(0), "", np.zeros(0, dtype=object))
+    at = np.maximum(row, 0)
+    have &= ctcae.above(labs.value[at], labs.cmp[at], labs.ref_high[at]) | ctcae.lab_flagged(inp, at, "high")
+    row, ct, rows, since, until, name = (
+        np.maximum(row, 0)[have],
+        ct[have],
+        rows[have],
+        since[have],
+        until[have],
+        name[have],
+    )
+    unit = model.CANONICAL_UNITS["creatinine"]
+    measures = " or ".join(model.analyte_label(a) for a in check["analytes"])
+    words = cat(
+        name,
+        f": no {measures} on record; the latest creatinine is ",
+        comparator_texts(labs.cmp[row]),
+        num(labs.value[row]),
+        f" {unit} on ",
+        date_texts(ct),
+        f": whether the {measures} is below {float(check['threshold']):g} cannot be told; ask for a current "
+        f"{measures}: {check['message']}",
+    )
+    start = np.maximum(since, ct // DAY * DAY)
+    return _Found.not_checkable(rows, check, labs.value[row], unit, _texts(words), start=start, end=until)
 
 
 def _renal_amount_unknown(inp: Inputs, check: dict[str, Any], tot: _Totals, idx: np.ndarray) -> _Found:
