@@ -1,0 +1,118 @@
+"""Probe 47: the Panel, the Patient page and the exports, read by a rheumatologist
+checking that nothing is hidden.
+
+Ordinary clinic shapes: a patient between rituximab infusions, a patient with many open
+flags of whom the worst is the oldest, an analyte flagged only after the as-of date moved
+on.  Each test was written as a strict xfail failing for the reason its finding names;
+the expectations are worked by hand from CTCAE v5.0 and the BSR limits, never copied from
+the output.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard import summary_export as sx
+from dashboard.dataset import Dataset
+from dashboard.reviews import empty_log
+from tests.support import ROOT, csv_import
+
+AS_OF = dt.date(2026, 11, 25)
+
+
+def _dataset(labs: str, doses: str, today: dt.date = AS_OF) -> Dataset:
+    return Dataset.from_import(csv_import(labs, doses, as_of=today), "t", today)
+
+
+# --------------------------------------------------------------------------- F1
+
+
+@pytest.mark.xfail(strict=True, reason="F1: the panel export's Current drugs is blank between rituximab infusions")
+def test_f1_the_panel_export_names_a_drug_recorded_after_its_last_dose():
+    """Rituximab 1000 mg on 20 Aug 2026 and a neutrophil count of 0.9 on 1 Oct: on 25 Nov
+    the review still records rituximab (its window after the last dose), the Panel's
+    "Doses now" says "recently ended: Rituximab ...", and the flags' dose context names it.
+    The panel export's "Current drugs" must not read as on nothing (H482 for the Panel and
+    the PDF)."""
+    ds = _dataset(
+        "R1,2026-10-01,Neutrophils,0.9,10^9/L\nR1,2026-10-01,WBC,3.0,10^9/L\n",
+        "R1,rituximab,1000,mg,once,iv,2026-08-20,\n",
+    )
+    frame = sx.panel_frame(ds.labs, ds.doses, ds.patients, empty_log(), AS_OF, ds.baselines, None, ds.intervals)
+    drugs = frame.set_index("Patient").loc["R1", "Current drugs"]
+    assert "Rituximab" in drugs and "recently ended" in drugs
+
+
+# --------------------------------------------------------------------------- F3
+
+
+@pytest.mark.xfail(strict=True, reason="F3: the PDF cuts the open flags newest first, the urgent one with them")
+def test_f3_the_pdf_keeps_the_most_severe_open_flag_when_it_cuts_the_list():
+    """Neutrophils 0.4 on 1 Oct (CTCAE grade 4, < 0.5: urgent; BSR < 1.6: action), no later
+    count; on 20 Nov eleven other analytes out of range (14 more open flags, none urgent).
+    The PDF prints 10 open flags: the grade-4 neutropenia must be among them, and the
+    note of those left out must name an export that holds them (the patient's own Excel
+    export has results, doses and reviews, no flags)."""
+    from pypdf import PdfReader
+
+    labs = (
+        "F1,2026-10-01,Neutrophils,0.4,10^9/L\n"
+        "F1,2026-11-20,WBC,2.8,10^9/L\n"
+        "F1,2026-11-20,Lymphocytes,0.5,10^9/L\n"
+        "F1,2026-11-20,Platelets,120,10^9/L\n"
+        "F1,2026-11-20,ALT,130,U/L\n"
+        "F1,2026-11-20,AST,130,U/L\n"
+        "F1,2026-11-20,MCV,110,fL\n"
+        "F1,2026-11-20,Hb,95,g/L\n"
+        "F1,2026-11-20,Albumin,28,g/L\n"
+        "F1,2026-11-20,Eosinophils,0.9,10^9/L\n"
+        "F1,2026-11-20,Creatinine,160,umol/L\n"
+        "F1,2026-11-20,eGFR,28,mL/min/1.73m2\n"
+    )
+    ds = _dataset(labs, "F1,methotrexate,15,mg,weekly,oral,2026-01-01,\n")
+    s = sx.patient_summary(ds.labs, ds.doses, ds.patients, ds.baselines, empty_log(), "F1", AS_OF, "t", figure=False)
+    assert len(s.flags) > 10  # the list is cut
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(sx.patient_summary_pdf(s))).pages)
+    flags = text[text.index("Open flags (rule, source and review)") : text.index("Latest results")]
+    assert "Neutrophils 0.4" in flags and "grade 4" in flags
+    [note] = [line for line in flags.splitlines() if "more not shown" in line]
+    assert "Flagged results" in note
+
+
+# --------------------------------------------------------------------------- F2
+
+
+@pytest.mark.xfail(
+    strict=True, reason="F2: an analyte flagged after the as-of date moves on is left off the chart, unsaid"
+)
+def test_f2_the_chart_says_an_open_flag_on_an_analyte_it_does_not_draw():
+    """Methotrexate from 2 Jun 2026; creatinine 70 before it, 72 on 1 Sep, 130 on 1 Nov
+    (CTCAE grade 2: > 1.5 x baseline 70 = 105).  Opened on 1 Oct the chart shows the
+    blood counts (creatinine unflagged, not a default).  Moving the as-of date to 25 Nov
+    opens the creatinine flag: the chart must draw creatinine or say that its open flag is
+    not drawn."""
+    labs = "".join(
+        f"C1,{d},Creatinine,{c},umol/L\nC1,{d},Neutrophils,3.0,10^9/L\nC1,{d},WBC,6.0,10^9/L\n"
+        for d, c in (("2026-06-01", 70), ("2026-09-01", 72), ("2026-11-01", 130))
+    )
+    ds = _dataset(labs, "C1,methotrexate,15,mg,weekly,oral,2026-06-02,\n")
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=180)
+    at.run()
+    at.session_state["dataset"] = ds
+    for day in (dt.date(2026, 10, 1), AS_OF):
+        at.session_state["as_of"] = day
+        at.session_state["as_of_input"] = day
+        at.session_state["selected_patient"] = "C1"
+        at.switch_page("pages/patient.py").run()
+        assert not at.exception
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    titles = [a.get("text", "") for a in spec["layout"]["annotations"]]
+    said = [e.value for k in ("warning", "info", "caption") for e in getattr(at, k)]
+    assert any(t.startswith("Creatinine") for t in titles) or any(
+        "Creatinine" in s and "open flag" in s and "not drawn" in s for s in said
+    )
