@@ -34,7 +34,7 @@ from dashboard.identity import (
     other_ids_by_patient,
     patient_label,
 )
-from dashboard.panel import SEVERITY_ORDER, reviewed_labs
+from dashboard.panel import SEVERITY_ORDER, doses_now_texts, reviewed_labs
 from dashboard.reviews import empty_log, history_frame, last_review_withdrawn, review_state, with_review_status
 from dashboard.rules import Profile, Review, get_profile, review
 from dashboard.rules.context import totals_in_force
@@ -253,7 +253,12 @@ def panel_frame(
     weight = dict(zip(pts["patient_id"], pts["weight_kg"], strict=True))
     for pid, found in totals_in_force(current, lambda p: float(weight.get(p, float("nan")))).items():
         drugs.setdefault(pid, []).extend(text for _drug, text in found)  # the total its checks judge (H240)
-    out["Current drugs"] = ["; ".join(drugs.get(pid, [])) for pid in out["Patient"]]
+    # then the monitored drugs the review still records after their last dose, as the Panel's
+    # "Doses now" says them: between rituximab infusions never a blank (H482, probe47 F1)
+    out["Current drugs"] = doses_now_texts(
+        pd.Series(["; ".join(drugs.get(pid, [])) for pid in out["Patient"]], index=out.index),
+        out["Patient"].map(summary["recent_doses"]),
+    )
     judged = reviewed_labs(labs, as_of)  # the results the review judged, as the Panel shows them
     last = latest_results(judged)
     last_draw = judged.groupby("patient_id")["collected_at"].max().to_dict()  # none at all: an empty dict

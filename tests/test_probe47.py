@@ -32,7 +32,6 @@ def _dataset(labs: str, doses: str, today: dt.date = AS_OF) -> Dataset:
 # --------------------------------------------------------------------------- F1
 
 
-@pytest.mark.xfail(strict=True, reason="F1: the panel export's Current drugs is blank between rituximab infusions")
 def test_f1_the_panel_export_names_a_drug_recorded_after_its_last_dose():
     """Rituximab 1000 mg on 20 Aug 2026 and a neutrophil count of 0.9 on 1 Oct: on 25 Nov
     the review still records rituximab (its window after the last dose), the Panel's
