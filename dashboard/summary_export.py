@@ -884,6 +884,13 @@ def _fmt(v: object) -> object:
     return v
 
 
+#: Under the PDF's open flags when more than it prints are open (the least severe are left out).
+FLAGS_LEFT_OUT = (
+    "({n} more open flags not shown, none more severe than those above: every open flag is in the "
+    "Flagged results export (Workspace page) and on the Patient page)"
+)
+
+
 def _limit(df: pd.DataFrame, n: int) -> tuple[pd.DataFrame, str]:
     if len(df) <= n:
         return df, ""
@@ -1027,15 +1034,20 @@ def patient_summary_pdf(s: PatientSummary) -> bytes:
     if s.flags is None or s.flags.empty:
         doc.para(s.flags_note if s.flags is None else _no_lab_flag_words(s.as_of, len(checks), overdue))
     else:
-        f = flags_frame(s.flags)
+        # most severe first, then the latest: when the list is cut, the flags left out are
+        # the least severe, never an old grade 4 behind newer grade 1s (probe47 F3)
+        rank = s.flags["severity"].map(SEVERITY_ORDER).fillna(0)
+        by_severity = s.flags.assign(_rank=rank).sort_values(["_rank", "collected_at"], ascending=False, kind="stable")
+        flags = by_severity.drop(columns="_rank")
+        f = flags_frame(flags)
         values = [
             display_text(a, float(v), "SI", str(r), str(c)) + f" {u}"
             for a, v, r, c, u in zip(
-                s.flags["analyte"],
-                s.flags["value"],
-                s.flags["source_value"],
-                s.flags["comparator"],
-                s.flags["unit"],
+                flags["analyte"],
+                flags["value"],
+                flags["source_value"],
+                flags["comparator"],
+                flags["unit"],
                 strict=True,
             )
         ]
@@ -1044,19 +1056,19 @@ def patient_summary_pdf(s: PatientSummary) -> bytes:
                 "Collected": f["Collected"],
                 "Result": [
                     f"{model.analyte_label(a)} {v} ({raw})"
-                    for a, v, raw in zip(s.flags["analyte"], values, f["As reported"], strict=True)
+                    for a, v, raw in zip(flags["analyte"], values, f["As reported"], strict=True)
                 ],
                 "Rule · source": f["Rule"] + " · " + f["Source"],
                 "Severity": f["Severity"],
                 "Finding": f["Finding"],
                 # the words of the flagged-results CSV (H476): when, after the as-of date, why open again
-                "Review": [review_state(r, short=True) for r in s.flags.to_dict("records")],
+                "Review": [review_state(r, short=True) for r in flags.to_dict("records")],
             }
         )
         shown, more = _limit(table, 10)
         doc.table(shown, widths=(18, 30, 36, 14, 60, 28))
-        if more:
-            doc.para(more, size=7)
+        if more:  # the patient's own workbook holds no flags: name the export that does
+            doc.para(FLAGS_LEFT_OUT.format(n=len(table) - len(shown)), size=7)
         cited += list(shown["Rule · source"])  # the flags printed, not those left to the export
 
     later = s.after_as_of
