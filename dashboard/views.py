@@ -751,3 +751,22 @@ def recently_ended_sentence(ended: str) -> str:
         f"Recently ended, still recorded by the review: {ended}. A monitored drug counts at a result for a "
         "while after its last dose: the Rules page says how long for each drug, and why."
     )
+
+
+def flagged_not_drawn(flags: pd.DataFrame, shown: Sequence[str]) -> str:
+    """The tests with an open flag that the chart does not draw (not among ``shown``, the
+    Patient page's "Results shown"), in one sentence ("" when every one is drawn).  The
+    choice is kept per patient while the page stays open, so a flag opened by a later as-of
+    date or a new result can fall outside it: said, never an absent panel (probe47 F2)."""
+    if not len(flags):
+        return ""
+    flagged = set(flags.loc[flags["status"] == "open", "analyte"])
+    missing = [a for a in model.ANALYTES if a in flagged and a not in set(shown)]
+    if not missing:
+        return ""
+    names = ", ".join(model.analyte_label(a) for a in missing)
+    one = len(missing) == 1
+    return (
+        f"{names}: {'an open flag' if one else 'open flags'}, not drawn on the chart. Add "
+        f"{'it' if one else 'them'} under Results shown; the flags are listed under Review and Flags."
+    )

@@ -25,6 +25,7 @@ from dashboard.views import (
     after_as_of_summary,
     after_as_of_table,
     child_note,
+    flagged_not_drawn,
     flags_table,
     identity_line,
     patient_facts,
@@ -130,6 +131,8 @@ def timeline(
         key=f"patient_analytes::{patient_id}",
         wrap=True,  # every chip readable at 1400 px
     )
+    if unseen := flagged_not_drawn(flags, analytes):  # an open flag never off the chart unsaid (probe47 F2)
+        st.warning(md_escape(unseen), icon=":material/visibility_off:")
     window = st.segmented_control("Period", list(WINDOWS), default="All", key="patient_window") or "All"
     options = TimelineOptions(analytes=tuple(analytes), system=system, window=window, as_of=day)
     start = time.perf_counter()
