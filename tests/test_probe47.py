@@ -14,6 +14,7 @@ import datetime as dt
 import io
 import json
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard import summary_export as sx
@@ -44,6 +45,25 @@ def test_f1_the_panel_export_names_a_drug_recorded_after_its_last_dose():
     frame = sx.panel_frame(ds.labs, ds.doses, ds.patients, empty_log(), AS_OF, ds.baselines, None, ds.intervals)
     drugs = frame.set_index("Patient").loc["R1", "Current drugs"]
     assert "Rituximab" in drugs and "recently ended" in drugs
+
+
+RITUXIMAB_LABS = "R1,2026-10-01,Neutrophils,0.9,10^9/L\nR1,2026-10-01,WBC,3.0,10^9/L\n"
+RITUXIMAB_DOSE = "R1,rituximab,1000,mg,once,iv,2026-08-20,\n"
+
+
+@pytest.mark.xfail(strict=True, reason="F4: the CLI review says 'no current doses' between rituximab infusions")
+def test_f4_the_cli_review_names_a_drug_recorded_after_its_last_dose():
+    """The same patient as F1 in the command line's review: its text block and its JSON
+    record must name rituximab as recently ended, never "no current doses" alone."""
+    from dashboard.rules import review
+    from dashboard.rules.output import patients_json, review_text
+
+    r = csv_import(RITUXIMAB_LABS, RITUXIMAB_DOSE, as_of=AS_OF)
+    rv = review(r.labs, r.doses, r.patients, None, None, AS_OF)
+    [head] = [line for line in review_text(rv).splitlines() if line.startswith("== R1")]
+    assert "Rituximab" in head and "recently ended" in head
+    [record] = patients_json(rv)
+    assert "Rituximab" in record["recent_doses"]
 
 
 # --------------------------------------------------------------------------- F3
