@@ -65,6 +65,28 @@ def test_f4_the_cli_review_names_a_drug_recorded_after_its_last_dose():
     assert "Rituximab" in record["recent_doses"]
 
 
+# --------------------------------------------------------------------------- F5
+
+
+@pytest.mark.xfail(
+    strict=True, reason="F5: the panel export's latest results are converted or calculated, the raw nowhere"
+)
+def test_f5_the_panel_export_gives_the_latest_result_as_reported_beside_a_converted_one():
+    """Neutrophils reported as 30 % beside a WBC of 4.0 (a count of 1.2 x10^9/L made by the
+    import) and Hb reported as 9.1 g/dL (91 g/L): the panel export's latest-result columns
+    hold 1.2 and 91; the value as the lab wrote it must be beside them, as in the patient
+    CSV (H487).  A result written as shown (WBC 4.0 x10^9/L) needs nothing beside it."""
+    ds = _dataset(
+        "D1,2026-11-01,WBC,4.0,10^9/L\nD1,2026-11-01,Neutrophils,30,%\nD1,2026-11-01,Hb,9.1,g/dL\n",
+        "D1,methotrexate,15,mg,weekly,oral,2026-01-01,\n",
+    )
+    frame = sx.panel_frame(ds.labs, ds.doses, ds.patients, empty_log(), AS_OF, ds.baselines, None, ds.intervals)
+    row = frame.set_index("Patient").loc["D1"]
+    assert row["Neutrophils (10^9/L)"] == 1.2 and row["Hb (g/L)"] == 91
+    assert row["Neutrophils as reported"] == "30 %" and row["Hb as reported"] == "9.1 g/dL"
+    assert "WBC as reported" not in frame.columns
+
+
 # --------------------------------------------------------------------------- F3
 
 
