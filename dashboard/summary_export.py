@@ -265,8 +265,18 @@ def panel_frame(
     out["Last draw"] = [_iso_day(last_draw.get(pid)) for pid in out["Patient"]]
     if not last.empty:
         by_analyte: dict[str, dict[str, object]] = {}
-        for pid, a, text in zip(last["patient_id"], last["analyte"], _results(last), strict=True):
+        # each latest result as the lab wrote it, for the analytes with any not shown so (H714)
+        as_written: dict[str, dict[str, str]] = {}
+        converted: set[str] = set()
+        columns = [last[c].tolist() for c in ("patient_id", "analyte", "value", "comparator")]
+        raw = zip(last["source_value"].tolist(), last["source_unit"].tolist(), strict=True)
+        for (pid, a, value, comparator), text, (written, unit) in zip(
+            zip(*columns, strict=True), _results(last), raw, strict=True
+        ):
             by_analyte.setdefault(a, {})[pid] = text  # plain objects: 65 stays 65, not 65.0
+            as_written.setdefault(a, {})[pid] = reported_text(written, unit)
+            if not shown_as_reported(a, display_text(a, value, "SI", written, comparator), written, unit):
+                converted.add(a)
         for a in model.ANALYTES:
             if a in by_analyte:
                 out[analyte_header(a)] = pd.Series(
@@ -285,6 +295,8 @@ def panel_frame(
                         index=out.index,
                         dtype=object,
                     )
+                if a in converted:  # a converted or calculated value: the raw after its grade (probe47 F5)
+                    out[reported_column(a)] = [as_written[a].get(pid, "") for pid in out["Patient"]]
     if reviews is not None:
         if reviews.empty:
             latest_rev = pd.DataFrame(columns=["reviewed_at", "action", "reviewer"])

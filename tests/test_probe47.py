@@ -14,7 +14,6 @@ import datetime as dt
 import io
 import json
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard import summary_export as sx
@@ -68,9 +67,6 @@ def test_f4_the_cli_review_names_a_drug_recorded_after_its_last_dose():
 # --------------------------------------------------------------------------- F5
 
 
-@pytest.mark.xfail(
-    strict=True, reason="F5: the panel export's latest results are converted or calculated, the raw nowhere"
-)
 def test_f5_the_panel_export_gives_the_latest_result_as_reported_beside_a_converted_one():
     """Neutrophils reported as 30 % beside a WBC of 4.0 (a count of 1.2 x10^9/L made by the
     import) and Hb reported as 9.1 g/dL (91 g/L): the panel export's latest-result columns
