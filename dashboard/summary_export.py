@@ -44,6 +44,7 @@ from dashboard.units import display_decimals, display_number, display_text
 from dashboard.views import (
     after_as_of_summary,
     after_as_of_table,
+    no_blood_test_lines,
     or_worse_column,
     recently_ended_sentence,
     reported_column,
@@ -776,6 +777,10 @@ class PatientSummary:
     #: The patient's identity conflicts (``identity.conflict_notes``): printed under the
     #: facts, and a disputed date of birth or sex is "disputed: ..." with both values (H553).
     identity_conflicts: tuple[IdentityConflict, ...] = ()
+    #: What each drug the review records with no blood-test schedule asks instead
+    #: (``views.no_blood_test_lines``: hydroxychloroquine's retinal screening, rituximab's IgG
+    #: before a cycle), printed under "Blood tests due" (probe47 F6).
+    no_blood_tests: tuple[str, ...] = ()
 
 
 #: What a PDF shows in place of a character its font has no glyph for (fpdf2 would leave a
@@ -1033,7 +1038,11 @@ def patient_summary_pdf(s: PatientSummary) -> bytes:
     if s.schedule is None:
         doc.para("Monitoring schedule: not evaluated for this summary.")
     elif s.schedule.empty:
-        doc.para("No drug on a monitoring schedule on this date.")
+        doc.para(
+            "No drug on a blood-test schedule on this date."
+            if s.no_blood_tests
+            else "No drug on a monitoring schedule on this date."
+        )
     else:
         for message in overdue["message"]:  # "... OVERDUE by 107 days (due 2025-12-15)"
             doc.para(str(message), bold=True)
@@ -1041,6 +1050,10 @@ def patient_summary_pdf(s: PatientSummary) -> bytes:
         due = schedule_table(s.schedule, what=False)
         doc.table(due, widths=(26, 50, 18, 14, 18, 16, 44))
         cited += list(overdue["message"]) + list(due["Source"])
+    if s.schedule is not None:
+        for line in s.no_blood_tests:  # no blood-test schedule: what the drug asks instead
+            doc.para(line, size=8)
+        cited += list(s.no_blood_tests)
 
     doc.heading("Open flags (rule, source and review)")
     if s.flags is None or s.flags.empty:
@@ -1186,14 +1199,20 @@ def patient_summary(
         other_ids=tuple(other_id_notes(patient_id, aliases, patient_ids)),
         profile=rv.profile.name,
         recent_doses=_recent_doses(rv, patient_id),
+        no_blood_tests=tuple(no_blood_test_lines(_summary_cell(rv, patient_id, "recorded_drugs"), rv.profile.schedule)),
         identity_conflicts=tuple(c for c in conflicts if c.patient_id == patient_id),
     )
 
 
 def _recent_doses(rv: Review, patient_id: str) -> str:
     """The review summary's ``recent_doses`` of the patient ("" when none or not reviewed)."""
+    return _summary_cell(rv, patient_id, "recent_doses")
+
+
+def _summary_cell(rv: Review, patient_id: str, column: str) -> str:
+    """One text cell of the patient's review summary row ("" when none or not reviewed)."""
     t = rv.summary  # one cell: read in Arrow, never the whole summary through pandas
-    found = t.filter(pc.equal(t.column("patient_id"), patient_id)).column("recent_doses").to_pylist()
+    found = t.filter(pc.equal(t.column("patient_id"), patient_id)).column(column).to_pylist()
     return str(found[0] or "") if found else ""
 
 

@@ -21,6 +21,7 @@ from dashboard.rules.data import DAY, NEVER, adult_from_years
 from dashboard.rules.engine import Profile
 from dashboard.rules.hits import unit_text
 from dashboard.rules.inputs import D, pair_key, prepare
+from dashboard.rules.schedule import schedule_name, schedules
 from dashboard.units import display_factor, display_text, display_texts, display_unit, resolve_unit
 
 _ANALYTE_SET = frozenset(model.ANALYTES)
@@ -770,3 +771,22 @@ def flagged_not_drawn(flags: pd.DataFrame, shown: Sequence[str]) -> str:
         f"{names}: {'an open flag' if one else 'open flags'}, not drawn on the chart. Add "
         f"{'it' if one else 'them'} under Results shown; the flags are listed under Review and Flags."
     )
+
+
+def no_blood_test_lines(recorded_drugs: str, schedule_profile: str) -> list[str]:
+    """What each drug the review records with no blood-test schedule asks instead, one line
+    per drug ("Hydroxychloroquine: no routine blood tests; retinal screening after 5 years
+    ... Source: RCOphth 2020 [rcophth2020]"): the schedule.toml rows of kind "none" under the
+    profile's monitoring schedule.  ``recorded_drugs`` is the review summary's (";"-joined
+    ids: in force, or within their window after the last dose), so rituximab between
+    infusions is named too.  A drug monitored only through another (allopurinol) says
+    nothing.  Never an empty "Blood tests due" that reads as nothing to do (probe47 F6)."""
+    out = []
+    for drug in sorted(filter(None, str(recorded_drugs or "").split(";"))):
+        name = schedule_name(drug, "", "", schedule_profile)
+        spec = schedules().get(name, {}) if isinstance(name, str) and name else {}
+        if spec.get("kind") != "none" or name == "none_other":
+            continue
+        source = f". Source: {spec['source']}" if spec.get("source") else ""
+        out.append(f"{model.drug_label(drug)}: {spec['description']}{source}")
+    return out

@@ -180,7 +180,6 @@ def _tab_texts(at: AppTest, label: str) -> str:
     return "\n".join(str(getattr(e, "value", "")) for e in tab)
 
 
-@pytest.mark.xfail(strict=True, reason="F6: a drug with no blood-test schedule leaves Blood tests due empty, unsaid")
 @pytest.mark.parametrize(
     ("pid", "words"),
     [("R1", ("Rituximab", "IgG")), ("H1", ("Hydroxychloroquine", "retinal")), ("S1", ("Prednisolone", "glucose"))],
@@ -204,7 +203,6 @@ def test_f6_blood_tests_due_says_what_a_drug_without_a_blood_test_schedule_asks(
     assert all(w in said for w in words), said
 
 
-@pytest.mark.xfail(strict=True, reason="F6: the PDF says 'No drug on a monitoring schedule' for hydroxychloroquine")
 def test_f6_the_pdf_says_what_a_drug_without_a_blood_test_schedule_asks():
     """The patient PDF of the hydroxychloroquine patient: its "Blood tests due" section
     names the drug and the retinal screening its schedule row asks for."""
