@@ -213,3 +213,30 @@ def test_f6_the_pdf_says_what_a_drug_without_a_blood_test_schedule_asks():
     text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(sx.patient_summary_pdf(s))).pages)
     due = " ".join(text[text.index("Blood tests due") : text.index("Open flags (rule")].split())
     assert "Hydroxychloroquine" in due and "retinal screening" in due, due
+
+
+# --------------------------------------------------------------------------- F7
+
+
+@pytest.mark.xfail(strict=True, reason="F7: the patient PDF says nothing of the patient's rows rejected at import")
+def test_f7_the_patient_pdf_says_the_patients_rows_rejected_at_import(tmp_path):
+    """P8's two results of 1 Oct were rejected (a value "see comment", a WBC in a unit that
+    is not one of WBC): the Patient page says so, in red, above everything; the PDF, which
+    leaves the app, shows an empty "Latest results" and "none recorded since the course
+    began", so a reader takes the bloods as never drawn.  It must say the rejected rows."""
+    from pypdf import PdfReader
+
+    from dashboard.ingest import Source
+    from dashboard.store import Workspace
+    from dashboard.store.panel import open_panel
+
+    ws = Workspace(tmp_path / "ws", timeout=20, clock=lambda: dt.datetime(2026, 11, 25, 10))
+    labs = "patient_id,collected_at,analyte,value,unit\nP8,2026-10-01,Neutrophils,see comment,10^9/L\n"
+    labs += "P8,2026-10-01,WBC,3.0,furlongs\nP9,2026-10-01,WBC,6.0,10^9/L\n"
+    doses = "patient_id,drug,dose,dose_unit,frequency,route,start,end\nP8,methotrexate,15,mg,weekly,oral,2026-01-01,\n"
+    ws.import_sources([Source("labs.csv", labs.encode()), Source("doses.csv", doses.encode())], by="t")
+    summary = open_panel(ws).summary("P8", AS_OF)
+    text = " ".join(
+        "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(sx.patient_summary_pdf(summary))).pages).split()
+    )
+    assert "rejected at import" in text and "labs.csv" in text and "furlongs" in text
