@@ -17,6 +17,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -53,6 +54,9 @@ from dashboard.views import (
     shown_as_reported,
     worst_after_as_of,
 )
+
+if TYPE_CHECKING:
+    from dashboard.ingest.report import Problem
 
 #: Printed on every summary (the same words as the app's disclaimer).
 DISCLAIMER = (
@@ -781,6 +785,10 @@ class PatientSummary:
     #: (``views.no_blood_test_lines``: hydroxychloroquine's retinal screening, rituximab's IgG
     #: before a cycle), printed under "Blood tests due" (probe47 F6).
     no_blood_tests: tuple[str, ...] = ()
+    #: The patient's rows rejected at import, each "file row N: reason" (``Dataset.rejected_rows``):
+    #: in no table or chart of the summary, so said under the facts, as the Patient page says
+    #: them (probe47 F7).
+    rejected: tuple[str, ...] = ()
 
 
 #: What a PDF shows in place of a character its font has no glyph for (fpdf2 would leave a
@@ -945,6 +953,18 @@ def _no_lab_flag_words(as_of: dt.date, checks: int, overdue: pd.DataFrame) -> st
     return f"No result is flagged on {as_of:%d %b %Y}, but open: " + "; ".join(other) + "."
 
 
+def rejected_words(rejected: Sequence[str], shown: int = 10) -> str:
+    """The patient's rows rejected at import, in one paragraph of the PDF: how many, the
+    first ``shown`` with their reasons, and where every one is listed."""
+    n = len(rejected)
+    more = f" (and {n - shown} more)" if n > shown else ""
+    return (
+        f"{n} row{'' if n == 1 else 's'} of this patient's files {'was' if n == 1 else 'were'} rejected at "
+        f"import and {'is' if n == 1 else 'are'} in no table or chart of this summary: "
+        f"{'; '.join(rejected[:shown])}{more}. The import report lists every rejected row with its reason."
+    )
+
+
 def patient_summary_pdf(s: PatientSummary) -> bytes:
     """The one-page patient summary (may run onto a second page for long histories)."""
     p = s.patient
@@ -982,6 +1002,8 @@ def patient_summary_pdf(s: PatientSummary) -> bytes:
         doc.para(f"Identity conflict: {note}.", bold=True)
     for note in s.other_ids:  # one person under two ids (H150): the other id's doses and results
         doc.para(f"Another id: {note}.", bold=True)
+    if s.rejected:  # rows of theirs the import could not read: said, never a silent gap
+        doc.para(rejected_words(s.rejected), bold=True)
 
     doc.heading("Timeline")
     if s.figure_png:
@@ -1161,13 +1183,16 @@ def patient_summary(
     aliases: Sequence[tuple[str, str, str, str]] = (),
     patient_ids: Sequence[str] = (),
     conflicts: Sequence[IdentityConflict] = (),
+    rejected: Sequence[tuple[str, Problem]] = (),
 ) -> PatientSummary:
     """Everything the summary of one patient shows: the open flags, the open dose checks
     and the blood tests due computed by the rules (with the clinician-set monitoring
     ``intervals``, as the Panel), and (with ``figure``) the timeline of the last year as a picture.
     With the import's ``aliases`` and the panel's ``patient_ids``, what the Patient page says
     of another id that may be this patient (H150, H270); with the panel's identity
-    ``conflicts``, the patient's (a disputed date of birth named with both dates, H553)."""
+    ``conflicts``, the patient's (a disputed date of birth named with both dates, H553); with
+    the import's ``rejected`` rows (file name, problem: ``Dataset.rejected_rows``), the
+    patient's, said under the facts (probe47 F7)."""
 
     def mine(df: pd.DataFrame) -> pd.DataFrame:
         return df[df["patient_id"] == patient_id]
@@ -1201,6 +1226,7 @@ def patient_summary(
         recent_doses=_recent_doses(rv, patient_id),
         no_blood_tests=tuple(no_blood_test_lines(_summary_cell(rv, patient_id, "recorded_drugs"), rv.profile.schedule)),
         identity_conflicts=tuple(c for c in conflicts if c.patient_id == patient_id),
+        rejected=tuple(f"{name} row {p.row}: {p.message}" for name, p in rejected if p.patient_id == patient_id),
     )
 
 

@@ -218,7 +218,6 @@ def test_f6_the_pdf_says_what_a_drug_without_a_blood_test_schedule_asks():
 # --------------------------------------------------------------------------- F7
 
 
-@pytest.mark.xfail(strict=True, reason="F7: the patient PDF says nothing of the patient's rows rejected at import")
 def test_f7_the_patient_pdf_says_the_patients_rows_rejected_at_import(tmp_path):
     """P8's two results of 1 Oct were rejected (a value "see comment", a WBC in a unit that
     is not one of WBC): the Patient page says so, in red, above everything; the PDF, which
