@@ -6,6 +6,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -23,6 +24,9 @@ from dashboard.rules.hits import unit_text
 from dashboard.rules.inputs import D, pair_key, prepare
 from dashboard.rules.schedule import schedule_name, schedules
 from dashboard.units import display_factor, display_text, display_texts, display_unit, resolve_unit
+
+if TYPE_CHECKING:
+    from dashboard.ingest.report import Problem
 
 _ANALYTE_SET = frozenset(model.ANALYTES)
 
@@ -790,3 +794,24 @@ def no_blood_test_lines(recorded_drugs: str, schedule_profile: str) -> list[str]
         source = f". Source: {spec['source']}" if spec.get("source") else ""
         out.append(f"{model.drug_label(drug)}: {spec['description']}{source}")
     return out
+
+
+def unlisted_patients_sentence(unlisted: Mapping[str, Sequence[tuple[str, Problem]]], shown: int = 5) -> str:
+    """The patients of the imported files that are not on the panel because every row of
+    theirs was rejected (``Dataset.unlisted_patients``), in one sentence with the first
+    reason of each of the first ``shown`` ("" when none): a patient never vanishes from the
+    Panel unsaid (probe47 F8)."""
+    n = len(unlisted)
+    if not n:
+        return ""
+    named = [
+        f"{pid} ({rows[0][0]} row {rows[0][1].row}: {rows[0][1].message}"
+        + (f"; and {len(rows) - 1} more row{'s' if len(rows) > 2 else ''})" if len(rows) > 1 else ")")
+        for pid, rows in list(unlisted.items())[:shown]
+    ]
+    more = f"; and {n - shown} more" if n > shown else ""
+    return (
+        f"{n} patient{'s' if n != 1 else ''} of the imported files {'are' if n != 1 else 'is'} not on the panel: "
+        f"every row of theirs was rejected at import: {'; '.join(named)}{more}. "
+        "The import report on Home lists every rejected row with its reason."
+    )

@@ -244,7 +244,6 @@ def test_f7_the_patient_pdf_says_the_patients_rows_rejected_at_import(tmp_path):
 # --------------------------------------------------------------------------- F8
 
 
-@pytest.mark.xfail(strict=True, reason="F8: a patient whose every row was rejected is absent from the Panel, unsaid")
 def test_f8_the_panel_names_a_patient_whose_every_row_was_rejected():
     """Z1's only result (neutrophils "see comment") was rejected at import and no dose or
     patient row names Z1: Z1 is in no table of the panel.  The Panel lists Z2 and must say
