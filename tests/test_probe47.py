@@ -260,3 +260,25 @@ def test_f8_the_panel_names_a_patient_whose_every_row_was_rejected():
     assert not at.exception
     said = [e.value for k in ("warning", "info", "error") for e in getattr(at, k)]
     assert any("Z1" in s and "see comment" in s for s in said), said
+
+
+# --------------------------------------------------------------------------- F9
+
+
+@pytest.mark.xfail(strict=True, reason="F9: the PDF's timeline draws the counts only and says nothing of a flagged ALT")
+def test_f9_the_pdf_timeline_says_an_open_flag_it_does_not_draw():
+    """ALT 130 U/L on 20 Nov (CTCAE grade 2: > 3 x ULN 40; BSR > 100: action) beside normal
+    counts: the PDF's timeline draws the five blood counts only.  Under the picture it must
+    say that the ALT flag is not drawn, as the Patient page now does (F2)."""
+    from pypdf import PdfReader
+
+    labs = "".join(
+        f"A1,2026-11-20,{a},{v},{u}\n"
+        for a, v, u in (("WBC", 6.0, "10^9/L"), ("Neutrophils", 3.5, "10^9/L"), ("ALT", 130, "U/L"))
+    )
+    ds = _dataset(labs, "A1,methotrexate,15,mg,weekly,oral,2026-01-01,\n")
+    s = sx.patient_summary(ds.labs, ds.doses, ds.patients, ds.baselines, empty_log(), "A1", AS_OF, "t")
+    assert s.figure_png, s.figure_note
+    text = " ".join("\n".join(p.extract_text() for p in PdfReader(io.BytesIO(sx.patient_summary_pdf(s))).pages).split())
+    drawn = text[text.index("Timeline") : text.index("Current doses")]
+    assert "ALT" in drawn and "not drawn" in drawn, drawn
