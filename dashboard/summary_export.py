@@ -707,6 +707,24 @@ def figure_png(fig, width: int = 1000, height: int = 420, scale: float = 2.0) ->
 PRINT_ANALYTES = ("wbc", "neutrophils", "lymphocytes", "hemoglobin", "platelets")
 
 
+def not_drawn_words(flags: pd.DataFrame | None) -> str:
+    """Under the PDF's timeline, which draws :data:`PRINT_ANALYTES` only: the tests with an
+    open flag it leaves out ("" when none), pointing to the flags listed below."""
+    if flags is None or flags.empty:
+        return ""
+    flagged = set(flags["analyte"])
+    missing = [a for a in model.ANALYTES if a in flagged and a not in PRINT_ANALYTES]
+    if not missing:
+        return ""
+    drawn = ", ".join(model.analyte_label(a) for a in PRINT_ANALYTES)
+    names = ", ".join(model.analyte_label(a) for a in missing)
+    one = len(missing) == 1
+    return (
+        f"The timeline draws {drawn} over the last year; {names}: {'an open flag' if one else 'open flags'}, "
+        "not drawn (see Open flags below)."
+    )
+
+
 def timeline_png(
     labs: pd.DataFrame,
     doses: pd.DataFrame,
@@ -1008,6 +1026,8 @@ def patient_summary_pdf(s: PatientSummary) -> bytes:
     doc.heading("Timeline")
     if s.figure_png:
         doc.image(s.figure_png, width=186)
+        if unseen := not_drawn_words(s.flags):  # an open flag never off the picture unsaid (probe47 F9)
+            doc.para(unseen, size=8)
     else:
         doc.para(s.figure_note)
 

@@ -265,7 +265,6 @@ def test_f8_the_panel_names_a_patient_whose_every_row_was_rejected():
 # --------------------------------------------------------------------------- F9
 
 
-@pytest.mark.xfail(strict=True, reason="F9: the PDF's timeline draws the counts only and says nothing of a flagged ALT")
 def test_f9_the_pdf_timeline_says_an_open_flag_it_does_not_draw():
     """ALT 130 U/L on 20 Nov (CTCAE grade 2: > 3 x ULN 40; BSR > 100: action) beside normal
     counts: the PDF's timeline draws the five blood counts only.  Under the picture it must
