@@ -45,6 +45,7 @@ from dashboard.units import display_decimals, display_number, display_text
 from dashboard.views import (
     after_as_of_summary,
     after_as_of_table,
+    monitored_first,
     no_blood_test_lines,
     or_worse_column,
     recently_ended_sentence,
@@ -1246,7 +1247,10 @@ def patient_summary(
         recent_doses=_recent_doses(rv, patient_id),
         no_blood_tests=tuple(no_blood_test_lines(_summary_cell(rv, patient_id, "recorded_drugs"), rv.profile.schedule)),
         identity_conflicts=tuple(c for c in conflicts if c.patient_id == patient_id),
-        rejected=tuple(f"{name} row {p.row}: {p.message}" for name, p in rejected if p.patient_id == patient_id),
+        rejected=tuple(
+            f"{name} row {p.row}: {p.message}"  # a monitored test's first (probe47 F10)
+            for name, p in monitored_first([r for r in rejected if r[1].patient_id == patient_id])
+        ),
     )
 
 

@@ -815,3 +815,11 @@ def unlisted_patients_sentence(unlisted: Mapping[str, Sequence[tuple[str, Proble
         f"every row of theirs was rejected at import: {'; '.join(named)}{more}. "
         "The import report on Home lists every rejected row with its reason."
     )
+
+
+def monitored_first(rows: Sequence[tuple[str, Problem]]) -> list[tuple[str, Problem]]:
+    """Rejected rows (file name, problem) with those of a monitored test first (the problem
+    names its analyte: an unreadable neutrophil count), the others after (a CRP, an ESR:
+    "not a monitored analyte"), each in their own order: a note that names the first few
+    never hides the one that matters behind "(and 18 more)" (probe47 F10)."""
+    return sorted(rows, key=lambda r: not r[1].analyte)

@@ -286,7 +286,6 @@ def test_f9_the_pdf_timeline_says_an_open_flag_it_does_not_draw():
 # --------------------------------------------------------------------------- F10
 
 
-@pytest.mark.xfail(strict=True, reason="F10: an unreadable neutrophil count is drowned among rejected CRP/ESR rows")
 def test_f10_the_rejected_rows_note_names_a_monitored_test_first():
     """K1's export carries CRP and ESR monthly (20 rows, rejected: not tests the dashboard
     monitors) and, last, neutrophils "see comment" on 1 Nov (rejected: no number).  The
