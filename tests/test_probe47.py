@@ -304,3 +304,26 @@ def test_f10_the_rejected_rows_note_names_a_monitored_test_first():
     assert not at.exception
     [said] = [w.value for w in at.warning if "rejected at import" in w.value]
     assert "see comment" in said, said
+
+
+# --------------------------------------------------------------------------- F11 (left for the coordinator)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="F11 (judgement, not fixed): the Panel's cells show a count calculated from a percentage as a plain number",
+)
+def test_f11_the_panel_says_a_latest_count_was_calculated_from_a_percentage():
+    """Neutrophils reported as 30 % beside a WBC of 4.0: the Panel's "Neut" cell reads
+    "1.20 G2" and "Latest with dates" "1.20 · 2026-11-01", a count the import made, with
+    the lab's 30 % on the Patient page only.  Which cell should carry it (the compact count,
+    its tooltip, the dated column) is a layout decision left to the coordinator."""
+    from dashboard.panel import panel_table
+    from dashboard.rules import review_dataset
+
+    ds = _dataset(
+        "D1,2026-11-01,WBC,4.0,10^9/L\nD1,2026-11-01,Neutrophils,30,%\n",
+        "D1,methotrexate,15,mg,weekly,oral,2026-01-01,\n",
+    )
+    row = panel_table(ds, review_dataset(ds, None, AS_OF)).iloc[0]
+    assert any("30 %" in str(v) or "calculated" in str(v) for k, v in row.items() if k != "Needs attention")
