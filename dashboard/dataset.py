@@ -68,6 +68,18 @@ class Dataset:
         )
         return from_report + [(name, p) for name, p in self.stored_rejections if p.patient_id == patient_id]
 
+    def unlisted_patients(self) -> dict[str, list[tuple[str, Problem]]]:
+        """The patients that rows rejected at import name but no accepted row does, each
+        with those rows (file name, problem): they are on no page but Home's import report,
+        so the Panel says them (probe47 F8).  Rows that name no patient are the report's."""
+        listed = set(self.patients["patient_id"])
+        out: dict[str, list[tuple[str, Problem]]] = {}
+        rows = [(f.display_name, p) for f in self.report.files for p in f.problems] if self.report is not None else []
+        for name, p in rows + list(self.stored_rejections):
+            if p.patient_id and p.patient_id not in listed:
+                out.setdefault(p.patient_id, []).append((name, p))
+        return dict(sorted(out.items()))
+
     def resolved_rows(self, patient_id: str) -> list[tuple[str, Problem, str]]:
         """The rows of this patient a workspace's import rejected and a later import gave
         again, readable, for the same draw: not open, but still said, with what replaced

@@ -17,6 +17,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -34,7 +35,7 @@ from dashboard.identity import (
     other_ids_by_patient,
     patient_label,
 )
-from dashboard.panel import SEVERITY_ORDER, reviewed_labs
+from dashboard.panel import SEVERITY_ORDER, doses_now_texts, reviewed_labs
 from dashboard.reviews import empty_log, history_frame, last_review_withdrawn, review_state, with_review_status
 from dashboard.rules import Profile, Review, get_profile, review
 from dashboard.rules.context import totals_in_force
@@ -44,6 +45,8 @@ from dashboard.units import display_decimals, display_number, display_text
 from dashboard.views import (
     after_as_of_summary,
     after_as_of_table,
+    monitored_first,
+    no_blood_test_lines,
     or_worse_column,
     recently_ended_sentence,
     reported_column,
@@ -52,6 +55,9 @@ from dashboard.views import (
     shown_as_reported,
     worst_after_as_of,
 )
+
+if TYPE_CHECKING:
+    from dashboard.ingest.report import Problem
 
 #: Printed on every summary (the same words as the app's disclaimer).
 DISCLAIMER = (
@@ -253,15 +259,30 @@ def panel_frame(
     weight = dict(zip(pts["patient_id"], pts["weight_kg"], strict=True))
     for pid, found in totals_in_force(current, lambda p: float(weight.get(p, float("nan")))).items():
         drugs.setdefault(pid, []).extend(text for _drug, text in found)  # the total its checks judge (H240)
-    out["Current drugs"] = ["; ".join(drugs.get(pid, [])) for pid in out["Patient"]]
+    # then the monitored drugs the review still records after their last dose, as the Panel's
+    # "Doses now" says them: between rituximab infusions never a blank (H482, probe47 F1)
+    out["Current drugs"] = doses_now_texts(
+        pd.Series(["; ".join(drugs.get(pid, [])) for pid in out["Patient"]], index=out.index),
+        out["Patient"].map(summary["recent_doses"]),
+    )
     judged = reviewed_labs(labs, as_of)  # the results the review judged, as the Panel shows them
     last = latest_results(judged)
     last_draw = judged.groupby("patient_id")["collected_at"].max().to_dict()  # none at all: an empty dict
     out["Last draw"] = [_iso_day(last_draw.get(pid)) for pid in out["Patient"]]
     if not last.empty:
         by_analyte: dict[str, dict[str, object]] = {}
-        for pid, a, text in zip(last["patient_id"], last["analyte"], _results(last), strict=True):
+        # each latest result as the lab wrote it, for the analytes with any not shown so (H714)
+        as_written: dict[str, dict[str, str]] = {}
+        converted: set[str] = set()
+        columns = [last[c].tolist() for c in ("patient_id", "analyte", "value", "comparator")]
+        raw = zip(last["source_value"].tolist(), last["source_unit"].tolist(), strict=True)
+        for (pid, a, value, comparator), text, (written, unit) in zip(
+            zip(*columns, strict=True), _results(last), raw, strict=True
+        ):
             by_analyte.setdefault(a, {})[pid] = text  # plain objects: 65 stays 65, not 65.0
+            as_written.setdefault(a, {})[pid] = reported_text(written, unit)
+            if not shown_as_reported(a, display_text(a, value, "SI", written, comparator), written, unit):
+                converted.add(a)
         for a in model.ANALYTES:
             if a in by_analyte:
                 out[analyte_header(a)] = pd.Series(
@@ -280,6 +301,8 @@ def panel_frame(
                         index=out.index,
                         dtype=object,
                     )
+                if a in converted:  # a converted or calculated value: the raw after its grade (probe47 F5)
+                    out[reported_column(a)] = [as_written[a].get(pid, "") for pid in out["Patient"]]
     if reviews is not None:
         if reviews.empty:
             latest_rev = pd.DataFrame(columns=["reviewed_at", "action", "reviewer"])
@@ -685,6 +708,24 @@ def figure_png(fig, width: int = 1000, height: int = 420, scale: float = 2.0) ->
 PRINT_ANALYTES = ("wbc", "neutrophils", "lymphocytes", "hemoglobin", "platelets")
 
 
+def not_drawn_words(flags: pd.DataFrame | None) -> str:
+    """Under the PDF's timeline, which draws :data:`PRINT_ANALYTES` only: the tests with an
+    open flag it leaves out ("" when none), pointing to the flags listed below."""
+    if flags is None or flags.empty:
+        return ""
+    flagged = set(flags["analyte"])
+    missing = [a for a in model.ANALYTES if a in flagged and a not in PRINT_ANALYTES]
+    if not missing:
+        return ""
+    drawn = ", ".join(model.analyte_label(a) for a in PRINT_ANALYTES)
+    names = ", ".join(model.analyte_label(a) for a in missing)
+    one = len(missing) == 1
+    return (
+        f"The timeline draws {drawn} over the last year; {names}: {'an open flag' if one else 'open flags'}, "
+        "not drawn (see Open flags below)."
+    )
+
+
 def timeline_png(
     labs: pd.DataFrame,
     doses: pd.DataFrame,
@@ -759,6 +800,14 @@ class PatientSummary:
     #: The patient's identity conflicts (``identity.conflict_notes``): printed under the
     #: facts, and a disputed date of birth or sex is "disputed: ..." with both values (H553).
     identity_conflicts: tuple[IdentityConflict, ...] = ()
+    #: What each drug the review records with no blood-test schedule asks instead
+    #: (``views.no_blood_test_lines``: hydroxychloroquine's retinal screening, rituximab's IgG
+    #: before a cycle), printed under "Blood tests due" (probe47 F6).
+    no_blood_tests: tuple[str, ...] = ()
+    #: The patient's rows rejected at import, each "file row N: reason" (``Dataset.rejected_rows``):
+    #: in no table or chart of the summary, so said under the facts, as the Patient page says
+    #: them (probe47 F7).
+    rejected: tuple[str, ...] = ()
 
 
 #: What a PDF shows in place of a character its font has no glyph for (fpdf2 would leave a
@@ -879,6 +928,13 @@ def _fmt(v: object) -> object:
     return v
 
 
+#: Under the PDF's open flags when more than it prints are open (the least severe are left out).
+FLAGS_LEFT_OUT = (
+    "({n} more open flags not shown, none more severe than those above: every open flag is in the "
+    "Flagged results export (Workspace page) and on the Patient page)"
+)
+
+
 def _limit(df: pd.DataFrame, n: int) -> tuple[pd.DataFrame, str]:
     if len(df) <= n:
         return df, ""
@@ -914,6 +970,18 @@ def _no_lab_flag_words(as_of: dt.date, checks: int, overdue: pd.DataFrame) -> st
     if not other:
         return f"No open flags on {as_of:%d %b %Y}."
     return f"No result is flagged on {as_of:%d %b %Y}, but open: " + "; ".join(other) + "."
+
+
+def rejected_words(rejected: Sequence[str], shown: int = 10) -> str:
+    """The patient's rows rejected at import, in one paragraph of the PDF: how many, the
+    first ``shown`` with their reasons, and where every one is listed."""
+    n = len(rejected)
+    more = f" (and {n - shown} more)" if n > shown else ""
+    return (
+        f"{n} row{'' if n == 1 else 's'} of this patient's files {'was' if n == 1 else 'were'} rejected at "
+        f"import and {'is' if n == 1 else 'are'} in no table or chart of this summary: "
+        f"{'; '.join(rejected[:shown])}{more}. The import report lists every rejected row with its reason."
+    )
 
 
 def patient_summary_pdf(s: PatientSummary) -> bytes:
@@ -953,10 +1021,14 @@ def patient_summary_pdf(s: PatientSummary) -> bytes:
         doc.para(f"Identity conflict: {note}.", bold=True)
     for note in s.other_ids:  # one person under two ids (H150): the other id's doses and results
         doc.para(f"Another id: {note}.", bold=True)
+    if s.rejected:  # rows of theirs the import could not read: said, never a silent gap
+        doc.para(rejected_words(s.rejected), bold=True)
 
     doc.heading("Timeline")
     if s.figure_png:
         doc.image(s.figure_png, width=186)
+        if unseen := not_drawn_words(s.flags):  # an open flag never off the picture unsaid (probe47 F9)
+            doc.para(unseen, size=8)
     else:
         doc.para(s.figure_note)
 
@@ -1009,7 +1081,11 @@ def patient_summary_pdf(s: PatientSummary) -> bytes:
     if s.schedule is None:
         doc.para("Monitoring schedule: not evaluated for this summary.")
     elif s.schedule.empty:
-        doc.para("No drug on a monitoring schedule on this date.")
+        doc.para(
+            "No drug on a blood-test schedule on this date."
+            if s.no_blood_tests
+            else "No drug on a monitoring schedule on this date."
+        )
     else:
         for message in overdue["message"]:  # "... OVERDUE by 107 days (due 2025-12-15)"
             doc.para(str(message), bold=True)
@@ -1017,20 +1093,29 @@ def patient_summary_pdf(s: PatientSummary) -> bytes:
         due = schedule_table(s.schedule, what=False)
         doc.table(due, widths=(26, 50, 18, 14, 18, 16, 44))
         cited += list(overdue["message"]) + list(due["Source"])
+    if s.schedule is not None:
+        for line in s.no_blood_tests:  # no blood-test schedule: what the drug asks instead
+            doc.para(line, size=8)
+        cited += list(s.no_blood_tests)
 
     doc.heading("Open flags (rule, source and review)")
     if s.flags is None or s.flags.empty:
         doc.para(s.flags_note if s.flags is None else _no_lab_flag_words(s.as_of, len(checks), overdue))
     else:
-        f = flags_frame(s.flags)
+        # most severe first, then the latest: when the list is cut, the flags left out are
+        # the least severe, never an old grade 4 behind newer grade 1s (probe47 F3)
+        rank = s.flags["severity"].map(SEVERITY_ORDER).fillna(0)
+        by_severity = s.flags.assign(_rank=rank).sort_values(["_rank", "collected_at"], ascending=False, kind="stable")
+        flags = by_severity.drop(columns="_rank")
+        f = flags_frame(flags)
         values = [
             display_text(a, float(v), "SI", str(r), str(c)) + f" {u}"
             for a, v, r, c, u in zip(
-                s.flags["analyte"],
-                s.flags["value"],
-                s.flags["source_value"],
-                s.flags["comparator"],
-                s.flags["unit"],
+                flags["analyte"],
+                flags["value"],
+                flags["source_value"],
+                flags["comparator"],
+                flags["unit"],
                 strict=True,
             )
         ]
@@ -1039,19 +1124,19 @@ def patient_summary_pdf(s: PatientSummary) -> bytes:
                 "Collected": f["Collected"],
                 "Result": [
                     f"{model.analyte_label(a)} {v} ({raw})"
-                    for a, v, raw in zip(s.flags["analyte"], values, f["As reported"], strict=True)
+                    for a, v, raw in zip(flags["analyte"], values, f["As reported"], strict=True)
                 ],
                 "Rule · source": f["Rule"] + " · " + f["Source"],
                 "Severity": f["Severity"],
                 "Finding": f["Finding"],
                 # the words of the flagged-results CSV (H476): when, after the as-of date, why open again
-                "Review": [review_state(r, short=True) for r in s.flags.to_dict("records")],
+                "Review": [review_state(r, short=True) for r in flags.to_dict("records")],
             }
         )
         shown, more = _limit(table, 10)
         doc.table(shown, widths=(18, 30, 36, 14, 60, 28))
-        if more:
-            doc.para(more, size=7)
+        if more:  # the patient's own workbook holds no flags: name the export that does
+            doc.para(FLAGS_LEFT_OUT.format(n=len(table) - len(shown)), size=7)
         cited += list(shown["Rule · source"])  # the flags printed, not those left to the export
 
     later = s.after_as_of
@@ -1119,13 +1204,16 @@ def patient_summary(
     aliases: Sequence[tuple[str, str, str, str]] = (),
     patient_ids: Sequence[str] = (),
     conflicts: Sequence[IdentityConflict] = (),
+    rejected: Sequence[tuple[str, Problem]] = (),
 ) -> PatientSummary:
     """Everything the summary of one patient shows: the open flags, the open dose checks
     and the blood tests due computed by the rules (with the clinician-set monitoring
     ``intervals``, as the Panel), and (with ``figure``) the timeline of the last year as a picture.
     With the import's ``aliases`` and the panel's ``patient_ids``, what the Patient page says
     of another id that may be this patient (H150, H270); with the panel's identity
-    ``conflicts``, the patient's (a disputed date of birth named with both dates, H553)."""
+    ``conflicts``, the patient's (a disputed date of birth named with both dates, H553); with
+    the import's ``rejected`` rows (file name, problem: ``Dataset.rejected_rows``), the
+    patient's, said under the facts (probe47 F7)."""
 
     def mine(df: pd.DataFrame) -> pd.DataFrame:
         return df[df["patient_id"] == patient_id]
@@ -1157,14 +1245,24 @@ def patient_summary(
         other_ids=tuple(other_id_notes(patient_id, aliases, patient_ids)),
         profile=rv.profile.name,
         recent_doses=_recent_doses(rv, patient_id),
+        no_blood_tests=tuple(no_blood_test_lines(_summary_cell(rv, patient_id, "recorded_drugs"), rv.profile.schedule)),
         identity_conflicts=tuple(c for c in conflicts if c.patient_id == patient_id),
+        rejected=tuple(
+            f"{name} row {p.row}: {p.message}"  # a monitored test's first (probe47 F10)
+            for name, p in monitored_first([r for r in rejected if r[1].patient_id == patient_id])
+        ),
     )
 
 
 def _recent_doses(rv: Review, patient_id: str) -> str:
     """The review summary's ``recent_doses`` of the patient ("" when none or not reviewed)."""
+    return _summary_cell(rv, patient_id, "recent_doses")
+
+
+def _summary_cell(rv: Review, patient_id: str, column: str) -> str:
+    """One text cell of the patient's review summary row ("" when none or not reviewed)."""
     t = rv.summary  # one cell: read in Arrow, never the whole summary through pandas
-    found = t.filter(pc.equal(t.column("patient_id"), patient_id)).column("recent_doses").to_pylist()
+    found = t.filter(pc.equal(t.column("patient_id"), patient_id)).column(column).to_pylist()
     return str(found[0] or "") if found else ""
 
 

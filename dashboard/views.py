@@ -6,6 +6,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -21,7 +22,11 @@ from dashboard.rules.data import DAY, NEVER, adult_from_years
 from dashboard.rules.engine import Profile
 from dashboard.rules.hits import unit_text
 from dashboard.rules.inputs import D, pair_key, prepare
+from dashboard.rules.schedule import schedule_name, schedules
 from dashboard.units import display_factor, display_text, display_texts, display_unit, resolve_unit
+
+if TYPE_CHECKING:
+    from dashboard.ingest.report import Problem
 
 _ANALYTE_SET = frozenset(model.ANALYTES)
 
@@ -751,3 +756,70 @@ def recently_ended_sentence(ended: str) -> str:
         f"Recently ended, still recorded by the review: {ended}. A monitored drug counts at a result for a "
         "while after its last dose: the Rules page says how long for each drug, and why."
     )
+
+
+def flagged_not_drawn(flags: pd.DataFrame, shown: Sequence[str]) -> str:
+    """The tests with an open flag that the chart does not draw (not among ``shown``, the
+    Patient page's "Results shown"), in one sentence ("" when every one is drawn).  The
+    choice is kept per patient while the page stays open, so a flag opened by a later as-of
+    date or a new result can fall outside it: said, never an absent panel (probe47 F2)."""
+    if not len(flags):
+        return ""
+    flagged = set(flags.loc[flags["status"] == "open", "analyte"])
+    missing = [a for a in model.ANALYTES if a in flagged and a not in set(shown)]
+    if not missing:
+        return ""
+    names = ", ".join(model.analyte_label(a) for a in missing)
+    one = len(missing) == 1
+    return (
+        f"{names}: {'an open flag' if one else 'open flags'}, not drawn on the chart. Add "
+        f"{'it' if one else 'them'} under Results shown; the flags are listed under Review and Flags."
+    )
+
+
+def no_blood_test_lines(recorded_drugs: str, schedule_profile: str) -> list[str]:
+    """What each drug the review records with no blood-test schedule asks instead, one line
+    per drug ("Hydroxychloroquine: no routine blood tests; retinal screening after 5 years
+    ... Source: RCOphth 2020 [rcophth2020]"): the schedule.toml rows of kind "none" under the
+    profile's monitoring schedule.  ``recorded_drugs`` is the review summary's (";"-joined
+    ids: in force, or within their window after the last dose), so rituximab between
+    infusions is named too.  A drug monitored only through another (allopurinol) says
+    nothing.  Never an empty "Blood tests due" that reads as nothing to do (probe47 F6)."""
+    out = []
+    for drug in sorted(filter(None, str(recorded_drugs or "").split(";"))):
+        name = schedule_name(drug, "", "", schedule_profile)
+        spec = schedules().get(name, {}) if isinstance(name, str) and name else {}
+        if spec.get("kind") != "none" or name == "none_other":
+            continue
+        source = f". Source: {spec['source']}" if spec.get("source") else ""
+        out.append(f"{model.drug_label(drug)}: {spec['description']}{source}")
+    return out
+
+
+def unlisted_patients_sentence(unlisted: Mapping[str, Sequence[tuple[str, Problem]]], shown: int = 5) -> str:
+    """The patients of the imported files that are not on the panel because every row of
+    theirs was rejected (``Dataset.unlisted_patients``), in one sentence with the first
+    reason of each of the first ``shown`` ("" when none): a patient never vanishes from the
+    Panel unsaid (probe47 F8)."""
+    n = len(unlisted)
+    if not n:
+        return ""
+    named = [
+        f"{pid} ({rows[0][0]} row {rows[0][1].row}: {rows[0][1].message}"
+        + (f"; and {len(rows) - 1} more row{'s' if len(rows) > 2 else ''})" if len(rows) > 1 else ")")
+        for pid, rows in list(unlisted.items())[:shown]
+    ]
+    more = f"; and {n - shown} more" if n > shown else ""
+    return (
+        f"{n} patient{'s' if n != 1 else ''} of the imported files {'are' if n != 1 else 'is'} not on the panel: "
+        f"every row of theirs was rejected at import: {'; '.join(named)}{more}. "
+        "The import report on Home lists every rejected row with its reason."
+    )
+
+
+def monitored_first(rows: Sequence[tuple[str, Problem]]) -> list[tuple[str, Problem]]:
+    """Rejected rows (file name, problem) with those of a monitored test first (the problem
+    names its analyte: an unreadable neutrophil count), the others after (a CRP, an ESR:
+    "not a monitored analyte"), each in their own order: a note that names the first few
+    never hides the one that matters behind "(and 18 more)" (probe47 F10)."""
+    return sorted(rows, key=lambda r: not r[1].analyte)

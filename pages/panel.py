@@ -6,7 +6,7 @@ from dashboard import ui
 from dashboard.markup import md_escape
 from dashboard.panel import KEY_ANALYTES, filter_panel, trend_column, trend_images
 from dashboard.ui import panel_view
-from dashboard.views import after_as_of_summary, after_as_of_table
+from dashboard.views import after_as_of_summary, after_as_of_table, unlisted_patients_sentence
 
 ui.page_guard()
 
@@ -39,6 +39,9 @@ st.caption(
     "Counts: the latest result, rounded as the lab reports it, with its CTCAE grade (G1-G4). "
     + panel_view.units_line(system)
 )
+unlisted = unlisted_patients_sentence(ds.unlisted_patients())
+if unlisted:  # a patient whose every row was rejected is on no table: said, never gone (probe47 F8)
+    st.warning(md_escape(unlisted), icon=":material/person_off:")
 late = panel_view.reviewed_after_as_of_words(table, ui.as_of())
 if late:  # an audit at a past date never passes a later review off as made then (H478)
     st.info(late, icon=":material/history:")

@@ -53,7 +53,8 @@ with tab_doses:
     ui.show_table(current_doses_table(one.doses, weight, day))
     patient_view.recently_ended(summary, pid)  # between rituximab infusions: still recorded (H482)
 with tab_due:
-    patient_view.due_list(mine.schedule)  # in full: the table's cell would cut the groups short
+    # in full (a table's cell would cut the groups short), and a drug with no blood-test schedule
+    patient_view.due_list(mine.schedule, summary[summary["patient_id"] == pid], review.profile)
     ui.show_table(schedule_table(mine.schedule, what=False))
     # BSR 2025: the clinician sets the maintenance interval from the patient's risk (issue 17)
     patient_forms.interval_form(ds, pid, day)

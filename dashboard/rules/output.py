@@ -78,6 +78,7 @@ JSON_PATIENT_FIELDS: tuple[str, ...] = (
     "flags_total",
     "last_result",
     "current_doses",
+    "recent_doses",  # recorded after the last dose (between infusions): never read as on nothing (H713)
     "results_after_as_of",
     "worst_grade_after_as_of",
     "max_ctcae_grade_or_worse",
@@ -766,9 +767,9 @@ def review_text(rv: Review) -> str:
         disputed = rv.identity_conflicts.get(pid, [])
         if not (block or more or other or disputed):
             continue
-        lines.append(
-            f"== {who.get(pid, pid)} [{cols['urgency'][i] or 'info'}] {cols['current_doses'][i] or 'no current doses'}"
-        )
+        ended = cols["recent_doses"][i]  # between rituximab infusions: said, as on the Panel (H713)
+        doses = "; ".join(t for t in (cols["current_doses"][i], f"recently ended: {ended}" if ended else "") if t)
+        lines.append(f"== {who.get(pid, pid)} [{cols['urgency'][i] or 'info'}] {doses or 'no current doses'}")
         # another id that may be this patient, in full (its doses may be there: H150)
         lines += [f"   Another id: {note}." for note in other]
         lines += [f"   Identity conflict: {note}." for note in disputed]

@@ -90,6 +90,8 @@ class WorkspacePanel:
             aliases=self.aliases,  # another id that may be this patient, as the Patient page says (H270)
             patient_ids=self.patients["patient_id"].tolist(),
             conflicts=self.disputes,  # a disputed date of birth: both dates, never one (H553)
+            # the patient's rows rejected at import, named as the Patient page names them (probe47 F7)
+            rejected=[(f"{name} (imported {when:%d %b %Y})", p) for name, when, p in self.rejections],
         )
 
     def open_flags(self, as_of: dt.date | None = None, profile: Profile | str | None = None) -> pd.DataFrame:

@@ -108,6 +108,7 @@ def export_buttons(ds: Dataset, panel: WorkspacePanel | None) -> None:
         aliases=ds.aliases,
         patient_ids=ds.patient_ids,
         conflicts=ds.identity_conflicts,
+        rejected=ds.rejected_rows(pid),  # rows of theirs the import could not read: said (probe47 F7)
     )
     st.markdown(f"**Patient {md_escape(pid)}**")
     a, b, c = st.columns(3)

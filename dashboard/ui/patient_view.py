@@ -25,8 +25,10 @@ from dashboard.views import (
     after_as_of_summary,
     after_as_of_table,
     child_note,
+    flagged_not_drawn,
     flags_table,
     identity_line,
+    no_blood_test_lines,
     patient_facts,
     recently_ended_sentence,
 )
@@ -130,6 +132,8 @@ def timeline(
         key=f"patient_analytes::{patient_id}",
         wrap=True,  # every chip readable at 1400 px
     )
+    if unseen := flagged_not_drawn(flags, analytes):  # an open flag never off the chart unsaid (probe47 F2)
+        st.warning(md_escape(unseen), icon=":material/visibility_off:")
     window = st.segmented_control("Period", list(WINDOWS), default="All", key="patient_window") or "All"
     options = TimelineOptions(analytes=tuple(analytes), system=system, window=window, as_of=day)
     start = time.perf_counter()
@@ -163,10 +167,15 @@ def flag_list(flags: pd.DataFrame, system: str) -> None:
     flags_with_detail(flags_table(flags, system, open_only), key="patient_flags")
 
 
-def due_list(schedule: pd.DataFrame) -> None:
+def due_list(schedule: pd.DataFrame, summary: pd.DataFrame | None = None, profile: Profile | None = None) -> None:
     """What each schedule asks for, in the review's words, one line per drug: every test
     group due with its own date and lateness (H290), in full where a table cell would cut
-    it short."""
+    it short; then, from the patient's ``summary`` row, each drug the review records that
+    has no blood-test schedule, with what it asks instead (rituximab's IgG before a cycle,
+    hydroxychloroquine's retinal screening: ``views.no_blood_test_lines``, probe47 F6)."""
     lines = [md_escape(str(m)) for m in schedule["message"] if isinstance(m, str) and m] if len(schedule) else []
+    if summary is not None and profile is not None and len(summary):
+        recorded = str(summary.iloc[0]["recorded_drugs"] or "")
+        lines += [md_escape(line) for line in no_blood_test_lines(recorded, profile.schedule)]
     if lines:
         st.markdown("\n".join(f"- {line}" for line in lines))

@@ -13,7 +13,7 @@ from dashboard.ingest.report import Problem
 from dashboard.markup import md_escape
 from dashboard.ui.caching import picker_labels
 from dashboard.ui.state import PATIENT, get_dataset
-from dashboard.views import PICKER_LIMIT, picker_list
+from dashboard.views import PICKER_LIMIT, monitored_first, picker_list
 
 
 def identity_conflicts(patient_id: str) -> list[IdentityConflict]:
@@ -43,7 +43,7 @@ def show_rejected_rows(patient_id: str) -> None:
     later import of the workspace gave again for the same draw are said apart, with what
     replaced them: no longer open, never dropped."""
     ds = get_dataset()
-    rows = ds.rejected_rows(patient_id) if ds is not None else []
+    rows = monitored_first(ds.rejected_rows(patient_id)) if ds is not None else []  # (probe47 F10)
     resolved = ds.resolved_rows(patient_id) if ds is not None else []
     if resolved:
         st.info(md_escape(resolved_text(resolved)), icon=":material/history:")
