@@ -399,7 +399,8 @@ def _latest_values(labs: pd.DataFrame, order: pd.Series, system: str) -> dict[st
     keep = a_all >= 0
     if not keep.any():
         return out
-    cols = labs[["patient_id", "collected_at", "value", "comparator", "source_value", "source_unit"]]
+    derived_col = ["derived"] if "derived" in labs else []
+    cols = labs[["patient_id", "collected_at", "value", "comparator", "source_value", "source_unit", *derived_col]]
     sub = cols[keep] if not keep.all() else cols
     pid_codes, pid_values = pd.factorize(sub["patient_id"])
     a_codes = a_all[keep].astype(np.int64)
@@ -425,6 +426,7 @@ def _latest_values(labs: pd.DataFrame, order: pd.Series, system: str) -> dict[st
     values = sub["value"].to_numpy()[sort]
     source_text = sub["source_value"].to_numpy(dtype=object)[sort]  # once, not once per analyte
     source_unit = sub["source_unit"].to_numpy(dtype=object)
+    derived = sub["derived"].fillna(False).to_numpy(dtype=bool)[sort] if derived_col else np.zeros(len(sort), bool)
     when = sub["collected_at"].to_numpy()[sort]
     cmp_codes, cmp_names = pd.factorize(sub["comparator"])  # a handful of distinct texts
     cmp_names = np.asarray([*map(str, cmp_names), ""], dtype=object)
@@ -446,6 +448,13 @@ def _latest_values(labs: pd.DataFrame, order: pd.Series, system: str) -> dict[st
         last_text = [f"{v}  ·  {d}" for v, d in zip(last_value, dates.tolist(), strict=True)]
         if a == "hemoglobin":  # the cell beside its grade: a mmol/L result as graded (H486)
             last_value = _hb_cells(last_value, values[last], reported, comparators, source_unit[sort[last]])
+        made = derived[last]
+        if made.any():  # a count the import calculated (from a % and the WBC): the lab's value beside it (H720)
+            units = source_unit[sort[last]]
+            for i in np.flatnonzero(made).tolist():
+                lab, shown = f"{reported[i]} {units[i] or ''}".strip(), last_value[i]
+                last_value[i] = f"{shown} (from {lab})"
+                last_text[i] = f"{shown} (calculated from {lab})  ·  {dates[i]}"
         first = np.maximum(starts[g], ends[g] - SPARK_POINTS)
         lengths = ends[g] - first
         bounds = np.r_[0, np.cumsum(lengths)]

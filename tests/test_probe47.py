@@ -309,15 +309,11 @@ def test_f10_the_rejected_rows_note_names_a_monitored_test_first():
 # --------------------------------------------------------------------------- F11 (left for the coordinator)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="F11 (judgement, not fixed): the Panel's cells show a count calculated from a percentage as a plain number",
-)
 def test_f11_the_panel_says_a_latest_count_was_calculated_from_a_percentage():
     """Neutrophils reported as 30 % beside a WBC of 4.0: the Panel's "Neut" cell reads
     "1.20 G2" and "Latest with dates" "1.20 · 2026-11-01", a count the import made, with
     the lab's 30 % on the Patient page only.  Which cell should carry it (the compact count,
-    its tooltip, the dated column) is a layout decision left to the coordinator."""
+    its tooltip, the dated column) was left to the coordinator: both cells say it (H720)."""
     from dashboard.panel import panel_table
     from dashboard.rules import review_dataset
 
@@ -327,3 +323,5 @@ def test_f11_the_panel_says_a_latest_count_was_calculated_from_a_percentage():
     )
     row = panel_table(ds, review_dataset(ds, None, AS_OF)).iloc[0]
     assert any("30 %" in str(v) or "calculated" in str(v) for k, v in row.items() if k != "Needs attention")
+    assert row["Neut"] == "1.20 (from 30 %) G2"
+    assert row["Neutrophils (×10⁹/L)"] == "1.20 (calculated from 30 %)  ·  2026-11-01"
