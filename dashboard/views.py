@@ -619,6 +619,8 @@ def import_log_title(entry: dict) -> str:
         f"#{entry['import_id']} · {entry['imported_at']:%Y-%m-%d %H:%M} · {md_escape(entry['imported_by'])} · "
         f"{md_escape(names)}: +{entry['labs_added']:,} results ({entry['labs_duplicate']:,} already there), "
         f"+{entry['doses_added']:,} doses, +{entry['patients_added']:,} patients"
+        # said on the closed entry too, so that a stale reading is seen without opening each (H641)
+        + (" · read by an earlier version: may read differently now" if entry.get("read_earlier") else "")
     )
 
 

@@ -77,8 +77,12 @@ class StoredImport:
 
     def title(self) -> str:
         names = ", ".join(f.name for f in self.files)
-        by = "before reader versions were recorded" if self.read_by is None else f"reader version {self.read_by}"
-        return f"import #{self.import_id} ({names}, imported {self.imported_at:%Y-%m-%d %H:%M}, read by {by})"
+        by = (
+            "read before reader versions were recorded"
+            if self.read_by is None
+            else f"read by reader version {self.read_by}"
+        )
+        return f"import #{self.import_id} ({names}, imported {self.imported_at:%Y-%m-%d %H:%M}, {by})"
 
 
 def stored_imports(tx: Tx, hashes: set[str]) -> dict[str, StoredImport]:

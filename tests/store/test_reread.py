@@ -14,6 +14,7 @@ import hashlib
 
 import pytest
 
+from dashboard import views
 from dashboard.ingest import Source
 from dashboard.reviews import history_frame, results_of, reviews_for, with_review_status
 from dashboard.store import Workspace
@@ -227,3 +228,23 @@ def test_the_rejected_rows_are_todays_after_a_reread(ws, monkeypatch):
     assert [r["value"] for r in i.results_added] == [4.1]
     stored = ws.load()
     assert [p.row for _f, _at, p in stored.rejections] == [3] and not stored.resolved
+
+
+def test_the_import_log_says_an_earlier_reading_on_the_closed_entry():
+    """The Workspace page's import log lists each import as a closed expander: an import read
+    by an earlier reader version says so in its title, so it is seen without opening each."""
+    entry = {
+        "import_id": 3,
+        "imported_at": dt.datetime(2026, 1, 2, 9, 30),
+        "imported_by": "clinic",
+        "files": [{"file_name": "labs.csv"}],
+        "label": "",
+        "labs_added": 3,
+        "labs_duplicate": 0,
+        "doses_added": 1,
+        "patients_added": 1,
+    }
+    assert "earlier version" not in views.import_log_title(entry)
+    assert views.import_log_title({**entry, "read_earlier": True}).endswith(
+        " · read by an earlier version: may read differently now"
+    )
