@@ -1818,9 +1818,7 @@ def reduced_before(rows: pd.DataFrame, drug: str, course_start: pd.Timestamp) ->
         return None
     day, known = tg.total(sub["mg_per_day"].to_numpy(float))
     window, _why = dose_checks.allopurinol_reduction_window()
-    _ref, on = dose_totals.reduced_for(
-        tg, np.where(known, day, np.nan), now[:1], np.array([t], np.int64), window * DAY
-    )
+    _ref, on = dose_totals.reduced_for(tg, np.where(known, day, np.nan), now[:1], np.array([t], np.int64), window * DAY)
     return None if on[0] >= NEVER else pd.Timestamp(int(on[0]), unit="s")
 
 
