@@ -1783,6 +1783,45 @@ class DoseTotal:
         return f"{model.drug_label(drug)}: total of {self.n} rows in force ({self.parts}){unknown}"
 
 
+def _together(sub: pd.DataFrame, drug: str) -> tuple[np.ndarray, dose_totals.Together]:
+    """The schedule kind of each row of ``sub`` (rows of ``drug`` sorted by start) and the
+    intervals during which one set of them is in force together."""
+    freq = sub["frequency"].fillna("").astype(str).to_numpy()
+    route = sub["route"].fillna("").astype(str).to_numpy()
+    kind = np.array(
+        [dose_totals.KINDS.index(dose_totals.schedule_kind(drug, f, r)) for f, r in zip(freq, route, strict=True)],
+        np.int8,
+    )
+    start = sub["start"].to_numpy("datetime64[s]").astype(np.int64)
+    end = sub["end"].to_numpy("datetime64[s]")
+    end = model.in_force_until(start, np.where(np.isnat(end), NEVER, end.astype(np.int64)), sub["frequency"].to_numpy())
+    zero = np.zeros(len(sub), np.int64)
+    return kind, dose_totals.in_force_together(zero, zero, kind, start, end)
+
+
+def reduced_before(rows: pd.DataFrame, drug: str, course_start: pd.Timestamp) -> pd.Timestamp | None:
+    """The day ``drug`` was reduced within the window before an allopurinol course began at
+    ``course_start``, read as the reduction made for it (None: none was): the dose checks'
+    own reading (``dose_totals.reduced_for``, window ``dose_checks.toml
+    [allopurinol_reference]``, H681), so the Dosing page and the review agree."""
+    sub = rows[rows["drug"] == drug].sort_values("start", kind="stable")
+    if sub.empty:
+        return None
+    kind, tg = _together(sub, drug)
+    t = int(np.datetime64(course_start, "s").astype(np.int64))
+    in_force = model.in_force(sub["start"], sub["end"], course_start - pd.Timedelta(seconds=1), sub["frequency"])
+    if not in_force.any():
+        return None
+    last_kind = kind[np.flatnonzero(in_force.to_numpy())[-1]]
+    now = np.flatnonzero((tg.start <= t - 1) & (tg.end > t - 1) & (tg.kind == last_kind))
+    if not len(now):
+        return None
+    day, known = tg.total(sub["mg_per_day"].to_numpy(float))
+    window, _why = dose_checks.allopurinol_reduction_window()
+    _ref, on = dose_totals.reduced_for(tg, np.where(known, day, np.nan), now[:1], np.array([t], np.int64), window * DAY)
+    return None if on[0] >= NEVER else pd.Timestamp(int(on[0]), unit="s")
+
+
 def dose_total(rows: pd.DataFrame, drug: str, on: pd.Timestamp) -> DoseTotal | None:
     """The total of the rows of ``drug`` in force at ``on`` of the schedule kind of the
     one that started last (None when none is in force)."""
@@ -1952,20 +1991,50 @@ class PatientContext:
             "in mg, so it is not filled in: enter it in mg/day. Until then the standard dose is used."
         )
 
-    def _total_before_allopurinol(self, drug: str) -> DoseTotal | None:
-        """The rows of ``drug`` the allopurinol reduction applies to, added up: those in force
-        just before the allopurinol course began, or those in force now when the patient is
-        not on allopurinol (it is about to be added)."""
+    def dose_before_allopurinol_note(self, drug: str) -> str:
+        """Where :meth:`dose_before_allopurinol` comes from when it is the dose before a
+        reduction made within the window before allopurinol (H681), as the dose checks
+        say it ("" otherwise)."""
+        start = self._allopurinol_course_start()
+        if start is None:
+            return ""
+        cut = reduced_before(self.history, drug, start)
+        total = self._total_before_allopurinol(drug)
+        if cut is None or total is None or total.mg_per_day is None:
+            return ""
+        window, why = dose_checks.allopurinol_reduction_window()
+        days = (start.normalize() - cut.normalize()).days
+        return (
+            f"Reduced from {_fmt(total.mg_per_day)} mg/day on {cut.date()}, {days} days before allopurinol: read as "
+            f"the reduction made for it, as is any made within {window} days before it ({why}); the dose "
+            "checks judge the dose with allopurinol against the same reference."
+        )
+
+    def _allopurinol_course_start(self) -> pd.Timestamp | None:
+        """The day the allopurinol course in force began (consecutive rows: one course),
+        None when the patient is not on allopurinol."""
         allopurinol = self.dose_row("allopurinol")
         if allopurinol is None:  # not on allopurinol
-            return self.total(drug)
+            return None
         h = self.history.sort_values("start")
         allo = h[h["drug"] == "allopurinol"]
         start = allopurinol["start"]
         for row in allo[allo["start"] < start].iloc[::-1].itertuples(index=False):
             if pd.isna(row.end) or row.end >= start - pd.Timedelta(days=1):  # the same course
                 start = min(start, row.start)
-        return dose_total(h, drug, start - pd.Timedelta(seconds=1))
+        return pd.Timestamp(start)
+
+    def _total_before_allopurinol(self, drug: str) -> DoseTotal | None:
+        """The rows of ``drug`` the allopurinol reduction applies to, added up: those in force
+        just before the allopurinol course began (or before a reduction made for it within
+        the window ahead of it, H681), or those in force now when the patient is not on
+        allopurinol (it is about to be added)."""
+        start = self._allopurinol_course_start()
+        if start is None:
+            return self.total(drug)
+        h = self.history.sort_values("start")
+        cut = reduced_before(h, drug, start)
+        return dose_total(h, drug, (start if cut is None else cut) - pd.Timedelta(seconds=1))
 
     def mg_per_week(self, drug: str) -> float | None:
         """The weekly total of ``drug`` in force (a daily total x 7)."""

@@ -103,11 +103,6 @@ def test_f1_mycophenolate_above_2g_with_a_raised_creatinine_but_no_egfr_says_it_
 # Which earlier dose is the "usual" one is a clinical choice (a look-back window): pinned.
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="F2: a thiopurine cut to a quarter days before allopurinol starts is judged against the cut dose "
-    "(urgent '100% of 25 mg/day'); which earlier dose is the usual one needs a clinical decision",
-)
 def test_f2_azathioprine_reduced_a_week_before_allopurinol_is_not_an_urgent_overdose():
     doses = [
         dose("AW", "azathioprine", "2025-06-01", "2026-05-25", amount=125),
@@ -118,6 +113,70 @@ def test_f2_azathioprine_reduced_a_week_before_allopurinol_is_not_an_urgent_over
     rv = run(labs, doses, [patient("AW", weight=70, tpmt="normal", nudt15="normal")], as_of="2026-06-10")
     df = _patient_rows(rv.dose_checks_df(), "AW")
     assert df[df["rule"].isin(["dose.aza_allopurinol", "dose.aza_allopurinol_quarter"])].empty, df[["rule", "message"]]
+
+
+# Fixed (H681): a reduction made no more than 28 days (dose_checks.toml
+# [allopurinol_reference], a project choice) before allopurinol's course is read as the
+# reduction made for it; the reference is the dose before it, and the Dosing page reads the
+# same one.  The cases below are worked by hand: the quarter is 25% and the third 33.3%.
+
+
+def _aza_cut(cut: str, to: float) -> tuple[list[dict], list[dict], list[dict]]:
+    doses = [
+        dose("AW", "azathioprine", "2025-06-01", cut, amount=125),
+        dose("AW", "azathioprine", cut, amount=to),
+        dose("AW", "allopurinol", "2026-06-01", amount=100),
+    ]
+    labs = full_check("AW", "2025-05-20") + full_check("AW", "2026-06-08")
+    return labs, doses, [patient("AW", weight=70, tpmt="normal", nudt15="normal")]
+
+
+def _allopurinol_rows(labs: list[dict], doses: list[dict], patients: list[dict]) -> pd.DataFrame:
+    df = _patient_rows(run(labs, doses, patients, as_of="2026-06-10").dose_checks_df(), "AW")
+    return df[df["rule"].isin(["dose.aza_allopurinol", "dose.aza_allopurinol_quarter"])]
+
+
+def test_f2_a_reduction_40_days_before_allopurinol_keeps_the_dose_before_allopurinol_as_reference():
+    """Cut 125 -> 25 on 2026-04-22, 40 days before allopurinol (outside the 28 days): the
+    reference stays the 25 mg in force the day before it, so 25 mg is 100% of it (> 33.3%):
+    urgent, as before."""
+    rows = _allopurinol_rows(*_aza_cut("2026-04-22", 25))
+    assert list(rows["rule"]) == ["dose.aza_allopurinol"], rows[["rule", "message"]]
+    row = rows.iloc[0]
+    assert row["severity"] == "urgent"
+    assert "100% of 25 mg/day" in row["message"] and "the dose before Allopurinol" in row["message"]
+
+
+def test_f2_a_reduction_a_week_before_allopurinol_to_too_little_a_cut_is_judged_against_the_dose_before_it():
+    """Cut 125 -> 50 on 2026-05-25, 7 days before allopurinol: 50 of 125 is 40%, above a
+    third: urgent, naming 125 mg/day and the reduction read as made for allopurinol."""
+    rows = _allopurinol_rows(*_aza_cut("2026-05-25", 50))
+    assert list(rows["rule"]) == ["dose.aza_allopurinol"], rows[["rule", "message"]]
+    row = rows.iloc[0]
+    assert row["severity"] == "urgent"
+    assert row["value"] == pytest.approx(40.0)
+    assert "40% of 125 mg/day" in row["message"]
+    assert "reduced from 125 mg/day on 2026-05-25, 7 days before allopurinol" in row["message"]
+    assert "28 days" in row["message"] and "project choice" in row["message"]
+
+
+@pytest.mark.parametrize(("cut", "to", "expected"), [("2026-05-25", 25, 125.0), ("2026-04-22", 25, 25.0)])
+def test_f2_the_dosing_page_reads_the_same_reference_as_the_review(cut, to, expected):
+    """The Dosing page's "dose before allopurinol" is the review's reference: 125 mg/day for
+    the cut a week before, 25 mg/day for the cut 40 days before."""
+    from dashboard import dosing
+    from tests.rules.builders import frame
+
+    labs, doses, patients = _aza_cut(cut, to)
+    ctx = dosing.patient_context(
+        frame("patients", patients), frame("doses", doses), frame("labs", labs), "AW", pd.Timestamp("2026-06-10").date()
+    )
+    assert ctx.dose_before_allopurinol("azathioprine") == pytest.approx(expected)
+    note = ctx.dose_before_allopurinol_note("azathioprine")
+    if expected == 125.0:
+        assert "Reduced from 125 mg/day on 2026-05-25, 7 days before allopurinol" in note
+    else:
+        assert note == ""
 
 
 # --------------------------------------------------------------------------- F3

@@ -226,6 +226,14 @@ def old_weight_days() -> tuple[int, str]:
     return int(w["old_after_days"]), str(w["basis"])
 
 
+def allopurinol_reduction_window() -> tuple[int, str]:
+    """(days before allopurinol's course within which a thiopurine reduction is read as
+    made for it, the basis of that number): ``dose_checks.toml [allopurinol_reference]``,
+    read by the dose checks and the Dosing page alike (H681)."""
+    w = dose_checks_file()["allopurinol_reference"]
+    return int(w["reduced_within_days"]), str(w["basis"])
+
+
 def weight_words(kg: float, weighed: dt.date | None, as_of: dt.date) -> str:
     """The weight a finding rests on and when it was measured, in words: "the weight 80 kg
     of 2012-03-01 (5393 days before 2026-12-05: older than 365 days, ...; re-weigh)"
@@ -756,18 +764,33 @@ def _overlap_reduction(inp: Inputs, check: dict[str, Any], tot: _Totals) -> list
     ia, rb, start, end = _overlaps_together(inp, tot, check)
     complete_day = np.where(tot.mg_day_known, tot.mg_day, np.nan)
     # the same drug's rows in force just before the interacting drug's course started (a
-    # later dose change of allopurinol does not make the reduced dose the reference)
-    before = np.full(len(ia), np.nan)
+    # later dose change of allopurinol does not make the reduced dose the reference), or
+    # before a reduction made within the window ahead of it (H681: the reduction for it)
+    at = np.full(len(ia), -1, dtype=np.int64)
+    reduced_on = np.full(len(ia), NEVER, dtype=np.int64)
+    window, why = allopurinol_reduction_window()
+    course_start = np.zeros(0, np.int64)
     if len(ia):
-        course_start = courses(inp)["course_start"]
+        course_start = courses(inp)["course_start"][rb]
         i, j = same_patient_pairs(tg.pid[ia], tg.pid)  # intervals are sorted by patient
-        t0 = course_start[rb][i] - 1
+        t0 = course_start[i] - 1
         ok = (tg.drug[j] == tg.drug[ia][i]) & (tg.kind[j] == tg.kind[ia][i]) & (tg.start[j] <= t0) & (tg.end[j] > t0)
-        before[i[ok]] = complete_day[j[ok]]
+        at[i[ok]] = j[ok]
+        at, reduced_on = dose_totals.reduced_for(tg, complete_day, at, course_start, window * DAY)
+    before = np.where(at >= 0, complete_day[np.maximum(at, 0)], np.nan) if len(ia) else np.full(0, np.nan)
     drug = tg.drug[ia]
     usual = check["normal_mg_per_kg_day"] * inp.weight[tg.pid[ia]] * _genotype_fraction(inp, tg.pid[ia], drug)
     ref = np.where(np.isfinite(before), before, usual)
+    with_label = _LABEL[d.drug[rb]]
     basis = np.where(np.isfinite(before), "the dose before ", "the usual weight-based dose; started after ")
+    basis = basis.astype(object) + with_label.astype(object)
+    for n in np.flatnonzero(np.isfinite(before) & (reduced_on < NEVER)):
+        when = np.datetime64(int(reduced_on[n]) // DAY, "D")
+        days = int((course_start[n] - reduced_on[n]) // DAY)
+        basis[n] = (
+            f"reduced from {before[n]:g} mg/day on {when}, {days} days before {with_label[n].lower()}: "
+            f"read as the reduction made for it, as is any made within {window} days before it, {why}"
+        )
     cur = complete_day[ia]
     with np.errstate(invalid="ignore", divide="ignore"):
         pct = cur / ref * 100
@@ -775,7 +798,6 @@ def _overlap_reduction(inp: Inputs, check: dict[str, Any], tot: _Totals) -> list
     unknown = ~np.isfinite(pct)
     hit = too_high | unknown
     limit = check["max_fraction"] * 100
-    with_label = _LABEL[d.drug[rb]]
     known_msg = cat(
         tot.name_day[ia],
         tot.equals[ia],
@@ -786,8 +808,7 @@ def _overlap_reduction(inp: Inputs, check: dict[str, Any], tot: _Totals) -> list
         "% of ",
         num(ref),
         " mg/day (",
-        basis.astype(object),
-        with_label,
+        basis,
         f"; limit {limit:.0f}%) with ",
         with_label,
         f": {check['message']}",

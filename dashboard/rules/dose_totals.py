@@ -194,3 +194,42 @@ def _short(x: np.ndarray) -> np.ndarray:
     arr = np.asarray(x, dtype=float)
     arr = np.where(np.abs(arr) >= 100, np.round(arr, 1), np.round(arr, 3))
     return np.asarray(pa.array(arr).cast(pa.string()).to_pylist(), dtype=object)
+
+
+def reduced_for(
+    tg: Together, day: np.ndarray, before: np.ndarray, course_start: np.ndarray, window_s: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The reference of a thiopurine's reduction for an interacting drug (allopurinol) whose
+    course began at ``course_start`` (seconds, per query): the one home of it, read by the
+    dose checks (``dose.aza_allopurinol``) and the Dosing page alike (probe46 F2, H681).
+
+    ``before`` (per query) is the interval of the thiopurine in force the second before the
+    course began (-1: none), ``day`` each interval's complete daily total (NaN: unknown).
+    When that interval began no more than ``window_s`` before the course, right where an
+    interval of a strictly higher known total ended (a reduction, with no gap), that
+    reduction is read as the one made for the interacting drug: the reference is the
+    interval before it.  Returns (per query: the reference interval, -1 when none; the day
+    of the reduction read so, in seconds, or ``NEVER`` when none was).  Only the reduction
+    nearest the course is read (a chain of reductions within the window keeps the lower,
+    the cautious reference); a reduction earlier than the window leaves ``before``."""
+    ref = np.asarray(before, dtype=np.int64).copy()
+    on = np.full(len(ref), NEVER, dtype=np.int64)
+    k = np.flatnonzero(ref >= 0)
+    if not len(k):
+        return ref, on
+    b = ref[k]
+    p = np.maximum(b - 1, 0)
+    ok = (
+        (b > 0)
+        & (tg.pid[p] == tg.pid[b])
+        & (tg.drug[p] == tg.drug[b])
+        & (tg.kind[p] == tg.kind[b])
+        & (tg.start[p] < tg.end[p])
+        & (tg.end[p] == tg.start[b])
+        & (np.asarray(course_start, dtype=np.int64)[k] - tg.start[b] <= window_s)
+    )
+    with np.errstate(invalid="ignore"):
+        ok &= np.isfinite(day[p]) & np.isfinite(day[b]) & (day[p] > day[b] + 1e-9)
+    ref[k[ok]] = p[ok]
+    on[k[ok]] = tg.start[b[ok]]
+    return ref, on

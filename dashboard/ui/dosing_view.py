@@ -232,6 +232,9 @@ def thiopurines_tab(
             help="The thiopurine dose the patient took before allopurinol (or takes now, if allopurinol is being "
             "added). Empty when the thiopurine starts on allopurinol: the standard dose is used.",
         )
+        reduced = ctx.dose_before_allopurinol_note(thio) if ctx else ""
+        if reduced:  # the dose before a reduction made for allopurinol, as the dose checks read it (H681)
+            st.caption(md_escape(reduced))
         unread = ctx.dose_before_allopurinol_unread(thio) if ctx else ""
         if unread and before_mg is None:  # a dose per kg (or without an amount): said, never silently replaced
             st.info(md_escape(unread), icon=":material/medication:")
