@@ -1829,17 +1829,7 @@ def dose_total(rows: pd.DataFrame, drug: str, on: pd.Timestamp) -> DoseTotal | N
     sub = mine[model.in_force(mine["start"], mine["end"], on, mine["frequency"])].sort_values("start")
     if sub.empty:
         return None
-    freq = sub["frequency"].fillna("").astype(str).to_numpy()
-    route = sub["route"].fillna("").astype(str).to_numpy()
-    kind = np.array(
-        [dose_totals.KINDS.index(dose_totals.schedule_kind(drug, f, r)) for f, r in zip(freq, route, strict=True)],
-        np.int8,
-    )
-    start = sub["start"].to_numpy("datetime64[s]").astype(np.int64)
-    end = sub["end"].to_numpy("datetime64[s]")
-    end = model.in_force_until(start, np.where(np.isnat(end), NEVER, end.astype(np.int64)), sub["frequency"].to_numpy())
-    zero = np.zeros(len(sub), np.int64)
-    tg = dose_totals.in_force_together(zero, zero, kind, start, end)
+    kind, tg = _together(sub, drug)
     t = int(np.datetime64(on, "s").astype(np.int64))
     now = np.flatnonzero((tg.start <= t) & (tg.end > t) & (tg.kind == kind[-1]))
     if not len(now):
@@ -1848,7 +1838,7 @@ def dose_total(rows: pd.DataFrame, drug: str, on: pd.Timestamp) -> DoseTotal | N
     mg_day = sub["mg_per_day"].to_numpy(float)
     mg_week = sub["mg_per_week"].to_numpy(float)
     weekly = dose_totals.KINDS[kind[-1]] == "weekly"
-    per = np.array([frequency_per_day(f) for f in freq])
+    per = np.array([frequency_per_day(f) for f in sub["frequency"].fillna("").astype(str).to_numpy()])
     dose, unit = sub["dose"].to_numpy(float), sub["dose_unit"].fillna("").astype(object).to_numpy()
     parts = tg.parts(*dose_totals.amount_texts(mg_week if weekly else mg_day, dose, unit, per, weekly))[i][0]
     day, day_known = tg.total(mg_day)
