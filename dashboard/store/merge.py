@@ -533,6 +533,12 @@ _SAME_RESULT = (
 )
 
 
+def same_result(a: str, b: str) -> str:
+    """SQL: the rows ``a`` and ``b`` are the same result (the key the workspace knows a
+    result by: patient, test, draw time, value and comparator)."""
+    return _SAME_RESULT.format(a=a, b=b)
+
+
 def _withdraw(
     tx: Tx, labs: pa.Table, sex_limits: pa.Table | None, corrections: pa.Table | None
 ) -> tuple[pa.Table, pa.Table | None, pa.Table | None, dict[tuple[str, int], list[Problem]]]:

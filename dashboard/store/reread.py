@@ -346,11 +346,13 @@ def reread(
     for target, result in targets:
         others_labs = set().union(*(k for i, k in today_labs.items() if i != target.import_id))
         others_doses = set().union(*(k for i, k in today_doses.items() if i != target.import_id))
-        out.append(
-            _reread_one(
-                tx, now, target, result, chains[target.import_id], in_run, others_labs, others_doses, by, origin
-            )
+        done = _reread_one(
+            tx, now, target, result, chains[target.import_id], in_run, others_labs, others_doses, by, origin
         )
+        # the new import holds no result of another import read again in this run
+        if done.new_import_id is not None:
+            in_run.add(done.new_import_id)
+        out.append(done)
     return out
 
 
@@ -404,12 +406,7 @@ def _reread_one(
     today = _keys(labs, RESULT_KEY)
     # a later import not read again here that counted results (doses) already stored may
     # hold any of this import's: the workspace does not record which, so they stay
-    later = tx.arrow(
-        "SELECT import_id, imported_at, labs_duplicate, doses_duplicate FROM imports WHERE import_id > ? "
-        "ORDER BY import_id",
-        [min(chain)],
-    ).to_pylist()
-    holders = [r for r in later if int(r["import_id"]) not in in_run]
+    holders = _holders(tx, min(chain), in_run)
     stored = tx.arrow(
         "SELECT patient_id, analyte, collected_at, value, comparator, source_value, source_unit, source_file, "
         f"source_row, import_id, derived FROM labs WHERE import_id IN ({_in(chain)}) "
@@ -444,7 +441,11 @@ def _reread_one(
         "read_by": target.read_by,
         "reader_version": _version(),
         "results_removed": len(gone),  # each in lab_unread, with the reader's reason
-        "doses_removed": len(doses_gone),
+        "doses_removed": len(doses_gone),  # each in dose_unread
+        # what it counts as already stored outside its chain: the results (doses) of other
+        # imports it may hold (its own chain's kept rows are not another import's)
+        "labs_outside": _labs_outside(tx, labs, chain),
+        "doses_outside": _doses_outside(tx, result, chain),
     }
     log = LogEntry(by, origin, f"re-read of import #{target.import_id}", target.options, None)
     merge.merge_import(
@@ -472,6 +473,66 @@ def _reread_one(
     out.reviews_unread = _reviews_of(tx, gone)
     out.report_text = report.to_text()
     return out
+
+
+def _holders(tx: Tx, first: int, in_run: set[int]) -> list[dict[str, Any]]:
+    """The imports after ``first`` not read again in this run that may hold a result (dose)
+    of it: each with the results (doses) it counted as already stored; for a re-read, only
+    those outside the chain it re-read (``labs_outside``, ``doses_outside`` in its note)."""
+    out = []
+    for r in tx.arrow(
+        "SELECT import_id, imported_at, labs_duplicate, doses_duplicate, options FROM imports WHERE import_id > ? "
+        "ORDER BY import_id",
+        [first],
+    ).to_pylist():
+        if int(r["import_id"]) in in_run:
+            continue
+        note = _note(r.pop("options"))
+        for what in ("labs", "doses"):
+            outside = note.get(f"{what}_outside")
+            if isinstance(outside, int):
+                r[f"{what}_duplicate"] = min(outside, int(r[f"{what}_duplicate"]))
+        out.append(r)
+    return out
+
+
+def _note(text: str) -> dict[str, Any]:
+    """A re-read's note in its import's options ({} for any other import)."""
+    try:
+        found = json.loads(text)
+    except ValueError:
+        return {}
+    note = found.get("reread") if isinstance(found, dict) else None
+    return note if isinstance(note, dict) else {}
+
+
+def _labs_outside(tx: Tx, labs: pa.Table, chain: list[int]) -> int:
+    """How many of today's results a stored result of another import than ``chain``'s gives."""
+    if not labs.num_rows:
+        return 0
+    tx.con.register("reread_today", labs.select(list(RESULT_KEY)))
+    try:
+        return int(
+            tx.one(
+                "SELECT count(*) FROM reread_today t WHERE EXISTS (SELECT 1 FROM labs l WHERE "
+                + merge.same_result("l", "t")
+                + f" AND l.import_id NOT IN ({_in(chain)}))"
+            )
+        )
+    finally:
+        tx.con.unregister("reread_today")
+
+
+def _doses_outside(tx: Tx, result: ImportResult, chain: list[int]) -> int:
+    """How many of today's doses (by DOSE_KEY) a stored dose not of ``chain`` gives (a dose
+    entered by hand counts: it is not this chain's)."""
+    stored = {
+        dose_key(d)
+        for d in tx.arrow(
+            f"SELECT {stored_cols(tx, 'doses')} FROM doses WHERE import_id IS NULL OR import_id NOT IN ({_in(chain)})"
+        ).to_pylist()
+    }
+    return sum(1 for d in model.conform("doses", result.doses).to_pylist() if dose_key(d) in stored)
 
 
 def _held_words(held: Mapping[str, Any], what: str, n: int) -> str:

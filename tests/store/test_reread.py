@@ -248,3 +248,38 @@ def test_the_import_log_says_an_earlier_reading_on_the_closed_entry():
     assert views.import_log_title({**entry, "read_earlier": True}).endswith(
         " · read by an earlier version: may read differently now"
     )
+
+
+#: a second import's file (patient 002): the % count an earlier reader stored as absolute
+OTHER = H + "002,2024-03-15 09:00,WBC,4.0,10^9/L\n002,2024-03-15 09:00,Neut #,30,%\n"
+OTHER_OLD = H + "002,2024-03-15 09:00,WBC,4.0,10^9/L\n002,2024-03-15 09:00,Neutrophils,1.2,10^9/L\n"
+
+
+def _neutrophils(ws: Workspace) -> list[str]:
+    labs = open_panel(ws).labs
+    return sorted(labs[labs["analyte"] == "neutrophils"]["patient_id"])
+
+
+def test_two_imports_read_again_together_both_lose_their_stale_results(ws, monkeypatch):
+    """The first import's re-read (a new import) counts its kept results as already stored:
+    it holds none of the second import's, so the second's stale result is taken out too."""
+    store_old_reading(ws, monkeypatch, "labs.csv", LABS, LABS_OLD)
+    store_old_reading(ws, monkeypatch, "other.csv", OTHER, OTHER_OLD)
+    assert _neutrophils(ws) == ["001", "002"]
+    out = ws.reread([Source("labs.csv", LABS.encode()), Source("other.csv", OTHER.encode())], by="Dr B")
+    assert [len(i.results_removed) for i in out.imports] == [1, 1]
+    assert [i.results_kept for i in out.imports] == [[], []]
+    assert _neutrophils(ws) == []
+
+
+def test_a_later_imports_reread_holds_no_result_of_an_earlier_import(ws, monkeypatch):
+    """Re-reading import #2 first, then import #1: #2's re-read counted only #2's own results
+    as already stored, so it holds none of #1's and #1's stale result is taken out."""
+    store_old_reading(ws, monkeypatch, "labs.csv", LABS, LABS_OLD)
+    store_old_reading(ws, monkeypatch, "other.csv", OTHER, OTHER_OLD)
+    [second] = ws.reread([Source("other.csv", OTHER.encode())], by="Dr B").imports
+    assert len(second.results_removed) == 1 and second.new_import_id == 3
+    [first] = ws.reread([Source("labs.csv", LABS.encode())], by="Dr B").imports
+    assert not first.results_kept, first.results_kept
+    assert [(r["patient_id"], r["analyte"]) for r in first.results_removed] == [("001", "neutrophils")]
+    assert _neutrophils(ws) == []
