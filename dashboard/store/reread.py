@@ -46,6 +46,7 @@ from dashboard.ingest.labs import number_text
 from dashboard.ingest.report import SHOWN_VALUE
 from dashboard.store import entries, merge
 from dashboard.store.connection import Tx, stored_cols
+from dashboard.store.errors import WorkspaceError
 from dashboard.store.merge import REREAD_STATUS, FileRecord, LogEntry
 
 
@@ -565,9 +566,10 @@ def _why_not_read(r: Mapping[str, Any], now_read: list[dict[str, Any]], problems
 
 
 def _delete_labs(tx: Tx, gone: list[dict[str, Any]]) -> None:
+    """Take the results ``gone`` out of labs (each the same result, file, row and import);
+    raises, so the transaction rolls back, unless exactly those rows were taken out."""
     if not gone:
         return
-    names = [*RESULT_KEY, "source_file", "source_row", "import_id"]
     table = pa.table(
         {
             "patient_id": pa.array([r["patient_id"] for r in gone], pa.string()),
@@ -580,17 +582,19 @@ def _delete_labs(tx: Tx, gone: list[dict[str, Any]]) -> None:
             "import_id": pa.array([r["import_id"] for r in gone], pa.int64()),
         }
     )
-    assert table.column_names == names
     tx.con.register("reread_gone", table)
     try:
-        tx.execute(
-            "DELETE FROM labs l USING reread_gone g WHERE l.patient_id = g.patient_id AND l.analyte = g.analyte "
-            "AND l.collected_at = g.collected_at AND l.value IS NOT DISTINCT FROM g.value "
-            "AND coalesce(l.comparator, '') = g.comparator AND l.source_file = g.source_file "
-            "AND l.source_row = g.source_row AND l.import_id = g.import_id"
-        )
+        deleted = tx.execute(
+            "DELETE FROM labs l USING reread_gone g WHERE "
+            + merge.same_result("l", "g")
+            + " AND l.source_file = g.source_file AND l.source_row = g.source_row AND l.import_id = g.import_id"
+        ).fetchall()[0][0]
     finally:
         tx.con.unregister("reread_gone")
+    if int(deleted) != len(gone):
+        raise WorkspaceError(
+            f"re-read: {len(gone):,} results were to be taken out of labs but {int(deleted):,} were; nothing was changed"
+        )
 
 
 def _store_unread(tx: Tx, import_id: int, gone: list[dict[str, Any]]) -> None:

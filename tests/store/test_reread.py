@@ -283,3 +283,22 @@ def test_a_later_imports_reread_holds_no_result_of_an_earlier_import(ws, monkeyp
     assert not first.results_kept, first.results_kept
     assert [(r["patient_id"], r["analyte"]) for r in first.results_removed] == [("001", "neutrophils")]
     assert _neutrophils(ws) == []
+
+
+def test_a_deletion_that_takes_out_other_rows_than_listed_rolls_back(ws, monkeypatch):
+    """The re-read checks it took out of labs exactly the results it lists as removed."""
+    from dashboard.store import reread as reread_mod
+    from dashboard.store.errors import WorkspaceError
+
+    store_old_reading(ws, monkeypatch, "labs.csv", LABS, LABS_OLD)
+    before = snapshot(ws)
+    real = reread_mod._delete_labs
+
+    def one_more(tx, gone):  # a result no stored row gives: nothing to take out for it
+        real(tx, [*gone, {**gone[0], "source_row": 99}])
+
+    monkeypatch.setattr(reread_mod, "_delete_labs", one_more)
+    with pytest.raises(WorkspaceError, match="2 results were to be taken out of labs but 1 were"):
+        ws.reread([Source("labs.csv", LABS.encode())], by="Dr B")
+    monkeypatch.undo()
+    assert snapshot(ws) == before
