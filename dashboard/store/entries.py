@@ -302,14 +302,8 @@ def reviews(tx: Tx, patient_id: str | None) -> pa.Table:
 
 
 def review_log(tx: Tx, where: str = "", params: Sequence[Any] = ()) -> pa.Table:
-    """The review log (:data:`REVIEW_LOG`, oldest first), with ``unread_at`` and
-    ``unread_reason`` always (null where a test plays a log of an older schema)."""
-    log = tx.arrow(f"{REVIEW_LOG} {where} ORDER BY review_id", list(params))
-    if "unread_at" not in log.column_names:
-        log = log.append_column("unread_at", pa.nulls(log.num_rows, pa.timestamp("us")))
-    if "unread_reason" not in log.column_names:
-        log = log.append_column("unread_reason", pa.nulls(log.num_rows, pa.string()))
-    return log
+    """The review log (:data:`REVIEW_LOG`, oldest first)."""
+    return tx.arrow(f"{REVIEW_LOG} {where} ORDER BY review_id", list(params))
 
 
 def empty_reviews() -> pa.Table:

@@ -1,4 +1,4 @@
-"""Reading a stored import again with today's reader (H641-H647).
+"""Reading a stored import again with today's reader (H641-H646, H648-H655).
 
 The workspace skips a file whose content it holds (:func:`dashboard.store.merge.known`),
 so a reader fixed since (three cyclophosphamide pulses stored as one, a "%" neutrophil
@@ -216,7 +216,10 @@ class ImportReread:
             [f"{result_words(r)}: {r['reason']}" for r in self.results_kept],
         )
         section("doses added", [_dose_line(d) for d in self.doses_added])
-        section("doses removed (no longer read from the file)", [_dose_line(d) for d in self.doses_removed])
+        section(
+            "doses removed (no longer read from the file)",
+            [f"{_dose_line(d)}: {d['reason']}" for d in self.doses_removed],
+        )
         section(
             "doses kept as stored although today's reading does not give them",
             [f"{_dose_line(d)}: {d['reason']}" for d in self.doses_kept],
@@ -434,7 +437,7 @@ def _reread_one(
         else:
             out.results_removed.append(r)
     _delete_labs(tx, gone)
-    doses_gone = _drop_doses(tx, out, result, chain, holders, others_doses)
+    doses_gone = _drop_doses(tx, out, result, chain, holders, others_doses, problems)
     patients_before = _patients(tx, model.conform("patients", result.patients).column("patient_id").to_pylist())
     new_id = int(tx.one("SELECT coalesce(max(import_id), 0) + 1 FROM imports"))
     note = {
@@ -461,6 +464,7 @@ def _reread_one(
         extra_options={"reread": note},
     )
     _store_unread(tx, new_id, gone)
+    _insert_dose_unread(tx, new_id, doses_gone)
     out.new_import_id = new_id
     out.results_added = tx.arrow(
         "SELECT patient_id, analyte, collected_at, value, comparator, source_value, source_unit, source_file, "
@@ -630,42 +634,6 @@ def _insert_unread(tx: Tx, import_id: int, rows: Sequence[Mapping[str, Any]]) ->
         tx.con.unregister("reread_unread")
 
 
-def backfill_unread(tx: Tx) -> None:
-    """Migration 13: the results each re-read of a schema 12 workspace took out of labs,
-    which it kept in its import log entry's options (``reread.no_longer_read``, a list of
-    the results with ``collected_at`` as ISO text, the stored ``import_id`` and the
-    ``reason``), into ``lab_unread``, so a review of one is still said as no longer read."""
-    for import_id, text in tx.execute(
-        "SELECT import_id, options FROM imports WHERE options LIKE '%\"reread\"%' ORDER BY import_id"
-    ).fetchall():
-        try:
-            note = json.loads(text).get("reread") or {}
-            listed = note.get("no_longer_read") or []
-        except (ValueError, AttributeError):
-            continue
-        rows: list[dict[str, Any]] = []
-        for r in listed if isinstance(listed, list) else []:
-            if not isinstance(r, dict):
-                continue
-            try:
-                when = dt.datetime.fromisoformat(str(r["collected_at"]))
-                rows.append(
-                    {
-                        **{k: r.get(k) for k in ("value", "comparator", "source_value", "source_unit", "source_file")},
-                        "patient_id": r["patient_id"],
-                        "analyte": r["analyte"],
-                        "collected_at": when,
-                        "source_row": r.get("source_row"),
-                        "import_id": r["import_id"],
-                        "reason": r.get("reason") or "",
-                    }
-                )
-            except (KeyError, TypeError, ValueError):
-                continue
-        if rows:
-            _insert_unread(tx, int(import_id), rows)
-
-
 def _drop_doses(
     tx: Tx,
     out: ImportReread,
@@ -673,6 +641,7 @@ def _drop_doses(
     chain: list[int],
     holders: list[dict[str, Any]],
     others: set[tuple],
+    problems: dict,
 ) -> list[dict[str, Any]]:
     """Take out the import's doses today's reading no longer gives (by DOSE_KEY), unless
     another import may hold them or someone changed them since (a clinician's stop or
@@ -703,11 +672,61 @@ def _drop_doses(
         elif held is not None:
             out.doses_kept.append({**d, "reason": _held_words(held, "doses", held["doses_duplicate"])})
         else:
-            gone.append(d)
+            gone.append({**d, "reason": _why_dose_not_read(d, problems)})
     if gone:
-        tx.execute(f"DELETE FROM doses WHERE dose_id IN ({_in([d['dose_id'] for d in gone])})")
+        deleted = tx.execute(f"DELETE FROM doses WHERE dose_id IN ({_in([d['dose_id'] for d in gone])})").fetchall()
+        if int(deleted[0][0]) != len(gone):
+            raise WorkspaceError(
+                f"re-read: {len(gone):,} doses were to be taken out but {int(deleted[0][0]):,} were; nothing was changed"
+            )
     out.doses_removed = gone
     return gone
+
+
+def _why_dose_not_read(d: Mapping[str, Any], problems: dict) -> str:
+    """The reader's reason a stored dose is no longer read: its row's rejection in today's
+    report, or that today's reading gives no such dose."""
+    found = problems.get((str(d["source_file"]), int(d["source_row"] or 0)), [])
+    if found:
+        return f"today's reader rejects {d['source_file']} row {d['source_row']}: {found[0].message}"
+    return f"today's reading of {d['source_file']} gives no such dose (row {d['source_row']})"
+
+
+def _insert_dose_unread(tx: Tx, import_id: int, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Keep each dose this re-read (import ``import_id``) took out of doses with the
+    reader's reason in ``dose_unread`` (schema 13), in the order taken out."""
+    if not rows:
+        return
+    text = ("dose_unit", "frequency", "route", "dose_basis", "start_basis", "source_text", "source_file")
+    table = pa.table(
+        {
+            "import_id": pa.array([import_id] * len(rows), pa.int32()),
+            "seq": pa.array(range(len(rows)), pa.int32()),
+            "dose_id": pa.array([int(r["dose_id"]) for r in rows], pa.int64()),
+            "patient_id": pa.array([str(r["patient_id"]) for r in rows], pa.string()),
+            "drug": pa.array([str(r["drug"]) for r in rows], pa.string()),
+            "start": pa.array([r["start"] for r in rows], pa.timestamp("us")),
+            "end": pa.array([r["end"] for r in rows], pa.timestamp("us")),
+            "dose": pa.array([r["dose"] for r in rows], pa.float64()),
+            **{c: pa.array([str(r.get(c) or "") for r in rows], pa.string()) for c in text},
+            "mg_per_day": pa.array([r["mg_per_day"] for r in rows], pa.float64()),
+            "mg_per_week": pa.array([r["mg_per_week"] for r in rows], pa.float64()),
+            "source_row": pa.array([int(r["source_row"] or 0) for r in rows], pa.int64()),
+            "stored_import": pa.array([r["import_id"] for r in rows], pa.int32()),
+            "reason": pa.array([str(r["reason"]) for r in rows], pa.string()),
+        }
+    )
+    _insert_named(tx, "dose_unread", table)
+
+
+def _insert_named(tx: Tx, name: str, table: pa.Table) -> None:
+    """Insert ``table`` into the table ``name`` by column name."""
+    cols = ", ".join(f'"{c}"' for c in table.column_names)
+    tx.con.register("reread_rows", table)
+    try:
+        tx.execute(f"INSERT INTO {name} ({cols}) SELECT {cols} FROM reread_rows")
+    finally:
+        tx.con.unregister("reread_rows")
 
 
 def _patients(tx: Tx, ids: list[str]) -> dict[str, dict[str, Any]]:

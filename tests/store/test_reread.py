@@ -302,3 +302,45 @@ def test_a_deletion_that_takes_out_other_rows_than_listed_rolls_back(ws, monkeyp
         ws.reread([Source("labs.csv", LABS.encode())], by="Dr B")
     monkeypatch.undo()
     assert snapshot(ws) == before
+
+
+def test_a_dose_no_longer_read_is_kept_with_its_reason_in_dose_unread(ws, monkeypatch):
+    """A dose today's reading no longer gives is taken out of doses and kept, with the
+    reader's reason and the re-read's import, in ``dose_unread`` (as results in lab_unread)."""
+    import duckdb
+
+    today = "patient,drug,dose,unit,frequency,route,start\n006,methotrexate,15,mg,weekly,oral,2024-01-01\n"
+    old = today + "006,methotrexate,20,mg,weekly,oral,2024-02-01\n"
+    store_old_reading(ws, monkeypatch, "m.csv", today, old)
+    [i] = ws.reread([Source("m.csv", today.encode())], by="Dr B").imports
+    [gone] = i.doses_removed
+    assert (gone["dose"], gone["source_row"]) == (20, 3)
+    assert gone["reason"] == "today's reading of m.csv gives no such dose (row 3)"
+    assert "doses removed (no longer read from the file) (1)" in "\n".join(i.lines())
+    assert list(open_panel(ws).doses["dose"]) == [15]
+    con = duckdb.connect(str(ws.db_path), read_only=True)
+    try:
+        rows = con.execute(
+            "SELECT import_id, seq, patient_id, drug, start, dose, dose_unit, frequency, route, mg_per_week, "
+            "source_file, source_row, stored_import, reason FROM dose_unread"
+        ).fetchall()
+    finally:
+        con.close()
+    assert rows == [
+        (
+            2,
+            0,
+            "006",
+            "methotrexate",
+            dt.datetime(2024, 2, 1),
+            20.0,
+            "mg",
+            "weekly",
+            "oral",
+            20.0,
+            "m.csv",
+            3,
+            1,
+            "today's reading of m.csv gives no such dose (row 3)",
+        )
+    ]
