@@ -475,7 +475,7 @@ def _reread_one(
         f"SELECT {stored_cols(tx, 'doses')} FROM doses WHERE import_id = ? ORDER BY patient_id, drug, start", [new_id]
     ).to_pylist()
     out.patients_changed = _patients_changed(patients_before, _patients(tx, list(patients_before) or []), result)
-    out.reviews_unread = _reviews_of(tx, gone)
+    out.reviews_unread = _reviews_of(tx, new_id, gone)
     out.report_text = report.to_text()
     return out
 
@@ -765,18 +765,19 @@ def _same(a: Any, b: Any) -> bool:
     return _plain(a) == _plain(b)
 
 
-def _reviews_of(tx: Tx, gone: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The review entries about a result this re-read took out, as the review log now says
-    them (:func:`dashboard.store.entries.review_log`: same draw and value, any value for an
-    entry without one, while no stored result gives it), each with the reader's ``reason``."""
+def _reviews_of(tx: Tx, import_id: int, gone: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The review entries of the patients of the results this re-read (import ``import_id``)
+    took out that the review log now says as no longer read because of it
+    (:func:`dashboard.store.entries.review_log`: same draw and value, any value for an entry
+    without one, while no stored result gives it), each with the reader's ``reason``."""
     if not gone:
         return []
-    draws = {(g["patient_id"], g["analyte"], g["collected_at"]) for g in gone}
-    log = entries.review_log(tx).to_pylist()
+    patients = sorted({str(g["patient_id"]) for g in gone})
+    log = entries.review_log(tx, f"WHERE r.patient_id IN ({', '.join('?' for _ in patients)})", patients).to_pylist()
     return [
         {**{k: e[k] for k in _REVIEW_SAID}, "reason": e["unread_reason"]}
         for e in log
-        if e["unread_reason"] is not None and (e["patient_id"], e["analyte"], e["collected_at"]) in draws
+        if e["unread_reason"] is not None and e["unread_import"] == import_id
     ]
 
 

@@ -50,7 +50,7 @@ def _reopen(ws: Workspace) -> Workspace:
 def test_a_schema_12_workspace_migrates_to_13_keeps_its_data_and_a_reread_then_works(ws, monkeypatch):
     # a schema 12 dashboard: its migrations, and its review log (no lab_unread to join)
     schema_12_log = re.sub(
-        r"un\.unread_at, un\.unread_reason, |LEFT JOIN LATERAL \(SELECT ui\.imported_at .*? un ON true ",
+        r"un\.unread_at, un\.unread_reason, un\.unread_import, |LEFT JOIN LATERAL \(SELECT ui\.imported_at .*? un ON true ",
         "",
         entries.REVIEW_LOG,
     )

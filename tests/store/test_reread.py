@@ -344,3 +344,23 @@ def test_a_dose_no_longer_read_is_kept_with_its_reason_in_dose_unread(ws, monkey
             "today's reading of m.csv gives no such dose (row 3)",
         )
     ]
+
+
+def test_a_reread_lists_only_the_reviews_it_made_no_longer_read(ws, monkeypatch):
+    """Two imports gave the same draw two values (1.2 and 0.9 x10^9/L), each reviewed; each
+    re-read takes out one.  The second re-read lists the review of its own result only, not
+    the one the first re-read made no longer read."""
+    store_old_reading(ws, monkeypatch, "labs.csv", LABS, LABS_OLD)
+    first = open_panel(ws).open_flags(DAY)
+    first = first[first["analyte"] == "neutrophils"]
+    ws.add_reviews(reviews_for("001", list(first["flag_key"]), "withhold", "held", results_of(first)), by="Dr A")
+    today = H + "001,2024-03-15 09:00,Neut #,22,%\n"
+    store_old_reading(ws, monkeypatch, "n.csv", today, H + "001,2024-03-15 09:00,Neutrophils,0.9,10^9/L\n")
+    [one] = ws.reread([Source("labs.csv", LABS.encode())], by="Dr B").imports
+    assert {r["value"] for r in one.reviews_unread} == {1.2}
+    second = open_panel(ws).open_flags(DAY)
+    second = second[second["analyte"] == "neutrophils"]
+    ws.add_reviews(reviews_for("001", list(second["flag_key"]), "withhold", "held", results_of(second)), by="Dr A")
+    [two] = ws.reread([Source("n.csv", today.encode())], by="Dr B").imports
+    assert [r["value"] for r in two.results_removed] == [0.9]
+    assert {r["value"] for r in two.reviews_unread} == {0.9}, two.reviews_unread
