@@ -18,8 +18,8 @@ files contributed by today's reading of them:
 * one that another import may hold too (a later import counted results or doses as
   already stored: the workspace does not know which; a dose a clinician or a later import
   changed since) stays as it is, and is listed with why;
-* what today's reading gives that is not stored is added by a new import (origin
-  ``reread``; its files logged with status :data:`~dashboard.store.merge.REREAD_STATUS`),
+* what today's reading gives that is not stored is added by a new import (its files logged
+  with status :data:`~dashboard.store.merge.REREAD_STATUS`, its note in its options),
   merged by the rules of any import (corrections, withdrawals, patients' details,
   identity conflicts), dated now: a result nobody has seen reopens the review of a later
   draw as any late result does (H474).
@@ -57,8 +57,6 @@ def _version() -> int:
 
 #: The key the workspace knows a result by (the importer's duplicate key).
 RESULT_KEY = ("patient_id", "analyte", "collected_at", "value", "comparator")
-#: The origin of a re-read's import log entry.
-REREAD_ORIGIN = "reread"
 
 
 @dataclass(frozen=True)
@@ -71,10 +69,6 @@ class StoredImport:
     options: ImportOptions
     #: the latest reader version that read its files (None: before versions were recorded)
     read_by: int | None
-
-    @property
-    def read_earlier(self) -> bool:
-        return self.read_by is None or self.read_by < _version()
 
     def title(self) -> str:
         names = ", ".join(f.name for f in self.files)
@@ -337,11 +331,11 @@ def reread(
     now: dt.datetime,
     targets: Sequence[tuple[StoredImport, ImportResult]],
     by: str,
-    origin: str = REREAD_ORIGIN,
+    origin: str,
 ) -> list[ImportReread]:
     """Replace, in this transaction, each target import's rows by today's reading of its
     files (``ImportResult``, read with the import's own options), and log each re-read as a
-    new import; see the module.  Raises on failure (the caller's transaction rolls back)."""
+    new import by ``by`` from ``origin`` (``cli`` or ``app``); see the module.  Raises on failure (the caller's transaction rolls back)."""
     chains = {t.import_id: _chain(tx, t) for t, _ in targets}
     in_run = {i for c in chains.values() for i in c}
     today_labs = {t.import_id: _keys(model.conform("labs", r.labs), RESULT_KEY) for t, r in targets}
@@ -413,7 +407,7 @@ def _reread_one(
     holders = _holders(tx, min(chain), in_run)
     stored = tx.arrow(
         "SELECT patient_id, analyte, collected_at, value, comparator, source_value, source_unit, source_file, "
-        f"source_row, import_id, derived FROM labs WHERE import_id IN ({_in(chain)}) "
+        f"source_row, import_id FROM labs WHERE import_id IN ({_in(chain)}) "
         "ORDER BY import_id, source_file, source_row, analyte"
     ).to_pylist()
     problems = _problems_by_row(report)
@@ -605,33 +599,26 @@ def _store_unread(tx: Tx, import_id: int, gone: list[dict[str, Any]]) -> None:
     """Keep each result this re-read (import ``import_id``) took out of labs with the
     reader's reason in ``lab_unread`` (schema 13), in the order taken out: the review log
     says a review of it as no longer read (:data:`dashboard.store.entries.REVIEW_LOG`, H643)."""
-    if gone:
-        _insert_unread(tx, import_id, gone)
-
-
-def _insert_unread(tx: Tx, import_id: int, rows: Sequence[Mapping[str, Any]]) -> None:
+    if not gone:
+        return
     table = pa.table(
         {
-            "import_id": pa.array([import_id] * len(rows), pa.int32()),
-            "seq": pa.array(range(len(rows)), pa.int32()),
-            "patient_id": pa.array([str(r["patient_id"]) for r in rows], pa.string()),
-            "analyte": pa.array([str(r["analyte"]) for r in rows], pa.string()),
-            "collected_at": pa.array([r["collected_at"] for r in rows], pa.timestamp("us")),
-            "value": pa.array([r["value"] for r in rows], pa.float64()),
-            "comparator": pa.array([r["comparator"] or "" for r in rows], pa.string()),
-            "source_value": pa.array([r["source_value"] or "" for r in rows], pa.string()),
-            "source_unit": pa.array([r["source_unit"] or "" for r in rows], pa.string()),
-            "source_file": pa.array([r["source_file"] or "" for r in rows], pa.string()),
-            "source_row": pa.array([int(r["source_row"] or 0) for r in rows], pa.int64()),
-            "stored_import": pa.array([int(r["import_id"]) for r in rows], pa.int32()),
-            "reason": pa.array([str(r["reason"]) for r in rows], pa.string()),
+            "import_id": pa.array([import_id] * len(gone), pa.int32()),
+            "seq": pa.array(range(len(gone)), pa.int32()),
+            "patient_id": pa.array([str(r["patient_id"]) for r in gone], pa.string()),
+            "analyte": pa.array([str(r["analyte"]) for r in gone], pa.string()),
+            "collected_at": pa.array([r["collected_at"] for r in gone], pa.timestamp("us")),
+            "value": pa.array([r["value"] for r in gone], pa.float64()),
+            "comparator": pa.array([r["comparator"] or "" for r in gone], pa.string()),
+            "source_value": pa.array([r["source_value"] or "" for r in gone], pa.string()),
+            "source_unit": pa.array([r["source_unit"] or "" for r in gone], pa.string()),
+            "source_file": pa.array([r["source_file"] or "" for r in gone], pa.string()),
+            "source_row": pa.array([int(r["source_row"] or 0) for r in gone], pa.int64()),
+            "stored_import": pa.array([int(r["import_id"]) for r in gone], pa.int32()),
+            "reason": pa.array([str(r["reason"]) for r in gone], pa.string()),
         }
     )
-    tx.con.register("reread_unread", table)
-    try:
-        tx.execute(f"INSERT INTO lab_unread SELECT {', '.join(table.column_names)} FROM reread_unread")
-    finally:
-        tx.con.unregister("reread_unread")
+    _insert_named(tx, "lab_unread", table)
 
 
 def _drop_doses(
@@ -787,7 +774,6 @@ _REVIEW_SAID = ("review_id", "patient_id", "analyte", "collected_at", "action", 
 
 __all__ = [
     "DOSE_KEY",
-    "REREAD_ORIGIN",
     "RESULT_KEY",
     "ImportReread",
     "Reread",
