@@ -126,10 +126,10 @@ def _options(text: str) -> ImportOptions:
     )
 
 
-def needs_choice(result: ImportResult, target: StoredImport) -> str:
+def needs_choice(result: ImportResult, target: StoredImport, origin: str = "cli") -> str:
     """Why today's reading of ``target``'s files cannot be applied without a choice ("" when
     it can): a file that now needs a date order or a mapping.  Never guessed: the stored
-    reading stays."""
+    reading stays.  The page (``origin`` "app") cannot give the choice: it says the command."""
     needs = result.report.needs
     if not needs:
         return ""
@@ -138,9 +138,15 @@ def needs_choice(result: ImportResult, target: StoredImport) -> str:
         + (f" ({f.error})" if f.error else "")
         for f in needs
     )
+    how = (
+        "Re-read it from the command line with the choice: python -m dashboard workspace import --reread "
+        f"--dayfirst (or --monthfirst, or --map SOURCE_COLUMN=FIELD) {' '.join(f.name for f in target.files)}"
+        if origin == "app"
+        else "Give the choice with the re-read (e.g. --dayfirst or --monthfirst, or --map)"
+    )
     return (
         f"{target.title()}: today's reader needs a choice before it can read it ({said}). Nothing was changed: "
-        "the stored reading stays. Give the choice with the re-read (e.g. --dayfirst or --monthfirst, or --map)"
+        f"the stored reading stays. {how}"
     )
 
 

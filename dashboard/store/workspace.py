@@ -545,7 +545,7 @@ class Workspace:
             # the names the import logged: the stored rows' files, whatever the copy is called now
             files = [Source(f.name, given[f.content_hash].data) for f in t.files]
             result = import_sources(files, opts, known_sex=sex)
-            why = reread_mod.needs_choice(result, t)
+            why = reread_mod.needs_choice(result, t, origin)
             if why:
                 out.problems.append(why)
             read.append((dataclasses.replace(t, options=opts), result))
