@@ -1,4 +1,4 @@
-"""Reading a stored import again with today's reader (H641-H646, H648-H655).
+"""Reading a stored import again with today's reader (H641-H646, H648-H652).
 
 The workspace skips a file whose content it holds (:func:`dashboard.store.merge.known`),
 so a reader fixed since (three cyclophosphamide pulses stored as one, a "%" neutrophil
@@ -341,7 +341,8 @@ def reread(
 ) -> list[ImportReread]:
     """Replace, in this transaction, each target import's rows by today's reading of its
     files (``ImportResult``, read with the import's own options), and log each re-read as a
-    new import by ``by`` from ``origin`` (``cli`` or ``app``); see the module.  Raises on failure (the caller's transaction rolls back)."""
+    new import by ``by`` from ``origin`` (``cli`` or ``app``); see the module.  Raises on
+    failure (the caller's transaction rolls back)."""
     chains = {t.import_id: _chain(tx, t) for t, _ in targets}
     in_run = {i for c in chains.values() for i in c}
     today_labs = {t.import_id: _keys(model.conform("labs", r.labs), RESULT_KEY) for t, r in targets}
