@@ -260,7 +260,8 @@ def add_reviews(tx: Tx, clock: Clock, reviews: Sequence[Review], by: str) -> lis
 #: out of labs, and the reader's reason (``lab_unread``, schema 13, ``dashboard/store/reread.py``,
 #: H643): a result of its draw with the entry's value (any value, for an entry without one)
 #: that a re-read took out while no stored result of the draw gives that value (any result);
-#: of several, the latest re-read's last.  An entry about the patient (no flag) has none.
+#: of several, the latest re-read's last (``unread_import``: that re-read's import).  An entry
+#: about the patient (no flag) has none.
 #: Such an entry is kept and said: "its result is no longer read from the file: ...".
 REVIEW_LOG = (
     "WITH standing AS (SELECT c.patient_id, c.analyte, c.collected_at, c.value, c.comparator, "
@@ -273,11 +274,12 @@ REVIEW_LOG = (
     "(SELECT max(wi.imported_at) FROM lab_withdrawals w JOIN imports wi ON wi.import_id = w.import_id "
     "WHERE w.stored_file IS NOT NULL AND w.patient_id = r.patient_id AND w.analyte = r.analyte "
     "AND w.collected_at = r.collected_at AND (x.value IS NULL OR (w.value IS NOT DISTINCT FROM x.value "
-    "AND w.comparator = coalesce(x.comparator, '')))) AS withdrawn_at, un.unread_at, un.unread_reason, "
+    "AND w.comparator = coalesce(x.comparator, '')))) AS withdrawn_at, un.unread_at, un.unread_reason, un.unread_import, "
     "e.earlier_since, e.earlier_corrected, e.earlier_corrected_draw, e.earlier_corrected_value, "
     "e.earlier_corrected_comparator FROM reviews r "
     "LEFT JOIN review_results x USING (review_id) LEFT JOIN review_judgements j USING (review_id) "
-    "LEFT JOIN LATERAL (SELECT ui.imported_at AS unread_at, u.reason AS unread_reason FROM lab_unread u "
+    "LEFT JOIN LATERAL (SELECT ui.imported_at AS unread_at, u.reason AS unread_reason, u.import_id AS unread_import "
+    "FROM lab_unread u "
     "JOIN imports ui ON ui.import_id = u.import_id WHERE r.flag_key <> '' AND u.patient_id = r.patient_id "
     "AND u.analyte = r.analyte AND u.collected_at = r.collected_at AND (x.value IS NULL OR (u.value = x.value "
     "AND u.comparator = coalesce(x.comparator, ''))) AND NOT EXISTS (SELECT 1 FROM labs h "
@@ -302,14 +304,8 @@ def reviews(tx: Tx, patient_id: str | None) -> pa.Table:
 
 
 def review_log(tx: Tx, where: str = "", params: Sequence[Any] = ()) -> pa.Table:
-    """The review log (:data:`REVIEW_LOG`, oldest first), with ``unread_at`` and
-    ``unread_reason`` always (null where a test plays a log of an older schema)."""
-    log = tx.arrow(f"{REVIEW_LOG} {where} ORDER BY review_id", list(params))
-    if "unread_at" not in log.column_names:
-        log = log.append_column("unread_at", pa.nulls(log.num_rows, pa.timestamp("us")))
-    if "unread_reason" not in log.column_names:
-        log = log.append_column("unread_reason", pa.nulls(log.num_rows, pa.string()))
-    return log
+    """The review log (:data:`REVIEW_LOG`, oldest first)."""
+    return tx.arrow(f"{REVIEW_LOG} {where} ORDER BY review_id", list(params))
 
 
 def empty_reviews() -> pa.Table:

@@ -76,6 +76,12 @@ class FileRecord:
         return cls(Path(source.name).name, hashlib.sha256(source.data).hexdigest(), len(source.data))
 
 
+def read_earlier(read_by: int | None) -> bool:
+    """Whether a reading by reader version ``read_by`` (None: before versions were recorded)
+    is an earlier version's than today's (H625): the file may read differently now."""
+    return read_by is None or read_by < READER_VERSION
+
+
 @dataclass(frozen=True)
 class Skipped:
     """A file not imported again: the same content is already in the workspace, or given
@@ -92,7 +98,7 @@ class Skipped:
     @property
     def read_earlier(self) -> bool:
         """Whether the workspace's reading of this file is an earlier version's (H625)."""
-        return self.import_id is not None and (self.read_by is None or self.read_by < READER_VERSION)
+        return self.import_id is not None and read_earlier(self.read_by)
 
     def message(self) -> str:
         if self.import_id is None or self.imported_at is None:
@@ -531,6 +537,12 @@ _SAME_RESULT = (
     _SAME_DRAW + " AND {a}.value IS NOT DISTINCT FROM {b}.value AND coalesce({a}.comparator, '') = "
     "coalesce({b}.comparator, '')"
 )
+
+
+def same_result(a: str, b: str) -> str:
+    """SQL: the rows ``a`` and ``b`` are the same result (the key the workspace knows a
+    result by: patient, test, draw time, value and comparator)."""
+    return _SAME_RESULT.format(a=a, b=b)
 
 
 def _withdraw(

@@ -13,12 +13,11 @@ import duckdb
 from dashboard.store.connection import Tx
 from dashboard.store.errors import WorkspaceError
 from dashboard.store.merge import backfill_disputes
-from dashboard.store.reread import backfill_unread
 from dashboard.store.schema import MIGRATIONS, latest_version
 
 #: Data a migration carries over from what the workspace already holds, after its
 #: statements (in the same transaction).
-_BACKFILLS = {5: backfill_disputes, 13: backfill_unread}
+_BACKFILLS = {5: backfill_disputes}
 
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:

@@ -1,4 +1,4 @@
-"""Reading a stored import again with today's reader (H641-H647).
+"""Reading a stored import again with today's reader (H641-H646, H648-H652).
 
 The workspace skips a file whose content it holds (:func:`dashboard.store.merge.known`),
 so a reader fixed since (three cyclophosphamide pulses stored as one, a "%" neutrophil
@@ -18,8 +18,8 @@ files contributed by today's reading of them:
 * one that another import may hold too (a later import counted results or doses as
   already stored: the workspace does not know which; a dose a clinician or a later import
   changed since) stays as it is, and is listed with why;
-* what today's reading gives that is not stored is added by a new import (origin
-  ``reread``; its files logged with status :data:`~dashboard.store.merge.REREAD_STATUS`),
+* what today's reading gives that is not stored is added by a new import (its files logged
+  with status :data:`~dashboard.store.merge.REREAD_STATUS`, its note in its options),
   merged by the rules of any import (corrections, withdrawals, patients' details,
   identity conflicts), dated now: a result nobody has seen reopens the review of a later
   draw as any late result does (H474).
@@ -46,6 +46,7 @@ from dashboard.ingest.labs import number_text
 from dashboard.ingest.report import SHOWN_VALUE
 from dashboard.store import entries, merge
 from dashboard.store.connection import Tx, stored_cols
+from dashboard.store.errors import WorkspaceError
 from dashboard.store.merge import REREAD_STATUS, FileRecord, LogEntry
 
 
@@ -56,8 +57,6 @@ def _version() -> int:
 
 #: The key the workspace knows a result by (the importer's duplicate key).
 RESULT_KEY = ("patient_id", "analyte", "collected_at", "value", "comparator")
-#: The origin of a re-read's import log entry.
-REREAD_ORIGIN = "reread"
 
 
 @dataclass(frozen=True)
@@ -70,10 +69,6 @@ class StoredImport:
     options: ImportOptions
     #: the latest reader version that read its files (None: before versions were recorded)
     read_by: int | None
-
-    @property
-    def read_earlier(self) -> bool:
-        return self.read_by is None or self.read_by < _version()
 
     def title(self) -> str:
         names = ", ".join(f.name for f in self.files)
@@ -131,10 +126,10 @@ def _options(text: str) -> ImportOptions:
     )
 
 
-def needs_choice(result: ImportResult, target: StoredImport) -> str:
+def needs_choice(result: ImportResult, target: StoredImport, origin: str = "cli") -> str:
     """Why today's reading of ``target``'s files cannot be applied without a choice ("" when
     it can): a file that now needs a date order or a mapping.  Never guessed: the stored
-    reading stays."""
+    reading stays.  The page (``origin`` "app") cannot give the choice: it says the command."""
     needs = result.report.needs
     if not needs:
         return ""
@@ -143,9 +138,15 @@ def needs_choice(result: ImportResult, target: StoredImport) -> str:
         + (f" ({f.error})" if f.error else "")
         for f in needs
     )
+    how = (
+        "Re-read it from the command line with the choice: python -m dashboard workspace import --reread "
+        f"--dayfirst (or --monthfirst, or --map SOURCE_COLUMN=FIELD) {' '.join(f.name for f in target.files)}"
+        if origin == "app"
+        else "Give the choice with the re-read (e.g. --dayfirst or --monthfirst, or --map)"
+    )
     return (
         f"{target.title()}: today's reader needs a choice before it can read it ({said}). Nothing was changed: "
-        "the stored reading stays. Give the choice with the re-read (e.g. --dayfirst or --monthfirst, or --map)"
+        f"the stored reading stays. {how}"
     )
 
 
@@ -215,7 +216,10 @@ class ImportReread:
             [f"{result_words(r)}: {r['reason']}" for r in self.results_kept],
         )
         section("doses added", [_dose_line(d) for d in self.doses_added])
-        section("doses removed (no longer read from the file)", [_dose_line(d) for d in self.doses_removed])
+        section(
+            "doses removed (no longer read from the file)",
+            [f"{_dose_line(d)}: {d['reason']}" for d in self.doses_removed],
+        )
         section(
             "doses kept as stored although today's reading does not give them",
             [f"{_dose_line(d)}: {d['reason']}" for d in self.doses_kept],
@@ -333,11 +337,12 @@ def reread(
     now: dt.datetime,
     targets: Sequence[tuple[StoredImport, ImportResult]],
     by: str,
-    origin: str = REREAD_ORIGIN,
+    origin: str,
 ) -> list[ImportReread]:
     """Replace, in this transaction, each target import's rows by today's reading of its
     files (``ImportResult``, read with the import's own options), and log each re-read as a
-    new import; see the module.  Raises on failure (the caller's transaction rolls back)."""
+    new import by ``by`` from ``origin`` (``cli`` or ``app``); see the module.  Raises on
+    failure (the caller's transaction rolls back)."""
     chains = {t.import_id: _chain(tx, t) for t, _ in targets}
     in_run = {i for c in chains.values() for i in c}
     today_labs = {t.import_id: _keys(model.conform("labs", r.labs), RESULT_KEY) for t, r in targets}
@@ -346,11 +351,13 @@ def reread(
     for target, result in targets:
         others_labs = set().union(*(k for i, k in today_labs.items() if i != target.import_id))
         others_doses = set().union(*(k for i, k in today_doses.items() if i != target.import_id))
-        out.append(
-            _reread_one(
-                tx, now, target, result, chains[target.import_id], in_run, others_labs, others_doses, by, origin
-            )
+        done = _reread_one(
+            tx, now, target, result, chains[target.import_id], in_run, others_labs, others_doses, by, origin
         )
+        # the new import holds no result of another import read again in this run
+        if done.new_import_id is not None:
+            in_run.add(done.new_import_id)
+        out.append(done)
     return out
 
 
@@ -404,15 +411,10 @@ def _reread_one(
     today = _keys(labs, RESULT_KEY)
     # a later import not read again here that counted results (doses) already stored may
     # hold any of this import's: the workspace does not record which, so they stay
-    later = tx.arrow(
-        "SELECT import_id, imported_at, labs_duplicate, doses_duplicate FROM imports WHERE import_id > ? "
-        "ORDER BY import_id",
-        [min(chain)],
-    ).to_pylist()
-    holders = [r for r in later if int(r["import_id"]) not in in_run]
+    holders = _holders(tx, min(chain), in_run)
     stored = tx.arrow(
         "SELECT patient_id, analyte, collected_at, value, comparator, source_value, source_unit, source_file, "
-        f"source_row, import_id, derived FROM labs WHERE import_id IN ({_in(chain)}) "
+        f"source_row, import_id FROM labs WHERE import_id IN ({_in(chain)}) "
         "ORDER BY import_id, source_file, source_row, analyte"
     ).to_pylist()
     problems = _problems_by_row(report)
@@ -436,7 +438,7 @@ def _reread_one(
         else:
             out.results_removed.append(r)
     _delete_labs(tx, gone)
-    doses_gone = _drop_doses(tx, out, result, chain, holders, others_doses)
+    doses_gone = _drop_doses(tx, out, result, chain, holders, others_doses, problems)
     patients_before = _patients(tx, model.conform("patients", result.patients).column("patient_id").to_pylist())
     new_id = int(tx.one("SELECT coalesce(max(import_id), 0) + 1 FROM imports"))
     note = {
@@ -444,7 +446,11 @@ def _reread_one(
         "read_by": target.read_by,
         "reader_version": _version(),
         "results_removed": len(gone),  # each in lab_unread, with the reader's reason
-        "doses_removed": len(doses_gone),
+        "doses_removed": len(doses_gone),  # each in dose_unread
+        # what it counts as already stored outside its chain: the results (doses) of other
+        # imports it may hold (its own chain's kept rows are not another import's)
+        "labs_outside": _labs_outside(tx, labs, chain),
+        "doses_outside": _doses_outside(tx, result, chain),
     }
     log = LogEntry(by, origin, f"re-read of import #{target.import_id}", target.options, None)
     merge.merge_import(
@@ -459,6 +465,7 @@ def _reread_one(
         extra_options={"reread": note},
     )
     _store_unread(tx, new_id, gone)
+    _insert_dose_unread(tx, new_id, doses_gone)
     out.new_import_id = new_id
     out.results_added = tx.arrow(
         "SELECT patient_id, analyte, collected_at, value, comparator, source_value, source_unit, source_file, "
@@ -469,9 +476,69 @@ def _reread_one(
         f"SELECT {stored_cols(tx, 'doses')} FROM doses WHERE import_id = ? ORDER BY patient_id, drug, start", [new_id]
     ).to_pylist()
     out.patients_changed = _patients_changed(patients_before, _patients(tx, list(patients_before) or []), result)
-    out.reviews_unread = _reviews_of(tx, gone)
+    out.reviews_unread = _reviews_of(tx, new_id, gone)
     out.report_text = report.to_text()
     return out
+
+
+def _holders(tx: Tx, first: int, in_run: set[int]) -> list[dict[str, Any]]:
+    """The imports after ``first`` not read again in this run that may hold a result (dose)
+    of it: each with the results (doses) it counted as already stored; for a re-read, only
+    those outside the chain it re-read (``labs_outside``, ``doses_outside`` in its note)."""
+    out = []
+    for r in tx.arrow(
+        "SELECT import_id, imported_at, labs_duplicate, doses_duplicate, options FROM imports WHERE import_id > ? "
+        "ORDER BY import_id",
+        [first],
+    ).to_pylist():
+        if int(r["import_id"]) in in_run:
+            continue
+        note = _note(r.pop("options"))
+        for what in ("labs", "doses"):
+            outside = note.get(f"{what}_outside")
+            if isinstance(outside, int):
+                r[f"{what}_duplicate"] = min(outside, int(r[f"{what}_duplicate"]))
+        out.append(r)
+    return out
+
+
+def _note(text: str) -> dict[str, Any]:
+    """A re-read's note in its import's options ({} for any other import)."""
+    try:
+        found = json.loads(text)
+    except ValueError:
+        return {}
+    note = found.get("reread") if isinstance(found, dict) else None
+    return note if isinstance(note, dict) else {}
+
+
+def _labs_outside(tx: Tx, labs: pa.Table, chain: list[int]) -> int:
+    """How many of today's results a stored result of another import than ``chain``'s gives."""
+    if not labs.num_rows:
+        return 0
+    tx.con.register("reread_today", labs.select(list(RESULT_KEY)))
+    try:
+        return int(
+            tx.one(
+                "SELECT count(*) FROM reread_today t WHERE EXISTS (SELECT 1 FROM labs l WHERE "
+                + merge.same_result("l", "t")
+                + f" AND l.import_id NOT IN ({_in(chain)}))"
+            )
+        )
+    finally:
+        tx.con.unregister("reread_today")
+
+
+def _doses_outside(tx: Tx, result: ImportResult, chain: list[int]) -> int:
+    """How many of today's doses (by DOSE_KEY) a stored dose not of ``chain`` gives (a dose
+    entered by hand counts: it is not this chain's)."""
+    stored = {
+        dose_key(d)
+        for d in tx.arrow(
+            f"SELECT {stored_cols(tx, 'doses')} FROM doses WHERE import_id IS NULL OR import_id NOT IN ({_in(chain)})"
+        ).to_pylist()
+    }
+    return sum(1 for d in model.conform("doses", result.doses).to_pylist() if dose_key(d) in stored)
 
 
 def _held_words(held: Mapping[str, Any], what: str, n: int) -> str:
@@ -504,9 +571,10 @@ def _why_not_read(r: Mapping[str, Any], now_read: list[dict[str, Any]], problems
 
 
 def _delete_labs(tx: Tx, gone: list[dict[str, Any]]) -> None:
+    """Take the results ``gone`` out of labs (each the same result, file, row and import);
+    raises, so the transaction rolls back, unless exactly those rows were taken out."""
     if not gone:
         return
-    names = [*RESULT_KEY, "source_file", "source_row", "import_id"]
     table = pa.table(
         {
             "patient_id": pa.array([r["patient_id"] for r in gone], pa.string()),
@@ -519,86 +587,45 @@ def _delete_labs(tx: Tx, gone: list[dict[str, Any]]) -> None:
             "import_id": pa.array([r["import_id"] for r in gone], pa.int64()),
         }
     )
-    assert table.column_names == names
     tx.con.register("reread_gone", table)
     try:
-        tx.execute(
-            "DELETE FROM labs l USING reread_gone g WHERE l.patient_id = g.patient_id AND l.analyte = g.analyte "
-            "AND l.collected_at = g.collected_at AND l.value IS NOT DISTINCT FROM g.value "
-            "AND coalesce(l.comparator, '') = g.comparator AND l.source_file = g.source_file "
-            "AND l.source_row = g.source_row AND l.import_id = g.import_id"
-        )
+        deleted = tx.execute(
+            "DELETE FROM labs l USING reread_gone g WHERE "
+            + merge.same_result("l", "g")
+            + " AND l.source_file = g.source_file AND l.source_row = g.source_row AND l.import_id = g.import_id"
+        ).fetchall()[0][0]
     finally:
         tx.con.unregister("reread_gone")
+    if int(deleted) != len(gone):
+        raise WorkspaceError(
+            f"re-read: {len(gone):,} results were to be taken out of labs but {int(deleted):,} were; nothing was changed"
+        )
 
 
 def _store_unread(tx: Tx, import_id: int, gone: list[dict[str, Any]]) -> None:
     """Keep each result this re-read (import ``import_id``) took out of labs with the
     reader's reason in ``lab_unread`` (schema 13), in the order taken out: the review log
     says a review of it as no longer read (:data:`dashboard.store.entries.REVIEW_LOG`, H643)."""
-    if gone:
-        _insert_unread(tx, import_id, gone)
-
-
-def _insert_unread(tx: Tx, import_id: int, rows: Sequence[Mapping[str, Any]]) -> None:
+    if not gone:
+        return
     table = pa.table(
         {
-            "import_id": pa.array([import_id] * len(rows), pa.int32()),
-            "seq": pa.array(range(len(rows)), pa.int32()),
-            "patient_id": pa.array([str(r["patient_id"]) for r in rows], pa.string()),
-            "analyte": pa.array([str(r["analyte"]) for r in rows], pa.string()),
-            "collected_at": pa.array([r["collected_at"] for r in rows], pa.timestamp("us")),
-            "value": pa.array([r["value"] for r in rows], pa.float64()),
-            "comparator": pa.array([r["comparator"] or "" for r in rows], pa.string()),
-            "source_value": pa.array([r["source_value"] or "" for r in rows], pa.string()),
-            "source_unit": pa.array([r["source_unit"] or "" for r in rows], pa.string()),
-            "source_file": pa.array([r["source_file"] or "" for r in rows], pa.string()),
-            "source_row": pa.array([int(r["source_row"] or 0) for r in rows], pa.int64()),
-            "stored_import": pa.array([int(r["import_id"]) for r in rows], pa.int32()),
-            "reason": pa.array([str(r["reason"]) for r in rows], pa.string()),
+            "import_id": pa.array([import_id] * len(gone), pa.int32()),
+            "seq": pa.array(range(len(gone)), pa.int32()),
+            "patient_id": pa.array([str(r["patient_id"]) for r in gone], pa.string()),
+            "analyte": pa.array([str(r["analyte"]) for r in gone], pa.string()),
+            "collected_at": pa.array([r["collected_at"] for r in gone], pa.timestamp("us")),
+            "value": pa.array([r["value"] for r in gone], pa.float64()),
+            "comparator": pa.array([r["comparator"] or "" for r in gone], pa.string()),
+            "source_value": pa.array([r["source_value"] or "" for r in gone], pa.string()),
+            "source_unit": pa.array([r["source_unit"] or "" for r in gone], pa.string()),
+            "source_file": pa.array([r["source_file"] or "" for r in gone], pa.string()),
+            "source_row": pa.array([int(r["source_row"] or 0) for r in gone], pa.int64()),
+            "stored_import": pa.array([int(r["import_id"]) for r in gone], pa.int32()),
+            "reason": pa.array([str(r["reason"]) for r in gone], pa.string()),
         }
     )
-    tx.con.register("reread_unread", table)
-    try:
-        tx.execute(f"INSERT INTO lab_unread SELECT {', '.join(table.column_names)} FROM reread_unread")
-    finally:
-        tx.con.unregister("reread_unread")
-
-
-def backfill_unread(tx: Tx) -> None:
-    """Migration 13: the results each re-read of a schema 12 workspace took out of labs,
-    which it kept in its import log entry's options (``reread.no_longer_read``, a list of
-    the results with ``collected_at`` as ISO text, the stored ``import_id`` and the
-    ``reason``), into ``lab_unread``, so a review of one is still said as no longer read."""
-    for import_id, text in tx.execute(
-        "SELECT import_id, options FROM imports WHERE options LIKE '%\"reread\"%' ORDER BY import_id"
-    ).fetchall():
-        try:
-            note = json.loads(text).get("reread") or {}
-            listed = note.get("no_longer_read") or []
-        except (ValueError, AttributeError):
-            continue
-        rows: list[dict[str, Any]] = []
-        for r in listed if isinstance(listed, list) else []:
-            if not isinstance(r, dict):
-                continue
-            try:
-                when = dt.datetime.fromisoformat(str(r["collected_at"]))
-                rows.append(
-                    {
-                        **{k: r.get(k) for k in ("value", "comparator", "source_value", "source_unit", "source_file")},
-                        "patient_id": r["patient_id"],
-                        "analyte": r["analyte"],
-                        "collected_at": when,
-                        "source_row": r.get("source_row"),
-                        "import_id": r["import_id"],
-                        "reason": r.get("reason") or "",
-                    }
-                )
-            except (KeyError, TypeError, ValueError):
-                continue
-        if rows:
-            _insert_unread(tx, int(import_id), rows)
+    _insert_named(tx, "lab_unread", table)
 
 
 def _drop_doses(
@@ -608,6 +635,7 @@ def _drop_doses(
     chain: list[int],
     holders: list[dict[str, Any]],
     others: set[tuple],
+    problems: dict,
 ) -> list[dict[str, Any]]:
     """Take out the import's doses today's reading no longer gives (by DOSE_KEY), unless
     another import may hold them or someone changed them since (a clinician's stop or
@@ -638,11 +666,61 @@ def _drop_doses(
         elif held is not None:
             out.doses_kept.append({**d, "reason": _held_words(held, "doses", held["doses_duplicate"])})
         else:
-            gone.append(d)
+            gone.append({**d, "reason": _why_dose_not_read(d, problems)})
     if gone:
-        tx.execute(f"DELETE FROM doses WHERE dose_id IN ({_in([d['dose_id'] for d in gone])})")
+        deleted = tx.execute(f"DELETE FROM doses WHERE dose_id IN ({_in([d['dose_id'] for d in gone])})").fetchall()
+        if int(deleted[0][0]) != len(gone):
+            raise WorkspaceError(
+                f"re-read: {len(gone):,} doses were to be taken out but {int(deleted[0][0]):,} were; nothing was changed"
+            )
     out.doses_removed = gone
     return gone
+
+
+def _why_dose_not_read(d: Mapping[str, Any], problems: dict) -> str:
+    """The reader's reason a stored dose is no longer read: its row's rejection in today's
+    report, or that today's reading gives no such dose."""
+    found = problems.get((str(d["source_file"]), int(d["source_row"] or 0)), [])
+    if found:
+        return f"today's reader rejects {d['source_file']} row {d['source_row']}: {found[0].message}"
+    return f"today's reading of {d['source_file']} gives no such dose (row {d['source_row']})"
+
+
+def _insert_dose_unread(tx: Tx, import_id: int, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Keep each dose this re-read (import ``import_id``) took out of doses with the
+    reader's reason in ``dose_unread`` (schema 13), in the order taken out."""
+    if not rows:
+        return
+    text = ("dose_unit", "frequency", "route", "dose_basis", "start_basis", "source_text", "source_file")
+    table = pa.table(
+        {
+            "import_id": pa.array([import_id] * len(rows), pa.int32()),
+            "seq": pa.array(range(len(rows)), pa.int32()),
+            "dose_id": pa.array([int(r["dose_id"]) for r in rows], pa.int64()),
+            "patient_id": pa.array([str(r["patient_id"]) for r in rows], pa.string()),
+            "drug": pa.array([str(r["drug"]) for r in rows], pa.string()),
+            "start": pa.array([r["start"] for r in rows], pa.timestamp("us")),
+            "end": pa.array([r["end"] for r in rows], pa.timestamp("us")),
+            "dose": pa.array([r["dose"] for r in rows], pa.float64()),
+            **{c: pa.array([str(r.get(c) or "") for r in rows], pa.string()) for c in text},
+            "mg_per_day": pa.array([r["mg_per_day"] for r in rows], pa.float64()),
+            "mg_per_week": pa.array([r["mg_per_week"] for r in rows], pa.float64()),
+            "source_row": pa.array([int(r["source_row"] or 0) for r in rows], pa.int64()),
+            "stored_import": pa.array([r["import_id"] for r in rows], pa.int32()),
+            "reason": pa.array([str(r["reason"]) for r in rows], pa.string()),
+        }
+    )
+    _insert_named(tx, "dose_unread", table)
+
+
+def _insert_named(tx: Tx, name: str, table: pa.Table) -> None:
+    """Insert ``table`` into the table ``name`` by column name."""
+    cols = ", ".join(f'"{c}"' for c in table.column_names)
+    tx.con.register("reread_rows", table)
+    try:
+        tx.execute(f"INSERT INTO {name} ({cols}) SELECT {cols} FROM reread_rows")
+    finally:
+        tx.con.unregister("reread_rows")
 
 
 def _patients(tx: Tx, ids: list[str]) -> dict[str, dict[str, Any]]:
@@ -681,18 +759,19 @@ def _same(a: Any, b: Any) -> bool:
     return _plain(a) == _plain(b)
 
 
-def _reviews_of(tx: Tx, gone: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The review entries about a result this re-read took out, as the review log now says
-    them (:func:`dashboard.store.entries.review_log`: same draw and value, any value for an
-    entry without one, while no stored result gives it), each with the reader's ``reason``."""
+def _reviews_of(tx: Tx, import_id: int, gone: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The review entries of the patients of the results this re-read (import ``import_id``)
+    took out that the review log now says as no longer read because of it
+    (:func:`dashboard.store.entries.review_log`: same draw and value, any value for an entry
+    without one, while no stored result gives it), each with the reader's ``reason``."""
     if not gone:
         return []
-    draws = {(g["patient_id"], g["analyte"], g["collected_at"]) for g in gone}
-    log = entries.review_log(tx).to_pylist()
+    patients = sorted({str(g["patient_id"]) for g in gone})
+    log = entries.review_log(tx, f"WHERE r.patient_id IN ({', '.join('?' for _ in patients)})", patients).to_pylist()
     return [
         {**{k: e[k] for k in _REVIEW_SAID}, "reason": e["unread_reason"]}
         for e in log
-        if e["unread_reason"] is not None and (e["patient_id"], e["analyte"], e["collected_at"]) in draws
+        if e["unread_reason"] is not None and e["unread_import"] == import_id
     ]
 
 
@@ -702,7 +781,6 @@ _REVIEW_SAID = ("review_id", "patient_id", "analyte", "collected_at", "action", 
 
 __all__ = [
     "DOSE_KEY",
-    "REREAD_ORIGIN",
     "RESULT_KEY",
     "ImportReread",
     "Reread",

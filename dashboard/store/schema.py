@@ -39,6 +39,7 @@ APPEND_ONLY = (
     "lab_withdrawals",
     "import_readers",
     "lab_unread",
+    "dose_unread",
 )
 
 
@@ -255,15 +256,25 @@ def _v13() -> list[str]:
     # knows a result by, the text as read, its file, row and import) and the reader's
     # reason, in the order the re-read took them out (seq): a review of such a result says
     # "its result is no longer read from the file: <reason>" and never covers a flag of its
-    # draw again while no stored result gives it (REVIEW_LOG, H643).  A re-read of a schema
-    # 12 workspace kept them in its import log entry's options (backfilled from there).
+    # draw again while no stored result gives it (REVIEW_LOG, H643).
     return [
         """CREATE TABLE lab_unread (
   import_id INTEGER NOT NULL, seq INTEGER NOT NULL,
   patient_id VARCHAR NOT NULL, analyte VARCHAR NOT NULL, collected_at TIMESTAMP NOT NULL,
   value DOUBLE, comparator VARCHAR NOT NULL, source_value VARCHAR NOT NULL, source_unit VARCHAR NOT NULL,
   source_file VARCHAR NOT NULL, source_row BIGINT NOT NULL, stored_import INTEGER NOT NULL,
-  reason VARCHAR NOT NULL)"""
+  reason VARCHAR NOT NULL)""",
+        # the doses a re-read took out of doses, one row each the same way: the re-read's
+        # import, the order, the dose as stored (its id, patient, drug, start, end, amount,
+        # unit, frequency, route, daily and weekly mg, bases, the text as read, its file, row
+        # and import) and the reader's reason
+        """CREATE TABLE dose_unread (
+  import_id INTEGER NOT NULL, seq INTEGER NOT NULL, dose_id BIGINT NOT NULL,
+  patient_id VARCHAR NOT NULL, drug VARCHAR NOT NULL, start TIMESTAMP NOT NULL, "end" TIMESTAMP,
+  dose DOUBLE, dose_unit VARCHAR NOT NULL, frequency VARCHAR NOT NULL, route VARCHAR NOT NULL,
+  mg_per_day DOUBLE, mg_per_week DOUBLE, dose_basis VARCHAR NOT NULL, start_basis VARCHAR NOT NULL,
+  source_text VARCHAR NOT NULL, source_file VARCHAR NOT NULL, source_row BIGINT NOT NULL, stored_import INTEGER,
+  reason VARCHAR NOT NULL)""",
     ]
 
 
@@ -280,7 +291,7 @@ MIGRATIONS: list[Migration] = [
     Migration(10, "lab_withdrawals: the results the lab withdrew, taken out of labs and kept in sight", _v10),
     Migration(11, "doses: whether the start is only the day a statement was recorded or a renewal written", _v11),
     Migration(12, "import_readers: the reader version each imported file was read by", _v12),
-    Migration(13, "lab_unread: the results a re-read took out of labs, with the reader's reason", _v13),
+    Migration(13, "lab_unread, dose_unread: the results and doses a re-read took out, with the reader's reason", _v13),
 ]
 
 

@@ -412,9 +412,7 @@ class Workspace:
             imported = [f for f in r["files"] if f["status"] == "imported"]
             # files an earlier reader version read (or one before versions were recorded): they
             # can be read again with today's reader (dashboard/store/reread.py)
-            r["read_earlier"] = bool(imported) and any(
-                f["read_by"] is None or f["read_by"] < merge.READER_VERSION for f in imported
-            )
+            r["read_earlier"] = bool(imported) and any(merge.read_earlier(f["read_by"]) for f in imported)
         return rows
 
     def known_files(self, hashes: set[str]) -> dict[str, Skipped]:
@@ -547,7 +545,7 @@ class Workspace:
             # the names the import logged: the stored rows' files, whatever the copy is called now
             files = [Source(f.name, given[f.content_hash].data) for f in t.files]
             result = import_sources(files, opts, known_sex=sex)
-            why = reread_mod.needs_choice(result, t)
+            why = reread_mod.needs_choice(result, t, origin)
             if why:
                 out.problems.append(why)
             read.append((dataclasses.replace(t, options=opts), result))

@@ -53,3 +53,22 @@ def test_the_import_log_reads_an_old_import_again_on_confirm(ws, monkeypatch):
     assert any("doses added (2)" in s.value.replace("\\", "") for s in at.success), [s.value for s in at.success]
     # read by today's reader now: no button
     assert not [b for b in log_tab().button if b.label == "Read again with today's reader"]
+
+
+def test_a_reading_that_needs_a_choice_says_the_command_on_the_page(ws, monkeypatch):
+    """The page cannot give a date order or a mapping to a re-read: it says the command that can."""
+    from tests.store.test_reread import H
+
+    today = H + "001,03/04/2024 09:00,WBC,4.0,10^9/L\n"
+    store_old_reading(ws, monkeypatch, "d.csv", today, H + "001,2024-04-03 09:00,WBC,4.0,10^9/L\n")
+    at = log_tab()
+    [start] = [b for b in at.button if b.label == "Read again with today's reader"]
+    start.click().run()
+    at.file_uploader(key="reread_files_1").set_value([("d.csv", today.encode(), "text/csv")])
+    at.run()
+    assert not at.exception, at.exception
+    shown = "\n".join(c.value for c in at.code)
+    assert "needs a choice" in shown and "the stored reading stays" in shown, shown
+    assert "Re-read it from the command line with the choice: python -m dashboard workspace import --reread" in shown
+    assert "Give the choice with the re-read" not in shown
+    assert not [b for b in at.button if b.label == "Apply the differences"]

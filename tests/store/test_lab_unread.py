@@ -1,9 +1,7 @@
-"""Schema 13: the results a re-read took out of labs kept in ``lab_unread`` (H643, H647).
+"""Schema 13: the results a re-read took out of labs kept in ``lab_unread`` (H643).
 
 A workspace of schema 12 (no ``lab_unread``) migrates to 13 keeping its data, and a re-read
-then works; a schema 12 workspace that a re-read of that dashboard changed (the results it
-took out kept as JSON in the re-read's ``imports.options``) has them carried into the table,
-so a review of such a result is still said as no longer read.  Expected values by hand
+then works.  Expected values by hand
 (tests/store/test_reread.py): neutrophils 1.2 x10^9/L is CTCAE grade 2 and below the BSR
 limit 1.6; today's reader rejects the "Neut #" row given in % (row 3 of LABS).
 """
@@ -11,7 +9,6 @@ limit 1.6; today's reader rejects the "Neut #" row given in % (row 3 of LABS).
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 
 import duckdb
@@ -53,7 +50,7 @@ def _reopen(ws: Workspace) -> Workspace:
 def test_a_schema_12_workspace_migrates_to_13_keeps_its_data_and_a_reread_then_works(ws, monkeypatch):
     # a schema 12 dashboard: its migrations, and its review log (no lab_unread to join)
     schema_12_log = re.sub(
-        r"un\.unread_at, un\.unread_reason, |LEFT JOIN LATERAL \(SELECT ui\.imported_at .*? un ON true ",
+        r"un\.unread_at, un\.unread_reason, un\.unread_import, |LEFT JOIN LATERAL \(SELECT ui\.imported_at .*? un ON true ",
         "",
         entries.REVIEW_LOG,
     )
@@ -98,58 +95,6 @@ def test_a_schema_12_workspace_migrates_to_13_keeps_its_data_and_a_reread_then_w
     assert len(said) == n_neut and all(REJECTED in a for a in said)
     flags = with_review_status(panel.open_flags(DAY), panel.reviews, rule_col="rule")
     assert flags[flags["analyte"] == "platelets"]["reviewed"].all()
-
-
-def test_a_reread_a_schema_12_dashboard_kept_in_the_import_options_is_carried_into_lab_unread(ws, monkeypatch):
-    """The re-read is done, then the workspace is put back as the schema 12 dashboard left it:
-    no ``lab_unread``, each result taken out listed with its reason in the re-read's options
-    (``reread.no_longer_read``, the format of that dashboard)."""
-    store_old_reading(ws, monkeypatch, "labs.csv", LABS, LABS_OLD)
-    n_neut = _review_all(ws)
-    out = ws.reread([Source("labs.csv", LABS.encode())], by="Dr B")
-    [i] = out.imports
-    said_before = ws.reviews().select(["review_id", "unread_at", "unread_reason"]).to_pylist()
-    assert sum(r["unread_reason"] is not None for r in said_before) == n_neut
-
-    con = duckdb.connect(str(ws.db_path))
-    try:
-        taken = con.execute(
-            "SELECT patient_id, analyte, value, source_value, source_unit, source_file, comparator, collected_at, "
-            "source_row, stored_import, reason FROM lab_unread ORDER BY seq"
-        ).fetchall()
-        names = ("patient_id", "analyte", "value", "source_value", "source_unit", "source_file", "comparator")
-        listed = [
-            {
-                **dict(zip(names, r[:7], strict=True)),
-                "collected_at": r[7].isoformat(),
-                "source_row": r[8],
-                "import_id": r[9],
-                "reason": r[10],
-            }
-            for r in taken
-        ]
-        [[text]] = con.execute("SELECT options FROM imports WHERE import_id = ?", [i.new_import_id]).fetchall()
-        options = json.loads(text)
-        note = options["reread"]
-        assert note["results_removed"] == len(listed) == 1
-        del note["results_removed"]
-        note["no_longer_read"] = listed
-        con.execute("UPDATE imports SET options = ? WHERE import_id = ?", [json.dumps(options), i.new_import_id])
-        con.execute("DROP TABLE lab_unread")
-        con.execute("DELETE FROM schema_migrations WHERE version >= 13")
-        con.execute("UPDATE meta SET value = '12' WHERE key = 'schema_version'")
-    finally:
-        con.close()
-
-    again = _reopen(ws)
-    assert again.info()["schema_version"] == 13
-    assert again.reviews().select(["review_id", "unread_at", "unread_reason"]).to_pylist() == said_before
-    said = [a for a in history_frame(open_panel(again).reviews)["About"] if "neutrophils" in a]
-    assert len(said) == n_neut and all(REJECTED in a for a in said)
-    # and a re-read after the migration: nothing reads differently, the reviews still said so
-    [i2] = again.reread([Source("labs.csv", LABS.encode())], by="Dr C").imports
-    assert not i2.changed
-    assert again.reviews().select(["review_id", "unread_at", "unread_reason"]).to_pylist() == said_before
 
 
 def test_the_store_refuses_to_change_lab_unread():

@@ -248,3 +248,119 @@ def test_the_import_log_says_an_earlier_reading_on_the_closed_entry():
     assert views.import_log_title({**entry, "read_earlier": True}).endswith(
         " · read by an earlier version: may read differently now"
     )
+
+
+#: a second import's file (patient 002): the % count an earlier reader stored as absolute
+OTHER = H + "002,2024-03-15 09:00,WBC,4.0,10^9/L\n002,2024-03-15 09:00,Neut #,30,%\n"
+OTHER_OLD = H + "002,2024-03-15 09:00,WBC,4.0,10^9/L\n002,2024-03-15 09:00,Neutrophils,1.2,10^9/L\n"
+
+
+def _neutrophils(ws: Workspace) -> list[str]:
+    labs = open_panel(ws).labs
+    return sorted(labs[labs["analyte"] == "neutrophils"]["patient_id"])
+
+
+def test_two_imports_read_again_together_both_lose_their_stale_results(ws, monkeypatch):
+    """The first import's re-read (a new import) counts its kept results as already stored:
+    it holds none of the second import's, so the second's stale result is taken out too."""
+    store_old_reading(ws, monkeypatch, "labs.csv", LABS, LABS_OLD)
+    store_old_reading(ws, monkeypatch, "other.csv", OTHER, OTHER_OLD)
+    assert _neutrophils(ws) == ["001", "002"]
+    out = ws.reread([Source("labs.csv", LABS.encode()), Source("other.csv", OTHER.encode())], by="Dr B")
+    assert [len(i.results_removed) for i in out.imports] == [1, 1]
+    assert [i.results_kept for i in out.imports] == [[], []]
+    assert _neutrophils(ws) == []
+
+
+def test_a_later_imports_reread_holds_no_result_of_an_earlier_import(ws, monkeypatch):
+    """Re-reading import #2 first, then import #1: #2's re-read counted only #2's own results
+    as already stored, so it holds none of #1's and #1's stale result is taken out."""
+    store_old_reading(ws, monkeypatch, "labs.csv", LABS, LABS_OLD)
+    store_old_reading(ws, monkeypatch, "other.csv", OTHER, OTHER_OLD)
+    [second] = ws.reread([Source("other.csv", OTHER.encode())], by="Dr B").imports
+    assert len(second.results_removed) == 1 and second.new_import_id == 3
+    [first] = ws.reread([Source("labs.csv", LABS.encode())], by="Dr B").imports
+    assert not first.results_kept, first.results_kept
+    assert [(r["patient_id"], r["analyte"]) for r in first.results_removed] == [("001", "neutrophils")]
+    assert _neutrophils(ws) == []
+
+
+def test_a_deletion_that_takes_out_other_rows_than_listed_rolls_back(ws, monkeypatch):
+    """The re-read checks it took out of labs exactly the results it lists as removed."""
+    from dashboard.store import reread as reread_mod
+    from dashboard.store.errors import WorkspaceError
+
+    store_old_reading(ws, monkeypatch, "labs.csv", LABS, LABS_OLD)
+    before = snapshot(ws)
+    real = reread_mod._delete_labs
+
+    def one_more(tx, gone):  # a result no stored row gives: nothing to take out for it
+        real(tx, [*gone, {**gone[0], "source_row": 99}])
+
+    monkeypatch.setattr(reread_mod, "_delete_labs", one_more)
+    with pytest.raises(WorkspaceError, match="2 results were to be taken out of labs but 1 were"):
+        ws.reread([Source("labs.csv", LABS.encode())], by="Dr B")
+    monkeypatch.undo()
+    assert snapshot(ws) == before
+
+
+def test_a_dose_no_longer_read_is_kept_with_its_reason_in_dose_unread(ws, monkeypatch):
+    """A dose today's reading no longer gives is taken out of doses and kept, with the
+    reader's reason and the re-read's import, in ``dose_unread`` (as results in lab_unread)."""
+    import duckdb
+
+    today = "patient,drug,dose,unit,frequency,route,start\n006,methotrexate,15,mg,weekly,oral,2024-01-01\n"
+    old = today + "006,methotrexate,20,mg,weekly,oral,2024-02-01\n"
+    store_old_reading(ws, monkeypatch, "m.csv", today, old)
+    [i] = ws.reread([Source("m.csv", today.encode())], by="Dr B").imports
+    [gone] = i.doses_removed
+    assert (gone["dose"], gone["source_row"]) == (20, 3)
+    assert gone["reason"] == "today's reading of m.csv gives no such dose (row 3)"
+    assert "doses removed (no longer read from the file) (1)" in "\n".join(i.lines())
+    assert list(open_panel(ws).doses["dose"]) == [15]
+    con = duckdb.connect(str(ws.db_path), read_only=True)
+    try:
+        rows = con.execute(
+            "SELECT import_id, seq, patient_id, drug, start, dose, dose_unit, frequency, route, mg_per_week, "
+            "source_file, source_row, stored_import, reason FROM dose_unread"
+        ).fetchall()
+    finally:
+        con.close()
+    assert rows == [
+        (
+            2,
+            0,
+            "006",
+            "methotrexate",
+            dt.datetime(2024, 2, 1),
+            20.0,
+            "mg",
+            "weekly",
+            "oral",
+            20.0,
+            "m.csv",
+            3,
+            1,
+            "today's reading of m.csv gives no such dose (row 3)",
+        )
+    ]
+
+
+def test_a_reread_lists_only_the_reviews_it_made_no_longer_read(ws, monkeypatch):
+    """Two imports gave the same draw two values (1.2 and 0.9 x10^9/L), each reviewed; each
+    re-read takes out one.  The second re-read lists the review of its own result only, not
+    the one the first re-read made no longer read."""
+    store_old_reading(ws, monkeypatch, "labs.csv", LABS, LABS_OLD)
+    first = open_panel(ws).open_flags(DAY)
+    first = first[first["analyte"] == "neutrophils"]
+    ws.add_reviews(reviews_for("001", list(first["flag_key"]), "withhold", "held", results_of(first)), by="Dr A")
+    today = H + "001,2024-03-15 09:00,Neut #,22,%\n"
+    store_old_reading(ws, monkeypatch, "n.csv", today, H + "001,2024-03-15 09:00,Neutrophils,0.9,10^9/L\n")
+    [one] = ws.reread([Source("labs.csv", LABS.encode())], by="Dr B").imports
+    assert {r["value"] for r in one.reviews_unread} == {1.2}
+    second = open_panel(ws).open_flags(DAY)
+    second = second[second["analyte"] == "neutrophils"]
+    ws.add_reviews(reviews_for("001", list(second["flag_key"]), "withhold", "held", results_of(second)), by="Dr A")
+    [two] = ws.reread([Source("n.csv", today.encode())], by="Dr B").imports
+    assert [r["value"] for r in two.results_removed] == [0.9]
+    assert {r["value"] for r in two.reviews_unread} == {0.9}, two.reviews_unread
