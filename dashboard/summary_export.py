@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import logging
 import math
 import shutil
 import unicodedata
@@ -693,25 +692,6 @@ def patient_xlsx(labs: pd.DataFrame, doses: pd.DataFrame, reviews: pd.DataFrame,
 #: ``assets/chromium-offline``, where no host name resolves and background services are
 #: off.  tests/browser/test_security.py watches the server (and this Chromium) with strace.
 OFFLINE_KALEIDO = {"mathjax": False, "path": str(Path(__file__).resolve().parent / "assets" / "chromium-offline")}
-
-
-class _NoTracebackForAnIgnoredMessage(logging.Filter):
-    """Chromium's driver (choreographer, under kaleido) logs a devtools message it could not
-    decode, and goes on without it, with ``logger.exception``: a full traceback on stderr
-    under ``workspace export --format pdf``, which reads as a crash though the export goes
-    on (on a loaded machine, about one picture in three).  The line is kept; its traceback
-    is dropped.  A real failure of the picture still raises from kaleido and is said in the
-    summary ("Timeline figure could not be drawn", :func:`timeline_png`)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.getMessage().startswith("JSONError decoding message"):
-            record.exc_info, record.exc_text = None, None
-        return True
-
-
-#: The logger of choreographer's pipe to Chromium (named by its module).
-_CHROMIUM_PIPE_LOG = logging.getLogger("choreographer.channels.pipe")
-_CHROMIUM_PIPE_LOG.addFilter(_NoTracebackForAnIgnoredMessage())
 
 
 def figure_png(fig, width: int = 1000, height: int = 420, scale: float = 2.0) -> bytes:

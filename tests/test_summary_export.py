@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import logging
 import shutil
 
 import openpyxl
@@ -500,27 +499,3 @@ def test_other_text_the_font_cannot_print_is_marked_and_said(p9):
     flat = " ".join(p9_pdf_text_with(p9, "P2", diagnosis="関節リウマチ").split())
     assert "Diagnosis: \ufffd\ufffd\ufffd\ufffd\ufffd\ufffd" in flat
     assert "\ufffd marks a character this PDF's font cannot print" in flat
-
-
-def test_an_ignored_chromium_message_is_logged_without_a_traceback():
-    """choreographer (kaleido's Chromium driver) logs a devtools message it could not decode
-    with ``logger.exception`` and goes on: the line is kept, its traceback dropped, so that a
-    PDF export on a loaded machine never prints a traceback that reads as a crash."""
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    log = logging.getLogger("choreographer.channels.pipe")
-    log.addHandler(handler)
-    try:
-        try:
-            raise ValueError("Unterminated string")
-        except ValueError:
-            log.exception("JSONError decoding message. Ignoring")
-            log.exception("Error in trying to decode JSON off our read.")
-    finally:
-        log.removeHandler(handler)
-    text = stream.getvalue()
-    assert "JSONError decoding message. Ignoring" in text
-    # the ignored message loses its traceback; any other error keeps it
-    assert text.count("Traceback") == 1
-    assert text.index("Traceback") > text.index("Error in trying to decode")
