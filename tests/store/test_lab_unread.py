@@ -15,24 +15,14 @@ import duckdb
 import pytest
 
 from dashboard.ingest import Source
-from dashboard.reviews import history_frame, results_of, reviews_for, with_review_status
+from dashboard.reviews import history_frame, with_review_status
 from dashboard.store import Workspace, entries, schema
 from dashboard.store.panel import open_panel
 from dashboard.store.schema import AppendOnlyViolation, check_append_only
 from tests.store.helpers import Clock
-from tests.store.test_reread import DAY, LABS, LABS_OLD, store_old_reading
+from tests.store.test_reread import DAY, LABS, LABS_OLD, review_neutrophils_and_platelets, store_old_reading
 
 REJECTED = "its result is no longer read from the file: today's reader rejects labs.csv row 3"
-
-
-def _review_all(ws: Workspace) -> int:
-    flags = open_panel(ws).open_flags(DAY)
-    neut = flags[flags["analyte"] == "neutrophils"]
-    plt = flags[flags["analyte"] == "platelets"]
-    assert len(neut) and len(plt)
-    ws.add_reviews(reviews_for("001", list(neut["flag_key"]), "withhold", "held", results_of(neut)), by="Dr A")
-    ws.add_reviews(reviews_for("001", list(plt["flag_key"]), "continue", "", results_of(plt)), by="Dr A")
-    return len(neut)
 
 
 def _tables(ws: Workspace) -> set[str]:
@@ -60,7 +50,7 @@ def test_a_schema_12_workspace_migrates_to_13_keeps_its_data_and_a_reread_then_w
     monkeypatch.setattr("dashboard.store.workspace.latest_version", lambda: 12)
     monkeypatch.setattr("dashboard.store.entries.REVIEW_LOG", schema_12_log)
     store_old_reading(ws, monkeypatch, "labs.csv", LABS, LABS_OLD)
-    n_neut = _review_all(ws)
+    n_neut = review_neutrophils_and_platelets(ws)
     assert ws.info()["schema_version"] == 12 and "lab_unread" not in _tables(ws)
     before = (open_panel(ws).labs.sort_values("analyte").to_csv(), ws.reviews().num_rows, len(ws.imports()))
     monkeypatch.undo()

@@ -89,21 +89,28 @@ def test_three_pulses_stored_as_one_are_three_after_the_reread(ws, monkeypatch):
     assert [f["status"] for f in log[2]["files"]] == ["re-read"]
 
 
-def test_a_percent_count_stored_as_absolute_is_removed_and_its_review_says_so(ws, monkeypatch):
-    store_old_reading(ws, monkeypatch, "labs.csv", LABS, LABS_OLD)
+def review_neutrophils_and_platelets(ws: Workspace) -> int:
+    """Review patient 001's open neutrophil flags (withhold) and platelet flags (continue);
+    the number of neutrophil flags reviewed."""
     flags = open_panel(ws).open_flags(DAY)
     neut = flags[flags["analyte"] == "neutrophils"]
     plt = flags[flags["analyte"] == "platelets"]
     assert len(neut) and len(plt)
     ws.add_reviews(reviews_for("001", list(neut["flag_key"]), "withhold", "held", results_of(neut)), by="Dr A")
     ws.add_reviews(reviews_for("001", list(plt["flag_key"]), "continue", "", results_of(plt)), by="Dr A")
+    return len(neut)
+
+
+def test_a_percent_count_stored_as_absolute_is_removed_and_its_review_says_so(ws, monkeypatch):
+    store_old_reading(ws, monkeypatch, "labs.csv", LABS, LABS_OLD)
+    n_neut = review_neutrophils_and_platelets(ws)
     n_reviews = len(ws.reviews())
     out = ws.reread([Source("labs.csv", LABS.encode())], by="Dr B")
     [i] = out.imports
     [gone] = i.results_removed
     assert (gone["analyte"], gone["value"]) == ("neutrophils", 1.2)
     assert gone["reason"].startswith("today's reader rejects labs.csv row 3: the test name says the absolute count")
-    assert [r["analyte"] for r in i.reviews_unread] == ["neutrophils"] * len(neut)
+    assert [r["analyte"] for r in i.reviews_unread] == ["neutrophils"] * n_neut
     panel = open_panel(ws)
     assert set(panel.labs["analyte"]) == {"wbc", "platelets"}
     # nothing vanished: the review log keeps every entry, the neutrophil ones said as no longer read
