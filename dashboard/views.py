@@ -768,7 +768,7 @@ def flagged_not_drawn(flags: pd.DataFrame, shown: Sequence[str]) -> str:
     if not len(flags):
         return ""
     flagged = set(flags.loc[flags["status"] == "open", "analyte"])
-    missing = [a for a in model.ANALYTES if a in flagged and a not in set(shown)]
+    missing = [a for a in model.ANALYTES if a in flagged - set(shown)]
     if not missing:
         return ""
     names = ", ".join(model.analyte_label(a) for a in missing)
